@@ -1,0 +1,70 @@
+"""liqcore: a compiled-core engine for trading crypto perpetual-futures liquidation cascades.
+
+Importing ``liqcore`` is cheap: it loads numpy and the compiled Cython kernels, never numba, uvloop
+or the asyncio shell; heavier names are resolved lazily on first attribute access.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from liqcore.types import (  # noqa: F401  (the data contract is always loaded)
+    CASCADE_DTYPE,
+    EVENT_DTYPE,
+    Dominant,
+    EndReason,
+    Flag,
+    Kind,
+    RecordKind,
+    Side,
+    SymbolRegistry,
+    Venue,
+    default_registry,
+)
+from liqcore.config import Params  # noqa: F401
+
+# name -> (module, attribute); imported on first access
+_LAZY = {
+    "RollingQuantile": ("liqcore._libs.quantile", "RollingQuantile"),
+    "TimeWindow": ("liqcore._libs.windows", "TimeWindow"),
+    "RollingZScore": ("liqcore._libs.zscore", "RollingZScore"),
+    "BucketZScore": ("liqcore._libs.zscore", "BucketZScore"),
+    "CascadeDetector": ("liqcore._libs.detector", "CascadeDetector"),
+    "Decoder": ("liqcore.venues.decoder", "Decoder"),
+    "load_events": ("liqcore.io", "load_events"),
+    "Engine": ("liqcore.live.engine", "Engine"),
+    "backtest": ("liqcore.backtest", "backtest"),
+    "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
+}
+
+__all__ = [
+    "__version__",
+    "CASCADE_DTYPE",
+    "EVENT_DTYPE",
+    "Dominant",
+    "EndReason",
+    "Flag",
+    "Kind",
+    "RecordKind",
+    "Side",
+    "SymbolRegistry",
+    "Venue",
+    "default_registry",
+    "Params",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    try:
+        modname, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'liqcore' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(modname), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

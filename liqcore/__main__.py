@@ -1,0 +1,5 @@
+import sys
+
+from liqcore.cli import main
+
+sys.exit(main())

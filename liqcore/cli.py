@@ -1,0 +1,93 @@
+"""``liqcore`` command line.  Each sub-command lives in ``liqcore/commands/<name>.py`` and exposes
+``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only
+when their command runs, so ``liqcore --help`` stays fast.
+
+This is the only place in the package that installs uvloop as the event-loop policy
+(:func:`install_uvloop`, called by the asynchronous commands).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "demo": "liqcore.commands.demo",
+    "detect": "liqcore.commands.detect",
+    "events": "liqcore.commands.events",
+    "convert": "liqcore.commands.convert",
+    "backtest": "liqcore.commands.backtest",
+    "record": "liqcore.commands.record",
+    "run": "liqcore.commands.run",
+}
+
+_HELP = {
+    "demo": "build the default synthetic market (30 days x 5 symbols), detect, backtest, report",
+    "detect": "detect liquidation cascades in recorded events",
+    "events": "print normalised events (or a per venue/symbol/kind summary) from recordings",
+    "convert": "convert recordings to the event contract as Parquet",
+    "backtest": "backtest the cascade strategy on recordings or a synthetic market",
+    "record": "record raw websocket frames with receive times (zstd, hourly files)",
+    "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
+}
+
+
+def install_uvloop() -> bool:
+    """Install uvloop's event-loop policy (CLI only). Returns False where uvloop is unavailable."""
+    try:
+        import asyncio
+
+        import uvloop
+    except ImportError:  # pragma: no cover - platform without uvloop
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    from liqcore import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="liqcore",
+        description="liqcore: detect, backtest and trade crypto perpetual-futures liquidation cascades.",
+    )
+    parser.add_argument("--version", action="version", version=f"liqcore {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, modname in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=_HELP[name], add_help=False)
+            continue
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name != modname:
+                raise
+            continue
+        p = sub.add_parser(name, help=getattr(mod, "HELP", _HELP[name]), description=getattr(mod, "__doc__", None),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cmd = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=cmd if cmd in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except ValueError as exc:  # bad input or parameters: a clear message, not a traceback
+        print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `liqcore events ... | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

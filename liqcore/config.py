@@ -1,0 +1,389 @@
+"""One set of parameter names (semantics.md): CLI flags, TOML keys and Python fields.
+
+``--min-history`` on the command line, ``min_history`` in TOML and in :class:`Params`.
+Durations accept ``50ms``, ``60s``, ``5m``, ``1h``, ``1d`` or plain seconds and are stored as int
+nanoseconds (fields ending in ``_ns``).  Fractions accept ``0.0015`` or ``0.15%``.
+
+Per-symbol presets: the guide's defaults for every symbol, with the BTC exception (offset 0.10 %,
+take-profit 0.50 %).  ``Params.for_symbol("BTCUSDT")`` applies the preset unless the user set the
+field explicitly (on the command line or in the config file).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Params",
+    "parse_duration",
+    "parse_fraction",
+    "parse_hours",
+    "format_duration",
+    "PARAMS",
+    "DETECTOR_PARAMS",
+    "STRATEGY_PARAMS",
+    "add_param_arguments",
+    "params_from_args",
+    "load_config",
+    "PRESETS",
+]
+
+_DUR_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ns|us|µs|ms|s|m|min|h|d)?\s*$")
+_DUR_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    None: 1_000_000_000,
+    "m": 60_000_000_000,
+    "min": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+}
+
+
+def parse_duration(value: Any, name: str = "duration") -> int:
+    """``'50ms'`` -> 50_000_000 (ns). Plain numbers are seconds. Negative or non-finite -> ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a duration like 50ms, 60s, 5m, 1h; got {value!r}")
+    if isinstance(value, (int, float)):
+        secs = float(value)
+        if not math.isfinite(secs) or secs < 0:
+            raise ValueError(f"{name}: must be a finite, non-negative duration; got {value!r}")
+        return int(round(secs * 1e9))
+    m = _DUR_RE.match(str(value))
+    if not m:
+        raise ValueError(f"{name}: expected a duration like 50ms, 60s, 5m, 1h; got {value!r}")
+    num = float(m.group(1))
+    return int(round(num * _DUR_UNITS[m.group(2)]))
+
+
+def format_duration(ns: int) -> str:
+    ns = int(ns)
+    for unit, mult in (("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000)):
+        if ns and ns % mult == 0:
+            return f"{ns // mult}{unit}"
+    return f"{ns / 1e9:g}s"
+
+
+def parse_fraction(value: Any, name: str = "fraction") -> float:
+    """``'0.15%'`` -> 0.0015; ``0.0015`` -> 0.0015.  Non-finite or negative -> ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a fraction like 0.0015 or 0.15%; got {value!r}")
+    if isinstance(value, (int, float)):
+        x = float(value)
+    else:
+        s = str(value).strip()
+        try:
+            x = float(s[:-1]) / 100.0 if s.endswith("%") else float(s)
+        except ValueError:
+            raise ValueError(f"{name}: expected a fraction like 0.0015 or 0.15%; got {value!r}") from None
+    if not math.isfinite(x) or x < 0:
+        raise ValueError(f"{name}: must be a finite, non-negative fraction; got {value!r}")
+    return x
+
+
+def parse_hours(value: Any, name: str = "hours") -> tuple[int, int] | None:
+    """``'13-18'`` -> (13, 18): trade when 13 <= UTC hour < 18.  ``'all'``/None -> None.
+    Wrapping ranges (``'22-2'``) are allowed."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        a, b = int(value[0]), int(value[1])
+    else:
+        s = str(value).strip().lower()
+        if s in ("", "all", "none", "any"):
+            return None
+        m = re.match(r"^(\d{1,2})\s*-\s*(\d{1,2})$", s)
+        if not m:
+            raise ValueError(f"{name}: expected UTC hours like 13-18 or 'all'; got {value!r}")
+        a, b = int(m.group(1)), int(m.group(2))
+    if not (0 <= a <= 24 and 0 <= b <= 24) or a == b:
+        raise ValueError(f"{name}: hours must be 0..24 and differ; got {value!r}")
+    return (a, b)
+
+
+def _pos_int(value: Any, name: str) -> int:
+    try:
+        x = int(value)
+        if isinstance(value, float) and x != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a whole number; got {value!r}") from None
+    if x < 1:
+        raise ValueError(f"{name}: must be >= 1; got {value!r}")
+    return x
+
+
+def _nonneg_int(value: Any, name: str) -> int:
+    try:
+        x = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a whole number; got {value!r}") from None
+    if x < 0:
+        raise ValueError(f"{name}: must be >= 0; got {value!r}")
+    return x
+
+
+def _quantile(value: Any, name: str) -> float:
+    x = parse_fraction(value, name)
+    if x > 1:
+        raise ValueError(f"{name}: must be within [0, 1]; got {value!r}")
+    return x
+
+
+def _fee(value: Any, name: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number of basis points; got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: must be finite; got {value!r}")
+    return x
+
+
+def _fill(value: Any, name: str) -> str:
+    s = str(value).strip().lower()
+    if s not in ("through", "touch"):
+        raise ValueError(f"{name}: expected 'through' or 'touch'; got {value!r}")
+    return s
+
+
+def _size(value: Any, name: str) -> float:
+    x = parse_fraction(value, name)
+    if x <= 0 or x > 100:
+        raise ValueError(f"{name}: position size must be a positive fraction of equity; got {value!r}")
+    return x
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str  # CLI / semantics name, with dashes
+    field: str  # Python / TOML name
+    parse: Any
+    default: Any
+    help: str
+    group: str  # "detector" | "strategy" | "risk" | "execution"
+    metavar: str = ""
+
+
+PARAMS: tuple[_Spec, ...] = (
+    _Spec("quantile", "quantile", _quantile, 0.95, "q of the large-liquidation threshold", "detector", "Q"),
+    _Spec("history", "history", _pos_int, 1000, "N, liquidations kept per (venue, symbol)", "detector", "N"),
+    _Spec("min-history", "min_history", _nonneg_int, 100, "liquidations seen before a threshold exists", "detector", "N"),
+    _Spec("refresh", "refresh_ns", parse_duration, "1h", "how often the threshold is recomputed (0 = every event)", "detector", "DUR"),
+    _Spec("window", "window_ns", parse_duration, "60s", "W, the cascade cluster window", "detector", "DUR"),
+    _Spec("min-large", "min_large", _pos_int, 2, "k, large liquidations that confirm a cascade", "detector", "K"),
+    _Spec("offset", "offset", parse_fraction, "0.15%", "entry distance from the reference price (BTC preset 0.10%)", "strategy", "FRAC"),
+    _Spec("take-profit", "take_profit", parse_fraction, "0.15%", "take-profit distance from the fill (BTC preset 0.50%)", "strategy", "FRAC"),
+    _Spec("stop-loss", "stop_loss", parse_fraction, "0.25%", "stop-loss distance from the fill", "strategy", "FRAC"),
+    _Spec("entry-timeout", "entry_timeout_ns", parse_duration, "30m", "unfilled entry cancelled after", "strategy", "DUR"),
+    _Spec("hold-timeout", "hold_timeout_ns", parse_duration, "30m", "open position closed at market after", "strategy", "DUR"),
+    _Spec("cooldown", "cooldown_ns", parse_duration, "5m", "cooldown after a position closes", "strategy", "DUR"),
+    _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
+    _Spec("order-latency", "order_latency_ns", parse_duration, "50ms", "decision to arrival at the venue", "execution", "DUR"),
+    _Spec("feed-latency", "feed_latency_ns", parse_duration, "0", "event time to receive time when a replay has none recorded", "execution", "DUR"),
+    _Spec("maker-fee-bps", "maker_fee_bps", _fee, 2.0, "maker fee in basis points", "execution", "BPS"),
+    _Spec("taker-fee-bps", "taker_fee_bps", _fee, 5.5, "taker fee in basis points", "execution", "BPS"),
+    _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit) or 'touch'", "execution", "RULE"),
+    _Spec("daily-loss", "daily_loss", parse_fraction, "1%", "daily loss limit as a fraction of equity (stop for the UTC day)", "risk", "FRAC"),
+    _Spec("weekly-loss", "weekly_loss", parse_fraction, "2%", "weekly loss limit as a fraction of equity", "risk", "FRAC"),
+    _Spec("max-symbols", "max_symbols", _pos_int, 4, "symbols with open positions at once", "risk", "N"),
+    _Spec("size", "size", _size, 0.25, "position notional per trade, as a fraction of equity", "risk", "FRAC"),
+    _Spec("hours", "hours", parse_hours, None, "UTC trading hours filter, e.g. 13-18 (default: all)", "risk", "H-H"),
+)
+_BY_FIELD = {s.field: s for s in PARAMS}
+_BY_NAME = {s.name: s for s in PARAMS}
+DETECTOR_PARAMS = tuple(s.field for s in PARAMS if s.group == "detector")
+STRATEGY_PARAMS = tuple(s.field for s in PARAMS if s.group != "detector")
+
+#: Per-symbol presets from the trading guide: base-asset prefix -> field overrides.
+PRESETS: dict[str, dict[str, Any]] = {
+    "BTC": {"offset": 0.0010, "take_profit": 0.0050, "stop_loss": 0.0025},
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every tunable of detector, strategy, execution and risk, with the guide's defaults.
+
+    Construct with parsed values (``Params(window_ns=30_000_000_000)``) or from strings via
+    :meth:`from_mapping` (``Params.from_mapping({"window": "30s"})``).  ``explicit`` names the fields
+    the user set; per-symbol presets never override those.
+    """
+
+    quantile: float = 0.95
+    history: int = 1000
+    min_history: int = 100
+    refresh_ns: int = 3_600_000_000_000
+    window_ns: int = 60_000_000_000
+    min_large: int = 2
+    offset: float = 0.0015
+    take_profit: float = 0.0015
+    stop_loss: float = 0.0025
+    entry_timeout_ns: int = 1_800_000_000_000
+    hold_timeout_ns: int = 1_800_000_000_000
+    cooldown_ns: int = 300_000_000_000
+    max_ref_age_ns: int = 5_000_000_000
+    order_latency_ns: int = 50_000_000
+    feed_latency_ns: int = 0
+    maker_fee_bps: float = 2.0
+    taker_fee_bps: float = 5.5
+    fill: str = "through"
+    daily_loss: float = 0.01
+    weekly_loss: float = 0.02
+    max_symbols: int = 4
+    size: float = 0.25
+    hours: tuple[int, int] | None = None
+    explicit: frozenset = field(default=frozenset(), compare=False, repr=False)
+
+    def __post_init__(self):
+        # validate everything through the same parsers the CLI uses
+        for spec in PARAMS:
+            v = getattr(self, spec.field)
+            if spec.field == "hours":
+                object.__setattr__(self, "hours", parse_hours(v, spec.name))
+            elif spec.parse is parse_duration and not isinstance(v, str):
+                # numeric values of *_ns fields are nanoseconds already
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                    raise ValueError(f"{spec.name}: must be a non-negative duration; got {v!r}")
+                object.__setattr__(self, spec.field, int(v))
+            else:
+                object.__setattr__(self, spec.field, spec.parse(v, spec.name))
+        if self.min_large < 1:
+            raise ValueError("min-large: must be >= 1")
+
+    # ---- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any], base: "Params | None" = None) -> "Params":
+        """Build from CLI/TOML names (``min-history``, ``min_history`` or ``min_history`` field names,
+        ``window`` or ``window_ns``); raw strings are parsed; unknown keys -> ValueError."""
+        values = {}
+        for key, raw in mapping.items():
+            if raw is None:
+                continue
+            k = str(key).replace("_", "-")
+            spec = _BY_NAME.get(k)
+            if spec is not None:
+                # user-facing name: plain numbers of durations are seconds, strings carry units
+                values[spec.field] = spec.parse(raw, spec.name) if spec.field != "hours" else raw
+                continue
+            spec = _BY_FIELD.get(str(key))
+            if spec is None:
+                known = ", ".join(s.name for s in PARAMS)
+                raise ValueError(f"unknown parameter {key!r}; known: {known}")
+            values[spec.field] = raw  # Python field name: *_ns numbers are nanoseconds
+        base = base or cls()
+        explicit = set(base.explicit) | set(values)
+        return dataclasses.replace(base, **values, explicit=frozenset(explicit))
+
+    def replace(self, **changes) -> "Params":
+        explicit = set(self.explicit) | set(changes)
+        return dataclasses.replace(self, **changes, explicit=frozenset(explicit))
+
+    def for_symbol(self, symbol: str) -> "Params":
+        """Apply the per-symbol preset (the guide's BTC exception) to fields the user did not set."""
+        sym = str(symbol).upper()
+        for prefix, overrides in PRESETS.items():
+            if sym.startswith(prefix):
+                changes = {k: v for k, v in overrides.items() if k not in self.explicit}
+                if changes:
+                    return dataclasses.replace(self, **changes)
+        return self
+
+    # ---- views ----------------------------------------------------------------------------------
+    def detector_kwargs(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in DETECTOR_PARAMS}
+
+    def to_dict(self, names: bool = False) -> dict[str, Any]:
+        out = {}
+        for spec in PARAMS:
+            out[spec.name if names else spec.field] = getattr(self, spec.field)
+        return out
+
+    def describe(self) -> dict[str, str]:
+        """Human-readable values keyed by CLI name (durations as 60s, fractions as %)."""
+        out = {}
+        for spec in PARAMS:
+            v = getattr(self, spec.field)
+            if spec.field.endswith("_ns"):
+                out[spec.name] = format_duration(v)
+            elif spec.parse is parse_fraction and isinstance(v, float):
+                out[spec.name] = f"{v * 100:.4g}%"
+            elif spec.field == "hours":
+                out[spec.name] = "all" if v is None else f"{v[0]}-{v[1]}"
+            else:
+                out[spec.name] = str(v)
+        return out
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config.  Parameters may sit at the top level or under ``[params]``; other tables
+    (``[run]``, ``[backtest]``, ...) are returned as they are for the command that owns them."""
+    import tomllib
+
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ValueError(f"config: file not found: {p}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config: {p}: {exc}") from None
+    return data
+
+
+def split_config(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(parameter mapping, everything else) from a loaded TOML document."""
+    params: dict[str, Any] = {}
+    other: dict[str, Any] = {}
+    for k, v in data.items():
+        if k == "params" and isinstance(v, dict):
+            params.update(v)
+        elif isinstance(v, dict):
+            other[k] = v
+        else:
+            params[k] = v
+    return params, other
+
+
+def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "strategy", "execution", "risk")) -> None:
+    """Add one ``--name`` flag per parameter of the given groups (default: None = not given) and
+    ``--config FILE``."""
+    if not any(a.dest == "config" for a in parser._actions):
+        parser.add_argument("--config", metavar="FILE", help="TOML file with parameters (CLI flags win)")
+    titles = {"detector": "detector", "strategy": "strategy", "execution": "execution / fill model", "risk": "risk"}
+    for g in groups:
+        grp = parser.add_argument_group(f"{titles[g]} parameters")
+        for spec in PARAMS:
+            if spec.group != g:
+                continue
+            default = spec.default
+            grp.add_argument(
+                f"--{spec.name}",
+                dest=f"param_{spec.field}",
+                default=None,
+                metavar=spec.metavar or None,
+                help=f"{spec.help} (default: {default if default is not None else 'all'})",
+            )
+
+
+def params_from_args(args: argparse.Namespace, config_mapping: dict[str, Any] | None = None) -> Params:
+    """Config file values, then CLI flags on top.  Raises ValueError naming the bad parameter."""
+    mapping: dict[str, Any] = {}
+    cfg_path = getattr(args, "config", None)
+    if config_mapping is None and cfg_path:
+        config_mapping, _ = split_config(load_config(cfg_path))
+    if config_mapping:
+        mapping.update(config_mapping)
+    for spec in PARAMS:
+        v = getattr(args, f"param_{spec.field}", None)
+        if v is not None:
+            mapping[spec.field] = v
+    return Params.from_mapping(mapping)

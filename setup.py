@@ -1,0 +1,57 @@
+"""Build: one Cython Extension per liqcore/**/*.pyx.
+
+Environment knobs (build time):
+  LIQCORE_DEBUG=1        bounds/wraparound checks on, assertions kept, -O0 -g (the debug build the
+                         property tests also run against in CI).
+  LIQCORE_BUILD_ONLY=a,b build only the extensions whose dotted name contains one of the parts.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = Path(__file__).parent
+DEBUG = os.environ.get("LIQCORE_DEBUG", "") not in ("", "0")
+ONLY = [p for p in os.environ.get("LIQCORE_BUILD_ONLY", "").split(",") if p]
+
+
+def extensions():
+    exts = []
+    for pyx in sorted(HERE.glob("liqcore/**/*.pyx")):
+        rel = pyx.relative_to(HERE).with_suffix("")
+        name = ".".join(rel.parts)
+        if ONLY and not any(p in name for p in ONLY):
+            continue
+        exts.append(
+            Extension(
+                name,
+                [str(pyx.relative_to(HERE))],
+                include_dirs=[np.get_include()],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+                + ([("CYTHON_TRACE", "0")] if DEBUG else [("NDEBUG", "1")]),
+                extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3"]),
+            )
+        )
+    return exts
+
+
+directives = {
+    "language_level": "3",
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": not DEBUG,
+    "embedsignature": True,
+}
+
+setup(
+    ext_modules=cythonize(
+        extensions(),
+        compiler_directives=directives,
+        compile_time_env={"LIQCORE_DEBUG": DEBUG},
+        build_dir="build/cython-debug" if DEBUG else "build/cython",
+        quiet=True,
+    ),
+)
