@@ -1,0 +1,28 @@
+# Exact sliding-window quantile (numpy method="linear") by an indexed double heap.
+# C-level API (cimported by the detector) + the RollingQuantile extension type.
+# The function signatures below are the interface other kernels rely on; the struct's fields are
+# private to quantile.pyx.
+
+cdef struct RQState:
+    Py_ssize_t window      # capacity N
+    double q               # quantile in [0, 1]
+    Py_ssize_t count       # values currently in the window (<= window)
+    Py_ssize_t head        # ring slot of the oldest value
+    double* ring           # values in arrival order (ring buffer of N)
+    int* pos               # ring slot -> heap position (>= 0: low heap index, < 0: -(high index) - 1)
+    int* low               # max-heap of ring slots (the smaller values)
+    int* high              # min-heap of ring slots (the larger values)
+    Py_ssize_t n_low
+    Py_ssize_t n_high
+
+cdef RQState* rq_new(Py_ssize_t window, double q) noexcept nogil   # NULL on allocation failure
+cdef void rq_free(RQState* s) noexcept nogil
+cdef void rq_clear(RQState* s) noexcept nogil
+cdef void rq_push(RQState* s, double x) noexcept nogil             # x must be finite
+cdef double rq_value(RQState* s) noexcept nogil                    # NaN when empty
+cdef Py_ssize_t rq_size(RQState* s) noexcept nogil
+cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil               # heap bytes owned by the state
+
+cdef class RollingQuantile:
+    cdef RQState* _s
+    cpdef double update(self, double x) except? -1.0

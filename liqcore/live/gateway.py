@@ -1,0 +1,122 @@
+"""The order-gateway protocol: Paper (default) and Bybit v5 (and later Binance USD-M) implement it.
+
+A gateway turns :class:`OrderIntent` objects into venue orders and reports what happened as
+:class:`OrderUpdate` and :class:`Fill` objects through the callbacks the engine registers.  All
+methods are coroutines that never block the event loop; none of them raises on a venue rejection
+(that is an update with ``status == "rejected"``); transport failures that could not be resolved
+raise :class:`GatewayError`.
+
+``client_id`` is the idempotency key (Bybit ``orderLinkId``, Binance ``newClientOrderId``): a gateway
+never sends two create requests for one client_id without first asking the venue whether the first
+one arrived.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Protocol, runtime_checkable
+
+__all__ = [
+    "OrderIntent",
+    "OrderUpdate",
+    "Fill",
+    "PositionInfo",
+    "Gateway",
+    "GatewayError",
+    "ORDER_STATUSES",
+]
+
+#: normalised order statuses
+ORDER_STATUSES = ("pending", "new", "partially_filled", "filled", "cancelled", "rejected", "triggered", "deactivated")
+
+
+class GatewayError(RuntimeError):
+    """A transport/venue failure the gateway could not resolve (after its own retries)."""
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    symbol: str  # venue symbol, e.g. ETHUSDT
+    side: str  # "buy" | "sell" (the order side, not the liquidated side)
+    qty: float  # base units, already rounded to the instrument's qty step
+    price: float  # limit price, already rounded to the tick size
+    client_id: str  # idempotency key, <= 36 chars
+    post_only: bool = True
+    take_profit: float | None = None  # absolute prices, rounded
+    stop_loss: float | None = None
+    reduce_only: bool = False
+    kind: str = "entry"  # "entry" | "exit" (market close on timeout) | "tp" | "sl"
+    order_type: str = "limit"  # "limit" | "market"
+    decision_ns: int = 0  # when the engine decided (for latency accounting)
+    meta: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class OrderUpdate:
+    client_id: str
+    status: str  # one of ORDER_STATUSES
+    symbol: str = ""
+    venue_order_id: str = ""
+    side: str = ""
+    price: float = 0.0
+    qty: float = 0.0
+    filled_qty: float = 0.0
+    avg_price: float = 0.0
+    reason: str = ""  # e.g. EC_PostOnlyWillTakeLiquidity, -5022, timeout
+    kind: str = "entry"
+    ts_ns: int = 0
+
+
+@dataclass(frozen=True)
+class Fill:
+    client_id: str
+    symbol: str
+    side: str  # "buy" | "sell"
+    price: float
+    qty: float
+    fee: float  # in quote currency, positive = paid
+    is_maker: bool
+    exec_id: str = ""
+    kind: str = "entry"  # which order of the bracket filled: entry | tp | sl | exit
+    ts_ns: int = 0
+
+
+@dataclass(frozen=True)
+class PositionInfo:
+    symbol: str
+    side: str  # "buy" (long) | "sell" (short) | "" (flat)
+    size: float
+    entry_price: float
+    take_profit: float | None = None
+    stop_loss: float | None = None
+
+
+UpdateCallback = Callable[[OrderUpdate], "Awaitable[None] | None"]
+FillCallback = Callable[[Fill], "Awaitable[None] | None"]
+
+
+@runtime_checkable
+class Gateway(Protocol):
+    name: str
+
+    def on_update(self, cb: UpdateCallback) -> None: ...
+    def on_fill(self, cb: FillCallback) -> None: ...
+
+    async def start(self) -> None:
+        """Connect, authenticate, reconcile open orders and positions."""
+
+    async def place(self, intent: OrderIntent) -> OrderUpdate:
+        """Send (idempotently) and return the first known state (``pending``/``new``/``rejected``)."""
+
+    async def cancel(self, symbol: str, client_id: str) -> OrderUpdate: ...
+
+    async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
+        """Market-close the symbol's position (reduce-only), e.g. on a hold timeout."""
+
+    async def query(self, symbol: str, client_id: str) -> OrderUpdate | None: ...
+
+    async def open_orders(self) -> list[OrderUpdate]: ...
+
+    async def positions(self) -> list[PositionInfo]: ...
+
+    async def close(self) -> None:
+        """Stop background tasks; resting orders stay as they are."""

@@ -1,0 +1,32 @@
+"""Shared test setup: the repo root on sys.path (for ``pysrc``), hypothesis profiles, real-data paths."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+settings.register_profile(
+    "default",
+    deadline=None,
+    max_examples=100,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+#: third-party recordings of Binance liquidations and large trades (kept out of the package)
+REAL_DATA = Path(os.environ.get("LIQCORE_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real recordings not found at {REAL_DATA} (set LIQCORE_REAL_DATA)")
+    return REAL_DATA
