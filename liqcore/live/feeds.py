@@ -1,0 +1,134 @@
+"""Feed manager: the market-data connections of one venue, frames out, GAP events on every drop.
+
+``FeedManager(venue, symbols, on_frame, on_gap_events=None, registry=None, url=None, network="mainnet")``
+opens the venue's connections (``liqcore.venues.<venue>.stream.connection_specs``), passes every data
+frame to ``on_frame(venue, payload, recv_ns)`` and, on every disconnect, builds :class:`Kind.GAP` events
+for the symbols of the lost connection (``symbol_id`` per symbol when a registry knows them, ``-1`` =
+the whole venue otherwise) and hands them to ``on_gap_events(events, reason)``.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from typing import Callable
+
+import numpy as np
+
+from liqcore.live.transport import ConnectionSpec, Coverage, WsConnection
+from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
+
+__all__ = ["FeedManager", "gap_events", "stream_module", "VENUES"]
+
+log = logging.getLogger("liqcore.feeds")
+VENUES = ("bybit", "binance", "okx")
+
+
+def stream_module(venue: str):
+    v = Venue.parse(venue).name.lower()
+    if v not in VENUES:
+        raise ValueError(f"venue: unknown venue {venue!r}")
+    return importlib.import_module(f"liqcore.venues.{v}.stream")
+
+
+def gap_events(venue, symbol_ids, ts_ns: int) -> np.ndarray:
+    """GAP events at ``ts_ns`` (ts_event = ts_recv) for each symbol id (``[-1]`` = the venue)."""
+    ids = list(symbol_ids) or [-1]
+    ev = np.zeros(len(ids), dtype=EVENT_DTYPE)
+    ev["ts_event"] = ts_ns
+    ev["ts_recv"] = ts_ns
+    ev["symbol_id"] = ids
+    ev["kind"] = int(Kind.GAP)
+    ev["venue"] = int(Venue.parse(venue))
+    ev["price"] = np.nan
+    return ev
+
+
+class FeedManager:
+    def __init__(self, venue: str, symbols, on_frame: Callable[[str, bytes, int], None],
+                 on_gap_events: Callable[[np.ndarray, str], None] | None = None, *,
+                 registry: SymbolRegistry | None = None, url: str | None = None, network: str = "mainnet",
+                 specs: list[ConnectionSpec] | None = None, **conn_kwargs):
+        self.venue = Venue.parse(venue).name.lower()
+        self.symbols = [str(s).strip().upper() for s in symbols]
+        if not self.symbols:
+            raise ValueError("symbols: at least one symbol is needed")
+        self.registry = registry
+        self.on_frame_cb = on_frame
+        self.on_gap_events = on_gap_events
+        self.specs = specs if specs is not None else stream_module(self.venue).connection_specs(
+            self.symbols, url=url, network=network)
+        self.gaps = 0
+        self.gap_log: list[tuple[int, str]] = []
+        self.connections = [
+            WsConnection(spec, self._frame_handler(), self._gap_handler(spec), **conn_kwargs) for spec in self.specs
+        ]
+
+    def _frame_handler(self):
+        cb, venue = self.on_frame_cb, self.venue
+
+        def on_frame(payload: bytes, recv_ns: int) -> None:
+            cb(venue, payload, recv_ns)
+
+        return on_frame
+
+    def _gap_handler(self, spec: ConnectionSpec):
+        def on_gap(reason: str, ts_ns: int) -> None:
+            self.gaps += 1
+            self.gap_log.append((ts_ns, reason))
+            if self.on_gap_events is None:
+                return
+            ids = []
+            if self.registry is not None and spec.symbols and len(spec.symbols) < 10_000:
+                ids = [self.registry.id(self.venue, s) for s in spec.symbols]
+            self.on_gap_events(gap_events(self.venue, ids, ts_ns), reason)
+
+        return on_gap
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        for c in self.connections:
+            c.start()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(asyncio.gather(*(c.wait_connected() for c in self.connections)), timeout)
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.connections), return_exceptions=True)
+
+    # ------------------------------------------------------------------ health
+    @property
+    def connected(self) -> bool:
+        return all(c.connected for c in self.connections)
+
+    def coverage(self, now_ns: int | None = None) -> float:
+        now = time.time_ns() if now_ns is None else now_ns
+        return min((c.coverage.share(now) for c in self.connections), default=0.0)
+
+    def coverage_by_hour(self, now_ns: int | None = None) -> dict[int, float]:
+        """Per UTC hour, the share of time ALL connections of the venue were up (worst connection)."""
+        now = time.time_ns() if now_ns is None else now_ns
+        out: dict[int, float] = {}
+        for c in self.connections:
+            for h, share in c.coverage.by_hour(now).items():
+                out[h] = min(out.get(h, 1.0), share)
+        return out
+
+    def health(self) -> dict:
+        st = [c.stats for c in self.connections]
+        now_ns = time.time_ns()
+        last = max((s.last_rx_ns for s in st), default=0)
+        return {
+            "venue": self.venue,
+            "connected": self.connected,
+            "connections": len(self.connections),
+            "frames": sum(s.frames for s in st),
+            "bytes": sum(s.bytes for s in st),
+            "reconnects": sum(max(0, s.connects - 1) for s in st),
+            "gaps": self.gaps,
+            "watchdog_pings": sum(s.watchdog_pings for s in st),
+            "watchdog_kills": sum(s.watchdog_kills for s in st),
+            "last_rx_age_s": (now_ns - last) / 1e9 if last else None,
+            "coverage": self.coverage(now_ns),
+        }

@@ -1,0 +1,397 @@
+"""Websocket transport for market-data feeds: one reconnecting connection per :class:`ConnectionSpec`.
+
+Built on picows (measured against websockets in ``benches/bench_ws.py``: about 5x less receive cost
+per message on loopback) and plain asyncio; it never sets an event-loop policy and runs on whatever
+loop is current (uvloop under the CLI).
+
+What a :class:`WsConnection` does:
+
+* connects, sends the venue's subscribe messages (spaced by ``spec.send_interval_s`` so venue
+  incoming-message limits hold), hands every data frame to ``on_frame(payload_bytes, recv_ns)``;
+* sends the venue heartbeat every ``spec.ping_interval_s`` (Bybit ``{"op":"ping"}``, OKX ``ping``);
+  answers server pings with pongs (Binance);
+* runs a stale-feed watchdog: after ``stale_after_s`` without any inbound frame it sends a ping and
+  declares the socket dead only when nothing at all arrives within ``pong_timeout_s`` after that
+  ping. A quiet liquidation feed that answers pings is never torn down;
+* on every disconnect calls ``on_gap(reason, ts_ns)`` (the feed manager turns it into GAP events so
+  no cascade spans a blind spot), then reconnects with exponential backoff and jitter and
+  resubscribes;
+* keeps :class:`Coverage` (connected share of wall time, per UTC hour).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+__all__ = ["ConnectionSpec", "WsConnection", "Coverage", "ConnectionStats"]
+
+log = logging.getLogger("liqcore.transport")
+
+NS_PER_S = 1_000_000_000
+HOUR_NS = 3600 * NS_PER_S
+
+
+@dataclass
+class ConnectionSpec:
+    """Everything a connection needs to know about one venue endpoint.
+
+    ``subscribe`` holds the ready-to-send subscribe messages (bytes, already chunked within the venue
+    limits); ``ping_payload`` is the application-level heartbeat text (None = websocket PING frames);
+    ``is_pong(payload)`` recognises the venue's heartbeat reply (those frames are not handed on).
+    """
+
+    venue: str
+    url: str
+    subscribe: list[bytes] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    symbols: list[str] = field(default_factory=list)
+    ping_payload: bytes | None = None
+    ping_interval_s: float | None = None  # periodic heartbeat (None = only the watchdog pings)
+    is_pong: Callable[[bytes], bool] | None = None
+    send_interval_s: float = 0.0  # spacing between subscribe messages
+
+
+class Coverage:
+    """Connected share of wall-clock time, overall and per UTC hour."""
+
+    def __init__(self, start_ns: int | None = None):
+        self.start_ns = time.time_ns() if start_ns is None else int(start_ns)
+        self._intervals: list[list[int]] = []  # [up_ns, down_ns or -1]
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._intervals) and self._intervals[-1][1] < 0
+
+    def up(self, ts_ns: int | None = None) -> None:
+        if not self.connected:
+            self._intervals.append([time.time_ns() if ts_ns is None else int(ts_ns), -1])
+
+    def down(self, ts_ns: int | None = None) -> None:
+        if self.connected:
+            self._intervals[-1][1] = time.time_ns() if ts_ns is None else int(ts_ns)
+
+    def _connected_ns(self, a: int, b: int) -> int:
+        total = 0
+        for up, down in self._intervals:
+            lo = max(a, up)
+            hi = min(b, down if down >= 0 else b)
+            if hi > lo:
+                total += hi - lo
+        return total
+
+    def share(self, now_ns: int | None = None) -> float:
+        now = time.time_ns() if now_ns is None else int(now_ns)
+        span = now - self.start_ns
+        return self._connected_ns(self.start_ns, now) / span if span > 0 else (1.0 if self.connected else 0.0)
+
+    def by_hour(self, now_ns: int | None = None) -> dict[int, float]:
+        """{UTC hour start ns: connected share of the observed part of that hour}."""
+        now = time.time_ns() if now_ns is None else int(now_ns)
+        out: dict[int, float] = {}
+        h = self.start_ns - self.start_ns % HOUR_NS
+        while h < now:
+            a, b = max(h, self.start_ns), min(h + HOUR_NS, now)
+            if b > a:
+                out[h] = self._connected_ns(a, b) / (b - a)
+            h += HOUR_NS
+        return out
+
+
+@dataclass
+class ConnectionStats:
+    connects: int = 0
+    disconnects: int = 0
+    connect_failures: int = 0
+    frames: int = 0
+    bytes: int = 0
+    pings_sent: int = 0
+    pongs: int = 0
+    watchdog_pings: int = 0
+    watchdog_kills: int = 0
+    callback_errors: int = 0
+    last_rx_ns: int = 0
+    last_reason: str = ""
+
+
+def _picows():
+    import picows
+
+    return picows
+
+
+class WsConnection:
+    """A reconnecting websocket connection (see the module docstring).
+
+    ``on_frame(payload: bytes, recv_ns: int)`` is called synchronously from the receive path; it must
+    not block. ``on_gap(reason: str, ts_ns: int)`` is called once per lost connection.
+    ``on_state(connected: bool)`` is optional.
+    """
+
+    def __init__(
+        self,
+        spec: ConnectionSpec,
+        on_frame: Callable[[bytes, int], None],
+        on_gap: Callable[[str, int], None] | None = None,
+        on_state: Callable[[bool], None] | None = None,
+        *,
+        stale_after_s: float = 30.0,
+        pong_timeout_s: float = 10.0,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        jitter: float = 0.25,
+        connect_timeout_s: float = 10.0,
+        rng: random.Random | None = None,
+    ):
+        if stale_after_s <= 0 or pong_timeout_s <= 0:
+            raise ValueError("stale_after_s/pong_timeout_s: must be positive")
+        if backoff_initial_s <= 0 or backoff_max_s < backoff_initial_s:
+            raise ValueError("backoff_initial_s/backoff_max_s: need 0 < initial <= max")
+        self.spec = spec
+        self.on_frame = on_frame
+        self.on_gap = on_gap
+        self.on_state = on_state
+        self.stale_after_s = float(stale_after_s)
+        self.pong_timeout_s = float(pong_timeout_s)
+        self.backoff_initial_s = float(backoff_initial_s)
+        self.backoff_max_s = float(backoff_max_s)
+        self.jitter = float(jitter)
+        self.connect_timeout_s = float(connect_timeout_s)
+        self.rng = rng or random.Random()
+        self.stats = ConnectionStats()
+        self.coverage = Coverage()
+        self._transport = None
+        self._stop = False
+        self._task: asyncio.Task | None = None
+        self._connected_evt: asyncio.Event | None = None
+        self._last_rx = 0.0  # monotonic seconds
+        self._ping_at = 0.0  # monotonic time of the outstanding watchdog ping (0 = none)
+        self._fragments: list[bytes] = []
+        self._kill_reason = ""
+
+    # ------------------------------------------------------------------ public
+    @property
+    def connected(self) -> bool:
+        return self._transport is not None
+
+    def start(self) -> asyncio.Task:
+        """Run :meth:`run` as a task on the running loop."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run(), name=f"ws-{self.spec.venue}")
+        return self._task
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        if self._connected_evt is None:
+            self._connected_evt = asyncio.Event()
+        if self.connected:
+            return
+        await asyncio.wait_for(self._connected_evt.wait(), timeout)
+
+    async def stop(self) -> None:
+        self._stop = True
+        t = self._transport
+        if t is not None:
+            try:
+                t.send_close()
+            except Exception:
+                pass
+            t.disconnect()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    def send(self, payload: bytes | str) -> bool:
+        t = self._transport
+        if t is None:
+            return False
+        pw = _picows()
+        t.send(pw.WSMsgType.TEXT, payload.encode() if isinstance(payload, str) else payload)
+        return True
+
+    def drop(self, reason: str = "manual") -> None:
+        """Tear the current socket down (it reconnects); used by the watchdog and by tests."""
+        t = self._transport
+        if t is not None:
+            self._kill_reason = reason
+            t.disconnect()
+
+    def backoff_delay(self, attempt: int) -> float:
+        base = min(self.backoff_max_s, self.backoff_initial_s * (2 ** min(attempt, 30)))
+        return max(0.0, base * (1.0 + self.jitter * self.rng.uniform(-1.0, 1.0)))
+
+    # ------------------------------------------------------------------ internals
+    def _send_ping(self) -> None:
+        t = self._transport
+        if t is None:
+            return
+        if self.spec.ping_payload is None:
+            t.send_ping()
+        else:
+            t.send(_picows().WSMsgType.TEXT, self.spec.ping_payload)
+        self.stats.pings_sent += 1
+
+    def _make_listener(self, disconnected: asyncio.Event):
+        pw = _picows()
+        conn = self
+        TEXT, BINARY, CONT, PONG, CLOSE = (pw.WSMsgType.TEXT, pw.WSMsgType.BINARY, pw.WSMsgType.CONTINUATION,
+                                           pw.WSMsgType.PONG, pw.WSMsgType.CLOSE)
+        is_pong = self.spec.is_pong
+        stats = self.stats
+
+        class _Listener(pw.WSListener):
+            def on_ws_frame(self, transport, frame):
+                now_ns = time.time_ns()
+                conn._last_rx = time.monotonic()
+                stats.last_rx_ns = now_ns
+                mt = frame.msg_type
+                if mt == TEXT or mt == BINARY or mt == CONT:
+                    if not frame.fin:
+                        conn._fragments.append(frame.get_payload_as_bytes())
+                        return
+                    payload = frame.get_payload_as_bytes()
+                    if conn._fragments:
+                        conn._fragments.append(payload)
+                        payload = b"".join(conn._fragments)
+                        conn._fragments.clear()
+                    if is_pong is not None and is_pong(payload):
+                        stats.pongs += 1
+                        return
+                    stats.frames += 1
+                    stats.bytes += len(payload)
+                    try:
+                        conn.on_frame(payload, now_ns)
+                    except Exception:  # a consumer bug must not kill the socket
+                        stats.callback_errors += 1
+                        log.exception("on_frame callback failed")
+                elif mt == PONG:
+                    stats.pongs += 1
+                elif mt == CLOSE:
+                    conn._kill_reason = conn._kill_reason or f"close:{frame.get_close_code()}"
+                    try:
+                        transport.send_close(frame.get_close_code())
+                    except Exception:
+                        pass
+                    transport.disconnect()
+
+            def on_ws_disconnected(self, transport):
+                disconnected.set()
+
+        return _Listener
+
+    async def _watchdog(self, disconnected: asyncio.Event) -> None:
+        spec = self.spec
+        tick = max(0.005, min(self.pong_timeout_s, self.stale_after_s, spec.ping_interval_s or 1e9) / 4)
+        last_hb = time.monotonic()
+        while not disconnected.is_set():
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            if spec.ping_interval_s and now - last_hb >= spec.ping_interval_s:
+                self._send_ping()
+                last_hb = now
+            if self._ping_at:
+                if self._last_rx > self._ping_at:  # anything at all came back: the socket lives
+                    self._ping_at = 0.0
+                elif now - self._ping_at >= self.pong_timeout_s:
+                    self.stats.watchdog_kills += 1
+                    log.warning("%s: no answer to ping within %.1fs, reconnecting", spec.venue, self.pong_timeout_s)
+                    self.drop("stale")
+                    return
+            elif now - self._last_rx >= self.stale_after_s:
+                self.stats.watchdog_pings += 1
+                self._ping_at = now
+                self._send_ping()
+
+    async def _session(self) -> str:
+        """One connection lifetime; returns the disconnect reason."""
+        pw = _picows()
+        disconnected = asyncio.Event()
+        listener_cls = self._make_listener(disconnected)
+        ssl_ctx = None
+        if self.spec.url.startswith("wss://"):
+            import ssl
+
+            ssl_ctx = ssl.create_default_context()
+        transport, _ = await asyncio.wait_for(
+            pw.ws_connect(listener_cls, self.spec.url, ssl_context=ssl_ctx, enable_auto_pong=True,
+                          websocket_handshake_timeout=self.connect_timeout_s),
+            self.connect_timeout_s,
+        )
+        self._transport = transport
+        self._fragments.clear()
+        self._kill_reason = ""
+        self._last_rx = time.monotonic()
+        self._ping_at = 0.0
+        self.stats.connects += 1
+        self.coverage.up()
+        if self._connected_evt is None:
+            self._connected_evt = asyncio.Event()
+        self._connected_evt.set()
+        if self.on_state:
+            self.on_state(True)
+        wd = asyncio.get_running_loop().create_task(self._watchdog(disconnected))
+        try:
+            for i, msg in enumerate(self.spec.subscribe):
+                if disconnected.is_set():
+                    break
+                if i and self.spec.send_interval_s:
+                    await asyncio.sleep(self.spec.send_interval_s)
+                transport.send(pw.WSMsgType.TEXT, msg)
+            await disconnected.wait()
+        finally:
+            wd.cancel()
+            self._transport = None
+            self._connected_evt.clear()
+            if not disconnected.is_set():
+                transport.disconnect()
+        return self._kill_reason or "closed"
+
+    async def run(self) -> None:
+        """Connect, receive, reconnect until :meth:`stop`."""
+        attempt = 0
+        while not self._stop:
+            t0 = time.monotonic()
+            reason = ""
+            was_up = False
+            try:
+                reason = await self._session()
+                was_up = True
+            except asyncio.CancelledError:
+                if self.connected or self.coverage.connected:
+                    self._mark_down("stopped")
+                raise
+            except Exception as exc:  # refused, handshake failure, DNS, timeout
+                self.stats.connect_failures += 1
+                reason = f"connect:{type(exc).__name__}"
+                log.warning("%s: connect to %s failed: %s", self.spec.venue, self.spec.url, exc)
+            if was_up:
+                self._mark_down(reason)
+            if self._stop:
+                break
+            if was_up and time.monotonic() - t0 > max(5.0, self.backoff_initial_s * 4):
+                attempt = 0  # it stayed up: start the backoff over
+            delay = self.backoff_delay(attempt)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def _mark_down(self, reason: str) -> None:
+        now = time.time_ns()
+        self.stats.disconnects += 1
+        self.stats.last_reason = reason
+        self.coverage.down(now)
+        if self.on_state:
+            try:
+                self.on_state(False)
+            except Exception:
+                log.exception("on_state callback failed")
+        if self.on_gap is not None:
+            try:
+                self.on_gap(reason, now)
+            except Exception:
+                self.stats.callback_errors += 1
+                log.exception("on_gap callback failed")

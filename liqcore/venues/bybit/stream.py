@@ -1,0 +1,98 @@
+"""Bybit v5 public linear stream: endpoints, topics, chunked subscriptions and the heartbeat.
+
+Limits honoured: ``args`` of one public connection <= 21,000 characters (new connections are opened
+beyond that), at most ``ARGS_PER_REQUEST`` topics per subscribe request, heartbeat
+``{"req_id":"hb","op":"ping"}`` every 20 s (the server drops a connection silent for 10 minutes).
+"""
+from __future__ import annotations
+
+import orjson
+
+from liqcore.live.transport import ConnectionSpec
+
+__all__ = ["ENDPOINTS", "PRIVATE_ENDPOINTS", "REST_ENDPOINTS", "topics", "subscribe_messages",
+           "connection_specs", "is_pong", "PING", "MAX_ARGS_CHARS", "ARGS_PER_REQUEST"]
+
+ENDPOINTS = {
+    "mainnet": "wss://stream.bybit.com/v5/public/linear",
+    "testnet": "wss://stream-testnet.bybit.com/v5/public/linear",
+    "demo": "wss://stream.bybit.com/v5/public/linear",  # demo trading uses mainnet market data
+}
+PRIVATE_ENDPOINTS = {
+    "mainnet": "wss://stream.bybit.com/v5/private",
+    "testnet": "wss://stream-testnet.bybit.com/v5/private",
+    "demo": "wss://stream-demo.bybit.com/v5/private",
+}
+REST_ENDPOINTS = {
+    "mainnet": "https://api.bybit.com",
+    "testnet": "https://api-testnet.bybit.com",
+    "demo": "https://api-demo.bybit.com",
+}
+
+MAX_ARGS_CHARS = 21_000  # total length of subscribed args on one public connection
+ARGS_PER_REQUEST = 10
+PING = b'{"req_id":"hb","op":"ping"}'
+PING_INTERVAL_S = 20.0
+
+
+def is_pong(payload: bytes) -> bool:
+    """Bybit answers ``op: ping`` with ``{"success":true,"ret_msg":"pong",...,"op":"ping"}`` (linear
+    public) or ``{"op":"pong",...}`` (private/other categories)."""
+    if len(payload) > 256 or b'"op"' not in payload:
+        return False
+    return b'"op":"ping"' in payload or b'"op":"pong"' in payload or b'"ret_msg":"pong"' in payload
+
+
+def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = False) -> list[str]:
+    """Topics for the symbols: ``allLiquidation.S`` (or legacy ``liquidation.S``), ``publicTrade.S``
+    (the reference price and the paper fill stream), optionally ``tickers.S``."""
+    out = []
+    for s in symbols:
+        s = str(s).strip().upper()
+        if not s:
+            raise ValueError("symbols: empty symbol name")
+        out.append(f"{'liquidation' if legacy else 'allLiquidation'}.{s}")
+        if trades:
+            out.append(f"publicTrade.{s}")
+        if tickers:
+            out.append(f"tickers.{s}")
+    return out
+
+
+def _chunk_connections(tops: list[str], max_chars: int) -> list[list[str]]:
+    conns: list[list[str]] = [[]]
+    used = 0
+    for t in tops:
+        if len(t) > max_chars:
+            raise ValueError(f"topics: {t!r} longer than the per-connection limit")
+        if used + len(t) > max_chars and conns[-1]:
+            conns.append([])
+            used = 0
+        conns[-1].append(t)
+        used += len(t)
+    return [c for c in conns if c]
+
+
+def subscribe_messages(tops: list[str], per_request: int = ARGS_PER_REQUEST, req_prefix: str = "sub") -> list[bytes]:
+    return [
+        orjson.dumps({"req_id": f"{req_prefix}{i // per_request}", "op": "subscribe", "args": tops[i:i + per_request]})
+        for i in range(0, len(tops), per_request)
+    ]
+
+
+def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
+                     tickers: bool = False, legacy: bool = False, max_chars: int = MAX_ARGS_CHARS,
+                     per_request: int = ARGS_PER_REQUEST) -> list[ConnectionSpec]:
+    """One :class:`ConnectionSpec` per connection needed for the symbols' topics."""
+    if url is None:
+        try:
+            url = ENDPOINTS[network]
+        except KeyError:
+            raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
+    specs = []
+    for group in _chunk_connections(topics(symbols, trades, tickers, legacy), max_chars):
+        syms = sorted({t.split(".", 1)[1] for t in group})
+        specs.append(ConnectionSpec(venue="bybit", url=url, subscribe=subscribe_messages(group, per_request),
+                                    topics=group, symbols=syms, ping_payload=PING,
+                                    ping_interval_s=PING_INTERVAL_S, is_pong=is_pong, send_interval_s=0.0))
+    return specs

@@ -1,0 +1,76 @@
+"""OKX v5 public stream: endpoints, channel args, chunked subscriptions and the text heartbeat.
+
+``liquidation-orders`` is instType-wide (one SWAP subscription covers all symbols); trades are per
+instrument (``ETHUSDT`` -> ``ETH-USDT-SWAP``). A subscribe request is kept under ``MAX_REQUEST_BYTES``
+(the venue limit is 64 KiB) and requests are spaced to stay within 3 per second. Keep-alive: send the
+text ``ping`` (every 20 s; the server closes a connection silent for 30 s) and expect ``pong``.
+"""
+from __future__ import annotations
+
+import orjson
+
+from liqcore.live.transport import ConnectionSpec
+
+__all__ = ["ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING"]
+
+ENDPOINTS = {
+    "mainnet": "wss://ws.okx.com:8443/ws/v5/public",
+    "testnet": "wss://wspap.okx.com:8443/ws/v5/public",
+    "demo": "wss://wspap.okx.com:8443/ws/v5/public",
+}
+MAX_REQUEST_BYTES = 60_000
+SEND_INTERVAL_S = 0.35
+PING = b"ping"
+PING_INTERVAL_S = 20.0
+QUOTES = ("USDT", "USDC", "USD")
+
+
+def is_pong(payload: bytes) -> bool:
+    return payload == b"pong"
+
+
+def inst_id(symbol: str) -> str:
+    """``ETHUSDT`` -> ``ETH-USDT-SWAP``; an OKX instId is returned as it is."""
+    s = str(symbol).strip().upper()
+    if not s:
+        raise ValueError("symbols: empty symbol name")
+    if "-" in s:
+        return s
+    for q in QUOTES:
+        if s.endswith(q) and len(s) > len(q):
+            return f"{s[:-len(q)]}-{q}-SWAP"
+    raise ValueError(f"symbols: cannot map {symbol!r} to an OKX instrument (expected e.g. ETHUSDT)")
+
+
+def args(symbols, trades: bool = True) -> list[dict]:
+    out = [{"channel": "liquidation-orders", "instType": "SWAP"}]
+    if trades:
+        out += [{"channel": "trades", "instId": inst_id(s)} for s in symbols]
+    return out
+
+
+def subscribe_messages(arg_list: list[dict], max_bytes: int = MAX_REQUEST_BYTES) -> list[bytes]:
+    msgs, cur = [], []
+    for a in arg_list:
+        cand = cur + [a]
+        if cur and len(orjson.dumps({"op": "subscribe", "args": cand})) > max_bytes:
+            msgs.append(orjson.dumps({"op": "subscribe", "args": cur}))
+            cand = [a]
+        cur = cand
+    if cur:
+        msgs.append(orjson.dumps({"op": "subscribe", "args": cur}))
+    return msgs
+
+
+def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *,
+                     trades: bool = True) -> list[ConnectionSpec]:
+    if url is None:
+        try:
+            url = ENDPOINTS[network]
+        except KeyError:
+            raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
+    a = args(symbols, trades)
+    syms = [str(s).strip().upper() for s in symbols]
+    return [ConnectionSpec(venue="okx", url=url, subscribe=subscribe_messages(a), topics=[orjson.dumps(x).decode() for x in a],
+                           symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=is_pong,
+                           send_interval_s=SEND_INTERVAL_S)]

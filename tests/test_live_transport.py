@@ -1,0 +1,218 @@
+"""Transport and feed manager against a real loopback websocket server (websockets.serve)."""
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+from websockets.asyncio.server import serve
+
+from liqcore.live.feeds import FeedManager, gap_events
+from liqcore.live.transport import ConnectionSpec, Coverage, WsConnection
+from liqcore.types import Kind, SymbolRegistry, Venue
+from liqcore.venues.binance import stream as binance_stream
+from liqcore.venues.bybit import stream as bybit_stream
+from liqcore.venues.okx import stream as okx_stream
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(30)]
+
+
+class Server:
+    """A Bybit-like loopback server: records subscribes, answers op:ping unless ``mute``."""
+
+    def __init__(self, answer_pings=True):
+        self.answer_pings = answer_pings
+        self.received: list[bytes] = []
+        self.conns = []
+        self.connected = asyncio.Event()
+        self.pings = 0
+
+    async def handler(self, ws):
+        self.conns.append(ws)
+        self.connected.set()
+        try:
+            async for msg in ws:
+                data = msg.encode() if isinstance(msg, str) else msg
+                self.received.append(data)
+                if b'"op":"ping"' in data:
+                    self.pings += 1
+                    if self.answer_pings:
+                        await ws.send('{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}')
+        except Exception:
+            pass
+
+    async def __aenter__(self):
+        self._srv = await serve(self.handler, "127.0.0.1", 0)
+        port = self._srv.sockets[0].getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/v5/public/linear"
+        return self
+
+    async def __aexit__(self, *exc):
+        self._srv.close()
+        await self._srv.wait_closed()
+
+
+def spec_for(url, **kw):
+    return bybit_stream.connection_specs(["ETHUSDT", "SOLUSDT"], url=url, **kw)[0]
+
+
+async def wait_for(cond, timeout=5.0):
+    t = 0.0
+    while not cond():
+        await asyncio.sleep(0.01)
+        t += 0.01
+        if t > timeout:
+            raise AssertionError("condition not reached")
+
+
+def test_frames_subscribe_and_pong_filtering():
+    async def main():
+        async with Server() as srv:
+            got = []
+            conn = WsConnection(spec_for(srv.url), lambda p, t: got.append((p, t)))
+            conn.start()
+            await conn.wait_connected(5)
+            await wait_for(lambda: srv.received)
+            sub = orjson.loads(srv.received[0])
+            assert sub["op"] == "subscribe" and "allLiquidation.ETHUSDT" in sub["args"]
+            ws = srv.conns[0]
+            await ws.send(b'{"topic":"allLiquidation.ETHUSDT","data":[]}')
+            await ws.send('{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}')
+            await ws.send("not json at all")
+            await wait_for(lambda: len(got) == 2)
+            assert got[0][0] == b'{"topic":"allLiquidation.ETHUSDT","data":[]}'
+            assert got[1][0] == b"not json at all"
+            assert got[0][1] > 1_600_000_000 * 10**9
+            assert conn.stats.pongs == 1 and conn.stats.frames == 2
+            await conn.stop()
+            assert conn.stats.disconnects == 1
+
+    asyncio.run(main())
+
+
+def test_quiet_feed_is_pinged_not_dropped():
+    async def main():
+        async with Server(answer_pings=True) as srv:
+            conn = WsConnection(spec_for(srv.url), lambda p, t: None, stale_after_s=0.1, pong_timeout_s=0.3)
+            conn.start()
+            await conn.wait_connected(5)
+            await asyncio.sleep(1.2)
+            assert conn.stats.watchdog_pings >= 2  # it asked, several times
+            assert srv.pings >= 2
+            assert conn.stats.watchdog_kills == 0
+            assert conn.stats.connects == 1 and len(srv.conns) == 1  # and never reconnected
+            await conn.stop()
+
+    asyncio.run(main())
+
+
+def test_stalled_socket_reconnects_with_gap_and_resubscribes():
+    async def main():
+        async with Server(answer_pings=False) as srv:
+            gaps = []
+            conn = WsConnection(spec_for(srv.url), lambda p, t: None, lambda r, t: gaps.append(r),
+                                stale_after_s=0.1, pong_timeout_s=0.2, backoff_initial_s=0.05, backoff_max_s=0.1)
+            conn.start()
+            await conn.wait_connected(5)
+            await wait_for(lambda: conn.stats.connects >= 2, 5)
+            assert conn.stats.watchdog_kills >= 1
+            assert "stale" in gaps
+            subs = [orjson.loads(m) for m in srv.received if b'"subscribe"' in m]
+            assert len(subs) >= 2 and subs[0]["args"] == subs[1]["args"]  # resubscribed
+            await conn.stop()
+
+    asyncio.run(main())
+
+
+def test_server_drop_becomes_gap_events_and_reconnects():
+    async def main():
+        async with Server() as srv:
+            reg = SymbolRegistry()
+            gap_batches = []
+            frames = []
+            fm = FeedManager("bybit", ["ETHUSDT", "SOLUSDT"], lambda v, p, t: frames.append((v, p)),
+                             lambda ev, reason: gap_batches.append((ev, reason)), registry=reg, url=srv.url,
+                             backoff_initial_s=0.05, backoff_max_s=0.1)
+            await fm.start()
+            await fm.wait_connected(5)
+            await srv.conns[0].close()
+            await wait_for(lambda: gap_batches and len(srv.conns) >= 2, 5)
+            await fm.wait_connected(5)
+            ev, reason = gap_batches[0]
+            assert (ev["kind"] == Kind.GAP).all() and (ev["venue"] == Venue.BYBIT).all()
+            assert sorted(ev["symbol_id"].tolist()) == sorted([reg.get("bybit", "ETHUSDT"), reg.get("bybit", "SOLUSDT")])
+            await srv.conns[-1].send(b'{"topic":"publicTrade.ETHUSDT","data":[]}')
+            await wait_for(lambda: frames)
+            assert frames[0][0] == "bybit"
+            h = fm.health()
+            assert h["reconnects"] >= 1 and h["gaps"] >= 1 and 0 < h["coverage"] <= 1
+            await fm.stop()
+
+    asyncio.run(main())
+
+
+def test_connect_refused_backs_off_and_retries():
+    async def main():
+        spec = ConnectionSpec(venue="bybit", url="ws://127.0.0.1:9/")
+        conn = WsConnection(spec, lambda p, t: None, backoff_initial_s=0.02, backoff_max_s=0.05)
+        conn.start()
+        await wait_for(lambda: conn.stats.connect_failures >= 3, 5)
+        assert not conn.connected
+        await conn.stop()
+
+    asyncio.run(main())
+
+
+def test_backoff_grows_with_jitter_bounds():
+    conn = WsConnection(ConnectionSpec("bybit", "ws://x"), lambda p, t: None, backoff_initial_s=0.5,
+                        backoff_max_s=8, jitter=0.25)
+    for attempt, base in [(0, 0.5), (1, 1.0), (3, 4.0), (10, 8.0)]:
+        for _ in range(50):
+            d = conn.backoff_delay(attempt)
+            assert base * 0.75 <= d <= base * 1.25
+    with pytest.raises(ValueError, match="backoff"):
+        WsConnection(ConnectionSpec("bybit", "ws://x"), lambda p, t: None, backoff_initial_s=0)
+
+
+def test_coverage_by_hour():
+    H = 3600 * 10**9
+    cov = Coverage(start_ns=10 * H)
+    cov.up(10 * H)
+    cov.down(10 * H + H // 2)
+    cov.up(11 * H + H // 4)
+    by = cov.by_hour(12 * H)
+    assert by == {10 * H: 0.5, 11 * H: 0.75}
+    assert cov.share(12 * H) == pytest.approx(0.625)
+
+
+def test_subscription_chunking_within_limits():
+    syms = [f"SYM{i:04d}USDT" for i in range(3000)]
+    specs = bybit_stream.connection_specs(syms)
+    assert len(specs) > 1
+    for s in specs:
+        assert sum(len(t) for t in s.topics) <= bybit_stream.MAX_ARGS_CHARS
+        for m in s.subscribe:
+            assert len(orjson.loads(m)["args"]) <= bybit_stream.ARGS_PER_REQUEST
+    assert sum(len(s.topics) for s in specs) == 2 * len(syms)
+    bspecs = binance_stream.connection_specs(syms)
+    assert all(len(s.topics) <= 1024 for s in bspecs) and sum(len(s.topics) for s in bspecs) == 6000
+    assert bspecs[0].send_interval_s >= 0.1  # <= 10 incoming messages per second
+    assert bspecs[0].url == "wss://fstream.binance.com/market/ws"
+    comb = binance_stream.connection_specs(["ETHUSDT"], combined=True)[0]
+    assert comb.url == "wss://fstream.binance.com/market/stream?streams=ethusdt@forceOrder/ethusdt@aggTrade"
+    ospecs = okx_stream.connection_specs(syms)
+    for m in ospecs[0].subscribe:
+        assert len(m) <= okx_stream.MAX_REQUEST_BYTES
+    assert okx_stream.inst_id("ETHUSDT") == "ETH-USDT-SWAP"
+    assert okx_stream.is_pong(b"pong") and not okx_stream.is_pong(b'{"event":"x"}')
+    assert bybit_stream.is_pong(b'{"success":true,"ret_msg":"pong","conn_id":"a","req_id":"hb","op":"ping"}')
+    assert not bybit_stream.is_pong(b'{"topic":"publicTrade.ETHUSDT","data":[]}')
+    with pytest.raises(ValueError, match="network"):
+        bybit_stream.connection_specs(["ETHUSDT"], network="moon")
+    with pytest.raises(ValueError, match="symbols"):
+        okx_stream.inst_id("???")
+
+
+def test_gap_events_shape():
+    ev = gap_events("okx", [], 123)
+    assert ev["symbol_id"].tolist() == [-1] and ev["venue"][0] == Venue.OKX and ev["ts_recv"][0] == 123
