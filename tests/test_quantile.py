@@ -1,0 +1,189 @@
+"""RollingQuantile: the Cython kernel against its pysrc twin, numpy and pandas."""
+from __future__ import annotations
+
+import csv
+import math
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from liqcore._libs.quantile import RollingQuantile
+from pysrc.quantile import RollingQuantile as RefQuantile
+
+
+def numpy_rolling(x: np.ndarray, window: int, q: float) -> np.ndarray:
+    """The quantile of x[max(0, i-window+1) : i+1] for every i, by numpy (the definition)."""
+    return np.array(
+        [np.quantile(x[max(0, i - window + 1) : i + 1], q, method="linear") for i in range(len(x))]
+    )
+
+
+# values: ties, tiny, huge, negative, ordinary
+_special = st.sampled_from([0.0, -0.0, 1.0, 1.0, 1.0, 2.5, -3.0, 1e-12, -1e-12, 1e300, -1e300, 1e-300])
+_ordinary = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+_huge = st.floats(min_value=-1e300, max_value=1e300, allow_nan=False, allow_infinity=False)
+values = st.lists(st.one_of(_special, _ordinary, _huge), min_size=0, max_size=300)
+qs = st.one_of(st.sampled_from([0.0, 1.0, 0.5, 0.95, 0.05, 0.99]), st.floats(0.0, 1.0))
+windows = st.one_of(st.sampled_from([1, 2, 3]), st.integers(1, 400))
+
+
+@pytest.mark.property
+@given(xs=values, window=windows, q=qs)
+def test_kernel_matches_numpy_and_twin_exactly(xs, window, q):
+    x = np.array(xs, dtype=np.float64)
+    rq = RollingQuantile(window, q)
+    got = rq.update_many(x)
+    want = numpy_rolling(x, window, q)
+    # the kernel uses numpy's own interpolation (_lerp, both branches) on the same order statistics,
+    # so the results are bit-identical
+    np.testing.assert_array_equal(got, want)
+    twin = RefQuantile(window, q).update_many(x)
+    np.testing.assert_array_equal(got, twin)
+    rq._check()
+    assert len(rq) == min(window, len(x))
+    np.testing.assert_array_equal(rq.values(), x[max(0, len(x) - window) :])
+
+
+@pytest.mark.property
+@given(xs=values, window=windows, q=qs)
+def test_update_and_update_many_agree(xs, window, q):
+    a = RollingQuantile(window, q)
+    b = RollingQuantile(window, q)
+    per_event = np.array([a.update(v) for v in xs], dtype=np.float64)
+    batch = b.update_many(np.array(xs, dtype=np.float64))
+    np.testing.assert_array_equal(per_event, batch)
+    if xs:
+        assert a.value == per_event[-1]
+    else:
+        assert math.isnan(a.value)
+
+
+@pytest.mark.property
+@given(
+    pool=st.lists(st.floats(-100, 100), min_size=1, max_size=4),
+    idx=st.lists(st.integers(0, 3), min_size=1, max_size=400),
+    window=windows,
+    q=qs,
+)
+def test_heavy_ties(pool, idx, window, q):
+    """Streams drawn from a handful of distinct values (many exact ties)."""
+    x = np.array([pool[i % len(pool)] for i in idx], dtype=np.float64)
+    rq = RollingQuantile(window, q)
+    np.testing.assert_array_equal(rq.update_many(x), numpy_rolling(x, window, q))
+    rq._check()
+
+
+@pytest.mark.property
+@given(
+    xs=st.lists(st.floats(0, 1e7), min_size=1, max_size=500),
+    window=st.integers(1, 200),
+    q=qs,
+)
+def test_against_pandas_rolling(xs, window, q):
+    """pandas interpolates as ``lo + (hi - lo) * frac``; numpy's _lerp switches to
+    ``hi - (hi - lo) * (1 - frac)`` for frac >= 0.5, so the two may differ by rounding (a few ulp)."""
+    pd = pytest.importorskip("pandas")
+    x = np.array(xs, dtype=np.float64)
+    want = pd.Series(x).rolling(window, min_periods=1).quantile(q, interpolation="linear").to_numpy()
+    got = RollingQuantile(window, q).update_many(x)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
+@pytest.mark.property
+@given(
+    xs=st.lists(_ordinary, min_size=1, max_size=200),
+    ys=st.lists(_ordinary, min_size=1, max_size=200),
+    window=windows,
+    q=qs,
+)
+def test_clear_restarts_from_empty(xs, ys, window, q):
+    rq = RollingQuantile(window, q)
+    rq.update_many(np.array(xs))
+    rq.clear()
+    assert len(rq) == 0 and math.isnan(rq.value)
+    np.testing.assert_array_equal(rq.update_many(np.array(ys)), numpy_rolling(np.array(ys), window, q))
+
+
+def test_window_larger_than_stream_and_window_one():
+    x = np.array([5.0, 1.0, 3.0])
+    np.testing.assert_array_equal(RollingQuantile(10, 0.5).update_many(x), [5.0, 3.0, 3.0])
+    np.testing.assert_array_equal(RollingQuantile(1, 0.95).update_many(x), x)
+
+
+def test_known_values():
+    rq = RollingQuantile(3, 0.5)
+    assert [rq.update(v) for v in (1.0, 2.0, 3.0, 4.0)] == [1.0, 1.5, 2.0, 3.0]
+    rq = RollingQuantile(4, 1.0)
+    assert [rq.update(v) for v in (1.0, 7.0, 3.0, 2.0, 0.0, 0.0)] == [1.0, 7.0, 7.0, 7.0, 7.0, 3.0]
+    rq = RollingQuantile(4, 0.0)
+    assert [rq.update(v) for v in (1.0, 7.0, 3.0, 2.0, 9.0)] == [1.0, 1.0, 1.0, 1.0, 2.0]
+
+
+def test_huge_values_match_numpy_exactly():
+    x = np.array([1e300, -1e300, 1e300, 1e-12, -1e300, 1e300, 1.7e308, -1.7e308] * 5)
+    for q in (0.0, 0.3, 0.5, 0.95, 1.0):
+        with np.errstate(over="ignore", invalid="ignore"):
+            want = numpy_rolling(x, 5, q)
+        np.testing.assert_array_equal(RollingQuantile(5, q).update_many(x), want)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_input_is_rejected(bad):
+    rq = RollingQuantile(10, 0.5)
+    rq.update(1.0)
+    with pytest.raises(ValueError, match="x must be finite"):
+        rq.update(bad)
+    with pytest.raises(ValueError, match=r"x\[1\]"):
+        rq.update_many(np.array([2.0, bad, 3.0]))
+    assert len(rq) == 1 and rq.value == 1.0  # the failed batch left the state untouched
+    with pytest.raises(ValueError, match="x must be finite"):
+        RefQuantile(10, 0.5).update(bad)
+
+
+@pytest.mark.parametrize("cls", [RollingQuantile, RefQuantile])
+def test_bad_parameters(cls):
+    with pytest.raises(ValueError, match="window"):
+        cls(0, 0.5)
+    with pytest.raises(ValueError, match="window"):
+        cls(-3, 0.5)
+    for q in (-0.01, 1.01, math.nan):
+        with pytest.raises(ValueError, match="q must be"):
+            cls(10, q)
+
+
+def test_state_size_and_pickle():
+    rq = RollingQuantile(1000, 0.95)
+    assert rq.nbytes <= 40 * 1024
+    x = np.random.default_rng(3).lognormal(10, 2, size=1500)
+    rq.update_many(x)
+    clone = pickle.loads(pickle.dumps(rq))
+    assert clone.value == rq.value and len(clone) == 1000
+    assert clone.update(5.0) == rq.update(5.0)
+    assert "window=1000" in repr(rq)
+
+
+def test_strided_input():
+    x = np.arange(40, dtype=np.float64)[::-3]
+    np.testing.assert_array_equal(RollingQuantile(4, 0.95).update_many(x), numpy_rolling(x, 4, 0.95))
+
+
+def test_real_binance_notionals(real_data):
+    """Rolling P95 of real Binance liquidation notionals (usd_size column) equals numpy's."""
+    notionals = []
+    for path in sorted(real_data.glob("*/binance.csv")):
+        with path.open(newline="") as fh:
+            for row in csv.reader(fh):
+                if len(row) >= 12:
+                    try:
+                        notionals.append(float(row[11]))
+                    except ValueError:
+                        continue
+    x = np.array(notionals)
+    assert len(x) > 1000
+    for window in (100, 1000):
+        rq = RollingQuantile(window, 0.95)
+        np.testing.assert_array_equal(rq.update_many(x), numpy_rolling(x, window, 0.95))
+        rq._check()
