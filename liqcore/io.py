@@ -1,0 +1,657 @@
+"""Bulk loading and saving of recordings in the event contract.
+
+:func:`load_events` reads any mix of recording files into one event array sorted by ``ts_event``
+(stable sort: equal times keep file/line order), with exact duplicates removed and every rejected
+record counted by reason.  Formats (``format=None`` detects them per file, and per line inside JSON
+line files):
+
+=====================  ==========================================================================
+``raw``                one websocket message per line (Bybit, Binance, OKX; venue told by shape)
+``recorder``           ``{"recv_ns": <int>, "venue": "bybit", "frame": {...} | "<json text>"}``
+``seed004``            ``{"ts": <recv ms>, "exchange": "bybit", "stream": "liquidation", ...,
+                       "result": {"ts": ..., "data": [<allLiquidation items>]}}``
+``seed001``            ``2026-03-10 13:10:19 Liquidation: {<Binance forceOrder "o" object>}``
+``binance-csv``        headerless ``s,S,o,f,q,p,ap,X,l,z,T,usd_size[,tier]`` (USDT stripped from s)
+``binance-trades-csv`` headerless ``E,symbol,a,p,q,T,m[,usd_size,tier]`` aggTrades
+``contract-csv``       header ``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags]``
+``parquet``            the same columns (as written by :func:`save_events` / ``liqcore convert``)
+=====================  ==========================================================================
+
+``.gz`` and ``.zst`` variants of every text format are read transparently.
+
+Receive times: recorded ones are kept (recorder ``recv_ns``, seed004 ``ts``, contract
+``ts_recv_ns``); otherwise ``ts_recv = ts_event + feed_latency_ns`` and ``Flag.RECV_ESTIMATED`` is
+set.  Duplicates: same venue, symbol, kind, ts_event, side, qty and price (bit-exact) -> the first
+occurrence (in sorted order) is kept, the rest are counted in ``duplicates``.
+"""
+from __future__ import annotations
+
+import io as _io
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue, side_name, venue_name
+from liqcore.venues.common import (
+    KIND_BY_NAME,
+    KIND_NAMES,
+    RECV_UNKNOWN,
+    SIDE_BY_NAME,
+    VENUE_BY_NAME,
+    Reject,
+    Sink,
+    rows_to_events,
+)
+
+__all__ = [
+    "FORMATS",
+    "LoadResult",
+    "load_events",
+    "save_events",
+    "detect_format",
+    "open_text",
+    "events_to_table",
+]
+
+FORMATS = (
+    "raw",
+    "recorder",
+    "seed004",
+    "seed001",
+    "binance-csv",
+    "binance-trades-csv",
+    "contract-csv",
+    "parquet",
+)
+
+#: rejects that are not "bad records": lines of prose in a log file, blank lines
+_SOFT = frozenset({"not_a_record"})
+
+CONTRACT_COLUMNS = ("ts_event_ns", "venue", "symbol", "side", "price", "qty")
+CONTRACT_OPTIONAL = ("kind", "ts_recv_ns", "flags")
+
+
+@dataclass
+class LoadResult:
+    """What :func:`load_events` returns.
+
+    ``events``: EVENT_DTYPE sorted by ts_event (stable), deduplicated.  ``registry``: the symbol ids
+    used.  ``rejects``: reason -> count of dropped records (plus ``control`` frames and
+    ``not_a_record`` lines, which are recognised but carry no event).  ``duplicates``: exact
+    duplicates removed.  ``sources``: the files read.  ``files``: per-file ``{"format", "records",
+    "events", "rejects"}``.
+    """
+
+    events: np.ndarray
+    registry: SymbolRegistry
+    rejects: dict = field(default_factory=dict)
+    duplicates: int = 0
+    sources: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
+    recovered: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(v for k, v in self.rejects.items() if k not in ("control",) and k not in _SOFT)
+
+    def summary(self) -> str:
+        """A few human lines: totals, per-file counts, rejects by reason."""
+        ev = self.events
+        lines = [f"{len(ev)} events from {len(self.sources)} file(s); {self.duplicates} duplicates removed"]
+        if len(ev):
+            kinds = np.bincount(ev["kind"].astype(np.int64), minlength=7)
+            parts = [f"{KIND_NAMES.get(k, k)}={int(c)}" for k, c in enumerate(kinds) if c]
+            lines.append("  kinds: " + ", ".join(parts))
+            lines.append(f"  time: {_fmt_ns(int(ev['ts_event'][0]))} .. {_fmt_ns(int(ev['ts_event'][-1]))}")
+        for path, info in self.files.items():
+            lines.append(f"  {path}: format={info['format']} records={info['records']} events={info['events']}")
+        if self.rejects:
+            lines.append("  rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(self.rejects.items())))
+        if self.recovered:
+            lines.append("  recovered: " + ", ".join(f"{k}={v}" for k, v in sorted(self.recovered.items())))
+        return "\n".join(lines)
+
+
+def _fmt_ns(ns: int) -> str:
+    import datetime as _dt
+
+    return _dt.datetime.fromtimestamp(ns / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+# --------------------------------------------------------------------------------------------- I/O
+
+
+def _compression(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return "gz"
+    if name.endswith(".zst") or name.endswith(".zstd"):
+        return "zst"
+    return None
+
+
+def _base_name(path: Path) -> str:
+    name = path.name.lower()
+    for suf in (".gz", ".zst", ".zstd"):
+        if name.endswith(suf):
+            return name[: -len(suf)]
+    return name
+
+
+def open_binary(path) -> _io.BufferedIOBase:
+    """Open a possibly .gz/.zst compressed file for binary reading."""
+    path = Path(path)
+    comp = _compression(path)
+    if comp == "gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if comp == "zst":
+        import zstandard
+
+        fh = open(path, "rb")
+        return _io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
+    return open(path, "rb")
+
+
+def open_text(path):
+    """Open a possibly compressed text file as UTF-8 text."""
+    return _io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="")
+
+
+def _read_all(path: Path) -> bytes:
+    with open_binary(path) as fh:
+        return fh.read()
+
+
+# ------------------------------------------------------------------------------------ detection
+
+
+def _sniff_line(line: bytes) -> str | None:
+    s = line.strip()
+    if not s:
+        return None
+    if s[:1] == b"{" or s[:1] == b"[":
+        if b'"recv_ns"' in s and b'"frame"' in s:
+            return "recorder"
+        if b'"exchange"' in s and b'"result"' in s:
+            return "seed004"
+        return "raw"
+    if s.lower() == b"pong" or s.lower() == b"ping":
+        return "raw"
+    if b" Liquidation: {" in s:
+        return "seed001"
+    if s.startswith(b"ts_event_ns"):
+        return "contract-csv"
+    parts = s.split(b",")
+    if len(parts) >= 12 and parts[1].strip() in (b"BUY", b"SELL"):
+        return "binance-csv"
+    if len(parts) >= 7 and parts[0].strip().isdigit() and parts[2].strip().isdigit():
+        return "binance-trades-csv"
+    return None
+
+
+def detect_format(path, head: bytes | None = None) -> str:
+    """Guess a file's format from its name and first lines.  Raises ValueError when nothing fits."""
+    path = Path(path)
+    base = _base_name(path)
+    if base.endswith(".parquet") or base.endswith(".pq"):
+        return "parquet"
+    if head is None:
+        with open_binary(path) as fh:
+            head = fh.read(1 << 16)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    found = {}
+    for line in head.split(b"\n")[:200]:
+        fmt = _sniff_line(line)
+        if fmt:
+            found[fmt] = found.get(fmt, 0) + 1
+    if not found:
+        raise ValueError(f"format: cannot detect the format of {path} (use --format, one of {', '.join(FORMATS)})")
+    # seed001 logs are prose with log lines in between: any log line decides
+    if "seed001" in found:
+        return "seed001"
+    json_kinds = [f for f in ("recorder", "seed004", "raw") if f in found]
+    if json_kinds:
+        return json_kinds[0] if len(json_kinds) == 1 else "jsonl"
+    return max(found, key=found.get)
+
+
+# --------------------------------------------------------------------------------- per-format
+
+
+class _FileState:
+    """Counters for one file (records seen, strict mode)."""
+
+    __slots__ = ("path", "strict", "records", "sink", "fmt")
+
+    def __init__(self, path: str, sink: Sink, strict: bool, fmt: str):
+        self.path = path
+        self.sink = sink
+        self.strict = strict
+        self.records = 0
+        self.fmt = fmt
+
+    def bad(self, lineno: int, reason: str, detail: str = "") -> None:
+        self.sink.count(reason)
+        if self.strict and reason not in _SOFT:
+            raise ValueError(f"{self.path}:{lineno}: {reason}{(' (' + detail + ')') if detail else ''}")
+
+
+def _load_json_lines(data: bytes, st: _FileState, fmt: str) -> None:
+    from liqcore.venues.decoder import LineDecoder
+
+    dec = LineDecoder(st.sink, fmt)
+    dec.feed_lines(data, st)
+
+
+def _load_seed001(data: bytes, st: _FileState) -> None:
+    from liqcore.venues.decoder import LineDecoder
+
+    LineDecoder(st.sink, "seed001").feed_lines(data, st)
+
+
+def _load_binance_csv(data: bytes, st: _FileState) -> None:
+    from liqcore.venues.binance.parse import parse_csv_liquidations
+
+    parse_csv_liquidations(data, st)
+
+
+def _load_binance_trades_csv(data: bytes, st: _FileState) -> None:
+    from liqcore.venues.binance.parse import parse_csv_agg_trades
+
+    parse_csv_agg_trades(data, st)
+
+
+def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: bool, has_flags: bool):
+    from liqcore.venues.common import num, pos
+
+    try:
+        ts_s = rec["ts_event_ns"]
+        try:
+            ts = int(ts_s)
+        except (TypeError, ValueError):
+            raise Reject("non_numeric", "ts_event_ns") from None
+        if ts <= 0:
+            raise Reject("bad_time", "ts_event_ns")
+        vname = (rec["venue"] or "").strip().lower()
+        venue = VENUE_BY_NAME.get(vname)
+        if venue is None:
+            try:
+                venue = int(Venue(int(vname)))
+                if venue == 0:
+                    raise ValueError
+            except ValueError:
+                raise Reject("unknown_venue", "venue") from None
+        symbol = (rec["symbol"] or "").strip().upper()
+        if not symbol:
+            raise Reject("missing_field", "symbol")
+        kind = int(Kind.LIQUIDATION)
+        if has_kind and (rec.get("kind") or "").strip():
+            k = rec["kind"].strip().lower()
+            kind = KIND_BY_NAME.get(k, -1)
+            if kind < 0:
+                try:
+                    kind = int(Kind(int(k)))
+                except ValueError:
+                    raise Reject("bad_kind", "kind") from None
+        side = SIDE_BY_NAME.get((rec["side"] or "").strip().lower(), -1)
+        if side < 0:
+            raise Reject("bad_side", "side")
+        if kind == Kind.LIQUIDATION and side not in (1, 2):
+            raise Reject("bad_side", "side")
+        if kind == Kind.TRADE and side not in (3, 4):
+            raise Reject("bad_side", "side")
+        if kind in (Kind.LIQUIDATION, Kind.TRADE):
+            price = pos(rec["price"], "price")
+            qty = pos(rec["qty"], "qty")
+        else:
+            p = rec["price"]
+            price = float("nan") if p in (None, "", "nan", "NaN") else num(p, "price")
+            q = rec["qty"]
+            qty = 0.0 if q in (None, "") else num(q, "qty")
+        recv = RECV_UNKNOWN
+        if has_recv and (rec.get("ts_recv_ns") or "").strip():
+            try:
+                recv = int(rec["ts_recv_ns"])
+            except ValueError:
+                raise Reject("non_numeric", "ts_recv_ns") from None
+        flags = 0
+        if has_flags and (rec.get("flags") or "").strip():
+            try:
+                flags = int(rec["flags"]) & 0xFF
+            except ValueError:
+                raise Reject("non_numeric", "flags") from None
+    except KeyError as exc:
+        raise Reject("missing_field", str(exc.args[0])) from None
+    return (ts, recv, price, qty, sink.sid(venue, symbol), side, kind, venue, flags)
+
+
+def _load_contract_csv(data: bytes, st: _FileState) -> None:
+    import csv
+
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.DictReader(_io.StringIO(text, newline=""))
+    cols = [c.strip() for c in (reader.fieldnames or [])]
+    reader.fieldnames = cols
+    missing = [c for c in CONTRACT_COLUMNS if c not in cols]
+    if missing:
+        raise ValueError(f"{st.path}: contract CSV lacks column(s) {', '.join(missing)} (header: {','.join(cols)})")
+    has_kind, has_recv, has_flags = "kind" in cols, "ts_recv_ns" in cols, "flags" in cols
+    sink = st.sink
+    rows = sink.rows
+    for i, rec in enumerate(reader):
+        lineno = reader.line_num
+        st.records += 1
+        try:
+            rows.append(_contract_row(rec, sink, lineno, has_kind, has_recv, has_flags))
+        except Reject as r:
+            st.bad(lineno, r.reason, r.field)
+
+
+def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
+    """Vectorised read of a contract Parquet file -> events (rejects counted per reason)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    cols = table.column_names
+    missing = [c for c in CONTRACT_COLUMNS if c not in cols]
+    if missing:
+        raise ValueError(f"{path}: Parquet file lacks column(s) {', '.join(missing)} (has: {', '.join(cols)})")
+    n = table.num_rows
+    st.records += n
+    out = np.zeros(n, dtype=EVENT_DTYPE)
+    bad = np.zeros(n, dtype=bool)
+    sink = st.sink
+
+    def reject(mask: np.ndarray, reason: str, what: str) -> None:
+        new = mask & ~bad
+        k = int(new.sum())
+        if k:
+            if st.strict:
+                row = int(np.flatnonzero(new)[0])
+                raise ValueError(f"{path}: row {row}: {reason} ({what})")
+            sink.count(reason, k)
+            bad[new] = True
+
+    def col(name):
+        return table.column(name).to_numpy(zero_copy_only=False)
+
+    ts = col("ts_event_ns")
+    if ts.dtype.kind == "M":
+        ts = ts.astype("datetime64[ns]").astype(np.int64)
+    tsm = np.isnan(ts.astype(float)) if ts.dtype.kind == "f" else np.zeros(n, bool)
+    reject(tsm, "missing_field", "ts_event_ns")
+    ts_i = np.where(tsm, 0, ts).astype(np.int64)
+    reject(ts_i <= 0, "bad_time", "ts_event_ns")
+    out["ts_event"] = ts_i
+
+    def names_to_codes(values, mapping, field_name, numeric_ok=True):
+        arr = np.asarray(values)
+        if arr.dtype.kind in "iu":
+            return arr.astype(np.int64)
+        uniq, inv = np.unique(arr.astype(str), return_inverse=True)
+        codes = []
+        for u in uniq:
+            c = mapping.get(u.strip().lower(), -1)
+            if c < 0 and numeric_ok:
+                try:
+                    c = int(u)
+                except ValueError:
+                    c = -1
+            codes.append(c)
+        return np.asarray(codes, dtype=np.int64)[inv]
+
+    venue = names_to_codes(col("venue"), VENUE_BY_NAME, "venue")
+    reject((venue < 1) | (venue > 3), "unknown_venue", "venue")
+    kind = (
+        names_to_codes(col("kind"), KIND_BY_NAME, "kind") if "kind" in cols else np.full(n, int(Kind.LIQUIDATION))
+    )
+    reject((kind < 1) | (kind > 6), "bad_kind", "kind")
+    side = names_to_codes(col("side"), SIDE_BY_NAME, "side")
+    reject((side < 0) | (side > 4), "bad_side", "side")
+    is_liq = kind == Kind.LIQUIDATION
+    is_trade = kind == Kind.TRADE
+    reject(is_liq & ~((side == 1) | (side == 2)), "bad_side", "side")
+    reject(is_trade & ~((side == 3) | (side == 4)), "bad_side", "side")
+    price = np.asarray(col("price"), dtype=np.float64)
+    qty = np.asarray(col("qty"), dtype=np.float64)
+    tradeish = is_liq | is_trade
+    reject(tradeish & (np.isnan(price) | np.isnan(qty)), "missing_field", "price/qty")
+    reject(tradeish & ~(np.isfinite(price) & np.isfinite(qty)), "non_finite", "price/qty")
+    reject(tradeish & ((price <= 0) | (qty <= 0)), "non_positive", "price/qty")
+    qty = np.where(np.isnan(qty) & ~tradeish, 0.0, qty)
+    reject(~tradeish & (np.isinf(price) | np.isinf(qty)), "non_finite", "price/qty")
+    out["price"] = price
+    out["qty"] = qty
+    if "ts_recv_ns" in cols:
+        r = col("ts_recv_ns")
+        if r.dtype.kind == "M":
+            r = r.astype("datetime64[ns]").astype(np.int64)
+        if r.dtype.kind == "f":
+            r = np.where(np.isnan(r), RECV_UNKNOWN, r)
+        out["ts_recv"] = np.asarray(r, dtype=np.int64)
+    else:
+        out["ts_recv"] = RECV_UNKNOWN
+    if "flags" in cols:
+        f = np.asarray(col("flags"))
+        if f.dtype.kind == "f":
+            f = np.nan_to_num(f)
+        out["flags"] = (f.astype(np.int64) & 0xFF).astype(np.uint8)
+    sym = np.asarray(col("symbol")).astype(str)
+    # symbol ids per distinct (venue, symbol)
+    keys = np.char.add(np.char.add(venue.astype(str), "|"), np.char.upper(np.char.strip(sym)))
+    uk, inv = np.unique(keys, return_inverse=True)
+    ids = np.empty(len(uk), dtype=np.int32)
+    for j, k in enumerate(uk):
+        v, _, s = k.partition("|")
+        vi = int(v)
+        ids[j] = sink.sid(vi, s) if (1 <= vi <= 3 and s) else -2
+    sid = ids[inv] if n else np.zeros(0, np.int32)
+    reject(sid == -2, "missing_field", "symbol")
+    out["symbol_id"] = np.where(sid < 0, 0, sid)
+    out["side"] = np.clip(side, 0, 4)
+    out["kind"] = np.clip(kind, 0, 6)
+    out["venue"] = np.clip(venue, 0, 3)
+    return out[~bad]
+
+
+# ----------------------------------------------------------------------------------------- API
+
+
+_DIR_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq", ".log"})
+
+
+def _base_suffix(path: Path) -> str:
+    return Path(_base_name(path)).suffix.lower()
+
+
+def _expand(paths) -> list[Path]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and _base_suffix(q) in _DIR_SUFFIXES))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise ValueError(f"paths: no such file: {p}")
+    return out
+
+
+def load_events(
+    paths,
+    format: str | None = None,
+    registry: SymbolRegistry | None = None,
+    strict: bool = False,
+    feed_latency_ns: int = 0,
+    instruments=None,
+) -> LoadResult:
+    """Read recordings into one sorted, deduplicated event array.
+
+    ``paths``: a path or an iterable of paths (directories are walked).  ``format``: one of
+    :data:`FORMATS` to force it, ``None`` to detect per file.  ``registry``: symbol ids to use (a
+    new registry when None).  ``strict``: raise ValueError naming file and line (row for Parquet) of
+    the first bad record instead of counting it.  ``feed_latency_ns``: receive time assigned, as
+    ``ts_event + feed_latency_ns`` with ``Flag.RECV_ESTIMATED``, to events recorded without one.
+    ``instruments``: OKX instId -> ctVal additions to the shipped table.
+    """
+    if format is not None and format not in FORMATS and format != "jsonl":
+        raise ValueError(f"format: unknown format {format!r} (expected one of {', '.join(FORMATS)})")
+    feed_latency_ns = int(feed_latency_ns)
+    if feed_latency_ns < 0:
+        raise ValueError("feed_latency_ns: must be >= 0")
+    registry = registry if registry is not None else SymbolRegistry()
+    files = _expand(paths)
+    from liqcore.venues.instruments import load_instruments
+
+    inst = load_instruments(instruments)
+    result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry)
+    chunks = []
+    totals: dict[str, int] = {}
+    recovered: dict[str, int] = {}
+    for path in files:
+        sink = Sink(registry, inst)
+        fmt = format or detect_format(path)
+        st = _FileState(str(path), sink, strict, fmt)
+        if fmt == "parquet":
+            arr = _load_parquet(path, st)
+        else:
+            data = _read_all(path)
+            if fmt in ("raw", "recorder", "seed004", "jsonl"):
+                _load_json_lines(data, st, fmt)
+            elif fmt == "seed001":
+                _load_seed001(data, st)
+            elif fmt == "binance-csv":
+                _load_binance_csv(data, st)
+            elif fmt == "binance-trades-csv":
+                _load_binance_trades_csv(data, st)
+            elif fmt == "contract-csv":
+                _load_contract_csv(data, st)
+            else:  # pragma: no cover - guarded above
+                raise ValueError(f"format: unknown format {fmt!r}")
+            arr = rows_to_events(sink.rows)
+            sink.rows = []
+        chunks.append(arr)
+        rej = {k: v for k, v in sink.counters.items() if not k.startswith("recovered_")}
+        for k, v in sink.counters.items():
+            if k.startswith("recovered_"):
+                recovered[k[len("recovered_"):]] = recovered.get(k[len("recovered_"):], 0) + v
+        for k, v in rej.items():
+            totals[k] = totals.get(k, 0) + v
+        result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej}
+        result.sources.append(str(path))
+    events = np.concatenate(chunks) if chunks else np.zeros(0, EVENT_DTYPE)
+    unknown = events["ts_recv"] == RECV_UNKNOWN
+    if unknown.any():
+        events["ts_recv"][unknown] = events["ts_event"][unknown] + feed_latency_ns
+        events["flags"][unknown] |= np.uint8(Flag.RECV_ESTIMATED)
+    order = np.argsort(events["ts_event"], kind="stable")
+    events = events[order]
+    events, ndup = dedupe(events)
+    result.events = events
+    result.duplicates = ndup
+    result.rejects = totals
+    result.recovered = recovered
+    return result
+
+
+def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:
+    """Drop exact duplicates (venue, symbol, kind, ts_event, side, qty, price; floats bit-exact),
+    keeping the first occurrence and the input order.  Returns (events, number removed)."""
+    n = len(events)
+    if n < 2:
+        return events, 0
+    key = np.empty(
+        n,
+        dtype=[("ts", "<i8"), ("sid", "<i4"), ("venue", "i1"), ("kind", "i1"), ("side", "i1"), ("p", "<i8"), ("q", "<i8")],
+    )
+    key["ts"] = events["ts_event"]
+    key["sid"] = events["symbol_id"]
+    key["venue"] = events["venue"]
+    key["kind"] = events["kind"]
+    key["side"] = events["side"]
+    key["p"] = events["price"].view(np.int64)
+    key["q"] = events["qty"].view(np.int64)
+    _, first = np.unique(key, return_index=True)
+    if len(first) == n:
+        return events, 0
+    first.sort()
+    return events[first], n - len(first)
+
+
+# ----------------------------------------------------------------------------------------- save
+
+
+def events_to_table(events: np.ndarray, registry: SymbolRegistry):
+    """Events -> pyarrow Table with the contract columns (names as strings)."""
+    import pyarrow as pa
+
+    sid = events["symbol_id"].astype(np.int64)
+    syms = registry.symbols_array()
+    vnames = np.array(["", "bybit", "binance", "okx"], dtype=object)
+    snames = np.array(["none", "long", "short", "buy", "sell"], dtype=object)
+    knames = np.array(["", "liquidation", "trade", "mark", "funding", "gap", "open_interest"], dtype=object)
+    symbol = np.where(sid >= 0, syms[np.clip(sid, 0, max(len(syms) - 1, 0))] if len(syms) else "", "*")
+    return pa.table(
+        {
+            "ts_event_ns": pa.array(events["ts_event"], pa.int64()),
+            "ts_recv_ns": pa.array(events["ts_recv"], pa.int64()),
+            "venue": pa.array(vnames[events["venue"].astype(np.int64)].tolist(), pa.string()),
+            "symbol": pa.array(symbol.tolist(), pa.string()),
+            "kind": pa.array(knames[events["kind"].astype(np.int64)].tolist(), pa.string()),
+            "side": pa.array(snames[events["side"].astype(np.int64)].tolist(), pa.string()),
+            "price": pa.array(events["price"], pa.float64()),
+            "qty": pa.array(events["qty"], pa.float64()),
+            "flags": pa.array(events["flags"], pa.uint8()),
+        }
+    )
+
+
+def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
+    """Write events (a LoadResult, or an array with ``registry=``) as a contract Parquet or CSV file
+    (chosen by the suffix: .parquet/.pq or .csv, optionally .csv.gz)."""
+    if isinstance(result, LoadResult):
+        events, registry = result.events, result.registry
+    else:
+        events = np.asarray(result)
+        if registry is None:
+            raise ValueError("registry: needed to name the symbols of a bare event array")
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("events: expected an EVENT_DTYPE array")
+    path = Path(path)
+    table = events_to_table(events, registry)
+    base = _base_name(path)
+    if base.endswith(".parquet") or base.endswith(".pq"):
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path, compression="zstd")
+    elif base.endswith(".csv"):
+        order = ["ts_event_ns", "venue", "symbol", "side", "price", "qty", "kind", "ts_recv_ns", "flags"]
+        cols = [table.column(c).to_pylist() for c in order]
+        out = [",".join(order)]
+        for row in zip(*cols):
+            out.append(",".join(repr(v) if isinstance(v, float) else str(v) for v in row))
+        data = ("\n".join(out) + "\n").encode()
+        if _compression(path) == "gz":
+            import gzip
+
+            data = gzip.compress(data)
+        elif _compression(path) == "zst":
+            import zstandard
+
+            data = zstandard.ZstdCompressor().compress(data)
+        path.write_bytes(data)
+    else:
+        raise ValueError(f"path: {path} must end in .parquet, .pq or .csv")
+    return path

@@ -1,0 +1,208 @@
+"""Shared pieces of the venue codecs: the reject signal, number/time coercion and the event sink.
+
+Every codec appends events to a :class:`Sink` as plain tuples in :data:`~liqcore.types.EVENT_DTYPE`
+field order ``(ts_event, ts_recv, price, qty, symbol_id, side, kind, venue, flags)`` so that a whole
+batch becomes an event array with a single ``np.array(rows, dtype=EVENT_DTYPE)``.
+
+A record-level problem raises :class:`Reject` with a reason (the counter key) and the field name;
+the driver counts it and moves on.  ``ts_recv == RECV_UNKNOWN`` marks events whose receive time was
+not recorded; the loader replaces it with ``ts_event + feed_latency_ns`` and sets
+``Flag.RECV_ESTIMATED``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
+
+__all__ = [
+    "Reject",
+    "CONTROL",
+    "RECV_UNKNOWN",
+    "REJECT_REASONS",
+    "Sink",
+    "num",
+    "pos",
+    "ms_to_ns",
+    "rows_to_events",
+    "QUOTE_SUFFIXES",
+]
+
+#: sentinel ts_recv for "not recorded" (replaced by the loader)
+RECV_UNKNOWN = -1
+#: returned by a codec for a recognised control frame (subscribe ack, pong, error, ...)
+CONTROL = -1
+
+#: the reasons a record or frame can be rejected with (counter keys)
+REJECT_REASONS = (
+    "malformed_json",
+    "missing_field",
+    "non_numeric",
+    "non_finite",
+    "non_positive",
+    "bad_side",
+    "bad_time",
+    "unknown_topic",
+    "unknown_instrument",
+    "unknown_venue",
+    "unknown_format",
+    "bad_row",
+)
+
+#: quote currencies a Binance symbol may already end with (no "USDT" restoration then)
+QUOTE_SUFFIXES = ("USDT", "USDC", "BUSD", "FDUSD")
+
+_LIQ = int(Kind.LIQUIDATION)
+_SAMPLED = int(Flag.SAMPLED)
+
+
+class Reject(Exception):
+    """A record (or a whole frame) is unusable: ``reason`` is the counter key, ``field`` the culprit."""
+
+    __slots__ = ("reason", "field")
+
+    def __init__(self, reason: str, field: str = ""):
+        super().__init__(reason, field)
+        self.reason = reason
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.field})" if self.field else self.reason
+
+
+def num(value, field: str) -> float:
+    """A finite float from a JSON number or numeric string (venues send decimals as strings)."""
+    if value is None:
+        raise Reject("missing_field", field)
+    if value.__class__ is str:
+        try:
+            x = float(value)
+        except ValueError:
+            raise Reject("non_numeric", field) from None
+    elif value.__class__ is float or value.__class__ is int:
+        x = float(value)
+    else:  # bool, list, dict ...
+        raise Reject("non_numeric", field)
+    if x - x != 0.0:  # nan or inf
+        raise Reject("non_finite", field)
+    return x
+
+
+def pos(value, field: str) -> float:
+    """A finite, strictly positive float (prices and sizes)."""
+    x = num(value, field)
+    if x <= 0.0:
+        raise Reject("non_positive", field)
+    return x
+
+
+# 2000-01-01 .. 2100-01-01 in ms: anything outside is not a venue event time
+_MS_MIN = 946_684_800_000
+_MS_MAX = 4_102_444_800_000
+
+
+def ms_to_ns(value, field: str) -> int:
+    """Venue time in ms (int, float or numeric string) -> int ns.  Out of 2000..2100 -> ``bad_time``."""
+    cls = value.__class__
+    if cls is int:
+        ms = value
+    elif cls is str:
+        try:
+            ms = int(value)
+        except ValueError:
+            try:
+                f = float(value)
+            except ValueError:
+                raise Reject("non_numeric", field) from None
+            if not math.isfinite(f):
+                raise Reject("non_finite", field) from None
+            ms = int(f)
+    elif cls is float:
+        if not math.isfinite(value):
+            raise Reject("non_finite", field)
+        ms = int(value)
+    elif value is None:
+        raise Reject("missing_field", field)
+    else:
+        raise Reject("non_numeric", field)
+    if ms < _MS_MIN or ms > _MS_MAX:
+        raise Reject("bad_time", field)
+    return ms * 1_000_000
+
+
+class Sink:
+    """Per-connection (or per-load) codec state: event rows, counters, symbol ids, merge state.
+
+    ``recv_ns`` is the receive time of the frame being decoded (``RECV_UNKNOWN`` when unrecorded).
+    ``instruments`` maps OKX instId -> ctVal.  ``tickers`` holds the Bybit ``tickers.*`` merge state
+    per symbol.
+    """
+
+    __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects")
+
+    def __init__(self, registry: SymbolRegistry | None = None, instruments=None):
+        from liqcore.venues.instruments import default_instruments
+
+        self.rows: list = []
+        self.counters: dict[str, int] = {}
+        self.registry = registry if registry is not None else SymbolRegistry()
+        self._ids: dict = {}
+        self.recv_ns = RECV_UNKNOWN
+        self.instruments = default_instruments() if instruments is None else dict(instruments)
+        self.tickers: dict = {}
+        self.item_rejects = 0
+
+    def sid(self, venue: int, symbol: str) -> int:
+        """Symbol id of (venue, symbol), cached (symbols are upper-cased by the registry)."""
+        key = (venue, symbol)
+        sid = self._ids.get(key)
+        if sid is None:
+            if not symbol or symbol.__class__ is not str:
+                raise Reject("missing_field" if not symbol else "non_numeric", "symbol")
+            sid = self._ids[key] = self.registry.id(venue, symbol)
+        return sid
+
+    def count(self, reason: str, n: int = 1) -> None:
+        c = self.counters
+        c[reason] = c.get(reason, 0) + n
+
+    def reject_item(self, exc: Reject) -> None:
+        """Count one bad record inside an otherwise valid frame."""
+        self.item_rejects += 1
+        c = self.counters
+        c[exc.reason] = c.get(exc.reason, 0) + 1
+
+
+def rows_to_events(rows: list) -> np.ndarray:
+    """Event tuples -> EVENT_DTYPE array."""
+    if not rows:
+        return np.zeros(0, dtype=EVENT_DTYPE)
+    return np.array(rows, dtype=EVENT_DTYPE)
+
+
+def liq_side_from_taker_order(value, field: str, buy_is_long: bool) -> int:
+    """Map a venue's liquidation side string to the liquidated position (see wire-formats.md)."""
+    if value.__class__ is not str:
+        raise Reject("missing_field" if value is None else "bad_side", field)
+    v = value.lower()
+    if v == "buy":
+        return 1 if buy_is_long else 2
+    if v == "sell":
+        return 2 if buy_is_long else 1
+    raise Reject("bad_side", field)
+
+
+SIDE_BY_NAME = {
+    "long": int(Side.LONG),
+    "short": int(Side.SHORT),
+    "buy": int(Side.BUY),
+    "sell": int(Side.SELL),
+    "none": int(Side.NONE),
+    "": int(Side.NONE),
+}
+KIND_BY_NAME = {k.name.lower(): int(k) for k in Kind}
+KIND_BY_NAME["oi"] = int(Kind.OPEN_INTEREST)
+KIND_NAMES = {int(k): k.name.lower() for k in Kind}
+VENUE_BY_NAME = {v.name.lower(): int(v) for v in Venue if v != Venue.UNKNOWN}
