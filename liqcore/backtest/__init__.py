@@ -1,0 +1,39 @@
+"""Backtest: the tick simulator front, results, sweeps and reports.
+
+Names resolve lazily, so importing :mod:`liqcore.backtest` compiles nothing and does not import
+numba, pandas or matplotlib; the Numba kernels compile (or load from the cache) on first use.
+
+* :func:`backtest` -- detect once, simulate, return a :class:`BacktestResult`.
+* :func:`sweep` -- vary execution parameters over the same cascade records.
+* :class:`StrategyCore` -- the per-event strategy + fill model for paper/live trading.
+* :func:`synthetic_market` -- the synthetic market generator.
+"""
+from __future__ import annotations
+
+_LAZY = {
+    "backtest": ("liqcore.backtest.run", "backtest"),
+    "simulate": ("liqcore.backtest.run", "simulate"),
+    "detect": ("liqcore.backtest.run", "detect"),
+    "sweep": ("liqcore.backtest.run", "sweep"),
+    "BacktestResult": ("liqcore.backtest.run", "BacktestResult"),
+    "StrategyCore": ("liqcore.backtest.core", "StrategyCore"),
+    "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    try:
+        modname, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'liqcore.backtest' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(modname), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
