@@ -1,0 +1,98 @@
+"""Record raw websocket frames with their receive times (zstd, hourly files per venue).
+
+    liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--ws-url URL] [--duration S]
+
+Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed losses are recorded
+as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``. Read back with ``liqcore events`` /
+``liqcore.io.load_events``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+
+HELP = "record raw websocket frames with receive times (zstd, hourly files)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--venue", default="bybit", help="bybit | binance | okx (default bybit)")
+    p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--ws-url", metavar="URL", help="override the public websocket URL")
+    p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    p.add_argument("--flush", type=float, default=1.0, metavar="S", help="flush a block every S seconds")
+    p.add_argument("--quiet", action="store_true", help="no periodic status line")
+
+
+def _symbols(text: str) -> list[str]:
+    syms = [s.strip().upper() for s in str(text).split(",") if s.strip()]
+    if not syms:
+        raise ValueError("symbols: give at least one symbol, e.g. --symbols ETHUSDT,SOLUSDT")
+    return syms
+
+
+async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = None, network: str = "mainnet",
+                 duration: float | None = None, flush_s: float = 1.0, quiet: bool = True,
+                 stop_event: asyncio.Event | None = None, **conn_kwargs) -> dict:
+    """Record until ``duration`` elapses, ``stop_event`` is set or the task is cancelled; returns counts."""
+    from liqcore.live.feeds import FeedManager
+    from liqcore.live.recorder import Recorder
+
+    rec = Recorder(out, flush_every_s=flush_s)
+    stop = stop_event or asyncio.Event()
+
+    def on_gap_events(events, reason):
+        rec.write_gap(venue, reason, int(events["ts_recv"][0]))
+
+    fm = FeedManager(venue, symbols, rec.write_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
+    await fm.start()
+    t0 = time.monotonic()
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), min(flush_s, 1.0))
+            except asyncio.TimeoutError:
+                pass
+            rec.maybe_flush()
+            if not quiet:
+                h = fm.health()
+                print(f"\r{venue}: frames={h['frames']} gaps={h['gaps']} connected={h['connected']} "
+                      f"coverage={h['coverage']:.3f}", end="", file=sys.stderr, flush=True)
+            if duration is not None and time.monotonic() - t0 >= duration:
+                break
+    finally:
+        await fm.stop()
+        rec.close()
+    return {"lines": rec.lines, "gaps": rec.gaps, "files": [str(p) for p in rec.files], **fm.health()}
+
+
+def run(args) -> int:
+    from liqcore.cli import install_uvloop
+    from liqcore.live.feeds import stream_module
+
+    symbols = _symbols(args.symbols)
+    stream_module(args.venue)  # validates the venue
+    if args.duration is not None and args.duration <= 0:
+        raise ValueError("duration: must be positive seconds")
+    install_uvloop()
+
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        return await record(args.venue.lower(), symbols, args.out, args.ws_url, args.network, args.duration,
+                            args.flush, args.quiet, stop)
+
+    res = asyncio.run(main())
+    if not args.quiet:
+        print(file=sys.stderr)
+    print(f"recorded {res['lines']} frames, {res['gaps']} gaps into {', '.join(res['files']) or '(nothing)'}")
+    return 0
