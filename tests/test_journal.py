@@ -1,0 +1,121 @@
+"""SQLite journal: write-ahead intents, terminal-status guard, recovery, survival of SIGKILL."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from liqcore.config import Params
+from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate
+from liqcore.live.journal import Journal
+from liqcore.live.risk import RiskManager, week_start
+
+T = 1_763_683_200 * 10**9  # Friday 2025-11-21 00:00 UTC
+
+
+def intent(cid="lc-ETH-1-ab", side="buy"):
+    return OrderIntent(symbol="ETHUSDT", side=side, qty=0.5, price=2496.25, client_id=cid, take_profit=2500.0,
+                       stop_loss=2490.0)
+
+
+def test_intent_update_fill_position_recover(tmp_path):
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        j.cascade({"symbol": "ETHUSDT", "dominant": "long"}, T)
+        j.intent(intent(), T + 1, seq=1)
+        j.order_update(OrderUpdate("lc-ETH-1-ab", "new", symbol="ETHUSDT", venue_order_id="v1"), T + 2)
+        j.intent(intent("lc-ETH-2-cd"), T + 3, seq=2)
+        j.order_update(OrderUpdate("lc-ETH-2-cd", "rejected", symbol="ETHUSDT", reason="EC_PostOnlyWillTakeLiquidity"), T + 4)
+        j.order_update(OrderUpdate("lc-ETH-2-cd", "new", symbol="ETHUSDT"), T + 5)  # late ack: ignored
+        assert j.fill(Fill("lc-ETH-1-ab", "ETHUSDT", "buy", 2496.25, 0.5, 0.25, True, exec_id="e1"), T + 6)
+        assert not j.fill(Fill("lc-ETH-1-ab", "ETHUSDT", "buy", 2496.25, 0.5, 0.25, True, exec_id="e1"), T + 6)
+        j.position("ETHUSDT", {"side": "buy", "size": 0.5, "entry_price": 2496.25}, T + 6)
+        j.cooldown("SOLUSDT", T + 300 * 10**9, T + 7)
+        j.equity(10_012.5, T + 8, "close")
+    with Journal(path) as j:
+        rec = j.recover()
+        assert list(rec.open_orders) == ["lc-ETH-1-ab"]
+        o = rec.open_orders["lc-ETH-1-ab"]
+        assert o["status"] == "new" and o["venue_order_id"] == "v1" and o["intent"]["take_profit"] == 2500.0
+        assert j.order("lc-ETH-2-cd")["status"] == "rejected"
+        assert j.order("lc-ETH-2-cd")["reason"] == "EC_PostOnlyWillTakeLiquidity"
+        assert rec.positions == {"ETHUSDT": {"side": "buy", "size": 0.5, "entry_price": 2496.25}}
+        assert rec.cooldowns == {"SOLUSDT": T + 300 * 10**9}
+        assert rec.equity == 10_012.5 and rec.seq == 2 and rec.exec_ids == {"e1"}
+        types = [h["type"] for h in j.history()]
+        assert types.count("intent") == 2 and types.count("fill") == 1 and "cascade" in types
+        j.position("ETHUSDT", None, T + 9)
+        assert j.recover().positions == {}
+
+
+def test_batched_records_commit_with_next_order_record(tmp_path):
+    with Journal(tmp_path / "j.sqlite", batch_interval_s=3600) as j:
+        j.decision({"symbol": "ETHUSDT", "action": "buy"}, T)
+        assert j.db.execute("SELECT COUNT(*) FROM log").fetchone()[0] == 0
+        j.intent(intent(), T)
+        assert j.db.execute("SELECT COUNT(*) FROM log").fetchone()[0] == 2
+
+
+@pytest.mark.timeout(60)
+def test_sigkill_loses_nothing_committed(tmp_path):
+    """A child journals intents and acks in a loop and is SIGKILLed mid-run; every ack it printed
+    (i.e. every one committed) is in the journal afterwards."""
+    path = tmp_path / "k.sqlite"
+    code = textwrap.dedent(f"""
+        import sys
+        from liqcore.live.journal import Journal
+        from liqcore.live.gateway import OrderIntent, OrderUpdate
+        j = Journal({str(path)!r})
+        i = 0
+        while True:
+            cid = "lc-X-%d" % i
+            j.intent(OrderIntent("ETHUSDT", "buy", 1.0, 100.0, cid), {T} + i, seq=i)
+            j.order_update(OrderUpdate(cid, "new", symbol="ETHUSDT", venue_order_id="v%d" % i), {T} + i)
+            j.decision({{"symbol": "ETHUSDT", "i": i}}, {T} + i)
+            print(cid, flush=True)
+            i += 1
+    """)
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    acked = []
+    for line in p.stdout:
+        acked.append(line.strip())
+        if len(acked) >= 300:
+            break
+    p.kill()
+    p.wait(10)
+    assert p.returncode == -9
+    with Journal(path) as j:
+        rec = j.recover()
+        for cid in acked:
+            row = j.order(cid)
+            assert row is not None and row["status"] == "new" and row["venue_order_id"] == "v" + cid.split("-")[-1]
+        assert rec.seq >= len(acked) - 1
+
+
+def test_risk_limits_and_kill_switch(tmp_path):
+    p = Params(daily_loss=0.01, weekly_loss=0.02, max_symbols=2, hours="13-18")
+    r = RiskManager(p, 10_000.0, kill_switch_path=tmp_path / "STOP")
+    noon, afternoon = T + 12 * 3600 * 10**9, T + 14 * 3600 * 10**9
+    assert r.check("ETHUSDT", noon) == "outside_hours"
+    assert r.check("ETHUSDT", afternoon) is None
+    assert r.check("ETHUSDT", afternoon, busy=True) == "symbol_busy"
+    assert r.check("ETHUSDT", afternoon, cooldown_until_ns=afternoon + 1) == "cooldown"
+    assert r.check("ETHUSDT", afternoon, open_symbols=2) == "max_symbols"
+    (tmp_path / "STOP").write_text("")
+    assert r.check("ETHUSDT", afternoon) == "kill_switch"
+    (tmp_path / "STOP").unlink()
+    assert r.toggle() and r.check("ETHUSDT", afternoon) == "kill_switch"
+    assert not r.toggle() and r.check("ETHUSDT", afternoon) is None
+    r.on_realized(-100.0, afternoon)  # exactly 1 % of the day's starting equity
+    assert r.check("ETHUSDT", afternoon) == "daily_loss"
+    next_day = afternoon + 86_400 * 10**9  # Saturday: new day, same week, -1 % of 2 % used
+    assert r.check("ETHUSDT", next_day) is None
+    r.on_realized(-100.0, next_day)
+    assert r.check("ETHUSDT", next_day + 10**9) in ("daily_loss", "weekly_loss")
+    monday = week_start(T) + 7 * 86_400 * 10**9 + 14 * 3600 * 10**9
+    assert r.check("ETHUSDT", monday) is None
+    assert r.snapshot()["blocked"]["daily_loss"] >= 1
+    with pytest.raises(ValueError, match="equity"):
+        RiskManager(p, 0.0)
