@@ -1,0 +1,54 @@
+"""Type stub of liqcore._libs.detector (the Cython liquidation-cascade detector)."""
+from typing import Any
+
+import numpy as np
+
+from liqcore.config import Params
+
+SKIP_REASONS: tuple[str, ...]
+
+class CascadeDetector:
+    quantile: float
+    history: int
+    min_history: int
+    refresh_ns: int
+    window_ns: int
+    min_large: int
+    def __init__(
+        self,
+        quantile: float = 0.95,
+        history: int = 1000,
+        min_history: int = 100,
+        refresh_ns: int = 3_600_000_000_000,
+        window_ns: int = 60_000_000_000,
+        min_large: int = 2,
+    ) -> None: ...
+    @classmethod
+    def from_params(cls, params: Params) -> "CascadeDetector": ...
+    def update(
+        self,
+        ts_event: int,
+        ts_recv: int,
+        symbol_id: int,
+        venue: int,
+        kind: int,
+        side: int,
+        price: float,
+        qty: float,
+    ) -> int: ...
+    def last_records(self) -> np.ndarray: ...
+    def pop_records(self) -> np.ndarray: ...
+    def tick(self, now_ns: int) -> int: ...
+    def gap(self, symbol_id: int, venue: int, ts_ns: int) -> int: ...
+    def flush(self, ts_ns: int | None = None) -> int: ...
+    def seed(self, symbol_id: int, notionals: Any, venue: int = 0) -> None: ...
+    def run(
+        self, events: np.ndarray, flush: bool = False, index_offset: int = 0
+    ) -> tuple[np.ndarray, dict[str, int]]: ...
+    def threshold(self, symbol_id: int) -> float: ...
+    def active(self, symbol_id: int) -> bool: ...
+    def symbol_nbytes(self, symbol_id: int) -> int: ...
+    @property
+    def nbytes(self) -> int: ...
+    @property
+    def stats(self) -> dict[str, int]: ...

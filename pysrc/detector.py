@@ -1,0 +1,409 @@
+"""Reference twin of ``liqcore._libs.detector``: the cascade detector written for clarity.
+
+This module is the specification the compiled kernel is checked against, record for record and
+field for field.  The rules (semantics.md, "Large liquidation" and "Cascade"):
+
+Per (venue, symbol) -- one ``symbol_id`` -- the detector keeps
+
+* the notionals (``price * qty``) of the last ``history`` liquidations; the threshold in force for
+  an event is ``numpy.quantile(those, quantile, method="linear")`` computed from the events BEFORE
+  it.  It is recomputed when the symbol has no threshold yet, when ``refresh_ns == 0`` (every
+  event), or when the event's time is ``>= refresh_ns`` after the last computation; in between it is
+  frozen.  Until ``max(min_history, 1)`` liquidations were seen (seeded values count) there is no
+  threshold and no event is large.  An event is large when ``notional >= threshold``.
+* the times of its large liquidations in the window ``(t - W, t]`` and every liquidation (time,
+  notional, side) of that window, so that a confirmation can sum the notionals of ``[start, t]``.
+* at most one active cascade.
+
+Processing one event of a symbol at time ``t``:
+
+1. Late events: ``t`` is clamped to the symbol's latest event time when the event is older (the
+   event is counted in ``late``); everything below uses the clamped time, and a late liquidation
+   still adds its notional to the threshold history.
+2. Expiry: an active cascade ENDS (EXPIRED, ``end = last_large``) when ``t > last_large + W``; the
+   event is then processed normally and may start the next cascade.
+3. GAP events (``kind == GAP``) end the symbol's active cascade (reason GAP) and clear its cluster
+   window (the large-event times and the recent liquidations), so a new cascade never spans a feed
+   gap; the threshold history is kept.  ``symbol_id == -1`` applies this to every known symbol of
+   the event's venue.
+4. Other non-liquidation kinds (trade, mark, funding, open interest) only advance the clock.
+5. A liquidation: threshold in force (step above), ``large = notional >= threshold``; the notional
+   joins the history; the liquidation joins the window.  If a cascade is active it adds its
+   notional to ``long_notional``/``short_notional`` and to ``n_events``; a large one moves
+   ``last_large = t`` and adds to ``n_large``.  Otherwise, for a large one, ``L`` = large events of
+   the symbol with time in ``(t - W, t]``; if ``len(L) >= min_large`` a cascade is CONFIRMED at
+   ``t`` with ``start = min(L)``, notionals and ``n_events`` over all liquidations with time in
+   ``[start, t]``, ``n_large = len(L)``.  Dominant side: LONG if long > short, SHORT if short > long,
+   MIXED on a tie.
+
+Bad input: a liquidation whose price or qty is NaN, infinite or <= 0, or whose notional overflows,
+or whose side is neither LONG nor SHORT; any event with a negative symbol_id that is not a GAP (or a
+symbol_id >= 2**24); an unknown kind.  ``update`` raises ValueError naming the field; ``run`` counts
+the event by reason and skips it without touching any state.
+
+Records are ``liqcore.types.CASCADE_DTYPE`` rows.  CONFIRMED and ENDED of one cascade share
+``cascade_id`` (a per-detector counter from 0).  ``event_index`` is the event's index in the
+``run`` input (plus ``index_offset``), or the sequence number of the ``update`` call (from 0);
+records made by ``tick``, ``gap`` and ``flush`` carry ``-1``.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Dominant, EndReason, Kind, RecordKind, Side
+
+MAX_SYMBOLS = 1 << 24
+
+#: skip reasons, in the order the checks are made
+SKIP_REASONS = ("symbol", "kind", "price", "qty", "notional", "side")
+
+_COUNT_KEYS = ("events", "processed", "liquidations", "large", "late", "cascades", "records")
+
+
+class _Symbol:
+    """Per-symbol state."""
+
+    def __init__(self, history: int) -> None:
+        self.history = deque(maxlen=history)  # last N notionals
+        self.seen = 0  # liquidations seen (incl. seeded)
+        self.clock = None  # latest event time seen
+        self.threshold = math.nan
+        self.has_threshold = False
+        self.threshold_time = 0
+        self.venue = 0
+        self.large_times: deque[int] = deque()  # large liquidations in (t - W, t]
+        self.recent: deque[tuple[int, float, int]] = deque()  # (time, notional, side) in (t - W, t]
+        self.active = False
+        self.cascade = {}
+
+
+def _dominant(long_n: float, short_n: float) -> int:
+    if long_n > short_n:
+        return int(Dominant.LONG)
+    if short_n > long_n:
+        return int(Dominant.SHORT)
+    return int(Dominant.MIXED)
+
+
+class CascadeDetector:
+    """Per-(venue, symbol) liquidation-cascade detector (pure Python reference)."""
+
+    def __init__(
+        self,
+        quantile: float = 0.95,
+        history: int = 1000,
+        min_history: int = 100,
+        refresh_ns: int = 3_600_000_000_000,
+        window_ns: int = 60_000_000_000,
+        min_large: int = 2,
+    ) -> None:
+        if not (0.0 <= quantile <= 1.0):
+            raise ValueError(f"quantile: must be within [0, 1]; got {quantile!r}")
+        if history < 1:
+            raise ValueError(f"history: must be >= 1; got {history!r}")
+        if min_history < 0:
+            raise ValueError(f"min_history: must be >= 0; got {min_history!r}")
+        if refresh_ns < 0:
+            raise ValueError(f"refresh_ns: must be >= 0; got {refresh_ns!r}")
+        if window_ns <= 0:
+            raise ValueError(f"window_ns: must be > 0; got {window_ns!r}")
+        if min_large < 1:
+            raise ValueError(f"min_large: must be >= 1; got {min_large!r}")
+        self.quantile = float(quantile)
+        self.history = int(history)
+        self.min_history = int(min_history)
+        self.refresh_ns = int(refresh_ns)
+        self.window_ns = int(window_ns)
+        self.min_large = int(min_large)
+        self._syms: dict[int, _Symbol] = {}
+        self._records: list[tuple] = []
+        self._next_id = 0
+        self._now = None
+        self._seq = 0
+        self._counts = dict.fromkeys(_COUNT_KEYS, 0)
+        self._skipped = dict.fromkeys(SKIP_REASONS, 0)
+
+    @classmethod
+    def from_params(cls, params) -> "CascadeDetector":
+        return cls(
+            quantile=params.quantile,
+            history=params.history,
+            min_history=params.min_history,
+            refresh_ns=params.refresh_ns,
+            window_ns=params.window_ns,
+            min_large=params.min_large,
+        )
+
+    # ---- state helpers --------------------------------------------------------------------------
+    def _sym(self, sid: int) -> _Symbol:
+        st = self._syms.get(sid)
+        if st is None:
+            st = self._syms[sid] = _Symbol(self.history)
+        return st
+
+    def _record(self, sid: int, st: _Symbol, kind: int, emit_ns: int, index: int, reason: int) -> None:
+        c = st.cascade
+        self._records.append((
+            c["start"], c["confirm"], c["confirm_recv"], c["last_large"], emit_ns, index,
+            c["long"], c["short"], c["threshold"], c["n_events"], c["n_large"], sid, c["id"],
+            kind, _dominant(c["long"], c["short"]), st.venue, reason, 0,
+        ))
+        self._counts["records"] += 1
+
+    def _end(self, sid: int, st: _Symbol, emit_ns: int, index: int, reason: int) -> None:
+        self._record(sid, st, int(RecordKind.ENDED), emit_ns, index, reason)
+        st.active = False
+
+    def _expire(self, sid: int, st: _Symbol, t: int, index: int) -> None:
+        if st.active and t > st.cascade["last_large"] + self.window_ns:
+            self._end(sid, st, t, index, int(EndReason.EXPIRED))
+
+    def _gap_one(self, sid: int, st: _Symbol, t: int, index: int) -> None:
+        self._expire(sid, st, t, index)
+        if st.active:
+            self._end(sid, st, t, index, int(EndReason.GAP))
+        st.large_times.clear()
+        st.recent.clear()
+
+    def _check(self, ts_event, symbol_id, kind, side, price, qty):
+        """The skip reason for an event, or None when it is acceptable."""
+        if kind not in (1, 2, 3, 4, 5, 6):
+            return "kind"
+        if symbol_id >= MAX_SYMBOLS or (symbol_id < 0 and not (kind == Kind.GAP and symbol_id == -1)):
+            return "symbol"
+        if kind != Kind.LIQUIDATION:
+            return None
+        if not (math.isfinite(price) and price > 0):
+            return "price"
+        if not (math.isfinite(qty) and qty > 0):
+            return "qty"
+        if not math.isfinite(price * qty):
+            return "notional"
+        if side not in (Side.LONG, Side.SHORT):
+            return "side"
+        return None
+
+    # ---- one event ------------------------------------------------------------------------------
+    def _process(self, ts_event, ts_recv, symbol_id, venue, kind, side, price, qty, index) -> None:
+        W = self.window_ns
+        if self._now is None or ts_event > self._now:
+            self._now = ts_event
+        if symbol_id == -1:  # venue-wide gap
+            for sid in sorted(self._syms):
+                st = self._syms[sid]
+                if st.venue == venue:
+                    t = ts_event if st.clock is None or ts_event >= st.clock else st.clock
+                    st.clock = t
+                    self._gap_one(sid, st, t, index)
+            return
+        st = self._sym(symbol_id)
+        st.venue = venue
+        t = ts_event
+        if st.clock is not None and t < st.clock:
+            self._counts["late"] += 1
+            t = st.clock
+        st.clock = t
+        self._expire(symbol_id, st, t, index)
+        if kind == Kind.GAP:
+            self._gap_one(symbol_id, st, t, index)
+            return
+        if kind != Kind.LIQUIDATION:
+            return
+        self._counts["liquidations"] += 1
+        notional = price * qty
+        # the threshold in force, from the liquidations before this one
+        if st.seen >= max(self.min_history, 1):
+            if not st.has_threshold or self.refresh_ns == 0 or t - st.threshold_time >= self.refresh_ns:
+                st.threshold = float(np.quantile(np.array(st.history, dtype=np.float64), self.quantile,
+                                                 method="linear"))
+                st.has_threshold = True
+                st.threshold_time = t
+        large = st.has_threshold and notional >= st.threshold
+        st.history.append(notional)
+        st.seen += 1
+        # the cluster window (t - W, t]
+        while st.recent and st.recent[0][0] <= t - W:
+            st.recent.popleft()
+        st.recent.append((t, notional, side))
+        if large:
+            self._counts["large"] += 1
+            while st.large_times and st.large_times[0] <= t - W:
+                st.large_times.popleft()
+            st.large_times.append(t)
+        if st.active:
+            c = st.cascade
+            if side == Side.LONG:
+                c["long"] += notional
+            else:
+                c["short"] += notional
+            c["n_events"] += 1
+            if large:
+                c["last_large"] = t
+                c["n_large"] += 1
+            return
+        if large and len(st.large_times) >= self.min_large:
+            start = st.large_times[0]
+            long_n = short_n = 0.0
+            n_events = 0
+            for (ts, nt, sd) in st.recent:
+                if ts >= start:
+                    if sd == Side.LONG:
+                        long_n += nt
+                    else:
+                        short_n += nt
+                    n_events += 1
+            st.cascade = {
+                "id": self._next_id, "start": start, "confirm": t, "confirm_recv": ts_recv,
+                "last_large": t, "long": long_n, "short": short_n, "threshold": st.threshold,
+                "n_events": n_events, "n_large": len(st.large_times),
+            }
+            self._next_id += 1
+            st.active = True
+            self._counts["cascades"] += 1
+            self._record(symbol_id, st, int(RecordKind.CONFIRMED), t, index, int(EndReason.NONE))
+
+    # ---- public API -----------------------------------------------------------------------------
+    def update(self, ts_event, ts_recv, symbol_id, venue, kind, side, price, qty) -> int:
+        """Process one event; return the number of records it emitted (see :meth:`last_records`).
+        Bad input raises ValueError naming the field and changes nothing."""
+        ts_event, ts_recv, symbol_id, venue, kind, side = (int(ts_event), int(ts_recv), int(symbol_id),
+                                                           int(venue), int(kind), int(side))
+        price, qty = float(price), float(qty)
+        reason = self._check(ts_event, symbol_id, kind, side, price, qty)
+        if reason is not None:
+            raise ValueError(_error_message(reason, symbol_id, kind, side, price, qty))
+        self._records = []
+        index = self._seq
+        self._seq += 1
+        self._counts["events"] += 1
+        self._counts["processed"] += 1
+        self._process(ts_event, ts_recv, symbol_id, venue, kind, side, price, qty, index)
+        return len(self._records)
+
+    def last_records(self) -> np.ndarray:
+        """Records emitted by the last call (update, tick, gap, flush or run), CASCADE_DTYPE."""
+        return np.array(self._records, dtype=CASCADE_DTYPE)
+
+    def pop_records(self) -> np.ndarray:
+        """Like :meth:`last_records`, then forget them."""
+        out = self.last_records()
+        self._records = []
+        return out
+
+    def tick(self, now_ns: int) -> int:
+        """End every cascade with ``now_ns > last_large + W`` (EXPIRED); return the record count."""
+        self._records = []
+        now_ns = int(now_ns)
+        for sid in sorted(self._syms):
+            st = self._syms[sid]
+            if st.active and now_ns > st.cascade["last_large"] + self.window_ns:
+                self._end(sid, st, now_ns, -1, int(EndReason.EXPIRED))
+        return len(self._records)
+
+    def gap(self, symbol_id: int, venue: int, ts_ns: int) -> int:
+        """Mark a feed gap for ``symbol_id`` (or -1: every symbol of ``venue``) at ``ts_ns``."""
+        symbol_id = int(symbol_id)
+        if symbol_id < -1 or symbol_id >= MAX_SYMBOLS:
+            raise ValueError(f"symbol_id: must be -1 (whole venue) or in [0, 2**24); got {symbol_id}")
+        self._records = []
+        self._process(int(ts_ns), int(ts_ns), symbol_id, int(venue), int(Kind.GAP), 0, 0.0, 0.0, -1)
+        return len(self._records)
+
+    def flush(self, ts_ns: int | None = None) -> int:
+        """End every active cascade (FLUSH) at ``ts_ns`` (default: the latest event time seen)."""
+        self._records = []
+        self._flush(ts_ns)
+        return len(self._records)
+
+    def _flush(self, ts_ns) -> None:
+        t = int(ts_ns) if ts_ns is not None else (self._now if self._now is not None else 0)
+        for sid in sorted(self._syms):
+            st = self._syms[sid]
+            if st.active:
+                self._end(sid, st, t, -1, int(EndReason.FLUSH))
+
+    def seed(self, symbol_id: int, notionals, venue: int = 0) -> None:
+        """Add past notionals (oldest first) to the symbol's threshold history; they count toward
+        ``min_history``.  The threshold is recomputed at the symbol's next event."""
+        symbol_id = int(symbol_id)
+        if symbol_id < 0 or symbol_id >= MAX_SYMBOLS:
+            raise ValueError(f"symbol_id: must be in [0, 2**24); got {symbol_id}")
+        arr = np.asarray(notionals, dtype=np.float64).ravel()
+        bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))
+        if bad.size:
+            raise ValueError(f"notionals[{bad[0]}]: must be finite and > 0; got {arr[bad[0]]!r}")
+        st = self._sym(symbol_id)
+        if venue:
+            st.venue = int(venue)
+        for x in arr:
+            st.history.append(float(x))
+        st.seen += len(arr)
+        st.has_threshold = False
+        st.threshold = math.nan
+
+    def run(self, events: np.ndarray, flush: bool = False, index_offset: int = 0):
+        """Process an EVENT_DTYPE array in order; return (records, counts) for this run.  Bad
+        events are counted by reason and skipped."""
+        if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+            raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
+        before = dict(self._counts)
+        skipped_before = dict(self._skipped)
+        self._records = []
+        for i in range(len(events)):
+            e = events[i]
+            ts_event, ts_recv, symbol_id = int(e["ts_event"]), int(e["ts_recv"]), int(e["symbol_id"])
+            venue, kind, side = int(e["venue"]), int(e["kind"]), int(e["side"])
+            price, qty = float(e["price"]), float(e["qty"])
+            self._counts["events"] += 1
+            reason = self._check(ts_event, symbol_id, kind, side, price, qty)
+            if reason is not None:
+                self._skipped[reason] += 1
+                continue
+            self._counts["processed"] += 1
+            self._process(ts_event, ts_recv, symbol_id, venue, kind, side, price, qty, index_offset + i)
+        if flush:
+            self._flush(None)
+        counts = {k: self._counts[k] - before[k] for k in _COUNT_KEYS}
+        counts["skipped"] = 0
+        for r in SKIP_REASONS:
+            n = self._skipped[r] - skipped_before[r]
+            counts[f"skipped_{r}"] = n
+            counts["skipped"] += n
+        return np.array(self._records, dtype=CASCADE_DTYPE), counts
+
+    # ---- inspection -----------------------------------------------------------------------------
+    def threshold(self, symbol_id: int) -> float:
+        """The threshold in force for the symbol (NaN when it has none yet)."""
+        st = self._syms.get(int(symbol_id))
+        return st.threshold if st is not None and st.has_threshold else math.nan
+
+    def active(self, symbol_id: int) -> bool:
+        st = self._syms.get(int(symbol_id))
+        return bool(st is not None and st.active)
+
+    @property
+    def stats(self) -> dict:
+        out = dict(self._counts)
+        out["skipped"] = sum(self._skipped.values())
+        for r in SKIP_REASONS:
+            out[f"skipped_{r}"] = self._skipped[r]
+        out["symbols"] = len(self._syms)
+        out["active"] = sum(1 for st in self._syms.values() if st.active)
+        return out
+
+
+def _error_message(reason, symbol_id, kind, side, price, qty) -> str:
+    if reason == "symbol":
+        return f"symbol_id: must be in [0, 2**24) (or -1 for a venue-wide GAP); got {symbol_id}"
+    if reason == "kind":
+        return f"kind: unknown event kind {kind}"
+    if reason == "price":
+        return f"price: must be finite and > 0 for a liquidation; got {price!r}"
+    if reason == "qty":
+        return f"qty: must be finite and > 0 for a liquidation; got {qty!r}"
+    if reason == "notional":
+        return f"price: price * qty overflows ({price!r} * {qty!r})"
+    return f"side: a liquidation needs side LONG (1) or SHORT (2); got {side}"
