@@ -1,0 +1,94 @@
+"""Rich live dashboard of the runner: per symbol threshold, recent cascades, orders, position, PnL;
+feed health and coverage. Redrawn by a timer at a few Hz from a snapshot dict, never per frame."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+__all__ = ["Dashboard", "render"]
+
+
+def _fmt(x, spec=",.2f", none="-"):
+    if x is None:
+        return none
+    try:
+        if x != x:  # nan
+            return none
+        return format(x, spec)
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def render(snap: dict):
+    """A rich renderable for an engine snapshot (see ``Engine.snapshot``)."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    head = Text()
+    mode = snap.get("mode", "paper")
+    head.append(f" liqcore  {mode.upper()} ", style="bold white on red" if mode == "live" else "bold black on green")
+    head.append(f"  equity {_fmt(snap.get('equity'))}  day PnL {_fmt(snap.get('day_pnl'))}  "
+                f"cascades {snap.get('cascades', 0)}  orders {snap.get('orders', 0)}  fills {snap.get('fills', 0)}")
+    if snap.get("killed"):
+        head.append("  KILL SWITCH ON", style="bold red")
+
+    feeds = Table(title="feeds", expand=True)
+    for col in ("venue", "connected", "frames", "gaps", "reconnects", "last frame", "coverage", "pings"):
+        feeds.add_column(col)
+    for f in snap.get("feeds", []):
+        age = f.get("last_rx_age_s")
+        feeds.add_row(f.get("venue", "?"), "[green]up[/]" if f.get("connected") else "[red]DOWN[/]",
+                      str(f.get("frames", 0)), str(f.get("gaps", 0)), str(f.get("reconnects", 0)),
+                      "-" if age is None else f"{age:.1f}s ago", f"{100 * f.get('coverage', 0):.2f}%",
+                      f"{f.get('watchdog_pings', 0)}/{f.get('watchdog_kills', 0)} dead")
+
+    syms = Table(title="symbols", expand=True)
+    for col in ("symbol", "last", "threshold", "cascade", "last cascade", "order", "position", "PnL"):
+        syms.add_column(col)
+    for s in snap.get("symbols", []):
+        pos = s.get("position")
+        pos_txt = "-" if not pos else f"{pos.get('side')} {_fmt(pos.get('qty'), 'g')} @ {_fmt(pos.get('entry_price'), 'g')}"
+        order = s.get("order")
+        order_txt = "-" if not order else f"{order.get('side')} {_fmt(order.get('price'), 'g')} {order.get('status', '')}"
+        syms.add_row(s.get("symbol", "?"), _fmt(s.get("last_price"), "g"), _fmt(s.get("threshold"), ",.0f"),
+                     "[bold yellow]ACTIVE[/]" if s.get("active") else "", s.get("last_cascade") or "-",
+                     order_txt, pos_txt, _fmt(s.get("pnl")))
+    recent = Table(title="recent decisions", expand=True)
+    for col in ("time", "symbol", "dominant", "action", "detail"):
+        recent.add_column(col)
+    for d in snap.get("recent", [])[-8:]:
+        recent.add_row(time.strftime("%H:%M:%S", time.gmtime(d.get("ts_ns", 0) / 1e9)), d.get("symbol", ""),
+                       d.get("dominant", ""), d.get("action", ""), d.get("detail", ""))
+    return Group(head, feeds, syms, recent)
+
+
+class Dashboard:
+    """Redraws ``snapshot_fn()`` at ``hz`` with rich.live until stopped."""
+
+    def __init__(self, snapshot_fn, hz: float = 4.0, console=None):
+        self.snapshot_fn = snapshot_fn
+        self.hz = max(0.5, min(float(hz), 20.0))
+        self.console = console
+        self._task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        from rich.live import Live
+
+        with Live(render(self.snapshot_fn()), console=self.console, refresh_per_second=self.hz,
+                  auto_refresh=False, transient=False) as live:
+            while True:
+                await asyncio.sleep(1.0 / self.hz)
+                live.update(render(self.snapshot_fn()), refresh=True)
+
+    def start(self) -> asyncio.Task:
+        self._task = asyncio.get_running_loop().create_task(self.run(), name="dashboard")
+        return self._task
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass

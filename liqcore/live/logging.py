@@ -1,0 +1,60 @@
+"""JSON logs for the live runner: one object per line (``ts``, ``level``, ``logger``, ``msg`` and any
+``extra`` fields), to a file or stderr. Values that look like credentials are masked."""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+
+import orjson
+
+__all__ = ["JsonFormatter", "setup_json_logging", "redact"]
+
+_SECRET_KEYS = re.compile(r"(secret|api_?key|password|passphrase|sign(ature)?|token)", re.I)
+_STD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime", "taskName"}
+_SECRETS: list[str] = []
+
+
+def register_secret(value: str) -> None:
+    """Make sure ``value`` never appears in a log line (replaced by ``***``)."""
+    if value and len(value) >= 4 and value not in _SECRETS:
+        _SECRETS.append(value)
+
+
+def redact(text: str) -> str:
+    for s in _SECRETS:
+        if s in text:
+            text = text.replace(s, "***")
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        for k, v in record.__dict__.items():
+            if k in _STD or k.startswith("_"):
+                continue
+            out[k] = "***" if _SECRET_KEYS.search(k) else v
+        if record.exc_info:
+            out["exc"] = redact(self.formatException(record.exc_info))
+        return orjson.dumps(out, default=str).decode()
+
+
+def setup_json_logging(path: str | None = None, level: str | int = "INFO") -> logging.Handler:
+    """Route the ``liqcore`` loggers to one JSON line per record (a file, or stderr when ``path`` is None)."""
+    handler: logging.Handler = logging.FileHandler(path) if path else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("liqcore")
+    for h in list(root.handlers):
+        if isinstance(h.formatter, JsonFormatter):
+            root.removeHandler(h)
+    root.addHandler(handler)
+    root.setLevel(level if isinstance(level, int) else str(level).upper())
+    root.propagate = False
+    return handler
