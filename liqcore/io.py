@@ -44,6 +44,7 @@ from liqcore.venues.common import (
     VENUE_BY_NAME,
     Reject,
     Sink,
+    fill_recv,
     rows_to_events,
 )
 
@@ -69,7 +70,7 @@ FORMATS = (
 )
 
 #: rejects that are not "bad records": lines of prose in a log file, blank lines
-_SOFT = frozenset({"not_a_record"})
+_SOFT = frozenset({"not_a_record", "wall_clock_time_duplicate"})
 
 CONTRACT_COLUMNS = ("ts_event_ns", "venue", "symbol", "side", "price", "qty")
 CONTRACT_OPTIONAL = ("kind", "ts_recv_ns", "flags")
@@ -552,10 +553,7 @@ def load_events(
         result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej}
         result.sources.append(str(path))
     events = np.concatenate(chunks) if chunks else np.zeros(0, EVENT_DTYPE)
-    unknown = events["ts_recv"] == RECV_UNKNOWN
-    if unknown.any():
-        events["ts_recv"][unknown] = events["ts_event"][unknown] + feed_latency_ns
-        events["flags"][unknown] |= np.uint8(Flag.RECV_ESTIMATED)
+    fill_recv(events, feed_latency_ns)
     order = np.argsort(events["ts_event"], kind="stable")
     events = events[order]
     events, ndup = dedupe(events)

@@ -27,6 +27,7 @@ __all__ = [
     "pos",
     "ms_to_ns",
     "rows_to_events",
+    "fill_recv",
     "QUOTE_SUFFIXES",
 ]
 
@@ -140,7 +141,7 @@ class Sink:
     per symbol.
     """
 
-    __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects")
+    __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects", "last")
 
     def __init__(self, registry: SymbolRegistry | None = None, instruments=None):
         from liqcore.venues.instruments import default_instruments
@@ -153,6 +154,7 @@ class Sink:
         self.instruments = default_instruments() if instruments is None else dict(instruments)
         self.tickers: dict = {}
         self.item_rejects = 0
+        self.last: Reject | None = None
 
     def sid(self, venue: int, symbol: str) -> int:
         """Symbol id of (venue, symbol), cached (symbols are upper-cased by the registry)."""
@@ -171,15 +173,29 @@ class Sink:
     def reject_item(self, exc: Reject) -> None:
         """Count one bad record inside an otherwise valid frame."""
         self.item_rejects += 1
+        self.last = exc
         c = self.counters
         c[exc.reason] = c.get(exc.reason, 0) + 1
 
 
-def rows_to_events(rows: list) -> np.ndarray:
-    """Event tuples -> EVENT_DTYPE array."""
+def rows_to_events(rows: list, feed_latency_ns: int | None = None) -> np.ndarray:
+    """Event tuples -> EVENT_DTYPE array.  With ``feed_latency_ns``, unrecorded receive times become
+    ``ts_event + feed_latency_ns`` flagged RECV_ESTIMATED."""
     if not rows:
         return np.zeros(0, dtype=EVENT_DTYPE)
-    return np.array(rows, dtype=EVENT_DTYPE)
+    out = np.array(rows, dtype=EVENT_DTYPE)
+    if feed_latency_ns is not None:
+        fill_recv(out, feed_latency_ns)
+    return out
+
+
+def fill_recv(events: np.ndarray, feed_latency_ns: int = 0) -> np.ndarray:
+    """In place: ts_recv == RECV_UNKNOWN -> ts_event + feed_latency_ns, flag RECV_ESTIMATED."""
+    unknown = events["ts_recv"] == RECV_UNKNOWN
+    if unknown.any():
+        events["ts_recv"][unknown] = events["ts_event"][unknown] + int(feed_latency_ns)
+        events["flags"][unknown] |= np.uint8(Flag.RECV_ESTIMATED)
+    return events
 
 
 def liq_side_from_taker_order(value, field: str, buy_is_long: bool) -> int:

@@ -1,0 +1,297 @@
+"""Binance USD-M futures frames and third-party CSV recordings -> events.  Pure: no I/O, no asyncio.
+
+``forceOrder`` (raw stream, or wrapped by a combined stream as ``{"stream":"!forceOrder@arr","data":{...}}``)::
+
+    {"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",
+     "q":"0.014","p":"9910","ap":"9910","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}
+
+    -> LIQUIDATION ts_event=o.T, price=ap (average fill), qty=z (accumulated filled), flags SAMPLED
+       (Binance pushes at most one liquidation per symbol per second); side: o.S is the side of the
+       forced CLOSE order, so "SELL" -> LONG liquidated, "BUY" -> SHORT liquidated.
+
+``aggTrade``::
+
+    {"e":"aggTrade","E":123456789,"s":"BTCUSDT","a":5933014,"p":"0.001","q":"100","f":100,"l":105,
+     "T":123456785,"m":true}
+
+    -> TRADE ts_event=T, price=p, qty=q; m true = buyer is maker = the taker SOLD -> Side.SELL.
+
+``markPriceUpdate`` (also as the array of ``!markPrice@arr``)::
+
+    {"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091",
+     "P":"11784.25641265","r":"0.00038167","T":1562306400000}
+
+    -> MARK (price=p) and FUNDING (price=r, skipped when r is empty), ts_event=E.
+
+Control frames: ``{"result":null,"id":1}`` (subscribe result), ``{"error":{...},"id":1}``.
+
+CSV recordings (third-party ``!forceOrder@arr`` dumps, see :func:`parse_csv_liquidations`, and
+aggTrade dumps, see :func:`parse_csv_agg_trades`) are parsed here too.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.venues.common import (
+    CONTROL,
+    QUOTE_SUFFIXES,
+    Reject,
+    Sink,
+    ms_to_ns,
+    num,
+    pos,
+    rows_to_events,
+)
+
+__all__ = [
+    "parse_obj",
+    "parse_force_order",
+    "parse",
+    "parse_csv_liquidations",
+    "parse_csv_agg_trades",
+    "restore_symbol",
+    "VENUE",
+]
+
+VENUE = 2  # Venue.BINANCE
+_LIQ = 1
+_TRADE = 2
+_MARK = 3
+_FUNDING = 4
+_SAMPLED = 8
+# o.S is the forced close order's side: SELL closes a LONG
+_LIQ_SIDE = {"SELL": 1, "BUY": 2, "Sell": 1, "Buy": 2, "sell": 1, "buy": 2}
+
+
+def parse_force_order(o, sink: Sink) -> int:
+    """Append one forceOrder ``o`` object (also the payload of seed 001 log lines)."""
+    if o.__class__ is not dict:
+        raise Reject("missing_field", "o")
+    side = _LIQ_SIDE.get(o.get("S"))
+    if side is None:
+        raise Reject("missing_field" if o.get("S") is None else "bad_side", "o.S")
+    sink.rows.append(
+        (
+            ms_to_ns(o.get("T"), "o.T"),
+            sink.recv_ns,
+            pos(o.get("ap"), "o.ap"),
+            pos(o.get("z"), "o.z"),
+            sink.sid(VENUE, o.get("s")),
+            side,
+            _LIQ,
+            VENUE,
+            _SAMPLED,
+        )
+    )
+    return 1
+
+
+def _agg_trade(d: dict, sink: Sink) -> int:
+    m = d.get("m")
+    if m is True:
+        side = 4
+    elif m is False:
+        side = 3
+    else:
+        raise Reject("missing_field" if m is None else "bad_side", "m")
+    sink.rows.append(
+        (
+            ms_to_ns(d.get("T"), "T"),
+            sink.recv_ns,
+            pos(d.get("p"), "p"),
+            pos(d.get("q"), "q"),
+            sink.sid(VENUE, d.get("s")),
+            side,
+            _TRADE,
+            VENUE,
+            0,
+        )
+    )
+    return 1
+
+
+def _mark_price(d: dict, sink: Sink) -> int:
+    ts = ms_to_ns(d.get("E"), "E")
+    sid = sink.sid(VENUE, d.get("s"))
+    mark = pos(d.get("p"), "p")
+    r = d.get("r")
+    rate = num(r, "r") if r not in (None, "") else None
+    recv = sink.recv_ns
+    sink.rows.append((ts, recv, mark, 0.0, sid, 0, _MARK, VENUE, 0))
+    if rate is None:
+        return 1
+    sink.rows.append((ts, recv, rate, 0.0, sid, 0, _FUNDING, VENUE, 0))
+    return 2
+
+
+def _payload(d, sink: Sink) -> int:
+    e = d.get("e")
+    if e == "forceOrder":
+        return parse_force_order(d.get("o"), sink)
+    if e == "aggTrade":
+        return _agg_trade(d, sink)
+    if e == "markPriceUpdate":
+        return _mark_price(d, sink)
+    if e is None:
+        raise Reject("missing_field", "e")
+    raise Reject("unknown_topic", "e")
+
+
+def parse_obj(obj, sink: Sink) -> int:
+    """Decode one Binance frame (JSON-decoded) into ``sink``.  Returns events appended or CONTROL;
+    raises Reject for an unusable frame.  Arrays (``!markPrice@arr``) count bad items per item."""
+    cls = obj.__class__
+    if cls is dict:
+        if "e" in obj:
+            return _payload(obj, sink)
+        if "data" in obj and "stream" in obj:
+            return parse_obj(obj["data"], sink)
+        if "id" in obj and ("result" in obj or "error" in obj):
+            return CONTROL
+        raise Reject("unknown_topic", "e")
+    if cls is list:
+        n = 0
+        for d in obj:
+            try:
+                if d.__class__ is not dict:
+                    raise Reject("unknown_topic", "e")
+                n += _payload(d, sink)
+            except Reject as r:
+                sink.reject_item(r)
+        return n
+    raise Reject("unknown_topic", "frame")
+
+
+def parse(frame, recv_ns: int | None = None, registry=None) -> np.ndarray:
+    """One raw Binance frame -> events (EVENT_DTYPE).  Raises Reject on an unusable frame."""
+    import orjson
+
+    sink = Sink(registry)
+    if recv_ns is not None:
+        sink.recv_ns = int(recv_ns)
+    try:
+        obj = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        raise Reject("malformed_json", "frame") from None
+    parse_obj(obj, sink)
+    return rows_to_events(sink.rows, 0)
+
+
+# --------------------------------------------------------------------------------- CSV recordings
+
+
+def restore_symbol(s: str) -> str:
+    """Undo the recorders' "USDT" stripping: ``BTC`` -> ``BTCUSDT``, ``1000PEPE`` -> ``1000PEPEUSDT``;
+    symbols already ending in a quote currency (USDT, USDC, BUSD, FDUSD) are kept as they are."""
+    s = s.strip().upper()
+    if s.endswith(QUOTE_SUFFIXES) and s not in QUOTE_SUFFIXES:
+        return s
+    return s + "USDT"
+
+
+def _lines(data: bytes):
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        line = raw.strip()
+        if line:
+            yield lineno, line
+
+
+def parse_csv_liquidations(data: bytes, st) -> None:
+    """Third-party ``!forceOrder@arr`` CSV: headerless ``s,S,o,f,q,p,ap,X,l,z,T,usd_size[,tier]``.
+
+    One liquidation per row: price = ap, qty = z, ts_event = T, side from S (SELL -> LONG liquidated),
+    symbol restored by :func:`restore_symbol`, flag SAMPLED.  ``usd_size`` (recorder-computed) and the
+    optional 13th ``tier`` column are ignored, so rows that differ only there collapse into one
+    liquidation in the loader's duplicate removal.  ``st``: the loader's per-file state (``sink``,
+    ``records``, ``bad(lineno, reason, field)``).
+    """
+    sink = st.sink
+    rows = sink.rows
+    recv = sink.recv_ns
+    ids = {}
+    for lineno, line in _lines(data):
+        st.records += 1
+        try:
+            f = line.decode("utf-8", "replace").split(",")
+            if len(f) < 11:
+                raise Reject("bad_row", f"{len(f)} columns")
+            if f[1].strip() == "S" and f[0].strip() == "s":  # a header row
+                st.records -= 1
+                continue
+            side = _LIQ_SIDE.get(f[1].strip())
+            if side is None:
+                raise Reject("bad_side", "S")
+            sym = f[0].strip()
+            sid = ids.get(sym)
+            if sid is None:
+                if not sym:
+                    raise Reject("missing_field", "s")
+                sid = ids[sym] = sink.sid(VENUE, restore_symbol(sym))
+            rows.append(
+                (
+                    ms_to_ns(f[10].strip(), "T"),
+                    recv,
+                    pos(f[6].strip(), "ap"),
+                    pos(f[9].strip(), "z"),
+                    sid,
+                    side,
+                    _LIQ,
+                    VENUE,
+                    _SAMPLED,
+                )
+            )
+        except Reject as r:
+            st.bad(lineno, r.reason, r.field)
+
+
+def parse_csv_agg_trades(data: bytes, st) -> None:
+    """Third-party aggTrade CSV: headerless ``E,symbol,a,p,q,T,m[,usd_size,tier]`` (spaces allowed).
+
+    TRADE ts_event = T, price = p, qty = q, side from m (True -> taker SELL).  Some recorders wrote a
+    wall-clock ``HH:MM:SS`` (local time) in T instead of ms.  Such a row is dropped and counted as
+    ``wall_clock_time_duplicate`` when the same (symbol, aggregate id ``a``) appears with a real T in
+    the file (in the known recordings every one of them does); otherwise its time is recovered from
+    E (the event time, a few ms after T) and counted in ``recovered_time_from_E``.
+    """
+    sink = st.sink
+    rows = sink.rows
+    recv = sink.recv_ns
+    parsed = []
+    good_ids = set()
+    for lineno, line in _lines(data):
+        f = [c.strip() for c in line.decode("utf-8", "replace").split(",")]
+        if f and f[0].upper() == "E":  # a header row
+            continue
+        parsed.append((lineno, f))
+        if len(f) >= 7 and ":" not in f[5]:
+            good_ids.add((f[1], f[2]))
+    ids = {}
+    for lineno, f in parsed:
+        st.records += 1
+        try:
+            if len(f) < 7:
+                raise Reject("bad_row", f"{len(f)} columns")
+            t = f[5]
+            if ":" in t:
+                if (f[1], f[2]) in good_ids:
+                    raise Reject("wall_clock_time_duplicate", "T")
+                ts = ms_to_ns(f[0], "E")
+                sink.count("recovered_time_from_E")
+            else:
+                ts = ms_to_ns(t, "T")
+            m = f[6].lower()
+            if m == "true":
+                side = 4
+            elif m == "false":
+                side = 3
+            else:
+                raise Reject("bad_side", "m")
+            sym = f[1]
+            sid = ids.get(sym)
+            if sid is None:
+                if not sym:
+                    raise Reject("missing_field", "symbol")
+                sid = ids[sym] = sink.sid(VENUE, restore_symbol(sym))
+            rows.append((ts, recv, pos(f[3], "p"), pos(f[4], "q"), sid, side, _TRADE, VENUE, 0))
+        except Reject as r:
+            st.bad(lineno, r.reason, r.field)

@@ -1,0 +1,240 @@
+"""Bybit v5 public linear frames -> events.  Pure functions: no I/O, no asyncio.
+
+``allLiquidation.{symbol}`` (``data`` is an ARRAY; several events per frame)::
+
+    {"topic":"allLiquidation.ROSEUSDT","type":"snapshot","ts":1739502303204,
+     "data":[{"T":1739502302929,"s":"ROSEUSDT","S":"Sell","v":"20000","p":"0.04499"}]}
+
+    -> LIQUIDATION ts_event=T ms, price=p (bankruptcy price), qty=v (base), side: S="Buy" -> LONG
+       liquidated, "Sell" -> SHORT liquidated (Bybit's own convention, the opposite of Binance).
+
+legacy ``liquidation.{symbol}`` (``data`` is an OBJECT; ``updatedTime`` in the docs' example,
+``updateTime`` in their table: both accepted)::
+
+    {"topic":"liquidation.BTCUSDT","type":"snapshot","ts":1703485237953,
+     "data":{"updatedTime":1703485237953,"symbol":"BTCUSDT","side":"Sell","size":"0.003","price":"43511.70"}}
+
+``publicTrade.{symbol}`` (``S`` is the TAKER side -> Side.BUY / Side.SELL)::
+
+    {"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,
+     "data":[{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick",
+              "i":"20f43950-d8dd-5b31-9112-a178eb6023af","BT":false,"seq":1783284617}]}
+
+``tickers.{symbol}`` (first a ``snapshot``, then ``delta`` frames omitting unchanged fields; the
+merged state lives in ``sink.tickers[symbol]``, per connection)::
+
+    {"topic":"tickers.BTCUSDT","type":"snapshot","ts":1673272861686,"cs":24987956059,
+     "data":{"symbol":"BTCUSDT","markPrice":"17217.33","fundingRate":"-0.000212",
+             "openInterest":"68744.761", ...}}
+
+    -> for each of these fields present in the frame: MARK (price=markPrice), FUNDING
+       (price=fundingRate, qty 0), OPEN_INTEREST (qty=openInterest, price=merged markPrice or NaN);
+       ts_event = the frame's ``ts``.
+
+Control frames (subscribe acks, ``{"success":true,"ret_msg":"pong",...,"op":"ping"}``) -> CONTROL.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.venues.common import CONTROL, Reject, Sink, ms_to_ns, num, pos, rows_to_events
+
+__all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE"]
+
+VENUE = 1  # Venue.BYBIT
+_LIQ = 1
+_TRADE = 2
+_MARK = 3
+_FUNDING = 4
+_OI = 6
+_NAN = float("nan")
+
+# Bybit liquidation S: the side of the liquidated position's... "Buy" update = LONG liquidated
+_LIQ_SIDE = {"Buy": 1, "Sell": 2, "buy": 1, "sell": 2, "BUY": 1, "SELL": 2}
+# trade S: taker side
+_TAKER_SIDE = {"Buy": 3, "Sell": 4, "buy": 3, "sell": 4, "BUY": 3, "SELL": 4}
+
+
+def parse_liquidation_items(items, sink: Sink, topic_symbol: str | None = None) -> int:
+    """Append allLiquidation items ``{"T","s","S","v","p"}``; bad items are counted, not raised."""
+    if items.__class__ is dict:
+        items = (items,)
+    elif items.__class__ is not list:
+        raise Reject("missing_field" if items is None else "non_numeric", "data")
+    rows = sink.rows
+    recv = sink.recv_ns
+    n = 0
+    for it in items:
+        try:
+            if it.__class__ is not dict:
+                raise Reject("missing_field", "data[]")
+            side = _LIQ_SIDE.get(it.get("S"))
+            if side is None:
+                raise Reject("missing_field" if it.get("S") is None else "bad_side", "S")
+            sym = it.get("s") or topic_symbol
+            rows.append(
+                (
+                    ms_to_ns(it.get("T"), "T"),
+                    recv,
+                    pos(it.get("p"), "p"),
+                    pos(it.get("v"), "v"),
+                    sink.sid(VENUE, sym),
+                    side,
+                    _LIQ,
+                    VENUE,
+                    0,
+                )
+            )
+            n += 1
+        except Reject as r:
+            sink.reject_item(r)
+    return n
+
+
+def _legacy_liquidation(data, sink: Sink, topic_symbol: str) -> int:
+    if data.__class__ is list:  # tolerate an array wrapper
+        return sum(_legacy_liquidation(d, sink, topic_symbol) for d in data)
+    try:
+        if data.__class__ is not dict:
+            raise Reject("missing_field", "data")
+        t = data.get("updatedTime")
+        if t is None:
+            t = data.get("updateTime")
+        side = _LIQ_SIDE.get(data.get("side"))
+        if side is None:
+            raise Reject("missing_field" if data.get("side") is None else "bad_side", "side")
+        sink.rows.append(
+            (
+                ms_to_ns(t, "updatedTime"),
+                sink.recv_ns,
+                pos(data.get("price"), "price"),
+                pos(data.get("size"), "size"),
+                sink.sid(VENUE, data.get("symbol") or topic_symbol),
+                side,
+                _LIQ,
+                VENUE,
+                0,
+            )
+        )
+        return 1
+    except Reject as r:
+        sink.reject_item(r)
+        return 0
+
+
+def _trades(items, sink: Sink, topic_symbol: str) -> int:
+    if items.__class__ is dict:
+        items = (items,)
+    elif items.__class__ is not list:
+        raise Reject("missing_field" if items is None else "non_numeric", "data")
+    rows = sink.rows
+    recv = sink.recv_ns
+    n = 0
+    for it in items:
+        try:
+            if it.__class__ is not dict:
+                raise Reject("missing_field", "data[]")
+            side = _TAKER_SIDE.get(it.get("S"))
+            if side is None:
+                raise Reject("missing_field" if it.get("S") is None else "bad_side", "S")
+            rows.append(
+                (
+                    ms_to_ns(it.get("T"), "T"),
+                    recv,
+                    pos(it.get("p"), "p"),
+                    pos(it.get("v"), "v"),
+                    sink.sid(VENUE, it.get("s") or topic_symbol),
+                    side,
+                    _TRADE,
+                    VENUE,
+                    0,
+                )
+            )
+            n += 1
+        except Reject as r:
+            sink.reject_item(r)
+    return n
+
+
+def _tickers(obj: dict, data, sink: Sink, topic_symbol: str) -> int:
+    if data.__class__ is not dict:
+        raise Reject("missing_field", "data")
+    sym = data.get("symbol") or topic_symbol
+    if not sym or sym.__class__ is not str:
+        raise Reject("missing_field", "symbol")
+    ts = ms_to_ns(obj.get("ts"), "ts")
+    sid = sink.sid(VENUE, sym)
+    if obj.get("type") == "snapshot" or sym not in sink.tickers:
+        state = sink.tickers[sym] = {}
+    else:
+        state = sink.tickers[sym]
+    # validate every field used before touching the merged state (a bad delta changes nothing)
+    mark = data.get("markPrice")
+    fr = data.get("fundingRate")
+    oi = data.get("openInterest")
+    mark_v = pos(mark, "markPrice") if mark not in (None, "") else None
+    fr_v = num(fr, "fundingRate") if fr not in (None, "") else None
+    oi_v = num(oi, "openInterest") if oi not in (None, "") else None
+    if oi_v is not None and oi_v < 0:
+        raise Reject("non_positive", "openInterest")
+    state.update(data)
+    rows = sink.rows
+    recv = sink.recv_ns
+    n = 0
+    if mark_v is not None:
+        rows.append((ts, recv, mark_v, 0.0, sid, 0, _MARK, VENUE, 0))
+        n += 1
+    if fr_v is not None:
+        rows.append((ts, recv, fr_v, 0.0, sid, 0, _FUNDING, VENUE, 0))
+        n += 1
+    if oi_v is not None:
+        m = state.get("markPrice")
+        try:
+            mp = pos(m, "markPrice") if m not in (None, "") else _NAN
+        except Reject:
+            mp = _NAN
+        rows.append((ts, recv, mp, oi_v, sid, 0, _OI, VENUE, 0))
+        n += 1
+    return n
+
+
+def parse_obj(obj, sink: Sink) -> int:
+    """Decode one Bybit frame (already JSON-decoded) into ``sink``.  Returns the number of events
+    appended, or CONTROL for a control frame.  Raises Reject for a frame that is unusable as a whole."""
+    if obj.__class__ is not dict:
+        raise Reject("unknown_topic", "frame")
+    topic = obj.get("topic")
+    if topic is None:
+        if "op" in obj or "success" in obj or "ret_msg" in obj:
+            return CONTROL
+        raise Reject("unknown_topic", "topic")
+    if topic.__class__ is not str:
+        raise Reject("unknown_topic", "topic")
+    name, _, sym = topic.partition(".")
+    if name == "allLiquidation":
+        data = obj.get("data")
+        return parse_liquidation_items(data, sink, sym)
+    if name == "publicTrade":
+        return _trades(obj.get("data"), sink, sym)
+    if name == "tickers":
+        return _tickers(obj, obj.get("data"), sink, sym)
+    if name == "liquidation":
+        return _legacy_liquidation(obj.get("data"), sink, sym)
+    raise Reject("unknown_topic", "topic")
+
+
+def parse(frame, recv_ns: int | None = None, registry=None) -> np.ndarray:
+    """One raw Bybit frame (bytes/str) -> events (EVENT_DTYPE).  Raises Reject on an unusable frame;
+    bad items inside a frame are dropped.  A convenience for one-off use: the live path keeps a
+    :class:`~liqcore.venues.decoder.Decoder` (state, counters, duplicate suppression)."""
+    import orjson
+
+    sink = Sink(registry)
+    if recv_ns is not None:
+        sink.recv_ns = int(recv_ns)
+    try:
+        obj = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        raise Reject("malformed_json", "frame") from None
+    parse_obj(obj, sink)
+    return rows_to_events(sink.rows, 0)

@@ -1,0 +1,324 @@
+"""Streaming decoder for the live shell, and the line decoder the bulk loader uses.
+
+:class:`Decoder` turns websocket frames of one connection into event arrays::
+
+    dec = Decoder("bybit")
+    events = dec.feed(frame_bytes, recv_ns=time.time_ns())   # EVENT_DTYPE, possibly empty
+    dec.counters    # {"frames": .., "accepted_frames": .., "rejected_frames": .., "control": ..,
+                    #  "events": .., "duplicate": .., "malformed_json": .., "missing_field": .., ...}
+
+It never raises on a bad frame: every frame ends up as accepted (events, possibly none), rejected
+(counted by reason) or control, so ``frames == accepted_frames + rejected_frames + control``.  Bad
+records inside a valid multi-record frame are counted by reason (a frame whose records are all bad
+counts as rejected).
+
+Duplicate suppression: an event whose (symbol, kind, ts_event, side, qty, price) was emitted by this
+decoder among the last ``dedupe_horizon`` events of the same kind (default 8192 per kind, i.e.
+several minutes of liquidations on a busy venue, a few seconds of BTC trades) is dropped and counted
+as ``duplicate``.  Typical source: a venue re-sending a snapshot after a resubscribe.
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+
+import numpy as np
+import orjson
+
+from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
+from liqcore.venues.binance import parse as _binance
+from liqcore.venues.bybit import parse as _bybit
+from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink
+from liqcore.venues.okx import parse as _okx
+
+__all__ = ["Decoder", "LineDecoder", "detect_venue", "PARSERS"]
+
+PARSERS = {1: _bybit.parse_obj, 2: _binance.parse_obj, 3: _okx.parse_obj}
+_EMPTY = np.zeros(0, dtype=EVENT_DTYPE)
+_EMPTY.flags.writeable = False
+_CONTROL_TEXT = frozenset({"pong", "ping", "PONG", "PING"})
+_loads = orjson.loads
+_JSONError = orjson.JSONDecodeError
+
+
+def detect_venue(obj) -> int:
+    """Venue of a decoded raw frame, told by its shape (0 when it fits none)."""
+    if obj.__class__ is dict:
+        if "topic" in obj or "op" in obj or ("success" in obj and "ret_msg" in obj):
+            return 1
+        if "e" in obj or "stream" in obj or ("id" in obj and ("result" in obj or "error" in obj)):
+            return 2
+        if "arg" in obj or "event" in obj:
+            return 3
+        return 0
+    if obj.__class__ is list:
+        return 2  # !markPrice@arr
+    return 0
+
+
+def _auto(obj, sink: Sink) -> int:
+    v = detect_venue(obj)
+    if v == 0:
+        raise Reject("unknown_topic", "frame")
+    return PARSERS[v](obj, sink)
+
+
+def _is_control_text(frame) -> bool:
+    try:
+        t = frame.strip() if frame.__class__ is str else bytes(frame).strip().decode("ascii")
+    except Exception:  # noqa: BLE001 - not text at all
+        return False
+    return t in _CONTROL_TEXT
+
+
+class Decoder:
+    """Per-connection frame decoder: ``feed(frame, recv_ns) -> events``.
+
+    ``venue``: "bybit", "binance", "okx" (or a :class:`Venue`), or None/"auto" to tell the venue of
+    each frame by its shape.  ``registry``: symbol ids (a new registry when None).  ``instruments``:
+    OKX instId -> ctVal added to the shipped table.  ``dedupe_horizon``: events remembered per kind
+    for duplicate suppression (0 disables it).
+    """
+
+    def __init__(self, venue=None, registry: SymbolRegistry | None = None, instruments=None, dedupe_horizon: int = 8192):
+        from liqcore.venues.instruments import load_instruments
+
+        if venue is None or (isinstance(venue, str) and venue.lower() == "auto"):
+            self.venue = Venue.UNKNOWN
+            self._parse = _auto
+        else:
+            self.venue = Venue.parse(venue)
+            if self.venue == Venue.UNKNOWN:
+                raise ValueError("venue: expected bybit, binance, okx or auto")
+            self._parse = PARSERS[int(self.venue)]
+        self.registry = registry if registry is not None else SymbolRegistry()
+        self.sink = Sink(self.registry, load_instruments(instruments))
+        self.counters: dict[str, int] = self.sink.counters
+        for k in ("frames", "accepted_frames", "rejected_frames", "control", "events", "duplicate"):
+            self.counters[k] = 0
+        if dedupe_horizon < 0:
+            raise ValueError("dedupe_horizon: must be >= 0")
+        self.dedupe_horizon = int(dedupe_horizon)
+        self._seen: dict[int, set] = {}
+        self._ring: dict[int, deque] = {}
+
+    @property
+    def tickers(self) -> dict:
+        """Merged Bybit tickers state per symbol (this connection)."""
+        return self.sink.tickers
+
+    def _unique(self, rows: list) -> list:
+        out = []
+        horizon = self.dedupe_horizon
+        for r in rows:
+            kind = r[6]
+            seen = self._seen.get(kind)
+            if seen is None:
+                seen = self._seen[kind] = set()
+                self._ring[kind] = deque()
+            key = (r[0], r[4], r[5], r[2], r[3])
+            if key in seen:
+                self.counters["duplicate"] += 1
+                continue
+            seen.add(key)
+            ring = self._ring[kind]
+            ring.append(key)
+            if len(ring) > horizon:
+                seen.discard(ring.popleft())
+            out.append(r)
+        return out
+
+    def feed(self, frame, recv_ns: int) -> np.ndarray:
+        """Decode one frame received at ``recv_ns`` (int ns).  Returns a new EVENT_DTYPE array
+        (empty for control frames, rejects and frames without events).  Never raises on bad input."""
+        rows = self.feed_rows(frame, recv_ns)
+        if not rows:
+            return _EMPTY
+        return np.array(rows, dtype=EVENT_DTYPE)
+
+    def feed_rows(self, frame, recv_ns: int) -> list:
+        """Like :meth:`feed` but returns the event tuples (EVENT_DTYPE field order)."""
+        c = self.counters
+        c["frames"] += 1
+        sink = self.sink
+        try:
+            obj = _loads(frame)
+        except (_JSONError, TypeError):
+            if _is_control_text(frame):
+                c["control"] += 1
+                return []
+            c["malformed_json"] = c.get("malformed_json", 0) + 1
+            c["rejected_frames"] += 1
+            return []
+        sink.rows = rows = []
+        try:
+            sink.recv_ns = int(recv_ns)
+        except (TypeError, ValueError):
+            sink.recv_ns = RECV_UNKNOWN
+        before = sink.item_rejects
+        try:
+            n = self._parse(obj, sink)
+        except Reject as r:
+            c[r.reason] = c.get(r.reason, 0) + 1
+            c["rejected_frames"] += 1
+            return []
+        except Exception:  # noqa: BLE001 - a frame shape no codec anticipated never kills the stream
+            c["bad_frame"] = c.get("bad_frame", 0) + 1
+            c["rejected_frames"] += 1
+            return []
+        if n == CONTROL:
+            c["control"] += 1
+            return []
+        if n == 0 and sink.item_rejects != before:
+            c["rejected_frames"] += 1
+            return []
+        c["accepted_frames"] += 1
+        if self.dedupe_horizon:
+            rows = self._unique(rows)
+        c["events"] += len(rows)
+        return rows
+
+    def feed_many(self, frames, recv_ns) -> np.ndarray:
+        """Decode a batch of frames (``recv_ns``: one int for all or one per frame) into one array."""
+        all_rows = []
+        if isinstance(recv_ns, (int, np.integer)):
+            for f in frames:
+                all_rows.extend(self.feed_rows(f, recv_ns))
+        else:
+            for f, r in zip(frames, recv_ns):
+                all_rows.extend(self.feed_rows(f, r))
+        return np.array(all_rows, dtype=EVENT_DTYPE) if all_rows else np.zeros(0, EVENT_DTYPE)
+
+
+# ------------------------------------------------------------------------------- bulk line decoder
+
+_SEED001 = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*\})\s*$")
+_GAP_KIND = int(Kind.GAP)
+_NAN = float("nan")
+
+
+class LineDecoder:
+    """Decodes the line-oriented recording formats for :func:`liqcore.io.load_events`.
+
+    ``fmt``: "raw", "recorder", "seed004", "seed001", or "jsonl" (told per line by its keys).  Line
+    numbers of rejects go to the loader's file state (strict mode raises there).
+    """
+
+    def __init__(self, sink: Sink, fmt: str):
+        self.sink = sink
+        self.fmt = fmt
+
+    # one line -> CONTROL / number of events; raises Reject
+    def _raw(self, obj) -> int:
+        return _auto(obj, self.sink)
+
+    def _recorder(self, obj) -> int:
+        sink = self.sink
+        recv = obj.get("recv_ns")
+        if recv.__class__ is not int:
+            raise Reject("missing_field" if recv is None else "non_numeric", "recv_ns")
+        vname = obj.get("venue")
+        try:
+            venue = int(Venue.parse(vname)) if vname is not None else 0
+        except ValueError:
+            raise Reject("unknown_venue", "venue") from None
+        if "gap" in obj:
+            if venue == 0:
+                raise Reject("unknown_venue", "venue")
+            sink.rows.append((recv, recv, _NAN, 0.0, -1, 0, _GAP_KIND, venue, 0))
+            return 1
+        frame = obj.get("frame")
+        if frame is None:
+            raise Reject("missing_field", "frame")
+        if frame.__class__ is str:
+            try:
+                frame = _loads(frame)
+            except _JSONError:
+                if _is_control_text(frame):
+                    return CONTROL
+                raise Reject("malformed_json", "frame") from None
+        sink.recv_ns = recv
+        if venue == 0:
+            return _auto(frame, sink)
+        return PARSERS[venue](frame, sink)
+
+    def _seed004(self, obj) -> int:
+        sink = self.sink
+        ex = obj.get("exchange")
+        if ex.__class__ is not str or ex.lower() != "bybit":
+            raise Reject("unknown_venue", "exchange")
+        stream = obj.get("stream")
+        if stream != "liquidation":
+            raise Reject("unknown_topic", "stream")
+        ts = obj.get("ts")
+        if ts is not None:
+            from liqcore.venues.common import ms_to_ns
+
+            sink.recv_ns = ms_to_ns(ts, "ts")
+        res = obj.get("result")
+        if res.__class__ is not dict:
+            raise Reject("missing_field", "result")
+        sym = obj.get("symbol")
+        return _bybit.parse_liquidation_items(res.get("data"), sink, sym if sym.__class__ is str else None)
+
+    def _jsonl(self, obj) -> int:
+        if obj.__class__ is dict:
+            if "recv_ns" in obj and ("frame" in obj or "gap" in obj):
+                return self._recorder(obj)
+            if "exchange" in obj and "result" in obj:
+                return self._seed004(obj)
+        return _auto(obj, self.sink)
+
+    def feed_lines(self, data: bytes, st) -> None:
+        """Decode every line of ``data``; ``st`` is the loader's per-file state."""
+        sink = self.sink
+        fmt = self.fmt
+        if fmt == "seed001":
+            return self._feed_seed001(data, st)
+        handler = {"raw": self._raw, "recorder": self._recorder, "seed004": self._seed004, "jsonl": self._jsonl}[fmt]
+        loads = _loads
+        counters = sink.counters
+        for lineno, line in enumerate(data.split(b"\n"), 1):
+            if not line or line.isspace():
+                continue
+            st.records += 1
+            sink.recv_ns = RECV_UNKNOWN
+            before = sink.item_rejects
+            try:
+                obj = loads(line)
+            except _JSONError:
+                if _is_control_text(line):
+                    counters["control"] = counters.get("control", 0) + 1
+                    continue
+                st.bad(lineno, "malformed_json")
+                continue
+            try:
+                n = handler(obj)
+            except Reject as r:
+                st.bad(lineno, r.reason, r.field)
+                continue
+            if n == CONTROL:
+                counters["control"] = counters.get("control", 0) + 1
+            elif sink.item_rejects != before and st.strict:
+                raise ValueError(f"{st.path}:{lineno}: {sink.last}")
+
+    def _feed_seed001(self, data: bytes, st) -> None:
+        sink = self.sink
+        for lineno, line in enumerate(data.split(b"\n"), 1):
+            if not line or line.isspace():
+                continue
+            m = _SEED001.match(line)
+            if m is None:
+                st.bad(lineno, "not_a_record")
+                continue
+            st.records += 1
+            sink.recv_ns = RECV_UNKNOWN  # the log time is a local wall clock at 1 s resolution
+            try:
+                obj = _loads(m.group(2))
+            except _JSONError:
+                st.bad(lineno, "malformed_json")
+                continue
+            try:
+                _binance.parse_force_order(obj, sink)
+            except Reject as r:
+                st.bad(lineno, r.reason, r.field)

@@ -1,0 +1,217 @@
+"""OKX v5 public frames -> events.  Pure: no I/O, no asyncio.
+
+``liquidation-orders`` (instType-wide; ``sz`` in CONTRACTS for SWAP)::
+
+    {"arg":{"channel":"liquidation-orders","instType":"SWAP"},
+     "data":[{"details":[{"bkLoss":"0","bkPx":"0.007831","ccy":"","posSide":"short","side":"buy",
+                          "sz":"13","ts":"1692266434010"}],
+              "instFamily":"IOST-USDT","instId":"IOST-USDT-SWAP","instType":"SWAP","uly":"IOST-USDT"}]}
+
+    -> one LIQUIDATION per detail: ts_event=ts, price=bkPx, qty = sz x ctVal(instId) (base units),
+       flags SAMPLED (at most one order per contract per second is shown); side is the liquidation
+       ORDER side: "sell" -> LONG liquidated, "buy" -> SHORT liquidated (``posSide`` is ``net`` in net
+       mode, so it is not used).  An instId without a ctVal in the instrument table is rejected as
+       ``unknown_instrument`` (never guessed).  The symbol is the instId (``BTC-USDT-SWAP``).
+
+``trades``::
+
+    {"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},
+     "data":[{"instId":"BTC-USDT-SWAP","tradeId":"130639474","px":"42219.9","sz":"0.12",
+              "side":"buy","ts":"1630048897897","count":"3"}]}
+
+    -> TRADE (side = taker side: buy -> Side.BUY); SWAP/FUTURES sizes are contracts (x ctVal),
+       SPOT sizes are base units.
+
+``funding-rate``::
+
+    {"arg":{"channel":"funding-rate","instId":"BTC-USDT-SWAP"},
+     "data":[{"fundingRate":"0.0001","fundingTime":"1703059200000","instId":"BTC-USDT-SWAP",
+              "instType":"SWAP","nextFundingTime":"1703088000000","ts":"1703070685309"}]}
+
+    -> FUNDING price=fundingRate, ts_event = ts (the publication time; ``fundingTime`` is the
+       future settlement time and is never used as an event time).  Without ``ts`` the receive time
+       is used, and without either the item is rejected.
+
+``mark-price`` (``markPx`` -> MARK) and ``open-interest`` (``oiCcy`` base units -> OPEN_INTEREST)
+are decoded the same way.  Control: ``{"event":"subscribe"|"unsubscribe"|"error"|"login"|...}`` and
+the text ``pong``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, pos, rows_to_events
+
+__all__ = ["parse_obj", "parse", "VENUE"]
+
+VENUE = 3  # Venue.OKX
+_LIQ = 1
+_TRADE = 2
+_MARK = 3
+_FUNDING = 4
+_OI = 6
+_SAMPLED = 8
+_NAN = float("nan")
+_LIQ_SIDE = {"sell": 1, "buy": 2}
+_TAKER_SIDE = {"buy": 3, "sell": 4}
+
+
+def _ct_val(sink: Sink, inst) -> float:
+    if inst.__class__ is not str or not inst:
+        raise Reject("missing_field", "instId")
+    v = sink.instruments.get(inst)
+    if v is None:
+        raise Reject("unknown_instrument", inst)
+    return v
+
+
+def _is_contract(inst: str) -> bool:
+    # SWAP ("BTC-USDT-SWAP") and FUTURES ("BTC-USDT-250328") are sized in contracts; SPOT ("BTC-USDT") not
+    return inst.count("-") >= 2
+
+
+def _liquidations(data, sink: Sink) -> int:
+    rows = sink.rows
+    recv = sink.recv_ns
+    n = 0
+    for item in data:
+        try:
+            if item.__class__ is not dict:
+                raise Reject("missing_field", "data[]")
+            details = item.get("details")
+            if details.__class__ is not list:
+                raise Reject("missing_field", "details")
+            inst = item.get("instId")
+            ct = _ct_val(sink, inst)
+            sid = sink.sid(VENUE, inst)
+        except Reject as r:
+            sink.reject_item(r)
+            continue
+        for d in details:
+            try:
+                if d.__class__ is not dict:
+                    raise Reject("missing_field", "details[]")
+                s = d.get("side")
+                side = _LIQ_SIDE.get(s.lower() if s.__class__ is str else s)
+                if side is None:
+                    raise Reject("missing_field" if s is None else "bad_side", "side")
+                rows.append(
+                    (
+                        ms_to_ns(d.get("ts"), "ts"),
+                        recv,
+                        pos(d.get("bkPx"), "bkPx"),
+                        pos(d.get("sz"), "sz") * ct,
+                        sid,
+                        side,
+                        _LIQ,
+                        VENUE,
+                        _SAMPLED,
+                    )
+                )
+                n += 1
+            except Reject as r:
+                sink.reject_item(r)
+    return n
+
+
+def _trades(data, sink: Sink, arg_inst) -> int:
+    rows = sink.rows
+    recv = sink.recv_ns
+    n = 0
+    for d in data:
+        try:
+            if d.__class__ is not dict:
+                raise Reject("missing_field", "data[]")
+            inst = d.get("instId") or arg_inst
+            if inst.__class__ is not str or not inst:
+                raise Reject("missing_field", "instId")
+            s = d.get("side")
+            side = _TAKER_SIDE.get(s.lower() if s.__class__ is str else s)
+            if side is None:
+                raise Reject("missing_field" if s is None else "bad_side", "side")
+            qty = pos(d.get("sz"), "sz")
+            if _is_contract(inst):
+                qty *= _ct_val(sink, inst)
+            rows.append(
+                (ms_to_ns(d.get("ts"), "ts"), recv, pos(d.get("px"), "px"), qty, sink.sid(VENUE, inst), side, _TRADE, VENUE, 0)
+            )
+            n += 1
+        except Reject as r:
+            sink.reject_item(r)
+    return n
+
+
+def _pub_time(d: dict, sink: Sink) -> int:
+    t = d.get("ts")
+    if t not in (None, ""):
+        return ms_to_ns(t, "ts")
+    if sink.recv_ns != RECV_UNKNOWN:
+        return sink.recv_ns
+    raise Reject("missing_field", "ts")
+
+
+def _simple(data, sink: Sink, arg_inst, kind: int) -> int:
+    rows = sink.rows
+    recv = sink.recv_ns
+    n = 0
+    for d in data:
+        try:
+            if d.__class__ is not dict:
+                raise Reject("missing_field", "data[]")
+            inst = d.get("instId") or arg_inst
+            if inst.__class__ is not str or not inst:
+                raise Reject("missing_field", "instId")
+            if kind == _FUNDING:
+                price, qty = num(d.get("fundingRate"), "fundingRate"), 0.0
+            elif kind == _MARK:
+                price, qty = pos(d.get("markPx"), "markPx"), 0.0
+            else:  # open interest in base currency
+                price, qty = _NAN, num(d.get("oiCcy"), "oiCcy")
+                if qty < 0:
+                    raise Reject("non_positive", "oiCcy")
+            rows.append((_pub_time(d, sink), recv, price, qty, sink.sid(VENUE, inst), 0, kind, VENUE, 0))
+            n += 1
+        except Reject as r:
+            sink.reject_item(r)
+    return n
+
+
+_CHANNELS = {"funding-rate": _FUNDING, "mark-price": _MARK, "open-interest": _OI}
+
+
+def parse_obj(obj, sink: Sink) -> int:
+    """Decode one OKX frame (JSON-decoded) into ``sink``: events appended, or CONTROL."""
+    if obj.__class__ is not dict:
+        raise Reject("unknown_topic", "frame")
+    if "event" in obj:
+        return CONTROL
+    arg = obj.get("arg")
+    if arg.__class__ is not dict:
+        raise Reject("unknown_topic" if arg is None else "missing_field", "arg")
+    data = obj.get("data")
+    if data.__class__ is not list:
+        raise Reject("missing_field", "data")
+    ch = arg.get("channel")
+    if ch == "liquidation-orders":
+        return _liquidations(data, sink)
+    if ch == "trades" or ch == "trades-all":
+        return _trades(data, sink, arg.get("instId"))
+    kind = _CHANNELS.get(ch)
+    if kind is not None:
+        return _simple(data, sink, arg.get("instId"), kind)
+    raise Reject("unknown_topic", "arg.channel")
+
+
+def parse(frame, recv_ns: int | None = None, registry=None, instruments=None) -> np.ndarray:
+    """One raw OKX frame -> events (EVENT_DTYPE).  Raises Reject on an unusable frame."""
+    import orjson
+
+    sink = Sink(registry, instruments)
+    if recv_ns is not None:
+        sink.recv_ns = int(recv_ns)
+    try:
+        obj = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        raise Reject("malformed_json", "frame") from None
+    parse_obj(obj, sink)
+    return rows_to_events(sink.rows, 0)
