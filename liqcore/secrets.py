@@ -1,0 +1,203 @@
+"""API credentials: loading from the environment or a private key file, and a wrapper that never shows them.
+
+Keys come from ``<VENUE>_API_KEY`` / ``<VENUE>_API_SECRET`` environment variables (e.g. ``BYBIT_API_KEY``),
+or from a key file readable by its owner only (mode ``0600`` or stricter; a group- or world-readable file
+is refused).  The file holds either ``NAME=value`` lines (``#`` comments, optional quotes) using the same
+variable names, or a JSON object ``{"api_key": ..., "api_secret": ...}``.  Keys never come from the
+command line.
+
+:class:`Secret` keeps a value out of ``repr``/``str``/``format``/pickling, so a secret that reaches a log
+line, a journal or an exception message shows as ``Secret('***')``.  :func:`mask_key` shows at most the
+first four characters of an API key.  :class:`RedactingFilter` is a logging filter that scrubs given
+values from formatted log records, as a second line of defence.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+__all__ = ["Secret", "Credentials", "load_credentials", "mask_key", "RedactingFilter", "KEY_FILE_ENV"]
+
+#: environment variable naming a default key file
+KEY_FILE_ENV = "LIQCORE_KEY_FILE"
+
+
+class Secret:
+    """A string that is never displayed.  ``reveal()`` returns the value for signing."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | Secret) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if not isinstance(value, str):
+            raise ValueError("Secret value must be a str")
+        object.__setattr__(self, "_value", value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def encode(self) -> bytes:
+        return self._value.encode()
+
+    def __setattr__(self, name, value):  # immutable
+        raise AttributeError("Secret is immutable")
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            return hmac.compare_digest(self._value.encode(), other._value.encode())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((Secret, len(self._value)))
+
+    def __reduce__(self):
+        raise TypeError("Secret values cannot be pickled")
+
+
+def mask_key(key: str | Secret | None) -> str:
+    """At most the first four characters of an API key followed by ``…`` (``""`` for no key)."""
+    if key is None:
+        return ""
+    if isinstance(key, Secret):
+        key = key.reveal()
+    return (key[:4] + "…") if len(key) > 4 else "…"
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """An API key and its secret; both are wrapped so neither prints."""
+
+    api_key: Secret
+    api_secret: Secret
+    source: str = ""
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key={mask_key(self.api_key)!r}, api_secret=Secret('***'), source={self.source!r})"
+
+    __str__ = __repr__
+
+
+def _check_private(path: Path) -> None:
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"key_file: {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise ValueError(
+            f"key_file: {path} is readable or writable by group/others (mode {stat.S_IMODE(st.st_mode):04o}); "
+            f"run: chmod 600 {path}"
+        )
+
+
+def _parse_key_file(text: str, path: Path) -> dict[str, str]:
+    text = text.lstrip("\ufeff")
+    if text.lstrip().startswith("{"):
+        import orjson
+
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise ValueError(f"key_file: {path} is not valid JSON") from None
+        if not isinstance(obj, dict):
+            raise ValueError(f"key_file: {path} must hold a JSON object")
+        return {str(k): str(v) for k, v in obj.items() if isinstance(v, (str, int))}
+    out: dict[str, str] = {}
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        if "=" not in line:
+            # the line may contain a secret: name only the line number
+            raise ValueError(f"key_file: {path} line {lineno} is not NAME=value")
+        name, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[name.strip()] = value
+    return out
+
+
+def load_credentials(
+    venue: str = "bybit",
+    key_file: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Credentials:
+    """Load ``venue``'s API key and secret.
+
+    Order: an explicit ``key_file``; else the environment (``<VENUE>_API_KEY`` and ``<VENUE>_API_SECRET``);
+    else the file named by ``$LIQCORE_KEY_FILE``.  Raises ValueError (never showing a value) when nothing is
+    found, a file is group/world accessible, or only one of the two values is present.
+    """
+    env = os.environ if env is None else env
+    prefix = venue.upper()
+    kname, sname = f"{prefix}_API_KEY", f"{prefix}_API_SECRET"
+
+    def from_mapping(m: Mapping[str, str], source: str) -> Credentials | None:
+        key = m.get(kname) or m.get("api_key")
+        sec = m.get(sname) or m.get("api_secret")
+        if not key and not sec:
+            return None
+        if not key or not sec:
+            missing = kname if not key else sname
+            raise ValueError(f"{missing}: missing in {source} (both {kname} and {sname} are needed)")
+        return Credentials(Secret(key.strip()), Secret(sec.strip()), source)
+
+    if key_file is None and (env.get(kname) or env.get(sname)):
+        creds = from_mapping({kname: env.get(kname, ""), sname: env.get(sname, "")}, "environment")
+        assert creds is not None
+        return creds
+    if key_file is None:
+        key_file = env.get(KEY_FILE_ENV) or None
+    if key_file is None:
+        raise ValueError(f"{kname}: no credentials (set {kname}/{sname} or ${KEY_FILE_ENV} to a 0600 key file)")
+    path = Path(key_file).expanduser()
+    if not path.exists():
+        raise ValueError(f"key_file: {path} does not exist")
+    _check_private(path)
+    creds = from_mapping(_parse_key_file(path.read_text(), path), f"key file {path}")
+    if creds is None:
+        raise ValueError(f"key_file: {path} holds neither {kname}/{sname} nor api_key/api_secret")
+    return creds
+
+
+class RedactingFilter(logging.Filter):
+    """Replace every occurrence of the given secret values in log records by ``***``."""
+
+    def __init__(self, values: Iterable[str | Secret]) -> None:
+        super().__init__()
+        vals = [v.reveal() if isinstance(v, Secret) else v for v in values]
+        self._values = [v for v in vals if v and len(v) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._values:
+            return True
+        msg = record.getMessage()
+        red = msg
+        for v in self._values:
+            if v in red:
+                red = red.replace(v, "***")
+        if red is not msg and red != msg:
+            record.msg = red
+            record.args = None
+        return True

@@ -1,0 +1,570 @@
+"""Order, position and account state of the fake Bybit v5 venue (no I/O; the server in
+:mod:`liqcore.testing.fake_exchange` wraps it).
+
+Matching follows the project's fill model (semantics.md), applied to the trades the venue prints:
+
+* a post-only Limit order whose price has reached the last trade (a Buy at or above it, a Sell at or below
+  it) is created and immediately Cancelled with ``rejectReason = EC_PostOnlyWillTakeLiquidity``;
+* a resting Limit Buy fills completely at its limit when a trade prints strictly below it (Sell: strictly
+  above) as maker (``fill_on_touch=True`` also fills on a print at the limit);
+* a filled entry with an attached take-profit/stop-loss opens a position and creates the conditional
+  orders (``stopOrderType`` TakeProfit/StopLoss with ``tpslMode=Full``, PartialTakeProfit/PartialStopLoss
+  with ``Partial``), status Untriggered, ``orderLinkId`` empty as on Bybit;
+* on each print the stop-loss is checked before the take-profit; a stop triggers on a print at or beyond
+  its trigger price; a Market child fills at that print's price as taker, a Limit child (``tpLimitPrice``)
+  becomes a resting reduce-only limit that fills by the maker rule;
+* when the position is flat the remaining conditional orders are Deactivated;
+* a Market order fills at once at the last trade price as taker.
+
+Every state change returns the private-stream pushes it causes as ``(topic, data)`` pairs.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from dataclasses import dataclass, field
+
+__all__ = ["FakeOrder", "FakePosition", "FakeVenue", "DEFAULT_INSTRUMENTS", "VenueError", "fmt_num"]
+
+#: tick size, qty step and minimum qty of the symbols the fake lists by default
+DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
+    "BTCUSDT": {"tickSize": 0.1, "qtyStep": 0.001, "minOrderQty": 0.001},
+    "ETHUSDT": {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01},
+    "SOLUSDT": {"tickSize": 0.01, "qtyStep": 0.1, "minOrderQty": 0.1},
+    "XRPUSDT": {"tickSize": 0.0001, "qtyStep": 1.0, "minOrderQty": 1.0},
+    "DOGEUSDT": {"tickSize": 0.00001, "qtyStep": 1.0, "minOrderQty": 1.0},
+}
+
+OPEN_STATUSES = ("New", "PartiallyFilled", "Untriggered")
+POST_ONLY_REJECT = "EC_PostOnlyWillTakeLiquidity"
+
+
+class VenueError(Exception):
+    """A request the venue refuses: carries the Bybit retCode and retMsg."""
+
+    def __init__(self, ret_code: int, ret_msg: str) -> None:
+        super().__init__(f"{ret_code} {ret_msg}")
+        self.ret_code = ret_code
+        self.ret_msg = ret_msg
+
+
+def fmt_num(x: float) -> str:
+    """A number as Bybit writes it: a decimal string without exponent or trailing zeros."""
+    if x == 0 or not math.isfinite(x):
+        return "0"
+    s = f"{x:.10f}".rstrip("0").rstrip(".")
+    return s if s not in ("", "-0") else "0"
+
+
+def _on_grid(x: float, step: float) -> bool:
+    n = x / step
+    return abs(n - round(n)) < 1e-6
+
+
+@dataclass
+class FakeOrder:
+    order_id: str
+    order_link_id: str
+    symbol: str
+    side: str  # Buy | Sell
+    order_type: str  # Limit | Market
+    price: float
+    qty: float
+    time_in_force: str
+    reduce_only: bool = False
+    status: str = "New"
+    reject_reason: str = "EC_NoError"
+    cancel_type: str = "UNKNOWN"
+    cum_exec_qty: float = 0.0
+    cum_exec_value: float = 0.0
+    cum_exec_fee: float = 0.0
+    take_profit: float = 0.0
+    stop_loss: float = 0.0
+    tpsl_mode: str = ""
+    tp_order_type: str = ""
+    sl_order_type: str = ""
+    tp_limit_price: float = 0.0
+    sl_limit_price: float = 0.0
+    stop_order_type: str = ""
+    trigger_price: float = 0.0
+    parent_id: str = ""
+    created_ms: int = 0
+    updated_ms: int = 0
+
+    @property
+    def leaves_qty(self) -> float:
+        if self.status not in OPEN_STATUSES:
+            return 0.0
+        return max(self.qty - self.cum_exec_qty, 0.0)
+
+    @property
+    def avg_price(self) -> float:
+        return self.cum_exec_value / self.cum_exec_qty if self.cum_exec_qty > 0 else 0.0
+
+    def wire(self) -> dict:
+        return {
+            "category": "linear",
+            "symbol": self.symbol,
+            "orderId": self.order_id,
+            "orderLinkId": self.order_link_id,
+            "blockTradeId": "",
+            "side": self.side,
+            "positionIdx": 0,
+            "orderStatus": self.status,
+            "cancelType": self.cancel_type,
+            "rejectReason": self.reject_reason,
+            "timeInForce": self.time_in_force,
+            "isLeverage": "",
+            "price": fmt_num(self.price),
+            "qty": fmt_num(self.qty),
+            "avgPrice": fmt_num(self.avg_price) if self.cum_exec_qty > 0 else "",
+            "leavesQty": fmt_num(self.leaves_qty),
+            "leavesValue": fmt_num(self.leaves_qty * self.price),
+            "cumExecQty": fmt_num(self.cum_exec_qty),
+            "cumExecValue": fmt_num(self.cum_exec_value),
+            "cumExecFee": fmt_num(self.cum_exec_fee),
+            "orderType": self.order_type,
+            "stopOrderType": self.stop_order_type,
+            "orderIv": "",
+            "triggerPrice": fmt_num(self.trigger_price),
+            "takeProfit": fmt_num(self.take_profit),
+            "stopLoss": fmt_num(self.stop_loss),
+            "tpslMode": self.tpsl_mode,
+            "tpLimitPrice": fmt_num(self.tp_limit_price),
+            "slLimitPrice": fmt_num(self.sl_limit_price),
+            "tpTriggerBy": "LastPrice" if self.take_profit else "",
+            "slTriggerBy": "LastPrice" if self.stop_loss else "",
+            "triggerDirection": 0,
+            "triggerBy": "LastPrice" if self.trigger_price else "",
+            "reduceOnly": self.reduce_only,
+            "closeOnTrigger": bool(self.stop_order_type),
+            "placeType": "",
+            "smpType": "None",
+            "smpGroup": 0,
+            "smpOrderId": "",
+            "createdTime": str(self.created_ms),
+            "updatedTime": str(self.updated_ms),
+        }
+
+
+@dataclass
+class FakePosition:
+    symbol: str
+    size: float = 0.0  # signed: > 0 long, < 0 short
+    entry_price: float = 0.0
+    take_profit: float = 0.0
+    stop_loss: float = 0.0
+    tpsl_mode: str = "Full"
+    cum_realised_pnl: float = 0.0
+    created_ms: int = 0
+    updated_ms: int = 0
+
+    @property
+    def side(self) -> str:
+        return "Buy" if self.size > 0 else ("Sell" if self.size < 0 else "")
+
+    def wire(self, mark: float) -> dict:
+        size = abs(self.size)
+        upnl = (mark - self.entry_price) * self.size if size and mark else 0.0
+        return {
+            "category": "linear",
+            "symbol": self.symbol,
+            "positionIdx": 0,
+            "tradeMode": 0,
+            "riskId": 1,
+            "side": self.side,
+            "size": fmt_num(size),
+            "avgPrice": fmt_num(self.entry_price) if size else "0",
+            "entryPrice": fmt_num(self.entry_price) if size else "0",
+            "positionValue": fmt_num(size * self.entry_price),
+            "markPrice": fmt_num(mark),
+            "leverage": "10",
+            "positionStatus": "Normal",
+            "autoAddMargin": 0,
+            "takeProfit": fmt_num(self.take_profit),
+            "stopLoss": fmt_num(self.stop_loss),
+            "trailingStop": "0",
+            "tpslMode": self.tpsl_mode,
+            "unrealisedPnl": fmt_num(upnl),
+            "cumRealisedPnl": fmt_num(self.cum_realised_pnl),
+            "createdTime": str(self.created_ms),
+            "updatedTime": str(self.updated_ms),
+        }
+
+
+def _f(params: dict, name: str, required: bool = False) -> float:
+    v = params.get(name)
+    if v is None or v == "":
+        if required:
+            raise VenueError(10001, f"params error: {name} is required")
+        return 0.0
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise VenueError(10001, f"params error: {name} invalid") from None
+    if not math.isfinite(x) or x < 0:
+        raise VenueError(10001, f"params error: {name} invalid")
+    return x
+
+
+@dataclass
+class FakeVenue:
+    """The venue's books for one account: orders, positions, wallet, last trade prices."""
+
+    instruments: dict[str, dict[str, float]] = field(default_factory=lambda: dict(DEFAULT_INSTRUMENTS))
+    maker_fee: float = 0.0002
+    taker_fee: float = 0.00055
+    equity: float = 10_000.0
+    fill_on_touch: bool = False
+    clock_ms: object = None  # callable returning the venue time in ms
+
+    def __post_init__(self) -> None:
+        self.last_price: dict[str, float] = {}
+        self.orders: dict[str, FakeOrder] = {}
+        self.by_link: dict[str, str] = {}
+        self.positions: dict[str, FakePosition] = {}
+        self.wallet_balance = float(self.equity)
+        self._exec_seq = itertools.count(1)
+
+    # ------------------------------------------------------------ helpers
+    def now_ms(self) -> int:
+        if self.clock_ms is None:
+            import time
+
+            return time.time_ns() // 1_000_000
+        return int(self.clock_ms())
+
+    def position(self, symbol: str) -> FakePosition:
+        pos = self.positions.get(symbol)
+        if pos is None:
+            pos = self.positions[symbol] = FakePosition(symbol)
+        return pos
+
+    def order_by_link(self, link: str) -> FakeOrder | None:
+        oid = self.by_link.get(link)
+        return self.orders.get(oid) if oid else None
+
+    def open_orders(self, symbol: str | None = None) -> list[FakeOrder]:
+        return [o for o in self.orders.values() if o.status in OPEN_STATUSES and (symbol is None or o.symbol == symbol)]
+
+    def _touch(self, o: FakeOrder) -> tuple[str, dict]:
+        o.updated_ms = self.now_ms()
+        return ("order", o.wire())
+
+    def _pos_push(self, symbol: str) -> tuple[str, dict]:
+        pos = self.position(symbol)
+        pos.updated_ms = self.now_ms()
+        return ("position", pos.wire(self.last_price.get(symbol, pos.entry_price)))
+
+    def place_resting(self, symbol: str, side: str, qty: float, price: float, order_link_id: str = "") -> FakeOrder:
+        """Put a resting order straight on the book (test set-up, no checks)."""
+        now = self.now_ms()
+        o = FakeOrder(str(uuid.uuid4()), order_link_id, symbol, side, "Limit", price, qty, "GTC", created_ms=now, updated_ms=now)
+        self.orders[o.order_id] = o
+        if order_link_id:
+            self.by_link[order_link_id] = o.order_id
+        return o
+
+    def set_position(self, symbol: str, size: float, entry_price: float, take_profit: float = 0.0, stop_loss: float = 0.0) -> FakePosition:
+        """Give the account a position (test set-up; ``size`` signed)."""
+        pos = self.position(symbol)
+        pos.size, pos.entry_price = float(size), float(entry_price)
+        pos.take_profit, pos.stop_loss = float(take_profit), float(stop_loss)
+        pos.created_ms = pos.updated_ms = self.now_ms()
+        return pos
+
+    # ------------------------------------------------------------ requests
+    def create(self, p: dict) -> tuple[dict, list[tuple[str, dict]]]:
+        """POST /v5/order/create: returns (result, pushes) or raises VenueError."""
+        if p.get("category") != "linear":
+            raise VenueError(10001, "params error: category must be linear")
+        symbol = p.get("symbol")
+        if symbol not in self.instruments:
+            raise VenueError(10001, "params error: symbol invalid")
+        inst = self.instruments[symbol]
+        side = p.get("side")
+        if side not in ("Buy", "Sell"):
+            raise VenueError(10001, "params error: side invalid")
+        otype = p.get("orderType")
+        if otype not in ("Limit", "Market"):
+            raise VenueError(10001, "params error: orderType invalid")
+        qty = _f(p, "qty", required=True)
+        if qty < inst["minOrderQty"] or not _on_grid(qty, inst["qtyStep"]):
+            raise VenueError(10001, "params error: qty invalid (minOrderQty/qtyStep)")
+        price = _f(p, "price", required=(otype == "Limit"))
+        if otype == "Limit" and (price <= 0 or not _on_grid(price, inst["tickSize"])):
+            raise VenueError(10001, "params error: price invalid (tickSize)")
+        tif = p.get("timeInForce") or ("GTC" if otype == "Limit" else "IOC")
+        if tif not in ("GTC", "IOC", "FOK", "PostOnly"):
+            raise VenueError(10001, "params error: timeInForce invalid")
+        if otype == "Market" and tif == "PostOnly":
+            raise VenueError(10001, "params error: market order cannot be post-only")
+        link = p.get("orderLinkId") or ""
+        if not isinstance(link, str) or len(link) > 36:
+            raise VenueError(10001, "params error: orderLinkId too long (max 36)")
+        if link and link in self.by_link:
+            raise VenueError(110072, "OrderLinkedID is duplicate")
+        reduce_only = bool(p.get("reduceOnly", False))
+        tp = _f(p, "takeProfit")
+        sl = _f(p, "stopLoss")
+        tpsl_mode = p.get("tpslMode") or ("Full" if (tp or sl) else "")
+        tp_type = p.get("tpOrderType") or ("Market" if tp else "")
+        sl_type = p.get("slOrderType") or ("Market" if sl else "")
+        tp_limit = _f(p, "tpLimitPrice")
+        sl_limit = _f(p, "slLimitPrice")
+        if (tp or sl) and reduce_only:
+            raise VenueError(10001, "params error: reduceOnly order cannot carry takeProfit/stopLoss")
+        if tp or sl:
+            if tpsl_mode not in ("Full", "Partial"):
+                raise VenueError(10001, "params error: tpslMode invalid")
+            if tpsl_mode == "Full" and (tp_type not in ("", "Market") or sl_type not in ("", "Market")):
+                raise VenueError(10001, "params error: tpslMode=Full requires Market TP/SL")
+            if tp and tp_type == "Limit" and not tp_limit:
+                raise VenueError(10001, "params error: tpLimitPrice is required for tpOrderType=Limit")
+            if sl and sl_type == "Limit" and not sl_limit:
+                raise VenueError(10001, "params error: slLimitPrice is required for slOrderType=Limit")
+            base = price if otype == "Limit" else self.last_price.get(symbol, 0.0)
+            for name, val in (("takeProfit", tp), ("stopLoss", sl), ("tpLimitPrice", tp_limit), ("slLimitPrice", sl_limit)):
+                if val and not _on_grid(val, inst["tickSize"]):
+                    raise VenueError(10001, f"params error: {name} invalid (tickSize)")
+            if base:
+                if side == "Buy" and ((tp and tp <= base) or (sl and sl >= base)):
+                    raise VenueError(10001, "params error: TakeProfit must be above and StopLoss below the entry for Buy")
+                if side == "Sell" and ((tp and tp >= base) or (sl and sl <= base)):
+                    raise VenueError(10001, "params error: TakeProfit must be below and StopLoss above the entry for Sell")
+        pos = self.position(symbol)
+        if reduce_only:
+            closing = (pos.size > 0 and side == "Sell") or (pos.size < 0 and side == "Buy")
+            if not closing:
+                raise VenueError(110017, "reduce-only rule not satisfied: no position to reduce")
+            qty = min(qty, abs(pos.size))
+        last = self.last_price.get(symbol)
+        if otype == "Market" and not last:
+            raise VenueError(10001, "params error: no market price for a Market order")
+        now = self.now_ms()
+        o = FakeOrder(
+            order_id=str(uuid.uuid4()), order_link_id=link, symbol=symbol, side=side, order_type=otype,
+            price=price, qty=qty, time_in_force=tif, reduce_only=reduce_only, take_profit=tp, stop_loss=sl,
+            tpsl_mode=tpsl_mode if (tp or sl) else "", tp_order_type=tp_type if tp else "", sl_order_type=sl_type if sl else "",
+            tp_limit_price=tp_limit, sl_limit_price=sl_limit, created_ms=now, updated_ms=now,
+        )
+        self.orders[o.order_id] = o
+        if link:
+            self.by_link[link] = o.order_id
+        pushes: list[tuple[str, dict]] = []
+        result = {"orderId": o.order_id, "orderLinkId": link}
+        if otype == "Market":
+            pushes += self._fill(o, last, o.qty, is_maker=False)
+            return result, pushes
+        crosses = last is not None and ((side == "Buy" and price >= last) or (side == "Sell" and price <= last))
+        if crosses and tif == "PostOnly":
+            o.status, o.reject_reason, o.cancel_type = "Cancelled", POST_ONLY_REJECT, "CancelByUser"
+            pushes.append(self._touch(o))
+        elif crosses:
+            pushes += self._fill(o, price, o.qty, is_maker=False)
+        else:
+            pushes.append(self._touch(o))
+        return result, pushes
+
+    def cancel(self, p: dict) -> tuple[dict, list[tuple[str, dict]]]:
+        o = self._find(p)
+        if o is None or o.status not in OPEN_STATUSES:
+            raise VenueError(110001, "order not exists or too late to cancel")
+        o.status, o.cancel_type = ("Deactivated" if o.status == "Untriggered" else "Cancelled"), "CancelByUser"
+        return {"orderId": o.order_id, "orderLinkId": o.order_link_id}, [self._touch(o)]
+
+    def cancel_all(self, p: dict) -> tuple[dict, list[tuple[str, dict]]]:
+        symbol = p.get("symbol")
+        out, pushes = [], []
+        for o in self.open_orders(symbol):
+            o.status, o.cancel_type = ("Deactivated" if o.status == "Untriggered" else "Cancelled"), "CancelByUser"
+            pushes.append(self._touch(o))
+            out.append({"orderId": o.order_id, "orderLinkId": o.order_link_id})
+        return {"list": out, "success": "1"}, pushes
+
+    def _find(self, p: dict) -> FakeOrder | None:
+        if p.get("orderId"):
+            o = self.orders.get(p["orderId"])
+        elif p.get("orderLinkId"):
+            o = self.order_by_link(p["orderLinkId"])
+        else:
+            raise VenueError(10001, "params error: orderId or orderLinkId is required")
+        if o is not None and p.get("symbol") and o.symbol != p["symbol"]:
+            return None
+        return o
+
+    def query(self, p: dict) -> list[dict]:
+        """GET /v5/order/realtime: by orderId/orderLinkId (any status) else open orders (openOnly=0)."""
+        if p.get("orderId") or p.get("orderLinkId"):
+            o = self._find(p)
+            return [o.wire()] if o is not None else []
+        symbol = p.get("symbol")
+        if not symbol and not p.get("settleCoin") and not p.get("baseCoin"):
+            raise VenueError(10001, "params error: symbol, settleCoin or baseCoin is required")
+        open_only = str(p.get("openOnly", "0"))
+        orders = [o for o in self.orders.values() if symbol is None or o.symbol == symbol]
+        if open_only == "0":
+            orders = [o for o in orders if o.status in OPEN_STATUSES]
+        orders.sort(key=lambda o: o.created_ms, reverse=True)
+        return [o.wire() for o in orders]
+
+    def position_list(self, p: dict) -> list[dict]:
+        symbol = p.get("symbol")
+        if not symbol and not p.get("settleCoin"):
+            raise VenueError(10001, "params error: symbol or settleCoin is required")
+        out = []
+        for sym, pos in self.positions.items():
+            if symbol and sym != symbol:
+                continue
+            if pos.size == 0 and not symbol:
+                continue
+            out.append(pos.wire(self.last_price.get(sym, pos.entry_price)))
+        if symbol and not out and symbol in self.instruments:
+            out.append(FakePosition(symbol).wire(self.last_price.get(symbol, 0.0)))
+        return out
+
+    def wallet(self) -> dict:
+        upnl = sum((self.last_price.get(s, p.entry_price) - p.entry_price) * p.size for s, p in self.positions.items() if p.size)
+        eq = self.wallet_balance + upnl
+        coin = {"coin": "USDT", "equity": fmt_num(eq), "walletBalance": fmt_num(self.wallet_balance),
+                "unrealisedPnl": fmt_num(upnl), "cumRealisedPnl": fmt_num(self.wallet_balance - self.equity),
+                "usdValue": fmt_num(eq)}
+        return {"list": [{"accountType": "UNIFIED", "totalEquity": fmt_num(eq), "totalWalletBalance": fmt_num(self.wallet_balance),
+                          "totalMarginBalance": fmt_num(eq), "totalAvailableBalance": fmt_num(eq), "coin": [coin]}]}
+
+    def instruments_info(self, p: dict) -> list[dict]:
+        symbol = p.get("symbol")
+        out = []
+        for sym, inst in self.instruments.items():
+            if symbol and sym != symbol:
+                continue
+            out.append({
+                "symbol": sym, "contractType": "LinearPerpetual", "status": "Trading",
+                "baseCoin": sym[:-4], "quoteCoin": "USDT", "settleCoin": "USDT",
+                "priceScale": str(max(0, -int(math.floor(math.log10(inst["tickSize"]) + 1e-9)))),
+                "priceFilter": {"minPrice": fmt_num(inst["tickSize"]), "maxPrice": "1999999", "tickSize": fmt_num(inst["tickSize"])},
+                "lotSizeFilter": {"maxOrderQty": "1000000", "minOrderQty": fmt_num(inst["minOrderQty"]),
+                                  "qtyStep": fmt_num(inst["qtyStep"]), "postOnlyMaxOrderQty": "1000000",
+                                  "minNotionalValue": "5"},
+                "leverageFilter": {"minLeverage": "1", "maxLeverage": "100", "leverageStep": "0.01"},
+                "fundingInterval": 480,
+            })
+        return out
+
+    # ------------------------------------------------------------ market
+    def on_trade(self, symbol: str, price: float) -> list[tuple[str, dict]]:
+        """A trade printed at ``price``: trigger stops (stop-loss first), fill resting limits."""
+        if not (price > 0 and math.isfinite(price)):
+            return []
+        self.last_price[symbol] = price
+        pushes: list[tuple[str, dict]] = []
+        stops = [o for o in self.orders.values() if o.symbol == symbol and o.status == "Untriggered"]
+        stops.sort(key=lambda o: 0 if "StopLoss" in o.stop_order_type else 1)
+        for o in stops:
+            if o.status != "Untriggered":
+                continue  # deactivated by a sibling on this print
+            is_sl = "StopLoss" in o.stop_order_type
+            if o.side == "Sell":  # closes a long
+                hit = price <= o.trigger_price if is_sl else price >= o.trigger_price
+            else:
+                hit = price >= o.trigger_price if is_sl else price <= o.trigger_price
+            if not hit:
+                continue
+            o.status = "Triggered"
+            pushes.append(self._touch(o))
+            if o.order_type == "Market":
+                pushes += self._fill(o, price, o.qty, is_maker=False)
+            else:
+                o.status = "New"
+                pushes.append(self._touch(o))
+        for o in [o for o in self.orders.values() if o.symbol == symbol and o.status in ("New", "PartiallyFilled")]:
+            if o.order_type != "Limit":
+                continue
+            if o.side == "Buy":
+                hit = price < o.price or (self.fill_on_touch and price == o.price)
+            else:
+                hit = price > o.price or (self.fill_on_touch and price == o.price)
+            if hit:
+                pushes += self._fill(o, o.price, o.leaves_qty, is_maker=True)
+        return pushes
+
+    def _fill(self, o: FakeOrder, price: float, qty: float, is_maker: bool) -> list[tuple[str, dict]]:
+        pushes: list[tuple[str, dict]] = []
+        pos = self.position(o.symbol)
+        if o.reduce_only:
+            closing = (pos.size > 0 and o.side == "Sell") or (pos.size < 0 and o.side == "Buy")
+            qty = min(qty, abs(pos.size)) if closing else 0.0
+            if qty <= 0:
+                o.status, o.cancel_type = ("Deactivated" if o.stop_order_type else "Cancelled"), "CancelByReduceOnly"
+                return [self._touch(o)]
+        fee_rate = self.maker_fee if is_maker else self.taker_fee
+        fee = price * qty * fee_rate
+        now = self.now_ms()
+        o.cum_exec_qty += qty
+        o.cum_exec_value += price * qty
+        o.cum_exec_fee += fee
+        o.status = "Filled" if o.cum_exec_qty >= o.qty - 1e-12 else "PartiallyFilled"
+        signed = qty if o.side == "Buy" else -qty
+        old = pos.size
+        closed = 0.0
+        if old == 0 or (old > 0) == (signed > 0):
+            new = old + signed
+            pos.entry_price = (abs(old) * pos.entry_price + qty * price) / abs(new)
+            if old == 0:
+                pos.created_ms = now
+        else:
+            closed = min(abs(old), qty)
+            pnl = (price - pos.entry_price) * closed * (1 if old > 0 else -1)
+            pos.cum_realised_pnl += pnl
+            self.wallet_balance += pnl
+            new = old + signed
+            if abs(new) < 1e-12:
+                new = 0.0
+            elif (new > 0) != (old > 0):
+                pos.entry_price = price
+        pos.size = new
+        self.wallet_balance -= fee
+        exec_data = {
+            "category": "linear", "symbol": o.symbol, "execFee": fmt_num(fee), "execId": str(uuid.uuid4()),
+            "execPrice": fmt_num(price), "execQty": fmt_num(qty), "execType": "Trade", "execValue": fmt_num(price * qty),
+            "feeRate": fmt_num(fee_rate), "isMaker": is_maker, "orderId": o.order_id, "orderLinkId": o.order_link_id,
+            "orderPrice": fmt_num(o.price), "orderQty": fmt_num(o.qty), "orderType": o.order_type,
+            "stopOrderType": o.stop_order_type, "side": o.side, "execTime": str(now), "leavesQty": fmt_num(o.leaves_qty),
+            "closedSize": fmt_num(closed), "markPrice": fmt_num(self.last_price.get(o.symbol, price)),
+            "seq": next(self._exec_seq),
+        }
+        pushes.append(("execution", exec_data))
+        pushes.append(self._touch(o))
+        if o.status == "Filled" and (o.take_profit or o.stop_loss) and not o.reduce_only:
+            pushes += self._attach_tpsl(o)
+        if pos.size == 0:
+            pos.take_profit = pos.stop_loss = 0.0
+            for child in self.open_orders(o.symbol):
+                if child.reduce_only or child.stop_order_type:
+                    child.status, child.cancel_type = "Deactivated", "CancelByTpSlTsClear"
+                    pushes.append(self._touch(child))
+        pushes.append(self._pos_push(o.symbol))
+        return pushes
+
+    def _attach_tpsl(self, entry: FakeOrder) -> list[tuple[str, dict]]:
+        pushes = []
+        pos = self.position(entry.symbol)
+        close_side = "Sell" if entry.side == "Buy" else "Buy"
+        partial = entry.tpsl_mode == "Partial"
+        now = self.now_ms()
+        for kind, trig, otype, lim in (("TakeProfit", entry.take_profit, entry.tp_order_type, entry.tp_limit_price),
+                                       ("StopLoss", entry.stop_loss, entry.sl_order_type, entry.sl_limit_price)):
+            if not trig:
+                continue
+            child = FakeOrder(
+                order_id=str(uuid.uuid4()), order_link_id="", symbol=entry.symbol, side=close_side,
+                order_type=otype or "Market", price=lim if otype == "Limit" else 0.0, qty=entry.cum_exec_qty,
+                time_in_force="GTC" if otype == "Limit" else "IOC", reduce_only=True, status="Untriggered",
+                stop_order_type=("Partial" + kind) if partial else kind, trigger_price=trig,
+                tpsl_mode=entry.tpsl_mode, parent_id=entry.order_id, created_ms=now, updated_ms=now,
+            )
+            self.orders[child.order_id] = child
+            pushes.append(self._touch(child))
+        pos.take_profit, pos.stop_loss, pos.tpsl_mode = entry.take_profit, entry.stop_loss, entry.tpsl_mode
+        return pushes

@@ -1,0 +1,758 @@
+"""A fake Bybit v5 exchange: a real HTTP + websocket server on 127.0.0.1 (aiohttp, ephemeral port).
+
+``async with FakeExchange(replay=frames, speed=10) as fx:`` serves
+
+* ``fx.public_ws_url`` (``/v5/public/linear``): subscribe/unsubscribe acks, ``{"op":"ping"}`` -> pong,
+  pushes of the replayed/injected ``allLiquidation.*``, ``publicTrade.*``, ``tickers.*`` frames to the
+  connections subscribed to their topic.  The replay source is an iterable of ``(recv_ns, frame_bytes)``
+  (see :mod:`liqcore.testing.fake_replay`), sent at ``speed`` times real time (``speed=None`` or ``0``:
+  as fast as possible), starting when the first public subscription arrives (``replay_start="subscribe"``),
+  at once (``"immediate"``) or on :meth:`FakeExchange.start_replay` (``"manual"``).  Every ``publicTrade``
+  print also moves the fake's market: resting orders fill, stops trigger (:mod:`.fake_book`).
+  ``await fx.push(frame)`` injects a frame now; ``fx.on_sent`` holds hooks ``hook(topic, frame_bytes,
+  sent_ns)`` called after a public frame went out (``sent_ns`` = ``time.time_ns()`` just after the send).
+* ``fx.private_ws_url`` (``/v5/private``): ``auth`` op with the signature checked (``expires`` must be in
+  the future), subscribe to ``order`` / ``execution`` / ``position`` / ``wallet``, ping -> pong, pushes on
+  every state change.
+* ``fx.rest_url``: ``POST /v5/order/create``, ``/v5/order/cancel``, ``/v5/order/cancel-all``, ``GET
+  /v5/order/realtime``, ``/v5/position/list``, ``/v5/account/wallet-balance`` (signed: X-BAPI-* headers,
+  HMAC over timestamp+key+recvWindow+payload, recv-window rule, retCodes 10002/10003/10004), and
+  unsigned ``/v5/market/instruments-info`` and ``/v5/market/time``.  Create and cancel are limited to
+  ``rate_limit`` requests per rolling second each (retCode 10006), like the venue.  ``fx.requests`` records
+  every request with its receive time and outcome.
+
+Fault injection (per test, or through the constructor's ``faults``): :meth:`fail_next` (HTTP 5xx,
+optionally after the request was processed), :meth:`rate_limit_next` (retCode 10006 or HTTP 403/429 with
+``X-Bapi-Limit-Reset-Timestamp``), :meth:`delay_next` (slow ack, optionally with the order already created),
+:meth:`drop` (close websockets abruptly now) or ``faults.drop_public_after`` / ``drop_private_after``
+(after N pushed frames), :meth:`stall` (stop sending and ignore pings, socket kept open), and
+``faults.duplicate_public`` / ``duplicate_private`` (every pushed frame sent twice).
+
+:class:`FakeExchangeThread` runs a fake in a background thread with its own event loop (for the CLI,
+``liqcore run --replay``); ``python -m liqcore.testing.fake_exchange --replay FILE`` serves one and prints
+its URLs as a JSON line.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import orjson
+
+from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
+
+__all__ = ["FakeExchange", "FakeExchangeThread", "Faults", "HttpFault", "FakeRequest", "DEFAULT_API_KEY", "DEFAULT_API_SECRET"]
+
+log = logging.getLogger("liqcore.testing.fake_exchange")
+
+DEFAULT_API_KEY = "fake-api-key-0001"
+DEFAULT_API_SECRET = "fake-api-secret-do-not-use"
+
+_PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
+
+
+@dataclass
+class HttpFault:
+    """One queued HTTP fault.  ``path`` (a prefix) limits it to some endpoints; ``None`` = any request."""
+
+    kind: str  # "status" | "rate_limit" | "delay"
+    path: str | None = None
+    status: int = 500
+    delay: float = 0.0
+    process: bool = False  # status/delay: handle the request (e.g. create the order) before failing/delaying
+    reset_after_ms: int = 200  # rate_limit: X-Bapi-Limit-Reset-Timestamp = now + this
+
+
+@dataclass
+class Faults:
+    """Fault settings; change them at any time (``fx.faults.duplicate_public = True``)."""
+
+    drop_public_after: int | None = None  # close each public connection abruptly after N pushed frames (fires once)
+    drop_private_after: int | None = None
+    duplicate_public: bool = False
+    duplicate_private: bool = False
+    http: list[HttpFault] = field(default_factory=list)
+
+
+@dataclass
+class FakeRequest:
+    method: str
+    path: str
+    query: dict
+    body: dict | None
+    headers: dict
+    recv_ns: int
+    http_status: int = 0
+    ret_code: int | None = None
+    fault: str = ""
+
+
+class _Conn:
+    __slots__ = ("kind", "ws", "transport", "topics", "authed", "sent", "stalled", "conn_id", "closed")
+
+    def __init__(self, kind: str, ws, transport) -> None:
+        self.kind = kind
+        self.ws = ws
+        self.transport = transport
+        self.topics: set[str] = set()
+        self.authed = False
+        self.sent = 0
+        self.stalled = False
+        self.conn_id = uuid.uuid4().hex[:20]
+        self.closed = False
+
+
+class FakeExchange:
+    def __init__(
+        self,
+        replay: Iterable[tuple[int, bytes]] | None = None,
+        *,
+        speed: float | None = None,
+        replay_start: str = "subscribe",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_keys: dict[str, str] | None = None,
+        instruments: dict[str, dict[str, float]] | None = None,
+        faults: Faults | None = None,
+        rate_limit: int | None = 10,
+        time_offset_ms: int = 0,
+        maker_fee: float = 0.0002,
+        taker_fee: float = 0.00055,
+        equity: float = 10_000.0,
+        fill_on_touch: bool = False,
+    ) -> None:
+        if replay_start not in ("subscribe", "immediate", "manual"):
+            raise ValueError("replay_start: must be 'subscribe', 'immediate' or 'manual'")
+        if speed is not None and speed < 0:
+            raise ValueError("speed: must be >= 0 (0 or None = as fast as possible)")
+        self.replay_source = replay
+        self.speed = speed or None
+        self.replay_start = replay_start
+        self.host = host
+        self.port = port
+        self.api_keys = dict(api_keys) if api_keys else {DEFAULT_API_KEY: DEFAULT_API_SECRET}
+        self.faults = faults or Faults()
+        self.rate_limit = rate_limit
+        self.time_offset_ms = int(time_offset_ms)
+        self.venue = FakeVenue(
+            instruments=dict(instruments or DEFAULT_INSTRUMENTS), maker_fee=maker_fee, taker_fee=taker_fee,
+            equity=equity, fill_on_touch=fill_on_touch, clock_ms=self.now_ms,
+        )
+        self.requests: list[FakeRequest] = []
+        self.on_sent: list[Callable[[str, bytes, int], None]] = []
+        self.sent_log: deque[tuple[int, str]] = deque(maxlen=100_000)
+        self.auth_log: list[tuple[int, bool, str]] = []  # (recv_ns, ok, reason)
+        self.stats = {"public_frames": 0, "private_frames": 0, "public_connections": 0, "private_connections": 0,
+                      "drops": 0, "replayed": 0, "bad_frames": 0}
+        self.replay_done: asyncio.Event | None = None
+        self._conns: list[_Conn] = []
+        self._runner = None
+        self._replay_task: asyncio.Task | None = None
+        self._rl_windows: dict[str, deque[int]] = {}
+        self._push_id = itertools.count(1)
+        self._start_evt: asyncio.Event | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def api_key(self) -> str:
+        return next(iter(self.api_keys))
+
+    @property
+    def api_secret(self) -> str:
+        return self.api_keys[self.api_key]
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def public_ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v5/public/linear"
+
+    @property
+    def private_ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v5/private"
+
+    def now_ms(self) -> int:
+        """The fake venue's clock (local clock + ``time_offset_ms``)."""
+        return time.time_ns() // 1_000_000 + self.time_offset_ms
+
+    async def start(self) -> FakeExchange:
+        from aiohttp import web
+
+        app = web.Application(client_max_size=1 << 20)
+        app.router.add_get("/v5/public/linear", self._public_ws)
+        app.router.add_get("/v5/private", self._private_ws)
+        app.router.add_route("*", "/{tail:.*}", self._http)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._start_evt = asyncio.Event()
+        self.replay_done = asyncio.Event()
+        if self.replay_source is not None:
+            self._replay_task = asyncio.create_task(self._replay())
+            if self.replay_start == "immediate":
+                self._start_evt.set()
+        else:
+            self.replay_done.set()
+        return self
+
+    async def stop(self) -> None:
+        if self._replay_task is not None:
+            self._replay_task.cancel()
+            try:
+                await self._replay_task
+            except (asyncio.CancelledError, Exception):
+                pass
+        for c in list(self._conns):
+            c.closed = True
+            try:
+                c.transport.abort() if c.transport is not None else None
+            except Exception:
+                pass
+        self._conns.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeExchange:
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ fault controls
+    def fail_next(self, k: int = 1, status: int = 500, path: str | None = None, process: bool = False) -> None:
+        """The next ``k`` matching requests get HTTP ``status``; with ``process`` the request is handled first."""
+        self.faults.http.extend(HttpFault("status", path, status=status, process=process) for _ in range(k))
+
+    def rate_limit_next(self, k: int = 1, path: str | None = None, http_status: int = 200, reset_after_ms: int = 200) -> None:
+        """The next ``k`` matching requests are refused as rate limited (retCode 10006, or HTTP 403/429)."""
+        self.faults.http.extend(HttpFault("rate_limit", path, status=http_status, reset_after_ms=reset_after_ms) for _ in range(k))
+
+    def delay_next(self, k: int = 1, seconds: float = 1.0, path: str | None = None, process: bool = True) -> None:
+        """Delay the next ``k`` matching responses; ``process=True``: the request takes effect before the delay
+        (the order IS created but the answer comes late), ``False``: it takes effect after the delay."""
+        self.faults.http.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
+
+    def drop(self, which: str = "all") -> int:
+        """Close the ``public``/``private``/``all`` websocket connections abruptly (no close frame)."""
+        n = 0
+        for c in list(self._conns):
+            if which in ("all", c.kind):
+                self._abort(c)
+                n += 1
+        return n
+
+    def stall(self, which: str = "all", stalled: bool = True) -> int:
+        """Stop sending (pushes, acks, pongs) on the current ``which`` connections but keep them open."""
+        n = 0
+        for c in self._conns:
+            if which in ("all", c.kind):
+                c.stalled = stalled
+                n += 1
+        return n
+
+    def connections(self, kind: str | None = None) -> int:
+        return sum(1 for c in self._conns if not c.closed and (kind is None or c.kind == kind))
+
+    def _abort(self, c: _Conn) -> None:
+        c.closed = True
+        self.stats["drops"] += 1
+        try:
+            if c.transport is not None:
+                c.transport.abort()
+        except Exception:
+            pass
+        if c in self._conns:
+            self._conns.remove(c)
+
+    # ------------------------------------------------------------------ market control
+    def set_last_price(self, symbol: str, price: float) -> None:
+        """Set the last trade price without printing a trade (nothing fills)."""
+        self.venue.last_price[symbol] = float(price)
+
+    async def trade(self, symbol: str, price: float, qty: float = 1.0, side: str = "Sell") -> None:
+        """Print one trade: a ``publicTrade`` frame to subscribers, then matching against it."""
+        from liqcore.testing.fake_replay import trade_frame
+
+        await self.push(trade_frame(symbol, price, qty, side, ts_ms=self.now_ms()))
+
+    async def push(self, frame: dict | bytes | str) -> None:
+        """Send a public frame now to the subscribers of its topic; trades move the fake's market."""
+        if isinstance(frame, dict):
+            data = orjson.dumps(frame)
+        elif isinstance(frame, str):
+            data = frame.encode()
+        else:
+            data = bytes(frame)
+        await self._publish(data)
+
+    def start_replay(self) -> None:
+        if self._start_evt is not None:
+            self._start_evt.set()
+
+    async def wait_replay_done(self, timeout: float | None = None) -> None:
+        assert self.replay_done is not None
+        await asyncio.wait_for(self.replay_done.wait(), timeout)
+
+    def requests_to(self, path: str, method: str | None = None) -> list[FakeRequest]:
+        return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
+
+    def orders_with_link(self, order_link_id: str) -> list:
+        """Every order the venue holds with this orderLinkId (the idempotency check: at most one)."""
+        return [o for o in self.venue.orders.values() if o.order_link_id == order_link_id]
+
+    # ------------------------------------------------------------------ public stream
+    async def _publish(self, data: bytes) -> None:
+        try:
+            obj = orjson.loads(data)
+            topic = obj.get("topic", "") if isinstance(obj, dict) else ""
+        except orjson.JSONDecodeError:
+            obj, topic = None, ""
+            self.stats["bad_frames"] += 1
+        text = data.decode()
+        for c in list(self._conns):
+            if c.kind == "public" and topic in c.topics:
+                await self._send(c, text, data_frame=True)
+        sent_ns = time.time_ns()
+        self.stats["public_frames"] += 1
+        self.sent_log.append((sent_ns, topic))
+        for hook in list(self.on_sent):
+            try:
+                hook(topic, data, sent_ns)
+            except Exception:  # a test hook must not break the stream
+                log.exception("on_sent hook failed")
+        if topic.startswith("publicTrade.") and isinstance(obj, dict):
+            pushes = []
+            for t in obj.get("data") or []:
+                try:
+                    pushes += self.venue.on_trade(t["s"], float(t["p"]))
+                except (KeyError, TypeError, ValueError):
+                    self.stats["bad_frames"] += 1
+            if pushes:
+                await self._push_private(pushes)
+
+    async def _replay(self) -> None:
+        assert self._start_evt is not None and self.replay_done is not None
+        try:
+            await self._start_evt.wait()
+            t0_wall = time.monotonic()
+            t0_rec = None
+            for recv_ns, frame in self.replay_source:
+                if t0_rec is None:
+                    t0_rec = recv_ns
+                if self.speed:
+                    target = t0_wall + (recv_ns - t0_rec) / 1e9 / self.speed
+                    delay = target - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    else:
+                        await asyncio.sleep(0)
+                else:
+                    await asyncio.sleep(0)
+                await self._publish(frame if isinstance(frame, (bytes, bytearray)) else orjson.dumps(frame))
+                self.stats["replayed"] += 1
+        finally:
+            self.replay_done.set()
+
+    async def _public_ws(self, request):
+        from aiohttp import WSMsgType, web
+
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        c = _Conn("public", ws, request.transport)
+        self._conns.append(c)
+        self.stats["public_connections"] += 1
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT or c.closed:
+                    continue
+                if c.stalled:
+                    continue
+                try:
+                    m = orjson.loads(msg.data)
+                except orjson.JSONDecodeError:
+                    await self._send(c, orjson.dumps({"success": False, "ret_msg": "Invalid JSON", "conn_id": c.conn_id, "op": ""}).decode())
+                    continue
+                if not isinstance(m, dict):
+                    continue
+                op, req_id = m.get("op"), m.get("req_id", "")
+                if op == "ping":
+                    await self._send(c, orjson.dumps({"success": True, "ret_msg": "pong", "conn_id": c.conn_id, "req_id": req_id, "op": "ping"}).decode())
+                elif op in ("subscribe", "unsubscribe"):
+                    args = m.get("args")
+                    ok = isinstance(args, list) and all(isinstance(a, str) and "." in a for a in args)
+                    if ok:
+                        if op == "subscribe":
+                            c.topics.update(args)
+                        else:
+                            c.topics.difference_update(args)
+                    await self._send(c, orjson.dumps({"success": ok, "ret_msg": "" if ok else f"error:handler not found,topic:{args}",
+                                                      "conn_id": c.conn_id, "req_id": req_id, "op": op}).decode())
+                    if ok and op == "subscribe" and self.replay_start == "subscribe" and self._start_evt is not None:
+                        self._start_evt.set()
+                else:
+                    await self._send(c, orjson.dumps({"success": False, "ret_msg": f"error:unknown op {op}", "conn_id": c.conn_id,
+                                                      "req_id": req_id, "op": op}).decode())
+        finally:
+            c.closed = True
+            if c in self._conns:
+                self._conns.remove(c)
+        return ws
+
+    async def _send(self, c: _Conn, text: str, data_frame: bool = False) -> None:
+        if c.closed or c.stalled:
+            return
+        dup = (self.faults.duplicate_public if c.kind == "public" else self.faults.duplicate_private) and data_frame
+        try:
+            for _ in range(2 if dup else 1):
+                await c.ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            c.closed = True
+            return
+        if data_frame:
+            c.sent += 1
+            limit = self.faults.drop_public_after if c.kind == "public" else self.faults.drop_private_after
+            if limit is not None and c.sent >= limit:
+                if c.kind == "public":
+                    self.faults.drop_public_after = None
+                else:
+                    self.faults.drop_private_after = None
+                self._abort(c)
+
+    # ------------------------------------------------------------------ private stream
+    async def _private_ws(self, request):
+        from aiohttp import WSMsgType, web
+
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        c = _Conn("private", ws, request.transport)
+        self._conns.append(c)
+        self.stats["private_connections"] += 1
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT or c.closed or c.stalled:
+                    continue
+                try:
+                    m = orjson.loads(msg.data)
+                except orjson.JSONDecodeError:
+                    continue
+                if not isinstance(m, dict):
+                    continue
+                op, req_id = m.get("op"), m.get("req_id", "")
+                if op == "ping":
+                    await self._send(c, orjson.dumps({"req_id": req_id, "op": "pong", "args": [str(self.now_ms())], "conn_id": c.conn_id}).decode())
+                elif op == "auth":
+                    ok, reason = self._check_ws_auth(m.get("args"))
+                    self.auth_log.append((time.time_ns(), ok, reason))
+                    c.authed = c.authed or ok
+                    await self._send(c, orjson.dumps({"req_id": req_id, "success": ok, "ret_msg": reason, "op": "auth", "conn_id": c.conn_id}).decode())
+                elif op in ("subscribe", "unsubscribe"):
+                    args = m.get("args")
+                    ok = c.authed and isinstance(args, list) and all(a in _PRIVATE_TOPICS for a in args)
+                    if ok:
+                        (c.topics.update if op == "subscribe" else c.topics.difference_update)(args)
+                    reason = "" if ok else ("Request not authorized" if not c.authed else f"error:handler not found,topic:{args}")
+                    await self._send(c, orjson.dumps({"req_id": req_id, "success": ok, "ret_msg": reason, "op": op, "conn_id": c.conn_id}).decode())
+                else:
+                    await self._send(c, orjson.dumps({"req_id": req_id, "success": False, "ret_msg": f"error:unknown op {op}", "op": op,
+                                                      "conn_id": c.conn_id}).decode())
+        finally:
+            c.closed = True
+            if c in self._conns:
+                self._conns.remove(c)
+        return ws
+
+    def _check_ws_auth(self, args) -> tuple[bool, str]:
+        if not isinstance(args, list) or len(args) != 3:
+            return False, "Params Error"
+        key, expires, sig = args
+        secret = self.api_keys.get(key) if isinstance(key, str) else None
+        if secret is None:
+            return False, "Invalid apikey"
+        try:
+            expires = int(expires)
+        except (TypeError, ValueError):
+            return False, "Params Error"
+        if expires <= self.now_ms():
+            return False, "Request expired"
+        want = hmac.new(secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+        if not isinstance(sig, str) or not hmac.compare_digest(want, sig):
+            return False, "Invalid sign"
+        return True, ""
+
+    async def _push_private(self, pushes: list[tuple[str, dict]]) -> None:
+        if not pushes:
+            return
+        # consecutive pushes of one topic go out in one frame, as the venue batches them
+        groups: list[tuple[str, list[dict]]] = []
+        for topic, data in pushes:
+            if groups and groups[-1][0] == topic:
+                groups[-1][1].append(data)
+            else:
+                groups.append((topic, [data]))
+        for topic, datas in groups:
+            frame = orjson.dumps({"id": f"{next(self._push_id)}-{uuid.uuid4().hex[:8]}", "topic": topic,
+                                  "creationTime": self.now_ms(), "data": datas}).decode()
+            for c in list(self._conns):
+                if c.kind == "private" and c.authed and topic in c.topics:
+                    await self._send(c, frame, data_frame=True)
+            self.stats["private_frames"] += 1
+
+    # ------------------------------------------------------------------ REST
+    def _envelope(self, ret_code: int, ret_msg: str, result=None) -> bytes:
+        return orjson.dumps({"retCode": ret_code, "retMsg": ret_msg, "result": result if result is not None else {},
+                             "retExtInfo": {}, "time": self.now_ms()})
+
+    def _take_fault(self, path: str) -> HttpFault | None:
+        for i, f in enumerate(self.faults.http):
+            if f.path is None or path.startswith(f.path):
+                return self.faults.http.pop(i)
+        return None
+
+    def _rate_limited(self, path: str, now_ns: int) -> bool:
+        if self.rate_limit is None or path not in ("/v5/order/create", "/v5/order/cancel"):
+            return False
+        w = self._rl_windows.setdefault(path, deque())
+        while w and now_ns - w[0] >= 1_000_000_000:
+            w.popleft()
+        if len(w) >= self.rate_limit:
+            return True
+        w.append(now_ns)
+        return False
+
+    def _check_signature(self, request, payload: bytes) -> tuple[int, str]:
+        h = request.headers
+        key = h.get("X-BAPI-API-KEY")
+        ts = h.get("X-BAPI-TIMESTAMP")
+        sig = h.get("X-BAPI-SIGN")
+        rw = h.get("X-BAPI-RECV-WINDOW", "5000")
+        if not key:
+            return 10003, "API key is invalid."
+        secret = self.api_keys.get(key)
+        if secret is None:
+            return 10003, "API key is invalid."
+        if not ts or not sig:
+            return 10004, "error sign! missing X-BAPI-TIMESTAMP or X-BAPI-SIGN"
+        try:
+            ts_i, rw_i = int(ts), int(rw)
+        except ValueError:
+            return 10001, "params error: X-BAPI-TIMESTAMP / X-BAPI-RECV-WINDOW invalid"
+        now = self.now_ms()
+        if not (now - rw_i <= ts_i < now + 1000):
+            return 10002, (f"invalid request, please check your server timestamp or recv_window param. "
+                           f"req_timestamp[{ts_i}],server_timestamp[{now}],recv_window[{rw_i}]")
+        want = hmac.new(secret.encode(), f"{ts}{key}{rw}".encode() + payload, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, sig):
+            return 10004, "error sign! origin_string does not match the signature"
+        return 0, ""
+
+    async def _http(self, request):
+        from aiohttp import web
+
+        recv_ns = time.time_ns()
+        path = request.path
+        raw = await request.read()
+        query = dict(request.query)
+        body = None
+        if request.method == "POST":
+            try:
+                body = orjson.loads(raw) if raw else {}
+            except orjson.JSONDecodeError:
+                body = None
+        rec = FakeRequest(request.method, path, query, body, {k: v for k, v in request.headers.items() if k.upper().startswith("X-BAPI")}, recv_ns)
+        self.requests.append(rec)
+        fault = self._take_fault(path)
+        if fault is not None:
+            rec.fault = fault.kind
+            if fault.kind == "rate_limit":
+                reset = str(self.now_ms() + fault.reset_after_ms)
+                headers = {"X-Bapi-Limit": str(self.rate_limit or 10), "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": reset}
+                rec.ret_code = 10006
+                if fault.status in (403, 429):
+                    rec.http_status = fault.status
+                    return web.Response(status=fault.status, text="access too frequent", headers=headers)
+                rec.http_status = 200
+                return web.Response(body=self._envelope(10006, "Too many visits!"), content_type="application/json", headers=headers)
+            if not fault.process:
+                if fault.kind == "status":
+                    rec.http_status = fault.status
+                    return web.Response(status=fault.status, text="Internal Server Error")
+                await asyncio.sleep(fault.delay)
+        status, code, msg, result, headers = await self._handle_rest(request, path, raw, query, body, recv_ns)
+        rec.http_status, rec.ret_code = status, code
+        if fault is not None and fault.process:
+            if fault.kind == "status":
+                rec.http_status = fault.status
+                return web.Response(status=fault.status, text="Bad Gateway")
+            await asyncio.sleep(fault.delay)
+        if status != 200:
+            return web.Response(status=status, text=msg)
+        return web.Response(body=self._envelope(code, msg, result), content_type="application/json", headers=headers)
+
+    async def _handle_rest(self, request, path, raw, query, body, recv_ns):
+        headers = {"X-Bapi-Limit": str(self.rate_limit or 10), "X-Bapi-Limit-Status": "9", "X-Bapi-Limit-Reset-Timestamp": str(self.now_ms())}
+        method = request.method
+        public = path in ("/v5/market/time", "/v5/market/instruments-info")
+        routes = {
+            ("POST", "/v5/order/create"), ("POST", "/v5/order/cancel"), ("POST", "/v5/order/cancel-all"),
+            ("GET", "/v5/order/realtime"), ("GET", "/v5/position/list"), ("GET", "/v5/account/wallet-balance"),
+            ("GET", "/v5/market/time"), ("GET", "/v5/market/instruments-info"),
+        }
+        if (method, path) not in routes:
+            return 404, 0, "Not Found", None, headers
+        if method == "POST" and body is None:
+            return 200, 10001, "params error: body is not JSON", None, headers
+        if not public:
+            payload = raw if method == "POST" else request.rel_url.raw_query_string.encode()
+            code, msg = self._check_signature(request, payload)
+            if code:
+                return 200, code, msg, None, headers
+        if self._rate_limited(path, recv_ns):
+            headers["X-Bapi-Limit-Status"] = "0"
+            headers["X-Bapi-Limit-Reset-Timestamp"] = str(self.now_ms() + 1000)
+            return 200, 10006, "Too many visits!", None, headers
+        pushes: list = []
+        try:
+            if path == "/v5/market/time":
+                ns = time.time_ns() + self.time_offset_ms * 1_000_000
+                result = {"timeSecond": str(ns // 1_000_000_000), "timeNano": str(ns)}
+            elif path == "/v5/market/instruments-info":
+                if query.get("category") != "linear":
+                    raise VenueError(10001, "params error: category must be linear")
+                result = {"category": "linear", "list": self.venue.instruments_info(query), "nextPageCursor": ""}
+            elif path == "/v5/order/create":
+                result, pushes = self.venue.create(body)
+            elif path == "/v5/order/cancel":
+                if body.get("category") != "linear":
+                    raise VenueError(10001, "params error: category must be linear")
+                result, pushes = self.venue.cancel(body)
+            elif path == "/v5/order/cancel-all":
+                result, pushes = self.venue.cancel_all(body)
+            elif path == "/v5/order/realtime":
+                if query.get("category") != "linear":
+                    raise VenueError(10001, "params error: category must be linear")
+                result = {"category": "linear", "list": self.venue.query(query), "nextPageCursor": ""}
+            elif path == "/v5/position/list":
+                if query.get("category") != "linear":
+                    raise VenueError(10001, "params error: category must be linear")
+                result = {"category": "linear", "list": self.venue.position_list(query), "nextPageCursor": ""}
+            else:  # wallet-balance
+                if query.get("accountType") not in ("UNIFIED", "CONTRACT"):
+                    raise VenueError(10001, "params error: accountType invalid")
+                result = self.venue.wallet()
+        except VenueError as e:
+            return 200, e.ret_code, e.ret_msg, None, headers
+        await self._push_private(pushes)
+        return 200, 0, "OK", result, headers
+
+
+class FakeExchangeThread:
+    """Run a :class:`FakeExchange` in a background thread with its own event loop.
+
+    ``with FakeExchangeThread(replay=..., speed=...) as fx:`` yields the started exchange (its URLs are
+    ready); :meth:`call` runs a coroutine (e.g. ``fx.trade(...)``) in the exchange's loop from any thread.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        self._kwargs = kwargs
+        self.fx: FakeExchange | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self, timeout: float = 10.0) -> FakeExchange:
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                self.fx = FakeExchange(**self._kwargs)
+                loop.run_until_complete(self.fx.start())
+            except BaseException as exc:  # reported to start()
+                self._error = exc
+                self._ready.set()
+                loop.close()
+                return
+            self._ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self.fx.stop())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-exchange", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("fake exchange did not start in time")
+        if self._error is not None:
+            raise self._error
+        assert self.fx is not None
+        return self.fx
+
+    def call(self, coro, timeout: float | None = 10.0):
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+
+    def __enter__(self) -> FakeExchange:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a fake exchange until interrupted; print its URLs as one JSON line on stdout."""
+    import argparse
+    import os
+    import signal
+    import sys
+
+    from liqcore.testing.fake_replay import read_recording
+
+    ap = argparse.ArgumentParser(prog="python -m liqcore.testing.fake_exchange", description=main.__doc__)
+    ap.add_argument("--replay", nargs="*", default=[], help="recorder files or directories (bybit frames)")
+    ap.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
+    ap.add_argument("--start", choices=("subscribe", "immediate", "manual"), default="subscribe")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--api-key", default=DEFAULT_API_KEY)
+    ap.add_argument("--api-secret-env", default="", help="environment variable holding the accepted API secret")
+    args = ap.parse_args(argv)
+    secret = os.environ.get(args.api_secret_env, "") if args.api_secret_env else DEFAULT_API_SECRET
+    if not secret:
+        raise SystemExit(f"--api-secret-env: ${args.api_secret_env} is empty")
+    replay = read_recording(args.replay) if args.replay else None
+    th = FakeExchangeThread(replay=replay, speed=args.speed, replay_start=args.start, port=args.port,
+                            api_keys={args.api_key: secret})
+    fx = th.start()
+    print(orjson.dumps({"rest_url": fx.rest_url, "public_ws_url": fx.public_ws_url, "private_ws_url": fx.private_ws_url,
+                        "api_key": fx.api_key}).decode(), flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *a: done.set())
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    done.wait()
+    th.stop()
+    print(orjson.dumps(fx.stats).decode(), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""Replay sources for the fake exchange: iterables of ``(recv_ns, frame_bytes)``.
+
+* :func:`read_recording` reads recorder files (one JSON object a line:
+  ``{"recv_ns": ..., "venue": "bybit", "frame": {...}}``; ``.zst`` files are decompressed on the fly;
+  ``frame`` may also be the raw frame text).  Lines of other venues are skipped; malformed lines are
+  counted by reason in the ``stats`` dict passed in (or raise with file and line when ``strict``).
+* :func:`synthetic_frames` turns ``liqcore.backtest.synthetic.synthetic_market(...)`` output into the
+  same shape (``.frames("bybit")``).
+* :func:`trade_frame` / :func:`liquidation_frame` build single Bybit v5 public frames for tests.
+"""
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import orjson
+
+__all__ = ["read_recording", "synthetic_frames", "trade_frame", "liquidation_frame", "frames_from_objects"]
+
+
+def _open_text(path: Path):
+    if path.suffix == ".zst":
+        import zstandard
+
+        fh = open(path, "rb")
+        reader = zstandard.ZstdDecompressor().stream_reader(fh)
+        return io.TextIOWrapper(reader, encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue: str = "bybit", *,
+                   strict: bool = False, stats: dict | None = None) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(recv_ns, frame_bytes)`` of ``venue`` from recorder files (in the given order; a directory
+    is read in sorted file-name order)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files.extend(sorted(x for x in p.iterdir() if x.is_file() and (x.suffix in (".zst", ".jsonl", ".json", ".ndjson"))))
+        else:
+            files.append(p)
+    st = stats if stats is not None else {}
+    for path in files:
+        with _open_text(path) as fh:
+            for lineno, line in enumerate(fh, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    obj = orjson.loads(line)
+                    if not isinstance(obj, dict):
+                        raise ValueError("not an object")
+                    if obj.get("venue", venue) != venue:
+                        st["other_venue"] = st.get("other_venue", 0) + 1
+                        continue
+                    recv_ns = int(obj["recv_ns"])
+                    frame = obj["frame"]
+                except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
+                    if strict:
+                        raise ValueError(f"{path}:{lineno}: malformed recording line ({exc})") from None
+                    st["malformed"] = st.get("malformed", 0) + 1
+                    continue
+                if isinstance(frame, str):
+                    yield recv_ns, frame.encode()
+                else:
+                    yield recv_ns, orjson.dumps(frame)
+
+
+def frames_from_objects(items: Iterable[tuple[int, object]]) -> Iterator[tuple[int, bytes]]:
+    """Normalise ``(recv_ns, frame)`` pairs where frame is a dict, str or bytes."""
+    for recv_ns, frame in items:
+        if isinstance(frame, (bytes, bytearray, memoryview)):
+            yield int(recv_ns), bytes(frame)
+        elif isinstance(frame, str):
+            yield int(recv_ns), frame.encode()
+        else:
+            yield int(recv_ns), orjson.dumps(frame)
+
+
+def synthetic_frames(market, venue: str = "bybit") -> Iterator[tuple[int, bytes]]:
+    """Frames of a synthetic market (an object with ``.frames(venue)``) as ``(recv_ns, bytes)``."""
+    return frames_from_objects(market.frames(venue))
+
+
+def _ms(ts_ms: int | None) -> int:
+    return time.time_ns() // 1_000_000 if ts_ms is None else int(ts_ms)
+
+
+def trade_frame(symbol: str, price: float | str, qty: float | str = 1.0, side: str = "Sell", ts_ms: int | None = None,
+                trade_id: str = "t") -> dict:
+    """A Bybit ``publicTrade.{symbol}`` frame with one trade (``side`` is the taker side)."""
+    t = _ms(ts_ms)
+    return {"topic": f"publicTrade.{symbol}", "type": "snapshot", "ts": t,
+            "data": [{"T": t, "s": symbol, "S": side, "v": str(qty), "p": str(price), "L": "MinusTick",
+                      "i": trade_id, "BT": False}]}
+
+
+def liquidation_frame(symbol: str, price: float | str, qty: float | str, side: str = "Buy", ts_ms: int | None = None) -> dict:
+    """A Bybit ``allLiquidation.{symbol}`` frame (``side`` Buy = a LONG was liquidated)."""
+    t = _ms(ts_ms)
+    return {"topic": f"allLiquidation.{symbol}", "type": "snapshot", "ts": t,
+            "data": [{"T": t, "s": symbol, "S": side, "v": str(qty), "p": str(price)}]}

@@ -1,0 +1,391 @@
+"""Bybit v5 REST: request signing and an asynchronous (aiohttp) client.
+
+Signing (v5 HMAC): headers ``X-BAPI-API-KEY``, ``X-BAPI-TIMESTAMP`` (ms), ``X-BAPI-RECV-WINDOW`` and
+``X-BAPI-SIGN`` = lowercase hex HMAC-SHA256(secret, timestamp + api_key + recv_window + payload), where
+the payload is the query string for GET and the exact body bytes for POST.  The client serialises a POST
+body once with orjson, signs those bytes and sends the same bytes.  The venue accepts a request when
+``server_time - recv_window <= timestamp < server_time + 1000``; the client keeps an offset to the
+server clock (:meth:`BybitREST.sync_time`) and re-syncs once on retCode 10002.
+
+Errors: a venue answer with ``retCode != 0`` raises :class:`BybitAPIError` (``ret_code``, ``ret_msg``); a
+rate-limit answer (retCode 10006, HTTP 403/429) is retried after the reset time the venue announces
+(``X-Bapi-Limit-Reset-Timestamp``) or an exponential back-off, then raises :class:`BybitRateLimited`;
+a timeout, connection failure or HTTP 5xx raises :class:`BybitTransportError` (the outcome of the request
+is UNKNOWN: a create may or may not have reached the book).  No message ever contains the secret.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import time
+from typing import Any, Iterable
+from urllib.parse import urlencode
+
+import orjson
+
+from liqcore.secrets import Secret, mask_key
+
+__all__ = [
+    "MAINNET_URL",
+    "TESTNET_URL",
+    "DEMO_URL",
+    "RECV_WINDOW",
+    "sign",
+    "rest_signature",
+    "ws_auth_signature",
+    "ws_auth_message",
+    "BybitError",
+    "BybitAPIError",
+    "BybitRateLimited",
+    "BybitTransportError",
+    "BybitREST",
+    "RET_OK",
+    "RET_PARAMS",
+    "RET_TIMESTAMP",
+    "RET_INVALID_KEY",
+    "RET_SIGN",
+    "RET_RATE_LIMIT",
+    "RET_ORDER_NOT_EXISTS",
+    "RET_DUPLICATE_LINK_ID",
+]
+
+MAINNET_URL = "https://api.bybit.com"
+TESTNET_URL = "https://api-testnet.bybit.com"
+DEMO_URL = "https://api-demo.bybit.com"
+RECV_WINDOW = 5000
+
+RET_OK = 0
+RET_PARAMS = 10001
+RET_TIMESTAMP = 10002
+RET_INVALID_KEY = 10003
+RET_SIGN = 10004
+RET_RATE_LIMIT = 10006
+RET_ORDER_NOT_EXISTS = 110001
+RET_DUPLICATE_LINK_ID = 110072
+
+log = logging.getLogger("liqcore.bybit.rest")
+
+
+def sign(secret: str | Secret, payload: str | bytes) -> str:
+    """Lowercase hex HMAC-SHA256 of ``payload`` under ``secret``."""
+    data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
+
+
+def rest_signature(secret: str | Secret, timestamp_ms: int, api_key: str | Secret, recv_window: int, payload: str | bytes) -> str:
+    """``X-BAPI-SIGN`` for a request: HMAC over ``timestamp + api_key + recv_window + payload``."""
+    key = api_key.reveal() if isinstance(api_key, Secret) else api_key
+    data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    return sign(secret, f"{int(timestamp_ms)}{key}{int(recv_window)}".encode() + data)
+
+
+def ws_auth_signature(secret: str | Secret, expires_ms: int) -> str:
+    """Private-stream auth signature: HMAC over ``"GET/realtime" + expires_ms``."""
+    return sign(secret, f"GET/realtime{int(expires_ms)}")
+
+
+def ws_auth_message(api_key: str | Secret, secret: str | Secret, expires_ms: int, req_id: str = "auth") -> bytes:
+    """The ``{"op":"auth",...}`` frame for the private stream (bytes ready to send)."""
+    key = api_key.reveal() if isinstance(api_key, Secret) else api_key
+    return orjson.dumps({"req_id": req_id, "op": "auth", "args": [key, int(expires_ms), ws_auth_signature(secret, expires_ms)]})
+
+
+class BybitError(Exception):
+    """Base class of Bybit client errors."""
+
+
+class BybitAPIError(BybitError):
+    """The venue answered with ``retCode != 0``."""
+
+    def __init__(self, path: str, ret_code: int, ret_msg: str, http_status: int = 200) -> None:
+        super().__init__(f"{path}: retCode {ret_code} {ret_msg}")
+        self.path = path
+        self.ret_code = int(ret_code)
+        self.ret_msg = ret_msg
+        self.http_status = http_status
+
+
+class BybitRateLimited(BybitAPIError):
+    """Still rate limited after the client's retries."""
+
+
+class BybitTransportError(BybitError):
+    """Timeout, connection failure or HTTP 5xx: the request's outcome is unknown."""
+
+    def __init__(self, path: str, reason: str, http_status: int = 0) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.http_status = http_status
+
+
+def _query_string(params: dict | None) -> str:
+    if not params:
+        return ""
+    items = []
+    for k, v in params.items():
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        items.append((k, v))
+    return urlencode(items)
+
+
+class BybitREST:
+    """Signed Bybit v5 REST client (aiohttp).  Use ``async with BybitREST(...) as rest:`` or start()/close().
+
+    ``timeout`` bounds each request (seconds).  Rate-limit answers are retried up to ``rate_limit_retries``
+    times; timeouts and 5xx are NOT retried here (the caller decides, see the gateway's idempotent create).
+    """
+
+    def __init__(
+        self,
+        api_key: str | Secret,
+        api_secret: str | Secret,
+        base_url: str = MAINNET_URL,
+        *,
+        recv_window: int = RECV_WINDOW,
+        timeout: float = 5.0,
+        rate_limit_retries: int = 5,
+        rate_limit_backoff: float = 0.2,
+        session=None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key: empty")
+        if not api_secret:
+            raise ValueError("api_secret: empty")
+        if recv_window <= 0:
+            raise ValueError("recv_window: must be > 0")
+        self._key = Secret(api_key) if not isinstance(api_key, Secret) else api_key
+        self._secret = Secret(api_secret) if not isinstance(api_secret, Secret) else api_secret
+        self.base_url = base_url.rstrip("/")
+        self.recv_window = int(recv_window)
+        self.timeout = float(timeout)
+        self.rate_limit_retries = int(rate_limit_retries)
+        self.rate_limit_backoff = float(rate_limit_backoff)
+        self.time_offset_ms = 0  # server clock minus local clock
+        self._session = session
+        self._own_session = session is None
+        self.stats = {"requests": 0, "rate_limited": 0, "transport_errors": 0, "api_errors": 0, "resyncs": 0}
+
+    def __repr__(self) -> str:
+        return f"BybitREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
+
+    @property
+    def key_hint(self) -> str:
+        return mask_key(self._key)
+
+    async def start(self) -> None:
+        if self._session is None:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
+            self._own_session = True
+
+    async def close(self) -> None:
+        if self._session is not None and self._own_session:
+            await self._session.close()
+        self._session = None
+
+    async def __aenter__(self) -> BybitREST:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    def now_ms(self) -> int:
+        """Local time corrected to the server clock, in ms."""
+        return time.time_ns() // 1_000_000 + self.time_offset_ms
+
+    def signed_headers(self, payload: bytes | str, timestamp_ms: int | None = None) -> dict[str, str]:
+        ts = self.now_ms() if timestamp_ms is None else int(timestamp_ms)
+        return {
+            "X-BAPI-API-KEY": self._key.reveal(),
+            "X-BAPI-TIMESTAMP": str(ts),
+            "X-BAPI-RECV-WINDOW": str(self.recv_window),
+            "X-BAPI-SIGN": rest_signature(self._secret, ts, self._key, self.recv_window, payload),
+            "X-BAPI-SIGN-TYPE": "2",
+        }
+
+    async def server_time_ms(self) -> int:
+        res = await self.request("GET", "/v5/market/time", signed=False)
+        if "timeNano" in res:
+            return int(res["timeNano"]) // 1_000_000
+        return int(res["timeSecond"]) * 1000
+
+    async def sync_time(self) -> int:
+        """Measure the server clock offset (ms, midpoint of the round trip) and keep it.  Returns it."""
+        t0 = time.time_ns()
+        srv = await self.server_time_ms()
+        t1 = time.time_ns()
+        self.time_offset_ms = int(srv - (t0 + t1) // 2 // 1_000_000)
+        return self.time_offset_ms
+
+    async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True, limiter=None) -> Any:
+        """Send one request and return the ``result`` object.  ``limiter`` (if any) is awaited before each try."""
+        import aiohttp
+
+        if self._session is None:
+            await self.start()
+        method = method.upper()
+        resynced = False
+        attempt = 0
+        while True:
+            if limiter is not None:
+                await limiter.acquire()
+            headers: dict[str, str] = {}
+            body: bytes | None = None
+            url = self.base_url + path
+            if method == "GET":
+                qs = _query_string(params)
+                if qs:
+                    url = f"{url}?{qs}"
+                payload: bytes | str = qs
+            else:
+                body = orjson.dumps(params or {})
+                payload = body
+                headers["Content-Type"] = "application/json"
+            if signed:
+                headers.update(self.signed_headers(payload))
+            self.stats["requests"] += 1
+            try:
+                async with self._session.request(
+                    method, url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
+                ) as resp:
+                    status = resp.status
+                    raw = await resp.read()
+                    reset_hdr = resp.headers.get("X-Bapi-Limit-Reset-Timestamp")
+            except asyncio.TimeoutError:
+                self.stats["transport_errors"] += 1
+                log.warning("bybit %s %s: timeout after %.2fs", method, path, self.timeout)
+                raise BybitTransportError(path, "timeout") from None
+            except aiohttp.ClientError as exc:
+                self.stats["transport_errors"] += 1
+                log.warning("bybit %s %s: connection error %s", method, path, type(exc).__name__)
+                raise BybitTransportError(path, f"connection error: {type(exc).__name__}") from None
+            if status >= 500:
+                self.stats["transport_errors"] += 1
+                log.warning("bybit %s %s: HTTP %d", method, path, status)
+                raise BybitTransportError(path, f"HTTP {status}", status)
+            doc = None
+            try:
+                doc = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                doc = None
+            ret_code = doc.get("retCode") if isinstance(doc, dict) else None
+            rate_limited = status in (403, 429) or ret_code == RET_RATE_LIMIT
+            if rate_limited:
+                self.stats["rate_limited"] += 1
+                attempt += 1
+                wait = self._rate_limit_wait(reset_hdr, attempt)
+                if limiter is not None and hasattr(limiter, "penalise"):
+                    limiter.penalise(time.monotonic() + wait)
+                if attempt > self.rate_limit_retries:
+                    msg = doc.get("retMsg", "") if isinstance(doc, dict) else f"HTTP {status}"
+                    raise BybitRateLimited(path, RET_RATE_LIMIT, msg or "rate limited", status)
+                log.warning("bybit %s %s: rate limited (HTTP %d), retry %d in %.3fs", method, path, status, attempt, wait)
+                await asyncio.sleep(wait)
+                continue
+            if not isinstance(doc, dict) or ret_code is None:
+                self.stats["transport_errors"] += 1
+                raise BybitTransportError(path, f"HTTP {status}: not a Bybit response", status)
+            if ret_code == RET_OK:
+                return doc.get("result")
+            if ret_code == RET_TIMESTAMP and not resynced:
+                resynced = True
+                self.stats["resyncs"] += 1
+                log.warning("bybit %s %s: timestamp outside recv window, re-syncing the clock", method, path)
+                try:
+                    await self.sync_time()
+                except BybitError:
+                    pass
+                continue
+            self.stats["api_errors"] += 1
+            raise BybitAPIError(path, ret_code, str(doc.get("retMsg", "")), status)
+
+    def _rate_limit_wait(self, reset_hdr: str | None, attempt: int) -> float:
+        backoff = min(self.rate_limit_backoff * (2 ** (attempt - 1)), 5.0)
+        if reset_hdr:
+            try:
+                reset_ms = int(reset_hdr)
+                wait = (reset_ms - self.now_ms()) / 1000.0
+                if 0 < wait <= 60:
+                    return wait + 0.005
+            except ValueError:
+                pass
+        return backoff
+
+    # ----------------------------------------------------------- endpoints
+    async def create_order(self, body: dict, limiter=None) -> dict:
+        return await self.request("POST", "/v5/order/create", body, limiter=limiter)
+
+    async def cancel_order(self, category: str, symbol: str, *, order_link_id: str | None = None,
+                           order_id: str | None = None, limiter=None) -> dict:
+        if not order_link_id and not order_id:
+            raise ValueError("order_link_id: one of order_link_id or order_id is required")
+        body = {"category": category, "symbol": symbol}
+        if order_id:
+            body["orderId"] = order_id
+        else:
+            body["orderLinkId"] = order_link_id
+        return await self.request("POST", "/v5/order/cancel", body, limiter=limiter)
+
+    async def get_orders(self, category: str, *, symbol: str | None = None, order_link_id: str | None = None,
+                         order_id: str | None = None, open_only: int = 0, settle_coin: str | None = "USDT") -> list[dict]:
+        """GET /v5/order/realtime, all pages."""
+        params: dict = {"category": category}
+        if symbol:
+            params["symbol"] = symbol
+        elif settle_coin and not (order_link_id or order_id):
+            params["settleCoin"] = settle_coin
+        if order_id:
+            params["orderId"] = order_id
+        if order_link_id:
+            params["orderLinkId"] = order_link_id
+        params["openOnly"] = open_only
+        params["limit"] = 50
+        return await self._paged("/v5/order/realtime", params)
+
+    async def get_positions(self, category: str, *, symbol: str | None = None, settle_coin: str = "USDT") -> list[dict]:
+        params: dict = {"category": category}
+        if symbol:
+            params["symbol"] = symbol
+        else:
+            params["settleCoin"] = settle_coin
+        params["limit"] = 200
+        return await self._paged("/v5/position/list", params)
+
+    async def get_wallet_balance(self, account_type: str = "UNIFIED", coin: str | None = None) -> list[dict]:
+        params = {"accountType": account_type}
+        if coin:
+            params["coin"] = coin
+        res = await self.request("GET", "/v5/account/wallet-balance", params)
+        return list(res.get("list", [])) if isinstance(res, dict) else []
+
+    async def get_instruments(self, category: str, symbols: Iterable[str] | None = None) -> list[dict]:
+        if symbols:
+            out = []
+            for s in symbols:
+                out.extend(await self._paged("/v5/market/instruments-info", {"category": category, "symbol": s}, signed=False))
+            return out
+        return await self._paged("/v5/market/instruments-info", {"category": category, "limit": 1000}, signed=False)
+
+    async def _paged(self, path: str, params: dict, signed: bool = True, max_pages: int = 100) -> list[dict]:
+        out: list[dict] = []
+        cursor = ""
+        for _ in range(max_pages):
+            p = dict(params)
+            if cursor:
+                p["cursor"] = cursor
+            res = await self.request("GET", path, p, signed=signed)
+            if not isinstance(res, dict):
+                break
+            out.extend(res.get("list") or [])
+            cursor = res.get("nextPageCursor") or ""
+            if not cursor:
+                break
+        return out
