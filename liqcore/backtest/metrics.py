@@ -1,0 +1,138 @@
+"""Backtest metrics from the trade ledger and the decision counts (numpy only).
+
+* ``fill_rate`` = fills / orders; ``win_rate`` = trades with return > 0 / trades.
+* ``avg_hold_s`` = mean (exit - entry) in seconds; ``avg_return`` = mean per-trade return.
+* ``total_return`` = equity change / starting equity (a symbol's share: its P&L / starting equity).
+* ``sharpe`` = mean / std (ddof 1) of DAILY returns x sqrt(365); every UTC day of the data span counts,
+  days without a close as 0 return.  The daily return of a symbol is its P&L of the day divided by the
+  portfolio equity at the start of that day.  None when undefined (fewer than 2 days, or zero spread).
+* ``max_drawdown`` = largest fall from a running peak of the realised equity curve, as a fraction of
+  the peak (a symbol: starting equity + its cumulative P&L).
+* ``exposure`` = share of the data span during which a position was open (union of the trades'
+  [entry, exit] intervals).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+NS_PER_DAY = 86_400_000_000_000
+
+COUNT_NAMES = (
+    "cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
+    "timeout", "no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed",
+    "external",
+)
+SKIP_REASONS = ("no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed")
+
+
+def _finite(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _union_length(starts: np.ndarray, ends: np.ndarray) -> int:
+    if len(starts) == 0:
+        return 0
+    order = np.argsort(starts, kind="stable")
+    s, e = starts[order], ends[order]
+    total = 0
+    cur_s, cur_e = int(s[0]), int(e[0])
+    for a, b in zip(s[1:].tolist(), e[1:].tolist()):
+        if a > cur_e:
+            total += cur_e - cur_s
+            cur_s, cur_e = a, b
+        elif b > cur_e:
+            cur_e = b
+    return total + cur_e - cur_s
+
+
+def daily_returns(ledger: np.ndarray, equity0: float, start_ns: int, end_ns: int,
+                  mask: np.ndarray | None = None) -> np.ndarray:
+    """One return per UTC day of [start_ns, end_ns]: P&L closed that day (of the ``mask`` trades, all
+    by default) / portfolio equity at the start of the day."""
+    d0, d1 = start_ns // NS_PER_DAY, end_ns // NS_PER_DAY
+    ndays = int(d1 - d0 + 1) if end_ns >= start_ns else 0
+    if ndays <= 0:
+        return np.zeros(0)
+    day = (ledger["exit_ns"] // NS_PER_DAY - d0).astype(np.int64)
+    day = np.clip(day, 0, ndays - 1)
+    all_pnl = np.bincount(day, weights=ledger["pnl"], minlength=ndays)
+    start_eq = equity0 + np.concatenate([[0.0], np.cumsum(all_pnl)[:-1]])
+    pnl = all_pnl if mask is None else np.bincount(day[mask], weights=ledger["pnl"][mask], minlength=ndays)
+    return pnl / start_eq
+
+
+def sharpe(daily: np.ndarray) -> float | None:
+    if len(daily) < 2:
+        return None
+    sd = float(np.std(daily, ddof=1))
+    if not sd > 0:
+        return None
+    return float(np.mean(daily)) / sd * math.sqrt(365.0)
+
+
+def max_drawdown(equity_curve: np.ndarray) -> float:
+    if len(equity_curve) == 0:
+        return 0.0
+    peak = np.maximum.accumulate(equity_curve)
+    return float(np.max((peak - equity_curve) / peak))
+
+
+def summarize(ledger: np.ndarray, counts: np.ndarray, equity0: float, start_ns: int, end_ns: int,
+              mask: np.ndarray | None = None, symbol_ids=None, open_at_end: int = 0,
+              working_at_end: int = 0) -> dict:
+    """Counts + metrics for all trades (``mask`` None) or a subset (one symbol: ``mask`` over the
+    ledger, ``symbol_ids`` the rows of ``counts`` to add up)."""
+    rows = counts if symbol_ids is None else counts[np.asarray(symbol_ids, dtype=np.int64)]
+    tot = rows.sum(axis=0) if len(rows) else np.zeros(len(COUNT_NAMES), np.int64)
+    out: dict = {name: int(tot[i]) for i, name in enumerate(COUNT_NAMES)}
+    trades = ledger if mask is None else ledger[mask]
+    n = len(trades)
+    out["trades"] = n
+    out["open_at_end"] = int(open_at_end)
+    out["working_at_end"] = int(working_at_end)
+    out["fill_rate"] = out["fills"] / out["orders"] if out["orders"] else None
+    out["win_rate"] = float(np.mean(trades["ret"] > 0)) if n else None
+    out["avg_hold_s"] = float(np.mean(trades["exit_ns"] - trades["entry_ns"]) / 1e9) if n else None
+    out["avg_return"] = float(np.mean(trades["ret"])) if n else None
+    out["fees_total"] = float(np.sum(trades["fees"] * trades["notional"])) / equity0 if n else 0.0
+    pnl = float(np.sum(trades["pnl"])) if n else 0.0
+    out["pnl"] = pnl
+    if mask is None:
+        final = float(ledger["equity_after"][-1]) if n else equity0
+        out["total_return"] = final / equity0 - 1.0
+        curve = np.concatenate([[equity0], ledger["equity_after"]])
+    else:
+        out["total_return"] = pnl / equity0
+        curve = equity0 + np.concatenate([[0.0], np.cumsum(trades["pnl"])])
+    daily = daily_returns(ledger, equity0, start_ns, end_ns, mask)
+    out["days"] = len(daily)
+    out["sharpe"] = _finite(sharpe(daily))
+    out["max_drawdown"] = max_drawdown(curve)
+    span = max(int(end_ns - start_ns), 0)
+    out["exposure"] = (_union_length(trades["entry_ns"], trades["exit_ns"]) / span) if (span and n) else 0.0
+    return out
+
+
+def min_trade_notional(events: np.ndarray, trade_kind: int = 2) -> float | None:
+    tr = events[events["kind"] == trade_kind]
+    if len(tr) == 0:
+        return None
+    return float(np.min(tr["price"] * tr["qty"]))
+
+
+def data_note(events: np.ndarray, threshold: float = 5_000.0) -> str | None:
+    """A note when the trades look filtered (no print below ``threshold`` in quote): prints are then a
+    sparse subset, so fills, exits and reference prices are approximate."""
+    m = min_trade_notional(events)
+    if m is None:
+        return "no trade prints in the data: no reference prices, no orders"
+    if m >= threshold:
+        return (f"the trade prints hold only trades of at least ~${m:,.0f} notional (a filtered feed, e.g. "
+                "the recorded Binance aggTrade files keep trades above ~$15k): reference prices are "
+                "stale more often, and fills and exits are judged on sparse prints")
+    return None

@@ -1,0 +1,354 @@
+"""Backtest front: detect cascades once, replay trades + cascade records through the Numba tick
+simulator, collect the ledger and metrics; sweeps reuse the cascade records.
+
+    >>> from liqcore.backtest import backtest
+    >>> res = backtest(market, Params())           # Market, LoadResult, paths, or an event array
+    >>> res.summary()["win_rate"], res.per_symbol()["binance:ETHUSDT"]["fills"]
+    >>> res.to_json()                               # {"summary": {...}, "trades": [...]}
+    >>> res.save("out/")                            # ledger + summary as Parquet and CSV
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from liqcore.backtest import metrics as M
+from liqcore.config import Params
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, RecordKind, SymbolRegistry, Venue, venue_name
+
+__all__ = ["backtest", "simulate", "detect", "sweep", "BacktestResult", "symbol_params", "prepare_events"]
+
+_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external"}
+
+
+def _sim():
+    from liqcore._jit import sim
+
+    return sim
+
+
+def symbol_params(params: Params, registry: SymbolRegistry | None, n_symbols: int) -> np.ndarray:
+    """Per-symbol parameter rows (PARAM_DTYPE) with the symbol presets applied
+    (``Params.for_symbol``); ids beyond the registry get the base parameters."""
+    sim = _sim()
+    par = np.zeros(n_symbols, dtype=sim.PARAM_DTYPE)
+    for sid in range(n_symbols):
+        if registry is not None and sid < len(registry):
+            venue, sym = registry.lookup(sid)
+            p = params.for_symbol(sym)
+            par[sid]["venue"] = int(venue)
+        else:
+            p = params
+        row = par[sid]
+        row["offset"] = p.offset
+        row["take_profit"] = p.take_profit
+        row["stop_loss"] = p.stop_loss
+        row["maker_fee"] = p.maker_fee_bps / 1e4
+        row["taker_fee"] = p.taker_fee_bps / 1e4
+        row["entry_timeout_ns"] = p.entry_timeout_ns
+        row["hold_timeout_ns"] = p.hold_timeout_ns
+        row["cooldown_ns"] = p.cooldown_ns
+        row["max_ref_age_ns"] = p.max_ref_age_ns
+        row["order_latency_ns"] = p.order_latency_ns
+        row["touch"] = 1 if p.fill == "touch" else 0
+        row["hours_from"] = -1 if p.hours is None else p.hours[0]
+        row["hours_to"] = -1 if p.hours is None else p.hours[1]
+    return par
+
+
+def prepare_events(events: np.ndarray) -> np.ndarray:
+    """Validate the dtype; return the events in ts_recv order (stable; a copy only when needed)."""
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+        raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
+    ts = events["ts_recv"]
+    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        events = events[np.argsort(ts, kind="stable")]
+    return np.ascontiguousarray(events)
+
+
+def detect(events: np.ndarray, params: Params, detector=None) -> tuple[np.ndarray, dict]:
+    """Run the cascade detector ONCE over ``events`` (batch path); returns (records, counts)."""
+    if detector is None:
+        try:
+            from liqcore._libs.detector import CascadeDetector
+        except ImportError as exc:  # pragma: no cover - unbuilt extension
+            raise ValueError(f"detector: the compiled CascadeDetector is not built ({exc}); "
+                             "run `python setup.py build_ext --inplace`") from None
+        detector = CascadeDetector.from_params(params)
+    records, counts = detector.run(events, flush=True)
+    return np.asarray(records, dtype=CASCADE_DTYPE), dict(counts)
+
+
+def _confirmed(records: np.ndarray) -> np.ndarray:
+    rec = np.asarray(records, dtype=CASCADE_DTYPE)
+    rec = rec[rec["record"] == int(RecordKind.CONFIRMED)]
+    order = np.lexsort((rec["event_index"], rec["confirm_recv_ns"]))
+    return rec[order]
+
+
+@dataclass
+class BacktestResult:
+    """Ledger, counts and metrics of one backtest run."""
+
+    params: Params
+    registry: SymbolRegistry
+    ledger: np.ndarray  # LEDGER_DTYPE of liqcore._jit.sim
+    counts: np.ndarray  # (n_symbols, N_COUNTS) int64
+    equity0: float
+    equity: float
+    start_ns: int
+    end_ns: int
+    records: np.ndarray  # CONFIRMED records used
+    n_prints: int = 0
+    sim_seconds: float = 0.0
+    open_at_end: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per symbol: 1 position open
+    working_at_end: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per symbol: entry working
+    note: str | None = None
+    detector_counts: dict = field(default_factory=dict)
+
+    # ---- metrics ---------------------------------------------------------------------------------
+    def summary(self) -> dict:
+        """Overall counts and metrics (see :mod:`liqcore.backtest.metrics`)."""
+        out = M.summarize(self.ledger, self.counts, self.equity0, self.start_ns, self.end_ns,
+                          open_at_end=int(self.open_at_end.sum()), working_at_end=int(self.working_at_end.sum()))
+        out["equity_start"] = self.equity0
+        out["equity_end"] = self.equity
+        out["start_ns"] = int(self.start_ns)
+        out["end_ns"] = int(self.end_ns)
+        out["symbols"] = len(self.registry)
+        if self.note:
+            out["data_note"] = self.note
+        return out
+
+    def symbol_name(self, sid: int) -> str:
+        if sid < len(self.registry):
+            v, s = self.registry.lookup(sid)
+            return f"{v.name.lower()}:{s}"
+        return f"?:{sid}"
+
+    def per_symbol(self) -> dict[str, dict]:
+        """``"venue:SYMBOL" -> summary`` for every symbol with at least one cascade or trade."""
+        out = {}
+        for sid in range(self.counts.shape[0]):
+            if not self.counts[sid].any():
+                continue
+            mask = self.ledger["symbol_id"] == sid
+            out[self.symbol_name(sid)] = M.summarize(
+                self.ledger, self.counts, self.equity0, self.start_ns, self.end_ns, mask=mask, symbol_ids=[sid],
+                open_at_end=int(self.open_at_end[sid]), working_at_end=int(self.working_at_end[sid]))
+        return out
+
+    def trades(self) -> list[dict]:
+        """The ledger in the ``--json`` shape of semantics.md."""
+        out = []
+        for r in self.ledger:
+            sid = int(r["symbol_id"])
+            out.append({
+                "venue": venue_name(int(r["venue"])),
+                "symbol": self.registry.symbol(sid) if sid < len(self.registry) else str(sid),
+                "side": "long" if r["side"] > 0 else "short",
+                "signal_ns": int(r["signal_ns"]),
+                "entry_ns": int(r["entry_ns"]),
+                "entry_price": float(r["entry_price"]),
+                "exit_ns": int(r["exit_ns"]),
+                "exit_price": float(r["exit_price"]),
+                "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"),
+                "fees": float(r["fees"]),
+                "return": float(r["ret"]),
+            })
+        return out
+
+    def to_json(self, per_symbol: bool = True) -> dict:
+        s = self.summary()
+        if per_symbol:
+            s["per_symbol"] = self.per_symbol()
+        return {"summary": s, "trades": self.trades()}
+
+    # ---- tables and export ------------------------------------------------------------------------
+    def ledger_table(self):
+        """The full ledger as a pyarrow Table (names instead of codes, timestamps in ns)."""
+        import pyarrow as pa
+
+        L = self.ledger
+        cols = {
+            "venue": [venue_name(int(v)) for v in L["venue"]],
+            "symbol": [self.registry.symbol(int(s)) if s < len(self.registry) else str(s) for s in L["symbol_id"]],
+            "side": ["long" if s > 0 else "short" for s in L["side"]],
+            "exit_reason": [_EXIT_NAMES.get(int(x), "?") for x in L["exit_reason"]],
+        }
+        for name in L.dtype.names:
+            if name in ("venue", "side", "exit_reason"):
+                continue
+            cols["return" if name == "ret" else name] = L[name]
+        return pa.table(cols)
+
+    def to_frame(self):
+        """The ledger as a pandas DataFrame (needs pandas)."""
+        return self.ledger_table().to_pandas()
+
+    def summary_table(self):
+        """Overall + per-symbol metrics as a pyarrow Table, one row each (``scope`` column)."""
+        import pyarrow as pa
+
+        rows = [{"scope": "all", **self.summary()}]
+        rows += [{"scope": k, **v} for k, v in self.per_symbol().items()]
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        keys = [k for k in keys if k not in ("data_note",)]
+        return pa.table({k: [r.get(k) for r in rows] for k in keys})
+
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """Write ledger.parquet, ledger.csv, summary.parquet, summary.csv, summary.json; returns paths."""
+        import orjson
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        led = self.ledger_table()
+        summ = self.summary_table()
+        paths = [out / "ledger.parquet", out / "ledger.csv", out / "summary.parquet", out / "summary.csv",
+                 out / "summary.json"]
+        pq.write_table(led, paths[0])
+        pcsv.write_csv(led, paths[1])
+        pq.write_table(summ, paths[2])
+        pcsv.write_csv(summ, paths[3])
+        paths[4].write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2))
+        return paths
+
+
+def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry | None, params: Params,
+             equity: float = 1.0) -> BacktestResult:
+    """Replay ``events`` (EVENT_DTYPE) with cascade ``records`` (CASCADE_DTYPE, the detector's output on
+    these same events) through the Numba simulator."""
+    sim = _sim()
+    if not (isinstance(equity, (int, float)) and np.isfinite(equity) and equity > 0):
+        raise ValueError(f"equity: must be a positive number; got {equity!r}")
+    events = prepare_events(events)
+    registry = registry if registry is not None else SymbolRegistry()
+    rec = _confirmed(records)
+    n_sym = len(registry)
+    if len(events):
+        n_sym = max(n_sym, int(events["symbol_id"].max()) + 1)
+    if len(rec):
+        n_sym = max(n_sym, int(rec["symbol_id"].max()) + 1)
+    n_sym = max(n_sym, 1)
+    par = symbol_params(params, registry, n_sym)
+    st = sim.new_state(n_sym)
+    port = sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size)
+    ledger = np.zeros(len(rec) + 1, dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
+    start_ns = int(events["ts_recv"][0]) if len(events) else 0
+    end_ns = int(events["ts_recv"][-1]) if len(events) else 0
+    if len(rec):
+        end_ns = max(end_ns, int(rec["confirm_recv_ns"].max()))
+    t0 = time.perf_counter()
+    n_prints = sim.run_sim(
+        events,
+        np.ascontiguousarray(rec["confirm_recv_ns"], dtype=np.int64),
+        np.ascontiguousarray(rec["event_index"], dtype=np.int64),
+        np.ascontiguousarray(rec["symbol_id"], dtype=np.int64),
+        np.ascontiguousarray(rec["dominant"], dtype=np.int64),
+        np.ascontiguousarray(rec["cascade_id"], dtype=np.int64),
+        st, port, par, ledger, counts, end_ns,
+    )
+    elapsed = time.perf_counter() - t0
+    n_trades = int(port[0]["n_trades"])
+    return BacktestResult(
+        params=params, registry=registry, ledger=ledger[:n_trades].copy(), counts=counts,
+        equity0=float(equity), equity=float(port[0]["equity"]), start_ns=start_ns, end_ns=end_ns, records=rec,
+        n_prints=int(n_prints), sim_seconds=elapsed,
+        open_at_end=(st["status"] == sim.OPEN).astype(np.int64),
+        working_at_end=((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).astype(np.int64),
+        note=M.data_note(events),
+    )
+
+
+def _resolve_source(source, registry=None, params: Params | None = None):
+    """(events, registry) from a Market / LoadResult (``.events`` + ``.registry``), an event array, or
+    paths read with :func:`liqcore.io.load_events`."""
+    if hasattr(source, "events") and hasattr(source, "registry"):
+        return source.events, source.registry
+    if isinstance(source, np.ndarray):
+        return source, registry
+    if isinstance(source, (str, Path)) or (isinstance(source, (list, tuple)) and source
+                                           and all(isinstance(p, (str, Path)) for p in source)):
+        from liqcore.io import load_events
+
+        res = load_events(source, registry=registry, feed_latency_ns=params.feed_latency_ns if params else 0)
+        return res.events, res.registry
+    raise ValueError("source: expected a Market/LoadResult, an EVENT_DTYPE array, or file paths")
+
+
+def backtest(source, params: Params | None = None, *, equity: float = 1.0, registry: SymbolRegistry | None = None,
+             records: np.ndarray | None = None, detector=None) -> BacktestResult:
+    """Detect cascades once (unless ``records`` are given) and simulate the strategy.
+
+    ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
+    ``registry``), or recording paths.  ``detector``: an object with ``run(events, flush)`` (default:
+    the compiled CascadeDetector built from ``params``).
+    """
+    params = params or Params()
+    events, registry = _resolve_source(source, registry, params)
+    events = prepare_events(events)
+    det_counts: dict = {}
+    if records is None:
+        records, det_counts = detect(events, params, detector)
+    res = simulate(events, records, registry, params, equity)
+    res.detector_counts = det_counts
+    return res
+
+
+_DETECTOR_FIELDS = {"quantile", "history", "min_history", "refresh_ns", "window_ns", "min_large"}
+
+
+def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity: float = 1.0,
+          registry: SymbolRegistry | None = None, progress: bool = True, detector=None):
+    """Backtest every combination of ``grid`` (parameter name -> values; names as in the CLI/TOML:
+    ``offset``, ``take-profit``, ``fill``...) on the SAME cascade records: detection runs once, so only
+    strategy / execution / risk parameters may vary.  Returns a pandas DataFrame (a list of dicts when
+    pandas is missing), one row per combination with the parameters and the overall summary.
+    Each combination is one fast simulator pass, so the grid runs sequentially (a rich progress bar
+    when ``progress``)."""
+    params = params or Params()
+    if not grid:
+        raise ValueError("grid: give at least one parameter with a list of values")
+    names = list(grid)
+    for name in names:
+        probe = Params.from_mapping({name: grid[name][0]}) if grid[name] else None
+        if probe is None:
+            raise ValueError(f"grid: {name!r} has no values")
+        changed = {f for f in probe.explicit}
+        if changed & _DETECTOR_FIELDS:
+            raise ValueError(f"grid: {name!r} is a detector parameter; sweeps reuse one detection")
+    events, registry = _resolve_source(source, registry, params)
+    events = prepare_events(events)
+    records, _ = detect(events, params, detector)
+    combos = list(itertools.product(*(grid[n] for n in names)))
+
+    def one(values):
+        p = Params.from_mapping(dict(zip(names, values)), base=params)
+        s = simulate(events, records, registry, p, equity).summary()
+        s.pop("data_note", None)
+        return {**dict(zip(names, values)), **s}
+
+    rows = []
+    if progress:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("sweep", total=len(combos))
+            for c in combos:
+                rows.append(one(c))
+                bar.advance(task)
+    else:
+        rows = [one(c) for c in combos]
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        return rows
+    return pd.DataFrame(rows)

@@ -1,0 +1,131 @@
+"""Property tests: the Numba tick simulator against the pysrc twin, and the strategy invariants."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as hs
+
+from pysrc import simulator as twin
+from simdata import DAY, MS, S, param_rows, random_market, run_kernel
+
+from liqcore.types import Kind
+
+pytestmark = pytest.mark.property
+
+params_strategy = hs.fixed_dictionaries({
+    "offset": hs.sampled_from([0.0, 0.0005, 0.001, 0.0015, 0.003]),
+    "take_profit": hs.sampled_from([0.0, 0.0005, 0.0015, 0.005]),
+    "stop_loss": hs.sampled_from([0.0, 0.0005, 0.0025]),
+    "entry_timeout_ns": hs.sampled_from([0, 30 * MS, 2 * S, 600 * S, 1800 * S]),
+    "hold_timeout_ns": hs.sampled_from([0, 5 * S, 900 * S, 1800 * S]),
+    "cooldown_ns": hs.sampled_from([0, 60 * S, 300 * S]),
+    "max_ref_age_ns": hs.sampled_from([0, 1 * S, 5 * S, 600 * S]),
+    "order_latency_ns": hs.sampled_from([0, 1 * MS, 50 * MS, 2 * S]),
+    "touch": hs.sampled_from([0, 1]),
+    "hours": hs.sampled_from([(-1, -1), (13, 18), (22, 3), (0, 12)]),
+    "maker_fee": hs.sampled_from([0.0, 2e-4, -1e-4]),
+    "taker_fee": hs.sampled_from([5.5e-4, 0.0]),
+})
+risk_strategy = hs.fixed_dictionaries({
+    "daily_loss": hs.sampled_from([0.0, 0.0002, 0.001, 0.01]),
+    "weekly_loss": hs.sampled_from([0.0, 0.0005, 0.02]),
+    "max_symbols": hs.sampled_from([1, 2, 4]),
+    "size": hs.sampled_from([0.25, 1.0, 3.0]),
+})
+
+
+def _rows(p, n):
+    p = dict(p)
+    a, b = p.pop("hours")
+    return param_rows(n, hours_from=a, hours_to=b, **p)
+
+
+def _run_both(seed, p, risk, n_sym=3, n_events=500):
+    ev, rec = random_market(seed, n_events=n_events, n_symbols=n_sym)
+    rows = _rows(p, n_sym)
+    ledger, counts, port, st = run_kernel(ev, rec, rows, **risk)
+    ref = twin.simulate(ev, rec, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]), **risk)
+    return ev, rec, rows, ledger, counts, port, st, ref
+
+
+@given(seed=hs.integers(0, 2**32 - 1), p=params_strategy, risk=risk_strategy, n_sym=hs.integers(1, 4))
+def test_kernel_matches_twin(seed, p, risk, n_sym):
+    ev, rec, rows, ledger, counts, port, st, ref = _run_both(seed, p, risk, n_sym)
+    assert len(ledger) == len(ref.port.ledger)
+    for got, want in zip(ledger, ref.port.ledger):
+        for name, value in want.items():
+            assert got[name] == value, (name, got[name], value)
+    for sid in range(n_sym):
+        assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
+    assert port[0]["equity"] == ref.port.equity
+    assert [int(s) for s in st["status"]] == [s.status for s in ref.states]
+
+
+@given(seed=hs.integers(0, 2**32 - 1), p=params_strategy, risk=risk_strategy)
+def test_invariants(seed, p, risk):
+    n_sym = 3
+    ev, rec, rows, ledger, counts, port, st, _ = _run_both(seed, p, risk, n_sym)
+    touch = p["touch"] == 1
+    trades = ev[ev["kind"] == Kind.TRADE]
+    tot = counts.sum(axis=0)
+    c = dict(zip(twin.COUNT_NAMES, tot.tolist()))
+    # decision bookkeeping adds up
+    assert c["cascades"] == c["signals"] + c["busy"] + c["cooldown"] + c["mixed"]
+    open_end = int((st["status"] == 3).sum())
+    working_end = int(((st["status"] == 1) | (st["status"] == 2)).sum())
+    assert c["signals"] == c["orders"] + c["hours"] + c["loss_limit"] + c["max_symbols"] + c["no_reference_price"]
+    assert c["orders"] == c["rejected"] + c["fills"] + c["unfilled"] + working_end
+    assert c["fills"] == c["take_profit"] + c["stop_loss"] + c["timeout"] + open_end
+    assert len(ledger) == c["take_profit"] + c["stop_loss"] + c["timeout"]
+    for t in ledger:
+        sid, side = int(t["symbol_id"]), int(t["side"])
+        # no fill without a print through the limit (or at it with touch), at the entry time
+        at = trades[(trades["symbol_id"] == sid) & (trades["ts_recv"] == t["entry_ns"])]["price"]
+        if side > 0:
+            ok = (at < t["entry_price"]) | (touch & (at == t["entry_price"]))
+        else:
+            ok = (at > t["entry_price"]) | (touch & (at == t["entry_price"]))
+        assert ok.any()
+        assert t["entry_ns"] >= t["arrive_ns"] >= t["signal_ns"]
+        assert t["entry_ns"] < t["signal_ns"] + rows[sid]["entry_timeout_ns"]
+        assert t["exit_ns"] > t["entry_ns"] or (t["exit_ns"] == t["entry_ns"])
+        # return definition
+        exit_fee = rows[sid]["maker_fee"] if t["exit_reason"] == 1 else rows[sid]["taker_fee"]
+        assert t["fees"] == rows[sid]["maker_fee"] + exit_fee
+        want = side * (t["exit_price"] - t["entry_price"]) / t["entry_price"] - t["fees"] - t["funding"]
+        assert t["ret"] == want
+        if t["exit_reason"] == 1:  # take-profit fills at the TP price, which a print went through
+            assert t["exit_price"] == t["tp_price"]
+    # one position per symbol, cooldown from the close
+    for sid in range(n_sym):
+        mine = ledger[ledger["symbol_id"] == sid]
+        for a, b in zip(mine[:-1], mine[1:]):
+            assert b["signal_ns"] >= a["exit_ns"] + rows[sid]["cooldown_ns"]
+    # max-symbols: [signal, exit) intervals never overlap more than max_symbols times
+    pts = sorted([(int(t["signal_ns"]), 1) for t in ledger] + [(int(t["exit_ns"]), -1) for t in ledger],
+                 key=lambda x: (x[0], x[1]))
+    level = 0
+    for _, d in pts:
+        level += d
+        assert level <= risk["max_symbols"]
+    # accounting identity
+    total = float(np.sum(ledger["notional"] * ledger["ret"])) if len(ledger) else 0.0
+    assert abs((port[0]["equity"] - 1.0) - total) <= 1e-12 * max(1.0, abs(port[0]["equity"]))
+    # loss limits: no order placed after the realised loss of the day / week crossed its limit
+    for t in ledger:
+        s = int(t["signal_ns"])
+        if np.any(ledger["exit_ns"] == s):
+            continue
+        before = ledger[ledger["exit_ns"] < s]
+        eq = float(before["equity_after"][-1]) if len(before) else 1.0
+        day0 = (s // DAY) * DAY
+        pre_day = ledger[ledger["exit_ns"] < day0]
+        day_eq = float(pre_day["equity_after"][-1]) if len(pre_day) else 1.0
+        if risk["daily_loss"] > 0:
+            assert not (eq - day_eq <= -risk["daily_loss"] * day_eq)
+        week0 = (((s // DAY) + 3) // 7 * 7 - 3) * DAY
+        pre_week = ledger[ledger["exit_ns"] < week0]
+        week_eq = float(pre_week["equity_after"][-1]) if len(pre_week) else 1.0
+        if risk["weekly_loss"] > 0:
+            assert not (eq - week_eq <= -risk["weekly_loss"] * week_eq)
