@@ -225,6 +225,7 @@ class FakeVenue:
         self.by_link: dict[str, str] = {}
         self.positions: dict[str, FakePosition] = {}
         self.wallet_balance = float(self.equity)
+        self.executions: list[dict] = []
         self._exec_seq = itertools.count(1)
 
     # ------------------------------------------------------------ helpers
@@ -409,6 +410,22 @@ class FakeVenue:
         orders.sort(key=lambda o: o.created_ms, reverse=True)
         return [o.wire() for o in orders]
 
+    def execution_list(self, p: dict) -> list[dict]:
+        """GET /v5/execution/list: newest first, filtered by symbol/orderId/orderLinkId/startTime."""
+        out = []
+        start = int(p.get("startTime") or 0)
+        for e in reversed(self.executions):
+            if p.get("symbol") and e["symbol"] != p["symbol"]:
+                continue
+            if p.get("orderId") and e["orderId"] != p["orderId"]:
+                continue
+            if p.get("orderLinkId") and e["orderLinkId"] != p["orderLinkId"]:
+                continue
+            if int(e["execTime"]) < start:
+                continue
+            out.append(e)
+        return out[: int(p.get("limit") or 50)]
+
     def position_list(self, p: dict) -> list[dict]:
         symbol = p.get("symbol")
         if not symbol and not p.get("settleCoin"):
@@ -534,6 +551,7 @@ class FakeVenue:
             "closedSize": fmt_num(closed), "markPrice": fmt_num(self.last_price.get(o.symbol, price)),
             "seq": next(self._exec_seq),
         }
+        self.executions.append(exec_data)
         pushes.append(("execution", exec_data))
         pushes.append(self._touch(o))
         if o.status == "Filled" and (o.take_profit or o.stop_loss) and not o.reduce_only:

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 from urllib.parse import urlencode
 
 import orjson
+import yarl
 
 from liqcore.secrets import Secret, mask_key
 
@@ -245,6 +246,8 @@ class BybitREST:
                 if qs:
                     url = f"{url}?{qs}"
                 payload: bytes | str = qs
+                # send the query string byte for byte as signed (no re-quoting)
+                url = yarl.URL(url, encoded=True)
             else:
                 body = orjson.dumps(params or {})
                 payload = body
@@ -349,6 +352,22 @@ class BybitREST:
         params["openOnly"] = open_only
         params["limit"] = 50
         return await self._paged("/v5/order/realtime", params)
+
+    async def get_executions(self, category: str, *, symbol: str | None = None, order_link_id: str | None = None,
+                             order_id: str | None = None, start_ms: int | None = None, limit: int = 100) -> list[dict]:
+        """GET /v5/execution/list (newest first; one page)."""
+        params: dict = {"category": category}
+        if symbol:
+            params["symbol"] = symbol
+        if order_id:
+            params["orderId"] = order_id
+        if order_link_id:
+            params["orderLinkId"] = order_link_id
+        if start_ms:
+            params["startTime"] = int(start_ms)
+        params["limit"] = int(limit)
+        res = await self.request("GET", "/v5/execution/list", params)
+        return list(res.get("list") or []) if isinstance(res, dict) else []
 
     async def get_positions(self, category: str, *, symbol: str | None = None, settle_coin: str = "USDT") -> list[dict]:
         params: dict = {"category": category}

@@ -1,0 +1,609 @@
+"""Bybit v5 order gateway (USDT linear perpetuals), implementing :class:`liqcore.live.gateway.Gateway`.
+
+* ``start()`` syncs the clock with the server, loads the instruments (tick size, qty step, minimum qty),
+  RECONCILES the account (open orders and positions are fetched and kept in :attr:`reconciled`), and opens
+  the private stream (order / execution / position pushes feed ``on_update`` / ``on_fill``).
+* ``place(intent)`` sends a post-only Limit entry with its take-profit and stop-loss attached, or a
+  Market order (``order_type="market"``).  ``orderLinkId = intent.client_id`` is the idempotency key:
+  on a timeout, a connection error or an HTTP 5xx the gateway first asks the venue for that orderLinkId
+  (``GET /v5/order/realtime``) and resends the SAME request only if the venue does not have it; a
+  ``110072`` duplicate answer means the order is there and is queried.  An order is never doubled.
+  Rate-limit answers are retried after the venue's reset time.  Create and cancel each pass a rolling
+  10-per-second limiter (:class:`liqcore.live.ratelimit.SlidingWindowLimiter`).
+* TP/SL: by default (``tp_mode="limit"``) the entry carries ``tpslMode=Partial``, ``tpOrderType=Limit``,
+  ``tpLimitPrice = takeProfit`` and a Market stop-loss.  This is the closest Bybit offers to the trading
+  guide's and the backtest's limit take-profit: the TP rests as a conditional limit at the TP price
+  (maker fee when the bounce trades through it, never a worse price), while ``tpslMode=Full`` forces a
+  Market TP (taker fee plus slippage on every winner, which at 0.15 % targets costs a large share of the
+  edge).  The compromise: the Partial limit TP is placed only when the last price touches the trigger, so
+  on a fast spike through the level it may execute as taker at the TP price, and a TP limit that the price
+  touches and leaves stays unfilled until the next visit (the position is then closed by the stop-loss or
+  the hold timeout).  ``tp_mode="market"`` selects ``tpslMode=Full`` with Market TP/SL.
+* Venue conditional TP/SL orders carry no orderLinkId; their updates and fills are reported under the
+  client_id of the entry that created them, with ``kind`` ``tp`` / ``sl``.
+* After a private-stream reconnect the gateway re-queries every order it still believes live and the
+  executions since the disconnect, and reports what changed (fills de-duplicated by ``exec_id``).
+
+Keys are held as :class:`liqcore.secrets.Secret`; logs show at most the first four characters of the key.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.ratelimit import SlidingWindowLimiter
+from liqcore.secrets import Secret, mask_key
+from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
+from liqcore.venues.bybit.rest import (
+    RET_DUPLICATE_LINK_ID,
+    RET_ORDER_NOT_EXISTS,
+    BybitAPIError,
+    BybitRateLimited,
+    BybitREST,
+    BybitTransportError,
+)
+
+__all__ = ["BybitGateway", "Instrument"]
+
+log = logging.getLogger("liqcore.bybit.gateway")
+
+_TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
+
+
+@dataclass(frozen=True)
+class Instrument:
+    symbol: str
+    tick_size: float
+    qty_step: float
+    min_qty: float
+    max_qty: float = math.inf
+    min_notional: float = 0.0
+
+    @property
+    def tick(self) -> Decimal:
+        return Decimal(str(self.tick_size))
+
+    @property
+    def step(self) -> Decimal:
+        return Decimal(str(self.qty_step))
+
+
+def _to_grid(x: float, step: Decimal, rounding) -> Decimal:
+    # a tolerance of 1e-9 steps absorbs float noise (2496.2500000001 is on the 0.01 grid)
+    n = Decimal(repr(float(x))) / step
+    nearest = n.to_integral_value(ROUND_HALF_EVEN)
+    if abs(n - nearest) < Decimal("1e-9"):
+        n = nearest
+    return n.to_integral_value(rounding) * step
+
+
+def _fmt(d: Decimal) -> str:
+    s = format(d.normalize(), "f")
+    return s if s not in ("-0", "") else "0"
+
+
+class BybitGateway:
+    name = "bybit"
+
+    def __init__(
+        self,
+        api_key: str | Secret,
+        api_secret: str | Secret,
+        rest_url: str = "https://api.bybit.com",
+        private_ws_url: str = "wss://stream.bybit.com/v5/private",
+        category: str = "linear",
+        *,
+        symbols: list[str] | None = None,
+        recv_window: int = 5000,
+        timeout: float = 5.0,
+        tp_mode: str = "limit",
+        create_rate: int = 10,
+        cancel_rate: int = 10,
+        max_create_attempts: int = 4,
+        retry_backoff: float = 0.2,
+        ping_interval: float = 20.0,
+        stale_after: float | None = None,
+        connect_timeout: float = 10.0,
+        cancel_wait: float = 1.0,
+        settle_coin: str = "USDT",
+    ) -> None:
+        if category != "linear":
+            raise ValueError("category: only 'linear' is supported")
+        if tp_mode not in ("limit", "market"):
+            raise ValueError("tp_mode: must be 'limit' or 'market'")
+        if max_create_attempts < 1:
+            raise ValueError("max_create_attempts: must be >= 1")
+        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
+        self.category = category
+        self.symbols = list(symbols) if symbols else None
+        self.tp_mode = tp_mode
+        self.max_create_attempts = int(max_create_attempts)
+        self.retry_backoff = float(retry_backoff)
+        self.connect_timeout = float(connect_timeout)
+        self.cancel_wait = float(cancel_wait)
+        self.settle_coin = settle_coin
+        self.rest = BybitREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
+        self.stream = BybitPrivateStream(
+            self._key, self._secret, private_ws_url, on_message=self._on_message, on_connect=self._on_connect,
+            ping_interval=ping_interval, stale_after=stale_after, clock_ms=self.rest.now_ms,
+        )
+        self.create_limiter = SlidingWindowLimiter(create_rate, 1.0)
+        self.cancel_limiter = SlidingWindowLimiter(cancel_rate, 1.0)
+        self._instruments: dict[str, Instrument] = {}
+        self._update_cbs: list = []
+        self._fill_cbs: list = []
+        self._orders: dict[tuple[str, str], OrderUpdate] = {}  # (client_id, kind) -> last known state
+        self._intents: dict[str, OrderIntent] = {}
+        self._oid_cid: dict[str, tuple[str, str]] = {}  # venue orderId -> (client_id, kind)
+        self._bracket: dict[str, str] = {}  # symbol -> client_id of the entry whose TP/SL are live
+        self._positions: dict[str, PositionInfo] = {}
+        self._seen_exec: deque[str] = deque(maxlen=8192)
+        self._seen_exec_set: set[str] = set()
+        self._changed = asyncio.Condition()
+        self._last_connect_ms = 0
+        self._resync_task: asyncio.Task | None = None
+        self.reconciled: dict[str, list] = {"orders": [], "positions": []}
+        self.stats = {"creates": 0, "create_retries": 0, "ambiguous": 0, "duplicates_resolved": 0,
+                      "rejected": 0, "cancels": 0, "resyncs": 0, "bad_pushes": 0}
+        self._started = False
+
+    def __repr__(self) -> str:
+        return f"BybitGateway(api_key={mask_key(self._key)!r}, rest_url={self.rest.base_url!r})"
+
+    # ------------------------------------------------------------------ callbacks
+    def on_update(self, cb) -> None:
+        self._update_cbs.append(cb)
+
+    def on_fill(self, cb) -> None:
+        self._fill_cbs.append(cb)
+
+    async def _emit(self, cbs, obj) -> None:
+        for cb in cbs:
+            try:
+                r = cb(obj)
+                if inspect.isawaitable(r):
+                    await r
+            except Exception:
+                log.exception("gateway callback failed")
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Sync the clock, load instruments, reconcile open orders and positions, open the private stream."""
+        try:
+            await self.rest.start()
+            await self.rest.sync_time()
+            await self.load_instruments(self.symbols)
+            orders = await self.open_orders()
+            positions = await self.positions()
+        except (BybitAPIError, BybitTransportError) as exc:
+            raise GatewayError(f"bybit start failed: {exc}") from None
+        self.reconciled = {"orders": orders, "positions": positions}
+        if orders or positions:
+            log.warning("bybit reconcile: %d open orders, %d positions found at start", len(orders), len(positions))
+        await self.stream.start()
+        if not await self.stream.wait_connected(self.connect_timeout):
+            err = self.stream.last_error or "timeout"
+            await self.stream.close()
+            raise GatewayError(f"bybit private stream did not connect: {err}")
+        self._started = True
+        log.info("bybit gateway started (key %s, %d instruments, clock offset %d ms)", mask_key(self._key),
+                 len(self._instruments), self.rest.time_offset_ms)
+
+    async def close(self) -> None:
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+        await self.stream.close()
+        await self.rest.close()
+        self._started = False
+
+    # ------------------------------------------------------------------ instruments
+    async def load_instruments(self, symbols: list[str] | None = None) -> dict[str, Instrument]:
+        rows = await self.rest.get_instruments(self.category, symbols)
+        for r in rows:
+            try:
+                pf, lf = r["priceFilter"], r["lotSizeFilter"]
+                inst = Instrument(
+                    symbol=r["symbol"], tick_size=float(pf["tickSize"]), qty_step=float(lf["qtyStep"]),
+                    min_qty=float(lf["minOrderQty"]), max_qty=float(lf.get("maxOrderQty") or math.inf),
+                    min_notional=float(lf.get("minNotionalValue") or 0.0),
+                )
+            except (KeyError, TypeError, ValueError):
+                log.warning("bybit instruments: malformed row for %r skipped", r.get("symbol") if isinstance(r, dict) else r)
+                continue
+            self._instruments[inst.symbol] = inst
+        if symbols:
+            missing = [s for s in symbols if s not in self._instruments]
+            if missing:
+                raise GatewayError(f"bybit instruments: unknown symbols {missing}")
+        return dict(self._instruments)
+
+    def instrument(self, symbol: str) -> Instrument:
+        try:
+            return self._instruments[symbol]
+        except KeyError:
+            raise ValueError(f"symbol: {symbol!r} has no instrument loaded") from None
+
+    def round_price(self, symbol: str, px: float, side: str) -> float:
+        """Round to the tick: a BUY rounds DOWN, a SELL rounds UP (never closer to the market than asked)."""
+        if side not in ("buy", "sell"):
+            raise ValueError(f"side: must be 'buy' or 'sell', got {side!r}")
+        if not (px > 0 and math.isfinite(px)):
+            raise ValueError(f"price: must be a positive finite number, got {px!r}")
+        inst = self.instrument(symbol)
+        return float(_to_grid(px, inst.tick, ROUND_FLOOR if side == "buy" else ROUND_CEILING))
+
+    def round_qty(self, symbol: str, qty: float) -> float:
+        """Round DOWN to the qty step; 0.0 when the result is below the minimum order qty."""
+        if not (qty >= 0 and math.isfinite(qty)):
+            raise ValueError(f"qty: must be a non-negative finite number, got {qty!r}")
+        inst = self.instrument(symbol)
+        q = float(_to_grid(qty, inst.step, ROUND_FLOOR))
+        return q if q >= inst.min_qty - 1e-12 else 0.0
+
+    def _fmt_price(self, symbol: str, px: float) -> str:
+        return _fmt(_to_grid(px, self.instrument(symbol).tick, ROUND_HALF_EVEN))
+
+    def _fmt_qty(self, symbol: str, qty: float) -> str:
+        return _fmt(_to_grid(qty, self.instrument(symbol).step, ROUND_HALF_EVEN))
+
+    # ------------------------------------------------------------------ orders
+    def order_body(self, intent: OrderIntent) -> dict:
+        """The ``/v5/order/create`` body for an intent (validated; prices/qty formatted on the grid)."""
+        if not intent.client_id or len(intent.client_id) > 36:
+            raise ValueError("client_id: must be 1..36 characters (Bybit orderLinkId)")
+        if intent.side not in ("buy", "sell"):
+            raise ValueError(f"side: must be 'buy' or 'sell', got {intent.side!r}")
+        if intent.order_type not in ("limit", "market"):
+            raise ValueError(f"order_type: must be 'limit' or 'market', got {intent.order_type!r}")
+        if not (intent.qty > 0 and math.isfinite(intent.qty)):
+            raise ValueError(f"qty: must be > 0, got {intent.qty!r}")
+        inst = self.instrument(intent.symbol)
+        if intent.qty < inst.min_qty - 1e-12:
+            raise ValueError(f"qty: {intent.qty} is below {intent.symbol}'s minimum {inst.min_qty}")
+        side = "Buy" if intent.side == "buy" else "Sell"
+        body: dict = {"category": self.category, "symbol": intent.symbol, "side": side}
+        if intent.order_type == "market":
+            body["orderType"] = "Market"
+            body["qty"] = self._fmt_qty(intent.symbol, intent.qty)
+        else:
+            if not (intent.price > 0 and math.isfinite(intent.price)):
+                raise ValueError(f"price: must be > 0 for a limit order, got {intent.price!r}")
+            body["orderType"] = "Limit"
+            body["qty"] = self._fmt_qty(intent.symbol, intent.qty)
+            body["price"] = self._fmt_price(intent.symbol, intent.price)
+            body["timeInForce"] = "PostOnly" if intent.post_only else "GTC"
+        body["positionIdx"] = 0
+        body["orderLinkId"] = intent.client_id
+        if intent.reduce_only:
+            if intent.take_profit or intent.stop_loss:
+                raise ValueError("take_profit: a reduce-only order cannot carry TP/SL")
+            body["reduceOnly"] = True
+        tp, sl = intent.take_profit, intent.stop_loss
+        if tp or sl:
+            for name, v in (("take_profit", tp), ("stop_loss", sl)):
+                if v is not None and not (v > 0 and math.isfinite(v)):
+                    raise ValueError(f"{name}: must be > 0, got {v!r}")
+            if self.tp_mode == "limit":
+                body["tpslMode"] = "Partial"
+                if tp:
+                    body["takeProfit"] = self._fmt_price(intent.symbol, tp)
+                    body["tpOrderType"] = "Limit"
+                    body["tpLimitPrice"] = body["takeProfit"]
+                    body["tpTriggerBy"] = "LastPrice"
+                if sl:
+                    body["stopLoss"] = self._fmt_price(intent.symbol, sl)
+                    body["slOrderType"] = "Market"
+                    body["slTriggerBy"] = "LastPrice"
+            else:
+                body["tpslMode"] = "Full"
+                if tp:
+                    body["takeProfit"] = self._fmt_price(intent.symbol, tp)
+                    body["tpOrderType"] = "Market"
+                    body["tpTriggerBy"] = "LastPrice"
+                if sl:
+                    body["stopLoss"] = self._fmt_price(intent.symbol, sl)
+                    body["slOrderType"] = "Market"
+                    body["slTriggerBy"] = "LastPrice"
+        return body
+
+    async def place(self, intent: OrderIntent) -> OrderUpdate:
+        body = self.order_body(intent)
+        self._intents[intent.client_id] = intent
+        if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+            self._bracket[intent.symbol] = intent.client_id
+        return await self._create(body, intent)
+
+    async def _create(self, body: dict, intent: OrderIntent) -> OrderUpdate:
+        cid, kind = intent.client_id, intent.kind
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats["creates"] += 1
+            try:
+                res = await self.rest.create_order(body, limiter=self.create_limiter)
+            except BybitRateLimited as exc:
+                # never processed by the venue: safe to report, the engine may try again later
+                raise GatewayError(f"bybit create {cid}: still rate limited after retries ({exc.ret_msg})") from None
+            except BybitAPIError as exc:
+                if exc.ret_code == RET_DUPLICATE_LINK_ID:
+                    self.stats["duplicates_resolved"] += 1
+                    found = await self._query_venue(intent.symbol, cid)
+                    if found is not None:
+                        return found
+                    raise GatewayError(f"bybit create {cid}: venue reports a duplicate orderLinkId it cannot find") from None
+                self.stats["rejected"] += 1
+                u = OrderUpdate(cid, "rejected", intent.symbol, "", intent.side, intent.price, intent.qty,
+                                reason=f"{exc.ret_code} {exc.ret_msg}", kind=kind, ts_ns=time.time_ns())
+                self._store(u)
+                log.warning("bybit create %s rejected: %s %s", cid, exc.ret_code, exc.ret_msg)
+                return u
+            except BybitTransportError as exc:
+                self.stats["ambiguous"] += 1
+                log.warning("bybit create %s: outcome unknown (%s); asking the venue", cid, exc.reason)
+                found = await self._query_venue(intent.symbol, cid, required=True)
+                if found is not None:
+                    return found
+                if attempt >= self.max_create_attempts:
+                    raise GatewayError(f"bybit create {cid}: not placed after {attempt} attempts ({exc.reason})") from None
+                self.stats["create_retries"] += 1
+                await asyncio.sleep(self.retry_backoff * attempt)
+                continue
+            oid = str((res or {}).get("orderId") or "")
+            if oid:
+                self._oid_cid[oid] = (cid, kind)
+            known = self._orders.get((cid, kind))
+            if known is not None and known.status != "pending":
+                return known
+            u = OrderUpdate(cid, "pending", intent.symbol, oid, intent.side, intent.price, intent.qty, kind=kind, ts_ns=time.time_ns())
+            self._store(u)
+            return u
+
+    async def _query_venue(self, symbol: str, client_id: str, required: bool = False) -> OrderUpdate | None:
+        """The venue's state of ``client_id`` (``None`` when it has no such order).  With ``required`` a query
+        that keeps failing raises GatewayError (the caller must not resend without an answer)."""
+        last = ""
+        for i in range(4):
+            try:
+                rows = await self.rest.get_orders(self.category, symbol=symbol, order_link_id=client_id)
+                break
+            except (BybitTransportError, BybitRateLimited) as exc:
+                last = str(exc)
+                await asyncio.sleep(self.retry_backoff * (i + 1))
+        else:
+            if required:
+                raise GatewayError(f"bybit query {client_id}: venue unreachable ({last})")
+            return None
+        for r in rows:
+            if r.get("orderLinkId") == client_id:
+                try:
+                    u = self._resolve(parse_order(r))
+                except ValueError:
+                    continue
+                self._store(u)
+                return u
+        return None
+
+    async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        self.stats["cancels"] += 1
+        try:
+            await self.rest.cancel_order(self.category, symbol, order_link_id=client_id, limiter=self.cancel_limiter)
+        except BybitAPIError as exc:
+            found = await self._query_venue(symbol, client_id)
+            if found is not None:
+                return found
+            if exc.ret_code == RET_ORDER_NOT_EXISTS:
+                return OrderUpdate(client_id, "rejected", symbol, reason=f"{exc.ret_code} {exc.ret_msg}", ts_ns=time.time_ns())
+            raise GatewayError(f"bybit cancel {client_id}: {exc.ret_code} {exc.ret_msg}") from None
+        except BybitTransportError as exc:
+            found = await self._query_venue(symbol, client_id)
+            if found is not None:
+                return found
+            raise GatewayError(f"bybit cancel {client_id}: {exc.reason}") from None
+        kind = self._intents[client_id].kind if client_id in self._intents else "entry"
+        u = await self._wait_terminal(client_id, kind, self.cancel_wait)
+        if u is not None:
+            return u
+        found = await self._query_venue(symbol, client_id)
+        return found if found is not None else OrderUpdate(client_id, "pending", symbol, reason="cancel_requested", ts_ns=time.time_ns())
+
+    async def _wait_terminal(self, client_id: str, kind: str, timeout: float) -> OrderUpdate | None:
+        def done():
+            u = self._orders.get((client_id, kind))
+            return u if (u is not None and u.status in _TERMINAL) else None
+
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(lambda: done() is not None), timeout)
+        except asyncio.TimeoutError:
+            return None
+        return done()
+
+    async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
+        """Market-close ``symbol``'s position (reduce-only) with ``client_id`` as its orderLinkId."""
+        try:
+            rows = await self.rest.get_positions(self.category, symbol=symbol)
+        except (BybitAPIError, BybitTransportError) as exc:
+            raise GatewayError(f"bybit close_position {symbol}: {exc}") from None
+        pos = None
+        for r in rows:
+            try:
+                p = parse_position(r)
+            except ValueError:
+                continue
+            if p.symbol == symbol and p.size > 0:
+                pos = p
+        if pos is None:
+            return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
+        intent = OrderIntent(symbol=symbol, side="sell" if pos.side == "buy" else "buy", qty=pos.size, price=0.0,
+                             client_id=client_id, post_only=False, reduce_only=True, kind="exit", order_type="market")
+        return await self.place(intent)
+
+    async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        try:
+            return await self._query_venue(symbol, client_id, required=True)
+        except GatewayError:
+            raise
+
+    async def open_orders(self) -> list[OrderUpdate]:
+        try:
+            rows = await self.rest.get_orders(self.category, open_only=0, settle_coin=self.settle_coin)
+        except (BybitAPIError, BybitTransportError) as exc:
+            raise GatewayError(f"bybit open_orders: {exc}") from None
+        out = []
+        for r in rows:
+            try:
+                u = self._resolve(parse_order(r))
+            except ValueError:
+                self.stats["bad_pushes"] += 1
+                continue
+            self._store(u)
+            out.append(u)
+        return out
+
+    async def positions(self) -> list[PositionInfo]:
+        try:
+            rows = await self.rest.get_positions(self.category, settle_coin=self.settle_coin)
+        except (BybitAPIError, BybitTransportError) as exc:
+            raise GatewayError(f"bybit positions: {exc}") from None
+        out = []
+        for r in rows:
+            try:
+                p = parse_position(r)
+            except ValueError:
+                continue
+            self._positions[p.symbol] = p
+            if p.size > 0:
+                out.append(p)
+        return out
+
+    async def equity(self, coin: str = "USDT") -> float:
+        """Account equity (UNIFIED ``totalEquity``, or the coin's equity)."""
+        try:
+            rows = await self.rest.get_wallet_balance("UNIFIED")
+        except (BybitAPIError, BybitTransportError) as exc:
+            raise GatewayError(f"bybit wallet-balance: {exc}") from None
+        for acc in rows:
+            for c in acc.get("coin") or []:
+                if c.get("coin") == coin and c.get("equity") not in (None, ""):
+                    return float(c["equity"])
+            if acc.get("totalEquity") not in (None, ""):
+                return float(acc["totalEquity"])
+        raise GatewayError("bybit wallet-balance: no equity in the answer")
+
+    # ------------------------------------------------------------------ stream
+    def _resolve(self, u: OrderUpdate) -> OrderUpdate:
+        """Attach the engine's client_id/kind: TP/SL children (no orderLinkId) map to their entry."""
+        kind = u.kind
+        cid = u.client_id
+        if cid and cid in self._intents and kind in ("entry", "exit"):
+            kind = self._intents[cid].kind
+        if not cid:
+            prev = self._oid_cid.get(u.venue_order_id)
+            if prev is not None:
+                cid, kind = prev
+            else:
+                cid = self._bracket.get(u.symbol, "") or u.venue_order_id
+        if u.venue_order_id:
+            self._oid_cid[u.venue_order_id] = (cid, kind)
+        if cid == u.client_id and kind == u.kind:
+            return u
+        return OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
+                           u.avg_price, u.reason, kind, u.ts_ns)
+
+    def _store(self, u: OrderUpdate) -> None:
+        self._orders[(u.client_id, u.kind)] = u
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _on_message(self, topic: str, data: list) -> None:
+        for d in data:
+            try:
+                if topic == "order":
+                    u = self._resolve(parse_order(d))
+                    self._store(u)
+                    await self._emit(self._update_cbs, u)
+                elif topic == "execution":
+                    f = parse_execution(d)
+                    if f is not None:
+                        await self._handle_fill(f, d.get("orderId", ""))
+                elif topic == "position":
+                    p = parse_position(d)
+                    self._positions[p.symbol] = p
+            except ValueError as exc:
+                self.stats["bad_pushes"] += 1
+                log.warning("bybit %s push dropped: %s", topic, exc)
+        await self._notify()
+
+    async def _handle_fill(self, f: Fill, order_id: str) -> None:
+        if f.exec_id:
+            if f.exec_id in self._seen_exec_set:
+                return
+            if len(self._seen_exec) == self._seen_exec.maxlen:
+                self._seen_exec_set.discard(self._seen_exec[0])
+            self._seen_exec.append(f.exec_id)
+            self._seen_exec_set.add(f.exec_id)
+        cid, kind = f.client_id, f.kind
+        if cid and cid in self._intents and kind == "entry":
+            kind = self._intents[cid].kind
+        if not cid:
+            prev = self._oid_cid.get(order_id)
+            cid, kind = prev if prev is not None else (self._bracket.get(f.symbol, "") or order_id, kind)
+        if cid != f.client_id or kind != f.kind:
+            f = Fill(cid, f.symbol, f.side, f.price, f.qty, f.fee, f.is_maker, f.exec_id, kind, f.ts_ns)
+        await self._emit(self._fill_cbs, f)
+
+    async def _on_connect(self, reconnected: bool) -> None:
+        since = self._last_connect_ms
+        self._last_connect_ms = self.rest.now_ms()
+        if reconnected:
+            self._resync_task = asyncio.create_task(self._resync(since))
+
+    async def _refresh(self, rows: list[dict]) -> None:
+        for r in rows:
+            try:
+                nu = self._resolve(parse_order(r))
+            except ValueError:
+                self.stats["bad_pushes"] += 1
+                continue
+            old = self._orders.get((nu.client_id, nu.kind))
+            self._store(nu)
+            if old is None or (old.status, old.filled_qty, old.venue_order_id) != (nu.status, nu.filled_qty, nu.venue_order_id):
+                await self._emit(self._update_cbs, nu)
+
+    async def _resync(self, since_ms: int) -> None:
+        """After a reconnect: report executions and order changes missed while the stream was down."""
+        self.stats["resyncs"] += 1
+        try:
+            live = [u for u in list(self._orders.values()) if u.status not in _TERMINAL and u.symbol]
+            symbols = {u.symbol for u in live} | set(self._bracket) | {s for s, p in self._positions.items() if p.size > 0}
+            for sym in sorted(symbols):
+                execs = await self.rest.get_executions(self.category, symbol=sym, start_ms=max(since_ms - 1000, 0))
+                for e in reversed(execs):
+                    try:
+                        f = parse_execution(e)
+                    except ValueError:
+                        self.stats["bad_pushes"] += 1
+                        continue
+                    if f is not None:
+                        await self._handle_fill(f, e.get("orderId", ""))
+            for u in live:
+                if u.venue_order_id:
+                    rows = await self.rest.get_orders(self.category, symbol=u.symbol, order_id=u.venue_order_id)
+                else:
+                    rows = await self.rest.get_orders(self.category, symbol=u.symbol, order_link_id=u.client_id)
+                await self._refresh(rows)
+            await self._refresh(await self.rest.get_orders(self.category, open_only=0, settle_coin=self.settle_coin))
+            await self.positions()
+        except (BybitAPIError, BybitTransportError, GatewayError) as exc:
+            log.warning("bybit resync after reconnect failed: %s", exc)
+        await self._notify()
