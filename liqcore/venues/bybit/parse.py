@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import CONTROL, Reject, Sink, ms_to_ns, num, pos, rows_to_events
+from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, pos, rows_to_events
 
 __all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE"]
 
@@ -48,6 +48,7 @@ _MARK = 3
 _FUNDING = 4
 _OI = 6
 _NAN = float("nan")
+_INF = float("inf")
 
 # Bybit liquidation S: the side of the liquidated position's... "Buy" update = LONG liquidated
 _LIQ_SIDE = {"Buy": 1, "Sell": 2, "buy": 1, "sell": 2, "BUY": 1, "SELL": 2}
@@ -63,8 +64,31 @@ def parse_liquidation_items(items, sink: Sink, topic_symbol: str | None = None) 
         raise Reject("missing_field" if items is None else "non_numeric", "data")
     rows = sink.rows
     recv = sink.recv_ns
+    ids = sink._ids
     n = 0
     for it in items:
+        # fast path: the documented shape with valid values; anything else takes the checked path
+        try:
+            t = it["T"]
+            ps = it["p"]
+            vs = it["v"]
+            price = float(ps)
+            qty = float(vs)
+            side = _LIQ_SIDE[it["S"]]
+            sid = ids[(VENUE, it["s"])]
+            if (
+                t.__class__ is int
+                and ps.__class__ is str
+                and vs.__class__ is str
+                and _MS_MIN <= t <= _MS_MAX
+                and 0.0 < price < _INF
+                and 0.0 < qty < _INF
+            ):
+                rows.append((t * 1_000_000, recv, price, qty, sid, side, _LIQ, VENUE, 0))
+                n += 1
+                continue
+        except (KeyError, TypeError, ValueError):
+            pass
         try:
             if it.__class__ is not dict:
                 raise Reject("missing_field", "data[]")
