@@ -570,22 +570,37 @@ def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:
     n = len(events)
     if n < 2:
         return events, 0
+    ts = events["ts_event"]
+    if np.all(ts[1:] >= ts[:-1]):
+        # sorted: duplicates share ts_event, so only runs of equal times need the full key
+        eq = ts[1:] == ts[:-1]
+        if not eq.any():
+            return events, 0
+        cand = np.zeros(n, dtype=bool)
+        cand[1:] |= eq
+        cand[:-1] |= eq
+        idx = np.flatnonzero(cand)
+    else:
+        idx = np.arange(n)
+    sub = events[idx]
     key = np.empty(
-        n,
+        len(idx),
         dtype=[("ts", "<i8"), ("sid", "<i4"), ("venue", "i1"), ("kind", "i1"), ("side", "i1"), ("p", "<i8"), ("q", "<i8")],
     )
-    key["ts"] = events["ts_event"]
-    key["sid"] = events["symbol_id"]
-    key["venue"] = events["venue"]
-    key["kind"] = events["kind"]
-    key["side"] = events["side"]
-    key["p"] = events["price"].view(np.int64)
-    key["q"] = events["qty"].view(np.int64)
+    key["ts"] = sub["ts_event"]
+    key["sid"] = sub["symbol_id"]
+    key["venue"] = sub["venue"]
+    key["kind"] = sub["kind"]
+    key["side"] = sub["side"]
+    key["p"] = sub["price"].view(np.int64)
+    key["q"] = sub["qty"].view(np.int64)
     _, first = np.unique(key, return_index=True)
-    if len(first) == n:
+    if len(first) == len(idx):
         return events, 0
-    first.sort()
-    return events[first], n - len(first)
+    keep = np.ones(n, dtype=bool)
+    keep[idx] = False
+    keep[idx[first]] = True
+    return events[keep], n - int(keep.sum())
 
 
 # ----------------------------------------------------------------------------------------- save

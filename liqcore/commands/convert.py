@@ -1,0 +1,35 @@
+"""Convert recordings to the event contract as Parquet (or CSV).
+
+    liqcore convert PATH... --out FILE.parquet [--format F] [--feed-latency DUR] [--strict]
+
+Columns: ts_event_ns, ts_recv_ns (int64), venue, symbol, kind, side (strings), price, qty (float64),
+flags (uint8); readable by pandas, polars, duckdb and ``liqcore.io.load_events``.  An --out ending in
+.csv writes the contract CSV instead.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "convert recordings to the event contract as Parquet"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from liqcore.commands.events import add_load_arguments
+
+    add_load_arguments(p)
+    p.add_argument("--out", required=True, metavar="FILE", help="output .parquet (or .csv) file")
+    p.add_argument("--kind", default=None, help="keep only these kinds (comma list)")
+    p.add_argument("--symbol", default=None, help="keep only these symbols (comma list)")
+
+
+def run(args) -> int:
+    from liqcore.commands.events import load_from_args, select
+    from liqcore.io import save_events
+
+    result = load_from_args(args)
+    events = select(result, args.kind, args.symbol)
+    path = save_events(events, args.out, registry=result.registry)
+    print(result.summary(), file=sys.stderr)
+    print(f"wrote {len(events)} events to {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,184 @@
+"""Print normalised events from recordings, or a summary per venue/symbol/kind.
+
+    liqcore events PATH... [--format F] [--json] [--kind liquidation,trade] [--symbol X] [--limit N]
+
+Without --json: a table per (venue, symbol, kind) with count, first/last event time (UTC) and the
+notional sum (price x qty, liquidations and trades), then the rejects by reason.  With --json: one
+JSON object per event line (venue, symbol, kind, side, price, qty, notional, ts_event_ns, ts_recv_ns).
+Formats: raw, recorder, seed004, seed001, binance-csv, binance-trades-csv, contract-csv, parquet
+(detected per file when --format is not given; .gz/.zst read transparently).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+HELP = "print normalised events (or a per venue/symbol/kind summary) from recordings"
+
+
+def add_load_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``events`` and ``convert``."""
+    from liqcore.io import FORMATS
+
+    p.add_argument("paths", nargs="+", metavar="PATH", help="recording files or directories")
+    p.add_argument("--format", choices=FORMATS, default=None, help="force the input format (default: detect per file)")
+    p.add_argument("--feed-latency", default="0", metavar="DUR",
+                   help="receive time = event time + DUR where none was recorded (e.g. 150ms; default 0)")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad record (file:line) instead of counting it")
+    p.add_argument("--instruments", metavar="FILE",
+                   help="OKX instId -> ctVal JSON (plain mapping or an /api/v5/public/instruments response)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_load_arguments(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per event instead of the summary")
+    p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest")
+    p.add_argument("--symbol", default=None, help="comma list of symbols (as named by the venue, e.g. BTCUSDT, BTC-USDT-SWAP)")
+    p.add_argument("--venue", default=None, help="comma list of venues: bybit,binance,okx")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events (after filters)")
+
+
+def load_from_args(args):
+    from liqcore.config import parse_duration
+    from liqcore.io import load_events
+
+    latency = parse_duration(args.feed_latency, "feed-latency")
+    return load_events(args.paths, format=args.format, strict=args.strict, feed_latency_ns=latency,
+                       instruments=args.instruments)
+
+
+def select(result, kind=None, symbol=None, venue=None, limit=None) -> np.ndarray:
+    """Filter a LoadResult's events by kind/symbol/venue names (comma lists) and a count limit."""
+    from liqcore.types import Kind, Venue
+    from liqcore.venues.common import KIND_BY_NAME
+
+    ev = result.events
+    mask = np.ones(len(ev), dtype=bool)
+    if kind:
+        codes = []
+        for k in str(kind).split(","):
+            k = k.strip().lower()
+            if not k:
+                continue
+            if k.endswith("s") and k[:-1] in KIND_BY_NAME:
+                k = k[:-1]
+            if k not in KIND_BY_NAME:
+                raise ValueError(f"kind: unknown kind {k!r} (expected {', '.join(x.name.lower() for x in Kind)})")
+            codes.append(KIND_BY_NAME[k])
+        mask &= np.isin(ev["kind"], codes)
+    if venue:
+        vs = [int(Venue.parse(v)) for v in str(venue).split(",") if v.strip()]
+        mask &= np.isin(ev["venue"], vs)
+    if symbol:
+        wanted = {s.strip().upper() for s in str(symbol).split(",") if s.strip()}
+        ids = [sid for sid, _, s in result.registry if s in wanted]
+        mask &= np.isin(ev["symbol_id"], ids)
+    out = ev[mask]
+    if limit is not None:
+        if limit < 0:
+            raise ValueError("limit: must be >= 0")
+        out = out[:limit]
+    return out
+
+
+def write_json_lines(events: np.ndarray, registry, out) -> None:
+    import orjson
+
+    vnames = ("?", "bybit", "binance", "okx")
+    snames = ("none", "long", "short", "buy", "sell")
+    knames = ("?", "liquidation", "trade", "mark", "funding", "gap", "open_interest")
+    syms = [s for _, _, s in registry]
+    buf = []
+    for ts, tr, price, qty, sid, side, kind, venue, _flags in events.tolist():
+        notional = price * qty if kind in (1, 2) else None
+        buf.append(orjson.dumps({
+            "venue": vnames[venue] if 0 <= venue < 4 else "?",
+            "symbol": syms[sid] if sid >= 0 else "*",
+            "kind": knames[kind] if 0 <= kind < 7 else "?",
+            "side": snames[side] if 0 <= side < 5 else "?",
+            "price": price,
+            "qty": qty,
+            "notional": notional,
+            "ts_event_ns": ts,
+            "ts_recv_ns": tr,
+        }))
+        if len(buf) >= 4096:
+            out.write(b"\n".join(buf) + b"\n")
+            buf = []
+    if buf:
+        out.write(b"\n".join(buf) + b"\n")
+    out.flush()
+
+
+def summary_rows(events: np.ndarray, registry) -> list[tuple]:
+    """(venue, symbol, kind, count, first_ns, last_ns, notional) per group, sorted by venue/symbol/kind."""
+    from liqcore.venues.common import KIND_NAMES
+    from liqcore.types import venue_name
+
+    if not len(events):
+        return []
+    key = events["symbol_id"].astype(np.int64) * 16 + events["kind"].astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    notional = np.where(np.isin(events["kind"], (1, 2)), events["price"] * events["qty"], 0.0)
+    rows = []
+    for a, b in zip(starts, ends):
+        idx = order[a:b]
+        e0 = events[idx[0]]
+        sid = int(e0["symbol_id"])
+        sym = registry.symbol(sid) if sid >= 0 else "*"
+        ts = events["ts_event"][idx]
+        rows.append((venue_name(e0["venue"]), sym, KIND_NAMES.get(int(e0["kind"]), "?"), int(b - a),
+                     int(ts.min()), int(ts.max()), float(notional[idx].sum())))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return rows
+
+
+def _fmt_time(ns: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def print_summary(result, events: np.ndarray) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{len(events)} events ({len(result.sources)} file(s), {result.duplicates} duplicates removed)")
+    for col, just in (("venue", "left"), ("symbol", "left"), ("kind", "left"), ("count", "right"),
+                      ("first (UTC)", "left"), ("last (UTC)", "left"), ("notional", "right")):
+        table.add_column(col, justify=just)
+    for venue, sym, kind, n, first, last, notional in summary_rows(events, result.registry):
+        table.add_row(venue, sym, kind, f"{n:,}", _fmt_time(first), _fmt_time(last),
+                      f"{notional:,.0f}" if kind in ("liquidation", "trade") else "")
+    console.print(table)
+    if result.rejects or result.recovered:
+        rt = Table(title="rejected / skipped records")
+        rt.add_column("reason")
+        rt.add_column("count", justify="right")
+        for k, v in sorted(result.rejects.items()):
+            rt.add_row(k, f"{v:,}")
+        for k, v in sorted(result.recovered.items()):
+            rt.add_row(f"recovered: {k}", f"{v:,}")
+        console.print(rt)
+    ft = Table(title="files")
+    for col in ("file", "format", "records", "events"):
+        ft.add_column(col)
+    for path, info in result.files.items():
+        ft.add_row(path, info["format"], f"{info['records']:,}", f"{info['events']:,}")
+    console.print(ft)
+
+
+def run(args) -> int:
+    result = load_from_args(args)
+    events = select(result, args.kind, args.symbol, args.venue, args.limit)
+    if args.json:
+        write_json_lines(events, result.registry, sys.stdout.buffer)
+    else:
+        print_summary(result, events)
+    return 0
