@@ -1,0 +1,39 @@
+"""Shipped test kit: a fake Bybit v5 exchange on loopback (REST + public/private websockets, fill model,
+fault injection) and helpers to build or replay venue frames.  Names load lazily (no aiohttp at import)."""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "FakeExchange": "liqcore.testing.fake_exchange",
+    "FakeExchangeThread": "liqcore.testing.fake_exchange",
+    "Faults": "liqcore.testing.fake_exchange",
+    "HttpFault": "liqcore.testing.fake_exchange",
+    "FakeRequest": "liqcore.testing.fake_exchange",
+    "DEFAULT_API_KEY": "liqcore.testing.fake_exchange",
+    "DEFAULT_API_SECRET": "liqcore.testing.fake_exchange",
+    "FakeVenue": "liqcore.testing.fake_book",
+    "FakeOrder": "liqcore.testing.fake_book",
+    "FakePosition": "liqcore.testing.fake_book",
+    "DEFAULT_INSTRUMENTS": "liqcore.testing.fake_book",
+    "read_recording": "liqcore.testing.fake_replay",
+    "synthetic_frames": "liqcore.testing.fake_replay",
+    "frames_from_objects": "liqcore.testing.fake_replay",
+    "trade_frame": "liqcore.testing.fake_replay",
+    "liquidation_frame": "liqcore.testing.fake_replay",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'liqcore.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
