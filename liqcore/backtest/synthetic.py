@@ -1,0 +1,746 @@
+"""The synthetic market: seeded, calibrated ticks for several perpetuals, as events and as wire frames.
+
+``synthetic_market(days=30, symbols=(...), seed=7, venue="bybit")`` returns a :class:`Market`:
+liquidations, trades, mark prices and fundings in the event contract (``liqcore.types``), the
+generator's own cascade episodes (``.truth``), and ``.frames(venue)``, the same market rendered as
+Bybit, Binance or OKX websocket messages for the codecs.
+
+The model (specified in ``pysrc/synth.py``, run by the Numba kernel ``liqcore._jit.synth``) per
+symbol: a background Hawkes process of ordinary liquidations, cascade episodes (Poisson shocks,
+each starting a second Hawkes channel of heavier, mostly one-sided liquidations), a diffusive mid
+price pushed by forced flow with a transient part that reverts and a permanent part, Poisson trades
+whose rate rises with cascade activity, marks every 10 s and fundings every 8 h.
+
+Choices and where they come from (the trading guide, seed 002, and the semantics):
+
+* Price levels and ticks: BTC 90,000 (tick 0.1), ETH 3,000 (0.01), SOL 150 (0.01), XRP 2.0
+  (0.0001), DOGE 0.20 (0.00001); lots 0.001 / 0.01 / 0.1 / 1 / 1.  Daily volatility 2.5 / 3.5 / 4.5
+  / 4.0 / 5.0 %.  Other symbols get a generic spec (price 10, 4 decimals, 4 %/day).
+* Trades: baseline 0.3-0.4 prints/s per symbol (a few million prints for 30 days x 5 symbols),
+  plus ``kappa_t = 15`` prints per unit of cascade liquidation intensity; lognormal notionals.
+* Activity: a daily cycle of amplitude 0.35 peaking at 15:30 UTC (the guide's 13-18 UTC session is
+  the busiest).  No weekend effect, no cross-symbol contagion (each symbol is independent).
+* Background liquidations: 600-1,200 per day per symbol, branching ratio 0.4, kernel 20 s;
+  lognormal notionals (sigma 1.3) with a median ~1/20 of the cascade notional scale; 55 % longs.
+* Cascades: shocks at a per-symbol rate; each opens an episode with 2 expected immigrants besides
+  its first liquidation and branching ratio 0.5 (about 6 liquidations per episode); kernel decay
+  set per symbol from the guide's average durations (ETH 12 s, BTC 14 s, SOL 9 s, XRP 9 s, DOGE
+  8 s).  Episode sides: 62 % long flushes (the guide: buy-dominant 55-70 %); 85 % of an episode's
+  liquidations on its side.  Cascade notionals lognormal, median 2x the scale, sigma 0.8.
+* Impact: 4 bp x sqrt(N / scale) per liquidation (square-root impact), so an average episode moves
+  the price a few tenths of a percent.  Forced flow overshoots and tends to snap back (the
+  documents' stylised fact): 75 % of episodes keep only 10 % of their impact, the transient rest
+  decaying with a half-life drawn per episode (median 40 s, lognormal sigma 0.6: seconds to
+  minutes); 25 % of episodes (the guide's "cascade doesn't revert" share) keep 90 %.  These were
+  fixed from the documents before any backtest and are never tuned on strategy PnL.
+* Calibration: the notional scale and the shock rate of each symbol are set so that the REAL
+  detector with default parameters (q 0.95, N 1000, min_history 100, refresh 1 h, W 60 s, k 2)
+  finds the guide's cascades per day (ETH 9.4, BTC 7.4, SOL 6.9, XRP 5.3, DOGE 4.4) and P95
+  thresholds (BTC 200K, ETH 80K, SOL 15K, XRP 12K, DOGE 10K).  ``benches/calibrate_synth.py``
+  measures them; ``benches/results/synthetic.md`` records the measured values and tolerances.
+
+Receive times: ``ts_event`` is on the millisecond grid (venues stamp ms); ``ts_recv`` adds a feed
+latency, lognormally jittered around ``feed_latency_ns`` (never negative), to the moment the venue
+pushes the event: Bybit batches ``allLiquidation`` every 500 ms (push at the end of the batch),
+everything else is pushed at once.  Binance and OKX show at most one liquidation per symbol per
+second (``Market.sampled_mask``; ``.frames`` renders only those); their liquidations carry the
+SAMPLED flag.  The throttle keeps a liquidation when at least 1000 ms passed since the last one
+shown: in the 2025-12 Binance recording the smallest same-symbol gap of 1788 is 1008 ms, which a
+"latest of each fixed second" rule would not produce.
+
+Exact duplicates (same symbol, kind, ms, side, price, qty), which the codecs would drop, are made
+distinct by adding one lot to the later one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
+
+__all__ = [
+    "synthetic_market",
+    "Market",
+    "TRUTH_DTYPE",
+    "SYMBOL_SPECS",
+    "GENERATOR_VERSION",
+    "DEFAULT_START_NS",
+    "build_params",
+    "simulate_symbol",
+    "uniforms",
+    "cascade_stats",
+    "OKX_CT_VAL",
+]
+
+#: bump when the model or its defaults change (part of the cache key)
+GENERATOR_VERSION = 1
+
+#: 2026-01-05 00:00:00 UTC
+DEFAULT_START_NS = 1_767_571_200_000_000_000
+
+NS_PER_MS = 1_000_000
+NS_PER_S = 1_000_000_000
+
+#: ground truth of the generator's cascade episodes
+TRUTH_DTYPE = np.dtype(
+    [
+        ("symbol_id", "<i4"),
+        ("side", "i1"),  # Side.LONG (longs flushed, price pushed down) or Side.SHORT
+        ("reverted", "i1"),  # 1 = the displacement mostly snaps back, 0 = it persists
+        ("n", "<i4"),  # liquidations of the episode
+        ("start_ns", "<i8"),  # first liquidation (ms grid, like ts_event)
+        ("end_ns", "<i8"),  # last liquidation
+        ("notional", "<f8"),  # total notional of its liquidations (quote)
+        ("half_life_s", "<f8"),  # reversion half-life of the transient displacement
+    ],
+    align=True,
+)
+
+#: OKX ctVal (base units per contract) for the generated symbols (OKX instruments endpoint values)
+OKX_CT_VAL = {"BTC": 0.01, "ETH": 0.1, "SOL": 1.0, "XRP": 100.0, "DOGE": 1000.0}
+
+
+@dataclass(frozen=True)
+class SymbolSpec:
+    """Per-symbol market description and calibration targets."""
+
+    price: float  # starting price
+    price_dec: int  # tick = 10**-price_dec
+    qty_dec: int  # lot = 10**-qty_dec
+    daily_vol: float  # fraction per day
+    p95: float  # target P95 liquidation notional (quote)
+    cascades_per_day: float  # target detector cascades per day
+    duration_s: float  # target average cascade duration
+    bg_per_day: float  # background liquidations per day
+    trade_rate: float  # baseline prints per second
+    trade_med: float  # median trade notional
+    # calibrated (benches/calibrate_synth.py): notional scale / p95 and shocks per target cascade
+    scale_ratio: float = 1.0
+    shock_ratio: float = 1.0
+    beta_ratio: float = 1.0
+
+
+SYMBOL_SPECS: dict[str, SymbolSpec] = {
+    "BTCUSDT": SymbolSpec(90_000.0, 1, 3, 0.025, 200_000.0, 7.4, 14.0, 1000.0, 0.4, 8_000.0),
+    "ETHUSDT": SymbolSpec(3_000.0, 2, 2, 0.035, 80_000.0, 9.4, 12.0, 1200.0, 0.35, 5_000.0),
+    "SOLUSDT": SymbolSpec(150.0, 2, 1, 0.045, 15_000.0, 6.9, 9.0, 900.0, 0.3, 2_000.0),
+    "XRPUSDT": SymbolSpec(2.0, 4, 0, 0.040, 12_000.0, 5.3, 9.0, 700.0, 0.3, 1_500.0),
+    "DOGEUSDT": SymbolSpec(0.20, 5, 0, 0.050, 10_000.0, 4.4, 8.0, 600.0, 0.3, 1_000.0),
+}
+_GENERIC = SymbolSpec(10.0, 4, 1, 0.04, 10_000.0, 5.0, 10.0, 600.0, 0.3, 1_000.0)
+
+# model constants (see the module docstring)
+_ETA_B, _BG_KERNEL_S = 0.4, 20.0
+_N0, _ETA_C = 2.0, 0.5
+_BG_SIG, _BG_MEDIAN = 1.3, 1.0 / 20.0
+_C_SIG, _C_MEDIAN = 0.8, 2.0
+_DIURNAL_A, _PEAK_SOD = 0.35, 15.5 * 3600.0
+_KAPPA_T, _TRADE_SIG = 15.0, 1.0
+_P_LONG, _P_SAME, _BG_P_LONG = 0.62, 0.85, 0.55
+_IMPACT = 0.0004
+_P_CONT, _PERM_CONT, _PERM_REV = 0.25, 0.9, 0.1
+_HL_MED, _HL_SIG, _BG_HL = 40.0, 0.6, 20.0
+_TAKER_BIAS = 0.35
+_MARK_DT, _FUND_DT = 10.0, 8 * 3600.0
+_FUND_MEAN, _FUND_SD = 1e-4, 1e-4
+
+
+def _spec(symbol: str) -> SymbolSpec:
+    return SYMBOL_SPECS.get(symbol.upper(), _GENERIC)
+
+
+def build_params(symbol: str, days: float, start_ns: int = DEFAULT_START_NS, overrides: dict | None = None) -> np.ndarray:
+    """The kernel's parameter vector for one symbol (layout ``liqcore._jit.synth.PARAM_NAMES``)."""
+    from liqcore._jit.synth import PARAM_NAMES
+
+    s = _spec(symbol)
+    start_s = start_ns / NS_PER_S
+    sod = start_s % 86400.0
+    fund_first = (_FUND_DT - (start_s % _FUND_DT)) % _FUND_DT
+    # the mean cascade duration is about 1.6 mean kernel lifetimes for ~6 events (calibrated below)
+    beta_c = 1.0 / (s.duration_s * 0.6 * s.beta_ratio)
+    # shocks per day: each shock yields about one detector cascade (calibrated ratio)
+    mu_s = s.cascades_per_day * s.shock_ratio / 86400.0
+    vals = {
+        "t_end": float(days) * 86400.0,
+        "x0": math.log(s.price),
+        "sigma_s": s.daily_vol / math.sqrt(86400.0),
+        "mu_b": s.bg_per_day * (1.0 - _ETA_B) / 86400.0,
+        "eta_b": _ETA_B,
+        "beta_b": 1.0 / _BG_KERNEL_S,
+        "mu_s": mu_s,
+        "n0": _N0,
+        "eta_c": _ETA_C,
+        "beta_c": beta_c,
+        "diurnal_a": _DIURNAL_A,
+        "peak_sod": _PEAK_SOD,
+        "t0_sod": sod,
+        "rate_t": s.trade_rate,
+        "kappa_t": _KAPPA_T,
+        "trade_med": s.trade_med,
+        "trade_sig": _TRADE_SIG,
+        "scale": s.p95 * s.scale_ratio,
+        "bg_mu": math.log(_BG_MEDIAN),
+        "bg_sig": _BG_SIG,
+        "c_mu": math.log(_C_MEDIAN),
+        "c_sig": _C_SIG,
+        "p_long": _P_LONG,
+        "p_same": _P_SAME,
+        "bg_p_long": _BG_P_LONG,
+        "impact": _IMPACT,
+        "p_cont": _P_CONT,
+        "perm_cont": _PERM_CONT,
+        "perm_rev": _PERM_REV,
+        "hl_med": _HL_MED,
+        "hl_sig": _HL_SIG,
+        "bg_hl": _BG_HL,
+        "taker_bias": _TAKER_BIAS,
+        "price_dec": float(s.price_dec),
+        "qty_dec": float(s.qty_dec),
+        "mark_dt": _MARK_DT,
+        "fund_dt": _FUND_DT,
+        "fund_first": fund_first,
+        "fund_mean": _FUND_MEAN,
+        "fund_sd": _FUND_SD,
+    }
+    for k, v in (overrides or {}).items():
+        if k not in vals:
+            raise ValueError(f"overrides: unknown generator parameter {k!r}")
+        vals[k] = float(v)
+    _validate(vals)
+    return np.array([vals[name] for name in PARAM_NAMES], dtype=np.float64)
+
+
+def _validate(v: dict) -> None:
+    for name in ("t_end", "sigma_s", "mu_b", "mu_s", "beta_b", "beta_c", "rate_t", "scale", "trade_med",
+                 "hl_med", "bg_hl", "mark_dt", "fund_dt"):
+        x = v[name]
+        if not (math.isfinite(x) and x >= 0.0):
+            raise ValueError(f"{name}: must be finite and >= 0; got {x!r}")
+    for name in ("beta_b", "beta_c", "rate_t", "scale", "trade_med", "hl_med", "bg_hl", "mark_dt", "fund_dt"):
+        if v[name] <= 0.0:
+            raise ValueError(f"{name}: must be > 0; got {v[name]!r}")
+    for name in ("eta_b", "eta_c"):
+        if not 0.0 <= v[name] < 1.0:
+            raise ValueError(f"{name}: branching ratio must be in [0, 1); got {v[name]!r}")
+    for name in ("p_long", "p_same", "bg_p_long", "p_cont", "perm_cont", "perm_rev", "diurnal_a"):
+        if not 0.0 <= v[name] <= 1.0:
+            raise ValueError(f"{name}: must be in [0, 1]; got {v[name]!r}")
+    if not 0.0 <= v["taker_bias"] <= 0.5:
+        raise ValueError(f"taker_bias: must be in [0, 0.5]; got {v['taker_bias']!r}")
+    for name in ("price_dec", "qty_dec"):
+        if not (0 <= v[name] <= 12 and float(v[name]).is_integer()):
+            raise ValueError(f"{name}: must be an integer in [0, 12]; got {v[name]!r}")
+
+
+def _symbol_key(symbol: str) -> int:
+    return zlib.crc32(symbol.upper().encode())
+
+
+def uniforms(seed: int, symbol: str, n: int) -> np.ndarray:
+    """The first ``n`` uniforms of the symbol's stream (a longer call extends the same sequence)."""
+    ss = np.random.SeedSequence([int(seed), _symbol_key(symbol), 0])
+    return np.random.Generator(np.random.PCG64(ss)).random(int(n))
+
+
+def simulate_symbol(p: np.ndarray, seed: int, symbol: str):
+    """Run the kernel for one symbol, growing the uniform pool and buffers until it completes.
+    Returns ``(rows, episodes)`` dicts of trimmed arrays (times in ns from the start)."""
+    from liqcore._jit import synth as k
+
+    t_end = p[k.T_END]
+    fmax = 1.0 + p[k.DIURNAL_A]
+    base_rate = (p[k.MU_B] / (1.0 - p[k.ETA_B]) + p[k.RATE_T] + p[k.MU_S] * 20.0) * fmax
+    steps = t_end * (base_rate * 1.3 + 1.0 / p[k.MARK_DT]) + 1000.0
+    n_u = int(steps * 5.0) + 4096
+    cap = int(t_end * (base_rate + 1.0 / p[k.MARK_DT] + 1.0 / p[k.FUND_DT])) + 4096
+    max_ep = int(p[k.MU_S] * t_end * fmax * 2.0) + 64
+    while True:
+        u = uniforms(seed, symbol, n_u)
+        cols = (
+            np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.float64),
+            np.empty(cap, np.int8), np.empty(cap, np.int8), np.empty(cap, np.int32),
+        )
+        eps = (
+            np.empty(max_ep, np.int64), np.empty(max_ep, np.int64), np.empty(max_ep, np.int8),
+            np.empty(max_ep, np.int8), np.empty(max_ep, np.float64), np.empty(max_ep, np.int32),
+            np.empty(max_ep, np.float64),
+        )
+        status, n, n_ep, _used = k.simulate_symbol(p, u, *cols, *eps)
+        if status == k.OK:
+            break
+        if status == k.OUT_OF_UNIFORMS:
+            n_u *= 2
+        elif status == k.OUT_OF_ROWS:
+            cap *= 2
+        else:
+            max_ep *= 2
+    rows = dict(zip(("t_ns", "price", "qty", "side", "kind", "episode"), (c[:n] for c in cols)))
+    episodes = dict(
+        zip(("start_ns", "end_ns", "side", "continues", "notional", "n", "half_life"), (e[:n_ep] for e in eps))
+    )
+    return rows, episodes
+
+
+# ------------------------------------------------------------------------------------------ Market
+
+
+@dataclass
+class Market:
+    """A generated market: events (EVENT_DTYPE, sorted by ts_event, stable), the registry numbering
+    them, the generator's ground-truth cascades, and the wire frames of each venue."""
+
+    events: np.ndarray
+    registry: SymbolRegistry
+    symbols: tuple
+    days: float
+    seed: int
+    venue: str
+    params: dict
+    truth: np.ndarray
+    start_ns: int = DEFAULT_START_NS
+    feed_latency_ns: int = 50_000_000
+    _recv_seed: int = field(default=0, repr=False)
+
+    # -- venue views -------------------------------------------------------------------------
+    def sampled_mask(self, venue: str | None = None) -> np.ndarray:
+        """Boolean mask of the events ``venue``'s streams show: every event on Bybit; on Binance
+        and OKX the liquidation throttle (a liquidation is shown when >= 1000 ms passed since the
+        last one shown for the symbol) removes the rest."""
+        v = Venue.parse(venue or self.venue)
+        ev = self.events
+        mask = np.ones(len(ev), dtype=bool)
+        if v == Venue.BYBIT:
+            return mask
+        liq = np.flatnonzero(ev["kind"] == Kind.LIQUIDATION)
+        mask[liq] = _throttle(ev["ts_event"][liq], ev["symbol_id"][liq], 1000 * NS_PER_MS)
+        return mask
+
+    def frames(self, venue: str | None = None) -> Iterator[tuple[int, bytes]]:
+        """``(recv_ns, message bytes)`` in receive order, in ``venue``'s wire format (default: the
+        market's venue).  Bybit: allLiquidation (500 ms batches), publicTrade, tickers (snapshot
+        then deltas); Binance (combined-stream wrapping): forceOrder (throttled), aggTrade,
+        markPriceUpdate; OKX: liquidation-orders (contracts, throttled), trades, mark-price,
+        funding-rate.  For another venue than the market's, receive times follow that venue's
+        pushing rules with the same latency model."""
+        v = Venue.parse(venue or self.venue)
+        ev = self.events if v == Venue.parse(self.venue) else _with_recv(
+            self.events, v, self.feed_latency_ns, self._recv_seed, len(self.registry))
+        return _render(ev, self.registry, v, self.sampled_mask(v))
+
+    def summary(self) -> dict:
+        """Counts per kind and per symbol."""
+        ev = self.events
+        out = {"events": int(len(ev)), "days": self.days, "venue": self.venue, "symbols": {}}
+        for sid, _v, sym in self.registry:
+            m = ev["symbol_id"] == sid
+            out["symbols"][sym] = {
+                Kind(k).name.lower(): int(np.count_nonzero(m & (ev["kind"] == k)))
+                for k in (Kind.LIQUIDATION, Kind.TRADE, Kind.MARK, Kind.FUNDING)
+            }
+            out["symbols"][sym]["episodes"] = int(np.count_nonzero(self.truth["symbol_id"] == sid))
+        return out
+
+
+def _throttle(ts: np.ndarray, sid: np.ndarray, gap_ns: int) -> np.ndarray:
+    """Keep an event when >= gap_ns passed since the last KEPT event of the same symbol."""
+    keep = np.zeros(len(ts), dtype=bool)
+    last: dict[int, int] = {}
+    ts_l = ts.tolist()
+    sid_l = sid.tolist()
+    for i in range(len(ts_l)):
+        s = sid_l[i]
+        t = ts_l[i]
+        prev = last.get(s)
+        if prev is None or t - prev >= gap_ns:
+            keep[i] = True
+            last[s] = t
+    return keep
+
+
+def _set_recv(ev: np.ndarray, venue: Venue, feed_latency_ns: int, recv_seed: int, n_symbols: int) -> None:
+    """Set ``ts_recv`` (push time of ``venue`` + jittered feed latency), ``venue`` and ``flags``."""
+    from liqcore._jit.synth import recv_times
+
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(recv_seed), int(venue), 1])))
+    z = rng.standard_normal(len(ev)) if feed_latency_ns > 0 else np.zeros(1)
+    batch_ns = 500 * NS_PER_MS if venue == Venue.BYBIT else 0
+    liq_flags = int(Flag.SYNTHETIC) | (0 if venue == Venue.BYBIT else int(Flag.SAMPLED))
+    ev["venue"] = int(venue)
+    recv_times(ev, z, int(feed_latency_ns), batch_ns, max(n_symbols, 1), int(Flag.SYNTHETIC), liq_flags)
+
+
+def _with_recv(events: np.ndarray, venue: Venue, feed_latency_ns: int, recv_seed: int, n_symbols: int) -> np.ndarray:
+    """A copy of ``events`` as ``venue`` would deliver them (receive times, venue, flags)."""
+    ev = events.copy()
+    _set_recv(ev, venue, feed_latency_ns, recv_seed, n_symbols)
+    return ev
+
+
+# ------------------------------------------------------------------------------ wire rendering
+
+
+def _okx_inst(symbol: str) -> str:
+    base = symbol.upper()
+    for q in ("USDT", "USDC"):
+        if base.endswith(q):
+            return f"{base[: -len(q)]}-{q}-SWAP"
+    return f"{base}-USDT-SWAP"
+
+
+def _fmt(x: float, dec: int) -> str:
+    return f"{x:.{dec}f}"
+
+
+def _render(ev: np.ndarray, registry: SymbolRegistry, venue: Venue, shown: np.ndarray) -> Iterator[tuple[int, bytes]]:
+    order = np.argsort(ev["ts_recv"], kind="stable")
+    names = {sid: sym for sid, _v, sym in registry}
+    pdec = {sid: _spec(s).price_dec for sid, s in names.items()}
+    qdec = {sid: _spec(s).qty_dec for sid, s in names.items()}
+    ts_l = ev["ts_event"].tolist()
+    recv_l = ev["ts_recv"].tolist()
+    px_l = ev["price"].tolist()
+    q_l = ev["qty"].tolist()
+    sid_l = ev["symbol_id"].tolist()
+    side_l = ev["side"].tolist()
+    kind_l = ev["kind"].tolist()
+    shown_l = shown.tolist()
+    order_l = order.tolist()
+    if venue == Venue.BYBIT:
+        yield from _render_bybit(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, names, pdec, qdec)
+    elif venue == Venue.BINANCE:
+        yield from _render_binance(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec)
+    else:
+        yield from _render_okx(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec)
+
+
+def _render_bybit(order, ts, recv, px, q, sid, side, kind, names, pdec, qdec):
+    seen_ticker: set[int] = set()
+    trade_seq = 0
+    i = 0
+    n = len(order)
+    while i < n:
+        j = order[i]
+        s = sid[j]
+        sym = names[s]
+        k = kind[j]
+        ms = ts[j] // NS_PER_MS
+        if k == Kind.LIQUIDATION:
+            # a 500 ms batch: consecutive (in receive order) liquidations of the symbol, same recv
+            items = []
+            r = recv[j]
+            while i < n:
+                j2 = order[i]
+                if kind[j2] != Kind.LIQUIDATION or sid[j2] != s or recv[j2] != r:
+                    break
+                items.append(
+                    '{"T":%d,"s":"%s","S":"%s","v":"%s","p":"%s"}'
+                    % (ts[j2] // NS_PER_MS, sym, "Buy" if side[j2] == Side.LONG else "Sell",
+                       _fmt(q[j2], qdec[s]), _fmt(px[j2], pdec[s]))
+                )
+                i += 1
+            msg = '{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[%s]}' % (
+                sym, r // NS_PER_MS, ",".join(items))
+            yield r, msg.encode()
+            continue
+        if k == Kind.TRADE:
+            trade_seq += 1
+            msg = (
+                '{"topic":"publicTrade.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"%s",'
+                '"v":"%s","p":"%s","L":"ZeroPlusTick","i":"syn-%d","BT":false,"seq":%d}]}'
+                % (sym, ms, ms, sym, "Buy" if side[j] == Side.BUY else "Sell", _fmt(q[j], qdec[s]),
+                   _fmt(px[j], pdec[s]), trade_seq, trade_seq)
+            )
+        elif k == Kind.MARK:
+            typ = "delta" if s in seen_ticker else "snapshot"
+            seen_ticker.add(s)
+            msg = '{"topic":"tickers.%s","type":"%s","ts":%d,"cs":%d,"data":{"symbol":"%s","markPrice":"%s"}}' % (
+                sym, typ, ms, ms, sym, _fmt(px[j], pdec[s]))
+        elif k == Kind.FUNDING:
+            typ = "delta" if s in seen_ticker else "snapshot"
+            seen_ticker.add(s)
+            next_ms = (ms // 28_800_000 + 1) * 28_800_000
+            msg = ('{"topic":"tickers.%s","type":"%s","ts":%d,"cs":%d,"data":{"symbol":"%s","fundingRate":"%s",'
+                   '"nextFundingTime":"%d"}}' % (sym, typ, ms, ms, sym, _fmt(px[j], 6), next_ms))
+        else:
+            i += 1
+            continue
+        yield recv[j], msg.encode()
+        i += 1
+
+
+def _render_binance(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec):
+    agg_id: dict[int, int] = {}
+    funding: dict[int, float] = {}
+    last_mark: dict[int, float] = {}
+    for j in order:
+        s = sid[j]
+        sym = names[s]
+        k = kind[j]
+        ms = ts[j] // NS_PER_MS
+        r = recv[j]
+        if k == Kind.LIQUIDATION:
+            if not shown[j]:
+                continue
+            qs = _fmt(q[j], qdec[s])
+            ps = _fmt(px[j], pdec[s])
+            msg = ('{"stream":"!forceOrder@arr","data":{"e":"forceOrder","E":%d,"o":{"s":"%s","S":"%s",'
+                   '"o":"LIMIT","f":"IOC","q":"%s","p":"%s","ap":"%s","X":"FILLED","l":"%s","z":"%s","T":%d}}}'
+                   % (r // NS_PER_MS, sym, "SELL" if side[j] == Side.LONG else "BUY", qs, ps, ps, qs, qs, ms))
+        elif k == Kind.TRADE:
+            a = agg_id.get(s, 0) + 1
+            agg_id[s] = a
+            msg = ('{"stream":"%s@aggTrade","data":{"e":"aggTrade","E":%d,"s":"%s","a":%d,"p":"%s","q":"%s",'
+                   '"f":%d,"l":%d,"T":%d,"m":%s}}'
+                   % (sym.lower(), r // NS_PER_MS, sym, a, _fmt(px[j], pdec[s]), _fmt(q[j], qdec[s]), a, a, ms,
+                      "true" if side[j] == Side.SELL else "false"))
+        elif k == Kind.MARK or k == Kind.FUNDING:
+            if k == Kind.MARK:
+                last_mark[s] = px[j]
+            else:
+                funding[s] = px[j]
+            mark = last_mark.get(s)
+            if mark is None:
+                continue
+            next_ms = (ms // 28_800_000 + 1) * 28_800_000
+            ps = _fmt(mark, pdec[s] + 2)
+            msg = ('{"stream":"%s@markPrice","data":{"e":"markPriceUpdate","E":%d,"s":"%s","p":"%s","i":"%s",'
+                   '"P":"%s","r":"%s","T":%d}}'
+                   % (sym.lower(), ms, sym, ps, ps, ps, _fmt(funding.get(s, _FUND_MEAN), 8), next_ms))
+        else:
+            continue
+        yield r, msg.encode()
+
+
+def _render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec):
+    trade_id = 0
+    for j in order:
+        s = sid[j]
+        sym = names[s]
+        inst = _okx_inst(sym)
+        ct = OKX_CT_VAL.get(inst.split("-")[0], 1.0)
+        k = kind[j]
+        ms = ts[j] // NS_PER_MS
+        r = recv[j]
+        # contracts: enough decimals to carry the base lot exactly
+        cdec = max(0, qdec[s] + max(0, round(math.log10(ct))))
+        if k == Kind.LIQUIDATION:
+            if not shown[j]:
+                continue
+            msg = ('{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[{"bkLoss":"0",'
+                   '"bkPx":"%s","ccy":"","posSide":"%s","side":"%s","sz":"%s","ts":"%d"}],"instFamily":"%s",'
+                   '"instId":"%s","instType":"SWAP","uly":"%s"}]}'
+                   % (_fmt(px[j], pdec[s]), "long" if side[j] == Side.LONG else "short",
+                      "sell" if side[j] == Side.LONG else "buy", _fmt(q[j] / ct, cdec), ms,
+                      inst[:-5], inst, inst[:-5]))
+        elif k == Kind.TRADE:
+            trade_id += 1
+            msg = ('{"arg":{"channel":"trades","instId":"%s"},"data":[{"instId":"%s","tradeId":"%d","px":"%s",'
+                   '"sz":"%s","side":"%s","ts":"%d","count":"1"}]}'
+                   % (inst, inst, trade_id, _fmt(px[j], pdec[s]), _fmt(q[j] / ct, cdec),
+                      "buy" if side[j] == Side.BUY else "sell", ms))
+        elif k == Kind.MARK:
+            msg = ('{"arg":{"channel":"mark-price","instId":"%s"},"data":[{"instType":"SWAP","instId":"%s",'
+                   '"markPx":"%s","ts":"%d"}]}' % (inst, inst, _fmt(px[j], pdec[s]), ms))
+        elif k == Kind.FUNDING:
+            next_ms = (ms // 28_800_000 + 1) * 28_800_000
+            msg = ('{"arg":{"channel":"funding-rate","instId":"%s"},"data":[{"fundingRate":"%s","fundingTime":"%d",'
+                   '"instId":"%s","instType":"SWAP","method":"current_period","nextFundingTime":"%d","ts":"%d"}]}'
+                   % (inst, _fmt(px[j], 6), next_ms, inst, next_ms + 28_800_000, ms))
+        else:
+            continue
+        yield r, msg.encode()
+
+
+# ----------------------------------------------------------------------------------- generation
+
+
+def _cache_dir(cache_dir) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("LIQCORE_CACHE")
+    return Path(env) if env else Path.cwd() / ".liqcore-cache"
+
+
+def _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params) -> str:
+    payload = {
+        "version": GENERATOR_VERSION,
+        "symbols": list(symbols),
+        "days": float(days),
+        "seed": int(seed),
+        "venue": venue,
+        "start_ns": int(start_ns),
+        "feed_latency_ns": int(feed_latency_ns),
+        "params": {s: [float(x).hex() for x in p] for s, p in params.items()},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _check_args(days, symbols, seed, venue, start_ns, feed_latency_ns):
+    try:
+        days = float(days)
+    except (TypeError, ValueError):
+        raise ValueError(f"days: expected a positive number; got {days!r}") from None
+    if not (math.isfinite(days) and days > 0):
+        raise ValueError(f"days: expected a positive number; got {days!r}")
+    if isinstance(symbols, str):
+        symbols = (symbols,)
+    symbols = tuple(str(s).upper() for s in symbols)
+    if not symbols or any(not s or not s.isalnum() for s in symbols):
+        raise ValueError(f"symbols: expected non-empty alphanumeric symbol names; got {symbols!r}")
+    if len(set(symbols)) != len(symbols):
+        raise ValueError(f"symbols: duplicates in {symbols!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer; got {seed!r}")
+    v = Venue.parse(venue)
+    if v == Venue.UNKNOWN:
+        raise ValueError("venue: expected bybit, binance or okx")
+    if isinstance(start_ns, bool) or not isinstance(start_ns, (int, np.integer)) or start_ns < 0:
+        raise ValueError(f"start_ns: expected a non-negative integer (ns since the epoch); got {start_ns!r}")
+    if isinstance(feed_latency_ns, bool) or not isinstance(feed_latency_ns, (int, np.integer)) or feed_latency_ns < 0:
+        raise ValueError(f"feed_latency_ns: expected a non-negative integer; got {feed_latency_ns!r}")
+    return days, symbols, int(seed), v.name.lower(), int(start_ns), int(feed_latency_ns)
+
+
+def synthetic_market(
+    days=30,
+    symbols=("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"),
+    seed=7,
+    venue="bybit",
+    start_ns=DEFAULT_START_NS,
+    feed_latency_ns=50_000_000,
+    cache=True,
+    cache_dir=None,
+    progress=False,
+    overrides: dict | None = None,
+) -> Market:
+    """Generate (or load from the cache) a seeded synthetic market.
+
+    ``overrides`` replaces generator parameters (names of ``liqcore._jit.synth.PARAM_NAMES``) for
+    every symbol.  The cache (``cache_dir``, else ``$LIQCORE_CACHE``, else ``./.liqcore-cache``)
+    holds one ``.npz`` per parameter set, keyed by a hash of every generator input and
+    :data:`GENERATOR_VERSION`."""
+    days, symbols, seed, venue, start_ns, feed_latency_ns = _check_args(
+        days, symbols, seed, venue, start_ns, feed_latency_ns)
+    params = {s: build_params(s, days, start_ns, overrides) for s in symbols}
+    from liqcore._jit.synth import PARAM_NAMES
+
+    calib = {s: dict(zip(PARAM_NAMES, map(float, p))) for s, p in params.items()}
+    key = _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params)
+    registry = SymbolRegistry((venue, s) for s in symbols)
+    path = _cache_dir(cache_dir) / f"synth-{key}.npz"
+    if cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                events, truth = z["events"], z["truth"]
+            if events.dtype == EVENT_DTYPE and truth.dtype == TRUTH_DTYPE:
+                return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns,
+                              feed_latency_ns, seed)
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable cache entry: regenerate and overwrite
+    events, truth = _generate(symbols, params, seed, Venue.parse(venue), start_ns, feed_latency_ns, registry, progress)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+            np.savez(tmp, events=events, truth=truth)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only directory only costs the next call a regeneration
+    return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns, feed_latency_ns, seed)
+
+
+def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry, progress):
+    from liqcore._jit import synth as k
+
+    cols = {f: [] for f in ("t_ms", "price", "qty", "side", "kind")}
+    offsets = [0]
+    sids = []
+    truths = []
+    for s in symbols:
+        if progress:
+            print(f"synthetic market: {s} ...", flush=True)
+        rows, eps = simulate_symbol(params[s], seed, s)
+        sid = registry.id(venue, s)
+        t_ms = (start_ns + rows["t_ns"]) // NS_PER_MS  # venues stamp milliseconds
+        k.make_distinct(t_ms, rows["kind"], rows["side"], rows["price"], rows["qty"], float(_spec(s).qty_dec))
+        cols["t_ms"].append(t_ms)
+        for f in ("price", "qty", "side", "kind"):
+            cols[f].append(rows[f])
+        offsets.append(offsets[-1] + len(t_ms))
+        sids.append(sid)
+        tr = np.zeros(len(eps["start_ns"]), dtype=TRUTH_DTYPE)
+        tr["symbol_id"] = sid
+        tr["side"] = eps["side"]
+        tr["reverted"] = 1 - eps["continues"]
+        tr["n"] = eps["n"]
+        tr["start_ns"] = (start_ns + eps["start_ns"]) // NS_PER_MS * NS_PER_MS
+        tr["end_ns"] = (start_ns + eps["end_ns"]) // NS_PER_MS * NS_PER_MS
+        tr["notional"] = eps["notional"]
+        tr["half_life_s"] = eps["half_life"]
+        truths.append(tr)
+    events = np.zeros(offsets[-1], dtype=EVENT_DTYPE)
+    k.assemble(*(np.concatenate(cols[f]) for f in ("t_ms", "price", "qty", "side", "kind")),
+               np.array(offsets, np.int64), np.array(sids, np.int32), int(venue), events)
+    _set_recv(events, venue, feed_latency_ns, seed, len(registry))
+    truth = np.concatenate(truths) if truths else np.zeros(0, TRUTH_DTYPE)
+    truth = truth[np.argsort(truth["start_ns"], kind="stable")]
+    return events, truth
+
+
+# ------------------------------------------------------------------------------- calibration
+
+
+def cascade_stats(market: Market, detector: str = "auto") -> dict:
+    """Run the cascade detector with default parameters over the market's liquidations and report,
+    per symbol: cascades per day, mean duration (s), median P95 threshold, and the share of detector
+    cascades that overlap a ground-truth episode.  ``detector``: "cython" (liqcore._libs.detector),
+    "python" (pysrc.detector) or "auto" (Cython when built)."""
+    from liqcore.config import Params
+    from liqcore.types import RecordKind
+
+    Det = None
+    if detector in ("auto", "cython"):
+        try:
+            from liqcore._libs.detector import CascadeDetector as Det  # type: ignore
+        except ImportError:
+            if detector == "cython":
+                raise
+    if Det is None:
+        from pysrc.detector import CascadeDetector as Det  # type: ignore
+    det = Det.from_params(Params())
+    ev = market.events
+    liq = ev[ev["kind"] == Kind.LIQUIDATION]
+    recs, _counts = det.run(liq, flush=True)
+    out = {}
+    for sid, _v, sym in market.registry:
+        r = recs[(recs["symbol_id"] == sid) & (recs["record"] == RecordKind.ENDED)]
+        conf = recs[(recs["symbol_id"] == sid) & (recs["record"] == RecordKind.CONFIRMED)]
+        thr = conf["threshold"]
+        tr = market.truth[market.truth["symbol_id"] == sid]
+        hits = 0
+        if len(r) and len(tr):
+            # a detector cascade overlaps an episode when [start, end] intersect
+            pos = np.searchsorted(tr["start_ns"], r["end_ns"], side="right") - 1
+            for k, pidx in enumerate(pos.tolist()):
+                if pidx >= 0 and tr["end_ns"][pidx] >= r["start_ns"][k]:
+                    hits += 1
+        out[sym] = {
+            "cascades_per_day": len(r) / market.days,
+            "mean_duration_s": float(np.mean((r["end_ns"] - r["start_ns"]) / 1e9)) if len(r) else float("nan"),
+            "p95_median": float(np.median(thr)) if len(thr) else float("nan"),
+            "long_share": float(np.mean(conf["dominant"] == 1)) if len(conf) else float("nan"),
+            "episodes_per_day": len(tr) / market.days,
+            "overlap_share": hits / len(r) if len(r) else float("nan"),
+            "liquidations_per_day": int(np.count_nonzero(liq["symbol_id"] == sid)) / market.days,
+        }
+    return out
