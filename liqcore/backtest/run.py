@@ -110,6 +110,7 @@ class BacktestResult:
     working_at_end: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per symbol: entry working
     note: str | None = None
     detector_counts: dict = field(default_factory=dict)
+    events: np.ndarray | None = field(default=None, repr=False)  # the replayed events (ts_recv order)
 
     # ---- metrics ---------------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -264,7 +265,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         n_prints=int(n_prints), sim_seconds=elapsed,
         open_at_end=(st["status"] == sim.OPEN).astype(np.int64),
         working_at_end=((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).astype(np.int64),
-        note=M.data_note(events),
+        note=M.data_note(events), events=events,
     )
 
 

@@ -1,0 +1,352 @@
+"""Backtest report: summary tables for the terminal (rich) and an HTML report with PNG figures
+(matplotlib, Agg backend): equity and drawdown, per-symbol results, per-trade returns, and a few
+cascades drawn on the price path with liquidations, entry and exit marked; plus the parameter
+table and notes on the data."""
+from __future__ import annotations
+
+import html
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from liqcore.types import Kind, Side
+
+#: the trading guide's claims (seed 002), printed beside the measured figures
+GUIDE = {
+    "win_rate": 0.73,
+    "sharpe_portfolio": "3-8 (annual, its 'conservative' portfolio table); 46-172 per symbol in its backtest table",
+    "fill_rate": "50-80 % of signals",
+    "avg_hold": "1-3 min",
+}
+
+_COLS = [
+    ("cascades", "cascades"), ("signals", "signals"), ("orders", "orders"), ("rejected", "rejected"),
+    ("fills", "fills"), ("unfilled", "unfilled"), ("take_profit", "TP"), ("stop_loss", "SL"),
+    ("timeout", "timeout"), ("fill_rate", "fill rate"), ("win_rate", "win rate"), ("avg_hold_s", "avg hold"),
+    ("avg_return", "ret/trade"), ("total_return", "total ret"), ("sharpe", "Sharpe"),
+    ("max_drawdown", "max DD"), ("exposure", "exposure"),
+]
+_PCT = {"fill_rate", "win_rate", "total_return", "max_drawdown", "exposure"}
+
+
+def fmt(key: str, v) -> str:
+    if v is None:
+        return "-"
+    if key in _PCT:
+        return f"{v * 100:.2f}%"
+    if key == "avg_return":
+        return f"{v * 100:.4f}%"
+    if key == "avg_hold_s":
+        return f"{v / 60:.1f} min" if v >= 60 else f"{v:.1f} s"
+    if key == "sharpe":
+        return f"{v:.2f}"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _ts(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def verdict(summary: dict) -> str:
+    """One honest sentence: did the strategy make or lose money, and how it compares to the guide."""
+    tr = summary.get("total_return") or 0.0
+    n = summary.get("trades", 0)
+    if n == 0:
+        return "No trade was completed: nothing to judge."
+    word = "MADE" if tr > 0 else "LOST"
+    wr = summary.get("win_rate")
+    sh = summary.get("sharpe")
+    parts = [f"The strategy {word} {abs(tr) * 100:.2f}% over {summary.get('days', 0)} day(s) and {n} trades."]
+    parts.append(f"Win rate {wr * 100:.1f}% vs the guide's claimed ~{GUIDE['win_rate'] * 100:.0f}%."
+                 if wr is not None else "")
+    parts.append(f"Sharpe {sh:.2f} vs the guide's claimed {GUIDE['sharpe_portfolio']}." if sh is not None else
+                 "Sharpe undefined (too few days or no variation).")
+    return " ".join(p for p in parts if p)
+
+
+def guide_comparison(summary: dict) -> list[tuple[str, str, str]]:
+    """(metric, measured, guide's claim) rows."""
+    return [
+        ("win rate", fmt("win_rate", summary.get("win_rate")), "~73%"),
+        ("Sharpe (annualised)", fmt("sharpe", summary.get("sharpe")), GUIDE["sharpe_portfolio"]),
+        ("fill rate", fmt("fill_rate", summary.get("fill_rate")), GUIDE["fill_rate"]),
+        ("average hold", fmt("avg_hold_s", summary.get("avg_hold_s")), GUIDE["avg_hold"]),
+        ("TP / SL / timeout split",
+         "/".join(f"{(summary.get(k, 0) / summary['trades'] * 100):.0f}%" if summary.get("trades") else "-"
+                  for k in ("take_profit", "stop_loss", "timeout")), "73% / 25% / 2%"),
+    ]
+
+
+# ---- terminal --------------------------------------------------------------------------------
+def print_summary(result, console=None, guide: bool = True) -> None:
+    """Overall + per-symbol table, skip reasons, data note (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    s = result.summary()
+    per = result.per_symbol()
+    t = Table(title="backtest summary (rows: metrics; columns: all symbols, then each symbol)")
+    t.add_column("metric")
+    t.add_column("ALL", justify="right", style="bold")
+    for name in per:
+        t.add_column(name.split(":")[-1], justify="right")
+    for key, label in _COLS:
+        t.add_row(label, fmt(key, s.get(key)), *[fmt(key, row.get(key)) for row in per.values()])
+    console.print(t)
+    reasons = ", ".join(f"{k}={s[k]}" for k in ("busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
+                                                   "no_reference_price"))
+    console.print(f"nothing placed because: {reasons}")
+    console.print(f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g}; open at end: {s['open_at_end']}, "
+                  f"working entries at end: {s['working_at_end']}")
+    if s.get("data_note"):
+        console.print(f"[yellow]data note:[/] {s['data_note']}")
+    if guide:
+        g = Table(title="measured vs the trading guide's claims")
+        g.add_column("metric")
+        g.add_column("measured", justify="right")
+        g.add_column("guide claims")
+        for row in guide_comparison(s):
+            g.add_row(*row)
+        console.print(g)
+        console.print(verdict(s))
+
+
+# ---- figures ---------------------------------------------------------------------------------
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _dates(ns):
+    return np.asarray(ns, dtype="datetime64[ns]")
+
+
+def plot_equity(result, path: Path) -> Path:
+    plt = _plt()
+    L = result.ledger
+    t = np.concatenate([[result.start_ns], L["exit_ns"], [result.end_ns]])
+    eq = np.concatenate([[result.equity0], L["equity_after"], [result.equity]])
+    peak = np.maximum.accumulate(eq)
+    dd = (eq - peak) / peak
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+    a1.step(_dates(t), eq / result.equity0, where="post", color="tab:blue", lw=1.2)
+    a1.axhline(1.0, color="grey", lw=0.7, ls="--")
+    a1.set_ylabel("equity (x start)")
+    a1.set_title(f"realised equity: {len(L)} trades, total return {(result.equity / result.equity0 - 1) * 100:+.2f}%")
+    a2.fill_between(_dates(t), dd * 100, 0, step="post", color="tab:red", alpha=0.5)
+    a2.set_ylabel("drawdown %")
+    a2.set_xlabel("UTC")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_per_symbol(result, path: Path) -> Path:
+    plt = _plt()
+    per = result.per_symbol()
+    names = list(per)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    x = np.arange(len(names))
+    tr = [per[n]["total_return"] * 100 for n in names]
+    axes[0].bar(x, tr, color=["tab:green" if v > 0 else "tab:red" for v in tr])
+    axes[0].set_title("total return % (share of starting equity)")
+    wr = [(per[n]["win_rate"] or 0) * 100 for n in names]
+    axes[1].bar(x, wr, color="tab:blue")
+    axes[1].axhline(73, color="k", ls="--", lw=0.8, label="guide ~73%")
+    axes[1].legend(fontsize=8)
+    axes[1].set_title("win rate %")
+    bottoms = np.zeros(len(names))
+    for key, color in (("take_profit", "tab:green"), ("stop_loss", "tab:red"), ("timeout", "tab:orange"),
+                       ("unfilled", "lightgrey"), ("rejected", "grey")):
+        vals = np.array([per[n][key] for n in names], dtype=float)
+        axes[2].bar(x, vals, bottom=bottoms, color=color, label=key)
+        bottoms += vals
+    axes[2].set_title("orders by outcome")
+    axes[2].legend(fontsize=7)
+    for a in axes:
+        a.set_xticks(x)
+        a.set_xticklabels([n.split(":")[-1] for n in names], rotation=30, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_returns(result, path: Path) -> Path:
+    plt = _plt()
+    L = result.ledger
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    names = {1: ("take_profit", "tab:green"), 2: ("stop_loss", "tab:red"), 3: ("timeout", "tab:orange")}
+    if len(L):
+        bins = np.linspace(float(L["ret"].min()) * 100, float(L["ret"].max()) * 100 + 1e-9, 40)
+        for code, (label, color) in names.items():
+            r = L["ret"][L["exit_reason"] == code] * 100
+            if len(r):
+                ax.hist(r, bins=bins, color=color, alpha=0.7, label=f"{label} ({len(r)})")
+        ax.axvline(0, color="k", lw=0.7)
+        ax.legend(fontsize=8)
+    ax.set_xlabel("per-trade return after fees, %")
+    ax.set_title("per-trade returns")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def pick_examples(result, n: int = 6) -> list[int]:
+    """Ledger rows to draw: a mix of take-profits, stop-losses and timeouts, spread over the run."""
+    L = result.ledger
+    picks: list[int] = []
+    for code, k in ((1, 3), (2, 2), (3, 1)):
+        idx = np.flatnonzero(L["exit_reason"] == code)
+        if len(idx):
+            picks += idx[np.linspace(0, len(idx) - 1, min(k, len(idx))).astype(int)].tolist()
+    if len(picks) < n:
+        rest = [i for i in range(len(L)) if i not in picks]
+        picks += rest[: n - len(picks)]
+    return sorted(set(picks))[:n]
+
+
+def plot_cascades(result, path: Path, rows: list[int] | None = None) -> Path | None:
+    """Price path around a few trades: prints, liquidations (long flushes / short squeezes), the limit
+    entry, take-profit and stop levels, entry and exit."""
+    ev = result.events
+    L = result.ledger
+    if ev is None or len(L) == 0:
+        return None
+    rows = pick_examples(result) if rows is None else rows
+    plt = _plt()
+    ncol = 2
+    nrow = math.ceil(len(rows) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(12, 3.4 * nrow), squeeze=False)
+    ts = ev["ts_recv"]
+    for ax, k in zip(axes.flat, rows):
+        t = L[k]
+        sid = int(t["symbol_id"])
+        lo = int(t["signal_ns"]) - 120 * 10**9
+        hi = int(t["exit_ns"]) + 120 * 10**9
+        a, b = np.searchsorted(ts, lo), np.searchsorted(ts, hi, side="right")
+        w = ev[a:b]
+        w = w[w["symbol_id"] == sid]
+        tr = w[w["kind"] == Kind.TRADE]
+        lq = w[w["kind"] == Kind.LIQUIDATION]
+        rel = lambda x: (np.asarray(x, dtype=np.int64) - int(t["signal_ns"])) / 1e9  # noqa: E731
+        ax.plot(rel(tr["ts_recv"]), tr["price"], color="0.35", lw=0.8, label="trades")
+        for side, mk, col, lab in ((Side.LONG, "v", "tab:red", "long liq."), (Side.SHORT, "^", "tab:green", "short liq.")):
+            m = lq[lq["side"] == side]
+            if len(m):
+                size = 10 + 60 * np.sqrt(m["price"] * m["qty"] / max(float(np.max(lq["price"] * lq["qty"])), 1e-9))
+                ax.scatter(rel(m["ts_recv"]), m["price"], marker=mk, c=col, s=size, label=lab, zorder=3)
+        ax.axvline(0, color="purple", lw=0.8, ls=":", label="decision")
+        ax.axhline(t["entry_price"], color="tab:blue", lw=0.8, ls="--", label="limit")
+        ax.axhline(t["tp_price"], color="tab:green", lw=0.7, ls="-.", label="take-profit")
+        ax.axhline(t["sl_price"], color="tab:red", lw=0.7, ls="-.", label="stop")
+        ax.scatter([rel([t["entry_ns"]])[0]], [t["entry_price"]], marker="o", s=60, c="tab:blue", zorder=4,
+                   label="entry")
+        ax.scatter([rel([t["exit_ns"]])[0]], [t["exit_price"]], marker="X", s=70, c="k", zorder=4, label="exit")
+        reason = {1: "take-profit", 2: "stop-loss", 3: "timeout"}.get(int(t["exit_reason"]), "?")
+        ax.set_title(f"{result.symbol_name(sid)} {_ts(int(t['signal_ns']))} UTC: "
+                     f"{'long' if t['side'] > 0 else 'short'}, {reason}, {t['ret'] * 100:+.3f}%", fontsize=9)
+        ax.set_xlabel("seconds from the decision")
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(rows):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=9, fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# ---- HTML ------------------------------------------------------------------------------------
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    h = "".join(f"<th>{html.escape(str(c))}</th>" for c in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", notes: list[str] | None = None) -> Path:
+    """Write ``report.html`` and its PNGs into ``out_dir``; returns the HTML path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    s = result.summary()
+    per = result.per_symbol()
+    figs = [plot_equity(result, out / "equity.png"), plot_per_symbol(result, out / "per_symbol.png"),
+            plot_returns(result, out / "returns.png"), plot_cascades(result, out / "cascades.png")]
+    notes = list(notes or [])
+    if s.get("data_note"):
+        notes.append(s["data_note"])
+    header = ["scope"] + [label for _, label in _COLS]
+    rows = [["ALL"] + [fmt(k, s.get(k)) for k, _ in _COLS]]
+    rows += [[n] + [fmt(k, v.get(k)) for k, _ in _COLS] for n, v in per.items()]
+    reasons = [[k, str(s[k])] for k in ("busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
+                                         "no_reference_price")]
+    params = [[k, v] for k, v in result.params.describe().items()]
+    presets = []
+    for sid in range(len(result.registry)):
+        sym = result.registry.symbol(sid)
+        p = result.params.for_symbol(sym)
+        if p != result.params:
+            presets.append([sym, f"offset {p.offset * 100:.3g}%, take-profit {p.take_profit * 100:.3g}%, "
+                                 f"stop-loss {p.stop_loss * 100:.3g}%"])
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1250px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;"
+        "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}.note{background:#fff6d8;"
+        "padding:.6em 1em;border-left:4px solid #e0b000}.verdict{font-size:1.1em;font-weight:bold}</style>",
+        "</head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{_ts(result.start_ns)} .. {_ts(result.end_ns)} UTC, {s['days']} day(s), {s['symbols']} symbol(s), "
+        f"{result.n_prints:,} trade prints replayed, starting equity {result.equity0:g}.</p>",
+        f"<p class='verdict'>{html.escape(verdict(s))}</p>",
+    ]
+    for n in notes:
+        parts.append(f"<p class='note'><b>Note on the data:</b> {html.escape(n)}</p>")
+    parts += [
+        "<h2>Results</h2>", _table(header, rows),
+        "<h2>Measured vs the trading guide</h2>",
+        _table(["metric", "measured", "guide claims"], [list(r) for r in guide_comparison(s)]),
+        "<h2>Cascades where nothing was placed</h2>", _table(["reason", "count"], reasons),
+        "<h2>Equity and drawdown</h2>", "<img src='equity.png' width='100%'>",
+        "<h2>Per symbol</h2>", "<img src='per_symbol.png' width='100%'>",
+        "<h2>Per-trade returns</h2>", "<img src='returns.png'>",
+    ]
+    if figs[3] is not None:
+        parts += ["<h2>Examples on the price path</h2>",
+                  "<p>Trade prints (grey), liquidations (red down-triangles: longs liquidated; green "
+                  "up-triangles: shorts liquidated; size ~ notional), the decision, the limit, take-profit and "
+                  "stop levels, the entry (blue dot) and the exit (black cross).</p>",
+                  "<img src='cascades.png' width='100%'>"]
+    parts += ["<h2>Parameters</h2>", _table(["parameter", "value"], params)]
+    if presets:
+        parts += ["<p>Per-symbol presets (the guide's BTC exception) applied where not set explicitly:</p>",
+                  _table(["symbol", "preset"], presets)]
+    parts += [
+        "<h2>Definitions</h2><ul>",
+        "<li>Returns are after fees (entry maker, exit maker for take-profit, taker otherwise) and funding; "
+        "each trade's notional is <code>size</code> x equity at the fill; equity compounds per trade.</li>",
+        "<li>Sharpe: mean / standard deviation of daily returns (every UTC day of the data, days without "
+        "trades count as 0) x sqrt(365). Max drawdown on the realised equity curve. Exposure: share of the "
+        "data span with at least one open position.</li>",
+        "<li>The fill model: a resting limit fills only on a print strictly through it (or at it with "
+        "fill=touch); the post-only entry is rejected when the last print at its arrival had reached the "
+        "limit; the stop fills at the triggering print's price.</li></ul>",
+        "</body></html>",
+    ]
+    path = out / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -1,0 +1,130 @@
+"""Backtest the cascade strategy on recordings (any format ``liqcore.io.load_events`` reads) or on a
+synthetic market.  Detection runs once; the tick simulator replays trades and cascade decisions.
+
+Examples:
+  liqcore backtest data/binance.csv data/binance_trades.csv --out results/
+  liqcore backtest --synthetic --days 7 --symbols ETHUSDT,SOLUSDT --seed 3 --report report/
+  liqcore backtest --synthetic --days 3 --offset 0.2% --fill touch --json
+"""
+from __future__ import annotations
+
+import sys
+
+HELP = "backtest the cascade strategy on recordings or a synthetic market"
+
+
+def add_arguments(parser) -> None:
+    from liqcore.config import add_param_arguments
+
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="recordings (files or directories)")
+    parser.add_argument("--format", default=None, help="force the input format (default: detect per file)")
+    src = parser.add_argument_group("synthetic market")
+    src.add_argument("--synthetic", action="store_true", help="backtest a synthetic market instead of files")
+    src.add_argument("--days", type=float, default=30.0, help="synthetic market length in days (default 30)")
+    src.add_argument("--symbols", default=None,
+                     help="comma list of symbols (default: BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT)")
+    src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
+    src.add_argument("--venue", default="bybit", help="synthetic market venue (default bybit)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--equity", type=float, default=10_000.0, help="starting equity in quote units (default 10000)")
+    out.add_argument("--out", metavar="DIR", help="write ledger and summary as Parquet and CSV into DIR")
+    out.add_argument("--report", metavar="DIR", help="write an HTML report with figures into DIR")
+    out.add_argument("--json", action="store_true",
+                     help='print one JSON object {"summary": {...}, "trades": [...]} instead of tables')
+    out.add_argument("--no-progress", action="store_true", help="no progress display")
+    add_param_arguments(parser)
+
+
+class _Steps:
+    """A rich progress display of named steps on stderr (silent when disabled)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._p = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                               console=Console(stderr=True), transient=True)
+            self._p.__enter__()
+        return self
+
+    def step(self, text: str):
+        if self._p is not None:
+            for t in self._p.tasks:
+                if not t.finished:
+                    self._p.update(t.id, completed=1, total=1)
+            self._p.add_task(text, total=None)
+
+    def __exit__(self, *exc):
+        if self._p is not None:
+            self._p.__exit__(*exc)
+
+
+def load_source(args, params, steps):
+    """(events, registry, label) from the arguments."""
+    if args.synthetic:
+        if args.paths:
+            raise ValueError("paths: give either recordings or --synthetic, not both")
+        from liqcore.backtest.synthetic import synthetic_market
+
+        kw = {}
+        if args.symbols:
+            kw["symbols"] = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
+        steps.step(f"synthetic market: {args.days:g} days")
+        m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue, **kw)
+        return m.events, m.registry, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed})"
+    if not args.paths:
+        raise ValueError("paths: give recordings to backtest, or --synthetic")
+    from liqcore.io import load_events
+
+    steps.step("loading recordings")
+    res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns)
+    if len(res.events) == 0:
+        raise ValueError("paths: no events could be read from the given files")
+    return res.events, res.registry, f"{len(res.sources)} file(s): " + ", ".join(res.sources)
+
+
+def run(args) -> int:
+    import orjson
+
+    from liqcore.backtest.run import detect, prepare_events, simulate
+    from liqcore.config import params_from_args
+
+    params = params_from_args(args)
+    if not (args.equity > 0):
+        raise ValueError("equity: must be positive")
+    with _Steps(not args.no_progress and not args.json) as steps:
+        events, registry, label = load_source(args, params, steps)
+        events = prepare_events(events)
+        steps.step(f"detecting cascades in {len(events):,} events")
+        records, det_counts = detect(events, params)
+        steps.step("simulating")
+        res = simulate(events, records, registry, params, equity=args.equity)
+        res.detector_counts = det_counts
+        if args.out:
+            steps.step("writing ledger and summary")
+            res.save(args.out)
+        if args.report:
+            steps.step("writing the report")
+            from liqcore.backtest.report import write_report
+
+            write_report(res, args.report, title=f"liqcore backtest: {label}")
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(res.to_json(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        return 0
+    from rich.console import Console
+
+    from liqcore.backtest.report import print_summary
+
+    console = Console()
+    console.print(f"[bold]{label}[/]: {len(events):,} events, {res.n_prints:,} trade prints")
+    print_summary(res, console)
+    if args.out:
+        console.print(f"ledger and summary written to {args.out}")
+    if args.report:
+        console.print(f"report written to {args.report}/report.html")
+    return 0
