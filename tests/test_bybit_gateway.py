@@ -1,0 +1,464 @@
+"""BybitGateway against the fake exchange on loopback: placement, fills, TP/SL, idempotency under faults,
+reconciliation, private-stream reconnects, the create rate limit and secret hygiene."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from liqcore.live.bybit_gateway import BybitGateway
+from liqcore.live.gateway import Gateway, GatewayError, OrderIntent
+from liqcore.live.ratelimit import SlidingWindowLimiter, TokenBucket
+from liqcore.testing import FakeExchange
+
+pytestmark = pytest.mark.integration
+
+
+def run(coro, timeout: float = 30.0):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+class Recorder:
+    def __init__(self, gw):
+        self.updates, self.fills = [], []
+        gw.on_update(self.updates.append)
+
+        async def on_fill(f):  # an async callback is awaited
+            self.fills.append(f)
+
+        gw.on_fill(on_fill)
+
+    async def wait(self, pred, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met; updates={self.updates} fills={self.fills}")
+            await asyncio.sleep(0.01)
+
+
+def make_gw(fx, **kw) -> BybitGateway:
+    opts = dict(timeout=0.5, retry_backoff=0.05, ping_interval=5.0)
+    opts.update(kw)
+    return BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, **opts)
+
+
+def entry(gw, cid="lc-ETH-1", ref=2500.0, side="buy", symbol="ETHUSDT", qty=0.5):
+    if side == "buy":
+        px = gw.round_price(symbol, ref * (1 - 0.0015), "buy")
+        tp, sl = gw.round_price(symbol, px * 1.0015, "sell"), gw.round_price(symbol, px * 0.9975, "buy")
+    else:
+        px = gw.round_price(symbol, ref * (1 + 0.0015), "sell")
+        tp, sl = gw.round_price(symbol, px * (1 - 0.0015), "buy"), gw.round_price(symbol, px * 1.0025, "sell")
+    return OrderIntent(symbol, side, qty, px, cid, take_profit=tp, stop_loss=sl)
+
+
+def test_start_instruments_rounding_and_protocol():
+    async def main():
+        async with FakeExchange(time_offset_ms=2500) as fx:
+            gw = make_gw(fx)
+            assert isinstance(gw, Gateway)
+            await gw.start()
+            try:
+                # the fake's clock runs 2.5 s ahead: signing would fail (10002) without the offset
+                assert abs(gw.rest.time_offset_ms - 2500) < 500
+                inst = gw.instrument("ETHUSDT")
+                assert (inst.tick_size, inst.qty_step, inst.min_qty) == (0.01, 0.01, 0.01)
+                assert gw.round_price("ETHUSDT", 2496.259, "buy") == 2496.25
+                assert gw.round_price("ETHUSDT", 2496.251, "sell") == 2496.26
+                assert gw.round_price("ETHUSDT", 2496.25, "sell") == 2496.25  # on the grid stays put
+                assert gw.round_price("ETHUSDT", 2500 * (1 - 0.0015), "buy") == 2496.25  # float noise absorbed
+                assert gw.round_price("DOGEUSDT", 0.123456, "buy") == 0.12345
+                assert gw.round_qty("BTCUSDT", 0.0129) == 0.012
+                assert gw.round_qty("BTCUSDT", 0.0009) == 0.0
+                with pytest.raises(ValueError, match="symbol"):
+                    gw.instrument("NOPEUSDT")
+                with pytest.raises(ValueError, match="side"):
+                    gw.round_price("ETHUSDT", 1.0, "long")
+                with pytest.raises(ValueError, match="client_id"):
+                    await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "x" * 37))
+                body = gw.order_body(entry(gw))
+                assert body["timeInForce"] == "PostOnly" and body["orderLinkId"] == "lc-ETH-1"
+                assert body["tpslMode"] == "Partial" and body["tpOrderType"] == "Limit" and body["tpLimitPrice"] == body["takeProfit"]
+                assert body["slOrderType"] == "Market" and body["price"] == "2496.25" and body["qty"] == "0.5"
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_post_only_crossing_reported_as_cancelled():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            rec = Recorder(gw)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2490.0)  # the market already dropped below the entry
+                first = await gw.place(entry(gw, "po-1"))
+                assert first.status in ("pending", "new", "cancelled")
+                await rec.wait(lambda: any(u.status == "cancelled" for u in rec.updates))
+                u = [u for u in rec.updates if u.status == "cancelled"][0]
+                assert u.client_id == "po-1" and u.reason == "EC_PostOnlyWillTakeLiquidity" and u.kind == "entry"
+                q = await gw.query("ETHUSDT", "po-1")
+                assert q.status == "cancelled" and q.reason == "EC_PostOnlyWillTakeLiquidity"
+                assert await gw.query("ETHUSDT", "never-sent") is None
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.parametrize("tp_mode", ["limit", "market"])
+def test_place_fill_take_profit(tp_mode):
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, tp_mode=tp_mode)
+            rec = Recorder(gw)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                intent = entry(gw, "tp-1")
+                u = await gw.place(intent)
+                assert u.status in ("pending", "new") and u.client_id == "tp-1"
+                assert [o.status for o in fx.orders_with_link("tp-1")] == ["New"]
+                await fx.trade("ETHUSDT", intent.price - 0.05)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                f = rec.fills[0]
+                assert (f.client_id, f.side, f.price, f.qty, f.is_maker) == ("tp-1", "buy", intent.price, 0.5, True)
+                assert f.fee == pytest.approx(intent.price * 0.5 * 0.0002)
+                await rec.wait(lambda: {u.kind for u in rec.updates if u.status == "new"} >= {"tp", "sl"})
+                (pos,) = await gw.positions()
+                assert (pos.symbol, pos.side, pos.size, pos.entry_price) == ("ETHUSDT", "buy", 0.5, intent.price)
+                assert pos.take_profit == intent.take_profit and pos.stop_loss == intent.stop_loss
+                await fx.trade("ETHUSDT", intent.take_profit + 0.5)
+                await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
+                tp = [f for f in rec.fills if f.kind == "tp"][0]
+                assert tp.client_id == "tp-1" and tp.side == "sell" and tp.qty == 0.5
+                if tp_mode == "limit":  # resting limit at the TP price, maker
+                    assert tp.price == intent.take_profit and tp.is_maker
+                else:  # market at the triggering print, taker
+                    assert tp.price == intent.take_profit + 0.5 and not tp.is_maker
+                await rec.wait(lambda: any(u.kind == "sl" and u.status == "deactivated" for u in rec.updates))
+                assert await gw.positions() == []
+                assert await gw.equity() == pytest.approx(fx.venue.wallet_balance)
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_stop_loss_short_and_close_position_and_cancel():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            rec = Recorder(gw)
+            await gw.start()
+            try:
+                await fx.trade("SOLUSDT", 180.0)
+                intent = entry(gw, "s-1", ref=180.0, side="sell", symbol="SOLUSDT", qty=10)
+                assert intent.price == 180.27
+                await gw.place(intent)
+                await fx.trade("SOLUSDT", 180.3)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                await fx.trade("SOLUSDT", intent.stop_loss)  # at the stop: triggers
+                await rec.wait(lambda: any(f.kind == "sl" for f in rec.fills))
+                sl = [f for f in rec.fills if f.kind == "sl"][0]
+                assert (sl.client_id, sl.side, sl.price, sl.is_maker) == ("s-1", "buy", intent.stop_loss, False)
+                # a second trade: closed at market by the hold timeout
+                intent2 = entry(gw, "s-2", ref=180.0, side="sell", symbol="SOLUSDT", qty=10)
+                await fx.trade("SOLUSDT", 180.0)
+                await gw.place(intent2)
+                await fx.trade("SOLUSDT", 180.5)
+                await rec.wait(lambda: any(f.client_id == "s-2" for f in rec.fills))
+                u = await gw.close_position("SOLUSDT", "s-2-exit")
+                assert u.kind == "exit" and u.status in ("pending", "filled")
+                await rec.wait(lambda: any(f.kind == "exit" for f in rec.fills))
+                ex = [f for f in rec.fills if f.kind == "exit"][0]
+                assert ex.client_id == "s-2-exit" and ex.side == "buy" and ex.qty == 10 and ex.price == 180.5
+                assert fx.venue.positions["SOLUSDT"].size == 0
+                assert (await gw.close_position("SOLUSDT", "s-2-exit2")).reason == "no_position"
+                # cancel a resting entry
+                await gw.place(entry(gw, "c-1"))  # no ETH price known yet: rests
+                c = await gw.cancel("ETHUSDT", "c-1")
+                assert c.status == "cancelled" and c.client_id == "c-1"
+                again = await gw.cancel("ETHUSDT", "c-1")
+                assert again.status == "cancelled"
+                gone = await gw.cancel("ETHUSDT", "never")
+                assert gone.status == "rejected" and gone.reason.startswith("110001")
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_venue_rejection_is_an_update_not_an_exception():
+    async def main():
+        async with FakeExchange(instruments={"ETHUSDT": {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01}}) as fx:
+            gw = make_gw(fx)
+            await gw.start()
+            try:
+                fx.venue.instruments["ETHUSDT"]["minOrderQty"] = 1.0  # the venue changed its rules
+                u = await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "rej-1"))
+                assert u.status == "rejected" and u.reason.startswith("10001")
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+# ----------------------------------------------------------------- idempotency under faults
+def _creates(fx, cid):
+    return [r for r in fx.requests_to("/v5/order/create") if r.body and r.body.get("orderLinkId") == cid]
+
+
+@pytest.mark.parametrize("fault", ["timeout_created", "timeout_not_yet", "5xx_not_created", "5xx_created", "rate_limit", "rate_limit_http"])
+def test_create_faults_never_double_an_order(fault):
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, timeout=0.3)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                path = "/v5/order/create"
+                if fault == "timeout_created":
+                    fx.delay_next(1, seconds=0.8, path=path, process=True)
+                elif fault == "timeout_not_yet":
+                    fx.delay_next(1, seconds=0.8, path=path, process=False)
+                elif fault == "5xx_not_created":
+                    fx.fail_next(2, status=503, path=path)
+                elif fault == "5xx_created":
+                    fx.fail_next(1, status=500, path=path, process=True)
+                elif fault == "rate_limit":
+                    fx.rate_limit_next(2, path=path, reset_after_ms=150)
+                else:
+                    fx.rate_limit_next(1, path=path, http_status=403, reset_after_ms=100)
+                u = await gw.place(entry(gw, "idem-1"))
+                assert u.client_id == "idem-1" and u.status in ("pending", "new")
+                await asyncio.sleep(1.0)  # let a delayed original land
+                orders = fx.orders_with_link("idem-1")
+                assert len(orders) == 1 and orders[0].status == "New"
+                assert len(fx.venue.orders) == 1
+                sent = _creates(fx, "idem-1")
+                assert len({(r.body["orderLinkId"], r.body["price"], r.body["qty"]) for r in sent}) == 1
+                expected = {"timeout_created": 1, "timeout_not_yet": 2, "5xx_not_created": 3, "5xx_created": 1,
+                            "rate_limit": 3, "rate_limit_http": 2}[fault]
+                assert len(sent) == expected
+                if fault == "timeout_not_yet":
+                    assert [r.ret_code for r in sent] == [110072, 0] or sorted(r.ret_code for r in sent) == [0, 110072]
+                if fault.startswith("timeout") or fault.startswith("5xx"):
+                    assert fx.requests_to("/v5/order/realtime"), "the venue is asked before any resend"
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_duplicate_link_id_resolves_to_existing_order():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            await gw.start()
+            try:
+                fx.venue.place_resting("ETHUSDT", "Buy", 0.5, 2400.0, order_link_id="dup-1")
+                u = await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "dup-1"))
+                assert u.status == "new" and u.client_id == "dup-1" and u.venue_order_id == fx.orders_with_link("dup-1")[0].order_id
+                assert len(fx.orders_with_link("dup-1")) == 1
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_query_failures_do_not_resend_blindly():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, timeout=0.3)
+            await gw.start()
+            try:
+                fx.fail_next(1, status=500, path="/v5/order/create")
+                fx.fail_next(4, status=500, path="/v5/order/realtime")
+                with pytest.raises(GatewayError, match="unreachable"):
+                    await gw.place(entry(gw, "q-1"))
+                assert len(_creates(fx, "q-1")) == 1 and not fx.orders_with_link("q-1")
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+# ----------------------------------------------------------------- reconcile and reconnect
+def test_reconciliation_at_start_finds_orders_and_positions():
+    async def main():
+        async with FakeExchange() as fx:
+            fx.venue.place_resting("ETHUSDT", "Buy", 0.5, 2400.0, order_link_id="left-over")
+            fx.venue.place_resting("BTCUSDT", "Sell", 0.01, 80000.0, order_link_id="left-over-2")
+            fx.venue.set_position("SOLUSDT", -10, 181.0, take_profit=180.0, stop_loss=182.0)
+            gw = make_gw(fx)
+            await gw.start()
+            try:
+                got = {u.client_id: u for u in gw.reconciled["orders"]}
+                assert set(got) == {"left-over", "left-over-2"}
+                assert got["left-over"].status == "new" and got["left-over"].price == 2400.0
+                (p,) = gw.reconciled["positions"]
+                assert (p.symbol, p.side, p.size, p.entry_price, p.take_profit, p.stop_loss) == ("SOLUSDT", "sell", 10, 181.0, 180.0, 182.0)
+                assert len(await gw.open_orders()) == 2
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_private_stream_reconnects_and_recovers_missed_fill():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            rec = Recorder(gw)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                intent = entry(gw, "rc-1")
+                await gw.place(intent)
+                await rec.wait(lambda: any(u.status == "new" for u in rec.updates))
+                # the stream goes silent (pushes lost) while the entry fills, then the socket dies
+                fx.stall("private")
+                await fx.trade("ETHUSDT", intent.price - 0.05)
+                await asyncio.sleep(0.1)
+                assert not rec.fills
+                assert fx.drop("private") == 1
+                await rec.wait(lambda: gw.stream.stats["reconnects"] == 1)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                await rec.wait(lambda: any(u.status == "filled" for u in rec.updates))
+                await rec.wait(lambda: {u.kind for u in rec.updates if u.status == "new"} >= {"tp", "sl"})
+                assert [ok for _, ok, _ in fx.auth_log] == [True, True]  # re-authenticated
+                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+                # pushes flow again on the new connection
+                await fx.trade("ETHUSDT", intent.take_profit + 0.5)
+                await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_stalled_private_stream_is_detected_and_replaced():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, ping_interval=0.1, stale_after=0.5)
+            rec = Recorder(gw)
+            await gw.start()
+            try:
+                assert fx.stall("private") == 1
+                await rec.wait(lambda: gw.stream.stats["stale"] >= 1 and gw.stream.connected.is_set(), timeout=5)
+                assert fx.connections("private") >= 1
+                await fx.trade("ETHUSDT", 2500.0)
+                await gw.place(entry(gw, "st-1"))
+                await rec.wait(lambda: any(u.client_id == "st-1" and u.status == "new" for u in rec.updates))
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_duplicate_private_frames_are_ignored():
+    async def main():
+        async with FakeExchange() as fx:
+            fx.faults.duplicate_private = True
+            gw = make_gw(fx)
+            rec = Recorder(gw)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                intent = entry(gw, "d-1")
+                await gw.place(intent)
+                await fx.trade("ETHUSDT", intent.price - 0.05)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                await asyncio.sleep(0.2)
+                assert len(rec.fills) == 1 and gw.stream.stats["duplicates"] > 0
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+# ----------------------------------------------------------------- rate limit
+def _max_in_window(stamps_ns, window_ns=1_000_000_000):
+    stamps = sorted(stamps_ns)
+    best, j = 0, 0
+    for i in range(len(stamps)):
+        while stamps[i] - stamps[j] >= window_ns:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def test_create_burst_never_exceeds_ten_per_second_at_the_venue():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            await gw.start()
+            try:
+                await fx.trade("DOGEUSDT", 0.2)
+                intents = [OrderIntent("DOGEUSDT", "buy", 100, 0.19, f"burst-{i:02d}") for i in range(23)]
+                results = await asyncio.gather(*(gw.place(i) for i in intents))
+                assert all(r.status in ("pending", "new") for r in results)
+                creates = fx.requests_to("/v5/order/create")
+                assert len(creates) == 23  # no 10006 retries were needed
+                assert all(r.ret_code == 0 for r in creates)
+                assert _max_in_window([r.recv_ns for r in creates]) <= 10
+                assert len(fx.venue.open_orders("DOGEUSDT")) == 23
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_limiters_spacing():
+    async def main():
+        lim = SlidingWindowLimiter(5, 0.2, margin=0.0)
+        stamps = []
+        for _ in range(12):
+            await lim.acquire()
+            stamps.append(time.monotonic_ns())
+        assert _max_in_window(stamps, 200_000_000) <= 5
+        assert lim.waited >= 2
+        tb = TokenBucket(rate=50.0, capacity=1)
+        t = []
+        for _ in range(5):
+            await tb.acquire()
+            t.append(time.monotonic())
+        assert all(b - a >= 0.018 for a, b in zip(t, t[1:]))
+        with pytest.raises(ValueError):
+            SlidingWindowLimiter(0)
+
+    run(main())
+
+
+# ----------------------------------------------------------------- secrets
+def test_secrets_never_in_logs_repr_or_errors(caplog):
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, timeout=0.3)
+            with caplog.at_level(logging.DEBUG):
+                await gw.start()
+                try:
+                    fx.fail_next(1, status=500, path="/v5/order/create")
+                    await fx.trade("ETHUSDT", 2500.0)
+                    await gw.place(entry(gw, "sec-1"))
+                    fx.drop("private")
+                    await asyncio.sleep(0.5)
+                finally:
+                    await gw.close()
+                bad = BybitGateway(fx.api_key, "not-the-secret-xyz", fx.rest_url, fx.private_ws_url, timeout=0.5, connect_timeout=1)
+                with pytest.raises(GatewayError) as ei:
+                    await bad.start()
+                await bad.close()
+            for text in (repr(gw), str(gw), repr(gw.rest), repr(gw.stream), str(ei.value), caplog.text):
+                assert fx.api_secret not in text and "not-the-secret-xyz" not in text
+                assert fx.api_key not in text
+            assert "10004" in str(ei.value)
+            assert "fake…" in caplog.text  # the key is shown by its first four characters only
+            return fx
+
+    run(main())
