@@ -158,7 +158,7 @@ def open_binary(path) -> _io.BufferedIOBase:
         import zstandard
 
         fh = open(path, "rb")
-        return _io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
+        return _io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True, closefd=True))
     return open(path, "rb")
 
 
@@ -167,9 +167,55 @@ def open_text(path):
     return _io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="")
 
 
-def _read_all(path: Path) -> bytes:
-    with open_binary(path) as fh:
-        return fh.read()
+def _read_zst(blob: bytes) -> tuple[bytes, bool]:
+    """Decompress every zstd frame of ``blob`` (a writer restarted within the file appends frames);
+    a last frame cut short yields what it holds and ``truncated=True``."""
+    import zstandard
+
+    out = []
+    rest = blob
+    while rest:
+        dobj = zstandard.ZstdDecompressor().decompressobj()
+        try:
+            out.append(dobj.decompress(rest))
+        except zstandard.ZstdError:
+            return b"".join(out), True
+        if not dobj.eof:
+            return b"".join(out), True
+        rest = dobj.unused_data
+    return b"".join(out), False
+
+
+def _read_all(path: Path) -> tuple[bytes, bool]:
+    """The whole (decompressed) file, and whether a compressed file ended early (a crashed writer:
+    everything decodable before the cut is returned)."""
+    comp = _compression(path)
+    if comp is None:
+        return path.read_bytes(), False
+    if comp == "zst":
+        return _read_zst(path.read_bytes())
+    chunks = []
+    truncated = False
+    with open(path, "rb") as raw:
+        if comp == "zst":
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+            errors: tuple = (zstandard.ZstdError,)
+        else:
+            import gzip
+
+            reader = gzip.GzipFile(fileobj=raw, mode="rb")
+            errors = (EOFError, OSError)
+        try:
+            while True:
+                chunk = reader.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except errors:
+            truncated = True
+    return b"".join(chunks), truncated
 
 
 # ------------------------------------------------------------------------------------ detection
@@ -180,7 +226,7 @@ def _sniff_line(line: bytes) -> str | None:
     if not s:
         return None
     if s[:1] == b"{" or s[:1] == b"[":
-        if b'"recv_ns"' in s and b'"frame"' in s:
+        if b'"recv_ns"' in s and (b'"frame"' in s or b'"gap"' in s):
             return "recorder"
         if b'"exchange"' in s and b'"result"' in s:
             return "seed004"
@@ -373,13 +419,13 @@ def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
     bad = np.zeros(n, dtype=bool)
     sink = st.sink
 
+    first_bad: list = []
+
     def reject(mask: np.ndarray, reason: str, what: str) -> None:
         new = mask & ~bad
         k = int(new.sum())
         if k:
-            if st.strict:
-                row = int(np.flatnonzero(new)[0])
-                raise ValueError(f"{path}: row {row}: {reason} ({what})")
+            first_bad.append((int(np.flatnonzero(new)[0]), reason, what))
             sink.count(reason, k)
             bad[new] = True
 
@@ -459,6 +505,9 @@ def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
     sid = ids[inv] if n else np.zeros(0, np.int32)
     reject(sid == -2, "missing_field", "symbol")
     out["symbol_id"] = np.where(sid < 0, 0, sid)
+    if st.strict and first_bad:
+        row, reason, what = min(first_bad)
+        raise ValueError(f"{path}: row {row}: {reason} ({what})")
     out["side"] = np.clip(side, 0, 4)
     out["kind"] = np.clip(kind, 0, 6)
     out["venue"] = np.clip(venue, 0, 3)
@@ -523,12 +572,18 @@ def load_events(
     recovered: dict[str, int] = {}
     for path in files:
         sink = Sink(registry, inst)
-        fmt = format or detect_format(path)
+        base = _base_name(path)
+        if format == "parquet" or (format is None and (base.endswith(".parquet") or base.endswith(".pq"))):
+            fmt = "parquet"
+        else:
+            data, truncated = _read_all(path)
+            fmt = format or detect_format(path, head=data[: 1 << 16])
         st = _FileState(str(path), sink, strict, fmt)
         if fmt == "parquet":
             arr = _load_parquet(path, st)
         else:
-            data = _read_all(path)
+            if truncated:
+                st.bad(0, "truncated_file", "compressed stream ends early")
             if fmt in ("raw", "recorder", "seed004", "jsonl"):
                 _load_json_lines(data, st, fmt)
             elif fmt == "seed001":
@@ -541,8 +596,9 @@ def load_events(
                 _load_contract_csv(data, st)
             else:  # pragma: no cover - guarded above
                 raise ValueError(f"format: unknown format {fmt!r}")
-            arr = rows_to_events(sink.rows)
+            arr = np.fromiter(sink.rows, dtype=EVENT_DTYPE, count=len(sink.rows))
             sink.rows = []
+            data = b""
         chunks.append(arr)
         rej = {k: v for k, v in sink.counters.items() if not k.startswith("recovered_")}
         for k, v in sink.counters.items():

@@ -64,11 +64,15 @@ def _auto(obj, sink: Sink) -> int:
 
 
 def _is_control_text(frame) -> bool:
-    try:
-        t = frame.strip() if frame.__class__ is str else bytes(frame).strip().decode("ascii")
-    except Exception:  # noqa: BLE001 - not text at all
+    if isinstance(frame, str):
+        t = frame
+    elif isinstance(frame, (bytes, bytearray, memoryview)):
+        if len(frame) > 16:
+            return False
+        t = bytes(frame).decode("ascii", "replace")
+    else:
         return False
-    return t in _CONTROL_TEXT
+    return t.strip() in _CONTROL_TEXT
 
 
 class Decoder:

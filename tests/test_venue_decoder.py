@@ -1,0 +1,113 @@
+"""Streaming Decoder: counters, duplicate suppression horizon, control frames, never raising."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from liqcore.types import EVENT_DTYPE, SymbolRegistry
+from liqcore.venues.decoder import Decoder, detect_venue
+
+MS = 1_000_000
+
+
+def bybit_liq(t_ms: int, side="Buy", v="1", p="100", sym="BTCUSDT") -> bytes:
+    return (b'{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"%s","v":"%s","p":"%s"}]}'
+            % (sym.encode(), t_ms + 100, t_ms, sym.encode(), side.encode(), v.encode(), p.encode()))
+
+
+def check_invariant(c: dict) -> None:
+    assert c["frames"] == c["accepted_frames"] + c["rejected_frames"] + c["control"]
+
+
+def test_counters_and_invariant_over_mixed_frames():
+    dec = Decoder("bybit")
+    frames = [bybit_liq(1739502302929), b"", b"{", b"[]", b"null", b'{"topic":"orderbook.1.BTCUSDT","data":{}}',
+              b'{"op":"pong"}', "pong", b"\xff\xfe", bybit_liq(1739502302930, side="Hold"), 12345]
+    for f in frames:
+        out = dec.feed(f, 1)
+        assert out.dtype == EVENT_DTYPE
+    c = dec.counters
+    check_invariant(c)
+    assert c["frames"] == len(frames)
+    assert c["events"] == 1 and c["accepted_frames"] == 1
+    assert c["malformed_json"] >= 3  # b"", b"{", bytes that are not UTF-8 (and the int)
+    assert c["unknown_topic"] >= 3  # [], null, orderbook
+    assert c["bad_side"] == 1
+    assert c["control"] == 2
+
+
+def test_duplicate_suppression_within_horizon_only():
+    dec = Decoder("bybit", dedupe_horizon=3)
+    f0 = bybit_liq(1739502302929)
+    assert len(dec.feed(f0, 1)) == 1
+    assert len(dec.feed(f0, 2)) == 0  # exact duplicate (recv time differs: still the same event)
+    assert dec.counters["duplicate"] == 1
+    for k in range(1, 4):  # push f0 out of the 3-event horizon
+        assert len(dec.feed(bybit_liq(1739502302929 + k), 3)) == 1
+    assert len(dec.feed(f0, 4)) == 1  # beyond the horizon: not remembered any more
+    # different qty, price or side = a different liquidation
+    assert len(dec.feed(bybit_liq(1739502302929, v="2"), 5)) == 1
+    assert len(dec.feed(bybit_liq(1739502302929, p="101"), 5)) == 1
+    assert len(dec.feed(bybit_liq(1739502302929, side="Sell"), 5)) == 1
+    check_invariant(dec.counters)
+
+
+def test_dedupe_disabled():
+    dec = Decoder("bybit", dedupe_horizon=0)
+    f0 = bybit_liq(1739502302929)
+    assert len(dec.feed(f0, 1)) == 1 and len(dec.feed(f0, 1)) == 1
+
+
+def test_registry_is_shared_and_feed_rows_matches_feed():
+    reg = SymbolRegistry([("binance", "BTCUSDT")])
+    a = Decoder("bybit", registry=reg)
+    b = Decoder("bybit", registry=reg, dedupe_horizon=0)
+    ev = a.feed(bybit_liq(1739502302929, sym="ETHUSDT"), 7)
+    rows = b.feed_rows(bybit_liq(1739502302929, sym="ETHUSDT"), 7)
+    assert ev["symbol_id"][0] == reg.get("bybit", "ETHUSDT") == 1
+    np.testing.assert_array_equal(ev, np.array(rows, dtype=EVENT_DTYPE))
+
+
+def test_feed_many():
+    dec = Decoder("bybit")
+    frames = [bybit_liq(1739502302929 + i) for i in range(5)] + [b"junk"]
+    ev = dec.feed_many(frames, list(range(6)))
+    assert len(ev) == 5 and ev["ts_recv"].tolist() == [0, 1, 2, 3, 4]
+    assert (np.diff(ev["ts_event"]) == MS).all()
+
+
+def test_detect_venue_shapes():
+    assert detect_venue({"topic": "x"}) == 1
+    assert detect_venue({"e": "forceOrder"}) == 2
+    assert detect_venue({"result": None, "id": 1}) == 2
+    assert detect_venue({"arg": {}}) == 3
+    assert detect_venue({"event": "error"}) == 3
+    assert detect_venue({"zzz": 1}) == 0
+    assert detect_venue("x") == 0
+
+
+def test_bad_recv_ns_is_not_fatal():
+    dec = Decoder("bybit")
+    ev = dec.feed(bybit_liq(1739502302929), "not-a-number")
+    assert len(ev) == 1  # the event is kept; its receive time is unknown (-1)
+    assert ev["ts_recv"][0] == -1
+
+
+@pytest.mark.parametrize("bad, reason", [
+    (b'{"topic":"allLiquidation.X","data":[{"T":1739502302929,"s":"X","S":"Buy","v":"0","p":"1"}]}', "non_positive"),
+    (b'{"topic":"allLiquidation.X","data":[{"T":1739502302929,"s":"X","S":"Buy","v":"-1","p":"1"}]}', "non_positive"),
+    (b'{"topic":"allLiquidation.X","data":[{"T":1739502302929,"s":"X","S":"Buy","v":"NaN","p":"1"}]}', "non_finite"),
+    (b'{"topic":"allLiquidation.X","data":[{"T":1739502302929,"s":"X","S":"Buy","v":"1e999","p":"1"}]}', "non_finite"),
+    (b'{"topic":"allLiquidation.X","data":[{"T":1739502302929,"s":"X","S":"Buy","v":true,"p":"1"}]}', "non_numeric"),
+    (b'{"topic":"allLiquidation.X","data":[{"T":1739502302929,"s":"X","S":"Buy","p":"1"}]}', "missing_field"),
+    (b'{"topic":"allLiquidation.X","data":[{"T":17,"s":"X","S":"Buy","v":"1","p":"1"}]}', "bad_time"),
+    (b'{"topic":"allLiquidation.X","data":[{"T":"soon","s":"X","S":"Buy","v":"1","p":"1"}]}', "non_numeric"),
+    (b'{"topic":"allLiquidation.X","data":"nope"}', "non_numeric"),
+    (b'{"topic":"allLiquidation.X"}', "missing_field"),
+])
+def test_reject_reasons(bad, reason):
+    dec = Decoder("bybit")
+    assert len(dec.feed(bad, 1)) == 0
+    assert dec.counters.get(reason) == 1, dec.counters
+    assert dec.counters["rejected_frames"] == 1
+    check_invariant(dec.counters)
