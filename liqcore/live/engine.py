@@ -1,0 +1,795 @@
+"""The embeddable engine: frames or events in, decisions (and orders) out.
+
+    from liqcore import Engine, Params
+    eng = Engine(Params(), symbols=["ETHUSDT", "SOLUSDT"])           # paper gateway by default
+    decisions = eng.on_frame("bybit", frame_bytes, time.time_ns())    # synchronous core
+    await eng.start()                                                  # inside a running loop: orders go out
+
+The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
+-> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
+mixed, hours, loss limits, max symbols, reference price) behind the kill switch -> an
+:class:`OrderIntent` rounded to the instrument grid (BUY down, SELL up) and committed to the journal
+BEFORE it is handed to the gateway. Sending is asynchronous: when the engine is attached to a running
+loop (:meth:`start` / :meth:`attach`) each intent becomes one task that awaits ``gateway.place``; the
+engine never blocks, owns or configures the caller's loop. Without a loop, intents wait in
+:attr:`pending` until ``await engine.dispatch()``.
+
+Modes: with the :class:`PaperGateway` (default) the StrategyCore simulates fills on the live trade
+stream with the backtest's fill model; with a venue gateway (e.g. BybitGateway) the venue fills and
+the engine reports the venue's fills and rejections to the core (``external_*``), cancels entries the
+core timed out and market-closes positions past the hold timeout.
+
+State survives restarts through the :class:`Journal`: open orders, positions, cooldowns, equity and the
+client-id sequence are restored by :meth:`start`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import secrets as _secrets
+import time
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Callable, Iterable
+
+import numpy as np
+
+from liqcore.config import Params
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
+from liqcore.live.metrics import Metrics
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
+
+__all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
+
+log = logging.getLogger("liqcore.engine")
+
+_TRADE = int(Kind.TRADE)
+_FUNDING = int(Kind.FUNDING)
+_CONFIRMED = int(RecordKind.CONFIRMED)
+_END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
+_EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
+
+#: Bybit linear tick size, qty step and minimum order qty of the guide's symbols (used when the
+#: gateway does not load instruments itself; any other symbol needs ``instruments=``)
+DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
+    "BTCUSDT": {"tickSize": 0.1, "qtyStep": 0.001, "minOrderQty": 0.001},
+    "ETHUSDT": {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01},
+    "SOLUSDT": {"tickSize": 0.01, "qtyStep": 0.1, "minOrderQty": 0.1},
+    "XRPUSDT": {"tickSize": 0.0001, "qtyStep": 1.0, "minOrderQty": 1.0},
+    "DOGEUSDT": {"tickSize": 0.00001, "qtyStep": 1.0, "minOrderQty": 1.0},
+}
+
+
+def _grid(x: float, step: Decimal, rounding) -> float:
+    n = Decimal(repr(float(x))) / step
+    nearest = n.to_integral_value(ROUND_HALF_EVEN)
+    if abs(n - nearest) < Decimal("1e-9"):  # float noise: 2496.2500000001 is on the 0.01 grid
+        n = nearest
+    return float(n.to_integral_value(rounding) * step)
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Order grid of one symbol."""
+
+    symbol: str
+    tick_size: float
+    qty_step: float
+    min_qty: float
+
+    def __post_init__(self):
+        for f in ("tick_size", "qty_step"):
+            v = getattr(self, f)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"instruments: {self.symbol} {f} must be positive; got {v!r}")
+        object.__setattr__(self, "_tick", Decimal(repr(float(self.tick_size))))
+        object.__setattr__(self, "_step", Decimal(repr(float(self.qty_step))))
+
+    @classmethod
+    def from_mapping(cls, symbol: str, m) -> "Instrument":
+        if isinstance(m, Instrument):
+            return m
+        if hasattr(m, "tick_size"):  # another module's instrument record
+            return cls(symbol, float(m.tick_size), float(m.qty_step), float(getattr(m, "min_qty", 0.0)))
+        try:
+            tick = m.get("tickSize", m.get("tick_size"))
+            step = m.get("qtyStep", m.get("qty_step"))
+            mn = m.get("minOrderQty", m.get("min_qty", 0.0))
+            return cls(symbol, float(tick), float(step), float(mn or 0.0))
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"instruments: {symbol}: expected tickSize, qtyStep, minOrderQty; got {m!r}") from None
+
+    def round_price(self, price: float, side: str) -> float:
+        """BUY rounds down, SELL rounds up: never closer to the market than asked."""
+        return _grid(price, self._tick, ROUND_FLOOR if side == "buy" else ROUND_CEILING)
+
+    def round_nearest(self, price: float) -> float:
+        return _grid(price, self._tick, ROUND_HALF_EVEN)
+
+    def round_qty(self, qty: float) -> float:
+        """Down to the qty step; 0.0 below the minimum order qty."""
+        q = _grid(qty, self._step, ROUND_FLOOR)
+        return q if q >= self.min_qty - 1e-12 else 0.0
+
+
+def make_client_id(symbol: str, seq: int) -> str:
+    """A short unique orderLinkId: ``lc-<base>-<seq>-<rand>`` (<= 36 chars)."""
+    base = symbol.upper()
+    for q in ("USDT", "USDC", "USD"):
+        if base.endswith(q) and len(base) > len(q):
+            base = base[: -len(q)]
+            break
+    cid = f"lc-{base[:10]}-{int(seq)}-{_secrets.token_hex(3)}"
+    return cid[:36]
+
+
+@dataclass
+class Decision:
+    """What the engine decided on one CONFIRMED cascade."""
+
+    venue: str
+    symbol: str
+    symbol_id: int
+    cascade_id: int
+    ts_ns: int  # decision time: the confirming event's ts_recv
+    dominant: str  # long | short | mixed
+    action: str  # "order" | "none"
+    reason: str = ""  # why nothing was placed (busy, cooldown, mixed, hours, loss_limit, max_symbols,
+    #                   no_reference_price, kill_switch, below_min_qty, not_traded)
+    side: str = ""  # order side: buy | sell
+    price: float = math.nan
+    qty: float = 0.0
+    take_profit: float = math.nan
+    stop_loss: float = math.nan
+    ref_price: float = math.nan
+    client_id: str = ""
+    intent: OrderIntent | None = None
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("venue", "symbol", "symbol_id", "cascade_id", "ts_ns", "dominant", "action",
+                                           "reason", "side", "price", "qty", "take_profit", "stop_loss", "ref_price",
+                                           "client_id")}
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
+
+@dataclass
+class _Book:
+    """The engine's view of one traded symbol (orders and position as the gateway reports them)."""
+
+    entry: OrderIntent | None = None
+    entry_status: str = ""
+    position_qty: float = 0.0  # signed base qty (+ long)
+    entry_price: float = 0.0
+    entry_ns: int = 0
+    closing: str = ""  # client_id of a market close in flight
+    cancel_sent: bool = False
+    realized: float = 0.0
+    trades: int = 0
+    last_cascade: str = ""
+    recent: list = field(default_factory=list)
+
+
+def _record_dict(rec, registry: SymbolRegistry) -> dict:
+    sid = int(rec["symbol_id"])
+    try:
+        venue, sym = registry.lookup(sid)
+        vname = venue.name.lower()
+    except (IndexError, ValueError):
+        vname, sym = Venue(int(rec["venue"])).name.lower() if int(rec["venue"]) in (1, 2, 3) else "?", "?"
+    return {
+        "record": "confirmed" if int(rec["record"]) == _CONFIRMED else "ended",
+        "venue": vname, "symbol": sym, "symbol_id": sid, "cascade_id": int(rec["cascade_id"]),
+        "dominant": dominant_name(int(rec["dominant"])), "start_ns": int(rec["start_ns"]),
+        "confirm_ns": int(rec["confirm_ns"]), "confirm_recv_ns": int(rec["confirm_recv_ns"]),
+        "end_ns": int(rec["end_ns"]), "emit_ns": int(rec["emit_ns"]),
+        "long_notional": float(rec["long_notional"]), "short_notional": float(rec["short_notional"]),
+        "threshold": float(rec["threshold"]), "n_events": int(rec["n_events"]), "n_large": int(rec["n_large"]),
+        "end_reason": _END_NAMES.get(int(rec["end_reason"]), "?"),
+    }
+
+
+class Engine:
+    """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
+    ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
+    quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
+    ``notional``: fixed quote notional per trade (default: ``params.size`` x equity)."""
+
+    def __init__(self, params: Params | None = None, venues: Iterable[str] | str = ("bybit",), gateway=None,
+                 registry: SymbolRegistry | None = None, journal=None,
+                 on_decision: Callable[[Decision], None] | None = None,
+                 on_cascade: Callable[[dict], None] | None = None,
+                 on_fill: Callable[[Fill], None] | None = None, *,
+                 symbols: Iterable[str] | None = None, equity: float = 10_000.0, notional: float | None = None,
+                 instruments: dict | None = None, risk=None, kill_switch: str | os.PathLike | None = None,
+                 metrics: Metrics | None = None, detector=None, on_update: Callable[[OrderUpdate], None] | None = None):
+        from liqcore.backtest.core import StrategyCore
+        from liqcore.live.paper import PaperGateway
+        from liqcore.live.risk import RiskManager
+
+        self.params = params if params is not None else Params()
+        if isinstance(venues, str):
+            venues = [v for v in venues.split(",") if v.strip()]
+        self.venues = [Venue.parse(v).name.lower() for v in venues]
+        if not self.venues:
+            raise ValueError("venues: give at least one venue")
+        if notional is not None and not (math.isfinite(notional) and notional > 0):
+            raise ValueError(f"notional: must be a positive quote amount; got {notional!r}")
+        if not (isinstance(equity, (int, float)) and math.isfinite(equity) and equity > 0):
+            raise ValueError(f"equity: must be positive; got {equity!r}")
+        self.notional = notional
+        self.registry = registry if registry is not None else SymbolRegistry()
+        names = list(symbols) if symbols is not None else ["DOGEUSDT", "SOLUSDT", "ETHUSDT"]
+        self.traded: list[tuple[str, str]] = []
+        for n in names:
+            v, _, s = str(n).strip().rpartition(":")
+            s = s.upper()
+            if not s:
+                raise ValueError("symbols: empty symbol name")
+            self.traded.append((Venue.parse(v).name.lower() if v else self.venues[0], s))
+        if not self.traded:
+            raise ValueError("symbols: give at least one symbol")
+        self.gateway = gateway if gateway is not None else PaperGateway()
+        self.paper = isinstance(self.gateway, PaperGateway)
+        self.core = StrategyCore(self.params, [f"{v}:{s}" for v, s in self.traded], equity=float(equity),
+                                 mode="paper" if self.paper else "venue")
+        # registry id -> core index, and symbol name -> (sid, core index)
+        self._core_idx: dict[int, int] = {}
+        self._by_symbol: dict[str, tuple[int, int]] = {}
+        for i, (v, s) in enumerate(self.traded):
+            sid = self.registry.id(v, s)
+            self._core_idx[sid] = i
+            self._by_symbol[s] = (sid, i)
+        self.books: dict[str, _Book] = {s: _Book() for _, s in self.traded}
+        self.detector = detector if detector is not None else self._make_detector()
+        self.journal = journal
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.risk = risk if risk is not None else RiskManager(self.params, float(equity), kill_switch)
+        self._instr: dict[str, Instrument] = {}
+        for s, m in {**DEFAULT_INSTRUMENTS, **(instruments or {})}.items():
+            self._instr[s.upper()] = Instrument.from_mapping(s.upper(), m)
+        self.on_decision = on_decision
+        self.on_cascade = on_cascade
+        self.on_fill = on_fill
+        self.on_update = on_update
+        self._decoders: dict[str, object] = {}
+        self.pending: list[tuple[OrderIntent, int]] = []  # intents waiting for a loop: (intent, recv_ns)
+        self.tasks: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._seq = 0
+        self.decisions: list[Decision] = []  # recent decisions (bounded)
+        self.cascades = 0
+        self.orders = 0
+        self.fills = 0
+        self.rejects: dict[str, int] = {}
+        self.errors = 0
+        self._last_event_ns = 0  # latest ts_event seen (detector clock)
+        self._last_event_wall = 0  # wall time when it was seen
+        self._started = False
+        self.gateway.on_update(self._on_update)
+        self.gateway.on_fill(self._on_fill)
+        if self.paper:
+            self.gateway.bind(self.core, {s: ci for s, (_, ci) in self._by_symbol.items()})
+            self.gateway.on_exit(self._account_exit)
+
+    # ------------------------------------------------------------------ construction helpers
+    def _make_detector(self):
+        from liqcore._libs.detector import CascadeDetector
+
+        return CascadeDetector.from_params(self.params)
+
+    def decoder(self, venue: str):
+        d = self._decoders.get(venue)
+        if d is None:
+            from liqcore.venues.decoder import Decoder
+
+            v = Venue.parse(venue).name.lower()
+            d = self._decoders[venue] = self._decoders[v] = Decoder(v, registry=self.registry)
+        return d
+
+    def instrument(self, symbol: str) -> Instrument:
+        inst = self._instr.get(symbol)
+        if inst is None:
+            getter = getattr(self.gateway, "instrument", None)
+            if getter is not None:
+                try:
+                    inst = self._instr[symbol] = Instrument.from_mapping(symbol, getter(symbol))
+                except (ValueError, KeyError):
+                    inst = None
+        if inst is None:
+            raise ValueError(f"instruments: no tick size / qty step known for {symbol} (pass instruments=)")
+        return inst
+
+    @property
+    def mode(self) -> str:
+        return "paper" if self.paper else "live"
+
+    @property
+    def equity(self) -> float:
+        return self.core.equity
+
+    # ------------------------------------------------------------------ the synchronous core
+    def on_frame(self, venue: str, frame: bytes, recv_ns: int | None = None) -> list[Decision]:
+        """Decode one websocket frame of ``venue`` and process its events."""
+        recv = time.time_ns() if recv_ns is None else int(recv_ns)
+        self.metrics.inc("liqcore_frames_total", venue=venue)
+        dec = self.decoder(venue)
+        ev = dec.feed(frame, recv)
+        if not len(ev):
+            return []
+        return self.on_events(ev)
+
+    def on_events(self, events: np.ndarray) -> list[Decision]:
+        """Process EVENT_DTYPE rows in order; returns the decisions they caused."""
+        if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
+            raise ValueError("events: expected an EVENT_DTYPE array")
+        n = len(events)
+        if not n:
+            return []
+        self.metrics.inc("liqcore_events_total", n)
+        out: list[Decision] = []
+        det = self.detector
+        core_idx = self._core_idx
+        cols = (events["ts_event"].tolist(), events["ts_recv"].tolist(), events["symbol_id"].tolist(),
+                events["venue"].tolist(), events["kind"].tolist(), events["side"].tolist(),
+                events["price"].tolist(), events["qty"].tolist())
+        for ts, tr, sid, venue, kind, side, price, qty in zip(*cols):
+            if kind == _TRADE:
+                ci = core_idx.get(sid)
+                if ci is not None and price > 0 and price == price:
+                    self._core_events(self.core.on_trade(ci, tr, price))
+            elif kind == _FUNDING:
+                ci = core_idx.get(sid)
+                if ci is not None and price == price:
+                    self.core.on_funding(ci, tr, price)
+            try:
+                nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
+            except ValueError as exc:
+                reason = str(exc).split(":", 1)[0] or "invalid"
+                self.rejects[reason] = self.rejects.get(reason, 0) + 1
+                self.metrics.inc("liqcore_rejects_total", reason=f"detector_{reason}")
+                continue
+            if ts > self._last_event_ns:
+                self._last_event_ns = ts
+                self._last_event_wall = tr
+            if nrec:
+                for rec in det.last_records():
+                    d = self._on_record(rec)
+                    if d is not None:
+                        out.append(d)
+        return out
+
+    def on_gap(self, events: np.ndarray, reason: str = "") -> None:
+        """GAP events from the feed manager (a disconnect): open cascades of those symbols end."""
+        self.on_events(events)
+        self.metrics.inc("liqcore_gaps_total", venue=Venue(int(events["venue"][0])).name.lower() if len(events) else "?")
+        if self.journal is not None and len(events):
+            self.journal.note("gap", {"reason": reason, "symbols": events["symbol_id"].tolist()}, int(events["ts_recv"][0]))
+
+    def on_clock(self, now_ns: int | None = None) -> list[dict]:
+        """Time passes without events: cascades expire, order arrivals and entry timeouts are settled."""
+        now = time.time_ns() if now_ns is None else int(now_ns)
+        out: list[dict] = []
+        if self._last_event_ns:
+            # the detector runs on venue event time: advance it by the wall time since the last event
+            ev_now = self._last_event_ns + max(0, now - self._last_event_wall)
+            if self.detector.tick(ev_now):
+                for rec in self.detector.last_records():
+                    self._on_record(rec)
+                    out.append(_record_dict(rec, self.registry))
+        self._core_events(self.core.on_clock(now))
+        if self.journal is not None:
+            self.journal.maybe_flush()
+        return out
+
+    def _on_record(self, rec) -> Decision | None:
+        info = _record_dict(rec, self.registry)
+        ts = info["confirm_recv_ns"] if info["record"] == "confirmed" else info["emit_ns"]
+        book = self.books.get(info["symbol"]) if info["symbol_id"] in self._core_idx else None
+        if info["record"] == "confirmed":
+            self.cascades += 1
+            self.metrics.inc("liqcore_cascades_total", venue=info["venue"], symbol=info["symbol"])
+            if book is not None:
+                book.last_cascade = f"{info['dominant']} {info['n_large']} large"
+        if self.journal is not None:
+            self.journal.cascade(info, ts)
+        if self.on_cascade is not None:
+            try:
+                self.on_cascade(info)
+            except Exception:
+                self.errors += 1
+                log.exception("on_cascade callback failed")
+        if info["record"] != "confirmed":
+            return None
+        return self._decide(rec, info)
+
+    def _decide(self, rec, info: dict) -> Decision:
+        sid = info["symbol_id"]
+        ts = info["confirm_recv_ns"]
+        d = Decision(info["venue"], info["symbol"], sid, info["cascade_id"], ts, info["dominant"], "none")
+        ci = self._core_idx.get(sid)
+        if ci is None:
+            d.reason = "not_traded"
+        elif self.risk.killed:
+            d.reason = "kill_switch"
+        else:
+            res = self.core.on_cascade({"symbol_idx": ci, "ts_ns": ts, "dominant": int(rec["dominant"]),
+                                        "cascade_id": info["cascade_id"]})
+            if res["action"] != "order":
+                d.reason = res.get("reason", "none")
+            else:
+                self._make_order(d, res, ci)
+        self._emit_decision(d)
+        return d
+
+    def _make_order(self, d: Decision, res: dict, ci: int) -> None:
+        side = res["side"]
+        try:
+            inst = self.instrument(d.symbol)
+        except ValueError:
+            self.core.external_reject(ci, d.ts_ns)
+            d.reason = "no_instrument"
+            return
+        price = inst.round_price(res["price"], side)
+        notional = self.notional if self.notional is not None else float(res["notional"])
+        qty = inst.round_qty(notional / price) if price > 0 else 0.0
+        if qty <= 0:
+            self.core.external_reject(ci, d.ts_ns)
+            d.reason = "below_min_qty"
+            return
+        # TP/SL from the rounded entry price (the fill price of a maker limit entry)
+        tp_frac, sl_frac = self.params.for_symbol(d.symbol).take_profit, self.params.for_symbol(d.symbol).stop_loss
+        if side == "buy":
+            tp, sl = inst.round_price(price * (1 + tp_frac), "sell"), inst.round_price(price * (1 - sl_frac), "buy")
+        else:
+            tp, sl = inst.round_price(price * (1 - tp_frac), "buy"), inst.round_price(price * (1 + sl_frac), "sell")
+        self._seq += 1
+        cid = make_client_id(d.symbol, self._seq)
+        intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=price, client_id=cid, post_only=True,
+                             take_profit=tp, stop_loss=sl, kind="entry", order_type="limit", decision_ns=d.ts_ns,
+                             meta={"cascade_id": d.cascade_id, "ref_price": res["ref_price"], "venue": d.venue})
+        d.action, d.side, d.price, d.qty, d.take_profit, d.stop_loss = "order", side, price, qty, tp, sl
+        d.ref_price, d.client_id, d.intent = float(res["ref_price"]), cid, intent
+        book = self.books[d.symbol]
+        book.entry, book.entry_status, book.cancel_sent = intent, "pending", False
+        # the core works the order at the venue's grid price (paper fills happen at the rounded limit)
+        self.core.st[ci]["limit_price"] = price
+        if self.journal is not None:  # write-ahead: committed before anything is sent
+            self.journal.intent(intent, d.ts_ns, seq=self._seq)
+        if self.paper:  # the paper venue is in-process: acknowledged at once, no loop needed
+            self.orders += 1
+            self.metrics.inc("liqcore_orders_total", kind=intent.kind)
+            self.gateway.register(intent)
+        else:
+            self._submit(intent, d.ts_ns)
+
+    def _emit_decision(self, d: Decision) -> None:
+        self.decisions.append(d)
+        if len(self.decisions) > 1000:
+            del self.decisions[:500]
+        self.metrics.inc("liqcore_decisions_total", outcome=d.reason or d.action)
+        if self.journal is not None:
+            self.journal.decision(d.to_dict(), d.ts_ns)
+        book = self.books.get(d.symbol)
+        if book is not None:
+            book.recent.append(d)
+            del book.recent[:-20]
+        if self.on_decision is not None:
+            try:
+                self.on_decision(d)
+            except Exception:
+                self.errors += 1
+                log.exception("on_decision callback failed")
+
+    # ------------------------------------------------------------------ the core's events
+    def _core_events(self, events: list[dict]) -> None:
+        if not events:
+            return
+        if self.paper:
+            self.gateway.apply(events)
+            return
+        for e in events:  # venue mode: the venue fills; the core asks for cancels and closes
+            sym = self.core.symbol(e["symbol_idx"])
+            book = self.books[sym]
+            if e["event"] in ("cancelled", "rejected") and book.entry is not None and not book.cancel_sent \
+                    and book.entry_status in ("pending", "new", "partially_filled"):
+                book.cancel_sent = True
+                self._spawn(self._cancel(sym, book.entry.client_id))
+            elif e["event"] == "hold_timeout_due" and not book.closing and book.position_qty:
+                self._seq += 1
+                book.closing = make_client_id(sym, self._seq)
+                if self.journal is not None:
+                    self.journal.set_state("seq", self._seq)
+                self._spawn(self._close(sym, book.closing))
+
+    def _account_exit(self, ex: dict) -> None:
+        """A closed trade (the core's ledger row): equity, loss limits, cooldown, journal."""
+        sym = ex["symbol"]
+        book = self.books.get(sym)
+        ts = int(ex["exit_ns"])
+        pnl = float(ex["pnl"])
+        self.risk.on_realized(pnl, ts)
+        if book is not None:
+            book.realized += pnl
+            book.trades += 1
+            book.entry, book.entry_status, book.position_qty, book.closing = None, "", 0.0, ""
+        self.metrics.set("liqcore_equity", self.core.equity)
+        if self.journal is not None:
+            self.journal.note("trade", ex, ts, key=sym)
+            self.journal.position(sym, None, ts)
+            self.journal.cooldown(sym, self.core.position(self._by_symbol[sym][1])["cooldown_until_ns"], ts)
+            self.journal.equity(self.core.equity, ts, f"{sym} {ex['exit_reason']}")
+
+    # ------------------------------------------------------------------ gateway reports
+    def _on_update(self, u: OrderUpdate) -> None:
+        self.metrics.inc("liqcore_order_updates_total", status=u.status)
+        if self.journal is not None:
+            self.journal.order_update(u, u.ts_ns or time.time_ns())
+        book = self.books.get(u.symbol)
+        if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
+            if book.entry_status not in ("filled", "cancelled", "rejected"):
+                book.entry_status = u.status
+            if u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
+                if not self.paper:
+                    sid, ci = self._by_symbol[u.symbol]
+                    self.core.external_reject(ci, u.ts_ns or time.time_ns())
+                book.entry, book.entry_status = None, ""
+        if self.on_update is not None:
+            try:
+                self.on_update(u)
+            except Exception:
+                self.errors += 1
+                log.exception("on_update callback failed")
+
+    def _on_fill(self, f: Fill) -> None:
+        if self.journal is not None and not self.journal.fill(f, f.ts_ns or time.time_ns()):
+            return  # already journaled (a redelivered execution)
+        self.fills += 1
+        self.metrics.inc("liqcore_fills_total", kind=f.kind)
+        book = self.books.get(f.symbol)
+        if book is not None:
+            ts = f.ts_ns or time.time_ns()
+            sid, ci = self._by_symbol[f.symbol]
+            signed = f.qty if f.side == "buy" else -f.qty
+            if f.kind == "entry":
+                first = book.position_qty == 0
+                book.position_qty += signed
+                book.entry_price, book.entry_ns = f.price, ts
+                if not self.paper and first:
+                    self.core.external_entry_fill(ci, ts, f.price)
+                if first and book.entry is not None and book.entry.client_id == f.client_id:
+                    # the core manages the position the venue holds: its grid TP/SL and its size
+                    s = self.core.st[ci]
+                    if book.entry.take_profit:
+                        s["tp_price"] = book.entry.take_profit
+                    if book.entry.stop_loss:
+                        s["sl_price"] = book.entry.stop_loss
+                    s["notional"] = abs(book.position_qty) * f.price
+                if self.journal is not None:
+                    p = self.core.position(ci)
+                    self.journal.position(f.symbol, {
+                        "side": f.side, "qty": abs(book.position_qty), "entry_price": f.price, "entry_ns": ts,
+                        "client_id": f.client_id, "take_profit": p.get("take_profit"), "stop_loss": p.get("stop_loss"),
+                        "hold_deadline_ns": int(self.core.st[ci]["hold_deadline_ns"]),
+                        "notional": p.get("notional"), "intent": book.entry}, ts)
+            else:
+                book.position_qty += signed
+                if not self.paper and abs(book.position_qty) <= 1e-12 * max(1.0, abs(f.qty)):
+                    book.position_qty = 0.0
+                    ex = self.core.external_close(ci, ts, f.price, _EXIT_REASON.get(f.kind, "external"))
+                    if ex is not None:
+                        self._account_exit(ex)
+        if self.on_fill is not None:
+            try:
+                self.on_fill(f)
+            except Exception:
+                self.errors += 1
+                log.exception("on_fill callback failed")
+
+    # ------------------------------------------------------------------ asynchronous dispatch
+    def attach(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Send intents as tasks on ``loop`` (default: the running loop) from now on."""
+        self._loop = loop or asyncio.get_running_loop()
+        if self.pending:
+            pend, self.pending = self.pending, []
+            for intent, recv in pend:
+                self._spawn(self._send(intent, recv))
+
+    def _submit(self, intent: OrderIntent, recv_ns: int) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._spawn(self._send(intent, recv_ns))
+        else:
+            self.pending.append((intent, recv_ns))
+
+    def _spawn(self, coro) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            return
+        t = loop.create_task(coro)
+        self.tasks.add(t)
+        t.add_done_callback(self.tasks.discard)
+
+    async def dispatch(self, intent: OrderIntent | None = None) -> list[OrderUpdate]:
+        """Send ``intent`` now (or every pending intent) and return the gateway's answers."""
+        items = [(intent, intent.decision_ns)] if intent is not None else self.pending
+        if intent is None:
+            self.pending = []
+        return [await self._send(i, r) for i, r in items]
+
+    async def _send(self, intent: OrderIntent, recv_ns: int) -> OrderUpdate:
+        sent = time.time_ns()
+        if recv_ns:
+            self.metrics.observe("liqcore_reaction_seconds", (sent - recv_ns) / 1e9)
+        self.orders += 1
+        self.metrics.inc("liqcore_orders_total", kind=intent.kind)
+        try:
+            u = await self.gateway.place(intent)
+        except GatewayError as exc:
+            self.errors += 1
+            log.error("order %s not confirmed: %s", intent.client_id, exc)
+            u = OrderUpdate(intent.client_id, "rejected", intent.symbol, reason=f"gateway_error: {exc}",
+                            kind=intent.kind, ts_ns=time.time_ns())
+        if not self.paper:
+            self._on_update(u)
+        return u
+
+    async def _cancel(self, symbol: str, client_id: str) -> None:
+        try:
+            u = await self.gateway.cancel(symbol, client_id)
+        except GatewayError as exc:
+            log.error("cancel %s failed: %s", client_id, exc)
+            book = self.books.get(symbol)
+            if book is not None:
+                book.cancel_sent = False  # try again on the next clock tick
+            return
+        if not self.paper:
+            self._on_update(u)
+
+    async def _close(self, symbol: str, client_id: str) -> None:
+        try:
+            u = await self.gateway.close_position(symbol, client_id)
+        except GatewayError as exc:
+            log.error("close %s failed: %s", symbol, exc)
+            self.books[symbol].closing = ""
+            return
+        if u.status == "rejected":
+            self.books[symbol].closing = ""
+
+    async def drain(self, timeout: float | None = 10.0) -> None:
+        """Wait for the in-flight gateway calls."""
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
+        await self.gateway.start()
+        self._restore()
+        if not self.paper and self.journal is not None and self.journal.recover().equity is None:
+            eq = getattr(self.gateway, "equity", None)
+            if eq is not None:
+                try:
+                    value = await eq()
+                    if value > 0:
+                        self._set_equity(value)
+                except (GatewayError, TypeError, ValueError) as exc:
+                    log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
+        if self.journal is not None:
+            self.journal.equity(self.core.equity, time.time_ns(), "start")
+        self.metrics.set("liqcore_equity", self.core.equity)
+        self._started = True
+        self.attach(loop)
+
+    def _set_equity(self, value: float) -> None:
+        self.core.port[0]["equity"] = float(value)
+        self.risk.equity = float(value)
+
+    def _restore(self) -> None:
+        if self.journal is None:
+            return
+        rec = self.journal.recover()
+        if rec.empty:
+            return
+        self._seq = max(self._seq, rec.seq)
+        if rec.equity is not None:
+            self._set_equity(rec.equity)
+        st = self.core.st
+        for sym, until in rec.cooldowns.items():
+            if sym in self._by_symbol:
+                st[self._by_symbol[sym][1]]["cooldown_until_ns"] = int(until)
+        for sym, pos in rec.positions.items():
+            if sym not in self._by_symbol:
+                continue
+            ci = self._by_symbol[sym][1]
+            s = st[ci]
+            side = 1 if pos.get("side") == "buy" else -1
+            s["status"], s["side"] = 3, side  # OPEN
+            s["entry_price"], s["entry_ns"] = float(pos["entry_price"]), int(pos.get("entry_ns") or 0)
+            s["tp_price"] = float(pos.get("take_profit") or 0.0)
+            s["sl_price"] = float(pos.get("stop_loss") or 0.0)
+            s["hold_deadline_ns"] = int(pos.get("hold_deadline_ns") or 0)
+            s["notional"] = float(pos.get("notional") or 0.0)
+            book = self.books[sym]
+            book.position_qty = side * float(pos["qty"])
+            book.entry_price, book.entry_ns = float(pos["entry_price"]), int(pos.get("entry_ns") or 0)
+            it = pos.get("intent")
+            if isinstance(it, dict):
+                book.entry = OrderIntent(**{k: v for k, v in it.items() if k in OrderIntent.__dataclass_fields__})
+                book.entry_status = "filled"
+                if self.paper:
+                    self.gateway.restore(book.entry, "filled", abs(book.position_qty), book.entry_price)
+        for cid, row in rec.open_orders.items():
+            it = row.get("intent")
+            sym = row.get("symbol")
+            if not isinstance(it, dict) or sym not in self._by_symbol or row.get("kind") != "entry":
+                continue
+            book = self.books[sym]
+            if book.position_qty:
+                continue
+            intent = OrderIntent(**{k: v for k, v in it.items() if k in OrderIntent.__dataclass_fields__})
+            ci = self._by_symbol[sym][1]
+            s = st[ci]
+            s["status"] = 2  # RESTING
+            s["side"] = 1 if intent.side == "buy" else -1
+            s["limit_price"] = intent.price
+            s["signal_ns"] = s["arrive_ns"] = intent.decision_ns
+            s["entry_deadline_ns"] = intent.decision_ns + self.params.for_symbol(sym).entry_timeout_ns
+            book.entry, book.entry_status = intent, row.get("status") or "pending"
+            if self.paper:
+                self.gateway.restore(intent, "new")
+            elif row.get("status") == "pending":
+                # journaled but maybe never sent: the gateway's idempotent place resolves it by client_id
+                self.pending.append((intent, 0))
+        log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
+                 len(rec.open_orders), len(rec.positions), len(rec.cooldowns), self.core.equity, self._seq)
+
+    async def shutdown(self, cancel_entries: bool = True) -> None:
+        """Cancel resting entries (TP/SL and positions stay), wait for in-flight calls, flush the journal."""
+        if cancel_entries:
+            for sym, book in self.books.items():
+                if book.entry is not None and not book.position_qty and book.entry_status in ("pending", "new"):
+                    try:
+                        u = await self.gateway.cancel(sym, book.entry.client_id)
+                        if not self.paper:
+                            self._on_update(u)
+                    except GatewayError as exc:
+                        log.error("cancel of %s at shutdown failed: %s", book.entry.client_id, exc)
+        await self.drain()
+        if self.journal is not None:
+            self.journal.flush()
+        try:
+            await self.gateway.close()
+        except Exception:
+            log.exception("gateway close failed")
+
+    # ------------------------------------------------------------------ views
+    def snapshot(self) -> dict:
+        """State for dashboards: equity, counters and one row per traded symbol."""
+        rows = []
+        for v, s in self.traded:
+            sid, ci = self._by_symbol[s]
+            p = self.core.position(ci)
+            book = self.books[s]
+            thr = self.detector.threshold(sid) if hasattr(self.detector, "threshold") else math.nan
+            active = bool(self.detector.active(sid)) if hasattr(self.detector, "active") else False
+            order = None
+            if book.entry is not None and not book.position_qty:
+                order = {"side": book.entry.side, "price": book.entry.price, "status": book.entry_status}
+            pos = None
+            if book.position_qty:
+                pos = {"side": "long" if book.position_qty > 0 else "short", "qty": abs(book.position_qty),
+                       "entry_price": book.entry_price}
+            rows.append({"venue": v, "symbol": s, "last_price": p.get("last_price"), "threshold": thr,
+                         "active": active, "last_cascade": book.last_cascade, "order": order, "position": pos,
+                         "pnl": book.realized, "trades": book.trades, "status": p["status"]})
+        recent = []
+        for d in self.decisions[-8:]:
+            detail = d.reason if d.action != "order" else f"{d.side} {d.qty:g} @ {d.price:g} tp {d.take_profit:g} sl {d.stop_loss:g}"
+            recent.append({"ts_ns": d.ts_ns, "symbol": d.symbol, "dominant": d.dominant, "action": d.action,
+                           "detail": detail})
+        rs = self.risk.snapshot()
+        return {"mode": self.mode, "equity": self.core.equity, "day_pnl": rs["day_pnl"], "killed": rs["killed"],
+                "cascades": self.cascades, "orders": self.orders, "fills": self.fills, "symbols": rows,
+                "recent": recent, "rejects": dict(self.rejects)}
