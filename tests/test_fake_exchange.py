@@ -403,3 +403,29 @@ def test_background_thread_mode():
             doc = orjson.loads(r.read())
         assert doc["retCode"] == 0
         assert fx.port > 0 and fx.public_ws_url.startswith("ws://127.0.0.1:")
+
+
+def test_replays_synthetic_market_frames(tmp_path):
+    import itertools
+
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.testing import synthetic_frames
+
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), cache_dir=tmp_path)
+    frames = list(itertools.islice(synthetic_frames(m, "bybit"), 1500))
+    topics = [orjson.loads(b)["topic"] for _, b in frames]
+    trades = [orjson.loads(b) for _, b in frames if b.startswith(b'{"topic":"publicTrade')]
+
+    async def main():
+        async with FakeExchange(replay=frames, speed=None) as fx:
+            async with aiohttp.ClientSession() as s, s.ws_connect(fx.public_ws_url) as ws:
+                await ws.send_str('{"op":"subscribe","args":["allLiquidation.ETHUSDT","publicTrade.ETHUSDT"]}')
+                await _recv_json(ws)
+                want = sum(1 for t in topics if not t.startswith("tickers."))
+                got = [await _recv_json(ws) for _ in range(want)]
+                await fx.wait_replay_done(10)
+            assert [g["topic"] for g in got] == [t for t in topics if not t.startswith("tickers.")]
+            assert fx.venue.last_price["ETHUSDT"] == float(trades[-1]["data"][-1]["p"])
+            assert fx.stats["replayed"] == len(frames)
+
+    run(main(), timeout=60)
