@@ -135,6 +135,15 @@ _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
 
 
+@njit(cache=True)
+def take_events(ev, order):
+    """``ev[order]`` (a gather of whole records)."""
+    out = np.empty(order.shape[0], dtype=ev.dtype)
+    for i in range(order.shape[0]):
+        out[i] = ev[order[i]]
+    return out
+
+
 def new_state(n_symbols: int) -> np.ndarray:
     st = np.zeros(n_symbols, dtype=STATE_DTYPE)
     st["last_ns"] = NO_TIME
@@ -445,6 +454,7 @@ def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger
     Returns the number of trade prints processed."""
     n = ev.shape[0]
     nr = rec_t.shape[0]
+    nsym = st.shape[0]
     r = 0
     prints = 0
     for i in range(n):
@@ -455,8 +465,30 @@ def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger
             r += 1
         k = e.kind
         if k == _TRADE:
-            step_trade(st, port, par, e.symbol_id, t, e.price, ledger, counts)
             prints += 1
+            sid = e.symbol_id
+            price = e.price
+            if 0 <= sid < nsym:
+                s = st[sid]
+                status = s.status
+                # quiet prints (nothing but the last price changes) are handled here without a call
+                if status == FLAT:
+                    s.last_price = price
+                    s.last_ns = t
+                    continue
+                if status == OPEN and t < s.hold_deadline_ns:
+                    if (s.side > 0 and s.sl_price < price < s.tp_price) or (
+                        s.side < 0 and s.tp_price < price < s.sl_price
+                    ):
+                        s.last_price = price
+                        s.last_ns = t
+                        continue
+                elif status == RESTING and t < s.entry_deadline_ns:
+                    if (s.side > 0 and price > s.limit_price) or (s.side < 0 and price < s.limit_price):
+                        s.last_price = price
+                        s.last_ns = t
+                        continue
+            step_trade(st, port, par, sid, t, price, ledger, counts)
         elif k == _FUNDING:
             step_funding(st, e.symbol_id, t, e.price)
     while r < nr:

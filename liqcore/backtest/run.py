@@ -65,9 +65,9 @@ def prepare_events(events: np.ndarray) -> np.ndarray:
     """Validate the dtype; return the events in ts_recv order (stable; a copy only when needed)."""
     if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
         raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
-    ts = events["ts_recv"]
+    ts = np.ascontiguousarray(events["ts_recv"])
     if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
-        events = events[np.argsort(ts, kind="stable")]
+        return _sim().take_events(events, np.argsort(ts, kind="stable"))
     return np.ascontiguousarray(events)
 
 
