@@ -1,0 +1,156 @@
+"""Live runner: websocket feeds, cascade detector, strategy, paper (default) or Bybit gateway.
+
+    liqcore run --venue bybit --symbols ETHUSDT,SOLUSDT,DOGEUSDT            # paper trading on mainnet data
+    liqcore run --symbols ETHUSDT --replay recordings/ --speed 10            # offline, against a local fake exchange
+    liqcore run --symbols ETHUSDT,SOLUSDT --replay synthetic --live          # the whole live path, offline
+    liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
+
+``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
+environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
+command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
+127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used).
+SIGUSR1 toggles the kill switch (no new entries); so does the file given by ``--kill-switch`` when it
+exists. SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import sys
+
+import orjson
+
+HELP = "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from liqcore.config import add_param_arguments
+
+    p.add_argument("--venue", default="bybit", help="market-data venue: bybit | binance | okx (default bybit)")
+    p.add_argument("--symbols", default="DOGEUSDT,SOLUSDT,ETHUSDT", help="comma list of traded symbols")
+    p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
+    p.add_argument("--ws-url", metavar="URL", help="public websocket URL override")
+    p.add_argument("--rest-url", metavar="URL", help="Bybit REST URL override (--live)")
+    p.add_argument("--private-ws-url", metavar="URL", help="Bybit private websocket URL override (--live)")
+    p.add_argument("--live", action="store_true", help="send real orders through the Bybit gateway")
+    p.add_argument("--key-file", metavar="FILE", help="0600 file with BYBIT_API_KEY/BYBIT_API_SECRET (--live)")
+    p.add_argument("--replay", metavar="PATH|synthetic", help="replay recordings (or a synthetic market) through a local fake exchange")
+    p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
+    p.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--journal", metavar="FILE", help="SQLite journal (default: liqcore-live.sqlite with --live)")
+    p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
+    p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
+    p.add_argument("--log", metavar="FILE", help="JSON log file (default: stderr)")
+    p.add_argument("--log-level", default="INFO")
+    p.add_argument("--kill-switch", metavar="FILE", help="no new entries while this file exists")
+    p.add_argument("--notional", type=float, metavar="Q", help="quote notional per trade (instead of --size x equity)")
+    p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
+    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    add_param_arguments(p)
+
+
+def _symbols(text: str) -> list[str]:
+    syms = [s.strip().upper() for s in str(text).split(",") if s.strip()]
+    if not syms:
+        raise ValueError("symbols: give at least one symbol, e.g. --symbols ETHUSDT,SOLUSDT")
+    return syms
+
+
+def _replay_source(args, symbols):
+    from liqcore.testing.fake_replay import read_recording, synthetic_frames
+
+    if args.replay == "synthetic":
+        from liqcore.backtest.synthetic import synthetic_market
+
+        if not args.replay_days > 0:
+            raise ValueError("replay-days: must be positive")
+        return synthetic_frames(synthetic_market(days=args.replay_days, symbols=tuple(symbols), venue="bybit"))
+    from pathlib import Path
+
+    if not Path(args.replay).exists():
+        raise ValueError(f"replay: {args.replay} does not exist")
+    return read_recording(args.replay, "bybit")
+
+
+def build(args):
+    """Engine, runner and fake-exchange thread (or None) from parsed arguments."""
+    from liqcore.config import params_from_args
+    from liqcore.live.engine import Engine
+    from liqcore.live.feeds import stream_module
+    from liqcore.live.journal import Journal
+    from liqcore.live.runner import LiveRunner
+
+    params = params_from_args(args)
+    symbols = _symbols(args.symbols)
+    venue = args.venue.lower()
+    stream_module(venue)
+    if args.notional is not None and args.param_size is not None:
+        raise ValueError("notional: give either --notional or --size, not both")
+    if args.notional is not None and not (math.isfinite(args.notional) and args.notional > 0):
+        raise ValueError("notional: must be a positive quote amount")
+    if args.speed < 0:
+        raise ValueError("speed: must be >= 0")
+    if args.live and venue != "bybit":
+        raise ValueError("live: orders go through Bybit; use --venue bybit")
+    ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
+    fake_thread = None
+    if args.replay:
+        if venue != "bybit":
+            raise ValueError("replay: the fake exchange speaks Bybit; use --venue bybit")
+        from liqcore.testing.fake_exchange import FakeExchangeThread
+
+        fake_thread = FakeExchangeThread(replay=_replay_source(args, symbols), speed=args.speed or None)
+        fx = fake_thread.start()
+        ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
+    gateway = None
+    if args.live:
+        from liqcore.live.bybit_gateway import BybitGateway
+        from liqcore.live.logging import register_secret
+        from liqcore.venues.bybit import stream as bybit_stream
+
+        if fake_thread is not None:
+            key, secret = fake_thread.fx.api_key, fake_thread.fx.api_secret
+        else:
+            from liqcore.secrets import load_credentials
+
+            creds = load_credentials("bybit", key_file=args.key_file)
+            key, secret = creds.api_key, creds.api_secret
+        for v in (key, secret):
+            register_secret(v.reveal() if hasattr(v, "reveal") else v)
+        gateway = BybitGateway(key, secret, rest_url or bybit_stream.REST_ENDPOINTS[args.network],
+                               priv_url or bybit_stream.PRIVATE_ENDPOINTS[args.network], symbols=symbols)
+    journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
+    journal = Journal(journal_path) if journal_path else None
+    engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
+                    notional=args.notional, kill_switch=args.kill_switch)
+    runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
+                        dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True)
+    return engine, runner, fake_thread
+
+
+def run(args) -> int:
+    from liqcore.cli import install_uvloop
+    from liqcore.live.logging import setup_json_logging
+
+    setup_json_logging(args.log, args.log_level)
+    if args.duration is not None and not args.duration > 0:
+        raise ValueError("duration: must be positive seconds")
+    engine, runner, fake_thread = build(args)
+    install_uvloop()
+    try:
+        summary = asyncio.run(runner.run(duration=args.duration))
+    finally:
+        if engine.journal is not None:
+            engine.journal.close()
+        if fake_thread is not None:
+            fake_thread.stop()
+    if args.json:
+        print(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+    else:
+        print(f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
+              f"cascades={summary['cascades']} orders={summary['orders']} fills={summary['fills']} "
+              f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}%")
+    return 0

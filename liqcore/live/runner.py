@@ -1,0 +1,122 @@
+"""The live runner: feeds -> engine -> gateway, with clock, metrics endpoint, dashboard, kill switch
+and a clean shutdown.
+
+``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False)``;
+``await runner.run(duration=None, stop=None)`` returns a summary dict when ``duration`` elapses, ``stop``
+is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels resting entries
+(positions keep their venue TP/SL), flushes the journal and closes the gateway.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+
+from liqcore.live.feeds import FeedManager
+
+__all__ = ["LiveRunner"]
+
+log = logging.getLogger("liqcore.runner")
+
+
+class LiveRunner:
+    def __init__(self, engine, venue: str, symbols: list[str], *, ws_url: str | None = None,
+                 network: str = "mainnet", metrics_port: int | None = None, dashboard: bool = False,
+                 dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
+                 feed_symbols: list[str] | None = None, **conn_kwargs):
+        self.engine = engine
+        self.venue = venue
+        self.symbols = list(symbols)
+        self.metrics_port = metrics_port
+        self.dashboard_on = dashboard
+        self.dashboard_hz = dashboard_hz
+        self.clock_interval_s = clock_interval_s
+        self.install_signals = install_signals
+        self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
+                                registry=engine.registry, url=ws_url, network=network, **conn_kwargs)
+        self._metrics_runner = None
+        self._dashboard = None
+        self.started_ns = 0
+
+    def snapshot(self) -> dict:
+        snap = self.engine.snapshot()
+        snap["feeds"] = [self.feed.health()]
+        return snap
+
+    async def _clock(self, stop: asyncio.Event) -> None:
+        eng, m = self.engine, self.engine.metrics
+        while not stop.is_set():
+            await asyncio.sleep(self.clock_interval_s)
+            try:
+                eng.on_clock()
+                h = self.feed.health()
+                m.set("liqcore_connected", 1.0 if h["connected"] else 0.0, venue=self.venue)
+                m.set("liqcore_coverage", h["coverage"], venue=self.venue)
+                for name, v in self._decoder_counters().items():
+                    m.set("liqcore_decoder", v, venue=self.venue, counter=name)
+            except Exception:
+                log.exception("clock tick failed")
+
+    def _decoder_counters(self) -> dict:
+        d = self.engine._decoders.get(self.venue)
+        return dict(getattr(d, "counters", {}) or {}) if d is not None else {}
+
+    async def run(self, duration: float | None = None, stop: asyncio.Event | None = None) -> dict:
+        loop = asyncio.get_running_loop()
+        stop = stop or asyncio.Event()
+        if self.install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, stop.set)
+                except (NotImplementedError, RuntimeError):
+                    pass
+            self.engine.risk.install_signal(loop)
+        self.started_ns = time.time_ns()
+        await self.engine.start(loop)
+        if self.metrics_port is not None:
+            from liqcore.live.metrics import serve_metrics
+
+            self._metrics_runner = await serve_metrics(self.engine.metrics, self.metrics_port)
+        await self.feed.start()
+        clock = loop.create_task(self._clock(stop), name="clock")
+        if self.dashboard_on:
+            from liqcore.live.dashboard import Dashboard
+
+            self._dashboard = Dashboard(self.snapshot, self.dashboard_hz)
+            self._dashboard.start()
+        log.info("running: venue=%s symbols=%s mode=%s", self.venue, ",".join(self.symbols), self.engine.mode)
+        try:
+            if duration is not None:
+                try:
+                    await asyncio.wait_for(stop.wait(), duration)
+                except asyncio.TimeoutError:
+                    pass
+            else:
+                await stop.wait()
+        finally:
+            stop.set()
+            clock.cancel()
+            if self._dashboard is not None:
+                await self._dashboard.stop()
+            await self.feed.stop()
+            await self.engine.shutdown(cancel_entries=True)
+            if self._metrics_runner is not None:
+                await self._metrics_runner.cleanup()
+            if self.install_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+                    try:
+                        loop.remove_signal_handler(sig)
+                    except (NotImplementedError, RuntimeError, ValueError):
+                        pass
+        return self.summary()
+
+    def summary(self) -> dict:
+        eng = self.engine
+        h = self.feed.health()
+        return {"mode": eng.mode, "venue": self.venue, "symbols": self.symbols, "frames": h["frames"],
+                "gaps": h["gaps"], "reconnects": h["reconnects"], "coverage": h["coverage"],
+                "coverage_by_hour": {str(k): v for k, v in self.feed.coverage_by_hour().items()},
+                "cascades": eng.cascades, "orders": eng.orders, "fills": eng.fills, "equity": eng.equity,
+                "rejects": dict(eng.rejects), "decoder": self._decoder_counters(),
+                "decisions": [d.to_dict() for d in eng.decisions[-50:]]}
