@@ -8,7 +8,11 @@ from liqcore._libs.quantile cimport RQState
 
 
 cdef struct SymState:
-    RQState* rq              # last N notionals (the threshold history)
+    RQState* rq              # the threshold history (last N notionals) once synced
+    double* hist             # ring of the last N notionals (the history, always current)
+    Py_ssize_t hist_cap      # N
+    Py_ssize_t hist_head     # next write slot of hist
+    Py_ssize_t pending       # newest values of hist not yet pushed into rq (<= N)
     int64_t seen             # liquidations seen, seeded ones included
     int64_t clock            # latest event time of the symbol (INT64_MIN: none yet)
     int64_t thr_time         # event time of the last threshold computation

@@ -69,6 +69,8 @@ cdef SymState* _sym_new(Py_ssize_t history, double q) noexcept nogil:
     if st == NULL:
         return NULL
     st.rq = rq_new(history, q)
+    st.hist = <double*>malloc(history * sizeof(double))
+    st.hist_cap = history
     st.lq_ts = <int64_t*>malloc(RING0 * sizeof(int64_t))
     st.lq_not = <double*>malloc(RING0 * sizeof(double))
     st.lq_side = <int8_t*>malloc(RING0 * sizeof(int8_t))
@@ -77,7 +79,7 @@ cdef SymState* _sym_new(Py_ssize_t history, double q) noexcept nogil:
     st.lg_cap = RING0
     st.clock = INT64_MIN
     st.thr = NAN
-    if st.rq == NULL or st.lq_ts == NULL or st.lq_not == NULL or st.lq_side == NULL or st.lg_ts == NULL:
+    if st.rq == NULL or st.hist == NULL or st.lq_ts == NULL or st.lq_not == NULL or st.lq_side == NULL or st.lg_ts == NULL:
         _sym_free(st)
         return NULL
     return st
@@ -87,6 +89,7 @@ cdef void _sym_free(SymState* st) noexcept nogil:
     if st == NULL:
         return
     rq_free(st.rq)
+    free(st.hist)
     free(st.lq_ts)
     free(st.lq_not)
     free(st.lq_side)
@@ -95,9 +98,38 @@ cdef void _sym_free(SymState* st) noexcept nogil:
 
 
 cdef Py_ssize_t _sym_nbytes(SymState* st) noexcept nogil:
-    return (<Py_ssize_t>sizeof(SymState) + rq_nbytes(st.rq)
+    return (<Py_ssize_t>sizeof(SymState) + rq_nbytes(st.rq) + st.hist_cap * <Py_ssize_t>sizeof(double)
             + st.lq_cap * <Py_ssize_t>(sizeof(int64_t) + sizeof(double) + sizeof(int8_t))
             + st.lg_cap * <Py_ssize_t>sizeof(int64_t))
+
+
+cdef inline void _hist_push(SymState* st, double x) noexcept nogil:
+    """Append a notional to the history ring; it reaches the quantile state at the next sync."""
+    cdef Py_ssize_t n = st.hist_cap
+    c_assert(st.hist_head >= 0 and st.hist_head < n)
+    st.hist[st.hist_head] = x
+    st.hist_head += 1
+    if st.hist_head == n:
+        st.hist_head = 0
+    if st.pending < n:
+        st.pending += 1
+
+
+cdef void _hist_sync(SymState* st) noexcept nogil:
+    """Push the pending notionals, oldest first, into the rolling quantile.  Only the last N values
+    matter (the window holds N), so at most N are pushed; done in one burst while the symbol's
+    quantile state is hot in cache, and only when a threshold is computed."""
+    cdef Py_ssize_t n = st.hist_cap
+    cdef Py_ssize_t i = st.hist_head - st.pending
+    if i < 0:
+        i += n
+    while st.pending > 0:
+        c_assert(i >= 0 and i < n)
+        rq_push(st.rq, st.hist[i])
+        i += 1
+        if i == n:
+            i = 0
+        st.pending -= 1
 
 
 cdef int _lq_push(SymState* st, int64_t t, double notional, int8_t side) noexcept nogil:
@@ -393,11 +425,12 @@ cdef class CascadeDetector:
         min_hist = self.min_history if self.min_history > 0 else 1
         if st.seen >= min_hist:
             if not st.has_thr or self.refresh_ns == 0 or t - st.thr_time >= self.refresh_ns:
+                _hist_sync(st)
                 st.thr = rq_value(st.rq)
                 st.has_thr = True
                 st.thr_time = t
         large = st.has_thr and notional >= st.thr
-        rq_push(st.rq, notional)
+        _hist_push(st, notional)
         st.seen += 1
         # the cluster window (t - W, t]
         _lq_prune(st, t - self.window_ns)
@@ -570,7 +603,7 @@ cdef class CascadeDetector:
         if venue:
             st.venue = <int8_t>venue
         for i in range(x.shape[0]):
-            rq_push(st.rq, x[i])
+            _hist_push(st, x[i])
         st.seen += x.shape[0]
         st.has_thr = False
         st.thr = NAN
