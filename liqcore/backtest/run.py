@@ -168,6 +168,7 @@ class BacktestResult:
         s = self.summary()
         if per_symbol:
             s["per_symbol"] = self.per_symbol()
+        s["params"] = self.params.describe()
         return {"summary": s, "trades": self.trades()}
 
     # ---- tables and export ------------------------------------------------------------------------
