@@ -429,3 +429,39 @@ def test_replays_synthetic_market_frames(tmp_path):
             assert fx.stats["replayed"] == len(frames)
 
     run(main(), timeout=60)
+
+
+def test_command_line_server_prints_urls_and_stops(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    rec = tmp_path / "rec.jsonl"
+    rec.write_bytes(orjson.dumps({"recv_ns": 1, "venue": "bybit", "frame": liquidation_frame("ETHUSDT", 2500, 1, ts_ms=1)}) + b"\n")
+    env = dict(os.environ, FAKE_SECRET="cli-secret-value")
+    p = subprocess.Popen([sys.executable, "-m", "liqcore.testing.fake_exchange", "--replay", str(rec), "--api-secret-env", "FAKE_SECRET"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        line = p.stdout.readline()
+        info = orjson.loads(line)
+        assert info["rest_url"].startswith("http://127.0.0.1:") and "cli-secret-value" not in line.decode()
+
+        async def main():
+            async with aiohttp.ClientSession() as s:
+                ts = int(time.time() * 1000)
+                qs = "accountType=UNIFIED"
+                sig = _sign("cli-secret-value", f"{ts}{info['api_key']}5000{qs}")
+                async with s.get(f"{info['rest_url']}/v5/account/wallet-balance?{qs}", headers={
+                        "X-BAPI-API-KEY": info["api_key"], "X-BAPI-TIMESTAMP": str(ts), "X-BAPI-RECV-WINDOW": "5000",
+                        "X-BAPI-SIGN": sig}) as r:
+                    assert orjson.loads(await r.read())["retCode"] == 0
+                async with s.ws_connect(info["public_ws_url"]) as ws:
+                    await ws.send_str('{"op":"subscribe","args":["allLiquidation.ETHUSDT"]}')
+                    await _recv_json(ws)
+                    assert (await _recv_json(ws))["topic"] == "allLiquidation.ETHUSDT"
+
+        run(main())
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
+    assert p.returncode == 0

@@ -122,6 +122,13 @@ class BybitGateway:
             raise ValueError("max_create_attempts: must be >= 1")
         self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
+        try:  # the live runner's JSON log formatter masks registered values as a second line of defence
+            from liqcore.live.logging import register_secret
+
+            register_secret(self._secret.reveal())
+            register_secret(self._key.reveal())
+        except ImportError:
+            pass
         self.category = category
         self.symbols = list(symbols) if symbols else None
         self.tp_mode = tp_mode
