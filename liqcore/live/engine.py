@@ -528,7 +528,8 @@ class Engine:
             self.journal.order_update(u, u.ts_ns or time.time_ns())
         book = self.books.get(u.symbol)
         if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
-            if book.entry_status not in ("filled", "cancelled", "rejected"):
+            if book.entry_status not in ("filled", "cancelled", "rejected") and \
+                    (u.status != "pending" or book.entry_status in ("", "pending")):
                 book.entry_status = u.status
             if u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
                 if not self.paper:

@@ -168,8 +168,12 @@ class Journal:
         ts = int(ts_ns if ts_ns is not None else (d.get("ts_ns") or time.time_ns()))
         self._pending.append((ts, "order_update", d["client_id"], _dumps(d)))
         status = d["status"]
-        terminal_guard = "" if status in TERMINAL_STATUSES else \
-            " AND status NOT IN ('filled','cancelled','rejected','deactivated')"
+        if status in TERMINAL_STATUSES:
+            terminal_guard = ""
+        elif status == "pending":  # a late REST answer never downgrades a state the stream reported
+            terminal_guard = " AND status='pending'"
+        else:
+            terminal_guard = " AND status NOT IN ('filled','cancelled','rejected','deactivated')"
         extra = [
             ("INSERT OR IGNORE INTO orders (client_id, symbol, kind, side, status, price, qty, filled_qty, avg_price,"
              " venue_order_id, reason, intent, created_ns, updated_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)",

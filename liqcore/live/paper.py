@@ -199,7 +199,9 @@ class PaperGateway:
                 side = "sell" if it.side == "buy" else "buy"
                 cid = e.get("close_client_id") or it.client_id
                 self.stats["exits"] += 1
-                f = self._fill(cid, sym, side, px, w.filled_qty, w.filled_qty * px * fee_rate, kind == "tp", kind, ts)
+                # the backtest's accounting: both fees are fractions of the entry notional
+                f = self._fill(cid, sym, side, px, w.filled_qty, w.filled_qty * w.entry_price * fee_rate, kind == "tp",
+                               kind, ts)
                 self._update(cid, "filled", OrderIntent(sym, side, w.filled_qty, px, cid, kind=kind), ts, kind=kind,
                              filled=f.qty, avg=px)
                 self._emit(self._exit_cbs, e)

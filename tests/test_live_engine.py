@@ -1,0 +1,307 @@
+"""Engine end to end: paper mode in-process, live mode (BybitGateway) against the loopback fake
+exchange, gaps, bad frames, faults without duplicate orders, restart recovery from the journal."""
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import orjson
+import pytest
+
+from liqcore.config import Params
+from liqcore.live.engine import Engine, Instrument, make_client_id
+from liqcore.live.journal import Journal
+from liqcore.live.runner import LiveRunner
+from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+
+PARAMS = Params(min_history=5, history=50)
+BASELINE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]  # ETH qty at 3000: P95 ~ 1440 quote
+
+
+def cascade_frames(symbol="ETHUSDT", t0_ms=None, ref=3000.0, side="Buy"):
+    """Baseline liquidations, a reference trade, then two large liquidations (a cascade of ``side``)."""
+    t0 = int(time.time() * 1000) - 30_000 if t0_ms is None else t0_ms
+    frames = [liquidation_frame(symbol, 3000, q, side, t0 + i * 1000) for i, q in enumerate(BASELINE)]
+    frames.append(trade_frame(symbol, ref, 1, "Sell", t0 + 20_000))
+    frames.append(liquidation_frame(symbol, 3000, 10, side, t0 + 21_000))
+    frames.append(liquidation_frame(symbol, 2999, 12, side, t0 + 22_000))
+    return [orjson.dumps(f) for f in frames]
+
+
+def feed(engine, frames, t0_ns=None):
+    out = []
+    for i, f in enumerate(frames):
+        recv = orjson.loads(f)["ts"] * 1_000_000 if t0_ns is None else t0_ns + i
+        out += engine.on_frame("bybit", f, recv)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- unit
+def test_instrument_rounding_and_client_ids():
+    inst = Instrument.from_mapping("ETHUSDT", {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01})
+    assert inst.round_price(2496.257, "buy") == 2496.25 and inst.round_price(2496.251, "sell") == 2496.26
+    assert inst.round_price(2496.25 + 1e-12, "sell") == 2496.25  # float noise is on the grid
+    assert inst.round_qty(0.8349) == 0.83 and inst.round_qty(0.009) == 0.0
+    doge = Instrument.from_mapping("DOGEUSDT", {"tickSize": 0.00001, "qtyStep": 1, "minOrderQty": 1})
+    assert doge.round_price(0.123456, "buy") == 0.12345 and doge.round_price(0.123451, "sell") == 0.12346
+    ids = {make_client_id("1000PEPEUSDT", 10**12) for _ in range(200)}
+    assert len(ids) == 200 and all(len(c) <= 36 and c.startswith("lc-1000PEPE-") for c in ids)
+    with pytest.raises(ValueError, match="tick_size"):
+        Instrument("X", 0.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="notional"):
+        Engine(PARAMS, symbols=["ETHUSDT"], notional=-5)
+    with pytest.raises(ValueError, match="venue"):
+        Engine(PARAMS, venues=["kraken"], symbols=["ETHUSDT"])
+
+
+def test_paper_cascade_to_fill_and_take_profit(tmp_path):
+    fills, cascades, decisions = [], [], []
+    j = Journal(tmp_path / "j.sqlite")
+    eng = Engine(PARAMS, symbols=["ETHUSDT"], journal=j, on_fill=fills.append, on_cascade=cascades.append,
+                 on_decision=decisions.append)
+    t0 = 1_763_683_200_000
+    ds = feed(eng, cascade_frames(t0_ms=t0))
+    assert len(ds) == 1 and decisions == ds
+    d = ds[0]
+    assert (d.action, d.side, d.dominant) == ("order", "buy", "long")  # longs flushed -> BUY below
+    assert d.price == 2995.5  # 3000 x (1 - 0.15 %), rounded down to the 0.01 tick
+    assert d.take_profit == pytest.approx(3000.0, abs=0.011) and d.stop_loss == pytest.approx(2988.01, abs=0.011)
+    assert d.qty == 0.83  # 25 % of 10k equity / 2995.5, down to the 0.01 step
+    assert cascades[0]["record"] == "confirmed" and cascades[0]["n_large"] == 2
+    assert j.order(d.client_id)["status"] == "new"  # journaled before it was acknowledged
+    for px, dt in [(2996.0, 23_000), (2995.0, 24_000), (2990.0, 25_000), (3005.0, 26_000)]:
+        eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", px, 1, "Sell", t0 + dt)), (t0 + dt) * 10**6)
+    assert [(f.kind, f.side, f.price) for f in fills] == [("entry", "buy", 2995.5), ("tp", "sell", d.take_profit)]
+    assert fills[0].is_maker and fills[1].is_maker
+    pnl = 0.83 * (d.take_profit - 2995.5) - fills[0].fee - fills[1].fee
+    assert eng.equity == pytest.approx(10_000 + pnl, rel=1e-9)
+    rec = j.recover()
+    assert rec.positions == {} and rec.equity == pytest.approx(eng.equity)
+    assert rec.cooldowns["ETHUSDT"] == (t0 + 26_000) * 10**6 + PARAMS.cooldown_ns
+    # a new cascade inside the cooldown places nothing
+    ds2 = feed(eng, cascade_frames(t0_ms=t0 + 120_000, ref=3004.0)[-3:])
+    assert ds2 and ds2[0].reason == "cooldown"
+    j.close()
+
+
+def test_kill_switch_file_and_toggle(tmp_path):
+    stop = tmp_path / "STOP"
+    stop.write_text("")
+    eng = Engine(PARAMS, symbols=["ETHUSDT"], kill_switch=stop)
+    ds = feed(eng, cascade_frames(t0_ms=1_763_683_200_000))
+    assert ds[0].action == "none" and ds[0].reason == "kill_switch"
+    stop.unlink()
+    eng.risk.toggle()
+    ds = feed(eng, cascade_frames(t0_ms=1_763_683_400_000)[-3:])
+    assert ds[0].reason == "kill_switch"
+    eng.risk.toggle()
+    ds = feed(eng, cascade_frames(t0_ms=1_763_683_600_000)[-3:])
+    assert ds[0].action == "order"
+
+
+def test_bad_input_is_counted_not_raised():
+    eng = Engine(PARAMS, symbols=["ETHUSDT"])
+    for junk in (b"", b"not json", b"{", b'{"topic":"allLiquidation.ETHUSDT","data":[{"T":"x"}]}', b"\xff\xfe",
+                 b'{"topic":"allLiquidation.ETHUSDT","data":[{"T":1,"s":"ETHUSDT","S":"Buy","v":"-1","p":"3000"}]}'):
+        assert eng.on_frame("bybit", junk, time.time_ns()) == []
+    c = eng.decoder("bybit").counters
+    assert c["frames"] == 6 and c["rejected_frames"] + c.get("control", 0) >= 5
+    ds = feed(eng, cascade_frames(t0_ms=1_763_683_200_000))
+    assert ds[0].action == "order"  # still trading afterwards
+    with pytest.raises(ValueError, match="events"):
+        eng.on_events([1, 2, 3])
+
+
+def test_restart_resumes_open_order_from_journal(tmp_path):
+    path = tmp_path / "j.sqlite"
+    t0 = 1_763_683_200_000
+
+    async def first():
+        eng = Engine(PARAMS, symbols=["ETHUSDT"], journal=Journal(path))
+        await eng.start()
+        d = feed(eng, cascade_frames(t0_ms=t0))[0]
+        await eng.drain()
+        eng.journal.close()  # the process dies: no shutdown, no cancel
+        return d
+
+    d = asyncio.run(first())
+
+    async def second():
+        fills = []
+        eng = Engine(PARAMS, symbols=["ETHUSDT"], journal=Journal(path), on_fill=fills.append)
+        await eng.start()
+        book = eng.books["ETHUSDT"]
+        assert book.entry is not None and book.entry.client_id == d.client_id and book.entry_status == "new"
+        assert eng.core.position(0)["status"] == "resting" and eng._seq == 1
+        eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 2994.0, 1, "Sell", t0 + 23_000)), (t0 + 23_000) * 10**6)
+        assert [(f.client_id, f.kind, f.price) for f in fills] == [(d.client_id, "entry", d.price)]
+        nd = feed(eng, cascade_frames(t0_ms=t0 + 30_000))  # a fresh detector needs its history again
+        assert nd and nd[0].reason == "busy"
+        await eng.shutdown()
+        eng.journal.close()
+        return eng
+
+    asyncio.run(second())
+    with Journal(path) as j:
+        rec = j.recover()
+        assert rec.positions["ETHUSDT"]["entry_price"] == d.price and rec.positions["ETHUSDT"]["qty"] == d.qty
+
+
+# ---------------------------------------------------------------------------------------------- live
+async def _live_engine(fx, journal=None, **kw):
+    from liqcore.live.bybit_gateway import BybitGateway
+
+    gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"],
+                      retry_backoff=0.02, timeout=2.0)
+    eng = Engine(PARAMS, symbols=["ETHUSDT"], gateway=gw, journal=journal, **kw)
+    await eng.start()
+    return eng
+
+
+async def _wait(cond, timeout=5.0):
+    t = time.monotonic()
+    while not cond():
+        if time.monotonic() - t > timeout:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_live_cascade_order_signed_then_filled_and_closed(tmp_path):
+    async def main():
+        async with FakeExchange() as fx:
+            fills = []
+            eng = await _live_engine(fx, Journal(tmp_path / "j.sqlite"), on_fill=fills.append)
+            assert eng.mode == "live" and eng.equity == pytest.approx(10_000.0)
+            runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url)
+            stop = asyncio.Event()
+            task = asyncio.create_task(runner.run(stop=stop))
+            await runner.feed.wait_connected(5)
+            await _wait(lambda: fx.connections("public") >= 1 and fx.stats["public_connections"] >= 1)
+            await asyncio.sleep(0.2)  # subscribe acked
+            for f in cascade_frames():
+                await fx.push(f)
+            await _wait(lambda: fx.requests_to("/v5/order/create"))
+            req = fx.requests_to("/v5/order/create")[0]
+            assert req.http_status == 200 and req.ret_code == 0  # the fake checked the HMAC signature
+            b = req.body
+            assert b["side"] == "Buy" and b["orderType"] == "Limit" and b["timeInForce"] == "PostOnly"
+            assert b["price"] == "2995.5" and b["qty"] == "0.83"
+            assert float(b["takeProfit"]) == pytest.approx(3000.0, abs=0.011)
+            assert float(b["stopLoss"]) == pytest.approx(2988.01, abs=0.011)
+            cid = b["orderLinkId"]
+            assert len(cid) <= 36 and "X-BAPI-SIGN" in {k.upper(): v for k, v in req.headers.items()}.keys() | {
+                k for k in req.headers}
+            await _wait(lambda: eng.journal.order(cid) and eng.journal.order(cid)["status"] == "new")
+            await fx.trade("ETHUSDT", 2994.0)  # through the limit: the entry fills
+            await _wait(lambda: any(f.kind == "entry" for f in fills))
+            assert eng.books["ETHUSDT"].position_qty == pytest.approx(0.83)
+            assert eng.core.position(0)["status"] == "open"
+            await fx.trade("ETHUSDT", 2980.0)  # through the stop: market stop-loss
+            await _wait(lambda: any(f.kind == "sl" for f in fills))
+            await _wait(lambda: eng.core.position(0)["status"] == "flat")
+            assert eng.equity < 10_000.0 and eng.books["ETHUSDT"].trades == 1
+            assert len(fx.orders_with_link(cid)) == 1
+            stop.set()
+            summary = await task
+            assert summary["orders"] == 1 and summary["cascades"] == 1
+            rec = eng.journal.recover()
+            assert rec.positions == {} and "ETHUSDT" in rec.cooldowns
+            eng.journal.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_live_no_duplicate_orders_under_5xx_and_rate_limits():
+    async def main():
+        async with FakeExchange() as fx:
+            eng = await _live_engine(fx)
+            now_ms = int(time.time() * 1000)
+            cases = [
+                (lambda: fx.fail_next(1, status=502, path="/v5/order/create", process=True), 1),  # created, answer lost
+                (lambda: fx.fail_next(1, status=503, path="/v5/order/create", process=False), 2),  # not created: resent
+                (lambda: fx.rate_limit_next(1, path="/v5/order/create", http_status=429, reset_after_ms=50), 2),
+                (lambda: fx.delay_next(1, seconds=2.5, path="/v5/order/create", process=True), 1),  # client timeout
+            ]
+            seen = set()
+            for k, (fault, n_creates) in enumerate(cases):
+                fault()
+                before = len(fx.requests_to("/v5/order/create"))
+                t0 = now_ms - 600_000 + k * 120_000  # each cascade ends before the next one starts
+                ds = feed(eng, cascade_frames(t0_ms=t0))
+                assert ds and ds[-1].action == "order", ds
+                cid = ds[-1].client_id
+                assert cid not in seen
+                seen.add(cid)
+                await eng.drain(15)
+                creates = fx.requests_to("/v5/order/create")[before:]
+                assert all(r.body["orderLinkId"] == cid for r in creates)
+                assert len(creates) == n_creates, [(r.http_status, r.ret_code, r.fault) for r in creates]
+                assert len(fx.orders_with_link(cid)) == 1  # never doubled
+                await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new")
+                await eng._cancel("ETHUSDT", cid)  # free the symbol for the next case
+                await _wait(lambda: eng.books["ETHUSDT"].entry is None)
+                assert fx.orders_with_link(cid)[0].status == "Cancelled"
+            assert eng.orders == len(cases)
+            await eng.shutdown()
+
+    asyncio.run(main())
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_feed_drop_ends_open_cascade_with_gap_and_reconnects():
+    async def main():
+        async with FakeExchange() as fx:
+            recs = []
+            eng = Engine(PARAMS, symbols=["ETHUSDT"], on_cascade=recs.append)
+            runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url, backoff_initial_s=0.05,
+                                backoff_max_s=0.2)
+            stop = asyncio.Event()
+            task = asyncio.create_task(runner.run(stop=stop))
+            await runner.feed.wait_connected(5)
+            await asyncio.sleep(0.2)
+            for f in cascade_frames():
+                await fx.push(f)
+            await _wait(lambda: recs)
+            assert recs[0]["record"] == "confirmed"
+            fx.drop("public")
+            await _wait(lambda: len(recs) >= 2)
+            assert recs[1]["record"] == "ended" and recs[1]["end_reason"] == "gap"
+            await _wait(lambda: fx.stats["public_connections"] >= 2 and runner.feed.connected)
+            await asyncio.sleep(0.2)
+            await fx.push(cascade_frames()[-1])  # data flows again after the resubscribe
+            await _wait(lambda: eng.decoder("bybit").counters["events"] >= 14)
+            stop.set()
+            s = await task
+            assert s["gaps"] >= 1 and s["reconnects"] >= 1 and 0 < s["coverage"] < 1
+
+    asyncio.run(main())
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_stalled_public_socket_is_detected_by_ping_and_replaced():
+    async def main():
+        async with FakeExchange() as fx:
+            eng = Engine(PARAMS, symbols=["ETHUSDT"])
+            runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url, stale_after_s=0.2,
+                                pong_timeout_s=0.3, backoff_initial_s=0.05, backoff_max_s=0.1)
+            stop = asyncio.Event()
+            task = asyncio.create_task(runner.run(stop=stop))
+            await runner.feed.wait_connected(5)
+            await asyncio.sleep(0.8)  # quiet but alive: pinged and answered, never replaced
+            h = runner.feed.health()
+            assert h["watchdog_pings"] >= 1 and h["watchdog_kills"] == 0 and h["reconnects"] == 0
+            fx.stall("public")
+            await _wait(lambda: runner.feed.health()["watchdog_kills"] >= 1, 5)
+            await _wait(lambda: runner.feed.health()["reconnects"] >= 1 and runner.feed.connected, 5)
+            stop.set()
+            await task
+
+    asyncio.run(main())
