@@ -29,6 +29,7 @@ __all__ = [
     "rows_to_events",
     "fill_recv",
     "QUOTE_SUFFIXES",
+    "side_of",
 ]
 
 #: sentinel ts_recv for "not recorded" (replaced by the loader)
@@ -44,6 +45,7 @@ REJECT_REASONS = (
     "non_finite",
     "non_positive",
     "bad_side",
+    "bad_symbol",
     "bad_time",
     "unknown_topic",
     "unknown_instrument",
@@ -159,10 +161,13 @@ class Sink:
     def sid(self, venue: int, symbol: str) -> int:
         """Symbol id of (venue, symbol), cached (symbols are upper-cased by the registry)."""
         key = (venue, symbol)
-        sid = self._ids.get(key)
+        try:
+            sid = self._ids.get(key)
+        except TypeError:  # unhashable (a list or object where a name belongs)
+            raise Reject("bad_symbol", "symbol") from None
         if sid is None:
-            if not symbol or symbol.__class__ is not str:
-                raise Reject("missing_field" if not symbol else "non_numeric", "symbol")
+            if symbol.__class__ is not str or not symbol.strip():
+                raise Reject("missing_field" if not symbol else "bad_symbol", "symbol")
             sid = self._ids[key] = self.registry.id(venue, symbol)
         return sid
 
@@ -196,6 +201,16 @@ def fill_recv(events: np.ndarray, feed_latency_ns: int = 0) -> np.ndarray:
         events["ts_recv"][unknown] = events["ts_event"][unknown] + int(feed_latency_ns)
         events["flags"][unknown] |= np.uint8(Flag.RECV_ESTIMATED)
     return events
+
+
+def side_of(table: dict, value, field: str) -> int:
+    """Look a side string up in ``table``; anything else is a counted reject (never a TypeError)."""
+    if value.__class__ is str:
+        side = table.get(value)
+        if side is not None:
+            return side
+        raise Reject("bad_side", field)
+    raise Reject("missing_field" if value is None else "bad_side", field)
 
 
 def liq_side_from_taker_order(value, field: str, buy_is_long: bool) -> int:

@@ -267,6 +267,8 @@ class LineDecoder:
 
     def _recorder(self, obj) -> int:
         sink = self.sink
+        if obj.__class__ is not dict:
+            raise Reject("unknown_format", "line")
         recv = obj.get("recv_ns")
         if recv.__class__ is not int:
             raise Reject("missing_field" if recv is None else "non_numeric", "recv_ns")
@@ -297,6 +299,8 @@ class LineDecoder:
 
     def _seed004(self, obj) -> int:
         sink = self.sink
+        if obj.__class__ is not dict:
+            raise Reject("unknown_format", "line")
         ex = obj.get("exchange")
         if ex.__class__ is not str or ex.lower() != "bybit":
             raise Reject("unknown_venue", "exchange")
@@ -477,6 +481,9 @@ class LineDecoder:
                 n = handler(obj)
             except Reject as r:
                 st.bad(lineno, r.reason, r.field)
+                continue
+            except Exception:  # noqa: BLE001 - a shape no codec anticipated: counted, the load goes on
+                st.bad(lineno, "bad_frame")
                 continue
             if n == CONTROL:
                 counters["control"] = counters.get("control", 0) + 1

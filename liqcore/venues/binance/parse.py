@@ -41,6 +41,7 @@ from liqcore.venues.common import (
     num,
     pos,
     rows_to_events,
+    side_of,
 )
 
 __all__ = [
@@ -67,9 +68,7 @@ def parse_force_order(o, sink: Sink) -> int:
     """Append one forceOrder ``o`` object (also the payload of seed 001 log lines)."""
     if o.__class__ is not dict:
         raise Reject("missing_field", "o")
-    side = _LIQ_SIDE.get(o.get("S"))
-    if side is None:
-        raise Reject("missing_field" if o.get("S") is None else "bad_side", "o.S")
+    side = side_of(_LIQ_SIDE, o.get("S"), "o.S")
     sink.rows.append(
         (
             ms_to_ns(o.get("T"), "o.T"),

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, pos, rows_to_events
+from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, pos, rows_to_events, side_of
 
 __all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE"]
 
@@ -92,9 +92,7 @@ def parse_liquidation_items(items, sink: Sink, topic_symbol: str | None = None) 
         try:
             if it.__class__ is not dict:
                 raise Reject("missing_field", "data[]")
-            side = _LIQ_SIDE.get(it.get("S"))
-            if side is None:
-                raise Reject("missing_field" if it.get("S") is None else "bad_side", "S")
+            side = side_of(_LIQ_SIDE, it.get("S"), "S")
             sym = it.get("s") or topic_symbol
             rows.append(
                 (
@@ -124,9 +122,7 @@ def _legacy_liquidation(data, sink: Sink, topic_symbol: str) -> int:
         t = data.get("updatedTime")
         if t is None:
             t = data.get("updateTime")
-        side = _LIQ_SIDE.get(data.get("side"))
-        if side is None:
-            raise Reject("missing_field" if data.get("side") is None else "bad_side", "side")
+        side = side_of(_LIQ_SIDE, data.get("side"), "side")
         sink.rows.append(
             (
                 ms_to_ns(t, "updatedTime"),
@@ -158,9 +154,7 @@ def _trades(items, sink: Sink, topic_symbol: str) -> int:
         try:
             if it.__class__ is not dict:
                 raise Reject("missing_field", "data[]")
-            side = _TAKER_SIDE.get(it.get("S"))
-            if side is None:
-                raise Reject("missing_field" if it.get("S") is None else "bad_side", "S")
+            side = side_of(_TAKER_SIDE, it.get("S"), "S")
             rows.append(
                 (
                     ms_to_ns(it.get("T"), "T"),

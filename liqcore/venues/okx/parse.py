@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, pos, rows_to_events
+from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, pos, rows_to_events, side_of
 
 __all__ = ["parse_obj", "parse", "VENUE"]
 
@@ -92,9 +92,7 @@ def _liquidations(data, sink: Sink) -> int:
                 if d.__class__ is not dict:
                     raise Reject("missing_field", "details[]")
                 s = d.get("side")
-                side = _LIQ_SIDE.get(s.lower() if s.__class__ is str else s)
-                if side is None:
-                    raise Reject("missing_field" if s is None else "bad_side", "side")
+                side = side_of(_LIQ_SIDE, s.lower() if s.__class__ is str else s, "side")
                 rows.append(
                     (
                         ms_to_ns(d.get("ts"), "ts"),
@@ -126,9 +124,7 @@ def _trades(data, sink: Sink, arg_inst) -> int:
             if inst.__class__ is not str or not inst:
                 raise Reject("missing_field", "instId")
             s = d.get("side")
-            side = _TAKER_SIDE.get(s.lower() if s.__class__ is str else s)
-            if side is None:
-                raise Reject("missing_field" if s is None else "bad_side", "side")
+            side = side_of(_TAKER_SIDE, s.lower() if s.__class__ is str else s, "side")
             qty = pos(d.get("sz"), "sz")
             if _is_contract(inst):
                 qty *= _ct_val(sink, inst)
@@ -196,7 +192,7 @@ def parse_obj(obj, sink: Sink) -> int:
         return _liquidations(data, sink)
     if ch == "trades" or ch == "trades-all":
         return _trades(data, sink, arg.get("instId"))
-    kind = _CHANNELS.get(ch)
+    kind = _CHANNELS.get(ch) if ch.__class__ is str else None
     if kind is not None:
         return _simple(data, sink, arg.get("instId"), kind)
     raise Reject("unknown_topic", "arg.channel")
