@@ -8,12 +8,17 @@ cdef struct RQState:
     double q               # quantile in [0, 1]
     Py_ssize_t count       # values currently in the window (<= window)
     Py_ssize_t head        # ring slot of the oldest value
-    double* ring           # values in arrival order (ring buffer of N)
     int* pos               # ring slot -> heap position (>= 0: low heap index, < 0: -(high index) - 1)
-    int* low               # max-heap of ring slots (the smaller values)
-    int* high              # min-heap of ring slots (the larger values)
+    double* low_v          # max-heap of the smaller values ...
+    int* low_s             # ... and their ring slots
+    double* high_v         # min-heap of the larger values ...
+    int* high_s            # ... and their ring slots
     Py_ssize_t n_low
     Py_ssize_t n_high
+    Py_ssize_t cap_low     # allocated entries of each heap
+    Py_ssize_t cap_high
+    double t               # interpolation weight for the current count (numpy's gamma)
+    bint interp            # False when the quantile is the top of `low` alone
 
 cdef RQState* rq_new(Py_ssize_t window, double q) noexcept nogil   # NULL on allocation failure
 cdef void rq_free(RQState* s) noexcept nogil
