@@ -148,7 +148,7 @@ def print_summary(result, events: np.ndarray) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     table = Table(title=f"{len(events)} events ({len(result.sources)} file(s), {result.duplicates} duplicates removed)")
     for col, just in (("venue", "left"), ("symbol", "left"), ("kind", "left"), ("count", "right"),
                       ("first (UTC)", "left"), ("last (UTC)", "left"), ("notional", "right")):
