@@ -305,3 +305,82 @@ def test_stalled_public_socket_is_detected_by_ping_and_replaced():
             await task
 
     asyncio.run(main())
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(90)
+def test_sigkill_mid_run_loses_nothing_the_venue_acknowledged(tmp_path):
+    """`liqcore run --live` in a child process against the fake; SIGKILL right after the venue acked the
+    entry; a restarted engine on the same journal knows the order and never sends it again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from liqcore.testing.fake_exchange import FakeExchangeThread
+
+    path = tmp_path / "live.sqlite"
+    th = FakeExchangeThread()
+    fx = th.start()
+    try:
+        env = dict(os.environ, BYBIT_API_KEY=fx.api_key, BYBIT_API_SECRET=fx.api_secret)
+        cmd = [sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--live", "--no-dashboard",
+               "--ws-url", fx.public_ws_url, "--rest-url", fx.rest_url, "--private-ws-url", fx.private_ws_url,
+               "--journal", str(path), "--min-history", "5", "--history", "50", "--log", str(tmp_path / "log.jsonl")]
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        t = time.monotonic()
+        while fx.connections("public") < 1 or fx.connections("private") < 1:
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert time.monotonic() - t < 30, "child did not connect"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        for f in cascade_frames():
+            th.call(fx.push(f))
+        cid = None
+        while cid is None:
+            assert time.monotonic() - t < 60, "no order"
+            creates = fx.requests_to("/v5/order/create")
+            if creates:
+                cid = creates[0].body["orderLinkId"]
+            time.sleep(0.01)
+        acked = None
+        while acked is None:
+            assert time.monotonic() - t < 60, "ack never journaled"
+            try:
+                with Journal(path) as j:
+                    row = j.order(cid)
+                    if row and row["venue_order_id"]:
+                        acked = row
+            except Exception:
+                pass
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        assert child.returncode == -9
+        assert acked["status"] in ("pending", "new")
+
+        async def restart():
+            from liqcore.live.bybit_gateway import BybitGateway
+
+            gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"])
+            fills = []
+            eng = Engine(PARAMS, symbols=["ETHUSDT"], gateway=gw, journal=Journal(path), on_fill=fills.append)
+            await eng.start()
+            book = eng.books["ETHUSDT"]
+            assert book.entry is not None and book.entry.client_id == cid
+            assert eng.core.position(0)["status"] == "resting"
+            await eng.drain(10)
+            await fx_call(fx.trade("ETHUSDT", 2994.0))
+            await _wait(lambda: fills)
+            assert fills[0].client_id == cid and fills[0].kind == "entry"
+            await eng.shutdown()
+            eng.journal.close()
+
+        async def fx_call(coro):
+            await asyncio.get_running_loop().run_in_executor(None, th.call, coro)
+
+        asyncio.run(restart())
+        assert len(fx.orders_with_link(cid)) == 1
+        assert all(r.body["orderLinkId"] == cid for r in fx.requests_to("/v5/order/create"))
+    finally:
+        th.stop()

@@ -668,6 +668,8 @@ class Engine:
         """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
         await self.gateway.start()
         self._restore()
+        if not self.paper:
+            await self._reconcile()
         if not self.paper and self.journal is not None and self.journal.recover().equity is None:
             eq = getattr(self.gateway, "equity", None)
             if eq is not None:
@@ -745,6 +747,35 @@ class Engine:
                 self.pending.append((intent, 0))
         log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
                  len(rec.open_orders), len(rec.positions), len(rec.cooldowns), self.core.equity, self._seq)
+
+    async def _reconcile(self) -> None:
+        """Venue mode after a restart: ask the venue about every entry the journal holds as working."""
+        for sym, book in self.books.items():
+            if book.entry is None or book.position_qty or book.entry_status not in ("pending", "new", "partially_filled"):
+                continue
+            cid = book.entry.client_id
+            try:
+                u = await self.gateway.query(sym, cid)
+            except GatewayError as exc:
+                log.error("reconcile of %s failed: %s", cid, exc)
+                continue
+            if u is None:
+                continue  # never reached the venue: the pending intent is sent again (same client_id)
+            self.pending = [(i, r) for i, r in self.pending if i.client_id != cid]
+            self._on_update(u)
+            if u.filled_qty > 0 and u.status in ("filled", "partially_filled"):
+                self._on_fill(Fill(cid, sym, book.entry.side, u.avg_price or book.entry.price, u.filled_qty, 0.0, True,
+                                   exec_id=f"reconcile-{cid}", kind="entry", ts_ns=u.ts_ns or time.time_ns()))
+        try:
+            venue_positions = await self.gateway.positions()
+        except GatewayError as exc:
+            log.error("reconcile: positions not read: %s", exc)
+            return
+        for p in venue_positions:
+            book = self.books.get(p.symbol)
+            if book is not None and p.size > 0 and not book.position_qty:
+                log.warning("reconcile: %s position of %g on the venue that the journal does not know; "
+                            "it is left alone (its venue TP/SL stay)", p.symbol, p.size)
 
     async def shutdown(self, cancel_entries: bool = True) -> None:
         """Cancel resting entries (TP/SL and positions stay), wait for in-flight calls, flush the journal."""
