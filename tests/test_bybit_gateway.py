@@ -462,3 +462,24 @@ def test_secrets_never_in_logs_repr_or_errors(caplog):
             return fx
 
     run(main())
+
+
+def test_ambiguous_create_of_an_order_that_already_closed_is_found():
+    """The order reached the venue and was cancelled at once (post-only would take): it is no longer among the
+    open orders, so the gateway must look among the closed ones instead of resending."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, timeout=0.3)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2490.0)
+                fx.fail_next(1, status=500, path="/v5/order/create", process=True)
+                u = await gw.place(entry(gw, "closed-1"))
+                assert u.status == "cancelled" and u.reason == "EC_PostOnlyWillTakeLiquidity"
+                assert len(_creates(fx, "closed-1")) == 1 and len(fx.orders_with_link("closed-1")) == 1
+                opens = [r.query.get("openOnly") for r in fx.requests_to("/v5/order/realtime") if r.query.get("orderLinkId") == "closed-1"]
+                assert opens == ["0", "1"]
+            finally:
+                await gw.close()
+
+    run(main())

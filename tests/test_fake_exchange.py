@@ -309,7 +309,13 @@ def test_cancel_and_realtime_queries():
             assert doc["retCode"] == 110001
             _, doc, _ = await _rest(s, fx, "GET", "/v5/order/realtime", {"category": "linear", "settleCoin": "USDT", "openOnly": 0})
             assert sorted(o["orderLinkId"] for o in doc["result"]["list"]) == ["b0", "b2"]
+            # a closed order is not among the open ones (openOnly=0), but among the recent closed ones and in the history
             _, doc, _ = await _rest(s, fx, "GET", "/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "b1"})
+            assert doc["result"]["list"] == []
+            _, doc, _ = await _rest(s, fx, "GET", "/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "b1",
+                                                                         "openOnly": 1})
+            assert doc["result"]["list"][0]["orderStatus"] == "Cancelled"
+            _, doc, _ = await _rest(s, fx, "GET", "/v5/order/history", {"category": "linear", "orderLinkId": "b1"})
             assert doc["result"]["list"][0]["orderStatus"] == "Cancelled"
             _, doc, _ = await _rest(s, fx, "GET", "/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "nope"})
             assert doc["result"]["list"] == []

@@ -373,13 +373,23 @@ class BybitGateway:
             self._store(u)
             return u
 
+    async def _find_order(self, symbol: str, *, client_id: str | None = None, order_id: str | None = None) -> list[dict]:
+        """The venue's record of one order, wherever it is kept: open orders (``realtime``, ``openOnly=0``),
+        recent closed ones (``openOnly=1``), then the order history.  ``[]`` when the venue has none."""
+        kw = {"order_link_id": client_id} if not order_id else {"order_id": order_id}
+        for open_only in (0, 1):
+            rows = await self.rest.get_orders(self.category, symbol=symbol, open_only=open_only, **kw)
+            if rows:
+                return rows
+        return await self.rest.get_order_history(self.category, symbol=symbol, **kw)
+
     async def _query_venue(self, symbol: str, client_id: str, required: bool = False) -> OrderUpdate | None:
         """The venue's state of ``client_id`` (``None`` when it has no such order).  With ``required`` a query
         that keeps failing raises GatewayError (the caller must not resend without an answer)."""
         last = ""
         for i in range(4):
             try:
-                rows = await self.rest.get_orders(self.category, symbol=symbol, order_link_id=client_id)
+                rows = await self._find_order(symbol, client_id=client_id)
                 break
             except (BybitTransportError, BybitRateLimited) as exc:
                 last = str(exc)
@@ -605,9 +615,9 @@ class BybitGateway:
                         await self._handle_fill(f, e.get("orderId", ""))
             for u in live:
                 if u.venue_order_id:
-                    rows = await self.rest.get_orders(self.category, symbol=u.symbol, order_id=u.venue_order_id)
+                    rows = await self._find_order(u.symbol, order_id=u.venue_order_id)
                 else:
-                    rows = await self.rest.get_orders(self.category, symbol=u.symbol, order_link_id=u.client_id)
+                    rows = await self._find_order(u.symbol, client_id=u.client_id)
                 await self._refresh(rows)
             await self._refresh(await self.rest.get_orders(self.category, open_only=0, settle_coin=self.settle_coin))
             await self.positions()

@@ -396,19 +396,36 @@ class FakeVenue:
         return o
 
     def query(self, p: dict) -> list[dict]:
-        """GET /v5/order/realtime: by orderId/orderLinkId (any status) else open orders (openOnly=0)."""
+        """GET /v5/order/realtime, as the unified account answers it: ``openOnly=0`` (default) returns open
+        orders only (also when asked by orderId/orderLinkId), ``openOnly=1`` the recent closed ones
+        (Filled, Cancelled, Rejected, Deactivated; the venue keeps the last 500)."""
+        open_only = str(p.get("openOnly", "0"))
+        if p.get("orderId") or p.get("orderLinkId"):
+            o = self._find(p)
+            if o is None:
+                return []
+            is_open = o.status in OPEN_STATUSES
+            return [o.wire()] if is_open == (open_only == "0") else []
+        symbol = p.get("symbol")
+        if not symbol and not p.get("settleCoin") and not p.get("baseCoin"):
+            raise VenueError(10001, "params error: symbol, settleCoin or baseCoin is required")
+        orders = [o for o in self.orders.values() if symbol is None or o.symbol == symbol]
+        if open_only == "0":
+            orders = [o for o in orders if o.status in OPEN_STATUSES]
+        else:
+            orders = [o for o in orders if o.status not in OPEN_STATUSES]
+        orders.sort(key=lambda o: o.created_ms, reverse=True)
+        return [o.wire() for o in orders[:500]]
+
+    def history(self, p: dict) -> list[dict]:
+        """GET /v5/order/history: any status, newest first, by orderId/orderLinkId/symbol."""
         if p.get("orderId") or p.get("orderLinkId"):
             o = self._find(p)
             return [o.wire()] if o is not None else []
         symbol = p.get("symbol")
-        if not symbol and not p.get("settleCoin") and not p.get("baseCoin"):
-            raise VenueError(10001, "params error: symbol, settleCoin or baseCoin is required")
-        open_only = str(p.get("openOnly", "0"))
         orders = [o for o in self.orders.values() if symbol is None or o.symbol == symbol]
-        if open_only == "0":
-            orders = [o for o in orders if o.status in OPEN_STATUSES]
         orders.sort(key=lambda o: o.created_ms, reverse=True)
-        return [o.wire() for o in orders]
+        return [o.wire() for o in orders[: int(p.get("limit") or 50)]]
 
     def execution_list(self, p: dict) -> list[dict]:
         """GET /v5/execution/list: newest first, filtered by symbol/orderId/orderLinkId/startTime."""

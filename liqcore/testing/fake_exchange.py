@@ -15,7 +15,7 @@
   the future), subscribe to ``order`` / ``execution`` / ``position`` / ``wallet``, ping -> pong, pushes on
   every state change.
 * ``fx.rest_url``: ``POST /v5/order/create``, ``/v5/order/cancel``, ``/v5/order/cancel-all``, ``GET
-  /v5/order/realtime``, ``/v5/execution/list``, ``/v5/position/list``, ``/v5/account/wallet-balance`` (signed: X-BAPI-* headers,
+  /v5/order/realtime``, ``/v5/order/history``, ``/v5/execution/list``, ``/v5/position/list``, ``/v5/account/wallet-balance`` (signed: X-BAPI-* headers,
   HMAC over timestamp+key+recvWindow+payload, recv-window rule, retCodes 10002/10003/10004), and
   unsigned ``/v5/market/instruments-info`` and ``/v5/market/time``.  Create and cancel are limited to
   ``rate_limit`` requests per rolling second each (retCode 10006), like the venue.  ``fx.requests`` records
@@ -624,7 +624,7 @@ class FakeExchange:
         public = path in ("/v5/market/time", "/v5/market/instruments-info")
         routes = {
             ("POST", "/v5/order/create"), ("POST", "/v5/order/cancel"), ("POST", "/v5/order/cancel-all"),
-            ("GET", "/v5/order/realtime"), ("GET", "/v5/execution/list"), ("GET", "/v5/position/list"), ("GET", "/v5/account/wallet-balance"),
+            ("GET", "/v5/order/realtime"), ("GET", "/v5/order/history"), ("GET", "/v5/execution/list"), ("GET", "/v5/position/list"), ("GET", "/v5/account/wallet-balance"),
             ("GET", "/v5/market/time"), ("GET", "/v5/market/instruments-info"),
         }
         if (method, path) not in routes:
@@ -661,6 +661,10 @@ class FakeExchange:
                 if query.get("category") != "linear":
                     raise VenueError(10001, "params error: category must be linear")
                 result = {"category": "linear", "list": self.venue.query(query), "nextPageCursor": ""}
+            elif path == "/v5/order/history":
+                if query.get("category") != "linear":
+                    raise VenueError(10001, "params error: category must be linear")
+                result = {"category": "linear", "list": self.venue.history(query), "nextPageCursor": ""}
             elif path == "/v5/execution/list":
                 if query.get("category") != "linear":
                     raise VenueError(10001, "params error: category must be linear")

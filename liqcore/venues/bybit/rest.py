@@ -353,6 +353,20 @@ class BybitREST:
         params["limit"] = 50
         return await self._paged("/v5/order/realtime", params)
 
+    async def get_order_history(self, category: str, *, symbol: str | None = None, order_link_id: str | None = None,
+                                order_id: str | None = None, limit: int = 50) -> list[dict]:
+        """GET /v5/order/history (one page, newest first)."""
+        params: dict = {"category": category}
+        if symbol:
+            params["symbol"] = symbol
+        if order_id:
+            params["orderId"] = order_id
+        if order_link_id:
+            params["orderLinkId"] = order_link_id
+        params["limit"] = int(limit)
+        res = await self.request("GET", "/v5/order/history", params)
+        return list(res.get("list") or []) if isinstance(res, dict) else []
+
     async def get_executions(self, category: str, *, symbol: str | None = None, order_link_id: str | None = None,
                              order_id: str | None = None, start_ms: int | None = None, limit: int = 100) -> list[dict]:
         """GET /v5/execution/list (newest first; one page)."""
