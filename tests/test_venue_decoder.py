@@ -111,3 +111,35 @@ def test_reject_reasons(bad, reason):
     assert dec.counters.get(reason) == 1, dec.counters
     assert dec.counters["rejected_frames"] == 1
     check_invariant(dec.counters)
+
+
+@pytest.mark.property
+def test_live_fast_path_matches_the_json_path():
+    """Decoder's anchored-expression path for the dominant liquidation frames is an optimisation of
+    the JSON path: same events, same counters, frame by frame."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    nums = st.one_of(st.sampled_from(["0", "0.0", "1", "-1", "00.5", "1e5", "NaN", "0.001", "7"]),
+                     st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False).map(str))
+    times = st.one_of(st.integers(1739502302929 - 10**12, 1739502302929 + 10**6), st.sampled_from([0, 4_102_444_800_001]))
+    binance = st.builds(
+        lambda t, s, z, ap, sym: (b'{"e":"forceOrder","E":%d,"o":{"s":"%s","S":"%s","o":"LIMIT","f":"IOC","q":"1","p":"1",'
+                                  b'"ap":"%s","X":"FILLED","l":"1","z":"%s","T":%d}}' % (t, sym, s, ap.encode(), z.encode(), t)),
+        times, st.sampled_from([b"BUY", b"SELL"]), nums, nums, st.sampled_from([b"BTCUSDT", b"ETHUSDT"]))
+    bybit = st.builds(lambda t, s, v, p, sym: bybit_liq(t, s, v, p, sym), times, st.sampled_from(["Buy", "Sell"]), nums, nums,
+                      st.sampled_from(["BTCUSDT", "SOLUSDT"]))
+
+    @settings(max_examples=80)
+    @given(st.lists(st.one_of(bybit, binance), max_size=30), st.sampled_from(["bybit", "binance", None]), st.integers(1, 5))
+    def check(frames, venue, horizon):
+        fast = Decoder(venue, dedupe_horizon=horizon)
+        slow = Decoder(venue, dedupe_horizon=horizon)
+        slow._fast = lambda frame, recv_ns: None
+        for i, f in enumerate(frames):
+            a, b = fast.feed(f, 10**18 + i), slow.feed(f, 10**18 + i)
+            np.testing.assert_array_equal(a, b)
+        assert fast.counters == slow.counters
+        assert fast.registry.items() == slow.registry.items()
+
+    check()

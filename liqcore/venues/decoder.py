@@ -20,6 +20,7 @@ as ``duplicate``.  Typical source: a venue re-sending a snapshot after a resubsc
 from __future__ import annotations
 
 import re
+import struct
 from collections import deque
 
 import numpy as np
@@ -34,8 +35,9 @@ from liqcore.venues.okx import parse as _okx
 __all__ = ["Decoder", "LineDecoder", "detect_venue", "PARSERS"]
 
 PARSERS = {1: _bybit.parse_obj, 2: _binance.parse_obj, 3: _okx.parse_obj}
-_EMPTY = np.zeros(0, dtype=EVENT_DTYPE)
-_EMPTY.flags.writeable = False
+_pack = struct.Struct("<qqddibbbB").pack  # EVENT_DTYPE's 40-byte layout
+assert struct.calcsize("<qqddibbbB") == EVENT_DTYPE.itemsize
+_frombuffer = np.frombuffer
 _CONTROL_TEXT = frozenset({"pong", "ping", "PONG", "PING"})
 _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
@@ -105,6 +107,10 @@ class Decoder:
         self.dedupe_horizon = int(dedupe_horizon)
         self._seen: dict[int, set] = {}
         self._ring: dict[int, deque] = {}
+        # the liquidation memory is created up front (the fast path uses it directly)
+        self._seen_liq = self._seen[1] = set()
+        self._ring_liq = self._ring[1] = deque()
+        self._fast_venues = (1, 2) if self.venue == Venue.UNKNOWN else (int(self.venue),)
 
     @property
     def tickers(self) -> dict:
@@ -133,17 +139,70 @@ class Decoder:
         return out
 
     def feed(self, frame, recv_ns: int) -> np.ndarray:
-        """Decode one frame received at ``recv_ns`` (int ns).  Returns a new EVENT_DTYPE array
-        (empty for control frames, rejects and frames without events).  Never raises on bad input."""
+        """Decode one frame received at ``recv_ns`` (int ns).  Returns a new, writable EVENT_DTYPE
+        array (empty for control frames, rejects and frames without events).  Never raises on bad
+        input."""
         rows = self.feed_rows(frame, recv_ns)
-        if not rows:
-            return _EMPTY
-        return np.array(rows, dtype=EVENT_DTYPE)
+        n = len(rows)
+        if n == 1:
+            return _frombuffer(bytearray(_pack(*rows[0])), EVENT_DTYPE)
+        if n == 0:
+            return np.zeros(0, EVENT_DTYPE)
+        return np.fromiter(rows, EVENT_DTYPE, n)
+
+    def _fast(self, frame, recv_ns: int):
+        """The documented single-event liquidation frame (Bybit allLiquidation, Binance forceOrder,
+        compact as sent) matched by an anchored expression: the row, or None to take the JSON path."""
+        head = frame[:14]
+        if head == b'{"topic":"allL':
+            m = _FAST_BYBIT(frame)
+            if m is None:
+                return None
+            t, sym, sd, q, p = m.groups()
+            venue, side, flags = 1, (1 if sd == b"Buy" else 2), 0
+        elif head == b'{"e":"forceOr':
+            m = _FAST_BINANCE(frame)
+            if m is None:
+                return None
+            sym, sd, p, q, t = m.groups()
+            venue, side, flags = 2, (1 if sd == b"SELL" else 2), 8
+        else:
+            return None
+        if venue not in self._fast_venues:
+            return None
+        t = int(t)
+        price = float(p)
+        qty = float(q)
+        if not (_MS_MIN <= t <= _MS_MAX and price > 0.0 and qty > 0.0):
+            return None
+        ids = self.sink._ids
+        key = (venue, sym)
+        sid = ids.get(key)
+        if sid is None:
+            sid = ids[key] = self.sink.sid(venue, sym.decode())
+        return (t * 1_000_000, recv_ns, price, qty, sid, side, 1, venue, flags)
 
     def feed_rows(self, frame, recv_ns: int) -> list:
         """Like :meth:`feed` but returns the event tuples (EVENT_DTYPE field order)."""
         c = self.counters
         c["frames"] += 1
+        if frame.__class__ is bytes and recv_ns.__class__ is int:
+            row = self._fast(frame, recv_ns)
+            if row is not None:
+                c["accepted_frames"] += 1
+                if self.dedupe_horizon:
+                    key = (row[0], row[4], row[5], row[2], row[3])
+                    seen = self._seen_liq
+                    if key in seen:
+                        c["duplicate"] += 1
+                        return []
+                    seen.add(key)
+                    ring = self._ring_liq
+                    ring.append(key)
+                    if len(ring) > self.dedupe_horizon:
+                        seen.discard(ring.popleft())
+                c["events"] += 1
+                return [row]
         sink = self.sink
         try:
             obj = _loads(frame)
