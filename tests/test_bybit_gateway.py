@@ -13,8 +13,6 @@ from liqcore.live.gateway import Gateway, GatewayError, OrderIntent
 from liqcore.live.ratelimit import SlidingWindowLimiter, TokenBucket
 from liqcore.testing import FakeExchange
 
-pytestmark = pytest.mark.integration
-
 
 def run(coro, timeout: float = 30.0):
     return asyncio.run(asyncio.wait_for(coro, timeout))
@@ -54,6 +52,7 @@ def entry(gw, cid="lc-ETH-1", ref=2500.0, side="buy", symbol="ETHUSDT", qty=0.5)
     return OrderIntent(symbol, side, qty, px, cid, take_profit=tp, stop_loss=sl)
 
 
+@pytest.mark.integration
 def test_start_instruments_rounding_and_protocol():
     async def main():
         async with FakeExchange(time_offset_ms=2500) as fx:
@@ -88,6 +87,7 @@ def test_start_instruments_rounding_and_protocol():
     run(main())
 
 
+@pytest.mark.integration
 def test_post_only_crossing_reported_as_cancelled():
     async def main():
         async with FakeExchange() as fx:
@@ -111,6 +111,7 @@ def test_post_only_crossing_reported_as_cancelled():
 
 
 @pytest.mark.parametrize("tp_mode", ["limit", "market"])
+@pytest.mark.integration
 def test_place_fill_take_profit(tp_mode):
     async def main():
         async with FakeExchange() as fx:
@@ -149,6 +150,7 @@ def test_place_fill_take_profit(tp_mode):
     run(main())
 
 
+@pytest.mark.integration
 def test_stop_loss_short_and_close_position_and_cancel():
     async def main():
         async with FakeExchange() as fx:
@@ -193,6 +195,7 @@ def test_stop_loss_short_and_close_position_and_cancel():
     run(main())
 
 
+@pytest.mark.integration
 def test_venue_rejection_is_an_update_not_an_exception():
     async def main():
         async with FakeExchange(instruments={"ETHUSDT": {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01}}) as fx:
@@ -214,6 +217,7 @@ def _creates(fx, cid):
 
 
 @pytest.mark.parametrize("fault", ["timeout_created", "timeout_not_yet", "5xx_not_created", "5xx_created", "rate_limit", "rate_limit_http"])
+@pytest.mark.integration
 def test_create_faults_never_double_an_order(fault):
     async def main():
         async with FakeExchange() as fx:
@@ -255,6 +259,7 @@ def test_create_faults_never_double_an_order(fault):
     run(main())
 
 
+@pytest.mark.integration
 def test_duplicate_link_id_resolves_to_existing_order():
     async def main():
         async with FakeExchange() as fx:
@@ -271,6 +276,7 @@ def test_duplicate_link_id_resolves_to_existing_order():
     run(main())
 
 
+@pytest.mark.integration
 def test_query_failures_do_not_resend_blindly():
     async def main():
         async with FakeExchange() as fx:
@@ -289,6 +295,7 @@ def test_query_failures_do_not_resend_blindly():
 
 
 # ----------------------------------------------------------------- reconcile and reconnect
+@pytest.mark.integration
 def test_reconciliation_at_start_finds_orders_and_positions():
     async def main():
         async with FakeExchange() as fx:
@@ -310,6 +317,7 @@ def test_reconciliation_at_start_finds_orders_and_positions():
     run(main())
 
 
+@pytest.mark.integration
 def test_private_stream_reconnects_and_recovers_missed_fill():
     async def main():
         async with FakeExchange() as fx:
@@ -342,6 +350,7 @@ def test_private_stream_reconnects_and_recovers_missed_fill():
     run(main())
 
 
+@pytest.mark.integration
 def test_stalled_private_stream_is_detected_and_replaced():
     async def main():
         async with FakeExchange() as fx:
@@ -361,6 +370,7 @@ def test_stalled_private_stream_is_detected_and_replaced():
     run(main())
 
 
+@pytest.mark.integration
 def test_duplicate_private_frames_are_ignored():
     async def main():
         async with FakeExchange() as fx:
@@ -393,6 +403,7 @@ def _max_in_window(stamps_ns, window_ns=1_000_000_000):
     return best
 
 
+@pytest.mark.integration
 def test_create_burst_never_exceeds_ten_per_second_at_the_venue():
     async def main():
         async with FakeExchange() as fx:
@@ -436,6 +447,7 @@ def test_limiters_spacing():
 
 
 # ----------------------------------------------------------------- secrets
+@pytest.mark.integration
 def test_secrets_never_in_logs_repr_or_errors(caplog):
     async def main():
         async with FakeExchange() as fx:
@@ -464,6 +476,7 @@ def test_secrets_never_in_logs_repr_or_errors(caplog):
     run(main())
 
 
+@pytest.mark.integration
 def test_ambiguous_create_of_an_order_that_already_closed_is_found():
     """The order reached the venue and was cancelled at once (post-only would take): it is no longer among the
     open orders, so the gateway must look among the closed ones instead of resending."""
@@ -483,3 +496,58 @@ def test_ambiguous_create_of_an_order_that_already_closed_is_found():
                 await gw.close()
 
     run(main())
+
+
+# ----------------------------------------------------------------- private-stream parsing (no network)
+def _order(**kw):
+    d = {"symbol": "ETHUSDT", "orderId": "o1", "orderLinkId": "c1", "side": "Buy", "orderStatus": "New", "price": "2496.25",
+         "qty": "0.5", "cumExecQty": "0", "avgPrice": "", "rejectReason": "EC_NoError", "cancelType": "UNKNOWN",
+         "stopOrderType": "", "reduceOnly": False, "updatedTime": "1700000000123"}
+    d.update(kw)
+    return d
+
+
+@pytest.mark.parametrize("venue_status,status", [
+    ("New", "new"), ("PartiallyFilled", "partially_filled"), ("Filled", "filled"), ("Cancelled", "cancelled"),
+    ("Rejected", "rejected"), ("Untriggered", "new"), ("Triggered", "triggered"), ("Deactivated", "deactivated"),
+    ("PartiallyFilledCanceled", "cancelled"),
+])
+def test_order_status_mapping(venue_status, status):
+    from liqcore.live.gateway import ORDER_STATUSES
+    from liqcore.venues.bybit.private import parse_order
+
+    u = parse_order(_order(orderStatus=venue_status))
+    assert u.status == status and status in ORDER_STATUSES
+    assert (u.client_id, u.venue_order_id, u.side, u.price, u.qty, u.ts_ns) == ("c1", "o1", "buy", 2496.25, 0.5, 1700000000123 * 10**6)
+
+
+def test_parse_kinds_reasons_and_bad_input():
+    from liqcore.venues.bybit.private import parse_execution, parse_order, parse_position
+
+    assert parse_order(_order(stopOrderType="TakeProfit", orderLinkId="")).kind == "tp"
+    assert parse_order(_order(stopOrderType="PartialTakeProfit")).kind == "tp"
+    assert parse_order(_order(stopOrderType="StopLoss")).kind == "sl"
+    assert parse_order(_order(stopOrderType="PartialStopLoss")).kind == "sl"
+    assert parse_order(_order(reduceOnly=True)).kind == "exit"
+    c = parse_order(_order(orderStatus="Cancelled", rejectReason="EC_PostOnlyWillTakeLiquidity", cancelType="CancelByUser"))
+    assert c.reason == "EC_PostOnlyWillTakeLiquidity"
+    assert parse_order(_order(orderStatus="Cancelled", cancelType="CancelByUser")).reason == "CancelByUser"
+    sl = parse_order(_order(stopOrderType="StopLoss", price="0", triggerPrice="2490.01", orderStatus="Untriggered"))
+    assert sl.price == 2490.01
+    with pytest.raises(ValueError, match="orderStatus"):
+        parse_order(_order(orderStatus="Weird"))
+    with pytest.raises(ValueError, match="price"):
+        parse_order(_order(price="abc"))
+    with pytest.raises(ValueError, match="side"):
+        parse_order(_order(side="Long"))
+    ex = {"symbol": "ETHUSDT", "orderLinkId": "c1", "side": "Sell", "execPrice": "2500", "execQty": "0.5", "execFee": "0.25",
+          "isMaker": True, "execId": "e1", "execType": "Trade", "stopOrderType": "TakeProfit", "execTime": "1700000000000"}
+    f = parse_execution(ex)
+    assert (f.kind, f.side, f.price, f.qty, f.fee, f.is_maker, f.exec_id) == ("tp", "sell", 2500.0, 0.5, 0.25, True, "e1")
+    assert parse_execution({**ex, "execType": "Funding"}) is None
+    with pytest.raises(ValueError, match="execQty"):
+        parse_execution({**ex, "execQty": "0"})
+    p = parse_position({"symbol": "ETHUSDT", "side": "Sell", "size": "2", "entryPrice": "100", "takeProfit": "0", "stopLoss": "101"})
+    assert (p.side, p.size, p.entry_price, p.take_profit, p.stop_loss) == ("sell", 2.0, 100.0, None, 101.0)
+    flat = parse_position({"symbol": "ETHUSDT", "side": "", "size": "0", "avgPrice": "0"})
+    assert (flat.side, flat.size) == ("", 0.0)
