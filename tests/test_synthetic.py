@@ -358,20 +358,22 @@ def test_binance_round_trip_throttled_subset(small):
     ev = S._with_recv(small.events, Venue.BINANCE, small.feed_latency_ns, small.seed, len(small.registry))
     shown = small.sampled_mask("binance")
     mine = {i: s for i, _v, s in small.registry}
-    for kind in (Kind.LIQUIDATION, Kind.TRADE):
+    assert counters["duplicate"] == 0
+    for kind in (Kind.LIQUIDATION, Kind.TRADE, Kind.MARK):
         d = dec[dec["kind"] == kind]
         m = ev[shown & (ev["kind"] == kind)]
         assert _key(d, names) == _key(m, mine), Kind(kind).name
+    # the funding rate rides on every markPriceUpdate: after a funding event, the marks carry it
+    fund = dec[dec["kind"] == Kind.FUNDING]
+    assert len(fund) == np.count_nonzero(dec["kind"] == Kind.MARK)
+    rates = set(ev["price"][ev["kind"] == Kind.FUNDING].tolist()) | {S._FUND_MEAN}
+    assert set(fund["price"].tolist()) <= rates
     liq = dec[dec["kind"] == Kind.LIQUIDATION]
     assert np.all(liq["flags"] & Flag.SAMPLED)
     assert shown[small.events["kind"] == Kind.LIQUIDATION].sum() < (small.events["kind"] == Kind.LIQUIDATION).sum()
     for sid in np.unique(liq["symbol_id"]):
         t = np.sort(liq["ts_event"][liq["symbol_id"] == sid])
         assert np.all(np.diff(t) >= 1_000_000_000)
-    marks = dec[dec["kind"] == Kind.MARK]
-    assert len(marks) > 0  # decoded marks are the market's mark prices
-    mk = small.events[small.events["kind"] == Kind.MARK]
-    assert set(marks["price"].tolist()) <= set(mk["price"].tolist())
 
 
 def test_okx_round_trip_contracts(small):

@@ -330,7 +330,8 @@ class Market:
         """``(recv_ns, message bytes)`` in receive order, in ``venue``'s wire format (default: the
         market's venue).  Bybit: allLiquidation (500 ms batches), publicTrade, tickers (snapshot
         then deltas); Binance (combined-stream wrapping): forceOrder (throttled), aggTrade,
-        markPriceUpdate; OKX: liquidation-orders (contracts, throttled), trades, mark-price,
+        markPriceUpdate (every mark, carrying the funding rate in force: Binance
+        has no separate funding message); OKX: liquidation-orders (contracts, throttled), trades, mark-price,
         funding-rate.  For another venue than the market's, receive times follow that venue's
         pushing rules with the same latency model."""
         v = Venue.parse(venue or self.venue)
@@ -482,7 +483,6 @@ def _render_bybit(order, ts, recv, px, q, sid, side, kind, names, pdec, qdec):
 def _render_binance(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec):
     agg_id: dict[int, int] = {}
     funding: dict[int, float] = {}
-    last_mark: dict[int, float] = {}
     for j in order:
         s = sid[j]
         sym = names[s]
@@ -504,16 +504,13 @@ def _render_binance(order, ts, recv, px, q, sid, side, kind, shown, names, pdec,
                    '"f":%d,"l":%d,"T":%d,"m":%s}}'
                    % (sym.lower(), r // NS_PER_MS, sym, a, _fmt(px[j], pdec[s]), _fmt(q[j], qdec[s]), a, a, ms,
                       "true" if side[j] == Side.SELL else "false"))
-        elif k == Kind.MARK or k == Kind.FUNDING:
-            if k == Kind.MARK:
-                last_mark[s] = px[j]
-            else:
-                funding[s] = px[j]
-            mark = last_mark.get(s)
-            if mark is None:
-                continue
+        elif k == Kind.FUNDING:
+            # Binance has no funding message: the new rate rides on the following markPriceUpdates
+            funding[s] = px[j]
+            continue
+        elif k == Kind.MARK:
             next_ms = (ms // 28_800_000 + 1) * 28_800_000
-            ps = _fmt(mark, pdec[s] + 2)
+            ps = _fmt(px[j], pdec[s] + 2)
             msg = ('{"stream":"%s@markPrice","data":{"e":"markPriceUpdate","E":%d,"s":"%s","p":"%s","i":"%s",'
                    '"P":"%s","r":"%s","T":%d}}'
                    % (sym.lower(), ms, sym, ps, ps, ps, _fmt(funding.get(s, _FUND_MEAN), 8), next_ms))
