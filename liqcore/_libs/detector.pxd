@@ -7,43 +7,46 @@ from liqcore._libs.events cimport CascadeRecord, Event
 from liqcore._libs.quantile cimport RQState
 
 
+cdef struct LiqEntry:
+    int64_t ts               # event time (clamped)
+    double signed_notional   # +notional for a LONG liquidation, -notional for a SHORT one
+
+
 cdef struct SymState:
-    RQState* rq              # the threshold history (last N notionals) once synced
+    # hot: read on every event of the symbol (the first cache lines)
+    int64_t clock            # latest event time of the symbol (INT64_MIN: none yet)
+    int64_t seen             # liquidations seen, seeded ones included
+    double thr               # threshold in force (valid when has_thr)
+    int64_t thr_time         # event time of the last threshold computation
     double* hist             # ring of the last N notionals (the history, always current)
-    Py_ssize_t hist_cap      # N
     Py_ssize_t hist_head     # next write slot of hist
     Py_ssize_t pending       # newest values of hist not yet pushed into rq (<= N)
-    int64_t seen             # liquidations seen, seeded ones included
-    int64_t clock            # latest event time of the symbol (INT64_MIN: none yet)
-    int64_t thr_time         # event time of the last threshold computation
-    double thr               # threshold in force (valid when has_thr)
-    bint has_thr
-    int8_t venue
-    # recent liquidations in (t - W, t]: ring of (time, notional, side), capacity a power of two
-    int64_t* lq_ts
-    double* lq_not
-    int8_t* lq_side
+    LiqEntry* lq             # recent liquidations in (t - W, t], capacity a power of two
     Py_ssize_t lq_cap
     Py_ssize_t lq_head
     Py_ssize_t lq_n
-    # large liquidation times in (t - W, t]
-    int64_t* lg_ts
+    int64_t* lg_ts           # large liquidation times in (t - W, t], capacity a power of two
     Py_ssize_t lg_cap
     Py_ssize_t lg_head
     Py_ssize_t lg_n
-    # the active cascade
+    int64_t last_large
+    bint has_thr
     bint active
+    int8_t venue
+    # the active cascade
+    int32_t n_events
+    int32_t n_large
+    double long_n
+    double short_n
+    # cold
+    Py_ssize_t hist_cap      # N
+    RQState* rq              # the threshold history (last N notionals) once synced
     int32_t cid
     int64_t start
     int64_t confirm
     int64_t confirm_recv
-    int64_t last_large
     int64_t confirm_index
-    double long_n
-    double short_n
     double thr_confirm
-    int32_t n_events
-    int32_t n_large
 
 
 cdef enum:

@@ -29,8 +29,14 @@ Semantics (the readable twin ``pysrc/detector.py`` is the full specification, re
   :meth:`CascadeDetector.run` counts it by reason and skips it; neither changes any state for it.
 
 Per-symbol state is allocated on a symbol's first event, by ``symbol_id``, in a growable array of
-pointers: about 20 KB for the threshold history at ``history=1000`` plus two small rings that grow
-with the number of liquidations inside one window.
+pointers: about 28 KB at ``history=1000`` (the rolling quantile of ``liqcore._libs.quantile`` plus a
+ring of the last N notionals) and two small rings that grow with the number of liquidations inside
+one window.  Notionals are appended to the ring on every liquidation and pushed into the rolling
+quantile in one burst when a threshold is computed (at most N of them): the same values as pushing
+each one at once, with the symbol's heap touched only at refresh time.
+
+``event_index`` of a record: the index of its event in the ``run`` input (plus ``index_offset``),
+or the sequence number of the ``update`` call (from 0); ``-1`` for ``tick``, ``gap`` and ``flush``.
 """
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -71,15 +77,13 @@ cdef SymState* _sym_new(Py_ssize_t history, double q) noexcept nogil:
     st.rq = rq_new(history, q)
     st.hist = <double*>malloc(history * sizeof(double))
     st.hist_cap = history
-    st.lq_ts = <int64_t*>malloc(RING0 * sizeof(int64_t))
-    st.lq_not = <double*>malloc(RING0 * sizeof(double))
-    st.lq_side = <int8_t*>malloc(RING0 * sizeof(int8_t))
+    st.lq = <LiqEntry*>malloc(RING0 * sizeof(LiqEntry))
     st.lg_ts = <int64_t*>malloc(RING0 * sizeof(int64_t))
     st.lq_cap = RING0
     st.lg_cap = RING0
     st.clock = INT64_MIN
     st.thr = NAN
-    if st.rq == NULL or st.hist == NULL or st.lq_ts == NULL or st.lq_not == NULL or st.lq_side == NULL or st.lg_ts == NULL:
+    if st.rq == NULL or st.hist == NULL or st.lq == NULL or st.lg_ts == NULL:
         _sym_free(st)
         return NULL
     return st
@@ -90,16 +94,14 @@ cdef void _sym_free(SymState* st) noexcept nogil:
         return
     rq_free(st.rq)
     free(st.hist)
-    free(st.lq_ts)
-    free(st.lq_not)
-    free(st.lq_side)
+    free(st.lq)
     free(st.lg_ts)
     free(st)
 
 
 cdef Py_ssize_t _sym_nbytes(SymState* st) noexcept nogil:
     return (<Py_ssize_t>sizeof(SymState) + rq_nbytes(st.rq) + st.hist_cap * <Py_ssize_t>sizeof(double)
-            + st.lq_cap * <Py_ssize_t>(sizeof(int64_t) + sizeof(double) + sizeof(int8_t))
+            + st.lq_cap * <Py_ssize_t>sizeof(LiqEntry)
             + st.lg_cap * <Py_ssize_t>sizeof(int64_t))
 
 
@@ -132,39 +134,24 @@ cdef void _hist_sync(SymState* st) noexcept nogil:
         st.pending -= 1
 
 
-cdef int _lq_push(SymState* st, int64_t t, double notional, int8_t side) noexcept nogil:
+cdef int _lq_push(SymState* st, int64_t t, double signed_notional) noexcept nogil:
     """Append to the recent-liquidation ring, doubling it when full. -1 on allocation failure."""
     cdef Py_ssize_t cap = st.lq_cap, i, j
-    cdef int64_t* nts
-    cdef double* nnot
-    cdef int8_t* nside
+    cdef LiqEntry* grown
     if st.lq_n == cap:
-        nts = <int64_t*>malloc(2 * cap * sizeof(int64_t))
-        nnot = <double*>malloc(2 * cap * sizeof(double))
-        nside = <int8_t*>malloc(2 * cap * sizeof(int8_t))
-        if nts == NULL or nnot == NULL or nside == NULL:
-            free(nts)
-            free(nnot)
-            free(nside)
+        grown = <LiqEntry*>malloc(2 * cap * sizeof(LiqEntry))
+        if grown == NULL:
             return -1
         for i in range(cap):
-            j = (st.lq_head + i) & (cap - 1)
-            nts[i] = st.lq_ts[j]
-            nnot[i] = st.lq_not[j]
-            nside[i] = st.lq_side[j]
-        free(st.lq_ts)
-        free(st.lq_not)
-        free(st.lq_side)
-        st.lq_ts = nts
-        st.lq_not = nnot
-        st.lq_side = nside
+            grown[i] = st.lq[(st.lq_head + i) & (cap - 1)]
+        free(st.lq)
+        st.lq = grown
         st.lq_head = 0
         st.lq_cap = cap = 2 * cap
     j = (st.lq_head + st.lq_n) & (cap - 1)
     c_assert(j >= 0 and j < cap)
-    st.lq_ts[j] = t
-    st.lq_not[j] = notional
-    st.lq_side[j] = side
+    st.lq[j].ts = t
+    st.lq[j].signed_notional = signed_notional
     st.lq_n += 1
     return 0
 
@@ -192,7 +179,7 @@ cdef int _lg_push(SymState* st, int64_t t) noexcept nogil:
 
 cdef inline void _lq_prune(SymState* st, int64_t cut) noexcept nogil:
     """Drop recent liquidations with time <= cut."""
-    while st.lq_n > 0 and st.lq_ts[st.lq_head] <= cut:
+    while st.lq_n > 0 and st.lq[st.lq_head].ts <= cut:
         st.lq_head = (st.lq_head + 1) & (st.lq_cap - 1)
         st.lq_n -= 1
 
@@ -434,7 +421,7 @@ cdef class CascadeDetector:
         st.seen += 1
         # the cluster window (t - W, t]
         _lq_prune(st, t - self.window_ns)
-        if _lq_push(st, t, notional, side) < 0:
+        if _lq_push(st, t, notional if side == SIDE_LONG else -notional) < 0:
             return ERR_MEMORY
         if large:
             self.c_large += 1
@@ -460,11 +447,11 @@ cdef class CascadeDetector:
             for i in range(st.lq_n):
                 j = (st.lq_head + i) & mask
                 c_assert(j >= 0 and j < st.lq_cap)
-                if st.lq_ts[j] >= start:
-                    if st.lq_side[j] == SIDE_LONG:
-                        long_n += st.lq_not[j]
+                if st.lq[j].ts >= start:
+                    if st.lq[j].signed_notional > 0.0:
+                        long_n += st.lq[j].signed_notional
                     else:
-                        short_n += st.lq_not[j]
+                        short_n -= st.lq[j].signed_notional
                     n_events += 1
             st.active = True
             st.cid = self.next_id
