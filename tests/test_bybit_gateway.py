@@ -551,3 +551,59 @@ def test_parse_kinds_reasons_and_bad_input():
     assert (p.side, p.size, p.entry_price, p.take_profit, p.stop_loss) == ("sell", 2.0, 100.0, None, 101.0)
     flat = parse_position({"symbol": "ETHUSDT", "side": "", "size": "0", "avgPrice": "0"})
     assert (flat.side, flat.size) == ("", 0.0)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_fault_soak_keeps_one_order_per_client_id(seed):
+    """Many concurrent creates and cancels while the venue randomly times out (before or after acting),
+    answers 5xx (before or after acting) and rate-limits: every client_id is at the venue at most once, every
+    successful place() is at the venue, and nothing is lost silently."""
+    import random
+
+    rnd = random.Random(seed)
+
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, timeout=0.25, retry_backoff=0.02, max_create_attempts=6)
+            await gw.start()
+            try:
+                fx.set_last_price("DOGEUSDT", 0.2)
+                for _ in range(40):
+                    k = rnd.random()
+                    path = rnd.choice(["/v5/order/create", "/v5/order/create", "/v5/order/realtime", "/v5/order/cancel", None])
+                    if k < 0.25:
+                        fx.delay_next(1, seconds=rnd.choice([0.05, 0.4]), path=path, process=rnd.random() < 0.5)
+                    elif k < 0.5:
+                        fx.fail_next(1, status=rnd.choice([500, 502, 503]), path=path, process=rnd.random() < 0.5)
+                    elif k < 0.6:
+                        fx.rate_limit_next(1, path=path, reset_after_ms=50)
+                ok, failed = set(), set()
+
+                async def one(i):
+                    cid = f"soak-{seed}-{i:03d}"
+                    try:
+                        u = await gw.place(OrderIntent("DOGEUSDT", "buy", 100, round(0.19 - i * 1e-5, 5), cid))
+                    except GatewayError:
+                        failed.add(cid)
+                        return
+                    assert u.client_id == cid
+                    ok.add(cid)
+                    if i % 3 == 0:
+                        try:
+                            await gw.cancel("DOGEUSDT", cid)
+                        except GatewayError:
+                            pass
+
+                await asyncio.gather(*(one(i) for i in range(40)))
+                await asyncio.sleep(0.6)  # delayed originals land
+                links = [o.order_link_id for o in fx.venue.orders.values()]
+                assert len(links) == len(set(links)), "an order was doubled"
+                assert ok <= set(links)
+                assert len(ok) + len(failed) == 40
+                assert len(ok) >= 30
+            finally:
+                await gw.close()
+
+    run(main(), timeout=60)
