@@ -596,8 +596,7 @@ def load_events(
                 _load_contract_csv(data, st)
             else:  # pragma: no cover - guarded above
                 raise ValueError(f"format: unknown format {fmt!r}")
-            arr = np.fromiter(sink.rows, dtype=EVENT_DTYPE, count=len(sink.rows))
-            sink.rows = []
+            arr = sink.events()
             data = b""
         chunks.append(arr)
         rej = {k: v for k, v in sink.counters.items() if not k.startswith("recovered_")}

@@ -330,19 +330,21 @@ def test_block_fast_path_matches_the_json_path(tmp_path, monkeypatch):
 
     from liqcore.venues import decoder as D
 
-    nums = st.one_of(st.sampled_from(["0", "0.0", "1", "-1", "00.5", "1e5", "NaN", "0.001", "123456.789"]),
+    nums = st.one_of(st.sampled_from(["0", "0.0", "1", "-1", "00.5", "1e5", "NaN", "0.001", "123456.789", "9" * 400, "0." + "0" * 400 + "1"]),
                      st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False).map(str))
     times = st.one_of(st.integers(T0 - 10**12, T0 + 10**9), st.sampled_from([0, 10**13 - 1, 4_102_444_800_001]))
     line = st.one_of(
         st.builds(lambda t, s, v, p, sym: bybit_liq(t, s, v, p, sym), times, st.sampled_from(["Buy", "Sell", "Hold"]),
                   nums, nums, st.sampled_from(["BTCUSDT", "ETHUSDT", "1000PEPEUSDT"])),
         st.builds(lambda t, s, z, ap: binance_liq(t, s, z, ap), times, st.sampled_from(["BUY", "SELL"]), nums, nums),
-        st.builds(lambda t, r: orjson.dumps({"recv_ns": r, "venue": "bybit", "frame": orjson.loads(bybit_liq(t))}),
-                  times, st.integers(0, 2**62)),
+        st.builds(lambda t, r, v: b'{"recv_ns":%d,"venue":"bybit","frame":%s}' % (r, bybit_liq(t, v=v)),
+                  times, st.integers(0, 10**19 - 1), nums),
+        st.builds(lambda t, r, z: b'{"recv_ns":%d,"venue":"binance","frame":%s}' % (r, binance_liq(t, z=z)),
+                  times, st.integers(0, 10**19 - 1), nums),
         st.sampled_from([b"", b"  ", b"pong", b'{"result":null,"id":1}', b"{broken"]),
     )
 
-    @settings(max_examples=60)
+    @settings(max_examples=80)
     @given(st.lists(line, min_size=0, max_size=40), st.sampled_from(["raw", "jsonl", "recorder"]))
     def check(lines, fmt):
         p = tmp_path / "f.jsonl"

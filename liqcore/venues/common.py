@@ -138,12 +138,15 @@ def ms_to_ns(value, field: str) -> int:
 class Sink:
     """Per-connection (or per-load) codec state: event rows, counters, symbol ids, merge state.
 
+    Bulk decoders may also add ready-made arrays to ``arrays``; :meth:`events` assembles everything
+    in input order.
+
     ``recv_ns`` is the receive time of the frame being decoded (``RECV_UNKNOWN`` when unrecorded).
     ``instruments`` maps OKX instId -> ctVal.  ``tickers`` holds the Bybit ``tickers.*`` merge state
     per symbol.
     """
 
-    __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects", "last")
+    __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects", "last", "arrays")
 
     def __init__(self, registry: SymbolRegistry | None = None, instruments=None):
         from liqcore.venues.instruments import default_instruments
@@ -157,6 +160,8 @@ class Sink:
         self.tickers: dict = {}
         self.item_rejects = 0
         self.last: Reject | None = None
+        #: event arrays built in bulk, as (position in ``rows`` where they belong, array)
+        self.arrays: list = []
 
     def sid(self, venue: int, symbol: str) -> int:
         """Symbol id of (venue, symbol), cached (symbols are upper-cased by the registry)."""
@@ -170,6 +175,21 @@ class Sink:
                 raise Reject("missing_field" if not symbol else "bad_symbol", "symbol")
             sid = self._ids[key] = self.registry.id(venue, symbol)
         return sid
+
+    def events(self) -> np.ndarray:
+        """Every event decoded so far (``rows`` and bulk ``arrays`` in input order); clears both."""
+        rows, arrays = self.rows, self.arrays
+        self.rows, self.arrays = [], []
+        pieces = []
+        prev = 0
+        for pos, arr in arrays:
+            if pos > prev:
+                pieces.append(np.fromiter(rows[prev:pos], EVENT_DTYPE, pos - prev))
+            pieces.append(arr)
+            prev = pos
+        if len(rows) > prev or not pieces:
+            pieces.append(np.fromiter(rows[prev:], EVENT_DTYPE, len(rows) - prev))
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
     def count(self, reason: str, n: int = 1) -> None:
         c = self.counters

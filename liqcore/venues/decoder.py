@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import struct
+from operator import add as _add
 from collections import deque
 
 import numpy as np
@@ -173,7 +174,7 @@ class Decoder:
         t = int(t)
         price = float(p)
         qty = float(q)
-        if not (_MS_MIN <= t <= _MS_MAX and price > 0.0 and qty > 0.0):
+        if not (_MS_MIN <= t <= _MS_MAX and 0.0 < price < _INF and 0.0 < qty < _INF):
             return None
         ids = self.sink._ids
         key = (venue, sym)
@@ -186,7 +187,14 @@ class Decoder:
         """Like :meth:`feed` but returns the event tuples (EVENT_DTYPE field order)."""
         c = self.counters
         c["frames"] += 1
-        if frame.__class__ is bytes and recv_ns.__class__ is int:
+        if recv_ns.__class__ is not int or not -1 <= recv_ns <= _I64_MAX:
+            try:
+                recv_ns = int(recv_ns)
+            except (TypeError, ValueError, OverflowError):
+                recv_ns = RECV_UNKNOWN
+            if not -1 <= recv_ns <= _I64_MAX:
+                recv_ns = RECV_UNKNOWN
+        if frame.__class__ is bytes:
             row = self._fast(frame, recv_ns)
             if row is not None:
                 c["accepted_frames"] += 1
@@ -214,10 +222,7 @@ class Decoder:
             c["rejected_frames"] += 1
             return []
         sink.rows = rows = []
-        try:
-            sink.recv_ns = int(recv_ns)
-        except (TypeError, ValueError):
-            sink.recv_ns = RECV_UNKNOWN
+        sink.recv_ns = recv_ns
         before = sink.item_rejects
         try:
             n = self._parse(obj, sink)
@@ -302,6 +307,12 @@ def _block_matcher(fmt: str):
 
 
 _BLOCK = {fmt: _block_matcher(fmt) for fmt in _BLOCK_ALTS}
+# matched side spelling -> venue, liquidated position, flags (Bybit Buy = long; Binance SELL = long)
+_SIDE_VENUE = {b"Buy": 1, b"Sell": 1, b"BUY": 2, b"SELL": 2}
+_SIDE_POS = {b"Buy": 1, b"Sell": 2, b"BUY": 2, b"SELL": 1}
+_SIDE_FLAGS = {b"Buy": 0, b"Sell": 0, b"BUY": 8, b"SELL": 8}
+_I64_MAX = 2**63 - 1
+_INF = float("inf")
 _BLOCK_LINES = 2048
 
 _SEED001 = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*\})\s*$")
@@ -331,6 +342,8 @@ class LineDecoder:
         recv = obj.get("recv_ns")
         if recv.__class__ is not int:
             raise Reject("missing_field" if recv is None else "non_numeric", "recv_ns")
+        if not 0 <= recv <= _I64_MAX:
+            raise Reject("bad_time", "recv_ns")
         vname = obj.get("venue")
         try:
             venue = int(Venue.parse(vname)) if vname is not None else 0
@@ -409,60 +422,71 @@ class LineDecoder:
             found = findall(b"\n".join(chunk))
             if len(found) != nonempty:
                 self._lines(lines, a, b, st)
-            else:
+            elif found:
                 self._fast_block(found, layout, chunk, a, st)
 
     def _fast_block(self, found, layout, chunk, base, st) -> None:
+        """Convert a block whose every line matched: column-wise, in C-level loops."""
         sink = self.sink
-        append = sink.rows.append
-        ids = sink._ids
-        sid_of = sink.sid
-        unknown = RECV_UNKNOWN
-        single = len(layout) == 2 and not layout[0][2]
-        for j, g in enumerate(found):
-            if single:  # raw: Bybit then Binance
-                if g[0]:
-                    venue, t, sym, sd, q, p, recv = 1, g[0], g[1], g[2], g[3], g[4], unknown
-                else:
-                    venue, sym, sd, p, q, t, recv = 2, g[5], g[6], g[7], g[8], g[9], unknown
+        n = len(found)
+        cols = list(zip(*found))
+        t_col = p_col = q_col = s_col = sym_col = r_col = None
+        for off, venue, has_recv in layout:
+            if has_recv:
+                r = cols[off]
+                r_col = r if r_col is None else list(map(_add, r_col, r))
+                off += 1
+            if venue == 1:
+                t, sy, sd, q, p = cols[off : off + 5]
             else:
-                for off, venue, has_recv in layout:
-                    if g[off]:
-                        break
-                if has_recv:
-                    recv = int(g[off])
-                    off += 1
-                else:
-                    recv = unknown
-                if venue == 1:
-                    t, sym, sd, q, p = g[off : off + 5]
-                else:
-                    sym, sd, p, q, t = g[off : off + 5]
-            t = int(t)
-            price = float(p)
-            qty = float(q)
-            if _MS_MIN <= t <= _MS_MAX and price > 0.0 and qty > 0.0:
-                if venue == 1:
-                    side = 1 if sd == b"Buy" else 2
-                    flags = 0
-                else:
-                    side = 1 if sd == b"SELL" else 2
-                    flags = 8
-                key = (venue, sym)
-                sid = ids.get(key)
-                if sid is None:
-                    sid = ids[key] = sid_of(venue, sym.decode())
-                append((t * 1_000_000, recv, price, qty, sid, side, 1, venue, flags))
-            else:  # a value needing a reject: the j-th non-empty line goes the checked way
-                k = -1
-                for i, line in enumerate(chunk):
-                    if line:
-                        k += 1
-                        if k == j:
-                            self._lines(chunk, i, i + 1, st, base)
-                            st.records -= 1  # counted below with the whole block
-                            break
-        st.records += len(found)
+                sy, sd, p, q, t = cols[off : off + 5]
+            if t_col is None:
+                t_col, sym_col, s_col, q_col, p_col = t, sy, sd, q, p
+            else:  # a group that did not take part is b"": concatenation picks the one that did
+                t_col = list(map(_add, t_col, t))
+                sym_col = list(map(_add, sym_col, sy))
+                s_col = list(map(_add, s_col, sd))
+                q_col = list(map(_add, q_col, q))
+                p_col = list(map(_add, p_col, p))
+        if r_col is not None:
+            recv_list = list(map(int, [x or b"-1" for x in r_col]))
+            if max(recv_list) > _I64_MAX:  # not representable: the checked path counts it
+                self._lines(chunk, 0, len(chunk), st, base)
+                return
+        venues = list(map(_SIDE_VENUE.__getitem__, s_col))
+        ids = sink._ids
+        keys = list(zip(venues, sym_col))
+        sids = list(map(ids.get, keys))
+        if None in sids:
+            for key in set(keys):
+                if key not in ids:
+                    ids[key] = sink.sid(key[0], key[1].decode())
+            sids = list(map(ids.__getitem__, keys))
+        ts = np.fromiter(map(int, t_col), np.int64, n)
+        price = np.fromiter(map(float, p_col), np.float64, n)
+        qty = np.fromiter(map(float, q_col), np.float64, n)
+        out = np.empty(n, dtype=EVENT_DTYPE)
+        out["ts_event"] = ts * 1_000_000
+        out["ts_recv"] = recv_list if r_col is not None else RECV_UNKNOWN
+        out["price"] = price
+        out["qty"] = qty
+        out["symbol_id"] = sids
+        out["side"] = np.fromiter(map(_SIDE_POS.__getitem__, s_col), np.int8, n)
+        out["kind"] = 1
+        out["venue"] = venues
+        out["flags"] = np.fromiter(map(_SIDE_FLAGS.__getitem__, s_col), np.uint8, n)
+        ok = (ts >= _MS_MIN) & (ts <= _MS_MAX) & (price > 0.0) & (price < _INF) & (qty > 0.0) & (qty < _INF)
+        st.records += n
+        if not ok.all():
+            # values the checked path rejects (zero, overflowing decimals, times out of range): those
+            # lines go that way and are counted by reason (they never yield an event)
+            out = out[ok]
+            nonempty = [i for i, line in enumerate(chunk) if line]
+            for j in np.flatnonzero(~ok).tolist():
+                i = nonempty[j]
+                self._lines(chunk, i, i + 1, st, base)
+                st.records -= 1
+        sink.arrays.append((len(sink.rows), out))
 
     def _lines(self, lines, a: int, b: int, st, base: int = 0) -> None:
         sink = self.sink
@@ -516,7 +540,7 @@ class LineDecoder:
                     t = int(t)
                     price = float(p)
                     qty = float(v)
-                    if _MS_MIN <= t <= _MS_MAX and price > 0.0 and qty > 0.0:
+                    if _MS_MIN <= t <= _MS_MAX and 0.0 < price < _INF and 0.0 < qty < _INF and recv <= _I64_MAX:
                         key = (venue, sym)
                         sid = ids.get(key)
                         if sid is None:
