@@ -607,3 +607,34 @@ def test_random_fault_soak_keeps_one_order_per_client_id(seed):
                 await gw.close()
 
     run(main(), timeout=60)
+
+
+@pytest.mark.integration
+def test_partial_fills_grow_the_bracket():
+    async def main():
+        async with FakeExchange(partial_fills=True) as fx:
+            gw = make_gw(fx)
+            rec = Recorder(gw)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                intent = entry(gw, "pf-1", qty=1.0)
+                await gw.place(intent)
+                await fx.trade("ETHUSDT", intent.price - 0.05, qty=0.3)
+                await rec.wait(lambda: any(u.status == "partially_filled" for u in rec.updates))
+                u = [u for u in rec.updates if u.status == "partially_filled"][-1]
+                assert (u.client_id, u.filled_qty, u.avg_price) == ("pf-1", 0.3, intent.price)
+                await rec.wait(lambda: {u.kind for u in rec.updates if u.status == "new"} >= {"tp", "sl"})
+                await fx.trade("ETHUSDT", intent.price - 0.05, qty=5)
+                await rec.wait(lambda: any(u.status == "filled" and u.kind == "entry" for u in rec.updates))
+                assert [f.qty for f in rec.fills] == [0.3, 0.7]
+                kids = [o for o in fx.venue.orders.values() if o.stop_order_type]
+                assert len(kids) == 2 and all(k.qty == pytest.approx(1.0) for k in kids)
+                await fx.trade("ETHUSDT", intent.stop_loss - 1, qty=0.01)  # a stop fills fully at market
+                await rec.wait(lambda: any(f.kind == "sl" for f in rec.fills))
+                assert [f.qty for f in rec.fills if f.kind == "sl"] == [pytest.approx(1.0)]
+                assert fx.venue.positions["ETHUSDT"].size == 0
+            finally:
+                await gw.close()
+
+    run(main())

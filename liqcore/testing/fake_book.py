@@ -6,7 +6,8 @@ Matching follows the project's fill model (semantics.md), applied to the trades 
 * a post-only Limit order whose price has reached the last trade (a Buy at or above it, a Sell at or below
   it) is created and immediately Cancelled with ``rejectReason = EC_PostOnlyWillTakeLiquidity``;
 * a resting Limit Buy fills completely at its limit when a trade prints strictly below it (Sell: strictly
-  above) as maker (``fill_on_touch=True`` also fills on a print at the limit);
+  above) as maker (``fill_on_touch=True`` also fills on a print at the limit); with ``partial_fills=True``
+  a print fills at most its own size (the order goes PartiallyFilled until the rest trades);
 * a filled entry with an attached take-profit/stop-loss opens a position and creates the conditional
   orders (``stopOrderType`` TakeProfit/StopLoss with ``tpslMode=Full``, PartialTakeProfit/PartialStopLoss
   with ``Partial``), status Untriggered, ``orderLinkId`` empty as on Bybit;
@@ -217,6 +218,7 @@ class FakeVenue:
     taker_fee: float = 0.00055
     equity: float = 10_000.0
     fill_on_touch: bool = False
+    partial_fills: bool = False
     clock_ms: object = None  # callable returning the venue time in ms
 
     def __post_init__(self) -> None:
@@ -487,8 +489,8 @@ class FakeVenue:
         return out
 
     # ------------------------------------------------------------ market
-    def on_trade(self, symbol: str, price: float) -> list[tuple[str, dict]]:
-        """A trade printed at ``price``: trigger stops (stop-loss first), fill resting limits."""
+    def on_trade(self, symbol: str, price: float, qty: float = math.inf) -> list[tuple[str, dict]]:
+        """A trade of ``qty`` printed at ``price``: trigger stops (stop-loss first), fill resting limits."""
         if not (price > 0 and math.isfinite(price)):
             return []
         self.last_price[symbol] = price
@@ -520,7 +522,12 @@ class FakeVenue:
             else:
                 hit = price > o.price or (self.fill_on_touch and price == o.price)
             if hit:
-                pushes += self._fill(o, o.price, o.leaves_qty, is_maker=True)
+                q = o.leaves_qty
+                if self.partial_fills and qty < q:
+                    step = self.instruments.get(symbol, {}).get("qtyStep", 0.0)
+                    q = math.floor(qty / step + 1e-9) * step if step else qty
+                if q > 0:
+                    pushes += self._fill(o, o.price, q, is_maker=True)
         return pushes
 
     def _fill(self, o: FakeOrder, price: float, qty: float, is_maker: bool) -> list[tuple[str, dict]]:
@@ -571,7 +578,7 @@ class FakeVenue:
         self.executions.append(exec_data)
         pushes.append(("execution", exec_data))
         pushes.append(self._touch(o))
-        if o.status == "Filled" and (o.take_profit or o.stop_loss) and not o.reduce_only:
+        if (o.take_profit or o.stop_loss) and not o.reduce_only:
             pushes += self._attach_tpsl(o)
         if pos.size == 0:
             pos.take_profit = pos.stop_loss = 0.0
@@ -583,6 +590,12 @@ class FakeVenue:
         return pushes
 
     def _attach_tpsl(self, entry: FakeOrder) -> list[tuple[str, dict]]:
+        """Create the entry's TP/SL children on its first fill; later fills raise their qty to the filled qty."""
+        kids = [c for c in self.orders.values() if c.parent_id == entry.order_id and c.status == "Untriggered"]
+        if kids:
+            for c in kids:
+                c.qty = entry.cum_exec_qty
+            return [self._touch(c) for c in kids]
         pushes = []
         pos = self.position(entry.symbol)
         close_side = "Sell" if entry.side == "Buy" else "Buy"

@@ -39,6 +39,7 @@ import hashlib
 import hmac
 import itertools
 import logging
+import math
 import threading
 import time
 import uuid
@@ -129,6 +130,7 @@ class FakeExchange:
         taker_fee: float = 0.00055,
         equity: float = 10_000.0,
         fill_on_touch: bool = False,
+        partial_fills: bool = False,
     ) -> None:
         if replay_start not in ("subscribe", "immediate", "manual"):
             raise ValueError("replay_start: must be 'subscribe', 'immediate' or 'manual'")
@@ -145,7 +147,7 @@ class FakeExchange:
         self.time_offset_ms = int(time_offset_ms)
         self.venue = FakeVenue(
             instruments=dict(instruments or DEFAULT_INSTRUMENTS), maker_fee=maker_fee, taker_fee=taker_fee,
-            equity=equity, fill_on_touch=fill_on_touch, clock_ms=self.now_ms,
+            equity=equity, fill_on_touch=fill_on_touch, partial_fills=partial_fills, clock_ms=self.now_ms,
         )
         self.requests: list[FakeRequest] = []
         self.on_sent: list[Callable[[str, bytes, int], None]] = []
@@ -349,7 +351,7 @@ class FakeExchange:
             pushes = []
             for t in obj.get("data") or []:
                 try:
-                    pushes += self.venue.on_trade(t["s"], float(t["p"]))
+                    pushes += self.venue.on_trade(t["s"], float(t["p"]), float(t.get("v") or math.inf))
                 except (KeyError, TypeError, ValueError):
                     self.stats["bad_frames"] += 1
             if pushes:
