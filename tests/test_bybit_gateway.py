@@ -555,7 +555,7 @@ def test_parse_kinds_reasons_and_bad_input():
 
 @pytest.mark.integration
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])
 def test_random_fault_soak_keeps_one_order_per_client_id(seed):
     """Many concurrent creates and cancels while the venue randomly times out (before or after acting),
     answers 5xx (before or after acting) and rate-limits: every client_id is at the venue at most once, every
