@@ -199,6 +199,13 @@ def test_rest_signature_and_recv_window_rules():
             async with s.get(f"{fx.rest_url}/v5/market/instruments-info?category=linear&symbol=DOGEUSDT") as r:
                 inst = orjson.loads(await r.read())["result"]["list"][0]
                 assert inst["priceFilter"]["tickSize"] == "0.00001" and inst["lotSizeFilter"]["qtyStep"] == "1"
+            seen = []
+            fx.on_request.append(lambda r: seen.append((r.path, r.recv_ns)))
+            waiter = asyncio.create_task(fx.wait_for_request("/v5/order/cancel", 1, timeout=5))
+            await asyncio.sleep(0)
+            await _rest(s, fx, "POST", "/v5/order/cancel", {"category": "linear", "symbol": "ETHUSDT", "orderLinkId": "lc-ETH-000123"})
+            (cancel,) = await waiter
+            assert cancel.ret_code == 0 and seen == [("/v5/order/cancel", cancel.recv_ns)]
             codes = [r.ret_code for r in fx.requests]
             assert codes[:7] == [0, 10004, 10004, 10003, 10002, 10002, 0]
             assert all(r.recv_ns > 0 for r in fx.requests)

@@ -19,7 +19,8 @@
   HMAC over timestamp+key+recvWindow+payload, recv-window rule, retCodes 10002/10003/10004), and
   unsigned ``/v5/market/instruments-info`` and ``/v5/market/time``.  Create and cancel are limited to
   ``rate_limit`` requests per rolling second each (retCode 10006), like the venue.  ``fx.requests`` records
-  every request with its receive time and outcome.
+  every request with its receive time and outcome (``fx.on_request`` hooks see each as it arrives;
+  ``await fx.wait_for_request(path, n)`` waits for them).
 
 Fault injection (per test, or through the constructor's ``faults``): :meth:`fail_next` (HTTP 5xx,
 optionally after the request was processed), :meth:`rate_limit_next` (retCode 10006 or HTTP 403/429 with
@@ -151,6 +152,7 @@ class FakeExchange:
         )
         self.requests: list[FakeRequest] = []
         self.on_sent: list[Callable[[str, bytes, int], None]] = []
+        self.on_request: list[Callable[[FakeRequest], None]] = []  # called as each request arrives
         self.sent_log: deque[tuple[int, str]] = deque(maxlen=100_000)
         self.auth_log: list[tuple[int, bool, str]] = []  # (recv_ns, ok, reason)
         self.stats = {"public_frames": 0, "private_frames": 0, "public_connections": 0, "private_connections": 0,
@@ -201,6 +203,7 @@ class FakeExchange:
         await site.start()
         self.port = self._runner.addresses[0][1]
         self._start_evt = asyncio.Event()
+        self._req_evt = asyncio.Event()
         self.replay_done = asyncio.Event()
         if self.replay_source is not None:
             self._replay_task = asyncio.create_task(self._replay())
@@ -308,6 +311,16 @@ class FakeExchange:
     async def wait_replay_done(self, timeout: float | None = None) -> None:
         assert self.replay_done is not None
         await asyncio.wait_for(self.replay_done.wait(), timeout)
+
+    async def wait_for_request(self, path: str, n: int = 1, timeout: float = 5.0) -> list[FakeRequest]:
+        """Wait until ``n`` requests to ``path`` have arrived; returns them (TimeoutError otherwise)."""
+        async def _wait():
+            while len(self.requests_to(path)) < n:
+                self._req_evt.clear()
+                await self._req_evt.wait()
+            return self.requests_to(path)
+
+        return await asyncio.wait_for(_wait(), timeout)
 
     def requests_to(self, path: str, method: str | None = None) -> list[FakeRequest]:
         return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
@@ -592,6 +605,12 @@ class FakeExchange:
                 body = None
         rec = FakeRequest(request.method, path, query, body, {k: v for k, v in request.headers.items() if k.upper().startswith("X-BAPI")}, recv_ns)
         self.requests.append(rec)
+        for hook in self.on_request:
+            try:
+                hook(rec)
+            except Exception:
+                log.exception("on_request hook failed")
+        self._req_evt.set()
         fault = self._take_fault(path)
         if fault is not None:
             rec.fault = fault.kind
