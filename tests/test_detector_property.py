@@ -119,6 +119,7 @@ def test_run_matches_twin(p, s, flush):
         assert k.active(sid) == r.active(sid)
 
 
+@settings(max_examples=50)
 @given(p=params(), s=streams(n_symbols=1))
 def test_single_symbol_bursts(p, s):
     W, ev = s
@@ -153,6 +154,7 @@ def test_update_and_ticks_match_twin(p, s, split, ticks):
     assert k.stats == r.stats
 
 
+@settings(max_examples=50)
 @given(p=params(), s=streams(), cut=st.integers(0, 120))
 def test_run_equals_update(p, s, cut):
     """run() over a stream == update() per event (same detector class), and run() in two chunks
@@ -177,7 +179,7 @@ def test_run_equals_update(p, s, cut):
     _same(whole, np.concatenate([a, b]))
 
 
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(p=params(), seed=st.integers(0, 2**32 - 1), n_sym=st.sampled_from([1, 50, 300]))
 def test_many_symbols_random_arrays(p, seed, n_sym):
     """Larger numpy-generated streams over many symbols (lazy per-symbol allocation)."""
@@ -198,6 +200,7 @@ def test_many_symbols_random_arrays(p, seed, n_sym):
     assert ck == cp
 
 
+@settings(max_examples=40)
 @given(p=params(), notionals=st.lists(st.floats(1e-3, 1e9), min_size=0, max_size=30), s=streams(n_symbols=2))
 def test_seeded_history_matches_twin(p, notionals, s):
     W, ev = s
