@@ -285,7 +285,7 @@ def test_query_failures_do_not_resend_blindly():
             try:
                 fx.fail_next(1, status=500, path="/v5/order/create")
                 fx.fail_next(4, status=500, path="/v5/order/realtime")
-                with pytest.raises(GatewayError, match="unreachable"):
+                with pytest.raises(GatewayError, match="no answer"):
                     await gw.place(entry(gw, "q-1"))
                 assert len(_creates(fx, "q-1")) == 1 and not fx.orders_with_link("q-1")
             finally:
@@ -634,6 +634,40 @@ def test_partial_fills_grow_the_bracket():
                 await rec.wait(lambda: any(f.kind == "sl" for f in rec.fills))
                 assert [f.qty for f in rec.fills if f.kind == "sl"] == [pytest.approx(1.0)]
                 assert fx.venue.positions["ETHUSDT"].size == 0
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("fault", ["5xx_before", "5xx_after", "timeout_after", "rate_limited"])
+def test_cancel_under_faults(fault):
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, timeout=0.3)
+            await gw.start()
+            try:
+                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "cf-1"))
+                path = "/v5/order/cancel"
+                if fault == "5xx_before":
+                    fx.fail_next(1, status=503, path=path)
+                elif fault == "5xx_after":
+                    fx.fail_next(1, status=502, path=path, process=True)
+                elif fault == "timeout_after":
+                    fx.delay_next(1, seconds=0.6, path=path, process=True)
+                else:
+                    fx.rate_limit_next(10, path=path, reset_after_ms=10)
+                if fault == "rate_limited":
+                    with pytest.raises(GatewayError, match="rate limited"):
+                        await gw.cancel("ETHUSDT", "cf-1")
+                    assert fx.orders_with_link("cf-1")[0].status == "New"
+                    return
+                u = await gw.cancel("ETHUSDT", "cf-1")
+                assert u.status == "cancelled" and u.client_id == "cf-1"
+                assert fx.orders_with_link("cf-1")[0].status == "Cancelled"
+                sent = [r for r in fx.requests_to(path)]
+                assert len(sent) == (2 if fault == "5xx_before" else 1)
             finally:
                 await gw.close()
 

@@ -387,6 +387,7 @@ class BybitGateway:
         """The venue's state of ``client_id`` (``None`` when it has no such order).  With ``required`` a query
         that keeps failing raises GatewayError (the caller must not resend without an answer)."""
         last = ""
+        rows: list[dict] | None = None
         for i in range(4):
             try:
                 rows = await self._find_order(symbol, client_id=client_id)
@@ -394,9 +395,12 @@ class BybitGateway:
             except (BybitTransportError, BybitRateLimited) as exc:
                 last = str(exc)
                 await asyncio.sleep(self.retry_backoff * (i + 1))
-        else:
+            except BybitAPIError as exc:  # e.g. a refused query: no answer about the order
+                last = str(exc)
+                break
+        if rows is None:
             if required:
-                raise GatewayError(f"bybit query {client_id}: venue unreachable ({last})")
+                raise GatewayError(f"bybit query {client_id}: no answer from the venue ({last})")
             return None
         for r in rows:
             if r.get("orderLinkId") == client_id:
@@ -409,21 +413,29 @@ class BybitGateway:
         return None
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        """Cancel ``client_id``; returns its terminal state (or the venue's view when it is already closed).
+        Raises GatewayError when the cancel could not be confirmed (the caller may try again)."""
         self.stats["cancels"] += 1
-        try:
-            await self.rest.cancel_order(self.category, symbol, order_link_id=client_id, limiter=self.cancel_limiter)
-        except BybitAPIError as exc:
-            found = await self._query_venue(symbol, client_id)
-            if found is not None:
-                return found
-            if exc.ret_code == RET_ORDER_NOT_EXISTS:
-                return OrderUpdate(client_id, "rejected", symbol, reason=f"{exc.ret_code} {exc.ret_msg}", ts_ns=time.time_ns())
-            raise GatewayError(f"bybit cancel {client_id}: {exc.ret_code} {exc.ret_msg}") from None
-        except BybitTransportError as exc:
-            found = await self._query_venue(symbol, client_id)
-            if found is not None:
-                return found
-            raise GatewayError(f"bybit cancel {client_id}: {exc.reason}") from None
+        for attempt in range(1, 4):
+            try:
+                await self.rest.cancel_order(self.category, symbol, order_link_id=client_id, limiter=self.cancel_limiter)
+                break
+            except BybitRateLimited as exc:
+                raise GatewayError(f"bybit cancel {client_id}: rate limited ({exc.ret_msg})") from None
+            except BybitAPIError as exc:
+                found = await self._query_venue(symbol, client_id)
+                if found is not None and found.status in _TERMINAL:
+                    return found
+                if found is None and exc.ret_code == RET_ORDER_NOT_EXISTS:
+                    return OrderUpdate(client_id, "rejected", symbol, reason=f"{exc.ret_code} {exc.ret_msg}", ts_ns=time.time_ns())
+                raise GatewayError(f"bybit cancel {client_id}: {exc.ret_code} {exc.ret_msg}") from None
+            except BybitTransportError as exc:
+                found = await self._query_venue(symbol, client_id)
+                if found is not None and found.status in _TERMINAL:
+                    return found
+                if attempt == 3:
+                    raise GatewayError(f"bybit cancel {client_id}: {exc.reason}") from None
+                await asyncio.sleep(self.retry_backoff * attempt)
         kind = self._intents[client_id].kind if client_id in self._intents else "entry"
         u = await self._wait_terminal(client_id, kind, self.cancel_wait)
         if u is not None:
