@@ -362,3 +362,21 @@ def test_block_fast_path_matches_the_json_path(tmp_path, monkeypatch):
         assert fast.files[str(p)]["records"] == slow.files[str(p)]["records"]
 
     check()
+
+
+def test_strict_line_numbers_across_large_slices(tmp_path):
+    """Files larger than one decoding slice (1 MB): line numbers stay exact in every path."""
+    lines = [bybit_liq(T0 + i) if i % 2 else binance_liq(T0 + i) for i in range(12_000)]  # ~2.3 MB
+    bad_at = 9_876  # 0-based -> line 9877
+    lines[bad_at] = bybit_liq(T0 + bad_at, v="0")
+    p = write(tmp_path / "big.jsonl", lines)
+    r = load_events(p)
+    assert len(r.events) == 11_999 and r.rejects == {"non_positive": 1}
+    assert r.files[str(p)]["records"] == 12_000
+    with pytest.raises(ValueError, match=r"big\.jsonl:9877: non_positive"):
+        load_events(p, strict=True)
+    lines[bad_at] = b"{oops"  # a line the fast matcher cannot take: the slice goes line by line
+    p = write(tmp_path / "big2.jsonl", lines)
+    with pytest.raises(ValueError, match=r"big2\.jsonl:9877: malformed_json"):
+        load_events(p, strict=True)
+    assert len(load_events(p).events) == 11_999

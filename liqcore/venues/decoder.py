@@ -314,6 +314,7 @@ _SIDE_FLAGS = {b"Buy": 0, b"Sell": 0, b"BUY": 8, b"SELL": 8}
 _I64_MAX = 2**63 - 1
 _INF = float("inf")
 _BLOCK_LINES = 2048
+_SLICE_BYTES = 1 << 20
 
 _SEED001 = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*\})\s*$")
 _GAP_KIND = int(Kind.GAP)
@@ -409,11 +410,32 @@ class LineDecoder:
         takes the JSON path, so the results are identical to decoding every line with orjson."""
         if self.fmt == "seed001":
             return self._feed_seed001(data, st)
-        lines = data.split(b"\n")
         block = _BLOCK.get(self.fmt)
         if block is None:
+            lines = data.split(b"\n")
             return self._lines(lines, 0, len(lines), st)
         findall, layout = block
+        # whole slices of ~1 MB first (no split needed when every line matches), then blocks of lines
+        pos, base, size = 0, 0, len(data)
+        while pos < size:
+            end = data.find(b"\n", pos + _SLICE_BYTES)
+            end = size if end < 0 else end + 1
+            piece = data[pos:end]
+            newlines = piece.count(b"\n")
+            n_lines = newlines + (0 if piece.endswith(b"\n") else 1)
+            found = None
+            if b"\n\n" not in piece and not piece.startswith(b"\n"):  # no empty line inside
+                found = findall(piece)
+                if len(found) != n_lines:
+                    found = None
+            if found is not None:
+                self._fast_block(found, layout, piece, base, st)
+            else:
+                self._blocks(piece.split(b"\n"), base, st, findall, layout)
+            base += newlines
+            pos = end
+
+    def _blocks(self, lines, base: int, st, findall, layout) -> None:
         n = len(lines)
         for a in range(0, n, _BLOCK_LINES):
             b = min(a + _BLOCK_LINES, n)
@@ -421,9 +443,9 @@ class LineDecoder:
             nonempty = (b - a) - chunk.count(b"")
             found = findall(b"\n".join(chunk))
             if len(found) != nonempty:
-                self._lines(lines, a, b, st)
+                self._lines(lines, a, b, st, base)
             elif found:
-                self._fast_block(found, layout, chunk, a, st)
+                self._fast_block(found, layout, chunk, base + a, st)
 
     def _fast_block(self, found, layout, chunk, base, st) -> None:
         """Convert a block whose every line matched: column-wise, in C-level loops."""
@@ -451,6 +473,8 @@ class LineDecoder:
         if r_col is not None:
             recv_list = list(map(int, [x or b"-1" for x in r_col]))
             if max(recv_list) > _I64_MAX:  # not representable: the checked path counts it
+                if chunk.__class__ is bytes:
+                    chunk = chunk.split(b"\n")
                 self._lines(chunk, 0, len(chunk), st, base)
                 return
         venues = list(map(_SIDE_VENUE.__getitem__, s_col))
@@ -481,6 +505,8 @@ class LineDecoder:
             # values the checked path rejects (zero, overflowing decimals, times out of range): those
             # lines go that way and are counted by reason (they never yield an event)
             out = out[ok]
+            if chunk.__class__ is bytes:
+                chunk = chunk.split(b"\n")
             nonempty = [i for i, line in enumerate(chunk) if line]
             for j in np.flatnonzero(~ok).tolist():
                 i = nonempty[j]
