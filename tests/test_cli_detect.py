@@ -114,3 +114,12 @@ def test_subprocess():
     rows = _json_lines(proc.stdout)
     assert rows and {r["symbol"] for r in rows} == {"ETHUSDT"}
     assert np.all([r["end_ns"] >= r["confirm_ns"] for r in rows])
+
+
+def test_format_flag(capsys):
+    assert main(["detect", str(SAMPLE), "--format", "contract-csv", "--json"]) == 0
+    forced = _json_lines(capsys.readouterr().out)
+    assert main(["detect", str(SAMPLE), "--json"]) == 0
+    assert forced == _json_lines(capsys.readouterr().out)
+    assert main(["detect", str(SAMPLE), "--format", "bogus"]) == 2
+    assert "format" in capsys.readouterr().err

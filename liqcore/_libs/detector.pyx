@@ -209,7 +209,8 @@ cdef class CascadeDetector:
     :meth:`last_records` / :meth:`pop_records`), ``run(events)`` for a whole EVENT_DTYPE array
     without the GIL, ``tick``/``gap``/``flush`` for clock ticks, feed gaps and the end of input.
     Records are :data:`liqcore.types.CASCADE_DTYPE` rows.  Every public call first forgets the
-    records of the previous call, so a live loop never accumulates them.
+    records of the previous call, so a live loop never accumulates them.  One detector belongs to one
+    thread at a time (``run`` releases the GIL while it mutates the state).
     """
 
     def __cinit__(self, double quantile=0.95, Py_ssize_t history=1000, int64_t min_history=100,
