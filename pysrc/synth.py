@@ -29,7 +29,8 @@ The model of one symbol, in continuous time ``t`` (seconds from the start of the
   cascade share of the trade intensity.  A taker BUY prints at the ask, a SELL at the bid.
 * Mark prices every ``mark_dt`` seconds (the mid on the tick grid) and funding every ``fund_dt``
   seconds (first at ``fund_first``), rate ``fund_mean + fund_sd * Z`` on a 1e-6 grid.
-* ``f(t) = 1 + diurnal_a * cos(2 pi (t0_sod + t - peak_sod) / 86400)``: a daily activity cycle.
+* ``f(t) = 1 + diurnal_a * cos(2 pi (t0_sod + t - peak_sod) / 86400)``: a daily activity cycle,
+  times ``weekend`` (<= 1) on Saturdays and Sundays UTC (``(t0_wos + t) mod 604800 >= 432000``).
 
 Simulation: Ogata thinning.  Every intensity only decays between events, so the sum of the
 current intensities (with ``f`` at its maximum ``1 + diurnal_a``) bounds the total intensity until
@@ -69,6 +70,8 @@ PARAM_NAMES = (
     "diurnal_a",  # amplitude of the daily activity cycle
     "peak_sod",  # second of the UTC day where activity peaks
     "t0_sod",  # second of the UTC day at t = 0
+    "weekend",  # activity factor on Saturdays and Sundays (UTC), <= 1
+    "t0_wos",  # second of the UTC week (Monday 00:00 = 0) at t = 0
     "rate_t",  # base trade rate, 1/s
     "kappa_t",  # extra trades per unit of cascade liquidation intensity
     "trade_med",  # median trade notional (quote)
@@ -171,6 +174,14 @@ def bid_ask_ticks(mid: float, dec: float) -> tuple[float, float]:
     return ask - 1.0, ask
 
 
+def activity(t: float, diurnal_a: float, peak_sod: float, t0_sod: float, weekend: float, t0_wos: float) -> float:
+    """The activity factor f(t): daily cycle, damped on weekends.  At most ``1 + diurnal_a``."""
+    f = 1.0 + diurnal_a * math.cos(2.0 * math.pi * (t0_sod + t - peak_sod) / 86400.0)
+    if (t0_wos + t) % 604800.0 >= 432000.0:
+        f = f * weekend
+    return f
+
+
 def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: int):
     """Simulate one symbol.  Returns ``(status, n_rows, n_episodes, n_uniforms_used, rows, episodes)``
     where ``rows`` is a dict of column arrays and ``episodes`` a dict of episode arrays, both
@@ -181,6 +192,7 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
     mu_b, eta_b, beta_b = p[P["mu_b"]], p[P["eta_b"]], p[P["beta_b"]]
     mu_s, n0, eta_c, beta_c = p[P["mu_s"]], p[P["n0"]], p[P["eta_c"]], p[P["beta_c"]]
     diurnal_a, peak_sod, t0_sod = p[P["diurnal_a"]], p[P["peak_sod"]], p[P["t0_sod"]]
+    weekend, t0_wos = p[P["weekend"]], p[P["t0_wos"]]
     rate_t, kappa_t = p[P["rate_t"]], p[P["kappa_t"]]
     scale, impact = p[P["scale"]], p[P["impact"]]
     pdec, qdec = p[P["price_dec"]], p[P["qty_dec"]]
@@ -300,7 +312,7 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
         e_b = e_b * math.exp(-beta_b * dt)
         c = c * math.exp(-beta_c * dt)
         t = t_prop
-        f = 1.0 + diurnal_a * math.cos(2.0 * math.pi * (t0_sod + t - peak_sod) / 86400.0)
+        f = activity(t, diurnal_a, peak_sod, t0_sod, weekend, t0_wos)
         lam_b = mu_b * f + e_b
         lam_c = c
         lam_t = rate_t * f + kappa_t * c

@@ -408,3 +408,30 @@ def test_throttle_rule_matches_real_binance_recording(real_data):
     sid = pd.factorize(d[0])[0].astype(np.int32)
     keep = S._throttle(d[10].to_numpy(np.int64) * 1_000_000, sid, 1_000_000_000)
     assert len(d) > 1000 and keep.all()
+
+
+def test_weekends_and_us_hours_are_busier_where_the_guide_says(month):
+    """Activity follows the daily cycle (peak 15:30 UTC) and drops on weekends."""
+    ev = month.events
+    day = (ev["ts_event"] // 86_400_000_000_000).astype(np.int64)
+    weekend = ((day - 4) % 7) >= 5  # 1970-01-05 was a Monday
+    hour = (ev["ts_event"] // 3_600_000_000_000) % 24
+    trades = ev["kind"] == Kind.TRADE
+    n_days = np.unique(day)
+    per_day = np.bincount(day[trades] - day.min())
+    wk = np.array([((d - 4) % 7) >= 5 for d in n_days])
+    assert per_day[wk].mean() < 0.85 * per_day[~wk].mean()
+    us = trades & (hour >= 13) & (hour < 18)
+    asia = trades & (hour >= 1) & (hour < 6)
+    assert us.sum() > 1.5 * asia.sum()
+    assert weekend.any() and (~weekend).any()
+
+
+def test_importing_the_front_compiles_nothing():
+    import subprocess
+    import sys
+
+    code = ("import sys, liqcore; liqcore.synthetic_market; import liqcore.backtest.synthetic; "
+            "print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

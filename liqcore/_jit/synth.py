@@ -20,14 +20,14 @@ from numba import njit
 # parameter vector layout (identical to pysrc.synth.PARAM_NAMES; a test checks it)
 PARAM_NAMES = (
     "t_end", "x0", "sigma_s", "mu_b", "eta_b", "beta_b", "mu_s", "n0", "eta_c", "beta_c",
-    "diurnal_a", "peak_sod", "t0_sod", "rate_t", "kappa_t", "trade_med", "trade_sig", "scale",
+    "diurnal_a", "peak_sod", "t0_sod", "weekend", "t0_wos", "rate_t", "kappa_t", "trade_med", "trade_sig", "scale",
     "bg_mu", "bg_sig", "c_mu", "c_sig", "p_long", "p_same", "bg_p_long", "impact", "p_cont",
     "perm_cont", "perm_rev", "hl_med", "hl_sig", "bg_hl", "taker_bias", "price_dec", "qty_dec",
     "mark_dt", "fund_dt", "fund_first", "fund_mean", "fund_sd",
 )
 N_PARAMS = len(PARAM_NAMES)
 (T_END, X0, SIGMA_S, MU_B, ETA_B, BETA_B, MU_S, N0, ETA_C, BETA_C, DIURNAL_A, PEAK_SOD, T0_SOD,
- RATE_T, KAPPA_T, TRADE_MED, TRADE_SIG, SCALE, BG_MU, BG_SIG, C_MU, C_SIG, P_LONG, P_SAME,
+ WEEKEND, T0_WOS, RATE_T, KAPPA_T, TRADE_MED, TRADE_SIG, SCALE, BG_MU, BG_SIG, C_MU, C_SIG, P_LONG, P_SAME,
  BG_P_LONG, IMPACT, P_CONT, PERM_CONT, PERM_REV, HL_MED, HL_SIG, BG_HL, TAKER_BIAS, PRICE_DEC,
  QTY_DEC, MARK_DT, FUND_DT, FUND_FIRST, FUND_MEAN, FUND_SD) = range(N_PARAMS)
 
@@ -123,6 +123,8 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
     diurnal_a = p[DIURNAL_A]
     peak_sod = p[PEAK_SOD]
     t0_sod = p[T0_SOD]
+    weekend = p[WEEKEND]
+    t0_wos = p[T0_WOS]
     rate_t = p[RATE_T]
     kappa_t = p[KAPPA_T]
     scale = p[SCALE]
@@ -196,6 +198,8 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
         c = c * math.exp(-beta_c * dt)
         t = t_prop
         f = 1.0 + diurnal_a * math.cos(2.0 * math.pi * (t0_sod + t - peak_sod) / 86400.0)
+        if (t0_wos + t) % 604800.0 >= 432000.0:
+            f = f * weekend
         lam_b = mu_b * f + e_b
         lam_c = c
         lam_t = rate_t * f + kappa_t * c

@@ -19,7 +19,9 @@ Choices and where they come from (the trading guide, seed 002, and the semantics
 * Trades: baseline 0.3-0.4 prints/s per symbol (a few million prints for 30 days x 5 symbols),
   plus ``kappa_t = 15`` prints per unit of cascade liquidation intensity; lognormal notionals.
 * Activity: a daily cycle of amplitude 0.35 peaking at 15:30 UTC (the guide's 13-18 UTC session is
-  the busiest).  No weekend effect, no cross-symbol contagion (each symbol is independent).
+  the busiest), times 0.7 on Saturdays and Sundays (the guide: "low-volume weekends, fewer
+  cascades").  It scales background liquidations, shocks and trades alike.  No cross-symbol
+  contagion: each symbol is independent.
 * Background liquidations: 600-1,200 per day per symbol, branching ratio 0.4, kernel 20 s;
   lognormal notionals (sigma 1.3) with a median ~1/20 of the cascade notional scale; 55 % longs.
 * Cascades: shocks at a per-symbol rate; each opens an episode with 2 expected immigrants besides
@@ -82,7 +84,7 @@ __all__ = [
 ]
 
 #: bump when the model or its defaults change (part of the cache key)
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 #: 2026-01-05 00:00:00 UTC
 DEFAULT_START_NS = 1_767_571_200_000_000_000
@@ -131,20 +133,20 @@ class SymbolSpec:
 
 
 SYMBOL_SPECS: dict[str, SymbolSpec] = {
-    "BTCUSDT": SymbolSpec(90_000.0, 1, 3, 0.025, 200_000.0, 7.4, 14.0, 1000.0, 0.4, 8_000.0, 1.2446, 1.0526, 0.5177),
-    "ETHUSDT": SymbolSpec(3_000.0, 2, 2, 0.035, 80_000.0, 9.4, 12.0, 1200.0, 0.35, 5_000.0, 1.1481, 1.1193, 0.4893),
-    "SOLUSDT": SymbolSpec(150.0, 2, 1, 0.045, 15_000.0, 6.9, 9.0, 900.0, 0.3, 2_000.0, 1.1902, 1.1009, 0.4547),
-    "XRPUSDT": SymbolSpec(2.0, 4, 0, 0.040, 12_000.0, 5.3, 9.0, 700.0, 0.3, 1_500.0, 1.1353, 1.0749, 0.4722),
-    "DOGEUSDT": SymbolSpec(0.20, 5, 0, 0.050, 10_000.0, 4.4, 8.0, 600.0, 0.3, 1_000.0, 1.0822, 1.0791, 0.4850),
+    "BTCUSDT": SymbolSpec(90_000.0, 1, 3, 0.025, 200_000.0, 7.4, 14.0, 1000.0, 0.4, 8_000.0, 1.0998, 1.1747, 0.5151),
+    "ETHUSDT": SymbolSpec(3_000.0, 2, 2, 0.035, 80_000.0, 9.4, 12.0, 1200.0, 0.35, 5_000.0, 0.9999, 1.2557, 0.5108),
+    "SOLUSDT": SymbolSpec(150.0, 2, 1, 0.045, 15_000.0, 6.9, 9.0, 900.0, 0.3, 2_000.0, 1.0355, 1.2535, 0.5005),
+    "XRPUSDT": SymbolSpec(2.0, 4, 0, 0.040, 12_000.0, 5.3, 9.0, 700.0, 0.3, 1_500.0, 1.0097, 1.2243, 0.4819),
+    "DOGEUSDT": SymbolSpec(0.20, 5, 0, 0.050, 10_000.0, 4.4, 8.0, 600.0, 0.3, 1_000.0, 1.0691, 1.2788, 0.4927),
 }
-_GENERIC = SymbolSpec(10.0, 4, 1, 0.04, 10_000.0, 5.0, 10.0, 600.0, 0.3, 1_000.0, 1.15, 1.08, 0.48)
+_GENERIC = SymbolSpec(10.0, 4, 1, 0.04, 10_000.0, 5.0, 10.0, 600.0, 0.3, 1_000.0, 1.04, 1.24, 0.50)
 
 # model constants (see the module docstring)
 _ETA_B, _BG_KERNEL_S = 0.4, 20.0
 _N0, _ETA_C = 2.0, 0.5
 _BG_SIG, _BG_MEDIAN = 1.3, 1.0 / 20.0
 _C_SIG, _C_MEDIAN = 0.8, 2.0
-_DIURNAL_A, _PEAK_SOD = 0.35, 15.5 * 3600.0
+_DIURNAL_A, _PEAK_SOD, _WEEKEND = 0.35, 15.5 * 3600.0, 0.7
 _KAPPA_T, _TRADE_SIG = 15.0, 1.0
 _P_LONG, _P_SAME, _BG_P_LONG = 0.62, 0.85, 0.55
 _IMPACT = 0.0004
@@ -185,6 +187,8 @@ def build_params(symbol: str, days: float, start_ns: int = DEFAULT_START_NS, ove
         "diurnal_a": _DIURNAL_A,
         "peak_sod": _PEAK_SOD,
         "t0_sod": sod,
+        "weekend": _WEEKEND,
+        "t0_wos": (start_s - 4 * 86400.0) % 604800.0,  # 1970-01-05 was a Monday
         "rate_t": s.trade_rate,
         "kappa_t": _KAPPA_T,
         "trade_med": s.trade_med,
@@ -233,7 +237,7 @@ def _validate(v: dict) -> None:
     for name in ("eta_b", "eta_c"):
         if not 0.0 <= v[name] < 1.0:
             raise ValueError(f"{name}: branching ratio must be in [0, 1); got {v[name]!r}")
-    for name in ("p_long", "p_same", "bg_p_long", "p_cont", "perm_cont", "perm_rev", "diurnal_a"):
+    for name in ("p_long", "p_same", "bg_p_long", "p_cont", "perm_cont", "perm_rev", "diurnal_a", "weekend"):
         if not 0.0 <= v[name] <= 1.0:
             raise ValueError(f"{name}: must be in [0, 1]; got {v[name]!r}")
     if not 0.0 <= v["taker_bias"] <= 0.5:
