@@ -29,14 +29,19 @@ def kernel_once(sim, ev, rec, par, n_sym, end_ns):
     counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
     cols = [np.ascontiguousarray(rec[k], dtype=np.int64)
             for k in ("confirm_recv_ns", "event_index", "symbol_id", "dominant", "cascade_id")]
+    c = time.thread_time()
     t = time.perf_counter()
     n = sim.run_sim(ev, *cols, st, port, par, ledger, counts, end_ns)
-    return time.perf_counter() - t, n, int(port[0]["n_trades"])
+    wall = time.perf_counter() - t
+    kernel_once.cpu = time.thread_time() - c
+    return wall, n, int(port[0]["n_trades"])
 
 
 COLD = r"""
-import time, numpy as np
+import time
 t0 = time.perf_counter()
+c0 = time.process_time()
+import numpy as np
 from liqcore._jit import sim
 from liqcore.types import make_events, Kind
 ev = make_events(ts_event=np.arange(1, 11) * 10**9, price=100.0, kind=Kind.TRADE)
@@ -44,7 +49,7 @@ z = np.zeros(0, np.int64)
 par = np.zeros(1, sim.PARAM_DTYPE)
 sim.run_sim(ev, z, z, z, z, z, sim.new_state(1), sim.new_port(1.0, .01, .02, 4, .25), par,
             np.zeros(1, sim.LEDGER_DTYPE), np.zeros((1, sim.N_COUNTS), np.int64), 10**10)
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
 
@@ -73,14 +78,17 @@ def main() -> None:
           f"{len(rec)} confirmed cascades")
 
     t_first, _, _ = kernel_once(sim, ev, rec, par, n_sym, end_ns)  # dispatch + cache load
-    times = []
+    times, cpus = [], []
     for _ in range(args.repeat):
         dt, n, trades = kernel_once(sim, ev, rec, par, n_sym, end_ns)
         times.append(dt)
+        cpus.append(kernel_once.cpu)
     med = statistics.median(times)
+    cpu_med = statistics.median(cpus)
     k_rate = n_prints / med
-    print(f"kernel  : first call {t_first:.3f}s; warm median {med * 1e3:.1f} ms over {args.repeat} runs "
-          f"= {k_rate / 1e6:.1f} M prints/s ({len(ev) / med / 1e6:.1f} M events/s), {trades} trades")
+    print(f"kernel  : first call {t_first:.3f}s; warm wall median {med * 1e3:.1f} ms over {args.repeat} runs "
+          f"= {k_rate / 1e6:.1f} M prints/s ({len(ev) / med / 1e6:.1f} M events/s), best {n_prints / min(times) / 1e6:.1f} "
+          f"M prints/s; per CPU-second (thread time, median) {n_prints / cpu_med / 1e6:.1f} M prints/s; {trades} trades")
 
     # the pysrc twin on the first --twin-days of the same market (same records)
     cut = int(ev["ts_recv"][0] + args.twin_days * 86_400e9)
@@ -102,12 +110,14 @@ def main() -> None:
           f"-> kernel/twin speed ratio {tmed / kt:,.0f}x")
 
     # cold start: a fresh interpreter loading the kernels from the Numba cache
-    colds = []
-    for _ in range(3):
+    colds, cold_cpu = [], []
+    for _ in range(5):
         out = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True, cwd=ROOT, check=True)
-        colds.append(float(out.stdout.strip().splitlines()[-1]))
-    print(f"cold    : import + first run_sim from the Numba cache, median {statistics.median(colds):.3f}s "
-          f"(runs: {', '.join(f'{c:.3f}' for c in colds)})")
+        wall, cpu = map(float, out.stdout.strip().splitlines()[-1].split())
+        colds.append(wall)
+        cold_cpu.append(cpu)
+    print(f"cold    : numpy+numba import + first run_sim from the Numba cache: wall median {statistics.median(colds):.3f}s "
+          f"(runs: {', '.join(f'{c:.3f}' for c in colds)}), CPU median {statistics.median(cold_cpu):.3f}s")
 
     # StrategyCore per-event cost (paper trading path)
     from liqcore.backtest.core import StrategyCore
@@ -122,8 +132,10 @@ def main() -> None:
     per = (time.perf_counter() - t) / len(sids)
     print(f"core    : StrategyCore.on_trade {per * 1e6:.2f} us per print (Python call + Numba dispatch)")
 
-    bars = [("kernel >= 50 M prints/s warm", k_rate >= 50e6),
-            ("cold start from cache <= 1 s", statistics.median(colds) <= 1.0),
+    bars = [("kernel >= 50 M prints/s warm (wall median)", k_rate >= 50e6),
+            ("kernel >= 50 M prints/s per CPU-second", n_prints / cpu_med >= 50e6),
+            ("cold start from cache <= 1 s (wall median)", statistics.median(colds) <= 1.0),
+            ("cold start from cache <= 1 s (CPU median)", statistics.median(cold_cpu) <= 1.0),
             ("kernel >= 100x the twin", tmed / kt >= 100)]
     for name, ok in bars:
         print(f"bar: {name}: {'met' if ok else 'NOT met'}")

@@ -152,6 +152,9 @@ def test_sweep_reuses_one_detection():
     assert set(table["cascades"]) == {1}
     assert table[table["offset"] == "0.5%"]["fills"].sum() == 0
     assert table[table["offset"] == "0.1%"]["fills"].min() == 1
+    par = sweep(ev, {"offset": ["0.1%", "0.15%", "0.5%"], "fill": ["through", "touch"]}, small_params(),
+                registry=reg, progress=True, workers=2)
+    assert par.equals(table)  # same rows, same order
     with pytest.raises(ValueError, match="detector parameter"):
         sweep(ev, {"window": ["30s"]}, small_params(), registry=reg, progress=False)
 

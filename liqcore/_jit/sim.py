@@ -447,7 +447,7 @@ def external_reject(st, sid, ts, counts):
 # ================================================================================================
 # the backtest loop
 # ================================================================================================
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger, counts, end_ns):
     """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with CONFIRMED cascade records (sorted by
     (decision time, event index)); at the end settle order arrivals / entry timeouts due by ``end_ns``.

@@ -309,13 +309,13 @@ _DETECTOR_FIELDS = {"quantile", "history", "min_history", "refresh_ns", "window_
 
 
 def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity: float = 1.0,
-          registry: SymbolRegistry | None = None, progress: bool = True, detector=None):
+          registry: SymbolRegistry | None = None, progress: bool = True, detector=None, workers: int = 1):
     """Backtest every combination of ``grid`` (parameter name -> values; names as in the CLI/TOML:
     ``offset``, ``take-profit``, ``fill``...) on the SAME cascade records: detection runs once, so only
     strategy / execution / risk parameters may vary.  Returns a pandas DataFrame (a list of dicts when
     pandas is missing), one row per combination with the parameters and the overall summary.
-    Each combination is one fast simulator pass, so the grid runs sequentially (a rich progress bar
-    when ``progress``)."""
+    Each combination is one simulator pass; ``workers > 1`` runs them on a thread pool (the
+    simulator loop releases the GIL); a rich progress bar shows when ``progress``."""
     params = params or Params()
     if not grid:
         raise ValueError("grid: give at least one parameter with a list of values")
@@ -338,17 +338,27 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
         s.pop("data_note", None)
         return {**dict(zip(names, values)), **s}
 
-    rows = []
+    if int(workers) < 1:
+        raise ValueError(f"workers: must be >= 1; got {workers!r}")
+    rows: list = [None] * len(combos)
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import nullcontext
+
     if progress:
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
-            task = bar.add_task("sweep", total=len(combos))
-            for c in combos:
-                rows.append(one(c))
-                bar.advance(task)
+        ctx = Progress(transient=True)
     else:
-        rows = [one(c) for c in combos]
+        ctx = nullcontext()
+    with ctx as bar, ThreadPoolExecutor(max_workers=int(workers)) as pool:
+        task = bar.add_task("sweep", total=len(combos)) if bar is not None else None
+        futures = {pool.submit(one, c): i for i, c in enumerate(combos)}
+        from concurrent.futures import as_completed
+
+        for fut in as_completed(futures):
+            rows[futures[fut]] = fut.result()
+            if bar is not None:
+                bar.advance(task)
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover
