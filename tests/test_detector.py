@@ -359,3 +359,26 @@ def test_real_binance_liquidations(real_data):
         e = ev[c["event_index"]]
         assert e["symbol_id"] == c["symbol_id"] and e["ts_event"] == c["confirm_ns"]
         assert e["price"] * e["qty"] >= c["threshold"]
+
+
+@pytest.mark.property
+@pytest.mark.parametrize("refresh_s", [3600, 60, 0])
+def test_default_history_kernel_equals_twin(refresh_s):
+    """Default N=1000 / min-history 100 over ~2 h per symbol at one liquidation per ~2 s: the history
+    ring wraps and more than N notionals are pending between hourly refreshes."""
+    rng = np.random.default_rng(refresh_s + 11)
+    n = 12_000
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ev["ts_event"] = 1_700_000_000 * S + np.cumsum(rng.integers(0, 1_300_000_000, n))
+    ev["ts_recv"] = ev["ts_event"] + 5_000_000
+    ev["symbol_id"] = rng.integers(0, 3, n)
+    ev["venue"] = 1 + ev["symbol_id"]
+    ev["kind"] = np.where(rng.random(n) < 0.9, LIQ, TRADE)
+    ev["side"] = np.where(ev["kind"] == LIQ, rng.integers(1, 3, n), int(Side.SELL))
+    ev["price"] = 50.0 + rng.random(n)
+    ev["qty"] = rng.lognormal(1.0, 1.3, n) * np.where(rng.random(n) < 0.04, 25.0, 1.0)
+    p = dict(refresh_ns=refresh_s * S)
+    rk, ck = KDetector(**p).run(ev, flush=True)
+    rp, cp = PDetector(**p).run(ev, flush=True)
+    assert ck["cascades"] > 5
+    assert rk.tobytes() == rp.tobytes() and ck == cp
