@@ -111,7 +111,8 @@ class Decoder:
         # the liquidation memory is created up front (the fast path uses it directly)
         self._seen_liq = self._seen[1] = set()
         self._ring_liq = self._ring[1] = deque()
-        self._fast_venues = (1, 2) if self.venue == Venue.UNKNOWN else (int(self.venue),)
+        self._ids = self.sink._ids
+        self._fast = {0: self._fast_auto, 1: self._fast_bybit, 2: self._fast_binance}.get(int(self.venue), self._fast_none)
 
     @property
     def tickers(self) -> dict:
@@ -143,6 +144,12 @@ class Decoder:
         """Decode one frame received at ``recv_ns`` (int ns).  Returns a new, writable EVENT_DTYPE
         array (empty for control frames, rejects and frames without events).  Never raises on bad
         input."""
+        if frame.__class__ is bytes and recv_ns.__class__ is int and 0 <= recv_ns <= _I64_MAX:
+            row = self._fast(frame, recv_ns)
+            if row is not None:
+                if self._take(row):
+                    return _frombuffer(bytearray(_pack(*row)), EVENT_DTYPE)
+                return np.zeros(0, EVENT_DTYPE)
         rows = self.feed_rows(frame, recv_ns)
         n = len(rows)
         if n == 1:
@@ -151,42 +158,62 @@ class Decoder:
             return np.zeros(0, EVENT_DTYPE)
         return np.fromiter(rows, EVENT_DTYPE, n)
 
-    def _fast(self, frame, recv_ns: int):
-        """The documented single-event liquidation frame (Bybit allLiquidation, Binance forceOrder,
-        compact as sent) matched by an anchored expression: the row, or None to take the JSON path."""
-        head = frame[:14]
-        if head == b'{"topic":"allL':
-            m = _FAST_BYBIT(frame)
-            if m is None:
-                return None
-            t, sym, sd, q, p = m.groups()
-            venue, side, flags = 1, (1 if sd == b"Buy" else 2), 0
-        elif head == b'{"e":"forceOr':
-            m = _FAST_BINANCE(frame)
-            if m is None:
-                return None
-            sym, sd, p, q, t = m.groups()
-            venue, side, flags = 2, (1 if sd == b"SELL" else 2), 8
-        else:
-            return None
-        if venue not in self._fast_venues:
-            return None
+    def _take(self, row) -> bool:
+        """Count a fast-path frame; False when its event is a duplicate within the horizon."""
+        c = self.counters
+        c["frames"] += 1
+        c["accepted_frames"] += 1
+        if self.dedupe_horizon:
+            key = (row[0], row[4], row[5], row[2], row[3])
+            seen = self._seen_liq
+            if key in seen:
+                c["duplicate"] += 1
+                return False
+            seen.add(key)
+            ring = self._ring_liq
+            ring.append(key)
+            if len(ring) > self.dedupe_horizon:
+                seen.discard(ring.popleft())
+        c["events"] += 1
+        return True
+
+    def _row(self, venue: int, sym: bytes, side: int, flags: int, t, p, q, recv_ns: int):
         t = int(t)
         price = float(p)
         qty = float(q)
-        if not (_MS_MIN <= t <= _MS_MAX and 0.0 < price < _INF and 0.0 < qty < _INF):
+        if _MS_MIN <= t <= _MS_MAX and 0.0 < price < _INF and 0.0 < qty < _INF:
+            key = (venue, sym)
+            sid = self._ids.get(key)
+            if sid is None:
+                sid = self._ids[key] = self.sink.sid(venue, sym.decode())
+            return (t * 1_000_000, recv_ns, price, qty, sid, side, 1, venue, flags)
+        return None  # values needing a reject: the checked path names the reason
+
+    # The documented single-event liquidation frames (Bybit allLiquidation, Binance forceOrder,
+    # compact as sent) matched by an anchored expression: the event row, or None for the JSON path.
+    def _fast_bybit(self, frame, recv_ns: int):
+        m = _FAST_BYBIT(frame)
+        if m is None:
             return None
-        ids = self.sink._ids
-        key = (venue, sym)
-        sid = ids.get(key)
-        if sid is None:
-            sid = ids[key] = self.sink.sid(venue, sym.decode())
-        return (t * 1_000_000, recv_ns, price, qty, sid, side, 1, venue, flags)
+        t, sym, sd, q, p = m.groups()
+        return self._row(1, sym, 1 if sd == b"Buy" else 2, 0, t, p, q, recv_ns)
+
+    def _fast_binance(self, frame, recv_ns: int):
+        m = _FAST_BINANCE(frame)
+        if m is None:
+            return None
+        sym, sd, p, q, t = m.groups()
+        return self._row(2, sym, 1 if sd == b"SELL" else 2, 8, t, p, q, recv_ns)
+
+    def _fast_auto(self, frame, recv_ns: int):
+        return self._fast_bybit(frame, recv_ns) or self._fast_binance(frame, recv_ns)
+
+    @staticmethod
+    def _fast_none(frame, recv_ns: int):
+        return None
 
     def feed_rows(self, frame, recv_ns: int) -> list:
         """Like :meth:`feed` but returns the event tuples (EVENT_DTYPE field order)."""
-        c = self.counters
-        c["frames"] += 1
         if recv_ns.__class__ is not int or not -1 <= recv_ns <= _I64_MAX:
             try:
                 recv_ns = int(recv_ns)
@@ -197,20 +224,9 @@ class Decoder:
         if frame.__class__ is bytes:
             row = self._fast(frame, recv_ns)
             if row is not None:
-                c["accepted_frames"] += 1
-                if self.dedupe_horizon:
-                    key = (row[0], row[4], row[5], row[2], row[3])
-                    seen = self._seen_liq
-                    if key in seen:
-                        c["duplicate"] += 1
-                        return []
-                    seen.add(key)
-                    ring = self._ring_liq
-                    ring.append(key)
-                    if len(ring) > self.dedupe_horizon:
-                        seen.discard(ring.popleft())
-                c["events"] += 1
-                return [row]
+                return [row] if self._take(row) else []
+        c = self.counters
+        c["frames"] += 1
         sink = self.sink
         try:
             obj = _loads(frame)
