@@ -79,6 +79,23 @@ def test_records_reused_and_execution_params_vary_without_redetection():
     assert b.summary()["fills"] == 0 and b.summary()["working_at_end"] == 1
 
 
+def test_unsorted_input_is_replayed_in_receive_order_with_record_indices_remapped():
+    ev, reg = cascade_market()
+    p = small_params()
+    records, _ = detect(ev, p)
+    want = simulate(ev, records, reg, p)
+    rng = np.random.default_rng(1)
+    perm = rng.permutation(len(ev))
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    shuffled_records = records.copy()
+    shuffled_records["event_index"] = inv[records["event_index"]]
+    got = simulate(ev[perm], shuffled_records, reg, p)
+    assert want.summary()["fills"] == 1
+    np.testing.assert_array_equal(got.ledger, want.ledger)
+    np.testing.assert_array_equal(got.counts, want.counts)
+
+
 def test_json_command_shape_and_consistency(tmp_path, monkeypatch):
     ev, reg = cascade_market()
     from liqcore.io import save_events

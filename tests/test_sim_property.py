@@ -89,14 +89,27 @@ def test_invariants(seed, p, risk):
         assert ok.any()
         assert t["entry_ns"] >= t["arrive_ns"] >= t["signal_ns"]
         assert t["entry_ns"] < t["signal_ns"] + rows[sid]["entry_timeout_ns"]
-        assert t["exit_ns"] > t["entry_ns"] or (t["exit_ns"] == t["entry_ns"])
         # return definition
         exit_fee = rows[sid]["maker_fee"] if t["exit_reason"] == 1 else rows[sid]["taker_fee"]
         assert t["fees"] == rows[sid]["maker_fee"] + exit_fee
         want = side * (t["exit_price"] - t["entry_price"]) / t["entry_price"] - t["fees"] - t["funding"]
         assert t["ret"] == want
-        if t["exit_reason"] == 1:  # take-profit fills at the TP price, which a print went through
+        at_exit = trades[(trades["symbol_id"] == sid) & (trades["ts_recv"] == t["exit_ns"])]["price"]
+        beyond_stop = (at_exit <= t["sl_price"]) if side > 0 else (at_exit >= t["sl_price"])
+        if t["exit_reason"] == 1:  # take-profit: at the TP price, on a print through it and not at the stop
             assert t["exit_price"] == t["tp_price"]
+            through = (at_exit > t["tp_price"]) if side > 0 else (at_exit < t["tp_price"])
+            through |= touch & (at_exit == t["tp_price"])
+            assert (through & ~beyond_stop).any()
+            assert t["exit_ns"] < t["entry_ns"] + rows[sid]["hold_timeout_ns"]
+        elif t["exit_reason"] == 2:  # stop: at a print at or beyond the stop, at that print's price
+            assert t["exit_price"] in at_exit[beyond_stop]
+            assert t["exit_ns"] < t["entry_ns"] + rows[sid]["hold_timeout_ns"]
+        else:  # timeout: the first print at or after the hold deadline
+            assert t["exit_reason"] == 3
+            assert t["exit_ns"] >= t["entry_ns"] + rows[sid]["hold_timeout_ns"]
+            assert t["exit_price"] in at_exit
+        assert t["exit_ns"] >= t["entry_ns"]
     # one position per symbol, cooldown from the close
     for sid in range(n_sym):
         mine = ledger[ledger["symbol_id"] == sid]

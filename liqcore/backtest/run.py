@@ -61,13 +61,21 @@ def symbol_params(params: Params, registry: SymbolRegistry | None, n_symbols: in
     return par
 
 
-def prepare_events(events: np.ndarray) -> np.ndarray:
-    """Validate the dtype; return the events in ts_recv order (stable; a copy only when needed)."""
+def _recv_order(events: np.ndarray) -> np.ndarray | None:
+    """The stable ts_recv sort order, or None when the events are already in that order."""
     if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
         raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
     ts = np.ascontiguousarray(events["ts_recv"])
     if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
-        return _sim().take_events(events, np.argsort(ts, kind="stable"))
+        return np.argsort(ts, kind="stable")
+    return None
+
+
+def prepare_events(events: np.ndarray) -> np.ndarray:
+    """Validate the dtype; return the events in ts_recv order (stable; a copy only when needed)."""
+    order = _recv_order(events)
+    if order is not None:
+        return _sim().take_events(events, order)
     return np.ascontiguousarray(events)
 
 
@@ -226,13 +234,24 @@ class BacktestResult:
 def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry | None, params: Params,
              equity: float = 1.0) -> BacktestResult:
     """Replay ``events`` (EVENT_DTYPE) with cascade ``records`` (CASCADE_DTYPE, the detector's output on
-    these same events) through the Numba simulator."""
+    these same events: ``event_index`` refers to ``events`` as given) through the Numba simulator.
+    Events not in ts_recv order are stably re-sorted and the records' indices follow them."""
     sim = _sim()
     if not (isinstance(equity, (int, float)) and np.isfinite(equity) and equity > 0):
         raise ValueError(f"equity: must be a positive number; got {equity!r}")
-    events = prepare_events(events)
+    order = _recv_order(events)
+    rec = np.asarray(records, dtype=CASCADE_DTYPE)
+    if order is not None:  # replay in ts_recv order; record indices follow their events
+        events = _sim().take_events(events, order)
+        inv = np.empty(len(order), dtype=np.int64)
+        inv[order] = np.arange(len(order))
+        rec = rec.copy()
+        ok = (rec["event_index"] >= 0) & (rec["event_index"] < len(order))
+        rec["event_index"][ok] = inv[rec["event_index"][ok]]
+    else:
+        events = np.ascontiguousarray(events)
     registry = registry if registry is not None else SymbolRegistry()
-    rec = _confirmed(records)
+    rec = _confirmed(rec)
     n_sym = len(registry)
     if len(events):
         n_sym = max(n_sym, int(events["symbol_id"].max()) + 1)
