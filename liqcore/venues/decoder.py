@@ -44,6 +44,10 @@ _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
 
 
+def _no_match(frame):
+    return None
+
+
 def detect_venue(obj) -> int:
     """Venue of a decoded raw frame, told by its shape (0 when it fits none)."""
     if obj.__class__ is dict:
@@ -113,6 +117,9 @@ class Decoder:
         self._ring_liq = self._ring[1] = deque()
         self._ids = self.sink._ids
         self._fast = {0: self._fast_auto, 1: self._fast_bybit, 2: self._fast_binance}.get(int(self.venue), self._fast_none)
+        # feed()'s inlined matcher: the venue's own frame shape (auto decoders use _fast via feed_rows)
+        self._match = {1: _FAST_BYBIT, 2: _FAST_BINANCE}.get(int(self.venue), _no_match)
+        self._bybit_groups = int(self.venue) == 1
 
     @property
     def tickers(self) -> dict:
@@ -145,11 +152,27 @@ class Decoder:
         array (empty for control frames, rejects and frames without events).  Never raises on bad
         input."""
         if frame.__class__ is bytes and recv_ns.__class__ is int and 0 <= recv_ns <= _I64_MAX:
-            row = self._fast(frame, recv_ns)
-            if row is not None:
-                if self._take(row):
-                    return _frombuffer(bytearray(_pack(*row)), EVENT_DTYPE)
-                return np.zeros(0, EVENT_DTYPE)
+            m = self._match(frame)
+            if m is not None:
+                # inlined fast path (the live hot path): same checks and result as _fast/_row/_take
+                if self._bybit_groups:
+                    t, sym, sd, q, p = m.groups()
+                    venue, side, flags = 1, (1 if sd == b"Buy" else 2), 0
+                else:
+                    sym, sd, p, q, t = m.groups()
+                    venue, side, flags = 2, (1 if sd == b"SELL" else 2), 8
+                t = int(t)
+                price = float(p)
+                qty = float(q)
+                if _MS_MIN <= t <= _MS_MAX and 0.0 < price < _INF and 0.0 < qty < _INF:
+                    key = (venue, sym)
+                    sid = self._ids.get(key)
+                    if sid is None:
+                        sid = self._ids[key] = self.sink.sid(venue, sym.decode())
+                    row = (t * 1_000_000, recv_ns, price, qty, sid, side, 1, venue, flags)
+                    if self._take(row):
+                        return _frombuffer(bytearray(_pack(*row)), EVENT_DTYPE)
+                    return np.zeros(0, EVENT_DTYPE)
         rows = self.feed_rows(frame, recv_ns)
         n = len(rows)
         if n == 1:
