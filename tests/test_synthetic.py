@@ -63,15 +63,17 @@ def _run_both(p, u, capacity, max_ep):
     diurnal=st.floats(0.0, 1.0),
     rate_t=st.floats(0.01, 3.0),
     p_cont=st.floats(0.0, 1.0),
-    start_h=st.integers(0, 23),
+    start_h=st.integers(0, 24 * 7 - 1),
+    weekend=st.sampled_from([0.0, 0.7, 1.0]),
+    eta_c=st.sampled_from([0.0, 0.5, 0.95]),
 )
-def test_kernel_equals_twin(seed, symbol, minutes, shock_boost, diurnal, rate_t, p_cont, start_h):
+def test_kernel_equals_twin(seed, symbol, minutes, shock_boost, diurnal, rate_t, p_cont, start_h, weekend, eta_c):
     base = S.build_params(symbol, 1.0)
     from liqcore._jit.synth import PARAM_NAMES
 
     P = {n: i for i, n in enumerate(PARAM_NAMES)}
     over = {"t_end": minutes * 60.0, "mu_s": float(base[P["mu_s"]]) * shock_boost, "diurnal_a": diurnal,
-            "rate_t": rate_t, "p_cont": p_cont}
+            "rate_t": rate_t, "p_cont": p_cont, "weekend": weekend, "eta_c": eta_c}
     p = S.build_params(symbol, 1.0, S.DEFAULT_START_NS + start_h * 3_600_000_000_000, over)
     u = S.uniforms(seed, symbol, 200_000)
     (status, n, n_ep, used, cols, eps), (t_status, t_n, t_nep, t_used, rows, teps) = _run_both(p, u, 40_000, 400)
@@ -338,6 +340,19 @@ def _key(ev, names, fields=("ts_event", "ts_recv", "price", "qty", "side", "kind
 @pytest.fixture(scope="module")
 def small():
     return S.synthetic_market(days=0.05, seed=3, cache=False)
+
+
+@settings(max_examples=12)
+@given(seed=st.integers(0, 2**31), latency=st.sampled_from([0, 1_000_000, 50_000_000]),
+       start_h=st.integers(0, 24 * 7 - 1))
+def test_bybit_round_trip_exact_random_markets(seed, latency, start_h):
+    m = S.synthetic_market(days=0.01, seed=seed, feed_latency_ns=latency, cache=False,
+                           start_ns=S.DEFAULT_START_NS + start_h * 3_600_000_000_000 + 123_456_789,
+                           overrides={"mu_s": 0.02})
+    dec, names, counters = _decode(m, "bybit")
+    assert counters["rejected_frames"] == 0 and counters["duplicate"] == 0
+    mine = {i: s for i, _v, s in m.registry}
+    assert _key(dec, names) == _key(m.events, mine)
 
 
 def test_bybit_round_trip_exact(small):
