@@ -219,6 +219,7 @@ class FakeVenue:
     equity: float = 10_000.0
     fill_on_touch: bool = False
     partial_fills: bool = False
+    auto_deactivate: bool = True  # Bybit: conditional/reduce-only orders die with the position; Binance: they stay
     clock_ms: object = None  # callable returning the venue time in ms
 
     def __post_init__(self) -> None:
@@ -268,6 +269,18 @@ class FakeVenue:
         if order_link_id:
             self.by_link[order_link_id] = o.order_id
         return o
+
+    def place_conditional(self, symbol: str, side: str, stop_kind: str, trigger: float, qty: float, order_type: str = "Market",
+                          limit_price: float = 0.0, order_link_id: str = "") -> tuple[FakeOrder, list[tuple[str, dict]]]:
+        """A standalone reduce-only conditional order (``stop_kind`` TakeProfit | StopLoss), status Untriggered."""
+        now = self.now_ms()
+        o = FakeOrder(str(uuid.uuid4()), order_link_id, symbol, side, order_type, limit_price if order_type == "Limit" else 0.0,
+                      qty, "GTC" if order_type == "Limit" else "IOC", reduce_only=True, status="Untriggered",
+                      stop_order_type=stop_kind, trigger_price=trigger, created_ms=now, updated_ms=now)
+        self.orders[o.order_id] = o
+        if order_link_id:
+            self.by_link[order_link_id] = o.order_id
+        return o, [self._touch(o)]
 
     def set_position(self, symbol: str, size: float, entry_price: float, take_profit: float = 0.0, stop_loss: float = 0.0) -> FakePosition:
         """Give the account a position (test set-up; ``size`` signed)."""
@@ -580,7 +593,7 @@ class FakeVenue:
         pushes.append(self._touch(o))
         if (o.take_profit or o.stop_loss) and not o.reduce_only:
             pushes += self._attach_tpsl(o)
-        if pos.size == 0:
+        if pos.size == 0 and self.auto_deactivate:
             pos.take_profit = pos.stop_loss = 0.0
             for child in self.open_orders(o.symbol):
                 if child.reduce_only or child.stop_order_type:

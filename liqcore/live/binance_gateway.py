@@ -1,0 +1,583 @@
+"""Binance USD-M futures order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
+
+* Entries are post-only LIMIT orders with ``timeInForce=GTX`` (a crossing entry is refused with code
+  -5022: reported as ``rejected``); ``newClientOrderId = intent.client_id`` is the idempotency key: after a
+  timeout / 5xx the gateway asks ``GET /fapi/v1/order?origClientOrderId=`` (-2013 = not there) before
+  resending, and a -4116 duplicate answer is resolved by the same query.
+* TP/SL cannot be attached on Binance: when the entry FILLS (or is cancelled after a partial fill) the
+  gateway places two reduce-only conditional orders on ``POST /fapi/v1/algoOrder`` (``algoType=CONDITIONAL``):
+  a TAKE_PROFIT limit at the TP price (trigger = limit = TP, the guide's limit take-profit) and a
+  STOP_MARKET at the SL price, with ``clientAlgoId`` ``<client_id>-tp`` / ``-sl`` (idempotent the same way).
+  Binance does not link them: when the position is flat the gateway cancels whatever is left.
+* Order updates and fills arrive on the user-data stream (``POST /fapi/v1/listenKey``, then
+  ``{ws_base}/ws/<listenKey>``; kept alive with ``PUT`` every ``keepalive`` seconds; reconnected with
+  back-off, missed state re-queried).  An order created by a triggered conditional order is recognised by
+  its original type (``ot``: TAKE_PROFIT* -> ``tp``, STOP* -> ``sl``) and reported under the entry's client_id.
+
+Assumptions not covered by the project's wire-format notes (the conditional-order service is new): the
+``ALGO_UPDATE`` event fields (``caid``, ``X``) and the duplicate-id code -4116 for ``clientAlgoId``; fills of
+triggered conditional orders are identified from ``ORDER_TRADE_UPDATE`` alone, so a different
+``ALGO_UPDATE`` shape only loses the tp/sl ``new``/``cancelled`` notifications, never a fill.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import math
+import random
+import time
+from collections import deque
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN
+
+import orjson
+
+from liqcore.live.bybit_gateway import Instrument, _fmt, _to_grid
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.ratelimit import SlidingWindowLimiter
+from liqcore.secrets import Secret, mask_key
+from liqcore.venues.binance.rest import (
+    BinanceAPIError,
+    BinanceRateLimited,
+    BinanceREST,
+    BinanceTransportError,
+)
+
+__all__ = ["BinanceGateway", "parse_order_update", "STATUS_MAP"]
+
+log = logging.getLogger("liqcore.binance.gateway")
+
+STATUS_MAP = {"NEW": "new", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled", "CANCELED": "cancelled",
+              "EXPIRED": "cancelled", "EXPIRED_IN_MATCH": "cancelled", "REJECTED": "rejected"}
+_ALGO_STATUS = {"NEW": "new", "CANCELED": "cancelled", "TRIGGERING": "triggered", "TRIGGERED": "triggered",
+                "FINISHED": "filled", "REJECTED": "rejected", "EXPIRED": "cancelled"}
+_TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
+ERR_NO_SUCH_ORDER, ERR_UNKNOWN_ORDER, ERR_DUPLICATE, ERR_POST_ONLY = -2013, -2011, -4116, -5022
+
+
+def _f(d: dict, k: str) -> float:
+    v = d.get(k)
+    if v in (None, ""):
+        return 0.0
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{k}: not a number: {v!r}") from None
+
+
+def _kind_of(o: dict) -> str:
+    ot = str(o.get("ot") or o.get("origType") or "")
+    if ot.startswith("TAKE_PROFIT"):
+        return "tp"
+    if ot.startswith("STOP"):
+        return "sl"
+    return "exit" if o.get("R") or o.get("reduceOnly") else "entry"
+
+
+def parse_order_update(o: dict) -> tuple[OrderUpdate, Fill | None]:
+    """An ``ORDER_TRADE_UPDATE`` ``o`` object -> (OrderUpdate, Fill or None)."""
+    st = o.get("X")
+    if st not in STATUS_MAP:
+        raise ValueError(f"X: unknown order status {st!r}")
+    side = {"BUY": "buy", "SELL": "sell"}.get(o.get("S"))
+    if side is None:
+        raise ValueError(f"S: unknown side {o.get('S')!r}")
+    kind = _kind_of(o)
+    ts = int(o.get("T") or 0) * 1_000_000
+    u = OrderUpdate(str(o.get("c") or ""), STATUS_MAP[st], str(o.get("s") or ""), str(o.get("i") or ""), side, _f(o, "p"),
+                    _f(o, "q"), _f(o, "z"), _f(o, "ap"), "EXPIRED" if st == "EXPIRED" else "", kind, ts)
+    fill = None
+    if o.get("x") == "TRADE" and _f(o, "l") > 0:
+        fill = Fill(u.client_id, u.symbol, side, _f(o, "L"), _f(o, "l"), _f(o, "n"), bool(o.get("m")),
+                    f"{o.get('s')}-{o.get('t')}-{o.get('i')}", kind, ts)
+    return u, fill
+
+
+def _order_rest(d: dict) -> OrderUpdate:
+    """A REST order object (``GET/POST/DELETE /fapi/v1/order``) -> OrderUpdate."""
+    st = d.get("status")
+    if st not in STATUS_MAP:
+        raise ValueError(f"status: unknown order status {st!r}")
+    side = {"BUY": "buy", "SELL": "sell"}.get(d.get("side"), "")
+    return OrderUpdate(str(d.get("clientOrderId") or ""), STATUS_MAP[st], str(d.get("symbol") or ""), str(d.get("orderId") or ""),
+                       side, _f(d, "price"), _f(d, "origQty"), _f(d, "executedQty"), _f(d, "avgPrice"), "",
+                       "exit" if d.get("reduceOnly") else "entry", int(d.get("updateTime") or 0) * 1_000_000)
+
+
+class BinanceGateway:
+    name = "binance"
+
+    def __init__(self, api_key: str | Secret, api_secret: str | Secret, rest_url: str = "https://fapi.binance.com",
+                 ws_base: str = "wss://fstream.binance.com", *, symbols: list[str] | None = None, recv_window: int = 5000,
+                 timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2, keepalive: float = 1800.0,
+                 connect_timeout: float = 10.0, reconnect_max: float = 10.0, order_rate: int = 10) -> None:
+        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
+        try:
+            from liqcore.live.logging import register_secret
+
+            register_secret(self._secret.reveal())
+            register_secret(self._key.reveal())
+        except ImportError:
+            pass
+        self.rest = BinanceREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
+        self.ws_base = ws_base.rstrip("/")
+        self.symbols = list(symbols) if symbols else None
+        self.max_create_attempts = int(max_create_attempts)
+        self.retry_backoff = float(retry_backoff)
+        self.keepalive = float(keepalive)
+        self.connect_timeout = float(connect_timeout)
+        self.reconnect_max = float(reconnect_max)
+        self.limiter = SlidingWindowLimiter(order_rate, 1.0)
+        self._instruments: dict[str, Instrument] = {}
+        self._update_cbs: list = []
+        self._fill_cbs: list = []
+        self._intents: dict[str, OrderIntent] = {}
+        self._orders: dict[tuple[str, str], OrderUpdate] = {}
+        self._bracket: dict[str, dict] = {}  # symbol -> {"cid", "tp", "sl", "placed"}
+        self._pos_qty: dict[str, float] = {}
+        self._algo_cid: dict[str, str] = {}  # clientAlgoId -> entry client_id
+        self._seen: deque[str] = deque(maxlen=8192)
+        self._seen_set: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._stream_task: asyncio.Task | None = None
+        self._session = None
+        self._closing = False
+        self.connected = asyncio.Event()
+        self.reconciled: dict[str, list] = {"orders": [], "positions": []}
+        self.stats = {"reconnects": 0, "ambiguous": 0, "brackets": 0, "bad_events": 0}
+
+    def __repr__(self) -> str:
+        return f"BinanceGateway(api_key={mask_key(self._key)!r}, rest_url={self.rest.base_url!r})"
+
+    def on_update(self, cb) -> None:
+        self._update_cbs.append(cb)
+
+    def on_fill(self, cb) -> None:
+        self._fill_cbs.append(cb)
+
+    async def _emit(self, cbs, obj) -> None:
+        for cb in cbs:
+            try:
+                r = cb(obj)
+                if inspect.isawaitable(r):
+                    await r
+            except Exception:
+                log.exception("gateway callback failed")
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        import aiohttp
+
+        try:
+            await self.rest.start()
+            await self.rest.sync_time()
+            await self.load_instruments()
+            orders = await self.open_orders()
+            positions = await self.positions()
+        except (BinanceAPIError, BinanceTransportError) as exc:
+            raise GatewayError(f"binance start failed: {exc}") from None
+        self.reconciled = {"orders": orders, "positions": positions}
+        self._session = aiohttp.ClientSession()
+        self._closing = False
+        self._stream_task = asyncio.create_task(self._stream(), name="binance-user-stream")
+        try:
+            await asyncio.wait_for(self.connected.wait(), self.connect_timeout)
+        except asyncio.TimeoutError:
+            await self.close()
+            raise GatewayError("binance user stream did not connect") from None
+
+    async def close(self) -> None:
+        self._closing = True
+        for t in list(self._tasks) + ([self._stream_task] if self._stream_task else []):
+            t.cancel()
+        for t in list(self._tasks) + ([self._stream_task] if self._stream_task else []):
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._stream_task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await self.rest.close()
+
+    def _spawn(self, coro) -> None:
+        t = asyncio.create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ instruments
+    async def load_instruments(self) -> dict[str, Instrument]:
+        info = await self.rest.request("GET", "/fapi/v1/exchangeInfo", signed=False)
+        for s in info.get("symbols", []):
+            try:
+                flt = {f["filterType"]: f for f in s["filters"]}
+                inst = Instrument(s["symbol"], float(flt["PRICE_FILTER"]["tickSize"]), float(flt["LOT_SIZE"]["stepSize"]),
+                                  float(flt["LOT_SIZE"]["minQty"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+            if self.symbols is None or inst.symbol in self.symbols:
+                self._instruments[inst.symbol] = inst
+        return dict(self._instruments)
+
+    def instrument(self, symbol: str) -> Instrument:
+        try:
+            return self._instruments[symbol]
+        except KeyError:
+            raise ValueError(f"symbol: {symbol!r} has no instrument loaded") from None
+
+    def round_price(self, symbol: str, px: float, side: str) -> float:
+        if side not in ("buy", "sell"):
+            raise ValueError(f"side: must be 'buy' or 'sell', got {side!r}")
+        return float(_to_grid(px, self.instrument(symbol).tick, ROUND_FLOOR if side == "buy" else ROUND_CEILING))
+
+    def round_qty(self, symbol: str, qty: float) -> float:
+        inst = self.instrument(symbol)
+        q = float(_to_grid(qty, inst.step, ROUND_FLOOR))
+        return q if q >= inst.min_qty - 1e-12 else 0.0
+
+    def _px(self, symbol: str, px: float) -> str:
+        return _fmt(_to_grid(px, self.instrument(symbol).tick, ROUND_HALF_EVEN))
+
+    def _qty(self, symbol: str, q: float) -> str:
+        return _fmt(_to_grid(q, self.instrument(symbol).step, ROUND_HALF_EVEN))
+
+    # ------------------------------------------------------------------ orders
+    def order_params(self, intent: OrderIntent) -> dict:
+        if not intent.client_id or len(intent.client_id) > 36:
+            raise ValueError("client_id: must be 1..36 characters (Binance newClientOrderId)")
+        if intent.side not in ("buy", "sell"):
+            raise ValueError(f"side: must be 'buy' or 'sell', got {intent.side!r}")
+        if not (intent.qty > 0 and math.isfinite(intent.qty)):
+            raise ValueError(f"qty: must be > 0, got {intent.qty!r}")
+        p = {"symbol": intent.symbol, "side": intent.side.upper()}
+        if intent.order_type == "market":
+            p.update(type="MARKET", quantity=self._qty(intent.symbol, intent.qty))
+        elif intent.order_type == "limit":
+            if not (intent.price > 0 and math.isfinite(intent.price)):
+                raise ValueError(f"price: must be > 0 for a limit order, got {intent.price!r}")
+            p.update(type="LIMIT", timeInForce="GTX" if intent.post_only else "GTC",
+                     quantity=self._qty(intent.symbol, intent.qty), price=self._px(intent.symbol, intent.price))
+        else:
+            raise ValueError(f"order_type: must be 'limit' or 'market', got {intent.order_type!r}")
+        if intent.reduce_only:
+            p["reduceOnly"] = "true"
+        p["newClientOrderId"] = intent.client_id
+        p["newOrderRespType"] = "RESULT"
+        return p
+
+    async def place(self, intent: OrderIntent) -> OrderUpdate:
+        params = self.order_params(intent)
+        self._intents[intent.client_id] = intent
+        if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+            self._bracket[intent.symbol] = {"cid": intent.client_id, "tp": None, "sl": None, "placed": False}
+        cid, kind = intent.client_id, intent.kind
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                res = await self.rest.request("POST", "/fapi/v1/order", params, limiter=self.limiter)
+            except BinanceRateLimited as exc:
+                raise GatewayError(f"binance create {cid}: rate limited ({exc.msg})") from None
+            except BinanceAPIError as exc:
+                if exc.code == ERR_DUPLICATE:
+                    found = await self._query(intent.symbol, cid, required=True)
+                    if found is not None:
+                        return found
+                    raise GatewayError(f"binance create {cid}: duplicate client id the venue cannot find") from None
+                u = OrderUpdate(cid, "rejected", intent.symbol, "", intent.side, intent.price, intent.qty,
+                                reason=f"{exc.code} {exc.msg}", kind=kind, ts_ns=time.time_ns())
+                self._orders[(cid, kind)] = u
+                return u
+            except BinanceTransportError as exc:
+                self.stats["ambiguous"] += 1
+                log.warning("binance create %s: outcome unknown (%s); asking the venue", cid, exc.reason)
+                found = await self._query(intent.symbol, cid, required=True)
+                if found is not None:
+                    return found
+                if attempt >= self.max_create_attempts:
+                    raise GatewayError(f"binance create {cid}: not placed after {attempt} attempts ({exc.reason})") from None
+                await asyncio.sleep(self.retry_backoff * attempt)
+                continue
+            known = self._orders.get((cid, kind))
+            if known is not None and known.status != "pending":
+                return known
+            u = _order_rest(res)
+            u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
+            self._orders[(cid, kind)] = u
+            return u
+        raise GatewayError(f"binance create {cid}: not placed")  # pragma: no cover - loop always returns/raises
+
+    async def _query(self, symbol: str, cid: str, required: bool = False) -> OrderUpdate | None:
+        last = ""
+        for i in range(4):
+            try:
+                d = await self.rest.request("GET", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": cid})
+            except BinanceAPIError as exc:
+                if exc.code == ERR_NO_SUCH_ORDER:
+                    return None
+                last = str(exc)
+                if not isinstance(exc, BinanceRateLimited):
+                    break
+            except BinanceTransportError as exc:
+                last = str(exc)
+            else:
+                u = _order_rest(d)
+                kind = self._intents[cid].kind if cid in self._intents else u.kind
+                u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
+                self._orders[(cid, kind)] = u
+                return u
+            await asyncio.sleep(self.retry_backoff * (i + 1))
+        if required:
+            raise GatewayError(f"binance query {cid}: no answer from the venue ({last})")
+        return None
+
+    async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        return await self._query(symbol, client_id, required=True)
+
+    async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        try:
+            d = await self.rest.request("DELETE", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": client_id}, limiter=self.limiter)
+        except BinanceRateLimited as exc:
+            raise GatewayError(f"binance cancel {client_id}: rate limited ({exc.msg})") from None
+        except (BinanceAPIError, BinanceTransportError) as exc:
+            found = await self._query(symbol, client_id)
+            if found is not None and found.status in _TERMINAL:
+                return found
+            if found is None and isinstance(exc, BinanceAPIError) and exc.code == ERR_UNKNOWN_ORDER:
+                return OrderUpdate(client_id, "rejected", symbol, reason=f"{exc.code} {exc.msg}", ts_ns=time.time_ns())
+            raise GatewayError(f"binance cancel {client_id}: {exc}") from None
+        u = _order_rest(d)
+        kind = self._intents[client_id].kind if client_id in self._intents else u.kind
+        return OrderUpdate(client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
+
+    async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
+        try:
+            rows = await self.rest.request("GET", "/fapi/v2/positionRisk", {"symbol": symbol})
+        except (BinanceAPIError, BinanceTransportError) as exc:
+            raise GatewayError(f"binance close_position {symbol}: {exc}") from None
+        amt = sum(float(r.get("positionAmt") or 0) for r in rows if r.get("symbol") == symbol)
+        if amt == 0:
+            return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
+        return await self.place(OrderIntent(symbol, "sell" if amt > 0 else "buy", abs(amt), 0.0, client_id, post_only=False,
+                                            reduce_only=True, kind="exit", order_type="market"))
+
+    async def open_orders(self) -> list[OrderUpdate]:
+        try:
+            rows = await self.rest.request("GET", "/fapi/v1/openOrders", {})
+        except (BinanceAPIError, BinanceTransportError) as exc:
+            raise GatewayError(f"binance open_orders: {exc}") from None
+        out = []
+        for r in rows:
+            try:
+                out.append(_order_rest(r))
+            except ValueError:
+                self.stats["bad_events"] += 1
+        return out
+
+    async def positions(self) -> list[PositionInfo]:
+        try:
+            rows = await self.rest.request("GET", "/fapi/v2/positionRisk", {})
+        except (BinanceAPIError, BinanceTransportError) as exc:
+            raise GatewayError(f"binance positions: {exc}") from None
+        out = []
+        for r in rows:
+            amt = float(r.get("positionAmt") or 0)
+            self._pos_qty[r.get("symbol", "")] = amt
+            if amt:
+                out.append(PositionInfo(r["symbol"], "buy" if amt > 0 else "sell", abs(amt), float(r.get("entryPrice") or 0)))
+        return out
+
+    async def equity(self, asset: str = "USDT") -> float:
+        try:
+            rows = await self.rest.request("GET", "/fapi/v2/balance", {})
+        except (BinanceAPIError, BinanceTransportError) as exc:
+            raise GatewayError(f"binance balance: {exc}") from None
+        for r in rows:
+            if r.get("asset") == asset:
+                return float(r.get("balance") or 0)
+        raise GatewayError(f"binance balance: no {asset} balance")
+
+    # ------------------------------------------------------------------ brackets
+    async def _algo(self, symbol: str, caid: str, params: dict) -> None:
+        """Create one conditional order idempotently (query by clientAlgoId on an unknown outcome)."""
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                await self.rest.request("POST", "/fapi/v1/algoOrder", params, limiter=self.limiter)
+                return
+            except BinanceAPIError as exc:
+                if exc.code == ERR_DUPLICATE:
+                    return
+                if isinstance(exc, BinanceRateLimited):
+                    await asyncio.sleep(self.retry_backoff * attempt)
+                    continue
+                log.error("binance %s rejected: %s %s", caid, exc.code, exc.msg)
+                await self._emit(self._update_cbs, OrderUpdate(self._bracket.get(symbol, {}).get("cid", caid), "rejected", symbol,
+                                                               reason=f"{exc.code} {exc.msg}", kind="tp" if caid.endswith("-tp") else "sl",
+                                                               ts_ns=time.time_ns()))
+                return
+            except BinanceTransportError:
+                try:
+                    await self.rest.request("GET", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid})
+                    return  # it is there
+                except BinanceAPIError as exc:
+                    if exc.code != ERR_NO_SUCH_ORDER:
+                        await asyncio.sleep(self.retry_backoff * attempt)
+                except BinanceTransportError:
+                    await asyncio.sleep(self.retry_backoff * attempt)
+        log.error("binance %s: conditional order not confirmed after %d attempts", caid, self.max_create_attempts)
+
+    async def _place_bracket(self, symbol: str, qty: float) -> None:
+        br = self._bracket.get(symbol)
+        if br is None or br["placed"]:
+            return
+        br["placed"] = True
+        intent = self._intents.get(br["cid"])
+        if intent is None:
+            return
+        close = "SELL" if intent.side == "buy" else "BUY"
+        base = br["cid"][:32]
+        q = self._qty(symbol, qty)
+        self.stats["brackets"] += 1
+        for suffix in ("tp", "sl"):
+            self._algo_cid[f"{base}-{suffix}"] = br["cid"]
+        if intent.take_profit:
+            br["tp"] = f"{base}-tp"
+            tp = self._px(symbol, intent.take_profit)
+            await self._algo(symbol, br["tp"], {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "TAKE_PROFIT",
+                                                "quantity": q, "price": tp, "triggerPrice": tp, "timeInForce": "GTC",
+                                                "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": br["tp"]})
+        if intent.stop_loss:
+            br["sl"] = f"{base}-sl"
+            await self._algo(symbol, br["sl"], {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "STOP_MARKET",
+                                                "quantity": q, "triggerPrice": self._px(symbol, intent.stop_loss),
+                                                "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": br["sl"]})
+
+    async def _clear_bracket(self, symbol: str) -> None:
+        br = self._bracket.pop(symbol, None)
+        if br is None:
+            return
+        for caid in (br.get("tp"), br.get("sl")):
+            if not caid:
+                continue
+            try:
+                await self.rest.request("DELETE", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid}, limiter=self.limiter)
+            except BinanceAPIError as exc:
+                if exc.code not in (ERR_UNKNOWN_ORDER, ERR_NO_SUCH_ORDER):
+                    log.warning("binance cancel of %s failed: %s", caid, exc)
+            except BinanceTransportError as exc:
+                log.warning("binance cancel of %s failed: %s", caid, exc)
+
+    # ------------------------------------------------------------------ user stream
+    async def _handle(self, ev: dict) -> None:
+        e = ev.get("e")
+        if e == "ORDER_TRADE_UPDATE":
+            u, fill = parse_order_update(ev.get("o") or {})
+            cid, kind = u.client_id, u.kind
+            if cid in self._intents:
+                kind = self._intents[cid].kind
+            elif kind in ("tp", "sl"):
+                cid = self._bracket.get(u.symbol, {}).get("cid", cid)
+            if (cid, kind) != (u.client_id, u.kind):
+                u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price,
+                                u.reason, kind, u.ts_ns)
+            self._orders[(cid, kind)] = u
+            await self._emit(self._update_cbs, u)
+            if fill is not None and fill.exec_id not in self._seen_set:
+                if len(self._seen) == self._seen.maxlen:
+                    self._seen_set.discard(self._seen[0])
+                self._seen.append(fill.exec_id)
+                self._seen_set.add(fill.exec_id)
+                fill = Fill(cid, fill.symbol, fill.side, fill.price, fill.qty, fill.fee, fill.is_maker, fill.exec_id, kind, fill.ts_ns)
+                await self._emit(self._fill_cbs, fill)
+            br = self._bracket.get(u.symbol)
+            if kind == "entry" and br is not None and br["cid"] == cid and (
+                    u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
+                self._spawn(self._place_bracket(u.symbol, u.filled_qty))
+        elif e == "ACCOUNT_UPDATE":
+            for p in (ev.get("a") or {}).get("P") or []:
+                sym = p.get("s", "")
+                amt = _f(p, "pa")
+                prev = self._pos_qty.get(sym, 0.0)
+                self._pos_qty[sym] = amt
+                if amt == 0 and prev != 0 and sym in self._bracket and self._bracket[sym]["placed"]:
+                    self._spawn(self._clear_bracket(sym))
+        elif e == "ALGO_UPDATE":
+            o = ev.get("o") or {}
+            caid = str(o.get("caid") or "")
+            st = _ALGO_STATUS.get(o.get("X"))
+            if st is None or not caid.endswith(("-tp", "-sl")):
+                return
+            sym = str(o.get("s") or "")
+            cid = self._algo_cid.get(caid, caid)
+            await self._emit(self._update_cbs, OrderUpdate(cid, st, sym, str(o.get("aid") or ""),
+                                                           {"BUY": "buy", "SELL": "sell"}.get(o.get("S"), ""), _f(o, "tp"), _f(o, "q"),
+                                                           kind=caid[-2:], ts_ns=int(ev.get("E") or 0) * 1_000_000))
+        elif e == "listenKeyExpired":
+            raise ConnectionError("listenKey expired")
+
+    async def _keepalive(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive)
+            try:
+                await self.rest.request("PUT", "/fapi/v1/listenKey", signed=False, key_only=True)
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                log.warning("binance listenKey keepalive failed: %s", exc)
+
+    async def _stream(self) -> None:
+        import aiohttp
+
+        backoff, ever = 0.1, False
+        while not self._closing:
+            ka = None
+            try:
+                lk = (await self.rest.request("POST", "/fapi/v1/listenKey", signed=False, key_only=True))["listenKey"]
+                async with self._session.ws_connect(f"{self.ws_base}/ws/{lk}", heartbeat=30.0) as ws:
+                    if ever:
+                        self.stats["reconnects"] += 1
+                        self._spawn(self._resync())
+                    ever, backoff = True, 0.1
+                    self.connected.set()
+                    ka = asyncio.create_task(self._keepalive())
+                    async for msg in ws:
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                                break
+                            continue
+                        try:
+                            ev = orjson.loads(msg.data)
+                            await self._handle(ev.get("data", ev) if isinstance(ev, dict) else {})
+                        except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
+                            self.stats["bad_events"] += 1
+                            log.warning("binance user event dropped: %s", exc)
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, ConnectionError, OSError, BinanceAPIError, BinanceTransportError, KeyError) as exc:
+                if not self._closing:
+                    log.warning("binance user stream down (%s); reconnecting in %.2fs", type(exc).__name__, backoff)
+            finally:
+                self.connected.clear()
+                if ka is not None:
+                    ka.cancel()
+            if self._closing:
+                break
+            await asyncio.sleep(backoff * (1 + 0.2 * random.random()))
+            backoff = min(backoff * 2, self.reconnect_max)
+
+    async def _resync(self) -> None:
+        """After a reconnect: re-query the orders still believed live and the positions; report changes."""
+        for (cid, kind), old in list(self._orders.items()):
+            if old.status in _TERMINAL or not old.symbol or cid not in self._intents:
+                continue
+            try:
+                u = await self._query(old.symbol, cid)
+            except GatewayError:
+                continue
+            if u is not None and (u.status, u.filled_qty) != (old.status, old.filled_qty):
+                await self._emit(self._update_cbs, u)
+                br = self._bracket.get(u.symbol)
+                if kind == "entry" and br is not None and br["cid"] == cid and u.status == "filled":
+                    self._spawn(self._place_bracket(u.symbol, u.filled_qty))
+        try:
+            await self.positions()
+        except GatewayError:
+            pass

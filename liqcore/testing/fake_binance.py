@@ -1,0 +1,455 @@
+"""A fake Binance USD-M futures venue: a real aiohttp server on 127.0.0.1 for the order REST API and the
+user-data stream, sharing the matching rules of :mod:`liqcore.testing.fake_book` (post-only checked
+against the last trade, resting limits fill on prints strictly through, stops trigger at/through).
+
+``async with FakeBinance() as fb:`` serves ``fb.rest_url`` and ``fb.ws_base`` (user stream at
+``{ws_base}/ws/<listenKey>``):
+
+* signed endpoints check ``X-MBX-APIKEY``, the ``signature`` (HMAC-SHA256 of the query string before it)
+  and the recv-window rule (codes -2015, -1022, -1021);
+* ``POST/GET/DELETE /fapi/v1/order`` (LIMIT ``GTX`` that would take -> HTTP 400 code -5022, nothing
+  recorded; duplicate ``newClientOrderId`` -> -4116; unknown order -> -2013 / -2011), ``GET
+  /fapi/v1/openOrders``, ``GET /fapi/v2/positionRisk``, ``GET /fapi/v2/balance``, ``GET /fapi/v1/time``,
+  ``GET /fapi/v1/exchangeInfo``, ``POST/PUT /fapi/v1/listenKey``;
+* conditional orders on ``POST/GET/DELETE /fapi/v1/algoOrder`` (``algoType=CONDITIONAL``, types
+  TAKE_PROFIT / TAKE_PROFIT_MARKET / STOP / STOP_MARKET, ``clientAlgoId``) and ``GET /fapi/v1/openAlgoOrders``;
+  unlike Bybit's attached TP/SL they do NOT disappear when the position closes (the client cancels them);
+* user-stream events ``ORDER_TRADE_UPDATE`` (``o``: s, c, S, o, ot, f, q, p, ap, x, X, i, l, z, L, n, N, T, t,
+  m, R), ``ACCOUNT_UPDATE`` (``a.P``: s, pa, ep) and ``ALGO_UPDATE`` (``o``: caid, aid, at, o, s, S, X, tp, p, q).
+  An order created by a triggered conditional order carries ``ot`` = the conditional type and ``R`` = true.
+
+``await fb.trade(symbol, price, qty)`` prints a trade; faults: :meth:`fail_next`, :meth:`delay_next`,
+:meth:`rate_limit_next` (HTTP 429 with ``Retry-After``), :meth:`drop` (close user streams abruptly).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import math
+import time
+import uuid
+from urllib.parse import parse_qsl
+
+import orjson
+
+from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeOrder, FakeVenue, VenueError, fmt_num
+from liqcore.testing.fake_exchange import FakeRequest, HttpFault
+
+__all__ = ["FakeBinance", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
+
+BINANCE_API_KEY = "fake-binance-key-0001"
+BINANCE_API_SECRET = "fake-binance-secret-do-not-use"
+
+_STATUS = {"New": "NEW", "PartiallyFilled": "PARTIALLY_FILLED", "Filled": "FILLED", "Cancelled": "CANCELED",
+           "Rejected": "REJECTED", "Deactivated": "EXPIRED", "Untriggered": "NEW", "Triggered": "NEW"}
+_ALGO_STATUS = {"Untriggered": "NEW", "Triggered": "TRIGGERED", "Deactivated": "CANCELED", "Cancelled": "CANCELED",
+                "New": "TRIGGERED", "PartiallyFilled": "TRIGGERED", "Filled": "FINISHED", "Rejected": "REJECTED"}
+_ALGO_TYPES = {"TAKE_PROFIT": ("TakeProfit", "Limit"), "TAKE_PROFIT_MARKET": ("TakeProfit", "Market"),
+               "STOP": ("StopLoss", "Limit"), "STOP_MARKET": ("StopLoss", "Market")}
+
+
+class _Err(Exception):
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status, self.code, self.msg = status, code, msg
+
+
+class FakeBinance:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_keys: dict[str, str] | None = None,
+                 instruments: dict[str, dict[str, float]] | None = None, time_offset_ms: int = 0,
+                 maker_fee: float = 0.0002, taker_fee: float = 0.0005, equity: float = 10_000.0) -> None:
+        self.host, self.port = host, port
+        self.api_keys = dict(api_keys) if api_keys else {BINANCE_API_KEY: BINANCE_API_SECRET}
+        self.time_offset_ms = int(time_offset_ms)
+        self.venue = FakeVenue(instruments=dict(instruments or DEFAULT_INSTRUMENTS), maker_fee=maker_fee, taker_fee=taker_fee,
+                               equity=equity, auto_deactivate=False, clock_ms=self.now_ms)
+        self.requests: list[FakeRequest] = []
+        self.http_faults: list[HttpFault] = []
+        self.listen_keys: dict[str, str] = {}  # listenKey -> api key
+        self._ids = itertools.count(10_000_001)
+        self._int_id: dict[str, int] = {}  # venue uuid -> Binance integer id
+        self._algo_ids: dict[str, int] = {}
+        self._triggered: set[str] = set()
+        self._pending_exec: dict[str, dict] = {}
+        self._conns: list = []
+        self._runner = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def api_key(self) -> str:
+        return next(iter(self.api_keys))
+
+    @property
+    def api_secret(self) -> str:
+        return self.api_keys[self.api_key]
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.time_offset_ms
+
+    async def start(self) -> FakeBinance:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_get("/ws/{key}", self._user_ws)
+        app.router.add_route("*", "/{tail:.*}", self._http)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        for _ws, tr in list(self._conns):
+            try:
+                tr.abort()
+            except Exception:
+                pass
+        self._conns.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeBinance:
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ controls
+    def fail_next(self, k: int = 1, status: int = 503, path: str | None = None, process: bool = False) -> None:
+        self.http_faults.extend(HttpFault("status", path, status=status, process=process) for _ in range(k))
+
+    def delay_next(self, k: int = 1, seconds: float = 1.0, path: str | None = None, process: bool = True) -> None:
+        self.http_faults.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
+
+    def rate_limit_next(self, k: int = 1, path: str | None = None, retry_after_s: int = 0) -> None:
+        self.http_faults.extend(HttpFault("rate_limit", path, status=429, reset_after_ms=retry_after_s * 1000) for _ in range(k))
+
+    def drop(self) -> int:
+        n = 0
+        for _ws, tr in list(self._conns):
+            tr.abort()
+            n += 1
+        self._conns.clear()
+        return n
+
+    def set_last_price(self, symbol: str, price: float) -> None:
+        self.venue.last_price[symbol] = float(price)
+
+    async def trade(self, symbol: str, price: float, qty: float = math.inf) -> None:
+        await self._push(self.venue.on_trade(symbol, float(price), float(qty)))
+
+    def orders_with_client_id(self, cid: str) -> list[FakeOrder]:
+        return [o for o in self.venue.orders.values() if o.order_link_id == cid]
+
+    def requests_to(self, path: str, method: str | None = None) -> list[FakeRequest]:
+        return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
+
+    # ------------------------------------------------------------------ wire shapes
+    def _iid(self, o: FakeOrder) -> int:
+        i = self._int_id.get(o.order_id)
+        if i is None:
+            i = self._int_id[o.order_id] = next(self._ids)
+        return i
+
+    def _aid(self, o: FakeOrder) -> int:
+        i = self._algo_ids.get(o.order_id)
+        if i is None:
+            i = self._algo_ids[o.order_id] = next(self._ids)
+        return i
+
+    def _order_json(self, o: FakeOrder) -> dict:
+        return {"orderId": self._iid(o), "symbol": o.symbol, "status": _STATUS[o.status], "clientOrderId": o.order_link_id,
+                "price": fmt_num(o.price), "avgPrice": fmt_num(o.avg_price), "origQty": fmt_num(o.qty),
+                "executedQty": fmt_num(o.cum_exec_qty), "cumQuote": fmt_num(o.cum_exec_value),
+                "timeInForce": "GTX" if o.time_in_force == "PostOnly" else o.time_in_force,
+                "type": o.order_type.upper(), "reduceOnly": o.reduce_only, "side": o.side.upper(), "positionSide": "BOTH",
+                "origType": o.order_type.upper(), "time": o.created_ms, "updateTime": o.updated_ms}
+
+    def _algo_json(self, o: FakeOrder) -> dict:
+        kind = "TAKE_PROFIT" if o.stop_order_type == "TakeProfit" else "STOP"
+        otype = kind + ("_MARKET" if o.order_type == "Market" else "")
+        return {"algoId": self._aid(o), "clientAlgoId": o.order_link_id, "algoType": "CONDITIONAL", "orderType": otype,
+                "symbol": o.symbol, "side": o.side.upper(), "algoStatus": _ALGO_STATUS.get(o.status, "NEW"),
+                "triggerPrice": fmt_num(o.trigger_price), "price": fmt_num(o.price), "quantity": fmt_num(o.qty),
+                "reduceOnly": True, "createTime": o.created_ms, "updateTime": o.updated_ms}
+
+    def _events(self, pushes: list[tuple[str, dict]]) -> list[dict]:
+        out = []
+        now = self.now_ms()
+        for topic, d in pushes:
+            if topic == "execution":
+                self._pending_exec[d["orderId"]] = d
+                continue
+            if topic == "position":
+                out.append({"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {"m": "ORDER", "B": [
+                    {"a": "USDT", "wb": fmt_num(self.venue.wallet_balance), "cw": fmt_num(self.venue.wallet_balance)}],
+                    "P": [{"s": d["symbol"], "pa": ("-" if d["side"] == "Sell" and d["size"] != "0" else "") + d["size"],
+                           "ep": d["entryPrice"], "up": d["unrealisedPnl"], "mt": "cross", "ps": "BOTH"}]}})
+                continue
+            o = self.venue.orders[d["orderId"]]
+            st = d["orderStatus"]  # the state at the time of the push (the order object may have moved on)
+            stop, otype = d["stopOrderType"], d["orderType"]
+            if stop and o.order_id not in self._triggered:
+                kind = "TAKE_PROFIT" if stop == "TakeProfit" else "STOP"
+                out.append({"e": "ALGO_UPDATE", "E": now, "T": now, "o": {
+                    "caid": o.order_link_id, "aid": self._aid(o), "at": "CONDITIONAL",
+                    "o": kind + ("_MARKET" if otype == "Market" else ""), "s": o.symbol, "S": o.side.upper(),
+                    "X": _ALGO_STATUS.get(st, "NEW"), "tp": d["triggerPrice"], "p": d["price"], "q": d["qty"]}})
+                if st != "Triggered":
+                    continue
+                self._triggered.add(o.order_id)  # from now on a real order in the book
+                ex, status, exec_type = None, "NEW", "NEW"
+            else:
+                ex = self._pending_exec.pop(o.order_id, None)
+                status = _STATUS[st]
+                exec_type = "TRADE" if ex is not None else {"NEW": "NEW", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}.get(status, "NEW")
+            ot = ""
+            if stop:
+                ot = ("TAKE_PROFIT" if stop == "TakeProfit" else "STOP") + ("_MARKET" if otype == "Market" else "")
+            out.append({"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": {
+                "s": o.symbol, "c": o.order_link_id if not stop else f"algo-{self._aid(o)}",
+                "S": o.side.upper(), "o": otype.upper(), "ot": ot or otype.upper(),
+                "f": "GTX" if o.time_in_force == "PostOnly" else o.time_in_force, "q": d["qty"], "p": d["price"],
+                "ap": d["avgPrice"] or "0", "x": exec_type, "X": status, "i": self._iid(o),
+                "l": ex["execQty"] if ex else "0", "z": d["cumExecQty"], "L": ex["execPrice"] if ex else "0",
+                "n": ex["execFee"] if ex else "0", "N": "USDT", "T": now, "t": (ex["seq"] if ex else 0),
+                "m": bool(ex["isMaker"]) if ex else False, "R": o.reduce_only, "ps": "BOTH"}})
+        return out
+
+    async def _push(self, pushes: list[tuple[str, dict]]) -> None:
+        for ev in self._events(pushes):
+            data = orjson.dumps(ev).decode()
+            for ws, _tr in list(self._conns):
+                try:
+                    await ws.send_str(data)
+                except (ConnectionError, RuntimeError):
+                    pass
+
+    # ------------------------------------------------------------------ user stream
+    async def _user_ws(self, request):
+        from aiohttp import WSMsgType, web
+
+        key = request.match_info["key"]
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        if key not in self.listen_keys:
+            await ws.close(code=4000, message=b"invalid listenKey")
+            return ws
+        entry = (ws, request.transport)
+        self._conns.append(entry)
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            if entry in self._conns:
+                self._conns.remove(entry)
+        return ws
+
+    # ------------------------------------------------------------------ REST
+    def _auth(self, request, raw_qs: str, signed: bool) -> dict:
+        key = request.headers.get("X-MBX-APIKEY")
+        if key not in self.api_keys:
+            raise _Err(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        params = dict(parse_qsl(raw_qs, keep_blank_values=True))
+        if not signed:
+            return params
+        i = raw_qs.rfind("&signature=")
+        if i < 0:
+            raise _Err(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+        payload, sig = raw_qs[:i], raw_qs[i + len("&signature="):]
+        want = hmac.new(self.api_keys[key].encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, sig):
+            raise _Err(400, -1022, "Signature for this request is not valid.")
+        try:
+            ts, rw = int(params.get("timestamp", "")), int(params.get("recvWindow", "5000"))
+        except ValueError:
+            raise _Err(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.") from None
+        now = self.now_ms()
+        if not (ts < now + 1000 and now - ts <= rw):
+            raise _Err(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+        return params
+
+    async def _http(self, request):
+        from aiohttp import web
+
+        recv_ns = time.time_ns()
+        path, method = request.path, request.method
+        raw_qs = request.rel_url.raw_query_string
+        rec = FakeRequest(method, path, dict(parse_qsl(raw_qs)), None, {}, recv_ns)
+        self.requests.append(rec)
+        fault = None
+        for i, f in enumerate(self.http_faults):
+            if f.path is None or path.startswith(f.path):
+                fault = self.http_faults.pop(i)
+                break
+        if fault is not None:
+            rec.fault = fault.kind
+            if fault.kind == "rate_limit":
+                rec.http_status = 429
+                return web.Response(status=429, body=orjson.dumps({"code": -1003, "msg": "Too many requests."}),
+                                    content_type="application/json", headers={"Retry-After": str(fault.reset_after_ms // 1000)})
+            if not fault.process:
+                if fault.kind == "status":
+                    rec.http_status = fault.status
+                    return web.Response(status=fault.status, text="Service Unavailable")
+                await asyncio.sleep(fault.delay)
+        try:
+            result, pushes = self._route(request, method, path, raw_qs)
+            status, body = 200, orjson.dumps(result)
+        except _Err as e:
+            status, body, pushes = e.status, orjson.dumps({"code": e.code, "msg": e.msg}), []
+            rec.ret_code = e.code
+        except VenueError as e:
+            status, body, pushes = 400, orjson.dumps({"code": -1102 if e.ret_code == 10001 else -2022, "msg": e.ret_msg}), []
+            rec.ret_code = -1102
+        rec.http_status = status
+        await self._push(pushes)
+        if fault is not None and fault.process:
+            if fault.kind == "status":
+                rec.http_status = fault.status
+                return web.Response(status=fault.status, text="Bad Gateway")
+            await asyncio.sleep(fault.delay)
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    def _route(self, request, method: str, path: str, raw_qs: str):
+        v = self.venue
+        if path == "/fapi/v1/time":
+            return {"serverTime": self.now_ms()}, []
+        if path == "/fapi/v1/exchangeInfo":
+            syms = [{"symbol": s, "status": "TRADING", "quoteAsset": "USDT", "filters": [
+                {"filterType": "PRICE_FILTER", "tickSize": fmt_num(i["tickSize"]), "minPrice": fmt_num(i["tickSize"]), "maxPrice": "1000000"},
+                {"filterType": "LOT_SIZE", "stepSize": fmt_num(i["qtyStep"]), "minQty": fmt_num(i["minOrderQty"]), "maxQty": "1000000"},
+                {"filterType": "MIN_NOTIONAL", "notional": "5"}]} for s, i in v.instruments.items()]
+            return {"timezone": "UTC", "serverTime": self.now_ms(), "symbols": syms}, []
+        if path == "/fapi/v1/listenKey":
+            self._auth(request, raw_qs, signed=False)
+            if method == "POST":
+                for lk, k in self.listen_keys.items():
+                    if k == request.headers.get("X-MBX-APIKEY"):
+                        return {"listenKey": lk}, []
+                lk = uuid.uuid4().hex + uuid.uuid4().hex
+                self.listen_keys[lk] = request.headers["X-MBX-APIKEY"]
+                return {"listenKey": lk}, []
+            return {}, []
+        p = self._auth(request, raw_qs, signed=True)
+        if path == "/fapi/v1/order":
+            if method == "POST":
+                return self._new_order(p)
+            o = self._find(p)
+            if method == "GET":
+                if o is None:
+                    raise _Err(400, -2013, "Order does not exist.")
+                return self._order_json(o), []
+            if o is None or o.status not in ("New", "PartiallyFilled"):
+                raise _Err(400, -2011, "Unknown order sent.")
+            _, pushes = v.cancel({"orderId": o.order_id})
+            return self._order_json(o), pushes
+        if path == "/fapi/v1/openOrders":
+            return [self._order_json(o) for o in v.open_orders(p.get("symbol")) if not o.stop_order_type], []
+        if path == "/fapi/v2/positionRisk":
+            out = []
+            for sym, pos in v.positions.items():
+                if pos.size or sym == p.get("symbol"):
+                    out.append({"symbol": sym, "positionAmt": fmt_num(pos.size), "entryPrice": fmt_num(pos.entry_price),
+                                "markPrice": fmt_num(v.last_price.get(sym, 0.0)), "positionSide": "BOTH", "unRealizedProfit": "0"})
+            return out, []
+        if path == "/fapi/v2/balance":
+            return [{"asset": "USDT", "balance": fmt_num(v.wallet_balance), "crossWalletBalance": fmt_num(v.wallet_balance),
+                     "availableBalance": fmt_num(v.wallet_balance)}], []
+        if path == "/fapi/v1/algoOrder":
+            if method == "POST":
+                return self._new_algo(p)
+            o = self._find_algo(p)
+            if method == "GET":
+                if o is None:
+                    raise _Err(400, -2013, "Order does not exist.")
+                return self._algo_json(o), []
+            if o is None or o.status != "Untriggered":
+                raise _Err(400, -2011, "Unknown order sent.")
+            _, pushes = v.cancel({"orderId": o.order_id})
+            return {"algoId": self._aid(o), "clientAlgoId": o.order_link_id, "code": "200", "msg": "success"}, pushes
+        if path == "/fapi/v1/openAlgoOrders":
+            return [self._algo_json(o) for o in v.open_orders(p.get("symbol")) if o.stop_order_type and o.status == "Untriggered"], []
+        raise _Err(404, -1000, f"unknown path {path}")
+
+    def _find(self, p: dict) -> FakeOrder | None:
+        if p.get("orderId"):
+            for oid, i in self._int_id.items():
+                if str(i) == p["orderId"]:
+                    o = self.venue.orders[oid]
+                    return None if o.stop_order_type else o
+            return None
+        if p.get("origClientOrderId"):
+            o = self.venue.order_by_link(p["origClientOrderId"])
+            return None if (o is None or o.stop_order_type) else o
+        raise _Err(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+
+    def _find_algo(self, p: dict) -> FakeOrder | None:
+        if p.get("algoId"):
+            for oid, i in self._algo_ids.items():
+                if str(i) == p["algoId"]:
+                    return self.venue.orders[oid]
+            return None
+        if p.get("clientAlgoId"):
+            o = self.venue.order_by_link(p["clientAlgoId"])
+            return o if (o is not None and o.stop_order_type) else None
+        raise _Err(400, -1102, "Param 'clientAlgoId' or 'algoId' must be sent, but both were empty/null!")
+
+    def _new_order(self, p: dict):
+        v = self.venue
+        typ, tif, side = p.get("type"), p.get("timeInForce", "GTC"), p.get("side")
+        if typ not in ("LIMIT", "MARKET") or side not in ("BUY", "SELL"):
+            raise _Err(400, -1116, "Invalid orderType or side.")
+        cid = p.get("newClientOrderId") or ""
+        if cid and cid in v.by_link:
+            raise _Err(400, -4116, "ClientOrderId is duplicated.")
+        symbol = p.get("symbol", "")
+        last = v.last_price.get(symbol)
+        price = float(p.get("price") or 0.0)
+        if typ == "LIMIT" and tif == "GTX" and last is not None and ((side == "BUY" and price >= last) or (side == "SELL" and price <= last)):
+            raise _Err(400, -5022, "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+                                   "The order will not be recorded in the order history")
+        body = {"category": "linear", "symbol": symbol, "side": side.capitalize(), "orderType": typ.capitalize(),
+                "qty": p.get("quantity"), "orderLinkId": cid, "reduceOnly": p.get("reduceOnly") == "true"}
+        if typ == "LIMIT":
+            body["price"] = p.get("price")
+            body["timeInForce"] = "PostOnly" if tif == "GTX" else tif
+        if not cid:
+            body["orderLinkId"] = f"x-{uuid.uuid4().hex[:20]}"
+        res, pushes = v.create(body)
+        return self._order_json(v.orders[res["orderId"]]), pushes
+
+    def _new_algo(self, p: dict):
+        if p.get("algoType") != "CONDITIONAL":
+            raise _Err(400, -1102, "algoType must be CONDITIONAL")
+        typ = p.get("type")
+        if typ not in _ALGO_TYPES or p.get("side") not in ("BUY", "SELL"):
+            raise _Err(400, -1116, "Invalid orderType or side.")
+        caid = p.get("clientAlgoId") or f"algo-x-{uuid.uuid4().hex[:16]}"
+        if caid in self.venue.by_link:
+            raise _Err(400, -4116, "ClientAlgoId is duplicated.")
+        symbol = p.get("symbol", "")
+        if symbol not in self.venue.instruments:
+            raise _Err(400, -1121, "Invalid symbol.")
+        kind, otype = _ALGO_TYPES[typ]
+        try:
+            trig, qty = float(p["triggerPrice"]), float(p["quantity"])
+            price = float(p.get("price") or 0.0)
+        except (KeyError, ValueError):
+            raise _Err(400, -1102, "Mandatory parameter 'triggerPrice'/'quantity' was not sent or malformed.") from None
+        if otype == "Limit" and price <= 0:
+            raise _Err(400, -1102, "Mandatory parameter 'price' was not sent.")
+        o, pushes = self.venue.place_conditional(symbol, p["side"].capitalize(), kind, trig, qty, otype, price, caid)
+        return self._algo_json(o), pushes
