@@ -2,7 +2,6 @@
 through the real detector, stylised facts, and the wire round trip through the venue decoders."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

@@ -23,7 +23,8 @@ Choices and where they come from (the trading guide, seed 002, and the semantics
   cascades").  It scales background liquidations, shocks and trades alike.  No cross-symbol
   contagion: each symbol is independent.
 * Background liquidations: 600-1,200 per day per symbol, branching ratio 0.4, kernel 20 s;
-  lognormal notionals (sigma 1.3) with a median ~1/20 of the cascade notional scale; 55 % longs.
+  lognormal notionals (sigma 1.3) with a median of 1/20 of the symbol's notional scale (cascade
+  notionals: 2x the scale, so their medians are 40x apart); 55 % longs.
 * Cascades: shocks at a per-symbol rate; each opens an episode with 2 expected immigrants besides
   its first liquidation and branching ratio 0.5 (about 6 liquidations per episode); kernel decay
   set per symbol from the guide's average durations (ETH 12 s, BTC 14 s, SOL 9 s, XRP 9 s, DOGE
@@ -35,10 +36,11 @@ Choices and where they come from (the trading guide, seed 002, and the semantics
   decaying with a half-life drawn per episode (median 40 s, lognormal sigma 0.6: seconds to
   minutes); 25 % of episodes (the guide's "cascade doesn't revert" share) keep 90 %.  These were
   fixed from the documents before any backtest and are never tuned on strategy PnL.
-* Calibration: the notional scale and the shock rate of each symbol are set so that the REAL
+* Calibration: the notional scale, the shock rate and the cascade kernel decay of each symbol are
+  fitted (``SymbolSpec.scale_ratio / shock_ratio / beta_ratio``) so that the REAL
   detector with default parameters (q 0.95, N 1000, min_history 100, refresh 1 h, W 60 s, k 2)
-  finds the guide's cascades per day (ETH 9.4, BTC 7.4, SOL 6.9, XRP 5.3, DOGE 4.4) and P95
-  thresholds (BTC 200K, ETH 80K, SOL 15K, XRP 12K, DOGE 10K).  ``benches/calibrate_synth.py``
+  finds the guide's cascades per day (ETH 9.4, BTC 7.4, SOL 6.9, XRP 5.3, DOGE 4.4), average
+  durations and P95 thresholds (BTC 200K, ETH 80K, SOL 15K, XRP 12K, DOGE 10K).  ``benches/calibrate_synth.py``
   measures them; ``benches/results/synthetic.md`` records the measured values and tolerances.
 
 Receive times: ``ts_event`` is on the millisecond grid (venues stamp ms); ``ts_recv`` adds a feed
@@ -46,16 +48,19 @@ latency, lognormally jittered around ``feed_latency_ns`` (never negative), to th
 pushes the event: Bybit batches ``allLiquidation`` every 500 ms (push at the end of the batch),
 everything else is pushed at once.  Binance and OKX show at most one liquidation per symbol per
 second (``Market.sampled_mask``; ``.frames`` renders only those); their liquidations carry the
-SAMPLED flag.  The throttle keeps a liquidation when at least 1000 ms passed since the last one
+SAMPLED flag; ``.events`` keeps every liquidation (the market itself), the mask tells which ones
+the venue would show.  The throttle keeps a liquidation when at least 1000 ms passed since the last one
 shown: in the 2025-12 Binance recording the smallest same-symbol gap of 1788 is 1008 ms, which a
 "latest of each fixed second" rule would not produce.
+
+Symbols keep the names given (``BTCUSDT``) in ``.registry`` for every venue; OKX frames carry the
+instId (``BTC-USDT-SWAP``) and sizes in contracts (``OKX_CT_VAL``), which the OKX codec maps back.
 
 Exact duplicates (same symbol, kind, ms, side, price, qty), which the codecs would drop, are made
 distinct by adding one lot to the later one.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
