@@ -449,3 +449,10 @@ def test_importing_the_front_compiles_nothing():
             "print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_okx_frames_need_a_known_contract_size():
+    m = S.synthetic_market(days=0.01, symbols=("FOOUSDT",), cache=False)
+    with pytest.raises(ValueError, match="ctVal"):
+        next(iter(m.frames("okx")))
+    assert next(iter(m.frames("bybit")))[0] > 0

@@ -54,7 +54,8 @@ shown: in the 2025-12 Binance recording the smallest same-symbol gap of 1788 is 
 "latest of each fixed second" rule would not produce.
 
 Symbols keep the names given (``BTCUSDT``) in ``.registry`` for every venue; OKX frames carry the
-instId (``BTC-USDT-SWAP``) and sizes in contracts (``OKX_CT_VAL``), which the OKX codec maps back.
+instId (``BTC-USDT-SWAP``) and sizes in contracts (ctVal from ``liqcore.venues.instruments``, the
+table the OKX codec maps them back with: BTC 0.01, ETH 0.1, SOL 1, XRP 100, DOGE 1000).
 
 Exact duplicates (same symbol, kind, ms, side, price, qty), which the codecs would drop, are made
 distinct by adding one lot to the later one.
@@ -85,7 +86,6 @@ __all__ = [
     "simulate_symbol",
     "uniforms",
     "cascade_stats",
-    "OKX_CT_VAL",
 ]
 
 #: bump when the model or its defaults change (part of the cache key)
@@ -111,10 +111,6 @@ TRUTH_DTYPE = np.dtype(
     ],
     align=True,
 )
-
-#: OKX ctVal (base units per contract) for the generated symbols (OKX instruments endpoint values)
-OKX_CT_VAL = {"BTC": 0.01, "ETH": 0.1, "SOL": 1.0, "XRP": 100.0, "DOGE": 1000.0}
-
 
 @dataclass(frozen=True)
 class SymbolSpec:
@@ -529,12 +525,18 @@ def _render_binance(order, ts, recv, px, q, sid, side, kind, shown, names, pdec,
 
 
 def _render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec):
+    from liqcore.venues.instruments import OKX_CT_VAL  # the table the OKX codec reads sizes with
+
     trade_id = 0
+    for sym in names.values():
+        if _okx_inst(sym) not in OKX_CT_VAL:
+            raise ValueError(f"venue: no OKX contract size (ctVal) known for {_okx_inst(sym)}; "
+                             "OKX frames need one (liqcore.venues.instruments)")
     for j in order:
         s = sid[j]
         sym = names[s]
         inst = _okx_inst(sym)
-        ct = OKX_CT_VAL.get(inst.split("-")[0], 1.0)
+        ct = OKX_CT_VAL[inst]
         k = kind[j]
         ms = ts[j] // NS_PER_MS
         r = recv[j]
