@@ -17,6 +17,7 @@ returns ``{"event": "hold_timeout_due"}`` when an open position has passed its h
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -60,10 +61,12 @@ class StrategyCore:
         self.port = sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols,
                                  params.size)
         self.counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
-        self._ledger = np.zeros(max(int(ledger_capacity), 1), dtype=sim.LEDGER_DTYPE)
+        self._ledger = np.zeros(max(int(ledger_capacity), 2), dtype=sim.LEDGER_DTYPE)
         self.equity0 = float(equity)
         self._first_ns: int | None = None
-        self._last_ns: int | None = None
+        self._last_ns: int = -(2**63)
+        self._n = n
+        self._step_trade = sim.step_trade
 
     # ---- helpers -------------------------------------------------------------------------------
     def _sid(self, symbol_idx: int) -> int:
@@ -74,10 +77,10 @@ class StrategyCore:
 
     def _seen(self, ts: int) -> int:
         ts = int(ts)
-        if self._first_ns is None:
-            self._first_ns = ts
-        if self._last_ns is None or ts > self._last_ns:
+        if ts > self._last_ns:
             self._last_ns = ts
+            if self._first_ns is None:
+                self._first_ns = ts
         return ts
 
     def _room(self) -> None:
@@ -122,10 +125,12 @@ class StrategyCore:
     def on_trade(self, symbol_idx: int, ts_ns: int, price: float) -> list[dict]:
         """A trade print (receive time ``ts_ns``).  Returns what happened: ``rejected`` /
         ``cancelled`` / ``entry_filled`` / ``exit`` dicts (venue mode: ``hold_timeout_due``)."""
-        sid = self._sid(symbol_idx)
+        sid = int(symbol_idx)
+        if not 0 <= sid < self._n:
+            raise ValueError(f"symbol_idx: {symbol_idx!r} out of range 0..{self._n - 1}")
         ts = self._seen(ts_ns)
         price = float(price)
-        if not (np.isfinite(price) and price > 0):
+        if not 0.0 < price < math.inf:
             raise ValueError(f"price: must be a positive finite number; got {price!r}")
         if self.mode == "venue":
             self._sim.step_price(self.st, sid, ts, price)
@@ -133,10 +138,14 @@ class StrategyCore:
             if s["status"] == self._sim.OPEN and ts >= s["hold_deadline_ns"]:
                 return [{"event": "hold_timeout_due", "symbol_idx": sid, "ts_ns": ts}]
             return []
+        # the ledger always has a free row (see _room), so a close never overflows it
+        bits = self._step_trade(self.st, self.port, self.par, sid, ts, price, self._ledger, self.counts)
+        if not bits:
+            return []
+        n = int(self.port[0]["n_trades"])
+        out = self._events(sid, ts, bits, n - 1 if bits & self._sim.EV_CLOSED else n)
         self._room()
-        n0 = int(self.port[0]["n_trades"])
-        bits = self._sim.step_trade(self.st, self.port, self.par, sid, ts, price, self._ledger, self.counts)
-        return self._events(sid, ts, bits, n0) if bits else []
+        return out
 
     def on_cascade(self, record: Any) -> dict:
         """A CONFIRMED cascade: a CASCADE_DTYPE row or a mapping with ``symbol_idx`` (or
@@ -220,12 +229,13 @@ class StrategyCore:
         if reason not in _REASONS:
             raise ValueError(f"reason: expected one of {', '.join(_REASONS)}; got {reason!r}")
         ts = self._seen(ts)
-        self._room()
         n0 = int(self.port[0]["n_trades"])
         if not self._sim.external_close(self.st, self.port, self.par, sid, ts, float(price), _REASONS[reason],
                                         self._ledger, self.counts):
             return None
-        return self._trade_dict(n0)
+        out = self._trade_dict(n0)
+        self._room()
+        return out
 
     def external_reject(self, symbol_idx: int, ts: int) -> bool:
         """The venue rejected (or cancelled) the working entry; no cooldown starts."""
@@ -264,7 +274,8 @@ class StrategyCore:
         sim = self._sim
         return BacktestResult(
             params=self.params, registry=self.registry, ledger=self.ledger(), counts=self.counts.copy(),
-            equity0=self.equity0, equity=self.equity, start_ns=self._first_ns or 0, end_ns=self._last_ns or 0,
+            equity0=self.equity0, equity=self.equity, start_ns=self._first_ns or 0,
+            end_ns=self._last_ns if self._first_ns is not None else 0,
             records=np.zeros(0), open_at_end=(self.st["status"] == sim.OPEN).astype(np.int64),
             working_at_end=((self.st["status"] == sim.PENDING) | (self.st["status"] == sim.RESTING)).astype(np.int64),
         )
