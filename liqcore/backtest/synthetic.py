@@ -580,9 +580,21 @@ def _cache_dir(cache_dir) -> Path:
     return Path(env) if env else Path.cwd() / ".liqcore-cache"
 
 
+def _code_digest() -> str:
+    """Digest of the generator's code (kernel and front): a changed model never loads a stale entry."""
+    h = hashlib.sha256()
+    for path in (Path(__file__), Path(__file__).resolve().parents[1] / "_jit" / "synth.py"):
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(str(path).encode())
+    return h.hexdigest()[:16]
+
+
 def _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params) -> str:
     payload = {
         "version": GENERATOR_VERSION,
+        "code": _code_digest(),
         "symbols": list(symbols),
         "days": float(days),
         "seed": int(seed),
@@ -636,8 +648,8 @@ def synthetic_market(
 
     ``overrides`` replaces generator parameters (names of ``liqcore._jit.synth.PARAM_NAMES``) for
     every symbol.  The cache (``cache_dir``, else ``$LIQCORE_CACHE``, else ``./.liqcore-cache``)
-    holds one ``.npz`` per parameter set, keyed by a hash of every generator input and
-    :data:`GENERATOR_VERSION`."""
+    holds one ``.npz`` per parameter set, keyed by a hash of every generator input,
+    :data:`GENERATOR_VERSION` and the generator's code."""
     days, symbols, seed, venue, start_ns, feed_latency_ns = _check_args(
         days, symbols, seed, venue, start_ns, feed_latency_ns)
     params = {s: build_params(s, days, start_ns, overrides) for s in symbols}
