@@ -155,8 +155,9 @@ def plot_equity(result, path: Path) -> Path:
 def plot_per_symbol(result, path: Path) -> Path:
     plt = _plt()
     per = result.per_symbol()
-    names = list(per)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    names = sorted(per, key=lambda n: -per[n]["cascades"])[:20]  # the 20 busiest symbols
+    names = [n for n in per if n in names]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.0))
     x = np.arange(len(names))
     tr = [per[n]["total_return"] * 100 for n in names]
     axes[0].bar(x, tr, color=["tab:green" if v > 0 else "tab:red" for v in tr])
@@ -167,12 +168,18 @@ def plot_per_symbol(result, path: Path) -> Path:
     axes[1].legend(fontsize=8)
     axes[1].set_title("win rate %")
     bottoms = np.zeros(len(names))
-    for key, color in (("take_profit", "tab:green"), ("stop_loss", "tab:red"), ("timeout", "tab:orange"),
-                       ("unfilled", "lightgrey"), ("rejected", "grey")):
-        vals = np.array([per[n][key] for n in names], dtype=float)
-        axes[2].bar(x, vals, bottom=bottoms, color=color, label=key)
+    outcomes = (("take_profit", "tab:green", ("take_profit",)), ("stop_loss", "tab:red", ("stop_loss",)),
+                ("timeout", "tab:orange", ("timeout",)), ("still open / working", "tab:purple", ("open_at_end", "working_at_end")),
+                ("unfilled", "lightgrey", ("unfilled",)), ("rejected", "grey", ("rejected",)),
+                ("no reference price", "khaki", ("no_reference_price",)),
+                ("busy / cooldown", "lightblue", ("busy", "cooldown")),
+                ("risk limits / hours", "pink", ("loss_limit", "max_symbols", "hours")), ("mixed", "black", ("mixed",)))
+    for label, color, keys in outcomes:
+        vals = np.array([sum(per[n][k] for k in keys) for n in names], dtype=float)
+        if vals.any():
+            axes[2].bar(x, vals, bottom=bottoms, color=color, label=label)
         bottoms += vals
-    axes[2].set_title("orders by outcome")
+    axes[2].set_title("cascades by outcome")
     axes[2].legend(fontsize=7)
     for a in axes:
         a.set_xticks(x)
