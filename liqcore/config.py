@@ -370,7 +370,7 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
                 dest=f"param_{spec.field}",
                 default=None,
                 metavar=spec.metavar or None,
-                help=f"{spec.help} (default: {default if default is not None else 'all'})",
+                help=f"{spec.help} (default: {default if default is not None else 'all'})".replace("%", "%%"),
             )
 
 

@@ -207,3 +207,15 @@ def test_real_binance_recordings_say_the_trades_are_filtered(real_data):
         assert len(res.trades()) == s["take_profit"] + s["stop_loss"] + s["timeout"]
         m = M.min_trade_notional(res.events)
         assert 14_000 < m < 15_500
+
+
+def test_help_lists_every_parameter(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["backtest", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    from liqcore.config import PARAMS
+
+    for spec in PARAMS:
+        assert f"--{spec.name}" in text
+    assert "0.15%" in text and "--synthetic" in text and "--report" in text
