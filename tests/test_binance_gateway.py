@@ -204,3 +204,37 @@ def test_parse_order_trade_update():
         parse_order_update({**o, "X": "WEIRD"})
     with pytest.raises(ValueError, match="L"):
         parse_order_update({**o, "L": "abc"})
+
+
+@pytest.mark.integration
+def test_fills_missed_while_the_stream_was_down_are_recovered():
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            rec = Rec(gw)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(long_entry("miss-1"))
+                fb.stalled = True  # events lost
+                await fb.trade("ETHUSDT", 2496.0)  # the entry fills unseen
+                await asyncio.sleep(0.1)
+                assert not rec.fills
+                fb.stalled = False
+                fb.drop()
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                (f,) = [f for f in rec.fills if f.kind == "entry"]
+                assert (f.client_id, f.qty, f.price) == ("miss-1", 0.5, 2496.25)
+                await rec.wait(lambda: any(u.client_id == "miss-1" and u.status == "filled" for u in rec.updates))
+                await rec.wait(lambda: len(_algos(fb)) == 2)  # the bracket still goes on
+                fb.stalled = True
+                await fb.trade("ETHUSDT", 2489.0)  # stop-loss fills unseen
+                fb.stalled = False
+                fb.drop()
+                await rec.wait(lambda: any(f.kind == "sl" for f in rec.fills))
+                assert len(rec.fills) == 2 and rec.fills[-1].client_id == "miss-1"
+                await rec.wait(lambda: _algos(fb)["miss-1-tp"].status in ("Deactivated", "Cancelled"))
+            finally:
+                await gw.close()
+
+    run(main())

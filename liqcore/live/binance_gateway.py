@@ -11,7 +11,7 @@
   Binance does not link them: when the position is flat the gateway cancels whatever is left.
 * Order updates and fills arrive on the user-data stream (``POST /fapi/v1/listenKey``, then
   ``{ws_base}/ws/<listenKey>``; kept alive with ``PUT`` every ``keepalive`` seconds; reconnected with
-  back-off, missed state re-queried).  An order created by a triggered conditional order is recognised by
+  back-off; fills missed meanwhile are fetched from ``GET /fapi/v1/userTrades`` and orders re-queried).  An order created by a triggered conditional order is recognised by
   its original type (``ot``: TAKE_PROFIT* -> ``tp``, STOP* -> ``sl``) and reported under the entry's client_id.
 
 Assumptions not covered by the project's wire-format notes (the conditional-order service is new): the
@@ -380,6 +380,8 @@ class BinanceGateway:
         except (BinanceAPIError, BinanceTransportError) as exc:
             raise GatewayError(f"binance positions: {exc}") from None
         out = []
+        for sym in list(self._pos_qty):  # a symbol missing from the answer is flat
+            self._pos_qty[sym] = 0.0
         for r in rows:
             amt = float(r.get("positionAmt") or 0)
             self._pos_qty[r.get("symbol", "")] = amt
@@ -526,7 +528,7 @@ class BinanceGateway:
     async def _stream(self) -> None:
         import aiohttp
 
-        backoff, ever = 0.1, False
+        backoff, ever, connected_ms = 0.1, False, 0
         while not self._closing:
             ka = None
             try:
@@ -534,7 +536,8 @@ class BinanceGateway:
                 async with self._session.ws_connect(f"{self.ws_base}/ws/{lk}", heartbeat=30.0) as ws:
                     if ever:
                         self.stats["reconnects"] += 1
-                        self._spawn(self._resync())
+                        self._spawn(self._resync(connected_ms))
+                    connected_ms = self.rest.now_ms()
                     ever, backoff = True, 0.1
                     self.connected.set()
                     ka = asyncio.create_task(self._keepalive())
@@ -563,8 +566,41 @@ class BinanceGateway:
             await asyncio.sleep(backoff * (1 + 0.2 * random.random()))
             backoff = min(backoff * 2, self.reconnect_max)
 
-    async def _resync(self) -> None:
-        """After a reconnect: re-query the orders still believed live and the positions; report changes."""
+    async def _resync(self, since_ms: int) -> None:
+        """After a reconnect: report the fills and order changes missed while the stream was down (trades from
+        ``GET /fapi/v1/userTrades`` since the previous connection, de-duplicated with the stream's ids), then
+        re-query the orders still believed live and the positions."""
+        by_oid = {u.venue_order_id: (cid, kind) for (cid, kind), u in self._orders.items() if u.venue_order_id}
+        symbols = {u.symbol for u in self._orders.values() if u.symbol and u.status not in _TERMINAL} | set(self._bracket) | \
+            {s for s, q in self._pos_qty.items() if q}
+        for sym in sorted(symbols):
+            try:
+                trades = await self.rest.request("GET", "/fapi/v1/userTrades", {"symbol": sym, "startTime": max(since_ms - 1000, 0)})
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                log.warning("binance resync of %s trades failed: %s", sym, exc)
+                continue
+            for t in trades:
+                exec_id = f"{sym}-{t.get('id')}-{t.get('orderId')}"
+                if exec_id in self._seen_set:
+                    continue
+                try:
+                    side = "buy" if t.get("buyer") else "sell"
+                    price, qty = float(t["price"]), float(t["qty"])
+                except (KeyError, TypeError, ValueError):
+                    self.stats["bad_events"] += 1
+                    continue
+                cid, kind = by_oid.get(str(t.get("orderId")), ("", ""))
+                br = self._bracket.get(sym)
+                if not cid and br is not None and br["cid"] in self._intents:
+                    it = self._intents[br["cid"]]
+                    cid = br["cid"]
+                    above = price >= (it.take_profit or math.inf) if it.side == "buy" else price <= (it.take_profit or -math.inf)
+                    kind = "tp" if above else "sl"
+                self._seen.append(exec_id)
+                self._seen_set.add(exec_id)
+                await self._emit(self._fill_cbs, Fill(cid or str(t.get("orderId")), sym, side, price, qty,
+                                                      float(t.get("commission") or 0), bool(t.get("maker")), exec_id, kind or "entry",
+                                                      int(t.get("time") or 0) * 1_000_000))
         for (cid, kind), old in list(self._orders.items()):
             if old.status in _TERMINAL or not old.symbol or cid not in self._intents:
                 continue
@@ -580,4 +616,7 @@ class BinanceGateway:
         try:
             await self.positions()
         except GatewayError:
-            pass
+            return
+        for sym, br in list(self._bracket.items()):
+            if br["placed"] and not self._pos_qty.get(sym):
+                self._spawn(self._clear_bracket(sym))  # closed while the stream was down

@@ -19,7 +19,8 @@ against the last trade, resting limits fill on prints strictly through, stops tr
   An order created by a triggered conditional order carries ``ot`` = the conditional type and ``R`` = true.
 
 ``await fb.trade(symbol, price, qty)`` prints a trade; faults: :meth:`fail_next`, :meth:`delay_next`,
-:meth:`rate_limit_next` (HTTP 429 with ``Retry-After``), :meth:`drop` (close user streams abruptly).
+:meth:`rate_limit_next` (HTTP 429 with ``Retry-After``), :meth:`drop` (close user streams abruptly),
+``fb.stalled = True`` (user-stream events are lost, the socket stays open).
 """
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ class FakeBinance:
         self._pending_exec: dict[str, dict] = {}
         self._conns: list = []
         self._runner = None
+        self.stalled = False  # user-stream events are lost while True (the socket stays open)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -228,7 +230,10 @@ class FakeBinance:
         return out
 
     async def _push(self, pushes: list[tuple[str, dict]]) -> None:
-        for ev in self._events(pushes):
+        events = self._events(pushes)
+        if self.stalled:
+            return
+        for ev in events:
             data = orjson.dumps(ev).decode()
             for ws, _tr in list(self._conns):
                 try:
@@ -365,6 +370,19 @@ class FakeBinance:
                     out.append({"symbol": sym, "positionAmt": fmt_num(pos.size), "entryPrice": fmt_num(pos.entry_price),
                                 "markPrice": fmt_num(v.last_price.get(sym, 0.0)), "positionSide": "BOTH", "unRealizedProfit": "0"})
             return out, []
+        if path == "/fapi/v1/userTrades":
+            start = int(p.get("startTime") or 0)
+            out = []
+            for e in v.executions:
+                if e["symbol"] != p.get("symbol") or int(e["execTime"]) < start:
+                    continue
+                o = v.orders[e["orderId"]]
+                if p.get("orderId") and str(self._iid(o)) != p["orderId"]:
+                    continue
+                out.append({"symbol": e["symbol"], "id": e["seq"], "orderId": self._iid(o), "side": e["side"].upper(),
+                            "price": e["execPrice"], "qty": e["execQty"], "commission": e["execFee"], "commissionAsset": "USDT",
+                            "time": int(e["execTime"]), "maker": e["isMaker"], "buyer": e["side"] == "Buy"})
+            return out[-int(p.get("limit") or 500):], []
         if path == "/fapi/v2/balance":
             return [{"asset": "USDT", "balance": fmt_num(v.wallet_balance), "crossWalletBalance": fmt_num(v.wallet_balance),
                      "availableBalance": fmt_num(v.wallet_balance)}], []
