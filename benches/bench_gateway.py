@@ -3,6 +3,7 @@
 1. ``place()`` of a post-only entry with TP/SL: intent -> create request received by the venue, and the
    full round trip (ack back), versus the transport floor: a hand-written signed aiohttp POST of the same
    body (stdlib json, no validation, no limiter, no bookkeeping).
+   The same for ``BinanceGateway.place()`` against the fake Binance venue (bare ``signed_query`` POST baseline).
 2. Private-stream frame handling: orjson decode + ``parse_order`` versus stdlib ``json`` decode + the same.
 3. Fake-exchange public replay: frames delivered per second to one subscriber, as fast as possible, versus
    a bare aiohttp websocket server sending the same frames (no topic routing, no matching).
@@ -70,6 +71,33 @@ async def bench_place(n: int) -> dict:
         assert all(r.ret_code == 0 for r in fx.requests_to("/v5/order/create"))
     return {"gw_to_venue": _med_us(to_venue), "gw_rt": _med_us(round_trip),
             "base_to_venue": _med_us(base_to_venue), "base_rt": _med_us(base_rt)}
+
+
+async def bench_place_binance(n: int) -> dict:
+    from liqcore.live.binance_gateway import BinanceGateway
+    from liqcore.testing import FakeBinance
+    from liqcore.venues.binance.rest import signed_query
+
+    async with FakeBinance() as fb:
+        gw = BinanceGateway(fb.api_key, fb.api_secret, fb.rest_url, fb.ws_base, order_rate=1_000_000)
+        await gw.start()
+        fb.set_last_price("ETHUSDT", 2500.0)
+        rt = []
+        for i in range(n):
+            t0 = time.time_ns()
+            await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, f"bb-{i}", take_profit=2410.0, stop_loss=2390.0))
+            rt.append(time.time_ns() - t0)
+        await gw.close()
+        base = []
+        async with aiohttp.ClientSession() as s:
+            for i in range(n):
+                t0 = time.time_ns()
+                qs = signed_query({"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTX", "quantity": "0.5",
+                                   "price": "2400", "newClientOrderId": f"base-{i}"}, fb.api_secret, timestamp_ms=fb.now_ms())
+                async with s.post(f"{fb.rest_url}/fapi/v1/order?{qs}", headers={"X-MBX-APIKEY": fb.api_key}) as r:
+                    json.loads(await r.read())
+                base.append(time.time_ns() - t0)
+    return {"gw_rt": _med_us(rt), "base_rt": _med_us(base)}
 
 
 def bench_parse(n: int) -> dict:
@@ -144,6 +172,9 @@ def main() -> None:
           f"   ratio {p['gw_to_venue'] / p['base_to_venue']:.2f}")
     print(f"place() full round trip (ack)   median {p['gw_rt']:8.1f} us   baseline bare signed POST {p['base_rt']:8.1f} us"
           f"   ratio {p['gw_rt'] / p['base_rt']:.2f}")
+    b = asyncio.run(bench_place_binance(a.orders))
+    print(f"Binance place() round trip      median {b['gw_rt']:8.1f} us   baseline bare signed POST {b['base_rt']:8.1f} us"
+          f"   ratio {b['gw_rt'] / b['base_rt']:.2f}")
     q = bench_parse(a.parse)
     print(f"order frame decode+parse        median {q['orjson']:8.2f} us   baseline stdlib json      {q['json']:8.2f} us"
           f"   ratio {q['orjson'] / q['json']:.2f}")

@@ -1,5 +1,6 @@
 """Shipped test kit: a fake Bybit v5 exchange on loopback (REST + public/private websockets, fill model,
-fault injection) and helpers to build or replay venue frames.  Names load lazily (no aiohttp at import)."""
+fault injection), a fake Binance USD-M venue (order REST + user stream) and helpers to build or replay
+venue frames.  Names load lazily (no aiohttp at import)."""
 from __future__ import annotations
 
 import importlib
@@ -12,6 +13,9 @@ _EXPORTS = {
     "FakeRequest": "liqcore.testing.fake_exchange",
     "DEFAULT_API_KEY": "liqcore.testing.fake_exchange",
     "DEFAULT_API_SECRET": "liqcore.testing.fake_exchange",
+    "FakeBinance": "liqcore.testing.fake_binance",
+    "BINANCE_API_KEY": "liqcore.testing.fake_binance",
+    "BINANCE_API_SECRET": "liqcore.testing.fake_binance",
     "FakeVenue": "liqcore.testing.fake_book",
     "FakeOrder": "liqcore.testing.fake_book",
     "FakePosition": "liqcore.testing.fake_book",
