@@ -238,3 +238,27 @@ def test_fills_missed_while_the_stream_was_down_are_recovered():
                 await gw.close()
 
     run(main())
+
+
+@pytest.mark.integration
+def test_entry_cancelled_after_partial_fill_gets_a_bracket_for_the_filled_part():
+    async def main():
+        async with FakeBinance() as fb:
+            fb.venue.partial_fills = True
+            gw = make_gw(fb)
+            rec = Rec(gw)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(long_entry("pp-1", qty=1.0))
+                await fb.trade("ETHUSDT", 2496.0, qty=0.3)
+                await rec.wait(lambda: any(u.status == "partially_filled" for u in rec.updates))
+                assert not _algos(fb)  # no bracket while the entry still works
+                u = await gw.cancel("ETHUSDT", "pp-1")  # the engine's entry timeout
+                assert u.status == "cancelled" and u.filled_qty == pytest.approx(0.3)
+                await rec.wait(lambda: len(_algos(fb)) == 2)
+                assert all(o.qty == pytest.approx(0.3) for o in _algos(fb).values())
+            finally:
+                await gw.close()
+
+    run(main())
