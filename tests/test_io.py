@@ -349,17 +349,20 @@ def test_block_fast_path_matches_the_json_path(tmp_path, monkeypatch):
     def check(lines, fmt):
         p = tmp_path / "f.jsonl"
         p.write_bytes(b"\n".join(lines))
-        fast = load_events(p, format=fmt)
+        compiled = load_events(p, format=fmt)  # the compiled matcher when built
         with monkeypatch.context() as m:
+            m.setattr(D, "_SCAN", None)
+            regex = load_events(p, format=fmt)  # the pure-Python block / line expressions
             m.setattr(D, "_BLOCK", {})
             m.setattr(D, "_FAST_BYBIT", lambda _l: None)
             m.setattr(D, "_FAST_BINANCE", lambda _l: None)
             m.setattr(D, "_FAST_REC_BYBIT", lambda _l: None)
             m.setattr(D, "_FAST_REC_BINANCE", lambda _l: None)
-            slow = load_events(p, format=fmt)
-        _same_events(fast, slow)
-        assert fast.rejects == slow.rejects and fast.duplicates == slow.duplicates
-        assert fast.files[str(p)]["records"] == slow.files[str(p)]["records"]
+            slow = load_events(p, format=fmt)  # orjson + the venue codecs only
+        for fast in (compiled, regex):
+            _same_events(fast, slow)
+            assert fast.rejects == slow.rejects and fast.duplicates == slow.duplicates
+            assert fast.files[str(p)]["records"] == slow.files[str(p)]["records"]
 
     check()
 
@@ -380,3 +383,52 @@ def test_strict_line_numbers_across_large_slices(tmp_path):
     with pytest.raises(ValueError, match=r"big2\.jsonl:9877: malformed_json"):
         load_events(p, strict=True)
     assert len(load_events(p).events) == 11_999
+
+
+@pytest.mark.property
+def test_compact_line_matchers_agree_under_byte_edits(tmp_path, monkeypatch):
+    """Single-byte edits of the compact liquidation lines probe every boundary of the fast grammars
+    (compiled and regex): whatever they accept must decode exactly as orjson + the codecs do."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from liqcore.venues import decoder as D
+
+    base = [bybit_liq(T0, "Buy", "0.017", "71182.70", "BTCUSDT"), binance_liq(T0, "SELL", "0.014", "9910"),
+            b'{"recv_ns":1739502303000000000,"venue":"bybit","frame":' + bybit_liq(T0 + 1) + b"}",
+            b'{"recv_ns":9223372036854775807,"venue":"binance","frame":' + binance_liq(T0 + 2) + b"}"]
+    alphabet = b'0123456789.,:"{}[]-eE \\\raAzZ_BS\x00\xff'
+
+    @st.composite
+    def edited(draw):
+        line = bytearray(draw(st.sampled_from(base)))
+        for _ in range(draw(st.integers(1, 3))):
+            i = draw(st.integers(0, len(line)))
+            op = draw(st.integers(0, 2))
+            ch = alphabet[draw(st.integers(0, len(alphabet) - 1))]
+            if op == 0 and i < len(line):
+                del line[i]
+            elif op == 1 and i < len(line):
+                line[i] = ch
+            else:
+                line.insert(i, ch)
+        return bytes(line).replace(b"\n", b" ")
+
+    @settings(max_examples=300)
+    @given(st.lists(st.one_of(edited(), st.sampled_from(base)), min_size=1, max_size=12), st.sampled_from(["raw", "jsonl", "recorder"]))
+    def check(lines, fmt):
+        p = tmp_path / "e.jsonl"
+        p.write_bytes(b"\n".join(lines))
+        compiled = load_events(p, format=fmt)
+        with monkeypatch.context() as m:
+            m.setattr(D, "_SCAN", None)
+            regex = load_events(p, format=fmt)
+            m.setattr(D, "_BLOCK", {})
+            for name in ("_FAST_BYBIT", "_FAST_BINANCE", "_FAST_REC_BYBIT", "_FAST_REC_BINANCE"):
+                m.setattr(D, name, lambda _l: None)
+            slow = load_events(p, format=fmt)
+        for fast in (compiled, regex):
+            _same_events(fast, slow)
+            assert fast.rejects == slow.rejects
+
+    check()

@@ -133,18 +133,25 @@ def test_live_fast_path_matches_the_json_path():
     @settings(max_examples=80)
     @given(st.lists(st.one_of(bybit, binance), max_size=30), st.sampled_from(["bybit", "binance", None]), st.integers(1, 5))
     def check(frames, venue, horizon):
-        fast = Decoder(venue, dedupe_horizon=horizon)
+        compiled = Decoder(venue, dedupe_horizon=horizon)  # the compiled matcher when built
+        regex = Decoder(venue, dedupe_horizon=horizon)
+        regex._scan_venue = -1  # the pure-Python expressions
         slow = Decoder(venue, dedupe_horizon=horizon)
+        slow._scan_venue = -1
         slow._fast = lambda frame, recv_ns: None  # feed_rows' matcher
         slow._match = lambda frame: None  # feed's inlined matcher
         for i, f in enumerate(frames):
+            recv = 10**18 + i
             if i % 2:
-                a, b = fast.feed(f, 10**18 + i), slow.feed(f, 10**18 + i)
+                b = slow.feed(f, recv)
+                outs = [compiled.feed(f, recv), regex.feed(f, recv)]
             else:
-                a = np.array(fast.feed_rows(f, 10**18 + i), dtype=EVENT_DTYPE).reshape(-1)
-                b = np.array(slow.feed_rows(f, 10**18 + i), dtype=EVENT_DTYPE).reshape(-1)
-            np.testing.assert_array_equal(a, b)
-        assert fast.counters == slow.counters
-        assert fast.registry.items() == slow.registry.items()
+                b = np.array(slow.feed_rows(f, recv), dtype=EVENT_DTYPE).reshape(-1)
+                outs = [np.array(d.feed_rows(f, recv), dtype=EVENT_DTYPE).reshape(-1) for d in (compiled, regex)]
+            for a in outs:
+                np.testing.assert_array_equal(a, b)
+        for fast in (compiled, regex):
+            assert fast.counters == slow.counters
+            assert fast.registry.items() == slow.registry.items()
 
     check()

@@ -33,6 +33,11 @@ from liqcore.venues.bybit import parse as _bybit
 from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, RECV_UNKNOWN, Reject, Sink
 from liqcore.venues.okx import parse as _okx
 
+try:  # the compiled matcher of the dominant liquidation lines (pure-Python equivalent below)
+    from liqcore.venues import _scan as _SCAN
+except ImportError:  # pragma: no cover - extension not built: the regex path does the same work
+    _SCAN = None
+
 __all__ = ["Decoder", "LineDecoder", "detect_venue", "PARSERS"]
 
 PARSERS = {1: _bybit.parse_obj, 2: _binance.parse_obj, 3: _okx.parse_obj}
@@ -120,6 +125,7 @@ class Decoder:
         # feed()'s inlined matcher: the venue's own frame shape (auto decoders use _fast via feed_rows)
         self._match = {1: _FAST_BYBIT, 2: _FAST_BINANCE}.get(int(self.venue), _no_match)
         self._bybit_groups = int(self.venue) == 1
+        self._scan_venue = {0: 0, 1: 1, 2: 2}.get(int(self.venue), -1)  # compiled matcher: -1 = none
 
     @property
     def tickers(self) -> dict:
@@ -152,6 +158,12 @@ class Decoder:
         array (empty for control frames, rejects and frames without events).  Never raises on bad
         input."""
         if frame.__class__ is bytes and recv_ns.__class__ is int and 0 <= recv_ns <= _I64_MAX:
+            if _SCAN is not None and self._scan_venue >= 0:
+                row = _SCAN.match_frame(frame, self._scan_venue, self._ids, self.sink.sid, recv_ns)
+                if row is not None:
+                    if self._take(row):
+                        return _frombuffer(bytearray(_pack(*row)), EVENT_DTYPE)
+                    return np.zeros(0, EVENT_DTYPE)
             m = self._match(frame)
             if m is not None:
                 # inlined fast path (the live hot path): same checks and result as _fast/_row/_take
@@ -245,7 +257,10 @@ class Decoder:
             if not -1 <= recv_ns <= _I64_MAX:
                 recv_ns = RECV_UNKNOWN
         if frame.__class__ is bytes:
-            row = self._fast(frame, recv_ns)
+            if _SCAN is not None and self._scan_venue >= 0 and recv_ns >= 0:
+                row = _SCAN.match_frame(frame, self._scan_venue, self._ids, self.sink.sid, recv_ns)
+            else:
+                row = self._fast(frame, recv_ns)
             if row is not None:
                 return [row] if self._take(row) else []
         c = self.counters
@@ -302,25 +317,25 @@ class Decoder:
 _DEC = rb'(?:0|[1-9][0-9]*)(?:\.[0-9]+)?'
 _SYM = rb'[A-Z0-9]{1,40}'
 _BYBIT_LIQ = (
-    rb'\{"topic":"allLiquidation\.' + _SYM + rb'","type":"snapshot","ts":[0-9]{1,16},"data":\[\{"T":(?P<T>[0-9]{13}),'
+    rb'\{"topic":"allLiquidation\.' + _SYM + rb'","type":"snapshot","ts":(?:0|[1-9][0-9]{0,15}),"data":\[\{"T":(?P<T>[1-9][0-9]{12}),'
     rb'"s":"(?P<s>' + _SYM + rb')","S":"(?P<S>Buy|Sell)","v":"(?P<v>' + _DEC + rb')","p":"(?P<p>' + _DEC + rb')"\}\]\}'
 )
 _BINANCE_LIQ = (
-    rb'\{"e":"forceOrder","E":[0-9]{1,16},"o":\{"s":"(?P<s>' + _SYM + rb')","S":"(?P<S>BUY|SELL)","o":"[A-Z_]{1,20}",'
+    rb'\{"e":"forceOrder","E":(?:0|[1-9][0-9]{0,15}),"o":\{"s":"(?P<s>' + _SYM + rb')","S":"(?P<S>BUY|SELL)","o":"[A-Z_]{1,20}",'
     rb'"f":"[A-Z]{1,5}","q":"' + _DEC + rb'","p":"' + _DEC + rb'","ap":"(?P<ap>' + _DEC + rb')","X":"[A-Z_]{1,20}",'
-    rb'"l":"' + _DEC + rb'","z":"(?P<z>' + _DEC + rb')","T":(?P<T>[0-9]{13})\}\}'
+    rb'"l":"' + _DEC + rb'","z":"(?P<z>' + _DEC + rb')","T":(?P<T>[1-9][0-9]{12})\}\}'
 )
 _FAST_BYBIT = re.compile(_BYBIT_LIQ + rb"\r?").fullmatch
 _FAST_BINANCE = re.compile(_BINANCE_LIQ + rb"\r?").fullmatch
-_FAST_REC_BYBIT = re.compile(rb'\{"recv_ns":([0-9]{1,19}),"venue":"bybit","frame":' + _BYBIT_LIQ + rb"\}\r?").fullmatch
-_FAST_REC_BINANCE = re.compile(rb'\{"recv_ns":([0-9]{1,19}),"venue":"binance","frame":' + _BINANCE_LIQ + rb"\}\r?").fullmatch
+_FAST_REC_BYBIT = re.compile(rb'\{"recv_ns":(0|[1-9][0-9]{0,18}),"venue":"bybit","frame":' + _BYBIT_LIQ + rb"\}\r?").fullmatch
+_FAST_REC_BINANCE = re.compile(rb'\{"recv_ns":(0|[1-9][0-9]{0,18}),"venue":"binance","frame":' + _BINANCE_LIQ + rb"\}\r?").fullmatch
 
 
 def _unnamed(pattern: bytes) -> bytes:
     return re.sub(rb"\(\?P<[A-Za-z0-9_]+>", b"(", pattern)
 
 
-_REC = rb'\{"recv_ns":([0-9]{1,19}),"venue":"%s","frame":'
+_REC = rb'\{"recv_ns":(0|[1-9][0-9]{0,18}),"venue":"%s","frame":'
 # alternatives of the block matcher: (venue, has recv group, regex); groups per alternative:
 # Bybit: [recv] T s S v p ; Binance: [recv] s S ap z T
 _ALTS = {
@@ -454,6 +469,8 @@ class LineDecoder:
             lines = data.split(b"\n")
             return self._lines(lines, 0, len(lines), st)
         findall, layout = block
+        if _SCAN is not None:
+            return self._scan(data, st)
         # whole slices of ~1 MB first (no split needed when every line matches), then blocks of lines
         pos, base, size = 0, 0, len(data)
         while pos < size:
@@ -473,6 +490,20 @@ class LineDecoder:
                 self._blocks(piece.split(b"\n"), base, st, findall, layout)
             base += newlines
             pos = end
+
+    def _scan(self, data: bytes, st) -> None:
+        """Compiled path: every matching line converted in C; the others go line by line."""
+        sink = self.sink
+        ev, others = _SCAN.scan_lines(data, self.fmt != "recorder", self.fmt != "raw", sink._ids, sink.sid)
+        st.records += len(ev)
+        prev = 0
+        for before, index, line in others:
+            if before > prev:
+                sink.arrays.append((len(sink.rows), ev[prev:before]))
+                prev = before
+            self._lines((line,), 0, 1, st, index)
+        if len(ev) > prev:
+            sink.arrays.append((len(sink.rows), ev[prev:]))
 
     def _blocks(self, lines, base: int, st, findall, layout) -> None:
         n = len(lines)

@@ -1,0 +1,341 @@
+# cython: language_level=3
+"""Compiled matcher for the dominant liquidation frame shapes (the hot path of the codecs).
+
+Accepts exactly the lines the anchored expressions of ``liqcore.venues.decoder`` accept (``_BYBIT_LIQ``,
+``_BINANCE_LIQ`` and their recorder wrappers), compact as the venues send them:
+
+    {"topic":"allLiquidation.SYM","type":"snapshot","ts":D{1,16},"data":[{"T":D{13},"s":"SYM","S":"Buy|Sell","v":"DEC","p":"DEC"}]}
+    {"e":"forceOrder","E":D{1,16},"o":{"s":"SYM","S":"BUY|SELL","o":"[A-Z_]{1,20}","f":"[A-Z]{1,5}","q":"DEC","p":"DEC","ap":"DEC","X":"[A-Z_]{1,20}","l":"DEC","z":"DEC","T":D{13}}}
+    {"recv_ns":D{1,19},"venue":"bybit"|"binance","frame":<one of the above>}
+
+D{a,b} = a JSON integer of a..b digits (no leading zero); SYM = [A-Z0-9]{1,40};
+DEC = (0|[1-9][0-9]*)(.[0-9]+)? (at most 60 characters here); an optional
+``\\r`` may end a line.  Values are converted as Python does (``int``, ``float`` via
+``PyOS_string_to_double``).  A line that does not match, or whose values the checked path would reject
+(time outside 2000..2100, price/qty not finite and > 0, receive time beyond int64), is left to the
+JSON path; the pure-Python reference of this module is that path (property tests compare them).
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memcmp, memcpy
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE
+
+cdef extern from "Python.h":
+    double PyOS_string_to_double(const char *s, char **endptr, object overflow_exception) except? -1.0
+
+cdef int64_t MS_MIN = 946_684_800_000
+cdef int64_t MS_MAX = 4_102_444_800_000
+cdef uint64_t I64_MAX = 9223372036854775807ULL
+cdef double INF = float("inf")
+
+# parse state of one line
+cdef struct Parsed:
+    int venue
+    int side
+    int flags
+    int64_t t_ms
+    int64_t recv
+    double price
+    double qty
+    Py_ssize_t sym_start
+    Py_ssize_t sym_len
+
+
+cdef inline bint lit(const char *s, Py_ssize_t n, Py_ssize_t *pos, const char *text, Py_ssize_t k) noexcept:
+    if pos[0] + k > n or memcmp(s + pos[0], text, k) != 0:
+        return False
+    pos[0] += k
+    return True
+
+
+cdef inline bint digits(const char *s, Py_ssize_t n, Py_ssize_t *pos, int lo, int hi, uint64_t *out) noexcept:
+    """lo..hi ASCII digits; value in out (no overflow for <= 19 digits)."""
+    cdef Py_ssize_t i = pos[0]
+    cdef int k = 0
+    cdef uint64_t v = 0
+    while i < n and k < hi and 48 <= s[i] <= 57:
+        v = v * 10 + <uint64_t>(s[i] - 48)
+        i += 1
+        k += 1
+    if k < lo or (i < n and 48 <= s[i] <= 57):
+        return False
+    if k > 1 and s[pos[0]] == 48:  # JSON integers have no leading zero
+        return False
+    pos[0] = i
+    out[0] = v
+    return True
+
+
+cdef inline bint sym(const char *s, Py_ssize_t n, Py_ssize_t *pos, Py_ssize_t *start, Py_ssize_t *length) noexcept:
+    """[A-Z0-9]{1,40} followed by a quote."""
+    cdef Py_ssize_t i = pos[0]
+    cdef int k = 0
+    while i < n and k < 40 and ((65 <= s[i] <= 90) or (48 <= s[i] <= 57)):
+        i += 1
+        k += 1
+    if k == 0 or i >= n or s[i] != 34:
+        return False
+    start[0] = pos[0]
+    length[0] = k
+    pos[0] = i
+    return True
+
+
+cdef inline bint word(const char *s, Py_ssize_t n, Py_ssize_t *pos, int hi, bint underscore) noexcept:
+    """[A-Z_]{1,hi} (or [A-Z]{1,hi}) followed by a quote."""
+    cdef Py_ssize_t i = pos[0]
+    cdef int k = 0
+    while i < n and k < hi and ((65 <= s[i] <= 90) or (underscore and s[i] == 95)):
+        i += 1
+        k += 1
+    if k == 0 or i >= n or s[i] != 34:
+        return False
+    pos[0] = i
+    return True
+
+
+cdef inline bint dec(const char *s, Py_ssize_t n, Py_ssize_t *pos, double *out) noexcept:
+    """DEC followed by a quote, converted like float(); False when longer than 60 characters."""
+    cdef Py_ssize_t i = pos[0]
+    cdef Py_ssize_t start = i
+    cdef char buf[64]
+    cdef char *end
+    if i >= n or not (48 <= s[i] <= 57):
+        return False
+    if s[i] == 48:
+        i += 1
+    else:
+        while i < n and 48 <= s[i] <= 57:
+            i += 1
+    if i < n and s[i] == 46:
+        i += 1
+        if i >= n or not (48 <= s[i] <= 57):
+            return False
+        while i < n and 48 <= s[i] <= 57:
+            i += 1
+    if i >= n or s[i] != 34 or i - start > 60:
+        return False
+    memcpy(buf, s + start, i - start)
+    buf[i - start] = 0
+    try:
+        out[0] = PyOS_string_to_double(buf, &end, None)
+    except Exception:  # pragma: no cover - the grammar above cannot produce an invalid number
+        return False
+    pos[0] = i
+    return True
+
+
+cdef bint parse_bybit(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed *r) noexcept:
+    cdef uint64_t v
+    cdef Py_ssize_t a, b
+    if not lit(s, n, pos, b'{"topic":"allLiquidation.', 25):
+        return False
+    if not sym(s, n, pos, &a, &b):
+        return False
+    if not lit(s, n, pos, b'","type":"snapshot","ts":', 25):
+        return False
+    if not digits(s, n, pos, 1, 16, &v):
+        return False
+    if not lit(s, n, pos, b',"data":[{"T":', 14):
+        return False
+    if not digits(s, n, pos, 13, 13, &v):
+        return False
+    r.t_ms = <int64_t>v
+    if not lit(s, n, pos, b',"s":"', 6):
+        return False
+    if not sym(s, n, pos, &r.sym_start, &r.sym_len):
+        return False
+    if lit(s, n, pos, b'","S":"Buy', 10):
+        r.side = 1
+    elif lit(s, n, pos, b'","S":"Sell', 11):
+        r.side = 2
+    else:
+        return False
+    if not lit(s, n, pos, b'","v":"', 7):
+        return False
+    if not dec(s, n, pos, &r.qty):
+        return False
+    if not lit(s, n, pos, b'","p":"', 7):
+        return False
+    if not dec(s, n, pos, &r.price):
+        return False
+    if not lit(s, n, pos, b'"}]}', 4):
+        return False
+    r.venue = 1
+    r.flags = 0
+    return True
+
+
+cdef bint parse_binance(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed *r) noexcept:
+    cdef uint64_t v
+    cdef double x
+    if not lit(s, n, pos, b'{"e":"forceOrder","E":', 22):
+        return False
+    if not digits(s, n, pos, 1, 16, &v):
+        return False
+    if not lit(s, n, pos, b',"o":{"s":"', 11):
+        return False
+    if not sym(s, n, pos, &r.sym_start, &r.sym_len):
+        return False
+    if lit(s, n, pos, b'","S":"BUY', 10):
+        r.side = 2
+    elif lit(s, n, pos, b'","S":"SELL', 11):
+        r.side = 1
+    else:
+        return False
+    if not lit(s, n, pos, b'","o":"', 7) or not word(s, n, pos, 20, True):
+        return False
+    if not lit(s, n, pos, b'","f":"', 7) or not word(s, n, pos, 5, False):
+        return False
+    if not lit(s, n, pos, b'","q":"', 7) or not dec(s, n, pos, &x):
+        return False
+    if not lit(s, n, pos, b'","p":"', 7) or not dec(s, n, pos, &x):
+        return False
+    if not lit(s, n, pos, b'","ap":"', 8) or not dec(s, n, pos, &r.price):
+        return False
+    if not lit(s, n, pos, b'","X":"', 7) or not word(s, n, pos, 20, True):
+        return False
+    if not lit(s, n, pos, b'","l":"', 7) or not dec(s, n, pos, &x):
+        return False
+    if not lit(s, n, pos, b'","z":"', 7) or not dec(s, n, pos, &r.qty):
+        return False
+    if not lit(s, n, pos, b'","T":', 6):
+        return False
+    if not digits(s, n, pos, 13, 13, &v):
+        return False
+    r.t_ms = <int64_t>v
+    if not lit(s, n, pos, b'}}', 2):
+        return False
+    r.venue = 2
+    r.flags = 8
+    return True
+
+
+cdef bint parse_line(const char *s, Py_ssize_t n, bint raw_ok, bint rec_ok, Parsed *r) noexcept:
+    """One whole line s[0:n] (without its newline).  True when it matches and its values pass."""
+    cdef Py_ssize_t pos = 0
+    cdef uint64_t v
+    cdef bint ok
+    r.recv = -1
+    if n and s[n - 1] == 13:  # a trailing \r
+        n -= 1
+    if n < 3:
+        return False
+    if s[2] == 114:  # {"r...: a recorder line
+        if not rec_ok:
+            return False
+        if not lit(s, n, &pos, b'{"recv_ns":', 11) or not digits(s, n, &pos, 1, 19, &v) or v > I64_MAX:
+            return False
+        r.recv = <int64_t>v
+        if lit(s, n, &pos, b',"venue":"bybit","frame":', 25):
+            ok = parse_bybit(s, n, &pos, r)
+        elif lit(s, n, &pos, b',"venue":"binance","frame":', 27):
+            ok = parse_binance(s, n, &pos, r)
+        else:
+            return False
+        if not ok or not lit(s, n, &pos, b'}', 1):
+            return False
+    else:
+        if not raw_ok:
+            return False
+        if s[2] == 116:  # {"t...
+            ok = parse_bybit(s, n, &pos, r)
+        elif s[2] == 101:  # {"e...
+            ok = parse_binance(s, n, &pos, r)
+        else:
+            return False
+        if not ok:
+            return False
+    if pos != n:
+        return False
+    return (MS_MIN <= r.t_ms <= MS_MAX and 0.0 < r.price < INF and 0.0 < r.qty < INF)
+
+
+cdef object symbol_id(dict ids, object sid_of, int venue, const char *s, Parsed *r):
+    cdef bytes name = PyBytes_FromStringAndSize(s + r.sym_start, r.sym_len)
+    key = (venue, name)
+    sid = ids.get(key)
+    if sid is None:
+        sid = sid_of(venue, name.decode())
+        ids[key] = sid
+    return sid
+
+
+def match_frame(bytes frame, int venue, dict ids, object sid_of, int64_t recv_ns):
+    """One live frame of ``venue`` (1 Bybit, 2 Binance, 0 either) -> the event row tuple
+    ``(ts_event, ts_recv, price, qty, symbol_id, side, kind, venue, flags)``, or None for the JSON
+    path.  ``ids``: the decoder's (venue, symbol bytes) -> id cache; ``sid_of(venue, name)`` assigns
+    new ids."""
+    cdef Parsed r
+    cdef const char *s = PyBytes_AS_STRING(frame)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame)
+    if not parse_line(s, n, True, False, &r):
+        return None
+    if venue and r.venue != venue:
+        return None
+    sid = symbol_id(ids, sid_of, r.venue, s, &r)
+    return (r.t_ms * 1_000_000, recv_ns, r.price, r.qty, sid, r.side, 1, r.venue, r.flags)
+
+
+def scan_lines(bytes data, bint raw_ok, bint rec_ok, dict ids, object sid_of):
+    """Every line of ``data``: matching lines become events; the others are listed for the JSON path.
+
+    Returns ``(events, others)``: ``events`` an EVENT_DTYPE array of the matching lines in order
+    (``ts_recv = -1`` where the line carried none), ``others`` a list of ``(n_events_before,
+    line_index, line_bytes)`` for every non-empty line that did not match, in order.
+    """
+    cdef const char *s = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t start = 0, end, cap, k = 0, line = 0
+    cdef Parsed r
+    cdef int64_t[:] ts, recv
+    cdef double[:] price, qty
+    cdef int[:] sid
+    cdef signed char[:] side, venue
+    cdef unsigned char[:] flags
+    cdef const char *p
+    others = []
+    cap = data.count(b"\n") + 1
+    ts_a = np.empty(cap, np.int64)
+    recv_a = np.empty(cap, np.int64)
+    price_a = np.empty(cap, np.float64)
+    qty_a = np.empty(cap, np.float64)
+    sid_a = np.empty(cap, np.intc)
+    side_a = np.empty(cap, np.int8)
+    venue_a = np.empty(cap, np.int8)
+    flags_a = np.empty(cap, np.uint8)
+    ts, recv, price, qty, sid, side, venue, flags = ts_a, recv_a, price_a, qty_a, sid_a, side_a, venue_a, flags_a
+    while start < size:
+        p = s + start
+        end = start
+        while end < size and s[end] != 10:
+            end += 1
+        if end > start:
+            if parse_line(p, end - start, raw_ok, rec_ok, &r):
+                ts[k] = r.t_ms * 1_000_000
+                recv[k] = r.recv
+                price[k] = r.price
+                qty[k] = r.qty
+                sid[k] = symbol_id(ids, sid_of, r.venue, p, &r)
+                side[k] = r.side
+                venue[k] = r.venue
+                flags[k] = r.flags
+                k += 1
+            else:
+                others.append((k, line, data[start:end]))
+        start = end + 1
+        line += 1
+    out = np.empty(k, dtype=EVENT_DTYPE)
+    out["ts_event"] = ts_a[:k]
+    out["ts_recv"] = recv_a[:k]
+    out["price"] = price_a[:k]
+    out["qty"] = qty_a[:k]
+    out["symbol_id"] = sid_a[:k]
+    out["side"] = side_a[:k]
+    out["kind"] = 1
+    out["venue"] = venue_a[:k]
+    out["flags"] = flags_a[:k]
+    return out, others
