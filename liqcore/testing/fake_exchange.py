@@ -6,7 +6,8 @@
   pushes of the replayed/injected ``allLiquidation.*``, ``publicTrade.*``, ``tickers.*`` frames to the
   connections subscribed to their topic.  The replay source is an iterable of ``(recv_ns, frame_bytes)``
   (see :mod:`liqcore.testing.fake_replay`), sent at ``speed`` times real time (``speed=None`` or ``0``:
-  as fast as possible), starting when the first public subscription arrives (``replay_start="subscribe"``),
+  as fast as possible), starting ``replay_delay`` seconds (default 0.25) after the first public subscription
+  arrives (``replay_start="subscribe"``),
   at once (``"immediate"``) or on :meth:`FakeExchange.start_replay` (``"manual"``).  Every ``publicTrade``
   print also moves the fake's market: resting orders fill, stops trigger (:mod:`.fake_book`).
   ``await fx.push(frame)`` injects a frame now; ``fx.on_sent`` holds hooks ``hook(topic, frame_bytes,
@@ -120,6 +121,7 @@ class FakeExchange:
         *,
         speed: float | None = None,
         replay_start: str = "subscribe",
+        replay_delay: float = 0.25,
         host: str = "127.0.0.1",
         port: int = 0,
         api_keys: dict[str, str] | None = None,
@@ -140,6 +142,7 @@ class FakeExchange:
         self.replay_source = replay
         self.speed = speed or None
         self.replay_start = replay_start
+        self.replay_delay = float(replay_delay)
         self.host = host
         self.port = port
         self.api_keys = dict(api_keys) if api_keys else {DEFAULT_API_KEY: DEFAULT_API_SECRET}
@@ -374,6 +377,8 @@ class FakeExchange:
         assert self._start_evt is not None and self.replay_done is not None
         try:
             await self._start_evt.wait()
+            if self.replay_start == "subscribe" and self.replay_delay > 0:
+                await asyncio.sleep(self.replay_delay)  # let the client send its remaining subscriptions
             t0_wall = time.monotonic()
             t0_rec = None
             for recv_ns, frame in self.replay_source:
