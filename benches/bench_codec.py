@@ -121,11 +121,19 @@ def main() -> int:
         assert len(b) == args.lines
         (w_lib, c_lib) = best_of(lambda: load_events(path, format="raw"), args.repeat)
         (w_base, c_base) = best_of(lambda: baseline_load(path), args.repeat)
+        import liqcore.venues.decoder as D
+
+        scan, D._SCAN = D._SCAN, None  # the pure-Python fallback (regex blocks), as without the extension
+        try:
+            (w_py, c_py) = best_of(lambda: load_events(path, format="raw"), args.repeat)
+        finally:
+            D._SCAN = scan
         print(f"bulk load: {args.lines} JSONL liquidation frames ({size_mb:.1f} MB, half Bybit allLiquidation, "
               f"half Binance forceOrder), median of {args.repeat}")
-        for label, w, c in (("load_events", w_lib, c_lib), ("json+plain baseline", w_base, c_base)):
+        for label, w, c in (("load_events", w_lib, c_lib), ("  without _scan (pure Python)", w_py, c_py),
+                            ("json+plain baseline", w_base, c_base)):
             mw, mc = statistics.median(w), statistics.median(c)
-            print(f"  {label:22s} wall {mw * 1e3:8.1f} ms -> {args.lines / mw / 1e3:6.0f} k frames/s | "
+            print(f"  {label:30s} wall {mw * 1e3:8.1f} ms -> {args.lines / mw / 1e3:6.0f} k frames/s | "
                   f"cpu {mc * 1e3:8.1f} ms -> {args.lines / mc / 1e3:6.0f} k frames/s")
         print(f"  ratio baseline/load_events: wall x{statistics.median(w_base) / statistics.median(w_lib):.2f}, "
               f"cpu x{statistics.median(c_base) / statistics.median(c_lib):.2f}")
@@ -139,9 +147,13 @@ def main() -> int:
         fn = getattr(dec, label)
         results[label] = per_frame(fn, frames)
         assert dec.counters["events"] == len(frames) - len(frames) % 500 or dec.counters["events"] == len(frames), dec.counters
+    dec = Decoder("bybit")
+    dec._scan_venue = -1  # the pure-Python fallback matcher
+    results["feed_py"] = per_frame(dec.feed, frames)
     ids: dict = {}
     results["baseline"] = per_frame(lambda f, i: baseline_feed(f, i, ids), frames)
     for label, name in (("feed", "Decoder.feed -> new 1-row array"), ("feed_rows", "Decoder.feed_rows -> tuples"),
+                        ("feed_py", "Decoder.feed without _scan (pure Py)"),
                         ("baseline", "json.loads + plain parse + np.array")):
         w, c = results[label]
         print(f"  {name:38s} wall {w:6.0f} ns | cpu {c:6.0f} ns")
