@@ -203,6 +203,20 @@ def test_external_venue_mode():
         c.external_close(0, T0, 1.0, "bogus")
 
 
+def test_ended_records_are_not_decisions():
+    from liqcore.types import CASCADE_DTYPE
+
+    c = core()
+    c.on_trade(0, T0, 100.0)
+    rec = np.zeros(2, dtype=CASCADE_DTYPE)
+    rec["record"] = [2, 1]
+    rec["dominant"] = 1
+    rec["confirm_recv_ns"] = T0
+    assert c.on_cascade(rec[0])["reason"] == "not_confirmed"
+    assert c.on_cascade(rec[1])["action"] == "order"
+    assert c.summary()["cascades"] == 1
+
+
 def test_bad_input_is_a_value_error():
     c = core()
     with pytest.raises(ValueError, match="symbol_idx"):

@@ -150,7 +150,8 @@ class StrategyCore:
     def on_cascade(self, record: Any) -> dict:
         """A CONFIRMED cascade: a CASCADE_DTYPE row or a mapping with ``symbol_idx`` (or
         ``symbol_id``), ``ts_ns`` (or ``confirm_recv_ns``), ``dominant`` (0 mixed, 1 long, 2 short or
-        the names) and optionally ``cascade_id``.  Returns the decision: ``{"action": "order", "side",
+        the names) and optionally ``cascade_id``.  ENDED records (``record == 2``) are ignored
+        (reason ``not_confirmed``).  Returns the decision: ``{"action": "order", "side",
         "price", "ref_price", "take_profit", "stop_loss", "arrive_ns", "expires_ns", ...}`` or
         ``{"action": "none", "reason": ...}``."""
         sim = self._sim
@@ -167,6 +168,10 @@ class StrategyCore:
             raise ValueError(f"cascade: missing field {names[0]!r}")
 
         sid = self._sid(field("symbol_idx", "symbol_id"))
+        kind = field("record", default=1)
+        if int(kind) != 1:  # only CONFIRMED records are decisions; ENDED records change nothing
+            return {"action": "none", "reason": "not_confirmed", "symbol_idx": sid,
+                    "symbol": self.registry.symbol(sid), "ts_ns": None, "cascade_id": int(field("cascade_id", default=-1))}
         ts = self._seen(field("ts_ns", "confirm_recv_ns"))
         dom = field("dominant")
         if isinstance(dom, str):
