@@ -219,3 +219,12 @@ def test_help_lists_every_parameter(capsys):
     for spec in PARAMS:
         assert f"--{spec.name}" in text
     assert "0.15%" in text and "--synthetic" in text and "--report" in text
+
+
+def test_breakeven_win_rate_from_tp_sl_and_fees():
+    from liqcore.backtest.report import breakeven_win_rate
+
+    # win 0.15% - 2 x 2bp = 0.11%, loss 0.25% + 2bp + 5.5bp = 0.325%
+    assert breakeven_win_rate(Params()) == pytest.approx(0.325 / 0.435)
+    # BTC preset: win 0.50% - 0.04%, same loss
+    assert breakeven_win_rate(Params(), "BTCUSDT") == pytest.approx(0.325 / 0.785)
