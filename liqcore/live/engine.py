@@ -31,7 +31,7 @@ import os
 import secrets as _secrets
 import time
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Callable, Iterable
 
 import numpy as np
@@ -62,12 +62,25 @@ DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
 }
 
 
-def _grid(x: float, step: Decimal, rounding) -> float:
-    n = Decimal(repr(float(x))) / step
-    nearest = n.to_integral_value(ROUND_HALF_EVEN)
-    if abs(n - nearest) < Decimal("1e-9"):  # float noise: 2496.2500000001 is on the 0.01 grid
-        n = nearest
-    return float(n.to_integral_value(rounding) * step)
+def _decimals(step: float) -> int:
+    d = Decimal(repr(float(step))).normalize().as_tuple().exponent
+    return max(0, -int(d))
+
+
+def _grid(x: float, step: float, decimals: int, rounding: int) -> float:
+    """``x`` on the grid of ``step``: rounding -1 down, +1 up, 0 nearest. Float noise within 1e-9
+    steps of a grid point counts as on it (2496.2500000001 is on the 0.01 grid)."""
+    n = x / step
+    r = round(n)
+    if abs(n - r) < 1e-9:
+        k = r
+    elif rounding < 0:
+        k = math.floor(n)
+    elif rounding > 0:
+        k = math.ceil(n)
+    else:
+        k = r
+    return round(k * step, decimals)
 
 
 @dataclass(frozen=True)
@@ -84,8 +97,8 @@ class Instrument:
             v = getattr(self, f)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"instruments: {self.symbol} {f} must be positive; got {v!r}")
-        object.__setattr__(self, "_tick", Decimal(repr(float(self.tick_size))))
-        object.__setattr__(self, "_step", Decimal(repr(float(self.qty_step))))
+        object.__setattr__(self, "_pdec", _decimals(self.tick_size))
+        object.__setattr__(self, "_qdec", _decimals(self.qty_step))
 
     @classmethod
     def from_mapping(cls, symbol: str, m) -> "Instrument":
@@ -103,14 +116,14 @@ class Instrument:
 
     def round_price(self, price: float, side: str) -> float:
         """BUY rounds down, SELL rounds up: never closer to the market than asked."""
-        return _grid(price, self._tick, ROUND_FLOOR if side == "buy" else ROUND_CEILING)
+        return _grid(price, self.tick_size, self._pdec, -1 if side == "buy" else 1)
 
     def round_nearest(self, price: float) -> float:
-        return _grid(price, self._tick, ROUND_HALF_EVEN)
+        return _grid(price, self.tick_size, self._pdec, 0)
 
     def round_qty(self, qty: float) -> float:
         """Down to the qty step; 0.0 below the minimum order qty."""
-        q = _grid(qty, self._step, ROUND_FLOOR)
+        q = _grid(qty, self.qty_step, self._qdec, -1)
         return q if q >= self.min_qty - 1e-12 else 0.0
 
 
@@ -171,8 +184,12 @@ class _Book:
     recent: list = field(default_factory=list)
 
 
+_REC_FIELDS = CASCADE_DTYPE.names
+
+
 def _record_dict(rec, registry: SymbolRegistry) -> dict:
-    sid = int(rec["symbol_id"])
+    rec = dict(zip(_REC_FIELDS, rec.item()))  # one conversion to Python scalars
+    sid = rec["symbol_id"]
     try:
         venue, sym = registry.lookup(sid)
         vname = venue.name.lower()
@@ -254,6 +271,10 @@ class Engine:
         self.on_fill = on_fill
         self.on_update = on_update
         self._decoders: dict[str, object] = {}
+        self.frames: dict[str, int] = {}
+        self._sym_params: dict[str, Params] = {}
+        self.events = 0
+        self.metrics.collectors.append(self._collect)
         self.pending: list[tuple[OrderIntent, int]] = []  # intents waiting for a loop: (intent, recv_ns)
         self.tasks: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -272,6 +293,19 @@ class Engine:
         if self.paper:
             self.gateway.bind(self.core, {s: ci for s, (_, ci) in self._by_symbol.items()})
             self.gateway.on_exit(self._account_exit)
+
+    def _collect(self, m: Metrics) -> None:
+        for v, n in self.frames.items():
+            m.set_counter("liqcore_frames_total", n, venue=v)
+        m.set_counter("liqcore_events_total", self.events)
+        for v, d in self._decoders.items():
+            if v not in self.venues and v not in ("bybit", "binance", "okx"):
+                continue
+            for k, n in (getattr(d, "counters", None) or {}).items():
+                if k not in ("frames", "accepted_frames", "events"):
+                    m.set_counter("liqcore_rejects_total", n, reason=f"decoder_{k}", venue=v)
+        for k, n in self.rejects.items():
+            m.set_counter("liqcore_rejects_total", n, reason=f"detector_{k}", venue="all")
 
     # ------------------------------------------------------------------ construction helpers
     def _make_detector(self):
@@ -313,8 +347,8 @@ class Engine:
     def on_frame(self, venue: str, frame: bytes, recv_ns: int | None = None) -> list[Decision]:
         """Decode one websocket frame of ``venue`` and process its events."""
         recv = time.time_ns() if recv_ns is None else int(recv_ns)
-        self.metrics.inc("liqcore_frames_total", venue=venue)
-        dec = self.decoder(venue)
+        self.frames[venue] = self.frames.get(venue, 0) + 1
+        dec = self._decoders.get(venue) or self.decoder(venue)
         ev = dec.feed(frame, recv)
         if not len(ev):
             return []
@@ -327,7 +361,7 @@ class Engine:
         n = len(events)
         if not n:
             return []
-        self.metrics.inc("liqcore_events_total", n)
+        self.events += n
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
@@ -348,7 +382,6 @@ class Engine:
             except ValueError as exc:
                 reason = str(exc).split(":", 1)[0] or "invalid"
                 self.rejects[reason] = self.rejects.get(reason, 0) + 1
-                self.metrics.inc("liqcore_rejects_total", reason=f"detector_{reason}")
                 continue
             if ts > self._last_event_ns:
                 self._last_event_ns = ts
@@ -439,7 +472,10 @@ class Engine:
             d.reason = "below_min_qty"
             return
         # TP/SL from the rounded entry price (the fill price of a maker limit entry)
-        tp_frac, sl_frac = self.params.for_symbol(d.symbol).take_profit, self.params.for_symbol(d.symbol).stop_loss
+        sp = self._sym_params.get(d.symbol)
+        if sp is None:
+            sp = self._sym_params[d.symbol] = self.params.for_symbol(d.symbol)
+        tp_frac, sl_frac = sp.take_profit, sp.stop_loss
         if side == "buy":
             tp, sl = inst.round_price(price * (1 + tp_frac), "sell"), inst.round_price(price * (1 - sl_frac), "buy")
         else:
@@ -666,6 +702,7 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
     async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
+        self.warmup()
         await self.gateway.start()
         self._restore()
         if not self.paper:
@@ -684,6 +721,21 @@ class Engine:
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
         self.attach(loop)
+
+    def warmup(self) -> None:
+        """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first
+        cascade does not pay for it."""
+        from liqcore.backtest.core import StrategyCore
+
+        c = StrategyCore(self.params, ["bybit:WARMUPUSDT"], equity=1000.0, mode=self.core.mode)
+        c.on_trade(0, 1, 100.0)
+        c.on_cascade({"symbol_idx": 0, "ts_ns": 2, "dominant": 1, "cascade_id": 0})
+        c.on_clock(3)
+        c.on_funding(0, 4, 0.0)
+        c.external_entry_fill(0, 5, 99.0)
+        c.external_close(0, 6, 100.0, "take_profit")
+        c.external_reject(0, 7)
+        c.position(0)
 
     def _set_equity(self, value: float) -> None:
         self.core.port[0]["equity"] = float(value)

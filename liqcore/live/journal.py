@@ -6,8 +6,9 @@ survives the process being killed (``kill -9``) at any moment; only an OS crash 
 commits. Order-related records are committed at once and BEFORE the engine acts on them
 (write-ahead: the intent is committed before the create request is sent, the venue's ack when it
 arrives); cascades, decisions and equity marks are batched and committed by :meth:`maybe_flush`
-(every ``batch_interval_s``) or with the next order record. A commit of one small row costs tens of
-microseconds (no fsync in WAL/NORMAL), so the loop is never blocked for long.
+(every ``batch_interval_s``) or with the next order record. A commit costs tens of microseconds
+(no fsync in WAL/NORMAL); WAL checkpoints, the only fsyncs, run on a worker thread with its own
+connection, so the loop is never blocked for long.
 
 Tables: ``log`` (append-only history: ``ts_ns, type, key, data`` JSON), ``orders`` (latest state per
 client_id), ``positions`` (latest per symbol), ``fills`` (unique exec ids), ``state`` (equity,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,7 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
 
 def _default(o):
     if dataclasses.is_dataclass(o):
-        return dataclasses.asdict(o)
+        return o.__dict__
     if isinstance(o, (set, frozenset, tuple)):
         return list(o)
     if hasattr(o, "item"):  # numpy scalar
@@ -79,7 +81,8 @@ class Recovered:
 class Journal:
     """The engine's write-ahead journal (see the module docstring). Not thread-safe: one owner."""
 
-    def __init__(self, path: str | Path, *, batch_interval_s: float = 0.05, batch_max: int = 512):
+    def __init__(self, path: str | Path, *, batch_interval_s: float = 0.05, batch_max: int = 512,
+                 checkpoint_thread: bool = True, checkpoint_interval_s: float = 1.0):
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +90,15 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self._ckpt_stop = None
+        self._ckpt_thread = None
+        if checkpoint_thread and str(path) != ":memory:":
+            # checkpoints (the only fsyncs in WAL/NORMAL) run on a worker thread, never on the caller's
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._ckpt_stop = threading.Event()
+            self._ckpt_thread = threading.Thread(target=self._checkpointer, args=(checkpoint_interval_s,),
+                                                 name="journal-checkpoint", daemon=True)
+            self._ckpt_thread.start()
         self.batch_interval_s = batch_interval_s
         self.batch_max = batch_max
         self._pending: list[tuple] = []
@@ -94,6 +106,17 @@ class Journal:
         self.commits = 0
         self.rows = 0
         self.closed = False
+
+    def _checkpointer(self, interval: float) -> None:
+        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        try:
+            while not self._ckpt_stop.wait(interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    pass
+        finally:
+            conn.close()
 
     # ------------------------------------------------------------------ writing
     def _log_row(self, ts_ns: int, type_: str, key: str | None, data) -> tuple:
@@ -148,8 +171,8 @@ class Journal:
 
     def intent(self, intent, ts_ns: int, seq: int | None = None) -> None:
         """Commit an order intent BEFORE it is sent (status ``pending``)."""
-        d = dataclasses.asdict(intent) if dataclasses.is_dataclass(intent) else dict(intent)
-        data = _dumps(d)
+        data = _dumps(intent)  # orjson serialises dataclasses natively (no deep copy)
+        d = intent.__dict__ if dataclasses.is_dataclass(intent) else dict(intent)
         self._pending.append((int(ts_ns), "intent", d["client_id"], data))
         extra = [(
             "INSERT OR IGNORE INTO orders (client_id, symbol, kind, side, status, price, qty, filled_qty, avg_price,"
@@ -164,9 +187,9 @@ class Journal:
     def order_update(self, upd, ts_ns: int | None = None) -> None:
         """Commit a venue order update (ack, fill status, cancel, reject). A terminal status is never
         overwritten by a late non-terminal one."""
-        d = dataclasses.asdict(upd) if dataclasses.is_dataclass(upd) else dict(upd)
+        d = upd.__dict__ if dataclasses.is_dataclass(upd) else dict(upd)
         ts = int(ts_ns if ts_ns is not None else (d.get("ts_ns") or time.time_ns()))
-        self._pending.append((ts, "order_update", d["client_id"], _dumps(d)))
+        self._pending.append((ts, "order_update", d["client_id"], _dumps(upd)))
         status = d["status"]
         if status in TERMINAL_STATUSES:
             terminal_guard = ""
@@ -191,12 +214,12 @@ class Journal:
 
     def fill(self, fill, ts_ns: int | None = None) -> bool:
         """Commit a fill; returns False (and writes nothing) for an exec id already journaled."""
-        d = dataclasses.asdict(fill) if dataclasses.is_dataclass(fill) else dict(fill)
+        d = fill.__dict__ if dataclasses.is_dataclass(fill) else dict(fill)
         ts = int(ts_ns if ts_ns is not None else (d.get("ts_ns") or time.time_ns()))
         exec_id = d.get("exec_id") or f"{d['client_id']}:{d.get('kind', '')}:{ts}"
         if self.db.execute("SELECT 1 FROM fills WHERE exec_id=?", (exec_id,)).fetchone():
             return False
-        data = _dumps(d)
+        data = _dumps(fill)
         self._pending.append((ts, "fill", d["client_id"], data))
         self._commit([("INSERT INTO fills (exec_id, client_id, symbol, data, ts_ns) VALUES (?,?,?,?,?)",
                        (exec_id, d["client_id"], d.get("symbol", ""), data, ts))])
@@ -257,6 +280,13 @@ class Journal:
         if self.closed:
             return
         self.flush()
+        if self._ckpt_thread is not None:
+            self._ckpt_stop.set()
+            self._ckpt_thread.join(5)
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
         self.db.close()
         self.closed = True
 

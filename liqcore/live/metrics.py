@@ -73,6 +73,12 @@ class Metrics:
         self.counters: dict[str, dict[tuple, float]] = {}
         self.gauges: dict[str, dict[tuple, float]] = {}
         self.histograms: dict[str, Histogram] = {}
+        #: callables run at scrape time: ``fn(metrics)`` copies hot-path counters kept as plain ints
+        self.collectors: list = []
+
+    def set_counter(self, name: str, value: float, **labels) -> None:
+        """Set a counter's absolute value (collectors exporting counts kept elsewhere)."""
+        self.counters.setdefault(name, {})[tuple(sorted(labels.items()))] = float(value)
 
     def inc(self, name: str, n: float = 1, **labels) -> None:
         d = self.counters.setdefault(name, {})
@@ -89,6 +95,7 @@ class Metrics:
         h.observe(value)
 
     def value(self, name: str, **labels) -> float:
+        self.collect()
         key = tuple(sorted(labels.items()))
         for store in (self.counters, self.gauges):
             if name in store:
@@ -97,7 +104,12 @@ class Metrics:
                 return sum(store[name].values())
         return 0.0
 
+    def collect(self) -> None:
+        for fn in self.collectors:
+            fn(self)
+
     def render(self) -> str:
+        self.collect()
         out = []
         for kind, store in (("counter", self.counters), ("gauge", self.gauges)):
             for name in sorted(store):

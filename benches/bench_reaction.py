@@ -1,0 +1,144 @@
+"""Reaction latency on loopback: from the fake exchange sending the confirming liquidation frame to it
+receiving the order-create request (``liqcore run --live`` path: picows feed -> Decoder ->
+CascadeDetector -> StrategyCore -> journal (SQLite WAL) -> BybitGateway -> aiohttp -> fake REST).
+
+Each cascade: a reference trade, then two large liquidations (the second confirms); the order is
+cancelled afterwards so the symbol is free for the next one (event times are 2 minutes apart, so every
+cascade has ended before the next starts). The threshold is recomputed every event (``refresh=0``)
+and each cascade's liquidations are a little larger than all before (so they stay above the P95). The fake's create/cancel rate limit is switched off (it
+would cap the run at 10 orders/s, not change the latency).
+
+Printed: p50/p90/p99/max of the loopback reaction, and, measured in the same run on the same frames,
+the in-process part alone (``Engine.on_frame`` of the confirming frame up to the journaled intent),
+with the ratio total / in-process.
+
+    python benches/bench_reaction.py [--cascades 1000] [--no-journal]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+
+def baseline(t_ms: int) -> list[bytes]:
+    """200 small liquidations (notionals 150..1320 quote) in 5 frames: the threshold history."""
+    return [orjson.dumps({"topic": "allLiquidation.ETHUSDT", "type": "snapshot", "ts": t_ms + j * 100,
+                          "data": [{"T": t_ms + j * 100, "s": "ETHUSDT", "S": "Buy", "v": f"{0.05 + 0.01 * i:.2f}",
+                                    "p": "3000"} for i in range(40)]}) for j in range(5)]
+
+
+def large(i: int) -> float:
+    return round(10.0 * 1.001 ** i, 2) + 0.01 * (i % 2)
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+async def main(n: int, use_journal: bool) -> None:
+    from liqcore.config import Params
+    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.live.engine import Engine
+    from liqcore.live.journal import Journal
+    from liqcore.live.runner import LiveRunner
+    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+
+    params = Params(min_history=100, history=1000, refresh_ns=0)
+    tmp = tempfile.TemporaryDirectory()
+    async with FakeExchange(rate_limit=None) as fx:
+        gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"],
+                          create_rate=1_000_000, cancel_rate=1_000_000)
+        journal = Journal(Path(tmp.name) / "bench.sqlite") if use_journal else None
+        eng = Engine(params, symbols=["ETHUSDT"], gateway=gw, journal=journal)
+        runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop=stop))
+        await runner.feed.wait_connected(10)
+        await asyncio.sleep(0.3)
+        sent: dict[bytes, int] = {}
+        fx.on_sent.append(lambda topic, data, ns: sent.__setitem__(data, ns) if b'"p":"2999"' in data else None)
+        t_ms = int(time.time() * 1000) - n * 120_000 - 600_000
+        for f in baseline(t_ms):
+            await fx.push(f)
+        totals, failures = [], 0
+        for k in range(n):
+            t0 = t_ms + 60_000 + k * 120_000
+            creates_before = len(fx.requests_to("/v5/order/create"))
+            await fx.push(trade_frame("ETHUSDT", 3000.0, 1, "Sell", t0))
+            await fx.push(liquidation_frame("ETHUSDT", 3000, large(2 * k), "Buy", t0 + 1000))
+            confirm = orjson.dumps(liquidation_frame("ETHUSDT", 2999, large(2 * k + 1), "Buy", t0 + 2000))
+            await fx.push(confirm)
+            t_wait = time.monotonic()
+            while len(fx.requests_to("/v5/order/create")) == creates_before:
+                await asyncio.sleep(0)
+                if time.monotonic() - t_wait > 5:
+                    break
+            creates = fx.requests_to("/v5/order/create")
+            if len(creates) == creates_before or confirm not in sent:
+                failures += 1
+                continue
+            totals.append(creates[-1].recv_ns - sent[confirm])
+            cid = creates[-1].body["orderLinkId"]
+            await eng.drain(5)
+            await eng._cancel("ETHUSDT", cid)
+            t_wait = time.monotonic()
+            while eng.books["ETHUSDT"].entry is not None and time.monotonic() - t_wait < 5:
+                await asyncio.sleep(0.001)
+        stop.set()
+        await task
+        if journal is not None:
+            journal.close()
+
+    # the in-process part on the same kind of frames (fresh engine, paper gateway, same journal mode)
+    inproc = []
+    j2 = Journal(Path(tmp.name) / "inproc.sqlite") if use_journal else None
+    e2 = Engine(params, symbols=["ETHUSDT"], journal=j2)
+    for f in baseline(t_ms):
+        e2.on_frame("bybit", f)
+    for k in range(n):
+        t0 = t_ms + 60_000 + k * 120_000
+        now = time.time_ns()
+        e2.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 3000.0, 1, "Sell", t0)), now)
+        e2.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, large(2 * k), "Buy", t0 + 1000)), now)
+        frame = orjson.dumps(liquidation_frame("ETHUSDT", 2999, large(2 * k + 1), "Buy", t0 + 2000))
+        a = time.perf_counter_ns()
+        ds = e2.on_frame("bybit", frame, now)
+        b = time.perf_counter_ns()
+        if ds and ds[0].action == "order":
+            inproc.append(b - a)
+            await e2.gateway.cancel("ETHUSDT", ds[0].client_id)
+    if j2 is not None:
+        j2.close()
+    tmp.cleanup()
+
+    us = [x / 1000 for x in totals]
+    ip = [x / 1000 for x in inproc]
+    print(f"reaction on loopback (fake sends confirming frame -> fake receives order/create), "
+          f"journal={'on' if use_journal else 'off'}, {len(us)} cascades, {failures} without an order")
+    print(f"  loopback total : p50 {pct(us, .5):8.1f} us   p90 {pct(us, .9):8.1f} us   p99 {pct(us, .99):8.1f} us"
+          f"   max {max(us):8.1f} us   mean {statistics.fmean(us):8.1f} us")
+    print(f"  in-process only: p50 {pct(ip, .5):8.1f} us   p90 {pct(ip, .9):8.1f} us   p99 {pct(ip, .99):8.1f} us"
+          f"   (Engine.on_frame of the confirming frame, {len(ip)} decisions)")
+    print(f"  ratio total/in-process (p50): x{pct(us, .5) / pct(ip, .5):.1f}")
+    print(f"  targets: p50 <= 300 us {'OK' if pct(us, .5) <= 300 else 'MISSED'}, "
+          f"p99 <= 1000 us {'OK' if pct(us, .99) <= 1000 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cascades", type=int, default=1000)
+    ap.add_argument("--no-journal", action="store_true")
+    a = ap.parse_args()
+    logging.disable(logging.WARNING)
+    import uvloop
+
+    uvloop.run(main(a.cascades, not a.no_journal))
