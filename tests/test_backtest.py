@@ -96,6 +96,24 @@ def test_unsorted_input_is_replayed_in_receive_order_with_record_indices_remappe
     np.testing.assert_array_equal(got.counts, want.counts)
 
 
+def test_bad_prints_are_counted_and_ignored():
+    ev, reg = cascade_market()
+    p = small_params()
+    records, _ = detect(ev, p)
+    want = simulate(ev, records, reg, p)
+    bad = ev.copy()
+    trades = np.flatnonzero(bad["kind"] == Kind.TRADE)
+    bad["price"][trades[:3]] = [np.nan, -1.0, np.inf]
+    clean = bad.copy()
+    clean["kind"][trades[:3]] = 0
+    got = simulate(bad, records, reg, p)
+    ref = simulate(clean, records, reg, p)
+    assert got.summary()["dropped"] == {"bad_trade_price": 3}
+    np.testing.assert_array_equal(got.ledger, ref.ledger)
+    assert want.summary()["fills"] == got.summary()["fills"] == 1
+    assert np.isfinite(got.ledger["ret"]).all()
+
+
 def test_json_command_shape_and_consistency(tmp_path, monkeypatch):
     ev, reg = cascade_market()
     from liqcore.io import save_events

@@ -19,7 +19,7 @@ import numpy as np
 
 from liqcore.backtest import metrics as M
 from liqcore.config import Params
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, RecordKind, SymbolRegistry, Venue, venue_name
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, venue_name
 
 __all__ = ["backtest", "simulate", "detect", "sweep", "BacktestResult", "symbol_params", "prepare_events"]
 
@@ -119,6 +119,7 @@ class BacktestResult:
     note: str | None = None
     detector_counts: dict = field(default_factory=dict)
     events: np.ndarray | None = field(default=None, repr=False)  # the replayed events (ts_recv order)
+    dropped: dict = field(default_factory=dict)  # reason -> events ignored (non-finite / non-positive prices)
 
     # ---- metrics ---------------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -130,6 +131,8 @@ class BacktestResult:
         out["start_ns"] = int(self.start_ns)
         out["end_ns"] = int(self.end_ns)
         out["symbols"] = len(self.registry)
+        if self.dropped:
+            out["dropped"] = dict(self.dropped)
         if self.note:
             out["data_note"] = self.note
         return out
@@ -208,7 +211,7 @@ class BacktestResult:
         rows = [{"scope": "all", **self.summary()}]
         rows += [{"scope": k, **v} for k, v in self.per_symbol().items()]
         keys = list(dict.fromkeys(k for r in rows for k in r))
-        keys = [k for k in keys if k not in ("data_note",)]
+        keys = [k for k in keys if k not in ("data_note", "dropped")]
         return pa.table({k: [r.get(k) for r in rows] for k in keys})
 
     def save(self, out_dir: str | Path) -> list[Path]:
@@ -250,6 +253,15 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         rec["event_index"][ok] = inv[rec["event_index"][ok]]
     else:
         events = np.ascontiguousarray(events)
+    # bad prints / funding rates are counted and neutralised (kind 0 is ignored by the simulator);
+    # indices stay put so the records still point at their events
+    price = events["price"]
+    bad_trade = (events["kind"] == int(Kind.TRADE)) & ~(np.isfinite(price) & (price > 0))
+    bad_funding = (events["kind"] == int(Kind.FUNDING)) & ~np.isfinite(price)
+    dropped = {"bad_trade_price": int(bad_trade.sum()), "bad_funding_rate": int(bad_funding.sum())}
+    if dropped["bad_trade_price"] or dropped["bad_funding_rate"]:
+        events = events.copy() if order is None else events
+        events["kind"][bad_trade | bad_funding] = 0
     registry = registry if registry is not None else SymbolRegistry()
     rec = _confirmed(rec)
     n_sym = len(registry)
@@ -285,7 +297,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         n_prints=int(n_prints), sim_seconds=elapsed,
         open_at_end=(st["status"] == sim.OPEN).astype(np.int64),
         working_at_end=((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).astype(np.int64),
-        note=M.data_note(events), events=events,
+        note=M.data_note(events), events=events, dropped={k: v for k, v in dropped.items() if v},
     )
 
 
