@@ -9,7 +9,6 @@ Market: the default synthetic market (30 days x 5 symbols, seed 7; cached in $LI
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys

@@ -13,13 +13,12 @@ import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from liqcore.backtest import metrics as M
 from liqcore.config import Params
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, venue_name
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, venue_name
 
 __all__ = ["backtest", "simulate", "detect", "sweep", "BacktestResult", "symbol_params", "prepare_events"]
 
