@@ -37,6 +37,16 @@ def side_bucket(side: int) -> int:
         raise ValueError(f"side must be a liqcore.types.Side (0..4), got {side}") from None
 
 
+def _int_array(obj, name: str) -> np.ndarray:
+    """A 1-d int64 array; ValueError for another shape or a non-integer dtype."""
+    arr = np.asarray(obj)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
 class TimeWindow:
     """Counts and sums per side over the right-closed window ``(t - window_ns, t]``."""
 
@@ -105,9 +115,11 @@ class TimeWindow:
     def push_many(self, ts, side, value) -> np.ndarray:
         """Push every event in order (late ones clamped to the latest time and counted in ``late``)
         and return the counts and sums after each push."""
-        ts = np.asarray(ts, dtype=np.int64)
-        side = np.asarray(side, dtype=np.int8)
+        ts = _int_array(ts, "ts")
+        side = _int_array(side, "side")
         value = np.asarray(value, dtype=np.float64)
+        if value.ndim != 1:
+            raise ValueError(f"value must be 1-d, got shape {value.shape}")
         if not (len(ts) == len(side) == len(value)):
             raise ValueError(
                 f"ts, side and value must have the same length, got {len(ts)}, {len(side)}, {len(value)}"

@@ -167,7 +167,12 @@ class BucketZScore:
         return zscore(self.open_total, self._closed, self.min_count)
 
     def push_many(self, ts, value) -> np.ndarray:
-        ts = np.asarray(ts, dtype=np.int64)
+        ts = np.asarray(ts)
+        if ts.ndim != 1:
+            raise ValueError(f"ts must be 1-d, got shape {ts.shape}")
+        if ts.size and ts.dtype.kind not in "iu":
+            raise ValueError(f"ts must be an integer array, got dtype {ts.dtype}")
+        ts = ts.astype(np.int64, copy=False)
         value = np.asarray(value, dtype=np.float64)
         if len(ts) != len(value):
             raise ValueError(f"ts and value must have the same length, got {len(ts)} and {len(value)}")

@@ -187,3 +187,10 @@ def test_real_binance_notionals(real_data):
         rq = RollingQuantile(window, 0.95)
         np.testing.assert_array_equal(rq.update_many(x), numpy_rolling(x, window, 0.95))
         rq._check()
+
+
+def test_update_many_accepts_sequences():
+    rq = RollingQuantile(3, 0.5)
+    np.testing.assert_array_equal(rq.update_many([3, 1, 2, 10]), [3.0, 2.0, 2.0, 2.0])
+    with pytest.raises(ValueError, match="1-d"):
+        rq.update_many([[1.0, 2.0]])

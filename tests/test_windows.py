@@ -223,3 +223,27 @@ def test_real_binance_liquidations_per_side(real_data):
     np.testing.assert_array_equal(got["count"], idx + 1 - left)
     assert (right >= idx + 1).all()
     assert got["count"].max() > 1
+
+
+@pytest.mark.parametrize("cls", [TimeWindow, RefWindow])
+def test_batch_accepts_sequences_and_event_fields_but_not_lossy_casts(cls):
+    from liqcore.types import Kind, make_events
+
+    ev = make_events(
+        ts_event=np.array([0, 10, W], np.int64),
+        side=np.array([Side.LONG, Side.SELL, Side.BUY], np.int8),
+        qty=np.array([1.0, 2.0, 3.0]),
+        kind=Kind.LIQUIDATION,
+    )
+    a = cls(W).push_many(ev["ts_event"], ev["side"], ev["qty"])  # strided field views
+    b = cls(W).push_many([0, 10, W], [1, 4, 3], [1, 2, 3])  # plain lists
+    assert _snap_tuples(a) == _snap_tuples(b)
+    assert tuple(a[-1].tolist()) == (1, 1, 2, 3.0, 2.0, 5.0)
+    with pytest.raises(ValueError, match="side must be an integer array"):
+        cls(W).push_many([0], [1.5], [1.0])
+    with pytest.raises(ValueError, match="ts must be an integer array"):
+        cls(W).push_many([0.5], [1], [1.0])
+    with pytest.raises(ValueError, match=r"side\[0\]"):
+        cls(W).push_many([0], [257], [1.0])  # not wrapped to int8 (257 -> 1)
+    with pytest.raises(ValueError, match="1-d"):
+        cls(W).push_many([[0]], [[1]], [[1.0]])

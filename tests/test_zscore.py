@@ -325,3 +325,14 @@ def test_real_liquidation_minute_buckets(real_data):
     assert ok.sum() > 20
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-9, atol=1e-9)
     assert not np.isinf(got).any()
+
+
+def test_batches_accept_sequences():
+    np.testing.assert_array_equal(
+        RollingZScore(3).update_many([1, 1, 1, 2]), RollingZScore(3).update_many(np.array([1.0, 1.0, 1.0, 2.0]))
+    )
+    for cls in (BucketZScore, RefBucket):
+        got = cls(10, 3, min_count=1).push_many([0, 10, 20], [1, 2, 3])
+        assert math.isnan(got[0]) and math.isnan(got[1]) and got[2] == 0.0
+        with pytest.raises(ValueError, match="ts must be an integer array"):
+            cls(10, 3).push_many([0.5], [1.0])

@@ -11,7 +11,7 @@ class RollingQuantile:
     def __init__(self, window: int, q: float) -> None: ...
     def update(self, x: float) -> float:
         """Push ``x`` and return the quantile of the window after the push."""
-    def update_many(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    def update_many(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Push every value in order; the quantile after each push."""
     @property
     def value(self) -> float:

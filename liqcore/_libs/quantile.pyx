@@ -297,6 +297,14 @@ cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil:
             + (s.cap_low + s.cap_high) * <Py_ssize_t>(sizeof(double) + sizeof(int)))
 
 
+def _as_1d(obj, dtype, str name):
+    """``obj`` as a 1-d array of ``dtype`` (no copy when it already is one)."""
+    arr = np.asarray(obj, dtype=dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    return arr
+
+
 # ---- Python class --------------------------------------------------------------------------------
 
 @cython.final
@@ -330,12 +338,14 @@ cdef class RollingQuantile:
         rq_push(self._s, x)
         return rq_value(self._s)
 
-    def update_many(self, const double[:] x):
-        """Push every value of ``x`` in order; return the quantile after each push (float64 array).
+    def update_many(self, values):
+        """Push every value of ``values`` (a 1-d float array or sequence) in order; return the
+        quantile after each push (float64 array).
 
         The whole array is validated first: a non-finite value raises ValueError naming its index
         and leaves the state untouched.
         """
+        cdef const double[:] x = _as_1d(values, np.float64, "x")
         cdef Py_ssize_t n = x.shape[0]
         cdef Py_ssize_t i
         out_arr = np.empty(n, dtype=np.float64)

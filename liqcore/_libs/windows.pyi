@@ -18,9 +18,9 @@ class TimeWindow:
         """Move the clock; ValueError for a time older than the latest seen."""
     def push_many(
         self,
-        ts: npt.NDArray[np.int64],
-        side: npt.NDArray[np.int8],
-        value: npt.NDArray[np.float64],
+        ts_ns: npt.ArrayLike,
+        sides: npt.ArrayLike,
+        values: npt.ArrayLike,
     ) -> np.ndarray:
         """Snapshots (SNAPSHOT_DTYPE) after each push; late timestamps clamped and counted."""
     @property

@@ -45,6 +45,24 @@ cdef packed struct Snapshot:
     double sum
 
 
+def _as_1d(obj, dtype, str name):
+    """``obj`` as a 1-d array of ``dtype`` (no copy when it already is one)."""
+    arr = np.asarray(obj, dtype=dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    return arr
+
+
+def _as_1d_int(obj, str name):
+    """``obj`` as a 1-d int64 array; ValueError for a non-integer dtype (no silent truncation)."""
+    arr = np.asarray(obj)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
 cdef int tw_bucket(int side) noexcept nogil:
     if side == 0:
         return TW_BUCKET_NONE
@@ -211,11 +229,14 @@ cdef class TimeWindow:
             raise ValueError(f"ts_ns {ts_ns} is older than the window's latest time {self._s.now}")
         tw_advance(self._s, ts_ns)
 
-    def push_many(self, const int64_t[:] ts, const int8_t[:] side, const double[:] value):
+    def push_many(self, ts_ns, sides, values):
         """Push every event in order; return a structured array (``SNAPSHOT_DTYPE``) with the counts
         and sums right after each push. Late timestamps are clamped to the latest time and counted
         in ``late``. Arrays are validated first (ValueError naming the field and index); a failed
         call leaves the state untouched."""
+        cdef const int64_t[:] ts = _as_1d_int(ts_ns, "ts")
+        cdef const int64_t[:] side = _as_1d_int(sides, "side")
+        cdef const double[:] value = _as_1d(values, np.float64, "value")
         cdef Py_ssize_t n = ts.shape[0]
         cdef Py_ssize_t i, bad = -1
         cdef int bad_kind = 0
@@ -229,7 +250,7 @@ cdef class TimeWindow:
         cdef Snapshot[::1] out = out_arr
         with nogil:
             for i in range(n):
-                if tw_bucket(side[i]) < 0:
+                if side[i] < -128 or side[i] > 127 or tw_bucket(<int>side[i]) < 0:
                     bad = i
                     bad_kind = 1
                     break
@@ -239,7 +260,7 @@ cdef class TimeWindow:
                     break
             if bad < 0:
                 for i in range(n):
-                    if tw_push(s, ts[i], tw_bucket(side[i]), value[i]) != 0:
+                    if tw_push(s, ts[i], tw_bucket(<int>side[i]), value[i]) != 0:
                         rc = -1
                         break
                     out[i].count_long = s.counts[1]

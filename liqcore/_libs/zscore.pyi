@@ -16,7 +16,7 @@ class RollingZScore:
         """Score ``x`` against the baseline of the previous values, then add it."""
     def score(self, x: float) -> float:
         """The z-score ``x`` would get now, without adding it."""
-    def update_many(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+    def update_many(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     @property
     def n(self) -> int: ...
     @property
@@ -40,9 +40,7 @@ class BucketZScore:
         """Move the clock; z of the bucket closed by this call, or NaN."""
     def current_z(self, ts_ns: int) -> float:
         """Advance to ``ts_ns``; z of the open bucket's total so far."""
-    def push_many(
-        self, ts: npt.NDArray[np.int64], value: npt.NDArray[np.float64]
-    ) -> npt.NDArray[np.float64]: ...
+    def push_many(self, ts_ns: npt.ArrayLike, values: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     @property
     def bucket_ns(self) -> int: ...
     @property

@@ -262,6 +262,24 @@ cdef double bz_current_z(BZState* s) noexcept nogil:
 
 # ---- Python classes ------------------------------------------------------------------------------
 
+def _as_1d(obj, dtype, str name):
+    """``obj`` as a 1-d array of ``dtype`` (no copy when it already is one)."""
+    arr = np.asarray(obj, dtype=dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    return arr
+
+
+def _as_1d_int(obj, str name):
+    """``obj`` as a 1-d int64 array; ValueError for a non-integer dtype (no silent truncation)."""
+    arr = np.asarray(obj)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
 def _check_count(str name, Py_ssize_t n, object min_count):
     """Validate the baseline size; return min_count (default: min(2, n))."""
     if n < 1:
@@ -308,9 +326,10 @@ cdef class RollingZScore:
             raise ValueError(f"x must be finite with |x| <= 1e150, got {x}")
         return rz_z(self._s, x)
 
-    def update_many(self, const double[:] x):
+    def update_many(self, values):
         """``update`` over every value in order; the z-scores as a float64 array. The array is
         validated first (ValueError naming the index; the state is left untouched)."""
+        cdef const double[:] x = _as_1d(values, np.float64, "x")
         cdef Py_ssize_t n = x.shape[0]
         cdef Py_ssize_t i, bad = -1
         cdef RZState* s = self._s
@@ -418,10 +437,12 @@ cdef class BucketZScore:
         bz_advance(self._s, ts_ns)
         return bz_current_z(self._s)
 
-    def push_many(self, const int64_t[:] ts, const double[:] value):
+    def push_many(self, ts_ns, values):
         """``push`` over every event in order; the returned z per event as a float64 array. A
         timestamp older than the latest time is clamped to it and counted in ``late``. The arrays
         are validated first (ValueError naming the index; the state is left untouched)."""
+        cdef const int64_t[:] ts = _as_1d_int(ts_ns, "ts")
+        cdef const double[:] value = _as_1d(values, np.float64, "value")
         cdef Py_ssize_t n = ts.shape[0]
         cdef Py_ssize_t i, bad = -1
         cdef BZState* s = self._s
