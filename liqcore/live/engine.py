@@ -259,6 +259,8 @@ class Engine:
             self._core_idx[sid] = i
             self._by_symbol[s] = (sid, i)
         self.books: dict[str, _Book] = {s: _Book() for _, s in self.traded}
+        self._ci_book = [self.books[s] for _, s in self.traded]
+        self._held: dict[int, tuple[int, float]] = {}
         self.detector = detector if detector is not None else self._make_detector()
         self.journal = journal
         self.metrics = metrics if metrics is not None else Metrics()
@@ -365,17 +367,24 @@ class Engine:
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
-        cols = (events["ts_event"].tolist(), events["ts_recv"].tolist(), events["symbol_id"].tolist(),
-                events["venue"].tolist(), events["kind"].tolist(), events["side"].tolist(),
-                events["price"].tolist(), events["qty"].tolist())
-        for ts, tr, sid, venue, kind, side, price, qty in zip(*cols):
+        held = self._held
+        books = self._ci_book
+        for ts, tr, price, qty, sid, side, kind, venue, _flags in events.tolist():
             if kind == _TRADE:
                 ci = core_idx.get(sid)
                 if ci is not None and price > 0 and price == price:
-                    self._core_events(self.core.on_trade(ci, tr, price))
+                    b = books[ci]
+                    if b.entry is None and not b.position_qty:
+                        held[ci] = (tr, price)  # idle symbol: only the last print matters (flushed before use)
+                    else:
+                        if ci in held:
+                            self._flush_held(ci)
+                        self._core_events(self.core.on_trade(ci, tr, price))
             elif kind == _FUNDING:
                 ci = core_idx.get(sid)
                 if ci is not None and price == price:
+                    if ci in held:
+                        self._flush_held(ci)
                     self.core.on_funding(ci, tr, price)
             try:
                 nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
@@ -391,7 +400,16 @@ class Engine:
                     d = self._on_record(rec)
                     if d is not None:
                         out.append(d)
+        if held:
+            self._flush_held()
         return out
+
+    def _flush_held(self, ci: int | None = None) -> None:
+        """Hand the coalesced last print(s) of idle symbols to the core."""
+        held = self._held
+        for c in ([ci] if ci is not None else list(held)):
+            tr, price = held.pop(c)
+            self._core_events(self.core.on_trade(c, tr, price))
 
     def on_gap(self, events: np.ndarray, reason: str = "") -> None:
         """GAP events from the feed manager (a disconnect): open cascades of those symbols end."""
@@ -411,6 +429,8 @@ class Engine:
                 for rec in self.detector.last_records():
                     self._on_record(rec)
                     out.append(_record_dict(rec, self.registry))
+        if self._held:
+            self._flush_held()
         self._core_events(self.core.on_clock(now))
         if self.journal is not None:
             self.journal.maybe_flush()
@@ -447,6 +467,8 @@ class Engine:
         elif self.risk.killed:
             d.reason = "kill_switch"
         else:
+            if ci in self._held:
+                self._flush_held(ci)
             res = self.core.on_cascade({"symbol_idx": ci, "ts_ns": ts, "dominant": int(rec["dominant"]),
                                         "cascade_id": info["cascade_id"]})
             if res["action"] != "order":
