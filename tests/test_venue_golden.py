@@ -25,7 +25,7 @@ SAMPLED = int(Flag.SAMPLED)
 # line index -> (venue, [(symbol, ts_ms, price, qty, side, kind, flags), ...]) ; None = control
 EXPECTED = {
     0: ("bybit", [("ROSEUSDT", 1739502302929, 0.04499, 20000.0, S, LIQ, 0)]),
-    1: ("bybit", [("BTCUSDT", 1703485237953, 43511.70, 0.003, S, LIQ, 0)]),
+    1: ("bybit", [("BTCUSDT", 1703485237953, 43511.70, 0.003, S, LIQ, SAMPLED)]),  # legacy stream: throttled
     2: ("bybit", [("BTCUSDT", 1672304486865, 16578.50, 0.001, B, TRADE, 0)]),
     3: ("bybit", None),
     4: ("bybit", None),

@@ -16,6 +16,12 @@ Duplicate suppression: an event whose (symbol, kind, ts_event, side, qty, price)
 decoder among the last ``dedupe_horizon`` events of the same kind (default 8192 per kind, i.e.
 several minutes of liquidations on a busy venue, a few seconds of BTC trades) is dropped and counted
 as ``duplicate``.  Typical source: a venue re-sending a snapshot after a resubscribe.
+
+Decoding paths, all giving identical results (property tests compare them): the dominant compact
+liquidation frames (Bybit ``allLiquidation`` with one event, Binance ``forceOrder``, raw or inside
+recorder lines) are matched by the compiled matcher ``liqcore.venues._scan`` when it is built, else by
+the anchored regular expressions below; everything else, and anything those would reject, goes
+through ``orjson`` and the venue codecs (``liqcore.venues.<venue>.parse``), which name the reason.
 """
 from __future__ import annotations
 

@@ -9,7 +9,8 @@
        liquidated, "Sell" -> SHORT liquidated (Bybit's own convention, the opposite of Binance).
 
 legacy ``liquidation.{symbol}`` (``data`` is an OBJECT; ``updatedTime`` in the docs' example,
-``updateTime`` in their table: both accepted)::
+``updateTime`` in their table: both accepted; at most one event per second per symbol, so its events
+carry Flag.SAMPLED)::
 
     {"topic":"liquidation.BTCUSDT","type":"snapshot","ts":1703485237953,
      "data":{"updatedTime":1703485237953,"symbol":"BTCUSDT","side":"Sell","size":"0.003","price":"43511.70"}}
@@ -49,6 +50,7 @@ _FUNDING = 4
 _OI = 6
 _NAN = float("nan")
 _INF = float("inf")
+_SAMPLED = 8  # Flag.SAMPLED: the legacy stream pushed at most one liquidation per symbol per second
 
 # Bybit liquidation S: the side of the liquidated position's... "Buy" update = LONG liquidated
 _LIQ_SIDE = {"Buy": 1, "Sell": 2, "buy": 1, "sell": 2, "BUY": 1, "SELL": 2}
@@ -133,7 +135,7 @@ def _legacy_liquidation(data, sink: Sink, topic_symbol: str) -> int:
                 side,
                 _LIQ,
                 VENUE,
-                0,
+                _SAMPLED,
             )
         )
         return 1
