@@ -20,7 +20,7 @@ cdef struct RQState:
     double t               # interpolation weight for the current count (numpy's gamma)
     bint interp            # False when the quantile is the top of `low` alone
 
-cdef RQState* rq_new(Py_ssize_t window, double q) noexcept nogil   # NULL on allocation failure
+cdef RQState* rq_new(Py_ssize_t window, double q) noexcept nogil   # NULL: no memory, or window/q invalid
 cdef void rq_free(RQState* s) noexcept nogil
 cdef void rq_clear(RQState* s) noexcept nogil
 cdef void rq_push(RQState* s, double x) noexcept nogil             # x must be finite

@@ -313,6 +313,7 @@ cdef class RollingQuantile:
 
     ``update(x)`` pushes ``x`` (evicting the oldest value once ``window`` values are held) and
     returns the quantile of the window after the push. O(log window) per update, O(1) per read.
+    An instance is not thread-safe (``update_many`` runs without the GIL): one per thread.
     """
 
     def __cinit__(self, Py_ssize_t window, double q):

@@ -193,7 +193,7 @@ cdef class TimeWindow:
 
     ``push(ts_ns, side, value)`` adds an event (after expiring what left the window at ``ts_ns``);
     ``advance(ts_ns)`` only moves the clock. Side LONG/BUY count as "long", SHORT/SELL as "short",
-    NONE in the totals only.
+    NONE in the totals only. Not thread-safe (``push_many`` runs without the GIL): one per thread.
     """
 
     def __cinit__(self, int64_t window_ns, Py_ssize_t capacity=16):

@@ -15,7 +15,8 @@ Rules shared by both:
 * a flat baseline (every value equal, tracked exactly by the length of the trailing run of equal
   values) or a standard deviation that rounds to 0: 0.0 (``z = std > 0 ? (x - mean) / std : 0``);
 * a quotient beyond the float range is clamped to +/-DBL_MAX: the result is never inf;
-* values must be finite with ``|x| <= 1e150`` so that squared deviations stay finite.
+* values must be finite with ``|x| <= 1e150`` so that squared deviations stay finite;
+* instances are not thread-safe (the batch paths run without the GIL): one per thread.
 
 Mean and variance are kept by Welford's update (sliding form once the baseline is full) and
 recomputed exactly (corrected two-pass) after every ``n`` replacements, and also whenever a bound on
