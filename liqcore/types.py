@@ -100,6 +100,7 @@ class Flag(IntFlag):
     LATE = 2  # ts_event older than an event already seen for the symbol
     RECV_ESTIMATED = 4  # ts_recv = ts_event + configured feed latency (none was recorded)
     SAMPLED = 8  # venue throttles this stream (Binance/OKX: <= 1 liquidation/s/symbol)
+    TIME_RECOVERED = 16  # ts_event rebuilt from another field of the record (a recording's bad time column)
 
 
 class Dominant(IntEnum):

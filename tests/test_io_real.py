@@ -130,6 +130,7 @@ def test_wall_clock_row_without_twin_is_recovered_from_E(tmp_path):
     r = load_events(p)
     assert r.recovered == {"time_from_E": 1}
     assert r.events["ts_event"].tolist() == [1723711227426 * MS, 1723711227430 * MS]
+    assert [bool(f & Flag.TIME_RECOVERED) for f in r.events["flags"]] == [True, False]
 
 
 def test_2025_01_27_window_loads_and_detects(real_data):

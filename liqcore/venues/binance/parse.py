@@ -60,6 +60,7 @@ _TRADE = 2
 _MARK = 3
 _FUNDING = 4
 _SAMPLED = 8
+_TIME_RECOVERED = 16  # Flag.TIME_RECOVERED
 # o.S is the forced close order's side: SELL closes a LONG
 _LIQ_SIDE = {"SELL": 1, "BUY": 2, "Sell": 1, "Buy": 2, "sell": 1, "buy": 2}
 
@@ -250,7 +251,8 @@ def parse_csv_agg_trades(data: bytes, st) -> None:
     wall-clock ``HH:MM:SS`` (local time) in T instead of ms.  Such a row is dropped and counted as
     ``wall_clock_time_duplicate`` when the same (symbol, aggregate id ``a``) appears with a real T in
     the file (in the known recordings every one of them does); otherwise its time is recovered from
-    E (the event time, a few ms after T) and counted in ``recovered_time_from_E``.
+    E (the event time, a few ms after T), the event is flagged ``Flag.TIME_RECOVERED`` and counted in
+    ``recovered_time_from_E``.
     """
     sink = st.sink
     rows = sink.rows
@@ -271,10 +273,12 @@ def parse_csv_agg_trades(data: bytes, st) -> None:
             if len(f) < 7:
                 raise Reject("bad_row", f"{len(f)} columns")
             t = f[5]
+            flags = 0
             if ":" in t:
                 if (f[1], f[2]) in good_ids:
                     raise Reject("wall_clock_time_duplicate", "T")
                 ts = ms_to_ns(f[0], "E")
+                flags = _TIME_RECOVERED
                 sink.count("recovered_time_from_E")
             else:
                 ts = ms_to_ns(t, "T")
@@ -291,6 +295,6 @@ def parse_csv_agg_trades(data: bytes, st) -> None:
                 if not sym:
                     raise Reject("missing_field", "symbol")
                 sid = ids[sym] = sink.sid(VENUE, restore_symbol(sym))
-            rows.append((ts, recv, pos(f[3], "p"), pos(f[4], "q"), sid, side, _TRADE, VENUE, 0))
+            rows.append((ts, recv, pos(f[3], "p"), pos(f[4], "q"), sid, side, _TRADE, VENUE, flags))
         except Reject as r:
             st.bad(lineno, r.reason, r.field)
