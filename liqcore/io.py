@@ -759,12 +759,14 @@ def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
 
         pq.write_table(table, path, compression="zstd")
     elif base.endswith(".csv"):
+        import pyarrow.csv as pacsv
+
         order = ["ts_event_ns", "venue", "symbol", "side", "price", "qty", "kind", "ts_recv_ns", "flags"]
-        cols = [table.column(c).to_pylist() for c in order]
-        out = [",".join(order)]
-        for row in zip(*cols):
-            out.append(",".join(repr(v) if isinstance(v, float) else str(v) for v in row))
-        data = ("\n".join(out) + "\n").encode()
+        buf = _io.BytesIO()
+        buf.write((",".join(order) + "\n").encode())
+        # floats in their shortest round-trip form (as repr), no quoting (names hold no commas)
+        pacsv.write_csv(table.select(order), buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+        data = buf.getvalue()
         if _compression(path) == "gz":
             import gzip
 
