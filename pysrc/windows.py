@@ -53,8 +53,8 @@ class TimeWindow:
     def __init__(self, window_ns: int, capacity: int = 16) -> None:
         if window_ns < 1:
             raise ValueError(f"window_ns must be >= 1, got {window_ns}")
-        if capacity < 0:
-            raise ValueError(f"capacity must be >= 0, got {capacity}")
+        if capacity < 0 or capacity > (1 << 40):
+            raise ValueError(f"capacity must be in [0, 2**40], got {capacity}")
         self.window_ns = int(window_ns)
         self.clear()
 

@@ -180,6 +180,9 @@ def test_long_stream_periodic_recompute_matches_twin():
 def test_bad_input(cls):
     with pytest.raises(ValueError, match="window_ns"):
         cls(0)
+    for cap in (-1, 1 << 62):
+        with pytest.raises(ValueError, match="capacity"):
+            cls(W, capacity=cap)
     tw = cls(W)
     with pytest.raises(ValueError, match="side"):
         tw.push(0, 7, 1.0)

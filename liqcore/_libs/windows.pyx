@@ -76,7 +76,7 @@ cdef int tw_bucket(int side) noexcept nogil:
 cdef TWState* tw_new(int64_t window_ns, Py_ssize_t capacity) noexcept nogil:
     cdef TWState* s
     cdef Py_ssize_t cap = 16
-    if window_ns < 1:
+    if window_ns < 1 or capacity > (<Py_ssize_t>1 << 40):
         return NULL
     while cap < capacity:
         cap <<= 1
@@ -200,8 +200,8 @@ cdef class TimeWindow:
         self._s = NULL
         if window_ns < 1:
             raise ValueError(f"window_ns must be >= 1, got {window_ns}")
-        if capacity < 0:
-            raise ValueError(f"capacity must be >= 0, got {capacity}")
+        if capacity < 0 or capacity > (1 << 40):
+            raise ValueError(f"capacity must be in [0, 2**40], got {capacity}")
         self._s = tw_new(window_ns, capacity)
         if self._s == NULL:
             raise MemoryError("TimeWindow: cannot allocate the buffer")
