@@ -47,8 +47,8 @@ def zscore(x: float, baseline, min_count: int = 2) -> float:
 
 def _check_count(name: str, n: int, min_count: int | None) -> int:
     """Validate the baseline size; return min_count (default: min(2, n))."""
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1, got {n}")
+    if n < 1 or n > (1 << 40):
+        raise ValueError(f"{name} must be in [1, 2**40], got {n}")
     if min_count is None:
         return min(2, n)
     if not 1 <= min_count <= n:

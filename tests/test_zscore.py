@@ -139,6 +139,8 @@ def test_rolling_long_stream_stays_accurate():
 def test_rolling_bad_input(cls):
     with pytest.raises(ValueError, match="n must be"):
         cls(0)
+    with pytest.raises(ValueError, match="n must be"):
+        cls(1 << 62)
     with pytest.raises(ValueError, match="min_count"):
         cls(5, min_count=0)
     with pytest.raises(ValueError, match="min_count"):

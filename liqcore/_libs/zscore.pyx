@@ -54,7 +54,7 @@ cdef inline bint _ok(double x) noexcept nogil:
 
 cdef RZState* rz_new(Py_ssize_t n, Py_ssize_t min_count) noexcept nogil:
     cdef RZState* s
-    if n < 1:
+    if n < 1 or n > (<Py_ssize_t>1 << 40):
         return NULL
     s = <RZState*>malloc(sizeof(RZState))
     if s == NULL:
@@ -283,8 +283,8 @@ def _as_1d_int(obj, str name):
 
 def _check_count(str name, Py_ssize_t n, object min_count):
     """Validate the baseline size; return min_count (default: min(2, n))."""
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1, got {n}")
+    if n < 1 or n > (1 << 40):
+        raise ValueError(f"{name} must be in [1, 2**40], got {n}")
     if min_count is None:
         return min(2, n)
     if not 1 <= min_count <= n:
