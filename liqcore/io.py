@@ -168,55 +168,90 @@ def open_text(path):
     return _io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="")
 
 
-def _read_zst(blob: bytes) -> tuple[bytes, bool]:
-    """Decompress every zstd frame of ``blob`` (a writer restarted within the file appends frames);
-    a last frame cut short yields what it holds and ``truncated=True``."""
-    import zstandard
+#: bytes per block when streaming line files (memory use stays about one block plus the events)
+_BLOCK_BYTES = 64 << 20
 
-    out = []
-    rest = blob
-    while rest:
-        dobj = zstandard.ZstdDecompressor().decompressobj()
-        try:
-            out.append(dobj.decompress(rest))
-        except zstandard.ZstdError:
-            return b"".join(out), True
-        if not dobj.eof:
-            return b"".join(out), True
-        rest = dobj.unused_data
-    return b"".join(out), False
+
+class _Blocks:
+    """A (possibly .gz/.zst compressed) file as blocks of whole lines of about ``size`` bytes.
+
+    zstd files may hold several frames (a writer restarted within the file appends one); a file cut
+    short by a crashed writer yields everything decodable before the cut and sets ``truncated``.
+    """
+
+    def __init__(self, path: Path, size: int | None = None):
+        self.path = path
+        self.size = size or _BLOCK_BYTES
+        self.truncated = False
+
+    def _raw(self):
+        comp = _compression(self.path)
+        with open(self.path, "rb") as fh:
+            if comp is None:
+                while True:
+                    chunk = fh.read(self.size)
+                    if not chunk:
+                        return
+                    yield chunk
+            elif comp == "gz":
+                import gzip
+
+                reader = gzip.GzipFile(fileobj=fh, mode="rb")
+                try:
+                    while True:
+                        chunk = reader.read(self.size)
+                        if not chunk:
+                            return
+                        yield chunk
+                except (EOFError, OSError):
+                    self.truncated = True
+            else:
+                import zstandard
+
+                dctx = zstandard.ZstdDecompressor()
+                dobj = dctx.decompressobj()
+                fed = False  # the current frame has input but has not ended yet
+                try:
+                    while True:
+                        data = fh.read(self.size)
+                        if not data:
+                            break
+                        while data:
+                            out = dobj.decompress(data)
+                            fed = True
+                            if out:
+                                yield out
+                            if dobj.eof:
+                                data = dobj.unused_data
+                                dobj = dctx.decompressobj()
+                                fed = False
+                            else:
+                                data = b""
+                except zstandard.ZstdError:
+                    self.truncated = True
+                    return
+                if fed:
+                    self.truncated = True
+
+    def __iter__(self):
+        carry = b""
+        for chunk in self._raw():
+            buf = carry + chunk if carry else chunk
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                carry = buf
+                continue
+            carry = buf[cut + 1 :]
+            yield buf[: cut + 1]
+        if carry:
+            yield carry
 
 
 def _read_all(path: Path) -> tuple[bytes, bool]:
-    """The whole (decompressed) file, and whether a compressed file ended early (a crashed writer:
-    everything decodable before the cut is returned)."""
-    comp = _compression(path)
-    if comp is None:
-        return path.read_bytes(), False
-    if comp == "zst":
-        return _read_zst(path.read_bytes())
-    chunks = []
-    truncated = False
-    with open(path, "rb") as raw:
-        if comp == "zst":
-            import zstandard
-
-            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-            errors: tuple = (zstandard.ZstdError,)
-        else:
-            import gzip
-
-            reader = gzip.GzipFile(fileobj=raw, mode="rb")
-            errors = (EOFError, OSError)
-        try:
-            while True:
-                chunk = reader.read(1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        except errors:
-            truncated = True
-    return b"".join(chunks), truncated
+    """The whole (decompressed) file, and whether a compressed file ended early."""
+    blocks = _Blocks(path)
+    data = b"".join(blocks)
+    return data, blocks.truncated
 
 
 # ------------------------------------------------------------------------------------ detection
@@ -292,19 +327,6 @@ class _FileState:
         self.sink.count(reason)
         if self.strict and reason not in _SOFT:
             raise ValueError(f"{self.path}:{lineno}: {reason}{(' (' + detail + ')') if detail else ''}")
-
-
-def _load_json_lines(data: bytes, st: _FileState, fmt: str) -> None:
-    from liqcore.venues.decoder import LineDecoder
-
-    dec = LineDecoder(st.sink, fmt)
-    dec.feed_lines(data, st)
-
-
-def _load_seed001(data: bytes, st: _FileState) -> None:
-    from liqcore.venues.decoder import LineDecoder
-
-    LineDecoder(st.sink, "seed001").feed_lines(data, st)
 
 
 def _load_binance_csv(data: bytes, st: _FileState) -> None:
@@ -625,31 +647,44 @@ def load_events(
     for path in files:
         sink = Sink(registry, inst)
         base = _base_name(path)
+        blocks = None
         if format == "parquet" or (format is None and (base.endswith(".parquet") or base.endswith(".pq"))):
             fmt = "parquet"
         else:
-            data, truncated = _read_all(path)
-            fmt = format or detect_format(path, head=data[: 1 << 16])
+            reader = _Blocks(path)
+            blocks = iter(reader)
+            first = next(blocks, b"")
+            fmt = format or detect_format(path, head=first[: 1 << 16])
         st = _FileState(str(path), sink, strict, fmt)
         if fmt == "parquet":
             arr = _load_parquet(path, st)
         else:
-            if truncated:
+            if fmt in ("raw", "recorder", "seed004", "jsonl", "seed001"):
+                # line formats stream block by block (memory stays ~ one block)
+                from liqcore.venues.decoder import LineDecoder
+
+                dec = LineDecoder(sink, fmt)
+                line = 0
+                block = first
+                while block:
+                    dec.feed_lines(block, st, line)
+                    line += block.count(b"\n")
+                    block = next(blocks, b"")
+            else:
+                data = first + b"".join(blocks)
+                if fmt == "binance-csv":
+                    _load_binance_csv(data, st)
+                elif fmt == "binance-trades-csv":
+                    _load_binance_trades_csv(data, st)
+                elif fmt == "contract-csv":
+                    arr = _load_contract_csv(data, st)
+                    if arr is not None:
+                        sink.arrays.append((len(sink.rows), arr))
+                else:  # pragma: no cover - guarded above
+                    raise ValueError(f"format: unknown format {fmt!r}")
+                data = b""
+            if reader.truncated:
                 st.bad(0, "truncated_file", "compressed stream ends early")
-            if fmt in ("raw", "recorder", "seed004", "jsonl"):
-                _load_json_lines(data, st, fmt)
-            elif fmt == "seed001":
-                _load_seed001(data, st)
-            elif fmt == "binance-csv":
-                _load_binance_csv(data, st)
-            elif fmt == "binance-trades-csv":
-                _load_binance_trades_csv(data, st)
-            elif fmt == "contract-csv":
-                arr = _load_contract_csv(data, st)
-                if arr is not None:
-                    sink.arrays.append((len(sink.rows), arr))
-            else:  # pragma: no cover - guarded above
-                raise ValueError(f"format: unknown format {fmt!r}")
             arr = sink.events()
             data = b""
         chunks.append(arr)

@@ -500,3 +500,32 @@ def test_gap_events_roundtrip_through_parquet_and_csv(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("ts_event_ns,venue,symbol,side,price,qty,kind\n1,bybit,*,long,1,1,liquidation\n")
     assert load_events(bad).rejects == {"bad_symbol": 1}
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zst"])
+def test_streaming_blocks_give_the_same_result(tmp_path, monkeypatch, suffix):
+    """Line files are read in blocks of whole lines: tiny blocks change nothing, line numbers included."""
+    import liqcore.io as lio
+
+    lines = []
+    for i in range(400):
+        lines.append(bybit_liq(T0 + i) if i % 3 else binance_liq(T0 + i))
+        if i % 50 == 7:
+            lines.append(b'{"topic":"tickers.BTCUSDT","type":"snapshot","ts":%d,"data":{"symbol":"BTCUSDT","markPrice":"100.5"}}' % (T0 + i))
+        if i % 90 == 11:
+            lines.append(b"")
+    lines[333] = bybit_liq(T0 + 333, v="-1")
+    body = b"\n".join(lines) + b"\n"
+    p = tmp_path / f"s.jsonl{suffix}"
+    p.write_bytes(gzip.compress(body) if suffix == ".gz" else zstandard.ZstdCompressor().compress(body) if suffix == ".zst" else body)
+    whole = load_events(p)
+    with pytest.raises(ValueError) as e_whole:
+        load_events(p, strict=True)
+    monkeypatch.setattr(lio, "_BLOCK_BYTES", 997)
+    small = load_events(p)
+    _same_events(whole, small)
+    assert whole.rejects == small.rejects == {"non_positive": 1}
+    assert whole.files[str(p)]["records"] == small.files[str(p)]["records"]
+    with pytest.raises(ValueError) as e_small:
+        load_events(p, strict=True)
+    assert str(e_whole.value) == str(e_small.value) and ":334: non_positive" in str(e_small.value)

@@ -459,8 +459,9 @@ class LineDecoder:
                 return self._seed004(obj)
         return _auto(obj, self.sink)
 
-    def feed_lines(self, data: bytes, st) -> None:
-        """Decode every line of ``data``; ``st`` is the loader's per-file state.
+    def feed_lines(self, data: bytes, st, first_line: int = 0) -> None:
+        """Decode every line of ``data``; ``st`` is the loader's per-file state; ``first_line``: how
+        many lines of the file came before ``data`` (for line numbers).
 
         Fast path: the dominant line shapes (Bybit ``allLiquidation`` with one item, Binance
         ``forceOrder``, raw or inside recorder lines, compact as the venues send them) are matched
@@ -469,16 +470,16 @@ class LineDecoder:
         JSON path).  A line that does not match exactly, or whose values would need a reject, always
         takes the JSON path, so the results are identical to decoding every line with orjson."""
         if self.fmt == "seed001":
-            return self._feed_seed001(data, st)
+            return self._feed_seed001(data, st, first_line)
         block = _BLOCK.get(self.fmt)
         if block is None:
             lines = data.split(b"\n")
-            return self._lines(lines, 0, len(lines), st)
+            return self._lines(lines, 0, len(lines), st, first_line)
         findall, layout = block
         if _SCAN is not None:
-            return self._scan(data, st)
+            return self._scan(data, st, first_line)
         # whole slices of ~1 MB first (no split needed when every line matches), then blocks of lines
-        pos, base, size = 0, 0, len(data)
+        pos, base, size = 0, first_line, len(data)
         while pos < size:
             end = data.find(b"\n", pos + _SLICE_BYTES)
             end = size if end < 0 else end + 1
@@ -497,7 +498,7 @@ class LineDecoder:
             base += newlines
             pos = end
 
-    def _scan(self, data: bytes, st) -> None:
+    def _scan(self, data: bytes, st, first_line: int = 0) -> None:
         """Compiled path: every matching line converted in C; the others go line by line."""
         sink = self.sink
         ev, others = _SCAN.scan_lines(data, self.fmt != "recorder", self.fmt != "raw", sink._ids, sink.sid)
@@ -507,7 +508,7 @@ class LineDecoder:
             if before > prev:
                 sink.arrays.append((len(sink.rows), ev[prev:before]))
                 prev = before
-            self._lines((line,), 0, 1, st, index)
+            self._lines((line,), 0, 1, st, first_line + index)
         if len(ev) > prev:
             sink.arrays.append((len(sink.rows), ev[prev:]))
 
@@ -676,9 +677,9 @@ class LineDecoder:
                 raise ValueError(f"{st.path}:{lineno}: {sink.last}")
         st.records += records
 
-    def _feed_seed001(self, data: bytes, st) -> None:
+    def _feed_seed001(self, data: bytes, st, first_line: int = 0) -> None:
         sink = self.sink
-        for lineno, line in enumerate(data.split(b"\n"), 1):
+        for lineno, line in enumerate(data.split(b"\n"), first_line + 1):
             if not line or line.isspace():
                 continue
             m = _SEED001.match(line)
