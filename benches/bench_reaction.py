@@ -8,9 +8,10 @@ cascade has ended before the next starts). The threshold is recomputed every eve
 and each cascade's liquidations are a little larger than all before (so they stay above the P95). The fake's create/cancel rate limit is switched off (it
 would cap the run at 10 orders/s, not change the latency).
 
-Printed: p50/p90/p99/max of the loopback reaction, and, measured in the same run on the same frames,
-the in-process part alone (``Engine.on_frame`` of the confirming frame up to the journaled intent),
-with the ratio total / in-process.
+Printed: p50/p90/p99/max of the loopback reaction and, measured in the same run: the in-process part
+alone (``Engine.on_frame`` of the confirming frame up to the journaled intent) and the floor of the
+same hops without the engine (a bare picows client that answers the marked frame with one aiohttp
+request to the same fake), with the ratios.
 
     python benches/bench_reaction.py [--cascades 1000] [--no-journal]
 """
@@ -98,6 +99,43 @@ async def main(n: int, use_journal: bool) -> None:
         if journal is not None:
             journal.close()
 
+    # the floor: the same loopback hops with no engine (a bare picows client that, on the marked frame,
+    # sends one aiohttp request to the fake), measured on the same fake in the same run
+    floor = []
+    async with FakeExchange(rate_limit=None) as fx:
+        import aiohttp
+        from picows import WSListener, WSMsgType, ws_connect
+
+        session = aiohttp.ClientSession()
+        url = fx.rest_url + "/v5/market/time"
+        pending = []
+
+        class L(WSListener):
+            def on_ws_frame(self, t, frame):
+                if frame.msg_type == WSMsgType.TEXT and b'"p":"2999"' in frame.get_payload_as_bytes():
+                    pending.append(asyncio.get_running_loop().create_task(session.get(url)))
+
+        tr, _ = await ws_connect(L, fx.public_ws_url)
+        tr.send(WSMsgType.TEXT, b'{"op":"subscribe","args":["allLiquidation.ETHUSDT"]}')
+        await asyncio.sleep(0.3)
+        fsent: dict[bytes, int] = {}
+        fx.on_sent.append(lambda topic, data, ns: fsent.__setitem__(data, ns) if b'"p":"2999"' in data else None)
+        for k in range(n):
+            before = len(fx.requests_to("/v5/market/time"))
+            frame = orjson.dumps(liquidation_frame("ETHUSDT", 2999, large(k), "Buy", t_ms + k))
+            await fx.push(frame)
+            t_wait = time.monotonic()
+            while len(fx.requests_to("/v5/market/time")) == before and time.monotonic() - t_wait < 5:
+                await asyncio.sleep(0)
+            reqs = fx.requests_to("/v5/market/time")
+            if len(reqs) > before and frame in fsent:
+                floor.append(reqs[-1].recv_ns - fsent[frame])
+            for task in pending:
+                (await task).release()
+            pending.clear()
+        tr.disconnect()
+        await session.close()
+
     # the in-process part on the same kind of frames (fresh engine, paper gateway, same journal mode)
     inproc = []
     j2 = Journal(Path(tmp.name) / "inproc.sqlite") if use_journal else None
@@ -128,7 +166,11 @@ async def main(n: int, use_journal: bool) -> None:
           f"   max {max(us):8.1f} us   mean {statistics.fmean(us):8.1f} us")
     print(f"  in-process only: p50 {pct(ip, .5):8.1f} us   p90 {pct(ip, .9):8.1f} us   p99 {pct(ip, .99):8.1f} us"
           f"   (Engine.on_frame of the confirming frame, {len(ip)} decisions)")
-    print(f"  ratio total/in-process (p50): x{pct(us, .5) / pct(ip, .5):.1f}")
+    fl = [x / 1000 for x in floor]
+    print(f"  floor (no engine): p50 {pct(fl, .5):8.1f} us   p90 {pct(fl, .9):8.1f} us   p99 {pct(fl, .99):8.1f} us"
+          f"   (bare picows receive -> aiohttp GET to the same fake, {len(fl)} frames)")
+    print(f"  ratio total/in-process (p50): x{pct(us, .5) / pct(ip, .5):.1f}; total/floor (p50): "
+          f"x{pct(us, .5) / pct(fl, .5):.2f}; total - floor (p50): {pct(us, .5) - pct(fl, .5):.1f} us")
     print(f"  targets: p50 <= 300 us {'OK' if pct(us, .5) <= 300 else 'MISSED'}, "
           f"p99 <= 1000 us {'OK' if pct(us, .99) <= 1000 else 'MISSED'}")
 

@@ -51,11 +51,19 @@ def test_intent_update_fill_position_recover(tmp_path):
 
 
 def test_batched_records_commit_with_next_order_record(tmp_path):
-    with Journal(tmp_path / "j.sqlite", batch_interval_s=3600) as j:
+    count = "SELECT COUNT(*) FROM log"
+    with Journal(tmp_path / "c.sqlite", batch_interval_s=3600, write_ahead="commit") as j:
         j.decision({"symbol": "ETHUSDT", "action": "buy"}, T)
-        assert j.db.execute("SELECT COUNT(*) FROM log").fetchone()[0] == 0
-        j.intent(intent(), T)
-        assert j.db.execute("SELECT COUNT(*) FROM log").fetchone()[0] == 2
+        assert j.db.execute(count).fetchone()[0] == 0
+        j.intent(intent(), T)  # commits at once, with the batched decision
+        assert j.db.execute(count).fetchone()[0] == 2
+    with Journal(tmp_path / "l.sqlite", batch_interval_s=3600) as j:
+        j.decision({"symbol": "ETHUSDT", "action": "buy"}, T)
+        j.intent(intent(), T)  # durable in the intent log; SQLite follows with the next order record
+        assert j.db.execute(count).fetchone()[0] == 0 and j._ilog_path.stat().st_size > 0
+        j.order_update(OrderUpdate("lc-ETH-1-ab", "new", symbol="ETHUSDT", venue_order_id="v"), T + 1)
+        assert j.db.execute(count).fetchone()[0] == 3 and j._ilog_path.stat().st_size == 0
+        assert j.order("lc-ETH-1-ab")["status"] == "new"
 
 
 @pytest.mark.timeout(60)
@@ -119,3 +127,27 @@ def test_risk_limits_and_kill_switch(tmp_path):
     assert r.snapshot()["blocked"]["daily_loss"] >= 1
     with pytest.raises(ValueError, match="equity"):
         RiskManager(p, 0.0)
+
+
+@pytest.mark.timeout(60)
+def test_intent_survives_sigkill_before_any_commit(tmp_path):
+    """The intent log makes an intent durable with one write(): killed before SQLite saw it, the
+    restart replays it as a pending order with its sequence number."""
+    path = tmp_path / "w.sqlite"
+    code = textwrap.dedent(f"""
+        import os, signal
+        from liqcore.live.journal import Journal
+        from liqcore.live.gateway import OrderIntent
+        j = Journal({str(path)!r}, batch_interval_s=3600)
+        j.intent(OrderIntent("ETHUSDT", "buy", 0.5, 2995.5, "lc-ETH-7-aa", take_profit=3000.0), {T}, seq=7)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    p = subprocess.run([sys.executable, "-c", code], timeout=30)
+    assert p.returncode == -9
+    with Journal(path) as j:
+        assert j.replayed_intents == 1
+        rec = j.recover()
+        assert list(rec.open_orders) == ["lc-ETH-7-aa"] and rec.open_orders["lc-ETH-7-aa"]["status"] == "pending"
+        assert rec.open_orders["lc-ETH-7-aa"]["intent"]["take_profit"] == 3000.0 and rec.seq == 7
+    with Journal(path) as j:  # replayed once, not again
+        assert j.replayed_intents == 0 and len(j.history("intent")) == 1

@@ -3,9 +3,11 @@ position and equity change, and the state a restart resumes from.
 
 Durability model: the database runs in WAL mode with ``synchronous=NORMAL``: a committed transaction
 survives the process being killed (``kill -9``) at any moment; only an OS crash can lose the last
-commits. Order-related records are committed at once and BEFORE the engine acts on them
-(write-ahead: the intent is committed before the create request is sent, the venue's ack when it
-arrives); cascades, decisions and equity marks are batched and committed by :meth:`maybe_flush`
+commits. Write-ahead: an order intent is made durable BEFORE the create request is sent, by one
+``write()`` to an append-only intent log next to the database (``<db>.intents``, equally safe against
+a killed process and ~100x cheaper than a commit, so it stays off the reaction path); its SQLite rows
+follow in the next transaction and the log is truncated once they are in; a restart replays what only
+the log holds. Venue acks, order updates, fills and positions are committed at once when they arrive; cascades, decisions and equity marks are batched and committed by :meth:`maybe_flush`
 (every ``batch_interval_s``) or with the next order record. A commit costs tens of microseconds
 (no fsync in WAL/NORMAL); WAL checkpoints, the only fsyncs, run on a worker thread with its own
 connection, so the loop is never blocked for long.
@@ -17,6 +19,7 @@ sequence counter, cooldowns, day/week marks).
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
 import threading
 import time
@@ -82,7 +85,7 @@ class Journal:
     """The engine's write-ahead journal (see the module docstring). Not thread-safe: one owner."""
 
     def __init__(self, path: str | Path, *, batch_interval_s: float = 0.05, batch_max: int = 512,
-                 checkpoint_thread: bool = True, checkpoint_interval_s: float = 1.0):
+                 checkpoint_thread: bool = True, checkpoint_interval_s: float = 1.0, write_ahead: str = "log"):
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +93,25 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self._pending_extra: list[tuple[str, tuple]] = []
+        self._pending: list[tuple] = []
+        self.batch_interval_s = batch_interval_s
+        self.batch_max = batch_max
+        self._last_commit = time.monotonic()
+        self.commits = 0
+        self.rows = 0
+        self.closed = False
+        self.replayed_intents = 0
+        if write_ahead not in ("log", "commit"):
+            raise ValueError(f"write_ahead: expected 'log' or 'commit'; got {write_ahead!r}")
+        self._ilog_path = None
+        self._ilog_fd = None
+        if str(path) != ":memory:":
+            self._ilog_path = Path(str(path) + ".intents")
+            self.replayed_intents = self._replay_intent_log()
+            if write_ahead == "log":
+                self._ilog_fd = os.open(self._ilog_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                os.ftruncate(self._ilog_fd, 0)  # replayed (and committed) above
         self._ckpt_stop = None
         self._ckpt_thread = None
         if checkpoint_thread and str(path) != ":memory:":
@@ -99,13 +121,6 @@ class Journal:
             self._ckpt_thread = threading.Thread(target=self._checkpointer, args=(checkpoint_interval_s,),
                                                  name="journal-checkpoint", daemon=True)
             self._ckpt_thread.start()
-        self.batch_interval_s = batch_interval_s
-        self.batch_max = batch_max
-        self._pending: list[tuple] = []
-        self._last_commit = time.monotonic()
-        self.commits = 0
-        self.rows = 0
-        self.closed = False
 
     def _checkpointer(self, interval: float) -> None:
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
@@ -131,14 +146,20 @@ class Journal:
         try:
             if self._pending:
                 cur.executemany("INSERT INTO log (ts_ns, type, key, data) VALUES (?,?,?,?)", self._pending)
+            for sql, params in self._pending_extra:
+                cur.execute(sql, params)
             for sql, params in extra:
                 cur.execute(sql, params)
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        self.rows += len(self._pending) + len(extra)
+        self.rows += len(self._pending) + len(extra) + len(self._pending_extra)
         self._pending.clear()
+        if self._pending_extra:
+            self._pending_extra.clear()
+            if self._ilog_fd is not None:
+                os.ftruncate(self._ilog_fd, 0)  # every logged intent is in SQLite now
         self._last_commit = time.monotonic()
         self.commits += 1
 
@@ -148,11 +169,11 @@ class Journal:
             self._commit()
 
     def maybe_flush(self) -> None:
-        if self._pending and time.monotonic() - self._last_commit >= self.batch_interval_s:
+        if (self._pending or self._pending_extra) and time.monotonic() - self._last_commit >= self.batch_interval_s:
             self._commit()
 
     def flush(self) -> None:
-        if self._pending:
+        if self._pending or self._pending_extra:
             self._commit()
 
     def cascade(self, record: dict, ts_ns: int) -> None:
@@ -170,19 +191,58 @@ class Journal:
         self._commit([("INSERT OR REPLACE INTO state (key, value) VALUES ('equity', ?)", (_dumps(float(value)),))])
 
     def intent(self, intent, ts_ns: int, seq: int | None = None) -> None:
-        """Commit an order intent BEFORE it is sent (status ``pending``)."""
+        """Make an order intent durable BEFORE it is sent (status ``pending``).
+
+        The intent is appended to the intent log (one ``write()``: it survives the process being
+        killed, like a WAL/NORMAL commit) and its SQLite rows join the next transaction, which
+        :meth:`maybe_flush` or the next order record commits; :meth:`recover` replays intents that only
+        reached the intent log. ``write_ahead="commit"`` commits to SQLite right here instead."""
         data = _dumps(intent)  # orjson serialises dataclasses natively (no deep copy)
         d = intent.__dict__ if dataclasses.is_dataclass(intent) else dict(intent)
-        self._pending.append((int(ts_ns), "intent", d["client_id"], data))
-        extra = [(
+        ts = int(ts_ns)
+        if self._ilog_fd is not None:
+            os.write(self._ilog_fd, b'{"ts_ns":%d,"seq":%d,"intent":%s}\n' % (
+                ts, -1 if seq is None else int(seq), data.encode()))
+        self._pending.append((ts, "intent", d["client_id"], data))
+        self._pending_extra.extend(self._intent_sql(d, data, ts, seq))
+        if self._ilog_fd is None:
+            self._commit()
+
+    @staticmethod
+    def _intent_sql(d: dict, data: str, ts: int, seq: int | None) -> list[tuple[str, tuple]]:
+        out = [(
             "INSERT OR IGNORE INTO orders (client_id, symbol, kind, side, status, price, qty, filled_qty, avg_price,"
             " venue_order_id, reason, intent, created_ns, updated_ns) VALUES (?,?,?,?,'pending',?,?,0,0,'','',?,?,?)",
             (d["client_id"], d["symbol"], d.get("kind", "entry"), d["side"], float(d.get("price") or 0.0),
-             float(d.get("qty") or 0.0), data, int(ts_ns), int(ts_ns)),
+             float(d.get("qty") or 0.0), data, ts, ts),
         )]
-        if seq is not None:
-            extra.append(("INSERT OR REPLACE INTO state (key, value) VALUES ('seq', ?)", (str(int(seq)),)))
-        self._commit(extra)
+        if seq is not None and int(seq) >= 0:
+            out.append(("INSERT INTO state (key, value) VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET "
+                        "value=CAST(MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
+                        (str(int(seq)),)))
+        return out
+
+    def _replay_intent_log(self) -> int:
+        """Move intents found only in the intent log into SQLite (after a crash); returns how many."""
+        if self._ilog_path is None or not self._ilog_path.exists():
+            return 0
+        n = 0
+        with open(self._ilog_path, "rb") as fh:
+            for line in fh:
+                try:
+                    rec = orjson.loads(line)
+                    d = rec["intent"]
+                    d["client_id"], d["symbol"], d["side"]
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    continue  # a torn last line: that intent was never sent (the send follows the write)
+                if self.db.execute("SELECT 1 FROM orders WHERE client_id=?", (d["client_id"],)).fetchone():
+                    continue
+                data = _dumps(d)
+                self._pending.append((int(rec["ts_ns"]), "intent", d["client_id"], data))
+                self._pending_extra.extend(self._intent_sql(d, data, int(rec["ts_ns"]), rec.get("seq")))
+                n += 1
+        self._commit()
+        return n
 
     def order_update(self, upd, ts_ns: int | None = None) -> None:
         """Commit a venue order update (ack, fill status, cancel, reject). A terminal status is never
@@ -280,6 +340,9 @@ class Journal:
         if self.closed:
             return
         self.flush()
+        if self._ilog_fd is not None:
+            os.close(self._ilog_fd)
+            self._ilog_fd = None
         if self._ckpt_thread is not None:
             self._ckpt_stop.set()
             self._ckpt_thread.join(5)
