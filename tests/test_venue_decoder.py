@@ -155,3 +155,17 @@ def test_live_fast_path_matches_the_json_path():
             assert fast.registry.items() == slow.registry.items()
 
     check()
+
+
+def test_set_instruments_at_runtime():
+    frame = (b'{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"instId":"WIF-USDT-SWAP",'
+             b'"details":[{"side":"sell","sz":"7","bkPx":"1.5","ts":"1739502302929"}]}]}')
+    dec = Decoder("okx")
+    assert len(dec.feed(frame, 1)) == 0 and dec.counters["unknown_instrument"] == 1
+    dec.set_instruments({"code": "0", "data": [{"instId": "WIF-USDT-SWAP", "ctVal": "1"}]})
+    ev = dec.feed(frame, 2)
+    assert len(ev) == 1 and ev["qty"][0] == 7.0 and ev["side"][0] == 1
+    dec.set_instruments({"WIF-USDT-SWAP": 10})
+    assert dec.feed(frame.replace(b'"7"', b'"8"'), 3)["qty"][0] == 80.0
+    with pytest.raises(ValueError, match="ctVal"):
+        dec.set_instruments({"X-USDT-SWAP": "zero"})

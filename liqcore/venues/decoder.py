@@ -133,6 +133,19 @@ class Decoder:
         self._bybit_groups = int(self.venue) == 1
         self._scan_venue = {0: 0, 1: 1, 2: 2}.get(int(self.venue), -1)  # compiled matcher: -1 = none
 
+    def set_instruments(self, instruments) -> None:
+        """Add or replace OKX instId -> ctVal entries (a mapping or an ``/api/v5/public/instruments``
+        response), e.g. after fetching the venue's table at start-up; invalid values raise ValueError."""
+        from liqcore.venues.instruments import parse_okx_instruments
+
+        if isinstance(instruments, (bytes, bytearray, str)) or (isinstance(instruments, dict) and "data" in instruments):
+            table = parse_okx_instruments(instruments)
+        else:
+            from liqcore.venues.instruments import _check
+
+            table = {str(k): _check(k, v) for k, v in dict(instruments).items()}
+        self.sink.instruments.update(table)
+
     @property
     def tickers(self) -> dict:
         """Merged Bybit tickers state per symbol (this connection)."""
