@@ -39,19 +39,24 @@ CONTROL = -1
 
 #: the reasons a record or frame can be rejected with (counter keys)
 REJECT_REASONS = (
-    "malformed_json",
-    "missing_field",
-    "non_numeric",
-    "non_finite",
-    "non_positive",
-    "bad_side",
-    "bad_symbol",
-    "bad_time",
-    "unknown_topic",
-    "unknown_instrument",
-    "unknown_venue",
-    "unknown_format",
-    "bad_row",
+    "malformed_json",  # not JSON (and not a text control frame such as "pong")
+    "missing_field",  # a required field is absent (or null)
+    "non_numeric",  # a number field holds something else
+    "non_finite",  # NaN or infinite
+    "non_positive",  # price or size <= 0
+    "bad_side",  # a side spelling the venue does not use
+    "bad_symbol",  # a symbol that is not a name
+    "bad_time",  # a time outside 2000..2100 (or beyond int64)
+    "bad_kind",  # contract files: unknown kind
+    "bad_row",  # CSV row with too few columns
+    "unknown_topic",  # a frame of a stream the codecs do not decode
+    "unknown_instrument",  # OKX instId without a ctVal in the instrument table
+    "unknown_venue",  # a venue name that is not bybit/binance/okx
+    "unknown_format",  # a line that is not of the file's (forced) format
+    "bad_frame",  # a frame shape no codec anticipated (caught, counted; should stay 0)
+    "truncated_file",  # a compressed file cut short (everything before the cut is read)
+    "wall_clock_time_duplicate",  # aggTrade CSV row with HH:MM:SS time whose twin has the real time
+    "not_a_record",  # prose around log lines (seed 001 format): recognised, not bad
 )
 
 #: quote currencies a Binance symbol may already end with (no "USDT" restoration then)
@@ -231,18 +236,6 @@ def side_of(table: dict, value, field: str) -> int:
             return side
         raise Reject("bad_side", field)
     raise Reject("missing_field" if value is None else "bad_side", field)
-
-
-def liq_side_from_taker_order(value, field: str, buy_is_long: bool) -> int:
-    """Map a venue's liquidation side string to the liquidated position (see wire-formats.md)."""
-    if value.__class__ is not str:
-        raise Reject("missing_field" if value is None else "bad_side", field)
-    v = value.lower()
-    if v == "buy":
-        return 1 if buy_is_long else 2
-    if v == "sell":
-        return 2 if buy_is_long else 1
-    raise Reject("bad_side", field)
 
 
 SIDE_BY_NAME = {
