@@ -17,7 +17,10 @@ line files):
 ``parquet``            the same columns (as written by :func:`save_events` / ``liqcore convert``)
 =====================  ==========================================================================
 
-``.gz`` and ``.zst`` variants of every text format are read transparently.
+``.gz`` and ``.zst`` variants of every text format are read transparently (zstd files may hold several
+frames; a file cut short by a crash loads up to the cut, counted as ``truncated_file``).  Line
+formats are streamed in blocks of whole lines (:data:`_BLOCK_BYTES`), so memory stays about one
+block plus the events.
 
 Receive times: recorded ones are kept (recorder ``recv_ns``, seed004 ``ts``, contract
 ``ts_recv_ns``); otherwise ``ts_recv = ts_event + feed_latency_ns`` and ``Flag.RECV_ESTIMATED`` is
