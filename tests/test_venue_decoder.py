@@ -74,6 +74,8 @@ def test_feed_many():
     ev = dec.feed_many(frames, list(range(6)))
     assert len(ev) == 5 and ev["ts_recv"].tolist() == [0, 1, 2, 3, 4]
     assert (np.diff(ev["ts_event"]) == MS).all()
+    with pytest.raises(ValueError, match="recv_ns"):
+        dec.feed_many(frames, [1, 2])
 
 
 def test_detect_venue_shapes():

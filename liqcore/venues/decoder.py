@@ -326,6 +326,9 @@ class Decoder:
             for f in frames:
                 all_rows.extend(self.feed_rows(f, recv_ns))
         else:
+            frames, recv_ns = list(frames), list(recv_ns)
+            if len(frames) != len(recv_ns):
+                raise ValueError(f"recv_ns: {len(recv_ns)} receive times for {len(frames)} frames")
             for f, r in zip(frames, recv_ns):
                 all_rows.extend(self.feed_rows(f, r))
         return np.array(all_rows, dtype=EVENT_DTYPE) if all_rows else np.zeros(0, EVENT_DTYPE)
