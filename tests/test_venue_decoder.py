@@ -131,9 +131,13 @@ def test_live_fast_path_matches_the_json_path():
         times, st.sampled_from([b"BUY", b"SELL"]), nums, nums, st.sampled_from([b"BTCUSDT", b"ETHUSDT"]))
     bybit = st.builds(lambda t, s, v, p, sym: bybit_liq(t, s, v, p, sym), times, st.sampled_from(["Buy", "Sell"]), nums, nums,
                       st.sampled_from(["BTCUSDT", "SOLUSDT"]))
+    item = st.builds(lambda t, s, v, p, sym: b'{"T":%d,"s":"%s","S":"%s","v":"%s","p":"%s"}' % (t, sym, s, v.encode(), p.encode()),
+                     times, st.sampled_from([b"Buy", b"Sell"]), nums, nums, st.sampled_from([b"BTCUSDT", b"SOLUSDT"]))
+    batch = st.builds(lambda items: b'{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":1739502303204,"data":[%s]}'
+                      % b",".join(items), st.lists(item, min_size=0, max_size=70))
 
     @settings(max_examples=80)
-    @given(st.lists(st.one_of(bybit, binance), max_size=30), st.sampled_from(["bybit", "binance", None]), st.integers(1, 5))
+    @given(st.lists(st.one_of(bybit, binance, batch), max_size=30), st.sampled_from(["bybit", "binance", None]), st.integers(1, 5))
     def check(frames, venue, horizon):
         compiled = Decoder(venue, dedupe_horizon=horizon)  # the compiled matcher when built
         regex = Decoder(venue, dedupe_horizon=horizon)

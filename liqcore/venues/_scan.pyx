@@ -5,6 +5,7 @@ Accepts exactly the lines the anchored expressions of ``liqcore.venues.decoder``
 ``_BINANCE_LIQ`` and their recorder wrappers), compact as the venues send them:
 
     {"topic":"allLiquidation.SYM","type":"snapshot","ts":D{1,16},"data":[{"T":D{13},"s":"SYM","S":"Buy|Sell","v":"DEC","p":"DEC"}]}
+        (live frames: up to 64 such items in "data", comma separated)
     {"e":"forceOrder","E":D{1,16},"o":{"s":"SYM","S":"BUY|SELL","o":"[A-Z_]{1,20}","f":"[A-Z]{1,5}","q":"DEC","p":"DEC","ap":"DEC","X":"[A-Z_]{1,20}","l":"DEC","z":"DEC","T":D{13}}}
     {"recv_ns":D{1,19},"venue":"bybit"|"binance","frame":<one of the above>}
 
@@ -128,45 +129,68 @@ cdef inline bint dec(const char *s, Py_ssize_t n, Py_ssize_t *pos, double *out) 
     return True
 
 
-cdef bint parse_bybit(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed *r) noexcept:
+cdef enum:
+    MAX_ITEMS = 64  # events per live allLiquidation frame taken by the compiled path
+
+
+cdef int parse_bybit_items(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed *items, int max_items) noexcept:
+    """An allLiquidation frame with 1..max_items items: the number of items, 0 when it does not match."""
     cdef uint64_t v
     cdef Py_ssize_t a, b
+    cdef int k = 0
+    cdef Parsed *r
     if not lit(s, n, pos, b'{"topic":"allLiquidation.', 25):
-        return False
+        return 0
     if not sym(s, n, pos, &a, &b):
-        return False
+        return 0
     if not lit(s, n, pos, b'","type":"snapshot","ts":', 25):
-        return False
+        return 0
     if not digits(s, n, pos, 1, 16, &v):
-        return False
-    if not lit(s, n, pos, b',"data":[{"T":', 14):
-        return False
-    if not digits(s, n, pos, 13, 13, &v):
-        return False
-    r.t_ms = <int64_t>v
-    if not lit(s, n, pos, b',"s":"', 6):
-        return False
-    if not sym(s, n, pos, &r.sym_start, &r.sym_len):
-        return False
-    if lit(s, n, pos, b'","S":"Buy', 10):
-        r.side = 1
-    elif lit(s, n, pos, b'","S":"Sell', 11):
-        r.side = 2
-    else:
-        return False
-    if not lit(s, n, pos, b'","v":"', 7):
-        return False
-    if not dec(s, n, pos, &r.qty):
-        return False
-    if not lit(s, n, pos, b'","p":"', 7):
-        return False
-    if not dec(s, n, pos, &r.price):
-        return False
-    if not lit(s, n, pos, b'"}]}', 4):
-        return False
-    r.venue = 1
-    r.flags = 0
-    return True
+        return 0
+    if not lit(s, n, pos, b',"data":[', 9):
+        return 0
+    while True:
+        if k >= max_items:
+            return 0
+        r = &items[k]
+        if not lit(s, n, pos, b'{"T":', 5):
+            return 0
+        if not digits(s, n, pos, 13, 13, &v):
+            return 0
+        r.t_ms = <int64_t>v
+        if not lit(s, n, pos, b',"s":"', 6):
+            return 0
+        if not sym(s, n, pos, &r.sym_start, &r.sym_len):
+            return 0
+        if lit(s, n, pos, b'","S":"Buy', 10):
+            r.side = 1
+        elif lit(s, n, pos, b'","S":"Sell', 11):
+            r.side = 2
+        else:
+            return 0
+        if not lit(s, n, pos, b'","v":"', 7):
+            return 0
+        if not dec(s, n, pos, &r.qty):
+            return 0
+        if not lit(s, n, pos, b'","p":"', 7):
+            return 0
+        if not dec(s, n, pos, &r.price):
+            return 0
+        if not lit(s, n, pos, b'"}', 2):
+            return 0
+        r.venue = 1
+        r.flags = 0
+        r.recv = -1
+        k += 1
+        if lit(s, n, pos, b',', 1):
+            continue
+        if lit(s, n, pos, b']}', 2):
+            return k
+        return 0
+
+
+cdef bint parse_bybit(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed *r) noexcept:
+    return parse_bybit_items(s, n, pos, r, 1) == 1
 
 
 cdef bint parse_binance(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed *r) noexcept:
@@ -264,17 +288,40 @@ cdef object symbol_id(dict ids, object sid_of, int venue, const char *s, Parsed 
     return sid
 
 
+cdef inline bint values_ok(Parsed *r) noexcept:
+    return MS_MIN <= r.t_ms <= MS_MAX and 0.0 < r.price < INF and 0.0 < r.qty < INF
+
+
 def match_frame(bytes frame, int venue, dict ids, object sid_of, int64_t recv_ns):
     """One live frame of ``venue`` (1 Bybit, 2 Binance, 0 either) -> the event row tuple
-    ``(ts_event, ts_recv, price, qty, symbol_id, side, kind, venue, flags)``, or None for the JSON
-    path.  ``ids``: the decoder's (venue, symbol bytes) -> id cache; ``sid_of(venue, name)`` assigns
-    new ids."""
+    ``(ts_event, ts_recv, price, qty, symbol_id, side, kind, venue, flags)``, a list of such rows
+    (a Bybit allLiquidation frame with several events, up to 64), or None for the JSON path.
+    ``ids``: the decoder's (venue, symbol bytes) -> id cache; ``sid_of(venue, name)`` assigns new
+    ids."""
+    cdef Parsed items[MAX_ITEMS]
     cdef Parsed r
     cdef const char *s = PyBytes_AS_STRING(frame)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(frame)
-    if not parse_line(s, n, True, False, &r):
-        return None
-    if venue and r.venue != venue:
+    cdef Py_ssize_t pos = 0
+    cdef int k, i
+    if n and s[n - 1] == 13:
+        n -= 1
+    if n >= 3 and s[2] == 116 and venue != 2:  # {"t...: Bybit, one or more items
+        k = parse_bybit_items(s, n, &pos, items, MAX_ITEMS)
+        if k == 0 or pos != n:
+            return None
+        for i in range(k):
+            if not values_ok(&items[i]):
+                return None
+        if k == 1:
+            sid = symbol_id(ids, sid_of, 1, s, &items[0])
+            return (items[0].t_ms * 1_000_000, recv_ns, items[0].price, items[0].qty, sid, items[0].side, 1, 1, 0)
+        rows = []
+        for i in range(k):
+            sid = symbol_id(ids, sid_of, 1, s, &items[i])
+            rows.append((items[i].t_ms * 1_000_000, recv_ns, items[i].price, items[i].qty, sid, items[i].side, 1, 1, 0))
+        return rows
+    if venue == 1 or not parse_line(s, n, True, False, &r) or (venue and r.venue != venue):
         return None
     sid = symbol_id(ids, sid_of, r.venue, s, &r)
     return (r.t_ms * 1_000_000, recv_ns, r.price, r.qty, sid, r.side, 1, r.venue, r.flags)
