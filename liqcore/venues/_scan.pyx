@@ -180,7 +180,6 @@ cdef int parse_bybit_items(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed 
             return 0
         r.venue = 1
         r.flags = 0
-        r.recv = -1
         k += 1
         if lit(s, n, pos, b',', 1):
             continue
