@@ -160,6 +160,24 @@ def main() -> int:
     bw, bc = results["baseline"]
     fw, fc = results["feed"]
     print(f"  ratio baseline/feed: wall x{bw / fw:.2f}, cpu x{bc / fc:.2f}")
+
+    # a cascade moment: allLiquidation batches of 10 events per frame
+    batches = []
+    for j in range(max(args.feed // 10, 1000)):
+        items = b",".join(
+            b'{"T":%d,"s":"ETHUSDT","S":"%s","v":"%s","p":"%s"}'
+            % (1739502302929 + j * 10 + k, b"Buy" if k % 2 else b"Sell", f"{0.01 * (1 + k):.2f}".encode(), f"{2700 + j % 100 * 0.5:.2f}".encode())
+            for k in range(10)
+        )
+        batches.append(b'{"topic":"allLiquidation.ETHUSDT","type":"snapshot","ts":%d,"data":[%s]}' % (1739502303204 + j * 10, items))
+    print(f"live decode: {len(batches)} Bybit allLiquidation frames of 10 events, ns/frame")
+    for label, compiled in (("Decoder.feed", True), ("Decoder.feed without _scan (pure Py)", False)):
+        dec = Decoder("bybit")
+        if not compiled:
+            dec._scan_venue = -1
+        w, c = per_frame(dec.feed, batches)
+        assert dec.counters["events"] >= 10 * (len(batches) - len(batches) % 500), dec.counters
+        print(f"  {label:38s} wall {w:6.0f} ns | cpu {c:6.0f} ns")
     return 0
 
 
