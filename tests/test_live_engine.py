@@ -84,6 +84,13 @@ def test_paper_cascade_to_fill_and_take_profit(tmp_path):
     ds2 = feed(eng, cascade_frames(t0_ms=t0 + 120_000, ref=3004.0)[-3:])
     assert ds2 and ds2[0].reason == "cooldown"
     j.close()
+    # a restart keeps equity, cooldown and the loss-limit anchors (equity at the start of the UTC day)
+    eng2 = Engine(PARAMS, symbols=["ETHUSDT"], journal=Journal(tmp_path / "j.sqlite"))
+    asyncio.run(eng2.start())
+    assert eng2.equity == pytest.approx(eng.equity)
+    assert eng2.core.port[0]["day_start_equity"] == pytest.approx(10_000.0)
+    assert eng2.core.position(0)["cooldown_until_ns"] == rec.cooldowns["ETHUSDT"]
+    eng2.journal.close()
 
 
 def test_kill_switch_file_and_toggle(tmp_path):

@@ -578,6 +578,7 @@ class Engine:
             self.journal.position(sym, None, ts)
             self.journal.cooldown(sym, self.core.position(self._by_symbol[sym][1])["cooldown_until_ns"], ts)
             self.journal.equity(self.core.equity, ts, f"{sym} {ex['exit_reason']}")
+            self._save_anchors()
 
     # ------------------------------------------------------------------ gateway reports
     def _on_update(self, u: OrderUpdate) -> None:
@@ -729,7 +730,7 @@ class Engine:
         self._restore()
         if not self.paper:
             await self._reconcile()
-        if not self.paper and self.journal is not None and self.journal.recover().equity is None:
+        if not self.paper:  # the venue's wallet is the equity of a live account
             eq = getattr(self.gateway, "equity", None)
             if eq is not None:
                 try:
@@ -759,6 +760,14 @@ class Engine:
         c.external_reject(0, 7)
         c.position(0)
 
+    _ANCHORS = ("day", "week", "day_start_equity", "week_start_equity")
+
+    def _save_anchors(self) -> None:
+        """The loss-limit anchors (UTC day/week and the equity at their start) survive restarts."""
+        if self.journal is not None:
+            port = self.core.port[0]
+            self.journal.set_state("loss_anchors", {k: port[k].item() for k in self._ANCHORS})
+
     def _set_equity(self, value: float) -> None:
         self.core.port[0]["equity"] = float(value)
         self.risk.equity = float(value)
@@ -772,6 +781,12 @@ class Engine:
         self._seq = max(self._seq, rec.seq)
         if rec.equity is not None:
             self._set_equity(rec.equity)
+        anchors = rec.state.get("loss_anchors")
+        if isinstance(anchors, dict):
+            port = self.core.port[0]
+            for k in self._ANCHORS:
+                if k in anchors:
+                    port[k] = anchors[k]
         st = self.core.st
         for sym, until in rec.cooldowns.items():
             if sym in self._by_symbol:
