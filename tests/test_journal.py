@@ -12,6 +12,8 @@ from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate
 from liqcore.live.journal import Journal
 from liqcore.live.risk import RiskManager, week_start
 
+pytestmark = pytest.mark.timeout(60)
+
 T = 1_763_683_200 * 10**9  # Friday 2025-11-21 00:00 UTC
 
 

@@ -16,6 +16,8 @@ from liqcore.live.runner import LiveRunner
 from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
+pytestmark = pytest.mark.timeout(60)
+
 PARAMS = Params(min_history=5, history=50)
 BASELINE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]  # ETH qty at 3000: P95 ~ 1440 quote
 
@@ -284,6 +286,14 @@ def test_feed_drop_ends_open_cascade_with_gap_and_reconnects():
             await asyncio.sleep(0.2)
             await fx.push(cascade_frames()[-1])  # data flows again after the resubscribe
             await _wait(lambda: eng.decoder("bybit").counters["events"] >= 14)
+            for junk in (b'{"topic":"allLiquidation.ETHUSDT","data":[{"T":"x"}]}', b"{garbage",
+                         b'{"topic":"publicTrade.ETHUSDT","data":[{"p":"-1"}]}'):
+                await fx.push(junk)  # bad frames on the live socket: counted, the loop carries on
+            await fx.push(cascade_frames()[0])
+            await _wait(lambda: eng.decoder("bybit").counters["events"] >= 15)
+            c = eng.decoder("bybit").counters
+            assert c["rejected_frames"] >= 2 and runner.feed.connected
+            assert "liqcore_rejects_total" in eng.metrics.render()
             stop.set()
             s = await task
             assert s["gaps"] >= 1 and s["reconnects"] >= 1 and 0 < s["coverage"] < 1

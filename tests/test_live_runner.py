@@ -13,6 +13,8 @@ import pytest
 
 from liqcore.live.metrics import Histogram, Metrics, serve_metrics
 
+pytestmark = pytest.mark.timeout(120)
+
 
 def test_metrics_text_exposition():
     m = Metrics()

@@ -213,6 +213,30 @@ def test_subscription_chunking_within_limits():
         okx_stream.inst_id("???")
 
 
+def test_okx_text_heartbeat_pong_is_consumed():
+    async def handler(ws):
+        async for msg in ws:
+            if msg == "ping":
+                await ws.send("pong")
+            elif "subscribe" in msg:
+                await ws.send('{"event":"subscribe","arg":{"channel":"liquidation-orders","instType":"SWAP"}}')
+
+    async def main():
+        async with serve(handler, "127.0.0.1", 0) as srv:
+            url = f"ws://127.0.0.1:{srv.sockets[0].getsockname()[1]}/ws/v5/public"
+            spec = okx_stream.connection_specs(["ETHUSDT"], url=url)[0]
+            spec.ping_interval_s = 0.1
+            got = []
+            conn = WsConnection(spec, lambda p, t: got.append(p), stale_after_s=5)
+            conn.start()
+            await conn.wait_connected(5)
+            await wait_for(lambda: conn.stats.pongs >= 3 and got)
+            assert all(p != b"pong" for p in got) and b'"event":"subscribe"' in got[0]
+            await conn.stop()
+
+    asyncio.run(main())
+
+
 def test_gap_events_shape():
     ev = gap_events("okx", [], 123)
     assert ev["symbol_id"].tolist() == [-1] and ev["venue"][0] == Venue.OKX and ev["ts_recv"][0] == 123

@@ -14,6 +14,8 @@ from websockets.asyncio.server import serve
 from liqcore.commands.record import record
 from liqcore.live.recorder import Recorder, frame_line, gap_line, hour_file_name, read_lines
 
+pytestmark = pytest.mark.timeout(60)
+
 H = 3600 * 10**9
 T0 = 1_763_683_200 * 10**9  # 2025-11-21T00:00:00Z
 
