@@ -401,3 +401,44 @@ def test_sigkill_mid_run_loses_nothing_the_venue_acknowledged(tmp_path):
         assert all(r.body["orderLinkId"] == cid for r in fx.requests_to("/v5/order/create"))
     finally:
         th.stop()
+
+
+@pytest.mark.integration
+def test_live_entry_timeout_cancels_on_the_venue_and_hold_timeout_closes():
+    async def main():
+        async with FakeExchange() as fx:
+            from liqcore.live.bybit_gateway import BybitGateway
+
+            params = PARAMS.replace(entry_timeout_ns=300_000_000, hold_timeout_ns=300_000_000)
+            gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"])
+            fills = []
+            eng = Engine(params, symbols=["ETHUSDT"], gateway=gw, on_fill=fills.append)
+            runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url, clock_interval_s=0.05)
+            stop = asyncio.Event()
+            task = asyncio.create_task(runner.run(stop=stop))
+            await runner.feed.wait_connected(5)
+            await asyncio.sleep(0.2)
+            for f in cascade_frames():  # decision at receive time (now): the timeouts run on the wall clock
+                await fx.push(f)
+            await _wait(lambda: fx.requests_to("/v5/order/create"))
+            cid = fx.requests_to("/v5/order/create")[0].body["orderLinkId"]
+            await _wait(lambda: fx.requests_to("/v5/order/cancel"), 5)  # unfilled after 300 ms
+            await _wait(lambda: fx.orders_with_link(cid)[0].status == "Cancelled")
+            await _wait(lambda: eng.books["ETHUSDT"].entry is None and eng.core.position(0)["status"] == "flat")
+            # second cascade, filled, then held past the hold timeout: closed at market
+            t1 = int(time.time() * 1000) + 61_000  # event times after the first cascade's window
+            for f in cascade_frames(t0_ms=t1)[-3:]:
+                await fx.push(f)
+            await _wait(lambda: len(fx.requests_to("/v5/order/create")) >= 2)
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new")
+            await fx.trade("ETHUSDT", 2994.0)
+            await _wait(lambda: any(f.kind == "entry" for f in fills))
+            await asyncio.sleep(0.35)
+            await fx.trade("ETHUSDT", 2996.0)  # a print after the hold deadline: the core asks for the close
+            await _wait(lambda: any(f.kind == "exit" for f in fills), 5)
+            await _wait(lambda: eng.core.position(0)["status"] == "flat")
+            assert eng.books["ETHUSDT"].trades == 1
+            stop.set()
+            await task
+
+    asyncio.run(main())

@@ -144,3 +144,39 @@ def test_run_command_rejects_bad_arguments(tmp_path):
     assert main(["run", "--replay", str(tmp_path / "missing"), "--no-dashboard"]) == 2
     assert main(["run", "--live", "--venue", "okx", "--no-dashboard"]) == 2
     assert main(["record", "--symbols", "", "--out", str(tmp_path)]) == 2
+
+
+def test_live_without_keys_is_a_clean_error(tmp_path, monkeypatch, capsys):
+    from liqcore.cli import main
+
+    for k in ("BYBIT_API_KEY", "BYBIT_API_SECRET", "LIQCORE_KEY_FILE"):
+        monkeypatch.delenv(k, raising=False)
+    assert main(["run", "--symbols", "ETHUSDT", "--live", "--no-dashboard", "--journal", str(tmp_path / "j")]) == 2
+    assert "BYBIT_API_KEY" in capsys.readouterr().err
+    key_file = tmp_path / "keys"
+    key_file.write_text("BYBIT_API_KEY=abcd1234\nBYBIT_API_SECRET=topsecretvalue\n")
+    key_file.chmod(0o644)
+    assert main(["run", "--symbols", "ETHUSDT", "--live", "--no-dashboard", "--key-file", str(key_file)]) == 2
+    err = capsys.readouterr().err
+    assert "chmod 600" in err and "topsecretvalue" not in err
+
+
+def test_sigusr1_toggles_the_kill_switch():
+    import os
+    import signal
+
+    from liqcore.config import Params
+    from liqcore.live.risk import RiskManager
+
+    async def main():
+        r = RiskManager(Params(), 1000.0)
+        assert r.install_signal(asyncio.get_running_loop())
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await asyncio.sleep(0.05)
+        first = r.killed
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await asyncio.sleep(0.05)
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+        return first, r.killed
+
+    assert asyncio.run(main()) == (True, False)
