@@ -100,3 +100,34 @@ def test_record_from_loopback_server_and_reload(tmp_path):
     from liqcore.types import Kind
     kinds = set(int(k) for k in ev["kind"])
     assert int(Kind.LIQUIDATION) in kinds and int(Kind.TRADE) in kinds
+
+
+@pytest.mark.integration
+def test_record_command_against_the_fake_exchange(tmp_path):
+    from liqcore.testing.fake_exchange import FakeExchangeThread
+    from liqcore.testing.fake_replay import frames_from_objects, liquidation_frame, trade_frame
+
+    now_ms = 1_763_683_200_000
+    frames = [(now_ms * 10**6 + i, f) for i, f in enumerate(
+        [liquidation_frame("ETHUSDT", 3000, 1.5, "Buy", now_ms), trade_frame("ETHUSDT", 3001, 0.1, "Sell", now_ms + 1),
+         liquidation_frame("SOLUSDT", 150, 20, "Sell", now_ms + 2)])]
+    th = FakeExchangeThread(replay=frames_from_objects(frames), speed=None)
+    fx = th.start()
+    try:
+        out = tmp_path / "rec"
+        p = subprocess.run([sys.executable, "-m", "liqcore", "record", "--venue", "bybit", "--symbols", "ETHUSDT,SOLUSDT",
+                            "--out", str(out), "--ws-url", fx.public_ws_url, "--duration", "2", "--quiet"],
+                           capture_output=True, timeout=60)
+    finally:
+        th.stop()
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    assert b"recorded" in p.stdout
+    lines = [orjson.loads(x) for f in sorted(out.iterdir()) for x in read_lines(f)]
+    topics = [x["frame"].get("topic") for x in lines if isinstance(x.get("frame"), dict)]
+    assert {"allLiquidation.ETHUSDT", "publicTrade.ETHUSDT", "allLiquidation.SOLUSDT"} <= set(topics)
+    pytest.importorskip("liqcore.venues.decoder")
+    from liqcore.io import load_events
+    from liqcore.types import Kind
+
+    res = load_events(out)
+    assert (res.events["kind"] == Kind.LIQUIDATION).sum() == 2 and (res.events["kind"] == Kind.TRADE).sum() == 1
