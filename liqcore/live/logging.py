@@ -46,9 +46,24 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (a live dashboard redirects it)."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def setup_json_logging(path: str | None = None, level: str | int = "INFO") -> logging.Handler:
     """Route the ``liqcore`` loggers to one JSON line per record (a file, or stderr when ``path`` is None)."""
-    handler: logging.Handler = logging.FileHandler(path) if path else logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = logging.FileHandler(path) if path else _CurrentStderr()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("liqcore")
     for h in list(root.handlers):

@@ -78,6 +78,8 @@ class LiveRunner:
             from liqcore.live.metrics import serve_metrics
 
             self._metrics_runner = await serve_metrics(self.engine.metrics, self.metrics_port)
+            port = self._metrics_runner.addresses[0][1] if self._metrics_runner.addresses else self.metrics_port
+            log.info("metrics on http://127.0.0.1:%s/metrics", port, extra={"metrics_port": port})
         await self.feed.start()
         clock = loop.create_task(self._clock(stop), name="clock")
         if self.dashboard_on:
