@@ -3,7 +3,6 @@ exchange, gaps, bad frames, faults without duplicate orders, restart recovery fr
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 
 import orjson

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from liqcore.live.transport import ConnectionSpec, Coverage, WsConnection
+from liqcore.live.transport import ConnectionSpec, WsConnection
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
 __all__ = ["FeedManager", "gap_events", "stream_module", "VENUES"]
