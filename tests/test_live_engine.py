@@ -441,3 +441,22 @@ def test_live_entry_timeout_cancels_on_the_venue_and_hold_timeout_closes():
             await task
 
     asyncio.run(main())
+
+
+@pytest.mark.integration
+def test_unconfirmed_create_keeps_the_symbol_busy_until_the_venue_answers():
+    async def main():
+        async with FakeExchange() as fx:
+            eng = await _live_engine(fx)
+            fx.fail_next(1, status=502, path="/v5/order/create", process=True)  # created, answer lost
+            fx.fail_next(4, status=502, path="/v5/order/realtime")  # and the venue cannot be asked
+            ds = feed(eng, cascade_frames())
+            cid = ds[0].client_id
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "unknown", 10)
+            nd = feed(eng, cascade_frames(t0_ms=int(time.time() * 1000) + 90_000)[-3:])
+            assert nd and nd[0].reason == "busy"  # no second order while the first may exist
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new", 10)  # a later query found it
+            assert len(fx.orders_with_link(cid)) == 1 and len(fx.requests_to("/v5/order/create")) == 1
+            await eng.shutdown()
+
+    asyncio.run(main())

@@ -687,13 +687,37 @@ class Engine:
         try:
             u = await self.gateway.place(intent)
         except GatewayError as exc:
+            # the venue could not be asked whether the order exists: the symbol stays busy (status
+            # "unknown") until a later query answers; nothing is sent again under another id
             self.errors += 1
             log.error("order %s not confirmed: %s", intent.client_id, exc)
-            u = OrderUpdate(intent.client_id, "rejected", intent.symbol, reason=f"gateway_error: {exc}",
-                            kind=intent.kind, ts_ns=time.time_ns())
+            book = self.books.get(intent.symbol)
+            if book is not None and book.entry is not None and book.entry.client_id == intent.client_id:
+                book.entry_status = "unknown"
+            self._spawn(self._resolve_unknown(intent))
+            return OrderUpdate(intent.client_id, "pending", intent.symbol, reason=f"unknown: {exc}",
+                               kind=intent.kind, ts_ns=time.time_ns())
         if not self.paper:
             self._on_update(u)
         return u
+
+    async def _resolve_unknown(self, intent: OrderIntent, delays=(0.5, 1, 2, 5, 10, 30)) -> None:
+        """Ask the venue about an order whose create could not be confirmed, until it answers."""
+        for delay in (*delays, *([60.0] * 60)):
+            await asyncio.sleep(delay)
+            try:
+                u = await self.gateway.query(intent.symbol, intent.client_id)
+            except GatewayError as exc:
+                log.warning("order %s still unknown: %s", intent.client_id, exc)
+                continue
+            if u is None:  # the venue answered: it has no such order
+                u = OrderUpdate(intent.client_id, "rejected", intent.symbol, reason="not_at_venue",
+                                kind=intent.kind, ts_ns=time.time_ns())
+            book = self.books.get(intent.symbol)
+            if book is not None and book.entry_status == "unknown":
+                book.entry_status = "pending"
+            self._on_update(u)
+            return
 
     async def _cancel(self, symbol: str, client_id: str) -> None:
         try:
@@ -878,6 +902,8 @@ class Engine:
                     except GatewayError as exc:
                         log.error("cancel of %s at shutdown failed: %s", book.entry.client_id, exc)
         await self.drain()
+        for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
+            t.cancel()
         if self.journal is not None:
             self.journal.flush()
         try:
