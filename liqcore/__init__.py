@@ -20,10 +20,9 @@ from liqcore.types import (  # noqa: F401  (the data contract is always loaded)
     Venue,
     default_registry,
 )
-from liqcore.config import Params  # noqa: F401
-
 # name -> (module, attribute); imported on first access
 _LAZY = {
+    "Params": ("liqcore.config", "Params"),
     "RollingQuantile": ("liqcore._libs.quantile", "RollingQuantile"),
     "TimeWindow": ("liqcore._libs.windows", "TimeWindow"),
     "RollingZScore": ("liqcore._libs.zscore", "RollingZScore"),
@@ -49,7 +48,6 @@ __all__ = [
     "SymbolRegistry",
     "Venue",
     "default_registry",
-    "Params",
     *_LAZY,
 ]
 

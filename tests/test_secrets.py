@@ -82,6 +82,12 @@ def test_malformed_file_error_does_not_echo_content(tmp_path):
 def test_redacting_filter(caplog):
     logger = logging.getLogger("liqcore.test.redact")
     logger.addFilter(RedactingFilter([Secret(SECRET)]))
-    with caplog.at_level(logging.INFO, logger="liqcore.test.redact"):
-        logger.info("signing with %s", SECRET)
+    # attach the capture handler to the logger itself: another test may have routed the
+    # ``liqcore`` logger tree to a JSON handler with propagation off
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="liqcore.test.redact"):
+            logger.info("signing with %s", SECRET)
+    finally:
+        logger.removeHandler(caplog.handler)
     assert SECRET not in caplog.text and "***" in caplog.text
