@@ -245,6 +245,90 @@ class Simulator:
                 self.settle(j, ts)
         self.port.roll(ts)
 
+    # ---- live-shell steps (venue mode, restarts) ------------------------------------------------
+    def external_entry_fill(self, sid: int, ts: int, price: float) -> bool:
+        """The venue filled the working entry at ``price``."""
+        if self.states[sid].status in (PENDING, RESTING):
+            self.open(sid, ts, price)
+            return True
+        return False
+
+    def external_close(self, sid: int, ts: int, price: float, reason: int) -> bool:
+        """The venue closed the position (a take-profit pays the maker fee, anything else the taker fee)."""
+        if self.states[sid].status != OPEN:
+            return False
+        q = self.par[sid]
+        self.close(sid, ts, price, reason, q["maker_fee"] if reason == TAKE_PROFIT else q["taker_fee"])
+        return True
+
+    def external_reject(self, sid: int, ts: int) -> bool:
+        """The working entry was rejected: counted as rejected, no cooldown."""
+        s = self.states[sid]
+        if s.status in (PENDING, RESTING):
+            s.status = FLAT
+            self.counts[sid]["rejected"] += 1
+            return True
+        return False
+
+    def external_cancel(self, sid: int, ts: int) -> bool:
+        """The working entry was cancelled: counted as unfilled, no cooldown."""
+        if not 0 <= sid < len(self.states):
+            return False
+        s = self.states[sid]
+        if s.status in (PENDING, RESTING):
+            s.status = FLAT
+            self.counts[sid]["unfilled"] += 1
+            return True
+        return False
+
+    def amend_entry(self, sid: int, price: float) -> bool:
+        """The working entry's limit moves to ``price``."""
+        if not 0 <= sid < len(self.states) or not price > 0.0:
+            return False
+        s = self.states[sid]
+        if s.status in (PENDING, RESTING):
+            s.limit_price = price
+            return True
+        return False
+
+    def set_exit_levels(self, sid: int, tp_price: float, sl_price: float, notional: float) -> bool:
+        """The open position takes the venue's TP / SL / notional (a value <= 0 keeps the current one)."""
+        if not 0 <= sid < len(self.states):
+            return False
+        s = self.states[sid]
+        if s.status != OPEN:
+            return False
+        if tp_price > 0.0:
+            s.tp_price = tp_price
+        if sl_price > 0.0:
+            s.sl_price = sl_price
+        if notional > 0.0:
+            s.notional = notional
+        return True
+
+    def set_working(self, sid, status, side, price, ref_price, cascade_id, signal_ns, arrive_ns, deadline_ns) -> bool:
+        """A flat symbol gets a working entry placed outside a cascade decision."""
+        if not 0 <= sid < len(self.states) or status not in (PENDING, RESTING):
+            return False
+        s = self.states[sid]
+        if s.status != FLAT:
+            return False
+        s.status, s.side, s.limit_price, s.ref_price = status, side, price, ref_price
+        s.cascade_id, s.signal_ns, s.arrive_ns, s.entry_deadline_ns = cascade_id, signal_ns, arrive_ns, deadline_ns
+        return True
+
+    def set_open(self, sid, side, entry_ns, entry_price, tp_price, sl_price, notional, hold_deadline_ns, funding) -> bool:
+        """A symbol without a position gets the position the venue holds."""
+        if not 0 <= sid < len(self.states) or not entry_price > 0.0:
+            return False
+        s = self.states[sid]
+        if s.status == OPEN:
+            return False
+        s.status, s.side, s.entry_ns, s.entry_price = OPEN, side, entry_ns, entry_price
+        s.tp_price, s.sl_price, s.notional = tp_price, sl_price, notional
+        s.hold_deadline_ns, s.funding = hold_deadline_ns, funding
+        return True
+
 
 def merged_stream(events, records):
     """Trades, funding and cascade decisions in (time, input index) order; a record sorts right after

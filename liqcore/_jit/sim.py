@@ -496,3 +496,91 @@ def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger
         r += 1
     step_clock(st, port, par, end_ns, counts)
     return prints
+
+
+# ================================================================================================
+# live-shell steps (venue mode, restarts): the shell changes the core's state only through these
+# ================================================================================================
+@njit(cache=True)
+def external_cancel(st, sid, ts, counts):
+    """The working entry was cancelled (entry timeout at the venue, operator, shutdown): it counts as
+    unfilled and starts no cooldown.  Returns 1 if a working entry was cancelled."""
+    if sid < 0 or sid >= st.shape[0]:
+        return 0
+    s = st[sid]
+    if s.status == PENDING or s.status == RESTING:
+        s.status = FLAT
+        counts[sid, C_UNFILLED] += 1
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def amend_entry(st, sid, price):
+    """The working entry's limit becomes ``price`` (e.g. the venue's price grid).  Returns 1 if amended."""
+    if sid < 0 or sid >= st.shape[0] or not price > 0.0:
+        return 0
+    s = st[sid]
+    if s.status == PENDING or s.status == RESTING:
+        s.limit_price = price
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def set_exit_levels(st, sid, tp_price, sl_price, notional):
+    """The open position's take-profit and stop-loss prices (and its notional) become the venue's;
+    a value <= 0 keeps the current one.  Returns 1 if a position was updated."""
+    if sid < 0 or sid >= st.shape[0]:
+        return 0
+    s = st[sid]
+    if s.status != OPEN:
+        return 0
+    if tp_price > 0.0:
+        s.tp_price = tp_price
+    if sl_price > 0.0:
+        s.sl_price = sl_price
+    if notional > 0.0:
+        s.notional = notional
+    return 1
+
+
+@njit(cache=True)
+def set_working(st, sid, status, side, price, ref_price, cascade_id, signal_ns, arrive_ns, deadline_ns):
+    """A flat symbol gets a working entry (``status`` PENDING or RESTING) placed outside a cascade
+    decision (restart, operator).  Returns 1 if the entry was set."""
+    if sid < 0 or sid >= st.shape[0] or (status != PENDING and status != RESTING):
+        return 0
+    s = st[sid]
+    if s.status != FLAT:
+        return 0
+    s.status = status
+    s.side = side
+    s.limit_price = price
+    s.ref_price = ref_price
+    s.cascade_id = cascade_id
+    s.signal_ns = signal_ns
+    s.arrive_ns = arrive_ns
+    s.entry_deadline_ns = deadline_ns
+    return 1
+
+
+@njit(cache=True)
+def set_open(st, sid, side, entry_ns, entry_price, tp_price, sl_price, notional, hold_deadline_ns, funding):
+    """A flat or working symbol gets an open position held at the venue (restart, external fill of an
+    entry the core did not place).  Returns 1 if the position was set."""
+    if sid < 0 or sid >= st.shape[0] or not entry_price > 0.0:
+        return 0
+    s = st[sid]
+    if s.status == OPEN:
+        return 0
+    s.status = OPEN
+    s.side = side
+    s.entry_ns = entry_ns
+    s.entry_price = entry_price
+    s.tp_price = tp_price
+    s.sl_price = sl_price
+    s.notional = notional
+    s.hold_deadline_ns = hold_deadline_ns
+    s.funding = funding
+    return 1

@@ -12,8 +12,14 @@ It holds the same state arrays as the backtest loop and calls the same Numba ste
 
 Paper mode (default) simulates fills on the trade prints.  Venue mode (``mode="venue"``) leaves fills
 to the venue: prints only update the reference price, and the live shell reports what happened with
-:meth:`external_entry_fill`, :meth:`external_close` and :meth:`external_reject`; ``on_trade`` then
-returns ``{"event": "hold_timeout_due"}`` when an open position has passed its hold timeout.
+:meth:`external_entry_fill`, :meth:`external_close`, :meth:`external_reject` and
+:meth:`external_cancel`; ``on_trade`` then returns ``{"event": "hold_timeout_due"}`` when an open
+position has passed its hold timeout.
+
+The live shell changes the state only through methods (each a thin wrapper over a Numba function on
+the same arrays): :meth:`amend_entry` (the venue's price grid), :meth:`set_exit_levels` (the venue's
+TP/SL after a fill), :meth:`set_working_order` / :meth:`set_position` / :meth:`set_equity`, and
+:meth:`snapshot` / :meth:`restore` (a JSON-able dict per symbol + portfolio) across restarts.
 """
 from __future__ import annotations
 
@@ -27,6 +33,43 @@ from liqcore.types import SymbolRegistry, Venue
 
 _REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4}
 _EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external"}
+_STATUS_NAMES = ("flat", "pending", "resting", "open")
+_PORT_FIELDS = ("equity", "equity0", "day", "week", "day_start_equity", "week_start_equity")
+_INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "entry_ns", "hold_deadline_ns",
+               "cooldown_until_ns", "last_ns")
+_FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_price", "notional", "funding",
+                 "last_price")
+_SIDES = {"buy": 1, "long": 1, "sell": -1, "short": -1}
+
+
+def _float(name: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: expected a number; got {v!r}")
+    x = float(v)
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: must be finite; got {v!r}")
+    return x
+
+
+def _positive(name: str, v) -> float:
+    x = _float(name, v)
+    if not x > 0:
+        raise ValueError(f"{name}: must be positive; got {v!r}")
+    return x
+
+
+def _int(name: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"{name}: expected an integer; got {v!r}")
+    return int(v)
+
+
+def _side(v, name: str = "side") -> int:
+    if isinstance(v, str) and v.lower() in _SIDES:
+        return _SIDES[v.lower()]
+    if not isinstance(v, bool) and v in (1, -1):
+        return int(v)
+    raise ValueError(f"{name}: expected buy or sell; got {v!r}")
 
 
 class StrategyCore:
@@ -243,9 +286,201 @@ class StrategyCore:
         return out
 
     def external_reject(self, symbol_idx: int, ts: int) -> bool:
-        """The venue rejected (or cancelled) the working entry; no cooldown starts."""
+        """The venue (or the shell, e.g. below the minimum qty) rejected the working entry: counted as
+        ``rejected``; no cooldown starts.  Returns whether a working entry was rejected."""
         sid = self._sid(symbol_idx)
         return bool(self._sim.external_reject(self.st, sid, self._seen(ts), self.counts))
+
+    def external_cancel(self, symbol_idx: int, ts: int) -> bool:
+        """The working entry was cancelled (venue entry timeout, operator, shutdown): counted as
+        ``unfilled`` (a cancelled entry); no cooldown starts.  Returns whether an entry was cancelled."""
+        sid = self._sid(symbol_idx)
+        return bool(self._sim.external_cancel(self.st, sid, self._seen(ts), self.counts))
+
+    def amend_entry(self, symbol_idx: int, price: float) -> bool:
+        """Move the working entry's limit to ``price`` (the venue's price grid); paper fills then happen
+        at that price.  Returns whether a working entry was amended."""
+        sid = self._sid(symbol_idx)
+        price = _positive("price", price)
+        return bool(self._sim.amend_entry(self.st, sid, price))
+
+    def set_exit_levels(self, symbol_idx: int, take_profit: float | None, stop_loss: float | None, *,
+                        notional: float | None = None) -> bool:
+        """The open position's take-profit / stop-loss prices (and quote ``notional``) as the venue
+        holds them after the fill; ``None`` keeps a level.  Returns whether a position was updated."""
+        sid = self._sid(symbol_idx)
+        tp = 0.0 if take_profit is None else _positive("take_profit", take_profit)
+        sl = 0.0 if stop_loss is None else _positive("stop_loss", stop_loss)
+        no = 0.0 if notional is None else _positive("notional", notional)
+        s = self.st[sid]
+        if s["status"] == self._sim.OPEN:
+            side = int(s["side"])
+            t, l_ = tp or float(s["tp_price"]), sl or float(s["sl_price"])
+            if (side > 0 and not l_ < t) or (side < 0 and not t < l_):
+                raise ValueError(f"take_profit: {t!r} and stop_loss {l_!r} are on the wrong sides of a "
+                                 f"{'long' if side > 0 else 'short'} position")
+        return bool(self._sim.set_exit_levels(self.st, sid, tp, sl, no))
+
+    def set_working_order(self, symbol_idx: int, *, side: str, price: float, decision_ns: int,
+                          arrival_ns: int | None = None, expires_ns: int | None = None,
+                          ref_price: float | None = None, cascade_id: int = -1) -> bool:
+        """Give a flat symbol a working post-only entry placed outside a cascade decision (a restart:
+        the journal's open entry).  ``side``: buy or sell; ``arrival_ns``: when it reached the venue
+        (default ``decision_ns``: resting at once); ``expires_ns``: its entry timeout (default
+        ``decision_ns`` + entry_timeout).  Returns False if the symbol is not flat."""
+        sid = self._sid(symbol_idx)
+        sign = _side(side)
+        price = _positive("price", price)
+        dec = _int("decision_ns", decision_ns)
+        arr = dec if arrival_ns is None else _int("arrival_ns", arrival_ns)
+        exp = dec + int(self.par[sid]["entry_timeout_ns"]) if expires_ns is None else _int("expires_ns", expires_ns)
+        ref = math.nan if ref_price is None else _positive("ref_price", ref_price)
+        status = self._sim.RESTING if arr <= max(dec, self._last_ns) else self._sim.PENDING
+        return bool(self._sim.set_working(self.st, sid, status, sign, price, ref, int(cascade_id), dec, arr, exp))
+
+    def set_position(self, symbol_idx: int, *, side: str, entry_price: float, entry_ns: int,
+                     take_profit: float | None = None, stop_loss: float | None = None,
+                     notional: float | None = None, hold_deadline_ns: int | None = None) -> bool:
+        """Give a symbol the open position the venue holds (a restart).  Missing levels come from the
+        symbol's parameters: TP/SL fractions from ``entry_price``, notional = size x equity, hold
+        deadline = ``entry_ns`` + hold_timeout.  Returns False if a position is already open."""
+        sid = self._sid(symbol_idx)
+        sign = _side(side)
+        px = _positive("entry_price", entry_price)
+        ts = _int("entry_ns", entry_ns)
+        q = self.par[sid]
+        tp = px * (1.0 + sign * float(q["take_profit"])) if take_profit is None else _positive("take_profit", take_profit)
+        sl = px * (1.0 - sign * float(q["stop_loss"])) if stop_loss is None else _positive("stop_loss", stop_loss)
+        if (sign > 0 and not sl < tp) or (sign < 0 and not tp < sl):
+            raise ValueError(f"take_profit: {tp!r} and stop_loss {sl!r} are on the wrong sides of the position")
+        no = float(self.port[0]["equity"] * self.port[0]["size"]) if notional is None else _positive("notional", notional)
+        hold = ts + int(q["hold_timeout_ns"]) if hold_deadline_ns is None else _int("hold_deadline_ns", hold_deadline_ns)
+        return bool(self._sim.set_open(self.st, sid, sign, ts, px, tp, sl, no, hold, 0.0))
+
+    def set_equity(self, equity: float) -> None:
+        """The account's equity (a venue wallet, a journal); loss-limit anchors are left as they are."""
+        self.port[0]["equity"] = _positive("equity", equity)
+
+    def fee_rates(self, symbol_idx: int) -> tuple[float, float]:
+        """``(maker_fee, taker_fee)`` of the symbol as fractions of notional."""
+        q = self.par[self._sid(symbol_idx)]
+        return float(q["maker_fee"]), float(q["taker_fee"])
+
+    # ---- restart -------------------------------------------------------------------------------
+    def _key(self, sid: int) -> str:
+        return f"{self.registry.venue(sid).name.lower()}:{self.registry.symbol(sid)}"
+
+    def snapshot(self) -> dict:
+        """The core's state as a JSON-able dict: ``{"version": 1, "portfolio": {equity, equity0,
+        day, week, day_start_equity, week_start_equity}, "symbols": {"bybit:ETHUSDT": {status, side,
+        the order / position / cooldown / last-print fields, counts}}}``.  NaN becomes ``None``.
+        :meth:`restore` takes it back (the closed-trade ledger is not part of it)."""
+        p = self.port[0]
+        port = {k: p[k].item() for k in _PORT_FIELDS}
+        syms = {}
+        for sid in range(self._n):
+            s = self.st[sid]
+            row: dict[str, Any] = {"status": _STATUS_NAMES[int(s["status"])],
+                                   "side": {1: "buy", -1: "sell"}.get(int(s["side"]))}
+            for k in _INT_FIELDS:
+                row[k] = int(s[k])
+            for k in _FLOAT_FIELDS:
+                v = float(s[k])
+                row[k] = None if math.isnan(v) else v
+            row["counts"] = {name: int(c) for name, c in zip(self._sim.COUNT_NAMES, self.counts[sid]) if c}
+            syms[self._key(sid)] = row
+        return {"version": 1, "portfolio": port, "symbols": syms}
+
+    def restore(self, state: Mapping) -> None:
+        """Load a :meth:`snapshot` (e.g. after a restart).  Partial states merge into the current
+        one: a missing portfolio field or symbol field keeps its value; symbols are keyed
+        ``"venue:SYMBOL"`` (or the bare symbol when it is unambiguous).  A symbol restored as
+        ``open`` without ``tp_price``/``sl_price``/``notional``/``hold_deadline_ns`` gets them from the
+        symbol's parameters (see :meth:`set_position`).  Invalid input raises ValueError naming the
+        field and changes nothing."""
+        if not isinstance(state, Mapping):
+            raise ValueError(f"state: expected a mapping; got {type(state).__name__}")
+        ver = state.get("version", 1)
+        if ver != 1:
+            raise ValueError(f"state.version: unsupported version {ver!r}")
+        st, port, counts = self.st.copy(), self.port.copy(), self.counts.copy()
+        pst = state.get("portfolio") or {}
+        if not isinstance(pst, Mapping):
+            raise ValueError("state.portfolio: expected a mapping")
+        for k, v in pst.items():
+            if k not in _PORT_FIELDS:
+                raise ValueError(f"state.portfolio.{k}: unknown field")
+            port[0][k] = _int(f"state.portfolio.{k}", v) if k in ("day", "week") else _positive(f"state.portfolio.{k}", v)
+        syms = state.get("symbols") or {}
+        if not isinstance(syms, Mapping):
+            raise ValueError("state.symbols: expected a mapping")
+        keys = {self._key(i): i for i in range(self._n)}
+        bare: dict[str, list[int]] = {}
+        for i in range(self._n):
+            bare.setdefault(self.registry.symbol(i), []).append(i)
+        sim = self._sim
+        for key, row in syms.items():
+            sid = keys.get(key)
+            if sid is None:
+                cands = bare.get(str(key), [])
+                if len(cands) != 1:
+                    raise ValueError(f"state.symbols: unknown symbol {key!r}")
+                sid = cands[0]
+            if not isinstance(row, Mapping):
+                raise ValueError(f"state.symbols.{key}: expected a mapping")
+            s = st[sid]
+            where = f"state.symbols.{key}"
+            for k, v in row.items():
+                if k == "status":
+                    if v not in _STATUS_NAMES:
+                        raise ValueError(f"{where}.status: expected one of {', '.join(_STATUS_NAMES)}; got {v!r}")
+                    s["status"] = _STATUS_NAMES.index(v)
+                elif k == "side":
+                    s["side"] = 0 if v is None else _side(v, f"{where}.side")
+                elif k in _INT_FIELDS:
+                    s[k] = _int(f"{where}.{k}", v)
+                elif k in _FLOAT_FIELDS:
+                    if v is None:
+                        s[k] = math.nan
+                    else:
+                        x = _float(f"{where}.{k}", v)
+                        if k not in ("funding",) and x < 0:
+                            raise ValueError(f"{where}.{k}: must not be negative; got {v!r}")
+                        s[k] = x
+                elif k == "counts":
+                    if not isinstance(v, Mapping):
+                        raise ValueError(f"{where}.counts: expected a mapping")
+                    for name, c in v.items():
+                        if name not in sim.COUNT_NAMES:
+                            raise ValueError(f"{where}.counts.{name}: unknown count")
+                        c = _int(f"{where}.counts.{name}", c)
+                        if c < 0:
+                            raise ValueError(f"{where}.counts.{name}: must not be negative; got {c!r}")
+                        counts[sid, sim.COUNT_NAMES.index(name)] = c
+                else:
+                    raise ValueError(f"{where}.{k}: unknown field")
+            status = int(s["status"])
+            if status != sim.FLAT and int(s["side"]) not in (1, -1):
+                raise ValueError(f"{where}.side: a {_STATUS_NAMES[status]} symbol needs side buy or sell")
+            if status in (sim.PENDING, sim.RESTING) and not float(s["limit_price"]) > 0:
+                raise ValueError(f"{where}.limit_price: a working entry needs a positive limit price")
+            if status == sim.OPEN and row.get("status") == "open":
+                px = float(s["entry_price"])
+                if not px > 0:
+                    raise ValueError(f"{where}.entry_price: an open position needs a positive entry price")
+                q = self.par[sid]
+                sign = int(s["side"])
+                if "tp_price" not in row or not float(s["tp_price"]) > 0:
+                    s["tp_price"] = px * (1.0 + sign * float(q["take_profit"]))
+                if "sl_price" not in row or not float(s["sl_price"]) > 0:
+                    s["sl_price"] = px * (1.0 - sign * float(q["stop_loss"]))
+                if "notional" not in row or not float(s["notional"]) > 0:
+                    s["notional"] = float(port[0]["equity"] * port[0]["size"])
+                if "hold_deadline_ns" not in row or int(s["hold_deadline_ns"]) <= 0:
+                    s["hold_deadline_ns"] = int(s["entry_ns"]) + int(q["hold_timeout_ns"])
+        self.st[:] = st
+        self.port[:] = port
+        self.counts[:] = counts
 
     # ---- results -------------------------------------------------------------------------------
     def position(self, symbol_idx: int) -> dict:
@@ -261,7 +496,8 @@ class StrategyCore:
         if status == "open":
             out.update(entry_ns=int(s["entry_ns"]), entry_price=float(s["entry_price"]),
                        take_profit=float(s["tp_price"]), stop_loss=float(s["sl_price"]),
-                       notional=float(s["notional"]), funding=float(s["funding"]))
+                       notional=float(s["notional"]), funding=float(s["funding"]),
+                       hold_deadline_ns=int(s["hold_deadline_ns"]))
         return out
 
     @property

@@ -512,7 +512,7 @@ class Engine:
         book = self.books[d.symbol]
         book.entry, book.entry_status, book.cancel_sent = intent, "pending", False
         # the core works the order at the venue's grid price (paper fills happen at the rounded limit)
-        self.core.st[ci]["limit_price"] = price
+        self.core.amend_entry(ci, price)
         if self.journal is not None:  # write-ahead: committed before anything is sent
             self.journal.intent(intent, d.ts_ns, seq=self._seq)
         if self.paper:  # the paper venue is in-process: acknowledged at once, no loop needed
@@ -593,7 +593,10 @@ class Engine:
             if u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
                 if not self.paper:
                     sid, ci = self._by_symbol[u.symbol]
-                    self.core.external_reject(ci, u.ts_ns or time.time_ns())
+                    if u.status == "rejected":
+                        self.core.external_reject(ci, u.ts_ns or time.time_ns())
+                    else:  # cancelled (timeout, operator) or deactivated: an unfilled entry, not a reject
+                        self.core.external_cancel(ci, u.ts_ns or time.time_ns())
                 book.entry, book.entry_status = None, ""
         if self.on_update is not None:
             try:
@@ -620,18 +623,17 @@ class Engine:
                     self.core.external_entry_fill(ci, ts, f.price)
                 if first and book.entry is not None and book.entry.client_id == f.client_id:
                     # the core manages the position the venue holds: its grid TP/SL and its size
-                    s = self.core.st[ci]
-                    if book.entry.take_profit:
-                        s["tp_price"] = book.entry.take_profit
-                    if book.entry.stop_loss:
-                        s["sl_price"] = book.entry.stop_loss
-                    s["notional"] = abs(book.position_qty) * f.price
+                    try:
+                        self.core.set_exit_levels(ci, book.entry.take_profit or None, book.entry.stop_loss or None,
+                                                  notional=abs(book.position_qty) * f.price or None)
+                    except ValueError as exc:  # levels on the wrong side of the fill: the core keeps its own
+                        log.warning("%s: venue TP/SL not taken over (%s)", f.symbol, exc)
                 if self.journal is not None:
                     p = self.core.position(ci)
                     self.journal.position(f.symbol, {
                         "side": f.side, "qty": abs(book.position_qty), "entry_price": f.price, "entry_ns": ts,
                         "client_id": f.client_id, "take_profit": p.get("take_profit"), "stop_loss": p.get("stop_loss"),
-                        "hold_deadline_ns": int(self.core.st[ci]["hold_deadline_ns"]),
+                        "hold_deadline_ns": p.get("hold_deadline_ns"),
                         "notional": p.get("notional"), "intent": book.entry}, ts)
             else:
                 book.position_qty += signed
@@ -782,6 +784,13 @@ class Engine:
         c.external_entry_fill(0, 5, 99.0)
         c.external_close(0, 6, 100.0, "take_profit")
         c.external_reject(0, 7)
+        c.on_cascade({"symbol_idx": 0, "ts_ns": 8, "dominant": 2, "cascade_id": 1})
+        c.amend_entry(0, 101.0)
+        c.external_cancel(0, 9)
+        c.set_working_order(0, side="buy", price=99.0, decision_ns=10)
+        c.external_entry_fill(0, 11, 99.0)
+        c.set_exit_levels(0, 100.0, 98.0, notional=10.0)
+        c.restore(c.snapshot())
         c.position(0)
 
     _ANCHORS = ("day", "week", "day_start_equity", "week_start_equity")
@@ -789,11 +798,11 @@ class Engine:
     def _save_anchors(self) -> None:
         """The loss-limit anchors (UTC day/week and the equity at their start) survive restarts."""
         if self.journal is not None:
-            port = self.core.port[0]
-            self.journal.set_state("loss_anchors", {k: port[k].item() for k in self._ANCHORS})
+            port = self.core.snapshot()["portfolio"]
+            self.journal.set_state("loss_anchors", {k: port[k] for k in self._ANCHORS})
 
     def _set_equity(self, value: float) -> None:
-        self.core.port[0]["equity"] = float(value)
+        self.core.set_equity(float(value))
         self.risk.equity = float(value)
 
     def _restore(self) -> None:
@@ -805,30 +814,32 @@ class Engine:
         self._seq = max(self._seq, rec.seq)
         if rec.equity is not None:
             self._set_equity(rec.equity)
+        # the core's state is rebuilt as one partial snapshot and loaded with StrategyCore.restore
+        portfolio: dict = {}
         anchors = rec.state.get("loss_anchors")
         if isinstance(anchors, dict):
-            port = self.core.port[0]
-            for k in self._ANCHORS:
-                if k in anchors:
-                    port[k] = anchors[k]
-        st = self.core.st
+            portfolio.update({k: anchors[k] for k in self._ANCHORS if k in anchors})
+        syms: dict[str, dict] = {}
+
+        def key(sym: str) -> str:
+            return f"{self.traded[self._by_symbol[sym][1]][0]}:{sym}"
+
         for sym, until in rec.cooldowns.items():
             if sym in self._by_symbol:
-                st[self._by_symbol[sym][1]]["cooldown_until_ns"] = int(until)
+                syms.setdefault(key(sym), {})["cooldown_until_ns"] = int(until)
         for sym, pos in rec.positions.items():
             if sym not in self._by_symbol:
                 continue
-            ci = self._by_symbol[sym][1]
-            s = st[ci]
-            side = 1 if pos.get("side") == "buy" else -1
-            s["status"], s["side"] = 3, side  # OPEN
-            s["entry_price"], s["entry_ns"] = float(pos["entry_price"]), int(pos.get("entry_ns") or 0)
-            s["tp_price"] = float(pos.get("take_profit") or 0.0)
-            s["sl_price"] = float(pos.get("stop_loss") or 0.0)
-            s["hold_deadline_ns"] = int(pos.get("hold_deadline_ns") or 0)
-            s["notional"] = float(pos.get("notional") or 0.0)
+            side = "buy" if pos.get("side") == "buy" else "sell"
+            row = {"status": "open", "side": side, "entry_price": float(pos["entry_price"]),
+                   "entry_ns": int(pos.get("entry_ns") or 0), "funding": 0.0}
+            for src_k, dst_k, cast in (("take_profit", "tp_price", float), ("stop_loss", "sl_price", float),
+                                       ("notional", "notional", float), ("hold_deadline_ns", "hold_deadline_ns", int)):
+                if pos.get(src_k):  # missing levels come from the symbol's parameters
+                    row[dst_k] = cast(pos[src_k])
+            syms.setdefault(key(sym), {}).update(row)
             book = self.books[sym]
-            book.position_qty = side * float(pos["qty"])
+            book.position_qty = (1 if side == "buy" else -1) * float(pos["qty"])
             book.entry_price, book.entry_ns = float(pos["entry_price"]), int(pos.get("entry_ns") or 0)
             it = pos.get("intent")
             if isinstance(it, dict):
@@ -845,19 +856,21 @@ class Engine:
             if book.position_qty:
                 continue
             intent = OrderIntent(**{k: v for k, v in it.items() if k in OrderIntent.__dataclass_fields__})
-            ci = self._by_symbol[sym][1]
-            s = st[ci]
-            s["status"] = 2  # RESTING
-            s["side"] = 1 if intent.side == "buy" else -1
-            s["limit_price"] = intent.price
-            s["signal_ns"] = s["arrive_ns"] = intent.decision_ns
-            s["entry_deadline_ns"] = intent.decision_ns + self.params.for_symbol(sym).entry_timeout_ns
+            meta = intent.meta if isinstance(intent.meta, dict) else {}
+            ref = meta.get("ref_price")
+            syms.setdefault(key(sym), {}).update({
+                "status": "resting", "side": intent.side, "limit_price": float(intent.price),
+                "ref_price": float(ref) if isinstance(ref, (int, float)) and ref > 0 else None,
+                "cascade_id": int(meta.get("cascade_id", -1)) if isinstance(meta.get("cascade_id", -1), int) else -1,
+                "signal_ns": int(intent.decision_ns), "arrive_ns": int(intent.decision_ns),
+                "entry_deadline_ns": int(intent.decision_ns) + self.params.for_symbol(sym).entry_timeout_ns})
             book.entry, book.entry_status = intent, row.get("status") or "pending"
             if self.paper:
                 self.gateway.restore(intent, "new")
             elif row.get("status") == "pending":
                 # journaled but maybe never sent: the gateway's idempotent place resolves it by client_id
                 self.pending.append((intent, 0))
+        self.core.restore({"portfolio": portfolio, "symbols": syms})
         log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
                  len(rec.open_orders), len(rec.positions), len(rec.cooldowns), self.core.equity, self._seq)
 

@@ -121,7 +121,7 @@ class PaperGateway:
         if w is None or w.intent.client_id != client_id or w.status != "new":
             prev = self._orders.get(client_id)
             return prev or OrderUpdate(client_id, "rejected", symbol, reason="order_not_exists", ts_ns=ts)
-        self.core.external_reject(self._index[symbol], ts)  # the core frees the symbol (no cooldown)
+        self.core.external_cancel(self._index[symbol], ts)  # counted as unfilled; no cooldown
         del self._working[symbol]
         self.stats["cancelled"] += 1
         return self._update(client_id, "cancelled", w.intent, ts, reason="cancelled")
@@ -188,13 +188,13 @@ class PaperGateway:
             elif ev == "entry_filled":
                 w.status, w.filled_qty, w.entry_price = "filled", it.qty, float(e["price"])
                 self._update(it.client_id, "filled", it, ts, filled=it.qty, avg=w.entry_price)
-                fee = float(it.qty * w.entry_price * self.core.par[self._index[sym]]["maker_fee"])
+                fee = float(it.qty * w.entry_price * self.core.fee_rates(self._index[sym])[0])
                 self._fill(it.client_id, sym, it.side, w.entry_price, it.qty, fee, True, "entry", ts)
             elif ev == "exit":
                 del self._working[sym]
                 kind = _EXIT_KIND.get(e.get("exit_reason"), "exit")
-                q = self.core.par[self._index[sym]]
-                fee_rate = float(q["maker_fee"] if kind == "tp" else q["taker_fee"])
+                maker, taker = self.core.fee_rates(self._index[sym])
+                fee_rate = maker if kind == "tp" else taker
                 px = float(e["exit_price"])
                 side = "sell" if it.side == "buy" else "buy"
                 cid = e.get("close_client_id") or it.client_id

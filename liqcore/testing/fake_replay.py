@@ -1,7 +1,8 @@
 """Replay sources for the fake exchange: iterables of ``(recv_ns, frame_bytes)``.
 
 * :func:`read_recording` reads recorder files (one JSON object a line:
-  ``{"recv_ns": ..., "venue": "bybit", "frame": {...}}``; ``.zst`` files are decompressed on the fly;
+  ``{"recv_ns": ..., "venue": "bybit", "frame": {...}}``; ``.zst`` files are decompressed on the fly,
+  every zstd frame of a file in turn (a restarted recorder appends one);
   ``frame`` may also be the raw frame text).  Lines of other venues are skipped; malformed lines are
   counted by reason in the ``stats`` dict passed in (or raise with file and line when ``strict``).
 * :func:`synthetic_frames` turns ``liqcore.backtest.synthetic.synthetic_market(...)`` output into the
@@ -26,7 +27,8 @@ def _open_text(path: Path):
         import zstandard
 
         fh = open(path, "rb")
-        reader = zstandard.ZstdDecompressor().stream_reader(fh)
+        # a recorder restarted within the hour appends a second zstd frame: read every frame
+        reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
         return io.TextIOWrapper(reader, encoding="utf-8")
     return open(path, encoding="utf-8")
 
