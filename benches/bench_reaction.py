@@ -44,7 +44,30 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-async def main(n: int, use_journal: bool) -> None:
+def instrument(eng, gw, marks: dict) -> None:
+    """Wall-clock stamps of the confirming frame's hops: feed receive, engine decision done, gateway task
+    running, create request written (the fake stamps the receive).  Adds ~1 us per hop."""
+    on_frame, place, h1_request = eng.on_frame, gw.place, gw.rest._h1.request
+
+    def on_frame_i(venue, frame, recv_ns=None):
+        out = on_frame(venue, frame, recv_ns)
+        if out and out[0].action == "order":
+            marks["recv"], marks["decided"] = recv_ns, time.time_ns()
+        return out
+
+    async def place_i(intent):
+        marks["task"] = time.time_ns()
+        return await place(intent)
+
+    async def h1_request_i(data, timeout):
+        if data.startswith(b"POST /v5/order/create"):
+            marks["write"] = time.time_ns()  # the bytes go out on this call's stack, before its first await
+        return await h1_request(data, timeout)
+
+    eng.on_frame, gw.place, gw.rest._h1.request = on_frame_i, place_i, h1_request_i
+
+
+async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = False) -> None:
     from liqcore.config import Params
     from liqcore.live.bybit_gateway import BybitGateway
     from liqcore.live.engine import Engine
@@ -60,6 +83,9 @@ async def main(n: int, use_journal: bool) -> None:
                           create_rate=1_000_000, cancel_rate=1_000_000)
         journal = Journal(Path(tmp.name) / "bench.sqlite") if use_journal else None
         eng = Engine(params, symbols=["ETHUSDT"], gateway=gw, journal=journal)
+        marks: dict[str, int] = {}  # per cascade, with --stages: wall-clock ns of each hop (same clock as the fake)
+        if stages:
+            instrument(eng, gw, marks)
         runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url)
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop=stop))
@@ -70,12 +96,17 @@ async def main(n: int, use_journal: bool) -> None:
         t_ms = int(time.time() * 1000) - n * 120_000 - 600_000
         for f in baseline(t_ms):
             await fx.push(f)
-        totals, failures = [], 0
+        totals, failures, stage_rows = [], 0, []
         for k in range(n):
             t0 = t_ms + 60_000 + k * 120_000
             creates_before = len(fx.requests_to("/v5/order/create"))
+            frames_before = eng.frames.get("bybit", 0)
             await fx.push(trade_frame("ETHUSDT", 3000.0, 1, "Sell", t0))
             await fx.push(liquidation_frame("ETHUSDT", 3000, large(2 * k), "Buy", t0 + 1000))
+            if not burst:  # the first liquidation is handled before the confirming one is sent
+                t_wait = time.monotonic()
+                while eng.frames.get("bybit", 0) < frames_before + 2 and time.monotonic() - t_wait < 1:
+                    await asyncio.sleep(0)
             confirm = orjson.dumps(liquidation_frame("ETHUSDT", 2999, large(2 * k + 1), "Buy", t0 + 2000))
             await fx.push(confirm)
             t_wait = time.monotonic()
@@ -88,6 +119,10 @@ async def main(n: int, use_journal: bool) -> None:
                 failures += 1
                 continue
             totals.append(creates[-1].recv_ns - sent[confirm])
+            if stages and len(marks) == 4:
+                m = [sent[confirm], marks["recv"], marks["decided"], marks["task"], marks["write"], creates[-1].recv_ns]
+                stage_rows.append([b - a for a, b in zip(m, m[1:])])
+            marks.clear()
             cid = creates[-1].body["orderLinkId"]
             await eng.drain(5)
             await eng._cancel("ETHUSDT", cid)
@@ -168,7 +203,8 @@ async def main(n: int, use_journal: bool) -> None:
     us = [x / 1000 for x in totals]
     ip = [x / 1000 for x in inproc]
     print(f"reaction on loopback (fake sends confirming frame -> fake receives order/create), "
-          f"journal={'on' if use_journal else 'off'}, {len(us)} cascades, {failures} without an order")
+          f"journal={'on' if use_journal else 'off'}, {'burst' if burst else 'first liquidation handled before'}, "
+          f"{len(us)} cascades, {failures} without an order")
     print(f"  loopback total : p50 {pct(us, .5):8.1f} us   p90 {pct(us, .9):8.1f} us   p99 {pct(us, .99):8.1f} us"
           f"   max {max(us):8.1f} us   mean {statistics.fmean(us):8.1f} us")
     print(f"  in-process only: p50 {pct(ip, .5):8.1f} us   p90 {pct(ip, .9):8.1f} us   p99 {pct(ip, .99):8.1f} us"
@@ -178,6 +214,14 @@ async def main(n: int, use_journal: bool) -> None:
           f"   (bare picows receive -> aiohttp GET to the same fake, {len(fl)} frames)")
     print(f"  ratio total/in-process (p50): x{pct(us, .5) / pct(ip, .5):.1f}; total/floor (p50): "
           f"x{pct(us, .5) / pct(fl, .5):.2f}; total - floor (p50): {pct(us, .5) - pct(fl, .5):.1f} us")
+    if stage_rows:
+        names = ["fake send -> feed receive (websocket hop)", "Engine.on_frame (decode, detect, decide, journal)",
+                 "-> gateway task running (loop scheduling)", "-> create written (order body, limiter, sign, format)",
+                 "-> fake handler (loopback + aiohttp server)"]
+        print(f"  stages (--stages, {len(stage_rows)} cascades; medians and p99 in us):")
+        for i, name in enumerate(names):
+            col = [r[i] / 1000 for r in stage_rows]
+            print(f"    {name:52s} p50 {pct(col, .5):7.1f}   p90 {pct(col, .9):7.1f}   p99 {pct(col, .99):7.1f}")
     print(f"  targets: p50 <= 300 us {'OK' if pct(us, .5) <= 300 else 'MISSED'}, "
           f"p99 <= 1000 us {'OK' if pct(us, .99) <= 1000 else 'MISSED'}")
 
@@ -186,8 +230,12 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--cascades", type=int, default=1000)
     ap.add_argument("--no-journal", action="store_true")
+    ap.add_argument("--stages", action="store_true", help="also stamp each hop of the confirming frame")
+    ap.add_argument("--burst", action="store_true",
+                    help="send the trade, the first and the confirming liquidation back to back (the client then "
+                         "handles the two earlier frames inside the measured time)")
     a = ap.parse_args()
     logging.disable(logging.WARNING)
     import uvloop
 
-    uvloop.run(main(a.cascades, not a.no_journal))
+    uvloop.run(main(a.cascades, not a.no_journal, a.stages, a.burst))

@@ -34,7 +34,7 @@ import logging
 import math
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
@@ -65,6 +65,13 @@ class Instrument:
     min_qty: float
     max_qty: float = math.inf
     min_notional: float = 0.0
+    # exact grids (units, decimals, size, Decimal size): size = units / 10**decimals; derived from the sizes
+    tick_grid: tuple = field(init=False, repr=False, compare=False)
+    step_grid: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tick_grid", _grid_of(self.tick_size, "tick_size"))
+        object.__setattr__(self, "step_grid", _grid_of(self.qty_step, "qty_step"))
 
     @property
     def tick(self) -> Decimal:
@@ -73,6 +80,21 @@ class Instrument:
     @property
     def step(self) -> Decimal:
         return Decimal(str(self.qty_step))
+
+
+def _grid_of(size: float, name: str) -> tuple:
+    """``(units, decimals, size_float, size_decimal)`` of a positive grid size: size = units / 10**decimals."""
+    try:
+        d = Decimal(str(float(size)))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a positive number, got {size!r}") from None
+    if not (d.is_finite() and d > 0):
+        raise ValueError(f"{name}: must be a positive number, got {size!r}")
+    _, digits, exp = d.normalize().as_tuple()
+    units = int("".join(map(str, digits)))
+    if exp >= 0:
+        return units * 10 ** exp, 0, float(size), d
+    return units, -exp, float(size), d
 
 
 def _to_grid(x: float, step: Decimal, rounding) -> Decimal:
@@ -87,6 +109,56 @@ def _to_grid(x: float, step: Decimal, rounding) -> Decimal:
 def _fmt(d: Decimal) -> str:
     s = format(d.normalize(), "f")
     return s if s not in ("-0", "") else "0"
+
+
+HALF_EVEN, FLOOR, CEILING = 0, 1, 2
+_ROUNDING_DEC = {HALF_EVEN: ROUND_HALF_EVEN, FLOOR: ROUND_FLOOR, CEILING: ROUND_CEILING}
+
+
+def grid_count(x: float, grid: tuple, mode: int) -> int:
+    """``x`` as a whole number of grid steps, exactly as :func:`_to_grid` rounds it (the same 1e-9-step
+    tolerance, then half-even / floor / ceiling for ``mode`` 0 / 1 / 2).  Computed in floats whenever the
+    float error bound decides the case, in Decimal otherwise.  ``grid``: an Instrument's ``tick_grid`` or
+    ``step_grid``."""
+    n = x / grid[2]
+    # |n_float - n_exact| <= ~3.4e-16 |n| (three correctly rounded steps: the float x, the size, the division)
+    # (each test below holds for the exact value too, or the case goes to Decimal)
+    err = abs(n) * 5e-16
+    if err < 1e-9 and n == n:
+        r = round(n)
+        d = abs(n - r)
+        if d + err < 1e-9:
+            return int(r)
+        if d - err > 1e-9:
+            if mode == FLOOR:
+                return math.floor(n)
+            if mode == CEILING:
+                return math.ceil(n)
+            if abs(d - 0.5) > err:  # not a tie: the nearest integer is certain
+                return int(r)
+    return int(_to_grid(x, grid[3], _ROUNDING_DEC[mode]) / grid[3])
+
+
+def grid_str(k: int, grid: tuple) -> str:
+    """``k`` grid steps as the venue's decimal string (no exponent, no trailing zeros), equal to
+    ``_fmt`` of the exact Decimal value."""
+    v = k * grid[0]
+    dec = grid[1]
+    if v == 0:
+        return "0"
+    if dec == 0:
+        return str(v)
+    s = str(-v if v < 0 else v)
+    if len(s) <= dec:
+        s = "0" * (dec - len(s) + 1) + s
+    head, tail = s[:-dec], s[-dec:].rstrip("0")
+    out = f"{head}.{tail}" if tail else head
+    return "-" + out if v < 0 else out
+
+
+def grid_float(k: int, grid: tuple) -> float:
+    """``k`` grid steps as the nearest float (the float of the exact decimal value)."""
+    return k * grid[0] / 10 ** grid[1] if grid[1] else float(k * grid[0])
 
 
 class BybitGateway:
@@ -244,22 +316,24 @@ class BybitGateway:
             raise ValueError(f"side: must be 'buy' or 'sell', got {side!r}")
         if not (px > 0 and math.isfinite(px)):
             raise ValueError(f"price: must be a positive finite number, got {px!r}")
-        inst = self.instrument(symbol)
-        return float(_to_grid(px, inst.tick, ROUND_FLOOR if side == "buy" else ROUND_CEILING))
+        g = self.instrument(symbol).tick_grid
+        return grid_float(grid_count(px, g, FLOOR if side == "buy" else CEILING), g)
 
     def round_qty(self, symbol: str, qty: float) -> float:
         """Round DOWN to the qty step; 0.0 when the result is below the minimum order qty."""
         if not (qty >= 0 and math.isfinite(qty)):
             raise ValueError(f"qty: must be a non-negative finite number, got {qty!r}")
         inst = self.instrument(symbol)
-        q = float(_to_grid(qty, inst.step, ROUND_FLOOR))
+        q = grid_float(grid_count(qty, inst.step_grid, FLOOR), inst.step_grid)
         return q if q >= inst.min_qty - 1e-12 else 0.0
 
     def _fmt_price(self, symbol: str, px: float) -> str:
-        return _fmt(_to_grid(px, self.instrument(symbol).tick, ROUND_HALF_EVEN))
+        g = self.instrument(symbol).tick_grid
+        return grid_str(grid_count(px, g, HALF_EVEN), g)
 
     def _fmt_qty(self, symbol: str, qty: float) -> str:
-        return _fmt(_to_grid(qty, self.instrument(symbol).step, ROUND_HALF_EVEN))
+        g = self.instrument(symbol).step_grid
+        return grid_str(grid_count(qty, g, HALF_EVEN), g)
 
     # ------------------------------------------------------------------ orders
     def order_body(self, intent: OrderIntent) -> dict:

@@ -31,6 +31,7 @@ class SlidingWindowLimiter:
         self._clock = clock
         self._stamps: deque[float] = deque()
         self._lock = asyncio.Lock()
+        self._queued = 0  # acquire() calls in progress (try_acquire never overtakes them)
         self.waited = 0  # acquisitions that had to wait
         self.acquired = 0
 
@@ -44,18 +45,36 @@ class SlidingWindowLimiter:
             return 0.0
         return st[0] + self.window - now
 
+    def try_acquire(self) -> bool:
+        """Take a slot now if one is free and nobody is queued (no await, no allocation); False otherwise."""
+        if self._queued:
+            return False
+        now = self._clock()
+        st = self._stamps
+        while st and now - st[0] >= self.window:
+            st.popleft()
+        if len(st) >= self.max_calls:
+            return False
+        st.append(now)
+        self.acquired += 1
+        return True
+
     async def acquire(self) -> None:
-        async with self._lock:
-            waited = False
-            while True:
-                d = self.delay()
-                if d <= 0:
-                    break
-                waited = True
-                await asyncio.sleep(d)
-            self._stamps.append(self._clock())
-            self.acquired += 1
-            self.waited += waited
+        self._queued += 1
+        try:
+            async with self._lock:
+                waited = False
+                while True:
+                    d = self.delay()
+                    if d <= 0:
+                        break
+                    waited = True
+                    await asyncio.sleep(d)
+                self._stamps.append(self._clock())
+                self.acquired += 1
+                self.waited += waited
+        finally:
+            self._queued -= 1
 
     def penalise(self, until_monotonic: float) -> None:
         """Block every slot until ``until_monotonic`` (after the venue said we hit its limit)."""

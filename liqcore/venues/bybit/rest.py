@@ -135,6 +135,217 @@ def _query_string(params: dict | None) -> str:
     return urlencode(items)
 
 
+class _H1Connection(asyncio.Protocol):
+    """One HTTP/1.1 keep-alive connection that carries one request at a time (the create path).
+
+    The request is written in full from the caller's stack (no await before the write); the answer is
+    parsed here (Content-Length, chunked, or read-to-close bodies) and delivered through a future."""
+
+    __slots__ = ("transport", "closed", "_buf", "_fut", "_head", "_need", "_chunked", "_body", "_keep")
+
+    def __init__(self) -> None:
+        self.transport = None
+        self.closed = False
+        self._buf = bytearray()
+        self._fut: asyncio.Future | None = None
+        self._head = None  # (status, headers) once the header block is in
+        self._need = -1  # body bytes expected (-1: until close / chunked)
+        self._chunked = False
+        self._body = bytearray()
+        self._keep = True
+
+    # ---- asyncio.Protocol
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                import socket
+
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except (OSError, AttributeError):
+                pass
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        fut = self._fut
+        if fut is not None and not fut.done():
+            if self._head is not None and self._need < 0 and not self._chunked:
+                self._finish()  # a body delimited by the close
+            else:
+                fut.set_exception(ConnectionResetError("connection closed before a complete answer"))
+        self._fut = None
+
+    def data_received(self, data: bytes) -> None:
+        if self._fut is None:  # nothing asked: an unsolicited byte means the connection is unusable
+            self.close()
+            return
+        self._buf += data
+        try:
+            self._parse()
+        except ValueError as exc:
+            fut = self._fut
+            self.close()
+            if fut is not None and not fut.done():
+                fut.set_exception(ConnectionResetError(f"malformed HTTP answer: {exc}"))
+
+    # ---- use
+    def send(self, data: bytes, fut: asyncio.Future) -> None:
+        self._fut = fut
+        self._head, self._need, self._chunked, self._keep = None, -1, False, True
+        self._body = bytearray()
+        self._buf.clear()
+        self.transport.write(data)
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _parse(self) -> None:
+        buf = self._buf
+        if self._head is None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > 65536:
+                    raise ValueError("header block too large")
+                return
+            lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+            del buf[: end + 4]
+            parts = lines[0].split(" ", 2)
+            if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+                raise ValueError(f"bad status line {lines[0][:40]!r}")
+            status = int(parts[1])
+            headers: dict[str, str] = {}
+            for ln in lines[1:]:
+                k, sep, v = ln.partition(":")
+                if not sep:
+                    raise ValueError("bad header line")
+                headers[k.strip().lower()] = v.strip()
+            self._head = (status, headers)
+            conn = headers.get("connection", "").lower()
+            self._keep = not (conn == "close" or (parts[0] == "HTTP/1.0" and conn != "keep-alive"))
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                self._chunked = True
+            elif "content-length" in headers:
+                self._need = int(headers["content-length"])
+                if self._need < 0:
+                    raise ValueError("negative content-length")
+            elif status in (204, 304) or 100 <= status < 200:
+                self._need = 0
+            else:
+                self._keep = False  # the body runs to the close
+        if self._chunked:
+            while True:
+                nl = buf.find(b"\r\n")
+                if nl < 0:
+                    return
+                size = int(bytes(buf[:nl]).split(b";", 1)[0].strip() or b"x", 16)
+                if size == 0:
+                    rest = bytes(buf[nl + 2:])
+                    if rest.startswith(b"\r\n") or b"\r\n\r\n" in rest:  # the end, after optional trailers
+                        self._finish()
+                    return
+                if len(buf) < nl + 2 + size + 2:
+                    return
+                self._body += buf[nl + 2: nl + 2 + size]
+                del buf[: nl + 2 + size + 2]
+        elif self._need >= 0:
+            if len(buf) >= self._need:
+                self._body += buf[: self._need]
+                del buf[: self._need]
+                self._finish()
+        else:
+            self._body += buf
+            buf.clear()
+
+    def _finish(self) -> None:
+        fut, self._fut = self._fut, None
+        status, headers = self._head
+        if not self._keep:
+            self.close()
+        if fut is not None and not fut.done():
+            fut.set_result((status, headers, bytes(self._body)))
+
+
+class _H1Client:
+    """Keep-alive HTTP/1.1 connections to one origin for the order-create call: each request is formatted
+    once as bytes and written before the caller awaits anything (an idle connection is reused; a new one
+    is opened only when none is idle)."""
+
+    def __init__(self, base_url: str) -> None:
+        u = yarl.URL(base_url)
+        if u.scheme not in ("http", "https") or not u.host:
+            raise ValueError(f"base_url: not an http(s) URL: {base_url!r}")
+        self.host, self.port, self.tls = u.host, u.port or (443 if u.scheme == "https" else 80), u.scheme == "https"
+        default = 443 if self.tls else 80
+        self.host_header = self.host if self.port == default else f"{self.host}:{self.port}"
+        self.base_path = u.raw_path.rstrip("/")
+        self._idle: list[_H1Connection] = []
+        self._ssl = None
+        self.opened = 0
+
+    def request_bytes(self, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        """The exact bytes written for one request."""
+        head = [f"{method} {self.base_path}{path} HTTP/1.1\r\nHost: {self.host_header}\r\n"]
+        for k, v in headers.items():
+            head.append(f"{k}: {v}\r\n")
+        head.append(f"Content-Length: {len(body)}\r\n\r\n")
+        return "".join(head).encode("latin-1") + body
+
+    async def _connect(self) -> _H1Connection:
+        loop = asyncio.get_running_loop()
+        ssl_ctx = None
+        if self.tls:
+            if self._ssl is None:
+                import ssl
+
+                self._ssl = ssl.create_default_context()
+            ssl_ctx = self._ssl
+        _, proto = await loop.create_connection(_H1Connection, self.host, self.port, ssl=ssl_ctx,
+                                                server_hostname=self.host if self.tls else None)
+        self.opened += 1
+        return proto
+
+    async def request(self, data: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
+        """Write ``data`` and return ``(status, lower-case headers, body)``.  Raises ``asyncio.TimeoutError`` or
+        ``ConnectionError`` / ``OSError`` (the request may or may not have reached the server)."""
+        conn = None
+        while self._idle:
+            c = self._idle.pop()
+            if not c.closed and not c.transport.is_closing():
+                conn = c
+                break
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if conn is None:
+            conn = await asyncio.wait_for(self._connect(), timeout)
+        fut = loop.create_future()
+        conn.send(data, fut)
+        h = loop.call_at(deadline, _expire, fut, conn)
+        try:
+            res = await fut
+        except BaseException:
+            conn.close()  # an answer still in flight can no longer be matched to its request
+            raise
+        finally:
+            h.cancel()
+        if not conn.closed:
+            self._idle.append(conn)
+        return res
+
+    def close(self) -> None:
+        for c in self._idle:
+            c.close()
+        self._idle.clear()
+
+
+def _expire(fut: asyncio.Future, conn: _H1Connection) -> None:
+    if not fut.done():
+        conn.close()  # the late answer can no longer be matched to its request
+        fut.set_exception(asyncio.TimeoutError())
+
+
 class BybitREST:
     """Signed Bybit v5 REST client (aiohttp).  Use ``async with BybitREST(...) as rest:`` or start()/close().
 
@@ -153,6 +364,7 @@ class BybitREST:
         rate_limit_retries: int = 5,
         rate_limit_backoff: float = 0.2,
         session=None,
+        fast_create: bool = True,
     ) -> None:
         if not api_key:
             raise ValueError("api_key: empty")
@@ -170,6 +382,10 @@ class BybitREST:
         self.time_offset_ms = 0  # server clock minus local clock
         self._session = session
         self._own_session = session is None
+        self.fast_create = bool(fast_create)
+        self._h1 = _H1Client(self.base_url) if self.fast_create else None
+        self._mac = hmac.new(self._secret.reveal().encode(), digestmod=hashlib.sha256)
+        self._user_agent = ""
         self.stats = {"requests": 0, "rate_limited": 0, "transport_errors": 0, "api_errors": 0, "resyncs": 0}
 
     def __repr__(self) -> str:
@@ -187,6 +403,8 @@ class BybitREST:
             self._own_session = True
 
     async def close(self) -> None:
+        if self._h1 is not None:
+            self._h1.close()
         if self._session is not None and self._own_session:
             await self._session.close()
         self._session = None
@@ -203,12 +421,18 @@ class BybitREST:
         return time.time_ns() // 1_000_000 + self.time_offset_ms
 
     def signed_headers(self, payload: bytes | str, timestamp_ms: int | None = None) -> dict[str, str]:
+        """The v5 auth headers for ``payload`` (same value as :func:`rest_signature`; the HMAC key schedule
+        is prepared once per client)."""
         ts = self.now_ms() if timestamp_ms is None else int(timestamp_ms)
+        key = self._key.reveal()
+        m = self._mac.copy()
+        m.update(f"{ts}{key}{self.recv_window}".encode())
+        m.update(payload.encode() if isinstance(payload, str) else payload)
         return {
-            "X-BAPI-API-KEY": self._key.reveal(),
+            "X-BAPI-API-KEY": key,
             "X-BAPI-TIMESTAMP": str(ts),
             "X-BAPI-RECV-WINDOW": str(self.recv_window),
-            "X-BAPI-SIGN": rest_signature(self._secret, ts, self._key, self.recv_window, payload),
+            "X-BAPI-SIGN": m.hexdigest(),
             "X-BAPI-SIGN-TYPE": "2",
         }
 
@@ -226,18 +450,26 @@ class BybitREST:
         self.time_offset_ms = int(srv - (t0 + t1) // 2 // 1_000_000)
         return self.time_offset_ms
 
-    async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True, limiter=None) -> Any:
-        """Send one request and return the ``result`` object.  ``limiter`` (if any) is awaited before each try."""
+    async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True, limiter=None,
+                      fast: bool = False) -> Any:
+        """Send one request and return the ``result`` object.  ``limiter`` (if any) is awaited before each try.
+
+        ``fast`` (POST only, with ``fast_create``): the request goes out on the client's own keep-alive
+        HTTP/1.1 connection, written before anything is awaited (same method, path, headers, body and
+        signature as through aiohttp; same error mapping)."""
         import aiohttp
 
         if self._session is None:
             await self.start()
         method = method.upper()
+        fast = fast and method == "POST" and self._h1 is not None
         resynced = False
         attempt = 0
         while True:
             if limiter is not None:
-                await limiter.acquire()
+                try_acquire = getattr(limiter, "try_acquire", None)
+                if try_acquire is None or not try_acquire():
+                    await limiter.acquire()
             headers: dict[str, str] = {}
             body: bytes | None = None
             url = self.base_url + path
@@ -256,17 +488,27 @@ class BybitREST:
                 headers.update(self.signed_headers(payload))
             self.stats["requests"] += 1
             try:
-                async with self._session.request(
-                    method, url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
-                ) as resp:
-                    status = resp.status
-                    raw = await resp.read()
-                    reset_hdr = resp.headers.get("X-Bapi-Limit-Reset-Timestamp")
+                if fast:
+                    if not self._user_agent:
+                        from aiohttp.http import SERVER_SOFTWARE
+
+                        self._user_agent = SERVER_SOFTWARE
+                    hdrs = {"Accept": "*/*", "User-Agent": self._user_agent}
+                    hdrs.update(headers)
+                    status, rhdrs, raw = await self._h1.request(self._h1.request_bytes(method, path, hdrs, body), self.timeout)
+                    reset_hdr = rhdrs.get("x-bapi-limit-reset-timestamp")
+                else:
+                    async with self._session.request(
+                        method, url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
+                    ) as resp:
+                        status = resp.status
+                        raw = await resp.read()
+                        reset_hdr = resp.headers.get("X-Bapi-Limit-Reset-Timestamp")
             except asyncio.TimeoutError:
                 self.stats["transport_errors"] += 1
                 log.warning("bybit %s %s: timeout after %.2fs", method, path, self.timeout)
                 raise BybitTransportError(path, "timeout") from None
-            except aiohttp.ClientError as exc:
+            except (aiohttp.ClientError, OSError) as exc:  # OSError: the fast path's connection errors
                 self.stats["transport_errors"] += 1
                 log.warning("bybit %s %s: connection error %s", method, path, type(exc).__name__)
                 raise BybitTransportError(path, f"connection error: {type(exc).__name__}") from None
@@ -324,7 +566,8 @@ class BybitREST:
 
     # ----------------------------------------------------------- endpoints
     async def create_order(self, body: dict, limiter=None) -> dict:
-        return await self.request("POST", "/v5/order/create", body, limiter=limiter)
+        """POST /v5/order/create (on the fast keep-alive connection when ``fast_create``)."""
+        return await self.request("POST", "/v5/order/create", body, limiter=limiter, fast=True)
 
     async def cancel_order(self, category: str, symbol: str, *, order_link_id: str | None = None,
                            order_id: str | None = None, limiter=None) -> dict:
