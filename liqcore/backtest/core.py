@@ -423,7 +423,9 @@ class StrategyCore:
             sid = keys.get(key)
             if sid is None:
                 cands = bare.get(str(key), [])
-                if len(cands) != 1:
+                if len(cands) > 1:
+                    raise ValueError(f"state.symbols: ambiguous symbol {key!r} (give venue:SYMBOL)")
+                if not cands:
                     raise ValueError(f"state.symbols: unknown symbol {key!r}")
                 sid = cands[0]
             if not isinstance(row, Mapping):
