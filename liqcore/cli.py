@@ -17,6 +17,7 @@ COMMANDS = {
     "events": "liqcore.commands.events",
     "convert": "liqcore.commands.convert",
     "backtest": "liqcore.commands.backtest",
+    "sweep": "liqcore.commands.sweep",
     "record": "liqcore.commands.record",
     "run": "liqcore.commands.run",
 }
@@ -27,6 +28,7 @@ _HELP = {
     "events": "print normalised events (or a per venue/symbol/kind summary) from recordings",
     "convert": "convert recordings to the event contract as Parquet",
     "backtest": "backtest the cascade strategy on recordings or a synthetic market",
+    "sweep": "backtest every combination of strategy parameters on one detection (threads or dask)",
     "record": "record raw websocket frames with receive times (zstd, hourly files)",
     "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
 }

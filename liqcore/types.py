@@ -273,6 +273,15 @@ class SymbolRegistry:
     def __repr__(self) -> str:
         return f"SymbolRegistry({len(self)} symbols)"
 
+    # pickling (process pools, dask workers): the lock is per process
+    def __getstate__(self):
+        return {"rows": list(self._rows)}
+
+    def __setstate__(self, state):
+        self._rows = [tuple(r) for r in state["rows"]]
+        self._ids = {r: i for i, r in enumerate(self._rows)}
+        self._lock = threading.Lock()
+
 
 #: The process-wide default registry, used when a caller passes none.
 default_registry = SymbolRegistry()

@@ -338,14 +338,25 @@ def backtest(source, params: Params | None = None, *, equity: float = 1.0, regis
 _DETECTOR_FIELDS = {"quantile", "history", "min_history", "refresh_ns", "window_ns", "min_large"}
 
 
+def _sweep_one(values, names, events, records, registry, params, equity):
+    """One sweep combination (module level so dask can ship it to workers)."""
+    p = Params.from_mapping(dict(zip(names, values)), base=params)
+    s = simulate(events, records, registry, p, equity).summary()
+    s.pop("data_note", None)
+    return {**dict(zip(names, values)), **s}
+
+
 def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity: float = 1.0,
-          registry: SymbolRegistry | None = None, progress: bool = True, detector=None, workers: int = 1):
+          registry: SymbolRegistry | None = None, progress: bool = True, detector=None, workers: int = 1,
+          client=None):
     """Backtest every combination of ``grid`` (parameter name -> values; names as in the CLI/TOML:
     ``offset``, ``take-profit``, ``fill``...) on the SAME cascade records: detection runs once, so only
     strategy / execution / risk parameters may vary.  Returns a pandas DataFrame (a list of dicts when
     pandas is missing), one row per combination with the parameters and the overall summary.
     Each combination is one simulator pass; ``workers > 1`` runs them on a thread pool (the
-    simulator loop releases the GIL); a rich progress bar shows when ``progress``."""
+    simulator loop releases the GIL); ``client`` (a ``dask.distributed.Client``) runs them on a dask
+    cluster instead: events and records are scattered to the workers once, then one task per
+    combination.  A rich progress bar shows when ``progress``."""
     params = params or Params()
     if not grid:
         raise ValueError("grid: give at least one parameter with a list of values")
@@ -362,16 +373,9 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
     records, _ = detect(events, params, detector)
     combos = list(itertools.product(*(grid[n] for n in names)))
 
-    def one(values):
-        p = Params.from_mapping(dict(zip(names, values)), base=params)
-        s = simulate(events, records, registry, p, equity).summary()
-        s.pop("data_note", None)
-        return {**dict(zip(names, values)), **s}
-
     if int(workers) < 1:
         raise ValueError(f"workers: must be >= 1; got {workers!r}")
     rows: list = [None] * len(combos)
-    from concurrent.futures import ThreadPoolExecutor
     from contextlib import nullcontext
 
     if progress:
@@ -380,15 +384,29 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
         ctx = Progress(transient=True)
     else:
         ctx = nullcontext()
-    with ctx as bar, ThreadPoolExecutor(max_workers=int(workers)) as pool:
+    with ctx as bar:
         task = bar.add_task("sweep", total=len(combos)) if bar is not None else None
-        futures = {pool.submit(one, c): i for i, c in enumerate(combos)}
-        from concurrent.futures import as_completed
+        if client is not None:
+            from distributed import as_completed as dask_completed
 
-        for fut in as_completed(futures):
-            rows[futures[fut]] = fut.result()
-            if bar is not None:
-                bar.advance(task)
+            ev_f, rec_f, reg_f = client.scatter([events, records, registry], broadcast=True)
+            futures = [client.submit(_sweep_one, c, names, ev_f, rec_f, reg_f, params, equity, pure=False)
+                       for c in combos]
+            index = {f.key: i for i, f in enumerate(futures)}
+            for fut, row in dask_completed(futures, with_results=True):
+                rows[index[fut.key]] = row
+                if bar is not None:
+                    bar.advance(task)
+        else:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+                futs = {pool.submit(_sweep_one, c, names, events, records, registry, params, equity): i
+                        for i, c in enumerate(combos)}
+                for fut in as_completed(futs):
+                    rows[futs[fut]] = fut.result()
+                    if bar is not None:
+                        bar.advance(task)
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover

@@ -1,0 +1,180 @@
+"""Sweep strategy parameters over one detection: every combination of the ``--grid`` values is
+backtested on the SAME cascade records, so only strategy, execution and risk parameters may vary
+(a detector parameter changes the cascades themselves: run one sweep per detector setting).
+
+Examples:
+  liqcore sweep --synthetic --days 30 --grid offset=0.1%,0.15%,0.2%,0.3% --grid take-profit=0.1%,0.15%,0.3%
+  liqcore sweep recordings/ --grid fill=through,touch --grid order-latency=10ms,50ms,250ms --out sweep.csv
+  liqcore sweep --synthetic --grid stop-loss=0.25%,0.5%,1% --dask local --workers 2 --plot sweep.png
+  liqcore sweep --synthetic --grid offset=0.1%,0.2% --dask tcp://scheduler:8786
+"""
+from __future__ import annotations
+
+import sys
+
+HELP = "backtest every combination of strategy parameters on one detection (threads or dask)"
+
+_METRICS = {"total_return": "return", "sharpe": "Sharpe", "win_rate": "win", "fills": "fills",
+            "take_profit": "TP", "stop_loss": "SL", "timeout": "t/o", "max_drawdown": "max DD"}
+
+
+def add_arguments(parser) -> None:
+    from liqcore.commands.backtest import add_arguments as add_backtest_arguments
+
+    add_backtest_arguments(parser)
+    g = parser.add_argument_group("sweep")
+    g.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="a parameter and its values (repeatable), e.g. --grid offset=0.1%%,0.2%%")
+    g.add_argument("--workers", type=int, default=1, help="parallel simulations (threads, or dask workers)")
+    g.add_argument("--dask", metavar="ADDRESS|local", default=None,
+                   help="run the combinations on a dask cluster: a scheduler address, or 'local' for a "
+                        "local cluster of --workers processes (needs dask[distributed])")
+    g.add_argument("--sort", default="total_return", help="column to sort the table by (default total_return)")
+    g.add_argument("--plot", metavar="PNG", help="heatmap (two grid parameters) or line plot (one) of --metric")
+    g.add_argument("--metric", default="total_return", help="metric for --plot (default total_return)")
+
+
+def parse_grid(items: list[str]) -> dict[str, list[str]]:
+    from liqcore.config import Params
+
+    if not items:
+        raise ValueError("grid: give at least one --grid NAME=V1,V2,...")
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        name = name.strip()
+        vals = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not name or not vals:
+            raise ValueError(f"grid: expected NAME=V1,V2,...; got {item!r}")
+        if name in grid:
+            raise ValueError(f"grid: {name!r} given twice")
+        for v in vals:  # validate every value now, with the parameter's own parser
+            Params.from_mapping({name: v})
+        grid[name] = vals
+    return grid
+
+
+def _client(address: str, workers: int):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError("dask: install dask[distributed] (pip install 'liqcore[sweep]') to use --dask") from None
+    if address == "local":
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, host="127.0.0.1",
+                               dashboard_address=None, processes=True)
+        return Client(cluster), cluster
+    return Client(address), None
+
+
+def pd_unique(col) -> list:
+    """Values in first-seen order (the grid's own order)."""
+    return list(dict.fromkeys(col.tolist()))
+
+
+def plot_sweep(table, names: list[str], metric: str, path: str) -> None:
+    """Heatmap of ``metric`` over the first two grid parameters (mean over the others), or a line
+    over the only one; axes in grid order."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if metric not in table.columns:
+        raise ValueError(f"metric: unknown column {metric!r}; choose from {', '.join(map(str, table.columns))}")
+    fig, ax = plt.subplots(figsize=(7, 5))
+    if len(names) >= 2:
+        a, b = names[0], names[1]
+        sub = table.groupby([a, b], sort=False)[metric].mean().unstack(b)
+        sub = sub.reindex(index=pd_unique(table[a]), columns=pd_unique(table[b]))
+        vals = sub.to_numpy(dtype=float)
+        # diverging colours centred on zero: losses are red whatever the spread
+        lim = max(float(np.nanmax(np.abs(vals))) if np.isfinite(vals).any() else 1.0, 1e-12)
+        im = ax.imshow(vals, cmap="RdYlGn", aspect="auto", vmin=-lim, vmax=lim)
+        ax.set_xticks(range(sub.shape[1]), [str(c) for c in sub.columns])
+        ax.set_yticks(range(sub.shape[0]), [str(r) for r in sub.index])
+        ax.set_xlabel(b)
+        ax.set_ylabel(a)
+        for (i, j), v in np.ndenumerate(sub.to_numpy(dtype=float)):
+            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8)
+        fig.colorbar(im, ax=ax, label=metric)
+        if len(names) > 2:
+            ax.set_title(f"{metric} (mean over {', '.join(names[2:])})")
+        else:
+            ax.set_title(metric)
+    else:
+        a = names[0]
+        ax.plot([str(v) for v in table[a]], table[metric].astype(float), marker="o")
+        ax.axhline(0.0, color="grey", lw=0.8)
+        ax.set_xlabel(a)
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric} by {a}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(args) -> int:
+    from liqcore.backtest.run import sweep
+    from liqcore.commands.backtest import _Steps, load_source
+    from liqcore.config import params_from_args
+
+    params = params_from_args(args)
+    grid = parse_grid(args.grid)
+    if args.workers < 1:
+        raise ValueError("workers: must be >= 1")
+    if args.report:
+        raise ValueError("report: a sweep writes a table (--out) and a plot (--plot), not a report")
+    with _Steps(not args.no_progress and not args.json) as steps:
+        events, registry, label = load_source(args, params, steps)
+    client = cluster = None
+    if args.dask:
+        client, cluster = _client(args.dask, args.workers)
+    try:
+        table = sweep(events, grid, params, equity=args.equity, registry=registry,
+                      progress=not args.no_progress and not args.json, workers=args.workers, client=client)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    if args.plot:
+        plot_sweep(table, list(grid), args.metric, args.plot)
+    if args.sort in table.columns:
+        table = table.sort_values(args.sort, ascending=False, kind="stable").reset_index(drop=True)
+    if args.out:
+        out = str(args.out)
+        if out.endswith(".parquet"):
+            table.to_parquet(out, index=False)
+        else:
+            table.to_csv(out, index=False)
+    if args.json:
+        sys.stdout.write(table.to_json(orient="records") + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 40 + 12 * len(grid) + 9 * len(_METRICS)))
+    t = Table(title=f"sweep on {label}: {len(table)} combinations, one detection")
+    cols = list(grid) + [m for m in _METRICS if m in table.columns]
+    for c in cols:
+        t.add_column(_METRICS.get(c, c), justify="right", no_wrap=True)
+    for _, row in table.iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            if c in ("total_return", "win_rate", "max_drawdown") and isinstance(v, float):
+                cells.append(f"{v * 100:.2f}%")
+            elif isinstance(v, float):
+                cells.append(f"{v:.3g}")
+            else:
+                cells.append(str(v))
+        t.add_row(*cells)
+    console.print(t)
+    if args.out:
+        console.print(f"table written to {args.out}")
+    if args.plot:
+        console.print(f"plot written to {args.plot}")
+    return 0
