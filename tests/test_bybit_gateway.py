@@ -672,3 +672,252 @@ def test_cancel_under_faults(fault):
                 await gw.close()
 
     run(main())
+
+
+# ----------------------------------------------------------------- reaction path: grid formatting, fast create
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN  # noqa: E402
+
+from hypothesis import assume, given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from liqcore.live.bybit_gateway import Instrument, _fmt, _to_grid, grid_count, grid_float, grid_str  # noqa: E402
+from liqcore.venues.bybit.rest import BybitREST, BybitTransportError, rest_signature  # noqa: E402
+
+_SIZES = [0.01, 0.1, 0.5, 0.05, 0.25, 0.005, 0.0001, 1e-05, 1e-08, 0.001, 1.0, 5.0, 10.0, 100.0, 2.5e-07]
+_MODES = [(0, ROUND_HALF_EVEN), (1, ROUND_FLOOR), (2, ROUND_CEILING)]
+
+
+def _grid_value(draw_kind: str, k: int, frac: float, size: float) -> float:
+    if draw_kind == "on":
+        return float(grid_str(k, Instrument("X", size, size, 0).tick_grid))
+    if draw_kind == "half":
+        return (k + 0.5) * size
+    if draw_kind == "noise":
+        return k * size * (1 + frac * 1e-12)
+    if draw_kind == "tolerance":
+        return (k + frac * 3e-9) * size
+    return (k + abs(frac)) * size
+
+
+@pytest.mark.property
+@given(size=st.sampled_from(_SIZES), k=st.integers(0, 10 ** 9), frac=st.floats(-1, 1),
+       kind=st.sampled_from(["on", "half", "noise", "tolerance", "any"]))
+def test_grid_formatting_equals_decimal(size, k, frac, kind):
+    x = _grid_value(kind, k, frac, size)
+    assume(x >= 0 and x == x and x < 1e15)
+    inst = Instrument("X", size, size, 0.0)
+    for mode, rounding in _MODES:
+        exact = _to_grid(x, inst.tick, rounding)
+        n = grid_count(x, inst.tick_grid, mode)
+        assert grid_str(n, inst.tick_grid) == _fmt(exact)
+        assert grid_float(n, inst.tick_grid) == float(exact)
+
+
+def test_grid_edge_cases_and_bad_sizes():
+    inst = Instrument("BTCUSDT", 0.1, 0.001, 0.001)
+    assert grid_str(grid_count(100000.05, inst.tick_grid, 0), inst.tick_grid) == _fmt(_to_grid(100000.05, inst.tick, ROUND_HALF_EVEN))
+    assert grid_str(grid_count(2496.2500000001, Instrument("E", 0.01, 0.01, 0).tick_grid, 1), Instrument("E", 0.01, 0.01, 0).tick_grid) == "2496.25"
+    assert grid_str(grid_count(0.0, inst.step_grid, 1), inst.step_grid) == "0"
+    assert grid_str(7, Instrument("S", 1e-08, 1, 0).tick_grid) == "0.00000007"
+    assert grid_str(3, Instrument("T", 10.0, 1, 0).tick_grid) == "30"
+    for bad in (0.0, -0.01, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="tick_size"):
+            Instrument("X", bad, 0.01, 0.01)
+
+
+def test_order_body_strings_match_the_decimal_formatting():
+    gw = BybitGateway("k" * 8, "s" * 16, "http://127.0.0.1:9", "ws://127.0.0.1:9")
+    gw._instruments["ETHUSDT"] = Instrument("ETHUSDT", 0.01, 0.01, 0.01)
+    gw._instruments["PEPEUSDT"] = Instrument("PEPEUSDT", 1e-07, 100.0, 100.0)
+    body = gw.order_body(OrderIntent("ETHUSDT", "buy", 0.5, 2496.2500000001, "c-1", take_profit=2500.0, stop_loss=2490.1))
+    assert (body["qty"], body["price"], body["takeProfit"], body["stopLoss"]) == ("0.5", "2496.25", "2500", "2490.1")
+    body = gw.order_body(OrderIntent("PEPEUSDT", "sell", 1234567.0, 1.2345e-05, "c-2"))
+    assert (body["qty"], body["price"]) == ("1234600", "0.0000123")
+    assert gw.round_price("PEPEUSDT", 1.23456e-05, "buy") == 1.23e-05
+    assert gw.round_price("PEPEUSDT", 1.23401e-05, "sell") == 1.24e-05
+    assert gw.round_qty("PEPEUSDT", 199.0) == 100.0 and gw.round_qty("PEPEUSDT", 99.0) == 0.0
+
+
+async def _capture_server(answer):
+    """A raw HTTP/1.1 server on 127.0.0.1 that records each request (head, body) and writes ``answer(i)``
+    (bytes, or None to close the connection without answering)."""
+    seen: list[tuple[bytes, bytes]] = []
+    conns = []
+
+    async def handle(reader, writer):
+        conns.append(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                n = 0
+                for ln in head.split(b"\r\n"):
+                    if ln.lower().startswith(b"content-length:"):
+                        n = int(ln.split(b":", 1)[1])
+                body = await reader.readexactly(n)
+                seen.append((head, body))
+                out = answer(len(seen) - 1)
+                if out is None:
+                    writer.close()
+                    return
+                parts = out if isinstance(out, list) else [out]
+                for part in parts:
+                    writer.write(part)
+                    await writer.drain()
+                    await asyncio.sleep(0.01)
+                if b"Connection: close" in parts[0]:
+                    writer.close()
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}", seen, conns
+
+
+def _ok(body: bytes = b'{"retCode":0,"retMsg":"OK","result":{"orderId":"o-1"}}', extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _headers(head: bytes) -> dict[str, str]:
+    lines = head.decode("latin-1").split("\r\n")
+    return {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)} | {"": lines[0]}
+
+
+def test_fast_create_request_is_identical_to_the_aiohttp_request():
+    async def main():
+        server, url, seen, _ = await _capture_server(lambda i: _ok())
+        body = {"category": "linear", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.5",
+                "price": "2496.25", "timeInForce": "PostOnly", "positionIdx": 0, "orderLinkId": "same-1"}
+        try:
+            for fast in (True, False):
+                rest = BybitREST("key-12345678", "secret-abcdef", url, fast_create=fast)
+                rest.now_ms = lambda: 1_700_000_000_000
+                async with rest:
+                    assert await rest.create_order(body) == {"orderId": "o-1"}
+        finally:
+            server.close()
+        (h_fast, b_fast), (h_aio, b_aio) = seen
+        hf, ha = _headers(h_fast), _headers(h_aio)
+        assert b_fast == b_aio
+        assert hf[""] == ha[""] == "POST /v5/order/create HTTP/1.1"
+        assert hf["x-bapi-sign"] == rest_signature("secret-abcdef", 1_700_000_000_000, "key-12345678", 5000, b_fast)
+        # the fast path asks for an uncompressed answer; every other header is the same
+        assert {k for k in set(hf) | set(ha) if hf.get(k) != ha.get(k)} == {"accept-encoding"}
+
+    run(main())
+
+
+def test_fast_create_reuses_one_connection_and_reads_chunked_and_close_delimited_answers():
+    body = b'{"retCode":0,"retMsg":"OK","result":{"orderId":"o-2"}}'
+    chunked = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Bapi-Limit-Reset-Timestamp: 1\r\n\r\n",
+               b"%x\r\n%s\r\n" % (20, body[:20]), b"%x\r\n%s\r\n0\r\n\r\n" % (len(body) - 20, body[20:])]
+    answers = [_ok(), chunked, _ok(), [b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body], _ok()]
+
+    async def main():
+        server, url, seen, conns = await _capture_server(lambda i: answers[i])
+        try:
+            async with BybitREST("key-12345678", "secret-abcdef", url) as rest:
+                got = [await rest.create_order({"orderLinkId": f"r-{i}"}) for i in range(3)]
+                assert [g["orderId"] for g in got] == ["o-1", "o-2", "o-1"] and rest._h1.opened == 1
+                assert (await rest.create_order({"orderLinkId": "r-3"}))["orderId"] == "o-2"  # body ends at the close
+                assert (await rest.create_order({"orderLinkId": "r-4"}))["orderId"] == "o-1"
+                assert rest._h1.opened == 2 and len(seen) == 5
+                # the venue closes an idle keep-alive connection: the next create opens a new one
+                for w in conns:
+                    w.close()
+                await asyncio.sleep(0.05)
+                server_answers = len(seen)
+                answers.append(_ok())
+                assert (await rest.create_order({"orderLinkId": "r-5"}))["orderId"] == "o-1"
+                assert rest._h1.opened == 3 and len(seen) == server_answers + 1
+        finally:
+            server.close()
+
+    run(main())
+
+
+@pytest.mark.parametrize("answer", ["close", "silence", "garbage", "5xx"])
+def test_fast_create_failures_are_transport_errors(answer):
+    async def main():
+        def reply(i):
+            if answer == "close":
+                return None
+            if answer == "silence":
+                return [b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{"]
+            if answer == "garbage":
+                return b"SSH-2.0-OpenSSH\r\n\r\n"
+            return b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad"
+
+        server, url, seen, _ = await _capture_server(reply)
+        try:
+            async with BybitREST("key-12345678", "secret-abcdef", url, timeout=0.3) as rest:
+                with pytest.raises(BybitTransportError) as ei:
+                    await rest.create_order({"orderLinkId": "f-1"})
+                assert len(seen) == 1 and rest.stats["transport_errors"] == 1
+                if answer == "silence":
+                    assert ei.value.reason == "timeout" and not rest._h1._idle
+                if answer == "5xx":
+                    assert ei.value.http_status == 502
+        finally:
+            server.close()
+
+    run(main())
+
+
+def test_fast_create_of_a_refused_connection_is_a_transport_error():
+    async def main():
+        import socket
+
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        async with BybitREST("key-12345678", "secret-abcdef", f"http://127.0.0.1:{port}", timeout=0.5) as rest:
+            with pytest.raises(BybitTransportError, match="connection error"):
+                await rest.create_order({"orderLinkId": "x-1"})
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_gateway_create_goes_out_on_the_fast_connection():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                for i in range(3):
+                    u = await gw.place(entry(gw, f"fast-{i}"))
+                    assert u.status in ("pending", "new")
+                    await gw.cancel("ETHUSDT", f"fast-{i}")
+                assert gw.rest._h1.opened == 1
+                creates = fx.requests_to("/v5/order/create")
+                assert [r.ret_code for r in creates] == [0, 0, 0]  # signatures accepted by the venue
+                assert [len(fx.orders_with_link(f"fast-{i}")) for i in range(3)] == [1, 1, 1]
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_limiter_try_acquire_fast_path():
+    async def main():
+        now = [0.0]
+        lim = SlidingWindowLimiter(3, 0.1, margin=0.0, clock=lambda: now[0])
+        assert [lim.try_acquire() for _ in range(4)] == [True, True, True, False]
+        assert lim.delay() == pytest.approx(0.1)
+        now[0] = 0.1
+        assert [lim.try_acquire() for _ in range(4)] == [True, True, True, False] and lim.acquired == 6
+        # a queued acquire() is never overtaken by try_acquire(), even once a slot is free again
+        waiter = asyncio.ensure_future(lim.acquire())
+        await asyncio.sleep(0)
+        assert lim._queued == 1 and not waiter.done()
+        now[0] = 0.2
+        assert not lim.try_acquire()
+        await asyncio.wait_for(waiter, 2)
+        assert lim._queued == 0 and lim.acquired == 7 and lim.waited == 1
+        assert [lim.try_acquire() for _ in range(3)] == [True, True, False]
+
+    run(main())

@@ -8,7 +8,8 @@
   on a timeout, a connection error or an HTTP 5xx the gateway first asks the venue for that orderLinkId
   (``GET /v5/order/realtime``) and resends the SAME request only if the venue does not have it; a
   ``110072`` duplicate answer means the order is there and is queried.  An order is never doubled.
-  Rate-limit answers are retried after the venue's reset time.  Create and cancel each pass a rolling
+  Rate-limit answers are retried after the venue's reset time.  The create goes out on the REST client's
+  own keep-alive HTTP/1.1 connection (``fast_create``, the default), everything else through aiohttp.  Create and cancel each pass a rolling
   10-per-second limiter (:class:`liqcore.live.ratelimit.SlidingWindowLimiter`).
 * TP/SL: by default (``tp_mode="limit"``) the entry carries ``tpslMode=Partial``, ``tpOrderType=Limit``,
   ``tpLimitPrice = takeProfit`` and a Market stop-loss.  This is the closest Bybit offers to the trading
@@ -185,6 +186,7 @@ class BybitGateway:
         connect_timeout: float = 10.0,
         cancel_wait: float = 1.0,
         settle_coin: str = "USDT",
+        fast_create: bool = True,
     ) -> None:
         if category != "linear":
             raise ValueError("category: only 'linear' is supported")
@@ -209,7 +211,8 @@ class BybitGateway:
         self.connect_timeout = float(connect_timeout)
         self.cancel_wait = float(cancel_wait)
         self.settle_coin = settle_coin
-        self.rest = BybitREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
+        self.rest = BybitREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout,
+                              fast_create=fast_create)
         self.stream = BybitPrivateStream(
             self._key, self._secret, private_ws_url, on_message=self._on_message, on_connect=self._on_connect,
             ping_interval=ping_interval, stale_after=stale_after, clock_ms=self.rest.now_ms,
