@@ -4,6 +4,7 @@
     liqcore run --symbols ETHUSDT --replay recordings/ --speed 10            # offline, against a local fake exchange
     liqcore run --symbols ETHUSDT,SOLUSDT --replay synthetic --live          # the whole live path, offline
     liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
+    liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
 
 ``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
 environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
@@ -48,6 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notional", type=float, metavar="Q", help="quote notional per trade (instead of --size x equity)")
     p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    p.add_argument("--seed-history", nargs="+", metavar="PATH",
+                   help="recordings whose past liquidations seed the detector's thresholds at start-up")
     add_param_arguments(p)
 
 
@@ -125,6 +128,13 @@ def build(args):
     journal = Journal(journal_path) if journal_path else None
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
                     notional=args.notional, kill_switch=args.kill_switch)
+    if args.seed_history:
+        from pathlib import Path
+
+        for path in args.seed_history:
+            if not Path(path).exists():
+                raise ValueError(f"seed-history: {path} does not exist")
+        engine.seed_history(args.seed_history)
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True)
     return engine, runner, fake_thread

@@ -411,6 +411,48 @@ class Engine:
             tr, price = held.pop(c)
             self._core_events(self.core.on_trade(c, tr, price))
 
+    def seed_history(self, source, *, now_ns: int | None = None) -> dict[str, int]:
+        """Seed the detector's P95 thresholds from recorded liquidations, so a (re)started engine does
+        not wait for ``min_history`` live liquidations per symbol.
+
+        ``source``: recording path(s) (anything :func:`liqcore.io.load_events` reads, symbol ids taken
+        from the engine's registry) or an EVENT_DTYPE array with the engine's symbol ids.  Only
+        liquidations of the engine's venues received at or before ``now_ns`` (default: now) are used,
+        the last ``history`` of each (venue, symbol), oldest first.  Returns ``{"venue:SYMBOL": n}``."""
+        if isinstance(source, np.ndarray):
+            if source.dtype != EVENT_DTYPE:
+                raise ValueError("source: expected an EVENT_DTYPE array or recording paths")
+            ev = source
+        else:
+            from liqcore.io import load_events
+
+            ev = load_events(source, registry=self.registry).events
+        now = time.time_ns() if now_ns is None else int(now_ns)
+        venues = [int(Venue.parse(v)) for v in self.venues]
+        keep = (ev["kind"] == int(Kind.LIQUIDATION)) & (ev["ts_recv"] <= now) & np.isin(ev["venue"], venues)
+        liq = ev[keep]
+        notional = liq["price"] * liq["qty"]
+        ok = np.isfinite(notional) & (notional > 0)
+        liq, notional = liq[ok], notional[ok]
+        order = np.lexsort((np.arange(len(liq)), liq["ts_recv"], liq["symbol_id"]))
+        liq, notional = liq[order], notional[order]
+        sids, starts = np.unique(liq["symbol_id"], return_index=True)
+        ends = np.append(starts[1:], len(liq))
+        n_keep = int(getattr(self.detector, "history", 0) or self.params.history)
+        out: dict[str, int] = {}
+        for sid, a, b in zip(sids.tolist(), starts.tolist(), ends.tolist()):
+            a = max(a, b - n_keep)
+            self.detector.seed(sid, notional[a:b], int(liq["venue"][a]))
+            try:
+                v, s = self.registry.lookup(sid)
+                name = f"{v.name.lower()}:{s}"
+            except (IndexError, ValueError):
+                name = str(sid)
+            out[name] = b - a
+        if out:
+            log.info("detector seeded from history: %s", ", ".join(f"{k} {n}" for k, n in sorted(out.items())))
+        return out
+
     def on_gap(self, events: np.ndarray, reason: str = "") -> None:
         """GAP events from the feed manager (a disconnect): open cascades of those symbols end."""
         self.on_events(events)
