@@ -449,3 +449,25 @@ def test_live_shell_steps_match_the_twin(ops, latency, timeout):
              daily_loss="0%", weekly_loss="0%")
     r.restore(orjson.loads(orjson.dumps(c.snapshot())))
     assert r.st.tobytes() == c.st.tobytes() and np.array_equal(r.counts, c.counts)
+
+
+def test_paper_engine_shutdown_cancel_counts_unfilled():
+    """Engine (paper): a cascade places an entry; shutdown cancels it; the core counts it unfilled."""
+    from liqcore.live.engine import Engine
+    from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+
+    eng = Engine(Params.from_mapping({"min_history": 5}), symbols=["ETHUSDT"])
+    eng.detector.seed(eng.registry.id("bybit", "ETHUSDT"), np.linspace(1_000.0, 20_000.0, 20), 1)
+    t_ms = T0 // MS
+    ds = []
+    for i, f in enumerate([trade_frame("ETHUSDT", 2500.0, ts_ms=t_ms),
+                           liquidation_frame("ETHUSDT", 2500.0, 40.0, ts_ms=t_ms + 10),
+                           liquidation_frame("ETHUSDT", 2499.0, 40.0, ts_ms=t_ms + 1010)]):
+        ds += eng.on_frame("bybit", orjson.dumps(f), (t_ms + 10 + 1000 * i) * MS)
+    assert [d.action for d in ds] == ["order"]
+    eng.on_clock((t_ms + 3000) * MS)  # the order has arrived: resting
+    assert eng.core.position(0)["status"] == "resting"
+    asyncio.run(eng.shutdown())
+    counts = eng.core.summary()
+    assert eng.core.position(0)["status"] == "flat"
+    assert counts["unfilled"] == 1 and counts["rejected"] == 0 and counts["orders"] == 1
