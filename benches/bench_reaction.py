@@ -44,12 +44,18 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+JOURNAL_CALLS = ("cascade", "intent", "decision", "maybe_flush")
+GW_CALLS = ("order_body", "fast_post_bytes")
+
+
 def instrument(eng, gw, marks: dict) -> None:
     """Wall-clock stamps of the confirming frame's hops: feed receive, engine decision done, gateway task
     running, create request written (the fake stamps the receive).  Adds ~1 us per hop."""
     on_frame, place, h1_request = eng.on_frame, gw.place, gw.rest._h1.request
 
     def on_frame_i(venue, frame, recv_ns=None):
+        for k in [k for k in marks if k.startswith("journal_")]:
+            del marks[k]
         out = on_frame(venue, frame, recv_ns)
         if out and out[0].action == "order":
             marks["recv"], marks["decided"] = recv_ns, time.time_ns()
@@ -60,11 +66,42 @@ def instrument(eng, gw, marks: dict) -> None:
         return await place(intent)
 
     async def h1_request_i(data, timeout):
-        if data.startswith(b"POST /v5/order/create"):
+        if b"/v5/order/create " in data[:64]:
             marks["write"] = time.time_ns()  # the bytes go out on this call's stack, before its first await
         return await h1_request(data, timeout)
 
     eng.on_frame, gw.place, gw.rest._h1.request = on_frame_i, place_i, h1_request_i
+    for obj, name in ((gw, "order_body"), (gw.rest, "fast_post_bytes")):
+        fn = getattr(obj, name)
+
+        def w(*a, _fn=fn, _name=name, **k):
+            t = time.perf_counter_ns()
+            try:
+                return _fn(*a, **k)
+            finally:
+                marks["gw_" + _name] = time.perf_counter_ns() - t
+
+        setattr(obj, name, w)
+    submit = eng._submit
+
+    def submit_i(intent, recv_ns):
+        marks["submit"] = time.time_ns()
+        submit(intent, recv_ns)
+
+    eng._submit = submit_i
+    j = eng.journal
+    if j is not None:  # time spent in journal calls inside the confirming frame's on_frame
+        def timed(name, fn):
+            def w(*a, **k):
+                t = time.perf_counter_ns()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    marks["journal_" + name] = marks.get("journal_" + name, 0) + time.perf_counter_ns() - t
+            return w
+
+        for name in ("intent", "decision", "cascade", "maybe_flush", "note"):
+            setattr(j, name, timed(name, getattr(j, name)))
 
 
 async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = False) -> None:
@@ -119,9 +156,13 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
                 failures += 1
                 continue
             totals.append(creates[-1].recv_ns - sent[confirm])
-            if stages and len(marks) == 4:
+            if stages and all(k in marks for k in ("recv", "decided", "task", "write", "submit")):
                 m = [sent[confirm], marks["recv"], marks["decided"], marks["task"], marks["write"], creates[-1].recv_ns]
-                stage_rows.append([b - a for a, b in zip(m, m[1:])])
+                row = [b - a for a, b in zip(m, m[1:])]
+                row.append(marks["decided"] - marks["submit"])
+                row += [marks.get("journal_" + n, 0) for n in JOURNAL_CALLS]
+                row += [marks.get("gw_" + n, 0) for n in GW_CALLS]
+                stage_rows.append(row)
             marks.clear()
             cid = creates[-1].body["orderLinkId"]
             await eng.drain(5)
@@ -219,6 +260,8 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
                  "-> gateway task running (loop scheduling)", "-> create written (order body, limiter, sign, format)",
                  "-> fake handler (loopback + aiohttp server)"]
         print(f"  stages (--stages, {len(stage_rows)} cascades; medians and p99 in us):")
+        names += ["  of which: on_frame after the task was created", *[f"  of which: journal.{n}" for n in JOURNAL_CALLS],
+                  *[f"  of which: {n}" for n in GW_CALLS]]
         for i, name in enumerate(names):
             col = [r[i] / 1000 for r in stage_rows]
             print(f"    {name:52s} p50 {pct(col, .5):7.1f}   p90 {pct(col, .9):7.1f}   p99 {pct(col, .99):7.1f}")
