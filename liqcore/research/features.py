@@ -1,0 +1,288 @@
+"""Point-in-time feature bars per (venue, symbol, bar) from liquidations, trades and funding.
+
+    >>> from liqcore.research import features
+    >>> df = features(market.events, market.registry, bar="1m", zscore_window=96, lag="0s")
+    >>> df[["symbol", "bar_start", "liq_imbalance", "z_liq_imbalance", "ofi", "z_ofi", "funding_rate"]]
+
+Bars are epoch-aligned on the RECEIVE time: bar ``k`` holds the events with
+``k * bar <= ts_recv < (k + 1) * bar``, so a bar only ever contains what this process had received
+by its close.  Each row carries ``available_ns = bar close + lag``, the time its values become
+knowable; nothing in a row depends on an event received at or after the bar's close.  Z-scores
+compare a bar with the ``zscore_window`` bars BEFORE it (the compiled
+:class:`liqcore._libs.zscore.RollingZScore`, population std; empty bars count, as 0), never with
+itself or later bars.  Cascade columns come from the real detector's CONFIRMED records, placed in the
+bar of their decision time ``confirm_recv_ns``.
+
+Every symbol gets a dense grid of bars from the bar of its first event to the bar of its last one
+(empty bars included), unless ``dense=False`` asks for the non-empty bars only (their z-scores are
+the same numbers: the baseline still counts the empty bars).  Column meanings: ``docs/research.md``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Dominant, Kind, RecordKind, Side, SymbolRegistry
+
+__all__ = ["features", "FEATURE_COLUMNS", "select_symbols", "sort_recv"]
+
+NS_PER_MIN = 60_000_000_000
+
+#: the value columns of :func:`features`, in output order (after the key columns)
+FEATURE_COLUMNS = (
+    "liq_count", "liq_count_long", "liq_count_short",
+    "liq_notional", "liq_notional_long", "liq_notional_short",
+    "liq_imbalance", "liq_rate",
+    "trade_count", "trade_volume", "trade_notional", "taker_buy_volume", "taker_sell_volume", "ofi",
+    "first_price", "last_price", "price", "ret",
+    "funding_rate", "mark_price",
+    "cascades", "cascades_long", "cascades_short", "cascade_notional",
+    "z_liq_imbalance", "z_liq_notional", "z_liq_rate", "z_ofi",
+)
+
+_Z_SOURCES = {"z_liq_imbalance": "liq_imbalance", "z_liq_notional": "liq_notional",
+              "z_liq_rate": "liq_rate", "z_ofi": "ofi"}
+
+
+def _check_events(events) -> np.ndarray:
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+        raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
+    return events
+
+
+def sort_recv(events: np.ndarray) -> np.ndarray:
+    """The events in ts_recv order (stable; the input itself when already ordered)."""
+    ts = events["ts_recv"]
+    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        return events[np.argsort(ts, kind="stable")]
+    return np.ascontiguousarray(events)
+
+
+def select_symbols(events: np.ndarray, registry: SymbolRegistry | None, symbols) -> np.ndarray:
+    """Keep the events of ``symbols`` (names ``ETHUSDT`` or ``venue:ETHUSDT``; None = all), plus
+    venue-wide GAP events (``symbol_id == -1``).  ValueError naming ``symbols`` when one is unknown."""
+    if symbols is None:
+        return events
+    if isinstance(symbols, str):
+        symbols = [s for s in symbols.split(",") if s.strip()]
+    if registry is None:
+        raise ValueError("symbols: a registry is needed to select symbols by name")
+    wanted: set[int] = set()
+    for s in symbols:
+        s = str(s).strip()
+        venue, _, name = s.rpartition(":")
+        hits = [sid for sid, v, sym in registry
+                if sym == name.upper() and (not venue or v.name.lower() == venue.lower())]
+        if not hits:
+            raise ValueError(f"symbols: {s!r} is not in the data (known: "
+                             f"{', '.join(sorted({sym for _, _, sym in registry})[:20])}...)")
+        wanted.update(hits)
+    sid = events["symbol_id"]
+    keep = np.isin(sid, np.fromiter(wanted, dtype=np.int64)) | ((sid == -1) & (events["kind"] == Kind.GAP))
+    return events[keep]
+
+
+def _confirmed_records(events, records, params):
+    if records is None:
+        from liqcore.backtest.run import detect
+        from liqcore.config import Params
+
+        records, _ = detect(events, params or Params())
+    rec = np.asarray(records, dtype=CASCADE_DTYPE)
+    return rec[rec["record"] == int(RecordKind.CONFIRMED)]
+
+
+def _ffill(values: np.ndarray, valid: np.ndarray, seg_start: np.ndarray) -> np.ndarray:
+    """Forward-fill ``values`` where ``valid`` within segments (``seg_start[i]``: first row of row
+    i's segment); NaN before the first valid row of a segment."""
+    n = len(values)
+    idx = np.where(valid, np.arange(n), -1)
+    np.maximum.accumulate(idx, out=idx)
+    out = np.full(n, np.nan)
+    ok = idx >= seg_start
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def _last_in_row(rows: np.ndarray, values: np.ndarray, n_rows: int, first: bool = False) -> np.ndarray:
+    """Per row, the value of the last (or first) element in input order; NaN for rows without one."""
+    out = np.full(n_rows, np.nan)
+    if len(rows) == 0:
+        return out
+    pos = np.arange(len(rows))
+    if first:
+        sel = np.full(n_rows, len(rows), dtype=np.int64)
+        np.minimum.at(sel, rows, pos)
+        has = sel < len(rows)
+    else:
+        sel = np.full(n_rows, -1, dtype=np.int64)
+        np.maximum.at(sel, rows, pos)
+        has = sel >= 0
+    out[has] = values[sel[has]]
+    return out
+
+
+def features(events, registry: SymbolRegistry | None, bar="1m", zscore_window: int = 96, lag="0s",
+             symbols=None, *, records: np.ndarray | None = None, params=None, dense: bool = True,
+             zscore_min: int | None = None):
+    """Feature bars per (venue, symbol, bar) as a pandas DataFrame (columns: ``venue``, ``symbol``,
+    ``symbol_id``, ``bar_start`` (UTC), ``bar_start_ns``, ``bar_end_ns``, ``available_ns``, then
+    :data:`FEATURE_COLUMNS`).
+
+    ``events``: EVENT_DTYPE in any order (bars use ``ts_recv``).  ``bar`` and ``lag``: durations
+    (``1m``, ``15m``, ``0s``...).  ``zscore_window``: bars in the z-score baseline; ``zscore_min``:
+    baseline bars needed before a z is given (default ``max(2, zscore_window // 4)``), NaN before.
+    ``records``: the detector's records on these events (default: run the compiled detector with
+    ``params``, default :class:`liqcore.config.Params`).  ``symbols``: names to keep (None = all).
+    Bad prices or quantities (NaN, inf, <= 0; a NaN funding rate) are dropped and counted by reason
+    in ``df.attrs["dropped"]``.
+    """
+    import pandas as pd
+
+    from liqcore._libs.zscore import RollingZScore
+    from liqcore.config import parse_duration
+
+    events = _check_events(events)
+    bar_ns = parse_duration(bar, "bar")
+    if bar_ns <= 0:
+        raise ValueError(f"bar: must be a positive duration; got {bar!r}")
+    lag_ns = parse_duration(lag, "lag")
+    if isinstance(zscore_window, bool) or not isinstance(zscore_window, (int, np.integer)) or zscore_window < 1:
+        raise ValueError(f"zscore_window: must be a positive integer; got {zscore_window!r}")
+    zscore_window = int(zscore_window)
+    if zscore_min is None:
+        zscore_min = min(zscore_window, max(2, zscore_window // 4))
+    if not (isinstance(zscore_min, (int, np.integer)) and 1 <= zscore_min <= zscore_window):
+        raise ValueError(f"zscore_min: must be an integer in [1, zscore_window={zscore_window}]; got {zscore_min!r}")
+
+    events = sort_recv(select_symbols(events, registry, symbols))
+    rec = _confirmed_records(events, records, params) if np.any(events["kind"] == Kind.LIQUIDATION) \
+        else np.zeros(0, CASCADE_DTYPE)
+    if symbols is not None:
+        rec = rec[np.isin(rec["symbol_id"], np.unique(events["symbol_id"]))]
+
+    # ---- validation: bad values are counted and dropped ------------------------------------------
+    kind = events["kind"]
+    price, qty = events["price"], events["qty"]
+    good_px = np.isfinite(price) & (price > 0)
+    good_q = np.isfinite(qty) & (qty > 0)
+    is_liq, is_trade = kind == Kind.LIQUIDATION, kind == Kind.TRADE
+    is_fund, is_mark = kind == Kind.FUNDING, kind == Kind.MARK
+    dropped = {
+        "bad_liquidation": int(np.count_nonzero(is_liq & ~(good_px & good_q & np.isin(events["side"], (1, 2))))),
+        "bad_trade": int(np.count_nonzero(is_trade & ~(good_px & good_q & np.isin(events["side"], (3, 4))))),
+        "bad_funding_rate": int(np.count_nonzero(is_fund & ~np.isfinite(price))),
+        "bad_mark_price": int(np.count_nonzero(is_mark & ~good_px)),
+    }
+    is_liq &= good_px & good_q & np.isin(events["side"], (1, 2))
+    is_trade &= good_px & good_q & np.isin(events["side"], (3, 4))
+    is_fund &= np.isfinite(price)
+    is_mark &= good_px
+    used = (is_liq | is_trade | is_fund | is_mark) & (events["symbol_id"] >= 0)
+    ev = events[used]
+    is_liq, is_trade, is_fund, is_mark = is_liq[used], is_trade[used], is_fund[used], is_mark[used]
+
+    # ---- the grid: per symbol, the bars from its first to its last event (or cascade) -----------
+    sid = ev["symbol_id"].astype(np.int64)
+    b = ev["ts_recv"] // bar_ns
+    rsid = rec["symbol_id"].astype(np.int64)
+    rb = rec["confirm_recv_ns"] // bar_ns
+    all_sid = np.concatenate([sid, rsid])
+    all_b = np.concatenate([b, rb])
+    n_sym = int(all_sid.max()) + 1 if len(all_sid) else 0
+    big = np.iinfo(np.int64).max
+    first = np.full(n_sym, big, dtype=np.int64)
+    last = np.full(n_sym, -big, dtype=np.int64)
+    np.minimum.at(first, all_sid, all_b)
+    np.maximum.at(last, all_sid, all_b)
+    present = np.flatnonzero(first != big)
+    n_bars = np.zeros(n_sym, dtype=np.int64)
+    n_bars[present] = last[present] - first[present] + 1
+    row0 = np.concatenate([[0], np.cumsum(n_bars)])[:-1]
+    n_rows = int(n_bars.sum())
+    row_sid = np.repeat(np.arange(n_sym), n_bars)
+    row_bar = (np.arange(n_rows) - row0[row_sid]) + first[row_sid]
+    seg_start = row0[row_sid]
+    row = row0[sid] + (b - first[sid]) if len(sid) else np.zeros(0, np.int64)
+    rrow = row0[rsid] + (rb - first[rsid]) if len(rsid) else np.zeros(0, np.int64)
+
+    def bc(mask, weights=None):
+        w = None if weights is None else weights[mask]
+        return np.bincount(row[mask], weights=w, minlength=n_rows).astype(np.float64 if weights is not None else np.int64)
+
+    notional = ev["price"] * ev["qty"]
+    side = ev["side"]
+    cols: dict[str, np.ndarray] = {}
+    lq_long, lq_short = is_liq & (side == Side.LONG), is_liq & (side == Side.SHORT)
+    cols["liq_count_long"] = bc(lq_long)
+    cols["liq_count_short"] = bc(lq_short)
+    cols["liq_count"] = cols["liq_count_long"] + cols["liq_count_short"]
+    cols["liq_notional_long"] = bc(lq_long, notional)
+    cols["liq_notional_short"] = bc(lq_short, notional)
+    cols["liq_notional"] = cols["liq_notional_long"] + cols["liq_notional_short"]
+    tot = cols["liq_notional"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cols["liq_imbalance"] = np.where(tot > 0, (cols["liq_notional_short"] - cols["liq_notional_long"]) / tot, 0.0)
+    cols["liq_rate"] = cols["liq_count"] * (NS_PER_MIN / bar_ns)
+    buy, sell = is_trade & (side == Side.BUY), is_trade & (side == Side.SELL)
+    cols["trade_count"] = bc(is_trade)
+    cols["taker_buy_volume"] = bc(buy, ev["qty"])
+    cols["taker_sell_volume"] = bc(sell, ev["qty"])
+    cols["trade_volume"] = cols["taker_buy_volume"] + cols["taker_sell_volume"]
+    cols["trade_notional"] = bc(is_trade, notional)
+    vol = cols["trade_volume"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cols["ofi"] = np.where(vol > 0, (cols["taker_buy_volume"] - cols["taker_sell_volume"]) / vol, 0.0)
+    tr_rows, tr_px = row[is_trade], ev["price"][is_trade]
+    cols["first_price"] = _last_in_row(tr_rows, tr_px, n_rows, first=True)
+    cols["last_price"] = _last_in_row(tr_rows, tr_px, n_rows)
+    px = _ffill(cols["last_price"], np.isfinite(cols["last_price"]), seg_start)
+    cols["price"] = px
+    ret = np.full(n_rows, np.nan)
+    if n_rows > 1:
+        same = seg_start[1:] == seg_start[:-1]
+        prev = np.where(same, px[:-1], np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ret[1:] = px[1:] / prev - 1.0
+    cols["ret"] = ret
+    f_last = _last_in_row(row[is_fund], ev["price"][is_fund], n_rows)
+    cols["funding_rate"] = _ffill(f_last, ~np.isnan(f_last), seg_start)
+    m_last = _last_in_row(row[is_mark], ev["price"][is_mark], n_rows)
+    cols["mark_price"] = _ffill(m_last, ~np.isnan(m_last), seg_start)
+    dom = rec["dominant"]
+    cols["cascades"] = np.bincount(rrow, minlength=n_rows).astype(np.int64)
+    cols["cascades_long"] = np.bincount(rrow[dom == Dominant.LONG], minlength=n_rows).astype(np.int64)
+    cols["cascades_short"] = np.bincount(rrow[dom == Dominant.SHORT], minlength=n_rows).astype(np.int64)
+    cols["cascade_notional"] = np.bincount(rrow, weights=rec["long_notional"] + rec["short_notional"],
+                                           minlength=n_rows).astype(np.float64)
+
+    # ---- z-scores: each bar against the previous zscore_window bars of its symbol ---------------
+    for zname, src in _Z_SOURCES.items():
+        z = np.full(n_rows, np.nan)
+        x = cols[src].astype(np.float64)
+        for s in present.tolist():
+            a, e = int(row0[s]), int(row0[s] + n_bars[s])
+            z[a:e] = RollingZScore(zscore_window, zscore_min).update_many(x[a:e])
+        cols[zname] = z
+
+    out = {
+        "venue": np.array([registry.venue(s).name.lower() if registry is not None and s < len(registry) else "?"
+                           for s in range(n_sym)], dtype=object)[row_sid] if n_sym else np.zeros(0, object),
+        "symbol": np.array([registry.symbol(s) if registry is not None and s < len(registry) else str(s)
+                            for s in range(n_sym)], dtype=object)[row_sid] if n_sym else np.zeros(0, object),
+        "symbol_id": row_sid.astype(np.int32),
+        "bar_start": pd.to_datetime(row_bar * bar_ns, unit="ns", utc=True),
+        "bar_start_ns": row_bar * bar_ns,
+        "bar_end_ns": (row_bar + 1) * bar_ns,
+        "available_ns": (row_bar + 1) * bar_ns + lag_ns,
+    }
+    for c in FEATURE_COLUMNS:
+        out[c] = cols[c]
+    df = pd.DataFrame(out)
+    if not dense:
+        busy = (cols["liq_count"] > 0) | (cols["trade_count"] > 0) | (cols["cascades"] > 0) \
+            | ~np.isnan(f_last) | ~np.isnan(m_last)
+        df = df[busy].reset_index(drop=True)
+    df.attrs.update({"bar_ns": bar_ns, "lag_ns": lag_ns, "zscore_window": zscore_window,
+                     "zscore_min": int(zscore_min), "dropped": {k: v for k, v in dropped.items() if v},
+                     "cascades": int(len(rec))})
+    return df
