@@ -330,14 +330,6 @@ class BybitGateway:
         q = grid_float(grid_count(qty, inst.step_grid, FLOOR), inst.step_grid)
         return q if q >= inst.min_qty - 1e-12 else 0.0
 
-    def _fmt_price(self, symbol: str, px: float) -> str:
-        g = self.instrument(symbol).tick_grid
-        return grid_str(grid_count(px, g, HALF_EVEN), g)
-
-    def _fmt_qty(self, symbol: str, qty: float) -> str:
-        g = self.instrument(symbol).step_grid
-        return grid_str(grid_count(qty, g, HALF_EVEN), g)
-
     # ------------------------------------------------------------------ orders
     def order_body(self, intent: OrderIntent) -> dict:
         """The ``/v5/order/create`` body for an intent (validated; prices/qty formatted on the grid)."""
@@ -352,17 +344,18 @@ class BybitGateway:
         inst = self.instrument(intent.symbol)
         if intent.qty < inst.min_qty - 1e-12:
             raise ValueError(f"qty: {intent.qty} is below {intent.symbol}'s minimum {inst.min_qty}")
+        tg, sg = inst.tick_grid, inst.step_grid
         side = "Buy" if intent.side == "buy" else "Sell"
         body: dict = {"category": self.category, "symbol": intent.symbol, "side": side}
         if intent.order_type == "market":
             body["orderType"] = "Market"
-            body["qty"] = self._fmt_qty(intent.symbol, intent.qty)
+            body["qty"] = grid_str(grid_count(intent.qty, sg, HALF_EVEN), sg)
         else:
             if not (intent.price > 0 and math.isfinite(intent.price)):
                 raise ValueError(f"price: must be > 0 for a limit order, got {intent.price!r}")
             body["orderType"] = "Limit"
-            body["qty"] = self._fmt_qty(intent.symbol, intent.qty)
-            body["price"] = self._fmt_price(intent.symbol, intent.price)
+            body["qty"] = grid_str(grid_count(intent.qty, sg, HALF_EVEN), sg)
+            body["price"] = grid_str(grid_count(intent.price, tg, HALF_EVEN), tg)
             body["timeInForce"] = "PostOnly" if intent.post_only else "GTC"
         body["positionIdx"] = 0
         body["orderLinkId"] = intent.client_id
@@ -378,22 +371,22 @@ class BybitGateway:
             if self.tp_mode == "limit":
                 body["tpslMode"] = "Partial"
                 if tp:
-                    body["takeProfit"] = self._fmt_price(intent.symbol, tp)
+                    body["takeProfit"] = grid_str(grid_count(tp, tg, HALF_EVEN), tg)
                     body["tpOrderType"] = "Limit"
                     body["tpLimitPrice"] = body["takeProfit"]
                     body["tpTriggerBy"] = "LastPrice"
                 if sl:
-                    body["stopLoss"] = self._fmt_price(intent.symbol, sl)
+                    body["stopLoss"] = grid_str(grid_count(sl, tg, HALF_EVEN), tg)
                     body["slOrderType"] = "Market"
                     body["slTriggerBy"] = "LastPrice"
             else:
                 body["tpslMode"] = "Full"
                 if tp:
-                    body["takeProfit"] = self._fmt_price(intent.symbol, tp)
+                    body["takeProfit"] = grid_str(grid_count(tp, tg, HALF_EVEN), tg)
                     body["tpOrderType"] = "Market"
                     body["tpTriggerBy"] = "LastPrice"
                 if sl:
-                    body["stopLoss"] = self._fmt_price(intent.symbol, sl)
+                    body["stopLoss"] = grid_str(grid_count(sl, tg, HALF_EVEN), tg)
                     body["slOrderType"] = "Market"
                     body["slTriggerBy"] = "LastPrice"
         return body

@@ -12,6 +12,11 @@ rate-limit answer (retCode 10006, HTTP 403/429) is retried after the reset time 
 (``X-Bapi-Limit-Reset-Timestamp``) or an exponential back-off, then raises :class:`BybitRateLimited`;
 a timeout, connection failure or HTTP 5xx raises :class:`BybitTransportError` (the outcome of the request
 is UNKNOWN: a create may or may not have reached the book).  No message ever contains the secret.
+
+Order creates (``fast_create``, the default) go out on the client's own keep-alive HTTP/1.1 connection:
+the signed request is formatted as one bytes object and written before anything is awaited (constant
+header lines prepared once per path); every other call goes through aiohttp.  Both paths send the same
+method, path, headers, body and signature and map errors the same way.
 """
 from __future__ import annotations
 
