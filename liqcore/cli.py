@@ -20,6 +20,8 @@ COMMANDS = {
     "sweep": "liqcore.commands.sweep",
     "record": "liqcore.commands.record",
     "run": "liqcore.commands.run",
+    "features": "liqcore.commands.features",
+    "study": "liqcore.commands.study",
 }
 
 _HELP = {
@@ -31,6 +33,8 @@ _HELP = {
     "sweep": "backtest every combination of strategy parameters on one detection (threads or dask)",
     "record": "record raw websocket frames with receive times (zstd, hourly files)",
     "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
+    "features": "point-in-time feature bars (liquidations, flow, funding, cascades, z-scores) to Parquet/CSV",
+    "study": "post-cascade event study: signed forward returns, excursions, reversion share, CI",
 }
 
 
