@@ -13,7 +13,10 @@ alone (``Engine.on_frame`` of the confirming frame up to the journaled intent) a
 same hops without the engine (a bare picows client that answers the marked frame with one aiohttp
 request to the same fake), with the ratios.
 
-    python benches/bench_reaction.py [--cascades 1000] [--no-journal]
+    python benches/bench_reaction.py [--cascades 1000] [--no-journal] [--burst] [--stages] [--before REV]
+
+``--before REV`` runs the same bench with the order path (Bybit REST client, gateway, limiter) of an
+earlier revision, for before/after figures from one session.
 """
 from __future__ import annotations
 
@@ -269,6 +272,32 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
           f"p99 <= 1000 us {'OK' if pct(us, .99) <= 1000 else 'MISSED'}")
 
 
+ORDER_PATH = ("liqcore/live/ratelimit.py", "liqcore/venues/bybit/rest.py", "liqcore/live/bybit_gateway.py")
+
+
+def load_order_path(rev: str) -> None:
+    """Load the Bybit REST client, gateway and limiter as they were at git revision ``rev`` (for a
+    before/after comparison in one session); everything else stays as checked out."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    import liqcore.live
+    import liqcore.venues.bybit  # noqa: F401  (parent packages first)
+
+    root = Path(__file__).resolve().parents[1]
+    tmpdir = Path(tempfile.mkdtemp(prefix="liqcore-before-"))
+    for path in ORDER_PATH:
+        src = subprocess.run(["git", "-C", str(root), "show", f"{rev}:{path}"], check=True, capture_output=True).stdout
+        f = tmpdir / Path(path).name
+        f.write_bytes(src)
+        name = path[:-3].replace("/", ".")
+        spec = importlib.util.spec_from_file_location(name, f)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--cascades", type=int, default=1000)
@@ -277,7 +306,13 @@ if __name__ == "__main__":
     ap.add_argument("--burst", action="store_true",
                     help="send the trade, the first and the confirming liquidation back to back (the client then "
                          "handles the two earlier frames inside the measured time)")
+    ap.add_argument("--before", metavar="REV", help="run with the order path (Bybit REST client, gateway, "
+                    "limiter) of git revision REV, e.g. 7702fa0")
     a = ap.parse_args()
+    if a.before:
+        if a.stages:
+            ap.error("--stages needs the current order path")
+        load_order_path(a.before)
     logging.disable(logging.WARNING)
     import uvloop
 
