@@ -22,6 +22,8 @@ def add_arguments(parser) -> None:
     add_input_arguments(parser)
     st = parser.add_argument_group("study")
     st.add_argument("--horizons", default="10s,30s,1m,5m,15m", help="comma list of horizons (default 10s,30s,1m,5m,15m)")
+    st.add_argument("--max-ref-age", dest="param_max_ref_age_ns", default=None, metavar="DUR",
+                    help="oldest usable reference trade at the decision (default 5s, the strategy's)")
     st.add_argument("--ci", type=float, default=0.95, help="bootstrap confidence level (default 0.95)")
     st.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     st.add_argument("--pooled", action="store_true", help="only the rows pooling every symbol")
@@ -58,7 +60,7 @@ def run(args) -> int:
         if args.out:
             df.drop(columns=["decision_time"]).to_csv(args.out, index=False)
         if args.plot:
-            plot_study(summ, args.plot, title=f"post-cascade signed return: {label[:70]}")
+            plot_study(summ, args.plot, title=f"post-cascade signed return: {label}")
     with_ref = int(df["ref_price"].notna().sum()) if len(df) else 0
     if args.json:
         doc = {"source": label, "cascades": int(len(df)), "with_reference": with_ref,

@@ -155,8 +155,10 @@ def features(events, registry: SymbolRegistry | None, bar="1m", zscore_window: i
         raise ValueError(f"zscore_min: must be an integer in [1, zscore_window={zscore_window}]; got {zscore_min!r}")
 
     events = sort_recv(select_symbols(events, registry, symbols))
-    rec = _confirmed_records(events, records, params) if np.any(events["kind"] == Kind.LIQUIDATION) \
-        else np.zeros(0, CASCADE_DTYPE)
+    if records is None and not np.any(events["kind"] == Kind.LIQUIDATION):
+        rec = np.zeros(0, CASCADE_DTYPE)
+    else:
+        rec = _confirmed_records(events, records, params)
     if symbols is not None:
         rec = rec[np.isin(rec["symbol_id"], np.unique(events["symbol_id"]))]
 

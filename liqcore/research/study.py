@@ -14,7 +14,8 @@ short-dominant one, so positive = reversion; mixed cascades get no sign (NaN).  
 maximum adverse excursion over the trades received in ``(t0, t0 + h]``: the largest move AGAINST the
 reversion, as a non-negative fraction of ``p0`` (0 when the price never went against it);
 ``mfe_h`` the maximum favourable excursion likewise.  A horizon reaching past the symbol's last
-recorded trade is not observed (NaN), and so is every horizon of a cascade without a reference.
+recorded trade is not observed (NaN), and so is every horizon of a cascade without a reference
+(no trade yet, or the last one older than ``max_ref_age``, by default the strategy's ``max-ref-age``).
 """
 from __future__ import annotations
 
@@ -62,17 +63,24 @@ def study_horizons(df) -> list[str]:
 
 
 def event_study(events, registry: SymbolRegistry | None, records: np.ndarray | None = None, params=None,
-                horizons=DEFAULT_HORIZONS, *, symbols=None):
+                horizons=DEFAULT_HORIZONS, *, symbols=None, max_ref_age=None):
     """One row per CONFIRMED cascade with the forward (signed) returns and excursions of the last
     trade price at each horizon after the decision time; a pandas DataFrame (columns in the module
     docstring and ``docs/research.md``).  ``records``: the detector's records on ``events`` (default:
-    run the compiled detector with ``params``, default :class:`liqcore.config.Params`)."""
+    run the compiled detector with ``params``, default :class:`liqcore.config.Params`).
+    ``max_ref_age``: the oldest usable reference trade (a duration; default ``params.max_ref_age_ns``,
+    the strategy's 5 s); an older one leaves the cascade without a reference (every return NaN,
+    ``ref_age_ns`` still reported)."""
     import pandas as pd
 
     from liqcore.research.features import _check_events, _confirmed_records, select_symbols, sort_recv
 
+    from liqcore.config import Params, parse_duration
+
     events = _check_events(events)
     hz = _parse_horizons(horizons)
+    params = params or Params()
+    max_age = params.max_ref_age_ns if max_ref_age is None else parse_duration(max_ref_age, "max_ref_age")
     events = sort_recv(select_symbols(events, registry, symbols))
     if records is None and not np.any(events["kind"] == Kind.LIQUIDATION):
         rec = np.zeros(0, CASCADE_DTYPE)
@@ -99,8 +107,9 @@ def event_study(events, registry: SymbolRegistry | None, records: np.ndarray | N
         ts, px = mine["ts_recv"], mine["price"]
         i0 = np.searchsorted(ts, t0[idx], side="right") - 1
         ok = i0 >= 0
-        ref[idx[ok]] = px[i0[ok]]
         ref_age[idx[ok]] = t0[idx[ok]] - ts[i0[ok]]
+        ok &= ref_age[idx] <= max_age
+        ref[idx[ok]] = px[i0[ok]]
         for lab, h in hz:
             ih = np.searchsorted(ts, t0[idx] + h, side="right") - 1
             seen = ok & (t0[idx] + h <= ts[-1])
@@ -150,6 +159,7 @@ def event_study(events, registry: SymbolRegistry | None, records: np.ndarray | N
     df = pd.DataFrame(out)
     df.attrs["horizons"] = [lab for lab, _ in hz]
     df.attrs["horizons_ns"] = [h for _, h in hz]
+    df.attrs["max_ref_age_ns"] = int(max_age)
     return df
 
 
@@ -241,7 +251,10 @@ def plot_study(summary, path, title: str = "post-cascade signed return") -> None
     ax.set_xlabel("horizon after the decision (confirm receive time)")
     ax.set_ylabel("mean signed return, bp (+ = reversion)")
     ci = summary.attrs.get("ci", 0.95)
-    ax.set_title(f"{title}\nbands: {ci:.0%} bootstrap CI of the mean", fontsize=10)
+    import textwrap
+
+    head = "\n".join(textwrap.wrap(title, 80)[:2])
+    ax.set_title(f"{head}\nbands: {ci:.0%} bootstrap CI of the mean", fontsize=9)
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
