@@ -287,7 +287,8 @@ def test_event_study_hand_built_path():
     assert b["signed_ret_1m"] == pytest.approx(-(103 / 100.5 - 1)) and b["mae_1m"] == pytest.approx(103 / 100.5 - 1)
     assert math.isnan(b["ret_15m"])  # past the last recorded trade: not observed
     c = df.loc[2]  # mixed: raw return only
-    assert c.dominant == "mixed" and math.isnan(c.sign) and c["ret_1m"] == 0.0 and math.isnan(c["signed_ret_1m"])
+    assert c.dominant == "mixed" and math.isnan(c.sign) and c["ret_30s"] == 0.0 and math.isnan(c["signed_ret_30s"])
+    assert math.isnan(c["ret_1m"])  # t0 + 1 ns + 1m is after SOL's last trade (t0 + 1m)
     d = df.loc[3]
     assert math.isnan(d.ref_price) and d.ref_age_ns == -1 and math.isnan(d["ret_10s"])
 
