@@ -902,6 +902,33 @@ def test_gateway_create_goes_out_on_the_fast_connection():
     run(main())
 
 
+def test_fast_create_connection_is_opened_at_start_and_kept_alive():
+    async def main():
+        server, url, seen, conns = await _capture_server(lambda i: _ok())
+        try:
+            async with BybitREST("key-12345678", "secret-abcdef", url, keepalive_interval=0.1) as rest:
+                assert rest._h1.opened == 1 and not seen  # open before the first create
+                await asyncio.sleep(0.35)
+                assert rest._h1.pings >= 2 and rest._h1.opened == 1
+                assert all(h.startswith(b"GET /v5/market/time HTTP/1.1\r\n") for h, _ in seen)
+                assert (await rest.create_order({"orderLinkId": "k-1"}))["orderId"] == "o-1"
+                assert rest._h1.opened == 1 and seen[-1][0].startswith(b"POST /v5/order/create ")
+                for w in conns:  # the venue drops the idle connection: a fresh one is ready before the next create
+                    w.close()
+                await asyncio.sleep(0.3)
+                assert rest._h1.opened == 2
+                n = len(seen)
+                assert (await rest.create_order({"orderLinkId": "k-2"}))["orderId"] == "o-1"
+                assert rest._h1.opened == 2 and len(seen) == n + 1
+            assert rest._keeper is None
+        finally:
+            server.close()
+        with pytest.raises(ValueError, match="keepalive_interval"):
+            BybitREST("key-12345678", "secret-abcdef", url, keepalive_interval=0)
+
+    run(main())
+
+
 def test_limiter_try_acquire_fast_path():
     async def main():
         now = [0.0]

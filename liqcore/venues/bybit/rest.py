@@ -146,11 +146,12 @@ class _H1Connection(asyncio.Protocol):
     The request is written in full from the caller's stack (no await before the write); the answer is
     parsed here (Content-Length, chunked, or read-to-close bodies) and delivered through a future."""
 
-    __slots__ = ("transport", "closed", "_buf", "_fut", "_head", "_need", "_chunked", "_body", "_keep")
+    __slots__ = ("transport", "closed", "used", "_buf", "_fut", "_head", "_need", "_chunked", "_body", "_keep")
 
     def __init__(self) -> None:
         self.transport = None
         self.closed = False
+        self.used = 0.0  # loop time of the last request
         self._buf = bytearray()
         self._fut: asyncio.Future | None = None
         self._head = None  # (status, headers) once the header block is in
@@ -289,6 +290,7 @@ class _H1Client:
         self._idle: list[_H1Connection] = []
         self._ssl = None
         self.opened = 0
+        self.pings = 0
 
     async def _connect(self) -> _H1Connection:
         loop = asyncio.get_running_loop()
@@ -304,22 +306,54 @@ class _H1Client:
         self.opened += 1
         return proto
 
-    async def request(self, data: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
-        """Write ``data`` and return ``(status, lower-case headers, body)``.  Raises ``asyncio.TimeoutError`` or
-        ``ConnectionError`` / ``OSError`` (the request may or may not have reached the server)."""
-        conn = None
+    def _take_idle(self) -> _H1Connection | None:
         while self._idle:
             c = self._idle.pop()
             if not c.closed and not c.transport.is_closing():
-                conn = c
-                break
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        if conn is None:
+                return c
+        return None
+
+    async def warm(self, timeout: float) -> bool:
+        """Have one connection open and idle (so a create does not pay the connect).  False when it could
+        not be opened (the next create connects itself)."""
+        if any(not c.closed for c in self._idle):
+            return True
+        try:
             conn = await asyncio.wait_for(self._connect(), timeout)
+        except (OSError, asyncio.TimeoutError) as exc:
+            log.debug("create connection: open failed (%s)", type(exc).__name__)
+            return False
+        conn.used = asyncio.get_running_loop().time()
+        self._idle.append(conn)
+        return True
+
+    async def keepalive(self, ping: bytes, every: float, timeout: float) -> None:
+        """Every ``every`` seconds: send ``ping`` (a cheap GET) on each connection idle that long (a connection
+        the venue or a middlebox dropped is found here, not on an order), then keep one connection open."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(every)
+            now = loop.time()
+            stale = [c for c in self._idle if now - c.used >= every]
+            for c in stale:
+                if c not in self._idle:
+                    continue
+                self._idle.remove(c)
+                if c.closed or c.transport.is_closing():
+                    continue
+                try:
+                    await self._exchange(c, ping, timeout)
+                    self.pings += 1
+                except (OSError, asyncio.TimeoutError) as exc:
+                    log.debug("create connection: keep-alive ping failed (%s)", type(exc).__name__)
+            await self.warm(timeout)
+
+    async def _exchange(self, conn: _H1Connection, data: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
+        loop = asyncio.get_running_loop()
         fut = loop.create_future()
         conn.send(data, fut)
-        h = loop.call_at(deadline, _expire, fut, conn)
+        conn.used = loop.time()
+        h = loop.call_later(timeout, _expire, fut, conn)
         try:
             res = await fut
         except BaseException:
@@ -330,6 +364,17 @@ class _H1Client:
         if not conn.closed:
             self._idle.append(conn)
         return res
+
+    async def request(self, data: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
+        """Write ``data`` and return ``(status, lower-case headers, body)``.  Raises ``asyncio.TimeoutError`` or
+        ``ConnectionError`` / ``OSError`` (the request may or may not have reached the server)."""
+        conn = self._take_idle()
+        if conn is None:
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            conn = await asyncio.wait_for(self._connect(), timeout)
+            timeout = max(timeout - (loop.time() - t0), 0.001)
+        return await self._exchange(conn, data, timeout)
 
     def close(self) -> None:
         for c in self._idle:
@@ -362,6 +407,7 @@ class BybitREST:
         rate_limit_backoff: float = 0.2,
         session=None,
         fast_create: bool = True,
+        keepalive_interval: float = 15.0,
     ) -> None:
         if not api_key:
             raise ValueError("api_key: empty")
@@ -389,6 +435,10 @@ class BybitREST:
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
         self._fast_heads: dict[str, bytes] = {}  # path -> the constant part of a fast POST's header block
+        if keepalive_interval <= 0:
+            raise ValueError("keepalive_interval: must be > 0")
+        self.keepalive_interval = float(keepalive_interval)
+        self._keeper: asyncio.Task | None = None
         self.stats = {"requests": 0, "rate_limited": 0, "transport_errors": 0, "api_errors": 0, "resyncs": 0}
 
     def __repr__(self) -> str:
@@ -404,8 +454,24 @@ class BybitREST:
 
             self._session = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
             self._own_session = True
+        if self._h1 is not None and self._keeper is None:
+            # the create connection is opened now and kept alive with a cheap GET while it idles
+            await self._h1.warm(self.timeout)
+            from aiohttp.http import SERVER_SOFTWARE
+
+            h1 = self._h1
+            ping = (f"GET {h1.base_path}/v5/market/time HTTP/1.1\r\nHost: {h1.host_header}\r\nAccept: */*\r\n"
+                    f"User-Agent: {SERVER_SOFTWARE}\r\n\r\n").encode("latin-1")
+            self._keeper = asyncio.get_running_loop().create_task(h1.keepalive(ping, self.keepalive_interval, self.timeout))
 
     async def close(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            try:
+                await self._keeper
+            except asyncio.CancelledError:
+                pass
+            self._keeper = None
         if self._h1 is not None:
             self._h1.close()
         if self._session is not None and self._own_session:
