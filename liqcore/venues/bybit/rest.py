@@ -15,7 +15,8 @@ is UNKNOWN: a create may or may not have reached the book).  No message ever con
 
 Order creates (``fast_create``, the default) go out on the client's own keep-alive HTTP/1.1 connection:
 the signed request is formatted as one bytes object and written before anything is awaited (constant
-header lines prepared once per path); every other call goes through aiohttp.  Both paths send the same
+header lines prepared once per path); the connection is opened at :meth:`BybitREST.start` and kept alive
+with a ``GET /v5/market/time`` while idle (``keepalive_interval``); every other call goes through aiohttp.  Both paths send the same
 method, path, headers, body and signature and map errors the same way.
 """
 from __future__ import annotations
