@@ -162,30 +162,41 @@ def features(events, registry: SymbolRegistry | None, bar="1m", zscore_window: i
     if symbols is not None:
         rec = rec[np.isin(rec["symbol_id"], np.unique(events["symbol_id"]))]
 
-    # ---- validation: bad values are counted and dropped ------------------------------------------
-    kind = events["kind"]
-    price, qty = events["price"], events["qty"]
-    good_px = np.isfinite(price) & (price > 0)
-    good_q = np.isfinite(qty) & (qty > 0)
+    # ---- validation and categories: bad values are counted and dropped --------------------------
+    # one code per event: 0 long liquidated, 1 short liquidated, 2 taker buy, 3 taker sell,
+    # 4 funding, 5 mark; -1 = not used (other kinds, bad values, venue-wide rows)
+    kind = np.ascontiguousarray(events["kind"])
+    side = np.ascontiguousarray(events["side"])
+    price = np.ascontiguousarray(events["price"])
+    qty = np.ascontiguousarray(events["qty"])
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(price) & (price > 0) & np.isfinite(qty) & (qty > 0)
     is_liq, is_trade = kind == Kind.LIQUIDATION, kind == Kind.TRADE
     is_fund, is_mark = kind == Kind.FUNDING, kind == Kind.MARK
+    liq_ok = is_liq & good & ((side == Side.LONG) | (side == Side.SHORT))
+    trade_ok = is_trade & good & ((side == Side.BUY) | (side == Side.SELL))
+    fund_ok = is_fund & np.isfinite(price)
+    with np.errstate(invalid="ignore"):
+        mark_ok = is_mark & np.isfinite(price) & (price > 0)
     dropped = {
-        "bad_liquidation": int(np.count_nonzero(is_liq & ~(good_px & good_q & np.isin(events["side"], (1, 2))))),
-        "bad_trade": int(np.count_nonzero(is_trade & ~(good_px & good_q & np.isin(events["side"], (3, 4))))),
-        "bad_funding_rate": int(np.count_nonzero(is_fund & ~np.isfinite(price))),
-        "bad_mark_price": int(np.count_nonzero(is_mark & ~good_px)),
+        "bad_liquidation": int(np.count_nonzero(is_liq) - np.count_nonzero(liq_ok)),
+        "bad_trade": int(np.count_nonzero(is_trade) - np.count_nonzero(trade_ok)),
+        "bad_funding_rate": int(np.count_nonzero(is_fund) - np.count_nonzero(fund_ok)),
+        "bad_mark_price": int(np.count_nonzero(is_mark) - np.count_nonzero(mark_ok)),
     }
-    is_liq &= good_px & good_q & np.isin(events["side"], (1, 2))
-    is_trade &= good_px & good_q & np.isin(events["side"], (3, 4))
-    is_fund &= np.isfinite(price)
-    is_mark &= good_px
-    used = (is_liq | is_trade | is_fund | is_mark) & (events["symbol_id"] >= 0)
-    ev = events[used]
-    is_liq, is_trade, is_fund, is_mark = is_liq[used], is_trade[used], is_fund[used], is_mark[used]
+    code = np.full(len(events), -1, dtype=np.int64)
+    code[liq_ok] = side[liq_ok] - int(Side.LONG)            # 0, 1
+    code[trade_ok] = side[trade_ok] - int(Side.BUY) + 2     # 2, 3
+    code[fund_ok] = 4
+    code[mark_ok] = 5
+    code[events["symbol_id"] < 0] = -1
+    used = np.flatnonzero(code >= 0)
+    code = code[used]
+    price, qty = price[used], qty[used]
+    sid = events["symbol_id"][used].astype(np.int64)
+    b = events["ts_recv"][used] // bar_ns
 
     # ---- the grid: per symbol, the bars from its first to its last event (or cascade) -----------
-    sid = ev["symbol_id"].astype(np.int64)
-    b = ev["ts_recv"] // bar_ns
     rsid = rec["symbol_id"].astype(np.int64)
     rb = rec["confirm_recv_ns"] // bar_ns
     all_sid = np.concatenate([sid, rsid])
@@ -207,34 +218,34 @@ def features(events, registry: SymbolRegistry | None, bar="1m", zscore_window: i
     row = row0[sid] + (b - first[sid]) if len(sid) else np.zeros(0, np.int64)
     rrow = row0[rsid] + (rb - first[rsid]) if len(rsid) else np.zeros(0, np.int64)
 
-    def bc(mask, weights=None):
-        w = None if weights is None else weights[mask]
-        return np.bincount(row[mask], weights=w, minlength=n_rows).astype(np.float64 if weights is not None else np.int64)
-
-    notional = ev["price"] * ev["qty"]
-    side = ev["side"]
+    # ---- sums per (row, category): three bincounts over row * 6 + code -----------------------------
+    key = row * 6 + code
+    notional = price * qty
+    flow = code < 4
+    cnt = np.bincount(key, minlength=6 * n_rows).astype(np.int64).reshape(n_rows, 6)
+    nsum = np.bincount(key[flow], weights=notional[flow], minlength=6 * n_rows).astype(np.float64).reshape(n_rows, 6)
+    qsum = np.bincount(key[flow], weights=qty[flow], minlength=6 * n_rows).astype(np.float64).reshape(n_rows, 6)
     cols: dict[str, np.ndarray] = {}
-    lq_long, lq_short = is_liq & (side == Side.LONG), is_liq & (side == Side.SHORT)
-    cols["liq_count_long"] = bc(lq_long)
-    cols["liq_count_short"] = bc(lq_short)
-    cols["liq_count"] = cols["liq_count_long"] + cols["liq_count_short"]
-    cols["liq_notional_long"] = bc(lq_long, notional)
-    cols["liq_notional_short"] = bc(lq_short, notional)
-    cols["liq_notional"] = cols["liq_notional_long"] + cols["liq_notional_short"]
+    cols["liq_count_long"] = cnt[:, 0].copy()
+    cols["liq_count_short"] = cnt[:, 1].copy()
+    cols["liq_count"] = cnt[:, 0] + cnt[:, 1]
+    cols["liq_notional_long"] = nsum[:, 0].copy()
+    cols["liq_notional_short"] = nsum[:, 1].copy()
+    cols["liq_notional"] = nsum[:, 0] + nsum[:, 1]
     tot = cols["liq_notional"]
     with np.errstate(invalid="ignore", divide="ignore"):
         cols["liq_imbalance"] = np.where(tot > 0, (cols["liq_notional_short"] - cols["liq_notional_long"]) / tot, 0.0)
     cols["liq_rate"] = cols["liq_count"] * (NS_PER_MIN / bar_ns)
-    buy, sell = is_trade & (side == Side.BUY), is_trade & (side == Side.SELL)
-    cols["trade_count"] = bc(is_trade)
-    cols["taker_buy_volume"] = bc(buy, ev["qty"])
-    cols["taker_sell_volume"] = bc(sell, ev["qty"])
-    cols["trade_volume"] = cols["taker_buy_volume"] + cols["taker_sell_volume"]
-    cols["trade_notional"] = bc(is_trade, notional)
+    cols["trade_count"] = cnt[:, 2] + cnt[:, 3]
+    cols["taker_buy_volume"] = qsum[:, 2].copy()
+    cols["taker_sell_volume"] = qsum[:, 3].copy()
+    cols["trade_volume"] = qsum[:, 2] + qsum[:, 3]
+    cols["trade_notional"] = nsum[:, 2] + nsum[:, 3]
     vol = cols["trade_volume"]
     with np.errstate(invalid="ignore", divide="ignore"):
         cols["ofi"] = np.where(vol > 0, (cols["taker_buy_volume"] - cols["taker_sell_volume"]) / vol, 0.0)
-    tr_rows, tr_px = row[is_trade], ev["price"][is_trade]
+    is_trade, is_fund, is_mark = (code == 2) | (code == 3), code == 4, code == 5
+    tr_rows, tr_px = row[is_trade], price[is_trade]
     cols["first_price"] = _last_in_row(tr_rows, tr_px, n_rows, first=True)
     cols["last_price"] = _last_in_row(tr_rows, tr_px, n_rows)
     px = _ffill(cols["last_price"], np.isfinite(cols["last_price"]), seg_start)
@@ -246,9 +257,9 @@ def features(events, registry: SymbolRegistry | None, bar="1m", zscore_window: i
         with np.errstate(invalid="ignore", divide="ignore"):
             ret[1:] = px[1:] / prev - 1.0
     cols["ret"] = ret
-    f_last = _last_in_row(row[is_fund], ev["price"][is_fund], n_rows)
+    f_last = _last_in_row(row[is_fund], price[is_fund], n_rows)
     cols["funding_rate"] = _ffill(f_last, ~np.isnan(f_last), seg_start)
-    m_last = _last_in_row(row[is_mark], ev["price"][is_mark], n_rows)
+    m_last = _last_in_row(row[is_mark], price[is_mark], n_rows)
     cols["mark_price"] = _ffill(m_last, ~np.isnan(m_last), seg_start)
     dom = rec["dominant"]
     cols["cascades"] = np.bincount(rrow, minlength=n_rows).astype(np.int64)
