@@ -423,3 +423,6 @@ def test_real_binance_window_study_and_bars(real_data, capsys):
                  "--refresh", "0", "--horizons", "10s,1m,5m", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "confirmed cascades" in out and "SOLUSDT" in out
+    assert "~$15k" in out  # the trades file keeps only prints above ~$15k notional, and the table says so
+    with capsys.disabled():
+        print("\nreal Binance 2025-01-27 window (trades: only prints > ~$15k notional):\n" + out)

@@ -126,6 +126,11 @@ def run(args) -> int:
     console.print(f"[bold]{label}[/]: {len(events):,} events -> {len(df):,} bars of {args.bar} "
                   f"(z-scores against the previous {args.zscore_window} bars, available at close + {args.lag})")
     print_frame(console, summary_frame(df), "per symbol")
+    from liqcore.backtest.metrics import data_note
+
+    note = data_note(events)
+    if note and "no trade prints" not in note:
+        console.print(f"[yellow]note:[/] {note}")
     if df.attrs.get("dropped"):
         console.print(f"dropped (bad values): {df.attrs['dropped']}")
     if out is not None:

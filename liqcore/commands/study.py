@@ -62,9 +62,12 @@ def run(args) -> int:
         if args.plot:
             plot_study(summ, args.plot, title=f"post-cascade signed return: {label}")
     with_ref = int(df["ref_price"].notna().sum()) if len(df) else 0
+    from liqcore.backtest.metrics import data_note
+
+    note = data_note(events)
     if args.json:
         doc = {"source": label, "cascades": int(len(df)), "with_reference": with_ref,
-               "horizons": horizons, "params": params.describe(),
+               "horizons": horizons, "params": params.describe(), "data_note": note,
                "summary": summ.astype(object).where(summ.notna(), None).to_dict(orient="records")}
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
@@ -75,12 +78,20 @@ def run(args) -> int:
         console = Console(width=200)
     console.print(f"[bold]{label}[/]: {len(df):,} confirmed cascades, {with_ref:,} with a reference trade")
     show = summ.copy()
+    empty = show.groupby("symbol")["n"].transform("max") == 0
+    hidden = sorted(set(show.loc[empty & (show.symbol != "ALL"), "symbol"]))
+    show = show[~empty | (show.symbol == "ALL")]
     for c in ("mean", "median", "std", "ci_low", "ci_high", "mean_mae", "mean_mfe"):
         show[c] = show[c] * 1e4
     show = show.rename(columns={"mean": "mean_bp", "median": "median_bp", "std": "std_bp", "ci_low": "ci_lo_bp",
                                 "ci_high": "ci_hi_bp", "mean_mae": "mae_bp", "mean_mfe": "mfe_bp",
                                 "reversion_share": "revert"})
     print_frame(console, show, f"signed return after the decision (+ = reversion), {args.ci:.0%} bootstrap CI")
+    if hidden:
+        console.print(f"{len(hidden)} symbol(s) without any observed return (no usable reference trade) not shown: "
+                      + ", ".join(hidden[:12]) + (" ..." if len(hidden) > 12 else ""))
+    if note:
+        console.print(f"[yellow]note:[/] {note}")
     if args.out:
         console.print(f"cascades written to {args.out}")
     if args.plot:
