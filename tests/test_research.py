@@ -426,3 +426,56 @@ def test_real_binance_window_study_and_bars(real_data, capsys):
     assert "~$15k" in out  # the trades file keeps only prints above ~$15k notional, and the table says so
     with capsys.disabled():
         print("\nreal Binance 2025-01-27 window (trades: only prints > ~$15k notional):\n" + out)
+
+
+def test_empty_inputs():
+    from liqcore.types import EVENT_DTYPE
+
+    reg = SymbolRegistry()
+    bars = features(np.zeros(0, EVENT_DTYPE), reg)
+    assert bars.empty and "z_ofi" in bars.columns
+    st_df = event_study(np.zeros(0, EVENT_DTYPE), reg)
+    assert st_df.empty and "signed_ret_15m" in st_df.columns
+    assert summarize_study(st_df).empty
+
+
+def _study_oracle(trades, t0, dom, h, max_age):
+    """Per cascade, by plain loops over the trades (ts_recv, price) in receive order."""
+    before = [(t, p) for t, p in trades if t <= t0]
+    if not before or t0 - before[-1][0] > max_age:
+        return None
+    p0 = before[-1][1]
+    if not trades or t0 + h > trades[-1][0]:
+        return "unobserved"
+    ph = [p for t, p in trades if t <= t0 + h][-1]
+    sign = 1.0 if dom == Dominant.LONG else -1.0
+    moves = [sign * (p / p0 - 1.0) for t, p in trades if t0 < t <= t0 + h]
+    mae = max([0.0] + [-m for m in moves])
+    mfe = max([0.0] + moves)
+    return sign * (ph / p0 - 1.0), mae, mfe
+
+
+@pytest.mark.property
+@settings(max_examples=80)
+@given(trades=st.lists(st.tuples(st.integers(0, 600), st.floats(50.0, 150.0)), min_size=0, max_size=40),
+       cascades=st.lists(st.tuples(st.integers(0, 600), st.booleans()), min_size=1, max_size=6),
+       h=st.integers(1, 200), max_age=st.integers(0, 100))
+def test_event_study_equals_loop_oracle(trades, cascades, h, max_age):
+    reg = _reg("ETHUSDT")
+    trades = sorted(((T0 + t * S, p) for t, p in trades), key=lambda x: x[0])
+    ev = _ev([(t, TRD, B, p, 1.0, 0) for t, p in trades]) if trades else np.zeros(0, dtype=make_events(ts_event=[0]).dtype)
+    rows = [(T0 + t * S, 0, Dominant.LONG if d else Dominant.SHORT) for t, d in cascades]
+    rec = _records(rows)
+    df = event_study(ev, reg, records=rec, horizons=(f"{h}s",), max_ref_age=f"{max_age}s")
+    lab = df.attrs["horizons"][0]
+    for _, r in df.iterrows():
+        want = _study_oracle(trades, int(r.confirm_recv_ns), Dominant.LONG if r.dominant == "long" else Dominant.SHORT,
+                             h * S, max_age * S)
+        if want is None:
+            assert math.isnan(r.ref_price) and math.isnan(r[f"signed_ret_{lab}"])
+        elif want == "unobserved":
+            assert not math.isnan(r.ref_price) and math.isnan(r[f"signed_ret_{lab}"])
+        else:
+            assert r[f"signed_ret_{lab}"] == pytest.approx(want[0], abs=1e-12)
+            assert r[f"mae_{lab}"] == pytest.approx(want[1], abs=1e-12)
+            assert r[f"mfe_{lab}"] == pytest.approx(want[2], abs=1e-12)
