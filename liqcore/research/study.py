@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from liqcore.types import CASCADE_DTYPE, Dominant, Kind, RecordKind, SymbolRegistry, dominant_name
+from liqcore.types import CASCADE_DTYPE, Dominant, Kind, SymbolRegistry, dominant_name
 
 __all__ = ["event_study", "summarize_study", "horizon_label", "study_horizons"]
 
