@@ -391,21 +391,46 @@ class BybitGateway:
                     body["slTriggerBy"] = "LastPrice"
         return body
 
-    async def place(self, intent: OrderIntent) -> OrderUpdate:
+    def send_now(self, intent: OrderIntent):
+        """Write the create request of ``intent`` synchronously, when the REST client's create connection is
+        idle and the create limiter grants a slot at once; returns a handle for ``place(intent, sent=handle)``
+        (which reads the answer with the same idempotent handling), or ``None`` when nothing was written
+        (then ``place(intent)`` sends it as usual).  An intent that fails validation is left to ``place``."""
+        try:
+            body = self.order_body(intent)
+        except ValueError:
+            return None
+        sent = self.rest.post_now("/v5/order/create", body, limiter=self.create_limiter)
+        if sent is not None:
+            sent.body = body
+            self._intents[intent.client_id] = intent
+            if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+                self._bracket[intent.symbol] = intent.client_id
+        return sent
+
+    async def place(self, intent: OrderIntent, sent=None) -> OrderUpdate:
+        """Create ``intent`` at the venue (idempotent on its client_id).  ``sent``: the handle
+        :meth:`send_now` returned for this intent (its request is already written)."""
+        if sent is not None:
+            return await self._create(sent.body, intent, sent)
         body = self.order_body(intent)
         self._intents[intent.client_id] = intent
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
             self._bracket[intent.symbol] = intent.client_id
         return await self._create(body, intent)
 
-    async def _create(self, body: dict, intent: OrderIntent) -> OrderUpdate:
+    async def _create(self, body: dict, intent: OrderIntent, sent=None) -> OrderUpdate:
         cid, kind = intent.client_id, intent.kind
         attempt = 0
         while True:
             attempt += 1
             self.stats["creates"] += 1
             try:
-                res = await self.rest.create_order(body, limiter=self.create_limiter)
+                if sent is not None:  # the first try was written by send_now; any resend goes the usual way
+                    pre, sent = sent, None
+                    res = await self.rest.create_order(body, limiter=self.create_limiter, sent=pre)
+                else:
+                    res = await self.rest.create_order(body, limiter=self.create_limiter)
             except BybitRateLimited as exc:
                 # never processed by the venue: safe to report, the engine may try again later
                 raise GatewayError(f"bybit create {cid}: still rate limited after retries ({exc.ret_msg})") from None

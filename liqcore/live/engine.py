@@ -478,26 +478,45 @@ class Engine:
             self.journal.maybe_flush()
         return out
 
+    def _deferring(self) -> bool:
+        """Venue mode on a running loop: bookkeeping that the order does not need (journal rows of cascades
+        and decisions, metrics, callbacks) runs after the create request is written (``loop.call_soon``);
+        the intent's write-ahead stays before it."""
+        loop = self._loop
+        return not self.paper and loop is not None and loop.is_running()
+
     def _on_record(self, rec) -> Decision | None:
         info = _record_dict(rec, self.registry)
-        ts = info["confirm_recv_ns"] if info["record"] == "confirmed" else info["emit_ns"]
         book = self.books.get(info["symbol"]) if info["symbol_id"] in self._core_idx else None
         if info["record"] == "confirmed":
             self.cascades += 1
-            self.metrics.inc("liqcore_cascades_total", venue=info["venue"], symbol=info["symbol"])
             if book is not None:
                 book.last_cascade = f"{info['dominant']} {info['n_large']} large"
-        if self.journal is not None:
-            self.journal.cascade(info, ts)
+        if self._deferring():
+            self._loop.call_soon(self._record_books, info)
+        else:
+            self._record_books(info)
+        if info["record"] != "confirmed":
+            return None
+        return self._decide(rec, info)
+
+    def _record_books(self, info: dict) -> None:
+        """A detector record's metrics, journal row and ``on_cascade`` callback."""
+        try:
+            if info["record"] == "confirmed":
+                self.metrics.inc("liqcore_cascades_total", venue=info["venue"], symbol=info["symbol"])
+            if self.journal is not None:
+                ts = info["confirm_recv_ns"] if info["record"] == "confirmed" else info["emit_ns"]
+                self.journal.cascade(info, ts)
+        except Exception:
+            self.errors += 1
+            log.exception("cascade bookkeeping failed")
         if self.on_cascade is not None:
             try:
                 self.on_cascade(info)
             except Exception:
                 self.errors += 1
                 log.exception("on_cascade callback failed")
-        if info["record"] != "confirmed":
-            return None
-        return self._decide(rec, info)
 
     def _decide(self, rec, info: dict) -> Decision:
         sid = info["symbol_id"]
@@ -568,13 +587,24 @@ class Engine:
         self.decisions.append(d)
         if len(self.decisions) > 1000:
             del self.decisions[:500]
-        self.metrics.inc("liqcore_decisions_total", outcome=d.reason or d.action)
-        if self.journal is not None:
-            self.journal.decision(d.to_dict(), d.ts_ns)
         book = self.books.get(d.symbol)
         if book is not None:
             book.recent.append(d)
             del book.recent[:-20]
+        if self._deferring():
+            self._loop.call_soon(self._decision_books, d)
+        else:
+            self._decision_books(d)
+
+    def _decision_books(self, d: Decision) -> None:
+        """A decision's metrics, journal row and ``on_decision`` callback."""
+        try:
+            self.metrics.inc("liqcore_decisions_total", outcome=d.reason or d.action)
+            if self.journal is not None:
+                self.journal.decision(d.to_dict(), d.ts_ns)
+        except Exception:
+            self.errors += 1
+            log.exception("decision bookkeeping failed")
         if self.on_decision is not None:
             try:
                 self.on_decision(d)
@@ -701,10 +731,18 @@ class Engine:
                 self._spawn(self._send(intent, recv))
 
     def _submit(self, intent: OrderIntent, recv_ns: int) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._spawn(self._send(intent, recv_ns))
-        else:
+        """Hand a journaled intent to the gateway: written at once on this stack when the gateway can
+        (``send_now``: idle create connection, free rate-limit slot), otherwise by a task; without a loop
+        it waits in :attr:`pending`."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
             self.pending.append((intent, recv_ns))
+            return
+        sent = None
+        send_now = getattr(self.gateway, "send_now", None)
+        if send_now is not None and loop.is_running():
+            sent = send_now(intent)
+        self._spawn(self._send(intent, recv_ns, sent))
 
     def _spawn(self, coro) -> None:
         loop = self._loop
@@ -722,14 +760,16 @@ class Engine:
             self.pending = []
         return [await self._send(i, r) for i, r in items]
 
-    async def _send(self, intent: OrderIntent, recv_ns: int) -> OrderUpdate:
-        sent = time.time_ns()
+    async def _send(self, intent: OrderIntent, recv_ns: int, sent=None) -> OrderUpdate:
+        """Place ``intent`` (or, with ``sent``, read the answer of its create already written by the
+        gateway's ``send_now``) and report the outcome; an unconfirmed create is queried until known."""
+        t_sent = getattr(sent, "written_ns", 0) or time.time_ns()
         if recv_ns:
-            self.metrics.observe("liqcore_reaction_seconds", (sent - recv_ns) / 1e9)
+            self.metrics.observe("liqcore_reaction_seconds", (t_sent - recv_ns) / 1e9)
         self.orders += 1
         self.metrics.inc("liqcore_orders_total", kind=intent.kind)
         try:
-            u = await self.gateway.place(intent)
+            u = await (self.gateway.place(intent) if sent is None else self.gateway.place(intent, sent=sent))
         except GatewayError as exc:
             # the venue could not be asked whether the order exists: the symbol stays busy (status
             # "unknown") until a later query answers; nothing is sent again under another id

@@ -349,6 +349,44 @@ class _H1Client:
                     log.debug("create connection: keep-alive ping failed (%s)", type(exc).__name__)
             await self.warm(timeout)
 
+    def idle(self) -> bool:
+        """True when a request can be written at once (an open connection is idle)."""
+        for c in self._idle:
+            if not c.closed and not c.transport.is_closing():
+                return True
+        return False
+
+    def begin(self, data: bytes, timeout: float, loop: asyncio.AbstractEventLoop) -> "_Sent":
+        """Write ``data`` now on an idle connection (from the caller's stack, no task) and return the
+        in-flight exchange for :meth:`finish`.  Call only after :meth:`idle` said True on the same stack.
+        A write that fails leaves a handle whose answer is that error (an outcome the caller must query)."""
+        conn = self._take_idle()
+        if conn is None:
+            raise RuntimeError("create connection: none idle (check idle() first)")
+        fut = loop.create_future()
+        try:
+            conn.send(data, fut)
+        except (OSError, RuntimeError) as exc:
+            conn.close()
+            if not fut.done():
+                fut.set_exception(exc if isinstance(exc, OSError) else ConnectionResetError(str(exc)))
+        conn.used = loop.time()
+        return _Sent(conn, fut, loop.call_later(timeout, _expire, fut, conn))
+
+    async def finish(self, sent: "_Sent") -> tuple[int, dict[str, str], bytes]:
+        """The answer of a request written by :meth:`begin` (same errors as :meth:`request`)."""
+        conn, h = sent.conn, sent.timer
+        try:
+            res = await sent.fut
+        except BaseException:
+            conn.close()  # an answer still in flight can no longer be matched to its request
+            raise
+        finally:
+            h.cancel()
+        if not conn.closed:
+            self._idle.append(conn)
+        return res
+
     async def _exchange(self, conn: _H1Connection, data: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
@@ -381,6 +419,18 @@ class _H1Client:
         for c in self._idle:
             c.close()
         self._idle.clear()
+
+
+class _Sent:
+    """A request already written on a create connection whose answer is still to be read."""
+
+    __slots__ = ("conn", "fut", "timer", "path", "written_ns", "body")
+
+    def __init__(self, conn: _H1Connection, fut: asyncio.Future, timer) -> None:
+        self.conn, self.fut, self.timer = conn, fut, timer
+        self.path = ""
+        self.written_ns = 0
+        self.body = None  # the request's parameters (for the caller's resend / query)
 
 
 def _expire(fut: asyncio.Future, conn: _H1Connection) -> None:
@@ -544,23 +594,51 @@ class BybitREST:
         self.time_offset_ms = int(srv - (t0 + t1) // 2 // 1_000_000)
         return self.time_offset_ms
 
+    def post_now(self, path: str, params: dict | None = None, limiter=None) -> _Sent | None:
+        """Write a signed POST of ``params`` to ``path`` synchronously, on the caller's stack: only when the
+        client is started, a create connection is idle and ``limiter.try_acquire()`` grants a slot
+        (nothing is written and no slot is taken otherwise: ``None``).  The request bytes are those of
+        ``request(..., fast=True)``; pass the returned handle as ``request(..., sent=handle)`` to read the
+        answer with the same error mapping (a timeout, connection error or 5xx is an unknown outcome)."""
+        h1 = self._h1
+        if h1 is None or self._session is None or not h1.idle():
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on the loop the connection belongs to
+            return None
+        if limiter is not None:
+            try_acquire = getattr(limiter, "try_acquire", None)
+            if try_acquire is None or not try_acquire():
+                return None
+        sent = h1.begin(self.fast_post_bytes(path, orjson.dumps(params or {})), self.timeout, loop)
+        sent.path = path
+        sent.written_ns = time.time_ns()
+        self.stats["requests"] += 1
+        return sent
+
     async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True, limiter=None,
-                      fast: bool = False) -> Any:
+                      fast: bool = False, sent: _Sent | None = None) -> Any:
         """Send one request and return the ``result`` object.  ``limiter`` (if any) is awaited before each try.
 
         ``fast`` (POST only, with ``fast_create``): the request goes out on the client's own keep-alive
         HTTP/1.1 connection, written before anything is awaited (same method, path, headers, body and
-        signature as through aiohttp; same error mapping)."""
+        signature as through aiohttp; same error mapping).  ``sent``: the handle of the same request already
+        written by :meth:`post_now`; its answer is read as the first try's (a rate-limit retry or a clock
+        re-sync writes the request again, as without it)."""
         import aiohttp
 
         if self._session is None:
             await self.start()
         method = method.upper()
         fast = fast and signed and method == "POST" and self._h1 is not None
+        if sent is not None and not (fast and sent.path == path):
+            raise ValueError("sent: a handle of a fast POST to this path is required")
         resynced = False
         attempt = 0
         while True:
-            if limiter is not None:
+            pre, sent = sent, None
+            if limiter is not None and pre is None:
                 try_acquire = getattr(limiter, "try_acquire", None)
                 if try_acquire is None or not try_acquire():
                     await limiter.acquire()
@@ -582,9 +660,13 @@ class BybitREST:
                 pass  # signed while the request bytes are formatted
             elif signed:
                 headers.update(self.signed_headers(payload))
-            self.stats["requests"] += 1
+            if pre is None:
+                self.stats["requests"] += 1  # (post_now counted its own)
             try:
-                if fast:
+                if pre is not None:
+                    status, rhdrs, raw = await self._h1.finish(pre)
+                    reset_hdr = rhdrs.get("x-bapi-limit-reset-timestamp")
+                elif fast:
                     status, rhdrs, raw = await self._h1.request(self.fast_post_bytes(path, body), self.timeout)
                     reset_hdr = rhdrs.get("x-bapi-limit-reset-timestamp")
                 else:
@@ -655,9 +737,10 @@ class BybitREST:
         return backoff
 
     # ----------------------------------------------------------- endpoints
-    async def create_order(self, body: dict, limiter=None) -> dict:
-        """POST /v5/order/create (on the fast keep-alive connection when ``fast_create``)."""
-        return await self.request("POST", "/v5/order/create", body, limiter=limiter, fast=True)
+    async def create_order(self, body: dict, limiter=None, sent: _Sent | None = None) -> dict:
+        """POST /v5/order/create (on the fast keep-alive connection when ``fast_create``).  ``sent``: the
+        handle of :meth:`post_now` for this body (already written: only its answer is read)."""
+        return await self.request("POST", "/v5/order/create", body, limiter=limiter, fast=True, sent=sent)
 
     async def cancel_order(self, category: str, symbol: str, *, order_link_id: str | None = None,
                            order_id: str | None = None, limiter=None) -> dict:
