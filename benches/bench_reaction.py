@@ -54,7 +54,7 @@ GW_CALLS = ("order_body", "fast_post_bytes")
 def instrument(eng, gw, marks: dict) -> None:
     """Wall-clock stamps of the confirming frame's hops: feed receive, engine decision done, gateway task
     running, create request written (the fake stamps the receive).  Adds ~1 us per hop."""
-    on_frame, place, h1_request = eng.on_frame, gw.place, gw.rest._h1.request
+    on_frame, place, h1_request, h1_begin = eng.on_frame, gw.place, gw.rest._h1.request, gw.rest._h1.begin
 
     def on_frame_i(venue, frame, recv_ns=None):
         for k in [k for k in marks if k.startswith("journal_")]:
@@ -64,16 +64,23 @@ def instrument(eng, gw, marks: dict) -> None:
             marks["recv"], marks["decided"] = recv_ns, time.time_ns()
         return out
 
-    async def place_i(intent):
+    async def place_i(intent, sent=None):
         marks["task"] = time.time_ns()
-        return await place(intent)
+        return await (place(intent) if sent is None else place(intent, sent=sent))
 
     async def h1_request_i(data, timeout):
         if b"/v5/order/create " in data[:64]:
             marks["write"] = time.time_ns()  # the bytes go out on this call's stack, before its first await
+            marks["path"] = "task"
         return await h1_request(data, timeout)
 
-    eng.on_frame, gw.place, gw.rest._h1.request = on_frame_i, place_i, h1_request_i
+    def h1_begin_i(data, timeout, loop):
+        if b"/v5/order/create " in data[:64]:
+            marks["write"] = time.time_ns()  # written inside on_frame (send_now)
+            marks["path"] = "sync"
+        return h1_begin(data, timeout, loop)
+
+    eng.on_frame, gw.place, gw.rest._h1.request, gw.rest._h1.begin = on_frame_i, place_i, h1_request_i, h1_begin_i
     for obj, name in ((gw, "order_body"), (gw.rest, "fast_post_bytes")):
         fn = getattr(obj, name)
 
@@ -136,7 +143,7 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
         t_ms = int(time.time() * 1000) - n * 120_000 - 600_000
         for f in baseline(t_ms):
             await fx.push(f)
-        totals, failures, stage_rows = [], 0, []
+        totals, failures, stage_rows, paths = [], 0, [], {}
         for k in range(n):
             t0 = t_ms + 60_000 + k * 120_000
             creates_before = len(fx.requests_to("/v5/order/create"))
@@ -159,10 +166,12 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
                 failures += 1
                 continue
             totals.append(creates[-1].recv_ns - sent[confirm])
-            if stages and all(k in marks for k in ("recv", "decided", "task", "write", "submit")):
-                m = [sent[confirm], marks["recv"], marks["decided"], marks["task"], marks["write"], creates[-1].recv_ns]
-                row = [b - a for a, b in zip(m, m[1:])]
-                row.append(marks["decided"] - marks["submit"])
+            if stages and all(k in marks for k in ("recv", "decided", "write", "submit")):
+                paths[marks["path"]] = paths.get(marks["path"], 0) + 1
+                fake = creates[-1].recv_ns
+                row = [marks["recv"] - sent[confirm], marks["decided"] - marks["recv"], marks["write"] - marks["recv"],
+                       fake - marks["write"], fake - marks["decided"], marks["write"] - marks["submit"],
+                       marks["decided"] - marks["write"]]
                 row += [marks.get("journal_" + n, 0) for n in JOURNAL_CALLS]
                 row += [marks.get("gw_" + n, 0) for n in GW_CALLS]
                 stage_rows.append(row)
@@ -259,12 +268,12 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
     print(f"  ratio total/in-process (p50): x{pct(us, .5) / pct(ip, .5):.1f}; total/floor (p50): "
           f"x{pct(us, .5) / pct(fl, .5):.2f}; total - floor (p50): {pct(us, .5) - pct(fl, .5):.1f} us")
     if stage_rows:
-        names = ["fake send -> feed receive (websocket hop)", "Engine.on_frame (decode, detect, decide, journal)",
-                 "-> gateway task running (loop scheduling)", "-> create written (order body, limiter, sign, format)",
-                 "-> fake handler (loopback + aiohttp server)"]
-        print(f"  stages (--stages, {len(stage_rows)} cascades; medians and p99 in us):")
-        names += ["  of which: on_frame after the task was created", *[f"  of which: journal.{n}" for n in JOURNAL_CALLS],
-                  *[f"  of which: {n}" for n in GW_CALLS]]
+        names = ["fake send -> feed receive (websocket hop)", "feed receive -> Engine.on_frame returned",
+                 "feed receive -> create written", "create written -> fake handler (loop + loopback + aiohttp server)",
+                 "on_frame returned -> fake handler", "  _submit called -> create written",
+                 "  create written -> on_frame returned"]
+        print(f"  stages (--stages, {len(stage_rows)} cascades, create written by: {paths}; medians and p99 in us):")
+        names += [*[f"  of which: journal.{n}" for n in JOURNAL_CALLS], *[f"  of which: {n}" for n in GW_CALLS]]
         for i, name in enumerate(names):
             col = [r[i] / 1000 for r in stage_rows]
             print(f"    {name:52s} p50 {pct(col, .5):7.1f}   p90 {pct(col, .9):7.1f}   p99 {pct(col, .99):7.1f}")
@@ -272,7 +281,8 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
           f"p99 <= 1000 us {'OK' if pct(us, .99) <= 1000 else 'MISSED'}")
 
 
-ORDER_PATH = ("liqcore/live/ratelimit.py", "liqcore/venues/bybit/rest.py", "liqcore/live/bybit_gateway.py")
+ORDER_PATH = ("liqcore/live/ratelimit.py", "liqcore/venues/bybit/rest.py", "liqcore/live/bybit_gateway.py",
+              "liqcore/live/engine.py")
 
 
 def load_order_path(rev: str) -> None:

@@ -290,6 +290,13 @@ class Engine:
         self._last_event_ns = 0  # latest ts_event seen (detector clock)
         self._last_event_wall = 0  # wall time when it was seen
         self._started = False
+        self._books_q: list = []  # bookkeeping deferred past the create write: (fn, arg)
+        self._books_timer = None
+        #: seconds the deferred bookkeeping waits after a decision (venue mode on a running loop), so the
+        #: loop reads the venue's answer and market data first; an order update or fill runs it at once
+        self.books_delay = 0.001
+        self._inflight: set = set()  # creates written by the gateway's send_now, answer not yet read
+        self._stopping = False
         self.gateway.on_update(self._on_update)
         self.gateway.on_fill(self._on_fill)
         if self.paper:
@@ -464,6 +471,8 @@ class Engine:
         """Time passes without events: cascades expire, order arrivals and entry timeouts are settled."""
         now = time.time_ns() if now_ns is None else int(now_ns)
         out: list[dict] = []
+        if self._books_q:
+            self._run_books()
         if self._last_event_ns:
             # the detector runs on venue event time: advance it by the wall time since the last event
             ev_now = self._last_event_ns + max(0, now - self._last_event_wall)
@@ -480,10 +489,27 @@ class Engine:
 
     def _deferring(self) -> bool:
         """Venue mode on a running loop: bookkeeping that the order does not need (journal rows of cascades
-        and decisions, metrics, callbacks) runs after the create request is written (``loop.call_soon``);
-        the intent's write-ahead stays before it."""
+        and decisions, metrics, ``on_cascade`` / ``on_decision`` callbacks) runs after the create request is
+        written and the loop has polled its sockets (:attr:`books_delay` later, or at once when an order
+        update, fill or clock tick comes first, so journal rows keep their order); the intent's write-ahead
+        stays before the send."""
         loop = self._loop
         return not self.paper and loop is not None and loop.is_running()
+
+    def _defer(self, fn, arg) -> None:
+        self._books_q.append((fn, arg))
+        if self._books_timer is None:
+            self._books_timer = self._loop.call_later(self.books_delay, self._run_books)
+
+    def _run_books(self) -> None:
+        """Run the deferred bookkeeping now, in the order it was queued."""
+        if self._books_timer is not None:
+            self._books_timer.cancel()
+            self._books_timer = None
+        while self._books_q:
+            q, self._books_q = self._books_q, []
+            for fn, arg in q:
+                fn(arg)
 
     def _on_record(self, rec) -> Decision | None:
         info = _record_dict(rec, self.registry)
@@ -493,7 +519,7 @@ class Engine:
             if book is not None:
                 book.last_cascade = f"{info['dominant']} {info['n_large']} large"
         if self._deferring():
-            self._loop.call_soon(self._record_books, info)
+            self._defer(self._record_books, info)
         else:
             self._record_books(info)
         if info["record"] != "confirmed":
@@ -592,7 +618,7 @@ class Engine:
             book.recent.append(d)
             del book.recent[:-20]
         if self._deferring():
-            self._loop.call_soon(self._decision_books, d)
+            self._defer(self._decision_books, d)
         else:
             self._decision_books(d)
 
@@ -654,6 +680,8 @@ class Engine:
 
     # ------------------------------------------------------------------ gateway reports
     def _on_update(self, u: OrderUpdate) -> None:
+        if self._books_q:
+            self._run_books()
         self.metrics.inc("liqcore_order_updates_total", status=u.status)
         if self.journal is not None:
             self.journal.order_update(u, u.ts_ns or time.time_ns())
@@ -678,6 +706,8 @@ class Engine:
                 log.exception("on_update callback failed")
 
     def _on_fill(self, f: Fill) -> None:
+        if self._books_q:
+            self._run_books()
         if self.journal is not None and not self.journal.fill(f, f.ts_ns or time.time_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
@@ -738,10 +768,20 @@ class Engine:
         if loop is None or loop.is_closed():
             self.pending.append((intent, recv_ns))
             return
-        sent = None
         send_now = getattr(self.gateway, "send_now", None)
-        if send_now is not None and loop.is_running():
-            sent = send_now(intent)
+        sent = send_now(intent) if send_now is not None and loop.is_running() and not self._stopping else None
+        if sent is None:
+            self._spawn(self._send(intent, recv_ns))
+            return
+        # written: the task that reads the answer (same handling as place) starts when the answer is in
+        self._inflight.add(sent)
+        sent.fut.add_done_callback(lambda _f, i=intent, r=recv_ns, s=sent: self._answered(i, r, s))
+
+    def _answered(self, intent: OrderIntent, recv_ns: int, sent) -> None:
+        self._inflight.discard(sent)
+        if self._stopping:  # shut down with the answer unread: the journal holds it pending (queried at start)
+            log.warning("order %s: create answer not read before shutdown", intent.client_id)
+            return
         self._spawn(self._send(intent, recv_ns, sent))
 
     def _spawn(self, coro) -> None:
@@ -826,14 +866,22 @@ class Engine:
             self.books[symbol].closing = ""
 
     async def drain(self, timeout: float | None = 10.0) -> None:
-        """Wait for the in-flight gateway calls."""
-        if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=timeout)
+        """Wait for the in-flight gateway calls (and the answers of creates already written)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self.tasks or self._inflight:
+            waiting = [*self.tasks, *(s.fut for s in self._inflight)]
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                break
+            await asyncio.wait(waiting, timeout=left)
+            await asyncio.sleep(0)  # answered creates start their reading task on the next loop step
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
         self.warmup()
+        self._stopping = False
         await self.gateway.start()
         self._restore()
         if not self.paper:
@@ -997,6 +1045,8 @@ class Engine:
                     except GatewayError as exc:
                         log.error("cancel of %s at shutdown failed: %s", book.entry.client_id, exc)
         await self.drain()
+        self._stopping = True
+        self._run_books()
         for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
             t.cancel()
         if self.journal is not None:
