@@ -948,3 +948,129 @@ def test_limiter_try_acquire_fast_path():
         assert [lim.try_acquire() for _ in range(3)] == [True, True, False]
 
     run(main())
+
+
+# ------------------------------------------------------------------ synchronous create (send_now / post_now)
+def test_post_now_writes_the_same_bytes_as_the_task_path():
+    async def main():
+        server, url, seen, _ = await _capture_server(lambda i: _ok())
+        body = {"category": "linear", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.5",
+                "price": "2496.25", "timeInForce": "PostOnly", "positionIdx": 0, "orderLinkId": "same-1"}
+        try:
+            async with BybitREST("key-12345678", "secret-abcdef", url) as rest:
+                rest.now_ms = lambda: 1_700_000_000_000
+                assert await rest.create_order(body) == {"orderId": "o-1"}  # task path
+                sent = rest.post_now("/v5/order/create", body)
+                assert sent is not None
+                await asyncio.sleep(0.05)
+                assert len(seen) == 2  # written before the caller awaited anything
+                assert await rest.create_order(body, sent=sent) == {"orderId": "o-1"}
+                assert len(seen) == 2 and rest._h1.opened == 1 and rest.stats["requests"] == 2
+        finally:
+            server.close()
+        assert seen[0] == seen[1]
+
+    run(main())
+
+
+def test_post_now_declines_without_an_idle_connection_or_a_free_slot():
+    async def main():
+        server, url, seen, _ = await _capture_server(lambda i: _ok())
+        try:
+            rest = BybitREST("key-12345678", "secret-abcdef", url)
+            assert rest.post_now("/v5/order/create", {"orderLinkId": "n-0"}) is None  # not started
+            async with rest:
+                lim = SlidingWindowLimiter(1, 10.0)
+                assert lim.try_acquire()
+                taken = lim.acquired
+                assert rest.post_now("/v5/order/create", {"orderLinkId": "n-1"}, limiter=lim) is None
+                assert lim.acquired == taken  # no slot taken, nothing written
+                s1 = rest.post_now("/v5/order/create", {"orderLinkId": "n-2"})
+                assert s1 is not None
+                assert rest.post_now("/v5/order/create", {"orderLinkId": "n-3"}) is None  # connection busy
+                await rest.create_order({"orderLinkId": "n-2"}, sent=s1)
+                s3 = rest.post_now("/v5/order/create", {})
+                with pytest.raises(ValueError, match="sent"):  # a handle is read only by a call for its own path
+                    await rest.request("POST", "/v5/order/cancel", {}, sent=s3)
+                assert await rest.create_order({}, sent=s3) == {"orderId": "o-1"}
+            assert [b for _, b in seen][:2] == [b'{"orderLinkId":"n-2"}', b"{}"]
+        finally:
+            server.close()
+
+    run(main())
+
+
+def test_post_now_outside_a_running_loop_writes_nothing():
+    rest = BybitREST("key-12345678", "secret-abcdef", "http://127.0.0.1:9")
+    rest._session = object()  # as if started
+    rest._h1._idle.append(type("C", (), {"closed": False, "transport": type("T", (), {"is_closing": lambda s: False})()})())
+    lim = SlidingWindowLimiter(5, 1.0)
+    assert rest.post_now("/v5/order/create", {}, limiter=lim) is None and lim.acquired == 0
+
+
+@pytest.mark.parametrize("fault", ["timeout_created", "timeout_not_yet", "5xx_not_created", "5xx_created", "rate_limit"])
+@pytest.mark.integration
+def test_send_now_faults_take_the_same_query_first_recovery(fault):
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, timeout=0.3)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                path = "/v5/order/create"
+                if fault == "timeout_created":
+                    fx.delay_next(1, seconds=0.8, path=path, process=True)
+                elif fault == "timeout_not_yet":
+                    fx.delay_next(1, seconds=0.8, path=path, process=False)
+                elif fault == "5xx_not_created":
+                    fx.fail_next(2, status=503, path=path)
+                elif fault == "5xx_created":
+                    fx.fail_next(1, status=500, path=path, process=True)
+                else:
+                    fx.rate_limit_next(2, path=path, reset_after_ms=150)
+                intent = entry(gw, "sync-1")
+                sent = gw.send_now(intent)
+                assert sent is not None and gw.create_limiter.acquired == 1
+                u = await gw.place(intent, sent=sent)
+                assert u.client_id == "sync-1" and u.status in ("pending", "new")
+                await asyncio.sleep(1.0)  # let a delayed original land
+                orders = fx.orders_with_link("sync-1")
+                assert len(orders) == 1 and orders[0].status == "New" and len(fx.venue.orders) == 1
+                sent_reqs = _creates(fx, "sync-1")
+                assert len({(r.body["orderLinkId"], r.body["price"], r.body["qty"]) for r in sent_reqs}) == 1
+                expected = {"timeout_created": 1, "timeout_not_yet": 2, "5xx_not_created": 3, "5xx_created": 1,
+                            "rate_limit": 3}[fault]
+                assert len(sent_reqs) == expected
+                if fault != "rate_limit":
+                    assert fx.requests_to("/v5/order/realtime"), "the venue is asked before any resend"
+                    assert gw.stats["ambiguous"] >= 1
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_send_now_body_equals_place_body_and_invalid_intents_are_left_to_place():
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                a, b = entry(gw, "eq-1"), entry(gw, "eq-2")
+                u = await gw.place(a)
+                await gw.cancel("ETHUSDT", "eq-1")
+                s = gw.send_now(b)
+                u2 = await gw.place(b, sent=s)
+                assert u.status in ("pending", "new") and u2.status in ("pending", "new")
+                ra, rb = _creates(fx, "eq-1")[0].body, _creates(fx, "eq-2")[0].body
+                assert {k: v for k, v in ra.items() if k != "orderLinkId"} == {k: v for k, v in rb.items() if k != "orderLinkId"}
+                bad = OrderIntent("ETHUSDT", "buy", 0.0, 2490.0, "bad-1")
+                assert gw.send_now(bad) is None
+                with pytest.raises(ValueError, match="qty"):
+                    await gw.place(bad)
+            finally:
+                await gw.close()
+
+    run(main())
