@@ -460,3 +460,51 @@ def test_unconfirmed_create_keeps_the_symbol_busy_until_the_venue_answers():
             await eng.shutdown()
 
     asyncio.run(main())
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_create_written_inside_on_frame_and_bookkeeping_after_it(tmp_path):
+    """In venue mode on a running loop the create is written on on_frame's own stack (after the intent's
+    write-ahead), its answer is read later with the usual recovery, and the cascade/decision journal rows,
+    metrics and callbacks follow the write, in their order, before the order's updates."""
+    async def main():
+        async with FakeExchange() as fx:
+            seen = []
+            eng = await _live_engine(fx, Journal(tmp_path / "j.sqlite"), on_decision=lambda d: seen.append(("decision", d.client_id)),
+                                     on_cascade=lambda c: seen.append(("cascade", c["record"])))
+            gw = eng.gateway
+            order = []
+            begin, intent_w = gw.rest._h1.begin, eng.journal.intent
+
+            def begin_i(data, timeout, loop):
+                order.append("write")
+                return begin(data, timeout, loop)
+
+            def intent_i(*a, **k):
+                order.append("intent")
+                return intent_w(*a, **k)
+
+            gw.rest._h1.begin, eng.journal.intent = begin_i, intent_i
+            fx.fail_next(1, status=503, path="/v5/order/create", process=False)  # the sync write fails: resent after a query
+            ds = feed(eng, cascade_frames())
+            assert ds and ds[-1].action == "order"
+            cid = ds[-1].client_id
+            assert order == ["intent", "write"]  # durable first, then written, before on_frame returned
+            assert not seen and eng._books_q  # bookkeeping waits for the loop
+            eng.journal.flush()
+            assert eng.journal.order(cid)["status"] == "pending"  # the write-ahead row
+            await eng.drain(10)
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new")
+            assert seen[-2:] == [("cascade", "confirmed"), ("decision", cid)]
+            creates = [r for r in fx.requests_to("/v5/order/create") if r.body["orderLinkId"] == cid]
+            assert [r.http_status for r in creates] == [503, 200]
+            assert fx.requests_to("/v5/order/realtime"), "the venue is asked before the resend"
+            assert len(fx.orders_with_link(cid)) == 1
+            eng.journal.flush()
+            types = [r["type"] for r in eng.journal.history() if r["type"] in ("decision", "intent", "order_update")]
+            assert types.index("intent") < types.index("decision") < types.index("order_update")
+            await eng.shutdown()
+            eng.journal.close()
+
+    asyncio.run(main())
