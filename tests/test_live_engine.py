@@ -475,7 +475,7 @@ def test_create_written_inside_on_frame_and_bookkeeping_after_it(tmp_path):
                                      on_cascade=lambda c: seen.append(("cascade", c["record"])))
             gw = eng.gateway
             order = []
-            begin, intent_w = gw.rest._h1.begin, eng.journal.intent
+            begin, intent_w = gw.rest._h1.begin, eng.journal.intent_ahead
 
             def begin_i(data, timeout, loop):
                 order.append("write")
@@ -485,7 +485,7 @@ def test_create_written_inside_on_frame_and_bookkeeping_after_it(tmp_path):
                 order.append("intent")
                 return intent_w(*a, **k)
 
-            gw.rest._h1.begin, eng.journal.intent = begin_i, intent_i
+            gw.rest._h1.begin, eng.journal.intent_ahead = begin_i, intent_i
             fx.fail_next(1, status=503, path="/v5/order/create", process=False)  # the sync write fails: resent after a query
             ds = feed(eng, cascade_frames())
             assert ds and ds[-1].action == "order"

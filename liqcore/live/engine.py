@@ -600,13 +600,26 @@ class Engine:
         book.entry, book.entry_status, book.cancel_sent = intent, "pending", False
         # the core works the order at the venue's grid price (paper fills happen at the rounded limit)
         self.core.amend_entry(ci, price)
-        if self.journal is not None:  # write-ahead: committed before anything is sent
-            self.journal.intent(intent, d.ts_ns, seq=self._seq)
+        j = self.journal
         if self.paper:  # the paper venue is in-process: acknowledged at once, no loop needed
+            if j is not None:
+                j.intent(intent, d.ts_ns, seq=self._seq)
             self.orders += 1
             self.metrics.inc("liqcore_orders_total", kind=intent.kind)
             self.gateway.register(intent)
+            return
+        if j is None:
+            self._submit(intent, d.ts_ns)
+        elif hasattr(j, "intent_ahead"):
+            # write-ahead: durable (intent log) before anything is sent; its SQLite rows are queued right after
+            # the send on this stack (no journal use in between: the gateway only reports from the loop)
+            token = j.intent_ahead(intent, d.ts_ns, seq=self._seq)
+            try:
+                self._submit(intent, d.ts_ns)
+            finally:
+                j.intent_rows(token)
         else:
+            j.intent(intent, d.ts_ns, seq=self._seq)
             self._submit(intent, d.ts_ns)
 
     def _emit_decision(self, d: Decision) -> None:

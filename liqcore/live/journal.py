@@ -197,16 +197,31 @@ class Journal:
         killed, like a WAL/NORMAL commit) and its SQLite rows join the next transaction, which
         :meth:`maybe_flush` or the next order record commits; :meth:`recover` replays intents that only
         reached the intent log. ``write_ahead="commit"`` commits to SQLite right here instead."""
+        self.intent_rows(self.intent_ahead(intent, ts_ns, seq))
+
+    def intent_ahead(self, intent, ts_ns: int, seq: int | None = None) -> tuple:
+        """The durable half of :meth:`intent`: one ``write()`` to the intent log (with
+        ``write_ahead="commit"``: the whole intent, committed).  Call :meth:`intent_rows` with the returned
+        token on the same stack before anything else uses the journal (the rows' commit truncates the log)."""
         data = _dumps(intent)  # orjson serialises dataclasses natively (no deep copy)
-        d = intent.__dict__ if dataclasses.is_dataclass(intent) else dict(intent)
         ts = int(ts_ns)
-        if self._ilog_fd is not None:
-            os.write(self._ilog_fd, b'{"ts_ns":%d,"seq":%d,"intent":%s}\n' % (
-                ts, -1 if seq is None else int(seq), data.encode()))
+        if self._ilog_fd is None:
+            self._intent_queue(intent, data, ts, seq)
+            self._commit()
+            return ()
+        os.write(self._ilog_fd, b'{"ts_ns":%d,"seq":%d,"intent":%s}\n' % (
+            ts, -1 if seq is None else int(seq), data.encode()))
+        return (intent, data, ts, seq)
+
+    def intent_rows(self, token: tuple) -> None:
+        """The SQLite rows of an intent made durable by :meth:`intent_ahead` (they join the next commit)."""
+        if token:
+            self._intent_queue(*token)
+
+    def _intent_queue(self, intent, data: str, ts: int, seq: int | None) -> None:
+        d = intent.__dict__ if dataclasses.is_dataclass(intent) else dict(intent)
         self._pending.append((ts, "intent", d["client_id"], data))
         self._pending_extra.extend(self._intent_sql(d, data, ts, seq))
-        if self._ilog_fd is None:
-            self._commit()
 
     @staticmethod
     def _intent_sql(d: dict, data: str, ts: int, seq: int | None) -> list[tuple[str, tuple]]:
