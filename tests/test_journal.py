@@ -153,3 +153,39 @@ def test_intent_survives_sigkill_before_any_commit(tmp_path):
         assert rec.open_orders["lc-ETH-7-aa"]["intent"]["take_profit"] == 3000.0 and rec.seq == 7
     with Journal(path) as j:  # replayed once, not again
         assert j.replayed_intents == 0 and len(j.history("intent")) == 1
+
+
+def test_intent_ahead_alone_survives_sigkill_and_rows_equal_intent(tmp_path):
+    """intent_ahead is the durable half (killed right after it, before its rows were queued: replayed);
+    intent_ahead + intent_rows leave the same rows as intent()."""
+    path = tmp_path / "a.sqlite"
+    code = textwrap.dedent(f"""
+        import os, signal
+        from liqcore.live.journal import Journal
+        from liqcore.live.gateway import OrderIntent
+        j = Journal({str(path)!r}, batch_interval_s=3600)
+        j.intent_ahead(OrderIntent("ETHUSDT", "sell", 0.5, 3004.5, "lc-ETH-9-bb"), {T}, seq=9)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    p = subprocess.run([sys.executable, "-c", code], timeout=30)
+    assert p.returncode == -9
+    with Journal(path) as j:
+        assert j.replayed_intents == 1
+        rec = j.recover()
+        assert rec.open_orders["lc-ETH-9-bb"]["status"] == "pending" and rec.seq == 9
+    rows = []
+    for name, split in (("one.sqlite", False), ("two.sqlite", True)):
+        with Journal(tmp_path / name) as j:
+            if split:
+                j.intent_rows(j.intent_ahead(intent(), T, seq=3))
+            else:
+                j.intent(intent(), T, seq=3)
+            j.flush()
+            rows.append((j.order("lc-ETH-1-ab"), j.history("intent"), j.recover().seq))
+    assert rows[0] == rows[1] and rows[0][0]["status"] == "pending" and rows[0][2] == 3
+    with Journal(tmp_path / "c.sqlite", write_ahead="commit") as j:  # commit mode: durable in SQLite at once
+        tok = j.intent_ahead(intent("lc-ETH-2-cc"), T, seq=4)
+        assert j.order("lc-ETH-2-cc")["status"] == "pending"
+        j.intent_rows(tok)
+        j.flush()
+        assert len(j.history("intent")) == 1
