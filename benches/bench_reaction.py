@@ -47,7 +47,7 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-JOURNAL_CALLS = ("cascade", "intent", "decision", "maybe_flush")
+JOURNAL_CALLS = ("cascade", "intent_ahead", "intent_rows", "decision", "maybe_flush")
 GW_CALLS = ("order_body", "fast_post_bytes")
 
 
@@ -110,7 +110,7 @@ def instrument(eng, gw, marks: dict) -> None:
                     marks["journal_" + name] = marks.get("journal_" + name, 0) + time.perf_counter_ns() - t
             return w
 
-        for name in ("intent", "decision", "cascade", "maybe_flush", "note"):
+        for name in ("intent_ahead", "intent_rows", "decision", "cascade", "maybe_flush", "note"):
             setattr(j, name, timed(name, getattr(j, name)))
 
 
