@@ -127,6 +127,21 @@ class Instrument:
         return q if q >= self.min_qty - 1e-12 else 0.0
 
 
+_RAND: list[str] = []
+_RAND_PID = [0]
+
+
+def _rand6() -> str:
+    """Six random hex digits from the OS CSPRNG, drawn 256 at a time (one ``urandom`` per 256 ids; a
+    forked process draws its own)."""
+    pid = os.getpid()
+    if not _RAND or _RAND_PID[0] != pid:
+        raw = _secrets.token_bytes(3 * 256)
+        _RAND[:] = [raw[i:i + 3].hex() for i in range(0, len(raw), 3)]
+        _RAND_PID[0] = pid
+    return _RAND.pop()
+
+
 def make_client_id(symbol: str, seq: int) -> str:
     """A short unique orderLinkId: ``lc-<base>-<seq>-<rand>`` (<= 36 chars)."""
     base = symbol.upper()
@@ -134,7 +149,7 @@ def make_client_id(symbol: str, seq: int) -> str:
         if base.endswith(q) and len(base) > len(q):
             base = base[: -len(q)]
             break
-    cid = f"lc-{base[:10]}-{int(seq)}-{_secrets.token_hex(3)}"
+    cid = f"lc-{base[:10]}-{int(seq)}-{_rand6()}"
     return cid[:36]
 
 

@@ -203,20 +203,20 @@ class Journal:
         """The durable half of :meth:`intent`: one ``write()`` to the intent log (with
         ``write_ahead="commit"``: the whole intent, committed).  Call :meth:`intent_rows` with the returned
         token on the same stack before anything else uses the journal (the rows' commit truncates the log)."""
-        data = _dumps(intent)  # orjson serialises dataclasses natively (no deep copy)
+        raw = orjson.dumps(intent, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)  # dataclasses natively
         ts = int(ts_ns)
         if self._ilog_fd is None:
-            self._intent_queue(intent, data, ts, seq)
+            self._intent_queue(intent, raw.decode(), ts, seq)
             self._commit()
             return ()
-        os.write(self._ilog_fd, b'{"ts_ns":%d,"seq":%d,"intent":%s}\n' % (
-            ts, -1 if seq is None else int(seq), data.encode()))
-        return (intent, data, ts, seq)
+        os.write(self._ilog_fd, b'{"ts_ns":%d,"seq":%d,"intent":%s}\n' % (ts, -1 if seq is None else int(seq), raw))
+        return (intent, raw, ts, seq)
 
     def intent_rows(self, token: tuple) -> None:
         """The SQLite rows of an intent made durable by :meth:`intent_ahead` (they join the next commit)."""
         if token:
-            self._intent_queue(*token)
+            intent, raw, ts, seq = token
+            self._intent_queue(intent, raw.decode(), ts, seq)
 
     def _intent_queue(self, intent, data: str, ts: int, seq: int | None) -> None:
         d = intent.__dict__ if dataclasses.is_dataclass(intent) else dict(intent)
