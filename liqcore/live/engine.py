@@ -804,11 +804,22 @@ class Engine:
         # written: the task that reads the answer (same handling as place) starts when the answer is in
         self._inflight.add(sent)
         sent.fut.add_done_callback(lambda _f, i=intent, r=recv_ns, s=sent: self._answered(i, r, s))
+        self._defer(self._count_order, (intent, recv_ns, sent.written_ns))
+
+    def _count_order(self, item: tuple) -> None:
+        intent, recv_ns, sent_ns = item
+        if recv_ns:
+            self.metrics.observe("liqcore_reaction_seconds", (sent_ns - recv_ns) / 1e9)
+        self.orders += 1
+        self.metrics.inc("liqcore_orders_total", kind=intent.kind)
 
     def _answered(self, intent: OrderIntent, recv_ns: int, sent) -> None:
         self._inflight.discard(sent)
         if self._stopping:  # shut down with the answer unread: the journal holds it pending (queried at start)
             log.warning("order %s: create answer not read before shutdown", intent.client_id)
+            conn = getattr(sent, "conn", None)
+            if conn is not None:
+                conn.close()
             return
         self._spawn(self._send(intent, recv_ns, sent))
 
@@ -831,11 +842,8 @@ class Engine:
     async def _send(self, intent: OrderIntent, recv_ns: int, sent=None) -> OrderUpdate:
         """Place ``intent`` (or, with ``sent``, read the answer of its create already written by the
         gateway's ``send_now``) and report the outcome; an unconfirmed create is queried until known."""
-        t_sent = getattr(sent, "written_ns", 0) or time.time_ns()
-        if recv_ns:
-            self.metrics.observe("liqcore_reaction_seconds", (t_sent - recv_ns) / 1e9)
-        self.orders += 1
-        self.metrics.inc("liqcore_orders_total", kind=intent.kind)
+        if sent is None:  # (a create written by send_now is counted by _count_order)
+            self._count_order((intent, recv_ns, time.time_ns()))
         try:
             u = await (self.gateway.place(intent) if sent is None else self.gateway.place(intent, sent=sent))
         except GatewayError as exc:
