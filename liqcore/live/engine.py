@@ -202,14 +202,21 @@ class _Book:
 _REC_FIELDS = CASCADE_DTYPE.names
 
 
-def _record_dict(rec, registry: SymbolRegistry) -> dict:
+def _record_dict(rec, registry: SymbolRegistry, names: dict | None = None) -> dict:
+    """A detector record as a dict of Python scalars; ``names``: a cache of symbol_id -> (venue, symbol)."""
     rec = dict(zip(_REC_FIELDS, rec.item()))  # one conversion to Python scalars
     sid = rec["symbol_id"]
-    try:
-        venue, sym = registry.lookup(sid)
-        vname = venue.name.lower()
-    except (IndexError, ValueError):
-        vname, sym = Venue(int(rec["venue"])).name.lower() if int(rec["venue"]) in (1, 2, 3) else "?", "?"
+    hit = names.get(sid) if names is not None else None
+    if hit is not None:
+        vname, sym = hit
+    else:
+        try:
+            venue, sym = registry.lookup(sid)
+            vname = venue.name.lower()
+            if names is not None:
+                names[sid] = (vname, sym)
+        except (IndexError, ValueError):
+            vname, sym = Venue(int(rec["venue"])).name.lower() if int(rec["venue"]) in (1, 2, 3) else "?", "?"
     return {
         "record": "confirmed" if int(rec["record"]) == _CONFIRMED else "ended",
         "venue": vname, "symbol": sym, "symbol_id": sid, "cascade_id": int(rec["cascade_id"]),
@@ -311,6 +318,7 @@ class Engine:
         #: loop reads the venue's answer and market data first; an order update or fill runs it at once
         self.books_delay = 0.001
         self._inflight: set = set()  # creates written by the gateway's send_now, answer not yet read
+        self._names: dict[int, tuple[str, str]] = {}  # symbol_id -> (venue, symbol) of detector records
         self._stopping = False
         self.gateway.on_update(self._on_update)
         self.gateway.on_fill(self._on_fill)
@@ -527,7 +535,7 @@ class Engine:
                 fn(arg)
 
     def _on_record(self, rec) -> Decision | None:
-        info = _record_dict(rec, self.registry)
+        info = _record_dict(rec, self.registry, self._names)
         book = self.books.get(info["symbol"]) if info["symbol_id"] in self._core_idx else None
         if info["record"] == "confirmed":
             self.cascades += 1
