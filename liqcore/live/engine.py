@@ -9,9 +9,11 @@ The core path is synchronous and allocation-light: decode (:class:`liqcore.venue
 -> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
 mixed, hours, loss limits, max symbols, reference price) behind the kill switch -> an
 :class:`OrderIntent` rounded to the instrument grid (BUY down, SELL up) and committed to the journal
-BEFORE it is handed to the gateway. Sending is asynchronous: when the engine is attached to a running
-loop (:meth:`start` / :meth:`attach`) each intent becomes one task that awaits ``gateway.place``; the
-engine never blocks, owns or configures the caller's loop. Without a loop, intents wait in
+BEFORE it is handed to the gateway. When the engine is attached to a running loop (:meth:`start` /
+:meth:`attach`) a gateway with ``send_now`` (BybitGateway) writes the create request right there, on
+``on_frame``'s stack, when its create connection is idle and a rate-limit slot is free, and a task reads
+the answer once it is in; otherwise each intent becomes one task that awaits ``gateway.place``. Either
+way the engine never blocks, owns or configures the caller's loop. Without a loop, intents wait in
 :attr:`pending` until ``await engine.dispatch()``.
 
 Modes: with the :class:`PaperGateway` (default) the StrategyCore simulates fills on the live trade
