@@ -142,20 +142,23 @@ def build(args):
 
 def run(args) -> int:
     from liqcore.cli import install_uvloop
-    from liqcore.live.logging import setup_json_logging
+    from liqcore.live.logging import setup_json_logging, teardown_json_logging
 
-    setup_json_logging(args.log, args.log_level)
     if args.duration is not None and not args.duration > 0:
         raise ValueError("duration: must be positive seconds")
-    engine, runner, fake_thread = build(args)
-    install_uvloop()
+    log_handler = setup_json_logging(args.log, args.log_level)
     try:
-        summary = asyncio.run(runner.run(duration=args.duration))
+        engine, runner, fake_thread = build(args)
+        install_uvloop()
+        try:
+            summary = asyncio.run(runner.run(duration=args.duration))
+        finally:
+            if engine.journal is not None:
+                engine.journal.close()
+            if fake_thread is not None:
+                fake_thread.stop()
     finally:
-        if engine.journal is not None:
-            engine.journal.close()
-        if fake_thread is not None:
-            fake_thread.stop()
+        teardown_json_logging(log_handler)
     if args.json:
         print(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     else:

@@ -9,7 +9,7 @@ import time
 
 import orjson
 
-__all__ = ["JsonFormatter", "setup_json_logging", "redact"]
+__all__ = ["JsonFormatter", "setup_json_logging", "teardown_json_logging", "redact"]
 
 _SECRET_KEYS = re.compile(r"(secret|api_?key|password|passphrase|sign(ature)?|token)", re.I)
 _STD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime", "taskName"}
@@ -73,3 +73,16 @@ def setup_json_logging(path: str | None = None, level: str | int = "INFO") -> lo
     root.setLevel(level if isinstance(level, int) else str(level).upper())
     root.propagate = False
     return handler
+
+
+def teardown_json_logging(handler: logging.Handler) -> None:
+    """Undo :func:`setup_json_logging`: detach and close ``handler`` and let the ``liqcore`` loggers
+    propagate again (a command run in-process, e.g. from tests or a notebook, leaves no routing behind)."""
+    root = logging.getLogger("liqcore")
+    root.removeHandler(handler)
+    try:
+        handler.close()
+    finally:
+        if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+            root.propagate = True
+            root.setLevel(logging.NOTSET)
