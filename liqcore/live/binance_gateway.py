@@ -22,7 +22,6 @@ triggered conditional orders are identified from ``ORDER_TRADE_UPDATE`` alone, s
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import math
 import random
@@ -33,7 +32,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN
 import orjson
 
 from liqcore.live.bybit_gateway import Instrument, _fmt, _to_grid
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.gateway import Fill, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.binance.rest import (
@@ -104,7 +103,7 @@ def _order_rest(d: dict) -> OrderUpdate:
                        "exit" if d.get("reduceOnly") else "entry", int(d.get("updateTime") or 0) * 1_000_000)
 
 
-class BinanceGateway:
+class BinanceGateway(GatewayCallbacks):
     name = "binance"
 
     def __init__(self, api_key: str | Secret, api_secret: str | Secret, rest_url: str = "https://fapi.binance.com",
@@ -130,8 +129,7 @@ class BinanceGateway:
         self.reconnect_max = float(reconnect_max)
         self.limiter = SlidingWindowLimiter(order_rate, 1.0)
         self._instruments: dict[str, Instrument] = {}
-        self._update_cbs: list = []
-        self._fill_cbs: list = []
+        self._init_callbacks()
         self._intents: dict[str, OrderIntent] = {}
         self._orders: dict[tuple[str, str], OrderUpdate] = {}
         self._bracket: dict[str, dict] = {}  # symbol -> {"cid", "tp", "sl", "placed"}
@@ -149,21 +147,6 @@ class BinanceGateway:
 
     def __repr__(self) -> str:
         return f"BinanceGateway(api_key={mask_key(self._key)!r}, rest_url={self.rest.base_url!r})"
-
-    def on_update(self, cb) -> None:
-        self._update_cbs.append(cb)
-
-    def on_fill(self, cb) -> None:
-        self._fill_cbs.append(cb)
-
-    async def _emit(self, cbs, obj) -> None:
-        for cb in cbs:
-            try:
-                r = cb(obj)
-                if inspect.isawaitable(r):
-                    await r
-            except Exception:
-                log.exception("gateway callback failed")
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:

@@ -30,7 +30,6 @@ Keys are held as :class:`liqcore.secrets.Secret`; logs show at most the first fo
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import math
 import time
@@ -38,7 +37,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.gateway import Fill, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
@@ -162,7 +161,7 @@ def grid_float(k: int, grid: tuple) -> float:
     return k * grid[0] / 10 ** grid[1] if grid[1] else float(k * grid[0])
 
 
-class BybitGateway:
+class BybitGateway(GatewayCallbacks):
     name = "bybit"
 
     def __init__(
@@ -220,8 +219,7 @@ class BybitGateway:
         self.create_limiter = SlidingWindowLimiter(create_rate, 1.0)
         self.cancel_limiter = SlidingWindowLimiter(cancel_rate, 1.0)
         self._instruments: dict[str, Instrument] = {}
-        self._update_cbs: list = []
-        self._fill_cbs: list = []
+        self._init_callbacks()
         self._orders: dict[tuple[str, str], OrderUpdate] = {}  # (client_id, kind) -> last known state
         self._intents: dict[str, OrderIntent] = {}
         self._oid_cid: dict[str, tuple[str, str]] = {}  # venue orderId -> (client_id, kind)
@@ -239,22 +237,6 @@ class BybitGateway:
 
     def __repr__(self) -> str:
         return f"BybitGateway(api_key={mask_key(self._key)!r}, rest_url={self.rest.base_url!r})"
-
-    # ------------------------------------------------------------------ callbacks
-    def on_update(self, cb) -> None:
-        self._update_cbs.append(cb)
-
-    def on_fill(self, cb) -> None:
-        self._fill_cbs.append(cb)
-
-    async def _emit(self, cbs, obj) -> None:
-        for cb in cbs:
-            try:
-                r = cb(obj)
-                if inspect.isawaitable(r):
-                    await r
-            except Exception:
-                log.exception("gateway callback failed")
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:

@@ -12,6 +12,8 @@ one arrived.
 """
 from __future__ import annotations
 
+import inspect
+import logging
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol, runtime_checkable
 
@@ -22,6 +24,7 @@ __all__ = [
     "PositionInfo",
     "Gateway",
     "GatewayError",
+    "GatewayCallbacks",
     "ORDER_STATUSES",
 ]
 
@@ -120,3 +123,31 @@ class Gateway(Protocol):
 
     async def close(self) -> None:
         """Stop background tasks; resting orders stay as they are."""
+
+
+class GatewayCallbacks:
+    """``on_update``/``on_fill`` registration and the awaited fan-out shared by the venue gateways.
+    A failing callback is logged and never stops the others or the gateway."""
+
+    _update_cbs: list
+    _fill_cbs: list
+
+    def _init_callbacks(self) -> None:
+        self._update_cbs = []
+        self._fill_cbs = []
+
+    def on_update(self, cb: UpdateCallback) -> None:
+        self._update_cbs.append(cb)
+
+    def on_fill(self, cb: FillCallback) -> None:
+        self._fill_cbs.append(cb)
+
+    async def _emit(self, cbs, obj) -> None:
+        for cb in cbs:
+            try:
+                r = cb(obj)
+                if inspect.isawaitable(r):
+                    await r
+            except Exception:
+                logging.getLogger(f"liqcore.{getattr(self, 'name', 'gateway')}.gateway").exception(
+                    "gateway callback failed")
