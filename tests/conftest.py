@@ -19,7 +19,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=2000)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# CI: the same examples on every run (a red CI always reproduces); exploration happens locally
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 #: third-party recordings of Binance liquidations and large trades (kept out of the package)
 REAL_DATA = Path(os.environ.get("LIQCORE_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
