@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeOrder, FakeVenue, VenueError, fmt_num
-from liqcore.testing.fake_exchange import FakeRequest, HttpFault
+from liqcore.testing.fake_exchange import FakeRequest, HttpFault, LoopbackVenue
 
 __all__ = ["FakeBinance", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
 
@@ -57,7 +57,7 @@ class _Err(Exception):
         self.status, self.code, self.msg = status, code, msg
 
 
-class FakeBinance:
+class FakeBinance(LoopbackVenue):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_keys: dict[str, str] | None = None,
                  instruments: dict[str, dict[str, float]] | None = None, time_offset_ms: int = 0,
                  maker_fee: float = 0.0002, taker_fee: float = 0.0005, equity: float = 10_000.0) -> None:
@@ -80,23 +80,8 @@ class FakeBinance:
 
     # ------------------------------------------------------------------ lifecycle
     @property
-    def api_key(self) -> str:
-        return next(iter(self.api_keys))
-
-    @property
-    def api_secret(self) -> str:
-        return self.api_keys[self.api_key]
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
     def ws_base(self) -> str:
         return f"ws://{self.host}:{self.port}"
-
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000 + self.time_offset_ms
 
     async def start(self) -> FakeBinance:
         from aiohttp import web

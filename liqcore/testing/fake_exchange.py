@@ -63,6 +63,32 @@ DEFAULT_API_SECRET = "fake-api-secret-do-not-use"
 _PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
 
 
+class LoopbackVenue:
+    """What the fake venues share: the test key pair, the loopback REST URL and the venue clock.
+    Subclasses set ``host``, ``port``, ``api_keys`` (key -> secret) and ``time_offset_ms``."""
+
+    host: str
+    port: int
+    api_keys: dict
+    time_offset_ms: int
+
+    @property
+    def api_key(self) -> str:
+        return next(iter(self.api_keys))
+
+    @property
+    def api_secret(self) -> str:
+        return self.api_keys[self.api_key]
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def now_ms(self) -> int:
+        """The fake venue's clock (local clock + ``time_offset_ms``)."""
+        return time.time_ns() // 1_000_000 + self.time_offset_ms
+
+
 @dataclass
 class HttpFault:
     """One queued HTTP fault.  ``path`` (a prefix) limits it to some endpoints; ``None`` = any request."""
@@ -114,7 +140,7 @@ class _Conn:
         self.closed = False
 
 
-class FakeExchange:
+class FakeExchange(LoopbackVenue):
     def __init__(
         self,
         replay: Iterable[tuple[int, bytes]] | None = None,
@@ -170,28 +196,12 @@ class FakeExchange:
 
     # ------------------------------------------------------------------ lifecycle
     @property
-    def api_key(self) -> str:
-        return next(iter(self.api_keys))
-
-    @property
-    def api_secret(self) -> str:
-        return self.api_keys[self.api_key]
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
     def public_ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/v5/public/linear"
 
     @property
     def private_ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/v5/private"
-
-    def now_ms(self) -> int:
-        """The fake venue's clock (local clock + ``time_offset_ms``)."""
-        return time.time_ns() // 1_000_000 + self.time_offset_ms
 
     async def start(self) -> FakeExchange:
         from aiohttp import web
