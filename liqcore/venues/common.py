@@ -219,6 +219,21 @@ def rows_to_events(rows: list, feed_latency_ns: int | None = None) -> np.ndarray
     return out
 
 
+def parse_frame(frame, sink: "Sink", parse_obj, recv_ns: int | None = None) -> np.ndarray:
+    """One raw frame -> events through a venue's ``parse_obj(obj, sink)``: the body of every venue's
+    one-off ``parse``.  Raises :class:`Reject` on malformed JSON or an unusable frame."""
+    import orjson
+
+    if recv_ns is not None:
+        sink.recv_ns = int(recv_ns)
+    try:
+        obj = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        raise Reject("malformed_json", "frame") from None
+    parse_obj(obj, sink)
+    return rows_to_events(sink.rows, 0)
+
+
 def fill_recv(events: np.ndarray, feed_latency_ns: int = 0) -> np.ndarray:
     """In place: ts_recv == RECV_UNKNOWN -> ts_event + feed_latency_ns, flag RECV_ESTIMATED."""
     unknown = events["ts_recv"] == RECV_UNKNOWN

@@ -39,8 +39,8 @@ from liqcore.venues.common import (
     Sink,
     ms_to_ns,
     num,
+    parse_frame,
     pos,
-    rows_to_events,
     side_of,
 )
 
@@ -164,17 +164,7 @@ def parse_obj(obj, sink: Sink) -> int:
 
 def parse(frame, recv_ns: int | None = None, registry=None) -> np.ndarray:
     """One raw Binance frame -> events (EVENT_DTYPE).  Raises Reject on an unusable frame."""
-    import orjson
-
-    sink = Sink(registry)
-    if recv_ns is not None:
-        sink.recv_ns = int(recv_ns)
-    try:
-        obj = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        raise Reject("malformed_json", "frame") from None
-    parse_obj(obj, sink)
-    return rows_to_events(sink.rows, 0)
+    return parse_frame(frame, Sink(registry), parse_obj, recv_ns)
 
 
 # --------------------------------------------------------------------------------- CSV recordings

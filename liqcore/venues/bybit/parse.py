@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, pos, rows_to_events, side_of
+from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of
 
 __all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE"]
 
@@ -247,14 +247,4 @@ def parse(frame, recv_ns: int | None = None, registry=None) -> np.ndarray:
     """One raw Bybit frame (bytes/str) -> events (EVENT_DTYPE).  Raises Reject on an unusable frame;
     bad items inside a frame are dropped.  A convenience for one-off use: the live path keeps a
     :class:`~liqcore.venues.decoder.Decoder` (state, counters, duplicate suppression)."""
-    import orjson
-
-    sink = Sink(registry)
-    if recv_ns is not None:
-        sink.recv_ns = int(recv_ns)
-    try:
-        obj = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        raise Reject("malformed_json", "frame") from None
-    parse_obj(obj, sink)
-    return rows_to_events(sink.rows, 0)
+    return parse_frame(frame, Sink(registry), parse_obj, recv_ns)

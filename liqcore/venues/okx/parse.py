@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, pos, rows_to_events, side_of
+from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of
 
 __all__ = ["parse_obj", "parse", "VENUE"]
 
@@ -200,14 +200,4 @@ def parse_obj(obj, sink: Sink) -> int:
 
 def parse(frame, recv_ns: int | None = None, registry=None, instruments=None) -> np.ndarray:
     """One raw OKX frame -> events (EVENT_DTYPE).  Raises Reject on an unusable frame."""
-    import orjson
-
-    sink = Sink(registry, instruments)
-    if recv_ns is not None:
-        sink.recv_ns = int(recv_ns)
-    try:
-        obj = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        raise Reject("malformed_json", "frame") from None
-    parse_obj(obj, sink)
-    return rows_to_events(sink.rows, 0)
+    return parse_frame(frame, Sink(registry, instruments), parse_obj, recv_ns)
