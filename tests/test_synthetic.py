@@ -275,9 +275,13 @@ def test_calibrated_through_the_detector(month):
 
 
 def test_twin_detector_agrees_on_one_day(day):
+    from pysrc.detector import CascadeDetector as TwinDetector
+
     a = S.cascade_stats(day, detector="cython")
-    b = S.cascade_stats(day, detector="python")
+    b = S.cascade_stats(day, detector=TwinDetector)
     assert a == b
+    with pytest.raises(ValueError, match="detector"):
+        S.cascade_stats(day, detector="python")
 
 
 def test_cascades_overshoot_and_mostly_revert(month):

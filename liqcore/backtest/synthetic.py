@@ -721,23 +721,23 @@ def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry,
 # ------------------------------------------------------------------------------- calibration
 
 
-def cascade_stats(market: Market, detector: str = "auto") -> dict:
+def cascade_stats(market: Market, detector="auto") -> dict:
     """Run the cascade detector with default parameters over the market's liquidations and report,
     per symbol: cascades per day, mean duration (s), median P95 threshold, and the share of detector
-    cascades that overlap a ground-truth episode.  ``detector``: "cython" (liqcore._libs.detector),
-    "python" (pysrc.detector) or "auto" (Cython when built)."""
+    cascades that overlap a ground-truth episode.  ``detector``: "auto" or "cython" (the compiled
+    ``liqcore._libs.detector``), or any detector class with the same ``from_params`` / ``run`` API
+    (e.g. a reference implementation to compare against)."""
     from liqcore.config import Params
     from liqcore.types import RecordKind
 
-    Det = None
-    if detector in ("auto", "cython"):
-        try:
-            from liqcore._libs.detector import CascadeDetector as Det  # type: ignore
-        except ImportError:
-            if detector == "cython":
-                raise
-    if Det is None:
-        from pysrc.detector import CascadeDetector as Det  # type: ignore
+    if isinstance(detector, str):
+        if detector not in ("auto", "cython"):
+            raise ValueError(f"detector: expected 'auto', 'cython' or a detector class; got {detector!r}")
+        from liqcore._libs.detector import CascadeDetector as Det  # type: ignore
+    elif callable(getattr(detector, "from_params", None)):
+        Det = detector
+    else:
+        raise ValueError(f"detector: expected 'auto', 'cython' or a detector class; got {detector!r}")
     det = Det.from_params(Params())
     ev = market.events
     liq = ev[ev["kind"] == Kind.LIQUIDATION]

@@ -17,6 +17,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol, runtime_checkable
 
+# the order-state types live in the venue layer (the venue parsers build them); re-exported here
+from liqcore.venues.orders import ORDER_STATUSES, Fill, OrderUpdate, PositionInfo
+
 __all__ = [
     "OrderIntent",
     "OrderUpdate",
@@ -27,9 +30,6 @@ __all__ = [
     "GatewayCallbacks",
     "ORDER_STATUSES",
 ]
-
-#: normalised order statuses
-ORDER_STATUSES = ("pending", "new", "partially_filled", "filled", "cancelled", "rejected", "triggered", "deactivated")
 
 
 class GatewayError(RuntimeError):
@@ -51,46 +51,6 @@ class OrderIntent:
     order_type: str = "limit"  # "limit" | "market"
     decision_ns: int = 0  # when the engine decided (for latency accounting)
     meta: dict = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class OrderUpdate:
-    client_id: str
-    status: str  # one of ORDER_STATUSES
-    symbol: str = ""
-    venue_order_id: str = ""
-    side: str = ""
-    price: float = 0.0
-    qty: float = 0.0
-    filled_qty: float = 0.0
-    avg_price: float = 0.0
-    reason: str = ""  # e.g. EC_PostOnlyWillTakeLiquidity, -5022, timeout
-    kind: str = "entry"
-    ts_ns: int = 0
-
-
-@dataclass(frozen=True)
-class Fill:
-    client_id: str
-    symbol: str
-    side: str  # "buy" | "sell"
-    price: float
-    qty: float
-    fee: float  # in quote currency, positive = paid
-    is_maker: bool
-    exec_id: str = ""
-    kind: str = "entry"  # which order of the bracket filled: entry | tp | sl | exit
-    ts_ns: int = 0
-
-
-@dataclass(frozen=True)
-class PositionInfo:
-    symbol: str
-    side: str  # "buy" (long) | "sell" (short) | "" (flat)
-    size: float
-    entry_price: float
-    take_profit: float | None = None
-    stop_loss: float | None = None
 
 
 UpdateCallback = Callable[[OrderUpdate], "Awaitable[None] | None"]

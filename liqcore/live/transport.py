@@ -24,8 +24,10 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
+
+from liqcore.venues.spec import ConnectionSpec  # re-exported: the spec lives in the venue layer
 
 __all__ = ["ConnectionSpec", "WsConnection", "Coverage", "ConnectionStats"]
 
@@ -33,26 +35,6 @@ log = logging.getLogger("liqcore.transport")
 
 NS_PER_S = 1_000_000_000
 HOUR_NS = 3600 * NS_PER_S
-
-
-@dataclass
-class ConnectionSpec:
-    """Everything a connection needs to know about one venue endpoint.
-
-    ``subscribe`` holds the ready-to-send subscribe messages (bytes, already chunked within the venue
-    limits); ``ping_payload`` is the application-level heartbeat text (None = websocket PING frames);
-    ``is_pong(payload)`` recognises the venue's heartbeat reply (those frames are not handed on).
-    """
-
-    venue: str
-    url: str
-    subscribe: list[bytes] = field(default_factory=list)
-    topics: list[str] = field(default_factory=list)
-    symbols: list[str] = field(default_factory=list)
-    ping_payload: bytes | None = None
-    ping_interval_s: float | None = None  # periodic heartbeat (None = only the watchdog pings)
-    is_pong: Callable[[bytes], bool] | None = None
-    send_interval_s: float = 0.0  # spacing between subscribe messages
 
 
 class Coverage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import orjson
 
-from liqcore.live.transport import ConnectionSpec
+from liqcore.venues.spec import ConnectionSpec
 
 __all__ = ["ENDPOINTS", "streams", "subscribe_messages", "connection_specs", "combined_url",
            "MAX_STREAMS", "SEND_INTERVAL_S", "PARAMS_PER_REQUEST"]

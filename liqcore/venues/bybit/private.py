@@ -8,9 +8,9 @@ Each data frame is handed to ``on_message(topic, data_list)``; ``on_connect(reco
 every successful (re)subscription so the owner can reconcile what it may have missed.
 
 The parse functions turn venue objects into the gateway dataclasses: :func:`parse_order` ->
-:class:`~liqcore.live.gateway.OrderUpdate`, :func:`parse_execution` -> :class:`~liqcore.live.gateway.Fill`
+:class:`~liqcore.venues.orders.OrderUpdate`, :func:`parse_execution` -> :class:`~liqcore.venues.orders.Fill`
 (``None`` for non-trade executions such as funding), :func:`parse_position` ->
-:class:`~liqcore.live.gateway.PositionInfo`.  They raise ValueError naming the field on malformed input.
+:class:`~liqcore.venues.orders.PositionInfo`.  They raise ValueError naming the field on malformed input.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Awaitable, Callable
 
 import orjson
 
-from liqcore.live.gateway import Fill, OrderUpdate, PositionInfo
+from liqcore.venues.orders import Fill, OrderUpdate, PositionInfo
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.rest import ws_auth_message
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from liqcore.live.transport import ConnectionSpec
+from liqcore.venues.spec import ConnectionSpec
 
 __all__ = ["ENDPOINTS", "PRIVATE_ENDPOINTS", "REST_ENDPOINTS", "topics", "subscribe_messages",
            "connection_specs", "is_pong", "PING", "MAX_ARGS_CHARS", "ARGS_PER_REQUEST"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import orjson
 
-from liqcore.live.transport import ConnectionSpec
+from liqcore.venues.spec import ConnectionSpec
 
 __all__ = ["ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING"]
 
