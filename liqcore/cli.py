@@ -22,6 +22,7 @@ COMMANDS = {
     "run": "liqcore.commands.run",
     "features": "liqcore.commands.features",
     "study": "liqcore.commands.study",
+    "cache": "liqcore.commands.cache",
 }
 
 _HELP = {
@@ -35,6 +36,7 @@ _HELP = {
     "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
     "features": "point-in-time feature bars (liquidations, flow, funding, cascades, z-scores) to Parquet/CSV",
     "study": "post-cascade event study: signed forward returns, excursions, reversion share, CI",
+    "cache": "show where the synthetic-market cache is and how large (info), or delete it (clear)",
 }
 
 

@@ -316,6 +316,8 @@ class Market:
     start_ns: int = DEFAULT_START_NS
     feed_latency_ns: int = 50_000_000
     _recv_seed: int = field(default=0, repr=False)
+    cache_path: Path | None = None  # the cache file this market was loaded from or written to (None: not cached)
+    from_cache: bool = False
 
     # -- venue views -------------------------------------------------------------------------
     def sampled_mask(self, venue: str | None = None) -> np.ndarray:
@@ -576,8 +578,9 @@ def _render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qde
 def _cache_dir(cache_dir) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
-    env = os.environ.get("LIQCORE_CACHE")
-    return Path(env) if env else Path.cwd() / ".liqcore-cache"
+    from liqcore.cache import cache_dir as default_cache_dir
+
+    return default_cache_dir()
 
 
 def _code_digest() -> str:
@@ -647,9 +650,10 @@ def synthetic_market(
     """Generate (or load from the cache) a seeded synthetic market.
 
     ``overrides`` replaces generator parameters (names of ``liqcore._jit.synth.PARAM_NAMES``) for
-    every symbol.  The cache (``cache_dir``, else ``$LIQCORE_CACHE``, else ``./.liqcore-cache``)
-    holds one ``.npz`` per parameter set, keyed by a hash of every generator input,
-    :data:`GENERATOR_VERSION` and the generator's code."""
+    every symbol.  The cache (``cache_dir``, else :func:`liqcore.cache.cache_dir`: ``$LIQCORE_CACHE_DIR``
+    or the user cache directory, never the working directory) holds one ``.npz`` per parameter set,
+    keyed by a hash of every generator input, :data:`GENERATOR_VERSION` and the generator's code.
+    ``Market.cache_path`` names the file used (``None`` when nothing was cached)."""
     days, symbols, seed, venue, start_ns, feed_latency_ns = _check_args(
         days, symbols, seed, venue, start_ns, feed_latency_ns)
     params = {s: build_params(s, days, start_ns, overrides) for s in symbols}
@@ -665,19 +669,22 @@ def synthetic_market(
                 events, truth = z["events"], z["truth"]
             if events.dtype == EVENT_DTYPE and truth.dtype == TRUTH_DTYPE:
                 return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns,
-                              feed_latency_ns, seed)
+                              feed_latency_ns, seed, cache_path=path, from_cache=True)
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache entry: regenerate and overwrite
     events, truth = _generate(symbols, params, seed, Venue.parse(venue), start_ns, feed_latency_ns, registry, progress)
+    written = None
     if cache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
             np.savez(tmp, events=events, truth=truth)
             os.replace(tmp, path)
+            written = path
         except OSError:
             pass  # a read-only directory only costs the next call a regeneration
-    return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns, feed_latency_ns, seed)
+    return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns, feed_latency_ns, seed,
+                  cache_path=written)
 
 
 def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry, progress):

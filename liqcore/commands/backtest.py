@@ -122,6 +122,11 @@ def run(args) -> int:
 
     console = Console()
     console.print(f"[bold]{label}[/]: {len(events):,} events, {res.n_prints:,} trade prints")
+    if args.synthetic:
+        from liqcore.cache import cache_dir
+
+        console.print(f"market cache: {cache_dir()} ('liqcore cache info' / 'liqcore cache clear')",
+                      markup=False, highlight=False, soft_wrap=True)
     print_summary(res, console)
     if args.out:
         console.print(f"ledger and summary written to {args.out}")

@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
                         help="report directory (default ./liqcore-report)")
     parser.add_argument("--no-report", action="store_true", help="print the summary only")
     parser.add_argument("--cache-dir", metavar="DIR", default=None,
-                        help="synthetic market cache (default $LIQCORE_CACHE or ./.liqcore-cache)")
+                        help="synthetic market cache (default $LIQCORE_CACHE_DIR or the user cache directory; see liqcore cache)")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
 
 
@@ -70,6 +70,9 @@ def run(args) -> int:
     total = time.perf_counter() - t_all
     console.print(f"[bold]synthetic market[/]: {market.days:g} days, {', '.join(market.symbols)}, seed {market.seed}: "
                   f"{len(events):,} events, {res.n_prints:,} trade prints, {len(res.records)} cascades confirmed")
+    if market.cache_path is not None:
+        console.print(f"market cache: {market.cache_path} ('liqcore cache clear' deletes it)",
+                      markup=False, highlight=False, soft_wrap=True)
     print_summary(res, console)
     console.print("times: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()) + f"; total {total:.2f}s")
     if not args.no_report:
