@@ -148,7 +148,7 @@ async def run_client(url: str, engine_on: bool, go, sent, sample: bool):
             eng.on_frame(venue, payload, recv_ns)
 
     spec = ConnectionSpec(venue="bybit", url=url)
-    fm = FeedManager("bybit", list(SYMBOLS), on_frame, None, specs=[spec], stale_after_s=60)
+    fm = FeedManager("bybit", list(SYMBOLS), on_frame, None, specs=[spec], stall_timeout_s=60)
     await fm.start()
     await fm.wait_connected(10)
     samples = []

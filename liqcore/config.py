@@ -169,7 +169,7 @@ class _Spec:
     parse: Any
     default: Any
     help: str
-    group: str  # "detector" | "strategy" | "risk" | "execution"
+    group: str  # "detector" | "strategy" | "risk" | "execution" | "feed"
     metavar: str = ""
 
 
@@ -197,11 +197,16 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("max-symbols", "max_symbols", _pos_int, 4, "symbols with open positions at once", "risk", "N"),
     _Spec("size", "size", _size, 0.25, "position notional per trade, as a fraction of equity", "risk", "FRAC"),
     _Spec("hours", "hours", parse_hours, None, "UTC trading hours filter, e.g. 13-18 (default: all)", "risk", "H-H"),
+    # live market-data sockets (run, record): a heartbeat every ping-interval; a socket that received
+    # nothing at all for stall-timeout is replaced and counted as down from its last frame
+    _Spec("ping-interval", "ping_interval_ns", parse_duration, "5s", "heartbeat on every market-data socket", "feed", "DUR"),
+    _Spec("stall-timeout", "stall_timeout_ns", parse_duration, "10s",
+          "a feed socket silent this long is stalled: replaced, down from its last frame (> ping-interval)", "feed", "DUR"),
 )
 _BY_FIELD = {s.field: s for s in PARAMS}
 _BY_NAME = {s.name: s for s in PARAMS}
 DETECTOR_PARAMS = tuple(s.field for s in PARAMS if s.group == "detector")
-STRATEGY_PARAMS = tuple(s.field for s in PARAMS if s.group != "detector")
+STRATEGY_PARAMS = tuple(s.field for s in PARAMS if s.group not in ("detector", "feed"))
 
 #: Per-symbol presets from the trading guide: base-asset prefix -> field overrides.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -241,6 +246,8 @@ class Params:
     max_symbols: int = 4
     size: float = 0.25
     hours: tuple[int, int] | None = None
+    ping_interval_ns: int = 5_000_000_000
+    stall_timeout_ns: int = 10_000_000_000
     explicit: frozenset = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self):
@@ -258,6 +265,10 @@ class Params:
                 object.__setattr__(self, spec.field, spec.parse(v, spec.name))
         if self.min_large < 1:
             raise ValueError("min-large: must be >= 1")
+        if self.ping_interval_ns <= 0:
+            raise ValueError("ping-interval: must be a positive duration")
+        if self.stall_timeout_ns <= self.ping_interval_ns:
+            raise ValueError("stall-timeout: must be longer than ping-interval, or a quiet live feed would be dropped")
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -311,6 +322,8 @@ class Params:
         """Human-readable values keyed by CLI name (durations as 60s, fractions as %)."""
         out = {}
         for spec in PARAMS:
+            if spec.group == "feed":  # live socket settings: no bearing on detection or results
+                continue
             v = getattr(self, spec.field)
             if spec.field.endswith("_ns"):
                 out[spec.name] = format_duration(v)
@@ -358,7 +371,8 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
     ``--config FILE``."""
     if not any(a.dest == "config" for a in parser._actions):
         parser.add_argument("--config", metavar="FILE", help="TOML file with parameters (CLI flags win)")
-    titles = {"detector": "detector", "strategy": "strategy", "execution": "execution / fill model", "risk": "risk"}
+    titles = {"detector": "detector", "strategy": "strategy", "execution": "execution / fill model", "risk": "risk",
+              "feed": "live feed"}
     for g in groups:
         grp = parser.add_argument_group(f"{titles[g]} parameters")
         for spec in PARAMS:

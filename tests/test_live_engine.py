@@ -306,8 +306,8 @@ def test_stalled_public_socket_is_detected_by_ping_and_replaced():
     async def main():
         async with FakeExchange() as fx:
             eng = Engine(PARAMS, symbols=["ETHUSDT"])
-            runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url, stale_after_s=0.2,
-                                pong_timeout_s=0.3, backoff_initial_s=0.05, backoff_max_s=0.1)
+            runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url, ping_interval_s=0.2,
+                                stall_timeout_s=0.5, backoff_initial_s=0.05, backoff_max_s=0.1)
             stop = asyncio.Event()
             task = asyncio.create_task(runner.run(stop=stop))
             await runner.feed.wait_connected(5)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import orjson
 import pytest
@@ -93,11 +94,11 @@ def test_frames_subscribe_and_pong_filtering():
 def test_quiet_feed_is_pinged_not_dropped():
     async def main():
         async with Server(answer_pings=True) as srv:
-            conn = WsConnection(spec_for(srv.url), lambda p, t: None, stale_after_s=0.1, pong_timeout_s=0.3)
+            conn = WsConnection(spec_for(srv.url), lambda p, t: None, ping_interval_s=0.1, stall_timeout_s=0.3)
             conn.start()
             await conn.wait_connected(5)
             await asyncio.sleep(1.2)
-            assert conn.stats.watchdog_pings >= 2  # it asked, several times
+            assert conn.stats.pings_sent >= 2  # it asked, several times
             assert srv.pings >= 2
             assert conn.stats.watchdog_kills == 0
             assert conn.stats.connects == 1 and len(srv.conns) == 1  # and never reconnected
@@ -111,7 +112,7 @@ def test_stalled_socket_reconnects_with_gap_and_resubscribes():
         async with Server(answer_pings=False) as srv:
             gaps = []
             conn = WsConnection(spec_for(srv.url), lambda p, t: None, lambda r, t: gaps.append(r),
-                                stale_after_s=0.1, pong_timeout_s=0.2, backoff_initial_s=0.05, backoff_max_s=0.1)
+                                ping_interval_s=0.1, stall_timeout_s=0.2, backoff_initial_s=0.05, backoff_max_s=0.1)
             conn.start()
             await conn.wait_connected(5)
             await wait_for(lambda: conn.stats.connects >= 2, 5)
@@ -227,7 +228,7 @@ def test_okx_text_heartbeat_pong_is_consumed():
             spec = okx_stream.connection_specs(["ETHUSDT"], url=url)[0]
             spec.ping_interval_s = 0.1
             got = []
-            conn = WsConnection(spec, lambda p, t: got.append(p), stale_after_s=5)
+            conn = WsConnection(spec, lambda p, t: got.append(p), ping_interval_s=5, stall_timeout_s=10)
             conn.start()
             await conn.wait_connected(5)
             await wait_for(lambda: conn.stats.pongs >= 3 and got)
@@ -240,3 +241,123 @@ def test_okx_text_heartbeat_pong_is_consumed():
 def test_gap_events_shape():
     ev = gap_events("okx", [], 123)
     assert ev["symbol_id"].tolist() == [-1] and ev["venue"][0] == Venue.OKX and ev["ts_recv"][0] == 123
+
+
+# ------------------------------------------------------------------ stalls against the fake exchange
+
+
+async def _stall_scenario(ping_interval_s: float, stall_timeout_s: float, after_s: float = 0.5, **backoff):
+    """Trades flow for a while, then the fake exchange stops sending (no data, no pongs) with the TCP
+    connection left open; trades keep printing at the venue.  Returns what the feed saw."""
+    from liqcore.testing import FakeExchange
+
+    async with FakeExchange() as fx:
+        got: list[tuple[bytes, int]] = []
+        gaps: list[tuple[int, str, int, int]] = []  # (gap ts, reason, wall ns when handed on, last rx then)
+        fm = FeedManager("bybit", ["ETHUSDT"], lambda v, p, t: got.append((p, t)), None, url=fx.public_ws_url,
+                         ping_interval_s=ping_interval_s, stall_timeout_s=stall_timeout_s,
+                         **(backoff or {"backoff_initial_s": 0.05, "backoff_max_s": 0.1}))
+        conn = fm.connections[0]
+        inner = conn.on_gap
+
+        def on_gap(reason, ts_ns):
+            gaps.append((ts_ns, reason, time.time_ns(), conn.stats.last_rx_ns))
+            inner(reason, ts_ns)
+
+        conn.on_gap = on_gap
+        t_start = time.time_ns()
+        await fm.start()
+        await fm.wait_connected(5)
+        await wait_for(lambda: fx.connections("public") == 1 and got)  # subscribe ack arrived
+        price = 3000.0
+        for _ in range(5):
+            price += 0.5
+            await fx.trade("ETHUSDT", price)
+            await asyncio.sleep(0.05)
+        await wait_for(lambda: sum(b"publicTrade" in p for p, _ in got) == 5)
+        assert fx.stall("public") == 1
+        stalled_ns = time.time_ns()
+        seen_before = len(got)
+        replaced_ns = 0
+        while not replaced_ns:  # the venue keeps printing trades while our socket is blind
+            price += 0.5
+            await fx.trade("ETHUSDT", price)
+            await asyncio.sleep(0.02)
+            if conn.stats.connects >= 2 and conn.connected:
+                replaced_ns = time.time_ns()
+            assert time.time_ns() - stalled_ns < (stall_timeout_s + 5) * 1e9, "stalled socket never replaced"
+        for _ in range(int(after_s / 0.05)):  # data flows on the new socket
+            price += 0.5
+            await fx.trade("ETHUSDT", price)
+            await asyncio.sleep(0.05)
+        end_ns = time.time_ns()
+        health = fm.health()
+        intervals = [list(iv) for iv in conn.coverage._intervals]
+        share = fm.coverage(end_ns)
+        gaps_seen = list(gaps)
+        await fm.stop()
+        return {"t_start": t_start, "stalled_ns": stalled_ns, "replaced_ns": replaced_ns, "end_ns": end_ns,
+                "gaps": gaps_seen, "intervals": intervals, "share": share, "health": health, "got": got,
+                "seen_before": seen_before, "coverage_start": conn.coverage.start_ns}
+
+
+def _check_stall(r, ping_interval_s, stall_timeout_s, slack_s):
+    S = 1e9
+    # replaced within stall-timeout (+ slack for the reconnect backoff and handshake) ...
+    took = (r["replaced_ns"] - r["stalled_ns"]) / S
+    assert took <= stall_timeout_s + slack_s, took
+    # ... and not before: the live socket had answered every heartbeat until the stall
+    assert took >= stall_timeout_s - ping_interval_s - 0.1, took
+    assert r["health"]["watchdog_kills"] == 1 and r["health"]["reconnects"] == 1
+    # one GAP, "stale", dated at the last frame received (not when the watchdog noticed)
+    assert len(r["gaps"]) == 1
+    gap_ts, reason, handed_on_ns, last_rx_then = r["gaps"][0]
+    assert reason == "stale"
+    assert gap_ts == last_rx_then
+    assert gap_ts <= r["stalled_ns"] + 0.05 * S  # at most a frame already in flight when the fake went quiet
+    assert handed_on_ns - gap_ts >= (stall_timeout_s - 0.05) * S
+    # coverage: down from the last frame received until the new socket came up
+    (up1, down1), (up2, down2) = r["intervals"]
+    assert down1 == gap_ts and down2 == -1 and up2 > gap_ts
+    blind = up2 - gap_ts
+    assert blind >= (stall_timeout_s - 0.05) * S
+    span = r["end_ns"] - r["coverage_start"]
+    expected = (span - (up1 - r["coverage_start"]) - blind) / span
+    assert r["share"] == pytest.approx(expected, abs=1e-6)
+    assert r["share"] <= 1 - blind / span + 1e-9
+    # data flows again on the new socket
+    assert sum(b"publicTrade" in p for p, _ in r["got"][r["seen_before"]:]) >= 3
+    return took, blind / S, span / S
+
+
+def test_stalled_feed_is_replaced_within_stall_timeout_and_counted_as_down_from_last_frame():
+    ping, stall = 0.2, 1.0
+    r = asyncio.run(_stall_scenario(ping, stall))
+    took, blind, span = _check_stall(r, ping, stall, slack_s=0.6)
+    # blind for most of the run: coverage says so (a watchdog that counted the stall as covered
+    # would report ~0.95 here)
+    assert r["share"] < 1 - blind / span + 0.01 and r["share"] < 0.7
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_stall_with_default_ping_interval_and_stall_timeout():
+    from liqcore.live.transport import DEFAULT_PING_INTERVAL_S, DEFAULT_STALL_TIMEOUT_S
+
+    # default reconnect backoff too (0.5 s +- 25 %): what a user gets out of the box
+    r = asyncio.run(_stall_scenario(DEFAULT_PING_INTERVAL_S, DEFAULT_STALL_TIMEOUT_S, after_s=1.0,
+                                    backoff_initial_s=0.5, backoff_max_s=30.0))
+    took, blind, span = _check_stall(r, DEFAULT_PING_INTERVAL_S, DEFAULT_STALL_TIMEOUT_S, slack_s=1.0)
+    print(f"stalled socket replaced after {took:.2f}s; blind {blind:.2f}s of {span:.2f}s; coverage {r['share']:.3f}")
+
+
+def test_feed_timing_validation():
+    spec = ConnectionSpec("bybit", "ws://x")
+    with pytest.raises(ValueError, match="stall-timeout"):
+        WsConnection(spec, lambda p, t: None, ping_interval_s=5, stall_timeout_s=5)
+    with pytest.raises(ValueError, match="ping-interval"):
+        WsConnection(spec, lambda p, t: None, ping_interval_s=0, stall_timeout_s=5)
+    # the venue's own heartbeat requirement is never loosened; a shorter ping-interval wins
+    b = bybit_stream.connection_specs(["ETHUSDT"])[0]
+    assert WsConnection(b, lambda p, t: None).heartbeat_s == 5.0
+    assert WsConnection(b, lambda p, t: None, ping_interval_s=30, stall_timeout_s=60).heartbeat_s == b.ping_interval_s

@@ -1,10 +1,12 @@
 """Record raw websocket frames with their receive times (zstd, hourly files per venue).
 
     liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--ws-url URL] [--duration S]
+                   [--ping-interval 5s] [--stall-timeout 10s]
 
 Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed losses are recorded
-as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``. Read back with ``liqcore events`` /
-``liqcore.io.load_events``.
+as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
+``--stall-timeout``) the gap's ``recv_ns`` is the last frame received, where the blind time began.
+Read back with ``liqcore events`` / ``liqcore.io.load_events``.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ HELP = "record raw websocket frames with receive times (zstd, hourly files)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from liqcore.config import add_param_arguments
+
     p.add_argument("--venue", default="bybit", help="bybit | binance | okx (default bybit)")
     p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -26,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     p.add_argument("--flush", type=float, default=1.0, metavar="S", help="flush a block every S seconds")
     p.add_argument("--quiet", action="store_true", help="no periodic status line")
+    add_param_arguments(p, groups=("feed",))
 
 
 def _symbols(text: str) -> list[str]:
@@ -72,8 +77,10 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
 
 def run(args) -> int:
     from liqcore.cli import install_uvloop
+    from liqcore.config import params_from_args
     from liqcore.live.feeds import stream_module
 
+    params = params_from_args(args)
     symbols = _symbols(args.symbols)
     stream_module(args.venue)  # validates the venue
     if args.duration is not None and args.duration <= 0:
@@ -89,7 +96,8 @@ def run(args) -> int:
             except (NotImplementedError, RuntimeError):
                 pass
         return await record(args.venue.lower(), symbols, args.out, args.ws_url, args.network, args.duration,
-                            args.flush, args.quiet, stop)
+                            args.flush, args.quiet, stop, ping_interval_s=params.ping_interval_ns / 1e9,
+                            stall_timeout_s=params.stall_timeout_ns / 1e9)
 
     res = asyncio.run(main())
     if not args.quiet:

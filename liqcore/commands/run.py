@@ -51,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--seed-history", nargs="+", metavar="PATH",
                    help="recordings whose past liquidations seed the detector's thresholds at start-up")
-    add_param_arguments(p)
+    add_param_arguments(p, groups=("detector", "strategy", "execution", "risk", "feed"))
 
 
 def _symbols(text: str) -> list[str]:
@@ -136,7 +136,8 @@ def build(args):
                 raise ValueError(f"seed-history: {path} does not exist")
         engine.seed_history(args.seed_history)
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
-                        dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True)
+                        dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
+                        ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
     return engine, runner, fake_thread
 
 

@@ -4,7 +4,11 @@
 opens the venue's connections (``liqcore.venues.<venue>.stream.connection_specs``), passes every data
 frame to ``on_frame(venue, payload, recv_ns)`` and, on every disconnect, builds :class:`Kind.GAP` events
 for the symbols of the lost connection (``symbol_id`` per symbol when a registry knows them, ``-1`` =
-the whole venue otherwise) and hands them to ``on_gap_events(events, reason)``.
+the whole venue otherwise) and hands them to ``on_gap_events(events, reason)``.  The GAP events carry
+the start of the blind time: for a stalled socket, the last frame it received.
+
+Keyword arguments beyond those go to every :class:`~liqcore.live.transport.WsConnection`, e.g.
+``ping_interval_s`` and ``stall_timeout_s`` (the ``ping-interval`` / ``stall-timeout`` parameters).
 """
 from __future__ import annotations
 
@@ -127,7 +131,7 @@ class FeedManager:
             "bytes": sum(s.bytes for s in st),
             "reconnects": sum(max(0, s.connects - 1) for s in st),
             "gaps": self.gaps,
-            "watchdog_pings": sum(s.watchdog_pings for s in st),
+            "watchdog_pings": sum(s.pings_sent for s in st),  # heartbeats sent
             "watchdog_kills": sum(s.watchdog_kills for s in st),
             "last_rx_age_s": (now_ns - last) / 1e9 if last else None,
             "coverage": self.coverage(now_ns),

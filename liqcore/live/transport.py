@@ -8,15 +8,20 @@ What a :class:`WsConnection` does:
 
 * connects, sends the venue's subscribe messages (spaced by ``spec.send_interval_s`` so venue
   incoming-message limits hold), hands every data frame to ``on_frame(payload_bytes, recv_ns)``;
-* sends the venue heartbeat every ``spec.ping_interval_s`` (Bybit ``{"op":"ping"}``, OKX ``ping``);
-  answers server pings with pongs (Binance);
-* runs a stale-feed watchdog: after ``stale_after_s`` without any inbound frame it sends a ping and
-  declares the socket dead only when nothing at all arrives within ``pong_timeout_s`` after that
-  ping. A quiet liquidation feed that answers pings is never torn down;
+* sends a heartbeat every ``ping_interval_s`` (default 5 s; never less often than the venue's own
+  requirement ``spec.ping_interval_s``): Bybit ``{"op":"ping"}``, OKX text ``ping``, websocket PING
+  frames where the venue has no application heartbeat (Binance); answers server pings with pongs;
+* declares the socket stalled when nothing at all (data, pong, control frame) arrived for
+  ``stall_timeout_s`` (default 10 s, longer than the ping interval): a live socket answers the
+  heartbeat well within that, so a quiet liquidation feed is kept, while a socket whose peer went
+  silent with the TCP connection still open is replaced within ``stall_timeout_s`` of its last frame.
+  The blind time counts from the LAST FRAME RECEIVED: the coverage records the connection as down
+  from then, and the GAP handed on carries that time;
 * on every disconnect calls ``on_gap(reason, ts_ns)`` (the feed manager turns it into GAP events so
   no cascade spans a blind spot), then reconnects with exponential backoff and jitter and
   resubscribes;
-* keeps :class:`Coverage` (connected share of wall time, per UTC hour).
+* keeps :class:`Coverage` (connected share of wall time, per UTC hour; a stall counts as down from the
+  last frame received).
 """
 from __future__ import annotations
 
@@ -29,12 +34,28 @@ from typing import Callable
 
 from liqcore.venues.spec import ConnectionSpec  # re-exported: the spec lives in the venue layer
 
-__all__ = ["ConnectionSpec", "WsConnection", "Coverage", "ConnectionStats"]
+__all__ = ["ConnectionSpec", "WsConnection", "Coverage", "ConnectionStats", "check_feed_timing",
+           "DEFAULT_PING_INTERVAL_S", "DEFAULT_STALL_TIMEOUT_S"]
 
 log = logging.getLogger("liqcore.transport")
 
 NS_PER_S = 1_000_000_000
 HOUR_NS = 3600 * NS_PER_S
+#: defaults of the ``ping-interval`` and ``stall-timeout`` parameters (seconds)
+DEFAULT_PING_INTERVAL_S = 5.0
+DEFAULT_STALL_TIMEOUT_S = 10.0
+
+
+def check_feed_timing(ping_interval_s: float, stall_timeout_s: float) -> None:
+    """ValueError naming the parameter unless 0 < ping-interval < stall-timeout (finite)."""
+    import math
+
+    for name, v in (("ping-interval", ping_interval_s), ("stall-timeout", stall_timeout_s)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{name}: must be a positive duration; got {v!r}")
+    if stall_timeout_s <= ping_interval_s:
+        raise ValueError(f"stall-timeout: must be longer than ping-interval ({stall_timeout_s:g}s <= "
+                         f"{ping_interval_s:g}s), or a live but quiet feed would be dropped")
 
 
 class Coverage:
@@ -92,8 +113,7 @@ class ConnectionStats:
     bytes: int = 0
     pings_sent: int = 0
     pongs: int = 0
-    watchdog_pings: int = 0
-    watchdog_kills: int = 0
+    watchdog_kills: int = 0  # sockets replaced because nothing arrived for stall_timeout_s
     callback_errors: int = 0
     last_rx_ns: int = 0
     last_reason: str = ""
@@ -109,8 +129,9 @@ class WsConnection:
     """A reconnecting websocket connection (see the module docstring).
 
     ``on_frame(payload: bytes, recv_ns: int)`` is called synchronously from the receive path; it must
-    not block. ``on_gap(reason: str, ts_ns: int)`` is called once per lost connection.
-    ``on_state(connected: bool)`` is optional.
+    not block. ``on_gap(reason: str, ts_ns: int)`` is called once per lost connection, with ``ts_ns`` the
+    start of the blind time (for a stall: the last frame received). ``on_state(connected: bool)`` is
+    optional.
     """
 
     def __init__(
@@ -120,24 +141,23 @@ class WsConnection:
         on_gap: Callable[[str, int], None] | None = None,
         on_state: Callable[[bool], None] | None = None,
         *,
-        stale_after_s: float = 30.0,
-        pong_timeout_s: float = 10.0,
+        ping_interval_s: float = DEFAULT_PING_INTERVAL_S,
+        stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         jitter: float = 0.25,
         connect_timeout_s: float = 10.0,
         rng: random.Random | None = None,
     ):
-        if stale_after_s <= 0 or pong_timeout_s <= 0:
-            raise ValueError("stale_after_s/pong_timeout_s: must be positive")
+        check_feed_timing(ping_interval_s, stall_timeout_s)
         if backoff_initial_s <= 0 or backoff_max_s < backoff_initial_s:
             raise ValueError("backoff_initial_s/backoff_max_s: need 0 < initial <= max")
         self.spec = spec
         self.on_frame = on_frame
         self.on_gap = on_gap
         self.on_state = on_state
-        self.stale_after_s = float(stale_after_s)
-        self.pong_timeout_s = float(pong_timeout_s)
+        self.ping_interval_s = float(ping_interval_s)
+        self.stall_timeout_s = float(stall_timeout_s)
         self.backoff_initial_s = float(backoff_initial_s)
         self.backoff_max_s = float(backoff_max_s)
         self.jitter = float(jitter)
@@ -149,8 +169,8 @@ class WsConnection:
         self._stop = False
         self._task: asyncio.Task | None = None
         self._connected_evt: asyncio.Event | None = None
-        self._last_rx = 0.0  # monotonic seconds
-        self._ping_at = 0.0  # monotonic time of the outstanding watchdog ping (0 = none)
+        self._last_rx = 0.0  # monotonic seconds of the last inbound frame of this session
+        self._last_rx_ns = 0  # the same instant in wall-clock ns
         self._fragments: list[bytes] = []
         self._kill_reason = ""
 
@@ -230,6 +250,7 @@ class WsConnection:
             def on_ws_frame(self, transport, frame):
                 now_ns = time.time_ns()
                 conn._last_rx = time.monotonic()
+                conn._last_rx_ns = now_ns
                 stats.last_rx_ns = now_ns
                 mt = frame.msg_type
                 if mt == TEXT or mt == BINARY or mt == CONT:
@@ -266,28 +287,30 @@ class WsConnection:
 
         return _Listener
 
+    @property
+    def heartbeat_s(self) -> float:
+        """Seconds between heartbeats: ``ping_interval_s``, or the venue's own interval if that is shorter."""
+        venue = self.spec.ping_interval_s
+        return min(self.ping_interval_s, venue) if venue else self.ping_interval_s
+
     async def _watchdog(self, disconnected: asyncio.Event) -> None:
-        spec = self.spec
-        tick = max(0.005, min(self.pong_timeout_s, self.stale_after_s, spec.ping_interval_s or 1e9) / 4)
-        last_hb = time.monotonic()
+        """Heartbeat every :attr:`heartbeat_s`; replace the socket once nothing at all arrived for
+        ``stall_timeout_s``.  Sleeps until the next deadline (no polling)."""
+        interval = self.heartbeat_s
+        next_ping = time.monotonic() + interval
         while not disconnected.is_set():
-            await asyncio.sleep(tick)
             now = time.monotonic()
-            if spec.ping_interval_s and now - last_hb >= spec.ping_interval_s:
+            if now >= next_ping:
                 self._send_ping()
-                last_hb = now
-            if self._ping_at:
-                if self._last_rx > self._ping_at:  # anything at all came back: the socket lives
-                    self._ping_at = 0.0
-                elif now - self._ping_at >= self.pong_timeout_s:
-                    self.stats.watchdog_kills += 1
-                    log.warning("%s: no answer to ping within %.1fs, reconnecting", spec.venue, self.pong_timeout_s)
-                    self.drop("stale")
-                    return
-            elif now - self._last_rx >= self.stale_after_s:
-                self.stats.watchdog_pings += 1
-                self._ping_at = now
-                self._send_ping()
+                next_ping = now + interval
+            deadline = self._last_rx + self.stall_timeout_s
+            if now >= deadline:
+                self.stats.watchdog_kills += 1
+                log.warning("%s: nothing received for %.1fs (stalled), reconnecting", self.spec.venue,
+                            now - self._last_rx)
+                self.drop("stale")
+                return
+            await asyncio.sleep(max(0.001, min(next_ping, deadline) - now))
 
     async def _session(self) -> str:
         """One connection lifetime; returns the disconnect reason."""
@@ -308,9 +331,9 @@ class WsConnection:
         self._fragments.clear()
         self._kill_reason = ""
         self._last_rx = time.monotonic()
-        self._ping_at = 0.0
+        self._last_rx_ns = time.time_ns()
         self.stats.connects += 1
-        self.coverage.up()
+        self.coverage.up(self._last_rx_ns)
         if self._connected_evt is None:
             self._connected_evt = asyncio.Event()
         self._connected_evt.set()
@@ -363,6 +386,9 @@ class WsConnection:
 
     def _mark_down(self, reason: str) -> None:
         now = time.time_ns()
+        if reason == "stale" and self._last_rx_ns:
+            # blind since the last frame received, not since the watchdog noticed
+            now = min(now, self._last_rx_ns)
         self.stats.disconnects += 1
         self.stats.last_reason = reason
         self.coverage.down(now)

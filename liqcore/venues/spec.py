@@ -27,6 +27,6 @@ class ConnectionSpec:
     topics: list[str] = field(default_factory=list)
     symbols: list[str] = field(default_factory=list)
     ping_payload: bytes | None = None
-    ping_interval_s: float | None = None  # periodic heartbeat (None = only the watchdog pings)
+    ping_interval_s: float | None = None  # the venue's longest heartbeat interval (None: no requirement)
     is_pong: Callable[[bytes], bool] | None = None
     send_interval_s: float = 0.0  # spacing between subscribe messages
