@@ -40,7 +40,7 @@ def test_params_validation(mapping, field):
         Params.from_mapping(mapping)
 
 
-def test_cli_flags_reach_the_feed_connections():
+def test_cli_flags_reach_the_feed_connections(tmp_path):
     from liqcore.commands.run import build
 
     args = build_parser("run").parse_args(["run", "--symbols", "ETHUSDT", "--ping-interval", "1s",
@@ -49,6 +49,22 @@ def test_cli_flags_reach_the_feed_connections():
     assert fake is None
     conns = runner.feed.connections
     assert conns and all(c.ping_interval_s == 1.0 and c.stall_timeout_s == 3.0 for c in conns)
+    # with --live the private stream follows the same two settings
+    from liqcore.live.recorder import Recorder
+    from liqcore.testing.fake_replay import trade_frame
+
+    rec_dir = tmp_path / "rec"
+    with Recorder(rec_dir) as rec:
+        rec.write_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 3000.0, 1.0, "Buy", ts_ms=1_700_000_000_000)),
+                        1_700_000_000_050_000_000)
+    args = build_parser("run").parse_args(["run", "--symbols", "ETHUSDT", "--live", "--replay", str(rec_dir),
+                                           "--ping-interval", "1s", "--stall-timeout", "3s", "--no-dashboard"])
+    engine, runner, fake = build(args)
+    try:
+        assert engine.gateway.stream.ping_interval == 1.0 and engine.gateway.stream.stale_after == 3.0
+        assert all(c.stall_timeout_s == 3.0 for c in runner.feed.connections)
+    finally:
+        fake.stop()
     for cmd in ("run", "record"):
         out = io.StringIO()
         with redirect_stdout(out), pytest.raises(SystemExit):

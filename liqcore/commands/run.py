@@ -123,7 +123,8 @@ def build(args):
         for v in (key, secret):
             register_secret(v.reveal() if hasattr(v, "reveal") else v)
         gateway = BybitGateway(key, secret, rest_url or bybit_stream.REST_ENDPOINTS[args.network],
-                               priv_url or bybit_stream.PRIVATE_ENDPOINTS[args.network], symbols=symbols)
+                               priv_url or bybit_stream.PRIVATE_ENDPOINTS[args.network], symbols=symbols,
+                               ping_interval=params.ping_interval_ns / 1e9, stale_after=params.stall_timeout_ns / 1e9)
     journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
     journal = Journal(journal_path) if journal_path else None
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
