@@ -3,8 +3,8 @@
 Market streams live under ``wss://fstream.binance.com/market`` (2026) with ``/ws`` (raw, subscribe
 by message) and ``/stream?streams=a/b`` (combined, subscribed by URL). Limits honoured: <= 1024
 streams per connection, <= 10 incoming messages per second (subscribe messages are spaced by
-``SEND_INTERVAL_S``). The server pings every 3 minutes; the transport answers with pongs and its
-watchdog uses websocket PING frames.
+``SEND_INTERVAL_S``). The server pings every 3 minutes; the transport answers with pongs and sends
+websocket PING frames as its own heartbeat (every ``ping-interval``, 0.2 messages/s at the 5 s default).
 """
 from __future__ import annotations
 
