@@ -3,8 +3,8 @@
 
     python benches/bench_sim.py [--days 30] [--repeat 7]
 
-Market: the default synthetic market (30 days x 5 symbols, seed 7; cached in $LIQCORE_CACHE or
-./.liqcore-cache), detection run once with the guide's parameters.  Prints medians and ratios.
+Market: the default synthetic market (30 days x 5 symbols, seed 7; cached in $LIQCORE_CACHE_DIR or
+the user cache directory, see `liqcore cache`), detection run once with the guide's parameters.  Prints medians and ratios.
 """
 from __future__ import annotations
 
