@@ -6,6 +6,10 @@
     liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
     liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
 
+Paper trading a ``--replay`` runs on the recording's receive times: decisions, cooldowns, entry and
+hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
+backtest`` finds on the same recording (``--live`` replays trade against the fake venue in wall time).
+
 ``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
 environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
 command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
@@ -98,13 +102,22 @@ def build(args):
     if args.live and venue != "bybit":
         raise ValueError("live: orders go through Bybit; use --venue bybit")
     ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
-    fake_thread = None
+    fake_thread = replay_clock = None
     if args.replay:
         if venue != "bybit":
             raise ValueError("replay: the fake exchange speaks Bybit; use --venue bybit")
         from liqcore.testing.fake_exchange import FakeExchangeThread
 
-        fake_thread = FakeExchangeThread(replay=_replay_source(args, symbols), speed=args.speed or None)
+        source = _replay_source(args, symbols)
+        if not args.live:
+            # paper trading a replay runs on the replayed receive times (cooldowns, timeouts, decisions),
+            # like a backtest of the same recording; --live trades against the fake venue in wall time
+            from liqcore.testing.fake_replay import ReplayClock
+            from liqcore.venues.bybit.stream import topics
+
+            replay_clock = ReplayClock(topics=topics(symbols))
+            source = replay_clock.wrap(source)
+        fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
         fx = fake_thread.start()
         ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None
@@ -128,6 +141,7 @@ def build(args):
     journal = Journal(journal_path) if journal_path else None
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
                     notional=args.notional, kill_switch=args.kill_switch)
+    engine.replay_clock = replay_clock
     if args.seed_history:
         from pathlib import Path
 
@@ -162,7 +176,13 @@ def run(args) -> int:
     if args.json:
         print(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     else:
-        print(f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
-              f"cascades={summary['cascades']} orders={summary['orders']} fills={summary['fills']} "
-              f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}%")
+        fk = summary["fills_by_kind"]
+        line = (f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
+                f"cascades={summary['cascades']} orders={summary['orders']} "
+                f"fills={summary['fills']} (entry {fk['entry']}, exit {fk['exit']}) trades={len(summary['trades'])} "
+                f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
+                f"errors={summary['errors']}")
+        if summary["halted"]:
+            line += f" ENTRIES HALTED: {summary['halted']}"
+        print(line)
     return 0
