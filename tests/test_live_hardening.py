@@ -279,3 +279,84 @@ def test_dashboard_shows_threshold_warm_up():
         eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, q, "Buy", t + 10 + i)), (t + 10 + i) * 10**6)
     rows = {r["symbol"]: r for r in eng.snapshot()["symbols"]}
     assert rows["ETHUSDT"]["warmup"] is None and rows["ETHUSDT"]["threshold"] > 0  # the threshold exists
+
+
+# ------------------------------------------------------------------------------------------- item 8
+REPLAY_FLAGS = ["--min-history", "5", "--history", "50", "--window", "3s", "--refresh", "30d", "--offset", "0.5%",
+                "--take-profit", "0.5%", "--stop-loss", "0.5%", "--entry-timeout", "2m", "--hold-timeout", "2m",
+                "--cooldown", "5m", "--equity", "10000"]
+
+
+def replay_recording(path, t0_ms: int = 1_763_683_200_000):
+    """A recording with ten cascades minutes apart (recorded time) and every outcome: take-profit,
+    stop-loss, hold timeout, unfilled entry (entry timeout), a cascade inside a cooldown, a busy symbol.
+    Reference prices are multiples of 400, so the 0.5 % levels fall on the 0.01 price grid paper orders use."""
+    from liqcore.live.recorder import Recorder
+
+    frames: list[tuple[int, dict]] = []
+    for i, q in enumerate(BASE):
+        frames.append((t0_ms + i * 100, liquidation_frame("ETHUSDT", 3000, q, "Buy", t0_ms + i * 100)))
+    # (minutes after t0, side of the liquidations, outcome)
+    script = [(1, "Buy", "tp"), (11, "Sell", "sl"), (12, "Buy", "cooldown"), (21, "Buy", "timeout"),
+              (31, "Sell", "tp"), (41, "Buy", "unfilled"), (42, "Sell", "busy"), (51, "Sell", "timeout"),
+              (61, "Buy", "sl"), (71, "Sell", "tp")]
+    for k, (minute, side, outcome) in enumerate(script):
+        t = t0_ms + minute * 60_000
+        if outcome != "busy":  # (a busy symbol's print stays at the resting entry's reference)
+            ref = 2000.0 + 400 * (k % 3)  # limit and levels on the 0.01 grid
+        long_ = side == "Buy"  # longs liquidated: buy below the reference
+        lim = ref * (0.995 if long_ else 1.005)
+        tp, sl = (lim * 1.005, lim * 0.995) if long_ else (lim * 0.995, lim * 1.005)
+        frames.append((t, trade_frame("ETHUSDT", ref, 1, "Sell", t)))
+        frames.append((t + 100, liquidation_frame("ETHUSDT", 3000, 10, side, t + 100)))
+        frames.append((t + 200, liquidation_frame("ETHUSDT", 3000, 12, side, t + 200)))
+        if outcome in ("cooldown", "busy"):
+            continue
+        if outcome != "unfilled":
+            frames.append((t + 1000, trade_frame("ETHUSDT", lim - 1 if long_ else lim + 1, 1, "Sell", t + 1000)))
+        exit_px = {"tp": tp + (1 if long_ else -1), "sl": sl - (1 if long_ else -1), "timeout": lim + (1 if long_ else -1),
+                   "unfilled": ref}[outcome]
+        dt = 2000 if outcome in ("tp", "sl") else 150_000  # (a print after the 2 min hold / entry timeout)
+        frames.append((t + dt, trade_frame("ETHUSDT", round(exit_px, 2), 1, "Sell", t + dt)))
+    frames.sort(key=lambda x: x[0])
+    with Recorder(path) as rec:
+        for i, (ms, f) in enumerate(frames):
+            rec.write_frame("bybit", orjson.dumps(f), (ms + 30) * 1_000_000 + i)  # 30 ms feed latency
+    return rec.files
+
+
+def _trade_key(t: dict) -> tuple:
+    return (t["symbol"], t["side"], t["signal_ns"], t["entry_ns"], t["exit_ns"], t["exit_reason"])
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_paper_replay_through_the_fake_exchange_trades_like_the_backtest(tmp_path):
+    """`run --replay` at full speed follows the recording's receive times: the same trades as `liqcore
+    backtest` on the same recording (entries, exits, prices, reasons), not cooldowns on the wall clock."""
+    files = replay_recording(tmp_path / "rec")
+    bt = subprocess.run([sys.executable, "-m", "liqcore", "backtest", *map(str, files), "--json", "--no-progress",
+                         *REPLAY_FLAGS], capture_output=True, timeout=60)
+    assert bt.returncode == 0, bt.stderr.decode()[-2000:]
+    bt_trades = json.loads(bt.stdout)["trades"]
+    assert sorted(t["exit_reason"] for t in bt_trades) == ["stop_loss", "stop_loss", "take_profit", "take_profit",
+                                                           "take_profit", "timeout", "timeout"]
+    assert len(files) == 2  # (the recorder starts a file per hour: the directory is replayed)
+    run = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(files[0].parent),
+                          "--speed", "0", "--duration", "60", "--no-dashboard", "--json", "--log",
+                          str(tmp_path / "log.jsonl"), *REPLAY_FLAGS], capture_output=True, timeout=90)
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    s = json.loads(run.stdout)
+    assert s["clock"] == "replay" and s["mode"] == "paper"
+    paper = s["trades"]
+    assert [_trade_key(t) for t in paper] == [_trade_key(t) for t in bt_trades]
+    for a, b in zip(paper, bt_trades):
+        assert a["entry_price"] == pytest.approx(b["entry_price"], rel=1e-12)
+        assert a["exit_price"] == pytest.approx(b["exit_price"], rel=1e-12)
+        assert a["return"] == pytest.approx(b["return"], rel=1e-9, abs=1e-12)
+    reasons = sorted(d["reason"] for d in s["decisions"] if d["action"] != "order")
+    assert reasons == ["busy", "cooldown"]  # the two the backtest refuses too; no wall-clock cooldowns
+    assert s["orders"] == 8 and s["fills_by_kind"] == {"entry": 7, "exit": 7} and s["fills"] == 14
+    from liqcore.commands.run import summary_line
+
+    assert "orders=8 fills=14 (entry 7, exit 7) trades=7" in summary_line(s)

@@ -15,7 +15,8 @@ environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys
 command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
 127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used).
 SIGUSR1 toggles the kill switch (no new entries); so does the file given by ``--kill-switch`` when it
-exists. SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
+exists. A replay run ends once the whole recording was replayed (or after ``--duration``).
+SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
 """
 from __future__ import annotations
 
@@ -154,6 +155,32 @@ def build(args):
     return engine, runner, fake_thread
 
 
+async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 1.0) -> None:
+    """Set ``stop`` once the fake exchange has sent the whole replay and no frame arrived for ``settle_s``."""
+    while fx.replay_done is None or not fx.replay_done.is_set():
+        await asyncio.sleep(0.1)
+    last, quiet = -1, 0.0
+    while quiet < settle_s:
+        await asyncio.sleep(0.1)
+        n = sum(engine.frames.values())
+        quiet = quiet + 0.1 if n == last else 0.0
+        last = n
+    stop.set()
+
+
+async def _run(runner, engine, fake_thread, duration):
+    """The runner until ``duration``, a signal, or (a replay) the end of the recording."""
+    stop = asyncio.Event()
+    watcher = None
+    if fake_thread is not None:
+        watcher = asyncio.ensure_future(_stop_after_replay(fake_thread.fx, engine, stop))
+    try:
+        return await runner.run(duration=duration, stop=stop)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
 def run(args) -> int:
     from liqcore.cli import install_uvloop
     from liqcore.live.logging import setup_json_logging, teardown_json_logging
@@ -165,7 +192,7 @@ def run(args) -> int:
         engine, runner, fake_thread = build(args)
         install_uvloop()
         try:
-            summary = asyncio.run(runner.run(duration=args.duration))
+            summary = asyncio.run(_run(runner, engine, fake_thread, args.duration))
         finally:
             if engine.journal is not None:
                 engine.journal.close()
@@ -176,13 +203,18 @@ def run(args) -> int:
     if args.json:
         print(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     else:
-        fk = summary["fills_by_kind"]
-        line = (f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
-                f"cascades={summary['cascades']} orders={summary['orders']} "
-                f"fills={summary['fills']} (entry {fk['entry']}, exit {fk['exit']}) trades={len(summary['trades'])} "
-                f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
-                f"errors={summary['errors']}")
-        if summary["halted"]:
-            line += f" ENTRIES HALTED: {summary['halted']}"
-        print(line)
+        print(summary_line(summary))
     return 0
+
+
+def summary_line(summary: dict) -> str:
+    """The one-line text summary: ``fills=4 (entry 2, exit 2)`` tells entry fills from exit fills."""
+    fk = summary["fills_by_kind"]
+    line = (f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
+            f"cascades={summary['cascades']} orders={summary['orders']} "
+            f"fills={summary['fills']} (entry {fk['entry']}, exit {fk['exit']}) trades={len(summary['trades'])} "
+            f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
+            f"errors={summary['errors']}")
+    if summary["halted"]:
+        line += f" ENTRIES HALTED: {summary['halted']}"
+    return line
