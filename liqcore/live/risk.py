@@ -18,25 +18,13 @@ import logging
 import os
 import signal
 
-__all__ = ["KillSwitch", "RiskView", "BLOCK_REASONS", "day_start", "week_start"]
+__all__ = ["KillSwitch", "RiskView", "BLOCK_REASONS"]
 
 log = logging.getLogger("liqcore.risk")
-DAY_NS = 86_400 * 1_000_000_000
-WEEK_NS = 7 * DAY_NS
-_EPOCH_MONDAY_OFFSET_NS = 3 * DAY_NS  # 1970-01-01 was a Thursday; weeks start on Monday
 
 #: reasons a cascade places no order, in the order the core checks them (kill switch first, in the shell)
 BLOCK_REASONS = ("kill_switch", "halted", "busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
                  "no_reference_price")
-
-
-def day_start(ts_ns: int) -> int:
-    return ts_ns - ts_ns % DAY_NS
-
-
-def week_start(ts_ns: int) -> int:
-    shifted = ts_ns + _EPOCH_MONDAY_OFFSET_NS
-    return shifted - shifted % WEEK_NS - _EPOCH_MONDAY_OFFSET_NS
 
 
 class KillSwitch:
