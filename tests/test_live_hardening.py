@@ -125,6 +125,24 @@ def test_future_stamped_liquidation_through_the_fake_exchange_places_no_order(sk
         assert summary["decoder"]["future_time"] == 1 and summary["cascades"] == 0
 
 
+@pytest.mark.integration
+def test_run_live_replay_with_a_future_stamp_places_no_order(tmp_path):
+    """`liqcore run --replay FILE --live`: the gateway trades against the in-process fake venue."""
+    from liqcore.live.recorder import Recorder
+
+    with Recorder(tmp_path / "rec") as rec:
+        for r, f in poisoned_frames(int(time.time() * 1000)):
+            rec.write_frame("bybit", f, r)
+    p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(tmp_path / "rec"),
+                        "--live", "--duration", "30", "--no-dashboard", "--json", "--log", str(tmp_path / "log.jsonl"),
+                        "--min-history", "5", "--history", "50", "--window", "3s", "--refresh", "30d"],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    s = json.loads(p.stdout)
+    assert s["mode"] == "live" and s["clock"] == "wall" and s["frames"] >= 10
+    assert s["decoder"]["future_time"] == 1 and s["cascades"] == 0 and s["orders"] == 0
+
+
 def test_max_clock_skew_is_one_name_everywhere(tmp_path):
     from liqcore.config import params_from_args
 
