@@ -7,7 +7,8 @@
 
 The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
 -> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
-mixed, hours, loss limits, max symbols, reference price) behind the kill switch -> an
+mixed, hours, loss limits, max symbols, reference price: the only risk checks) behind the kill switch
+and the clock-failure halt -> an
 :class:`OrderIntent` rounded to the instrument grid (BUY down, SELL up) and committed to the journal
 BEFORE it is handed to the gateway. When the engine is attached to a running loop (:meth:`start` /
 :meth:`attach`) a gateway with ``send_now`` (BybitGateway) writes the create request right there, on
@@ -20,6 +21,10 @@ Modes: with the :class:`PaperGateway` (default) the StrategyCore simulates fills
 stream with the backtest's fill model; with a venue gateway (e.g. BybitGateway) the venue fills and
 the engine reports the venue's fills and rejections to the core (``external_*``), cancels entries the
 core timed out and market-closes positions past the hold timeout.
+
+Clock guard: an event whose venue time is more than ``params.max_clock_skew_ns`` ahead of its receive
+time is rejected (``future_time``) before it reaches the detector or any clock. A replay clock
+(:attr:`replay_clock`) makes paper trading a replay run on the recorded receive times.
 
 State survives restarts through the :class:`Journal`: open orders, positions, cooldowns, equity and the
 client-id sequence are restored by :meth:`start`.
@@ -292,7 +297,9 @@ class Engine:
         self.metrics = metrics if metrics is not None else Metrics()
         # one set of risk checks: the core's (hours, loss limits, busy, cooldown, max symbols); the shell adds
         # the kill switch (``risk``: a KillSwitch to share) and reads the rest through a view of the core
-        self.kill_switch = risk if isinstance(risk, KillSwitch) else KillSwitch(kill_switch)
+        if risk is not None and not isinstance(risk, KillSwitch):
+            raise ValueError(f"risk: expected a liqcore.live.risk.KillSwitch; got {type(risk).__name__}")
+        self.kill_switch = risk if risk is not None else KillSwitch(kill_switch)
         self.risk = RiskView(self.core, self.kill_switch)
         self._instr: dict[str, Instrument] = {}
         for s, m in {**DEFAULT_INSTRUMENTS, **(instruments or {})}.items():
