@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay", metavar="PATH|synthetic", help="replay recordings (or a synthetic market) through a local fake exchange")
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
     p.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (a replay also stops when the recording ends)")
     p.add_argument("--journal", metavar="FILE", help="SQLite journal (default: liqcore-live.sqlite with --live)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
     p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
