@@ -189,6 +189,9 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
     _Spec("order-latency", "order_latency_ns", parse_duration, "50ms", "decision to arrival at the venue", "execution", "DUR"),
     _Spec("feed-latency", "feed_latency_ns", parse_duration, "0", "event time to receive time when a replay has none recorded", "execution", "DUR"),
+    # clock guard: an event stamped further ahead of its receive time is rejected (counted future_time)
+    _Spec("max-clock-skew", "max_clock_skew_ns", parse_duration, "5s",
+          "events whose venue time is this far ahead of their receive time are rejected (future_time)", "execution", "DUR"),
     _Spec("maker-fee-bps", "maker_fee_bps", _fee, 2.0, "maker fee in basis points", "execution", "BPS"),
     _Spec("taker-fee-bps", "taker_fee_bps", _fee, 5.5, "taker fee in basis points", "execution", "BPS"),
     _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit) or 'touch'", "execution", "RULE"),
@@ -238,6 +241,7 @@ class Params:
     max_ref_age_ns: int = 5_000_000_000
     order_latency_ns: int = 50_000_000
     feed_latency_ns: int = 0
+    max_clock_skew_ns: int = 5_000_000_000  # clock guard (see PARAMS)
     maker_fee_bps: float = 2.0
     taker_fee_bps: float = 5.5
     fill: str = "through"

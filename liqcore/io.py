@@ -40,6 +40,7 @@ import numpy as np
 
 from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue, side_name, venue_name
 from liqcore.venues.common import (
+    DEFAULT_MAX_CLOCK_SKEW_NS,
     KIND_BY_NAME,
     KIND_NAMES,
     RECV_UNKNOWN,
@@ -47,6 +48,7 @@ from liqcore.venues.common import (
     VENUE_BY_NAME,
     Reject,
     Sink,
+    drop_future,
     fill_recv,
     rows_to_events,
 )
@@ -623,6 +625,7 @@ def load_events(
     strict: bool = False,
     feed_latency_ns: int = 0,
     instruments=None,
+    max_clock_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS,
 ) -> LoadResult:
     """Read recordings into one sorted, deduplicated event array.
 
@@ -631,7 +634,9 @@ def load_events(
     new registry when None).  ``strict``: raise ValueError naming file and line (row for Parquet) of
     the first bad record instead of counting it.  ``feed_latency_ns``: receive time assigned, as
     ``ts_event + feed_latency_ns`` with ``Flag.RECV_ESTIMATED``, to events recorded without one.
-    ``instruments``: OKX instId -> ctVal additions to the shipped table.
+    ``instruments``: OKX instId -> ctVal additions to the shipped table.  ``max_clock_skew_ns``: an
+    event recorded with a receive time and stamped more than this ahead of it is dropped and counted as
+    ``future_time`` (the live engine applies the same rule; None disables it).
     """
     if format is not None and format not in FORMATS and format != "jsonl":
         raise ValueError(f"format: unknown format {format!r} (expected one of {', '.join(FORMATS)})")
@@ -690,6 +695,9 @@ def load_events(
                 st.bad(0, "truncated_file", "compressed stream ends early")
             arr = sink.events()
             data = b""
+        arr, n_future = drop_future(arr, max_clock_skew_ns)  # the live engine's clock guard
+        if n_future:
+            sink.counters["future_time"] = sink.counters.get("future_time", 0) + n_future
         chunks.append(arr)
         rej = {k: v for k, v in sink.counters.items() if not k.startswith("recovered_")}
         for k, v in sink.counters.items():

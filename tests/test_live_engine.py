@@ -408,7 +408,7 @@ def test_live_entry_timeout_cancels_on_the_venue_and_hold_timeout_closes():
         async with FakeExchange() as fx:
             from liqcore.live.bybit_gateway import BybitGateway
 
-            params = PARAMS.replace(entry_timeout_ns=300_000_000, hold_timeout_ns=300_000_000)
+            params = PARAMS.replace(entry_timeout_ns=300_000_000, hold_timeout_ns=300_000_000, window_ns=3_000_000_000)
             gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"])
             fills = []
             eng = Engine(params, symbols=["ETHUSDT"], gateway=gw, on_fill=fills.append)
@@ -425,7 +425,9 @@ def test_live_entry_timeout_cancels_on_the_venue_and_hold_timeout_closes():
             await _wait(lambda: fx.orders_with_link(cid)[0].status == "Cancelled")
             await _wait(lambda: eng.books["ETHUSDT"].entry is None and eng.core.position(0)["status"] == "flat")
             # second cascade, filled, then held past the hold timeout: closed at market
-            t1 = int(time.time() * 1000) + 61_000  # event times after the first cascade's window
+            # event times after the first cascade's 3 s window, none ahead of the wall clock (a stamp more
+            # than max-clock-skew ahead of its receive time is rejected)
+            t1 = int(time.time() * 1000) - 22_000
             for f in cascade_frames(t0_ms=t1)[-3:]:
                 await fx.push(f)
             await _wait(lambda: len(fx.requests_to("/v5/order/create")) >= 2)

@@ -165,11 +165,10 @@ def test_sigusr1_toggles_the_kill_switch():
     import os
     import signal
 
-    from liqcore.config import Params
-    from liqcore.live.risk import RiskManager
+    from liqcore.live.risk import KillSwitch
 
     async def main():
-        r = RiskManager(Params(), 1000.0)
+        r = KillSwitch()
         assert r.install_signal(asyncio.get_running_loop())
         os.kill(os.getpid(), signal.SIGUSR1)
         await asyncio.sleep(0.05)

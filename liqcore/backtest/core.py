@@ -506,6 +506,12 @@ class StrategyCore:
     def equity(self) -> float:
         return float(self.port[0]["equity"])
 
+    def summary_counts(self) -> dict[str, int]:
+        """The counts of every symbol added up, by name (``cascades``, ``orders``, ``cooldown``, ``busy``,
+        ``loss_limit``, ...): what the core decided so far."""
+        tot = self.counts.sum(axis=0)
+        return {name: int(tot[i]) for i, name in enumerate(self._sim.COUNT_NAMES)}
+
     def ledger(self) -> np.ndarray:
         """Closed trades so far (a copy, LEDGER_DTYPE)."""
         return self._ledger[: int(self.port[0]["n_trades"])].copy()

@@ -311,7 +311,9 @@ def _resolve_source(source, registry=None, params: Params | None = None):
                                            and all(isinstance(p, (str, Path)) for p in source)):
         from liqcore.io import load_events
 
-        res = load_events(source, registry=registry, feed_latency_ns=params.feed_latency_ns if params else 0)
+        p = params or Params()
+        res = load_events(source, registry=registry, feed_latency_ns=p.feed_latency_ns,
+                          max_clock_skew_ns=p.max_clock_skew_ns)
         return res.events, res.registry
     raise ValueError("source: expected a Market/LoadResult, an EVENT_DTYPE array, or file paths")
 
@@ -326,12 +328,20 @@ def backtest(source, params: Params | None = None, *, equity: float = 1.0, regis
     """
     params = params or Params()
     events, registry = _resolve_source(source, registry, params)
+    n_future = 0
+    if records is None and isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE:
+        # the live engine's clock guard (given records index the events as they are)
+        from liqcore.venues.common import drop_future
+
+        events, n_future = drop_future(events, params.max_clock_skew_ns)
     events = prepare_events(events)
     det_counts: dict = {}
     if records is None:
         records, det_counts = detect(events, params, detector)
     res = simulate(events, records, registry, params, equity)
     res.detector_counts = det_counts
+    if n_future:
+        res.dropped["future_time"] = n_future
     return res
 
 

@@ -82,7 +82,8 @@ def load_source(args, params, steps):
     from liqcore.io import load_events
 
     steps.step("loading recordings")
-    res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns)
+    res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
+                      max_clock_skew_ns=params.max_clock_skew_ns)
     if len(res.events) == 0:
         raise ValueError("paths: no events could be read from the given files")
     return res.events, res.registry, f"{len(res.sources)} file(s): " + ", ".join(res.sources)

@@ -134,7 +134,7 @@ def run(args) -> int:
             raise ValueError(f"PATH: no such file or directory: {p}")
     params = params_from_args(args)
     res = load_events([str(p) for p in paths], format=args.format, strict=args.strict,
-                      feed_latency_ns=params.feed_latency_ns)
+                      feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns)
     events = _select(res, args.venue, args.symbol)
     log = sys.stderr if args.json else sys.stdout
 

@@ -6,12 +6,17 @@
     liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
     liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
 
+Paper trading a ``--replay`` runs on the recording's receive times: decisions, cooldowns, entry and
+hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
+backtest`` finds on the same recording (``--live`` replays trade against the fake venue in wall time).
+
 ``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
 environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
 command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
 127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used).
 SIGUSR1 toggles the kill switch (no new entries); so does the file given by ``--kill-switch`` when it
-exists. SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
+exists. A replay run ends once the whole recording was replayed (or after ``--duration``).
+SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
 """
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay", metavar="PATH|synthetic", help="replay recordings (or a synthetic market) through a local fake exchange")
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
     p.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (a replay also stops when the recording ends)")
     p.add_argument("--journal", metavar="FILE", help="SQLite journal (default: liqcore-live.sqlite with --live)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
     p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
@@ -98,13 +103,22 @@ def build(args):
     if args.live and venue != "bybit":
         raise ValueError("live: orders go through Bybit; use --venue bybit")
     ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
-    fake_thread = None
+    fake_thread = replay_clock = None
     if args.replay:
         if venue != "bybit":
             raise ValueError("replay: the fake exchange speaks Bybit; use --venue bybit")
         from liqcore.testing.fake_exchange import FakeExchangeThread
 
-        fake_thread = FakeExchangeThread(replay=_replay_source(args, symbols), speed=args.speed or None)
+        source = _replay_source(args, symbols)
+        if not args.live:
+            # paper trading a replay runs on the replayed receive times (cooldowns, timeouts, decisions),
+            # like a backtest of the same recording; --live trades against the fake venue in wall time
+            from liqcore.testing.fake_replay import ReplayClock
+            from liqcore.venues.bybit.stream import topics
+
+            replay_clock = ReplayClock(topics=topics(symbols))
+            source = replay_clock.wrap(source)
+        fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
         fx = fake_thread.start()
         ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None
@@ -129,6 +143,7 @@ def build(args):
     journal = Journal(journal_path) if journal_path else None
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
                     notional=args.notional, kill_switch=args.kill_switch)
+    engine.replay_clock = replay_clock
     if args.seed_history:
         from pathlib import Path
 
@@ -142,6 +157,32 @@ def build(args):
     return engine, runner, fake_thread
 
 
+async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 1.0) -> None:
+    """Set ``stop`` once the fake exchange has sent the whole replay and no frame arrived for ``settle_s``."""
+    while fx.replay_done is None or not fx.replay_done.is_set():
+        await asyncio.sleep(0.1)
+    last, quiet = -1, 0.0
+    while quiet < settle_s:
+        await asyncio.sleep(0.1)
+        n = sum(engine.frames.values())
+        quiet = quiet + 0.1 if n == last else 0.0
+        last = n
+    stop.set()
+
+
+async def _run(runner, engine, fake_thread, duration):
+    """The runner until ``duration``, a signal, or (a replay) the end of the recording."""
+    stop = asyncio.Event()
+    watcher = None
+    if fake_thread is not None:
+        watcher = asyncio.ensure_future(_stop_after_replay(fake_thread.fx, engine, stop))
+    try:
+        return await runner.run(duration=duration, stop=stop)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
 def run(args) -> int:
     from liqcore.cli import install_uvloop
     from liqcore.live.logging import setup_json_logging, teardown_json_logging
@@ -153,7 +194,7 @@ def run(args) -> int:
         engine, runner, fake_thread = build(args)
         install_uvloop()
         try:
-            summary = asyncio.run(runner.run(duration=args.duration))
+            summary = asyncio.run(_run(runner, engine, fake_thread, args.duration))
         finally:
             if engine.journal is not None:
                 engine.journal.close()
@@ -164,7 +205,18 @@ def run(args) -> int:
     if args.json:
         print(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     else:
-        print(f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
-              f"cascades={summary['cascades']} orders={summary['orders']} fills={summary['fills']} "
-              f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}%")
+        print(summary_line(summary))
     return 0
+
+
+def summary_line(summary: dict) -> str:
+    """The one-line text summary: ``fills=4 (entry 2, exit 2)`` tells entry fills from exit fills."""
+    fk = summary["fills_by_kind"]
+    line = (f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
+            f"cascades={summary['cascades']} orders={summary['orders']} "
+            f"fills={summary['fills']} (entry {fk['entry']}, exit {fk['exit']}) trades={len(summary['trades'])} "
+            f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
+            f"errors={summary['errors']}")
+    if summary["halted"]:
+        line += f" ENTRIES HALTED: {summary['halted']}"
+    return line

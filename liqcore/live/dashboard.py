@@ -1,5 +1,6 @@
-"""Rich live dashboard of the runner: per symbol threshold, recent cascades, orders, position, PnL;
-feed health and coverage. Redrawn by a timer at a few Hz from a snapshot dict, never per frame."""
+"""Rich live dashboard of the runner: per symbol threshold (or its warm-up: liquidations seen of the
+``min-history`` needed), recent cascades, orders, position, PnL; fills split into entry and exit fills;
+caught errors, loss-limit and halt states; feed health and coverage. Redrawn by a timer at a few Hz from a snapshot dict, never per frame."""
 from __future__ import annotations
 
 import asyncio
@@ -28,10 +29,23 @@ def render(snap: dict):
     head = Text()
     mode = snap.get("mode", "paper")
     head.append(f" liqcore  {mode.upper()} ", style="bold white on red" if mode == "live" else "bold black on green")
+    fk = snap.get("fills_by_kind") or {}
+    fills = f"{snap.get('fills', 0)}"
+    if fk:
+        fills += f" (entry {fk.get('entry', 0)}, exit {fk.get('exit', 0)})"
     head.append(f"  equity {_fmt(snap.get('equity'))}  day PnL {_fmt(snap.get('day_pnl'))}  "
-                f"cascades {snap.get('cascades', 0)}  orders {snap.get('orders', 0)}  fills {snap.get('fills', 0)}")
+                f"cascades {snap.get('cascades', 0)}  orders {snap.get('orders', 0)}  fills {fills}")
+    errors = snap.get("errors", 0)
+    if errors:
+        by = snap.get("errors_by_source") or {}
+        detail = ", ".join(f"{k} {v}" for k, v in by.items() if v)
+        head.append(f"  errors {errors}" + (f" ({detail})" if detail else ""), style="bold yellow")
+    if snap.get("daily_limit") or snap.get("weekly_limit"):
+        head.append("  LOSS LIMIT REACHED", style="bold red")
     if snap.get("killed"):
         head.append("  KILL SWITCH ON", style="bold red")
+    if snap.get("halted"):
+        head.append(f"  ENTRIES HALTED: {snap['halted']}", style="bold red")
 
     feeds = Table(title="feeds", expand=True)
     for col in ("venue", "connected", "frames", "gaps", "reconnects", "last frame", "coverage", "pings"):
@@ -51,7 +65,9 @@ def render(snap: dict):
         pos_txt = "-" if not pos else f"{pos.get('side')} {_fmt(pos.get('qty'), 'g')} @ {_fmt(pos.get('entry_price'), 'g')}"
         order = s.get("order")
         order_txt = "-" if not order else f"{order.get('side')} {_fmt(order.get('price'), 'g')} {order.get('status', '')}"
-        syms.add_row(s.get("symbol", "?"), _fmt(s.get("last_price"), "g"), _fmt(s.get("threshold"), ",.0f"),
+        warm = s.get("warmup")
+        thr = _fmt(s.get("threshold"), ",.0f") if not warm else f"warm-up {warm.get('seen', 0)}/{warm.get('need', 0)}"
+        syms.add_row(s.get("symbol", "?"), _fmt(s.get("last_price"), "g"), thr,
                      "[bold yellow]ACTIVE[/]" if s.get("active") else "", s.get("last_cascade") or "-",
                      order_txt, pos_txt, _fmt(s.get("pnl")))
     recent = Table(title="recent decisions", expand=True)

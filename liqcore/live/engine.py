@@ -7,7 +7,8 @@
 
 The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
 -> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
-mixed, hours, loss limits, max symbols, reference price) behind the kill switch -> an
+mixed, hours, loss limits, max symbols, reference price: the only risk checks) behind the kill switch
+and the clock-failure halt -> an
 :class:`OrderIntent` rounded to the instrument grid (BUY down, SELL up) and committed to the journal
 BEFORE it is handed to the gateway. When the engine is attached to a running loop (:meth:`start` /
 :meth:`attach`) a gateway with ``send_now`` (BybitGateway) writes the create request right there, on
@@ -20,6 +21,10 @@ Modes: with the :class:`PaperGateway` (default) the StrategyCore simulates fills
 stream with the backtest's fill model; with a venue gateway (e.g. BybitGateway) the venue fills and
 the engine reports the venue's fills and rejections to the core (``external_*``), cancels entries the
 core timed out and market-closes positions past the hold timeout.
+
+Clock guard: an event whose venue time is more than ``params.max_clock_skew_ns`` ahead of its receive
+time is rejected (``future_time``) before it reaches the detector or any clock. A replay clock
+(:attr:`replay_clock`) makes paper trading a replay run on the recorded receive times.
 
 State survives restarts through the :class:`Journal`: open orders, positions, cooldowns, equity and the
 client-id sequence are restored by :meth:`start`.
@@ -49,6 +54,8 @@ log = logging.getLogger("liqcore.engine")
 
 _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
+_LIQUIDATION = int(Kind.LIQUIDATION)
+_RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
 _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
 _EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
@@ -247,7 +254,7 @@ class Engine:
                  metrics: Metrics | None = None, detector=None, on_update: Callable[[OrderUpdate], None] | None = None):
         from liqcore.backtest.core import StrategyCore
         from liqcore.live.paper import PaperGateway
-        from liqcore.live.risk import RiskManager
+        from liqcore.live.risk import KillSwitch, RiskView
 
         self.params = params if params is not None else Params()
         if isinstance(venues, str):
@@ -288,7 +295,12 @@ class Engine:
         self.detector = detector if detector is not None else self._make_detector()
         self.journal = journal
         self.metrics = metrics if metrics is not None else Metrics()
-        self.risk = risk if risk is not None else RiskManager(self.params, float(equity), kill_switch)
+        # one set of risk checks: the core's (hours, loss limits, busy, cooldown, max symbols); the shell adds
+        # the kill switch (``risk``: a KillSwitch to share) and reads the rest through a view of the core
+        if risk is not None and not isinstance(risk, KillSwitch):
+            raise ValueError(f"risk: expected a liqcore.live.risk.KillSwitch; got {type(risk).__name__}")
+        self.kill_switch = risk if risk is not None else KillSwitch(kill_switch)
+        self.risk = RiskView(self.core, self.kill_switch)
         self._instr: dict[str, Instrument] = {}
         for s, m in {**DEFAULT_INSTRUMENTS, **(instruments or {})}.items():
             self._instr[s.upper()] = Instrument.from_mapping(s.upper(), m)
@@ -310,7 +322,19 @@ class Engine:
         self.orders = 0
         self.fills = 0
         self.rejects: dict[str, int] = {}
-        self.errors = 0
+        self.errors = 0  # every failure caught (callbacks, bookkeeping, unconfirmed orders, clock ticks)
+        self.clock_errors = 0  # failed clock ticks (of errors)
+        self.clock_failures = 0  # consecutive failed clock ticks
+        #: consecutive failed clock ticks that halt new entries (the clock enforces entry/hold timeouts)
+        self.clock_failure_limit = 5
+        self.halted = ""  # why new entries are halted ("" = they are not)
+        self.halts = 0
+        self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
+        self.fill_kinds = {"entry": 0, "exit": 0}
+        self._liq_seen: dict[int, int] = {}  # liquidations seen per traded symbol id (threshold warm-up)
+        #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
+        #: the replayed receive times instead of the wall clock
+        self.replay_clock = None
         self._last_event_ns = 0  # latest ts_event seen (detector clock)
         self._last_event_wall = 0  # wall time when it was seen
         self._started = False
@@ -339,7 +363,45 @@ class Engine:
                 if k not in ("frames", "accepted_frames", "events"):
                     m.set_counter("liqcore_rejects_total", n, reason=f"decoder_{k}", venue=v)
         for k, n in self.rejects.items():
-            m.set_counter("liqcore_rejects_total", n, reason=f"detector_{k}", venue="all")
+            m.set_counter("liqcore_rejects_total", n, reason=k if k == "future_time" else f"detector_{k}", venue="all")
+        for src, n in self.error_counts().items():
+            m.set_counter("liqcore_errors_total", n, source=src)
+        m.set("liqcore_clock_failures", self.clock_failures)
+        m.set("liqcore_entries_halted", 1.0 if self.halted else 0.0)
+        m.set_counter("liqcore_halts_total", self.halts)
+        for k, n in self.blocked.items():
+            m.set_counter("liqcore_blocked_total", n, reason=k)
+
+    def error_counts(self) -> dict[str, int]:
+        """Failures caught so far, by source: ``engine`` (callbacks, bookkeeping, orders not confirmed),
+        ``clock`` (failed clock ticks) and, with a venue gateway, its private stream's ``private_ping``
+        (pings that could not be sent: the connection is replaced) and ``private_callback``."""
+        out = {"engine": self.errors - self.clock_errors, "clock": self.clock_errors}
+        st = getattr(getattr(self.gateway, "stream", None), "stats", None)
+        if isinstance(st, dict):
+            out["private_ping"] = int(st.get("ping_failures", 0))
+            out["private_callback"] = int(st.get("callback_errors", 0))
+        return out
+
+    # ------------------------------------------------------------------ clock health
+    def clock_ok(self) -> None:
+        """A clock tick (:meth:`on_clock`) succeeded: the failure streak ends; a halt it caused is lifted."""
+        if self.clock_failures:
+            self.clock_failures = 0
+            if self.halted.startswith("clock"):
+                log.warning("clock ticks succeed again: new entries resume")
+                self.halted = ""
+
+    def clock_failed(self, exc: BaseException) -> None:
+        """A clock tick raised: counted; after :attr:`clock_failure_limit` in a row new entries halt (the
+        clock enforces the entry and hold timeouts), until a tick succeeds again."""
+        self.errors += 1
+        self.clock_errors += 1
+        self.clock_failures += 1
+        if self.clock_failures >= self.clock_failure_limit and not self.halted:
+            self.halted = f"clock failing ({self.clock_failures} ticks in a row): {type(exc).__name__}: {exc}"
+            self.halts += 1
+            log.error("new entries halted: %s", self.halted)
 
     # ------------------------------------------------------------------ construction helpers
     def _make_detector(self):
@@ -353,7 +415,8 @@ class Engine:
             from liqcore.venues.decoder import Decoder
 
             v = Venue.parse(venue).name.lower()
-            d = self._decoders[venue] = self._decoders[v] = Decoder(v, registry=self.registry)
+            d = self._decoders[venue] = self._decoders[v] = Decoder(
+                v, registry=self.registry, max_clock_skew_ns=self.params.max_clock_skew_ns)
         return d
 
     def instrument(self, symbol: str) -> Instrument:
@@ -381,6 +444,8 @@ class Engine:
     def on_frame(self, venue: str, frame: bytes, recv_ns: int | None = None) -> list[Decision]:
         """Decode one websocket frame of ``venue`` and process its events."""
         recv = time.time_ns() if recv_ns is None else int(recv_ns)
+        if self.replay_clock is not None:  # a replay: the frame's recorded receive time
+            recv = self.replay_clock.stamp(frame, recv)
         self.frames[venue] = self.frames.get(venue, 0) + 1
         dec = self._decoders.get(venue) or self.decoder(venue)
         ev = dec.feed(frame, recv)
@@ -401,7 +466,12 @@ class Engine:
         core_idx = self._core_idx
         held = self._held
         books = self._ci_book
+        skew = self.params.max_clock_skew_ns
         for ts, tr, price, qty, sid, side, kind, venue, _flags in events.tolist():
+            if ts - tr > skew and tr >= _RECV_MIN:
+                # stamped ahead of its receive time: it must not move the detector's (or any) clock
+                self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
+                continue
             if kind == _TRADE:
                 ci = core_idx.get(sid)
                 if ci is not None and price > 0 and price == price:
@@ -418,6 +488,8 @@ class Engine:
                     if ci in held:
                         self._flush_held(ci)
                     self.core.on_funding(ci, tr, price)
+            elif kind == _LIQUIDATION and sid in core_idx:
+                self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
             try:
                 nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
             except ValueError as exc:
@@ -458,7 +530,7 @@ class Engine:
         else:
             from liqcore.io import load_events
 
-            ev = load_events(source, registry=self.registry).events
+            ev = load_events(source, registry=self.registry, max_clock_skew_ns=self.params.max_clock_skew_ns).events
         now = time.time_ns() if now_ns is None else int(now_ns)
         venues = [int(Venue.parse(v)) for v in self.venues]
         keep = (ev["kind"] == int(Kind.LIQUIDATION)) & (ev["ts_recv"] <= now) & np.isin(ev["venue"], venues)
@@ -475,6 +547,8 @@ class Engine:
         for sid, a, b in zip(sids.tolist(), starts.tolist(), ends.tolist()):
             a = max(a, b - n_keep)
             self.detector.seed(sid, notional[a:b], int(liq["venue"][a]))
+            if sid in self._core_idx:
+                self._liq_seen[sid] = self._liq_seen.get(sid, 0) + (b - a)
             try:
                 v, s = self.registry.lookup(sid)
                 name = f"{v.name.lower()}:{s}"
@@ -494,11 +568,17 @@ class Engine:
 
     def on_clock(self, now_ns: int | None = None) -> list[dict]:
         """Time passes without events: cascades expire, order arrivals and entry timeouts are settled."""
-        now = time.time_ns() if now_ns is None else int(now_ns)
+        rc = self.replay_clock
+        if rc is not None and now_ns is None:
+            if not rc.now_ns:
+                return []  # nothing replayed yet: no time has passed
+            now = rc.now_ns  # the latest replayed receive time
+        else:
+            now = time.time_ns() if now_ns is None else int(now_ns)
         out: list[dict] = []
         if self._books_q:
             self._run_books()
-        if self._last_event_ns:
+        if self._last_event_ns and rc is None:  # (a replay's detector follows its events alone, as a backtest's)
             # the detector runs on venue event time: advance it by the wall time since the last event
             ev_now = self._last_event_ns + max(0, now - self._last_event_wall)
             if self.detector.tick(ev_now):
@@ -576,8 +656,10 @@ class Engine:
         ci = self._core_idx.get(sid)
         if ci is None:
             d.reason = "not_traded"
-        elif self.risk.killed:
+        elif self.kill_switch.killed:
             d.reason = "kill_switch"
+        elif self.halted:
+            d.reason = "halted"
         else:
             if ci in self._held:
                 self._flush_held(ci)
@@ -587,6 +669,8 @@ class Engine:
                 d.reason = res.get("reason", "none")
             else:
                 self._make_order(d, res, ci)
+        if d.reason in ("kill_switch", "halted"):
+            self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
         self._emit_decision(d)
         return d
 
@@ -703,7 +787,6 @@ class Engine:
         book = self.books.get(sym)
         ts = int(ex["exit_ns"])
         pnl = float(ex["pnl"])
-        self.risk.on_realized(pnl, ts)
         if book is not None:
             book.realized += pnl
             book.trades += 1
@@ -749,6 +832,7 @@ class Engine:
         if self.journal is not None and not self.journal.fill(f, f.ts_ns or time.time_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
+        self.fill_kinds["entry" if f.kind == "entry" else "exit"] += 1
         self.metrics.inc("liqcore_fills_total", kind=f.kind)
         book = self.books.get(f.symbol)
         if book is not None:
@@ -979,7 +1063,6 @@ class Engine:
 
     def _set_equity(self, value: float) -> None:
         self.core.set_equity(float(value))
-        self.risk.equity = float(value)
 
     def _restore(self) -> None:
         if self.journal is None:
@@ -1119,15 +1202,26 @@ class Engine:
             if book.position_qty:
                 pos = {"side": "long" if book.position_qty > 0 else "short", "qty": abs(book.position_qty),
                        "entry_price": book.entry_price}
+            seen = self._liq_seen.get(sid, 0)
+            need = int(getattr(self.detector, "min_history", self.params.min_history))
+            warmup = None if thr == thr else {"seen": min(seen, need), "need": need}  # until a threshold exists
             rows.append({"venue": v, "symbol": s, "last_price": p.get("last_price"), "threshold": thr,
-                         "active": active, "last_cascade": book.last_cascade, "order": order, "position": pos,
+                         "warmup": warmup, "active": active, "last_cascade": book.last_cascade, "order": order, "position": pos,
                          "pnl": book.realized, "trades": book.trades, "status": p["status"]})
         recent = []
         for d in self.decisions[-8:]:
             detail = d.reason if d.action != "order" else f"{d.side} {d.qty:g} @ {d.price:g} tp {d.take_profit:g} sl {d.stop_loss:g}"
             recent.append({"ts_ns": d.ts_ns, "symbol": d.symbol, "dominant": d.dominant, "action": d.action,
                            "detail": detail})
-        rs = self.risk.snapshot()
-        return {"mode": self.mode, "equity": self.core.equity, "day_pnl": rs["day_pnl"], "killed": rs["killed"],
-                "cascades": self.cascades, "orders": self.orders, "fills": self.fills, "symbols": rows,
+        rs = self.risk.snapshot(self.blocked)
+        errs = self.error_counts()
+        return {"mode": self.mode, "equity": self.core.equity, "day_pnl": rs["day_pnl"], "week_pnl": rs["week_pnl"],
+                "daily_limit": rs["daily_limit"], "weekly_limit": rs["weekly_limit"], "killed": rs["killed"],
+                "halted": self.halted, "errors": sum(errs.values()), "errors_by_source": errs,
+                "cascades": self.cascades, "orders": self.orders, "fills": self.fills,
+                "fills_by_kind": dict(self.fill_kinds), "blocked": rs["blocked"], "symbols": rows,
                 "recent": recent, "rejects": dict(self.rejects)}
+
+    def fills_text(self) -> str:
+        """``4 (entry 2, exit 2)``: fills with the entry and exit (take-profit, stop-loss, timeout) split."""
+        return f"{self.fills} (entry {self.fill_kinds['entry']}, exit {self.fill_kinds['exit']})"

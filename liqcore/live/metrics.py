@@ -67,6 +67,11 @@ class Metrics:
         "liqcore_coverage": "connected share of wall time since start",
         "liqcore_equity": "account equity (quote)",
         "liqcore_reaction_seconds": "confirming frame received -> order request sent",
+        "liqcore_errors_total": "failures caught, by source (engine, clock, private_ping, private_callback)",
+        "liqcore_clock_failures": "clock ticks failed in a row (timeouts are enforced by the clock)",
+        "liqcore_entries_halted": "1 while new entries are halted (e.g. the clock keeps failing)",
+        "liqcore_halts_total": "times new entries were halted",
+        "liqcore_blocked_total": "cascades the shell refused (kill_switch, halted)",
     }
 
     def __init__(self):

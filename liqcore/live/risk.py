@@ -1,72 +1,47 @@
-"""Pre-trade risk for the live engine: kill switch, trading hours, daily/weekly loss limits,
-max symbols with positions, one position per symbol, cooldown (semantics.md "Risk").
+"""Risk in the live engine: the kill switch, and a read-only view of the limits the strategy core enforces.
 
-The kill switch blocks NEW entries (exits, TP/SL and cancels always proceed). It is on when the
-file at ``kill_switch_path`` exists, or after a SIGUSR1 toggled it on (:meth:`install_signal`).
-Loss limits compare realised PnL since the start of the UTC day (Monday 00:00 UTC for the week)
-with the equity at that start.
+There is one set of risk checks: trading hours, the daily and weekly loss limits, one position per
+symbol (busy), the cooldown after a close and the maximum number of symbols in play are decided by the
+strategy core (:class:`liqcore.backtest.core.StrategyCore`), with the same step functions a backtest
+runs, in the same order (busy, cooldown, mixed, hours, loss limit, max symbols, reference price).
+This module adds only what the core does not know about:
+
+* :class:`KillSwitch` blocks NEW entries (exits, TP/SL and cancels always proceed). It is on while the
+  file at ``path`` exists, or after SIGUSR1 toggled it on (:meth:`KillSwitch.install_signal`).
+* :class:`RiskView` reads the core's state for dashboards, metrics and summaries: equity, realised PnL
+  since the start of the UTC day and week (the anchors the loss limits use, restored from the journal
+  after a restart), whether a limit is reached, and the core's counts of refused cascades by reason.
 """
 from __future__ import annotations
 
 import logging
 import os
 import signal
-from dataclasses import dataclass, field
 
-from liqcore.config import Params
-
-__all__ = ["RiskManager", "RiskState", "BLOCK_REASONS"]
+__all__ = ["KillSwitch", "RiskView", "BLOCK_REASONS"]
 
 log = logging.getLogger("liqcore.risk")
-DAY_NS = 86_400 * 1_000_000_000
-WEEK_NS = 7 * DAY_NS
-_EPOCH_MONDAY_OFFSET_NS = 3 * DAY_NS  # 1970-01-01 was a Thursday; weeks start on Monday
-HOUR_NS = 3_600 * 1_000_000_000
 
-BLOCK_REASONS = ("kill_switch", "outside_hours", "daily_loss", "weekly_loss", "max_symbols", "symbol_busy", "cooldown")
+#: reasons a cascade places no order, in the order the core checks them (kill switch first, in the shell)
+BLOCK_REASONS = ("kill_switch", "halted", "busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
+                 "no_reference_price")
 
 
-def day_start(ts_ns: int) -> int:
-    return ts_ns - ts_ns % DAY_NS
+class KillSwitch:
+    """No new entries while ``path`` exists or after SIGUSR1 toggled it on."""
 
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = os.fspath(path) if path else None
+        self.manual = False
 
-def week_start(ts_ns: int) -> int:
-    shifted = ts_ns + _EPOCH_MONDAY_OFFSET_NS
-    return shifted - shifted % WEEK_NS - _EPOCH_MONDAY_OFFSET_NS
-
-
-@dataclass
-class RiskState:
-    day: int = -1
-    week: int = -1
-    day_equity: float = 0.0
-    week_equity: float = 0.0
-    day_pnl: float = 0.0
-    week_pnl: float = 0.0
-    blocked: dict[str, int] = field(default_factory=dict)
-
-
-class RiskManager:
-    def __init__(self, params: Params, equity: float, kill_switch_path: str | os.PathLike | None = None):
-        if not equity > 0:
-            raise ValueError(f"equity: must be positive; got {equity!r}")
-        self.params = params
-        self.equity = float(equity)
-        self.kill_switch_path = os.fspath(kill_switch_path) if kill_switch_path else None
-        self.manual_kill = False
-        self.state = RiskState()
-
-    # ------------------------------------------------------------------ kill switch
     @property
     def killed(self) -> bool:
-        if self.manual_kill:
-            return True
-        return bool(self.kill_switch_path) and os.path.exists(self.kill_switch_path)
+        return self.manual or (bool(self.path) and os.path.exists(self.path))
 
     def toggle(self) -> bool:
-        self.manual_kill = not self.manual_kill
-        log.warning("kill switch %s (SIGUSR1)", "ON: no new entries" if self.manual_kill else "OFF")
-        return self.manual_kill
+        self.manual = not self.manual
+        log.warning("kill switch %s (SIGUSR1)", "ON: no new entries" if self.manual else "OFF")
+        return self.manual
 
     def install_signal(self, loop) -> bool:
         """SIGUSR1 toggles the kill switch (on the given running loop)."""
@@ -76,61 +51,53 @@ class RiskManager:
         except (NotImplementedError, RuntimeError, AttributeError, ValueError):
             return False
 
-    # ------------------------------------------------------------------ accounting
-    def _roll(self, ts_ns: int) -> None:
-        st = self.state
-        d, w = day_start(ts_ns), week_start(ts_ns)
-        if d != st.day:
-            st.day, st.day_equity, st.day_pnl = d, self.equity, 0.0
-        if w != st.week:
-            st.week, st.week_equity, st.week_pnl = w, self.equity, 0.0
 
-    def on_realized(self, pnl: float, ts_ns: int) -> None:
-        """A closed trade's realised PnL (quote, fees included); compounds equity."""
-        self._roll(ts_ns)
-        self.state.day_pnl += pnl
-        self.state.week_pnl += pnl
-        self.equity += pnl
+class RiskView:
+    """Read-only risk state of a :class:`~liqcore.backtest.core.StrategyCore` plus the kill switch.
 
-    # ------------------------------------------------------------------ the check
-    def check(self, symbol: str, ts_ns: int, *, busy: bool = False, open_symbols: int = 0,
-              cooldown_until_ns: int = 0) -> str | None:
-        """None when a new entry in ``symbol`` at ``ts_ns`` is allowed, else the blocking reason."""
-        reason = self._reason(symbol, ts_ns, busy, open_symbols, cooldown_until_ns)
-        if reason is not None:
-            self.state.blocked[reason] = self.state.blocked.get(reason, 0) + 1
-        return reason
+    ``toggle`` / ``install_signal`` / ``killed`` act on the kill switch; everything else is read from
+    the core at the moment it is asked (nothing is accumulated here, so nothing can drift from the
+    limits the core enforces)."""
 
-    def _reason(self, symbol, ts_ns, busy, open_symbols, cooldown_until_ns) -> str | None:
-        p = self.params
-        if self.killed:
-            return "kill_switch"
-        if p.hours is not None:
-            h = (ts_ns % DAY_NS) // HOUR_NS
-            a, b = p.hours
-            inside = a <= h < b if a < b else (h >= a or h < b)
-            if not inside:
-                return "outside_hours"
-        self._roll(ts_ns)
-        st = self.state
-        if p.daily_loss > 0 and st.day_pnl <= -p.daily_loss * st.day_equity:
-            return "daily_loss"
-        if p.weekly_loss > 0 and st.week_pnl <= -p.weekly_loss * st.week_equity:
-            return "weekly_loss"
-        if busy:
-            return "symbol_busy"
-        if ts_ns < cooldown_until_ns:
-            return "cooldown"
-        if open_symbols >= p.max_symbols:
-            return "max_symbols"
-        return None
+    def __init__(self, core, kill_switch: KillSwitch | None = None):
+        self.core = core
+        self.kill_switch = kill_switch if kill_switch is not None else KillSwitch()
 
-    def snapshot(self) -> dict:
-        st = self.state
-        return {"equity": self.equity, "day_pnl": st.day_pnl, "week_pnl": st.week_pnl, "killed": self.killed,
-                "blocked": dict(st.blocked)}
+    @property
+    def killed(self) -> bool:
+        return self.kill_switch.killed
 
-    def restore(self, data: dict) -> None:
-        for k in ("day", "week", "day_equity", "week_equity", "day_pnl", "week_pnl"):
-            if k in data:
-                setattr(self.state, k, type(getattr(self.state, k))(data[k]))
+    def toggle(self) -> bool:
+        return self.kill_switch.toggle()
+
+    def install_signal(self, loop) -> bool:
+        return self.kill_switch.install_signal(loop)
+
+    @property
+    def equity(self) -> float:
+        return self.core.equity
+
+    def snapshot(self, extra_blocked: dict | None = None) -> dict:
+        """``equity``, ``day_pnl`` / ``week_pnl`` (realised since the UTC day / week start, the loss
+        limits' anchors), ``day_start_equity`` / ``week_start_equity``, ``daily_limit`` / ``weekly_limit``
+        (True while reached), ``killed`` and ``blocked`` (cascades refused, by reason: the core's counts plus ``extra_blocked``,
+        the shell's own refusals such as ``kill_switch``)."""
+        p = self.core.port[0]
+        params = self.core.params
+        eq = float(p["equity"])
+        if int(p["day"]) < 0:  # no day started yet (the core sets the anchors at its first clock tick)
+            day_eq = week_eq = eq
+        else:
+            day_eq, week_eq = float(p["day_start_equity"]), float(p["week_start_equity"])
+        day_pnl, week_pnl = eq - day_eq, eq - week_eq
+        blocked = {k: int(v) for k, v in (extra_blocked or {}).items() if v}
+        for name, n in self.core.summary_counts().items():
+            if name in BLOCK_REASONS and n:
+                blocked[name] = blocked.get(name, 0) + n
+        return {
+            "equity": eq, "day_pnl": day_pnl, "week_pnl": week_pnl,
+            "day_start_equity": day_eq, "week_start_equity": week_eq,
+            "daily_limit": bool(params.daily_loss > 0 and day_pnl <= -params.daily_loss * day_eq),
+            "weekly_limit": bool(params.weekly_loss > 0 and week_pnl <= -params.weekly_loss * week_eq),
+            "killed": self.killed, "blocked": blocked,
+        }

@@ -50,13 +50,19 @@ class LiveRunner:
             await asyncio.sleep(self.clock_interval_s)
             try:
                 eng.on_clock()
+            except Exception as exc:  # counted; a streak halts new entries (timeouts depend on the clock)
+                eng.clock_failed(exc)
+                log.exception("clock tick failed (%d in a row)", eng.clock_failures)
+            else:
+                eng.clock_ok()
+            try:
                 h = self.feed.health()
                 m.set("liqcore_connected", 1.0 if h["connected"] else 0.0, venue=self.venue)
                 m.set("liqcore_coverage", h["coverage"], venue=self.venue)
                 for name, v in self._decoder_counters().items():
                     m.set("liqcore_decoder", v, venue=self.venue, counter=name)
             except Exception:
-                log.exception("clock tick failed")
+                log.exception("feed health update failed")
 
     def _decoder_counters(self) -> dict:
         d = self.engine._decoders.get(self.venue)
@@ -116,9 +122,14 @@ class LiveRunner:
     def summary(self) -> dict:
         eng = self.engine
         h = self.feed.health()
+        snap = eng.snapshot()
         return {"mode": eng.mode, "venue": self.venue, "symbols": self.symbols, "frames": h["frames"],
                 "gaps": h["gaps"], "reconnects": h["reconnects"], "coverage": h["coverage"],
                 "coverage_by_hour": {str(k): v for k, v in self.feed.coverage_by_hour().items()},
-                "cascades": eng.cascades, "orders": eng.orders, "fills": eng.fills, "equity": eng.equity,
-                "rejects": dict(eng.rejects), "decoder": self._decoder_counters(),
+                "cascades": eng.cascades, "orders": eng.orders, "fills": eng.fills,
+                "fills_by_kind": dict(eng.fill_kinds), "equity": eng.equity, "day_pnl": snap["day_pnl"],
+                "errors": snap["errors"], "errors_by_source": snap["errors_by_source"], "halted": eng.halted,
+                "halts": eng.halts, "blocked": snap["blocked"], "rejects": dict(eng.rejects),
+                "decoder": self._decoder_counters(), "clock": "replay" if eng.replay_clock is not None else "wall",
+                "trades": eng.core.result().trades(),
                 "decisions": [d.to_dict() for d in eng.decisions[-50:]]}

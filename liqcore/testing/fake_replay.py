@@ -8,18 +8,24 @@
 * :func:`synthetic_frames` turns ``liqcore.backtest.synthetic.synthetic_market(...)`` output into the
   same shape (``.frames("bybit")``).
 * :func:`trade_frame` / :func:`liquidation_frame` build single Bybit v5 public frames for tests.
+* :class:`ReplayClock` carries each replayed frame's recorded receive time to the engine that receives
+  it (``source = clock.wrap(source)`` for the fake exchange, ``engine.replay_clock = clock``), so paper
+  trading a replay runs on the recording's clock at any speed, as a backtest of it does.
 """
 from __future__ import annotations
 
 import io
 import os
+import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import orjson
 
-__all__ = ["read_recording", "synthetic_frames", "trade_frame", "liquidation_frame", "frames_from_objects"]
+__all__ = ["read_recording", "synthetic_frames", "trade_frame", "liquidation_frame", "frames_from_objects",
+           "ReplayClock"]
 
 
 def _open_text(path: Path):
@@ -107,3 +113,61 @@ def liquidation_frame(symbol: str, price: float | str, qty: float | str, side: s
     t = _ms(ts_ms)
     return {"topic": f"allLiquidation.{symbol}", "type": "snapshot", "ts": t,
             "data": [{"T": t, "s": symbol, "S": side, "v": str(qty), "p": str(price)}]}
+
+
+class ReplayClock:
+    """The recorded receive times of replayed frames, handed to the engine that receives them.
+
+    :meth:`wrap` passes a replay source through (to the fake exchange, possibly in another thread) and
+    notes each frame's bytes with its recorded ``recv_ns`` before the fake sends it; the engine's
+    ``on_frame`` calls :meth:`stamp` with the bytes it received and gets that ``recv_ns`` back (identical
+    frames are matched first in, first out).  :attr:`now_ns` is the latest replayed receive time handed
+    out: the engine's clock during a replay.  ``topics``: only frames of these topics are noted (the ones
+    the engine subscribes to; others are never delivered).  A frame that was not replayed (a control
+    frame) gets :attr:`now_ns` (its own receive time before the first replayed frame)."""
+
+    def __init__(self, topics=None):
+        self.topics = None if topics is None else {t.encode() if isinstance(t, str) else bytes(t) for t in topics}
+        self._pending: dict[bytes, deque] = {}
+        self._lock = threading.Lock()
+        self.now_ns = 0
+        self.matched = 0
+        self.unmatched = 0
+
+    @staticmethod
+    def _topic(data: bytes) -> bytes | None:
+        i = data.find(b'"topic":"', 0, 64)
+        if i < 0:
+            return None
+        j = data.find(b'"', i + 9)
+        return data[i + 9:j] if j > 0 else None
+
+    def wrap(self, source: Iterable[tuple[int, object]]) -> Iterator[tuple[int, bytes]]:
+        for recv_ns, frame in source:
+            data = bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else (
+                frame.encode() if isinstance(frame, str) else orjson.dumps(frame))
+            if self.topics is None or self._topic(data) in self.topics:
+                with self._lock:
+                    q = self._pending.get(data)
+                    if q is None:
+                        q = self._pending[data] = deque()
+                    q.append(int(recv_ns))
+            yield recv_ns, data
+
+    def stamp(self, frame, recv_ns: int) -> int:
+        """The recorded receive time of ``frame`` (bytes as received)."""
+        key = frame if frame.__class__ is bytes else bytes(frame)
+        with self._lock:
+            q = self._pending.get(key)
+            t = None
+            if q:
+                t = q.popleft()
+                if not q:
+                    del self._pending[key]
+        if t is None:
+            self.unmatched += 1
+            return self.now_ns or int(recv_ns)
+        self.matched += 1
+        if t > self.now_ns:
+            self.now_ns = t
+        return t

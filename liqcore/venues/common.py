@@ -28,6 +28,9 @@ __all__ = [
     "ms_to_ns",
     "rows_to_events",
     "fill_recv",
+    "drop_future",
+    "DEFAULT_MAX_CLOCK_SKEW_NS",
+    "RECV_CLOCK_MIN_NS",
     "QUOTE_SUFFIXES",
     "side_of",
 ]
@@ -232,6 +235,25 @@ def parse_frame(frame, sink: "Sink", parse_obj, recv_ns: int | None = None) -> n
         raise Reject("malformed_json", "frame") from None
     parse_obj(obj, sink)
     return rows_to_events(sink.rows, 0)
+
+
+#: default clock guard (the ``max-clock-skew`` parameter): an event whose venue time is more than this
+#: ahead of its receive time is rejected as ``future_time``
+DEFAULT_MAX_CLOCK_SKEW_NS = 5_000_000_000
+#: receive times before 2000-01-01 are not clock readings (test stamps, sequence numbers): not compared
+RECV_CLOCK_MIN_NS = 946_684_800_000_000_000
+
+
+def drop_future(events: np.ndarray, max_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS) -> tuple[np.ndarray, int]:
+    """``(kept, n_dropped)``: events whose ``ts_event`` is more than ``max_skew_ns`` ahead of their
+    recorded ``ts_recv`` are dropped (a venue clock that ran ahead, or a corrupt stamp); events without a
+    recorded receive time (``RECV_UNKNOWN``, or one before 2000) are kept.  ``None`` disables the check."""
+    if max_skew_ns is None or not len(events):
+        return events, 0
+    recv = events["ts_recv"]
+    bad = (recv >= RECV_CLOCK_MIN_NS) & (events["ts_event"] - recv > int(max_skew_ns))
+    n = int(np.count_nonzero(bad))
+    return (events[~bad] if n else events), n
 
 
 def fill_recv(events: np.ndarray, feed_latency_ns: int = 0) -> np.ndarray:

@@ -12,6 +12,11 @@ It never raises on a bad frame: every frame ends up as accepted (events, possibl
 records inside a valid multi-record frame are counted by reason (a frame whose records are all bad
 counts as rejected).
 
+Clock guard: an event whose venue time is more than ``max_clock_skew_ns`` (default 5 s) ahead of the
+frame's receive time is dropped and counted as ``future_time`` (a frame whose events are all dropped so
+counts as rejected); one such stamp would otherwise move the detector's clock of its symbol ahead.
+Receive times before 2000 (test stamps, sequence numbers) are not clock readings and are not compared.
+
 Duplicate suppression: an event whose (symbol, kind, ts_event, side, qty, price) was emitted by this
 decoder among the last ``dedupe_horizon`` events of the same kind (default 8192 per kind, i.e.
 several minutes of liquidations on a busy venue, a few seconds of BTC trades) is dropped and counted
@@ -36,7 +41,8 @@ import orjson
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 from liqcore.venues.binance import parse as _binance
 from liqcore.venues.bybit import parse as _bybit
-from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, RECV_UNKNOWN, Reject, Sink
+from liqcore.venues.common import (_MS_MAX, _MS_MIN, CONTROL, DEFAULT_MAX_CLOCK_SKEW_NS, RECV_CLOCK_MIN_NS, RECV_UNKNOWN,
+                                   Reject, Sink)
 from liqcore.venues.okx import parse as _okx
 
 try:  # the compiled matcher of the dominant liquidation lines (pure-Python equivalent below)
@@ -50,6 +56,7 @@ PARSERS = {1: _bybit.parse_obj, 2: _binance.parse_obj, 3: _okx.parse_obj}
 _pack = struct.Struct("<qqddibbbB").pack  # EVENT_DTYPE's 40-byte layout
 assert struct.calcsize("<qqddibbbB") == EVENT_DTYPE.itemsize
 _frombuffer = np.frombuffer
+_RECV_MIN = RECV_CLOCK_MIN_NS
 _CONTROL_TEXT = frozenset({"pong", "ping", "PONG", "PING"})
 _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
@@ -99,10 +106,12 @@ class Decoder:
     ``venue``: "bybit", "binance", "okx" (or a :class:`Venue`), or None/"auto" to tell the venue of
     each frame by its shape.  ``registry``: symbol ids (a new registry when None).  ``instruments``:
     OKX instId -> ctVal added to the shipped table.  ``dedupe_horizon``: events remembered per kind
-    for duplicate suppression (0 disables it).
+    for duplicate suppression (0 disables it).  ``max_clock_skew_ns``: events stamped further ahead of
+    their receive time are dropped as ``future_time`` (None disables the check).
     """
 
-    def __init__(self, venue=None, registry: SymbolRegistry | None = None, instruments=None, dedupe_horizon: int = 8192):
+    def __init__(self, venue=None, registry: SymbolRegistry | None = None, instruments=None, dedupe_horizon: int = 8192,
+                 max_clock_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS):
         from liqcore.venues.instruments import load_instruments
 
         if venue is None or (isinstance(venue, str) and venue.lower() == "auto"):
@@ -121,6 +130,11 @@ class Decoder:
         if dedupe_horizon < 0:
             raise ValueError("dedupe_horizon: must be >= 0")
         self.dedupe_horizon = int(dedupe_horizon)
+        if max_clock_skew_ns is not None and (isinstance(max_clock_skew_ns, bool) or int(max_clock_skew_ns) < 0):
+            raise ValueError("max_clock_skew_ns: must be >= 0 (or None)")
+        # an int either way keeps the hot-path compare cheap (None: a skew no event reaches)
+        self.max_clock_skew_ns = (1 << 62) if max_clock_skew_ns is None else int(max_clock_skew_ns)
+        self.counters["future_time"] = 0
         self._seen: dict[int, set] = {}
         self._ring: dict[int, deque] = {}
         # the liquidation memory is created up front (the fast path uses it directly)
@@ -218,9 +232,14 @@ class Decoder:
         return np.fromiter(rows, EVENT_DTYPE, n)
 
     def _take(self, row) -> bool:
-        """Count a fast-path frame; False when its event is a duplicate within the horizon."""
+        """Count a fast-path frame; False when its event is stamped ahead of its receive time (beyond
+        ``max_clock_skew_ns``) or a duplicate within the horizon."""
         c = self.counters
         c["frames"] += 1
+        if row[0] - row[1] > self.max_clock_skew_ns and row[1] >= _RECV_MIN:
+            c["future_time"] += 1
+            c["rejected_frames"] += 1
+            return False
         c["accepted_frames"] += 1
         if self.dedupe_horizon:
             key = (row[0], row[4], row[5], row[2], row[3])
@@ -240,11 +259,28 @@ class Decoder:
         """Count a fast-path frame with several events; the events not seen within the horizon."""
         c = self.counters
         c["frames"] += 1
+        rows = self._not_future(rows)
+        if not rows:
+            c["rejected_frames"] += 1
+            return rows
         c["accepted_frames"] += 1
         if self.dedupe_horizon:
             rows = self._unique(rows)
         c["events"] += len(rows)
         return rows
+
+    def _not_future(self, rows: list) -> list:
+        """The rows not stamped more than ``max_clock_skew_ns`` ahead of their receive time (the others
+        are counted as ``future_time``)."""
+        skew = self.max_clock_skew_ns
+        for r in rows:
+            if r[0] - r[1] > skew and r[1] >= _RECV_MIN:
+                break
+        else:
+            return rows
+        kept = [r for r in rows if not (r[0] - r[1] > skew and r[1] >= _RECV_MIN)]
+        self.counters["future_time"] += len(rows) - len(kept)
+        return kept
 
     def _row(self, venue: int, sym: bytes, side: int, flags: int, t, p, q, recv_ns: int):
         t = int(t)
@@ -330,6 +366,11 @@ class Decoder:
         if n == 0 and sink.item_rejects != before:
             c["rejected_frames"] += 1
             return []
+        if rows:
+            rows = self._not_future(rows)
+            if not rows:  # every event of the frame was stamped in the future
+                c["rejected_frames"] += 1
+                return []
         c["accepted_frames"] += 1
         if self.dedupe_horizon:
             rows = self._unique(rows)

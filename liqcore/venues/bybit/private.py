@@ -224,7 +224,7 @@ class BybitPrivateStream:
         self._seen_ids: deque[str] = deque(maxlen=4096)
         self._seen_set: set[str] = set()
         self.stats = {"connects": 0, "reconnects": 0, "auth_failures": 0, "frames": 0, "duplicates": 0,
-                      "stale": 0, "bad_frames": 0, "callback_errors": 0}
+                      "stale": 0, "bad_frames": 0, "callback_errors": 0, "ping_failures": 0}
 
     def __repr__(self) -> str:
         return f"BybitPrivateStream(url={self.url!r}, api_key={mask_key(self._key)!r})"
@@ -332,13 +332,24 @@ class BybitPrivateStream:
         return m
 
     async def _pinger(self, ws) -> None:
+        """Ping every ``ping_interval``; a ping that cannot be sent is counted (``ping_failures``), logged
+        and closes the connection, so the stream reconnects at once instead of going quiet."""
         n = 0
         while True:
             await asyncio.sleep(self.ping_interval)
             n += 1
             try:
                 await ws.send_str(orjson.dumps({"req_id": f"p{n}", "op": "ping"}).decode())
-            except Exception:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure ends this connection, visibly
+                self.stats["ping_failures"] += 1
+                self.last_error = f"ping failed: {type(exc).__name__}: {exc}"
+                log.warning("bybit private stream: %s; reconnecting", self.last_error)
+                try:
+                    await ws.close()
+                except Exception:  # noqa: BLE001 - already broken
+                    pass
                 return
 
     async def _run(self) -> None:
