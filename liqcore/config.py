@@ -197,6 +197,9 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("max-symbols", "max_symbols", _pos_int, 4, "symbols with open positions at once", "risk", "N"),
     _Spec("size", "size", _size, 0.25, "position notional per trade, as a fraction of equity", "risk", "FRAC"),
     _Spec("hours", "hours", parse_hours, None, "UTC trading hours filter, e.g. 13-18 (default: all)", "risk", "H-H"),
+    # live shutdown
+    _Spec("shutdown-timeout", "shutdown_timeout_ns", parse_duration, "5s",
+          "on stop, time to cancel and confirm every working entry before exiting", "execution", "DUR"),
 )
 _BY_FIELD = {s.field: s for s in PARAMS}
 _BY_NAME = {s.name: s for s in PARAMS}
@@ -241,6 +244,7 @@ class Params:
     max_symbols: int = 4
     size: float = 0.25
     hours: tuple[int, int] | None = None
+    shutdown_timeout_ns: int = 5_000_000_000
     explicit: frozenset = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self):

@@ -165,4 +165,8 @@ def run(args) -> int:
         print(f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
               f"cascades={summary['cascades']} orders={summary['orders']} fills={summary['fills']} "
               f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}%")
+    sd = summary.get("shutdown") or {}
+    for u in sd.get("unconfirmed") or []:
+        print(f"NOT CONFIRMED CANCELLED (may still rest at the venue): {u['symbol']} {u['client_id']} "
+              f"({u['reason']})", file=sys.stderr)
     return 0

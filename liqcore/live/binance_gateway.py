@@ -333,6 +333,66 @@ class BinanceGateway(GatewayCallbacks):
         kind = self._intents[client_id].kind if client_id in self._intents else u.kind
         return OrderUpdate(client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
 
+    #: orders per ``DELETE /fapi/v1/batchOrders`` request
+    CANCEL_BATCH_MAX = 10
+
+    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+        """Cancel many orders by client id at once: ``DELETE /fapi/v1/batchOrders`` (one symbol and up to 10
+        ``origClientOrderIdList`` ids per request), the requests in parallel.  ``orders``: ``(symbol, client_id)``
+        pairs.  Returns ``client_id -> (outcome, update)``: ``"accepted"`` with the order's state as the venue
+        answered it, ``"not_found"`` (-2011: no open order of that id) or ``"error: ..."`` (no usable answer)."""
+        out: dict[str, tuple[str, OrderUpdate | None]] = {}
+        by_sym: dict[str, list[str]] = {}
+        for sym, cid in dict.fromkeys(orders):
+            by_sym.setdefault(sym, []).append(cid)
+
+        async def one(sym: str, cids: list[str]) -> None:
+            try:
+                rows = await self.rest.request("DELETE", "/fapi/v1/batchOrders",
+                                               {"symbol": sym, "origClientOrderIdList": orjson.dumps(cids).decode()},
+                                               limiter=self.limiter)
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                for cid in cids:
+                    out[cid] = (f"error: {exc}", None)
+                return
+            rows = rows if isinstance(rows, list) else []
+            for i, cid in enumerate(cids):
+                r = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {"code": 0, "msg": "no answer"}
+                if "code" in r and "status" not in r:
+                    code = int(r.get("code") or 0)
+                    out[cid] = ("not_found", None) if code in (ERR_UNKNOWN_ORDER, ERR_NO_SUCH_ORDER) else \
+                        (f"error: {code} {r.get('msg', '')}", None)
+                    continue
+                try:
+                    u = _order_rest(r)
+                except ValueError as exc:
+                    out[cid] = (f"error: {exc}", None)
+                    continue
+                kind = self._intents[cid].kind if cid in self._intents else u.kind
+                u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
+                                u.avg_price, "", kind, u.ts_ns)
+                self._orders[(cid, kind)] = u
+                out[cid] = ("accepted", u)
+
+        jobs = [one(sym, cids[i:i + self.CANCEL_BATCH_MAX]) for sym, cids in by_sym.items()
+                for i in range(0, len(cids), self.CANCEL_BATCH_MAX)]
+        await asyncio.gather(*jobs)
+        return out
+
+    async def cancel_all(self, symbol: str) -> list[str]:
+        """Cancel every regular open order of ``symbol`` (``DELETE /fapi/v1/allOpenOrders``; conditional TP/SL
+        orders are a separate service and stay).  Returns the client ids that were open just before."""
+        try:
+            before = await self.rest.request("GET", "/fapi/v1/openOrders", {"symbol": symbol})
+            await self.rest.request("DELETE", "/fapi/v1/allOpenOrders", {"symbol": symbol}, limiter=self.limiter)
+        except (BinanceAPIError, BinanceTransportError) as exc:
+            raise GatewayError(f"binance cancel-all {symbol}: {exc}") from None
+        return [str(r.get("clientOrderId") or r.get("orderId") or "") for r in before if isinstance(r, dict)]
+
+    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
+        """The last state of an order the gateway has seen (event, answer or query), or None."""
+        return self._orders.get((client_id, kind))
+
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         try:
             rows = await self.rest.request("GET", "/fapi/v2/positionRisk", {"symbol": symbol})

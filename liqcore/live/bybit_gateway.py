@@ -42,6 +42,7 @@ from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
 from liqcore.venues.bybit.rest import (
+    CANCEL_BATCH_MAX,
     RET_DUPLICATE_LINK_ID,
     RET_ORDER_NOT_EXISTS,
     BybitAPIError,
@@ -519,6 +520,55 @@ class BybitGateway(GatewayCallbacks):
             return u
         found = await self._query_venue(symbol, client_id)
         return found if found is not None else OrderUpdate(client_id, "pending", symbol, reason="cancel_requested", ts_ns=time.time_ns())
+
+    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+        """Cancel many orders by client id at once: ``POST /v5/order/cancel-batch`` with up to 20 orders per
+        request, the requests in parallel (each passes the cancel limiter once).  ``orders``: ``(symbol,
+        client_id)`` pairs.  Returns ``client_id -> (outcome, update)``: ``"accepted"`` (the venue took the
+        cancel; Bybit cancels asynchronously, the final state comes by push or query), ``"not_found"`` (the
+        venue has no open order of that id: already closed, or never created) or ``"error: ..."`` (no usable
+        answer: ask again); ``update`` is always ``None`` here.  Never raises for venue or transport failures."""
+        out: dict[str, tuple[str, OrderUpdate | None]] = {}
+        orders = list(dict.fromkeys(orders))
+        self.stats["cancels"] += len(orders)
+
+        async def one(chunk: list[tuple[str, str]]) -> None:
+            items = [{"symbol": sym, "orderLinkId": cid} for sym, cid in chunk]
+            try:
+                res = await self.rest.cancel_batch(self.category, items, limiter=self.cancel_limiter)
+            except (BybitAPIError, BybitTransportError) as exc:
+                for _, cid in chunk:
+                    out[cid] = (f"error: {exc}", None)
+                return
+            for (sym, cid), (row, code, msg) in zip(chunk, res):
+                if code == 0:
+                    oid = str(row.get("orderId") or "")
+                    if oid:
+                        kind = self._intents[cid].kind if cid in self._intents else "entry"
+                        self._oid_cid[oid] = (cid, kind)
+                    out[cid] = ("accepted", None)
+                elif code == RET_ORDER_NOT_EXISTS:
+                    out[cid] = ("not_found", None)
+                else:
+                    out[cid] = (f"error: {code} {msg}", None)
+
+        chunks = [orders[i:i + CANCEL_BATCH_MAX] for i in range(0, len(orders), CANCEL_BATCH_MAX)]
+        await asyncio.gather(*(one(c) for c in chunks))
+        return out
+
+    async def cancel_all(self, symbol: str) -> list[str]:
+        """Cancel every active (non-conditional) order of ``symbol``: ``POST /v5/order/cancel-all`` with
+        ``orderFilter=Order`` (attached TP/SL and other conditional orders stay).  Returns the cancelled
+        orders' client ids (venue order ids for orders without one)."""
+        try:
+            rows = await self.rest.cancel_all(self.category, symbol=symbol, order_filter="Order", limiter=self.cancel_limiter)
+        except (BybitAPIError, BybitTransportError) as exc:
+            raise GatewayError(f"bybit cancel-all {symbol}: {exc}") from None
+        return [str(r.get("orderLinkId") or r.get("orderId") or "") for r in rows]
+
+    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
+        """The last state of an order the gateway has seen (push, answer or query), or None."""
+        return self._orders.get((client_id, kind))
 
     async def _wait_terminal(self, client_id: str, kind: str, timeout: float) -> OrderUpdate | None:
         def done():

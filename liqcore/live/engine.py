@@ -322,6 +322,9 @@ class Engine:
         self._inflight: set = set()  # creates written by the gateway's send_now, answer not yet read
         self._names: dict[int, tuple[str, str]] = {}  # symbol_id -> (venue, symbol) of detector records
         self._stopping = False
+        self._closing = False  # shutdown began: no create leaves any more
+        self._unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
+        self.shutdown_report: dict | None = None
         self.gateway.on_update(self._on_update)
         self.gateway.on_fill(self._on_fill)
         if self.paper:
@@ -803,7 +806,7 @@ class Engine:
         (``send_now``: idle create connection, free rate-limit slot), otherwise by a task; without a loop
         it waits in :attr:`pending`."""
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if loop is None or loop.is_closed() or self._closing:  # (shutting down: journaled, never sent)
             self.pending.append((intent, recv_ns))
             return
         send_now = getattr(self.gateway, "send_now", None)
@@ -833,14 +836,15 @@ class Engine:
             return
         self._spawn(self._send(intent, recv_ns, sent))
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task | None:
         loop = self._loop
         if loop is None or loop.is_closed():
             coro.close()
-            return
+            return None
         t = loop.create_task(coro)
         self.tasks.add(t)
         t.add_done_callback(self.tasks.discard)
+        return t
 
     async def dispatch(self, intent: OrderIntent | None = None) -> list[OrderUpdate]:
         """Send ``intent`` now (or every pending intent) and return the gateway's answers."""
@@ -864,7 +868,10 @@ class Engine:
             book = self.books.get(intent.symbol)
             if book is not None and book.entry is not None and book.entry.client_id == intent.client_id:
                 book.entry_status = "unknown"
-            self._spawn(self._resolve_unknown(intent))
+            t = self._spawn(self._resolve_unknown(intent))
+            if t is not None:
+                self._unknown_tasks.add(t)
+                t.add_done_callback(self._unknown_tasks.discard)
             return OrderUpdate(intent.client_id, "pending", intent.symbol, reason=f"unknown: {exc}",
                                kind=intent.kind, ts_ns=time.time_ns())
         if not self.paper:
@@ -1079,28 +1086,166 @@ class Engine:
                 log.warning("reconcile: %s position of %g on the venue that the journal does not know; "
                             "it is left alone (its venue TP/SL stay)", p.symbol, p.size)
 
-    async def shutdown(self, cancel_entries: bool = True) -> None:
-        """Cancel resting entries (TP/SL and positions stay), wait for in-flight calls, flush the journal."""
-        if cancel_entries:
-            for sym, book in self.books.items():
-                if book.entry is not None and not book.position_qty and book.entry_status in ("pending", "new"):
-                    try:
-                        u = await self.gateway.cancel(sym, book.entry.client_id)
-                        if not self.paper:
-                            self._on_update(u)
-                    except GatewayError as exc:
-                        log.error("cancel of %s at shutdown failed: %s", book.entry.client_id, exc)
-        await self.drain()
+    #: entry statuses that may rest at the venue (a partially filled entry's remainder included)
+    WORKING_STATUSES = ("pending", "new", "partially_filled", "unknown")
+
+    def working_entries(self) -> list[tuple[str, str, str]]:
+        """``(symbol, client_id, status)`` of every entry that may rest at the venue."""
+        return [(sym, b.entry.client_id, b.entry_status) for sym, b in self.books.items()
+                if b.entry is not None and b.entry_status in self.WORKING_STATUSES]
+
+    async def shutdown(self, cancel_entries: bool = True, timeout: float | None = None) -> dict:
+        """Cancel every working entry (a partially filled entry's remainder and an entry whose create was never
+        confirmed included; TP/SL and positions stay), then flush the journal and close the gateway, all within
+        ``timeout`` seconds (default: ``params.shutdown_timeout_ns``).
+
+        With a venue gateway the cancels go out at once through its batch endpoint (all requests in parallel),
+        and each is confirmed: by the gateway's pushes when the private stream is up, otherwise by one listing
+        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Returns (and
+        keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed": {client_id: status},
+        "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "seconds"}``: ``unconfirmed`` names every
+        entry that may still rest at the venue."""
+        loop = asyncio.get_running_loop()
+        budget = self.params.shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
+        t0 = loop.time()
+        deadline = t0 + budget
+        self._closing = True
+        for t in list(self._unknown_tasks):  # the cancel below settles those orders
+            t.cancel()
+        # answers of creates and cancels already in flight first (bounded: a quarter of the budget, <= 1 s)
+        await self.drain(min(1.0, budget / 4))
+        targets = self.working_entries() if cancel_entries else []
+        report: dict = {"timeout_s": budget, "working": len(targets), "confirmed": {}, "unconfirmed": []}
+        if targets:
+            if self.paper:
+                for sym, cid, _ in targets:
+                    u = await self.gateway.cancel(sym, cid)
+                    report["confirmed"][cid] = u.status
+            else:
+                confirmed, unconfirmed = await self._cancel_working(targets, deadline)
+                report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
         self._stopping = True
         self._run_books()
         for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
             t.cancel()
+        report["seconds"] = round(loop.time() - t0, 3)
+        self.shutdown_report = report
+        if report["unconfirmed"]:
+            log.error("shutdown: %d of %d working entries not confirmed cancelled (they may still rest at the "
+                      "venue): %s", len(report["unconfirmed"]), len(targets),
+                      ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unconfirmed"]))
+        elif targets:
+            log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
         if self.journal is not None:
+            self.journal.note("shutdown", report, time.time_ns())
             self.journal.flush()
         try:
-            await self.gateway.close()
+            await asyncio.wait_for(self.gateway.close(), max(0.5, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            log.warning("gateway close did not finish within the shutdown timeout")
         except Exception:
             log.exception("gateway close failed")
+        report["seconds"] = round(loop.time() - t0, 3)
+        return report
+
+    async def _cancel_working(self, targets: list[tuple[str, str, str]], deadline: float) -> tuple[dict, list]:
+        """Cancel ``targets`` through the gateway's batch cancel and confirm each (see :meth:`shutdown`)."""
+        loop = asyncio.get_running_loop()
+        gw = self.gateway
+        terminal = ("filled", "cancelled", "rejected", "deactivated")
+        remaining = {cid: sym for sym, cid, _ in targets}
+        status0 = {cid: st for _, cid, st in targets}
+        reasons: dict[str, str] = {cid: "no answer before the shutdown timeout" for cid in remaining}
+        final: dict[str, OrderUpdate] = {}
+        gone: dict[str, str] = {}  # confirmed not resting, final state not yet known: cid -> symbol
+        known = getattr(gw, "known", None)
+        batch = getattr(gw, "cancel_batch", None)
+
+        def left() -> float:
+            return deadline - loop.time()
+
+        async def single_cancels(items):  # a gateway without a batch endpoint: its cancels in parallel
+            outs = await asyncio.gather(*(gw.cancel(s, c) for c, s in items), return_exceptions=True)
+            return {c: (("accepted", o) if isinstance(o, OrderUpdate) else (f"error: {o}", None))
+                    for (c, _), o in zip(items, outs)}
+
+        while remaining and left() > 0:
+            items = list(remaining.items())
+            try:
+                res = await asyncio.wait_for(batch([(s, c) for c, s in items]) if batch is not None
+                                             else single_cancels(items), left())
+            except asyncio.TimeoutError:
+                break
+            for cid, (outcome, u) in res.items():
+                if cid not in remaining:
+                    continue
+                reasons[cid] = f"cancel {outcome}"
+                if u is not None and u.status in terminal:
+                    final[cid] = u
+                    del remaining[cid]
+            if not remaining or left() <= 0:
+                break
+            await asyncio.sleep(min(0.05, max(0.0, left())))  # pushes of a live private stream land first
+            if known is not None:
+                for cid in list(remaining):
+                    k = known(cid)
+                    if k is not None and k.status in terminal:
+                        final[cid] = k
+                        del remaining[cid]
+            if not remaining:
+                break
+            try:  # private stream down or slow: one listing of the venue's open orders confirms the rest
+                listed = await asyncio.wait_for(gw.open_orders(), max(0.0, left()))
+            except (GatewayError, asyncio.TimeoutError) as exc:
+                for cid in remaining:
+                    reasons[cid] = f"open orders not read: {exc or 'timeout'}"
+                await asyncio.sleep(min(0.1, max(0.0, left())))
+                continue
+            resting = {u.client_id for u in listed if u.kind == "entry" and u.status not in terminal}
+            for cid in list(remaining):
+                if cid not in resting:
+                    gone[cid] = remaining.pop(cid)
+                else:
+                    reasons[cid] = "still resting at the venue"
+            if remaining:
+                await asyncio.sleep(min(0.1, max(0.0, left())))  # then cancel those again
+        # the final state of entries confirmed gone (filled meanwhile? never created?), for the journal
+        pend = {cid: sym for cid, sym in gone.items() if not (known and known(cid) and known(cid).status in terminal)}
+        for cid in gone:
+            if cid not in pend:
+                final[cid] = known(cid)
+        if pend and left() > 0:
+            try:
+                outs = await asyncio.wait_for(asyncio.gather(*(gw.query(s, c) for c, s in pend.items()),
+                                                             return_exceptions=True), left())
+            except asyncio.TimeoutError:
+                outs = [TimeoutError()] * len(pend)
+            for (cid, sym), u in zip(pend.items(), outs):
+                if isinstance(u, OrderUpdate):
+                    final[cid] = u
+                elif u is None:  # the venue has no such order: the create never arrived
+                    final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=time.time_ns())
+        for cid, u in final.items():
+            self._apply_final(u)
+        confirmed = {cid: (final[cid].status if cid in final else "not_resting") for cid in [*final, *gone]}
+        unconfirmed = [{"symbol": sym, "client_id": cid, "status": status0.get(cid, ""), "reason": reasons[cid]}
+                       for cid, sym in remaining.items()]
+        return confirmed, unconfirmed
+
+    def _apply_final(self, u: OrderUpdate) -> None:
+        """A terminal state learned at shutdown: journal it, and apply a fill the engine has not seen (the
+        private stream was down) so the position the venue holds is journaled too."""
+        book = self.books.get(u.symbol)
+        if book is not None and book.entry is not None and book.entry.client_id == u.client_id \
+                and u.filled_qty > abs(book.position_qty) + 1e-12:
+            missing = u.filled_qty - abs(book.position_qty)
+            self._on_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
+                               True, exec_id=f"shutdown-{u.client_id}-{u.filled_qty:g}", kind="entry",
+                               ts_ns=u.ts_ns or time.time_ns()))
+        if u.kind != "entry":
+            u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
+                            u.avg_price, u.reason, "entry", u.ts_ns)
+        self._on_update(u)
 
     # ------------------------------------------------------------------ views
     def snapshot(self) -> dict:
