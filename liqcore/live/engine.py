@@ -324,6 +324,7 @@ class Engine:
         self._stopping = False
         self._closing = False  # shutdown began: no create leaves any more
         self._unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
+        self._ask_later: list[OrderIntent] = []
         self.shutdown_report: dict | None = None
         self.gateway.on_update(self._on_update)
         self.gateway.on_fill(self._on_fill)
@@ -953,6 +954,12 @@ class Engine:
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
         self.attach(loop)
+        for intent in self._ask_later:  # stale entries the venue could not be asked about at reconcile
+            t = self._spawn(self._resolve_unknown(intent))
+            if t is not None:
+                self._unknown_tasks.add(t)
+                t.add_done_callback(self._unknown_tasks.discard)
+        self._ask_later = []
 
     def warmup(self) -> None:
         """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first
@@ -1050,31 +1057,55 @@ class Engine:
             book.entry, book.entry_status = intent, row.get("status") or "pending"
             if self.paper:
                 self.gateway.restore(intent, "new")
-            elif row.get("status") == "pending":
+            elif row.get("status") == "pending" and not self._stale(intent, row):
                 # journaled but maybe never sent: the gateway's idempotent place resolves it by client_id
                 self.pending.append((intent, 0))
+            # (a pending intent older than entry-timeout is never sent: _reconcile asks the venue about it)
         self.core.restore({"portfolio": portfolio, "symbols": syms})
         log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
                  len(rec.open_orders), len(rec.positions), len(rec.cooldowns), self.core.equity, self._seq)
 
+    def _stale(self, intent: OrderIntent, row: dict | None = None, now_ns: int | None = None) -> bool:
+        """An entry decided longer than its symbol's ``entry-timeout`` ago (it must not be sent any more)."""
+        born = int(intent.decision_ns or 0) or int((row or {}).get("created_ns") or 0)
+        now = time.time_ns() if now_ns is None else now_ns
+        return born > 0 and now - born > self.params.for_symbol(intent.symbol).entry_timeout_ns
+
     async def _reconcile(self) -> None:
-        """Venue mode after a restart: ask the venue about every entry the journal holds as working."""
+        """Venue mode after a restart: ask the venue about every entry the journal holds as working.  An entry
+        older than ``entry-timeout`` is never (re)sent: if it rests at the venue it is cancelled now, if the venue
+        never got it, it is closed in the journal as ``cancelled`` (``stale_intent``)."""
+        now = time.time_ns()  # ages as of the restart
         for sym, book in self.books.items():
-            if book.entry is None or book.position_qty or book.entry_status not in ("pending", "new", "partially_filled"):
+            if book.entry is None or book.position_qty or book.entry_status not in self.WORKING_STATUSES:
                 continue
             cid = book.entry.client_id
+            stale = self._stale(book.entry, now_ns=now)
             try:
                 u = await self.gateway.query(sym, cid)
             except GatewayError as exc:
                 log.error("reconcile of %s failed: %s", cid, exc)
+                if stale:  # never resent; asked again (once attached) until the venue answers
+                    book.entry_status = "unknown"
+                    self._ask_later.append(book.entry)
                 continue
             if u is None:
-                continue  # never reached the venue: the pending intent is sent again (same client_id)
+                if not stale:
+                    continue  # never reached the venue: the pending intent is sent again (same client_id)
+                log.warning("reconcile: %s decided %.0fs ago never reached the venue; not sent (older than "
+                            "entry-timeout)", cid, (time.time_ns() - book.entry.decision_ns) / 1e9)
+                u = OrderUpdate(cid, "cancelled", sym, reason="stale_intent", kind="entry", ts_ns=time.time_ns())
             self.pending = [(i, r) for i, r in self.pending if i.client_id != cid]
             self._on_update(u)
-            if u.filled_qty > 0 and u.status in ("filled", "partially_filled"):
-                self._on_fill(Fill(cid, sym, book.entry.side, u.avg_price or book.entry.price, u.filled_qty, 0.0, True,
-                                   exec_id=f"reconcile-{cid}", kind="entry", ts_ns=u.ts_ns or time.time_ns()))
+            if u.filled_qty > 0 and u.status in ("filled", "partially_filled", "cancelled") \
+                    and u.filled_qty > abs(book.position_qty) + 1e-12 and book.entry is not None:
+                self._on_fill(Fill(cid, sym, book.entry.side, u.avg_price or book.entry.price,
+                                   u.filled_qty - abs(book.position_qty), 0.0, True, exec_id=f"reconcile-{cid}",
+                                   kind="entry", ts_ns=u.ts_ns or time.time_ns()))
+            if stale and u.status in ("pending", "new", "partially_filled"):
+                log.warning("reconcile: %s rests at the venue past its entry-timeout; cancelling it", cid)
+                book.cancel_sent = True
+                await self._cancel(sym, cid)
         try:
             venue_positions = await self.gateway.positions()
         except GatewayError as exc:
