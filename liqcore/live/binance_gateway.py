@@ -27,14 +27,13 @@ import math
 import random
 import time
 from collections import deque
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN
 
 import orjson
 
-from liqcore.live.bybit_gateway import Instrument, _fmt, _to_grid
 from liqcore.live.gateway import Fill, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.instruments import Instrument
 from liqcore.venues.binance.rest import (
     BinanceAPIError,
     BinanceRateLimited,
@@ -195,10 +194,8 @@ class BinanceGateway(GatewayCallbacks):
         info = await self.rest.request("GET", "/fapi/v1/exchangeInfo", signed=False)
         for s in info.get("symbols", []):
             try:
-                flt = {f["filterType"]: f for f in s["filters"]}
-                inst = Instrument(s["symbol"], float(flt["PRICE_FILTER"]["tickSize"]), float(flt["LOT_SIZE"]["stepSize"]),
-                                  float(flt["LOT_SIZE"]["minQty"]))
-            except (KeyError, TypeError, ValueError):
+                inst = Instrument.from_binance(s)
+            except ValueError:
                 continue
             if self.symbols is None or inst.symbol in self.symbols:
                 self._instruments[inst.symbol] = inst
@@ -211,20 +208,18 @@ class BinanceGateway(GatewayCallbacks):
             raise ValueError(f"symbol: {symbol!r} has no instrument loaded") from None
 
     def round_price(self, symbol: str, px: float, side: str) -> float:
-        if side not in ("buy", "sell"):
-            raise ValueError(f"side: must be 'buy' or 'sell', got {side!r}")
-        return float(_to_grid(px, self.instrument(symbol).tick, ROUND_FLOOR if side == "buy" else ROUND_CEILING))
+        """Round to the tick: a BUY rounds DOWN, a SELL rounds UP (never closer to the market than asked)."""
+        return self.instrument(symbol).round_price(px, side)
 
     def round_qty(self, symbol: str, qty: float) -> float:
-        inst = self.instrument(symbol)
-        q = float(_to_grid(qty, inst.step, ROUND_FLOOR))
-        return q if q >= inst.min_qty - 1e-12 else 0.0
+        """Round DOWN to the qty step; 0.0 when the result is below the minimum order qty."""
+        return self.instrument(symbol).round_qty(qty)
 
     def _px(self, symbol: str, px: float) -> str:
-        return _fmt(_to_grid(px, self.instrument(symbol).tick, ROUND_HALF_EVEN))
+        return self.instrument(symbol).price_str(px)
 
     def _qty(self, symbol: str, q: float) -> str:
-        return _fmt(_to_grid(q, self.instrument(symbol).step, ROUND_HALF_EVEN))
+        return self.instrument(symbol).qty_str(q)
 
     # ------------------------------------------------------------------ orders
     def order_params(self, intent: OrderIntent) -> dict:

@@ -33,7 +33,6 @@ import os
 import secrets as _secrets
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Callable, Iterable
 
 import numpy as np
@@ -41,6 +40,7 @@ import numpy as np
 from liqcore.config import Params
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.metrics import Metrics
+from liqcore.venues.instruments import Instrument
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
@@ -62,71 +62,6 @@ DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
     "XRPUSDT": {"tickSize": 0.0001, "qtyStep": 1.0, "minOrderQty": 1.0},
     "DOGEUSDT": {"tickSize": 0.00001, "qtyStep": 1.0, "minOrderQty": 1.0},
 }
-
-
-def _decimals(step: float) -> int:
-    d = Decimal(repr(float(step))).normalize().as_tuple().exponent
-    return max(0, -int(d))
-
-
-def _grid(x: float, step: float, decimals: int, rounding: int) -> float:
-    """``x`` on the grid of ``step``: rounding -1 down, +1 up, 0 nearest. Float noise within 1e-9
-    steps of a grid point counts as on it (2496.2500000001 is on the 0.01 grid)."""
-    n = x / step
-    r = round(n)
-    if abs(n - r) < 1e-9:
-        k = r
-    elif rounding < 0:
-        k = math.floor(n)
-    elif rounding > 0:
-        k = math.ceil(n)
-    else:
-        k = r
-    return round(k * step, decimals)
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """Order grid of one symbol."""
-
-    symbol: str
-    tick_size: float
-    qty_step: float
-    min_qty: float
-
-    def __post_init__(self):
-        for f in ("tick_size", "qty_step"):
-            v = getattr(self, f)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"instruments: {self.symbol} {f} must be positive; got {v!r}")
-        object.__setattr__(self, "_pdec", _decimals(self.tick_size))
-        object.__setattr__(self, "_qdec", _decimals(self.qty_step))
-
-    @classmethod
-    def from_mapping(cls, symbol: str, m) -> "Instrument":
-        if isinstance(m, Instrument):
-            return m
-        if hasattr(m, "tick_size"):  # another module's instrument record
-            return cls(symbol, float(m.tick_size), float(m.qty_step), float(getattr(m, "min_qty", 0.0)))
-        try:
-            tick = m.get("tickSize", m.get("tick_size"))
-            step = m.get("qtyStep", m.get("qty_step"))
-            mn = m.get("minOrderQty", m.get("min_qty", 0.0))
-            return cls(symbol, float(tick), float(step), float(mn or 0.0))
-        except (AttributeError, TypeError, ValueError):
-            raise ValueError(f"instruments: {symbol}: expected tickSize, qtyStep, minOrderQty; got {m!r}") from None
-
-    def round_price(self, price: float, side: str) -> float:
-        """BUY rounds down, SELL rounds up: never closer to the market than asked."""
-        return _grid(price, self.tick_size, self._pdec, -1 if side == "buy" else 1)
-
-    def round_nearest(self, price: float) -> float:
-        return _grid(price, self.tick_size, self._pdec, 0)
-
-    def round_qty(self, qty: float) -> float:
-        """Down to the qty step; 0.0 below the minimum order qty."""
-        q = _grid(qty, self.qty_step, self._qdec, -1)
-        return q if q >= self.min_qty - 1e-12 else 0.0
 
 
 _RAND: list[str] = []
@@ -292,6 +227,7 @@ class Engine:
         self._instr: dict[str, Instrument] = {}
         for s, m in {**DEFAULT_INSTRUMENTS, **(instruments or {})}.items():
             self._instr[s.upper()] = Instrument.from_mapping(s.upper(), m)
+        self._instr_given = {str(s).upper() for s in (instruments or {})}  # the caller's table wins over the venue's
         self.on_decision = on_decision
         self.on_cascade = on_cascade
         self.on_fill = on_fill
@@ -359,6 +295,20 @@ class Engine:
             v = Venue.parse(venue).name.lower()
             d = self._decoders[venue] = self._decoders[v] = Decoder(v, registry=self.registry)
         return d
+
+    def _venue_instruments(self) -> None:
+        """A venue gateway's instruments (loaded at its start) replace the shipped table for the traded symbols
+        (not the ones the caller passed as ``instruments=``)."""
+        getter = None if self.paper else getattr(self.gateway, "instrument", None)
+        if getter is None:
+            return
+        for _, sym in self.traded:
+            if sym in self._instr_given:
+                continue
+            try:
+                self._instr[sym] = Instrument.from_mapping(sym, getter(sym))
+            except (ValueError, KeyError):
+                pass
 
     def instrument(self, symbol: str) -> Instrument:
         inst = self._instr.get(symbol)
@@ -604,10 +554,10 @@ class Engine:
             return
         price = inst.round_price(res["price"], side)
         notional = self.notional if self.notional is not None else float(res["notional"])
-        qty = inst.round_qty(notional / price) if price > 0 else 0.0
+        qty = inst.order_qty(notional, price)
         if qty <= 0:
             self.core.external_reject(ci, d.ts_ns)
-            d.reason = "below_min_qty"
+            d.reason = "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional"
             return
         # TP/SL from the rounded entry price (the fill price of a maker limit entry)
         sp = self._sym_params.get(d.symbol)
@@ -937,6 +887,7 @@ class Engine:
         self.warmup()
         self._stopping = False
         await self.gateway.start()
+        self._venue_instruments()
         self._restore()
         if not self.paper:
             await self._reconcile()
