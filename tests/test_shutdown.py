@@ -156,7 +156,7 @@ def test_binance_batch_cancel_and_cancel_all_against_the_fake(tmp_path):
     from liqcore.live.gateway import OrderIntent
     from liqcore.testing.fake_binance import FakeBinance
 
-    syms = symbols(4)
+    syms = symbols(6)
 
     async def main():
         async with FakeBinance(instruments=instruments(syms)) as fb:
@@ -180,6 +180,15 @@ def test_binance_batch_cancel_and_cancel_all_against_the_fake(tmp_path):
                 fb.venue.place_conditional(syms[1], "Sell", "StopLoss", 2900.0, 0.1, order_link_id="ca-1-sl")
                 assert await gw.cancel_all(syms[1]) == ["ca-1"]
                 assert [o.order_link_id for o in fb.venue.open_orders(syms[1])] == ["ca-1-sl"]
+                # a partly filled entry cancelled while the user stream is silent: its filled part gets TP/SL
+                fb.stalled = True
+                await gw.place(OrderIntent(syms[2], "buy", 0.1, 2990.0, "pf-1", take_profit=3000.0, stop_loss=2980.0))
+                await fb.trade(syms[2], 2989.0, 0.03)
+                res = await gw.cancel_batch([(syms[2], "pf-1")])
+                assert res["pf-1"][1].status == "cancelled" and res["pf-1"][1].filled_qty == pytest.approx(0.03)
+                algos = {o.order_link_id: o for o in fb.venue.open_orders(syms[2]) if o.stop_order_type}
+                assert set(algos) == {"pf-1-tp", "pf-1-sl"} and algos["pf-1-tp"].qty == pytest.approx(0.03)
+                fb.stalled = False
                 bad = await gw.rest.request("DELETE", "/fapi/v1/batchOrders", {"symbol": syms[0], "origClientOrderIdList":
                                                                                orjson.dumps([f"x{i}" for i in range(11)]).decode()})
             except Exception as exc:  # 11 ids: refused
@@ -192,13 +201,13 @@ def test_binance_batch_cancel_and_cancel_all_against_the_fake(tmp_path):
             # the engine on the Binance gateway: 3 working entries, the user stream silent
             gw = BinanceGateway(fb.api_key, fb.api_secret, fb.rest_url, fb.ws_base, symbols=syms, timeout=2.0,
                                 retry_backoff=0.02, order_rate=100)
-            eng = Engine(Params(min_history=5, history=50, max_symbols=8), symbols=syms[1:], gateway=gw)
+            eng = Engine(Params(min_history=5, history=50, max_symbols=8), symbols=syms[3:], gateway=gw)
             await eng.start()
             t0 = int(time.time() * 1000) - 30_000
-            for s in syms[1:]:
+            for s in syms[3:]:
                 for f in cascade(s, t0):
                     eng.on_frame("bybit", f, orjson.loads(f)["ts"] * 1_000_000)
-            await wait(lambda: all(eng.books[s].entry_status == "new" for s in syms[1:]))
+            await wait(lambda: all(eng.books[s].entry_status == "new" for s in syms[3:]))
             fb.stalled = True
             rep = await eng.shutdown()
             assert rep["unconfirmed"] == [] and rep["working"] == 3 and rep["seconds"] < 5.0, rep

@@ -335,7 +335,9 @@ class BinanceGateway(GatewayCallbacks):
         """Cancel many orders by client id at once: ``DELETE /fapi/v1/batchOrders`` (one symbol and up to 10
         ``origClientOrderIdList`` ids per request), the requests in parallel.  ``orders``: ``(symbol, client_id)``
         pairs.  Returns ``client_id -> (outcome, update)``: ``"accepted"`` with the order's state as the venue
-        answered it, ``"not_found"`` (-2011: no open order of that id) or ``"error: ..."`` (no usable answer)."""
+        answered it, ``"not_found"`` (-2011: no open order of that id) or ``"error: ..."`` (no usable answer).
+        A cancelled entry that was partly filled gets its take-profit / stop-loss for the filled qty at once,
+        whether or not the user stream reported the fill."""
         out: dict[str, tuple[str, OrderUpdate | None]] = {}
         by_sym: dict[str, list[str]] = {}
         for sym, cid in dict.fromkeys(orders):
@@ -368,6 +370,10 @@ class BinanceGateway(GatewayCallbacks):
                                 u.avg_price, "", kind, u.ts_ns)
                 self._orders[(cid, kind)] = u
                 out[cid] = ("accepted", u)
+                br = self._bracket.get(sym)
+                if kind == "entry" and u.status == "cancelled" and u.filled_qty > 0 and br is not None \
+                        and br["cid"] == cid and not br["placed"]:
+                    await self._place_bracket(sym, u.filled_qty)  # the filled part gets its TP/SL (stream or not)
 
         jobs = [one(sym, cids[i:i + self.CANCEL_BATCH_MAX]) for sym, cids in by_sym.items()
                 for i in range(0, len(cids), self.CANCEL_BATCH_MAX)]
