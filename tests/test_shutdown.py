@@ -86,8 +86,8 @@ def entries_resting(fx) -> list:
     return [o for o in fx.venue.open_orders() if o.order_link_id]
 
 
-@pytest.mark.parametrize("n,partial", [(5, 2), (30, 5)])
-def test_shutdown_cancels_every_working_entry_with_private_stream_down(tmp_path, n, partial):
+@pytest.mark.parametrize("n,partial,stream_down", [(5, 2, True), (30, 5, True), (5, 2, False)])
+def test_shutdown_cancels_every_working_entry(tmp_path, n, partial, stream_down):
     syms = symbols(n)
 
     async def main():
@@ -97,13 +97,14 @@ def test_shutdown_cancels_every_working_entry_with_private_stream_down(tmp_path,
             statuses = sorted(st for _, _, st in eng.working_entries())
             assert statuses.count("partially_filled") == partial and statuses.count("unknown") == 1
             fx.faults.http.clear()
-            fx.stall("private")  # the private stream is down: no push confirms anything
+            if stream_down:
+                fx.stall("private")  # the private stream is down: no push confirms anything
             t = time.monotonic()
             stop.set()
             summary = await task
             took = time.monotonic() - t
             sd = summary["shutdown"]
-            print(f"shutdown of {n} working entries, private stream down: {sd['seconds']:.3f}s "
+            print(f"shutdown of {n} working entries, private stream {'down' if stream_down else 'up'}: {sd['seconds']:.3f}s "
                   f"(runner stop {took:.3f}s)")
             assert took < 5.0 and sd["seconds"] < 5.0, sd
             assert sd["working"] == n and sd["unconfirmed"] == [], sd
@@ -249,5 +250,22 @@ def test_bybit_cancel_batch_codes_and_cancel_all_filter():
                 assert sorted(o.stop_order_type for o in left) == ["PartialStopLoss", "PartialTakeProfit"]
             finally:
                 await gw.close()
+
+    asyncio.run(main())
+
+
+def test_shutdown_falls_back_to_single_cancels_when_the_batch_endpoint_fails(tmp_path):
+    syms = symbols(5)
+
+    async def main():
+        async with FakeExchange(instruments=instruments(syms), partial_fills=True, rate_limit=None) as fx:
+            eng, runner, stop, task = await working_engine(fx, tmp_path, 5, 1, unknown=False)
+            fx.stall("private")
+            fx.fail_next(10_000, status=502, path="/v5/order/cancel-batch")  # the batch endpoint is broken
+            stop.set()
+            sd = (await task)["shutdown"]
+            assert sd["unconfirmed"] == [] and len(sd["confirmed"]) == 5 and sd["seconds"] < 5.0, sd
+            assert len(fx.requests_to("/v5/order/cancel")) == 5 and entries_resting(fx) == []
+            eng.journal.close()
 
     asyncio.run(main())

@@ -1140,6 +1140,7 @@ class Engine:
         reasons: dict[str, str] = {cid: "no answer before the shutdown timeout" for cid in remaining}
         final: dict[str, OrderUpdate] = {}
         gone: dict[str, str] = {}  # confirmed not resting, final state not yet known: cid -> symbol
+        pushed: set[str] = set()
         known = getattr(gw, "known", None)
         batch = getattr(gw, "cancel_batch", None)
 
@@ -1151,17 +1152,29 @@ class Engine:
             return {c: (("accepted", o) if isinstance(o, OrderUpdate) else (f"error: {o}", None))
                     for (c, _), o in zip(items, outs)}
 
+        batch_failed: set[str] = set()  # the batch request of these failed: their single cancels next
+
+        async def send(items):
+            singles = [(c, s) for c, s in items if batch is None or c in batch_failed]
+            batched = [(s, c) for c, s in items if batch is not None and c not in batch_failed]
+            out: dict = {}
+            for r in await asyncio.gather(*([batch(batched)] if batched else []),
+                                          *([single_cancels(singles)] if singles else [])):
+                out.update(r)
+            return out
+
         while remaining and left() > 0:
             items = list(remaining.items())
             try:
-                res = await asyncio.wait_for(batch([(s, c) for c, s in items]) if batch is not None
-                                             else single_cancels(items), left())
+                res = await asyncio.wait_for(send(items), left())
             except asyncio.TimeoutError:
                 break
             for cid, (outcome, u) in res.items():
                 if cid not in remaining:
                     continue
                 reasons[cid] = f"cancel {outcome}"
+                if outcome.startswith("error") and batch is not None:
+                    batch_failed.add(cid)
                 if u is not None and u.status in terminal:
                     final[cid] = u
                     del remaining[cid]
@@ -1173,6 +1186,7 @@ class Engine:
                     k = known(cid)
                     if k is not None and k.status in terminal:
                         final[cid] = k
+                        pushed.add(cid)  # the gateway reported it to the engine already
                         del remaining[cid]
             if not remaining:
                 break
@@ -1196,6 +1210,7 @@ class Engine:
         for cid in gone:
             if cid not in pend:
                 final[cid] = known(cid)
+                pushed.add(cid)
         if pend and left() > 0:
             try:
                 outs = await asyncio.wait_for(asyncio.gather(*(gw.query(s, c) for c, s in pend.items()),
@@ -1208,7 +1223,8 @@ class Engine:
                 elif u is None:  # the venue has no such order: the create never arrived
                     final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=time.time_ns())
         for cid, u in final.items():
-            self._apply_final(u)
+            if cid not in pushed:
+                self._apply_final(u)
         confirmed = {cid: (final[cid].status if cid in final else "not_resting") for cid in [*final, *gone]}
         unconfirmed = [{"symbol": sym, "client_id": cid, "status": status0.get(cid, ""), "reason": reasons[cid]}
                        for cid, sym in remaining.items()]
