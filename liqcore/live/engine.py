@@ -40,7 +40,7 @@ import numpy as np
 from liqcore.config import Params
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.metrics import Metrics
-from liqcore.venues.instruments import Instrument
+from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
@@ -52,17 +52,6 @@ _FUNDING = int(Kind.FUNDING)
 _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
 _EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
-
-#: Bybit linear tick size, qty step and minimum order qty of the guide's symbols (used when the
-#: gateway does not load instruments itself; any other symbol needs ``instruments=``)
-DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
-    "BTCUSDT": {"tickSize": 0.1, "qtyStep": 0.001, "minOrderQty": 0.001},
-    "ETHUSDT": {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01},
-    "SOLUSDT": {"tickSize": 0.01, "qtyStep": 0.1, "minOrderQty": 0.1},
-    "XRPUSDT": {"tickSize": 0.0001, "qtyStep": 1.0, "minOrderQty": 1.0},
-    "DOGEUSDT": {"tickSize": 0.00001, "qtyStep": 1.0, "minOrderQty": 1.0},
-}
-
 
 _RAND: list[str] = []
 _RAND_PID = [0]

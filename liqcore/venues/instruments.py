@@ -22,10 +22,20 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Mapping
 
-__all__ = ["Instrument", "grid_count", "grid_str", "grid_float", "HALF_EVEN", "FLOOR", "CEILING",
+__all__ = ["Instrument", "DEFAULT_INSTRUMENTS", "grid_count", "grid_str", "grid_float", "HALF_EVEN", "FLOOR", "CEILING",
            "OKX_CT_VAL", "default_instruments", "parse_okx_instruments", "load_instruments"]
 
 HALF_EVEN, FLOOR, CEILING = 0, 1, 2
+
+#: Bybit linear tick size, qty step and minimum order qty of common symbols: the engine's table when no venue
+#: gateway lists instruments (paper trading); any other symbol needs ``Engine(instruments=...)``
+DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
+    "BTCUSDT": {"tickSize": 0.1, "qtyStep": 0.001, "minOrderQty": 0.001},
+    "ETHUSDT": {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01},
+    "SOLUSDT": {"tickSize": 0.01, "qtyStep": 0.1, "minOrderQty": 0.1},
+    "XRPUSDT": {"tickSize": 0.0001, "qtyStep": 1.0, "minOrderQty": 1.0},
+    "DOGEUSDT": {"tickSize": 0.00001, "qtyStep": 1.0, "minOrderQty": 1.0},
+}
 _ROUNDING_DEC = {HALF_EVEN: ROUND_HALF_EVEN, FLOOR: ROUND_FLOOR, CEILING: ROUND_CEILING}
 
 
