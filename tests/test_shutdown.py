@@ -269,3 +269,55 @@ def test_shutdown_falls_back_to_single_cancels_when_the_batch_endpoint_fails(tmp
             eng.journal.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.timeout(120)
+def test_liqcore_run_live_sigint_with_private_stream_down(tmp_path):
+    """`liqcore run --live` in a child process: two resting entries (one partially filled), the private stream
+    stalls, SIGINT: the process exits within --shutdown-timeout (plus start-up of nothing new), nothing of
+    ours rests at the venue and the JSON summary reports every entry confirmed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from liqcore.testing.fake_exchange import FakeExchangeThread
+
+    th = FakeExchangeThread(partial_fills=True)
+    fx = th.start()
+    try:
+        env = dict(os.environ, BYBIT_API_KEY=fx.api_key, BYBIT_API_SECRET=fx.api_secret)
+        cmd = [sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT,SOLUSDT", "--live", "--no-dashboard",
+               "--ws-url", fx.public_ws_url, "--rest-url", fx.rest_url, "--private-ws-url", fx.private_ws_url,
+               "--journal", str(tmp_path / "j.sqlite"), "--min-history", "5", "--history", "50",
+               "--shutdown-timeout", "3s", "--json", "--log", str(tmp_path / "log.jsonl")]
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        t = time.monotonic()
+        while fx.connections("public") < 1 or fx.connections("private") < 1:
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert time.monotonic() - t < 30, "child did not connect"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        t0 = int(time.time() * 1000) - 30_000
+        for s in ("ETHUSDT", "SOLUSDT"):
+            for f in cascade(s, t0):
+                th.call(fx.push(f))
+        while len([o for o in fx.venue.open_orders() if o.order_link_id and o.status == "New"]) < 2:
+            assert time.monotonic() - t < 60, "entries not resting"
+            time.sleep(0.05)
+        th.call(fx.trade("ETHUSDT", 2995.0, 0.3))  # ETH partially filled
+        time.sleep(0.3)
+        fx.stall("private")
+        t1 = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+        took = time.monotonic() - t1
+        assert child.returncode == 0, err.decode()[-2000:]
+        summary = orjson.loads(out.decode().strip().splitlines()[-1])
+        sd = summary["shutdown"]
+        assert sd["working"] == 2 and sd["unconfirmed"] == [] and sd["seconds"] < 3.0, sd
+        assert took < 3.0 + 2.0, took  # the whole process, feeds and journal included
+        assert [o for o in fx.venue.open_orders() if o.order_link_id] == []
+        assert b"NOT CONFIRMED" not in err
+    finally:
+        th.stop()
