@@ -107,6 +107,9 @@ def _v1_journal(path, cid="lc-ETH-1-aa"):
                " ?, 1, 3)", (cid, orjson.dumps(intent).decode()))
     db.execute("INSERT INTO orders VALUES ('lc-ETH-0-zz', 'ETHUSDT', 'entry', 'buy', 'cancelled', 1, 1, 0, 0, 'E-0', '',"
                " NULL, 0, 0)")  # a row the log cannot rebuild is kept
+    db.execute("INSERT INTO log (ts_ns, type, key, data) VALUES (4, 'order_update', 'x', '{\"client_id\": \"x\"}')")  # unreadable
+    db.execute("INSERT INTO orders VALUES ('lc-ETH-00-yy', 'ETHUSDT', NULL, 'buy', 'cancelled', 1, 1, 0, 0, 'E-00', '',"
+               " NULL, 0, 0)")  # no kind recorded
     db.execute("INSERT INTO state VALUES ('seq', '1')")
     db.commit()
     db.close()
@@ -120,7 +123,7 @@ def test_old_journal_is_migrated_from_its_log(tmp_path):
         assert j.migrated == 1
         assert j.order(cid)["venue_order_id"] == "E-1" and j.order(cid)["status"] == "filled"
         assert j.order(cid, "tp")["venue_order_id"] == "T-1" and j.order(cid, "tp")["status"] == "untriggered"
-        assert j.order("lc-ETH-0-zz")["venue_order_id"] == "E-0"
+        assert j.order("lc-ETH-0-zz")["venue_order_id"] == "E-0" and j.order("lc-ETH-00-yy")["venue_order_id"] == "E-00"
         rec = j.recover()
         assert rec.open_orders == {} and list(rec.child_orders) == [(cid, "tp")] and rec.seq == 1
     with Journal(path) as j:  # opened again: already current

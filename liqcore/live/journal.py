@@ -163,14 +163,14 @@ class Journal:
                                                    " ORDER BY id").fetchall():
                 try:
                     d = orjson.loads(data)
-                    d["client_id"]
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    continue
-                stmts = self._intent_sql(d, data, int(ts), None) if type_ == "intent" else self._update_sql(d, int(ts))
+                    stmts = self._intent_sql(d, data, int(ts), None) if type_ == "intent" else self._update_sql(d, int(ts))
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+                    continue  # a row this layout cannot read: the old table's row is kept below
                 for sql, params in stmts:
                     cur.execute(sql, params)
             # rows the log cannot rebuild (none in a journal this package wrote) are kept as they were
-            cur.execute(f"INSERT OR IGNORE INTO orders ({', '.join(_ORDER_COLS)}) SELECT {', '.join(_ORDER_COLS)} FROM orders_v1")
+            sel = ", ".join("COALESCE(kind, 'entry')" if c == "kind" else c for c in _ORDER_COLS)
+            cur.execute(f"INSERT OR IGNORE INTO orders ({', '.join(_ORDER_COLS)}) SELECT {sel} FROM orders_v1")
             cur.execute("DROP TABLE orders_v1")
             cur.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             cur.execute("COMMIT")
