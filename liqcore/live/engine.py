@@ -1080,6 +1080,7 @@ class Engine:
         budget = self.params.shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
         t0 = loop.time()
         deadline = t0 + budget
+        cancel_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
         self._closing = True
         for t in list(self._unknown_tasks):  # the cancel below settles those orders
             t.cancel()
@@ -1093,7 +1094,7 @@ class Engine:
                     u = await self.gateway.cancel(sym, cid)
                     report["confirmed"][cid] = u.status
             else:
-                confirmed, unconfirmed = await self._cancel_working(targets, deadline)
+                confirmed, unconfirmed = await self._cancel_working(targets, cancel_deadline)
                 report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
         self._stopping = True
         self._run_books()
@@ -1111,7 +1112,7 @@ class Engine:
             self.journal.note("shutdown", report, time.time_ns())
             self.journal.flush()
         try:
-            await asyncio.wait_for(self.gateway.close(), max(0.5, deadline - loop.time()))
+            await asyncio.wait_for(self.gateway.close(), max(0.1, deadline - loop.time()))
         except asyncio.TimeoutError:
             log.warning("gateway close did not finish within the shutdown timeout")
         except Exception:
@@ -1130,6 +1131,7 @@ class Engine:
         final: dict[str, OrderUpdate] = {}
         gone: dict[str, str] = {}  # confirmed not resting, final state not yet known: cid -> symbol
         pushed: set[str] = set()
+        listed_resting: set[str] = set()  # seen resting in the last listing of open orders
         known = getattr(gw, "known", None)
         batch = getattr(gw, "cancel_batch", None)
 
@@ -1161,7 +1163,7 @@ class Engine:
             for cid, (outcome, u) in res.items():
                 if cid not in remaining:
                     continue
-                reasons[cid] = f"cancel {outcome}"
+                reasons[cid] = ("still resting at the venue; " if cid in listed_resting else "") + f"cancel {outcome}"
                 if outcome.startswith("error") and batch is not None:
                     batch_failed.add(cid)
                 if u is not None and u.status in terminal:
@@ -1191,7 +1193,8 @@ class Engine:
                 if cid not in resting:
                     gone[cid] = remaining.pop(cid)
                 else:
-                    reasons[cid] = "still resting at the venue"
+                    listed_resting.add(cid)
+                    reasons[cid] = "still resting at the venue; " + reasons[cid].rpartition("; ")[2]
             if remaining:
                 await asyncio.sleep(min(0.1, max(0.0, left())))  # then cancel those again
         # the final state of entries confirmed gone (filled meanwhile? never created?), for the journal
