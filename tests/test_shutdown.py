@@ -67,6 +67,8 @@ async def working_engine(fx, tmp_path, n: int, partial: int, unknown: bool):
         for f in cascade(s, t0):
             await fx.push(f)
     await wait(lambda: all(eng.books[s].entry_status == "new" for s in normal))
+    # the strategy core has seen the entries arrive (no later print is taken for their arrival)
+    await wait(lambda: all(eng.core.position(eng._by_symbol[s][1])["status"] == "resting" for s in normal))
     for s in syms[:partial]:  # a print through the limit for 0.3 of the 0.83 ordered
         await fx.trade(s, 2995.0, 0.3)
     await wait(lambda: all(eng.books[s].entry_status == "partially_filled" and eng.books[s].position_qty > 0
@@ -306,6 +308,7 @@ def test_liqcore_run_live_sigint_with_private_stream_down(tmp_path):
         while len([o for o in fx.venue.open_orders() if o.order_link_id and o.status == "New"]) < 2:
             assert time.monotonic() - t < 60, "entries not resting"
             time.sleep(0.05)
+        time.sleep(0.5)  # the child's strategy core has seen both entries arrive (its clock ticks every 0.1 s)
         th.call(fx.trade("ETHUSDT", 2995.0, 0.3))  # ETH partially filled
         time.sleep(0.3)
         fx.stall("private")
