@@ -308,7 +308,7 @@ def test_liqcore_run_live_sigint_with_private_stream_down(tmp_path):
         while len([o for o in fx.venue.open_orders() if o.order_link_id and o.status == "New"]) < 2:
             assert time.monotonic() - t < 60, "entries not resting"
             time.sleep(0.05)
-        time.sleep(0.5)  # the child's strategy core has seen both entries arrive (its clock ticks every 0.1 s)
+        time.sleep(1.0)  # the child's strategy core has seen both entries arrive (its clock ticks every 0.1 s)
         th.call(fx.trade("ETHUSDT", 2995.0, 0.3))  # ETH partially filled
         time.sleep(0.3)
         fx.stall("private")
