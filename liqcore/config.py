@@ -205,6 +205,9 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("ping-interval", "ping_interval_ns", parse_duration, "5s", "heartbeat on every market-data socket", "feed", "DUR"),
     _Spec("stall-timeout", "stall_timeout_ns", parse_duration, "10s",
           "a feed socket silent this long is stalled: replaced, down from its last frame (> ping-interval)", "feed", "DUR"),
+    # live shutdown
+    _Spec("shutdown-timeout", "shutdown_timeout_ns", parse_duration, "5s",
+          "on stop, time to cancel and confirm every working entry before exiting", "execution", "DUR"),
 )
 _BY_FIELD = {s.field: s for s in PARAMS}
 _BY_NAME = {s.name: s for s in PARAMS}
@@ -252,6 +255,7 @@ class Params:
     hours: tuple[int, int] | None = None
     ping_interval_ns: int = 5_000_000_000
     stall_timeout_ns: int = 10_000_000_000
+    shutdown_timeout_ns: int = 5_000_000_000
     explicit: frozenset = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self):

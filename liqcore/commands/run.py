@@ -206,6 +206,10 @@ def run(args) -> int:
         print(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     else:
         print(summary_line(summary))
+    sd = summary.get("shutdown") or {}
+    for u in sd.get("unconfirmed") or []:
+        print(f"NOT CONFIRMED CANCELLED (may still rest at the venue): {u['symbol']} {u['client_id']} "
+              f"({u['reason']})", file=sys.stderr)
     return 0
 
 

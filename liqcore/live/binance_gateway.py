@@ -27,14 +27,13 @@ import math
 import random
 import time
 from collections import deque
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN
 
 import orjson
 
-from liqcore.live.bybit_gateway import Instrument, _fmt, _to_grid
 from liqcore.live.gateway import Fill, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.instruments import Instrument
 from liqcore.venues.binance.rest import (
     BinanceAPIError,
     BinanceRateLimited,
@@ -195,10 +194,8 @@ class BinanceGateway(GatewayCallbacks):
         info = await self.rest.request("GET", "/fapi/v1/exchangeInfo", signed=False)
         for s in info.get("symbols", []):
             try:
-                flt = {f["filterType"]: f for f in s["filters"]}
-                inst = Instrument(s["symbol"], float(flt["PRICE_FILTER"]["tickSize"]), float(flt["LOT_SIZE"]["stepSize"]),
-                                  float(flt["LOT_SIZE"]["minQty"]))
-            except (KeyError, TypeError, ValueError):
+                inst = Instrument.from_binance(s)
+            except ValueError:
                 continue
             if self.symbols is None or inst.symbol in self.symbols:
                 self._instruments[inst.symbol] = inst
@@ -211,20 +208,18 @@ class BinanceGateway(GatewayCallbacks):
             raise ValueError(f"symbol: {symbol!r} has no instrument loaded") from None
 
     def round_price(self, symbol: str, px: float, side: str) -> float:
-        if side not in ("buy", "sell"):
-            raise ValueError(f"side: must be 'buy' or 'sell', got {side!r}")
-        return float(_to_grid(px, self.instrument(symbol).tick, ROUND_FLOOR if side == "buy" else ROUND_CEILING))
+        """Round to the tick: a BUY rounds DOWN, a SELL rounds UP (never closer to the market than asked)."""
+        return self.instrument(symbol).round_price(px, side)
 
     def round_qty(self, symbol: str, qty: float) -> float:
-        inst = self.instrument(symbol)
-        q = float(_to_grid(qty, inst.step, ROUND_FLOOR))
-        return q if q >= inst.min_qty - 1e-12 else 0.0
+        """Round DOWN to the qty step; 0.0 when the result is below the minimum order qty."""
+        return self.instrument(symbol).round_qty(qty)
 
     def _px(self, symbol: str, px: float) -> str:
-        return _fmt(_to_grid(px, self.instrument(symbol).tick, ROUND_HALF_EVEN))
+        return self.instrument(symbol).price_str(px)
 
     def _qty(self, symbol: str, q: float) -> str:
-        return _fmt(_to_grid(q, self.instrument(symbol).step, ROUND_HALF_EVEN))
+        return self.instrument(symbol).qty_str(q)
 
     # ------------------------------------------------------------------ orders
     def order_params(self, intent: OrderIntent) -> dict:
@@ -332,6 +327,72 @@ class BinanceGateway(GatewayCallbacks):
         u = _order_rest(d)
         kind = self._intents[client_id].kind if client_id in self._intents else u.kind
         return OrderUpdate(client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
+
+    #: orders per ``DELETE /fapi/v1/batchOrders`` request
+    CANCEL_BATCH_MAX = 10
+
+    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+        """Cancel many orders by client id at once: ``DELETE /fapi/v1/batchOrders`` (one symbol and up to 10
+        ``origClientOrderIdList`` ids per request), the requests in parallel.  ``orders``: ``(symbol, client_id)``
+        pairs.  Returns ``client_id -> (outcome, update)``: ``"accepted"`` with the order's state as the venue
+        answered it, ``"not_found"`` (-2011: no open order of that id) or ``"error: ..."`` (no usable answer).
+        A cancelled entry that was partly filled gets its take-profit / stop-loss for the filled qty at once,
+        whether or not the user stream reported the fill."""
+        out: dict[str, tuple[str, OrderUpdate | None]] = {}
+        by_sym: dict[str, list[str]] = {}
+        for sym, cid in dict.fromkeys(orders):
+            by_sym.setdefault(sym, []).append(cid)
+
+        async def one(sym: str, cids: list[str]) -> None:
+            try:
+                rows = await self.rest.request("DELETE", "/fapi/v1/batchOrders",
+                                               {"symbol": sym, "origClientOrderIdList": orjson.dumps(cids).decode()},
+                                               limiter=self.limiter)
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                for cid in cids:
+                    out[cid] = (f"error: {exc}", None)
+                return
+            rows = rows if isinstance(rows, list) else []
+            for i, cid in enumerate(cids):
+                r = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {"code": 0, "msg": "no answer"}
+                if "code" in r and "status" not in r:
+                    code = int(r.get("code") or 0)
+                    out[cid] = ("not_found", None) if code in (ERR_UNKNOWN_ORDER, ERR_NO_SUCH_ORDER) else \
+                        (f"error: {code} {r.get('msg', '')}", None)
+                    continue
+                try:
+                    u = _order_rest(r)
+                except ValueError as exc:
+                    out[cid] = (f"error: {exc}", None)
+                    continue
+                kind = self._intents[cid].kind if cid in self._intents else u.kind
+                u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
+                                u.avg_price, "", kind, u.ts_ns)
+                self._orders[(cid, kind)] = u
+                out[cid] = ("accepted", u)
+                br = self._bracket.get(sym)
+                if kind == "entry" and u.status == "cancelled" and u.filled_qty > 0 and br is not None \
+                        and br["cid"] == cid and not br["placed"]:
+                    await self._place_bracket(sym, u.filled_qty)  # the filled part gets its TP/SL (stream or not)
+
+        jobs = [one(sym, cids[i:i + self.CANCEL_BATCH_MAX]) for sym, cids in by_sym.items()
+                for i in range(0, len(cids), self.CANCEL_BATCH_MAX)]
+        await asyncio.gather(*jobs)
+        return out
+
+    async def cancel_all(self, symbol: str) -> list[str]:
+        """Cancel every regular open order of ``symbol`` (``DELETE /fapi/v1/allOpenOrders``; conditional TP/SL
+        orders are a separate service and stay).  Returns the client ids that were open just before."""
+        try:
+            before = await self.rest.request("GET", "/fapi/v1/openOrders", {"symbol": symbol})
+            await self.rest.request("DELETE", "/fapi/v1/allOpenOrders", {"symbol": symbol}, limiter=self.limiter)
+        except (BinanceAPIError, BinanceTransportError) as exc:
+            raise GatewayError(f"binance cancel-all {symbol}: {exc}") from None
+        return [str(r.get("clientOrderId") or r.get("orderId") or "") for r in before if isinstance(r, dict)]
+
+    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
+        """The last state of an order the gateway has seen (event, answer or query), or None."""
+        return self._orders.get((client_id, kind))
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         try:

@@ -34,14 +34,24 @@ import logging
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from liqcore.live.gateway import Fill, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
+from liqcore.venues.instruments import (  # noqa: F401  (grid helpers re-exported for existing imports)
+    CEILING,
+    FLOOR,
+    HALF_EVEN,
+    Instrument,
+    _fmt,
+    _to_grid,
+    grid_count,
+    grid_float,
+    grid_str,
+)
 from liqcore.venues.bybit.rest import (
+    CANCEL_BATCH_MAX,
     RET_DUPLICATE_LINK_ID,
     RET_ORDER_NOT_EXISTS,
     BybitAPIError,
@@ -55,110 +65,6 @@ __all__ = ["BybitGateway", "Instrument"]
 log = logging.getLogger("liqcore.bybit.gateway")
 
 _TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
-
-
-@dataclass(frozen=True)
-class Instrument:
-    symbol: str
-    tick_size: float
-    qty_step: float
-    min_qty: float
-    max_qty: float = math.inf
-    min_notional: float = 0.0
-    # exact grids (units, decimals, size, Decimal size): size = units / 10**decimals; derived from the sizes
-    tick_grid: tuple = field(init=False, repr=False, compare=False)
-    step_grid: tuple = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tick_grid", _grid_of(self.tick_size, "tick_size"))
-        object.__setattr__(self, "step_grid", _grid_of(self.qty_step, "qty_step"))
-
-    @property
-    def tick(self) -> Decimal:
-        return Decimal(str(self.tick_size))
-
-    @property
-    def step(self) -> Decimal:
-        return Decimal(str(self.qty_step))
-
-
-def _grid_of(size: float, name: str) -> tuple:
-    """``(units, decimals, size_float, size_decimal)`` of a positive grid size: size = units / 10**decimals."""
-    try:
-        d = Decimal(str(float(size)))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a positive number, got {size!r}") from None
-    if not (d.is_finite() and d > 0):
-        raise ValueError(f"{name}: must be a positive number, got {size!r}")
-    _, digits, exp = d.normalize().as_tuple()
-    units = int("".join(map(str, digits)))
-    if exp >= 0:
-        return units * 10 ** exp, 0, float(size), d
-    return units, -exp, float(size), d
-
-
-def _to_grid(x: float, step: Decimal, rounding) -> Decimal:
-    # a tolerance of 1e-9 steps absorbs float noise (2496.2500000001 is on the 0.01 grid)
-    n = Decimal(repr(float(x))) / step
-    nearest = n.to_integral_value(ROUND_HALF_EVEN)
-    if abs(n - nearest) < Decimal("1e-9"):
-        n = nearest
-    return n.to_integral_value(rounding) * step
-
-
-def _fmt(d: Decimal) -> str:
-    s = format(d.normalize(), "f")
-    return s if s not in ("-0", "") else "0"
-
-
-HALF_EVEN, FLOOR, CEILING = 0, 1, 2
-_ROUNDING_DEC = {HALF_EVEN: ROUND_HALF_EVEN, FLOOR: ROUND_FLOOR, CEILING: ROUND_CEILING}
-
-
-def grid_count(x: float, grid: tuple, mode: int) -> int:
-    """``x`` as a whole number of grid steps, exactly as :func:`_to_grid` rounds it (the same 1e-9-step
-    tolerance, then half-even / floor / ceiling for ``mode`` 0 / 1 / 2).  Computed in floats whenever the
-    float error bound decides the case, in Decimal otherwise.  ``grid``: an Instrument's ``tick_grid`` or
-    ``step_grid``."""
-    n = x / grid[2]
-    # |n_float - n_exact| <= ~3.4e-16 |n| (three correctly rounded steps: the float x, the size, the division)
-    # (each test below holds for the exact value too, or the case goes to Decimal)
-    err = abs(n) * 5e-16
-    if err < 1e-9 and n == n:
-        r = round(n)
-        d = abs(n - r)
-        if d + err < 1e-9:
-            return int(r)
-        if d - err > 1e-9:
-            if mode == FLOOR:
-                return math.floor(n)
-            if mode == CEILING:
-                return math.ceil(n)
-            if abs(d - 0.5) > err:  # not a tie: the nearest integer is certain
-                return int(r)
-    return int(_to_grid(x, grid[3], _ROUNDING_DEC[mode]) / grid[3])
-
-
-def grid_str(k: int, grid: tuple) -> str:
-    """``k`` grid steps as the venue's decimal string (no exponent, no trailing zeros), equal to
-    ``_fmt`` of the exact Decimal value."""
-    v = k * grid[0]
-    dec = grid[1]
-    if v == 0:
-        return "0"
-    if dec == 0:
-        return str(v)
-    s = str(-v if v < 0 else v)
-    if len(s) <= dec:
-        s = "0" * (dec - len(s) + 1) + s
-    head, tail = s[:-dec], s[-dec:].rstrip("0")
-    out = f"{head}.{tail}" if tail else head
-    return "-" + out if v < 0 else out
-
-
-def grid_float(k: int, grid: tuple) -> float:
-    """``k`` grid steps as the nearest float (the float of the exact decimal value)."""
-    return k * grid[0] / 10 ** grid[1] if grid[1] else float(k * grid[0])
 
 
 class BybitGateway(GatewayCallbacks):
@@ -273,13 +179,8 @@ class BybitGateway(GatewayCallbacks):
         rows = await self.rest.get_instruments(self.category, symbols)
         for r in rows:
             try:
-                pf, lf = r["priceFilter"], r["lotSizeFilter"]
-                inst = Instrument(
-                    symbol=r["symbol"], tick_size=float(pf["tickSize"]), qty_step=float(lf["qtyStep"]),
-                    min_qty=float(lf["minOrderQty"]), max_qty=float(lf.get("maxOrderQty") or math.inf),
-                    min_notional=float(lf.get("minNotionalValue") or 0.0),
-                )
-            except (KeyError, TypeError, ValueError):
+                inst = Instrument.from_bybit(r)
+            except ValueError:
                 log.warning("bybit instruments: malformed row for %r skipped", r.get("symbol") if isinstance(r, dict) else r)
                 continue
             self._instruments[inst.symbol] = inst
@@ -297,20 +198,11 @@ class BybitGateway(GatewayCallbacks):
 
     def round_price(self, symbol: str, px: float, side: str) -> float:
         """Round to the tick: a BUY rounds DOWN, a SELL rounds UP (never closer to the market than asked)."""
-        if side not in ("buy", "sell"):
-            raise ValueError(f"side: must be 'buy' or 'sell', got {side!r}")
-        if not (px > 0 and math.isfinite(px)):
-            raise ValueError(f"price: must be a positive finite number, got {px!r}")
-        g = self.instrument(symbol).tick_grid
-        return grid_float(grid_count(px, g, FLOOR if side == "buy" else CEILING), g)
+        return self.instrument(symbol).round_price(px, side)
 
     def round_qty(self, symbol: str, qty: float) -> float:
         """Round DOWN to the qty step; 0.0 when the result is below the minimum order qty."""
-        if not (qty >= 0 and math.isfinite(qty)):
-            raise ValueError(f"qty: must be a non-negative finite number, got {qty!r}")
-        inst = self.instrument(symbol)
-        q = grid_float(grid_count(qty, inst.step_grid, FLOOR), inst.step_grid)
-        return q if q >= inst.min_qty - 1e-12 else 0.0
+        return self.instrument(symbol).round_qty(qty)
 
     # ------------------------------------------------------------------ orders
     def order_body(self, intent: OrderIntent) -> dict:
@@ -326,18 +218,17 @@ class BybitGateway(GatewayCallbacks):
         inst = self.instrument(intent.symbol)
         if intent.qty < inst.min_qty - 1e-12:
             raise ValueError(f"qty: {intent.qty} is below {intent.symbol}'s minimum {inst.min_qty}")
-        tg, sg = inst.tick_grid, inst.step_grid
         side = "Buy" if intent.side == "buy" else "Sell"
         body: dict = {"category": self.category, "symbol": intent.symbol, "side": side}
         if intent.order_type == "market":
             body["orderType"] = "Market"
-            body["qty"] = grid_str(grid_count(intent.qty, sg, HALF_EVEN), sg)
+            body["qty"] = inst.qty_str(intent.qty)
         else:
             if not (intent.price > 0 and math.isfinite(intent.price)):
                 raise ValueError(f"price: must be > 0 for a limit order, got {intent.price!r}")
             body["orderType"] = "Limit"
-            body["qty"] = grid_str(grid_count(intent.qty, sg, HALF_EVEN), sg)
-            body["price"] = grid_str(grid_count(intent.price, tg, HALF_EVEN), tg)
+            body["qty"] = inst.qty_str(intent.qty)
+            body["price"] = inst.price_str(intent.price)
             body["timeInForce"] = "PostOnly" if intent.post_only else "GTC"
         body["positionIdx"] = 0
         body["orderLinkId"] = intent.client_id
@@ -353,22 +244,22 @@ class BybitGateway(GatewayCallbacks):
             if self.tp_mode == "limit":
                 body["tpslMode"] = "Partial"
                 if tp:
-                    body["takeProfit"] = grid_str(grid_count(tp, tg, HALF_EVEN), tg)
+                    body["takeProfit"] = inst.price_str(tp)
                     body["tpOrderType"] = "Limit"
                     body["tpLimitPrice"] = body["takeProfit"]
                     body["tpTriggerBy"] = "LastPrice"
                 if sl:
-                    body["stopLoss"] = grid_str(grid_count(sl, tg, HALF_EVEN), tg)
+                    body["stopLoss"] = inst.price_str(sl)
                     body["slOrderType"] = "Market"
                     body["slTriggerBy"] = "LastPrice"
             else:
                 body["tpslMode"] = "Full"
                 if tp:
-                    body["takeProfit"] = grid_str(grid_count(tp, tg, HALF_EVEN), tg)
+                    body["takeProfit"] = inst.price_str(tp)
                     body["tpOrderType"] = "Market"
                     body["tpTriggerBy"] = "LastPrice"
                 if sl:
-                    body["stopLoss"] = grid_str(grid_count(sl, tg, HALF_EVEN), tg)
+                    body["stopLoss"] = inst.price_str(sl)
                     body["slOrderType"] = "Market"
                     body["slTriggerBy"] = "LastPrice"
         return body
@@ -519,6 +410,55 @@ class BybitGateway(GatewayCallbacks):
             return u
         found = await self._query_venue(symbol, client_id)
         return found if found is not None else OrderUpdate(client_id, "pending", symbol, reason="cancel_requested", ts_ns=time.time_ns())
+
+    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+        """Cancel many orders by client id at once: ``POST /v5/order/cancel-batch`` with up to 20 orders per
+        request, the requests in parallel (each passes the cancel limiter once).  ``orders``: ``(symbol,
+        client_id)`` pairs.  Returns ``client_id -> (outcome, update)``: ``"accepted"`` (the venue took the
+        cancel; Bybit cancels asynchronously, the final state comes by push or query), ``"not_found"`` (the
+        venue has no open order of that id: already closed, or never created) or ``"error: ..."`` (no usable
+        answer: ask again); ``update`` is always ``None`` here.  Never raises for venue or transport failures."""
+        out: dict[str, tuple[str, OrderUpdate | None]] = {}
+        orders = list(dict.fromkeys(orders))
+        self.stats["cancels"] += len(orders)
+
+        async def one(chunk: list[tuple[str, str]]) -> None:
+            items = [{"symbol": sym, "orderLinkId": cid} for sym, cid in chunk]
+            try:
+                res = await self.rest.cancel_batch(self.category, items, limiter=self.cancel_limiter)
+            except (BybitAPIError, BybitTransportError) as exc:
+                for _, cid in chunk:
+                    out[cid] = (f"error: {exc}", None)
+                return
+            for (sym, cid), (row, code, msg) in zip(chunk, res):
+                if code == 0:
+                    oid = str(row.get("orderId") or "")
+                    if oid:
+                        kind = self._intents[cid].kind if cid in self._intents else "entry"
+                        self._oid_cid[oid] = (cid, kind)
+                    out[cid] = ("accepted", None)
+                elif code == RET_ORDER_NOT_EXISTS:
+                    out[cid] = ("not_found", None)
+                else:
+                    out[cid] = (f"error: {code} {msg}", None)
+
+        chunks = [orders[i:i + CANCEL_BATCH_MAX] for i in range(0, len(orders), CANCEL_BATCH_MAX)]
+        await asyncio.gather(*(one(c) for c in chunks))
+        return out
+
+    async def cancel_all(self, symbol: str) -> list[str]:
+        """Cancel every active (non-conditional) order of ``symbol``: ``POST /v5/order/cancel-all`` with
+        ``orderFilter=Order`` (attached TP/SL and other conditional orders stay).  Returns the cancelled
+        orders' client ids (venue order ids for orders without one)."""
+        try:
+            rows = await self.rest.cancel_all(self.category, symbol=symbol, order_filter="Order", limiter=self.cancel_limiter)
+        except (BybitAPIError, BybitTransportError) as exc:
+            raise GatewayError(f"bybit cancel-all {symbol}: {exc}") from None
+        return [str(r.get("orderLinkId") or r.get("orderId") or "") for r in rows]
+
+    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
+        """The last state of an order the gateway has seen (push, answer or query), or None."""
+        return self._orders.get((client_id, kind))
 
     async def _wait_terminal(self, client_id: str, kind: str, timeout: float) -> OrderUpdate | None:
         def done():

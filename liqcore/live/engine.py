@@ -38,7 +38,6 @@ import os
 import secrets as _secrets
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Callable, Iterable
 
 import numpy as np
@@ -46,6 +45,7 @@ import numpy as np
 from liqcore.config import Params
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.metrics import Metrics
+from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
@@ -59,82 +59,6 @@ _RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock r
 _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
 _EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
-
-#: Bybit linear tick size, qty step and minimum order qty of the guide's symbols (used when the
-#: gateway does not load instruments itself; any other symbol needs ``instruments=``)
-DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
-    "BTCUSDT": {"tickSize": 0.1, "qtyStep": 0.001, "minOrderQty": 0.001},
-    "ETHUSDT": {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01},
-    "SOLUSDT": {"tickSize": 0.01, "qtyStep": 0.1, "minOrderQty": 0.1},
-    "XRPUSDT": {"tickSize": 0.0001, "qtyStep": 1.0, "minOrderQty": 1.0},
-    "DOGEUSDT": {"tickSize": 0.00001, "qtyStep": 1.0, "minOrderQty": 1.0},
-}
-
-
-def _decimals(step: float) -> int:
-    d = Decimal(repr(float(step))).normalize().as_tuple().exponent
-    return max(0, -int(d))
-
-
-def _grid(x: float, step: float, decimals: int, rounding: int) -> float:
-    """``x`` on the grid of ``step``: rounding -1 down, +1 up, 0 nearest. Float noise within 1e-9
-    steps of a grid point counts as on it (2496.2500000001 is on the 0.01 grid)."""
-    n = x / step
-    r = round(n)
-    if abs(n - r) < 1e-9:
-        k = r
-    elif rounding < 0:
-        k = math.floor(n)
-    elif rounding > 0:
-        k = math.ceil(n)
-    else:
-        k = r
-    return round(k * step, decimals)
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """Order grid of one symbol."""
-
-    symbol: str
-    tick_size: float
-    qty_step: float
-    min_qty: float
-
-    def __post_init__(self):
-        for f in ("tick_size", "qty_step"):
-            v = getattr(self, f)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"instruments: {self.symbol} {f} must be positive; got {v!r}")
-        object.__setattr__(self, "_pdec", _decimals(self.tick_size))
-        object.__setattr__(self, "_qdec", _decimals(self.qty_step))
-
-    @classmethod
-    def from_mapping(cls, symbol: str, m) -> "Instrument":
-        if isinstance(m, Instrument):
-            return m
-        if hasattr(m, "tick_size"):  # another module's instrument record
-            return cls(symbol, float(m.tick_size), float(m.qty_step), float(getattr(m, "min_qty", 0.0)))
-        try:
-            tick = m.get("tickSize", m.get("tick_size"))
-            step = m.get("qtyStep", m.get("qty_step"))
-            mn = m.get("minOrderQty", m.get("min_qty", 0.0))
-            return cls(symbol, float(tick), float(step), float(mn or 0.0))
-        except (AttributeError, TypeError, ValueError):
-            raise ValueError(f"instruments: {symbol}: expected tickSize, qtyStep, minOrderQty; got {m!r}") from None
-
-    def round_price(self, price: float, side: str) -> float:
-        """BUY rounds down, SELL rounds up: never closer to the market than asked."""
-        return _grid(price, self.tick_size, self._pdec, -1 if side == "buy" else 1)
-
-    def round_nearest(self, price: float) -> float:
-        return _grid(price, self.tick_size, self._pdec, 0)
-
-    def round_qty(self, qty: float) -> float:
-        """Down to the qty step; 0.0 below the minimum order qty."""
-        q = _grid(qty, self.qty_step, self._qdec, -1)
-        return q if q >= self.min_qty - 1e-12 else 0.0
-
 
 _RAND: list[str] = []
 _RAND_PID = [0]
@@ -304,6 +228,7 @@ class Engine:
         self._instr: dict[str, Instrument] = {}
         for s, m in {**DEFAULT_INSTRUMENTS, **(instruments or {})}.items():
             self._instr[s.upper()] = Instrument.from_mapping(s.upper(), m)
+        self._instr_given = {str(s).upper() for s in (instruments or {})}  # the caller's table wins over the venue's
         self.on_decision = on_decision
         self.on_cascade = on_cascade
         self.on_fill = on_fill
@@ -346,6 +271,10 @@ class Engine:
         self._inflight: set = set()  # creates written by the gateway's send_now, answer not yet read
         self._names: dict[int, tuple[str, str]] = {}  # symbol_id -> (venue, symbol) of detector records
         self._stopping = False
+        self._closing = False  # shutdown began: no create leaves any more
+        self._unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
+        self._ask_later: list[OrderIntent] = []
+        self.shutdown_report: dict | None = None
         self.gateway.on_update(self._on_update)
         self.gateway.on_fill(self._on_fill)
         if self.paper:
@@ -418,6 +347,20 @@ class Engine:
             d = self._decoders[venue] = self._decoders[v] = Decoder(
                 v, registry=self.registry, max_clock_skew_ns=self.params.max_clock_skew_ns)
         return d
+
+    def _venue_instruments(self) -> None:
+        """A venue gateway's instruments (loaded at its start) replace the shipped table for the traded symbols
+        (not the ones the caller passed as ``instruments=``)."""
+        getter = None if self.paper else getattr(self.gateway, "instrument", None)
+        if getter is None:
+            return
+        for _, sym in self.traded:
+            if sym in self._instr_given:
+                continue
+            try:
+                self._instr[sym] = Instrument.from_mapping(sym, getter(sym))
+            except (ValueError, KeyError):
+                pass
 
     def instrument(self, symbol: str) -> Instrument:
         inst = self._instr.get(symbol)
@@ -684,10 +627,10 @@ class Engine:
             return
         price = inst.round_price(res["price"], side)
         notional = self.notional if self.notional is not None else float(res["notional"])
-        qty = inst.round_qty(notional / price) if price > 0 else 0.0
+        qty = inst.order_qty(notional, price)
         if qty <= 0:
             self.core.external_reject(ci, d.ts_ns)
-            d.reason = "below_min_qty"
+            d.reason = "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional"
             return
         # TP/SL from the rounded entry price (the fill price of a maker limit entry)
         sp = self._sym_params.get(d.symbol)
@@ -887,7 +830,7 @@ class Engine:
         (``send_now``: idle create connection, free rate-limit slot), otherwise by a task; without a loop
         it waits in :attr:`pending`."""
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if loop is None or loop.is_closed() or self._closing:  # (shutting down: journaled, never sent)
             self.pending.append((intent, recv_ns))
             return
         send_now = getattr(self.gateway, "send_now", None)
@@ -917,14 +860,15 @@ class Engine:
             return
         self._spawn(self._send(intent, recv_ns, sent))
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task | None:
         loop = self._loop
         if loop is None or loop.is_closed():
             coro.close()
-            return
+            return None
         t = loop.create_task(coro)
         self.tasks.add(t)
         t.add_done_callback(self.tasks.discard)
+        return t
 
     async def dispatch(self, intent: OrderIntent | None = None) -> list[OrderUpdate]:
         """Send ``intent`` now (or every pending intent) and return the gateway's answers."""
@@ -948,7 +892,10 @@ class Engine:
             book = self.books.get(intent.symbol)
             if book is not None and book.entry is not None and book.entry.client_id == intent.client_id:
                 book.entry_status = "unknown"
-            self._spawn(self._resolve_unknown(intent))
+            t = self._spawn(self._resolve_unknown(intent))
+            if t is not None:
+                self._unknown_tasks.add(t)
+                t.add_done_callback(self._unknown_tasks.discard)
             return OrderUpdate(intent.client_id, "pending", intent.symbol, reason=f"unknown: {exc}",
                                kind=intent.kind, ts_ns=time.time_ns())
         if not self.paper:
@@ -1013,6 +960,7 @@ class Engine:
         self.warmup()
         self._stopping = False
         await self.gateway.start()
+        self._venue_instruments()
         self._restore()
         if not self.paper:
             await self._reconcile()
@@ -1030,6 +978,12 @@ class Engine:
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
         self.attach(loop)
+        for intent in self._ask_later:  # stale entries the venue could not be asked about at reconcile
+            t = self._spawn(self._resolve_unknown(intent))
+            if t is not None:
+                self._unknown_tasks.add(t)
+                t.add_done_callback(self._unknown_tasks.discard)
+        self._ask_later = []
 
     def warmup(self) -> None:
         """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first
@@ -1126,31 +1080,55 @@ class Engine:
             book.entry, book.entry_status = intent, row.get("status") or "pending"
             if self.paper:
                 self.gateway.restore(intent, "new")
-            elif row.get("status") == "pending":
+            elif row.get("status") == "pending" and not self._stale(intent, row):
                 # journaled but maybe never sent: the gateway's idempotent place resolves it by client_id
                 self.pending.append((intent, 0))
+            # (a pending intent older than entry-timeout is never sent: _reconcile asks the venue about it)
         self.core.restore({"portfolio": portfolio, "symbols": syms})
         log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
                  len(rec.open_orders), len(rec.positions), len(rec.cooldowns), self.core.equity, self._seq)
 
+    def _stale(self, intent: OrderIntent, row: dict | None = None, now_ns: int | None = None) -> bool:
+        """An entry decided longer than its symbol's ``entry-timeout`` ago (it must not be sent any more)."""
+        born = int(intent.decision_ns or 0) or int((row or {}).get("created_ns") or 0)
+        now = time.time_ns() if now_ns is None else now_ns
+        return born > 0 and now - born > self.params.for_symbol(intent.symbol).entry_timeout_ns
+
     async def _reconcile(self) -> None:
-        """Venue mode after a restart: ask the venue about every entry the journal holds as working."""
+        """Venue mode after a restart: ask the venue about every entry the journal holds as working.  An entry
+        older than ``entry-timeout`` is never (re)sent: if it rests at the venue it is cancelled now, if the venue
+        never got it, it is closed in the journal as ``cancelled`` (``stale_intent``)."""
+        now = time.time_ns()  # ages as of the restart
         for sym, book in self.books.items():
-            if book.entry is None or book.position_qty or book.entry_status not in ("pending", "new", "partially_filled"):
+            if book.entry is None or book.position_qty or book.entry_status not in self.WORKING_STATUSES:
                 continue
             cid = book.entry.client_id
+            stale = self._stale(book.entry, now_ns=now)
             try:
                 u = await self.gateway.query(sym, cid)
             except GatewayError as exc:
                 log.error("reconcile of %s failed: %s", cid, exc)
+                if stale:  # never resent; asked again (once attached) until the venue answers
+                    book.entry_status = "unknown"
+                    self._ask_later.append(book.entry)
                 continue
             if u is None:
-                continue  # never reached the venue: the pending intent is sent again (same client_id)
+                if not stale:
+                    continue  # never reached the venue: the pending intent is sent again (same client_id)
+                log.warning("reconcile: %s decided %.0fs ago never reached the venue; not sent (older than "
+                            "entry-timeout)", cid, (time.time_ns() - book.entry.decision_ns) / 1e9)
+                u = OrderUpdate(cid, "cancelled", sym, reason="stale_intent", kind="entry", ts_ns=time.time_ns())
             self.pending = [(i, r) for i, r in self.pending if i.client_id != cid]
             self._on_update(u)
-            if u.filled_qty > 0 and u.status in ("filled", "partially_filled"):
-                self._on_fill(Fill(cid, sym, book.entry.side, u.avg_price or book.entry.price, u.filled_qty, 0.0, True,
-                                   exec_id=f"reconcile-{cid}", kind="entry", ts_ns=u.ts_ns or time.time_ns()))
+            if u.filled_qty > 0 and u.status in ("filled", "partially_filled", "cancelled") \
+                    and u.filled_qty > abs(book.position_qty) + 1e-12 and book.entry is not None:
+                self._on_fill(Fill(cid, sym, book.entry.side, u.avg_price or book.entry.price,
+                                   u.filled_qty - abs(book.position_qty), 0.0, True, exec_id=f"reconcile-{cid}",
+                                   kind="entry", ts_ns=u.ts_ns or time.time_ns()))
+            if stale and u.status in ("pending", "new", "partially_filled"):
+                log.warning("reconcile: %s rests at the venue past its entry-timeout; cancelling it", cid)
+                book.cancel_sent = True
+                await self._cancel(sym, cid)
         try:
             venue_positions = await self.gateway.positions()
         except GatewayError as exc:
@@ -1162,28 +1140,185 @@ class Engine:
                 log.warning("reconcile: %s position of %g on the venue that the journal does not know; "
                             "it is left alone (its venue TP/SL stay)", p.symbol, p.size)
 
-    async def shutdown(self, cancel_entries: bool = True) -> None:
-        """Cancel resting entries (TP/SL and positions stay), wait for in-flight calls, flush the journal."""
-        if cancel_entries:
-            for sym, book in self.books.items():
-                if book.entry is not None and not book.position_qty and book.entry_status in ("pending", "new"):
-                    try:
-                        u = await self.gateway.cancel(sym, book.entry.client_id)
-                        if not self.paper:
-                            self._on_update(u)
-                    except GatewayError as exc:
-                        log.error("cancel of %s at shutdown failed: %s", book.entry.client_id, exc)
-        await self.drain()
+    #: entry statuses that may rest at the venue (a partially filled entry's remainder included)
+    WORKING_STATUSES = ("pending", "new", "partially_filled", "unknown")
+
+    def working_entries(self) -> list[tuple[str, str, str]]:
+        """``(symbol, client_id, status)`` of every entry that may rest at the venue."""
+        return [(sym, b.entry.client_id, b.entry_status) for sym, b in self.books.items()
+                if b.entry is not None and b.entry_status in self.WORKING_STATUSES]
+
+    async def shutdown(self, cancel_entries: bool = True, timeout: float | None = None) -> dict:
+        """Cancel every working entry (a partially filled entry's remainder and an entry whose create was never
+        confirmed included; TP/SL and positions stay), then flush the journal and close the gateway, all within
+        ``timeout`` seconds (default: ``params.shutdown_timeout_ns``).
+
+        With a venue gateway the cancels go out at once through its batch endpoint (all requests in parallel),
+        and each is confirmed: by the gateway's pushes when the private stream is up, otherwise by one listing
+        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Returns (and
+        keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed": {client_id: status},
+        "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "seconds"}``: ``unconfirmed`` names every
+        entry that may still rest at the venue."""
+        loop = asyncio.get_running_loop()
+        budget = self.params.shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
+        t0 = loop.time()
+        deadline = t0 + budget
+        cancel_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
+        self._closing = True
+        for t in list(self._unknown_tasks):  # the cancel below settles those orders
+            t.cancel()
+        # answers of creates and cancels already in flight first (bounded: a quarter of the budget, <= 1 s)
+        await self.drain(min(1.0, budget / 4))
+        targets = self.working_entries() if cancel_entries else []
+        report: dict = {"timeout_s": budget, "working": len(targets), "confirmed": {}, "unconfirmed": []}
+        if targets:
+            if self.paper:
+                for sym, cid, _ in targets:
+                    u = await self.gateway.cancel(sym, cid)
+                    report["confirmed"][cid] = u.status
+            else:
+                confirmed, unconfirmed = await self._cancel_working(targets, cancel_deadline)
+                report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
         self._stopping = True
         self._run_books()
         for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
             t.cancel()
+        report["seconds"] = round(loop.time() - t0, 3)
+        self.shutdown_report = report
+        if report["unconfirmed"]:
+            log.error("shutdown: %d of %d working entries not confirmed cancelled (they may still rest at the "
+                      "venue): %s", len(report["unconfirmed"]), len(targets),
+                      ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unconfirmed"]))
+        elif targets:
+            log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
         if self.journal is not None:
+            self.journal.note("shutdown", report, time.time_ns())
             self.journal.flush()
         try:
-            await self.gateway.close()
+            await asyncio.wait_for(self.gateway.close(), max(0.1, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            log.warning("gateway close did not finish within the shutdown timeout")
         except Exception:
             log.exception("gateway close failed")
+        report["seconds"] = round(loop.time() - t0, 3)
+        return report
+
+    async def _cancel_working(self, targets: list[tuple[str, str, str]], deadline: float) -> tuple[dict, list]:
+        """Cancel ``targets`` through the gateway's batch cancel and confirm each (see :meth:`shutdown`)."""
+        loop = asyncio.get_running_loop()
+        gw = self.gateway
+        terminal = ("filled", "cancelled", "rejected", "deactivated")
+        remaining = {cid: sym for sym, cid, _ in targets}
+        status0 = {cid: st for _, cid, st in targets}
+        reasons: dict[str, str] = {cid: "no answer before the shutdown timeout" for cid in remaining}
+        final: dict[str, OrderUpdate] = {}
+        gone: dict[str, str] = {}  # confirmed not resting, final state not yet known: cid -> symbol
+        pushed: set[str] = set()
+        listed_resting: set[str] = set()  # seen resting in the last listing of open orders
+        known = getattr(gw, "known", None)
+        batch = getattr(gw, "cancel_batch", None)
+
+        def left() -> float:
+            return deadline - loop.time()
+
+        async def single_cancels(items):  # a gateway without a batch endpoint: its cancels in parallel
+            outs = await asyncio.gather(*(gw.cancel(s, c) for c, s in items), return_exceptions=True)
+            return {c: (("accepted", o) if isinstance(o, OrderUpdate) else (f"error: {o}", None))
+                    for (c, _), o in zip(items, outs)}
+
+        batch_failed: set[str] = set()  # the batch request of these failed: their single cancels next
+
+        async def send(items):
+            singles = [(c, s) for c, s in items if batch is None or c in batch_failed]
+            batched = [(s, c) for c, s in items if batch is not None and c not in batch_failed]
+            out: dict = {}
+            for r in await asyncio.gather(*([batch(batched)] if batched else []),
+                                          *([single_cancels(singles)] if singles else [])):
+                out.update(r)
+            return out
+
+        while remaining and left() > 0:
+            items = list(remaining.items())
+            try:
+                res = await asyncio.wait_for(send(items), left())
+            except asyncio.TimeoutError:
+                break
+            for cid, (outcome, u) in res.items():
+                if cid not in remaining:
+                    continue
+                reasons[cid] = ("still resting at the venue; " if cid in listed_resting else "") + f"cancel {outcome}"
+                if outcome.startswith("error") and batch is not None:
+                    batch_failed.add(cid)
+                if u is not None and u.status in terminal:
+                    final[cid] = u
+                    del remaining[cid]
+            if not remaining or left() <= 0:
+                break
+            await asyncio.sleep(min(0.05, max(0.0, left())))  # pushes of a live private stream land first
+            if known is not None:
+                for cid in list(remaining):
+                    k = known(cid)
+                    if k is not None and k.status in terminal:
+                        final[cid] = k
+                        pushed.add(cid)  # the gateway reported it to the engine already
+                        del remaining[cid]
+            if not remaining:
+                break
+            try:  # private stream down or slow: one listing of the venue's open orders confirms the rest
+                listed = await asyncio.wait_for(gw.open_orders(), max(0.0, left()))
+            except (GatewayError, asyncio.TimeoutError) as exc:
+                for cid in remaining:
+                    reasons[cid] = f"open orders not read: {exc or 'timeout'}"
+                await asyncio.sleep(min(0.1, max(0.0, left())))
+                continue
+            resting = {u.client_id for u in listed if u.kind == "entry" and u.status not in terminal}
+            for cid in list(remaining):
+                if cid not in resting:
+                    gone[cid] = remaining.pop(cid)
+                else:
+                    listed_resting.add(cid)
+                    reasons[cid] = "still resting at the venue; " + reasons[cid].rpartition("; ")[2]
+            if remaining:
+                await asyncio.sleep(min(0.1, max(0.0, left())))  # then cancel those again
+        # the final state of entries confirmed gone (filled meanwhile? never created?), for the journal
+        pend = {cid: sym for cid, sym in gone.items() if not (known and known(cid) and known(cid).status in terminal)}
+        for cid in gone:
+            if cid not in pend:
+                final[cid] = known(cid)
+                pushed.add(cid)
+        if pend and left() > 0:
+            try:
+                outs = await asyncio.wait_for(asyncio.gather(*(gw.query(s, c) for c, s in pend.items()),
+                                                             return_exceptions=True), left())
+            except asyncio.TimeoutError:
+                outs = [TimeoutError()] * len(pend)
+            for (cid, sym), u in zip(pend.items(), outs):
+                if isinstance(u, OrderUpdate):
+                    final[cid] = u
+                elif u is None:  # the venue has no such order: the create never arrived
+                    final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=time.time_ns())
+        for cid, u in final.items():
+            if cid not in pushed:
+                self._apply_final(u)
+        confirmed = {cid: (final[cid].status if cid in final else "not_resting") for cid in [*final, *gone]}
+        unconfirmed = [{"symbol": sym, "client_id": cid, "status": status0.get(cid, ""), "reason": reasons[cid]}
+                       for cid, sym in remaining.items()]
+        return confirmed, unconfirmed
+
+    def _apply_final(self, u: OrderUpdate) -> None:
+        """A terminal state learned at shutdown: journal it, and apply a fill the engine has not seen (the
+        private stream was down) so the position the venue holds is journaled too."""
+        book = self.books.get(u.symbol)
+        if book is not None and book.entry is not None and book.entry.client_id == u.client_id \
+                and u.filled_qty > abs(book.position_qty) + 1e-12:
+            missing = u.filled_qty - abs(book.position_qty)
+            self._on_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
+                               True, exec_id=f"shutdown-{u.client_id}-{u.filled_qty:g}", kind="entry",
+                               ts_ns=u.ts_ns or time.time_ns()))
+        if u.kind != "entry":
+            u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
+                            u.avg_price, u.reason, "entry", u.ts_ns)
+        self._on_update(u)
 
     # ------------------------------------------------------------------ views
     def snapshot(self) -> dict:

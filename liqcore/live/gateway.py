@@ -6,6 +6,11 @@ methods are coroutines that never block the event loop; none of them raises on a
 (that is an update with ``status == "rejected"``); transport failures that could not be resolved
 raise :class:`GatewayError`.
 
+Optional (the venue gateways have them; the engine falls back without them): ``cancel_batch(orders)``
+(``[(symbol, client_id)]`` -> ``{client_id: (outcome, update|None)}``, outcome ``accepted`` / ``not_found`` /
+``error: ...``, through the venue's batch-cancel endpoint), ``cancel_all(symbol)`` and ``known(client_id,
+kind)`` (the last state the gateway saw).  The engine's shutdown uses them.
+
 ``client_id`` is the idempotency key (Bybit ``orderLinkId``, Binance ``newClientOrderId``): a gateway
 never sends two create requests for one client_id without first asking the venue whether the first
 one arrived.

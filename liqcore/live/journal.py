@@ -13,8 +13,15 @@ the log holds. Venue acks, order updates, fills and positions are committed at o
 connection, so the loop is never blocked for long.
 
 Tables: ``log`` (append-only history: ``ts_ns, type, key, data`` JSON), ``orders`` (latest state per
-client_id), ``positions`` (latest per symbol), ``fills`` (unique exec ids), ``state`` (equity,
-sequence counter, cooldowns, day/week marks).
+order, keyed by ``(client_id, kind)``: an entry and the take-profit / stop-loss children the venue created
+from it share the entry's client id but are separate rows with their own venue order ids and statuses),
+``positions`` (latest per symbol), ``fills`` (unique exec ids), ``state`` (equity, sequence counter,
+cooldowns, day/week marks).
+
+Schema version 2 (``PRAGMA user_version``).  A journal written by version 1 (orders keyed by client id
+alone) is migrated when opened: the ``orders`` table is rebuilt from the append-only ``log`` (every intent
+and order update, in order), which restores the rows a child's update had overwritten.  A file whose
+``orders`` table has any other layout is refused with a ValueError naming the file.
 """
 from __future__ import annotations
 
@@ -30,17 +37,22 @@ import orjson
 
 __all__ = ["Journal", "Recovered", "TERMINAL_STATUSES", "OPEN_STATUSES"]
 
+SCHEMA_VERSION = 2
+_ORDER_COLS = ("client_id", "symbol", "kind", "side", "status", "price", "qty", "filled_qty", "avg_price",
+               "venue_order_id", "reason", "intent", "created_ns", "updated_ns")
+
 TERMINAL_STATUSES = frozenset({"filled", "cancelled", "rejected", "deactivated"})
 OPEN_STATUSES = frozenset({"pending", "new", "partially_filled", "triggered", "untriggered"})
 
-_SCHEMA = """
+_ORDERS_TABLE = """CREATE TABLE IF NOT EXISTS orders (client_id TEXT NOT NULL, symbol TEXT,
+    kind TEXT NOT NULL DEFAULT 'entry', side TEXT, status TEXT, price REAL, qty REAL, filled_qty REAL, avg_price REAL,
+    venue_order_id TEXT, reason TEXT, intent TEXT, created_ns INTEGER, updated_ns INTEGER,
+    PRIMARY KEY (client_id, kind))"""
+
+_SCHEMA = _ORDERS_TABLE + ";" + """
 CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, type TEXT NOT NULL,
                                 key TEXT, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS log_type ON log(type, ts_ns);
-CREATE TABLE IF NOT EXISTS orders (client_id TEXT PRIMARY KEY, symbol TEXT, kind TEXT, side TEXT,
-                                   status TEXT, price REAL, qty REAL, filled_qty REAL, avg_price REAL,
-                                   venue_order_id TEXT, reason TEXT, intent TEXT, created_ns INTEGER,
-                                   updated_ns INTEGER);
 CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, data TEXT, updated_ns INTEGER);
 CREATE TABLE IF NOT EXISTS fills (exec_id TEXT PRIMARY KEY, client_id TEXT, symbol TEXT, data TEXT,
                                   ts_ns INTEGER);
@@ -68,7 +80,8 @@ def _dumps(obj) -> str:
 class Recovered:
     """What a restart resumes from."""
 
-    open_orders: dict[str, dict] = field(default_factory=dict)  # client_id -> order row (+ "intent")
+    open_orders: dict[str, dict] = field(default_factory=dict)  # client_id -> entry/exit order row (+ "intent")
+    child_orders: dict[tuple[str, str], dict] = field(default_factory=dict)  # (entry client_id, tp|sl) -> row
     positions: dict[str, dict] = field(default_factory=dict)  # symbol -> position dict
     cooldowns: dict[str, int] = field(default_factory=dict)  # symbol -> cooldown end (ns)
     equity: float | None = None
@@ -92,7 +105,14 @@ class Journal:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.migrated = 0  # 1 when an older schema was migrated at open
+        try:
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
         self.db.executescript(_SCHEMA)
+        self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._pending_extra: list[tuple[str, tuple]] = []
         self._pending: list[tuple] = []
         self.batch_interval_s = batch_interval_s
@@ -121,6 +141,43 @@ class Journal:
             self._ckpt_thread = threading.Thread(target=self._checkpointer, args=(checkpoint_interval_s,),
                                                  name="journal-checkpoint", daemon=True)
             self._ckpt_thread.start()
+
+    def _migrate(self) -> None:
+        """Bring a journal of an older schema to :data:`SCHEMA_VERSION` (see the module docstring)."""
+        info = self.db.execute("PRAGMA table_info(orders)").fetchall()
+        if not info:
+            return  # a new file
+        cols = {r[1]: r[5] for r in info}  # name -> position in the primary key (0 = not in it)
+        pk = {c for c, k in cols.items() if k}
+        if pk == {"client_id", "kind"} and set(_ORDER_COLS) <= set(cols):
+            return
+        if pk != {"client_id"} or not set(_ORDER_COLS) <= set(cols):
+            raise ValueError(f"journal: {self.path}: the orders table has a layout this version does not know "
+                             f"(primary key {sorted(pk)}); move the file aside or give another journal path")
+        cur = self.db.cursor()
+        cur.execute("BEGIN")
+        try:
+            cur.execute("ALTER TABLE orders RENAME TO orders_v1")
+            cur.execute(_ORDERS_TABLE)
+            for ts, type_, data in self.db.execute("SELECT ts_ns, type, data FROM log WHERE type IN ('intent', 'order_update')"
+                                                   " ORDER BY id").fetchall():
+                try:
+                    d = orjson.loads(data)
+                    stmts = self._intent_sql(d, data, int(ts), None) if type_ == "intent" else self._update_sql(d, int(ts))
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+                    continue  # a row this layout cannot read: the old table's row is kept below
+                for sql, params in stmts:
+                    cur.execute(sql, params)
+            # rows the log cannot rebuild (none in a journal this package wrote) are kept as they were
+            sel = ", ".join("COALESCE(kind, 'entry')" if c == "kind" else c for c in _ORDER_COLS)
+            cur.execute(f"INSERT OR IGNORE INTO orders ({', '.join(_ORDER_COLS)}) SELECT {sel} FROM orders_v1")
+            cur.execute("DROP TABLE orders_v1")
+            cur.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        self.migrated = 1
 
     def _checkpointer(self, interval: float) -> None:
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
@@ -250,7 +307,8 @@ class Journal:
                     d["client_id"], d["symbol"], d["side"]
                 except (orjson.JSONDecodeError, KeyError, TypeError):
                     continue  # a torn last line: that intent was never sent (the send follows the write)
-                if self.db.execute("SELECT 1 FROM orders WHERE client_id=?", (d["client_id"],)).fetchone():
+                if self.db.execute("SELECT 1 FROM orders WHERE client_id=? AND kind=?",
+                                   (d["client_id"], d.get("kind") or "entry")).fetchone():
                     continue
                 data = _dumps(d)
                 self._pending.append((int(rec["ts_ns"]), "intent", d["client_id"], data))
@@ -265,27 +323,32 @@ class Journal:
         d = upd.__dict__ if dataclasses.is_dataclass(upd) else dict(upd)
         ts = int(ts_ns if ts_ns is not None else (d.get("ts_ns") or time.time_ns()))
         self._pending.append((ts, "order_update", d["client_id"], _dumps(upd)))
+        self._commit(self._update_sql(d, ts))
+
+    @staticmethod
+    def _update_sql(d: dict, ts: int) -> list[tuple[str, tuple]]:
+        """The statements of one order update on the ``(client_id, kind)`` row."""
         status = d["status"]
+        kind = d.get("kind") or "entry"
         if status in TERMINAL_STATUSES:
             terminal_guard = ""
         elif status == "pending":  # a late REST answer never downgrades a state the stream reported
             terminal_guard = " AND status='pending'"
         else:
             terminal_guard = " AND status NOT IN ('filled','cancelled','rejected','deactivated')"
-        extra = [
+        return [
             ("INSERT OR IGNORE INTO orders (client_id, symbol, kind, side, status, price, qty, filled_qty, avg_price,"
              " venue_order_id, reason, intent, created_ns, updated_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)",
-             (d["client_id"], d.get("symbol", ""), d.get("kind", "entry"), d.get("side", ""), status,
+             (d["client_id"], d.get("symbol", ""), kind, d.get("side", ""), status,
               float(d.get("price") or 0.0), float(d.get("qty") or 0.0), float(d.get("filled_qty") or 0.0),
               float(d.get("avg_price") or 0.0), d.get("venue_order_id", ""), d.get("reason", ""), ts, ts)),
             ("UPDATE orders SET status=?, filled_qty=MAX(filled_qty, ?), avg_price=CASE WHEN ?>0 THEN ? ELSE avg_price END,"
              " venue_order_id=CASE WHEN ?!='' THEN ? ELSE venue_order_id END, reason=CASE WHEN ?!='' THEN ? ELSE reason END,"
-             " updated_ns=? WHERE client_id=?" + terminal_guard,
+             " updated_ns=? WHERE client_id=? AND kind=?" + terminal_guard,
              (status, float(d.get("filled_qty") or 0.0), float(d.get("avg_price") or 0.0), float(d.get("avg_price") or 0.0),
               d.get("venue_order_id", ""), d.get("venue_order_id", ""), d.get("reason", ""), d.get("reason", ""),
-              ts, d["client_id"])),
+              ts, d["client_id"], kind)),
         ]
-        self._commit(extra)
 
     def fill(self, fill, ts_ns: int | None = None) -> bool:
         """Commit a fill; returns False (and writes nothing) for an exec id already journaled."""
@@ -325,7 +388,10 @@ class Journal:
         for row in self.db.execute("SELECT * FROM orders WHERE status NOT IN ('filled','cancelled','rejected','deactivated')"):
             r = dict(zip(cols, row))
             r["intent"] = orjson.loads(r["intent"]) if r.get("intent") else None
-            rec.open_orders[r["client_id"]] = r
+            if r.get("kind") in ("tp", "sl"):
+                rec.child_orders[(r["client_id"], r["kind"])] = r
+            else:
+                rec.open_orders[r["client_id"]] = r
         for sym, data in self.db.execute("SELECT symbol, data FROM positions"):
             rec.positions[sym] = orjson.loads(data)
         for key, value in self.db.execute("SELECT key, value FROM state"):
@@ -346,10 +412,20 @@ class Journal:
         return [{"ts_ns": t, "type": ty, "key": k, "data": orjson.loads(d)}
                 for t, ty, k, d in self.db.execute(q, (type_,) if type_ else ())]
 
-    def order(self, client_id: str) -> dict | None:
+    def order(self, client_id: str, kind: str = "entry") -> dict | None:
+        """The row of one order: ``kind`` ``entry`` (or ``exit``, a market close under its own client id),
+        or ``tp`` / ``sl`` for the take-profit / stop-loss the venue created from the entry ``client_id``."""
         cols = [d[1] for d in self.db.execute("PRAGMA table_info(orders)")]
-        row = self.db.execute("SELECT * FROM orders WHERE client_id=?", (client_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM orders WHERE client_id=? AND kind=?", (client_id, kind)).fetchone()
+        if row is None and kind == "entry":  # an exit order is the only row of its client id
+            row = self.db.execute("SELECT * FROM orders WHERE client_id=? AND kind='exit'", (client_id,)).fetchone()
         return dict(zip(cols, row)) if row else None
+
+    def orders_of(self, client_id: str) -> dict[str, dict]:
+        """Every row under ``client_id`` by kind (the entry and its TP/SL children)."""
+        cols = [d[1] for d in self.db.execute("PRAGMA table_info(orders)")]
+        return {r[cols.index("kind")]: dict(zip(cols, r))
+                for r in self.db.execute("SELECT * FROM orders WHERE client_id=?", (client_id,))}
 
     def close(self) -> None:
         if self.closed:

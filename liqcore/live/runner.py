@@ -3,8 +3,9 @@ and a clean shutdown.
 
 ``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False)``;
 ``await runner.run(duration=None, stop=None)`` returns a summary dict when ``duration`` elapses, ``stop``
-is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels resting entries
-(positions keep their venue TP/SL), flushes the journal and closes the gateway.
+is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels every working entry
+(batch cancels, confirmed; positions keep their venue TP/SL) within the ``shutdown-timeout``, flushes the
+journal and closes the gateway; ``summary["shutdown"]`` names any entry whose cancel could not be confirmed.
 """
 from __future__ import annotations
 
@@ -132,4 +133,5 @@ class LiveRunner:
                 "halts": eng.halts, "blocked": snap["blocked"], "rejects": dict(eng.rejects),
                 "decoder": self._decoder_counters(), "clock": "replay" if eng.replay_clock is not None else "wall",
                 "trades": eng.core.result().trades(),
-                "decisions": [d.to_dict() for d in eng.decisions[-50:]]}
+                "decisions": [d.to_dict() for d in eng.decisions[-50:]],
+                "shutdown": eng.shutdown_report}

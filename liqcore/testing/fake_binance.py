@@ -9,7 +9,9 @@ against the last trade, resting limits fill on prints strictly through, stops tr
   and the recv-window rule (codes -2015, -1022, -1021);
 * ``POST/GET/DELETE /fapi/v1/order`` (LIMIT ``GTX`` that would take -> HTTP 400 code -5022, nothing
   recorded; duplicate ``newClientOrderId`` -> -4116; unknown order -> -2013 / -2011), ``GET
-  /fapi/v1/openOrders``, ``GET /fapi/v2/positionRisk``, ``GET /fapi/v2/balance``, ``GET /fapi/v1/time``,
+  /fapi/v1/openOrders``, ``DELETE /fapi/v1/batchOrders`` (up to 10 ``origClientOrderIdList`` /
+  ``orderIdList`` ids of one symbol, one answer per id), ``DELETE /fapi/v1/allOpenOrders`` (one symbol's regular
+  open orders; conditional orders stay), ``GET /fapi/v2/positionRisk``, ``GET /fapi/v2/balance``, ``GET /fapi/v1/time``,
   ``GET /fapi/v1/exchangeInfo``, ``POST/PUT /fapi/v1/listenKey``;
 * conditional orders on ``POST/GET/DELETE /fapi/v1/algoOrder`` (``algoType=CONDITIONAL``, types
   TAKE_PROFIT / TAKE_PROFIT_MARKET / STOP / STOP_MARKET, ``clientAlgoId``) and ``GET /fapi/v1/openAlgoOrders``;
@@ -346,6 +348,18 @@ class FakeBinance(LoopbackVenue):
                 raise _Err(400, -2011, "Unknown order sent.")
             _, pushes = v.cancel({"orderId": o.order_id})
             return self._order_json(o), pushes
+        if path == "/fapi/v1/batchOrders" and method == "DELETE":
+            return self._cancel_batch(p)
+        if path == "/fapi/v1/allOpenOrders" and method == "DELETE":
+            symbol = p.get("symbol")
+            if not symbol:
+                raise _Err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+            pushes = []
+            for o in v.open_orders(symbol):
+                if o.stop_order_type and o.order_id not in self._triggered:
+                    continue  # conditional (algo) orders are not regular open orders
+                pushes += v.cancel({"orderId": o.order_id})[1]
+            return {"code": 200, "msg": "The operation of cancel all open order is done."}, pushes
         if path == "/fapi/v1/openOrders":
             return [self._order_json(o) for o in v.open_orders(p.get("symbol")) if not o.stop_order_type], []
         if path == "/fapi/v2/positionRisk":
@@ -386,6 +400,37 @@ class FakeBinance(LoopbackVenue):
         if path == "/fapi/v1/openAlgoOrders":
             return [self._algo_json(o) for o in v.open_orders(p.get("symbol")) if o.stop_order_type and o.status == "Untriggered"], []
         raise _Err(404, -1000, f"unknown path {path}")
+
+    #: orders per DELETE /fapi/v1/batchOrders request
+    CANCEL_BATCH_MAX = 10
+
+    def _cancel_batch(self, p: dict):
+        """DELETE /fapi/v1/batchOrders: ``symbol`` and ``origClientOrderIdList`` or ``orderIdList`` (a JSON array,
+        at most 10).  One answer per id, in order: the cancelled order, or ``{"code": -2011, "msg": ...}``."""
+        symbol = p.get("symbol")
+        if not symbol:
+            raise _Err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+        by_cid, by_oid = p.get("origClientOrderIdList"), p.get("orderIdList")
+        if bool(by_cid) == bool(by_oid):
+            raise _Err(400, -1102, "Param 'orderIdList' or 'origClientOrderIdList' must be sent, but not both.")
+        name = "origClientOrderIdList" if by_cid else "orderIdList"
+        try:
+            ids = orjson.loads(by_cid or by_oid)
+        except orjson.JSONDecodeError:
+            ids = None
+        if not isinstance(ids, list) or not ids:
+            raise _Err(400, -1130, f"Data sent for parameter '{name}' is not valid.")
+        if len(ids) > self.CANCEL_BATCH_MAX:
+            raise _Err(400, -1130, f"Data sent for parameter '{name}' is not valid: at most {self.CANCEL_BATCH_MAX} orders.")
+        out, pushes = [], []
+        for x in ids:
+            o = self._find({"origClientOrderId": str(x)} if by_cid else {"orderId": str(x)})
+            if o is None or o.symbol != symbol or o.status not in ("New", "PartiallyFilled"):
+                out.append({"code": -2011, "msg": "Unknown order sent."})
+                continue
+            pushes += self.venue.cancel({"orderId": o.order_id})[1]
+            out.append(self._order_json(o))
+        return out, pushes
 
     def _find(self, p: dict) -> FakeOrder | None:
         if p.get("orderId"):

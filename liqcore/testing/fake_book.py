@@ -391,13 +391,57 @@ class FakeVenue:
         return {"orderId": o.order_id, "orderLinkId": o.order_link_id}, [self._touch(o)]
 
     def cancel_all(self, p: dict) -> tuple[dict, list[tuple[str, dict]]]:
-        symbol = p.get("symbol")
+        """POST /v5/order/cancel-all: every open order of ``symbol`` (or of the whole account for ``settleCoin``
+        / ``baseCoin``).  ``orderFilter``: ``Order`` = active orders only (conditional orders stay),
+        ``StopOrder`` = untriggered conditional orders only, absent = every kind."""
+        symbol = p.get("symbol") or None
+        if symbol is None and not p.get("settleCoin") and not p.get("baseCoin"):
+            raise VenueError(10001, "params error: symbol, baseCoin or settleCoin is required")
+        flt = p.get("orderFilter") or ""
+        if flt not in ("", "Order", "StopOrder"):
+            raise VenueError(10001, f"params error: orderFilter {flt!r} invalid")
         out, pushes = [], []
         for o in self.open_orders(symbol):
-            o.status, o.cancel_type = ("Deactivated" if o.status == "Untriggered" else "Cancelled"), "CancelByUser"
+            if p.get("baseCoin") and not o.symbol.startswith(str(p["baseCoin"])):
+                continue
+            conditional = o.status == "Untriggered"
+            if (flt == "Order" and conditional) or (flt == "StopOrder" and not conditional):
+                continue
+            o.status, o.cancel_type = ("Deactivated" if conditional else "Cancelled"), "CancelByUser"
             pushes.append(self._touch(o))
             out.append({"orderId": o.order_id, "orderLinkId": o.order_link_id})
         return {"list": out, "success": "1"}, pushes
+
+    #: orders per cancel-batch request the venue accepts (linear)
+    CANCEL_BATCH_MAX = 20
+
+    def cancel_batch(self, p: dict) -> tuple[dict, list[dict], list[tuple[str, dict]]]:
+        """POST /v5/order/cancel-batch: ``request`` = up to 20 ``{"symbol", "orderId"|"orderLinkId"}``.
+        Returns (result, retExtInfo list, pushes): one result row and one ``{"code", "msg"}`` per item, in
+        order (code 0 = cancelled; 110001 = not open or not there)."""
+        req = p.get("request")
+        if not isinstance(req, list) or not req:
+            raise VenueError(10001, "params error: request must be a non-empty array")
+        if len(req) > self.CANCEL_BATCH_MAX:
+            raise VenueError(10001, f"params error: at most {self.CANCEL_BATCH_MAX} orders per batch")
+        rows, ext, pushes = [], [], []
+        for item in req:
+            sym = item.get("symbol", "") if isinstance(item, dict) else ""
+            link = item.get("orderLinkId", "") if isinstance(item, dict) else ""
+            if not sym:
+                rows.append({"category": "linear", "symbol": "", "orderId": "", "orderLinkId": link})
+                ext.append({"code": 10001, "msg": "params error: symbol is required"})
+                continue
+            try:
+                res, ps = self.cancel(item)
+            except VenueError as e:
+                rows.append({"category": "linear", "symbol": sym, "orderId": "", "orderLinkId": link})
+                ext.append({"code": e.ret_code, "msg": e.ret_msg})
+                continue
+            rows.append({"category": "linear", "symbol": sym, **res})
+            ext.append({"code": 0, "msg": "OK"})
+            pushes += ps
+        return {"list": rows}, ext, pushes
 
     def _find(self, p: dict) -> FakeOrder | None:
         if p.get("orderId"):

@@ -15,10 +15,11 @@
 * ``fx.private_ws_url`` (``/v5/private``): ``auth`` op with the signature checked (``expires`` must be in
   the future), subscribe to ``order`` / ``execution`` / ``position`` / ``wallet``, ping -> pong, pushes on
   every state change.
-* ``fx.rest_url``: ``POST /v5/order/create``, ``/v5/order/cancel``, ``/v5/order/cancel-all``, ``GET
+* ``fx.rest_url``: ``POST /v5/order/create``, ``/v5/order/cancel``, ``/v5/order/cancel-batch`` (up to 20
+  orders; per-order codes in ``retExtInfo.list``), ``/v5/order/cancel-all`` (``orderFilter``), ``GET
   /v5/order/realtime``, ``/v5/order/history``, ``/v5/execution/list``, ``/v5/position/list``, ``/v5/account/wallet-balance`` (signed: X-BAPI-* headers,
   HMAC over timestamp+key+recvWindow+payload, recv-window rule, retCodes 10002/10003/10004), and
-  unsigned ``/v5/market/instruments-info`` and ``/v5/market/time``.  Create and cancel are limited to
+  unsigned ``/v5/market/instruments-info`` and ``/v5/market/time``.  Create, cancel and cancel-batch are limited to
   ``rate_limit`` requests per rolling second each (retCode 10006), like the venue.  ``fx.requests`` records
   every request with its receive time and outcome (``fx.on_request`` hooks see each as it arrives;
   ``await fx.wait_for_request(path, n)`` waits for them).
@@ -558,9 +559,9 @@ class FakeExchange(LoopbackVenue):
             self.stats["private_frames"] += 1
 
     # ------------------------------------------------------------------ REST
-    def _envelope(self, ret_code: int, ret_msg: str, result=None) -> bytes:
+    def _envelope(self, ret_code: int, ret_msg: str, result=None, ext=None) -> bytes:
         return orjson.dumps({"retCode": ret_code, "retMsg": ret_msg, "result": result if result is not None else {},
-                             "retExtInfo": {}, "time": self.now_ms()})
+                             "retExtInfo": ext if ext is not None else {}, "time": self.now_ms()})
 
     def _take_fault(self, path: str) -> HttpFault | None:
         for i, f in enumerate(self.faults.http):
@@ -569,7 +570,7 @@ class FakeExchange(LoopbackVenue):
         return None
 
     def _rate_limited(self, path: str, now_ns: int) -> bool:
-        if self.rate_limit is None or path not in ("/v5/order/create", "/v5/order/cancel"):
+        if self.rate_limit is None or path not in ("/v5/order/create", "/v5/order/cancel", "/v5/order/cancel-batch"):
             return False
         w = self._rl_windows.setdefault(path, deque())
         while w and now_ns - w[0] >= 1_000_000_000:
@@ -652,7 +653,8 @@ class FakeExchange(LoopbackVenue):
             await asyncio.sleep(fault.delay)
         if status != 200:
             return web.Response(status=status, text=msg)
-        return web.Response(body=self._envelope(code, msg, result), content_type="application/json", headers=headers)
+        ext = result.pop("__retExtInfo__", None) if isinstance(result, dict) else None
+        return web.Response(body=self._envelope(code, msg, result, ext), content_type="application/json", headers=headers)
 
     async def _handle_rest(self, request, path, raw, query, body, recv_ns):
         headers = {"X-Bapi-Limit": str(self.rate_limit or 10), "X-Bapi-Limit-Status": "9", "X-Bapi-Limit-Reset-Timestamp": str(self.now_ms())}
@@ -660,6 +662,7 @@ class FakeExchange(LoopbackVenue):
         public = path in ("/v5/market/time", "/v5/market/instruments-info")
         routes = {
             ("POST", "/v5/order/create"), ("POST", "/v5/order/cancel"), ("POST", "/v5/order/cancel-all"),
+            ("POST", "/v5/order/cancel-batch"),
             ("GET", "/v5/order/realtime"), ("GET", "/v5/order/history"), ("GET", "/v5/execution/list"), ("GET", "/v5/position/list"), ("GET", "/v5/account/wallet-balance"),
             ("GET", "/v5/market/time"), ("GET", "/v5/market/instruments-info"),
         }
@@ -692,7 +695,14 @@ class FakeExchange(LoopbackVenue):
                     raise VenueError(10001, "params error: category must be linear")
                 result, pushes = self.venue.cancel(body)
             elif path == "/v5/order/cancel-all":
+                if body.get("category") != "linear":
+                    raise VenueError(10001, "params error: category must be linear")
                 result, pushes = self.venue.cancel_all(body)
+            elif path == "/v5/order/cancel-batch":
+                if body.get("category") != "linear":
+                    raise VenueError(10001, "params error: category must be linear")
+                result, ext, pushes = self.venue.cancel_batch(body)
+                result["__retExtInfo__"] = {"list": ext}
             elif path == "/v5/order/realtime":
                 if query.get("category") != "linear":
                     raise VenueError(10001, "params error: category must be linear")

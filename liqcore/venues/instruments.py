@@ -1,4 +1,13 @@
-"""OKX contract sizes: instId -> ``ctVal`` (base units per contract) for USDT-margined swaps.
+"""Instruments of the venues: the order grid of a symbol (:class:`Instrument`) and OKX contract sizes.
+
+:class:`Instrument` is the one place where prices and quantities are put on a venue's grid: tick size,
+qty step, minimum and maximum order qty and minimum order notional, rounding (a BUY limit rounds down, a
+SELL limit up, so never closer to the market than asked; quantities round down) and the venue's decimal
+strings.  The engine and the Bybit and Binance gateways all use it.  Rounding is exact (decimal grid
+arithmetic, floats only where their error bound decides the case); float noise within 1e-9 steps of a
+grid point counts as on it (2496.2500000001 is on the 0.01 grid).
+
+OKX contract sizes: instId -> ``ctVal`` (base units per contract) for USDT-margined swaps.
 
 OKX ``liquidation-orders`` report ``sz`` in CONTRACTS; base quantity = ``sz x ctVal``.  The shipped
 table covers the major USDT swaps (values of OKX ``GET /api/v5/public/instruments?instType=SWAP``).
@@ -9,9 +18,227 @@ counted ``unknown_instrument`` reject, never a guess.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Mapping
 
-__all__ = ["OKX_CT_VAL", "default_instruments", "parse_okx_instruments", "load_instruments"]
+__all__ = ["Instrument", "DEFAULT_INSTRUMENTS", "grid_count", "grid_str", "grid_float", "HALF_EVEN", "FLOOR", "CEILING",
+           "OKX_CT_VAL", "default_instruments", "parse_okx_instruments", "load_instruments"]
+
+HALF_EVEN, FLOOR, CEILING = 0, 1, 2
+
+#: Bybit linear tick size, qty step and minimum order qty of common symbols: the engine's table when no venue
+#: gateway lists instruments (paper trading); any other symbol needs ``Engine(instruments=...)``
+DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
+    "BTCUSDT": {"tickSize": 0.1, "qtyStep": 0.001, "minOrderQty": 0.001},
+    "ETHUSDT": {"tickSize": 0.01, "qtyStep": 0.01, "minOrderQty": 0.01},
+    "SOLUSDT": {"tickSize": 0.01, "qtyStep": 0.1, "minOrderQty": 0.1},
+    "XRPUSDT": {"tickSize": 0.0001, "qtyStep": 1.0, "minOrderQty": 1.0},
+    "DOGEUSDT": {"tickSize": 0.00001, "qtyStep": 1.0, "minOrderQty": 1.0},
+}
+_ROUNDING_DEC = {HALF_EVEN: ROUND_HALF_EVEN, FLOOR: ROUND_FLOOR, CEILING: ROUND_CEILING}
+
+
+def _grid_of(size: float, name: str) -> tuple:
+    """``(units, decimals, size_float, size_decimal)`` of a positive grid size: size = units / 10**decimals."""
+    try:
+        d = Decimal(str(float(size)))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a positive number, got {size!r}") from None
+    if not (d.is_finite() and d > 0):
+        raise ValueError(f"{name}: must be a positive number, got {size!r}")
+    _, digits, exp = d.normalize().as_tuple()
+    units = int("".join(map(str, digits)))
+    if exp >= 0:
+        return units * 10 ** exp, 0, float(size), d
+    return units, -exp, float(size), d
+
+
+def _to_grid(x: float, step: Decimal, rounding) -> Decimal:
+    """``x`` on the grid of ``step`` in Decimal (the reference the fast path is tested against)."""
+    # a tolerance of 1e-9 steps absorbs float noise (2496.2500000001 is on the 0.01 grid)
+    n = Decimal(repr(float(x))) / step
+    nearest = n.to_integral_value(ROUND_HALF_EVEN)
+    if abs(n - nearest) < Decimal("1e-9"):
+        n = nearest
+    return n.to_integral_value(rounding) * step
+
+
+def _fmt(d: Decimal) -> str:
+    s = format(d.normalize(), "f")
+    return s if s not in ("-0", "") else "0"
+
+
+def grid_count(x: float, grid: tuple, mode: int) -> int:
+    """``x`` as a whole number of grid steps, exactly as :func:`_to_grid` rounds it (the same 1e-9-step
+    tolerance, then half-even / floor / ceiling for ``mode`` 0 / 1 / 2).  Computed in floats whenever the
+    float error bound decides the case, in Decimal otherwise.  ``grid``: an Instrument's ``tick_grid`` or
+    ``step_grid``."""
+    n = x / grid[2]
+    # |n_float - n_exact| <= ~3.4e-16 |n| (three correctly rounded steps: the float x, the size, the division)
+    # (each test below holds for the exact value too, or the case goes to Decimal)
+    err = abs(n) * 5e-16
+    if err < 1e-9 and n == n:
+        r = round(n)
+        d = abs(n - r)
+        if d + err < 1e-9:
+            return int(r)
+        if d - err > 1e-9:
+            if mode == FLOOR:
+                return math.floor(n)
+            if mode == CEILING:
+                return math.ceil(n)
+            if abs(d - 0.5) > err:  # not a tie: the nearest integer is certain
+                return int(r)
+    return int(_to_grid(x, grid[3], _ROUNDING_DEC[mode]) / grid[3])
+
+
+def grid_str(k: int, grid: tuple) -> str:
+    """``k`` grid steps as the venue's decimal string (no exponent, no trailing zeros), equal to
+    ``_fmt`` of the exact Decimal value."""
+    v = k * grid[0]
+    dec = grid[1]
+    if v == 0:
+        return "0"
+    if dec == 0:
+        return str(v)
+    s = str(-v if v < 0 else v)
+    if len(s) <= dec:
+        s = "0" * (dec - len(s) + 1) + s
+    head, tail = s[:-dec], s[-dec:].rstrip("0")
+    out = f"{head}.{tail}" if tail else head
+    return "-" + out if v < 0 else out
+
+
+def grid_float(k: int, grid: tuple) -> float:
+    """``k`` grid steps as the nearest float (the float of the exact decimal value)."""
+    return k * grid[0] / 10 ** grid[1] if grid[1] else float(k * grid[0])
+
+
+def _num(m, *keys, default=None):
+    for k in keys:
+        v = m.get(k)
+        if v not in (None, ""):
+            return float(v)
+    return default
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """The order grid of one symbol: tick size, qty step, min/max order qty, min order notional."""
+
+    symbol: str
+    tick_size: float
+    qty_step: float
+    min_qty: float = 0.0
+    max_qty: float = math.inf
+    min_notional: float = 0.0
+    # exact grids (units, decimals, size, Decimal size): size = units / 10**decimals; derived from the sizes
+    tick_grid: tuple = field(init=False, repr=False, compare=False)
+    step_grid: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tick_grid", _grid_of(self.tick_size, "tick_size"))
+        object.__setattr__(self, "step_grid", _grid_of(self.qty_step, "qty_step"))
+        for name in ("min_qty", "min_notional"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v >= 0 and math.isfinite(v)):
+                raise ValueError(f"{name}: must be a finite number >= 0, got {v!r}")
+
+    # ---- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, symbol: str, m) -> "Instrument":
+        """From ``{"tickSize", "qtyStep", "minOrderQty"[, "maxOrderQty", "minNotionalValue"]}`` (Bybit's names),
+        the same in snake case (``tick_size``, ``qty_step``, ``min_qty``, ``max_qty``, ``min_notional``), or any
+        object with those attributes."""
+        if isinstance(m, Instrument):
+            return m if m.symbol == symbol else cls(symbol, m.tick_size, m.qty_step, m.min_qty, m.max_qty, m.min_notional)
+        if hasattr(m, "tick_size"):
+            return cls(symbol, float(m.tick_size), float(m.qty_step), float(getattr(m, "min_qty", 0.0) or 0.0),
+                       float(getattr(m, "max_qty", math.inf) or math.inf), float(getattr(m, "min_notional", 0.0) or 0.0))
+        try:
+            tick = _num(m, "tickSize", "tick_size")
+            step = _num(m, "qtyStep", "qty_step")
+            if tick is None or step is None:
+                raise KeyError
+            return cls(symbol, tick, step, _num(m, "minOrderQty", "min_qty", default=0.0),
+                       _num(m, "maxOrderQty", "max_qty", default=math.inf),
+                       _num(m, "minNotionalValue", "min_notional", default=0.0))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise ValueError(f"instruments: {symbol}: expected tickSize, qtyStep, minOrderQty; got {m!r}") from None
+
+    @classmethod
+    def from_bybit(cls, row: dict) -> "Instrument":
+        """From one row of Bybit's ``/v5/market/instruments-info`` (``priceFilter``, ``lotSizeFilter``)."""
+        try:
+            pf, lf = row["priceFilter"], row["lotSizeFilter"]
+            return cls(row["symbol"], float(pf["tickSize"]), float(lf["qtyStep"]), float(lf["minOrderQty"]),
+                       float(lf.get("maxOrderQty") or math.inf), float(lf.get("minNotionalValue") or 0.0))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ValueError(f"instruments: malformed Bybit row for {row.get('symbol') if isinstance(row, dict) else row!r}") from None
+
+    @classmethod
+    def from_binance(cls, row: dict) -> "Instrument":
+        """From one ``symbols`` row of Binance's ``/fapi/v1/exchangeInfo`` (``PRICE_FILTER``, ``LOT_SIZE``,
+        ``MIN_NOTIONAL`` filters)."""
+        try:
+            flt = {f["filterType"]: f for f in row["filters"]}
+            lot = flt["LOT_SIZE"]
+            mn = flt.get("MIN_NOTIONAL") or {}
+            return cls(row["symbol"], float(flt["PRICE_FILTER"]["tickSize"]), float(lot["stepSize"]), float(lot["minQty"]),
+                       float(lot.get("maxQty") or math.inf), float(mn.get("notional") or mn.get("minNotional") or 0.0))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ValueError(f"instruments: malformed Binance row for {row.get('symbol') if isinstance(row, dict) else row!r}") from None
+
+    @property
+    def tick(self) -> Decimal:
+        return self.tick_grid[3]
+
+    @property
+    def step(self) -> Decimal:
+        return self.step_grid[3]
+
+    # ---- rounding -------------------------------------------------------------------------------
+    def round_price(self, price: float, side: str) -> float:
+        """A limit price on the tick: a BUY rounds DOWN, a SELL rounds UP (never closer to the market)."""
+        if side not in ("buy", "sell"):
+            raise ValueError(f"side: must be 'buy' or 'sell', got {side!r}")
+        if not (price > 0 and math.isfinite(price)):
+            raise ValueError(f"price: must be a positive finite number, got {price!r}")
+        g = self.tick_grid
+        return grid_float(grid_count(price, g, FLOOR if side == "buy" else CEILING), g)
+
+    def round_nearest(self, price: float) -> float:
+        g = self.tick_grid
+        return grid_float(grid_count(price, g, HALF_EVEN), g)
+
+    def round_qty(self, qty: float) -> float:
+        """DOWN to the qty step (capped at the maximum order qty); 0.0 below the minimum order qty."""
+        if not (qty >= 0 and math.isfinite(qty)):
+            raise ValueError(f"qty: must be a non-negative finite number, got {qty!r}")
+        g = self.step_grid
+        q = grid_float(grid_count(min(qty, self.max_qty), g, FLOOR), g)
+        return q if q >= self.min_qty - 1e-12 and q > 0 else 0.0
+
+    def order_qty(self, notional: float, price: float) -> float:
+        """The qty of an order worth ``notional`` at ``price``: down to the step; 0.0 when it is below the
+        minimum order qty or its notional below the minimum order notional."""
+        if not (price > 0 and math.isfinite(price)) or not (notional > 0 and math.isfinite(notional)):
+            return 0.0
+        q = self.round_qty(notional / price)
+        return q if q * price >= self.min_notional - 1e-9 else 0.0
+
+    # ---- venue strings --------------------------------------------------------------------------
+    def price_str(self, price: float) -> str:
+        """``price`` as the venue's decimal string, on the tick (nearest)."""
+        g = self.tick_grid
+        return grid_str(grid_count(price, g, HALF_EVEN), g)
+
+    def qty_str(self, qty: float) -> str:
+        """``qty`` as the venue's decimal string, on the step (nearest)."""
+        g = self.step_grid
+        return grid_str(grid_count(qty, g, HALF_EVEN), g)
+
 
 #: ctVal of OKX linear USDT swaps (base currency per contract)
 OKX_CT_VAL: Mapping[str, float] = {

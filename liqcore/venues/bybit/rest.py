@@ -56,6 +56,7 @@ __all__ = [
     "RET_RATE_LIMIT",
     "RET_ORDER_NOT_EXISTS",
     "RET_DUPLICATE_LINK_ID",
+    "CANCEL_BATCH_MAX",
 ]
 
 MAINNET_URL = "https://api.bybit.com"
@@ -71,6 +72,8 @@ RET_SIGN = 10004
 RET_RATE_LIMIT = 10006
 RET_ORDER_NOT_EXISTS = 110001
 RET_DUPLICATE_LINK_ID = 110072
+#: orders per ``/v5/order/cancel-batch`` request (linear)
+CANCEL_BATCH_MAX = 20
 
 log = logging.getLogger("liqcore.bybit.rest")
 
@@ -618,8 +621,9 @@ class BybitREST:
         return sent
 
     async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True, limiter=None,
-                      fast: bool = False, sent: _Sent | None = None) -> Any:
-        """Send one request and return the ``result`` object.  ``limiter`` (if any) is awaited before each try.
+                      fast: bool = False, sent: _Sent | None = None, envelope: bool = False) -> Any:
+        """Send one request and return the ``result`` object (with ``envelope``: the whole answer, e.g. for the
+        per-item ``retExtInfo`` of batch endpoints).  ``limiter`` (if any) is awaited before each try.
 
         ``fast`` (POST only, with ``fast_create``): the request goes out on the client's own keep-alive
         HTTP/1.1 connection, written before anything is awaited (same method, path, headers, body and
@@ -711,7 +715,7 @@ class BybitREST:
                 self.stats["transport_errors"] += 1
                 raise BybitTransportError(path, f"HTTP {status}: not a Bybit response", status)
             if ret_code == RET_OK:
-                return doc.get("result")
+                return doc if envelope else doc.get("result")
             if ret_code == RET_TIMESTAMP and not resynced:
                 resynced = True
                 self.stats["resyncs"] += 1
@@ -752,6 +756,49 @@ class BybitREST:
         else:
             body["orderLinkId"] = order_link_id
         return await self.request("POST", "/v5/order/cancel", body, limiter=limiter)
+
+    async def cancel_batch(self, category: str, items: list[dict], limiter=None) -> list[tuple[dict, int, str]]:
+        """POST /v5/order/cancel-batch: ``items`` (each ``{"symbol", "orderLinkId"}`` or ``"orderId"``, at most
+        :data:`CANCEL_BATCH_MAX` for linear).  Returns one ``(result row, code, msg)`` per item, in order: the
+        venue answers ``result.list`` and ``retExtInfo.list`` side by side (code 0 = cancel accepted)."""
+        if not items:
+            return []
+        if len(items) > CANCEL_BATCH_MAX:
+            raise ValueError(f"items: at most {CANCEL_BATCH_MAX} orders per cancel-batch request; got {len(items)}")
+        doc = await self.request("POST", "/v5/order/cancel-batch", {"category": category, "request": list(items)},
+                                 limiter=limiter, envelope=True)
+        res = doc.get("result") if isinstance(doc.get("result"), dict) else {}
+        rows = list(res.get("list") or [])
+        ext = doc.get("retExtInfo") if isinstance(doc.get("retExtInfo"), dict) else {}
+        infos = list(ext.get("list") or [])
+        out = []
+        for i, item in enumerate(items):
+            row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else dict(item)
+            info = infos[i] if i < len(infos) and isinstance(infos[i], dict) else {}
+            try:
+                code = int(info.get("code", 0))
+            except (TypeError, ValueError):
+                code = -1
+            out.append((row, code, str(info.get("msg", ""))))
+        return out
+
+    async def cancel_all(self, category: str, *, symbol: str | None = None, settle_coin: str | None = None,
+                         order_filter: str | None = "Order", limiter=None) -> list[dict]:
+        """POST /v5/order/cancel-all for one symbol (or every symbol of ``settle_coin``).  ``order_filter``
+        ``Order`` (the default here) cancels active orders only and leaves conditional orders (TP/SL, stops) in
+        place; ``StopOrder`` cancels conditional orders only; ``None`` lets the venue cancel every kind.
+        Returns the cancelled ``{"orderId", "orderLinkId"}`` rows."""
+        body: dict = {"category": category}
+        if symbol:
+            body["symbol"] = symbol
+        elif settle_coin:
+            body["settleCoin"] = settle_coin
+        else:
+            raise ValueError("symbol: cancel-all needs a symbol or a settle coin")
+        if order_filter:
+            body["orderFilter"] = order_filter
+        res = await self.request("POST", "/v5/order/cancel-all", body, limiter=limiter)
+        return list(res.get("list") or []) if isinstance(res, dict) else []
 
     async def get_orders(self, category: str, *, symbol: str | None = None, order_link_id: str | None = None,
                          order_id: str | None = None, open_only: int = 0, settle_coin: str | None = "USDT") -> list[dict]:
