@@ -97,6 +97,10 @@ def run(args) -> int:
     params = params_from_args(args)
     if not (args.equity > 0):
         raise ValueError("equity: must be positive")
+    from liqcore.commands.outputs import output_dir
+
+    output_dir(args.out, "--out")
+    output_dir(args.report, "--report")
     with _Steps(not args.no_progress and not args.json) as steps:
         events, registry, label = load_source(args, params, steps)
         events = prepare_events(events)

@@ -35,6 +35,11 @@ def run(args) -> int:
     from liqcore.commands.backtest import _Steps
     from liqcore.config import Params
 
+    from liqcore.commands.outputs import output_dir
+
+    output_dir(args.cache_dir, "--cache-dir")
+    if not args.no_report:
+        output_dir(args.report, "--report")
     console = Console()
     params = Params()
     kw = {}

@@ -125,6 +125,10 @@ def run(args) -> int:
         raise ValueError("workers: must be >= 1")
     if args.report:
         raise ValueError("report: a sweep writes a table (--out) and a plot (--plot), not a report")
+    from liqcore.commands.outputs import output_file
+
+    output_file(args.out, "--out")
+    output_file(args.plot, "--plot")
     with _Steps(not args.no_progress and not args.json) as steps:
         events, registry, label = load_source(args, params, steps)
     client = cluster = None
