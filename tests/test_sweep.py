@@ -78,3 +78,52 @@ def test_cli_sweep_json_out_and_plot(tmp_path, capsys, monkeypatch):
 def test_cli_sweep_bad_grid_is_a_clean_error(capsys):
     assert main(["sweep", "--synthetic", "--days", "1", "--grid", "offset=abc"]) == 2
     assert "offset" in capsys.readouterr().err
+
+
+def _closed_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _unreachable_dask(monkeypatch, capsys, extra):
+    import time
+
+    import liqcore.commands.backtest as backtest_cmd
+
+    def no_work(*_a, **_k):
+        raise AssertionError("the sweep loaded its input before connecting to the scheduler")
+
+    monkeypatch.setattr(backtest_cmd, "load_source", no_work)
+    addr = f"tcp://127.0.0.1:{_closed_port()}"
+    t = time.perf_counter()
+    rc = main(["sweep", "--synthetic", "--days", "1", "--grid", "offset=0.1%,0.2%", "--dask", addr, *extra])
+    elapsed = time.perf_counter() - t
+    err = capsys.readouterr().err
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("liqcore sweep: error: dask: cannot reach the scheduler at " + addr)
+    return elapsed
+
+
+def test_cli_sweep_unreachable_dask_scheduler_fails_fast(monkeypatch, capsys):
+    pytest.importorskip("distributed")
+    elapsed = _unreachable_dask(monkeypatch, capsys, ["--dask-timeout", "1s"])
+    assert elapsed < 5
+
+
+@pytest.mark.slow
+def test_cli_sweep_unreachable_dask_scheduler_default_timeout(monkeypatch, capsys):
+    pytest.importorskip("distributed")
+    elapsed = _unreachable_dask(monkeypatch, capsys, [])
+    assert elapsed < 12
+
+
+def test_cli_sweep_bad_dask_timeout(capsys):
+    assert main(["sweep", "--synthetic", "--grid", "offset=0.1%", "--dask", "local", "--dask-timeout", "0"]) == 2
+    assert "dask-timeout" in capsys.readouterr().err

@@ -29,6 +29,8 @@ def add_arguments(parser) -> None:
     g.add_argument("--dask", metavar="ADDRESS|local", default=None,
                    help="run the combinations on a dask cluster: a scheduler address, or 'local' for a "
                         "local cluster of --workers processes (needs dask[distributed])")
+    g.add_argument("--dask-timeout", default="10s", metavar="DUR",
+                   help="give up connecting to the --dask scheduler after DUR (default 10s)")
     g.add_argument("--sort", default="total_return", help="column to sort the table by (default total_return)")
     g.add_argument("--plot", metavar="PNG", help="heatmap (two grid parameters) or line plot (one) of --metric")
     g.add_argument("--metric", default="total_return", help="metric for --plot (default total_return)")
@@ -54,7 +56,8 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     return grid
 
 
-def _client(address: str, workers: int):
+def _client(address: str, workers: int, timeout_s: float = 10.0):
+    """(client, local cluster or None).  An unreachable scheduler is a ValueError within ``timeout_s``."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -63,7 +66,13 @@ def _client(address: str, workers: int):
         cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, host="127.0.0.1",
                                dashboard_address=None, processes=True)
         return Client(cluster), cluster
-    return Client(address), None
+    try:
+        return Client(address, timeout=timeout_s), None
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"dask: cannot reach the scheduler at {address} within {timeout_s:g}s "
+                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"dask: bad scheduler address {address!r}: {exc}") from None
 
 
 def pd_unique(col) -> list:
@@ -119,8 +128,13 @@ def run(args) -> int:
     from liqcore.commands.backtest import _Steps, load_source
     from liqcore.config import params_from_args
 
+    from liqcore.config import parse_duration
+
     params = params_from_args(args)
     grid = parse_grid(args.grid)
+    dask_timeout_s = parse_duration(args.dask_timeout, "dask-timeout") / 1e9
+    if not dask_timeout_s > 0:
+        raise ValueError("dask-timeout: must be positive")
     if args.workers < 1:
         raise ValueError("workers: must be >= 1")
     if args.report:
@@ -129,12 +143,12 @@ def run(args) -> int:
 
     output_file(args.out, "--out")
     output_file(args.plot, "--plot")
-    with _Steps(not args.no_progress and not args.json) as steps:
-        events, registry, label = load_source(args, params, steps)
     client = cluster = None
-    if args.dask:
-        client, cluster = _client(args.dask, args.workers)
+    if args.dask:  # connect first: an unreachable scheduler fails before any work
+        client, cluster = _client(args.dask, args.workers, dask_timeout_s)
     try:
+        with _Steps(not args.no_progress and not args.json) as steps:
+            events, registry, label = load_source(args, params, steps)
         table = sweep(events, grid, params, equity=args.equity, registry=registry,
                       progress=not args.no_progress and not args.json, workers=args.workers, client=client)
     finally:
