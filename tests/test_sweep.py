@@ -127,3 +127,25 @@ def test_cli_sweep_unreachable_dask_scheduler_default_timeout(monkeypatch, capsy
 def test_cli_sweep_bad_dask_timeout(capsys):
     assert main(["sweep", "--synthetic", "--grid", "offset=0.1%", "--dask", "local", "--dask-timeout", "0"]) == 2
     assert "dask-timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra,needle", [(["--plot", "x.gif"], "plot: expected a .png"),
+                                          (["--plot", "x.png", "--metric", "bogus"], "metric: unknown column")])
+def test_cli_sweep_plot_arguments_checked_before_the_sweep(tmp_path, monkeypatch, capsys, extra, needle):
+    import liqcore.commands.backtest as backtest_cmd
+
+    def no_work(*_a, **_k):
+        raise AssertionError("the sweep ran before its --plot arguments were checked")
+
+    monkeypatch.setattr(backtest_cmd, "load_source", no_work)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--synthetic", "--grid", "offset=0.1%", *extra]) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_plot_metric_names_are_the_table_columns(market):
+    from liqcore.commands.sweep import _check_plot
+
+    table = sweep(market, {"offset": ["0.1%"]}, equity=1.0, progress=False)
+    for col in table.columns:
+        _check_plot("x.png", col, {"offset": ["0.1%"]})

@@ -10,6 +10,7 @@ Examples:
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 HELP = "backtest every combination of strategy parameters on one detection (threads or dask)"
@@ -22,6 +23,11 @@ def add_arguments(parser) -> None:
     from liqcore.commands.backtest import add_arguments as add_backtest_arguments
 
     add_backtest_arguments(parser)
+    for action in parser._actions:  # a sweep writes one table, not a ledger directory
+        if action.dest == "out":
+            action.metavar, action.help = "FILE", "write the table to FILE (.csv, or .parquet)"
+        elif action.dest == "min_trades":  # no comparison with the guide in a sweep table
+            action.help = argparse.SUPPRESS
     g = parser.add_argument_group("sweep")
     g.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a parameter and its values (repeatable), e.g. --grid offset=0.1%%,0.2%%")
@@ -73,6 +79,26 @@ def _client(address: str, workers: int, timeout_s: float = 10.0):
                          f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"dask: bad scheduler address {address!r}: {exc}") from None
+
+
+def _check_plot(path: str, metric: str, grid: dict) -> None:
+    """--plot's file type and --metric, before any work."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from liqcore.backtest import metrics as M
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in ("png", "pdf", "svg", "jpg", "jpeg"):
+        raise ValueError(f"plot: expected a .png, .pdf, .svg or .jpg file name; got {path!r}")
+    # the table's columns: the grid parameters and every summary field
+    ledger = np.zeros(0, dtype=[("ret", "f8"), ("exit_ns", "i8"), ("entry_ns", "i8"), ("pnl", "f8"),
+                                ("fees", "f8"), ("notional", "f8"), ("equity_after", "f8")])
+    known = list(grid) + list(M.summarize(ledger, np.zeros((1, len(M.COUNT_NAMES)), np.int64), 1.0, 0, 0))
+    known += ["equity_start", "equity_end", "start_ns", "end_ns", "symbols"]
+    if metric not in known:
+        raise ValueError(f"metric: unknown column {metric!r}; choose from {', '.join(known)}")
 
 
 def pd_unique(col) -> list:
@@ -143,6 +169,8 @@ def run(args) -> int:
 
     output_file(args.out, "--out")
     output_file(args.plot, "--plot")
+    if args.plot:  # checked now, not after the whole sweep ran
+        _check_plot(args.plot, args.metric, grid)
     client = cluster = None
     if args.dask:  # connect first: an unreachable scheduler fails before any work
         client, cluster = _client(args.dask, args.workers, dask_timeout_s)
