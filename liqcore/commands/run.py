@@ -148,7 +148,7 @@ def run(args) -> int:
         raise ValueError("duration: must be positive seconds")
     from liqcore.commands.outputs import output_file
 
-    output_file(args.journal, "--journal")
+    output_file(args.journal or ("liqcore-live.sqlite" if args.live and not args.replay else None), "--journal")
     output_file(args.log, "--log")
     log_handler = setup_json_logging(args.log, args.log_level)
     try:
