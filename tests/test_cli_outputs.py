@@ -148,3 +148,26 @@ def test_unwritable_directory(tmp_path, capsys):
         assert "Traceback" not in capsys.readouterr().err
     finally:
         ro.chmod(0o700)
+
+
+def _sys_unwritable() -> bool:
+    import tempfile
+
+    if not Path("/sys/kernel").is_dir():
+        return False
+    try:
+        with tempfile.TemporaryFile(dir="/sys/kernel"):
+            return False
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not _sys_unwritable(), reason="needs a directory nobody may write, even root (/sys/kernel)")
+@pytest.mark.parametrize("argv,flag,kind,name", CASES, ids=IDS)
+def test_unwritable_even_for_root_is_one_line_exit_2_before_work(capsys, monkeypatch, argv, flag, kind, name):
+    _forbid_work(monkeypatch)
+    target = Path("/sys/kernel") / name if kind == "file" else Path("/sys/kernel")
+    assert main([*argv, flag, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"error: {flag}: cannot write into the directory /sys/kernel" in err
