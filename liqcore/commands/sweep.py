@@ -35,8 +35,9 @@ def add_arguments(parser) -> None:
     g.add_argument("--dask", metavar="ADDRESS|local", default=None,
                    help="run the combinations on a dask cluster: a scheduler address, or 'local' for a "
                         "local cluster of --workers processes (needs dask[distributed])")
-    g.add_argument("--dask-timeout", default="10s", metavar="DUR",
-                   help="give up connecting to the --dask scheduler after DUR (default 10s)")
+    g.add_argument("--dask-timeout", default="8s", metavar="DUR",
+                   help="give up on an unreachable --dask scheduler DUR after the command started "
+                        "(default 8s: with start-up and exit, the command ends within 10 s)")
     g.add_argument("--sort", default="total_return", help="column to sort the table by (default total_return)")
     g.add_argument("--plot", metavar="PNG", help="heatmap (two grid parameters) or line plot (one) of --metric")
     g.add_argument("--metric", default="total_return", help="metric for --plot (default total_return)")
@@ -62,8 +63,54 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     return grid
 
 
-def _client(address: str, workers: int, timeout_s: float = 10.0):
-    """(client, local cluster or None).  An unreachable scheduler is a ValueError within ``timeout_s``."""
+def _probe(address: str, budget_s: float) -> None:
+    """Open (and close) a TCP connection to a tcp:// or tls:// scheduler address: a refused port or an
+    unknown host fails at once, a silent one after ``budget_s``; ValueError naming the address."""
+    import socket
+
+    from distributed.comm import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme not in ("tcp", "tls"):
+            return  # other transports: left to dask
+        host, port = parse_host_port(loc)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"dask: bad scheduler address {address!r}: {exc}") from None
+    try:
+        socket.create_connection((host, port), timeout=max(budget_s, 0.1)).close()
+    except socket.gaierror as exc:
+        raise ValueError(f"dask: cannot reach the scheduler at {address}: unknown host {host!r} ({exc.strerror})") from None
+    except (socket.timeout, TimeoutError):
+        raise ValueError(f"dask: cannot reach the scheduler at {address}: no answer within {budget_s:.3g}s") from None
+    except OSError as exc:
+        raise ValueError(f"dask: cannot reach the scheduler at {address}: {exc.strerror or exc}") from None
+
+
+def _handshake(Client, address: str, budget_s: float) -> None:
+    """Connect an asynchronous dask client and close it again, cancelled after ``budget_s``
+    (TimeoutError)."""
+    import asyncio
+    import contextlib
+
+    async def attempt():
+        c = Client(address, asynchronous=True, timeout=budget_s)
+        try:
+            await asyncio.wait_for(c, budget_s)
+        finally:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(c.close(), 1.0)
+
+    asyncio.run(attempt())
+
+
+def _client(address: str, workers: int, timeout_s: float = 8.0, started: float | None = None):
+    """(client, local cluster or None).  An unreachable scheduler is a ValueError within ``timeout_s``
+    (counted from ``started``, a ``time.monotonic()`` reading, when given: imports count too): a TCP
+    probe first (a refused port fails at once, and no dask client is left to wind down), then the
+    dask handshake with what remains of the time."""
+    import time
+
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -72,13 +119,23 @@ def _client(address: str, workers: int, timeout_s: float = 10.0):
         cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, host="127.0.0.1",
                                dashboard_address=None, processes=True)
         return Client(cluster), cluster
+    t0 = time.monotonic() if started is None else started
+    _probe(address, timeout_s - (time.monotonic() - t0))
     try:
-        return Client(address, timeout=timeout_s), None
+        # the dask handshake under a hard deadline first: a server that accepts and never answers
+        # would otherwise block Client() forever, whatever its timeout
+        _handshake(Client, address, max(timeout_s - (time.monotonic() - t0), 0.5))
+        return Client(address, timeout=max(timeout_s - (time.monotonic() - t0), 1.0)), None
     except (OSError, TimeoutError) as exc:
-        raise ValueError(f"dask: cannot reach the scheduler at {address} within {timeout_s:g}s "
-                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        why = str(exc).splitlines()[0] if str(exc) else ""
+        if isinstance(exc, TimeoutError) or "timed out" in why.lower():
+            why = "no dask handshake in time"
+        raise ValueError(f"dask: cannot reach the scheduler at {address} within {timeout_s:g}s ({why})") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"dask: bad scheduler address {address!r}: {exc}") from None
+    except Exception as exc:  # something answered, but not the dask protocol (e.g. an HTTP server)
+        raise ValueError(f"dask: {address} does not answer like a dask scheduler "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
 
 
 def _check_plot(path: str, metric: str, grid: dict) -> None:
@@ -150,11 +207,12 @@ def plot_sweep(table, names: list[str], metric: str, path: str) -> None:
 
 
 def run(args) -> int:
+    import time
+
+    t_start = time.monotonic()
     from liqcore.backtest.run import sweep
     from liqcore.commands.backtest import _Steps, load_source
-    from liqcore.config import params_from_args
-
-    from liqcore.config import parse_duration
+    from liqcore.config import parse_duration, params_from_args
 
     params = params_from_args(args)
     grid = parse_grid(args.grid)
@@ -173,7 +231,7 @@ def run(args) -> int:
         _check_plot(args.plot, args.metric, grid)
     client = cluster = None
     if args.dask:  # connect first: an unreachable scheduler fails before any work
-        client, cluster = _client(args.dask, args.workers, dask_timeout_s)
+        client, cluster = _client(args.dask, args.workers, dask_timeout_s, started=t_start)
     try:
         with _Steps(not args.no_progress and not args.json) as steps:
             events, registry, label = load_source(args, params, steps)
