@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 COMMANDS = {
@@ -78,11 +79,41 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+_NEGATIVE_VALUE = re.compile(r"^-\.?[0-9]")
+
+
+def attach_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--offset -1%`` -> ``--offset=-1%``: argparse takes a value that starts with ``-`` and is not
+    a plain number (``-1%``, ``-5ms``, ``-2bps``) for an option, so every option that takes one value
+    gets the next token attached when it looks like a negative number (the value is then validated)."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    cmd = next((a for a in argv if not a.startswith("-")), None)
+    if sub is None or cmd not in sub.choices:
+        return argv
+    options = sub.choices[cmd]._option_string_actions
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        action = options.get(tok)
+        if (action is not None and action.nargs is None and i + 1 < len(argv)
+                and _NEGATIVE_VALUE.match(argv[i + 1]) and argv[i + 1] not in options):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        if tok == "--":
+            out.extend(argv[i:])
+            break
+        out.append(tok)
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     cmd = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(only=cmd if cmd in COMMANDS else None)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_negative_values(parser, argv))
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

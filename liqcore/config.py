@@ -31,6 +31,8 @@ __all__ = [
     "params_from_args",
     "load_config",
     "PRESETS",
+    "RULES",
+    "validate_params",
 ]
 
 _DUR_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ns|us|µs|ms|s|m|min|h|d)?\s*$")
@@ -58,6 +60,8 @@ def parse_duration(value: Any, name: str = "duration") -> int:
             raise ValueError(f"{name}: must be a finite, non-negative duration; got {value!r}")
         return int(round(secs * 1e9))
     m = _DUR_RE.match(str(value))
+    if not m and _DUR_RE.match(str(value).strip().lstrip("-")):
+        raise ValueError(f"{name}: must be a non-negative duration; got {value!r}")
     if not m:
         raise ValueError(f"{name}: expected a duration like 50ms, 60s, 5m, 1h; got {value!r}")
     num = float(m.group(1))
@@ -72,8 +76,10 @@ def format_duration(ns: int) -> str:
     return f"{ns / 1e9:g}s"
 
 
-def parse_fraction(value: Any, name: str = "fraction") -> float:
-    """``'0.15%'`` -> 0.0015; ``0.0015`` -> 0.0015.  Non-finite or negative -> ValueError."""
+def parse_fraction(value: Any, name: str = "fraction", signed: bool = False) -> float:
+    """``'0.15%'`` -> 0.0015; ``0.0015`` -> 0.0015; ``'-1%'`` -> -0.01 when ``signed``.
+    Non-finite (or negative, unless ``signed``) -> ValueError.  The parameters' allowed ranges are
+    checked by :data:`RULES`, not here."""
     if isinstance(value, bool):
         raise ValueError(f"{name}: expected a fraction like 0.0015 or 0.15%; got {value!r}")
     if isinstance(value, (int, float)):
@@ -84,9 +90,13 @@ def parse_fraction(value: Any, name: str = "fraction") -> float:
             x = float(s[:-1]) / 100.0 if s.endswith("%") else float(s)
         except ValueError:
             raise ValueError(f"{name}: expected a fraction like 0.0015 or 0.15%; got {value!r}") from None
-    if not math.isfinite(x) or x < 0:
-        raise ValueError(f"{name}: must be a finite, non-negative fraction; got {value!r}")
+    if not math.isfinite(x) or (x < 0 and not signed):
+        raise ValueError(f"{name}: must be a finite{'' if signed else ', non-negative'} fraction; got {value!r}")
     return x
+
+
+def _frac(value: Any, name: str) -> float:
+    return parse_fraction(value, name, signed=True)
 
 
 def parse_hours(value: Any, name: str = "hours") -> tuple[int, int] | None:
@@ -124,6 +134,8 @@ def _pos_int(value: Any, name: str) -> int:
 def _nonneg_int(value: Any, name: str) -> int:
     try:
         x = int(value)
+        if isinstance(value, float) and x != value:
+            raise ValueError
     except (TypeError, ValueError):
         raise ValueError(f"{name}: expected a whole number; got {value!r}") from None
     if x < 0:
@@ -132,10 +144,7 @@ def _nonneg_int(value: Any, name: str) -> int:
 
 
 def _quantile(value: Any, name: str) -> float:
-    x = parse_fraction(value, name)
-    if x > 1:
-        raise ValueError(f"{name}: must be within [0, 1]; got {value!r}")
-    return x
+    return parse_fraction(value, name, signed=True)
 
 
 def _fee(value: Any, name: str) -> float:
@@ -156,10 +165,7 @@ def _fill(value: Any, name: str) -> str:
 
 
 def _size(value: Any, name: str) -> float:
-    x = parse_fraction(value, name)
-    if x <= 0 or x > 100:
-        raise ValueError(f"{name}: position size must be a positive fraction of equity; got {value!r}")
-    return x
+    return parse_fraction(value, name, signed=True)
 
 
 @dataclass(frozen=True)
@@ -180,9 +186,9 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("refresh", "refresh_ns", parse_duration, "1h", "how often the threshold is recomputed (0 = every event)", "detector", "DUR"),
     _Spec("window", "window_ns", parse_duration, "60s", "W, the cascade cluster window", "detector", "DUR"),
     _Spec("min-large", "min_large", _pos_int, 2, "k, large liquidations that confirm a cascade", "detector", "K"),
-    _Spec("offset", "offset", parse_fraction, "0.15%", "entry distance from the reference price (BTC preset 0.10%)", "strategy", "FRAC"),
-    _Spec("take-profit", "take_profit", parse_fraction, "0.15%", "take-profit distance from the fill (BTC preset 0.50%)", "strategy", "FRAC"),
-    _Spec("stop-loss", "stop_loss", parse_fraction, "0.25%", "stop-loss distance from the fill", "strategy", "FRAC"),
+    _Spec("offset", "offset", _frac, "0.15%", "entry distance from the reference price (BTC preset 0.10%)", "strategy", "FRAC"),
+    _Spec("take-profit", "take_profit", _frac, "0.15%", "take-profit distance from the fill (BTC preset 0.50%)", "strategy", "FRAC"),
+    _Spec("stop-loss", "stop_loss", _frac, "0.25%", "stop-loss distance from the fill", "strategy", "FRAC"),
     _Spec("entry-timeout", "entry_timeout_ns", parse_duration, "30m", "unfilled entry cancelled after", "strategy", "DUR"),
     _Spec("hold-timeout", "hold_timeout_ns", parse_duration, "30m", "open position closed at market after", "strategy", "DUR"),
     _Spec("cooldown", "cooldown_ns", parse_duration, "5m", "cooldown after a position closes", "strategy", "DUR"),
@@ -195,8 +201,8 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("maker-fee-bps", "maker_fee_bps", _fee, 2.0, "maker fee in basis points", "execution", "BPS"),
     _Spec("taker-fee-bps", "taker_fee_bps", _fee, 5.5, "taker fee in basis points", "execution", "BPS"),
     _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit) or 'touch'", "execution", "RULE"),
-    _Spec("daily-loss", "daily_loss", parse_fraction, "1%", "daily loss limit as a fraction of equity (stop for the UTC day)", "risk", "FRAC"),
-    _Spec("weekly-loss", "weekly_loss", parse_fraction, "2%", "weekly loss limit as a fraction of equity", "risk", "FRAC"),
+    _Spec("daily-loss", "daily_loss", _frac, "1%", "daily loss limit as a fraction of equity (stop for the UTC day; 0 = none)", "risk", "FRAC"),
+    _Spec("weekly-loss", "weekly_loss", _frac, "2%", "weekly loss limit as a fraction of equity (0 = none)", "risk", "FRAC"),
     _Spec("max-symbols", "max_symbols", _pos_int, 4, "symbols with open positions at once", "risk", "N"),
     _Spec("size", "size", _size, 0.25, "position notional per trade, as a fraction of equity", "risk", "FRAC"),
     _Spec("hours", "hours", parse_hours, None, "UTC trading hours filter, e.g. 13-18 (default: all)", "risk", "H-H"),
@@ -218,6 +224,77 @@ STRATEGY_PARAMS = tuple(s.field for s in PARAMS if s.group not in ("detector", "
 PRESETS: dict[str, dict[str, Any]] = {
     "BTC": {"offset": 0.0010, "take_profit": 0.0050, "stop_loss": 0.0025},
 }
+
+
+# ---- validation: the allowed values of every parameter, in one place ------------------------------
+# field -> (low, high, bounds, why): bounds "[]" closed, "[)" half-open...; None = no bound.
+# * Price distances (offset, take-profit, stop-loss) are fractions of a price below 100 %: a buy limit,
+#   a short's take-profit or a long's stop at or below zero is meaningless.  Take-profit and stop-loss
+#   must be > 0 (zero would exit at the fill).
+# * A negative offset is refused: entries are post-only limits, and one placed at a better-than-market
+#   price would take liquidity, so the venue (and the fill model) rejects it.  An offset of 0 (at the
+#   reference price) is allowed.
+# * Fees: a negative maker fee is a rebate, which some venues pay (down to -10 bps accepted); taker fees
+#   are >= 0; both at most 100 bps (1 %).
+# * Loss limits are fractions of equity in [0, 100 %]; 0 switches the limit off.
+# * size: notional per trade as a fraction of equity, > 0 and at most 100 (above 1 = leverage).
+RULES: dict[str, tuple[Any, Any, str, str]] = {
+    "quantile": (0.0, 1.0, "[]", ""),
+    "history": (1, None, "[", ""),
+    "min_history": (0, None, "[", ""),
+    "refresh_ns": (0, None, "[", ""),
+    "window_ns": (0, None, "(", ""),
+    "min_large": (1, None, "[", ""),
+    "offset": (0.0, 1.0, "[)", "0 = at the reference price; a negative offset would cross the market, "
+                               "where a post-only entry is rejected"),
+    "take_profit": (0.0, 1.0, "()", ""),
+    "stop_loss": (0.0, 1.0, "()", ""),
+    "entry_timeout_ns": (0, None, "(", ""),
+    "hold_timeout_ns": (0, None, "(", ""),
+    "cooldown_ns": (0, None, "[", ""),
+    "max_ref_age_ns": (0, None, "(", ""),
+    "order_latency_ns": (0, None, "[", ""),
+    "feed_latency_ns": (0, None, "[", ""),
+    "maker_fee_bps": (-10.0, 100.0, "[]", "negative = a maker rebate"),
+    "taker_fee_bps": (0.0, 100.0, "[]", ""),
+    "daily_loss": (0.0, 1.0, "[]", "0 = no limit"),
+    "weekly_loss": (0.0, 1.0, "[]", "0 = no limit"),
+    "max_symbols": (1, None, "[", ""),
+    "size": (0.0, 100.0, "(]", "notional per trade as a fraction of equity"),
+    "max_clock_skew_ns": (0, None, "[", "venue time allowed ahead of receive time"),
+    "ping_interval_ns": (0, None, "(", ""),
+    "stall_timeout_ns": (0, None, "(", "must also be longer than ping-interval"),
+    "shutdown_timeout_ns": (0, None, "(", ""),
+}
+_PCT_FIELDS = {"offset", "take_profit", "stop_loss", "daily_loss", "weekly_loss"}
+
+
+def _show(fname: str, v: Any) -> str:
+    if fname.endswith("_ns"):
+        return format_duration(v) if v >= 0 else f"{v / 1e9:g}s"
+    if fname in _PCT_FIELDS:
+        return f"{v * 100:g}%"
+    if fname.endswith("_bps"):
+        return f"{v:g} bps"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def validate_params(p: Any) -> None:
+    """Check every field of ``p`` against :data:`RULES`; ValueError naming the first bad field."""
+    for fname, (lo, hi, bounds, why) in RULES.items():
+        v = getattr(p, fname, None)
+        if v is None:
+            continue
+        ok = (lo is None or (v >= lo if bounds[0] == "[" else v > lo)) and \
+             (hi is None or (v <= hi if bounds[-1] == "]" else v < hi))
+        if ok:
+            continue
+        name = _BY_FIELD[fname].name if fname in _BY_FIELD else fname
+        if hi is None:
+            rng = f"{'>=' if bounds[0] == '[' else '>'} {_show(fname, lo)}"
+        else:
+            rng = f"within {bounds[0]}{_show(fname, lo)}, {_show(fname, hi)}{bounds[-1]}"
+        raise ValueError(f"{name}: must be {rng}{f' ({why})' if why else ''}; got {_show(fname, v)}")
 
 
 @dataclass(frozen=True)
@@ -271,10 +348,7 @@ class Params:
                 object.__setattr__(self, spec.field, int(v))
             else:
                 object.__setattr__(self, spec.field, spec.parse(v, spec.name))
-        if self.min_large < 1:
-            raise ValueError("min-large: must be >= 1")
-        if self.ping_interval_ns <= 0:
-            raise ValueError("ping-interval: must be a positive duration")
+        validate_params(self)
         if self.stall_timeout_ns <= self.ping_interval_ns:
             raise ValueError("stall-timeout: must be longer than ping-interval, or a quiet live feed would be dropped")
 
@@ -335,7 +409,7 @@ class Params:
             v = getattr(self, spec.field)
             if spec.field.endswith("_ns"):
                 out[spec.name] = format_duration(v)
-            elif spec.parse is parse_fraction and isinstance(v, float):
+            elif spec.parse in (parse_fraction, _frac) and isinstance(v, float):
                 out[spec.name] = f"{v * 100:.4g}%"
             elif spec.field == "hours":
                 out[spec.name] = "all" if v is None else f"{v[0]}-{v[1]}"

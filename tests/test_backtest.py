@@ -247,3 +247,86 @@ def test_breakeven_win_rate_from_tp_sl_and_fees():
     assert breakeven_win_rate(Params()) == pytest.approx(0.325 / 0.435)
     # BTC preset: win 0.50% - 0.04%, same loss
     assert breakeven_win_rate(Params(), "BTCUSDT") == pytest.approx(0.325 / 0.785)
+
+
+# ---- tiny samples are not headlines ---------------------------------------------------------------
+def _green_pixels(png) -> int:
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(png)[..., :3]
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    return int(((g - r > 0.2) & (g - b > 0.2)).sum())
+
+
+def test_one_trade_is_too_few_to_compare_with_the_guide():
+    from liqcore.backtest.report import guide_comparison, verdict
+
+    ev, reg = cascade_market()
+    s = backtest(ev, small_params(), registry=reg, equity=1000.0).summary()
+    assert s["trades"] == 1 and s["win_rate"] == 1.0
+    v = verdict(s)
+    assert "1 trade: too few to judge (fewer than 30)" in v and "vs the guide" not in v and "100.0%" not in v
+    rows = guide_comparison(s, small_params())
+    assert rows[0][0].startswith("break-even")  # depends on the parameters only: still shown
+    assert all(claim == "not compared: 1 trade, fewer than 30" for _, _, claim in rows[1:])
+    # the threshold is a parameter
+    assert "vs the guide's claimed ~73%" in verdict(s, min_trades=1)
+    assert [c for _, _, c in guide_comparison(s, min_trades=1)][0] == "~73%"
+    with pytest.raises(ValueError, match="min-trades"):
+        verdict(s, min_trades=0)
+
+
+def test_report_renders_for_one_trade_and_for_none(tmp_path):
+    from liqcore.backtest.report import write_report
+
+    ev, reg = cascade_market()
+    one = backtest(ev, small_params(), registry=reg, equity=1000.0)
+    html = write_report(one, tmp_path / "one").read_text()
+    assert "too few to judge" in html and "not compared: 1 trade" in html
+    # the single take-profit bar is visible (a bar of the old 1e-9-wide bins drew nothing)
+    assert _green_pixels(tmp_path / "one" / "returns.png") > 2000  # the legend swatch alone: ~225
+    none = backtest(ev, small_params(**{"min-large": 5}), registry=reg, equity=1000.0)
+    assert len(none.ledger) == 0
+    html = write_report(none, tmp_path / "none").read_text()
+    assert "No trade was completed" in html
+    assert (tmp_path / "none" / "returns.png").stat().st_size > 5000
+
+
+def test_return_bins_give_a_single_value_a_visible_width():
+    from liqcore.backtest.report import return_bins
+
+    for v in (0.11, -0.35, 0.0, 12.5):
+        edges = return_bins(np.array([v]))
+        width = edges[1] - edges[0]
+        assert edges[0] < v < edges[-1] and width > 0.005 and np.all(np.diff(edges) > 0)
+    edges = return_bins(np.array([-0.3, 0.1, 0.2]))
+    assert len(edges) == 41 and edges[0] == -0.3 and edges[-1] == 0.2
+
+
+def test_backtest_command_says_a_tiny_sample_is_too_small(tmp_path, capsys):
+    ev, reg = cascade_market()
+    from liqcore.io import save_events
+
+    path = tmp_path / "ev.parquet"
+    save_events(ev, path, registry=reg)
+    base = ["backtest", str(path), "--min-history", "20", "--refresh", "0", "--no-progress"]
+    assert main([*base, "--report", str(tmp_path / "rep")]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "too few to judge" in text and "Win rate 100.0% vs" not in text
+    assert "too few to judge" in (tmp_path / "rep" / "report.html").read_text()
+    assert main([*base, "--min-trades", "1"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Win rate 100.0% vs the guide's claimed ~73%" in text
+    assert main([*base, "--min-trades", "0"]) == 2
+    assert "min-trades" in capsys.readouterr().err
+
+
+def test_demo_says_a_tiny_sample_is_too_small(tmp_path, capsys):
+    args = ["demo", "--days", "0.5", "--symbols", "ETHUSDT", "--seed", "5", "--cache-dir", str(tmp_path / "c"),
+            "--report", str(tmp_path / "rep"), "--no-progress", "--min-trades", "100000"]
+    assert main(args) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "too few to judge" in text or "No trade was completed" in text
+    assert "vs the guide's claimed" not in text
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "too few to judge" in html or "No trade was completed" in html

@@ -80,7 +80,12 @@ def test_post_only_rejected_when_price_reaches_limit_during_latency_no_cooldown(
 
 
 def test_stop_checked_before_take_profit_on_one_print():
-    c = core(take_profit=0.0, stop_loss=0.0, fill="touch")
+    # only zero distances put the stop and the take-profit on one price; Params refuses them (they make
+    # no sense to trade), so they are forced past the validation here to reach the simulator's rule
+    params = Params.from_mapping({"fill": "touch"})
+    object.__setattr__(params, "take_profit", 0.0)
+    object.__setattr__(params, "stop_loss", 0.0)
+    c = StrategyCore(params, ["ETHUSDT"], equity=1000.0)
     c.on_trade(0, T0, 100.0)
     d = c.on_cascade(cascade(0, T0))
     c.on_trade(0, T0 + S, d["price"])

@@ -78,3 +78,151 @@ def test_cli_sweep_json_out_and_plot(tmp_path, capsys, monkeypatch):
 def test_cli_sweep_bad_grid_is_a_clean_error(capsys):
     assert main(["sweep", "--synthetic", "--days", "1", "--grid", "offset=abc"]) == 2
     assert "offset" in capsys.readouterr().err
+
+
+def _closed_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _sweep_against(addr, monkeypatch, capsys, extra=()):
+    import time
+
+    import liqcore.commands.backtest as backtest_cmd
+
+    def no_work(*_a, **_k):
+        raise AssertionError("the sweep loaded its input before connecting to the scheduler")
+
+    monkeypatch.setattr(backtest_cmd, "load_source", no_work)
+    t = time.perf_counter()
+    rc = main(["sweep", "--synthetic", "--days", "1", "--grid", "offset=0.1%,0.2%", "--dask", addr, *extra])
+    elapsed = time.perf_counter() - t
+    err = capsys.readouterr().err
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0], elapsed
+
+
+def test_cli_sweep_closed_scheduler_port_fails_at_once(monkeypatch, capsys):
+    pytest.importorskip("distributed")
+    addr = f"tcp://127.0.0.1:{_closed_port()}"
+    line, elapsed = _sweep_against(addr, monkeypatch, capsys)  # default --dask-timeout 10s
+    assert line.startswith(f"liqcore sweep: error: dask: cannot reach the scheduler at {addr}")
+    assert elapsed < 10
+
+
+def test_cli_sweep_silent_scheduler_gives_up_after_dask_timeout(monkeypatch, capsys):
+    import socket
+
+    pytest.importorskip("distributed")
+    srv = socket.socket()  # accepts connections (the kernel's backlog) and never says anything
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    try:
+        addr = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+        line, elapsed = _sweep_against(addr, monkeypatch, capsys, ["--dask-timeout", "1.5s"])
+    finally:
+        srv.close()
+    assert line.startswith(f"liqcore sweep: error: dask: cannot reach the scheduler at {addr} within 1.5s")
+    assert 1.0 < elapsed < 6
+
+
+def test_cli_sweep_non_dask_server_is_one_line(monkeypatch, capsys):
+    import socket
+    import threading
+
+    pytest.importorskip("distributed")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+
+    def answer():  # an HTTP-ish reply where a dask handshake is expected
+        try:
+            while True:
+                c, _ = srv.accept()
+                c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4)
+                c.close()
+        except OSError:
+            pass
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        addr = f"127.0.0.1:{srv.getsockname()[1]}"
+        line, elapsed = _sweep_against(addr, monkeypatch, capsys, ["--dask-timeout", "3s"])
+    finally:
+        srv.close()
+    assert line.startswith("liqcore sweep: error: dask: ") and addr in line
+    assert elapsed < 8
+
+
+def test_cli_sweep_bad_dask_timeout(capsys):
+    assert main(["sweep", "--synthetic", "--grid", "offset=0.1%", "--dask", "local", "--dask-timeout", "0"]) == 2
+    assert "dask-timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra,needle", [(["--plot", "x.gif"], "plot: expected a .png"),
+                                          (["--plot", "x.png", "--metric", "bogus"], "metric: unknown column")])
+def test_cli_sweep_plot_arguments_checked_before_the_sweep(tmp_path, monkeypatch, capsys, extra, needle):
+    import liqcore.commands.backtest as backtest_cmd
+
+    def no_work(*_a, **_k):
+        raise AssertionError("the sweep ran before its --plot arguments were checked")
+
+    monkeypatch.setattr(backtest_cmd, "load_source", no_work)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--synthetic", "--grid", "offset=0.1%", *extra]) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_plot_metric_names_are_the_table_columns(market):
+    from liqcore.commands.sweep import _check_plot
+
+    table = sweep(market, {"offset": ["0.1%"]}, equity=1.0, progress=False)
+    for col in table.columns:
+        _check_plot("x.png", col, {"offset": ["0.1%"]})
+
+
+def test_cli_sweep_on_a_reachable_tcp_scheduler(tmp_path, monkeypatch, capsys):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("LIQCORE_CACHE", str(tmp_path / "cache"))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        addr = cluster.scheduler_address
+        assert addr.startswith("tcp://127.0.0.1:")
+        rc = main(["sweep", "--synthetic", "--days", "0.5", "--symbols", "ETHUSDT", "--seed", "3", "--no-progress",
+                   "--grid", "offset=0.1%,0.2%", "--json", "--dask", addr])
+    assert rc == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["offset"] for r in rows) == ["0.1%", "0.2%"]
+
+
+@pytest.mark.slow
+def test_cli_sweep_silent_scheduler_default_ends_within_10s_as_a_process():
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    pytest.importorskip("distributed")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    addr = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    root = Path(__file__).resolve().parents[1]
+    t = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "liqcore", "sweep", "--synthetic", "--grid", "offset=0.1%",
+                               "--dask", addr], capture_output=True, text=True, cwd=root, timeout=60)
+    finally:
+        srv.close()
+    wall = time.perf_counter() - t
+    assert proc.returncode == 2 and wall < 10, (wall, proc.stderr)
+    assert proc.stderr.strip() == f"liqcore sweep: error: dask: cannot reach the scheduler at {addr} within 8s " \
+                                  "(no dask handshake in time)"

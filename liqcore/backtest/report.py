@@ -30,6 +30,19 @@ _COLS = [
 ]
 _PCT = {"fill_rate", "win_rate", "total_return", "max_drawdown", "exposure"}
 
+#: below this many completed trades the results are not compared with the guide's claims
+MIN_TRADES = 30
+
+
+def _check_min_trades(min_trades) -> int:
+    if isinstance(min_trades, bool) or not isinstance(min_trades, int) or min_trades < 1:
+        raise ValueError(f"min-trades: must be a whole number >= 1; got {min_trades!r}")
+    return min_trades
+
+
+def _trades(n: int) -> str:
+    return f"{n} trade{'' if n == 1 else 's'}"
+
 
 def fmt(key: str, v) -> str:
     if v is None:
@@ -51,8 +64,10 @@ def _ts(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def verdict(summary: dict) -> str:
-    """One honest sentence: did the strategy make or lose money, and how it compares to the guide."""
+def verdict(summary: dict, min_trades: int = MIN_TRADES) -> str:
+    """One honest sentence: did the strategy make or lose money, and how it compares to the guide.
+    Below ``min_trades`` completed trades it says the sample is too small instead of comparing."""
+    _check_min_trades(min_trades)
     tr = summary.get("total_return") or 0.0
     n = summary.get("trades", 0)
     if n == 0:
@@ -60,7 +75,11 @@ def verdict(summary: dict) -> str:
     word = "MADE" if tr > 0 else "LOST"
     wr = summary.get("win_rate")
     sh = summary.get("sharpe")
-    parts = [f"The strategy {word} {abs(tr) * 100:.2f}% over {summary.get('days', 0)} day(s) and {n} trades."]
+    head = f"The strategy {word} {abs(tr) * 100:.2f}% over {summary.get('days', 0)} day(s) and {_trades(n)}"
+    if n < min_trades:
+        return (f"{head}: too few to judge (fewer than {min_trades}); the win rate, Sharpe and the other "
+                "figures are not compared with the guide's claims.")
+    parts = [head + "."]
     parts.append(f"Win rate {wr * 100:.1f}% vs the guide's claimed ~{GUIDE['win_rate'] * 100:.0f}%."
                  if wr is not None else "")
     parts.append(f"Sharpe {sh:.2f} vs the guide's claimed {GUIDE['sharpe_portfolio']}." if sh is not None else
@@ -77,8 +96,13 @@ def breakeven_win_rate(params, symbol: str = "ETHUSDT") -> float:
     return loss / (win + loss) if win + loss > 0 else float("nan")
 
 
-def guide_comparison(summary: dict, params=None) -> list[tuple[str, str, str]]:
-    """(metric, measured, guide's claim) rows."""
+def guide_comparison(summary: dict, params=None, min_trades: int = MIN_TRADES) -> list[tuple[str, str, str]]:
+    """(metric, measured, guide's claim) rows; below ``min_trades`` completed trades the claim column
+    says the sample is too small instead of quoting the claim (the break-even row, which depends only
+    on the parameters, stays)."""
+    _check_min_trades(min_trades)
+    n = int(summary.get("trades") or 0)
+    small = n < min_trades
     extra = []
     if params is not None:
         be = breakeven_win_rate(params)
@@ -86,7 +110,7 @@ def guide_comparison(summary: dict, params=None) -> list[tuple[str, str, str]]:
         extra = [("break-even win rate at these TP/SL/fees (no slippage)",
                   f"{be * 100:.1f}% (BTC preset {breakeven_win_rate(params, 'BTCUSDT') * 100:.1f}%)",
                   f"not stated; its ~73% is {side} the first figure")]
-    return extra + [
+    rows = [
         ("win rate", fmt("win_rate", summary.get("win_rate")), "~73%"),
         ("Sharpe (annualised)", fmt("sharpe", summary.get("sharpe")), GUIDE["sharpe_portfolio"]),
         ("fill rate", fmt("fill_rate", summary.get("fill_rate")), GUIDE["fill_rate"]),
@@ -95,14 +119,20 @@ def guide_comparison(summary: dict, params=None) -> list[tuple[str, str, str]]:
          "/".join(f"{(summary.get(k, 0) / summary['trades'] * 100):.0f}%" if summary.get("trades") else "-"
                   for k in ("take_profit", "stop_loss", "timeout")), "73% / 25% / 2%"),
     ]
+    if small:
+        why = f"not compared: {_trades(n)}, fewer than {min_trades}"
+        rows = [(metric, measured, why) for metric, measured, _ in rows]
+    return extra + rows
 
 
 # ---- terminal --------------------------------------------------------------------------------
-def print_summary(result, console=None, guide: bool = True) -> None:
-    """Overall + per-symbol table, skip reasons, data note (rich)."""
+def print_summary(result, console=None, guide: bool = True, min_trades: int = MIN_TRADES) -> None:
+    """Overall + per-symbol table, skip reasons, data note (rich); the guide's claims beside the
+    measured figures only from ``min_trades`` completed trades on."""
     from rich.console import Console
     from rich.table import Table
 
+    _check_min_trades(min_trades)
     console = console or Console()
     s = result.summary()
     per = result.per_symbol()
@@ -126,10 +156,10 @@ def print_summary(result, console=None, guide: bool = True) -> None:
         g.add_column("metric")
         g.add_column("measured", justify="right")
         g.add_column("guide claims")
-        for row in guide_comparison(s, result.params):
+        for row in guide_comparison(s, result.params, min_trades):
             g.add_row(*row)
         console.print(g)
-        console.print(verdict(s))
+        console.print(verdict(s, min_trades))
 
 
 # ---- figures ---------------------------------------------------------------------------------
@@ -196,7 +226,8 @@ def plot_per_symbol(result, path: Path) -> Path:
             axes[2].bar(x, vals, bottom=bottoms, color=color, label=label)
         bottoms += vals
     axes[2].set_title("cascades by outcome")
-    axes[2].legend(fontsize=7)
+    if axes[2].get_legend_handles_labels()[0]:
+        axes[2].legend(fontsize=7)
     for a in axes:
         a.set_xticks(x)
         a.set_xticklabels([n.split(":")[-1] for n in names], rotation=30, fontsize=8)
@@ -206,21 +237,46 @@ def plot_per_symbol(result, path: Path) -> Path:
     return path
 
 
-def plot_returns(result, path: Path) -> Path:
+def return_bins(ret_pct: np.ndarray, nbins: int = 40) -> np.ndarray:
+    """Histogram edges over the returns (in %): ``nbins`` equal bins over their range, or, when all
+    returns are (nearly) equal (one trade), 11 bins centred on them so the bar has a visible width."""
+    lo, hi = float(np.min(ret_pct)), float(np.max(ret_pct))
+    if hi - lo <= max(abs(lo), abs(hi), 1.0) * 1e-9:
+        pad = max(abs(lo) * 0.25, 0.05)
+        return np.linspace(lo - pad, hi + pad, 12) if hi > lo else np.linspace(lo - pad, lo + pad, 12)
+    return np.linspace(lo, hi, nbins + 1)
+
+
+def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
+    """Histogram of per-trade returns by exit reason (every trade also marked on the axis when fewer
+    than ``min_trades``); with no trades, a figure that says so."""
     plt = _plt()
     L = result.ledger
+    n = len(L)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    names = {1: ("take_profit", "tab:green"), 2: ("stop_loss", "tab:red"), 3: ("timeout", "tab:orange")}
-    if len(L):
-        bins = np.linspace(float(L["ret"].min()) * 100, float(L["ret"].max()) * 100 + 1e-9, 40)
+    names = {1: ("take_profit", "tab:green"), 2: ("stop_loss", "tab:red"), 3: ("timeout", "tab:orange"),
+             4: ("external", "tab:purple")}
+    title = f"per-trade returns ({_trades(n)})"
+    if n:
+        ret = L["ret"].astype(float) * 100
+        bins = return_bins(ret)
         for code, (label, color) in names.items():
-            r = L["ret"][L["exit_reason"] == code] * 100
+            r = ret[L["exit_reason"] == code]
             if len(r):
                 ax.hist(r, bins=bins, color=color, alpha=0.7, label=f"{label} ({len(r)})")
+        if n < min_trades:  # a rug: each trade visible, whatever the binning
+            ax.plot(ret, np.zeros(n), "|", color="k", ms=14, mew=1.5, label="each trade")
+            title += f": fewer than {min_trades}, too few to judge"
         ax.axvline(0, color="k", lw=0.7)
         ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no trades: nothing to plot", ha="center", va="center", fontsize=14,
+                transform=ax.transAxes, color="0.3")
+        ax.set_xticks([])
+        ax.set_yticks([])
     ax.set_xlabel("per-trade return after fees, %")
-    ax.set_title("per-trade returns")
+    ax.set_ylabel("trades")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -300,14 +356,18 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", notes: list[str] | None = None) -> Path:
-    """Write ``report.html`` and its PNGs into ``out_dir``; returns the HTML path."""
+def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", notes: list[str] | None = None,
+                 min_trades: int = MIN_TRADES) -> Path:
+    """Write ``report.html`` and its PNGs into ``out_dir``; returns the HTML path.  Below
+    ``min_trades`` completed trades the report says the sample is too small instead of comparing
+    the results with the guide's claims."""
+    _check_min_trades(min_trades)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     s = result.summary()
     per = result.per_symbol()
     figs = [plot_equity(result, out / "equity.png"), plot_per_symbol(result, out / "per_symbol.png"),
-            plot_returns(result, out / "returns.png"), plot_cascades(result, out / "cascades.png")]
+            plot_returns(result, out / "returns.png", min_trades), plot_cascades(result, out / "cascades.png")]
     notes = list(notes or [])
     if s.get("data_note"):
         notes.append(s["data_note"])
@@ -335,14 +395,15 @@ def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", n
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{_ts(result.start_ns)} .. {_ts(result.end_ns)} UTC, {s['days']} day(s), {s['symbols']} symbol(s), "
         f"{result.n_prints:,} trade prints replayed, starting equity {result.equity0:g}.</p>",
-        f"<p class='verdict'>{html.escape(verdict(s))}</p>",
+        f"<p class='verdict'>{html.escape(verdict(s, min_trades))}</p>",
     ]
     for n in notes:
         parts.append(f"<p class='note'><b>Note on the data:</b> {html.escape(n)}</p>")
     parts += [
         "<h2>Results</h2>", _table(header, rows),
         "<h2>Measured vs the trading guide</h2>",
-        _table(["metric", "measured", "guide claims"], [list(r) for r in guide_comparison(s, result.params)]),
+        _table(["metric", "measured", "guide claims"],
+               [list(r) for r in guide_comparison(s, result.params, min_trades)]),
         "<h2>Cascades where nothing was placed</h2>", _table(["reason", "count"], reasons),
         "<h2>Equity and drawdown</h2>", "<img src='equity.png' width='100%'>",
         "<h2>Per symbol</h2>", "<img src='per_symbol.png' width='100%'>",

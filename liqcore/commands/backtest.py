@@ -32,6 +32,9 @@ def add_arguments(parser) -> None:
     out.add_argument("--json", action="store_true",
                      help='print one JSON object {"summary": {...}, "trades": [...]} instead of tables')
     out.add_argument("--no-progress", action="store_true", help="no progress display")
+    out.add_argument("--min-trades", type=int, default=30, metavar="N",
+                     help="fewest completed trades for which the results are compared with the trading "
+                          "guide's claims; below, the summary and report say the sample is too small (default 30)")
     add_param_arguments(parser)
 
 
@@ -98,6 +101,12 @@ def run(args) -> int:
     params = params_from_args(args)
     if not (args.equity > 0):
         raise ValueError("equity: must be positive")
+    if args.min_trades < 1:
+        raise ValueError(f"min-trades: must be >= 1; got {args.min_trades}")
+    from liqcore.commands.outputs import output_dir
+
+    output_dir(args.out, "--out")
+    output_dir(args.report, "--report")
     with _Steps(not args.no_progress and not args.json) as steps:
         events, registry, label = load_source(args, params, steps)
         events = prepare_events(events)
@@ -113,7 +122,7 @@ def run(args) -> int:
             steps.step("writing the report")
             from liqcore.backtest.report import write_report
 
-            write_report(res, args.report, title=f"liqcore backtest: {label}")
+            write_report(res, args.report, title=f"liqcore backtest: {label}", min_trades=args.min_trades)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(res.to_json(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
@@ -128,7 +137,7 @@ def run(args) -> int:
 
         console.print(f"market cache: {cache_dir()} ('liqcore cache info' / 'liqcore cache clear')",
                       markup=False, highlight=False, soft_wrap=True)
-    print_summary(res, console)
+    print_summary(res, console, min_trades=args.min_trades)
     if args.out:
         console.print(f"ledger and summary written to {args.out}")
     if args.report:

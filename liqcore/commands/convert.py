@@ -25,8 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from liqcore.commands.events import load_from_args, select
+    from liqcore.commands.outputs import output_file
     from liqcore.io import save_events
 
+    output_file(args.out, "--out")
     result = load_from_args(args)
     events = select(result, args.kind, args.symbol)
     path = save_events(events, args.out, registry=result.registry)

@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR", default=None,
                         help="synthetic market cache (default $LIQCORE_CACHE_DIR or the user cache directory; see liqcore cache)")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
+    parser.add_argument("--min-trades", type=int, default=30, metavar="N",
+                        help="fewest completed trades for which the results are compared with the trading "
+                             "guide's claims (default 30)")
 
 
 def run(args) -> int:
@@ -35,6 +38,14 @@ def run(args) -> int:
     from liqcore.commands.backtest import _Steps
     from liqcore.config import Params
 
+    from liqcore.commands.outputs import output_dir
+
+    if args.min_trades < 1:
+        raise ValueError(f"min-trades: must be >= 1; got {args.min_trades}")
+
+    output_dir(args.cache_dir, "--cache-dir")
+    if not args.no_report:
+        output_dir(args.report, "--report")
     console = Console()
     params = Params()
     kw = {}
@@ -65,7 +76,8 @@ def run(args) -> int:
                 title=f"liqcore demo: synthetic market, {market.days:g} days, {', '.join(market.symbols)}",
                 notes=["This is a SYNTHETIC market (liqcore.backtest.synthetic), calibrated on the trading "
                        "guide's cascade frequencies and thresholds, not on strategy results. Results here say "
-                       "how the strategy behaves on that model, not what it would earn live."])
+                       "how the strategy behaves on that model, not what it would earn live."],
+                min_trades=args.min_trades)
             timings["report"] = time.perf_counter() - t
     total = time.perf_counter() - t_all
     console.print(f"[bold]synthetic market[/]: {market.days:g} days, {', '.join(market.symbols)}, seed {market.seed}: "
@@ -73,7 +85,7 @@ def run(args) -> int:
     if market.cache_path is not None:
         console.print(f"market cache: {market.cache_path} ('liqcore cache clear' deletes it)",
                       markup=False, highlight=False, soft_wrap=True)
-    print_summary(res, console)
+    print_summary(res, console, min_trades=args.min_trades)
     console.print("times: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()) + f"; total {total:.2f}s")
     if not args.no_report:
         console.print(f"report: {path}")

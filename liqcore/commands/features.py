@@ -108,6 +108,9 @@ def run(args) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"out: expected a .parquet or .csv file name; got {args.out!r}")
+    from liqcore.commands.outputs import output_file
+
+    output_file(out, "--out")
     with _Steps(not args.no_progress) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"building {args.bar} bars from {len(events):,} events")
@@ -115,7 +118,6 @@ def run(args) -> int:
                       symbols=symbols, params=params, dense=not args.sparse)
         if out is not None:
             steps.step(f"writing {out}")
-            out.parent.mkdir(parents=True, exist_ok=True)
             if out.suffix.lower() == ".parquet":
                 df.to_parquet(out, index=False)
             else:

@@ -85,6 +85,9 @@ def run(args) -> int:
     stream_module(args.venue)  # validates the venue
     if args.duration is not None and args.duration <= 0:
         raise ValueError("duration: must be positive seconds")
+    from liqcore.commands.outputs import output_dir
+
+    output_dir(args.out, "--out")
     install_uvloop()
 
     async def main():

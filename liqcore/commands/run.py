@@ -189,6 +189,10 @@ def run(args) -> int:
 
     if args.duration is not None and not args.duration > 0:
         raise ValueError("duration: must be positive seconds")
+    from liqcore.commands.outputs import output_file
+
+    output_file(args.journal or ("liqcore-live.sqlite" if args.live and not args.replay else None), "--journal")
+    output_file(args.log, "--log")
     log_handler = setup_json_logging(args.log, args.log_level)
     try:
         engine, runner, fake_thread = build(args)

@@ -51,6 +51,10 @@ def run(args) -> int:
         raise ValueError(f"boot: must be >= 1; got {args.boot}")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise ValueError(f"plot: expected a .png file name; got {args.plot!r}")
+    from liqcore.commands.outputs import output_file
+
+    output_file(args.out, "--out")
+    output_file(args.plot, "--plot")
     with _Steps(not args.no_progress and not args.json) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"detecting cascades and measuring returns in {len(events):,} events")

@@ -10,6 +10,7 @@ Examples:
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 HELP = "backtest every combination of strategy parameters on one detection (threads or dask)"
@@ -22,6 +23,11 @@ def add_arguments(parser) -> None:
     from liqcore.commands.backtest import add_arguments as add_backtest_arguments
 
     add_backtest_arguments(parser)
+    for action in parser._actions:  # a sweep writes one table, not a ledger directory
+        if action.dest == "out":
+            action.metavar, action.help = "FILE", "write the table to FILE (.csv, or .parquet)"
+        elif action.dest == "min_trades":  # no comparison with the guide in a sweep table
+            action.help = argparse.SUPPRESS
     g = parser.add_argument_group("sweep")
     g.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a parameter and its values (repeatable), e.g. --grid offset=0.1%%,0.2%%")
@@ -29,6 +35,9 @@ def add_arguments(parser) -> None:
     g.add_argument("--dask", metavar="ADDRESS|local", default=None,
                    help="run the combinations on a dask cluster: a scheduler address, or 'local' for a "
                         "local cluster of --workers processes (needs dask[distributed])")
+    g.add_argument("--dask-timeout", default="8s", metavar="DUR",
+                   help="give up on an unreachable --dask scheduler DUR after the command started "
+                        "(default 8s: with start-up and exit, the command ends within 10 s)")
     g.add_argument("--sort", default="total_return", help="column to sort the table by (default total_return)")
     g.add_argument("--plot", metavar="PNG", help="heatmap (two grid parameters) or line plot (one) of --metric")
     g.add_argument("--metric", default="total_return", help="metric for --plot (default total_return)")
@@ -54,7 +63,54 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     return grid
 
 
-def _client(address: str, workers: int):
+def _probe(address: str, budget_s: float) -> None:
+    """Open (and close) a TCP connection to a tcp:// or tls:// scheduler address: a refused port or an
+    unknown host fails at once, a silent one after ``budget_s``; ValueError naming the address."""
+    import socket
+
+    from distributed.comm import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme not in ("tcp", "tls"):
+            return  # other transports: left to dask
+        host, port = parse_host_port(loc)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"dask: bad scheduler address {address!r}: {exc}") from None
+    try:
+        socket.create_connection((host, port), timeout=max(budget_s, 0.1)).close()
+    except socket.gaierror as exc:
+        raise ValueError(f"dask: cannot reach the scheduler at {address}: unknown host {host!r} ({exc.strerror})") from None
+    except (socket.timeout, TimeoutError):
+        raise ValueError(f"dask: cannot reach the scheduler at {address}: no answer within {budget_s:.3g}s") from None
+    except OSError as exc:
+        raise ValueError(f"dask: cannot reach the scheduler at {address}: {exc.strerror or exc}") from None
+
+
+def _handshake(Client, address: str, budget_s: float) -> None:
+    """Connect an asynchronous dask client and close it again, cancelled after ``budget_s``
+    (TimeoutError)."""
+    import asyncio
+    import contextlib
+
+    async def attempt():
+        c = Client(address, asynchronous=True, timeout=budget_s)
+        try:
+            await asyncio.wait_for(c, budget_s)
+        finally:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(c.close(), 1.0)
+
+    asyncio.run(attempt())
+
+
+def _client(address: str, workers: int, timeout_s: float = 8.0, started: float | None = None):
+    """(client, local cluster or None).  An unreachable scheduler is a ValueError within ``timeout_s``
+    (counted from ``started``, a ``time.monotonic()`` reading, when given: imports count too): a TCP
+    probe first (a refused port fails at once, and no dask client is left to wind down), then the
+    dask handshake with what remains of the time."""
+    import time
+
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -63,7 +119,43 @@ def _client(address: str, workers: int):
         cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, host="127.0.0.1",
                                dashboard_address=None, processes=True)
         return Client(cluster), cluster
-    return Client(address), None
+    t0 = time.monotonic() if started is None else started
+    _probe(address, timeout_s - (time.monotonic() - t0))
+    try:
+        # the dask handshake under a hard deadline first: a server that accepts and never answers
+        # would otherwise block Client() forever, whatever its timeout
+        _handshake(Client, address, max(timeout_s - (time.monotonic() - t0), 0.5))
+        return Client(address, timeout=max(timeout_s - (time.monotonic() - t0), 1.0)), None
+    except (OSError, TimeoutError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else ""
+        if isinstance(exc, TimeoutError) or "timed out" in why.lower():
+            why = "no dask handshake in time"
+        raise ValueError(f"dask: cannot reach the scheduler at {address} within {timeout_s:g}s ({why})") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"dask: bad scheduler address {address!r}: {exc}") from None
+    except Exception as exc:  # something answered, but not the dask protocol (e.g. an HTTP server)
+        raise ValueError(f"dask: {address} does not answer like a dask scheduler "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
+
+
+def _check_plot(path: str, metric: str, grid: dict) -> None:
+    """--plot's file type and --metric, before any work."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from liqcore.backtest import metrics as M
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in ("png", "pdf", "svg", "jpg", "jpeg"):
+        raise ValueError(f"plot: expected a .png, .pdf, .svg or .jpg file name; got {path!r}")
+    # the table's columns: the grid parameters and every summary field
+    ledger = np.zeros(0, dtype=[("ret", "f8"), ("exit_ns", "i8"), ("entry_ns", "i8"), ("pnl", "f8"),
+                                ("fees", "f8"), ("notional", "f8"), ("equity_after", "f8")])
+    known = list(grid) + list(M.summarize(ledger, np.zeros((1, len(M.COUNT_NAMES)), np.int64), 1.0, 0, 0))
+    known += ["equity_start", "equity_end", "start_ns", "end_ns", "symbols"]
+    if metric not in known:
+        raise ValueError(f"metric: unknown column {metric!r}; choose from {', '.join(known)}")
 
 
 def pd_unique(col) -> list:
@@ -115,22 +207,34 @@ def plot_sweep(table, names: list[str], metric: str, path: str) -> None:
 
 
 def run(args) -> int:
+    import time
+
+    t_start = time.monotonic()
     from liqcore.backtest.run import sweep
     from liqcore.commands.backtest import _Steps, load_source
-    from liqcore.config import params_from_args
+    from liqcore.config import parse_duration, params_from_args
 
     params = params_from_args(args)
     grid = parse_grid(args.grid)
+    dask_timeout_s = parse_duration(args.dask_timeout, "dask-timeout") / 1e9
+    if not dask_timeout_s > 0:
+        raise ValueError("dask-timeout: must be positive")
     if args.workers < 1:
         raise ValueError("workers: must be >= 1")
     if args.report:
         raise ValueError("report: a sweep writes a table (--out) and a plot (--plot), not a report")
-    with _Steps(not args.no_progress and not args.json) as steps:
-        events, registry, label = load_source(args, params, steps)
+    from liqcore.commands.outputs import output_file
+
+    output_file(args.out, "--out")
+    output_file(args.plot, "--plot")
+    if args.plot:  # checked now, not after the whole sweep ran
+        _check_plot(args.plot, args.metric, grid)
     client = cluster = None
-    if args.dask:
-        client, cluster = _client(args.dask, args.workers)
+    if args.dask:  # connect first: an unreachable scheduler fails before any work
+        client, cluster = _client(args.dask, args.workers, dask_timeout_s, started=t_start)
     try:
+        with _Steps(not args.no_progress and not args.json) as steps:
+            events, registry, label = load_source(args, params, steps)
         table = sweep(events, grid, params, equity=args.equity, registry=registry,
                       progress=not args.no_progress and not args.json, workers=args.workers, client=client)
     finally:

@@ -1,0 +1,77 @@
+"""One behaviour for every output flag (``--out``, ``--report``, ``--plot``, ``--journal``, ``--log``...),
+applied before a command does any work: the missing parent directories are created, and a path that
+cannot be written (a parent that is a file, a directory where a file is wanted, no write permission,
+a read-only file system) is a usage error: one line naming the flag, exit 2, no traceback.
+
+    from liqcore.commands.outputs import output_dir, output_file
+    output_file(args.out, "out")          # FILE: parents created, the directory checked writable
+    output_dir(args.report, "report")     # DIR: created, checked writable
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["OutputPathError", "output_file", "output_dir"]
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written (a usage error: the CLI prints one line, exit 2)."""
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or exc.__class__.__name__
+
+
+def _blocking_file(path: Path) -> Path | None:
+    """The first existing ancestor of ``path`` (itself included) that is not a directory."""
+    for p in [path, *path.parents]:
+        if p.exists() or p.is_symlink():
+            return None if p.is_dir() else p
+    return None
+
+
+def _make_dir(d: Path, flag: str, what: str) -> None:
+    blocker = _blocking_file(d)
+    if blocker is not None:
+        raise OutputPathError(f"{flag}: cannot write {what}: {blocker} is a file, not a directory")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"{flag}: cannot create the directory {d}: {_reason(exc)}") from None
+    # probe by writing (os.access says yes to root even where a write fails, e.g. a read-only mount)
+    try:
+        with tempfile.TemporaryFile(dir=d, prefix=".liqcore-write-test-"):
+            pass
+    except OSError as exc:
+        raise OutputPathError(f"{flag}: cannot write into the directory {d}: {_reason(exc)}") from None
+
+
+def output_dir(path: str | os.PathLike | None, flag: str = "out") -> Path | None:
+    """Create the output directory ``path`` (and its parents) and check that it can be written;
+    ``None`` passes through.  Raises :class:`OutputPathError` (a ValueError) naming ``flag``."""
+    if path is None:
+        return None
+    p = Path(path).expanduser()
+    if str(path) == "":
+        raise OutputPathError(f"{flag}: empty path")
+    _make_dir(p, flag, f"the directory {p}")
+    return p
+
+
+def output_file(path: str | os.PathLike | None, flag: str = "out") -> Path | None:
+    """Create the parent directories of the output file ``path`` and check that the file can be
+    written there (an existing file is replaced later, not now); ``None`` passes through.
+    Raises :class:`OutputPathError` (a ValueError) naming ``flag``."""
+    if path is None:
+        return None
+    if str(path) == "":
+        raise OutputPathError(f"{flag}: empty path")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise OutputPathError(f"{flag}: {p} is a directory; give a file name")
+    _make_dir(p.parent, flag, str(p))
+    if p.exists() and not os.access(p, os.W_OK):
+        raise OutputPathError(f"{flag}: cannot write {p}: permission denied")
+    return p
