@@ -17,9 +17,9 @@ def add_arguments(parser) -> None:
     from liqcore.config import add_param_arguments
 
     parser.add_argument("paths", nargs="*", metavar="PATH", help="recordings (files or directories)")
-    from liqcore.io import FORMATS, format_arg
+    from liqcore.io import format_arg
 
-    parser.add_argument("--format", default=None, metavar="F", type=format_arg, choices=FORMATS,
+    parser.add_argument("--format", default=None, metavar="F", type=format_arg,
                         help="force the input format (default: detect per file; see `liqcore events --help`)")
     src = parser.add_argument_group("synthetic market")
     src.add_argument("--synthetic", action="store_true", help="backtest a synthetic market instead of files")

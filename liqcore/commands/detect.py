@@ -29,9 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("paths", nargs="*", metavar="PATH", help="recording files or directories")
     p.add_argument("--sample", action="store_true", help="run on the bundled synthetic sample")
-    from liqcore.io import FORMATS, format_arg
+    from liqcore.io import format_arg
 
-    p.add_argument("--format", default=None, metavar="F", type=format_arg, choices=FORMATS,
+    p.add_argument("--format", default=None, metavar="F", type=format_arg,
                    help="force the input format (default: detect per file; see `liqcore events --help`)")
     p.add_argument("--venue", default=None, metavar="V", help="only these venues (comma list: bybit,binance,okx)")
     p.add_argument("--symbol", default=None, metavar="S", help="only these symbols (comma list, venue spelling)")

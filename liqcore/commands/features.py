@@ -15,9 +15,9 @@ HELP = "point-in-time feature bars (liquidations, flow, funding, cascades, z-sco
 def add_input_arguments(parser) -> None:
     """Input selection shared by ``features`` and ``study``: recordings or a synthetic market."""
     parser.add_argument("paths", nargs="*", metavar="PATH", help="recordings (files or directories)")
-    from liqcore.io import FORMATS, format_arg
+    from liqcore.io import format_arg
 
-    parser.add_argument("--format", default=None, metavar="F", type=format_arg, choices=FORMATS,
+    parser.add_argument("--format", default=None, metavar="F", type=format_arg,
                         help="force the input format (default: detect per file; see `liqcore events --help`)")
     src = parser.add_argument_group("synthetic market")
     src.add_argument("--synthetic", action="store_true", help="use a synthetic market instead of files")
