@@ -1,4 +1,4 @@
-"""One set of parameter names (semantics.md): CLI flags, TOML keys and Python fields.
+"""One set of parameter names: CLI flags, TOML keys and Python fields.
 
 ``--min-history`` on the command line, ``min_history`` in TOML and in :class:`Params`.
 Durations accept ``50ms``, ``60s``, ``5m``, ``1h``, ``1d`` or plain seconds and are stored as int
@@ -164,7 +164,7 @@ def _size(value: Any, name: str) -> float:
 
 @dataclass(frozen=True)
 class _Spec:
-    name: str  # CLI / semantics name, with dashes
+    name: str  # CLI / vocabulary name, with dashes
     field: str  # Python / TOML name
     parse: Any
     default: Any

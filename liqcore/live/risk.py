@@ -1,5 +1,5 @@
 """Pre-trade risk for the live engine: kill switch, trading hours, daily/weekly loss limits,
-max symbols with positions, one position per symbol, cooldown (semantics.md "Risk").
+max symbols with positions, one position per symbol, cooldown (the strategy's risk rules).
 
 The kill switch blocks NEW entries (exits, TP/SL and cancels always proceed). It is on when the
 file at ``kill_switch_path`` exists, or after a SIGUSR1 toggled it on (:meth:`install_signal`).
