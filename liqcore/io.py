@@ -61,6 +61,9 @@ __all__ = [
     "FORMATS",
     "FORMAT_ALIASES",
     "canonical_format",
+    "NoUsableInput",
+    "require_events",
+    "require_usable",
     "LoadResult",
     "load_events",
     "save_events",
@@ -759,6 +762,84 @@ def load_events(
     result.rejects = totals
     result.recovered = recovered
     return result
+
+
+class NoUsableInput(ValueError):
+    """The input yields no usable events (the command line exits 1, naming why)."""
+
+    exit_code = 1
+
+
+def _inputs_label(inputs) -> str:
+    if inputs is None:
+        return "the input"
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    names = [str(p) for p in inputs]
+    if not names:
+        return "the input"
+    return ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def why_empty(result: "LoadResult | None" = None, *, rejects: dict | None = None, n_files: int | None = None,
+              records: int | None = None, what: str = "rows") -> str:
+    """Why a load gave nothing: no files, empty files, or every record rejected (by reason)."""
+    if result is not None:
+        rejects = result.rejects
+        n_files = len(result.sources)
+        records = sum(int(info.get("records", 0)) for info in result.files.values())
+    rejects = {k: v for k, v in (rejects or {}).items() if v}
+    if n_files == 0:
+        suffixes = ", ".join(sorted(_DIR_SUFFIXES))
+        return f"no recording files found (looked for {suffixes}, optionally .gz/.zst)"
+    total = sum(rejects.values())
+    if total:
+        return f"{total:,} {what} rejected ({_counts(rejects)})"
+    if records:
+        return f"{records:,} {what} read, none with an event"
+    return "the file(s) hold no records" if n_files is None or n_files > 1 else "the file holds no records"
+
+
+def require_events(result: "LoadResult", inputs=None, *, allow_empty: bool = False, usable: int | None = None,
+                   selection: str = "", warn=None) -> bool:
+    """The one check of every command that reads recordings: True when there are usable events.
+
+    ``usable``: events left after the command's own selection (default: every loaded event);
+    ``selection`` names that selection (e.g. ``"--symbol BTCUSDT"``) for the message.  When nothing
+    is usable: raises :class:`NoUsableInput` ("no usable events in X: 12 rows rejected (malformed_json
+    10, not_a_record 2)"), or, with ``allow_empty``, writes the same line as a warning (to ``warn``,
+    default stderr) and returns False."""
+    n = len(result.events) if usable is None else int(usable)
+    if n > 0:
+        return True
+    where = _inputs_label(inputs if inputs is not None else result.sources)
+    if len(result.events) and selection:
+        why = f"none of its {len(result.events):,} events match {selection}"
+    else:
+        why = why_empty(result)
+    return _no_usable(f"no usable events in {where}: {why}", allow_empty, warn)
+
+
+def require_usable(n_usable: int, inputs=None, *, reason: str = "", allow_empty: bool = False, warn=None) -> bool:
+    """:func:`require_events` for inputs that are not loaded with :func:`load_events` (e.g. frames
+    for a replay): ``reason`` says why nothing was usable."""
+    if n_usable > 0:
+        return True
+    msg = f"no usable events in {_inputs_label(inputs)}" + (f": {reason}" if reason else "")
+    return _no_usable(msg, allow_empty, warn)
+
+
+def _no_usable(msg: str, allow_empty: bool, warn) -> bool:
+    if not allow_empty:
+        raise NoUsableInput(msg + " (--allow-empty to accept an empty input)")
+    import sys
+
+    print(f"warning: {msg}", file=warn or sys.stderr)
+    return False
 
 
 def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:

@@ -24,11 +24,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from liqcore.commands.events import load_from_args, select
-    from liqcore.io import save_events
+    from liqcore.commands.events import load_from_args, select, selection_label
+    from liqcore.io import require_events, save_events
 
     result = load_from_args(args)
     events = select(result, args.kind, args.symbol)
+    require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
+                   selection=selection_label(kind=args.kind, symbol=args.symbol))
     path = save_events(events, args.out, registry=result.registry)
     print(result.summary(), file=sys.stderr)
     print(f"wrote {len(events)} events to {path}", file=sys.stderr)

@@ -37,6 +37,8 @@ def add_load_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feed-latency", default="0", metavar="DUR",
                    help="receive time = event time + DUR where none was recorded (e.g. 150ms; default 0)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad record (file:line) instead of counting it")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
     p.add_argument("--instruments", metavar="FILE",
                    help="OKX instId -> ctVal JSON (plain mapping or an /api/v5/public/instruments response)")
 
@@ -184,9 +186,18 @@ def print_summary(result, events: np.ndarray) -> None:
     console.print(ft)
 
 
+def selection_label(**flags) -> str:
+    """``--kind liquidation --symbol BTCUSDT`` from the filters given (for messages)."""
+    return " ".join(f"--{k} {v}" for k, v in flags.items() if v)
+
+
 def run(args) -> int:
+    from liqcore.io import require_events
+
     result = load_from_args(args)
     events = select(result, args.kind, args.symbol, args.venue, args.limit)
+    require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
+                   selection=selection_label(kind=args.kind, symbol=args.symbol, venue=args.venue, limit=args.limit))
     if args.json:
         write_json_lines(events, result.registry, sys.stdout.buffer)
     else:
