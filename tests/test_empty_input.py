@@ -122,3 +122,10 @@ def test_run_replay_allow_empty_runs(rejected_file):
     assert p.returncode == 0, p.stderr
     assert "warning: no usable events in" in p.stderr
     assert "paper bybit ETHUSDT" in p.stdout
+
+
+def test_run_seed_history_without_liquidations(rejected_file, capsys):
+    assert main(["run", "--symbols", "ETHUSDT", "--seed-history", str(rejected_file), "--no-dashboard",
+                 "--duration", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"no usable events in {rejected_file}: no bybit liquidation" in err

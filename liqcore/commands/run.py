@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key-file", metavar="FILE", help="0600 file with BYBIT_API_KEY/BYBIT_API_SECRET (--live)")
     p.add_argument("--replay", metavar="PATH|synthetic", help="replay recordings (or a synthetic market) through a local fake exchange")
     p.add_argument("--allow-empty", action="store_true",
-                   help="run (with a warning) even when the --replay recording has no frame to replay")
+                   help="run (with a warning) even when --replay or --seed-history recordings have nothing usable")
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
     p.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
@@ -160,7 +160,11 @@ def build(args):
         for path in args.seed_history:
             if not Path(path).exists():
                 raise ValueError(f"seed-history: {path} does not exist")
-        engine.seed_history(args.seed_history)
+        seeded = engine.seed_history(args.seed_history)
+        from liqcore.io import require_usable
+
+        require_usable(sum(seeded.values()), args.seed_history, allow_empty=args.allow_empty,
+                       reason=f"no {venue} liquidation received before now to seed the thresholds from")
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True)
     return engine, runner, fake_thread
