@@ -195,9 +195,13 @@ def run(args) -> int:
     from liqcore.io import require_events
 
     result = load_from_args(args)
-    events = select(result, args.kind, args.symbol, args.venue, args.limit)
+    events = select(result, args.kind, args.symbol, args.venue)
     require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
-                   selection=selection_label(kind=args.kind, symbol=args.symbol, venue=args.venue, limit=args.limit))
+                   selection=selection_label(kind=args.kind, symbol=args.symbol, venue=args.venue))
+    if args.limit is not None:  # what the user asked for (0 included): not an empty input
+        if args.limit < 0:
+            raise ValueError("limit: must be >= 0")
+        events = events[: args.limit]
     if args.json:
         write_json_lines(events, result.registry, sys.stdout.buffer)
     else:
