@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
     p.add_argument("paths", nargs="*", metavar="PATH", help="recording files or directories")
-    p.add_argument("--sample", action="store_true", help="run on the bundled synthetic sample")
+    p.add_argument("--sample", action="store_true",
+                   help="run on the bundled synthetic sample (12 h of liquidations on Bybit, Binance and OKX)")
     from liqcore.io import format_arg
 
     p.add_argument("--format", default=None, metavar="F", type=format_arg,
