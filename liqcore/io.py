@@ -716,10 +716,10 @@ def load_events(
                 from liqcore.venues.decoder import LineDecoder
 
                 if format is not None:
-                    mode = fmt
-                else:  # log lines seen: text around the records is expected (not_a_record)
-                    mode = "binance-log" if "binance-log" in found else "jsonl"
-                dec = LineDecoder(sink, mode)
+                    dec = LineDecoder(sink, fmt)
+                else:  # log lines seen: the other text lines are expected (not_a_record)
+                    dec = LineDecoder(sink, "binance-log" if fmt == "binance-log" else "jsonl",
+                                      prose="binance-log" in found)
                 line = 0
                 block = first
                 while block:

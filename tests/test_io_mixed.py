@@ -159,3 +159,13 @@ def test_cli_events_reports_every_record(tmp_path, order, capsys):
     assert main(["events", str(p), "--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 22
+
+
+def test_mostly_frames_with_a_log_line_and_text(tmp_path):
+    """A mix that is mostly frames: the log line marks it as log text, so text lines (even a bare
+    number) are ``not_a_record``, never bad records, and every record loads."""
+    p = tmp_path / "notes.jsonl"
+    p.write_bytes(b"\n".join(FRAMES[:10] + [b"liquidations seen today:", b"4", LOG] + FRAMES[10:]) + b"\n")
+    assert detect_format(p) == "jsonl"
+    r = load_events(p)
+    assert len(r.events) == 22 and r.rejects == {"not_a_record": 2} and r.n_rejected == 0

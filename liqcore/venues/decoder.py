@@ -718,6 +718,10 @@ class LineDecoder:
                     continue
                 st.bad(lineno, "malformed_json")
                 continue
+            if prose and obj.__class__ is not dict and obj.__class__ is not list:
+                records -= 1  # a bare number or string: text around the records of a log file
+                st.bad(lineno, "not_a_record")
+                continue
             try:
                 n = handler(obj)
             except Reject as r:
