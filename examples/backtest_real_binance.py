@@ -2,7 +2,7 @@
 
     python examples/backtest_real_binance.py [DATA_DIR] [--out DIR] [--report DIR]
 
-DATA_DIR defaults to $LIQCORE_REAL_DATA or ../shared/data/real next to the repository.  The two
+DATA_DIR defaults to $LIQCORE_REAL_DATA.  The two
 folders used, binance-forceorder-2025-01 and binance-forceorder-2025-12, each hold a liquidation
 file (`!forceOrder@arr`, at most one liquidation per symbol per second) and an aggTrade file that
 keeps ONLY trades above ~$15k notional, overlapping the liquidations for a few hours.  So:

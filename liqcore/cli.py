@@ -117,8 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from liqcore.io import NoUsableInput
+
     try:
         return int(args._run(args) or 0)
+    except NoUsableInput as exc:  # the input yields no usable events: say why, exit 1
+        print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:  # bad input or parameters: a clear message, not a traceback
         print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""One set of parameter names (semantics.md): CLI flags, TOML keys and Python fields.
+"""One set of parameter names: CLI flags, TOML keys and Python fields.
 
 ``--min-history`` on the command line, ``min_history`` in TOML and in :class:`Params`.
 Durations accept ``50ms``, ``60s``, ``5m``, ``1h``, ``1d`` or plain seconds and are stored as int
@@ -170,7 +170,7 @@ def _size(value: Any, name: str) -> float:
 
 @dataclass(frozen=True)
 class _Spec:
-    name: str  # CLI / semantics name, with dashes
+    name: str  # CLI / vocabulary name, with dashes
     field: str  # Python / TOML name
     parse: Any
     default: Any
@@ -301,7 +301,8 @@ def validate_params(p: Any) -> None:
 class Params:
     """Every tunable of detector, strategy, execution and risk, with the guide's defaults.
 
-    Construct with parsed values (``Params(window_ns=30_000_000_000)``) or from strings via
+    Construct with the parameters' names and units (``Params(window="30s", offset="0.2%")``), with
+    the field values (``Params(window_ns=30_000_000_000)``), or from a mapping of strings via
     :meth:`from_mapping` (``Params.from_mapping({"window": "30s"})``).  ``explicit`` names the fields
     the user set; per-symbol presets never override those.
     """
@@ -416,6 +417,40 @@ class Params:
             else:
                 out[spec.name] = str(v)
         return out
+
+
+# ---- Python takes the vocabulary's names and units too ------------------------------------------
+#: ``window`` -> the ``window_ns`` spec, ... (the names that differ from their field)
+_VOCABULARY = {s.name.replace("-", "_"): s for s in PARAMS if s.name.replace("-", "_") != s.field}
+_dataclass_init = Params.__init__
+
+
+def _params_init(self, *args, **kwargs):
+    """``Params(window="30s", offset="0.2%", take_profit=0.003)``: the CLI/TOML names (``_`` for ``-``)
+    with their units (durations ``50ms``/``60s``/``5m``, plain numbers = seconds; fractions ``0.2%``
+    or ``0.002``), or the field names (``window_ns=30_000_000_000``: numbers are nanoseconds).  The
+    parameters given are explicit (per-symbol presets never override them)."""
+    given = set()
+    for key in list(kwargs):
+        spec = _VOCABULARY.get(key)
+        if spec is not None:
+            if spec.field in kwargs:
+                raise TypeError(f"Params: give {key} or {spec.field}, not both")
+            value = kwargs.pop(key)
+            kwargs[spec.field] = spec.parse(value, spec.name)
+            given.add(spec.field)
+        elif key in _BY_FIELD:
+            given.add(key)
+        elif key != "explicit":
+            known = ", ".join(s.name.replace("-", "_") for s in PARAMS)
+            raise TypeError(f"Params: unknown parameter {key!r}; known: {known}")
+    if "explicit" not in kwargs and given:
+        kwargs["explicit"] = frozenset(given)
+    _dataclass_init(self, *args, **kwargs)
+
+
+_params_init.__signature__ = __import__("inspect").signature(_dataclass_init)  # help(Params) shows the fields
+Params.__init__ = _params_init
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -2,27 +2,33 @@
 
 :func:`load_events` reads any mix of recording files into one event array sorted by ``ts_event``
 (stable sort: equal times keep file/line order), with exact duplicates removed and every rejected
-record counted by reason.  Formats (``format=None`` detects them per file, and per line inside JSON
-line files):
+record counted by reason.  Formats (``format=None`` detects them per file, and per line inside
+files of JSON lines and log lines, so a valid record is never dropped because of its neighbours):
 
 =====================  ==========================================================================
 ``raw``                one websocket message per line (Bybit, Binance, OKX; venue told by shape)
 ``recorder``           ``{"recv_ns": <int>, "venue": "bybit", "frame": {...} | "<json text>"}``
-``seed004``            ``{"ts": <recv ms>, "exchange": "bybit", "stream": "liquidation", ...,
-                       "result": {"ts": ..., "data": [<allLiquidation items>]}}``
-``seed001``            ``2026-03-10 13:10:19 Liquidation: {<Binance forceOrder "o" object>}``
+                       (what ``liqcore record`` writes)
+``bybit-archive``      Bybit liquidation archive lines: ``{"ts": <recv ms>, "exchange": "bybit",
+                       "stream": "liquidation", ..., "result": {"ts": ..., "data": [<allLiquidation
+                       items>]}}``
+``binance-log``        Binance liquidation log lines ``2026-03-10 13:10:19 Liquidation: {<forceOrder
+                       "o" object>}``; other text lines are ``not_a_record``
+``jsonl``              any mix of the four kinds above, told line by line
 ``binance-csv``        headerless ``s,S,o,f,q,p,ap,X,l,z,T,usd_size[,tier]`` (USDT stripped from s)
 ``binance-trades-csv`` headerless ``E,symbol,a,p,q,T,m[,usd_size,tier]`` aggTrades
 ``contract-csv``       header ``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags]``
 ``parquet``            the same columns (as written by :func:`save_events` / ``liqcore convert``)
 =====================  ==========================================================================
 
+Former names of some formats are still accepted (:data:`FORMAT_ALIASES`).
+
 ``.gz`` and ``.zst`` variants of every text format are read transparently (zstd files may hold several
 frames; a file cut short by a crash loads up to the cut, counted as ``truncated_file``).  Line
 formats are streamed in blocks of whole lines (:data:`_BLOCK_BYTES`), so memory stays about one
 block plus the events.
 
-Receive times: recorded ones are kept (recorder ``recv_ns``, seed004 ``ts``, contract
+Receive times: recorded ones are kept (recorder ``recv_ns``, Bybit archive ``ts``, contract
 ``ts_recv_ns``); otherwise ``ts_recv = ts_event + feed_latency_ns`` and ``Flag.RECV_ESTIMATED`` is
 set.  Duplicates: same venue, symbol, kind, ts_event, side, qty and price (bit-exact) -> the first
 occurrence (in sorted order) is kept, the rest are counted in ``duplicates``.
@@ -55,6 +61,11 @@ from liqcore.venues.common import (
 
 __all__ = [
     "FORMATS",
+    "FORMAT_ALIASES",
+    "canonical_format",
+    "NoUsableInput",
+    "require_events",
+    "require_usable",
     "LoadResult",
     "load_events",
     "save_events",
@@ -66,13 +77,39 @@ __all__ = [
 FORMATS = (
     "raw",
     "recorder",
-    "seed004",
-    "seed001",
+    "bybit-archive",
+    "binance-log",
+    "jsonl",
     "binance-csv",
     "binance-trades-csv",
     "contract-csv",
     "parquet",
 )
+
+#: former format names, still accepted
+FORMAT_ALIASES = {"seed004": "bybit-archive", "seed001": "binance-log"}
+#: formats of one record per line, decoded by :class:`liqcore.venues.decoder.LineDecoder`
+LINE_FORMATS = frozenset({"raw", "recorder", "bybit-archive", "binance-log", "jsonl"})
+
+
+def canonical_format(name: str | None) -> str | None:
+    """A format name (or a former alias) -> its name in :data:`FORMATS`; None stays None.
+    Unknown names raise ValueError listing the formats."""
+    if name is None:
+        return None
+    key = str(name).strip().lower()
+    key = FORMAT_ALIASES.get(key, key)
+    if key not in FORMATS:
+        raise ValueError(f"format: unknown format {name!r} (expected one of {', '.join(FORMATS)})")
+    return key
+
+
+def format_arg(text: str) -> str:
+    """argparse ``type=`` for ``--format`` (with ``choices=FORMATS``): former names map to the
+    current ones; anything else is left for ``choices`` to report."""
+    key = str(text).strip().lower()
+    return FORMAT_ALIASES.get(key, key)
+
 
 #: rejects that are not "bad records": lines of prose in a log file, blank lines
 _SOFT = frozenset({"not_a_record", "wall_clock_time_duplicate"})
@@ -270,12 +307,12 @@ def _sniff_line(line: bytes) -> str | None:
         if b'"recv_ns"' in s and (b'"frame"' in s or b'"gap"' in s):
             return "recorder"
         if b'"exchange"' in s and b'"result"' in s:
-            return "seed004"
+            return "bybit-archive"
         return "raw"
     if s.lower() == b"pong" or s.lower() == b"ping":
         return "raw"
     if b" Liquidation: {" in s:
-        return "seed001"
+        return "binance-log"
     if s.startswith(b"ts_event_ns"):
         return "contract-csv"
     parts = s.split(b",")
@@ -286,31 +323,38 @@ def _sniff_line(line: bytes) -> str | None:
     return None
 
 
-def detect_format(path, head: bytes | None = None) -> str:
-    """Guess a file's format from its name and first lines.  Raises ValueError when nothing fits."""
-    path = Path(path)
+def _detect(path: Path, head: bytes | None) -> tuple[str, dict]:
+    """(format, {line kind: count in the head}) of a file."""
     base = _base_name(path)
     if base.endswith(".parquet") or base.endswith(".pq"):
-        return "parquet"
+        return "parquet", {}
     if head is None:
         with open_binary(path) as fh:
             head = fh.read(1 << 16)
     if head[:4] == b"PAR1":
-        return "parquet"
-    found = {}
+        return "parquet", {}
+    found: dict[str, int] = {}
     for line in head.split(b"\n")[:200]:
         fmt = _sniff_line(line)
         if fmt:
             found[fmt] = found.get(fmt, 0) + 1
     if not found:
         raise ValueError(f"format: cannot detect the format of {path} (use --format, one of {', '.join(FORMATS)})")
-    # seed001 logs are prose with log lines in between: any log line decides
-    if "seed001" in found:
-        return "seed001"
-    json_kinds = [f for f in ("recorder", "seed004", "raw") if f in found]
+    json_kinds = [f for f in ("recorder", "bybit-archive", "raw") if f in found]
+    if "binance-log" in found:
+        # log files are text with log lines in between; mostly JSON lines with a log line: a mix
+        n_json = sum(found[f] for f in json_kinds)
+        return ("jsonl" if n_json > found["binance-log"] else "binance-log"), found
     if json_kinds:
-        return json_kinds[0] if len(json_kinds) == 1 else "jsonl"
-    return max(found, key=found.get)
+        return (json_kinds[0] if len(json_kinds) == 1 else "jsonl"), found
+    return max(found, key=found.get), found
+
+
+def detect_format(path, head: bytes | None = None) -> str:
+    """Guess a file's format from its name and first lines.  Raises ValueError when nothing fits.
+    Files of JSON lines and log lines are decoded line by line whatever this says (it names the
+    file's dominant kind, or ``jsonl`` for a mix)."""
+    return _detect(Path(path), head)[0]
 
 
 # --------------------------------------------------------------------------------- per-format
@@ -630,7 +674,8 @@ def load_events(
     """Read recordings into one sorted, deduplicated event array.
 
     ``paths``: a path or an iterable of paths (directories are walked).  ``format``: one of
-    :data:`FORMATS` to force it, ``None`` to detect per file.  ``registry``: symbol ids to use (a
+    :data:`FORMATS` to force it for every line, ``None`` to detect per file (and per line in files
+    of JSON or log lines).  ``registry``: symbol ids to use (a
     new registry when None).  ``strict``: raise ValueError naming file and line (row for Parquet) of
     the first bad record instead of counting it.  ``feed_latency_ns``: receive time assigned, as
     ``ts_event + feed_latency_ns`` with ``Flag.RECV_ESTIMATED``, to events recorded without one.
@@ -638,8 +683,7 @@ def load_events(
     event recorded with a receive time and stamped more than this ahead of it is dropped and counted as
     ``future_time`` (the live engine applies the same rule; None disables it).
     """
-    if format is not None and format not in FORMATS and format != "jsonl":
-        raise ValueError(f"format: unknown format {format!r} (expected one of {', '.join(FORMATS)})")
+    format = canonical_format(format)
     feed_latency_ns = int(feed_latency_ns)
     if feed_latency_ns < 0:
         raise ValueError("feed_latency_ns: must be >= 0")
@@ -662,16 +706,25 @@ def load_events(
             reader = _Blocks(path)
             blocks = iter(reader)
             first = next(blocks, b"")
-            fmt = format or detect_format(path, head=first[: 1 << 16])
+            if format is not None:
+                fmt, found = format, {}
+            else:
+                fmt, found = _detect(path, first[: 1 << 16])
         st = _FileState(str(path), sink, strict, fmt)
         if fmt == "parquet":
             arr = _load_parquet(path, st)
         else:
-            if fmt in ("raw", "recorder", "seed004", "jsonl", "seed001"):
-                # line formats stream block by block (memory stays ~ one block)
+            if fmt in LINE_FORMATS:
+                # line formats stream block by block (memory stays ~ one block); a detected format
+                # names the file, but every line is decoded by its own kind (a forced one applies
+                # to every line)
                 from liqcore.venues.decoder import LineDecoder
 
-                dec = LineDecoder(sink, fmt)
+                if format is not None:
+                    dec = LineDecoder(sink, fmt)
+                else:  # log lines seen: the other text lines are expected (not_a_record)
+                    dec = LineDecoder(sink, "binance-log" if fmt == "binance-log" else "jsonl",
+                                      prose="binance-log" in found)
                 line = 0
                 block = first
                 while block:
@@ -717,6 +770,84 @@ def load_events(
     result.rejects = totals
     result.recovered = recovered
     return result
+
+
+class NoUsableInput(ValueError):
+    """The input yields no usable events (the command line exits 1, naming why)."""
+
+    exit_code = 1
+
+
+def _inputs_label(inputs) -> str:
+    if inputs is None:
+        return "the input"
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    names = [str(p) for p in inputs]
+    if not names:
+        return "the input"
+    return ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def why_empty(result: "LoadResult | None" = None, *, rejects: dict | None = None, n_files: int | None = None,
+              records: int | None = None, what: str = "rows") -> str:
+    """Why a load gave nothing: no files, empty files, or every record rejected (by reason)."""
+    if result is not None:
+        rejects = result.rejects
+        n_files = len(result.sources)
+        records = sum(int(info.get("records", 0)) for info in result.files.values())
+    rejects = {k: v for k, v in (rejects or {}).items() if v}
+    if n_files == 0:
+        suffixes = ", ".join(sorted(_DIR_SUFFIXES))
+        return f"no recording files found (looked for {suffixes}, optionally .gz/.zst)"
+    total = sum(rejects.values())
+    if total:
+        return f"{total:,} {what} rejected ({_counts(rejects)})"
+    if records:
+        return f"{records:,} {what} read, none with an event"
+    return "the file(s) hold no records" if n_files is None or n_files > 1 else "the file holds no records"
+
+
+def require_events(result: "LoadResult", inputs=None, *, allow_empty: bool = False, usable: int | None = None,
+                   selection: str = "", warn=None) -> bool:
+    """The one check of every command that reads recordings: True when there are usable events.
+
+    ``usable``: events left after the command's own selection (default: every loaded event);
+    ``selection`` names that selection (e.g. ``"--symbol BTCUSDT"``) for the message.  When nothing
+    is usable: raises :class:`NoUsableInput` ("no usable events in X: 12 rows rejected (malformed_json
+    10, not_a_record 2)"), or, with ``allow_empty``, writes the same line as a warning (to ``warn``,
+    default stderr) and returns False."""
+    n = len(result.events) if usable is None else int(usable)
+    if n > 0:
+        return True
+    where = _inputs_label(inputs if inputs is not None else result.sources)
+    if len(result.events) and selection:
+        why = f"none of its {len(result.events):,} events match {selection}"
+    else:
+        why = why_empty(result)
+    return _no_usable(f"no usable events in {where}: {why}", allow_empty, warn)
+
+
+def require_usable(n_usable: int, inputs=None, *, reason: str = "", allow_empty: bool = False, warn=None) -> bool:
+    """:func:`require_events` for inputs that are not loaded with :func:`load_events` (e.g. frames
+    for a replay): ``reason`` says why nothing was usable."""
+    if n_usable > 0:
+        return True
+    msg = f"no usable events in {_inputs_label(inputs)}" + (f": {reason}" if reason else "")
+    return _no_usable(msg, allow_empty, warn)
+
+
+def _no_usable(msg: str, allow_empty: bool, warn) -> bool:
+    if not allow_empty:
+        raise NoUsableInput(msg + " (--allow-empty to accept an empty input)")
+    import sys
+
+    print(f"warning: {msg}", file=warn or sys.stderr)
+    return False
 
 
 def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:

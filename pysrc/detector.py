@@ -1,7 +1,7 @@
 """Reference twin of ``liqcore._libs.detector``: the cascade detector written for clarity.
 
 This module is the specification the compiled kernel is checked against, record for record and
-field for field.  The rules (semantics.md, "Large liquidation" and "Cascade"):
+field for field.  The rules (large liquidation, cascade):
 
 Per (venue, symbol) -- one ``symbol_id`` -- the detector keeps
 

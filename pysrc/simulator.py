@@ -1,6 +1,6 @@
 """Reference twin of ``liqcore/_jit/sim.py``: the cascade strategy and fill model as a plain loop.
 
-Written for reading: this is the executable specification of semantics.md (strategy, fill model,
+Written for reading: this is the executable specification of the strategy (entries, fill model,
 risk) and the oracle the Numba kernel is tested against (identical ledger, counts and equity).
 
     >>> result = simulate(events, records, symbol_params, equity=1.0, daily_loss=0.01,

@@ -85,9 +85,11 @@ def test_bad_rows_are_counted(tmp_path, capsys):
 def test_empty_missing_and_bad_params(tmp_path, capsys):
     f = tmp_path / "empty.csv"
     f.write_text("ts_event_ns,venue,symbol,side,price,qty\n")
-    assert main(["detect", str(f)]) == 0
+    assert main(["detect", str(f)]) == 1  # no usable events: an error naming why
+    assert "no usable events" in capsys.readouterr().err
+    assert main(["detect", str(f), "--allow-empty"]) == 0
     assert "no events" in capsys.readouterr().out
-    assert main(["detect", str(f), "--json"]) == 0
+    assert main(["detect", str(f), "--json", "--allow-empty"]) == 0
     cap = capsys.readouterr()
     assert cap.out == "" and "no events" in cap.err
     assert main(["detect", str(tmp_path / "missing.csv")]) == 2

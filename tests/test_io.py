@@ -211,12 +211,12 @@ def test_recorder_zstd_file_with_several_frames_and_a_truncated_tail(tmp_path):
     assert r.rejects.get("truncated_file", 0) + r.rejects.get("malformed_json", 0) >= 1
 
 
-def test_seed004_wrapper_lines(tmp_path):
+def test_bybit_archive_lines(tmp_path):
     line = (b'{"ts":1770665589949,"exchange":"bybit","source":"ws","stream":"liquidation","symbol":"BTCUSDT",'
             b'"result":{"ts":1770665589887,"data":[{"T":1770665589426,"s":"BTCUSDT","S":"Sell","v":"0.017","p":"71182.70"},'
             b'{"T":1770665589427,"s":"BTCUSDT","S":"Buy","v":"0.5","p":"71180"}]}}')
     r = load_events(write(tmp_path / "s4.jsonl", [line]))
-    assert r.files[str(tmp_path / "s4.jsonl")]["format"] == "seed004"
+    assert r.files[str(tmp_path / "s4.jsonl")]["format"] == "bybit-archive"
     ev = r.events
     assert ev["ts_event"].tolist() == [1770665589426 * MS, 1770665589427 * MS]
     assert (ev["ts_recv"] == 1770665589949 * MS).all()
@@ -224,12 +224,12 @@ def test_seed004_wrapper_lines(tmp_path):
     assert ev["qty"].tolist() == [0.017, 0.5]
 
 
-def test_seed001_log_lines_from_the_seed_file():
+def test_binance_log_lines_from_the_article():
     path = SEEDS / "001_6a318a1458a31bd4.txt"
     if not path.exists():
-        pytest.skip("seed 001 not available")
+        pytest.skip("the article with the log lines is not available")
     r = load_events(path, feed_latency_ns=100 * MS)
-    assert r.files[str(path)]["format"] == "seed001"
+    assert r.files[str(path)]["format"] == "binance-log"
     ev = r.events
     assert len(ev) == 13
     assert (ev["venue"] == Venue.BINANCE).all() and (ev["flags"] & Flag.SAMPLED).all()
@@ -308,8 +308,13 @@ def test_forced_format_and_errors(tmp_path):
     junk.write_bytes(b"hello world\n")
     with pytest.raises(ValueError, match="cannot detect"):
         load_events(junk)
-    assert set(FORMATS) == {"raw", "recorder", "seed004", "seed001", "binance-csv", "binance-trades-csv",
-                            "contract-csv", "parquet"}
+    assert set(FORMATS) == {"raw", "recorder", "bybit-archive", "binance-log", "jsonl", "binance-csv",
+                            "binance-trades-csv", "contract-csv", "parquet"}
+    # the former names stay accepted and mean the same formats
+    line = (b'{"ts":1770665589949,"exchange":"bybit","source":"ws","stream":"liquidation","symbol":"BTCUSDT",'
+            b'"result":{"ts":1,"data":[{"T":1770665589426,"s":"BTCUSDT","S":"Sell","v":"0.017","p":"71182.70"}]}}')
+    a = write(tmp_path / "a.jsonl", [line])
+    assert len(load_events(a, format="seed004").events) == len(load_events(a, format="bybit-archive").events) == 1
 
 
 def test_dedupe_keeps_first_and_handles_unsorted_input():

@@ -12,7 +12,7 @@ State lives in numpy structured arrays:
 * ``ledger`` -- :data:`LEDGER_DTYPE`, one row per closed trade (``port[0].n_trades`` rows used)
 * ``counts`` -- int64 ``(n_symbols, N_COUNTS)``, indexed by the ``C_*`` constants
 
-Rules (semantics.md, with the choices it leaves open pinned down here):
+Rules (the strategy and fill model, every choice pinned down here):
 
 * Decisions at the confirming event's ``ts_recv``; trades, funding and cascade records are merged by
   (time, input index).  ``ref`` = the symbol's last trade price; older than ``max_ref_age`` (or none)

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Liquidation-cascade detector: the per-(venue, symbol) state machine of semantics.md.
+"""Liquidation-cascade detector: the per-(venue, symbol) cascade state machine.
 
 Semantics (the readable twin ``pysrc/detector.py`` is the full specification, record for record):
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from liqcore.types import Kind, Side
 
-#: the trading guide's claims (seed 002), printed beside the measured figures
+#: the trading guide's claims, printed beside the measured figures
 GUIDE = {
     "win_rate": 0.73,
     "sharpe_portfolio": "3-8 (annual, its 'conservative' portfolio table); 46-172 per symbol in its backtest table",

@@ -155,7 +155,7 @@ class BacktestResult:
         return out
 
     def trades(self) -> list[dict]:
-        """The ledger in the ``--json`` shape of semantics.md."""
+        """The ledger in the ``--json`` shape: ``{"summary": {...}, "trades": [...]}``."""
         out = []
         for r in self.ledger:
             sid = int(r["symbol_id"])

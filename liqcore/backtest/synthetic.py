@@ -11,7 +11,7 @@ each starting a second Hawkes channel of heavier, mostly one-sided liquidations)
 price pushed by forced flow with a transient part that reverts and a permanent part, Poisson trades
 whose rate rises with cascade activity, marks every 10 s and fundings every 8 h.
 
-Choices and where they come from (the trading guide, seed 002, and the semantics):
+Choices and where they come from (the trading guide's figures and the strategy's rules):
 
 * Price levels and ticks: BTC 90,000 (tick 0.1), ETH 3,000 (0.01), SOL 150 (0.01), XRP 2.0
   (0.0001), DOGE 0.20 (0.00001); lots 0.001 / 0.01 / 0.1 / 1 / 1.  Daily volatility 2.5 / 3.5 / 4.5

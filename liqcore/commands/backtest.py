@@ -17,7 +17,12 @@ def add_arguments(parser) -> None:
     from liqcore.config import add_param_arguments
 
     parser.add_argument("paths", nargs="*", metavar="PATH", help="recordings (files or directories)")
-    parser.add_argument("--format", default=None, help="force the input format (default: detect per file)")
+    from liqcore.io import format_arg
+
+    parser.add_argument("--format", default=None, metavar="F", type=format_arg,
+                        help="force the input format (default: detect per file; see `liqcore events --help`)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
     src = parser.add_argument_group("synthetic market")
     src.add_argument("--synthetic", action="store_true", help="backtest a synthetic market instead of files")
     src.add_argument("--days", type=float, default=30.0, help="synthetic market length in days (default 30)")
@@ -82,13 +87,12 @@ def load_source(args, params, steps):
         return m.events, m.registry, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed})"
     if not args.paths:
         raise ValueError("paths: give recordings to backtest, or --synthetic")
-    from liqcore.io import load_events
+    from liqcore.io import load_events, require_events
 
     steps.step("loading recordings")
     res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
                       max_clock_skew_ns=params.max_clock_skew_ns)
-    if len(res.events) == 0:
-        raise ValueError("paths: no events could be read from the given files")
+    require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False))
     return res.events, res.registry, f"{len(res.sources)} file(s): " + ", ".join(res.sources)
 
 

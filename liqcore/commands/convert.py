@@ -24,13 +24,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from liqcore.commands.events import load_from_args, select
+    from liqcore.commands.events import load_from_args, select, selection_label
     from liqcore.commands.outputs import output_file
-    from liqcore.io import save_events
+    from liqcore.io import require_events, save_events
 
     output_file(args.out, "--out")
     result = load_from_args(args)
     events = select(result, args.kind, args.symbol)
+    require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
+                   selection=selection_label(kind=args.kind, symbol=args.symbol))
     path = save_events(events, args.out, registry=result.registry)
     print(result.summary(), file=sys.stderr)
     print(f"wrote {len(events)} events to {path}", file=sys.stderr)

@@ -28,12 +28,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
     p.add_argument("paths", nargs="*", metavar="PATH", help="recording files or directories")
-    p.add_argument("--sample", action="store_true", help="run on the bundled synthetic sample")
-    p.add_argument("--format", default=None, metavar="F",
+    p.add_argument("--sample", action="store_true",
+                   help="run on the bundled synthetic sample (12 h of liquidations on Bybit, Binance and OKX)")
+    from liqcore.io import format_arg
+
+    p.add_argument("--format", default=None, metavar="F", type=format_arg,
                    help="force the input format (default: detect per file; see `liqcore events --help`)")
     p.add_argument("--venue", default=None, metavar="V", help="only these venues (comma list: bybit,binance,okx)")
     p.add_argument("--symbol", default=None, metavar="S", help="only these symbols (comma list, venue spelling)")
     p.add_argument("--json", action="store_true", help="one JSON object per cascade per line")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
     p.add_argument("--strict", action="store_true", help="stop at the first bad record (file:line) instead of counting it")
     p.add_argument("--feed-latency", dest="param_feed_latency_ns", default=None, metavar="DUR",
                    help="receive time = event time + DUR where none was recorded (default 0)")
@@ -119,8 +124,9 @@ def _count_lines(res, counts: dict, n_cascades: int) -> list[str]:
 
 
 def run(args) -> int:
+    from liqcore.commands.events import selection_label
     from liqcore.config import params_from_args
-    from liqcore.io import load_events
+    from liqcore.io import load_events, require_events
     from liqcore._libs.detector import CascadeDetector
     from liqcore.types import dominant_name, venue_name
 
@@ -138,7 +144,9 @@ def run(args) -> int:
     events = _select(res, args.venue, args.symbol)
     log = sys.stderr if args.json else sys.stdout
 
-    if len(events) == 0:
+    require_events(res, [str(p) for p in paths], allow_empty=args.allow_empty, usable=len(events),
+                   selection=selection_label(venue=args.venue, symbol=args.symbol))
+    if len(events) == 0:  # allowed (--allow-empty)
         print("no events in the input: no cascades", file=log)
         if res.rejects:
             print("loader rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res.rejects.items())), file=log)

@@ -5,8 +5,17 @@
 Without --json: a table per (venue, symbol, kind) with count, first/last event time (UTC) and the
 notional sum (price x qty, liquidations and trades), then the rejects by reason.  With --json: one
 JSON object per event line (venue, symbol, kind, side, price, qty, notional, ts_event_ns, ts_recv_ns).
-Formats: raw, recorder, seed004, seed001, binance-csv, binance-trades-csv, contract-csv, parquet
-(detected per file when --format is not given; .gz/.zst read transparently).
+Formats (detected per file when --format is not given, and line by line in files of JSON or log
+lines; .gz/.zst read transparently):
+  raw                 one websocket message per line (Bybit, Binance, OKX; the venue told by shape)
+  recorder            {"recv_ns": ..., "venue": ..., "frame": ...} lines, as `liqcore record` writes
+  bybit-archive       Bybit liquidation archive lines {"ts", "exchange": "bybit", "stream", "result"}
+  binance-log         Binance log lines "2026-03-10 13:10:19 Liquidation: {forceOrder object}"
+  jsonl               any mix of the four above, told line by line
+  binance-csv         headerless Binance liquidation CSV (s,S,o,f,q,p,ap,X,l,z,T,usd_size[,tier])
+  binance-trades-csv  headerless Binance aggTrades CSV (E,symbol,a,p,q,T,m[,usd_size,tier])
+  contract-csv        ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags] with header
+  parquet             the same columns (what `liqcore convert` writes)
 """
 from __future__ import annotations
 
@@ -20,13 +29,16 @@ HELP = "print normalised events (or a per venue/symbol/kind summary) from record
 
 def add_load_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by ``events`` and ``convert``."""
-    from liqcore.io import FORMATS
+    from liqcore.io import FORMATS, format_arg
 
     p.add_argument("paths", nargs="+", metavar="PATH", help="recording files or directories")
-    p.add_argument("--format", choices=FORMATS, default=None, help="force the input format (default: detect per file)")
+    p.add_argument("--format", type=format_arg, choices=FORMATS, metavar="F", default=None,
+                   help="force the input format, one of: " + ", ".join(FORMATS) + " (default: detect per file)")
     p.add_argument("--feed-latency", default="0", metavar="DUR",
                    help="receive time = event time + DUR where none was recorded (e.g. 150ms; default 0)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad record (file:line) instead of counting it")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
     p.add_argument("--instruments", metavar="FILE",
                    help="OKX instId -> ctVal JSON (plain mapping or an /api/v5/public/instruments response)")
 
@@ -174,9 +186,22 @@ def print_summary(result, events: np.ndarray) -> None:
     console.print(ft)
 
 
+def selection_label(**flags) -> str:
+    """``--kind liquidation --symbol BTCUSDT`` from the filters given (for messages)."""
+    return " ".join(f"--{k} {v}" for k, v in flags.items() if v)
+
+
 def run(args) -> int:
+    from liqcore.io import require_events
+
     result = load_from_args(args)
-    events = select(result, args.kind, args.symbol, args.venue, args.limit)
+    events = select(result, args.kind, args.symbol, args.venue)
+    require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
+                   selection=selection_label(kind=args.kind, symbol=args.symbol, venue=args.venue))
+    if args.limit is not None:  # what the user asked for (0 included): not an empty input
+        if args.limit < 0:
+            raise ValueError("limit: must be >= 0")
+        events = events[: args.limit]
     if args.json:
         write_json_lines(events, result.registry, sys.stdout.buffer)
     else:

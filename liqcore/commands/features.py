@@ -15,7 +15,12 @@ HELP = "point-in-time feature bars (liquidations, flow, funding, cascades, z-sco
 def add_input_arguments(parser) -> None:
     """Input selection shared by ``features`` and ``study``: recordings or a synthetic market."""
     parser.add_argument("paths", nargs="*", metavar="PATH", help="recordings (files or directories)")
-    parser.add_argument("--format", default=None, help="force the input format (default: detect per file)")
+    from liqcore.io import format_arg
+
+    parser.add_argument("--format", default=None, metavar="F", type=format_arg,
+                        help="force the input format (default: detect per file; see `liqcore events --help`)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
     src = parser.add_argument_group("synthetic market")
     src.add_argument("--synthetic", action="store_true", help="use a synthetic market instead of files")
     src.add_argument("--days", type=float, default=30.0, help="synthetic market length in days (default 30)")
@@ -34,6 +39,16 @@ def load_input(args, params, steps):
     symbols = None
     if args.symbols and not args.synthetic:
         symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+        if len(events):
+            import numpy as np
+
+            from liqcore.io import require_usable
+
+            wanted = {s.upper().rpartition(":")[2] for s in symbols}
+            ids = [sid for sid, _, name in registry if name.upper() in wanted]
+            require_usable(int(np.isin(events["symbol_id"], ids).sum()), args.paths,
+                           reason=f"none of its {len(events):,} events match --symbols {args.symbols}",
+                           allow_empty=args.allow_empty)
     return events, registry, label, symbols
 
 

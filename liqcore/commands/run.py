@@ -42,6 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--live", action="store_true", help="send real orders through the Bybit gateway")
     p.add_argument("--key-file", metavar="FILE", help="0600 file with BYBIT_API_KEY/BYBIT_API_SECRET (--live)")
     p.add_argument("--replay", metavar="PATH|synthetic", help="replay recordings (or a synthetic market) through a local fake exchange")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="run (with a warning) even when --replay or --seed-history recordings have nothing usable")
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
     p.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (a replay also stops when the recording ends)")
@@ -79,7 +81,31 @@ def _replay_source(args, symbols):
 
     if not Path(args.replay).exists():
         raise ValueError(f"replay: {args.replay} does not exist")
+    _check_replay(args.replay, symbols, args.allow_empty)
     return read_recording(args.replay, "bybit")
+
+
+def _check_replay(path, symbols, allow_empty: bool) -> None:
+    """Fail (exit 1, naming why) unless the recording has a Bybit frame of a traded symbol: stops at
+    the first one, reads the whole recording only when there is none."""
+    from liqcore.io import require_usable
+    from liqcore.testing.fake_replay import read_recording
+
+    stats: dict = {}
+    keys = [f'.{s}"'.encode() for s in symbols]
+    frames = 0
+    for _, frame in read_recording(path, "bybit", stats=stats):
+        frames += 1
+        if any(k in frame for k in keys):
+            return
+    if frames:
+        why = f"{frames:,} Bybit frames, none of --symbols {','.join(symbols)}"
+    elif stats:
+        why = f"{sum(stats.values()):,} lines skipped (" + ", ".join(f"{k} {v:,}" for k, v in sorted(stats.items())) + ")"
+    else:
+        why = "no recorder lines found"
+    require_usable(0, [path], reason=why + "; --replay takes Bybit recorder files (what `liqcore record --venue bybit` writes)",
+                   allow_empty=allow_empty)
 
 
 def build(args):
@@ -150,7 +176,11 @@ def build(args):
         for path in args.seed_history:
             if not Path(path).exists():
                 raise ValueError(f"seed-history: {path} does not exist")
-        engine.seed_history(args.seed_history)
+        seeded = engine.seed_history(args.seed_history)
+        from liqcore.io import require_usable
+
+        require_usable(sum(seeded.values()), args.seed_history, allow_empty=args.allow_empty,
+                       reason=f"no {venue} liquidation received before now to seed the thresholds from")
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)

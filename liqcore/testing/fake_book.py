@@ -1,7 +1,7 @@
 """Order, position and account state of the fake Bybit v5 venue (no I/O; the server in
 :mod:`liqcore.testing.fake_exchange` wraps it).
 
-Matching follows the project's fill model (semantics.md), applied to the trades the venue prints:
+Matching follows the backtest's fill model (docs/backtest.md), applied to the trades the venue prints:
 
 * a post-only Limit order whose price has reached the last trade (a Buy at or above it, a Sell at or below
   it) is created and immediately Cancelled with ``rejectReason = EC_PostOnlyWillTakeLiquidity``;

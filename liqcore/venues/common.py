@@ -59,7 +59,7 @@ REJECT_REASONS = (
     "bad_frame",  # a frame shape no codec anticipated (caught, counted; should stay 0)
     "truncated_file",  # a compressed file cut short (everything before the cut is read)
     "wall_clock_time_duplicate",  # aggTrade CSV row with HH:MM:SS time whose twin has the real time
-    "not_a_record",  # prose around log lines (seed 001 format): recognised, not bad
+    "not_a_record",  # text around the lines of a log file: recognised, not bad
 )
 
 #: quote currencies a Binance symbol may already end with (no "USDT" restoration then)

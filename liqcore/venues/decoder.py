@@ -450,7 +450,8 @@ _INF = float("inf")
 _BLOCK_LINES = 2048
 _SLICE_BYTES = 1 << 20
 
-_SEED001 = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*\})\s*$")
+#: a Binance log line: ``2026-03-10 13:10:19 Liquidation: {<forceOrder "o" object>}``
+_LOG_LINE = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*\})\s*$")
 _GAP_KIND = int(Kind.GAP)
 _NAN = float("nan")
 
@@ -458,13 +459,22 @@ _NAN = float("nan")
 class LineDecoder:
     """Decodes the line-oriented recording formats for :func:`liqcore.io.load_events`.
 
-    ``fmt``: "raw", "recorder", "seed004", "seed001", or "jsonl" (told per line by its keys).  Line
+    ``fmt``: "raw", "recorder", "bybit-archive", "binance-log" (one format for every line), or
+    "jsonl": the format of each line told by the line itself (a JSON object by its keys: recorder,
+    Bybit archive or raw frame of any venue; otherwise a Binance log line).  A "binance-log" decoder
+    also takes JSON lines of any kind, line by line, so that a log file with frames pasted in loses
+    none of them.  ``prose``: lines that are neither JSON nor log lines are text around the records
+    (``not_a_record``, not a bad record) rather than ``malformed_json``; on for "binance-log".  Line
     numbers of rejects go to the loader's file state (strict mode raises there).
     """
 
-    def __init__(self, sink: Sink, fmt: str):
+    def __init__(self, sink: Sink, fmt: str, prose: bool | None = None):
+        if fmt not in ("raw", "recorder", "bybit-archive", "binance-log", "jsonl"):
+            raise ValueError(f"format: {fmt!r} is not a line format")
         self.sink = sink
         self.fmt = fmt
+        self.prose = (fmt == "binance-log") if prose is None else bool(prose)
+        self._json_lines = None  # the per-line JSON decoder of a "binance-log" decoder
 
     # one line -> CONTROL / number of events; raises Reject
     def _raw(self, obj) -> int:
@@ -504,7 +514,7 @@ class LineDecoder:
             return _auto(frame, sink)
         return PARSERS[venue](frame, sink)
 
-    def _seed004(self, obj) -> int:
+    def _bybit_archive(self, obj) -> int:
         sink = self.sink
         if obj.__class__ is not dict:
             raise Reject("unknown_format", "line")
@@ -530,7 +540,7 @@ class LineDecoder:
             if "recv_ns" in obj and ("frame" in obj or "gap" in obj):
                 return self._recorder(obj)
             if "exchange" in obj and "result" in obj:
-                return self._seed004(obj)
+                return self._bybit_archive(obj)
         return _auto(obj, self.sink)
 
     def feed_lines(self, data: bytes, st, first_line: int = 0) -> None:
@@ -543,8 +553,8 @@ class LineDecoder:
         matches is converted directly.  Other blocks go line by line (the same expressions, then the
         JSON path).  A line that does not match exactly, or whose values would need a reject, always
         takes the JSON path, so the results are identical to decoding every line with orjson."""
-        if self.fmt == "seed001":
-            return self._feed_seed001(data, st, first_line)
+        if self.fmt == "binance-log":
+            return self._feed_log(data, st, first_line)
         block = _BLOCK.get(self.fmt)
         if block is None:
             lines = data.split(b"\n")
@@ -668,8 +678,11 @@ class LineDecoder:
     def _lines(self, lines, a: int, b: int, st, base: int = 0) -> None:
         sink = self.sink
         fmt = self.fmt
-        handler = {"raw": self._raw, "recorder": self._recorder, "seed004": self._seed004, "jsonl": self._jsonl}[fmt]
-        fast = fmt != "seed004"
+        handler = {"raw": self._raw, "recorder": self._recorder, "bybit-archive": self._bybit_archive,
+                   "jsonl": self._jsonl}[fmt]
+        fast = fmt != "bybit-archive"
+        log_ok = fmt == "jsonl"
+        prose = self.prose
         loads = _loads
         counters = sink.counters
         rows = sink.rows
@@ -735,7 +748,20 @@ class LineDecoder:
                 if _is_control_text(line):
                     counters["control"] = counters.get("control", 0) + 1
                     continue
+                if log_ok:
+                    m = _LOG_LINE.match(line)
+                    if m is not None:
+                        self._log_record(m, st, lineno)
+                        continue
+                if prose:  # text around the records of a log file
+                    records -= 1
+                    st.bad(lineno, "not_a_record")
+                    continue
                 st.bad(lineno, "malformed_json")
+                continue
+            if prose and obj.__class__ is not dict and obj.__class__ is not list:
+                records -= 1  # a bare number or string: text around the records of a log file
+                st.bad(lineno, "not_a_record")
                 continue
             try:
                 n = handler(obj)
@@ -751,23 +777,34 @@ class LineDecoder:
                 raise ValueError(f"{st.path}:{lineno}: {sink.last}")
         st.records += records
 
-    def _feed_seed001(self, data: bytes, st, first_line: int = 0) -> None:
+    def _log_record(self, m, st, lineno: int) -> None:
+        """The forceOrder object of a matched Binance log line."""
         sink = self.sink
+        sink.recv_ns = RECV_UNKNOWN  # the log time is a local wall clock at 1 s resolution
+        try:
+            obj = _loads(m.group(2))
+        except _JSONError:
+            st.bad(lineno, "malformed_json")
+            return
+        try:
+            _binance.parse_force_order(obj, sink)
+        except Reject as r:
+            st.bad(lineno, r.reason, r.field)
+
+    def _feed_log(self, data: bytes, st, first_line: int = 0) -> None:
+        """Binance log lines; JSON lines among them are decoded line by line (any kind), the other
+        lines are the text around the records (``not_a_record``)."""
         for lineno, line in enumerate(data.split(b"\n"), first_line + 1):
             if not line or line.isspace():
                 continue
-            m = _SEED001.match(line)
+            m = _LOG_LINE.match(line)
             if m is None:
-                st.bad(lineno, "not_a_record")
+                if line.lstrip()[:1] in (b"{", b"[") or _is_control_text(line):
+                    if self._json_lines is None:
+                        self._json_lines = LineDecoder(self.sink, "jsonl", prose=True)
+                    self._json_lines._lines((line,), 0, 1, st, lineno - 1)
+                else:
+                    st.bad(lineno, "not_a_record")
                 continue
             st.records += 1
-            sink.recv_ns = RECV_UNKNOWN  # the log time is a local wall clock at 1 s resolution
-            try:
-                obj = _loads(m.group(2))
-            except _JSONError:
-                st.bad(lineno, "malformed_json")
-                continue
-            try:
-                _binance.parse_force_order(obj, sink)
-            except Reject as r:
-                st.bad(lineno, r.reason, r.field)
+            self._log_record(m, st, lineno)

@@ -66,7 +66,7 @@ _LIQ_SIDE = {"SELL": 1, "BUY": 2, "Sell": 1, "Buy": 2, "sell": 1, "buy": 2}
 
 
 def parse_force_order(o, sink: Sink) -> int:
-    """Append one forceOrder ``o`` object (also the payload of seed 001 log lines)."""
+    """Append one forceOrder ``o`` object (also the payload of Binance log lines)."""
     if o.__class__ is not dict:
         raise Reject("missing_field", "o")
     side = side_of(_LIQ_SIDE, o.get("S"), "o.S")
