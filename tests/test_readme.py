@@ -52,7 +52,7 @@ def commands(code: str) -> list[str]:
         cmd = line.strip()
         if not cmd or cmd.startswith("#"):
             continue
-        out.append(cmd)
+        out.extend(part.strip() for part in cmd.split(" && "))
         m = _HEREDOC.search(cmd)
         if m:
             end = m.group(1)
@@ -76,9 +76,13 @@ def script(code: str) -> str:
                 end = None
             continue
         cmd = line.strip()
-        why = skip_reason(cmd) if cmd and not cmd.startswith("#") else None
-        if why:
-            lines.append(": " + shlex.quote(f"skipped: {cmd} - {why}"))
+        if cmd and not cmd.startswith("#") and any(skip_reason(p.strip()) for p in cmd.split(" && ")):
+            # a chain `a && b`: each skipped command becomes a note, the others still run
+            parts = []
+            for part in (p.strip() for p in cmd.split(" && ")):
+                why = skip_reason(part)
+                parts.append(": " + shlex.quote(f"skipped: {part} - {why}") if why else part)
+            lines.append(" && ".join(parts))
             continue
         lines.append(line)
         m = _HEREDOC.search(cmd)
