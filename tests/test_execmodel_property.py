@@ -109,7 +109,7 @@ def _rows(p, n):
     return param_rows(n, hours_from=a, hours_to=b, **p)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(seed=hs.integers(0, 2**32 - 1), p=params_st, port=port_st, n_sym=hs.integers(1, 4),
        n_sig=hs.integers(0, 80))
 def test_kernel_matches_twin_on_random_signals(seed, p, port, n_sym, n_sig):
@@ -131,7 +131,7 @@ def test_kernel_matches_twin_on_random_signals(seed, p, port, n_sym, n_sig):
     assert pt[0]["equity"] == ref.equity
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(seed=hs.integers(0, 2**32 - 1), p=params_st, port=port_st, n_sym=hs.integers(1, 4))
 def test_cascade_records_and_cascade_signals_give_the_same_ledger(seed, p, port, n_sym):
     """The guide's strategy through run_sim (records) and through the strategy's signals + run_exec."""
@@ -152,7 +152,7 @@ def test_cascade_records_and_cascade_signals_give_the_same_ledger(seed, p, port,
     assert len(ref.ledger) == len(led_a)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(deadline=None)
 @given(seed=hs.integers(0, 2**32 - 1), p=params_st, port=port_st)
 def test_invariants(seed, p, port):
     n_sym = 4
@@ -194,7 +194,7 @@ def test_invariants(seed, p, port):
             assert live <= cap
 
 
-@settings(max_examples=80, deadline=None)
+@settings(deadline=None)
 @given(seed=hs.integers(0, 2**32 - 1), p=params_st, port=port_st)
 def test_caps_and_leverage_hold_at_every_step(seed, p, port):
     """Stepping the twin (which the kernel matches): after every event, the symbols holding a slot
