@@ -13,7 +13,8 @@ from hypothesis import strategies as hs
 from pysrc import execmodel as twin
 from simdata import MS, S, param_rows, random_market, run_kernel
 
-from liqcore.strategies import NEVER, SIGNAL_DTYPE, empty_signals, sort_signals
+from liqcore.config import Params
+from liqcore.strategies import NEVER, empty_signals, sort_signals
 
 pytestmark = pytest.mark.property
 
@@ -220,3 +221,46 @@ def test_caps_and_leverage_hold_at_every_step(seed, p, port):
             used = sum(s.notional for s in m.states if s.status == twin.OPEN)
             assert used <= port["leverage"] * m.equity * (1 + 1e-12)
         assert sum(1 for s in m.states if s.status != twin.FLAT and not s.closing) <= cap
+
+
+@settings(deadline=None, max_examples=40)
+@given(seed=hs.integers(0, 2**32 - 1), p=params_st)
+def test_paper_trading_gives_the_backtests_trades_for_any_signals(seed, p):
+    """StrategyCore (one call per event: on_trade / on_signal / on_funding) and run_exec on the same
+    market and signals: the same ledger, counts and equity."""
+    from liqcore.backtest.core import StrategyCore
+    from liqcore.backtest.run import symbol_params
+
+    n_sym = 2
+    ev, _ = random_market(seed, n_events=300, n_symbols=n_sym)
+    sig = random_signals(seed + 7, ev, n_sym, 40)
+    params = Params.from_mapping({"daily-loss": "1%", "max-positions": 1, "replace-weakest": "on",
+                                  "slippage-bps": p["slippage"] * 1e4, "trail": p["trail"], "leverage": 2,
+                                  "hold-timeout": p["hold_timeout_ns"] / 1e9, "order-latency": p["order_latency_ns"] / 1e9})
+    core = StrategyCore(params, ["ETHUSDT", "SOLUSDT"], equity=1.0)
+    from liqcore._jit import sim
+
+    st = sim.new_state(n_sym)
+    from liqcore.backtest.run import new_portfolio
+
+    port = new_portfolio(params, 1.0)
+    ledger = np.zeros(len(sig) + 1, dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
+    sim.run_exec(ev, sig, st, port, core.par.copy(), ledger, counts, int(ev["ts_recv"][-1]))
+    r = 0
+    for i, e in enumerate(ev):
+        t = int(e["ts_recv"])
+        while r < len(sig) and (int(sig[r]["ts_ns"]) < t or (int(sig[r]["ts_ns"]) == t and int(sig[r]["ev_idx"]) < i)):
+            core.on_signal(sig[r])
+            r += 1
+        if int(e["kind"]) == 2:
+            core.on_trade(int(e["symbol_id"]), t, float(e["price"]))
+        elif int(e["kind"]) == 4:
+            core.on_funding(int(e["symbol_id"]), t, float(e["price"]))
+    while r < len(sig):
+        core.on_signal(sig[r])
+        r += 1
+    core.on_clock(int(ev["ts_recv"][-1]))
+    got = core.ledger()
+    assert got.tobytes() == ledger[: port[0]["n_trades"]].tobytes()
+    assert np.array_equal(core.counts, counts) and core.equity == port[0]["equity"]
