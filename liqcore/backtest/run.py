@@ -521,8 +521,12 @@ _DETECTOR_FIELDS = {"quantile", "history", "min_history", "refresh_ns", "window_
 def _sweep_one(values, names, events, records, registry, params, equity):
     """One sweep combination (module level so dask can ship it to workers)."""
     p = Params.from_mapping(dict(zip(names, values)), base=params)
-    s = simulate(events, records, registry, p, equity).summary()
+    if p.strategy == "cascade-mm":
+        s = simulate(events, records, registry, p, equity).summary()
+    else:
+        s = run_strategy(events, registry, p, p.strategy, equity=equity, records=records).summary()
     s.pop("data_note", None)
+    s.pop("skips", None)
     return {**dict(zip(names, values)), **s}
 
 
@@ -548,9 +552,15 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
         changed = {f for f in probe.explicit}
         if changed & _DETECTOR_FIELDS:
             raise ValueError(f"grid: {name!r} is a detector parameter; sweeps reuse one detection")
+    if "strategy" in names:
+        raise ValueError("grid: 'strategy' cannot vary in a sweep; sweep each strategy on its own")
+    strat, params = resolve_strategy(None, params)
+    for name in names:  # a strategy parameter of another strategy: an error before any work
+        type(strat).check(Params.from_mapping({name: grid[name][0]}, base=params))
     events, registry = _resolve_source(source, registry, params)
     events = prepare_events(events)
-    records, _ = detect(events, params, detector)
+    type(strat).check_inputs(input_kinds(events))
+    records = detect(events, params, detector)[0] if type(strat).uses_detector else None
     combos = list(itertools.product(*(grid[n] for n in names)))
 
     if int(workers) < 1:
