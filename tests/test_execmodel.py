@@ -298,3 +298,27 @@ def test_the_users_own_strategy_example_runs():
     with redirect_stdout(io.StringIO()):
         s = mod.main(["--days", "0.5"])
     assert s["strategy"] == "big-liq-fade" and s["cascades"] > 0
+
+
+@pytest.mark.parametrize("field,value,msg", [
+    ("direction", 2, "direction"), ("confidence", 1.5, "confidence"), ("size_mult", 0.0, "size_mult"),
+    ("take_profit", -0.01, "take_profit"), ("stop_price", -5.0, "stop_price"), ("max_hold_ns", -2, "max_hold_ns"),
+    ("symbol_id", -1, "symbol_id"), ("entry", 3, "entry"),
+])
+def test_bad_signals_are_a_clear_error(field, value, msg):
+    ev = trades([(0, 100.0)])
+    g = signal(ev, 0)
+    g[field] = value
+    with pytest.raises(ValueError, match=msg):
+        run(ev, [g])
+
+
+def test_signal_order_is_time_event_then_confidence():
+    from liqcore.strategies import sort_signals
+
+    g = empty_signals(4)
+    g["ts_ns"] = [5, 5, 5, 1]
+    g["ev_idx"] = [2, 1, 1, 0]
+    g["confidence"] = [0.9, 0.2, 0.7, 0.1]
+    g["tag"] = [0, 1, 2, 3]
+    assert sort_signals(g)["tag"].tolist() == [3, 2, 1, 0]

@@ -99,6 +99,8 @@ def sort_signals(signals: np.ndarray) -> np.ndarray:
     if sig.dtype != SIGNAL_DTYPE or sig.ndim != 1:
         raise ValueError("signals: expected a 1-D numpy array of liqcore.strategies.SIGNAL_DTYPE")
     if len(sig):
+        if (sig["symbol_id"] < 0).any():
+            raise ValueError("signals: symbol_id must be >= 0")
         bad = ~np.isin(sig["direction"], (-1, 0, 1))
         if bad.any():
             raise ValueError(f"signals: direction must be -1, 0 or +1; got {int(sig['direction'][bad][0])}")
