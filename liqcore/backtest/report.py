@@ -111,17 +111,26 @@ def print_summary(result, console=None, guide: bool = True) -> None:
     t.add_column("ALL", justify="right", style="bold")
     for name in per:
         t.add_column(name.split(":")[-1], justify="right")
-    for key, label in _COLS:
+    cols = list(_COLS)
+    if getattr(result, "strategy", "cascade-mm") != "cascade-mm":  # every signal is a decision
+        cols[0] = ("cascades", "decisions")
+    at = cols.index(("timeout", "timeout")) + 1
+    cols[at:at] = [(k, k.replace("_", " ")) for k in ("trail", "stop_price", "max_hold", "signal_exit", "replaced")
+                   if s.get(k)]  # the other strategies' exits, when they happened
+    for key, label in cols:
         t.add_row(label, fmt(key, s.get(key)), *[fmt(key, row.get(key)) for row in per.values()])
     console.print(t)
-    reasons = ", ".join(f"{k}={s[k]}" for k in ("busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
-                                                   "no_reference_price"))
+    keys = ["busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols", "no_reference_price"]
+    keys += [k for k in ("skipped", "daily_trades", "max_positions", "leverage") if s.get(k)]
+    reasons = ", ".join(f"{k}={s[k]}" for k in keys)
+    if s.get("skips"):
+        reasons += " (skipped: " + ", ".join(f"{k}={v}" for k, v in s["skips"].items()) + ")"
     console.print(f"nothing placed because: {reasons}")
     console.print(f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g}; open at end: {s['open_at_end']}, "
                   f"working entries at end: {s['working_at_end']}")
     if s.get("data_note"):
         console.print(f"[yellow]data note:[/] {s['data_note']}")
-    if guide:
+    if guide and getattr(result, "strategy", "cascade-mm") == "cascade-mm":
         g = Table(title="measured vs the trading guide's claims")
         g.add_column("metric")
         g.add_column("measured", justify="right")
@@ -278,7 +287,8 @@ def plot_cascades(result, path: Path, rows: list[int] | None = None) -> Path | N
         ax.scatter([rel([t["entry_ns"]])[0]], [t["entry_price"]], marker="o", s=60, c="tab:blue", zorder=4,
                    label="entry")
         ax.scatter([rel([t["exit_ns"]])[0]], [t["exit_price"]], marker="X", s=70, c="k", zorder=4, label="exit")
-        reason = {1: "take-profit", 2: "stop-loss", 3: "timeout"}.get(int(t["exit_reason"]), "?")
+        reason = {1: "take-profit", 2: "stop-loss", 3: "timeout", 4: "external", 5: "trailing stop",
+                  6: "stop price", 7: "max hold", 8: "signal exit", 9: "replaced"}.get(int(t["exit_reason"]), "?")
         ax.set_title(f"{result.symbol_name(sid)} {_ts(int(t['signal_ns']))} UTC: "
                      f"{'long' if t['side'] > 0 else 'short'}, {reason}, {t['ret'] * 100:+.3f}%", fontsize=9)
         ax.set_xlabel("seconds from the decision")
