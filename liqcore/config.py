@@ -384,11 +384,12 @@ class Params:
                     hint = f" (did you mean {near[0]!r}?)" if near else ""
                     raise ValueError(f"unknown parameter {key!r}{hint}; known: {', '.join(names)}, "
                                      "and the strategies' own parameters")
-                if str(key) == sspec.field and sspec.field != k.replace("-", "_"):
+                if str(key) == sspec.field and sspec.field != sspec.name.replace("-", "_") \
+                        and not isinstance(raw, str):
                     # Python field name of a duration (``bar_ns``): numbers are nanoseconds
-                    svalues[sspec.field] = raw if isinstance(raw, str) else int(raw)
-                    if isinstance(raw, str):
-                        svalues[sspec.field] = sspec.parse(raw, sspec.name)
+                    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw < 0:
+                        raise ValueError(f"{sspec.name}: must be a non-negative duration; got {raw!r}")
+                    svalues[sspec.field] = int(raw)
                 else:
                     svalues[sspec.field] = sspec.parse(raw, sspec.name)
                 continue

@@ -322,3 +322,23 @@ def test_signal_order_is_time_event_then_confidence():
     g["confidence"] = [0.9, 0.2, 0.7, 0.1]
     g["tag"] = [0, 1, 2, 3]
     assert sort_signals(g)["tag"].tolist() == [3, 2, 1, 0]
+
+
+def test_strategy_duration_parameters_follow_the_vocabularys_units():
+    class Timed(Strategy):
+        name = "timed-probe"
+        PARAMS = (ParamSpec("probe-bar", "5m", __import__("liqcore.config").config.parse_duration, "a bar"),)
+
+        def signals(self, events, params, registry, records=None):
+            return empty_signals(0)
+
+    register_strategy(Timed, replace=True)
+    assert Params.from_mapping({"probe-bar": 60}).probe_bar_ns == 60 * S  # CLI / TOML: plain numbers are seconds
+    assert Params.from_mapping({"probe_bar": "2m"}).probe_bar_ns == 120 * S
+    assert Params.from_mapping({"probe_bar_ns": 7}).probe_bar_ns == 7  # Python field: nanoseconds
+    assert Params().replace(probe_bar_ns=9).probe_bar_ns == 9
+    assert Params(strategy="timed-probe").probe_bar_ns == 300 * S  # the strategy's default
+    assert Timed.value(Params(), "probe-bar") == 300 * S
+    assert Params.from_mapping({"strategy": "timed-probe", "probe-bar": "1m"}).describe()["probe-bar"] == "1m"
+    with pytest.raises(ValueError, match="probe-bar"):
+        Params.from_mapping({"probe-bar": "soon"})

@@ -559,6 +559,7 @@ class StrategyCore:
             end_ns=self._last_ns if self._first_ns is not None else 0,
             records=np.zeros(0), open_at_end=(self.st["status"] == sim.OPEN).astype(np.int64),
             working_at_end=((self.st["status"] == sim.PENDING) | (self.st["status"] == sim.RESTING)).astype(np.int64),
+            strategy=self.params.strategy,
         )
 
     def summary(self) -> dict:
