@@ -224,7 +224,7 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("take-profit", "take_profit", parse_fraction, "0.15%", "take-profit distance from the fill (BTC preset 0.50%)", "strategy", "FRAC"),
     _Spec("stop-loss", "stop_loss", parse_fraction, "0.25%", "stop-loss distance from the fill", "strategy", "FRAC"),
     _Spec("entry-timeout", "entry_timeout_ns", parse_duration, "30m", "unfilled entry cancelled after", "strategy", "DUR"),
-    _Spec("hold-timeout", "hold_timeout_ns", parse_duration, "30m", "open position closed at market after", "strategy", "DUR"),
+    _Spec("hold-timeout", "hold_timeout_ns", parse_duration, "30m", "open position closed at market after (the maximum hold)", "strategy", "DUR"),
     _Spec("cooldown", "cooldown_ns", parse_duration, "5m", "cooldown after a position closes", "strategy", "DUR"),
     _Spec("trail", "trail", parse_fraction, 0.0, "trailing stop from the best print since the entry (0 = none)", "strategy", "FRAC"),
     _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
@@ -514,12 +514,17 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
             if spec.group != g:
                 continue
             default = spec.default
+            text = spec.help
+            if spec.field == "strategy":
+                from liqcore.strategies import strategy_names
+
+                text += f": {', '.join(strategy_names())}"
             grp.add_argument(
                 f"--{spec.name}",
                 dest=f"param_{spec.field}",
                 default=None,
                 metavar=spec.metavar or None,
-                help=f"{spec.help} (default: {default if default is not None else 'all'})".replace("%", "%%"),
+                help=f"{text} (default: {default if default is not None else 'all'})".replace("%", "%%"),
             )
     if "strategy" in groups:
         from liqcore.strategies import all_strategies
