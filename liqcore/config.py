@@ -531,7 +531,7 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
 
         seen: set[str] = set()
         for cls in all_strategies():
-            specs = [s for s in cls.PARAMS if s.name not in seen]
+            specs = [s for s in cls.specs() if s.name not in seen]
             if not specs:
                 continue
             grp = parser.add_argument_group(f"strategy {cls.name} parameters")

@@ -342,3 +342,21 @@ def test_strategy_duration_parameters_follow_the_vocabularys_units():
     assert Params.from_mapping({"strategy": "timed-probe", "probe-bar": "1m"}).describe()["probe-bar"] == "1m"
     with pytest.raises(ValueError, match="probe-bar"):
         Params.from_mapping({"probe-bar": "soon"})
+
+
+def test_parameter_specs_accept_plain_types_and_tuples():
+    class Plain(Strategy):
+        name = "plain-probe"
+        PARAMS = (("plain-count", 3, int, "a count"), ParamSpec("plain-level", 1.5, float, "a level"),
+                  {"name": "plain-flag", "default": False, "type": bool, "help": "a switch"})
+
+        def signals(self, events, params, registry, records=None):
+            return empty_signals(0)
+
+    register_strategy(Plain, replace=True)
+    p = Params.from_mapping({"strategy": "plain-probe", "plain-count": "4", "plain_level": "2.5", "plain-flag": "on"})
+    assert (p.plain_count, p.plain_level, p.plain_flag) == (4, 2.5, True)
+    with pytest.raises(ValueError, match="plain-count: expected a whole number"):
+        Params.from_mapping({"plain-count": "4.5"})
+    with pytest.raises(ValueError, match="plain-level: expected a number"):
+        Params.from_mapping({"plain-level": "high"})

@@ -40,11 +40,24 @@ _BUILTIN: dict[str, str] = {
 _REGISTRY: dict[str, type] = {}
 
 
+def _normalise(cls: type) -> type:
+    """PARAMS entries given as tuples / mappings become ParamSpec objects (once per class)."""
+    from liqcore.strategies.base import as_spec
+
+    if "PARAMS" in vars(cls) and not all(isinstance(p, ParamSpec) for p in cls.PARAMS):
+        cls.PARAMS = tuple(as_spec(p) for p in cls.PARAMS)
+    return cls
+
+
+def _import(target: str) -> type:
+    mod, _, attr = target.partition(":")
+    return _normalise(getattr(importlib.import_module(mod), attr))
+
+
 def _load_builtins() -> None:
     for name, target in _BUILTIN.items():
         if name not in _REGISTRY:
-            mod, _, attr = target.partition(":")
-            _REGISTRY[name] = getattr(importlib.import_module(mod), attr)
+            _REGISTRY[name] = _import(target)
 
 
 def strategy_names() -> list[str]:
@@ -62,8 +75,7 @@ def get_strategy(name: str) -> type:
     known one."""
     key = str(name).strip().lower()
     if key in _BUILTIN and key not in _REGISTRY:
-        mod, _, attr = _BUILTIN[key].partition(":")
-        _REGISTRY[key] = getattr(importlib.import_module(mod), attr)
+        _REGISTRY[key] = _import(_BUILTIN[key])
     cls = _REGISTRY.get(key)
     if cls is None:
         names = strategy_names()
@@ -85,10 +97,11 @@ def register_strategy(cls: type, *, replace: bool = False) -> type:
     if not name or not all(c.isalnum() or c == "-" for c in name):
         raise ValueError(f"register_strategy: {cls.__name__}.name must be a name like 'my-strategy'; got {name!r}")
     _load_builtins()
+    _normalise(cls)
     if name in _REGISTRY and _REGISTRY[name] is not cls and not replace:
         raise ValueError(f"register_strategy: a strategy named {name!r} is already registered")
     core = {s.name for s in PARAMS} | {s.field for s in PARAMS}
-    for spec in cls.PARAMS:
+    for spec in cls.specs():
         if spec.name in core or spec.field in core:
             raise ValueError(f"register_strategy: {name}: parameter {spec.name!r} is a shared parameter; "
                              "set its default for the strategy in DEFAULTS instead")

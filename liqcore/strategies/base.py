@@ -126,16 +126,63 @@ def sort_signals(signals: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(sig[order])
 
 
+def _parse_float(value: Any, name: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a number; got {value!r}")
+    try:
+        x = float(str(value).replace("_", "")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number; got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: must be finite; got {value!r}")
+    return x
+
+
+def _parse_int(value: Any, name: str) -> int:
+    x = _parse_float(value, name)
+    if x != int(x):
+        raise ValueError(f"{name}: expected a whole number; got {value!r}")
+    return int(x)
+
+
+def _parse_bool(value: Any, name: str) -> bool:
+    from liqcore.config import _bool
+
+    return _bool(value, name)
+
+
+def _parse_str(value: Any, name: str) -> str:
+    return str(value)
+
+
+#: plain types given as a parameter's parser become these (same object for the same type)
+_TYPE_PARSERS = {float: _parse_float, int: _parse_int, bool: _parse_bool, str: _parse_str}
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """A strategy's own parameter in the one vocabulary: ``--name`` on the command line, ``name``
-    with ``_`` for ``-`` in TOML, ``params.<field>`` in Python (durations: ``<name>_ns``)."""
+    with ``_`` for ``-`` in TOML, ``params.<field>`` in Python (durations: ``<name>_ns``).
+
+    ``parse(raw, name)`` turns a raw value (a flag's string, a TOML value, a Python value) into the
+    parameter's value and raises ValueError naming the parameter on bad input; the plain types
+    ``float``, ``int``, ``bool`` and ``str`` are accepted as parsers too."""
 
     name: str  # dashed CLI name, e.g. "min-notional"
     default: Any
-    parse: Callable[[Any, str], Any]  # e.g. liqcore.config.parse_fraction / parse_duration
-    help: str
+    parse: Callable[[Any, str], Any]  # e.g. liqcore.config.parse_fraction / parse_duration, or float
+    help: str = ""
     metavar: str = ""
+
+    def __post_init__(self):
+        name = str(self.name).strip().replace("_", "-")
+        if not name or not all(c.isalnum() or c == "-" for c in name):
+            raise ValueError(f"ParamSpec: a parameter name like 'min-notional'; got {self.name!r}")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "parse", _TYPE_PARSERS.get(self.parse, self.parse))
+        if not callable(self.parse):
+            raise ValueError(f"ParamSpec {name}: parse must be callable")
+
 
     @property
     def field(self) -> str:
@@ -157,6 +204,21 @@ class ParamSpec:
         if self.parse is parse_fraction and isinstance(value, float):
             return f"{value * 100:.4g}%"
         return str(value)
+
+
+def as_spec(x: Any) -> ParamSpec:
+    """A :class:`ParamSpec` from a spec, a ``(name, default, parse, help[, metavar])`` tuple or a
+    mapping with those keys (``type`` is accepted for ``parse``)."""
+    if isinstance(x, ParamSpec):
+        return x
+    if isinstance(x, (tuple, list)):
+        return ParamSpec(*x)
+    if isinstance(x, dict):
+        d = dict(x)
+        if "type" in d and "parse" not in d:
+            d["parse"] = d.pop("type")
+        return ParamSpec(**d)
+    raise ValueError(f"PARAMS: expected ParamSpec entries; got {x!r}")
 
 
 class Strategy:
@@ -186,9 +248,14 @@ class Strategy:
 
     # ---- parameters ---------------------------------------------------------------------------------
     @classmethod
+    def specs(cls) -> tuple[ParamSpec, ...]:
+        """The strategy's parameter specs (tuple / mapping entries of PARAMS normalised)."""
+        return tuple(as_spec(p) for p in cls.PARAMS)
+
+    @classmethod
     def param_spec(cls, key: str) -> ParamSpec | None:
         k = str(key)
-        for s in cls.PARAMS:
+        for s in cls.specs():
             if k in (s.name, s.name.replace("-", "_"), s.field):
                 return s
         return None
@@ -247,7 +314,7 @@ class Strategy:
     @classmethod
     def describe_params(cls, params) -> dict[str, str]:
         """Human-readable values of this strategy's parameters, keyed by CLI name."""
-        return {s.name: s.format(cls.value(params, s.name)) for s in cls.PARAMS}
+        return {s.name: s.format(cls.value(params, s.name)) for s in cls.specs()}
 
     # ---- inputs -------------------------------------------------------------------------------------
     @classmethod
