@@ -360,3 +360,16 @@ def test_parameter_specs_accept_plain_types_and_tuples():
         Params.from_mapping({"plain-count": "4.5"})
     with pytest.raises(ValueError, match="plain-level: expected a number"):
         Params.from_mapping({"plain-level": "high"})
+
+
+def test_report_of_another_strategy_names_it_and_leaves_out_the_guides_claims(tmp_path):
+    from liqcore.backtest.report import write_report
+
+    ev = trades([(0, 100.0), (1, 100.0), (2, 101.0), (3, 102.0), (4, 100.5)])
+    sig = signal(ev, 0, entry=ENTRY_MARKET, trail=0.01, take_profit=0.0)
+    p = Params.from_mapping({"daily-loss": 0, "weekly-loss": 0})
+    res = simulate_signals(ev, sig, registry(), p, equity=1000.0, strategy=_Probe)
+    assert res.strategy == "probe-strategy" and res.trades()[0]["exit_reason"] == "trail"
+    write_report(res, tmp_path / "rep", title="probe")
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "probe-strategy" in html and "trail=1" in html and "Measured vs the trading guide" not in html
