@@ -373,3 +373,20 @@ def test_report_of_another_strategy_names_it_and_leaves_out_the_guides_claims(tm
     write_report(res, tmp_path / "rep", title="probe")
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "probe-strategy" in html and "trail=1" in html and "Measured vs the trading guide" not in html
+
+
+def test_cli_a_strategy_whose_inputs_the_data_lacks_exits_2(capsys):
+    from liqcore.cli import main
+
+    class NeedsOI(Strategy):
+        name = "oi-probe"
+        needs = frozenset({"trade", "open_interest"})
+
+        def signals(self, events, params, registry, records=None):  # pragma: no cover - never reached
+            raise AssertionError("signals must not run when inputs are missing")
+
+    register_strategy(NeedsOI, replace=True)
+    assert main(["backtest", "--synthetic", "--days", "0.1", "--symbols", "ETHUSDT", "--strategy", "oi-probe",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "strategy oi-probe: the data has no open_interest events" in err and len(err.strip().splitlines()) == 1
