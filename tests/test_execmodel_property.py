@@ -139,12 +139,11 @@ def test_cascade_records_and_cascade_signals_give_the_same_ledger(seed, p, port,
     from liqcore.strategies.cascade_mm import records_to_signals
 
     ev, rec = random_market(seed, n_events=400, n_symbols=n_sym)
-    p = {**p, "trail": 0.0}
-    rows = _rows(p, n_sym)
+    rows = _rows(p, n_sym)  # with a trail: run_sim takes it from the parameters, the strategy from params.trail
     port = {k: v for k, v in port.items() if k in ("daily_loss", "weekly_loss", "max_symbols", "size")}
     led_a, counts_a, port_a, st_a = run_kernel(ev, rec, rows, **port)
     order = np.lexsort((rec["event_index"], rec["confirm_recv_ns"]))
-    sig = sort_signals(records_to_signals(rec[order]))
+    sig = sort_signals(records_to_signals(rec[order], trail=p["trail"]))
     led_b, counts_b, port_b, st_b, _ = kernel(ev, sig, rows, **port)
     assert led_a.tobytes() == led_b.tobytes()
     assert np.array_equal(counts_a, counts_b) and port_a[0]["equity"] == port_b[0]["equity"]
