@@ -14,7 +14,7 @@ the kernel's PARAM_DTYPE (fractions; ``*_ns`` durations; ``touch`` 0/1; ``hours_
 The rules, in the order they apply:
 
 1. A signal is processed right after the event ``ev_idx`` (before every event with a later time).
-2. Decision gates: busy symbol, cooldown, skip (direction 0), hours, loss limits, daily trades,
+2. Decision gates: skip (direction 0, not mixed), busy symbol, cooldown, mixed, hours, loss limits, daily trades,
    max-symbols, max-positions (with replace), reference price (limit entries), then the order.
 3. Arrival after order latency: a post-only limit that would take liquidity is rejected; entry
    timeout and a signal exit due before the fill cancel the entry.
@@ -279,17 +279,19 @@ class Model:
         c["cascades"] += 1
         s, q = self.states[sid], self.par[sid]
         self.settle(sid, ts)
+        direction = int(g["direction"])
+        if direction == 0 and int(g["skip_code"]) != SKIP_MIXED:
+            c["skipped"] += 1
+            return "skipped"
         if s.status != FLAT:
             c["busy"] += 1
             return "busy"
         if ts < s.cooldown_until_ns:
             c["cooldown"] += 1
             return "cooldown"
-        direction = int(g["direction"])
         if direction == 0:
-            name = "mixed" if int(g["skip_code"]) == SKIP_MIXED else "skipped"
-            c[name] += 1
-            return name
+            c["mixed"] += 1
+            return "mixed"
         c["signals"] += 1
         a, b = q["hours_from"], q["hours_to"]
         if a >= 0:

@@ -390,3 +390,12 @@ def test_cli_a_strategy_whose_inputs_the_data_lacks_exits_2(capsys):
                  "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "strategy oi-probe: the data has no open_interest events" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_strategys_skip_is_counted_as_its_skip_even_while_busy_but_mixed_keeps_the_guides_order():
+    ev = trades([(0, 100.0), (1, 100.0), (2, 100.0), (3, 100.0)])
+    sigs = [signal(ev, 0.5, entry=ENTRY_MARKET, take_profit=0.0, stop_loss=0.0),  # opens at 1 s, stays open
+            signal(ev, 1.5, direction=0, skip_code=101), signal(ev, 1.6, direction=0, skip_code=SKIP_MIXED)]
+    s = run(ev, sigs).summary()
+    assert s["skipped"] == 1 and s["skips"] == {"skip_101": 1}
+    assert s["busy"] == 1 and s["mixed"] == 0

@@ -21,8 +21,8 @@ states them for users):
 
 * Signals are merged with the events by (time, event index): a signal is processed right after the
   event ``ev_idx``.  Every signal counts as a decision (``cascades``).
-* Gates in order: busy (working entry or open position on the symbol), cooldown, skip (direction 0:
-  ``mixed`` for SKIP_MIXED, else ``skipped``), [``signals``], hours, loss limit, daily trades,
+* Gates in order: a skip signal (direction 0) other than mixed (``skipped``), busy (working entry or
+  open position on the symbol), cooldown, mixed (direction 0 with SKIP_MIXED), [``signals``], hours, loss limit, daily trades,
   max-symbols, max-positions (with ``replace``), reference price (limit entries only: the symbol's
   last print, no older than ``max_ref_age``), [order].  The caps count symbols with an open position
   OR a working entry, except a position already being closed by ``replace``.
@@ -521,18 +521,18 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     q = par[sid]
     p = port[0]
     _settle(st, par, sid, ts, counts)
+    if direction == 0 and skip_code != SKIP_MIXED:  # the strategy's own decision not to trade
+        counts[sid, C_SKIPPED] += 1
+        return R_SKIPPED
     if s.status != FLAT:
         counts[sid, C_BUSY] += 1
         return R_BUSY
     if ts < s.cooldown_until_ns:
         counts[sid, C_COOLDOWN] += 1
         return R_COOLDOWN
-    if direction == 0:
-        if skip_code == SKIP_MIXED:
-            counts[sid, C_MIXED] += 1
-            return R_MIXED
-        counts[sid, C_SKIPPED] += 1
-        return R_SKIPPED
+    if direction == 0:  # mixed: counted after busy and cooldown, as the guide's strategy always did
+        counts[sid, C_MIXED] += 1
+        return R_MIXED
     counts[sid, C_SIGNALS] += 1
     if q.hours_from >= 0:
         hour = (ts // NS_PER_HOUR) % 24

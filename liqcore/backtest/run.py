@@ -176,15 +176,17 @@ class BacktestResult:
         return out
 
     def skip_counts(self) -> dict[str, int]:
-        """Strategy-specific skip signals by name (codes other than 0 and mixed), from the signals."""
+        """Skip signals (direction 0) by the name of their code, mixed excepted (it has its own count)."""
         sig = self.signals
         if sig is None or not len(sig):
             return {}
-        sk = sig["skip_code"][(sig["direction"] == 0) & (sig["skip_code"] > 1)]
+        sk = sig["skip_code"][(sig["direction"] == 0) & (sig["skip_code"] != 1)]  # 1: mixed, counted apart
         codes, n = np.unique(sk, return_counts=True)
         return {self._skip_name(int(c)): int(k) for c, k in zip(codes, n)}
 
     def _skip_name(self, code: int) -> str:
+        if code == 0:
+            return "unspecified"
         obj = self.strategy_obj
         return obj.skip_name(code) if obj is not None else f"skip_{code}"
 
