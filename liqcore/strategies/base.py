@@ -2,7 +2,7 @@
 
 A strategy turns point-in-time inputs (events by receive time, the cascade detector's records,
 feature values as they stood) into **signals**: rows of :data:`SIGNAL_DTYPE`.  It never fills orders:
-the one execution model (:mod:`liqcore.backtest.execution`, the Numba kernel in
+the one execution model (:func:`liqcore.backtest.run.simulate_signals` over the Numba kernel in
 :mod:`liqcore._jit.sim`) turns signals into orders, fills and trades, in backtest and paper trading
 alike.  The rules of that model are in the strategies page of the documentation.
 
