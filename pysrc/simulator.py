@@ -1,4 +1,7 @@
-"""Reference twin of ``liqcore/_jit/sim.py``: the cascade strategy and fill model as a plain loop.
+"""Reference twin of ``liqcore/_jit/sim.py`` on the guide's path: the cascade strategy and fill
+model as a plain loop.  (The kernel is the general execution model; its general twin, with market
+entries, trailing stops, signal exits and the portfolio rules, is ``pysrc/execmodel.py``.  On the
+guide's signals both twins and the kernel agree exactly.)
 
 Written for reading: this is the executable specification of the strategy (entries, fill model,
 risk) and the oracle the Numba kernel is tested against (identical ledger, counts and equity).

@@ -36,9 +36,13 @@ _EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external"}
 _STATUS_NAMES = ("flat", "pending", "resting", "open")
 _PORT_FIELDS = ("equity", "equity0", "day", "week", "day_start_equity", "week_start_equity")
 _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "entry_ns", "hold_deadline_ns",
-               "cooldown_until_ns", "last_ns")
+               "cooldown_until_ns", "last_ns",
+               # the execution model's signal spec and daily-trades count
+               "entry_kind", "hold_ns", "hold_reason", "exit_due_ns", "exit_due_reason", "exit_code", "closing",
+               "fill_day", "day_fills")
 _FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_price", "notional", "funding",
-                 "last_price")
+                 "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult")
+_SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac")  # may be negative (-1 = no such level)
 _SIDES = {"buy": 1, "long": 1, "sell": -1, "short": -1}
 
 
@@ -101,8 +105,9 @@ class StrategyCore:
         n = len(self.registry)
         self.par = symbol_params(params, self.registry, n)
         self.st = sim.new_state(n)
-        self.port = sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols,
-                                 params.size)
+        from liqcore.backtest.run import new_portfolio
+
+        self.port = new_portfolio(params, float(equity))
         self.counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
         self._ledger = np.zeros(max(int(ledger_capacity), 2), dtype=sim.LEDGER_DTYPE)
         self.equity0 = float(equity)
@@ -238,6 +243,39 @@ class StrategyCore:
             "arrive_ns": int(s["arrive_ns"]), "expires_ns": int(s["entry_deadline_ns"]),
             "notional": float(self.port[0]["equity"] * self.port[0]["size"]),
         }
+
+    def on_signal(self, signal: Any) -> dict:
+        """A strategy's signal (a SIGNAL_DTYPE row, see :mod:`liqcore.strategies`) through the
+        execution model -- the same step function as the backtest's.  Returns the decision:
+        ``{"action": "order", "side", "entry" ("limit"/"market"), "price" (limit; None for market),
+        "arrive_ns", "expires_ns", ...}`` or ``{"action": "none", "reason": ...}``."""
+        from liqcore.strategies import SIGNAL_DTYPE
+
+        g = np.asarray(signal)
+        if g.dtype != SIGNAL_DTYPE:
+            raise ValueError("signal: expected a row of liqcore.strategies.SIGNAL_DTYPE")
+        g = g.reshape(-1)
+        if len(g) != 1:
+            raise ValueError("signal: expected one signal")
+        g = g[0]
+        sid = self._sid(g["symbol_id"])
+        ts = self._seen(int(g["ts_ns"]))
+        sim = self._sim
+        r = sim.step_entry(self.st, self.port, self.par, sid, ts, int(g["direction"]), int(g["skip_code"]),
+                           int(g["entry"]), float(g["confidence"]), float(g["size_mult"]), float(g["offset"]),
+                           float(g["take_profit"]), float(g["stop_loss"]), float(g["trail"]), float(g["stop_price"]),
+                           int(g["max_hold_ns"]), int(g["entry_timeout_ns"]), int(g["exit_ns"]), int(g["exit_code"]),
+                           int(g["tag"]), self.counts)
+        base = {"symbol_idx": sid, "symbol": self.registry.symbol(sid), "ts_ns": ts, "tag": int(g["tag"])}
+        if r != sim.R_ORDER:
+            return {"action": "none", "reason": sim.REASON_NAMES[r], **base}
+        s = self.st[sid]
+        long_ = s["side"] > 0
+        market = int(s["entry_kind"]) == sim.ENTRY_MARKET
+        return {"action": "order", **base, "side": "buy" if long_ else "sell",
+                "position": "long" if long_ else "short", "entry": "market" if market else "limit",
+                "price": None if market else float(s["limit_price"]), "ref_price": float(s["ref_price"]),
+                "post_only": not market, "arrive_ns": int(s["arrive_ns"]), "expires_ns": int(s["entry_deadline_ns"])}
 
     def on_funding(self, symbol_idx: int, ts_ns: int, rate: float) -> None:
         """A funding event: an open position pays ``side x rate`` of its notional (longs pay positive)."""
@@ -446,7 +484,7 @@ class StrategyCore:
                         s[k] = math.nan
                     else:
                         x = _float(f"{where}.{k}", v)
-                        if k not in ("funding",) and x < 0:
+                        if k not in _SIGNED_FLOATS and x < 0:
                             raise ValueError(f"{where}.{k}: must not be negative; got {v!r}")
                         s[k] = x
                 elif k == "counts":
@@ -527,6 +565,7 @@ class StrategyCore:
             end_ns=self._last_ns if self._first_ns is not None else 0,
             records=np.zeros(0), open_at_end=(self.st["status"] == sim.OPEN).astype(np.int64),
             working_at_end=((self.st["status"] == sim.PENDING) | (self.st["status"] == sim.RESTING)).astype(np.int64),
+            strategy=self.params.strategy,
         )
 
     def summary(self) -> dict:

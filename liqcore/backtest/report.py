@@ -141,17 +141,26 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     t.add_column("ALL", justify="right", style="bold")
     for name in per:
         t.add_column(name.split(":")[-1], justify="right")
-    for key, label in _COLS:
+    cols = list(_COLS)
+    if getattr(result, "strategy", "cascade-mm") != "cascade-mm":  # every signal is a decision
+        cols[0] = ("cascades", "decisions")
+    at = cols.index(("timeout", "timeout")) + 1
+    cols[at:at] = [(k, k.replace("_", " ")) for k in ("trail", "stop_price", "max_hold", "signal_exit", "replaced")
+                   if s.get(k)]  # the other strategies' exits, when they happened
+    for key, label in cols:
         t.add_row(label, fmt(key, s.get(key)), *[fmt(key, row.get(key)) for row in per.values()])
     console.print(t)
-    reasons = ", ".join(f"{k}={s[k]}" for k in ("busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
-                                                   "no_reference_price"))
+    keys = ["busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols", "no_reference_price"]
+    keys += [k for k in ("skipped", "daily_trades", "max_positions", "leverage") if s.get(k)]
+    reasons = ", ".join(f"{k}={s[k]}" for k in keys)
+    if s.get("skips"):
+        reasons += " (skipped: " + ", ".join(f"{k}={v}" for k, v in s["skips"].items()) + ")"
     console.print(f"nothing placed because: {reasons}")
     console.print(f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g}; open at end: {s['open_at_end']}, "
                   f"working entries at end: {s['working_at_end']}")
     if s.get("data_note"):
         console.print(f"[yellow]data note:[/] {s['data_note']}")
-    if guide:
+    if guide and getattr(result, "strategy", "cascade-mm") == "cascade-mm":
         g = Table(title="measured vs the trading guide's claims")
         g.add_column("metric")
         g.add_column("measured", justify="right")
@@ -210,22 +219,29 @@ def plot_per_symbol(result, path: Path) -> Path:
     axes[0].set_title("total return % (share of starting equity)")
     wr = [(per[n]["win_rate"] or 0) * 100 for n in names]
     axes[1].bar(x, wr, color="tab:blue")
-    axes[1].axhline(73, color="k", ls="--", lw=0.8, label="guide ~73%")
-    axes[1].legend(fontsize=8)
+    if getattr(result, "strategy", "cascade-mm") == "cascade-mm":
+        axes[1].axhline(73, color="k", ls="--", lw=0.8, label="guide ~73%")
+        axes[1].legend(fontsize=8)
     axes[1].set_title("win rate %")
     bottoms = np.zeros(len(names))
     outcomes = (("take_profit", "tab:green", ("take_profit",)), ("stop_loss", "tab:red", ("stop_loss",)),
-                ("timeout", "tab:orange", ("timeout",)), ("still open / working", "tab:purple", ("open_at_end", "working_at_end")),
+                ("timeout", "tab:orange", ("timeout",)),
+                ("trail / stop price", "darkred", ("trail", "stop_price")),
+                ("max hold / signal exit / replaced", "tab:brown", ("max_hold", "signal_exit", "replaced")),
+                ("still open / working", "tab:purple", ("open_at_end", "working_at_end")),
                 ("unfilled", "lightgrey", ("unfilled",)), ("rejected", "grey", ("rejected",)),
                 ("no reference price", "khaki", ("no_reference_price",)),
                 ("busy / cooldown", "lightblue", ("busy", "cooldown")),
-                ("risk limits / hours", "pink", ("loss_limit", "max_symbols", "hours")), ("mixed", "black", ("mixed",)))
+                ("risk limits / hours", "pink", ("loss_limit", "max_symbols", "hours", "max_positions", "daily_trades",
+                                                 "leverage")),
+                ("mixed / skipped", "black", ("mixed", "skipped")))
     for label, color, keys in outcomes:
         vals = np.array([sum(per[n][k] for k in keys) for n in names], dtype=float)
         if vals.any():
             axes[2].bar(x, vals, bottom=bottoms, color=color, label=label)
         bottoms += vals
-    axes[2].set_title("cascades by outcome")
+    axes[2].set_title("cascades by outcome" if getattr(result, "strategy", "cascade-mm") == "cascade-mm"
+                      else "signals by outcome")
     if axes[2].get_legend_handles_labels()[0]:
         axes[2].legend(fontsize=7)
     for a in axes:
@@ -255,7 +271,8 @@ def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
     n = len(L)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     names = {1: ("take_profit", "tab:green"), 2: ("stop_loss", "tab:red"), 3: ("timeout", "tab:orange"),
-             4: ("external", "tab:purple")}
+             4: ("external", "tab:purple"), 5: ("trail", "darkred"), 6: ("stop_price", "magenta"),
+             7: ("max_hold", "tab:brown"), 8: ("signal_exit", "tab:cyan"), 9: ("replaced", "grey")}
     title = f"per-trade returns ({_trades(n)})"
     if n:
         ret = L["ret"].astype(float) * 100
@@ -334,7 +351,8 @@ def plot_cascades(result, path: Path, rows: list[int] | None = None) -> Path | N
         ax.scatter([rel([t["entry_ns"]])[0]], [t["entry_price"]], marker="o", s=60, c="tab:blue", zorder=4,
                    label="entry")
         ax.scatter([rel([t["exit_ns"]])[0]], [t["exit_price"]], marker="X", s=70, c="k", zorder=4, label="exit")
-        reason = {1: "take-profit", 2: "stop-loss", 3: "timeout"}.get(int(t["exit_reason"]), "?")
+        reason = {1: "take-profit", 2: "stop-loss", 3: "timeout", 4: "external", 5: "trailing stop",
+                  6: "stop price", 7: "max hold", 8: "signal exit", 9: "replaced"}.get(int(t["exit_reason"]), "?")
         ax.set_title(f"{result.symbol_name(sid)} {_ts(int(t['signal_ns']))} UTC: "
                      f"{'long' if t['side'] > 0 else 'short'}, {reason}, {t['ret'] * 100:+.3f}%", fontsize=9)
         ax.set_xlabel("seconds from the decision")
@@ -376,6 +394,8 @@ def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", n
     rows += [[n] + [fmt(k, v.get(k)) for k, _ in _COLS] for n, v in per.items()]
     reasons = [[k, str(s[k])] for k in ("busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
                                          "no_reference_price")]
+    reasons += [[k, str(s[k])] for k in ("skipped", "daily_trades", "max_positions", "leverage") if s.get(k)]
+    reasons += [[f"skipped: {k}", str(v)] for k, v in (s.get("skips") or {}).items()]
     params = [[k, v] for k, v in result.params.describe().items()]
     presets = []
     for sid in range(len(result.registry)):
@@ -399,12 +419,18 @@ def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", n
     ]
     for n in notes:
         parts.append(f"<p class='note'><b>Note on the data:</b> {html.escape(n)}</p>")
+    is_guide = getattr(result, "strategy", "cascade-mm") == "cascade-mm"
+    parts += ["<h2>Results</h2>", _table(header, rows)]
+    if is_guide:
+        parts += ["<h2>Measured vs the trading guide</h2>",
+                  _table(["metric", "measured", "guide claims"],
+                         [list(r) for r in guide_comparison(s, result.params, min_trades)])]
+    else:
+        parts += [f"<p>Strategy: <b>{html.escape(result.strategy)}</b>; exits: " + html.escape(", ".join(
+            f"{k}={s.get(k, 0)}" for k in ("take_profit", "stop_loss", "trail", "stop_price", "timeout", "max_hold",
+                                           "signal_exit", "replaced") if s.get(k))) + "</p>"]
     parts += [
-        "<h2>Results</h2>", _table(header, rows),
-        "<h2>Measured vs the trading guide</h2>",
-        _table(["metric", "measured", "guide claims"],
-               [list(r) for r in guide_comparison(s, result.params, min_trades)]),
-        "<h2>Cascades where nothing was placed</h2>", _table(["reason", "count"], reasons),
+        f"<h2>{'Cascades' if is_guide else 'Signals'} where nothing was placed</h2>", _table(["reason", "count"], reasons),
         "<h2>Equity and drawdown</h2>", "<img src='equity.png' width='100%'>",
         "<h2>Per symbol</h2>", "<img src='per_symbol.png' width='100%'>",
         "<h2>Per-trade returns</h2>", "<img src='returns.png'>",
@@ -421,7 +447,8 @@ def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", n
                   _table(["symbol", "preset"], presets)]
     parts += [
         "<h2>Definitions</h2><ul>",
-        "<li>Returns are after fees (entry maker, exit maker for take-profit, taker otherwise) and funding; "
+        "<li>Returns are after fees (entry: maker for limit entries, taker for market entries; exit: maker for "
+        "take-profit, taker otherwise) and funding; "
         "each trade's notional is <code>size</code> x equity at the fill; equity compounds per trade.</li>",
         "<li>Sharpe: mean / standard deviation of daily returns (every UTC day of the data, days without "
         "trades count as 0) x sqrt(365). Max drawdown on the realised equity curve. Exposure: share of the "
