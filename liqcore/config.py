@@ -294,8 +294,8 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "min_large": (1, None, "[", ""),
     "offset": (0.0, 1.0, "[)", "0 = at the reference price; a negative offset would cross the market, "
                                "where a post-only entry is rejected"),
-    "take_profit": (0.0, 1.0, "()", ""),
-    "stop_loss": (0.0, 1.0, "()", ""),
+    "take_profit": (0.0, 1.0, "[)", "0 = none, for strategies other than cascade-mm"),
+    "stop_loss": (0.0, 1.0, "[)", "0 = none, for strategies other than cascade-mm"),
     "entry_timeout_ns": (0, None, "(", ""),
     "hold_timeout_ns": (0, None, "(", ""),
     "cooldown_ns": (0, None, "[", ""),
@@ -348,6 +348,12 @@ def validate_params(p: Any) -> None:
         else:
             rng = f"within {bounds[0]}{_show(fname, lo)}, {_show(fname, hi)}{bounds[-1]}"
         raise ValueError(f"{name}: must be {rng}{f' ({why})' if why else ''}; got {_show(fname, v)}")
+    if getattr(p, "strategy", "cascade-mm") == "cascade-mm":
+        # the guide's strategy always places both levels: 0 would put them at the fill price
+        for fname in ("take_profit", "stop_loss"):
+            if getattr(p, fname) <= 0:
+                raise ValueError(f"{_BY_FIELD[fname].name}: must be > 0% for the cascade-mm strategy (it always "
+                                 f"places a take-profit and a stop-loss); got {_show(fname, getattr(p, fname))}")
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def test_market_entry_fills_at_the_first_print_after_arrival_with_slippage_and_t
 def test_short_market_entry_slips_down_and_the_params_hold_timeout_is_called_timeout():
     ev = trades([(0, 100.0), (1, 99.0), (40, 98.0)])
     res = run(ev, [signal(ev, 0, direction=-1, entry=ENTRY_MARKET)], **{"slippage-bps": 10, "hold-timeout": "30s",
-                                                                         "take-profit": 0, "stop-loss": "5%"})
+                                                                         "take-profit": "50%", "stop-loss": "5%"})
     t = only(res)
     assert t["side"] == "short" and t["entry_price"] == pytest.approx(99.0 * 0.999)
     assert t["exit_reason"] == "timeout" and t["exit_price"] == pytest.approx(98.0 * 1.001)

@@ -184,7 +184,7 @@ def test_plot_metric_names_are_the_table_columns(market):
     from liqcore.commands.sweep import _check_plot
 
     table = sweep(market, {"offset": ["0.1%"]}, equity=1.0, progress=False)
-    for col in table.columns:
+    for col in table.select_dtypes("number").columns:  # the metrics a heatmap can show
         _check_plot("x.png", col, {"offset": ["0.1%"]})
 
 
