@@ -162,6 +162,45 @@ def _size(value: Any, name: str) -> float:
     return x
 
 
+def _bps(value: Any, name: str) -> float:
+    x = _fee(value, name)
+    if x < 0:
+        raise ValueError(f"{name}: must be >= 0 basis points; got {value!r}")
+    return x
+
+
+def _nonneg_float(value: Any, name: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number; got {value!r}") from None
+    if not math.isfinite(x) or x < 0:
+        raise ValueError(f"{name}: must be a finite number >= 0; got {value!r}")
+    return x
+
+
+def _bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    s = str(value).strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}: expected on or off; got {value!r}")
+
+
+def _strategy(value: Any, name: str) -> str:
+    s = str(value).strip().lower()
+    if not s:
+        raise ValueError(f"{name}: expected a strategy name")
+    if s != "cascade-mm":  # the default needs no registry look-up (keeps Params() import-light)
+        from liqcore.strategies import get_strategy
+
+        get_strategy(s)
+    return s
+
+
 @dataclass(frozen=True)
 class _Spec:
     name: str  # CLI / semantics name, with dashes
@@ -180,12 +219,14 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("refresh", "refresh_ns", parse_duration, "1h", "how often the threshold is recomputed (0 = every event)", "detector", "DUR"),
     _Spec("window", "window_ns", parse_duration, "60s", "W, the cascade cluster window", "detector", "DUR"),
     _Spec("min-large", "min_large", _pos_int, 2, "k, large liquidations that confirm a cascade", "detector", "K"),
+    _Spec("strategy", "strategy", _strategy, "cascade-mm", "the strategy that makes the signals", "strategy", "NAME"),
     _Spec("offset", "offset", parse_fraction, "0.15%", "entry distance from the reference price (BTC preset 0.10%)", "strategy", "FRAC"),
     _Spec("take-profit", "take_profit", parse_fraction, "0.15%", "take-profit distance from the fill (BTC preset 0.50%)", "strategy", "FRAC"),
     _Spec("stop-loss", "stop_loss", parse_fraction, "0.25%", "stop-loss distance from the fill", "strategy", "FRAC"),
     _Spec("entry-timeout", "entry_timeout_ns", parse_duration, "30m", "unfilled entry cancelled after", "strategy", "DUR"),
     _Spec("hold-timeout", "hold_timeout_ns", parse_duration, "30m", "open position closed at market after", "strategy", "DUR"),
     _Spec("cooldown", "cooldown_ns", parse_duration, "5m", "cooldown after a position closes", "strategy", "DUR"),
+    _Spec("trail", "trail", parse_fraction, 0.0, "trailing stop from the best print since the entry (0 = none)", "strategy", "FRAC"),
     _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
     _Spec("order-latency", "order_latency_ns", parse_duration, "50ms", "decision to arrival at the venue", "execution", "DUR"),
     _Spec("feed-latency", "feed_latency_ns", parse_duration, "0", "event time to receive time when a replay has none recorded", "execution", "DUR"),
@@ -194,11 +235,17 @@ PARAMS: tuple[_Spec, ...] = (
           "events whose venue time is this far ahead of their receive time are rejected (future_time)", "execution", "DUR"),
     _Spec("maker-fee-bps", "maker_fee_bps", _fee, 2.0, "maker fee in basis points", "execution", "BPS"),
     _Spec("taker-fee-bps", "taker_fee_bps", _fee, 5.5, "taker fee in basis points", "execution", "BPS"),
+    _Spec("slippage-bps", "slippage_bps", _bps, 0.0, "taker fills (market entries, stops, timed and signal exits) move this much against the taker", "execution", "BPS"),
     _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit) or 'touch'", "execution", "RULE"),
     _Spec("daily-loss", "daily_loss", parse_fraction, "1%", "daily loss limit as a fraction of equity (stop for the UTC day)", "risk", "FRAC"),
     _Spec("weekly-loss", "weekly_loss", parse_fraction, "2%", "weekly loss limit as a fraction of equity", "risk", "FRAC"),
     _Spec("max-symbols", "max_symbols", _pos_int, 4, "symbols with open positions at once", "risk", "N"),
     _Spec("size", "size", _size, 0.25, "position notional per trade, as a fraction of equity", "risk", "FRAC"),
+    _Spec("max-positions", "max_positions", _nonneg_int, 0, "open positions and working entries at once (0 = only max-symbols)", "risk", "N"),
+    _Spec("replace-weakest", "replace_weakest", _bool, False, "at the position cap, a signal of higher confidence closes the weakest position and takes its place (on/off)", "risk", "on|off"),
+    _Spec("daily-trades", "daily_trades", _nonneg_int, 0, "positions opened per symbol per UTC day (0 = no cap)", "risk", "N"),
+    _Spec("leverage", "leverage", _nonneg_float, 0.0, "cap on the sum of open notionals, in multiples of equity (0 = no cap)", "risk", "X"),
+    _Spec("notional", "notional", _nonneg_float, 0.0, "fixed position notional in quote units instead of size x equity (0 = use size)", "risk", "QUOTE"),
     _Spec("hours", "hours", parse_hours, None, "UTC trading hours filter, e.g. 13-18 (default: all)", "risk", "H-H"),
     # live market-data sockets (run, record): a heartbeat every ping-interval; a socket that received
     # nothing at all for stall-timeout is replaced and counted as down from its last frame
@@ -232,26 +279,37 @@ class Params:
     refresh_ns: int = 3_600_000_000_000
     window_ns: int = 60_000_000_000
     min_large: int = 2
+    strategy: str = "cascade-mm"
     offset: float = 0.0015
     take_profit: float = 0.0015
     stop_loss: float = 0.0025
     entry_timeout_ns: int = 1_800_000_000_000
     hold_timeout_ns: int = 1_800_000_000_000
     cooldown_ns: int = 300_000_000_000
+    trail: float = 0.0
     max_ref_age_ns: int = 5_000_000_000
     order_latency_ns: int = 50_000_000
     feed_latency_ns: int = 0
     max_clock_skew_ns: int = 5_000_000_000  # clock guard (see PARAMS)
     maker_fee_bps: float = 2.0
     taker_fee_bps: float = 5.5
+    slippage_bps: float = 0.0
     fill: str = "through"
     daily_loss: float = 0.01
     weekly_loss: float = 0.02
     max_symbols: int = 4
     size: float = 0.25
+    max_positions: int = 0
+    replace_weakest: bool = False
+    daily_trades: int = 0
+    leverage: float = 0.0
+    notional: float = 0.0
     hours: tuple[int, int] | None = None
     ping_interval_ns: int = 5_000_000_000
     stall_timeout_ns: int = 10_000_000_000
+    #: strategy parameters (``(field, value)`` pairs, sorted): each strategy's own vocabulary, read
+    #: as attributes (``params.min_notional``); see :mod:`liqcore.strategies`
+    strategy_values: tuple = ()
     explicit: frozenset = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self):
@@ -273,13 +331,43 @@ class Params:
             raise ValueError("ping-interval: must be a positive duration")
         if self.stall_timeout_ns <= self.ping_interval_ns:
             raise ValueError("stall-timeout: must be longer than ping-interval, or a quiet live feed would be dropped")
+        sv = self.strategy_values
+        if isinstance(sv, dict):
+            sv = tuple(sv.items())
+        if not isinstance(sv, tuple) or not all(isinstance(x, tuple) and len(x) == 2 for x in sv):
+            raise ValueError("strategy_values: expected (field, value) pairs")
+        object.__setattr__(self, "strategy_values", tuple(sorted(sv, key=lambda x: x[0])))
+
+    def __getattr__(self, name: str) -> Any:
+        # strategy parameters: the value set by the user, else the selected strategy's default
+        if name.startswith("__") or name in ("strategy_values", "strategy", "explicit"):
+            raise AttributeError(name)
+        for fld, v in self.strategy_values:
+            if fld == name:
+                return v
+        from liqcore.strategies import find_param, get_strategy
+
+        try:
+            cls = get_strategy(self.strategy)
+        except ValueError:
+            cls = None
+        spec = cls.param_spec(name) if cls is not None else None
+        if spec is not None and spec.field == name:
+            return spec.default_value()
+        spec = find_param(name)
+        if spec is not None and spec.field == name:
+            raise AttributeError(f"{spec.name}: not a parameter of strategy {self.strategy}")
+        raise AttributeError(f"'Params' object has no attribute {name!r}")
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any], base: "Params | None" = None) -> "Params":
         """Build from CLI/TOML names (``min-history``, ``min_history`` or ``min_history`` field names,
-        ``window`` or ``window_ns``); raw strings are parsed; unknown keys -> ValueError."""
+        ``window`` or ``window_ns``); raw strings are parsed; unknown keys -> ValueError.  Strategy
+        parameters (``min-notional``...) go to ``strategy_values``; whether they belong to the
+        selected strategy is checked when the strategy runs (:meth:`Strategy.resolve`)."""
         values = {}
+        svalues: dict[str, Any] = {}
         for key, raw in mapping.items():
             if raw is None:
                 continue
@@ -291,16 +379,42 @@ class Params:
                 continue
             spec = _BY_FIELD.get(str(key))
             if spec is None:
-                known = ", ".join(s.name for s in PARAMS)
-                raise ValueError(f"unknown parameter {key!r}; known: {known}")
+                sspec = _strategy_spec(key)
+                if sspec is None:
+                    import difflib
+
+                    names = [s.name for s in PARAMS]
+                    near = difflib.get_close_matches(k, names, n=1, cutoff=0.75)
+                    hint = f" (did you mean {near[0]!r}?)" if near else ""
+                    raise ValueError(f"unknown parameter {key!r}{hint}; known: {', '.join(names)}, "
+                                     "and the strategies' own parameters")
+                if str(key) == sspec.field and sspec.field != k.replace("-", "_"):
+                    # Python field name of a duration (``bar_ns``): numbers are nanoseconds
+                    svalues[sspec.field] = raw if isinstance(raw, str) else int(raw)
+                    if isinstance(raw, str):
+                        svalues[sspec.field] = sspec.parse(raw, sspec.name)
+                else:
+                    svalues[sspec.field] = sspec.parse(raw, sspec.name)
+                continue
             values[spec.field] = raw  # Python field name: *_ns numbers are nanoseconds
         base = base or cls()
-        explicit = set(base.explicit) | set(values)
+        explicit = set(base.explicit) | set(values) | set(svalues)
+        if svalues:
+            merged = dict(base.strategy_values)
+            merged.update(svalues)
+            values["strategy_values"] = tuple(sorted(merged.items()))
         return dataclasses.replace(base, **values, explicit=frozenset(explicit))
 
     def replace(self, **changes) -> "Params":
-        explicit = set(self.explicit) | set(changes)
-        return dataclasses.replace(self, **changes, explicit=frozenset(explicit))
+        """A copy with ``changes`` (field names; strategy parameters by their field names too)."""
+        own = {f.name for f in fields(self)}
+        core = {k: v for k, v in changes.items() if k in own}
+        rest = {k: v for k, v in changes.items() if k not in own}
+        out = self
+        if rest:
+            out = Params.from_mapping(rest, base=self)
+        explicit = set(out.explicit) | set(core)
+        return dataclasses.replace(out, **core, explicit=frozenset(explicit))
 
     def for_symbol(self, symbol: str) -> "Params":
         """Apply the per-symbol preset (the guide's BTC exception) to fields the user did not set."""
@@ -335,9 +449,29 @@ class Params:
                 out[spec.name] = f"{v * 100:.4g}%"
             elif spec.field == "hours":
                 out[spec.name] = "all" if v is None else f"{v[0]}-{v[1]}"
+            elif isinstance(v, bool):
+                out[spec.name] = "on" if v else "off"
             else:
                 out[spec.name] = str(v)
+        if self.strategy != "cascade-mm" or self.strategy_values:
+            from liqcore.strategies import find_param, get_strategy
+
+            try:
+                out.update(get_strategy(self.strategy).describe_params(self))
+            except ValueError:
+                pass
+            for fld, v in self.strategy_values:
+                sp = find_param(fld)
+                if sp is not None and sp.name not in out:
+                    out[sp.name] = sp.format(v)
         return out
+
+
+def _strategy_spec(key: Any):
+    """The spec of a strategy parameter named ``key`` (any registered strategy), or None."""
+    from liqcore.strategies import find_param
+
+    return find_param(str(key))
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -390,6 +524,21 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
                 metavar=spec.metavar or None,
                 help=f"{spec.help} (default: {default if default is not None else 'all'})".replace("%", "%%"),
             )
+    if "strategy" in groups:
+        from liqcore.strategies import all_strategies
+
+        seen: set[str] = set()
+        for cls in all_strategies():
+            specs = [s for s in cls.PARAMS if s.name not in seen]
+            if not specs:
+                continue
+            grp = parser.add_argument_group(f"strategy {cls.name} parameters")
+            for sp in specs:
+                seen.add(sp.name)
+                users = [c.name for c in all_strategies() if c.param_spec(sp.name) is not None]
+                grp.add_argument(f"--{sp.name}", dest=f"sparam_{sp.field}", default=None,
+                                 metavar=sp.metavar or None,
+                                 help=f"{sp.help} ({', '.join(users)}; default: {sp.default})".replace("%", "%%"))
 
 
 def params_from_args(args: argparse.Namespace, config_mapping: dict[str, Any] | None = None) -> Params:
@@ -404,4 +553,10 @@ def params_from_args(args: argparse.Namespace, config_mapping: dict[str, Any] | 
         v = getattr(args, f"param_{spec.field}", None)
         if v is not None:
             mapping[spec.field] = v
+    for k, v in vars(args).items():
+        if k.startswith("sparam_") and v is not None:
+            from liqcore.strategies import find_param
+
+            sp = find_param(k[len("sparam_"):])
+            mapping[sp.name if sp is not None else k[len("sparam_"):]] = v
     return Params.from_mapping(mapping)

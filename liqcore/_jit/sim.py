@@ -1,38 +1,61 @@
-"""Tick simulator: the cascade strategy and its fill model as Numba per-event step functions.
+"""The execution model: signals -> orders -> fills -> trades, as Numba per-event step functions.
 
-The same step functions serve the backtest loop (:func:`run_sim`, one call over whole arrays) and
-paper trading (:class:`liqcore.backtest.core.StrategyCore`, one call per live event), so the fill
-model of a backtest is the fill model of paper trading.  The readable twin is ``pysrc/simulator.py``.
+One model for every strategy (:mod:`liqcore.strategies`): a strategy makes signals
+(:data:`liqcore.strategies.SIGNAL_DTYPE`), this module fills them.  The same step functions serve the
+backtest loop (:func:`run_exec`, one call over whole arrays; :func:`run_sim` is the cascade
+market-maker's entry point on detector records) and paper trading
+(:class:`liqcore.backtest.core.StrategyCore`, one call per live event), so the fill model of a
+backtest is the fill model of paper trading.  The readable twin is ``pysrc/execmodel.py`` (and
+``pysrc/simulator.py`` for the cascade market-maker's path).
 
 State lives in numpy structured arrays:
 
 * ``st``  -- :data:`STATE_DTYPE`, one row per symbol id (working order / position / cooldown / last print)
-* ``port`` -- :data:`PORT_DTYPE`, one row: equity, loss-limit day/week anchors, risk settings
+* ``port`` -- :data:`PORT_DTYPE`, one row: equity, loss-limit anchors, portfolio rules
 * ``par`` -- :data:`PARAM_DTYPE`, one row per symbol id (per-symbol presets already applied)
 * ``ledger`` -- :data:`LEDGER_DTYPE`, one row per closed trade (``port[0].n_trades`` rows used)
 * ``counts`` -- int64 ``(n_symbols, N_COUNTS)``, indexed by the ``C_*`` constants
 
-Rules (semantics.md, with the choices it leaves open pinned down here):
+Rules (the choices the prose leaves open pinned down here; the documentation's strategies page
+states them for users):
 
-* Decisions at the confirming event's ``ts_recv``; trades, funding and cascade records are merged by
-  (time, input index).  ``ref`` = the symbol's last trade price; older than ``max_ref_age`` (or none)
-  -> ``no_reference_price``.
-* Gates in order: busy (working entry or open position), cooldown, mixed, [signal], hours, loss
-  limit, max-symbols, reference price, [order].  ``max_symbols`` counts symbols with an open position
-  OR a working entry (a working entry may fill), so open positions never exceed it.
-* The order arrives ``order_latency`` after the decision.  Prints with ``ts >= arrival`` meet the
-  order; the post-only check uses the last print before arrival.  The entry timeout runs from the
-  decision; a cancelled or rejected entry starts no cooldown.
-* A print that fills the entry does not also exit the position: exits are checked from the next print.
-  On one print: hold timeout (a print at or after ``entry + hold_timeout`` closes at its price, taker),
-  else stop (at or beyond, at the print's price, taker), else take-profit (limit rule, maker).
+* Signals are merged with the events by (time, event index): a signal is processed right after the
+  event ``ev_idx``.  Every signal counts as a decision (``cascades``).
+* Gates in order: busy (working entry or open position on the symbol), cooldown, skip (direction 0:
+  ``mixed`` for SKIP_MIXED, else ``skipped``), [``signals``], hours, loss limit, daily trades,
+  max-symbols, max-positions (with ``replace``), reference price (limit entries only: the symbol's
+  last print, no older than ``max_ref_age``), [order].  The caps count symbols with an open position
+  OR a working entry, except a position already being closed by ``replace``.
+* ``replace``: at a cap, a signal whose confidence is strictly higher than the weakest (lowest
+  confidence, then oldest signal, then lowest symbol id) working entry or position takes its place:
+  a working entry is cancelled (``unfilled``), a position is closed at the first print of its
+  symbol at/after decision + order latency (taker, reason ``replaced``).
+* The order arrives ``order_latency`` after the decision.  Limit (post-only): rejected if at arrival
+  the last print has reached the limit; fills at the limit on a print strictly through it (``touch``:
+  also at it), maker fee.  Market: fills at the first print at/after arrival at that price moved
+  against the taker by ``slippage``, taker fee.  The entry timeout runs from the decision; a signal
+  exit due before the fill cancels the entry; a cancelled or rejected entry starts no cooldown.
+* Sizing at the fill: ``notional`` (fixed, if > 0) or ``size x equity``, times the signal's size
+  multiplier; with ``leverage`` > 0 capped so that open notionals stay <= ``leverage x equity`` (no
+  room -> the entry is cancelled, counted ``leverage``).
+* A print that fills the entry does not also exit the position: exits are checked from the next
+  print.  On one print: a due timed exit (hold timeout / max hold, signal exit, replace: the earliest
+  due; ties: the hold) closes at the print's price (taker, with slippage); else the stop in force
+  (the tightest of stop-loss, trailing stop and stop price; ties in that order) triggers on a print
+  at or beyond it and fills at that print's price (taker, with slippage); else take-profit (limit
+  rule, maker).  The trailing stop follows the best print since the fill (starting at the fill
+  price): long ``peak x (1 - trail)``, short ``peak x (1 + trail)``.
+* Levels: a signal's NaN fraction = the symbol's parameter (applied as the guide's simulator always
+  did: a parameter of 0 puts the level at the fill price); a signal's 0 = no such level.
 * Loss limits: realised equity change since the start of the UTC day (ISO week, Monday 00:00 UTC)
   at or below ``-limit x equity at that start`` blocks new orders until the next day (week).  0
   disables a limit.  Open positions are managed as usual.
+* ``daily_trades`` (> 0): positions opened per symbol per UTC day (of the fill); a signal on a day
+  that already has that many is skipped (``daily_trades``).
 * Funding on an open position at a FUNDING event: ``side x rate x last_price / entry_price`` is added to
   the fraction paid (longs pay positive funding).
-* Per-trade return = ``side x (exit - entry) / entry - (maker fee + exit fee) - funding``; the trade's
-  notional is ``size x equity`` at the fill; equity += notional x return at the close.
+* Per-trade return = ``side x (exit - entry) / entry - (entry fee + exit fee) - funding``; equity +=
+  notional x return at the close; cooldown starts at the close.
 """
 from __future__ import annotations
 
@@ -44,15 +67,27 @@ from liqcore.types import Kind
 # ---- per-symbol status -------------------------------------------------------------------------
 FLAT = 0
 PENDING = 1  # sent, not yet at the venue
-RESTING = 2  # resting post-only entry
+RESTING = 2  # resting post-only entry / market order at the venue, not yet filled
 OPEN = 3  # position open
+
+ENTRY_LIMIT = 0
+ENTRY_MARKET = 1
+SKIP_MIXED = 1
+NEVER = np.iinfo(np.int64).max
 
 # ---- exit reasons (ledger) -----------------------------------------------------------------------
 TAKE_PROFIT = 1
 STOP_LOSS = 2
-TIMEOUT = 3
+TIMEOUT = 3  # the run's hold-timeout
 EXTERNAL = 4  # closed by the venue / operator in live venue mode
-EXIT_NAMES = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "timeout", EXTERNAL: "external"}
+TRAIL = 5
+STOP_PRICE = 6
+MAX_HOLD = 7  # the signal's own max hold
+SIGNAL_EXIT = 8
+REPLACED = 9
+EXIT_NAMES = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "timeout", EXTERNAL: "external",
+              TRAIL: "trail", STOP_PRICE: "stop_price", MAX_HOLD: "max_hold", SIGNAL_EXIT: "signal_exit",
+              REPLACED: "replaced"}
 
 # ---- counts columns ------------------------------------------------------------------------------
 C_CASCADES = 0
@@ -72,14 +107,24 @@ C_LOSS_LIMIT = 13
 C_HOURS = 14
 C_MIXED = 15
 C_EXTERNAL = 16
-N_COUNTS = 17
+C_SKIPPED = 17
+C_DAILY_TRADES = 18
+C_MAX_POSITIONS = 19
+C_LEVERAGE = 20
+C_TRAIL = 21
+C_STOP_PRICE = 22
+C_MAX_HOLD = 23
+C_SIGNAL_EXIT = 24
+C_REPLACED = 25
+N_COUNTS = 26
 COUNT_NAMES = (
     "cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
     "timeout", "no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed",
-    "external",
+    "external", "skipped", "daily_trades", "max_positions", "leverage", "trail", "stop_price", "max_hold",
+    "signal_exit", "replaced",
 )
 
-# ---- step_signal results --------------------------------------------------------------------------
+# ---- step_signal / step_entry results ------------------------------------------------------------
 R_ORDER = 0
 R_BUSY = 1
 R_COOLDOWN = 2
@@ -89,8 +134,11 @@ R_LOSS_LIMIT = 5
 R_MAX_SYMBOLS = 6
 R_NO_REF = 7
 R_UNKNOWN_SYMBOL = 8
+R_SKIPPED = 9
+R_DAILY_TRADES = 10
+R_MAX_POSITIONS = 11
 REASON_NAMES = ("order", "busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
-                "no_reference_price", "unknown_symbol")
+                "no_reference_price", "unknown_symbol", "skipped", "daily_trades", "max_positions")
 
 # ---- step_trade result bits ---------------------------------------------------------------------
 EV_REJECTED = 1
@@ -108,12 +156,18 @@ STATE_DTYPE = np.dtype([
     ("entry_ns", "<i8"), ("hold_deadline_ns", "<i8"), ("cooldown_until_ns", "<i8"), ("last_ns", "<i8"),
     ("ref_price", "<f8"), ("limit_price", "<f8"), ("entry_price", "<f8"), ("tp_price", "<f8"),
     ("sl_price", "<f8"), ("notional", "<f8"), ("funding", "<f8"), ("last_price", "<f8"),
+    # the execution model's signal spec (NaN / -1 = the symbol's parameter, see _open)
+    ("entry_kind", "<i8"), ("hold_ns", "<i8"), ("hold_reason", "<i8"), ("exit_due_ns", "<i8"),
+    ("exit_due_reason", "<i8"), ("exit_code", "<i8"), ("closing", "<i8"), ("fill_day", "<i8"),
+    ("day_fills", "<i8"), ("tp_frac", "<f8"), ("sl_frac", "<f8"), ("trail", "<f8"), ("peak", "<f8"),
+    ("stop_price", "<f8"), ("confidence", "<f8"), ("size_mult", "<f8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
     ("equity", "<f8"), ("equity0", "<f8"), ("day_start_equity", "<f8"), ("week_start_equity", "<f8"),
     ("daily_loss", "<f8"), ("weekly_loss", "<f8"), ("size", "<f8"),
     ("day", "<i8"), ("week", "<i8"), ("max_symbols", "<i8"), ("n_trades", "<i8"),
+    ("max_positions", "<i8"), ("replace", "<i8"), ("leverage", "<f8"), ("notional", "<f8"),
 ], align=True)
 
 PARAM_DTYPE = np.dtype([
@@ -121,6 +175,7 @@ PARAM_DTYPE = np.dtype([
     ("entry_timeout_ns", "<i8"), ("hold_timeout_ns", "<i8"), ("cooldown_ns", "<i8"),
     ("max_ref_age_ns", "<i8"), ("order_latency_ns", "<i8"),
     ("touch", "<i8"), ("hours_from", "<i8"), ("hours_to", "<i8"), ("venue", "<i8"),
+    ("slippage", "<f8"), ("trail", "<f8"), ("daily_trades", "<i8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -129,6 +184,7 @@ LEDGER_DTYPE = np.dtype([
     ("ref_price", "<f8"), ("entry_price", "<f8"), ("exit_price", "<f8"), ("tp_price", "<f8"), ("sl_price", "<f8"),
     ("fees", "<f8"), ("funding", "<f8"), ("ret", "<f8"), ("notional", "<f8"), ("pnl", "<f8"),
     ("equity_after", "<f8"),
+    ("entry_kind", "<i8"), ("exit_code", "<i8"), ("confidence", "<f8"), ("size_mult", "<f8"),
 ], align=True)
 
 _TRADE = int(Kind.TRADE)
@@ -149,10 +205,29 @@ def new_state(n_symbols: int) -> np.ndarray:
     st["last_ns"] = NO_TIME
     st["cooldown_until_ns"] = NO_TIME
     st["last_price"] = np.nan
+    _reset_spec(st)
+    st["fill_day"] = NO_TIME
     return st
 
 
-def new_port(equity: float, daily_loss: float, weekly_loss: float, max_symbols: int, size: float) -> np.ndarray:
+def _reset_spec(st) -> None:
+    """The signal spec of the guide's strategy: every level from the symbol's parameters."""
+    st["entry_kind"] = ENTRY_LIMIT
+    st["hold_ns"] = -1
+    st["hold_reason"] = TIMEOUT
+    st["exit_due_ns"] = NEVER
+    st["exit_due_reason"] = SIGNAL_EXIT
+    st["tp_frac"] = np.nan
+    st["sl_frac"] = np.nan
+    st["trail"] = 0.0
+    st["stop_price"] = np.nan
+    st["confidence"] = 1.0
+    st["size_mult"] = 1.0
+
+
+def new_port(equity: float, daily_loss: float, weekly_loss: float, max_symbols: int, size: float, *,
+             max_positions: int = 0, replace: bool = False, leverage: float = 0.0,
+             notional: float = 0.0) -> np.ndarray:
     port = np.zeros(1, dtype=PORT_DTYPE)
     port["equity"] = equity
     port["equity0"] = equity
@@ -164,6 +239,10 @@ def new_port(equity: float, daily_loss: float, weekly_loss: float, max_symbols: 
     port["max_symbols"] = max_symbols
     port["day"] = NO_TIME
     port["week"] = NO_TIME
+    port["max_positions"] = max_positions
+    port["replace"] = 1 if replace else 0
+    port["leverage"] = leverage
+    port["notional"] = notional
     return port
 
 
@@ -185,19 +264,28 @@ def _roll(port, ts):
 
 
 @njit(cache=True)
+def _add_sat(a, b):
+    """``a + b`` saturating at NEVER (b >= 0)."""
+    if a > NEVER - b:
+        return NEVER
+    return a + b
+
+
+@njit(cache=True)
 def _settle(st, par, sid, ts, counts):
     """Time-driven transitions of one symbol at ``ts``: order arrival (post-only check against the
-    last print) and entry timeout.  Returns EV_* bits."""
+    last print), entry timeout, signal exit before the fill.  Returns EV_* bits."""
     s = st[sid]
     ev = 0
     if s.status == PENDING and ts >= s.arrive_ns:
         lp = s.last_price
-        if (s.side > 0 and s.limit_price >= lp) or (s.side < 0 and s.limit_price <= lp):
+        if s.entry_kind == ENTRY_LIMIT and (
+                (s.side > 0 and s.limit_price >= lp) or (s.side < 0 and s.limit_price <= lp)):
             s.status = FLAT
             counts[sid, C_REJECTED] += 1
             return EV_REJECTED
         s.status = RESTING
-    if (s.status == RESTING or s.status == PENDING) and ts >= s.entry_deadline_ns:
+    if (s.status == RESTING or s.status == PENDING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
         s.status = FLAT
         counts[sid, C_UNFILLED] += 1
         ev |= EV_CANCELLED
@@ -205,22 +293,57 @@ def _settle(st, par, sid, ts, counts):
 
 
 @njit(cache=True)
-def _open(st, port, par, sid, ts, price, counts):
+def _open(st, port, par, sid, ts, price, counts, capped):
+    """The entry fills at ``price``; with ``capped`` the leverage cap applies (no room: the entry is
+    cancelled, counted ``leverage``).  Returns 1 if a position was opened."""
     s = st[sid]
     q = par[sid]
+    p = port[0]
+    base = p.notional if p.notional > 0.0 else p.equity * p.size
+    notional = base * s.size_mult
+    if capped and p.leverage > 0.0:
+        used = 0.0
+        for j in range(st.shape[0]):
+            if j != sid and st[j].status == OPEN:
+                used += st[j].notional
+        room = p.leverage * p.equity - used
+        if not room > 0.0:
+            s.status = FLAT
+            counts[sid, C_LEVERAGE] += 1
+            return 0
+        if notional > room:
+            notional = room
     s.status = OPEN
     s.entry_ns = ts
     s.entry_price = price
-    s.hold_deadline_ns = ts + q.hold_timeout_ns
-    if s.side > 0:
-        s.tp_price = price * (1.0 + q.take_profit)
-        s.sl_price = price * (1.0 - q.stop_loss)
+    if s.hold_ns < 0:
+        s.hold_deadline_ns = ts + q.hold_timeout_ns
+    elif s.hold_ns == 0:
+        s.hold_deadline_ns = NEVER
     else:
-        s.tp_price = price * (1.0 - q.take_profit)
-        s.sl_price = price * (1.0 + q.stop_loss)
-    s.notional = port[0].equity * port[0].size
+        s.hold_deadline_ns = _add_sat(ts, s.hold_ns)
+    tp = s.tp_frac
+    if tp != tp:
+        tp = q.take_profit
+    sl = s.sl_frac
+    if sl != sl:
+        sl = q.stop_loss
+    if s.side > 0:
+        s.tp_price = price * (1.0 + tp) if tp >= 0.0 else np.inf
+        s.sl_price = price * (1.0 - sl) if sl >= 0.0 else -np.inf
+    else:
+        s.tp_price = price * (1.0 - tp) if tp >= 0.0 else -np.inf
+        s.sl_price = price * (1.0 + sl) if sl >= 0.0 else np.inf
+    s.peak = price
+    s.notional = notional
     s.funding = 0.0
+    day = ts // NS_PER_DAY
+    if day != s.fill_day:
+        s.fill_day = day
+        s.day_fills = 0
+    s.day_fills += 1
     counts[sid, C_FILLS] += 1
+    return 1
 
 
 @njit(cache=True)
@@ -229,7 +352,8 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     q = par[sid]
     _roll(port, ts)
     p = port[0]
-    fees = q.maker_fee + exit_fee
+    entry_fee = q.maker_fee if s.entry_kind == ENTRY_LIMIT else q.taker_fee
+    fees = entry_fee + exit_fee
     ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
     pnl = s.notional * ret
     p.equity += pnl
@@ -256,8 +380,13 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         row.notional = s.notional
         row.pnl = pnl
         row.equity_after = p.equity
+        row.entry_kind = s.entry_kind
+        row.exit_code = s.exit_code if reason == SIGNAL_EXIT else 0
+        row.confidence = s.confidence
+        row.size_mult = s.size_mult
     p.n_trades = k + 1
     s.status = FLAT
+    s.closing = 0
     s.cooldown_until_ns = ts + q.cooldown_ns
     if reason == TAKE_PROFIT:
         counts[sid, C_TAKE_PROFIT] += 1
@@ -265,8 +394,53 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         counts[sid, C_STOP_LOSS] += 1
     elif reason == TIMEOUT:
         counts[sid, C_TIMEOUT] += 1
+    elif reason == TRAIL:
+        counts[sid, C_TRAIL] += 1
+    elif reason == STOP_PRICE:
+        counts[sid, C_STOP_PRICE] += 1
+    elif reason == MAX_HOLD:
+        counts[sid, C_MAX_HOLD] += 1
+    elif reason == SIGNAL_EXIT:
+        counts[sid, C_SIGNAL_EXIT] += 1
+    elif reason == REPLACED:
+        counts[sid, C_REPLACED] += 1
     else:
         counts[sid, C_EXTERNAL] += 1
+
+
+@njit(cache=True)
+def _stop(s):
+    """(level, reason) of the stop in force of an open position: the tightest of stop-loss,
+    trailing stop and stop price (ties in that order)."""
+    lvl = s.sl_price
+    why = STOP_LOSS
+    if s.side > 0:
+        if s.trail > 0.0:
+            t = s.peak * (1.0 - s.trail)
+            if t > lvl:
+                lvl = t
+                why = TRAIL
+        if s.stop_price > lvl:  # False for NaN
+            lvl = s.stop_price
+            why = STOP_PRICE
+    else:
+        if s.trail > 0.0:
+            t = s.peak * (1.0 + s.trail)
+            if t < lvl:
+                lvl = t
+                why = TRAIL
+        if s.stop_price < lvl:
+            lvl = s.stop_price
+            why = STOP_PRICE
+    return lvl, why
+
+
+@njit(cache=True)
+def _taker_px(price, side, slip):
+    """A taker's fill price: ``price`` moved against the taker by ``slip`` (a fraction)."""
+    if slip != 0.0:
+        return price * (1.0 + side * slip)
+    return price
 
 
 # ================================================================================================
@@ -285,42 +459,61 @@ def step_trade(st, port, par, sid, ts, price, ledger, counts):
     status = s.status
     if status == RESTING:
         q = par[sid]
-        lim = s.limit_price
-        if s.side > 0:
-            hit = price < lim or (q.touch != 0 and price == lim)
+        if s.entry_kind == ENTRY_MARKET:
+            if _open(st, port, par, sid, ts, _taker_px(price, s.side, q.slippage), counts, True):
+                ev |= EV_FILLED
+            else:
+                ev |= EV_CANCELLED
         else:
-            hit = price > lim or (q.touch != 0 and price == lim)
-        if hit:
-            _open(st, port, par, sid, ts, lim, counts)
-            ev |= EV_FILLED
+            lim = s.limit_price
+            if s.side > 0:
+                hit = price < lim or (q.touch != 0 and price == lim)
+            else:
+                hit = price > lim or (q.touch != 0 and price == lim)
+            if hit:
+                if _open(st, port, par, sid, ts, lim, counts, True):
+                    ev |= EV_FILLED
+                else:
+                    ev |= EV_CANCELLED
     elif status == OPEN:
         q = par[sid]
-        if ts >= s.hold_deadline_ns:
-            _close(st, port, par, sid, ts, price, TIMEOUT, q.taker_fee, ledger, counts)
+        due = s.hold_deadline_ns
+        why = s.hold_reason
+        if s.exit_due_ns < due:
+            due = s.exit_due_ns
+            why = s.exit_due_reason
+        if ts >= due:
+            _close(st, port, par, sid, ts, _taker_px(price, -s.side, q.slippage), why, q.taker_fee, ledger, counts)
             ev |= EV_CLOSED
-        elif s.side > 0:
-            if price <= s.sl_price:
-                _close(st, port, par, sid, ts, price, STOP_LOSS, q.taker_fee, ledger, counts)
-                ev |= EV_CLOSED
-            elif price > s.tp_price or (q.touch != 0 and price == s.tp_price):
-                _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
-                ev |= EV_CLOSED
         else:
-            if price >= s.sl_price:
-                _close(st, port, par, sid, ts, price, STOP_LOSS, q.taker_fee, ledger, counts)
-                ev |= EV_CLOSED
-            elif price < s.tp_price or (q.touch != 0 and price == s.tp_price):
-                _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
-                ev |= EV_CLOSED
+            if s.trail > 0.0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
+                s.peak = price
+            lvl, why = _stop(s)
+            if s.side > 0:
+                if price <= lvl:  # the stop is checked before the take-profit
+                    _close(st, port, par, sid, ts, _taker_px(price, -1, q.slippage), why, q.taker_fee, ledger, counts)
+                    ev |= EV_CLOSED
+                elif price > s.tp_price or (q.touch != 0 and price == s.tp_price):
+                    _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
+                    ev |= EV_CLOSED
+            else:
+                if price >= lvl:
+                    _close(st, port, par, sid, ts, _taker_px(price, 1, q.slippage), why, q.taker_fee, ledger, counts)
+                    ev |= EV_CLOSED
+                elif price < s.tp_price or (q.touch != 0 and price == s.tp_price):
+                    _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
+                    ev |= EV_CLOSED
     s.last_price = price
     s.last_ns = ts
     return ev
 
 
 @njit(cache=True)
-def step_signal(st, port, par, sid, ts, dominant, cascade_id, ledger, counts):
-    """A CONFIRMED cascade of symbol ``sid`` decided at ``ts``.  Places a post-only entry (R_ORDER)
-    or returns the reason nothing was placed (R_*)."""
+def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, size_mult, offset,
+               take_profit, stop_loss, trail, stop_price, max_hold_ns, entry_timeout_ns, exit_ns, exit_code,
+               tag, counts):
+    """One signal (the fields of SIGNAL_DTYPE) of symbol ``sid`` decided at ``ts``.  Places an entry
+    (R_ORDER) or returns the reason nothing was placed (R_*)."""
     if sid < 0 or sid >= st.shape[0]:
         return R_UNKNOWN_SYMBOL
     counts[sid, C_CASCADES] += 1
@@ -334,9 +527,12 @@ def step_signal(st, port, par, sid, ts, dominant, cascade_id, ledger, counts):
     if ts < s.cooldown_until_ns:
         counts[sid, C_COOLDOWN] += 1
         return R_COOLDOWN
-    if dominant != 1 and dominant != 2:
-        counts[sid, C_MIXED] += 1
-        return R_MIXED
+    if direction == 0:
+        if skip_code == SKIP_MIXED:
+            counts[sid, C_MIXED] += 1
+            return R_MIXED
+        counts[sid, C_SKIPPED] += 1
+        return R_SKIPPED
     counts[sid, C_SIGNALS] += 1
     if q.hours_from >= 0:
         hour = (ts // NS_PER_HOUR) % 24
@@ -353,31 +549,97 @@ def step_signal(st, port, par, sid, ts, dominant, cascade_id, ledger, counts):
     ):
         counts[sid, C_LOSS_LIMIT] += 1
         return R_LOSS_LIMIT
+    if q.daily_trades > 0 and s.fill_day == ts // NS_PER_DAY and s.day_fills >= q.daily_trades:
+        counts[sid, C_DAILY_TRADES] += 1
+        return R_DAILY_TRADES
     busy = 0
+    victim = -1
     for j in range(st.shape[0]):
         if j != sid:
             if st[j].status == PENDING or st[j].status == RESTING:
                 _settle(st, par, j, ts, counts)
-            if st[j].status != FLAT:
+            o = st[j]
+            if o.status != FLAT and o.closing == 0:
                 busy += 1
-    if busy >= p.max_symbols:
-        counts[sid, C_MAX_SYMBOLS] += 1
-        return R_MAX_SYMBOLS
-    if s.last_ns == NO_TIME or ts - s.last_ns > q.max_ref_age_ns:
+                if victim < 0:
+                    victim = j
+                else:
+                    v = st[victim]
+                    if o.confidence < v.confidence or (o.confidence == v.confidence and o.signal_ns < v.signal_ns):
+                        victim = j
+    cap = p.max_symbols
+    over = R_MAX_SYMBOLS
+    if busy < p.max_symbols:
+        over = -1
+        if p.max_positions > 0 and busy >= p.max_positions:
+            over = R_MAX_POSITIONS
+            cap = p.max_positions
+    if over < 0:
+        victim = -1
+    elif not (p.replace != 0 and victim >= 0 and st[victim].confidence < confidence and busy - 1 < cap
+              and (p.max_positions <= 0 or busy - 1 < p.max_positions) and busy - 1 < p.max_symbols):
+        if over == R_MAX_SYMBOLS:
+            counts[sid, C_MAX_SYMBOLS] += 1
+        else:
+            counts[sid, C_MAX_POSITIONS] += 1
+        return over
+    if entry == ENTRY_LIMIT and (s.last_ns == NO_TIME or ts - s.last_ns > q.max_ref_age_ns):
         counts[sid, C_NO_REF] += 1
         return R_NO_REF
+    if victim >= 0:
+        v = st[victim]
+        if v.status == OPEN:
+            v.closing = 1
+            due = _add_sat(ts, par[victim].order_latency_ns)
+            if due < v.exit_due_ns:
+                v.exit_due_ns = due
+                v.exit_due_reason = REPLACED
+        else:
+            v.status = FLAT
+            counts[victim, C_UNFILLED] += 1
     ref = s.last_price
-    side = 1 if dominant == 1 else -1
+    side = 1 if direction > 0 else -1
+    off = q.offset if offset != offset else offset
     s.side = side
     s.ref_price = ref
-    s.limit_price = ref * (1.0 - q.offset) if side > 0 else ref * (1.0 + q.offset)
+    s.entry_kind = entry
+    if entry == ENTRY_LIMIT:
+        s.limit_price = ref * (1.0 - off) if side > 0 else ref * (1.0 + off)
+    else:
+        s.limit_price = np.nan
     s.status = PENDING
-    s.cascade_id = cascade_id
+    s.cascade_id = tag
     s.signal_ns = ts
     s.arrive_ns = ts + q.order_latency_ns
-    s.entry_deadline_ns = ts + q.entry_timeout_ns
+    s.entry_deadline_ns = ts + (q.entry_timeout_ns if entry_timeout_ns < 0 else entry_timeout_ns)
+    s.tp_frac = take_profit if (take_profit != take_profit or take_profit > 0.0) else -1.0
+    s.sl_frac = stop_loss if (stop_loss != stop_loss or stop_loss > 0.0) else -1.0
+    s.trail = trail if trail > 0.0 else 0.0
+    s.stop_price = stop_price
+    s.hold_ns = max_hold_ns
+    s.hold_reason = TIMEOUT if max_hold_ns < 0 else MAX_HOLD
+    if exit_ns == NEVER:
+        s.exit_due_ns = NEVER
+    else:
+        s.exit_due_ns = _add_sat(exit_ns, q.order_latency_ns)
+    s.exit_due_reason = SIGNAL_EXIT
+    s.exit_code = exit_code
+    s.closing = 0
+    s.confidence = confidence
+    s.size_mult = size_mult
     counts[sid, C_ORDERS] += 1
     return R_ORDER
+
+
+@njit(cache=True)
+def step_signal(st, port, par, sid, ts, dominant, cascade_id, ledger, counts):
+    """A CONFIRMED cascade of symbol ``sid`` decided at ``ts`` (the guide's strategy): dominant long
+    -> a long limit entry, short -> a short one, anything else -> mixed.  See :func:`step_entry`."""
+    if sid < 0 or sid >= st.shape[0]:
+        return R_UNKNOWN_SYMBOL
+    d = 1 if dominant == 1 else (-1 if dominant == 2 else 0)
+    return step_entry(st, port, par, sid, ts, d, SKIP_MIXED, ENTRY_LIMIT, 1.0, 1.0, np.nan, np.nan, np.nan,
+                      par[sid].trail, np.nan, -1, -1, NEVER, 0, cascade_id, counts)
 
 
 @njit(cache=True)
@@ -415,7 +677,7 @@ def external_entry_fill(st, port, par, sid, ts, price, counts):
     """Venue mode: the entry filled at ``price``.  Returns 1 if a working entry became a position."""
     s = st[sid]
     if s.status == PENDING or s.status == RESTING:
-        _open(st, port, par, sid, ts, price, counts)
+        _open(st, port, par, sid, ts, price, counts, False)
         return 1
     return 0
 
@@ -448,20 +710,23 @@ def external_reject(st, sid, ts, counts):
 # the backtest loop
 # ================================================================================================
 @njit(cache=True, nogil=True)
-def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger, counts, end_ns):
-    """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with CONFIRMED cascade records (sorted by
-    (decision time, event index)); at the end settle order arrivals / entry timeouts due by ``end_ns``.
-    Returns the number of trade prints processed."""
+def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
+    """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with signals (SIGNAL_DTYPE, sorted by
+    (ts_ns, ev_idx, -confidence): :func:`liqcore.strategies.sort_signals`); at the end settle order
+    arrivals / entry timeouts due by ``end_ns``.  Returns the number of trade prints processed."""
     n = ev.shape[0]
-    nr = rec_t.shape[0]
+    nr = sig.shape[0]
     nsym = st.shape[0]
     r = 0
     prints = 0
     for i in range(n):
         e = ev[i]
         t = e.ts_recv
-        while r < nr and (rec_t[r] < t or (rec_t[r] == t and rec_idx[r] < i)):
-            step_signal(st, port, par, rec_sid[r], rec_t[r], rec_dom[r], rec_cid[r], ledger, counts)
+        while r < nr and (sig[r].ts_ns < t or (sig[r].ts_ns == t and sig[r].ev_idx < i)):
+            g = sig[r]
+            step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
+                       g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
+                       g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
             r += 1
         k = e.kind
         if k == _TRADE:
@@ -476,14 +741,19 @@ def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger
                     s.last_price = price
                     s.last_ns = t
                     continue
-                if status == OPEN and t < s.hold_deadline_ns:
-                    if (s.side > 0 and s.sl_price < price < s.tp_price) or (
-                        s.side < 0 and s.tp_price < price < s.sl_price
-                    ):
-                        s.last_price = price
-                        s.last_ns = t
-                        continue
-                elif status == RESTING and t < s.entry_deadline_ns:
+                if status == OPEN:
+                    if t < s.hold_deadline_ns and t < s.exit_due_ns:
+                        lvl, _w = _stop(s)
+                        if s.side > 0:
+                            quiet = lvl < price < s.tp_price and not (s.trail > 0.0 and price > s.peak)
+                        else:
+                            quiet = s.tp_price < price < lvl and not (s.trail > 0.0 and price < s.peak)
+                        if quiet:
+                            s.last_price = price
+                            s.last_ns = t
+                            continue
+                elif status == RESTING and s.entry_kind == ENTRY_LIMIT and t < s.entry_deadline_ns \
+                        and t < s.exit_due_ns:
                     if (s.side > 0 and price > s.limit_price) or (s.side < 0 and price < s.limit_price):
                         s.last_price = price
                         s.last_ns = t
@@ -492,10 +762,59 @@ def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger
         elif k == _FUNDING:
             step_funding(st, e.symbol_id, t, e.price)
     while r < nr:
-        step_signal(st, port, par, rec_sid[r], rec_t[r], rec_dom[r], rec_cid[r], ledger, counts)
+        g = sig[r]
+        step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
+                   g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
+                   g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
         r += 1
     step_clock(st, port, par, end_ns, counts)
     return prints
+
+
+def records_signals(rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par) -> np.ndarray:
+    """The guide's strategy's signals from CONFIRMED cascade records (already in decision order)."""
+    from liqcore.strategies.base import ENTRY_LIMIT as _LIMIT, SKIP_MIXED as _MIXED, empty_signals
+
+    sig = empty_signals(len(rec_t))
+    sig["ts_ns"] = rec_t
+    sig["ev_idx"] = rec_idx
+    sig["symbol_id"] = rec_sid
+    dom = np.asarray(rec_dom, dtype=np.int64)
+    sig["direction"] = np.where(dom == 1, 1, np.where(dom == 2, -1, 0))
+    sig["skip_code"] = np.where((dom == 1) | (dom == 2), 0, _MIXED)
+    sig["entry"] = _LIMIT
+    sid = np.asarray(rec_sid, dtype=np.int64)
+    ok = (sid >= 0) & (sid < len(par))
+    sig["trail"][ok] = par["trail"][sid[ok]]
+    sig["tag"] = rec_cid
+    return sig
+
+
+def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger, counts, end_ns):
+    """The guide's strategy on CONFIRMED cascade records (sorted by (decision time, event index)):
+    the records become its signals and :func:`run_exec` replays them.  Returns the number of trade
+    prints processed."""
+    sig = records_signals(rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par)
+    return run_exec(ev, sig, st, port, par, ledger, counts, end_ns)
+
+
+@njit(cache=True)
+def _guide_spec(s):
+    """Reset a symbol's signal spec to the guide's (levels from the parameters, no trail / stop price
+    / signal exit) -- for entries and positions set from outside a decision."""
+    s.entry_kind = ENTRY_LIMIT
+    s.hold_ns = -1
+    s.hold_reason = TIMEOUT
+    s.exit_due_ns = NEVER
+    s.exit_due_reason = SIGNAL_EXIT
+    s.exit_code = 0
+    s.closing = 0
+    s.tp_frac = np.nan
+    s.sl_frac = np.nan
+    s.trail = 0.0
+    s.stop_price = np.nan
+    s.confidence = 1.0
+    s.size_mult = 1.0
 
 
 # ================================================================================================
@@ -554,6 +873,7 @@ def set_working(st, sid, status, side, price, ref_price, cascade_id, signal_ns, 
     s = st[sid]
     if s.status != FLAT:
         return 0
+    _guide_spec(s)
     s.status = status
     s.side = side
     s.limit_price = price
@@ -574,6 +894,7 @@ def set_open(st, sid, side, entry_ns, entry_price, tp_price, sl_price, notional,
     s = st[sid]
     if s.status == OPEN:
         return 0
+    _guide_spec(s)
     s.status = OPEN
     s.side = side
     s.entry_ns = entry_ns

@@ -36,9 +36,13 @@ _EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external"}
 _STATUS_NAMES = ("flat", "pending", "resting", "open")
 _PORT_FIELDS = ("equity", "equity0", "day", "week", "day_start_equity", "week_start_equity")
 _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "entry_ns", "hold_deadline_ns",
-               "cooldown_until_ns", "last_ns")
+               "cooldown_until_ns", "last_ns",
+               # the execution model's signal spec and daily-trades count
+               "entry_kind", "hold_ns", "hold_reason", "exit_due_ns", "exit_due_reason", "exit_code", "closing",
+               "fill_day", "day_fills")
 _FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_price", "notional", "funding",
-                 "last_price")
+                 "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult")
+_SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac")  # may be negative (-1 = no such level)
 _SIDES = {"buy": 1, "long": 1, "sell": -1, "short": -1}
 
 
@@ -101,8 +105,9 @@ class StrategyCore:
         n = len(self.registry)
         self.par = symbol_params(params, self.registry, n)
         self.st = sim.new_state(n)
-        self.port = sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols,
-                                 params.size)
+        from liqcore.backtest.run import new_portfolio
+
+        self.port = new_portfolio(params, float(equity))
         self.counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
         self._ledger = np.zeros(max(int(ledger_capacity), 2), dtype=sim.LEDGER_DTYPE)
         self.equity0 = float(equity)
@@ -446,7 +451,7 @@ class StrategyCore:
                         s[k] = math.nan
                     else:
                         x = _float(f"{where}.{k}", v)
-                        if k not in ("funding",) and x < 0:
+                        if k not in _SIGNED_FLOATS and x < 0:
                             raise ValueError(f"{where}.{k}: must not be negative; got {v!r}")
                         s[k] = x
                 elif k == "counts":

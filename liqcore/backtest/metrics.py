@@ -22,9 +22,11 @@ NS_PER_DAY = 86_400_000_000_000
 COUNT_NAMES = (
     "cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
     "timeout", "no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed",
-    "external",
+    "external", "skipped", "daily_trades", "max_positions", "leverage", "trail", "stop_price", "max_hold",
+    "signal_exit", "replaced",
 )
-SKIP_REASONS = ("no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed")
+SKIP_REASONS = ("no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed", "skipped",
+                "daily_trades", "max_positions")
 
 
 def _finite(x: float | None) -> float | None:

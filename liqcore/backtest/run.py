@@ -57,7 +57,17 @@ def symbol_params(params: Params, registry: SymbolRegistry | None, n_symbols: in
         row["touch"] = 1 if p.fill == "touch" else 0
         row["hours_from"] = -1 if p.hours is None else p.hours[0]
         row["hours_to"] = -1 if p.hours is None else p.hours[1]
+        row["slippage"] = p.slippage_bps / 1e4
+        row["trail"] = p.trail
+        row["daily_trades"] = p.daily_trades
     return par
+
+
+def new_portfolio(params: Params, equity: float) -> np.ndarray:
+    """The execution model's portfolio row (PORT_DTYPE) for ``params``."""
+    return _sim().new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size,
+                           max_positions=params.max_positions, replace=params.replace_weakest,
+                           leverage=params.leverage, notional=params.notional)
 
 
 def _recv_order(events: np.ndarray) -> np.ndarray | None:
@@ -271,7 +281,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     n_sym = max(n_sym, 1)
     par = symbol_params(params, registry, n_sym)
     st = sim.new_state(n_sym)
-    port = sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size)
+    port = new_portfolio(params, equity)
     ledger = np.zeros(len(rec) + 1, dtype=sim.LEDGER_DTYPE)
     counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0

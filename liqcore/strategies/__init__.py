@@ -1,0 +1,121 @@
+"""Strategies: one module per strategy, signals only (the execution model fills them).
+
+    >>> from liqcore.strategies import get_strategy, strategy_names, register_strategy
+    >>> cls = get_strategy("cascade-mm")       # unknown names: ValueError with the nearest name
+    >>> register_strategy(MyStrategy)          # a user's own Strategy subclass (see examples/)
+
+The signal contract (:data:`SIGNAL_DTYPE`) and the base class are in :mod:`liqcore.strategies.base`.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+
+from liqcore.strategies.base import (  # noqa: F401
+    ENTRY_LIMIT,
+    ENTRY_MARKET,
+    NEVER,
+    SIGNAL_DTYPE,
+    SKIP_MIXED,
+    SKIP_NONE,
+    USE_PARAM,
+    ParamSpec,
+    Strategy,
+    empty_signals,
+    sort_signals,
+)
+
+__all__ = [
+    "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "NEVER", "SKIP_MIXED", "SKIP_NONE", "USE_PARAM",
+    "ParamSpec", "Strategy", "empty_signals", "sort_signals", "get_strategy", "register_strategy",
+    "strategy_names", "all_strategies", "owners_of", "find_param",
+]
+
+DEFAULT_STRATEGY = "cascade-mm"
+
+# built-in strategies: name -> "module:Class" (imported on first use)
+_BUILTIN: dict[str, str] = {
+    "cascade-mm": "liqcore.strategies.cascade_mm:CascadeMM",
+}
+_REGISTRY: dict[str, type] = {}
+
+
+def _load_builtins() -> None:
+    for name, target in _BUILTIN.items():
+        if name not in _REGISTRY:
+            mod, _, attr = target.partition(":")
+            _REGISTRY[name] = getattr(importlib.import_module(mod), attr)
+
+
+def strategy_names() -> list[str]:
+    """Every registered strategy name (built-in first, then the user's)."""
+    return list(dict.fromkeys([*_BUILTIN, *_REGISTRY]))
+
+
+def all_strategies() -> list[type]:
+    _load_builtins()
+    return [_REGISTRY[n] for n in strategy_names()]
+
+
+def get_strategy(name: str) -> type:
+    """The strategy class registered as ``name``; an unknown name is a ValueError naming the nearest
+    known one."""
+    key = str(name).strip().lower()
+    if key in _BUILTIN and key not in _REGISTRY:
+        mod, _, attr = _BUILTIN[key].partition(":")
+        _REGISTRY[key] = getattr(importlib.import_module(mod), attr)
+    cls = _REGISTRY.get(key)
+    if cls is None:
+        names = strategy_names()
+        near = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ValueError(f"strategy: unknown strategy {name!r}{hint} (known: {', '.join(names)})")
+    return cls
+
+
+def register_strategy(cls: type, *, replace: bool = False) -> type:
+    """Register a :class:`Strategy` subclass under its ``name`` (usable as a decorator).  Its
+    parameters join the one vocabulary; a parameter name that is already a shared parameter, or
+    that another strategy declares with a different parser, is a ValueError."""
+    from liqcore.config import PARAMS
+
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise ValueError("register_strategy: expected a subclass of liqcore.strategies.Strategy")
+    name = str(getattr(cls, "name", "") or "").strip().lower()
+    if not name or not all(c.isalnum() or c == "-" for c in name):
+        raise ValueError(f"register_strategy: {cls.__name__}.name must be a name like 'my-strategy'; got {name!r}")
+    _load_builtins()
+    if name in _REGISTRY and _REGISTRY[name] is not cls and not replace:
+        raise ValueError(f"register_strategy: a strategy named {name!r} is already registered")
+    core = {s.name for s in PARAMS} | {s.field for s in PARAMS}
+    for spec in cls.PARAMS:
+        if spec.name in core or spec.field in core:
+            raise ValueError(f"register_strategy: {name}: parameter {spec.name!r} is a shared parameter; "
+                             "set its default for the strategy in DEFAULTS instead")
+        for other in _REGISTRY.values():
+            if other is cls or other.name == name:
+                continue
+            o = other.param_spec(spec.name)
+            if o is not None and o.parse is not spec.parse:
+                raise ValueError(f"register_strategy: {name}: parameter {spec.name!r} is declared by "
+                                 f"{other.name} with another type")
+    core_fields = {s.field for s in PARAMS}
+    for k in cls.DEFAULTS:
+        if k not in core_fields:
+            raise ValueError(f"register_strategy: {name}: DEFAULTS key {k!r} is not a shared parameter field")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def owners_of(key: str) -> list[type]:
+    """The strategies that declare parameter ``key`` (CLI name, TOML name or field)."""
+    return [c for c in all_strategies() if c.param_spec(key) is not None]
+
+
+def find_param(key: str) -> ParamSpec | None:
+    """The spec of strategy parameter ``key`` (any strategy), or None."""
+    for c in all_strategies():
+        s = c.param_spec(key)
+        if s is not None:
+            return s
+    return None

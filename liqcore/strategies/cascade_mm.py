@@ -1,0 +1,58 @@
+"""``cascade-mm``: the trading guide's cascade market-maker as a strategy.
+
+Rules (signals only; the execution model places, fills and exits the orders):
+
+* One signal per CONFIRMED cascade record of the detector, decided at the confirming event's
+  receive time (``ts_ns`` = ``confirm_recv_ns``, ``ev_idx`` = the confirming event's index).
+* Dominant side ``long`` (longs were flushed, price dipped) -> a long signal; ``short`` -> a short
+  signal; ``mixed`` (a tie) -> a skip signal (direction 0, ``skip_code`` = SKIP_MIXED), counted as
+  ``mixed``.
+* Entry: post-only limit at ``ref x (1 -/+ offset)``; take-profit, stop-loss, entry timeout, hold
+  timeout from the run's parameters (``offset``, ``take-profit``, ``stop-loss``, ``entry-timeout``,
+  ``hold-timeout``, with the BTC preset); a trailing stop when ``trail`` is set (default none).
+* Confidence 1, size multiplier 1, no signal exit; ``tag`` = the cascade id.
+
+The execution model applies the guide's gates in this order: busy symbol, cooldown, mixed, hours,
+loss limits, daily trades, max symbols / max positions, reference price.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.strategies.base import ENTRY_LIMIT, SKIP_MIXED, Strategy, empty_signals
+
+
+class CascadeMM(Strategy):
+    name = "cascade-mm"
+    PARAMS = ()
+    DEFAULTS = {}
+    needs = frozenset({"liquidation", "trade"})
+    uses_detector = True
+
+    def signals(self, events, params, registry, records=None):
+        from liqcore.types import CASCADE_DTYPE, RecordKind
+
+        if records is None:
+            raise ValueError("cascade-mm: needs the detector's cascade records")
+        rec = np.asarray(records, dtype=CASCADE_DTYPE)
+        rec = rec[rec["record"] == int(RecordKind.CONFIRMED)]
+        rec = rec[np.lexsort((rec["event_index"], rec["confirm_recv_ns"]))]
+        return records_to_signals(rec, trail=float(getattr(params, "trail", 0.0) or 0.0))
+
+    def inputs(self, signal) -> dict:
+        return {"cascade_id": int(signal["tag"])}
+
+
+def records_to_signals(rec: np.ndarray, trail: float = 0.0) -> np.ndarray:
+    """CONFIRMED cascade records (sorted by decision time, event index) -> cascade-mm signals."""
+    sig = empty_signals(len(rec))
+    sig["ts_ns"] = rec["confirm_recv_ns"]
+    sig["ev_idx"] = rec["event_index"]
+    sig["symbol_id"] = rec["symbol_id"]
+    dom = rec["dominant"].astype(np.int64)
+    sig["direction"] = np.where(dom == 1, 1, np.where(dom == 2, -1, 0))
+    sig["skip_code"] = np.where((dom == 1) | (dom == 2), 0, SKIP_MIXED)
+    sig["entry"] = ENTRY_LIMIT
+    sig["trail"] = trail
+    sig["tag"] = rec["cascade_id"]
+    return sig
