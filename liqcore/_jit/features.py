@@ -1,0 +1,196 @@
+"""Numba kernel of the feature store: the maximum of ``values[lo:hi]`` for many index ranges at once.
+
+``range_max(values, lo, hi)`` answers each query ``[lo[i], hi[i])`` in O(block) time: the values are
+grouped in blocks of :data:`BLOCK` elements, a sparse table holds the maxima of every run of 2**j
+whole blocks, and a query takes the partial blocks at its two ends element by element and the whole
+blocks in between from the table.  An empty range (``hi <= lo``) gives NaN.  The minimum is
+``-range_max(-values, lo, hi)``.  Values must be finite (the store drops the others before).
+
+``history_transform(src, idx0, stride, m, code)`` computes, for each row ``i``, a transform of
+``x = src[idx0[i]]`` against its history ``src[idx0[i] - k * stride]``, ``k = 1..m`` (NaN = null,
+skipped; an index outside ``src`` counts as null): the z-score (population std; 0 when the history
+is flat: max == min), mean, std, max, min or rank ``(#below + #equal / 2) / #valid``.  It returns the
+values and the number of valid history values per row.  Sums run in ``k`` order, so a row's result
+does not depend on how many rows are computed together.
+
+The readable twin (and the oracle of the property tests) is ``pysrc/features.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["BLOCK", "range_max", "history_transform", "TRANSFORM_CODES"]
+
+#: transform name -> code of :func:`history_transform`
+TRANSFORM_CODES = {"zscore": 0, "mean": 1, "std": 2, "max": 3, "min": 4, "rank": 5}
+_DBL_MAX = 1.7976931348623157e308
+
+#: elements per block
+BLOCK = 32
+
+
+@njit(cache=True, nogil=True)
+def _table(values, block):
+    n = values.shape[0]
+    nb = (n + block - 1) // block
+    levels = 1
+    while (1 << levels) <= nb:
+        levels += 1
+    tab = np.empty((levels, max(nb, 1)), dtype=np.float64)
+    for b in range(nb):
+        a = b * block
+        e = min(a + block, n)
+        m = values[a]
+        for i in range(a + 1, e):
+            if values[i] > m:
+                m = values[i]
+        tab[0, b] = m
+    for j in range(1, levels):
+        span = 1 << (j - 1)
+        for b in range(nb - (1 << j) + 1):
+            x = tab[j - 1, b]
+            y = tab[j - 1, b + span]
+            tab[j, b] = x if x >= y else y
+    return tab
+
+
+@njit(cache=True, nogil=True)
+def _range_max(values, lo, hi, block):
+    n = values.shape[0]
+    q = lo.shape[0]
+    out = np.empty(q, dtype=np.float64)
+    if n == 0:
+        out[:] = np.nan
+        return out
+    tab = _table(values, block)
+    for k in range(q):
+        a = max(lo[k], 0)
+        e = min(hi[k], n)
+        if e <= a:
+            out[k] = np.nan
+            continue
+        ba = (a + block - 1) // block  # first whole block
+        be = e // block  # one past the last whole block
+        m = -np.inf
+        if ba >= be:  # no whole block: scan
+            for i in range(a, e):
+                if values[i] > m:
+                    m = values[i]
+            out[k] = m
+            continue
+        for i in range(a, ba * block):
+            if values[i] > m:
+                m = values[i]
+        for i in range(be * block, e):
+            if values[i] > m:
+                m = values[i]
+        nblk = be - ba
+        j = 0
+        while (2 << j) <= nblk:
+            j += 1
+        x = tab[j, ba]
+        y = tab[j, be - (1 << j)]
+        if x > m:
+            m = x
+        if y > m:
+            m = y
+        out[k] = m
+    return out
+
+
+def range_max(values, lo, hi, block: int = BLOCK) -> np.ndarray:
+    """Max of ``values[lo[i]:hi[i]]`` for each i (NaN for an empty range); float64 array."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    lo = np.ascontiguousarray(lo, dtype=np.int64)
+    hi = np.ascontiguousarray(hi, dtype=np.int64)
+    if lo.shape != hi.shape or lo.ndim != 1:
+        raise ValueError("lo and hi must be 1-d arrays of the same length")
+    if block < 1:
+        raise ValueError(f"block must be >= 1, got {block}")
+    return _range_max(values, lo, hi, int(block))
+
+
+@njit(cache=True, nogil=True)
+def _history_transform(src, idx0, stride, m, code, out, cnt):
+    n = src.shape[0]
+    for i in range(idx0.shape[0]):
+        j0 = idx0[i]
+        x = src[j0] if 0 <= j0 < n else np.nan
+        c = 0
+        s = 0.0
+        hmax = -np.inf
+        hmin = np.inf
+        below = 0
+        equal = 0
+        for k in range(1, m + 1):
+            j = j0 - k * stride
+            if j < 0 or j >= n:
+                continue
+            h = src[j]
+            if h != h:
+                continue
+            c += 1
+            s += h
+            if h > hmax:
+                hmax = h
+            if h < hmin:
+                hmin = h
+            if h < x:
+                below += 1
+            elif h == x:
+                equal += 1
+        cnt[i] = c
+        if c == 0:
+            out[i] = np.nan
+            continue
+        mean = s / c
+        if code == 1:
+            out[i] = mean
+            continue
+        if code == 3:
+            out[i] = hmax
+            continue
+        if code == 4:
+            out[i] = hmin
+            continue
+        if code == 5:
+            out[i] = (below + 0.5 * equal) / c
+            continue
+        flat = hmax == hmin
+        ss = 0.0
+        if not flat:
+            for k in range(1, m + 1):
+                j = j0 - k * stride
+                if j < 0 or j >= n:
+                    continue
+                h = src[j]
+                if h != h:
+                    continue
+                d = h - mean
+                ss += d * d
+        std = np.sqrt(ss / c)
+        if code == 2:
+            out[i] = 0.0 if flat else std
+            continue
+        if flat or std == 0.0:
+            out[i] = 0.0 if x == x else np.nan
+        else:
+            z = (x - mean) / std
+            if z > _DBL_MAX:
+                z = _DBL_MAX
+            elif z < -_DBL_MAX:
+                z = -_DBL_MAX
+            out[i] = z
+
+
+def history_transform(src, idx0, stride: int, m: int, code: int):
+    """(values, valid history counts) per row; see the module docstring."""
+    src = np.ascontiguousarray(src, dtype=np.float64)
+    idx0 = np.ascontiguousarray(idx0, dtype=np.int64)
+    if not 0 <= int(code) <= 5:
+        raise ValueError(f"code must be in 0..5, got {code}")
+    out = np.empty(len(idx0), dtype=np.float64)
+    cnt = np.empty(len(idx0), dtype=np.int64)
+    _history_transform(src, idx0, int(stride), int(m), int(code), out, cnt)
+    return out, cnt
