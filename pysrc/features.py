@@ -40,10 +40,13 @@ def history_transform(src, idx0, stride: int, m: int, code: int):
         if not hist:
             out[i] = float("nan")
             continue
-        s = 0.0
+        shift = hist[0]
+        s1 = s2 = 0.0
         for h in hist:
-            s += h
-        mean = s / len(hist)
+            s1 += h - shift
+            s2 += (h - shift) * (h - shift)
+        c = len(hist)
+        mean = shift + s1 / c
         flat = max(hist) == min(hist)
         if code == 1:
             out[i] = mean
@@ -52,13 +55,10 @@ def history_transform(src, idx0, stride: int, m: int, code: int):
         elif code == 4:
             out[i] = min(hist)
         elif code == 5:
-            out[i] = (sum(h < x for h in hist) + 0.5 * sum(h == x for h in hist)) / len(hist)
+            out[i] = (sum(h < x for h in hist) + 0.5 * sum(h == x for h in hist)) / c
         else:
-            ss = 0.0
-            if not flat:
-                for h in hist:
-                    ss += (h - mean) * (h - mean)
-            std = (ss / len(hist)) ** 0.5
+            var = (s2 - s1 * s1 / c) / c
+            std = var ** 0.5 if var > 0.0 else 0.0
             if code == 2:
                 out[i] = 0.0 if flat else std
             elif flat or std == 0.0:

@@ -9,7 +9,9 @@ blocks in between from the table.  An empty range (``hi <= lo``) gives NaN.  The
 ``history_transform(src, idx0, stride, m, code)`` computes, for each row ``i``, a transform of
 ``x = src[idx0[i]]`` against its history ``src[idx0[i] - k * stride]``, ``k = 1..m`` (NaN = null,
 skipped; an index outside ``src`` counts as null): the z-score (population std; 0 when the history
-is flat: max == min), mean, std, max, min or rank ``(#below + #equal / 2) / #valid``.  It returns the
+is flat: max == min), mean, std, max, min or rank ``(#below + #equal / 2) / #valid``.  Mean and
+variance come from one pass over the values shifted by the first one (``d = h - h_first``:
+``mean = h_first + sum d / c``, ``var = (sum d^2 - (sum d)^2 / c) / c``, clamped at 0).  It returns the
 values and the number of valid history values per row.  Sums run in ``k`` order, so a row's result
 does not depend on how many rows are computed together.
 
@@ -118,7 +120,9 @@ def _history_transform(src, idx0, stride, m, code, out, cnt):
         j0 = idx0[i]
         x = src[j0] if 0 <= j0 < n else np.nan
         c = 0
-        s = 0.0
+        shift = 0.0
+        s1 = 0.0
+        s2 = 0.0
         hmax = -np.inf
         hmin = np.inf
         below = 0
@@ -130,23 +134,24 @@ def _history_transform(src, idx0, stride, m, code, out, cnt):
             h = src[j]
             if h != h:
                 continue
+            if c == 0:
+                shift = h
             c += 1
-            s += h
+            d = h - shift
+            s1 += d
+            s2 += d * d
             if h > hmax:
                 hmax = h
             if h < hmin:
                 hmin = h
-            if h < x:
-                below += 1
-            elif h == x:
-                equal += 1
+            if code == 5:
+                if h < x:
+                    below += 1
+                elif h == x:
+                    equal += 1
         cnt[i] = c
         if c == 0:
             out[i] = np.nan
-            continue
-        mean = s / c
-        if code == 1:
-            out[i] = mean
             continue
         if code == 3:
             out[i] = hmax
@@ -157,19 +162,13 @@ def _history_transform(src, idx0, stride, m, code, out, cnt):
         if code == 5:
             out[i] = (below + 0.5 * equal) / c
             continue
+        mean = shift + s1 / c
+        if code == 1:
+            out[i] = mean
+            continue
         flat = hmax == hmin
-        ss = 0.0
-        if not flat:
-            for k in range(1, m + 1):
-                j = j0 - k * stride
-                if j < 0 or j >= n:
-                    continue
-                h = src[j]
-                if h != h:
-                    continue
-                d = h - mean
-                ss += d * d
-        std = np.sqrt(ss / c)
+        var = (s2 - s1 * s1 / c) / c
+        std = np.sqrt(var) if var > 0.0 else 0.0
         if code == 2:
             out[i] = 0.0 if flat else std
             continue

@@ -92,7 +92,7 @@ class _Inst:
     key: object
     venue: int
     symbol: str
-    events: np.ndarray  # every event of the instrument, in receive order (user features)
+    events: np.ndarray | None  # every event of the instrument, in receive order (user features; lazy)
     liq_long: _Stream
     liq_short: _Stream
     liq_all: _Stream
@@ -125,9 +125,9 @@ class FeatureStore:
                  min_periods: int = DEFAULT_MIN_PERIODS, records: np.ndarray | None = None):
         if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
             raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
-        from liqcore.research.features import sort_recv
+        from liqcore.backtest.run import prepare_events
 
-        self.events = sort_recv(events)
+        self.events = prepare_events(events)  # receive order (stable)
         self.registry = registry if registry is not None else _registry_for(self.events)
         self.params = params
         self.btc_symbol = str(btc_symbol).upper()
@@ -153,6 +153,9 @@ class FeatureStore:
         ev = self.events
         kind, side = ev["kind"], ev["side"]
         price, qty = ev["price"], ev["qty"]
+        self._kind, self._side, self._ts = np.ascontiguousarray(kind), np.ascontiguousarray(side), \
+            np.ascontiguousarray(ev["ts_recv"])
+        self._px, self._qt = np.ascontiguousarray(price), np.ascontiguousarray(qty)
         with np.errstate(invalid="ignore", over="ignore"):
             notional = price * qty
             good = np.isfinite(price) & (price > 0) & np.isfinite(qty) & (qty > 0) & (notional <= MAX_NOTIONAL)
@@ -170,10 +173,11 @@ class FeatureStore:
         }.items() if v}
         self._ok = liq_ok | trade_ok | fund_ok | oi_ok
         self._notional = np.where(liq_ok | trade_ok, notional, 0.0)
-        sid = ev["symbol_id"].astype(np.int64)
-        self._sid = sid
-        order = np.argsort(sid, kind="stable")  # per symbol, still in receive order
-        bounds = np.searchsorted(sid[order], np.arange(-1, len(self.registry) + 1))
+        sid = ev["symbol_id"]
+        # per symbol, still in receive order (int16 keys sort by radix: linear time)
+        key = sid.astype(np.int16) if len(self.registry) < 32000 else sid
+        order = np.argsort(key, kind="stable")
+        bounds = np.searchsorted(key[order], np.arange(-1, len(self.registry) + 1))
         self._by_sid = {int(s): order[bounds[s + 1]:bounds[s + 2]] for s in range(-1, len(self.registry))}
         # venue coverage: first non-GAP event of the venue
         self._venue_start: dict[int, int] = {}
@@ -203,57 +207,62 @@ class FeatureStore:
         ev = self.events
         idx = self._by_sid.get(int(sid), np.zeros(0, np.int64))
         venue, symbol = self.registry.lookup(sid)
-        e = ev[idx]
         ok = self._ok[idx]
-        kind, side, ts = e["kind"], e["side"], e["ts_recv"]
+        kind, side, ts = self._kind[idx], self._side[idx], self._ts[idx]
+        price, qty = self._px[idx], self._qt[idx]
         notional = self._notional[idx]
-        m_l = ok & (kind == Kind.LIQUIDATION) & (side == Side.LONG)
-        m_s = ok & (kind == Kind.LIQUIDATION) & (side == Side.SHORT)
+        liq = ok & (kind == Kind.LIQUIDATION)
+        trd = ok & (kind == Kind.TRADE)
+        m_l = liq & (side == Side.LONG)
+        m_s = liq & (side == Side.SHORT)
         m_liq = m_l | m_s
-        m_b = ok & (kind == Kind.TRADE) & (side == Side.BUY)
-        m_se = ok & (kind == Kind.TRADE) & (side == Side.SELL)
+        m_b = trd & (side == Side.BUY)
+        m_se = trd & (side == Side.SELL)
         m_t = m_b | m_se
         m_f = ok & (kind == Kind.FUNDING)
         m_o = ok & (kind == Kind.OPEN_INTEREST)
-        tp = e["price"][m_t]
+        tp = price[m_t]
         lr2 = np.zeros(len(tp))
         if len(tp) > 1:
             lr2[1:] = np.log(tp[1:] / tp[:-1]) ** 2
-        f_ts, f_rate = ts[m_f], e["price"][m_f]
+        f_ts, f_rate = ts[m_f], price[m_f]
         # integral of the last-known rate: value at each funding event's time (ns * rate)
         integ = np.zeros(len(f_ts))
         if len(f_ts) > 1:
             integ[1:] = np.cumsum(f_rate[:-1] * np.diff(f_ts).astype(np.float64))
-        gaps = self._gaps(int(sid), int(venue))
+        gaps = self._gaps(idx[kind == Kind.GAP], int(venue))
         inst = _Inst(
-            key=sid, venue=int(venue), symbol=symbol, events=e,
+            key=sid, venue=int(venue), symbol=symbol, events=None,
             liq_long=_Stream(ts[m_l], v=notional[m_l]),
             liq_short=_Stream(ts[m_s], v=notional[m_s]),
             liq_all=_Stream(ts[m_liq], v=notional[m_liq]),
-            buys=_Stream(ts[m_b], q=e["qty"][m_b], v=notional[m_b]),
-            sells=_Stream(ts[m_se], q=e["qty"][m_se], v=notional[m_se]),
+            buys=_Stream(ts[m_b], q=qty[m_b], v=notional[m_b]),
+            sells=_Stream(ts[m_se], q=qty[m_se], v=notional[m_se]),
             trades=_Stream(ts[m_t], p=tp, r2=lr2),
             funding=_Stream(f_ts, rate=f_rate, integ=integ),
-            oi=_Stream(ts[m_o], v=e["qty"][m_o]),
+            oi=_Stream(ts[m_o], v=qty[m_o]),
             gap_start=gaps[0], gap_end_max=gaps[1],
             venue_start=self._venue_start.get(int(venue)),
-            sampled=bool(np.any(e["flags"][m_liq] & int(Flag.SAMPLED))) or int(venue) in (Venue.BINANCE, Venue.OKX),
+            sampled=bool(np.any(ev["flags"][idx[m_liq]] & int(Flag.SAMPLED))) or int(venue) in (Venue.BINANCE, Venue.OKX),
         )
         self._insts[sid] = inst
         return inst
 
-    def _gaps(self, sid: int, venue: int) -> tuple[np.ndarray, np.ndarray]:
-        ev = self.events
-        g_idx = np.concatenate([self._by_sid.get(sid, np.zeros(0, np.int64)),
-                                self._by_sid.get(-1, np.zeros(0, np.int64))])
-        g = ev[g_idx]
-        g = g[(g["kind"] == Kind.GAP) & (g["venue"] == venue)]
-        if not len(g):
+    def _gaps(self, own: np.ndarray, venue: int) -> tuple[np.ndarray, np.ndarray]:
+        """Blind spots ``[gap, first event of the venue after it)`` of the GAP events ``own`` (indices)
+        and of the venue-wide ones: (starts sorted, running max of the ends)."""
+        wide = self._by_sid.get(-1, np.zeros(0, np.int64))
+        wide = wide[(self._kind[wide] == Kind.GAP) & (self.events["venue"][wide] == venue)]
+        g_idx = np.concatenate([own, wide])
+        if not len(g_idx):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        start = np.sort(g["ts_recv"].astype(np.int64))
+        start = np.sort(self._ts[g_idx])
         nongap = self._venue_nongap.get(venue, np.zeros(0, np.int64))
         j = np.searchsorted(nongap, start, side="right")
-        end = np.where(j < len(nongap), nongap[np.minimum(j, len(nongap) - 1)] if len(nongap) else I64_MAX, I64_MAX)
+        if len(nongap):
+            end = np.where(j < len(nongap), nongap[np.minimum(j, len(nongap) - 1)], I64_MAX)
+        else:
+            end = np.full(len(start), I64_MAX, np.int64)
         return start, np.maximum.accumulate(end.astype(np.int64))
 
     def _cascades(self, inst: _Inst) -> _Stream:
@@ -286,7 +295,7 @@ class FeatureStore:
         from liqcore.backtest.run import detect
         from liqcore.config import Params
 
-        parts = [c.events for c in inst.components]
+        parts = [self.events[self._by_sid.get(int(c.key), np.zeros(0, np.int64))] for c in inst.components]
         ev = np.concatenate(parts) if parts else np.zeros(0, EVENT_DTYPE)
         ev = ev[(ev["kind"] == Kind.LIQUIDATION) | (ev["kind"] == Kind.GAP)]
         if not len(ev):
@@ -696,6 +705,8 @@ class FeatureStore:
         if inst.components:
             raise ValueError(f"feature {spec.key}: user features are per instrument (no '/all')")
         r = self._mask(inst, t, W, inst.venue_start)
+        if inst.events is None:
+            inst.events = self.events[self._by_sid.get(int(inst.key), np.zeros(0, np.int64))]
         ev = inst.events
         if spec.vectorized:
             try:
