@@ -212,6 +212,8 @@ class LiveFeatures:
             t = self.now
         self.now = t
         st.end_ns = t
+        if st.start_ns is None:
+            st.start_ns = t
         sid, kind, side, venue = int(symbol_id), int(kind), int(side), int(venue)
         if kind != _GAP:
             if venue not in st._venue_start:

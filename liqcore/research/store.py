@@ -50,8 +50,9 @@ REASONS = {
     5: "fewer past values than min_periods",
     6: "stream not in the data",
     7: "error in a user feature",
+    8: "before the start of the data",
 }
-OK, R_COVER, R_END, R_GAP, R_EMPTY, R_HIST, R_MISSING, R_USER = range(8)
+OK, R_COVER, R_END, R_GAP, R_EMPTY, R_HIST, R_MISSING, R_USER, R_BEFORE = range(9)
 
 
 def _ss(a: np.ndarray, v) -> np.ndarray:
@@ -359,9 +360,10 @@ class FeatureStore:
         fn = name if isinstance(name, FeatureName) else parse_name(name)
         t = np.asarray(times, dtype=np.int64)
         inst = self._merged(self.registry.symbol(sid)) if fn.merged else self._inst(int(sid))
-        if fn.transform == "none":
-            return self._base(inst, fn, t)
-        return self._transformed(inst, fn, t)
+        v, r = self._base(inst, fn, t) if fn.transform == "none" else self._transformed(inst, fn, t)
+        if self.start_ns is not None:
+            r[(r != OK) & (t < self.start_ns)] = R_BEFORE
+        return v, r
 
     def _clear_cache(self) -> None:
         self._idx_cache.clear()
