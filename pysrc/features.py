@@ -66,3 +66,19 @@ def history_transform(src, idx0, stride: int, m: int, code: int):
             else:
                 out[i] = min(max((x - mean) / std, -1.7976931348623157e308), 1.7976931348623157e308)
     return out, cnt
+
+
+def search_right(a, v) -> np.ndarray:
+    """For each x in v: the number of elements of the sorted ``a`` that are <= x."""
+    a = np.asarray(a).tolist()
+    out = np.empty(len(v), dtype=np.int64)
+    for i, x in enumerate(np.asarray(v).tolist()):
+        lo, hi = 0, len(a)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if a[mid] <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[i] = lo
+    return out

@@ -63,3 +63,27 @@ def test_history_transform_flat_ties_and_huge():
     # no valid history: NaN and count 0
     z, c = history_transform(np.array([np.nan, np.nan, 1.0]), [2], 1, 5, 0)
     assert np.isnan(z[0]) and c[0] == 0
+
+
+@pytest.mark.property
+@given(st.lists(st.integers(-50, 50), max_size=200), st.lists(st.integers(-60, 60), max_size=200), st.booleans())
+def test_search_right_matches_twin_and_numpy(a, v, sort_queries):
+    from liqcore._jit.features import search_right
+    from pysrc.features import search_right as ref_search_right
+
+    arr = np.sort(np.array(a, dtype=np.int64))  # ties: equal timestamps
+    q = np.array(sorted(v) if sort_queries else v, dtype=np.int64)
+    got = search_right(arr, q)
+    np.testing.assert_array_equal(got, ref_search_right(arr, q))
+    np.testing.assert_array_equal(got, np.searchsorted(arr, q, side="right"))
+
+
+@pytest.mark.property
+def test_search_right_extremes():
+    from liqcore._jit.features import search_right
+
+    big = np.iinfo(np.int64)
+    a = np.array([big.min, 0, 0, 0, big.max], dtype=np.int64)
+    q = np.array([big.min, -1, 0, 1, big.max, big.min, big.max], dtype=np.int64)
+    np.testing.assert_array_equal(search_right(a, q), np.searchsorted(a, q, side="right"))
+    assert search_right(np.zeros(0, np.int64), q).tolist() == [0] * len(q)

@@ -15,6 +15,11 @@ variance come from one pass over the values shifted by the first one (``d = h - 
 values and the number of valid history values per row.  Sums run in ``k`` order, so a row's result
 does not depend on how many rows are computed together.
 
+``search_right(a, v)`` is ``numpy.searchsorted(a, v, side="right")`` for a sorted int64 ``a``:
+each query gallops from the previous answer when it is not smaller than the previous query (runs
+of sorted queries cost O(log distance) each, with the memory locality of a merge), else does a
+plain binary search.
+
 The readable twin (and the oracle of the property tests) is ``pysrc/features.py``.
 """
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["BLOCK", "range_max", "history_transform", "TRANSFORM_CODES"]
+__all__ = ["BLOCK", "range_max", "history_transform", "TRANSFORM_CODES", "search_right"]
 
 #: transform name -> code of :func:`history_transform`
 TRANSFORM_CODES = {"zscore": 0, "mean": 1, "std": 2, "max": 3, "min": 4, "rank": 5}
@@ -193,3 +198,43 @@ def history_transform(src, idx0, stride: int, m: int, code: int):
     cnt = np.empty(len(idx0), dtype=np.int64)
     _history_transform(src, idx0, int(stride), int(m), int(code), out, cnt)
     return out, cnt
+
+
+@njit(cache=True, nogil=True)
+def _search_right(a, v, out):
+    n = a.shape[0]
+    prev_q = 0
+    prev = 0
+    for i in range(v.shape[0]):
+        x = v[i]
+        if i > 0 and x >= prev_q:
+            lo = prev  # answer >= prev: a[prev - 1] <= prev_q <= x
+            step = 1
+            hi = lo
+            while hi < n and a[hi] <= x:  # gallop
+                lo = hi + 1
+                hi = lo + step
+                step <<= 1
+            if hi > n:
+                hi = n
+        else:
+            lo = 0
+            hi = n
+        while lo < hi:  # first index with a[idx] > x in [lo, hi]
+            mid = (lo + hi) >> 1
+            if a[mid] <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[i] = lo
+        prev = lo
+        prev_q = x
+
+
+def search_right(a, v) -> np.ndarray:
+    """``numpy.searchsorted(a, v, side="right")`` for sorted int64 ``a`` (galloping over sorted runs)."""
+    a = np.ascontiguousarray(a, dtype=np.int64)
+    v = np.ascontiguousarray(v, dtype=np.int64)
+    out = np.empty(v.shape, dtype=np.int64)
+    _search_right(a, v.ravel(), out.ravel())
+    return out

@@ -95,9 +95,13 @@ def leak_audit(events: np.ndarray, registry, names=None, *, samples: int = 20, s
     # whole input: every time at once
     ref = {}
     for sid in sids:
-        for n in names:
-            ref[(sid, n)] = full.values(n, sid, t)
-        full._clear_cache()
+        full._batch = True
+        try:
+            for n in names:
+                ref[(sid, n)] = full.values(n, sid, t)
+        finally:
+            full._batch = False
+            full._clear_cache()
     ts_recv = full.events["ts_recv"]
     for i, s in enumerate(t.tolist()):
         if progress is not None:

@@ -115,7 +115,8 @@ class _LiveStore(FeatureStore):
         self._insts = {}
         self.dropped = {}
         self.user_errors = {}
-        self._idx_cache, self._keep, self._grids = {}, [], {}
+        self._idx_cache, self._keep, self._grids, self._hist_meta = {}, [], {}, {}
+        self._batch = False
         self._venue_start: dict[int, int] = {}
         self._venue_gaps: dict[int, list] = {}
         self._live_sids: list[int] = []
@@ -129,8 +130,8 @@ class _LiveStore(FeatureStore):
         if inst is None:
             venue, symbol = self.registry.lookup(sid)
             inst = _Inst(key=sid, venue=int(venue), symbol=symbol, events=None,
-                         liq_long=_Grow("v"), liq_short=_Grow("v"), liq_all=_Grow("v"), buys=_Grow("q", "v"),
-                         sells=_Grow("q", "v"), trades=_Grow("p", "r2"), funding=_Grow("rate", "integ"),
+                         liq_all=_Grow("v", "vl", "vs", "nl"),
+                         trades=_Grow("p", "r2", "qb", "qs", "vb", "vs", "nb"), funding=_Grow("rate", "integ"),
                          oi=_Grow("v"), gap_start=np.zeros(0, np.int64), gap_end_max=np.zeros(0, np.int64),
                          venue_start=self._venue_start.get(int(venue)),
                          sampled=int(venue) in (Venue.BINANCE, Venue.OKX))
@@ -249,17 +250,22 @@ class LiveFeatures:
             if (side == _LONG or side == _SHORT) and _good(price, qty):
                 v = price * qty
                 if v <= MAX_NOTIONAL:
-                    (inst.liq_long if side == _LONG else inst.liq_short).append(t, v=v)
-                    inst.liq_all.append(t, v=v)
+                    if side == _LONG:
+                        inst.liq_all.append(t, v=v, vl=v, vs=0.0, nl=1.0)
+                    else:
+                        inst.liq_all.append(t, v=v, vl=0.0, vs=v, nl=0.0)
                     if flags & int(Flag.SAMPLED):
                         inst.sampled = True
         elif kind == _TRADE:
             if (side == _BUY or side == _SELL) and _good(price, qty):
                 v = price * qty
                 if v <= MAX_NOTIONAL:
-                    (inst.buys if side == _BUY else inst.sells).append(t, q=qty, v=v)
                     lp = inst.last_price
-                    inst.trades.append(t, p=price, r2=0.0 if lp is None else math.log(price / lp) ** 2)
+                    r2 = 0.0 if lp is None else math.log(price / lp) ** 2
+                    if side == _BUY:
+                        inst.trades.append(t, p=price, r2=r2, qb=qty, qs=0.0, vb=v, vs=0.0, nb=1.0)
+                    else:
+                        inst.trades.append(t, p=price, r2=r2, qb=0.0, qs=qty, vb=0.0, vs=v, nb=0.0)
                     inst.last_price = price
         elif kind == _FUND:
             if price == price and abs(price) < 1.0:
@@ -350,7 +356,7 @@ class LiveFeatures:
         for inst in self.store._insts.values():
             if inst.components:
                 continue
-            for s in (inst.liq_long, inst.liq_short, inst.liq_all, inst.buys, inst.sells, inst.trades, inst.funding,
+            for s in (inst.liq_all, inst.trades, inst.funding,
                       inst.oi, inst.cascades):
                 s.trim(before)
             ev = getattr(inst, "_evbuf", None)
@@ -403,8 +409,7 @@ class LiveFeatures:
             inst = st._insts.get(key)
             if inst is None:
                 e = _Grow("v")
-                inst = _Inst(key=key, venue=-1, symbol=sym, events=None, liq_long=e, liq_short=e, liq_all=e,
-                             buys=e, sells=e, trades=e, funding=e, oi=e, gap_start=np.zeros(0, np.int64),
+                inst = _Inst(key=key, venue=-1, symbol=sym, events=None, liq_all=e, trades=e, funding=e, oi=e, gap_start=np.zeros(0, np.int64),
                              gap_end_max=np.zeros(0, np.int64), venue_start=None, sampled=False)
                 st._insts[key] = inst
             inst.components = comps

@@ -56,7 +56,12 @@ OK, R_COVER, R_END, R_GAP, R_EMPTY, R_HIST, R_MISSING, R_USER, R_BEFORE = range(
 
 
 def _ss(a: np.ndarray, v) -> np.ndarray:
-    return np.searchsorted(a, v, side="right")
+    v = np.asarray(v)
+    if v.size < 256 or len(a) < 64:
+        return np.searchsorted(a, v, side="right")
+    from liqcore._jit.features import search_right
+
+    return search_right(a, v)
 
 
 class _Stream:
@@ -94,12 +99,8 @@ class _Inst:
     venue: int
     symbol: str
     events: np.ndarray | None  # every event of the instrument, in receive order (user features; lazy)
-    liq_long: _Stream
-    liq_short: _Stream
-    liq_all: _Stream
-    buys: _Stream
-    sells: _Stream
-    trades: _Stream
+    liq_all: _Stream  # columns v (notional), vl / vs (notional if long / short, else 0), nl (1 if long)
+    trades: _Stream  # columns p, r2 (squared log return), qb / qs, vb / vs (taker buy / sell qty, notional), nb
     funding: _Stream
     oi: _Stream
     gap_start: np.ndarray
@@ -145,6 +146,8 @@ class FeatureStore:
         self.user_errors: dict[str, str] = {}
         self._idx_cache: dict = {}
         self._grids: dict = {}
+        self._hist_meta: dict = {}
+        self._batch = False
         self._keep: list = []
         self.dropped: dict[str, int] = {}
         self._prepare()
@@ -223,6 +226,8 @@ class FeatureStore:
         m_f = ok & (kind == Kind.FUNDING)
         m_o = ok & (kind == Kind.OPEN_INTEREST)
         tp = price[m_t]
+        nl_, is_l = notional[m_liq], m_l[m_liq]
+        qt_, nt_, is_b = qty[m_t], notional[m_t], m_b[m_t]
         lr2 = np.zeros(len(tp))
         if len(tp) > 1:
             lr2[1:] = np.log(tp[1:] / tp[:-1]) ** 2
@@ -234,12 +239,10 @@ class FeatureStore:
         gaps = self._gaps(idx[kind == Kind.GAP], int(venue))
         inst = _Inst(
             key=sid, venue=int(venue), symbol=symbol, events=None,
-            liq_long=_Stream(ts[m_l], v=notional[m_l]),
-            liq_short=_Stream(ts[m_s], v=notional[m_s]),
-            liq_all=_Stream(ts[m_liq], v=notional[m_liq]),
-            buys=_Stream(ts[m_b], q=qty[m_b], v=notional[m_b]),
-            sells=_Stream(ts[m_se], q=qty[m_se], v=notional[m_se]),
-            trades=_Stream(ts[m_t], p=tp, r2=lr2),
+            liq_all=_Stream(ts[m_liq], v=nl_, vl=np.where(is_l, nl_, 0.0), vs=np.where(is_l, 0.0, nl_),
+                            nl=is_l.astype(np.float64)),
+            trades=_Stream(ts[m_t], p=tp, r2=lr2, qb=np.where(is_b, qt_, 0.0), qs=np.where(is_b, 0.0, qt_),
+                           vb=np.where(is_b, nt_, 0.0), vs=np.where(is_b, 0.0, nt_), nb=is_b.astype(np.float64)),
             funding=_Stream(f_ts, rate=f_rate, integ=integ),
             oi=_Stream(ts[m_o], v=qty[m_o]),
             gap_start=gaps[0], gap_end_max=gaps[1],
@@ -316,8 +319,8 @@ class FeatureStore:
         if not comps:
             raise ValueError(f"symbol: {symbol!r} is not in the data")
         empty = _Stream(np.zeros(0, np.int64), v=np.zeros(0))
-        inst = _Inst(key=key, venue=-1, symbol=symbol, events=np.zeros(0, EVENT_DTYPE), liq_long=empty,
-                     liq_short=empty, liq_all=empty, buys=empty, sells=empty, trades=empty, funding=empty, oi=empty,
+        inst = _Inst(key=key, venue=-1, symbol=symbol, events=np.zeros(0, EVENT_DTYPE),
+                     liq_all=empty, trades=empty, funding=empty, oi=empty,
                      gap_start=np.zeros(0, np.int64), gap_end_max=np.zeros(0, np.int64), venue_start=None,
                      sampled=any(c.sampled for c in comps), components=comps)
         self._insts[key] = inst
@@ -360,7 +363,11 @@ class FeatureStore:
         fn = name if isinstance(name, FeatureName) else parse_name(name)
         t = np.asarray(times, dtype=np.int64)
         inst = self._merged(self.registry.symbol(sid)) if fn.merged else self._inst(int(sid))
-        v, r = self._base(inst, fn, t) if fn.transform == "none" else self._transformed(inst, fn, t)
+        try:
+            v, r = self._base(inst, fn, t) if fn.transform == "none" else self._transformed(inst, fn, t)
+        finally:
+            if not self._batch:
+                self._clear_cache()
         if self.start_ns is not None:
             r[(r != OK) & (t < self.start_ns)] = R_BEFORE
         return v, r
@@ -369,6 +376,7 @@ class FeatureStore:
         self._idx_cache.clear()
         self._keep.clear()
         self._grids.clear()
+        self._hist_meta.clear()
 
     def _transformed(self, inst: _Inst, fn: FeatureName, t: np.ndarray):
         from liqcore._jit.features import TRANSFORM_CODES, history_transform
@@ -382,19 +390,32 @@ class FeatureStore:
             t0 = int(t[0]) - M * W
             n = (int(t[-1]) - t0) // step + 1
         if grid is not None and n <= q * (M + 1) and n < 50_000_000:
-            gt = self._grids.get((t0, step, n))
+            d = W // step
+            key = ("g", t0, step, n, d)
+            gt = self._grids.get(key)
             if gt is None:
-                gt = self._grids[(t0, step, n)] = t0 + np.arange(n, dtype=np.int64) * step
+                # one window more at the front: searches at gt - W are searches at ext[:n]
+                ext = (t0 - d * step) + np.arange(n + d, dtype=np.int64) * step
+                gt = self._grids[key] = ext[d:]
+                self._hist_meta[id(gt)] = (ext, d, 0, W)
             src, gr = self._base(inst, fn, gt)
             idx0 = (t - t0) // step
-            stride = W // step
+            stride = d
             rx = gr[idx0]
         else:
-            ht = (t[:, None] - np.arange(M + 1, dtype=np.int64)[None, :] * W).ravel()
+            # k-major: block k holds t - k W for every t (sorted blocks when t is sorted), plus one
+            # more block so that searches at ht - W are searches at ext[q:]
+            key = ("h", id(t), W, M)
+            ht = self._grids.get(key)
+            if ht is None:
+                self._keep.append(t)
+                ext = (t[None, :] - np.arange(M + 2, dtype=np.int64)[:, None] * W).ravel()
+                ht = self._grids[key] = ext[:(M + 1) * q]
+                self._hist_meta[id(ht)] = (ext, 0, q, W)
             src, hr = self._base(inst, fn, ht)
-            idx0 = np.arange(q, dtype=np.int64) * (M + 1)
-            stride = -1
-            rx = hr[idx0]
+            idx0 = np.arange(q, dtype=np.int64)
+            stride = -q
+            rx = hr[:q]
         v, cnt = history_transform(src, idx0, stride, M, TRANSFORM_CODES[fn.transform])
         r = rx.copy()
         r[(r == OK) & (cnt < self.min_periods)] = R_HIST
@@ -427,6 +448,12 @@ class FeatureStore:
         """``searchsorted(ts, t - offset, 'right')``, cached within one :meth:`compute` call."""
         if len(t) < 64:
             return _ss(ts, t - offset)
+        meta = self._hist_meta.get(id(t))
+        if meta is not None and offset in (0, meta[3]):
+            ext, off0, off_w, _w = meta
+            full = self._at(ts, ext, 0)
+            a = off0 if offset == 0 else off_w
+            return full[a:a + len(t)]
         key = (id(ts), int(offset), id(t))
         got = self._idx_cache.get(key)
         if got is None:
@@ -473,13 +500,13 @@ class FeatureStore:
             if self.end_ns is not None:
                 r[t > self.end_ns] = R_END
             return (*acc, r)
-        out = []
-        for s in (inst.liq_long, inst.liq_short):
-            lo, hi = self._at(s.ts, t, lag + W), self._at(s.ts, t, lag)
-            c = s.cum("v")
-            out.append((c[hi] - c[lo], hi - lo))
+        s = inst.liq_all
+        lo, hi = self._at(s.ts, t, lag + W), self._at(s.ts, t, lag)
+        cl, cs, cn = s.cum("vl"), s.cum("vs"), s.cum("nl")
+        n = hi - lo
+        n_long = (cn[hi] - cn[lo]).astype(np.int64)
         r = self._mask(inst, t, W + lag, inst.venue_start)
-        return out[0][0], out[1][0], out[0][1], out[1][1], r
+        return cl[hi] - cl[lo], cs[hi] - cs[lo], n_long, n - n_long, r
 
     def _liq(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
         if nm == "liq_largest":
@@ -551,25 +578,25 @@ class FeatureStore:
         return _finish(v, r)
 
     def _flow(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
-        bl, bh = self._at(inst.buys.ts, t, W), self._at(inst.buys.ts, t)
-        sl, sh = self._at(inst.sells.ts, t, W), self._at(inst.sells.ts, t)
-        r = self._mask(inst, t, W, inst.trades.first)
+        s = inst.trades
+        lo, hi = self._at(s.ts, t, W), self._at(s.ts, t)
+        r = self._mask(inst, t, W, s.first)
         with np.errstate(invalid="ignore", divide="ignore"):
             if nm == "trade_count":
-                v = ((bh - bl) + (sh - sl)).astype(np.float64)
+                v = (hi - lo).astype(np.float64)
             elif nm in ("taker_buy_volume", "taker_buy_notional"):
-                c = inst.buys.cum("q" if nm.endswith("volume") else "v")
-                v = c[bh] - c[bl]
+                c = s.cum("qb" if nm.endswith("volume") else "vb")
+                v = c[hi] - c[lo]
             elif nm in ("taker_sell_volume", "taker_sell_notional"):
-                c = inst.sells.cum("q" if nm.endswith("volume") else "v")
-                v = c[sh] - c[sl]
+                c = s.cum("qs" if nm.endswith("volume") else "vs")
+                v = c[hi] - c[lo]
             else:
-                cb, cs = inst.buys.cum("v"), inst.sells.cum("v")
-                B, S = cb[bh] - cb[bl], cs[sh] - cs[sl]
+                cb, cs = s.cum("vb"), s.cum("vs")
+                B, S = cb[hi] - cb[lo], cs[hi] - cs[lo]
                 if nm == "volume":
                     v = B + S
                 else:  # ofi
-                    n = (bh - bl) + (sh - sl)
+                    n = hi - lo
                     tot = B + S
                     v = np.where(n > 0, (B - S) / np.where(tot > 0, tot, 1.0), np.nan)
                     r[(r == OK) & (n == 0)] = R_EMPTY
@@ -749,11 +776,13 @@ class FeatureStore:
         out = []
         for sid in self.resolve(symbol):
             vals, reasons = {}, {}
+            self._batch = True  # share index searches across the names of one instrument
             try:
                 for fn in fnames:
                     v, r = self.values(fn, sid, t)
                     vals[str(fn)], reasons[str(fn)] = v, r
             finally:
+                self._batch = False
                 self._clear_cache()
             out.append({"symbol": f"{self.registry.venue(sid).name.lower()}:{self.registry.symbol(sid)}",
                         "sid": sid, "t_ns": t, "values": vals, "reasons": reasons})
