@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["BLOCK", "range_max", "history_transform", "TRANSFORM_CODES", "search_right"]
+__all__ = ["BLOCK", "range_max", "history_transform", "history_all", "TRANSFORM_CODES", "search_right"]
 
 #: transform name -> code of :func:`history_transform`
 TRANSFORM_CODES = {"zscore": 0, "mean": 1, "std": 2, "max": 3, "min": 4, "rank": 5}
@@ -119,7 +119,8 @@ def range_max(values, lo, hi, block: int = BLOCK) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _history_transform(src, idx0, stride, m, code, out, cnt):
+def _history_all(src, idx0, stride, m, want_rank, out, cnt):
+    """out[i] = (zscore, mean, std, max, min, rank) of row i (rank only when want_rank)."""
     n = src.shape[0]
     for i in range(idx0.shape[0]):
         j0 = idx0[i]
@@ -149,55 +150,54 @@ def _history_transform(src, idx0, stride, m, code, out, cnt):
                 hmax = h
             if h < hmin:
                 hmin = h
-            if code == 5:
+            if want_rank:
                 if h < x:
                     below += 1
                 elif h == x:
                     equal += 1
         cnt[i] = c
         if c == 0:
-            out[i] = np.nan
-            continue
-        if code == 3:
-            out[i] = hmax
-            continue
-        if code == 4:
-            out[i] = hmin
-            continue
-        if code == 5:
-            out[i] = (below + 0.5 * equal) / c
+            for q in range(6):
+                out[i, q] = np.nan
             continue
         mean = shift + s1 / c
-        if code == 1:
-            out[i] = mean
-            continue
         flat = hmax == hmin
         var = (s2 - s1 * s1 / c) / c
         std = np.sqrt(var) if var > 0.0 else 0.0
-        if code == 2:
-            out[i] = 0.0 if flat else std
-            continue
+        if flat:
+            std = 0.0
         if flat or std == 0.0:
-            out[i] = 0.0 if x == x else np.nan
+            z = 0.0 if x == x else np.nan
         else:
             z = (x - mean) / std
             if z > _DBL_MAX:
                 z = _DBL_MAX
             elif z < -_DBL_MAX:
                 z = -_DBL_MAX
-            out[i] = z
+        out[i, 0] = z
+        out[i, 1] = mean
+        out[i, 2] = std
+        out[i, 3] = hmax
+        out[i, 4] = hmin
+        out[i, 5] = (below + 0.5 * equal) / c if want_rank else np.nan
+
+
+def history_all(src, idx0, stride: int, m: int, want_rank: bool = True):
+    """(q x 6 matrix of zscore, mean, std, max, min, rank; valid history counts) per row."""
+    src = np.ascontiguousarray(src, dtype=np.float64)
+    idx0 = np.ascontiguousarray(idx0, dtype=np.int64)
+    out = np.empty((len(idx0), 6), dtype=np.float64)
+    cnt = np.empty(len(idx0), dtype=np.int64)
+    _history_all(src, idx0, int(stride), int(m), bool(want_rank), out, cnt)
+    return out, cnt
 
 
 def history_transform(src, idx0, stride: int, m: int, code: int):
     """(values, valid history counts) per row; see the module docstring."""
-    src = np.ascontiguousarray(src, dtype=np.float64)
-    idx0 = np.ascontiguousarray(idx0, dtype=np.int64)
     if not 0 <= int(code) <= 5:
         raise ValueError(f"code must be in 0..5, got {code}")
-    out = np.empty(len(idx0), dtype=np.float64)
-    cnt = np.empty(len(idx0), dtype=np.int64)
-    _history_transform(src, idx0, int(stride), int(m), int(code), out, cnt)
-    return out, cnt
+    out, cnt = history_all(src, idx0, stride, m, code == 5)
+    return np.ascontiguousarray(out[:, int(code)]), cnt
 
 
 @njit(cache=True, nogil=True)

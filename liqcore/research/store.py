@@ -379,7 +379,7 @@ class FeatureStore:
         self._hist_meta.clear()
 
     def _transformed(self, inst: _Inst, fn: FeatureName, t: np.ndarray):
-        from liqcore._jit.features import TRANSFORM_CODES, history_transform
+        from liqcore._jit.features import TRANSFORM_CODES, history_all
 
         M, W = self.lookback, fn.window_ns
         q = len(t)
@@ -398,7 +398,7 @@ class FeatureStore:
                 ext = (t0 - d * step) + np.arange(n + d, dtype=np.int64) * step
                 gt = self._grids[key] = ext[d:]
                 self._hist_meta[id(gt)] = (ext, d, 0, W)
-            src, gr = self._base(inst, fn, gt)
+            src, gr = self._base_cached(inst, fn, gt)
             idx0 = (t - t0) // step
             stride = d
             rx = gr[idx0]
@@ -412,14 +412,34 @@ class FeatureStore:
                 ext = (t[None, :] - np.arange(M + 2, dtype=np.int64)[:, None] * W).ravel()
                 ht = self._grids[key] = ext[:(M + 1) * q]
                 self._hist_meta[id(ht)] = (ext, 0, q, W)
-            src, hr = self._base(inst, fn, ht)
+            src, hr = self._base_cached(inst, fn, ht)
             idx0 = np.arange(q, dtype=np.int64)
             stride = -q
             rx = hr[:q]
-        v, cnt = history_transform(src, idx0, stride, M, TRANSFORM_CODES[fn.transform])
+        # every transform of one source at once (the store asks for mean, std and max of one base)
+        skey = ("stats", inst.key, fn.key, W, fn.merged, id(src), id(t), fn.transform == "rank")
+        got = self._grids.get(skey) if self._batch else None
+        if got is None:
+            got = history_all(src, idx0, stride, M, fn.transform == "rank")
+            if self._batch:
+                self._keep.append((src, t))
+                self._grids[skey] = got
+        out, cnt = got
+        v = np.ascontiguousarray(out[:, TRANSFORM_CODES[fn.transform]])
         r = rx.copy()
         r[(r == OK) & (cnt < self.min_periods)] = R_HIST
         return _finish(v, r)
+
+    def _base_cached(self, inst: _Inst, fn: FeatureName, t: np.ndarray):
+        """:meth:`_base` on a history grid, shared by the transforms of one base within a batch."""
+        if not self._batch:
+            return self._base(inst, fn, t)
+        key = ("base", inst.key, fn.key, fn.window_ns, fn.merged, id(t))
+        got = self._grids.get(key)
+        if got is None:
+            got = self._grids[key] = self._base(inst, fn, t)
+            self._keep.append(t)
+        return got
 
     def _base(self, inst: _Inst, fn: FeatureName, t: np.ndarray):
         key = fn.key
@@ -795,13 +815,8 @@ class FeatureStore:
         import pandas as pd
 
         parts = self.compute(times, names, symbol)
-        frames = []
         nulls: dict = {}
         for p in parts:
-            d = {"t_ns": p["t_ns"], "time": pd.to_datetime(p["t_ns"], unit="ns", utc=True),
-                 "symbol": np.full(len(p["t_ns"]), p["symbol"], dtype=object)}
-            d.update(p["values"])
-            frames.append(pd.DataFrame(d))
             nr = {}
             for n, r in p["reasons"].items():
                 codes, counts = np.unique(r[r != OK], return_counts=True)
@@ -809,8 +824,16 @@ class FeatureStore:
                     nr[n] = {REASONS[int(c)]: int(k) for c, k in zip(codes, counts)}
             if nr:
                 nulls[p["symbol"]] = nr
-        cols = ["t_ns", "time", "symbol"] + [str(parse_name(n)) for n in _names_list(names)]
-        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+        cols = [str(parse_name(n)) for n in _names_list(names)]
+        if parts:
+            t_all = np.concatenate([p["t_ns"] for p in parts])
+            d = {"t_ns": t_all, "time": pd.to_datetime(t_all, unit="ns", utc=True),
+                 "symbol": pd.Categorical(np.repeat([p["symbol"] for p in parts], [len(p["t_ns"]) for p in parts]))}
+            for c in cols:
+                d[c] = np.concatenate([p["values"][c] for p in parts])
+            df = pd.DataFrame(d)
+        else:
+            df = pd.DataFrame(columns=["t_ns", "time", "symbol"] + cols)
         df.attrs.update({"null_reasons": nulls, "sampling": self.sampling(), "dropped": dict(self.dropped),
                          "lookback": self.lookback, "min_periods": self.min_periods,
                          "user_errors": dict(self.user_errors)})
