@@ -180,6 +180,7 @@ class LiveFeatures:
         self.horizon_ns = max(self._horizon(fn) for fn in self._fnames.values())
         self.late = 0
         self.rejects = 0
+        self._open_gaps: set[int] = set()
         self.now: int | None = None
         self._n = 0
         fams = {fn.family for fn in self._fnames.values()}
@@ -222,14 +223,23 @@ class LiveFeatures:
                 for inst in st._insts.values():
                     if inst.venue == venue and not inst.components:
                         inst.venue_start = t
-            for inst in st._insts.values():  # close open gaps of the venue
-                if inst.venue == venue and inst.gaps and inst.gaps[-1][1] is None:
-                    self._close_gaps(inst, venue, t)
-            for g in st._venue_gaps.get(venue, ()):
-                if g[1] is None and g[0] < t:
-                    g[1] = t
+            if venue in self._open_gaps:  # the venue's first event after a gap ends the blind spot
+                still = False
+                for inst in st._insts.values():
+                    if inst.venue == venue and inst.gaps and inst.gaps[-1][1] is None:
+                        self._close_gaps(inst, venue, t)
+                        still = still or inst.gaps[-1][1] is None
+                for g in st._venue_gaps.get(venue, ()):
+                    if g[1] is None:
+                        if g[0] < t:
+                            g[1] = t
+                        else:
+                            still = True
+                if not still:
+                    self._open_gaps.discard(venue)
         if sid < 0:
             if kind == _GAP:
+                self._open_gaps.add(venue)
                 vg = st._venue_gaps.setdefault(venue, [])
                 if not (vg and vg[-1][1] is None):
                     vg.append([t, None])
@@ -298,6 +308,7 @@ class LiveFeatures:
         inst.events = arr[:n + 1]
 
     def _add_gap(self, inst, t: int) -> None:
+        self._open_gaps.add(inst.venue)
         if inst.gaps and inst.gaps[-1][1] is None:
             return  # already blind
         inst.gaps.append([t, None])
