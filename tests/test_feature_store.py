@@ -373,3 +373,28 @@ def test_engine_keeps_features_current():
     with pytest.raises(ValueError, match="not kept"):
         eng.feature("flow.ofi@1m", "ETHUSDT")
     assert Engine(symbols=["ETHUSDT"]).features is None
+
+
+def test_live_user_feature_equals_historical():
+    def liq_qty_sum(events, t_ns, window_ns):
+        liq = events[(events["kind"] == Kind.LIQUIDATION) & (events["ts_recv"] > t_ns - window_ns)]
+        return float(liq["qty"].sum())
+
+    register_feature("mine.liq_qty", liq_qty_sum, replace=True)
+    try:
+        rng = np.random.default_rng(4)
+        rows = [(0, TR, Side.BUY, 1.0, 1.0)] + [(float(x), L, Side.LONG, 1.0, float(rng.integers(1, 9)))
+                                                 for x in np.sort(rng.uniform(1, 1800, 300))]
+        rows.append((1800, TR, Side.BUY, 1.0, 1.0))
+        e = ev(rows)
+        reg = SymbolRegistry([("bybit", "ETHUSDT")])
+        full = FeatureStore(e, reg, lookback=10, min_periods=3)
+        lf = LiveFeatures(["mine.liq_qty@1m", "mine.liq_qty@1m:zscore"], reg, lookback=10, min_periods=3)
+        for t in (700.5, 1200.25, 1799.0):
+            lf.on_events(e[(e["ts_recv"] > lf.now if lf.now is not None else True) & (e["ts_recv"] <= T0 + int(t * S))])
+            lf.advance(T0 + int(t * S))
+            for n in lf.names:
+                want = one(full, n, t)[0]
+                assert want is not None and lf.value(n, "ETHUSDT") == want
+    finally:
+        unregister_feature("mine.liq_qty")

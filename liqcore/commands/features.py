@@ -219,9 +219,11 @@ def run_named(args) -> int:
                 cells.append(f"null: {REASONS[r]}" if r else f"{p['values'][n][i]:.6g}")
             t.add_row(*cells)
         console.print(t)
-    for venue_sym, how in store.sampling().items():
-        if "sampled" in how:
-            console.print(f"[yellow]note:[/] {venue_sym}: {how}")
+    shown = {p["symbol"] for p in parts}
+    sampled = [vs for vs, how in store.sampling().items() if "sampled" in how and vs in shown]
+    if sampled:
+        console.print(f"[yellow]note:[/] liquidations of {', '.join(sampled)} are venue-sampled "
+                      "(at most one per symbol per second)")
     if store.dropped:
         console.print(f"dropped (bad values): {store.dropped}")
     return 0
