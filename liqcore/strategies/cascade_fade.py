@@ -43,6 +43,7 @@ EXIT_CONTINUES = 101
 
 
 class CascadeFade(Strategy):
+    __doc__ = __doc__  # the module's rules
     name = "cascade-fade"
     PARAMS = (
         ParamSpec("min-notional", 5_000_000.0, parse_nonneg_float,

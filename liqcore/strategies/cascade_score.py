@@ -34,7 +34,8 @@ Rules (signals only; the execution model fills them):
   per symbol (this strategy's defaults), and a signal exit when the flushed side's window
   notional falls ``exit-drop`` (default 60 %) from its peak since the decision: the first time
   ``t`` after the decision (a liquidation arriving or one leaving the window) at which it is at or
-  below ``(1 - exit-drop) x peak``.  Never adds to a position (one position per symbol).
+  below ``(1 - exit-drop) x peak`` (only times up to the end of the data; a decision later than the
+  data's last event is not made).  Never adds to a position (one position per symbol).
 * ``tag`` = the trigger's event index.
 
 Parameters: ``score-window``, ``trigger-notional``, ``entry-delay``, ``score-history``,
@@ -75,6 +76,7 @@ def score_formula(speed_ratio: float, n: float, trigger: float, distance: float 
 
 
 class CascadeScore(Strategy):
+    __doc__ = __doc__  # the module's rules
     name = "cascade-score"
     PARAMS = (
         ParamSpec("score-window", "90s", parse_duration, "rolling window of liquidation notional per side", "DUR"),
@@ -117,6 +119,7 @@ class CascadeScore(Strategy):
         hold = int(p.hold_timeout_ns)
         self._inputs = {}
         parts = []
+        t_last = int(events["ts_recv"][-1]) if len(events) else 0
         for sid, s in streams(events).items():
             m = len(s.liq_ts)
             if not m:
@@ -137,6 +140,8 @@ class CascadeScore(Strategy):
                 for k in np.flatnonzero((before < trig) & (after >= trig)).tolist():
                     t0 = int(ts_side[k])
                     td = t0 + delay
+                    if td > t_last:  # the data ends before the decision
+                        continue
                     follow = k + 1 < len(sel) and ts_side[k + 1] <= td
                     N = float(window_sum(ts_side, n_side, np.array([td]), W)[0])
                     h = speed_series[max(0, k - hist_n):k]
@@ -167,7 +172,7 @@ class CascadeScore(Strategy):
                         skip = SKIP_SMALL
                     exit_ns = NEVER
                     if skip == 0:
-                        exit_ns = _exhaustion_time(ts_side, n_side, td, W, drop, hold)
+                        exit_ns = _exhaustion_time(ts_side, n_side, td, W, drop, hold, t_last)
                     rows.append((td, int(s.liq_idx[sel[k]]), -1 if side_long else 1, skip, score, mult, exit_ns))
                     self._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score,
                                                "speed_points": sp, "size_points": sz, "proximity_points": px,
@@ -198,17 +203,17 @@ class CascadeScore(Strategy):
         return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
 
 
-def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, drop: float, hold: int) -> int:
+def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, drop: float, hold: int,
+                     t_last: int) -> int:
     """First time after ``td`` at which the side's window notional is at or below ``(1 - drop)`` of
-    its peak since ``td`` (the window changes only when a liquidation arrives or leaves it)."""
-    end = td + hold if hold > 0 else None
+    its peak since ``td`` (the window changes only when a liquidation arrives or leaves it).  Only
+    times up to ``t_last`` (the last receive time of the data) are known."""
+    end = min(td + hold, t_last) if hold > 0 else t_last
     a0 = int(np.searchsorted(ts_side, td, side="right"))
-    arrivals = ts_side[a0:] if end is None else ts_side[a0:np.searchsorted(ts_side, end, side="right")]
+    arrivals = ts_side[a0:np.searchsorted(ts_side, end, side="right")]
     e0 = int(np.searchsorted(ts_side, td - W, side="right"))
     exp = ts_side[e0:] + W
-    exp = exp[exp > td]
-    if end is not None:
-        exp = exp[exp <= end]
+    exp = exp[(exp > td) & (exp <= end)]
     times = np.unique(np.concatenate((arrivals, exp)))
     if not len(times):
         return int(NEVER)

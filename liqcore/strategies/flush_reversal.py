@@ -49,6 +49,7 @@ FEATURES = ("liquidations.liq_imbalance@15m:zscore", "flow.ofi@5m:zscore", "fund
 
 
 class FlushReversal(Strategy):
+    __doc__ = __doc__  # the module's rules
     name = "flush-reversal-rule"
     PARAMS = (
         ParamSpec("bar", "1m", parse_duration, "bar length; decisions at bar closes", "DUR"),

@@ -43,6 +43,7 @@ EXIT_WORSE = 102
 
 
 class ImbalanceReversal(Strategy):
+    __doc__ = __doc__  # the module's rules
     name = "imbalance-reversal"
     PARAMS = (
         ParamSpec("bar", "5m", parse_duration, "bar length; decisions at bar closes", "DUR"),

@@ -85,6 +85,7 @@ def _judge_verdict(out: Any, conf: float) -> float | None:
 
 
 class LiqTrend(Strategy):
+    __doc__ = __doc__  # the module's rules
     name = "liq-trend"
     PARAMS = (
         ParamSpec("segment", "5m", parse_duration, "segment length of the liquidation z-score", "DUR"),

@@ -62,6 +62,7 @@ def rolling_z(x: np.ndarray, n: int) -> np.ndarray:
 
 
 class VolBreakout(Strategy):
+    __doc__ = __doc__  # the module's rules
     name = "vol-breakout"
     PARAMS = (
         ParamSpec("bar", "1m", parse_duration, "bar length; decisions at bar closes", "DUR"),

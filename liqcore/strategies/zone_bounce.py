@@ -91,6 +91,7 @@ def zones_of(buckets: np.ndarray, heat: np.ndarray, q: float, min_buckets: int) 
 
 
 class ZoneBounce(Strategy):
+    __doc__ = __doc__  # the module's rules
     name = "zone-bounce"
     PARAMS = ZONE_PARAMS
     DEFAULTS = {"take_profit": 0.005, "stop_loss": 0.0, "hold_timeout_ns": 3_600_000_000_000}
