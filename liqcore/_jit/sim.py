@@ -719,15 +719,24 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
     nsym = st.shape[0]
     r = 0
     prints = 0
+    # the next signal's (time, event index), kept in registers
+    nt = sig[0].ts_ns if nr > 0 else NEVER
+    ni = sig[0].ev_idx if nr > 0 else NEVER
     for i in range(n):
         e = ev[i]
         t = e.ts_recv
-        while r < nr and (sig[r].ts_ns < t or (sig[r].ts_ns == t and sig[r].ev_idx < i)):
+        while nt < t or (nt == t and ni < i):
             g = sig[r]
             step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                        g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
                        g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
             r += 1
+            if r < nr:
+                nt = sig[r].ts_ns
+                ni = sig[r].ev_idx
+            else:
+                nt = NEVER
+                ni = NEVER
         k = e.kind
         if k == _TRADE:
             prints += 1

@@ -244,6 +244,39 @@ class StrategyCore:
             "notional": float(self.port[0]["equity"] * self.port[0]["size"]),
         }
 
+    def on_signal(self, signal: Any) -> dict:
+        """A strategy's signal (a SIGNAL_DTYPE row, see :mod:`liqcore.strategies`) through the
+        execution model -- the same step function as the backtest's.  Returns the decision:
+        ``{"action": "order", "side", "entry" ("limit"/"market"), "price" (limit; None for market),
+        "arrive_ns", "expires_ns", ...}`` or ``{"action": "none", "reason": ...}``."""
+        from liqcore.strategies import SIGNAL_DTYPE
+
+        g = np.asarray(signal)
+        if g.dtype != SIGNAL_DTYPE:
+            raise ValueError("signal: expected a row of liqcore.strategies.SIGNAL_DTYPE")
+        g = g.reshape(-1)
+        if len(g) != 1:
+            raise ValueError("signal: expected one signal")
+        g = g[0]
+        sid = self._sid(g["symbol_id"])
+        ts = self._seen(int(g["ts_ns"]))
+        sim = self._sim
+        r = sim.step_entry(self.st, self.port, self.par, sid, ts, int(g["direction"]), int(g["skip_code"]),
+                           int(g["entry"]), float(g["confidence"]), float(g["size_mult"]), float(g["offset"]),
+                           float(g["take_profit"]), float(g["stop_loss"]), float(g["trail"]), float(g["stop_price"]),
+                           int(g["max_hold_ns"]), int(g["entry_timeout_ns"]), int(g["exit_ns"]), int(g["exit_code"]),
+                           int(g["tag"]), self.counts)
+        base = {"symbol_idx": sid, "symbol": self.registry.symbol(sid), "ts_ns": ts, "tag": int(g["tag"])}
+        if r != sim.R_ORDER:
+            return {"action": "none", "reason": sim.REASON_NAMES[r], **base}
+        s = self.st[sid]
+        long_ = s["side"] > 0
+        market = int(s["entry_kind"]) == sim.ENTRY_MARKET
+        return {"action": "order", **base, "side": "buy" if long_ else "sell",
+                "position": "long" if long_ else "short", "entry": "market" if market else "limit",
+                "price": None if market else float(s["limit_price"]), "ref_price": float(s["ref_price"]),
+                "post_only": not market, "arrive_ns": int(s["arrive_ns"]), "expires_ns": int(s["entry_deadline_ns"])}
+
     def on_funding(self, symbol_idx: int, ts_ns: int, rate: float) -> None:
         """A funding event: an open position pays ``side x rate`` of its notional (longs pay positive)."""
         sid = self._sid(symbol_idx)

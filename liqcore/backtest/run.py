@@ -20,9 +20,13 @@ from liqcore.backtest import metrics as M
 from liqcore.config import Params
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, venue_name
 
-__all__ = ["backtest", "simulate", "detect", "sweep", "BacktestResult", "symbol_params", "prepare_events"]
+__all__ = ["backtest", "simulate", "simulate_signals", "detect", "sweep", "BacktestResult", "symbol_params",
+           "prepare_events", "resolve_strategy", "input_kinds"]
 
-_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external"}
+_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external", 5: "trail", 6: "stop_price",
+               7: "max_hold", 8: "signal_exit", 9: "replaced"}
+_KIND_NAMES = {int(Kind.LIQUIDATION): "liquidation", int(Kind.TRADE): "trade", int(Kind.MARK): "mark",
+               int(Kind.FUNDING): "funding", int(Kind.OPEN_INTEREST): "open_interest"}
 
 
 def _sim():
@@ -129,6 +133,9 @@ class BacktestResult:
     detector_counts: dict = field(default_factory=dict)
     events: np.ndarray | None = field(default=None, repr=False)  # the replayed events (ts_recv order)
     dropped: dict = field(default_factory=dict)  # reason -> events ignored (non-finite / non-positive prices)
+    strategy: str = "cascade-mm"  # the strategy that made the signals
+    signals: np.ndarray | None = field(default=None, repr=False)  # SIGNAL_DTYPE, in processing order
+    strategy_obj: object = field(default=None, repr=False, compare=False)  # names its skip / exit codes
 
     # ---- metrics ---------------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -140,6 +147,10 @@ class BacktestResult:
         out["start_ns"] = int(self.start_ns)
         out["end_ns"] = int(self.end_ns)
         out["symbols"] = len(self.registry)
+        out["strategy"] = self.strategy
+        skips = self.skip_counts()
+        if skips:
+            out["skips"] = skips
         if self.dropped:
             out["dropped"] = dict(self.dropped)
         if self.note:
@@ -164,12 +175,39 @@ class BacktestResult:
                 open_at_end=int(self.open_at_end[sid]), working_at_end=int(self.working_at_end[sid]))
         return out
 
-    def trades(self) -> list[dict]:
-        """The ledger in the ``--json`` shape of semantics.md."""
+    def skip_counts(self) -> dict[str, int]:
+        """Strategy-specific skip signals by name (codes other than 0 and mixed), from the signals."""
+        sig = self.signals
+        if sig is None or not len(sig):
+            return {}
+        sk = sig["skip_code"][(sig["direction"] == 0) & (sig["skip_code"] > 1)]
+        codes, n = np.unique(sk, return_counts=True)
+        return {self._skip_name(int(c)): int(k) for c, k in zip(codes, n)}
+
+    def _skip_name(self, code: int) -> str:
+        obj = self.strategy_obj
+        return obj.skip_name(code) if obj is not None else f"skip_{code}"
+
+    def _exit_code_name(self, code: int) -> str:
+        if code == 0:
+            return ""
+        obj = self.strategy_obj
+        return obj.exit_name(code) if obj is not None else f"exit_{code}"
+
+    def trades(self, detail: bool = False) -> list[dict]:
+        """The ledger in the ``--json`` shape: venue, symbol, side, signal_ns, entry_ns, entry_price,
+        exit_ns, exit_price, exit_reason, fees, return.  ``detail=True`` adds the strategy, the
+        signal's tag, entry type, confidence, size multiplier, the signal exit's code name and the
+        strategy's ``inputs`` of the signal."""
         out = []
+        sig_by_tag = None
+        if detail and self.signals is not None and self.strategy_obj is not None:
+            sig_by_tag = {}
+            for g in self.signals:
+                sig_by_tag.setdefault((int(g["symbol_id"]), int(g["tag"]), int(g["ts_ns"])), g)
         for r in self.ledger:
             sid = int(r["symbol_id"])
-            out.append({
+            row = {
                 "venue": venue_name(int(r["venue"])),
                 "symbol": self.registry.symbol(sid) if sid < len(self.registry) else str(sid),
                 "side": "long" if r["side"] > 0 else "short",
@@ -181,7 +219,16 @@ class BacktestResult:
                 "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"),
                 "fees": float(r["fees"]),
                 "return": float(r["ret"]),
-            })
+            }
+            if detail:
+                row.update(strategy=self.strategy, tag=int(r["cascade_id"]),
+                           entry="market" if r["entry_kind"] == 1 else "limit", confidence=float(r["confidence"]),
+                           size_mult=float(r["size_mult"]), exit_code=self._exit_code_name(int(r["exit_code"])),
+                           notional=float(r["notional"]), funding=float(r["funding"]))
+                if sig_by_tag is not None:
+                    g = sig_by_tag.get((sid, int(r["cascade_id"]), int(r["signal_ns"])))
+                    row["inputs"] = self.strategy_obj.inputs(g) if g is not None else {}
+            out.append(row)
         return out
 
     def to_json(self, per_symbol: bool = True) -> dict:
@@ -201,10 +248,14 @@ class BacktestResult:
             "venue": [venue_name(int(v)) for v in L["venue"]],
             "symbol": [self.registry.symbol(int(s)) if s < len(self.registry) else str(s) for s in L["symbol_id"]],
             "side": ["long" if s > 0 else "short" for s in L["side"]],
+            "strategy": [self.strategy] * len(L),
+            "tag": L["cascade_id"],
+            "entry": ["market" if k == 1 else "limit" for k in L["entry_kind"]],
             "exit_reason": [_EXIT_NAMES.get(int(x), "?") for x in L["exit_reason"]],
+            "exit_code": [self._exit_code_name(int(x)) for x in L["exit_code"]],
         }
         for name in L.dtype.names:
-            if name in ("venue", "side", "exit_reason"):
+            if name in ("venue", "side", "exit_reason", "entry_kind", "exit_code"):
                 continue
             cols["return" if name == "ret" else name] = L[name]
         return pa.table(cols)
@@ -220,7 +271,7 @@ class BacktestResult:
         rows = [{"scope": "all", **self.summary()}]
         rows += [{"scope": k, **v} for k, v in self.per_symbol().items()]
         keys = list(dict.fromkeys(k for r in rows for k in r))
-        keys = [k for k in keys if k not in ("data_note", "dropped")]
+        keys = [k for k in keys if k not in ("data_note", "dropped", "skips")]
         return pa.table({k: [r.get(k) for r in rows] for k in keys})
 
     def save(self, out_dir: str | Path) -> list[Path]:
@@ -328,15 +379,139 @@ def _resolve_source(source, registry=None, params: Params | None = None):
     raise ValueError("source: expected a Market/LoadResult, an EVENT_DTYPE array, or file paths")
 
 
-def backtest(source, params: Params | None = None, *, equity: float = 1.0, registry: SymbolRegistry | None = None,
-             records: np.ndarray | None = None, detector=None) -> BacktestResult:
-    """Detect cascades once (unless ``records`` are given) and simulate the strategy.
+def resolve_strategy(strategy, params: Params):
+    """``(strategy instance, params resolved for it)``.  ``strategy``: None (``params.strategy``), a
+    registered name, a :class:`liqcore.strategies.Strategy` subclass or instance (a user's own
+    strategy need not be registered).  Raises ValueError for an unknown name or a parameter that
+    belongs to another strategy -- before any work."""
+    from liqcore.strategies import Strategy, get_strategy
+
+    if strategy is None:
+        strategy = params.strategy
+    if isinstance(strategy, str):
+        obj = get_strategy(strategy)()
+    elif isinstance(strategy, type) and issubclass(strategy, Strategy):
+        obj = strategy()
+    elif isinstance(strategy, Strategy):
+        obj = strategy
+    else:
+        raise ValueError(f"strategy: expected a strategy name or a Strategy; got {strategy!r}")
+    cls = type(obj)
+    if not cls.name:
+        raise ValueError(f"strategy: {cls.__name__} has no name")
+    # a user's unregistered strategy: its own parameters are checked, the name is not looked up
+    cls.check(params)
+    return obj, cls.resolve(params)
+
+
+def input_kinds(events: np.ndarray) -> set[str]:
+    """The input kinds present in ``events`` (``"liquidation"``, ``"trade"``, ``"funding"``...)."""
+    if not len(events):
+        return set()
+    return {_KIND_NAMES[int(k)] for k in np.unique(events["kind"]) if int(k) in _KIND_NAMES}
+
+
+def _clean(events: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Bad prints / funding rates are counted and neutralised (kind 0 is ignored by the simulator);
+    indices stay put so records and signals still point at their events."""
+    price = events["price"]
+    bad_trade = (events["kind"] == int(Kind.TRADE)) & ~(np.isfinite(price) & (price > 0))
+    bad_funding = (events["kind"] == int(Kind.FUNDING)) & ~np.isfinite(price)
+    dropped = {"bad_trade_price": int(bad_trade.sum()), "bad_funding_rate": int(bad_funding.sum())}
+    if dropped["bad_trade_price"] or dropped["bad_funding_rate"]:
+        events = events.copy()
+        events["kind"][bad_trade | bad_funding] = 0
+    return events, {k: v for k, v in dropped.items() if v}
+
+
+def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRegistry | None, params: Params,
+                     equity: float = 1.0, *, strategy=None) -> BacktestResult:
+    """Replay ``events`` (EVENT_DTYPE) with a strategy's ``signals`` (SIGNAL_DTYPE; ``ev_idx`` refers
+    to ``events`` as given) through the execution model.  Events not in ts_recv order are stably
+    re-sorted and the signals' indices follow them; signals are put in processing order
+    (:func:`liqcore.strategies.sort_signals`).  ``strategy`` (name, class or instance; default
+    ``params.strategy``) only names the ledger rows and the codes."""
+    from liqcore.strategies import sort_signals
+
+    sim = _sim()
+    if not (isinstance(equity, (int, float)) and np.isfinite(equity) and equity > 0):
+        raise ValueError(f"equity: must be a positive number; got {equity!r}")
+    obj, params = resolve_strategy(strategy, params)
+    sig = sort_signals(signals)
+    order = _recv_order(events)
+    if order is not None:
+        events = sim.take_events(events, order)
+        inv = np.empty(len(order), dtype=np.int64)
+        inv[order] = np.arange(len(order))
+        sig = sig.copy()
+        ok = (sig["ev_idx"] >= 0) & (sig["ev_idx"] < len(order))
+        sig["ev_idx"][ok] = inv[sig["ev_idx"][ok]]
+        sig = sort_signals(sig)
+    else:
+        events = np.ascontiguousarray(events)
+    events, dropped = _clean(events)
+    registry = registry if registry is not None else SymbolRegistry()
+    n_sym = len(registry)
+    if len(events):
+        n_sym = max(n_sym, int(events["symbol_id"].max()) + 1)
+    if len(sig):
+        n_sym = max(n_sym, int(sig["symbol_id"].max()) + 1)
+    n_sym = max(n_sym, 1)
+    par = symbol_params(params, registry, n_sym)
+    st = sim.new_state(n_sym)
+    port = new_portfolio(params, equity)
+    ledger = np.zeros(int((sig["direction"] != 0).sum()) + 1, dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
+    start_ns = int(events["ts_recv"][0]) if len(events) else 0
+    end_ns = int(events["ts_recv"][-1]) if len(events) else 0
+    if len(sig):
+        end_ns = max(end_ns, int(sig["ts_ns"].max()))
+    t0 = time.perf_counter()
+    n_prints = sim.run_exec(events, sig, st, port, par, ledger, counts, end_ns)
+    elapsed = time.perf_counter() - t0
+    n_trades = int(port[0]["n_trades"])
+    return BacktestResult(
+        params=params, registry=registry, ledger=ledger[:n_trades].copy(), counts=counts,
+        equity0=float(equity), equity=float(port[0]["equity"]), start_ns=start_ns, end_ns=end_ns,
+        records=np.zeros(0, dtype=CASCADE_DTYPE), n_prints=int(n_prints), sim_seconds=elapsed,
+        open_at_end=(st["status"] == sim.OPEN).astype(np.int64),
+        working_at_end=((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).astype(np.int64),
+        note=M.data_note(events), events=events, dropped=dropped, strategy=type(obj).name, signals=sig,
+        strategy_obj=obj,
+    )
+
+
+def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Params, strategy=None, *,
+                 equity: float = 1.0, records: np.ndarray | None = None, detector=None) -> BacktestResult:
+    """One strategy on prepared events (ts_recv order): inputs check, detection when the strategy
+    uses it (unless ``records`` are given), signals, execution model."""
+    obj, params = resolve_strategy(strategy, params)
+    type(obj).check_inputs(input_kinds(events))
+    det_counts: dict = {}
+    if type(obj).uses_detector and records is None:
+        records, det_counts = detect(events, params, detector)
+    sig = obj.signals(events, params, registry if registry is not None else SymbolRegistry(), records)
+    res = simulate_signals(events, sig, registry, params, equity, strategy=obj)
+    if records is not None and type(obj).uses_detector:
+        res.records = _confirmed(records)
+    res.detector_counts = det_counts
+    return res
+
+
+def backtest(source, params: Params | None = None, *, strategy=None, equity: float = 1.0,
+             registry: SymbolRegistry | None = None, records: np.ndarray | None = None,
+             detector=None) -> BacktestResult:
+    """Run a strategy (default ``params.strategy``, i.e. ``cascade-mm``) through the execution model.
 
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
-    ``registry``), or recording paths.  ``detector``: an object with ``run(events, flush)`` (default:
-    the compiled CascadeDetector built from ``params``).
+    ``registry``), or recording paths.  ``strategy``: a registered name, a
+    :class:`liqcore.strategies.Strategy` subclass or instance (a user's own strategy).  ``records``:
+    the detector's records on these events (detection runs once otherwise, for strategies that use
+    it).  ``detector``: an object with ``run(events, flush)`` (default: the compiled
+    CascadeDetector built from ``params``).
     """
     params = params or Params()
+    obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work
     events, registry = _resolve_source(source, registry, params)
     n_future = 0
     if records is None and isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE:
@@ -345,11 +520,7 @@ def backtest(source, params: Params | None = None, *, equity: float = 1.0, regis
 
         events, n_future = drop_future(events, params.max_clock_skew_ns)
     events = prepare_events(events)
-    det_counts: dict = {}
-    if records is None:
-        records, det_counts = detect(events, params, detector)
-    res = simulate(events, records, registry, params, equity)
-    res.detector_counts = det_counts
+    res = run_strategy(events, registry, params, obj, equity=equity, records=records, detector=detector)
     if n_future:
         res.dropped["future_time"] = n_future
     return res
@@ -361,8 +532,12 @@ _DETECTOR_FIELDS = {"quantile", "history", "min_history", "refresh_ns", "window_
 def _sweep_one(values, names, events, records, registry, params, equity):
     """One sweep combination (module level so dask can ship it to workers)."""
     p = Params.from_mapping(dict(zip(names, values)), base=params)
-    s = simulate(events, records, registry, p, equity).summary()
+    if p.strategy == "cascade-mm":
+        s = simulate(events, records, registry, p, equity).summary()
+    else:
+        s = run_strategy(events, registry, p, p.strategy, equity=equity, records=records).summary()
     s.pop("data_note", None)
+    s.pop("skips", None)
     return {**dict(zip(names, values)), **s}
 
 
@@ -388,9 +563,15 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
         changed = {f for f in probe.explicit}
         if changed & _DETECTOR_FIELDS:
             raise ValueError(f"grid: {name!r} is a detector parameter; sweeps reuse one detection")
+    if "strategy" in names:
+        raise ValueError("grid: 'strategy' cannot vary in a sweep; sweep each strategy on its own")
+    strat, params = resolve_strategy(None, params)
+    for name in names:  # a strategy parameter of another strategy: an error before any work
+        type(strat).check(Params.from_mapping({name: grid[name][0]}, base=params))
     events, registry = _resolve_source(source, registry, params)
     events = prepare_events(events)
-    records, _ = detect(events, params, detector)
+    type(strat).check_inputs(input_kinds(events))
+    records = detect(events, params, detector)[0] if type(strat).uses_detector else None
     combos = list(itertools.product(*(grid[n] for n in names)))
 
     if int(workers) < 1:

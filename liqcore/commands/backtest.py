@@ -1,16 +1,19 @@
-"""Backtest the cascade strategy on recordings (any format ``liqcore.io.load_events`` reads) or on a
-synthetic market.  Detection runs once; the tick simulator replays trades and cascade decisions.
+"""Backtest a strategy (default: the cascade market-maker, ``cascade-mm``) on recordings (any format
+``liqcore.io.load_events`` reads) or on a synthetic market.  The strategy turns the events (and, for
+strategies that use it, the cascade detector's records) into signals; the execution model replays
+trades and signals into orders, fills and trades.
 
 Examples:
   liqcore backtest data/binance.csv data/binance_trades.csv --out results/
   liqcore backtest --synthetic --days 7 --symbols ETHUSDT,SOLUSDT --seed 3 --report report/
   liqcore backtest --synthetic --days 3 --offset 0.2% --fill touch --json
+  liqcore backtest --synthetic --strategy cascade-mm --trail 0.3% --slippage-bps 1
 """
 from __future__ import annotations
 
 import sys
 
-HELP = "backtest the cascade strategy on recordings or a synthetic market"
+HELP = "backtest a strategy (default cascade-mm) on recordings or a synthetic market"
 
 
 def add_arguments(parser) -> None:
@@ -92,19 +95,25 @@ def load_source(args, params, steps):
 def run(args) -> int:
     import orjson
 
-    from liqcore.backtest.run import detect, prepare_events, simulate
+    from liqcore.backtest.run import detect, input_kinds, prepare_events, resolve_strategy, run_strategy
     from liqcore.config import params_from_args
 
     params = params_from_args(args)
+    # an unknown strategy or a parameter of another strategy: one clear line, before any work
+    strategy, params = resolve_strategy(None, params)
     if not (args.equity > 0):
         raise ValueError("equity: must be positive")
     with _Steps(not args.no_progress and not args.json) as steps:
         events, registry, label = load_source(args, params, steps)
         events = prepare_events(events)
-        steps.step(f"detecting cascades in {len(events):,} events")
-        records, det_counts = detect(events, params)
-        steps.step("simulating")
-        res = simulate(events, records, registry, params, equity=args.equity)
+        type(strategy).check_inputs(input_kinds(events))
+        records = None
+        det_counts: dict = {}
+        if type(strategy).uses_detector:
+            steps.step(f"detecting cascades in {len(events):,} events")
+            records, det_counts = detect(events, params)
+        steps.step(f"strategy {type(strategy).name}: signals and execution")
+        res = run_strategy(events, registry, params, strategy, equity=args.equity, records=records)
         res.detector_counts = det_counts
         if args.out:
             steps.step("writing ledger and summary")
@@ -113,7 +122,7 @@ def run(args) -> int:
             steps.step("writing the report")
             from liqcore.backtest.report import write_report
 
-            write_report(res, args.report, title=f"liqcore backtest: {label}")
+            write_report(res, args.report, title=f"liqcore backtest ({res.strategy}): {label}")
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(res.to_json(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
@@ -122,7 +131,8 @@ def run(args) -> int:
     from liqcore.backtest.report import print_summary
 
     console = Console()
-    console.print(f"[bold]{label}[/]: {len(events):,} events, {res.n_prints:,} trade prints")
+    console.print(f"[bold]{label}[/]: {len(events):,} events, {res.n_prints:,} trade prints; "
+                  f"strategy [bold]{res.strategy}[/]: {len(res.signals) if res.signals is not None else 0:,} signals")
     if args.synthetic:
         from liqcore.cache import cache_dir
 

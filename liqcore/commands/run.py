@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import sys
 
 import orjson
@@ -51,7 +50,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log", metavar="FILE", help="JSON log file (default: stderr)")
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--kill-switch", metavar="FILE", help="no new entries while this file exists")
-    p.add_argument("--notional", type=float, metavar="Q", help="quote notional per trade (instead of --size x equity)")
     p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--seed-history", nargs="+", metavar="PATH",
@@ -94,10 +92,10 @@ def build(args):
     symbols = _symbols(args.symbols)
     venue = args.venue.lower()
     stream_module(venue)
-    if args.notional is not None and args.param_size is not None:
+    # --notional is the shared parameter (quote notional per trade instead of --size x equity)
+    notional = params.notional if params.notional > 0 else None
+    if notional is not None and "size" in params.explicit:
         raise ValueError("notional: give either --notional or --size, not both")
-    if args.notional is not None and not (math.isfinite(args.notional) and args.notional > 0):
-        raise ValueError("notional: must be a positive quote amount")
     if args.speed < 0:
         raise ValueError("speed: must be >= 0")
     if args.live and venue != "bybit":
@@ -142,7 +140,7 @@ def build(args):
     journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
     journal = Journal(journal_path) if journal_path else None
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
-                    notional=args.notional, kill_switch=args.kill_switch)
+                    notional=notional, kill_switch=args.kill_switch)
     engine.replay_clock = replay_clock
     if args.seed_history:
         from pathlib import Path

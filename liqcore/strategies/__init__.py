@@ -28,7 +28,7 @@ from liqcore.strategies.base import (  # noqa: F401
 __all__ = [
     "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "NEVER", "SKIP_MIXED", "SKIP_NONE", "USE_PARAM",
     "ParamSpec", "Strategy", "empty_signals", "sort_signals", "get_strategy", "register_strategy",
-    "strategy_names", "all_strategies", "owners_of", "find_param",
+    "strategy_names", "all_strategies", "owners_of", "find_param", "is_registered",
 ]
 
 DEFAULT_STRATEGY = "cascade-mm"
@@ -105,6 +105,14 @@ def register_strategy(cls: type, *, replace: bool = False) -> type:
             raise ValueError(f"register_strategy: {name}: DEFAULTS key {k!r} is not a shared parameter field")
     _REGISTRY[name] = cls
     return cls
+
+
+def is_registered(cls: type) -> bool:
+    """Whether ``cls`` is the strategy registered under its name."""
+    try:
+        return get_strategy(cls.name) is cls
+    except ValueError:
+        return False
 
 
 def owners_of(key: str) -> list[type]:

@@ -200,14 +200,16 @@ class Strategy:
 
         if not isinstance(params, Params):
             raise ValueError(f"params: expected liqcore.Params; got {type(params).__name__}")
+        import dataclasses
+
+        from liqcore.strategies import is_registered
+
         cls.check(params)
         out = params
-        if out.strategy != cls.name:
-            out = out.replace(strategy=cls.name)
+        if out.strategy != cls.name and is_registered(cls):  # a user's unregistered strategy keeps the name
+            out = dataclasses.replace(out, strategy=cls.name)
         changes = {k: v for k, v in cls.DEFAULTS.items() if k not in params.explicit}
         if changes:
-            import dataclasses
-
             out = dataclasses.replace(out, **changes)
         return out
 

@@ -1,0 +1,406 @@
+"""Reference twin of the execution model (``liqcore/_jit/sim.py``: ``run_exec`` and its step
+functions): signals -> orders -> fills -> trades as a plain loop, written for reading.
+
+    >>> m = simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly_loss=0.02,
+    ...              max_symbols=4, size=0.25, max_positions=0, replace=False, leverage=0.0,
+    ...              notional=0.0, end_ns=None)
+    >>> m.ledger, m.counts, m.equity, m.states
+
+``events``: EVENT_DTYPE rows sorted by ts_recv; ``signals``: SIGNAL_DTYPE rows in processing order
+(``liqcore.strategies.sort_signals``); ``symbol_params``: one dict per symbol id with the fields of
+the kernel's PARAM_DTYPE (fractions; ``*_ns`` durations; ``touch`` 0/1; ``hours_from``/``hours_to``
+-1 = all hours; ``slippage`` a fraction; ``trail``; ``daily_trades`` 0 = no cap).
+
+The rules, in the order they apply:
+
+1. A signal is processed right after the event ``ev_idx`` (before every event with a later time).
+2. Decision gates: busy symbol, cooldown, skip (direction 0), hours, loss limits, daily trades,
+   max-symbols, max-positions (with replace), reference price (limit entries), then the order.
+3. Arrival after order latency: a post-only limit that would take liquidity is rejected; entry
+   timeout and a signal exit due before the fill cancel the entry.
+4. Fills: limit at the limit on a print through it (or at it with touch), maker fee; market at the
+   first print at/after arrival, moved against the taker by the slippage, taker fee.  Leverage cap
+   at the fill.
+5. Exits from the print after the fill: timed exit due (the earliest of hold deadline and signal
+   exit / replace, ties: the hold) -> at the print (taker); else the stop in force (tightest of
+   stop-loss, trail, stop price) on a print at or beyond it -> at the print (taker); else the
+   take-profit (limit rule, maker).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+TRADE = 2
+FUNDING = 4
+FLAT, PENDING, RESTING, OPEN = 0, 1, 2, 3
+LIMIT, MARKET = 0, 1
+SKIP_MIXED = 1
+TAKE_PROFIT, STOP_LOSS, TIMEOUT, EXTERNAL, TRAIL, STOP_PRICE, MAX_HOLD, SIGNAL_EXIT, REPLACED = range(1, 10)
+NS_PER_HOUR = 3_600_000_000_000
+NS_PER_DAY = 86_400_000_000_000
+NO_TIME = -(2**62)
+NEVER = 2**63 - 1
+
+COUNT_NAMES = (
+    "cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
+    "timeout", "no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed",
+    "external", "skipped", "daily_trades", "max_positions", "leverage", "trail", "stop_price", "max_hold",
+    "signal_exit", "replaced",
+)
+_REASON_COUNT = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "timeout", TRAIL: "trail",
+                 STOP_PRICE: "stop_price", MAX_HOLD: "max_hold", SIGNAL_EXIT: "signal_exit", REPLACED: "replaced"}
+
+
+def _sat(a: int, b: int) -> int:
+    return NEVER if a > NEVER - b else a + b
+
+
+@dataclass
+class State:
+    status: int = FLAT
+    side: int = 0
+    cascade_id: int = 0
+    signal_ns: int = 0
+    arrive_ns: int = 0
+    entry_deadline_ns: int = 0
+    entry_ns: int = 0
+    hold_deadline_ns: int = 0
+    cooldown_until_ns: int = NO_TIME
+    last_ns: int = NO_TIME
+    ref_price: float = 0.0
+    limit_price: float = 0.0
+    entry_price: float = 0.0
+    tp_price: float = 0.0
+    sl_price: float = 0.0
+    notional: float = 0.0
+    funding: float = 0.0
+    last_price: float = math.nan
+    entry_kind: int = LIMIT
+    hold_ns: int = -1
+    hold_reason: int = TIMEOUT
+    exit_due_ns: int = NEVER
+    exit_due_reason: int = SIGNAL_EXIT
+    exit_code: int = 0
+    closing: int = 0
+    fill_day: int = NO_TIME
+    day_fills: int = 0
+    tp_frac: float = math.nan
+    sl_frac: float = math.nan
+    trail: float = 0.0
+    peak: float = 0.0
+    stop_price: float = math.nan
+    confidence: float = 1.0
+    size_mult: float = 1.0
+
+
+@dataclass
+class Model:
+    par: list
+    equity: float
+    daily_loss: float
+    weekly_loss: float
+    max_symbols: int
+    size: float
+    max_positions: int = 0
+    replace: bool = False
+    leverage: float = 0.0
+    notional: float = 0.0
+    day: int = NO_TIME
+    week: int = NO_TIME
+    day_start_equity: float = 0.0
+    week_start_equity: float = 0.0
+    states: list = field(default_factory=list)
+    counts: list = field(default_factory=list)
+    ledger: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.states = [State() for _ in self.par]
+        self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
+        self.day_start_equity = self.week_start_equity = self.equity
+
+    # ---- portfolio ------------------------------------------------------------------------------
+    def roll(self, ts):
+        day = ts // NS_PER_DAY
+        if day != self.day:
+            self.day = day
+            self.day_start_equity = self.equity
+            week = (day + 3) // 7
+            if week != self.week:
+                self.week = week
+                self.week_start_equity = self.equity
+
+    # ---- transitions ----------------------------------------------------------------------------
+    def settle(self, sid, ts):
+        s = self.states[sid]
+        if s.status == PENDING and ts >= s.arrive_ns:
+            lp = s.last_price
+            if s.entry_kind == LIMIT and ((s.side > 0 and s.limit_price >= lp) or (s.side < 0 and s.limit_price <= lp)):
+                s.status = FLAT
+                self.counts[sid]["rejected"] += 1
+                return
+            s.status = RESTING
+        if s.status in (PENDING, RESTING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
+            s.status = FLAT
+            self.counts[sid]["unfilled"] += 1
+
+    def open(self, sid, ts, price, capped=True) -> bool:
+        s, q = self.states[sid], self.par[sid]
+        base = self.notional if self.notional > 0 else self.equity * self.size
+        notional = base * s.size_mult
+        if capped and self.leverage > 0:
+            used = sum(o.notional for j, o in enumerate(self.states) if j != sid and o.status == OPEN)
+            room = self.leverage * self.equity - used
+            if not room > 0:
+                s.status = FLAT
+                self.counts[sid]["leverage"] += 1
+                return False
+            notional = min(notional, room)
+        s.status = OPEN
+        s.entry_ns = ts
+        s.entry_price = price
+        if s.hold_ns < 0:
+            s.hold_deadline_ns = ts + q["hold_timeout_ns"]
+        elif s.hold_ns == 0:
+            s.hold_deadline_ns = NEVER
+        else:
+            s.hold_deadline_ns = _sat(ts, s.hold_ns)
+        tp = q["take_profit"] if math.isnan(s.tp_frac) else s.tp_frac
+        sl = q["stop_loss"] if math.isnan(s.sl_frac) else s.sl_frac
+        if s.side > 0:
+            s.tp_price = price * (1.0 + tp) if tp >= 0 else math.inf
+            s.sl_price = price * (1.0 - sl) if sl >= 0 else -math.inf
+        else:
+            s.tp_price = price * (1.0 - tp) if tp >= 0 else -math.inf
+            s.sl_price = price * (1.0 + sl) if sl >= 0 else math.inf
+        s.peak = price
+        s.notional = notional
+        s.funding = 0.0
+        day = ts // NS_PER_DAY
+        if day != s.fill_day:
+            s.fill_day, s.day_fills = day, 0
+        s.day_fills += 1
+        self.counts[sid]["fills"] += 1
+        return True
+
+    def close(self, sid, ts, price, reason, exit_fee):
+        s, q = self.states[sid], self.par[sid]
+        self.roll(ts)
+        entry_fee = q["maker_fee"] if s.entry_kind == LIMIT else q["taker_fee"]
+        fees = entry_fee + exit_fee
+        ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
+        pnl = s.notional * ret
+        self.equity += pnl
+        self.ledger.append(dict(
+            symbol_id=sid, venue=q["venue"], side=s.side, cascade_id=s.cascade_id, signal_ns=s.signal_ns,
+            arrive_ns=s.arrive_ns, entry_ns=s.entry_ns, exit_ns=ts, exit_reason=reason, ref_price=s.ref_price,
+            entry_price=s.entry_price, exit_price=price, tp_price=s.tp_price, sl_price=s.sl_price, fees=fees,
+            funding=s.funding, ret=ret, notional=s.notional, pnl=pnl, equity_after=self.equity,
+            entry_kind=s.entry_kind, exit_code=s.exit_code if reason == SIGNAL_EXIT else 0,
+            confidence=s.confidence, size_mult=s.size_mult,
+        ))
+        s.status = FLAT
+        s.closing = 0
+        s.cooldown_until_ns = ts + q["cooldown_ns"]
+        self.counts[sid][_REASON_COUNT.get(reason, "external")] += 1
+
+    @staticmethod
+    def stop(s):
+        """The stop in force: the tightest of stop-loss, trailing stop, stop price (ties in that order)."""
+        lvl, why = s.sl_price, STOP_LOSS
+        if s.side > 0:
+            if s.trail > 0 and s.peak * (1.0 - s.trail) > lvl:
+                lvl, why = s.peak * (1.0 - s.trail), TRAIL
+            if s.stop_price > lvl:
+                lvl, why = s.stop_price, STOP_PRICE
+        else:
+            if s.trail > 0 and s.peak * (1.0 + s.trail) < lvl:
+                lvl, why = s.peak * (1.0 + s.trail), TRAIL
+            if s.stop_price < lvl:
+                lvl, why = s.stop_price, STOP_PRICE
+        return lvl, why
+
+    @staticmethod
+    def taker(price, side, slip):
+        return price * (1.0 + side * slip) if slip != 0.0 else price
+
+    # ---- events ---------------------------------------------------------------------------------
+    def on_trade(self, sid, ts, price):
+        if not 0 <= sid < len(self.states):
+            return
+        s, q = self.states[sid], self.par[sid]
+        if s.status in (PENDING, RESTING):
+            self.settle(sid, ts)
+        touch = q["touch"] != 0
+        if s.status == RESTING:
+            if s.entry_kind == MARKET:
+                self.open(sid, ts, self.taker(price, s.side, q["slippage"]))
+            else:
+                lim = s.limit_price
+                hit = (price < lim or (touch and price == lim)) if s.side > 0 else (price > lim or (touch and price == lim))
+                if hit:
+                    self.open(sid, ts, lim)
+        elif s.status == OPEN:
+            due, why = s.hold_deadline_ns, s.hold_reason
+            if s.exit_due_ns < due:
+                due, why = s.exit_due_ns, s.exit_due_reason
+            if ts >= due:
+                self.close(sid, ts, self.taker(price, -s.side, q["slippage"]), why, q["taker_fee"])
+            else:
+                if s.trail > 0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
+                    s.peak = price
+                lvl, why = self.stop(s)
+                if s.side > 0:
+                    if price <= lvl:
+                        self.close(sid, ts, self.taker(price, -1, q["slippage"]), why, q["taker_fee"])
+                    elif price > s.tp_price or (touch and price == s.tp_price):
+                        self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
+                else:
+                    if price >= lvl:
+                        self.close(sid, ts, self.taker(price, 1, q["slippage"]), why, q["taker_fee"])
+                    elif price < s.tp_price or (touch and price == s.tp_price):
+                        self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
+        s.last_price = price
+        s.last_ns = ts
+
+    def on_funding(self, sid, ts, rate):
+        if not 0 <= sid < len(self.states):
+            return
+        s = self.states[sid]
+        if s.status == OPEN and s.entry_price > 0.0 and s.last_price == s.last_price:
+            s.funding += s.side * rate * s.last_price / s.entry_price
+
+    def on_signal(self, g) -> str:
+        sid = int(g["symbol_id"])
+        if not 0 <= sid < len(self.states):
+            return "unknown_symbol"
+        ts = int(g["ts_ns"])
+        c = self.counts[sid]
+        c["cascades"] += 1
+        s, q = self.states[sid], self.par[sid]
+        self.settle(sid, ts)
+        if s.status != FLAT:
+            c["busy"] += 1
+            return "busy"
+        if ts < s.cooldown_until_ns:
+            c["cooldown"] += 1
+            return "cooldown"
+        direction = int(g["direction"])
+        if direction == 0:
+            name = "mixed" if int(g["skip_code"]) == SKIP_MIXED else "skipped"
+            c[name] += 1
+            return name
+        c["signals"] += 1
+        a, b = q["hours_from"], q["hours_to"]
+        if a >= 0:
+            hour = (ts // NS_PER_HOUR) % 24
+            if not ((a <= hour < b) if a < b else (hour >= a or hour < b)):
+                c["hours"] += 1
+                return "hours"
+        self.roll(ts)
+        if (self.daily_loss > 0 and self.equity - self.day_start_equity <= -self.daily_loss * self.day_start_equity) or (
+                self.weekly_loss > 0 and self.equity - self.week_start_equity <= -self.weekly_loss * self.week_start_equity):
+            c["loss_limit"] += 1
+            return "loss_limit"
+        if q["daily_trades"] > 0 and s.fill_day == ts // NS_PER_DAY and s.day_fills >= q["daily_trades"]:
+            c["daily_trades"] += 1
+            return "daily_trades"
+        conf = float(g["confidence"])
+        busy, victim = 0, None
+        for j, o in enumerate(self.states):
+            if j == sid:
+                continue
+            if o.status in (PENDING, RESTING):
+                self.settle(j, ts)
+            if o.status != FLAT and not o.closing:
+                busy += 1
+                if victim is None or (o.confidence, o.signal_ns) < (self.states[victim].confidence,
+                                                                    self.states[victim].signal_ns):
+                    victim = j
+        over = None
+        if busy >= self.max_symbols:
+            over = "max_symbols"
+        elif self.max_positions > 0 and busy >= self.max_positions:
+            over = "max_positions"
+        if over is None:
+            victim = None
+        else:
+            fits = busy - 1 < self.max_symbols and (self.max_positions <= 0 or busy - 1 < self.max_positions)
+            if not (self.replace and victim is not None and self.states[victim].confidence < conf and fits):
+                c[over] += 1
+                return over
+        entry = int(g["entry"])
+        if entry == LIMIT and (s.last_ns == NO_TIME or ts - s.last_ns > q["max_ref_age_ns"]):
+            c["no_reference_price"] += 1
+            return "no_reference_price"
+        if victim is not None:
+            v = self.states[victim]
+            if v.status == OPEN:
+                v.closing = 1
+                due = _sat(ts, self.par[victim]["order_latency_ns"])
+                if due < v.exit_due_ns:
+                    v.exit_due_ns, v.exit_due_reason = due, REPLACED
+            else:
+                v.status = FLAT
+                self.counts[victim]["unfilled"] += 1
+        side = 1 if direction > 0 else -1
+        off = float(g["offset"])
+        off = q["offset"] if math.isnan(off) else off
+        s.side, s.ref_price, s.entry_kind = side, s.last_price, entry
+        if entry == LIMIT:
+            s.limit_price = s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off)
+        else:
+            s.limit_price = math.nan
+        s.status = PENDING
+        s.cascade_id = int(g["tag"])
+        s.signal_ns = ts
+        s.arrive_ns = ts + q["order_latency_ns"]
+        et = int(g["entry_timeout_ns"])
+        s.entry_deadline_ns = ts + (q["entry_timeout_ns"] if et < 0 else et)
+        tp, sl = float(g["take_profit"]), float(g["stop_loss"])
+        s.tp_frac = tp if (math.isnan(tp) or tp > 0) else -1.0
+        s.sl_frac = sl if (math.isnan(sl) or sl > 0) else -1.0
+        tr = float(g["trail"])
+        s.trail = tr if tr > 0 else 0.0
+        s.stop_price = float(g["stop_price"])
+        s.hold_ns = int(g["max_hold_ns"])
+        s.hold_reason = TIMEOUT if s.hold_ns < 0 else MAX_HOLD
+        x = int(g["exit_ns"])
+        s.exit_due_ns = NEVER if x == NEVER else _sat(x, q["order_latency_ns"])
+        s.exit_due_reason = SIGNAL_EXIT
+        s.exit_code = int(g["exit_code"])
+        s.closing = 0
+        s.confidence = conf
+        s.size_mult = float(g["size_mult"])
+        c["orders"] += 1
+        return "order"
+
+    def on_clock(self, ts):
+        for j, s in enumerate(self.states):
+            if s.status in (PENDING, RESTING):
+                self.settle(j, ts)
+        self.roll(ts)
+
+
+def simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly_loss=0.02, max_symbols=4,
+             size=0.25, max_positions=0, replace=False, leverage=0.0, notional=0.0, end_ns=None) -> Model:
+    """Replay events with signals (in processing order); returns the :class:`Model`."""
+    m = Model([dict(p) for p in symbol_params], equity, daily_loss, weekly_loss, max_symbols, size,
+              max_positions, bool(replace), leverage, notional)
+    r, ns = 0, len(signals)
+    for i, e in enumerate(events):
+        t = int(e["ts_recv"])
+        while r < ns and (int(signals[r]["ts_ns"]) < t or (int(signals[r]["ts_ns"]) == t and int(signals[r]["ev_idx"]) < i)):
+            m.on_signal(signals[r])
+            r += 1
+        k = int(e["kind"])
+        if k == TRADE:
+            m.on_trade(int(e["symbol_id"]), t, float(e["price"]))
+        elif k == FUNDING:
+            m.on_funding(int(e["symbol_id"]), t, float(e["price"]))
+    while r < ns:
+        m.on_signal(signals[r])
+        r += 1
+    if end_ns is not None:
+        m.on_clock(int(end_ns))
+    return m
