@@ -33,8 +33,9 @@ Rules (signals only; the execution model fills them):
   5) and ``replace-weakest`` (default on: at the cap, a stronger signal closes the weakest position);
   a ``trail`` (default 1 %) and a fallback ``stop-loss`` (default 2 %), **both in force** -- the
   tighter stop applies.  (The article's code takes the looser of the two, ``min(trail stop, fallback
-  stop)`` for a long, which leaves the trailing stop dead once the position is in profit; liqcore
-  keeps both in force as its prose says.)  No take-profit; ``hold-timeout`` default 0 (none).
+  stop)`` for a long, which leaves the trailing stop dead once the position is in profit -- with a
+  trail tighter than the fallback the minimum is always the fallback; liqcore keeps both in force
+  as its prose says.)  No take-profit; ``hold-timeout`` default 0 (none).
 * Size multiplier 1; ``tag`` = segment number.
 
 Parameters: ``segment``, ``baseline`` (shared with ``vol-breakout``, default 288 here),
