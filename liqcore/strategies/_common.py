@@ -129,6 +129,7 @@ def streams(events: np.ndarray) -> dict[int, Streams]:
         out[int(s)] = Streams(s, tuple(c[a:b][m] for c in cols), tuple(c[a:b][~m] for c in cols))
     try:
         _CACHE[:] = [(weakref.ref(ev), key, out)]
+        weakref.finalize(ev, _CACHE.clear)  # the cache never outlives its events
     except TypeError:
         pass
     return out
