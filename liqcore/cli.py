@@ -24,6 +24,7 @@ COMMANDS = {
     "features": "liqcore.commands.features",
     "study": "liqcore.commands.study",
     "cache": "liqcore.commands.cache",
+    "leak-audit": "liqcore.commands.leak_audit",
 }
 
 _HELP = {
@@ -35,9 +36,10 @@ _HELP = {
     "sweep": "backtest every combination of strategy parameters on one detection (threads or dask)",
     "record": "record raw websocket frames with receive times (zstd, hourly files)",
     "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
-    "features": "point-in-time feature bars (liquidations, flow, funding, cascades, z-scores) to Parquet/CSV",
+    "features": "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)",
     "study": "post-cascade event study: signed forward returns, excursions, reversion share, CI",
     "cache": "show where the synthetic-market cache is and how large (info), or delete it (clear)",
+    "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
 }
 
 

@@ -1,6 +1,16 @@
-"""Point-in-time feature bars per (venue, symbol, bar): liquidations per side, imbalance, rate,
-taker flow and order-flow imbalance, prices and returns, funding, detector cascades, and z-scores
-against the previous bars.  Every row carries ``available_ns`` = bar close + ``--lag``.
+"""Named point-in-time features at given times, the list of feature names, or feature bars.
+
+Named features (``family.name@window[:transform]``, see ``--list``) at each time of ``--at``, each
+exactly as it was knowable then (events received at or before the time):
+
+  liqcore features --list
+  liqcore features --synthetic --days 3 --at 2026-01-06T12:00:00Z,2026-01-06T13:00:00Z \
+      --names liquidations.liq_imbalance@15m:zscore,flow.ofi@5m:zscore,funding.funding_avg@1h --symbols ETHUSDT
+  liqcore features recordings/ --at 1767700800000000000 --names price.return@5m --json
+
+Feature bars per (venue, symbol, bar) (``--bar``): liquidations per side, imbalance, rate, taker flow
+and order-flow imbalance, prices and returns, funding, detector cascades, and z-scores against the
+previous bars.  Every row carries ``available_ns`` = bar close + ``--lag``.
 
 Examples:
   liqcore features --synthetic --days 7 --bar 15m --out features.parquet
@@ -9,7 +19,7 @@ Examples:
 """
 from __future__ import annotations
 
-HELP = "point-in-time feature bars (liquidations, flow, funding, cascades, z-scores) to Parquet/CSV"
+HELP = "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)"
 
 
 def add_input_arguments(parser) -> None:
@@ -56,6 +66,17 @@ def add_arguments(parser) -> None:
     from liqcore.config import add_param_arguments
 
     add_input_arguments(parser)
+    named = parser.add_argument_group("named features")
+    named.add_argument("--list", action="store_true", help="print every feature name with its definition and exit")
+    named.add_argument("--at", metavar="T[,T...]", help="times: ISO-8601 (2026-01-05T13:00:00Z) or ns since the epoch")
+    named.add_argument("--names", metavar="N[,N...]", help="feature names, e.g. flow.ofi@5m:zscore (see --list)")
+    named.add_argument("--json", action="store_true", help="one JSON object per (time, instrument) on stdout")
+    named.add_argument("--lookback", type=int, default=96,
+                       help="history values of a transform: the feature at t - k*window, k = 1..N (default 96)")
+    named.add_argument("--min-periods", type=int, default=20,
+                       help="fewer non-null history values than this give null (default 20)")
+    named.add_argument("--plugin", action="append", default=[], metavar="MODULE|FILE.py",
+                       help="import a module or file that registers user features (repeatable)")
     bars = parser.add_argument_group("bars")
     bars.add_argument("--bar", default="1m", help="bar length (default 1m)")
     bars.add_argument("--zscore-window", type=int, default=96,
@@ -106,8 +127,134 @@ def print_frame(console, frame, title: str) -> None:
     console.print(t)
 
 
+def load_plugins(plugins) -> None:
+    """Import each module name or .py file (they register user features)."""
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    for p in plugins or ():
+        path = Path(p)
+        try:
+            if p.endswith(".py"):
+                if not path.is_file():
+                    raise ValueError(f"plugin: file {p!r} not found")
+                spec = importlib.util.spec_from_file_location(f"liqcore_plugin_{path.stem}", path)
+                mod = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(mod)
+            else:
+                importlib.import_module(p)
+        except ImportError as exc:
+            raise ValueError(f"plugin: cannot import {p!r}: {exc}") from None
+
+
+def print_list(console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from liqcore.research.registry import FAMILIES, NAMED_FEATURES, TRANSFORMS, all_bases
+
+    console.print("[bold]Grammar[/]: " + escape("family[/all].name@window[:transform]") +
+                  "   e.g. liquidations.liq_imbalance@15m:zscore")
+    console.print("window: a duration with a unit (ns, us, ms, s, m, h, d), up to 30d; the value at t uses the "
+                  "events received in (t - window, t]")
+    console.print("/all: liquidations of the symbol merged across every venue in the data\n")
+    t = Table(title="transforms (against the feature at t - k*window, k = 1..lookback)", title_justify="left")
+    t.add_column("transform")
+    t.add_column("definition")
+    for k, v in TRANSFORMS.items():
+        t.add_row(k, escape(v))
+    console.print(t)
+    t = Table(title="features", title_justify="left")
+    t.add_column("name")
+    t.add_column("definition")
+    for fam, doc in list(FAMILIES.items()) + [(f, "user features") for f in
+                                               sorted({b.family for b in all_bases().values()} - set(FAMILIES))]:
+        for b in all_bases().values():
+            if b.family == fam:
+                t.add_row(escape(f"{b.key}@W"), escape(b.definition))
+    console.print(t)
+    console.print("[bold]Named features[/] (computed by default by leak-audit):")
+    for n in NAMED_FEATURES:
+        console.print(f"  {n}")
+
+
+def run_named(args) -> int:
+    import sys
+
+    import orjson
+    from rich.console import Console
+
+    from liqcore.commands.backtest import _Steps
+    from liqcore.config import params_from_args
+    from liqcore.research.store import REASONS, FeatureStore, _names_list, parse_times
+    from liqcore.research.registry import parse_name
+
+    if not args.at or not args.names:
+        raise ValueError("at/names: give both --at T[,T...] and --names N[,N...] (or --list, or --bar for bars)")
+    names = [str(parse_name(n)) for n in _names_list(args.names)]
+    times = parse_times(args.at)
+    params = params_from_args(args)
+    with _Steps(not args.no_progress and not args.json) as steps:
+        events, registry, label, symbols = load_input(args, params, steps)
+        if args.synthetic and args.symbols:
+            symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+        steps.step(f"features from {len(events):,} events")
+        store = FeatureStore(events, registry, params=params, lookback=args.lookback, min_periods=args.min_periods)
+        parts = []
+        for s in (symbols or [None]):
+            parts += store.compute(times, names, s)
+    if args.json:
+        out = sys.stdout.buffer
+        for i, t in enumerate(times.tolist()):
+            for p in parts:
+                vals = {n: (None if p["reasons"][n][i] else float(p["values"][n][i])) for n in names}
+                obj = {"t_ns": t, "symbol": p["symbol"], "values": vals}
+                nulls = {n: REASONS[int(p["reasons"][n][i])] for n in names if p["reasons"][n][i]}
+                if nulls:
+                    obj["null_reasons"] = nulls
+                out.write(orjson.dumps(obj) + b"\n")
+        return 0
+    import pandas as pd
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    console.print(f"[bold]{label}[/]: {len(events):,} events")
+    for p in parts:
+        t = Table(title=p["symbol"], title_justify="left")
+        t.add_column("time (UTC)")
+        for n in names:
+            t.add_column(n, justify="right")
+        for i, tn in enumerate(times.tolist()):
+            cells = [str(pd.Timestamp(tn, unit="ns", tz="UTC"))]
+            for n in names:
+                r = int(p["reasons"][n][i])
+                cells.append(f"null: {REASONS[r]}" if r else f"{p['values'][n][i]:.6g}")
+            t.add_row(*cells)
+        console.print(t)
+    shown = {p["symbol"] for p in parts}
+    sampled = [vs for vs, how in store.sampling().items() if "sampled" in how and vs in shown]
+    if sampled:
+        console.print(f"[yellow]note:[/] liquidations of {', '.join(sampled)} are venue-sampled "
+                      "(at most one per symbol per second)")
+    if store.dropped:
+        console.print(f"dropped (bad values): {store.dropped}")
+    return 0
+
+
 def run(args) -> int:
     from pathlib import Path
+
+    load_plugins(args.plugin)
+    if args.list:
+        from rich.console import Console
+
+        print_list(Console(width=200) if not Console().is_terminal else Console())
+        return 0
+    if args.at or args.names:
+        return run_named(args)
 
     from rich.console import Console
 

@@ -175,7 +175,8 @@ class Engine:
                  on_fill: Callable[[Fill], None] | None = None, *,
                  symbols: Iterable[str] | None = None, equity: float = 10_000.0, notional: float | None = None,
                  instruments: dict | None = None, risk=None, kill_switch: str | os.PathLike | None = None,
-                 metrics: Metrics | None = None, detector=None, on_update: Callable[[OrderUpdate], None] | None = None):
+                 metrics: Metrics | None = None, detector=None, on_update: Callable[[OrderUpdate], None] | None = None,
+                 features: Iterable[str] | None = None):
         from liqcore.backtest.core import StrategyCore
         from liqcore.live.paper import PaperGateway
         from liqcore.live.risk import KillSwitch, RiskView
@@ -235,6 +236,12 @@ class Engine:
         self.on_update = on_update
         self._decoders: dict[str, object] = {}
         self.frames: dict[str, int] = {}
+        # named features kept current from the stream (liqcore.research.live.LiveFeatures); read with feature()
+        self.features = None
+        if features:
+            from liqcore.research.live import LiveFeatures
+
+            self.features = LiveFeatures(features, self.registry, params=self.params)
         self._sym_params: dict[str, Params] = {}
         self.events = 0
         self.metrics.collectors.append(self._collect)
@@ -404,6 +411,8 @@ class Engine:
         if not n:
             return []
         self.events += n
+        if self.features is not None:
+            self.features.on_events(events)
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
@@ -450,6 +459,13 @@ class Engine:
         if held:
             self._flush_held()
         return out
+
+    def feature(self, name: str, symbol: str | None = None, t_ns: int | None = None) -> float | None:
+        """The value of a feature named at construction (``Engine(features=[...])``) for ``symbol`` at
+        ``t_ns`` (default: the latest receive time); None = null (see ``engine.features.why_null``)."""
+        if self.features is None:
+            raise ValueError("features: this engine keeps no features (Engine(features=[names]))")
+        return self.features.value(name, symbol, t_ns)
 
     def _flush_held(self, ci: int | None = None) -> None:
         """Hand the coalesced last print(s) of idle symbols to the core."""

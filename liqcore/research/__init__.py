@@ -1,9 +1,19 @@
-"""Research tools for replays of recorded or synthetic liquidations: point-in-time feature bars
-(:func:`features`) and the post-cascade event study (:func:`event_study`, :func:`summarize_study`).
+"""Research tools for replays of recorded or synthetic liquidations: named point-in-time features
+(:func:`historical`, :class:`FeatureStore`, :class:`LiveFeatures`, :func:`register_feature`,
+:func:`leak_audit`), point-in-time feature bars (:func:`features`) and the post-cascade event study
+(:func:`event_study`, :func:`summarize_study`).
 
 Needs pandas.  Nothing here is imported by ``import liqcore``.
 """
+from liqcore.research.audit import AuditResult, leak_audit
 from liqcore.research.features import FEATURE_COLUMNS, features
+from liqcore.research.live import LiveFeatures
+from liqcore.research.registry import (
+    NAMED_FEATURES, FeatureNameError, parse_name, register_feature, registered_features, unregister_feature,
+)
+from liqcore.research.store import FeatureStore, historical
 from liqcore.research.study import event_study, summarize_study
 
-__all__ = ["features", "FEATURE_COLUMNS", "event_study", "summarize_study"]
+__all__ = ["features", "FEATURE_COLUMNS", "event_study", "summarize_study", "historical", "FeatureStore",
+           "LiveFeatures", "register_feature", "unregister_feature", "registered_features", "parse_name",
+           "FeatureNameError", "NAMED_FEATURES", "leak_audit", "AuditResult"]

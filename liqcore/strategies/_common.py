@@ -1,0 +1,217 @@
+"""Shared pieces of the built-in strategies: per-symbol streams, bar grids, window sums.
+
+Conventions every built-in strategy follows (point in time):
+
+* Events are placed by their receive time ``ts_recv``; the event array is the backtest's, sorted by
+  ``(ts_recv, input order)``.  A window ``(t - W, t]`` holds the events with ``t - W < ts_recv <= t``.
+* A bar grid is the multiples of the bar length on the UTC epoch (``k x bar``) that lie in
+  ``(first event, last event]``: a bar closes at ``k x bar`` and holds ``((k-1) x bar, k x bar]``.
+  A decision at a bar close is processed right after the last event received at or before it.
+* Liquidations count when price and quantity are finite and positive and the side is long or
+  short; trades when price and quantity are finite and positive and the side is buy or sell.
+  Other rows are ignored (the loaders count and drop bad input before it gets here).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from liqcore.strategies.base import ENTRY_MARKET, empty_signals
+from liqcore.types import Kind, Side
+
+__all__ = [
+    "Streams", "streams", "bar_grid", "ev_index_at", "window_sum", "market_signals", "parse_float",
+    "parse_int", "parse_pos_int", "first_true_after", "last_price_at", "concat_signals", "fill_exits",
+]
+
+
+def parse_float(value: Any, name: str) -> float:
+    """A finite number (may be negative)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a number; got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number; got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: must be finite; got {value!r}")
+    return x
+
+
+def parse_nonneg_float(value: Any, name: str) -> float:
+    x = parse_float(value, name)
+    if x < 0:
+        raise ValueError(f"{name}: must be >= 0; got {value!r}")
+    return x
+
+
+def parse_int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a whole number; got {value!r}")
+    try:
+        x = int(value)
+        if isinstance(value, float) and x != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a whole number; got {value!r}") from None
+    if x < 0:
+        raise ValueError(f"{name}: must be >= 0; got {value!r}")
+    return x
+
+
+def parse_pos_int(value: Any, name: str) -> int:
+    x = parse_int(value, name)
+    if x < 1:
+        raise ValueError(f"{name}: must be >= 1; got {value!r}")
+    return x
+
+
+class Streams:
+    """One symbol's liquidations and trades (positions in the event array, receive times, values)."""
+
+    __slots__ = ("sid", "liq_idx", "liq_ts", "liq_notional", "liq_long", "liq_price",
+                 "tr_idx", "tr_ts", "tr_price", "tr_notional", "tr_buy")
+
+    def __init__(self, sid: int, liq: tuple, tr: tuple):
+        self.sid = int(sid)
+        self.liq_idx, self.liq_ts, self.liq_price, qty, side = liq
+        self.liq_notional = self.liq_price * qty
+        self.liq_long = side == Side.LONG
+        self.tr_idx, self.tr_ts, self.tr_price, qty, side = tr
+        self.tr_notional = self.tr_price * qty
+        self.tr_buy = side == Side.BUY
+
+
+def _check_events(events: np.ndarray) -> np.ndarray:
+    from liqcore.types import EVENT_DTYPE
+
+    ev = np.asarray(events)
+    if ev.dtype != EVENT_DTYPE or ev.ndim != 1:
+        raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
+    if len(ev) > 1 and (np.diff(ev["ts_recv"]) < 0).any():
+        raise ValueError("events: must be sorted by receive time (ts_recv), as the backtest prepares them")
+    return ev
+
+
+_CACHE: list = []  # one entry: (weakref to the events array, its length, (first, last) ts_recv, result)
+
+
+def streams(events: np.ndarray) -> dict[int, Streams]:
+    """Per symbol id: its usable liquidations and trades (see the module's conventions).  The last
+    result is kept for the same (unchanged) array, so strategies run on one input share it."""
+    import weakref
+
+    ev = _check_events(events)
+    key = (len(ev), (int(ev["ts_recv"][0]), int(ev["ts_recv"][-1])) if len(ev) else None)
+    if _CACHE:
+        ref, k, res = _CACHE[0]
+        if ref() is ev and k == key:
+            return res
+    kind, side, price, qty = ev["kind"], ev["side"], ev["price"], ev["qty"]
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(price) & (price > 0) & np.isfinite(qty) & (qty > 0)
+    liq = good & (kind == Kind.LIQUIDATION) & ((side == Side.LONG) | (side == Side.SHORT))
+    tr = good & (kind == Kind.TRADE) & ((side == Side.BUY) | (side == Side.SELL))
+    is_liq = liq[liq | tr]
+    sel = np.flatnonzero(liq | tr)
+    sid = ev["symbol_id"][sel]
+    order = np.argsort(sid.astype(np.int16) if len(sid) and sid.max() < 32000 else sid, kind="stable")
+    sel, sid, is_liq = sel[order], sid[order], is_liq[order]
+    cols = (sel, ev["ts_recv"][sel], ev["price"][sel], ev["qty"][sel], ev["side"][sel])
+    ids, starts = np.unique(sid, return_index=True)
+    bounds = np.append(starts, len(sel))
+    out: dict[int, Streams] = {}
+    for k, s in enumerate(ids.tolist()):
+        a, b = bounds[k], bounds[k + 1]
+        m = is_liq[a:b]
+        out[int(s)] = Streams(s, tuple(c[a:b][m] for c in cols), tuple(c[a:b][~m] for c in cols))
+    try:
+        _CACHE[:] = [(weakref.ref(ev), key, out)]
+        weakref.finalize(ev, _CACHE.clear)  # the cache never outlives its events
+    except TypeError:
+        pass
+    return out
+
+
+def bar_grid(events: np.ndarray, bar_ns: int) -> np.ndarray:
+    """Bar closes ``k x bar`` in ``(first receive time, last receive time]`` (int64 ns)."""
+    if bar_ns <= 0:
+        raise ValueError("bar: must be a positive duration")
+    if len(events) == 0:
+        return np.zeros(0, np.int64)
+    t0, t1 = int(events["ts_recv"][0]), int(events["ts_recv"][-1])
+    k0 = t0 // bar_ns + 1
+    k1 = t1 // bar_ns
+    if k1 < k0:
+        return np.zeros(0, np.int64)
+    return np.arange(k0, k1 + 1, dtype=np.int64) * np.int64(bar_ns)
+
+
+def ev_index_at(events: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Index of the last event received at or before each time (-1 = none)."""
+    return np.searchsorted(events["ts_recv"], np.asarray(t, np.int64), side="right").astype(np.int64) - 1
+
+
+def window_sum(ts: np.ndarray, values: np.ndarray, t: np.ndarray, w_ns: int) -> np.ndarray:
+    """Sum of ``values`` with ``t - w < ts <= t`` for each ``t`` (prefix sums, exact for counts)."""
+    cum = np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+    hi = np.searchsorted(ts, t, side="right")
+    lo = np.searchsorted(ts, np.asarray(t, np.int64) - np.int64(w_ns), side="right")
+    return cum[hi] - cum[lo]
+
+
+def window_count(ts: np.ndarray, t: np.ndarray, w_ns: int) -> np.ndarray:
+    hi = np.searchsorted(ts, t, side="right")
+    lo = np.searchsorted(ts, np.asarray(t, np.int64) - np.int64(w_ns), side="right")
+    return (hi - lo).astype(np.int64)
+
+
+def last_price_at(s: Streams, t: np.ndarray) -> np.ndarray:
+    """Last trade price received at or before each time (NaN = none yet)."""
+    i = np.searchsorted(s.tr_ts, t, side="right") - 1
+    out = np.full(len(i), np.nan)
+    ok = i >= 0
+    out[ok] = s.tr_price[i[ok]]
+    return out
+
+
+def first_true_after(cond: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """For each position ``p``: the first ``j > p`` with ``cond[j]``; -1 when there is none."""
+    n = len(cond)
+    nxt = np.full(n + 1, -1, np.int64)
+    # next true at or after j, from the right
+    big = np.where(cond, np.arange(n), n)
+    at_or_after = np.minimum.accumulate(big[::-1])[::-1]
+    nxt[:n] = np.where(at_or_after < n, at_or_after, -1)
+    p = np.asarray(pos, np.int64) + 1
+    return nxt[np.minimum(p, n)]
+
+
+def market_signals(n: int) -> np.ndarray:
+    """``n`` signals with a market entry and the run's parameters everywhere else."""
+    s = empty_signals(n)
+    s["entry"] = ENTRY_MARKET
+    return s
+
+
+def concat_signals(parts: list[np.ndarray]) -> np.ndarray:
+    from liqcore.strategies.base import SIGNAL_DTYPE
+
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return np.zeros(0, SIGNAL_DTYPE)
+    out = np.concatenate(parts)
+    order = np.lexsort((-out["confidence"], out["ev_idx"], out["ts_ns"]))
+    return np.ascontiguousarray(out[order])
+
+
+def fill_exits(sig: np.ndarray, p) -> None:
+    """Write the run's resolved ``take-profit``, ``stop-loss``, ``trail`` and ``hold-timeout`` into the
+    signals (0 = none), so that a per-symbol preset of the guide's strategy (BTC) never changes
+    another strategy's exits."""
+    sig["take_profit"] = float(p.take_profit)
+    sig["stop_loss"] = float(p.stop_loss)
+    sig["trail"] = float(p.trail)
+    sig["max_hold_ns"] = int(p.hold_timeout_ns)

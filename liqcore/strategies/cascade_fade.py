@@ -1,0 +1,122 @@
+"""``cascade-fade``: fade a large liquidation cascade (the research plan's strategy 1).
+
+Rules (signals only; the execution model fills them):
+
+* **Cascades** are the detector's (the rolling-P95 "large" rule and the cluster window, with the
+  detector's parameters).  A cascade's *running notional* is ``long + short`` liquidation notional
+  since its start: at its CONFIRMED record the notionals of all liquidations of the symbol in
+  ``[start, confirmation]``, then every liquidation of the symbol while it is active (the events
+  after the confirming one and before the event that ends it).
+* **Trigger**: the first event at which the running notional reaches ``min-notional`` (default
+  5,000,000 quote units; ``>=``).  When it is already reached at confirmation, the decision is at the
+  confirming event.  At most one signal per cascade; a cascade that ends below ``min-notional`` gives
+  none.  Decision time = that event's receive time.
+* **Direction**: fade.  The flushed side is the side with the larger running notional at the
+  trigger: longs flushed -> long, shorts flushed -> short; equal -> a skip (counted as ``mixed``).
+* **Entry**: market (``order-latency``, ``slippage-bps``).
+* **Exits**:
+
+  - ``hold-timeout`` (this strategy's default 10 min, the plan's 5-15 min reversion target);
+  - *cascade continues*: a signal exit at the receive time of the ``continue-large``-th (default 1)
+    large liquidation on the flushed side received after the decision (large = notional at or above
+    the cascade's threshold in its CONFIRMED record; any such liquidation of the symbol counts,
+    whether or not the detector still holds the cascade open).  The execution model closes at the
+    first print at or after that time plus ``order-latency``; a continuation that comes before the
+    fill closes the position at once.  ``continue-large 0`` turns this exit off;
+  - a fallback ``stop-loss`` (default 1 %); no take-profit (``take-profit`` default 0 = none).
+
+* Confidence 1, size multiplier 1; ``tag`` = the cascade id.
+
+Parameters: ``min-notional`` (shared with ``imbalance-reversal``), ``continue-large``; shared ones
+with this strategy's defaults: ``hold-timeout`` 10m, ``stop-loss`` 1%, ``take-profit`` 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.strategies._common import (
+    concat_signals, fill_exits, market_signals, parse_int, parse_nonneg_float, streams,
+)
+from liqcore.strategies.base import NEVER, SKIP_MIXED, ParamSpec, Strategy
+
+EXIT_CONTINUES = 101
+
+
+class CascadeFade(Strategy):
+    __doc__ = __doc__  # the module's rules
+    name = "cascade-fade"
+    PARAMS = (
+        ParamSpec("min-notional", 5_000_000.0, parse_nonneg_float,
+                  "liquidation notional (quote) that triggers the strategy", "QUOTE"),
+        ParamSpec("continue-large", 1, parse_int,
+                  "large liquidations on the flushed side after the decision that close the position (0 = off)", "N"),
+    )
+    DEFAULTS = {"hold_timeout_ns": 600_000_000_000, "stop_loss": 0.01, "take_profit": 0.0}
+    needs = frozenset({"liquidation", "trade"})
+    uses_detector = True
+    EXIT_CODES = {EXIT_CONTINUES: "cascade_continues"}
+
+    def signals(self, events, params, registry, records=None):
+        from liqcore.types import CASCADE_DTYPE, RecordKind
+
+        if records is None:
+            raise ValueError("cascade-fade: needs the detector's cascade records")
+        p = type(self).resolve(params)
+        min_notional = float(self.value(p, "min-notional"))
+        k_cont = int(self.value(p, "continue-large"))
+        rec = np.asarray(records, dtype=CASCADE_DTYPE)
+        conf = rec[rec["record"] == int(RecordKind.CONFIRMED)]
+        ended = rec[rec["record"] == int(RecordKind.ENDED)]
+        end_idx = {(int(r["symbol_id"]), int(r["cascade_id"])): int(r["event_index"]) for r in ended}
+        st = streams(events)
+        ts_all = events["ts_recv"]
+        rows = []
+        for r in conf:
+            sid = int(r["symbol_id"])
+            s = st.get(sid)
+            ci = int(r["event_index"])
+            L, S = float(r["long_notional"]), float(r["short_notional"])
+            dec = None  # (event index, long, short)
+            if L + S >= min_notional:
+                dec = (ci, L, S)
+            elif s is not None:
+                e = end_idx.get((sid, int(r["cascade_id"])), len(events))
+                a = np.searchsorted(s.liq_idx, ci, side="right")
+                b = np.searchsorted(s.liq_idx, e, side="left")
+                if b > a:
+                    n = s.liq_notional[a:b]
+                    lo = s.liq_long[a:b]
+                    cl = L + np.cumsum(np.where(lo, n, 0.0))
+                    cs = S + np.cumsum(np.where(lo, 0.0, n))
+                    hit = np.flatnonzero(cl + cs >= min_notional)
+                    if len(hit):
+                        j = int(hit[0])
+                        dec = (int(s.liq_idx[a + j]), float(cl[j]), float(cs[j]))
+            if dec is None:
+                continue
+            di, dl, ds = dec
+            direction = 1 if dl > ds else (-1 if ds > dl else 0)
+            exit_ns = NEVER
+            if direction != 0 and k_cont > 0 and s is not None:
+                a = np.searchsorted(s.liq_idx, di, side="right")
+                flushed_long = direction == 1
+                m = (s.liq_long[a:] == flushed_long) & (s.liq_notional[a:] >= float(r["threshold"]))
+                big = np.flatnonzero(m)
+                if len(big) >= k_cont:
+                    exit_ns = int(s.liq_ts[a + big[k_cont - 1]])
+            rows.append((int(ts_all[di]), di, sid, direction, exit_ns, int(r["cascade_id"]), dl, ds))
+        sig = market_signals(len(rows))
+        if rows:
+            arr = np.array([x[:6] for x in rows], dtype=np.int64)
+            sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = arr[:, 0], arr[:, 1], arr[:, 2]
+            sig["direction"] = arr[:, 3]
+            sig["skip_code"] = np.where(arr[:, 3] == 0, SKIP_MIXED, 0)
+            sig["exit_ns"] = arr[:, 4]
+            sig["exit_code"] = np.where(arr[:, 4] != NEVER, EXIT_CONTINUES, 0)
+            sig["tag"] = arr[:, 5]
+        fill_exits(sig, p)
+        return concat_signals([sig])
+
+    def inputs(self, signal) -> dict:
+        return {"cascade_id": int(signal["tag"])}
+

@@ -1,0 +1,224 @@
+"""``cascade-score``: ride a scored liquidation cascade (the second strategy article).
+
+Rules (signals only; the execution model fills them):
+
+* **Window**: per symbol and side, the notional of the liquidations received in the trailing
+  ``score-window`` (default 90s): ``(t - score-window, t]``.
+* **Trigger**: a liquidation whose side's window notional goes from below ``trigger-notional``
+  (default 5,000,000 quote units) to at or above it (a crossing: the side must fall below the
+  trigger again before it can trigger again).
+* **Entry**: decision ``entry-delay`` (default 5s; the article's 5-15 s) after the trigger's receive
+  time, only if at least one further liquidation on the same side was received in between
+  (``(trigger, trigger + entry-delay]``); otherwise a skip ``no_follow_through``.  Direction: trend
+  -- longs flushed -> **short**, shorts flushed -> **long**.  Market entry.
+* **Score** (0-10), at the decision, with ``N`` = the flushed side's window notional then:
+
+  - speed (0-4 points): ``r`` = (N / score-window in seconds) / the median of the same quantity
+    measured right after each of the previous ``score-history`` (default 100) liquidations of that
+    side before the trigger; ``4 x clip(log10(r) / 2, 0, 1)`` (4 points at 100x the usual speed,
+    0 at or below it; 0 when there is no history or the median is 0);
+  - size (0-4 points): ``4 x min(1, N / (4 x trigger-notional))`` (1 point at the trigger, 4 at 4x);
+  - proximity (0-2 points), from the ``zone-bounce`` heatmap (``zone-width``, ``zone-lookback``,
+    ``zone-quantile``, ``zone-min-buckets``) of the liquidations received up to the decision: the
+    nearest zone beyond the last trade price in the flush direction (below it for a long flush,
+    above for a short flush), at distance ``d`` from the price (to the zone's near edge, as a
+    fraction): ``2 x min(1, d / proximity-range)`` (default range 3 %: a support within reach
+    stops a cascade, none within 3 % lets it travel); no zone in that direction -> 2 points.  When
+    the heatmap has fewer than ``zone-min-buckets`` buckets, or there is no trade price yet, the
+    proximity term is left out and the score is ``(speed + size) x 10 / 8``.
+
+* **Size**: multiplier ``score / 10 x min(N / score-notional, 2)`` (default ``score-notional`` 10 M);
+  a multiplier below ``min-size-mult`` (default 0.01) is a skip ``below_min_size`` (the venue's own
+  minimum order size is checked where orders are made).  Confidence = ``score / 10``.
+* **Exits**: ``stop-loss`` 0.8 %, ``take-profit`` 2 %, ``hold-timeout`` 10 min, ``daily-trades`` 6
+  per symbol (this strategy's defaults), and a signal exit when the flushed side's window
+  notional falls ``exit-drop`` (default 60 %) from its peak since the decision: the first time
+  ``t`` after the decision (a liquidation arriving or one leaving the window) at which it is at or
+  below ``(1 - exit-drop) x peak`` (only times up to the end of the data; a decision later than the
+  data's last event is not made).  Never adds to a position (one position per symbol).
+* ``tag`` = the trigger's event index.
+
+Parameters: ``score-window``, ``trigger-notional``, ``entry-delay``, ``score-history``,
+``score-notional``, ``min-size-mult``, ``exit-drop``, ``proximity-range``, and the zone parameters
+shared with ``zone-bounce``; shared: ``stop-loss`` 0.8%, ``take-profit`` 2%, ``hold-timeout`` 10m,
+``daily-trades`` 6.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from liqcore.config import parse_duration, parse_fraction
+from liqcore.strategies._common import (
+    concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int, streams,
+    window_sum,
+)
+from liqcore.strategies.base import NEVER, ParamSpec, Strategy
+from liqcore.strategies.zone_bounce import ZONE_PARAMS, bucket_edge, bucket_of, check_zone_params, heatmap_at, zones_of
+
+SKIP_NO_FOLLOW = 101
+SKIP_SMALL = 102
+EXIT_EXHAUSTED = 101
+
+
+def score_formula(speed_ratio: float, n: float, trigger: float, distance: float | None, prox_range: float,
+                  with_heatmap: bool) -> tuple[float, float, float, float]:
+    """(score, speed points, size points, proximity points) -- see the module's docstring."""
+    sp = 0.0
+    if speed_ratio > 0 and math.isfinite(speed_ratio):
+        sp = 4.0 * min(1.0, max(0.0, math.log10(speed_ratio) / 2.0))
+    sz = 4.0 * min(1.0, n / (4.0 * trigger)) if trigger > 0 else 4.0
+    if not with_heatmap:
+        return (sp + sz) * 10.0 / 8.0, sp, sz, float("nan")
+    px = 2.0 if distance is None else 2.0 * min(1.0, max(0.0, distance) / prox_range if prox_range > 0 else 1.0)
+    return sp + sz + px, sp, sz, px
+
+
+class CascadeScore(Strategy):
+    __doc__ = __doc__  # the module's rules
+    name = "cascade-score"
+    PARAMS = (
+        ParamSpec("score-window", "90s", parse_duration, "rolling window of liquidation notional per side", "DUR"),
+        ParamSpec("trigger-notional", 5_000_000.0, parse_nonneg_float,
+                  "one side's window notional (quote) that triggers", "QUOTE"),
+        ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the trigger", "DUR"),
+        ParamSpec("score-history", 100, parse_pos_int, "previous liquidations whose window speed gives the median", "N"),
+        ParamSpec("score-notional", 10_000_000.0, parse_nonneg_float,
+                  "window notional (quote) of a size multiplier of score/10 (capped at 2x)", "QUOTE"),
+        ParamSpec("min-size-mult", 0.01, parse_nonneg_float, "smaller size multipliers are skipped", "X"),
+        ParamSpec("exit-drop", 0.6, parse_fraction, "fall of the window notional from its peak that exits", "FRAC"),
+        ParamSpec("proximity-range", "3%", parse_fraction, "distance to the next zone worth full proximity points", "FRAC"),
+    ) + ZONE_PARAMS
+    DEFAULTS = {"stop_loss": 0.008, "take_profit": 0.02, "hold_timeout_ns": 600_000_000_000, "daily_trades": 6}
+    needs = frozenset({"liquidation", "trade"})
+    SKIP_CODES = {SKIP_NO_FOLLOW: "no_follow_through", SKIP_SMALL: "below_min_size"}
+    EXIT_CODES = {EXIT_EXHAUSTED: "window_exhausted"}
+
+    def __init__(self):
+        self._inputs: dict[tuple[int, int], dict] = {}
+
+    def signals(self, events, params, registry, records=None):
+        p = type(self).resolve(params)
+        v = lambda k: self.value(p, k)  # noqa: E731
+        W = int(v("score-window"))
+        trig = float(v("trigger-notional"))
+        delay = int(v("entry-delay"))
+        hist_n = int(v("score-history"))
+        ref = float(v("score-notional"))
+        min_mult = float(v("min-size-mult"))
+        drop = float(v("exit-drop"))
+        prox = float(v("proximity-range"))
+        width, look = float(v("zone-width")), int(v("zone-lookback"))
+        zq, zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
+        check_zone_params(width, zq)
+        if W <= 0:
+            raise ValueError("score-window: must be a positive duration")
+        if drop > 1:
+            raise ValueError(f"exit-drop: must be at most 100%; got {drop}")
+        hold = int(p.hold_timeout_ns)
+        self._inputs = {}
+        parts = []
+        t_last = int(events["ts_recv"][-1]) if len(events) else 0
+        for sid, s in streams(events).items():
+            m = len(s.liq_ts)
+            if not m:
+                continue
+            rows = []
+            for side_long in (True, False):
+                sel = np.flatnonzero(s.liq_long == side_long)
+                if not len(sel):
+                    continue
+                ts_side = s.liq_ts[sel]
+                n_side = s.liq_notional[sel]
+                cum = np.concatenate(([0.0], np.cumsum(n_side)))
+                lo = np.searchsorted(ts_side, ts_side - W, side="right")
+                idx = np.arange(len(sel))
+                before = cum[idx] - cum[lo]
+                after = cum[idx + 1] - cum[lo]
+                speed_series = after / (W / 1e9)
+                for k in np.flatnonzero((before < trig) & (after >= trig)).tolist():
+                    t0 = int(ts_side[k])
+                    td = t0 + delay
+                    if td > t_last:  # the data ends before the decision
+                        continue
+                    follow = k + 1 < len(sel) and ts_side[k + 1] <= td
+                    N = float(window_sum(ts_side, n_side, np.array([td]), W)[0])
+                    h = speed_series[max(0, k - hist_n):k]
+                    med = float(np.median(h)) if len(h) else 0.0
+                    r = (N / (W / 1e9)) / med if med > 0 else 0.0
+                    # heatmap known at the decision: liquidations received at or before td
+                    last_pos = int(np.searchsorted(s.liq_ts, td, side="right"))
+                    ub, heat = heatmap_at(s, td, last_pos, width, look)
+                    ti = int(np.searchsorted(s.tr_ts, td, side="right")) - 1
+                    with_hm = len(ub) >= zmin and ti >= 0
+                    dist = None
+                    if with_hm:
+                        price = float(s.tr_price[ti])
+                        pb = int(bucket_of([price], width)[0])
+                        zb = zones_of(ub, heat, zq, zmin)
+                        if side_long:  # longs flushed: price falls; zones below
+                            below = zb[zb < pb]
+                            if len(below):
+                                dist = (price - float(bucket_edge(below.max() + 1, width))) / price
+                        else:
+                            above = zb[zb > pb]
+                            if len(above):
+                                dist = (float(bucket_edge(above.min(), width)) - price) / price
+                    score, sp, sz, px = score_formula(r, N, trig, dist, prox, with_hm)
+                    mult = score / 10.0 * min(N / ref, 2.0) if ref > 0 else score / 10.0 * 2.0
+                    skip = 0 if follow else SKIP_NO_FOLLOW
+                    if skip == 0 and mult < min_mult:
+                        skip = SKIP_SMALL
+                    exit_ns = NEVER
+                    if skip == 0:
+                        exit_ns = _exhaustion_time(ts_side, n_side, td, W, drop, hold, t_last)
+                    rows.append((td, int(s.liq_idx[sel[k]]), -1 if side_long else 1, skip, score, mult, exit_ns))
+                    self._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score,
+                                               "speed_points": sp, "size_points": sz, "proximity_points": px,
+                                               "zone_distance": dist, "size_mult": mult}
+            if not rows:
+                continue
+            rows.sort()
+            sig = market_signals(len(rows))
+            sig["ts_ns"] = [x[0] for x in rows]
+            sig["ev_idx"] = ev_index_at(events, sig["ts_ns"])
+            sig["symbol_id"] = sid
+            sig["tag"] = [x[1] for x in rows]
+            skip = np.array([x[3] for x in rows], np.int16)
+            sig["skip_code"] = skip
+            sig["direction"] = np.where(skip == 0, [x[2] for x in rows], 0)
+            sig["confidence"] = np.clip([x[4] / 10.0 for x in rows], 0.0, 1.0)
+            mult = np.array([x[5] for x in rows])
+            sig["size_mult"] = np.where(skip == 0, mult, 1.0)
+            ex = np.array([x[6] for x in rows], np.int64)
+            sig["exit_ns"] = ex
+            sig["exit_code"] = np.where(ex != NEVER, EXIT_EXHAUSTED, 0)
+            parts.append(sig)
+        out = concat_signals(parts)
+        fill_exits(out, p)
+        return out
+
+    def inputs(self, signal) -> dict:
+        return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+
+
+def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, drop: float, hold: int,
+                     t_last: int) -> int:
+    """First time after ``td`` at which the side's window notional is at or below ``(1 - drop)`` of
+    its peak since ``td`` (the window changes only when a liquidation arrives or leaves it).  Only
+    times up to ``t_last`` (the last receive time of the data) are known."""
+    end = min(td + hold, t_last) if hold > 0 else t_last
+    a0 = int(np.searchsorted(ts_side, td, side="right"))
+    arrivals = ts_side[a0:np.searchsorted(ts_side, end, side="right")]
+    e0 = int(np.searchsorted(ts_side, td - W, side="right"))
+    exp = ts_side[e0:] + W
+    exp = exp[(exp > td) & (exp <= end)]
+    times = np.unique(np.concatenate((arrivals, exp)))
+    if not len(times):
+        return int(NEVER)
+    s0 = float(window_sum(ts_side, n_side, np.array([td]), W)[0])
+    vals = window_sum(ts_side, n_side, times, W)
+    peak = np.maximum.accumulate(np.concatenate(([s0], vals)))[1:]
+    hit = np.flatnonzero(vals <= (1.0 - drop) * peak)
+    return int(times[hit[0]]) if len(hit) else int(NEVER)

@@ -1,0 +1,172 @@
+"""``flush-reversal-rule``: the feature rule "longs flushed, flow turned, crowd short -> UP this hour".
+
+Rules (signals only; the execution model fills them):
+
+* At each bar close ``t`` (``bar``, this strategy's default 1m, on the UTC epoch grid), per
+  instrument (venue and symbol), with the named point-in-time features of the feature store
+  (:mod:`liqcore.research`; each value uses only events received at or before ``t``):
+
+  - ``liquidations.liq_imbalance@15m:zscore`` -- ``(short - long) / (short + long)`` of the
+    liquidation notional over ``(t - 15m, t]`` (null with no liquidation), as a z-score against the
+    same feature at ``t - k x 15m``, ``k = 1..96`` (population std; null with fewer than 20 past
+    values; a flat history gives 0);
+  - ``flow.ofi@5m:zscore`` -- ``(taker buy - taker sell) / (taker buy + taker sell)`` of the trade
+    notional over ``(t - 5m, t]``, z-scored the same way against ``t - k x 5m``;
+  - ``funding.funding_avg@1h`` -- the time-weighted mean over ``(t - 1h, t]`` of the funding rate
+    last known at each venue carrying the symbol, averaged across those venues.
+
+* **Rule**: ``liq_imbalance z < -imbalance-z`` (default 2: longs flushed) and ``ofi z > ofi-z``
+  (default 1: flow turned to buying) and ``funding_avg < funding-max`` (default 0: the crowd is
+  short) -> predict UP: a **long** signal.  A null feature never fires.  At most one signal per
+  instrument per UTC hour (the first bar close of the hour that meets the rule; a close at exactly
+  hh:00 belongs to the hour that starts then).
+* **As a perp trade**: market entry, a signal exit at the end of the UTC hour (closed at the first
+  print at or after the hour's end plus ``order-latency``); no take-profit, stop-loss or hold
+  timeout by default (``take-profit``, ``stop-loss``, ``hold-timeout`` default 0 here).
+* **As a binary** (:func:`evaluate_binary`): a hit when the hour's last trade price (the last trade
+  received before the hour's end) is above the last trade price at the signal time; beside it, a
+  hit when it is above the hour's open (the first trade received in the hour).
+* Confidence 1, size multiplier 1; ``tag`` = the hour number (hour start / 1h).
+
+Parameters: ``bar`` (shared), ``imbalance-z``, ``ofi-z``, ``funding-max``; shared: ``take-profit`` 0,
+``stop-loss`` 0, ``hold-timeout`` 0.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from liqcore.config import parse_duration
+from liqcore.strategies._common import (
+    bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_float, parse_nonneg_float, streams,
+)
+from liqcore.strategies.base import ParamSpec, Strategy
+
+HOUR_NS = 3_600_000_000_000
+EXIT_HOUR_END = 101
+FEATURES = ("liquidations.liq_imbalance@15m:zscore", "flow.ofi@5m:zscore", "funding.funding_avg@1h")
+
+
+class FlushReversal(Strategy):
+    __doc__ = __doc__  # the module's rules
+    name = "flush-reversal-rule"
+    PARAMS = (
+        ParamSpec("bar", "1m", parse_duration, "bar length; decisions at bar closes", "DUR"),
+        ParamSpec("imbalance-z", 2.0, parse_nonneg_float, "fires when the liquidation-imbalance z-score is below minus this", "Z"),
+        ParamSpec("ofi-z", 1.0, parse_float, "fires when the order-flow-imbalance z-score is above this", "Z"),
+        ParamSpec("funding-max", 0.0, parse_float, "fires when the average funding rate is below this", "RATE"),
+    )
+    DEFAULTS = {"take_profit": 0.0, "stop_loss": 0.0, "hold_timeout_ns": 0}
+    needs = frozenset({"liquidation", "trade", "funding"})
+    EXIT_CODES = {EXIT_HOUR_END: "hour_end"}
+
+    def __init__(self):
+        self._inputs: dict[tuple[int, int], dict] = {}
+
+    def feature_values(self, events, registry, times):
+        """The three features at ``times`` per instrument: ``{sid: {name: array}}``."""
+        from liqcore.research.store import FeatureStore
+
+        if not len(times):
+            return {}
+        store = FeatureStore(events, registry)
+        return {int(part["sid"]): part["values"] for part in store.compute(np.asarray(times, np.int64), list(FEATURES))}
+
+    def signals(self, events, params, registry, records=None):
+        p = type(self).resolve(params)
+        bar = int(self.value(p, "bar"))
+        zl = float(self.value(p, "imbalance-z"))
+        zo = float(self.value(p, "ofi-z"))
+        fmax = float(self.value(p, "funding-max"))
+        t = bar_grid(events, bar)
+        self._inputs = {}
+        if not len(t):
+            return concat_signals([])
+        ev_at = ev_index_at(events, t)
+        vals = self.feature_values(events, registry, t)
+        parts = []
+        for sid in sorted(vals):
+            v = vals[sid]
+            li, of, fu = (v[n] for n in FEATURES)
+            with np.errstate(invalid="ignore"):
+                ok = (li < -zl) & (of > zo) & (fu < fmax)
+            pos = np.flatnonzero(ok)
+            if not len(pos):
+                continue
+            hour = t[pos] // HOUR_NS
+            first = np.concatenate(([True], hour[1:] != hour[:-1]))
+            pos, hour = pos[first], hour[first]
+            sig = market_signals(len(pos))
+            sig["ts_ns"] = t[pos]
+            sig["ev_idx"] = ev_at[pos]
+            sig["symbol_id"] = sid
+            sig["tag"] = hour
+            sig["exit_ns"] = (hour + 1) * HOUR_NS
+            sig["exit_code"] = EXIT_HOUR_END
+            for k, i in enumerate(pos.tolist()):
+                self._inputs[(sid, int(t[i]))] = {n: float(v[n][i]) for n in FEATURES}
+            parts.append(sig)
+        out = concat_signals(parts)
+        fill_exits(out, p)
+        return out
+
+    def inputs(self, signal) -> dict:
+        return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+
+
+def evaluate_binary(signals: np.ndarray, events: np.ndarray, *, confidence: float = 0.95) -> dict:
+    """The rule as a binary prediction ("UP for the rest of the hour") against the 50/50 prior.
+
+    For each long signal whose hour is complete in ``events`` (the last event is received at or after
+    the hour's end): ``p0`` = last trade price received at or before the signal, ``close`` = last
+    trade received before the hour's end, ``open`` = first trade received in the hour.  A hit when
+    ``close > p0``; beside it, ``close > open``.  Returns ``n``, ``hits``, ``hit_rate``, ``prior``
+    (0.5), ``p_value`` (one-sided binomial test, greater than 0.5), ``p_value_two_sided``, ``wilson``
+    (the Wilson score interval at ``confidence``), the same for the hour's open (``hits_vs_open``,
+    ...), and ``pending`` (signals whose hour is not complete, or without a trade price)."""
+    from scipy.stats import binomtest
+
+    sig = np.asarray(signals)
+    sig = sig[sig["direction"] == 1]
+    st = streams(events)
+    last_t = int(events["ts_recv"][-1]) if len(events) else 0
+    hits = hits_open = n = n_open = pending = 0
+    for row in sig:
+        s = st.get(int(row["symbol_id"]))
+        t0 = int(row["ts_ns"])
+        h0 = (t0 // HOUR_NS) * HOUR_NS
+        h1 = h0 + HOUR_NS
+        if s is None or last_t < h1:
+            pending += 1
+            continue
+        i0 = int(np.searchsorted(s.tr_ts, t0, side="right")) - 1
+        ic = int(np.searchsorted(s.tr_ts, h1, side="left")) - 1
+        io = int(np.searchsorted(s.tr_ts, h0, side="left"))
+        if i0 < 0 or ic < 0:
+            pending += 1
+            continue
+        close = float(s.tr_price[ic])
+        n += 1
+        hits += close > float(s.tr_price[i0])
+        if io <= ic:
+            n_open += 1
+            hits_open += close > float(s.tr_price[io])
+
+    def stats(k: int, m: int) -> dict:
+        if m == 0:
+            return {"n": 0, "hits": 0, "hit_rate": None, "p_value": None, "p_value_two_sided": None,
+                    "wilson": None}
+        bt = binomtest(k, m, 0.5, alternative="greater")
+        ci = binomtest(k, m, 0.5).proportion_ci(confidence_level=confidence, method="wilson")
+        return {"n": m, "hits": k, "hit_rate": k / m, "p_value": float(bt.pvalue),
+                "p_value_two_sided": float(binomtest(k, m, 0.5).pvalue), "wilson": (float(ci.low), float(ci.high))}
+
+    a, b = stats(hits, n), stats(hits_open, n_open)
+    out = dict(a)
+    out.update({"prior": 0.5, "confidence": confidence, "pending": pending})
+    out.update({f"{k}_vs_open": v for k, v in b.items()})
+    return out
+
+
+__all__ = ["FlushReversal", "evaluate_binary", "FEATURES"]

@@ -1,0 +1,121 @@
+"""``imbalance-reversal``: trade against an extreme one-sided liquidation imbalance (the research
+plan's strategy 2).
+
+Rules (signals only; the execution model fills them):
+
+* **Bars** of ``bar`` (default 5m) on the UTC epoch grid; decisions at bar closes ``t``.
+* At each close, over the trailing ``imbalance-window`` (default 15m), i.e. the liquidations of the
+  symbol received in ``(t - imbalance-window, t]``: ``L`` = notional of liquidated longs, ``S`` = of
+  liquidated shorts, ``total = L + S``, ``imbalance = (S - L) / total`` (0 when ``total`` is 0).
+* **Entry** only when ``total >= min-notional`` (this strategy's default 1,000,000 quote units) and
+  one side holds at least ``extreme`` of it (default 0.7, the plan's "> 70 % one-sided"; it must be
+  above 0.5): ``L >= extreme x total`` (``imbalance <= 1 - 2 x extreme``, -0.4) -> **long** (longs
+  were flushed, fade them); ``S >= extreme x total`` -> **short**.  Market entry.  Every bar close
+  that meets the rule is a signal (the execution model keeps one position per symbol).
+* **Exits** (the first that happens):
+
+  - *normalised*: a signal exit at the first LATER bar close where ``|imbalance| <= normal``
+    (default 0.2); a window with no liquidation at all counts as normalised (imbalance 0);
+  - *worsens* (the plan's stop): a signal exit at the first later bar close whose imbalance has the
+    same sign, a larger magnitude and a larger ``total`` than the triggering bar's;
+  - ``hold-timeout`` (this strategy's default 1h, the plan's 1-hour target);
+  - a fallback ``stop-loss`` (default 1 %); no take-profit.
+
+* Confidence = the one-sided share ``max(L, S) / total``; size multiplier 1; ``tag`` = bar number
+  (close / bar).
+
+Parameters: ``bar`` (shared with ``vol-breakout`` and ``flush-reversal-rule``, each with its own
+default), ``imbalance-window``, ``min-notional`` (shared with ``cascade-fade``), ``extreme``,
+``normal``; shared: ``hold-timeout`` 1h, ``stop-loss`` 1%, ``take-profit`` 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.config import parse_duration, parse_fraction
+from liqcore.strategies._common import (
+    bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, streams, window_sum,
+)
+from liqcore.strategies.base import NEVER, ParamSpec, Strategy
+
+EXIT_NORMAL = 101
+EXIT_WORSE = 102
+
+
+class ImbalanceReversal(Strategy):
+    __doc__ = __doc__  # the module's rules
+    name = "imbalance-reversal"
+    PARAMS = (
+        ParamSpec("bar", "5m", parse_duration, "bar length; decisions at bar closes", "DUR"),
+        ParamSpec("imbalance-window", "15m", parse_duration, "window of the liquidation imbalance", "DUR"),
+        ParamSpec("min-notional", 1_000_000.0, parse_nonneg_float,
+                  "liquidation notional (quote) that triggers the strategy", "QUOTE"),
+        ParamSpec("extreme", 0.7, parse_fraction, "one-sided share of the liquidation notional that triggers (> 0.5)", "FRAC"),
+        ParamSpec("normal", 0.2, parse_fraction, "|imbalance| at or below which the imbalance has normalised", "FRAC"),
+    )
+    DEFAULTS = {"hold_timeout_ns": 3_600_000_000_000, "stop_loss": 0.01, "take_profit": 0.0}
+    needs = frozenset({"liquidation", "trade"})
+    EXIT_CODES = {EXIT_NORMAL: "imbalance_normal", EXIT_WORSE: "imbalance_worse"}
+
+    def signals(self, events, params, registry, records=None):
+        p = type(self).resolve(params)
+        bar = int(self.value(p, "bar"))
+        win = int(self.value(p, "imbalance-window"))
+        min_notional = float(self.value(p, "min-notional"))
+        extreme = float(self.value(p, "extreme"))
+        normal = float(self.value(p, "normal"))
+        if not 0.5 < extreme <= 1.0:
+            raise ValueError(f"extreme: must be above 0.5 and at most 1; got {extreme}")
+        if bar <= 0 or win <= 0:
+            raise ValueError("bar, imbalance-window: must be positive durations")
+        t = bar_grid(events, bar)
+        ev_at = ev_index_at(events, t)
+        hold = int(p.hold_timeout_ns)
+        horizon = len(t) if hold <= 0 else hold // bar + 2
+        parts = []
+        for sid, s in streams(events).items():
+            if not len(s.liq_ts) or not len(t):
+                continue
+            L = window_sum(s.liq_ts, np.where(s.liq_long, s.liq_notional, 0.0), t, win)
+            S = window_sum(s.liq_ts, np.where(s.liq_long, 0.0, s.liq_notional), t, win)
+            tot = L + S
+            with np.errstate(invalid="ignore", divide="ignore"):
+                imb = np.where(tot > 0, (S - L) / np.where(tot > 0, tot, 1.0), 0.0)
+            ok = (tot >= min_notional) & (tot > 0)
+            go_long = ok & (L >= extreme * tot)
+            go_short = ok & (S >= extreme * tot)
+            pos = np.flatnonzero(go_long | go_short)
+            if not len(pos):
+                continue
+            normal_ok = np.abs(imb) <= normal
+            sig = market_signals(len(pos))
+            sig["ts_ns"] = t[pos]
+            sig["ev_idx"] = ev_at[pos]
+            sig["symbol_id"] = sid
+            sig["direction"] = np.where(go_long[pos], 1, -1)
+            sig["confidence"] = np.maximum(L[pos], S[pos]) / tot[pos]
+            sig["tag"] = t[pos] // bar
+            absimb, sgn = np.abs(imb), np.sign(imb)
+            for k, i in enumerate(pos.tolist()):
+                e = min(len(t), i + 1 + horizon)
+                j_norm = np.flatnonzero(normal_ok[i + 1:e])
+                worse = (sgn[i + 1:e] == sgn[i]) & (absimb[i + 1:e] > absimb[i]) & (tot[i + 1:e] > tot[i])
+                j_worse = np.flatnonzero(worse)
+                jn = int(j_norm[0]) if len(j_norm) else None
+                jw = int(j_worse[0]) if len(j_worse) else None
+                if jn is None and jw is None:
+                    continue
+                if jw is None or (jn is not None and jn <= jw):
+                    sig["exit_ns"][k], sig["exit_code"][k] = t[i + 1 + jn], EXIT_NORMAL
+                else:
+                    sig["exit_ns"][k], sig["exit_code"][k] = t[i + 1 + jw], EXIT_WORSE
+            parts.append(sig)
+        out = concat_signals(parts)
+        fill_exits(out, p)
+        return out
+
+    def inputs(self, signal) -> dict:
+        return {"bar": int(signal["tag"]), "one_sided_share": float(signal["confidence"])}
+
+
+__all__ = ["ImbalanceReversal", "EXIT_NORMAL", "EXIT_WORSE", "NEVER"]

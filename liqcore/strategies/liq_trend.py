@@ -1,0 +1,212 @@
+"""``liq-trend``: follow the side that is being wiped out (the first strategy article).
+
+Rules (signals only; the execution model fills them):
+
+* **Segments** of ``segment`` (default 5m) on the UTC epoch grid; decisions at segment closes ``t``.
+  ``rec`` = the notional of the symbol's liquidations received in ``(t - segment, t]``, counting only
+  liquidations of at least ``min-liq-notional`` (default 0 = all).  (The article keeps only Binance
+  orders with status ``FILLED``; the normalised event stream carries no order status, every
+  liquidation event counts.)
+* **z** = ``(rec - mean) / std`` over the previous ``baseline`` segments (default 288, one day;
+  population std); a flat baseline gives z = 0; no z before ``baseline`` complete segments exist.
+* **Trigger**: ``z >= z-entry`` (default 2) and ``rec > 0``, and the segment is one-sided: long share
+  ``L / rec > purity`` (default 0.75) -> **short** (trend following: longs are being wiped out);
+  ``< 1 - purity`` -> **long**; otherwise a skip (counted as ``mixed``).
+  Strong = ``z >= z-strong`` (default 4), otherwise medium.
+* **Candle check**: the price change over the last ``candle-lookback`` (default 15m) of 1-minute
+  candles built from trades = the last trade price received at or before ``t`` minus the first trade
+  price received in ``(t - candle-lookback, t]`` (the first candle's open to the last candle's close).
+  Aligned = the change has the trade's sign (up for a long, down for a short); no trade or no change
+  = not aligned.
+* **Decision matrix** (the article's, without its news column): strong + aligned -> enter with
+  confidence 1.0 ("high"); medium + aligned -> confidence 0.6 ("medium"); strong + not aligned ->
+  skip ``strong_not_aligned`` (the article's hold/observe); medium + not aligned -> skip
+  ``medium_not_aligned``.
+* **Judge hook** (the article's news and language-model layer): ``LiqTrend(judge=callable)``.  The
+  callable gets one dict per would-be entry -- ``symbol_id``, ``venue``, ``symbol``, ``ts_ns``,
+  ``direction`` (+1/-1), ``z``, ``rec_notional``, ``long_share``, ``strength`` ("strong"/"medium"),
+  ``aligned``, ``price_change``, ``confidence`` -- and returns ``None``/``True`` (keep), ``False``
+  (veto: a skip ``judge_veto``), a number in [0, 1] (the new confidence; 0 vetoes), or a dict with
+  ``"veto"`` and/or ``"confidence"``.  None by default.  It runs in decision order and must itself be
+  point in time (it may only use what it knew at ``ts_ns``).
+* **Execution**: market entry; ranked by confidence with ``max-positions`` (this strategy's default
+  5) and ``replace-weakest`` (default on: at the cap, a stronger signal closes the weakest position);
+  a ``trail`` (default 1 %) and a fallback ``stop-loss`` (default 2 %), **both in force** -- the
+  tighter stop applies.  (The article's code takes the looser of the two, ``min(trail stop, fallback
+  stop)`` for a long, which leaves the trailing stop dead once the position is in profit -- with a
+  trail tighter than the fallback the minimum is always the fallback; liqcore keeps both in force
+  as its prose says.)  No take-profit; ``hold-timeout`` default 0 (none).
+* Size multiplier 1; ``tag`` = segment number.
+
+Parameters: ``segment``, ``baseline`` (shared with ``vol-breakout``, default 288 here),
+``min-liq-notional``, ``z-entry``, ``z-strong``, ``purity``, ``candle-lookback``; shared:
+``max-positions`` 5, ``replace-weakest`` on, ``trail`` 1%, ``stop-loss`` 2%, ``take-profit`` 0,
+``hold-timeout`` 0.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from liqcore.config import parse_duration, parse_fraction
+from liqcore.strategies._common import (
+    bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int,
+    streams, window_sum,
+)
+from liqcore.strategies.base import SKIP_MIXED, ParamSpec, Strategy
+from liqcore.strategies.vol_breakout import rolling_z
+
+SKIP_STRONG_NOT_ALIGNED = 101
+SKIP_MEDIUM_NOT_ALIGNED = 102
+SKIP_JUDGE_VETO = 103
+CONF_HIGH = 1.0
+CONF_MEDIUM = 0.6
+
+
+def _judge_verdict(out: Any, conf: float) -> float | None:
+    """The judge's answer -> the new confidence, or None for a veto."""
+    if out is None or out is True:
+        return conf
+    if out is False:
+        return None
+    if isinstance(out, dict):
+        if out.get("veto"):
+            return None
+        if out.get("confidence") is not None:
+            return _judge_verdict(float(out["confidence"]), conf)
+        return conf
+    if isinstance(out, (int, float, np.integer, np.floating)):
+        c = float(out)
+        if not math.isfinite(c) or c < 0 or c > 1:
+            raise ValueError(f"liq-trend judge: confidence must be within [0, 1]; got {out!r}")
+        return None if c == 0 else c
+    raise ValueError(f"liq-trend judge: expected None, a bool, a confidence or a dict; got {type(out).__name__}")
+
+
+class LiqTrend(Strategy):
+    __doc__ = __doc__  # the module's rules
+    name = "liq-trend"
+    PARAMS = (
+        ParamSpec("segment", "5m", parse_duration, "segment length of the liquidation z-score", "DUR"),
+        ParamSpec("baseline", 288, parse_pos_int, "previous bars (segments) the z-score compares with", "N"),
+        ParamSpec("min-liq-notional", 0.0, parse_nonneg_float, "smallest liquidation (quote) that counts", "QUOTE"),
+        ParamSpec("z-entry", 2.0, parse_nonneg_float, "z-score of the segment's liquidation notional that triggers", "Z"),
+        ParamSpec("z-strong", 4.0, parse_nonneg_float, "z-score of a strong signal", "Z"),
+        ParamSpec("purity", 0.75, parse_fraction, "one-sided share of the segment needed (> purity)", "FRAC"),
+        ParamSpec("candle-lookback", "15m", parse_duration, "trade candles checked for alignment", "DUR"),
+    )
+    DEFAULTS = {"max_positions": 5, "replace_weakest": True, "trail": 0.01, "stop_loss": 0.02,
+                "take_profit": 0.0, "hold_timeout_ns": 0}
+    needs = frozenset({"liquidation", "trade"})
+    SKIP_CODES = {SKIP_STRONG_NOT_ALIGNED: "strong_not_aligned", SKIP_MEDIUM_NOT_ALIGNED: "medium_not_aligned",
+                  SKIP_JUDGE_VETO: "judge_veto"}
+
+    def __init__(self, judge: Callable[[dict], Any] | None = None):
+        if judge is not None and not callable(judge):
+            raise ValueError("liq-trend: judge must be a callable (context dict -> verdict) or None")
+        self.judge = judge
+        self._inputs: dict[tuple[int, int], dict] = {}
+
+    def signals(self, events, params, registry, records=None):
+        p = type(self).resolve(params)
+        seg = int(self.value(p, "segment"))
+        n = int(self.value(p, "baseline"))
+        min_liq = float(self.value(p, "min-liq-notional"))
+        z_entry = float(self.value(p, "z-entry"))
+        z_strong = float(self.value(p, "z-strong"))
+        purity = float(self.value(p, "purity"))
+        look = int(self.value(p, "candle-lookback"))
+        if seg <= 0 or look <= 0:
+            raise ValueError("segment, candle-lookback: must be positive durations")
+        t = bar_grid(events, seg)
+        ev_at = ev_index_at(events, t)
+        parts = []
+        self._inputs = {}
+        for sid, s in streams(events).items():
+            if not len(t) or not len(s.liq_ts):
+                continue
+            keep = s.liq_notional >= min_liq
+            nl = np.where(keep & s.liq_long, s.liq_notional, 0.0)
+            ns = np.where(keep & ~s.liq_long, s.liq_notional, 0.0)
+            L = window_sum(s.liq_ts, nl, t, seg)
+            S = window_sum(s.liq_ts, ns, t, seg)
+            rec = L + S
+            z = _rolling_z_float(rec, n)
+            with np.errstate(invalid="ignore"):
+                trig = np.flatnonzero((z >= z_entry) & (rec > 0))
+            if not len(trig):
+                continue
+            tt = t[trig]
+            share = L[trig] / rec[trig]
+            d = np.where(share > purity, -1, np.where(share < 1.0 - purity, 1, 0)).astype(np.int8)
+            hi = np.searchsorted(s.tr_ts, tt, side="right")
+            lo = np.searchsorted(s.tr_ts, tt - look, side="right")
+            has = hi > lo
+            if len(s.tr_price):
+                chg = np.where(has, s.tr_price[np.maximum(hi - 1, 0)] - s.tr_price[np.minimum(lo, len(s.tr_price) - 1)], 0.0)
+            else:
+                chg = np.zeros(len(tt))
+            aligned = has & (np.sign(chg) == d) & (d != 0)
+            strong = z[trig] >= z_strong
+            sig = market_signals(len(trig))
+            sig["ts_ns"] = tt
+            sig["ev_idx"] = ev_at[trig]
+            sig["symbol_id"] = sid
+            sig["tag"] = tt // seg
+            sig["confidence"] = np.where(strong, CONF_HIGH, CONF_MEDIUM)
+            skip = np.where(d == 0, SKIP_MIXED,
+                            np.where(aligned, 0, np.where(strong, SKIP_STRONG_NOT_ALIGNED, SKIP_MEDIUM_NOT_ALIGNED)))
+            sig["skip_code"] = skip
+            sig["direction"] = np.where(skip == 0, d, 0)
+            for k in range(len(trig)):
+                self._inputs[(sid, int(tt[k]))] = {"z": float(z[trig[k]]), "rec_notional": float(rec[trig[k]]),
+                                                   "long_share": float(share[k]), "price_change": float(chg[k]),
+                                                   "strength": "strong" if strong[k] else "medium",
+                                                   "aligned": bool(aligned[k])}
+            parts.append(sig)
+        out = concat_signals(parts)
+        if self.judge is not None and len(out):
+            for k in np.flatnonzero(out["direction"] != 0).tolist():
+                row = out[k]
+                sid = int(row["symbol_id"])
+                ctx = dict(self._inputs[(sid, int(row["ts_ns"]))])
+                ctx.update(symbol_id=sid, ts_ns=int(row["ts_ns"]), direction=int(row["direction"]),
+                           confidence=float(row["confidence"]))
+                if registry is not None and 0 <= sid < len(registry):
+                    ctx.update(venue=registry.venue(sid).name.lower(), symbol=registry.symbol(sid))
+                c = _judge_verdict(self.judge(ctx), float(row["confidence"]))
+                if c is None:
+                    out["direction"][k], out["skip_code"][k] = 0, SKIP_JUDGE_VETO
+                else:
+                    out["confidence"][k] = c
+            out = concat_signals([out])
+        fill_exits(out, p)
+        return out
+
+    def inputs(self, signal) -> dict:
+        return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+
+
+def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:
+    """z of ``x[i]`` against ``x[i-n:i]`` computed directly per window (notionals are not integers:
+    no prefix-sum cancellation).  NaN for ``i < n``; flat -> 0."""
+    x = np.asarray(x, np.float64)
+    m = len(x)
+    out = np.full(m, np.nan)
+    if m <= n:
+        return out
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    win = sliding_window_view(x, n)[: m - n]  # win[j] = x[j:j+n] is the history of x[j+n]
+    mean = win.mean(axis=1)
+    std = win.std(axis=1)
+    std[win.max(axis=1) == win.min(axis=1)] = 0.0  # a flat baseline, exactly
+    cur = x[n:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[n:] = np.where(std > 0, (cur - mean) / np.where(std > 0, std, 1.0), 0.0)
+    return out
+
+
+__all__ = ["LiqTrend", "rolling_z"]

@@ -1,0 +1,124 @@
+"""``vol-breakout``: follow the price when the liquidation rate spikes (the research plan's strategy 4).
+
+Rules (signals only; the execution model fills them):
+
+* **Bars** of ``bar`` (this strategy's default 1m) on the UTC epoch grid; decisions at bar closes.
+* **Rate** = the number of liquidations of the symbol received in the bar ``(t - bar, t]``.
+  **z** = ``(rate - mean) / std`` over the previous ``baseline`` bars (default 60; population std);
+  a flat baseline (std 0) gives z = 0; no z before ``baseline`` complete bars exist.
+* **Trigger**: ``z > rate-z`` (default 3, the plan's "> 3 sigma").
+* **Direction**: trend -- the sign of the price change over the triggering bar: ``close - open``
+  with open = the first and close = the last trade received in the bar.  Up -> long, down -> short;
+  no trade in the bar -> skip ``no_price``; no change -> skip ``flat_bar``.  Market entry.
+* **Exits**:
+
+  - *rate normalises*: a signal exit at the first LATER bar close where ``z < rate-z-exit``
+    (default 1);
+  - *price reverses*: ``stop_price`` = the triggering bar's open (a long stops on a print at or
+    below it, a short at or above);
+  - ``hold-timeout`` (this strategy's default 1h); no ``stop-loss`` and no take-profit by default.
+
+* Confidence = ``min(1, z / (2 x rate-z))``; size multiplier 1; ``tag`` = bar number.
+
+Parameters: ``bar`` (shared, default 1m here), ``baseline`` (shared with ``liq-trend``, default 60
+here), ``rate-z``, ``rate-z-exit``; shared: ``hold-timeout`` 1h, ``stop-loss`` 0, ``take-profit`` 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.config import parse_duration
+from liqcore.strategies._common import (
+    bar_grid, concat_signals, ev_index_at, fill_exits, first_true_after, market_signals, parse_nonneg_float,
+    parse_pos_int, streams, window_count,
+)
+from liqcore.strategies.base import ParamSpec, Strategy
+
+EXIT_RATE_NORMAL = 101
+SKIP_NO_PRICE = 101
+SKIP_FLAT = 102
+
+
+def rolling_z(x: np.ndarray, n: int) -> np.ndarray:
+    """z of ``x[i]`` against ``x[i-n:i]`` (population std; flat -> 0; NaN for ``i < n``).  ``x`` are
+    counts, so the sums are exact."""
+    x = np.asarray(x, np.float64)
+    m = len(x)
+    out = np.full(m, np.nan)
+    if m <= n:
+        return out
+    c1 = np.concatenate(([0.0], np.cumsum(x)))
+    c2 = np.concatenate(([0.0], np.cumsum(x * x)))
+    i = np.arange(n, m)
+    s1 = c1[i] - c1[i - n]
+    s2 = c2[i] - c2[i - n]
+    mean = s1 / n
+    var = np.maximum(s2 / n - mean * mean, 0.0)
+    std = np.sqrt(var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(std > 0, (x[i] - mean) / np.where(std > 0, std, 1.0), 0.0)
+    out[n:] = z
+    return out
+
+
+class VolBreakout(Strategy):
+    __doc__ = __doc__  # the module's rules
+    name = "vol-breakout"
+    PARAMS = (
+        ParamSpec("bar", "1m", parse_duration, "bar length; decisions at bar closes", "DUR"),
+        ParamSpec("baseline", 60, parse_pos_int, "previous bars (segments) the z-score compares with", "N"),
+        ParamSpec("rate-z", 3.0, parse_nonneg_float, "z-score of the liquidation rate that triggers", "Z"),
+        ParamSpec("rate-z-exit", 1.0, parse_nonneg_float, "z-score below which the rate has normalised (signal exit)", "Z"),
+    )
+    DEFAULTS = {"hold_timeout_ns": 3_600_000_000_000, "stop_loss": 0.0, "take_profit": 0.0}
+    needs = frozenset({"liquidation", "trade"})
+    SKIP_CODES = {SKIP_NO_PRICE: "no_price", SKIP_FLAT: "flat_bar"}
+    EXIT_CODES = {EXIT_RATE_NORMAL: "rate_normal"}
+
+    def signals(self, events, params, registry, records=None):
+        p = type(self).resolve(params)
+        bar = int(self.value(p, "bar"))
+        n = int(self.value(p, "baseline"))
+        zin = float(self.value(p, "rate-z"))
+        zout = float(self.value(p, "rate-z-exit"))
+        if bar <= 0:
+            raise ValueError("bar: must be a positive duration")
+        t = bar_grid(events, bar)
+        ev_at = ev_index_at(events, t)
+        parts = []
+        for sid, s in streams(events).items():
+            if not len(t) or not len(s.liq_ts):
+                continue
+            rate = window_count(s.liq_ts, t, bar)
+            z = rolling_z(rate, n)
+            with np.errstate(invalid="ignore"):
+                trig = np.flatnonzero(z > zin)
+                low = z < zout
+            if not len(trig):
+                continue
+            tt = t[trig]
+            hi = np.searchsorted(s.tr_ts, tt, side="right")
+            lo = np.searchsorted(s.tr_ts, tt - bar, side="right")
+            has = hi > lo
+            op = np.where(has, s.tr_price[np.minimum(lo, len(s.tr_price) - 1)] if len(s.tr_price) else np.nan, np.nan)
+            cl = np.where(has, s.tr_price[np.maximum(hi - 1, 0)] if len(s.tr_price) else np.nan, np.nan)
+            d = np.sign(np.where(has, cl - op, 0.0)).astype(np.int8)
+            sig = market_signals(len(trig))
+            sig["ts_ns"] = tt
+            sig["ev_idx"] = ev_at[trig]
+            sig["symbol_id"] = sid
+            sig["direction"] = d
+            sig["skip_code"] = np.where(~has, SKIP_NO_PRICE, np.where(d == 0, SKIP_FLAT, 0))
+            sig["confidence"] = np.minimum(1.0, z[trig] / (2.0 * zin)) if zin > 0 else 1.0
+            sig["tag"] = tt // bar
+            sig["stop_price"] = np.where(d != 0, op, np.nan)
+            nx = first_true_after(low, trig)
+            sig["exit_ns"] = np.where(nx >= 0, t[np.maximum(nx, 0)], sig["exit_ns"])
+            sig["exit_code"] = np.where(nx >= 0, EXIT_RATE_NORMAL, 0)
+            parts.append(sig)
+        out = concat_signals(parts)
+        fill_exits(out, p)
+        return out
+
+    def inputs(self, signal) -> dict:
+        return {"bar": int(signal["tag"]), "bar_open": float(signal["stop_price"])}

@@ -1,0 +1,140 @@
+"""``zone-bounce``: trade the bounce off a price level where many positions were liquidated (the
+research plan's strategy 3).
+
+Rules (signals only; the execution model fills them):
+
+* **Heatmap**: liquidation notional by price bucket.  Buckets are log-spaced: bucket ``b`` holds the
+  prices in ``[g^b, g^(b+1))`` with ``g = 1 + zone-width`` (default 0.2 %), i.e.
+  ``b = floor(log(price) / log(g))`` of the liquidation's price.  The heatmap at a decision holds the
+  symbol's liquidations received before the deciding trade (earlier in the receive order) and within
+  the trailing ``zone-lookback`` (default 3 days): ``t - zone-lookback < ts_recv``.
+* **Zone**: a bucket whose notional is at or above the ``zone-quantile`` (default 0.9) of the notionals
+  of the non-empty buckets (linear interpolation between order statistics), when at least
+  ``zone-min-buckets`` (default 10) buckets are non-empty.  Each bucket is its own zone (adjacent
+  zone buckets are not merged).
+* **Trigger**: a trade whose bucket differs from the previous trade's of the symbol and is a zone --
+  it ENTERS the zone: from above (the previous trade's bucket was higher) -> **long** (support);
+  from below -> **short** (resistance).  Decision at that trade.  Market entry.
+* **Exits**: ``take-profit`` (this strategy's default 0.5 %, the plan's "moves away from the zone");
+  ``stop_price`` one bucket beyond the zone's far edge (long: ``g^(b-1)``, one bucket below the
+  zone's lower edge; short: ``g^(b+2)``, one bucket above its upper edge) -- a stop-market that
+  triggers on a print at or beyond it (the plan's "zone breaks"; a print, not a bar close);
+  ``hold-timeout`` (default 1h); no percentage ``stop-loss`` by default.
+* Confidence = the zone's rank: the share of non-empty buckets whose notional is at or below the
+  zone's; size multiplier 1; ``tag`` = the bucket number ``b``.
+
+The heatmap walk is the Numba kernel :func:`liqcore._jit.zones.zone_entries` (twin: ``pysrc/zones.py``).
+
+Parameters: ``zone-width``, ``zone-lookback``, ``zone-quantile``, ``zone-min-buckets`` (all four shared
+with ``cascade-score``'s proximity term); shared: ``take-profit`` 0.5%, ``stop-loss`` 0,
+``hold-timeout`` 1h.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from liqcore.config import parse_duration, parse_fraction
+from liqcore.strategies._common import concat_signals, fill_exits, market_signals, parse_pos_int, streams
+from liqcore.strategies.base import ParamSpec, Strategy
+
+ZONE_PARAMS = (
+    ParamSpec("zone-width", "0.2%", parse_fraction, "width of a heatmap price bucket (log-spaced)", "FRAC"),
+    ParamSpec("zone-lookback", "3d", parse_duration, "liquidations the heatmap holds (trailing)", "DUR"),
+    ParamSpec("zone-quantile", 0.9, parse_fraction, "a zone is a bucket at or above this quantile of the non-empty buckets", "Q"),
+    ParamSpec("zone-min-buckets", 10, parse_pos_int, "non-empty buckets needed before any bucket is a zone", "N"),
+)
+
+
+def bucket_of(price, width: float) -> np.ndarray:
+    return np.floor(np.log(np.asarray(price, np.float64)) / math.log1p(width)).astype(np.int64)
+
+
+def bucket_edge(b, width: float):
+    """Lower edge of bucket ``b`` (``g^b``)."""
+    return np.exp(np.asarray(b, np.float64) * math.log1p(width))
+
+
+def check_zone_params(width: float, q: float) -> None:
+    if not 0 < width < 1:
+        raise ValueError(f"zone-width: must be above 0 and below 100%; got {width}")
+    if not 0 <= q <= 1:
+        raise ValueError(f"zone-quantile: must be within [0, 1]; got {q}")
+
+
+def heatmap_at(s, t: int, last_liq_pos: int, width: float, lookback_ns: int):
+    """The heatmap known at a decision: liquidations of stream ``s`` up to position ``last_liq_pos``
+    (exclusive) in its liquidation arrays and received after ``t - lookback``.  Returns (buckets,
+    notionals), buckets sorted."""
+    lo = int(np.searchsorted(s.liq_ts, t - lookback_ns, side="right"))
+    hi = int(last_liq_pos)
+    if hi <= lo:
+        return np.zeros(0, np.int64), np.zeros(0)
+    b = bucket_of(s.liq_price[lo:hi], width)
+    ub, inv = np.unique(b, return_inverse=True)
+    heat = np.zeros(len(ub))
+    np.add.at(heat, inv, s.liq_notional[lo:hi])
+    return ub, heat
+
+
+def zones_of(buckets: np.ndarray, heat: np.ndarray, q: float, min_buckets: int) -> np.ndarray:
+    """The zone buckets of a heatmap (empty when fewer than ``min_buckets`` buckets are non-empty)."""
+    if len(heat) < max(int(min_buckets), 1):
+        return np.zeros(0, np.int64)
+    a = np.sort(heat)
+    n = len(a)
+    h = (n - 1) * q
+    lo = int(math.floor(h))
+    thr = a[n - 1] if lo >= n - 1 else a[lo] + (h - lo) * (a[lo + 1] - a[lo])
+    return buckets[heat >= thr]
+
+
+class ZoneBounce(Strategy):
+    __doc__ = __doc__  # the module's rules
+    name = "zone-bounce"
+    PARAMS = ZONE_PARAMS
+    DEFAULTS = {"take_profit": 0.005, "stop_loss": 0.0, "hold_timeout_ns": 3_600_000_000_000}
+    needs = frozenset({"liquidation", "trade"})
+
+    def signals(self, events, params, registry, records=None):
+        from liqcore._jit.zones import zone_entries
+
+        p = type(self).resolve(params)
+        width = float(self.value(p, "zone-width"))
+        look = int(self.value(p, "zone-lookback"))
+        q = float(self.value(p, "zone-quantile"))
+        min_b = int(self.value(p, "zone-min-buckets"))
+        check_zone_params(width, q)
+        parts = []
+        for sid, s in streams(events).items():
+            if len(s.liq_idx) == 0 or len(s.tr_idx) < 2:
+                continue
+            pos = np.concatenate((s.liq_idx, s.tr_idx))
+            order = np.argsort(pos, kind="stable")
+            pos = pos[order]
+            is_liq = np.concatenate((np.ones(len(s.liq_idx), np.bool_), np.zeros(len(s.tr_idx), np.bool_)))[order]
+            ts = np.concatenate((s.liq_ts, s.tr_ts))[order]
+            price = np.concatenate((s.liq_price, s.tr_price))[order]
+            notional = np.concatenate((s.liq_notional, np.zeros(len(s.tr_idx))))[order]
+            raw = bucket_of(price, width)
+            ub, dense = np.unique(raw, return_inverse=True)
+            rows, dirs, ranks = zone_entries(is_liq, ts, dense.astype(np.int64), notional, len(ub), look, q, min_b)
+            if not len(rows):
+                continue
+            b = raw[rows]
+            sig = market_signals(len(rows))
+            sig["ts_ns"] = ts[rows]
+            sig["ev_idx"] = pos[rows]
+            sig["symbol_id"] = sid
+            sig["direction"] = dirs
+            sig["confidence"] = ranks
+            sig["tag"] = b
+            sig["stop_price"] = np.where(dirs > 0, bucket_edge(b - 1, width), bucket_edge(b + 2, width))
+            parts.append(sig)
+        out = concat_signals(parts)
+        fill_exits(out, p)
+        return out
+
+    def inputs(self, signal) -> dict:
+        return {"zone_bucket": int(signal["tag"]), "zone_rank": float(signal["confidence"])}
