@@ -297,7 +297,7 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "take_profit": (0.0, 1.0, "[)", "0 = none, for strategies other than cascade-mm"),
     "stop_loss": (0.0, 1.0, "[)", "0 = none, for strategies other than cascade-mm"),
     "entry_timeout_ns": (0, None, "(", ""),
-    "hold_timeout_ns": (0, None, "(", ""),
+    "hold_timeout_ns": (0, None, "[", "0 = none, for strategies other than cascade-mm"),
     "cooldown_ns": (0, None, "[", ""),
     "max_ref_age_ns": (0, None, "(", ""),
     "order_latency_ns": (0, None, "[", ""),
@@ -350,10 +350,11 @@ def validate_params(p: Any) -> None:
         raise ValueError(f"{name}: must be {rng}{f' ({why})' if why else ''}; got {_show(fname, v)}")
     if getattr(p, "strategy", "cascade-mm") == "cascade-mm":
         # the guide's strategy always places both levels: 0 would put them at the fill price
-        for fname in ("take_profit", "stop_loss"):
+        for fname in ("take_profit", "stop_loss", "hold_timeout_ns"):
             if getattr(p, fname) <= 0:
-                raise ValueError(f"{_BY_FIELD[fname].name}: must be > 0% for the cascade-mm strategy (it always "
-                                 f"places a take-profit and a stop-loss); got {_show(fname, getattr(p, fname))}")
+                raise ValueError(f"{_BY_FIELD[fname].name}: must be > {_show(fname, 0)} for the cascade-mm strategy "
+                                 "(it always places a take-profit and a stop-loss and closes after the hold "
+                                 f"timeout); got {_show(fname, getattr(p, fname))}")
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ class Model:
         s.entry_ns = ts
         s.entry_price = price
         if s.hold_ns < 0:
-            s.hold_deadline_ns = ts + q["hold_timeout_ns"]
+            s.hold_deadline_ns = ts + q["hold_timeout_ns"] if q["hold_timeout_ns"] > 0 else NEVER  # 0 = none
         elif s.hold_ns == 0:
             s.hold_deadline_ns = NEVER
         else:

@@ -119,7 +119,7 @@ class Simulator:
         s.status = OPEN
         s.entry_ns = ts
         s.entry_price = price
-        s.hold_deadline_ns = ts + q["hold_timeout_ns"]
+        s.hold_deadline_ns = ts + q["hold_timeout_ns"] if q["hold_timeout_ns"] > 0 else 2**63 - 1  # 0 = none
         if s.side > 0:
             s.tp_price = price * (1.0 + q["take_profit"])
             s.sl_price = price * (1.0 - q["stop_loss"])

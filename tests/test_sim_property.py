@@ -18,7 +18,7 @@ params_strategy = hs.fixed_dictionaries({
     "take_profit": hs.sampled_from([0.0, 0.0005, 0.0015, 0.005]),
     "stop_loss": hs.sampled_from([0.0, 0.0005, 0.0025]),
     "entry_timeout_ns": hs.sampled_from([0, 30 * MS, 2 * S, 600 * S, 1800 * S]),
-    "hold_timeout_ns": hs.sampled_from([0, 5 * S, 900 * S, 1800 * S]),
+    "hold_timeout_ns": hs.sampled_from([1, 5 * S, 900 * S, 1800 * S]),
     "cooldown_ns": hs.sampled_from([0, 60 * S, 300 * S]),
     "max_ref_age_ns": hs.sampled_from([0, 1 * S, 5 * S, 600 * S]),
     "order_latency_ns": hs.sampled_from([0, 1 * MS, 50 * MS, 2 * S]),

@@ -317,7 +317,8 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     s.entry_ns = ts
     s.entry_price = price
     if s.hold_ns < 0:
-        s.hold_deadline_ns = ts + q.hold_timeout_ns
+        # the run's hold-timeout; 0 = none (strategies other than cascade-mm may leave it unset)
+        s.hold_deadline_ns = ts + q.hold_timeout_ns if q.hold_timeout_ns > 0 else NEVER
     elif s.hold_ns == 0:
         s.hold_deadline_ns = NEVER
     else:

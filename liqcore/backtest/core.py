@@ -392,7 +392,10 @@ class StrategyCore:
         if (sign > 0 and not sl < tp) or (sign < 0 and not tp < sl):
             raise ValueError(f"take_profit: {tp!r} and stop_loss {sl!r} are on the wrong sides of the position")
         no = float(self.port[0]["equity"] * self.port[0]["size"]) if notional is None else _positive("notional", notional)
-        hold = ts + int(q["hold_timeout_ns"]) if hold_deadline_ns is None else _int("hold_deadline_ns", hold_deadline_ns)
+        if hold_deadline_ns is None:  # the run's hold-timeout; 0 = none
+            hold = ts + int(q["hold_timeout_ns"]) if int(q["hold_timeout_ns"]) > 0 else int(np.iinfo(np.int64).max)
+        else:
+            hold = _int("hold_deadline_ns", hold_deadline_ns)
         return bool(self._sim.set_open(self.st, sid, sign, ts, px, tp, sl, no, hold, 0.0))
 
     def set_equity(self, equity: float) -> None:
@@ -517,7 +520,8 @@ class StrategyCore:
                 if "notional" not in row or not float(s["notional"]) > 0:
                     s["notional"] = float(port[0]["equity"] * port[0]["size"])
                 if "hold_deadline_ns" not in row or int(s["hold_deadline_ns"]) <= 0:
-                    s["hold_deadline_ns"] = int(s["entry_ns"]) + int(q["hold_timeout_ns"])
+                    s["hold_deadline_ns"] = (int(s["entry_ns"]) + int(q["hold_timeout_ns"]) if int(q["hold_timeout_ns"]) > 0
+                                             else int(np.iinfo(np.int64).max))
         self.st[:] = st
         self.port[:] = port
         self.counts[:] = counts
