@@ -59,7 +59,7 @@ def pct(xs, q):
 
 
 # ----------------------------------------------------------------------------------------------- floor
-def floor_client(ws_url: str, rest_url: str, key: str, secret: str) -> None:
+def floor_client(ws_url: str, rest_url: str, key: str, secret: str, stamps_path: str | None = None) -> None:
     """picows + one raw keep-alive HTTP/1.1 connection; decide and write on the websocket callback."""
     import bisect
     import socket
@@ -78,6 +78,14 @@ def floor_client(ws_url: str, rest_url: str, key: str, secret: str) -> None:
     order: list[float] = []  # arrival order, for the 1000-long window
     larges: list[int] = []
     n = [0]
+    stamps: list[tuple[int, int]] = []
+    clock = time.perf_counter_ns
+    if stamps_path:
+        def dump(*_):
+            Path(stamps_path).write_text("\n".join(orjson.dumps([a, b, b, {}]).decode() for a, b in stamps))
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, dump)
 
     class H(asyncio.Protocol):
         def connection_made(self, t):
@@ -92,6 +100,7 @@ def floor_client(ws_url: str, rest_url: str, key: str, secret: str) -> None:
 
         class L(WSListener):
             def on_ws_frame(self, tr, frame):
+                t_rx = clock()
                 if frame.msg_type != WSMsgType.TEXT:
                     return
                 m = loads(frame.get_payload_as_bytes())
@@ -115,6 +124,8 @@ def floor_client(ws_url: str, rest_url: str, key: str, secret: str) -> None:
                             sig = new(secret_b, ts + key_b + rw + body, hashlib.sha256).hexdigest().encode()
                             http.write(head + b"X-BAPI-TIMESTAMP: " + ts + b"\r\nX-BAPI-SIGN: " + sig +
                                        b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                            if stamps_path:
+                                stamps.append((t_rx, clock()))
                     bisect.insort(hist, x)
                     order.append(x)
                     if len(order) > 1000:
@@ -191,6 +202,64 @@ asyncio.run(main())
 
 
 # ----------------------------------------------------------------------------------------------- server
+LIQCORE_COLD = '''
+import gc, sys
+from liqcore.live import runner
+runner.LiveRunner.__init__.__kwdefaults__["warm_interval_s"] = None
+gc.freeze = lambda: None
+from liqcore.cli import main
+sys.argv[0] = "liqcore"
+sys.exit(main())
+'''
+
+LIQCORE_STAMPS = '''
+import sys, time, atexit, json
+path = sys.argv.pop(1)
+from liqcore.live import engine as E, journal as J, bybit_gateway as G
+from liqcore.venues.bybit import rest as R
+from liqcore.venues import decoder as D
+from liqcore.backtest import core as C
+stamps, w, parts = [], [0], {}
+clock = time.perf_counter_ns
+
+def timed(owner, name, key):
+    fn = getattr(owner, name)
+    def wrapper(*a, **k):
+        t = clock()
+        try:
+            return fn(*a, **k)
+        finally:
+            parts[key] = parts.get(key, 0) + clock() - t
+    setattr(owner, name, wrapper)
+
+for owner, name in ((E.Engine, "_on_record"), (E.Engine, "_decide"), (E.Engine, "_make_order"), (E.Engine, "_submit"),
+                    (J.Journal, "intent_ahead"), (J.Journal, "intent_rows"), (G.BybitGateway, "order_body"),
+                    (R.BybitREST, "post_now"), (R.BybitREST, "fast_post_bytes"), (C.StrategyCore, "on_cascade"),
+                    (E.Engine, "_emit_decision"), (D.Decoder, "feed"), (E, "_record_dict")):
+    timed(owner, name, name)
+on_frame, begin = E.Engine.on_frame, R._H1Client.begin
+
+def on_frame_s(self, venue, frame, recv_ns=None):
+    t = clock()
+    w[0] = 0
+    parts.clear()
+    out = on_frame(self, venue, frame, recv_ns)
+    if out and out[0].action == "order" and w[0]:
+        stamps.append((t, w[0], clock(), dict(parts)))
+    return out
+
+def begin_s(self, data, timeout, loop):
+    w[0] = clock()
+    return begin(self, data, timeout, loop)
+
+E.Engine.on_frame, R._H1Client.begin = on_frame_s, begin_s
+atexit.register(lambda: open(path, "w").write("\\n".join(json.dumps(s) for s in stamps)))
+from liqcore.cli import main
+sys.argv[0] = "liqcore"
+sys.exit(main())
+'''
+
+
 def ws_text(data: bytes) -> bytes:
     n = len(data)
     if n < 126:
@@ -226,6 +295,7 @@ class Contender:
         self.creates: asyncio.Queue = asyncio.Queue()
         self.lat: dict[str, list[float]] = {}
         self.misses: dict[str, int] = {}
+        self.sends: list[tuple[str, int, int]] = []
 
     def public(self):
         return [c for c in self.fx._conns if c.kind == "public" and not c.closed]
@@ -233,7 +303,7 @@ class Contender:
     def ready(self) -> bool:
         if not any(set(TOPICS) <= c.topics for c in self.public()):
             return False
-        return self.name != "liqcore" or any(c.kind == "private" and not c.closed for c in self.fx._conns)
+        return not self.name.startswith("liqcore") or any(c.kind == "private" and not c.closed for c in self.fx._conns)
 
     def write(self, frame: dict | bytes) -> int:
         data = ws_text(frame if isinstance(frame, bytes) else orjson.dumps(frame))
@@ -274,14 +344,19 @@ async def server(args) -> None:
         fx = c.fx
         if c.name == "floor":
             cmd = [sys.executable, __file__, "--role", "floor", fx.public_ws_url, fx.rest_url]
+            if args.stages:
+                cmd += ["--stamps", str(Path(tmp.name) / "floor.stamps")]
         elif c.name == "naive":
             cmd = [sys.executable, "-c", NAIVE, fx.public_ws_url, fx.rest_url, DEFAULT_API_KEY, DEFAULT_API_SECRET,
                    orjson.dumps(TOPICS).decode()]
-        elif c.name == "liqcore":
-            cmd = [sys.executable, "-m", "liqcore", "run", "--live", "--venue", "bybit",
+        elif c.name in ("liqcore", "liqcore-cold"):
+            pre = ["-c", LIQCORE_STAMPS, str(Path(tmp.name) / f"{c.name}.stamps")] if args.stages else ["-m", "liqcore"]
+            if c.name == "liqcore-cold":  # the same with the runner's warm path and gc.freeze off (before/after)
+                pre = ["-c", LIQCORE_COLD]
+            cmd = [sys.executable, *pre, "run", "--live", "--venue", "bybit",
                    "--symbols", f"{SYMBOL},{TAPE_SYMBOL}", "--ws-url", fx.public_ws_url, "--rest-url", fx.rest_url,
-                   "--private-ws-url", fx.private_ws_url, "--journal", str(Path(tmp.name) / "live.sqlite"),
-                   "--no-dashboard", "--log", str(Path(tmp.name) / "live.log"), "--log-level", "WARNING",
+                   "--private-ws-url", fx.private_ws_url, "--journal", str(Path(tmp.name) / f"{c.name}.sqlite"),
+                   "--no-dashboard", "--log", str(Path(tmp.name) / f"{c.name}.log"), "--log-level", "WARNING",
                    "--min-history", "100", "--history", "1000", *args.liqcore_args]
         else:
             raise SystemExit(f"unknown contender {c.name!r}")
@@ -349,6 +424,7 @@ async def server(args) -> None:
                     c.misses[variant] += 1
                     continue
                 c.lat[variant].append((rx - t_send) / 1000)
+                c.sends.append((variant, t_send, rx))
                 link = (rec.body or {}).get("orderLinkId")
                 await asyncio.sleep(0.005)  # let the create be answered first
                 try:
@@ -362,13 +438,26 @@ async def server(args) -> None:
             tape_task.cancel()
         await asyncio.sleep(0.2)
     for c in cs:
-        c.proc.send_signal(signal.SIGINT) if c.name == "liqcore" else c.proc.terminate()
+        c.proc.send_signal(signal.SIGINT) if c.name.startswith("liqcore") else c.proc.terminate()
     for c in cs:
         try:
             c.proc.wait(15)
         except subprocess.TimeoutExpired:
             c.proc.kill()
         await c.fx.stop()
+    stages = {}
+    if args.stages:
+        for c in cs:
+            f = Path(tmp.name) / f"{c.name}.stamps"
+            if f.exists() and f.read_text().strip():
+                st = [orjson.loads(ln) for ln in f.read_text().split("\n") if ln.strip()]
+                rows = []
+                for v, t, rx in c.sends:  # the client stamps between the fake's two (all on CLOCK_MONOTONIC)
+                    m = [x for x in st if t < x[0] and x[1] < rx]
+                    if m:
+                        r, w, ret, parts = m[0]
+                        rows.append((v, (r - t) / 1000, (w - r) / 1000, (rx - w) / 1000, (ret - w) / 1000, parts))
+                stages[c.name] = rows
     tmp.cleanup()
 
     print(f"cross-process reaction (fake writes the confirming frame -> whole POST /v5/order/create arrived), "
@@ -385,6 +474,19 @@ async def server(args) -> None:
             res[c.name] = (pct(xs, .5), pct(xs, .9), pct(xs, .99))
             print(f"    {c.name:8s} p50 {res[c.name][0]:7.1f} us   p90 {res[c.name][1]:7.1f} us   "
                   f"p99 {res[c.name][2]:7.1f} us   ({len(xs)} orders, {c.misses[variant]} missed)")
+        for name, rows in stages.items():
+            rows = [r for r in rows if r[0] == variant]
+            if rows:
+                cols = list(zip(*rows))[1:5]
+                print(f"      {name:8s} stages p50 (p99) us: fake write -> client frame callback "
+                      f"{pct(cols[0], .5):6.1f} ({pct(cols[0], .99):6.1f}); callback -> create written "
+                      f"{pct(cols[1], .5):6.1f} ({pct(cols[1], .99):6.1f}); written -> whole request at the fake "
+                      f"{pct(cols[2], .5):6.1f} ({pct(cols[2], .99):6.1f}); written -> callback returned "
+                      f"{pct(cols[3], .5):6.1f} ({pct(cols[3], .99):6.1f})")
+                keys = sorted({k for r in rows for k in r[5]})
+                if keys:
+                    print("        of which (p50 us, includes nesting): " + ", ".join(
+                        f"{k} {pct([r[5].get(k, 0) / 1000 for r in rows], .5):.1f}" for k in keys))
         if {"floor", "liqcore"} <= res.keys():
             r50, r99 = res["liqcore"][0] / res["floor"][0], res["liqcore"][2] / res["floor"][2]
             print(f"    liqcore/floor p50 x{r50:.2f} (bar <= 1.3: {'OK' if r50 <= 1.3 else 'MISSED'})   "
@@ -392,6 +494,9 @@ async def server(args) -> None:
         if {"naive", "liqcore"} <= res.keys():
             rn = res["naive"][0] / res["liqcore"][0]
             print(f"    naive/liqcore p50 x{rn:.2f} (bar >= 2.5: {'OK' if rn >= 2.5 else 'MISSED'})")
+        if {"liqcore-cold", "liqcore"} <= res.keys():
+            print(f"    liqcore/liqcore-cold (warm path on/off) p50 x{res['liqcore'][0] / res['liqcore-cold'][0]:.2f}"
+                  f"   p99 x{res['liqcore'][2] / res['liqcore-cold'][2]:.2f}")
 
 
 if __name__ == "__main__":
@@ -401,14 +506,18 @@ if __name__ == "__main__":
     ap.add_argument("--cascades", type=int, default=300)
     ap.add_argument("--variants", default="quiet,tape", help="comma list of quiet,tape")
     ap.add_argument("--idle", type=float, default=25.0, help="ms of silence before the confirming frame (x1..x2)")
-    ap.add_argument("--contenders", default="floor,naive,liqcore")
+    ap.add_argument("--contenders", default="floor,naive,liqcore",
+                    help="comma list of floor, naive, liqcore, liqcore-cold (liqcore without the warm path)")
     ap.add_argument("--liqcore-args", nargs="*", default=[], help="extra flags for liqcore run")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--stages", action="store_true", help="also stamp (CLOCK_MONOTONIC) the frame callback and the "
+                    "create write inside the floor and liqcore processes")
+    ap.add_argument("--stamps", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.role == "floor":
         from liqcore.testing.fake_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
-        floor_client(a.urls[0], a.urls[1], DEFAULT_API_KEY, DEFAULT_API_SECRET)
+        floor_client(a.urls[0], a.urls[1], DEFAULT_API_KEY, DEFAULT_API_SECRET, a.stamps)
     else:
         logging.disable(logging.WARNING)
         import uvloop

@@ -9,6 +9,7 @@ is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it c
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -24,6 +25,7 @@ class LiveRunner:
     def __init__(self, engine, venue: str, symbols: list[str], *, ws_url: str | None = None,
                  network: str = "mainnet", metrics_port: int | None = None, dashboard: bool = False,
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
+                 warm_interval_s: float | None = 0.002,
                  feed_symbols: list[str] | None = None, **conn_kwargs):
         self.engine = engine
         self.venue = venue
@@ -32,6 +34,9 @@ class LiveRunner:
         self.dashboard_on = dashboard
         self.dashboard_hz = dashboard_hz
         self.clock_interval_s = clock_interval_s
+        #: seconds between two runs of the engine's ``warm_path`` (the decision path on scratch state, so a
+        #: cascade on a quiet feed does not pay for cold caches); None or 0: off
+        self.warm_interval_s = warm_interval_s
         self.install_signals = install_signals
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
                                 registry=engine.registry, url=ws_url, network=network, **conn_kwargs)
@@ -58,6 +63,16 @@ class LiveRunner:
             except Exception:
                 log.exception("clock tick failed")
 
+    async def _keep_warm(self, stop: asyncio.Event) -> None:
+        warm, every = self.engine.warm_path, self.warm_interval_s
+        while not stop.is_set():
+            await asyncio.sleep(every)
+            try:
+                warm()
+            except Exception:
+                log.exception("warm path failed; no longer run")
+                return
+
     def _decoder_counters(self) -> dict:
         d = self.engine._decoders.get(self.venue)
         return dict(getattr(d, "counters", {}) or {}) if d is not None else {}
@@ -82,6 +97,11 @@ class LiveRunner:
             log.info("metrics on http://127.0.0.1:%s/metrics", port, extra={"metrics_port": port})
         await self.feed.start()
         clock = loop.create_task(self._clock(stop), name="clock")
+        warm = None
+        if self.warm_interval_s and hasattr(self.engine, "warm_path"):
+            warm = loop.create_task(self._keep_warm(stop), name="warm")
+        # everything built so far lives for the whole run: keep it out of the cyclic collector's passes
+        gc.freeze()
         if self.dashboard_on:
             from liqcore.live.dashboard import Dashboard
 
@@ -99,6 +119,8 @@ class LiveRunner:
         finally:
             stop.set()
             clock.cancel()
+            if warm is not None:
+                warm.cancel()
             if self._dashboard is not None:
                 await self._dashboard.stop()
             await self.feed.stop()
