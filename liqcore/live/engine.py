@@ -145,6 +145,17 @@ def _rand6() -> str:
     return _RAND.pop()
 
 
+def _rand_topup(low: int = 64) -> None:
+    """Refill the random-suffix pool ahead of use (off the order path: the engine's warm path)."""
+    pid = os.getpid()
+    if _RAND_PID[0] != pid:
+        _RAND.clear()  # a forked process never reuses its parent's draws
+    if len(_RAND) < low:
+        raw = _secrets.token_bytes(3 * 256)
+        _RAND[:0] = [raw[i:i + 3].hex() for i in range(0, len(raw), 3)]  # pop() takes from the end
+        _RAND_PID[0] = pid
+
+
 def make_client_id(symbol: str, seq: int) -> str:
     """A short unique orderLinkId: ``lc-<base>-<seq>-<rand>`` (<= 36 chars)."""
     base = symbol.upper()
@@ -982,6 +993,7 @@ class Engine:
         w = self._warm
         if w is None:
             w = self._warm = self._warm_state()
+        _rand_topup()
         w["tick"] += 1
         tick = w["tick"]
         venue, sym, sid, vcode = w["venue"], w["symbol"], w["sid"], w["vcode"]

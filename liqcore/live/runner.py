@@ -64,11 +64,14 @@ class LiveRunner:
                 log.exception("clock tick failed")
 
     async def _keep_warm(self, stop: asyncio.Event) -> None:
-        warm, every = self.engine.warm_path, self.warm_interval_s
+        eng, every = self.engine, self.warm_interval_s
+        quiet_ns = int(2 * every * 1e9)
         while not stop.is_set():
             await asyncio.sleep(every)
+            if time.time_ns() - getattr(eng, "_last_event_wall", 0) < quiet_ns:
+                continue  # market data is flowing: the path is warm, and a frame may be waiting
             try:
-                warm()
+                eng.warm_path()
             except Exception:
                 log.exception("warm path failed; no longer run")
                 return
