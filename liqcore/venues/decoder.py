@@ -93,6 +93,15 @@ def _is_control_text(frame) -> bool:
     return t.strip() in _CONTROL_TEXT
 
 
+def _combined_payload(frame: bytes):
+    """The ``data`` object of a Binance combined-stream frame ``{"stream":"<name>","data":{...}}`` (exactly
+    those two keys, in that order), as bytes; None for anything else (the JSON path decides)."""
+    i = frame.find(b'","data":{', 11, 128)
+    if i < 0 or frame[-1:] != b"}" or b"\\" in frame[11:i] or b'"' in frame[11:i]:
+        return None
+    return frame[i + 9:-1]
+
+
 class Decoder:
     """Per-connection frame decoder: ``feed(frame, recv_ns) -> events``.
 
@@ -291,10 +300,18 @@ class Decoder:
             if not -1 <= recv_ns <= _I64_MAX:
                 recv_ns = RECV_UNKNOWN
         if frame.__class__ is bytes:
-            if _SCAN is not None and self._scan_venue >= 0 and recv_ns >= 0:
+            scan = _SCAN is not None and self._scan_venue >= 0 and recv_ns >= 0
+            if scan:
                 row = _SCAN.match_frame(frame, self._scan_venue, self._ids, self.sink.sid, recv_ns)
             else:
                 row = self._fast(frame, recv_ns)
+            if row is None and self._scan_venue in (0, 2) and frame[:11] == b'{"stream":"':
+                inner = _combined_payload(frame)  # a Binance combined stream: the payload is the raw frame
+                if inner is not None:
+                    if scan:
+                        row = _SCAN.match_frame(inner, self._scan_venue, self._ids, self.sink.sid, recv_ns)
+                    else:
+                        row = self._fast(inner, recv_ns)
             if row is not None:
                 if row.__class__ is list:
                     return self._take_many(row)
