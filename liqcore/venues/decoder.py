@@ -93,6 +93,93 @@ def _is_control_text(frame) -> bool:
     return t.strip() in _CONTROL_TEXT
 
 
+_BYBIT_LIQ_SIDE = {"Buy": 1, "Sell": 2, "buy": 1, "sell": 2, "BUY": 1, "SELL": 2}  # as bybit.parse
+_OKX_LIQ_SIDE = {"sell": 1, "buy": 2}  # as okx.parse (after lower())
+
+
+def _pos_str(v):
+    """float of a numeric string when it is finite and > 0, else None (the checked path names the reject)."""
+    if v.__class__ is str:
+        try:
+            x = float(v)
+        except ValueError:
+            return None
+        if 0.0 < x < _INF_F:
+            return x
+    return None
+
+
+_INF_F = float("inf")
+
+
+def _bybit_legacy_row(obj, sink, recv_ns):
+    """One Bybit legacy ``liquidation.{symbol}`` frame with every value as documented -> its row, else
+    None (the checked parser then decides: same row, or the counted reject)."""
+    if obj.__class__ is not dict:
+        return None
+    topic = obj.get("topic")
+    d = obj.get("data")
+    if topic.__class__ is not str or d.__class__ is not dict or topic[:12] != "liquidation.":
+        return None
+    t = d.get("updatedTime")
+    sym = d.get("symbol")
+    side = _BYBIT_LIQ_SIDE.get(d.get("side")) if d.get("side").__class__ is str else None
+    if t.__class__ is not int or not _MS_MIN <= t <= _MS_MAX or side is None or sym.__class__ is not str or not sym:
+        return None
+    price, qty = _pos_str(d.get("price")), _pos_str(d.get("size"))
+    if price is None or qty is None:
+        return None
+    try:
+        sid = sink.sid(1, sym)
+    except Reject:
+        return None
+    return (t * 1_000_000, recv_ns, price, qty, sid, side, 1, 1, 8)
+
+
+def _okx_liq_row(obj, sink, recv_ns):
+    """One OKX ``liquidation-orders`` frame with one instrument and one detail, every value as documented
+    -> its row, else None (the checked parser then decides)."""
+    if obj.__class__ is not dict or "event" in obj:
+        return None
+    arg, data = obj.get("arg"), obj.get("data")
+    if arg.__class__ is not dict or data.__class__ is not list or len(data) != 1 or arg.get("channel") != "liquidation-orders":
+        return None
+    item = data[0]
+    if item.__class__ is not dict:
+        return None
+    details, inst = item.get("details"), item.get("instId")
+    if details.__class__ is not list or len(details) != 1 or inst.__class__ is not str or not inst:
+        return None
+    ct = sink.instruments.get(inst)
+    x = details[0]
+    if ct is None or x.__class__ is not dict:
+        return None
+    s, ts = x.get("side"), x.get("ts")
+    side = _OKX_LIQ_SIDE.get(s.lower()) if s.__class__ is str else None
+    if side is None or ts.__class__ is not str or not ts.isdigit() or not ts.isascii():
+        return None
+    t = int(ts)
+    if not _MS_MIN <= t <= _MS_MAX:
+        return None
+    price, sz = _pos_str(x.get("bkPx")), _pos_str(x.get("sz"))
+    if price is None or sz is None:
+        return None
+    try:
+        sid = sink.sid(3, inst)
+    except Reject:
+        return None
+    return (t * 1_000_000, recv_ns, price, sz * ct, sid, side, 1, 3, 8)
+
+
+def _auto_row(obj, sink, recv_ns):
+    if obj.__class__ is dict:
+        if "topic" in obj:
+            return _bybit_legacy_row(obj, sink, recv_ns)
+        if "arg" in obj:
+            return _okx_liq_row(obj, sink, recv_ns)
+    return None
+
+
 def _combined_payload(frame: bytes):
     """The ``data`` object of a Binance combined-stream frame ``{"stream":"<name>","data":{...}}`` (exactly
     those two keys, in that order), as bytes; None for anything else (the JSON path decides)."""
@@ -141,6 +228,8 @@ class Decoder:
         self._match = {1: _FAST_BYBIT, 2: _FAST_BINANCE}.get(int(self.venue), _no_match)
         self._bybit_groups = int(self.venue) == 1
         self._scan_venue = {0: 0, 1: 1, 2: 2}.get(int(self.venue), -1)  # compiled matcher: -1 = none
+        # after orjson: the single-event shapes the compiled matcher does not read, as documented
+        self._obj_row = {0: _auto_row, 1: _bybit_legacy_row, 3: _okx_liq_row}.get(int(self.venue))
 
     def set_instruments(self, instruments) -> None:
         """Add or replace OKX instId -> ctVal entries (a mapping or an ``/api/v5/public/instruments``
@@ -328,6 +417,14 @@ class Decoder:
             c["malformed_json"] = c.get("malformed_json", 0) + 1
             c["rejected_frames"] += 1
             return []
+        obj_row = self._obj_row
+        if obj_row is not None:
+            row = obj_row(obj, sink, recv_ns)
+            if row is not None:  # same row, counters and dedupe as the checked path below
+                c["accepted_frames"] += 1
+                rows = self._unique([row]) if self.dedupe_horizon else [row]
+                c["events"] += len(rows)
+                return rows
         sink.rows = rows = []
         sink.recv_ns = recv_ns
         before = sink.item_rejects
