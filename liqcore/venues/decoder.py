@@ -97,18 +97,6 @@ _BYBIT_LIQ_SIDE = {"Buy": 1, "Sell": 2, "buy": 1, "sell": 2, "BUY": 1, "SELL": 2
 _OKX_LIQ_SIDE = {"sell": 1, "buy": 2}  # as okx.parse (after lower())
 
 
-def _pos_str(v):
-    """float of a numeric string when it is finite and > 0, else None (the checked path names the reject)."""
-    if v.__class__ is str:
-        try:
-            x = float(v)
-        except ValueError:
-            return None
-        if 0.0 < x < _INF_F:
-            return x
-    return None
-
-
 _INF_F = float("inf")
 
 
@@ -126,8 +114,14 @@ def _bybit_legacy_row(obj, sink, recv_ns):
     side = _BYBIT_LIQ_SIDE.get(d.get("side")) if d.get("side").__class__ is str else None
     if t.__class__ is not int or not _MS_MIN <= t <= _MS_MAX or side is None or sym.__class__ is not str or not sym:
         return None
-    price, qty = _pos_str(d.get("price")), _pos_str(d.get("size"))
-    if price is None or qty is None:
+    p, q = d.get("price"), d.get("size")
+    if p.__class__ is not str or q.__class__ is not str:
+        return None
+    try:
+        price, qty = float(p), float(q)
+    except ValueError:
+        return None
+    if not (0.0 < price < _INF_F and 0.0 < qty < _INF_F):
         return None
     try:
         sid = sink.sid(1, sym)
@@ -161,8 +155,14 @@ def _okx_liq_row(obj, sink, recv_ns):
     t = int(ts)
     if not _MS_MIN <= t <= _MS_MAX:
         return None
-    price, sz = _pos_str(x.get("bkPx")), _pos_str(x.get("sz"))
-    if price is None or sz is None:
+    p, q = x.get("bkPx"), x.get("sz")
+    if p.__class__ is not str or q.__class__ is not str:
+        return None
+    try:
+        price, sz = float(p), float(q)
+    except ValueError:
+        return None
+    if not (0.0 < price < _INF_F and 0.0 < sz < _INF_F):
         return None
     try:
         sid = sink.sid(3, inst)
