@@ -422,9 +422,19 @@ class Decoder:
             row = obj_row(obj, sink, recv_ns)
             if row is not None:  # same row, counters and dedupe as the checked path below
                 c["accepted_frames"] += 1
-                rows = self._unique([row]) if self.dedupe_horizon else [row]
-                c["events"] += len(rows)
-                return rows
+                if self.dedupe_horizon:
+                    key = (row[0], row[4], row[5], row[2], row[3])
+                    seen = self._seen_liq
+                    if key in seen:
+                        c["duplicate"] += 1
+                        return []
+                    seen.add(key)
+                    ring = self._ring_liq
+                    ring.append(key)
+                    if len(ring) > self.dedupe_horizon:
+                        seen.discard(ring.popleft())
+                c["events"] += 1
+                return [row]
         sink.rows = rows = []
         sink.recv_ns = recv_ns
         before = sink.item_rejects
