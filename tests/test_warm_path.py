@@ -68,6 +68,16 @@ def _rows(j):
     return {t: j.db.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
 
 
+def test_warm_path_restarts_its_scratch_clock_and_survives_unknown_grids():
+    eng = Engine(PARAMS, symbols=["ETHUSDT"])
+    eng.warm_path()
+    eng._warm["tick"] = 1_000_000  # ~33 min of quiet feed at one run per 2 ms
+    assert eng.warm_path() == 1 and eng.warm_path() == 1 and eng._warm["tick"] == 2  # rebuilt, still confirming
+    odd = Engine(PARAMS, symbols=["ABCUSDT"])  # no tick size / qty step known
+    assert [odd.warm_path() for _ in range(3)] == [1, 1, 1]
+    assert odd.orders == 0 and odd.cascades == 0
+
+
 def test_warm_path_leaves_decisions_unchanged():
     t0 = int(time.time() * 1000) - 30_000
     cold = Engine(PARAMS, symbols=["ETHUSDT"])

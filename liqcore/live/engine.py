@@ -991,7 +991,7 @@ class Engine:
         ``warm_order``) without writing it.  Nothing real changes: no order, journal row, metric, detector or
         core state.  Returns the number of confirmed scratch cascades (1 normally)."""
         w = self._warm
-        if w is None:
+        if w is None or w["tick"] >= 1_000_000:  # scratch times stay far inside int64 and 2000..2100
             w = self._warm = self._warm_state()
         _rand_topup()
         w["tick"] += 1
@@ -1018,8 +1018,13 @@ class Engine:
         core = w["core"]
         core.on_trade(0, ts, w["price"])
         res = core.on_cascade({"symbol_idx": 0, "ts_ns": ts + 2, "dominant": 1, "cascade_id": tick})
+        inst = None
         if res.get("action") == "order":
-            inst = self.instrument(sym)
+            try:
+                inst = self.instrument(sym)
+            except ValueError:  # no grid known for the symbol: the real path rejects too
+                core.external_reject(0, ts + 3)
+        if inst is not None:
             side = res["side"]
             price = inst.round_price(res["price"], side)
             q = inst.round_qty(float(res["notional"]) / price) if price > 0 else 0.0
