@@ -230,6 +230,9 @@ class Decoder:
         self._scan_venue = {0: 0, 1: 1, 2: 2}.get(int(self.venue), -1)  # compiled matcher: -1 = none
         # after orjson: the single-event shapes the compiled matcher does not read, as documented
         self._obj_row = {0: _auto_row, 1: _bybit_legacy_row, 3: _okx_liq_row}.get(int(self.venue))
+        # where those frames have the "l" of "liquidation" (auto decoders: always try)
+        self._obj_at = {1: 10, 3: 19}.get(int(self.venue), 0)
+        self._obj_l = b"l" if int(self.venue) in (1, 3) else b"{"
 
     def set_instruments(self, instruments) -> None:
         """Add or replace OKX instId -> ctVal entries (a mapping or an ``/api/v5/public/instruments``
@@ -418,7 +421,8 @@ class Decoder:
             c["rejected_frames"] += 1
             return []
         obj_row = self._obj_row
-        if obj_row is not None:
+        at = self._obj_at
+        if obj_row is not None and frame[at:at + 1] == self._obj_l:
             row = obj_row(obj, sink, recv_ns)
             if row is not None:  # same row, counters and dedupe as the checked path below
                 c["accepted_frames"] += 1
