@@ -19,15 +19,19 @@ import hashlib
 import hmac
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import orjson
 
-from liqcore.live.bybit_gateway import BybitGateway
-from liqcore.live.gateway import OrderIntent
-from liqcore.testing import FakeExchange, liquidation_frame
-from liqcore.venues.bybit.private import parse_order
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's liqcore, not an installed one
+
+from liqcore.live.bybit_gateway import BybitGateway  # noqa: E402
+from liqcore.live.gateway import OrderIntent  # noqa: E402
+from liqcore.testing import FakeExchange, liquidation_frame  # noqa: E402
+from liqcore.venues.bybit.private import parse_order  # noqa: E402
 
 
 def _med_us(xs):

@@ -21,10 +21,14 @@ import asyncio
 import multiprocessing as mp
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's liqcore, not an installed one
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT")
 PRICES = {"BTCUSDT": 95_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 180.0, "XRPUSDT": 2.4, "DOGEUSDT": 0.32}

@@ -202,7 +202,14 @@ class StrategyCore:
         (reason ``not_confirmed``).  Returns the decision: ``{"action": "order", "side",
         "price", "ref_price", "take_profit", "stop_loss", "arrive_ns", "expires_ns", ...}`` or
         ``{"action": "none", "reason": ...}``."""
-        sim = self._sim
+        if type(record) is dict and "record" not in record:  # the live engine's plain mapping: no field search
+            try:
+                sid, ts, dom = record["symbol_idx"], record["ts_ns"], record["dominant"]
+            except KeyError:
+                pass
+            else:
+                if type(dom) is int:
+                    return self._cascade(self._sid(sid), self._seen(ts), dom, int(record.get("cascade_id", -1)))
         get = (lambda k: record[k]) if isinstance(record, (Mapping, np.void)) else (lambda k: getattr(record, k))
 
         def field(*names, default=None):
@@ -226,22 +233,25 @@ class StrategyCore:
             dom = {"mixed": 0, "long": 1, "short": 2}.get(dom.lower(), -1)
             if dom < 0:
                 raise ValueError(f"dominant: expected long, short or mixed; got {field('dominant')!r}")
-        cid = int(field("cascade_id", default=-1))
-        r = sim.step_signal(self.st, self.port, self.par, sid, ts, int(dom), cid, self._ledger, self.counts)
+        return self._cascade(sid, ts, int(dom), int(field("cascade_id", default=-1)))
+
+    def _cascade(self, sid: int, ts: int, dom: int, cid: int) -> dict:
+        sim = self._sim
+        r = self._step_signal(self.st, self.port, self.par, sid, ts, dom, cid, self._ledger, self.counts)
         base = {"symbol_idx": sid, "symbol": self.registry.symbol(sid), "ts_ns": ts, "cascade_id": cid}
         if r != sim.R_ORDER:
             return {"action": "none", "reason": sim.REASON_NAMES[r], **base}
-        s = self.st[sid]
-        q = self.par[sid]
-        lim = float(s["limit_price"])
-        long_ = s["side"] > 0
+        st, par, port = self.st, self.par, self.port
+        lim = float(st["limit_price"][sid])  # (column then row: ~0.5 us a read, the row's void ~1 us)
+        long_ = st["side"][sid] > 0
+        tp_f, sl_f = float(par["take_profit"][sid]), float(par["stop_loss"][sid])
         return {
             "action": "order", **base, "side": "buy" if long_ else "sell", "position": "long" if long_ else "short",
-            "price": lim, "ref_price": float(s["ref_price"]), "post_only": True,
-            "take_profit": lim * (1.0 + q["take_profit"]) if long_ else lim * (1.0 - q["take_profit"]),
-            "stop_loss": lim * (1.0 - q["stop_loss"]) if long_ else lim * (1.0 + q["stop_loss"]),
-            "arrive_ns": int(s["arrive_ns"]), "expires_ns": int(s["entry_deadline_ns"]),
-            "notional": float(self.port[0]["equity"] * self.port[0]["size"]),
+            "price": lim, "ref_price": float(st["ref_price"][sid]), "post_only": True,
+            "take_profit": lim * (1.0 + tp_f) if long_ else lim * (1.0 - tp_f),
+            "stop_loss": lim * (1.0 - sl_f) if long_ else lim * (1.0 + sl_f),
+            "arrive_ns": int(st["arrive_ns"][sid]), "expires_ns": int(st["entry_deadline_ns"][sid]),
+            "notional": float(port["equity"][0] * port["size"][0]),
         }
 
     def on_signal(self, signal: Any) -> dict:
@@ -276,6 +286,26 @@ class StrategyCore:
                 "position": "long" if long_ else "short", "entry": "market" if market else "limit",
                 "price": None if market else float(s["limit_price"]), "ref_price": float(s["ref_price"]),
                 "post_only": not market, "arrive_ns": int(s["arrive_ns"]), "expires_ns": int(s["entry_deadline_ns"])}
+
+    def _step_signal(self, *args):
+        """``sim.step_signal`` through its compiled entry point once the types are known (the arrays keep
+        their types for the core's life; the scalars are Python ints): skips the dispatcher's type
+        resolution (~2.5 us a call).  Any other call falls back to the dispatcher."""
+        fn = self._sim.step_signal
+        r = fn(*args)
+        ov = getattr(fn, "overloads", None)
+        if ov is not None and len(ov) == 1 and all(type(a) is int for a in args[3:7]):
+            ep = next(iter(ov.values())).entry_point
+            ledger_t = (args[7].dtype, args[7].ndim)
+
+            def fast(*a, _ep=ep, _fn=fn, _lt=ledger_t, _int=int):
+                if (type(a[3]) is _int and type(a[4]) is _int and type(a[5]) is _int and type(a[6]) is _int
+                        and (a[7].dtype, a[7].ndim) == _lt):
+                    return _ep(*a)
+                return _fn(*a)
+
+            self._step_signal = fast
+        return r
 
     def on_funding(self, symbol_idx: int, ts_ns: int, rate: float) -> None:
         """A funding event: an open position pays ``side x rate`` of its notional (longs pay positive)."""

@@ -35,6 +35,8 @@ import math
 import time
 from collections import deque
 
+import orjson
+
 from liqcore.live.gateway import Fill, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
@@ -263,6 +265,18 @@ class BybitGateway(GatewayCallbacks):
                     body["slOrderType"] = "Market"
                     body["slTriggerBy"] = "LastPrice"
         return body
+
+    def warm_order(self, intent: OrderIntent) -> bytes:
+        """Build, format and sign the create request of ``intent`` exactly as :meth:`send_now` would, and write
+        nothing: keeps that code warm while the feed is quiet (the engine's ``warm_path``).  Returns the bytes
+        (empty when the intent does not validate or the client is not started)."""
+        try:
+            body = orjson.dumps(self.order_body(intent))
+        except ValueError:
+            return b""
+        if getattr(self.rest, "_h1", None) is None:
+            return b""
+        return self.rest.fast_post_bytes("/v5/order/create", body)
 
     def send_now(self, intent: OrderIntent):
         """Write the create request of ``intent`` synchronously, when the REST client's create connection is

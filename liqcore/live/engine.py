@@ -53,6 +53,7 @@ __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_clie
 log = logging.getLogger("liqcore.engine")
 
 _TRADE = int(Kind.TRADE)
+_LIQ = int(Kind.LIQUIDATION)
 _FUNDING = int(Kind.FUNDING)
 _LIQUIDATION = int(Kind.LIQUIDATION)
 _RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
@@ -73,6 +74,17 @@ def _rand6() -> str:
         _RAND[:] = [raw[i:i + 3].hex() for i in range(0, len(raw), 3)]
         _RAND_PID[0] = pid
     return _RAND.pop()
+
+
+def _rand_topup(low: int = 64) -> None:
+    """Refill the random-suffix pool ahead of use (off the order path: the engine's warm path)."""
+    pid = os.getpid()
+    if _RAND_PID[0] != pid:
+        _RAND.clear()  # a forked process never reuses its parent's draws
+    if len(_RAND) < low:
+        raw = _secrets.token_bytes(3 * 256)
+        _RAND[:0] = [raw[i:i + 3].hex() for i in range(0, len(raw), 3)]  # pop() takes from the end
+        _RAND_PID[0] = pid
 
 
 def make_client_id(symbol: str, seq: int) -> str:
@@ -282,6 +294,7 @@ class Engine:
         self._unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
         self._ask_later: list[OrderIntent] = []
         self.shutdown_report: dict | None = None
+        self._warm: dict | None = None  # scratch state of warm_path
         self.gateway.on_update(self._on_update)
         self.gateway.on_fill(self._on_fill)
         if self.paper:
@@ -1022,6 +1035,104 @@ class Engine:
         c.set_exit_levels(0, 100.0, 98.0, notional=10.0)
         c.restore(c.snapshot())
         c.position(0)
+
+    def warm_path(self) -> int:
+        """Run the confirming-frame path once on scratch state, so its code and data are in the caches when a
+        cascade arrives on a quiet feed (a live bot idles between cascades; run from the live runner every
+        few ms while connected).  Decodes a liquidation frame of the first traded symbol with a scratch
+        decoder, feeds a scratch detector until it confirms, asks a scratch strategy core, rounds, builds the
+        intent, serialises it as the journal does and formats and signs the create request (the gateway's
+        ``warm_order``) without writing it.  Nothing real changes: no order, journal row, metric, detector or
+        core state.  Returns the number of confirmed scratch cascades (1 normally)."""
+        w = self._warm
+        if w is None or w["tick"] >= 1_000_000:  # scratch times stay far inside int64 and 2000..2100
+            w = self._warm = self._warm_state()
+        _rand_topup()
+        w["tick"] += 1
+        tick = w["tick"]
+        venue, sym, sid, vcode = w["venue"], w["symbol"], w["sid"], w["vcode"]
+        ts = w["t0"] + tick * 600_000_000_000  # 10 min apart: every scratch cascade has ended
+        now = time.time_ns()
+        qty = w["qty"]
+        rows = []
+        frame = w["frame"]
+        if frame is not None:
+            ev = w["decoder"].feed(frame(ts // 1_000_000, qty), now)
+            rows = ev.tolist()
+        if not rows:
+            rows = [(ts, now, w["price"], qty, sid, 1, _LIQ, vcode, 0)]
+        det, confirmed = w["detector"], 0
+        for k in range(2):
+            for t_ev, tr, price, q, _sid, side, kind, v, _f in rows:
+                if det.update(t_ev + k * 1_000_000_000, tr, sid, vcode, _LIQ, side, price, q):
+                    for rec in det.last_records():
+                        info = _record_dict(rec, self.registry, self._names)
+                        if info["record"] == "confirmed":
+                            confirmed += 1
+        core = w["core"]
+        core.on_trade(0, ts, w["price"])
+        res = core.on_cascade({"symbol_idx": 0, "ts_ns": ts + 2, "dominant": 1, "cascade_id": tick})
+        inst = None
+        if res.get("action") == "order":
+            try:
+                inst = self.instrument(sym)
+            except ValueError:  # no grid known for the symbol: the real path rejects too
+                core.external_reject(0, ts + 3)
+        if inst is not None:
+            side = res["side"]
+            price = inst.round_price(res["price"], side)
+            q = inst.round_qty(float(res["notional"]) / price) if price > 0 else 0.0
+            q = q if q > 0 else inst.min_qty
+            intent = OrderIntent(symbol=sym, side=side, qty=q, price=price,
+                                 client_id=make_client_id(sym, tick), post_only=True,
+                                 take_profit=inst.round_price(price * 1.01, "sell"),
+                                 stop_loss=inst.round_price(price * 0.99, "buy"), kind="entry", order_type="limit",
+                                 decision_ns=ts, meta={"cascade_id": tick, "ref_price": res["ref_price"], "venue": venue})
+            import orjson
+
+            orjson.dumps(intent, option=orjson.OPT_SERIALIZE_NUMPY)
+            warm_order = getattr(self.gateway, "warm_order", None)
+            if warm_order is not None:
+                warm_order(intent)
+            core.external_reject(0, ts + 3)
+        return confirmed
+
+    def _warm_state(self) -> dict:
+        from liqcore.backtest.core import StrategyCore
+
+        venue, sym = self.traded[0]
+        sid = self.registry.id(venue, sym)
+        import dataclasses
+
+        from liqcore._libs.detector import CascadeDetector
+
+        # a threshold computed once (no refresh): the scratch cascades stay above it at no rebuild cost
+        det = CascadeDetector.from_params(dataclasses.replace(self.params, refresh_ns=1 << 62))
+        vcode = int(Venue.parse(venue))
+        det.seed(sid, np.linspace(100.0, 1000.0, max(int(self.params.min_history), 1) + 10), vcode)
+        price = 100.0
+        try:
+            inst = self.instrument(sym)
+            price = max(inst.tick_size * 1000, 100.0)
+        except ValueError:
+            pass
+        if venue == "bybit":
+            def frame(t_ms, qty, _s=sym, _p=price):
+                return (b'{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"Buy",'
+                        b'"v":"%.4f","p":"%.2f"}]}' % (_s.encode(), t_ms, t_ms, _s.encode(), qty, _p))
+        elif venue == "binance":
+            def frame(t_ms, qty, _s=sym, _p=price):
+                return (b'{"e":"forceOrder","E":%d,"o":{"s":"%s","S":"SELL","o":"LIMIT","f":"IOC","q":"%.4f",'
+                        b'"p":"%.2f","ap":"%.2f","X":"FILLED","l":"%.4f","z":"%.4f","T":%d}}'
+                        % (t_ms, _s.encode(), qty, _p, _p, qty, qty, t_ms))
+        else:
+            frame = None
+        from liqcore.venues.decoder import Decoder
+
+        core = StrategyCore(self.params, [f"{venue}:{sym}"], equity=1e9, mode=self.core.mode)
+        return {"tick": 0, "venue": venue, "symbol": sym, "sid": sid, "vcode": vcode, "t0": 10**18, "price": price,
+                "qty": 1e6 / price, "frame": frame, "decoder": Decoder(venue, registry=self.registry),
+                "detector": det, "core": core}
 
     _ANCHORS = ("day", "week", "day_start_equity", "week_start_equity")
 

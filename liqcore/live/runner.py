@@ -10,6 +10,7 @@ journal and closes the gateway; ``summary["shutdown"]`` names any entry whose ca
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -25,6 +26,7 @@ class LiveRunner:
     def __init__(self, engine, venue: str, symbols: list[str], *, ws_url: str | None = None,
                  network: str = "mainnet", metrics_port: int | None = None, dashboard: bool = False,
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
+                 warm_interval_s: float | None = 0.002,
                  feed_symbols: list[str] | None = None, **conn_kwargs):
         self.engine = engine
         self.venue = venue
@@ -33,6 +35,9 @@ class LiveRunner:
         self.dashboard_on = dashboard
         self.dashboard_hz = dashboard_hz
         self.clock_interval_s = clock_interval_s
+        #: seconds between two runs of the engine's ``warm_path`` (the decision path on scratch state, so a
+        #: cascade on a quiet feed does not pay for cold caches); None or 0: off
+        self.warm_interval_s = warm_interval_s
         self.install_signals = install_signals
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
                                 registry=engine.registry, url=ws_url, network=network, **conn_kwargs)
@@ -65,6 +70,19 @@ class LiveRunner:
             except Exception:
                 log.exception("feed health update failed")
 
+    async def _keep_warm(self, stop: asyncio.Event) -> None:
+        eng, every = self.engine, self.warm_interval_s
+        quiet_ns = int(2 * every * 1e9)
+        while not stop.is_set():
+            await asyncio.sleep(every)
+            if time.time_ns() - getattr(eng, "_last_event_wall", 0) < quiet_ns:
+                continue  # market data is flowing: the path is warm, and a frame may be waiting
+            try:
+                eng.warm_path()
+            except Exception:
+                log.exception("warm path failed; no longer run")
+                return
+
     def _decoder_counters(self) -> dict:
         d = self.engine._decoders.get(self.venue)
         return dict(getattr(d, "counters", {}) or {}) if d is not None else {}
@@ -89,6 +107,11 @@ class LiveRunner:
             log.info("metrics on http://127.0.0.1:%s/metrics", port, extra={"metrics_port": port})
         await self.feed.start()
         clock = loop.create_task(self._clock(stop), name="clock")
+        warm = None
+        if self.warm_interval_s and hasattr(self.engine, "warm_path"):
+            warm = loop.create_task(self._keep_warm(stop), name="warm")
+        # everything built so far lives for the whole run: keep it out of the cyclic collector's passes
+        gc.freeze()
         if self.dashboard_on:
             from liqcore.live.dashboard import Dashboard
 
@@ -106,6 +129,8 @@ class LiveRunner:
         finally:
             stop.set()
             clock.cancel()
+            if warm is not None:
+                warm.cancel()
             if self._dashboard is not None:
                 await self._dashboard.stop()
             await self.feed.stop()

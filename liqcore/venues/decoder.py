@@ -100,6 +100,102 @@ def _is_control_text(frame) -> bool:
     return t.strip() in _CONTROL_TEXT
 
 
+_BYBIT_LIQ_SIDE = {"Buy": 1, "Sell": 2, "buy": 1, "sell": 2, "BUY": 1, "SELL": 2}  # as bybit.parse
+_OKX_LIQ_SIDE = {"sell": 1, "buy": 2}  # as okx.parse (after lower())
+
+
+_INF_F = float("inf")
+
+
+def _bybit_legacy_row(obj, sink, recv_ns):
+    """One Bybit legacy ``liquidation.{symbol}`` frame with every value as documented -> its row, else
+    None (the checked parser then decides: same row, or the counted reject)."""
+    if obj.__class__ is not dict:
+        return None
+    topic = obj.get("topic")
+    d = obj.get("data")
+    if topic.__class__ is not str or d.__class__ is not dict or topic[:12] != "liquidation.":
+        return None
+    t = d.get("updatedTime")
+    sym = d.get("symbol")
+    side = _BYBIT_LIQ_SIDE.get(d.get("side")) if d.get("side").__class__ is str else None
+    if t.__class__ is not int or not _MS_MIN <= t <= _MS_MAX or side is None or sym.__class__ is not str or not sym:
+        return None
+    p, q = d.get("price"), d.get("size")
+    if p.__class__ is not str or q.__class__ is not str:
+        return None
+    try:
+        price, qty = float(p), float(q)
+    except ValueError:
+        return None
+    if not (0.0 < price < _INF_F and 0.0 < qty < _INF_F):
+        return None
+    try:
+        sid = sink.sid(1, sym)
+    except Reject:
+        return None
+    return (t * 1_000_000, recv_ns, price, qty, sid, side, 1, 1, 8)
+
+
+def _okx_liq_row(obj, sink, recv_ns):
+    """One OKX ``liquidation-orders`` frame with one instrument and one detail, every value as documented
+    -> its row, else None (the checked parser then decides)."""
+    if obj.__class__ is not dict or "event" in obj:
+        return None
+    arg, data = obj.get("arg"), obj.get("data")
+    if arg.__class__ is not dict or data.__class__ is not list or len(data) != 1 or arg.get("channel") != "liquidation-orders":
+        return None
+    item = data[0]
+    if item.__class__ is not dict:
+        return None
+    details, inst = item.get("details"), item.get("instId")
+    if details.__class__ is not list or len(details) != 1 or inst.__class__ is not str or not inst:
+        return None
+    ct = sink.instruments.get(inst)
+    x = details[0]
+    if ct is None or x.__class__ is not dict:
+        return None
+    s, ts = x.get("side"), x.get("ts")
+    side = _OKX_LIQ_SIDE.get(s.lower()) if s.__class__ is str else None
+    if side is None or ts.__class__ is not str or not ts.isdigit() or not ts.isascii():
+        return None
+    t = int(ts)
+    if not _MS_MIN <= t <= _MS_MAX:
+        return None
+    p, q = x.get("bkPx"), x.get("sz")
+    if p.__class__ is not str or q.__class__ is not str:
+        return None
+    try:
+        price, sz = float(p), float(q)
+    except ValueError:
+        return None
+    if not (0.0 < price < _INF_F and 0.0 < sz < _INF_F):
+        return None
+    try:
+        sid = sink.sid(3, inst)
+    except Reject:
+        return None
+    return (t * 1_000_000, recv_ns, price, sz * ct, sid, side, 1, 3, 8)
+
+
+def _auto_row(obj, sink, recv_ns):
+    if obj.__class__ is dict:
+        if "topic" in obj:
+            return _bybit_legacy_row(obj, sink, recv_ns)
+        if "arg" in obj:
+            return _okx_liq_row(obj, sink, recv_ns)
+    return None
+
+
+def _combined_payload(frame: bytes):
+    """The ``data`` object of a Binance combined-stream frame ``{"stream":"<name>","data":{...}}`` (exactly
+    those two keys, in that order), as bytes; None for anything else (the JSON path decides)."""
+    i = frame.find(b'","data":{', 11, 128)
+    if i < 0 or frame[-1:] != b"}" or b"\\" in frame[11:i] or b'"' in frame[11:i]:
+        return None
+    return frame[i + 9:-1]
+
+
 class Decoder:
     """Per-connection frame decoder: ``feed(frame, recv_ns) -> events``.
 
@@ -146,6 +242,11 @@ class Decoder:
         self._match = {1: _FAST_BYBIT, 2: _FAST_BINANCE}.get(int(self.venue), _no_match)
         self._bybit_groups = int(self.venue) == 1
         self._scan_venue = {0: 0, 1: 1, 2: 2}.get(int(self.venue), -1)  # compiled matcher: -1 = none
+        # after orjson: the single-event shapes the compiled matcher does not read, as documented
+        self._obj_row = {0: _auto_row, 1: _bybit_legacy_row, 3: _okx_liq_row}.get(int(self.venue))
+        # where those frames have the "l" of "liquidation" (auto decoders: always try)
+        self._obj_at = {1: 10, 3: 19}.get(int(self.venue), 0)
+        self._obj_l = b"l" if int(self.venue) in (1, 3) else b"{"
 
     def set_instruments(self, instruments) -> None:
         """Add or replace OKX instId -> ctVal entries (a mapping or an ``/api/v5/public/instruments``
@@ -327,10 +428,18 @@ class Decoder:
             if not -1 <= recv_ns <= _I64_MAX:
                 recv_ns = RECV_UNKNOWN
         if frame.__class__ is bytes:
-            if _SCAN is not None and self._scan_venue >= 0 and recv_ns >= 0:
+            scan = _SCAN is not None and self._scan_venue >= 0 and recv_ns >= 0
+            if scan:
                 row = _SCAN.match_frame(frame, self._scan_venue, self._ids, self.sink.sid, recv_ns)
             else:
                 row = self._fast(frame, recv_ns)
+            if row is None and self._scan_venue in (0, 2) and frame[:11] == b'{"stream":"':
+                inner = _combined_payload(frame)  # a Binance combined stream: the payload is the raw frame
+                if inner is not None:
+                    if scan:
+                        row = _SCAN.match_frame(inner, self._scan_venue, self._ids, self.sink.sid, recv_ns)
+                    else:
+                        row = self._fast(inner, recv_ns)
             if row is not None:
                 if row.__class__ is list:
                     return self._take_many(row)
@@ -347,6 +456,25 @@ class Decoder:
             c["malformed_json"] = c.get("malformed_json", 0) + 1
             c["rejected_frames"] += 1
             return []
+        obj_row = self._obj_row
+        at = self._obj_at
+        if obj_row is not None and frame[at:at + 1] == self._obj_l:
+            row = obj_row(obj, sink, recv_ns)
+            if row is not None:  # same row, counters and dedupe as the checked path below
+                c["accepted_frames"] += 1
+                if self.dedupe_horizon:
+                    key = (row[0], row[4], row[5], row[2], row[3])
+                    seen = self._seen_liq
+                    if key in seen:
+                        c["duplicate"] += 1
+                        return []
+                    seen.add(key)
+                    ring = self._ring_liq
+                    ring.append(key)
+                    if len(ring) > self.dedupe_horizon:
+                        seen.discard(ring.popleft())
+                c["events"] += 1
+                return [row]
         sink.rows = rows = []
         sink.recv_ns = recv_ns
         before = sink.item_rejects
