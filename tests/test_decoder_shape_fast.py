@@ -52,7 +52,7 @@ def run(decoder_venue, frames, fast: bool, monkeypatch):
             monkeypatch.setattr(D, name, lambda obj, sink, recv: None)
     d = D.Decoder(decoder_venue)
     d.set_instruments({"BTC-USDT-SWAP": 0.01})
-    out = [d.feed_rows(f, 1_700_000_000_000_000_000 + i) for i, f in enumerate(frames)]
+    out = [d.feed_rows(f, 1_704_000_000_000_000_000 + i) for i, f in enumerate(frames)]  # received after the stamps
     out += [d.feed(f, 5).tolist() for f in frames]  # the same frames again: duplicates are dropped alike
     monkeypatch.undo()
     return out, dict(d.counters)

@@ -38,7 +38,7 @@ def frames(t0):
 def decide(engine, t0):
     out = []
     for i, f in enumerate(frames(t0)):
-        out += engine.on_frame("bybit", f, 1_700_000_000_000_000_000 + i)
+        out += engine.on_frame("bybit", f, (t0 + 25_000) * 1_000_000 + i)  # received after the venue stamped them
     return [(d.action, d.reason, d.side, d.price, d.qty, d.take_profit, d.stop_loss) for d in out]
 
 

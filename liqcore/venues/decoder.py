@@ -460,7 +460,11 @@ class Decoder:
         at = self._obj_at
         if obj_row is not None and frame[at:at + 1] == self._obj_l:
             row = obj_row(obj, sink, recv_ns)
-            if row is not None:  # same row, counters and dedupe as the checked path below
+            if row is not None:  # same row, counters, clock guard and dedupe as the checked path below
+                if row[0] - row[1] > self.max_clock_skew_ns and row[1] >= _RECV_MIN:
+                    c["future_time"] += 1
+                    c["rejected_frames"] += 1
+                    return []
                 c["accepted_frames"] += 1
                 if self.dedupe_horizon:
                     key = (row[0], row[4], row[5], row[2], row[3])
