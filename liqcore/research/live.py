@@ -148,9 +148,7 @@ class _LiveStore(FeatureStore):
 
     def _btc(self, inst):
         sid = self.registry.get(inst.venue, self.btc_symbol) if inst.venue >= 0 else None
-        if sid is None or sid not in self._insts:
-            return None
-        return self._insts[sid]
+        return None if sid is None else self._inst(sid)
 
     def _cascades(self, inst):
         return inst.cascades
@@ -416,7 +414,7 @@ class LiveFeatures:
         if fn.merged:
             sym = self.registry.symbol(sid)
             key = ("all", sym)
-            comps = [st._insts[s] for s, _v, ss in st.instruments if ss == sym]
+            comps = [st._inst(s) for s, _v, ss in self.registry if ss == sym]
             inst = st._insts.get(key)
             if inst is None:
                 e = _Grow("v")

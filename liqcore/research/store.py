@@ -299,12 +299,12 @@ class FeatureStore:
         from liqcore.backtest.run import detect
         from liqcore.config import Params
 
-        parts = [self.events[self._by_sid.get(int(c.key), np.zeros(0, np.int64))] for c in inst.components]
-        ev = np.concatenate(parts) if parts else np.zeros(0, EVENT_DTYPE)
-        ev = ev[(ev["kind"] == Kind.LIQUIDATION) | (ev["kind"] == Kind.GAP)]
+        idx = [self._by_sid.get(int(c.key), np.zeros(0, np.int64)) for c in inst.components]
+        idx = np.sort(np.concatenate(idx)) if idx else np.zeros(0, np.int64)  # arrival order across venues
+        ev = self.events[idx]
+        ev = ev[(ev["kind"] == Kind.LIQUIDATION) | (ev["kind"] == Kind.GAP)].copy()
         if not len(ev):
             return np.zeros(0, CASCADE_DTYPE)
-        ev = ev[np.argsort(ev["ts_recv"], kind="stable")].copy()
         ev["symbol_id"] = 0
         rec, _ = detect(ev, self.params or Params())
         rec = np.asarray(rec, dtype=CASCADE_DTYPE)
@@ -315,7 +315,9 @@ class FeatureStore:
         got = self._insts.get(key)
         if got is not None:
             return got
-        comps = [self._inst(s) for s, _v, sym in self.instruments if sym == symbol]
+        # every venue the registry knows for the symbol (one without events yet adds nothing; which
+        # instruments exist must not depend on events received later)
+        comps = [self._inst(s) for s, _v, sym in self.registry if sym == symbol]
         if not comps:
             raise ValueError(f"symbol: {symbol!r} is not in the data")
         empty = _Stream(np.zeros(0, np.int64), v=np.zeros(0))
@@ -720,10 +722,9 @@ class FeatureStore:
         return _finish(v, r)
 
     def _btc(self, inst: _Inst) -> _Inst | None:
+        """BTC on the instrument's venue, when the registry knows it (with or without events yet)."""
         sid = self.registry.get(inst.venue, self.btc_symbol) if inst.venue >= 0 else None
-        if sid is None or not len(self._by_sid.get(sid, ())):
-            return None
-        return self._inst(sid)
+        return None if sid is None else self._inst(sid)
 
     def _xasset(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
         btc = self._btc(inst)
