@@ -177,7 +177,9 @@ def run_named(args) -> int:
 
     if not args.at or not args.names:
         raise ValueError("at/names: give both --at T[,T...] and --names N[,N...] (or --list, or --bar for bars)")
-    names = [str(parse_name(n)) for n in _names_list(args.names)]
+    names = list(dict.fromkeys(_names_list(args.names)))
+    for n in names:
+        parse_name(n)  # a bad name fails before any data is loaded
     times = parse_times(args.at)
     params = params_from_args(args)
     with _Steps(not args.no_progress and not args.json) as steps:
@@ -226,6 +228,11 @@ def run_named(args) -> int:
                       "(at most one per symbol per second)")
     if store.dropped:
         console.print(f"dropped (bad values): {store.dropped}")
+    from liqcore.backtest.metrics import data_note
+
+    note = data_note(events)
+    if note and "no trade prints" not in note:
+        console.print(f"[yellow]note:[/] {note}")
     return 0
 
 

@@ -793,15 +793,15 @@ class FeatureStore:
         "reasons": {name: uint8 array}}``."""
         self.user_errors = {}
         t = parse_times(times)
-        fnames = [parse_name(n) for n in _names_list(names)]
+        fnames = {n: parse_name(n) for n in _names_list(names)}  # keyed by the names as given
         out = []
         for sid in self.resolve(symbol):
             vals, reasons = {}, {}
             self._batch = True  # share index searches across the names of one instrument
             try:
-                for fn in fnames:
+                for n, fn in fnames.items():
                     v, r = self.values(fn, sid, t)
-                    vals[str(fn)], reasons[str(fn)] = v, r
+                    vals[n], reasons[n] = v, r
             finally:
                 self._batch = False
                 self._clear_cache()
@@ -825,7 +825,7 @@ class FeatureStore:
                     nr[n] = {REASONS[int(c)]: int(k) for c, k in zip(codes, counts)}
             if nr:
                 nulls[p["symbol"]] = nr
-        cols = [str(parse_name(n)) for n in _names_list(names)]
+        cols = list(dict.fromkeys(_names_list(names)))
         if parts:
             t_all = np.concatenate([p["t_ns"] for p in parts])
             d = {"t_ns": t_all, "time": pd.to_datetime(t_all, unit="ns", utc=True),
