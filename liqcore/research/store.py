@@ -175,7 +175,15 @@ class FeatureStore:
             "bad_funding_rate": int((kind == Kind.FUNDING).sum() - fund_ok.sum()),
             "bad_open_interest": int((kind == Kind.OPEN_INTEREST).sum() - oi_ok.sum()),
         }.items() if v}
-        self._ok = liq_ok | trade_ok | fund_ok | oi_ok
+        # one code per event: 1 liquidated long, 2 liquidated short, 3 taker buy, 4 taker sell,
+        # 5 funding, 6 open interest, 7 gap, 0 anything else or a dropped value
+        code = np.zeros(len(ev), np.int8)
+        code[liq_ok] = np.where(side[liq_ok] == Side.LONG, 1, 2)
+        code[trade_ok] = np.where(side[trade_ok] == Side.BUY, 3, 4)
+        code[fund_ok] = 5
+        code[oi_ok] = 6
+        code[kind == Kind.GAP] = 7
+        self._code = code
         self._notional = np.where(liq_ok | trade_ok, notional, 0.0)
         sid = ev["symbol_id"]
         # per symbol, still in receive order (int16 keys sort by radix: linear time)
@@ -211,20 +219,16 @@ class FeatureStore:
         ev = self.events
         idx = self._by_sid.get(int(sid), np.zeros(0, np.int64))
         venue, symbol = self.registry.lookup(sid)
-        ok = self._ok[idx]
-        kind, side, ts = self._kind[idx], self._side[idx], self._ts[idx]
+        code = self._code[idx]
+        ts = self._ts[idx]
         price, qty = self._px[idx], self._qt[idx]
         notional = self._notional[idx]
-        liq = ok & (kind == Kind.LIQUIDATION)
-        trd = ok & (kind == Kind.TRADE)
-        m_l = liq & (side == Side.LONG)
-        m_s = liq & (side == Side.SHORT)
-        m_liq = m_l | m_s
-        m_b = trd & (side == Side.BUY)
-        m_se = trd & (side == Side.SELL)
-        m_t = m_b | m_se
-        m_f = ok & (kind == Kind.FUNDING)
-        m_o = ok & (kind == Kind.OPEN_INTEREST)
+        m_l = code == 1
+        m_liq = (code == 1) | (code == 2)
+        m_b = code == 3
+        m_t = (code == 3) | (code == 4)
+        m_f = code == 5
+        m_o = code == 6
         tp = price[m_t]
         nl_, is_l = notional[m_liq], m_l[m_liq]
         qt_, nt_, is_b = qty[m_t], notional[m_t], m_b[m_t]
@@ -236,7 +240,7 @@ class FeatureStore:
         integ = np.zeros(len(f_ts))
         if len(f_ts) > 1:
             integ[1:] = np.cumsum(f_rate[:-1] * np.diff(f_ts).astype(np.float64))
-        gaps = self._gaps(idx[kind == Kind.GAP], int(venue))
+        gaps = self._gaps(idx[code == 7], int(venue))
         inst = _Inst(
             key=sid, venue=int(venue), symbol=symbol, events=None,
             liq_all=_Stream(ts[m_liq], v=nl_, vl=np.where(is_l, nl_, 0.0), vs=np.where(is_l, 0.0, nl_),
@@ -330,9 +334,17 @@ class FeatureStore:
 
     # ---- symbols and sampling ---------------------------------------------------------------
     def resolve(self, symbol) -> list[int]:
-        """Symbol ids of ``symbol`` (``ETHUSDT``, ``bybit:ETHUSDT`` or an id; None = every instrument)."""
+        """Symbol ids of ``symbol`` (``ETHUSDT``, ``bybit:ETHUSDT``, an id, a list or a comma string of
+        those; None = every instrument with events)."""
         if symbol is None:
             return [s for s, _, _ in self.instruments]
+        if isinstance(symbol, (list, tuple, set)) or (isinstance(symbol, str) and "," in symbol):
+            items = symbol.split(",") if isinstance(symbol, str) else list(symbol)
+            out: list[int] = []
+            for one in items:
+                if str(one).strip():
+                    out += [s for s in self.resolve(one) if s not in out]
+            return out
         if isinstance(symbol, (int, np.integer)) and not isinstance(symbol, bool):
             if not 0 <= int(symbol) < len(self.registry):
                 raise ValueError(f"symbol: id {symbol} is not in the registry")
