@@ -49,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notional", type=float, metavar="Q", help="quote notional per trade (instead of --size x equity)")
     p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    p.add_argument("--features", metavar="N[,N...]",
+                   help="named features to keep current from the stream (e.g. flow.ofi@5m:zscore; see "
+                        "`liqcore features --list`); shown in the snapshot")
     p.add_argument("--seed-history", nargs="+", metavar="PATH",
                    help="recordings whose past liquidations seed the detector's thresholds at start-up")
     add_param_arguments(p)
@@ -127,7 +130,8 @@ def build(args):
     journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
     journal = Journal(journal_path) if journal_path else None
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
-                    notional=args.notional, kill_switch=args.kill_switch)
+                    notional=args.notional, kill_switch=args.kill_switch,
+                    features=[n for n in (args.features or "").split(",") if n.strip()] or None)
     if args.seed_history:
         from pathlib import Path
 
