@@ -47,11 +47,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--kill-switch", metavar="FILE", help="no new entries while this file exists")
     p.add_argument("--notional", type=float, metavar="Q", help="quote notional per trade (instead of --size x equity)")
-    p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
-    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--features", metavar="N[,N...]",
                    help="named features to keep current from the stream (e.g. flow.ofi@5m:zscore; see "
                         "`liqcore features --list`); shown in the snapshot")
+    p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
+    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--seed-history", nargs="+", metavar="PATH",
                    help="recordings whose past liquidations seed the detector's thresholds at start-up")
     add_param_arguments(p)
@@ -130,8 +130,7 @@ def build(args):
     journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
     journal = Journal(journal_path) if journal_path else None
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
-                    notional=args.notional, kill_switch=args.kill_switch,
-                    features=[n for n in (args.features or "").split(",") if n.strip()] or None)
+                    notional=args.notional, kill_switch=args.kill_switch)
     if args.seed_history:
         from pathlib import Path
 
@@ -150,9 +149,19 @@ def run(args) -> int:
 
     if args.duration is not None and not args.duration > 0:
         raise ValueError("duration: must be positive seconds")
+    feature_names = [n.strip() for n in (args.features or "").split(",") if n.strip()]
+    if feature_names:  # a bad name fails before anything starts
+        from liqcore.research.registry import parse_name
+
+        for n in feature_names:
+            parse_name(n)
     log_handler = setup_json_logging(args.log, args.log_level)
     try:
         engine, runner, fake_thread = build(args)
+        if feature_names:  # the engine keeps them current from the stream; the runner's snapshot shows them
+            from liqcore.research.live import LiveFeatures
+
+            engine.features = LiveFeatures(feature_names, engine.registry, params=engine.params)
         install_uvloop()
         try:
             summary = asyncio.run(runner.run(duration=args.duration))
