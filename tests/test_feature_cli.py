@@ -53,3 +53,8 @@ def test_bar_mode_still_works(tmp_path, capsys):
     assert main(["features", "--synthetic", "--days", "0.5", "--symbols", "ETHUSDT", "--bar", "15m", "--out", str(out),
                  "--no-progress"]) == 0
     assert out.stat().st_size > 0
+
+
+def test_run_rejects_a_bad_feature_name_before_starting(capsys):
+    assert main(["run", "--features", "flow.ofi@5m,flow.ofi@5x", "--no-dashboard", "--duration", "1"]) == 2
+    assert "malformed window '5x'" in capsys.readouterr().err
