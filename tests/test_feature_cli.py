@@ -56,5 +56,7 @@ def test_bar_mode_still_works(tmp_path, capsys):
 
 
 def test_run_rejects_a_bad_feature_name_before_starting(capsys):
-    assert main(["run", "--features", "flow.ofi@5m,flow.ofi@5x", "--no-dashboard", "--duration", "1"]) == 2
+    with pytest.raises(SystemExit) as e:  # a usage error, before anything starts
+        main(["run", "--features", "flow.ofi@5m,flow.ofi@5x", "--no-dashboard", "--duration", "1"])
+    assert e.value.code == 2
     assert "malformed window '5x'" in capsys.readouterr().err

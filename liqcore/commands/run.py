@@ -25,6 +25,19 @@ import orjson
 HELP = "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard"
 
 
+def _feature_names(text: str) -> list[str]:
+    """``--features``: comma-separated feature names, each checked (a bad one is a usage error)."""
+    from liqcore.research.registry import parse_name
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for n in names:
+        try:
+            parse_name(n)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return names
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
@@ -47,7 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--kill-switch", metavar="FILE", help="no new entries while this file exists")
     p.add_argument("--notional", type=float, metavar="Q", help="quote notional per trade (instead of --size x equity)")
-    p.add_argument("--features", metavar="N[,N...]",
+    p.add_argument("--features", metavar="N[,N...]", type=_feature_names,
                    help="named features to keep current from the stream (e.g. flow.ofi@5m:zscore; see "
                         "`liqcore features --list`); shown in the snapshot")
     p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
@@ -149,19 +162,13 @@ def run(args) -> int:
 
     if args.duration is not None and not args.duration > 0:
         raise ValueError("duration: must be positive seconds")
-    feature_names = [n.strip() for n in (args.features or "").split(",") if n.strip()]
-    if feature_names:  # a bad name fails before anything starts
-        from liqcore.research.registry import parse_name
-
-        for n in feature_names:
-            parse_name(n)
     log_handler = setup_json_logging(args.log, args.log_level)
     try:
         engine, runner, fake_thread = build(args)
-        if feature_names:  # the engine keeps them current from the stream; the runner's snapshot shows them
+        if args.features:  # the engine keeps them current from the stream; the runner's snapshot shows them
             from liqcore.research.live import LiveFeatures
 
-            engine.features = LiveFeatures(feature_names, engine.registry, params=engine.params)
+            engine.features = LiveFeatures(args.features, engine.registry, params=engine.params)
         install_uvloop()
         try:
             summary = asyncio.run(runner.run(duration=args.duration))
