@@ -193,10 +193,15 @@ def run_named(args) -> int:
             parts += store.compute(times, names, s)
     if args.json:
         out = sys.stdout.buffer
+        merged = any("/all." in n for n in names)
+        sampling = store.sampling()
         for i, t in enumerate(times.tolist()):
             for p in parts:
                 vals = {n: (None if p["reasons"][n][i] else float(p["values"][n][i])) for n in names}
                 obj = {"t_ns": t, "symbol": p["symbol"], "values": vals}
+                if merged:  # how each venue merged into the /all names samples its liquidations
+                    sym = p["symbol"].split(":", 1)[1]
+                    obj["sampling"] = {k: v for k, v in sampling.items() if k.split(":", 1)[1] == sym}
                 nulls = {n: REASONS[int(p["reasons"][n][i])] for n in names if p["reasons"][n][i]}
                 if nulls:
                     obj["null_reasons"] = nulls
