@@ -67,19 +67,23 @@ def _ss(a: np.ndarray, v) -> np.ndarray:
 class _Stream:
     """Events of one stream of one instrument: receive times (sorted) and prefix sums of columns."""
 
-    __slots__ = ("ts", "cols", "cums")
+    __slots__ = ("ts", "cols", "cums", "lazy")
 
-    def __init__(self, ts: np.ndarray, **cols):
+    def __init__(self, ts: np.ndarray, lazy: dict | None = None, **cols):
         self.ts = np.ascontiguousarray(ts, dtype=np.int64)
         self.cols = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in cols.items()}
         self.cums: dict[str, np.ndarray] = {}
+        self.lazy = lazy or {}  # column -> function building it on first use
 
     def cum(self, col: str) -> np.ndarray:
         c = self.cums.get(col)
         if c is None:
+            x = self.cols.get(col)
+            if x is None:
+                x = self.cols[col] = np.ascontiguousarray(self.lazy[col](), dtype=np.float64)
             c = np.empty(len(self.ts) + 1)
             c[0] = 0.0
-            np.cumsum(self.cols[col], out=c[1:])
+            np.cumsum(x, out=c[1:])
             self.cums[col] = c
         return c
 
@@ -220,38 +224,36 @@ class FeatureStore:
         idx = self._by_sid.get(int(sid), np.zeros(0, np.int64))
         venue, symbol = self.registry.lookup(sid)
         code = self._code[idx]
-        ts = self._ts[idx]
-        price, qty = self._px[idx], self._qt[idx]
-        notional = self._notional[idx]
-        m_l = code == 1
-        m_liq = (code == 1) | (code == 2)
-        m_b = code == 3
-        m_t = (code == 3) | (code == 4)
-        m_f = code == 5
-        m_o = code == 6
-        tp = price[m_t]
-        nl_, is_l = notional[m_liq], m_l[m_liq]
-        qt_, nt_, is_b = qty[m_t], notional[m_t], m_b[m_t]
+        li = idx[(code == 1) | (code == 2)]  # gather each stream's rows straight from the columns
+        ti = idx[(code == 3) | (code == 4)]
+        fi, oi_, gi = idx[code == 5], idx[code == 6], idx[code == 7]
+        nl_ = self._notional[li]
+        is_l = self._code[li] == 1
+        tp, qt_, nt_ = self._px[ti], self._qt[ti], self._notional[ti]
+        is_b = self._code[ti] == 3
         lr2 = np.zeros(len(tp))
         if len(tp) > 1:
             lr2[1:] = np.log(tp[1:] / tp[:-1]) ** 2
-        f_ts, f_rate = ts[m_f], price[m_f]
+        f_ts, f_rate = self._ts[fi], self._px[fi]
         # integral of the last-known rate: value at each funding event's time (ns * rate)
         integ = np.zeros(len(f_ts))
         if len(f_ts) > 1:
             integ[1:] = np.cumsum(f_rate[:-1] * np.diff(f_ts).astype(np.float64))
-        gaps = self._gaps(idx[code == 7], int(venue))
+        gaps = self._gaps(gi, int(venue))
         inst = _Inst(
             key=sid, venue=int(venue), symbol=symbol, events=None,
-            liq_all=_Stream(ts[m_liq], v=nl_, vl=np.where(is_l, nl_, 0.0), vs=np.where(is_l, 0.0, nl_),
-                            nl=is_l.astype(np.float64)),
-            trades=_Stream(ts[m_t], p=tp, r2=lr2, qb=np.where(is_b, qt_, 0.0), qs=np.where(is_b, 0.0, qt_),
-                           vb=np.where(is_b, nt_, 0.0), vs=np.where(is_b, 0.0, nt_), nb=is_b.astype(np.float64)),
+            liq_all=_Stream(self._ts[li], v=nl_, lazy={
+                "vl": lambda: np.where(is_l, nl_, 0.0), "vs": lambda: np.where(is_l, 0.0, nl_),
+                "nl": lambda: is_l.astype(np.float64)}),
+            trades=_Stream(self._ts[ti], p=tp, r2=lr2, lazy={
+                "qb": lambda: np.where(is_b, qt_, 0.0), "qs": lambda: np.where(is_b, 0.0, qt_),
+                "vb": lambda: np.where(is_b, nt_, 0.0), "vs": lambda: np.where(is_b, 0.0, nt_),
+                "nb": lambda: is_b.astype(np.float64)}),
             funding=_Stream(f_ts, rate=f_rate, integ=integ),
-            oi=_Stream(ts[m_o], v=qty[m_o]),
+            oi=_Stream(self._ts[oi_], v=self._qt[oi_]),
             gap_start=gaps[0], gap_end_max=gaps[1],
             venue_start=self._venue_start.get(int(venue)),
-            sampled=bool(np.any(ev["flags"][idx[m_liq]] & int(Flag.SAMPLED))) or int(venue) in (Venue.BINANCE, Venue.OKX),
+            sampled=bool(np.any(ev["flags"][li] & int(Flag.SAMPLED))) or int(venue) in (Venue.BINANCE, Venue.OKX),
         )
         self._insts[sid] = inst
         return inst
