@@ -21,8 +21,8 @@ COMMANDS = {
     "record": "liqcore.commands.record",
     "run": "liqcore.commands.run",
     "features": "liqcore.commands.features",
-    "leak-audit": "liqcore.commands.leak_audit",
     "study": "liqcore.commands.study",
+    "leak-audit": "liqcore.commands.leak_audit",
 }
 
 _HELP = {
@@ -35,8 +35,8 @@ _HELP = {
     "record": "record raw websocket frames with receive times (zstd, hourly files)",
     "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
     "features": "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)",
-    "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
     "study": "post-cascade event study: signed forward returns, excursions, reversion share, CI",
+    "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
 }
 
 

@@ -57,12 +57,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
     p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
     p.add_argument("--log", metavar="FILE", help="JSON log file (default: stderr)")
-    p.add_argument("--log-level", default="INFO")
-    p.add_argument("--kill-switch", metavar="FILE", help="no new entries while this file exists")
-    p.add_argument("--notional", type=float, metavar="Q", help="quote notional per trade (instead of --size x equity)")
     p.add_argument("--features", metavar="N[,N...]", type=_feature_names,
                    help="named features to keep current from the stream (e.g. flow.ofi@5m:zscore; see "
                         "`liqcore features --list`); shown in the snapshot")
+    p.add_argument("--log-level", default="INFO")
+    p.add_argument("--kill-switch", metavar="FILE", help="no new entries while this file exists")
+    p.add_argument("--notional", type=float, metavar="Q", help="quote notional per trade (instead of --size x equity)")
     p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--seed-history", nargs="+", metavar="PATH",
