@@ -16,7 +16,9 @@ Two bars:
   Baseline: the same 10 names by pandas rolling windows on the events + ``merge_asof`` at the times.
 
 Contenders are interleaved (one repeat of each per round) so load changes hit both alike; the median
-and min seconds per pass are printed, warm (a first untimed pass compiles and caches the Numba kernels).
+and min wall seconds per pass are printed with the median CPU seconds (process time; the store is
+single-threaded, so CPU = wall on an idle machine), warm (a first untimed pass compiles and caches
+the Numba kernels).
 """
 from __future__ import annotations
 
@@ -199,13 +201,16 @@ def bench(days: float, repeats: int) -> None:
     for fn in runs.values():  # warm: Numba caches, pandas first-call costs
         fn()
     res = {k: [] for k in runs}
+    cpu = {k: [] for k in runs}
     for _ in range(repeats):
         for k, fn in runs.items():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
             res[k].append(time.perf_counter() - t0)
+            cpu[k].append(time.process_time() - c0)
     for k, v in res.items():
-        print(f"{k:44s} median {statistics.median(v):8.3f} s   min {min(v):8.3f} s")
+        print(f"{k:44s} median {statistics.median(v):8.3f} s   min {min(v):8.3f} s   "
+              f"(CPU median {statistics.median(cpu[k]):.3f} s)")
     keys = list(res)
     print(f"ratio pandas/store (all named): x{statistics.median(res[keys[1]]) / statistics.median(res[keys[0]]):.2f}")
     print(f"ratio pandas/store (10k x 10):  x{statistics.median(res[keys[3]]) / statistics.median(res[keys[2]]):.2f}")

@@ -53,3 +53,19 @@ def test_bar_mode_still_works(tmp_path, capsys):
     assert main(["features", "--synthetic", "--days", "0.5", "--symbols", "ETHUSDT", "--bar", "15m", "--out", str(out),
                  "--no-progress"]) == 0
     assert out.stat().st_size > 0
+
+
+def test_run_rejects_a_bad_feature_name_before_starting(capsys):
+    with pytest.raises(SystemExit) as e:  # a usage error, before anything starts
+        main(["run", "--features", "flow.ofi@5m,flow.ofi@5x", "--no-dashboard", "--duration", "1"])
+    assert e.value.code == 2
+    assert "malformed window '5x'" in capsys.readouterr().err
+
+
+def test_json_notes_the_sampling_of_merged_venues(capsys):
+    rc = main(["features", "--synthetic", "--days", "0.5", "--symbols", "ETHUSDT", "--venue", "binance",
+               "--at", "2026-01-05T10:00:00Z", "--names", "liquidations/all.liq_volume@5m", "--json", "--no-progress"])
+    assert rc == 0
+    row = orjson.loads(capsys.readouterr().out.splitlines()[0])
+    assert row["values"]["liquidations/all.liq_volume@5m"] is not None
+    assert "sampled" in row["sampling"]["binance:ETHUSDT"]

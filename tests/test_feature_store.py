@@ -398,3 +398,27 @@ def test_live_user_feature_equals_historical():
                 assert want is not None and lf.value(n, "ETHUSDT") == want
     finally:
         unregister_feature("mine.liq_qty")
+
+
+def test_runner_snapshot_shows_the_engine_features():
+    from liqcore.live.engine import Engine
+    from liqcore.live.runner import LiveRunner
+
+    e, reg, start = _multi_venue_market()
+    e = e[e["venue"] == int(Venue.BYBIT)]
+    eng = Engine(symbols=["ETHUSDT", "SOLUSDT"], registry=reg, features=["flow.ofi@5m", "liquidations.liq_rate@1m"])
+    runner = LiveRunner(eng, "bybit", ["ETHUSDT", "SOLUSDT"])
+    assert runner.snapshot()["features"]["bybit:SOLUSDT"] == {"flow.ofi@5m": None, "liquidations.liq_rate@1m": None}
+    eng.on_events(e[: int(np.searchsorted(e["ts_recv"], start + 2 * 3600 * S))])
+    snap = runner.snapshot()["features"]
+    assert snap["bybit:ETHUSDT"]["liquidations.liq_rate@1m"] == eng.feature("liquidations.liq_rate@1m", "ETHUSDT")
+    assert snap["bybit:ETHUSDT"]["flow.ofi@5m"] is not None
+    assert snap["bybit:SOLUSDT"]["flow.ofi@5m"] is None  # no SOL in this stream
+    # hours of stream through windows of minutes: old entries were dropped, values unchanged
+    assert eng.features.store._insts[reg.get("bybit", "ETHUSDT")].trades.off > 0
+    t = int(eng.features.now)
+    want = historical([t], ["flow.ofi@5m", "liquidations.liq_rate@1m"], (e, reg), symbol="bybit:ETHUSDT")
+    assert eng.feature("flow.ofi@5m", "ETHUSDT") == float(want["flow.ofi@5m"].iloc[0])
+    assert eng.feature("liquidations.liq_rate@1m", "ETHUSDT") == float(want["liquidations.liq_rate@1m"].iloc[0])
+    with pytest.raises(FeatureNameError):
+        Engine(symbols=["ETHUSDT"], features=["flow.ofi@5x"])

@@ -121,3 +121,32 @@ def test_cli_leak_audit_exit_codes(tmp_path, capsys):
     assert "unknown feature 'nope'" in capsys.readouterr().err
     assert main(["leak-audit", "--synthetic", "--days", "1", "--samples", "0"]) == 2
     assert main(["leak-audit", "--synthetic", "--plugin", str(tmp_path / "missing.py")]) == 2
+
+
+def test_symbols_that_appear_later_do_not_leak():
+    """BTC (for xasset) and a second venue (for /all) whose first events come late: values before
+    them must not depend on whether they exist later (regression: both once leaked)."""
+    from liqcore.types import EVENT_DTYPE, Side, SymbolRegistry
+
+    reg = SymbolRegistry([("bybit", "ETHUSDT"), ("binance", "ETHUSDT"), ("bybit", "BTCUSDT"), ("binance", "SOLUSDT")])
+    S = 1_000_000_000
+    rows = []
+    rng = np.random.default_rng(5)
+    for t in np.sort(rng.uniform(0, 4000, 400)):
+        rows.append((t, Kind.LIQUIDATION, Side.LONG if rng.random() < 0.5 else Side.SHORT, 100.0, 1.0 + rng.random(), 0, 1))
+        rows.append((t + 0.3, Kind.TRADE, Side.BUY, 100.0, 1.0, 0, 1))
+        rows.append((t + 0.2, Kind.LIQUIDATION, Side.LONG, 10.0, 1.0, 3, 2))  # binance is live from the start
+    for t in np.sort(rng.uniform(3000, 4000, 100)):  # BTC and binance ETH only from 3000 s
+        rows.append((t, Kind.LIQUIDATION, Side.SHORT, 90000.0, 0.01, 2, 1))
+        rows.append((t + 0.1, Kind.LIQUIDATION, Side.LONG, 100.0, 2.0, 1, 2))
+    e = np.zeros(len(rows), EVENT_DTYPE)
+    for i, (t, k, sd, p, q, sid, v) in enumerate(rows):
+        e[i] = (int(t * S), int(t * S), p, q, sid, int(sd), int(k), v, 0)
+    e = e[np.argsort(e["ts_recv"], kind="stable")]
+    times = (np.arange(600, 4000, 150) * S).astype(np.int64)
+    names = ["xasset.btc_liq@1m", "xasset.btc_liq_lead@1m", "xasset.liq_corr_btc@5m",
+             "liquidations/all.liq_volume@1m", "liquidations/all.liq_imbalance@5m", "liquidations/all.liq_largest@5m",
+             "liquidations/all.liq_cascade_count@1h"]
+    res = leak_audit(e, reg, names, times=times, symbols=["bybit:ETHUSDT"], lookback=10, min_periods=3)
+    assert res.ok, "\n".join(map(str, res.leaks[:10]))
+    assert res.non_null > 0.5 * res.checked

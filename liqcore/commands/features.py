@@ -192,7 +192,9 @@ def run_named(args) -> int:
 
     if not args.at or not args.names:
         raise ValueError("at/names: give both --at T[,T...] and --names N[,N...] (or --list, or --bar for bars)")
-    names = [str(parse_name(n)) for n in _names_list(args.names)]
+    names = list(dict.fromkeys(_names_list(args.names)))
+    for n in names:
+        parse_name(n)  # a bad name fails before any data is loaded
     times = parse_times(args.at)
     params = params_from_args(args)
     with _Steps(not args.no_progress and not args.json) as steps:
@@ -206,10 +208,15 @@ def run_named(args) -> int:
             parts += store.compute(times, names, s)
     if args.json:
         out = sys.stdout.buffer
+        merged = any("/all." in n for n in names)
+        sampling = store.sampling()
         for i, t in enumerate(times.tolist()):
             for p in parts:
                 vals = {n: (None if p["reasons"][n][i] else float(p["values"][n][i])) for n in names}
                 obj = {"t_ns": t, "symbol": p["symbol"], "values": vals}
+                if merged:  # how each venue merged into the /all names samples its liquidations
+                    sym = p["symbol"].split(":", 1)[1]
+                    obj["sampling"] = {k: v for k, v in sampling.items() if k.split(":", 1)[1] == sym}
                 nulls = {n: REASONS[int(p["reasons"][n][i])] for n in names if p["reasons"][n][i]}
                 if nulls:
                     obj["null_reasons"] = nulls
@@ -241,6 +248,11 @@ def run_named(args) -> int:
                       "(at most one per symbol per second)")
     if store.dropped:
         console.print(f"dropped (bad values): {store.dropped}")
+    from liqcore.backtest.metrics import data_note
+
+    note = data_note(events)
+    if note and "no trade prints" not in note:
+        console.print(f"[yellow]note:[/] {note}")
     return 0
 
 

@@ -29,6 +29,19 @@ import orjson
 HELP = "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard"
 
 
+def _feature_names(text: str) -> list[str]:
+    """``--features``: comma-separated feature names, each checked (a bad one is a usage error)."""
+    from liqcore.research.registry import parse_name
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for n in names:
+        try:
+            parse_name(n)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return names
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
@@ -50,6 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
     p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
     p.add_argument("--log", metavar="FILE", help="JSON log file (default: stderr)")
+    p.add_argument("--features", metavar="N[,N...]", type=_feature_names,
+                   help="named features to keep current from the stream (e.g. flow.ofi@5m:zscore; see "
+                        "`liqcore features --list`); shown in the snapshot")
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--kill-switch", metavar="FILE", help="no new entries while this file exists")
     p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
@@ -224,6 +240,10 @@ def run(args) -> int:
     log_handler = setup_json_logging(args.log, args.log_level)
     try:
         engine, runner, fake_thread = build(args)
+        if args.features:  # the engine keeps them current from the stream; the runner's snapshot shows them
+            from liqcore.research.live import LiveFeatures
+
+            engine.features = LiveFeatures(args.features, engine.registry, params=engine.params)
         install_uvloop()
         try:
             summary = asyncio.run(_run(runner, engine, fake_thread, args.duration))

@@ -48,6 +48,9 @@ class LiveRunner:
     def snapshot(self) -> dict:
         snap = self.engine.snapshot()
         snap["feeds"] = [self.feed.health()]
+        lf = getattr(self.engine, "features", None)
+        if lf is not None:  # named features kept by the engine, per traded symbol
+            snap["features"] = {f"{v}:{s}": lf.snapshot(f"{v}:{s}") for v, s in self.engine.traded}
         return snap
 
     async def _clock(self, stop: asyncio.Event) -> None:

@@ -66,9 +66,9 @@ class _Grow(_Stream):
         return self.n - self.off
 
     def append(self, ts: int, **vals: float) -> None:
+        if self.n == len(self._ts):
+            self._grow()  # compacts (moves n) or doubles
         n = self.n
-        if n == len(self._ts):
-            self._grow()
         self._ts[n] = ts
         for k, v in vals.items():
             self._c[k][n] = v
@@ -148,9 +148,7 @@ class _LiveStore(FeatureStore):
 
     def _btc(self, inst):
         sid = self.registry.get(inst.venue, self.btc_symbol) if inst.venue >= 0 else None
-        if sid is None or sid not in self._insts:
-            return None
-        return self._insts[sid]
+        return None if sid is None else self._inst(sid)
 
     def _cascades(self, inst):
         return inst.cascades
@@ -391,8 +389,7 @@ class LiveFeatures:
     # ---- reading ------------------------------------------------------------------------------
     def _sid(self, symbol) -> int:
         if symbol is None:
-            sids = sorted(self.store._insts)
-            sids = [s for s in sids if not isinstance(s, tuple)]
+            sids = sorted(s for s in self.store._insts if not isinstance(s, tuple))
             if len(sids) != 1:
                 raise ValueError("symbol: several instruments are live; name one (ETHUSDT or bybit:ETHUSDT)")
             return sids[0]
@@ -416,7 +413,7 @@ class LiveFeatures:
         if fn.merged:
             sym = self.registry.symbol(sid)
             key = ("all", sym)
-            comps = [st._insts[s] for s, _v, ss in st.instruments if ss == sym]
+            comps = [st._inst(s) for s, _v, ss in self.registry if ss == sym]
             inst = st._insts.get(key)
             if inst is None:
                 e = _Grow("v")
@@ -440,7 +437,12 @@ class LiveFeatures:
         return REASONS.get(r, "")
 
     def snapshot(self, symbol=None, t_ns: int | None = None) -> dict[str, float | None]:
-        """Every kept feature of ``symbol`` at ``t_ns`` (default now)."""
+        """Every kept feature of ``symbol`` at ``t_ns`` (default now); all None while the symbol
+        has not been seen."""
+        try:
+            self._sid(symbol)
+        except ValueError:
+            return {n: None for n in self.names}
         return {n: self.value(n, symbol, t_ns) for n in self.names}
 
 

@@ -67,19 +67,23 @@ def _ss(a: np.ndarray, v) -> np.ndarray:
 class _Stream:
     """Events of one stream of one instrument: receive times (sorted) and prefix sums of columns."""
 
-    __slots__ = ("ts", "cols", "cums")
+    __slots__ = ("ts", "cols", "cums", "lazy")
 
-    def __init__(self, ts: np.ndarray, **cols):
+    def __init__(self, ts: np.ndarray, lazy: dict | None = None, **cols):
         self.ts = np.ascontiguousarray(ts, dtype=np.int64)
         self.cols = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in cols.items()}
         self.cums: dict[str, np.ndarray] = {}
+        self.lazy = lazy or {}  # column -> function building it on first use
 
     def cum(self, col: str) -> np.ndarray:
         c = self.cums.get(col)
         if c is None:
+            x = self.cols.get(col)
+            if x is None:
+                x = self.cols[col] = np.ascontiguousarray(self.lazy[col](), dtype=np.float64)
             c = np.empty(len(self.ts) + 1)
             c[0] = 0.0
-            np.cumsum(self.cols[col], out=c[1:])
+            np.cumsum(x, out=c[1:])
             self.cums[col] = c
         return c
 
@@ -175,7 +179,15 @@ class FeatureStore:
             "bad_funding_rate": int((kind == Kind.FUNDING).sum() - fund_ok.sum()),
             "bad_open_interest": int((kind == Kind.OPEN_INTEREST).sum() - oi_ok.sum()),
         }.items() if v}
-        self._ok = liq_ok | trade_ok | fund_ok | oi_ok
+        # one code per event: 1 liquidated long, 2 liquidated short, 3 taker buy, 4 taker sell,
+        # 5 funding, 6 open interest, 7 gap, 0 anything else or a dropped value
+        code = np.zeros(len(ev), np.int8)
+        code[liq_ok] = np.where(side[liq_ok] == Side.LONG, 1, 2)
+        code[trade_ok] = np.where(side[trade_ok] == Side.BUY, 3, 4)
+        code[fund_ok] = 5
+        code[oi_ok] = 6
+        code[kind == Kind.GAP] = 7
+        self._code = code
         self._notional = np.where(liq_ok | trade_ok, notional, 0.0)
         sid = ev["symbol_id"]
         # per symbol, still in receive order (int16 keys sort by radix: linear time)
@@ -211,43 +223,37 @@ class FeatureStore:
         ev = self.events
         idx = self._by_sid.get(int(sid), np.zeros(0, np.int64))
         venue, symbol = self.registry.lookup(sid)
-        ok = self._ok[idx]
-        kind, side, ts = self._kind[idx], self._side[idx], self._ts[idx]
-        price, qty = self._px[idx], self._qt[idx]
-        notional = self._notional[idx]
-        liq = ok & (kind == Kind.LIQUIDATION)
-        trd = ok & (kind == Kind.TRADE)
-        m_l = liq & (side == Side.LONG)
-        m_s = liq & (side == Side.SHORT)
-        m_liq = m_l | m_s
-        m_b = trd & (side == Side.BUY)
-        m_se = trd & (side == Side.SELL)
-        m_t = m_b | m_se
-        m_f = ok & (kind == Kind.FUNDING)
-        m_o = ok & (kind == Kind.OPEN_INTEREST)
-        tp = price[m_t]
-        nl_, is_l = notional[m_liq], m_l[m_liq]
-        qt_, nt_, is_b = qty[m_t], notional[m_t], m_b[m_t]
+        code = self._code[idx]
+        li = idx[(code == 1) | (code == 2)]  # gather each stream's rows straight from the columns
+        ti = idx[(code == 3) | (code == 4)]
+        fi, oi_, gi = idx[code == 5], idx[code == 6], idx[code == 7]
+        nl_ = self._notional[li]
+        is_l = self._code[li] == 1
+        tp, qt_, nt_ = self._px[ti], self._qt[ti], self._notional[ti]
+        is_b = self._code[ti] == 3
         lr2 = np.zeros(len(tp))
         if len(tp) > 1:
             lr2[1:] = np.log(tp[1:] / tp[:-1]) ** 2
-        f_ts, f_rate = ts[m_f], price[m_f]
+        f_ts, f_rate = self._ts[fi], self._px[fi]
         # integral of the last-known rate: value at each funding event's time (ns * rate)
         integ = np.zeros(len(f_ts))
         if len(f_ts) > 1:
             integ[1:] = np.cumsum(f_rate[:-1] * np.diff(f_ts).astype(np.float64))
-        gaps = self._gaps(idx[kind == Kind.GAP], int(venue))
+        gaps = self._gaps(gi, int(venue))
         inst = _Inst(
             key=sid, venue=int(venue), symbol=symbol, events=None,
-            liq_all=_Stream(ts[m_liq], v=nl_, vl=np.where(is_l, nl_, 0.0), vs=np.where(is_l, 0.0, nl_),
-                            nl=is_l.astype(np.float64)),
-            trades=_Stream(ts[m_t], p=tp, r2=lr2, qb=np.where(is_b, qt_, 0.0), qs=np.where(is_b, 0.0, qt_),
-                           vb=np.where(is_b, nt_, 0.0), vs=np.where(is_b, 0.0, nt_), nb=is_b.astype(np.float64)),
+            liq_all=_Stream(self._ts[li], v=nl_, lazy={
+                "vl": lambda: np.where(is_l, nl_, 0.0), "vs": lambda: np.where(is_l, 0.0, nl_),
+                "nl": lambda: is_l.astype(np.float64)}),
+            trades=_Stream(self._ts[ti], p=tp, r2=lr2, lazy={
+                "qb": lambda: np.where(is_b, qt_, 0.0), "qs": lambda: np.where(is_b, 0.0, qt_),
+                "vb": lambda: np.where(is_b, nt_, 0.0), "vs": lambda: np.where(is_b, 0.0, nt_),
+                "nb": lambda: is_b.astype(np.float64)}),
             funding=_Stream(f_ts, rate=f_rate, integ=integ),
-            oi=_Stream(ts[m_o], v=qty[m_o]),
+            oi=_Stream(self._ts[oi_], v=self._qt[oi_]),
             gap_start=gaps[0], gap_end_max=gaps[1],
             venue_start=self._venue_start.get(int(venue)),
-            sampled=bool(np.any(ev["flags"][idx[m_liq]] & int(Flag.SAMPLED))) or int(venue) in (Venue.BINANCE, Venue.OKX),
+            sampled=bool(np.any(ev["flags"][li] & int(Flag.SAMPLED))) or int(venue) in (Venue.BINANCE, Venue.OKX),
         )
         self._insts[sid] = inst
         return inst
@@ -299,12 +305,12 @@ class FeatureStore:
         from liqcore.backtest.run import detect
         from liqcore.config import Params
 
-        parts = [self.events[self._by_sid.get(int(c.key), np.zeros(0, np.int64))] for c in inst.components]
-        ev = np.concatenate(parts) if parts else np.zeros(0, EVENT_DTYPE)
-        ev = ev[(ev["kind"] == Kind.LIQUIDATION) | (ev["kind"] == Kind.GAP)]
+        idx = [self._by_sid.get(int(c.key), np.zeros(0, np.int64)) for c in inst.components]
+        idx = np.sort(np.concatenate(idx)) if idx else np.zeros(0, np.int64)  # arrival order across venues
+        ev = self.events[idx]
+        ev = ev[(ev["kind"] == Kind.LIQUIDATION) | (ev["kind"] == Kind.GAP)].copy()
         if not len(ev):
             return np.zeros(0, CASCADE_DTYPE)
-        ev = ev[np.argsort(ev["ts_recv"], kind="stable")].copy()
         ev["symbol_id"] = 0
         rec, _ = detect(ev, self.params or Params())
         rec = np.asarray(rec, dtype=CASCADE_DTYPE)
@@ -315,7 +321,9 @@ class FeatureStore:
         got = self._insts.get(key)
         if got is not None:
             return got
-        comps = [self._inst(s) for s, _v, sym in self.instruments if sym == symbol]
+        # every venue the registry knows for the symbol (one without events yet adds nothing; which
+        # instruments exist must not depend on events received later)
+        comps = [self._inst(s) for s, _v, sym in self.registry if sym == symbol]
         if not comps:
             raise ValueError(f"symbol: {symbol!r} is not in the data")
         empty = _Stream(np.zeros(0, np.int64), v=np.zeros(0))
@@ -328,9 +336,17 @@ class FeatureStore:
 
     # ---- symbols and sampling ---------------------------------------------------------------
     def resolve(self, symbol) -> list[int]:
-        """Symbol ids of ``symbol`` (``ETHUSDT``, ``bybit:ETHUSDT`` or an id; None = every instrument)."""
+        """Symbol ids of ``symbol`` (``ETHUSDT``, ``bybit:ETHUSDT``, an id, a list or a comma string of
+        those; None = every instrument with events)."""
         if symbol is None:
             return [s for s, _, _ in self.instruments]
+        if isinstance(symbol, (list, tuple, set)) or (isinstance(symbol, str) and "," in symbol):
+            items = symbol.split(",") if isinstance(symbol, str) else list(symbol)
+            out: list[int] = []
+            for one in items:
+                if str(one).strip():
+                    out += [s for s in self.resolve(one) if s not in out]
+            return out
         if isinstance(symbol, (int, np.integer)) and not isinstance(symbol, bool):
             if not 0 <= int(symbol) < len(self.registry):
                 raise ValueError(f"symbol: id {symbol} is not in the registry")
@@ -720,10 +736,9 @@ class FeatureStore:
         return _finish(v, r)
 
     def _btc(self, inst: _Inst) -> _Inst | None:
+        """BTC on the instrument's venue, when the registry knows it (with or without events yet)."""
         sid = self.registry.get(inst.venue, self.btc_symbol) if inst.venue >= 0 else None
-        if sid is None or not len(self._by_sid.get(sid, ())):
-            return None
-        return self._inst(sid)
+        return None if sid is None else self._inst(sid)
 
     def _xasset(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
         btc = self._btc(inst)
@@ -792,15 +807,15 @@ class FeatureStore:
         "reasons": {name: uint8 array}}``."""
         self.user_errors = {}
         t = parse_times(times)
-        fnames = [parse_name(n) for n in _names_list(names)]
+        fnames = {n: parse_name(n) for n in _names_list(names)}  # keyed by the names as given
         out = []
         for sid in self.resolve(symbol):
             vals, reasons = {}, {}
             self._batch = True  # share index searches across the names of one instrument
             try:
-                for fn in fnames:
+                for n, fn in fnames.items():
                     v, r = self.values(fn, sid, t)
-                    vals[str(fn)], reasons[str(fn)] = v, r
+                    vals[n], reasons[n] = v, r
             finally:
                 self._batch = False
                 self._clear_cache()
@@ -824,7 +839,7 @@ class FeatureStore:
                     nr[n] = {REASONS[int(c)]: int(k) for c, k in zip(codes, counts)}
             if nr:
                 nulls[p["symbol"]] = nr
-        cols = [str(parse_name(n)) for n in _names_list(names)]
+        cols = list(dict.fromkeys(_names_list(names)))
         if parts:
             t_all = np.concatenate([p["t_ns"] for p in parts])
             d = {"t_ns": t_all, "time": pd.to_datetime(t_all, unit="ns", utc=True),
