@@ -172,8 +172,10 @@ class Effects:
       ``openInterest`` with the mark price) every ``oi_interval_s`` seconds (a multiple of the
       10 s mark interval), on the mark's timestamp.  The open interest is
       ``OI0 + organic(t) - oi_liq_share * (base quantity liquidated so far)``: liquidations close
-      positions; ``organic`` is a random walk whose per-minute standard deviation is
-      ``oi_organic`` times the symbol's mean liquidated quantity per minute.  Off by default."""
+      positions; ``organic`` is a random walk whose step (per snapshot interval) has
+      ``oi_organic`` times the standard deviation of the quantity liquidated per interval, so
+      liquidations explain about ``1 / (1 + oi_organic**2)`` of the variance of the changes
+      (with ``oi_liq_share`` 1).  Off by default."""
 
     contagion: float = 0.0
     contagion_lag_s: float = 10.0
@@ -855,14 +857,15 @@ def _add_open_interest(events: np.ndarray, eff: Effects, seed: int, start_ns: in
         lot = 10.0 ** -_spec(sym).qty_dec
         lm = liq & (events["symbol_id"] == sid)
         lt, lq = events["ts_event"][lm], events["qty"][lm]
-        qbar = max(float(lq.sum()) / span_min, lot)  # mean liquidated base quantity per minute
         cum = np.concatenate(([0.0], np.cumsum(lq)))
         t = oi["ts_event"][mine]
         closed = cum[np.searchsorted(lt, t, side="right")]  # liquidated at or before t
+        per = np.diff(closed)
+        liq_sd = max(float(per.std()) if len(per) > 1 else 0.0, lot)  # liquidated quantity per interval
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), _symbol_key(sym), 3])))
-        sd = eff.oi_organic * qbar * math.sqrt(eff.oi_interval_s / 60.0)
+        sd = eff.oi_organic * liq_sd
         organic = np.cumsum(rng.standard_normal(len(mine)) * sd)
-        oi0 = 2.0 * (float(lq.sum()) + 5.0 * sd * math.sqrt(len(mine))) + 100.0 * qbar
+        oi0 = 2.0 * (float(lq.sum()) + 5.0 * sd * math.sqrt(len(mine))) + 100.0 * liq_sd
         val = oi0 + organic - eff.oi_liq_share * closed
         sq = 10.0 ** _spec(sym).qty_dec
         oi["qty"][mine] = np.maximum(np.floor(val * sq + 0.5), 1.0) / sq  # on the lot grid, like every quantity
