@@ -207,7 +207,7 @@ PRESETS: dict[str, tuple[dict, dict]] = {
     "default": ({}, {}),
     "null": ({"impact": 0.0, "vol_liq": 0.0, "diurnal_a": 0.0, "weekend": 1.0},
              {"contagion": 0.0, "oi_liq_share": 0.0}),
-    "reversion": ({"p_cont": 0.0, "perm_rev": 0.0, "hl_med": 300.0}, {}),
+    "reversion": ({"p_cont": 0.0, "perm_rev": 0.0, "hl_med": 120.0}, {}),
     "continuation": ({"p_cont": 1.0, "perm_cont": 1.0}, {}),
     "contagion": ({}, {"contagion": 0.8, "contagion_lag_s": 10.0}),
     "volatility": ({"vol_liq": 1.0, "vol_hl": 600.0}, {}),
@@ -849,7 +849,6 @@ def _add_open_interest(events: np.ndarray, eff: Effects, seed: int, start_ns: in
     oi["kind"] = int(Kind.OPEN_INTEREST)
     oi["side"] = 0
     liq = events["kind"] == Kind.LIQUIDATION
-    span_min = max((events["ts_event"][-1] - events["ts_event"][0]) / 60e9, 1.0) if len(events) else 1.0
     for sid, _v, sym in registry:
         mine = np.flatnonzero(oi["symbol_id"] == sid)
         if len(mine) == 0:
