@@ -22,6 +22,7 @@ COMMANDS = {
     "run": "liqcore.commands.run",
     "features": "liqcore.commands.features",
     "study": "liqcore.commands.study",
+    "research": "liqcore.commands.research",
 }
 
 _HELP = {
@@ -34,7 +35,8 @@ _HELP = {
     "record": "record raw websocket frames with receive times (zstd, hourly files)",
     "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
     "features": "point-in-time feature bars (liquidations, flow, funding, cascades, z-scores) to Parquet/CSV",
-    "study": "post-cascade event study: signed forward returns, excursions, reversion share, CI",
+    "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure",
+    "research": "run every research study; --report DIR writes FINDINGS.md + an HTML page with figures and criteria",
 }
 
 
