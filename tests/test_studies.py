@@ -198,6 +198,7 @@ def test_cli_study_named_json_and_plot(tmp_path):
     assert p.returncode == 2 and b"knob" in p.stderr and b"Traceback" not in p.stderr
 
 
+@pytest.mark.slow
 def test_cli_research_report(tmp_path):
     out = tmp_path / "rep"
     p = _cli("research", "--synthetic", "--days", "3", "--symbols", "BTCUSDT,ETHUSDT", "--report", str(out),

@@ -29,9 +29,9 @@ def run_all(events, registry, params=None, symbols=None, progress=None, only=Non
         kw = {"params": params} if name in ("event", "ic", "contagion") else {}
         try:
             out[name] = run_study(name, panel, **kw)
-        except (ValueError, np.linalg.LinAlgError) as e:
-            out[name] = StudyResult(name, name, available=False, reason=f"the input could not be used: {e}",
-                                    findings=[f"not available because the input could not be used: {e}"])
+        except Exception as e:  # one study's failure must not sink the others: reported, not raised
+            why = f"the study failed on this input ({type(e).__name__}: {e})"
+            out[name] = StudyResult(name, name, available=False, reason=why, findings=[f"not available because {why}"])
     out["_panel"] = panel
     return out
 

@@ -183,7 +183,7 @@ def block_corr(x, y, blocks, n_boot: int = 300, seed: int = 0, spearman: bool = 
     ok = np.isfinite(x) & np.isfinite(y)
     x, y, b = x[ok], y[ok], np.asarray(blocks)[ok]
     n = len(x)
-    if n < 10 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    if n < 30 or np.ptp(x) == 0 or np.ptp(y) == 0:  # too few pairs: no number rather than a noisy one
         return math.nan, math.nan, math.nan, math.nan, n
     if spearman:
         x, y = _ranks(x), _ranks(y)
@@ -222,7 +222,11 @@ def block_corr(x, y, blocks, n_boot: int = 300, seed: int = 0, spearman: bool = 
 def _ols(y, X):
     """OLS with intercept: (coefficients, standard errors, R^2, n)."""
     y = np.asarray(y, np.float64)
-    X = np.column_stack([np.ones(len(y)), np.asarray(X, np.float64).reshape(len(y), -1)])
+    X = np.asarray(X, np.float64)
+    if len(y) == 0:
+        k = 1 + (X.shape[1] if X.ndim == 2 else 1)
+        return np.full(k, np.nan), np.full(k, np.nan), math.nan, 0
+    X = np.column_stack([np.ones(len(y)), X.reshape(len(y), -1)])
     ok = np.isfinite(y) & np.all(np.isfinite(X), axis=1)
     y, X = y[ok], X[ok]
     n, k = X.shape
@@ -244,6 +248,10 @@ def _ols(y, X):
 
 def _blocks(times: np.ndarray, block_ns: int) -> np.ndarray:
     return (np.asarray(times, np.int64) // int(block_ns)).astype(np.int64)
+
+
+def _bp(x) -> str:
+    return f"{x:+.1f} bp" if x is not None and np.isfinite(x) else "n/a"
 
 
 def _fmt_p(p) -> str:
@@ -365,15 +373,17 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
         "recovered_1h": float(splits.loc[splits.split == "all", "recovered_1h"].iloc[0]) if len(splits) else math.nan,
     }
     h = res.headline
-    verdict = ("reversion" if h["ci_low_bp"] > 0 else "continuation" if h["ci_high_bp"] < 0 else "no significant move")
+    verdict = ("reversion" if h["ci_low_bp"] > 0 else "continuation" if h["ci_high_bp"] < 0 else
+               "no significant move" if np.isfinite(h["ci_low_bp"]) else "too few observations to judge")
     res.findings.append(
         f"{h['cascades']} confirmed cascades ({h['with_reference']} with a reference trade); mean signed return at "
-        f"{h_main}: {h['mean_signed_bp']:+.1f} bp (95% CI [{h['ci_low_bp']:+.1f}, {h['ci_high_bp']:+.1f}], "
+        f"{h_main}: {_bp(h['mean_signed_bp'])} (95% CI [{_bp(h['ci_low_bp'])}, {_bp(h['ci_high_bp'])}], "
         f"+ = reversion): {verdict}.")
+    med = h["median_recovery_s"]
     res.findings.append(
-        f"At {h_first} after the decision: {h['first_mean_signed_bp']:+.1f} bp (t = {h['first_t_stat']:.1f}); "
-        f"{h['recovered_1h']:.0%} of cascades regain the pre-cascade price within an hour "
-        f"(median {h['median_recovery_s']:.0f} s).")
+        f"At {h_first} after the decision: {_bp(h['first_mean_signed_bp'])} (t = {h['first_t_stat']:.1f}); "
+        f"{h['recovered_1h']:.0%} of cascades regain the pre-cascade price within an hour (median "
+        + (f"{med:.0f} s)." if np.isfinite(med) else "more than an hour)." if med == np.inf else "n/a)."))
     res.plots.append(("event_returns.png", lambda p: plot_study(summ, p)))
     res.plots.append(("cascade_examples.png", lambda p: _plot_cascade_examples(panel, df, p)))
     res._frame = df  # the per-cascade rows (for callers that want them)
@@ -455,10 +465,15 @@ def ic_frame(panel: Panel, params=None):
             f["oi_change_1h"] = oi / np.concatenate([np.full(12, np.nan), oi[:-12]]) - 1.0 if len(oi) > 12 else np.nan
         else:
             f["oi_change_1h"] = np.nan
+        tc = np.concatenate([[0.0], np.cumsum(g["trade_count"].to_numpy(np.float64))])
+        fresh = (tc[1:] - tc[np.maximum(np.arange(1, len(p) + 1) - 12, 0)]) > 0  # a trade in the last hour
         for lab, m in IC_HORIZONS:
             fwd = np.full(len(p), np.nan)
             if len(p) > m:
                 fwd[:-m] = p[m:] / p[:-m] - 1.0
+                idx = np.arange(len(p) - m)
+                fwd[:-m][(tc[idx + m + 1] - tc[idx + 1]) == 0] = np.nan  # no trade ahead: no return
+            fwd[~fresh] = np.nan  # a stale reference price (feed gap)
             f[f"fwd_{lab}"] = fwd
         out.append(f)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
@@ -517,15 +532,17 @@ def study_ic(panel: Panel, params=None, n_boot: int = 300, folds: int = 5, model
             if models:
                 for mname, pred in _fit_models(Xall[train], y[train], Xall[test]):
                     yt = y[test]
-                    r2 = 1.0 - float(((yt - pred) ** 2).sum()) / float(((yt - yt.mean()) ** 2).sum())
+                    tot = float(((yt - yt.mean()) ** 2).sum())
+                    r2 = 1.0 - float(((yt - pred) ** 2).sum()) / tot if tot > 0 else math.nan
                     oic = block_corr(pred, yt, np.zeros(len(yt)), 1)[0]
                     fold_rows.append({"horizon": lab, "fold": k, "model": mname, "n_train": int(train.sum()),
                                       "n_test": int(test.sum()), "oos_ic": oic, "oos_r2": r2})
     folds_df = pd.DataFrame(fold_rows)
     pooled = ic[ic.symbol == "ALL"].copy()
     pooled["significant"] = (pooled["ci_low"] > 0) | (pooled["ci_high"] < 0)
-    liq = pooled[pooled.family == "liquidation"]
-    oth = pooled[(pooled.family != "liquidation") & pooled.feature.isin(["funding_rate", "oi_change_1h"])]
+    judged = pooled[np.isfinite(pooled["p"])]  # rows with an interval (enough pairs and blocks)
+    liq = judged[judged.family == "liquidation"]
+    oth = judged[(judged.family != "liquidation") & judged.feature.isin(["funding_rate", "oi_change_1h"])]
     best = liq.loc[liq["ic"].abs().idxmax()] if len(liq) and liq["ic"].notna().any() else None
     model_summary = []
     if len(folds_df):
@@ -533,7 +550,7 @@ def study_ic(panel: Panel, params=None, n_boot: int = 300, folds: int = 5, model
             model_summary.append({"horizon": lab, "model": mname, "folds": len(g), "mean_oos_ic": g.oos_ic.mean(),
                                   "mean_oos_r2": g.oos_r2.mean()})
     msum = pd.DataFrame(model_summary)
-    n_tests = int(pooled["ic"].notna().sum())
+    n_tests = int(np.isfinite(pooled["p"]).sum())
     n_sig = int(pooled["significant"].sum())
     n_bonf = int((pooled["p"] < 0.05 / max(n_tests, 1)).sum())
     res.tables = {"pooled_ic": pooled.drop(columns=["symbol"]), "ic_by_symbol": ic[ic.symbol != "ALL"],
@@ -581,6 +598,12 @@ def _fit_models(X, y, Xt):
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import Ridge
 
+    keep = np.array([len(np.unique(c[np.isfinite(c)])) >= 2 for c in X.T], bool)  # informative columns only
+    if not keep.any():
+        yield "ridge", np.full(len(Xt), float(np.mean(y)))
+        yield "gbm", np.full(len(Xt), float(np.mean(y)))
+        return
+    X, Xt = X[:, keep], Xt[:, keep]
     mu = np.nanmean(X, axis=0)
     sd = np.nanstd(X, axis=0)
     sd[~(sd > 0)] = 1.0
@@ -821,17 +844,20 @@ def _cascade_starts(panel: Panel, params):
     return out
 
 
-def study_contagion(panel: Panel, params=None, window_s: float = 60.0, granger_lag_bins: int = 6, **_):
-    """Lead/lag of liquidation rates between the leader (BTC) and each other symbol; P(alt cascade
-    within the window | leader cascade) against the base rate; Granger tests both ways."""
+def study_contagion(panel: Panel, params=None, window_s: float = 60.0, granger_lag_bins: int = 6,
+                    max_symbols: int = 20, **_):
+    """Lead/lag of liquidation rates between the leader (BTC) and each other symbol (the
+    ``max_symbols`` with the most liquidations, at least 30 each); P(alt cascade within the window |
+    leader cascade) against the base rate; Granger tests both ways."""
     import pandas as pd
     from scipy.stats import binomtest
 
     title = "cross-asset liquidation contagion"
     leader = panel.leader()
-    alts = [s for s in panel.names if s != leader and len(panel.sym[s]["te_liq"])]
+    alts = [s for s in panel.names if s != leader and len(panel.sym[s]["te_liq"]) >= 30]
+    alts = sorted(alts, key=lambda s: -len(panel.sym[s]["te_liq"]))[:max_symbols]
     if leader is None or not alts or len(panel.sym[leader]["te_liq"]) == 0:
-        return unavailable("contagion", title, "it needs liquidations of at least two symbols")
+        return unavailable("contagion", title, "it needs liquidations of at least two symbols (30 or more each)")
     L = panel.sym[leader]
     a = min(panel.sym[s]["t0"] for s in [leader] + alts)
     b = max(panel.sym[s]["t1"] for s in [leader] + alts)
@@ -915,6 +941,9 @@ def study_contagion(panel: Panel, params=None, window_s: float = 60.0, granger_l
            if np.isfinite(h["median_lead_lag_s"]) else "."))
     if not h["significant"]:
         res.findings.append("No contagion beyond chance: the symbols' liquidations look independent.")
+    elif h["granger_reverse_significant"] >= max(1, h["granger_significant"]) and h["conditional_significant"] == 0:
+        res.findings.append(f"The dependence runs both ways, with no lead of {leader}: the symbols share market-wide "
+                            f"liquidation bursts rather than {leader} cascades spreading to the others.")
     res.plots.append(("lead_lag.png", lambda p: _plot_leadlag(curves, leader, far, p)))
     return res
 
@@ -1018,12 +1047,17 @@ def vol_frame(panel: Panel):
         f = pd.DataFrame({"symbol": name, "t": grid, "liq_rate": rate5, "z_liq_rate": z, "atr": atr})
         r2 = np.nan_to_num(r * r)
         cs = np.concatenate([[0.0], np.cumsum(r2)])
+        tpm = np.bincount(k[ok], minlength=len(grid))[:len(grid)].astype(np.float64)  # trades per minute
+        ct = np.concatenate([[0.0], np.cumsum(tpm)])
+        n = len(grid)
+        live_back = (ct[1:] - ct[np.maximum(np.arange(1, n + 1) - 15, 0)]) > 0  # a trade in the last 15 min
+        f.loc[~live_back, ["atr", "liq_rate", "z_liq_rate"]] = np.nan  # a feed gap, not a quiet market
         for lab, m in VOL_HORIZONS:
-            fv = np.full(len(grid), np.nan)
-            n = len(grid)
+            fv = np.full(n, np.nan)
             if n > m:
                 idx = np.arange(n - m)
                 fv[: n - m] = np.sqrt(cs[idx + m + 1] - cs[idx + 1])
+                fv[: n - m][(ct[idx + m + 1] - ct[idx + 1]) < m / 2] = np.nan  # need trades in most minutes
             f[f"fwd_vol_{lab}"] = fv
         out.append(f.iloc[::5])
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
@@ -1269,10 +1303,17 @@ def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int 
     h0 = -(-a // NS_H)
     h1 = b // NS_H
     head = {}
-    if h1 - h0 >= 48:
+    # observed hours: hours with any event of any kind (a recording's gaps are not quiet hours)
+    anyt = panel.events["ts_recv"]
+    observed = np.zeros(max(int(h1 - h0), 0), bool)
+    if len(observed):
+        hh = (anyt[(anyt >= h0 * NS_H) & (anyt < h1 * NS_H)] // NS_H - h0).astype(np.int64)
+        observed[np.unique(hh)] = True
+    if observed.sum() >= 48:
         hours = np.arange(h0, h1)
         cnt = np.bincount(((allt[(allt >= h0 * NS_H) & (allt < h1 * NS_H)] // NS_H) - h0).astype(np.int64),
                           minlength=len(hours))[:len(hours)]
+        hours, cnt = hours[observed], cnt[observed]
         hod = (hours % 24).astype(int)
         groups = [cnt[hod == h] for h in range(24) if (hod == h).sum() >= 2]
         p_hour = float(kruskal(*groups).pvalue) if len(groups) >= 2 and np.ptp(cnt) > 0 else math.nan
@@ -1284,9 +1325,12 @@ def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int 
         for s_, lo, hi in SESSIONS:
             head[f"session_{s_}"] = float(prof[(prof.index >= lo) & (prof.index < hi)].mean() / prof.mean())
         days = np.arange(-(-a // NS_DAY), b // NS_DAY)
-        if len(days) >= 8:
+        if len(days):
             dc = np.bincount(((allt[(allt >= days[0] * NS_DAY) & (allt < (days[-1] + 1) * NS_DAY)] // NS_DAY)
                               - days[0]).astype(np.int64), minlength=len(days))[:len(days)]
+            full = np.array([np.isin(np.arange(d * 24, d * 24 + 24), hours).all() for d in days.tolist()], bool)
+            days, dc = days[full], dc[full]  # only fully observed days
+        if len(days) >= 8:
             dow = ((days + 3) % 7).astype(int)  # 1970-01-01 was a Thursday -> 0 = Monday
             wk = dow >= 5
             head["weekend_ratio"] = float(dc[wk].mean() / dc[~wk].mean()) if wk.any() and (~wk).any() else math.nan
@@ -1298,7 +1342,7 @@ def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int 
             head.update({"weekend_ratio": math.nan, "weekend_p": math.nan, "weekday_p": math.nan})
         res.tables["time_of_day"] = tod
     else:
-        res.findings.append("time-of-day clustering not available because the input spans less than two days")
+        res.findings.append("time-of-day clustering not available because the input covers fewer than 48 hours")
     # sweeps
     srows = []
     for name in panel.names:
