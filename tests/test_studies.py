@@ -234,3 +234,25 @@ def test_cli_research_on_a_recording_without_trades_or_tickers(tmp_path):
     assert "Not available because the input has no trades" in md
     assert "Not available because the input has no open-interest (ticker) events" in md
     assert "Traceback" not in p.stderr.decode()
+
+
+@pytest.mark.slow
+def test_studies_on_a_real_binance_recording(real_data):
+    # sparse, filtered trades and recording gaps: every study either runs or states why it cannot
+    from liqcore.io import load_events
+    from liqcore.research.report import criteria, run_all
+
+    r = load_events([real_data / "binance-forceorder-2025-01"])
+    from liqcore.config import Params
+
+    res = run_all(r.events, r.registry, params=Params(min_history=5, refresh_ns=0),
+                  only=["event", "ic", "oi", "microstructure", "volatility"])
+    for name in ("event", "ic", "oi", "microstructure", "volatility"):
+        assert res[name].available or res[name].reason, name
+        assert "failed" not in (res[name].reason or ""), res[name].reason
+    assert not res["oi"].available and "open-interest" in res["oi"].reason
+    assert res["ic"].available and res["event"].headline["with_reference"] >= 1
+    # the gaps between recording sessions are not counted as quiet hours
+    assert "fewer than 48 hours" in " ".join(res["microstructure"].findings)
+    crit = criteria(res)
+    assert all(c["status"] in ("met", "not met") for c in crit)
