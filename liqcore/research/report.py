@@ -96,11 +96,17 @@ def criteria(results: dict, detection_accuracy: float | None = None) -> list[dic
         add("good", "liquidations explain > 30% of open-interest changes", False,
             f"oi study not available: {oi.reason if oi else 'not run'}")
     if ic is not None and ic.available:
-        a, b = ic.headline.get("best_liq_abs_ic"), ic.headline.get("best_oi_funding_abs_ic")
-        ok = np.isfinite(_num(a)) and (not np.isfinite(_num(b)) or _num(a) > _num(b))
-        add("excellent", "liquidation features outperform OI/funding features", ok and np.isfinite(_num(b)),
-            f"best |IC| liquidation {_num(a):.3f} vs open interest/funding {_num(b):.3f}" if np.isfinite(_num(b))
-            else "no open-interest or funding feature to compare with")
+        pooled = ic.tables["pooled_ic"]
+        n_tests = max(int(np.isfinite(pooled.p).sum()), 1)
+        sig = pooled[pooled.p < 0.05 / n_tests]
+        a = float(sig[sig.family == "liquidation"].ic.abs().max()) if (sig.family == "liquidation").any() else 0.0
+        other = sig[sig.feature.isin(["funding_rate", "oi_change_1h"])]
+        b = float(other.ic.abs().max()) if len(other) else 0.0
+        has_other = pooled.feature.isin(["funding_rate", "oi_change_1h"]).any()
+        add("excellent", "liquidation features outperform OI/funding features (significant ICs, Bonferroni)",
+            has_other and a > 0 and a > b,
+            (f"best significant |IC|: liquidation {a:.3f}, open interest/funding {b:.3f} (0 = none significant)")
+            if has_other else "no open-interest or funding feature to compare with")
     else:
         add("excellent", "liquidation features outperform OI/funding features", False, "ic study not available")
     add("excellent", "several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample", False,
