@@ -194,6 +194,10 @@ def test_cli_study_named_json_and_plot(tmp_path):
     assert p.returncode == 0 and b"open interest" in p.stdout, p.stderr.decode()[-2000:]
     p = _cli("study", "contagion", "--synthetic", "--days", "1", "--symbols", "ETHUSDT", "--no-progress")
     assert p.returncode == 0 and b"not available because it needs liquidations of at least two symbols" in p.stdout
+    p = _cli("study", "--synthetic", "--days", "2", "--symbols", "ETHUSDT,SOLUSDT", "--json")  # no name: event
+    doc = json.loads(p.stdout)
+    assert doc["cascades"] > 0 and {"size", "regime", "session", "hour"} <= {r["split"] for r in doc["splits"]}
+    assert all("median_recovery_s" in r for r in doc["splits"])
     p = _cli("study", "ic", "--synthetic", "--days", "1", "--knob", "nope=1")
     assert p.returncode == 2 and b"knob" in p.stderr and b"Traceback" not in p.stderr
 

@@ -59,6 +59,15 @@ table the OKX codec maps them back with: BTC 0.01, ETH 0.1, SOL 1, XRP 100, DOGE
 
 Exact duplicates (same symbol, kind, ms, side, price, qty), which the codecs would drop, are made
 distinct by adding one lot to the later one.
+
+Effect knobs (each defaults to the behaviour above, so the default market does not change):
+reversion / continuation (``p_cont``, ``perm_rev``, ``perm_cont``, ``hl_med``), impact (``impact``),
+liquidation -> volatility (``vol_liq``, default 0, and ``vol_hl``, 600 s: the diffusion variance
+times ``1 + vol_liq * V``, V +1 per cascade liquidation, decaying with half-life ``vol_hl``), the
+time-of-day profile (``diurnal_a``, ``peak_sod``, ``weekend``) are generator parameters
+(``overrides``); BTC -> alt contagion with a lag and open interest consistent with the liquidations
+are market-level :class:`Effects`.  :data:`PRESETS` names markets: ``null`` (liquidations have no
+effect on later prices, no effects at all) and one per planted effect.
 """
 from __future__ import annotations
 

@@ -73,6 +73,11 @@ def print_result(console, res) -> None:
         show = t
         if len(show) > 60:
             show = show.head(60)
+        if show.shape[1] > 14 and len(show) <= 12:  # wide and short: one column per row
+            key = show.columns[1] if show.columns[0] == "leader" else show.columns[0]
+            show = show.set_index(key).T.reset_index().rename(columns={"index": "field"})
+            show.columns = [str(c) for c in show.columns]
+            show = show.astype(object)
         print_frame(console, show, tname + (f" (first 60 of {len(t)} rows; --json for all)" if len(t) > 60 else ""))
     for f in res.findings:
         console.print(f"• {f}")
@@ -150,6 +155,13 @@ def run_event(args) -> int:
         events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"detecting cascades and measuring returns in {len(events):,} events")
         df = event_study(events, registry, params=params, horizons=horizons, symbols=symbols)
+        steps.step("recovery times, size buckets, sessions, regimes")
+        splits = None
+        if len(df):
+            from liqcore.research.studies import Panel, study_event
+
+            ext = study_event(Panel(events, registry, symbols), frame=df, n_boot=1)
+            splits = ext.tables.get("splits") if ext.available else None
         steps.step("bootstrapping")
         summ = summarize_study(df, ci=args.ci, n_boot=args.boot, by_symbol=not args.pooled)
         if args.out:
@@ -163,7 +175,9 @@ def run_event(args) -> int:
     if args.json:
         doc = {"source": label, "cascades": int(len(df)), "with_reference": with_ref,
                "horizons": horizons, "params": params.describe(), "data_note": note,
-               "summary": summ.astype(object).where(summ.notna(), None).to_dict(orient="records")}
+               "summary": summ.astype(object).where(summ.notna(), None).to_dict(orient="records"),
+               "splits": [] if splits is None else splits.astype(object).where(splits.notna(), None).to_dict(
+                   orient="records")}
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
     from rich.console import Console
@@ -182,6 +196,9 @@ def run_event(args) -> int:
                                 "ci_high": "ci_hi_bp", "mean_mae": "mae_bp", "mean_mfe": "mfe_bp",
                                 "reversion_share": "revert"})
     print_frame(console, show, f"signed return after the decision (+ = reversion), {args.ci:.0%} bootstrap CI")
+    if splits is not None and len(splits):
+        print_frame(console, splits, "by size, regime, session, hour and side: mean signed return (bp) and t, "
+                                     "recovery to the pre-cascade price")
     if hidden:
         console.print(f"{len(hidden)} symbol(s) without any observed return (no usable reference trade) not shown: "
                       + ", ".join(hidden[:12]) + (" ..." if len(hidden) > 12 else ""))

@@ -264,9 +264,10 @@ def _fmt_p(p) -> str:
 
 
 def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "15m"), n_boot: int = 1000,
-                **_):
+                frame=None, **_):
     """Post-cascade signed returns (+ = reversion) with recovery time to the pre-cascade price, size
-    buckets, hour of day and a quiet/volatile regime split."""
+    buckets, hour of day and a quiet/volatile regime split.  ``frame``: an :func:`event_study`
+    frame already computed on the panel's events (its columns are added to in place)."""
     import pandas as pd
 
     from liqcore.research.study import event_study, plot_study, summarize_study
@@ -276,7 +277,7 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
         return unavailable("event", title, "the input has no liquidations")
     if panel.n("t_trade") == 0:
         return unavailable("event", title, "the input has no trades (no prices to measure returns)")
-    df = event_study(panel.events, panel.registry, params=params, horizons=horizons)
+    df = frame if frame is not None else event_study(panel.events, panel.registry, params=params, horizons=horizons)
     hs = df.attrs["horizons"]
     if len(df) == 0:
         return unavailable("event", title, "the detector confirmed no cascade in the input")
@@ -335,7 +336,7 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
     rows = []
     signed = df[np.isfinite(df["sign"])]
     for label, col in (("all", None), ("size", "size_bucket"), ("regime", "regime"), ("session", "session"),
-                       ("dominant", "dominant")):
+                       ("hour", "hour"), ("dominant", "dominant")):
         groups = [("all", signed)] if col is None else list(signed.groupby(col))
         for val, g in groups:
             if str(val) == "?":
