@@ -260,3 +260,24 @@ def test_studies_on_a_real_binance_recording(real_data):
     assert "fewer than 48 hours" in " ".join(res["microstructure"].findings)
     crit = criteria(res)
     assert all(c["status"] in ("met", "not met") for c in crit)
+
+
+def test_study_features_are_point_in_time():
+    # appending every event received at or after a cut T changes no feature of a row before T
+    from liqcore.research.studies import ic_frame, vol_frame
+
+    m = synthetic_market(days=2, symbols=("ETHUSDT", "SOLUSDT"), seed=5, effects={"open_interest": True})
+    ev = m.events
+    T = int(ev["ts_recv"].min() + 1.3 * 86400e9) + 123_456_789
+    full, cut = Panel(ev, m.registry), Panel(ev[ev["ts_recv"] < T], m.registry)
+    for make, feats in ((ic_frame, [c for c in ("liq_imbalance_5m", "liq_imbalance_15m", "liq_imbalance_1h",
+                                                "z_liq_imbalance", "log_liq_notional_1h", "liq_rate_1h",
+                                                "cascade_balance_1h", "ret_5m", "ret_1h", "ofi", "z_ofi",
+                                                "funding_rate", "oi_change_1h")]),
+                        (vol_frame, ["liq_rate", "z_liq_rate", "atr"])):
+        a, b = make(full), make(cut)
+        a = a[a.t < T].set_index(["symbol", "t"])[feats]
+        b = b[b.t < T].set_index(["symbol", "t"])[feats]
+        common = a.index.intersection(b.index)
+        assert len(common) > 100
+        np.testing.assert_array_equal(a.loc[common].to_numpy(), b.loc[common].to_numpy())

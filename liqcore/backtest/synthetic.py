@@ -184,7 +184,8 @@ class Effects:
       positions; ``organic`` is a random walk whose step (per snapshot interval) has
       ``oi_organic`` times the standard deviation of the quantity liquidated per interval, so
       liquidations explain about ``1 / (1 + oi_organic**2)`` of the variance of the changes
-      (with ``oi_liq_share`` 1).  Off by default."""
+      (with ``oi_liq_share`` 1).  Off by default.  Only Bybit frames carry it (``tickers``); Binance
+      and OKX frames leave it out."""
 
     contagion: float = 0.0
     contagion_lag_s: float = 10.0

@@ -1035,7 +1035,7 @@ def vol_frame(panel: Panel):
         tr = np.fmax(hi, prev) - np.fmin(lo, prev)
         tr = np.where(np.isfinite(tr), tr, np.abs(r))
         atr = pd.Series(tr).rolling(14, min_periods=10).mean().to_numpy()
-        kl = np.searchsorted(grid, d["t_liq"], side="left")
+        kl = np.searchsorted(grid, d["t_liq"], side="right")  # received in [grid[k-1], grid[k]): minute k
         okl = (kl > 0) & (kl < len(grid))
         cnt = np.bincount(kl[okl], minlength=len(grid)).astype(np.float64)[:len(grid)]
         rate5 = pd.Series(cnt).rolling(5, min_periods=5).sum().to_numpy() / 5.0
