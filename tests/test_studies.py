@@ -193,7 +193,8 @@ def test_cli_study_named_json_and_plot(tmp_path):
     p = _cli("study", "oi", "--synthetic", "--days", "1", "--symbols", "ETHUSDT", "--no-progress")
     assert p.returncode == 0 and b"open interest" in p.stdout, p.stderr.decode()[-2000:]
     p = _cli("study", "contagion", "--synthetic", "--days", "1", "--symbols", "ETHUSDT", "--no-progress")
-    assert p.returncode == 0 and b"not available because it needs liquidations of at least two symbols" in p.stdout
+    assert p.returncode == 1 and b"not available because it needs liquidations of at least two symbols" in p.stdout
+    assert b"Traceback" not in p.stderr
     p = _cli("study", "--synthetic", "--days", "2", "--symbols", "ETHUSDT,SOLUSDT", "--json")  # no name: event
     doc = json.loads(p.stdout)
     assert doc["cascades"] > 0 and {"size", "regime", "session", "hour"} <= {r["split"] for r in doc["splits"]}

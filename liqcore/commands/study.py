@@ -7,6 +7,9 @@ longs were flushed, down after shorts were), with the max adverse excursion; sum
 and dominant side (n, mean, median, t-stat, bootstrap CI, share of reversions).  The other studies
 print their tables and findings; ``--json`` prints them as JSON, ``--plot PNG`` writes the figures.
 
+A study whose inputs are missing (no trades, no open interest, a single symbol) prints "not
+available because ..." and exits with status 1.
+
 Examples:
   liqcore study --synthetic --days 30 --plot study.png
   liqcore study contagion --synthetic --preset contagion --days 5 --plot lead_lag.png
@@ -122,7 +125,7 @@ def run_named(name: str, args) -> int:
     if args.json:
         doc = {"source": label, **res.to_json(), "plots": written}
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
-        return 0
+        return 0 if res.available else 1
     from rich.console import Console
 
     console = Console()
@@ -132,7 +135,7 @@ def run_named(name: str, args) -> int:
     print_result(console, res)
     for p in written:
         console.print(f"figure written to {p}")
-    return 0
+    return 0 if res.available else 1  # exit 1: the input holds nothing this study can use
 
 
 def run_event(args) -> int:
