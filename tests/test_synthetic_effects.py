@@ -75,6 +75,13 @@ def test_open_interest_is_consistent_with_liquidations_and_round_trips_bybit():
                           e["qty"].tolist(), e["price"].tolist()))
 
     assert key(got, names) == key(ev, mine)
+    # OKX: the open-interest channel, in base units (oiCcy); no mark price rides along
+    dec = Decoder("okx")
+    got = np.concatenate([dec.feed(f, r) for r, f in m.frames("okx")])
+    oi_got = got[got["kind"] == Kind.OPEN_INTEREST]
+    oi_mine = ev[ev["kind"] == Kind.OPEN_INTEREST]
+    assert len(oi_got) == len(oi_mine) and np.all(np.isnan(oi_got["price"]))
+    assert sorted(oi_got["qty"].tolist()) == sorted(oi_mine["qty"].tolist())
 
 
 def test_null_preset_liquidations_move_no_price():

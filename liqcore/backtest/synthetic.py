@@ -184,8 +184,8 @@ class Effects:
       positions; ``organic`` is a random walk whose step (per snapshot interval) has
       ``oi_organic`` times the standard deviation of the quantity liquidated per interval, so
       liquidations explain about ``1 / (1 + oi_organic**2)`` of the variance of the changes
-      (with ``oi_liq_share`` 1).  Off by default.  Only Bybit frames carry it (``tickers``); Binance
-      and OKX frames leave it out."""
+      (with ``oi_liq_share`` 1).  Off by default.  Bybit frames carry it in ``tickers`` (with the
+      mark price), OKX in ``open-interest`` (``oiCcy``, base units); Binance has no such stream."""
 
     contagion: float = 0.0
     contagion_lag_s: float = 10.0
@@ -642,6 +642,10 @@ def _render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qde
         elif k == Kind.MARK:
             msg = ('{"arg":{"channel":"mark-price","instId":"%s"},"data":[{"instType":"SWAP","instId":"%s",'
                    '"markPx":"%s","ts":"%d"}]}' % (inst, inst, _fmt(px[j], pdec[s]), ms))
+        elif k == Kind.OPEN_INTEREST:
+            msg = ('{"arg":{"channel":"open-interest","instId":"%s"},"data":[{"instId":"%s","instType":"SWAP",'
+                   '"oi":"%s","oiCcy":"%s","ts":"%d"}]}'
+                   % (inst, inst, _fmt(q[j] / ct, cdec), _fmt(q[j], qdec[s]), ms))
         elif k == Kind.FUNDING:
             next_ms = (ms // 28_800_000 + 1) * 28_800_000
             msg = ('{"arg":{"channel":"funding-rate","instId":"%s"},"data":[{"fundingRate":"%s","fundingTime":"%d",'
