@@ -716,6 +716,7 @@ def study_heatmap(panel: Panel, zones: int = 3, window_h: int = 24, horizon_min:
             row[f"{kind}_p_breakout"] = float((k.outcome == "breakout").mean()) if len(k) else math.nan
             row[f"{kind}_reversal_accuracy"] = float((dec.outcome == "reversal").mean()) if len(dec) else math.nan
             row[f"{kind}_decided"] = int(len(dec))
+            row[f"{kind}_dwell_min"] = float(k.dwell.mean()) if len(k) else math.nan  # minutes inside per touch
         row["p_value"] = _two_prop_p(g[(g.kind == "zone") & (g.outcome != "none")].outcome.eq("reversal"),
                                      g[(g.kind == "random") & (g.outcome != "none")].outcome.eq("reversal"))
         rows.append(row)
