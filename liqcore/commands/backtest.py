@@ -85,9 +85,18 @@ def load_source(args, params, steps):
         kw = {}
         if args.symbols:
             kw["symbols"] = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
+        preset = getattr(args, "preset", None)
+        if getattr(args, "knob", None) or getattr(args, "synthetic_effects", None):
+            from liqcore.commands.features import synthetic_knobs
+
+            over, eff = synthetic_knobs(args)
+            kw["overrides"] = over
+            kw["effects"] = {**(getattr(args, "synthetic_effects", None) or {}), **eff}
         steps.step(f"synthetic market: {args.days:g} days")
-        m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue, **kw)
-        return m.events, m.registry, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed})"
+        m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue, preset=preset, **kw)
+        args._market = m
+        what = f", preset {preset}" if preset else ""
+        return m.events, m.registry, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed}{what})"
     if not args.paths:
         raise ValueError("paths: give recordings to backtest, or --synthetic")
     from liqcore.io import load_events, require_events

@@ -39,6 +39,47 @@ def add_input_arguments(parser) -> None:
                           "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
     src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
     src.add_argument("--venue", default="bybit", help="synthetic market venue (default bybit)")
+    src.add_argument("--preset", default=None,
+                     help="named synthetic market: default, null (liquidations move no price, no effects), "
+                          "reversion, continuation, contagion, volatility, time_of_day, open_interest")
+    src.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                     help="set one synthetic-market knob (a generator parameter such as vol_liq, p_cont, impact, "
+                          "diurnal_a, or a market effect such as contagion, contagion_lag_s, open_interest, "
+                          "oi_organic); repeatable")
+
+
+def synthetic_knobs(args) -> tuple[dict, dict]:
+    """(generator overrides, market effects) from ``--knob NAME=VALUE`` arguments."""
+    from liqcore._jit.synth import PARAM_NAMES
+    from liqcore.backtest.synthetic import Effects
+
+    over, eff = {}, {}
+    for item in getattr(args, "knob", None) or []:
+        name, sep, value = str(item).partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"knob: expected NAME=VALUE; got {item!r}")
+        if name in Effects.__dataclass_fields__:
+            if name == "open_interest":
+                v = value.strip().lower()
+                if v not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(f"knob: {name} expects true or false; got {value!r}")
+                eff[name] = v in ("1", "true", "yes")
+            elif name == "leader":
+                eff[name] = value.strip().upper()
+            else:
+                try:
+                    eff[name] = float(value)
+                except ValueError:
+                    raise ValueError(f"knob: {name} expects a number; got {value!r}") from None
+        elif name in PARAM_NAMES:
+            try:
+                over[name] = float(value)
+            except ValueError:
+                raise ValueError(f"knob: {name} expects a number; got {value!r}") from None
+        else:
+            raise ValueError(f"knob: unknown synthetic-market knob {name!r}")
+    return over, eff
 
 
 def load_input(args, params, steps):
