@@ -470,9 +470,11 @@ class LocalRunner:
             raise ValueError(f"workers: must be >= 1; got {workers!r}")
         self.workers = int(workers)
         self._pool = None
+        self._depth = 0
 
     def __enter__(self):
-        if self.workers > 1:
+        self._depth += 1
+        if self.workers > 1 and self._pool is None:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
@@ -481,8 +483,10 @@ class LocalRunner:
         return self
 
     def __exit__(self, *exc):
-        if self._pool is not None:
+        self._depth -= 1
+        if self._pool is not None and (self._depth == 0 or exc[0] is not None):
             self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+            self._pool = None
 
     def run(self, tasks):
         """Yield (task, rows) as tasks finish."""
@@ -505,8 +509,12 @@ class DaskRunner:
     def __init__(self, address: str, workers: int = 2, timeout: float = 10.0):
         self.address, self.workers, self.timeout = address, int(workers), float(timeout)
         self.client = self.cluster = None
+        self._depth = 0
 
     def __enter__(self):
+        self._depth += 1
+        if self.client is not None:
+            return self
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -524,10 +532,14 @@ class DaskRunner:
         return self
 
     def __exit__(self, *exc):
+        self._depth -= 1
+        if self._depth > 0 and exc[0] is None:
+            return
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        self.client = self.cluster = None
 
     def run(self, tasks):
         from distributed import as_completed
