@@ -44,7 +44,7 @@ def add_arguments(parser) -> None:
                         "2026-01-05:2026-01-12,2026-01-12:2026-01-19")
     g.add_argument("--split-days", type=float, default=None, metavar="D",
                    help="cut the span into consecutive ranges of D days, each evaluated separately")
-    g.add_argument("--sort", default="sharpe", help="column to rank by (default sharpe)")
+    g.add_argument("--sort", default="total_return", help="column to rank by (default total_return)")
     g.add_argument("--top", type=int, default=20, metavar="N", help="rows of the table printed (default 20)")
     g.add_argument("--plot", metavar="PNG", help="heatmap of --metric over two grid parameters (--heatmap)")
     g.add_argument("--heatmap", metavar="X,Y", default=None,

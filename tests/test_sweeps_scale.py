@@ -1,0 +1,195 @@
+"""Sweeps over detector x execution parameters x partitions x windows: equal to single backtests,
+one detection per detector configuration and partition, resumable, identical on a process pool and
+on a dask cluster; bad input fails before any work."""
+import json
+import socket
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from liqcore.backtest import sweeps as S
+from liqcore.backtest.run import backtest, simulate
+from liqcore.cli import main
+from liqcore.config import Params
+
+SRC = S.Source("synthetic", days=2, seed=11)
+PARTS = [S.Partition(SRC, ("ETHUSDT",)), S.Partition(SRC, ("SOLUSDT",))]
+GRID = {"quantile": [0.9, 0.95], "offset": ["0.1%", "0.3%"], "take-profit": ["0.15%", "0.5%"]}
+METRIC_COLS = ["trades", "win_rate", "avg_return", "total_return", "sharpe", "max_drawdown", "fills"]
+
+
+def _run(**kw):
+    grid = S.validate_grid(GRID)
+    det, _ = S.split_grid(grid)
+    cells = S.expand_cells(grid)
+    return S.run_cells(cells, PARTS, [S.Window(None, None, "all")], Params(), det, **kw)
+
+
+def test_grid_validation_and_split():
+    grid = S.validate_grid({"quantile": [0.9], "min_large": [2, 3], "offset": ["0.1%"]})
+    assert list(grid) == ["quantile", "min-large", "offset"]
+    assert S.split_grid(grid) == (["quantile", "min-large"], ["offset"])
+    with pytest.raises(ValueError, match="unknown parameter 'bogus'"):
+        S.validate_grid({"bogus": [1]})
+    with pytest.raises(ValueError, match="empty"):
+        S.validate_grid({})
+    with pytest.raises(ValueError, match="no values"):
+        S.validate_grid({"offset": []})
+    with pytest.raises(ValueError, match="quantile"):
+        S.validate_grid({"quantile": [2.0]})
+
+
+def test_random_search_is_a_seeded_subset():
+    grid = S.validate_grid({"offset": ["0.1%", "0.2%", "0.3%"], "take-profit": ["0.1%", "0.2%"],
+                            "quantile": [0.9, 0.95, 0.99]})
+    full = S.expand_cells(grid)
+    a = S.expand_cells(grid, samples=5, seed=3)
+    assert len(a) == 5 and len({json.dumps(c) for c in a}) == 5
+    assert all(c in full for c in a)
+    assert a == S.expand_cells(grid, samples=5, seed=3)
+    assert a != S.expand_cells(grid, samples=5, seed=4)
+    assert S.expand_cells(grid, samples=100) == full
+
+
+def test_rows_equal_single_backtests_and_one_detection_per_config(monkeypatch):
+    calls = []
+    real = S.detect_partition
+    monkeypatch.setattr(S, "detect_partition", lambda prep, det: calls.append(det.quantile) or real(prep, det))
+    S._CACHE.clear()
+    table, stats = _run(chunk=2)
+    assert len(table) == 16 and stats["ran"] == 8  # 4 execution cells per task of 2
+    assert sorted(calls) == [0.9, 0.9, 0.95, 0.95]  # 2 detector configurations x 2 partitions
+    for part in PARTS:
+        ev, reg = S.load_partition(part)
+        for _, row in table[table["partition"] == part.label].iterrows():
+            p = Params.from_mapping({k: row[k] for k in GRID})
+            single = backtest(ev, p, registry=reg).summary()
+            for c in ("trades", "fills", "total_return", "sharpe", "max_drawdown", "win_rate"):
+                assert row[c] == single[c] or (row[c] is None and single[c] is None) or \
+                    (pd.isna(row[c]) and single[c] is None), c
+    assert table["total_return"].nunique() > 4
+
+
+def test_window_equals_simulate_on_the_slice():
+    ev, reg = S.load_partition(PARTS[0])
+    prep = S.Prepared(ev, reg)
+    p = Params()
+    rec = S.detect_partition(prep, p)
+    t0 = int(prep.ts[0])
+    w = S.Window(t0 + 12 * 3600 * 10**9, t0 + 36 * 3600 * 10**9, "w")
+    row = S.evaluate_cells(prep, p, rec, [p], [w])[0]
+    i0, i1 = prep.cut(w)
+    m = (rec["confirm_recv_ns"] >= w.start_ns) & (rec["confirm_recv_ns"] < w.end_ns)
+    r = rec[m].copy()
+    r["event_index"] -= i0
+    ref = simulate(prep.events[i0:i1], r, reg, p).summary()
+    for c in ("trades", "fills", "total_return", "sharpe", "max_drawdown", "cascades"):
+        assert row[c] == ref[c], c
+    assert m.sum() >= 1
+
+
+def test_resume_after_interrupt_skips_finished_cells(tmp_path):
+    out = tmp_path / "s.parquet"
+    full, _ = _run()
+
+    def hook(n):
+        if n == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(out=out, chunk=1, on_task=hook)
+    parts = list((tmp_path / "s.parquet.parts").glob("*.parquet"))
+    assert len(parts) == 3 and not out.exists()
+    again, stats = _run(out=out, chunk=1)
+    assert stats["cached"] == 3 and stats["ran"] == 13
+    assert out.exists() and not (tmp_path / "s.parquet.parts").exists()
+    assert again[METRIC_COLS].equals(full[METRIC_COLS])
+    third, stats = _run(out=out, chunk=1)
+    assert stats["ran"] == 0 and stats["cached"] == 16
+    assert third[METRIC_COLS].equals(full[METRIC_COLS])
+
+
+def test_process_pool_equals_in_process():
+    a, _ = _run()
+    with S.LocalRunner(2) as r:
+        b, _ = _run(runner=r, chunk=2)
+    assert list(a["cell"]) == list(b["cell"])
+    assert a[METRIC_COLS].equals(b[METRIC_COLS])
+
+
+@pytest.mark.slow
+def test_dask_cluster_equals_in_process():
+    distributed = pytest.importorskip("distributed")
+    a, _ = _run()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        b, _ = _run(runner=S.DaskRunner(cluster.scheduler_address, timeout=10), chunk=2)
+    assert list(a["cell"]) == list(b["cell"])
+    assert a[METRIC_COLS].equals(b[METRIC_COLS])
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(args, capsys):
+    rc = main(args)
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def test_cli_unreachable_scheduler_fails_fast(capsys):
+    import time
+
+    t = time.monotonic()
+    rc, _, err = _cli(["sweep", "--synthetic", "--days", "1", "--grid", "offset=0.1%,0.2%",
+                       "--scheduler", f"tcp://127.0.0.1:{_free_port()}", "--dask-timeout", "1"], capsys)
+    assert rc == 2 and time.monotonic() - t < 8
+    assert "cannot reach the scheduler" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--grid", "bogus=1,2"], "unknown parameter 'bogus'"),
+    (["--grid", "offset="], "no values"),
+    (["--grid", "quantile=0.9", "--grid", "quantile=0.95"], "twice"),
+    (["--grid", "offset=0.1%", "--symbols", "ETHUSDT", "--start", "2020-01-01", "--end", "2020-01-02"],
+     "outside"),
+    (["--grid", "offset=0.1%", "--metric", "nope", "--plot", "x.png"], "metric"),
+])
+def test_cli_sweep_bad_input(capsys, args, msg):
+    rc, _, err = _cli(["sweep", "--synthetic", "--days", "1", "--no-progress"] + args, capsys)
+    assert rc == 2 and msg in err and err.count("\n") == 1
+
+
+def test_cli_grid_file_errors(tmp_path, capsys):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("[grid]\n")
+    rc, _, err = _cli(["sweep", "--synthetic", "--days", "1", "--grid", str(empty)], capsys)
+    assert rc == 2 and "empty" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[grid]\nquantile = [0.9]\nwindoww = ['30s']\n")
+    rc, _, err = _cli(["sweep", "--synthetic", "--days", "1", "--grid", str(bad)], capsys)
+    assert rc == 2 and "windoww" in err
+
+
+def test_cli_sweep_grid_file_parquet_heatmap(tmp_path, capsys):
+    g = tmp_path / "grid.toml"
+    g.write_text('[grid]\nquantile = [0.9, 0.95]\noffset = ["0.1%", "0.3%"]\ntake_profit = ["0.15%", "0.5%"]\n'
+                 '[sweep]\nsamples = 6\nseed = 2\nsymbols = ["ETHUSDT", "SOLUSDT"]\n')
+    out, png = tmp_path / "s.parquet", tmp_path / "h.png"
+    rc, stdout, _ = _cli(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--grid", str(g), "--workers", "1",
+                          "--out", str(out), "--plot", str(png), "--heatmap", "offset,quantile", "--json",
+                          "--split-days", "1"], capsys)
+    assert rc == 0
+    rows = json.loads(stdout)
+    assert len(rows) == 6 * 2 * 2  # samples x symbols x day ranges
+    t = pd.read_parquet(out)
+    assert len(t) == 24 and {"quantile", "offset", "take-profit", "partition", "window", "sharpe",
+                             "total_return", "max_drawdown", "win_rate", "avg_return", "trades"} <= set(t.columns)
+    assert t["window"].nunique() == 2 and set(t["partition"]) == {"ETHUSDT", "SOLUSDT"}
+    shs = [r["total_return"] for r in rows]
+    assert shs == sorted(shs, reverse=True)
+    assert png.read_bytes()[:4] == b"\x89PNG"
