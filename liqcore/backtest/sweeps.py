@@ -246,30 +246,49 @@ def load_partition(part: Partition):
 # ---------------------------------------------------------------------------------------- prepared
 class Prepared:
     """A partition's events ready for many simulator passes: ts_recv order, unusable prices neutralised
-    (as :func:`liqcore.backtest.run.simulate` does), windows cut by binary search."""
+    (as :func:`liqcore.backtest.run.simulate` does), windows cut by binary search.  The simulator
+    only acts on trade prints and funding events, so its passes run over those alone
+    (``sim_events``); record indices are mapped so that ties in time keep the original order."""
 
     def __init__(self, events: np.ndarray, registry):
+        from liqcore.backtest import metrics as M
         from liqcore.backtest.run import prepare_events
         from liqcore.types import Kind
 
         ev = prepare_events(events)
         price = ev["price"]
-        bad = ((ev["kind"] == int(Kind.TRADE)) & ~(np.isfinite(price) & (price > 0))) | \
-              ((ev["kind"] == int(Kind.FUNDING)) & ~np.isfinite(price))
+        kind = ev["kind"]
+        bad = ((kind == int(Kind.TRADE)) & ~(np.isfinite(price) & (price > 0))) | \
+              ((kind == int(Kind.FUNDING)) & ~np.isfinite(price))
         if bad.any():
             ev = ev.copy()
             ev["kind"][bad] = 0
         self.events = ev
         self.registry = registry
         self.ts = np.ascontiguousarray(ev["ts_recv"])
-        from liqcore.backtest import metrics as M
-
+        self.kept = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) | (ev["kind"] == int(Kind.FUNDING)))
+        self.sim_events = np.ascontiguousarray(ev[self.kept])
+        self.sim_ts = np.ascontiguousarray(self.sim_events["ts_recv"])
+        n_sym = max(len(registry), 1)
+        if len(ev):
+            n_sym = max(n_sym, int(ev["symbol_id"].max()) + 1)
+        self.n_sym = n_sym
         self.note = M.data_note(ev)
 
     def cut(self, w: Window) -> tuple[int, int]:
+        """Indices [i0, i1) of the window in ``events``."""
         i0 = 0 if w.start_ns is None else int(np.searchsorted(self.ts, w.start_ns, "left"))
         i1 = len(self.ts) if w.end_ns is None else int(np.searchsorted(self.ts, w.end_ns, "left"))
         return i0, max(i0, i1)
+
+    def sim_index(self, idx: np.ndarray) -> np.ndarray:
+        """Record event indices (into ``events``) -> indices into ``sim_events`` with the same
+        tie order: a record before original event j <=> before its position in ``sim_events``."""
+        idx = np.asarray(idx, dtype=np.int64)
+        k = np.searchsorted(self.kept, idx, "left")
+        is_kept = (k < len(self.kept)) & (self.kept[np.minimum(k, max(len(self.kept) - 1, 0))] == idx) \
+            if len(self.kept) else np.zeros(len(idx), dtype=bool)
+        return np.where(is_kept, k, k - 1).astype(np.int64)
 
 
 def prepare(events: np.ndarray, registry) -> Prepared:
@@ -291,7 +310,9 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     from liqcore.backtest.run import symbol_params
 
     i0, i1 = prep.cut(w)
-    ev = prep.events[i0:i1]
+    j0 = int(np.searchsorted(prep.kept, i0, "left"))
+    j1 = int(np.searchsorted(prep.kept, i1, "left"))
+    ev = prep.sim_events[j0:j1]
     rt = rec["confirm_recv_ns"]
     m = np.ones(len(rec), dtype=bool)
     if w.start_ns is not None:
@@ -299,20 +320,19 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     if w.end_ns is not None:
         m &= rt < w.end_ns
     r = rec[m]
-    n_sym = max(len(prep.registry), 1)
-    if len(prep.events):
-        n_sym = max(n_sym, int(prep.events["symbol_id"].max()) + 1)
+    n_sym = prep.n_sym
     par = symbol_params(params, prep.registry, n_sym)
     st = sim.new_state(n_sym)
     port = sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size)
     ledger = np.zeros(len(r) + 1, dtype=sim.LEDGER_DTYPE)
     counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
-    start_ns = int(ev["ts_recv"][0]) if len(ev) else (w.start_ns or 0)
-    end_ns = int(ev["ts_recv"][-1]) if len(ev) else start_ns
+    # metrics span: every event of the window (as simulate() on the slice)
+    start_ns = int(prep.ts[i0]) if i1 > i0 else (w.start_ns or 0)
+    end_ns = int(prep.ts[i1 - 1]) if i1 > i0 else start_ns
     if len(r):
         end_ns = max(end_ns, int(r["confirm_recv_ns"].max()))
     sim.run_sim(ev, np.ascontiguousarray(r["confirm_recv_ns"], dtype=np.int64),
-                np.ascontiguousarray(r["event_index"] - i0, dtype=np.int64),
+                np.ascontiguousarray(prep.sim_index(r["event_index"]) - j0, dtype=np.int64),
                 np.ascontiguousarray(r["symbol_id"], dtype=np.int64),
                 np.ascontiguousarray(r["dominant"], dtype=np.int64),
                 np.ascontiguousarray(r["cascade_id"], dtype=np.int64),
