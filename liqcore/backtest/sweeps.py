@@ -414,8 +414,7 @@ def _prepared(part: Partition) -> Prepared:
     k = _hash(part.ident())
     hit = _CACHE.get(k)
     if hit is None:
-        if len(_CACHE) >= 2:
-            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE.clear()  # one partition per process: memory stays one partition's events
         ev, reg = load_partition(part)
         hit = {"prep": Prepared(ev, reg), "records": {}}
         _CACHE[k] = hit
