@@ -187,9 +187,23 @@ def test_cli_sweep_grid_file_parquet_heatmap(tmp_path, capsys):
     rows = json.loads(stdout)
     assert len(rows) == 6 * 2 * 2  # samples x symbols x day ranges
     t = pd.read_parquet(out)
-    assert len(t) == 24 and {"quantile", "offset", "take-profit", "partition", "window", "sharpe",
+    assert len(t) == 24 and {"quantile", "offset", "take-profit", "partition", "range", "sharpe",
                              "total_return", "max_drawdown", "win_rate", "avg_return", "trades"} <= set(t.columns)
-    assert t["window"].nunique() == 2 and set(t["partition"]) == {"ETHUSDT", "SOLUSDT"}
+    assert t["range"].nunique() == 2 and set(t["partition"]) == {"ETHUSDT", "SOLUSDT"}
     shs = [r["total_return"] for r in rows]
     assert shs == sorted(shs, reverse=True)
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_detector_window_parameter_and_date_ranges_are_separate_columns(capsys):
+    rc, stdout, _ = _cli(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "ETHUSDT",
+                          "--grid", "window=30s,60s", "--grid", "offset=0.1%", "--split-days", "1", "--workers", "1",
+                          "--json", "--no-progress"], capsys)
+    assert rc == 0
+    rows = json.loads(stdout)
+    assert len(rows) == 4
+    assert {r["window"] for r in rows} == {"30s", "60s"}  # the detector parameter
+    assert {r["range"] for r in rows} == {"2026-01-05", "2026-01-06"}  # the date ranges
+    # the detector window changes the cascades
+    by = {(r["window"], r["range"]): r["cascades"] for r in rows}
+    assert by[("30s", "2026-01-05")] != by[("60s", "2026-01-05")] or by[("30s", "2026-01-06")] != by[("60s", "2026-01-06")]

@@ -344,8 +344,8 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
                     working_at_end=int(((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).sum()))
     row = {k: s.get(k) for k in METRICS}
     row["wins"] = int(np.sum(ledger["ret"] > 0)) if n else 0
-    row["window_start_ns"] = start_ns
-    row["window_end_ns"] = end_ns
+    row["range_start_ns"] = start_ns
+    row["range_end_ns"] = end_ns
     if with_daily:
         d0, daily = _daily_vector(ledger, float(equity), start_ns, end_ns)
         row["day0"] = d0
@@ -439,7 +439,7 @@ def run_task(task: Task) -> list[dict]:
     for ev in task.exec_values:
         for w in task.windows:
             r = rows[i]
-            r.update({"cell": task.keys[i], "partition": task.part.label, "window": w.name})
+            r.update({"cell": task.keys[i], "partition": task.part.label, "range": w.name})
             r.update({k: str(v) for k, v in {**task.det_values, **ev}.items()})
             if prep.note:
                 r["data_note"] = prep.note

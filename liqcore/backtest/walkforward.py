@@ -155,7 +155,7 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     cell_ids = ["|".join(str(c[n]) for n in names) for c in cells]
     by = {}
     for rec in table.to_dict("records"):
-        by.setdefault((rec["_cell"], rec["window"]), []).append(rec)
+        by.setdefault((rec["_cell"], rec["range"]), []).append(rec)
     # 1) choose per fold
     chosen = []
     for f in fl:

@@ -37,6 +37,10 @@ def add_arguments(parser) -> None:
     from liqcore.commands.backtest import add_arguments as add_backtest_arguments
 
     add_backtest_arguments(parser)
+    for a in parser._actions:  # a sweep writes one table, not a ledger directory
+        if a.dest == "out":
+            a.metavar = "FILE"
+            a.help = "write the table: FILE.parquet (resumable, see above) or FILE.csv"
     add_scale_arguments(parser)
     g = parser.add_argument_group("sweep")
     g.add_argument("--ranges", default=None, metavar="A:B,C:D",
@@ -187,7 +191,7 @@ def run(args) -> int:
 
     if args.plot and args.metric not in METRICS:
         raise ValueError(f"metric: expected one of {', '.join(METRICS)}; got {args.metric!r}")
-    if args.sort not in METRICS + ("partition", "window") and args.sort not in grid:
+    if args.sort not in METRICS + ("partition", "range") and args.sort not in grid:
         raise ValueError(f"sort: expected a metric ({', '.join(METRICS)}) or a grid parameter; got {args.sort!r}")
     cells = cells_from(grid, args, opts)
     runner = make_runner(args)
@@ -217,7 +221,7 @@ def run(args) -> int:
 
     console = Console()
     names = list(grid)
-    extra = [c for c in ("partition", "window") if c in ranked.columns and ranked[c].nunique() > 1]
+    extra = [c for c in ("partition", "range") if c in ranked.columns and ranked[c].nunique() > 1]
     if not console.is_terminal:
         console = Console(width=max(console.width, 40 + 12 * (len(names) + len(extra)) + 9 * len(_METRICS)))
     n = min(args.top, len(ranked))

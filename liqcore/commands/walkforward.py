@@ -23,6 +23,9 @@ def add_arguments(parser) -> None:
     from liqcore.commands.backtest import add_arguments as add_backtest_arguments
 
     add_backtest_arguments(parser)
+    for a in parser._actions:
+        if a.dest == "out":
+            a.help = "write walkforward.json, walkforward.png and the cells (cells.parquet, resumable) into DIR"
     add_scale_arguments(parser, walkforward=True)
     g = parser.add_argument_group("walk-forward")
     g.add_argument("--folds", type=int, default=4, metavar="N", help="number of train/test folds (default 4)")
