@@ -207,3 +207,53 @@ def test_cli_detector_window_parameter_and_date_ranges_are_separate_columns(caps
     # the detector window changes the cascades
     by = {(r["window"], r["range"]): r["cascades"] for r in rows}
     assert by[("30s", "2026-01-05")] != by[("60s", "2026-01-05")] or by[("30s", "2026-01-06")] != by[("60s", "2026-01-06")]
+
+
+@pytest.mark.slow
+def test_cli_sweep_interrupted_by_sigint_resumes(tmp_path):
+    """A real run stopped by Ctrl-C (SIGINT) midway: the finished tasks stay stored, the rerun runs only
+    the rest, and the table equals an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    offs = ",".join(f"{0.02 * i:.2f}%" for i in range(1, 41))
+    tps = ",".join(f"{0.05 * i:.2f}%" for i in range(1, 26))
+    base = [sys.executable, "-m", "liqcore", "sweep", "--synthetic", "--days", "2", "--seed", "11",
+            "--symbols", "ETHUSDT,SOLUSDT", "--grid", f"offset={offs}", "--grid", f"take-profit={tps}",
+            "--grid", "quantile=0.9,0.95", "--workers", "1", "--no-progress"]
+    out = tmp_path / "s.parquet"
+    env = dict(os.environ, PYTHONPATH=str(root))
+    proc = subprocess.Popen(base + ["--out", str(out)], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    parts = tmp_path / "s.parquet.parts"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if parts.is_dir() and len(list(parts.glob("*.parquet"))) >= 2:
+            break
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        pytest.fail("the sweep finished before it could be interrupted; make the grid larger")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 130
+    stored = len(list(parts.glob("*.parquet")))
+    assert stored >= 2 and not out.exists()
+    again = subprocess.run(base + ["--out", str(out)], cwd=root, env=env, capture_output=True, timeout=300,
+                           text=True)
+    assert again.returncode == 0, again.stderr
+    import re
+
+    m = re.search(r"(\d+) cells run, (\d+) already stored", again.stdout)
+    assert m and int(m.group(2)) > 0 and int(m.group(1)) + int(m.group(2)) == 4000
+    rows = pd.read_parquet(out).to_dict("records")
+    fresh = subprocess.run(base + ["--json"], cwd=root, env=env, capture_output=True, timeout=300)
+    want = json.loads(fresh.stdout)
+    assert len(rows) == len(want) == 40 * 25 * 2 * 2
+    key = lambda r: (r["partition"], r["quantile"], r["offset"], r["take-profit"])  # noqa: E731
+    assert sorted((key(r), r["total_return"], r["trades"]) for r in rows) == \
+        sorted((key(r), r["total_return"], r["trades"]) for r in want)
+    assert not parts.exists()
