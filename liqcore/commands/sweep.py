@@ -214,7 +214,9 @@ def run(args) -> int:
     elif args.sort:
         raise ValueError(f"sort: unknown column {args.sort!r}")
     if args.json:
-        sys.stdout.write(ranked.to_json(orient="records") + "\n")
+        import orjson  # floats exactly as computed (NaN -> null)
+
+        sys.stdout.buffer.write(orjson.dumps(ranked.to_dict("records"), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
     from rich.console import Console
     from rich.table import Table
