@@ -212,10 +212,11 @@ def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int
 
 
 def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
-                 registry=None, max_clock_skew_ns=None):
+                 registry=None, max_clock_skew_ns=None, check: bool = True):
     """Events of the dataset in ``path`` with ``symbols`` (names), ``venues`` and event times in
     [start_ns, end_ns) -> :class:`liqcore.io.LoadResult` (sorted by event time, deduplicated).  Only
-    the partitions that can hold matching rows are read."""
+    the partitions that can hold matching rows are read.  ``check``: a ValueError when the dataset
+    lacks a requested symbol or has nothing in the time range (else: no events)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -223,7 +224,10 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     from liqcore.types import EVENT_DTYPE, SymbolRegistry
     from liqcore.venues.common import Sink, drop_future
 
-    sel = check_selection(path, symbols, start_ns, end_ns, venues)
+    if check:
+        sel = check_selection(path, symbols, start_ns, end_ns, venues)
+    else:  # a selection that may be empty (a chunk of a symbol listed later): no rows, no error
+        sel = dataset_info(path)
     dset = _open(path)
     flt = None
 

@@ -97,3 +97,34 @@ def test_dataset_without_requested_symbols_or_dates(tmp_path, market, capsys, ar
         rc = main(cmd + args)
         err = capsys.readouterr().err
         assert rc == 2 and msg in err and err.count("\n") == 1, cmd
+
+
+def test_sweep_over_day_chunks_of_a_dataset(tmp_path, market, capsys):
+    """--partition-days 1 --warmup 0: each (symbol, day) is its own partition; a chunk's row equals a
+    backtest of that day's events alone."""
+    f = tmp_path / "all.parquet"
+    save_events(market.events, f, registry=market.registry)
+    ds = tmp_path / "ds"
+    assert main(["convert", str(f), "--dataset", str(ds)]) == 0
+    capsys.readouterr()
+    assert main(["sweep", str(ds), "--symbols", "ETHUSDT", "--grid", "offset=0.1%,0.2%", "--partition-days", "1",
+                 "--warmup", "0", "--workers", "1", "--json", "--no-progress"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    t0 = int(market.events["ts_event"][0]) // D * D
+    days = [str(np.datetime64(t0 + k * D, "ns"))[:10] for k in range(3)]
+    assert {r["partition"] for r in rows} == {f"ETHUSDT@{d}" for d in days} and len(rows) == 6
+    from liqcore.backtest.run import backtest
+    from liqcore.config import Params
+
+    day = load_dataset(ds, symbols=["ETHUSDT"], start_ns=t0 + D, end_ns=t0 + 2 * D)
+    for r in rows:
+        if r["partition"] == f"ETHUSDT@{days[1]}":
+            ref = backtest(day.events, Params.from_mapping({"offset": r["offset"]}), registry=day.registry,
+                           equity=10_000.0).summary()
+            assert (r["trades"], r["total_return"], r["cascades"]) == (ref["trades"], ref["total_return"], ref["cascades"])
+    # a walk-forward over day chunks with a warm-up runs and reports every fold
+    assert main(["walkforward", str(ds), "--grid", "offset=0.1%,0.2%", "--grid", "quantile=0.9,0.95", "--folds", "2",
+                 "--partition-days", "1", "--warmup", "12h", "--workers", "1", "--json", "--no-progress",
+                 "--cscv-blocks", "2"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert len(rep["folds"]) == 2 and all(f["out_of_sample"]["trades"] is not None for f in rep["folds"])

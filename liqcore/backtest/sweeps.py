@@ -176,20 +176,38 @@ class Source:
 
 @dataclass(frozen=True)
 class Partition:
-    """Symbols of a source over [start_ns, end_ns) (None: the source's whole span)."""
+    """Symbols of a source over [start_ns, end_ns) (None: the source's whole span).  With
+    ``trade_start_ns`` the events from ``start_ns`` on are read and detected (a warm-up), but the
+    partition's windows only cover [trade_start_ns, end_ns): a long span cut into chunks."""
 
     source: Source
     symbols: tuple
     start_ns: int | None = None
     end_ns: int | None = None
+    trade_start_ns: int | None = None
 
     @property
     def label(self) -> str:
-        return ",".join(self.symbols) if self.symbols else "all"
+        name = ",".join(self.symbols) if self.symbols else "all"
+        if self.trade_start_ns is not None:
+            name += "@" + str(np.datetime64(int(self.trade_start_ns), "ns").astype("datetime64[s]")).replace("T00:00:00", "")
+        return name
 
     def ident(self) -> dict:
         return {"source": self.source.ident(), "symbols": list(self.symbols), "start": self.start_ns,
-                "end": self.end_ns}
+                "end": self.end_ns, "trade_start": self.trade_start_ns}
+
+    def clip(self, w: "Window") -> "Window | None":
+        """The part of window ``w`` this partition trades, or None when they do not overlap."""
+        lo = self.trade_start_ns if self.trade_start_ns is not None else self.start_ns
+        hi = self.end_ns
+        a = w.start_ns if lo is None else (lo if w.start_ns is None else max(lo, w.start_ns))
+        b = w.end_ns if hi is None else (hi if w.end_ns is None else min(hi, w.end_ns))
+        if a is not None and b is not None and b <= a:
+            return None
+        if a == w.start_ns and b == w.end_ns:
+            return w
+        return Window(a, b, w.name)
 
 
 @dataclass(frozen=True)
@@ -216,7 +234,7 @@ def load_partition(part: Partition):
         from liqcore.dataset import load_dataset
 
         res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=part.start_ns,
-                           end_ns=part.end_ns, max_clock_skew_ns=src.max_clock_skew_ns)
+                           end_ns=part.end_ns, max_clock_skew_ns=src.max_clock_skew_ns, check=False)
         from liqcore.venues.common import fill_recv
 
         fill_recv(res.events, src.feed_latency_ns)
@@ -386,7 +404,7 @@ def evaluate_cells(prep: Prepared, det_params: Params, records: np.ndarray, para
 def cell_key(values: dict, part: Partition, window: Window, base: Params) -> str:
     """Stable hash of a cell: its parameter values, the base parameters, the partition and window."""
     return _hash({"values": {k: str(v) for k, v in values.items()}, "base": base.describe(),
-                  "partition": part.ident(), "window": [window.start_ns, window.end_ns]})
+                  "partition": part.ident(), "window": [window.start_ns, window.end_ns, window.name]})
 
 
 @dataclass
@@ -462,21 +480,24 @@ def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Win
         groups.setdefault(tuple((k, str(v)) for k, v in dv.items()), (dv, []))[1].append(
             {n: v for n, v in c.items() if n not in dv})
     for part in partitions:
+        wins = [c for c in (part.clip(w) for w in windows) if c is not None]
+        if not wins:
+            continue
         for _gk, (dv, execs) in groups.items():
             pending: list = []
             pkeys: list = []
             for ev in execs:
-                ks = [cell_key({**dv, **ev}, part, w, base) for w in windows]
+                ks = [cell_key({**dv, **ev}, part, w, base) for w in wins]
                 order.extend(ks)
                 if all(k in done for k in ks):
                     continue
                 pending.append(ev)
                 pkeys.extend(ks)
                 if len(pending) >= chunk:
-                    tasks.append(Task(part, dv, pending, windows, base, equity, with_daily, pkeys))
+                    tasks.append(Task(part, dv, pending, wins, base, equity, with_daily, pkeys))
                     pending, pkeys = [], []
             if pending:
-                tasks.append(Task(part, dv, pending, windows, base, equity, with_daily, pkeys))
+                tasks.append(Task(part, dv, pending, wins, base, equity, with_daily, pkeys))
     return tasks, order
 
 

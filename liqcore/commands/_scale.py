@@ -23,6 +23,12 @@ def add_scale_arguments(parser, *, walkforward: bool = False) -> None:
     p = parser.add_argument_group("partitions")
     p.add_argument("--by", choices=("symbol", "all"), default="symbol",
                    help="one partition per symbol (default) or all symbols together as one portfolio")
+    p.add_argument("--partition-days", type=float, default=None, metavar="D",
+                   help="also cut the span into chunks of D days, each its own partition (a worker then "
+                        "holds one chunk of one symbol in memory, not the whole span)")
+    p.add_argument("--warmup", default="1d", metavar="DUR",
+                   help="with --partition-days: events read and detected before each chunk so the "
+                        "detector is warm when the chunk starts (default 1d)")
     r = parser.add_argument_group("workers")
     r.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="local worker processes (default: the number of CPUs; 1 = in this process), or "
@@ -160,10 +166,23 @@ def plan_source(args, params, opts: dict):
                      feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns)
         label = f"{len(res.sources)} file(s)"
         filt = (start, end) if (start is not None or end is not None) else (None, None)
-    if args.by == "symbol":
-        parts = [Partition(src, (s,), filt[0], filt[1]) for s in symbols]
+    groups = [(s,) for s in symbols] if args.by == "symbol" else [tuple(symbols)]
+    pdays = getattr(args, "partition_days", None)
+    if pdays is None:
+        parts = [Partition(src, g, filt[0], filt[1]) for g in groups]
     else:
-        parts = [Partition(src, tuple(symbols), filt[0], filt[1])]
+        from liqcore.config import parse_duration
+
+        if not pdays > 0:
+            raise ValueError("partition-days: must be positive")
+        warm = parse_duration(args.warmup, "warmup")
+        step = int(pdays * NS_PER_DAY)
+        parts = []
+        for g in groups:
+            t = int(s0)
+            while t < s1:
+                parts.append(Partition(src, g, t - warm, min(t + step, int(s1)), trade_start_ns=t))
+                t += step
     return parts, (int(s0), int(s1)), label
 
 

@@ -143,6 +143,8 @@ def windows_from(args, opts, span):
                 raise ValueError(f"ranges: {item!r} ends before it starts")
             if hi <= span[0] or lo >= span[1]:
                 raise ValueError(f"ranges: {item!r} is outside the data")
+            if any(w.name == item.strip() for w in out):
+                raise ValueError(f"ranges: {item.strip()!r} given twice")
             out.append(Window(lo, hi, item.strip()))
         return out
     if split:
