@@ -55,6 +55,11 @@ def test_pbo_one_true_edge_is_low():
     assert pbo(M, blocks=8)["pbo"] < 0.05
 
 
+def test_pbo_undefined_when_every_configuration_is_the_same():
+    r = pbo(np.tile(np.random.default_rng(0).normal(0, 1, (20, 1)), (1, 5)), blocks=4)
+    assert r["pbo"] is None and r["combinations"] == 0
+
+
 def test_pbo_rejects_bad_input():
     with pytest.raises(ValueError, match="even"):
         pbo(np.zeros((10, 3)), blocks=3)

@@ -8,7 +8,8 @@
   out-of-sample ranking: relative rank w = rank(n*) / (N + 1) (rank 1 = worst, N = best) and logit
   lambda = ln(w / (1 - w)).  PBO = share of combinations with lambda <= 0 (the in-sample winner is at
   or below the out-of-sample median).  Performance = mean / standard deviation of the returns (a
-  configuration without spread scores 0).
+  configuration without spread scores 0).  When every configuration has the same returns there is
+  nothing to select and PBO is None.
 * :func:`deflated_sharpe` -- the deflated Sharpe ratio (Bailey & López de Prado, "The Deflated Sharpe
   Ratio", 2014): the probability that the true Sharpe ratio exceeds the expected maximum of N
   unskilled trials, ``SR0 = sqrt(V) ((1 - g) Z(1 - 1/N) + g Z(1 - 1/(N e)))`` (g the Euler-Mascheroni
@@ -55,6 +56,9 @@ def pbo(returns, blocks: int = 16, metric=period_sharpe) -> dict:
     if T < S:
         raise ValueError(f"pbo: {T} periods cannot be cut into {S} blocks")
     M = np.nan_to_num(M[T % S:], nan=0.0)
+    if np.all(M == M[:, :1]):  # every configuration identical: nothing to select, PBO undefined
+        return {"pbo": None, "logits": np.zeros(0), "combinations": 0, "blocks": S, "configurations": N,
+                "mean_logit": None}
     parts = np.split(M, S)
     logits = []
     for combo in itertools.combinations(range(S), S // 2):

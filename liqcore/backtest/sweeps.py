@@ -666,6 +666,10 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     """Evaluate every (cell, partition, window); returns (DataFrame in cell order, stats).  Finished
     tasks are stored in ``out`` (resumable: a rerun skips stored cells).  ``on_task(n_done)`` is called
     after each stored task (a hook for interruption tests)."""
+    try:
+        import pandas  # noqa: F401  (the result table)
+    except ImportError:  # pragma: no cover
+        raise ValueError("sweep: needs pandas (pip install 'liqcore[sweep]')") from None
     store = Store(out)
     if chunk is None:
         n_groups = max(1, len({tuple(str(c.get(n)) for n in det_names) for c in cells}) * len(partitions))

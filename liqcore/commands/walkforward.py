@@ -139,7 +139,10 @@ def print_report(rep: dict, args) -> None:
                   f"{_num(oo['sharpe'])}, max drawdown {_pct(oo['max_drawdown'])}, {oo['trades']} trades",
                   highlight=False)
     p = rep["pbo"]
-    if p:
+    if p and p["pbo"] is None:
+        console.print("probability of backtest overfitting: undefined (every cell has the same daily returns)",
+                      highlight=False)
+    elif p:
         console.print(f"probability of backtest overfitting (CSCV, {p['blocks']} blocks, {p['combinations']} "
                       f"combinations, {p['configurations']} cells): {p['pbo']:.3f}", highlight=False)
     d = rep["dsr"]
@@ -185,7 +188,7 @@ def plot_walkforward(rep: dict, path: str) -> None:
     p = rep.get("pbo")
     d = rep.get("dsr")
     ttl = "grid"
-    if p:
+    if p and p.get("pbo") is not None:
         ttl += f": PBO {p['pbo']:.2f}"
     if d and d.get("dsr") is not None:
         ttl += f", DSR {d['dsr']:.2f}"
