@@ -257,3 +257,16 @@ def test_cli_sweep_interrupted_by_sigint_resumes(tmp_path):
     assert sorted((key(r), r["total_return"], r["trades"]) for r in rows) == \
         sorted((key(r), r["total_return"], r["trades"]) for r in want)
     assert not parts.exists()
+
+
+def test_cli_sweep_row_equals_cli_backtest(capsys):
+    rc, stdout, _ = _cli(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "SOLUSDT",
+                          "--grid", "offset=0.2%,0.3%", "--grid", "quantile=0.9", "--workers", "1", "--json",
+                          "--no-progress"], capsys)
+    assert rc == 0
+    row = next(r for r in json.loads(stdout) if r["offset"] == "0.3%")
+    rc, stdout, _ = _cli(["backtest", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "SOLUSDT",
+                          "--offset", "0.3%", "--quantile", "0.9", "--json", "--no-progress"], capsys)
+    s = json.loads(stdout)["summary"]
+    for k in ("trades", "total_return", "sharpe", "max_drawdown", "cascades", "fills", "win_rate"):
+        assert row[k] == s[k], k

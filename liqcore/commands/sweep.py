@@ -157,6 +157,8 @@ def windows_from(args, opts, span):
             out.append(Window(t, min(t + step, span[1]), _fmt_day(t)))
             t += step
         return out
+    if args.start is None and args.end is None and not opts.get("start") and not opts.get("end"):
+        return [Window(None, None, "all")]  # every event, as `liqcore backtest` reads them
     return [Window(span[0], span[1], "all")]
 
 
