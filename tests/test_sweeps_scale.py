@@ -270,3 +270,28 @@ def test_cli_sweep_row_equals_cli_backtest(capsys):
     s = json.loads(stdout)["summary"]
     for k in ("trades", "total_return", "sharpe", "max_drawdown", "cascades", "fills", "win_rate"):
         assert row[k] == s[k], k
+
+
+def test_cli_by_all_is_the_portfolio_backtest(capsys):
+    args = ["--synthetic", "--days", "2", "--seed", "11", "--symbols", "ETHUSDT,SOLUSDT", "--no-progress", "--json"]
+    rc, stdout, _ = _cli(["sweep", *args, "--grid", "take-profit=0.3%,0.5%", "--by", "all", "--workers", "1"], capsys)
+    assert rc == 0
+    rows = json.loads(stdout)
+    assert len(rows) == 2 and {r["partition"] for r in rows} == {"ETHUSDT,SOLUSDT"}
+    row = next(r for r in rows if r["take-profit"] == "0.5%")
+    rc, stdout, _ = _cli(["backtest", *args, "--take-profit", "0.5%"], capsys)
+    s = json.loads(stdout)["summary"]
+    for k in ("trades", "total_return", "sharpe", "max_drawdown", "cascades"):
+        assert row[k] == s[k], k
+
+
+@pytest.mark.slow
+def test_cli_dask_local_equals_in_process(capsys):
+    pytest.importorskip("distributed")
+    args = ["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "ETHUSDT,SOLUSDT",
+            "--grid", "offset=0.1%,0.3%", "--grid", "quantile=0.9,0.95", "--json", "--no-progress"]
+    rc, local, _ = _cli(args + ["--workers", "1"], capsys)
+    assert rc == 0
+    rc, dasked, _ = _cli(args + ["--dask", "local", "--workers", "2"], capsys)
+    assert rc == 0
+    assert json.loads(local) == json.loads(dasked)
