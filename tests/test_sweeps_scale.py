@@ -295,3 +295,18 @@ def test_cli_dask_local_equals_in_process(capsys):
     rc, dasked, _ = _cli(args + ["--dask", "local", "--workers", "2"], capsys)
     assert rc == 0
     assert json.loads(local) == json.loads(dasked)
+
+
+def test_generic_strategy_path_equals_the_window_fast_path():
+    """The seam's two paths (window fast path; the backtest front for any other strategy) agree."""
+    ev, reg = S.load_partition(PARTS[1])
+    prep = S.Prepared(ev, reg)
+    p = Params.from_mapping({"offset": "0.1%", "take-profit": "0.3%"})
+    rec = S.detect_partition(prep, p)
+    t0 = int(prep.ts[0])
+    for w in (S.Window(), S.Window(t0 + 6 * 3600 * 10**9, t0 + 30 * 3600 * 10**9, "w")):
+        fast = S._simulate_window(prep, rec, p, w, 1.0, True)
+        slow = S._generic_window(prep, rec, p, w, 1.0, True)
+        assert fast.keys() == slow.keys()
+        for k in fast:
+            assert fast[k] == slow[k], k

@@ -371,6 +371,48 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     return row
 
 
+def _generic_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window, equity: float,
+                    with_daily: bool) -> dict:
+    """Any strategy on a window, through the backtest front: the window's events and the records
+    confirmed in it (indices rebased) -> the same row as :func:`_simulate_window`.  Slower (the front
+    re-validates the slice); used for strategies the window fast path does not know.  Where the
+    backtest front offers ``run_strategy`` (strategies chosen by ``params.strategy``), it is used."""
+    from liqcore.backtest import run as R
+
+    i0, i1 = prep.cut(w)
+    ev = prep.events[i0:i1]
+    rt = rec["confirm_recv_ns"]
+    m = np.ones(len(rec), dtype=bool)
+    if w.start_ns is not None:
+        m &= rt >= w.start_ns
+    if w.end_ns is not None:
+        m &= rt < w.end_ns
+    r = rec[m].copy()
+    r["event_index"] -= i0
+    if hasattr(R, "run_strategy"):
+        res = R.run_strategy(ev, prep.registry, params, getattr(params, "strategy", None), equity=float(equity),
+                             records=r)
+    else:
+        res = R.simulate(ev, r, prep.registry, params, float(equity))
+    s = res.summary()
+    row = {k: s.get(k) for k in METRICS}
+    row["wins"] = int(np.sum(res.ledger["ret"] > 0)) if len(res.ledger) else 0
+    if i1 > i0:
+        row["range_start_ns"], row["range_end_ns"] = int(res.start_ns), int(res.end_ns)
+    else:
+        row["range_start_ns"] = row["range_end_ns"] = int(w.start_ns or 0)
+    if with_daily:
+        d0, daily = _daily_vector(res.ledger, float(equity), row["range_start_ns"], row["range_end_ns"])
+        row["day0"] = d0
+        row["daily"] = daily
+    return row
+
+
+#: strategies the window fast path (:func:`_simulate_window`) runs; every other one goes through
+#: :func:`_generic_window`
+FAST_STRATEGIES = frozenset({"cascade-mm"})
+
+
 def _confirmed(records):
     from liqcore.backtest.run import _confirmed as conf
 
@@ -388,15 +430,18 @@ def detect_partition(prep: Prepared, det_params: Params) -> np.ndarray:
 def evaluate_cells(prep: Prepared, det_params: Params, records: np.ndarray, param_sets: list[Params],
                    windows: list[Window], equity: float = 1.0, with_daily: bool = False) -> list[dict]:
     """THE STRATEGY SEAM.  One metrics row per (parameter set, window), in that order (parameter set
-    major): the cascade strategy replayed by the tick simulator on ``prep``'s events with the
-    detector's ``records``.  Every other part of the sweep and walk-forward machinery only calls this
-    function, so running another strategy is a change here (dispatch on the parameter set's strategy).
-    ``det_params`` is the detector configuration the records came from (unused by the cascade
-    strategy's execution; kept for strategies that read detector settings)."""
+    major): the strategy of each parameter set (``params.strategy`` where parameters name one; the
+    cascade strategy otherwise) replayed on ``prep``'s events with the detector's ``records``.  Every
+    other part of the sweep and walk-forward machinery only calls this function.  The cascade
+    strategy takes the window fast path (one simulator pass over the trade prints); any other goes
+    through the backtest front (:func:`_generic_window`).  ``det_params`` is the detector
+    configuration the records came from."""
     rows = []
     for p in param_sets:
+        name = getattr(p, "strategy", "cascade-mm")
+        run = _simulate_window if name in FAST_STRATEGIES else _generic_window
         for w in windows:
-            rows.append(_simulate_window(prep, records, p, w, equity, with_daily))
+            rows.append(run(prep, records, p, w, equity, with_daily))
     return rows
 
 
