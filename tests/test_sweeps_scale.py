@@ -310,3 +310,39 @@ def test_generic_strategy_path_equals_the_window_fast_path():
         assert fast.keys() == slow.keys()
         for k in fast:
             assert fast[k] == slow[k], k
+
+
+def test_cli_silent_server_is_not_a_scheduler(capsys):
+    """A port that accepts connections but never speaks dask: a clear error within --dask-timeout."""
+    import threading
+    import time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    conns = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    th = threading.Thread(target=accept, daemon=True)
+    th.start()
+    try:
+        t = time.monotonic()
+        rc, _, err = _cli(["walkforward", "--synthetic", "--days", "2", "--grid", "offset=0.1%,0.2%",
+                           "--scheduler", f"tcp://127.0.0.1:{srv.getsockname()[1]}", "--dask-timeout", "1.5s"],
+                          capsys)
+        assert rc == 2 and time.monotonic() - t < 6
+        assert "cannot reach the scheduler" in err and err.count("\n") == 1
+    finally:
+        stop.set()
+        th.join()
+        for c in conns:
+            c.close()
+        srv.close()

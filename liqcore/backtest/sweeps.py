@@ -609,11 +609,7 @@ class DaskRunner:
                                         dashboard_address=None, processes=True)
             self.client = Client(self.cluster)
         else:
-            try:
-                self.client = Client(self.address, timeout=self.timeout)
-            except (OSError, TimeoutError) as exc:
-                raise ValueError(f"dask: cannot reach the scheduler at {self.address} within "
-                                 f"{self.timeout:g}s ({type(exc).__name__})") from None
+            self.client = _connect(Client, self.address, self.timeout)
         return self
 
     def __exit__(self, *exc):
@@ -633,6 +629,44 @@ class DaskRunner:
         index = {f.key: t for f, t in zip(futs, tasks)}
         for f, rows in as_completed(futs, with_results=True):
             yield index[f.key], rows
+
+
+def _connect(Client, address: str, timeout: float):
+    """A dask Client for ``address`` within ``timeout`` seconds, or ValueError: a TCP probe first (a
+    refused port or an unknown host fails at once), then the handshake in a thread with a hard
+    deadline (a server that accepts connections but never answers cannot block the command)."""
+    import socket
+    import threading
+    import time
+
+    t0 = time.monotonic()
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    where = f"dask: cannot reach the scheduler at {address} within {timeout:g}s"
+    try:
+        port_n = int(port)
+    except ValueError:
+        raise ValueError(f"dask: expected a scheduler address like tcp://HOST:PORT; got {address!r}") from None
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", port_n), timeout=timeout).close()
+    except OSError as exc:
+        raise ValueError(f"{where} ({exc.strerror or type(exc).__name__})") from None
+    box: dict = {}
+
+    def attempt():
+        try:
+            box["client"] = Client(address, timeout=max(0.5, timeout - (time.monotonic() - t0)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            box["error"] = exc
+
+    th = threading.Thread(target=attempt, daemon=True)
+    th.start()
+    th.join(max(0.1, timeout - (time.monotonic() - t0)) + 0.5)
+    if "client" in box:
+        return box["client"]
+    if "error" in box:
+        raise ValueError(f"{where} ({type(box['error']).__name__})") from None
+    raise ValueError(f"{where} (no dask handshake: is it a dask scheduler?)")
 
 
 def make_runner(workers: int = 1, dask: str | None = None, timeout: float = 10.0):

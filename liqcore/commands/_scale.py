@@ -38,8 +38,9 @@ def add_scale_arguments(parser, *, walkforward: bool = False) -> None:
                         "(tcp://HOST:PORT) uses a running scheduler")
     r.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                    help="the address of a running dask scheduler (same as --dask ADDRESS)")
-    r.add_argument("--dask-timeout", type=float, default=10.0, metavar="SECONDS",
-                   help="give up connecting to the scheduler after this long (default 10)")
+    r.add_argument("--dask-timeout", default="8s", metavar="DUR",
+                   help="give up connecting to the scheduler after this long (default 8s; plain numbers "
+                        "are seconds)")
 
 
 def parse_time(value, name: str) -> int | None:
@@ -90,7 +91,10 @@ def make_runner(args):
 
     if args.workers < 1:
         raise ValueError("workers: must be >= 1")
-    if not args.dask_timeout > 0:
+    from liqcore.config import parse_duration
+
+    timeout_s = parse_duration(args.dask_timeout, "dask-timeout") / 1e9
+    if not timeout_s > 0:
         raise ValueError("dask-timeout: must be positive")
     address = args.scheduler or args.dask
     if args.scheduler and args.dask and args.dask != args.scheduler:
@@ -98,7 +102,7 @@ def make_runner(args):
     if address:
         if address != "local" and "://" not in address and ":" not in address:
             raise ValueError(f"dask: expected 'local' or a scheduler address like tcp://HOST:PORT; got {address!r}")
-        return DaskRunner(address, args.workers, args.dask_timeout)
+        return DaskRunner(address, args.workers, timeout_s)
     return LocalRunner(args.workers)
 
 

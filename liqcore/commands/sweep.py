@@ -9,7 +9,7 @@ Examples:
   liqcore sweep --synthetic --grid grid.toml --samples 200 --sample-seed 1 --out sweep.parquet --plot heat.png
   liqcore sweep data/ds --symbols BTCUSDT,ETHUSDT --start 2026-01-01 --end 2026-02-01 --grid quantile=0.9,0.95,0.99
   liqcore sweep --synthetic --grid stop-loss=0.25%,0.5%,1% --dask local --workers 2
-  liqcore sweep --synthetic --grid offset=0.1%,0.2% --scheduler tcp://scheduler:8786 --dask-timeout 5
+  liqcore sweep --synthetic --grid offset=0.1%,0.2% --scheduler tcp://scheduler:8786 --dask-timeout 5s
 
 A grid file (TOML):
   [grid]
