@@ -139,7 +139,10 @@ def print_report(rep: dict, args) -> None:
                   f"{_num(oo['sharpe'])}, max drawdown {_pct(oo['max_drawdown'])}, {oo['trades']} trades",
                   highlight=False)
     p = rep["pbo"]
-    if p and p["pbo"] is None:
+    if not p:
+        console.print("probability of backtest overfitting: undefined (needs at least 2 days of data)",
+                      highlight=False)
+    elif p["pbo"] is None:
         console.print("probability of backtest overfitting: undefined (every cell has the same daily returns)",
                       highlight=False)
     elif p:
@@ -150,8 +153,11 @@ def print_report(rep: dict, args) -> None:
                   f"{_num(d['dsr'])} (daily Sharpe {_num(d['sharpe'])} vs {_num(d['sr0'])} expected from "
                   f"{d['trials']} unskilled trials)", highlight=False)
     if args.out:
-        console.print(f"report written to {args.out}/walkforward.json, {args.out}/walkforward.png, "
-                      f"cells in {args.out}/cells.parquet", markup=False, highlight=False)
+        from pathlib import Path
+
+        o = Path(args.out)
+        console.print(f"report written to {o / 'walkforward.json'}, {o / 'walkforward.png'}, cells in "
+                      f"{o / 'cells.parquet'}", markup=False, highlight=False)
     elif args.plot:
         console.print(f"figure written to {args.plot}", markup=False, highlight=False)
 
