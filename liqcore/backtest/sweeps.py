@@ -565,6 +565,9 @@ class LocalRunner:
 
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            # start the worker processes now, before any progress-display thread exists
+            for f in [self._pool.submit(int) for _ in range(self.workers)]:
+                f.result()
         return self
 
     def __exit__(self, *exc):
