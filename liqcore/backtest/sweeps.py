@@ -319,6 +319,17 @@ def _daily_vector(ledger, equity0, start_ns, end_ns) -> tuple[int, list]:
     return int(start_ns // NS_PER_DAY), M.daily_returns(ledger, equity0, start_ns, end_ns).tolist()
 
 
+def _portfolio(params: Params, equity: float) -> np.ndarray:
+    """The simulator's portfolio row, built as the backtest front builds it."""
+    from liqcore.backtest import run as R
+
+    if hasattr(R, "new_portfolio"):
+        return R.new_portfolio(params, float(equity))
+    from liqcore._jit import sim
+
+    return sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size)
+
+
 def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window, equity: float,
                      with_daily: bool) -> dict:
     """One simulator pass over a window: the same result as ``simulate(events[i0:i1], records in the
@@ -341,7 +352,7 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     n_sym = prep.n_sym
     par = symbol_params(params, prep.registry, n_sym)
     st = sim.new_state(n_sym)
-    port = sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size)
+    port = _portfolio(params, equity)
     ledger = np.zeros(len(r) + 1, dtype=sim.LEDGER_DTYPE)
     counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
     # metrics span: every event of the window (as simulate() on the slice)
