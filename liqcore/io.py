@@ -688,7 +688,13 @@ def load_events(
     if feed_latency_ns < 0:
         raise ValueError("feed_latency_ns: must be >= 0")
     registry = registry if registry is not None else SymbolRegistry()
-    files = _expand(paths)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    from liqcore.dataset import is_dataset
+
+    paths = list(paths)
+    datasets = [p for p in paths if is_dataset(p)]  # partitioned datasets (liqcore convert --dataset)
+    files = _expand([p for p in paths if not is_dataset(p)])
     from liqcore.venues.instruments import load_instruments
 
     inst = load_instruments(instruments)
@@ -760,6 +766,15 @@ def load_events(
             totals[k] = totals.get(k, 0) + v
         result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej}
         result.sources.append(str(path))
+    for d in datasets:
+        from liqcore.dataset import load_dataset
+
+        dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
+        chunks.append(dres.events)
+        for k, v in dres.rejects.items():
+            totals[k] = totals.get(k, 0) + v
+        result.files[str(d)] = dres.files[str(d)]
+        result.sources.append(str(d))
     events = np.concatenate(chunks) if chunks else np.zeros(0, EVENT_DTYPE)
     fill_recv(events, feed_latency_ns)
     order = np.argsort(events["ts_event"], kind="stable")

@@ -5,6 +5,10 @@ numba, pandas or matplotlib; the Numba kernels compile (or load from the cache) 
 
 * :func:`backtest` -- detect once, simulate, return a :class:`BacktestResult`.
 * :func:`sweep` -- vary execution parameters over the same cascade records.
+* :func:`run_cells` -- sweeps at scale (detector x execution x partitions x windows, resumable,
+  process pool or dask); :func:`evaluate_cells` is the strategy seam it calls.
+* :func:`folds` / :func:`walkforward` -- walk-forward folds and validation; :func:`pbo`,
+  :func:`deflated_sharpe` -- overfitting statistics.
 * :class:`StrategyCore` -- the per-event strategy + fill model for paper/live trading.
 * :func:`synthetic_market` -- the synthetic market generator.
 """
@@ -17,6 +21,12 @@ _LAZY = {
     "sweep": ("liqcore.backtest.run", "sweep"),
     "BacktestResult": ("liqcore.backtest.run", "BacktestResult"),
     "StrategyCore": ("liqcore.backtest.core", "StrategyCore"),
+    "folds": ("liqcore.backtest.walkforward", "folds"),
+    "walkforward": ("liqcore.backtest.walkforward", "walkforward"),
+    "pbo": ("liqcore.backtest.overfit", "pbo"),
+    "deflated_sharpe": ("liqcore.backtest.overfit", "deflated_sharpe"),
+    "evaluate_cells": ("liqcore.backtest.sweeps", "evaluate_cells"),
+    "run_cells": ("liqcore.backtest.sweeps", "run_cells"),
     "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
 }
 

@@ -26,11 +26,15 @@ def add_arguments(parser) -> None:
                         help="force the input format (default: detect per file; see `liqcore events --help`)")
     parser.add_argument("--allow-empty", action="store_true",
                         help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
+    parser.add_argument("--start", default=None, metavar="DATE",
+                        help="only events from this UTC date/time on (e.g. 2026-01-05 or 2026-01-05T12:00)")
+    parser.add_argument("--end", default=None, metavar="DATE", help="only events before this UTC date/time")
     src = parser.add_argument_group("synthetic market")
     src.add_argument("--synthetic", action="store_true", help="backtest a synthetic market instead of files")
     src.add_argument("--days", type=float, default=30.0, help="synthetic market length in days (default 30)")
     src.add_argument("--symbols", default=None,
-                     help="comma list of symbols (default: BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT)")
+                     help="comma list of symbols: the synthetic market's (default: BTCUSDT,ETHUSDT,SOLUSDT,"
+                          "XRPUSDT,DOGEUSDT), or those read from a partitioned dataset")
     src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
     src.add_argument("--venue", default="bybit", help="synthetic market venue (default bybit)")
     out = parser.add_argument_group("output")
@@ -76,7 +80,31 @@ class _Steps:
 
 
 def load_source(args, params, steps):
-    """(events, registry, label) from the arguments."""
+    """(events, registry, label) from the arguments (recordings, a partitioned dataset read with
+    the --symbols/--start/--end filters, or a synthetic market)."""
+    import numpy as np
+
+    from liqcore.commands._scale import parse_time
+
+    start = parse_time(getattr(args, "start", None), "start")
+    end = parse_time(getattr(args, "end", None), "end")
+    if start is not None and end is not None and end <= start:
+        raise ValueError("end: must be after start")
+
+    def _window(events):
+        if start is None and end is None:
+            return events
+        t = events["ts_event"]
+        m = np.ones(len(events), dtype=bool)
+        if start is not None:
+            m &= t >= start
+        if end is not None:
+            m &= t < end
+        out = events[m]
+        if len(out) == 0:
+            raise ValueError("start/end: no events in the requested time range")
+        return out
+
     if args.synthetic:
         if args.paths:
             raise ValueError("paths: give either recordings or --synthetic, not both")
@@ -96,16 +124,29 @@ def load_source(args, params, steps):
         m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue, preset=preset, **kw)
         args._market = m
         what = f", preset {preset}" if preset else ""
-        return m.events, m.registry, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed}{what})"
+        return _window(m.events), m.registry, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed}{what})"
     if not args.paths:
         raise ValueError("paths: give recordings to backtest, or --synthetic")
+    from liqcore.dataset import is_dataset, load_dataset
+
+    if len(args.paths) == 1 and is_dataset(args.paths[0]):
+        steps.step("reading the dataset")
+        syms = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
+        res = load_dataset(args.paths[0], symbols=syms, start_ns=start, end_ns=end,
+                           max_clock_skew_ns=params.max_clock_skew_ns)
+        from liqcore.venues.common import fill_recv
+
+        fill_recv(res.events, params.feed_latency_ns)
+        if len(res.events) == 0:
+            raise ValueError("paths: the dataset holds no events for the requested symbols and dates")
+        return res.events, res.registry, f"dataset {args.paths[0]}"
     from liqcore.io import load_events, require_events
 
     steps.step("loading recordings")
     res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
                       max_clock_skew_ns=params.max_clock_skew_ns)
     require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False))
-    return res.events, res.registry, f"{len(res.sources)} file(s): " + ", ".join(res.sources)
+    return _window(res.events), res.registry, f"{len(res.sources)} file(s): " + ", ".join(res.sources)
 
 
 def run(args) -> int:

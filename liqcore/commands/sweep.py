@@ -1,46 +1,59 @@
-"""Sweep strategy parameters over one detection: every combination of the ``--grid`` values is
-backtested on the SAME cascade records, so only strategy, execution and risk parameters may vary
-(a detector parameter changes the cascades themselves: run one sweep per detector setting).
+"""Sweep parameters: every combination of the grid (detector, strategy, execution and risk parameters)
+x partitions (one per symbol by default) x date ranges, on a local process pool or a dask cluster.
+Detection runs once per detector configuration and partition; every execution variant reuses its
+records.  With --out FILE.parquet the run is resumable: every finished task is stored at once in
+FILE.parquet.parts/, and a rerun (after a crash or Ctrl-C) skips the cells already done.
 
 Examples:
   liqcore sweep --synthetic --days 30 --grid offset=0.1%,0.15%,0.2%,0.3% --grid take-profit=0.1%,0.15%,0.3%
-  liqcore sweep recordings/ --grid fill=through,touch --grid order-latency=10ms,50ms,250ms --out sweep.csv
-  liqcore sweep --synthetic --grid stop-loss=0.25%,0.5%,1% --dask local --workers 2 --plot sweep.png
-  liqcore sweep --synthetic --grid offset=0.1%,0.2% --dask tcp://scheduler:8786
+  liqcore sweep --synthetic --grid grid.toml --samples 200 --sample-seed 1 --out sweep.parquet --plot heat.png
+  liqcore sweep data/ds --symbols BTCUSDT,ETHUSDT --start 2026-01-01 --end 2026-02-01 --grid quantile=0.9,0.95,0.99
+  liqcore sweep --synthetic --grid stop-loss=0.25%,0.5%,1% --dask local --workers 2
+  liqcore sweep --synthetic --grid offset=0.1%,0.2% --scheduler tcp://scheduler:8786 --dask-timeout 5s
+
+A grid file (TOML):
+  [grid]
+  quantile = [0.9, 0.95, 0.99]
+  window = ["30s", "60s"]
+  offset = ["0.1%", "0.15%", "0.2%"]
+  [sweep]            # optional
+  samples = 50       # random search
+  seed = 1
+  symbols = ["BTCUSDT", "ETHUSDT"]
+  ranges = ["2026-01-05:2026-01-20", "2026-01-20:2026-02-04"]
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-HELP = "backtest every combination of strategy parameters on one detection (threads or dask)"
+HELP = "sweep detector / strategy / execution parameters x symbols x date ranges (process pool or dask)"
 
-_METRICS = {"total_return": "return", "sharpe": "Sharpe", "win_rate": "win", "fills": "fills",
-            "take_profit": "TP", "stop_loss": "SL", "timeout": "t/o", "max_drawdown": "max DD"}
+_METRICS = {"trades": "trades", "win_rate": "win", "avg_return": "mean ret", "total_return": "return",
+            "sharpe": "Sharpe", "max_drawdown": "max DD", "fills": "fills"}
 
 
 def add_arguments(parser) -> None:
+    from liqcore.commands._scale import add_scale_arguments
     from liqcore.commands.backtest import add_arguments as add_backtest_arguments
 
     add_backtest_arguments(parser)
-    for action in parser._actions:  # a sweep writes one table, not a ledger directory
-        if action.dest == "out":
-            action.metavar, action.help = "FILE", "write the table to FILE (.csv, or .parquet)"
-        elif action.dest == "min_trades":  # no comparison with the guide in a sweep table
-            action.help = argparse.SUPPRESS
+    for a in parser._actions:  # a sweep writes one table, not a ledger directory
+        if a.dest == "out":
+            a.metavar = "FILE"
+            a.help = "write the table: FILE.parquet (resumable, see above) or FILE.csv"
+    add_scale_arguments(parser)
     g = parser.add_argument_group("sweep")
-    g.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
-                   help="a parameter and its values (repeatable), e.g. --grid offset=0.1%%,0.2%%")
-    g.add_argument("--workers", type=int, default=1, help="parallel simulations (threads, or dask workers)")
-    g.add_argument("--dask", metavar="ADDRESS|local", default=None,
-                   help="run the combinations on a dask cluster: a scheduler address, or 'local' for a "
-                        "local cluster of --workers processes (needs dask[distributed])")
-    g.add_argument("--dask-timeout", default="8s", metavar="DUR",
-                   help="give up on an unreachable --dask scheduler DUR after the command started "
-                        "(default 8s: with start-up and exit, the command ends within 10 s)")
-    g.add_argument("--sort", default="total_return", help="column to sort the table by (default total_return)")
-    g.add_argument("--plot", metavar="PNG", help="heatmap (two grid parameters) or line plot (one) of --metric")
-    g.add_argument("--metric", default="total_return", help="metric for --plot (default total_return)")
+    g.add_argument("--ranges", default=None, metavar="A:B,C:D",
+                   help="date ranges to evaluate separately (UTC dates, end exclusive), e.g. "
+                        "2026-01-05:2026-01-12,2026-01-12:2026-01-19")
+    g.add_argument("--split-days", type=float, default=None, metavar="D",
+                   help="cut the span into consecutive ranges of D days, each evaluated separately")
+    g.add_argument("--sort", default="total_return", help="column to rank by (default total_return)")
+    g.add_argument("--top", type=int, default=20, metavar="N", help="rows of the table printed (default 20)")
+    g.add_argument("--plot", metavar="PNG", help="heatmap of --metric over two grid parameters (--heatmap)")
+    g.add_argument("--heatmap", metavar="X,Y", default=None,
+                   help="the two grid parameters of the heatmap (default: the first two of the grid)")
+    g.add_argument("--metric", default="total_return", help="metric of the heatmap (default total_return)")
 
 
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
@@ -63,99 +76,12 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     return grid
 
 
-def _probe(address: str, budget_s: float) -> None:
-    """Open (and close) a TCP connection to a tcp:// or tls:// scheduler address: a refused port or an
-    unknown host fails at once, a silent one after ``budget_s``; ValueError naming the address."""
-    import socket
-
-    from distributed.comm import parse_address, parse_host_port
-
-    try:
-        scheme, loc = parse_address(address)
-        if scheme not in ("tcp", "tls"):
-            return  # other transports: left to dask
-        host, port = parse_host_port(loc)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"dask: bad scheduler address {address!r}: {exc}") from None
-    try:
-        socket.create_connection((host, port), timeout=max(budget_s, 0.1)).close()
-    except socket.gaierror as exc:
-        raise ValueError(f"dask: cannot reach the scheduler at {address}: unknown host {host!r} ({exc.strerror})") from None
-    except (socket.timeout, TimeoutError):
-        raise ValueError(f"dask: cannot reach the scheduler at {address}: no answer within {budget_s:.3g}s") from None
-    except OSError as exc:
-        raise ValueError(f"dask: cannot reach the scheduler at {address}: {exc.strerror or exc}") from None
-
-
-def _handshake(Client, address: str, budget_s: float) -> None:
-    """Connect an asynchronous dask client and close it again, cancelled after ``budget_s``
-    (TimeoutError)."""
-    import asyncio
-    import contextlib
-
-    async def attempt():
-        c = Client(address, asynchronous=True, timeout=budget_s)
-        try:
-            await asyncio.wait_for(c, budget_s)
-        finally:
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(c.close(), 1.0)
-
-    asyncio.run(attempt())
-
-
-def _client(address: str, workers: int, timeout_s: float = 8.0, started: float | None = None):
-    """(client, local cluster or None).  An unreachable scheduler is a ValueError within ``timeout_s``
-    (counted from ``started``, a ``time.monotonic()`` reading, when given: imports count too): a TCP
-    probe first (a refused port fails at once, and no dask client is left to wind down), then the
-    dask handshake with what remains of the time."""
-    import time
-
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ValueError("dask: install dask[distributed] (pip install 'liqcore[sweep]') to use --dask") from None
-    if address == "local":
-        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address=None, processes=True)
-        return Client(cluster), cluster
-    t0 = time.monotonic() if started is None else started
-    _probe(address, timeout_s - (time.monotonic() - t0))
-    try:
-        # the dask handshake under a hard deadline first: a server that accepts and never answers
-        # would otherwise block Client() forever, whatever its timeout
-        _handshake(Client, address, max(timeout_s - (time.monotonic() - t0), 0.5))
-        return Client(address, timeout=max(timeout_s - (time.monotonic() - t0), 1.0)), None
-    except (OSError, TimeoutError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else ""
-        if isinstance(exc, TimeoutError) or "timed out" in why.lower():
-            why = "no dask handshake in time"
-        raise ValueError(f"dask: cannot reach the scheduler at {address} within {timeout_s:g}s ({why})") from None
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"dask: bad scheduler address {address!r}: {exc}") from None
-    except Exception as exc:  # something answered, but not the dask protocol (e.g. an HTTP server)
-        raise ValueError(f"dask: {address} does not answer like a dask scheduler "
-                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
-
-
-def _check_plot(path: str, metric: str, grid: dict) -> None:
-    """--plot's file type and --metric, before any work."""
+def _check_plot_type(path: str) -> None:
+    """--plot's file type, before any work."""
     from pathlib import Path
 
-    import numpy as np
-
-    from liqcore.backtest import metrics as M
-
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in ("png", "pdf", "svg", "jpg", "jpeg"):
+    if Path(path).suffix.lower().lstrip(".") not in ("png", "pdf", "svg", "jpg", "jpeg"):
         raise ValueError(f"plot: expected a .png, .pdf, .svg or .jpg file name; got {path!r}")
-    # the table's columns: the grid parameters and every summary field
-    ledger = np.zeros(0, dtype=[("ret", "f8"), ("exit_ns", "i8"), ("entry_ns", "i8"), ("pnl", "f8"),
-                                ("fees", "f8"), ("notional", "f8"), ("equity_after", "f8")])
-    known = list(grid) + list(M.summarize(ledger, np.zeros((1, len(M.COUNT_NAMES)), np.int64), 1.0, 0, 0))
-    known += ["equity_start", "equity_end", "start_ns", "end_ns", "symbols"]
-    if metric not in known:
-        raise ValueError(f"metric: unknown column {metric!r}; choose from {', '.join(known)}")
 
 
 def pd_unique(col) -> list:
@@ -206,79 +132,146 @@ def plot_sweep(table, names: list[str], metric: str, path: str) -> None:
     plt.close(fig)
 
 
-def run(args) -> int:
-    import time
+def windows_from(args, opts, span):
+    from liqcore.backtest.sweeps import Window
+    from liqcore.commands._scale import NS_PER_DAY, parse_time
 
-    t_start = time.monotonic()
-    from liqcore.backtest.run import sweep
-    from liqcore.commands.backtest import _Steps, load_source
-    from liqcore.config import parse_duration, params_from_args
+    ranges = args.ranges or (",".join(opts["ranges"]) if opts.get("ranges") else None)
+    split = args.split_days if args.split_days is not None else opts.get("split_days")
+    if ranges and split:
+        raise ValueError("ranges: give either --ranges or --split-days, not both")
+    if ranges:
+        out = []
+        for item in ranges.split(","):
+            a, sep, b = item.strip().partition(":")
+            if not sep:
+                raise ValueError(f"ranges: expected START:END; got {item!r}")
+            lo, hi = parse_time(a, "ranges"), parse_time(b, "ranges")
+            if hi <= lo:
+                raise ValueError(f"ranges: {item!r} ends before it starts")
+            if hi <= span[0] or lo >= span[1]:
+                raise ValueError(f"ranges: {item!r} is outside the data")
+            if any(w.name == item.strip() for w in out):
+                raise ValueError(f"ranges: {item.strip()!r} given twice")
+            out.append(Window(lo, hi, item.strip()))
+        return out
+    if split:
+        if not split > 0:
+            raise ValueError("split-days: must be positive")
+        step = int(split * NS_PER_DAY)
+        out = []
+        t = span[0]
+        while t < span[1]:
+            out.append(Window(t, min(t + step, span[1]), _fmt_day(t)))
+            t += step
+        return out
+    if args.start is None and args.end is None and not opts.get("start") and not opts.get("end"):
+        return [Window(None, None, "all")]  # every event, as `liqcore backtest` reads them
+    return [Window(span[0], span[1], "all")]
+
+
+def _fmt_day(ns):
+    import numpy as np
+
+    return str(np.datetime64(int(ns), "ns").astype("datetime64[s]")).replace("T00:00:00", "")
+
+
+def run(args) -> int:
+    from liqcore.backtest.sweeps import run_cells, split_grid
+    from liqcore.commands._scale import cells_from, collect_grid, make_runner, plan_source
+    from liqcore.config import params_from_args
 
     params = params_from_args(args)
-    grid = parse_grid(args.grid)
-    dask_timeout_s = parse_duration(args.dask_timeout, "dask-timeout") / 1e9
-    if not dask_timeout_s > 0:
-        raise ValueError("dask-timeout: must be positive")
-    if args.workers < 1:
-        raise ValueError("workers: must be >= 1")
+    grid, opts = collect_grid(args)
+    det_names, _ = split_grid(grid)
+    if not args.equity > 0:
+        raise ValueError("equity: must be positive")
     if args.report:
-        raise ValueError("report: a sweep writes a table (--out) and a plot (--plot), not a report")
+        raise ValueError("report: a sweep writes a table (--out) and a heatmap (--plot), not a report")
+    if args.top < 1:
+        raise ValueError("top: must be >= 1")
+    out = args.out
+    if out and not str(out).endswith((".parquet", ".csv")):
+        raise ValueError(f"out: {out} must end in .parquet (resumable) or .csv")
     from liqcore.commands.outputs import output_file
 
-    output_file(args.out, "--out")
+    output_file(out, "--out")  # before any work: parents created, or one clear line
     output_file(args.plot, "--plot")
-    if args.plot:  # checked now, not after the whole sweep ran
-        _check_plot(args.plot, args.metric, grid)
-    client = cluster = None
-    if args.dask:  # connect first: an unreachable scheduler fails before any work
-        client, cluster = _client(args.dask, args.workers, dask_timeout_s, started=t_start)
-    try:
-        with _Steps(not args.no_progress and not args.json) as steps:
-            events, registry, label = load_source(args, params, steps)
-        table = sweep(events, grid, params, equity=args.equity, registry=registry,
-                      progress=not args.no_progress and not args.json, workers=args.workers, client=client)
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+    heat = None
     if args.plot:
-        plot_sweep(table, list(grid), args.metric, args.plot)
+        _check_plot_type(args.plot)
+        heat = [h.strip().replace("_", "-") for h in args.heatmap.split(",")] if args.heatmap else list(grid)[:2]
+        bad = [h for h in heat if h not in grid]
+        if bad or not 1 <= len(heat) <= 2:
+            raise ValueError(f"heatmap: give one or two grid parameters (grid: {', '.join(grid)})")
+    from liqcore.backtest.sweeps import METRICS
+
+    if args.plot and args.metric not in METRICS:
+        raise ValueError(f"metric: expected one of {', '.join(METRICS)}; got {args.metric!r}")
+    if args.sort not in METRICS + ("partition", "range") and args.sort not in grid:
+        raise ValueError(f"sort: expected a metric ({', '.join(METRICS)}) or a grid parameter; got {args.sort!r}")
+    cells = cells_from(grid, args, opts)
+    runner = make_runner(args)
+    with runner:  # a dask scheduler is reached (or refused) before anything is read
+        parts, span, label = plan_source(args, params, opts)
+        windows = windows_from(args, opts, span)
+        store = out if (out and str(out).endswith(".parquet")) else None
+        table, stats = run_cells(cells, parts, windows, params, det_names, equity=args.equity, runner=runner,
+                                 out=store, progress=not args.no_progress and not args.json)
+    table = table.drop(columns=[c for c in ("daily", "day0", "wins") if c in table.columns])
+    if out and str(out).endswith(".csv"):
+        table.to_csv(out, index=False)
+    if heat:
+        _metric_known(table, args.metric)
+        plot_sweep(table, heat, args.metric, args.plot)
+    ranked = table
     if args.sort in table.columns:
-        table = table.sort_values(args.sort, ascending=False, kind="stable").reset_index(drop=True)
-    if args.out:
-        out = str(args.out)
-        if out.endswith(".parquet"):
-            table.to_parquet(out, index=False)
-        else:
-            table.to_csv(out, index=False)
+        asc = args.sort == "max_drawdown"
+        ranked = table.sort_values(args.sort, ascending=asc, kind="stable", na_position="last").reset_index(drop=True)
+    elif args.sort:
+        raise ValueError(f"sort: unknown column {args.sort!r}")
     if args.json:
-        sys.stdout.write(table.to_json(orient="records") + "\n")
+        import orjson  # floats exactly as computed (NaN -> null)
+
+        sys.stdout.buffer.write(orjson.dumps(ranked.to_dict("records"), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    names = list(grid)
+    extra = [c for c in ("partition", "range") if c in ranked.columns and ranked[c].nunique() > 1]
     if not console.is_terminal:
-        console = Console(width=max(console.width, 40 + 12 * len(grid) + 9 * len(_METRICS)))
-    t = Table(title=f"sweep on {label}: {len(table)} combinations, one detection")
-    cols = list(grid) + [m for m in _METRICS if m in table.columns]
+        console = Console(width=max(console.width, 40 + 12 * (len(names) + len(extra)) + 9 * len(_METRICS)))
+    n = min(args.top, len(ranked))
+    t = Table(title=f"sweep on {label}: {len(table)} cells ({len(cells)} parameter sets x {len(parts)} "
+                    f"partition(s) x {len(windows)} range(s)); top {n} by {args.sort}")
+    cols = extra + names + [m for m in _METRICS if m in ranked.columns]
     for c in cols:
         t.add_column(_METRICS.get(c, c), justify="right", no_wrap=True)
-    for _, row in table.iterrows():
-        cells = []
+    for _, row in ranked.head(n).iterrows():
+        cells_txt = []
         for c in cols:
             v = row[c]
-            if c in ("total_return", "win_rate", "max_drawdown") and isinstance(v, float):
-                cells.append(f"{v * 100:.2f}%")
+            if v is None or (isinstance(v, float) and v != v):
+                cells_txt.append("-")
+            elif c in ("total_return", "win_rate", "max_drawdown", "avg_return") and isinstance(v, float):
+                cells_txt.append(f"{v * 100:.3g}%")
             elif isinstance(v, float):
-                cells.append(f"{v:.3g}")
+                cells_txt.append(f"{v:.3g}")
             else:
-                cells.append(str(v))
-        t.add_row(*cells)
+                cells_txt.append(str(v))
+        t.add_row(*cells_txt)
     console.print(t)
-    if args.out:
-        console.print(f"table written to {args.out}")
+    console.print(f"{stats['cells'] - stats['cached']} cells run, {stats['cached']} already stored",
+                  highlight=False)
+    if out:
+        console.print(f"table written to {out}", markup=False, highlight=False)
     if args.plot:
-        console.print(f"plot written to {args.plot}")
+        console.print(f"heatmap written to {args.plot}", markup=False, highlight=False)
     return 0
+
+
+def _metric_known(table, metric):
+    if metric not in table.columns:
+        raise ValueError(f"metric: unknown column {metric!r}")

@@ -1,0 +1,187 @@
+"""Sweep and walk-forward benchmarks, one run with its baseline:
+
+* baseline: the one-detection thread sweep (``liqcore.backtest.run.sweep``, 2 threads) on the whole
+  30-day x 5-symbol market, timed on --baseline-configs configurations and scaled to 1000;
+* 1000 execution configurations x 30 days x 5 symbols (5000 cells, one partition per symbol) on the
+  local process pool (2 workers), then on a local dask cluster of 2 worker processes;
+* walk-forward: 12 rolling folds x 100 cells (detector quantile included) x 30 days x 5 symbols;
+* ``--scale``: a sweep over 365 days x 20 symbols of synthetic data (generated per symbol by the
+  workers, not cached), peak memory of the whole process tree sampled every 0.2 s.
+
+    python benches/bench_sweep.py [--workers 2] [--skip-dask]
+    python benches/bench_sweep.py --scale [--workers 2] [--configs 10]
+
+Market: the default synthetic market (seed 7), one symbol per partition, cached per symbol in
+$LIQCORE_CACHE_DIR or the user cache directory.  Prints seconds and ratios; note `cat /proc/loadavg`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SYMS5 = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT")
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split(" ")[:3].__str__()
+    except OSError:
+        return "?"
+
+
+class PeakRSS:
+    """Peak resident memory of this process and its children (sum), sampled in a thread."""
+
+    def __init__(self, every: float = 0.2):
+        import psutil
+
+        self.proc = psutil.Process()
+        self.every = every
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def _sample(self):
+        import psutil
+
+        while not self._stop.is_set():
+            total = 0
+            try:
+                procs = [self.proc] + self.proc.children(recursive=True)
+                for p in procs:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.every)
+
+    def __enter__(self):
+        self._t = threading.Thread(target=self._sample, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+
+
+def grid_1000():
+    from liqcore.backtest import sweeps as S
+
+    vals = [f"{0.05 * i:.2f}%" for i in range(1, 11)]
+    return S.validate_grid({"offset": vals, "take-profit": vals,
+                            "stop-loss": [f"{0.1 * i:.1f}%" for i in range(1, 11)]})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--baseline-configs", type=int, default=20)
+    ap.add_argument("--skip-dask", action="store_true")
+    ap.add_argument("--scale", action="store_true", help="the 365 days x 20 symbols memory run instead")
+    ap.add_argument("--configs", type=int, default=10, help="--scale: execution configurations")
+    ap.add_argument("--days", type=float, default=365)
+    ap.add_argument("--symbols", type=int, default=20)
+    args = ap.parse_args()
+
+    from liqcore.backtest import sweeps as S
+    from liqcore.config import Params
+
+    print(f"loadavg at start: {loadavg()}")
+    if args.scale:
+        run_scale(args)
+        return
+    src = S.Source("synthetic", days=30, seed=7)
+    parts = [S.Partition(src, (s,)) for s in SYMS5]
+    for p in parts:  # fill the market cache outside the timings
+        S.load_partition(p)
+
+    # ---- baseline: the one-detection thread sweep over the whole market
+    from liqcore.backtest.run import sweep as old_sweep
+    from liqcore.backtest.synthetic import synthetic_market
+
+    m = synthetic_market(days=30, seed=7)
+    g = grid_1000()
+    sub = {"offset": g["offset"][:2], "take-profit": g["take-profit"][:2],
+           "stop-loss": g["stop-loss"][: max(1, args.baseline_configs // 4)]}
+    n_base = len(S.expand_cells(sub))
+    t = time.perf_counter()
+    old_sweep(m, sub, Params(), progress=False, workers=2)
+    base = time.perf_counter() - t
+    print(f"baseline: thread sweep (one detection, 2 threads), {n_base} configurations: {base:.2f} s "
+          f"-> {base / n_base * 1000:.1f} s per 1000 configurations")
+    del m
+
+    cells = S.expand_cells(g)
+    assert len(cells) == 1000
+    t = time.perf_counter()
+    table, stats = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers))
+    pool = time.perf_counter() - t
+    print(f"process pool ({args.workers} workers): 1000 configurations x 5 symbols = {len(table)} cells: "
+          f"{pool:.2f} s ({len(table) / pool:.0f} cells/s); vs baseline {base / n_base * 1000 / pool:.1f}x "
+          f"[loadavg {loadavg()}]")
+    if not args.skip_dask:
+        from distributed import LocalCluster
+
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as cluster:
+            runner = S.DaskRunner(cluster.scheduler_address)
+            with runner:
+                t = time.perf_counter()
+                dt, _ = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=runner)
+                dask_s = time.perf_counter() - t
+        same = dt[list(S.METRICS)].equals(table[list(S.METRICS)])
+        print(f"dask local cluster ({args.workers} workers): {dask_s:.2f} s = {dask_s / pool:.2f}x the pool; "
+              f"identical table: {same} [loadavg {loadavg()}]")
+
+    # ---- walk-forward
+    from liqcore.backtest.synthetic import DEFAULT_START_NS
+    from liqcore.backtest.walkforward import walkforward
+
+    wg = S.validate_grid({"quantile": [0.9, 0.95], "offset": ["0.1%", "0.15%", "0.2%", "0.25%", "0.3%"],
+                          "take-profit": ["0.1%", "0.15%", "0.2%", "0.3%", "0.5%"], "stop-loss": ["0.25%", "0.5%"]})
+    det, _ = S.split_grid(wg)
+    wcells = S.expand_cells(wg)
+    assert len(wcells) == 100
+    t = time.perf_counter()
+    rep = walkforward(wcells, parts, (DEFAULT_START_NS, DEFAULT_START_NS + 30 * 86_400_000_000_000), 12,
+                      Params(), det, runner=S.LocalRunner(args.workers))
+    wf = time.perf_counter() - t
+    print(f"walk-forward: 12 folds x 100 cells x 5 symbols x 30 days: {wf:.2f} s; PBO {rep['pbo']['pbo']:.3f}, "
+          f"DSR {rep['dsr']['dsr']}, OOS Sharpe {rep['overall']['out_of_sample']['sharpe']} "
+          f"[loadavg {loadavg()}]")
+
+
+def run_scale(args) -> None:
+    from liqcore.backtest import sweeps as S
+    from liqcore.config import Params
+
+    base = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT",
+            "DOTUSDT", "LTCUSDT", "TRXUSDT", "NEARUSDT", "ATOMUSDT", "UNIUSDT", "APTUSDT", "ARBUSDT", "OPUSDT",
+            "SUIUSDT", "FILUSDT"]
+    syms = base[: args.symbols]
+    src = S.Source("synthetic", days=float(args.days), seed=7, cache=False)
+    parts = [S.Partition(src, (s,)) for s in syms]
+    g = S.validate_grid({"offset": [f"{0.05 * i:.2f}%" for i in range(1, args.configs + 1)]})
+    cells = S.expand_cells(g)
+    with PeakRSS() as mem:
+        t = time.perf_counter()
+        table, _ = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers),
+                               chunk=len(cells))
+        el = time.perf_counter() - t
+    print(f"scale: {args.days:g} days x {len(syms)} symbols x {len(cells)} configurations = {len(table)} cells "
+          f"({args.workers} workers): {el:.1f} s; peak RSS of the process tree {mem.peak / 2**30:.2f} GiB; "
+          f"trades total {int(table['trades'].sum())} [loadavg {loadavg()}]")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Shared arguments and planning of ``sweep`` and ``walkforward``: the grid (flags and TOML file),
+the source and its partitions, the runner (process pool or dask).  Everything here validates its
+input before any work starts."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+NS_PER_DAY = 86_400_000_000_000
+DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT")
+
+
+def add_scale_arguments(parser, *, walkforward: bool = False) -> None:
+    """--grid/--samples, partitions, runner (the source and parameter flags come from backtest's)."""
+    g = parser.add_argument_group("grid")
+    g.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...|FILE.toml",
+                   help="a parameter and its values (repeatable), e.g. --grid offset=0.1%%,0.2%% --grid "
+                        "quantile=0.9,0.95; or a TOML file with a [grid] table (and an optional [sweep] table)")
+    g.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="random search: N distinct combinations of the grid instead of all of them")
+    g.add_argument("--sample-seed", type=int, default=None, metavar="S",
+                   help="seed of the random search (default 0; the TOML [sweep] seed)")
+    p = parser.add_argument_group("partitions")
+    p.add_argument("--by", choices=("symbol", "all"), default="symbol",
+                   help="one partition per symbol (default) or all symbols together as one portfolio")
+    p.add_argument("--partition-days", type=float, default=None, metavar="D",
+                   help="also cut the span into chunks of D days, each its own partition (a worker then "
+                        "holds one chunk of one symbol in memory, not the whole span)")
+    p.add_argument("--warmup", default="1d", metavar="DUR",
+                   help="with --partition-days: events read and detected before each chunk so the "
+                        "detector is warm when the chunk starts (default 1d)")
+    r = parser.add_argument_group("workers")
+    r.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="local worker processes (default: the number of CPUs; 1 = in this process), or "
+                        "the size of a --dask local cluster")
+    r.add_argument("--dask", metavar="local|ADDRESS", default=None,
+                   help="run on dask: 'local' starts a local cluster of --workers processes; an address "
+                        "(tcp://HOST:PORT) uses a running scheduler")
+    r.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="the address of a running dask scheduler (same as --dask ADDRESS)")
+    r.add_argument("--dask-timeout", default="8s", metavar="DUR",
+                   help="give up connecting to the scheduler after this long (default 8s; plain numbers "
+                        "are seconds)")
+
+
+def parse_time(value, name: str) -> int | None:
+    """``2026-01-05`` or ``2026-01-05T12:00`` (UTC) -> ns since the epoch."""
+    if value is None:
+        return None
+    import numpy as np
+
+    try:
+        return int(np.datetime64(str(value).strip().rstrip("Z"), "ns").astype("int64"))
+    except ValueError:
+        raise ValueError(f"{name}: expected a UTC date or time like 2026-01-05 or 2026-01-05T12:00; "
+                         f"got {value!r}") from None
+
+
+def collect_grid(args) -> tuple[dict, dict]:
+    """(validated grid, [sweep] options) from --grid flags and TOML files."""
+    from liqcore.backtest.sweeps import load_grid_file, validate_grid
+
+    raw: dict = {}
+    opts: dict = {}
+    for item in args.grid:
+        if "=" not in item and (item.endswith(".toml") or Path(item).is_file()):
+            g, o = load_grid_file(item)
+            for k, v in g.items():
+                if k.replace("_", "-") in raw:
+                    raise ValueError(f"grid: {k!r} given twice")
+                raw[k.replace("_", "-")] = v
+            opts.update(o)
+            continue
+        name, sep, values = item.partition("=")
+        name = name.strip().replace("_", "-")
+        vals = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not name:
+            raise ValueError(f"grid: expected NAME=V1,V2,... or a TOML file; got {item!r}")
+        if not vals:
+            raise ValueError(f"grid: {name!r} has no values")
+        if name in raw:
+            raise ValueError(f"grid: {name!r} given twice")
+        raw[name] = vals
+    if not args.grid:
+        raise ValueError("grid: give at least one --grid NAME=V1,V2,... or --grid FILE.toml")
+    return validate_grid(raw), opts
+
+
+def make_runner(args):
+    from liqcore.backtest.sweeps import DaskRunner, LocalRunner
+
+    if args.workers < 1:
+        raise ValueError("workers: must be >= 1")
+    from liqcore.config import parse_duration
+
+    timeout_s = parse_duration(args.dask_timeout, "dask-timeout") / 1e9
+    if not timeout_s > 0:
+        raise ValueError("dask-timeout: must be positive")
+    address = args.scheduler or args.dask
+    if args.scheduler and args.dask and args.dask != args.scheduler:
+        raise ValueError("scheduler: give either --dask or --scheduler, not both")
+    if address:
+        if address != "local" and "://" not in address and ":" not in address:
+            raise ValueError(f"dask: expected 'local' or a scheduler address like tcp://HOST:PORT; got {address!r}")
+        return DaskRunner(address, args.workers, timeout_s)
+    return LocalRunner(args.workers)
+
+
+def plan_source(args, params, opts: dict):
+    """(partitions, (span start, span end), label).  Checks the requested symbols and dates exist."""
+    from liqcore.backtest.sweeps import Partition, Source
+
+    symbols = [s.strip() for s in (args.symbols or ",".join(opts.get("symbols", []))).split(",") if s.strip()] \
+        if (args.symbols or opts.get("symbols")) else []
+    start = parse_time(args.start or opts.get("start"), "start")
+    end = parse_time(args.end or opts.get("end"), "end")
+    if start is not None and end is not None and end <= start:
+        raise ValueError("end: must be after start")
+    if args.synthetic:
+        if args.paths:
+            raise ValueError("paths: give either recordings or --synthetic, not both")
+        from liqcore.backtest.synthetic import DEFAULT_START_NS
+
+        if not args.days > 0:
+            raise ValueError("days: must be positive")
+        src = Source("synthetic", days=float(args.days), seed=int(args.seed), venue=args.venue)
+        symbols = symbols or list(DEFAULT_SYMBOLS)
+        lo, hi = DEFAULT_START_NS, DEFAULT_START_NS + int(args.days * NS_PER_DAY)
+        s0, s1 = max(lo, start) if start is not None else lo, min(hi, end) if end is not None else hi
+        if s1 <= s0:
+            raise ValueError(f"start/end: the synthetic market covers {_day(lo)} .. {_day(hi - 1)}; "
+                             "the requested range is outside it")
+        label = f"synthetic market ({args.days:g} days, seed {args.seed})"
+        filt = (start, end) if (start is not None or end is not None) else (None, None)
+    elif len(args.paths) == 1 and _is_dataset(args.paths[0]):
+        from liqcore.dataset import check_selection
+
+        path = args.paths[0]
+        sel = check_selection(path, symbols or None, start, end)
+        symbols = symbols or sorted({p[1] for p in sel})
+        days = sorted({p[2] for p in sel})
+        lo = parse_time(days[0], "start")
+        hi = parse_time(days[-1], "end") + NS_PER_DAY
+        s0, s1 = max(lo, start) if start is not None else lo, min(hi, end) if end is not None else hi
+        src = Source("dataset", path=str(path), feed_latency_ns=params.feed_latency_ns,
+                     max_clock_skew_ns=params.max_clock_skew_ns)
+        label = f"dataset {path} ({len(symbols)} symbols, {days[0]} .. {days[-1]})"
+        filt = (s0, s1)
+    else:
+        if not args.paths:
+            raise ValueError("paths: give recordings (files, directories or a dataset), or --synthetic")
+        from liqcore.io import load_events
+
+        res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
+                          max_clock_skew_ns=params.max_clock_skew_ns)
+        if len(res.events) == 0:
+            raise ValueError("paths: no events could be read from the given files")
+        have = sorted({s for _sid, _v, s in res.registry})
+        missing = [s for s in symbols if s not in have]
+        if missing:
+            raise ValueError(f"symbols: the recordings have no {', '.join(missing)} (have: {', '.join(have)})")
+        symbols = symbols or have
+        t = res.events["ts_recv"]
+        lo, hi = int(t.min()), int(t.max()) + 1
+        s0, s1 = max(lo, start) if start is not None else lo, min(hi, end) if end is not None else hi
+        if s1 <= s0:
+            raise ValueError(f"start/end: the recordings cover {_day(lo)} .. {_day(hi - 1)}; the requested "
+                             "range is outside it")
+        src = Source("files", paths=tuple(str(p) for p in args.paths), format=args.format,
+                     feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns)
+        label = f"{len(res.sources)} file(s)"
+        filt = (start, end) if (start is not None or end is not None) else (None, None)
+    groups = [(s,) for s in symbols] if args.by == "symbol" else [tuple(symbols)]
+    pdays = getattr(args, "partition_days", None)
+    if pdays is None:
+        parts = [Partition(src, g, filt[0], filt[1]) for g in groups]
+    else:
+        from liqcore.config import parse_duration
+
+        if not pdays > 0:
+            raise ValueError("partition-days: must be positive")
+        warm = parse_duration(args.warmup, "warmup")
+        step = int(pdays * NS_PER_DAY)
+        parts = []
+        for g in groups:
+            t = int(s0)
+            while t < s1:
+                parts.append(Partition(src, g, t - warm, min(t + step, int(s1)), trade_start_ns=t))
+                t += step
+    return parts, (int(s0), int(s1)), label
+
+
+def _day(ns: int) -> str:
+    import numpy as np
+
+    return str(np.datetime64(int(ns) // NS_PER_DAY, "D"))
+
+
+def _is_dataset(path) -> bool:
+    from liqcore.dataset import is_dataset
+
+    return is_dataset(path)
+
+
+def cells_from(grid: dict, args, opts: dict) -> list[dict]:
+    from liqcore.backtest.sweeps import expand_cells
+
+    samples = args.samples if args.samples is not None else opts.get("samples")
+    seed = args.sample_seed if args.sample_seed is not None else opts.get("seed", 0)
+    if samples is not None and int(samples) < 1:
+        raise ValueError(f"samples: must be >= 1; got {samples}")
+    cells = expand_cells(grid, None if samples is None else int(samples), int(seed))
+    if not cells:
+        raise ValueError("grid: empty")
+    return cells

@@ -1,0 +1,263 @@
+"""Hive-partitioned Parquet datasets of events: ``DIR/venue=V/symbol=S/date=YYYY-MM-DD/part-0.parquet``.
+
+* :func:`write_dataset` adds events to a dataset.  Every (venue, symbol, UTC date) partition the new
+  events touch is rewritten as the union of its old and new rows, exact duplicates removed, sorted by
+  event time: appending a new day adds partitions, re-converting the same file changes nothing.
+* :func:`convert_to_dataset` converts recording files incrementally: a manifest
+  (``DIR/_liqcore_manifest.json``: path -> size, mtime) skips files already converted unchanged.
+* :func:`load_dataset` reads a dataset lazily with symbol / venue / time filters (only the matching
+  partitions are opened), returning a :class:`liqcore.io.LoadResult`.
+* :func:`dataset_info` lists the (venue, symbol, date) partitions present.
+
+Columns of every file: the event contract (``ts_event_ns, ts_recv_ns, kind, side, price, qty, flags``);
+``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST = "_liqcore_manifest.json"
+NS_PER_DAY = 86_400_000_000_000
+_PART_COLS = ("venue", "symbol", "date")
+
+__all__ = ["write_dataset", "convert_to_dataset", "load_dataset", "dataset_info", "is_dataset", "MANIFEST"]
+
+
+def is_dataset(path) -> bool:
+    """True when ``path`` is a directory written by :func:`write_dataset`."""
+    p = Path(path)
+    return p.is_dir() and ((p / MANIFEST).is_file() or any(c.name.startswith("venue=") for c in p.iterdir()))
+
+
+def _partitioning():
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    return ds.partitioning(pa.schema([("venue", pa.string()), ("symbol", pa.string()), ("date", pa.string())]),
+                           flavor="hive")
+
+
+def _open(path):
+    import pyarrow.dataset as ds
+
+    return ds.dataset(str(path), format="parquet", partitioning=_partitioning())
+
+
+def _dates(ts_ns: np.ndarray) -> np.ndarray:
+    return (np.asarray(ts_ns, dtype=np.int64) // NS_PER_DAY).astype("datetime64[D]").astype(str)
+
+
+def write_dataset(events, out_dir, registry=None) -> dict:
+    """Add ``events`` (a LoadResult, or an EVENT_DTYPE array with ``registry``) to the dataset in
+    ``out_dir``.  Returns ``{"partitions": n touched, "rows_added": n new rows kept}``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from liqcore.io import LoadResult, events_to_table
+
+    if isinstance(events, LoadResult):
+        events, registry = events.events, events.registry
+    if registry is None:
+        raise ValueError("registry: needed to name the symbols of a bare event array")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = events_to_table(events, registry)
+    table = table.append_column("date", pa.array(_dates(events["ts_event"]).tolist(), pa.string()))
+    if table.num_rows == 0:
+        return {"partitions": 0, "rows_added": 0}
+    keys = table.select(list(_PART_COLS)).group_by(list(_PART_COLS)).aggregate([]).to_pylist()
+    existing = _open(out) if any(out.glob("venue=*")) else None
+    added = 0
+    for key in keys:
+        mask = pc.and_(pc.and_(pc.equal(table["venue"], key["venue"]), pc.equal(table["symbol"], key["symbol"])),
+                       pc.equal(table["date"], key["date"]))
+        new = table.filter(mask)
+        old_rows = 0
+        if existing is not None:
+            flt = ((ds.field("venue") == key["venue"]) & (ds.field("symbol") == key["symbol"])
+                   & (ds.field("date") == key["date"]))
+            old = existing.to_table(filter=flt)
+            old_rows = old.num_rows
+            if old_rows:
+                new = pa.concat_tables([old.select(new.column_names), new.cast(old.select(new.column_names).schema)])
+        # exact duplicates removed (first kept), then sorted by event time (stable)
+        merged = new.group_by(new.column_names, use_threads=False).aggregate([])
+        merged = merged.select(new.column_names).sort_by([("ts_event_ns", "ascending"), ("ts_recv_ns", "ascending")])
+        added += merged.num_rows - old_rows
+        part_dir = out / f"venue={key['venue']}" / f"symbol={key['symbol']}" / f"date={key['date']}"
+        part_dir.mkdir(parents=True, exist_ok=True)
+        import pyarrow.parquet as pq
+
+        tmp = part_dir / f".part-0.parquet.tmp{os.getpid()}"
+        pq.write_table(merged.drop_columns(list(_PART_COLS)), tmp, compression="zstd")
+        os.replace(tmp, part_dir / "part-0.parquet")
+        for stale in part_dir.glob("*.parquet"):
+            if stale.name != "part-0.parquet":
+                stale.unlink()
+    return {"partitions": len(keys), "rows_added": int(added)}
+
+
+def _read_manifest(out: Path) -> dict:
+    import orjson
+
+    p = out / MANIFEST
+    if not p.is_file():
+        return {}
+    try:
+        return orjson.loads(p.read_bytes())
+    except orjson.JSONDecodeError:
+        raise ValueError(f"dataset: {p} is not valid JSON") from None
+
+
+def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
+                       instruments=None, force: bool = False, kinds=None, symbols=None) -> dict:
+    """Convert recording files into the dataset ``out_dir``, one file at a time (memory: one file's
+    events).  A file whose (resolved path, size, mtime) is in the manifest is skipped unless
+    ``force``.  Returns ``{"converted": [...], "skipped": [...], "partitions": n, "rows_added": n}``."""
+    import orjson
+
+    from liqcore.io import _expand, load_events
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"dataset: {out} exists and is not a directory")
+    files = _expand(paths)
+    if not files:
+        raise ValueError("paths: no recording files found")
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = _read_manifest(out)
+    done = {"converted": [], "skipped": [], "partitions": 0, "rows_added": 0, "rejects": {}}
+    for f in files:
+        st = f.stat()
+        key = str(f.resolve())
+        entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        if not force and manifest.get(key) == entry:
+            done["skipped"].append(str(f))
+            continue
+        res = load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+                          instruments=instruments)
+        ev = res.events
+        if kinds or symbols:
+            from liqcore.venues.common import KIND_BY_NAME
+
+            m = np.ones(len(ev), dtype=bool)
+            if kinds:
+                codes = [KIND_BY_NAME[k] for k in kinds]
+                m &= np.isin(ev["kind"], codes)
+            if symbols:
+                ids = [sid for sid, _v, s in res.registry if s in set(symbols)]
+                m &= np.isin(ev["symbol_id"], ids)
+            ev = ev[m]
+        info = write_dataset(ev, out, res.registry)
+        for k, v in res.rejects.items():
+            done["rejects"][k] = done["rejects"].get(k, 0) + v
+        done["partitions"] += info["partitions"]
+        done["rows_added"] += info["rows_added"]
+        done["converted"].append(str(f))
+        manifest[key] = entry
+        tmp = out / f".{MANIFEST}.tmp{os.getpid()}"
+        tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        os.replace(tmp, out / MANIFEST)
+    return done
+
+
+def dataset_info(path) -> list[tuple[str, str, str]]:
+    """Sorted (venue, symbol, date) partitions of the dataset in ``path``."""
+    p = Path(path)
+    if not p.is_dir():
+        raise ValueError(f"dataset: no such directory: {p}")
+    out = []
+    for v in p.glob("venue=*"):
+        for s in v.glob("symbol=*"):
+            for d in s.glob("date=*"):
+                if any(d.glob("*.parquet")):
+                    out.append((v.name[6:], s.name[7:], d.name[5:]))
+    return sorted(out)
+
+
+def _day(ns: int) -> str:
+    return str(np.datetime64(int(ns) // NS_PER_DAY, "D"))
+
+
+def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None,
+                    venues=None) -> list[tuple[str, str, str]]:
+    """The partitions a selection reads; ValueError (before any reading) when the dataset lacks a
+    requested symbol or has no partition in the requested time range."""
+    parts = dataset_info(path)
+    if not parts:
+        raise ValueError(f"dataset: {path} holds no partitions (write one with 'liqcore convert --dataset')")
+    if venues:
+        parts = [p for p in parts if p[0] in set(venues)]
+        if not parts:
+            raise ValueError(f"dataset: {path} has no data for venue(s) {', '.join(venues)}")
+    if symbols:
+        have = {p[1] for p in parts}
+        missing = [s for s in symbols if s not in have]
+        if missing:
+            raise ValueError(f"dataset: {path} has no data for symbol(s) {', '.join(missing)} "
+                             f"(has: {', '.join(sorted(have))})")
+        parts = [p for p in parts if p[1] in set(symbols)]
+    lo = _day(start_ns) if start_ns is not None else None
+    hi = _day(end_ns - 1) if end_ns is not None else None
+    sel = [p for p in parts if (lo is None or p[2] >= lo) and (hi is None or p[2] <= hi)]
+    if not sel:
+        days = sorted({p[2] for p in parts})
+        raise ValueError(f"dataset: {path} has no data between {lo or 'the start'} and {hi or 'the end'} "
+                         f"(dates {days[0]} .. {days[-1]})")
+    return sel
+
+
+def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
+                 registry=None, max_clock_skew_ns=None, check: bool = True):
+    """Events of the dataset in ``path`` with ``symbols`` (names), ``venues`` and event times in
+    [start_ns, end_ns) -> :class:`liqcore.io.LoadResult` (sorted by event time, deduplicated).  Only
+    the partitions that can hold matching rows are read.  ``check``: a ValueError when the dataset
+    lacks a requested symbol or has nothing in the time range (else: no events)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from liqcore.io import LoadResult, _FileState, _load_table, dedupe
+    from liqcore.types import EVENT_DTYPE, SymbolRegistry
+    from liqcore.venues.common import Sink, drop_future
+
+    if check:
+        sel = check_selection(path, symbols, start_ns, end_ns, venues)
+    else:  # a selection that may be empty (a chunk of a symbol listed later): no rows, no error
+        sel = dataset_info(path)
+    dset = _open(path)
+    flt = None
+
+    def _and(a, b):
+        return b if a is None else a & b
+
+    if venues:
+        flt = _and(flt, ds.field("venue").isin(list(venues)))
+    if symbols:
+        flt = _and(flt, ds.field("symbol").isin(list(symbols)))
+    if start_ns is not None:
+        flt = _and(flt, ds.field("date") >= _day(start_ns))
+        flt = _and(flt, ds.field("ts_event_ns") >= pa.scalar(int(start_ns), pa.int64()))
+    if end_ns is not None:
+        flt = _and(flt, ds.field("date") <= _day(end_ns - 1))
+        flt = _and(flt, ds.field("ts_event_ns") < pa.scalar(int(end_ns), pa.int64()))
+    table = dset.to_table(filter=flt)
+    registry = registry if registry is not None else SymbolRegistry()
+    sink = Sink(registry, None)
+    st = _FileState(str(path), sink, False, "parquet")
+    arr = _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field") if table.num_rows \
+        else np.zeros(0, EVENT_DTYPE)
+    arr, n_future = drop_future(arr, max_clock_skew_ns)
+    arr = arr[np.argsort(arr["ts_event"], kind="stable")]
+    arr, ndup = dedupe(arr)
+    rejects = dict(sink.counters)
+    if n_future:
+        rejects["future_time"] = rejects.get("future_time", 0) + n_future
+    res = LoadResult(events=arr, registry=registry, rejects=rejects, duplicates=ndup,
+                     sources=[str(path)])
+    res.files[str(path)] = {"format": "dataset", "records": table.num_rows, "events": len(arr),
+                            "rejects": rejects, "partitions": len(sel)}
+    return res

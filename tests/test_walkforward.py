@@ -1,0 +1,106 @@
+"""Walk-forward folds, per-fold selection and out-of-sample runs, CLI report and bad folds."""
+import json
+
+import numpy as np
+import pytest
+
+from liqcore.backtest import sweeps as S
+from liqcore.backtest.synthetic import DEFAULT_START_NS
+from liqcore.backtest.walkforward import combine, folds, walkforward
+from liqcore.cli import main
+from liqcore.config import Params
+
+D = 86_400_000_000_000
+
+
+def test_rolling_and_expanding_folds():
+    f = folds(0, 10 * D, 4, train="2d", test="2d", scheme="rolling")
+    assert [(x.train.start_ns, x.train.end_ns, x.test.start_ns, x.test.end_ns) for x in f] == [
+        (0, 2 * D, 2 * D, 4 * D), (2 * D, 4 * D, 4 * D, 6 * D), (4 * D, 6 * D, 6 * D, 8 * D),
+        (6 * D, 8 * D, 8 * D, 10 * D)]
+    e = folds(0, 10 * D, 4, train="2d", test="2d", scheme="expanding")
+    assert [x.train.start_ns for x in e] == [0] * 4 and [x.test.start_ns for x in e] == [2 * D, 4 * D, 6 * D, 8 * D]
+    # defaults: folds + 1 equal blocks; fractions of the span
+    d = folds(0, 10 * D, 4)
+    assert d[0].train.end_ns == 2 * D and d[-1].test.end_ns == 10 * D
+    fr = folds(0, 10 * D, 2, train=0.4, test=0.3)
+    assert fr[0].train.end_ns == 4 * D and fr[1].test.end_ns == 10 * D
+
+
+def test_folds_that_leave_a_test_fold_empty_are_errors():
+    with pytest.raises(ValueError, match="last test fold would be empty"):
+        folds(0, 10 * D, 5, train="4d", test="2d")
+    with pytest.raises(ValueError, match="empty test"):
+        folds(0, 10 * D, 3, train="10d")
+    with pytest.raises(ValueError, match="scheme"):
+        folds(0, 10 * D, 3, scheme="sliding")
+    with pytest.raises(ValueError, match="unit"):
+        folds(0, 10 * D, 3, train="3", test="2d")
+
+
+def test_combine_is_equal_weight_across_partitions():
+    a = {"trades": 2, "wins": 1, "avg_return": 0.01, "fills": 2, "day0": 10, "daily": [0.01, -0.02]}
+    b = {"trades": 1, "wins": 1, "avg_return": 0.04, "fills": 1, "day0": 11, "daily": [0.0, 0.03]}
+    c = combine([a, b])
+    assert c["daily"] == pytest.approx([0.01, -0.01, 0.03])
+    assert c["total_return"] == pytest.approx(1.01 * 0.99 * 1.03 - 1)
+    assert c["trades"] == 3 and c["win_rate"] == pytest.approx(2 / 3) and c["avg_return"] == pytest.approx(0.02)
+
+
+def test_walkforward_picks_the_train_best_and_runs_it_alone_on_the_test_fold():
+    src = S.Source("synthetic", days=4, seed=11)
+    parts = [S.Partition(src, ("ETHUSDT",)), S.Partition(src, ("SOLUSDT",))]
+    grid = S.validate_grid({"quantile": [0.9, 0.95], "offset": ["0.1%", "0.3%"], "take-profit": ["0.15%", "0.5%"]})
+    det, _ = S.split_grid(grid)
+    cells = S.expand_cells(grid)
+    span = (DEFAULT_START_NS, DEFAULT_START_NS + 4 * D)
+    rep = walkforward(cells, parts, span, 3, Params(), det, metric="total_return", cscv_blocks=4)
+    fl = folds(span[0], span[1], 3)
+    assert len(rep["folds"]) == 3
+    for f, fr in zip(fl, rep["folds"]):
+        # every cell on the train window: the chosen one has the best combined total return
+        tab, _ = S.run_cells(cells, parts, [f.train], Params(), det, with_daily=True)
+        scores = []
+        for c in cells:
+            rows = tab[np.logical_and.reduce([tab[k] == str(v) for k, v in c.items()])].to_dict("records")
+            scores.append(combine(rows)["total_return"])
+        best = cells[int(np.argmax(scores))]
+        assert fr["cell"] == {k: str(v) for k, v in best.items()}
+        assert fr["in_sample"]["total_return"] == pytest.approx(max(scores))
+        # the out-of-sample figure is that cell run on the test window
+        tt, _ = S.run_cells([best], parts, [f.test], Params(), det, with_daily=True)
+        oos = combine(tt.to_dict("records"))
+        assert fr["out_of_sample"]["total_return"] == pytest.approx(oos["total_return"])
+        assert fr["out_of_sample"]["trades"] == oos["trades"]
+    ov = rep["overall"]
+    assert ov["degradation"] == pytest.approx(ov["out_of_sample_mean"] - ov["in_sample_mean"])
+    assert 0.0 <= rep["pbo"]["pbo"] <= 1.0 and rep["pbo"]["combinations"] == 6
+    assert rep["dsr"]["trials"] == len(cells)
+
+
+def test_cli_walkforward_report(tmp_path, capsys):
+    out = tmp_path / "wf"
+    rc = main(["walkforward", "--synthetic", "--days", "4", "--seed", "11", "--symbols", "ETHUSDT",
+               "--grid", "offset=0.1%,0.3%", "--grid", "quantile=0.9,0.95", "--folds", "2", "--train", "2d",
+               "--test", "1d", "--scheme", "expanding", "--workers", "1", "--out", str(out), "--json"])
+    assert rc == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["scheme"] == "expanding" and len(rep["folds"]) == 2
+    assert rep["folds"][1]["train_start_ns"] == rep["folds"][0]["train_start_ns"]
+    on_disk = json.loads((out / "walkforward.json").read_text())
+    assert on_disk["overall"] == rep["overall"]
+    assert (out / "walkforward.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "cells.parquet").exists()
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--folds", "5", "--train", "3d", "--test", "1d"], "last test fold would be empty"),
+    (["--folds", "2", "--train", "4d"], "empty test"),
+    (["--metric", "luck"], "metric"),
+    (["--cscv-blocks", "3"], "cscv-blocks"),
+])
+def test_cli_walkforward_bad_folds(capsys, args, msg):
+    rc = main(["walkforward", "--synthetic", "--days", "4", "--symbols", "ETHUSDT", "--grid", "offset=0.1%,0.2%",
+               "--workers", "1", "--no-progress"] + args)
+    err = capsys.readouterr().err
+    assert rc == 2 and msg in err and err.count("\n") == 1
