@@ -149,12 +149,13 @@ def plan_source(args, params, opts: dict):
     else:
         if not args.paths:
             raise ValueError("paths: give recordings (files, directories or a dataset), or --synthetic")
-        from liqcore.io import load_events
+        from liqcore.io import load_events, require_events
 
         res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
                           max_clock_skew_ns=params.max_clock_skew_ns)
-        if len(res.events) == 0:
-            raise ValueError("paths: no events could be read from the given files")
+        require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False))
+        if len(res.events) == 0:  # allowed empty: nothing to evaluate
+            return [], (0, 0), f"{len(res.sources)} file(s), no usable events"
         have = sorted({s for _sid, _v, s in res.registry})
         missing = [s for s in symbols if s not in have]
         if missing:

@@ -214,6 +214,9 @@ def run(args) -> int:
     runner = make_runner(args)
     with runner:  # a dask scheduler is reached (or refused) before anything is read
         parts, span, label = plan_source(args, params, opts)
+        if not parts:  # an empty input the user allowed (--allow-empty): nothing to run
+            print(f"{label}: nothing to run", file=sys.stderr)
+            return 0
         windows = windows_from(args, opts, span)
         store = out if (out and str(out).endswith(".parquet")) else None
         table, stats = run_cells(cells, parts, windows, params, det_names, equity=args.equity, runner=runner,

@@ -67,6 +67,9 @@ def run(args) -> int:
     runner = make_runner(args)
     with runner:
         parts, span, label = plan_source(args, params, opts)
+        if not parts:  # an empty input the user allowed (--allow-empty): nothing to run
+            print(f"{label}: nothing to run", file=sys.stderr)
+            return 0
         folds(span[0], span[1], args.folds, args.train, args.test, args.scheme)  # bad folds: error now
         store = None
         if args.out:
