@@ -15,24 +15,26 @@ HELP = "convert recordings to the event contract as Parquet"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from liqcore.commands.events import add_load_arguments
+    from liqcore.commands.inputs import add_recording_arguments, add_time_arguments
 
-    add_load_arguments(p)
+    add_recording_arguments(p)
+    add_time_arguments(p)
     p.add_argument("--out", required=True, metavar="FILE", help="output .parquet (or .csv) file")
     p.add_argument("--kind", default=None, help="keep only these kinds (comma list)")
     p.add_argument("--symbol", default=None, help="keep only these symbols (comma list)")
 
 
 def run(args) -> int:
-    from liqcore.commands.events import load_from_args, select, selection_label
+    from liqcore.commands.inputs import load_recordings, select, selection_label, time_window
     from liqcore.commands.outputs import output_file
     from liqcore.io import require_events, save_events
 
     output_file(args.out, "--out")
-    result = load_from_args(args)
-    events = select(result, args.kind, args.symbol)
+    start, end = time_window(args)
+    result = load_recordings(args)
+    events = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, start=start, end=end)
     require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
-                   selection=selection_label(kind=args.kind, symbol=args.symbol))
+                   selection=selection_label(kind=args.kind, symbol=args.symbol, start=args.start, end=args.end))
     path = save_events(events, args.out, registry=result.registry)
     print(result.summary(), file=sys.stderr)
     print(f"wrote {len(events)} events to {path}", file=sys.stderr)

@@ -16,10 +16,10 @@ HELP = "post-cascade event study: signed forward returns, excursions, reversion 
 
 
 def add_arguments(parser) -> None:
-    from liqcore.commands.features import add_input_arguments
+    from liqcore.commands.inputs import add_source_arguments
     from liqcore.config import add_param_arguments
 
-    add_input_arguments(parser)
+    add_source_arguments(parser)
     st = parser.add_argument_group("study")
     st.add_argument("--horizons", default="10s,30s,1m,5m,15m", help="comma list of horizons (default 10s,30s,1m,5m,15m)")
     st.add_argument("--max-ref-age", dest="param_max_ref_age_ns", default=None, metavar="DUR",
@@ -38,8 +38,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import orjson
 
-    from liqcore.commands.backtest import _Steps
-    from liqcore.commands.features import load_input, print_frame
+    from liqcore.commands.inputs import Steps, load_input
+    from liqcore.commands.outputs import print_frame
     from liqcore.config import params_from_args
     from liqcore.research.study import _parse_horizons, event_study, plot_study, summarize_study
 
@@ -55,7 +55,7 @@ def run(args) -> int:
 
     output_file(args.out, "--out")
     output_file(args.plot, "--plot")
-    with _Steps(not args.no_progress and not args.json) as steps:
+    with Steps(not args.no_progress and not args.json) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"detecting cascades and measuring returns in {len(events):,} events")
         df = event_study(events, registry, params=params, horizons=horizons, symbols=symbols)

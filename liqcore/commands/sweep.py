@@ -10,7 +10,6 @@ Examples:
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 HELP = "backtest every combination of strategy parameters on one detection (threads or dask)"
@@ -20,14 +19,16 @@ _METRICS = {"total_return": "return", "sharpe": "Sharpe", "win_rate": "win", "fi
 
 
 def add_arguments(parser) -> None:
-    from liqcore.commands.backtest import add_arguments as add_backtest_arguments
+    from liqcore.commands.inputs import add_source_arguments
+    from liqcore.config import add_param_arguments
 
-    add_backtest_arguments(parser)
-    for action in parser._actions:  # a sweep writes one table, not a ledger directory
-        if action.dest == "out":
-            action.metavar, action.help = "FILE", "write the table to FILE (.csv, or .parquet)"
-        elif action.dest == "min_trades":  # no comparison with the guide in a sweep table
-            action.help = argparse.SUPPRESS
+    add_source_arguments(parser, what="sweep")
+    out = parser.add_argument_group("output")
+    out.add_argument("--equity", type=float, default=10_000.0, help="starting equity in quote units (default 10000)")
+    out.add_argument("--out", metavar="FILE", help="write the table to FILE (.csv, or .parquet)")
+    out.add_argument("--json", action="store_true", help="print the table as JSON records instead of a table")
+    out.add_argument("--no-progress", action="store_true", help="no progress display")
+    add_param_arguments(parser)
     g = parser.add_argument_group("sweep")
     g.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a parameter and its values (repeatable), e.g. --grid offset=0.1%%,0.2%%")
@@ -211,7 +212,7 @@ def run(args) -> int:
 
     t_start = time.monotonic()
     from liqcore.backtest.run import sweep
-    from liqcore.commands.backtest import _Steps, load_source
+    from liqcore.commands import inputs
     from liqcore.config import parse_duration, params_from_args
 
     params = params_from_args(args)
@@ -221,8 +222,8 @@ def run(args) -> int:
         raise ValueError("dask-timeout: must be positive")
     if args.workers < 1:
         raise ValueError("workers: must be >= 1")
-    if args.report:
-        raise ValueError("report: a sweep writes a table (--out) and a plot (--plot), not a report")
+    if not (args.equity > 0):
+        raise ValueError("equity: must be positive")
     from liqcore.commands.outputs import output_file
 
     output_file(args.out, "--out")
@@ -233,8 +234,8 @@ def run(args) -> int:
     if args.dask:  # connect first: an unreachable scheduler fails before any work
         client, cluster = _client(args.dask, args.workers, dask_timeout_s, started=t_start)
     try:
-        with _Steps(not args.no_progress and not args.json) as steps:
-            events, registry, label = load_source(args, params, steps)
+        with inputs.Steps(not args.no_progress and not args.json) as steps:
+            events, registry, label = inputs.load_source(args, params, steps, filter_symbols=True)
         table = sweep(events, grid, params, equity=args.equity, registry=registry,
                       progress=not args.no_progress and not args.json, workers=args.workers, client=client)
     finally:
