@@ -488,7 +488,8 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
     """One strategy on prepared events (ts_recv order): inputs check, detection when the strategy
     uses it (unless ``records`` are given), signals, execution model."""
     obj, params = resolve_strategy(strategy, params)
-    type(obj).check_inputs(input_kinds(events))
+    if len(events):  # an empty input (allowed by the caller) has nothing to check
+        type(obj).check_inputs(input_kinds(events))
     det_counts: dict = {}
     if type(obj).uses_detector and records is None:
         records, det_counts = detect(events, params, detector)
@@ -572,7 +573,8 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
         type(strat).check(Params.from_mapping({name: grid[name][0]}, base=params))
     events, registry = _resolve_source(source, registry, params)
     events = prepare_events(events)
-    type(strat).check_inputs(input_kinds(events))
+    if len(events):
+        type(strat).check_inputs(input_kinds(events))
     records = detect(events, params, detector)[0] if type(strat).uses_detector else None
     combos = list(itertools.product(*(grid[n] for n in names)))
 
