@@ -99,6 +99,8 @@ PARAM_NAMES = (
     "fund_first",  # seconds to the first funding
     "fund_mean",
     "fund_sd",
+    "vol_liq",  # liquidation -> volatility: diffusion variance times (1 + vol_liq * V), V the volatility state
+    "vol_hl",  # half-life of the volatility state V (s); every cascade liquidation adds 1 to V
 )
 P = {name: i for i, name in enumerate(PARAM_NAMES)}
 N_PARAMS = len(PARAM_NAMES)
@@ -148,18 +150,24 @@ def to_ticks_round(value: float, dec: float) -> float:
 class Book:
     """The price state: Brownian + permanent part ``x`` and two decaying displacements."""
 
-    def __init__(self, x0: float):
+    def __init__(self, x0: float, vol_liq: float = 0.0, th_v: float = 1.0):
         self.x = x0
         self.d_bg = 0.0
         self.d_c = 0.0
         self.t = 0.0  # time of the last update
+        self.v = 0.0  # volatility state: +1 per cascade liquidation, decays at rate th_v
+        self.vol_liq = vol_liq
+        self.th_v = th_v
 
     def advance(self, t: float, sigma_s: float, th_bg: float, th_c: float, rng: Uniforms) -> None:
+        """Diffuse from the last update to ``t`` with variance ``sigma_s**2 (1 + vol_liq V) dt`` (V at
+        the start of the step), then decay the displacements and V."""
         dt = t - self.t
         z = rng.normal()
-        self.x = self.x + sigma_s * math.sqrt(dt) * z
+        self.x = self.x + sigma_s * math.sqrt(1.0 + self.vol_liq * self.v) * math.sqrt(dt) * z
         self.d_bg = self.d_bg * math.exp(-th_bg * dt)
         self.d_c = self.d_c * math.exp(-th_c * dt)
+        self.v = self.v * math.exp(-self.th_v * dt)
         self.t = t
 
     def mid(self) -> float:
@@ -182,11 +190,21 @@ def activity(t: float, diurnal_a: float, peak_sod: float, t0_sod: float, weekend
     return f
 
 
-def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: int):
+def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: int,
+                    ext_t: np.ndarray | None = None, ext_side: np.ndarray | None = None):
     """Simulate one symbol.  Returns ``(status, n_rows, n_episodes, n_uniforms_used, rows, episodes)``
     where ``rows`` is a dict of column arrays and ``episodes`` a dict of episode arrays, both
-    trimmed.  ``status`` is OK or one of the OUT_OF_* codes (outputs then partial)."""
+    trimmed.  ``status`` is OK or one of the OUT_OF_* codes (outputs then partial).
+
+    ``ext_t`` (sorted seconds) / ``ext_side``: externally scheduled shocks (contagion from another
+    symbol).  Each opens an episode on the given side, like a shock of the symbol's own process but
+    without drawing the side; it is handled like a fixed-time event (before a proposal that would
+    pass it, which is then discarded) and takes precedence over a mark or funding at or after it."""
     rng = Uniforms(u)
+    ext_t = np.zeros(0) if ext_t is None else ext_t
+    ext_side = np.zeros(0, np.int8) if ext_side is None else ext_side
+    n_ext = len(ext_t)
+    i_ext = 0
     t_end = p[P["t_end"]]
     sigma_s = p[P["sigma_s"]]
     mu_b, eta_b, beta_b = p[P["mu_b"]], p[P["eta_b"]], p[P["beta_b"]]
@@ -220,7 +238,7 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
     n_ep = 0
     status = OK
 
-    book = Book(p[P["x0"]])
+    book = Book(p[P["x0"]], p[P["vol_liq"]], math.log(2.0) / p[P["vol_hl"]])
     e_b = 0.0  # background excitation
     c = 0.0  # cascade intensity
     ep = -1  # current episode
@@ -278,6 +296,7 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
         eps["end_ns"][ep] = int(t_ * 1e9)
         eps["notional"][ep] += price * qty
         eps["n"][ep] += 1
+        book.v = book.v + 1.0
         return True
 
     while True:
@@ -287,6 +306,36 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
         bound = (mu_b + rate_t + mu_s) * fmax + e_b + c * (1.0 + kappa_t)
         t_prop = t + rng.exponential(bound)
         t_fixed = min(next_mark, next_fund)
+        t_ext = float(ext_t[i_ext]) if i_ext < n_ext else math.inf
+        if t_ext < t_fixed and t_ext <= t_prop:
+            # an external shock: a new episode on the given side
+            if t_ext >= t_end:
+                i_ext = n_ext
+                continue
+            dt = t_ext - t
+            e_b = e_b * math.exp(-beta_b * dt)
+            c = c * math.exp(-beta_c * dt)
+            t = t_ext
+            book.advance(t, sigma_s, th_bg, th_c, rng)
+            if n_ep >= max_episodes:
+                status = OUT_OF_EPISODES
+                break
+            ep = n_ep
+            n_ep += 1
+            ep_side = int(ext_side[i_ext])
+            i_ext += 1
+            ep_cont = 1 if rng.next() < p[P["p_cont"]] else 0
+            hl = p[P["hl_med"]] * math.exp(p[P["hl_sig"]] * rng.normal())
+            th_c = math.log(2.0) / hl
+            eps["start_ns"][ep] = int(t * 1e9)
+            eps["side"][ep] = ep_side
+            eps["continues"][ep] = ep_cont
+            eps["half_life"][ep] = hl
+            c = c + n0 * beta_c
+            if not cascade_liquidation(t):
+                break
+            c = c + eta_c * beta_c
+            continue
         if t_fixed <= t_prop:
             if t_fixed >= t_end:
                 break

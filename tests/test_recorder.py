@@ -130,3 +130,32 @@ def test_record_command_against_the_fake_exchange(tmp_path):
 
     res = load_events(out)
     assert (res.events["kind"] == Kind.LIQUIDATION).sum() == 2 and (res.events["kind"] == Kind.TRADE).sum() == 1
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(30)
+def test_bybit_recorder_subscribes_tickers_and_keeps_open_interest(tmp_path):
+    subscribed = []
+    ticker = (b'{"topic":"tickers.ETHUSDT","type":"snapshot","ts":1700000000000,"cs":1,"data":{"symbol":"ETHUSDT",'
+              b'"markPrice":"3000.5","fundingRate":"0.0001","openInterest":"68744.761"}}')
+
+    async def handler(ws):
+        async for msg in ws:
+            if "subscribe" in msg:
+                subscribed.extend(orjson.loads(msg)["args"])
+                if "tickers.ETHUSDT" in subscribed:
+                    await ws.send(ticker)
+
+    async def main():
+        async with serve(handler, "127.0.0.1", 0) as srv:
+            url = f"ws://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+            return await record("bybit", ["ETHUSDT"], str(tmp_path), url, duration=0.8, flush_s=0.1)
+
+    asyncio.run(main())
+    assert {"allLiquidation.ETHUSDT", "publicTrade.ETHUSDT", "tickers.ETHUSDT"} <= set(subscribed)
+    from liqcore.io import load_events
+    from liqcore.types import Kind
+
+    ev = load_events(sorted(tmp_path.iterdir())).events
+    oi = ev[ev["kind"] == Kind.OPEN_INTEREST]
+    assert len(oi) == 1 and oi["qty"][0] == 68744.761 and oi["price"][0] == 3000.5

@@ -39,16 +39,18 @@ def test_param_layout_matches_twin():
     assert len(S.build_params("ETHUSDT", 1.0)) == K.N_PARAMS
 
 
-def _run_both(p, u, capacity, max_ep):
+def _run_both(p, u, capacity, max_ep, ext_t=None, ext_side=None):
     from liqcore._jit import synth as K
 
+    ext_t = np.zeros(0) if ext_t is None else ext_t
+    ext_side = np.zeros(0, np.int8) if ext_side is None else ext_side
     cols = (np.zeros(capacity, np.int64), np.zeros(capacity, np.float64), np.zeros(capacity, np.float64),
             np.zeros(capacity, np.int8), np.zeros(capacity, np.int8), np.zeros(capacity, np.int32))
     eps = (np.zeros(max_ep, np.int64), np.zeros(max_ep, np.int64), np.zeros(max_ep, np.int8),
            np.zeros(max_ep, np.int8), np.zeros(max_ep, np.float64), np.zeros(max_ep, np.int32),
            np.zeros(max_ep, np.float64))
-    status, n, n_ep, used = K.simulate_symbol(p, u, *cols, *eps)
-    t_status, t_n, t_nep, t_used, rows, teps = T.simulate_symbol(p, u, capacity, max_ep)
+    status, n, n_ep, used = K.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side)
+    t_status, t_n, t_nep, t_used, rows, teps = T.simulate_symbol(p, u, capacity, max_ep, ext_t, ext_side)
     return (status, n, n_ep, used, cols, eps), (t_status, t_n, t_nep, t_used, rows, teps)
 
 
@@ -460,3 +462,39 @@ def test_okx_frames_need_a_known_contract_size():
     with pytest.raises(ValueError, match="ctVal"):
         next(iter(m.frames("okx")))
     assert next(iter(m.frames("bybit")))[0] > 0
+
+
+@pytest.mark.property
+@settings(max_examples=25)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    symbol=st.sampled_from(SYMS),
+    minutes=st.floats(5.0, 60.0),
+    n_ext=st.integers(0, 12),
+    vol_liq=st.sampled_from([0.0, 0.5, 5.0]),
+    vol_hl=st.sampled_from([30.0, 600.0]),
+    impact=st.sampled_from([0.0, 0.0004]),
+    ext_seed=st.integers(0, 1000),
+)
+def test_kernel_equals_twin_with_external_shocks_and_volatility_link(seed, symbol, minutes, n_ext, vol_liq, vol_hl,
+                                                                     impact, ext_seed):
+    p = S.build_params(symbol, 1.0, overrides={"t_end": minutes * 60.0, "vol_liq": vol_liq, "vol_hl": vol_hl,
+                                               "impact": impact})
+    rng = np.random.default_rng(ext_seed)
+    ext_t = np.sort(rng.uniform(0.0, minutes * 60.0 * 1.2, n_ext))  # some past the horizon
+    ext_side = rng.integers(1, 3, n_ext).astype(np.int8)
+    u = S.uniforms(seed, symbol, 200_000)
+    (status, n, n_ep, used, cols, eps), (t_status, t_n, t_nep, t_used, rows, teps) = _run_both(
+        p, u, 40_000, 400, ext_t, ext_side)
+    assert (status, n, n_ep) == (t_status, t_n, t_nep)
+    assert status == T.OK and used == t_used
+    for a, name in zip(cols, ("t_ns", "price", "qty", "side", "kind", "episode")):
+        assert np.array_equal(a[:n], rows[name]), name
+    for a, name in zip(eps, ("start_ns", "end_ns", "side", "continues", "notional", "n", "half_life")):
+        assert np.array_equal(a[:n_ep], teps[name]), name
+    # every external shock inside the horizon opened an episode on its side
+    inside = ext_t < minutes * 60.0
+    starts = teps["start_ns"] / 1e9
+    for t_s, side in zip(ext_t[inside], ext_side[inside]):
+        j = np.flatnonzero(np.abs(starts - t_s) < 1e-6)
+        assert len(j) >= 1 and teps["side"][j[0]] == side

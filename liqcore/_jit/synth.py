@@ -6,7 +6,7 @@ Everything random comes from the pre-drawn uniform pool ``u`` (the front draws i
 ``numpy.random.Generator(PCG64(...))``), so a run is a pure function of ``(p, u)``.
 
 ``simulate_symbol(p, u, t_ns, price, qty, side, kind, episode, ep_start, ep_end, ep_side,
-ep_cont, ep_notional, ep_n, ep_hl) -> (status, n_rows, n_episodes, n_uniforms_used)`` fills the
+ep_cont, ep_notional, ep_n, ep_hl, ext_t, ext_side) -> (status, n_rows, n_episodes, n_uniforms_used)`` fills the
 preallocated output arrays; status ``OUT_OF_UNIFORMS`` / ``OUT_OF_ROWS`` / ``OUT_OF_EPISODES`` asks
 the caller to grow the pool or the buffers and run again.
 """
@@ -23,21 +23,21 @@ PARAM_NAMES = (
     "diurnal_a", "peak_sod", "t0_sod", "weekend", "t0_wos", "rate_t", "kappa_t", "trade_med", "trade_sig", "scale",
     "bg_mu", "bg_sig", "c_mu", "c_sig", "p_long", "p_same", "bg_p_long", "impact", "p_cont",
     "perm_cont", "perm_rev", "hl_med", "hl_sig", "bg_hl", "taker_bias", "price_dec", "qty_dec",
-    "mark_dt", "fund_dt", "fund_first", "fund_mean", "fund_sd",
+    "mark_dt", "fund_dt", "fund_first", "fund_mean", "fund_sd", "vol_liq", "vol_hl",
 )
 N_PARAMS = len(PARAM_NAMES)
 (T_END, X0, SIGMA_S, MU_B, ETA_B, BETA_B, MU_S, N0, ETA_C, BETA_C, DIURNAL_A, PEAK_SOD, T0_SOD,
  WEEKEND, T0_WOS, RATE_T, KAPPA_T, TRADE_MED, TRADE_SIG, SCALE, BG_MU, BG_SIG, C_MU, C_SIG, P_LONG, P_SAME,
  BG_P_LONG, IMPACT, P_CONT, PERM_CONT, PERM_REV, HL_MED, HL_SIG, BG_HL, TAKER_BIAS, PRICE_DEC,
- QTY_DEC, MARK_DT, FUND_DT, FUND_FIRST, FUND_MEAN, FUND_SD) = range(N_PARAMS)
+ QTY_DEC, MARK_DT, FUND_DT, FUND_FIRST, FUND_MEAN, FUND_SD, VOL_LIQ, VOL_HL) = range(N_PARAMS)
 
 LONG, SHORT, BUY, SELL, NONE = 1, 2, 3, 4, 0
 LIQUIDATION, TRADE, MARK, FUNDING = 1, 2, 3, 4
 OK, OUT_OF_UNIFORMS, OUT_OF_ROWS, OUT_OF_EPISODES = 0, 1, 2, 3
 MAX_DRAWS_PER_STEP = 16
 
-# book state slots
-_X, _D_BG, _D_C, _T = 0, 1, 2, 3
+# book state slots (_V: the volatility state excited by cascade liquidations)
+_X, _D_BG, _D_C, _T, _V = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, inline="always")
@@ -56,12 +56,13 @@ def _uniform(u, ui):
 
 
 @njit(cache=True, inline="always")
-def _advance(book, t, sigma_s, th_bg, th_c, u, ui):
+def _advance(book, t, sigma_s, th_bg, th_c, u, ui, vol_liq, th_v):
     dt = t - book[_T]
     z = _normal(u, ui)
-    book[_X] = book[_X] + sigma_s * math.sqrt(dt) * z
+    book[_X] = book[_X] + sigma_s * math.sqrt(1.0 + vol_liq * book[_V]) * math.sqrt(dt) * z
     book[_D_BG] = book[_D_BG] * math.exp(-th_bg * dt)
     book[_D_C] = book[_D_C] * math.exp(-th_c * dt)
+    book[_V] = book[_V] * math.exp(-th_v * dt)
     book[_T] = t
 
 
@@ -104,11 +105,11 @@ def _liquidation(p, book, side, notional, cascade, ep_cont, pdec, qdec, scale_p,
 
 @njit(cache=True)
 def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
-                    ep_start, ep_end, ep_side, ep_cont_arr, ep_notional, ep_n, ep_hl):
+                    ep_start, ep_end, ep_side, ep_cont_arr, ep_notional, ep_n, ep_hl, ext_t, ext_side):
     capacity = t_ns.shape[0]
     max_episodes = ep_start.shape[0]
     ui = np.zeros(1, np.int64)
-    book = np.zeros(4, np.float64)
+    book = np.zeros(5, np.float64)
     pq = np.zeros(2, np.float64)
 
     t_end = p[T_END]
@@ -133,6 +134,10 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
     mark_dt = p[MARK_DT]
     fund_dt = p[FUND_DT]
     th_bg = math.log(2.0) / p[BG_HL]
+    vol_liq = p[VOL_LIQ]
+    th_v = math.log(2.0) / p[VOL_HL]
+    n_ext = ext_t.shape[0]
+    i_ext = 0
 
     n = 0
     n_ep = 0
@@ -159,6 +164,58 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
         bound = (mu_b + rate_t + mu_s) * fmax + e_b + c * (1.0 + kappa_t)
         t_prop = t + (-math.log(1.0 - _uniform(u, ui)) / bound)
         t_fixed = min(next_mark, next_fund)
+        t_ext = ext_t[i_ext] if i_ext < n_ext else math.inf
+        if t_ext < t_fixed and t_ext <= t_prop:
+            # an externally scheduled shock (contagion from another symbol): opens an episode on
+            # the given side; the proposal is discarded like at a fixed-time event
+            if t_ext >= t_end:
+                i_ext = n_ext
+                continue
+            dt = t_ext - t
+            e_b = e_b * math.exp(-beta_b * dt)
+            c = c * math.exp(-beta_c * dt)
+            t = t_ext
+            _advance(book, t, sigma_s, th_bg, th_c, u, ui, vol_liq, th_v)
+            if n_ep >= max_episodes:
+                status = OUT_OF_EPISODES
+                break
+            ep = n_ep
+            n_ep += 1
+            ep_side_cur = ext_side[i_ext]
+            i_ext += 1
+            ep_cont = 1 if _uniform(u, ui) < p[P_CONT] else 0
+            hl = p[HL_MED] * math.exp(p[HL_SIG] * _normal(u, ui))
+            th_c = math.log(2.0) / hl
+            ep_start[ep] = int(t * 1e9)
+            ep_end[ep] = 0
+            ep_side[ep] = ep_side_cur
+            ep_cont_arr[ep] = ep_cont
+            ep_notional[ep] = 0.0
+            ep_n[ep] = 0
+            ep_hl[ep] = hl
+            c = c + n0 * beta_c
+            if _uniform(u, ui) < p[P_SAME]:
+                s = ep_side_cur
+            else:
+                s = SHORT if ep_side_cur == LONG else LONG
+            notional = scale * math.exp(p[C_MU] + p[C_SIG] * _normal(u, ui))
+            _liquidation(p, book, s, notional, True, ep_cont, pdec, qdec, scale_p, scale_q, pq)
+            if n >= capacity:
+                status = OUT_OF_ROWS
+                break
+            t_ns[n] = int(t * 1e9)
+            price[n] = pq[0]
+            qty[n] = pq[1]
+            side[n] = s
+            kind[n] = LIQUIDATION
+            episode[n] = ep
+            n += 1
+            ep_end[ep] = int(t * 1e9)
+            ep_notional[ep] += pq[0] * pq[1]
+            ep_n[ep] += 1
+            book[_V] = book[_V] + 1.0
+            c = c + eta_c * beta_c
+            continue
         if t_fixed <= t_prop:
             if t_fixed >= t_end:
                 break
@@ -166,7 +223,7 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
             e_b = e_b * math.exp(-beta_b * dt)
             c = c * math.exp(-beta_c * dt)
             t = t_fixed
-            _advance(book, t, sigma_s, th_bg, th_c, u, ui)
+            _advance(book, t, sigma_s, th_bg, th_c, u, ui, vol_liq, th_v)
             if n >= capacity:
                 status = OUT_OF_ROWS
                 break
@@ -206,7 +263,7 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
         lam_s = mu_s * f
         v = _uniform(u, ui) * bound
         if v < lam_b:
-            _advance(book, t, sigma_s, th_bg, th_c, u, ui)
+            _advance(book, t, sigma_s, th_bg, th_c, u, ui, vol_liq, th_v)
             s = LONG if _uniform(u, ui) < p[BG_P_LONG] else SHORT
             notional = scale * math.exp(p[BG_MU] + p[BG_SIG] * _normal(u, ui))
             _liquidation(p, book, s, notional, False, ep_cont, pdec, qdec, scale_p, scale_q, pq)
@@ -225,13 +282,13 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
         is_trade = False
         is_cascade = False
         if v < lam_b + lam_c:
-            _advance(book, t, sigma_s, th_bg, th_c, u, ui)
+            _advance(book, t, sigma_s, th_bg, th_c, u, ui, vol_liq, th_v)
             is_cascade = True
         elif v < lam_b + lam_c + lam_t:
-            _advance(book, t, sigma_s, th_bg, th_c, u, ui)
+            _advance(book, t, sigma_s, th_bg, th_c, u, ui, vol_liq, th_v)
             is_trade = True
         elif v < lam_b + lam_c + lam_t + lam_s:
-            _advance(book, t, sigma_s, th_bg, th_c, u, ui)
+            _advance(book, t, sigma_s, th_bg, th_c, u, ui, vol_liq, th_v)
             if n_ep >= max_episodes:
                 status = OUT_OF_EPISODES
                 break
@@ -288,6 +345,7 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
             ep_end[ep] = int(t * 1e9)
             ep_notional[ep] += pq[0] * pq[1]
             ep_n[ep] += 1
+            book[_V] = book[_V] + 1.0
             c = c + eta_c * beta_c
     return status, n, n_ep, ui[0]
 

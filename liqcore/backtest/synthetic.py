@@ -59,6 +59,15 @@ table the OKX codec maps them back with: BTC 0.01, ETH 0.1, SOL 1, XRP 100, DOGE
 
 Exact duplicates (same symbol, kind, ms, side, price, qty), which the codecs would drop, are made
 distinct by adding one lot to the later one.
+
+Effect knobs (each defaults to the behaviour above, so the default market does not change):
+reversion / continuation (``p_cont``, ``perm_rev``, ``perm_cont``, ``hl_med``), impact (``impact``),
+liquidation -> volatility (``vol_liq``, default 0, and ``vol_hl``, 600 s: the diffusion variance
+times ``1 + vol_liq * V``, V +1 per cascade liquidation, decaying with half-life ``vol_hl``), the
+time-of-day profile (``diurnal_a``, ``peak_sod``, ``weekend``) are generator parameters
+(``overrides``); BTC -> alt contagion with a lag and open interest consistent with the liquidations
+are market-level :class:`Effects`.  :data:`PRESETS` names markets: ``null`` (liquidations have no
+effect on later prices, no effects at all) and one per planted effect.
 """
 from __future__ import annotations
 
@@ -86,6 +95,8 @@ __all__ = [
     "simulate_symbol",
     "uniforms",
     "cascade_stats",
+    "Effects",
+    "PRESETS",
 ]
 
 #: bump when the model or its defaults change (part of the cache key)
@@ -156,6 +167,63 @@ _HL_MED, _HL_SIG, _BG_HL = 40.0, 0.6, 20.0
 _TAKER_BIAS = 0.35
 _MARK_DT, _FUND_DT = 10.0, 8 * 3600.0
 _FUND_MEAN, _FUND_SD = 1e-4, 1e-4
+_VOL_LIQ, _VOL_HL = 0.0, 600.0  # liquidation -> volatility link: off by default
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Market-level knobs (the per-symbol ones are generator parameters, see :data:`PRESETS`).
+
+    * ``contagion``: probability that a cascade episode of the ``leader`` symbol opens an episode
+      on the same side in every other symbol, ``contagion_lag_s`` later (times a uniform jitter in
+      [0.8, 1.2]); 0 (default) = symbols independent.
+    * ``open_interest``: emit open interest (OPEN_INTEREST events; Bybit ``tickers`` frames carry
+      ``openInterest`` with the mark price) every ``oi_interval_s`` seconds (a multiple of the
+      10 s mark interval), on the mark's timestamp.  The open interest is
+      ``OI0 + organic(t) - oi_liq_share * (base quantity liquidated so far)``: liquidations close
+      positions; ``organic`` is a random walk whose step (per snapshot interval) has
+      ``oi_organic`` times the standard deviation of the quantity liquidated per interval, so
+      liquidations explain about ``1 / (1 + oi_organic**2)`` of the variance of the changes
+      (with ``oi_liq_share`` 1).  Off by default.  Bybit frames carry it in ``tickers`` (with the
+      mark price), OKX in ``open-interest`` (``oiCcy``, base units); Binance has no such stream."""
+
+    contagion: float = 0.0
+    contagion_lag_s: float = 10.0
+    leader: str = "BTCUSDT"
+    open_interest: bool = False
+    oi_interval_s: float = 30.0
+    oi_liq_share: float = 1.0
+    oi_organic: float = 1.0
+
+    def check(self) -> "Effects":
+        if not (0.0 <= self.contagion <= 1.0):
+            raise ValueError(f"contagion: must be in [0, 1]; got {self.contagion!r}")
+        if not (math.isfinite(self.contagion_lag_s) and self.contagion_lag_s >= 0.0):
+            raise ValueError(f"contagion_lag_s: must be finite and >= 0; got {self.contagion_lag_s!r}")
+        k = self.oi_interval_s / _MARK_DT
+        if not (k >= 1 and float(k).is_integer()):
+            raise ValueError(f"oi_interval_s: must be a positive multiple of {_MARK_DT:g} s; got {self.oi_interval_s!r}")
+        if not (0.0 <= self.oi_liq_share <= 1.0):
+            raise ValueError(f"oi_liq_share: must be in [0, 1]; got {self.oi_liq_share!r}")
+        if not (math.isfinite(self.oi_organic) and self.oi_organic >= 0.0):
+            raise ValueError(f"oi_organic: must be finite and >= 0; got {self.oi_organic!r}")
+        return self
+
+
+#: named markets: (generator parameter overrides, market-level effects).  ``null``: liquidations
+#: move no price (impact 0), no liquidation -> volatility link, no time-of-day or weekend profile,
+#: no contagion, open interest purely organic.  The others plant one effect each, strongly.
+PRESETS: dict[str, tuple[dict, dict]] = {
+    "default": ({}, {}),
+    "null": ({"impact": 0.0, "vol_liq": 0.0, "diurnal_a": 0.0, "weekend": 1.0},
+             {"contagion": 0.0, "oi_liq_share": 0.0}),
+    "reversion": ({"p_cont": 0.0, "perm_rev": 0.0, "hl_med": 120.0}, {}),
+    "continuation": ({"p_cont": 1.0, "perm_cont": 1.0}, {}),
+    "contagion": ({}, {"contagion": 0.8, "contagion_lag_s": 10.0}),
+    "volatility": ({"vol_liq": 1.0, "vol_hl": 600.0}, {}),
+    "time_of_day": ({"diurnal_a": 0.9}, {}),
+    "open_interest": ({}, {"open_interest": True, "oi_liq_share": 1.0, "oi_organic": 0.5}),
+}
 
 
 def _spec(symbol: str) -> SymbolSpec:
@@ -217,6 +285,8 @@ def build_params(symbol: str, days: float, start_ns: int = DEFAULT_START_NS, ove
         "fund_first": fund_first,
         "fund_mean": _FUND_MEAN,
         "fund_sd": _FUND_SD,
+        "vol_liq": _VOL_LIQ,
+        "vol_hl": _VOL_HL,
     }
     for k, v in (overrides or {}).items():
         if k not in vals:
@@ -228,11 +298,12 @@ def build_params(symbol: str, days: float, start_ns: int = DEFAULT_START_NS, ove
 
 def _validate(v: dict) -> None:
     for name in ("t_end", "sigma_s", "mu_b", "mu_s", "beta_b", "beta_c", "rate_t", "scale", "trade_med",
-                 "hl_med", "bg_hl", "mark_dt", "fund_dt"):
+                 "hl_med", "bg_hl", "mark_dt", "fund_dt", "vol_liq", "vol_hl", "impact"):
         x = v[name]
         if not (math.isfinite(x) and x >= 0.0):
             raise ValueError(f"{name}: must be finite and >= 0; got {x!r}")
-    for name in ("beta_b", "beta_c", "rate_t", "scale", "trade_med", "hl_med", "bg_hl", "mark_dt", "fund_dt"):
+    for name in ("beta_b", "beta_c", "rate_t", "scale", "trade_med", "hl_med", "bg_hl", "mark_dt", "fund_dt",
+                 "vol_hl"):
         if v[name] <= 0.0:
             raise ValueError(f"{name}: must be > 0; got {v[name]!r}")
     for name in ("eta_b", "eta_c"):
@@ -258,10 +329,15 @@ def uniforms(seed: int, symbol: str, n: int) -> np.ndarray:
     return np.random.Generator(np.random.PCG64(ss)).random(int(n))
 
 
-def simulate_symbol(p: np.ndarray, seed: int, symbol: str):
+def simulate_symbol(p: np.ndarray, seed: int, symbol: str, ext_t: np.ndarray | None = None,
+                    ext_side: np.ndarray | None = None):
     """Run the kernel for one symbol, growing the uniform pool and buffers until it completes.
-    Returns ``(rows, episodes)`` dicts of trimmed arrays (times in ns from the start)."""
+    Returns ``(rows, episodes)`` dicts of trimmed arrays (times in ns from the start).  ``ext_t``
+    (sorted seconds from the start) / ``ext_side``: externally scheduled shocks (contagion)."""
     from liqcore._jit import synth as k
+
+    ext_t = np.zeros(0, np.float64) if ext_t is None else np.ascontiguousarray(ext_t, np.float64)
+    ext_side = np.zeros(0, np.int8) if ext_side is None else np.ascontiguousarray(ext_side, np.int8)
 
     t_end = p[k.T_END]
     fmax = 1.0 + p[k.DIURNAL_A]
@@ -269,7 +345,7 @@ def simulate_symbol(p: np.ndarray, seed: int, symbol: str):
     steps = t_end * (base_rate * 1.3 + 1.0 / p[k.MARK_DT]) + 1000.0
     n_u = int(steps * 5.0) + 4096
     cap = int(t_end * (base_rate + 1.0 / p[k.MARK_DT] + 1.0 / p[k.FUND_DT])) + 4096
-    max_ep = int(p[k.MU_S] * t_end * fmax * 2.0) + 64
+    max_ep = int(p[k.MU_S] * t_end * fmax * 2.0) + 64 + len(ext_t)
     while True:
         u = uniforms(seed, symbol, n_u)
         cols = (
@@ -281,7 +357,7 @@ def simulate_symbol(p: np.ndarray, seed: int, symbol: str):
             np.empty(max_ep, np.int8), np.empty(max_ep, np.float64), np.empty(max_ep, np.int32),
             np.empty(max_ep, np.float64),
         )
-        status, n, n_ep, _used = k.simulate_symbol(p, u, *cols, *eps)
+        status, n, n_ep, _used = k.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side)
         if status == k.OK:
             break
         if status == k.OUT_OF_UNIFORMS:
@@ -472,8 +548,14 @@ def _render_bybit(order, ts, recv, px, q, sid, side, kind, names, pdec, qdec):
         elif k == Kind.MARK:
             typ = "delta" if s in seen_ticker else "snapshot"
             seen_ticker.add(s)
-            msg = '{"topic":"tickers.%s","type":"%s","ts":%d,"cs":%d,"data":{"symbol":"%s","markPrice":"%s"}}' % (
-                sym, typ, ms, ms, sym, _fmt(px[j], pdec[s]))
+            extra = ""
+            if i + 1 < n:
+                j2 = order[i + 1]
+                if kind[j2] == Kind.OPEN_INTEREST and sid[j2] == s and recv[j2] == recv[j] and ts[j2] == ts[j]:
+                    extra = ',"openInterest":"%s"' % _fmt(q[j2], qdec[s])
+                    i += 1
+            msg = '{"topic":"tickers.%s","type":"%s","ts":%d,"cs":%d,"data":{"symbol":"%s","markPrice":"%s"%s}}' % (
+                sym, typ, ms, ms, sym, _fmt(px[j], pdec[s]), extra)
         elif k == Kind.FUNDING:
             typ = "delta" if s in seen_ticker else "snapshot"
             seen_ticker.add(s)
@@ -562,6 +644,10 @@ def _render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qde
         elif k == Kind.MARK:
             msg = ('{"arg":{"channel":"mark-price","instId":"%s"},"data":[{"instType":"SWAP","instId":"%s",'
                    '"markPx":"%s","ts":"%d"}]}' % (inst, inst, _fmt(px[j], pdec[s]), ms))
+        elif k == Kind.OPEN_INTEREST:
+            msg = ('{"arg":{"channel":"open-interest","instId":"%s"},"data":[{"instId":"%s","instType":"SWAP",'
+                   '"oi":"%s","oiCcy":"%s","ts":"%d"}]}'
+                   % (inst, inst, _fmt(q[j] / ct, cdec), _fmt(q[j], qdec[s]), ms))
         elif k == Kind.FUNDING:
             next_ms = (ms // 28_800_000 + 1) * 28_800_000
             msg = ('{"arg":{"channel":"funding-rate","instId":"%s"},"data":[{"fundingRate":"%s","fundingTime":"%d",'
@@ -594,7 +680,7 @@ def _code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params) -> str:
+def _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params, eff=None) -> str:
     payload = {
         "version": GENERATOR_VERSION,
         "code": _code_digest(),
@@ -606,6 +692,8 @@ def _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params) ->
         "feed_latency_ns": int(feed_latency_ns),
         "params": {s: [float(x).hex() for x in p] for s, p in params.items()},
     }
+    if eff is not None and eff != Effects():  # the default market keeps its key
+        payload["effects"] = {f: getattr(eff, f) for f in Effects.__dataclass_fields__}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -646,21 +734,40 @@ def synthetic_market(
     cache_dir=None,
     progress=False,
     overrides: dict | None = None,
+    preset: str | None = None,
+    effects: "Effects | dict | None" = None,
 ) -> Market:
     """Generate (or load from the cache) a seeded synthetic market.
 
     ``overrides`` replaces generator parameters (names of ``liqcore._jit.synth.PARAM_NAMES``) for
-    every symbol.  The cache (``cache_dir``, else :func:`liqcore.cache.cache_dir`: ``$LIQCORE_CACHE_DIR``
-    or the user cache directory, never the working directory) holds one ``.npz`` per parameter set,
-    keyed by a hash of every generator input, :data:`GENERATOR_VERSION` and the generator's code.
+    every symbol.  ``preset`` (a name of :data:`PRESETS`) applies a named market first (its
+    overrides, then ``overrides``); ``effects`` (:class:`Effects` or a dict of its fields) sets
+    the market-level knobs (contagion, open interest) on top of the preset's.  The cache
+    (``cache_dir``, else :func:`liqcore.cache.cache_dir`: ``$LIQCORE_CACHE_DIR`` or the user cache
+    directory, never the working directory) holds one ``.npz`` per parameter set, keyed by a hash of
+    every generator input, :data:`GENERATOR_VERSION` and the generator's code.
     ``Market.cache_path`` names the file used (``None`` when nothing was cached)."""
     days, symbols, seed, venue, start_ns, feed_latency_ns = _check_args(
         days, symbols, seed, venue, start_ns, feed_latency_ns)
-    params = {s: build_params(s, days, start_ns, overrides) for s in symbols}
+    over, eff = {}, {}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"preset: expected one of {', '.join(PRESETS)}; got {preset!r}")
+        over.update(PRESETS[preset][0])
+        eff.update(PRESETS[preset][1])
+    over.update(overrides or {})
+    if isinstance(effects, Effects):
+        effects = {f: getattr(effects, f) for f in Effects.__dataclass_fields__}
+    for k_, v_ in (effects or {}).items():
+        if k_ not in Effects.__dataclass_fields__:
+            raise ValueError(f"effects: unknown knob {k_!r}; expected one of {', '.join(Effects.__dataclass_fields__)}")
+        eff[k_] = v_
+    eff = Effects(**eff).check()
+    params = {s: build_params(s, days, start_ns, over) for s in symbols}
     from liqcore._jit.synth import PARAM_NAMES
 
     calib = {s: dict(zip(PARAM_NAMES, map(float, p))) for s, p in params.items()}
-    key = _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params)
+    key = _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params, eff)
     registry = SymbolRegistry((venue, s) for s in symbols)
     path = _cache_dir(cache_dir) / f"synth-{key}.npz"
     if cache and path.is_file():
@@ -672,7 +779,8 @@ def synthetic_market(
                               feed_latency_ns, seed, cache_path=path, from_cache=True)
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache entry: regenerate and overwrite
-    events, truth = _generate(symbols, params, seed, Venue.parse(venue), start_ns, feed_latency_ns, registry, progress)
+    events, truth = _generate(symbols, params, seed, Venue.parse(venue), start_ns, feed_latency_ns, registry, progress,
+                              eff)
     written = None
     if cache:
         try:
@@ -687,17 +795,40 @@ def synthetic_market(
                   cache_path=written)
 
 
-def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry, progress):
+def _contagion_shocks(eff: Effects, leader_eps: dict, seed: int, symbol: str):
+    """The leader's episodes passed on to ``symbol``: each with probability ``contagion``, at the
+    leader episode's start + ``contagion_lag_s`` x U[0.8, 1.2], on the same side."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), _symbol_key(symbol), 2])))
+    starts = leader_eps["start_ns"] / 1e9
+    u = rng.random((len(starts), 2))
+    keep = u[:, 0] < eff.contagion
+    t = starts[keep] + eff.contagion_lag_s * (0.8 + 0.4 * u[keep, 1])
+    order = np.argsort(t, kind="stable")
+    return t[order], leader_eps["side"][keep][order].astype(np.int8)
+
+
+def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry, progress, eff=None):
     from liqcore._jit import synth as k
 
+    eff = eff or Effects()
     cols = {f: [] for f in ("t_ms", "price", "qty", "side", "kind")}
     offsets = [0]
     sids = []
     truths = []
+    runs = {}
+    leader = eff.leader.upper() if eff.contagion > 0 and eff.leader.upper() in symbols else None
+    if leader is not None:
+        runs[leader] = simulate_symbol(params[leader], seed, leader)
     for s in symbols:
         if progress:
             print(f"synthetic market: {s} ...", flush=True)
-        rows, eps = simulate_symbol(params[s], seed, s)
+        if s in runs:
+            rows, eps = runs[s]
+        elif leader is not None:
+            ext_t, ext_side = _contagion_shocks(eff, runs[leader][1], seed, s)
+            rows, eps = simulate_symbol(params[s], seed, s, ext_t, ext_side)
+        else:
+            rows, eps = simulate_symbol(params[s], seed, s)
         sid = registry.id(venue, s)
         t_ms = (start_ns + rows["t_ns"]) // NS_PER_MS  # venues stamp milliseconds
         k.make_distinct(t_ms, rows["kind"], rows["side"], rows["price"], rows["qty"], float(_spec(s).qty_dec))
@@ -720,9 +851,46 @@ def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry,
     k.assemble(*(np.concatenate(cols[f]) for f in ("t_ms", "price", "qty", "side", "kind")),
                np.array(offsets, np.int64), np.array(sids, np.int32), int(venue), events)
     _set_recv(events, venue, feed_latency_ns, seed, len(registry))
+    if eff.open_interest:
+        events = _add_open_interest(events, eff, seed, start_ns, registry)
     truth = np.concatenate(truths) if truths else np.zeros(0, TRUTH_DTYPE)
     truth = truth[np.argsort(truth["start_ns"], kind="stable")]
     return events, truth
+
+
+def _add_open_interest(events: np.ndarray, eff: Effects, seed: int, start_ns: int, registry) -> np.ndarray:
+    """Insert an OPEN_INTEREST event right after every ``oi_interval_s / 10 s``-th mark of each
+    symbol (same times, same receive time, price = that mark), per :class:`Effects`."""
+    every = int(round(eff.oi_interval_s / _MARK_DT))
+    is_mark = events["kind"] == Kind.MARK
+    idx = np.concatenate([np.flatnonzero(is_mark & (events["symbol_id"] == sid))[::every] for sid, _v, _s in registry]
+                         + [np.zeros(0, np.int64)])
+    idx = np.sort(idx)
+    oi = np.zeros(len(idx), dtype=EVENT_DTYPE)
+    oi[:] = events[idx]
+    oi["kind"] = int(Kind.OPEN_INTEREST)
+    oi["side"] = 0
+    liq = events["kind"] == Kind.LIQUIDATION
+    for sid, _v, sym in registry:
+        mine = np.flatnonzero(oi["symbol_id"] == sid)
+        if len(mine) == 0:
+            continue
+        lot = 10.0 ** -_spec(sym).qty_dec
+        lm = liq & (events["symbol_id"] == sid)
+        lt, lq = events["ts_event"][lm], events["qty"][lm]
+        cum = np.concatenate(([0.0], np.cumsum(lq)))
+        t = oi["ts_event"][mine]
+        closed = cum[np.searchsorted(lt, t, side="right")]  # liquidated at or before t
+        per = np.diff(closed)
+        liq_sd = max(float(per.std()) if len(per) > 1 else 0.0, lot)  # liquidated quantity per interval
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), _symbol_key(sym), 3])))
+        sd = eff.oi_organic * liq_sd
+        organic = np.cumsum(rng.standard_normal(len(mine)) * sd)
+        oi0 = 2.0 * (float(lq.sum()) + 5.0 * sd * math.sqrt(len(mine))) + 100.0 * liq_sd
+        val = oi0 + organic - eff.oi_liq_share * closed
+        sq = 10.0 ** _spec(sym).qty_dec
+        oi["qty"][mine] = np.maximum(np.floor(val * sq + 0.5), 1.0) / sq  # on the lot grid, like every quantity
+    return np.insert(events, idx + 1, oi)
 
 
 # ------------------------------------------------------------------------------- calibration

@@ -11,7 +11,7 @@ arguments and its loading from here; no command imports another command's helper
 Two shapes of input:
 
 * a **source** (:func:`add_source_arguments` / :func:`load_source`): recordings or ``--synthetic``
-  (``--days``, ``--symbols``, ``--seed``, ``--venue``), with ``--start`` / ``--end`` (receive time)
+  (``--days``, ``--symbols``, ``--seed``, ``--venue``, ``--preset``, ``--knob``), with ``--start`` / ``--end`` (receive time)
   and, for recordings, ``--symbols`` as a filter;
 * **recordings only** (:func:`add_recording_arguments` / :func:`load_recordings`): ``--strict``,
   ``--feed-latency``, ``--instruments`` besides ``--format`` and ``--allow-empty``, with the filters
@@ -24,7 +24,7 @@ import numpy as np
 __all__ = [
     "Steps", "add_source_arguments", "add_synthetic_arguments", "add_time_arguments", "add_recording_arguments",
     "load_source", "load_input", "load_recordings", "select", "selection_label", "symbol_list", "time_window",
-    "apply_time_window", "load_plugins", "SYNTHETIC_KINDS",
+    "apply_time_window", "load_plugins", "SYNTHETIC_KINDS", "synthetic_knobs", "synthetic_from_args",
 ]
 
 #: the event kinds every synthetic market holds (a strategy's inputs are checked against these
@@ -96,6 +96,66 @@ def add_synthetic_arguments(parser, *, what: str = "use") -> None:
                           "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
     src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
     src.add_argument("--venue", default="bybit", help="synthetic market venue (default bybit)")
+    src.add_argument("--preset", default=None,
+                     help="named synthetic market: default, null (liquidations move no price, no effects), "
+                          "reversion, continuation, contagion, volatility, time_of_day, open_interest")
+    src.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                     help="set one synthetic-market knob (a generator parameter such as vol_liq, p_cont, impact, "
+                          "diurnal_a, or a market effect such as contagion, contagion_lag_s, open_interest, "
+                          "oi_organic); repeatable")
+
+
+def synthetic_knobs(args) -> tuple[dict, dict]:
+    """(generator overrides, market effects) from ``--knob NAME=VALUE`` arguments."""
+    from liqcore._jit.synth import PARAM_NAMES
+    from liqcore.backtest.synthetic import Effects
+
+    over, eff = {}, {}
+    for item in getattr(args, "knob", None) or []:
+        name, sep, value = str(item).partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"knob: expected NAME=VALUE; got {item!r}")
+        if name in Effects.__dataclass_fields__:
+            if name == "open_interest":
+                v = value.strip().lower()
+                if v not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(f"knob: {name} expects true or false; got {value!r}")
+                eff[name] = v in ("1", "true", "yes")
+            elif name == "leader":
+                eff[name] = value.strip().upper()
+            else:
+                try:
+                    eff[name] = float(value)
+                except ValueError:
+                    raise ValueError(f"knob: {name} expects a number; got {value!r}") from None
+        elif name in PARAM_NAMES:
+            try:
+                over[name] = float(value)
+            except ValueError:
+                raise ValueError(f"knob: {name} expects a number; got {value!r}") from None
+        else:
+            raise ValueError(f"knob: unknown synthetic-market knob {name!r}")
+    return over, eff
+
+
+def synthetic_from_args(args, steps=None, *, preset: str | None = None):
+    """The synthetic market of the arguments (``--days``, ``--symbols``, ``--seed``, ``--venue``,
+    ``--preset`` unless ``preset`` is given, ``--knob``, and ``args.synthetic_effects`` set by a
+    command).  Returns ``(market, label)``."""
+    from liqcore.backtest.synthetic import synthetic_market
+
+    kw = synthetic_symbols(args)
+    preset = preset if preset is not None else getattr(args, "preset", None)
+    if getattr(args, "knob", None) or getattr(args, "synthetic_effects", None):
+        over, eff = synthetic_knobs(args)
+        kw["overrides"] = over
+        kw["effects"] = {**(getattr(args, "synthetic_effects", None) or {}), **eff}
+    if steps is not None:
+        steps.step(f"synthetic market: {args.days:g} days" + (f", preset {preset}" if preset else ""))
+    m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue, preset=preset, **kw)
+    what = f", preset {preset}" if preset else ""
+    return m, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed}{what})"
 
 
 def add_source_arguments(parser, *, what: str = "use") -> None:
@@ -226,12 +286,9 @@ def load_source(args, params, steps=None, *, filter_symbols: bool = False):
     if args.synthetic:
         if args.paths:
             raise ValueError("paths: give either recordings or --synthetic, not both")
-        from liqcore.backtest.synthetic import synthetic_market
-
-        steps.step(f"synthetic market: {args.days:g} days")
-        m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue, **synthetic_symbols(args))
+        m, label = synthetic_from_args(args, steps)
+        args._market = m  # the market's truth, for commands that report it
         events = apply_time_window(m.events, start, end)
-        label = f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed})"
         if len(events) != len(m.events):
             label += " " + selection_label(start=args.start, end=args.end)
         return events, m.registry, label

@@ -3,6 +3,9 @@
     liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--ws-url URL] [--duration S]
                    [--ping-interval 5s] [--stall-timeout 10s]
 
+On Bybit the recorder subscribes to ``allLiquidation``, ``publicTrade`` and ``tickers`` (mark price,
+funding rate and open interest) of every symbol.
+
 Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed losses are recorded
 as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
 ``--stall-timeout``) the gap's ``recv_ns`` is the last frame received, where the blind time began.
@@ -53,6 +56,11 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
     def on_gap_events(events, reason):
         rec.write_gap(venue, reason, int(events["ts_recv"][0]))
 
+    if venue == "bybit" and "specs" not in conn_kwargs:
+        # Bybit: also the tickers stream (mark price, funding rate and open interest)
+        from liqcore.venues.bybit.stream import connection_specs
+
+        conn_kwargs["specs"] = connection_specs(symbols, url=ws_url, network=network, tickers=True)
     fm = FeedManager(venue, symbols, rec.write_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
     await fm.start()
     t0 = time.monotonic()

@@ -1,18 +1,28 @@
-"""Post-cascade event study: for every confirmed cascade, the forward return of the last trade
-price from the decision time (confirm receive time) to each horizon, signed so that positive =
-reversion (up after longs were flushed, down after shorts were), with the max adverse excursion;
-summarised per symbol and dominant side (n, mean, median, t-stat, bootstrap CI, share of reversions).
+"""Research studies.  ``liqcore study [NAME] PATH...|--synthetic``; NAME is one of event (the
+default), ic, heatmap, contagion, volatility, oi, microstructure.
+
+The event study: for every confirmed cascade, the forward return of the last trade price from the
+decision time (confirm receive time) to each horizon, signed so that positive = reversion (up after
+longs were flushed, down after shorts were), with the max adverse excursion; summarised per symbol
+and dominant side (n, mean, median, t-stat, bootstrap CI, share of reversions).  The other studies
+print their tables and findings; ``--json`` prints them as JSON, ``--plot PNG`` writes the figures.
+
+A study whose inputs are missing (no trades, no open interest, a single symbol) prints "not
+available because ..." and exits with status 1.
 
 Examples:
   liqcore study --synthetic --days 30 --plot study.png
+  liqcore study contagion --synthetic --preset contagion --days 5 --plot lead_lag.png
+  liqcore study oi recordings/bybit/ --json
   liqcore study data/binance.csv data/binance_trades.csv --min-history 20 --refresh 0 --horizons 10s,1m,5m
-  liqcore study recordings/ --json --out cascades.csv
 """
 from __future__ import annotations
 
 import sys
 
-HELP = "post-cascade event study: signed forward returns, excursions, reversion share, CI"
+HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure"
+
+STUDY_NAMES = ("event", "ic", "heatmap", "contagion", "volatility", "oi", "microstructure")
 
 
 def add_arguments(parser) -> None:
@@ -28,14 +38,107 @@ def add_arguments(parser) -> None:
     st.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     st.add_argument("--pooled", action="store_true", help="only the rows pooling every symbol")
     out = parser.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help='print {"summary": [...], "cascades": N, ...} as JSON')
-    out.add_argument("--plot", metavar="PNG", help="figure of mean signed return vs horizon with CI bands")
+    out.add_argument("--json", action="store_true", help='print the result as JSON (event: {"summary": [...], '
+                     '"cascades": N, ...})')
+    out.add_argument("--plot", metavar="PNG", help="figure(s): event: mean signed return vs horizon with CI bands; "
+                     "other studies: their figures (the first at PNG, the others next to it as PNG-stem-NAME.png)")
     out.add_argument("--out", metavar="CSV", help="write one row per cascade to CSV")
     out.add_argument("--no-progress", action="store_true", help="no progress display")
     add_param_arguments(parser, groups=("detector",))
 
 
+def split_study_name(args) -> str:
+    """Take the study name off the front of the paths (``liqcore study contagion rec/``)."""
+    from pathlib import Path
+
+    if args.paths and args.paths[0] in STUDY_NAMES and not Path(args.paths[0]).exists():
+        return args.paths.pop(0)
+    return "event"
+
+
 def run(args) -> int:
+    name = split_study_name(args)
+    if name != "event":
+        return run_named(name, args)
+    return run_event(args)
+
+
+def print_result(console, res) -> None:
+    from liqcore.commands.outputs import print_frame
+
+    console.print(f"[bold]{res.name}[/]: {res.title}")
+    if not res.available:
+        console.print(f"[yellow]not available because {res.reason}[/]")
+        return
+    for tname, t in res.tables.items():
+        if t is None or len(t) == 0:
+            continue
+        show = t
+        if len(show) > 60:
+            show = show.head(60)
+        if show.shape[1] > 14 and len(show) <= 12:  # wide and short: one column per row
+            key = show.columns[1] if show.columns[0] == "leader" else show.columns[0]
+            show = show.set_index(key).T.reset_index().rename(columns={"index": "field"})
+            show.columns = [str(c) for c in show.columns]
+            show = show.astype(object)
+        print_frame(console, show, tname + (f" (first 60 of {len(t)} rows; --json for all)" if len(t) > 60 else ""))
+    for f in res.findings:
+        console.print(f"• {f}")
+
+
+def run_named(name: str, args) -> int:
+    import orjson
+
+    from liqcore.commands.inputs import Steps
+    from liqcore.commands.inputs import load_input
+    from liqcore.config import params_from_args
+    from liqcore.research.studies import Panel, run_study
+
+    params = params_from_args(args)
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise ValueError(f"plot: expected a .png file name; got {args.plot!r}")
+    if args.out:
+        raise ValueError("out: only the event study writes per-cascade rows; use --json for this study")
+    if name == "oi" and args.synthetic:
+        args.synthetic_effects = {"open_interest": True}
+    with Steps(not args.no_progress and not args.json) as steps:
+        events, registry, label, symbols = load_input(args, params, steps)
+        steps.step(f"{name} study on {len(events):,} events")
+        panel = Panel(events, registry, symbols)
+        kw = {"params": params}
+        if name == "event":
+            kw["horizons"] = args.horizons
+        res = run_study(name, panel, **kw)
+        written = []
+        if args.plot and res.available and res.plots:
+            from pathlib import Path
+
+            import matplotlib
+
+            matplotlib.use("Agg")
+            target = Path(args.plot)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            for i, (fname, draw) in enumerate(res.plots):
+                p = target if i == 0 else target.with_name(f"{target.stem}-{Path(fname).stem}.png")
+                draw(p)
+                written.append(str(p))
+    if args.json:
+        doc = {"source": label, **res.to_json(), "plots": written}
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        return 0 if res.available else 1
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=220)
+    console.print(f"[bold]{label}[/]")
+    print_result(console, res)
+    for p in written:
+        console.print(f"figure written to {p}")
+    return 0 if res.available else 1  # exit 1: the input holds nothing this study can use
+
+
+def run_event(args) -> int:
     import orjson
 
     from liqcore.commands.inputs import Steps, load_input
@@ -59,6 +162,13 @@ def run(args) -> int:
         events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"detecting cascades and measuring returns in {len(events):,} events")
         df = event_study(events, registry, params=params, horizons=horizons, symbols=symbols)
+        steps.step("recovery times, size buckets, sessions, regimes")
+        splits = None
+        if len(df):
+            from liqcore.research.studies import Panel, study_event
+
+            ext = study_event(Panel(events, registry, symbols), frame=df, n_boot=1)
+            splits = ext.tables.get("splits") if ext.available else None
         steps.step("bootstrapping")
         summ = summarize_study(df, ci=args.ci, n_boot=args.boot, by_symbol=not args.pooled)
         if args.out:
@@ -72,7 +182,9 @@ def run(args) -> int:
     if args.json:
         doc = {"source": label, "cascades": int(len(df)), "with_reference": with_ref,
                "horizons": horizons, "params": params.describe(), "data_note": note,
-               "summary": summ.astype(object).where(summ.notna(), None).to_dict(orient="records")}
+               "summary": summ.astype(object).where(summ.notna(), None).to_dict(orient="records"),
+               "splits": [] if splits is None else splits.astype(object).where(splits.notna(), None).to_dict(
+                   orient="records")}
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
     from rich.console import Console
@@ -91,6 +203,9 @@ def run(args) -> int:
                                 "ci_high": "ci_hi_bp", "mean_mae": "mae_bp", "mean_mfe": "mfe_bp",
                                 "reversion_share": "revert"})
     print_frame(console, show, f"signed return after the decision (+ = reversion), {args.ci:.0%} bootstrap CI")
+    if splits is not None and len(splits):
+        print_frame(console, splits, "by size, regime, session, hour and side: mean signed return (bp) and t, "
+                                     "recovery to the pre-cascade price")
     if hidden:
         console.print(f"{len(hidden)} symbol(s) without any observed return (no usable reference trade) not shown: "
                       + ", ".join(hidden[:12]) + (" ..." if len(hidden) > 12 else ""))
