@@ -52,7 +52,7 @@ def add_arguments(parser) -> None:
                                                   "and market, gross and net")
     out.add_argument("--out", metavar="FILE", help="write the rows to FILE (.csv or .parquet)")
     out.add_argument("--no-progress", action="store_true", help="no progress display")
-    add_param_arguments(parser, groups=("detector", "execution", "risk"))
+    add_param_arguments(parser)
 
 
 def _strategy_list(text):
