@@ -210,7 +210,11 @@ def test_cli_compare_missing_inputs_named_before_any_strategy_runs(monkeypatch, 
 
 
 # ---- the shared inputs module -------------------------------------------------------------------------
-SHARED = {"inputs", "outputs"}
+def _command_modules() -> dict[str, str]:
+    """file stem -> command name, for every module registered as a command in the CLI."""
+    from liqcore.cli import COMMANDS
+
+    return {mod.rsplit(".", 1)[1]: name for name, mod in COMMANDS.items()}
 
 
 def _imported_command_modules(path: Path) -> set[str]:
@@ -230,13 +234,21 @@ def _imported_command_modules(path: Path) -> set[str]:
 
 
 def test_no_command_imports_another_commands_helpers():
-    cmd_dir = ROOT / "liqcore" / "commands"
+    """A command module imports shared modules (inputs, outputs, ...) only, never another command."""
+    commands = _command_modules()
+    assert {"inputs", "outputs"}.isdisjoint(commands)
     offenders = {}
-    for path in sorted(cmd_dir.glob("*.py")):
-        bad = _imported_command_modules(path) - SHARED - {path.stem}
+    for path in sorted((ROOT / "liqcore" / "commands").glob("*.py")):
+        bad = (_imported_command_modules(path) & set(commands)) - {path.stem}
         if bad:
             offenders[path.name] = sorted(bad)
     assert offenders == {}
+
+
+@pytest.mark.parametrize("stem", ["backtest", "sweep", "features", "study", "detect", "events", "convert", "compare",
+                                  "leak_audit", "research"])
+def test_input_commands_take_their_inputs_from_the_inputs_module(stem):
+    assert "inputs" in _imported_command_modules(ROOT / "liqcore" / "commands" / f"{stem}.py")
 
 
 def test_the_ast_walk_sees_cross_command_imports(tmp_path):
