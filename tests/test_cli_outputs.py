@@ -25,15 +25,13 @@ def _no_work(*_a, **_k):
 def _forbid_work(monkeypatch):
     """Make every command's first piece of work raise, so a test sees whether the path checks ran first."""
     import liqcore.backtest.synthetic as synthetic
-    import liqcore.commands.backtest as backtest
-    import liqcore.commands.events as events
-    import liqcore.commands.features as features
+    import liqcore.commands.inputs as inputs
     import liqcore.commands.record as record
     import liqcore.commands.run as run
 
-    monkeypatch.setattr(backtest, "load_source", _no_work)  # backtest, sweep (and features/study via load_input)
-    monkeypatch.setattr(features, "load_input", _no_work)  # features, study
-    monkeypatch.setattr(events, "load_from_args", _no_work)  # convert
+    monkeypatch.setattr(inputs, "load_source", _no_work)  # backtest, sweep, compare (and features/study via load_input)
+    monkeypatch.setattr(inputs, "load_input", _no_work)  # features, study
+    monkeypatch.setattr(inputs, "load_recordings", _no_work)  # convert
     monkeypatch.setattr(record, "record", _no_work)
     monkeypatch.setattr(run, "build", _no_work)
     monkeypatch.setattr(synthetic, "synthetic_market", _no_work)  # demo

@@ -93,12 +93,12 @@ def _closed_port() -> int:
 def _sweep_against(addr, monkeypatch, capsys, extra=()):
     import time
 
-    import liqcore.commands.backtest as backtest_cmd
+    import liqcore.commands.inputs as inputs_cmd
 
     def no_work(*_a, **_k):
         raise AssertionError("the sweep loaded its input before connecting to the scheduler")
 
-    monkeypatch.setattr(backtest_cmd, "load_source", no_work)
+    monkeypatch.setattr(inputs_cmd, "load_source", no_work)
     t = time.perf_counter()
     rc = main(["sweep", "--synthetic", "--days", "1", "--grid", "offset=0.1%,0.2%", "--dask", addr, *extra])
     elapsed = time.perf_counter() - t
@@ -169,12 +169,12 @@ def test_cli_sweep_bad_dask_timeout(capsys):
 @pytest.mark.parametrize("extra,needle", [(["--plot", "x.gif"], "plot: expected a .png"),
                                           (["--plot", "x.png", "--metric", "bogus"], "metric: unknown column")])
 def test_cli_sweep_plot_arguments_checked_before_the_sweep(tmp_path, monkeypatch, capsys, extra, needle):
-    import liqcore.commands.backtest as backtest_cmd
+    import liqcore.commands.inputs as inputs_cmd
 
     def no_work(*_a, **_k):
         raise AssertionError("the sweep ran before its --plot arguments were checked")
 
-    monkeypatch.setattr(backtest_cmd, "load_source", no_work)
+    monkeypatch.setattr(inputs_cmd, "load_source", no_work)
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", "--synthetic", "--grid", "offset=0.1%", *extra]) == 2
     assert needle in capsys.readouterr().err

@@ -35,7 +35,7 @@ def run(args) -> int:
     from liqcore.backtest.report import print_summary, write_report
     from liqcore.backtest.run import detect, prepare_events, simulate
     from liqcore.backtest.synthetic import synthetic_market
-    from liqcore.commands.backtest import _Steps
+    from liqcore.commands.inputs import Steps
     from liqcore.config import Params
 
     from liqcore.commands.outputs import output_dir
@@ -53,7 +53,7 @@ def run(args) -> int:
         kw["symbols"] = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
     timings = {}
     t_all = time.perf_counter()
-    with _Steps(not args.no_progress) as steps:
+    with Steps(not args.no_progress) as steps:
         steps.step(f"synthetic market: {args.days:g} days (cached after the first run)")
         t = time.perf_counter()
         market = synthetic_market(days=args.days, seed=args.seed, cache_dir=args.cache_dir, **kw)

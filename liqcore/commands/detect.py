@@ -27,39 +27,16 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_liquidations.csv
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
-    p.add_argument("paths", nargs="*", metavar="PATH", help="recording files or directories")
+    from liqcore.commands.inputs import add_recording_arguments, add_time_arguments
+
+    add_recording_arguments(p, nargs="*", feed_latency="param", format_choices=False)
     p.add_argument("--sample", action="store_true",
                    help="run on the bundled synthetic sample (12 h of liquidations on Bybit, Binance and OKX)")
-    from liqcore.io import format_arg
-
-    p.add_argument("--format", default=None, metavar="F", type=format_arg,
-                   help="force the input format (default: detect per file; see `liqcore events --help`)")
     p.add_argument("--venue", default=None, metavar="V", help="only these venues (comma list: bybit,binance,okx)")
     p.add_argument("--symbol", default=None, metavar="S", help="only these symbols (comma list, venue spelling)")
+    add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per cascade per line")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
-    p.add_argument("--strict", action="store_true", help="stop at the first bad record (file:line) instead of counting it")
-    p.add_argument("--feed-latency", dest="param_feed_latency_ns", default=None, metavar="DUR",
-                   help="receive time = event time + DUR where none was recorded (default 0)")
     add_param_arguments(p, groups=("detector",))
-
-
-def _select(result, venue: str | None, symbol: str | None):
-    import numpy as np
-
-    from liqcore.types import Venue
-
-    ev = result.events
-    mask = np.ones(len(ev), dtype=bool)
-    if venue:
-        codes = [int(Venue.parse(v)) for v in str(venue).split(",") if v.strip()]
-        mask &= np.isin(ev["venue"], codes)
-    if symbol:
-        wanted = {s.strip().upper() for s in str(symbol).split(",") if s.strip()}
-        ids = [sid for sid, _, s in result.registry if s in wanted]
-        mask &= np.isin(ev["symbol_id"], ids) | (ev["symbol_id"] < 0)
-    return ev if mask.all() else ev[mask]
 
 
 def cascades(records) -> list[dict]:
@@ -124,9 +101,9 @@ def _count_lines(res, counts: dict, n_cascades: int) -> list[str]:
 
 
 def run(args) -> int:
-    from liqcore.commands.events import selection_label
+    from liqcore.commands.inputs import load_recordings, select, selection_label, time_window
     from liqcore.config import params_from_args
-    from liqcore.io import load_events, require_events
+    from liqcore.io import require_events
     from liqcore._libs.detector import CascadeDetector
     from liqcore.types import dominant_name, venue_name
 
@@ -139,13 +116,16 @@ def run(args) -> int:
         if not p.exists():
             raise ValueError(f"PATH: no such file or directory: {p}")
     params = params_from_args(args)
-    res = load_events([str(p) for p in paths], format=args.format, strict=args.strict,
-                      feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns)
-    events = _select(res, args.venue, args.symbol)
+    start, end = time_window(args)
+    res = load_recordings(args, feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns,
+                          paths=[str(p) for p in paths])
+    events = select(res.events, res.registry, symbol=args.symbol, venue=args.venue, start=start, end=end,
+                    keep_global=True)
     log = sys.stderr if args.json else sys.stdout
 
     require_events(res, [str(p) for p in paths], allow_empty=args.allow_empty, usable=len(events),
-                   selection=selection_label(venue=args.venue, symbol=args.symbol))
+                   selection=selection_label(venue=args.venue, symbol=args.symbol, start=args.start,
+                                             end=args.end))
     if len(events) == 0:  # allowed (--allow-empty)
         print("no events in the input: no cascades", file=log)
         if res.rejects:

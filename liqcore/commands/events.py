@@ -27,72 +27,16 @@ import numpy as np
 HELP = "print normalised events (or a per venue/symbol/kind summary) from recordings"
 
 
-def add_load_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments shared by ``events`` and ``convert``."""
-    from liqcore.io import FORMATS, format_arg
-
-    p.add_argument("paths", nargs="+", metavar="PATH", help="recording files or directories")
-    p.add_argument("--format", type=format_arg, choices=FORMATS, metavar="F", default=None,
-                   help="force the input format, one of: " + ", ".join(FORMATS) + " (default: detect per file)")
-    p.add_argument("--feed-latency", default="0", metavar="DUR",
-                   help="receive time = event time + DUR where none was recorded (e.g. 150ms; default 0)")
-    p.add_argument("--strict", action="store_true", help="stop at the first bad record (file:line) instead of counting it")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
-    p.add_argument("--instruments", metavar="FILE",
-                   help="OKX instId -> ctVal JSON (plain mapping or an /api/v5/public/instruments response)")
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_load_arguments(p)
+    from liqcore.commands.inputs import add_recording_arguments, add_time_arguments
+
+    add_recording_arguments(p)
+    add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event instead of the summary")
     p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest")
     p.add_argument("--symbol", default=None, help="comma list of symbols (as named by the venue, e.g. BTCUSDT, BTC-USDT-SWAP)")
     p.add_argument("--venue", default=None, help="comma list of venues: bybit,binance,okx")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events (after filters)")
-
-
-def load_from_args(args):
-    from liqcore.config import parse_duration
-    from liqcore.io import load_events
-
-    latency = parse_duration(args.feed_latency, "feed-latency")
-    return load_events(args.paths, format=args.format, strict=args.strict, feed_latency_ns=latency,
-                       instruments=args.instruments)
-
-
-def select(result, kind=None, symbol=None, venue=None, limit=None) -> np.ndarray:
-    """Filter a LoadResult's events by kind/symbol/venue names (comma lists) and a count limit."""
-    from liqcore.types import Kind, Venue
-    from liqcore.venues.common import KIND_BY_NAME
-
-    ev = result.events
-    mask = np.ones(len(ev), dtype=bool)
-    if kind:
-        codes = []
-        for k in str(kind).split(","):
-            k = k.strip().lower()
-            if not k:
-                continue
-            if k.endswith("s") and k[:-1] in KIND_BY_NAME:
-                k = k[:-1]
-            if k not in KIND_BY_NAME:
-                raise ValueError(f"kind: unknown kind {k!r} (expected {', '.join(x.name.lower() for x in Kind)})")
-            codes.append(KIND_BY_NAME[k])
-        mask &= np.isin(ev["kind"], codes)
-    if venue:
-        vs = [int(Venue.parse(v)) for v in str(venue).split(",") if v.strip()]
-        mask &= np.isin(ev["venue"], vs)
-    if symbol:
-        wanted = {s.strip().upper() for s in str(symbol).split(",") if s.strip()}
-        ids = [sid for sid, _, s in result.registry if s in wanted]
-        mask &= np.isin(ev["symbol_id"], ids)
-    out = ev[mask]
-    if limit is not None:
-        if limit < 0:
-            raise ValueError("limit: must be >= 0")
-        out = out[:limit]
-    return out
 
 
 def write_json_lines(events: np.ndarray, registry, out) -> None:
@@ -186,18 +130,17 @@ def print_summary(result, events: np.ndarray) -> None:
     console.print(ft)
 
 
-def selection_label(**flags) -> str:
-    """``--kind liquidation --symbol BTCUSDT`` from the filters given (for messages)."""
-    return " ".join(f"--{k} {v}" for k, v in flags.items() if v)
-
-
 def run(args) -> int:
+    from liqcore.commands.inputs import load_recordings, select, selection_label, time_window
     from liqcore.io import require_events
 
-    result = load_from_args(args)
-    events = select(result, args.kind, args.symbol, args.venue)
+    start, end = time_window(args)
+    result = load_recordings(args)
+    events = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, venue=args.venue,
+                    start=start, end=end)
     require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
-                   selection=selection_label(kind=args.kind, symbol=args.symbol, venue=args.venue))
+                   selection=selection_label(kind=args.kind, symbol=args.symbol, venue=args.venue,
+                                             start=args.start, end=args.end))
     if args.limit is not None:  # what the user asked for (0 included): not an empty input
         if args.limit < 0:
             raise ValueError("limit: must be >= 0")

@@ -22,91 +22,12 @@ from __future__ import annotations
 HELP = "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)"
 
 
-def add_input_arguments(parser) -> None:
-    """Input selection shared by ``features`` and ``study``: recordings or a synthetic market."""
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="recordings (files or directories)")
-    from liqcore.io import format_arg
-
-    parser.add_argument("--format", default=None, metavar="F", type=format_arg,
-                        help="force the input format (default: detect per file; see `liqcore events --help`)")
-    parser.add_argument("--allow-empty", action="store_true",
-                        help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
-    src = parser.add_argument_group("synthetic market")
-    src.add_argument("--synthetic", action="store_true", help="use a synthetic market instead of files")
-    src.add_argument("--days", type=float, default=30.0, help="synthetic market length in days (default 30)")
-    src.add_argument("--symbols", default=None,
-                     help="comma list of symbols: the synthetic market's (default: BTCUSDT,ETHUSDT,SOLUSDT,"
-                          "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
-    src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
-    src.add_argument("--venue", default="bybit", help="synthetic market venue (default bybit)")
-    src.add_argument("--preset", default=None,
-                     help="named synthetic market: default, null (liquidations move no price, no effects), "
-                          "reversion, continuation, contagion, volatility, time_of_day, open_interest")
-    src.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
-                     help="set one synthetic-market knob (a generator parameter such as vol_liq, p_cont, impact, "
-                          "diurnal_a, or a market effect such as contagion, contagion_lag_s, open_interest, "
-                          "oi_organic); repeatable")
-
-
-def synthetic_knobs(args) -> tuple[dict, dict]:
-    """(generator overrides, market effects) from ``--knob NAME=VALUE`` arguments."""
-    from liqcore._jit.synth import PARAM_NAMES
-    from liqcore.backtest.synthetic import Effects
-
-    over, eff = {}, {}
-    for item in getattr(args, "knob", None) or []:
-        name, sep, value = str(item).partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise ValueError(f"knob: expected NAME=VALUE; got {item!r}")
-        if name in Effects.__dataclass_fields__:
-            if name == "open_interest":
-                v = value.strip().lower()
-                if v not in ("1", "0", "true", "false", "yes", "no"):
-                    raise ValueError(f"knob: {name} expects true or false; got {value!r}")
-                eff[name] = v in ("1", "true", "yes")
-            elif name == "leader":
-                eff[name] = value.strip().upper()
-            else:
-                try:
-                    eff[name] = float(value)
-                except ValueError:
-                    raise ValueError(f"knob: {name} expects a number; got {value!r}") from None
-        elif name in PARAM_NAMES:
-            try:
-                over[name] = float(value)
-            except ValueError:
-                raise ValueError(f"knob: {name} expects a number; got {value!r}") from None
-        else:
-            raise ValueError(f"knob: unknown synthetic-market knob {name!r}")
-    return over, eff
-
-
-def load_input(args, params, steps):
-    """(events, registry, label, symbols filter) from the input arguments."""
-    from liqcore.commands.backtest import load_source
-
-    events, registry, label = load_source(args, params, steps)
-    symbols = None
-    if args.symbols and not args.synthetic:
-        symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
-        if len(events):
-            import numpy as np
-
-            from liqcore.io import require_usable
-
-            wanted = {s.upper().rpartition(":")[2] for s in symbols}
-            ids = [sid for sid, _, name in registry if name.upper() in wanted]
-            require_usable(int(np.isin(events["symbol_id"], ids).sum()), args.paths,
-                           reason=f"none of its {len(events):,} events match --symbols {args.symbols}",
-                           allow_empty=args.allow_empty)
-    return events, registry, label, symbols
-
-
 def add_arguments(parser) -> None:
     from liqcore.config import add_param_arguments
 
-    add_input_arguments(parser)
+    from liqcore.commands.inputs import add_plugin_argument, add_source_arguments
+
+    add_source_arguments(parser)
     named = parser.add_argument_group("named features")
     named.add_argument("--list", action="store_true", help="print every feature name with its definition and exit")
     named.add_argument("--at", metavar="T[,T...]", help="times: ISO-8601 (2026-01-05T13:00:00Z) or ns since the epoch")
@@ -116,8 +37,7 @@ def add_arguments(parser) -> None:
                        help="history values of a transform: the feature at t - k*window, k = 1..N (default 96)")
     named.add_argument("--min-periods", type=int, default=20,
                        help="fewer non-null history values than this give null (default 20)")
-    named.add_argument("--plugin", action="append", default=[], metavar="MODULE|FILE.py",
-                       help="import a module or file that registers user features (repeatable)")
+    add_plugin_argument(named)
     bars = parser.add_argument_group("bars")
     bars.add_argument("--bar", default="1m", help="bar length (default 1m)")
     bars.add_argument("--zscore-window", type=int, default=96,
@@ -148,45 +68,6 @@ def summary_frame(df):
         "bars_|z_ofi|>2": g["z_ofi"].apply(lambda z: int((z.abs() > 2).sum())),
         "last_funding": g["funding_rate"].last(),
     }).reset_index()
-
-
-def print_frame(console, frame, title: str) -> None:
-    import pandas as pd
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left")
-    for c in frame.columns:
-        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(frame[c]) else "left")
-    for row in frame.itertuples(index=False):
-        cells = []
-        for v in row:
-            if isinstance(v, float):
-                cells.append("—" if v != v else (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"))
-            else:
-                cells.append(f"{v:,}" if isinstance(v, int) else str(v))
-        t.add_row(*cells)
-    console.print(t)
-
-
-def load_plugins(plugins) -> None:
-    """Import each module name or .py file (they register user features)."""
-    import importlib
-    import importlib.util
-    from pathlib import Path
-
-    for p in plugins or ():
-        path = Path(p)
-        try:
-            if p.endswith(".py"):
-                if not path.is_file():
-                    raise ValueError(f"plugin: file {p!r} not found")
-                spec = importlib.util.spec_from_file_location(f"liqcore_plugin_{path.stem}", path)
-                mod = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(mod)
-            else:
-                importlib.import_module(p)
-        except ImportError as exc:
-            raise ValueError(f"plugin: cannot import {p!r}: {exc}") from None
 
 
 def print_list(console) -> None:
@@ -226,7 +107,7 @@ def run_named(args) -> int:
     import orjson
     from rich.console import Console
 
-    from liqcore.commands.backtest import _Steps
+    from liqcore.commands.inputs import Steps, load_input
     from liqcore.config import params_from_args
     from liqcore.research.store import REASONS, FeatureStore, _names_list, parse_times
     from liqcore.research.registry import parse_name
@@ -238,7 +119,7 @@ def run_named(args) -> int:
         parse_name(n)  # a bad name fails before any data is loaded
     times = parse_times(args.at)
     params = params_from_args(args)
-    with _Steps(not args.no_progress and not args.json) as steps:
+    with Steps(not args.no_progress and not args.json) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
         if args.synthetic and args.symbols:
             symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
@@ -300,6 +181,8 @@ def run_named(args) -> int:
 def run(args) -> int:
     from pathlib import Path
 
+    from liqcore.commands.inputs import load_plugins
+
     load_plugins(args.plugin)
     if args.list:
         from rich.console import Console
@@ -311,7 +194,8 @@ def run(args) -> int:
 
     from rich.console import Console
 
-    from liqcore.commands.backtest import _Steps
+    from liqcore.commands.inputs import Steps, load_input
+    from liqcore.commands.outputs import print_frame
     from liqcore.config import parse_duration, params_from_args
     from liqcore.research.features import features
 
@@ -326,7 +210,7 @@ def run(args) -> int:
     from liqcore.commands.outputs import output_file
 
     output_file(out, "--out")
-    with _Steps(not args.no_progress) as steps:
+    with Steps(not args.no_progress) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"building {args.bar} bars from {len(events):,} events")
         df = features(events, registry, bar=args.bar, zscore_window=args.zscore_window, lag=args.lag,

@@ -16,18 +16,17 @@ HELP = "recompute features on the input cut at sampled times; exit 1 when a valu
 
 
 def add_arguments(parser) -> None:
-    from liqcore.commands.features import add_input_arguments
+    from liqcore.commands.inputs import add_plugin_argument, add_source_arguments
     from liqcore.config import add_param_arguments
 
-    add_input_arguments(parser)
+    add_source_arguments(parser)
     g = parser.add_argument_group("audit")
     g.add_argument("--names", metavar="N[,N...]", help="features to audit (default: every named and registered one)")
     g.add_argument("--samples", type=int, default=20, help="sampled times (default 20)")
     g.add_argument("--audit-seed", type=int, default=0, help="seed of the sampled times (default 0)")
     g.add_argument("--lookback", type=int, default=96, help="history values of a transform (default 96)")
     g.add_argument("--min-periods", type=int, default=20, help="minimum non-null history values (default 20)")
-    g.add_argument("--plugin", action="append", default=[], metavar="MODULE|FILE.py",
-                   help="import a module or file that registers user features (repeatable)")
+    add_plugin_argument(g)
     g.add_argument("--json", action="store_true", help="the result as one JSON object")
     g.add_argument("--no-progress", action="store_true", help="no progress display")
     add_param_arguments(parser, groups=("detector",))
@@ -38,8 +37,7 @@ def run(args) -> int:
 
     import orjson
 
-    from liqcore.commands.backtest import _Steps
-    from liqcore.commands.features import load_input, load_plugins
+    from liqcore.commands.inputs import Steps, load_input, load_plugins
     from liqcore.config import params_from_args
     from liqcore.research.audit import leak_audit
 
@@ -47,7 +45,7 @@ def run(args) -> int:
     if args.samples < 1:
         raise ValueError(f"samples: must be a positive integer; got {args.samples}")
     params = params_from_args(args)
-    with _Steps(not args.no_progress and not args.json) as steps:
+    with Steps(not args.no_progress and not args.json) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
         if args.synthetic and args.symbols:
             symbols = None

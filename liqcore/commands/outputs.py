@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["OutputPathError", "output_file", "output_dir"]
+__all__ = ["OutputPathError", "output_file", "output_dir", "print_frame"]
 
 
 class OutputPathError(ValueError):
@@ -75,3 +75,21 @@ def output_file(path: str | os.PathLike | None, flag: str = "out") -> Path | Non
     if p.exists() and not os.access(p, os.W_OK):
         raise OutputPathError(f"{flag}: cannot write {p}: permission denied")
     return p
+
+
+def print_frame(console, frame, title: str) -> None:
+    import pandas as pd
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for c in frame.columns:
+        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(frame[c]) else "left")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append("—" if v != v else (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"))
+            else:
+                cells.append(f"{v:,}" if isinstance(v, int) else str(v))
+        t.add_row(*cells)
+    console.print(t)

@@ -21,10 +21,10 @@ HELP = "run every research study; --report DIR writes FINDINGS.md + an HTML page
 
 
 def add_arguments(parser) -> None:
-    from liqcore.commands.features import add_input_arguments
+    from liqcore.commands.inputs import add_source_arguments
     from liqcore.config import add_param_arguments
 
-    add_input_arguments(parser)
+    add_source_arguments(parser)
     r = parser.add_argument_group("research")
     r.add_argument("--studies", default=None, help="comma list of studies to run (default: all)")
     r.add_argument("--report", metavar="DIR", default=None, help="write FINDINGS.md, index.html, figures, findings.json")
@@ -37,7 +37,7 @@ def run(args) -> int:
     import numpy as np
     import orjson
 
-    from liqcore.commands.backtest import load_source
+    from liqcore.commands.inputs import load_source
     from liqcore.config import params_from_args
     from liqcore.research.report import criteria, run_all, write_report
     from liqcore.research.studies import STUDIES

@@ -26,10 +26,10 @@ STUDY_NAMES = ("event", "ic", "heatmap", "contagion", "volatility", "oi", "micro
 
 
 def add_arguments(parser) -> None:
-    from liqcore.commands.features import add_input_arguments
+    from liqcore.commands.inputs import add_source_arguments
     from liqcore.config import add_param_arguments
 
-    add_input_arguments(parser)
+    add_source_arguments(parser)
     st = parser.add_argument_group("study")
     st.add_argument("--horizons", default="10s,30s,1m,5m,15m", help="comma list of horizons (default 10s,30s,1m,5m,15m)")
     st.add_argument("--max-ref-age", dest="param_max_ref_age_ns", default=None, metavar="DUR",
@@ -64,7 +64,7 @@ def run(args) -> int:
 
 
 def print_result(console, res) -> None:
-    from liqcore.commands.features import print_frame
+    from liqcore.commands.outputs import print_frame
 
     console.print(f"[bold]{res.name}[/]: {res.title}")
     if not res.available:
@@ -89,8 +89,8 @@ def print_result(console, res) -> None:
 def run_named(name: str, args) -> int:
     import orjson
 
-    from liqcore.commands.backtest import _Steps
-    from liqcore.commands.features import load_input
+    from liqcore.commands.inputs import Steps
+    from liqcore.commands.inputs import load_input
     from liqcore.config import params_from_args
     from liqcore.research.studies import Panel, run_study
 
@@ -101,7 +101,7 @@ def run_named(name: str, args) -> int:
         raise ValueError("out: only the event study writes per-cascade rows; use --json for this study")
     if name == "oi" and args.synthetic:
         args.synthetic_effects = {"open_interest": True}
-    with _Steps(not args.no_progress and not args.json) as steps:
+    with Steps(not args.no_progress and not args.json) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"{name} study on {len(events):,} events")
         panel = Panel(events, registry, symbols)
@@ -141,8 +141,8 @@ def run_named(name: str, args) -> int:
 def run_event(args) -> int:
     import orjson
 
-    from liqcore.commands.backtest import _Steps
-    from liqcore.commands.features import load_input, print_frame
+    from liqcore.commands.inputs import Steps, load_input
+    from liqcore.commands.outputs import print_frame
     from liqcore.config import params_from_args
     from liqcore.research.study import _parse_horizons, event_study, plot_study, summarize_study
 
@@ -158,7 +158,7 @@ def run_event(args) -> int:
 
     output_file(args.out, "--out")
     output_file(args.plot, "--plot")
-    with _Steps(not args.no_progress and not args.json) as steps:
+    with Steps(not args.no_progress and not args.json) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"detecting cascades and measuring returns in {len(events):,} events")
         df = event_study(events, registry, params=params, horizons=horizons, symbols=symbols)

@@ -34,13 +34,16 @@ _METRICS = {"trades": "trades", "win_rate": "win", "avg_return": "mean ret", "to
 
 def add_arguments(parser) -> None:
     from liqcore.commands._scale import add_scale_arguments
-    from liqcore.commands.backtest import add_arguments as add_backtest_arguments
+    from liqcore.commands.inputs import add_source_arguments
+    from liqcore.config import add_param_arguments
 
-    add_backtest_arguments(parser)
-    for a in parser._actions:  # a sweep writes one table, not a ledger directory
-        if a.dest == "out":
-            a.metavar = "FILE"
-            a.help = "write the table: FILE.parquet (resumable, see above) or FILE.csv"
+    add_source_arguments(parser, what="sweep")
+    out = parser.add_argument_group("output")
+    out.add_argument("--equity", type=float, default=10_000.0, help="starting equity in quote units (default 10000)")
+    out.add_argument("--out", metavar="FILE", help="write the table: FILE.parquet (resumable, see above) or FILE.csv")
+    out.add_argument("--json", action="store_true", help="print the table as JSON records instead of a table")
+    out.add_argument("--no-progress", action="store_true", help="no progress display")
+    add_param_arguments(parser)
     add_scale_arguments(parser)
     g = parser.add_argument_group("sweep")
     g.add_argument("--ranges", default=None, metavar="A:B,C:D",
@@ -186,8 +189,6 @@ def run(args) -> int:
     det_names, _ = split_grid(grid)
     if not args.equity > 0:
         raise ValueError("equity: must be positive")
-    if args.report:
-        raise ValueError("report: a sweep writes a table (--out) and a heatmap (--plot), not a report")
     if args.top < 1:
         raise ValueError("top: must be >= 1")
     out = args.out

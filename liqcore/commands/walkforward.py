@@ -20,12 +20,17 @@ HELP = "walk-forward validation of a parameter grid: per-fold selection, out-of-
 
 def add_arguments(parser) -> None:
     from liqcore.commands._scale import add_scale_arguments
-    from liqcore.commands.backtest import add_arguments as add_backtest_arguments
+    from liqcore.commands.inputs import add_source_arguments
+    from liqcore.config import add_param_arguments
 
-    add_backtest_arguments(parser)
-    for a in parser._actions:
-        if a.dest == "out":
-            a.help = "write walkforward.json, walkforward.png and the cells (cells.parquet, resumable) into DIR"
+    add_source_arguments(parser, what="walk forward on")
+    out = parser.add_argument_group("output")
+    out.add_argument("--equity", type=float, default=10_000.0, help="starting equity in quote units (default 10000)")
+    out.add_argument("--out", metavar="DIR",
+                     help="write walkforward.json, walkforward.png and the cells (cells.parquet, resumable) into DIR")
+    out.add_argument("--json", action="store_true", help="print the report as JSON")
+    out.add_argument("--no-progress", action="store_true", help="no progress display")
+    add_param_arguments(parser)
     add_scale_arguments(parser, walkforward=True)
     g = parser.add_argument_group("walk-forward")
     g.add_argument("--folds", type=int, default=4, metavar="N", help="number of train/test folds (default 4)")
@@ -55,8 +60,6 @@ def run(args) -> int:
     det_names, _ = split_grid(grid)
     if args.metric not in SELECT_METRICS:
         raise ValueError(f"metric: expected one of {', '.join(SELECT_METRICS)}; got {args.metric!r}")
-    if args.report:
-        raise ValueError("report: give --out DIR (JSON, Parquet, figure) for a walk-forward")
     if args.cscv_blocks < 2 or args.cscv_blocks % 2:
         raise ValueError("cscv-blocks: must be an even number >= 2")
     if not args.equity > 0:

@@ -37,6 +37,9 @@ DEFAULT_STRATEGY = "cascade-mm"
 _BUILTIN: dict[str, str] = {
     "cascade-mm": "liqcore.strategies.cascade_mm:CascadeMM",
 }
+from liqcore.strategies.catalog import SEVEN as _SEVEN  # noqa: E402  (the seven of the source documents)
+
+_BUILTIN.update(_SEVEN)
 _REGISTRY: dict[str, type] = {}
 
 

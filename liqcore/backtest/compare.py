@@ -1,0 +1,292 @@
+"""Every strategy on the same inputs, in and out of sample: the honest comparison.
+
+    >>> from liqcore.backtest.compare import compare, market
+    >>> m = market("null", days=7)                            # the null synthetic market
+    >>> res = compare(m.events, m.registry, label="null")     # all eight strategies, 4 folds
+    >>> res.frame()                                           # one row per (strategy, sample)
+
+For each strategy (its own parameters at their defaults; the shared execution and risk parameters
+as given) one backtest runs over the whole input through the one execution model, and its trades
+are split by their **decision time** (the signal's time):
+
+* **walk-forward folds**: the span from the first to the last event is cut into ``folds + 1``
+  equal blocks (:func:`folds`); fold ``k`` trains on block ``k`` and tests on block ``k + 1``.
+  Nothing is fitted on the train windows here (every parameter is fixed at its default), so
+* **in sample** = the trades decided in the first train window (block 0), and
+* **out of sample** = the test windows' trades concatenated (blocks 1 .. folds), and
+* **all** = every trade.
+
+Per sample: trades, win rate (net return > 0), mean return per trade **gross** (the price move
+from the entry fill to the exit fill in the trade's direction, slippage included, fees and funding
+excluded) and **net** (after fees and funding), each with a two-sided Student-t confidence
+interval of the mean (``mean ± t(1 - (1 - ci)/2, n - 1) · sd / √n``, sd with ddof 1; none below
+2 trades), the Sharpe ratio of daily returns (annualised with √365, every UTC day of the sample's
+window counts; only for windows of at least :data:`MIN_SHARPE_DAYS` days) and the maximum drawdown of the sample's realised equity curve.
+
+The feature rule ``flush-reversal-rule`` is also scored as a binary prediction
+(:func:`liqcore.strategies.flush_reversal.evaluate_binary`): hits, hit rate, one-sided binomial
+p-value against the 50/50 prior and a Wilson interval.
+
+:func:`market` builds the default synthetic market or the **null market** (the same generator with
+every effect of liquidations on later prices switched off).  On the null market no strategy may
+show a positive gross edge beyond its interval: such an edge is a bug or a leak, not a result.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["market", "folds", "mean_ci", "compare", "CompareResult", "MARKETS", "NULL_GUARD_SAMPLE"]
+
+#: synthetic markets of ``liqcore compare --synthetic``
+MARKETS = ("default", "null")
+#: the sample the null-market guard reads
+NULL_GUARD_SAMPLE = "all"
+NS_PER_DAY = 86_400_000_000_000
+#: a Sharpe ratio of daily returns is reported for samples of at least this many days
+MIN_SHARPE_DAYS = 5
+
+
+def market(kind: str = "default", **kw):
+    """The synthetic market ``kind``: ``"default"`` or ``"null"`` (liquidations have no effect on
+    later prices: the generator's ``null`` preset).  ``kw`` go to
+    :func:`liqcore.backtest.synthetic.synthetic_market` (days, symbols, seed, venue, cache_dir)."""
+    from liqcore.backtest.synthetic import synthetic_market
+
+    if kind not in MARKETS:
+        raise ValueError(f"market: expected one of {', '.join(MARKETS)}; got {kind!r}")
+    return synthetic_market(preset="null" if kind == "null" else None, **kw)
+
+
+def folds(start_ns: int, end_ns: int, n_folds: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Chronological walk-forward folds over ``[start_ns, end_ns)``: ``[((train0, train1), (test0,
+    test1)), ...]``.  The span is cut into ``n_folds + 1`` equal blocks; fold ``k`` trains on block
+    ``k`` and tests on block ``k + 1`` (rolling windows)."""
+    n = int(n_folds)
+    if n < 1:
+        raise ValueError(f"folds: must be >= 1; got {n_folds!r}")
+    span = int(end_ns) - int(start_ns)
+    block = span // (n + 1)
+    if block <= 0:
+        raise ValueError(f"folds: the data span is too short for {n} folds")
+    try:  # the walk-forward module's folds, where this checkout has it
+        from liqcore.backtest.walkforward import folds as wf_folds
+    except ImportError:
+        wf_folds = None
+    if wf_folds is not None:
+        return [((f.train.start_ns, f.train.end_ns), (f.test.start_ns, f.test.end_ns))
+                for f in wf_folds(start_ns, end_ns, n)]
+    out = []
+    for k in range(n):
+        t0 = int(start_ns) + (k + 1) * block
+        out.append(((t0 - block, t0), (t0, t0 + block)))
+    return out
+
+
+def mean_ci(x: np.ndarray, ci: float = 0.95) -> tuple[float | None, float | None, float | None]:
+    """(mean, low, high): the Student-t interval of the mean at level ``ci`` (None below 2 values;
+    a zero spread gives low = high = mean)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return None, None, None
+    m = float(np.mean(x))
+    if n < 2:
+        return m, None, None
+    from scipy.stats import t as student_t
+
+    half = float(student_t.ppf(1.0 - (1.0 - ci) / 2.0, n - 1)) * float(np.std(x, ddof=1)) / math.sqrt(n)
+    return m, m - half, m + half
+
+
+def _fin(x):
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def _sample_row(res, mask: np.ndarray, w0: int, w1: int, ci: float) -> dict:
+    from liqcore.backtest import metrics as M
+
+    L = res.ledger
+    sub = L[mask]
+    gross = sub["ret"] + sub["fees"] + sub["funding"]
+    g, glo, ghi = mean_ci(gross, ci)
+    m, lo, hi = mean_ci(sub["ret"], ci)
+    s = M.summarize(L, res.counts, res.equity0, int(w0), max(int(w1) - 1, int(w0)), mask=mask)
+    return {
+        "trades": int(len(sub)),
+        "win_rate": float(np.mean(sub["ret"] > 0)) if len(sub) else None,
+        "gross_mean": _fin(g), "gross_lo": _fin(glo), "gross_hi": _fin(ghi),
+        "net_mean": _fin(m), "net_lo": _fin(lo), "net_hi": _fin(hi),
+        "sharpe": _fin(s["sharpe"]) if (int(w1) - int(w0)) >= MIN_SHARPE_DAYS * NS_PER_DAY else None, "max_drawdown": _fin(s["max_drawdown"]), "total_return": _fin(s["total_return"]),
+        "start_ns": int(w0), "end_ns": int(w1),
+    }
+
+
+@dataclass
+class CompareResult:
+    """Rows of one comparison on one input (``rows``: one dict per strategy and sample)."""
+
+    label: str
+    rows: list[dict]
+    folds: list
+    in_sample: tuple[int, int]
+    out_of_sample: tuple[int, int]
+    ci: float
+    binary: dict = field(default_factory=dict)  # sample -> evaluate_binary result (flush-reversal-rule)
+    events: int = 0
+    seconds: dict = field(default_factory=dict)  # strategy -> wall seconds
+
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+    def row(self, strategy: str, sample: str = "all") -> dict:
+        for r in self.rows:
+            if r["strategy"] == strategy and r["sample"] == sample:
+                return r
+        raise KeyError((strategy, sample))
+
+    def to_json(self) -> dict:
+        return {"label": self.label, "events": self.events, "ci": self.ci, "ci_method": "student-t",
+                "folds": [{"train": list(a), "test": list(b)} for a, b in self.folds],
+                "in_sample": list(self.in_sample), "out_of_sample": list(self.out_of_sample),
+                "rows": self.rows, "binary": self.binary}
+
+
+def check_strategies(names, params) -> list:
+    """``[(strategy instance, resolved params)]`` for ``names`` (all registered strategies when
+    None): an unknown name or a parameter of another strategy is a ValueError, before any work."""
+    from liqcore.backtest.run import resolve_strategy
+    from liqcore.strategies import strategy_names
+
+    names = list(strategy_names()) if not names else list(names)
+    if not names:
+        raise ValueError("strategies: give at least one strategy")
+    seen = set()
+    out = []
+    for n in names:
+        obj, p = resolve_strategy(n, params)
+        if type(obj).name in seen:
+            raise ValueError(f"strategies: {type(obj).name!r} given twice")
+        seen.add(type(obj).name)
+        out.append((obj, p))
+    return out
+
+
+def check_inputs(strategies, kinds: set[str]) -> None:
+    """Every strategy's needed inputs are in ``kinds``; else a ValueError naming what is missing."""
+    for obj, _ in strategies:
+        cls = type(obj)
+        missing = sorted(set(cls.needs) - set(kinds))
+        if missing:
+            raise ValueError(f"strategy {cls.name}: the data has no {', '.join(missing)} events, which this "
+                             f"strategy needs (leave it out with --strategies)")
+
+
+def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_folds: int = 4, ci: float = 0.95,
+            equity: float = 1.0, label: str = "", progress=None) -> CompareResult:
+    """Run each strategy (names, default every registered one) once on ``events`` and split its
+    trades into in sample / out of sample by the walk-forward folds (module docstring)."""
+    import time
+
+    from liqcore.backtest.run import detect, input_kinds, prepare_events, run_strategy
+    from liqcore.config import Params
+
+    if not 0.0 < float(ci) < 1.0:
+        raise ValueError(f"ci: must be in (0, 1); got {ci!r}")
+    params = params or Params()
+    strats = check_strategies(strategies, params)
+    events = prepare_events(events)
+    if not len(events):
+        raise ValueError("events: nothing to compare on (no events)")
+    check_inputs(strats, input_kinds(events))
+    start, end = int(events["ts_recv"][0]), int(events["ts_recv"][-1]) + 1
+    fl = folds(start, end, n_folds)
+    ins = fl[0][0]
+    oos = (fl[0][1][0], fl[-1][1][1])
+    samples = {"all": (start, end), "in": ins, "out": oos}
+    records = None
+    rows, binary, secs = [], {}, {}
+    for obj, p in strats:
+        name = type(obj).name
+        if progress is not None:
+            progress(name)
+        t0 = time.perf_counter()
+        rec = None
+        if type(obj).uses_detector:
+            if records is None:  # the detector's records depend on detector parameters only: one detection
+                records = detect(events, params)[0]
+            rec = records
+        res = run_strategy(events, registry, p, obj, equity=equity, records=rec)
+        secs[name] = time.perf_counter() - t0
+        t_sig = res.ledger["signal_ns"]
+        for sample, (w0, w1) in samples.items():
+            mask = (t_sig >= w0) & (t_sig < w1)
+            rows.append({"strategy": name, "sample": sample, **_sample_row(res, mask, w0, w1, ci)})
+        if name == "flush-reversal-rule":
+            from liqcore.strategies.flush_reversal import evaluate_binary
+
+            sig = res.signals
+            for sample, (w0, w1) in samples.items():
+                b = evaluate_binary(sig[(sig["ts_ns"] >= w0) & (sig["ts_ns"] < w1)], events, confidence=ci)
+                if b.get("wilson") is not None:
+                    b["wilson"] = list(b["wilson"])
+                if b.get("wilson_vs_open") is not None:
+                    b["wilson_vs_open"] = list(b["wilson_vs_open"])
+                binary[sample] = b
+    return CompareResult(label=label, rows=rows, folds=fl, in_sample=ins, out_of_sample=oos, ci=float(ci),
+                         binary=binary, events=int(len(events)), seconds=secs)
+
+
+def null_guard(result: CompareResult, sample: str = NULL_GUARD_SAMPLE) -> list[str]:
+    """The strategies whose gross mean return per trade has a confidence interval entirely above 0
+    on ``result`` (on the null market: a bug or a leak)."""
+    return [r["strategy"] for r in result.rows
+            if r["sample"] == sample and r["gross_lo"] is not None and r["gross_lo"] > 0]
+
+
+def plot(results: dict, path: str, title: str = "") -> None:
+    """Per-strategy mean return per trade (bp) with its interval, gross and net, one marker per
+    market (``results``: market label -> :class:`CompareResult`), all trades."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(results)
+    names = list(dict.fromkeys(r["strategy"] for res in results.values() for r in res.rows))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=False)
+    width = 0.8 / max(len(labels), 1)
+    for ax, kind in zip(axes, ("gross", "net")):
+        for i, lab in enumerate(labels):
+            res = results[lab]
+            xs, ys, lo, hi = [], [], [], []
+            for j, n in enumerate(names):
+                try:
+                    r = res.row(n, "all")
+                except KeyError:
+                    continue
+                m = r[f"{kind}_mean"]
+                if m is None:
+                    continue
+                a = r[f"{kind}_lo"] if r[f"{kind}_lo"] is not None else m
+                b = r[f"{kind}_hi"] if r[f"{kind}_hi"] is not None else m
+                xs.append(j - 0.4 + width * (i + 0.5))
+                ys.append(m * 1e4)
+                lo.append((m - a) * 1e4)
+                hi.append((b - m) * 1e4)
+            ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=lab)
+        ax.axhline(0.0, color="grey", lw=0.8)
+        ax.set_xticks(range(len(names)), names, rotation=35, ha="right")
+        ax.set_ylabel(f"mean {kind} return per trade (bp)")
+        ax.set_title(f"{kind} ({'before' if kind == 'gross' else 'after'} fees), "
+                     f"{int(round(next(iter(results.values())).ci * 100))}% t-interval")
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

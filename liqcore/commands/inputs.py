@@ -1,0 +1,385 @@
+"""The input side every command shares: its arguments and its loading.
+
+Commands read recordings (files or directories, any format :func:`liqcore.io.load_events` reads)
+or a seeded synthetic market, and narrow them with the same filters.  Every command takes its input
+arguments and its loading from here; no command imports another command's helpers.
+
+    from liqcore.commands.inputs import add_source_arguments, load_source, Steps
+    add_source_arguments(parser)                 # PATH..., --format, --allow-empty, --synthetic ..., filters
+    events, registry, label = load_source(args, params, steps)
+
+Two shapes of input:
+
+* a **source** (:func:`add_source_arguments` / :func:`load_source`): recordings or ``--synthetic``
+  (``--days``, ``--symbols``, ``--seed``, ``--venue``, ``--preset``, ``--knob``), with ``--start`` / ``--end`` (receive time)
+  and, for recordings, ``--symbols`` as a filter;
+* **recordings only** (:func:`add_recording_arguments` / :func:`load_recordings`): ``--strict``,
+  ``--feed-latency``, ``--instruments`` besides ``--format`` and ``--allow-empty``, with the filters
+  of :func:`select` (``--kind``, ``--symbol``, ``--venue``, ``--start``, ``--end``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "Steps", "add_source_arguments", "add_synthetic_arguments", "add_time_arguments", "add_recording_arguments",
+    "load_source", "load_input", "load_recordings", "select", "selection_label", "symbol_list", "time_window",
+    "apply_time_window", "load_plugins", "SYNTHETIC_KINDS", "synthetic_knobs", "synthetic_from_args",
+]
+
+#: the event kinds every synthetic market holds (a strategy's inputs are checked against these
+#: before the market is built)
+SYNTHETIC_KINDS = frozenset({"liquidation", "trade", "mark", "funding"})
+
+
+class Steps:
+    """A rich progress display of named steps on stderr (silent when disabled)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._p = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                               console=Console(stderr=True), transient=True)
+            self._p.__enter__()
+        return self
+
+    def step(self, text: str):
+        if self._p is not None:
+            for t in self._p.tasks:
+                if not t.finished:
+                    self._p.update(t.id, completed=1, total=1)
+            self._p.add_task(text, total=None)
+
+    def __exit__(self, *exc):
+        if self._p is not None:
+            self._p.__exit__(*exc)
+
+
+# ---- arguments ----------------------------------------------------------------------------------------
+def _format_argument(parser, *, choices: bool) -> None:
+    from liqcore.io import FORMATS, format_arg
+
+    if choices:
+        parser.add_argument("--format", type=format_arg, choices=FORMATS, metavar="F", default=None,
+                            help="force the input format, one of: " + ", ".join(FORMATS) + " (default: detect per file)")
+    else:
+        parser.add_argument("--format", default=None, metavar="F", type=format_arg,
+                            help="force the input format (default: detect per file; see `liqcore events --help`)")
+
+
+def _allow_empty_argument(parser) -> None:
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
+
+
+def add_time_arguments(parser) -> None:
+    """``--start`` / ``--end``: keep the events received in [start, end)."""
+    g = parser.add_argument_group("time filter")
+    g.add_argument("--start", default=None, metavar="T",
+                   help="keep events received at or after T (ISO-8601 like 2026-01-05T13:00:00Z, or ns since the epoch)")
+    g.add_argument("--end", default=None, metavar="T", help="keep events received before T (same forms)")
+
+
+def add_synthetic_arguments(parser, *, what: str = "use") -> None:
+    """``--synthetic`` and its options (``--days``, ``--symbols``, ``--seed``, ``--venue``)."""
+    src = parser.add_argument_group("synthetic market")
+    src.add_argument("--synthetic", action="store_true", help=f"{what} a synthetic market instead of files")
+    src.add_argument("--days", type=float, default=30.0, help="synthetic market length in days (default 30)")
+    src.add_argument("--symbols", default=None,
+                     help="comma list of symbols: the synthetic market's (default: BTCUSDT,ETHUSDT,SOLUSDT,"
+                          "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
+    src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
+    src.add_argument("--venue", default="bybit", help="synthetic market venue (default bybit)")
+    src.add_argument("--preset", default=None,
+                     help="named synthetic market: default, null (liquidations move no price, no effects), "
+                          "reversion, continuation, contagion, volatility, time_of_day, open_interest")
+    src.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                     help="set one synthetic-market knob (a generator parameter such as vol_liq, p_cont, impact, "
+                          "diurnal_a, or a market effect such as contagion, contagion_lag_s, open_interest, "
+                          "oi_organic); repeatable")
+
+
+def synthetic_knobs(args) -> tuple[dict, dict]:
+    """(generator overrides, market effects) from ``--knob NAME=VALUE`` arguments."""
+    from liqcore._jit.synth import PARAM_NAMES
+    from liqcore.backtest.synthetic import Effects
+
+    over, eff = {}, {}
+    for item in getattr(args, "knob", None) or []:
+        name, sep, value = str(item).partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"knob: expected NAME=VALUE; got {item!r}")
+        if name in Effects.__dataclass_fields__:
+            if name == "open_interest":
+                v = value.strip().lower()
+                if v not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(f"knob: {name} expects true or false; got {value!r}")
+                eff[name] = v in ("1", "true", "yes")
+            elif name == "leader":
+                eff[name] = value.strip().upper()
+            else:
+                try:
+                    eff[name] = float(value)
+                except ValueError:
+                    raise ValueError(f"knob: {name} expects a number; got {value!r}") from None
+        elif name in PARAM_NAMES:
+            try:
+                over[name] = float(value)
+            except ValueError:
+                raise ValueError(f"knob: {name} expects a number; got {value!r}") from None
+        else:
+            raise ValueError(f"knob: unknown synthetic-market knob {name!r}")
+    return over, eff
+
+
+def synthetic_from_args(args, steps=None, *, preset: str | None = None):
+    """The synthetic market of the arguments (``--days``, ``--symbols``, ``--seed``, ``--venue``,
+    ``--preset`` unless ``preset`` is given, ``--knob``, and ``args.synthetic_effects`` set by a
+    command).  Returns ``(market, label)``."""
+    from liqcore.backtest.synthetic import synthetic_market
+
+    kw = synthetic_symbols(args)
+    preset = preset if preset is not None else getattr(args, "preset", None)
+    if getattr(args, "knob", None) or getattr(args, "synthetic_effects", None):
+        over, eff = synthetic_knobs(args)
+        kw["overrides"] = over
+        kw["effects"] = {**(getattr(args, "synthetic_effects", None) or {}), **eff}
+    if steps is not None:
+        steps.step(f"synthetic market: {args.days:g} days" + (f", preset {preset}" if preset else ""))
+    m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue, preset=preset, **kw)
+    what = f", preset {preset}" if preset else ""
+    return m, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed}{what})"
+
+
+def add_source_arguments(parser, *, what: str = "use") -> None:
+    """Recordings or a synthetic market: ``PATH...``, ``--format``, ``--allow-empty``, the synthetic
+    market's options, ``--start`` / ``--end``."""
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="recordings (files or directories)")
+    _format_argument(parser, choices=False)
+    _allow_empty_argument(parser)
+    add_synthetic_arguments(parser, what=what)
+    add_time_arguments(parser)
+
+
+def add_recording_arguments(parser, *, nargs: str = "+", feed_latency: str = "duration",
+                            instruments: bool = True, format_choices: bool = True) -> None:
+    """Recordings only: ``PATH...``, ``--format`` (one of the formats), ``--strict``,
+    ``--feed-latency`` (``feed_latency="duration"``: a plain duration; ``"param"``: the parameter of
+    the one vocabulary), ``--allow-empty``, ``--instruments``; ``format_choices``: argparse checks the
+    ``--format`` name (else the loader does, with the same exit status 2)."""
+    parser.add_argument("paths", nargs=nargs, metavar="PATH", help="recording files or directories")
+    _format_argument(parser, choices=format_choices)
+    if feed_latency == "param":
+        parser.add_argument("--feed-latency", dest="param_feed_latency_ns", default=None, metavar="DUR",
+                            help="receive time = event time + DUR where none was recorded (default 0)")
+    else:
+        parser.add_argument("--feed-latency", default="0", metavar="DUR",
+                            help="receive time = event time + DUR where none was recorded (e.g. 150ms; default 0)")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop at the first bad record (file:line) instead of counting it")
+    _allow_empty_argument(parser)
+    if instruments:
+        parser.add_argument("--instruments", metavar="FILE",
+                            help="OKX instId -> ctVal JSON (plain mapping or an /api/v5/public/instruments response)")
+
+
+# ---- filters ------------------------------------------------------------------------------------------
+def symbol_list(text) -> list[str]:
+    """``"BTCUSDT, ethusdt"`` -> ``["BTCUSDT", "ETHUSDT"]`` (venue prefixes ``bybit:`` dropped)."""
+    return [s.strip().upper().rpartition(":")[2] for s in str(text or "").split(",") if s.strip()]
+
+
+def _time(value, name: str) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    from liqcore.research.store import parse_times
+
+    try:
+        t = parse_times(str(value))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if len(t) != 1:
+        raise ValueError(f"{name}: expected one time; got {value!r}")
+    return int(t[0])
+
+
+def time_window(args) -> tuple[int | None, int | None]:
+    """(start, end) in ns from ``--start`` / ``--end`` (None when not given); end after start."""
+    start = _time(getattr(args, "start", None), "start")
+    end = _time(getattr(args, "end", None), "end")
+    if start is not None and end is not None and end <= start:
+        raise ValueError("end: must be after --start")
+    return start, end
+
+
+def apply_time_window(events: np.ndarray, start: int | None, end: int | None) -> np.ndarray:
+    if start is None and end is None:
+        return events
+    ts = events["ts_recv"]
+    mask = np.ones(len(events), dtype=bool)
+    if start is not None:
+        mask &= ts >= start
+    if end is not None:
+        mask &= ts < end
+    return events if mask.all() else events[mask]
+
+
+def select(events: np.ndarray, registry, *, kind=None, symbol=None, venue=None, start=None, end=None,
+           keep_global: bool = False) -> np.ndarray:
+    """Events filtered by kind / symbol / venue names (comma lists) and receive time [start, end).
+    ``keep_global``: events without a symbol (gaps) pass the symbol filter."""
+    from liqcore.types import Kind, Venue
+    from liqcore.venues.common import KIND_BY_NAME
+
+    ev = events
+    mask = np.ones(len(ev), dtype=bool)
+    if kind:
+        codes = []
+        for k in str(kind).split(","):
+            k = k.strip().lower()
+            if not k:
+                continue
+            if k.endswith("s") and k[:-1] in KIND_BY_NAME:
+                k = k[:-1]
+            if k not in KIND_BY_NAME:
+                raise ValueError(f"kind: unknown kind {k!r} (expected {', '.join(x.name.lower() for x in Kind)})")
+            codes.append(KIND_BY_NAME[k])
+        mask &= np.isin(ev["kind"], codes)
+    if venue:
+        vs = [int(Venue.parse(v)) for v in str(venue).split(",") if v.strip()]
+        mask &= np.isin(ev["venue"], vs)
+    if symbol:
+        wanted = set(symbol_list(symbol)) | {s.strip().upper() for s in str(symbol).split(",") if s.strip()}
+        ids = [sid for sid, _, s in registry if s.upper() in wanted]
+        m = np.isin(ev["symbol_id"], ids)
+        mask &= (m | (ev["symbol_id"] < 0)) if keep_global else m
+    if start is not None:
+        mask &= ev["ts_recv"] >= start
+    if end is not None:
+        mask &= ev["ts_recv"] < end
+    return ev if mask.all() else ev[mask]
+
+
+def selection_label(**flags) -> str:
+    """``--kind liquidation --symbol BTCUSDT`` from the filters given (for messages)."""
+    return " ".join(f"--{k} {v}" for k, v in flags.items() if v)
+
+
+# ---- loading ------------------------------------------------------------------------------------------
+def synthetic_symbols(args) -> dict:
+    return {"symbols": tuple(symbol_list(args.symbols))} if getattr(args, "symbols", None) else {}
+
+
+def load_source(args, params, steps=None, *, filter_symbols: bool = False):
+    """(events, registry, label) from the source arguments: recordings or ``--synthetic``, cut to
+    ``--start`` / ``--end``.  ``filter_symbols``: recordings keep only ``--symbols`` (gap events
+    too)."""
+    steps = steps or Steps(False)
+    start, end = time_window(args)
+    if args.synthetic:
+        if args.paths:
+            raise ValueError("paths: give either recordings or --synthetic, not both")
+        m, label = synthetic_from_args(args, steps)
+        args._market = m  # the market's truth, for commands that report it
+        events = apply_time_window(m.events, start, end)
+        if len(events) != len(m.events):
+            label += " " + selection_label(start=args.start, end=args.end)
+        return events, m.registry, label
+    if not args.paths:
+        raise ValueError("paths: give recordings, or --synthetic")
+    from liqcore.io import load_events, require_events
+
+    from liqcore.dataset import is_dataset, load_dataset
+
+    if len(args.paths) == 1 and is_dataset(args.paths[0]):  # read lazily: only the partitions asked for
+        steps.step("reading the dataset")
+        syms = symbol_list(args.symbols) if getattr(args, "symbols", None) else None
+        res = load_dataset(args.paths[0], symbols=syms, start_ns=start, end_ns=end,
+                           max_clock_skew_ns=params.max_clock_skew_ns)
+        from liqcore.venues.common import fill_recv
+
+        fill_recv(res.events, params.feed_latency_ns)
+        events = apply_time_window(res.events, start, end)
+        require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False), usable=len(events),
+                       selection=selection_label(symbols=syms and ",".join(syms), start=args.start, end=args.end))
+        return events, res.registry, f"dataset {args.paths[0]}"
+
+    steps.step("loading recordings")
+    res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
+                      max_clock_skew_ns=params.max_clock_skew_ns)
+    sym = getattr(args, "symbols", None) if filter_symbols else None
+    events = select(res.events, res.registry, symbol=sym, start=start, end=end, keep_global=True)
+    require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False), usable=len(events),
+                   selection=selection_label(symbols=sym, start=args.start, end=args.end))
+    return events, res.registry, f"{len(res.sources)} file(s): " + ", ".join(res.sources)
+
+
+def load_input(args, params, steps=None):
+    """(events, registry, label, symbols filter) -- :func:`load_source` for commands that pass the
+    recordings' ``--symbols`` on to their computation (features, study, leak-audit) instead of
+    cutting the events."""
+    events, registry, label = load_source(args, params, steps)
+    symbols = None
+    if args.symbols and not args.synthetic:
+        symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+        if len(events):
+            from liqcore.io import require_usable
+
+            wanted = set(symbol_list(args.symbols))
+            ids = [sid for sid, _, name in registry if name.upper() in wanted]
+            require_usable(int(np.isin(events["symbol_id"], ids).sum()), args.paths,
+                           reason=f"none of its {len(events):,} events match --symbols {args.symbols}",
+                           allow_empty=args.allow_empty)
+    return events, registry, label, symbols
+
+
+def load_recordings(args, *, feed_latency_ns: int | None = None, max_clock_skew_ns: int | None = None,
+                    paths=None):
+    """The :class:`liqcore.io.LoadResult` of the recording arguments (``--format``, ``--strict``,
+    ``--feed-latency``, ``--instruments``)."""
+    from liqcore.io import load_events
+
+    if feed_latency_ns is None:
+        from liqcore.config import parse_duration
+
+        feed_latency_ns = parse_duration(getattr(args, "feed_latency", "0") or "0", "feed-latency")
+    kw = {}
+    if max_clock_skew_ns is not None:
+        kw["max_clock_skew_ns"] = max_clock_skew_ns
+    return load_events(list(paths if paths is not None else args.paths), format=args.format,
+                       strict=getattr(args, "strict", False), feed_latency_ns=feed_latency_ns,
+                       instruments=getattr(args, "instruments", None), **kw)
+
+
+def load_plugins(plugins) -> None:
+    """Import each module name or .py file (they register user features)."""
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    for p in plugins or ():
+        path = Path(p)
+        try:
+            if p.endswith(".py"):
+                if not path.is_file():
+                    raise ValueError(f"plugin: file {p!r} not found")
+                spec = importlib.util.spec_from_file_location(f"liqcore_plugin_{path.stem}", path)
+                mod = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(mod)
+            else:
+                importlib.import_module(p)
+        except ImportError as exc:
+            raise ValueError(f"plugin: cannot import {p!r}: {exc}") from None
+
+
+def add_plugin_argument(parser_or_group) -> None:
+    parser_or_group.add_argument("--plugin", action="append", default=[], metavar="MODULE|FILE.py",
+                                 help="import a module or file that registers user features (repeatable)")
+
