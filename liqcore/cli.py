@@ -11,6 +11,10 @@ import argparse
 import importlib
 import re
 import sys
+import time
+
+#: when the command started (time.monotonic()): deadlines such as --dask-timeout count from here
+STARTED = time.monotonic()
 
 COMMANDS = {
     "demo": "liqcore.commands.demo",

@@ -623,7 +623,7 @@ class DaskRunner:
                                         dashboard_address=None, processes=True)
             self.client = Client(self.cluster)
         else:
-            self.client = _connect(Client, self.address, self.timeout)
+            self.client = _connect(Client, self.address, self.timeout, getattr(self, "timeout_label", None))
         return self
 
     def __exit__(self, *exc):
@@ -645,7 +645,7 @@ class DaskRunner:
             yield index[f.key], rows
 
 
-def _connect(Client, address: str, timeout: float):
+def _connect(Client, address: str, timeout: float, label: float | None = None):
     """A dask Client for ``address`` within ``timeout`` seconds, or ValueError: a TCP probe first (a
     refused port or an unknown host fails at once), then the handshake in a thread with a hard
     deadline (a server that accepts connections but never answers cannot block the command)."""
@@ -656,7 +656,7 @@ def _connect(Client, address: str, timeout: float):
     t0 = time.monotonic()
     hostport = address.split("://", 1)[-1]
     host, _, port = hostport.rpartition(":")
-    where = f"dask: cannot reach the scheduler at {address} within {timeout:g}s"
+    where = f"dask: cannot reach the scheduler at {address} within {label if label is not None else timeout:g}s"
     try:
         port_n = int(port)
     except ValueError:

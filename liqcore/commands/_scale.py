@@ -102,7 +102,14 @@ def make_runner(args):
     if address:
         if address != "local" and "://" not in address and ":" not in address:
             raise ValueError(f"dask: expected 'local' or a scheduler address like tcp://HOST:PORT; got {address!r}")
-        return DaskRunner(address, args.workers, timeout_s)
+        import time
+
+        from liqcore import cli
+
+        # the timeout counts from the command's start (imports and start-up included)
+        runner = DaskRunner(address, args.workers, max(timeout_s - (time.monotonic() - cli.STARTED), 0.5))
+        runner.timeout_label = timeout_s
+        return runner
     return LocalRunner(args.workers)
 
 
