@@ -254,6 +254,10 @@ def _bp(x) -> str:
     return f"{x:+.1f} bp" if x is not None and np.isfinite(x) else "n/a"
 
 
+def _num2(x) -> str:
+    return f"{x:+.2f}" if x is not None and np.isfinite(x) else "n/a"
+
+
 def _fmt_p(p) -> str:
     if p is None or not np.isfinite(p):
         return "p n/a"
@@ -1460,6 +1464,104 @@ def _plot_tod(tod, path):
     plt.close(fig)
 
 
+# ------------------------------------------------------------------------------------ strategies
+
+PLAN_STRATEGIES = ("cascade-fade", "imbalance-reversal", "zone-bounce", "vol-breakout")
+
+
+def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_share: float = 0.3, **_):
+    """The research plan's four strategies run through the execution model on the same input, each
+    with its documented default parameters (nothing is tuned on the input).  Per strategy: trades, win
+    rate, mean return per trade with a 95% t interval, total return, max drawdown, the Sharpe ratio of
+    daily returns over the whole input (in sample) and over its first ``1 - oos_share`` and last
+    ``oos_share`` of days (a split in time: the later part is out of sample for any conclusion drawn
+    on the earlier one)."""
+    import pandas as pd
+    from scipy.stats import t as student_t
+
+    from liqcore.backtest import metrics as M
+    from liqcore.backtest.run import prepare_events, run_strategy
+    from liqcore.config import Params
+    from liqcore.strategies.catalog import register_seven
+
+    title = "the research plan's four strategies (backtests through the execution model)"
+    if panel.n("t_trade") == 0:
+        return unavailable("strategies", title, "the input has no trades (no prices to fill orders against)")
+    if panel.n("t_liq") == 0:
+        return unavailable("strategies", title, "the input has no liquidations (no strategy signal)")
+    register_seven()  # the plan's strategies are registered under their names (idempotent)
+    base = params if params is not None else Params()
+    events = prepare_events(panel.events)
+    rows, notes = [], []
+    for name in strategies:
+        try:
+            r = run_strategy(events, panel.registry, base, name)
+        except ValueError as e:  # the strategy's input check (e.g. funding it needs): stated, not raised
+            notes.append(f"{name}: not run because {e}")
+            rows.append({"strategy": name, "ran": False, "trades": 0})
+            continue
+        s = r.summary()
+        led = r.ledger
+        ret = led["ret"].astype(np.float64)
+        n = len(ret)
+        row = {"strategy": name, "ran": True, "signals": int(s.get("signals", 0)), "trades": n,
+               "win_rate": float(s["win_rate"]) if n else math.nan}
+        if n >= 2 and ret.std(ddof=1) > 0:
+            se = ret.std(ddof=1) / math.sqrt(n)
+            tq = float(student_t.ppf(0.975, n - 1))
+            row.update(mean_ret_bp=ret.mean() * 1e4, ci_low_bp=(ret.mean() - tq * se) * 1e4,
+                       ci_high_bp=(ret.mean() + tq * se) * 1e4)
+        else:
+            row.update(mean_ret_bp=ret.mean() * 1e4 if n else math.nan, ci_low_bp=math.nan, ci_high_bp=math.nan)
+        row["total_return"] = float(s["total_return"]) if n else 0.0
+        row["max_drawdown"] = float(s["max_drawdown"]) if n else 0.0
+        sh = s.get("sharpe")
+        row["sharpe"] = float(sh) if sh is not None and n else math.nan
+        daily = M.daily_returns(led, r.equity0, r.start_ns, r.end_ns)
+        k = int(round(len(daily) * (1.0 - oos_share)))
+        row["days"] = len(daily)
+        ins, oos = (M.sharpe(daily[:k]), M.sharpe(daily[k:])) if n and 2 <= k <= len(daily) - 2 else (None, None)
+        row["sharpe_first"] = math.nan if ins is None else float(ins)
+        row["sharpe_last"] = math.nan if oos is None else float(oos)
+        rows.append(row)
+    tab = pd.DataFrame(rows)
+    res = StudyResult("strategies", title)
+    res.tables = {"strategies": tab}
+    ran = tab[tab["ran"]] if len(tab) else tab
+    with_trades = ran[ran["trades"] > 0] if len(ran) else ran
+    sh = with_trades["sharpe"].to_numpy(np.float64) if len(with_trades) else np.zeros(0)
+    best = with_trades.loc[with_trades["sharpe"].idxmax()] if len(with_trades) and np.isfinite(sh).any() else None
+    res.headline = {
+        "strategies_run": int(len(ran)), "with_trades": int(len(with_trades)),
+        "trades": int(ran["trades"].sum()) if len(ran) else 0,
+        "best_strategy": None if best is None else str(best["strategy"]),
+        "best_sharpe": math.nan if best is None else float(best["sharpe"]),
+        "sharpe_above_1": int(np.sum(sh > 1.0)), "sharpe_above_1_5": int(np.sum(sh > 1.5)),
+        "sharpe_first_above_1_5_last_above_1": int(((with_trades["sharpe_first"] > 1.5)
+                                                    & (with_trades["sharpe_last"] > 1.0)).sum())
+        if len(with_trades) else 0,
+        "oos_share": oos_share,
+        "significant_positive": int((with_trades["ci_low_bp"] > 0).sum()) if len(with_trades) else 0,
+    }
+    h = res.headline
+    for r in rows:
+        if r.get("ran") and r["trades"]:
+            res.findings.append(
+                f"{r['strategy']}: {r['trades']} trades, win rate {r['win_rate']:.0%}, mean return "
+                f"{_bp(r['mean_ret_bp'])} per trade (95% CI [{_bp(r['ci_low_bp'])}, {_bp(r['ci_high_bp'])}]), "
+                f"total {r['total_return']:+.2%}, Sharpe {_num2(r['sharpe'])} (first {1 - oos_share:.0%} of days "
+                f"{_num2(r['sharpe_first'])}, last {oos_share:.0%} {_num2(r['sharpe_last'])}).")
+        elif r.get("ran"):
+            res.findings.append(f"{r['strategy']}: no trade on this input (nothing to measure).")
+    res.findings += notes
+    if h["with_trades"] and h["significant_positive"] == 0 and h["sharpe_above_1"] == 0:
+        res.findings.append("No strategy has an edge here: no mean return per trade is significantly positive "
+                            "and no Sharpe ratio exceeds 1 (costs included: fees and slippage of the execution model).")
+    elif h["with_trades"] == 0:
+        res.findings.append("No strategy traded on this input: nothing to measure.")
+    return res
+
+
 # ------------------------------------------------------------------------------------ registry
 
 STUDIES = {
@@ -1470,6 +1572,7 @@ STUDIES = {
     "volatility": study_volatility,
     "oi": study_oi,
     "microstructure": study_microstructure,
+    "strategies": study_strategies,
 }
 
 
