@@ -67,7 +67,7 @@ def criteria(results: dict, detection_accuracy: float | None = None) -> list[dic
     imb = ic.headline.get("imbalance_ic_15m") if ic is not None and ic.available else None
     add("minimum", "calculate the liquidation imbalance and test its IC (even if negative)",
         imb is not None and np.isfinite(_num(imb)),
-        f"IC of the 15 m imbalance vs the 15 m forward return: {_num(imb):+.3f}" if imb is not None
+        f"IC of liquidations.liq_imbalance@15m vs the 15 m forward return: {_num(imb):+.3f}" if imb is not None
         else f"ic study: {ic.reason if ic else 'not run'}")
     if st_ok:
         done = st_tab[st_tab["ran"] & (st_tab["trades"] > 0)]
@@ -113,9 +113,9 @@ def criteria(results: dict, detection_accuracy: float | None = None) -> list[dic
         n_tests = max(int(np.isfinite(pooled.p).sum()), 1)
         sig = pooled[pooled.p < 0.05 / n_tests]
         a = float(sig[sig.family == "liquidation"].ic.abs().max()) if (sig.family == "liquidation").any() else 0.0
-        other = sig[sig.feature.isin(["funding_rate", "oi_change_1h"])]
+        other = sig[sig.family == "oi/funding"]
         b = float(other.ic.abs().max()) if len(other) else 0.0
-        has_other = pooled.feature.isin(["funding_rate", "oi_change_1h"]).any()
+        has_other = (pooled.family == "oi/funding").any()
         add("excellent", "liquidation features outperform OI/funding features (significant ICs, Bonferroni)",
             has_other and a > 0 and a > b,
             (f"best significant |IC|: liquidation {a:.3f}, open interest/funding {b:.3f} (0 = none significant)")
