@@ -27,6 +27,9 @@ def add_arguments(parser) -> None:
     add_input_arguments(parser)
     r = parser.add_argument_group("research")
     r.add_argument("--studies", default=None, help="comma list of studies to run (default: all)")
+    r.add_argument("--names", metavar="N[,N...]", default=None,
+                   help="ic study: the named features to test (default: every named feature except price and "
+                        "open-interest levels; see liqcore features --list)")
     r.add_argument("--report", metavar="DIR", default=None, help="write FINDINGS.md, index.html, figures, findings.json")
     r.add_argument("--json", action="store_true", help="print every study's result as JSON")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -49,6 +52,11 @@ def run(args) -> int:
         bad = [s for s in only if s not in STUDIES]
         if bad or not only:
             raise ValueError(f"studies: expected names from {', '.join(STUDIES)}; got {args.studies!r}")
+    names = None
+    if args.names is not None:
+        from liqcore.research.studies import check_ic_names
+
+        names = check_ic_names(args.names)  # bad names: exit 2 before the input is read
     if args.report is not None:
         from pathlib import Path
 
@@ -83,7 +91,7 @@ def run(args) -> int:
         symbols = None
         if args.symbols and not args.synthetic:
             symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
-        results = run_all(events, registry, params=params, symbols=symbols, only=only,
+        results = run_all(events, registry, params=params, symbols=symbols, only=only, names=names,
                           progress=lambda n: steps.step(f"study: {n}"))
         acc = None
         m = getattr(args, "_market", None)

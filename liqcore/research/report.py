@@ -18,15 +18,23 @@ from liqcore.research.studies import STUDIES, Panel, StudyResult, run_study
 __all__ = ["run_all", "criteria", "write_report"]
 
 
-def run_all(events, registry, params=None, symbols=None, progress=None, only=None) -> dict:
+def run_all(events, registry, params=None, symbols=None, progress=None, only=None, names=None) -> dict:
     """Run every study (or the names in ``only``) on the events; ``progress(name)`` is called before
-    each.  A study that fails on its input is reported as not available with the reason, never raised."""
+    each; ``names``: the named features of the ``ic`` study (default: its set).  A study that fails on
+    its input is reported as not available with the reason, never raised; bad feature names are a
+    ValueError before any study runs."""
+    from liqcore.research.studies import check_ic_names
+
+    if names is not None:
+        names = check_ic_names(names)
     panel = Panel(events, registry, symbols)
     out = {}
     for name in (only or STUDIES):
         if progress is not None:
             progress(name)
         kw = {"params": params} if name in ("event", "ic", "contagion", "strategies") else {}
+        if name == "ic" and names is not None:
+            kw["names"] = names
         try:
             out[name] = run_study(name, panel, **kw)
         except Exception as e:  # one study's failure must not sink the others: reported, not raised

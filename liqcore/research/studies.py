@@ -332,6 +332,8 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
     df["recovery_s"] = rec_s
     df["regime"] = regime
     df["size_bucket"] = bucket
+    tot = (df["long_notional"] + df["short_notional"]).to_numpy(np.float64)
+    df["notional_bucket"] = np.where(tot < 1e5, "<100k", np.where(tot < 1e6, "100k-1M", ">=1M"))
     df["hour"] = pd.to_datetime(df["confirm_recv_ns"], unit="ns", utc=True).dt.hour
     df["session"] = [next(s for s, a, b in SESSIONS if a <= h < b) for h in df["hour"]]
     summ = summarize_study(df, n_boot=n_boot, by_symbol=True)
@@ -339,7 +341,8 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
     h_first = hs[0]
     rows = []
     signed = df[np.isfinite(df["sign"])]
-    for label, col in (("all", None), ("size", "size_bucket"), ("regime", "regime"), ("session", "session"),
+    for label, col in (("all", None), ("size", "size_bucket"), ("notional", "notional_bucket"), ("regime", "regime"),
+                       ("session", "session"),
                        ("hour", "hour"), ("dominant", "dominant")):
         groups = [("all", signed)] if col is None else list(signed.groupby(col))
         for val, g in groups:
@@ -484,7 +487,10 @@ def ic_frame(panel: Panel, params=None, names=None, store=None):
     names = check_ic_names(names)
     if store is None:
         store = FeatureStore(panel.events, panel.registry, params=params)
+    from liqcore.research.store import OK, REASONS
+
     out = []
+    why: dict = {n: {} for n in names}  # name -> {null reason: count}
     for name in panel.names:
         d = panel.sym[name]
         t = panel.grid(name, IC_STEP_NS)
@@ -494,6 +500,9 @@ def ic_frame(panel: Panel, params=None, names=None, store=None):
         part = store.compute(t, names, [int(d["sid"])])[0]
         for n in names:
             f[n] = part["values"][n]
+            codes, counts = np.unique(part["reasons"][n][part["reasons"][n] != OK], return_counts=True)
+            for c, k in zip(codes.tolist(), counts.tolist()):
+                why[n][REASONS[int(c)]] = why[n].get(REASONS[int(c)], 0) + int(k)
         tt, pp = d["t_trade"], d["p_trade"]
         i0 = np.searchsorted(tt, t, side="right") - 1
         ok0 = i0 >= 0
@@ -506,6 +515,7 @@ def ic_frame(panel: Panel, params=None, names=None, store=None):
         out.append(pd.DataFrame(f))
     fr = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["symbol", "t"] + names)
     fr.attrs["names"] = names
+    fr.attrs["null_reasons"] = why
     return fr
 
 
@@ -554,6 +564,15 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
     t_all = fr["t"].to_numpy(np.int64)
     feats = [c for c in names if np.isfinite(fr[c].to_numpy(np.float64)).sum() >= 30 and fr[c].nunique() > 1]
     dropped = [c for c in names if c not in feats]
+    nr = fr.attrs.get("null_reasons", {})
+
+    def main_reason(c):
+        r = nr.get(c) or {}
+        return f" ({max(r, key=r.get)})" if r else " (constant)"
+
+    if not feats:
+        return unavailable("ic", title, "no named feature has at least 30 non-null, non-constant values on this "
+                           "input: " + ", ".join(c + main_reason(c) for c in names))
     rows = []
     symbols = sorted(set(sym))
     sel = {s: sym == s for s in symbols}
@@ -658,7 +677,8 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
             f"Strongest liquidation feature: {h['best_feature']} at {h['best_horizon']}, IC {h['best_ic']:+.3f} "
             f"(CI [{h['best_ci_low']:+.3f}, {h['best_ci_high']:+.3f}])" + ("" if sig else ": not significant") + ".")
     if dropped:
-        res.findings.append(f"Not tested (fewer than 30 values or constant on this input): {', '.join(dropped)}.")
+        res.findings.append("Not tested (fewer than 30 non-null values, or constant, on this input): "
+                            + ", ".join(c + main_reason(c) for c in dropped) + ".")
     if len(msum):
         res.findings.append(
             f"Walk-forward ({folds} time folds, purged, expanding train): mean out-of-sample IC ridge "
