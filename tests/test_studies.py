@@ -287,6 +287,22 @@ def test_cli_study_named_json_and_plot(tmp_path):
     assert p.returncode == 2 and b"knob" in p.stderr and b"Traceback" not in p.stderr
 
 
+def test_cli_names_and_strategies():
+    for args, msg in ((("study", "ic", "--names", "flow.ofi@5m:zscor"), b"unknown transform 'zscor'"),
+                      (("study", "ic", "--names", "flow.ofi@45d"), b"longer than the maximum"),
+                      (("study", "--names", "flow.ofi@5m"), b"only the ic study takes --names"),
+                      (("research", "--names", "liquidations.liq_imbalanc@5m"), b"did you mean"),
+                      (("research", "--studies", "strategies,nope"), b"studies")):
+        p = _cli(*args, "--synthetic", "--days", "1", "--symbols", "ETHUSDT")
+        assert p.returncode == 2 and msg in p.stderr, (args, p.stderr[-500:])
+        assert b"Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = _cli("study", "strategies", "--synthetic", "--days", "2", "--symbols", "BTCUSDT,ETHUSDT", "--json")
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    doc = json.loads(p.stdout)
+    assert doc["study"] == "strategies" and [r["strategy"] for r in doc["tables"]["strategies"]] == [
+        "cascade-fade", "imbalance-reversal", "zone-bounce", "vol-breakout"]
+
+
 @pytest.mark.slow
 def test_cli_research_report(tmp_path):
     out = tmp_path / "rep"
