@@ -434,16 +434,22 @@ IC_HORIZONS = (("5m", 5 * NS_MIN), ("15m", 15 * NS_MIN), ("1h", NS_H), ("4h", 4 
 IC_STEP_NS = 5 * NS_MIN  # the grid of decision times: every 5 minutes (epoch-aligned) per symbol
 MODEL_STEP_NS = 15 * NS_MIN  # the walk-forward models train on every third grid time
 #: the named features the ``ic`` study tests by default: the store's NAMED_FEATURES without the
-#: levels (``price.last``, ``oi.open_interest``: prices and contract counts are not comparable over
-#: time or across symbols) and without the cross-venue ``/all`` duplicates, plus the imbalance over
-#: the plan's 15 m and 1 h windows
-IC_EXTRA = ("liquidations.liq_imbalance@15m", "liquidations.liq_imbalance@1h")
+#: levels (``price.last``, ``oi.open_interest``) and the base-unit taker volumes (a base-unit volume
+#: is its notional divided by the price, so within a symbol it tracks the inverse price level): a
+#: level of a random walk correlates with later returns over any finite sample with a dependence
+#: that spans the whole sample, which no block bootstrap over hours can capture.  The taker volumes
+#: enter in quote units instead; the cross-venue ``/all`` duplicates are left out, and the imbalance
+#: over the plan's 15 m and 1 h windows is added.
+IC_EXCLUDE = ("price.last@", "oi.open_interest@", "flow.taker_buy_volume@", "flow.taker_sell_volume@",
+              "liquidations/all.")
+IC_EXTRA = ("flow.taker_buy_notional@1m", "flow.taker_sell_notional@1m",
+            "liquidations.liq_imbalance@15m", "liquidations.liq_imbalance@1h")
 
 
 def ic_names() -> tuple:
     from liqcore.research.registry import NAMED_FEATURES
 
-    base = [n for n in NAMED_FEATURES if not n.startswith(("price.last@", "oi.open_interest@", "liquidations/all."))]
+    base = [n for n in NAMED_FEATURES if not n.startswith(IC_EXCLUDE)]
     return tuple(dict.fromkeys(base + list(IC_EXTRA)))
 
 
