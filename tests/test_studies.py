@@ -113,6 +113,17 @@ def test_ic_names_bad_and_missing_inputs(null):
     res = run_study("ic", no_oi, names="oi.oi_velocity@5m,flow.ofi@5m", models=False)
     assert res.available and set(res.tables["pooled_ic"].feature) == {"flow.ofi@5m"}
     assert any("oi.oi_velocity@5m (stream not in the data)" in f for f in res.findings)
+    # an input shorter than the grid needs: stated, no IC from a handful of points
+    t0 = int(ev["ts_recv"].min())
+    short = Panel(ev[ev["ts_recv"] < t0 + 30 * 60 * 10**9], null.registry)
+    res = run_study("ic", short)
+    assert not res.available and "five-minute grid times (need at least 50)" in res.reason
+    assert res.to_json()["tables"] == {}
+    # the report's entry point rejects bad names before any study runs
+    from liqcore.research.report import run_all
+
+    with pytest.raises(ValueError, match="unknown family"):
+        run_all(ev, null.registry, names="flwo.ofi@5m")
 
 
 # ------------------------------------------------------------------------------------- contagion
