@@ -246,6 +246,17 @@ def test_strategies_study_without_trades_states_it(default):
             assert any(f.startswith(f"{r.strategy}: no trade on this input") for f in res.findings)
 
 
+def test_block_corr_interval_stays_within_correlation_bounds():
+    # few pairs in few blocks: the t interval alone would reach beyond +-1
+    from liqcore.research.studies import block_corr
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=40)
+    y = x + rng.normal(size=40) * 0.5
+    c, lo, hi, p, n = block_corr(x, y, np.repeat([0, 1, 2], [13, 13, 14]), 200)
+    assert n == 40 and -1.0 <= lo <= c <= hi <= 1.0 and np.isfinite(p)
+
+
 # ------------------------------------------------------------------------------------ bad input
 
 

@@ -52,6 +52,11 @@ def _num(x):
     return x
 
 
+def _active(tab, name) -> str:
+    r = tab[tab.strategy == name].iloc[0]
+    return f"{int(r['active_days'])} of {int(r['days'])} days"
+
+
 def criteria(results: dict, detection_accuracy: float | None = None) -> list[dict]:
     """The plan's success criteria: ``[{"level", "criterion", "status", "evidence"}]``, status one
     of "met", "not met" (including "not measured here", with the reason in the evidence)."""
@@ -101,7 +106,8 @@ def criteria(results: dict, detection_accuracy: float | None = None) -> list[dic
         h = st.headline
         add("good", "at least 1 strategy has Sharpe > 1.0 in-sample", h["sharpe_above_1"] >= 1,
             f"{h['sharpe_above_1']} strategies with Sharpe > 1 over the whole input; best "
-            + (f"{h['best_strategy']} {h['best_sharpe']:+.2f}" if h["best_strategy"] else "none (no trades)"))
+            + (f"{h['best_strategy']} {h['best_sharpe']:+.2f} (trades closing on {_active(st_tab, h['best_strategy'])})"
+               if h["best_strategy"] else "none (no trades)"))
     else:
         add("good", "at least 1 strategy has Sharpe > 1.0 in-sample", False, st_why)
     if detection_accuracy is not None and np.isfinite(detection_accuracy):

@@ -215,6 +215,7 @@ def block_corr(x, y, blocks, n_boot: int = 300, seed: int = 0, spearman: bool = 
     se = max(se, 1.0 / math.sqrt(n))  # never below the standard error of independent observations
     tq = float(student_t.ppf(0.975, k - 1))
     lo, hi = min(lo, c - tq * se), max(hi, c + tq * se)  # the wider of percentile and t intervals
+    lo, hi = max(lo, -1.0), min(hi, 1.0)  # a correlation's interval stays within [-1, 1]
     p = float(2 * student_t.sf(abs(c) / se, k - 1)) if se > 0 else math.nan
     return c, float(lo), float(hi), p, n
 
@@ -1619,6 +1620,7 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         daily = M.daily_returns(led, r.equity0, r.start_ns, r.end_ns)
         k = int(round(len(daily) * (1.0 - oos_share)))
         row["days"] = len(daily)
+        row["active_days"] = int(np.count_nonzero(daily))  # days on which a trade closed
         ins, oos = (M.sharpe(daily[:k]), M.sharpe(daily[k:])) if n and 2 <= k <= len(daily) - 2 else (None, None)
         row["sharpe_first"] = math.nan if ins is None else float(ins)
         row["sharpe_last"] = math.nan if oos is None else float(oos)
@@ -1646,7 +1648,8 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
     for r in rows:
         if r.get("ran") and r["trades"]:
             res.findings.append(
-                f"{r['strategy']}: {r['trades']} trades, win rate {r['win_rate']:.0%}, mean return "
+                f"{r['strategy']}: {r['trades']} trade{'s' if r['trades'] != 1 else ''} closing on "
+                f"{r['active_days']} of {r['days']} days, win rate {r['win_rate']:.0%}, mean return "
                 f"{_bp(r['mean_ret_bp'])} per trade (95% CI [{_bp(r['ci_low_bp'])}, {_bp(r['ci_high_bp'])}]), "
                 f"total {r['total_return']:+.2%}, Sharpe {_num2(r['sharpe'])} (first {1 - oos_share:.0%} of days "
                 f"{_num2(r['sharpe_first'])}, last {oos_share:.0%} {_num2(r['sharpe_last'])}).")
