@@ -47,7 +47,10 @@ def test_event_finds_planted_reversion_and_continuation():
     assert r["ci_low"] > 0 and r["t_stat"] > 3  # reversion: positive signed return
     assert rev.headline["recovered_1h"] > 0.8
     splits = rev.tables["splits"]
-    assert {"size", "regime", "session", "dominant"} <= set(splits.split)
+    assert {"size", "notional", "regime", "session", "hour", "dominant"} <= set(splits.split)
+    assert set(splits[splits.split == "notional"].group) <= {"<100k", "100k-1M", ">=1M"}
+    assert splits[splits.split == "notional"].n.sum() == splits[splits.split == "all"].n.iloc[0]
+    assert any(f.startswith("Signed return at 5m by size:") and "by regime: quiet" in f for f in rev.findings)
     cont = run_study("event", _panel("continuation"), horizons=("10s", "1m", "5m", "15m"))
     for h in ("5m", "15m"):
         c = _row(cont, h)
@@ -375,8 +378,8 @@ def test_studies_on_a_real_binance_recording(real_data):
     from liqcore.config import Params
 
     res = run_all(r.events, r.registry, params=Params(min_history=5, refresh_ns=0),
-                  only=["event", "ic", "oi", "microstructure", "volatility"])
-    for name in ("event", "ic", "oi", "microstructure", "volatility"):
+                  only=["event", "ic", "oi", "microstructure", "volatility", "strategies"])
+    for name in ("event", "ic", "oi", "microstructure", "volatility", "strategies"):
         assert res[name].available or res[name].reason, name
         assert "failed" not in (res[name].reason or ""), res[name].reason
     assert not res["oi"].available and "open-interest" in res["oi"].reason

@@ -393,6 +393,17 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
         f"At {h_first} after the decision: {_bp(h['first_mean_signed_bp'])} (t = {h['first_t_stat']:.1f}); "
         f"{h['recovered_1h']:.0%} of cascades regain the pre-cascade price within an hour (median "
         + (f"{med:.0f} s)." if np.isfinite(med) else "more than an hour)." if med == np.inf else "n/a)."))
+    parts = []
+    for split, order in (("size", ("small", "medium", "large")), ("notional", ("<100k", "100k-1M", ">=1M")),
+                         ("regime", ("quiet", "volatile"))):
+        g = splits[splits.split == split].set_index("group") if len(splits) else None
+        if g is None or not len(g):
+            continue
+        cells = [f"{k} {_bp(g.loc[k, f'mean_bp_{h_main}'])} (n {int(g.loc[k, 'n'])}, t "
+                 f"{_num2(g.loc[k, f't_{h_main}'])})" for k in order if k in g.index]
+        parts.append(f"{split}: " + ", ".join(cells))
+    if parts:
+        res.findings.append(f"Signed return at {h_main} by " + "; by ".join(parts) + ".")
     res.plots.append(("event_returns.png", lambda p: plot_study(summ, p)))
     res.plots.append(("cascade_examples.png", lambda p: _plot_cascade_examples(panel, df, p)))
     res._frame = df  # the per-cascade rows (for callers that want them)
