@@ -12,6 +12,7 @@ Examples:
   liqcore research --synthetic --report report/
   liqcore research --synthetic --preset null --days 10 --report null-report/
   liqcore research recordings/bybit/ --report report/ --studies event,contagion,oi
+  liqcore research --synthetic --studies ic --names liquidations.liq_imbalance@15m:zscore,flow.ofi@5m:zscore
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def add_arguments(parser) -> None:
     r = parser.add_argument_group("research")
     r.add_argument("--studies", default=None, help="comma list of studies to run (default: all)")
     r.add_argument("--names", metavar="N[,N...]", default=None,
-                   help="ic study: the named features to test (default: every named feature except price and "
-                        "open-interest levels; see liqcore features --list)")
+                   help="ic study: the named features to test (default: the named features except the price and "
+                        "open-interest levels and the base-unit taker volumes; see liqcore features --list)")
     r.add_argument("--report", metavar="DIR", default=None, help="write FINDINGS.md, index.html, figures, findings.json")
     r.add_argument("--json", action="store_true", help="print every study's result as JSON")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")

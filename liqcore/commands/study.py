@@ -38,8 +38,8 @@ def add_arguments(parser) -> None:
     st.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     st.add_argument("--pooled", action="store_true", help="only the rows pooling every symbol")
     st.add_argument("--names", metavar="N[,N...]", default=None,
-                    help="ic study: the named features to test (default: every named feature except price and "
-                         "open-interest levels; see liqcore features --list)")
+                    help="ic study: the named features to test (default: the named features except the price and "
+                         "open-interest levels and the base-unit taker volumes; see liqcore features --list)")
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help='print the result as JSON (event: {"summary": [...], '
                      '"cascades": N, ...})')
