@@ -46,7 +46,7 @@ _HELP = {
     "record": "record raw websocket frames with receive times (zstd, hourly files)",
     "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
     "features": "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)",
-    "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure",
+    "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies",
     "cache": "show where the synthetic-market cache is and how large (info), or delete it (clear)",
     "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
     "research": "run every research study; --report DIR writes FINDINGS.md + an HTML page with figures and criteria",

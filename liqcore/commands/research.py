@@ -2,7 +2,7 @@
 
     liqcore research PATH...|--synthetic [--report DIR] [--json]
 
-Studies: event, ic, heatmap, contagion, volatility, oi, microstructure.  With ``--report DIR``:
+Studies: event, ic, heatmap, contagion, volatility, oi, microstructure, strategies.  With ``--report DIR``:
 ``FINDINGS.md``, ``index.html`` (figures: cascade examples with the price, heatmap, IC by horizon,
 lead/lag, volatility scatter, ...), the PNG files and ``findings.json``, with the research plan's
 success criteria each marked met or not met from the measured numbers.  A study whose inputs are
@@ -12,6 +12,7 @@ Examples:
   liqcore research --synthetic --report report/
   liqcore research --synthetic --preset null --days 10 --report null-report/
   liqcore research recordings/bybit/ --report report/ --studies event,contagion,oi
+  liqcore research --synthetic --studies ic --names liquidations.liq_imbalance@15m:zscore,flow.ofi@5m:zscore
 """
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ def add_arguments(parser) -> None:
     add_source_arguments(parser)
     r = parser.add_argument_group("research")
     r.add_argument("--studies", default=None, help="comma list of studies to run (default: all)")
+    r.add_argument("--names", metavar="N[,N...]", default=None,
+                   help="ic study: the named features to test (default: the named features except the price and "
+                        "open-interest levels and the base-unit taker volumes; see liqcore features --list)")
     r.add_argument("--report", metavar="DIR", default=None, help="write FINDINGS.md, index.html, figures, findings.json")
     r.add_argument("--json", action="store_true", help="print every study's result as JSON")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -49,6 +53,11 @@ def run(args) -> int:
         bad = [s for s in only if s not in STUDIES]
         if bad or not only:
             raise ValueError(f"studies: expected names from {', '.join(STUDIES)}; got {args.studies!r}")
+    names = None
+    if args.names is not None:
+        from liqcore.research.studies import check_ic_names
+
+        names = check_ic_names(args.names)  # bad names: exit 2 before the input is read
     if args.report is not None:
         from pathlib import Path
 
@@ -83,7 +92,7 @@ def run(args) -> int:
         symbols = None
         if args.symbols and not args.synthetic:
             symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
-        results = run_all(events, registry, params=params, symbols=symbols, only=only,
+        results = run_all(events, registry, params=params, symbols=symbols, only=only, names=names,
                           progress=lambda n: steps.step(f"study: {n}"))
         acc = None
         m = getattr(args, "_market", None)

@@ -1,5 +1,5 @@
 """Research studies.  ``liqcore study [NAME] PATH...|--synthetic``; NAME is one of event (the
-default), ic, heatmap, contagion, volatility, oi, microstructure.
+default), ic, heatmap, contagion, volatility, oi, microstructure, strategies.
 
 The event study: for every confirmed cascade, the forward return of the last trade price from the
 decision time (confirm receive time) to each horizon, signed so that positive = reversion (up after
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import sys
 
-HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure"
+HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies"
 
-STUDY_NAMES = ("event", "ic", "heatmap", "contagion", "volatility", "oi", "microstructure")
+STUDY_NAMES = ("event", "ic", "heatmap", "contagion", "volatility", "oi", "microstructure", "strategies")
 
 
 def add_arguments(parser) -> None:
@@ -37,6 +37,9 @@ def add_arguments(parser) -> None:
     st.add_argument("--ci", type=float, default=0.95, help="bootstrap confidence level (default 0.95)")
     st.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     st.add_argument("--pooled", action="store_true", help="only the rows pooling every symbol")
+    st.add_argument("--names", metavar="N[,N...]", default=None,
+                    help="ic study: the named features to test (default: the named features except the price and "
+                         "open-interest levels and the base-unit taker volumes; see liqcore features --list)")
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help='print the result as JSON (event: {"summary": [...], '
                      '"cascades": N, ...})')
@@ -58,6 +61,8 @@ def split_study_name(args) -> str:
 
 def run(args) -> int:
     name = split_study_name(args)
+    if args.names is not None and name != "ic":
+        raise ValueError(f"names: only the ic study takes --names (not {name})")
     if name != "event":
         return run_named(name, args)
     return run_event(args)
@@ -99,6 +104,12 @@ def run_named(name: str, args) -> int:
         raise ValueError(f"plot: expected a .png file name; got {args.plot!r}")
     if args.out:
         raise ValueError("out: only the event study writes per-cascade rows; use --json for this study")
+    if args.names is not None and name != "ic":
+        raise ValueError(f"names: only the ic study takes --names (not {name})")
+    if name == "ic":
+        from liqcore.research.studies import check_ic_names
+
+        names = check_ic_names(args.names)  # bad names: exit 2 before the input is read
     if name == "oi" and args.synthetic:
         args.synthetic_effects = {"open_interest": True}
     with Steps(not args.no_progress and not args.json) as steps:
@@ -108,6 +119,8 @@ def run_named(name: str, args) -> int:
         kw = {"params": params}
         if name == "event":
             kw["horizons"] = args.horizons
+        if name == "ic":
+            kw["names"] = names
         res = run_study(name, panel, **kw)
         written = []
         if args.plot and res.available and res.plots:

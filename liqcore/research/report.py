@@ -18,15 +18,23 @@ from liqcore.research.studies import STUDIES, Panel, StudyResult, run_study
 __all__ = ["run_all", "criteria", "write_report"]
 
 
-def run_all(events, registry, params=None, symbols=None, progress=None, only=None) -> dict:
+def run_all(events, registry, params=None, symbols=None, progress=None, only=None, names=None) -> dict:
     """Run every study (or the names in ``only``) on the events; ``progress(name)`` is called before
-    each.  A study that fails on its input is reported as not available with the reason, never raised."""
+    each; ``names``: the named features of the ``ic`` study (default: its set).  A study that fails on
+    its input is reported as not available with the reason, never raised; bad feature names are a
+    ValueError before any study runs."""
+    from liqcore.research.studies import check_ic_names
+
+    if names is not None:
+        names = check_ic_names(names)
     panel = Panel(events, registry, symbols)
     out = {}
     for name in (only or STUDIES):
         if progress is not None:
             progress(name)
-        kw = {"params": params} if name in ("event", "ic", "contagion") else {}
+        kw = {"params": params} if name in ("event", "ic", "contagion", "strategies") else {}
+        if name == "ic" and names is not None:
+            kw["names"] = names
         try:
             out[name] = run_study(name, panel, **kw)
         except Exception as e:  # one study's failure must not sink the others: reported, not raised
@@ -44,11 +52,19 @@ def _num(x):
     return x
 
 
+def _active(tab, name) -> str:
+    r = tab[tab.strategy == name].iloc[0]
+    return f"{int(r['active_days'])} of {int(r['days'])} days"
+
+
 def criteria(results: dict, detection_accuracy: float | None = None) -> list[dict]:
     """The plan's success criteria: ``[{"level", "criterion", "status", "evidence"}]``, status one
     of "met", "not met" (including "not measured here", with the reason in the evidence)."""
     panel: Panel = results.get("_panel")
-    ev, ic, oi, co, hm = (results.get(k) for k in ("event", "ic", "oi", "contagion", "heatmap"))
+    ev, ic, oi, co, hm, st = (results.get(k) for k in ("event", "ic", "oi", "contagion", "heatmap", "strategies"))
+    st_ok = st is not None and st.available
+    st_tab = st.tables["strategies"] if st_ok else None
+    st_why = f"strategies study: {st.reason if st else 'not run'}"
     rows = []
 
     def add(level, text, ok, evidence):
@@ -64,10 +80,15 @@ def criteria(results: dict, detection_accuracy: float | None = None) -> list[dic
     imb = ic.headline.get("imbalance_ic_15m") if ic is not None and ic.available else None
     add("minimum", "calculate the liquidation imbalance and test its IC (even if negative)",
         imb is not None and np.isfinite(_num(imb)),
-        f"IC of the 15 m imbalance vs the 15 m forward return: {_num(imb):+.3f}" if imb is not None
+        f"IC of liquidations.liq_imbalance@15m vs the 15 m forward return: {_num(imb):+.3f}" if imb is not None
         else f"ic study: {ic.reason if ic else 'not run'}")
-    add("minimum", "backtest at least 2 strategies with full metrics", False,
-        "not measured here: the findings report runs the studies, not strategy backtests (see liqcore backtest)")
+    if st_ok:
+        done = st_tab[st_tab["ran"] & (st_tab["trades"] > 0)]
+        add("minimum", "backtest at least 2 strategies with full metrics", len(done) >= 2,
+            f"{len(done)} of {len(st_tab)} strategies backtested with trades and metrics"
+            + (f" ({', '.join(done.strategy)})" if len(done) else ""))
+    else:
+        add("minimum", "backtest at least 2 strategies with full metrics", False, st_why)
     if ic is not None and ic.available:
         pooled = ic.tables["pooled_ic"]
         n_tests = max(int(pooled.ic.notna().sum()), 1)
@@ -81,8 +102,14 @@ def criteria(results: dict, detection_accuracy: float | None = None) -> list[dic
     else:
         add("good", "liquidation features show |IC| > 0.05 for some horizon", False,
             f"ic study not available: {ic.reason if ic else 'not run'}")
-    add("good", "at least 1 strategy has Sharpe > 1.0 in-sample", False,
-        "not measured here: strategy backtests are not part of the findings report")
+    if st_ok:
+        h = st.headline
+        add("good", "at least 1 strategy has Sharpe > 1.0 in-sample", h["sharpe_above_1"] >= 1,
+            f"{h['sharpe_above_1']} strategies with Sharpe > 1 over the whole input; best "
+            + (f"{h['best_strategy']} {h['best_sharpe']:+.2f} (trades closing on {_active(st_tab, h['best_strategy'])})"
+               if h["best_strategy"] else "none (no trades)"))
+    else:
+        add("good", "at least 1 strategy has Sharpe > 1.0 in-sample", False, st_why)
     if detection_accuracy is not None and np.isfinite(detection_accuracy):
         add("good", "cascade detection accuracy > 70%", detection_accuracy > 0.7,
             f"{detection_accuracy:.1%} of detected cascades overlap a cascade the synthetic market generated")
@@ -100,17 +127,23 @@ def criteria(results: dict, detection_accuracy: float | None = None) -> list[dic
         n_tests = max(int(np.isfinite(pooled.p).sum()), 1)
         sig = pooled[pooled.p < 0.05 / n_tests]
         a = float(sig[sig.family == "liquidation"].ic.abs().max()) if (sig.family == "liquidation").any() else 0.0
-        other = sig[sig.feature.isin(["funding_rate", "oi_change_1h"])]
+        other = sig[sig.family == "oi/funding"]
         b = float(other.ic.abs().max()) if len(other) else 0.0
-        has_other = pooled.feature.isin(["funding_rate", "oi_change_1h"]).any()
+        has_other = (pooled.family == "oi/funding").any()
         add("excellent", "liquidation features outperform OI/funding features (significant ICs, Bonferroni)",
             has_other and a > 0 and a > b,
             (f"best significant |IC|: liquidation {a:.3f}, open interest/funding {b:.3f} (0 = none significant)")
             if has_other else "no open-interest or funding feature to compare with")
     else:
         add("excellent", "liquidation features outperform OI/funding features", False, "ic study not available")
-    add("excellent", "several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample", False,
-        "not measured here: strategy backtests are not part of the findings report")
+    if st_ok:
+        h = st.headline
+        k = h["sharpe_first_above_1_5_last_above_1"]
+        add("excellent", "several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample", k >= 2,
+            f"{k} strategies with Sharpe > 1.5 on the first {1 - h['oos_share']:.0%} of days and > 1 on the last "
+            f"{h['oos_share']:.0%} (default parameters, not tuned on either part)")
+    else:
+        add("excellent", "several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample", False, st_why)
     if co is not None and co.available:
         add("excellent", "cross-asset contagion is statistically significant", bool(co.headline["significant"]),
             f"Granger significant for {co.headline['granger_significant']}/{co.headline['symbols']} symbols, "
@@ -161,7 +194,7 @@ def _md_table(df, max_rows=40) -> str:
 
 _MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models"), "heatmap": ("zones_vs_random",),
                 "contagion": ("contagion",), "volatility": ("volatility",), "oi": ("oi",),
-                "microstructure": ("sweeps", "absorption")}
+                "microstructure": ("sweeps", "absorption"), "strategies": ("strategies",)}
 
 
 def write_report(results: dict, directory, source: str = "", detection_accuracy: float | None = None,

@@ -215,6 +215,7 @@ def block_corr(x, y, blocks, n_boot: int = 300, seed: int = 0, spearman: bool = 
     se = max(se, 1.0 / math.sqrt(n))  # never below the standard error of independent observations
     tq = float(student_t.ppf(0.975, k - 1))
     lo, hi = min(lo, c - tq * se), max(hi, c + tq * se)  # the wider of percentile and t intervals
+    lo, hi = max(lo, -1.0), min(hi, 1.0)  # a correlation's interval stays within [-1, 1]
     p = float(2 * student_t.sf(abs(c) / se, k - 1)) if se > 0 else math.nan
     return c, float(lo), float(hi), p, n
 
@@ -252,6 +253,10 @@ def _blocks(times: np.ndarray, block_ns: int) -> np.ndarray:
 
 def _bp(x) -> str:
     return f"{x:+.1f} bp" if x is not None and np.isfinite(x) else "n/a"
+
+
+def _num2(x) -> str:
+    return f"{x:+.2f}" if x is not None and np.isfinite(x) else "n/a"
 
 
 def _fmt_p(p) -> str:
@@ -328,6 +333,8 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
     df["recovery_s"] = rec_s
     df["regime"] = regime
     df["size_bucket"] = bucket
+    tot = (df["long_notional"] + df["short_notional"]).to_numpy(np.float64)
+    df["notional_bucket"] = np.where(tot < 1e5, "<100k", np.where(tot < 1e6, "100k-1M", ">=1M"))
     df["hour"] = pd.to_datetime(df["confirm_recv_ns"], unit="ns", utc=True).dt.hour
     df["session"] = [next(s for s, a, b in SESSIONS if a <= h < b) for h in df["hour"]]
     summ = summarize_study(df, n_boot=n_boot, by_symbol=True)
@@ -335,7 +342,8 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
     h_first = hs[0]
     rows = []
     signed = df[np.isfinite(df["sign"])]
-    for label, col in (("all", None), ("size", "size_bucket"), ("regime", "regime"), ("session", "session"),
+    for label, col in (("all", None), ("size", "size_bucket"), ("notional", "notional_bucket"), ("regime", "regime"),
+                       ("session", "session"),
                        ("hour", "hour"), ("dominant", "dominant")):
         groups = [("all", signed)] if col is None else list(signed.groupby(col))
         for val, g in groups:
@@ -385,6 +393,17 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
         f"At {h_first} after the decision: {_bp(h['first_mean_signed_bp'])} (t = {h['first_t_stat']:.1f}); "
         f"{h['recovered_1h']:.0%} of cascades regain the pre-cascade price within an hour (median "
         + (f"{med:.0f} s)." if np.isfinite(med) else "more than an hour)." if med == np.inf else "n/a)."))
+    parts = []
+    for split, order in (("size", ("small", "medium", "large")), ("notional", ("<100k", "100k-1M", ">=1M")),
+                         ("regime", ("quiet", "volatile"))):
+        g = splits[splits.split == split].set_index("group") if len(splits) else None
+        if g is None or not len(g):
+            continue
+        cells = [f"{k} {_bp(g.loc[k, f'mean_bp_{h_main}'])} (n {int(g.loc[k, 'n'])}, t "
+                 f"{_num2(g.loc[k, f't_{h_main}'])})" for k in order if k in g.index]
+        parts.append(f"{split}: " + ", ".join(cells))
+    if parts:
+        res.findings.append(f"Signed return at {h_main} by " + "; by ".join(parts) + ".")
     res.plots.append(("event_returns.png", lambda p: plot_study(summ, p)))
     res.plots.append(("cascade_examples.png", lambda p: _plot_cascade_examples(panel, df, p)))
     res._frame = df  # the per-cascade rows (for callers that want them)
@@ -423,142 +442,230 @@ def _plot_cascade_examples(panel: Panel, df, path, k: int = 4):
 
 # ------------------------------------------------------------------------------------------- IC
 
-IC_HORIZONS = (("5m", 1), ("15m", 3), ("1h", 12), ("4h", 48))
-LIQ_FEATURES = ("liq_imbalance_5m", "liq_imbalance_15m", "liq_imbalance_1h", "z_liq_imbalance", "log_liq_notional_1h",
-                "z_liq_notional", "liq_rate_1h", "z_liq_rate", "cascade_balance_1h")
-OTHER_FEATURES = ("ret_5m", "ret_1h", "ofi", "z_ofi", "funding_rate", "oi_change_1h")
+IC_HORIZONS = (("5m", 5 * NS_MIN), ("15m", 15 * NS_MIN), ("1h", NS_H), ("4h", 4 * NS_H))
+IC_STEP_NS = 5 * NS_MIN  # the grid of decision times: every 5 minutes (epoch-aligned) per symbol
+MODEL_STEP_NS = 15 * NS_MIN  # the walk-forward models train on every third grid time
+#: the named features the ``ic`` study tests by default: the store's NAMED_FEATURES without the
+#: levels (``price.last``, ``oi.open_interest``) and the base-unit taker volumes (a base-unit volume
+#: is its notional divided by the price, so within a symbol it tracks the inverse price level): a
+#: level of a random walk correlates with later returns over any finite sample with a dependence
+#: that spans the whole sample, which no block bootstrap over hours can capture.  The taker volumes
+#: enter in quote units instead; the cross-venue ``/all`` duplicates are left out, and the imbalance
+#: over the plan's 15 m and 1 h windows is added.
+IC_EXCLUDE = ("price.last@", "oi.open_interest@", "flow.taker_buy_volume@", "flow.taker_sell_volume@",
+              "liquidations/all.")
+IC_EXTRA = ("flow.taker_buy_notional@1m", "flow.taker_sell_notional@1m",
+            "liquidations.liq_imbalance@15m", "liquidations.liq_imbalance@1h")
 
 
-def ic_frame(panel: Panel, params=None):
-    """The 5-minute feature/target frame of the ``ic`` study: point-in-time features known at each
-    bar's close (the bar and the bars before it) and forward returns of the last trade price from
-    that close to 5 m, 15 m, 1 h and 4 h later."""
+def ic_names() -> tuple:
+    from liqcore.research.registry import NAMED_FEATURES
+
+    base = [n for n in NAMED_FEATURES if not n.startswith(IC_EXCLUDE)]
+    return tuple(dict.fromkeys(base + list(IC_EXTRA)))
+
+
+def ic_family(name: str) -> str:
+    fam = name.split(".", 1)[0].split("/", 1)[0]
+    if fam in ("liquidations", "xasset"):
+        return "liquidation"
+    if fam in ("oi", "funding"):
+        return "oi/funding"
+    if fam in ("flow", "price"):
+        return "flow/price"
+    return "user"
+
+
+def check_ic_names(names) -> list:
+    """The feature names of the ``ic`` study (a list or a comma-separated string), each validated:
+    an unknown family, name, transform or a malformed window is a ValueError naming the bad part."""
+    from liqcore.research.registry import parse_name
+    from liqcore.research.store import _names_list
+
+    if names is None:
+        return list(ic_names())
+    out = list(dict.fromkeys(_names_list(names)))
+    if not out:
+        raise ValueError("names: give at least one feature name (see liqcore features --list)")
+    for n in out:
+        parse_name(n)
+    return out
+
+
+def ic_frame(panel: Panel, params=None, names=None, store=None):
+    """The feature/target frame of the ``ic`` study: every 5 minutes (epoch-aligned, within the
+    symbol's trades) per symbol, the named features as they stood at that time (the point-in-time
+    feature store, built once) and the forward returns of the last trade price from that time to
+    5 m, 15 m, 1 h and 4 h later (NaN when no trade is received in the horizon, or when the
+    reference trade is more than an hour old)."""
     import pandas as pd
 
-    from liqcore.research.features import features
+    from liqcore.research.store import FeatureStore
 
-    bars = features(panel.events, panel.registry, bar="5m", zscore_window=96, params=params)
+    names = check_ic_names(names)
+    if store is None:
+        store = FeatureStore(panel.events, panel.registry, params=params)
+    from liqcore.research.store import OK, REASONS
+
     out = []
-    for name, g in bars.groupby("symbol", sort=False):
-        g = g.sort_values("bar_end_ns").reset_index(drop=True)
-        f = pd.DataFrame({"symbol": name, "t": g["bar_end_ns"].to_numpy()})
-        ln, ls = g["liq_notional_long"], g["liq_notional_short"]
-        for lab, w in (("5m", 1), ("15m", 3), ("1h", 12)):
-            sl, ss = ln.rolling(w, min_periods=1).sum(), ls.rolling(w, min_periods=1).sum()
-            tot = sl + ss
-            f[f"liq_imbalance_{lab}"] = np.where(tot > 0, (ss - sl) / tot.where(tot > 0, 1.0), 0.0)
-        f["z_liq_imbalance"] = g["z_liq_imbalance"]
-        f["log_liq_notional_1h"] = np.log1p(g["liq_notional"].rolling(12, min_periods=1).sum())
-        f["z_liq_notional"] = g["z_liq_notional"]
-        f["liq_rate_1h"] = g["liq_count"].rolling(12, min_periods=1).sum() / 60.0
-        f["z_liq_rate"] = g["z_liq_rate"]
-        f["cascade_balance_1h"] = (g["cascades_short"] - g["cascades_long"]).rolling(12, min_periods=1).sum()
-        p = g["price"].to_numpy(np.float64)
-        f["ret_5m"] = g["ret"]
-        f["ret_1h"] = p / np.concatenate([np.full(12, np.nan), p[:-12]]) - 1.0 if len(p) > 12 else np.nan
-        f["ofi"] = g["ofi"]
-        f["z_ofi"] = g["z_ofi"]
-        f["funding_rate"] = g["funding_rate"]
-        d = panel.sym.get(name)
-        if d is not None and len(d["t_oi"]):
-            i = np.searchsorted(d["t_oi"], f["t"].to_numpy(), side="left") - 1  # received before the close
-            oi = np.where(i >= 0, d["oi"][np.maximum(i, 0)], np.nan)
-            f["oi_change_1h"] = oi / np.concatenate([np.full(12, np.nan), oi[:-12]]) - 1.0 if len(oi) > 12 else np.nan
-        else:
-            f["oi_change_1h"] = np.nan
-        tc = np.concatenate([[0.0], np.cumsum(g["trade_count"].to_numpy(np.float64))])
-        fresh = (tc[1:] - tc[np.maximum(np.arange(1, len(p) + 1) - 12, 0)]) > 0  # a trade in the last hour
-        for lab, m in IC_HORIZONS:
-            fwd = np.full(len(p), np.nan)
-            if len(p) > m:
-                fwd[:-m] = p[m:] / p[:-m] - 1.0
-                idx = np.arange(len(p) - m)
-                fwd[:-m][(tc[idx + m + 1] - tc[idx + 1]) == 0] = np.nan  # no trade ahead: no return
-            fwd[~fresh] = np.nan  # a stale reference price (feed gap)
-            f[f"fwd_{lab}"] = fwd
-        out.append(f)
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+    why: dict = {n: {} for n in names}  # name -> {null reason: count}
+    for name in panel.names:
+        d = panel.sym[name]
+        t = panel.grid(name, IC_STEP_NS)
+        if len(t) == 0:
+            continue
+        f = {"symbol": np.full(len(t), name, dtype=object), "t": t}
+        part = store.compute(t, names, [int(d["sid"])])[0]
+        for n in names:
+            f[n] = part["values"][n]
+            codes, counts = np.unique(part["reasons"][n][part["reasons"][n] != OK], return_counts=True)
+            for c, k in zip(codes.tolist(), counts.tolist()):
+                why[n][REASONS[int(c)]] = why[n].get(REASONS[int(c)], 0) + int(k)
+        tt, pp = d["t_trade"], d["p_trade"]
+        i0 = np.searchsorted(tt, t, side="right") - 1
+        ok0 = i0 >= 0
+        p0 = np.where(ok0, pp[np.maximum(i0, 0)], np.nan)
+        fresh = ok0 & (t - tt[np.maximum(i0, 0)] <= NS_H)  # a stale reference price (feed gap): no return
+        for lab, h in IC_HORIZONS:
+            i1 = np.searchsorted(tt, t + h, side="right") - 1
+            ok = fresh & (i1 > i0) & (t + h <= tt[-1])  # a trade received in (t, t + h], inside the data
+            f[f"fwd_{lab}"] = np.where(ok, pp[np.maximum(i1, 0)] / p0 - 1.0, np.nan)
+        out.append(pd.DataFrame(f))
+    fr = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["symbol", "t"] + names)
+    fr.attrs["names"] = names
+    fr.attrs["null_reasons"] = why
+    return fr
 
 
-def study_ic(panel: Panel, params=None, n_boot: int = 300, folds: int = 5, models: bool = True, **_):
-    """Spearman IC of each feature vs forward returns (per symbol and pooled, block-bootstrap CI),
-    walk-forward fold ICs, and ridge / gradient-boosting baselines out of sample per fold."""
+def _corr(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation over the finite pairs (NaN with fewer than 30 or a constant side)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 30:
+        return math.nan
+    x, y = x[ok], y[ok]
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _within_symbol_ranks(x: np.ndarray, groups) -> np.ndarray:
+    """Percentile ranks in (0, 1) within each symbol (``groups``: the row indices of each symbol;
+    NaN stays NaN): pooling across symbols then compares each symbol with itself, not BTC-sized
+    notionals with DOGE-sized ones."""
+    from scipy.stats import rankdata
+
+    out = np.full(len(x), np.nan)
+    for g in groups:
+        v = x[g]
+        ok = np.isfinite(v)
+        if ok.any():
+            out[g[ok]] = (rankdata(v[ok]) - 0.5) / ok.sum()
+    return out
+
+
+def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: int = 5, models: bool = True,
+             store=None, **_):
+    """Spearman IC of each named feature vs forward returns (per symbol and pooled, block-bootstrap
+    CI), walk-forward fold ICs, and ridge / gradient-boosting baselines out of sample per fold."""
     import pandas as pd
 
-    title = "liquidation features vs forward returns (IC, walk-forward models)"
+    title = "named features vs forward returns (IC, walk-forward models)"
+    names = check_ic_names(names)  # bad names: an error before any work
     if panel.n("t_trade") == 0:
         return unavailable("ic", title, "the input has no trades (no prices for forward returns)")
     if panel.n("t_liq") == 0:
         return unavailable("ic", title, "the input has no liquidations")
-    fr = ic_frame(panel, params)
+    fr = ic_frame(panel, params, names, store)
     if len(fr) < 50:
-        return unavailable("ic", title, f"the input spans only {len(fr)} five-minute bars (need at least 50)")
-    feats = [c for c in LIQ_FEATURES + OTHER_FEATURES if fr[c].notna().sum() >= 30 and fr[c].nunique() > 1]
+        return unavailable("ic", title, f"the input spans only {len(fr)} five-minute grid times (need at least 50)")
+    sym = fr["symbol"].to_numpy()
+    t_all = fr["t"].to_numpy(np.int64)
+    feats = [c for c in names if np.isfinite(fr[c].to_numpy(np.float64)).sum() >= 30 and fr[c].nunique() > 1]
+    dropped = [c for c in names if c not in feats]
+    nr = fr.attrs.get("null_reasons", {})
+
+    def main_reason(c):
+        r = nr.get(c) or {}
+        return f" ({max(r, key=r.get)})" if r else " (constant)"
+
+    if not feats:
+        return unavailable("ic", title, "no named feature has at least 30 non-null, non-constant values on this "
+                           "input: " + ", ".join(c + main_reason(c) for c in names))
     rows = []
-    for lab, m in IC_HORIZONS:
-        y = fr[f"fwd_{lab}"].to_numpy()
+    symbols = sorted(set(sym))
+    sel = {s: sym == s for s in symbols}
+    groups = [np.flatnonzero(sel[s]) for s in symbols]
+    X = {c: fr[c].to_numpy(np.float64) for c in feats}
+    Xr = {c: _within_symbol_ranks(X[c], groups) for c in feats}
+    for lab, h in IC_HORIZONS:
+        y = fr[f"fwd_{lab}"].to_numpy(np.float64)
         if np.isfinite(y).sum() < 30:
             continue
-        block = _blocks(fr["t"].to_numpy(), max(NS_H, 2 * m * 5 * NS_MIN))
-        for c in feats:
-            x = fr[c].to_numpy(np.float64)
-            for sym in ["ALL"] + sorted(fr["symbol"].unique()):
-                sel = np.ones(len(fr), bool) if sym == "ALL" else (fr["symbol"] == sym).to_numpy()
-                ic, lo, hi, p, n = block_corr(x[sel], y[sel], block[sel], n_boot)
-                rows.append({"feature": c, "family": "liquidation" if c in LIQ_FEATURES else "price/flow/funding/oi",
-                             "horizon": lab, "symbol": sym, "n": n, "ic": ic, "ci_low": lo, "ci_high": hi, "p": p})
+        yr = _within_symbol_ranks(y, groups)
+        block = _blocks(t_all, max(NS_H, 2 * h))
+        for c in feats:  # Pearson correlation of within-symbol ranks = Spearman within a symbol
+            ic, lo, hi, p, n = block_corr(Xr[c], yr, block, n_boot, spearman=False)
+            rows.append({"feature": c, "family": ic_family(c), "horizon": lab, "symbol": "ALL", "n": n, "ic": ic,
+                         "ci_low": lo, "ci_high": hi, "p": p})
+            for s in symbols:
+                m = sel[s]
+                ic, lo, hi, p, n = block_corr(Xr[c][m], yr[m], block[m], n_boot, spearman=False)
+                rows.append({"feature": c, "family": ic_family(c), "horizon": lab, "symbol": s, "n": n, "ic": ic,
+                             "ci_low": lo, "ci_high": hi, "p": p})
     ic = pd.DataFrame(rows)
     if ic.empty:
-        return unavailable("ic", title, "no horizon has enough observed forward returns")
+        return unavailable("ic", title, "no horizon has enough observed forward returns (at least 30)")
     res = StudyResult("ic", title)
-    # walk-forward
+    # walk-forward: time folds over the pooled grid, purged expanding training window
     fold_rows = []
-    order = np.argsort(fr["t"].to_numpy(), kind="stable")
-    t_sorted = fr["t"].to_numpy()[order]
-    edges = np.quantile(t_sorted, np.linspace(0, 1, folds + 1))
-    Xall = fr[feats].to_numpy(np.float64)
-    for lab, m in IC_HORIZONS:
-        y = fr[f"fwd_{lab}"].to_numpy()
-        h_ns = m * 5 * NS_MIN
+    edges = np.quantile(np.sort(t_all), np.linspace(0, 1, folds + 1))
+    Xall = np.column_stack([X[c] for c in feats]) if feats else np.zeros((len(fr), 0))
+    Rall = np.column_stack([Xr[c] for c in feats]) if feats else np.zeros((len(fr), 0))
+    thin = (t_all % MODEL_STEP_NS) == 0  # models train on a 15-minute grid (neighbours overlap anyway)
+    for lab, h in IC_HORIZONS:
+        y = fr[f"fwd_{lab}"].to_numpy(np.float64)
+        yr = _within_symbol_ranks(y, groups)
         for k in range(1, folds):
-            t = fr["t"].to_numpy()
-            test = (t >= edges[k]) & ((t < edges[k + 1]) if k + 1 < folds else (t <= edges[k + 1])) & np.isfinite(y)
-            train = (t + h_ns < edges[k]) & np.isfinite(y)  # purged: no training target reaches the test fold
+            test = (t_all >= edges[k]) & ((t_all < edges[k + 1]) if k + 1 < folds else (t_all <= edges[k + 1])) \
+                & np.isfinite(y)
+            train = (t_all + h < edges[k]) & np.isfinite(y)  # purged: no training target reaches the test fold
             if test.sum() < 20 or train.sum() < 50:
                 continue
-            for c in feats:
-                fic = block_corr(Xall[test, feats.index(c)], y[test], np.zeros(test.sum()), 1)[0]
+            for j, c in enumerate(feats):
+                fic = _corr(Rall[test, j], yr[test])
                 fold_rows.append({"horizon": lab, "fold": k, "model": f"feature:{c}", "n_train": int(train.sum()),
                                   "n_test": int(test.sum()), "oos_ic": fic, "oos_r2": math.nan})
-            if models:
-                for mname, pred in _fit_models(Xall[train], y[train], Xall[test]):
+            if models and feats:
+                tr = train & thin
+                for mname, pred in _fit_models(Xall[tr], y[tr], Xall[test]):
                     yt = y[test]
                     tot = float(((yt - yt.mean()) ** 2).sum())
                     r2 = 1.0 - float(((yt - pred) ** 2).sum()) / tot if tot > 0 else math.nan
-                    oic = block_corr(pred, yt, np.zeros(len(yt)), 1)[0]
+                    oic = _corr(_ranks(pred), _ranks(yt))
                     fold_rows.append({"horizon": lab, "fold": k, "model": mname, "n_train": int(train.sum()),
                                       "n_test": int(test.sum()), "oos_ic": oic, "oos_r2": r2})
-    folds_df = pd.DataFrame(fold_rows)
+    folds_df = pd.DataFrame(fold_rows, columns=["horizon", "fold", "model", "n_train", "n_test", "oos_ic", "oos_r2"])
     pooled = ic[ic.symbol == "ALL"].copy()
     pooled["significant"] = (pooled["ci_low"] > 0) | (pooled["ci_high"] < 0)
+    n_tests = int(np.isfinite(pooled["p"]).sum())
+    pooled["significant_bonferroni"] = pooled["p"] < 0.05 / max(n_tests, 1)
     judged = pooled[np.isfinite(pooled["p"])]  # rows with an interval (enough pairs and blocks)
     liq = judged[judged.family == "liquidation"]
-    oth = judged[(judged.family != "liquidation") & judged.feature.isin(["funding_rate", "oi_change_1h"])]
+    oth = judged[judged.family == "oi/funding"]
     best = liq.loc[liq["ic"].abs().idxmax()] if len(liq) and liq["ic"].notna().any() else None
     model_summary = []
     if len(folds_df):
         for (lab, mname), g in folds_df[~folds_df.model.str.startswith("feature:")].groupby(["horizon", "model"]):
             model_summary.append({"horizon": lab, "model": mname, "folds": len(g), "mean_oos_ic": g.oos_ic.mean(),
                                   "mean_oos_r2": g.oos_r2.mean()})
-    msum = pd.DataFrame(model_summary)
-    n_tests = int(np.isfinite(pooled["p"]).sum())
+    msum = pd.DataFrame(model_summary, columns=["horizon", "model", "folds", "mean_oos_ic", "mean_oos_r2"])
     n_sig = int(pooled["significant"].sum())
-    n_bonf = int((pooled["p"] < 0.05 / max(n_tests, 1)).sum())
+    n_bonf = int(pooled["significant_bonferroni"].sum())
     res.tables = {"pooled_ic": pooled.drop(columns=["symbol"]), "ic_by_symbol": ic[ic.symbol != "ALL"],
                   "models": msum, "folds": folds_df}
     res.headline = {
-        "bars": int(len(fr)), "features": len(feats), "tests": n_tests, "significant": n_sig,
-        "significant_bonferroni": n_bonf,
+        "rows": int(len(fr)), "names": len(names), "features": len(feats), "features_without_values": dropped,
+        "tests": n_tests, "significant": n_sig, "significant_bonferroni": n_bonf,
         "expected_false_positives": 0.05 * n_tests,
         "best_feature": None if best is None else best["feature"],
         "best_horizon": None if best is None else best["horizon"],
@@ -567,21 +674,29 @@ def study_ic(panel: Panel, params=None, n_boot: int = 300, folds: int = 5, model
         "best_ci_high": math.nan if best is None else float(best["ci_high"]),
         "best_liq_abs_ic": float(liq["ic"].abs().max()) if len(liq) else math.nan,
         "best_oi_funding_abs_ic": float(oth["ic"].abs().max()) if len(oth) and oth["ic"].notna().any() else math.nan,
-        "imbalance_ic_5m": _get_ic(pooled, "liq_imbalance_5m", "5m"),
-        "imbalance_ic_15m": _get_ic(pooled, "liq_imbalance_15m", "15m"),
+        "imbalance_ic_5m": _get_ic(pooled, "liquidations.liq_imbalance@5m", "5m"),
+        "imbalance_ic_15m": _get_ic(pooled, "liquidations.liq_imbalance@15m", "15m"),
         "ridge_mean_oos_ic": float(msum[msum.model == "ridge"].mean_oos_ic.mean()) if len(msum) else math.nan,
         "gbm_mean_oos_ic": float(msum[msum.model == "gbm"].mean_oos_ic.mean()) if len(msum) else math.nan,
     }
     h = res.headline
     res.findings.append(
-        f"{n_tests} pooled feature x horizon ICs on {h['bars']:,} five-minute bars: {n_sig} have a 95% block-bootstrap "
-        f"CI excluding 0 (about {h['expected_false_positives']:.1f} expected by chance); {n_bonf} pass a Bonferroni "
-        f"correction (p < 0.05 / {n_tests})" + (": no IC beyond chance." if n_bonf == 0 else "."))
+        f"{n_tests} pooled feature x horizon ICs ({len(feats)} named features, {h['rows']:,} symbol x 5-minute "
+        f"times): {n_sig} have a 95% block-bootstrap CI excluding 0 (about {h['expected_false_positives']:.1f} "
+        f"expected by chance); {n_bonf} pass a Bonferroni correction (p < 0.05 / {n_tests})"
+        + (": no IC beyond chance." if n_bonf == 0 else "."))
+    if n_bonf:
+        top = pooled[pooled.significant_bonferroni].sort_values("p").head(5)
+        res.findings.append("Significant after correction: " + "; ".join(
+            f"{r.feature} at {r.horizon} IC {r.ic:+.3f}" for r in top.itertuples()) + ".")
     if best is not None:
         sig = (h["best_ci_low"] > 0) or (h["best_ci_high"] < 0)
         res.findings.append(
             f"Strongest liquidation feature: {h['best_feature']} at {h['best_horizon']}, IC {h['best_ic']:+.3f} "
             f"(CI [{h['best_ci_low']:+.3f}, {h['best_ci_high']:+.3f}])" + ("" if sig else ": not significant") + ".")
+    if dropped:
+        res.findings.append("Not tested (fewer than 30 non-null values, or constant, on this input): "
+                            + ", ".join(c + main_reason(c) for c in dropped) + ".")
     if len(msum):
         res.findings.append(
             f"Walk-forward ({folds} time folds, purged, expanding train): mean out-of-sample IC ridge "
@@ -627,7 +742,7 @@ def _plot_ic(pooled, path):
 
     hs = [h for h, _ in IC_HORIZONS if h in set(pooled.horizon)]
     feats = list(dict.fromkeys(pooled.feature))
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    fig, ax = plt.subplots(figsize=(max(9, 0.25 * len(feats)), 5.5), dpi=100)
     w = 0.8 / max(1, len(hs))
     x = np.arange(len(feats))
     for i, h in enumerate(hs):
@@ -1460,6 +1575,106 @@ def _plot_tod(tod, path):
     plt.close(fig)
 
 
+# ------------------------------------------------------------------------------------ strategies
+
+PLAN_STRATEGIES = ("cascade-fade", "imbalance-reversal", "zone-bounce", "vol-breakout")
+
+
+def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_share: float = 0.3, **_):
+    """The research plan's four strategies run through the execution model on the same input, each
+    with its documented default parameters (nothing is tuned on the input).  Per strategy: trades, win
+    rate, mean return per trade with a 95% t interval, total return, max drawdown, the Sharpe ratio of
+    daily returns over the whole input (in sample) and over its first ``1 - oos_share`` and last
+    ``oos_share`` of days (a split in time: the later part is out of sample for any conclusion drawn
+    on the earlier one)."""
+    import pandas as pd
+    from scipy.stats import t as student_t
+
+    from liqcore.backtest import metrics as M
+    from liqcore.backtest.run import prepare_events, run_strategy
+    from liqcore.config import Params
+    from liqcore.strategies.catalog import register_seven
+
+    title = "the research plan's four strategies (backtests through the execution model)"
+    if panel.n("t_trade") == 0:
+        return unavailable("strategies", title, "the input has no trades (no prices to fill orders against)")
+    if panel.n("t_liq") == 0:
+        return unavailable("strategies", title, "the input has no liquidations (no strategy signal)")
+    register_seven()  # the plan's strategies are registered under their names (idempotent)
+    base = params if params is not None else Params()
+    events = prepare_events(panel.events)
+    rows, notes = [], []
+    for name in strategies:
+        try:
+            r = run_strategy(events, panel.registry, base, name)
+        except ValueError as e:  # the strategy's input check (e.g. funding it needs): stated, not raised
+            notes.append(f"{name}: not run because {e}")
+            rows.append({"strategy": name, "ran": False, "trades": 0})
+            continue
+        s = r.summary()
+        led = r.ledger
+        ret = led["ret"].astype(np.float64)
+        n = len(ret)
+        row = {"strategy": name, "ran": True, "signals": int(s.get("signals", 0)), "trades": n,
+               "win_rate": float(s["win_rate"]) if n else math.nan}
+        if n >= 2 and ret.std(ddof=1) > 0:
+            se = ret.std(ddof=1) / math.sqrt(n)
+            tq = float(student_t.ppf(0.975, n - 1))
+            row.update(mean_ret_bp=ret.mean() * 1e4, ci_low_bp=(ret.mean() - tq * se) * 1e4,
+                       ci_high_bp=(ret.mean() + tq * se) * 1e4)
+        else:
+            row.update(mean_ret_bp=ret.mean() * 1e4 if n else math.nan, ci_low_bp=math.nan, ci_high_bp=math.nan)
+        row["total_return"] = float(s["total_return"]) if n else 0.0
+        row["max_drawdown"] = float(s["max_drawdown"]) if n else 0.0
+        sh = s.get("sharpe")
+        row["sharpe"] = float(sh) if sh is not None and n else math.nan
+        daily = M.daily_returns(led, r.equity0, r.start_ns, r.end_ns)
+        k = int(round(len(daily) * (1.0 - oos_share)))
+        row["days"] = len(daily)
+        row["active_days"] = int(np.count_nonzero(daily))  # days on which a trade closed
+        ins, oos = (M.sharpe(daily[:k]), M.sharpe(daily[k:])) if n and 2 <= k <= len(daily) - 2 else (None, None)
+        row["sharpe_first"] = math.nan if ins is None else float(ins)
+        row["sharpe_last"] = math.nan if oos is None else float(oos)
+        rows.append(row)
+    tab = pd.DataFrame(rows)
+    res = StudyResult("strategies", title)
+    res.tables = {"strategies": tab}
+    ran = tab[tab["ran"]] if len(tab) else tab
+    with_trades = ran[ran["trades"] > 0] if len(ran) else ran
+    sh = with_trades["sharpe"].to_numpy(np.float64) if len(with_trades) else np.zeros(0)
+    best = with_trades.loc[with_trades["sharpe"].idxmax()] if len(with_trades) and np.isfinite(sh).any() else None
+    res.headline = {
+        "strategies_run": int(len(ran)), "with_trades": int(len(with_trades)),
+        "trades": int(ran["trades"].sum()) if len(ran) else 0,
+        "best_strategy": None if best is None else str(best["strategy"]),
+        "best_sharpe": math.nan if best is None else float(best["sharpe"]),
+        "sharpe_above_1": int(np.sum(sh > 1.0)), "sharpe_above_1_5": int(np.sum(sh > 1.5)),
+        "sharpe_first_above_1_5_last_above_1": int(((with_trades["sharpe_first"] > 1.5)
+                                                    & (with_trades["sharpe_last"] > 1.0)).sum())
+        if len(with_trades) else 0,
+        "oos_share": oos_share,
+        "significant_positive": int((with_trades["ci_low_bp"] > 0).sum()) if len(with_trades) else 0,
+    }
+    h = res.headline
+    for r in rows:
+        if r.get("ran") and r["trades"]:
+            res.findings.append(
+                f"{r['strategy']}: {r['trades']} trade{'s' if r['trades'] != 1 else ''} closing on "
+                f"{r['active_days']} of {r['days']} days, win rate {r['win_rate']:.0%}, mean return "
+                f"{_bp(r['mean_ret_bp'])} per trade (95% CI [{_bp(r['ci_low_bp'])}, {_bp(r['ci_high_bp'])}]), "
+                f"total {r['total_return']:+.2%}, Sharpe {_num2(r['sharpe'])} (first {1 - oos_share:.0%} of days "
+                f"{_num2(r['sharpe_first'])}, last {oos_share:.0%} {_num2(r['sharpe_last'])}).")
+        elif r.get("ran"):
+            res.findings.append(f"{r['strategy']}: no trade on this input (nothing to measure).")
+    res.findings += notes
+    if h["with_trades"] and h["significant_positive"] == 0 and h["sharpe_above_1"] == 0:
+        res.findings.append("No strategy has an edge here: no mean return per trade is significantly positive "
+                            "and no Sharpe ratio exceeds 1 (costs included: fees and slippage of the execution model).")
+    elif h["with_trades"] == 0:
+        res.findings.append("No strategy traded on this input: nothing to measure.")
+    return res
+
+
 # ------------------------------------------------------------------------------------ registry
 
 STUDIES = {
@@ -1470,6 +1685,7 @@ STUDIES = {
     "volatility": study_volatility,
     "oi": study_oi,
     "microstructure": study_microstructure,
+    "strategies": study_strategies,
 }
 
 
