@@ -185,6 +185,9 @@ class StrategyCore:
             s = self.st[sid]
             if s["status"] == self._sim.OPEN and ts >= s["hold_deadline_ns"]:
                 return [{"event": "hold_timeout_due", "symbol_idx": sid, "ts_ns": ts}]
+            if s["status"] == self._sim.OPEN and ts >= s["exit_due_ns"]:
+                return [{"event": "signal_exit_due", "symbol_idx": sid, "ts_ns": ts,
+                         "reason": self._sim.EXIT_NAMES[int(s["exit_due_reason"])]}]
             return []
         # the ledger always has a free row (see _room), so a close never overflows it
         bits = self._step_trade(self.st, self.port, self.par, sid, ts, price, self._ledger, self.counts)
@@ -258,7 +261,15 @@ class StrategyCore:
         """A strategy's signal (a SIGNAL_DTYPE row, see :mod:`liqcore.strategies`) through the
         execution model -- the same step function as the backtest's.  Returns the decision:
         ``{"action": "order", "side", "entry" ("limit"/"market"), "price" (limit; None for market),
-        "arrive_ns", "expires_ns", ...}`` or ``{"action": "none", "reason": ...}``."""
+        "arrive_ns", "expires_ns", ...}`` or ``{"action": "none", "reason": ...}``.
+
+        An **exit notice** (direction 0, ``skip_code`` :data:`liqcore.strategies.SKIP_EXIT`, ``tag`` =
+        the tag of the signal whose position must close, ``ts_ns`` = when the exit condition became
+        true) makes that signal's exit due at ``ts_ns + order-latency``: the position closes at the
+        first print at/after it (taker, reason ``signal_exit``; a working entry is cancelled).
+        Returns ``{"action": "exit", "due_ns", "reason", "exit_code", "working", ...}``, or
+        ``{"action": "none", "reason": "no_position"}`` when that signal holds nothing (never
+        placed, or already closed)."""
         from liqcore.strategies import SIGNAL_DTYPE
 
         g = np.asarray(signal)
@@ -277,6 +288,11 @@ class StrategyCore:
                            int(g["max_hold_ns"]), int(g["entry_timeout_ns"]), int(g["exit_ns"]), int(g["exit_code"]),
                            int(g["tag"]), self.counts)
         base = {"symbol_idx": sid, "symbol": self.registry.symbol(sid), "ts_ns": ts, "tag": int(g["tag"])}
+        if r == sim.R_EXIT:  # an exit notice: the position closes at the first print at/after due_ns (taker)
+            s = self.st[sid]
+            return {"action": "exit", **base, "due_ns": int(s["exit_due_ns"]),
+                    "reason": sim.EXIT_NAMES[int(s["exit_due_reason"])], "exit_code": int(s["exit_code"]),
+                    "working": int(s["status"]) != sim.OPEN}
         if r != sim.R_ORDER:
             return {"action": "none", "reason": sim.REASON_NAMES[r], **base}
         s = self.st[sid]
