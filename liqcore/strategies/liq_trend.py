@@ -55,7 +55,8 @@ from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int,
     streams, window_sum,
 )
-from liqcore.strategies.base import SKIP_MIXED, ParamSpec, Strategy
+from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, _TRADE, BarClock, PrefixWindow, classify, signal_template
+from liqcore.strategies.base import SKIP_MIXED, ParamSpec, SignalStream, Strategy
 from liqcore.strategies.vol_breakout import rolling_z
 
 SKIP_STRONG_NOT_ALIGNED = 101
@@ -187,6 +188,161 @@ class LiqTrend(Strategy):
 
     def inputs(self, signal) -> dict:
         return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+
+    def stream(self, params, registry):
+        return LiqTrendStream(self, type(self).resolve(params), registry)
+
+
+class _History:
+    """The last ``n`` values in one contiguous numpy window, so that ``mean`` / ``std`` see exactly the
+    array the batch form's sliding window gives them."""
+
+    __slots__ = ("buf", "p", "n")
+
+    def __init__(self, n: int, zeros: int):
+        self.n = n
+        self.buf = np.zeros(max(4 * n, 64))
+        self.p = min(zeros, n)
+
+    def z(self, x: float) -> float:
+        n, p = self.n, self.p
+        if p < n:
+            return math.nan
+        win = self.buf[p - n:p]
+        if win.max() == win.min():
+            return 0.0
+        std = float(win.std())
+        mean = float(win.mean())
+        return (x - mean) / std if std > 0 else 0.0
+
+    def push(self, x: float) -> None:
+        if self.p == len(self.buf):
+            n = self.n
+            self.buf[:n] = self.buf[self.p - n:self.p]
+            self.p = n
+        self.buf[self.p] = x
+        self.p += 1
+
+
+class LiqTrendStream(SignalStream):
+    """Streaming ``liq-trend``: per symbol, running prefix sums of the counted liquidations (the
+    batch form's segment sums, bit for bit), the segments' history for the z-score and the trades of
+    the candle look-back; at each segment close revealed by an event (``before``) or the clock:
+    the decision matrix, then the judge (in decision order)."""
+
+    MAX_INPUTS = 100_000  # feature values kept for ``inputs()`` (oldest dropped first)
+
+    def __init__(self, strategy, params, registry):
+        from collections import deque
+
+        super().__init__(strategy, params, registry)
+        v = lambda k: strategy.value(params, k)  # noqa: E731
+        self.seg, self.nb = int(v("segment")), int(v("baseline"))
+        self.min_liq, self.z_entry, self.z_strong = float(v("min-liq-notional")), float(v("z-entry")), float(v("z-strong"))
+        self.purity, self.look = float(v("purity")), int(v("candle-lookback"))
+        if self.seg <= 0 or self.look <= 0:
+            raise ValueError("segment, candle-lookback: must be positive durations")
+        self.clock = BarClock(self.seg)
+        self.closes = 0
+        self.liq: dict[int, PrefixWindow] = {}
+        self.hist: dict[int, _History] = {}
+        self.trades: dict[int, deque] = {}
+        self._deque = deque
+        self._template = signal_template(params)
+        strategy._inputs = {}
+
+    def _closes(self, closes, i):
+        st = self.strategy
+        out = []
+        for c in closes:
+            rows = []
+            for sid in sorted(self.liq):
+                pw = self.liq[sid]
+                L = pw.sum(0, c, self.seg)
+                S = pw.sum(1, c, self.seg)
+                rec = L + S
+                h = self.hist[sid]
+                z = h.z(rec)
+                h.push(rec)
+                pw.trim(c - self.seg)
+                if not (z >= self.z_entry and rec > 0):
+                    continue
+                share = L / rec
+                d = -1 if share > self.purity else (1 if share < 1.0 - self.purity else 0)
+                tr = self.trades.get(sid)
+                if tr is not None:
+                    while tr and tr[0][0] <= c - self.look:
+                        tr.popleft()
+                has = bool(tr)
+                chg = tr[-1][1] - tr[0][1] if has else 0.0
+                aligned = has and d != 0 and ((chg > 0) - (chg < 0)) == d
+                strong = z >= self.z_strong
+                skip = SKIP_MIXED if d == 0 else (0 if aligned else (SKIP_STRONG_NOT_ALIGNED if strong else SKIP_MEDIUM_NOT_ALIGNED))
+                sig = self._template.copy()
+                sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = c, i, sid
+                sig["tag"] = c // self.seg
+                sig["confidence"] = CONF_HIGH if strong else CONF_MEDIUM
+                sig["skip_code"] = skip
+                sig["direction"] = d if skip == 0 else 0
+                st._inputs[(sid, c)] = {"z": float(z), "rec_notional": float(rec), "long_share": float(share),
+                                        "price_change": float(chg), "strength": "strong" if strong else "medium",
+                                        "aligned": bool(aligned)}
+                rows.append(sig)
+            if rows:
+                sig = self.pack(rows)
+                if st.judge is not None:
+                    for k in np.flatnonzero(sig["direction"] != 0).tolist():
+                        row = sig[k]
+                        sid = int(row["symbol_id"])
+                        ctx = dict(st._inputs[(sid, c)])
+                        ctx.update(symbol_id=sid, ts_ns=c, direction=int(row["direction"]),
+                                   confidence=float(row["confidence"]))
+                        reg = self.registry
+                        if reg is not None and 0 <= sid < len(reg):
+                            ctx.update(venue=reg.venue(sid).name.lower(), symbol=reg.symbol(sid))
+                        cf = _judge_verdict(st.judge(ctx), float(row["confidence"]))
+                        if cf is None:
+                            sig["direction"][k], sig["skip_code"][k] = 0, SKIP_JUDGE_VETO
+                        else:
+                            sig["confidence"][k] = cf
+                out.append(sig)
+            self.closes += 1
+        if len(st._inputs) > self.MAX_INPUTS:
+            for key in list(st._inputs)[: len(st._inputs) - self.MAX_INPUTS]:
+                del st._inputs[key]
+        return self.pack(out)
+
+    def on_event(self, ev, records=()):
+        i = self.n
+        self.n = i + 1
+        ts = int(ev["ts_recv"])
+        before = _EMPTY
+        if self.clock.next is None or ts > self.clock.next:
+            closes = self.clock.due(ts)
+            if closes:
+                before = self._closes(closes, i - 1)
+        kind, sid, price, qty, side = classify(ev)
+        if kind == _LIQ:
+            pw = self.liq.get(sid)
+            if pw is None:
+                pw = self.liq[sid] = PrefixWindow(2)
+                self.hist[sid] = _History(self.nb, self.closes)
+            n = price * qty
+            keep = n >= self.min_liq
+            pw.append(ts, n if keep and side == _LONG else 0.0, n if keep and side != _LONG else 0.0)
+        elif kind == _TRADE:
+            tr = self.trades.get(sid)
+            if tr is None:
+                tr = self.trades[sid] = self._deque()
+            tr.append((ts, price))
+            if len(tr) > 64 and tr[0][0] <= ts - self.look - self.seg:
+                while tr and tr[0][0] <= ts - self.look - self.seg:
+                    tr.popleft()
+        return before, _EMPTY
+
+    def on_clock(self, ts_ns):
+        closes = self.clock.due(int(ts_ns), inclusive=True) if self.clock.next is not None else []
+        return self._closes(closes, self.n - 1) if closes else _EMPTY
 
 
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:
