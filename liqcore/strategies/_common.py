@@ -277,12 +277,13 @@ class PrefixWindow:
     ``(t - w, t]`` equal the batch forms' :func:`window_sum` bit for bit.  ``trim(t)`` drops entries
     received at or before ``t`` (sums keep their absolute values)."""
 
-    __slots__ = ("ts", "cum", "off")
+    __slots__ = ("ts", "cum", "off", "base")
 
     def __init__(self, ncols: int = 1):
         self.ts: list[int] = []
         self.cum: list[list[float]] = [[0.0] for _ in range(ncols)]
         self.off = 0
+        self.base = 0  # entries deleted from the front (absolute index = base + list index)
 
     def append(self, ts: int, *values: float) -> None:
         self.ts.append(ts)
@@ -315,6 +316,7 @@ class PrefixWindow:
             for c in self.cum:
                 del c[:d]
             self.off = 0
+            self.base += d
 
 
 def signal_template(params) -> np.ndarray:
