@@ -66,10 +66,18 @@ def split(streamed):
     return streamed[~notice], streamed[notice]
 
 
-def compare(batch, streamed):
+def compare(batch, streamed, t_end, inclusive=True):
     """The streamed rows equal the batch rows: entries field by field with exit_ns = NEVER and
-    exit_code 0, and one exit notice per batch signal exit (ts_ns = the batch exit_ns)."""
+    exit_code 0, and one exit notice per batch signal exit (ts_ns = the batch exit_ns).  Decisions
+    and exits are compared up to ``t_end`` (the recording's last receive time): every one with
+    ``inclusive`` (the stream's clock was moved to ``t_end`` at the end), else those before it (a
+    decision exactly at the last receive time is revealed only by a later event or the clock)."""
+    def upto(t):
+        return (t <= t_end) if inclusive else (t < t_end)
+
     entries, notices = split(streamed)
+    entries, notices = entries[upto(entries["ts_ns"])], notices[upto(notices["ts_ns"])]
+    batch = batch[upto(batch["ts_ns"])]
     want = batch.copy()
     want["exit_ns"] = NEVER
     want["exit_code"] = 0
@@ -79,14 +87,13 @@ def compare(batch, streamed):
         x, y = a[f], b[f]
         same = (x == y) | ((x != x) & (y != y)) if x.dtype.kind == "f" else (x == y)
         assert same.all(), (f, np.flatnonzero(~same)[:5], a[~same][:3], b[~same][:3])
-    has = (batch["exit_ns"] != NEVER) & (batch["direction"] != 0)
+    has = (batch["exit_ns"] != NEVER) & (batch["direction"] != 0) & upto(batch["exit_ns"])
     want_n = sorted((int(r["symbol_id"]), int(r["tag"]), int(r["exit_ns"]), int(r["exit_code"])) for r in batch[has])
     got_n = sorted((int(r["symbol_id"]), int(r["tag"]), int(r["ts_ns"]), int(r["exit_code"])) for r in notices)
     assert got_n == want_n, (len(got_n), len(want_n), [x for x in got_n if x not in want_n][:5],
                              [x for x in want_n if x not in got_n][:5])
     # processing order: streamed rows never go back in (ts_ns, ev_idx)
     if len(streamed) > 1:
-        k = streamed["ts_ns"].astype(object) * 0  # noqa: F841 (keeps the dtype check simple)
         t, i = streamed["ts_ns"], streamed["ev_idx"]
         back = (t[1:] < t[:-1]) | ((t[1:] == t[:-1]) & (i[1:] < i[:-1]))
         assert not back.any(), np.flatnonzero(back)[:5]
