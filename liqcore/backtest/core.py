@@ -32,7 +32,9 @@ from liqcore.config import Params
 from liqcore.types import SymbolRegistry, Venue
 
 _REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4}
-_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external"}
+# the execution model's exit reasons (liqcore._jit.sim.EXIT_NAMES; spelled out: importing it compiles)
+_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external", 5: "trail", 6: "stop_price",
+               7: "max_hold", 8: "signal_exit", 9: "replaced"}
 _STATUS_NAMES = ("flat", "pending", "resting", "open")
 _PORT_FIELDS = ("equity", "equity0", "day", "week", "day_start_equity", "week_start_equity")
 _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "entry_ns", "hold_deadline_ns",
@@ -148,7 +150,8 @@ class StrategyCore:
             "venue": self.registry.venue(sid).name.lower(), "side": "long" if r["side"] > 0 else "short",
             "signal_ns": int(r["signal_ns"]), "entry_ns": int(r["entry_ns"]), "entry_price": float(r["entry_price"]),
             "exit_ns": int(r["exit_ns"]), "exit_price": float(r["exit_price"]),
-            "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"), "fees": float(r["fees"]),
+            "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"), "exit_code": int(r["exit_code"]),
+            "tag": int(r["cascade_id"]), "fees": float(r["fees"]),
             "funding": float(r["funding"]), "return": float(r["ret"]), "pnl": float(r["pnl"]),
             "equity": float(r["equity_after"]),
         }
