@@ -12,7 +12,9 @@ from liqcore.types import Kind
 def feed(stream, ev, params, *, paper=None, tail_clock=False):
     """Every event of ``ev`` through ``stream.on_event`` (detector records per event when the
     stream uses them); with ``paper`` (a StrategyCore) each event and the streamed signals go
-    through it in the contract's order.  Returns all streamed rows (processing order)."""
+    through it in the contract's order.  With ``tail_clock`` the stream's clock is moved to the last
+    receive time at the end.  Returns (all streamed rows in processing order, the number of rows the
+    final clock call gave)."""
     det = None
     if stream.uses_detector:
         from liqcore._libs.detector import CascadeDetector
@@ -44,8 +46,10 @@ def feed(stream, ev, params, *, paper=None, tail_clock=False):
             if paper is not None:
                 for g in after:
                     paper.on_signal(g)
+    n_tail = 0
     if tail_clock and len(ev):
         last = stream.on_clock(int(ev["ts_recv"][-1]))
+        n_tail = len(last)
         if len(last):
             out.append(last)
             if paper is not None:
@@ -53,7 +57,7 @@ def feed(stream, ev, params, *, paper=None, tail_clock=False):
                     paper.on_signal(g)
     if paper is not None and len(ev):
         paper.on_clock(int(ev["ts_recv"][-1]))
-    return np.concatenate(out) if out else np.zeros(0, SIGNAL_DTYPE)
+    return (np.concatenate(out) if out else np.zeros(0, SIGNAL_DTYPE)), n_tail
 
 
 def canonical(sig):
