@@ -190,3 +190,102 @@ def test_flush_reversal_stream_on_its_hand_made_market():
     assert entries[0]["ts_ns"] == T0 + 6 * H + 31 * M and entries[0]["exit_ns"] == NEVER
     assert notices[0]["ts_ns"] == T0 + 7 * H == batch[0]["exit_ns"] and notices[0]["tag"] == entries[0]["tag"]
     assert len(res.ledger) == 1 and res.ledger[0]["exit_reason"] == 8  # closed by the hour's end (signal exit)
+
+
+# ---- random markets ------------------------------------------------------------------------------------
+
+def random_rows(seed: int, n: int) -> np.ndarray:
+    """A random market of two symbols: receive times stepping by 0 (ties), 1 ns, 1 ms, seconds or
+    exactly to the next minute (bar boundaries), liquidations in bursts, trades, some funding."""
+    rng = np.random.default_rng(seed)
+    t = T0 + int(rng.integers(0, 60)) * S
+    px = [100.0, 50.0]
+    rows = []
+    burst = 0
+    for _ in range(n):
+        step = rng.choice(6, p=[0.12, 0.05, 0.18, 0.4, 0.15, 0.1])
+        t += (0, 1, 1_000_000, int(rng.integers(1, 20)) * S, int(rng.integers(20, 90)) * S, 0)[step]
+        if step == 5:
+            t = (t // M + 1) * M
+        sid = int(rng.random() < 0.4)
+        px[sid] *= float(np.exp(rng.normal(0, 0.002)))
+        r = rng.random()
+        if burst > 0 or r < 0.3:
+            burst = burst - 1 if burst > 0 else (int(rng.integers(3, 12)) if rng.random() < 0.2 else 0)
+            side = LONG if rng.random() < (0.8 if burst and seed % 2 else 0.5) else SHORT
+            notional = float(rng.lognormal(8.5, 1.2))
+            p = px[sid] * (1.0 + float(rng.normal(0, 0.003)))
+            rows.append((t, LIQ, side, p, notional / p, sid))
+        elif r < 0.95:
+            rows.append((t, TRADE, BUY if rng.random() < 0.5 else SELL, px[sid], float(rng.lognormal(0, 1)), sid))
+        else:
+            rows.append((t, FUND, 0, float(rng.normal(0, 1e-4)), 0.0, sid))
+    return market(rows)
+
+
+@pytest.mark.property
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=hs.integers(0, 2**31 - 1), n=hs.integers(5, 400),
+       name=hs.sampled_from([n for n in NAMES if n != "flush-reversal-rule"]))
+def test_stream_equals_batch_on_random_markets(seed, n, name):
+    check(name, random_rows(seed, n), REG, SMALL[name])
+
+
+# ---- the contract's details ----------------------------------------------------------------------------
+
+def test_every_registered_strategy_has_a_stream_with_the_contracts_interface():
+    for name in NAMES:
+        cls = get_strategy(name)
+        s = cls().stream(cls.resolve(Params()), REG)
+        before, after = s.on_event(hand_market()[0], ())
+        assert before.dtype == SIGNAL_DTYPE and after.dtype == SIGNAL_DTYPE
+        assert s.on_clock(T0).dtype == SIGNAL_DTYPE
+
+
+def test_a_strategy_without_a_streaming_form_says_so():
+    class Mine(Strategy):
+        name = "mine"
+
+        def signals(self, events, params, registry, records=None):
+            return np.zeros(0, SIGNAL_DTYPE)
+
+    with pytest.raises(ValueError, match="mine: has no streaming form"):
+        Mine().stream(Params(), REG)
+
+
+def test_bar_closes_are_revealed_by_the_first_event_after_them_or_by_the_clock():
+    """A quiet feed: on_clock gives the closes up to now (at most once); the next event then gives
+    none of them again; the decisions carry ev_idx = the last event before them."""
+    cls = get_strategy("imbalance-reversal")
+    p = cls.resolve(Params.from_mapping(SMALL["imbalance-reversal"]))
+    s = cls().stream(p, REG)
+    rows = [(T0 + 10 * S + k * S, LIQ, LONG, 100.0, 100.0, 0) for k in range(5)]  # 50k of longs flushed
+    ev = market(rows + [(T0 + 5 * M + S, TRADE, BUY, 100.0, 1.0, 0)])
+    for e in ev[:5]:
+        b, a = s.on_event(e)
+        assert len(b) == 0 and len(a) == 0
+    got = s.on_clock(T0 + M)  # the close at 1:00 exactly (inclusive)
+    assert len(got) == 1 and got[0]["ts_ns"] == T0 + M and got[0]["direction"] == 1 and got[0]["ev_idx"] == 4
+    assert len(s.on_clock(T0 + M)) == 0
+    b, a = s.on_event(ev[5])  # 5:01 reveals the closes 2:00 .. 5:00
+    assert len(a) == 0 and (b["ev_idx"] == 4).all()
+    # 2:00 and 3:00: the 3m window still holds only the flushed longs -> a signal each; 4:00: the
+    # window is empty (normalised) -> the exit notices of the three signals; 5:00: nothing
+    assert list(b["ts_ns"]) == [T0 + 2 * M, T0 + 3 * M] + [T0 + 4 * M] * 3
+    assert list(b["direction"]) == [1, 1, 0, 0, 0] and list(b["skip_code"][2:]) == [SKIP_EXIT] * 3
+    assert sorted(b["tag"][2:]) == [(T0 + k * M) // M for k in (1, 2, 3)]
+    assert len(s.on_clock(T0 + 5 * M + S)) == 0
+
+
+def test_cascade_fade_counts_liquidations_of_a_cascade_still_active_when_the_data_ends():
+    """Regression: a cascade the detector still holds open at the end of the data (ended only by the
+    final flush) takes the liquidations after its confirmation, as a live stream does: the
+    running notional crosses min-notional at the 5th large liquidation."""
+    rows = [(T0 + k * 10 * S, LIQ, LONG if k % 2 else SHORT, 100.0, 10.0, 0) for k in range(12)]  # 1k each
+    rows += [(T0 + 200 * S + j * 2 * S, LIQ, LONG, 100.0, 100.0, 0) for j in range(6)]  # 10k each, longs
+    rows += [(T0 + 199 * S, TRADE, BUY, 100.0, 1.0, 0)]
+    ev = market(rows)
+    over = {"min-history": 5, "window": "30s", "min-notional": 45_000}
+    batch, got, _res = check("cascade-fade", ev, REG, over, min_signals=1)
+    assert len(batch) == 1 and batch[0]["direction"] == 1
+    assert batch[0]["ts_ns"] == T0 + 200 * S + 4 * 2 * S  # 10k x 5 (with the 1k before) >= 45k
