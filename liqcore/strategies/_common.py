@@ -225,21 +225,18 @@ _TRADE = int(Kind.TRADE)
 _LONG, _SHORT, _BUY, _SELL = int(Side.LONG), int(Side.SHORT), int(Side.BUY), int(Side.SELL)
 
 
-def classify(ev) -> tuple[int, int, float, float, int]:
-    """``(kind, symbol_id, price, qty, side)`` of an event, kind 0 when the row is not a usable
-    liquidation or trade (the module's conventions; e.g. funding rows come back with kind 0 too --
-    strategies that read funding look at the raw row)."""
-    k = int(ev["kind"])
-    price = float(ev["price"])
-    qty = float(ev["qty"])
-    side = int(ev["side"])
+def classify(ev) -> tuple[int, int, float, float, int, int]:
+    """``(kind, symbol_id, price, qty, side, ts_recv)`` of one event (an EVENT_DTYPE row, or its
+    ``tolist()`` tuple); kind 0 when the row is not a usable liquidation or trade (the module's
+    conventions; funding rows come back with kind 0 too)."""
+    _te, ts, price, qty, sid, side, k, _v, _f = ev if type(ev) is tuple else ev.tolist()
     if not (0.0 < price < math.inf and 0.0 < qty < math.inf):
-        return 0, int(ev["symbol_id"]), price, qty, side
+        return 0, sid, price, qty, side, ts
     if k == _LIQ and (side == _LONG or side == _SHORT):
-        return _LIQ, int(ev["symbol_id"]), price, qty, side
+        return _LIQ, sid, price, qty, side, ts
     if k == _TRADE and (side == _BUY or side == _SELL):
-        return _TRADE, int(ev["symbol_id"]), price, qty, side
-    return 0, int(ev["symbol_id"]), price, qty, side
+        return _TRADE, sid, price, qty, side, ts
+    return 0, sid, price, qty, side, ts
 
 
 class BarClock:

@@ -158,7 +158,7 @@ class CascadeFadeStream(SignalStream):
 
         i = self.n
         self.n = i + 1
-        ts = int(ev["ts_recv"])
+        kind, sid, price, qty, side, ts = classify(ev)
         out = []
         conf_rows = ()
         if len(records):
@@ -166,7 +166,6 @@ class CascadeFadeStream(SignalStream):
             for r in rec[rec["record"] == int(RecordKind.ENDED)]:
                 self.open.pop((int(r["symbol_id"]), int(r["cascade_id"])), None)
             conf_rows = rec[rec["record"] == int(RecordKind.CONFIRMED)]
-        kind, sid, price, qty, side = classify(ev)
         if kind == _LIQ:
             notional = price * qty
             is_long = side == _LONG

@@ -359,11 +359,10 @@ class CascadeScoreStream(SignalStream):
     def on_event(self, ev, records=()):
         i = self.n
         self.n = i + 1
-        ts = int(ev["ts_recv"])
+        kind, sid, price, qty, side, ts = classify(ev)
         before = _EMPTY
         if (self.due and self.due[0][0] < ts) or self.trackers:
             before = self._reveal(ts, i - 1)
-        kind, sid, price, qty, side = classify(ev)
         if kind == _LIQ:
             side_long = side == _LONG
             key = (sid, side_long)

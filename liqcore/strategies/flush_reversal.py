@@ -187,13 +187,14 @@ class FlushReversalStream(SignalStream):
     def on_event(self, ev, records=()):
         i = self.n
         self.n = i + 1
-        ts = int(ev["ts_recv"])
+        row = ev if type(ev) is tuple else ev.tolist()
+        ts = row[1]
         before = _EMPTY
         if self.clock.next is None or ts > self.clock.next or (self.exits and self.exits[0][0] < ts):
             closes = self.clock.due(ts)
             if closes or (self.exits and self.exits[0][0] < ts):
                 before = self._closes(closes, ts, i - 1)
-        self.lf.update(*ev.tolist())
+        self.lf.update(*row)
         return before, _EMPTY
 
     def on_clock(self, ts_ns):

@@ -222,13 +222,12 @@ class VolBreakoutStream(SignalStream):
     def on_event(self, ev, records=()):
         i = self.n
         self.n = i + 1
-        ts = int(ev["ts_recv"])
+        kind, sid, price, qty, side, ts = classify(ev)
         before = _EMPTY
         if self.clock.next is None or ts > self.clock.next:
             closes = self.clock.due(ts)
             if closes:
                 before = self._closes(closes, i - 1)
-        kind, sid, price, qty, side = classify(ev)
         if kind == _LIQ:
             r = self.rate.get(sid)
             if r is None:

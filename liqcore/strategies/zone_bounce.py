@@ -234,22 +234,22 @@ class ZoneBounceStream(SignalStream):
     def on_event(self, ev, records=()):
         i = self.n
         self.n = i + 1
-        kind, sid, price, qty, side = classify(ev)
+        kind, sid, price, qty, side, ts = classify(ev)
         if kind == _LIQ:
             m = self.maps.get(sid)
             if m is None:
                 m = self.maps[sid] = _Heatmap()
-            m.add(int(ev["ts_recv"]), self._b(price), price * qty)
+            m.add(ts, self._b(price), price * qty)
         elif kind == _TRADE:
             m = self.maps.get(sid)
             if m is None:
                 m = self.maps[sid] = _Heatmap()
             b = self._b(price)
-            hit = m.trade(int(ev["ts_recv"]), b, self.look, self.q, self.min_b)
+            hit = m.trade(ts, b, self.look, self.q, self.min_b)
             if hit is not None:
                 d, rank = hit
                 sig = self._template.copy()
-                sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = int(ev["ts_recv"]), i, sid
+                sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = ts, i, sid
                 sig["direction"], sig["confidence"], sig["tag"] = d, rank, b
                 sig["stop_price"] = bucket_edge(np.array([b - 1 if d > 0 else b + 2]), self.width)[0]
                 return _EMPTY, sig
