@@ -6,7 +6,8 @@ Rules (signals only; the execution model fills them):
   detector's parameters).  A cascade's *running notional* is ``long + short`` liquidation notional
   since its start: at its CONFIRMED record the notionals of all liquidations of the symbol in
   ``[start, confirmation]``, then every liquidation of the symbol while it is active (the events
-  after the confirming one and before the event that ends it).
+  after the confirming one and before the event that ends it; a cascade still active when the data
+  ends takes every later liquidation of the data).
 * **Trigger**: the first event at which the running notional reaches ``min-notional`` (default
   5,000,000 quote units; ``>=``).  When it is already reached at confirmation, the decision is at the
   confirming event.  At most one signal per cascade; a cascade that ends below ``min-notional`` gives
