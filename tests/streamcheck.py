@@ -25,8 +25,11 @@ def feed(stream, ev, params, *, paper=None, tail_clock=False):
     for e in ev:
         recs = ()
         if det is not None:
-            k = det.update(int(e["ts_event"]), int(e["ts_recv"]), int(e["symbol_id"]), int(e["venue"]),
-                           int(e["kind"]), int(e["side"]), float(e["price"]), float(e["qty"]))
+            try:
+                k = det.update(int(e["ts_event"]), int(e["ts_recv"]), int(e["symbol_id"]), int(e["venue"]),
+                               int(e["kind"]), int(e["side"]), float(e["price"]), float(e["qty"]))
+            except ValueError:  # bad input: counted and dropped by the engine, as the batch run skips it
+                k = 0
             if k:
                 recs = det.last_records()
         before, after = stream.on_event(e, recs)

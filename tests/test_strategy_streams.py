@@ -184,6 +184,28 @@ def test_stream_equals_batch_on_a_hand_made_market(name):
     batch, got, _res = check(name, hand_market(), REG, SMALL[name], min_signals=HAND_MIN[name])
 
 
+def test_liq_trend_stream_calls_the_judge_as_the_batch_form_does():
+    """The judge sees the same contexts in the same order and its verdicts (veto, new confidence)
+    give the same rows."""
+    seen = {"batch": [], "stream": []}
+
+    def judge_for(key):
+        def judge(ctx):
+            seen[key].append(dict(ctx))
+            return 0.7 if ctx["direction"] > 0 else {"veto": True}
+        return judge
+
+    from liqcore.strategies.liq_trend import SKIP_JUDGE_VETO, LiqTrend
+
+    ev = hand_market()
+    p = LiqTrend.resolve(Params.from_mapping(SMALL["liq-trend"]))
+    batch = LiqTrend(judge=judge_for("batch")).signals(ev, p, REG)
+    got, _ = feed(LiqTrend(judge=judge_for("stream")).stream(p, REG), ev, p, tail_clock=True)
+    compare(batch, got, int(ev["ts_recv"][-1]))
+    assert seen["batch"] == seen["stream"] and len(seen["batch"]) >= 2
+    assert (batch["skip_code"] == SKIP_JUDGE_VETO).any() and (batch["confidence"] == 0.7).any()
+
+
 def test_flush_reversal_stream_on_its_hand_made_market():
     batch, got, res = check("flush-reversal-rule", flush_market(), REG, {}, min_signals=1, min_notices=1)
     entries, notices = split(got)
@@ -220,6 +242,10 @@ def random_rows(seed: int, n: int) -> np.ndarray:
             rows.append((t, TRADE, BUY if rng.random() < 0.5 else SELL, px[sid], float(rng.lognormal(0, 1)), sid))
         else:
             rows.append((t, FUND, 0, float(rng.normal(0, 1e-4)), 0.0, sid))
+        if rng.random() < 0.02:  # bad input: the strategies ignore it, batch and stream alike
+            bad = int(rng.integers(0, 3))
+            rows.append([(t, TRADE, BUY, float("nan"), 1.0, sid), (t, LIQ, LONG, px[sid], 0.0, sid),
+                         (t, LIQ, 0, px[sid], 1.0, sid)][bad])
     return market(rows)
 
 
