@@ -315,3 +315,24 @@ def test_cascade_fade_counts_liquidations_of_a_cascade_still_active_when_the_dat
     batch, got, _res = check("cascade-fade", ev, REG, over, min_signals=1)
     assert len(batch) == 1 and batch[0]["direction"] == 1
     assert batch[0]["ts_ns"] == T0 + 200 * S + 4 * 2 * S  # 10k x 5 (with the 1k before) >= 45k
+
+
+# ---- real recordings -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("folder", ["binance-forceorder-2024-08", "binance-forceorder-2025-01", "binance-forceorder-2025-12"])
+def test_stream_equals_batch_on_real_binance_recordings(real_data, folder):
+    """Every strategy the recordings can feed (liquidations and trades, no funding): stream = batch,
+    paper = backtest, with each strategy's defaults."""
+    from liqcore.backtest.run import _resolve_source, input_kinds, prepare_events
+
+    events, reg = _resolve_source(real_data / folder, None, Params())
+    ev = prepare_events(events)
+    kinds = input_kinds(ev)
+    ran = 0
+    for name in NAMES:
+        cls = get_strategy(name)
+        if not set(cls.needs) <= kinds:
+            continue
+        check(name, ev, reg, {})
+        ran += 1
+    assert ran >= 7
