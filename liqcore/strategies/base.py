@@ -392,7 +392,9 @@ class SignalStream:
     event at a time (``Strategy.stream(params, registry)`` makes one for all symbols).
 
     * ``uses_detector`` -- True: the caller passes the cascade detector's records of each event
-      (CASCADE_DTYPE rows the detector emitted while processing it) to :meth:`on_event`.
+      (CASCADE_DTYPE rows the detector emitted while processing it) to :meth:`on_event`.  Records
+      the detector emits between events (``tick`` / ``gap`` on a quiet feed) go with the next
+      event's call, before that event's own records: they happened before it.
     * :meth:`on_event` ``(ev, records=()) -> (before, after)``: ``ev`` is one EVENT_DTYPE row, in
       receive-time order.  ``before`` = signals decided at times before ``ev["ts_recv"]`` that this
       event reveals (bar closes, delayed decisions, exits at a window's expiry): hand them to the
