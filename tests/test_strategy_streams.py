@@ -336,3 +336,35 @@ def test_stream_equals_batch_on_real_binance_recordings(real_data, folder):
         check(name, ev, reg, {})
         ran += 1
     assert ran >= 7
+
+
+def test_the_documented_example_strategy_streams_into_the_backtests_trades(synth):
+    """examples/my_strategy.py: its stream gives the batch signals and, paper traded, the backtest's
+    ledger (its exits arrive as notices; it stops watching signals whose position is certainly over,
+    so it may send fewer notices than the batch form has exit times)."""
+    import sys
+    from pathlib import Path
+
+    from liqcore.backtest.core import StrategyCore
+    from liqcore.backtest.run import simulate_signals
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    try:
+        from my_strategy import BigLiquidationFade
+    finally:
+        sys.path.pop(0)
+    ev, reg = synth
+    obj = BigLiquidationFade()
+    p = Params.from_mapping({"cooldown": "1m"})
+    p = type(obj).resolve(p) if hasattr(type(obj), "resolve") else p
+    batch = obj.signals(ev, p, reg)
+    core = StrategyCore(p, [f"{v.name.lower()}:{s}" for _, v, s in reg], equity=1.0)
+    got, _ = feed(obj.stream(p, reg), ev, p, paper=core, tail_clock=True)
+    entries, notices = split(got)
+    want = batch.copy()
+    want["exit_ns"] = NEVER
+    assert len(entries) == len(batch) > 20 and entries.tobytes() == want.tobytes()
+    assert len(notices) > 0 and set(notices["ts_ns"]) <= set(batch["exit_ns"])
+    res = simulate_signals(ev, batch, reg, p, 1.0, strategy=obj)
+    assert len(res.ledger) > 10 and core.ledger().tobytes() == res.ledger.tobytes()
+    assert (res.ledger["exit_reason"] == 8).any()  # some positions closed by the signal exit
