@@ -8,7 +8,8 @@ Rules (signals only; the execution model fills them):
   orders with status ``FILLED``; the normalised event stream carries no order status, every
   liquidation event counts.)
 * **z** = ``(rec - mean) / std`` over the previous ``baseline`` segments (default 288, one day;
-  population std); a flat baseline gives z = 0; no z before ``baseline`` complete segments exist.
+  population std); a flat baseline gives z = 0; no z before ``baseline`` complete segments exist
+  (the rolling z-score kernel ``RollingZScore``, in the batch and the streaming form alike).
 * **Trigger**: ``z >= z-entry`` (default 2) and ``rec > 0``, and the segment is one-sided: long share
   ``L / rec > purity`` (default 0.75) -> **short** (trend following: longs are being wiped out);
   ``< 1 - purity`` -> **long**; otherwise a skip (counted as ``mixed``).
@@ -193,47 +194,19 @@ class LiqTrend(Strategy):
         return LiqTrendStream(self, type(self).resolve(params), registry)
 
 
-class _History:
-    """The last ``n`` values in one contiguous numpy window, so that ``mean`` / ``std`` see exactly the
-    array the batch form's sliding window gives them."""
-
-    __slots__ = ("buf", "p", "n")
-
-    def __init__(self, n: int, zeros: int):
-        self.n = n
-        self.buf = np.zeros(max(4 * n, 64))
-        self.p = min(zeros, n)
-
-    def z(self, x: float) -> float:
-        n, p = self.n, self.p
-        if p < n:
-            return math.nan
-        win = self.buf[p - n:p]
-        if win.max() == win.min():
-            return 0.0
-        std = float(win.std())
-        mean = float(win.mean())
-        return (x - mean) / std if std > 0 else 0.0
-
-    def push(self, x: float) -> None:
-        if self.p == len(self.buf):
-            n = self.n
-            self.buf[:n] = self.buf[self.p - n:self.p]
-            self.p = n
-        self.buf[self.p] = x
-        self.p += 1
-
-
 class LiqTrendStream(SignalStream):
     """Streaming ``liq-trend``: per symbol, running prefix sums of the counted liquidations (the
-    batch form's segment sums, bit for bit), the segments' history for the z-score and the trades of
-    the candle look-back; at each segment close revealed by an event (``before``) or the clock:
+    batch form's segment sums, bit for bit), the rolling z-score kernel of the segments
+    (``RollingZScore``, as in the batch form) and the trades of the candle look-back; at each
+    segment close revealed by an event (``before``) or the clock:
     the decision matrix, then the judge (in decision order)."""
 
     MAX_INPUTS = 100_000  # feature values kept for ``inputs()`` (oldest dropped first)
 
     def __init__(self, strategy, params, registry):
         from collections import deque
+
+        from liqcore._libs.zscore import RollingZScore
 
         super().__init__(strategy, params, registry)
         v = lambda k: strategy.value(params, k)  # noqa: E731
@@ -245,7 +218,8 @@ class LiqTrendStream(SignalStream):
         self.clock = BarClock(self.seg)
         self.closes = 0
         self.liq: dict[int, PrefixWindow] = {}
-        self.hist: dict[int, _History] = {}
+        self.hist: dict[int, RollingZScore] = {}
+        self._rz = RollingZScore
         self.trades: dict[int, deque] = {}
         self._deque = deque
         self._template = signal_template(params)
@@ -261,9 +235,7 @@ class LiqTrendStream(SignalStream):
                 L = pw.sum(0, c, self.seg)
                 S = pw.sum(1, c, self.seg)
                 rec = L + S
-                h = self.hist[sid]
-                z = h.z(rec)
-                h.push(rec)
+                z = self.hist[sid].update(rec)
                 pw.trim(c - self.seg)
                 if not (z >= self.z_entry and rec > 0):
                     continue
@@ -325,7 +297,9 @@ class LiqTrendStream(SignalStream):
             pw = self.liq.get(sid)
             if pw is None:
                 pw = self.liq[sid] = PrefixWindow(2)
-                self.hist[sid] = _History(self.nb, self.closes)
+                self.hist[sid] = self._rz(self.nb, self.nb)
+                if self.closes:  # the segments before the symbol's first liquidation held none
+                    self.hist[sid].update_many(np.zeros(self.closes))
             n = price * qty
             keep = n >= self.min_liq
             pw.append(ts, n if keep and side == _LONG else 0.0, n if keep and side != _LONG else 0.0)
@@ -345,23 +319,12 @@ class LiqTrendStream(SignalStream):
 
 
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:
-    """z of ``x[i]`` against ``x[i-n:i]`` computed directly per window (notionals are not integers:
-    no prefix-sum cancellation).  NaN for ``i < n``; flat -> 0."""
-    x = np.asarray(x, np.float64)
-    m = len(x)
-    out = np.full(m, np.nan)
-    if m <= n:
-        return out
-    from numpy.lib.stride_tricks import sliding_window_view
+    """z of ``x[i]`` against ``x[i-n:i]`` (population std; NaN for ``i < n``; a flat baseline gives
+    0): the rolling z-score kernel, as in the streaming form."""
+    from liqcore._libs.zscore import RollingZScore
 
-    win = sliding_window_view(x, n)[: m - n]  # win[j] = x[j:j+n] is the history of x[j+n]
-    mean = win.mean(axis=1)
-    std = win.std(axis=1)
-    std[win.max(axis=1) == win.min(axis=1)] = 0.0  # a flat baseline, exactly
-    cur = x[n:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[n:] = np.where(std > 0, (cur - mean) / np.where(std > 0, std, 1.0), 0.0)
-    return out
+    x = np.ascontiguousarray(x, np.float64)
+    return RollingZScore(n, n).update_many(x) if len(x) else np.zeros(0)
 
 
 __all__ = ["LiqTrend", "rolling_z"]
