@@ -1,6 +1,7 @@
 """Write your own strategy: fade every single large liquidation with a market order.
 
-A strategy only makes signals (rows of ``liqcore.strategies.SIGNAL_DTYPE``); liqcore's execution
+A strategy only makes signals (rows of ``liqcore.strategies.SIGNAL_DTYPE``), in a batch form for
+backtests and a streaming form for live and paper trading; liqcore's execution
 model turns them into orders, fills and trades with the same rules as the built-in strategies
 (latency, fees, slippage, take-profit, stops, max hold, signal exits, cooldown, position caps, loss
 limits).  Run it:
@@ -27,7 +28,7 @@ import argparse
 import numpy as np
 
 from liqcore.config import parse_duration, parse_fraction
-from liqcore.strategies import ENTRY_MARKET, NEVER, ParamSpec, Strategy, empty_signals
+from liqcore.strategies import ENTRY_MARKET, NEVER, ParamSpec, SignalStream, Strategy, empty_signals, exit_notices
 from liqcore.types import Kind, Side
 
 
@@ -88,6 +89,56 @@ class BigLiquidationFade(Strategy):
 
     def inputs(self, signal) -> dict:
         return {"liquidation_index": int(signal["tag"]), "confidence": float(signal["confidence"])}
+
+    def stream(self, params, registry):
+        """The streaming form (live and paper trading): the same rules, one event at a time."""
+        return BigLiquidationFadeStream(self, params, registry)
+
+
+class BigLiquidationFadeStream(SignalStream):
+    """``BigLiquidationFade`` event by event.  A signal is decided AT an event (returned as ``after``);
+    its exit (a later liquidation twice as large) comes as an exit notice when that liquidation
+    arrives.  A signal whose position is certainly over (entry timeout + longest hold after the
+    decision) is no longer watched: a notice then could change nothing."""
+
+    uses_detector = False
+
+    def __init__(self, strategy, params, registry):
+        super().__init__(strategy, params, registry)
+        self.big = strategy.value(params, "big")
+        self.target = strategy.value(params, "fade-target")
+        self.hold = strategy.value(params, "fade-hold")
+        self.horizon = int(params.entry_timeout_ns) + int(params.order_latency_ns) + self.hold
+        self.watch = []  # [ts, symbol_id, side, notional, tag]
+
+    def on_event(self, ev, records=()):
+        i = self.n  # this event's index in the stream (the batch form's ev_idx)
+        self.n += 1
+        _te, ts, price, qty, sid, side, kind, _v, _f = ev if type(ev) is tuple else ev.tolist()
+        if kind != int(Kind.LIQUIDATION):
+            return self.empty(), self.empty()
+        notional = qty * price
+        out = []
+        keep = []
+        for w in self.watch:  # exits first: the flush continues on a watched signal's side
+            if w[1] == sid and w[2] == side and notional >= 2 * w[3]:
+                out.append(exit_notices(ts, i, sid, w[4], 100))
+            elif ts - w[0] <= self.horizon:
+                keep.append(w)
+        self.watch = keep
+        if notional >= self.big:
+            sig = empty_signals(1)
+            sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = ts, i, sid
+            sig["direction"] = 1 if side == int(Side.LONG) else -1
+            sig["entry"] = ENTRY_MARKET
+            sig["confidence"] = min(1.0, notional / (10 * self.big))
+            sig["take_profit"] = self.target
+            sig["max_hold_ns"] = self.hold
+            sig["tag"] = i
+            sig["exit_code"] = 100
+            out.append(sig)
+            self.watch.append([ts, sid, side, notional, i])
+        return self.empty(), self.pack(out)
 
 
 def main(argv=None) -> dict:

@@ -36,6 +36,7 @@ FUNDING = 4
 FLAT, PENDING, RESTING, OPEN = 0, 1, 2, 3
 LIMIT, MARKET = 0, 1
 SKIP_MIXED = 1
+SKIP_EXIT = 2  # exit notices (direction 0): make the tagged signal's exit due now
 TAKE_PROFIT, STOP_LOSS, TIMEOUT, EXTERNAL, TRAIL, STOP_PRICE, MAX_HOLD, SIGNAL_EXIT, REPLACED = range(1, 10)
 NS_PER_HOUR = 3_600_000_000_000
 NS_PER_DAY = 86_400_000_000_000
@@ -270,11 +271,25 @@ class Model:
         if s.status == OPEN and s.entry_price > 0.0 and s.last_price == s.last_price:
             s.funding += s.side * rate * s.last_price / s.entry_price
 
+    def on_exit(self, sid: int, ts: int, exit_code: int, tag: int) -> str:
+        """An exit notice: the working entry / position of the signal tagged ``tag`` gets its signal
+        exit due at ``ts + order-latency`` (as the signal's own ``exit_ns = ts`` would; a tie with a
+        pending replace goes to the signal exit).  Not a decision: nothing is counted."""
+        s = self.states[sid]
+        if s.status == FLAT or s.cascade_id != tag:
+            return "no_position"
+        due = _sat(ts, self.par[sid]["order_latency_ns"])
+        if due <= s.exit_due_ns:
+            s.exit_due_ns, s.exit_due_reason, s.exit_code = due, SIGNAL_EXIT, exit_code
+        return "exit"
+
     def on_signal(self, g) -> str:
         sid = int(g["symbol_id"])
         if not 0 <= sid < len(self.states):
             return "unknown_symbol"
         ts = int(g["ts_ns"])
+        if int(g["direction"]) == 0 and int(g["skip_code"]) == SKIP_EXIT:
+            return self.on_exit(sid, ts, int(g["exit_code"]), int(g["tag"]))
         c = self.counts[sid]
         c["cascades"] += 1
         s, q = self.states[sid], self.par[sid]

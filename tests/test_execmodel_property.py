@@ -263,3 +263,141 @@ def test_paper_trading_gives_the_backtests_trades_for_any_signals(seed, p):
     got = core.ledger()
     assert got.tobytes() == ledger[: port[0]["n_trades"]].tobytes()
     assert np.array_equal(core.counts, counts) and core.equity == port[0]["equity"]
+
+
+# ---- exit notices: a signal's exit_ns, or the same exit sent later as a notice ----------------------
+
+def as_notices(ev, sig):
+    """``sig`` (processing order) with every signal exit moved into an exit notice: entries carry
+    ``exit_ns`` NEVER, and a notice (direction 0, SKIP_EXIT, the signal's tag and exit code) decided
+    at the old ``exit_ns`` is processed before every event received at that time -- right after its
+    own signal when the exit is due at the signal's own decision -- and before other signals with the
+    same (time, event index)."""
+    from liqcore.strategies import exit_notices
+
+    entries = sig.copy()
+    entries["exit_ns"] = NEVER
+    entries["exit_code"] = 0
+    pos = np.flatnonzero(sig["exit_ns"] != NEVER)
+    src = sig[pos]
+    t = src["exit_ns"]
+    ev_idx = np.maximum(np.searchsorted(ev["ts_recv"], t, side="left") - 1, src["ev_idx"])
+    notes = exit_notices(t, ev_idx, src["symbol_id"], src["tag"], src["exit_code"])
+    own = (t == src["ts_ns"]) & (ev_idx == src["ev_idx"])
+    both = np.concatenate((entries, notes))
+    k_pos = np.concatenate((np.arange(len(sig)), np.where(own, pos, -1)))
+    k_sub = np.concatenate((np.zeros(len(sig), np.int64), own.astype(np.int64)))
+    order = np.lexsort((k_sub, k_pos, both["ev_idx"], both["ts_ns"]))
+    return both[order]
+
+
+@settings(deadline=None)
+@given(seed=hs.integers(0, 2**32 - 1), p=params_st, port=port_st, n_sym=hs.integers(1, 4),
+       n_sig=hs.integers(0, 80))
+def test_exit_notices_give_the_same_ledger_as_exit_ns(seed, p, port, n_sym, n_sig):
+    """run_exec on signals carrying exit_ns and on the same signals with their exits sent as exit
+    notices: the same ledger, counts and equity (kernel), and the twin agrees on the notices."""
+    ev, _ = random_market(seed, n_events=400, n_symbols=n_sym)
+    sig = random_signals(seed + 1, ev, n_sym, n_sig)
+    rows = _rows(p, n_sym)
+    led_a, counts_a, pt_a, _st, _ = kernel(ev, sig, rows, **port)
+    merged = as_notices(ev, sig)
+    led_b, counts_b, pt_b, _st, _ = kernel(ev, merged, rows, **port)
+    assert led_a.tobytes() == led_b.tobytes()
+    assert np.array_equal(counts_a, counts_b) and pt_a[0]["equity"] == pt_b[0]["equity"]
+    ref = twin.simulate(ev, merged, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]), **port)
+    assert len(ref.ledger) == len(led_b)
+    for got, want in zip(led_b, ref.ledger):
+        for name, value in want.items():
+            assert _same(got[name], value), (name, got[name], value)
+    for sid in range(n_sym):
+        assert dict(zip(twin.COUNT_NAMES, counts_b[sid].tolist())) == ref.counts[sid]
+
+
+def test_exit_notice_closes_only_its_own_signals_position():
+    """A notice with another tag, or for a flat symbol, changes nothing; the matching one closes the
+    position at the first print at/after ts + order-latency (taker, signal_exit, its exit code)."""
+    from liqcore._jit import sim
+    from liqcore.backtest.core import StrategyCore
+    from liqcore.strategies import ENTRY_MARKET, exit_notices
+
+    params = Params.from_mapping({"order-latency": "1s", "hold-timeout": "1h", "take-profit": "50%", "stop-loss": "50%"})
+    core = StrategyCore(params, ["ETHUSDT"], equity=1.0)
+    t0 = 1_700_000_000 * S
+    core.on_trade(0, t0, 100.0)
+    g = empty_signals(1)
+    g["ts_ns"], g["symbol_id"], g["entry"], g["tag"], g["direction"] = t0, 0, ENTRY_MARKET, 7, 1
+    assert core.on_signal(g[0])["action"] == "order"
+    assert core.on_signal(exit_notices(t0, 0, 0, 8, 101)[0]) == {
+        "action": "none", "reason": "no_position", "symbol_idx": 0, "symbol": "ETHUSDT", "ts_ns": t0, "tag": 8}
+    core.on_trade(0, t0 + 2 * S, 101.0)  # fills the market entry
+    assert core.st[0]["status"] == sim.OPEN
+    d = core.on_signal(exit_notices(t0 + 10 * S, 0, 0, 7, 101)[0])
+    assert d["action"] == "exit" and d["due_ns"] == t0 + 11 * S and d["reason"] == "signal_exit" and not d["working"]
+    assert core.on_trade(0, t0 + 10 * S + 500 * MS, 102.0) == []  # before the due time: still open
+    out = core.on_trade(0, t0 + 11 * S, 103.0)
+    assert out and out[-1]["event"] == "exit" and out[-1]["exit_reason"] == "signal_exit"
+    led = core.ledger()
+    assert len(led) == 1 and led[0]["exit_code"] == 101 and led[0]["cascade_id"] == 7 and led[0]["exit_price"] == 103.0
+    assert core.counts[0][sim.C_CASCADES] == 1  # the notices were not decisions
+    # a notice after the close changes nothing
+    assert core.on_signal(exit_notices(t0 + 20 * S, 0, 0, 7, 101)[0])["reason"] == "no_position"
+
+
+@settings(deadline=None, max_examples=30)
+@given(seed=hs.integers(0, 2**32 - 1), p=params_st)
+def test_paper_trading_with_exit_notices_gives_the_backtests_trades(seed, p):
+    """StrategyCore fed the events and the signals with their exits as notices gives run_exec's
+    ledger on the signals carrying exit_ns."""
+    from liqcore._jit import sim
+    from liqcore.backtest.core import StrategyCore
+    from liqcore.backtest.run import new_portfolio
+
+    n_sym = 2
+    ev, _ = random_market(seed, n_events=300, n_symbols=n_sym)
+    sig = random_signals(seed + 11, ev, n_sym, 40)
+    params = Params.from_mapping({"max-positions": 1, "replace-weakest": "on", "slippage-bps": p["slippage"] * 1e4,
+                                  "hold-timeout": max(p["hold_timeout_ns"], 1) / 1e9,
+                                  "order-latency": p["order_latency_ns"] / 1e9})
+    core = StrategyCore(params, ["ETHUSDT", "SOLUSDT"], equity=1.0)
+    st = sim.new_state(n_sym)
+    port = new_portfolio(params, 1.0)
+    ledger = np.zeros(len(sig) + 1, dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
+    sim.run_exec(ev, sig, st, port, core.par.copy(), ledger, counts, int(ev["ts_recv"][-1]))
+    merged = as_notices(ev, sig)
+    r = 0
+    for i, e in enumerate(ev):
+        t = int(e["ts_recv"])
+        while r < len(merged) and (int(merged[r]["ts_ns"]) < t or (int(merged[r]["ts_ns"]) == t and int(merged[r]["ev_idx"]) < i)):
+            core.on_signal(merged[r])
+            r += 1
+        if int(e["kind"]) == 2:
+            core.on_trade(int(e["symbol_id"]), t, float(e["price"]))
+        elif int(e["kind"]) == 4:
+            core.on_funding(int(e["symbol_id"]), t, float(e["price"]))
+    while r < len(merged):
+        core.on_signal(merged[r])
+        r += 1
+    core.on_clock(int(ev["ts_recv"][-1]))
+    assert core.ledger().tobytes() == ledger[: port[0]["n_trades"]].tobytes()
+    assert np.array_equal(core.counts, counts) and core.equity == port[0]["equity"]
+
+
+def test_sort_signals_puts_exit_notices_first_at_equal_keys():
+    from liqcore.strategies import SKIP_EXIT, exit_notices
+
+    g = empty_signals(2)
+    g["ts_ns"], g["ev_idx"], g["tag"] = 5, 3, [1, 2]
+    n = exit_notices(5, 3, 0, 9, 101)
+    out = sort_signals(np.concatenate((g, n)))
+    assert out[0]["skip_code"] == SKIP_EXIT and list(out["tag"][1:]) == [1, 2]
+
+
+def test_paper_core_names_every_exit_reason():
+    """The paper core's exit events name every reason of the execution model (trail, stop price,
+    max hold, signal exit, replaced included)."""
+    from liqcore._jit import sim
+    from liqcore.backtest import core
+
+    assert core._EXIT_NAMES == sim.EXIT_NAMES

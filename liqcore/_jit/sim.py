@@ -20,7 +20,11 @@ Rules (the choices the prose leaves open pinned down here; the documentation's s
 states them for users):
 
 * Signals are merged with the events by (time, event index): a signal is processed right after the
-  event ``ev_idx``.  Every signal counts as a decision (``cascades``).
+  event ``ev_idx``.  Every signal counts as a decision (``cascades``), except exit notices
+  (direction 0, skip code ``SKIP_EXIT``): a notice decided at ``t`` with the tag of the signal that
+  opened the symbol's working entry / position makes its signal exit due at ``t + order-latency``,
+  exactly as that signal's ``exit_ns = t`` would have (:func:`step_exit`); streaming strategies,
+  which cannot know a signal's exit time when they emit it, send notices instead.
 * Gates in order: a skip signal (direction 0) other than mixed (``skipped``), busy (working entry or
   open position on the symbol), cooldown, mixed (direction 0 with SKIP_MIXED), [``signals``], hours, loss limit, daily trades,
   max-symbols, max-positions (with ``replace``), reference price (limit entries only: the symbol's
@@ -73,6 +77,7 @@ OPEN = 3  # position open
 ENTRY_LIMIT = 0
 ENTRY_MARKET = 1
 SKIP_MIXED = 1
+SKIP_EXIT = 2  # an exit notice: direction 0, tag = the signal whose position must close
 NEVER = np.iinfo(np.int64).max
 
 # ---- exit reasons (ledger) -----------------------------------------------------------------------
@@ -137,8 +142,11 @@ R_UNKNOWN_SYMBOL = 8
 R_SKIPPED = 9
 R_DAILY_TRADES = 10
 R_MAX_POSITIONS = 11
+R_EXIT = 12  # an exit notice matched the symbol's working entry / position (its signal exit is now due)
+R_NO_POSITION = 13  # an exit notice for a signal that holds no working entry or position
 REASON_NAMES = ("order", "busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols",
-                "no_reference_price", "unknown_symbol", "skipped", "daily_trades", "max_positions")
+                "no_reference_price", "unknown_symbol", "skipped", "daily_trades", "max_positions", "exit",
+                "no_position")
 
 # ---- step_trade result bits ---------------------------------------------------------------------
 EV_REJECTED = 1
@@ -510,6 +518,25 @@ def step_trade(st, port, par, sid, ts, price, ledger, counts):
 
 
 @njit(cache=True)
+def step_exit(st, par, sid, ts, exit_code, tag):
+    """An exit notice decided at ``ts`` for the signal tagged ``tag`` of symbol ``sid``: the strategy's
+    exit condition became true now.  The symbol's working entry or position opened by that signal
+    gets its signal exit due at ``ts + order-latency`` -- exactly what the signal's own ``exit_ns =
+    ts`` would have set (a position already being replaced keeps the earlier of the two times; on a
+    tie the signal exit wins, as when the signal carried it).  Not a decision: nothing is counted.
+    Returns R_EXIT, or R_NO_POSITION when that signal holds nothing (never placed, or already done)."""
+    s = st[sid]
+    if s.status == FLAT or s.cascade_id != tag:
+        return R_NO_POSITION
+    due = _add_sat(ts, par[sid].order_latency_ns)
+    if due <= s.exit_due_ns:
+        s.exit_due_ns = due
+        s.exit_due_reason = SIGNAL_EXIT
+        s.exit_code = exit_code
+    return R_EXIT
+
+
+@njit(cache=True)
 def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, size_mult, offset,
                take_profit, stop_loss, trail, stop_price, max_hold_ns, entry_timeout_ns, exit_ns, exit_code,
                tag, counts):
@@ -517,6 +544,8 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     (R_ORDER) or returns the reason nothing was placed (R_*)."""
     if sid < 0 or sid >= st.shape[0]:
         return R_UNKNOWN_SYMBOL
+    if direction == 0 and skip_code == SKIP_EXIT:
+        return step_exit(st, par, sid, ts, exit_code, tag)
     counts[sid, C_CASCADES] += 1
     s = st[sid]
     q = par[sid]

@@ -32,7 +32,9 @@ from liqcore.config import Params
 from liqcore.types import SymbolRegistry, Venue
 
 _REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4}
-_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external"}
+# the execution model's exit reasons (liqcore._jit.sim.EXIT_NAMES; spelled out: importing it compiles)
+_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external", 5: "trail", 6: "stop_price",
+               7: "max_hold", 8: "signal_exit", 9: "replaced"}
 _STATUS_NAMES = ("flat", "pending", "resting", "open")
 _PORT_FIELDS = ("equity", "equity0", "day", "week", "day_start_equity", "week_start_equity")
 _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "entry_ns", "hold_deadline_ns",
@@ -148,7 +150,8 @@ class StrategyCore:
             "venue": self.registry.venue(sid).name.lower(), "side": "long" if r["side"] > 0 else "short",
             "signal_ns": int(r["signal_ns"]), "entry_ns": int(r["entry_ns"]), "entry_price": float(r["entry_price"]),
             "exit_ns": int(r["exit_ns"]), "exit_price": float(r["exit_price"]),
-            "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"), "fees": float(r["fees"]),
+            "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"), "exit_code": int(r["exit_code"]),
+            "tag": int(r["cascade_id"]), "fees": float(r["fees"]),
             "funding": float(r["funding"]), "return": float(r["ret"]), "pnl": float(r["pnl"]),
             "equity": float(r["equity_after"]),
         }
@@ -185,6 +188,9 @@ class StrategyCore:
             s = self.st[sid]
             if s["status"] == self._sim.OPEN and ts >= s["hold_deadline_ns"]:
                 return [{"event": "hold_timeout_due", "symbol_idx": sid, "ts_ns": ts}]
+            if s["status"] == self._sim.OPEN and ts >= s["exit_due_ns"]:
+                return [{"event": "signal_exit_due", "symbol_idx": sid, "ts_ns": ts,
+                         "reason": self._sim.EXIT_NAMES[int(s["exit_due_reason"])]}]
             return []
         # the ledger always has a free row (see _room), so a close never overflows it
         bits = self._step_trade(self.st, self.port, self.par, sid, ts, price, self._ledger, self.counts)
@@ -258,7 +264,15 @@ class StrategyCore:
         """A strategy's signal (a SIGNAL_DTYPE row, see :mod:`liqcore.strategies`) through the
         execution model -- the same step function as the backtest's.  Returns the decision:
         ``{"action": "order", "side", "entry" ("limit"/"market"), "price" (limit; None for market),
-        "arrive_ns", "expires_ns", ...}`` or ``{"action": "none", "reason": ...}``."""
+        "arrive_ns", "expires_ns", ...}`` or ``{"action": "none", "reason": ...}``.
+
+        An **exit notice** (direction 0, ``skip_code`` :data:`liqcore.strategies.SKIP_EXIT`, ``tag`` =
+        the tag of the signal whose position must close, ``ts_ns`` = when the exit condition became
+        true) makes that signal's exit due at ``ts_ns + order-latency``: the position closes at the
+        first print at/after it (taker, reason ``signal_exit``; a working entry is cancelled).
+        Returns ``{"action": "exit", "due_ns", "reason", "exit_code", "working", ...}``, or
+        ``{"action": "none", "reason": "no_position"}`` when that signal holds nothing (never
+        placed, or already closed)."""
         from liqcore.strategies import SIGNAL_DTYPE
 
         g = np.asarray(signal)
@@ -277,6 +291,11 @@ class StrategyCore:
                            int(g["max_hold_ns"]), int(g["entry_timeout_ns"]), int(g["exit_ns"]), int(g["exit_code"]),
                            int(g["tag"]), self.counts)
         base = {"symbol_idx": sid, "symbol": self.registry.symbol(sid), "ts_ns": ts, "tag": int(g["tag"])}
+        if r == sim.R_EXIT:  # an exit notice: the position closes at the first print at/after due_ns (taker)
+            s = self.st[sid]
+            return {"action": "exit", **base, "due_ns": int(s["exit_due_ns"]),
+                    "reason": sim.EXIT_NAMES[int(s["exit_due_reason"])], "exit_code": int(s["exit_code"]),
+                    "working": int(s["status"]) != sim.OPEN}
         if r != sim.R_ORDER:
             return {"action": "none", "reason": sim.REASON_NAMES[r], **base}
         s = self.st[sid]

@@ -180,7 +180,8 @@ class BacktestResult:
         sig = self.signals
         if sig is None or not len(sig):
             return {}
-        sk = sig["skip_code"][(sig["direction"] == 0) & (sig["skip_code"] != 1)]  # 1: mixed, counted apart
+        # 1: mixed, counted apart; 2: exit notices, not decisions
+        sk = sig["skip_code"][(sig["direction"] == 0) & (sig["skip_code"] != 1) & (sig["skip_code"] != 2)]
         codes, n = np.unique(sk, return_counts=True)
         return {self._skip_name(int(c)): int(k) for c, k in zip(codes, n)}
 

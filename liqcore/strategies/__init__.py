@@ -17,8 +17,11 @@ from liqcore.strategies.base import (  # noqa: F401
     NEVER,
     SIGNAL_DTYPE,
     SKIP_MIXED,
+    SKIP_EXIT,
     SKIP_NONE,
     USE_PARAM,
+    SignalStream,
+    exit_notices,
     ParamSpec,
     Strategy,
     empty_signals,
@@ -26,8 +29,8 @@ from liqcore.strategies.base import (  # noqa: F401
 )
 
 __all__ = [
-    "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "NEVER", "SKIP_MIXED", "SKIP_NONE", "USE_PARAM",
-    "ParamSpec", "Strategy", "empty_signals", "sort_signals", "get_strategy", "register_strategy",
+    "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "NEVER", "SKIP_MIXED", "SKIP_EXIT", "SKIP_NONE", "USE_PARAM",
+    "ParamSpec", "Strategy", "SignalStream", "exit_notices", "empty_signals", "sort_signals", "get_strategy", "register_strategy",
     "strategy_names", "all_strategies", "owners_of", "find_param", "is_registered",
 ]
 

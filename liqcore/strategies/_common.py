@@ -215,3 +215,114 @@ def fill_exits(sig: np.ndarray, p) -> None:
     sig["stop_loss"] = float(p.stop_loss)
     sig["trail"] = float(p.trail)
     sig["max_hold_ns"] = int(p.hold_timeout_ns)
+
+
+# ================================================================================================
+# streaming helpers (the streaming forms compute exactly what the batch forms compute)
+# ================================================================================================
+_LIQ = int(Kind.LIQUIDATION)
+_TRADE = int(Kind.TRADE)
+_LONG, _SHORT, _BUY, _SELL = int(Side.LONG), int(Side.SHORT), int(Side.BUY), int(Side.SELL)
+
+
+def classify(ev) -> tuple[int, int, float, float, int, int]:
+    """``(kind, symbol_id, price, qty, side, ts_recv)`` of one event (an EVENT_DTYPE row, or its
+    ``tolist()`` tuple); kind 0 when the row is not a usable liquidation or trade (the module's
+    conventions; funding rows come back with kind 0 too)."""
+    _te, ts, price, qty, sid, side, k, _v, _f = ev if type(ev) is tuple else ev.tolist()
+    if not (0.0 < price < math.inf and 0.0 < qty < math.inf):
+        return 0, sid, price, qty, side, ts
+    if k == _LIQ and (side == _LONG or side == _SHORT):
+        return _LIQ, sid, price, qty, side, ts
+    if k == _TRADE and (side == _BUY or side == _SELL):
+        return _TRADE, sid, price, qty, side, ts
+    return 0, sid, price, qty, side, ts
+
+
+class BarClock:
+    """The bar grid of the batch forms, revealed event by event: closes ``k x bar`` after the first
+    event's receive time; a close ``c`` is due once an event received after ``c`` arrives (events
+    received exactly at ``c`` still belong to the bar) or the clock passes it."""
+
+    __slots__ = ("bar", "next")
+
+    def __init__(self, bar_ns: int):
+        if bar_ns <= 0:
+            raise ValueError("bar: must be a positive duration")
+        self.bar = int(bar_ns)
+        self.next: int | None = None
+
+    def due(self, ts: int, inclusive: bool = False) -> list[int]:
+        """The closes before ``ts`` (``<= ts`` with ``inclusive``) not returned yet; the first call
+        starts the grid at ``ts``."""
+        nxt = self.next
+        if nxt is None:
+            self.next = (ts // self.bar + 1) * self.bar
+            return []
+        if ts < nxt or (ts == nxt and not inclusive):
+            return []
+        last = ts if inclusive else ts - 1
+        k1 = last // self.bar
+        out = list(range(nxt, k1 * self.bar + 1, self.bar))
+        self.next = (k1 + 1) * self.bar
+        return out
+
+
+class PrefixWindow:
+    """Receive times and running prefix sums of value columns, accumulated in arrival order exactly
+    as ``numpy.cumsum`` accumulates them, so that window sums ``cum[hi] - cum[lo]`` over
+    ``(t - w, t]`` equal the batch forms' :func:`window_sum` bit for bit.  ``trim(t)`` drops entries
+    received at or before ``t`` (sums keep their absolute values)."""
+
+    __slots__ = ("ts", "cum", "off", "base")
+
+    def __init__(self, ncols: int = 1):
+        self.ts: list[int] = []
+        self.cum: list[list[float]] = [[0.0] for _ in range(ncols)]
+        self.off = 0
+        self.base = 0  # entries deleted from the front (absolute index = base + list index)
+
+    def append(self, ts: int, *values: float) -> None:
+        self.ts.append(ts)
+        for c, v in zip(self.cum, values):
+            c.append(c[-1] + v)
+
+    def __len__(self) -> int:
+        return len(self.ts) - self.off
+
+    def pos(self, t: int) -> int:
+        """Number of entries (absolute) received at or before ``t``."""
+        import bisect
+
+        return bisect.bisect_right(self.ts, t, self.off)
+
+    def sum(self, col: int, t: int, w: int) -> float:
+        c = self.cum[col]
+        return c[self.pos(t)] - c[self.pos(t - w)]
+
+    def count(self, t: int, w: int) -> int:
+        return self.pos(t) - self.pos(t - w)
+
+    def trim(self, t: int) -> None:
+        k = self.pos(t)
+        if k > self.off:
+            self.off = k
+        if self.off > 4096 and self.off > len(self.ts) // 2:
+            d = self.off
+            del self.ts[:d]
+            for c in self.cum:
+                del c[:d]
+            self.off = 0
+            self.base += d
+
+
+def signal_template(params) -> np.ndarray:
+    """One market signal with the run's resolved exits written in (as :func:`fill_exits` does)."""
+    s = market_signals(1)
+    fill_exits(s, params)
+    return s
+
+
+from liqcore.strategies.base import SignalStream as _SignalStream  # noqa: E402
+
+_EMPTY = _SignalStream.empty()

@@ -29,6 +29,14 @@ Fields of a signal (``NaN`` / ``-1`` mean "the run's parameter value", see each 
   is closed at the first print at/after ``exit_ns + order-latency`` (taker).  :data:`NEVER` = no
   signal exit.  ``exit_code`` -- the strategy's reason for it (ledger).  ``tag`` -- the strategy's id
   of the signal (cascade id, bar index, zone id), carried into the ledger.
+
+**Exit notices** (the streaming form, :class:`SignalStream`): a stream cannot know a signal's exit
+time when it emits the signal, so its signals carry ``exit_ns`` = :data:`NEVER` and the stream emits,
+when the exit condition becomes true, a row with direction 0, ``skip_code`` :data:`SKIP_EXIT`, the
+``tag`` of the signal whose position must close, ``exit_code`` and ``ts_ns`` = that time.  The
+execution model treats it exactly as the signal's own ``exit_ns`` = ``ts_ns``: close at the first
+print at/after ``ts_ns + order-latency`` (taker, reason ``signal_exit``).  A notice is not a decision
+(nothing is counted); a notice for a signal that holds no entry or position changes nothing.
 """
 from __future__ import annotations
 
@@ -39,8 +47,8 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 __all__ = [
-    "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "SKIP_NONE", "SKIP_MIXED", "NEVER", "ParamSpec",
-    "Strategy", "empty_signals", "sort_signals",
+    "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "SKIP_NONE", "SKIP_MIXED", "SKIP_EXIT", "NEVER", "ParamSpec",
+    "Strategy", "SignalStream", "empty_signals", "sort_signals", "exit_notices",
 ]
 
 SIGNAL_DTYPE = np.dtype([
@@ -68,6 +76,7 @@ ENTRY_LIMIT = 0
 ENTRY_MARKET = 1
 SKIP_NONE = 0
 SKIP_MIXED = 1
+SKIP_EXIT = 2  # an exit notice (direction 0): close the position of the signal with this tag
 NEVER = np.iinfo(np.int64).max  # exit_ns of a signal without a signal exit
 USE_PARAM = -1  # max_hold_ns / entry_timeout_ns: the run's parameter
 
@@ -92,9 +101,25 @@ def empty_signals(n: int = 0) -> np.ndarray:
     return s
 
 
+def exit_notices(ts_ns, ev_idx, symbol_id, tag, exit_code) -> np.ndarray:
+    """Exit notices (see the module's docstring): one per element of the (broadcast) arguments."""
+    ts = np.atleast_1d(np.asarray(ts_ns, np.int64))
+    n = len(ts)
+    s = empty_signals(n)
+    s["ts_ns"] = ts
+    s["ev_idx"] = ev_idx
+    s["symbol_id"] = symbol_id
+    s["direction"] = 0
+    s["entry"] = ENTRY_MARKET
+    s["skip_code"] = SKIP_EXIT
+    s["tag"] = tag
+    s["exit_code"] = exit_code
+    return s
+
+
 def sort_signals(signals: np.ndarray) -> np.ndarray:
-    """Signals in processing order: by ``ts_ns``, then ``ev_idx``, then descending ``confidence``
-    (stable: equal keys keep the strategy's order).  Validates the dtype and the fields' ranges."""
+    """Signals in processing order: by ``ts_ns``, then ``ev_idx``, exit notices first, then descending
+    ``confidence`` (stable: equal keys keep the strategy's order).  Validates the dtype and the fields' ranges."""
     sig = np.asarray(signals)
     if sig.dtype != SIGNAL_DTYPE or sig.ndim != 1:
         raise ValueError("signals: expected a 1-D numpy array of liqcore.strategies.SIGNAL_DTYPE")
@@ -122,7 +147,8 @@ def sort_signals(signals: np.ndarray) -> np.ndarray:
         for f in ("max_hold_ns", "entry_timeout_ns"):
             if (sig[f] < USE_PARAM).any():
                 raise ValueError(f"signals: {f} must be >= 0 or -1 (the run's parameter)")
-    order = np.lexsort((-sig["confidence"], sig["ev_idx"], sig["ts_ns"]))
+    notice = (sig["direction"] == 0) & (sig["skip_code"] == SKIP_EXIT)
+    order = np.lexsort((-sig["confidence"], ~notice, sig["ev_idx"], sig["ts_ns"]))
     return np.ascontiguousarray(sig[order])
 
 
@@ -336,6 +362,14 @@ class Strategy:
         """The feature values that triggered ``signal`` (for the ledger); empty by default."""
         return {}
 
+    def stream(self, params, registry) -> "SignalStream":
+        """The streaming form of the strategy (live and paper trading): one :class:`SignalStream`
+        for all symbols, fed every event in receive order.  On a recording it yields exactly the
+        rows of :meth:`signals`, except that exits decided after a signal come as exit notices
+        (see :class:`SignalStream`).  Strategies without a streaming form raise ValueError."""
+        raise ValueError(f"strategy {self.name or type(self).__name__}: has no streaming form "
+                         "(implement Strategy.stream returning a SignalStream)")
+
     def skip_name(self, code: int) -> str:
         if code == SKIP_MIXED:
             return "mixed"
@@ -347,3 +381,75 @@ class Strategy:
 
 def finite_or(x: float, default: float) -> float:
     return default if x is None or not math.isfinite(x) else float(x)
+
+
+_NO_SIGNALS = np.zeros(0, dtype=SIGNAL_DTYPE)
+_NO_SIGNALS.flags.writeable = False
+
+
+class SignalStream:
+    """The streaming form of a strategy: the same rules as its batch :meth:`Strategy.signals`, one
+    event at a time (``Strategy.stream(params, registry)`` makes one for all symbols).
+
+    * ``uses_detector`` -- True: the caller passes the cascade detector's records of each event
+      (CASCADE_DTYPE rows the detector emitted while processing it) to :meth:`on_event`.  Records
+      the detector emits between events (``tick`` / ``gap`` on a quiet feed) go with the next
+      event's call, before that event's own records: they happened before it.
+    * :meth:`on_event` ``(ev, records=()) -> (before, after)``: ``ev`` is one EVENT_DTYPE row, in
+      receive-time order.  ``before`` = signals decided at times before ``ev["ts_recv"]`` that this
+      event reveals (bar closes, delayed decisions, exits at a window's expiry): hand them to the
+      execution model BEFORE the event; ``after`` = signals decided at this event (``ts_ns`` =
+      ``ev["ts_recv"]``): hand them over AFTER it.  Both are SIGNAL_DTYPE arrays, usually empty.
+    * ``ev_idx`` of a streamed row is the running event counter: the number of events seen before
+      it (minus 1 for ``before`` rows), so that on a recording the rows equal the batch rows.
+    * Signals carry ``exit_ns`` = :data:`NEVER`; when a signal's exit condition becomes true the
+      stream emits an **exit notice** (direction 0, ``skip_code`` :data:`SKIP_EXIT`, the signal's
+      ``tag`` and ``exit_code``, ``ts_ns`` = that time) -- the batch ``exit_ns`` of the signal.
+    * :meth:`on_clock` ``(ts_ns)``: signals decided at times ``<= ts_ns`` that no event revealed yet
+      (bar closes on a quiet feed); a later event never emits them again.
+    * Within one returned array, rows are in processing order (time, event index, exit notices
+      before entries, then descending confidence).
+
+    A decision at a time equal to the last event's receive time is revealed by the next event or by
+    :meth:`on_clock`; a recording that ends exactly on a bar close therefore needs one
+    ``on_clock(last ts_recv)`` to give that close.
+    """
+
+    uses_detector: bool = False
+
+    def __init__(self, strategy, params, registry):
+        self.strategy = strategy
+        self.params = params
+        self.registry = registry
+        self.n = 0  # events seen
+
+    # ---- the interface --------------------------------------------------------------------------
+    def on_event(self, ev, records=()) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def on_clock(self, ts_ns: int) -> np.ndarray:
+        return _NO_SIGNALS
+
+    def snapshot(self) -> dict:
+        raise ValueError(f"{type(self).__name__}: no snapshot (restart the stream from a warm-up feed instead)")
+
+    def restore(self, state: dict) -> None:
+        raise ValueError(f"{type(self).__name__}: no restore (restart the stream from a warm-up feed instead)")
+
+    # ---- helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def empty() -> np.ndarray:
+        return _NO_SIGNALS
+
+    @staticmethod
+    def pack(rows: list) -> np.ndarray:
+        """SIGNAL_DTYPE rows (arrays) -> one array in processing order (see the class docstring)."""
+        rows = [r for r in rows if len(r)]
+        if not rows:
+            return _NO_SIGNALS
+        out = rows[0] if len(rows) == 1 else np.concatenate(rows)
+        if len(out) > 1:
+            notice = (out["direction"] == 0) & (out["skip_code"] == SKIP_EXIT)
+            order = np.lexsort((-out["confidence"], ~notice, out["ev_idx"], out["ts_ns"]))
+            out = out[order]
+        return out

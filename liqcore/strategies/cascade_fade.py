@@ -6,7 +6,8 @@ Rules (signals only; the execution model fills them):
   detector's parameters).  A cascade's *running notional* is ``long + short`` liquidation notional
   since its start: at its CONFIRMED record the notionals of all liquidations of the symbol in
   ``[start, confirmation]``, then every liquidation of the symbol while it is active (the events
-  after the confirming one and before the event that ends it).
+  after the confirming one and before the event that ends it; a cascade still active when the data
+  ends takes every later liquidation of the data).
 * **Trigger**: the first event at which the running notional reaches ``min-notional`` (default
   5,000,000 quote units; ``>=``).  When it is already reached at confirmation, the decision is at the
   confirming event.  At most one signal per cascade; a cascade that ends below ``min-notional`` gives
@@ -37,7 +38,8 @@ import numpy as np
 from liqcore.strategies._common import (
     concat_signals, fill_exits, market_signals, parse_int, parse_nonneg_float, streams,
 )
-from liqcore.strategies.base import NEVER, SKIP_MIXED, ParamSpec, Strategy
+from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, classify, signal_template
+from liqcore.strategies.base import NEVER, SKIP_MIXED, ParamSpec, SignalStream, Strategy, exit_notices
 
 EXIT_CONTINUES = 101
 
@@ -67,7 +69,10 @@ class CascadeFade(Strategy):
         rec = np.asarray(records, dtype=CASCADE_DTYPE)
         conf = rec[rec["record"] == int(RecordKind.CONFIRMED)]
         ended = rec[rec["record"] == int(RecordKind.ENDED)]
-        end_idx = {(int(r["symbol_id"]), int(r["cascade_id"])): int(r["event_index"]) for r in ended}
+        # a cascade still active when the data ends (ended by the final flush, event_index -1) takes
+        # every later liquidation of the data
+        end_idx = {(int(r["symbol_id"]), int(r["cascade_id"])): int(r["event_index"]) if r["event_index"] >= 0
+                   else len(events) for r in ended}
         st = streams(events)
         ts_all = events["ts_recv"]
         rows = []
@@ -119,4 +124,88 @@ class CascadeFade(Strategy):
 
     def inputs(self, signal) -> dict:
         return {"cascade_id": int(signal["tag"])}
+
+    def stream(self, params, registry):
+        return CascadeFadeStream(self, type(self).resolve(params), registry)
+
+
+class CascadeFadeStream(SignalStream):
+    """Streaming ``cascade-fade`` (the rules of :class:`CascadeFade`, fed the detector's records per
+    event).  Per event: ENDED records close their cascade's running notional (the ending event's own
+    liquidation is not part of it), then the event's liquidation counts toward the continuation exits
+    of earlier decisions and toward the running notional of confirmed, undecided cascades, then the
+    event's CONFIRMED records start new cascades (deciding at once when already at ``min-notional``)."""
+
+    uses_detector = True
+
+    def __init__(self, strategy, params, registry):
+        super().__init__(strategy, params, registry)
+        self.min_notional = float(strategy.value(params, "min-notional"))
+        self.k_cont = int(strategy.value(params, "continue-large"))
+        self.open: dict[tuple[int, int], list] = {}  # (sid, cid) -> [L, S, run_long, run_short]
+        self.watch: dict[int, list] = {}  # sid -> [[tag, flushed_long, threshold, left]]
+        self._template = signal_template(params)
+
+    def _signal(self, ts, i, sid, dl, ds, cid):
+        direction = 1 if dl > ds else (-1 if ds > dl else 0)
+        sig = self._template.copy()
+        sig["ts_ns"], sig["ev_idx"], sig["symbol_id"], sig["direction"] = ts, i, sid, direction
+        sig["skip_code"] = SKIP_MIXED if direction == 0 else 0
+        sig["tag"] = cid
+        return sig, direction
+
+    def on_event(self, ev, records=()):
+        from liqcore.types import RecordKind
+
+        i = self.n
+        self.n = i + 1
+        kind, sid, price, qty, side, ts = classify(ev)
+        out = []
+        conf_rows = ()
+        if len(records):
+            rec = np.asarray(records)
+            for r in rec[rec["record"] == int(RecordKind.ENDED)]:
+                self.open.pop((int(r["symbol_id"]), int(r["cascade_id"])), None)
+            conf_rows = rec[rec["record"] == int(RecordKind.CONFIRMED)]
+        if kind == _LIQ:
+            notional = price * qty
+            is_long = side == _LONG
+            w = self.watch.get(sid)
+            if w:
+                keep = []
+                for t in w:
+                    if is_long == t[1] and notional >= t[2]:
+                        t[3] -= 1
+                        if t[3] == 0:
+                            out.append(exit_notices(ts, i, sid, t[0], EXIT_CONTINUES))
+                            continue
+                    keep.append(t)
+                self.watch[sid] = keep
+            for key in [k for k in self.open if k[0] == sid]:
+                c = self.open[key]
+                if is_long:
+                    c[2] += notional
+                else:
+                    c[3] += notional
+                cl, cs = c[0] + c[2], c[1] + c[3]
+                if cl + cs >= self.min_notional:
+                    del self.open[key]
+                    out.append(self._decide(ts, i, sid, cl, cs, key[1], c[4]))
+        for r in conf_rows:
+            rsid, cid = int(r["symbol_id"]), int(r["cascade_id"])
+            L, S = float(r["long_notional"]), float(r["short_notional"])
+            thr = float(r["threshold"])
+            if L + S >= self.min_notional:
+                out.append(self._decide(ts, i, rsid, L, S, cid, thr))
+            else:
+                self.open[(rsid, cid)] = [L, S, 0.0, 0.0, thr]
+        if not out:
+            return _EMPTY, _EMPTY
+        return _EMPTY, self.pack(out)
+
+    def _decide(self, ts, i, sid, dl, ds, cid, thr):
+        sig, direction = self._signal(ts, i, sid, dl, ds, cid)
+        if direction != 0 and self.k_cont > 0:
+            self.watch.setdefault(sid, []).append([cid, direction == 1, thr, self.k_cont])
+        return sig
 

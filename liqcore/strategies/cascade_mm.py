@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.strategies.base import ENTRY_LIMIT, SKIP_MIXED, Strategy, empty_signals
+from liqcore.strategies.base import ENTRY_LIMIT, SKIP_MIXED, SignalStream, Strategy, empty_signals
 
 
 class CascadeMM(Strategy):
@@ -42,6 +42,9 @@ class CascadeMM(Strategy):
     def inputs(self, signal) -> dict:
         return {"cascade_id": int(signal["tag"])}
 
+    def stream(self, params, registry):
+        return CascadeMMStream(self, type(self).resolve(params), registry)
+
 
 def records_to_signals(rec: np.ndarray, trail: float = 0.0) -> np.ndarray:
     """CONFIRMED cascade records (sorted by decision time, event index) -> cascade-mm signals."""
@@ -56,3 +59,32 @@ def records_to_signals(rec: np.ndarray, trail: float = 0.0) -> np.ndarray:
     sig["trail"] = trail
     sig["tag"] = rec["cascade_id"]
     return sig
+
+
+class CascadeMMStream(SignalStream):
+    """Streaming ``cascade-mm``: each CONFIRMED record the detector emits for an event is a signal
+    decided at that event (``after``), the same row as the batch form's."""
+
+    uses_detector = True
+
+    def __init__(self, strategy, params, registry):
+        super().__init__(strategy, params, registry)
+        self.trail = float(getattr(params, "trail", 0.0) or 0.0)
+
+    def on_event(self, ev, records=()):
+        from liqcore.types import RecordKind
+
+        i = self.n
+        self.n = i + 1
+        if len(records) == 0:
+            return _EMPTY, _EMPTY
+        rec = np.asarray(records)
+        rec = rec[rec["record"] == int(RecordKind.CONFIRMED)]
+        if not len(rec):
+            return _EMPTY, _EMPTY
+        sig = records_to_signals(rec, self.trail)
+        sig["ev_idx"] = i
+        return _EMPTY, self.pack([sig])
+
+
+_EMPTY = SignalStream.empty()

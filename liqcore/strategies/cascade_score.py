@@ -54,7 +54,8 @@ from liqcore.strategies._common import (
     concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int, streams,
     window_sum,
 )
-from liqcore.strategies.base import NEVER, ParamSpec, Strategy
+from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, _TRADE, PrefixWindow, classify, signal_template
+from liqcore.strategies.base import NEVER, ParamSpec, SignalStream, Strategy, exit_notices
 from liqcore.strategies.zone_bounce import ZONE_PARAMS, bucket_edge, bucket_of, check_zone_params, heatmap_at, zones_of
 
 SKIP_NO_FOLLOW = 101
@@ -201,6 +202,203 @@ class CascadeScore(Strategy):
 
     def inputs(self, signal) -> dict:
         return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+
+    def stream(self, params, registry):
+        return CascadeScoreStream(self, type(self).resolve(params), registry)
+
+
+class _LiqView:
+    """The liquidation arrays :func:`heatmap_at` reads (receive time, price, notional)."""
+
+    __slots__ = ("liq_ts", "liq_price", "liq_notional")
+
+    def __init__(self, rows):
+        a = np.array(rows, dtype=np.float64).reshape(-1, 3) if rows else np.zeros((0, 3))
+        self.liq_ts = np.array([r[0] for r in rows], np.int64)
+        self.liq_price = a[:, 1].copy()
+        self.liq_notional = a[:, 2].copy()
+
+
+class CascadeScoreStream(SignalStream):
+    """Streaming ``cascade-score``: per symbol and side, running prefix sums of the liquidation
+    notional (the batch form's window sums, bit for bit) and the window speeds after each
+    liquidation; a crossing of ``trigger-notional`` schedules a decision ``entry-delay`` later, made
+    when an event received after that time (or the clock) reveals it (``before``).  The exit
+    (window exhausted) is followed at every arrival into / expiry out of the window after the
+    decision; its notice is emitted once an event received after that time reveals it."""
+
+    MAX_INPUTS = 100_000
+
+    def __init__(self, strategy, params, registry):
+        import heapq
+        from collections import deque
+
+        super().__init__(strategy, params, registry)
+        v = lambda k: strategy.value(params, k)  # noqa: E731
+        self.W, self.trig, self.delay = int(v("score-window")), float(v("trigger-notional")), int(v("entry-delay"))
+        self.hist_n, self.ref, self.min_mult = int(v("score-history")), float(v("score-notional")), float(v("min-size-mult"))
+        self.drop, self.prox = float(v("exit-drop")), float(v("proximity-range"))
+        self.width, self.look = float(v("zone-width")), int(v("zone-lookback"))
+        self.zq, self.zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
+        check_zone_params(self.width, self.zq)
+        if self.W <= 0:
+            raise ValueError("score-window: must be a positive duration")
+        if self.drop > 1:
+            raise ValueError(f"exit-drop: must be at most 100%; got {self.drop}")
+        self.hold = int(params.hold_timeout_ns)
+        self.side: dict[tuple[int, bool], PrefixWindow] = {}
+        self.speeds: dict[tuple[int, bool], deque] = {}
+        self.liqs: dict[int, deque] = {}  # sid -> (ts, price, notional) within zone-lookback
+        self.last_trade: dict[int, float] = {}
+        self.due: list = []  # heap of (td, seq, sid, side_long, k_abs, tag, med)
+        self.trackers: list[list] = []  # [sid, side_long, tag, end, peak, a_abs, e_abs]
+        self._seq = 0
+        self._deque, self._heapq = deque, heapq
+        self._template = signal_template(params)
+        strategy._inputs = {}
+
+    # ---- decisions ---------------------------------------------------------------------------------
+    def _decide(self, td, sid, side_long, k_abs, tag, med, i):
+        st = self.strategy
+        pw = self.side[(sid, side_long)]
+        W = self.W
+        follow = pw.base + len(pw.ts) > k_abs + 1  # every known liquidation is received at or before td
+        N = pw.sum(0, td, W)
+        r = (N / (W / 1e9)) / med if med > 0 else 0.0
+        rows = list(self.liqs.get(sid, ()))
+        view = _LiqView(rows)
+        ub, heat = heatmap_at(view, td, len(rows), self.width, self.look)
+        price = self.last_trade.get(sid)
+        with_hm = len(ub) >= self.zmin and price is not None
+        dist = None
+        if with_hm:
+            pb = int(bucket_of([price], self.width)[0])
+            zb = zones_of(ub, heat, self.zq, self.zmin)
+            if side_long:
+                below = zb[zb < pb]
+                if len(below):
+                    dist = (price - float(bucket_edge(below.max() + 1, self.width))) / price
+            else:
+                above = zb[zb > pb]
+                if len(above):
+                    dist = (float(bucket_edge(above.min(), self.width)) - price) / price
+        score, sp, sz, px = score_formula(r, N, self.trig, dist, self.prox, with_hm)
+        mult = score / 10.0 * min(N / self.ref, 2.0) if self.ref > 0 else score / 10.0 * 2.0
+        skip = 0 if follow else SKIP_NO_FOLLOW
+        if skip == 0 and mult < self.min_mult:
+            skip = SKIP_SMALL
+        sig = self._template.copy()
+        sig["ts_ns"], sig["ev_idx"], sig["symbol_id"], sig["tag"] = td, i, sid, tag
+        sig["skip_code"] = skip
+        sig["direction"] = (-1 if side_long else 1) if skip == 0 else 0
+        sig["confidence"] = min(max(score / 10.0, 0.0), 1.0)
+        sig["size_mult"] = mult if skip == 0 else 1.0
+        st._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score, "speed_points": sp,
+                                 "size_points": sz, "proximity_points": px, "zone_distance": dist, "size_mult": mult}
+        if len(st._inputs) > self.MAX_INPUTS:
+            del st._inputs[next(iter(st._inputs))]
+        if skip == 0:
+            a_abs = pw.base + len(pw.ts)  # first arrival after td: not known yet
+            e_abs = pw.base + pw.pos(td - W)
+            end = td + self.hold if self.hold > 0 else None
+            self.trackers.append([sid, side_long, tag, end, N, a_abs, e_abs])
+        return sig
+
+    def _follow(self, t, upto, i, inclusive):
+        """Evaluate every tracker's window at its arrival / expiry times before ``upto`` (``<=`` with
+        ``inclusive``); exit notices for the ones that fell ``exit-drop`` from their peak."""
+        out = []
+        W, keep_frac = self.W, 1.0 - self.drop
+        alive = []
+        for tr in self.trackers:
+            sid, side_long, tag, end, peak, a_abs, e_abs = tr
+            pw = self.side[(sid, side_long)]
+            n_abs = pw.base + len(pw.ts)
+            done = False
+            while True:
+                ta = pw.ts[a_abs - pw.base] if a_abs < n_abs else None
+                te = pw.ts[e_abs - pw.base] + W if e_abs < n_abs else None
+                if ta is None and te is None:
+                    break
+                tau = ta if te is None or (ta is not None and ta <= te) else te
+                if tau > upto or (tau == upto and not inclusive):
+                    break
+                if end is not None and tau > end:
+                    done = True
+                    break
+                while a_abs < n_abs and pw.ts[a_abs - pw.base] == tau:
+                    a_abs += 1
+                while e_abs < n_abs and pw.ts[e_abs - pw.base] + W == tau:
+                    e_abs += 1
+                val = pw.sum(0, tau, W)
+                if val > peak:
+                    peak = val
+                if val <= keep_frac * peak:
+                    out.append(exit_notices(tau, i, sid, tag, EXIT_EXHAUSTED))
+                    done = True
+                    break
+            if end is not None and not done and upto > end and (a_abs >= n_abs and e_abs >= n_abs):
+                done = True  # every later time is past the hold
+            if not done:
+                tr[4], tr[5], tr[6] = peak, a_abs, e_abs
+                alive.append(tr)
+        self.trackers = alive
+        return out
+
+    def _reveal(self, upto, i, inclusive=False):
+        out = []
+        due = self.due
+        while due and (due[0][0] < upto or (inclusive and due[0][0] == upto)):
+            td, _s, sid, side_long, k_abs, tag, med = self._heapq.heappop(due)
+            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i))
+        if self.trackers:
+            out.extend(self._follow(None, upto, i, inclusive))
+        return self.pack(out) if out else _EMPTY
+
+    # ---- the interface ----------------------------------------------------------------------------
+    def on_event(self, ev, records=()):
+        i = self.n
+        self.n = i + 1
+        kind, sid, price, qty, side, ts = classify(ev)
+        before = _EMPTY
+        if (self.due and self.due[0][0] < ts) or self.trackers:
+            before = self._reveal(ts, i - 1)
+        if kind == _LIQ:
+            side_long = side == _LONG
+            key = (sid, side_long)
+            pw = self.side.get(key)
+            if pw is None:
+                pw = self.side[key] = PrefixWindow(1)
+                self.speeds[key] = self._deque(maxlen=self.hist_n)
+            n = price * qty
+            pw.append(ts, n)
+            idx = len(pw.ts) - 1
+            cum = pw.cum[0]
+            lo = pw.pos(ts - self.W)
+            before_sum = cum[idx] - cum[lo]
+            after_sum = cum[idx + 1] - cum[lo]
+            sp = self.speeds[key]
+            if before_sum < self.trig and after_sum >= self.trig:
+                med = float(np.median(np.array(sp))) if len(sp) else 0.0
+                self._seq += 1
+                self._heapq.heappush(self.due, (ts + self.delay, self._seq, sid, side_long, pw.base + idx, i, med))
+            sp.append(after_sum / (self.W / 1e9))
+            lq = self.liqs.get(sid)
+            if lq is None:
+                lq = self.liqs[sid] = self._deque()
+            lq.append((ts, price, n))
+            while lq and lq[0][0] <= ts - self.look:
+                lq.popleft()
+            if not self.trackers and not self.due:
+                pw.trim(ts - self.W)
+        elif kind == _TRADE:
+            self.last_trade[sid] = price
+        return before, _EMPTY
+
+    def on_clock(self, ts_ns):
+        if not self.due and not self.trackers:
+            return _EMPTY
+        return self._reveal(int(ts_ns), self.n - 1, inclusive=True)
 
 
 def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, drop: float, hold: int,

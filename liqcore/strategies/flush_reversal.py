@@ -41,7 +41,8 @@ from liqcore.config import parse_duration
 from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_float, parse_nonneg_float, streams,
 )
-from liqcore.strategies.base import ParamSpec, Strategy
+from liqcore.strategies._common import _EMPTY, BarClock, signal_template
+from liqcore.strategies.base import ParamSpec, SignalStream, Strategy, exit_notices
 
 HOUR_NS = 3_600_000_000_000
 EXIT_HOUR_END = 101
@@ -113,6 +114,95 @@ class FlushReversal(Strategy):
 
     def inputs(self, signal) -> dict:
         return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+
+    def stream(self, params, registry):
+        return FlushReversalStream(self, type(self).resolve(params), registry)
+
+
+class FlushReversalStream(SignalStream):
+    """Streaming ``flush-reversal-rule``: the three named features kept current by the feature
+    store's live form (:class:`liqcore.research.LiveFeatures`, which evaluates a feature with the
+    historical store's code on the same running sums); at each bar close revealed by an event
+    (``before``) or the clock: the rule per instrument (once per UTC hour); the exit notice at the
+    end of the signal's hour once an event received after it (or the clock) reveals it."""
+
+    MAX_INPUTS = 100_000
+
+    def __init__(self, strategy, params, registry):
+        from liqcore.research.live import LiveFeatures
+
+        super().__init__(strategy, params, registry)
+        v = lambda k: strategy.value(params, k)  # noqa: E731
+        self.bar = int(v("bar"))
+        self.zl, self.zo, self.fmax = float(v("imbalance-z")), float(v("ofi-z")), float(v("funding-max"))
+        self.clock = BarClock(self.bar)
+        self.lf = LiveFeatures(list(FEATURES), registry)
+        self.fired: dict[int, int] = {}  # sid -> the last hour that fired
+        self.exits: list[tuple[int, int, int]] = []  # (hour end, sid, tag), in time order
+        self._template = signal_template(params)
+        strategy._inputs = {}
+
+    def _closes(self, closes, upto, i, inclusive=False):
+        st = self.strategy
+        out = []
+        lf = self.lf
+        sids = [sid for sid, _v, _s in lf.store.instruments]
+        for c in closes:
+            self._exits(c, i, out, inclusive=False)
+            lf.advance(c)
+            hour = c // HOUR_NS
+            for sid in sids:
+                if self.fired.get(sid) == hour:
+                    continue
+                li = lf.value(FEATURES[0], sid, c)
+                if li is None or not li < -self.zl:
+                    continue
+                of = lf.value(FEATURES[1], sid, c)
+                if of is None or not of > self.zo:
+                    continue
+                fu = lf.value(FEATURES[2], sid, c)
+                if fu is None or not fu < self.fmax:
+                    continue
+                self.fired[sid] = hour
+                sig = self._template.copy()
+                sig["ts_ns"], sig["ev_idx"], sig["symbol_id"], sig["tag"] = c, i, sid, hour
+                out.append(sig)
+                self.exits.append(((hour + 1) * HOUR_NS, sid, hour))
+                st._inputs[(sid, c)] = {FEATURES[0]: li, FEATURES[1]: of, FEATURES[2]: fu}
+                if len(st._inputs) > self.MAX_INPUTS:
+                    del st._inputs[next(iter(st._inputs))]
+        self._exits(upto, i, out, inclusive)
+        return self.pack(out)
+
+    def _exits(self, upto, i, out, inclusive):
+        ex = self.exits
+        k = 0
+        while k < len(ex) and (ex[k][0] < upto or (inclusive and ex[k][0] == upto)):
+            t, sid, tag = ex[k]
+            out.append(exit_notices(t, i, sid, tag, EXIT_HOUR_END))
+            k += 1
+        if k:
+            del ex[:k]
+
+    def on_event(self, ev, records=()):
+        i = self.n
+        self.n = i + 1
+        row = ev if type(ev) is tuple else ev.tolist()
+        ts = row[1]
+        before = _EMPTY
+        if self.clock.next is None or ts > self.clock.next or (self.exits and self.exits[0][0] < ts):
+            closes = self.clock.due(ts)
+            if closes or (self.exits and self.exits[0][0] < ts):
+                before = self._closes(closes, ts, i - 1)
+        self.lf.update(*row)
+        return before, _EMPTY
+
+    def on_clock(self, ts_ns):
+        t = int(ts_ns)
+        closes = self.clock.due(t, inclusive=True) if self.clock.next is not None else []
+        if not closes and not (self.exits and self.exits[0][0] <= t):
+            return _EMPTY
+        return self._closes(closes, t, self.n - 1, inclusive=True)
 
 
 def evaluate_binary(signals: np.ndarray, events: np.ndarray, *, confidence: float = 0.95) -> dict:

@@ -36,7 +36,8 @@ from liqcore.config import parse_duration, parse_fraction
 from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, streams, window_sum,
 )
-from liqcore.strategies.base import NEVER, ParamSpec, Strategy
+from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, BarClock, PrefixWindow, classify, signal_template
+from liqcore.strategies.base import NEVER, ParamSpec, SignalStream, Strategy, exit_notices
 
 EXIT_NORMAL = 101
 EXIT_WORSE = 102
@@ -116,6 +117,91 @@ class ImbalanceReversal(Strategy):
 
     def inputs(self, signal) -> dict:
         return {"bar": int(signal["tag"]), "one_sided_share": float(signal["confidence"])}
+
+    def stream(self, params, registry):
+        return ImbalanceReversalStream(self, type(self).resolve(params), registry)
+
+
+class ImbalanceReversalStream(SignalStream):
+    """Streaming ``imbalance-reversal``: per symbol, running prefix sums of the liquidated long /
+    short notional (the batch form's window sums, bit for bit); at each bar close revealed by an
+    event (``before``) or the clock: exit notices of open signals (normalised / worsened, within the
+    hold horizon the batch form looks at), then the close's own signal."""
+
+    def __init__(self, strategy, params, registry):
+        super().__init__(strategy, params, registry)
+        v = lambda k: strategy.value(params, k)  # noqa: E731
+        self.bar, self.win = int(v("bar")), int(v("imbalance-window"))
+        self.min_notional, self.extreme, self.normal = float(v("min-notional")), float(v("extreme")), float(v("normal"))
+        if not 0.5 < self.extreme <= 1.0:
+            raise ValueError(f"extreme: must be above 0.5 and at most 1; got {self.extreme}")
+        if self.bar <= 0 or self.win <= 0:
+            raise ValueError("bar, imbalance-window: must be positive durations")
+        self.clock = BarClock(self.bar)
+        hold = int(params.hold_timeout_ns)
+        self.horizon_ns = None if hold <= 0 else (hold // self.bar + 2) * self.bar
+        self.liq: dict[int, PrefixWindow] = {}
+        self.pending: dict[int, list] = {}  # sid -> [[tag, sign, |imb|, total, last close allowed]]
+        self._template = signal_template(params)
+
+    def _closes(self, closes, i):
+        out = []
+        for c in closes:
+            for sid in sorted(self.liq):
+                pw = self.liq[sid]
+                L = pw.sum(0, c, self.win)
+                S = pw.sum(1, c, self.win)
+                tot = L + S
+                imb = (S - L) / tot if tot > 0 else 0.0
+                sgn = (imb > 0) - (imb < 0)
+                pend = self.pending.get(sid)
+                if pend:
+                    keep = []
+                    for t in pend:
+                        if t[4] is not None and c > t[4]:
+                            continue
+                        if abs(imb) <= self.normal:
+                            out.append(exit_notices(c, i, sid, t[0], EXIT_NORMAL))
+                        elif sgn == t[1] and abs(imb) > t[2] and tot > t[3]:
+                            out.append(exit_notices(c, i, sid, t[0], EXIT_WORSE))
+                        else:
+                            keep.append(t)
+                    self.pending[sid] = keep
+                if tot >= self.min_notional and tot > 0:
+                    go_long = L >= self.extreme * tot
+                    if go_long or S >= self.extreme * tot:
+                        sig = self._template.copy()
+                        tag = c // self.bar
+                        sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = c, i, sid
+                        sig["direction"] = 1 if go_long else -1
+                        sig["confidence"] = max(L, S) / tot
+                        sig["tag"] = tag
+                        out.append(sig)
+                        last = None if self.horizon_ns is None else c + self.horizon_ns
+                        self.pending.setdefault(sid, []).append([tag, sgn, abs(imb), tot, last])
+                pw.trim(c - self.win)
+        return self.pack(out)
+
+    def on_event(self, ev, records=()):
+        i = self.n
+        self.n = i + 1
+        kind, sid, price, qty, side, ts = classify(ev)
+        before = _EMPTY
+        if self.clock.next is None or ts > self.clock.next:
+            closes = self.clock.due(ts)
+            if closes:
+                before = self._closes(closes, i - 1)
+        if kind == _LIQ:
+            pw = self.liq.get(sid)
+            if pw is None:
+                pw = self.liq[sid] = PrefixWindow(2)
+            n = price * qty
+            pw.append(ts, n if side == _LONG else 0.0, 0.0 if side == _LONG else n)
+        return before, _EMPTY
+
+    def on_clock(self, ts_ns):
+        closes = self.clock.due(int(ts_ns), inclusive=True) if self.clock.next is not None else []
+        return self._closes(closes, self.n - 1) if closes else _EMPTY
 
 
 __all__ = ["ImbalanceReversal", "EXIT_NORMAL", "EXIT_WORSE", "NEVER"]

@@ -8,7 +8,8 @@ Rules (signals only; the execution model fills them):
   orders with status ``FILLED``; the normalised event stream carries no order status, every
   liquidation event counts.)
 * **z** = ``(rec - mean) / std`` over the previous ``baseline`` segments (default 288, one day;
-  population std); a flat baseline gives z = 0; no z before ``baseline`` complete segments exist.
+  population std); a flat baseline gives z = 0; no z before ``baseline`` complete segments exist
+  (the rolling z-score kernel ``RollingZScore``, in the batch and the streaming form alike).
 * **Trigger**: ``z >= z-entry`` (default 2) and ``rec > 0``, and the segment is one-sided: long share
   ``L / rec > purity`` (default 0.75) -> **short** (trend following: longs are being wiped out);
   ``< 1 - purity`` -> **long**; otherwise a skip (counted as ``mixed``).
@@ -55,7 +56,8 @@ from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int,
     streams, window_sum,
 )
-from liqcore.strategies.base import SKIP_MIXED, ParamSpec, Strategy
+from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, _TRADE, BarClock, PrefixWindow, classify, signal_template
+from liqcore.strategies.base import SKIP_MIXED, ParamSpec, SignalStream, Strategy
 from liqcore.strategies.vol_breakout import rolling_z
 
 SKIP_STRONG_NOT_ALIGNED = 101
@@ -188,25 +190,141 @@ class LiqTrend(Strategy):
     def inputs(self, signal) -> dict:
         return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
 
+    def stream(self, params, registry):
+        return LiqTrendStream(self, type(self).resolve(params), registry)
+
+
+class LiqTrendStream(SignalStream):
+    """Streaming ``liq-trend``: per symbol, running prefix sums of the counted liquidations (the
+    batch form's segment sums, bit for bit), the rolling z-score kernel of the segments
+    (``RollingZScore``, as in the batch form) and the trades of the candle look-back; at each
+    segment close revealed by an event (``before``) or the clock:
+    the decision matrix, then the judge (in decision order)."""
+
+    MAX_INPUTS = 100_000  # feature values kept for ``inputs()`` (oldest dropped first)
+
+    def __init__(self, strategy, params, registry):
+        from collections import deque
+
+        from liqcore._libs.zscore import RollingZScore
+
+        super().__init__(strategy, params, registry)
+        v = lambda k: strategy.value(params, k)  # noqa: E731
+        self.seg, self.nb = int(v("segment")), int(v("baseline"))
+        self.min_liq, self.z_entry, self.z_strong = float(v("min-liq-notional")), float(v("z-entry")), float(v("z-strong"))
+        self.purity, self.look = float(v("purity")), int(v("candle-lookback"))
+        if self.seg <= 0 or self.look <= 0:
+            raise ValueError("segment, candle-lookback: must be positive durations")
+        self.clock = BarClock(self.seg)
+        self.closes = 0
+        self.liq: dict[int, PrefixWindow] = {}
+        self.hist: dict[int, RollingZScore] = {}
+        self._rz = RollingZScore
+        self.trades: dict[int, deque] = {}
+        self._deque = deque
+        self._template = signal_template(params)
+        strategy._inputs = {}
+
+    def _closes(self, closes, i):
+        st = self.strategy
+        out = []
+        for c in closes:
+            rows = []
+            for sid in sorted(self.liq):
+                pw = self.liq[sid]
+                L = pw.sum(0, c, self.seg)
+                S = pw.sum(1, c, self.seg)
+                rec = L + S
+                z = self.hist[sid].update(rec)
+                pw.trim(c - self.seg)
+                if not (z >= self.z_entry and rec > 0):
+                    continue
+                share = L / rec
+                d = -1 if share > self.purity else (1 if share < 1.0 - self.purity else 0)
+                tr = self.trades.get(sid)
+                if tr is not None:
+                    while tr and tr[0][0] <= c - self.look:
+                        tr.popleft()
+                has = bool(tr)
+                chg = tr[-1][1] - tr[0][1] if has else 0.0
+                aligned = has and d != 0 and ((chg > 0) - (chg < 0)) == d
+                strong = z >= self.z_strong
+                skip = SKIP_MIXED if d == 0 else (0 if aligned else (SKIP_STRONG_NOT_ALIGNED if strong else SKIP_MEDIUM_NOT_ALIGNED))
+                sig = self._template.copy()
+                sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = c, i, sid
+                sig["tag"] = c // self.seg
+                sig["confidence"] = CONF_HIGH if strong else CONF_MEDIUM
+                sig["skip_code"] = skip
+                sig["direction"] = d if skip == 0 else 0
+                st._inputs[(sid, c)] = {"z": float(z), "rec_notional": float(rec), "long_share": float(share),
+                                        "price_change": float(chg), "strength": "strong" if strong else "medium",
+                                        "aligned": bool(aligned)}
+                rows.append(sig)
+            if rows:
+                sig = self.pack(rows)
+                if st.judge is not None:
+                    for k in np.flatnonzero(sig["direction"] != 0).tolist():
+                        row = sig[k]
+                        sid = int(row["symbol_id"])
+                        ctx = dict(st._inputs[(sid, c)])
+                        ctx.update(symbol_id=sid, ts_ns=c, direction=int(row["direction"]),
+                                   confidence=float(row["confidence"]))
+                        reg = self.registry
+                        if reg is not None and 0 <= sid < len(reg):
+                            ctx.update(venue=reg.venue(sid).name.lower(), symbol=reg.symbol(sid))
+                        cf = _judge_verdict(st.judge(ctx), float(row["confidence"]))
+                        if cf is None:
+                            sig["direction"][k], sig["skip_code"][k] = 0, SKIP_JUDGE_VETO
+                        else:
+                            sig["confidence"][k] = cf
+                out.append(sig)
+            self.closes += 1
+        if len(st._inputs) > self.MAX_INPUTS:
+            for key in list(st._inputs)[: len(st._inputs) - self.MAX_INPUTS]:
+                del st._inputs[key]
+        return self.pack(out)
+
+    def on_event(self, ev, records=()):
+        i = self.n
+        self.n = i + 1
+        kind, sid, price, qty, side, ts = classify(ev)
+        before = _EMPTY
+        if self.clock.next is None or ts > self.clock.next:
+            closes = self.clock.due(ts)
+            if closes:
+                before = self._closes(closes, i - 1)
+        if kind == _LIQ:
+            pw = self.liq.get(sid)
+            if pw is None:
+                pw = self.liq[sid] = PrefixWindow(2)
+                self.hist[sid] = self._rz(self.nb, self.nb)
+                if self.closes:  # the segments before the symbol's first liquidation held none
+                    self.hist[sid].update_many(np.zeros(self.closes))
+            n = price * qty
+            keep = n >= self.min_liq
+            pw.append(ts, n if keep and side == _LONG else 0.0, n if keep and side != _LONG else 0.0)
+        elif kind == _TRADE:
+            tr = self.trades.get(sid)
+            if tr is None:
+                tr = self.trades[sid] = self._deque()
+            tr.append((ts, price))
+            if len(tr) > 64 and tr[0][0] <= ts - self.look - self.seg:
+                while tr and tr[0][0] <= ts - self.look - self.seg:
+                    tr.popleft()
+        return before, _EMPTY
+
+    def on_clock(self, ts_ns):
+        closes = self.clock.due(int(ts_ns), inclusive=True) if self.clock.next is not None else []
+        return self._closes(closes, self.n - 1) if closes else _EMPTY
+
 
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:
-    """z of ``x[i]`` against ``x[i-n:i]`` computed directly per window (notionals are not integers:
-    no prefix-sum cancellation).  NaN for ``i < n``; flat -> 0."""
-    x = np.asarray(x, np.float64)
-    m = len(x)
-    out = np.full(m, np.nan)
-    if m <= n:
-        return out
-    from numpy.lib.stride_tricks import sliding_window_view
+    """z of ``x[i]`` against ``x[i-n:i]`` (population std; NaN for ``i < n``; a flat baseline gives
+    0): the rolling z-score kernel, as in the streaming form."""
+    from liqcore._libs.zscore import RollingZScore
 
-    win = sliding_window_view(x, n)[: m - n]  # win[j] = x[j:j+n] is the history of x[j+n]
-    mean = win.mean(axis=1)
-    std = win.std(axis=1)
-    std[win.max(axis=1) == win.min(axis=1)] = 0.0  # a flat baseline, exactly
-    cur = x[n:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[n:] = np.where(std > 0, (cur - mean) / np.where(std > 0, std, 1.0), 0.0)
-    return out
+    x = np.ascontiguousarray(x, np.float64)
+    return RollingZScore(n, n).update_many(x) if len(x) else np.zeros(0)
 
 
 __all__ = ["LiqTrend", "rolling_z"]

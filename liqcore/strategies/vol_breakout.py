@@ -25,6 +25,8 @@ here), ``rate-z``, ``rate-z-exit``; shared: ``hold-timeout`` 1h, ``stop-loss`` 0
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from liqcore.config import parse_duration
@@ -32,7 +34,8 @@ from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, fill_exits, first_true_after, market_signals, parse_nonneg_float,
     parse_pos_int, streams, window_count,
 )
-from liqcore.strategies.base import ParamSpec, Strategy
+from liqcore.strategies._common import _EMPTY, _LIQ, _TRADE, BarClock, classify, signal_template
+from liqcore.strategies.base import ParamSpec, SignalStream, Strategy, exit_notices
 
 EXIT_RATE_NORMAL = 101
 SKIP_NO_PRICE = 101
@@ -122,3 +125,125 @@ class VolBreakout(Strategy):
 
     def inputs(self, signal) -> dict:
         return {"bar": int(signal["tag"]), "bar_open": float(signal["stop_price"])}
+
+    def stream(self, params, registry):
+        return VolBreakoutStream(self, type(self).resolve(params), registry)
+
+
+class _RateZ:
+    """One symbol's liquidation count per bar (a :class:`liqcore._libs.windows.TimeWindow` of one
+    bar) and its z-score against the previous ``n`` bars, computed from exact integer sums with the
+    batch form's arithmetic (:func:`rolling_z`)."""
+
+    __slots__ = ("tw", "hist", "s1", "s2", "n")
+
+    def __init__(self, bar_ns: int, n: int, bars_before: int):
+        from collections import deque
+
+        from liqcore._libs.windows import TimeWindow
+
+        self.tw = TimeWindow(bar_ns)
+        self.n = n
+        self.hist = deque([0] * min(bars_before, n), maxlen=n)
+        self.s1 = 0
+        self.s2 = 0
+
+    def close(self, c: int) -> float:
+        """z of the bar closing at ``c`` (NaN before ``n`` bars), then the bar joins the baseline."""
+        tw = self.tw
+        tw.advance(c)
+        x = tw.count
+        n = self.n
+        h = self.hist
+        if len(h) == n:
+            mean = float(self.s1) / n
+            var = max(float(self.s2) / n - mean * mean, 0.0)
+            std = math.sqrt(var)
+            z = (x - mean) / std if std > 0 else 0.0
+            old = h[0]
+            self.s1 -= old
+            self.s2 -= old * old
+        else:
+            z = math.nan
+        h.append(x)
+        self.s1 += x
+        self.s2 += x * x
+        return z
+
+
+class VolBreakoutStream(SignalStream):
+    """Streaming ``vol-breakout``: per symbol a one-bar :class:`~liqcore._libs.windows.TimeWindow`
+    of liquidations and the rolling z of its counts, the bar's first and last trade; at each bar
+    close revealed by an event (``before``) or the clock: exit notices (rate normalised) of open
+    signals, then the close's own signal."""
+
+    def __init__(self, strategy, params, registry):
+        super().__init__(strategy, params, registry)
+        v = lambda k: strategy.value(params, k)  # noqa: E731
+        self.bar, self.nb = int(v("bar")), int(v("baseline"))
+        self.zin, self.zout = float(v("rate-z")), float(v("rate-z-exit"))
+        self.clock = BarClock(self.bar)
+        self.closes = 0
+        self.rate: dict[int, _RateZ] = {}
+        self.px: dict[int, list] = {}  # sid -> [bar close of the trades, open, close]
+        self.pending: dict[int, list] = {}  # sid -> [tag]
+        self._template = signal_template(params)
+
+    def _closes(self, closes, i):
+        out = []
+        for c in closes:
+            for sid in sorted(self.rate):
+                z = self.rate[sid].close(c)
+                pend = self.pending.get(sid)
+                if pend and z < self.zout:
+                    for tag in pend:
+                        out.append(exit_notices(c, i, sid, tag, EXIT_RATE_NORMAL))
+                    pend.clear()
+                if z > self.zin:
+                    px = self.px.get(sid)
+                    has = px is not None and px[0] == c
+                    d = 0
+                    if has:
+                        ch = px[2] - px[1]
+                        d = (ch > 0) - (ch < 0)
+                    sig = self._template.copy()
+                    tag = c // self.bar
+                    sig["ts_ns"], sig["ev_idx"], sig["symbol_id"], sig["direction"] = c, i, sid, d
+                    sig["skip_code"] = SKIP_NO_PRICE if not has else (SKIP_FLAT if d == 0 else 0)
+                    sig["confidence"] = min(1.0, z / (2.0 * self.zin)) if self.zin > 0 else 1.0
+                    sig["tag"] = tag
+                    if d != 0:
+                        sig["stop_price"] = px[1]
+                        self.pending.setdefault(sid, []).append(tag)
+                    out.append(sig)
+            self.closes += 1
+        return self.pack(out)
+
+    def on_event(self, ev, records=()):
+        i = self.n
+        self.n = i + 1
+        kind, sid, price, qty, side, ts = classify(ev)
+        before = _EMPTY
+        if self.clock.next is None or ts > self.clock.next:
+            closes = self.clock.due(ts)
+            if closes:
+                before = self._closes(closes, i - 1)
+        if kind == _LIQ:
+            r = self.rate.get(sid)
+            if r is None:
+                r = self.rate[sid] = _RateZ(self.bar, self.nb, self.closes)
+            r.tw.push(ts, side, 1.0)
+        elif kind == _TRADE:
+            c = -(-ts // self.bar) * self.bar  # the close of the bar (c - bar, c] holding ts
+            px = self.px.get(sid)
+            if px is None:
+                self.px[sid] = [c, price, price]
+            elif px[0] != c:
+                px[0], px[1], px[2] = c, price, price
+            else:
+                px[2] = price
+        return before, _EMPTY
+
+    def on_clock(self, ts_ns):
+        closes = self.clock.due(int(ts_ns), inclusive=True) if self.clock.next is not None else []
+        return self._closes(closes, self.n - 1) if closes else _EMPTY

@@ -37,7 +37,8 @@ import numpy as np
 
 from liqcore.config import parse_duration, parse_fraction
 from liqcore.strategies._common import concat_signals, fill_exits, market_signals, parse_pos_int, streams
-from liqcore.strategies.base import ParamSpec, Strategy
+from liqcore.strategies._common import _EMPTY, _LIQ, _TRADE, classify, signal_template
+from liqcore.strategies.base import ParamSpec, SignalStream, Strategy
 
 ZONE_PARAMS = (
     ParamSpec("zone-width", "0.2%", parse_fraction, "width of a heatmap price bucket (log-spaced)", "FRAC"),
@@ -138,3 +139,118 @@ class ZoneBounce(Strategy):
 
     def inputs(self, signal) -> dict:
         return {"zone_bucket": int(signal["tag"]), "zone_rank": float(signal["confidence"])}
+
+    def stream(self, params, registry):
+        return ZoneBounceStream(self, type(self).resolve(params), registry)
+
+
+class _Heatmap:
+    """One symbol's trailing liquidation heatmap, walked with its trades exactly as the batch kernel
+    :func:`liqcore._jit.zones.zone_entries` walks it (same additions, removals and quantile)."""
+
+    __slots__ = ("heat", "cnt", "liqs", "nonempty", "version", "thr_version", "thr", "vals", "prev_b")
+
+    def __init__(self):
+        from collections import deque
+
+        self.heat: dict[int, float] = {}
+        self.cnt: dict[int, int] = {}
+        self.liqs = deque()
+        self.nonempty = 0
+        self.version = 0
+        self.thr_version = -1
+        self.thr = 0.0
+        self.vals: list[float] = []
+        self.prev_b: int | None = None
+
+    def add(self, ts: int, b: int, notional: float) -> None:
+        c = self.cnt.get(b, 0)
+        if c == 0:
+            self.nonempty += 1
+            self.heat[b] = 0.0
+        self.cnt[b] = c + 1
+        self.heat[b] += notional
+        self.liqs.append((ts, b, notional))
+        self.version += 1
+
+    def trade(self, ts: int, b: int, lookback: int, q: float, min_buckets: int):
+        """``(direction, rank)`` when this trade enters a zone, else None."""
+        liqs = self.liqs
+        while liqs and liqs[0][0] <= ts - lookback:
+            _t, j, n = liqs.popleft()
+            c = self.cnt[j] - 1
+            if c == 0:
+                del self.cnt[j]
+                del self.heat[j]
+                self.nonempty -= 1
+            else:
+                self.cnt[j] = c
+                self.heat[j] -= n
+            self.version += 1
+        prev = self.prev_b
+        self.prev_b = b
+        if prev is None or b == prev or b not in self.cnt or self.nonempty < min_buckets:
+            return None
+        if self.thr_version != self.version:
+            self.vals = sorted(self.heat.values())
+            a = self.vals
+            nv = len(a)
+            h = (nv - 1) * q
+            lo = int(math.floor(h))
+            self.thr = a[nv - 1] if lo >= nv - 1 else a[lo] + (h - lo) * (a[lo + 1] - a[lo])
+            self.thr_version = self.version
+        hb = self.heat[b]
+        if not hb >= self.thr:
+            return None
+        import bisect
+
+        below = bisect.bisect_right(self.vals, hb)
+        return (1 if prev > b else -1), below / len(self.vals)
+
+
+class ZoneBounceStream(SignalStream):
+    """Streaming ``zone-bounce``: per symbol the trailing heatmap (liquidations join at once, leave
+    before each trade once older than the look-back); a trade entering a zone is a signal decided at
+    that trade (``after``)."""
+
+    def __init__(self, strategy, params, registry):
+        super().__init__(strategy, params, registry)
+        v = lambda k: strategy.value(params, k)  # noqa: E731
+        self.width, self.look = float(v("zone-width")), int(v("zone-lookback"))
+        self.q, self.min_b = float(v("zone-quantile")), int(v("zone-min-buckets"))
+        check_zone_params(self.width, self.q)
+        self.maps: dict[int, _Heatmap] = {}
+        self._bucket: dict[float, int] = {}
+        self._template = signal_template(params)
+
+    def _b(self, price: float) -> int:
+        b = self._bucket.get(price)
+        if b is None:
+            if len(self._bucket) > 1_000_000:
+                self._bucket.clear()
+            b = self._bucket[price] = int(bucket_of(np.array([price]), self.width)[0])
+        return b
+
+    def on_event(self, ev, records=()):
+        i = self.n
+        self.n = i + 1
+        kind, sid, price, qty, side, ts = classify(ev)
+        if kind == _LIQ:
+            m = self.maps.get(sid)
+            if m is None:
+                m = self.maps[sid] = _Heatmap()
+            m.add(ts, self._b(price), price * qty)
+        elif kind == _TRADE:
+            m = self.maps.get(sid)
+            if m is None:
+                m = self.maps[sid] = _Heatmap()
+            b = self._b(price)
+            hit = m.trade(ts, b, self.look, self.q, self.min_b)
+            if hit is not None:
+                d, rank = hit
+                sig = self._template.copy()
+                sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = ts, i, sid
+                sig["direction"], sig["confidence"], sig["tag"] = d, rank, b
+                sig["stop_price"] = bucket_edge(np.array([b - 1 if d > 0 else b + 2]), self.width)[0]
+                return _EMPTY, sig
+        return _EMPTY, _EMPTY
