@@ -65,7 +65,7 @@ from liqcore.venues.bybit.rest import (
 
 __all__ = ["BybitGateway", "Instrument"]
 
-_MARK = re.compile(rb"\\u0001([a-e])")  # a marker value of a pre-built body, as orjson writes it
+_MARK = re.compile(r"\\u0001([a-e])")  # a marker value of a pre-built body, as orjson writes it
 _CID_OK = re.compile(r"[A-Za-z0-9_.:/+=@-]+").fullmatch  # client ids orjson writes without escapes
 _INF = float("inf")
 
@@ -304,8 +304,12 @@ class BybitGateway(GatewayCallbacks):
                             ("tpLimitPrice", "\x01d"), ("stopLoss", "\x01e")):
                 if k in body:
                     body[k] = mark
-            parts = _MARK.split(orjson.dumps(body))  # fragment, slot, fragment, slot, ..., fragment
-            t = self._templates[key] = (tuple(parts[0::2]), tuple(parts[1::2]))
+            parts = _MARK.split(orjson.dumps(body).decode())  # fragment, slot, fragment, slot, ..., fragment
+            slots = tuple(parts[1::2])
+            # qty, price, client id, TP[, TP limit price], SL: order_body's order
+            if slots not in (("a", "b", "c", "d", "d", "e"), ("a", "b", "c", "d", "e")):
+                return None
+            t = self._templates[key] = ("%s".join(f.replace("%", "%%") for f in parts[0::2]), len(slots) == 6)
         return t
 
     def entry_bytes(self, intent: OrderIntent) -> bytes | None:
@@ -321,14 +325,11 @@ class BybitGateway(GatewayCallbacks):
         inst = self._instruments.get(intent.symbol)
         if t is None or inst is None or qty < inst.min_qty - 1e-12:
             return None
-        frags, slots = t
+        tmpl, tp_limit = t
         tps = inst.price_str(tp)
-        vals = {"a": inst.qty_str(qty), "b": inst.price_str(price), "c": cid, "d": tps, "e": inst.price_str(sl)}
-        out = [frags[0]]
-        for slot, frag in zip(slots, frags[1:]):
-            out.append(vals[slot.decode()].encode())
-            out.append(frag)
-        return b"".join(out)
+        if tp_limit:
+            return (tmpl % (inst.qty_str(qty), inst.price_str(price), cid, tps, tps, inst.price_str(sl))).encode()
+        return (tmpl % (inst.qty_str(qty), inst.price_str(price), cid, tps, inst.price_str(sl))).encode()
 
     def warm_order(self, intent: OrderIntent) -> bytes:
         """Build, format and sign the create request of ``intent`` exactly as :meth:`send_now` would, and write
