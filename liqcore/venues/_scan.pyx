@@ -15,6 +15,9 @@ DEC = (0|[1-9][0-9]*)(.[0-9]+)? (at most 60 characters here); an optional
 ``PyOS_string_to_double``).  A line that does not match, or whose values the checked path would reject
 (time outside 2000..2100, price/qty not finite and > 0, receive time beyond int64), is left to the
 JSON path; the pure-Python reference of this module is that path (property tests compare them).
+
+``LiveScan`` (below) is the live decoder's whole fast path over more shapes (Binance combined stream,
+Bybit legacy ``liquidation.``, OKX ``liquidation-orders`` too); its twin is ``pysrc/scan.py``.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint64_t

@@ -253,7 +253,7 @@ class Decoder:
         self._obj_l = b"l" if int(self.venue) in (1, 3) else b"{"
         # the compiled whole fast path (match, ids, clock guard, dedupe, rows/array) over this state
         self._live = None
-        if _SCAN is not None:
+        if _SCAN is not None and hasattr(_SCAN, "LiveScan"):  # (an extension built before LiveScan: regex path)
             self._live = _SCAN.LiveScan(int(self.venue), self._ids, self.sink.sid, self.counters, self._seen_liq,
                                         self._ring_liq, self.dedupe_horizon, self.max_clock_skew_ns,
                                         self.sink.instruments)
