@@ -52,6 +52,10 @@ def run(decoder_venue, frames, fast: bool, monkeypatch):
             monkeypatch.setattr(D, name, lambda obj, sink, recv: None)
     d = D.Decoder(decoder_venue)
     d.set_instruments({"BTC-USDT-SWAP": 0.01})
+    if not fast:  # the compiled whole-frame path too (tests/test_scan_live.py compares it on its own)
+        d.__dict__.pop("feed", None)
+        d.__dict__.pop("feed_rows", None)
+        d._live = None
     out = [d.feed_rows(f, 1_704_000_000_000_000_000 + i) for i, f in enumerate(frames)]  # received after the stamps
     out += [d.feed(f, 5).tolist() for f in frames]  # the same frames again: duplicates are dropped alike
     monkeypatch.undo()

@@ -9,7 +9,7 @@ import pytest
 
 from liqcore.config import Params
 from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate
-from liqcore.live.journal import Journal
+from liqcore.live.journal import INTENT_LOG_TRUNCATE_BYTES, Journal
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -63,8 +63,49 @@ def test_batched_records_commit_with_next_order_record(tmp_path):
         j.intent(intent(), T)  # durable in the intent log; SQLite follows with the next order record
         assert j.db.execute(count).fetchone()[0] == 0 and j._ilog_path.stat().st_size > 0
         j.order_update(OrderUpdate("lc-ETH-1-ab", "new", symbol="ETHUSDT", venue_order_id="v"), T + 1)
-        assert j.db.execute(count).fetchone()[0] == 3 and j._ilog_path.stat().st_size == 0
+        # committed; the log keeps its line (it is emptied only past INTENT_LOG_TRUNCATE_BYTES)
+        size = j._ilog_path.stat().st_size
+        assert j.db.execute(count).fetchone()[0] == 3 and 0 < size < INTENT_LOG_TRUNCATE_BYTES
         assert j.order("lc-ETH-1-ab")["status"] == "new"
+    with Journal(tmp_path / "l.sqlite", batch_interval_s=3600) as j:  # the committed intent is not replayed
+        assert j.replayed_intents == 0 and j._ilog_path.stat().st_size == 0
+        assert j.order("lc-ETH-1-ab")["status"] == "new" and len(j.history("intent")) == 1
+
+
+def test_intent_log_truncated_past_its_size_limit_and_committed_intents_never_replayed(tmp_path, monkeypatch):
+    """Below the size limit a commit leaves the intent log alone (no truncate on the reaction path);
+    once past it the next commit empties it; a restart replays only the intents SQLite lacks, so an
+    intent whose order already moved on (filled, rejected) is never brought back as pending."""
+    import liqcore.live.journal as jm
+
+    path = tmp_path / "t.sqlite"
+    with Journal(path, batch_interval_s=3600) as j:
+        line = None
+        for i in range(3):
+            cid = f"lc-ETH-{i}-ab"
+            j.intent(intent(cid), T + i, seq=i)
+            j.order_update(OrderUpdate(cid, "filled" if i != 1 else "rejected", symbol="ETHUSDT",
+                                       venue_order_id=f"v{i}"), T + i)
+            line = line or j._ilog_path.stat().st_size
+        assert j._ilog_path.stat().st_size == 3 * line  # three commits, never truncated
+        tok = j.intent_ahead(intent("lc-ETH-9-zz"), T + 9, seq=9)  # durable, rows never queued
+        del tok
+    with Journal(path, batch_interval_s=3600) as j:
+        assert j.replayed_intents == 1  # only the one SQLite lacked
+        assert j.order("lc-ETH-0-ab")["status"] == "filled" and j.order("lc-ETH-1-ab")["status"] == "rejected"
+        assert j.order("lc-ETH-9-zz")["status"] == "pending" and len(j.history("intent")) == 4
+        monkeypatch.setattr(jm, "INTENT_LOG_TRUNCATE_BYTES", 2 * line)
+        j.intent(intent("lc-ETH-10-a"), T + 10)
+        j.flush()
+        assert 0 < j._ilog_path.stat().st_size < 2 * line  # below the limit: kept
+        j.intent(intent("lc-ETH-11-b"), T + 11)
+        j.flush()
+        assert j._ilog_path.stat().st_size == 0  # past it: emptied at the commit
+        j.intent_ahead(intent("lc-ETH-12-c"), T + 12)  # killed before its rows were queued
+        assert j._ilog_path.stat().st_size > 0
+    with Journal(path) as j:  # the one intent left in the log is replayed (its rows were never committed)
+        assert j.replayed_intents == 1 and j.order("lc-ETH-12-c")["status"] == "pending"
+        assert [j.order(f"lc-ETH-{i}-ab")["status"] for i in range(3)] == ["filled", "rejected", "filled"]
 
 
 @pytest.mark.timeout(60)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 from collections import deque
 
@@ -63,6 +64,10 @@ from liqcore.venues.bybit.rest import (
 )
 
 __all__ = ["BybitGateway", "Instrument"]
+
+_MARK = re.compile(r"\\u0001([a-e])")  # a marker value of a pre-built body, as orjson writes it
+_CID_OK = re.compile(r"[A-Za-z0-9_.:/+=@-]+").fullmatch  # client ids orjson writes without escapes
+_INF = float("inf")
 
 log = logging.getLogger("liqcore.bybit.gateway")
 
@@ -142,6 +147,9 @@ class BybitGateway(GatewayCallbacks):
         self.stats = {"creates": 0, "create_retries": 0, "ambiguous": 0, "duplicates_resolved": 0,
                       "rejected": 0, "cancels": 0, "resyncs": 0, "bad_pushes": 0}
         self._started = False
+        # (symbol, side) -> the create body of a bracketed post-only limit entry as bytes fragments around
+        # its variable slots (qty, price, client id, TP, SL); see prebuild()
+        self._templates: dict[tuple[str, str], tuple] = {}
 
     def __repr__(self) -> str:
         return f"BybitGateway(api_key={mask_key(self._key)!r}, rest_url={self.rest.base_url!r})"
@@ -186,6 +194,7 @@ class BybitGateway(GatewayCallbacks):
                 log.warning("bybit instruments: malformed row for %r skipped", r.get("symbol") if isinstance(r, dict) else r)
                 continue
             self._instruments[inst.symbol] = inst
+        self.prebuild(symbols or None)
         if symbols:
             missing = [s for s in symbols if s not in self._instruments]
             if missing:
@@ -266,14 +275,72 @@ class BybitGateway(GatewayCallbacks):
                     body["slTriggerBy"] = "LastPrice"
         return body
 
+    # Pre-built create bodies.  The engine's entries are all of one shape per (symbol, side): a post-only
+    # limit with TP and SL attached.  Everything of that body but the numbers and the client id is known as
+    # soon as the instrument is: it is serialised once, with marker values, and cut into fragments; the
+    # confirming frame then only formats qty / price / TP / SL on the grid and joins (the HMAC key pads and
+    # the constant header lines are pre-computed by the REST client).  The bytes are those of
+    # ``orjson.dumps(order_body(intent))`` exactly (tests/test_bybit_prebuilt.py).
+    def prebuild(self, symbols=None) -> int:
+        """Pre-build the entry bodies of both sides for ``symbols`` (default: every loaded instrument);
+        returns how many (symbol, side) templates exist.  Idempotent; also done on first use."""
+        for sym in (self._instruments if symbols is None else symbols):
+            for side in ("buy", "sell"):
+                self._template(sym, side)
+        return len(self._templates)
+
+    def _template(self, symbol: str, side: str):
+        key = (symbol, side)
+        t = self._templates.get(key)
+        if t is None:
+            try:
+                inst = self.instrument(symbol)
+                px = inst.tick_size if inst.tick_size > 0 else 1.0
+                body = self.order_body(OrderIntent(symbol, side, max(inst.min_qty, 1e-9), px, "x", post_only=True,
+                                                   take_profit=px, stop_loss=px))
+            except (ValueError, TypeError):
+                return None
+            for k, mark in (("qty", "\x01a"), ("price", "\x01b"), ("orderLinkId", "\x01c"), ("takeProfit", "\x01d"),
+                            ("tpLimitPrice", "\x01d"), ("stopLoss", "\x01e")):
+                if k in body:
+                    body[k] = mark
+            parts = _MARK.split(orjson.dumps(body).decode())  # fragment, slot, fragment, slot, ..., fragment
+            slots = tuple(parts[1::2])
+            # qty, price, client id, TP[, TP limit price], SL: order_body's order
+            if slots not in (("a", "b", "c", "d", "d", "e"), ("a", "b", "c", "d", "e")):
+                return None
+            t = self._templates[key] = ("%s".join(f.replace("%", "%%") for f in parts[0::2]), len(slots) == 6)
+        return t
+
+    def entry_bytes(self, intent: OrderIntent) -> bytes | None:
+        """The create body of ``intent`` from its pre-built template (``orjson.dumps(order_body(intent))``,
+        byte for byte), or None when the intent is not a valid bracketed post-only limit entry of a known
+        instrument (then :meth:`order_body` decides, and names what is wrong)."""
+        tp, sl, qty, price, cid = intent.take_profit, intent.stop_loss, intent.qty, intent.price, intent.client_id
+        if (intent.order_type != "limit" or intent.post_only is not True or intent.reduce_only or intent.kind != "entry"
+                or tp is None or sl is None or not (0 < tp < _INF and 0 < sl < _INF and 0 < qty < _INF and 0 < price < _INF)
+                or cid.__class__ is not str or not 0 < len(cid) <= 36 or not cid.isascii() or not _CID_OK(cid)):
+            return None
+        t = self._templates.get((intent.symbol, intent.side)) or self._template(intent.symbol, intent.side)
+        inst = self._instruments.get(intent.symbol)
+        if t is None or inst is None or qty < inst.min_qty - 1e-12:
+            return None
+        tmpl, tp_limit = t
+        tps = inst.price_str(tp)
+        if tp_limit:
+            return (tmpl % (inst.qty_str(qty), inst.price_str(price), cid, tps, tps, inst.price_str(sl))).encode()
+        return (tmpl % (inst.qty_str(qty), inst.price_str(price), cid, tps, inst.price_str(sl))).encode()
+
     def warm_order(self, intent: OrderIntent) -> bytes:
         """Build, format and sign the create request of ``intent`` exactly as :meth:`send_now` would, and write
         nothing: keeps that code warm while the feed is quiet (the engine's ``warm_path``).  Returns the bytes
         (empty when the intent does not validate or the client is not started)."""
-        try:
-            body = orjson.dumps(self.order_body(intent))
-        except ValueError:
-            return b""
+        body = self.entry_bytes(intent)
+        if body is None:
+            try:
+                body = orjson.dumps(self.order_body(intent))
+            except ValueError:
+                return b""
         if getattr(self.rest, "_h1", None) is None:
             return b""
         return self.rest.fast_post_bytes("/v5/order/create", body)
@@ -283,13 +350,18 @@ class BybitGateway(GatewayCallbacks):
         idle and the create limiter grants a slot at once; returns a handle for ``place(intent, sent=handle)``
         (which reads the answer with the same idempotent handling), or ``None`` when nothing was written
         (then ``place(intent)`` sends it as usual).  An intent that fails validation is left to ``place``."""
-        try:
-            body = self.order_body(intent)
-        except ValueError:
-            return None
-        sent = self.rest.post_now("/v5/order/create", body, limiter=self.create_limiter)
+        raw = self.entry_bytes(intent)  # pre-built: only the numbers and the client id are formatted here
+        if raw is None:
+            try:
+                body = self.order_body(intent)
+            except ValueError:
+                return None
+            raw = orjson.dumps(body)
+        else:
+            body = None
+        sent = self.rest.post_now_raw("/v5/order/create", raw, limiter=self.create_limiter)
         if sent is not None:
-            sent.body = body
+            sent.body = body if body is not None else orjson.loads(raw)  # (after the write) for any resend
             self._intents[intent.client_id] = intent
             if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
                 self._bracket[intent.symbol] = intent.client_id

@@ -6,8 +6,10 @@ survives the process being killed (``kill -9``) at any moment; only an OS crash 
 commits. Write-ahead: an order intent is made durable BEFORE the create request is sent, by one
 ``write()`` to an append-only intent log next to the database (``<db>.intents``, equally safe against
 a killed process and ~100x cheaper than a commit, so it stays off the reaction path); its SQLite rows
-follow in the next transaction and the log is truncated once they are in; a restart replays what only
-the log holds. Venue acks, order updates, fills and positions are committed at once when they arrive; cascades, decisions and equity marks are batched and committed by :meth:`maybe_flush`
+follow in the next transaction; a restart replays, from the log, only the intents SQLite does not hold
+(an intent already committed is never replayed), so the log is truncated only once it has grown past
+``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed: appending to a file that was
+just emptied costs several times more than appending to one that keeps its blocks. Venue acks, order updates, fills and positions are committed at once when they arrive; cascades, decisions and equity marks are batched and committed by :meth:`maybe_flush`
 (every ``batch_interval_s``) or with the next order record. A commit costs tens of microseconds
 (no fsync in WAL/NORMAL); WAL checkpoints, the only fsyncs, run on a worker thread with its own
 connection, so the loop is never blocked for long.
@@ -38,6 +40,8 @@ import orjson
 __all__ = ["Journal", "Recovered", "TERMINAL_STATUSES", "OPEN_STATUSES"]
 
 SCHEMA_VERSION = 2
+#: the intent log is emptied at a commit once it holds at least this many bytes (all of them committed)
+INTENT_LOG_TRUNCATE_BYTES = 1 << 20
 _ORDER_COLS = ("client_id", "symbol", "kind", "side", "status", "price", "qty", "filled_qty", "avg_price",
                "venue_order_id", "reason", "intent", "created_ns", "updated_ns")
 
@@ -126,12 +130,14 @@ class Journal:
             raise ValueError(f"write_ahead: expected 'log' or 'commit'; got {write_ahead!r}")
         self._ilog_path = None
         self._ilog_fd = None
+        self._ilog_bytes = 0
         if str(path) != ":memory:":
             self._ilog_path = Path(str(path) + ".intents")
             self.replayed_intents = self._replay_intent_log()
             if write_ahead == "log":
                 self._ilog_fd = os.open(self._ilog_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 os.ftruncate(self._ilog_fd, 0)  # replayed (and committed) above
+        self._ilog_bytes = 0  # bytes appended to the intent log since it was last emptied
         self._ckpt_stop = None
         self._ckpt_thread = None
         if checkpoint_thread and str(path) != ":memory:":
@@ -215,8 +221,11 @@ class Journal:
         self._pending.clear()
         if self._pending_extra:
             self._pending_extra.clear()
-            if self._ilog_fd is not None:
-                os.ftruncate(self._ilog_fd, 0)  # every logged intent is in SQLite now
+            if self._ilog_fd is not None and self._ilog_bytes >= INTENT_LOG_TRUNCATE_BYTES:
+                # every logged intent is in SQLite now; below the limit the log keeps its (committed)
+                # lines, which a restart's replay skips
+                os.ftruncate(self._ilog_fd, 0)
+                self._ilog_bytes = 0
         self._last_commit = time.monotonic()
         self.commits += 1
 
@@ -259,14 +268,15 @@ class Journal:
     def intent_ahead(self, intent, ts_ns: int, seq: int | None = None) -> tuple:
         """The durable half of :meth:`intent`: one ``write()`` to the intent log (with
         ``write_ahead="commit"``: the whole intent, committed).  Call :meth:`intent_rows` with the returned
-        token on the same stack before anything else uses the journal (the rows' commit truncates the log)."""
+        token on the same stack before anything else uses the journal (the rows' commit may truncate the log)."""
         raw = orjson.dumps(intent, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)  # dataclasses natively
         ts = int(ts_ns)
         if self._ilog_fd is None:
             self._intent_queue(intent, raw.decode(), ts, seq)
             self._commit()
             return ()
-        os.write(self._ilog_fd, b'{"ts_ns":%d,"seq":%d,"intent":%s}\n' % (ts, -1 if seq is None else int(seq), raw))
+        self._ilog_bytes += os.write(self._ilog_fd, b'{"ts_ns":%d,"seq":%d,"intent":%s}\n'
+                                     % (ts, -1 if seq is None else int(seq), raw))
         return (intent, raw, ts, seq)
 
     def intent_rows(self, token: tuple) -> None:

@@ -15,6 +15,9 @@ DEC = (0|[1-9][0-9]*)(.[0-9]+)? (at most 60 characters here); an optional
 ``PyOS_string_to_double``).  A line that does not match, or whose values the checked path would reject
 (time outside 2000..2100, price/qty not finite and > 0, receive time beyond int64), is left to the
 JSON path; the pure-Python reference of this module is that path (property tests compare them).
+
+``LiveScan`` (below) is the live decoder's whole fast path over more shapes (Binance combined stream,
+Bybit legacy ``liquidation.``, OKX ``liquidation-orders`` too); its twin is ``pysrc/scan.py``.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint64_t
@@ -385,3 +388,359 @@ def scan_lines(bytes data, bint raw_ok, bint rec_ok, dict ids, object sid_of):
     out["venue"] = venue_a[:k]
     out["flags"] = flags_a[:k]
     return out, others
+
+
+# ------------------------------------------------------------------------------------------------
+# The live decoder's whole fast path: match + symbol id + clock guard + duplicate suppression + the
+# rows or the EVENT_DTYPE array, for the compact single-connection shapes:
+#
+#   Bybit allLiquidation (1..64 items, as above), Binance forceOrder (as above), and
+#   {"stream":"NAME","data":<Binance forceOrder>}                      (Binance combined stream)
+#   {"topic":"liquidation.SYM","type":"snapshot","ts":D{1,16},"data":{"updatedTime":D{13},"symbol":"SYM",
+#    "side":"Buy|Sell","size":"DEC","price":"DEC"}}                    (Bybit legacy, flags SAMPLED)
+#   {"arg":{"channel":"liquidation-orders","instType":"STR"},"data":[{"details":[{"bkLoss":"STR",
+#    "bkPx":"DEC","ccy":"STR","posSide":"STR","side":"buy|sell","sz":"DEC","ts":"D{13}"}],
+#    "instFamily":"STR","instId":"INST","instType":"STR","uly":"STR"}]}  (OKX, one detail, flags SAMPLED)
+#
+# NAME, STR = printable ASCII without '"' or '\\' (NAME 1..100, STR 0..64 characters); INST =
+# [A-Z0-9-]{1,40}.  Anything else (other key order, spacing, escapes, non-ASCII, other sides, several
+# OKX details, values the checked parser would reject, an OKX instId without ctVal) returns None and
+# the caller takes the checked JSON path, so results are identical (tests/test_scan_live.py).
+
+from cpython.bytes cimport PyBytes_FromStringAndSize as _bfs
+from cpython.unicode cimport PyUnicode_DecodeASCII
+from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject, PyTypeObject
+from libc.string cimport memset
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    # steals a reference to descr
+    object _new_from_descr "PyArray_NewFromDescr" (PyTypeObject *subtype, PyObject *descr, int nd,
+                                                   cnp.npy_intp *dims, cnp.npy_intp *strides, void *data, int flags,
+                                                   PyObject *obj)
+    ctypedef struct PyArrayObject_fields:
+        void *descr
+    void PyArray_UpdateFlags(cnp.ndarray arr, int flagmask)
+    int NPY_ARRAY_ALIGNED
+
+cdef int64_t RECV_CLOCK_MIN = 946_684_800_000_000_000
+
+
+cdef inline bint plain(const char *s, Py_ssize_t n, Py_ssize_t *pos, int lo, int hi) noexcept:
+    """A JSON string body of lo..hi printable ASCII characters, no quote or backslash, then a quote."""
+    cdef Py_ssize_t i = pos[0]
+    cdef int k = 0
+    while i < n and k <= hi and 32 <= s[i] <= 126 and s[i] != 34 and s[i] != 92:
+        i += 1
+        k += 1
+    if k < lo or k > hi or i >= n or s[i] != 34:
+        return False
+    pos[0] = i
+    return True
+
+
+cdef inline bint inst(const char *s, Py_ssize_t n, Py_ssize_t *pos, Py_ssize_t *start, Py_ssize_t *length) noexcept:
+    """[A-Z0-9-]{1,40} followed by a quote."""
+    cdef Py_ssize_t i = pos[0]
+    cdef int k = 0
+    while i < n and k < 40 and ((65 <= s[i] <= 90) or (48 <= s[i] <= 57) or s[i] == 45):
+        i += 1
+        k += 1
+    if k == 0 or i >= n or s[i] != 34:
+        return False
+    start[0] = pos[0]
+    length[0] = k
+    pos[0] = i
+    return True
+
+
+cdef bint parse_bybit_legacy(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed *r) noexcept:
+    cdef uint64_t v
+    cdef Py_ssize_t a, b
+    if not lit(s, n, pos, b'{"topic":"liquidation.', 22) or not sym(s, n, pos, &a, &b):
+        return False
+    if not lit(s, n, pos, b'","type":"snapshot","ts":', 25) or not digits(s, n, pos, 1, 16, &v):
+        return False
+    if not lit(s, n, pos, b',"data":{"updatedTime":', 23) or not digits(s, n, pos, 13, 13, &v):
+        return False
+    r.t_ms = <int64_t>v
+    if not lit(s, n, pos, b',"symbol":"', 11) or not sym(s, n, pos, &r.sym_start, &r.sym_len):
+        return False
+    if lit(s, n, pos, b'","side":"Buy', 13):
+        r.side = 1
+    elif lit(s, n, pos, b'","side":"Sell', 14):
+        r.side = 2
+    else:
+        return False
+    if not lit(s, n, pos, b'","size":"', 10) or not dec(s, n, pos, &r.qty):
+        return False
+    if not lit(s, n, pos, b'","price":"', 11) or not dec(s, n, pos, &r.price):
+        return False
+    if not lit(s, n, pos, b'"}}', 3):
+        return False
+    r.venue = 1
+    r.flags = 8
+    return True
+
+
+cdef bint parse_okx(const char *s, Py_ssize_t n, Py_ssize_t *pos, Parsed *r) noexcept:
+    cdef uint64_t v
+    if not lit(s, n, pos, b'{"arg":{"channel":"liquidation-orders","instType":"', 51) or not plain(s, n, pos, 0, 64):
+        return False
+    if not lit(s, n, pos, b'"},"data":[{"details":[{"bkLoss":"', 34) or not plain(s, n, pos, 0, 64):
+        return False
+    if not lit(s, n, pos, b'","bkPx":"', 10) or not dec(s, n, pos, &r.price):
+        return False
+    if not lit(s, n, pos, b'","ccy":"', 9) or not plain(s, n, pos, 0, 64):
+        return False
+    if not lit(s, n, pos, b'","posSide":"', 13) or not plain(s, n, pos, 0, 64):
+        return False
+    if lit(s, n, pos, b'","side":"sell', 14):
+        r.side = 1
+    elif lit(s, n, pos, b'","side":"buy', 13):
+        r.side = 2
+    else:
+        return False
+    if not lit(s, n, pos, b'","sz":"', 8) or not dec(s, n, pos, &r.qty):
+        return False
+    if not lit(s, n, pos, b'","ts":"', 8) or not digits(s, n, pos, 13, 13, &v):
+        return False
+    r.t_ms = <int64_t>v
+    if not lit(s, n, pos, b'"}],"instFamily":"', 18) or not plain(s, n, pos, 0, 64):
+        return False
+    if not lit(s, n, pos, b'","instId":"', 12) or not inst(s, n, pos, &r.sym_start, &r.sym_len):
+        return False
+    if not lit(s, n, pos, b'","instType":"', 14) or not plain(s, n, pos, 0, 64):
+        return False
+    if not lit(s, n, pos, b'","uly":"', 9) or not plain(s, n, pos, 0, 64):
+        return False
+    if not lit(s, n, pos, b'"}]}', 4):
+        return False
+    r.venue = 3
+    r.flags = 8
+    return True
+
+
+cdef packed struct EventRow:
+    int64_t ts_event
+    int64_t ts_recv
+    double price
+    double qty
+    int symbol_id
+    signed char side
+    signed char kind
+    signed char venue
+    unsigned char flags
+
+
+cdef class LiveScan:
+    """The live decoder's compiled fast path over the decoder's own state (symbol-id cache, counters,
+    the liquidation duplicate memory, the OKX ctVal table).  ``rows(frame, recv_ns)`` / ``array(frame,
+    recv_ns)``: None when the frame is not one of the shapes above (the caller takes the checked path,
+    which counts it); otherwise the frame is counted (frames, accepted/rejected, future_time, duplicate,
+    events) exactly as the checked path would and its surviving events are returned (a list of row
+    tuples, or a new writable EVENT_DTYPE array)."""
+    cdef dict ids, counters, instruments
+    cdef object sid_of, ring_append, ring_popleft, ring
+    cdef set seen
+    cdef public Py_ssize_t horizon
+    cdef public int64_t skew
+    cdef int venue
+    cdef cnp.dtype descr, raw
+    cdef object py_feed, py_feed_rows, checked_rows, to_array
+
+    def __init__(self, int venue, dict ids, sid_of, dict counters, set seen, ring, Py_ssize_t horizon, int64_t skew,
+                 dict instruments):
+        self.venue = venue  # 0 any, 1 Bybit, 2 Binance, 3 OKX
+        self.ids = ids
+        self.sid_of = sid_of
+        self.counters = counters
+        self.seen = seen
+        self.ring = ring
+        self.ring_append = ring.append
+        self.ring_popleft = ring.popleft
+        self.horizon = horizon
+        self.skew = skew
+        self.instruments = instruments
+        self.descr = np.dtype(EVENT_DTYPE)
+        self.raw = np.dtype("V%d" % self.descr.itemsize)
+        assert self.descr.itemsize == sizeof(EventRow) and self.descr.alignment <= 16
+        self.py_feed = self.py_feed_rows = self.checked_rows = self.to_array = None
+
+    def set_fallbacks(self, py_feed, py_feed_rows, checked_rows, to_array):
+        """The decoder's Python methods :meth:`feed` / :meth:`feed_rows` take frames whose type or receive
+        time is not the plain (bytes, int) case; ``checked_rows(frame, recv_ns)`` decodes a frame that is
+        not a fast shape; ``to_array(rows)`` turns its rows into the array :meth:`feed` returns."""
+        self.py_feed, self.py_feed_rows, self.checked_rows, self.to_array = py_feed, py_feed_rows, checked_rows, to_array
+
+    def feed(self, frame, recv_ns):
+        """``Decoder.feed`` for a decoder built with the extension."""
+        cdef int64_t r
+        if type(frame) is bytes and type(recv_ns) is int and 0 <= recv_ns <= 9223372036854775807:
+            r = recv_ns
+            arr = self.array(frame, r)
+            if arr is not None:
+                return arr
+            return self.to_array(self.checked_rows(frame, recv_ns))
+        return self.py_feed(frame, recv_ns)
+
+    def feed_rows(self, frame, recv_ns):
+        """``Decoder.feed_rows`` for a decoder built with the extension."""
+        cdef int64_t r
+        if type(frame) is bytes and type(recv_ns) is int and -1 <= recv_ns <= 9223372036854775807:
+            r = recv_ns
+            rows = self.rows(frame, r)
+            if rows is not None:
+                return rows
+            return self.checked_rows(frame, recv_ns)
+        return self.py_feed_rows(frame, recv_ns)
+
+    cdef int parse(self, const char *s, Py_ssize_t n, Parsed *items) noexcept:
+        """Number of events of the frame s[0:n] (0: not a fast shape)."""
+        cdef Py_ssize_t pos = 0
+        cdef int k = 0, i
+        cdef int venue = self.venue
+        cdef char c
+        if n and s[n - 1] == 13:
+            n -= 1
+        if n < 12:
+            return 0
+        c = s[2]
+        if c == 116 and (venue == 0 or venue == 1):  # {"topic":"
+            if s[10] == 97:  # allLiquidation
+                k = parse_bybit_items(s, n, &pos, items, MAX_ITEMS)
+            elif parse_bybit_legacy(s, n, &pos, items):
+                k = 1
+        elif c == 101 and (venue == 0 or venue == 2):  # {"e":"forceOrder"
+            if parse_binance(s, n, &pos, items):
+                k = 1
+        elif c == 115 and (venue == 0 or venue == 2):  # {"stream":"NAME","data":{forceOrder}}
+            if (lit(s, n, &pos, b'{"stream":"', 11) and plain(s, n, &pos, 1, 100) and lit(s, n, &pos, b'","data":', 9)
+                    and parse_binance(s, n, &pos, items) and lit(s, n, &pos, b'}', 1)):
+                k = 1
+        elif c == 97 and (venue == 0 or venue == 3):  # {"arg":
+            if parse_okx(s, n, &pos, items):
+                k = 1
+        if k == 0 or pos != n:
+            return 0
+        for i in range(k):
+            if not values_ok(&items[i]):
+                return 0
+        return k
+
+    cdef object sid(self, const char *s, Parsed *r):
+        cdef bytes name = _bfs(s + r.sym_start, r.sym_len)
+        key = (r.venue, name)
+        sid = self.ids.get(key)
+        if sid is None:
+            sid = self.sid_of(r.venue, name.decode())
+            self.ids[key] = sid
+        return sid
+
+    cdef int prepare(self, bytes frame, int64_t recv_ns, Parsed *items, list sids) except -2:
+        """Parse, resolve symbol ids (and OKX ctVal), count the frame and apply the clock guard and the
+        duplicate memory.  Returns the number of items (-1: not a fast shape, nothing counted); the
+        surviving items have their sid appended to ``sids``, the others None."""
+        cdef const char *s = PyBytes_AS_STRING(frame)
+        cdef int k = self.parse(s, PyBytes_GET_SIZE(frame), items)
+        cdef int i, kept = 0, future = 0, dup = 0
+        cdef Parsed *r
+        cdef dict c = self.counters
+        cdef double ct
+        if k == 0:
+            return -1
+        if items[0].venue == 3:  # OKX: contracts x ctVal of the instrument (unknown: the checked path rejects)
+            ctv = self.instruments.get(PyUnicode_DecodeASCII(s + items[0].sym_start, items[0].sym_len, NULL))
+            if ctv is None:
+                return -1
+            ct = ctv
+            items[0].qty = items[0].qty * ct
+        for i in range(k):
+            try:
+                sids.append(self.sid(s, &items[i]))
+            except Exception:  # a name the registry refuses: the checked path names the reason
+                return -1
+        c["frames"] += 1
+        for i in range(k):
+            r = &items[i]
+            if r.t_ms * 1_000_000 - recv_ns > self.skew and recv_ns >= RECV_CLOCK_MIN:
+                sids[i] = None
+                future += 1
+        if future:
+            c["future_time"] += future
+            if future == k:
+                c["rejected_frames"] += 1
+                return k
+        c["accepted_frames"] += 1
+        for i in range(k):
+            if sids[i] is None:
+                continue
+            r = &items[i]
+            if self.horizon:
+                key = (r.t_ms * 1_000_000, sids[i], r.side, r.price, r.qty)
+                if key in self.seen:
+                    dup += 1
+                    sids[i] = None
+                    continue
+                self.seen.add(key)
+                self.ring_append(key)
+                if len(self.ring) > self.horizon:
+                    self.seen.discard(self.ring_popleft())
+            kept += 1
+        if dup:
+            c["duplicate"] += dup
+        if kept:
+            c["events"] += kept
+        return k
+
+    def rows(self, bytes frame, int64_t recv_ns):
+        cdef Parsed items[MAX_ITEMS]
+        cdef list sids = []
+        cdef int k = self.prepare(frame, recv_ns, items, sids), i
+        if k < 0:
+            return None
+        out = []
+        for i in range(k):
+            sid = sids[i]
+            if sid is not None:
+                out.append((items[i].t_ms * 1_000_000, recv_ns, items[i].price, items[i].qty, sid, items[i].side, 1,
+                            items[i].venue, items[i].flags))
+        return out
+
+    def array(self, bytes frame, int64_t recv_ns):
+        cdef Parsed items[MAX_ITEMS]
+        cdef list sids = []
+        cdef int k = self.prepare(frame, recv_ns, items, sids), i, m = 0
+        cdef cnp.npy_intp dims[1]
+        cdef EventRow *row
+        if k < 0:
+            return None
+        for i in range(k):
+            if sids[i] is not None:
+                m += 1
+        dims[0] = m
+        # numpy creates an array of a structured dtype several times slower than one of the plain
+        # 40-byte void dtype of the same size: create it as that, then give it EVENT_DTYPE (same bytes)
+        Py_INCREF(self.raw)  # PyArray_NewFromDescr steals a reference
+        arr = _new_from_descr(<PyTypeObject *>cnp.ndarray, <PyObject *>self.raw, 1, dims, NULL, NULL, 0, NULL)
+        Py_INCREF(self.descr)
+        (<PyArrayObject_fields *><PyObject *>arr).descr = <void *><PyObject *>self.descr
+        Py_DECREF(self.raw)
+        PyArray_UpdateFlags(<cnp.ndarray>arr, NPY_ARRAY_ALIGNED)
+        row = <EventRow *>cnp.PyArray_DATA(<cnp.ndarray>arr)
+        for i in range(k):
+            sid = sids[i]
+            if sid is not None:
+                row.ts_event = items[i].t_ms * 1_000_000
+                row.ts_recv = recv_ns
+                row.price = items[i].price
+                row.qty = items[i].qty
+                row.symbol_id = <int>sid
+                row.side = <signed char>items[i].side
+                row.kind = 1
+                row.venue = <signed char>items[i].venue
+                row.flags = <unsigned char>items[i].flags
+                row += 1
+        return arr

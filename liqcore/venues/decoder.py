@@ -22,11 +22,15 @@ decoder among the last ``dedupe_horizon`` events of the same kind (default 8192 
 several minutes of liquidations on a busy venue, a few seconds of BTC trades) is dropped and counted
 as ``duplicate``.  Typical source: a venue re-sending a snapshot after a resubscribe.
 
-Decoding paths, all giving identical results (property tests compare them): the dominant compact
-liquidation frames (Bybit ``allLiquidation`` with one event, Binance ``forceOrder``, raw or inside
-recorder lines) are matched by the compiled matcher ``liqcore.venues._scan`` when it is built, else by
-the anchored regular expressions below; everything else, and anything those would reject, goes
-through ``orjson`` and the venue codecs (``liqcore.venues.<venue>.parse``), which name the reason.
+Decoding paths, all giving identical results (property tests compare them): the compact liquidation
+frames as the venues send them (Bybit ``allLiquidation`` with up to 64 events and legacy
+``liquidation.``, Binance ``forceOrder`` raw or in a combined stream, OKX ``liquidation-orders`` with
+one detail) are read whole by the compiled ``liqcore.venues._scan.LiveScan`` when it is built: match,
+symbol id, clock guard, duplicate suppression and the rows or the event array, in C.  Without the
+extension, anchored regular expressions take the Bybit ``allLiquidation`` and Binance shapes.
+Everything else, and anything those would reject, goes through ``orjson`` and the venue codecs
+(``liqcore.venues.<venue>.parse``), which name the reason.  The bulk loader's compiled matcher reads
+the same Bybit and Binance shapes, raw or inside recorder lines.
 """
 from __future__ import annotations
 
@@ -247,6 +251,39 @@ class Decoder:
         # where those frames have the "l" of "liquidation" (auto decoders: always try)
         self._obj_at = {1: 10, 3: 19}.get(int(self.venue), 0)
         self._obj_l = b"l" if int(self.venue) in (1, 3) else b"{"
+        # the compiled whole fast path (match, ids, clock guard, dedupe, rows/array) over this state
+        self._live = None
+        if _SCAN is not None and hasattr(_SCAN, "LiveScan"):  # (an extension built before LiveScan: regex path)
+            self._live = _SCAN.LiveScan(int(self.venue), self._ids, self.sink.sid, self.counters, self._seen_liq,
+                                        self._ring_liq, self.dedupe_horizon, self.max_clock_skew_ns,
+                                        self.sink.instruments)
+            cls = type(self)
+            self._live.set_fallbacks(cls.feed.__get__(self), cls.feed_rows.__get__(self), self._checked_rows, self._array)
+            if cls.feed is Decoder.feed and cls.feed_rows is Decoder.feed_rows:
+                # the plain (bytes, int) calls go straight to the compiled path (one Python frame less)
+                self.feed = self._live.feed
+                self.feed_rows = self._live.feed_rows
+
+    # the compiled fast path keeps its own copy of these two settings
+    @property
+    def dedupe_horizon(self) -> int:
+        return self._dedupe_horizon
+
+    @dedupe_horizon.setter
+    def dedupe_horizon(self, value: int) -> None:
+        self._dedupe_horizon = int(value)
+        if getattr(self, "_live", None) is not None:
+            self._live.horizon = self._dedupe_horizon
+
+    @property
+    def max_clock_skew_ns(self) -> int:
+        return self._max_clock_skew_ns
+
+    @max_clock_skew_ns.setter
+    def max_clock_skew_ns(self, value: int) -> None:
+        self._max_clock_skew_ns = int(value)
+        if getattr(self, "_live", None) is not None:
+            self._live.skew = self._max_clock_skew_ns
 
     def set_instruments(self, instruments) -> None:
         """Add or replace OKX instId -> ctVal entries (a mapping or an ``/api/v5/public/instruments``
@@ -292,17 +329,12 @@ class Decoder:
         array (empty for control frames, rejects and frames without events).  Never raises on bad
         input."""
         if frame.__class__ is bytes and recv_ns.__class__ is int and 0 <= recv_ns <= _I64_MAX:
-            if _SCAN is not None and self._scan_venue >= 0:
-                row = _SCAN.match_frame(frame, self._scan_venue, self._ids, self.sink.sid, recv_ns)
-                if row is not None:
-                    if row.__class__ is list:  # several events in one frame
-                        rows = self._take_many(row)
-                        if not rows:
-                            return np.zeros(0, EVENT_DTYPE)
-                        return _frombuffer(bytearray(b"".join([_pack(*r) for r in rows])), EVENT_DTYPE)
-                    if self._take(row):
-                        return _frombuffer(bytearray(_pack(*row)), EVENT_DTYPE)
-                    return np.zeros(0, EVENT_DTYPE)
+            live = self._live
+            if live is not None:
+                arr = live.array(frame, recv_ns)  # the compiled path builds the array itself
+                if arr is not None:
+                    return arr
+                return self._array(self._checked_rows(frame, recv_ns))
             m = self._match(frame)
             if m is not None:
                 # inlined fast path (the live hot path): same checks and result as _fast/_row/_take
@@ -324,7 +356,10 @@ class Decoder:
                     if self._take(row):
                         return _frombuffer(bytearray(_pack(*row)), EVENT_DTYPE)
                     return np.zeros(0, EVENT_DTYPE)
-        rows = self.feed_rows(frame, recv_ns)
+        return self._array(self.feed_rows(frame, recv_ns))
+
+    @staticmethod
+    def _array(rows: list) -> np.ndarray:
         n = len(rows)
         if n == 1:
             return _frombuffer(bytearray(_pack(*rows[0])), EVENT_DTYPE)
@@ -428,22 +463,25 @@ class Decoder:
             if not -1 <= recv_ns <= _I64_MAX:
                 recv_ns = RECV_UNKNOWN
         if frame.__class__ is bytes:
-            scan = _SCAN is not None and self._scan_venue >= 0 and recv_ns >= 0
-            if scan:
-                row = _SCAN.match_frame(frame, self._scan_venue, self._ids, self.sink.sid, recv_ns)
-            else:
-                row = self._fast(frame, recv_ns)
+            live = self._live
+            if live is not None:
+                rows = live.rows(frame, recv_ns)
+                if rows is not None:
+                    return rows
+                return self._checked_rows(frame, recv_ns)
+            row = self._fast(frame, recv_ns)  # without the extension: the anchored expressions
             if row is None and self._scan_venue in (0, 2) and frame[:11] == b'{"stream":"':
                 inner = _combined_payload(frame)  # a Binance combined stream: the payload is the raw frame
                 if inner is not None:
-                    if scan:
-                        row = _SCAN.match_frame(inner, self._scan_venue, self._ids, self.sink.sid, recv_ns)
-                    else:
-                        row = self._fast(inner, recv_ns)
+                    row = self._fast(inner, recv_ns)
             if row is not None:
                 if row.__class__ is list:
                     return self._take_many(row)
                 return [row] if self._take(row) else []
+        return self._checked_rows(frame, recv_ns)
+
+    def _checked_rows(self, frame, recv_ns: int) -> list:
+        """The JSON path of :meth:`feed_rows` (``recv_ns`` already normalised)."""
         c = self.counters
         c["frames"] += 1
         sink = self.sink

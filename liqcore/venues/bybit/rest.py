@@ -489,6 +489,7 @@ class BybitREST:
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
         self._fast_heads: dict[str, bytes] = {}  # path -> the constant part of a fast POST's header block
+        self._sig_tail = b"%s%d" % (self._key.reveal().encode(), self.recv_window)  # signed after the timestamp
         if keepalive_interval <= 0:
             raise ValueError("keepalive_interval: must be > 0")
         self.keepalive_interval = float(keepalive_interval)
@@ -579,7 +580,7 @@ class BybitREST:
                 f"X-BAPI-API-KEY: {self._key.reveal()}\r\nX-BAPI-RECV-WINDOW: {self.recv_window}\r\n"
                 f"X-BAPI-SIGN-TYPE: 2\r\n").encode("latin-1")
         ts = self.now_ms() if timestamp_ms is None else int(timestamp_ms)
-        sig = self._sign(b"%d%s%d" % (ts, self._key.reveal().encode(), self.recv_window), body)
+        sig = self._sign(b"%d%s" % (ts, self._sig_tail), body)
         return b"%sX-BAPI-TIMESTAMP: %d\r\nX-BAPI-SIGN: %s\r\nContent-Length: %d\r\n\r\n%s" % (
             head, ts, sig.encode(), len(body), body)
 
@@ -603,6 +604,10 @@ class BybitREST:
         (nothing is written and no slot is taken otherwise: ``None``).  The request bytes are those of
         ``request(..., fast=True)``; pass the returned handle as ``request(..., sent=handle)`` to read the
         answer with the same error mapping (a timeout, connection error or 5xx is an unknown outcome)."""
+        return self.post_now_raw(path, orjson.dumps(params or {}), limiter)
+
+    def post_now_raw(self, path: str, body: bytes, limiter=None) -> _Sent | None:
+        """:meth:`post_now` with the JSON body already serialised (e.g. from a pre-built template)."""
         h1 = self._h1
         if h1 is None or self._session is None or not h1.idle():
             return None
@@ -614,7 +619,7 @@ class BybitREST:
             try_acquire = getattr(limiter, "try_acquire", None)
             if try_acquire is None or not try_acquire():
                 return None
-        sent = h1.begin(self.fast_post_bytes(path, orjson.dumps(params or {})), self.timeout, loop)
+        sent = h1.begin(self.fast_post_bytes(path, body), self.timeout, loop)
         sent.path = path
         sent.written_ns = time.time_ns()
         self.stats["requests"] += 1
