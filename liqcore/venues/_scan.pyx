@@ -416,8 +416,9 @@ cimport numpy as cnp
 cnp.import_array()
 
 cdef extern from "numpy/arrayobject.h":
+    ctypedef struct _Descr "PyArray_Descr"
     # steals a reference to descr
-    object _new_from_descr "PyArray_NewFromDescr" (PyTypeObject *subtype, PyObject *descr, int nd,
+    object _new_from_descr "PyArray_NewFromDescr" (PyTypeObject *subtype, _Descr *descr, int nd,
                                                    cnp.npy_intp *dims, cnp.npy_intp *strides, void *data, int flags,
                                                    PyObject *obj)
     ctypedef struct PyArrayObject_fields:
@@ -724,7 +725,7 @@ cdef class LiveScan:
         # numpy creates an array of a structured dtype several times slower than one of the plain
         # 40-byte void dtype of the same size: create it as that, then give it EVENT_DTYPE (same bytes)
         Py_INCREF(self.raw)  # PyArray_NewFromDescr steals a reference
-        arr = _new_from_descr(<PyTypeObject *>cnp.ndarray, <PyObject *>self.raw, 1, dims, NULL, NULL, 0, NULL)
+        arr = _new_from_descr(<PyTypeObject *>cnp.ndarray, <_Descr *><PyObject *>self.raw, 1, dims, NULL, NULL, 0, NULL)
         Py_INCREF(self.descr)
         (<PyArrayObject_fields *><PyObject *>arr).descr = <void *><PyObject *>self.descr
         Py_DECREF(self.raw)
