@@ -60,6 +60,7 @@ _LIQUIDATION = int(Kind.LIQUIDATION)
 _RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
 _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
+_SKIP_EXIT = 2  # a streamed exit notice: direction 0, skip_code SKIP_EXIT, the tag of the position to close
 _EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
 
 @dataclass
@@ -135,12 +136,16 @@ class Engine(OrderManager, Recovery):
                  symbols: Iterable[str] | None = None, equity: float = 10_000.0, notional: float | None = None,
                  instruments: dict | None = None, risk=None, kill_switch: str | os.PathLike | None = None,
                  metrics: Metrics | None = None, detector=None, on_update: Callable[[OrderUpdate], None] | None = None,
-                 features: Iterable[str] | None = None):
+                 features: Iterable[str] | None = None, strategy=None):
         from liqcore.backtest.core import StrategyCore
         from liqcore.live.paper import PaperGateway
         from liqcore.live.risk import KillSwitch, RiskView
 
-        self.params = params if params is not None else Params()
+        from liqcore.backtest.run import resolve_strategy
+
+        # the strategy (``params.strategy``; a name, a Strategy class or instance may also be given as
+        # ``strategy=``): its defaults apply to the shared parameters the user did not set
+        self.strategy, self.params = resolve_strategy(strategy, params if params is not None else Params())
         if isinstance(venues, str):
             venues = [v for v in venues.split(",") if v.strip()]
         self.venues = [Venue.parse(v).name.lower() for v in venues]
@@ -166,6 +171,29 @@ class Engine(OrderManager, Recovery):
         self.paper = isinstance(self.gateway, PaperGateway)
         self.core = StrategyCore(self.params, [f"{v}:{s}" for v, s in self.traded], equity=float(equity),
                                  mode="paper" if self.paper else "venue")
+        #: who watches the exits in venue mode: "venue" (take-profit, stop-loss and, where the gateway has one,
+        #: the trailing stop held by the venue) or "engine" (every exit watched here and closed at market)
+        self.exits = self.params.exits
+        if not self.paper:
+            watch = {"stop_price"}
+            if self.exits == "engine":
+                watch |= {"take_profit", "stop_loss", "trail"}
+            elif not getattr(self.gateway, "native_trailing", False):
+                watch.add("trail")
+            self.core.watch = frozenset(watch)
+        # the strategy's streaming form (every strategy but the guide's cascade-mm, which runs on the
+        # detector's records directly: the same signals, decided by the core's cascade step)
+        self.stream = None
+        self._stream_detector = False
+        if not self._is_guide(self.strategy):
+            make = getattr(self.strategy, "stream", None)
+            try:
+                self.stream = make(self.params, self.registry) if make is not None else None
+            except NotImplementedError:
+                self.stream = None
+            if self.stream is None:
+                raise ValueError(f"strategy {type(self.strategy).name}: has no streaming form, so it cannot run live")
+            self._stream_detector = bool(getattr(self.stream, "uses_detector", type(self.strategy).uses_detector))
         # registry id -> core index, and symbol name -> (sid, core index)
         self._core_idx: dict[int, int] = {}
         self._by_symbol: dict[str, tuple[int, int]] = {}
@@ -363,6 +391,12 @@ class Engine(OrderManager, Recovery):
             return []
         return self.on_events(ev)
 
+    @staticmethod
+    def _is_guide(obj) -> bool:
+        from liqcore.strategies.cascade_mm import CascadeMM
+
+        return type(obj) is CascadeMM
+
     def on_events(self, events: np.ndarray) -> list[Decision]:
         """Process EVENT_DTYPE rows in order; returns the decisions they caused."""
         if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
@@ -373,6 +407,8 @@ class Engine(OrderManager, Recovery):
         self.events += n
         if self.features is not None:
             self.features.on_events(events)
+        if self.stream is not None:
+            return self._stream_events(events)
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
@@ -419,6 +455,97 @@ class Engine(OrderManager, Recovery):
         if held:
             self._flush_held()
         return out
+
+    def _stream_events(self, events: np.ndarray) -> list[Decision]:
+        """A streaming strategy: per event, the detector (records for the strategy when it uses them), the
+        strategy's ``on_event``, its ``before`` signals to the core, the event (a print: the execution model's
+        fills and exits), then its ``after`` signals -- the backtest's order of processing."""
+        out: list[Decision] = []
+        det = self.detector
+        core_idx = self._core_idx
+        skew = self.params.max_clock_skew_ns
+        stream = self.stream
+        feed_records = self._stream_detector
+        core = self.core
+        for k, (ts, tr, price, qty, sid, side, kind, venue, _flags) in enumerate(events.tolist()):
+            if ts - tr > skew and tr >= _RECV_MIN:
+                self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
+                continue
+            recs = ()
+            try:
+                nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
+            except ValueError as exc:
+                reason = str(exc).split(":", 1)[0] or "invalid"
+                self.rejects[reason] = self.rejects.get(reason, 0) + 1
+                nrec = 0
+            else:
+                if ts > self._last_event_ns:
+                    self._last_event_ns = ts
+                    self._last_event_wall = tr
+            if nrec:
+                recs = det.last_records()
+                for rec in recs:
+                    self._on_record(rec, decide=False)
+            before, after = stream.on_event(events[k], recs if feed_records else ())
+            for g in before:
+                d = self._on_signal(g)
+                if d is not None:
+                    out.append(d)
+            if kind == _TRADE:
+                ci = core_idx.get(sid)
+                if ci is not None and price > 0 and price == price:
+                    self._core_events(core.on_trade(ci, tr, price))
+            elif kind == _FUNDING:
+                ci = core_idx.get(sid)
+                if ci is not None and price == price:
+                    core.on_funding(ci, tr, price)
+            elif kind == _LIQUIDATION and sid in core_idx:
+                self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
+            for g in after:
+                d = self._on_signal(g)
+                if d is not None:
+                    out.append(d)
+        return out
+
+    def _on_signal(self, g) -> Decision | None:
+        """One streamed signal (a SIGNAL_DTYPE row with the engine's symbol ids): an exit notice closes the
+        position of its tag; an entry signal goes through the shell's checks (kill switch, halt) and the
+        core's (the execution model's portfolio rules) and becomes an order."""
+        sid = int(g["symbol_id"])
+        ci = self._core_idx.get(sid)
+        ts = int(g["ts_ns"])
+        direction = int(g["direction"])
+        if direction == 0 and int(g["skip_code"]) == _SKIP_EXIT:
+            if ci is not None:
+                # paper: the core closes at the first print at/after ts + order-latency; venue mode: the core
+                # reports it due on that print and the engine closes at market
+                self.core.exit_notice(ci, ts, int(g["tag"]), int(g["exit_code"]))
+            return None
+        try:
+            venue, sym = self.registry.lookup(sid)
+            vname = venue.name.lower()
+        except (IndexError, ValueError):
+            vname, sym = "?", "?"
+        dom = "long" if direction > 0 else ("short" if direction < 0 else "none")
+        d = Decision(vname, sym, sid, int(g["tag"]), ts, dom, "none")
+        if ci is None:
+            d.reason = "not_traded"
+        elif self.kill_switch.killed:
+            d.reason = "kill_switch"
+        elif self.halted:
+            d.reason = "halted"
+        else:
+            row = np.array(g, dtype=g.dtype).reshape(1).copy()
+            row["symbol_id"] = ci
+            res = self.core.on_signal(row)
+            if res["action"] != "order":
+                d.reason = res.get("reason", "none")
+            else:
+                self._make_order(d, res, ci)
+        if d.reason in ("kill_switch", "halted"):
+            self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
+        self._emit_decision(d)
+        return d
 
     def feature(self, name: str, symbol: str | None = None, t_ns: int | None = None) -> float | None:
         """The value of a feature named at construction (``Engine(features=[...])``) for ``symbol`` at
@@ -502,10 +629,13 @@ class Engine(OrderManager, Recovery):
             ev_now = self._last_event_ns + max(0, now - self._last_event_wall)
             if self.detector.tick(ev_now):
                 for rec in self.detector.last_records():
-                    self._on_record(rec)
+                    self._on_record(rec, decide=self.stream is None)
                     out.append(_record_dict(rec, self.registry))
         if self._held:
             self._flush_held()
+        if self.stream is not None:  # signals decided by now that no event revealed (a bar close on a quiet feed)
+            for g in self.stream.on_clock(now):
+                self._on_signal(g)
         self._core_events(self.core.on_clock(now))
         if self.journal is not None:
             self.journal.maybe_flush()
@@ -535,7 +665,7 @@ class Engine(OrderManager, Recovery):
             for fn, arg in q:
                 fn(arg)
 
-    def _on_record(self, rec) -> Decision | None:
+    def _on_record(self, rec, decide: bool = True) -> Decision | None:
         info = _record_dict(rec, self.registry, self._names)
         book = self.books.get(info["symbol"]) if info["symbol_id"] in self._core_idx else None
         if info["record"] == "confirmed":
@@ -546,7 +676,7 @@ class Engine(OrderManager, Recovery):
             self._defer(self._record_books, info)
         else:
             self._record_books(info)
-        if info["record"] != "confirmed":
+        if info["record"] != "confirmed" or not decide:
             return None
         return self._decide(rec, info)
 

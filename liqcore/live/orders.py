@@ -78,6 +78,7 @@ class _Book:
     entry_price: float = 0.0
     entry_ns: int = 0
     closing: str = ""  # client_id of a market close in flight
+    close_reason: str = ""  # why the engine closes it (the ledger's exit reason of that close)
     cancel_sent: bool = False
     realized: float = 0.0
     trades: int = 0
@@ -90,40 +91,61 @@ class OrderManager:
     """The order lifecycle and its journal (a part of the engine; see the module docstring)."""
 
     def _make_order(self, d: Decision, res: dict, ci: int) -> None:
+        """The core's ``order`` decision as an intent on the instrument's grid: a post-only limit (BUY rounded
+        down, SELL up) or a market entry (qty from the reference price), with the venue's take-profit /
+        stop-loss attached to a limit entry when the venue holds the exits; journaled, then dispatched."""
         side = res["side"]
+        market = res.get("entry") == "market"
         try:
             inst = self.instrument(d.symbol)
         except ValueError:
             self.core.external_reject(ci, d.ts_ns)
             d.reason = "no_instrument"
             return
-        price = inst.round_price(res["price"], side)
-        notional = self.notional if self.notional is not None else float(res["notional"])
+        ref = float(res["ref_price"])
+        if market:
+            if not (ref > 0 and ref < float("inf")):
+                self.core.external_reject(ci, d.ts_ns)
+                d.reason = "no_reference_price"
+                return
+            price = inst.round_price(ref, side)
+        else:
+            price = inst.round_price(res["price"], side)
+        if self.notional is not None:
+            notional = self.notional
+        elif "notional" in res:
+            notional = float(res["notional"])
+        else:
+            notional = self.core.entry_notional(ci)
         qty = inst.order_qty(notional, price)
         if qty <= 0:
             self.core.external_reject(ci, d.ts_ns)
             d.reason = "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional"
             return
-        # TP/SL from the rounded entry price (the fill price of a maker limit entry)
-        sp = self._sym_params.get(d.symbol)
-        if sp is None:
-            sp = self._sym_params[d.symbol] = self.params.for_symbol(d.symbol)
-        tp_frac, sl_frac = sp.take_profit, sp.stop_loss
-        if side == "buy":
-            tp, sl = inst.round_price(price * (1 + tp_frac), "sell"), inst.round_price(price * (1 - sl_frac), "buy")
-        else:
-            tp, sl = inst.round_price(price * (1 - tp_frac), "buy"), inst.round_price(price * (1 + sl_frac), "sell")
+        # TP/SL from the rounded entry price (the fill price of a maker limit entry); a market entry's levels
+        # follow its fill (set on the position then)
+        tp = sl = 0.0
+        if not market:
+            tp_frac, sl_frac = self.core.exit_fractions(ci)
+            if side == "buy":
+                tp = inst.round_price(price * (1 + tp_frac), "sell") if tp_frac > 0 else 0.0
+                sl = inst.round_price(price * (1 - sl_frac), "buy") if sl_frac > 0 else 0.0
+            else:
+                tp = inst.round_price(price * (1 - tp_frac), "buy") if tp_frac > 0 else 0.0
+                sl = inst.round_price(price * (1 + sl_frac), "sell") if sl_frac > 0 else 0.0
         self._seq += 1
         cid = make_client_id(d.symbol, self._seq)
-        intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=price, client_id=cid, post_only=True,
-                             take_profit=tp, stop_loss=sl, kind="entry", order_type="limit", decision_ns=d.ts_ns,
-                             meta={"cascade_id": d.cascade_id, "ref_price": res["ref_price"], "venue": d.venue})
+        venue_exits = self.paper or self.exits == "venue"
+        intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=price, client_id=cid, post_only=not market,
+                             take_profit=tp if venue_exits else 0.0, stop_loss=sl if venue_exits else 0.0,
+                             kind="entry", order_type="market" if market else "limit", decision_ns=d.ts_ns,
+                             meta={"cascade_id": d.cascade_id, "ref_price": ref, "venue": d.venue})
         d.action, d.side, d.price, d.qty, d.take_profit, d.stop_loss = "order", side, price, qty, tp, sl
-        d.ref_price, d.client_id, d.intent = float(res["ref_price"]), cid, intent
+        d.ref_price, d.client_id, d.intent = ref, cid, intent
         book = self.books[d.symbol]
-        book.entry, book.entry_status, book.cancel_sent = intent, "pending", False
-        # the core works the order at the venue's grid price (paper fills happen at the rounded limit)
-        self.core.amend_entry(ci, price)
+        book.entry, book.entry_status, book.cancel_sent, book.close_reason = intent, "pending", False, ""
+        if not market:  # the core works the order at the venue's grid price (paper fills happen at the rounded limit)
+            self.core.amend_entry(ci, price)
         j = self.journal
         if self.paper:  # the paper venue is in-process: acknowledged at once, no loop needed
             if j is not None:
@@ -160,9 +182,11 @@ class OrderManager:
                     and book.entry_status in ("pending", "new", "partially_filled"):
                 book.cancel_sent = True
                 self._spawn(self._cancel(sym, book.entry.client_id))
-            elif e["event"] == "hold_timeout_due" and not book.closing and book.position_qty:
+            elif e["event"] in ("hold_timeout_due", "exit_due") and not book.closing and book.position_qty:
+                # the guide's option B: an exit the engine watches, closed at market (reduce-only)
                 self._seq += 1
                 book.closing = make_client_id(sym, self._seq)
+                book.close_reason = e.get("reason", "timeout")
                 if self.journal is not None:
                     self.journal.set_state("seq", self._seq)
                 self._spawn(self._close(sym, book.closing))
@@ -176,7 +200,7 @@ class OrderManager:
         if book is not None:
             book.realized += pnl
             book.trades += 1
-            book.entry, book.entry_status, book.position_qty, book.closing = None, "", 0.0, ""
+            book.entry, book.entry_status, book.position_qty, book.closing, book.close_reason = None, "", 0.0, "", ""
         self.metrics.set("liqcore_equity", self.core.equity)
         if self.journal is not None:
             self.journal.note("trade", ex, ts, key=sym)
@@ -238,6 +262,10 @@ class OrderManager:
                                                   notional=abs(book.position_qty) * f.price or None)
                     except ValueError as exc:  # levels on the wrong side of the fill: the core keeps its own
                         log.warning("%s: venue TP/SL not taken over (%s)", f.symbol, exc)
+                    if not self.paper and self.exits == "venue" and (
+                            book.entry.order_type == "market" or self.core.exit_levels(ci)["trail"] > 0):
+                        # levels from the fill (a market entry) and the trailing stop: on the venue's position
+                        self._spawn(self._set_trading_stop(f.symbol, ci, book.entry.order_type == "market"))
                 if self.journal is not None:
                     p = self.core.position(ci)
                     self.journal.position(f.symbol, {
@@ -249,7 +277,13 @@ class OrderManager:
                 book.position_qty += signed
                 if not self.paper and abs(book.position_qty) <= 1e-12 * max(1.0, abs(f.qty)):
                     book.position_qty = 0.0
-                    ex = self.core.external_close(ci, ts, f.price, _EXIT_REASON.get(f.kind, "external"))
+                    why = _EXIT_REASON.get(f.kind, "external")
+                    if f.kind == "sl" and book.close_reason == "" and self.core.exit_levels(ci)["trail"] > 0 \
+                            and self._trailing_hit(ci, f.price):
+                        why = "trail"  # the venue's trailing stop (its fills are stop-loss kind)
+                    if book.closing and f.client_id == book.closing and book.close_reason:
+                        why = book.close_reason
+                    ex = self.core.external_close(ci, ts, f.price, why)
                     if ex is not None:
                         self._account_exit(ex)
         if self.on_fill is not None:
@@ -374,6 +408,53 @@ class OrderManager:
             return
         if not self.paper:
             self._on_update(u)
+
+    def _trailing_hit(self, ci: int, price: float) -> bool:
+        """Whether a stop-loss-kind fill at ``price`` is the trailing stop's rather than the stop-loss's."""
+        lv = self.core.exit_levels(ci)
+        sl = lv["stop_loss"]
+        if sl is None:
+            return True
+        book_side = 1 if self.core.position(ci).get("side") == "buy" else -1
+        return (price > sl) if book_side > 0 else (price < sl)
+
+    async def _set_trading_stop(self, symbol: str, ci: int, levels: bool) -> None:
+        """Venue exits of a position just opened: its take-profit / stop-loss from the fill (``levels``: a
+        market entry, whose create carried none) and the trailing stop where the venue has one."""
+        setter = getattr(self.gateway, "set_trading_stop", None)
+        if setter is None:
+            return
+        lv = self.core.exit_levels(ci)
+        try:
+            inst = self.instrument(symbol)
+        except ValueError:
+            return
+        long_ = self.core.position(ci).get("side") == "buy"
+        tp = sl = None
+        if levels:
+            if lv["take_profit"] is not None:
+                tp = inst.round_price(lv["take_profit"], "sell" if long_ else "buy")
+            if lv["stop_loss"] is not None:
+                sl = inst.round_price(lv["stop_loss"], "buy" if long_ else "sell")
+        trailing = None
+        if lv["trail"] > 0 and getattr(self.gateway, "native_trailing", False):
+            trailing = lv["trail"] * lv["entry_price"]
+        try:
+            await setter(symbol, take_profit=tp, stop_loss=sl, trailing=trailing)
+        except GatewayError as exc:
+            # the venue refused (e.g. the price moved past a level): the engine watches those exits itself
+            self.errors += 1
+            log.error("%s: venue exits not set (%s); the engine watches them", symbol, exc)
+            self.core.watch = self.core.watch | {"take_profit", "stop_loss", "trail"}
+            return
+        if tp is not None or sl is not None:
+            try:
+                self.core.set_exit_levels(ci, tp, sl)
+            except ValueError:
+                pass
+        if self.journal is not None:
+            self.journal.note("trading_stop", {"symbol": symbol, "take_profit": tp, "stop_loss": sl,
+                                               "trailing": trailing}, time.time_ns(), key=symbol)
 
     async def _close(self, symbol: str, client_id: str) -> None:
         try:

@@ -1,0 +1,163 @@
+"""Any registered strategy through the live engine against the loopback fake exchange: market entries
+(Bybit Market orders), venue-native exits (/v5/position/trading-stop: take-profit, stop-loss, trailing stop)
+and the exits the engine watches and closes at market, reduce-only (exit notices, and every exit with
+``exits="engine"``, the guide's cascade-mm included)."""
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import sys
+import time
+
+import orjson
+import pytest
+
+from liqcore.config import Params
+from liqcore.live.engine import Engine
+from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import _live_strategy  # noqa: E402
+
+_live_strategy.register()
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+async def _wait(cond, timeout=5.0):
+    t = time.monotonic()
+    while not cond():
+        if time.monotonic() - t > timeout:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+async def _engine(fx, params, journal=None):
+    from liqcore.live.bybit_gateway import BybitGateway
+
+    gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"],
+                      retry_backoff=0.02, timeout=2.0)
+    fills = []
+    eng = Engine(params, symbols=["ETHUSDT"], gateway=gw, journal=journal, on_fill=fills.append)
+    await eng.start()
+    return eng, fills
+
+
+def _frame(eng, f, recv=None):
+    recv = time.time_ns() if recv is None else recv
+    return eng.on_frame("bybit", orjson.dumps(f), recv)
+
+
+async def _print(fx, eng, price):
+    """A trade print at the venue (its last price, its triggers) and on the engine's feed."""
+    await fx.trade("ETHUSDT", price)
+    _frame(eng, trade_frame("ETHUSDT", price, 1, "Sell", int(time.time() * 1000)))
+
+
+async def _three_large(fx, eng, price=3000.0):
+    await _print(fx, eng, price)
+    out = []
+    for k in range(3):  # (distinct prints: a repeated identical liquidation is a duplicate)
+        out += _frame(eng, liquidation_frame("ETHUSDT", price, 1 + k / 10, "Buy", int(time.time() * 1000)))
+    return [d for d in out if d.action == "order"]
+
+
+def test_market_entry_and_exit_notice_closed_at_market_by_the_engine(tmp_path):
+    from liqcore.live.journal import Journal
+
+    async def main():
+        async with FakeExchange() as fx:
+            eng, fills = await _engine(fx, Params(strategy="test-every-third-quick"), Journal(tmp_path / "j.sqlite"))
+            orders = await _three_large(fx, eng)
+            assert len(orders) == 1 and orders[0].side == "buy"
+            await _wait(lambda: fx.requests_to("/v5/order/create"))
+            body = fx.requests_to("/v5/order/create")[0].body
+            assert body["orderType"] == "Market" and "price" not in body and "timeInForce" not in body
+            assert "takeProfit" not in body and "stopLoss" not in body
+            await _wait(lambda: eng.core.position(0)["status"] == "open")
+            assert eng.core.position(0)["entry_price"] == pytest.approx(3000.0)  # filled at the venue's last trade
+            assert not fx.requests_to("/v5/position/trading-stop")  # no levels, no trail: nothing to hold there
+            await asyncio.sleep(0.35)  # past the notice's due time (300 ms + order-latency)
+            eng.on_clock()  # the stream emits the notice on the clock
+            await _print(fx, eng, 3010.0)  # the first print at/after the due time: closed at market
+            await _wait(lambda: eng.core.position(0)["status"] == "flat")
+            closes = fx.requests_to("/v5/order/create")[1:]
+            assert len(closes) == 1 and closes[0].body["orderType"] == "Market" and closes[0].body["reduceOnly"]
+            led = eng.core.ledger()
+            assert len(led) == 1 and int(led["exit_reason"][0]) == 8  # signal_exit
+            assert float(led["exit_price"][0]) == pytest.approx(3010.0)
+            assert [f.kind for f in fills] == ["entry", "exit"]
+            await eng.shutdown(timeout=2)
+            eng.journal.close()
+
+    asyncio.run(main())
+
+
+def test_venue_trading_stop_and_trailing_stop_trigger():
+    async def main():
+        async with FakeExchange() as fx:
+            params = Params(strategy="test-every-third-bracket", take_profit=0.01, stop_loss=0.005)
+            eng, fills = await _engine(fx, params)
+            orders = await _three_large(fx, eng)
+            assert len(orders) == 1
+            await _wait(lambda: fx.requests_to("/v5/position/trading-stop"))
+            ts = fx.requests_to("/v5/position/trading-stop")[0]
+            assert ts.http_status == 200 and ts.ret_code == 0, ts.ret_code
+            b = ts.body
+            assert b["tpslMode"] == "Full" and b["positionIdx"] == 0
+            assert float(b["takeProfit"]) == pytest.approx(3030.0) and float(b["stopLoss"]) == pytest.approx(2985.0)
+            assert float(b["trailingStop"]) == pytest.approx(6.0)  # 0.2 % of the 3000 fill, on the 0.01 grid
+            # the venue holds them: conditional orders on the position
+            kinds = sorted(o.stop_order_type for o in fx.venue.open_orders("ETHUSDT"))
+            assert kinds == ["StopLoss", "TakeProfit", "TrailingStop"]
+            await _print(fx, eng, 3020.0)  # new best: the trailing trigger follows to 3014
+            await _print(fx, eng, 3013.0)  # through it: the venue's trailing stop closes the position
+            await _wait(lambda: eng.core.position(0)["status"] == "flat")
+            led = eng.core.ledger()
+            assert len(led) == 1 and int(led["exit_reason"][0]) == 5  # trail
+            assert float(led["exit_price"][0]) == pytest.approx(3013.0)
+            # no close order from the engine: the venue's stop did it
+            assert len(fx.requests_to("/v5/order/create")) == 1
+            await eng.shutdown(timeout=2)
+
+    asyncio.run(main())
+
+
+def test_cascade_mm_with_engine_exits_sends_no_venue_levels_and_closes_at_market():
+    BASE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]
+
+    async def main():
+        async with FakeExchange() as fx:
+            params = Params(min_history=5, history=50, exits="engine")
+            eng, fills = await _engine(fx, params)
+            assert eng.exits == "engine" and eng.stream is None
+            t0 = int(time.time() * 1000) - 30_000
+            now = time.time_ns() - 1_000_000
+            frames = [liquidation_frame("ETHUSDT", 3000, q, "Buy", t0 + i * 1000) for i, q in enumerate(BASE)]
+            frames += [trade_frame("ETHUSDT", 3000.0, 1, "Sell", t0 + 20_000),
+                       liquidation_frame("ETHUSDT", 3000, 10, "Buy", t0 + 21_000),
+                       liquidation_frame("ETHUSDT", 2999, 12, "Buy", t0 + 22_000)]
+            ds = []
+            for i, f in enumerate(frames):
+                ds += _frame(eng, f, now + i)
+            d = [x for x in ds if x.action == "order"]
+            assert len(d) == 1
+            await _wait(lambda: fx.requests_to("/v5/order/create"))
+            body = fx.requests_to("/v5/order/create")[0].body
+            assert body["orderType"] == "Limit" and body["timeInForce"] == "PostOnly"
+            assert "takeProfit" not in body and "stopLoss" not in body  # the engine watches them
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new")
+            await _print(fx, eng, d[0].price - 1.0)  # fills the entry
+            await _wait(lambda: eng.core.position(0)["status"] == "open")
+            tp = eng.core.position(0)["take_profit"]
+            await _print(fx, eng, tp + 1.0)  # through the take-profit: the engine closes at market
+            await _wait(lambda: eng.core.position(0)["status"] == "flat")
+            closes = fx.requests_to("/v5/order/create")[1:]
+            assert len(closes) == 1 and closes[0].body["orderType"] == "Market" and closes[0].body["reduceOnly"]
+            led = eng.core.ledger()
+            assert int(led["exit_reason"][0]) == 1  # take_profit (closed at market: taker fee)
+            assert not fx.requests_to("/v5/position/trading-stop")
+            await eng.shutdown(timeout=2)
+
+    asyncio.run(main())
