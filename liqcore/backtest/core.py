@@ -123,6 +123,8 @@ class StrategyCore:
         #: closes at market); the hold timeout, the signal's max hold and signal exits are always watched.
         #: Empty (default): the venue holds take-profit, stop-loss, trailing stop and stop price.
         self.watch: frozenset = frozenset()
+        #: per-symbol overrides of :attr:`watch` (symbol_idx -> exits), e.g. a position whose venue exits failed
+        self.watch_sym: dict[int, frozenset] = {}
 
     # ---- helpers -------------------------------------------------------------------------------
     def _sid(self, symbol_idx: int) -> int:
@@ -334,7 +336,7 @@ class StrategyCore:
         trail = float(s["trail"])
         if trail > 0.0 and ((side > 0 and price > s["peak"]) or (side < 0 and price < s["peak"])):
             s["peak"] = price
-        watch = self.watch
+        watch = self.watch_sym.get(sid, self.watch)
         if not watch:
             watch = ("stop_price",)
         lvl, reason = math.nan, ""

@@ -254,6 +254,8 @@ class Engine(OrderManager, Recovery):
         #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
         #: the replayed receive times instead of the wall clock
         self.replay_clock = None
+        #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
+        self.recorder = None
         self._last_event_ns = 0  # latest ts_event seen (detector clock)
         self._last_event_wall = 0  # wall time when it was seen
         self._started = False
@@ -385,6 +387,8 @@ class Engine(OrderManager, Recovery):
         if self.replay_clock is not None:  # a replay: the frame's recorded receive time
             recv = self.replay_clock.stamp(frame, recv)
         self.frames[venue] = self.frames.get(venue, 0) + 1
+        if self.recorder is not None:  # the session's frames with their receive times (liqcore journal --recording)
+            self.recorder.write_frame(venue, frame, recv)
         dec = self._decoders.get(venue) or self.decoder(venue)
         ev = dec.feed(frame, recv)
         if not len(ev):
@@ -772,6 +776,7 @@ class Engine(OrderManager, Recovery):
                 except (GatewayError, TypeError, ValueError) as exc:
                     log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
         if self.journal is not None:
+            self.journal.note("session", self.session_info(), time.time_ns())
             self.journal.equity(self.core.equity, time.time_ns(), "start")
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
@@ -782,6 +787,18 @@ class Engine(OrderManager, Recovery):
                 self._unknown_tasks.add(t)
                 t.add_done_callback(self._unknown_tasks.discard)
         self._ask_later = []
+
+    def session_info(self) -> dict:
+        """What the journal's report needs to know of this session: strategy, exits, mode, venues, symbols,
+        starting equity, the fee model and every parameter (to replay the session's recording)."""
+        par = self.params.to_dict()  # field names: durations in ns
+        par.update(dict(self.params.strategy_values))
+        if par.get("hours") is not None:
+            par["hours"] = f"{par['hours'][0]}-{par['hours'][1]}"
+        return {"strategy": type(self.strategy).name, "exits": self.exits, "mode": self.mode,
+                "venues": list(self.venues), "symbols": [f"{v}:{s}" for v, s in self.traded],
+                "equity": self.core.equity, "maker_fee_bps": self.params.maker_fee_bps,
+                "taker_fee_bps": self.params.taker_fee_bps, "params": par}
 
     def warmup(self) -> None:
         """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first

@@ -197,6 +197,7 @@ class OrderManager:
         book = self.books.get(sym)
         ts = int(ex["exit_ns"])
         pnl = float(ex["pnl"])
+        self.core.watch_sym.pop(self._by_symbol[sym][1], None) if sym in self._by_symbol else None
         if book is not None:
             book.realized += pnl
             book.trades += 1
@@ -324,6 +325,9 @@ class OrderManager:
         intent, recv_ns, sent_ns = item
         if recv_ns:
             self.metrics.observe("liqcore_reaction_seconds", (sent_ns - recv_ns) / 1e9)
+            if self.journal is not None:  # the reaction time of the go-live report: decision -> create written
+                self.journal.note("sent", {"client_id": intent.client_id, "kind": intent.kind, "recv_ns": int(recv_ns),
+                                           "sent_ns": int(sent_ns)}, int(sent_ns), key=intent.client_id)
         self.orders += 1
         self.metrics.inc("liqcore_orders_total", kind=intent.kind)
 
@@ -422,7 +426,8 @@ class OrderManager:
         """Venue exits of a position just opened: its take-profit / stop-loss from the fill (``levels``: a
         market entry, whose create carried none) and the trailing stop where the venue has one."""
         setter = getattr(self.gateway, "set_trading_stop", None)
-        if setter is None:
+        if setter is None:  # no venue-held levels for this position: the engine watches them
+            self.core.watch_sym[ci] = self.core.watch | {"take_profit", "stop_loss", "trail"}
             return
         lv = self.core.exit_levels(ci)
         try:
@@ -445,7 +450,7 @@ class OrderManager:
             # the venue refused (e.g. the price moved past a level): the engine watches those exits itself
             self.errors += 1
             log.error("%s: venue exits not set (%s); the engine watches them", symbol, exc)
-            self.core.watch = self.core.watch | {"take_profit", "stop_loss", "trail"}
+            self.core.watch_sym[ci] = self.core.watch | {"take_profit", "stop_loss", "trail"}
             return
         if tp is not None or sl is not None:
             try:
