@@ -121,3 +121,38 @@ def test_every_checklist_figure_from_a_session_against_the_fake_exchange(tmp_pat
     p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "missing.sqlite")],
                        capture_output=True, timeout=60)
     assert p.returncode == 2 and b"does not exist" in p.stderr
+
+
+def test_dashboard_checklist_panel_from_the_engine(tmp_path):
+    """The same figures live, in the engine's snapshot and the dashboard's panel (paper session)."""
+    from rich.console import Console
+
+    from liqcore.live.dashboard import render
+
+    eng = Engine(PARAMS.replace(take_profit=0.005, stop_loss=0.005, offset=0.005), symbols=["ETHUSDT"])
+    t0 = 1_763_683_200_000
+
+    def send(f, ms):
+        return eng.on_frame("bybit", orjson.dumps(f), ms * 1_000_000 + 5_000_000)
+
+    for i, b in enumerate(BASE):
+        send(liquidation_frame("ETHUSDT", 3000.0, b, "Buy", t0 + i * 1000), t0 + i * 1000)
+    send(trade_frame("ETHUSDT", 2000.0, 1, "Sell", t0 + 20_000), t0 + 20_000)
+    send(liquidation_frame("ETHUSDT", 3000, 10, "Buy", t0 + 21_000), t0 + 21_000)
+    ds = send(liquidation_frame("ETHUSDT", 3000, 12, "Buy", t0 + 21_500), t0 + 21_500)
+    assert [d.action for d in ds] == ["order"]
+    send(trade_frame("ETHUSDT", 1980.0, 1, "Sell", t0 + 22_000), t0 + 22_000)  # fills at 1990 (maker)
+    send(trade_frame("ETHUSDT", 2010.0, 1, "Sell", t0 + 23_000), t0 + 23_000)  # through the TP at 1999.95
+    ck = eng.snapshot()["checklist"]
+    assert ck["cascades_per_day"] == {"ETHUSDT": pytest.approx(1.0)}
+    assert ck["fill_rate"] == 1.0 and ck["entries"] == 1 and ck["filled"] == 1
+    assert ck["win_rate"] == 1.0 and ck["trades"] == 1
+    assert ck["reaction_ms"]["n"] == 1 and ck["reaction_ms"]["p50"] == 0.0
+    # (the paper venue charges the exit fee on the entry notional, as the fill model does: a hair under 2 bps
+    # of the filled notional when the exit is above the entry)
+    assert ck["fees"]["maker"]["fills"] == 2 and ck["fees"]["maker"]["bps"] == pytest.approx(2.0, rel=5e-3)
+    assert ck["fees"]["maker"]["model_bps"] == 2.0
+    con = Console(width=160, record=True)
+    con.print(render(eng.snapshot()))
+    out = con.export_text()
+    assert "go-live checklist" in out and "fill rate" in out and "100.0% (1 of 1)" in out and "ETHUSDT 1.0" in out

@@ -32,6 +32,7 @@ client-id sequence are restored by :meth:`start`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import math
 import os
@@ -250,6 +251,11 @@ class Engine(OrderManager, Recovery):
         self.halts = 0
         self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
         self.fill_kinds = {"entry": 0, "exit": 0}
+        #: the go-live checklist, live (see :meth:`checklist`): confirmed cascades per symbol, entries sent and
+        #: filled, trades and wins, reaction times (ms, the last 1000), fees charged and filled notional
+        self.checks: dict = {"cascades": {}, "entries": 0, "filled": 0, "trades": 0, "wins": 0,
+                             "reaction_ms": collections.deque(maxlen=1000),
+                             "fees": {"maker": [0.0, 0.0, 0], "taker": [0.0, 0.0, 0]}, "since_ns": time.time_ns()}
         self._liq_seen: dict[int, int] = {}  # liquidations seen per traded symbol id (threshold warm-up)
         #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
         #: the replayed receive times instead of the wall clock
@@ -674,6 +680,7 @@ class Engine(OrderManager, Recovery):
         book = self.books.get(info["symbol"]) if info["symbol_id"] in self._core_idx else None
         if info["record"] == "confirmed":
             self.cascades += 1
+            self.checks["cascades"][info["symbol"]] = self.checks["cascades"].get(info["symbol"], 0) + 1
             if book is not None:
                 book.last_cascade = f"{info['dominant']} {info['n_large']} large"
         if self._deferring():
@@ -955,7 +962,33 @@ class Engine(OrderManager, Recovery):
                 "halted": self.halted, "errors": sum(errs.values()), "errors_by_source": errs,
                 "cascades": self.cascades, "orders": self.orders, "fills": self.fills,
                 "fills_by_kind": dict(self.fill_kinds), "blocked": rs["blocked"], "symbols": rows,
-                "recent": recent, "rejects": dict(self.rejects)}
+                "recent": recent, "rejects": dict(self.rejects), "checklist": self.checklist()}
+
+    def checklist(self) -> dict:
+        """The go-live checklist of this session so far (the dashboard's panel; ``liqcore journal`` computes
+        the same figures from the journal): cascades per day per symbol, fill rate, win rate, reaction time
+        p50/p99 (decision to create request written; 0 on the in-process paper venue), and the fee charged
+        (bps of the filled notional, maker and taker) beside the fee model."""
+        c = self.checks
+        rc = self.replay_clock
+        now = (rc.now_ns if rc is not None and rc.now_ns else time.time_ns())
+        first = c["since_ns"] if rc is None else (self.core._first_ns or now)
+        days = max(1.0, (now - first) / 86_400e9)
+        rx = sorted(c["reaction_ms"])
+
+        def q(p):
+            return rx[min(len(rx) - 1, int(round(p * (len(rx) - 1))))] if rx else None
+
+        fees = {}
+        for side, (fee, notional, n) in c["fees"].items():
+            fees[side] = {"fills": n, "bps": (fee / notional * 1e4) if notional else None,
+                          "model_bps": self.params.maker_fee_bps if side == "maker" else self.params.taker_fee_bps}
+        done = c["entries"] - sum(1 for b in self.books.values()
+                                  if b.entry is not None and not b.position_qty and b.entry_status in self.WORKING_STATUSES)
+        return {"cascades_per_day": {s: n / days for s, n in sorted(c["cascades"].items())},
+                "fill_rate": (c["filled"] / done) if done > 0 else None, "entries": c["entries"], "filled": c["filled"],
+                "win_rate": (c["wins"] / c["trades"]) if c["trades"] else None, "trades": c["trades"],
+                "reaction_ms": {"p50": q(0.5), "p99": q(0.99), "n": len(rx)}, "fees": fees}
 
     def fills_text(self) -> str:
         """``4 (entry 2, exit 2)``: fills with the entry and exit (take-profit, stop-loss, timeout) split."""

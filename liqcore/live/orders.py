@@ -151,6 +151,8 @@ class OrderManager:
             if j is not None:
                 j.intent(intent, d.ts_ns, seq=self._seq)
             self.orders += 1
+            self.checks["entries"] += 1
+            self.checks["reaction_ms"].append(0.0)  # the in-process paper venue
             self.metrics.inc("liqcore_orders_total", kind=intent.kind)
             self.gateway.register(intent)
             return
@@ -197,10 +199,14 @@ class OrderManager:
         book = self.books.get(sym)
         ts = int(ex["exit_ns"])
         pnl = float(ex["pnl"])
-        self.core.watch_sym.pop(self._by_symbol[sym][1], None) if sym in self._by_symbol else None
+        if sym in self._by_symbol:
+            self.core.watch_sym.pop(self._by_symbol[sym][1], None)
         if book is not None:
             book.realized += pnl
             book.trades += 1
+        self.checks["trades"] += 1
+        self.checks["wins"] += pnl > 0
+        if book is not None:
             book.entry, book.entry_status, book.position_qty, book.closing, book.close_reason = None, "", 0.0, "", ""
         self.metrics.set("liqcore_equity", self.core.equity)
         if self.journal is not None:
@@ -243,6 +249,10 @@ class OrderManager:
         if self.journal is not None and not self.journal.fill(f, f.ts_ns or time.time_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
+        acc = self.checks["fees"]["maker" if f.is_maker else "taker"]
+        acc[0] += float(f.fee or 0.0)
+        acc[1] += abs(float(f.price) * float(f.qty))
+        acc[2] += 1
         self.fill_kinds["entry" if f.kind == "entry" else "exit"] += 1
         self.metrics.inc("liqcore_fills_total", kind=f.kind)
         book = self.books.get(f.symbol)
@@ -252,6 +262,8 @@ class OrderManager:
             signed = f.qty if f.side == "buy" else -f.qty
             if f.kind == "entry":
                 first = book.position_qty == 0
+                if first:
+                    self.checks["filled"] += 1
                 book.position_qty += signed
                 book.entry_price, book.entry_ns = f.price, ts
                 if not self.paper and first:
@@ -323,8 +335,11 @@ class OrderManager:
 
     def _count_order(self, item: tuple) -> None:
         intent, recv_ns, sent_ns = item
+        if intent.kind == "entry":
+            self.checks["entries"] += 1
         if recv_ns:
             self.metrics.observe("liqcore_reaction_seconds", (sent_ns - recv_ns) / 1e9)
+            self.checks["reaction_ms"].append((sent_ns - recv_ns) / 1e6)
             if self.journal is not None:  # the reaction time of the go-live report: decision -> create written
                 self.journal.note("sent", {"client_id": intent.client_id, "kind": intent.kind, "recv_ns": int(recv_ns),
                                            "sent_ns": int(sent_ns)}, int(sent_ns), key=intent.client_id)
