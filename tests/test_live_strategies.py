@@ -161,3 +161,59 @@ def test_cascade_mm_with_engine_exits_sends_no_venue_levels_and_closes_at_market
             await eng.shutdown(timeout=2)
 
     asyncio.run(main())
+
+
+def test_binance_market_entry_and_trailing_stop_watched_by_the_engine():
+    """Binance has no position trailing stop here: a market entry (MARKET) whose take-profit, stop-loss
+    and trailing stop the engine watches, closing at market (reduce-only) when the trailing stop is hit."""
+    from liqcore.live.binance_gateway import BinanceGateway
+    from liqcore.testing.fake_binance import FakeBinance
+
+    async def main():
+        async with FakeBinance() as fb:
+            gw = BinanceGateway(fb.api_key, fb.api_secret, fb.rest_url, fb.ws_base, timeout=2.0, retry_backoff=0.02)
+            params = Params(strategy="test-every-third-bracket", take_profit=0.01, stop_loss=0.005)
+            fills = []
+            eng = Engine(params, venues=["binance"], symbols=["binance:ETHUSDT"], gateway=gw, on_fill=fills.append)
+            await eng.start()
+            assert "trail" in eng.core.watch  # no venue-held trailing stop on this gateway
+
+            async def px(p):
+                fb.set_last_price("ETHUSDT", p)
+                await fb.trade("ETHUSDT", p)
+                ms = int(time.time() * 1000)
+                frame = {"e": "aggTrade", "E": ms, "s": "ETHUSDT", "a": ms, "p": f"{p:.2f}", "q": "1", "f": 1,
+                         "l": 1, "T": ms, "m": True}
+                eng.on_frame("binance", orjson.dumps({"stream": "ethusdt@aggTrade", "data": frame}), time.time_ns())
+
+            await px(3000.0)
+            ds = []
+            for k in range(3):
+                ms = int(time.time() * 1000)
+                f = {"e": "forceOrder", "E": ms, "o": {"s": "ETHUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC",
+                                                       "q": f"{1 + k / 10:.4f}", "p": "3000.00", "ap": "3000.00",
+                                                       "X": "FILLED", "l": f"{1 + k / 10:.4f}", "z": f"{1 + k / 10:.4f}",
+                                                       "T": ms}}
+                ds += eng.on_frame("binance", orjson.dumps({"stream": "!forceOrder@arr", "data": f}), time.time_ns())
+            assert [d.action for d in ds if d.action == "order"] == ["order"]
+            await _wait(lambda: fb.requests_to("/fapi/v1/order", "POST"))
+            q = fb.requests_to("/fapi/v1/order", "POST")[0].query
+            assert q["type"] == "MARKET" and "price" not in q
+            await _wait(lambda: eng.core.position(0)["status"] == "open")
+            assert not _algo_posts(fb)  # nothing held by the venue: the engine watches every exit
+            await px(3020.0)  # new best print: the trailing level is 3020 x (1 - 0.2 %) = 3013.96
+            await asyncio.sleep(0.1)
+            assert eng.core.position(0)["status"] == "open"
+            await px(3013.0)  # through it: the engine closes at market, reduce-only
+            await _wait(lambda: eng.core.position(0)["status"] == "flat")
+            close = fb.requests_to("/fapi/v1/order", "POST")[-1].query
+            assert close["type"] == "MARKET" and close["reduceOnly"] == "true"
+            led = eng.core.ledger()
+            assert int(led["exit_reason"][0]) == 5 and float(led["exit_price"][0]) == pytest.approx(3013.0)
+            await eng.shutdown(timeout=2)
+
+    asyncio.run(main())
+
+
+def _algo_posts(fb):
+    return fb.requests_to("/fapi/v1/algoOrder", "POST")
