@@ -156,3 +156,36 @@ def test_dashboard_checklist_panel_from_the_engine(tmp_path):
     con.print(render(eng.snapshot()))
     out = con.export_text()
     assert "go-live checklist" in out and "fill rate" in out and "100.0% (1 of 1)" in out and "ETHUSDT 1.0" in out
+
+
+def test_run_record_then_journal_report_on_a_paper_replay(tmp_path):
+    """`run --replay … --journal J --record DIR`, then `journal J --recording DIR`: the paper session's fills
+    are the fill model's on its own recorded frames, fill by fill."""
+    from test_live_hardening import REPLAY_FLAGS, replay_recording
+
+    files = replay_recording(tmp_path / "src")
+    run = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(files[0].parent),
+                          "--speed", "0", "--duration", "60", "--no-dashboard", "--json", "--journal",
+                          str(tmp_path / "j.sqlite"), "--record", str(tmp_path / "rec"), "--exits", "engine",
+                          *REPLAY_FLAGS], capture_output=True, timeout=90)
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    s = json.loads(run.stdout)
+    p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--json",
+                        "--recording", str(tmp_path / "rec")], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    rep = json.loads(p.stdout)
+    assert rep["session"]["exits"] == "engine" and rep["session"]["mode"] == "paper"
+    assert rep["win_rate"]["trades"] == len(s["trades"]) == 7
+    assert rep["fill_rate"]["filled"] == 7 and rep["fill_rate"]["entries"] == 8
+    m = rep["model"]
+    assert m["matched"] == 7 and m["live_only"] == 0 and m["model_only"] == 0 and m["model_trades"] == 7
+    assert all(r["diff_bps"] == pytest.approx(0.0, abs=1e-9) and r["live_ns"] == r["model_ns"] for r in m["fills"])
+    assert sum(rep["cascades"]["per_day"]["ETHUSDT"].values()) == s["cascades"]
+
+
+def test_run_refuses_a_bad_strategy_or_exits_before_starting(tmp_path):
+    for argv, msg in ((["--strategy", "no-such-strategy"], b"unknown strategy"),
+                      (["--exits", "sideways"], b"exits: expected 'venue' or 'engine'")):
+        p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--no-dashboard",
+                            "--duration", "1", *argv], capture_output=True, timeout=60)
+        assert p.returncode == 2 and msg in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -118,6 +118,9 @@ def build(args):
     from liqcore.live.runner import LiveRunner
 
     params = params_from_args(args)
+    from liqcore.live.engine import check_live_strategy
+
+    check_live_strategy(params)  # an unknown strategy or one without a streaming form: before anything starts
     symbols = _symbols(args.symbols)
     venue = args.venue.lower()
     stream_module(venue)

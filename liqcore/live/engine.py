@@ -123,6 +123,28 @@ def _record_dict(rec, registry: SymbolRegistry, names: dict | None = None) -> di
     }
 
 
+def open_stream(strategy, params: Params, registry: SymbolRegistry):
+    """The streaming form of ``strategy`` (``strategy.stream(params, registry)``); a strategy without one is a
+    ValueError naming it (checked before anything starts)."""
+    make = getattr(strategy, "stream", None)
+    try:
+        stream = make(params, registry) if make is not None else None
+    except NotImplementedError:
+        stream = None
+    if stream is None or not callable(getattr(stream, "on_event", None)):
+        raise ValueError(f"strategy {type(strategy).name}: has no streaming form, so it cannot run live")
+    return stream
+
+
+def check_live_strategy(params: Params) -> None:
+    """Raise ValueError (one line) unless ``params.strategy`` can run live."""
+    from liqcore.backtest.run import resolve_strategy
+
+    obj, p = resolve_strategy(None, params)
+    if not Engine._is_guide(obj):
+        open_stream(obj, p, SymbolRegistry())
+
+
 class Engine(OrderManager, Recovery):
     """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
     ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
@@ -187,13 +209,7 @@ class Engine(OrderManager, Recovery):
         self.stream = None
         self._stream_detector = False
         if not self._is_guide(self.strategy):
-            make = getattr(self.strategy, "stream", None)
-            try:
-                self.stream = make(self.params, self.registry) if make is not None else None
-            except NotImplementedError:
-                self.stream = None
-            if self.stream is None:
-                raise ValueError(f"strategy {type(self.strategy).name}: has no streaming form, so it cannot run live")
+            self.stream = open_stream(self.strategy, self.params, self.registry)
             self._stream_detector = bool(getattr(self.stream, "uses_detector", type(self.strategy).uses_detector))
         # registry id -> core index, and symbol name -> (sid, core index)
         self._core_idx: dict[int, int] = {}
