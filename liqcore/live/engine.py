@@ -5,6 +5,15 @@
     decisions = eng.on_frame("bybit", frame_bytes, time.time_ns())    # synchronous core
     await eng.start()                                                  # inside a running loop: orders go out
 
+The engine wires the feeds to the strategy; two parts do the rest: :class:`liqcore.live.orders.OrderManager`
+(the order lifecycle and its journal rows) and :class:`liqcore.live.recovery.Recovery` (restore from the
+journal, reconcile with the venue).  The strategy is ``params.strategy`` (or ``strategy=``): the guide's
+``cascade-mm`` decides on the detector's records (below); any other strategy runs in its streaming form
+(``strategy.stream(params, registry)``), whose signals go through the same strategy core
+(:meth:`StrategyCore.on_signal`; exit notices close the position of their tag).  ``params.exits``: with a
+venue gateway, ``venue`` leaves take-profit, stop-loss and (Bybit) the trailing stop to the venue and
+watches the rest; ``engine`` watches every exit and closes at market, reduce-only.
+
 The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
 -> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
 mixed, hours, loss limits, max symbols, reference price: the only risk checks) behind the kill switch
