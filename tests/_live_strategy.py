@@ -82,6 +82,14 @@ class _Stream:
     def on_clock(self, ts_ns):
         return self._due(int(ts_ns), strict=False)
 
+    def snapshot(self):
+        return {"n": self.n, "seen": {str(k): v for k, v in self.seen.items()}, "exits": [list(x) for x in self.exits]}
+
+    def restore(self, state):
+        self.n = int(state["n"])
+        self.seen = {int(k): int(v) for k, v in state["seen"].items()}
+        self.exits = [tuple(x) for x in state["exits"]]
+
 
 class EveryThirdQuickExit(EveryThird):
     """The exit notice 300 ms after the entry (venue tests on the wall clock)."""

@@ -275,3 +275,26 @@ def test_paper_replay_equals_the_backtest_for_every_live_strategy(tmp_path, name
     assert [tuple(r)[1:] for r in paper[cols].tolist()] == [tuple(r)[1:] for r in bt.ledger[cols].tolist()]
     np.testing.assert_allclose(paper["entry_price"], bt.ledger["entry_price"], rtol=1e-9)
     np.testing.assert_allclose(paper["exit_price"], bt.ledger["exit_price"], rtol=1e-9)
+
+
+def test_streaming_strategy_state_survives_a_restart(tmp_path):
+    """The stream's snapshot is journaled at shutdown and restored at start: the count of large liquidations
+    carries over, so the 3rd one after two before the restart decides."""
+    from liqcore.live.journal import Journal
+
+    async def session(frames_px):
+        eng = Engine(Params(strategy="test-every-third"), symbols=["ETHUSDT"],
+                     journal=Journal(tmp_path / "j.sqlite"))
+        await eng.start()
+        out = []
+        for k, px in enumerate(frames_px):
+            _frame(eng, trade_frame("ETHUSDT", px, 1, "Sell", int(time.time() * 1000)))
+            out += _frame(eng, liquidation_frame("ETHUSDT", px, 1 + k / 10, "Buy", int(time.time() * 1000)))
+        await eng.shutdown(timeout=1)
+        eng.journal.close()
+        return eng, out
+
+    eng1, d1 = asyncio.run(session([3000.0, 3001.0]))
+    assert d1 == [] and eng1.stream.seen
+    eng2, d2 = asyncio.run(session([3002.0]))
+    assert [d.action for d in d2] == ["order"]  # the third large liquidation, counted across the restart

@@ -551,6 +551,7 @@ class OrderManager:
             log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
         if self.journal is not None:
             self.journal.note("shutdown", report, time.time_ns())
+            self._save_stream()
             self.journal.flush()
         try:
             await asyncio.wait_for(self.gateway.close(), max(0.1, deadline - loop.time()))

@@ -1,7 +1,8 @@
 """Recovery: what a (re)started engine learns from its journal and the venue.
 
 :meth:`Recovery._restore` rebuilds the books and the strategy core from the journal (open orders,
-positions, cooldowns, equity, the loss-limit anchors and the client-id sequence); in venue mode
+positions, cooldowns, equity, the loss-limit anchors, the client-id sequence and a streaming strategy's
+own state when it has ``snapshot``/``restore``); in venue mode
 :meth:`Recovery._reconcile` then asks the venue about every entry the journal holds as working: an
 entry older than its entry-timeout is never (re)sent (cancelled if it rests, closed as
 ``stale_intent`` if the venue never got it), fills the engine missed are applied, and positions the
@@ -39,6 +40,7 @@ class Recovery:
         if self.journal is None:
             return
         rec = self.journal.recover()
+        self._restore_stream(rec.state.get("stream"))
         if rec.empty:
             return
         self._seq = max(self._seq, rec.seq)
@@ -104,6 +106,28 @@ class Recovery:
         self.core.restore({"portfolio": portfolio, "symbols": syms})
         log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
                  len(rec.open_orders), len(rec.positions), len(rec.cooldowns), self.core.equity, self._seq)
+
+    def _save_stream(self) -> None:
+        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal."""
+        snap = getattr(self.stream, "snapshot", None) if self.stream is not None else None
+        if snap is None or self.journal is None:
+            return
+        try:
+            self.journal.set_state("stream", {"strategy": type(self.strategy).name, "state": snap()})
+        except Exception:
+            self.errors += 1
+            log.exception("streaming strategy state not saved")
+
+    def _restore_stream(self, saved) -> None:
+        restore = getattr(self.stream, "restore", None) if self.stream is not None else None
+        if restore is None or not isinstance(saved, dict) or saved.get("strategy") != type(self.strategy).name:
+            return
+        try:
+            restore(saved.get("state"))
+            log.info("streaming strategy %s restored from the journal", saved["strategy"])
+        except Exception:
+            self.errors += 1
+            log.exception("streaming strategy state not restored (it starts afresh)")
 
     def _stale(self, intent: OrderIntent, row: dict | None = None, now_ns: int | None = None) -> bool:
         """An entry decided longer than its symbol's ``entry-timeout`` ago (it must not be sent any more)."""
