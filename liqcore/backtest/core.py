@@ -32,11 +32,10 @@ import numpy as np
 from liqcore.config import Params
 from liqcore.types import SymbolRegistry, Venue
 
-_REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4, "trail": 5, "stop_price": 6,
-            "max_hold": 7, "signal_exit": 8, "replaced": 9}
-_EXIT_NAMES = {v: k for k, v in _REASONS.items()}
-#: the exits a venue-mode core can watch on the prints (see :attr:`StrategyCore.watch`)
-WATCHABLE = ("take_profit", "stop_loss", "trail", "stop_price")
+_REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4}
+# the execution model's exit reasons (liqcore._jit.sim.EXIT_NAMES; spelled out: importing it compiles)
+_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external", 5: "trail", 6: "stop_price",
+               7: "max_hold", 8: "signal_exit", 9: "replaced"}
 _STATUS_NAMES = ("flat", "pending", "resting", "open")
 _PORT_FIELDS = ("equity", "equity0", "day", "week", "day_start_equity", "week_start_equity")
 _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "entry_ns", "hold_deadline_ns",
@@ -48,6 +47,12 @@ _FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_pric
                  "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult")
 _SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac")  # may be negative (-1 = no such level)
 _SIDES = {"buy": 1, "long": 1, "sell": -1, "short": -1}
+
+
+# a venue-mode close reported by the live shell may carry any exit reason of the execution model
+_REASONS.update({name: code for code, name in _EXIT_NAMES.items()})
+#: the exits a venue-mode core can watch on the prints (see :attr:`StrategyCore.watch`)
+WATCHABLE = ("take_profit", "stop_loss", "trail", "stop_price")
 
 
 def _float(name: str, v) -> float:
@@ -192,8 +197,13 @@ class StrategyCore:
             raise ValueError(f"price: must be a positive finite number; got {price!r}")
         if self.mode == "venue":
             self._sim.step_price(self.st, sid, ts, price)
-            if self.st["status"][sid] == self._sim.OPEN:
-                return self._venue_watch(sid, ts, price)
+            if self.st["status"][sid] == self._sim.OPEN:  # (the exits the live shell closes at market)
+                due = self._venue_watch(sid, ts, price)
+                if due:
+                    return due
+            s = self.st[sid]
+            if s["status"] == self._sim.OPEN and ts >= s["hold_deadline_ns"]:
+                return [{"event": "hold_timeout_due", "symbol_idx": sid, "ts_ns": ts}]
             return []
         # the ledger always has a free row (see _room), so a close never overflows it
         bits = self._step_trade(self.st, self.port, self.par, sid, ts, price, self._ledger, self.counts)

@@ -184,7 +184,8 @@ class OrderManager:
                     and book.entry_status in ("pending", "new", "partially_filled"):
                 book.cancel_sent = True
                 self._spawn(self._cancel(sym, book.entry.client_id))
-            elif e["event"] in ("hold_timeout_due", "exit_due") and not book.closing and book.position_qty:
+            elif e["event"] in ("hold_timeout_due", "exit_due", "signal_exit_due") and not book.closing \
+                    and book.position_qty:
                 # the guide's option B: an exit the engine watches, closed at market (reduce-only)
                 self._seq += 1
                 book.closing = make_client_id(sym, self._seq)
