@@ -164,6 +164,13 @@ def _fill(value: Any, name: str) -> str:
     return s
 
 
+def _exits(value: Any, name: str) -> str:
+    s = str(value).strip().lower()
+    if s not in ("venue", "engine"):
+        raise ValueError(f"{name}: expected 'venue' or 'engine'; got {value!r}")
+    return s
+
+
 def _size(value: Any, name: str) -> float:
     return parse_fraction(value, name, signed=True)
 
@@ -258,6 +265,11 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("ping-interval", "ping_interval_ns", parse_duration, "5s", "heartbeat on every market-data socket", "feed", "DUR"),
     _Spec("stall-timeout", "stall_timeout_ns", parse_duration, "10s",
           "a feed socket silent this long is stalled: replaced, down from its last frame (> ping-interval)", "feed", "DUR"),
+    # live exits: the venue's own take-profit / stop-loss / trailing stop, or all watched by the engine
+    _Spec("exits", "exits", _exits, "venue",
+          "live exits: 'venue' (take-profit, stop-loss and trailing stop held by the venue where it has them; the "
+          "rest watched by the engine) or 'engine' (every exit watched by the engine and closed at market)",
+          "execution", "WHO"),
     # live shutdown
     _Spec("shutdown-timeout", "shutdown_timeout_ns", parse_duration, "5s",
           "on stop, time to cancel and confirm every working entry before exiting", "execution", "DUR"),
@@ -401,6 +413,7 @@ class Params:
     hours: tuple[int, int] | None = None
     ping_interval_ns: int = 5_000_000_000
     stall_timeout_ns: int = 10_000_000_000
+    exits: str = "venue"
     shutdown_timeout_ns: int = 5_000_000_000
     #: strategy parameters (``(field, value)`` pairs, sorted): each strategy's own vocabulary, read
     #: as attributes (``params.min_notional``); see :mod:`liqcore.strategies`

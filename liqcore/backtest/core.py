@@ -13,7 +13,8 @@ It holds the same state arrays as the backtest loop and calls the same Numba ste
 Paper mode (default) simulates fills on the trade prints.  Venue mode (``mode="venue"``) leaves fills
 to the venue: prints only update the reference price, and the live shell reports what happened with
 :meth:`external_entry_fill`, :meth:`external_close`, :meth:`external_reject` and
-:meth:`external_cancel`; ``on_trade`` then returns ``{"event": "hold_timeout_due"}`` when an open
+:meth:`external_cancel` (a new entry works at once: the venue decides a post-only rejection, not the
+core's arrival check); ``on_trade`` then returns ``{"event": "hold_timeout_due"}`` when an open
 position has passed its hold timeout.
 
 The live shell changes the state only through methods (each a thin wrapper over a Numba function on
@@ -46,6 +47,12 @@ _FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_pric
                  "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult")
 _SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac")  # may be negative (-1 = no such level)
 _SIDES = {"buy": 1, "long": 1, "sell": -1, "short": -1}
+
+
+# a venue-mode close reported by the live shell may carry any exit reason of the execution model
+_REASONS.update({name: code for code, name in _EXIT_NAMES.items()})
+#: the exits a venue-mode core can watch on the prints (see :attr:`StrategyCore.watch`)
+WATCHABLE = ("take_profit", "stop_loss", "trail", "stop_price")
 
 
 def _float(name: str, v) -> float:
@@ -117,6 +124,12 @@ class StrategyCore:
         self._last_ns: int = -(2**63)
         self._n = n
         self._step_trade = sim.step_trade
+        #: venue mode: the exits the core watches on the prints and reports as ``exit_due`` (the live shell
+        #: closes at market); the hold timeout, the signal's max hold and signal exits are always watched.
+        #: Empty (default): the venue holds take-profit, stop-loss, trailing stop and stop price.
+        self.watch: frozenset = frozenset()
+        #: per-symbol overrides of :attr:`watch` (symbol_idx -> exits), e.g. a position whose venue exits failed
+        self.watch_sym: dict[int, frozenset] = {}
 
     # ---- helpers -------------------------------------------------------------------------------
     def _sid(self, symbol_idx: int) -> int:
@@ -185,6 +198,10 @@ class StrategyCore:
             raise ValueError(f"price: must be a positive finite number; got {price!r}")
         if self.mode == "venue":
             self._sim.step_price(self.st, sid, ts, price)
+            if self.st["status"][sid] == self._sim.OPEN:  # (the exits the live shell closes at market)
+                due = self._venue_watch(sid, ts, price)
+                if due:
+                    return due
             s = self.st[sid]
             if s["status"] == self._sim.OPEN and ts >= s["hold_deadline_ns"]:
                 return [{"event": "hold_timeout_due", "symbol_idx": sid, "ts_ns": ts}]
@@ -247,6 +264,7 @@ class StrategyCore:
         base = {"symbol_idx": sid, "symbol": self.registry.symbol(sid), "ts_ns": ts, "cascade_id": cid}
         if r != sim.R_ORDER:
             return {"action": "none", "reason": sim.REASON_NAMES[r], **base}
+        self._venue_arrival(sid)
         st, par, port = self.st, self.par, self.port
         lim = float(st["limit_price"][sid])  # (column then row: ~0.5 us a read, the row's void ~1 us)
         long_ = st["side"][sid] > 0
@@ -298,6 +316,7 @@ class StrategyCore:
                     "working": int(s["status"]) != sim.OPEN}
         if r != sim.R_ORDER:
             return {"action": "none", "reason": sim.REASON_NAMES[r], **base}
+        self._venue_arrival(sid)
         s = self.st[sid]
         long_ = s["side"] > 0
         market = int(s["entry_kind"]) == sim.ENTRY_MARKET
@@ -325,6 +344,104 @@ class StrategyCore:
 
             self._step_signal = fast
         return r
+
+    def _venue_watch(self, sid: int, ts: int, price: float) -> list[dict]:
+        """Venue mode, an open position, a print: the exit that is due now, as the execution model decides
+        it on a print (time exits first, then the tightest stop before the take-profit), among the
+        watched ones.  ``hold_timeout_due`` for the run's hold timeout; ``exit_due`` with ``reason``
+        otherwise."""
+        sim = self._sim
+        s = self.st[sid]
+        due, why = int(s["hold_deadline_ns"]), int(s["hold_reason"])
+        if int(s["exit_due_ns"]) < due:
+            due, why = int(s["exit_due_ns"]), int(s["exit_due_reason"])
+        if ts >= due:
+            if why == sim.TIMEOUT:
+                return [{"event": "hold_timeout_due", "symbol_idx": sid, "ts_ns": ts}]
+            return [{"event": "exit_due", "symbol_idx": sid, "ts_ns": ts, "reason": _EXIT_NAMES.get(why, "external")}]
+        side = int(s["side"])
+        trail = float(s["trail"])
+        if trail > 0.0 and ((side > 0 and price > s["peak"]) or (side < 0 and price < s["peak"])):
+            s["peak"] = price
+        watch = self.watch_sym.get(sid, self.watch)
+        if not watch:
+            watch = ("stop_price",)
+        lvl, reason = math.nan, ""
+        cands = []
+        if "stop_loss" in watch:
+            cands.append((float(s["sl_price"]), "stop_loss"))
+        if "trail" in watch and trail > 0.0:
+            cands.append((float(s["peak"]) * (1.0 - side * trail), "trail"))
+        if "stop_price" in watch:
+            cands.append((float(s["stop_price"]), "stop_price"))
+        for v, r in cands:  # the tightest (ties: stop-loss, trail, stop price)
+            if v == v and v > 0 and (lvl != lvl or (side > 0 and v > lvl) or (side < 0 and v < lvl)):
+                lvl, reason = v, r
+        if lvl == lvl and ((side > 0 and price <= lvl) or (side < 0 and price >= lvl)):
+            return [{"event": "exit_due", "symbol_idx": sid, "ts_ns": ts, "reason": reason}]
+        if "take_profit" in watch:
+            tp = float(s["tp_price"])
+            touch = int(self.par["touch"][sid]) != 0
+            if tp == tp and tp > 0 and ((side > 0 and (price > tp or (touch and price == tp)))
+                                        or (side < 0 and (price < tp or (touch and price == tp)))):
+                return [{"event": "exit_due", "symbol_idx": sid, "ts_ns": ts, "reason": "take_profit"}]
+        return []
+
+    def entry_notional(self, symbol_idx: int) -> float:
+        """The quote notional the working entry of the symbol opens (fixed ``notional`` or size x equity,
+        times the signal's size multiplier), before the leverage cap."""
+        sid = self._sid(symbol_idx)
+        p = self.port[0]
+        base = float(p["notional"]) if float(p["notional"]) > 0 else float(p["equity"] * p["size"])
+        return base * float(self.st["size_mult"][sid])
+
+    def exit_fractions(self, symbol_idx: int) -> tuple[float, float]:
+        """``(take_profit, stop_loss)`` fractions from the fill of the symbol's working entry or position
+        (the signal's own or the symbol's parameters; 0 = none)."""
+        sid = self._sid(symbol_idx)
+        s, q = self.st[sid], self.par[sid]
+        tp, sl = float(s["tp_frac"]), float(s["sl_frac"])
+        tp = float(q["take_profit"]) if tp != tp else tp
+        sl = float(q["stop_loss"]) if sl != sl else sl
+        return (tp if tp > 0 else 0.0), (sl if sl > 0 else 0.0)
+
+    def exit_levels(self, symbol_idx: int) -> dict:
+        """The open position's exits as the execution model holds them: ``take_profit`` / ``stop_loss``
+        prices (None = none), ``trail`` (fraction, 0 = none), ``stop_price`` (None = none)."""
+        sid = self._sid(symbol_idx)
+        s = self.st[sid]
+        tp, sl, sp = float(s["tp_price"]), float(s["sl_price"]), float(s["stop_price"])
+        fin = (lambda x: x if (x == x and 0 < x < math.inf) else None)
+        return {"take_profit": fin(tp), "stop_loss": fin(sl), "trail": max(float(s["trail"]), 0.0),
+                "stop_price": fin(sp), "entry_price": float(s["entry_price"])}
+
+    def exit_notice(self, symbol_idx: int, ts_ns: int, tag: int, exit_code: int = 0) -> bool:
+        """A streaming strategy's exit notice (a SIGNAL_DTYPE row with direction 0 and skip_code
+        SKIP_EXIT): the position (or working entry) opened by the signal ``tag`` closes at the first
+        print at/after ``ts_ns`` + order-latency (taker), as the batch signal's ``exit_ns`` does.
+        Returns whether a position or entry of that tag was found."""
+        sid = self._sid(symbol_idx)
+        ts = self._seen(ts_ns)
+        s = self.st[sid]
+        if int(s["status"]) == self._sim.FLAT or int(s["cascade_id"]) != int(tag):
+            return False
+        due = ts + int(self.par["order_latency_ns"][sid])
+        if due < int(s["exit_due_ns"]):
+            s["exit_due_ns"] = due
+            s["exit_due_reason"] = self._sim.SIGNAL_EXIT
+            s["exit_code"] = int(exit_code)
+        return True
+
+    def _venue_arrival(self, sid: int) -> None:
+        """Venue mode: a new entry is working at once.  The venue, not the core, decides whether a
+        post-only entry is rejected on arrival (it answers with a rejection, reported through
+        :meth:`external_reject`); the core's arrival check on the last print would otherwise reject an
+        entry the venue accepted (and maybe partly filled) whenever a print crossed the limit before
+        the clock tick.  The entry timeout still runs from the decision."""
+        if self.mode == "venue":
+            st = self.st
+            if st["status"][sid] == self._sim.PENDING:
+                st["status"][sid] = self._sim.RESTING
 
     def on_funding(self, symbol_idx: int, ts_ns: int, rate: float) -> None:
         """A funding event: an open position pays ``side x rate`` of its notional (longs pay positive)."""

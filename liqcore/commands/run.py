@@ -5,6 +5,7 @@
     liqcore run --symbols ETHUSDT,SOLUSDT --replay synthetic --live          # the whole live path, offline
     liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
     liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
+    liqcore run --strategy cascade-fade --exits engine --journal s.sqlite --record rec/   # any strategy; the session kept
 
 Paper trading a ``--replay`` runs on the recording's receive times: decisions, cooldowns, entry and
 hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
@@ -60,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (a replay also stops when the recording ends)")
     p.add_argument("--journal", metavar="FILE", help="SQLite journal (default: liqcore-live.sqlite with --live)")
+    p.add_argument("--record", metavar="DIR", help="also record every frame the engine receives, with its receive "
+                   "time (what `liqcore journal --recording` replays through the fill model)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
     p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
     p.add_argument("--log", metavar="FILE", help="JSON log file (default: stderr)")
@@ -131,6 +134,9 @@ def build(args):
     from liqcore.live.runner import LiveRunner
 
     params = params_from_args(args)
+    from liqcore.live.engine import check_live_strategy
+
+    check_live_strategy(params)  # an unknown strategy or one without a streaming form: before anything starts
     symbols = _symbols(args.symbols)
     venue = args.venue.lower()
     stream_module(venue)
@@ -184,6 +190,10 @@ def build(args):
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
                     notional=notional, kill_switch=args.kill_switch)
     engine.replay_clock = replay_clock
+    if args.record:
+        from liqcore.live.recorder import Recorder
+
+        engine.recorder = Recorder(args.record)
     if args.seed_history:
         from pathlib import Path
 
@@ -250,6 +260,8 @@ def run(args) -> int:
         finally:
             if engine.journal is not None:
                 engine.journal.close()
+            if engine.recorder is not None:
+                engine.recorder.close()
             if fake_thread is not None:
                 fake_thread.stop()
     finally:

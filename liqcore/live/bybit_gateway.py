@@ -558,6 +558,32 @@ class BybitGateway(GatewayCallbacks):
             return None
         return done()
 
+    #: the venue holds a trailing stop on the position (``set_trading_stop(trailing=...)``)
+    native_trailing = True
+
+    async def set_trading_stop(self, symbol: str, take_profit: float | None = None, stop_loss: float | None = None,
+                               trailing: float | None = None) -> None:
+        """The open position's venue-native exits (``/v5/position/trading-stop``, full position, Market
+        orders triggered by the last price): ``take_profit`` / ``stop_loss`` prices (on the grid already) and
+        a ``trailing`` stop distance in price units, rounded down to the tick (None: not set).  Raises
+        GatewayError when the venue refuses or cannot be reached."""
+        inst = self.instrument(symbol)
+        kw: dict = {}
+        if take_profit:
+            kw["take_profit"] = inst.price_str(take_profit)
+        if stop_loss:
+            kw["stop_loss"] = inst.price_str(stop_loss)
+        if trailing:
+            step = inst.tick_size
+            dist = max(step, math.floor(trailing / step + 1e-9) * step)
+            kw["trailing_stop"] = inst.price_str(dist)
+        if not kw:
+            return
+        try:
+            await self.rest.set_trading_stop(self.category, symbol, **kw)
+        except (BybitAPIError, BybitTransportError) as exc:
+            raise GatewayError(f"bybit trading-stop {symbol}: {exc}") from None
+
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         """Market-close ``symbol``'s position (reduce-only) with ``client_id`` as its orderLinkId."""
         try:

@@ -1,12 +1,13 @@
 """Rich live dashboard of the runner: per symbol threshold (or its warm-up: liquidations seen of the
 ``min-history`` needed), recent cascades, orders, position, PnL; fills split into entry and exit fills;
-caught errors, loss-limit and halt states; feed health and coverage. Redrawn by a timer at a few Hz from a snapshot dict, never per frame."""
+caught errors, loss-limit and halt states; feed health and coverage; the go-live checklist (cascades per
+day per symbol, fill rate, win rate, reaction time, the fee charged beside the fee model). Redrawn by a timer at a few Hz from a snapshot dict, never per frame."""
 from __future__ import annotations
 
 import asyncio
 import time
 
-__all__ = ["Dashboard", "render"]
+__all__ = ["Dashboard", "render", "checklist_table"]
 
 
 def _fmt(x, spec=",.2f", none="-"):
@@ -76,7 +77,33 @@ def render(snap: dict):
     for d in snap.get("recent", [])[-8:]:
         recent.add_row(time.strftime("%H:%M:%S", time.gmtime(d.get("ts_ns", 0) / 1e9)), d.get("symbol", ""),
                        d.get("dominant", ""), d.get("action", ""), d.get("detail", ""))
-    return Group(head, feeds, syms, recent)
+    checks = checklist_table(snap.get("checklist"))
+    return Group(head, feeds, syms, recent, *([checks] if checks is not None else []))
+
+
+def checklist_table(ck: dict | None):
+    """The go-live checklist panel: cascades per day per symbol, fill rate, win rate, reaction time, the fee
+    charged beside the fee model (see ``Engine.checklist``); None without figures."""
+    if not ck:
+        return None
+    from rich.table import Table
+
+    t = Table(title="go-live checklist", expand=True)
+    t.add_column("item")
+    t.add_column("value")
+    per = ck.get("cascades_per_day") or {}
+    t.add_row("cascades / day", ", ".join(f"{s} {_fmt(n, '.1f')}" for s, n in per.items()) or "-")
+    fr = ck.get("fill_rate")
+    t.add_row("fill rate", "-" if fr is None else f"{100 * fr:.1f}% ({ck.get('filled', 0)} of {ck.get('entries', 0)})")
+    wr = ck.get("win_rate")
+    t.add_row("win rate", "-" if wr is None else f"{100 * wr:.1f}% of {ck.get('trades', 0)} trades")
+    rx = ck.get("reaction_ms") or {}
+    t.add_row("reaction", "-" if not rx.get("n") else
+              f"p50 {_fmt(rx.get('p50'), '.1f')} ms  p99 {_fmt(rx.get('p99'), '.1f')} ms  (n={rx['n']})")
+    for side, f in (ck.get("fees") or {}).items():
+        t.add_row(f"{side} fee", f"charged {_fmt(f.get('bps'), '.2f')} bps on {f.get('fills', 0)} fills, "
+                                 f"model {_fmt(f.get('model_bps'), '.2f')} bps")
+    return t
 
 
 class Dashboard:

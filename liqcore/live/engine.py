@@ -5,6 +5,15 @@
     decisions = eng.on_frame("bybit", frame_bytes, time.time_ns())    # synchronous core
     await eng.start()                                                  # inside a running loop: orders go out
 
+The engine wires the feeds to the strategy; two parts do the rest: :class:`liqcore.live.orders.OrderManager`
+(the order lifecycle and its journal rows) and :class:`liqcore.live.recovery.Recovery` (restore from the
+journal, reconcile with the venue).  The strategy is ``params.strategy`` (or ``strategy=``): the guide's
+``cascade-mm`` decides on the detector's records (below); any other strategy runs in its streaming form
+(``strategy.stream(params, registry)``), whose signals go through the same strategy core
+(:meth:`StrategyCore.on_signal`; exit notices close the position of their tag).  ``params.exits``: with a
+venue gateway, ``venue`` leaves take-profit, stop-loss and (Bybit) the trailing stop to the venue and
+watches the rest; ``engine`` watches every exit and closes at market, reduce-only.
+
 The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
 -> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
 mixed, hours, loss limits, max symbols, reference price: the only risk checks) behind the kill switch
@@ -32,19 +41,21 @@ client-id sequence are restored by :meth:`start`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import math
 import os
-import secrets as _secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 
 from liqcore.config import Params
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate  # noqa: F401
 from liqcore.live.metrics import Metrics
+from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
+from liqcore.live.recovery import Recovery
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
 
@@ -59,44 +70,8 @@ _LIQUIDATION = int(Kind.LIQUIDATION)
 _RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
 _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
+_SKIP_EXIT = 2  # a streamed exit notice: direction 0, skip_code SKIP_EXIT, the tag of the position to close
 _EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
-
-_RAND: list[str] = []
-_RAND_PID = [0]
-
-
-def _rand6() -> str:
-    """Six random hex digits from the OS CSPRNG, drawn 256 at a time (one ``urandom`` per 256 ids; a
-    forked process draws its own)."""
-    pid = os.getpid()
-    if not _RAND or _RAND_PID[0] != pid:
-        raw = _secrets.token_bytes(3 * 256)
-        _RAND[:] = [raw[i:i + 3].hex() for i in range(0, len(raw), 3)]
-        _RAND_PID[0] = pid
-    return _RAND.pop()
-
-
-def _rand_topup(low: int = 64) -> None:
-    """Refill the random-suffix pool ahead of use (off the order path: the engine's warm path)."""
-    pid = os.getpid()
-    if _RAND_PID[0] != pid:
-        _RAND.clear()  # a forked process never reuses its parent's draws
-    if len(_RAND) < low:
-        raw = _secrets.token_bytes(3 * 256)
-        _RAND[:0] = [raw[i:i + 3].hex() for i in range(0, len(raw), 3)]  # pop() takes from the end
-        _RAND_PID[0] = pid
-
-
-def make_client_id(symbol: str, seq: int) -> str:
-    """A short unique orderLinkId: ``lc-<base>-<seq>-<rand>`` (<= 36 chars)."""
-    base = symbol.upper()
-    for q in ("USDT", "USDC", "USD"):
-        if base.endswith(q) and len(base) > len(q):
-            base = base[: -len(q)]
-            break
-    cid = f"lc-{base[:10]}-{int(seq)}-{_rand6()}"
-    return cid[:36]
-
 
 @dataclass
 class Decision:
@@ -125,23 +100,6 @@ class Decision:
                                            "reason", "side", "price", "qty", "take_profit", "stop_loss", "ref_price",
                                            "client_id")}
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
-
-
-@dataclass
-class _Book:
-    """The engine's view of one traded symbol (orders and position as the gateway reports them)."""
-
-    entry: OrderIntent | None = None
-    entry_status: str = ""
-    position_qty: float = 0.0  # signed base qty (+ long)
-    entry_price: float = 0.0
-    entry_ns: int = 0
-    closing: str = ""  # client_id of a market close in flight
-    cancel_sent: bool = False
-    realized: float = 0.0
-    trades: int = 0
-    last_cascade: str = ""
-    recent: list = field(default_factory=list)
 
 
 _REC_FIELDS = CASCADE_DTYPE.names
@@ -174,7 +132,29 @@ def _record_dict(rec, registry: SymbolRegistry, names: dict | None = None) -> di
     }
 
 
-class Engine:
+def open_stream(strategy, params: Params, registry: SymbolRegistry):
+    """The streaming form of ``strategy`` (``strategy.stream(params, registry)``); a strategy without one is a
+    ValueError naming it (checked before anything starts)."""
+    make = getattr(strategy, "stream", None)
+    try:
+        stream = make(params, registry) if make is not None else None
+    except NotImplementedError:
+        stream = None
+    if stream is None or not callable(getattr(stream, "on_event", None)):
+        raise ValueError(f"strategy {type(strategy).name}: has no streaming form, so it cannot run live")
+    return stream
+
+
+def check_live_strategy(params: Params) -> None:
+    """Raise ValueError (one line) unless ``params.strategy`` can run live."""
+    from liqcore.backtest.run import resolve_strategy
+
+    obj, p = resolve_strategy(None, params)
+    if not Engine._is_guide(obj):
+        open_stream(obj, p, SymbolRegistry())
+
+
+class Engine(OrderManager, Recovery):
     """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
     ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
     quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
@@ -188,12 +168,16 @@ class Engine:
                  symbols: Iterable[str] | None = None, equity: float = 10_000.0, notional: float | None = None,
                  instruments: dict | None = None, risk=None, kill_switch: str | os.PathLike | None = None,
                  metrics: Metrics | None = None, detector=None, on_update: Callable[[OrderUpdate], None] | None = None,
-                 features: Iterable[str] | None = None):
+                 features: Iterable[str] | None = None, strategy=None):
         from liqcore.backtest.core import StrategyCore
         from liqcore.live.paper import PaperGateway
         from liqcore.live.risk import KillSwitch, RiskView
 
-        self.params = params if params is not None else Params()
+        from liqcore.backtest.run import resolve_strategy
+
+        # the strategy (``params.strategy``; a name, a Strategy class or instance may also be given as
+        # ``strategy=``): its defaults apply to the shared parameters the user did not set
+        self.strategy, self.params = resolve_strategy(strategy, params if params is not None else Params())
         if isinstance(venues, str):
             venues = [v for v in venues.split(",") if v.strip()]
         self.venues = [Venue.parse(v).name.lower() for v in venues]
@@ -219,6 +203,23 @@ class Engine:
         self.paper = isinstance(self.gateway, PaperGateway)
         self.core = StrategyCore(self.params, [f"{v}:{s}" for v, s in self.traded], equity=float(equity),
                                  mode="paper" if self.paper else "venue")
+        #: who watches the exits in venue mode: "venue" (take-profit, stop-loss and, where the gateway has one,
+        #: the trailing stop held by the venue) or "engine" (every exit watched here and closed at market)
+        self.exits = self.params.exits
+        if not self.paper:
+            watch = {"stop_price"}
+            if self.exits == "engine":
+                watch |= {"take_profit", "stop_loss", "trail"}
+            elif not getattr(self.gateway, "native_trailing", False):
+                watch.add("trail")
+            self.core.watch = frozenset(watch)
+        # the strategy's streaming form (every strategy but the guide's cascade-mm, which runs on the
+        # detector's records directly: the same signals, decided by the core's cascade step)
+        self.stream = None
+        self._stream_detector = False
+        if not self._is_guide(self.strategy):
+            self.stream = open_stream(self.strategy, self.params, self.registry)
+            self._stream_detector = bool(getattr(self.stream, "uses_detector", type(self.strategy).uses_detector))
         # registry id -> core index, and symbol name -> (sid, core index)
         self._core_idx: dict[int, int] = {}
         self._by_symbol: dict[str, tuple[int, int]] = {}
@@ -275,10 +276,17 @@ class Engine:
         self.halts = 0
         self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
         self.fill_kinds = {"entry": 0, "exit": 0}
+        #: the go-live checklist, live (see :meth:`checklist`): confirmed cascades per symbol, entries sent and
+        #: filled, trades and wins, reaction times (ms, the last 1000), fees charged and filled notional
+        self.checks: dict = {"cascades": {}, "entries": 0, "filled": 0, "trades": 0, "wins": 0,
+                             "reaction_ms": collections.deque(maxlen=1000),
+                             "fees": {"maker": [0.0, 0.0, 0], "taker": [0.0, 0.0, 0]}, "since_ns": time.time_ns()}
         self._liq_seen: dict[int, int] = {}  # liquidations seen per traded symbol id (threshold warm-up)
         #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
         #: the replayed receive times instead of the wall clock
         self.replay_clock = None
+        #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
+        self.recorder = None
         self._last_event_ns = 0  # latest ts_event seen (detector clock)
         self._last_event_wall = 0  # wall time when it was seen
         self._started = False
@@ -410,11 +418,19 @@ class Engine:
         if self.replay_clock is not None:  # a replay: the frame's recorded receive time
             recv = self.replay_clock.stamp(frame, recv)
         self.frames[venue] = self.frames.get(venue, 0) + 1
+        if self.recorder is not None:  # the session's frames with their receive times (liqcore journal --recording)
+            self.recorder.write_frame(venue, frame, recv)
         dec = self._decoders.get(venue) or self.decoder(venue)
         ev = dec.feed(frame, recv)
         if not len(ev):
             return []
         return self.on_events(ev)
+
+    @staticmethod
+    def _is_guide(obj) -> bool:
+        from liqcore.strategies.cascade_mm import CascadeMM
+
+        return type(obj) is CascadeMM
 
     def on_events(self, events: np.ndarray) -> list[Decision]:
         """Process EVENT_DTYPE rows in order; returns the decisions they caused."""
@@ -426,6 +442,8 @@ class Engine:
         self.events += n
         if self.features is not None:
             self.features.on_events(events)
+        if self.stream is not None:
+            return self._stream_events(events)
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
@@ -472,6 +490,97 @@ class Engine:
         if held:
             self._flush_held()
         return out
+
+    def _stream_events(self, events: np.ndarray) -> list[Decision]:
+        """A streaming strategy: per event, the detector (records for the strategy when it uses them), the
+        strategy's ``on_event``, its ``before`` signals to the core, the event (a print: the execution model's
+        fills and exits), then its ``after`` signals -- the backtest's order of processing."""
+        out: list[Decision] = []
+        det = self.detector
+        core_idx = self._core_idx
+        skew = self.params.max_clock_skew_ns
+        stream = self.stream
+        feed_records = self._stream_detector
+        core = self.core
+        for k, (ts, tr, price, qty, sid, side, kind, venue, _flags) in enumerate(events.tolist()):
+            if ts - tr > skew and tr >= _RECV_MIN:
+                self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
+                continue
+            recs = ()
+            try:
+                nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
+            except ValueError as exc:
+                reason = str(exc).split(":", 1)[0] or "invalid"
+                self.rejects[reason] = self.rejects.get(reason, 0) + 1
+                nrec = 0
+            else:
+                if ts > self._last_event_ns:
+                    self._last_event_ns = ts
+                    self._last_event_wall = tr
+            if nrec:
+                recs = det.last_records()
+                for rec in recs:
+                    self._on_record(rec, decide=False)
+            before, after = stream.on_event(events[k], recs if feed_records else ())
+            for g in before:
+                d = self._on_signal(g)
+                if d is not None:
+                    out.append(d)
+            if kind == _TRADE:
+                ci = core_idx.get(sid)
+                if ci is not None and price > 0 and price == price:
+                    self._core_events(core.on_trade(ci, tr, price))
+            elif kind == _FUNDING:
+                ci = core_idx.get(sid)
+                if ci is not None and price == price:
+                    core.on_funding(ci, tr, price)
+            elif kind == _LIQUIDATION and sid in core_idx:
+                self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
+            for g in after:
+                d = self._on_signal(g)
+                if d is not None:
+                    out.append(d)
+        return out
+
+    def _on_signal(self, g) -> Decision | None:
+        """One streamed signal (a SIGNAL_DTYPE row with the engine's symbol ids): an exit notice closes the
+        position of its tag; an entry signal goes through the shell's checks (kill switch, halt) and the
+        core's (the execution model's portfolio rules) and becomes an order."""
+        sid = int(g["symbol_id"])
+        ci = self._core_idx.get(sid)
+        ts = int(g["ts_ns"])
+        direction = int(g["direction"])
+        if direction == 0 and int(g["skip_code"]) == _SKIP_EXIT:
+            if ci is not None:
+                # paper: the core closes at the first print at/after ts + order-latency; venue mode: the core
+                # reports it due on that print and the engine closes at market
+                self.core.exit_notice(ci, ts, int(g["tag"]), int(g["exit_code"]))
+            return None
+        try:
+            venue, sym = self.registry.lookup(sid)
+            vname = venue.name.lower()
+        except (IndexError, ValueError):
+            vname, sym = "?", "?"
+        dom = "long" if direction > 0 else ("short" if direction < 0 else "none")
+        d = Decision(vname, sym, sid, int(g["tag"]), ts, dom, "none")
+        if ci is None:
+            d.reason = "not_traded"
+        elif self.kill_switch.killed:
+            d.reason = "kill_switch"
+        elif self.halted:
+            d.reason = "halted"
+        else:
+            row = np.array(g, dtype=g.dtype).reshape(1).copy()
+            row["symbol_id"] = ci
+            res = self.core.on_signal(row)
+            if res["action"] != "order":
+                d.reason = res.get("reason", "none")
+            else:
+                self._make_order(d, res, ci)
+        if d.reason in ("kill_switch", "halted"):
+            self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
+        self._emit_decision(d)
+        return d
 
     def feature(self, name: str, symbol: str | None = None, t_ns: int | None = None) -> float | None:
         """The value of a feature named at construction (``Engine(features=[...])``) for ``symbol`` at
@@ -555,10 +664,13 @@ class Engine:
             ev_now = self._last_event_ns + max(0, now - self._last_event_wall)
             if self.detector.tick(ev_now):
                 for rec in self.detector.last_records():
-                    self._on_record(rec)
+                    self._on_record(rec, decide=self.stream is None)
                     out.append(_record_dict(rec, self.registry))
         if self._held:
             self._flush_held()
+        if self.stream is not None:  # signals decided by now that no event revealed (a bar close on a quiet feed)
+            for g in self.stream.on_clock(now):
+                self._on_signal(g)
         self._core_events(self.core.on_clock(now))
         if self.journal is not None:
             self.journal.maybe_flush()
@@ -588,18 +700,19 @@ class Engine:
             for fn, arg in q:
                 fn(arg)
 
-    def _on_record(self, rec) -> Decision | None:
+    def _on_record(self, rec, decide: bool = True) -> Decision | None:
         info = _record_dict(rec, self.registry, self._names)
         book = self.books.get(info["symbol"]) if info["symbol_id"] in self._core_idx else None
         if info["record"] == "confirmed":
             self.cascades += 1
+            self.checks["cascades"][info["symbol"]] = self.checks["cascades"].get(info["symbol"], 0) + 1
             if book is not None:
                 book.last_cascade = f"{info['dominant']} {info['n_large']} large"
         if self._deferring():
             self._defer(self._record_books, info)
         else:
             self._record_books(info)
-        if info["record"] != "confirmed":
+        if info["record"] != "confirmed" or not decide:
             return None
         return self._decide(rec, info)
 
@@ -646,63 +759,6 @@ class Engine:
         self._emit_decision(d)
         return d
 
-    def _make_order(self, d: Decision, res: dict, ci: int) -> None:
-        side = res["side"]
-        try:
-            inst = self.instrument(d.symbol)
-        except ValueError:
-            self.core.external_reject(ci, d.ts_ns)
-            d.reason = "no_instrument"
-            return
-        price = inst.round_price(res["price"], side)
-        notional = self.notional if self.notional is not None else float(res["notional"])
-        qty = inst.order_qty(notional, price)
-        if qty <= 0:
-            self.core.external_reject(ci, d.ts_ns)
-            d.reason = "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional"
-            return
-        # TP/SL from the rounded entry price (the fill price of a maker limit entry)
-        sp = self._sym_params.get(d.symbol)
-        if sp is None:
-            sp = self._sym_params[d.symbol] = self.params.for_symbol(d.symbol)
-        tp_frac, sl_frac = sp.take_profit, sp.stop_loss
-        if side == "buy":
-            tp, sl = inst.round_price(price * (1 + tp_frac), "sell"), inst.round_price(price * (1 - sl_frac), "buy")
-        else:
-            tp, sl = inst.round_price(price * (1 - tp_frac), "buy"), inst.round_price(price * (1 + sl_frac), "sell")
-        self._seq += 1
-        cid = make_client_id(d.symbol, self._seq)
-        intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=price, client_id=cid, post_only=True,
-                             take_profit=tp, stop_loss=sl, kind="entry", order_type="limit", decision_ns=d.ts_ns,
-                             meta={"cascade_id": d.cascade_id, "ref_price": res["ref_price"], "venue": d.venue})
-        d.action, d.side, d.price, d.qty, d.take_profit, d.stop_loss = "order", side, price, qty, tp, sl
-        d.ref_price, d.client_id, d.intent = float(res["ref_price"]), cid, intent
-        book = self.books[d.symbol]
-        book.entry, book.entry_status, book.cancel_sent = intent, "pending", False
-        # the core works the order at the venue's grid price (paper fills happen at the rounded limit)
-        self.core.amend_entry(ci, price)
-        j = self.journal
-        if self.paper:  # the paper venue is in-process: acknowledged at once, no loop needed
-            if j is not None:
-                j.intent(intent, d.ts_ns, seq=self._seq)
-            self.orders += 1
-            self.metrics.inc("liqcore_orders_total", kind=intent.kind)
-            self.gateway.register(intent)
-            return
-        if j is None:
-            self._submit(intent, d.ts_ns)
-        elif hasattr(j, "intent_ahead"):
-            # write-ahead: durable (intent log) before anything is sent; its SQLite rows are queued right after
-            # the send on this stack (no journal use in between: the gateway only reports from the loop)
-            token = j.intent_ahead(intent, d.ts_ns, seq=self._seq)
-            try:
-                self._submit(intent, d.ts_ns)
-            finally:
-                j.intent_rows(token)
-        else:
-            j.intent(intent, d.ts_ns, seq=self._seq)
-            self._submit(intent, d.ts_ns)
-
     def _emit_decision(self, d: Decision) -> None:
         self.decisions.append(d)
         if len(self.decisions) > 1000:
@@ -732,257 +788,6 @@ class Engine:
                 self.errors += 1
                 log.exception("on_decision callback failed")
 
-    # ------------------------------------------------------------------ the core's events
-    def _core_events(self, events: list[dict]) -> None:
-        if not events:
-            return
-        if self.paper:
-            self.gateway.apply(events)
-            return
-        for e in events:  # venue mode: the venue fills; the core asks for cancels and closes
-            sym = self.core.symbol(e["symbol_idx"])
-            book = self.books[sym]
-            if e["event"] in ("cancelled", "rejected") and book.entry is not None and not book.cancel_sent \
-                    and book.entry_status in ("pending", "new", "partially_filled"):
-                book.cancel_sent = True
-                self._spawn(self._cancel(sym, book.entry.client_id))
-            elif e["event"] == "hold_timeout_due" and not book.closing and book.position_qty:
-                self._seq += 1
-                book.closing = make_client_id(sym, self._seq)
-                if self.journal is not None:
-                    self.journal.set_state("seq", self._seq)
-                self._spawn(self._close(sym, book.closing))
-
-    def _account_exit(self, ex: dict) -> None:
-        """A closed trade (the core's ledger row): equity, loss limits, cooldown, journal."""
-        sym = ex["symbol"]
-        book = self.books.get(sym)
-        ts = int(ex["exit_ns"])
-        pnl = float(ex["pnl"])
-        if book is not None:
-            book.realized += pnl
-            book.trades += 1
-            book.entry, book.entry_status, book.position_qty, book.closing = None, "", 0.0, ""
-        self.metrics.set("liqcore_equity", self.core.equity)
-        if self.journal is not None:
-            self.journal.note("trade", ex, ts, key=sym)
-            self.journal.position(sym, None, ts)
-            self.journal.cooldown(sym, self.core.position(self._by_symbol[sym][1])["cooldown_until_ns"], ts)
-            self.journal.equity(self.core.equity, ts, f"{sym} {ex['exit_reason']}")
-            self._save_anchors()
-
-    # ------------------------------------------------------------------ gateway reports
-    def _on_update(self, u: OrderUpdate) -> None:
-        if self._books_q:
-            self._run_books()
-        self.metrics.inc("liqcore_order_updates_total", status=u.status)
-        if self.journal is not None:
-            self.journal.order_update(u, u.ts_ns or time.time_ns())
-        book = self.books.get(u.symbol)
-        if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
-            if book.entry_status not in ("filled", "cancelled", "rejected") and \
-                    (u.status != "pending" or book.entry_status in ("", "pending")):
-                book.entry_status = u.status
-            if u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
-                if not self.paper:
-                    sid, ci = self._by_symbol[u.symbol]
-                    if u.status == "rejected":
-                        self.core.external_reject(ci, u.ts_ns or time.time_ns())
-                    else:  # cancelled (timeout, operator) or deactivated: an unfilled entry, not a reject
-                        self.core.external_cancel(ci, u.ts_ns or time.time_ns())
-                book.entry, book.entry_status = None, ""
-        if self.on_update is not None:
-            try:
-                self.on_update(u)
-            except Exception:
-                self.errors += 1
-                log.exception("on_update callback failed")
-
-    def _on_fill(self, f: Fill) -> None:
-        if self._books_q:
-            self._run_books()
-        if self.journal is not None and not self.journal.fill(f, f.ts_ns or time.time_ns()):
-            return  # already journaled (a redelivered execution)
-        self.fills += 1
-        self.fill_kinds["entry" if f.kind == "entry" else "exit"] += 1
-        self.metrics.inc("liqcore_fills_total", kind=f.kind)
-        book = self.books.get(f.symbol)
-        if book is not None:
-            ts = f.ts_ns or time.time_ns()
-            sid, ci = self._by_symbol[f.symbol]
-            signed = f.qty if f.side == "buy" else -f.qty
-            if f.kind == "entry":
-                first = book.position_qty == 0
-                book.position_qty += signed
-                book.entry_price, book.entry_ns = f.price, ts
-                if not self.paper and first:
-                    self.core.external_entry_fill(ci, ts, f.price)
-                if first and book.entry is not None and book.entry.client_id == f.client_id:
-                    # the core manages the position the venue holds: its grid TP/SL and its size
-                    try:
-                        self.core.set_exit_levels(ci, book.entry.take_profit or None, book.entry.stop_loss or None,
-                                                  notional=abs(book.position_qty) * f.price or None)
-                    except ValueError as exc:  # levels on the wrong side of the fill: the core keeps its own
-                        log.warning("%s: venue TP/SL not taken over (%s)", f.symbol, exc)
-                if self.journal is not None:
-                    p = self.core.position(ci)
-                    self.journal.position(f.symbol, {
-                        "side": f.side, "qty": abs(book.position_qty), "entry_price": f.price, "entry_ns": ts,
-                        "client_id": f.client_id, "take_profit": p.get("take_profit"), "stop_loss": p.get("stop_loss"),
-                        "hold_deadline_ns": p.get("hold_deadline_ns"),
-                        "notional": p.get("notional"), "intent": book.entry}, ts)
-            else:
-                book.position_qty += signed
-                if not self.paper and abs(book.position_qty) <= 1e-12 * max(1.0, abs(f.qty)):
-                    book.position_qty = 0.0
-                    ex = self.core.external_close(ci, ts, f.price, _EXIT_REASON.get(f.kind, "external"))
-                    if ex is not None:
-                        self._account_exit(ex)
-        if self.on_fill is not None:
-            try:
-                self.on_fill(f)
-            except Exception:
-                self.errors += 1
-                log.exception("on_fill callback failed")
-
-    # ------------------------------------------------------------------ asynchronous dispatch
-    def attach(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Send intents as tasks on ``loop`` (default: the running loop) from now on."""
-        self._loop = loop or asyncio.get_running_loop()
-        if self.pending:
-            pend, self.pending = self.pending, []
-            for intent, recv in pend:
-                self._spawn(self._send(intent, recv))
-
-    def _submit(self, intent: OrderIntent, recv_ns: int) -> None:
-        """Hand a journaled intent to the gateway: written at once on this stack when the gateway can
-        (``send_now``: idle create connection, free rate-limit slot), otherwise by a task; without a loop
-        it waits in :attr:`pending`."""
-        loop = self._loop
-        if loop is None or loop.is_closed() or self._closing:  # (shutting down: journaled, never sent)
-            self.pending.append((intent, recv_ns))
-            return
-        send_now = getattr(self.gateway, "send_now", None)
-        sent = send_now(intent) if send_now is not None and loop.is_running() and not self._stopping else None
-        if sent is None:
-            self._spawn(self._send(intent, recv_ns))
-            return
-        # written: the task that reads the answer (same handling as place) starts when the answer is in
-        self._inflight.add(sent)
-        sent.fut.add_done_callback(lambda _f, i=intent, r=recv_ns, s=sent: self._answered(i, r, s))
-        self._defer(self._count_order, (intent, recv_ns, sent.written_ns))
-
-    def _count_order(self, item: tuple) -> None:
-        intent, recv_ns, sent_ns = item
-        if recv_ns:
-            self.metrics.observe("liqcore_reaction_seconds", (sent_ns - recv_ns) / 1e9)
-        self.orders += 1
-        self.metrics.inc("liqcore_orders_total", kind=intent.kind)
-
-    def _answered(self, intent: OrderIntent, recv_ns: int, sent) -> None:
-        self._inflight.discard(sent)
-        if self._stopping:  # shut down with the answer unread: the journal holds it pending (queried at start)
-            log.warning("order %s: create answer not read before shutdown", intent.client_id)
-            conn = getattr(sent, "conn", None)
-            if conn is not None:
-                conn.close()
-            return
-        self._spawn(self._send(intent, recv_ns, sent))
-
-    def _spawn(self, coro) -> asyncio.Task | None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            coro.close()
-            return None
-        t = loop.create_task(coro)
-        self.tasks.add(t)
-        t.add_done_callback(self.tasks.discard)
-        return t
-
-    async def dispatch(self, intent: OrderIntent | None = None) -> list[OrderUpdate]:
-        """Send ``intent`` now (or every pending intent) and return the gateway's answers."""
-        items = [(intent, intent.decision_ns)] if intent is not None else self.pending
-        if intent is None:
-            self.pending = []
-        return [await self._send(i, r) for i, r in items]
-
-    async def _send(self, intent: OrderIntent, recv_ns: int, sent=None) -> OrderUpdate:
-        """Place ``intent`` (or, with ``sent``, read the answer of its create already written by the
-        gateway's ``send_now``) and report the outcome; an unconfirmed create is queried until known."""
-        if sent is None:  # (a create written by send_now is counted by _count_order)
-            self._count_order((intent, recv_ns, time.time_ns()))
-        try:
-            u = await (self.gateway.place(intent) if sent is None else self.gateway.place(intent, sent=sent))
-        except GatewayError as exc:
-            # the venue could not be asked whether the order exists: the symbol stays busy (status
-            # "unknown") until a later query answers; nothing is sent again under another id
-            self.errors += 1
-            log.error("order %s not confirmed: %s", intent.client_id, exc)
-            book = self.books.get(intent.symbol)
-            if book is not None and book.entry is not None and book.entry.client_id == intent.client_id:
-                book.entry_status = "unknown"
-            t = self._spawn(self._resolve_unknown(intent))
-            if t is not None:
-                self._unknown_tasks.add(t)
-                t.add_done_callback(self._unknown_tasks.discard)
-            return OrderUpdate(intent.client_id, "pending", intent.symbol, reason=f"unknown: {exc}",
-                               kind=intent.kind, ts_ns=time.time_ns())
-        if not self.paper:
-            self._on_update(u)
-        return u
-
-    async def _resolve_unknown(self, intent: OrderIntent, delays=(0.5, 1, 2, 5, 10, 30)) -> None:
-        """Ask the venue about an order whose create could not be confirmed, until it answers."""
-        for delay in (*delays, *([60.0] * 60)):
-            await asyncio.sleep(delay)
-            try:
-                u = await self.gateway.query(intent.symbol, intent.client_id)
-            except GatewayError as exc:
-                log.warning("order %s still unknown: %s", intent.client_id, exc)
-                continue
-            if u is None:  # the venue answered: it has no such order
-                u = OrderUpdate(intent.client_id, "rejected", intent.symbol, reason="not_at_venue",
-                                kind=intent.kind, ts_ns=time.time_ns())
-            book = self.books.get(intent.symbol)
-            if book is not None and book.entry_status == "unknown":
-                book.entry_status = "pending"
-            self._on_update(u)
-            return
-
-    async def _cancel(self, symbol: str, client_id: str) -> None:
-        try:
-            u = await self.gateway.cancel(symbol, client_id)
-        except GatewayError as exc:
-            log.error("cancel %s failed: %s", client_id, exc)
-            book = self.books.get(symbol)
-            if book is not None:
-                book.cancel_sent = False  # try again on the next clock tick
-            return
-        if not self.paper:
-            self._on_update(u)
-
-    async def _close(self, symbol: str, client_id: str) -> None:
-        try:
-            u = await self.gateway.close_position(symbol, client_id)
-        except GatewayError as exc:
-            log.error("close %s failed: %s", symbol, exc)
-            self.books[symbol].closing = ""
-            return
-        if u.status == "rejected":
-            self.books[symbol].closing = ""
-
-    async def drain(self, timeout: float | None = 10.0) -> None:
-        """Wait for the in-flight gateway calls (and the answers of creates already written)."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while self.tasks or self._inflight:
-            waiting = [*self.tasks, *(s.fut for s in self._inflight)]
-            left = None if deadline is None else deadline - loop.time()
-            if left is not None and left <= 0:
-                break
-            await asyncio.wait(waiting, timeout=left)
-            await asyncio.sleep(0)  # answered creates start their reading task on the next loop step
-
     # ------------------------------------------------------------------ lifecycle
     async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
@@ -1003,6 +808,7 @@ class Engine:
                 except (GatewayError, TypeError, ValueError) as exc:
                     log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
         if self.journal is not None:
+            self.journal.note("session", self.session_info(), time.time_ns())
             self.journal.equity(self.core.equity, time.time_ns(), "start")
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
@@ -1013,6 +819,18 @@ class Engine:
                 self._unknown_tasks.add(t)
                 t.add_done_callback(self._unknown_tasks.discard)
         self._ask_later = []
+
+    def session_info(self) -> dict:
+        """What the journal's report needs to know of this session: strategy, exits, mode, venues, symbols,
+        starting equity, the fee model and every parameter (to replay the session's recording)."""
+        par = self.params.to_dict()  # field names: durations in ns
+        par.update(dict(self.params.strategy_values))
+        if par.get("hours") is not None:
+            par["hours"] = f"{par['hours'][0]}-{par['hours'][1]}"
+        return {"strategy": type(self.strategy).name, "exits": self.exits, "mode": self.mode,
+                "venues": list(self.venues), "symbols": [f"{v}:{s}" for v, s in self.traded],
+                "equity": self.core.equity, "maker_fee_bps": self.params.maker_fee_bps,
+                "taker_fee_bps": self.params.taker_fee_bps, "params": par}
 
     def warmup(self) -> None:
         """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first
@@ -1134,319 +952,6 @@ class Engine:
                 "qty": 1e6 / price, "frame": frame, "decoder": Decoder(venue, registry=self.registry),
                 "detector": det, "core": core}
 
-    _ANCHORS = ("day", "week", "day_start_equity", "week_start_equity")
-
-    def _save_anchors(self) -> None:
-        """The loss-limit anchors (UTC day/week and the equity at their start) survive restarts."""
-        if self.journal is not None:
-            port = self.core.snapshot()["portfolio"]
-            self.journal.set_state("loss_anchors", {k: port[k] for k in self._ANCHORS})
-
-    def _set_equity(self, value: float) -> None:
-        self.core.set_equity(float(value))
-
-    def _restore(self) -> None:
-        if self.journal is None:
-            return
-        rec = self.journal.recover()
-        if rec.empty:
-            return
-        self._seq = max(self._seq, rec.seq)
-        if rec.equity is not None:
-            self._set_equity(rec.equity)
-        # the core's state is rebuilt as one partial snapshot and loaded with StrategyCore.restore
-        portfolio: dict = {}
-        anchors = rec.state.get("loss_anchors")
-        if isinstance(anchors, dict):
-            portfolio.update({k: anchors[k] for k in self._ANCHORS if k in anchors})
-        syms: dict[str, dict] = {}
-
-        def key(sym: str) -> str:
-            return f"{self.traded[self._by_symbol[sym][1]][0]}:{sym}"
-
-        for sym, until in rec.cooldowns.items():
-            if sym in self._by_symbol:
-                syms.setdefault(key(sym), {})["cooldown_until_ns"] = int(until)
-        for sym, pos in rec.positions.items():
-            if sym not in self._by_symbol:
-                continue
-            side = "buy" if pos.get("side") == "buy" else "sell"
-            row = {"status": "open", "side": side, "entry_price": float(pos["entry_price"]),
-                   "entry_ns": int(pos.get("entry_ns") or 0), "funding": 0.0}
-            for src_k, dst_k, cast in (("take_profit", "tp_price", float), ("stop_loss", "sl_price", float),
-                                       ("notional", "notional", float), ("hold_deadline_ns", "hold_deadline_ns", int)):
-                if pos.get(src_k):  # missing levels come from the symbol's parameters
-                    row[dst_k] = cast(pos[src_k])
-            syms.setdefault(key(sym), {}).update(row)
-            book = self.books[sym]
-            book.position_qty = (1 if side == "buy" else -1) * float(pos["qty"])
-            book.entry_price, book.entry_ns = float(pos["entry_price"]), int(pos.get("entry_ns") or 0)
-            it = pos.get("intent")
-            if isinstance(it, dict):
-                book.entry = OrderIntent(**{k: v for k, v in it.items() if k in OrderIntent.__dataclass_fields__})
-                book.entry_status = "filled"
-                if self.paper:
-                    self.gateway.restore(book.entry, "filled", abs(book.position_qty), book.entry_price)
-        for cid, row in rec.open_orders.items():
-            it = row.get("intent")
-            sym = row.get("symbol")
-            if not isinstance(it, dict) or sym not in self._by_symbol or row.get("kind") != "entry":
-                continue
-            book = self.books[sym]
-            if book.position_qty:
-                continue
-            intent = OrderIntent(**{k: v for k, v in it.items() if k in OrderIntent.__dataclass_fields__})
-            meta = intent.meta if isinstance(intent.meta, dict) else {}
-            ref = meta.get("ref_price")
-            syms.setdefault(key(sym), {}).update({
-                "status": "resting", "side": intent.side, "limit_price": float(intent.price),
-                "ref_price": float(ref) if isinstance(ref, (int, float)) and ref > 0 else None,
-                "cascade_id": int(meta.get("cascade_id", -1)) if isinstance(meta.get("cascade_id", -1), int) else -1,
-                "signal_ns": int(intent.decision_ns), "arrive_ns": int(intent.decision_ns),
-                "entry_deadline_ns": int(intent.decision_ns) + self.params.for_symbol(sym).entry_timeout_ns})
-            book.entry, book.entry_status = intent, row.get("status") or "pending"
-            if self.paper:
-                self.gateway.restore(intent, "new")
-            elif row.get("status") == "pending" and not self._stale(intent, row):
-                # journaled but maybe never sent: the gateway's idempotent place resolves it by client_id
-                self.pending.append((intent, 0))
-            # (a pending intent older than entry-timeout is never sent: _reconcile asks the venue about it)
-        self.core.restore({"portfolio": portfolio, "symbols": syms})
-        log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
-                 len(rec.open_orders), len(rec.positions), len(rec.cooldowns), self.core.equity, self._seq)
-
-    def _stale(self, intent: OrderIntent, row: dict | None = None, now_ns: int | None = None) -> bool:
-        """An entry decided longer than its symbol's ``entry-timeout`` ago (it must not be sent any more)."""
-        born = int(intent.decision_ns or 0) or int((row or {}).get("created_ns") or 0)
-        now = time.time_ns() if now_ns is None else now_ns
-        return born > 0 and now - born > self.params.for_symbol(intent.symbol).entry_timeout_ns
-
-    async def _reconcile(self) -> None:
-        """Venue mode after a restart: ask the venue about every entry the journal holds as working.  An entry
-        older than ``entry-timeout`` is never (re)sent: if it rests at the venue it is cancelled now, if the venue
-        never got it, it is closed in the journal as ``cancelled`` (``stale_intent``)."""
-        now = time.time_ns()  # ages as of the restart
-        for sym, book in self.books.items():
-            if book.entry is None or book.position_qty or book.entry_status not in self.WORKING_STATUSES:
-                continue
-            cid = book.entry.client_id
-            stale = self._stale(book.entry, now_ns=now)
-            try:
-                u = await self.gateway.query(sym, cid)
-            except GatewayError as exc:
-                log.error("reconcile of %s failed: %s", cid, exc)
-                if stale:  # never resent; asked again (once attached) until the venue answers
-                    book.entry_status = "unknown"
-                    self._ask_later.append(book.entry)
-                continue
-            if u is None:
-                if not stale:
-                    continue  # never reached the venue: the pending intent is sent again (same client_id)
-                log.warning("reconcile: %s decided %.0fs ago never reached the venue; not sent (older than "
-                            "entry-timeout)", cid, (time.time_ns() - book.entry.decision_ns) / 1e9)
-                u = OrderUpdate(cid, "cancelled", sym, reason="stale_intent", kind="entry", ts_ns=time.time_ns())
-            self.pending = [(i, r) for i, r in self.pending if i.client_id != cid]
-            self._on_update(u)
-            if u.filled_qty > 0 and u.status in ("filled", "partially_filled", "cancelled") \
-                    and u.filled_qty > abs(book.position_qty) + 1e-12 and book.entry is not None:
-                self._on_fill(Fill(cid, sym, book.entry.side, u.avg_price or book.entry.price,
-                                   u.filled_qty - abs(book.position_qty), 0.0, True, exec_id=f"reconcile-{cid}",
-                                   kind="entry", ts_ns=u.ts_ns or time.time_ns()))
-            if stale and u.status in ("pending", "new", "partially_filled"):
-                log.warning("reconcile: %s rests at the venue past its entry-timeout; cancelling it", cid)
-                book.cancel_sent = True
-                await self._cancel(sym, cid)
-        try:
-            venue_positions = await self.gateway.positions()
-        except GatewayError as exc:
-            log.error("reconcile: positions not read: %s", exc)
-            return
-        for p in venue_positions:
-            book = self.books.get(p.symbol)
-            if book is not None and p.size > 0 and not book.position_qty:
-                log.warning("reconcile: %s position of %g on the venue that the journal does not know; "
-                            "it is left alone (its venue TP/SL stay)", p.symbol, p.size)
-
-    #: entry statuses that may rest at the venue (a partially filled entry's remainder included)
-    WORKING_STATUSES = ("pending", "new", "partially_filled", "unknown")
-
-    def working_entries(self) -> list[tuple[str, str, str]]:
-        """``(symbol, client_id, status)`` of every entry that may rest at the venue."""
-        return [(sym, b.entry.client_id, b.entry_status) for sym, b in self.books.items()
-                if b.entry is not None and b.entry_status in self.WORKING_STATUSES]
-
-    async def shutdown(self, cancel_entries: bool = True, timeout: float | None = None) -> dict:
-        """Cancel every working entry (a partially filled entry's remainder and an entry whose create was never
-        confirmed included; TP/SL and positions stay), then flush the journal and close the gateway, all within
-        ``timeout`` seconds (default: ``params.shutdown_timeout_ns``).
-
-        With a venue gateway the cancels go out at once through its batch endpoint (all requests in parallel),
-        and each is confirmed: by the gateway's pushes when the private stream is up, otherwise by one listing
-        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Returns (and
-        keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed": {client_id: status},
-        "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "seconds"}``: ``unconfirmed`` names every
-        entry that may still rest at the venue."""
-        loop = asyncio.get_running_loop()
-        budget = self.params.shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
-        t0 = loop.time()
-        deadline = t0 + budget
-        cancel_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
-        self._closing = True
-        for t in list(self._unknown_tasks):  # the cancel below settles those orders
-            t.cancel()
-        # answers of creates and cancels already in flight first (bounded: a quarter of the budget, <= 1 s)
-        await self.drain(min(1.0, budget / 4))
-        targets = self.working_entries() if cancel_entries else []
-        report: dict = {"timeout_s": budget, "working": len(targets), "confirmed": {}, "unconfirmed": []}
-        if targets:
-            if self.paper:
-                for sym, cid, _ in targets:
-                    u = await self.gateway.cancel(sym, cid)
-                    report["confirmed"][cid] = u.status
-            else:
-                confirmed, unconfirmed = await self._cancel_working(targets, cancel_deadline)
-                report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
-        self._stopping = True
-        self._run_books()
-        for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
-            t.cancel()
-        report["seconds"] = round(loop.time() - t0, 3)
-        self.shutdown_report = report
-        if report["unconfirmed"]:
-            log.error("shutdown: %d of %d working entries not confirmed cancelled (they may still rest at the "
-                      "venue): %s", len(report["unconfirmed"]), len(targets),
-                      ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unconfirmed"]))
-        elif targets:
-            log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
-        if self.journal is not None:
-            self.journal.note("shutdown", report, time.time_ns())
-            self.journal.flush()
-        try:
-            await asyncio.wait_for(self.gateway.close(), max(0.1, deadline - loop.time()))
-        except asyncio.TimeoutError:
-            log.warning("gateway close did not finish within the shutdown timeout")
-        except Exception:
-            log.exception("gateway close failed")
-        report["seconds"] = round(loop.time() - t0, 3)
-        return report
-
-    async def _cancel_working(self, targets: list[tuple[str, str, str]], deadline: float) -> tuple[dict, list]:
-        """Cancel ``targets`` through the gateway's batch cancel and confirm each (see :meth:`shutdown`)."""
-        loop = asyncio.get_running_loop()
-        gw = self.gateway
-        terminal = ("filled", "cancelled", "rejected", "deactivated")
-        remaining = {cid: sym for sym, cid, _ in targets}
-        status0 = {cid: st for _, cid, st in targets}
-        reasons: dict[str, str] = {cid: "no answer before the shutdown timeout" for cid in remaining}
-        final: dict[str, OrderUpdate] = {}
-        gone: dict[str, str] = {}  # confirmed not resting, final state not yet known: cid -> symbol
-        pushed: set[str] = set()
-        listed_resting: set[str] = set()  # seen resting in the last listing of open orders
-        known = getattr(gw, "known", None)
-        batch = getattr(gw, "cancel_batch", None)
-
-        def left() -> float:
-            return deadline - loop.time()
-
-        async def single_cancels(items):  # a gateway without a batch endpoint: its cancels in parallel
-            outs = await asyncio.gather(*(gw.cancel(s, c) for c, s in items), return_exceptions=True)
-            return {c: (("accepted", o) if isinstance(o, OrderUpdate) else (f"error: {o}", None))
-                    for (c, _), o in zip(items, outs)}
-
-        batch_failed: set[str] = set()  # the batch request of these failed: their single cancels next
-
-        async def send(items):
-            singles = [(c, s) for c, s in items if batch is None or c in batch_failed]
-            batched = [(s, c) for c, s in items if batch is not None and c not in batch_failed]
-            out: dict = {}
-            for r in await asyncio.gather(*([batch(batched)] if batched else []),
-                                          *([single_cancels(singles)] if singles else [])):
-                out.update(r)
-            return out
-
-        while remaining and left() > 0:
-            items = list(remaining.items())
-            try:
-                res = await asyncio.wait_for(send(items), left())
-            except asyncio.TimeoutError:
-                break
-            for cid, (outcome, u) in res.items():
-                if cid not in remaining:
-                    continue
-                reasons[cid] = ("still resting at the venue; " if cid in listed_resting else "") + f"cancel {outcome}"
-                if outcome.startswith("error") and batch is not None:
-                    batch_failed.add(cid)
-                if u is not None and u.status in terminal:
-                    final[cid] = u
-                    del remaining[cid]
-            if not remaining or left() <= 0:
-                break
-            await asyncio.sleep(min(0.05, max(0.0, left())))  # pushes of a live private stream land first
-            if known is not None:
-                for cid in list(remaining):
-                    k = known(cid)
-                    if k is not None and k.status in terminal:
-                        final[cid] = k
-                        pushed.add(cid)  # the gateway reported it to the engine already
-                        del remaining[cid]
-            if not remaining:
-                break
-            try:  # private stream down or slow: one listing of the venue's open orders confirms the rest
-                listed = await asyncio.wait_for(gw.open_orders(), max(0.0, left()))
-            except (GatewayError, asyncio.TimeoutError) as exc:
-                for cid in remaining:
-                    reasons[cid] = f"open orders not read: {exc or 'timeout'}"
-                await asyncio.sleep(min(0.1, max(0.0, left())))
-                continue
-            resting = {u.client_id for u in listed if u.kind == "entry" and u.status not in terminal}
-            for cid in list(remaining):
-                if cid not in resting:
-                    gone[cid] = remaining.pop(cid)
-                else:
-                    listed_resting.add(cid)
-                    reasons[cid] = "still resting at the venue; " + reasons[cid].rpartition("; ")[2]
-            if remaining:
-                await asyncio.sleep(min(0.1, max(0.0, left())))  # then cancel those again
-        # the final state of entries confirmed gone (filled meanwhile? never created?), for the journal
-        pend = {cid: sym for cid, sym in gone.items() if not (known and known(cid) and known(cid).status in terminal)}
-        for cid in gone:
-            if cid not in pend:
-                final[cid] = known(cid)
-                pushed.add(cid)
-        if pend and left() > 0:
-            try:
-                outs = await asyncio.wait_for(asyncio.gather(*(gw.query(s, c) for c, s in pend.items()),
-                                                             return_exceptions=True), left())
-            except asyncio.TimeoutError:
-                outs = [TimeoutError()] * len(pend)
-            for (cid, sym), u in zip(pend.items(), outs):
-                if isinstance(u, OrderUpdate):
-                    final[cid] = u
-                elif u is None:  # the venue has no such order: the create never arrived
-                    final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=time.time_ns())
-        for cid, u in final.items():
-            if cid not in pushed:
-                self._apply_final(u)
-        confirmed = {cid: (final[cid].status if cid in final else "not_resting") for cid in [*final, *gone]}
-        unconfirmed = [{"symbol": sym, "client_id": cid, "status": status0.get(cid, ""), "reason": reasons[cid]}
-                       for cid, sym in remaining.items()]
-        return confirmed, unconfirmed
-
-    def _apply_final(self, u: OrderUpdate) -> None:
-        """A terminal state learned at shutdown: journal it, and apply a fill the engine has not seen (the
-        private stream was down) so the position the venue holds is journaled too."""
-        book = self.books.get(u.symbol)
-        if book is not None and book.entry is not None and book.entry.client_id == u.client_id \
-                and u.filled_qty > abs(book.position_qty) + 1e-12:
-            missing = u.filled_qty - abs(book.position_qty)
-            self._on_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
-                               True, exec_id=f"shutdown-{u.client_id}-{u.filled_qty:g}", kind="entry",
-                               ts_ns=u.ts_ns or time.time_ns()))
-        if u.kind != "entry":
-            u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
-                            u.avg_price, u.reason, "entry", u.ts_ns)
-        self._on_update(u)
-
     # ------------------------------------------------------------------ views
     def snapshot(self) -> dict:
         """State for dashboards: equity, counters and one row per traded symbol."""
@@ -1482,7 +987,33 @@ class Engine:
                 "halted": self.halted, "errors": sum(errs.values()), "errors_by_source": errs,
                 "cascades": self.cascades, "orders": self.orders, "fills": self.fills,
                 "fills_by_kind": dict(self.fill_kinds), "blocked": rs["blocked"], "symbols": rows,
-                "recent": recent, "rejects": dict(self.rejects)}
+                "recent": recent, "rejects": dict(self.rejects), "checklist": self.checklist()}
+
+    def checklist(self) -> dict:
+        """The go-live checklist of this session so far (the dashboard's panel; ``liqcore journal`` computes
+        the same figures from the journal): cascades per day per symbol, fill rate, win rate, reaction time
+        p50/p99 (decision to create request written; 0 on the in-process paper venue), and the fee charged
+        (bps of the filled notional, maker and taker) beside the fee model."""
+        c = self.checks
+        rc = self.replay_clock
+        now = (rc.now_ns if rc is not None and rc.now_ns else time.time_ns())
+        first = c["since_ns"] if rc is None else (self.core._first_ns or now)
+        days = max(1.0, (now - first) / 86_400e9)
+        rx = sorted(c["reaction_ms"])
+
+        def q(p):
+            return rx[min(len(rx) - 1, int(round(p * (len(rx) - 1))))] if rx else None
+
+        fees = {}
+        for side, (fee, notional, n) in c["fees"].items():
+            fees[side] = {"fills": n, "bps": (fee / notional * 1e4) if notional else None,
+                          "model_bps": self.params.maker_fee_bps if side == "maker" else self.params.taker_fee_bps}
+        done = c["entries"] - sum(1 for b in self.books.values()
+                                  if b.entry is not None and not b.position_qty and b.entry_status in self.WORKING_STATUSES)
+        return {"cascades_per_day": {s: n / days for s, n in sorted(c["cascades"].items())},
+                "fill_rate": (c["filled"] / done) if done > 0 else None, "entries": c["entries"], "filled": c["filled"],
+                "win_rate": (c["wins"] / c["trades"]) if c["trades"] else None, "trades": c["trades"],
+                "reaction_ms": {"p50": q(0.5), "p99": q(0.99), "n": len(rx)}, "fees": fees}
 
     def fills_text(self) -> str:
         """``4 (entry 2, exit 2)``: fills with the entry and exit (take-profit, stop-loss, timeout) split."""

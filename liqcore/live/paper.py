@@ -22,7 +22,8 @@ __all__ = ["PaperGateway"]
 
 log = logging.getLogger("liqcore.paper")
 
-_EXIT_KIND = {"take_profit": "tp", "stop_loss": "sl", "timeout": "exit", "external": "exit"}
+_EXIT_KIND = {"take_profit": "tp", "stop_loss": "sl", "timeout": "exit", "external": "exit", "trail": "sl",
+              "stop_price": "sl", "max_hold": "exit", "signal_exit": "exit", "replaced": "exit"}
 
 
 @dataclass
@@ -188,8 +189,9 @@ class PaperGateway:
             elif ev == "entry_filled":
                 w.status, w.filled_qty, w.entry_price = "filled", it.qty, float(e["price"])
                 self._update(it.client_id, "filled", it, ts, filled=it.qty, avg=w.entry_price)
-                fee = float(it.qty * w.entry_price * self.core.fee_rates(self._index[sym])[0])
-                self._fill(it.client_id, sym, it.side, w.entry_price, it.qty, fee, True, "entry", ts)
+                maker = it.order_type != "market"  # a market entry takes liquidity
+                fee = float(it.qty * w.entry_price * self.core.fee_rates(self._index[sym])[0 if maker else 1])
+                self._fill(it.client_id, sym, it.side, w.entry_price, it.qty, fee, maker, "entry", ts)
             elif ev == "exit":
                 del self._working[sym]
                 kind = _EXIT_KIND.get(e.get("exit_reason"), "exit")

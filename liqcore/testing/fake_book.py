@@ -90,6 +90,7 @@ class FakeOrder:
     stop_order_type: str = ""
     trigger_price: float = 0.0
     parent_id: str = ""
+    trail_distance: float = 0.0  # TrailingStop: the trigger follows the best print at this distance
     created_ms: int = 0
     updated_ms: int = 0
 
@@ -157,6 +158,7 @@ class FakePosition:
     take_profit: float = 0.0
     stop_loss: float = 0.0
     tpsl_mode: str = "Full"
+    trailing_stop: float = 0.0
     cum_realised_pnl: float = 0.0
     created_ms: int = 0
     updated_ms: int = 0
@@ -185,7 +187,7 @@ class FakePosition:
             "autoAddMargin": 0,
             "takeProfit": fmt_num(self.take_profit),
             "stopLoss": fmt_num(self.stop_loss),
-            "trailingStop": "0",
+            "trailingStop": fmt_num(self.trailing_stop) if self.trailing_stop else "0",
             "tpslMode": self.tpsl_mode,
             "unrealisedPnl": fmt_num(upnl),
             "cumRealisedPnl": fmt_num(self.cum_realised_pnl),
@@ -281,6 +283,74 @@ class FakeVenue:
         if order_link_id:
             self.by_link[order_link_id] = o.order_id
         return o, [self._touch(o)]
+
+    def trading_stop(self, p: dict) -> tuple[dict, list[tuple[str, dict]]]:
+        """POST /v5/position/trading-stop (``tpslMode=Full``): the position's take-profit, stop-loss and
+        trailing stop as full-position Market conditional orders (``stopOrderType`` TakeProfit, StopLoss,
+        TrailingStop; ``"0"`` cancels a level).  A trailing stop's trigger starts at the last price minus
+        (long) / plus (short) ``trailingStop`` and follows the best print."""
+        if p.get("category") != "linear":
+            raise VenueError(10001, "params error: category must be linear")
+        symbol = p.get("symbol")
+        if symbol not in self.instruments:
+            raise VenueError(10001, "params error: symbol invalid")
+        if p.get("tpslMode") not in ("Full", "Partial"):
+            raise VenueError(10001, "params error: tpslMode must be Full or Partial")
+        if p.get("tpslMode") != "Full":
+            raise VenueError(10001, "params error: this venue supports tpslMode=Full only")
+        if str(p.get("positionIdx", "")) != "0":
+            raise VenueError(10001, "params error: positionIdx must be 0 (one-way mode)")
+        pos = self.position(symbol)
+        if not pos.size:
+            raise VenueError(10001, "can not set tp/sl/ts for zero position")
+        last = self.last_price.get(symbol, pos.entry_price)
+        long_ = pos.size > 0
+        tick = self.instruments[symbol]["tickSize"]
+        levels = {}
+        for name in ("takeProfit", "stopLoss", "trailingStop"):
+            if name in p and p[name] is not None:
+                v = _f(p, name)
+                if v is None or v < 0 or not math.isfinite(v):
+                    raise VenueError(10001, f"params error: {name} invalid")
+                if v and not _on_grid(v, tick):
+                    raise VenueError(10001, f"params error: {name} not on the tick size {tick}")
+                levels[name] = v
+        tp, sl, ts = levels.get("takeProfit"), levels.get("stopLoss"), levels.get("trailingStop")
+        if tp and ((long_ and tp <= last) or (not long_ and tp >= last)):
+            raise VenueError(10001, f"TakeProfit:{tp} set for {'Buy' if long_ else 'Sell'} position should be "
+                                    f"{'higher' if long_ else 'lower'} than base_price:{last}??LastPrice")
+        if sl and ((long_ and sl >= last) or (not long_ and sl <= last)):
+            raise VenueError(10001, f"StopLoss:{sl} set for {'Buy' if long_ else 'Sell'} position should be "
+                                    f"{'lower' if long_ else 'higher'} than base_price:{last}??LastPrice")
+        close_side = "Sell" if long_ else "Buy"
+        pushes: list[tuple[str, dict]] = []
+        now = self.now_ms()
+        for name, kind, v in (("takeProfit", "TakeProfit", tp), ("stopLoss", "StopLoss", sl),
+                              ("trailingStop", "TrailingStop", ts)):
+            if v is None:
+                continue
+            for o in self.open_orders(symbol):
+                if o.stop_order_type == kind and o.status == "Untriggered":
+                    o.status, o.cancel_type = "Deactivated", "CancelByTpSlTsClear"
+                    pushes.append(self._touch(o))
+            if not v:
+                continue
+            trig = v if kind != "TrailingStop" else (last - v if long_ else last + v)
+            o = FakeOrder(str(uuid.uuid4()), "", symbol, close_side, "Market", 0.0, abs(pos.size), "IOC",
+                          reduce_only=True, status="Untriggered", stop_order_type=kind, trigger_price=trig,
+                          tpsl_mode="Full", trail_distance=v if kind == "TrailingStop" else 0.0,
+                          created_ms=now, updated_ms=now)
+            self.orders[o.order_id] = o
+            pushes.append(self._touch(o))
+        if tp is not None:
+            pos.take_profit = tp
+        if sl is not None:
+            pos.stop_loss = sl
+        if ts is not None:
+            pos.trailing_stop = ts
+        pos.tpsl_mode = "Full"
+        pushes.append(self._pos_push(symbol))
+        return {}, pushes
 
     def set_position(self, symbol: str, size: float, entry_price: float, take_profit: float = 0.0, stop_loss: float = 0.0) -> FakePosition:
         """Give the account a position (test set-up; ``size`` signed)."""
@@ -553,11 +623,17 @@ class FakeVenue:
         self.last_price[symbol] = price
         pushes: list[tuple[str, dict]] = []
         stops = [o for o in self.orders.values() if o.symbol == symbol and o.status == "Untriggered"]
-        stops.sort(key=lambda o: 0 if "StopLoss" in o.stop_order_type else 1)
+        stops.sort(key=lambda o: 0 if ("StopLoss" in o.stop_order_type or o.stop_order_type == "TrailingStop") else 1)
+        for o in stops:  # a trailing stop's trigger follows the best print (the closing side's opposite)
+            if o.stop_order_type == "TrailingStop" and o.trail_distance > 0:
+                if o.side == "Sell":
+                    o.trigger_price = max(o.trigger_price, price - o.trail_distance)
+                else:
+                    o.trigger_price = min(o.trigger_price, price + o.trail_distance)
         for o in stops:
             if o.status != "Untriggered":
                 continue  # deactivated by a sibling on this print
-            is_sl = "StopLoss" in o.stop_order_type
+            is_sl = "StopLoss" in o.stop_order_type or o.stop_order_type == "TrailingStop"
             if o.side == "Sell":  # closes a long
                 hit = price <= o.trigger_price if is_sl else price >= o.trigger_price
             else:
@@ -638,7 +714,7 @@ class FakeVenue:
         if (o.take_profit or o.stop_loss) and not o.reduce_only:
             pushes += self._attach_tpsl(o)
         if pos.size == 0 and self.auto_deactivate:
-            pos.take_profit = pos.stop_loss = 0.0
+            pos.take_profit = pos.stop_loss = pos.trailing_stop = 0.0
             for child in self.open_orders(o.symbol):
                 if child.reduce_only or child.stop_order_type:
                     child.status, child.cancel_type = "Deactivated", "CancelByTpSlTsClear"

@@ -16,7 +16,8 @@
   the future), subscribe to ``order`` / ``execution`` / ``position`` / ``wallet``, ping -> pong, pushes on
   every state change.
 * ``fx.rest_url``: ``POST /v5/order/create``, ``/v5/order/cancel``, ``/v5/order/cancel-batch`` (up to 20
-  orders; per-order codes in ``retExtInfo.list``), ``/v5/order/cancel-all`` (``orderFilter``), ``GET
+  orders; per-order codes in ``retExtInfo.list``), ``/v5/order/cancel-all`` (``orderFilter``), ``/v5/position/trading-stop`` (full-position TP/SL and
+  trailing stop), ``GET
   /v5/order/realtime``, ``/v5/order/history``, ``/v5/execution/list``, ``/v5/position/list``, ``/v5/account/wallet-balance`` (signed: X-BAPI-* headers,
   HMAC over timestamp+key+recvWindow+payload, recv-window rule, retCodes 10002/10003/10004), and
   unsigned ``/v5/market/instruments-info`` and ``/v5/market/time``.  Create, cancel and cancel-batch are limited to
@@ -662,7 +663,7 @@ class FakeExchange(LoopbackVenue):
         public = path in ("/v5/market/time", "/v5/market/instruments-info")
         routes = {
             ("POST", "/v5/order/create"), ("POST", "/v5/order/cancel"), ("POST", "/v5/order/cancel-all"),
-            ("POST", "/v5/order/cancel-batch"),
+            ("POST", "/v5/order/cancel-batch"), ("POST", "/v5/position/trading-stop"),
             ("GET", "/v5/order/realtime"), ("GET", "/v5/order/history"), ("GET", "/v5/execution/list"), ("GET", "/v5/position/list"), ("GET", "/v5/account/wallet-balance"),
             ("GET", "/v5/market/time"), ("GET", "/v5/market/instruments-info"),
         }
@@ -690,6 +691,8 @@ class FakeExchange(LoopbackVenue):
                 result = {"category": "linear", "list": self.venue.instruments_info(query), "nextPageCursor": ""}
             elif path == "/v5/order/create":
                 result, pushes = self.venue.create(body)
+            elif path == "/v5/position/trading-stop":
+                result, pushes = self.venue.trading_stop(body)
             elif path == "/v5/order/cancel":
                 if body.get("category") != "linear":
                     raise VenueError(10001, "params error: category must be linear")

@@ -762,6 +762,27 @@ class BybitREST:
             body["orderLinkId"] = order_link_id
         return await self.request("POST", "/v5/order/cancel", body, limiter=limiter)
 
+    async def set_trading_stop(self, category: str, symbol: str, *, take_profit: str | None = None,
+                               stop_loss: str | None = None, trailing_stop: str | None = None,
+                               active_price: str | None = None, limiter=None) -> dict:
+        """POST /v5/position/trading-stop (``tpslMode=Full``, one-way ``positionIdx=0``): the position's
+        take-profit, stop-loss (Market, triggered by the last price) and trailing stop (a price distance,
+        optionally active from ``active_price``); ``"0"`` cancels a level, None leaves it as it is."""
+        body: dict = {"category": category, "symbol": symbol, "tpslMode": "Full", "positionIdx": 0}
+        if take_profit is not None:
+            body["takeProfit"] = take_profit
+            body["tpTriggerBy"] = "LastPrice"
+            body["tpOrderType"] = "Market"
+        if stop_loss is not None:
+            body["stopLoss"] = stop_loss
+            body["slTriggerBy"] = "LastPrice"
+            body["slOrderType"] = "Market"
+        if trailing_stop is not None:
+            body["trailingStop"] = trailing_stop
+            if active_price is not None:
+                body["activePrice"] = active_price
+        return await self.request("POST", "/v5/position/trading-stop", body, limiter=limiter)
+
     async def cancel_batch(self, category: str, items: list[dict], limiter=None) -> list[tuple[dict, int, str]]:
         """POST /v5/order/cancel-batch: ``items`` (each ``{"symbol", "orderLinkId"}`` or ``"orderId"``, at most
         :data:`CANCEL_BATCH_MAX` for linear).  Returns one ``(result row, code, msg)`` per item, in order: the

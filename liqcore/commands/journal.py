@@ -1,0 +1,50 @@
+"""The go-live checklist of a session, from its journal.
+
+    liqcore journal liqcore-live.sqlite                      # text report
+    liqcore journal liqcore-live.sqlite --json               # one JSON object
+    liqcore journal session.sqlite --recording rec/          # + live fills beside the fill model on the
+                                                             #   session's recorded frames (run --record)
+
+Cascades per UTC day per symbol, fill rate, win rate, reaction time (decision to create request written,
+decision to the venue's acknowledgement: p50/p99), the fee the venue charged beside the fee model, and
+(with ``--recording``) every live entry fill beside the one the backtest's fill model gives on the same
+frames with the session's parameters.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+HELP = "the go-live checklist of a session's journal: cascades/day, fill and win rate, reaction, fees, live vs model"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH", help="the session's SQLite journal (liqcore run --journal)")
+    p.add_argument("--recording", nargs="+", metavar="PATH",
+                   help="the session's recorded frames (liqcore run --record DIR, or liqcore record): replayed "
+                        "through the backtest's fill model and compared fill by fill")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from liqcore.io import NoUsableInput
+    from liqcore.live.report import format_report, journal_report
+
+    if not Path(args.path).exists():
+        raise ValueError(f"journal: {args.path} does not exist")
+    for r in args.recording or ():
+        if not Path(r).exists():
+            raise ValueError(f"recording: {r} does not exist")
+    try:
+        rep = journal_report(args.path, recording=args.recording)
+    except ValueError as exc:
+        raise NoUsableInput(str(exc)) from None
+    if args.json:
+        sys.stdout.write(orjson.dumps(rep, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    else:
+        print(format_report(rep))
+    return 0

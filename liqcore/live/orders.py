@@ -1,0 +1,682 @@
+"""The order manager: the life of every order the engine decides, and its journal rows.
+
+It turns a strategy core's decision into an :class:`OrderIntent` on the instrument's grid (BUY down,
+SELL up; quantities on the lot step), gives it a unique client id, writes it to the journal BEFORE the
+gateway sees it (write-ahead), dispatches it (on the caller's stack through the gateway's ``send_now``,
+as a task, or queued in ``pending`` without a loop), reads the venue's acknowledgements, fills and
+cancels back into the books and the core, closes positions at market (reduce-only) when the core or
+the exit watch asks, and cancels every working entry at shutdown with confirmation.
+
+:class:`OrderManager` is a part of :class:`liqcore.live.engine.Engine` (its methods run on the
+engine's state: ``books``, ``core``, ``journal``, ``gateway``, ``metrics``).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets as _secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
+
+if TYPE_CHECKING:
+    from liqcore.live.engine import Decision
+
+__all__ = ["OrderManager", "make_client_id"]
+
+log = logging.getLogger("liqcore.engine")
+
+_EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
+
+_RAND: list[str] = []
+_RAND_PID = [0]
+
+
+def _rand6() -> str:
+    """Six random hex digits from the OS CSPRNG, drawn 256 at a time (one ``urandom`` per 256 ids; a
+    forked process draws its own)."""
+    pid = os.getpid()
+    if not _RAND or _RAND_PID[0] != pid:
+        raw = _secrets.token_bytes(3 * 256)
+        _RAND[:] = [raw[i:i + 3].hex() for i in range(0, len(raw), 3)]
+        _RAND_PID[0] = pid
+    return _RAND.pop()
+
+
+def _rand_topup(low: int = 64) -> None:
+    """Refill the random-suffix pool ahead of use (off the order path: the engine's warm path)."""
+    pid = os.getpid()
+    if _RAND_PID[0] != pid:
+        _RAND.clear()  # a forked process never reuses its parent's draws
+    if len(_RAND) < low:
+        raw = _secrets.token_bytes(3 * 256)
+        _RAND[:0] = [raw[i:i + 3].hex() for i in range(0, len(raw), 3)]  # pop() takes from the end
+        _RAND_PID[0] = pid
+
+
+def make_client_id(symbol: str, seq: int) -> str:
+    """A short unique orderLinkId: ``lc-<base>-<seq>-<rand>`` (<= 36 chars)."""
+    base = symbol.upper()
+    for q in ("USDT", "USDC", "USD"):
+        if base.endswith(q) and len(base) > len(q):
+            base = base[: -len(q)]
+            break
+    cid = f"lc-{base[:10]}-{int(seq)}-{_rand6()}"
+    return cid[:36]
+
+
+@dataclass
+class _Book:
+    """The engine's view of one traded symbol (orders and position as the gateway reports them)."""
+
+    entry: OrderIntent | None = None
+    entry_status: str = ""
+    position_qty: float = 0.0  # signed base qty (+ long)
+    entry_price: float = 0.0
+    entry_ns: int = 0
+    closing: str = ""  # client_id of a market close in flight
+    close_reason: str = ""  # why the engine closes it (the ledger's exit reason of that close)
+    cancel_sent: bool = False
+    realized: float = 0.0
+    trades: int = 0
+    last_cascade: str = ""
+    recent: list = field(default_factory=list)
+
+
+
+class OrderManager:
+    """The order lifecycle and its journal (a part of the engine; see the module docstring)."""
+
+    def _make_order(self, d: Decision, res: dict, ci: int) -> None:
+        """The core's ``order`` decision as an intent on the instrument's grid: a post-only limit (BUY rounded
+        down, SELL up) or a market entry (qty from the reference price), with the venue's take-profit /
+        stop-loss attached to a limit entry when the venue holds the exits; journaled, then dispatched."""
+        side = res["side"]
+        market = res.get("entry") == "market"
+        try:
+            inst = self.instrument(d.symbol)
+        except ValueError:
+            self.core.external_reject(ci, d.ts_ns)
+            d.reason = "no_instrument"
+            return
+        ref = float(res["ref_price"])
+        if market:
+            if not (ref > 0 and ref < float("inf")):
+                self.core.external_reject(ci, d.ts_ns)
+                d.reason = "no_reference_price"
+                return
+            price = inst.round_price(ref, side)
+        else:
+            price = inst.round_price(res["price"], side)
+        if self.notional is not None:
+            notional = self.notional
+        elif "notional" in res:
+            notional = float(res["notional"])
+        else:
+            notional = self.core.entry_notional(ci)
+        qty = inst.order_qty(notional, price)
+        if qty <= 0:
+            self.core.external_reject(ci, d.ts_ns)
+            d.reason = "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional"
+            return
+        # TP/SL from the rounded entry price (the fill price of a maker limit entry); a market entry's levels
+        # follow its fill (set on the position then)
+        tp = sl = 0.0
+        if not market:
+            tp_frac, sl_frac = self.core.exit_fractions(ci)
+            if side == "buy":
+                tp = inst.round_price(price * (1 + tp_frac), "sell") if tp_frac > 0 else 0.0
+                sl = inst.round_price(price * (1 - sl_frac), "buy") if sl_frac > 0 else 0.0
+            else:
+                tp = inst.round_price(price * (1 - tp_frac), "buy") if tp_frac > 0 else 0.0
+                sl = inst.round_price(price * (1 + sl_frac), "sell") if sl_frac > 0 else 0.0
+        self._seq += 1
+        cid = make_client_id(d.symbol, self._seq)
+        venue_exits = self.paper or self.exits == "venue"
+        intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=price, client_id=cid, post_only=not market,
+                             take_profit=tp if venue_exits else 0.0, stop_loss=sl if venue_exits else 0.0,
+                             kind="entry", order_type="market" if market else "limit", decision_ns=d.ts_ns,
+                             meta={"cascade_id": d.cascade_id, "ref_price": ref, "venue": d.venue})
+        d.action, d.side, d.price, d.qty, d.take_profit, d.stop_loss = "order", side, price, qty, tp, sl
+        d.ref_price, d.client_id, d.intent = ref, cid, intent
+        book = self.books[d.symbol]
+        book.entry, book.entry_status, book.cancel_sent, book.close_reason = intent, "pending", False, ""
+        if not market:  # the core works the order at the venue's grid price (paper fills happen at the rounded limit)
+            self.core.amend_entry(ci, price)
+        j = self.journal
+        if self.paper:  # the paper venue is in-process: acknowledged at once, no loop needed
+            if j is not None:
+                j.intent(intent, d.ts_ns, seq=self._seq)
+            self.orders += 1
+            self.checks["entries"] += 1
+            self.checks["reaction_ms"].append(0.0)  # the in-process paper venue
+            self.metrics.inc("liqcore_orders_total", kind=intent.kind)
+            self.gateway.register(intent)
+            return
+        if j is None:
+            self._submit(intent, d.ts_ns)
+        elif hasattr(j, "intent_ahead"):
+            # write-ahead: durable (intent log) before anything is sent; its SQLite rows are queued right after
+            # the send on this stack (no journal use in between: the gateway only reports from the loop)
+            token = j.intent_ahead(intent, d.ts_ns, seq=self._seq)
+            try:
+                self._submit(intent, d.ts_ns)
+            finally:
+                j.intent_rows(token)
+        else:
+            j.intent(intent, d.ts_ns, seq=self._seq)
+            self._submit(intent, d.ts_ns)
+
+    # ------------------------------------------------------------------ the core's events
+    def _core_events(self, events: list[dict]) -> None:
+        if not events:
+            return
+        if self.paper:
+            self.gateway.apply(events)
+            return
+        for e in events:  # venue mode: the venue fills; the core asks for cancels and closes
+            sym = self.core.symbol(e["symbol_idx"])
+            book = self.books[sym]
+            if e["event"] in ("cancelled", "rejected") and book.entry is not None and not book.cancel_sent \
+                    and book.entry_status in ("pending", "new", "partially_filled"):
+                book.cancel_sent = True
+                self._spawn(self._cancel(sym, book.entry.client_id))
+            elif e["event"] in ("hold_timeout_due", "exit_due", "signal_exit_due") and not book.closing \
+                    and book.position_qty:
+                # the guide's option B: an exit the engine watches, closed at market (reduce-only)
+                self._seq += 1
+                book.closing = make_client_id(sym, self._seq)
+                book.close_reason = e.get("reason", "timeout")
+                if self.journal is not None:
+                    self.journal.set_state("seq", self._seq)
+                self._spawn(self._close(sym, book.closing))
+
+    def _account_exit(self, ex: dict) -> None:
+        """A closed trade (the core's ledger row): equity, loss limits, cooldown, journal."""
+        sym = ex["symbol"]
+        book = self.books.get(sym)
+        ts = int(ex["exit_ns"])
+        pnl = float(ex["pnl"])
+        if sym in self._by_symbol:
+            self.core.watch_sym.pop(self._by_symbol[sym][1], None)
+        if book is not None:
+            book.realized += pnl
+            book.trades += 1
+        self.checks["trades"] += 1
+        self.checks["wins"] += pnl > 0
+        if book is not None:
+            book.entry, book.entry_status, book.position_qty, book.closing, book.close_reason = None, "", 0.0, "", ""
+        self.metrics.set("liqcore_equity", self.core.equity)
+        if self.journal is not None:
+            self.journal.note("trade", ex, ts, key=sym)
+            self.journal.position(sym, None, ts)
+            self.journal.cooldown(sym, self.core.position(self._by_symbol[sym][1])["cooldown_until_ns"], ts)
+            self.journal.equity(self.core.equity, ts, f"{sym} {ex['exit_reason']}")
+            self._save_anchors()
+
+    # ------------------------------------------------------------------ gateway reports
+    def _on_update(self, u: OrderUpdate) -> None:
+        if self._books_q:
+            self._run_books()
+        self.metrics.inc("liqcore_order_updates_total", status=u.status)
+        if self.journal is not None:
+            self.journal.order_update(u, u.ts_ns or time.time_ns())
+        book = self.books.get(u.symbol)
+        if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
+            if book.entry_status not in ("filled", "cancelled", "rejected") and \
+                    (u.status != "pending" or book.entry_status in ("", "pending")):
+                book.entry_status = u.status
+            if u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
+                if not self.paper:
+                    sid, ci = self._by_symbol[u.symbol]
+                    if u.status == "rejected":
+                        self.core.external_reject(ci, u.ts_ns or time.time_ns())
+                    else:  # cancelled (timeout, operator) or deactivated: an unfilled entry, not a reject
+                        self.core.external_cancel(ci, u.ts_ns or time.time_ns())
+                book.entry, book.entry_status = None, ""
+        if self.on_update is not None:
+            try:
+                self.on_update(u)
+            except Exception:
+                self.errors += 1
+                log.exception("on_update callback failed")
+
+    def _on_fill(self, f: Fill) -> None:
+        if self._books_q:
+            self._run_books()
+        if self.journal is not None and not self.journal.fill(f, f.ts_ns or time.time_ns()):
+            return  # already journaled (a redelivered execution)
+        self.fills += 1
+        acc = self.checks["fees"]["maker" if f.is_maker else "taker"]
+        acc[0] += float(f.fee or 0.0)
+        acc[1] += abs(float(f.price) * float(f.qty))
+        acc[2] += 1
+        self.fill_kinds["entry" if f.kind == "entry" else "exit"] += 1
+        self.metrics.inc("liqcore_fills_total", kind=f.kind)
+        book = self.books.get(f.symbol)
+        if book is not None:
+            ts = f.ts_ns or time.time_ns()
+            sid, ci = self._by_symbol[f.symbol]
+            signed = f.qty if f.side == "buy" else -f.qty
+            if f.kind == "entry":
+                first = book.position_qty == 0
+                if first:
+                    self.checks["filled"] += 1
+                book.position_qty += signed
+                book.entry_price, book.entry_ns = f.price, ts
+                if not self.paper and first:
+                    self.core.external_entry_fill(ci, ts, f.price)
+                if first and book.entry is not None and book.entry.client_id == f.client_id:
+                    # the core manages the position the venue holds: its grid TP/SL and its size
+                    try:
+                        self.core.set_exit_levels(ci, book.entry.take_profit or None, book.entry.stop_loss or None,
+                                                  notional=abs(book.position_qty) * f.price or None)
+                    except ValueError as exc:  # levels on the wrong side of the fill: the core keeps its own
+                        log.warning("%s: venue TP/SL not taken over (%s)", f.symbol, exc)
+                    if not self.paper and self.exits == "venue" and (
+                            book.entry.order_type == "market" or self.core.exit_levels(ci)["trail"] > 0):
+                        # levels from the fill (a market entry) and the trailing stop: on the venue's position
+                        self._spawn(self._set_trading_stop(f.symbol, ci, book.entry.order_type == "market"))
+                if self.journal is not None:
+                    p = self.core.position(ci)
+                    self.journal.position(f.symbol, {
+                        "side": f.side, "qty": abs(book.position_qty), "entry_price": f.price, "entry_ns": ts,
+                        "client_id": f.client_id, "take_profit": p.get("take_profit"), "stop_loss": p.get("stop_loss"),
+                        "hold_deadline_ns": p.get("hold_deadline_ns"),
+                        "notional": p.get("notional"), "intent": book.entry}, ts)
+            else:
+                book.position_qty += signed
+                if not self.paper and abs(book.position_qty) <= 1e-12 * max(1.0, abs(f.qty)):
+                    book.position_qty = 0.0
+                    why = _EXIT_REASON.get(f.kind, "external")
+                    if f.kind == "sl" and book.close_reason == "" and self.core.exit_levels(ci)["trail"] > 0 \
+                            and self._trailing_hit(ci, f.price):
+                        why = "trail"  # the venue's trailing stop (its fills are stop-loss kind)
+                    if book.closing and f.client_id == book.closing and book.close_reason:
+                        why = book.close_reason
+                    ex = self.core.external_close(ci, ts, f.price, why)
+                    if ex is not None:
+                        self._account_exit(ex)
+        if self.on_fill is not None:
+            try:
+                self.on_fill(f)
+            except Exception:
+                self.errors += 1
+                log.exception("on_fill callback failed")
+
+    # ------------------------------------------------------------------ asynchronous dispatch
+    def attach(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Send intents as tasks on ``loop`` (default: the running loop) from now on."""
+        self._loop = loop or asyncio.get_running_loop()
+        if self.pending:
+            pend, self.pending = self.pending, []
+            for intent, recv in pend:
+                self._spawn(self._send(intent, recv))
+
+    def _submit(self, intent: OrderIntent, recv_ns: int) -> None:
+        """Hand a journaled intent to the gateway: written at once on this stack when the gateway can
+        (``send_now``: idle create connection, free rate-limit slot), otherwise by a task; without a loop
+        it waits in :attr:`pending`."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._closing:  # (shutting down: journaled, never sent)
+            self.pending.append((intent, recv_ns))
+            return
+        send_now = getattr(self.gateway, "send_now", None)
+        sent = send_now(intent) if send_now is not None and loop.is_running() and not self._stopping else None
+        if sent is None:
+            self._spawn(self._send(intent, recv_ns))
+            return
+        # written: the task that reads the answer (same handling as place) starts when the answer is in
+        self._inflight.add(sent)
+        sent.fut.add_done_callback(lambda _f, i=intent, r=recv_ns, s=sent: self._answered(i, r, s))
+        self._defer(self._count_order, (intent, recv_ns, sent.written_ns))
+
+    def _count_order(self, item: tuple) -> None:
+        intent, recv_ns, sent_ns = item
+        if intent.kind == "entry":
+            self.checks["entries"] += 1
+        if recv_ns:
+            self.metrics.observe("liqcore_reaction_seconds", (sent_ns - recv_ns) / 1e9)
+            self.checks["reaction_ms"].append((sent_ns - recv_ns) / 1e6)
+            if self.journal is not None:  # the reaction time of the go-live report: decision -> create written
+                self.journal.note("sent", {"client_id": intent.client_id, "kind": intent.kind, "recv_ns": int(recv_ns),
+                                           "sent_ns": int(sent_ns)}, int(sent_ns), key=intent.client_id)
+        self.orders += 1
+        self.metrics.inc("liqcore_orders_total", kind=intent.kind)
+
+    def _answered(self, intent: OrderIntent, recv_ns: int, sent) -> None:
+        self._inflight.discard(sent)
+        if self._stopping:  # shut down with the answer unread: the journal holds it pending (queried at start)
+            log.warning("order %s: create answer not read before shutdown", intent.client_id)
+            conn = getattr(sent, "conn", None)
+            if conn is not None:
+                conn.close()
+            return
+        self._spawn(self._send(intent, recv_ns, sent))
+
+    def _spawn(self, coro) -> asyncio.Task | None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            return None
+        t = loop.create_task(coro)
+        self.tasks.add(t)
+        t.add_done_callback(self.tasks.discard)
+        return t
+
+    async def dispatch(self, intent: OrderIntent | None = None) -> list[OrderUpdate]:
+        """Send ``intent`` now (or every pending intent) and return the gateway's answers."""
+        items = [(intent, intent.decision_ns)] if intent is not None else self.pending
+        if intent is None:
+            self.pending = []
+        return [await self._send(i, r) for i, r in items]
+
+    async def _send(self, intent: OrderIntent, recv_ns: int, sent=None) -> OrderUpdate:
+        """Place ``intent`` (or, with ``sent``, read the answer of its create already written by the
+        gateway's ``send_now``) and report the outcome; an unconfirmed create is queried until known."""
+        if sent is None:  # (a create written by send_now is counted by _count_order)
+            self._count_order((intent, recv_ns, time.time_ns()))
+        try:
+            u = await (self.gateway.place(intent) if sent is None else self.gateway.place(intent, sent=sent))
+        except GatewayError as exc:
+            # the venue could not be asked whether the order exists: the symbol stays busy (status
+            # "unknown") until a later query answers; nothing is sent again under another id
+            self.errors += 1
+            log.error("order %s not confirmed: %s", intent.client_id, exc)
+            book = self.books.get(intent.symbol)
+            if book is not None and book.entry is not None and book.entry.client_id == intent.client_id:
+                book.entry_status = "unknown"
+            t = self._spawn(self._resolve_unknown(intent))
+            if t is not None:
+                self._unknown_tasks.add(t)
+                t.add_done_callback(self._unknown_tasks.discard)
+            return OrderUpdate(intent.client_id, "pending", intent.symbol, reason=f"unknown: {exc}",
+                               kind=intent.kind, ts_ns=time.time_ns())
+        if not self.paper:
+            self._on_update(u)
+        return u
+
+    async def _resolve_unknown(self, intent: OrderIntent, delays=(0.5, 1, 2, 5, 10, 30)) -> None:
+        """Ask the venue about an order whose create could not be confirmed, until it answers."""
+        for delay in (*delays, *([60.0] * 60)):
+            await asyncio.sleep(delay)
+            try:
+                u = await self.gateway.query(intent.symbol, intent.client_id)
+            except GatewayError as exc:
+                log.warning("order %s still unknown: %s", intent.client_id, exc)
+                continue
+            if u is None:  # the venue answered: it has no such order
+                u = OrderUpdate(intent.client_id, "rejected", intent.symbol, reason="not_at_venue",
+                                kind=intent.kind, ts_ns=time.time_ns())
+            book = self.books.get(intent.symbol)
+            if book is not None and book.entry_status == "unknown":
+                book.entry_status = "pending"
+            self._on_update(u)
+            return
+
+    async def _cancel(self, symbol: str, client_id: str) -> None:
+        try:
+            u = await self.gateway.cancel(symbol, client_id)
+        except GatewayError as exc:
+            log.error("cancel %s failed: %s", client_id, exc)
+            book = self.books.get(symbol)
+            if book is not None:
+                book.cancel_sent = False  # try again on the next clock tick
+            return
+        if not self.paper:
+            self._on_update(u)
+
+    def _trailing_hit(self, ci: int, price: float) -> bool:
+        """Whether a stop-loss-kind fill at ``price`` is the trailing stop's rather than the stop-loss's."""
+        lv = self.core.exit_levels(ci)
+        sl = lv["stop_loss"]
+        if sl is None:
+            return True
+        book_side = 1 if self.core.position(ci).get("side") == "buy" else -1
+        return (price > sl) if book_side > 0 else (price < sl)
+
+    async def _set_trading_stop(self, symbol: str, ci: int, levels: bool) -> None:
+        """Venue exits of a position just opened: its take-profit / stop-loss from the fill (``levels``: a
+        market entry, whose create carried none) and the trailing stop where the venue has one."""
+        setter = getattr(self.gateway, "set_trading_stop", None)
+        if setter is None:  # no venue-held levels for this position: the engine watches them
+            self.core.watch_sym[ci] = self.core.watch | {"take_profit", "stop_loss", "trail"}
+            return
+        lv = self.core.exit_levels(ci)
+        try:
+            inst = self.instrument(symbol)
+        except ValueError:
+            return
+        long_ = self.core.position(ci).get("side") == "buy"
+        tp = sl = None
+        if levels:
+            if lv["take_profit"] is not None:
+                tp = inst.round_price(lv["take_profit"], "sell" if long_ else "buy")
+            if lv["stop_loss"] is not None:
+                sl = inst.round_price(lv["stop_loss"], "buy" if long_ else "sell")
+        trailing = None
+        if lv["trail"] > 0 and getattr(self.gateway, "native_trailing", False):
+            trailing = lv["trail"] * lv["entry_price"]
+        try:
+            await setter(symbol, take_profit=tp, stop_loss=sl, trailing=trailing)
+        except GatewayError as exc:
+            # the venue refused (e.g. the price moved past a level): the engine watches those exits itself
+            self.errors += 1
+            log.error("%s: venue exits not set (%s); the engine watches them", symbol, exc)
+            self.core.watch_sym[ci] = self.core.watch | {"take_profit", "stop_loss", "trail"}
+            return
+        if tp is not None or sl is not None:
+            try:
+                self.core.set_exit_levels(ci, tp, sl)
+            except ValueError:
+                pass
+        if self.journal is not None:
+            self.journal.note("trading_stop", {"symbol": symbol, "take_profit": tp, "stop_loss": sl,
+                                               "trailing": trailing}, time.time_ns(), key=symbol)
+
+    async def _close(self, symbol: str, client_id: str) -> None:
+        try:
+            u = await self.gateway.close_position(symbol, client_id)
+        except GatewayError as exc:
+            log.error("close %s failed: %s", symbol, exc)
+            self.books[symbol].closing = ""
+            return
+        if u.status == "rejected":
+            self.books[symbol].closing = ""
+
+    async def drain(self, timeout: float | None = 10.0) -> None:
+        """Wait for the in-flight gateway calls (and the answers of creates already written)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self.tasks or self._inflight:
+            waiting = [*self.tasks, *(s.fut for s in self._inflight)]
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                break
+            await asyncio.wait(waiting, timeout=left)
+            await asyncio.sleep(0)  # answered creates start their reading task on the next loop step
+
+    #: entry statuses that may rest at the venue (a partially filled entry's remainder included)
+    WORKING_STATUSES = ("pending", "new", "partially_filled", "unknown")
+
+    def working_entries(self) -> list[tuple[str, str, str]]:
+        """``(symbol, client_id, status)`` of every entry that may rest at the venue."""
+        return [(sym, b.entry.client_id, b.entry_status) for sym, b in self.books.items()
+                if b.entry is not None and b.entry_status in self.WORKING_STATUSES]
+
+    async def shutdown(self, cancel_entries: bool = True, timeout: float | None = None) -> dict:
+        """Cancel every working entry (a partially filled entry's remainder and an entry whose create was never
+        confirmed included; TP/SL and positions stay), then flush the journal and close the gateway, all within
+        ``timeout`` seconds (default: ``params.shutdown_timeout_ns``).
+
+        With a venue gateway the cancels go out at once through its batch endpoint (all requests in parallel),
+        and each is confirmed: by the gateway's pushes when the private stream is up, otherwise by one listing
+        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Returns (and
+        keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed": {client_id: status},
+        "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "seconds"}``: ``unconfirmed`` names every
+        entry that may still rest at the venue."""
+        loop = asyncio.get_running_loop()
+        budget = self.params.shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
+        t0 = loop.time()
+        deadline = t0 + budget
+        cancel_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
+        self._closing = True
+        for t in list(self._unknown_tasks):  # the cancel below settles those orders
+            t.cancel()
+        # answers of creates and cancels already in flight first (bounded: a quarter of the budget, <= 1 s)
+        await self.drain(min(1.0, budget / 4))
+        targets = self.working_entries() if cancel_entries else []
+        report: dict = {"timeout_s": budget, "working": len(targets), "confirmed": {}, "unconfirmed": []}
+        if targets:
+            if self.paper:
+                for sym, cid, _ in targets:
+                    u = await self.gateway.cancel(sym, cid)
+                    report["confirmed"][cid] = u.status
+            else:
+                confirmed, unconfirmed = await self._cancel_working(targets, cancel_deadline)
+                report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
+        self._stopping = True
+        self._run_books()
+        for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
+            t.cancel()
+        report["seconds"] = round(loop.time() - t0, 3)
+        self.shutdown_report = report
+        if report["unconfirmed"]:
+            log.error("shutdown: %d of %d working entries not confirmed cancelled (they may still rest at the "
+                      "venue): %s", len(report["unconfirmed"]), len(targets),
+                      ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unconfirmed"]))
+        elif targets:
+            log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
+        if self.journal is not None:
+            self.journal.note("shutdown", report, time.time_ns())
+            self._save_stream()
+            self.journal.flush()
+        try:
+            await asyncio.wait_for(self.gateway.close(), max(0.1, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            log.warning("gateway close did not finish within the shutdown timeout")
+        except Exception:
+            log.exception("gateway close failed")
+        report["seconds"] = round(loop.time() - t0, 3)
+        return report
+
+    async def _cancel_working(self, targets: list[tuple[str, str, str]], deadline: float) -> tuple[dict, list]:
+        """Cancel ``targets`` through the gateway's batch cancel and confirm each (see :meth:`shutdown`)."""
+        loop = asyncio.get_running_loop()
+        gw = self.gateway
+        terminal = ("filled", "cancelled", "rejected", "deactivated")
+        remaining = {cid: sym for sym, cid, _ in targets}
+        status0 = {cid: st for _, cid, st in targets}
+        reasons: dict[str, str] = {cid: "no answer before the shutdown timeout" for cid in remaining}
+        final: dict[str, OrderUpdate] = {}
+        gone: dict[str, str] = {}  # confirmed not resting, final state not yet known: cid -> symbol
+        pushed: set[str] = set()
+        listed_resting: set[str] = set()  # seen resting in the last listing of open orders
+        known = getattr(gw, "known", None)
+        batch = getattr(gw, "cancel_batch", None)
+
+        def left() -> float:
+            return deadline - loop.time()
+
+        async def single_cancels(items):  # a gateway without a batch endpoint: its cancels in parallel
+            outs = await asyncio.gather(*(gw.cancel(s, c) for c, s in items), return_exceptions=True)
+            return {c: (("accepted", o) if isinstance(o, OrderUpdate) else (f"error: {o}", None))
+                    for (c, _), o in zip(items, outs)}
+
+        batch_failed: set[str] = set()  # the batch request of these failed: their single cancels next
+
+        async def send(items):
+            singles = [(c, s) for c, s in items if batch is None or c in batch_failed]
+            batched = [(s, c) for c, s in items if batch is not None and c not in batch_failed]
+            out: dict = {}
+            for r in await asyncio.gather(*([batch(batched)] if batched else []),
+                                          *([single_cancels(singles)] if singles else [])):
+                out.update(r)
+            return out
+
+        while remaining and left() > 0:
+            items = list(remaining.items())
+            try:
+                res = await asyncio.wait_for(send(items), left())
+            except asyncio.TimeoutError:
+                break
+            for cid, (outcome, u) in res.items():
+                if cid not in remaining:
+                    continue
+                reasons[cid] = ("still resting at the venue; " if cid in listed_resting else "") + f"cancel {outcome}"
+                if outcome.startswith("error") and batch is not None:
+                    batch_failed.add(cid)
+                if u is not None and u.status in terminal:
+                    final[cid] = u
+                    del remaining[cid]
+            if not remaining or left() <= 0:
+                break
+            await asyncio.sleep(min(0.05, max(0.0, left())))  # pushes of a live private stream land first
+            if known is not None:
+                for cid in list(remaining):
+                    k = known(cid)
+                    if k is not None and k.status in terminal:
+                        final[cid] = k
+                        pushed.add(cid)  # the gateway reported it to the engine already
+                        del remaining[cid]
+            if not remaining:
+                break
+            try:  # private stream down or slow: one listing of the venue's open orders confirms the rest
+                listed = await asyncio.wait_for(gw.open_orders(), max(0.0, left()))
+            except (GatewayError, asyncio.TimeoutError) as exc:
+                for cid in remaining:
+                    reasons[cid] = f"open orders not read: {exc or 'timeout'}"
+                await asyncio.sleep(min(0.1, max(0.0, left())))
+                continue
+            resting = {u.client_id for u in listed if u.kind == "entry" and u.status not in terminal}
+            for cid in list(remaining):
+                if cid not in resting:
+                    gone[cid] = remaining.pop(cid)
+                else:
+                    listed_resting.add(cid)
+                    reasons[cid] = "still resting at the venue; " + reasons[cid].rpartition("; ")[2]
+            if remaining:
+                await asyncio.sleep(min(0.1, max(0.0, left())))  # then cancel those again
+        # the final state of entries confirmed gone (filled meanwhile? never created?), for the journal
+        pend = {cid: sym for cid, sym in gone.items() if not (known and known(cid) and known(cid).status in terminal)}
+        for cid in gone:
+            if cid not in pend:
+                final[cid] = known(cid)
+                pushed.add(cid)
+        if pend and left() > 0:
+            try:
+                outs = await asyncio.wait_for(asyncio.gather(*(gw.query(s, c) for c, s in pend.items()),
+                                                             return_exceptions=True), left())
+            except asyncio.TimeoutError:
+                outs = [TimeoutError()] * len(pend)
+            for (cid, sym), u in zip(pend.items(), outs):
+                if isinstance(u, OrderUpdate):
+                    final[cid] = u
+                elif u is None:  # the venue has no such order: the create never arrived
+                    final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=time.time_ns())
+        for cid, u in final.items():
+            if cid not in pushed:
+                self._apply_final(u)
+        confirmed = {cid: (final[cid].status if cid in final else "not_resting") for cid in [*final, *gone]}
+        unconfirmed = [{"symbol": sym, "client_id": cid, "status": status0.get(cid, ""), "reason": reasons[cid]}
+                       for cid, sym in remaining.items()]
+        return confirmed, unconfirmed
+
+    def _apply_final(self, u: OrderUpdate) -> None:
+        """A terminal state learned at shutdown: journal it, and apply a fill the engine has not seen (the
+        private stream was down) so the position the venue holds is journaled too."""
+        book = self.books.get(u.symbol)
+        if book is not None and book.entry is not None and book.entry.client_id == u.client_id \
+                and u.filled_qty > abs(book.position_qty) + 1e-12:
+            missing = u.filled_qty - abs(book.position_qty)
+            self._on_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
+                               True, exec_id=f"shutdown-{u.client_id}-{u.filled_qty:g}", kind="entry",
+                               ts_ns=u.ts_ns or time.time_ns()))
+        if u.kind != "entry":
+            u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
+                            u.avg_price, u.reason, "entry", u.ts_ns)
+        self._on_update(u)
+

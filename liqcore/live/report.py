@@ -1,0 +1,220 @@
+"""The go-live checklist as a report, from a session's journal (``liqcore journal PATH``, the dashboard).
+
+    from liqcore.live.report import journal_report, format_report
+    rep = journal_report("liqcore-live.sqlite", recording="rec/")   # recording: the session's frames
+    print(format_report(rep))
+
+Figures (each computed from what the journal holds; None when it holds nothing to compute it from):
+
+* ``cascades``: confirmed cascades per UTC day per symbol (``per_day``: ``{symbol: {day: n}}``) and the mean
+  per day of each symbol over the days the session covered;
+* ``fill_rate``: entries with any fill / entries sent (entries still working at the end are counted apart);
+* ``win_rate``: closed trades with a positive pnl / closed trades (pnl after fees and funding);
+* ``reaction``: milliseconds from the decision (the receive time of the event that decided it) to the
+  create request written to the venue (``send``) and to the venue's first acknowledgement (``ack``):
+  p50 / p99 / max / n;
+* ``fees``: the fee the venue actually charged on the session's fills (per maker / taker, in bps of the
+  filled notional) beside the fee model's ``maker-fee-bps`` / ``taker-fee-bps`` of the session;
+* ``model``: with the session's recorded frames (``liqcore run --record DIR`` or ``liqcore record``), the
+  recording replayed through the backtest's fill model with the session's parameters, and the live entry
+  fills beside the model's, fill by fill (matched on the decision time): live and model fill time and
+  price, the price difference in bps, and the decisions that filled on one side only.
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+__all__ = ["journal_report", "format_report", "SESSION_NOTE"]
+
+SESSION_NOTE = "session"  # the journal note an engine writes at start: strategy, exits, mode, fee model
+_NS_DAY = 86_400_000_000_000
+
+
+def _rows(db, type_: str) -> list[tuple[int, str | None, dict]]:
+    return [(int(t), k, orjson.loads(d)) for t, k, d in
+            db.execute("SELECT ts_ns, key, data FROM log WHERE type=? ORDER BY id", (type_,))]
+
+
+def _pct(xs: list[float]) -> dict | None:
+    if not xs:
+        return None
+    a = np.asarray(xs, dtype=float)
+    return {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)), "max": float(a.max()),
+            "n": int(len(a))}
+
+
+def _day(ts: int) -> str:
+    import datetime as _dt
+
+    return _dt.datetime.fromtimestamp(ts / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+def journal_report(path, recording=None) -> dict:
+    """The checklist figures of the journal at ``path`` (see the module docstring).  ``recording``: the
+    session's recorded frames (paths), replayed through the backtest for the live-vs-model comparison.
+    Raises ValueError when ``path`` is not a journal."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"journal: {path} does not exist")
+    try:
+        db = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        db.execute("SELECT 1 FROM log LIMIT 1")
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"journal: {path} is not a liqcore journal ({exc})") from None
+    try:
+        return _report(db, recording)
+    finally:
+        db.close()
+
+
+def _report(db, recording) -> dict:
+    sessions = [d for _, _, d in _rows(db, SESSION_NOTE)]
+    session = sessions[-1] if sessions else {}
+    out: dict = {"session": session}
+    # ---- cascades per day per symbol
+    per: dict = defaultdict(lambda: defaultdict(int))
+    first = last = None
+    for ts, _, d in _rows(db, "cascade"):
+        first = ts if first is None else min(first, ts)
+        last = ts if last is None else max(last, ts)
+        if d.get("record") == "confirmed":
+            per[d.get("symbol", "?")][_day(ts)] += 1
+    span = [int(t) for t, in db.execute("SELECT ts_ns FROM log WHERE type IN ('cascade','decision','equity') "
+                                        "AND ts_ns > 946684800000000000")]
+    days = max(1.0, (max(span) - min(span)) / _NS_DAY) if span else None
+    out["cascades"] = {"per_day": {s: dict(sorted(v.items())) for s, v in sorted(per.items())},
+                       "total": int(sum(sum(v.values()) for v in per.values())), "days": days,
+                       "mean_per_day": {s: sum(v.values()) / days for s, v in sorted(per.items())} if days else {}}
+    # ---- orders, fills, fill rate
+    cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
+    orders = [dict(zip(cols, r)) for r in db.execute("SELECT * FROM orders")]
+    entries = [o for o in orders if o["kind"] == "entry"]
+    working = [o for o in entries if o["status"] in ("pending", "new", "partially_filled", "unknown")
+               and not (o["filled_qty"] or 0) > 0]
+    filled = [o for o in entries if (o["filled_qty"] or 0) > 0]
+    done = len(entries) - len(working)
+    out["fill_rate"] = {"entries": len(entries), "filled": len(filled), "working": len(working),
+                        "rate": (len(filled) / done) if done else None}
+    # ---- win rate
+    trades = [d for _, _, d in _rows(db, "trade")]
+    wins = sum(1 for t in trades if float(t.get("pnl") or 0) > 0)
+    out["win_rate"] = {"trades": len(trades), "wins": wins, "rate": (wins / len(trades)) if trades else None,
+                       "pnl": float(sum(float(t.get("pnl") or 0) for t in trades))}
+    # ---- reaction times
+    sends = [(d["sent_ns"] - d["recv_ns"]) / 1e6 for _, _, d in _rows(db, "sent")
+             if d.get("recv_ns") and d.get("sent_ns")]
+    intents = {k: d for _, k, d in _rows(db, "intent")}
+    first_ack: dict[str, int] = {}
+    for ts, k, d in _rows(db, "order_update"):
+        if d.get("status") not in ("pending", "rejected") and k not in first_ack and (d.get("kind") or "entry") == "entry":
+            first_ack[k] = ts
+    acks = [(first_ack[c] - int(it.get("decision_ns") or 0)) / 1e6 for c, it in intents.items()
+            if c in first_ack and it.get("kind", "entry") == "entry" and int(it.get("decision_ns") or 0) > 0]
+    out["reaction_ms"] = {"send": _pct(sends), "ack": _pct(acks)}
+    # ---- fees charged vs the model
+    fills = [orjson.loads(d) for d, in db.execute("SELECT data FROM fills ORDER BY ts_ns")]
+    fee: dict = {}
+    for side in ("maker", "taker"):
+        fs = [f for f in fills if bool(f.get("is_maker", f.get("maker"))) == (side == "maker")]
+        notional = sum(abs(float(f["price"]) * float(f["qty"])) for f in fs)
+        charged = sum(float(f.get("fee") or 0) for f in fs)
+        fee[side] = {"fills": len(fs), "notional": notional, "fee": charged,
+                     "bps": (charged / notional * 1e4) if notional else None,
+                     "model_bps": session.get(f"{side}_fee_bps")}
+    out["fees"] = fee
+    out["fills"] = len(fills)
+    # ---- live fills beside the fill model on the recorded frames
+    out["model"] = None
+    if recording:
+        out["model"] = _versus_model(recording, session, intents, fills)
+    return out
+
+
+def _versus_model(recording, session: dict, intents: dict, fills: list[dict]) -> dict:
+    from liqcore.backtest.run import backtest
+    from liqcore.config import Params
+
+    params = Params.from_mapping(session.get("params") or {})
+    res = backtest(recording if isinstance(recording, (list, tuple)) else [str(recording)], params,
+                   equity=float(session.get("equity") or 10_000.0))
+    model: dict = {}
+    for r in res.ledger:
+        sym = res.registry.symbol(int(r["symbol_id"]))
+        model[(sym, int(r["signal_ns"]))] = (int(r["entry_ns"]), float(r["entry_price"]), int(r["side"]))
+    live: dict = {}
+    for f in fills:
+        if f.get("kind") != "entry":
+            continue
+        it = intents.get(f.get("client_id"))
+        if it is None:
+            continue
+        key = (f["symbol"], int(it.get("decision_ns") or 0))
+        q, px, ts = float(f["qty"]), float(f["price"]), int(f.get("ts_ns") or 0)
+        if key in live:  # partial fills: the volume-weighted price, the first time
+            q0, v0, t0 = live[key]
+            live[key] = (q0 + q, v0 + q * px, min(t0, ts))
+        else:
+            live[key] = (q, q * px, ts)
+    rows = []
+    for key in sorted(set(live) | set(model)):
+        sym, dec = key
+        lv, md = live.get(key), model.get(key)
+        row = {"symbol": sym, "decision_ns": dec, "live_ns": None, "live_price": None, "model_ns": None,
+               "model_price": None, "diff_bps": None}
+        if lv is not None:
+            row["live_ns"], row["live_price"] = lv[2], lv[1] / lv[0]
+        if md is not None:
+            row["model_ns"], row["model_price"] = md[0], md[1]
+        if lv is not None and md is not None and md[1] > 0:
+            side = md[2]
+            row["diff_bps"] = side * (row["live_price"] - md[1]) / md[1] * 1e4  # > 0: live paid more
+        rows.append(row)
+    both = [r for r in rows if r["live_price"] is not None and r["model_price"] is not None]
+    return {"fills": rows, "matched": len(both),
+            "live_only": sum(1 for r in rows if r["model_price"] is None),
+            "model_only": sum(1 for r in rows if r["live_price"] is None),
+            "mean_diff_bps": (sum(r["diff_bps"] for r in both) / len(both)) if both else None,
+            "model_trades": int(len(res.ledger))}
+
+
+def _f(x, spec=".2f"):
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def format_report(rep: dict) -> str:
+    """The report as text (one section per checklist item)."""
+    s = rep.get("session") or {}
+    lines = [f"session: strategy {s.get('strategy', '?')}, mode {s.get('mode', '?')}, exits {s.get('exits', '?')}"]
+    c = rep["cascades"]
+    lines.append(f"cascades: {c['total']} over {_f(c['days'], '.2f')} days")
+    for sym, per in c["per_day"].items():
+        lines.append(f"  {sym}: {_f(c['mean_per_day'].get(sym), '.1f')}/day  "
+                     + ", ".join(f"{d} {n}" for d, n in per.items()))
+    fr = rep["fill_rate"]
+    lines.append(f"fill rate: {_f(fr['rate'] and 100 * fr['rate'], '.1f')}% ({fr['filled']} of "
+                 f"{fr['entries'] - fr['working']} entries; {fr['working']} still working)")
+    w = rep["win_rate"]
+    lines.append(f"win rate: {_f(w['rate'] and 100 * w['rate'], '.1f')}% ({w['wins']} of {w['trades']} trades; "
+                 f"pnl {w['pnl']:.2f})")
+    for k, v in rep["reaction_ms"].items():
+        lines.append(f"reaction ({k}): " + ("-" if v is None else
+                     f"p50 {v['p50']:.1f} ms, p99 {v['p99']:.1f} ms, max {v['max']:.1f} ms (n={v['n']})"))
+    for side, v in rep["fees"].items():
+        lines.append(f"fee {side}: charged {_f(v['bps'], '.2f')} bps on {v['fills']} fills "
+                     f"(model {_f(v['model_bps'], '.2f')} bps)")
+    m = rep.get("model")
+    if m is not None:
+        lines.append(f"live vs fill model: {m['matched']} matched, {m['live_only']} live only, "
+                     f"{m['model_only']} model only; mean diff {_f(m['mean_diff_bps'], '.2f')} bps")
+        for r in m["fills"]:
+            lines.append(f"  {r['symbol']} @{r['decision_ns']}: live {_f(r['live_price'], '.6g')} "
+                         f"model {_f(r['model_price'], '.6g')} diff {_f(r['diff_bps'], '.2f')} bps")
+    else:
+        lines.append("live vs fill model: no recording given (--recording)")
+    return "\n".join(lines)
