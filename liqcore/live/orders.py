@@ -628,7 +628,9 @@ class OrderManager:
                 listed = await asyncio.wait_for(gw.open_orders(), max(0.0, left()))
             except (GatewayError, asyncio.TimeoutError) as exc:
                 for cid in remaining:
-                    reasons[cid] = f"open orders not read: {exc or 'timeout'}"
+                    reasons[cid] = "open orders not read: " + (str(exc) or (
+                        "no answer before the shutdown deadline" if isinstance(exc, asyncio.TimeoutError)
+                        else type(exc).__name__))
                 await asyncio.sleep(min(0.1, max(0.0, left())))
                 continue
             resting = {u.client_id for u in listed if u.kind == "entry" and u.status not in terminal}
