@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from liqcore.config import _nonneg_float, _nonneg_int, _pos_int, parse_number
 from liqcore.strategies.base import ENTRY_MARKET, empty_signals
 from liqcore.types import Kind, Side
 
@@ -27,45 +28,11 @@ __all__ = [
 ]
 
 
-def parse_float(value: Any, name: str) -> float:
-    """A finite number (may be negative)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: expected a number; got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number; got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: must be finite; got {value!r}")
-    return x
-
-
-def parse_nonneg_float(value: Any, name: str) -> float:
-    x = parse_float(value, name)
-    if x < 0:
-        raise ValueError(f"{name}: must be >= 0; got {value!r}")
-    return x
-
-
-def parse_int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: expected a whole number; got {value!r}")
-    try:
-        x = int(value)
-        if isinstance(value, float) and x != value:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a whole number; got {value!r}") from None
-    if x < 0:
-        raise ValueError(f"{name}: must be >= 0; got {value!r}")
-    return x
-
-
-def parse_pos_int(value: Any, name: str) -> int:
-    x = parse_int(value, name)
-    if x < 1:
-        raise ValueError(f"{name}: must be >= 1; got {value!r}")
-    return x
+# parameter parsers: the same ones the run's own parameters use (liqcore.config)
+parse_float = parse_number  # a finite number (may be negative)
+parse_nonneg_float = _nonneg_float  # a finite number >= 0
+parse_int = _nonneg_int  # a whole number >= 0
+parse_pos_int = _pos_int  # a whole number >= 1
 
 
 class Streams:
