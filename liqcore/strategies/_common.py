@@ -24,7 +24,8 @@ from liqcore.types import Kind, Side
 
 __all__ = [
     "Streams", "streams", "bar_grid", "ev_index_at", "window_sum", "market_signals", "parse_float",
-    "parse_int", "parse_pos_int", "first_true_after", "last_price_at", "concat_signals", "fill_exits",
+    "parse_int", "parse_pos_int", "first_true_after", "last_price_at", "concat_signals", "fill_exits", "finish_signals",
+    "recorded_inputs", "bar_event", "bar_clock",
 ]
 
 
@@ -184,6 +185,20 @@ def fill_exits(sig: np.ndarray, p) -> None:
     sig["max_hold_ns"] = int(p.hold_timeout_ns)
 
 
+def finish_signals(parts: list[np.ndarray], p) -> np.ndarray:
+    """A batch form's result: its per-symbol signal arrays in order (:func:`concat_signals`) with the
+    run's exits written in (:func:`fill_exits`)."""
+    out = concat_signals(parts)
+    fill_exits(out, p)
+    return out
+
+
+def recorded_inputs(inputs: dict, signal) -> dict:
+    """A copy of the feature values a strategy recorded for ``signal`` under ``(symbol_id, ts_ns)``
+    (empty when none were recorded), for :meth:`Strategy.inputs`."""
+    return dict(inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+
+
 # ================================================================================================
 # streaming helpers (the streaming forms compute exactly what the batch forms compute)
 # ================================================================================================
@@ -293,3 +308,28 @@ def signal_template(params) -> np.ndarray:
 from liqcore.strategies.base import SignalStream as _SignalStream  # noqa: E402
 
 _EMPTY = _SignalStream.empty()
+
+
+def bar_event(stream, ev) -> tuple:
+    """The start of a bar-grid stream's ``on_event``: counts the event (``stream.n``), classifies it
+    (:func:`classify`) and computes the signals of the bar closes it reveals on ``stream.clock`` (a
+    :class:`BarClock`) with ``stream._closes(closes, index of the previous event)``.  Returns
+    ``(kind, symbol_id, price, qty, side, ts_recv, before)``; ``before`` is empty when nothing closed."""
+    i = stream.n
+    stream.n = i + 1
+    kind, sid, price, qty, side, ts = classify(ev)
+    before = _EMPTY
+    clock = stream.clock
+    if clock.next is None or ts > clock.next:
+        closes = clock.due(ts)
+        if closes:
+            before = stream._closes(closes, i - 1)
+    return kind, sid, price, qty, side, ts, before
+
+
+def bar_clock(stream, ts_ns: int) -> np.ndarray:
+    """A bar-grid stream's ``on_clock``: the signals of the closes at or before ``ts_ns`` not yet
+    revealed (empty before the first event)."""
+    clock = stream.clock
+    closes = clock.due(int(ts_ns), inclusive=True) if clock.next is not None else []
+    return stream._closes(closes, stream.n - 1) if closes else _EMPTY
