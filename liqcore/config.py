@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import operator
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -23,6 +24,8 @@ __all__ = [
     "parse_duration",
     "parse_fraction",
     "parse_hours",
+    "parse_number",
+    "parse_whole",
     "format_duration",
     "PARAMS",
     "DETECTOR_PARAMS",
@@ -119,28 +122,55 @@ def parse_hours(value: Any, name: str = "hours") -> tuple[int, int] | None:
     return (a, b)
 
 
-def _pos_int(value: Any, name: str) -> int:
+def parse_number(value: Any, name: str = "number", minimum: float | None = None,
+                 what: str = "a number") -> float:
+    """A finite number (``'1.5'``, ``2``, ``'1_000'``); at least ``minimum`` when given.  Booleans,
+    text that is not a number and non-finite values -> ValueError naming ``name``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected {what}; got {value!r}")
     try:
-        x = int(value)
-        if isinstance(value, float) and x != value:
-            raise ValueError
+        x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a whole number; got {value!r}") from None
-    if x < 1:
-        raise ValueError(f"{name}: must be >= 1; got {value!r}")
+        raise ValueError(f"{name}: expected {what}; got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: must be finite; got {value!r}")
+    if minimum is not None and x < minimum:
+        raise ValueError(f"{name}: must be >= {minimum:g}; got {value!r}")
     return x
+
+
+def parse_whole(value: Any, name: str = "count", minimum: int | None = None) -> int:
+    """A whole number: an integer, an integral float or text of one (``'4'``, ``'1_000'``, ``'4.0'``);
+    at least ``minimum`` when given.  Booleans, fractions and non-numbers -> ValueError naming ``name``."""
+    bad = f"{name}: expected a whole number; got {value!r}"
+    if isinstance(value, bool):
+        raise ValueError(bad)
+    try:
+        x = operator.index(value)  # int and numpy integers, exactly
+    except TypeError:
+        try:
+            x = int(value) if isinstance(value, str) else None  # exact for long integer text
+        except ValueError:
+            x = None
+        if x is None:
+            try:
+                f = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(bad) from None
+            if not f.is_integer():  # fractions, inf, nan
+                raise ValueError(bad)
+            x = int(f)
+    if minimum is not None and x < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}; got {value!r}")
+    return x
+
+
+def _pos_int(value: Any, name: str) -> int:
+    return parse_whole(value, name, minimum=1)
 
 
 def _nonneg_int(value: Any, name: str) -> int:
-    try:
-        x = int(value)
-        if isinstance(value, float) and x != value:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a whole number; got {value!r}") from None
-    if x < 0:
-        raise ValueError(f"{name}: must be >= 0; got {value!r}")
-    return x
+    return parse_whole(value, name, minimum=0)
 
 
 def _quantile(value: Any, name: str) -> float:
@@ -148,13 +178,7 @@ def _quantile(value: Any, name: str) -> float:
 
 
 def _fee(value: Any, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number of basis points; got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: must be finite; got {value!r}")
-    return x
+    return parse_number(value, name, what="a number of basis points")
 
 
 def _fill(value: Any, name: str) -> str:
@@ -176,20 +200,11 @@ def _size(value: Any, name: str) -> float:
 
 
 def _bps(value: Any, name: str) -> float:
-    x = _fee(value, name)
-    if x < 0:
-        raise ValueError(f"{name}: must be >= 0 basis points; got {value!r}")
-    return x
+    return parse_number(value, name, minimum=0.0, what="a number of basis points")
 
 
 def _nonneg_float(value: Any, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number; got {value!r}") from None
-    if not math.isfinite(x) or x < 0:
-        raise ValueError(f"{name}: must be a finite number >= 0; got {value!r}")
-    return x
+    return parse_number(value, name, minimum=0.0)
 
 
 def _bool(value: Any, name: str) -> bool:

@@ -4,37 +4,18 @@ the children's updates; a journal of the older layout (keyed by client id alone)
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
-import time
 
 import orjson
 import pytest
 
-from liqcore.config import Params
 from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 
-PARAMS = Params(min_history=5, history=50)
-BASELINE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]
+from _live_helpers import PARAMS, cascade_frames, wait_until
 
-
-def cascade_frames(symbol="ETHUSDT"):
-    from liqcore.testing.fake_replay import liquidation_frame, trade_frame
-
-    t0 = int(time.time() * 1000) - 30_000
-    frames = [liquidation_frame(symbol, 3000, q, "Buy", t0 + i * 1000) for i, q in enumerate(BASELINE)]
-    frames.append(trade_frame(symbol, 3000.0, 1, "Sell", t0 + 20_000))
-    frames.append(liquidation_frame(symbol, 3000, 10, "Buy", t0 + 21_000))
-    frames.append(liquidation_frame(symbol, 2999, 12, "Buy", t0 + 22_000))
-    return [orjson.dumps(f) for f in frames]
-
-
-async def wait(cond, timeout=10.0):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
+wait = functools.partial(wait_until, timeout=10.0)
 
 
 @pytest.mark.integration

@@ -12,7 +12,6 @@ import time
 import orjson
 import pytest
 
-from liqcore.config import Params
 from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from liqcore.live.recorder import Recorder
@@ -20,19 +19,11 @@ from liqcore.live.report import format_report, journal_report
 from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
+from _live_helpers import BASELINE as BASE
+from _live_helpers import PARAMS
+from _live_helpers import wait_until as _wait
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
-
-PARAMS = Params(min_history=5, history=50)
-BASE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]
-
-
-async def _wait(cond, timeout=5.0):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
 
 def _session(tmp_path):
     """ETHUSDT: a cascade, its entry filled by the venue, closed at the take-profit (a win); SOLUSDT: a cascade

@@ -8,27 +8,16 @@ import time
 import orjson
 import pytest
 
-from liqcore.config import Params
 from liqcore.live.engine import Engine, Instrument, make_client_id
 from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
 from liqcore.testing.fake_exchange import FakeExchange
-from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+from liqcore.testing.fake_replay import trade_frame
+
+from _live_helpers import PARAMS, cascade_frames
+from _live_helpers import wait_until as _wait
 
 pytestmark = pytest.mark.timeout(60)
-
-PARAMS = Params(min_history=5, history=50)
-BASELINE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]  # ETH qty at 3000: P95 ~ 1440 quote
-
-
-def cascade_frames(symbol="ETHUSDT", t0_ms=None, ref=3000.0, side="Buy"):
-    """Baseline liquidations, a reference trade, then two large liquidations (a cascade of ``side``)."""
-    t0 = int(time.time() * 1000) - 30_000 if t0_ms is None else t0_ms
-    frames = [liquidation_frame(symbol, 3000, q, side, t0 + i * 1000) for i, q in enumerate(BASELINE)]
-    frames.append(trade_frame(symbol, ref, 1, "Sell", t0 + 20_000))
-    frames.append(liquidation_frame(symbol, 3000, 10, side, t0 + 21_000))
-    frames.append(liquidation_frame(symbol, 2999, 12, side, t0 + 22_000))
-    return [orjson.dumps(f) for f in frames]
 
 
 def feed(engine, frames, t0_ns=None):
@@ -166,14 +155,6 @@ async def _live_engine(fx, journal=None, **kw):
     eng = Engine(PARAMS, symbols=["ETHUSDT"], gateway=gw, journal=journal, **kw)
     await eng.start()
     return eng
-
-
-async def _wait(cond, timeout=5.0):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.mark.integration

@@ -20,18 +20,12 @@ from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import _live_strategy  # noqa: E402
+from _live_helpers import cascade_rows  # noqa: E402
+from _live_helpers import wait_until as _wait  # noqa: E402
 
 _live_strategy.register()
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-
-
-async def _wait(cond, timeout=5.0):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 async def _engine(fx, params, journal=None):
@@ -126,19 +120,13 @@ def test_venue_trading_stop_and_trailing_stop_trigger():
 
 
 def test_cascade_mm_with_engine_exits_sends_no_venue_levels_and_closes_at_market():
-    BASE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]
-
     async def main():
         async with FakeExchange() as fx:
             params = Params(min_history=5, history=50, exits="engine")
             eng, fills = await _engine(fx, params)
             assert eng.exits == "engine" and eng.stream is None
-            t0 = int(time.time() * 1000) - 30_000
             now = time.time_ns() - 1_000_000
-            frames = [liquidation_frame("ETHUSDT", 3000, q, "Buy", t0 + i * 1000) for i, q in enumerate(BASE)]
-            frames += [trade_frame("ETHUSDT", 3000.0, 1, "Sell", t0 + 20_000),
-                       liquidation_frame("ETHUSDT", 3000, 10, "Buy", t0 + 21_000),
-                       liquidation_frame("ETHUSDT", 2999, 12, "Buy", t0 + 22_000)]
+            frames = cascade_rows("ETHUSDT")  # from 30 s ago
             ds = []
             for i, f in enumerate(frames):
                 ds += _frame(eng, f, now + i)

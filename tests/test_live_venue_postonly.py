@@ -10,24 +10,14 @@ import time
 import orjson
 import pytest
 
-from liqcore.config import Params
 from liqcore.live.engine import Engine
 from liqcore.testing.fake_exchange import FakeExchange
-from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+from liqcore.testing.fake_replay import trade_frame
+
+from _live_helpers import PARAMS, cascade_rows
+from _live_helpers import wait_until as _wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-
-PARAMS = Params(min_history=5, history=50)
-BASELINE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]
-
-
-async def _wait(cond, timeout=5.0):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
 
 def test_crossing_print_before_the_clock_tick_does_not_cancel_an_accepted_entry():
     async def main():
@@ -38,11 +28,7 @@ def test_crossing_print_before_the_clock_tick_does_not_cancel_an_accepted_entry(
                               retry_backoff=0.02, timeout=2.0)
             eng = Engine(PARAMS, symbols=["ETHUSDT"], gateway=gw)
             await eng.start()
-            t0 = int(time.time() * 1000) - 30_000
-            frames = [liquidation_frame("ETHUSDT", 3000, q, "Buy", t0 + i * 1000) for i, q in enumerate(BASELINE)]
-            frames.append(trade_frame("ETHUSDT", 3000.0, 1, "Sell", t0 + 20_000))
-            frames.append(liquidation_frame("ETHUSDT", 3000, 10, "Buy", t0 + 21_000))
-            frames.append(liquidation_frame("ETHUSDT", 2999, 12, "Buy", t0 + 22_000))
+            frames = cascade_rows("ETHUSDT")  # from 30 s ago
             now = time.time_ns()
             decisions = []
             for i, f in enumerate(frames):

@@ -110,3 +110,36 @@ def test_toml_config_is_validated(tmp_path, capsys):
 def test_sweep_grid_values_are_validated(capsys):
     assert main(["sweep", "--synthetic", "--days", "0.01", "--grid", "offset=0.1%,-1%"]) == 2
     assert "offset: must be within" in capsys.readouterr().err
+
+
+def test_one_parser_per_kind_of_value_for_run_and_strategy_parameters():
+    """Counts, numbers and switches parse the same way whether the parameter is the run's own
+    (history, leverage, ...) or a strategy's (baseline, rate-z, ...)."""
+    from liqcore.config import parse_number, parse_whole
+    from liqcore.strategies import _common
+    from liqcore.strategies.base import ParamSpec
+
+    # a count given as a switch is refused (it used to become 1); an integral float text is a count
+    with pytest.raises(ValueError, match="history: expected a whole number"):
+        Params.from_mapping({"history": True})
+    assert Params.from_mapping({"history": "2000.0"}).history == 2000
+    assert Params.from_mapping({"history": "1_000"}).history == 1000
+    # an infinite count is a clear ValueError, not an OverflowError
+    with pytest.raises(ValueError, match="history: expected a whole number"):
+        Params.from_mapping({"history": float("inf")})
+    with pytest.raises(ValueError, match="maker-fee-bps: expected a number of basis points"):
+        Params.from_mapping({"maker-fee-bps": True})
+    with pytest.raises(ValueError, match="leverage: must be >= 0"):
+        Params.from_mapping({"leverage": -1})
+    # the strategies' parsers are the config's, so the same text means the same value in both
+    assert _common.parse_float is parse_number
+    assert _common.parse_pos_int("7.0", "baseline") == Params.from_mapping({"history": "7.0"}).history == 7
+    assert _common.parse_int("0", "n") == Params.from_mapping({"min-history": "0"}).min_history == 0
+    assert _common.parse_nonneg_float("2.5", "z") == Params.from_mapping({"leverage": "2.5"}).leverage == 2.5
+    for bad in (True, "x", 2.5, float("nan"), "-3"):
+        with pytest.raises(ValueError, match="baseline: "):
+            _common.parse_pos_int(bad, "baseline")
+        with pytest.raises(ValueError, match="history: "):
+            Params.from_mapping({"history": bad})
+    assert ParamSpec("n", 1, int).parse is parse_whole and ParamSpec("x", 1.0, float).parse is parse_number
+    assert ParamSpec("n", 1, int).parse("-4", "n") == -4  # a plain int parameter may be negative

@@ -5,6 +5,7 @@ is named in the runner's summary."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 
 import orjson
@@ -15,11 +16,11 @@ from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
 from liqcore.testing.fake_exchange import FakeExchange
-from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+
+from _live_helpers import cascade_frames, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
-BASELINE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]
 
 
 def symbols(n: int) -> list[str]:
@@ -31,19 +32,10 @@ def instruments(syms) -> dict:
 
 
 def cascade(symbol: str, t0_ms: int) -> list[bytes]:
-    frames = [liquidation_frame(symbol, 3000, q, "Buy", t0_ms + i * 1000) for i, q in enumerate(BASELINE)]
-    frames.append(trade_frame(symbol, 3000.0, 1, "Sell", t0_ms + 20_000))
-    frames.append(liquidation_frame(symbol, 3000, 10, "Buy", t0_ms + 21_000))
-    frames.append(liquidation_frame(symbol, 2999, 12, "Buy", t0_ms + 22_000))
-    return [orjson.dumps(f) for f in frames]
+    return cascade_frames(symbol, t0_ms)
 
 
-async def wait(cond, timeout=10.0):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
+wait = functools.partial(wait_until, timeout=10.0)
 
 
 async def working_engine(fx, tmp_path, n: int, partial: int, unknown: bool):

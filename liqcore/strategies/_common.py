@@ -18,54 +18,22 @@ from typing import Any
 
 import numpy as np
 
+from liqcore.config import _nonneg_float, _nonneg_int, _pos_int, parse_number
 from liqcore.strategies.base import ENTRY_MARKET, empty_signals
 from liqcore.types import Kind, Side
 
 __all__ = [
     "Streams", "streams", "bar_grid", "ev_index_at", "window_sum", "market_signals", "parse_float",
-    "parse_int", "parse_pos_int", "first_true_after", "last_price_at", "concat_signals", "fill_exits",
+    "parse_int", "parse_pos_int", "first_true_after", "last_price_at", "concat_signals", "fill_exits", "finish_signals",
+    "recorded_inputs", "bar_event", "bar_clock",
 ]
 
 
-def parse_float(value: Any, name: str) -> float:
-    """A finite number (may be negative)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: expected a number; got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number; got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: must be finite; got {value!r}")
-    return x
-
-
-def parse_nonneg_float(value: Any, name: str) -> float:
-    x = parse_float(value, name)
-    if x < 0:
-        raise ValueError(f"{name}: must be >= 0; got {value!r}")
-    return x
-
-
-def parse_int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: expected a whole number; got {value!r}")
-    try:
-        x = int(value)
-        if isinstance(value, float) and x != value:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a whole number; got {value!r}") from None
-    if x < 0:
-        raise ValueError(f"{name}: must be >= 0; got {value!r}")
-    return x
-
-
-def parse_pos_int(value: Any, name: str) -> int:
-    x = parse_int(value, name)
-    if x < 1:
-        raise ValueError(f"{name}: must be >= 1; got {value!r}")
-    return x
+# parameter parsers: the same ones the run's own parameters use (liqcore.config)
+parse_float = parse_number  # a finite number (may be negative)
+parse_nonneg_float = _nonneg_float  # a finite number >= 0
+parse_int = _nonneg_int  # a whole number >= 0
+parse_pos_int = _pos_int  # a whole number >= 1
 
 
 class Streams:
@@ -217,6 +185,20 @@ def fill_exits(sig: np.ndarray, p) -> None:
     sig["max_hold_ns"] = int(p.hold_timeout_ns)
 
 
+def finish_signals(parts: list[np.ndarray], p) -> np.ndarray:
+    """A batch form's result: its per-symbol signal arrays in order (:func:`concat_signals`) with the
+    run's exits written in (:func:`fill_exits`)."""
+    out = concat_signals(parts)
+    fill_exits(out, p)
+    return out
+
+
+def recorded_inputs(inputs: dict, signal) -> dict:
+    """A copy of the feature values a strategy recorded for ``signal`` under ``(symbol_id, ts_ns)``
+    (empty when none were recorded), for :meth:`Strategy.inputs`."""
+    return dict(inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+
+
 # ================================================================================================
 # streaming helpers (the streaming forms compute exactly what the batch forms compute)
 # ================================================================================================
@@ -326,3 +308,28 @@ def signal_template(params) -> np.ndarray:
 from liqcore.strategies.base import SignalStream as _SignalStream  # noqa: E402
 
 _EMPTY = _SignalStream.empty()
+
+
+def bar_event(stream, ev) -> tuple:
+    """The start of a bar-grid stream's ``on_event``: counts the event (``stream.n``), classifies it
+    (:func:`classify`) and computes the signals of the bar closes it reveals on ``stream.clock`` (a
+    :class:`BarClock`) with ``stream._closes(closes, index of the previous event)``.  Returns
+    ``(kind, symbol_id, price, qty, side, ts_recv, before)``; ``before`` is empty when nothing closed."""
+    i = stream.n
+    stream.n = i + 1
+    kind, sid, price, qty, side, ts = classify(ev)
+    before = _EMPTY
+    clock = stream.clock
+    if clock.next is None or ts > clock.next:
+        closes = clock.due(ts)
+        if closes:
+            before = stream._closes(closes, i - 1)
+    return kind, sid, price, qty, side, ts, before
+
+
+def bar_clock(stream, ts_ns: int) -> np.ndarray:
+    """A bar-grid stream's ``on_clock``: the signals of the closes at or before ``ts_ns`` not yet
+    revealed (empty before the first event)."""
+    clock = stream.clock
+    closes = clock.due(int(ts_ns), inclusive=True) if clock.next is not None else []
+    return stream._closes(closes, stream.n - 1) if closes else _EMPTY

@@ -46,6 +46,8 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from liqcore.config import _bool, parse_number, parse_whole
+
 __all__ = [
     "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "SKIP_NONE", "SKIP_MIXED", "SKIP_EXIT", "NEVER", "ParamSpec",
     "Strategy", "SignalStream", "empty_signals", "sort_signals", "exit_notices",
@@ -152,37 +154,12 @@ def sort_signals(signals: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(sig[order])
 
 
-def _parse_float(value: Any, name: str) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: expected a number; got {value!r}")
-    try:
-        x = float(str(value).replace("_", "")) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number; got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: must be finite; got {value!r}")
-    return x
-
-
-def _parse_int(value: Any, name: str) -> int:
-    x = _parse_float(value, name)
-    if x != int(x):
-        raise ValueError(f"{name}: expected a whole number; got {value!r}")
-    return int(x)
-
-
-def _parse_bool(value: Any, name: str) -> bool:
-    from liqcore.config import _bool
-
-    return _bool(value, name)
-
-
 def _parse_str(value: Any, name: str) -> str:
     return str(value)
 
 
 #: plain types given as a parameter's parser become these (same object for the same type)
-_TYPE_PARSERS = {float: _parse_float, int: _parse_int, bool: _parse_bool, str: _parse_str}
+_TYPE_PARSERS = {float: parse_number, int: parse_whole, bool: _bool, str: _parse_str}
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,10 @@ import numpy as np
 
 from liqcore.config import parse_duration, parse_fraction
 from liqcore.strategies._common import (
-    concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int, streams,
-    window_sum,
+    ev_index_at, market_signals, parse_nonneg_float, parse_pos_int, streams, window_sum,
 )
 from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, _TRADE, PrefixWindow, classify, signal_template
+from liqcore.strategies._common import finish_signals, recorded_inputs
 from liqcore.strategies.base import NEVER, ParamSpec, SignalStream, Strategy, exit_notices
 from liqcore.strategies.zone_bounce import ZONE_PARAMS, bucket_edge, bucket_of, check_zone_params, heatmap_at, zones_of
 
@@ -196,12 +196,10 @@ class CascadeScore(Strategy):
             sig["exit_ns"] = ex
             sig["exit_code"] = np.where(ex != NEVER, EXIT_EXHAUSTED, 0)
             parts.append(sig)
-        out = concat_signals(parts)
-        fill_exits(out, p)
-        return out
+        return finish_signals(parts, p)
 
     def inputs(self, signal) -> dict:
-        return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+        return recorded_inputs(self._inputs, signal)
 
     def stream(self, params, registry):
         return CascadeScoreStream(self, type(self).resolve(params), registry)

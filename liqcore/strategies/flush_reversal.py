@@ -39,9 +39,10 @@ import numpy as np
 
 from liqcore.config import parse_duration
 from liqcore.strategies._common import (
-    bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_float, parse_nonneg_float, streams,
+    bar_grid, concat_signals, ev_index_at, market_signals, parse_float, parse_nonneg_float, streams,
 )
 from liqcore.strategies._common import _EMPTY, BarClock, signal_template
+from liqcore.strategies._common import finish_signals, recorded_inputs
 from liqcore.strategies.base import ParamSpec, SignalStream, Strategy, exit_notices
 
 HOUR_NS = 3_600_000_000_000
@@ -108,12 +109,10 @@ class FlushReversal(Strategy):
             for k, i in enumerate(pos.tolist()):
                 self._inputs[(sid, int(t[i]))] = {n: float(v[n][i]) for n in FEATURES}
             parts.append(sig)
-        out = concat_signals(parts)
-        fill_exits(out, p)
-        return out
+        return finish_signals(parts, p)
 
     def inputs(self, signal) -> dict:
-        return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+        return recorded_inputs(self._inputs, signal)
 
     def stream(self, params, registry):
         return FlushReversalStream(self, type(self).resolve(params), registry)

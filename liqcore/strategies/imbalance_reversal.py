@@ -34,9 +34,10 @@ import numpy as np
 
 from liqcore.config import parse_duration, parse_fraction
 from liqcore.strategies._common import (
-    bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, streams, window_sum,
+    bar_grid, ev_index_at, market_signals, parse_nonneg_float, streams, window_sum,
 )
-from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, BarClock, PrefixWindow, classify, signal_template
+from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, BarClock, PrefixWindow, signal_template
+from liqcore.strategies._common import bar_clock, bar_event, finish_signals
 from liqcore.strategies.base import NEVER, ParamSpec, SignalStream, Strategy, exit_notices
 
 EXIT_NORMAL = 101
@@ -111,9 +112,7 @@ class ImbalanceReversal(Strategy):
                 else:
                     sig["exit_ns"][k], sig["exit_code"][k] = t[i + 1 + jw], EXIT_WORSE
             parts.append(sig)
-        out = concat_signals(parts)
-        fill_exits(out, p)
-        return out
+        return finish_signals(parts, p)
 
     def inputs(self, signal) -> dict:
         return {"bar": int(signal["tag"]), "one_sided_share": float(signal["confidence"])}
@@ -183,14 +182,7 @@ class ImbalanceReversalStream(SignalStream):
         return self.pack(out)
 
     def on_event(self, ev, records=()):
-        i = self.n
-        self.n = i + 1
-        kind, sid, price, qty, side, ts = classify(ev)
-        before = _EMPTY
-        if self.clock.next is None or ts > self.clock.next:
-            closes = self.clock.due(ts)
-            if closes:
-                before = self._closes(closes, i - 1)
+        kind, sid, price, qty, side, ts, before = bar_event(self, ev)
         if kind == _LIQ:
             pw = self.liq.get(sid)
             if pw is None:
@@ -200,8 +192,7 @@ class ImbalanceReversalStream(SignalStream):
         return before, _EMPTY
 
     def on_clock(self, ts_ns):
-        closes = self.clock.due(int(ts_ns), inclusive=True) if self.clock.next is not None else []
-        return self._closes(closes, self.n - 1) if closes else _EMPTY
+        return bar_clock(self, ts_ns)
 
 
 __all__ = ["ImbalanceReversal", "EXIT_NORMAL", "EXIT_WORSE", "NEVER"]

@@ -56,7 +56,8 @@ from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int,
     streams, window_sum,
 )
-from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, _TRADE, BarClock, PrefixWindow, classify, signal_template
+from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, _TRADE, BarClock, PrefixWindow, signal_template
+from liqcore.strategies._common import bar_clock, bar_event, recorded_inputs
 from liqcore.strategies.base import SKIP_MIXED, ParamSpec, SignalStream, Strategy
 from liqcore.strategies.vol_breakout import rolling_z
 
@@ -188,7 +189,7 @@ class LiqTrend(Strategy):
         return out
 
     def inputs(self, signal) -> dict:
-        return dict(self._inputs.get((int(signal["symbol_id"]), int(signal["ts_ns"])), {}))
+        return recorded_inputs(self._inputs, signal)
 
     def stream(self, params, registry):
         return LiqTrendStream(self, type(self).resolve(params), registry)
@@ -285,14 +286,7 @@ class LiqTrendStream(SignalStream):
         return self.pack(out)
 
     def on_event(self, ev, records=()):
-        i = self.n
-        self.n = i + 1
-        kind, sid, price, qty, side, ts = classify(ev)
-        before = _EMPTY
-        if self.clock.next is None or ts > self.clock.next:
-            closes = self.clock.due(ts)
-            if closes:
-                before = self._closes(closes, i - 1)
+        kind, sid, price, qty, side, ts, before = bar_event(self, ev)
         if kind == _LIQ:
             pw = self.liq.get(sid)
             if pw is None:
@@ -314,8 +308,7 @@ class LiqTrendStream(SignalStream):
         return before, _EMPTY
 
     def on_clock(self, ts_ns):
-        closes = self.clock.due(int(ts_ns), inclusive=True) if self.clock.next is not None else []
-        return self._closes(closes, self.n - 1) if closes else _EMPTY
+        return bar_clock(self, ts_ns)
 
 
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:

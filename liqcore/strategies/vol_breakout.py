@@ -31,10 +31,11 @@ import numpy as np
 
 from liqcore.config import parse_duration
 from liqcore.strategies._common import (
-    bar_grid, concat_signals, ev_index_at, fill_exits, first_true_after, market_signals, parse_nonneg_float,
-    parse_pos_int, streams, window_count,
+    bar_grid, ev_index_at, first_true_after, market_signals, parse_nonneg_float, parse_pos_int, streams,
+    window_count,
 )
-from liqcore.strategies._common import _EMPTY, _LIQ, _TRADE, BarClock, classify, signal_template
+from liqcore.strategies._common import _EMPTY, _LIQ, _TRADE, BarClock, signal_template
+from liqcore.strategies._common import bar_clock, bar_event, finish_signals
 from liqcore.strategies.base import ParamSpec, SignalStream, Strategy, exit_notices
 
 EXIT_RATE_NORMAL = 101
@@ -119,9 +120,7 @@ class VolBreakout(Strategy):
             sig["exit_ns"] = np.where(nx >= 0, t[np.maximum(nx, 0)], sig["exit_ns"])
             sig["exit_code"] = np.where(nx >= 0, EXIT_RATE_NORMAL, 0)
             parts.append(sig)
-        out = concat_signals(parts)
-        fill_exits(out, p)
-        return out
+        return finish_signals(parts, p)
 
     def inputs(self, signal) -> dict:
         return {"bar": int(signal["tag"]), "bar_open": float(signal["stop_price"])}
@@ -220,14 +219,7 @@ class VolBreakoutStream(SignalStream):
         return self.pack(out)
 
     def on_event(self, ev, records=()):
-        i = self.n
-        self.n = i + 1
-        kind, sid, price, qty, side, ts = classify(ev)
-        before = _EMPTY
-        if self.clock.next is None or ts > self.clock.next:
-            closes = self.clock.due(ts)
-            if closes:
-                before = self._closes(closes, i - 1)
+        kind, sid, price, qty, side, ts, before = bar_event(self, ev)
         if kind == _LIQ:
             r = self.rate.get(sid)
             if r is None:
@@ -245,5 +237,4 @@ class VolBreakoutStream(SignalStream):
         return before, _EMPTY
 
     def on_clock(self, ts_ns):
-        closes = self.clock.due(int(ts_ns), inclusive=True) if self.clock.next is not None else []
-        return self._closes(closes, self.n - 1) if closes else _EMPTY
+        return bar_clock(self, ts_ns)

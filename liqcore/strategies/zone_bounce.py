@@ -36,8 +36,9 @@ import math
 import numpy as np
 
 from liqcore.config import parse_duration, parse_fraction
-from liqcore.strategies._common import concat_signals, fill_exits, market_signals, parse_pos_int, streams
+from liqcore.strategies._common import market_signals, parse_pos_int, streams
 from liqcore.strategies._common import _EMPTY, _LIQ, _TRADE, classify, signal_template
+from liqcore.strategies._common import finish_signals
 from liqcore.strategies.base import ParamSpec, SignalStream, Strategy
 
 ZONE_PARAMS = (
@@ -133,9 +134,7 @@ class ZoneBounce(Strategy):
             sig["tag"] = b
             sig["stop_price"] = np.where(dirs > 0, bucket_edge(b - 1, width), bucket_edge(b + 2, width))
             parts.append(sig)
-        out = concat_signals(parts)
-        fill_exits(out, p)
-        return out
+        return finish_signals(parts, p)
 
     def inputs(self, signal) -> dict:
         return {"zone_bucket": int(signal["tag"]), "zone_rank": float(signal["confidence"])}

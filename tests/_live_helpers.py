@@ -1,0 +1,41 @@
+"""Set-up shared by the live tests against the loopback fake exchanges: the engine's test parameters, a
+liquidation cascade as Bybit frames and waiting for a condition on the event loop."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+
+from liqcore.config import Params
+from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+
+#: detector history short enough for a test session
+PARAMS = Params(min_history=5, history=50)
+#: baseline liquidation quantities (ETH qty at 3000: P95 ~ 1440 quote)
+BASELINE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]
+
+
+def cascade_rows(symbol="ETHUSDT", t0_ms=None, ref=3000.0, side="Buy") -> list[dict]:
+    """Baseline liquidations one second apart from ``t0_ms`` (default: 30 s ago), a reference trade at
+    ``ref``, then two large liquidations (a cascade of ``side``), as frame mappings."""
+    t0 = int(time.time() * 1000) - 30_000 if t0_ms is None else t0_ms
+    frames = [liquidation_frame(symbol, 3000, q, side, t0 + i * 1000) for i, q in enumerate(BASELINE)]
+    frames.append(trade_frame(symbol, ref, 1, "Sell", t0 + 20_000))
+    frames.append(liquidation_frame(symbol, 3000, 10, side, t0 + 21_000))
+    frames.append(liquidation_frame(symbol, 2999, 12, side, t0 + 22_000))
+    return frames
+
+
+def cascade_frames(symbol="ETHUSDT", t0_ms=None, ref=3000.0, side="Buy") -> list[bytes]:
+    """:func:`cascade_rows` encoded as the venue sends them."""
+    return [orjson.dumps(f) for f in cascade_rows(symbol, t0_ms, ref, side)]
+
+
+async def wait_until(cond, timeout=5.0):
+    """Return once ``cond()`` is true (polled every 10 ms); AssertionError after ``timeout`` seconds."""
+    t = time.monotonic()
+    while not cond():
+        if time.monotonic() - t > timeout:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
