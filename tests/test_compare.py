@@ -27,7 +27,7 @@ def null7():
 
 @pytest.fixture(scope="module")
 def null7_result(null7):
-    return compare(null7.events, null7.registry, label="null")
+    return compare(null7.events, null7.registry, list(EIGHT), label="null")  # the built-in eight (other tests register their own)
 
 
 def _report(res):
@@ -59,7 +59,7 @@ def test_null_market_no_gross_edge_beyond_its_interval(null7_result, capsys):
 @pytest.mark.slow
 def test_null_market_guard_30_days():
     m = market("null", days=30)
-    res = compare(m.events, m.registry, label="null")
+    res = compare(m.events, m.registry, list(EIGHT), label="null")
     print("\nnull market, 30 days x 5 symbols:\n" + _report(res))
     assert null_guard(res) == [], _report(res)
 
