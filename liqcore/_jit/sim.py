@@ -122,6 +122,9 @@ C_MAX_HOLD = 23
 C_SIGNAL_EXIT = 24
 C_REPLACED = 25
 N_COUNTS = 26
+#: the counts column of each exit reason (index = reason; EXTERNAL and anything unknown: C_EXTERNAL)
+EXIT_COUNT_COLUMN = (C_EXTERNAL, C_TAKE_PROFIT, C_STOP_LOSS, C_TIMEOUT, C_EXTERNAL, C_TRAIL, C_STOP_PRICE,
+                     C_MAX_HOLD, C_SIGNAL_EXIT, C_REPLACED)
 COUNT_NAMES = (
     "cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
     "timeout", "no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed",
@@ -397,24 +400,10 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     s.status = FLAT
     s.closing = 0
     s.cooldown_until_ns = ts + q.cooldown_ns
-    if reason == TAKE_PROFIT:
-        counts[sid, C_TAKE_PROFIT] += 1
-    elif reason == STOP_LOSS:
-        counts[sid, C_STOP_LOSS] += 1
-    elif reason == TIMEOUT:
-        counts[sid, C_TIMEOUT] += 1
-    elif reason == TRAIL:
-        counts[sid, C_TRAIL] += 1
-    elif reason == STOP_PRICE:
-        counts[sid, C_STOP_PRICE] += 1
-    elif reason == MAX_HOLD:
-        counts[sid, C_MAX_HOLD] += 1
-    elif reason == SIGNAL_EXIT:
-        counts[sid, C_SIGNAL_EXIT] += 1
-    elif reason == REPLACED:
-        counts[sid, C_REPLACED] += 1
-    else:
-        counts[sid, C_EXTERNAL] += 1
+    col = C_EXTERNAL
+    if 0 < reason < len(EXIT_COUNT_COLUMN):
+        col = EXIT_COUNT_COLUMN[reason]
+    counts[sid, col] += 1
 
 
 @njit(cache=True)
