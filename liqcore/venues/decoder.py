@@ -125,7 +125,18 @@ def _bybit_legacy_row(obj, sink, recv_ns):
     side = _BYBIT_LIQ_SIDE.get(d.get("side")) if d.get("side").__class__ is str else None
     if t.__class__ is not int or not _MS_MIN <= t <= _MS_MAX or side is None or sym.__class__ is not str or not sym:
         return None
-    p, q = d.get("price"), d.get("size")
+    pq = _positive_pair(d.get("price"), d.get("size"))
+    if pq is None:
+        return None
+    try:
+        sid = sink.sid(1, sym)
+    except Reject:
+        return None
+    return (t * 1_000_000, recv_ns, pq[0], pq[1], sid, side, 1, 1, 8)
+
+
+def _positive_pair(p, q):
+    """(price, qty) from two decimal strings, both finite and > 0; else None."""
     if p.__class__ is not str or q.__class__ is not str:
         return None
     try:
@@ -134,11 +145,7 @@ def _bybit_legacy_row(obj, sink, recv_ns):
         return None
     if not (0.0 < price < _INF_F and 0.0 < qty < _INF_F):
         return None
-    try:
-        sid = sink.sid(1, sym)
-    except Reject:
-        return None
-    return (t * 1_000_000, recv_ns, price, qty, sid, side, 1, 1, 8)
+    return price, qty
 
 
 def _okx_liq_row(obj, sink, recv_ns):
@@ -166,20 +173,14 @@ def _okx_liq_row(obj, sink, recv_ns):
     t = int(ts)
     if not _MS_MIN <= t <= _MS_MAX:
         return None
-    p, q = x.get("bkPx"), x.get("sz")
-    if p.__class__ is not str or q.__class__ is not str:
-        return None
-    try:
-        price, sz = float(p), float(q)
-    except ValueError:
-        return None
-    if not (0.0 < price < _INF_F and 0.0 < sz < _INF_F):
+    pq = _positive_pair(x.get("bkPx"), x.get("sz"))
+    if pq is None:
         return None
     try:
         sid = sink.sid(3, inst)
     except Reject:
         return None
-    return (t * 1_000_000, recv_ns, price, sz * ct, sid, side, 1, 3, 8)
+    return (t * 1_000_000, recv_ns, pq[0], pq[1] * ct, sid, side, 1, 3, 8)
 
 
 def _auto_row(obj, sink, recv_ns):
