@@ -287,6 +287,25 @@ class CascadeDetector:
         """Records emitted by the last call (update, tick, gap, flush or run), CASCADE_DTYPE."""
         return np.array(self._records, dtype=CASCADE_DTYPE)
 
+    def last_confirmed(self):
+        """The first CONFIRMED record of the last call as ``(symbol_id, cascade_id, dominant,
+        confirm_recv_ns)``, or None."""
+        for r in self._records:
+            if r[13] == int(RecordKind.CONFIRMED):
+                return (r[11], r[12], r[14], r[2])
+        return None
+
+    def armable(self, symbol_id: int) -> bool:
+        """True when the symbol's next liquidation could confirm a cascade: history enough for a
+        threshold, no active cascade, and >= min_large - 1 large liquidations later than its latest
+        event time minus the window."""
+        st = self._syms.get(int(symbol_id))
+        if st is None or st.active or st.seen < max(self.min_history, 1):
+            return False
+        cut = st.clock - self.window_ns if st.clock is not None else None
+        n = sum(1 for t in st.large_times if cut is None or t > cut)
+        return n >= self.min_large - 1
+
     def pop_records(self) -> np.ndarray:
         """Like :meth:`last_records`, then forget them."""
         out = self.last_records()

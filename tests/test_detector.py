@@ -382,3 +382,30 @@ def test_default_history_kernel_equals_twin(refresh_s):
     rp, cp = PDetector(**p).run(ev, flush=True)
     assert ck["cascades"] > 5
     assert rk.tobytes() == rp.tobytes() and ck == cp
+
+
+@pytest.mark.parametrize("twin", [False, True])
+def test_armable_and_last_confirmed(twin):
+    """armable: one large liquidation away from a cascade (history enough, not active, min_large - 1 large
+    ones inside the window of the symbol's latest event); last_confirmed: the CONFIRMED record, no array."""
+    from liqcore.types import Kind
+
+    if twin:
+        from pysrc.detector import CascadeDetector as D
+    else:
+        from liqcore._libs.detector import CascadeDetector as D
+    d = D(min_history=5, history=50, window_ns=60_000_000_000, refresh_ns=0)
+    L, s = int(Kind.LIQUIDATION), 10**9
+    assert not d.armable(3) and d.last_confirmed() is None
+    for i, q in enumerate([0.5, 0.1, 0.3, 0.2, 0.4, 0.15]):
+        d.update(i * s, i * s, 3, 1, L, 1, 100.0, q)
+    assert not d.armable(3)  # no large one yet
+    assert d.update(10 * s, 10 * s + 7, 3, 1, L, 1, 100.0, 10.0) == 0 and d.armable(3)
+    assert d.update(69 * s, 69 * s, 3, 1, L, 1, 100.0, 0.01) == 0 and d.armable(3)  # still inside (10 s, 70 s]
+    assert d.update(71 * s, 71 * s, 3, 1, L, 1, 100.0, 0.01) == 0 and not d.armable(3)  # the large one left
+    d.update(80 * s, 80 * s, 3, 1, L, 2, 100.0, 20.0)
+    assert d.armable(3)
+    assert d.update(81 * s, 81 * s + 5, 3, 1, L, 2, 100.0, 30.0) == 1
+    assert d.last_confirmed() == (3, 0, 2, 81 * s + 5) and not d.armable(3)  # active
+    d.update(82 * s, 82 * s, 3, 1, L, 2, 100.0, 0.01)
+    assert d.last_confirmed() is None

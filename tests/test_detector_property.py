@@ -142,6 +142,13 @@ def test_update_and_ticks_match_twin(p, s, split, ticks):
         nk, np_ = k.update(*args), r.update(*args)
         assert nk == np_
         _same(k.last_records(), r.last_records())
+        # the live engine's readers: the first CONFIRMED record without an array, and the "one large away" hint
+        assert k.last_confirmed() == r.last_confirmed()
+        if r.last_confirmed() is not None:
+            rec = [x for x in r.last_records() if x["record"] == 1][0]
+            assert r.last_confirmed() == (rec["symbol_id"], rec["cascade_id"], rec["dominant"], rec["confirm_recv_ns"])
+        for sid in {args[2], 0, 1, 5}:
+            assert k.armable(sid) == r.armable(sid)
         if ticks and i == split % max(len(ev), 1):
             for dt in ticks:
                 assert k.tick(args[0] + dt) == r.tick(args[0] + dt)

@@ -536,6 +536,35 @@ cdef class CascadeDetector:
             _copy_out(out, self.recs, self.n_recs)
         return out
 
+    def last_confirmed(self):
+        """The first CONFIRMED record the last call emitted, as ``(symbol_id, cascade_id, dominant,
+        confirm_recv_ns)``, or None (no array is built: the live engine's order path reads this first)."""
+        cdef Py_ssize_t i
+        cdef CascadeRecord* r
+        for i in range(self.n_recs):
+            r = &self.recs[i]
+            if r.record == REC_CONFIRMED:
+                return (r.symbol_id, r.cascade_id, r.dominant, r.confirm_recv_ns)
+        return None
+
+    def armable(self, long long symbol_id):
+        """True when the symbol's next liquidation could confirm a cascade: it has enough history for a
+        threshold, no active cascade, and at least ``min_large - 1`` large liquidations later than its
+        latest event time minus the window.  (A hint for preparing an order ahead; it changes nothing.)"""
+        cdef SymState* st
+        cdef Py_ssize_t i, n = 0
+        cdef int64_t cut
+        if symbol_id < 0 or symbol_id >= self.n_syms or self.syms[symbol_id] == NULL:
+            return False
+        st = self.syms[symbol_id]
+        if st.active or st.seen < (self.min_history if self.min_history > 0 else 1):
+            return False
+        cut = st.clock - self.window_ns if st.clock > INT64_MIN + self.window_ns else INT64_MIN
+        for i in range(st.lg_n):
+            if st.lg_ts[(st.lg_head + i) & (st.lg_cap - 1)] > cut:
+                n += 1
+        return n >= self.min_large - 1
+
     def pop_records(self):
         """Like :meth:`last_records`, then forget them (a second call returns an empty array)."""
         out = self.last_records()

@@ -278,6 +278,20 @@ class StrategyCore:
             "notional": float(port["equity"][0] * port["size"][0]),
         }
 
+    def preview_cascade(self, symbol_idx: int, ts_ns: int, dominant: int) -> tuple[dict, tuple[float, float]]:
+        """What :meth:`on_cascade` would decide for a cascade of ``dominant`` confirmed at ``ts_ns`` on the
+        current state, changing nothing (the step runs on copies of the state): ``(decision, (take_profit,
+        stop_loss) fractions of the entry)``.  The live engine prepares an order ahead with it."""
+        sid = self._sid(symbol_idx)
+        saved = self.st, self.port, self.counts
+        try:
+            self.st, self.port, self.counts = self.st.copy(), self.port.copy(), self.counts.copy()
+            res = self._cascade(sid, int(ts_ns), int(dominant), -1)
+            fr = self.exit_fractions(sid) if res["action"] == "order" else (0.0, 0.0)
+        finally:
+            self.st, self.port, self.counts = saved
+        return res, fr
+
     def on_signal(self, signal: Any) -> dict:
         """A strategy's signal (a SIGNAL_DTYPE row, see :mod:`liqcore.strategies`) through the
         execution model -- the same step function as the backtest's.  Returns the decision:

@@ -357,15 +357,40 @@ class BybitGateway(GatewayCallbacks):
             except ValueError:
                 return None
             raw = orjson.dumps(body)
-        else:
-            body = None
-        sent = self.rest.post_now_raw("/v5/order/create", raw, limiter=self.create_limiter)
-        if sent is not None:
-            sent.body = body if body is not None else orjson.loads(raw)  # (after the write) for any resend
-            self._intents[intent.client_id] = intent
-            if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
-                self._bracket[intent.symbol] = intent.client_id
+        if not self.fire_ready():
+            return None
+        sent = self.fire(self.rest.fast_post_bytes("/v5/order/create", raw))
+        self.fired(intent, sent, raw)
         return sent
+
+    # An order prepared ahead (the engine's pre-armed entries): ``prepare`` formats and signs the whole create
+    # request while the feed is quiet; when the cascade confirms, ``fire_ready`` + ``fire`` write it as it is,
+    # then ``fired`` does the bookkeeping ``send_now`` does after its write.
+    def prepare(self, intent: OrderIntent) -> tuple[bytes, bytes] | None:
+        """``(request, body)``: the complete signed create request of ``intent`` (signed now: valid for the
+        REST client's receive window) and its JSON body; None when the client is not started or the intent
+        is not a bracketed post-only limit entry of a known instrument."""
+        if getattr(self.rest, "_h1", None) is None:
+            return None
+        body = self.entry_bytes(intent)
+        if body is None:
+            return None
+        return self.rest.fast_post_bytes("/v5/order/create", body), body
+
+    def fire_ready(self) -> bool:
+        """True when a create can be written now (idle connection; a create rate-limit slot is taken)."""
+        return self.rest.post_ready(self.create_limiter)
+
+    def fire(self, request: bytes):
+        """Write a prepared create request (after :meth:`fire_ready` on the same stack); the handle."""
+        return self.rest.post_prebuilt("/v5/order/create", request)
+
+    def fired(self, intent: OrderIntent, sent, body: bytes) -> None:
+        """After the write: remember ``intent`` (and its body, for any resend) as ``send_now`` does."""
+        sent.body = orjson.loads(body)
+        self._intents[intent.client_id] = intent
+        if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+            self._bracket[intent.symbol] = intent.client_id
 
     async def place(self, intent: OrderIntent, sent=None) -> OrderUpdate:
         """Create ``intent`` at the venue (idempotent on its client_id).  ``sent``: the handle

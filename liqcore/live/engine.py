@@ -55,6 +55,7 @@ from liqcore.config import Params
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate  # noqa: F401
 from liqcore.live.metrics import Metrics
 from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
+from liqcore.live.fastlane import FastLane
 from liqcore.live.recovery import Recovery
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
@@ -154,7 +155,7 @@ def check_live_strategy(params: Params) -> None:
         open_stream(obj, p, SymbolRegistry())
 
 
-class Engine(OrderManager, Recovery):
+class Engine(OrderManager, Recovery, FastLane):
     """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
     ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
     quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
@@ -303,6 +304,7 @@ class Engine(OrderManager, Recovery):
         self._ask_later: list[OrderIntent] = []
         self.shutdown_report: dict | None = None
         self._warm: dict | None = None  # scratch state of warm_path
+        self._lane_init()  # entries prepared ahead (liqcore.live.fastlane)
         self.gateway.on_update(self._on_update)
         self.gateway.on_fill(self._on_fill)
         if self.paper:
@@ -450,6 +452,8 @@ class Engine(OrderManager, Recovery):
         held = self._held
         books = self._ci_book
         skew = self.params.max_clock_skew_ns
+        arms = self._arms
+        liqs = None  # traded symbols with liquidations in these events (their prepared entries are re-checked)
         for ts, tr, price, qty, sid, side, kind, venue, _flags in events.tolist():
             if ts - tr > skew and tr >= _RECV_MIN:
                 # stamped ahead of its receive time: it must not move the detector's (or any) clock
@@ -473,6 +477,10 @@ class Engine(OrderManager, Recovery):
                     self.core.on_funding(ci, tr, price)
             elif kind == _LIQUIDATION and sid in core_idx:
                 self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
+                if liqs is None:
+                    liqs = {sid}
+                else:
+                    liqs.add(sid)
             try:
                 nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
             except ValueError as exc:
@@ -483,12 +491,20 @@ class Engine(OrderManager, Recovery):
                 self._last_event_ns = ts
                 self._last_event_wall = tr
             if nrec:
+                if sid in arms:  # a prepared entry: written here when this record confirms its cascade
+                    self._fire(sid)
                 for rec in det.last_records():
                     d = self._on_record(rec)
                     if d is not None:
                         out.append(d)
         if held:
             self._flush_held()
+        if self._pre:
+            self._pre.clear()
+        if self._fired:  # (never expected: the order path adopts what the lane wrote on the same stack)
+            self._orphans()
+        if arms or liqs is not None:
+            self._rearm(liqs if not arms else (set(arms) | liqs if liqs is not None else list(arms)))
         return out
 
     def _stream_events(self, events: np.ndarray) -> list[Decision]:
@@ -748,8 +764,12 @@ class Engine(OrderManager, Recovery):
         else:
             if ci in self._held:
                 self._flush_held(ci)
-            res = self.core.on_cascade({"symbol_idx": ci, "ts_ns": ts, "dominant": int(rec["dominant"]),
-                                        "cascade_id": info["cascade_id"]})
+            pre = self._pre.pop(sid, None) if self._pre else None
+            if pre is not None and pre[0] == info["cascade_id"]:  # the fast lane asked the core already
+                res = pre[1]
+            else:
+                res = self.core.on_cascade({"symbol_idx": ci, "ts_ns": ts, "dominant": int(rec["dominant"]),
+                                            "cascade_id": info["cascade_id"]})
             if res["action"] != "order":
                 d.reason = res.get("reason", "none")
             else:
@@ -862,6 +882,8 @@ class Engine(OrderManager, Recovery):
         intent, serialises it as the journal does and formats and signs the create request (the gateway's
         ``warm_order``) without writing it.  Nothing real changes: no order, journal row, metric, detector or
         core state.  Returns the number of confirmed scratch cascades (1 normally)."""
+        if self._core_idx:
+            self._rearm()  # prepared entries: re-signed before they age out, refreshed when the state moved
         w = self._warm
         if w is None or w["tick"] >= 1_000_000:  # scratch times stay far inside int64 and 2000..2100
             w = self._warm = self._warm_state()

@@ -269,15 +269,34 @@ class Journal:
         """The durable half of :meth:`intent`: one ``write()`` to the intent log (with
         ``write_ahead="commit"``: the whole intent, committed).  Call :meth:`intent_rows` with the returned
         token on the same stack before anything else uses the journal (the rows' commit may truncate the log)."""
-        raw = orjson.dumps(intent, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)  # dataclasses natively
+        raw = self.intent_raw(intent)  # dataclasses natively
         ts = int(ts_ns)
         if self._ilog_fd is None:
             self._intent_queue(intent, raw.decode(), ts, seq)
             self._commit()
             return ()
-        self._ilog_bytes += os.write(self._ilog_fd, b'{"ts_ns":%d,"seq":%d,"intent":%s}\n'
-                                     % (ts, -1 if seq is None else int(seq), raw))
+        self._ilog_bytes += os.write(self._ilog_fd, self.intent_line(ts, seq, raw))
         return (intent, raw, ts, seq)
+
+    @staticmethod
+    def intent_line(ts_ns: int, seq: int | None, raw: bytes) -> bytes:
+        """The intent-log line of an intent serialised as ``raw`` (:meth:`intent_raw`)."""
+        return b'{"ts_ns":%d,"seq":%d,"intent":%s}\n' % (ts_ns, -1 if seq is None else int(seq), raw)
+
+    @staticmethod
+    def intent_raw(intent) -> bytes:
+        """An intent as the journal serialises it."""
+        return orjson.dumps(intent, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
+
+    @property
+    def writes_ahead(self) -> bool:
+        """True when the write-ahead is one intent-log write (:meth:`intent_ahead_line` can be used)."""
+        return self._ilog_fd is not None
+
+    def intent_ahead_line(self, line: bytes) -> None:
+        """The durable half of :meth:`intent` for a line already formatted (:meth:`intent_line`): one
+        ``write()``.  Follow it with :meth:`intent_rows` ``((intent, raw, ts_ns, seq))`` on the same stack."""
+        self._ilog_bytes += os.write(self._ilog_fd, line)
 
     def intent_rows(self, token: tuple) -> None:
         """The SQLite rows of an intent made durable by :meth:`intent_ahead` (they join the next commit)."""

@@ -90,24 +90,23 @@ class _Book:
 class OrderManager:
     """The order lifecycle and its journal (a part of the engine; see the module docstring)."""
 
-    def _make_order(self, d: Decision, res: dict, ci: int) -> None:
-        """The core's ``order`` decision as an intent on the instrument's grid: a post-only limit (BUY rounded
-        down, SELL up) or a market entry (qty from the reference price), with the venue's take-profit /
-        stop-loss attached to a limit entry when the venue holds the exits; journaled, then dispatched."""
+    def _entry_intent(self, symbol: str, venue: str, res: dict, ci: int, seq: int, ts_ns: int, cascade_id: int,
+                      fractions: tuple[float, float] | None = None) -> tuple[OrderIntent | None, str, tuple]:
+        """The core's ``order`` decision ``res`` as an intent on the instrument's grid: a post-only limit (BUY
+        rounded down, SELL up) or a market entry (qty from the reference price), with the venue's take-profit
+        / stop-loss attached to a limit entry when the venue holds the exits.  ``(intent, "", (take_profit,
+        stop_loss))`` or ``(None, reason, ())``.  ``fractions``: the entry's (take-profit, stop-loss) fractions
+        (default: the core's)."""
         side = res["side"]
         market = res.get("entry") == "market"
         try:
-            inst = self.instrument(d.symbol)
+            inst = self.instrument(symbol)
         except ValueError:
-            self.core.external_reject(ci, d.ts_ns)
-            d.reason = "no_instrument"
-            return
+            return None, "no_instrument", ()
         ref = float(res["ref_price"])
         if market:
             if not (ref > 0 and ref < float("inf")):
-                self.core.external_reject(ci, d.ts_ns)
-                d.reason = "no_reference_price"
-                return
+                return None, "no_reference_price", ()
             price = inst.round_price(ref, side)
         else:
             price = inst.round_price(res["price"], side)
@@ -119,33 +118,40 @@ class OrderManager:
             notional = self.core.entry_notional(ci)
         qty = inst.order_qty(notional, price)
         if qty <= 0:
-            self.core.external_reject(ci, d.ts_ns)
-            d.reason = "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional"
-            return
+            return None, "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional", ()
         # TP/SL from the rounded entry price (the fill price of a maker limit entry); a market entry's levels
         # follow its fill (set on the position then)
         tp = sl = 0.0
         if not market:
-            tp_frac, sl_frac = self.core.exit_fractions(ci)
+            tp_frac, sl_frac = self.core.exit_fractions(ci) if fractions is None else fractions
             if side == "buy":
                 tp = inst.round_price(price * (1 + tp_frac), "sell") if tp_frac > 0 else 0.0
                 sl = inst.round_price(price * (1 - sl_frac), "buy") if sl_frac > 0 else 0.0
             else:
                 tp = inst.round_price(price * (1 - tp_frac), "buy") if tp_frac > 0 else 0.0
                 sl = inst.round_price(price * (1 + sl_frac), "sell") if sl_frac > 0 else 0.0
-        self._seq += 1
-        cid = make_client_id(d.symbol, self._seq)
         venue_exits = self.paper or self.exits == "venue"
-        intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=price, client_id=cid, post_only=not market,
-                             take_profit=tp if venue_exits else 0.0, stop_loss=sl if venue_exits else 0.0,
-                             kind="entry", order_type="market" if market else "limit", decision_ns=d.ts_ns,
-                             meta={"cascade_id": d.cascade_id, "ref_price": ref, "venue": d.venue})
-        d.action, d.side, d.price, d.qty, d.take_profit, d.stop_loss = "order", side, price, qty, tp, sl
-        d.ref_price, d.client_id, d.intent = ref, cid, intent
-        book = self.books[d.symbol]
-        book.entry, book.entry_status, book.cancel_sent, book.close_reason = intent, "pending", False, ""
-        if not market:  # the core works the order at the venue's grid price (paper fills happen at the rounded limit)
-            self.core.amend_entry(ci, price)
+        return OrderIntent(symbol=symbol, side=side, qty=qty, price=price, client_id=make_client_id(symbol, seq),
+                           post_only=not market, take_profit=tp if venue_exits else 0.0,
+                           stop_loss=sl if venue_exits else 0.0, kind="entry",
+                           order_type="market" if market else "limit", decision_ns=ts_ns,
+                           meta={"cascade_id": cascade_id, "ref_price": ref, "venue": venue}), "", (tp, sl)
+
+    def _make_order(self, d: Decision, res: dict, ci: int) -> None:
+        """The core's ``order`` decision as an intent (:meth:`_entry_intent`); journaled, then dispatched.  A
+        cascade whose entry the fast lane already wrote (:class:`liqcore.live.fastlane.FastLane`) adopts it."""
+        if self._fired:
+            fired = self._fired.pop(d.symbol_id, None)
+            if fired is not None and fired[0] == d.cascade_id:
+                self._adopt_fired(d, ci, fired)
+                return
+        intent, reason, levels = self._entry_intent(d.symbol, d.venue, res, ci, self._seq + 1, d.ts_ns, d.cascade_id)
+        if intent is None:
+            self.core.external_reject(ci, d.ts_ns)
+            d.reason = reason
+            return
+        self._seq += 1
+        self._book_entry(d, ci, intent, levels)
         j = self.journal
         if self.paper:  # the paper venue is in-process: acknowledged at once, no loop needed
             if j is not None:
@@ -169,6 +175,17 @@ class OrderManager:
         else:
             j.intent(intent, d.ts_ns, seq=self._seq)
             self._submit(intent, d.ts_ns)
+
+    def _book_entry(self, d: Decision, ci: int, intent: OrderIntent, levels: tuple) -> None:
+        """The decision, the symbol's book and the core take the entry ``intent`` (``levels``: its take-profit
+        and stop-loss prices, 0 = none, whoever watches them)."""
+        d.action, d.side, d.price, d.qty = "order", intent.side, intent.price, intent.qty
+        d.take_profit, d.stop_loss = levels
+        d.ref_price, d.client_id, d.intent = intent.meta["ref_price"], intent.client_id, intent
+        book = self.books[d.symbol]
+        book.entry, book.entry_status, book.cancel_sent, book.close_reason = intent, "pending", False, ""
+        if intent.order_type != "market":  # the core works the order at the venue's grid price
+            self.core.amend_entry(ci, intent.price)
 
     # ------------------------------------------------------------------ the core's events
     def _core_events(self, events: list[dict]) -> None:
@@ -329,7 +346,11 @@ class OrderManager:
         if sent is None:
             self._spawn(self._send(intent, recv_ns))
             return
-        # written: the task that reads the answer (same handling as place) starts when the answer is in
+        self._written(intent, recv_ns, sent)
+
+    def _written(self, intent: OrderIntent, recv_ns: int, sent) -> None:
+        """A create written on this stack (``send_now`` or the fast lane): the task that reads the answer
+        (same handling as place) starts when the answer is in."""
         self._inflight.add(sent)
         sent.fut.add_done_callback(lambda _f, i=intent, r=recv_ns, s=sent: self._answered(i, r, s))
         self._defer(self._count_order, (intent, recv_ns, sent.written_ns))

@@ -608,18 +608,31 @@ class BybitREST:
 
     def post_now_raw(self, path: str, body: bytes, limiter=None) -> _Sent | None:
         """:meth:`post_now` with the JSON body already serialised (e.g. from a pre-built template)."""
+        if not self.post_ready(limiter):
+            return None
+        return self.post_prebuilt(path, self.fast_post_bytes(path, body))
+
+    def post_ready(self, limiter=None) -> bool:
+        """True when a request can be written now: the client is started, a create connection is idle, the
+        caller is on the connection's loop and ``limiter.try_acquire()`` granted a slot (the slot is taken:
+        write with :meth:`post_prebuilt` on the same stack)."""
         h1 = self._h1
         if h1 is None or self._session is None or not h1.idle():
-            return None
+            return False
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:  # not on the loop the connection belongs to
-            return None
+            return False
         if limiter is not None:
             try_acquire = getattr(limiter, "try_acquire", None)
             if try_acquire is None or not try_acquire():
-                return None
-        sent = h1.begin(self.fast_post_bytes(path, body), self.timeout, loop)
+                return False
+        return True
+
+    def post_prebuilt(self, path: str, request: bytes) -> _Sent:
+        """Write a complete request (:meth:`fast_post_bytes`) now; only after :meth:`post_ready` said True on
+        the same stack.  Returns the in-flight handle (see :meth:`post_now`)."""
+        sent = self._h1.begin(request, self.timeout, asyncio.get_running_loop())
         sent.path = path
         sent.written_ns = time.time_ns()
         self.stats["requests"] += 1

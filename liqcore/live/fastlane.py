@@ -1,0 +1,191 @@
+"""The fast lane: an entry prepared before its cascade confirms (a part of the engine).
+
+A live bot idles between cascades, and after an idle spell every instruction of the order path runs from
+cold caches.  So, while the feed is quiet, the engine prepares the order of each traded symbol that is one
+large liquidation away from a cascade (:meth:`CascadeDetector.armable`): for both sides it asks the
+strategy core what it would decide now (:meth:`StrategyCore.preview_cascade`, on copies of the state),
+rounds the entry to the instrument's grid exactly as the order path does, reserves the next client id,
+formats the intent-log line (the decision time and cascade id are filled in later) and has the gateway
+format and sign the whole create request (:meth:`BybitGateway.prepare`).
+
+When the confirming liquidation arrives, the detector's record is read without building an array, the
+core decides on its real state at the record's time (the same ``on_cascade`` call as the order path), and
+only when that decision equals the prepared one field by field (side, price, reference price, notional,
+take-profit, stop-loss), the client-id sequence has not moved, the signature is fresh and the gateway can
+write at once, the intent-log line is written (the write-ahead stays before the send) and the prepared
+request goes out as it is.  The order path then runs as usual on the same stack with the core's decision
+already made, and adopts the order (journal rows, book, answer handling) instead of building it again.
+In every other case nothing is written here and the order path places the order itself.
+
+Prepared orders are re-checked after every frame that touched an armed or liquidating symbol and on the
+runner's quiet-feed tick (:meth:`Engine.warm_path`), and re-signed before :attr:`arm_ttl_ns` passes.
+Only the detector-driven strategy (``cascade-mm``) with a gateway that has ``prepare`` (Bybit) and a
+journal that writes ahead to its intent log uses the lane; ``Engine.prearm = False`` turns it off.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import replace
+
+log = logging.getLogger("liqcore.live")
+
+#: decision fields a prepared entry must share with the core's real decision
+_SAME = ("side", "price", "ref_price", "notional", "take_profit", "stop_loss", "entry")
+#: placeholders of the decision time and cascade id in a prepared intent (filled in when it fires)
+_TS_MARK, _CID_MARK = -7_345_678_901_234_567_891, -6_234_567_890_123
+_MARKS = re.compile(rb"(%d|%d)" % (_TS_MARK, _CID_MARK))
+
+
+class FastLane:
+    """Prepared entries (see the module docstring).  Mixed into :class:`liqcore.live.engine.Engine`."""
+
+    #: a prepared request is signed again after this long (Bybit accepts a timestamp within its receive
+    #: window of the server time, 5 s by default)
+    arm_ttl_ns = 1_000_000_000
+
+    def _lane_init(self) -> None:
+        self.prearm = True
+        self._arms: dict[int, dict] = {}  # symbol id -> prepared entry
+        self._fired: dict[int, tuple] = {}  # symbol id -> (cascade id, intent, token, sent, levels)
+        self._pre: dict[int, tuple] = {}  # symbol id -> (cascade id, the core's decision) made by the lane
+        self.lane = {"armed": 0, "fired": 0, "fallback": 0, "mismatch": 0}
+
+    def _lane_on(self) -> bool:
+        j = self.journal
+        return (self.prearm and not self.paper and self.stream is None and self._loop is not None
+                and hasattr(self.gateway, "prepare") and (j is None or getattr(j, "writes_ahead", False))
+                and not self._stopping and not self._closing)
+
+    # ---------------------------------------------------------------- preparing
+    def _rearm(self, sids=None) -> int:
+        """Prepare (or refresh) the entries of ``sids`` (default: every traded symbol); returns how many
+        symbols are armed.  Cheap when nothing changed: a prepared entry is kept while the symbol's core
+        state, the portfolio, the symbols' statuses, the client-id sequence and the signature are current."""
+        if not self._lane_on():
+            if self._arms:
+                self._arms.clear()
+            return 0
+        det = self.detector
+        now = time.time_ns()
+        for sid in (self._core_idx if sids is None else sids):
+            ci = self._core_idx.get(sid)
+            if ci is None:
+                continue
+            book = self.books.get(self.core.symbol(ci))
+            if not det.armable(sid) or book is None or book.entry is not None or book.position_qty:
+                self._arms.pop(sid, None)
+                continue
+            key = self._arm_key(ci)
+            arm = self._arms.get(sid)
+            if arm is not None and arm["key"] == key and now - arm["made_ns"] < self.arm_ttl_ns:
+                continue
+            try:  # decided as of the latest receive time (the confirming event's is later)
+                arm = self._arm(sid, ci, key, now, self._last_event_wall or now)
+            except Exception:  # preparing is an optimisation: the order path decides without it
+                self.errors += 1
+                log.exception("preparing the entry of symbol %s failed", sid)
+                arm = None
+            if arm is None:
+                self._arms.pop(sid, None)
+            else:
+                self._arms[sid] = arm
+                self.lane["armed"] += 1
+        return len(self._arms)
+
+    def _arm_key(self, ci: int) -> tuple:
+        core = self.core
+        return (core.st[ci:ci + 1].tobytes(), core.port.tobytes(), core.st["status"].tobytes(), self._seq,
+                self.notional, id(self._instr.get(core.symbol(ci))))
+
+    def _arm(self, sid: int, ci: int, key: tuple, now: int, ts: int) -> dict | None:
+        venue, sym = self.registry.lookup(sid)
+        seq = self._seq + 1
+        sides = {}
+        for dom in (1, 2):  # dominant long, short (a mixed cascade places nothing)
+            res, fractions = self.core.preview_cascade(ci, ts, dom)
+            if res["action"] != "order":
+                continue
+            intent, _, levels = self._entry_intent(sym, venue, res, ci, seq, _TS_MARK, _CID_MARK, fractions)
+            if intent is None:
+                continue
+            prepared = self.gateway.prepare(intent)
+            if prepared is None:
+                continue
+            parts = _MARKS.split(self.journal.intent_raw(intent) if self.journal is not None else b"")
+            if self.journal is not None and [parts[1], parts[3]] != [b"%d" % _TS_MARK, b"%d" % _CID_MARK]:
+                continue  # (the serialised intent must hold each placeholder once, time first)
+            sides[dom] = {"res": {k: res.get(k) for k in _SAME}, "intent": intent, "levels": levels,
+                          "request": prepared[0], "body": prepared[1], "raw": parts[0::2]}
+        if not sides:
+            return None
+        return {"key": key, "made_ns": now, "seq": seq, "ci": ci, "sides": sides}
+
+    # ---------------------------------------------------------------- firing
+    def _fire(self, sid: int) -> None:
+        """The detector just emitted records for an armed symbol: when one confirms a cascade, decide it on
+        the core and, when the decision is the prepared one, write the intent-log line and the prepared
+        create.  Called from ``on_events`` right after ``update``; the order path follows on this stack."""
+        arm = self._arms.pop(sid)
+        conf = self.detector.last_confirmed()
+        if conf is None or conf[0] != sid:
+            return
+        _, cid, dom, ts = conf
+        side = arm["sides"].get(dom)
+        ci = arm["ci"]
+        if (side is None or ci in self._held or self.kill_switch.killed or self.halted or self._seq + 1 != arm["seq"]
+                or time.time_ns() - arm["made_ns"] >= self.arm_ttl_ns or not self._lane_on()):
+            self.lane["fallback"] += 1
+            return
+        res = self.core.on_cascade({"symbol_idx": ci, "ts_ns": ts, "dominant": dom, "cascade_id": cid})
+        self._pre[sid] = (cid, res)  # the order path uses this decision (the core decided once)
+        if res["action"] != "order":
+            return
+        want = side["res"]
+        for k in _SAME:
+            if res.get(k) != want[k]:
+                self.lane["mismatch"] += 1
+                return
+        gw = self.gateway
+        if not gw.fire_ready():
+            self.lane["fallback"] += 1
+            return
+        seq = arm["seq"]
+        j = self.journal
+        raw = None
+        if j is not None:
+            p = side["raw"]
+            raw = b"%s%d%s%d%s" % (p[0], ts, p[1], cid, p[2])
+            j.intent_ahead_line(j.intent_line(ts, seq, raw))
+        sent = gw.fire(side["request"])
+        # -- written; the rest is bookkeeping
+        intent = replace(side["intent"], decision_ns=ts, meta={**side["intent"].meta, "cascade_id": cid})
+        gw.fired(intent, sent, side["body"])
+        self._fired[sid] = (cid, intent, (intent, raw, ts, seq) if j is not None else (), sent, side["levels"])
+        self.lane["fired"] += 1
+
+    def _adopt_fired(self, d, ci: int, fired: tuple) -> None:
+        """The order path of a cascade the lane already sent: the intent's journal rows, the book and the
+        answer handling, as if the order path had written it."""
+        _, intent, token, sent, levels = fired
+        self._seq += 1
+        self._book_entry(d, ci, intent, levels)
+        if token:
+            self.journal.intent_rows(token)
+        self._written(intent, d.ts_ns, sent)
+
+    def _orphans(self) -> None:
+        """Entries the lane wrote that the order path did not adopt: journaled and followed like any other
+        (their answer is read, the book holds them), and reported as an error."""
+        for sid, (cid, intent, token, sent, _levels) in list(self._fired.items()):
+            del self._fired[sid]
+            self.errors += 1
+            log.error("order %s (cascade %s) written ahead but not adopted by the order path", intent.client_id, cid)
+            self._seq = max(self._seq, int(token[3]) if token else self._seq + 1)
+            if token:
+                self.journal.intent_rows(token)
+            book = self.books.get(intent.symbol)
+            if book is not None:
+                book.entry, book.entry_status, book.cancel_sent, book.close_reason = intent, "pending", False, ""
+            self._written(intent, intent.decision_ns, sent)
