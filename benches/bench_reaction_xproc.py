@@ -269,6 +269,15 @@ def ws_text(data: bytes) -> bytes:
     return bytes((0x81, 127)) + n.to_bytes(8, "big") + data
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 RX: dict = {}
 
 
@@ -371,6 +380,7 @@ async def server(args) -> None:
         if time.monotonic() - t_wait > 60:
             raise SystemExit("contenders not ready after 60 s: " + ", ".join(c.name for c in cs if not c.ready()))
     await asyncio.sleep(1.0)
+    cpu0 = {c.name: (_cpu_s(c.proc.pid), time.monotonic()) for c in cs}
 
     n = args.cascades
     variants = [v for v in args.variants.split(",") if v]
@@ -437,6 +447,7 @@ async def server(args) -> None:
         if tape_task is not None:
             tape_task.cancel()
         await asyncio.sleep(0.2)
+    cpu = {c.name: ((_cpu_s(c.proc.pid) - cpu0[c.name][0]), time.monotonic() - cpu0[c.name][1]) for c in cs}
     for c in cs:
         c.proc.send_signal(signal.SIGINT) if c.name.startswith("liqcore") else c.proc.terminate()
     for c in cs:
@@ -462,6 +473,8 @@ async def server(args) -> None:
 
     print(f"cross-process reaction (fake writes the confirming frame -> whole POST /v5/order/create arrived), "
           f"{n} cascades per contender and variant, idle {args.idle}-{2 * args.idle} ms before each confirming frame")
+    print("  CPU used by each contender during the measured session (all variants, the idle gaps included): " +
+          ", ".join(f"{k} {v:.2f} s = {100 * v / w:.1f} % of one core" for k, (v, w) in cpu.items()))
     for variant in variants:
         print(f"  [{variant}{' 200 trades/s' if variant == 'tape' else ''}] load average {load[variant][0]:.2f} -> "
               f"{load[variant][1]:.2f}")

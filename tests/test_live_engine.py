@@ -458,7 +458,7 @@ def test_create_written_inside_on_frame_and_bookkeeping_after_it(tmp_path):
                                      on_cascade=lambda c: seen.append(("cascade", c["record"])))
             gw = eng.gateway
             order = []
-            begin, intent_w = gw.rest._h1.begin, eng.journal.intent_ahead
+            begin, intent_w, line_w = gw.rest._h1.begin, eng.journal.intent_ahead, eng.journal.intent_ahead_line
 
             def begin_i(data, timeout, loop):
                 order.append("write")
@@ -468,7 +468,11 @@ def test_create_written_inside_on_frame_and_bookkeeping_after_it(tmp_path):
                 order.append("intent")
                 return intent_w(*a, **k)
 
-            gw.rest._h1.begin, eng.journal.intent_ahead = begin_i, intent_i
+            def line_i(*a, **k):  # the write-ahead of an order prepared ahead (the fast lane)
+                order.append("intent")
+                return line_w(*a, **k)
+
+            gw.rest._h1.begin, eng.journal.intent_ahead, eng.journal.intent_ahead_line = begin_i, intent_i, line_i
             fx.fail_next(1, status=503, path="/v5/order/create", process=False)  # the sync write fails: resent after a query
             ds = feed(eng, cascade_frames())
             assert ds and ds[-1].action == "order"
