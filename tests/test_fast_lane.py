@@ -107,27 +107,22 @@ def test_lane_sends_what_the_order_path_sends(tmp_path, confirm_with_trade):
     assert intent.meta["cascade_id"] == 0
 
 
-def test_a_prepared_entry_that_differs_from_the_core_is_not_sent(tmp_path):
-    def tamper(eng):
-        for arm in eng._arms.values():
-            for side in arm["sides"].values():
-                side["res"] = dict(side["res"], price=side["res"]["price"] * 1.01)
+def _tamper_price(eng):  # the prepared decision is not the core's
+    for arm in eng._arms.values():
+        for side in arm["sides"].values():
+            side["res"] = dict(side["res"], price=side["res"]["price"] * 1.01)
 
+
+def _tamper_age(eng):  # signed too long ago (the venue's receive window)
+    for arm in eng._arms.values():
+        arm["made_ns"] -= 2 * eng.arm_ttl_ns
+
+
+@pytest.mark.parametrize("tamper, counter", [(_tamper_price, "mismatch"), (_tamper_age, "fallback")])
+def test_a_prepared_entry_it_cannot_vouch_for_is_left_to_the_order_path(tmp_path, tamper, counter):
     on = _run(tmp_path, "on", True, tamper=tamper)
     off = _run(tmp_path, "off", False)
-    assert on["lane"]["fired"] == 0 and on["lane"]["mismatch"] == 1
-    assert [x[:8] for x in on["decided"]] == [x[:8] for x in off["decided"]]
-    assert _strip(on["creates"][0]) == _strip(off["creates"][0]) and len(on["creates"]) == 1
-
-
-def test_a_stale_prepared_entry_falls_back_to_the_order_path(tmp_path):
-    def tamper(eng):  # signed too long ago (the venue's receive window)
-        for arm in eng._arms.values():
-            arm["made_ns"] -= 2 * eng.arm_ttl_ns
-
-    on = _run(tmp_path, "on", True, tamper=tamper)
-    off = _run(tmp_path, "off", False)
-    assert on["lane"]["fired"] == 0 and on["lane"]["fallback"] == 1
+    assert on["lane"]["fired"] == 0 and on["lane"][counter] == 1
     assert [x[:8] for x in on["decided"]] == [x[:8] for x in off["decided"]]
     assert _strip(on["creates"][0]) == _strip(off["creates"][0]) and len(on["creates"]) == 1
 
