@@ -504,7 +504,7 @@ class Engine(OrderManager, Recovery, FastLane):
         if self._fired:  # (never expected: the order path adopts what the lane wrote on the same stack)
             self._orphans()
         if arms or liqs is not None:
-            self._rearm(liqs if not arms else (set(arms) | liqs if liqs is not None else list(arms)))
+            self._rearm({*arms, *(liqs or ())})
         return out
 
     def _stream_events(self, events: np.ndarray) -> list[Decision]:
