@@ -26,7 +26,7 @@ def _decided(d):
     return (d.action, d.reason, d.side, d.price, d.qty, d.take_profit, d.stop_loss, d.ref_price, d.ts_ns)
 
 
-async def _session(tmp_path, name, prearm, steps, tamper=None):
+async def _session(tmp_path, name, prearm, steps, tamper=None, idle=None):
     """Feed ``steps`` (lists of frames, one on_frame call each, the loop polled in between) to a live engine on
     the fake Bybit; returns what it decided, sent and journaled."""
     async with FakeExchange() as fx:
@@ -43,6 +43,8 @@ async def _session(tmp_path, name, prearm, steps, tamper=None):
                     out += eng.on_frame("bybit", orjson.dumps(f), t_recv + k * 1_000_000 + i)
                 if tamper is not None and eng._arms:
                     tamper(eng)
+                if idle is not None:  # the runner's quiet-feed ticks between two frames
+                    idle.append(([eng.idle_tick() for _ in range(3)], bool(eng._arms)))
                 await asyncio.sleep(0.01)
             t = time.monotonic()
             while eng.books["ETHUSDT"].entry_status == "pending" and time.monotonic() - t < 5:
@@ -75,8 +77,8 @@ def _strip(body):
 
 def _run(tmp_path, name, prearm, **kw):
     t0 = int(time.time() * 1000) - 60_000
-    tamper = kw.pop("tamper", None)
-    return asyncio.run(_session(tmp_path, name, prearm, _steps(t0, **kw), tamper))
+    tamper, idle = kw.pop("tamper", None), kw.pop("idle", None)
+    return asyncio.run(_session(tmp_path, name, prearm, _steps(t0, **kw), tamper, idle))
 
 
 @pytest.mark.parametrize("confirm_with_trade", [False, True])
@@ -105,6 +107,24 @@ def test_lane_sends_what_the_order_path_sends(tmp_path, confirm_with_trade):
     assert orjson.loads(Journal.intent_raw(intent)) == line["intent"] == orjson.loads(on["rows"][0][6])
     assert line["seq"] == 1 and line["ts_ns"] == intent.decision_ns == on["decided"][0][8]
     assert intent.meta["cascade_id"] == 0
+
+
+@pytest.mark.parametrize("prearm", [True, False])
+def test_idle_ticks_warm_only_while_a_cascade_can_confirm(tmp_path, prearm):
+    """The runner's quiet-feed tick runs the scratch path only once the next liquidation could confirm (after
+    the first large one), the lean run while the entry is prepared; it changes nothing the engine decides."""
+    ticks = []
+    got = _run(tmp_path, f"idle{prearm}", prearm, idle=ticks)
+    ref = _run(tmp_path, f"ref{prearm}", prearm)
+    runs = [r for r, _ in ticks]
+    # baseline liquidations and the print: nothing can confirm yet; the first large one: a scratch cascade
+    # confirms at every tick, until the confirming frame started the cascade (and the entry works)
+    assert runs[:len(BASELINE) + 1] == [[0, 0, 0]] * (len(BASELINE) + 1)
+    assert runs[len(BASELINE) + 1] == [1, 1, 1] and runs[-1] == [0, 0, 0]
+    assert ticks[len(BASELINE) + 1][1] is prearm  # (lean while the entry is prepared)
+    assert [x[:8] for x in got["decided"]] == [x[:8] for x in ref["decided"]] and got["lane"] == ref["lane"]
+    assert [r[1:6] for r in got["rows"]] == [r[1:6] for r in ref["rows"]] and got["status"] == ref["status"]
+    assert [_strip(b) for b in got["creates"]] == [_strip(b) for b in ref["creates"]]
 
 
 def _tamper_price(eng):  # the prepared decision is not the core's

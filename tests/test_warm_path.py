@@ -124,22 +124,29 @@ def test_runner_keeps_the_path_warm_and_still_trades():
         async with FakeExchange() as fx:
             eng = Engine(PARAMS, symbols=["ETHUSDT"])
             calls = []
-            orig = eng.warm_path
-            eng.warm_path = lambda: calls.append(1) or orig()
+            orig = eng.idle_tick
+            eng.idle_tick = lambda: calls.append(orig()) or calls[-1]
             runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url, warm_interval_s=0.002)
             stop = asyncio.Event()
             task = asyncio.create_task(runner.run(stop=stop))
             await runner.feed.wait_connected(10)
             await asyncio.sleep(0.2)
+            idle = len(calls)
             t0 = int(time.time() * 1000) - 30_000
-            for f in frames(t0):
+            *first, last = frames(t0)
+            for f in first:  # up to the first large liquidation: the next one can confirm
                 await fx.push(f)
+            await asyncio.sleep(0.2)
+            armed = len(calls)
+            await fx.push(last)
             t = time.monotonic()
             while eng.orders == 0 and time.monotonic() - t < 5:
                 await asyncio.sleep(0.01)
             stop.set()
             await task
-            assert len(calls) >= 10
+            # quiet ticks all along; the scratch path ran only while a cascade could confirm
+            assert idle >= 10 and armed - idle >= 10
+            assert set(calls[:idle]) == {0} and calls[armed - 1] == 1 and 1 in calls[idle:armed]
             assert eng.cascades == 1 and eng.orders == 1
 
     asyncio.run(run())

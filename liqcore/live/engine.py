@@ -874,16 +874,39 @@ class Engine(OrderManager, Recovery, FastLane):
         c.restore(c.snapshot())
         c.position(0)
 
+    def idle_tick(self) -> int:
+        """The live runner's quiet-feed tick (every ``warm_interval_s`` while no market event arrived for two
+        intervals).  Refreshes the prepared entries, then runs the warm path only while the next liquidation
+        of some traded symbol could confirm a cascade (:meth:`CascadeDetector.armable`): the confirming-frame
+        path can only be needed then.  While every such symbol has its entry prepared, the run is the lean
+        one (what the confirming frame runs before the prepared create goes out; the order path's rounding,
+        building and signing are skipped).  Returns :meth:`warm_path`'s count, or 0 when it did not run."""
+        if self._core_idx:
+            self._rearm()
+        armable = getattr(self.detector, "armable", None)
+        lean = False
+        if self.stream is None and armable is not None:
+            due = [sid for sid in self._core_idx if armable(sid)]
+            if not due:
+                return 0
+            arms = self._arms
+            lean = all(sid in arms for sid in due)
+        return self._warm_once(lean)
+
     def warm_path(self) -> int:
         """Run the confirming-frame path once on scratch state, so its code and data are in the caches when a
-        cascade arrives on a quiet feed (a live bot idles between cascades; run from the live runner every
-        few ms while connected).  Decodes a liquidation frame of the first traded symbol with a scratch
-        decoder, feeds a scratch detector until it confirms, asks a scratch strategy core, rounds, builds the
-        intent, serialises it as the journal does and formats and signs the create request (the gateway's
-        ``warm_order``) without writing it.  Nothing real changes: no order, journal row, metric, detector or
-        core state.  Returns the number of confirmed scratch cascades (1 normally)."""
+        cascade arrives on a quiet feed (a live bot idles between cascades; the live runner's
+        :meth:`idle_tick` runs it every few ms while a cascade can confirm).  Decodes a liquidation frame of
+        the first traded symbol with a scratch decoder, feeds a scratch detector until it confirms, asks a
+        scratch strategy core, rounds, builds the intent, serialises it as the journal does and formats and
+        signs the create request (the gateway's ``warm_order``) without writing it.  Nothing real changes: no
+        order, journal row, metric, detector or core state.  Returns the number of confirmed scratch cascades
+        (1 normally)."""
         if self._core_idx:
             self._rearm()  # prepared entries: re-signed before they age out, refreshed when the state moved
+        return self._warm_once(False)
+
+    def _warm_once(self, lean: bool) -> int:
         w = self._warm
         if w is None or w["tick"] >= 1_000_000:  # scratch times stay far inside int64 and 2000..2100
             w = self._warm = self._warm_state()
@@ -905,6 +928,9 @@ class Engine(OrderManager, Recovery, FastLane):
         for k in range(2):
             for t_ev, tr, price, q, _sid, side, kind, v, _f in rows:
                 if det.update(t_ev + k * 1_000_000_000, tr, sid, vcode, _LIQ, side, price, q):
+                    if lean:  # the fast lane reads the CONFIRMED record only (the records follow the write)
+                        confirmed += det.last_confirmed() is not None
+                        continue
                     for rec in det.last_records():
                         info = _record_dict(rec, self.registry, self._names)
                         if info["record"] == "confirmed":
@@ -913,7 +939,10 @@ class Engine(OrderManager, Recovery, FastLane):
         core.on_trade(0, ts, w["price"])
         res = core.on_cascade({"symbol_idx": 0, "ts_ns": ts + 2, "dominant": 1, "cascade_id": tick})
         inst = None
-        if res.get("action") == "order":
+        if lean:  # the prepared create goes out as it is: nothing to round, build or sign
+            if res.get("action") == "order":
+                core.external_reject(0, ts + 3)
+        elif res.get("action") == "order":
             try:
                 inst = self.instrument(sym)
             except ValueError:  # no grid known for the symbol: the real path rejects too

@@ -35,8 +35,9 @@ class LiveRunner:
         self.dashboard_on = dashboard
         self.dashboard_hz = dashboard_hz
         self.clock_interval_s = clock_interval_s
-        #: seconds between two runs of the engine's ``warm_path`` (the decision path on scratch state, so a
-        #: cascade on a quiet feed does not pay for cold caches); None or 0: off
+        #: seconds between two quiet-feed ticks (the engine's ``idle_tick``: prepared entries refreshed, and the
+        #: decision path run on scratch state while a cascade can confirm, so it does not pay for cold
+        #: caches); None or 0: off
         self.warm_interval_s = warm_interval_s
         self.install_signals = install_signals
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
@@ -81,7 +82,7 @@ class LiveRunner:
             if time.time_ns() - getattr(eng, "_last_event_wall", 0) < quiet_ns:
                 continue  # market data is flowing: the path is warm, and a frame may be waiting
             try:
-                eng.warm_path()
+                eng.idle_tick()
             except Exception:
                 log.exception("warm path failed; no longer run")
                 return
@@ -111,7 +112,7 @@ class LiveRunner:
         await self.feed.start()
         clock = loop.create_task(self._clock(stop), name="clock")
         warm = None
-        if self.warm_interval_s and hasattr(self.engine, "warm_path"):
+        if self.warm_interval_s and hasattr(self.engine, "idle_tick"):
             warm = loop.create_task(self._keep_warm(stop), name="warm")
         # everything built so far lives for the whole run: keep it out of the cyclic collector's passes
         gc.freeze()
