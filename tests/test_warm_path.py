@@ -150,3 +150,30 @@ def test_runner_keeps_the_path_warm_and_still_trades():
             assert eng.cascades == 1 and eng.orders == 1
 
     asyncio.run(run())
+
+
+def test_idle_collection_runs_the_next_young_pass_early():
+    import gc
+
+    from liqcore.live.runner import _collect_idle
+
+    saved = gc.get_threshold()
+    try:
+        gc.collect()
+        gc.set_threshold(1000, 10, 10)
+        assert _collect_idle() == -1  # young generation far from its threshold: nothing collected
+        keep = [[] for _ in range(600)]  # container allocations count towards the threshold
+        c0 = gc.get_count()[0]
+        assert c0 >= 500
+        assert _collect_idle() == 0 and gc.get_count()[0] < c0  # collected now, not inside a frame later
+        while gc.get_count()[1] < 9:  # the middle generation due next: it is the one collected
+            gc.collect(0)
+        keep += [[] for _ in range(600)]
+        assert _collect_idle() == 1 and gc.get_count()[1] == 0
+        gc.disable()
+        keep += [[] for _ in range(600)]
+        assert _collect_idle() == -1  # a program that turned the collector off keeps it off
+        assert len(keep) == 1800
+    finally:
+        gc.enable()
+        gc.set_threshold(*saved)
