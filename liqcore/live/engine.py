@@ -423,6 +423,9 @@ class Engine(OrderManager, Recovery, FastLane):
         if self.recorder is not None:  # the session's frames with their receive times (liqcore journal --recording)
             self.recorder.write_frame(venue, frame, recv)
         dec = self._decoders.get(venue) or self.decoder(venue)
+        if self.features is None and self.stream is None:  # the event tuples straight from the decoder
+            rows = dec.feed_rows(frame, recv)
+            return self._on_rows(rows) if rows else []
         ev = dec.feed(frame, recv)
         if not len(ev):
             return []
@@ -441,11 +444,16 @@ class Engine(OrderManager, Recovery, FastLane):
         n = len(events)
         if not n:
             return []
-        self.events += n
         if self.features is not None:
             self.features.on_events(events)
         if self.stream is not None:
+            self.events += n
             return self._stream_events(events)
+        return self._on_rows(events.tolist())
+
+    def _on_rows(self, rows: list) -> list[Decision]:
+        """:meth:`on_events` of the detector-driven strategy on the events as tuples (EVENT_DTYPE order)."""
+        self.events += len(rows)
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
@@ -454,7 +462,7 @@ class Engine(OrderManager, Recovery, FastLane):
         skew = self.params.max_clock_skew_ns
         arms = self._arms
         liqs = None  # traded symbols with liquidations in these events (their prepared entries are re-checked)
-        for ts, tr, price, qty, sid, side, kind, venue, _flags in events.tolist():
+        for ts, tr, price, qty, sid, side, kind, venue, _flags in rows:
             if ts - tr > skew and tr >= _RECV_MIN:
                 # stamped ahead of its receive time: it must not move the detector's (or any) clock
                 self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
