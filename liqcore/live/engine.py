@@ -587,24 +587,13 @@ class Engine(OrderManager, Recovery, FastLane):
             vname, sym = "?", "?"
         dom = "long" if direction > 0 else ("short" if direction < 0 else "none")
         d = Decision(vname, sym, sid, int(g["tag"]), ts, dom, "none")
-        if ci is None:
-            d.reason = "not_traded"
-        elif self.kill_switch.killed:
-            d.reason = "kill_switch"
-        elif self.halted:
-            d.reason = "halted"
-        else:
+        res = None
+        d.reason = self._refusal(ci)
+        if not d.reason:
             row = np.array(g, dtype=g.dtype).reshape(1).copy()
             row["symbol_id"] = ci
             res = self.core.on_signal(row)
-            if res["action"] != "order":
-                d.reason = res.get("reason", "none")
-            else:
-                self._make_order(d, res, ci)
-        if d.reason in ("kill_switch", "halted"):
-            self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
-        self._emit_decision(d)
-        return d
+        return self._decided(d, res, ci)
 
     def feature(self, name: str, symbol: str | None = None, t_ns: int | None = None) -> float | None:
         """The value of a feature named at construction (``Engine(features=[...])``) for ``symbol`` at
@@ -761,15 +750,11 @@ class Engine(OrderManager, Recovery, FastLane):
     def _decide(self, rec, info: dict) -> Decision:
         sid = info["symbol_id"]
         ts = info["confirm_recv_ns"]
-        d = Decision(info["venue"], info["symbol"], sid, info["cascade_id"], ts, info["dominant"], "none")
         ci = self._core_idx.get(sid)
-        if ci is None:
-            d.reason = "not_traded"
-        elif self.kill_switch.killed:
-            d.reason = "kill_switch"
-        elif self.halted:
-            d.reason = "halted"
-        else:
+        d = Decision(info["venue"], info["symbol"], sid, info["cascade_id"], ts, info["dominant"], "none")
+        res = None
+        d.reason = self._refusal(ci)
+        if not d.reason:
             if ci in self._held:
                 self._flush_held(ci)
             pre = self._pre.pop(sid, None) if self._pre else None
@@ -778,6 +763,22 @@ class Engine(OrderManager, Recovery, FastLane):
             else:
                 res = self.core.on_cascade({"symbol_idx": ci, "ts_ns": ts, "dominant": int(rec["dominant"]),
                                             "cascade_id": info["cascade_id"]})
+        return self._decided(d, res, ci)
+
+    def _refusal(self, ci: int | None) -> str:
+        """Why a decision is refused before the core is asked (not traded, kill switch, halted), or ""."""
+        if ci is None:
+            return "not_traded"
+        if self.kill_switch.killed:
+            return "kill_switch"
+        if self.halted:
+            return "halted"
+        return ""
+
+    def _decided(self, d: Decision, res: dict | None, ci: int | None) -> Decision:
+        """Finish a decision: the core's answer ``res`` (None when refused) places the order or names the
+        reason; refusals by the kill switch or a halt are counted; the decision is emitted."""
+        if res is not None:
             if res["action"] != "order":
                 d.reason = res.get("reason", "none")
             else:
