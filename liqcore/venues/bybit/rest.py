@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import threading
 import time
 from typing import Any, Iterable
 from urllib.parse import urlencode
@@ -481,6 +482,8 @@ class BybitREST:
         self._own_session = session is None
         self.fast_create = bool(fast_create)
         self._h1 = _H1Client(self.base_url) if self.fast_create else None
+        self._loop = None  # the loop the caller of post_ready was last found on, and its thread
+        self._loop_tid = 0
         # HMAC-SHA256 (RFC 2104) with the padded-key states hashed once: per request two hash copies
         k = self._secret.reveal().encode()
         if len(k) > 64:
@@ -617,11 +620,7 @@ class BybitREST:
         caller is on the connection's loop and ``limiter.try_acquire()`` granted a slot (the slot is taken:
         write with :meth:`post_prebuilt` on the same stack)."""
         h1 = self._h1
-        if h1 is None or self._session is None or not h1.idle():
-            return False
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # not on the loop the connection belongs to
+        if h1 is None or self._session is None or not h1.idle() or self._on_loop() is None:
             return False
         if limiter is not None:
             try_acquire = getattr(limiter, "try_acquire", None)
@@ -629,10 +628,23 @@ class BybitREST:
                 return False
         return True
 
+    def _on_loop(self):
+        """The running event loop when the caller is on its thread, else None.  Once found, checked without
+        ``asyncio.get_running_loop`` (which costs a ``getpid`` system call a call on Python 3.11)."""
+        loop = self._loop
+        if loop is not None and threading.get_ident() == self._loop_tid and loop.is_running():
+            return loop
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        self._loop, self._loop_tid = loop, threading.get_ident()
+        return loop
+
     def post_prebuilt(self, path: str, request: bytes) -> _Sent:
         """Write a complete request (:meth:`fast_post_bytes`) now; only after :meth:`post_ready` said True on
         the same stack.  Returns the in-flight handle (see :meth:`post_now`)."""
-        sent = self._h1.begin(request, self.timeout, asyncio.get_running_loop())
+        sent = self._h1.begin(request, self.timeout, self._on_loop() or asyncio.get_running_loop())
         sent.path = path
         sent.written_ns = time.time_ns()
         self.stats["requests"] += 1
