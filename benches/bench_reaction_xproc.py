@@ -487,6 +487,8 @@ async def server(args) -> None:
                         rows.append((v, (r - t) / 1000, (w - r) / 1000, (rx - w) / 1000, (ret - w) / 1000, parts))
                 stages[c.name] = rows
     tmp.cleanup()
+    if args.dump_sends:  # each contender's (variant, write stamp, arrival stamp) and pid, for trace_reaction_xproc.py
+        Path(args.dump_sends).write_bytes(orjson.dumps({c.name: {"pid": c.proc.pid, "sends": c.sends} for c in cs}))
 
     print(f"cross-process reaction (fake writes the confirming frame -> whole POST /v5/order/create arrived), "
           f"{n} cascades per contender and variant, idle {args.idle}-{2 * args.idle} ms before each confirming frame")
@@ -544,6 +546,8 @@ if __name__ == "__main__":
     ap.add_argument("--stages", action="store_true", help="also stamp (CLOCK_MONOTONIC) the frame callback and the "
                     "create write inside the floor and liqcore processes")
     ap.add_argument("--stamps", help=argparse.SUPPRESS)
+    ap.add_argument("--dump-sends", help="write every measurement's stamps (CLOCK_MONOTONIC ns) and the contenders' "
+                    "pids to this JSON file")
     a = ap.parse_args()
     if a.role == "floor":
         from liqcore.testing.fake_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET

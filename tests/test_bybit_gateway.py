@@ -1074,3 +1074,47 @@ def test_send_now_body_equals_place_body_and_invalid_intents_are_left_to_place()
                 await gw.close()
 
     run(main())
+
+
+def test_post_now_yields_once_after_the_write_and_finds_its_loop_without_asyncio(monkeypatch):
+    """After a create is written on the caller's stack the client yields the CPU once (its reader may share the
+    core); once the loop is known, the loop check makes no ``asyncio.get_running_loop`` call (a ``getpid``
+    system call on Python 3.11); another thread is never taken for the loop's."""
+    import threading
+
+    from liqcore.venues.bybit import rest as R
+
+    yields, lookups = [], []
+    monkeypatch.setattr(R, "_sched_yield", lambda: yields.append(1))
+    real = asyncio.get_running_loop
+
+    def counted():
+        lookups.append(1)
+        return real()
+
+    async def main():
+        server, url, seen, _ = await _capture_server(lambda i: _ok())
+        try:
+            async with BybitREST("key-12345678", "secret-abcdef", url) as rest:
+                s1 = rest.post_now("/v5/order/create", {"orderLinkId": "y-1"})
+                assert s1 is not None and yields == [1]
+                await rest.create_order({"orderLinkId": "y-1"}, sent=s1)
+                monkeypatch.setattr(R.asyncio, "get_running_loop", counted)
+                s2 = rest.post_now("/v5/order/create", {"orderLinkId": "y-2"})
+                assert s2 is not None and lookups == [] and len(yields) == 2
+                await rest.create_order({"orderLinkId": "y-2"}, sent=s2)
+                monkeypatch.setattr(R.asyncio, "get_running_loop", real)
+                other = []
+                th = threading.Thread(target=lambda: other.append(rest.post_ready()))
+                th.start()
+                th.join()
+                assert other == [False]  # (no loop runs on that thread)
+                rest.yield_after_write = False
+                s3 = rest.post_now("/v5/order/create", {"orderLinkId": "y-3"})
+                assert s3 is not None and len(yields) == 2
+                await rest.create_order({"orderLinkId": "y-3"}, sent=s3)
+            assert [b for _, b in seen] == [b'{"orderLinkId":"y-1"}', b'{"orderLinkId":"y-2"}', b'{"orderLinkId":"y-3"}']
+        finally:
+            server.close()
+
+    run(main())
