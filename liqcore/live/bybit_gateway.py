@@ -335,32 +335,35 @@ class BybitGateway(GatewayCallbacks):
         """Build, format and sign the create request of ``intent`` exactly as :meth:`send_now` would, and write
         nothing: keeps that code warm while the feed is quiet (the engine's ``warm_path``).  Returns the bytes
         (empty when the intent does not validate or the client is not started)."""
-        body = self.entry_bytes(intent)
-        if body is None:
-            try:
-                body = orjson.dumps(self.order_body(intent))
-            except ValueError:
-                return b""
-        if getattr(self.rest, "_h1", None) is None:
+        built = self._create_body(intent)
+        if built is None or getattr(self.rest, "_h1", None) is None:
             return b""
-        return self.rest.fast_post_bytes("/v5/order/create", body)
+        return self.rest.fast_post_bytes("/v5/order/create", built[0])
+
+    def _create_body(self, intent: OrderIntent) -> tuple[bytes, dict | None] | None:
+        """The create body of ``intent``: ``(json bytes, the body as a dict when it was built as one)`` --
+        pre-built when the intent fits a template (only the numbers and the client id are formatted), else
+        from :meth:`order_body`; None when the intent does not validate."""
+        raw = self.entry_bytes(intent)
+        if raw is not None:
+            return raw, None
+        try:
+            body = self.order_body(intent)
+        except ValueError:
+            return None
+        return orjson.dumps(body), body
 
     def send_now(self, intent: OrderIntent):
         """Write the create request of ``intent`` synchronously, when the REST client's create connection is
         idle and the create limiter grants a slot at once; returns a handle for ``place(intent, sent=handle)``
         (which reads the answer with the same idempotent handling), or ``None`` when nothing was written
         (then ``place(intent)`` sends it as usual).  An intent that fails validation is left to ``place``."""
-        raw = self.entry_bytes(intent)  # pre-built: only the numbers and the client id are formatted here
-        if raw is None:
-            try:
-                body = self.order_body(intent)
-            except ValueError:
-                return None
-            raw = orjson.dumps(body)
-        if not self.fire_ready():
+        built = self._create_body(intent)
+        if built is None or not self.fire_ready():
             return None
+        raw, body = built
         sent = self.fire(self.rest.fast_post_bytes("/v5/order/create", raw))
-        self.fired(intent, sent, raw)
+        self.fired(intent, sent, raw, body)
         return sent
 
     # An order prepared ahead (the engine's pre-armed entries): ``prepare`` formats and signs the whole create
@@ -385,9 +388,10 @@ class BybitGateway(GatewayCallbacks):
         """Write a prepared create request (after :meth:`fire_ready` on the same stack); the handle."""
         return self.rest.post_prebuilt("/v5/order/create", request)
 
-    def fired(self, intent: OrderIntent, sent, body: bytes) -> None:
-        """After the write: remember ``intent`` (and its body, for any resend) as ``send_now`` does."""
-        sent.body = orjson.loads(body)
+    def fired(self, intent: OrderIntent, sent, body: bytes, parsed: dict | None = None) -> None:
+        """After the write: remember ``intent`` (and its body, for any resend; ``parsed``: the same body as a
+        dict when the caller has it) as ``send_now`` does."""
+        sent.body = parsed if parsed is not None else orjson.loads(body)
         self._intents[intent.client_id] = intent
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
             self._bracket[intent.symbol] = intent.client_id

@@ -18,7 +18,7 @@ already made, and adopts the order (journal rows, book, answer handling) instead
 In every other case nothing is written here and the order path places the order itself.
 
 Prepared orders are re-checked after every frame that touched an armed or liquidating symbol and on the
-runner's quiet-feed tick (:meth:`Engine.warm_path`), and re-signed before :attr:`arm_ttl_ns` passes.
+runner's quiet-feed tick (:meth:`Engine.idle_tick`), and re-signed before :attr:`arm_ttl_ns` passes.
 Only the detector-driven strategy (``cascade-mm``) with a gateway that has ``prepare`` (Bybit) and a
 journal that writes ahead to its intent log uses the lane; ``Engine.prearm = False`` turns it off.
 """
@@ -126,7 +126,8 @@ class FastLane:
     def _fire(self, sid: int) -> None:
         """The detector just emitted records for an armed symbol: when one confirms a cascade, decide it on
         the core and, when the decision is the prepared one, write the intent-log line and the prepared
-        create.  Called from ``on_events`` right after ``update``; the order path follows on this stack."""
+        create.  Called from the engine's event loop (``_on_rows``) right after ``update``; the order path follows
+        on this stack."""
         arm = self._arms.pop(sid)
         conf = self.detector.last_confirmed()
         if conf is None or conf[0] != sid:
