@@ -1,9 +1,15 @@
-"""Write-ahead cost of the journal's intent log: ``Journal.intent_ahead`` (one ``write()`` of the intent
-line, before the create is sent) when every intent is committed right after it, with the log emptied at
-every commit (the former rule) against emptied only past ``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB, the rule
-now).  Rounds are interleaved; prints the median of per-round medians.
+"""Write-ahead cost of the journal's intent log.
 
-    python benches/bench_intent_log.py [--rounds 7] [--intents 1000]
+1. Hot: ``Journal.intent_ahead`` (the intent line appended before the create is sent) when every intent is
+   committed right after it, with the log emptied at every commit (the former rule) against emptied only
+   past ``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB, the rule now).  Rounds are interleaved; prints the median of
+   per-round medians.
+2. Cold, the way a live bot appends: one line after ``--idle`` ms asleep (caches and the CPU gone cold),
+   taken in turn: the line copied into the mapped log (``Journal.intent_ahead_line``) after the quiet-feed
+   tick's ``touch_ahead``; the same without the touch; and the baseline, one ``write()`` to an append-only
+   file on the same file system (the way the log was written before it was mapped).
+
+    python benches/bench_intent_log.py [--rounds 7] [--intents 1000] [--cold 200] [--idle 30]
 """
 from __future__ import annotations
 
@@ -19,6 +25,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import liqcore.live.journal as jm  # noqa: E402
 from liqcore.live.gateway import OrderIntent  # noqa: E402
+
+
+def cold(n: int, idle_ms: float) -> None:
+    line = jm.Journal.intent_line(1_700_000_000_000_000_000, 7, jm.Journal.intent_raw(OrderIntent(
+        "ETHUSDT", "buy", 0.5, 2500.0, "lc-ETH-7-ab", take_profit=2510.0, stop_loss=2490.0)))
+    res = {"mapped, page touched on the quiet tick (the engine)": [], "mapped, no touch": [],
+           "write() to an append-only file (baseline)": []}
+    clock = time.perf_counter_ns
+    with tempfile.TemporaryDirectory() as d:
+        j = jm.Journal(os.path.join(d, "cold.sqlite"), batch_interval_s=3600, checkpoint_thread=False)
+        fd = os.open(os.path.join(d, "plain.intents"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            for i in range(n):
+                for name in res:
+                    if name.startswith("mapped, page"):
+                        time.sleep(idle_ms / 2000)
+                        j.touch_ahead()
+                        time.sleep(idle_ms / 2000)
+                    else:
+                        time.sleep(idle_ms / 1000)
+                    t0 = clock()
+                    if name.startswith("write"):
+                        os.write(fd, line)
+                    else:
+                        j.intent_ahead_line(line)
+                    res[name].append(clock() - t0)
+        finally:
+            os.close(fd)
+            j.close()
+    base = statistics.median(res["write() to an append-only file (baseline)"])
+    print(f"cold append of one {len(line)}-byte line after {idle_ms:g} ms asleep, {n} each, taken in turn:")
+    for name, v in res.items():
+        v = sorted(v)
+        print(f"  {name:52s} p50 {v[len(v) // 2] / 1000:6.2f} us  p90 {v[int(.9 * len(v))] / 1000:6.2f} us  "
+              f"({v[len(v) // 2] / base:.2f}x the baseline)")
 
 
 def main(rounds: int, n: int) -> None:
@@ -51,5 +92,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--intents", type=int, default=1000)
+    ap.add_argument("--cold", type=int, default=200, help="cold appends per contender (0: skip)")
+    ap.add_argument("--idle", type=float, default=30.0, help="ms asleep before each cold append")
     a = ap.parse_args()
     main(a.rounds, a.intents)
+    if a.cold:
+        cold(a.cold, a.idle)

@@ -61,14 +61,14 @@ def test_batched_records_commit_with_next_order_record(tmp_path):
     with Journal(tmp_path / "l.sqlite", batch_interval_s=3600) as j:
         j.decision({"symbol": "ETHUSDT", "action": "buy"}, T)
         j.intent(intent(), T)  # durable in the intent log; SQLite follows with the next order record
-        assert j.db.execute(count).fetchone()[0] == 0 and j._ilog_path.stat().st_size > 0
+        assert j.db.execute(count).fetchone()[0] == 0 and j.intent_log_bytes > 0
         j.order_update(OrderUpdate("lc-ETH-1-ab", "new", symbol="ETHUSDT", venue_order_id="v"), T + 1)
         # committed; the log keeps its line (it is emptied only past INTENT_LOG_TRUNCATE_BYTES)
-        size = j._ilog_path.stat().st_size
+        size = j.intent_log_bytes
         assert j.db.execute(count).fetchone()[0] == 3 and 0 < size < INTENT_LOG_TRUNCATE_BYTES
         assert j.order("lc-ETH-1-ab")["status"] == "new"
     with Journal(tmp_path / "l.sqlite", batch_interval_s=3600) as j:  # the committed intent is not replayed
-        assert j.replayed_intents == 0 and j._ilog_path.stat().st_size == 0
+        assert j.replayed_intents == 0 and j.intent_log_bytes == 0
         assert j.order("lc-ETH-1-ab")["status"] == "new" and len(j.history("intent")) == 1
 
 
@@ -86,8 +86,8 @@ def test_intent_log_truncated_past_its_size_limit_and_committed_intents_never_re
             j.intent(intent(cid), T + i, seq=i)
             j.order_update(OrderUpdate(cid, "filled" if i != 1 else "rejected", symbol="ETHUSDT",
                                        venue_order_id=f"v{i}"), T + i)
-            line = line or j._ilog_path.stat().st_size
-        assert j._ilog_path.stat().st_size == 3 * line  # three commits, never truncated
+            line = line or j.intent_log_bytes
+        assert j.intent_log_bytes == 3 * line  # three commits, never truncated
         tok = j.intent_ahead(intent("lc-ETH-9-zz"), T + 9, seq=9)  # durable, rows never queued
         del tok
     with Journal(path, batch_interval_s=3600) as j:
@@ -97,12 +97,12 @@ def test_intent_log_truncated_past_its_size_limit_and_committed_intents_never_re
         monkeypatch.setattr(jm, "INTENT_LOG_TRUNCATE_BYTES", 2 * line)
         j.intent(intent("lc-ETH-10-a"), T + 10)
         j.flush()
-        assert 0 < j._ilog_path.stat().st_size < 2 * line  # below the limit: kept
+        assert 0 < j.intent_log_bytes < 2 * line  # below the limit: kept
         j.intent(intent("lc-ETH-11-b"), T + 11)
         j.flush()
-        assert j._ilog_path.stat().st_size == 0  # past it: emptied at the commit
+        assert j.intent_log_bytes == 0 and not j._ilog_path.read_bytes().strip(b"\0")  # past it: emptied at the commit
         j.intent_ahead(intent("lc-ETH-12-c"), T + 12)  # killed before its rows were queued
-        assert j._ilog_path.stat().st_size > 0
+        assert j.intent_log_bytes > 0
     with Journal(path) as j:  # the one intent left in the log is replayed (its rows were never committed)
         assert j.replayed_intents == 1 and j.order("lc-ETH-12-c")["status"] == "pending"
         assert [j.order(f"lc-ETH-{i}-ab")["status"] for i in range(3)] == ["filled", "rejected", "filled"]
@@ -142,6 +142,64 @@ def test_sigkill_loses_nothing_committed(tmp_path):
             row = j.order(cid)
             assert row is not None and row["status"] == "new" and row["venue_order_id"] == "v" + cid.split("-")[-1]
         assert rec.seq >= len(acked) - 1
+
+
+
+@pytest.mark.timeout(60)
+def test_sigkill_after_the_write_ahead_replays_intents_only_the_mapped_log_holds(tmp_path):
+    """Intents copied into the mapped intent log (their SQLite rows never queued) and the process killed
+    at once: the next open finds them in the zero-filled log and replays each once, torn tail ignored."""
+    import liqcore.live.journal as jm
+
+    path = tmp_path / "m.sqlite"
+    code = textwrap.dedent(f"""
+        import os, signal, sys
+        from liqcore.live.journal import Journal
+        from liqcore.live.gateway import OrderIntent
+        j = Journal({str(path)!r})
+        for i in range(5):
+            j.intent_ahead(OrderIntent("ETHUSDT", "buy", 1.0, 100.0 + i, "lc-M-%d" % i), {T} + i, seq=i)
+        j.touch_ahead()
+        j._ilog_mm.write(b'{{"ts_ns":1,"seq":9,"intent":{{"client_id":"lc-torn"')  # killed mid-line
+        print(j.intent_log_bytes, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert p.returncode == -9, p.stderr
+    raw = (tmp_path / "m.sqlite.intents").read_bytes()
+    n = int(p.stdout)
+    assert len(raw) == jm.INTENT_LOG_MAP_BYTES and raw[:n].count(b"\n") == 5 and b"lc-torn" in raw[n:]
+    with Journal(path) as j:
+        assert j.replayed_intents == 5 and j.intent_log_bytes == 0
+        assert [j.order(f"lc-M-{i}")["status"] for i in range(5)] == ["pending"] * 5
+        assert j.order("lc-torn") is None and j.recover().seq == 4
+    assert (tmp_path / "m.sqlite.intents").read_bytes() == b""  # closed: trimmed to its lines (none)
+    with Journal(path) as j:
+        assert j.replayed_intents == 0
+
+
+def test_intent_log_grows_past_its_map_and_is_trimmed_to_its_lines_at_close(tmp_path, monkeypatch):
+    import liqcore.live.journal as jm
+
+    monkeypatch.setattr(jm, "INTENT_LOG_MAP_BYTES", 4096)
+    path = tmp_path / "g.sqlite"
+    with Journal(path, batch_interval_s=3600) as j:
+        lines = []
+        for i in range(40):  # ~9 KiB of lines, never committed
+            before = j.intent_log_bytes
+            j.touch_ahead()  # stores the bytes already there: changes nothing
+            j.intent_ahead(intent(f"lc-G-{i}"), T + i, seq=i)
+            lines.append(j._ilog_path.read_bytes()[before:j.intent_log_bytes])
+        assert len(j._ilog_mm) > 4096 and j.intent_log_bytes > 4096
+        body = j._ilog_path.read_bytes()
+        assert body[:j.intent_log_bytes] == b"".join(lines) and not body[j.intent_log_bytes:].strip(b"\0")
+        assert all(ln.endswith(b"\n") and ln.count(b"\n") == 1 for ln in lines)
+        assert [Journal.intent_line(T + i, i, Journal.intent_raw(intent(f"lc-G-{i}"))) for i in range(40)] == lines
+    assert (tmp_path / "g.sqlite.intents").read_bytes() == b"".join(lines)  # a plain JSON-lines file again
+    with Journal(path) as j:
+        assert j.replayed_intents == 40 and len(j.history("intent")) == 40
+    with pytest.raises(RuntimeError, match="closed"):
+        j.intent_ahead_line(b"{}\n")
 
 
 def _cascade(eng, t_ms, ref, side="Buy", base=True):
@@ -282,3 +340,45 @@ def test_intent_ahead_alone_survives_sigkill_and_rows_equal_intent(tmp_path):
         j.intent_rows(tok)
         j.flush()
         assert len(j.history("intent")) == 1
+
+
+def test_a_second_journal_on_the_same_file_leaves_the_owners_intent_log_alone(tmp_path):
+    """An inspector (a report, a test) opening a journal a live engine holds must neither replay nor empty
+    nor trim the owner's mapped intent log; it commits its own intents instead."""
+    path = tmp_path / "o.sqlite"
+    with Journal(path, batch_interval_s=3600) as owner:
+        owner.intent_ahead(intent("lc-O-1"), T, seq=1)
+        n = owner.intent_log_bytes
+        with Journal(path, batch_interval_s=3600) as other:
+            assert owner.intent_log_owner and not other.intent_log_owner and not other.writes_ahead
+            assert other.replayed_intents == 0 and other.order("lc-O-1") is None
+            other.intent(intent("lc-O-2"), T + 1, seq=2)  # committed at once
+            assert other.order("lc-O-2")["status"] == "pending"
+        owner.intent_ahead(intent("lc-O-3"), T + 2, seq=3)  # still mapped, still the whole file
+        assert owner.intent_log_bytes > n and owner._ilog_path.read_bytes()[:n].count(b"\n") == 1
+    with Journal(path) as j:  # the owner's two intents were never committed: replayed once
+        assert j.intent_log_owner and j.replayed_intents == 2
+        assert {r["key"] for r in j.history("intent")} == {"lc-O-1", "lc-O-2", "lc-O-3"}
+
+
+def test_intent_log_blocks_reserved_at_open_and_a_full_disk_is_a_clear_error(tmp_path, monkeypatch):
+    """The mapped log's blocks are allocated when it is opened: a store into a mapped page without a block
+    would be a SIGBUS on a full disk, an allocation failure at open is an OSError naming the intent log."""
+    import errno
+    import os
+
+    import liqcore.live.journal as jm
+
+    with Journal(tmp_path / "r.sqlite") as j:
+        st = os.stat(j._ilog_path)
+        assert st.st_size == jm.INTENT_LOG_MAP_BYTES and st.st_blocks * 512 >= jm.INTENT_LOG_MAP_BYTES
+
+    def full(fd, off, n):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(jm.os, "posix_fallocate", full)
+    with pytest.raises(OSError, match="intent log: cannot reserve"):
+        Journal(tmp_path / "r.sqlite")
+    monkeypatch.undo()
+    with Journal(tmp_path / "r.sqlite") as j:  # the failed open released the log and closed its database
+        assert j.intent_log_owner and j.writes_ahead

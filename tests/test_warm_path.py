@@ -49,7 +49,7 @@ def test_warm_path_has_no_side_effects(tmp_path, venue):
     before = (eng.cascades, eng.orders, eng.events, dict(eng.frames), len(eng.decisions), eng._seq,
               eng.core.snapshot(), eng.detector.n_symbols() if hasattr(eng.detector, "n_symbols") else None)
     rendered = eng.metrics.render()
-    rows0, ilog0 = _rows(j), j._ilog_path.stat().st_size
+    rows0, ilog0 = _rows(j), j._ilog_path.read_bytes()
     assert [eng.warm_path() for _ in range(20)] == [1] * 20  # a scratch cascade confirmed every time
     after = (eng.cascades, eng.orders, eng.events, dict(eng.frames), len(eng.decisions), eng._seq,
              eng.core.snapshot(), eng.detector.n_symbols() if hasattr(eng.detector, "n_symbols") else None)
@@ -58,7 +58,7 @@ def test_warm_path_has_no_side_effects(tmp_path, venue):
     assert eng.books["ETHUSDT"].entry is None and not eng.pending
     j.maybe_flush()
     assert _rows(j) == rows0 and not j._pending  # no journal row written or queued
-    assert j._ilog_path.stat().st_size == ilog0  # nothing appended to the write-ahead intent log
+    assert j.intent_log_bytes == 0 and j._ilog_path.read_bytes() == ilog0  # nothing appended to the write-ahead intent log
     j.close()
 
 

@@ -820,6 +820,10 @@ class Engine(OrderManager, Recovery, FastLane):
     # ------------------------------------------------------------------ lifecycle
     async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
+        if self.journal is not None and getattr(self.journal, "intent_log_owner", True) is False:
+            log.warning("journal %s: its intent log is held by another open journal (another engine on the same "
+                        "file?); this engine commits each intent to SQLite before sending instead",
+                        getattr(self.journal, "path", "?"))
         self.warmup()
         self._stopping = False
         await self.gateway.start()
@@ -889,7 +893,11 @@ class Engine(OrderManager, Recovery, FastLane):
         of some traded symbol could confirm a cascade (:meth:`CascadeDetector.armable`): the confirming-frame
         path can only be needed then.  While every such symbol has its entry prepared, the run is the lean
         one (what the confirming frame runs before the prepared create goes out; the order path's rounding,
-        building and signing are skipped).  Returns :meth:`warm_path`'s count, or 0 when it did not run."""
+        building and signing are skipped).  Also keeps the journal's intent-log page for the next line
+        writable (:meth:`Journal.touch_ahead`).  Returns :meth:`warm_path`'s count, or 0 when it did not run."""
+        touch = getattr(self.journal, "touch_ahead", None)
+        if touch is not None:
+            touch()
         if self._core_idx:
             self._rearm()
         armable = getattr(self.detector, "armable", None)

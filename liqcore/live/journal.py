@@ -3,9 +3,13 @@ position and equity change, and the state a restart resumes from.
 
 Durability model: the database runs in WAL mode with ``synchronous=NORMAL``: a committed transaction
 survives the process being killed (``kill -9``) at any moment; only an OS crash can lose the last
-commits. Write-ahead: an order intent is made durable BEFORE the create request is sent, by one
-``write()`` to an append-only intent log next to the database (``<db>.intents``, equally safe against
-a killed process and ~100x cheaper than a commit, so it stays off the reaction path); its SQLite rows
+commits. Write-ahead: an order intent is made durable BEFORE the create request is sent, by appending
+one line to an intent log next to the database (``<db>.intents``), a file mapped into memory: the line
+is copied into the file's pages in the kernel's page cache, without a system call.  That is as safe as a
+``write()`` against a killed process (the pages belong to the kernel, not to the process) and far
+cheaper than a commit, so it stays off the reaction path.  While the journal is open the file is
+``INTENT_LOG_MAP_BYTES`` long and zero-filled past its last line; :meth:`Journal.close` trims it to its
+lines.  Its SQLite rows
 follow in the next transaction; a restart replays, from the log, only the intents SQLite does not hold
 (an intent already committed is never replayed), so the log is truncated only once it has grown past
 ``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed: appending to a file that was
@@ -28,6 +32,9 @@ and order update, in order), which restores the rows a child's update had overwr
 from __future__ import annotations
 
 import dataclasses
+import errno
+import fcntl
+import mmap
 import os
 import sqlite3
 import threading
@@ -42,6 +49,22 @@ __all__ = ["Journal", "Recovered", "TERMINAL_STATUSES", "OPEN_STATUSES"]
 SCHEMA_VERSION = 2
 #: the intent log is emptied at a commit once it holds at least this many bytes (all of them committed)
 INTENT_LOG_TRUNCATE_BYTES = 1 << 20
+#: the intent log's length while the journal is open (zero-filled past its last line; doubled if ever full)
+INTENT_LOG_MAP_BYTES = 2 * INTENT_LOG_TRUNCATE_BYTES
+_PAGE = mmap.PAGESIZE
+
+
+def _reserve(fd: int, offset: int, length: int) -> None:
+    """Give the intent log's file ``length`` bytes from ``offset``, zero-filled, with their disk blocks
+    allocated now: a store into a mapped page whose block cannot be allocated (a full disk) would kill the
+    process with SIGBUS, while a full disk here is an OSError at open (or when the log is emptied)."""
+    if os.fstat(fd).st_size < offset + length:
+        os.ftruncate(fd, offset + length)
+    try:
+        os.posix_fallocate(fd, offset, length)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # (a file system without it: sparse, as before)
+            raise OSError(exc.errno, f"intent log: cannot reserve {length} bytes ({exc.strerror})") from exc
 _ORDER_COLS = ("client_id", "symbol", "kind", "side", "status", "price", "qty", "filled_qty", "avg_price",
                "venue_order_id", "reason", "intent", "created_ns", "updated_ns")
 
@@ -130,14 +153,35 @@ class Journal:
             raise ValueError(f"write_ahead: expected 'log' or 'commit'; got {write_ahead!r}")
         self._ilog_path = None
         self._ilog_fd = None
+        self._ilog_mm = None
         self._ilog_bytes = 0
+        #: False when another journal (another process, or another object in this one) holds the intent log
+        #: of this database: this one neither replays nor empties it and commits its own intents instead
+        self.intent_log_owner = False
         if str(path) != ":memory:":
             self._ilog_path = Path(str(path) + ".intents")
-            self.replayed_intents = self._replay_intent_log()
-            if write_ahead == "log":
-                self._ilog_fd = os.open(self._ilog_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                os.ftruncate(self._ilog_fd, 0)  # replayed (and committed) above
-        self._ilog_bytes = 0  # bytes appended to the intent log since it was last emptied
+            fd = os.open(self._ilog_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                try:  # one owner: released when the file is closed, or when its process dies
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    fd = None
+                else:
+                    self.intent_log_owner = True
+                    self.replayed_intents = self._replay_intent_log()
+                    os.ftruncate(fd, 0)  # replayed (and committed) above
+                    if write_ahead == "log":
+                        _reserve(fd, 0, INTENT_LOG_MAP_BYTES)
+                        self._ilog_mm = mmap.mmap(fd, INTENT_LOG_MAP_BYTES)
+                        self._ilog_fd, fd = fd, None
+            except BaseException:
+                self.db.close()
+                raise
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        self._ilog_bytes = 0  # bytes of lines in the intent log since it was last emptied
         self._ckpt_stop = None
         self._ckpt_thread = None
         if checkpoint_thread and str(path) != ":memory:":
@@ -224,8 +268,7 @@ class Journal:
             if self._ilog_fd is not None and self._ilog_bytes >= INTENT_LOG_TRUNCATE_BYTES:
                 # every logged intent is in SQLite now; below the limit the log keeps its (committed)
                 # lines, which a restart's replay skips
-                os.ftruncate(self._ilog_fd, 0)
-                self._ilog_bytes = 0
+                self._ilog_empty()
         self._last_commit = time.monotonic()
         self.commits += 1
 
@@ -275,7 +318,7 @@ class Journal:
             self._intent_queue(intent, raw.decode(), ts, seq)
             self._commit()
             return ()
-        self._ilog_bytes += os.write(self._ilog_fd, self.intent_line(ts, seq, raw))
+        self.intent_ahead_line(self.intent_line(ts, seq, raw))
         return (intent, raw, ts, seq)
 
     @staticmethod
@@ -294,9 +337,47 @@ class Journal:
         return self._ilog_fd is not None
 
     def intent_ahead_line(self, line: bytes) -> None:
-        """The durable half of :meth:`intent` for a line already formatted (:meth:`intent_line`): one
-        ``write()``.  Follow it with :meth:`intent_rows` ``((intent, raw, ts_ns, seq))`` on the same stack."""
-        self._ilog_bytes += os.write(self._ilog_fd, line)
+        """The durable half of :meth:`intent` for a line already formatted (:meth:`intent_line`): the line
+        is appended to the mapped intent log.  Follow it with :meth:`intent_rows` ``((intent, raw, ts_ns,
+        seq))`` on the same stack."""
+        try:
+            self._ilog_bytes += self._ilog_mm.write(line)
+        except (ValueError, AttributeError):  # the map is full (the log is emptied past
+            # INTENT_LOG_TRUNCATE_BYTES): grow it
+            if self._ilog_mm is None or self._ilog_mm.closed:
+                raise RuntimeError("journal: closed, or it writes ahead by commit") from None
+            n = len(self._ilog_mm)
+            self._ilog_mm.resize(max(2 * n, self._ilog_bytes + 2 * len(line)))
+            _reserve(self._ilog_fd, n, len(self._ilog_mm) - n)
+            self._ilog_bytes += self._ilog_mm.write(line)
+
+    @property
+    def intent_log_bytes(self) -> int:
+        """Bytes of lines in the intent log now (the file is longer while open: zero-filled past them)."""
+        return self._ilog_bytes
+
+    def touch_ahead(self) -> None:
+        """Store into the intent log's page(s) the next line will land on, unchanged, so that the line's
+        own copy does not fault: the kernel write-protects a page again once it has written it back, and
+        the first store after that costs a page fault.  The live engine calls it on its quiet-feed tick."""
+        mm = self._ilog_mm
+        if mm is None or mm.closed:
+            return
+        p = self._ilog_bytes
+        n = len(mm)
+        if p < n:
+            mm[p] = mm[p]
+            q = (p // _PAGE + 1) * _PAGE
+            if q < n and q - p < 1024:
+                mm[q] = mm[q]
+
+    def _ilog_empty(self) -> None:
+        """Empty the intent log (every line in it committed): the file is cut to nothing and given its
+        mapped length back, zero-filled."""
+        os.ftruncate(self._ilog_fd, 0)
+        _reserve(self._ilog_fd, 0, len(self._ilog_mm))
+        self._ilog_mm.seek(0)
+        self._ilog_bytes = 0
 
     def intent_rows(self, token: tuple) -> None:
         """The SQLite rows of an intent made durable by :meth:`intent_ahead` (they join the next commit)."""
@@ -329,20 +410,24 @@ class Journal:
             return 0
         n = 0
         with open(self._ilog_path, "rb") as fh:
-            for line in fh:
-                try:
-                    rec = orjson.loads(line)
-                    d = rec["intent"]
-                    d["client_id"], d["symbol"], d["side"]
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    continue  # a torn last line: that intent was never sent (the send follows the write)
-                if self.db.execute("SELECT 1 FROM orders WHERE client_id=? AND kind=?",
-                                   (d["client_id"], d.get("kind") or "entry")).fetchone():
-                    continue
-                data = _dumps(d)
-                self._pending.append((int(rec["ts_ns"]), "intent", d["client_id"], data))
-                self._pending_extra.extend(self._intent_sql(d, data, int(rec["ts_ns"]), rec.get("seq")))
-                n += 1
+            blob = fh.read()
+        for line in blob.split(b"\n"):
+            line = line.strip(b"\0")  # a log left by a crash is zero-filled past its last line
+            if not line:
+                continue
+            try:
+                rec = orjson.loads(line)
+                d = rec["intent"]
+                d["client_id"], d["symbol"], d["side"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue  # a torn last line: that intent was never sent (the send follows the write)
+            if self.db.execute("SELECT 1 FROM orders WHERE client_id=? AND kind=?",
+                               (d["client_id"], d.get("kind") or "entry")).fetchone():
+                continue
+            data = _dumps(d)
+            self._pending.append((int(rec["ts_ns"]), "intent", d["client_id"], data))
+            self._pending_extra.extend(self._intent_sql(d, data, int(rec["ts_ns"]), rec.get("seq")))
+            n += 1
         self._commit()
         return n
 
@@ -461,6 +546,9 @@ class Journal:
             return
         self.flush()
         if self._ilog_fd is not None:
+            self._ilog_mm.close()
+            self._ilog_mm = None
+            os.ftruncate(self._ilog_fd, self._ilog_bytes)  # the lines alone, as a plain JSON-lines file
             os.close(self._ilog_fd)
             self._ilog_fd = None
         if self._ckpt_thread is not None:
