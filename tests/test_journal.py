@@ -382,3 +382,31 @@ def test_intent_log_blocks_reserved_at_open_and_a_full_disk_is_a_clear_error(tmp
     monkeypatch.undo()
     with Journal(tmp_path / "r.sqlite") as j:  # the failed open released the log and closed its database
         assert j.intent_log_owner and j.writes_ahead
+
+
+def test_intent_log_growth_on_a_full_disk_raises_and_leaves_no_unbacked_page(tmp_path, monkeypatch):
+    import errno
+
+    import liqcore.live.journal as jm
+
+    monkeypatch.setattr(jm, "INTENT_LOG_MAP_BYTES", 4096)
+    with Journal(tmp_path / "f.sqlite", batch_interval_s=3600) as j:
+        i = 0
+        while j.intent_log_bytes + 400 < 4096:
+            j.intent_ahead(intent(f"lc-F-{i}"), T + i, seq=i)
+            i += 1
+        kept = j.intent_log_bytes
+
+        def full(fd, off, n):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(jm.os, "posix_fallocate", full)
+        with pytest.raises(OSError, match="intent log: cannot reserve"):
+            for k in range(5):
+                j.intent_ahead(intent(f"lc-F-x{k}"), T + 100 + k, seq=100 + k)
+        assert len(j._ilog_mm) == 4096 and j._ilog_path.stat().st_size == 4096  # shrunk back: no unbacked page
+        assert j.intent_log_bytes >= kept and j._ilog_path.read_bytes()[:j.intent_log_bytes].endswith(b"\n")
+        monkeypatch.undo()  # the disk has room again: the log grows
+        monkeypatch.setattr(jm, "INTENT_LOG_MAP_BYTES", 4096)
+        j.intent_ahead(intent("lc-F-y"), T + 200, seq=200)
+        assert len(j._ilog_mm) > 4096 and j._ilog_path.read_bytes()[:j.intent_log_bytes].count(b"lc-F-y") == 1

@@ -11,9 +11,11 @@ cheaper than a commit, so it stays off the reaction path.  While the journal is 
 ``INTENT_LOG_MAP_BYTES`` long and zero-filled past its last line; :meth:`Journal.close` trims it to its
 lines.  Its SQLite rows
 follow in the next transaction; a restart replays, from the log, only the intents SQLite does not hold
-(an intent already committed is never replayed), so the log is truncated only once it has grown past
-``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed: appending to a file that was
-just emptied costs several times more than appending to one that keeps its blocks. Venue acks, order updates, fills and positions are committed at once when they arrive; cascades, decisions and equity marks are batched and committed by :meth:`maybe_flush`
+(an intent already committed is never replayed), so the log is emptied only once it has grown past
+``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed; its lines are then zeroed in
+place and the file keeps its blocks (appending to a file that must allocate its blocks again costs several
+times more).  Venue acks, order updates, fills and positions are committed at once when they arrive;
+cascades, decisions and equity marks are batched and committed by :meth:`maybe_flush`
 (every ``batch_interval_s``) or with the next order record. A commit costs tens of microseconds
 (no fsync in WAL/NORMAL); WAL checkpoints, the only fsyncs, run on a worker thread with its own
 connection, so the loop is never blocked for long.
@@ -60,11 +62,16 @@ def _reserve(fd: int, offset: int, length: int) -> None:
     process with SIGBUS, while a full disk here is an OSError at open (or when the log is emptied)."""
     if os.fstat(fd).st_size < offset + length:
         os.ftruncate(fd, offset + length)
+    fallocate = getattr(os, "posix_fallocate", None)  # (not on macOS: the file stays sparse there)
+    if fallocate is None:
+        return
     try:
-        os.posix_fallocate(fd, offset, length)
+        fallocate(fd, offset, length)
     except OSError as exc:
         if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # (a file system without it: sparse, as before)
             raise OSError(exc.errno, f"intent log: cannot reserve {length} bytes ({exc.strerror})") from exc
+
+
 _ORDER_COLS = ("client_id", "symbol", "kind", "side", "status", "price", "qty", "filled_qty", "avg_price",
                "venue_order_id", "reason", "intent", "created_ns", "updated_ns")
 
@@ -346,10 +353,15 @@ class Journal:
             # INTENT_LOG_TRUNCATE_BYTES): grow it
             if self._ilog_mm is None or self._ilog_mm.closed:
                 raise RuntimeError("journal: closed, or it writes ahead by commit") from None
-            n = len(self._ilog_mm)
-            self._ilog_mm.resize(max(2 * n, self._ilog_bytes + 2 * len(line)))
-            _reserve(self._ilog_fd, n, len(self._ilog_mm) - n)
-            self._ilog_bytes += self._ilog_mm.write(line)
+            mm = self._ilog_mm
+            n = len(mm)
+            mm.resize(max(2 * n, self._ilog_bytes + 2 * len(line)))
+            try:
+                _reserve(self._ilog_fd, n, len(mm) - n)
+            except OSError:  # (a full disk: no store may land on a page without its block)
+                mm.resize(n)
+                raise
+            self._ilog_bytes += mm.write(line)
 
     @property
     def intent_log_bytes(self) -> int:
@@ -372,11 +384,11 @@ class Journal:
                 mm[q] = mm[q]
 
     def _ilog_empty(self) -> None:
-        """Empty the intent log (every line in it committed): the file is cut to nothing and given its
-        mapped length back, zero-filled."""
-        os.ftruncate(self._ilog_fd, 0)
-        _reserve(self._ilog_fd, 0, len(self._ilog_mm))
-        self._ilog_mm.seek(0)
+        """Empty the intent log (every line in it committed): its lines are zeroed in place, so the file
+        keeps its blocks (nothing to allocate again, nothing that could fail on a full disk)."""
+        mm = self._ilog_mm
+        mm[0:self._ilog_bytes] = bytes(self._ilog_bytes)
+        mm.seek(0)
         self._ilog_bytes = 0
 
     def intent_rows(self, token: tuple) -> None:
