@@ -59,7 +59,7 @@ _PAGE = mmap.PAGESIZE
 def _reserve(fd: int, offset: int, length: int) -> None:
     """Give the intent log's file ``length`` bytes from ``offset``, zero-filled, with their disk blocks
     allocated now: a store into a mapped page whose block cannot be allocated (a full disk) would kill the
-    process with SIGBUS, while a full disk here is an OSError at open (or when the log is emptied)."""
+    process with SIGBUS, while a full disk here is an OSError at open (or when the log must grow)."""
     if os.fstat(fd).st_size < offset + length:
         os.ftruncate(fd, offset + length)
     fallocate = getattr(os, "posix_fallocate", None)  # (not on macOS: the file stays sparse there)
