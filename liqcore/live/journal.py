@@ -9,8 +9,9 @@ is copied into the file's pages in the kernel's page cache, without a system cal
 ``write()`` against a killed process (the pages belong to the kernel, not to the process) and far
 cheaper than a commit, so it stays off the reaction path.  While the journal is open the file is
 ``INTENT_LOG_MAP_BYTES`` long and zero-filled past its last line; :meth:`Journal.close` trims it to its
-lines.  Its SQLite rows
-follow in the next transaction; a restart replays, from the log, only the intents SQLite does not hold
+lines.  One open journal owns the log (an exclusive ``flock``); another one on the same database neither
+replays, empties nor trims it and commits its own intents instead.  The intent's SQLite rows follow in
+the next transaction; a restart replays, from the log, only the intents SQLite does not hold
 (an intent already committed is never replayed), so the log is emptied only once it has grown past
 ``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed; its lines are then zeroed in
 place and the file keeps its blocks (appending to a file that must allocate its blocks again costs several
