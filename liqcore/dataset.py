@@ -250,16 +250,20 @@ def _selection(kinds, symbols) -> dict | None:
 
 def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
                        instruments=None, force: bool = False, kinds=None, symbols=None,
-                       lock_wait: float | None = None, on_wait=None) -> dict:
+                       lock_wait: float | None = None, on_wait=None, warn=None) -> dict:
     """Convert recording files into the dataset ``out_dir``, one file at a time (memory: one file's
     events), holding the dataset's writer lock throughout (``lock_wait``, ``on_wait``: see
     :func:`dataset_lock`).  A file whose (resolved path, size, mtime) is in the manifest is skipped
     unless ``force`` -- when it was converted whole, or with the same ``kinds`` / ``symbols``
     filters (a filtered convert records its filters, so a later whole convert still takes the rest).
-    A completed run removes the temporary files of writers that died.  Returns ``{"converted": [...],
-    "skipped": [...], "partitions": n, "rows_added": n, "rejects": {...}, "stale_removed": [...]}``."""
-    from liqcore.io import _expand
+    Of several files, one that cannot be read is skipped (``unreadable``: path -> why; not marked
+    converted) unless ``strict``; ``warn``: called with each warning line (default: stderr).  A
+    completed run removes the temporary files of writers that died.  Returns ``{"converted": [...],
+    "skipped": [...], "unreadable": {...}, "partitions": n, "rows_added": n, "rejects": {...},
+    "stale_removed": [...]}``."""
+    from liqcore.io import _expand, _warn_stderr
 
+    warn = warn or _warn_stderr
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"dataset: {out} exists and is not a directory")
@@ -268,19 +272,20 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
         raise ValueError("paths: no recording files found")
     with dataset_lock(out, wait=lock_wait, on_wait=on_wait):
         done = _convert_locked(files, out, format=format, feed_latency_ns=feed_latency_ns, strict=strict,
-                               instruments=instruments, force=force, kinds=kinds, symbols=symbols)
+                               instruments=instruments, force=force, kinds=kinds, symbols=symbols, warn=warn)
         done["stale_removed"] = remove_stale_temporaries(out)
     return done
 
 
-def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols) -> dict:
+def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols,
+                    warn) -> dict:
     import orjson
 
     from liqcore.io import load_events
 
     manifest = _read_manifest(out)
     sel = _selection(kinds, symbols)
-    done = {"converted": [], "skipped": [], "partitions": 0, "rows_added": 0, "rejects": {}}
+    done = {"converted": [], "skipped": [], "unreadable": {}, "partitions": 0, "rows_added": 0, "rejects": {}}
     for f in files:
         st = f.stat()
         key = str(f.resolve())
@@ -291,8 +296,17 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         if not force and same and (whole_before or (sel is not None and sel in prev["filters"])):
             done["skipped"].append(str(f))
             continue
-        res = load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
-                          instruments=instruments)
+        try:
+            res = load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+                              instruments=instruments, warn=warn)
+        except (ValueError, OSError) as exc:  # of several files, one that cannot be read is skipped
+            if strict or len(files) == 1:
+                raise
+            from liqcore.io import _unreadable_why
+
+            done["unreadable"][str(f)] = why = _unreadable_why(f, exc)
+            warn(f"skipped {f}: {why}")
+            continue
         ev = res.events
         if kinds or symbols:
             from liqcore.venues.common import KIND_BY_NAME

@@ -73,7 +73,8 @@ def _to_dataset(args) -> int:
                              strict=args.strict, instruments=args.instruments, force=args.force,
                              kinds=kinds, symbols=syms, lock_wait=lock_wait,
                              on_wait=lambda line: print(line, file=sys.stderr, flush=True))
-    print(f"converted {len(res['converted'])} file(s), skipped {len(res['skipped'])} already converted; "
+    bad = f", {len(res['unreadable'])} unreadable (named above)" if res["unreadable"] else ""
+    print(f"converted {len(res['converted'])} file(s), skipped {len(res['skipped'])} already converted{bad}; "
           f"{res['rows_added']} new rows in {res['partitions']} partition(s) of {args.dataset}", file=sys.stderr)
     if res["stale_removed"]:
         print(f"removed {len(res['stale_removed'])} temporary file(s) left by interrupted writers", file=sys.stderr)
