@@ -23,8 +23,10 @@ files of JSON lines and log lines, so a valid record is never dropped because of
 
 Former names of some formats are still accepted (:data:`FORMAT_ALIASES`).
 
-``.gz`` and ``.zst`` variants of every text format are read transparently (zstd files may hold several
-frames; a file cut short by a crash loads up to the cut, counted as ``truncated_file``).  Line
+``.gz`` and ``.zst`` variants of every text format are read transparently (gzip files may hold several
+members, zstd files several frames; a file cut short by a crash, or corrupt part-way, loads up to the
+damage, counted as ``truncated_file`` and said in a warning naming the file and how much was read).
+Of several files, one that cannot be read is skipped with a warning naming it (``strict``: an error).  Line
 formats are streamed in blocks of whole lines (:data:`_BLOCK_BYTES`), so memory stays about one
 block plus the events.
 
