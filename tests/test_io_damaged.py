@@ -136,3 +136,24 @@ def test_rejects_name_the_file_they_came_from(tmp_path, capsys):
     assert main(["events", str(d)]) == 1
     err = capsys.readouterr().err
     assert "1 rows rejected (unknown_topic 1) in " + str(d / "book.jsonl") in err
+
+
+@pytest.mark.parametrize("suffix", ["gz", "zst"])
+def test_a_cut_recording_replays_up_to_the_cut_and_says_so(tmp_path, suffix):
+    """`liqcore run --replay` reads recorder files through read_recording: same rule."""
+    from liqcore.testing.fake_replay import read_recording
+
+    lines = b"".join(orjson.dumps({"recv_ns": (T0 + i) * 1_000_000, "venue": "bybit", "frame": json.loads(line)})
+                     + b"\n" for i, line in enumerate(_lines(20_000).splitlines()))
+    blob = gzip.compress(lines) if suffix == "gz" else zstandard.ZstdCompressor().compress(lines)
+    cut = blob[: len(blob) // 2]
+    d = tmp_path / "recs"
+    d.mkdir()
+    path = d / f"bybit-20250214T03.jsonl.{suffix}"
+    path.write_bytes(cut)
+    expect = (_complete_lines_gz if suffix == "gz" else _complete_lines_zst)(cut)
+    said, stats = [], {}
+    frames = list(read_recording(d, "bybit", stats=stats, warn=said.append))
+    assert len(frames) == expect and stats["truncated_file"] == 1 and stats.get("malformed") == 1
+    assert [t for t, _ in frames] == [(T0 + i) * 1_000_000 for i in range(expect)]
+    assert len(said) == 1 and said[0].startswith(f"{path}: the {'gzip' if suffix == 'gz' else 'zstd'} stream ends early")
