@@ -281,14 +281,16 @@ class _Blocks:
                         for off in range(0, len(chunk), 1 << 16):
                             data = chunk[off : off + (1 << 16)]
                             while data:
+                                if comp == "gz" and not fed:  # zero padding between or after members
+                                    data = data.lstrip(b"\0")  # (as gzip allows)
+                                    if not data:
+                                        break
                                 out = dobj.decompress(data)
                                 fed = True
                                 if out:
                                     pending.append(out)
                                 if dobj.eof:
                                     data = dobj.unused_data
-                                    if comp == "gz" and not data.strip(b"\0"):
-                                        data = b""  # zero padding after the last member (as gzip allows)
                                     dobj = new_dobj()
                                     fed = False
                                 else:
