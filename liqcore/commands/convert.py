@@ -1,10 +1,15 @@
 """Convert recordings to the event contract as Parquet (or CSV).
 
     liqcore convert PATH... --out FILE.parquet [--format F] [--feed-latency DUR] [--strict]
+    liqcore convert PATH... --dataset DIR [--kind K] [--symbol S] [--force] [--lock-wait DUR]
 
 Columns: ts_event_ns, ts_recv_ns (int64), venue, symbol, kind, side (strings), price, qty (float64),
 flags (uint8); readable by pandas, polars, duckdb and ``liqcore.io.load_events``.  An --out ending in
 .csv writes the contract CSV instead.
+
+--dataset adds the events to a partitioned dataset, one writer at a time: a second convert into the
+same dataset waits (saying for which process) up to --lock-wait, then fails naming it.  Of several
+files, one that cannot be read is skipped with a warning naming it (--strict: an error).
 """
 from __future__ import annotations
 
