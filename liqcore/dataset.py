@@ -4,7 +4,12 @@
   events touch is rewritten as the union of its old and new rows, exact duplicates removed, sorted by
   event time: appending a new day adds partitions, re-converting the same file changes nothing.
 * :func:`convert_to_dataset` converts recording files incrementally: a manifest
-  (``DIR/_liqcore_manifest.json``: path -> size, mtime) skips files already converted unchanged.
+  (``DIR/_liqcore_manifest.json``: path -> size, mtime, and the kind / symbol filters a filtered
+  convert took) skips files already converted unchanged with the same (or no) filters.
+* One writer at a time: :func:`dataset_lock` holds ``DIR/.liqcore-writer.lock`` (an advisory
+  ``flock``, released by the system when the holder dies; the file names the holder's pid) around
+  every write; a second writer waits for it (with a message) or fails naming the holder.  A run that
+  completes removes the temporary files (``.part-0.parquet.tmpPID``) left by writers that died.
 * :func:`load_dataset` reads a dataset lazily with symbol / venue / time filters (only the matching
   partitions are opened), returning a :class:`liqcore.io.LoadResult`.
 * :func:`dataset_info` lists the (venue, symbol, date) partitions present.
@@ -14,22 +19,137 @@ Columns of every file: the event contract (``ts_event_ns, ts_recv_ns, kind, side
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 
 MANIFEST = "_liqcore_manifest.json"
+#: the writer lock of a dataset (its content: the holder's pid)
+LOCK = ".liqcore-writer.lock"
 NS_PER_DAY = 86_400_000_000_000
 _PART_COLS = ("venue", "symbol", "date")
 
-__all__ = ["write_dataset", "convert_to_dataset", "load_dataset", "dataset_info", "is_dataset", "MANIFEST"]
+__all__ = ["write_dataset", "convert_to_dataset", "load_dataset", "dataset_info", "is_dataset", "MANIFEST",
+           "dataset_lock", "DatasetLocked", "remove_stale_temporaries"]
 
 
 def is_dataset(path) -> bool:
     """True when ``path`` is a directory written by :func:`write_dataset`."""
     p = Path(path)
     return p.is_dir() and ((p / MANIFEST).is_file() or any(c.name.startswith("venue=") for c in p.iterdir()))
+
+
+class DatasetLocked(ValueError):
+    """Another process is writing the dataset and did not finish within the wait (the message names
+    the dataset, the holder's pid and the lock file)."""
+
+
+#: (resolved dataset directory, thread) -> how deeply this thread holds its writer lock (re-entrant)
+_HELD: dict = {}
+
+
+def _holder(path: Path) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return ""
+    return text.split()[0] if text else ""
+
+
+@contextlib.contextmanager
+def dataset_lock(out_dir, wait: float | None = None, on_wait=None):
+    """Hold the writer lock of the dataset in ``out_dir`` (created when missing) for the block: an
+    exclusive ``flock`` on ``DIR/.liqcore-writer.lock``, which holds the holder's pid; the system
+    releases it when the holder exits or dies.  ``wait``: seconds to wait for another writer (None:
+    as long as it takes, 0: not at all), then :class:`DatasetLocked`; ``on_wait``: called once with
+    a line naming the holder when this writer has to wait.  Re-entrant within a thread."""
+    import fcntl
+    import threading
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    key = (str(out.resolve()), threading.get_ident())
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    path = out / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        start = time.monotonic()
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pid = _holder(path)
+                waited = time.monotonic() - start
+                if wait is not None and waited >= wait:
+                    who = f"pid {pid}" if pid else "another process"
+                    raise DatasetLocked(
+                        f"dataset: {out} is being written by {who} (lock {path}); "
+                        + (f"still locked after waiting {wait:g} s" if wait else "run again when it has finished")
+                    ) from None
+                if not told and on_wait is not None and (pid or waited > 1.0):
+                    on_wait(f"dataset {out} is being written by {'pid ' + pid if pid else 'another process'}: "
+                            f"waiting for it to finish (lock {path})")
+                    told = True
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            del _HELD[key]
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(out_dir) -> list[str]:
+    """Delete the temporary files (``*.tmpPID``: partitions, manifest) that writers no longer running
+    left in the dataset in ``out_dir`` (a writer killed inside a write leaves one); files of running
+    writers stay.  Call it holding :func:`dataset_lock`.  Returns the paths removed."""
+    import re
+
+    out = Path(out_dir)
+    removed = []
+    if not out.is_dir():
+        return removed
+    tmp = re.compile(r"\.tmp(\d+)$")
+    for p in out.rglob(".*.tmp*"):
+        m = tmp.search(p.name)
+        if not m or not p.is_file():
+            continue
+        pid = int(m.group(1))
+        if pid != os.getpid() and _pid_alive(pid):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+            removed.append(str(p))
+    return removed
 
 
 def _partitioning():
@@ -50,19 +170,27 @@ def _dates(ts_ns: np.ndarray) -> np.ndarray:
     return (np.asarray(ts_ns, dtype=np.int64) // NS_PER_DAY).astype("datetime64[D]").astype(str)
 
 
-def write_dataset(events, out_dir, registry=None) -> dict:
+def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = None) -> dict:
     """Add ``events`` (a LoadResult, or an EVENT_DTYPE array with ``registry``) to the dataset in
-    ``out_dir``.  Returns ``{"partitions": n touched, "rows_added": n new rows kept}``."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-
-    from liqcore.io import LoadResult, events_to_table
+    ``out_dir``, holding its writer lock (``lock_wait``: see :func:`dataset_lock`).  Returns
+    ``{"partitions": n touched, "rows_added": n new rows kept}``."""
+    from liqcore.io import LoadResult
 
     if isinstance(events, LoadResult):
         events, registry = events.events, events.registry
     if registry is None:
         raise ValueError("registry: needed to name the symbols of a bare event array")
+    with dataset_lock(out_dir, wait=lock_wait):
+        return _write_dataset(events, out_dir, registry)
+
+
+def _write_dataset(events, out_dir, registry) -> dict:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from liqcore.io import events_to_table
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = events_to_table(events, registry)
@@ -113,33 +241,72 @@ def _read_manifest(out: Path) -> dict:
         raise ValueError(f"dataset: {p} is not valid JSON") from None
 
 
+def _selection(kinds, symbols) -> dict | None:
+    """The filters of a convert as stored in the manifest (None: the whole file)."""
+    if not kinds and not symbols:
+        return None
+    return {"kind": sorted(set(kinds)) if kinds else None, "symbol": sorted(set(symbols)) if symbols else None}
+
+
 def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
-                       instruments=None, force: bool = False, kinds=None, symbols=None) -> dict:
+                       instruments=None, force: bool = False, kinds=None, symbols=None,
+                       lock_wait: float | None = None, on_wait=None, warn=None) -> dict:
     """Convert recording files into the dataset ``out_dir``, one file at a time (memory: one file's
-    events).  A file whose (resolved path, size, mtime) is in the manifest is skipped unless
-    ``force``.  Returns ``{"converted": [...], "skipped": [...], "partitions": n, "rows_added": n}``."""
-    import orjson
+    events), holding the dataset's writer lock throughout (``lock_wait``, ``on_wait``: see
+    :func:`dataset_lock`).  A file whose (resolved path, size, mtime) is in the manifest is skipped
+    unless ``force`` -- when it was converted whole, or with the same ``kinds`` / ``symbols``
+    filters (a filtered convert records its filters, so a later whole convert still takes the rest).
+    Of several files, one that cannot be read is skipped (``unreadable``: path -> why; not marked
+    converted) unless ``strict``; ``warn``: called with each warning line (default: stderr).  A
+    completed run removes the temporary files of writers that died.  Returns ``{"converted": [...],
+    "skipped": [...], "unreadable": {...}, "partitions": n, "rows_added": n, "rejects": {...},
+    "stale_removed": [...]}``."""
+    from liqcore.io import _expand, _warn_stderr
 
-    from liqcore.io import _expand, load_events
-
+    warn = warn or _warn_stderr
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"dataset: {out} exists and is not a directory")
     files = _expand(paths)
     if not files:
         raise ValueError("paths: no recording files found")
-    out.mkdir(parents=True, exist_ok=True)
+    with dataset_lock(out, wait=lock_wait, on_wait=on_wait):
+        done = _convert_locked(files, out, format=format, feed_latency_ns=feed_latency_ns, strict=strict,
+                               instruments=instruments, force=force, kinds=kinds, symbols=symbols, warn=warn)
+        done["stale_removed"] = remove_stale_temporaries(out)
+    return done
+
+
+def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols,
+                    warn) -> dict:
+    import orjson
+
+    from liqcore.io import load_events
+
     manifest = _read_manifest(out)
-    done = {"converted": [], "skipped": [], "partitions": 0, "rows_added": 0, "rejects": {}}
+    sel = _selection(kinds, symbols)
+    done = {"converted": [], "skipped": [], "unreadable": {}, "partitions": 0, "rows_added": 0, "rejects": {}}
     for f in files:
         st = f.stat()
         key = str(f.resolve())
         entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-        if not force and manifest.get(key) == entry:
+        prev = manifest.get(key)
+        same = isinstance(prev, dict) and all(prev.get(k) == v for k, v in entry.items())
+        whole_before = same and "filters" not in prev
+        if not force and same and (whole_before or (sel is not None and sel in prev["filters"])):
             done["skipped"].append(str(f))
             continue
-        res = load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
-                          instruments=instruments)
+        try:
+            res = load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+                              instruments=instruments, warn=warn)
+        except (ValueError, OSError) as exc:  # of several files, one that cannot be read is skipped
+            if strict or len(files) == 1:
+                raise
+            from liqcore.io import _unreadable_why
+
+            done["unreadable"][str(f)] = why = _unreadable_why(f, exc)
+            warn(f"skipped {f}: {why}")
+            continue
         ev = res.events
         if kinds or symbols:
             from liqcore.venues.common import KIND_BY_NAME
@@ -158,7 +325,13 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
         done["partitions"] += info["partitions"]
         done["rows_added"] += info["rows_added"]
         done["converted"].append(str(f))
-        manifest[key] = entry
+        if sel is None or whole_before:  # the whole file is in the dataset (now, or already)
+            manifest[key] = entry
+        else:  # only what the filters took: a whole convert later still takes the rest
+            taken = list(prev["filters"]) if same else []
+            if sel not in taken:
+                taken.append(sel)
+            manifest[key] = {**entry, "filters": taken}
         tmp = out / f".{MANIFEST}.tmp{os.getpid()}"
         tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
         os.replace(tmp, out / MANIFEST)

@@ -23,8 +23,10 @@ files of JSON lines and log lines, so a valid record is never dropped because of
 
 Former names of some formats are still accepted (:data:`FORMAT_ALIASES`).
 
-``.gz`` and ``.zst`` variants of every text format are read transparently (zstd files may hold several
-frames; a file cut short by a crash loads up to the cut, counted as ``truncated_file``).  Line
+``.gz`` and ``.zst`` variants of every text format are read transparently (gzip files may hold several
+members, zstd files several frames; a file cut short by a crash, or corrupt part-way, loads up to the
+damage, counted as ``truncated_file`` and said in a warning naming the file and how much was read).
+Of several files, one that cannot be read is skipped with a warning naming it (``strict``: an error).  Line
 formats are streamed in blocks of whole lines (:data:`_BLOCK_BYTES`), so memory stays about one
 block plus the events.
 
@@ -127,7 +129,9 @@ class LoadResult:
     used.  ``rejects``: reason -> count of dropped records (plus ``control`` frames and
     ``not_a_record`` lines, which are recognised but carry no event).  ``duplicates``: exact
     duplicates removed.  ``sources``: the files read.  ``files``: per-file ``{"format", "records",
-    "events", "rejects"}``.
+    "events", "rejects"}``.  ``skipped``: files that could not be read (path -> why; the other
+    files are loaded).  ``warnings``: lines said about the load (skipped files, compressed files cut
+    short), also written to stderr as they happen unless the caller passed its own ``warn``.
     """
 
     events: np.ndarray
@@ -137,6 +141,8 @@ class LoadResult:
     sources: list = field(default_factory=list)
     files: dict = field(default_factory=dict)
     recovered: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.events)
@@ -160,6 +166,8 @@ class LoadResult:
             lines.append("  rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(self.rejects.items())))
         if self.recovered:
             lines.append("  recovered: " + ", ".join(f"{k}={v}" for k, v in sorted(self.recovered.items())))
+        for path, why in self.skipped.items():
+            lines.append(f"  skipped {path}: {why}")
         return "\n".join(lines)
 
 
@@ -225,6 +233,21 @@ class _Blocks:
         self.path = path
         self.size = size or _BLOCK_BYTES
         self.truncated = False
+        self.error = ""  # why a compressed stream stopped early ("" when it ends early but is not corrupt)
+        self.consumed = 0  # compressed bytes read
+        self.produced = 0  # bytes yielded (decompressed)
+        self.lines = 0  # line ends yielded
+
+    def truncation_note(self) -> str:
+        """One line on a compressed file that ended early: what was read before the cut."""
+        comp = {"gz": "gzip", "zst": "zstd"}.get(_compression(self.path), "compressed")
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = self.consumed
+        where = (f"corrupt {comp} data ({self.error})" if self.error else f"the {comp} stream ends early (file cut short?)")
+        return (f"{self.path}: {where}: read {self.lines:,} lines ({self.produced / 1e6:,.1f} MB decompressed) "
+                f"from {self.consumed:,} of {size:,} compressed bytes; whatever followed is missing")
 
     def _raw(self):
         comp = _compression(self.path)
@@ -235,41 +258,56 @@ class _Blocks:
                     if not chunk:
                         return
                     yield chunk
-            elif comp == "gz":
-                import gzip
+            else:  # gzip members / zstd frames, one after another; everything before a cut is kept
+                if comp == "gz":
+                    import zlib
 
-                reader = gzip.GzipFile(fileobj=fh, mode="rb")
-                try:
+                    new_dobj, errors = (lambda: zlib.decompressobj(31)), (zlib.error,)
+                else:
+                    import zstandard
+
+                    dctx = zstandard.ZstdDecompressor()
+                    new_dobj, errors = dctx.decompressobj, (zstandard.ZstdError,)
+                dobj = new_dobj()
+                fed = False  # the current member/frame has input but has not ended yet
+                step = min(self.size, 4 << 20)  # compressed bytes per read
+                pending: list = []  # decompressed, not yet yielded (fed in slices: a corrupt spot
+                try:  # loses only what follows it)
                     while True:
-                        chunk = reader.read(self.size)
+                        chunk = fh.read(step)
                         if not chunk:
-                            return
-                        yield chunk
-                except (EOFError, OSError):
-                    self.truncated = True
-            else:
-                import zstandard
-
-                dctx = zstandard.ZstdDecompressor()
-                dobj = dctx.decompressobj()
-                fed = False  # the current frame has input but has not ended yet
-                try:
-                    while True:
-                        data = fh.read(self.size)
-                        if not data:
                             break
-                        while data:
-                            out = dobj.decompress(data)
-                            fed = True
-                            if out:
-                                yield out
-                            if dobj.eof:
-                                data = dobj.unused_data
-                                dobj = dctx.decompressobj()
-                                fed = False
-                            else:
-                                data = b""
-                except zstandard.ZstdError:
+                        self.consumed += len(chunk)
+                        for off in range(0, len(chunk), 1 << 16):
+                            data = chunk[off : off + (1 << 16)]
+                            while data:
+                                if comp == "gz" and not fed:  # zero padding between or after members
+                                    data = data.lstrip(b"\0")  # (as gzip allows)
+                                    if not data:
+                                        break
+                                out = dobj.decompress(data)
+                                fed = True
+                                if out:
+                                    pending.append(out)
+                                if dobj.eof:
+                                    data = dobj.unused_data
+                                    dobj = new_dobj()
+                                    fed = False
+                                else:
+                                    data = b""
+                        if pending:
+                            out, pending = b"".join(pending), []
+                            self.produced += len(out)
+                            yield out
+                except errors as exc:
+                    if pending:
+                        out, pending = b"".join(pending), []
+                        self.produced += len(out)
+                        yield out
+                    if not self.produced:
+                        kind = "gzip" if comp == "gz" else "zstd"
+                        raise ValueError(f"{self.path}: not a readable {kind} file ({exc})") from None
+                    self.error = str(exc)
                     self.truncated = True
                     return
                 if fed:
@@ -284,8 +322,11 @@ class _Blocks:
                 carry = buf
                 continue
             carry = buf[cut + 1 :]
-            yield buf[: cut + 1]
+            block = buf[: cut + 1]
+            self.lines += block.count(b"\n")
+            yield block
         if carry:
+            self.lines += 1
             yield carry
 
 
@@ -670,6 +711,7 @@ def load_events(
     feed_latency_ns: int = 0,
     instruments=None,
     max_clock_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS,
+    warn=None,
 ) -> LoadResult:
     """Read recordings into one sorted, deduplicated event array.
 
@@ -682,7 +724,16 @@ def load_events(
     ``instruments``: OKX instId -> ctVal additions to the shipped table.  ``max_clock_skew_ns``: an
     event recorded with a receive time and stamped more than this ahead of it is dropped and counted as
     ``future_time`` (the live engine applies the same rule; None disables it).
+
+    Of several files, one that cannot be read (format not recognised, not a valid gzip / zstd /
+    Parquet file, a CSV without the contract's columns, an I/O error) is skipped, named in
+    ``skipped`` and in a warning, and the rest are loaded; ``strict`` stops at it instead (as does a
+    single file, or when no file can be read).  A compressed file cut short loads up to the cut, with
+    a warning naming the file and how much was read.  ``warn``: called with each warning line
+    (default: written to stderr as ``warning: ...``).
     """
+    if warn is None:
+        warn = _warn_stderr
     format = canonical_format(format)
     feed_latency_ns = int(feed_latency_ns)
     if feed_latency_ns < 0:
@@ -695,6 +746,10 @@ def load_events(
     paths = list(paths)
     datasets = [p for p in paths if is_dataset(p)]  # partitioned datasets (liqcore convert --dataset)
     files = _expand([p for p in paths if not is_dataset(p)])
+    if len(files) > 1:  # one at a time, so that a file that cannot be read does not take the others down
+        return _load_each(files, datasets, warn=warn, format=format, registry=registry, strict=strict,
+                          feed_latency_ns=feed_latency_ns, instruments=instruments,
+                          max_clock_skew_ns=max_clock_skew_ns)
     from liqcore.venues.instruments import load_instruments
 
     inst = load_instruments(instruments)
@@ -754,6 +809,10 @@ def load_events(
                 st.bad(0, "truncated_file", "compressed stream ends early")
             arr = sink.events()
             data = b""
+            if reader.truncated:
+                note = reader.truncation_note() + f" ({len(arr):,} events loaded from it)"
+                result.warnings.append(note)
+                warn(note)
         arr, n_future = drop_future(arr, max_clock_skew_ns)  # the live engine's clock guard
         if n_future:
             sink.counters["future_time"] = sink.counters.get("future_time", 0) + n_future
@@ -787,6 +846,65 @@ def load_events(
     return result
 
 
+def _warn_stderr(line: str) -> None:
+    import sys
+
+    print(f"warning: {line}", file=sys.stderr, flush=True)
+
+
+def _unreadable_why(path, exc: Exception) -> str:
+    """Why a file could not be read, without repeating its name."""
+    why = str(exc) if isinstance(exc, ValueError) else (exc.strerror or str(exc))
+    if why.startswith(f"{path}:"):
+        why = why[len(str(path)) + 1:].strip()
+    if why.startswith("format: "):
+        why = why[len("format: "):]
+    return why.replace(f" of {path}", "")
+
+
+def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadResult:
+    """:func:`load_events` of several files, file by file: a file that cannot be read is skipped
+    and named (``strict``: it stops the load); the results are merged as one load would give them
+    (same order, same duplicates removed)."""
+    registry = registry if registry is not None else SymbolRegistry()
+    parts: list[LoadResult] = []
+    skipped: dict[str, str] = {}
+    notes: list[str] = []
+    for path in files:
+        try:
+            parts.append(load_events([path], registry=registry, strict=strict, warn=warn, **kw))
+        except (ValueError, OSError) as exc:
+            why = _unreadable_why(path, exc)
+            if strict:
+                raise ValueError(f"{path}: {why}") from None
+            skipped[str(path)] = why
+            note = f"skipped {path}: {why}"
+            notes.append(note)
+            warn(note)
+    if not parts and not datasets:
+        listed = "; ".join(f"{p}: {w}" for p, w in list(skipped.items())[:3])
+        more = f" (+{len(skipped) - 3} more)" if len(skipped) > 3 else ""
+        raise ValueError(f"paths: none of the {len(files)} files could be read ({listed}{more})")
+    if datasets:
+        parts.append(load_events(datasets, registry=registry, strict=strict, warn=warn, **kw))
+    result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry, skipped=skipped)
+    for r in parts:
+        for k, v in r.rejects.items():
+            result.rejects[k] = result.rejects.get(k, 0) + v
+        for k, v in r.recovered.items():
+            result.recovered[k] = result.recovered.get(k, 0) + v
+        result.duplicates += r.duplicates
+        result.sources.extend(r.sources)
+        result.files.update(r.files)
+        result.warnings.extend(r.warnings)
+    result.warnings.extend(notes)
+    events = np.concatenate([r.events for r in parts]) if parts else np.zeros(0, EVENT_DTYPE)
+    events = events[np.argsort(events["ts_event"], kind="stable")]
+    result.events, ndup = dedupe(events)
+    result.duplicates += ndup
+    return result
+
+
 class NoUsableInput(ValueError):
     """The input yields no usable events (the command line exits 1, naming why)."""
 
@@ -810,18 +928,31 @@ def _counts(counts: dict) -> str:
 
 def why_empty(result: "LoadResult | None" = None, *, rejects: dict | None = None, n_files: int | None = None,
               records: int | None = None, what: str = "rows") -> str:
-    """Why a load gave nothing: no files, empty files, or every record rejected (by reason)."""
+    """Why a load gave nothing: no files, empty files, or every record rejected (by reason, naming
+    the files they came from and the files skipped)."""
+    where = ""
     if result is not None:
         rejects = result.rejects
         n_files = len(result.sources)
         records = sum(int(info.get("records", 0)) for info in result.files.values())
+        named = [(p, {k: v for k, v in (info.get("rejects") or {}).items() if v})
+                 for p, info in result.files.items()]
+        named = [(p, r) for p, r in named if r]
+        if len(named) == 1:
+            where = f" in {named[0][0]}"
+        elif named:
+            where = ": " + "; ".join(f"{p}: {_counts(r)}" for p, r in named[:3]) + \
+                (f" (+{len(named) - 3} more files)" if len(named) > 3 else "")
+        if result.skipped:
+            where += "; skipped " + "; ".join(f"{p} ({w})" for p, w in list(result.skipped.items())[:3]) + \
+                (f" (+{len(result.skipped) - 3} more)" if len(result.skipped) > 3 else "")
     rejects = {k: v for k, v in (rejects or {}).items() if v}
     if n_files == 0:
         suffixes = ", ".join(sorted(_DIR_SUFFIXES))
         return f"no recording files found (looked for {suffixes}, optionally .gz/.zst)"
     total = sum(rejects.values())
     if total:
-        return f"{total:,} {what} rejected ({_counts(rejects)})"
+        return f"{total:,} {what} rejected ({_counts(rejects)}){where}"
     if records:
         return f"{records:,} {what} read, none with an event"
     return "the file(s) hold no records" if n_files is None or n_files > 1 else "the file holds no records"

@@ -1,10 +1,15 @@
 """Convert recordings to the event contract as Parquet (or CSV).
 
     liqcore convert PATH... --out FILE.parquet [--format F] [--feed-latency DUR] [--strict]
+    liqcore convert PATH... --dataset DIR [--kind K] [--symbol S] [--force] [--lock-wait DUR]
 
 Columns: ts_event_ns, ts_recv_ns (int64), venue, symbol, kind, side (strings), price, qty (float64),
 flags (uint8); readable by pandas, polars, duckdb and ``liqcore.io.load_events``.  An --out ending in
 .csv writes the contract CSV instead.
+
+--dataset adds the events to a partitioned dataset, one writer at a time: a second convert into the
+same dataset waits (saying for which process) up to --lock-wait, then fails naming it.  Of several
+files, one that cannot be read is skipped with a warning naming it (--strict: an error).
 """
 from __future__ import annotations
 
@@ -23,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None, metavar="DIR",
                    help="add the events to the partitioned dataset in DIR (venue / symbol / date)")
     p.add_argument("--force", action="store_true", help="with --dataset: convert files already converted, too")
+    p.add_argument("--lock-wait", default="10m", metavar="DUR",
+                   help="with --dataset: how long to wait while another process writes the dataset, then fail "
+                        "(e.g. 0 to fail at once, 1h; default 10m)")
     p.add_argument("--kind", default=None, help="keep only these kinds (comma list)")
     p.add_argument("--symbol", default=None, help="keep only these symbols (comma list)")
 
@@ -50,7 +58,7 @@ def run(args) -> int:
 
 def _to_dataset(args) -> int:
     """``--dataset DIR``: add the recordings to the partitioned dataset (files already converted are
-    skipped by name, size and mtime unless ``--force``)."""
+    skipped by name, size, mtime and filters unless ``--force``), one writer at a time."""
     from liqcore.commands.outputs import output_dir
     from liqcore.config import parse_duration
     from liqcore.dataset import convert_to_dataset
@@ -65,11 +73,16 @@ def _to_dataset(args) -> int:
         if bad:
             raise ValueError(f"kind: unknown kind(s) {', '.join(bad)}")
     syms = [s.strip() for s in args.symbol.split(",") if s.strip()] if args.symbol else None
+    lock_wait = parse_duration(args.lock_wait, "lock-wait") / 1e9
     res = convert_to_dataset(args.paths, args.dataset, format=args.format, feed_latency_ns=latency,
                              strict=args.strict, instruments=args.instruments, force=args.force,
-                             kinds=kinds, symbols=syms)
-    print(f"converted {len(res['converted'])} file(s), skipped {len(res['skipped'])} already converted; "
+                             kinds=kinds, symbols=syms, lock_wait=lock_wait,
+                             on_wait=lambda line: print(line, file=sys.stderr, flush=True))
+    bad = f", {len(res['unreadable'])} unreadable (named above)" if res["unreadable"] else ""
+    print(f"converted {len(res['converted'])} file(s), skipped {len(res['skipped'])} already converted{bad}; "
           f"{res['rows_added']} new rows in {res['partitions']} partition(s) of {args.dataset}", file=sys.stderr)
+    if res["stale_removed"]:
+        print(f"removed {len(res['stale_removed'])} temporary file(s) left by interrupted writers", file=sys.stderr)
     if res["rejects"]:
         print("rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res["rejects"].items())), file=sys.stderr)
     return 0

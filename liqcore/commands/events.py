@@ -123,10 +123,13 @@ def print_summary(result, events: np.ndarray) -> None:
             rt.add_row(f"recovered: {k}", f"{v:,}")
         console.print(rt)
     ft = Table(title="files")
-    for col in ("file", "format", "records", "events"):
+    for col in ("file", "format", "records", "events", "rejected (by reason) / why skipped"):
         ft.add_column(col)
     for path, info in result.files.items():
-        ft.add_row(path, info["format"], f"{info['records']:,}", f"{info['events']:,}")
+        rej = ", ".join(f"{k} {v:,}" for k, v in sorted((info.get("rejects") or {}).items()) if v)
+        ft.add_row(path, info["format"], f"{info['records']:,}", f"{info['events']:,}", rej)
+    for path, why in getattr(result, "skipped", {}).items():
+        ft.add_row(path, "skipped", "", "", why)
     console.print(ft)
 
 

@@ -183,7 +183,8 @@ def add_recording_arguments(parser, *, nargs: str = "+", feed_latency: str = "du
         parser.add_argument("--feed-latency", default="0", metavar="DUR",
                             help="receive time = event time + DUR where none was recorded (e.g. 150ms; default 0)")
     parser.add_argument("--strict", action="store_true",
-                        help="stop at the first bad record (file:line) instead of counting it")
+                        help="stop at the first bad record (file:line) instead of counting it, and at the first "
+                             "file that cannot be read instead of skipping it")
     _allow_empty_argument(parser)
     if instruments:
         parser.add_argument("--instruments", metavar="FILE",

@@ -14,7 +14,6 @@
 """
 from __future__ import annotations
 
-import io
 import os
 import threading
 import time
@@ -28,34 +27,30 @@ __all__ = ["read_recording", "synthetic_frames", "trade_frame", "liquidation_fra
            "ReplayClock"]
 
 
-def _open_text(path: Path):
-    if path.suffix == ".zst":
-        import zstandard
-
-        fh = open(path, "rb")
-        # a recorder restarted within the hour appends a second zstd frame: read every frame
-        reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
-        return io.TextIOWrapper(reader, encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue: str = "bybit", *,
-                   strict: bool = False, stats: dict | None = None) -> Iterator[tuple[int, bytes]]:
+                   strict: bool = False, stats: dict | None = None, warn=None) -> Iterator[tuple[int, bytes]]:
     """Yield ``(recv_ns, frame_bytes)`` of ``venue`` from recorder files (in the given order; a directory
-    is read in sorted file-name order)."""
+    is read in sorted file-name order; ``.zst`` and ``.gz`` are decompressed).  A compressed file cut
+    short (or corrupt part-way) yields its lines up to the damage, counts ``truncated_file`` in
+    ``stats`` and calls ``warn`` (default: stderr) with a line naming the file and how much was read."""
+    from liqcore.io import _Blocks, _warn_stderr
+
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files: list[Path] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files.extend(sorted(x for x in p.iterdir() if x.is_file() and (x.suffix in (".zst", ".jsonl", ".json", ".ndjson"))))
+            files.extend(sorted(x for x in p.iterdir() if x.is_file() and (x.suffix in (".zst", ".gz", ".jsonl", ".json", ".ndjson"))))
         else:
             files.append(p)
     st = stats if stats is not None else {}
     for path in files:
-        with _open_text(path) as fh:
-            for lineno, line in enumerate(fh, 1):
+        blocks = _Blocks(path)
+        lineno = 0
+        for block in blocks:
+            for line in block.splitlines():
+                lineno += 1
                 line = line.strip()
                 if not line:
                     continue
@@ -77,6 +72,9 @@ def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue
                     yield recv_ns, frame.encode()
                 else:
                     yield recv_ns, orjson.dumps(frame)
+        if blocks.truncated:
+            st["truncated_file"] = st.get("truncated_file", 0) + 1
+            (warn or _warn_stderr)(blocks.truncation_note())
 
 
 def frames_from_objects(items: Iterable[tuple[int, object]]) -> Iterator[tuple[int, bytes]]:

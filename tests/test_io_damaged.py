@@ -1,0 +1,159 @@
+"""Damaged inputs are loaded as far as they go and named: a compressed file cut short warns with the
+file and how much was read; of a directory, a file that cannot be read is skipped by name and the
+rest load (``--strict`` stops at it); rejects name the file they came from."""
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+import zlib
+
+import orjson
+import pytest
+import zstandard
+
+from liqcore.cli import main
+from liqcore.io import load_events
+
+T0 = 1739502303204
+
+
+def _lines(n: int, start: int = 0) -> bytes:
+    out = []
+    for i in range(start, start + n):
+        out.append(json.dumps({"topic": "allLiquidation.BTCUSDT", "type": "snapshot", "ts": T0 + i,
+                               "data": [{"T": T0 + i, "s": "BTCUSDT", "S": "Sell", "v": "0.01",
+                                         "p": str(50000 + i % 997)}]}))
+    return ("\n".join(out) + "\n").encode()
+
+
+def _complete_lines_gz(blob: bytes) -> int:
+    """Complete lines an independent decoder gets out of a cut gzip stream."""
+    return zlib.decompressobj(31).decompress(blob).count(b"\n")
+
+
+def _complete_lines_zst(blob: bytes) -> int:
+    return zstandard.ZstdDecompressor().decompressobj().decompress(blob).count(b"\n")
+
+
+@pytest.mark.parametrize("suffix", ["gz", "zst"])
+def test_a_cut_compressed_file_loads_up_to_the_cut_and_says_so(tmp_path, capsysbinary, suffix):
+    data = _lines(20_000)
+    blob = gzip.compress(data) if suffix == "gz" else zstandard.ZstdCompressor().compress(data)
+    cut = blob[: len(blob) // 2]
+    path = tmp_path / f"rec.jsonl.{suffix}"
+    path.write_bytes(cut)
+    expect = (_complete_lines_gz if suffix == "gz" else _complete_lines_zst)(cut)
+    assert 0 < expect < 20_000
+    assert main(["events", str(path), "--json"]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out.count(b"\n") == expect  # every complete line before the cut, nothing invented
+    err = err.decode()
+    kind = "gzip" if suffix == "gz" else "zstd"
+    assert f"warning: {path}: the {kind} stream ends early" in err
+    assert f"of {len(cut):,} compressed bytes" in err and f"({expect:,} events loaded from it)" in err
+    # the library reports it too, to a caller's own sink
+    said = []
+    res = load_events(path, warn=said.append)
+    assert len(res.events) == expect and res.rejects.get("truncated_file") == 1
+    assert len(said) == 1 and said == res.warnings and str(path) in said[0]
+
+
+def test_whole_and_multi_member_files_load_silently_and_corrupt_data_is_named(tmp_path, capsys):
+    # two gzip members (an appending writer) and zero padding: every line, no warning
+    path = tmp_path / "two.jsonl.gz"
+    path.write_bytes(gzip.compress(_lines(300)) + gzip.compress(_lines(200, 300)) + b"\0" * 16)
+    said = []
+    assert len(load_events(path, warn=said.append).events) == 500 and said == []
+    # a corrupted byte in the middle of a zstd frame: loads up to it, names the corruption
+    rnd = random.Random(1)
+    noisy = b"".join(line[:-1] + f',"id":"{rnd.getrandbits(64):016x}"'.encode() + b"}\n"
+                     for line in _lines(20_000).splitlines())  # ~ 200 kB compressed
+    blob = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(noisy))
+    assert len(blob) > 150_000
+    blob[len(blob) * 3 // 4] ^= 0xFF
+    bad = tmp_path / "bad.jsonl.zst"
+    bad.write_bytes(bytes(blob))
+    res = load_events(bad, warn=said.append)
+    assert len(said) == 1 and said[0].startswith(f"{bad}: corrupt zstd data (")
+    assert 0 < len(res.events) < 20_000
+
+
+def _bad_files(d):
+    (d / "notes.csv").write_text("hello world\nnothing to see\n")
+    (d / "fake.jsonl.gz").write_bytes(b"this is not gzip at all\n")
+    (d / "junk.parquet").write_bytes(b"PAR1 not really parquet")
+    (d / "short.csv").write_text("ts_event_ns,venue,symbol\n1,bybit,BTCUSDT\n")
+    return ["notes.csv", "fake.jsonl.gz", "junk.parquet", "short.csv"]
+
+
+def test_a_directory_with_unreadable_files_loads_the_rest_and_names_each(tmp_path, capsysbinary, monkeypatch):
+    d = tmp_path / "recs"
+    d.mkdir()
+    (d / "a.jsonl").write_bytes(_lines(100))
+    (d / "b.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(_lines(50, 100)))
+    bad = _bad_files(d)
+    assert main(["events", str(d), "--json"]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out.count(b"\n") == 150
+    err = err.decode()
+    for name in bad:
+        assert f"warning: skipped {d / name}: " in err, name
+    assert "cannot detect the format" in err and "not a readable gzip file" in err
+    assert "lacks column(s)" in err and "Traceback" not in err
+    # the summary table lists the skipped files with the reason
+    monkeypatch.chdir(tmp_path)
+    assert main(["events", "recs"]) == 0
+    out = capsysbinary.readouterr().out.decode()
+    assert re.search(r"recs/short\.csv\s+│ skipped", out) and "lacks column(s) side, price, qty" in out
+    # --strict stops at the first file that cannot be read, one line naming it
+    assert main(["events", str(d), "--strict"]) == 2
+    err = capsysbinary.readouterr().err.decode().strip().splitlines()
+    assert len(err) == 1 and str(d / "fake.jsonl.gz") in err[0]
+    # convert --dataset converts the readable files and does not mark the others converted
+    ds = tmp_path / "ds"
+    assert main(["convert", str(d), "--dataset", str(ds)]) == 0
+    err = capsysbinary.readouterr().err.decode()
+    assert "converted 2 file(s), skipped 0 already converted, 4 unreadable" in err
+    assert all(f"skipped {d / name}: " in err for name in bad)
+    manifest = orjson.loads((ds / "_liqcore_manifest.json").read_bytes())
+    assert sorted(p.rsplit("/", 1)[-1] for p in manifest) == ["a.jsonl", "b.jsonl.zst"]
+    # nothing readable at all: one line naming the files
+    only_bad = tmp_path / "only_bad"
+    only_bad.mkdir()
+    _bad_files(only_bad)
+    assert main(["events", str(only_bad)]) == 2
+    err = capsysbinary.readouterr().err.decode()
+    assert "none of the 4 files could be read" in err and "Traceback" not in err
+
+
+def test_rejects_name_the_file_they_came_from(tmp_path, capsys):
+    d = tmp_path / "unrelated"
+    d.mkdir()
+    (d / "book.jsonl").write_text(json.dumps({"topic": "orderbook.50.BTCUSDT", "type": "snapshot", "ts": T0,
+                                              "data": {}}) + "\n")
+    assert main(["events", str(d)]) == 1
+    err = capsys.readouterr().err
+    assert "1 rows rejected (unknown_topic 1) in " + str(d / "book.jsonl") in err
+
+
+@pytest.mark.parametrize("suffix", ["gz", "zst"])
+def test_a_cut_recording_replays_up_to_the_cut_and_says_so(tmp_path, suffix):
+    """`liqcore run --replay` reads recorder files through read_recording: same rule."""
+    from liqcore.testing.fake_replay import read_recording
+
+    lines = b"".join(orjson.dumps({"recv_ns": (T0 + i) * 1_000_000, "venue": "bybit", "frame": json.loads(line)})
+                     + b"\n" for i, line in enumerate(_lines(20_000).splitlines()))
+    blob = gzip.compress(lines) if suffix == "gz" else zstandard.ZstdCompressor().compress(lines)
+    cut = blob[: len(blob) // 2]
+    d = tmp_path / "recs"
+    d.mkdir()
+    path = d / f"bybit-20250214T03.jsonl.{suffix}"
+    path.write_bytes(cut)
+    expect = (_complete_lines_gz if suffix == "gz" else _complete_lines_zst)(cut)
+    said, stats = [], {}
+    frames = list(read_recording(d, "bybit", stats=stats, warn=said.append))
+    assert len(frames) == expect and stats["truncated_file"] == 1 and stats.get("malformed") == 1
+    assert [t for t, _ in frames] == [(T0 + i) * 1_000_000 for i in range(expect)]
+    assert len(said) == 1 and said[0].startswith(f"{path}: the {'gzip' if suffix == 'gz' else 'zstd'} stream ends early")
