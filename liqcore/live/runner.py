@@ -56,8 +56,11 @@ class LiveRunner:
         #: caches); None or 0: off
         self.warm_interval_s = warm_interval_s
         self.install_signals = install_signals
+        # a replay: the feed's gaps and coverage follow the replayed clock (the engine's)
+        replay = getattr(engine, "replay_clock", None) is not None and hasattr(engine, "now_ns")
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
-                                registry=engine.registry, url=ws_url, network=network, **conn_kwargs)
+                                registry=engine.registry, url=ws_url, network=network,
+                                clock=engine.now_ns if replay else None, **conn_kwargs)
         self._metrics_runner = None
         self._dashboard = None
         self.started_ns = 0
