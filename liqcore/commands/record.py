@@ -10,6 +10,10 @@ Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed lo
 as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
 ``--stall-timeout``) the gap's ``recv_ns`` is the last frame received, where the blind time began.
 Read back with ``liqcore events`` / ``liqcore.io.load_events``.
+
+Exit status 1, with the reason on stderr, when the feed never connected or no frame of market data was
+recorded in the run (only subscription acks or pongs): a recorder under cron or systemd must not look healthy
+after recording nothing.
 """
 from __future__ import annotations
 
@@ -61,7 +65,18 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
         from liqcore.venues.bybit.stream import connection_specs
 
         conn_kwargs["specs"] = connection_specs(symbols, url=ws_url, network=network, tickers=True)
-    fm = FeedManager(venue, symbols, rec.write_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
+    from liqcore.venues.decoder import Decoder
+
+    probe = Decoder(venue)  # frames are decoded only until the first one with market data (not an ack or pong)
+    data = [0]
+
+    def on_frame(v, payload, recv_ns):
+        rec.write_frame(v, payload, recv_ns)
+        if not data[0]:
+            probe.feed_rows(payload, recv_ns)
+            data[0] = probe.counters["frames"] - probe.counters["control"]
+
+    fm = FeedManager(venue, symbols, on_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
     await fm.start()
     t0 = time.monotonic()
     try:
@@ -80,7 +95,8 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
     finally:
         await fm.stop()
         rec.close()
-    return {"lines": rec.lines, "gaps": rec.gaps, "files": [str(p) for p in rec.files], **fm.health()}
+    return {"lines": rec.lines, "gaps": rec.gaps, "files": [str(p) for p in rec.files], **fm.health(),
+            "seconds": time.monotonic() - t0, "failure": fm.failure(data_frames=data[0])}
 
 
 def run(args) -> int:
@@ -114,4 +130,8 @@ def run(args) -> int:
     if not args.quiet:
         print(file=sys.stderr)
     print(f"recorded {res['lines']} frames, {res['gaps']} gaps into {', '.join(res['files']) or '(nothing)'}")
+    if res["failure"] or not res["lines"]:  # a recorder that recorded nothing failed at its job (cron, systemd)
+        print(f"liqcore record: error: nothing recorded in {res['seconds']:.1f} s: "
+              f"{res['failure'] or 'no frame was written'}", file=sys.stderr)
+        return 1
     return 0

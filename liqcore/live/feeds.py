@@ -167,6 +167,25 @@ class FeedManager:
                 out[h] = min(out.get(h, 1.0), share)
         return out
 
+    def failure(self, data_frames: int | None = None) -> str | None:
+        """Why this feed failed at its job, or None: it never connected (every URL, with the connect attempts
+        and the last error), or it connected and received no frame at all, or (``data_frames``: how many of
+        the frames carried market data, as the caller's decoder counted) only control frames."""
+        st = [c.stats for c in self.connections]
+        if not any(s.connects for s in st):
+            urls = sorted({c.spec.url for c in self.connections})
+            tries = sum(s.connect_failures for s in st)
+            last = next((s.last_error for s in reversed(st) if s.last_error), "")
+            return (f"the {self.venue} feed never connected to {', '.join(urls)} ({tries} attempt"
+                    f"{'' if tries == 1 else 's'}{'; last: ' + last if last else ''})")
+        n = sum(s.frames for s in st)
+        if not n:
+            return f"the {self.venue} feed connected but received no frame"
+        if data_frames is not None and data_frames <= 0:
+            return (f"the {self.venue} feed connected but received no market data ({n} frame{'' if n == 1 else 's'}, "
+                    f"all control frames: subscription acknowledgements, pongs)")
+        return None
+
     def health(self) -> dict:
         st = [c.stats for c in self.connections]
         now_ns = time.time_ns()
@@ -177,6 +196,7 @@ class FeedManager:
             "connections": len(self.connections),
             "frames": sum(s.frames for s in st),
             "bytes": sum(s.bytes for s in st),
+            "connects": sum(s.connects for s in st),
             "reconnects": sum(max(0, s.connects - 1) for s in st),
             "gaps": self.gaps,
             "watchdog_pings": sum(s.pings_sent for s in st),  # heartbeats sent

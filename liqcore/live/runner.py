@@ -107,6 +107,11 @@ class LiveRunner:
                 return
             _collect_idle()
 
+    def _data_frames(self) -> int:
+        """Frames of market data the engine decoded (control frames, such as subscription acks, apart)."""
+        c = self._decoder_counters()
+        return int(c.get("frames", 0)) - int(c.get("control", 0))
+
     def _decoder_counters(self) -> dict:
         d = self.engine._decoders.get(self.venue)
         return dict(getattr(d, "counters", {}) or {}) if d is not None else {}
@@ -174,6 +179,7 @@ class LiveRunner:
         h = self.feed.health()
         snap = eng.snapshot()
         return {"mode": eng.mode, "venue": self.venue, "symbols": self.symbols, "frames": h["frames"],
+                "feed_failure": self.feed.failure(data_frames=self._data_frames()),
                 "gaps": h["gaps"], "reconnects": h["reconnects"], "coverage": h["coverage"],
                 "coverage_by_hour": {str(k): v for k, v in self.feed.coverage_by_hour().items()},
                 "cascades": eng.cascades, "orders": eng.orders, "fills": eng.fills,
