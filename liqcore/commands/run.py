@@ -275,6 +275,11 @@ def run(args) -> int:
     for u in sd.get("unconfirmed") or []:
         print(f"NOT CONFIRMED CANCELLED (may still rest at the venue): {u['symbol']} {u['client_id']} "
               f"({u['reason']})", file=sys.stderr)
+    rec = summary.get("recorder") or {}
+    if rec.get("error"):  # --record lost frames (e.g. a full disk): said once in the log, counted, a failed run
+        print(f"liqcore run: error: --record: cannot write {rec['error']}: {rec['unwritten']} lines not written",
+              file=sys.stderr)
+        return 1
     if summary.get("feed_failure"):  # a run that never saw the market failed at its job
         print(f"liqcore run: error: {summary['feed_failure']}", file=sys.stderr)
         return 1
@@ -291,4 +296,7 @@ def summary_line(summary: dict) -> str:
             f"errors={summary['errors']}")
     if summary["halted"]:
         line += f" ENTRIES HALTED: {summary['halted']}"
+    rec = summary.get("recorder") or {}
+    if rec.get("unwritten"):
+        line += f" RECORD LINES NOT WRITTEN: {rec['unwritten']}"
     return line

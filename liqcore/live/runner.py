@@ -90,6 +90,10 @@ class LiveRunner:
                 m.set("liqcore_coverage", h["coverage"], venue=self.venue)
                 for name, v in self._decoder_counters().items():
                     m.set("liqcore_decoder", v, venue=self.venue, counter=name)
+                rec = getattr(eng, "recorder", None)
+                if rec is not None:  # (--record) a block a second; while the disk is full: a retry, a counter
+                    rec.maybe_flush()
+                    m.set("liqcore_recorder_unwritten", float(getattr(rec, "unwritten", 0)))
             except Exception:
                 log.exception("feed health update failed")
 
@@ -189,4 +193,12 @@ class LiveRunner:
                 "decoder": self._decoder_counters(), "clock": "replay" if eng.replay_clock is not None else "wall",
                 "trades": eng.core.result().trades(),
                 "decisions": [d.to_dict() for d in eng.decisions[-50:]],
-                "shutdown": eng.shutdown_report}
+                "shutdown": eng.shutdown_report, "recorder": self._recorder_summary()}
+
+    def _recorder_summary(self) -> dict | None:
+        """``--record``: lines written and not written (a full disk), the first write error, the files."""
+        rec = getattr(self.engine, "recorder", None)
+        if rec is None:
+            return None
+        return {"lines": rec.lines, "unwritten": getattr(rec, "unwritten", 0), "error": getattr(rec, "error", None),
+                "files": [str(p) for p in rec.files]}
