@@ -100,3 +100,30 @@ def test_replay_clock_starts_at_the_first_replayed_frame():
     assert rc.stamp(frames[1][1], 0) == t0 + 1 and rc.time_ns() == t0 + 1
     assert rc.stamp(ack, 1_795_000_000_000_000_000) == t0 + 1
     assert list(ReplayClock().wrap([])) == []
+
+
+def test_feed_coverage_and_gaps_on_the_replayed_clock():
+    """With a replay's clock the feed's coverage is the share of replayed time it was connected: a drop
+    counts as blind from the replayed time it happened to the first frame replayed after the reconnect; the
+    gap carries the replayed time."""
+    from liqcore.live.feeds import FeedManager
+
+    now = [1_000 * HOUR_NS]
+    gaps = []
+    fm = FeedManager("bybit", ["ETHUSDT"], lambda v, p, t: None, lambda ev, reason: gaps.append(int(ev["ts_recv"][0])),
+                     url="ws://127.0.0.1:9/", clock=lambda: now[0])
+    conn = fm.connections[0]
+    frame = conn.on_frame
+    conn.on_state(True)  # connected at the replay's start
+    now[0] += HOUR_NS // 2
+    frame(b"{}", 0)
+    conn.on_state(False)  # dropped half an hour into the replay
+    conn.on_gap("closed", 123)  # (the transport's wall time is not used)
+    conn.on_state(True)  # reconnected: blind until the next replayed frame
+    now[0] += HOUR_NS // 4
+    frame(b"{}", 0)
+    now[0] += HOUR_NS // 4
+    frame(b"{}", 0)
+    assert gaps == [1_000 * HOUR_NS + HOUR_NS // 2]
+    assert fm.coverage() == pytest.approx(0.75)
+    assert fm.coverage_by_hour() == {1_000 * HOUR_NS: pytest.approx(0.75)}

@@ -77,6 +77,7 @@ class FeedManager:
         if clock is not None:
             self._replay_cov = [Coverage(start_ns=clock()) for _ in self.specs]
             self._up_after: list[int | None] = [None] * len(self.specs)  # reconnected: up at the next replayed frame
+            self._ever_up = [False] * len(self.specs)
         self.connections = [
             WsConnection(spec, self._frame_handler(i), self._gap_handler(spec),
                          **({"on_state": self._state_handler(i)} if clock is not None else {}), **conn_kwargs)
@@ -103,13 +104,14 @@ class FeedManager:
     def _state_handler(self, i: int):
         """A replay's coverage: connected at the replayed time (the first connect), down at the replayed time
         of the drop, up again with the next frame replayed after a reconnect."""
-        cov, clock = self._replay_cov[i], self.clock
+        cov, clock, ever_up = self._replay_cov[i], self.clock, self._ever_up
 
         def on_state(connected: bool) -> None:
             if not connected:
                 self._up_after[i] = None
                 cov.down(clock())
-            elif not cov._intervals:
+            elif not ever_up[i]:
+                ever_up[i] = True
                 cov.up(clock())
             else:
                 self._up_after[i] = clock()

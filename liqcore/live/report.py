@@ -205,7 +205,7 @@ def format_report(rep: dict) -> str:
                  f"{fr['entries'] - fr['working']} entries; {fr['working']} still working)")
     w = rep["win_rate"]
     lines.append(f"win rate: {_f(w['rate'] and 100 * w['rate'], '.1f')}% ({w['wins']} of {w['trades']} trades; "
-                 f"pnl {w['pnl']:.2f})")
+                 f"pnl {w['pnl']:.2f} in the quote currency)")
     for k, v in rep["reaction_ms"].items():
         lines.append(f"reaction ({k}): " + ("-" if v is None else
                      f"p50 {v['p50']:.1f} ms, p99 {v['p99']:.1f} ms, max {v['max']:.1f} ms (n={v['n']})"))
