@@ -51,6 +51,21 @@ def test_a_feed_that_never_connected_exits_1_with_the_reason(tmp_path, cmd):
         assert p.stdout.decode().startswith("recorded 0 frames")
 
 
+def test_a_handshake_that_never_finishes_is_a_feed_that_never_connected(tmp_path):
+    """A port that accepts TCP and never answers the websocket handshake: no attempt finished in the run."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    try:
+        url = f"ws://127.0.0.1:{srv.getsockname()[1]}/"
+        p = _cli("record", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--duration", "1.5",
+                 "--out", str(tmp_path / "rec"), "--quiet")
+    finally:
+        srv.close()
+    assert p.returncode == 1
+    assert f"the bybit feed never connected to {url} (no connect attempt finished in the run)" in _error_line(p, "record")
+
+
 @pytest.mark.parametrize("cmd", ["record", "run"])
 def test_a_feed_with_no_market_data_exits_1_with_the_reason(tmp_path, cmd):
     """Connected and subscribed, but the venue printed nothing in the run: only the subscription ack came."""

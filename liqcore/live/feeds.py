@@ -178,6 +178,8 @@ class FeedManager:
             urls = sorted({c.spec.url for c in self.connections})
             tries = sum(s.connect_failures for s in st)
             last = next((s.last_error for s in reversed(st) if s.last_error), "")
+            if not tries:
+                return f"the {self.venue} feed never connected to {', '.join(urls)} (no connect attempt finished in the run)"
             return (f"the {self.venue} feed never connected to {', '.join(urls)} ({tries} attempt"
                     f"{'' if tries == 1 else 's'}{'; last: ' + last if last else ''})")
         n = sum(s.frames for s in st)
