@@ -10,6 +10,12 @@ Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed lo
 as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
 ``--stall-timeout``) the gap's ``recv_ns`` is the last frame received, where the blind time began.
 Read back with ``liqcore events`` / ``liqcore.io.load_events``.
+
+Exit status 1, with the reason on stderr, when the feed never connected or no frame of market data was
+recorded in the run (only subscription acks or pongs): a recorder under cron or systemd must not look healthy
+after recording nothing.  A write that fails (a full disk) is said at once, in one log line; the recorder
+keeps the files readable up to their last complete block, counts every line it could not write, tries again
+every 5 s, and the command exits 1 naming the file, the cause and the count.
 """
 from __future__ import annotations
 
@@ -61,7 +67,18 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
         from liqcore.venues.bybit.stream import connection_specs
 
         conn_kwargs["specs"] = connection_specs(symbols, url=ws_url, network=network, tickers=True)
-    fm = FeedManager(venue, symbols, rec.write_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
+    from liqcore.venues.decoder import Decoder
+
+    probe = Decoder(venue)  # frames are decoded only until the first one with market data (not an ack or pong)
+    data = [0]
+
+    def on_frame(v, payload, recv_ns):
+        rec.write_frame(v, payload, recv_ns)
+        if not data[0]:
+            probe.feed_rows(payload, recv_ns)
+            data[0] = probe.counters["frames"] - probe.counters["control"]
+
+    fm = FeedManager(venue, symbols, on_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
     await fm.start()
     t0 = time.monotonic()
     try:
@@ -73,14 +90,17 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
             rec.maybe_flush()
             if not quiet:
                 h = fm.health()
+                lost = f" NOT WRITTEN={rec.unwritten}" if rec.unwritten else ""
                 print(f"\r{venue}: frames={h['frames']} gaps={h['gaps']} connected={h['connected']} "
-                      f"coverage={h['coverage']:.3f}", end="", file=sys.stderr, flush=True)
+                      f"coverage={h['coverage']:.3f}{lost}", end="", file=sys.stderr, flush=True)
             if duration is not None and time.monotonic() - t0 >= duration:
                 break
     finally:
         await fm.stop()
         rec.close()
-    return {"lines": rec.lines, "gaps": rec.gaps, "files": [str(p) for p in rec.files], **fm.health()}
+    return {"lines": rec.lines, "gaps": rec.gaps, "files": [str(p) for p in rec.files], **fm.health(),
+            "seconds": time.monotonic() - t0, "failure": fm.failure(data_frames=data[0]),
+            "unwritten": rec.unwritten, "write_error": rec.error}
 
 
 def run(args) -> int:
@@ -114,4 +134,12 @@ def run(args) -> int:
     if not args.quiet:
         print(file=sys.stderr)
     print(f"recorded {res['lines']} frames, {res['gaps']} gaps into {', '.join(res['files']) or '(nothing)'}")
+    if res["write_error"]:  # frames the disk did not take: said at once (log), counted, and a failed run
+        print(f"liqcore record: error: cannot write {res['write_error']}: {res['unwritten']} lines not written",
+              file=sys.stderr)
+        return 1
+    if res["failure"] or not res["lines"]:  # a recorder that recorded nothing failed at its job (cron, systemd)
+        print(f"liqcore record: error: nothing recorded in {res['seconds']:.1f} s: "
+              f"{res['failure'] or 'no frame was written'}", file=sys.stderr)
+        return 1
     return 0

@@ -18,6 +18,7 @@ command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake 
 SIGUSR1 toggles the kill switch (no new entries); so does the file given by ``--kill-switch`` when it
 exists. A replay run ends once the whole recording was replayed (or after ``--duration``).
 SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
+Exit status 1, with the reason on stderr, when the market-data feed never connected or received no frame.
 """
 from __future__ import annotations
 
@@ -274,6 +275,14 @@ def run(args) -> int:
     for u in sd.get("unconfirmed") or []:
         print(f"NOT CONFIRMED CANCELLED (may still rest at the venue): {u['symbol']} {u['client_id']} "
               f"({u['reason']})", file=sys.stderr)
+    rec = summary.get("recorder") or {}
+    if rec.get("error"):  # --record lost frames (e.g. a full disk): said once in the log, counted, a failed run
+        print(f"liqcore run: error: --record: cannot write {rec['error']}: {rec['unwritten']} lines not written",
+              file=sys.stderr)
+        return 1
+    if summary.get("feed_failure"):  # a run that never saw the market failed at its job
+        print(f"liqcore run: error: {summary['feed_failure']}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -287,4 +296,7 @@ def summary_line(summary: dict) -> str:
             f"errors={summary['errors']}")
     if summary["halted"]:
         line += f" ENTRIES HALTED: {summary['halted']}"
+    rec = summary.get("recorder") or {}
+    if rec.get("unwritten"):
+        line += f" RECORD LINES NOT WRITTEN: {rec['unwritten']}"
     return line

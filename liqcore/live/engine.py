@@ -309,6 +309,7 @@ class Engine(OrderManager, Recovery, FastLane):
         self.gateway.on_fill(self._on_fill)
         if self.paper:
             self.gateway.bind(self.core, {s: ci for s, (_, ci) in self._by_symbol.items()})
+            self.gateway.clock = self.now_ns  # a replay's cancels and closes at the replayed time
             self.gateway.on_exit(self._account_exit)
 
     def _collect(self, m: Metrics) -> None:
@@ -841,8 +842,8 @@ class Engine(OrderManager, Recovery, FastLane):
                 except (GatewayError, TypeError, ValueError) as exc:
                     log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
         if self.journal is not None:
-            self.journal.note("session", self.session_info(), time.time_ns())
-            self.journal.equity(self.core.equity, time.time_ns(), "start")
+            self.journal.note("session", self.session_info(), self.now_ns())
+            self.journal.equity(self.core.equity, self.now_ns(), "start")
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
         self.attach(loop)

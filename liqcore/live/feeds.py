@@ -7,6 +7,10 @@ for the symbols of the lost connection (``symbol_id`` per symbol when a registry
 the whole venue otherwise) and hands them to ``on_gap_events(events, reason)``.  The GAP events carry
 the start of the blind time: for a stalled socket, the last frame it received.
 
+``clock``: a replay's clock (a callable returning ns, e.g. the engine's ``now_ns``): gaps, coverage and
+coverage by hour then follow the replayed time, not the wall clock (a feed that stayed connected through the
+whole replay covers 100 % of it; a reconnect counts as blind until the next frame replayed after it).
+
 Keyword arguments beyond those go to every :class:`~liqcore.live.transport.WsConnection`, e.g.
 ``ping_interval_s`` and ``stall_timeout_s`` (the ``ping-interval`` / ``stall-timeout`` parameters).
 """
@@ -21,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from liqcore.live.transport import ConnectionSpec, WsConnection
+from liqcore.live.transport import ConnectionSpec, Coverage, WsConnection
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
 __all__ = ["FeedManager", "gap_events", "stream_module", "VENUES"]
@@ -54,7 +58,8 @@ class FeedManager:
     def __init__(self, venue: str, symbols, on_frame: Callable[[str, bytes, int], None],
                  on_gap_events: Callable[[np.ndarray, str], None] | None = None, *,
                  registry: SymbolRegistry | None = None, url: str | None = None, network: str = "mainnet",
-                 specs: list[ConnectionSpec] | None = None, **conn_kwargs):
+                 specs: list[ConnectionSpec] | None = None, clock: Callable[[], int] | None = None,
+                 **conn_kwargs):
         self.venue = Venue.parse(venue).name.lower()
         self.symbols = [str(s).strip().upper() for s in symbols]
         if not self.symbols:
@@ -66,16 +71,57 @@ class FeedManager:
             self.symbols, url=url, network=network)
         self.gaps = 0
         self.gap_log: list[tuple[int, str]] = []
+        self.clock = clock
+        #: a replay's coverage, one per connection, on the replayed clock (None: the connections' own, wall time)
+        self._replay_cov: list[Coverage] | None = None
+        if clock is not None:
+            self._replay_cov = [Coverage(start_ns=clock()) for _ in self.specs]
+            self._up_after: list[int | None] = [None] * len(self.specs)  # reconnected: up at the next replayed frame
+            self._ever_up = [False] * len(self.specs)
         self.connections = [
-            WsConnection(spec, self._frame_handler(), self._gap_handler(spec), **conn_kwargs) for spec in self.specs
+            WsConnection(spec, self._frame_handler(i), self._gap_handler(spec),
+                         **({"on_state": self._state_handler(i)} if clock is not None else {}), **conn_kwargs)
+            for i, spec in enumerate(self.specs)
         ]
 
-    def _frame_handler(self):
-        # ``on_frame(payload, recv_ns)`` -> ``on_frame_cb(venue, payload, recv_ns)``, with no Python frame between
-        return functools.partial(self.on_frame_cb, self.venue)
+    def _frame_handler(self, i: int = 0):
+        if self.clock is None:
+            # ``on_frame(payload, recv_ns)`` -> ``on_frame_cb(venue, payload, recv_ns)``, with no Python frame between
+            return functools.partial(self.on_frame_cb, self.venue)
+        cb, venue, clock, cov, up_after = self.on_frame_cb, self.venue, self.clock, self._replay_cov[i], self._up_after
+
+        def on_frame(payload, recv_ns):
+            cb(venue, payload, recv_ns)
+            t = up_after[i]
+            if t is not None:  # the first frame replayed after a reconnect: covered again from its time
+                now = clock()
+                if now > t:
+                    up_after[i] = None
+                    cov.up(now)
+
+        return on_frame
+
+    def _state_handler(self, i: int):
+        """A replay's coverage: connected at the replayed time (the first connect), down at the replayed time
+        of the drop, up again with the next frame replayed after a reconnect."""
+        cov, clock, ever_up = self._replay_cov[i], self.clock, self._ever_up
+
+        def on_state(connected: bool) -> None:
+            if not connected:
+                self._up_after[i] = None
+                cov.down(clock())
+            elif not ever_up[i]:
+                ever_up[i] = True
+                cov.up(clock())
+            else:
+                self._up_after[i] = clock()
+
+        return on_state
 
     def _gap_handler(self, spec: ConnectionSpec):
         def on_gap(reason: str, ts_ns: int) -> None:
+            if self.clock is not None:  # a replay: the blind time starts at the replayed time
+                ts_ns = self.clock()
             self.gaps += 1
             self.gap_log.append((ts_ns, reason))
             if self.on_gap_events is None:
@@ -103,18 +149,46 @@ class FeedManager:
     def connected(self) -> bool:
         return all(c.connected for c in self.connections)
 
+    def _coverages(self) -> list[Coverage]:
+        return self._replay_cov if self._replay_cov is not None else [c.coverage for c in self.connections]
+
+    def _now(self) -> int:
+        return self.clock() if self.clock is not None else time.time_ns()
+
     def coverage(self, now_ns: int | None = None) -> float:
-        now = time.time_ns() if now_ns is None else now_ns
-        return min((c.coverage.share(now) for c in self.connections), default=0.0)
+        """Share of the time since the start (replayed time in a replay) ALL connections were up."""
+        now = self._now() if now_ns is None else now_ns
+        return min((c.share(now) for c in self._coverages()), default=0.0)
 
     def coverage_by_hour(self, now_ns: int | None = None) -> dict[int, float]:
         """Per UTC hour, the share of time ALL connections of the venue were up (worst connection)."""
-        now = time.time_ns() if now_ns is None else now_ns
+        now = self._now() if now_ns is None else now_ns
         out: dict[int, float] = {}
-        for c in self.connections:
-            for h, share in c.coverage.by_hour(now).items():
+        for c in self._coverages():
+            for h, share in c.by_hour(now).items():
                 out[h] = min(out.get(h, 1.0), share)
         return out
+
+    def failure(self, data_frames: int | None = None) -> str | None:
+        """Why this feed failed at its job, or None: it never connected (every URL, with the connect attempts
+        and the last error), or it connected and received no frame at all, or (``data_frames``: how many of
+        the frames carried market data, as the caller's decoder counted) only control frames."""
+        st = [c.stats for c in self.connections]
+        if not any(s.connects for s in st):
+            urls = sorted({c.spec.url for c in self.connections})
+            tries = sum(s.connect_failures for s in st)
+            last = next((s.last_error for s in reversed(st) if s.last_error), "")
+            if not tries:
+                return f"the {self.venue} feed never connected to {', '.join(urls)} (no connect attempt finished in the run)"
+            return (f"the {self.venue} feed never connected to {', '.join(urls)} ({tries} attempt"
+                    f"{'' if tries == 1 else 's'}{'; last: ' + last if last else ''})")
+        n = sum(s.frames for s in st)
+        if not n:
+            return f"the {self.venue} feed connected but received no frame"
+        if data_frames is not None and data_frames <= 0:
+            return (f"the {self.venue} feed connected but received no market data ({n} frame{'' if n == 1 else 's'}, "
+                    f"all control frames: subscription acknowledgements, pongs)")
+        return None
 
     def health(self) -> dict:
         st = [c.stats for c in self.connections]
@@ -126,10 +200,11 @@ class FeedManager:
             "connections": len(self.connections),
             "frames": sum(s.frames for s in st),
             "bytes": sum(s.bytes for s in st),
+            "connects": sum(s.connects for s in st),
             "reconnects": sum(max(0, s.connects - 1) for s in st),
             "gaps": self.gaps,
             "watchdog_pings": sum(s.pings_sent for s in st),  # heartbeats sent
             "watchdog_kills": sum(s.watchdog_kills for s in st),
             "last_rx_age_s": (now_ns - last) / 1e9 if last else None,
-            "coverage": self.coverage(now_ns),
+            "coverage": self.coverage(),
         }

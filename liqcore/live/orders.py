@@ -90,6 +90,16 @@ class _Book:
 class OrderManager:
     """The order lifecycle and its journal (a part of the engine; see the module docstring)."""
 
+    def now_ns(self) -> int:
+        """The engine's clock for what it keeps (journal rows, order updates, the core's times): the replayed
+        receive time during a replay (:attr:`replay_clock`), the wall clock otherwise."""
+        rc = self.replay_clock
+        if rc is not None:
+            t = rc.time_ns() if hasattr(rc, "time_ns") else rc.now_ns
+            if t:
+                return t
+        return time.time_ns()
+
     def _entry_intent(self, symbol: str, venue: str, res: dict, ci: int, seq: int, ts_ns: int, cascade_id: int,
                       fractions: tuple[float, float] | None = None) -> tuple[OrderIntent | None, str, tuple]:
         """The core's ``order`` decision ``res`` as an intent on the instrument's grid: a post-only limit (BUY
@@ -240,7 +250,7 @@ class OrderManager:
             self._run_books()
         self.metrics.inc("liqcore_order_updates_total", status=u.status)
         if self.journal is not None:
-            self.journal.order_update(u, u.ts_ns or time.time_ns())
+            self.journal.order_update(u, u.ts_ns or self.now_ns())
         book = self.books.get(u.symbol)
         if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
             if book.entry_status not in ("filled", "cancelled", "rejected") and \
@@ -250,9 +260,9 @@ class OrderManager:
                 if not self.paper:
                     sid, ci = self._by_symbol[u.symbol]
                     if u.status == "rejected":
-                        self.core.external_reject(ci, u.ts_ns or time.time_ns())
+                        self.core.external_reject(ci, u.ts_ns or self.now_ns())
                     else:  # cancelled (timeout, operator) or deactivated: an unfilled entry, not a reject
-                        self.core.external_cancel(ci, u.ts_ns or time.time_ns())
+                        self.core.external_cancel(ci, u.ts_ns or self.now_ns())
                 book.entry, book.entry_status = None, ""
         if self.on_update is not None:
             try:
@@ -264,7 +274,7 @@ class OrderManager:
     def _on_fill(self, f: Fill) -> None:
         if self._books_q:
             self._run_books()
-        if self.journal is not None and not self.journal.fill(f, f.ts_ns or time.time_ns()):
+        if self.journal is not None and not self.journal.fill(f, f.ts_ns or self.now_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
         acc = self.checks["fees"]["maker" if f.is_maker else "taker"]
@@ -275,7 +285,7 @@ class OrderManager:
         self.metrics.inc("liqcore_fills_total", kind=f.kind)
         book = self.books.get(f.symbol)
         if book is not None:
-            ts = f.ts_ns or time.time_ns()
+            ts = f.ts_ns or self.now_ns()
             sid, ci = self._by_symbol[f.symbol]
             signed = f.qty if f.side == "buy" else -f.qty
             if f.kind == "entry":
@@ -415,7 +425,7 @@ class OrderManager:
                 self._unknown_tasks.add(t)
                 t.add_done_callback(self._unknown_tasks.discard)
             return OrderUpdate(intent.client_id, "pending", intent.symbol, reason=f"unknown: {exc}",
-                               kind=intent.kind, ts_ns=time.time_ns())
+                               kind=intent.kind, ts_ns=self.now_ns())
         if not self.paper:
             self._on_update(u)
         return u
@@ -431,7 +441,7 @@ class OrderManager:
                 continue
             if u is None:  # the venue answered: it has no such order
                 u = OrderUpdate(intent.client_id, "rejected", intent.symbol, reason="not_at_venue",
-                                kind=intent.kind, ts_ns=time.time_ns())
+                                kind=intent.kind, ts_ns=self.now_ns())
             book = self.books.get(intent.symbol)
             if book is not None and book.entry_status == "unknown":
                 book.entry_status = "pending"
@@ -496,7 +506,7 @@ class OrderManager:
                 pass
         if self.journal is not None:
             self.journal.note("trading_stop", {"symbol": symbol, "take_profit": tp, "stop_loss": sl,
-                                               "trailing": trailing}, time.time_ns(), key=symbol)
+                                               "trailing": trailing}, self.now_ns(), key=symbol)
 
     async def _close(self, symbol: str, client_id: str) -> None:
         try:
@@ -572,7 +582,7 @@ class OrderManager:
         elif targets:
             log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
         if self.journal is not None:
-            self.journal.note("shutdown", report, time.time_ns())
+            self.journal.note("shutdown", report, self.now_ns())
             self._save_stream()
             self.journal.flush()
         try:
@@ -679,7 +689,7 @@ class OrderManager:
                 if isinstance(u, OrderUpdate):
                     final[cid] = u
                 elif u is None:  # the venue has no such order: the create never arrived
-                    final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=time.time_ns())
+                    final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=self.now_ns())
         for cid, u in final.items():
             if cid not in pushed:
                 self._apply_final(u)
@@ -697,7 +707,7 @@ class OrderManager:
             missing = u.filled_qty - abs(book.position_qty)
             self._on_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
                                True, exec_id=f"shutdown-{u.client_id}-{u.filled_qty:g}", kind="entry",
-                               ts_ns=u.ts_ns or time.time_ns()))
+                               ts_ns=u.ts_ns or self.now_ns()))
         if u.kind != "entry":
             u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
                             u.avg_price, u.reason, "entry", u.ts_ns)

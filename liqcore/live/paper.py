@@ -48,6 +48,9 @@ class PaperGateway:
         self._working: dict[str, _Working] = {}  # symbol -> the entry (and then position) of that symbol
         self._orders: dict[str, OrderUpdate] = {}
         self._exec_seq = 0
+        #: the clock of the updates this venue stamps itself (cancels, rejects, closes): the engine sets its
+        #: own (the replayed receive time during a replay)
+        self.clock = time.time_ns
         self.stats = {"placed": 0, "rejected": 0, "cancelled": 0, "fills": 0, "exits": 0}
         if core is not None:
             self.bind(core, symbol_index)
@@ -101,24 +104,24 @@ class PaperGateway:
         if prev is not None:
             return prev
         if intent.symbol not in self._index:
-            return self._update(intent.client_id, "rejected", intent, time.time_ns(), reason="unknown_symbol")
+            return self._update(intent.client_id, "rejected", intent, self.clock(), reason="unknown_symbol")
         w = self._working.get(intent.symbol)
         if intent.kind == "entry":
             st = self.core.position(self._index[intent.symbol])["status"]
             if st not in ("pending", "resting"):
-                return self._update(intent.client_id, "rejected", intent, time.time_ns(), reason=f"core_{st}")
+                return self._update(intent.client_id, "rejected", intent, self.clock(), reason=f"core_{st}")
             self._working[intent.symbol] = _Working(intent)
         elif w is None:
-            return self._update(intent.client_id, "rejected", intent, time.time_ns(), reason="no_position")
+            return self._update(intent.client_id, "rejected", intent, self.clock(), reason="no_position")
         self.stats["placed"] += 1
-        return self._update(intent.client_id, "new", intent, intent.decision_ns or time.time_ns())
+        return self._update(intent.client_id, "new", intent, intent.decision_ns or self.clock())
 
     async def place(self, intent: OrderIntent) -> OrderUpdate:
         return self.register(intent)
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
         w = self._working.get(symbol)
-        ts = time.time_ns()
+        ts = self.clock()
         if w is None or w.intent.client_id != client_id or w.status != "new":
             prev = self._orders.get(client_id)
             return prev or OrderUpdate(client_id, "rejected", symbol, reason="order_not_exists", ts_ns=ts)
@@ -130,7 +133,7 @@ class PaperGateway:
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         """Close at the last print (taker), through the core's venue-close path."""
         w = self._working.get(symbol)
-        ts = time.time_ns()
+        ts = self.clock()
         sid = self._index.get(symbol)
         if w is None or w.status != "filled" or sid is None:
             return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=ts)
@@ -166,7 +169,7 @@ class PaperGateway:
         self._working[intent.symbol] = _Working(intent, status, filled_qty, entry_price)
         self._orders[intent.client_id] = OrderUpdate(intent.client_id, status, intent.symbol, f"paper-{intent.client_id}",
                                                      intent.side, intent.price, intent.qty, filled_qty, entry_price,
-                                                     "", "entry", time.time_ns())
+                                                     "", "entry", self.clock())
 
     def apply(self, events: list[dict]) -> None:
         """Turn StrategyCore events into order updates and fills."""
@@ -175,7 +178,7 @@ class PaperGateway:
             w = self._working.get(sym)
             if w is None:
                 continue  # nothing of ours (e.g. the core acted on a decision the engine did not send)
-            ts = int(e.get("ts_ns") or e.get("exit_ns") or time.time_ns())
+            ts = int(e.get("ts_ns") or e.get("exit_ns") or self.clock())
             ev = e["event"]
             it = w.intent
             if ev == "rejected":

@@ -14,6 +14,7 @@ block (:func:`read_lines` shows how).
 from __future__ import annotations
 
 import io
+import logging
 import os
 import time
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ import zstandard
 __all__ = ["Recorder", "frame_line", "gap_line", "hour_file_name", "read_lines"]
 
 HOUR_NS = 3600 * 1_000_000_000
+log = logging.getLogger("liqcore.recorder")
 
 
 def frame_line(venue: str, payload: bytes, recv_ns: int) -> bytes:
@@ -73,22 +75,46 @@ class Recorder:
 
     ``write_frame(venue, payload, recv_ns)`` and ``write_gap(venue, reason, recv_ns)`` are cheap
     (a buffered compressor write); ``maybe_flush()`` / ``flush()`` push a zstd block to the OS.
+
+    A write that fails (a full disk, a quota, a file size limit) never raises into the caller: the recorder
+    logs ONE error naming the file and the cause, cuts each open file back to its last complete block (what
+    was recorded before stays readable) and from then counts every line it could not write
+    (:attr:`unwritten`, the lines lost with the cut block included) instead of writing it.  Every ``retry_s``
+    seconds :meth:`maybe_flush` tries again: once the disk takes writes, the cut file is ended properly and
+    recording resumes (in a new zstd frame, as after a restart), with one more log line.  :attr:`error` keeps
+    the first failure's text; :attr:`lines` counts the lines written.
     """
 
+    #: a zstd frame cut at a block boundary is ended by an empty last block (raw, size 0)
+    _END_BLOCK = b"\x01\x00\x00"
+
     def __init__(self, out_dir: str | Path, *, level: int = 3, flush_every_s: float = 1.0,
-                 flush_every_lines: int = 5000):
+                 flush_every_lines: int = 5000, retry_s: float = 5.0):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.level = level
         self.flush_every_s = flush_every_s
         self.flush_every_lines = flush_every_lines
+        self.retry_s = retry_s
         self._files: dict[str, tuple[str, io.BufferedWriter, object]] = {}  # venue -> (name, fh, writer)
         self._pending = 0
+        self._pending_v: dict[str, int] = {}  # venue -> lines since its file's last complete block
+        self._good: dict[str, tuple[int, int]] = {}  # venue -> (size at the frame's start, size after its last block)
+        self._cut: dict[Path, tuple[int, bool]] = {}  # files cut after a failed write -> (size, a frame to end)
         self._last_flush = time.monotonic()
+        self._failed_at: float | None = None  # monotonic time of the last failed write (None: writing)
         self.lines = 0
         self.gaps = 0
         self.bytes_in = 0
+        self.unwritten = 0
+        self.error: str | None = None
+        self.failures = 0
         self.files: list[Path] = []
+
+    @property
+    def failed(self) -> bool:
+        """True while writes are failing (lines are counted in :attr:`unwritten`, not written)."""
+        return self._failed_at is not None
 
     def _writer(self, venue: str, recv_ns: int):
         name = hour_file_name(venue, recv_ns)
@@ -101,46 +127,142 @@ class Recorder:
         fh = open(path, "ab")  # a restart within the hour appends a new zstd frame
         w = zstandard.ZstdCompressor(level=self.level).stream_writer(fh, closefd=False)
         self._files[venue] = (name, fh, w)
+        at = fh.tell()
+        self._good[venue] = (at, at)
         if path not in self.files:
             self.files.append(path)
         return w
 
     def _close_one(self, venue: str) -> None:
-        name, fh, w = self._files.pop(venue)
+        name, fh, w = self._files[venue]
         w.flush(zstandard.FLUSH_FRAME)
-        w.close()
         fh.flush()
         os.fsync(fh.fileno())
+        del self._files[venue]
+        w.close()
         fh.close()
+        self._pending_v.pop(venue, None)
+        self._good.pop(venue, None)
+
+    def _fail(self, exc: OSError, venue: str | None) -> None:
+        """A write failed: cut every open file back to its last complete block, count what is lost, say it
+        once."""
+        cur = self._files.get(venue) if venue is not None else None
+        path = exc.filename or (self.out_dir / cur[0] if cur is not None else self.out_dir)
+        lost = 0
+        for v, (name, fh, _w) in list(self._files.items()):
+            lost += self._pending_v.get(v, 0)
+            start, good = self._good.get(v, (0, 0))
+            try:
+                os.ftruncate(fh.fileno(), good)
+            except OSError:
+                pass
+            try:
+                fh.raw.close()  # the buffered tail is dropped, never flushed
+            except OSError:
+                pass
+            self._cut[self.out_dir / name] = (good, good > start)
+        self._files.clear()
+        self._pending_v.clear()
+        self._good.clear()
+        self._pending = 0
+        self.lines -= lost
+        self.unwritten += lost
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        self.failures += 1
+        if self.error is None:
+            self.error = f"{path}: {why}"
+        if self._failed_at is None:
+            log.error("recorder: cannot write %s: %s; %d line%s lost, the lines from now on are counted and not "
+                      "written (retry every %gs)", path, why, lost, "" if lost == 1 else "s", self.retry_s,
+                      extra={"recorder_error": why, "path": str(path)})
+        self._failed_at = time.monotonic()
+
+    def _resume(self, quiet: bool = False) -> bool:
+        """After a failure: end the cut files (an empty last block) so what follows is readable; True once the
+        disk took it."""
+        try:
+            for path, (size, end) in list(self._cut.items()):
+                os.truncate(path, size)  # (a cut that failed, or a terminator half written by an earlier try)
+                if end:
+                    with open(path, "ab") as fh:
+                        fh.write(self._END_BLOCK)
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                del self._cut[path]
+        except OSError:
+            self._failed_at = time.monotonic()
+            return False
+        self._failed_at = None
+        if not quiet:
+            log.warning("recorder: writing again to %s (%d lines not written so far)", self.out_dir, self.unwritten)
+        return True
 
     def write_frame(self, venue: str, payload: bytes, recv_ns: int) -> None:
+        if self._failed_at is not None:
+            self.unwritten += 1
+            return
         line = frame_line(venue, payload, recv_ns)
-        self._writer(venue, recv_ns).write(line)
         self.lines += 1
+        self._pending_v[venue] = self._pending_v.get(venue, 0) + 1
+        try:
+            self._writer(venue, recv_ns).write(line)
+        except OSError as exc:
+            self._fail(exc, venue)
+            return
         self.bytes_in += len(payload)
         self._pending += 1
         if self._pending >= self.flush_every_lines:
             self.flush()
 
     def write_gap(self, venue: str, reason: str, recv_ns: int) -> None:
-        self._writer(venue, recv_ns).write(gap_line(venue, reason, recv_ns))
         self.gaps += 1
+        if self._failed_at is not None:
+            self.unwritten += 1
+            return
+        self.lines += 1
+        self._pending_v[venue] = self._pending_v.get(venue, 0) + 1
+        try:
+            self._writer(venue, recv_ns).write(gap_line(venue, reason, recv_ns))
+        except OSError as exc:
+            self._fail(exc, venue)
+            return
         self.flush()
 
     def maybe_flush(self) -> None:
+        """Flush when due; while writes fail, try again every ``retry_s``."""
+        if self._failed_at is not None:
+            if time.monotonic() - self._failed_at >= self.retry_s:
+                self._resume()
+            return
         if self._pending and time.monotonic() - self._last_flush >= self.flush_every_s:
             self.flush()
 
     def flush(self) -> None:
-        for _, fh, w in self._files.values():
-            w.flush(zstandard.FLUSH_BLOCK)
-            fh.flush()
+        if self._failed_at is not None:
+            return
+        for venue, (_, fh, w) in list(self._files.items()):
+            try:
+                w.flush(zstandard.FLUSH_BLOCK)
+                fh.flush()
+            except OSError as exc:
+                self._fail(exc, venue)
+                return
+            start = self._good[venue][0]
+            self._good[venue] = (start, fh.tell())
+            self._pending_v[venue] = 0
         self._pending = 0
         self._last_flush = time.monotonic()
 
     def close(self) -> None:
         for venue in list(self._files):
-            self._close_one(venue)
+            try:
+                self._close_one(venue)
+            except OSError as exc:
+                self._fail(exc, venue)
+                break
+        if self._cut:  # end the files a failure cut, if the disk takes it now
+            self._resume(quiet=True)
 
     def __enter__(self):
         return self

@@ -6,8 +6,9 @@
 
 Figures (each computed from what the journal holds; None when it holds nothing to compute it from):
 
-* ``cascades``: confirmed cascades per UTC day per symbol (``per_day``: ``{symbol: {day: n}}``) and the mean
-  per day of each symbol over the days the session covered;
+* ``cascades``: confirmed cascades per UTC day per symbol (``per_day``: ``{symbol: {day: n}}``), the
+  session's span (``hours``: from its start to its shutdown, replayed time in a replay) and the mean per day
+  of each symbol over ``days`` (the span in days, at least one);
 * ``fill_rate``: entries with any fill / entries sent (entries still working at the end are counted apart);
 * ``win_rate``: closed trades with a positive pnl / closed trades (pnl after fees and funding);
 * ``reaction``: milliseconds from the decision (the receive time of the event that decided it) to the
@@ -85,11 +86,13 @@ def _report(db, recording) -> dict:
         last = ts if last is None else max(last, ts)
         if d.get("record") == "confirmed":
             per[d.get("symbol", "?")][_day(ts)] += 1
-    span = [int(t) for t, in db.execute("SELECT ts_ns FROM log WHERE type IN ('cascade','decision','equity') "
-                                        "AND ts_ns > 946684800000000000")]
+    # the session's span: from its start note to its shutdown note (both on the replayed clock in a replay)
+    span = [int(t) for t, in db.execute("SELECT ts_ns FROM log WHERE type IN ('session','cascade','decision',"
+                                        "'equity','shutdown') AND ts_ns > 946684800000000000")]
+    hours = (max(span) - min(span)) / (_NS_DAY / 24) if span else None
     days = max(1.0, (max(span) - min(span)) / _NS_DAY) if span else None
     out["cascades"] = {"per_day": {s: dict(sorted(v.items())) for s, v in sorted(per.items())},
-                       "total": int(sum(sum(v.values()) for v in per.values())), "days": days,
+                       "total": int(sum(sum(v.values()) for v in per.values())), "hours": hours, "days": days,
                        "mean_per_day": {s: sum(v.values()) / days for s, v in sorted(per.items())} if days else {}}
     # ---- orders, fills, fill rate
     cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
@@ -192,7 +195,8 @@ def format_report(rep: dict) -> str:
     s = rep.get("session") or {}
     lines = [f"session: strategy {s.get('strategy', '?')}, mode {s.get('mode', '?')}, exits {s.get('exits', '?')}"]
     c = rep["cascades"]
-    lines.append(f"cascades: {c['total']} over {_f(c['days'], '.2f')} days")
+    lines.append(f"cascades: {c['total']} confirmed in a session of {_f(c.get('hours'), '.2f')} h; per-day means "
+                 f"over {_f(c['days'], '.2f')} days (a session shorter than a day counts as one)")
     for sym, per in c["per_day"].items():
         lines.append(f"  {sym}: {_f(c['mean_per_day'].get(sym), '.1f')}/day  "
                      + ", ".join(f"{d} {n}" for d, n in per.items()))
@@ -201,7 +205,7 @@ def format_report(rep: dict) -> str:
                  f"{fr['entries'] - fr['working']} entries; {fr['working']} still working)")
     w = rep["win_rate"]
     lines.append(f"win rate: {_f(w['rate'] and 100 * w['rate'], '.1f')}% ({w['wins']} of {w['trades']} trades; "
-                 f"pnl {w['pnl']:.2f})")
+                 f"pnl {w['pnl']:.2f} in the quote currency)")
     for k, v in rep["reaction_ms"].items():
         lines.append(f"reaction ({k}): " + ("-" if v is None else
                      f"p50 {v['p50']:.1f} ms, p99 {v['p99']:.1f} ms, max {v['max']:.1f} ms (n={v['n']})"))

@@ -56,8 +56,11 @@ class LiveRunner:
         #: caches); None or 0: off
         self.warm_interval_s = warm_interval_s
         self.install_signals = install_signals
+        # a replay: the feed's gaps and coverage follow the replayed clock (the engine's)
+        replay = getattr(engine, "replay_clock", None) is not None and hasattr(engine, "now_ns")
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
-                                registry=engine.registry, url=ws_url, network=network, **conn_kwargs)
+                                registry=engine.registry, url=ws_url, network=network,
+                                clock=engine.now_ns if replay else None, **conn_kwargs)
         self._metrics_runner = None
         self._dashboard = None
         self.started_ns = 0
@@ -87,6 +90,10 @@ class LiveRunner:
                 m.set("liqcore_coverage", h["coverage"], venue=self.venue)
                 for name, v in self._decoder_counters().items():
                     m.set("liqcore_decoder", v, venue=self.venue, counter=name)
+                rec = getattr(eng, "recorder", None)
+                if rec is not None:  # (--record) a block a second; while the disk is full: a retry, a counter
+                    rec.maybe_flush()
+                    m.set("liqcore_recorder_unwritten", float(getattr(rec, "unwritten", 0)))
             except Exception:
                 log.exception("feed health update failed")
 
@@ -103,6 +110,11 @@ class LiveRunner:
                 log.exception("warm path failed; no longer run")
                 return
             _collect_idle()
+
+    def _data_frames(self) -> int:
+        """Frames of market data the engine decoded (control frames, such as subscription acks, apart)."""
+        c = self._decoder_counters()
+        return int(c.get("frames", 0)) - int(c.get("control", 0))
 
     def _decoder_counters(self) -> dict:
         d = self.engine._decoders.get(self.venue)
@@ -171,6 +183,7 @@ class LiveRunner:
         h = self.feed.health()
         snap = eng.snapshot()
         return {"mode": eng.mode, "venue": self.venue, "symbols": self.symbols, "frames": h["frames"],
+                "feed_failure": self.feed.failure(data_frames=self._data_frames()),
                 "gaps": h["gaps"], "reconnects": h["reconnects"], "coverage": h["coverage"],
                 "coverage_by_hour": {str(k): v for k, v in self.feed.coverage_by_hour().items()},
                 "cascades": eng.cascades, "orders": eng.orders, "fills": eng.fills,
@@ -180,4 +193,12 @@ class LiveRunner:
                 "decoder": self._decoder_counters(), "clock": "replay" if eng.replay_clock is not None else "wall",
                 "trades": eng.core.result().trades(),
                 "decisions": [d.to_dict() for d in eng.decisions[-50:]],
-                "shutdown": eng.shutdown_report}
+                "shutdown": eng.shutdown_report, "recorder": self._recorder_summary()}
+
+    def _recorder_summary(self) -> dict | None:
+        """``--record``: lines written and not written (a full disk), the first write error, the files."""
+        rec = getattr(self.engine, "recorder", None)
+        if rec is None:
+            return None
+        return {"lines": rec.lines, "unwritten": getattr(rec, "unwritten", 0), "error": getattr(rec, "error", None),
+                "files": [str(p) for p in rec.files]}

@@ -117,6 +117,7 @@ class ConnectionStats:
     callback_errors: int = 0
     last_rx_ns: int = 0
     last_reason: str = ""
+    last_error: str = ""  # the last failed connect: exception type and text
 
 
 def _picows():
@@ -372,6 +373,7 @@ class WsConnection:
                 raise
             except Exception as exc:  # refused, handshake failure, DNS, timeout
                 self.stats.connect_failures += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 reason = f"connect:{type(exc).__name__}"
                 log.warning("%s: connect to %s failed: %s", self.spec.venue, self.spec.url, exc)
             if was_up:

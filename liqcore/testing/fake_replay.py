@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -122,13 +123,17 @@ class ReplayClock:
     frames are matched first in, first out).  :attr:`now_ns` is the latest replayed receive time handed
     out: the engine's clock during a replay.  ``topics``: only frames of these topics are noted (the ones
     the engine subscribes to; others are never delivered).  A frame that was not replayed (a control
-    frame) gets :attr:`now_ns` (its own receive time before the first replayed frame)."""
+    frame) gets :attr:`now_ns`, or before the first replayed frame :attr:`start_ns` (the replay's first
+    receive time, known once :meth:`wrap` is called): nothing a replay keeps is stamped with the wall clock.
+    :meth:`time_ns` is the replay's clock for everything else (journal rows, feed coverage, gaps)."""
 
     def __init__(self, topics=None):
         self.topics = None if topics is None else {t.encode() if isinstance(t, str) else bytes(t) for t in topics}
         self._pending: dict[bytes, deque] = {}
         self._lock = threading.Lock()
         self.now_ns = 0
+        #: the receive time of the replay's first frame (0 until :meth:`wrap` has seen it)
+        self.start_ns = 0
         self.matched = 0
         self.unmatched = 0
 
@@ -140,7 +145,21 @@ class ReplayClock:
         j = data.find(b'"', i + 9)
         return data[i + 9:j] if j > 0 else None
 
+    def time_ns(self) -> int:
+        """The replay's clock: the latest replayed receive time handed out, :attr:`start_ns` before the
+        first, 0 when nothing is known (an empty replay)."""
+        return self.now_ns or self.start_ns
+
     def wrap(self, source: Iterable[tuple[int, object]]) -> Iterator[tuple[int, bytes]]:
+        """``source`` passed through, each frame noted; the first frame is read at once (it sets
+        :attr:`start_ns`, the replay's clock before anything was delivered)."""
+        it = iter(source)
+        for first in it:
+            self.start_ns = int(first[0])
+            return self._wrap(itertools.chain((first,), it))
+        return iter(())
+
+    def _wrap(self, source: Iterable[tuple[int, object]]) -> Iterator[tuple[int, bytes]]:
         for recv_ns, frame in source:
             data = bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else (
                 frame.encode() if isinstance(frame, str) else orjson.dumps(frame))
@@ -164,7 +183,7 @@ class ReplayClock:
                     del self._pending[key]
         if t is None:
             self.unmatched += 1
-            return self.now_ns or int(recv_ns)
+            return self.now_ns or self.start_ns or int(recv_ns)
         self.matched += 1
         if t > self.now_ns:
             self.now_ns = t
