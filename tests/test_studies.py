@@ -405,3 +405,20 @@ def test_study_features_are_point_in_time():
         common = a.index.intersection(b.index)
         assert len(common) > 100
         np.testing.assert_array_equal(a.loc[common].to_numpy(), b.loc[common].to_numpy())
+
+
+def test_strategies_study_a_strategy_without_its_inputs_reads_na_the_rest_run():
+    # the bundled recording has no funding events; the feature rule needs them, the others do not
+    from liqcore.data import sample_recording
+    from liqcore.io import load_events
+    from liqcore.research.report import _md_table
+
+    res_in = load_events(sample_recording())
+    res = run_study("strategies", Panel(res_in.events, res_in.registry),
+                    strategies=("cascade-fade", "flush-reversal-rule", "vol-breakout"))
+    t = res.tables["strategies"].set_index("strategy")
+    assert t.loc["flush-reversal-rule", "status"] == "n/a — needs funding"
+    assert t.loc["cascade-fade", "status"] == "ran" and t.loc["vol-breakout", "status"] == "ran"
+    assert t.loc[["cascade-fade", "vol-breakout"], "ran"].all()
+    assert any(f.startswith("flush-reversal-rule: n/a — needs funding") for f in res.findings)
+    assert "n/a — needs funding" in _md_table(res.tables["strategies"])

@@ -1602,20 +1602,31 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         return unavailable("strategies", title, "the input has no liquidations (no strategy signal)")
     register_seven()  # the plan's strategies are registered under their names (idempotent)
     base = params if params is not None else Params()
+    from liqcore.backtest.compare import needs_text
+    from liqcore.backtest.run import input_kinds
+    from liqcore.strategies import get_strategy
+
     events = prepare_events(panel.events)
+    kinds = input_kinds(events)
     rows, notes = [], []
     for name in strategies:
+        missing = sorted(set(get_strategy(name).needs) - kinds)
+        if missing:  # its inputs are not in the data (e.g. funding): a row that says so, the others run
+            why = needs_text(missing)
+            notes.append(f"{name}: n/a — {why} (the input has no {', '.join(missing)} events)")
+            rows.append({"strategy": name, "ran": False, "status": f"n/a — {why}", "trades": 0})
+            continue
         try:
             r = run_strategy(events, panel.registry, base, name)
-        except ValueError as e:  # the strategy's input check (e.g. funding it needs): stated, not raised
+        except ValueError as e:  # another input check of the strategy: stated, not raised
             notes.append(f"{name}: not run because {e}")
-            rows.append({"strategy": name, "ran": False, "trades": 0})
+            rows.append({"strategy": name, "ran": False, "status": f"n/a — {e}", "trades": 0})
             continue
         s = r.summary()
         led = r.ledger
         ret = led["ret"].astype(np.float64)
         n = len(ret)
-        row = {"strategy": name, "ran": True, "signals": int(s.get("signals", 0)), "trades": n,
+        row = {"strategy": name, "ran": True, "status": "ran", "signals": int(s.get("signals", 0)), "trades": n,
                "win_rate": float(s["win_rate"]) if n else math.nan}
         if n >= 2 and ret.std(ddof=1) > 0:
             se = ret.std(ddof=1) / math.sqrt(n)
