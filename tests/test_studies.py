@@ -228,8 +228,8 @@ def test_strategies_study_measures_the_plans_four(default):
     crit = {c["criterion"]: c for c in criteria({"strategies": res, "_panel": default})}
     two = crit["backtest at least 2 strategies with full metrics"]
     assert two["status"] == ("met" if (t["trades"] > 0).sum() >= 2 else "not met")
-    one = crit["at least 1 strategy has Sharpe > 1.0 in-sample"]
-    assert one["status"] == ("met" if (t["sharpe"] > 1).any() else "not met")
+    one = crit["at least 1 strategy has Sharpe > 1.0 in-sample (95% interval above 1.0)"]
+    assert one["status"] == ("met" if (t["sharpe_ci_low"] > 1).any() else "not met")
     assert "not measured" not in one["evidence"] and "not measured" not in two["evidence"]
     if h["sharpe_above_1"] == 0 and h["significant_positive"] == 0:
         assert any(f.startswith("No strategy has an edge here") for f in res.findings)
@@ -387,7 +387,10 @@ def test_studies_on_a_real_binance_recording(real_data):
     # the gaps between recording sessions are not counted as quiet hours
     assert "fewer than 48 hours" in " ".join(res["microstructure"].findings)
     crit = criteria(res)
-    assert all(c["status"] in ("met", "not met") for c in crit)
+    assert all(c["status"] in ("met", "not met", "n/a") for c in crit)
+    na = {c["criterion"]: c["evidence"] for c in crit if c["status"] == "n/a"}
+    assert any("oi study not available" in v for v in na.values())  # no open interest: cannot be measured
+    assert any("no ground truth" in v for v in na.values())
 
 
 def test_study_features_are_point_in_time():
@@ -422,3 +425,67 @@ def test_strategies_study_a_strategy_without_its_inputs_reads_na_the_rest_run():
     assert t.loc[["cascade-fade", "vol-breakout"], "ran"].all()
     assert any(f.startswith("flush-reversal-rule: n/a — needs funding") for f in res.findings)
     assert "n/a — needs funding" in _md_table(res.tables["strategies"])
+
+
+def test_criteria_met_only_when_the_interval_clears_the_threshold():
+    # 3 days: a strategy with a Sharpe point estimate above 1 from a handful of trades is not evidence
+    from liqcore.research.report import criteria, run_all
+
+    m = synthetic_market(days=3, seed=7)
+    res = run_all(m.events, m.registry, only=["strategies"])
+    t = res["strategies"].tables["strategies"]
+    lucky = t[(t.sharpe > 1) & ~(t.sharpe_ci_low > 1)]
+    assert len(lucky), t[["strategy", "trades", "sharpe", "sharpe_ci_low"]]  # the case this test is about
+    assert (t.sharpe_ci_low <= t.sharpe).all() and (t.sharpe <= t.sharpe_ci_high).all()
+    crit = {c["criterion"]: c for c in criteria(res)}
+    one = crit["at least 1 strategy has Sharpe > 1.0 in-sample (95% interval above 1.0)"]
+    assert one["status"] == ("met" if (t.sharpe_ci_low > 1).any() else "not met") == "not met"
+    assert "95% CI [" in one["evidence"]
+    # what this input cannot measure reads n/a with the reason, never "not met"
+    for name, why in (("cascade detection accuracy > 70% (95% interval above 70%)", "no ground truth"),
+                      ("cross-asset contagion is statistically significant", "contagion study not run"),
+                      ("liquidations explain > 30% of open-interest changes (95% interval above 30%)", "oi study"),
+                      ("several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample (95% intervals above)",
+                       "needs at least 2 days in each part")):
+        assert crit[name]["status"] == "n/a" and why in crit[name]["evidence"], crit[name]
+    # a one-day input: no daily Sharpe ratio at all
+    one_day = m.events[m.events["ts_recv"] < m.events["ts_recv"][0] + 86_400 * 10**9 // 2]
+    c1 = {c["criterion"]: c for c in criteria(run_all(one_day, m.registry, only=["strategies"]))}
+    s1 = c1["at least 1 strategy has Sharpe > 1.0 in-sample (95% interval above 1.0)"]
+    assert s1["status"] == "n/a", s1
+
+
+def test_findings_md_is_valid_markdown_with_pipes_in_cells(tmp_path):
+    # `|IC|` in a criterion and `|` in a table cell must not split the cell
+    from markdown_it import MarkdownIt
+
+    from liqcore.research.report import run_all, write_report
+
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=3)
+    res = run_all(m.events, m.registry, only=["ic", "strategies"])
+    res["strategies"].tables["strategies"].loc[0, "strategy"] = "a|b"
+    write_report(res, tmp_path)
+    text = (tmp_path / "FINDINGS.md").read_text()
+    toks = MarkdownIt("commonmark").enable("table").parse(text)
+    rows, cur, in_table, n_tables = [], None, False, 0
+    for tk in toks:
+        if tk.type == "table_open":
+            n_tables += 1
+            widths = set()
+        elif tk.type == "tr_open":
+            cur = []
+        elif tk.type == "inline" and cur is not None:
+            cur.append(tk.content)
+        elif tk.type == "tr_close":
+            widths.add(len(cur))
+            rows.append(cur)
+            cur = None
+        elif tk.type == "table_close":
+            assert len(widths) == 1, widths  # every row as wide as the header
+    assert n_tables >= 2
+    crit = [r for r in rows if r[0] in ("minimum", "good", "excellent")]
+    assert len(crit) == 12 and all(len(r) == 4 for r in crit)
+    assert any("|IC| > 0.05" in r[1] for r in crit)
+    assert any(r[0] == "a|b" for r in rows)
+    statuses = {r[2].split(" — ")[0] for r in crit}
+    assert statuses <= {"**met**", "**not met**", "**n/a**"} and "**n/a**" in statuses

@@ -1643,9 +1643,16 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         k = int(round(len(daily) * (1.0 - oos_share)))
         row["days"] = len(daily)
         row["active_days"] = int(np.count_nonzero(daily))  # days on which a trade closed
+        lo, hi = M.sharpe_ci(daily) if n else (None, None)
+        row["sharpe_ci_low"] = math.nan if lo is None else float(lo)
+        row["sharpe_ci_high"] = math.nan if hi is None else float(hi)
         ins, oos = (M.sharpe(daily[:k]), M.sharpe(daily[k:])) if n and 2 <= k <= len(daily) - 2 else (None, None)
         row["sharpe_first"] = math.nan if ins is None else float(ins)
         row["sharpe_last"] = math.nan if oos is None else float(oos)
+        (a, _), (b, _) = (M.sharpe_ci(daily[:k]), M.sharpe_ci(daily[k:])) if ins is not None and oos is not None \
+            else ((None, None), (None, None))
+        row["sharpe_first_ci_low"] = math.nan if a is None else float(a)
+        row["sharpe_last_ci_low"] = math.nan if b is None else float(b)
         rows.append(row)
     tab = pd.DataFrame(rows)
     res = StudyResult("strategies", title)
@@ -1663,6 +1670,15 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         "sharpe_first_above_1_5_last_above_1": int(((with_trades["sharpe_first"] > 1.5)
                                                     & (with_trades["sharpe_last"] > 1.0)).sum())
         if len(with_trades) else 0,
+        # the same counts where the 95% interval of the Sharpe ratio clears the threshold
+        "sharpe_ci_above_1": int((with_trades["sharpe_ci_low"] > 1.0).sum()) if len(with_trades) else 0,
+        "sharpe_first_ci_above_1_5_last_ci_above_1": int(((with_trades["sharpe_first_ci_low"] > 1.5)
+                                                          & (with_trades["sharpe_last_ci_low"] > 1.0)).sum())
+        if len(with_trades) else 0,
+        "with_sharpe": int(np.isfinite(sh).sum()),
+        "with_split_sharpe": int((np.isfinite(with_trades["sharpe_first"].to_numpy(np.float64))
+                                  & np.isfinite(with_trades["sharpe_last"].to_numpy(np.float64))).sum())
+        if len(with_trades) else 0,
         "oos_share": oos_share,
         "significant_positive": int((with_trades["ci_low_bp"] > 0).sum()) if len(with_trades) else 0,
     }
@@ -1673,7 +1689,8 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
                 f"{r['strategy']}: {r['trades']} trade{'s' if r['trades'] != 1 else ''} closing on "
                 f"{r['active_days']} of {r['days']} days, win rate {r['win_rate']:.0%}, mean return "
                 f"{_bp(r['mean_ret_bp'])} per trade (95% CI [{_bp(r['ci_low_bp'])}, {_bp(r['ci_high_bp'])}]), "
-                f"total {r['total_return']:+.2%}, Sharpe {_num2(r['sharpe'])} (first {1 - oos_share:.0%} of days "
+                f"total {r['total_return']:+.2%}, Sharpe {_num2(r['sharpe'])} (95% CI [{_num2(r['sharpe_ci_low'])}, "
+                f"{_num2(r['sharpe_ci_high'])}]; first {1 - oos_share:.0%} of days "
                 f"{_num2(r['sharpe_first'])}, last {oos_share:.0%} {_num2(r['sharpe_last'])}).")
         elif r.get("ran"):
             res.findings.append(f"{r['strategy']}: no trade on this input (nothing to measure).")
