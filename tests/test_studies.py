@@ -489,3 +489,32 @@ def test_findings_md_is_valid_markdown_with_pipes_in_cells(tmp_path):
     assert any(r[0] == "a|b" for r in rows)
     statuses = {r[2].split(" — ")[0] for r in crit}
     assert statuses <= {"**met**", "**not met**", "**n/a**"} and "**n/a**" in statuses
+
+
+def test_findings_tables_one_formatting_with_units():
+    # headers carry their unit; no scientific notation, no raw nan/inf; counts whole; fractions in %
+    import math
+    import re
+
+    import pandas as pd
+
+    from liqcore.research.report import _md_table, display_table, format_value
+
+    df = pd.DataFrame({"strategy": ["a", "b"], "trades": [7, 0], "win_rate": [0.428571, math.nan],
+                       "mean_ret_bp": [1.41, math.nan], "total_return": [0.00025, 0.0], "sharpe": [2.98, math.inf],
+                       "p": [3e-7, 0.2], "r2": [1e-5, 0.5], "median_recovery_s": [76.5, 1e-6]})
+    d = display_table(df)
+    assert list(d.columns) == ["strategy", "trades (count)", "win_rate (%)", "mean_ret_bp (bp)", "total_return (%)",
+                               "sharpe (annualised)", "p", "r2 (%)", "median_recovery_s (s)"]
+    assert d.iloc[0].tolist() == ["a", "7", "42.86", "+1.4", "0.03", "2.980", "< 0.0001", "0.00", "76.5"]
+    assert d.iloc[1].tolist()[1:4] == ["0", "—", "—"] and d.iloc[1]["sharpe (annualised)"] == "∞"
+    md = _md_table(df)
+    assert not re.search(r"\d[eE][+-]?\d", md) and "nan" not in md and "inf" not in md
+    assert format_value(-math.inf, "num") == "−∞"
+    # the contagion table's lag column says its unit
+    m = synthetic_market(days=1, symbols=("BTCUSDT", "ETHUSDT"), seed=3)
+    res = run_study("contagion", Panel(m.events, m.registry))
+    assert res.available, res.reason
+    cols = list(res.tables["contagion"].columns)
+    assert "peak_lag_s_5s_bins" in cols and "peak_lag_5s" not in cols
+    assert "peak_lag_s_5s_bins (s)" in display_table(res.tables["contagion"]).columns

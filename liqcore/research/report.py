@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -263,15 +264,89 @@ _FIGURES = (("event", "cascade_examples.png", "Cascade examples with the price o
             ("microstructure", "time_of_day.png", "Time-of-day profile"))
 
 
+_FRACTION = re.compile(r"^(win_rate|total_return|max_drawdown|recovered_\w+|organic_share|base_rate|"
+                       r"p_alt_given_leader|\w*_p_reversal|\w*_p_breakout|\w*reversal_accuracy|r2\w*|delta_r2|"
+                       r"\w*oos_r2|\w*_share)$")
+_BP = re.compile(r"^(\w*_bp(_\w+)?|mean_bp_\w+|bp_per_\w+)$")
+_SECONDS = re.compile(r"^(\w+_s|peak_lag_s_\w+)$")
+_COUNT = re.compile(r"^(n|trades|signals|count|days|active_days|minutes|folds|hits|\w*_touches|\w*_decided|"
+                    r"\w*_cascades|intervals)$")
+_PVALUE = re.compile(r"^(p|p_value|\w+_p|p_\w+|granger_p_\w+)$")
+
+
+def column_unit(col: str) -> tuple[str, str]:
+    """(header with its unit, kind) of a study table's column: kind one of "pct" (a fraction shown
+    in %), "bp", "s", "min", "count", "p", "num"."""
+    c = str(col)
+    if _FRACTION.match(c):
+        return f"{c} (%)", "pct"
+    if _BP.match(c):
+        return f"{c} (bp)", "bp"
+    if c.endswith("_min"):
+        return f"{c} (min)", "min"
+    if _COUNT.match(c):
+        return f"{c} (count)", "count"
+    if _PVALUE.match(c) and c not in ("p_alt_given_leader",):
+        return c, "p"
+    if _SECONDS.match(c):
+        return f"{c} (s)", "s"
+    if c.startswith("sharpe"):
+        return f"{c} (annualised)", "num"
+    if c == "mean_notional":
+        return f"{c} (quote)", "num"
+    if c == "per_day":
+        return f"{c} (per day)", "num"
+    return c, "num"
+
+
+def format_value(v, kind: str) -> str:
+    """One cell of a study table as text: no scientific notation, no raw inf/nan ("—" for a missing
+    value, "∞" for an infinite one), counts as whole numbers, fractions in %."""
+    if v is None or isinstance(v, (bool, np.bool_, str)):
+        return "—" if v is None else str(v)
+    if not isinstance(v, (int, float, np.integer, np.floating)):
+        return str(v)
+    x = float(v)
+    if math.isnan(x):
+        return "—"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if kind == "count":
+        return f"{int(round(x)):,}"
+    if kind == "pct":
+        return f"{x * 100:.2f}"
+    if kind == "bp":
+        return f"{x:+.1f}"
+    if kind in ("s", "min"):
+        return f"{x:,.1f}"
+    if kind == "p":
+        return "< 0.0001" if x < 1e-4 else f"{x:.4f}"
+    if isinstance(v, (int, np.integer)) or (abs(x) >= 1000 and x == int(x)):
+        return f"{int(x):,}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return "0" if x == 0 else (f"{x:.4f}" if abs(x) < 0.1 else f"{x:.3f}")
+
+
+def display_table(df):
+    """A study table as text for FINDINGS.md and index.html: every header with its unit, every cell
+    formatted by :func:`format_value` (``findings.json`` keeps the raw values: fractions, not %)."""
+    import pandas as pd
+
+    out = {}
+    for c in df.columns:
+        header, kind = column_unit(c)
+        out[header] = [format_value(v, kind) for v in df[c].tolist()]
+    return pd.DataFrame(out, columns=list(out))
+
+
 def _md_table(df, max_rows=40) -> str:
     if df is None or len(df) == 0:
         return "_(empty)_\n"
-    d = df.head(max_rows)
+    d = display_table(df.head(max_rows))
     cols = list(d.columns)
 
     def cell(v):
-        if isinstance(v, (float, np.floating)):
-            return "—" if not np.isfinite(v) else (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}")
         return md_cell(v)
 
     lines = ["| " + " | ".join(md_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
@@ -356,8 +431,7 @@ def write_report(results: dict, directory, source: str = "", detection_accuracy:
                          "</figcaption></figure>")
         for t in _MAIN_TABLES.get(name, ()):
             if t in res.tables and len(res.tables[t]):
-                h.append(f"<h3>{t}</h3>" + res.tables[t].head(40).to_html(index=False, float_format=lambda v: f"{v:.4g}",
-                                                                           na_rep="—", border=0))
+                h.append(f"<h3>{t}</h3>" + display_table(res.tables[t].head(40)).to_html(index=False, border=0))
     h.append("</body></html>")
     (d / "index.html").write_text("\n".join(h))
     doc = {"source": source, "criteria": crit, "studies": {k: v.to_json() for k, v in studies.items()}}

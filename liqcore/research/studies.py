@@ -992,7 +992,7 @@ def study_contagion(panel: Panel, params=None, window_s: float = 60.0, granger_l
             xc = _xcorr(_counts(L["te_liq"], a, b, step), _counts(A["te_liq"], a, b, step), 12)
             row[f"corr0_{lab}"] = float(xc[12])
             k = int(np.nanargmax(xc))
-            row[f"peak_lag_{lab}"] = (k - 12) * step / NS_S
+            row[f"peak_lag_s_{lab}_bins"] = (k - 12) * step / NS_S  # seconds, on bins of ``lab``
             row[f"peak_corr_{lab}"] = float(xc[k])
         # 1 s resolution lead/lag: peak within +-120 s, significance against distant lags
         xc1 = _xcorr(c1l, _counts(A["te_liq"], a, b, NS_S), far)
