@@ -518,3 +518,32 @@ def test_findings_tables_one_formatting_with_units():
     cols = list(res.tables["contagion"].columns)
     assert "peak_lag_s_5s_bins" in cols and "peak_lag_5s" not in cols
     assert "peak_lag_s_5s_bins (s)" in display_table(res.tables["contagion"]).columns
+
+
+def test_study_figures_name_units_without_offset_or_powers(tmp_path, monkeypatch):
+    # the heatmap's colour bar in millions of the quote currency (no "1e6" above it); the volatility
+    # scatter's log axis in plain numbers (no 6x10^-1)
+    import matplotlib.figure
+
+    figs = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def keep(self, *a, **k):  # the real savefig; the figure is kept to read its axes
+        figs.append(self)
+        return real_savefig(self, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    m = synthetic_market(days=3, symbols=("BTCUSDT",), seed=5)
+    p = Panel(m.events, m.registry)
+    res = run_study("heatmap", p)
+    assert res.available, res.reason
+    res.write_plots(tmp_path)
+    ax, cax = figs[-1].axes
+    figs[-1].canvas.draw()
+    assert "millions, quote currency" in cax.get_ylabel() and cax.yaxis.get_major_formatter().get_offset() == ""
+    assert ax.get_ylabel() == "price (quote currency)"
+    run_study("volatility", p).write_plots(tmp_path)
+    ax = figs[-1].axes[0]
+    figs[-1].canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if t.get_text()]
+    assert labels and not any("times" in s or "^" in s for s in labels), labels

@@ -906,13 +906,14 @@ def _plot_heatmap(panel: Panel, path):
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
     if len(d["t_liq"]):
         hours = (d["t_liq"] - d["t0"]) / NS_H
-        h = ax.hist2d(hours, d["p_liq"], bins=[max(10, int(hours.max() // 6) + 1), 60], weights=d["n_liq"],
+        h = ax.hist2d(hours, d["p_liq"], bins=[max(10, int(hours.max() // 6) + 1), 60], weights=d["n_liq"] / 1e6,
                       cmap="magma_r", cmin=1e-9)
-        fig.colorbar(h[3], ax=ax, label="liquidated notional")
+        fig.colorbar(h[3], ax=ax, label="liquidated notional per bin (millions, quote currency)")
     step = max(1, len(d["t_trade"]) // 20000)
     ax.plot((d["t_trade"][::step] - d["t0"]) / NS_H, d["p_trade"][::step], color="tab:blue", lw=0.5, label="price")
     ax.set_xlabel("hours from the start")
-    ax.set_ylabel("price")
+    ax.set_ylabel("price (quote currency)")
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     ax.set_title(f"{name}: liquidation density by price level and time (6 h x 60 bins), price overlaid", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -1279,8 +1280,12 @@ def _plot_vol(fr, path):
             my = [y[ok][b == i].mean() for i in range(len(q) - 1) if (b == i).any()]
             ax.plot(mx, my, "o-", color="tab:red", label="mean per decile of the rate")
     ax.set_xlabel("liquidations per minute (last 5 minutes)")
-    ax.set_ylabel("forward 15 m realized vol / symbol median")
+    ax.set_ylabel("forward 15 m realized vol / symbol median (ratio)")
     ax.set_yscale("log")
+    from matplotlib.ticker import FormatStrFormatter
+
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # 0.6, 1, 2: not 6x10^-1
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_title("liquidation rate vs forward realized volatility", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
