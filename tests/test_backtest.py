@@ -330,3 +330,42 @@ def test_demo_says_a_tiny_sample_is_too_small(tmp_path, capsys):
     assert "vs the guide's claimed" not in text
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "too few to judge" in html or "No trade was completed" in html
+
+
+def test_report_axes_carry_units_whole_counts_and_no_offset(tmp_path, monkeypatch):
+    """Equity in % since start with no "+1" offset; trade counts on whole numbers; the break-even of
+    the run's own symbols only (no BTC preset on an ETH-only run)."""
+    import matplotlib.figure
+
+    from liqcore.backtest.report import guide_comparison, plot_equity, plot_returns
+
+    figs = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def keep(self, *a, **k):  # the real savefig; the figure is kept to read its axes
+        figs.append(self)
+        return real_savefig(self, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    ev, reg = cascade_market()
+    res = backtest(ev, small_params(), registry=reg, equity=1000.0)
+    plot_equity(res, tmp_path / "e.png")
+    a1, a2 = figs[-1].axes
+    for ax in (a1, a2):
+        ax.figure.canvas.draw()
+        assert ax.yaxis.get_major_formatter().get_offset() == ""  # no "+1" / "1e-5" above the axis
+        assert "%" in ax.get_ylabel()
+    plot_returns(res, tmp_path / "r.png")
+    ax = figs[-1].axes[0]
+    ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert ax.get_ylabel() == "trades (count)"
+    be = guide_comparison(res.summary(), res.params, symbols=["ETHUSDT"])[0][1]
+    assert "BTC" not in be and "(ETHUSDT)" in be
+    both = guide_comparison(res.summary(), res.params, symbols=["ETHUSDT", "BTCUSDT"])[0][1]
+    assert "(ETHUSDT)" in both and "(BTCUSDT)" in both
+    s = res.summary()
+    from liqcore.backtest.report import write_report
+
+    html = write_report(res, tmp_path / "rep").read_text()
+    assert "BTC" not in html

@@ -189,6 +189,43 @@ def test_cli_compare_bad_arguments_one_line_exit_2_before_any_work(argv, needle,
     assert len(err) == 1 and needle in err[0], err
 
 
+def _check_na_funding(rows, ran):
+    fr = [r for r in rows if r["strategy"] == "flush-reversal-rule"]
+    assert fr and all(r["na"] == "needs funding" and r["trades"] is None for r in fr), fr
+    for name in ran:  # the others ran: numbers, no n/a
+        r = [r for r in rows if r["strategy"] == name and r["sample"] == "all"][0]
+        assert r["na"] is None and isinstance(r["trades"], int), r
+
+
+def test_cli_compare_one_strategy_without_its_inputs_is_na_the_rest_run(tmp_path, capsys):
+    # the bundled recording has liquidations, trades and marks, no funding: the feature rule needs it
+    png, csv = tmp_path / "c.png", tmp_path / "c.csv"
+    rc = main(["compare", str(SAMPLE_REC), "--strategies", "cascade-mm,vol-breakout,flush-reversal-rule",
+               "--no-progress", "--plot", str(png), "--out", str(csv)])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    line = [ln for ln in cap.out.splitlines() if "flush-reversal-rule" in ln]
+    assert line and "n/a — needs funding" in line[0], cap.out
+    assert "vol-breakout" in cap.out and png.stat().st_size > 0
+    import pandas as pd
+
+    df = pd.read_csv(csv)
+    assert set(df[df.strategy == "flush-reversal-rule"].na) == {"needs funding"}
+    assert df[df.strategy != "flush-reversal-rule"].na.isna().all()
+    assert main(["compare", str(SAMPLE_REC), "--strategies", "cascade-mm,flush-reversal-rule", "--no-progress",
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    _check_na_funding(doc["markets"]["recordings"]["rows"], ["cascade-mm"])
+
+
+def test_compare_real_binance_recordings_without_funding(real_data, capsys):
+    """Binance's published liquidation files carry no funding: every other strategy still runs."""
+    d = sorted(p for p in real_data.iterdir() if p.is_dir())[0]
+    assert main(["compare", str(d), "--no-progress", "--json"]) == 0, capsys.readouterr().err
+    doc = json.loads(capsys.readouterr().out)
+    _check_na_funding(doc["markets"]["recordings"]["rows"], [n for n in EIGHT if n != "flush-reversal-rule"])
+
+
 def test_cli_compare_missing_inputs_named_before_any_strategy_runs(monkeypatch, capsys):
     import liqcore.backtest.compare as cmp
 
@@ -199,11 +236,10 @@ def test_cli_compare_missing_inputs_named_before_any_strategy_runs(monkeypatch, 
     import liqcore.backtest.run as run_mod
 
     monkeypatch.setattr(run_mod, "run_strategy", no_run)
-    # the bundled recording has liquidations, trades and marks, no funding: the feature rule needs it
-    assert main(["compare", str(SAMPLE_REC), "--no-progress"]) == 2
+    # no strategy can run: exit 2, one line naming what is missing
+    assert main(["compare", str(SAMPLE_REC), "--strategies", "flush-reversal-rule", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "strategy flush-reversal-rule: the data has no funding events" in err[0], err
-    # liquidations only: no trades for any strategy
     assert main(["compare", str(SAMPLE_LIQ), "--strategies", "cascade-mm", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "strategy cascade-mm: the data has no trade events" in err[0], err

@@ -228,8 +228,8 @@ def test_strategies_study_measures_the_plans_four(default):
     crit = {c["criterion"]: c for c in criteria({"strategies": res, "_panel": default})}
     two = crit["backtest at least 2 strategies with full metrics"]
     assert two["status"] == ("met" if (t["trades"] > 0).sum() >= 2 else "not met")
-    one = crit["at least 1 strategy has Sharpe > 1.0 in-sample"]
-    assert one["status"] == ("met" if (t["sharpe"] > 1).any() else "not met")
+    one = crit["at least 1 strategy has Sharpe > 1.0 in-sample (95% interval above 1.0)"]
+    assert one["status"] == ("met" if (t["sharpe_ci_low"] > 1).any() else "not met")
     assert "not measured" not in one["evidence"] and "not measured" not in two["evidence"]
     if h["sharpe_above_1"] == 0 and h["significant_positive"] == 0:
         assert any(f.startswith("No strategy has an edge here") for f in res.findings)
@@ -387,7 +387,10 @@ def test_studies_on_a_real_binance_recording(real_data):
     # the gaps between recording sessions are not counted as quiet hours
     assert "fewer than 48 hours" in " ".join(res["microstructure"].findings)
     crit = criteria(res)
-    assert all(c["status"] in ("met", "not met") for c in crit)
+    assert all(c["status"] in ("met", "not met", "n/a") for c in crit)
+    na = {c["criterion"]: c["evidence"] for c in crit if c["status"] == "n/a"}
+    assert any("oi study not available" in v for v in na.values())  # no open interest: cannot be measured
+    assert any("no ground truth" in v for v in na.values())
 
 
 def test_study_features_are_point_in_time():
@@ -405,3 +408,142 @@ def test_study_features_are_point_in_time():
         common = a.index.intersection(b.index)
         assert len(common) > 100
         np.testing.assert_array_equal(a.loc[common].to_numpy(), b.loc[common].to_numpy())
+
+
+def test_strategies_study_a_strategy_without_its_inputs_reads_na_the_rest_run():
+    # the bundled recording has no funding events; the feature rule needs them, the others do not
+    from liqcore.data import sample_recording
+    from liqcore.io import load_events
+    from liqcore.research.report import _md_table
+
+    res_in = load_events(sample_recording())
+    res = run_study("strategies", Panel(res_in.events, res_in.registry),
+                    strategies=("cascade-fade", "flush-reversal-rule", "vol-breakout"))
+    t = res.tables["strategies"].set_index("strategy")
+    assert t.loc["flush-reversal-rule", "status"] == "n/a — needs funding"
+    assert t.loc["cascade-fade", "status"] == "ran" and t.loc["vol-breakout", "status"] == "ran"
+    assert t.loc[["cascade-fade", "vol-breakout"], "ran"].all()
+    assert any(f.startswith("flush-reversal-rule: n/a — needs funding") for f in res.findings)
+    assert "n/a — needs funding" in _md_table(res.tables["strategies"])
+
+
+def test_criteria_met_only_when_the_interval_clears_the_threshold():
+    # 3 days: a strategy with a Sharpe point estimate above 1 from a handful of trades is not evidence
+    from liqcore.research.report import criteria, run_all
+
+    m = synthetic_market(days=3, seed=7)
+    res = run_all(m.events, m.registry, only=["strategies"])
+    t = res["strategies"].tables["strategies"]
+    lucky = t[(t.sharpe > 1) & ~(t.sharpe_ci_low > 1)]
+    assert len(lucky), t[["strategy", "trades", "sharpe", "sharpe_ci_low"]]  # the case this test is about
+    assert (t.sharpe_ci_low <= t.sharpe).all() and (t.sharpe <= t.sharpe_ci_high).all()
+    crit = {c["criterion"]: c for c in criteria(res)}
+    one = crit["at least 1 strategy has Sharpe > 1.0 in-sample (95% interval above 1.0)"]
+    assert one["status"] == ("met" if (t.sharpe_ci_low > 1).any() else "not met") == "not met"
+    assert "95% CI [" in one["evidence"]
+    # what this input cannot measure reads n/a with the reason, never "not met"
+    for name, why in (("cascade detection accuracy > 70% (95% interval above 70%)", "no ground truth"),
+                      ("cross-asset contagion is statistically significant", "contagion study not run"),
+                      ("liquidations explain > 30% of open-interest changes (95% interval above 30%)", "oi study"),
+                      ("several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample (95% intervals above)",
+                       "needs at least 2 days in each part")):
+        assert crit[name]["status"] == "n/a" and why in crit[name]["evidence"], crit[name]
+    # a one-day input: no daily Sharpe ratio at all
+    one_day = m.events[m.events["ts_recv"] < m.events["ts_recv"][0] + 86_400 * 10**9 // 2]
+    c1 = {c["criterion"]: c for c in criteria(run_all(one_day, m.registry, only=["strategies"]))}
+    s1 = c1["at least 1 strategy has Sharpe > 1.0 in-sample (95% interval above 1.0)"]
+    assert s1["status"] == "n/a", s1
+
+
+def test_findings_md_is_valid_markdown_with_pipes_in_cells(tmp_path):
+    # `|IC|` in a criterion and `|` in a table cell must not split the cell
+    from markdown_it import MarkdownIt
+
+    from liqcore.research.report import run_all, write_report
+
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=3)
+    res = run_all(m.events, m.registry, only=["ic", "strategies"])
+    res["strategies"].tables["strategies"].loc[0, "strategy"] = "a|b"
+    write_report(res, tmp_path)
+    text = (tmp_path / "FINDINGS.md").read_text()
+    toks = MarkdownIt("commonmark").enable("table").parse(text)
+    rows, cur, in_table, n_tables = [], None, False, 0
+    for tk in toks:
+        if tk.type == "table_open":
+            n_tables += 1
+            widths = set()
+        elif tk.type == "tr_open":
+            cur = []
+        elif tk.type == "inline" and cur is not None:
+            cur.append(tk.content)
+        elif tk.type == "tr_close":
+            widths.add(len(cur))
+            rows.append(cur)
+            cur = None
+        elif tk.type == "table_close":
+            assert len(widths) == 1, widths  # every row as wide as the header
+    assert n_tables >= 2
+    crit = [r for r in rows if r[0] in ("minimum", "good", "excellent")]
+    assert len(crit) == 12 and all(len(r) == 4 for r in crit)
+    assert any("|IC| > 0.05" in r[1] for r in crit)
+    assert any(r[0] == "a|b" for r in rows)
+    statuses = {r[2].split(" — ")[0] for r in crit}
+    assert statuses <= {"**met**", "**not met**", "**n/a**"} and "**n/a**" in statuses
+
+
+def test_findings_tables_one_formatting_with_units():
+    # headers carry their unit; no scientific notation, no raw nan/inf; counts whole; fractions in %
+    import math
+    import re
+
+    import pandas as pd
+
+    from liqcore.research.report import _md_table, display_table, format_value
+
+    df = pd.DataFrame({"strategy": ["a", "b"], "trades": [7, 0], "win_rate": [0.428571, math.nan],
+                       "mean_ret_bp": [1.41, math.nan], "total_return": [0.00025, 0.0], "sharpe": [2.98, math.inf],
+                       "p": [3e-7, 0.2], "r2": [1e-5, 0.5], "median_recovery_s": [76.5, 1e-6]})
+    d = display_table(df)
+    assert list(d.columns) == ["strategy", "trades (count)", "win_rate (%)", "mean_ret_bp (bp)", "total_return (%)",
+                               "sharpe (annualised)", "p", "r2 (%)", "median_recovery_s (s)"]
+    assert d.iloc[0].tolist() == ["a", "7", "42.86", "+1.4", "0.03", "2.980", "< 0.0001", "0.00", "76.5"]
+    assert d.iloc[1].tolist()[1:4] == ["0", "—", "—"] and d.iloc[1]["sharpe (annualised)"] == "∞"
+    md = _md_table(df)
+    assert not re.search(r"\d[eE][+-]?\d", md) and "nan" not in md and "inf" not in md
+    assert format_value(-math.inf, "num") == "−∞"
+    # the contagion table's lag column says its unit
+    m = synthetic_market(days=1, symbols=("BTCUSDT", "ETHUSDT"), seed=3)
+    res = run_study("contagion", Panel(m.events, m.registry))
+    assert res.available, res.reason
+    cols = list(res.tables["contagion"].columns)
+    assert "peak_lag_s_5s_bins" in cols and "peak_lag_5s" not in cols
+    assert "peak_lag_s_5s_bins (s)" in display_table(res.tables["contagion"]).columns
+
+
+def test_study_figures_name_units_without_offset_or_powers(tmp_path, monkeypatch):
+    # the heatmap's colour bar in millions of the quote currency (no "1e6" above it); the volatility
+    # scatter's log axis in plain numbers (no 6x10^-1)
+    import matplotlib.figure
+
+    figs = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def keep(self, *a, **k):  # the real savefig; the figure is kept to read its axes
+        figs.append(self)
+        return real_savefig(self, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    m = synthetic_market(days=3, symbols=("BTCUSDT",), seed=5)
+    p = Panel(m.events, m.registry)
+    res = run_study("heatmap", p)
+    assert res.available, res.reason
+    res.write_plots(tmp_path)
+    ax, cax = figs[-1].axes
+    figs[-1].canvas.draw()
+    assert "millions, quote currency" in cax.get_ylabel() and cax.yaxis.get_major_formatter().get_offset() == ""
+    assert ax.get_ylabel() == "price (quote currency)"
+    run_study("volatility", p).write_plots(tmp_path)
+    ax = figs[-1].axes[0]
+    figs[-1].canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if t.get_text()]
+    assert labels and not any("times" in s or "^" in s for s in labels), labels

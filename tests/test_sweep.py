@@ -231,3 +231,22 @@ def test_cli_sweep_silent_scheduler_default_ends_within_10s_as_a_process():
     wall = time.perf_counter() - t
     assert proc.returncode == 2 and wall < 25, (wall, proc.stderr)
     assert proc.stderr.strip().startswith(f"liqcore sweep: error: dask: cannot reach the scheduler at {addr} within 8s (")
+
+
+def test_heatmap_names_its_unit_and_what_it_averages(tmp_path):
+    """The heatmap's values are the mean over the symbols: the figure says so, in the table's unit (%)."""
+    import pandas as pd
+
+    from liqcore.commands.sweep import plot_sweep
+
+    out = tmp_path / "s.csv"
+    assert main(["sweep", "--synthetic", "--days", "1", "--symbols", "ETHUSDT,SOLUSDT", "--grid", "offset=0.1%,0.2%",
+                 "--grid", "take-profit=0.15%,0.3%", "--no-progress", "--workers", "1", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    title = plot_sweep(table, ["offset", "take-profit"], "total_return", str(tmp_path / "h.png"))
+    assert "total_return (%)" in title and "mean over 2 partitions (ETHUSDT, SOLUSDT), equal weights" in title
+    one = plot_sweep(table[table.partition == "ETHUSDT"], ["offset", "take-profit"], "total_return",
+                     str(tmp_path / "h1.png"))
+    assert "one cell per point" in one
+    line = plot_sweep(table, ["offset"], "sharpe", str(tmp_path / "l.png"), grid=["offset", "take-profit"])
+    assert "sharpe (daily returns, annualised)" in line and "take-profit (2 values)" in line

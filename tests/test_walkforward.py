@@ -104,3 +104,42 @@ def test_cli_walkforward_bad_folds(capsys, args, msg):
                "--workers", "1", "--no-progress"] + args)
     err = capsys.readouterr().err
     assert rc == 2 and msg in err and err.count("\n") == 1
+
+
+def test_cli_walkforward_short_recording_folds_follow_the_data(tmp_path, capsys, monkeypatch):
+    # the bundled 4 h 42 min recording as a dataset: the folds cover its hours, not the calendar day,
+    # and what cannot be computed on them (a Sharpe ratio of daily returns) is said in words
+    from pathlib import Path
+
+    from liqcore.commands.walkforward import plot_walkforward
+    from liqcore.data import sample_recording
+    from liqcore.io import load_events
+
+    ds, out = tmp_path / "ds", tmp_path / "wf"
+    assert main(["convert", str(sample_recording()), "--dataset", str(ds)]) == 0
+    capsys.readouterr()
+    ts = load_events(sample_recording()).events["ts_recv"]
+    rc = main(["walkforward", str(ds), "--grid", "offset=0.1%,0.2%", "--grid", "quantile=0.9,0.95", "--folds", "3",
+               "--workers", "1", "--out", str(out), "--json"])
+    assert rc == 0
+    rep = json.loads(capsys.readouterr().out)
+    first, last = int(ts.min()), int(ts.max())
+    assert first - 10**9 <= rep["span"][0] and rep["span"][1] <= last + 10**9  # the data's span (ts within 1 s)
+    assert rep["span"][1] - rep["span"][0] < D / 4  # 4.7 h, not the day
+    for f in rep["folds"]:  # every test window lies inside the data: none is empty of events
+        assert first - 10**9 <= f["test_start_ns"] < f["test_end_ns"] <= last + 10**9
+        assert f["note"]["in_sample"].startswith("the Sharpe ratio of daily returns needs at least 2 UTC days")
+        assert f["chosen_by"] is None and "first cell is used" in f["note"]["chosen"]
+    assert rep["notes"] and "sharpe is undefined in every train window" in rep["notes"][0]
+    assert "at least 3 days" in rep["dsr"]["why"]
+    drawn = plot_walkforward(rep, str(tmp_path / "p.png"))
+    text = " ".join(drawn)
+    assert "n/a: < 2 days" in text and "sharpe is undefined" in text.replace("\n", " ")
+    assert "PBO n/a" in text and "DSR n/a" in text
+    # the table says the same in words
+    monkeypatch.setenv("COLUMNS", "400")  # one line per row: the words are not wrapped inside cells
+    assert main(["walkforward", str(ds), "--grid", "offset=0.1%,0.2%", "--grid", "quantile=0.9,0.95", "--folds",
+                 "3", "--workers", "1", "--no-progress"]) == 0
+    table = capsys.readouterr().out
+    assert "n/a: < 2 days" in table and "first cell: no sharpe" in table and "Sharpe ratio of daily returns needs" in table
+    assert Path(out / "walkforward.png").stat().st_size > 0

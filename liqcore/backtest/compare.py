@@ -6,7 +6,9 @@
     >>> res.frame()                                           # one row per (strategy, sample)
 
 For each strategy (its own parameters at their defaults; the shared execution and risk parameters
-as given) one backtest runs over the whole input through the one execution model, and its trades
+as given) one backtest runs over the whole input through the one execution model (a strategy whose
+inputs are not in the data, e.g. funding, gets rows with ``na`` = ``"needs funding"`` and no
+numbers; the others still run), and its trades
 are split by their **decision time** (the signal's time):
 
 * **walk-forward folds**: the span from the first to the last event is cut into ``folds + 1``
@@ -120,8 +122,20 @@ def _sample_row(res, mask: np.ndarray, w0: int, w1: int, ci: float) -> dict:
         "gross_mean": _fin(g), "gross_lo": _fin(glo), "gross_hi": _fin(ghi),
         "net_mean": _fin(m), "net_lo": _fin(lo), "net_hi": _fin(hi),
         "sharpe": _fin(s["sharpe"]) if (int(w1) - int(w0)) >= MIN_SHARPE_DAYS * NS_PER_DAY else None, "max_drawdown": _fin(s["max_drawdown"]), "total_return": _fin(s["total_return"]),
-        "start_ns": int(w0), "end_ns": int(w1),
+        "start_ns": int(w0), "end_ns": int(w1), "na": None,
     }
+
+
+def needs_text(missing) -> str:
+    """``["funding"]`` -> ``"needs funding"``: why a strategy has no row on this input."""
+    return "needs " + " and ".join(missing)
+
+
+def _na_row(w0: int, w1: int, why: str) -> dict:
+    """A sample row of a strategy that could not run on this input: no numbers, the reason in ``na``."""
+    return {"trades": None, "win_rate": None, "gross_mean": None, "gross_lo": None, "gross_hi": None,
+            "net_mean": None, "net_lo": None, "net_hi": None, "sharpe": None, "max_drawdown": None,
+            "total_return": None, "start_ns": int(w0), "end_ns": int(w1), "na": why}
 
 
 @dataclass
@@ -202,7 +216,10 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
     events = prepare_events(events)
     if not len(events):
         raise ValueError("events: nothing to compare on (no events)")
-    check_inputs(strats, input_kinds(events))
+    kinds = input_kinds(events)
+    missing = {type(o).name: sorted(set(type(o).needs) - kinds) for o, _ in strats}
+    if all(missing.values()):  # nothing can run: the one-strategy check's error, naming what is missing
+        check_inputs(strats, kinds)
     start, end = int(events["ts_recv"][0]), int(events["ts_recv"][-1]) + 1
     fl = folds(start, end, n_folds)
     ins = fl[0][0]
@@ -212,6 +229,11 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
     rows, binary, secs = [], {}, {}
     for obj, p in strats:
         name = type(obj).name
+        if missing[name]:  # its inputs are not in the data: a row that says so, the others still run
+            why = needs_text(missing[name])
+            rows += [{"strategy": name, "sample": sample, **_na_row(w0, w1, why)}
+                     for sample, (w0, w1) in samples.items()]
+            continue
         if progress is not None:
             progress(name)
         t0 = time.perf_counter()
@@ -248,6 +270,19 @@ def null_guard(result: CompareResult, sample: str = NULL_GUARD_SAMPLE) -> list[s
             if r["sample"] == sample and r["gross_lo"] is not None and r["gross_lo"] > 0]
 
 
+def _why_no_point(res: CompareResult, name: str, kind: str) -> str | None:
+    """Why ``name`` has no ``kind`` point on ``res`` ("n/a — needs funding", "no trades"), or None."""
+    try:
+        r = res.row(name, "all")
+    except KeyError:
+        return None
+    if r.get("na"):
+        return f"n/a — {r['na']}"
+    if r[f"{kind}_mean"] is None:
+        return "no trades"
+    return None
+
+
 def plot(results: dict, path: str, title: str = "") -> None:
     """Per-strategy mean return per trade (bp) with its interval, gross and net, one marker per
     market (``results``: market label -> :class:`CompareResult`), all trades."""
@@ -280,7 +315,12 @@ def plot(results: dict, path: str, title: str = "") -> None:
                 hi.append((b - m) * 1e4)
             ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=lab)
         ax.axhline(0.0, color="grey", lw=0.8)
+        for j, n in enumerate(names):  # a strategy without a point says why, in words
+            why = sorted({_why_no_point(res, n, kind) for res in results.values()} - {None})
+            if why:
+                ax.text(j, 0.0, "\n".join(why), rotation=90, ha="center", va="bottom", fontsize=8, color="dimgrey")
         ax.set_xticks(range(len(names)), names, rotation=35, ha="right")
+        ax.set_xlim(-0.6, len(names) - 0.4)
         ax.set_ylabel(f"mean {kind} return per trade (bp)")
         ax.set_title(f"{kind} ({'before' if kind == 'gross' else 'after'} fees), "
                      f"{int(round(next(iter(results.values())).ci * 100))}% t-interval")

@@ -77,6 +77,20 @@ def sharpe(daily: np.ndarray) -> float | None:
     return float(np.mean(daily)) / sd * math.sqrt(365.0)
 
 
+def sharpe_ci(daily: np.ndarray, ci: float = 0.95) -> tuple[float | None, float | None]:
+    """The ``ci`` interval of :func:`sharpe` (annualised): the daily Sharpe ratio ± z · its standard
+    error sqrt((1 + SR²/2) / T) for T independent days (Lo 2002), times sqrt(365).  (None, None) when
+    the ratio is undefined."""
+    from scipy.stats import norm
+
+    s = sharpe(daily)
+    if s is None:
+        return None, None
+    sr = s / math.sqrt(365.0)
+    half = float(norm.ppf(0.5 + ci / 2.0)) * math.sqrt((1.0 + 0.5 * sr * sr) / len(daily))
+    return (sr - half) * math.sqrt(365.0), (sr + half) * math.sqrt(365.0)
+
+
 def max_drawdown(equity_curve: np.ndarray) -> float:
     if len(equity_curve) == 0:
         return 0.0

@@ -96,19 +96,31 @@ def breakeven_win_rate(params, symbol: str = "ETHUSDT") -> float:
     return loss / (win + loss) if win + loss > 0 else float("nan")
 
 
-def guide_comparison(summary: dict, params=None, min_trades: int = MIN_TRADES) -> list[tuple[str, str, str]]:
+def _symbols_of(result) -> list[str]:
+    reg = getattr(result, "registry", None)
+    return [reg.symbol(i) for i in range(len(reg))] if reg is not None else []
+
+
+def guide_comparison(summary: dict, params=None, min_trades: int = MIN_TRADES,
+                     symbols=None) -> list[tuple[str, str, str]]:
     """(metric, measured, guide's claim) rows; below ``min_trades`` completed trades the claim column
     says the sample is too small instead of quoting the claim (the break-even row, which depends only
-    on the parameters, stays)."""
+    on the parameters, stays).  The break-even win rate is given for the run's ``symbols`` (one
+    figure per distinct value, naming its symbols; the base parameters when none are given)."""
     _check_min_trades(min_trades)
     n = int(summary.get("trades") or 0)
     small = n < min_trades
     extra = []
     if params is not None:
-        be = breakeven_win_rate(params)
-        side = "below" if GUIDE["win_rate"] < be else "above"
-        extra = [("break-even win rate at these TP/SL/fees (no slippage)",
-                  f"{be * 100:.1f}% (BTC preset {breakeven_win_rate(params, 'BTCUSDT') * 100:.1f}%)",
+        groups: dict[float, list[str]] = {}
+        for sym in (list(symbols) if symbols else [None]):
+            be = breakeven_win_rate(params, sym) if sym else breakeven_win_rate(params)
+            groups.setdefault(round(be, 6), []).append(sym)
+        first = next(iter(groups))
+        side = "below" if GUIDE["win_rate"] < first else "above"
+        measured = "; ".join(f"{be * 100:.1f}%" + (f" ({', '.join(syms)})" if syms[0] else "")
+                             for be, syms in groups.items())
+        extra = [("break-even win rate at these TP/SL/fees (no slippage)", measured,
                   f"not stated; its ~73% is {side} the first figure")]
     rows = [
         ("win rate", fmt("win_rate", summary.get("win_rate")), "~73%"),
@@ -165,7 +177,7 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
         g.add_column("metric")
         g.add_column("measured", justify="right")
         g.add_column("guide claims")
-        for row in guide_comparison(s, result.params, min_trades):
+        for row in guide_comparison(s, result.params, min_trades, symbols=_symbols_of(result)):
             g.add_row(*row)
         console.print(g)
         console.print(verdict(s, min_trades))
@@ -193,12 +205,14 @@ def plot_equity(result, path: Path) -> Path:
     peak = np.maximum.accumulate(eq)
     dd = (eq - peak) / peak
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
-    a1.step(_dates(t), eq / result.equity0, where="post", color="tab:blue", lw=1.2)
-    a1.axhline(1.0, color="grey", lw=0.7, ls="--")
-    a1.set_ylabel("equity (x start)")
+    a1.step(_dates(t), (eq / result.equity0 - 1.0) * 100, where="post", color="tab:blue", lw=1.2)
+    a1.axhline(0.0, color="grey", lw=0.7, ls="--")
+    a1.ticklabel_format(axis="y", style="plain", useOffset=False)  # no "+1" offset above the axis
+    a1.set_ylabel("return since start, %")
     a1.set_title(f"realised equity: {len(L)} trades, total return {(result.equity / result.equity0 - 1) * 100:+.2f}%")
     a2.fill_between(_dates(t), dd * 100, 0, step="post", color="tab:red", alpha=0.5)
-    a2.set_ylabel("drawdown %")
+    a2.ticklabel_format(axis="y", style="plain", useOffset=False)
+    a2.set_ylabel("drawdown, % of peak")
     a2.set_xlabel("UTC")
     fig.autofmt_xdate()
     fig.tight_layout()
@@ -208,6 +222,8 @@ def plot_equity(result, path: Path) -> Path:
 
 
 def plot_per_symbol(result, path: Path) -> Path:
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
     per = result.per_symbol()
     names = sorted(per, key=lambda n: -per[n]["cascades"])[:20]  # the 20 busiest symbols
@@ -240,8 +256,9 @@ def plot_per_symbol(result, path: Path) -> Path:
         if vals.any():
             axes[2].bar(x, vals, bottom=bottoms, color=color, label=label)
         bottoms += vals
-    axes[2].set_title("cascades by outcome" if getattr(result, "strategy", "cascade-mm") == "cascade-mm"
-                      else "signals by outcome")
+    axes[2].set_title("cascades by outcome (count)" if getattr(result, "strategy", "cascade-mm") == "cascade-mm"
+                      else "signals by outcome (count)")
+    axes[2].yaxis.set_major_locator(MaxNLocator(integer=True))
     if axes[2].get_legend_handles_labels()[0]:
         axes[2].legend(fontsize=7)
     for a in axes:
@@ -266,6 +283,8 @@ def return_bins(ret_pct: np.ndarray, nbins: int = 40) -> np.ndarray:
 def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
     """Histogram of per-trade returns by exit reason (every trade also marked on the axis when fewer
     than ``min_trades``); with no trades, a figure that says so."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
     L = result.ledger
     n = len(L)
@@ -292,7 +311,8 @@ def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
         ax.set_xticks([])
         ax.set_yticks([])
     ax.set_xlabel("per-trade return after fees, %")
-    ax.set_ylabel("trades")
+    ax.set_ylabel("trades (count)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole trades, never 0.5
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -424,7 +444,8 @@ def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", n
     if is_guide:
         parts += ["<h2>Measured vs the trading guide</h2>",
                   _table(["metric", "measured", "guide claims"],
-                         [list(r) for r in guide_comparison(s, result.params, min_trades)])]
+                         [list(r) for r in guide_comparison(s, result.params, min_trades,
+                                                            symbols=_symbols_of(result))])]
     else:
         parts += [f"<p>Strategy: <b>{html.escape(result.strategy)}</b>; exits: " + html.escape(", ".join(
             f"{k}={s.get(k, 0)}" for k in ("take_profit", "stop_loss", "trail", "stop_price", "timeout", "max_hold",

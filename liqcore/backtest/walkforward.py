@@ -115,6 +115,27 @@ def combine(rows: list[dict]) -> dict:
             "days": len(days), "day0": days[0] if days else 0, "daily": daily.tolist()}
 
 
+def undefined_why(metric: str, m: dict, short: bool = False) -> str | None:
+    """Why ``metric`` has no value in the metrics ``m`` (a window's combined row), in words; None when
+    it has one.  ``short``: a few words for a table cell."""
+    v = m.get(metric)
+    if v is not None and math.isfinite(float(v)):
+        return None
+    trades = int(m.get("trades") or 0)
+    if metric == "sharpe":
+        days = int(m.get("days") or 0)
+        if days < 2:
+            return ("< 2 days" if short else
+                    f"the Sharpe ratio of daily returns needs at least 2 UTC days; this window lies within "
+                    f"{days} day{'s' if days != 1 else ''}")
+        if not trades:
+            return "no trades" if short else "no trades: every daily return is 0"
+        return "flat" if short else "the daily returns have no spread"
+    if not trades:
+        return "no trades"
+    return "undefined"
+
+
 def _score(metric: str, v) -> float:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return -math.inf
@@ -190,7 +211,12 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
         om = oos_rows[f.index]
         for i, x in enumerate(om.get("daily", [])):
             oos_daily[om["day0"] + i] = x
+        why_is, why_oos = undefined_why(metric, ism), undefined_why(metric, om)
         report_folds.append({
+            "chosen_by": None if why_is else metric,
+            "note": ({"in_sample": why_is, "out_of_sample": why_oos}
+                     | ({"chosen": f"no cell has a {metric} on the train window ({why_is}): the first cell is "
+                                   "used"} if why_is else {})) if (why_is or why_oos) else None,
             "fold": f.index, "train_start_ns": f.train.start_ns, "train_end_ns": f.train.end_ns,
             "test_start_ns": f.test.start_ns, "test_end_ns": f.test.end_ns,
             "cell": {k: str(v) for k, v in cells[ci].items()},
@@ -208,6 +234,13 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
                    "trades": int(sum(f["out_of_sample"]["trades"] or 0 for f in report_folds))}
     is_mean = _mean(is_vals)
     oos_mean = _mean(oos_vals)
+    notes = []
+    if is_mean is None or oos_mean is None:
+        whys = sorted({w for f in report_folds for w in (f["note"] or {}).values()
+                       if w and not w.startswith("no cell")})
+        notes.append(f"{metric} is undefined in every {'train' if is_mean is None else 'test'} window: "
+                     + "; ".join(whys)
+                     + (" (on a span of a few days choose by --metric total_return)" if metric == "sharpe" else ""))
     overall = {"metric": metric, "in_sample_mean": is_mean, "out_of_sample_mean": oos_mean,
                "degradation": (oos_mean - is_mean) if (is_mean is not None and oos_mean is not None) else None,
                "out_of_sample": overall_oos}
@@ -228,7 +261,11 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     best = int(np.argmax(srs))
     d = overfit.deflated_sharpe(R[:, best], len(cells), float(np.var(srs, ddof=1)) if len(cells) > 1 else 0.0)
     d["cell"] = {k: str(v) for k, v in cells[best].items()}
+    if d.get("dsr") is None:
+        d["why"] = (f"the span covers {T} UTC day(s): the deflated Sharpe ratio needs at least 3 days of "
+                    "daily returns" if T < 3 else "the best cell's daily returns have no spread")
     return {"scheme": scheme, "metric": metric, "folds": report_folds, "overall": overall, "pbo": pbo_res,
+            "notes": notes,
             "dsr": d, "cells": len(cells), "partitions": [p.label for p in partitions],
             "span": [int(span[0]), int(span[1])], "stats": stats1,
             "grid_span": [{"cell": {k: str(v) for k, v in c.items()},

@@ -198,6 +198,35 @@ def plan_source(args, params, opts: dict):
     return parts, (int(s0), int(s1)), label
 
 
+def data_span(parts, span: tuple[int, int]) -> tuple[int, int]:
+    """The part of ``span`` the data covers: a dataset's span runs from midnight to midnight of its
+    dates, its events from the first receive time to the last; folds laid over the dates would leave
+    hours without data (a 5-hour recording: most of a day).  Other sources' spans already follow
+    their data."""
+    if not parts or parts[0].source.kind != "dataset":
+        return span
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from liqcore.dataset import _open
+
+    d = _open(parts[0].source.path)
+    col = "ts_recv_ns" if "ts_recv_ns" in d.schema.names else "ts_event_ns"
+    symbols = sorted({s for p in parts for s in p.symbols})
+    flt = (ds.field("ts_event_ns") >= pa.scalar(int(span[0]), pa.int64())) \
+        & (ds.field("ts_event_ns") < pa.scalar(int(span[1]), pa.int64()))
+    if symbols:
+        flt = flt & ds.field("symbol").isin(symbols)
+    t = d.to_table(columns=[col, "ts_event_ns"], filter=flt)
+    if not t.num_rows:
+        return span
+    ts = pc.coalesce(t[col], t["ts_event_ns"])
+    mm = pc.min_max(ts).as_py()
+    lo, hi = int(mm["min"]), int(mm["max"]) + 1
+    return max(int(span[0]), lo), max(min(int(span[1]), hi), max(int(span[0]), lo) + 1)
+
+
 def _day(ns: int) -> str:
     import numpy as np
 

@@ -15,7 +15,8 @@ effect of liquidations on later prices switched off; --market picks one).  On th
 strategy should show a gross edge whose interval lies above zero: such an edge would be a bug or
 a leak, and the command says so.  The feature rule flush-reversal-rule is also scored as a binary
 prediction ("up by the end of the hour"): hits, hit rate, one-sided binomial p-value against the
-50/50 prior, Wilson interval.
+50/50 prior, Wilson interval.  A strategy whose inputs are not in the data (flush-reversal-rule
+needs funding events) shows "n/a — needs funding" and the others still run.
 
 Examples:
   liqcore compare --synthetic --days 2
@@ -99,6 +100,10 @@ def print_table(console, market: str, res) -> None:
         t.add_column(c, justify=j, no_wrap=True)
     names = list(dict.fromkeys(r["strategy"] for r in res.rows))
     for i, n in enumerate(names):
+        if res.row(n, "all").get("na"):  # its inputs are missing from the data: one row that says so
+            t.add_row(n, "all", "—", "—", f"n/a — {res.row(n, 'all')['na']}", "—", "—", "—",
+                      end_section=i < len(names) - 1)
+            continue
         for s in ("all", "in", "out"):
             r = res.row(n, s)
             t.add_row(n if s == "all" else "", s, f"{r['trades']:,}", _pct(r["win_rate"]),

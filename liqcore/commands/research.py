@@ -5,7 +5,8 @@
 Studies: event, ic, heatmap, contagion, volatility, oi, microstructure, strategies.  With ``--report DIR``:
 ``FINDINGS.md``, ``index.html`` (figures: cascade examples with the price, heatmap, IC by horizon,
 lead/lag, volatility scatter, ...), the PNG files and ``findings.json``, with the research plan's
-success criteria each marked met or not met from the measured numbers.  A study whose inputs are
+success criteria each marked met (the 95% interval of the measured value clears the threshold), not
+met, or n/a with the reason the input cannot measure it.  A study whose inputs are
 missing (no trades, no open interest, a single symbol) is reported as not available, with the reason.
 
 Examples:
@@ -43,7 +44,7 @@ def run(args) -> int:
 
     from liqcore.commands.inputs import load_source
     from liqcore.config import params_from_args
-    from liqcore.research.report import criteria, run_all, write_report
+    from liqcore.research.report import criteria, run_all, status_text, write_report
     from liqcore.research.studies import STUDIES
 
     params = params_from_args(args)
@@ -94,7 +95,7 @@ def run(args) -> int:
             symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
         results = run_all(events, registry, params=params, symbols=symbols, only=only, names=names,
                           progress=lambda n: steps.step(f"study: {n}"))
-        acc = None
+        acc = acc_n = None
         m = getattr(args, "_market", None)
         if m is not None and (only is None or "event" in only):
             steps.step("cascade detection vs the generator's episodes")
@@ -105,18 +106,21 @@ def run(args) -> int:
             a = np.array([v["overlap_share"] for v in st.values()])
             ok = np.isfinite(a) & (w > 0)
             acc = float((a[ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else None
+            acc_n = int(round(float(w[ok].sum()) * m.days)) if ok.any() else None  # detected cascades
         out = None
         if args.report:
             steps.step("writing the report")
-            out = write_report(results, args.report, source=label, detection_accuracy=acc)
+            out = write_report(results, args.report, source=label, detection_accuracy=acc, detection_n=acc_n)
         prog.advance(task)
-    crit = out["criteria"] if out else criteria(results, acc)
+    crit = out["criteria"] if out else criteria(results, acc, acc_n)
     studies = {k: v for k, v in results.items() if not k.startswith("_")}
     if args.json:
-        doc = {"source": label, "criteria": crit, "detection_accuracy": acc,
+        doc = {"source": label, "criteria": crit, "detection_accuracy": acc, "detection_cascades": acc_n,
                "studies": {k: v.to_json() for k, v in studies.items()}}
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
+    from rich.markup import escape
+
     console = Console()
     if not console.is_terminal:
         console = Console(width=220)
@@ -131,8 +135,10 @@ def run(args) -> int:
             console.print(f"• {f}")
     console.rule()
     for c in crit:
-        col = "green" if c["status"] == "met" else "red"
-        console.print(f"[{col}]{c['status']:>8}[/] {c['level']:<9} {c['criterion']}: {c['evidence']}")
+        col = {"met": "green", "n/a": "yellow"}.get(c["status"], "red")
+        console.print(f"[{col}]{c['status']:>8}[/] {c['level']:<9} "
+                      + escape(f"{c['criterion']}: " + (status_text(c) if c["status"] == "n/a" else c["evidence"])),
+                      highlight=False)
     if args.report:
         console.print(f"report written to {args.report}/FINDINGS.md and {args.report}/index.html")
     return 0

@@ -92,9 +92,39 @@ def pd_unique(col) -> list:
     return list(dict.fromkeys(col.tolist()))
 
 
-def plot_sweep(table, names: list[str], metric: str, path: str) -> None:
-    """Heatmap of ``metric`` over the first two grid parameters (mean over the others), or a line
-    over the only one; axes in grid order."""
+#: sweep metrics that are fractions: shown in % on the figure
+_PCT_METRICS = ("total_return", "win_rate", "max_drawdown", "avg_return", "fill_rate", "exposure")
+
+
+def _metric_label(metric: str) -> tuple[str, float]:
+    """(axis label with the metric's unit, scale of the values)."""
+    if metric in _PCT_METRICS:
+        return f"{metric} (%)", 100.0
+    if metric == "sharpe":
+        return "sharpe (daily returns, annualised)", 1.0
+    if metric in ("trades", "fills", "orders", "cascades", "days", "take_profit", "stop_loss", "timeout") \
+            or metric.startswith("n_"):
+        return f"{metric} (count)", 1.0
+    return metric, 1.0
+
+
+def _averaged_over(table, names: list[str], shown: list[str]) -> str:
+    """What the figure's mean runs over, in words: the other grid parameters, the partitions
+    (symbols) and the date ranges that have more than one value."""
+    over = [f"{n} ({table[n].nunique()} values)" for n in names if n not in shown and table[n].nunique() > 1]
+    if "partition" in table.columns and table["partition"].nunique() > 1:
+        parts = pd_unique(table["partition"])
+        over.append(f"{len(parts)} partitions ({', '.join(map(str, parts[:5]))}{', ...' if len(parts) > 5 else ''})")
+    if "range" in table.columns and table["range"].nunique() > 1:
+        over.append(f"{table['range'].nunique()} date ranges")
+    return ("mean over " + ", ".join(over) + ", equal weights") if over else "one cell per point"
+
+
+def plot_sweep(table, names: list[str], metric: str, path: str, grid=None) -> str:
+    """Heatmap of ``metric`` over the first two grid parameters, or a line over the only one; axes
+    in grid order.  Each point is the mean over everything else (the other parameters, the
+    partitions, the date ranges), and the title says so; fractions are shown in %.  ``grid``: every
+    grid parameter (default ``names``).  Returns the title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -103,12 +133,15 @@ def plot_sweep(table, names: list[str], metric: str, path: str) -> None:
 
     if metric not in table.columns:
         raise ValueError(f"metric: unknown column {metric!r}; choose from {', '.join(map(str, table.columns))}")
-    fig, ax = plt.subplots(figsize=(7, 5))
+    label, scale = _metric_label(metric)
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    shown = names[:2]
+    agg = _averaged_over(table, list(grid) if grid else names, shown)
     if len(names) >= 2:
         a, b = names[0], names[1]
         sub = table.groupby([a, b], sort=False)[metric].mean().unstack(b)
         sub = sub.reindex(index=pd_unique(table[a]), columns=pd_unique(table[b]))
-        vals = sub.to_numpy(dtype=float)
+        vals = sub.to_numpy(dtype=float) * scale
         # diverging colours centred on zero: losses are red whatever the spread
         lim = max(float(np.nanmax(np.abs(vals))) if np.isfinite(vals).any() else 1.0, 1e-12)
         im = ax.imshow(vals, cmap="RdYlGn", aspect="auto", vmin=-lim, vmax=lim)
@@ -116,23 +149,23 @@ def plot_sweep(table, names: list[str], metric: str, path: str) -> None:
         ax.set_yticks(range(sub.shape[0]), [str(r) for r in sub.index])
         ax.set_xlabel(b)
         ax.set_ylabel(a)
-        for (i, j), v in np.ndenumerate(sub.to_numpy(dtype=float)):
-            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8)
-        fig.colorbar(im, ax=ax, label=metric)
-        if len(names) > 2:
-            ax.set_title(f"{metric} (mean over {', '.join(names[2:])})")
-        else:
-            ax.set_title(metric)
+        for (i, j), v in np.ndenumerate(vals):
+            txt = "n/a" if not np.isfinite(v) else (f"{v:.3g}%" if scale == 100.0 else f"{v:.3g}")
+            ax.text(j, i, txt, ha="center", va="center", fontsize=8)
+        fig.colorbar(im, ax=ax, label=label)
     else:
         a = names[0]
-        ax.plot([str(v) for v in table[a]], table[metric].astype(float), marker="o")
+        line = table.groupby(a, sort=False)[metric].mean().reindex(pd_unique(table[a])) * scale
+        ax.plot([str(v) for v in line.index], line.to_numpy(dtype=float), marker="o")
         ax.axhline(0.0, color="grey", lw=0.8)
         ax.set_xlabel(a)
-        ax.set_ylabel(metric)
-        ax.set_title(f"{metric} by {a}")
+        ax.set_ylabel(label)
+    title = f"{label}\n{agg}"
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return title
 
 
 def windows_from(args, opts, span):
@@ -227,7 +260,7 @@ def run(args) -> int:
         table.to_csv(out, index=False)
     if heat:
         _metric_known(table, args.metric)
-        plot_sweep(table, heat, args.metric, args.plot)
+        plot_sweep(table, heat, args.metric, args.plot, grid=list(grid))
     ranked = table
     if args.sort in table.columns:
         asc = args.sort == "max_drawdown"

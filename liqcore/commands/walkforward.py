@@ -52,7 +52,7 @@ def run(args) -> int:
 
     from liqcore.backtest.sweeps import SELECT_METRICS, split_grid
     from liqcore.backtest.walkforward import folds, walkforward
-    from liqcore.commands._scale import cells_from, collect_grid, make_runner, plan_source
+    from liqcore.commands._scale import cells_from, collect_grid, data_span, make_runner, plan_source
     from liqcore.config import params_from_args
 
     params = params_from_args(args)
@@ -73,6 +73,7 @@ def run(args) -> int:
         if not parts:  # an empty input the user allowed (--allow-empty): nothing to run
             print(f"{label}: nothing to run", file=sys.stderr)
             return 0
+        span = data_span(parts, span)  # folds over the data's first to last event, not its calendar days
         folds(span[0], span[1], args.folds, args.train, args.test, args.scheme)  # bad folds: error now
         store = None
         if args.out:
@@ -103,11 +104,19 @@ def run(args) -> int:
 
 
 def _pct(v):
-    return "-" if v is None else f"{v * 100:.3g}%"
+    return "n/a" if v is None else f"{v * 100:.3g}%"
 
 
 def _num(v):
-    return "-" if v is None else f"{v:.3g}"
+    return "n/a" if v is None else f"{v:.3g}"
+
+
+def _cell(fmt, metric: str, m: dict) -> str:
+    """A fold's metric, or "n/a: why" in a few words."""
+    from liqcore.backtest.walkforward import undefined_why
+
+    why = undefined_why(metric, m, short=True)
+    return f"n/a: {why}" if why else fmt(m.get(metric))
 
 
 def print_report(rep: dict, args) -> None:
@@ -120,10 +129,12 @@ def print_report(rep: dict, args) -> None:
         console = Console(width=max(console.width, 160))
     m = rep["metric"]
     fmt = _pct if m in ("total_return", "avg_return", "win_rate", "max_drawdown") else _num
+    unit = {"sharpe": " (ann.)", "trades": " (count)"}.get(m, "")
     t = Table(title=f"walk-forward ({rep['scheme']}, {len(rep['folds'])} folds, {rep['cells']} cells, "
-                    f"select by {m}) on {rep['source']}")
-    for c in ("fold", "train", "test", "chosen cell", f"IS {m}", f"OOS {m}", "IS return", "OOS return",
-              "IS trades", "OOS trades"):
+                    f"select by {m}) on {rep['source']}; returns in % of the starting equity, Sharpe of daily "
+                    "returns annualised (x sqrt 365)")
+    for c in ("fold", "train (UTC)", "test (UTC)", "chosen cell", f"IS {m}{unit}", f"OOS {m}{unit}", "IS return",
+              "OOS return", "IS trades", "OOS trades"):
         t.add_column(c, justify="right", no_wrap=c in ("train", "test"))
 
     def day(ns):
@@ -131,12 +142,17 @@ def print_report(rep: dict, args) -> None:
 
     for f in rep["folds"]:
         i, o = f["in_sample"], f["out_of_sample"]
+        cell = " ".join(f"{k}={v}" for k, v in f["cell"].items())
+        if f.get("chosen_by", m) is None:
+            cell += f" (first cell: no {m})"
         t.add_row(str(f["fold"]), f"{day(f['train_start_ns'])}..{day(f['train_end_ns'])}",
                   f"{day(f['test_start_ns'])}..{day(f['test_end_ns'])}",
-                  " ".join(f"{k}={v}" for k, v in f["cell"].items()), fmt(i.get(m)), fmt(o.get(m)),
+                  cell, _cell(fmt, m, i), _cell(fmt, m, o),
                   _pct(i.get("total_return")), _pct(o.get("total_return")), str(i.get("trades")),
                   str(o.get("trades")))
     console.print(t)
+    for n in rep.get("notes", []):
+        console.print(f"n/a: {n}", highlight=False, markup=False)
     ov = rep["overall"]
     console.print(f"overall {m}: in-sample mean {fmt(ov['in_sample_mean'])}, out-of-sample mean "
                   f"{fmt(ov['out_of_sample_mean'])}, degradation {fmt(ov['degradation'])}", highlight=False)
@@ -155,9 +171,12 @@ def print_report(rep: dict, args) -> None:
         console.print(f"probability of backtest overfitting (CSCV, {p['blocks']} blocks, {p['combinations']} "
                       f"combinations, {p['configurations']} cells): {p['pbo']:.3f}", highlight=False)
     d = rep["dsr"]
-    console.print(f"deflated Sharpe ratio of the best cell ({' '.join(f'{k}={v}' for k, v in d['cell'].items())}): "
-                  f"{_num(d['dsr'])} (daily Sharpe {_num(d['sharpe'])} vs {_num(d['sr0'])} expected from "
-                  f"{d['trials']} unskilled trials)", highlight=False)
+    if d.get("dsr") is None and d.get("why"):
+        console.print(f"deflated Sharpe ratio of the best cell: n/a ({d['why']})", highlight=False)
+    else:
+        console.print(f"deflated Sharpe ratio of the best cell ({' '.join(f'{k}={v}' for k, v in d['cell'].items())}):"
+                      f" {_num(d['dsr'])} (daily Sharpe {_num(d['sharpe'])} vs {_num(d['sr0'])} expected from "
+                      f"{d['trials']} unskilled trials)", highlight=False)
     if args.out:
         from pathlib import Path
 
@@ -168,35 +187,68 @@ def print_report(rep: dict, args) -> None:
         console.print(f"figure written to {args.plot}", markup=False, highlight=False)
 
 
-def plot_walkforward(rep: dict, path: str) -> None:
-    """Per fold: in-sample vs out-of-sample metric (bars); right: CSCV logit histogram."""
+def plot_walkforward(rep: dict, path: str) -> list[str]:
+    """Per fold: in-sample vs out-of-sample metric (bars); right: the grid's Sharpe ratios over the
+    span.  What cannot be computed is written where it would stand.  Returns the titles and notes
+    drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
+    import textwrap
+
+    from matplotlib.ticker import MaxNLocator
+
+    from liqcore.backtest.walkforward import undefined_why
+
     m = rep["metric"]
+    pct = m in ("total_return", "avg_return", "win_rate", "max_drawdown")
+    scale = 100.0 if pct else 1.0
+    label = {"sharpe": "Sharpe (daily returns, annualised)", "trades": "trades (count)"}.get(
+        m, f"{m} (%)" if pct else m)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     ax = axes[0]
     k = np.arange(len(rep["folds"]))
-    iv = [f["in_sample"].get(m) for f in rep["folds"]]
-    ov = [f["out_of_sample"].get(m) for f in rep["folds"]]
-    ax.bar(k - 0.2, [np.nan if v is None else v for v in iv], 0.4, label="in-sample (train)")
-    ax.bar(k + 0.2, [np.nan if v is None else v for v in ov], 0.4, label="out-of-sample (test)")
+    ism = [f["in_sample"] for f in rep["folds"]]
+    oom = [f["out_of_sample"] for f in rep["folds"]]
+    iv = [np.nan if x.get(m) is None else x[m] * scale for x in ism]
+    ov = [np.nan if x.get(m) is None else x[m] * scale for x in oom]
+    ax.bar(k - 0.2, iv, 0.4, label="in-sample (train)")
+    ax.bar(k + 0.2, ov, 0.4, label="out-of-sample (test)")
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xticks(k, [str(i) for i in k])
+    ax.set_xlim(-0.6, max(len(k), 1) - 0.4)
+    if m == "trades":
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for x, mm, dx in [(i, a, -0.2) for i, a in enumerate(ism)] + [(i, b, 0.2) for i, b in enumerate(oom)]:
+        why = undefined_why(m, mm, short=True)
+        if why:  # no bar: say why where it would stand
+            ax.text(x + dx, 0, f"n/a: {why}", rotation=90, ha="center", va="bottom", fontsize=8, color="dimgrey")
+    if all(np.isnan(iv + ov)):
+        ax.set_ylim(-1, 1)
+        ax.text(0.5, 0.97, textwrap.fill((rep.get("notes") or [f"{m} undefined in every fold"])[0], 58),
+                transform=ax.transAxes, ha="center", va="top", fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "grey"})
     ax.set_xlabel("fold")
-    ax.set_ylabel(m)
+    ax.set_ylabel(label)
     ax.set_title(f"{m}: chosen cell per fold")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     ax = axes[1]
     g = rep.get("grid_span") or []
     vals = [x.get("sharpe") for x in g if x.get("sharpe") is not None]
     if vals:
         ax.hist(vals, bins=min(30, max(5, len(vals) // 3)), color="tab:blue", alpha=0.8)
-    ax.set_xlabel("Sharpe over the span")
-    ax.set_ylabel("cells")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        why = sorted({undefined_why("sharpe", x) or "" for x in g} - {""})
+        ax.text(0.5, 0.5, textwrap.fill("no cell has a Sharpe ratio over the span: " + "; ".join(why), 50),
+                transform=ax.transAxes, ha="center", va="center", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax.set_xlabel("Sharpe over the span (daily returns, annualised)")
+    ax.set_ylabel("cells (count)")
     p = rep.get("pbo")
     d = rep.get("dsr")
     ttl = "grid"
@@ -204,7 +256,13 @@ def plot_walkforward(rep: dict, path: str) -> None:
         ttl += f": PBO {p['pbo']:.2f}"
     if d and d.get("dsr") is not None:
         ttl += f", DSR {d['dsr']:.2f}"
-    ax.set_title(ttl)
+    if not (p and p.get("pbo") is not None):
+        ttl += ": PBO n/a"
+    if not (d and d.get("dsr") is not None):
+        ttl += ", DSR n/a"
+    ax.set_title(ttl.replace(": PBO n/a", " — PBO n/a", 1) if ttl.startswith("grid: PBO n/a") else ttl)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    drawn = [a.get_title() for a in fig.axes] + [t.get_text() for a in fig.axes for t in a.texts]
     plt.close(fig)
+    return drawn

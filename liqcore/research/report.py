@@ -1,5 +1,6 @@
 """The findings report: every study, its figures, and the research plan's success criteria marked
-met or not met from the measured numbers.
+met (the measured value's 95% interval clears the threshold), not met, or n/a (with the reason the
+input cannot measure it).
 
     >>> from liqcore.research.report import run_all, write_report
     >>> results = run_all(events, registry)                 # {name: StudyResult}
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
 from liqcore.research.studies import STUDIES, Panel, StudyResult, run_study
 
-__all__ = ["run_all", "criteria", "write_report"]
+__all__ = ["run_all", "criteria", "write_report", "status_text", "md_cell"]
 
 
 def run_all(events, registry, params=None, symbols=None, progress=None, only=None, names=None) -> dict:
@@ -57,110 +59,199 @@ def _active(tab, name) -> str:
     return f"{int(r['active_days'])} of {int(r['days'])} days"
 
 
-def criteria(results: dict, detection_accuracy: float | None = None) -> list[dict]:
+def _wilson(hits: float, n: float, ci: float = 0.95) -> tuple[float, float]:
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(int(round(hits)), int(round(n)), alpha=1.0 - ci, method="wilson")
+    return float(lo), float(hi)
+
+
+def _r2_interval(r2: float, slope: float, n: int, ci: float = 0.95) -> tuple[float, float]:
+    """The ``ci`` interval of R² of a one-regressor fit: the Fisher-z interval of its correlation,
+    squared (bounds that straddle 0 give a lower bound of 0)."""
+    from scipy.stats import norm
+
+    r = math.copysign(math.sqrt(max(r2, 0.0)), slope)
+    if n <= 3 or abs(r) >= 1.0:
+        return r2, r2
+    half = float(norm.ppf(0.5 + ci / 2.0)) / math.sqrt(n - 3)
+    lo, hi = math.tanh(math.atanh(r) - half), math.tanh(math.atanh(r) + half)
+    if lo <= 0.0 <= hi:
+        return 0.0, max(lo * lo, hi * hi)
+    return min(lo * lo, hi * hi), max(lo * lo, hi * hi)
+
+
+def criteria(results: dict, detection_accuracy: float | None = None, detection_n: int | None = None) -> list[dict]:
     """The plan's success criteria: ``[{"level", "criterion", "status", "evidence"}]``, status one
-    of "met", "not met" (including "not measured here", with the reason in the evidence)."""
+    of "met" (the measured value's 95% interval clears the threshold, or a count reaches it), "not
+    met" (measured, and it does not), "n/a" (cannot be measured on this input; the evidence says
+    why).  ``detection_accuracy``: the share of detected cascades that overlap a generated one (a
+    synthetic market), out of ``detection_n`` detected cascades."""
     panel: Panel = results.get("_panel")
     ev, ic, oi, co, hm, st = (results.get(k) for k in ("event", "ic", "oi", "contagion", "heatmap", "strategies"))
     st_ok = st is not None and st.available
     st_tab = st.tables["strategies"] if st_ok else None
-    st_why = f"strategies study: {st.reason if st else 'not run'}"
+    st_why = f"strategies study {st.reason if st else 'not run'}"
     rows = []
 
     def add(level, text, ok, evidence):
         rows.append({"level": level, "criterion": text, "status": "met" if ok else "not met", "evidence": evidence})
 
+    def na(level, text, why):
+        rows.append({"level": level, "criterion": text, "status": "n/a", "evidence": why})
+
+    def why(res, name):
+        return f"{name} study not run" if res is None else f"{name} study not available: {res.reason}"
+
     n_ev = len(panel.events) if panel is not None else 0
     n_liq = panel.n("t_liq") if panel is not None else 0
     add("minimum", "parse and aggregate the liquidation data", n_liq > 0,
         f"{n_ev:,} events read, {n_liq:,} liquidations aggregated" if n_liq else "no liquidations in the input")
-    nc = ev.headline.get("cascades", 0) if ev is not None and ev.available else 0
-    add("minimum", "detect at least 50 cascade events across all symbols", nc >= 50,
-        f"{nc} confirmed cascades" if ev is not None and ev.available else f"event study: {ev.reason if ev else 'not run'}")
+    text = "detect at least 50 cascade events across all symbols"
+    if ev is not None and ev.available:
+        nc = int(ev.headline.get("cascades", 0))
+        add("minimum", text, nc >= 50, f"{nc:,} confirmed cascades")
+    else:
+        na("minimum", text, why(ev, "event"))
+    text = "calculate the liquidation imbalance and test its IC (even if negative)"
     imb = ic.headline.get("imbalance_ic_15m") if ic is not None and ic.available else None
-    add("minimum", "calculate the liquidation imbalance and test its IC (even if negative)",
-        imb is not None and np.isfinite(_num(imb)),
-        f"IC of liquidations.liq_imbalance@15m vs the 15 m forward return: {_num(imb):+.3f}" if imb is not None
-        else f"ic study: {ic.reason if ic else 'not run'}")
+    if ic is not None and ic.available:
+        ok = imb is not None and np.isfinite(_num(imb))
+        add("minimum", text, ok,
+            f"IC of liquidations.liq_imbalance@15m vs the 15 m forward return: {_num(imb):+.3f}" if ok
+            else "the 15 m forward return has too few observations for an IC of liquidations.liq_imbalance@15m")
+    else:
+        na("minimum", text, why(ic, "ic"))
+    text = "backtest at least 2 strategies with full metrics"
     if st_ok:
         done = st_tab[st_tab["ran"] & (st_tab["trades"] > 0)]
-        add("minimum", "backtest at least 2 strategies with full metrics", len(done) >= 2,
+        add("minimum", text, len(done) >= 2,
             f"{len(done)} of {len(st_tab)} strategies backtested with trades and metrics"
             + (f" ({', '.join(done.strategy)})" if len(done) else ""))
     else:
-        add("minimum", "backtest at least 2 strategies with full metrics", False, st_why)
+        na("minimum", text, st_why)
+    text = ("liquidation features show |IC| > 0.05 for some horizon (95% interval beyond 0.05, significant "
+            "after a Bonferroni correction over every feature x horizon)")
     if ic is not None and ic.available:
         pooled = ic.tables["pooled_ic"]
-        n_tests = max(int(pooled.ic.notna().sum()), 1)
-        liq = pooled[(pooled.family == "liquidation") & (pooled.p < 0.05 / n_tests)]
-        best = float(liq.ic.abs().max()) if len(liq) else math.nan
-        add("good", "liquidation features show |IC| > 0.05 for some horizon (significant after a Bonferroni "
-            "correction over every feature x horizon)", np.isfinite(best) and best > 0.05,
-            f"largest significant |IC| of a liquidation feature: {best:.3f}" if np.isfinite(best)
-            else f"no liquidation feature has an IC significant at p < 0.05 / {n_tests}; the largest |IC| is "
-                 f"{float(pooled[pooled.family == 'liquidation'].ic.abs().max()):.3f}")
+        liq_all = pooled[(pooled.family == "liquidation") & np.isfinite(pooled.p)]
+        if not len(liq_all):
+            na("good", text, "no liquidation feature has enough observations for an interval of its IC")
+        else:
+            n_tests = max(int(np.isfinite(pooled.p).sum()), 1)
+            sig = liq_all[liq_all.p < 0.05 / n_tests]
+            clear = sig[(sig.ci_low > 0.05) | (sig.ci_high < -0.05)]
+            big = liq_all.loc[liq_all.ic.abs().idxmax()]
+            if len(clear):
+                b = clear.loc[clear.ic.abs().idxmax()]
+                ev_txt = (f"{b.feature} at {b.horizon}: IC {b.ic:+.3f}, 95% CI [{b.ci_low:+.3f}, {b.ci_high:+.3f}], "
+                          f"p = {b.p:.2g} (< 0.05 / {n_tests})")
+            else:
+                ev_txt = (f"no liquidation feature's IC interval clears ±0.05 with p < 0.05 / {n_tests}; the largest "
+                          f"|IC| is {big.feature} at {big.horizon}: {big.ic:+.3f}, 95% CI [{big.ci_low:+.3f}, "
+                          f"{big.ci_high:+.3f}], p = {big.p:.2g}")
+            add("good", text, len(clear) > 0, ev_txt)
     else:
-        add("good", "liquidation features show |IC| > 0.05 for some horizon", False,
-            f"ic study not available: {ic.reason if ic else 'not run'}")
-    if st_ok:
+        na("good", text, why(ic, "ic"))
+    text = "at least 1 strategy has Sharpe > 1.0 in-sample (95% interval above 1.0)"
+    if not st_ok:
+        na("good", text, st_why)
+    elif not st.headline.get("with_trades"):
+        na("good", text, "no strategy traded on this input: no Sharpe ratio to measure")
+    elif not st.headline.get("with_sharpe"):
+        na("good", text, "the Sharpe ratio of daily returns needs at least 2 days with a spread of returns; "
+                         f"the input spans {int(st_tab['days'].max())} day(s)")
+    else:
         h = st.headline
-        add("good", "at least 1 strategy has Sharpe > 1.0 in-sample", h["sharpe_above_1"] >= 1,
-            f"{h['sharpe_above_1']} strategies with Sharpe > 1 over the whole input; best "
-            + (f"{h['best_strategy']} {h['best_sharpe']:+.2f} (trades closing on {_active(st_tab, h['best_strategy'])})"
-               if h["best_strategy"] else "none (no trades)"))
+        b = st_tab[st_tab.strategy == h["best_strategy"]].iloc[0]
+        add("good", text, h["sharpe_ci_above_1"] >= 1,
+            f"{h['sharpe_ci_above_1']} strategies with the Sharpe interval above 1 ({h['sharpe_above_1']} with a "
+            f"point estimate above 1); best {h['best_strategy']} {h['best_sharpe']:+.2f}, 95% CI "
+            f"[{b['sharpe_ci_low']:+.2f}, {b['sharpe_ci_high']:+.2f}] from {int(b['trades'])} trades closing on "
+            f"{_active(st_tab, h['best_strategy'])}")
+    text = "cascade detection accuracy > 70% (95% interval above 70%)"
+    if detection_accuracy is not None and np.isfinite(detection_accuracy) and detection_n:
+        lo, hi = _wilson(detection_accuracy * detection_n, detection_n)
+        add("good", text, lo > 0.7,
+            f"{detection_accuracy:.1%} of {detection_n:,} detected cascades overlap a cascade the synthetic market "
+            f"generated (Wilson 95% CI [{lo:.1%}, {hi:.1%}])")
+    elif detection_accuracy is not None and np.isfinite(detection_accuracy):
+        na("good", text, f"{detection_accuracy:.1%} overlap, but the number of cascades behind it is not known: "
+                         "no interval")
     else:
-        add("good", "at least 1 strategy has Sharpe > 1.0 in-sample", False, st_why)
-    if detection_accuracy is not None and np.isfinite(detection_accuracy):
-        add("good", "cascade detection accuracy > 70%", detection_accuracy > 0.7,
-            f"{detection_accuracy:.1%} of detected cascades overlap a cascade the synthetic market generated")
-    else:
-        add("good", "cascade detection accuracy > 70%", False,
-            "not measured: recordings carry no ground truth of which liquidations formed a cascade")
+        na("good", text, "recordings carry no ground truth of which liquidations formed a cascade")
+    text = "liquidations explain > 30% of open-interest changes (95% interval above 30%)"
     if oi is not None and oi.available:
         r2 = oi.headline["r2"]
-        add("good", "liquidations explain > 30% of open-interest changes", r2 > 0.3, f"R² = {r2:.1%}")
+        n = int(oi.headline.get("intervals", 0))
+        lo, hi = _r2_interval(r2, oi.headline.get("slope", 1.0), n)
+        add("good", text, lo > 0.3, f"R² = {r2:.1%} over {n:,} intervals (95% CI [{lo:.1%}, {hi:.1%}], Fisher z)")
     else:
-        add("good", "liquidations explain > 30% of open-interest changes", False,
-            f"oi study not available: {oi.reason if oi else 'not run'}")
+        na("good", text, why(oi, "oi"))
+    text = "liquidation features outperform OI/funding features (significant ICs, Bonferroni)"
     if ic is not None and ic.available:
         pooled = ic.tables["pooled_ic"]
-        n_tests = max(int(np.isfinite(pooled.p).sum()), 1)
-        sig = pooled[pooled.p < 0.05 / n_tests]
-        a = float(sig[sig.family == "liquidation"].ic.abs().max()) if (sig.family == "liquidation").any() else 0.0
-        other = sig[sig.family == "oi/funding"]
-        b = float(other.ic.abs().max()) if len(other) else 0.0
-        has_other = (pooled.family == "oi/funding").any()
-        add("excellent", "liquidation features outperform OI/funding features (significant ICs, Bonferroni)",
-            has_other and a > 0 and a > b,
-            (f"best significant |IC|: liquidation {a:.3f}, open interest/funding {b:.3f} (0 = none significant)")
-            if has_other else "no open-interest or funding feature to compare with")
+        if not (pooled.family == "oi/funding").any():
+            na("excellent", text, "no open-interest or funding feature to compare with (the input has none)")
+        else:
+            n_tests = max(int(np.isfinite(pooled.p).sum()), 1)
+            sig = pooled[pooled.p < 0.05 / n_tests]
+            a = float(sig[sig.family == "liquidation"].ic.abs().max()) if (sig.family == "liquidation").any() else 0.0
+            other = sig[sig.family == "oi/funding"]
+            b = float(other.ic.abs().max()) if len(other) else 0.0
+            add("excellent", text, a > 0 and a > b,
+                f"best significant |IC|: liquidation {a:.3f}, open interest/funding {b:.3f} (0 = none significant)")
     else:
-        add("excellent", "liquidation features outperform OI/funding features", False, "ic study not available")
-    if st_ok:
+        na("excellent", text, why(ic, "ic"))
+    text = "several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample (95% intervals above)"
+    if not st_ok:
+        na("excellent", text, st_why)
+    elif not st.headline.get("with_split_sharpe"):
         h = st.headline
-        k = h["sharpe_first_above_1_5_last_above_1"]
-        add("excellent", "several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample", k >= 2,
-            f"{k} strategies with Sharpe > 1.5 on the first {1 - h['oos_share']:.0%} of days and > 1 on the last "
-            f"{h['oos_share']:.0%} (default parameters, not tuned on either part)")
+        na("excellent", text, f"a Sharpe ratio on both the first {1 - h['oos_share']:.0%} and the last "
+                              f"{h['oos_share']:.0%} of days needs at least 2 days in each part"
+                              + ("" if h.get("with_trades") else " and trades")
+                              + f"; the input spans {int(st_tab['days'].max()) if 'days' in st_tab else 0} day(s)")
     else:
-        add("excellent", "several strategies with Sharpe > 1.5 in-sample and > 1.0 out-of-sample", False, st_why)
+        h = st.headline
+        k = h["sharpe_first_ci_above_1_5_last_ci_above_1"]
+        add("excellent", text, k >= 2,
+            f"{k} strategies with the Sharpe interval above 1.5 on the first {1 - h['oos_share']:.0%} of days and "
+            f"above 1 on the last {h['oos_share']:.0%} ({h['sharpe_first_above_1_5_last_above_1']} by the point "
+            "estimates; default parameters, not tuned on either part)")
+    text = "cross-asset contagion is statistically significant"
     if co is not None and co.available:
-        add("excellent", "cross-asset contagion is statistically significant", bool(co.headline["significant"]),
+        add("excellent", text, bool(co.headline["significant"]),
             f"Granger significant for {co.headline['granger_significant']}/{co.headline['symbols']} symbols, "
             f"conditional cascade probability for {co.headline['conditional_significant']}/{co.headline['symbols']}")
     else:
-        add("excellent", "cross-asset contagion is statistically significant", False,
-            f"contagion study not available: {co.reason if co else 'not run'}")
+        na("excellent", text, why(co, "contagion"))
+    text = "liquidation zones predict reversals with > 60% accuracy (95% interval above 60%)"
     if hm is not None and hm.available:
         acc = _num(hm.headline.get("zone_reversal_accuracy"))
+        n = int(_num(hm.headline.get("zone_decided")) or 0) if np.isfinite(_num(hm.headline.get("zone_decided"))) \
+            else 0
         p = _num(hm.headline.get("p_value"))
-        add("excellent", "liquidation zones predict reversals with > 60% accuracy", np.isfinite(acc) and acc > 0.6,
-            f"reversal accuracy at zones {acc:.1%} (random levels {_num(hm.headline.get('random_reversal_accuracy')):.1%}, "
-            f"p = {p:.3g})")
+        if not np.isfinite(acc) or n == 0:
+            na("excellent", text, "no zone touch was decided (reversal or break-out) within the horizon")
+        else:
+            lo, hi = _wilson(acc * n, n)
+            add("excellent", text, lo > 0.6,
+                f"reversal accuracy at zones {acc:.1%} of {n:,} decided touches (Wilson 95% CI [{lo:.1%}, {hi:.1%}]; "
+                f"random levels {_num(hm.headline.get('random_reversal_accuracy')):.1%}, p = {p:.3g})")
     else:
-        add("excellent", "liquidation zones predict reversals with > 60% accuracy", False,
-            f"heatmap study not available: {hm.reason if hm else 'not run'}")
+        na("excellent", text, why(hm, "heatmap"))
     return rows
+
+
+def status_text(c: dict) -> str:
+    """A criterion's status as shown: "met", "not met", or "n/a — why"."""
+    return f"n/a — {c['evidence']}" if c["status"] == "n/a" else c["status"]
+
+
+def md_cell(v) -> str:
+    """Text safe inside a Markdown table cell: ``|`` escaped, line breaks as spaces."""
+    return str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 _FIGURES = (("event", "cascade_examples.png", "Cascade examples with the price overlaid"),
@@ -173,18 +264,92 @@ _FIGURES = (("event", "cascade_examples.png", "Cascade examples with the price o
             ("microstructure", "time_of_day.png", "Time-of-day profile"))
 
 
+_FRACTION = re.compile(r"^(win_rate|total_return|max_drawdown|recovered_\w+|organic_share|base_rate|"
+                       r"p_alt_given_leader|\w*_p_reversal|\w*_p_breakout|\w*reversal_accuracy|r2\w*|delta_r2|"
+                       r"\w*oos_r2|\w*_share)$")
+_BP = re.compile(r"^(\w*_bp(_\w+)?|mean_bp_\w+|bp_per_\w+)$")
+_SECONDS = re.compile(r"^(\w+_s|peak_lag_s_\w+)$")
+_COUNT = re.compile(r"^(n|trades|signals|count|days|active_days|minutes|folds|hits|\w*_touches|\w*_decided|"
+                    r"\w*_cascades|intervals)$")
+_PVALUE = re.compile(r"^(p|p_value|\w+_p|p_\w+|granger_p_\w+)$")
+
+
+def column_unit(col: str) -> tuple[str, str]:
+    """(header with its unit, kind) of a study table's column: kind one of "pct" (a fraction shown
+    in %), "bp", "s", "min", "count", "p", "num"."""
+    c = str(col)
+    if _FRACTION.match(c):
+        return f"{c} (%)", "pct"
+    if _BP.match(c):
+        return f"{c} (bp)", "bp"
+    if c.endswith("_min"):
+        return f"{c} (min)", "min"
+    if _COUNT.match(c):
+        return f"{c} (count)", "count"
+    if _PVALUE.match(c) and c not in ("p_alt_given_leader",):
+        return c, "p"
+    if _SECONDS.match(c):
+        return f"{c} (s)", "s"
+    if c.startswith("sharpe"):
+        return f"{c} (annualised)", "num"
+    if c == "mean_notional":
+        return f"{c} (quote)", "num"
+    if c == "per_day":
+        return f"{c} (per day)", "num"
+    return c, "num"
+
+
+def format_value(v, kind: str) -> str:
+    """One cell of a study table as text: no scientific notation, no raw inf/nan ("—" for a missing
+    value, "∞" for an infinite one), counts as whole numbers, fractions in %."""
+    if v is None or isinstance(v, (bool, np.bool_, str)):
+        return "—" if v is None else str(v)
+    if not isinstance(v, (int, float, np.integer, np.floating)):
+        return str(v)
+    x = float(v)
+    if math.isnan(x):
+        return "—"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if kind == "count":
+        return f"{int(round(x)):,}"
+    if kind == "pct":
+        return f"{x * 100:.2f}"
+    if kind == "bp":
+        return f"{x:+.1f}"
+    if kind in ("s", "min"):
+        return f"{x:,.1f}"
+    if kind == "p":
+        return "< 0.0001" if x < 1e-4 else f"{x:.4f}"
+    if isinstance(v, (int, np.integer)) or (abs(x) >= 1000 and x == int(x)):
+        return f"{int(x):,}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return "0" if x == 0 else (f"{x:.4f}" if abs(x) < 0.1 else f"{x:.3f}")
+
+
+def display_table(df):
+    """A study table as text for FINDINGS.md and index.html: every header with its unit, every cell
+    formatted by :func:`format_value` (``findings.json`` keeps the raw values: fractions, not %)."""
+    import pandas as pd
+
+    out = {}
+    for c in df.columns:
+        header, kind = column_unit(c)
+        out[header] = [format_value(v, kind) for v in df[c].tolist()]
+    return pd.DataFrame(out, columns=list(out))
+
+
 def _md_table(df, max_rows=40) -> str:
     if df is None or len(df) == 0:
         return "_(empty)_\n"
-    d = df.head(max_rows)
+    d = display_table(df.head(max_rows))
     cols = list(d.columns)
 
     def cell(v):
-        if isinstance(v, (float, np.floating)):
-            return "—" if not np.isfinite(v) else (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}")
-        return str(v)
+        return md_cell(v)
 
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(md_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for row in d.itertuples(index=False):
         lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     if len(df) > max_rows:
@@ -198,7 +363,7 @@ _MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models"), "heatmap": 
 
 
 def write_report(results: dict, directory, source: str = "", detection_accuracy: float | None = None,
-                 progress=None) -> dict:
+                 progress=None, detection_n: int | None = None) -> dict:
     """Write ``FINDINGS.md``, ``index.html``, the figures and ``findings.json`` into ``directory``."""
     import orjson
 
@@ -215,11 +380,16 @@ def write_report(results: dict, directory, source: str = "", detection_accuracy:
                     figs[(name, p.name)] = p.name
             except Exception as e:  # a figure must not sink the report
                 res.findings.append(f"(figures not drawn: {type(e).__name__}: {e})")
-    crit = criteria(results, detection_accuracy)
+    crit = criteria(results, detection_accuracy, detection_n)
     md = ["# Findings", "", f"Source: {source}" if source else "", ""]
-    md += ["## Success criteria", "", "| level | criterion | status | evidence |", "|---|---|---|---|"]
+    md += ["## Success criteria", "",
+           "A criterion is met when the 95% interval of the measured value clears its threshold (a count: when "
+           "it reaches it); n/a when the input cannot measure it.", "",
+           "| level | criterion | status | evidence |", "|---|---|---|---|"]
     for c in crit:
-        md.append(f"| {c['level']} | {c['criterion']} | **{c['status']}** | {c['evidence']} |")
+        na = c["status"] == "n/a"
+        md.append(f"| {c['level']} | {md_cell(c['criterion'])} | **{c['status']}**"
+                  + (f" — {md_cell(c['evidence'])} | — |" if na else f" | {md_cell(c['evidence'])} |"))
     md.append("")
     for name, res in studies.items():
         md += [f"## {res.title} (`{name}`)", ""]
@@ -239,14 +409,15 @@ def write_report(results: dict, directory, source: str = "", detection_accuracy:
          "body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}"
          "table{border-collapse:collapse;font-size:12px;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px}"
          ".met{color:#080;font-weight:bold}.notmet{color:#a00;font-weight:bold}img{max-width:100%}"
-         ".na{background:#fee;padding:0.5em}", "</style></head><body><h1>Findings</h1>"]
+         ".na{background:#fee;padding:0.5em}.nastatus{color:#a60}", "</style></head><body><h1>Findings</h1>"]
     if source:
         h.append(f"<p>Source: {html.escape(source)}</p>")
     h.append("<h2>Success criteria</h2><table><tr><th>level</th><th>criterion</th><th>status</th><th>evidence</th></tr>")
     for c in crit:
-        cls = "met" if c["status"] == "met" else "notmet"
-        h.append(f"<tr><td>{c['level']}</td><td>{html.escape(c['criterion'])}</td><td class='{cls}'>{c['status']}</td>"
-                 f"<td>{html.escape(c['evidence'])}</td></tr>")
+        cls = {"met": "met", "n/a": "nastatus"}.get(c["status"], "notmet")
+        ev_html = "—" if c["status"] == "n/a" else html.escape(c["evidence"])
+        h.append(f"<tr><td>{c['level']}</td><td>{html.escape(c['criterion'])}</td><td class='{cls}'>"
+                 f"{html.escape(status_text(c))}</td><td>{ev_html}</td></tr>")
     h.append("</table>")
     for name, res in studies.items():
         h.append(f"<h2>{html.escape(res.title)} (<code>{name}</code>)</h2>")
@@ -260,8 +431,7 @@ def write_report(results: dict, directory, source: str = "", detection_accuracy:
                          "</figcaption></figure>")
         for t in _MAIN_TABLES.get(name, ()):
             if t in res.tables and len(res.tables[t]):
-                h.append(f"<h3>{t}</h3>" + res.tables[t].head(40).to_html(index=False, float_format=lambda v: f"{v:.4g}",
-                                                                           na_rep="—", border=0))
+                h.append(f"<h3>{t}</h3>" + display_table(res.tables[t].head(40)).to_html(index=False, border=0))
     h.append("</body></html>")
     (d / "index.html").write_text("\n".join(h))
     doc = {"source": source, "criteria": crit, "studies": {k: v.to_json() for k, v in studies.items()}}

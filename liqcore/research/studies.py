@@ -906,13 +906,14 @@ def _plot_heatmap(panel: Panel, path):
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
     if len(d["t_liq"]):
         hours = (d["t_liq"] - d["t0"]) / NS_H
-        h = ax.hist2d(hours, d["p_liq"], bins=[max(10, int(hours.max() // 6) + 1), 60], weights=d["n_liq"],
+        h = ax.hist2d(hours, d["p_liq"], bins=[max(10, int(hours.max() // 6) + 1), 60], weights=d["n_liq"] / 1e6,
                       cmap="magma_r", cmin=1e-9)
-        fig.colorbar(h[3], ax=ax, label="liquidated notional")
+        fig.colorbar(h[3], ax=ax, label="liquidated notional per bin (millions, quote currency)")
     step = max(1, len(d["t_trade"]) // 20000)
     ax.plot((d["t_trade"][::step] - d["t0"]) / NS_H, d["p_trade"][::step], color="tab:blue", lw=0.5, label="price")
     ax.set_xlabel("hours from the start")
-    ax.set_ylabel("price")
+    ax.set_ylabel("price (quote currency)")
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     ax.set_title(f"{name}: liquidation density by price level and time (6 h x 60 bins), price overlaid", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -992,7 +993,7 @@ def study_contagion(panel: Panel, params=None, window_s: float = 60.0, granger_l
             xc = _xcorr(_counts(L["te_liq"], a, b, step), _counts(A["te_liq"], a, b, step), 12)
             row[f"corr0_{lab}"] = float(xc[12])
             k = int(np.nanargmax(xc))
-            row[f"peak_lag_{lab}"] = (k - 12) * step / NS_S
+            row[f"peak_lag_s_{lab}_bins"] = (k - 12) * step / NS_S  # seconds, on bins of ``lab``
             row[f"peak_corr_{lab}"] = float(xc[k])
         # 1 s resolution lead/lag: peak within +-120 s, significance against distant lags
         xc1 = _xcorr(c1l, _counts(A["te_liq"], a, b, NS_S), far)
@@ -1279,8 +1280,12 @@ def _plot_vol(fr, path):
             my = [y[ok][b == i].mean() for i in range(len(q) - 1) if (b == i).any()]
             ax.plot(mx, my, "o-", color="tab:red", label="mean per decile of the rate")
     ax.set_xlabel("liquidations per minute (last 5 minutes)")
-    ax.set_ylabel("forward 15 m realized vol / symbol median")
+    ax.set_ylabel("forward 15 m realized vol / symbol median (ratio)")
     ax.set_yscale("log")
+    from matplotlib.ticker import FormatStrFormatter
+
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # 0.6, 1, 2: not 6x10^-1
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_title("liquidation rate vs forward realized volatility", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -1602,20 +1607,31 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         return unavailable("strategies", title, "the input has no liquidations (no strategy signal)")
     register_seven()  # the plan's strategies are registered under their names (idempotent)
     base = params if params is not None else Params()
+    from liqcore.backtest.compare import needs_text
+    from liqcore.backtest.run import input_kinds
+    from liqcore.strategies import get_strategy
+
     events = prepare_events(panel.events)
+    kinds = input_kinds(events)
     rows, notes = [], []
     for name in strategies:
+        missing = sorted(set(get_strategy(name).needs) - kinds)
+        if missing:  # its inputs are not in the data (e.g. funding): a row that says so, the others run
+            why = needs_text(missing)
+            notes.append(f"{name}: n/a — {why} (the input has no {', '.join(missing)} events)")
+            rows.append({"strategy": name, "ran": False, "status": f"n/a — {why}", "trades": 0})
+            continue
         try:
             r = run_strategy(events, panel.registry, base, name)
-        except ValueError as e:  # the strategy's input check (e.g. funding it needs): stated, not raised
+        except ValueError as e:  # another input check of the strategy: stated, not raised
             notes.append(f"{name}: not run because {e}")
-            rows.append({"strategy": name, "ran": False, "trades": 0})
+            rows.append({"strategy": name, "ran": False, "status": f"n/a — {e}", "trades": 0})
             continue
         s = r.summary()
         led = r.ledger
         ret = led["ret"].astype(np.float64)
         n = len(ret)
-        row = {"strategy": name, "ran": True, "signals": int(s.get("signals", 0)), "trades": n,
+        row = {"strategy": name, "ran": True, "status": "ran", "signals": int(s.get("signals", 0)), "trades": n,
                "win_rate": float(s["win_rate"]) if n else math.nan}
         if n >= 2 and ret.std(ddof=1) > 0:
             se = ret.std(ddof=1) / math.sqrt(n)
@@ -1632,9 +1648,16 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         k = int(round(len(daily) * (1.0 - oos_share)))
         row["days"] = len(daily)
         row["active_days"] = int(np.count_nonzero(daily))  # days on which a trade closed
+        lo, hi = M.sharpe_ci(daily) if n else (None, None)
+        row["sharpe_ci_low"] = math.nan if lo is None else float(lo)
+        row["sharpe_ci_high"] = math.nan if hi is None else float(hi)
         ins, oos = (M.sharpe(daily[:k]), M.sharpe(daily[k:])) if n and 2 <= k <= len(daily) - 2 else (None, None)
         row["sharpe_first"] = math.nan if ins is None else float(ins)
         row["sharpe_last"] = math.nan if oos is None else float(oos)
+        (a, _), (b, _) = (M.sharpe_ci(daily[:k]), M.sharpe_ci(daily[k:])) if ins is not None and oos is not None \
+            else ((None, None), (None, None))
+        row["sharpe_first_ci_low"] = math.nan if a is None else float(a)
+        row["sharpe_last_ci_low"] = math.nan if b is None else float(b)
         rows.append(row)
     tab = pd.DataFrame(rows)
     res = StudyResult("strategies", title)
@@ -1652,6 +1675,15 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         "sharpe_first_above_1_5_last_above_1": int(((with_trades["sharpe_first"] > 1.5)
                                                     & (with_trades["sharpe_last"] > 1.0)).sum())
         if len(with_trades) else 0,
+        # the same counts where the 95% interval of the Sharpe ratio clears the threshold
+        "sharpe_ci_above_1": int((with_trades["sharpe_ci_low"] > 1.0).sum()) if len(with_trades) else 0,
+        "sharpe_first_ci_above_1_5_last_ci_above_1": int(((with_trades["sharpe_first_ci_low"] > 1.5)
+                                                          & (with_trades["sharpe_last_ci_low"] > 1.0)).sum())
+        if len(with_trades) else 0,
+        "with_sharpe": int(np.isfinite(sh).sum()),
+        "with_split_sharpe": int((np.isfinite(with_trades["sharpe_first"].to_numpy(np.float64))
+                                  & np.isfinite(with_trades["sharpe_last"].to_numpy(np.float64))).sum())
+        if len(with_trades) else 0,
         "oos_share": oos_share,
         "significant_positive": int((with_trades["ci_low_bp"] > 0).sum()) if len(with_trades) else 0,
     }
@@ -1662,7 +1694,8 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
                 f"{r['strategy']}: {r['trades']} trade{'s' if r['trades'] != 1 else ''} closing on "
                 f"{r['active_days']} of {r['days']} days, win rate {r['win_rate']:.0%}, mean return "
                 f"{_bp(r['mean_ret_bp'])} per trade (95% CI [{_bp(r['ci_low_bp'])}, {_bp(r['ci_high_bp'])}]), "
-                f"total {r['total_return']:+.2%}, Sharpe {_num2(r['sharpe'])} (first {1 - oos_share:.0%} of days "
+                f"total {r['total_return']:+.2%}, Sharpe {_num2(r['sharpe'])} (95% CI [{_num2(r['sharpe_ci_low'])}, "
+                f"{_num2(r['sharpe_ci_high'])}]; first {1 - oos_share:.0%} of days "
                 f"{_num2(r['sharpe_first'])}, last {oos_share:.0%} {_num2(r['sharpe_last'])}).")
         elif r.get("ran"):
             res.findings.append(f"{r['strategy']}: no trade on this input (nothing to measure).")
