@@ -89,7 +89,9 @@ def run(args) -> int:
         from pathlib import Path
 
         out = Path(args.out)
-        (out / "walkforward.json").write_bytes(orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+        from liqcore._atomic import write_bytes
+
+        write_bytes(out / "walkforward.json", orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     if args.plot or args.out:
         from pathlib import Path
 
@@ -206,5 +208,7 @@ def plot_walkforward(rep: dict, path: str) -> None:
         ttl += f", DSR {d['dsr']:.2f}"
     ax.set_title(ttl)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from liqcore._atomic import save_figure
+
+    save_figure(fig, path, dpi=110)  # through a temporary file: the earlier figure stays until this one is whole
     plt.close(fig)
