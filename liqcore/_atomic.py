@@ -239,8 +239,11 @@ def building_dir(dest: str | os.PathLike, owned=None) -> Iterator[Path]:
         _swap_in(stage, dest, owned)
     except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
-        if isinstance(exc, OSError) and not isinstance(exc, DiskFull) and is_disk_full(exc):
-            raise _disk_full(exc, dest) from exc
+        if isinstance(exc, OSError) and is_disk_full(exc):
+            # named by where the file was to go (the directory the user gave), not the one being built
+            inner = str(exc.filename or "")
+            named = dest / inner[len(str(stage)) + 1:] if inner.startswith(str(stage) + os.sep) else dest
+            raise _disk_full(exc, named) from exc
         raise
 
 

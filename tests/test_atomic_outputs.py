@@ -324,6 +324,31 @@ def test_sweep_out_on_a_full_disk_is_one_line(tmp_path):
         _no_temporaries(fs)
 
 
+def test_walkforward_out_on_a_full_disk_is_one_line(tmp_path):
+    with small_fs(tmp_path / "fs", 64 * 1024) as fs:
+        _fill(fs)
+        out = fs / "wf"
+        r = _cli(["walkforward", "--synthetic", "--days", "4", "--symbols", "ETHUSDT", "--seed", "3", "--no-progress",
+                  "--grid", "offset=0.1%,0.2%", "--folds", "2", "--out", str(out)], tmp_path)
+        _one_line_disk_full(r, out)
+
+
+def test_research_report_on_a_full_disk_keeps_the_old_report_and_names_it(tmp_path):
+    with small_fs(tmp_path / "fs", 256 * 1024) as fs:
+        rep = fs / "rr"
+        rep.mkdir()
+        old = {"FINDINGS.md": b"# Findings\nold\n", "index.html": b"<html>old</html>", "findings.json": b"{}"}
+        for k, v in old.items():
+            (rep / k).write_bytes(v)
+        _fill(fs)
+        r = _cli(["research", "--synthetic", "--days", "1", "--symbols", "ETHUSDT", "--seed", "3", "--studies", "event",
+                  "--no-progress", "--report", str(rep)], tmp_path)
+        _one_line_disk_full(r, rep)
+        assert ".liqcore-tmp-" not in r.stderr  # the user's path, not the one being built
+        assert _files(rep) == old
+        assert sorted(p.name for p in fs.iterdir()) == ["filler", "rr"]
+
+
 def test_rlimit_fsize_in_a_child_is_one_line_and_keeps_the_old_file(tmp_path):
     """Where no file system can be mounted, a file size limit makes writes fail the same way (EFBIG)."""
     src_old = _contract_csv(tmp_path / "old.csv", 1_000, 1)
