@@ -59,7 +59,7 @@ def _disk_full(exc: OSError, dest: Path) -> DiskFull:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # Windows: os.kill(pid, 0) would signal the process
         return True
     try:
         os.kill(pid, 0)
