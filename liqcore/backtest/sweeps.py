@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
