@@ -156,13 +156,14 @@ _OUTPUT_FLAGS = ("out", "dataset", "report", "plot", "journal", "record", "log")
 
 def os_error_line(exc: OSError, args=None) -> str:
     """One line for an OSError: a full disk (ENOSPC, EDQUOT) says "no space left" and names the
-    path (the error's own, else the command's output flag); other errors name the path and the
-    system's reason."""
+    path (the error's own, else the command's output flag); other errors give the system's reason
+    and the path they name."""
     from liqcore._atomic import is_disk_full
 
+    full = is_disk_full(exc)
     path = exc.filename or exc.filename2
     where = None
-    if path is None and args is not None:
+    if path is None and full and args is not None:  # a write without a path: the output being written
         for flag in _OUTPUT_FLAGS:
             value = getattr(args, flag, None)
             if isinstance(value, str) and value:
@@ -170,9 +171,9 @@ def os_error_line(exc: OSError, args=None) -> str:
                 break
     at = f" {path}" if path is not None else ""
     at += f" (the output of {where})" if where else ""
-    if is_disk_full(exc):
+    if full:
         return f"no space left on device writing{at}; the outputs already complete were kept"
-    reason = exc.strerror or str(exc) or type(exc).__name__
+    reason = " ".join((exc.strerror or str(exc) or type(exc).__name__).split())  # one line
     return f"{reason}:{at}" if at else reason
 
 

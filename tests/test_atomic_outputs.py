@@ -198,6 +198,19 @@ def test_disk_full_is_recognised_and_names_the_destination(tmp_path):
     assert ei.value.filename == str(tmp_path / "x.bin") and ei.value.errno == errno.ENOSPC
 
 
+def test_cli_line_names_the_output_only_for_a_full_disk():
+    from types import SimpleNamespace
+
+    from liqcore.cli import os_error_line
+
+    args = SimpleNamespace(out=None, dataset="data/ds", journal="j.sqlite")
+    line = os_error_line(OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"), args)
+    assert line.startswith("no space left on device writing data/ds (the output of --dataset)")
+    assert os_error_line(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), args) == \
+        "Connection reset by peer"  # not blamed on the journal
+    assert os_error_line(PermissionError(errno.EACCES, "Permission denied", "/ro/x"), args) == "Permission denied: /ro/x"
+
+
 # ---- SIGKILL of a real child at a random moment ---------------------------------------------------
 def test_convert_out_killed_at_random_moments_leaves_old_or_new_file_whole(tmp_path):
     src_old = _contract_csv(tmp_path / "old.csv", 1_000, 1)
