@@ -58,6 +58,13 @@ def _disk_full(exc: OSError, dest: Path) -> DiskFull:
     return DiskFull(code, "no space left on device", str(dest))
 
 
+def _named(exc: OSError, dest: Path) -> OSError:
+    """``exc`` with the path it failed to write (a write error of a library often names none)."""
+    if exc.errno:
+        return OSError(exc.errno, os.strerror(exc.errno), str(dest))
+    return OSError(errno.EIO, " ".join(str(exc).split()) or type(exc).__name__, str(dest))
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid() or os.name == "nt":  # Windows: os.kill(pid, 0) would signal the process
         return True
@@ -157,6 +164,8 @@ def atomic_path(dest: str | os.PathLike, *, fsync: bool = True) -> Iterator[Path
             os.unlink(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, DiskFull) and is_disk_full(exc):
             raise _disk_full(exc, dest) from exc
+        if isinstance(exc, OSError) and (not exc.filename or str(exc.filename) == str(tmp)):
+            raise _named(exc, dest) from exc
         raise
     if fsync:
         _fsync_dir(dest.parent)
@@ -244,6 +253,8 @@ def building_dir(dest: str | os.PathLike, owned=None) -> Iterator[Path]:
             inner = str(exc.filename or "")
             named = dest / inner[len(str(stage)) + 1:] if inner.startswith(str(stage) + os.sep) else dest
             raise _disk_full(exc, named) from exc
+        if isinstance(exc, OSError) and not exc.filename:
+            raise _named(exc, dest) from exc
         raise
 
 
