@@ -212,6 +212,7 @@ def test_cli_line_names_the_output_only_for_a_full_disk():
 
 
 # ---- SIGKILL of a real child at a random moment ---------------------------------------------------
+@pytest.mark.slow
 def test_convert_out_killed_at_random_moments_leaves_old_or_new_file_whole(tmp_path):
     src_old = _contract_csv(tmp_path / "old.csv", 1_000, 1)
     src_new = _contract_csv(tmp_path / "new.csv", 300_000, 2)
