@@ -145,6 +145,36 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `liqcore events ... | head`
         return 0
+    except OSError as exc:  # a full disk, a file system error: one line naming the path, not a traceback
+        print(f"liqcore {args.command}: error: {os_error_line(exc, args)}", file=sys.stderr)
+        return 1
+
+
+#: the output flags a command may have, in the order a message names them when an error has no path
+_OUTPUT_FLAGS = ("out", "dataset", "report", "plot", "journal", "record", "log")
+
+
+def os_error_line(exc: OSError, args=None) -> str:
+    """One line for an OSError: a full disk (ENOSPC, EDQUOT) says "no space left" and names the
+    path (the error's own, else the command's output flag); other errors give the system's reason
+    and the path they name."""
+    from liqcore._atomic import is_disk_full
+
+    full = is_disk_full(exc)
+    path = exc.filename or exc.filename2
+    where = None
+    if path is None and full and args is not None:  # a write without a path: the output being written
+        for flag in _OUTPUT_FLAGS:
+            value = getattr(args, flag, None)
+            if isinstance(value, str) and value:
+                path, where = value, f"--{flag}"
+                break
+    at = f" {path}" if path is not None else ""
+    at += f" (the output of {where})" if where else ""
+    if full:
+        return f"no space left on device writing{at}; the outputs already complete were kept"
+    reason = " ".join((exc.strerror or str(exc) or type(exc).__name__).split())  # one line
+    return f"{reason}:{at}" if at else reason
 
 
 if __name__ == "__main__":  # pragma: no cover

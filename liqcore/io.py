@@ -1080,7 +1080,10 @@ def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
     if base.endswith(".parquet") or base.endswith(".pq"):
         import pyarrow.parquet as pq
 
-        pq.write_table(table, path, compression="zstd")
+        from liqcore._atomic import atomic_path
+
+        with atomic_path(path) as tmp:  # a kill or a full disk leaves the earlier file whole
+            pq.write_table(table, tmp, compression="zstd")
     elif base.endswith(".csv"):
         import pyarrow.csv as pacsv
 
@@ -1098,7 +1101,9 @@ def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
             import zstandard
 
             data = zstandard.ZstdCompressor().compress(data)
-        path.write_bytes(data)
+        from liqcore._atomic import write_bytes
+
+        write_bytes(path, data)
     else:
         raise ValueError(f"path: {path} must end in .parquet, .pq or .csv")
     return path

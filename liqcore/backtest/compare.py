@@ -328,5 +328,7 @@ def plot(results: dict, path: str, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from liqcore._atomic import save_figure
+
+    save_figure(fig, path, dpi=110)  # through a temporary file: the earlier figure stays until this one is whole
     plt.close(fig)

@@ -400,8 +400,20 @@ def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", n
     ``min_trades`` completed trades the report says the sample is too small instead of comparing
     the results with the guide's claims."""
     _check_min_trades(min_trades)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from liqcore._atomic import building_dir
+
+    # built beside ``out_dir`` and swapped in whole: a kill or a full disk leaves the earlier report
+    with building_dir(out_dir, owned=_report_file) as out:
+        _write_report(result, out, title, notes, min_trades)
+    return Path(out_dir) / "report.html"
+
+
+def _report_file(name: str) -> bool:
+    """The files a report directory holds (the HTML page and its figures)."""
+    return name == "report.html" or name.endswith(".png")
+
+
+def _write_report(result, out: Path, title: str, notes, min_trades: int) -> Path:
     s = result.summary()
     per = result.per_symbol()
     figs = [plot_equity(result, out / "equity.png"), plot_per_symbol(result, out / "per_symbol.png"),

@@ -289,11 +289,13 @@ class BacktestResult:
         summ = self.summary_table()
         paths = [out / "ledger.parquet", out / "ledger.csv", out / "summary.parquet", out / "summary.csv",
                  out / "summary.json"]
-        pq.write_table(led, paths[0])
-        pcsv.write_csv(led, paths[1])
-        pq.write_table(summ, paths[2])
-        pcsv.write_csv(summ, paths[3])
-        paths[4].write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2))
+        from liqcore._atomic import atomic_path, write_bytes
+
+        for path, write, table in ((paths[0], pq.write_table, led), (paths[1], pcsv.write_csv, led),
+                                   (paths[2], pq.write_table, summ), (paths[3], pcsv.write_csv, summ)):
+            with atomic_path(path) as tmp:  # each file wholly old or wholly new
+                write(table, str(tmp))
+        write_bytes(paths[4], orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2))
         return paths
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -702,7 +701,8 @@ class Store:
             return
         import pyarrow.parquet as pq
 
-        files = ([self.out] if self.out.is_file() else []) + (sorted(self.parts.glob("*.parquet"))
+        files = ([self.out] if self.out.is_file() else []) + (sorted(f for f in self.parts.glob("*.parquet")
+                                                                       if not f.name.startswith("."))
                                                                 if self.parts and self.parts.is_dir() else [])
         for f in files:
             try:
@@ -720,10 +720,11 @@ class Store:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from liqcore._atomic import atomic_path
+
         self.parts.mkdir(parents=True, exist_ok=True)
-        tmp = self.parts / f".{task.key}.tmp{os.getpid()}"
-        pq.write_table(pa.Table.from_pylist(_plain(rows)), tmp)
-        os.replace(tmp, self.parts / f"{task.key}.parquet")
+        with atomic_path(self.parts / f"{task.key}.parquet") as tmp:  # a finished task is whole on disk
+            pq.write_table(pa.Table.from_pylist(_plain(rows)), tmp)
 
     def finish(self, order: list[str]):
         """The rows in cell order as a DataFrame; written to OUT (the parts are then removed)."""
@@ -737,10 +738,11 @@ class Store:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
+            from liqcore._atomic import atomic_path
+
             self.out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.out.with_name(f".{self.out.name}.tmp{os.getpid()}")
-            pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
-            os.replace(tmp, self.out)
+            with atomic_path(self.out) as tmp:  # the earlier table stays until this one is whole
+                pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
             if self.parts is not None and self.parts.is_dir():
                 shutil.rmtree(self.parts, ignore_errors=True)
         return df

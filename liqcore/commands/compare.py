@@ -204,10 +204,13 @@ def run(args) -> int:
 
         df = pd.concat([r.frame().assign(market=k) for k, r in results.items()], ignore_index=True)
         df = df[["market"] + [c for c in df.columns if c != "market"]]
-        if args.out.lower().endswith(".parquet"):
-            df.to_parquet(args.out, index=False)
-        else:
-            df.to_csv(args.out, index=False)
+        from liqcore._atomic import atomic_path
+
+        with atomic_path(args.out) as tmp:  # the earlier file stays until this one is whole
+            if args.out.lower().endswith(".parquet"):
+                df.to_parquet(tmp, index=False)
+            else:
+                df.to_csv(tmp, index=False)
     if args.json:
         doc = {"markets": {k: r.to_json() for k, r in results.items()}, "strategies": names,
                "params": params.describe(), "seconds": round(elapsed, 3)}

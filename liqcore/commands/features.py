@@ -217,10 +217,13 @@ def run(args) -> int:
                       symbols=symbols, params=params, dense=not args.sparse)
         if out is not None:
             steps.step(f"writing {out}")
-            if out.suffix.lower() == ".parquet":
-                df.to_parquet(out, index=False)
-            else:
-                df.to_csv(out, index=False)
+            from liqcore._atomic import atomic_path
+
+            with atomic_path(out) as tmp:  # the earlier file stays until this one is whole
+                if out.suffix.lower() == ".parquet":
+                    df.to_parquet(tmp, index=False)
+                else:
+                    df.to_csv(tmp, index=False)
     console = Console()
     if not console.is_terminal:  # pipes and files: no truncated columns
         console = Console(width=200)

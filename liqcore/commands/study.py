@@ -128,12 +128,15 @@ def run_named(name: str, args) -> int:
 
             import matplotlib
 
+            from liqcore._atomic import atomic_path
+
             matplotlib.use("Agg")
             target = Path(args.plot)
             target.parent.mkdir(parents=True, exist_ok=True)
             for i, (fname, draw) in enumerate(res.plots):
                 p = target if i == 0 else target.with_name(f"{target.stem}-{Path(fname).stem}.png")
-                draw(p)
+                with atomic_path(p, fsync=False) as tmp:  # the earlier figure stays until this one is whole
+                    draw(tmp)
                 written.append(str(p))
     if args.json:
         doc = {"source": label, **res.to_json(), "plots": written}
@@ -185,7 +188,10 @@ def run_event(args) -> int:
         steps.step("bootstrapping")
         summ = summarize_study(df, ci=args.ci, n_boot=args.boot, by_symbol=not args.pooled)
         if args.out:
-            df.drop(columns=["decision_time"]).to_csv(args.out, index=False)
+            from liqcore._atomic import atomic_path
+
+            with atomic_path(args.out) as tmp:  # the earlier file stays until this one is whole
+                df.drop(columns=["decision_time"]).to_csv(tmp, index=False)
         if args.plot:
             plot_study(summ, args.plot, title=f"post-cascade signed return: {label}")
     with_ref = int(df["ref_price"].notna().sum()) if len(df) else 0

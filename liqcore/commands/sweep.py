@@ -163,7 +163,9 @@ def plot_sweep(table, names: list[str], metric: str, path: str, grid=None) -> st
     title = f"{label}\n{agg}"
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from liqcore._atomic import save_figure
+
+    save_figure(fig, path, dpi=110)  # through a temporary file: the earlier figure stays until this one is whole
     plt.close(fig)
     return title
 
@@ -257,7 +259,10 @@ def run(args) -> int:
                                  out=store, progress=not args.no_progress and not args.json)
     table = table.drop(columns=[c for c in ("daily", "day0", "wins") if c in table.columns])
     if out and str(out).endswith(".csv"):
-        table.to_csv(out, index=False)
+        from liqcore._atomic import atomic_path
+
+        with atomic_path(out) as tmp:  # the earlier file stays until this one is whole
+            table.to_csv(tmp, index=False)
     if heat:
         _metric_known(table, args.metric)
         plot_sweep(table, heat, args.metric, args.plot, grid=list(grid))

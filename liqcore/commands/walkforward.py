@@ -90,7 +90,9 @@ def run(args) -> int:
         from pathlib import Path
 
         out = Path(args.out)
-        (out / "walkforward.json").write_bytes(orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+        from liqcore._atomic import write_bytes
+
+        write_bytes(out / "walkforward.json", orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     if args.plot or args.out:
         from pathlib import Path
 
@@ -262,7 +264,9 @@ def plot_walkforward(rep: dict, path: str) -> list[str]:
         ttl += ", DSR n/a"
     ax.set_title(ttl.replace(": PBO n/a", " — PBO n/a", 1) if ttl.startswith("grid: PBO n/a") else ttl)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from liqcore._atomic import save_figure
+
+    save_figure(fig, path, dpi=110)  # through a temporary file: the earlier figure stays until this one is whole
     drawn = [a.get_title() for a in fig.axes] + [t.get_text() for a in fig.axes for t in a.texts]
     plt.close(fig)
     return drawn

@@ -364,11 +364,24 @@ _MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models"), "heatmap": 
 
 def write_report(results: dict, directory, source: str = "", detection_accuracy: float | None = None,
                  progress=None, detection_n: int | None = None) -> dict:
-    """Write ``FINDINGS.md``, ``index.html``, the figures and ``findings.json`` into ``directory``."""
+    """Write ``FINDINGS.md``, ``index.html``, the figures and ``findings.json`` into ``directory``
+    (built beside it and swapped in whole: a kill or a full disk leaves the earlier report)."""
+    from liqcore._atomic import building_dir
+
+    with building_dir(directory, owned=_report_file) as d:
+        return _write_report(results, d, source, detection_accuracy, progress, detection_n)
+
+
+def _report_file(name: str) -> bool:
+    """The files a findings report holds."""
+    return name in ("FINDINGS.md", "index.html", "findings.json") or name.endswith(".png")
+
+
+def _write_report(results: dict, d: Path, source: str, detection_accuracy, progress, detection_n) -> dict:
     import orjson
 
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
+    from liqcore._atomic import is_disk_full
+
     studies = {k: v for k, v in results.items() if not k.startswith("_")}
     figs = {}
     for name, res in studies.items():
@@ -378,6 +391,10 @@ def write_report(results: dict, directory, source: str = "", detection_accuracy:
             try:
                 for p in res.write_plots(d):
                     figs[(name, p.name)] = p.name
+            except OSError as e:
+                if is_disk_full(e):  # a full disk sinks the report (the earlier one is kept)
+                    raise
+                res.findings.append(f"(figures not drawn: {type(e).__name__}: {e})")
             except Exception as e:  # a figure must not sink the report
                 res.findings.append(f"(figures not drawn: {type(e).__name__}: {e})")
     crit = criteria(results, detection_accuracy, detection_n)

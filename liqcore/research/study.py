@@ -258,5 +258,7 @@ def plot_study(summary, path, title: str = "post-cascade signed return") -> None
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    from liqcore._atomic import save_figure
+
+    save_figure(fig, path)  # through a temporary file: the earlier figure stays until this one is whole
     plt.close(fig)
