@@ -271,6 +271,9 @@ def plot(results: dict, path: str, title: str = "") -> None:
                     continue
                 m = r[f"{kind}_mean"]
                 if m is None:
+                    if not r.get("trades"):  # said on the plot, never a silent gap
+                        ax.text(j - 0.4 + width * (i + 0.5), 0.0, f"no trades ({lab})" if len(labels) > 1
+                                else "no trades", rotation=90, ha="center", va="bottom", fontsize=8, color="0.3")
                     continue
                 a = r[f"{kind}_lo"] if r[f"{kind}_lo"] is not None else m
                 b = r[f"{kind}_hi"] if r[f"{kind}_hi"] is not None else m
