@@ -36,6 +36,14 @@ Choices and where they come from (the trading guide's figures and the strategy's
   decaying with a half-life drawn per episode (median 40 s, lognormal sigma 0.6: seconds to
   minutes); 25 % of episodes (the guide's "cascade doesn't revert" share) keep 90 %.  These were
   fixed from the documents before any backtest and are never tuned on strategy PnL.
+* Crowd positioning (funding and background liquidations): a standardised hourly AR(1) state ``y``
+  per symbol (half-life 36 h; 60 % of its variance shared by every symbol), ``y < 0`` = the crowd is
+  short.  The funding level is ``0.01 % + 0.012 % x y`` (each 8-hourly print adds 0.002 % noise), so
+  funding is negative about a fifth of the time, in stretches of a day or more, as real perpetual
+  funding is in risk-off phases; the long share of background liquidations is ``55 % + 15 % x y``
+  (a short crowd gets its shorts liquidated).  Cascade episodes do not depend on it.  Drawn from
+  its own seeds (:func:`positioning_regime`); the :class:`Effects` knobs ``positioning`` and
+  ``funding_regime_sd`` at 0 switch it off.
 * Calibration: the notional scale, the shock rate and the cascade kernel decay of each symbol are
   fitted (``SymbolSpec.scale_ratio / shock_ratio / beta_ratio``) so that the REAL
   detector with default parameters (q 0.95, N 1000, min_history 100, refresh 1 h, W 60 s, k 2)
@@ -185,7 +193,12 @@ class Effects:
       ``oi_organic`` times the standard deviation of the quantity liquidated per interval, so
       liquidations explain about ``1 / (1 + oi_organic**2)`` of the variance of the changes
       (with ``oi_liq_share`` 1).  Off by default.  Bybit frames carry it in ``tickers`` (with the
-      mark price), OKX in ``open-interest`` (``oiCcy``, base units); Binance has no such stream."""
+      mark price), OKX in ``open-interest`` (``oiCcy``, base units); Binance has no such stream.
+    * ``positioning`` / ``funding_regime_sd`` / ``positioning_hl_h`` / ``positioning_market_share``:
+      the crowd-positioning regime (:func:`positioning_regime`): the background long share moves
+      ``positioning`` per standard deviation of the state, the funding level
+      ``funding_regime_sd``; the state's half-life in hours and the share of its variance common to
+      every symbol.  On by default (0.15, 0.012 %, 36 h, 0.6); the first two at 0 switch it off."""
 
     contagion: float = 0.0
     contagion_lag_s: float = 10.0
