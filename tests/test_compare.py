@@ -292,6 +292,9 @@ def _figure_texts(monkeypatch):
     orig = Figure.savefig
 
     def savefig(self, *a, **k):
+        for ax in self.axes:  # every note inside its axes' x range (a text does not widen the axes)
+            lo, hi = ax.get_xlim()
+            assert all(lo <= t.get_position()[0] <= hi for t in ax.texts), [t.get_text() for t in ax.texts]
         seen.append([t.get_text() for ax in self.axes for t in ax.texts])
         return orig(self, *a, **k)
 

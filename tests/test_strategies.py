@@ -644,9 +644,10 @@ def test_flush_reversal_backtest_carries_the_hourly_binary(tmp_path, monkeypatch
     none = backtest(market(_flush_rows(funding=1e-4)), registry=REG, strategy="flush-reversal-rule")
     assert none.to_json()["summary"]["hourly_binary"]["n"] == 0
     html = write_report(none, tmp_path / "n").read_text()
-    assert "no complete signal hour, nothing to score" in html
+    assert "no complete signal hour, nothing to score" in html and "As an hourly binary (0 signals" in html
     assert "no trades: the equity never moved" in seen  # the equity plot
     assert "no trades: nothing to plot" in seen  # the returns histogram
+    assert seen.count("no trades") == 3  # the per-symbol panels
 
 
 @pytest.mark.slow

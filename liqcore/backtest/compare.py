@@ -272,8 +272,9 @@ def plot(results: dict, path: str, title: str = "") -> None:
                 m = r[f"{kind}_mean"]
                 if m is None:
                     if not r.get("trades"):  # said on the plot, never a silent gap
-                        ax.text(j - 0.4 + width * (i + 0.5), 0.0, f"no trades ({lab})" if len(labels) > 1
-                                else "no trades", rotation=90, ha="center", va="bottom", fontsize=8, color="0.3")
+                        ax.text(j - 0.4 + width * (i + 0.5), 0.5, f"no trades ({lab})" if len(labels) > 1
+                                else "no trades", rotation=90, ha="center", va="center", fontsize=8, color="0.3",
+                                transform=ax.get_xaxis_transform())  # x: the strategy's slot; y: mid-axes
                     continue
                 a = r[f"{kind}_lo"] if r[f"{kind}_lo"] is not None else m
                 b = r[f"{kind}_hi"] if r[f"{kind}_hi"] is not None else m
@@ -283,6 +284,7 @@ def plot(results: dict, path: str, title: str = "") -> None:
                 hi.append((b - m) * 1e4)
             ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=lab)
         ax.axhline(0.0, color="grey", lw=0.8)
+        ax.set_xlim(-0.6, len(names) - 0.4)  # every strategy's slot, with or without a point
         ax.set_xticks(range(len(names)), names, rotation=35, ha="right")
         ax.set_ylabel(f"mean {kind} return per trade (bp)")
         ax.set_title(f"{kind} ({'before' if kind == 'gross' else 'after'} fees), "

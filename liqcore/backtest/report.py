@@ -180,8 +180,10 @@ def _binary_lines(result) -> list[str]:
         return []
     from liqcore.strategies.flush_reversal import describe_binary
 
-    return [f"as an hourly binary ({b.get('n', 0) + b.get('pending', 0)} signals; one per symbol and UTC hour "
-            f"at most):"] + ["  " + line for line in describe_binary(b)]
+    pend = int(b.get("pending", 0))
+    head = (f"as an hourly binary ({b.get('n', 0) + pend} signals, one per symbol and UTC hour at most"
+            + (f"; {pend} pending: the data ends before their hour does" if pend else "") + "):")
+    return [head] + ["  " + line for line in describe_binary(b)]
 
 
 def _no_trades(ax, text: str = "no trades") -> None:
@@ -461,8 +463,10 @@ def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", n
                   "<p>The rule predicts UP for the rest of the UTC hour of each signal. A hit: the hour's last "
                   "trade price is above the price at the signal (beside it: above the hour's open). Scored "
                   "against the 50/50 prior with a one-sided binomial test and a Wilson interval; signals whose "
-                  "hour the data does not cover are pending, not scored.</p><ul>"]
-        parts += [f"<li>{html.escape(line.strip())}</li>" for line in _binary_lines(result)[1:]] + ["</ul>"]
+                  "hour the data does not cover are pending, not scored.</p>"]
+        lines = _binary_lines(result)
+        parts += [f"<p>{html.escape(lines[0][0].upper() + lines[0][1:])}</p><ul>"]
+        parts += [f"<li>{html.escape(line.strip())}</li>" for line in lines[1:]] + ["</ul>"]
     parts += [
         f"<h2>{'Cascades' if is_guide else 'Signals'} where nothing was placed</h2>", _table(["reason", "count"], reasons),
         "<h2>Equity and drawdown</h2>", "<img src='equity.png' width='100%'>",
