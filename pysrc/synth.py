@@ -10,7 +10,8 @@ The model of one symbol, in continuous time ``t`` (seconds from the start of the
 * Background liquidations: a self-exciting (Hawkes) process with exponential kernel,
   ``lambda_b(t) = mu_b * f(t) + E_b(t)``; every background liquidation adds ``eta_b * beta_b`` to
   ``E_b``, which decays at rate ``beta_b`` (branching ratio ``eta_b < 1``).  Notionals are
-  lognormal (``scale * exp(bg_mu + bg_sig * Z)``), sides LONG with probability ``bg_p_long``.
+  lognormal (``scale * exp(bg_mu + bg_sig * Z)``), sides LONG with probability ``bg_p_long`` (or,
+  when a positioning regime is given, the regime's long share in force: ``reg_p`` below).
 * Cascade episodes: shocks arrive as a Poisson process of rate ``mu_s * f(t)``.  A shock opens an
   episode (side LONG w.p. ``p_long``; "continues" w.p. ``p_cont``; a reversion half-life drawn
   lognormally), emits one cascade liquidation at once and adds ``n0 * beta_c`` to the cascade
@@ -28,7 +29,11 @@ The model of one symbol, in continuous time ``t`` (seconds from the start of the
   rate); lognormal notionals; the taker side leans with the forced flow in proportion to the
   cascade share of the trade intensity.  A taker BUY prints at the ask, a SELL at the bid.
 * Mark prices every ``mark_dt`` seconds (the mid on the tick grid) and funding every ``fund_dt``
-  seconds (first at ``fund_first``), rate ``fund_mean + fund_sd * Z`` on a 1e-6 grid.
+  seconds (first at ``fund_first``), rate ``fund_mean + fund_sd * Z`` on a 1e-6 grid (with a
+  positioning regime: the regime's funding level in force, ``reg_f``, instead of ``fund_mean``).
+* Positioning regime (optional, exogenous: drawn by the front from its own seed): piecewise constant,
+  ``reg_p[i]`` / ``reg_f[i]`` in force from ``reg_t[i]`` seconds (the first from the start) -- the
+  long share of background liquidations and the funding level.  It consumes no uniform.
 * ``f(t) = 1 + diurnal_a * cos(2 pi (t0_sod + t - peak_sod) / 86400)``: a daily activity cycle,
   times ``weekend`` (<= 1) on Saturdays and Sundays UTC (``(t0_wos + t) mod 604800 >= 432000``).
 
@@ -191,7 +196,9 @@ def activity(t: float, diurnal_a: float, peak_sod: float, t0_sod: float, weekend
 
 
 def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: int,
-                    ext_t: np.ndarray | None = None, ext_side: np.ndarray | None = None):
+                    ext_t: np.ndarray | None = None, ext_side: np.ndarray | None = None,
+                    reg_t: np.ndarray | None = None, reg_p: np.ndarray | None = None,
+                    reg_f: np.ndarray | None = None):
     """Simulate one symbol.  Returns ``(status, n_rows, n_episodes, n_uniforms_used, rows, episodes)``
     where ``rows`` is a dict of column arrays and ``episodes`` a dict of episode arrays, both
     trimmed.  ``status`` is OK or one of the OUT_OF_* codes (outputs then partial).
@@ -199,8 +206,21 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
     ``ext_t`` (sorted seconds) / ``ext_side``: externally scheduled shocks (contagion from another
     symbol).  Each opens an episode on the given side, like a shock of the symbol's own process but
     without drawing the side; it is handled like a fixed-time event (before a proposal that would
-    pass it, which is then discarded) and takes precedence over a mark or funding at or after it."""
+    pass it, which is then discarded) and takes precedence over a mark or funding at or after it.
+
+    ``reg_t`` (sorted seconds) / ``reg_p`` / ``reg_f``: the positioning regime (empty or None: none;
+    then ``bg_p_long`` and ``fund_mean`` hold throughout)."""
     rng = Uniforms(u)
+    reg_t = np.zeros(0) if reg_t is None else reg_t
+    n_reg = len(reg_t)
+
+    def regime(t):
+        """(background long share, funding level) in force at ``t``."""
+        if n_reg == 0:
+            return p[P["bg_p_long"]], p[P["fund_mean"]]
+        i = max(int(np.searchsorted(reg_t, t, side="right")) - 1, 0)
+        return float(reg_p[i]), float(reg_f[i])
+
     ext_t = np.zeros(0) if ext_t is None else ext_t
     ext_side = np.zeros(0, np.int8) if ext_side is None else ext_side
     n_ext = len(ext_t)
@@ -345,7 +365,7 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
             t = t_fixed
             book.advance(t, sigma_s, th_bg, th_c, rng)
             if next_fund <= next_mark:
-                rate = math.floor((p[P["fund_mean"]] + p[P["fund_sd"]] * rng.normal()) * 1e6 + 0.5) / 1e6
+                rate = math.floor((regime(t)[1] + p[P["fund_sd"]] * rng.normal()) * 1e6 + 0.5) / 1e6
                 if not emit(t, rate, 0.0, NONE, FUNDING, -1):
                     break
                 next_fund = next_fund + fund_dt
@@ -370,7 +390,7 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
         if v < lam_b:
             # a background liquidation
             book.advance(t, sigma_s, th_bg, th_c, rng)
-            side = LONG if rng.next() < p[P["bg_p_long"]] else SHORT
+            side = LONG if rng.next() < regime(t)[0] else SHORT
             notional = scale * math.exp(p[P["bg_mu"]] + p[P["bg_sig"]] * rng.normal())
             price, qty = liquidation(t, side, notional, False)
             if not emit(t, price, qty, side, LIQUIDATION, -1):

@@ -318,3 +318,36 @@ def test_backtest_symbols_filter_recordings(capsys):
     assert "none of its 6,414 events match --symbols SOLUSDT" in err
     assert main(["backtest", str(SAMPLE_REC), "--symbols", "ethusdt", "--json", "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["summary"]["strategy"] == "cascade-mm"
+
+
+def _figure_texts(monkeypatch):
+    """Record the texts of every matplotlib figure saved (the real savefig still writes the file)."""
+    from matplotlib.figure import Figure
+
+    seen: list[list[str]] = []
+    orig = Figure.savefig
+
+    def savefig(self, *a, **k):
+        for ax in self.axes:  # every note inside its axes' x range (a text does not widen the axes)
+            lo, hi = ax.get_xlim()
+            assert all(lo <= t.get_position()[0] <= hi for t in ax.texts), [t.get_text() for t in ax.texts]
+        seen.append([t.get_text() for ax in self.axes for t in ax.texts])
+        return orig(self, *a, **k)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return seen
+
+
+def test_compare_plot_says_no_trades_where_a_strategy_has_none(tmp_path, monkeypatch):
+    # one day of the default market: the feature rule cannot fire yet (its z-scores need 5 h of
+    # history and the crowd is not short that day), cascade-mm trades
+    from liqcore.backtest.compare import plot
+
+    m = market("default", days=1, cache_dir=tmp_path / "cache")
+    res = compare(m.events, m.registry, ["cascade-mm", "flush-reversal-rule"], label="default")
+    assert res.row("flush-reversal-rule", "all")["trades"] == 0 and res.row("cascade-mm", "all")["trades"] > 0
+    seen = _figure_texts(monkeypatch)
+    plot({"default": res}, str(tmp_path / "c.png"))
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    texts = [t for fig in seen for t in fig]
+    assert texts.count("no trades") == 2  # the feature rule, on the gross and the net panel; not cascade-mm

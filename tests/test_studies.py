@@ -51,7 +51,9 @@ def test_event_finds_planted_reversion_and_continuation():
     assert set(splits[splits.split == "notional"].group) <= {"<100k", "100k-1M", ">=1M"}
     assert splits[splits.split == "notional"].n.sum() == splits[splits.split == "all"].n.iloc[0]
     assert any(f.startswith("Signed return at 5m by size:") and "by regime: quiet" in f for f in rev.findings)
-    cont = run_study("event", _panel("continuation"), horizons=("10s", "1m", "5m", "15m"))
+    # the same sample as the reversion half: on 3 symbols x 4 days the 15 m t-statistic sat at the
+    # threshold (-3.03 on seed 11; -1.8 on seed 12); on 5 x 5 days it is -3.3 to -4.4 on seeds 11-13
+    cont = run_study("event", _panel("continuation", days=5, symbols=five), horizons=("10s", "1m", "5m", "15m"))
     for h in ("5m", "15m"):
         c = _row(cont, h)
         assert c["ci_high"] < 0 and c["t_stat"] < -3  # continuation: negative signed return
@@ -69,8 +71,12 @@ def test_event_null_finds_nothing(null):
 
 def test_ic_finds_planted_reversion_and_null_finds_nothing(null):
     five = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT")
-    # a reversion slower than the 5-minute grid (half-life 15 min), so that it lies ahead of a grid time
-    res = run_study("ic", _panel("reversion", days=10, symbols=five, overrides={"hl_med": 900.0}), models=False)
+    # a reversion slower than the 5-minute grid (half-life 15 min), so that it lies ahead of a grid time;
+    # the crowd-positioning regime off: it moves the background imbalance for hours without moving
+    # prices, which dilutes the planted effect (15 m / 1 h p-values 0.012 / 0.063 with it, 0.002 /
+    # 0.003 without, on this seed)
+    res = run_study("ic", _panel("reversion", days=10, symbols=five, overrides={"hl_med": 900.0}, positioning=0.0),
+                    models=False)
     p = res.tables["pooled_ic"]
     assert set(p.feature) <= set(ic_names()) and "liquidations.liq_imbalance@15m:zscore" in set(p.feature)
     imb = p[p.feature.str.startswith("liquidations.liq_imbalance@")]

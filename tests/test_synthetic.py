@@ -39,18 +39,19 @@ def test_param_layout_matches_twin():
     assert len(S.build_params("ETHUSDT", 1.0)) == K.N_PARAMS
 
 
-def _run_both(p, u, capacity, max_ep, ext_t=None, ext_side=None):
+def _run_both(p, u, capacity, max_ep, ext_t=None, ext_side=None, regime=None):
     from liqcore._jit import synth as K
 
     ext_t = np.zeros(0) if ext_t is None else ext_t
     ext_side = np.zeros(0, np.int8) if ext_side is None else ext_side
+    reg = (np.zeros(0), np.zeros(0), np.zeros(0)) if regime is None else regime
     cols = (np.zeros(capacity, np.int64), np.zeros(capacity, np.float64), np.zeros(capacity, np.float64),
             np.zeros(capacity, np.int8), np.zeros(capacity, np.int8), np.zeros(capacity, np.int32))
     eps = (np.zeros(max_ep, np.int64), np.zeros(max_ep, np.int64), np.zeros(max_ep, np.int8),
            np.zeros(max_ep, np.int8), np.zeros(max_ep, np.float64), np.zeros(max_ep, np.int32),
            np.zeros(max_ep, np.float64))
-    status, n, n_ep, used = K.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side)
-    t_status, t_n, t_nep, t_used, rows, teps = T.simulate_symbol(p, u, capacity, max_ep, ext_t, ext_side)
+    status, n, n_ep, used = K.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side, *reg)
+    t_status, t_n, t_nep, t_used, rows, teps = T.simulate_symbol(p, u, capacity, max_ep, ext_t, ext_side, *reg)
     return (status, n, n_ep, used, cols, eps), (t_status, t_n, t_nep, t_used, rows, teps)
 
 
@@ -498,3 +499,67 @@ def test_kernel_equals_twin_with_external_shocks_and_volatility_link(seed, symbo
     for t_s, side in zip(ext_t[inside], ext_side[inside]):
         j = np.flatnonzero(np.abs(starts - t_s) < 1e-6)
         assert len(j) >= 1 and teps["side"][j[0]] == side
+
+
+@pytest.mark.property
+@settings(max_examples=25)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    symbol=st.sampled_from(SYMS),
+    minutes=st.floats(5.0, 120.0),
+    n_reg=st.integers(1, 8),
+    reg_seed=st.integers(0, 1000),
+)
+def test_kernel_equals_twin_with_a_positioning_regime(seed, symbol, minutes, n_reg, reg_seed):
+    # a crowd-positioning regime sets the background long share and the funding level piecewise;
+    # funding every 10 min so that the horizon holds several prints
+    p = S.build_params(symbol, 1.0, overrides={"t_end": minutes * 60.0, "fund_dt": 600.0, "fund_first": 0.0})
+    rng = np.random.default_rng(reg_seed)
+    reg_t = np.concatenate(([0.0], np.sort(rng.uniform(0.0, minutes * 60.0 * 1.2, n_reg - 1))))
+    reg_p = rng.choice([0.05, 0.5, 0.95], n_reg)
+    reg_f = rng.choice([-3e-4, 0.0, 3e-4], n_reg)
+    u = S.uniforms(seed, symbol, 200_000)
+    (status, n, n_ep, used, cols, eps), (t_status, t_n, t_nep, t_used, rows, teps) = _run_both(
+        p, u, 40_000, 400, regime=(reg_t, reg_p, reg_f))
+    assert (status, n, n_ep) == (t_status, t_n, t_nep)
+    assert status == T.OK and used == t_used
+    for a, name in zip(cols, ("t_ns", "price", "qty", "side", "kind", "episode")):
+        assert np.array_equal(a[:n], rows[name]), name
+    # every funding print sits within 5 noise sd of the level in force
+    fund = rows["kind"] == T.FUNDING
+    level = reg_f[np.searchsorted(reg_t, rows["t_ns"][fund] / 1e9, side="right") - 1]
+    assert np.all(np.abs(rows["price"][fund] - level) <= 5 * p[T.P["fund_sd"]] + 1e-6)
+
+
+def test_positioning_regime_makes_funding_negative_for_stretches_and_leans_background_sides():
+    """The default market's crowd-positioning regime: funding goes negative for stretches of
+    consecutive 8-hourly prints (not one isolated print), and while it is negative the background
+    liquidations lean to shorts (the crowd is short), while they lean to longs otherwise."""
+    m = S.synthetic_market(days=30, symbols=("ETHUSDT",), seed=7, cache=False)
+    ev = m.events
+    fund = ev[ev["kind"] == Kind.FUNDING]
+    neg = fund["price"] < 0
+    assert 0.05 < neg.mean() < 0.4  # negative part of the time, positive most of it
+    runs = np.diff(np.flatnonzero(np.diff(np.concatenate(([0], neg.astype(int), [0]))) != 0))[::2]
+    assert runs.max() >= 3  # a stretch of at least a day
+    liq = ev[(ev["kind"] == Kind.LIQUIDATION)]
+    # the funding print in force at each liquidation
+    j = np.searchsorted(fund["ts_event"], liq["ts_event"], side="right") - 1
+    ok = j >= 0
+    liq, j = liq[ok], j[ok]
+    small = liq["price"] * liq["qty"] < np.quantile(liq["price"] * liq["qty"], 0.5)  # mostly background
+    long_share_neg = np.mean(liq["side"][small & neg[j]] == Side.LONG)
+    long_share_pos = np.mean(liq["side"][small & ~neg[j]] == Side.LONG)
+    assert long_share_neg < 0.45 < 0.55 < long_share_pos
+
+
+def test_positioning_regime_is_off_with_its_knobs_at_zero_and_never_draws_the_symbols_uniforms():
+    off = {"positioning": 0.0, "funding_regime_sd": 0.0}
+    assert S.positioning_regime(S.Effects(**off), 7, "ETHUSDT", S.build_params("ETHUSDT", 1.0)) is None
+    a = S.synthetic_market(days=0.5, symbols=("ETHUSDT",), seed=3, cache=False, effects=off)
+    b = S.synthetic_market(days=0.5, symbols=("ETHUSDT",), seed=3, cache=False)
+    # same times and kinds (the regime consumes none of the symbol's uniforms); funding levels differ
+    assert np.array_equal(a.events["ts_event"], b.events["ts_event"])
+    assert np.array_equal(a.events["kind"], b.events["kind"])
+    fa, fb = (x.events["price"][x.events["kind"] == Kind.FUNDING] for x in (a, b))
+    assert not np.array_equal(fa, fb)

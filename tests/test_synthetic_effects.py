@@ -11,15 +11,21 @@ from liqcore.types import Kind
 
 
 def test_default_market_is_unchanged_by_the_knobs():
-    # digest of the default generator's output (1 day, 5 symbols, seed 7) before the effect knobs existed
+    # digest of the default generator's output (1 day, 5 symbols, seed 7)
     m = S.synthetic_market(days=1, cache=False)
     assert hashlib.sha256(m.events.tobytes()).hexdigest()[:16] == DEFAULT_DIGEST
+    # with the crowd-positioning regime off and the former funding noise, the market before the
+    # regime existed, bit for bit (the regime draws none of the symbols' uniforms)
+    old = S.synthetic_market(days=1, cache=False, effects={"positioning": 0.0, "funding_regime_sd": 0.0},
+                             overrides={"fund_sd": 1e-4})
+    assert hashlib.sha256(old.events.tobytes()).hexdigest()[:16] == PRE_REGIME_DIGEST
     m2 = S.synthetic_market(days=1, cache=False, preset="default", effects=S.Effects())
     assert np.array_equal(m.events, m2.events) and np.array_equal(m.truth, m2.truth)
     assert not np.any(m.events["kind"] == Kind.OPEN_INTEREST)
 
 
-DEFAULT_DIGEST = "9996397e4ab25f52"
+DEFAULT_DIGEST = "ea090535cc9f1207"
+PRE_REGIME_DIGEST = "9996397e4ab25f52"
 
 
 def test_contagion_opens_alt_episodes_at_the_planted_lag():

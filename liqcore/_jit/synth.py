@@ -6,7 +6,8 @@ Everything random comes from the pre-drawn uniform pool ``u`` (the front draws i
 ``numpy.random.Generator(PCG64(...))``), so a run is a pure function of ``(p, u)``.
 
 ``simulate_symbol(p, u, t_ns, price, qty, side, kind, episode, ep_start, ep_end, ep_side,
-ep_cont, ep_notional, ep_n, ep_hl, ext_t, ext_side) -> (status, n_rows, n_episodes, n_uniforms_used)`` fills the
+ep_cont, ep_notional, ep_n, ep_hl, ext_t, ext_side, reg_t, reg_p, reg_f) -> (status, n_rows, n_episodes,
+n_uniforms_used)`` fills the
 preallocated output arrays; status ``OUT_OF_UNIFORMS`` / ``OUT_OF_ROWS`` / ``OUT_OF_EPISODES`` asks
 the caller to grow the pool or the buffers and run again.
 """
@@ -105,7 +106,8 @@ def _liquidation(p, book, side, notional, cascade, ep_cont, pdec, qdec, scale_p,
 
 @njit(cache=True)
 def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
-                    ep_start, ep_end, ep_side, ep_cont_arr, ep_notional, ep_n, ep_hl, ext_t, ext_side):
+                    ep_start, ep_end, ep_side, ep_cont_arr, ep_notional, ep_n, ep_hl, ext_t, ext_side,
+                    reg_t, reg_p, reg_f):
     capacity = t_ns.shape[0]
     max_episodes = ep_start.shape[0]
     ui = np.zeros(1, np.int64)
@@ -138,6 +140,8 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
     th_v = math.log(2.0) / p[VOL_HL]
     n_ext = ext_t.shape[0]
     i_ext = 0
+    n_reg = reg_t.shape[0]
+    i_reg = 0
 
     n = 0
     n_ep = 0
@@ -228,7 +232,10 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
                 status = OUT_OF_ROWS
                 break
             if next_fund <= next_mark:
-                rate = math.floor((p[FUND_MEAN] + p[FUND_SD] * _normal(u, ui)) * 1e6 + 0.5) / 1e6
+                while i_reg + 1 < n_reg and reg_t[i_reg + 1] <= t:
+                    i_reg += 1
+                level = reg_f[i_reg] if n_reg > 0 else p[FUND_MEAN]
+                rate = math.floor((level + p[FUND_SD] * _normal(u, ui)) * 1e6 + 0.5) / 1e6
                 t_ns[n] = int(t * 1e9)
                 price[n] = rate
                 qty[n] = 0.0
@@ -264,7 +271,10 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
         v = _uniform(u, ui) * bound
         if v < lam_b:
             _advance(book, t, sigma_s, th_bg, th_c, u, ui, vol_liq, th_v)
-            s = LONG if _uniform(u, ui) < p[BG_P_LONG] else SHORT
+            while i_reg + 1 < n_reg and reg_t[i_reg + 1] <= t:
+                i_reg += 1
+            p_bg = reg_p[i_reg] if n_reg > 0 else p[BG_P_LONG]
+            s = LONG if _uniform(u, ui) < p_bg else SHORT
             notional = scale * math.exp(p[BG_MU] + p[BG_SIG] * _normal(u, ui))
             _liquidation(p, book, s, notional, False, ep_cont, pdec, qdec, scale_p, scale_q, pq)
             if n >= capacity:

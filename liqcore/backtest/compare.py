@@ -306,6 +306,11 @@ def plot(results: dict, path: str, title: str = "") -> None:
                     continue
                 m = r[f"{kind}_mean"]
                 if m is None:
+                    why = _why_no_point(res, n, kind)  # said on the plot, never a silent gap
+                    if why:
+                        ax.text(j - 0.4 + width * (i + 0.5), 0.5, f"{why} ({lab})" if len(labels) > 1 else why,
+                                rotation=90, ha="center", va="center", fontsize=8, color="0.3",
+                                transform=ax.get_xaxis_transform())  # x: the strategy's slot; y: mid-axes
                     continue
                 a = r[f"{kind}_lo"] if r[f"{kind}_lo"] is not None else m
                 b = r[f"{kind}_hi"] if r[f"{kind}_hi"] is not None else m
@@ -315,10 +320,6 @@ def plot(results: dict, path: str, title: str = "") -> None:
                 hi.append((b - m) * 1e4)
             ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=lab)
         ax.axhline(0.0, color="grey", lw=0.8)
-        for j, n in enumerate(names):  # a strategy without a point says why, in words
-            why = sorted({_why_no_point(res, n, kind) for res in results.values()} - {None})
-            if why:
-                ax.text(j, 0.0, "\n".join(why), rotation=90, ha="center", va="bottom", fontsize=8, color="dimgrey")
         ax.set_xticks(range(len(names)), names, rotation=35, ha="right")
         ax.set_xlim(-0.6, len(names) - 0.4)
         ax.set_ylabel(f"mean {kind} return per trade (bp)")

@@ -172,6 +172,8 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
                   f"working entries at end: {s['working_at_end']}")
     if s.get("data_note"):
         console.print(f"[yellow]data note:[/] {s['data_note']}")
+    for line in _binary_lines(result):
+        console.print(line, markup=False, highlight=False)
     if guide and getattr(result, "strategy", "cascade-mm") == "cascade-mm":
         g = Table(title="measured vs the trading guide's claims")
         g.add_column("metric")
@@ -181,6 +183,24 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
             g.add_row(*row)
         console.print(g)
         console.print(verdict(s, min_trades))
+
+
+def _binary_lines(result) -> list[str]:
+    """The hourly binary evaluation of a strategy that predicts one (flush-reversal-rule), in words."""
+    b = getattr(result, "binary", None)
+    if b is None:
+        return []
+    from liqcore.strategies.flush_reversal import describe_binary
+
+    pend = int(b.get("pending", 0))
+    head = (f"as an hourly binary ({b.get('n', 0) + pend} signals, one per symbol and UTC hour at most"
+            + (f"; {pend} pending: the data ends before their hour does" if pend else "") + "):")
+    return [head] + ["  " + line for line in describe_binary(b)]
+
+
+def _no_trades(ax, text: str = "no trades") -> None:
+    """Say in the axes that there is nothing to plot."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=14, transform=ax.transAxes, color="0.3")
 
 
 # ---- figures ---------------------------------------------------------------------------------
@@ -210,6 +230,8 @@ def plot_equity(result, path: Path) -> Path:
     a1.ticklabel_format(axis="y", style="plain", useOffset=False)  # no "+1" offset above the axis
     a1.set_ylabel("return since start, %")
     a1.set_title(f"realised equity: {len(L)} trades, total return {(result.equity / result.equity0 - 1) * 100:+.2f}%")
+    if not len(L):
+        _no_trades(a1, "no trades: the equity never moved")
     a2.fill_between(_dates(t), dd * 100, 0, step="post", color="tab:red", alpha=0.5)
     a2.ticklabel_format(axis="y", style="plain", useOffset=False)
     a2.set_ylabel("drawdown, % of peak")
@@ -239,6 +261,13 @@ def plot_per_symbol(result, path: Path) -> Path:
         axes[1].axhline(73, color="k", ls="--", lw=0.8, label="guide ~73%")
         axes[1].legend(fontsize=8)
     axes[1].set_title("win rate %")
+    for j, n in enumerate(names):  # a symbol without trades has no return or win rate: said, not drawn as 0
+        if not per[n].get("trades"):
+            for a in axes[:2]:
+                a.text(j, 0, "no trades", rotation=90, ha="center", va="bottom", fontsize=8, color="0.3")
+    if not names:
+        for a in axes:
+            _no_trades(a)
     bottoms = np.zeros(len(names))
     outcomes = (("take_profit", "tab:green", ("take_profit",)), ("stop_loss", "tab:red", ("stop_loss",)),
                 ("timeout", "tab:orange", ("timeout",)),
@@ -462,6 +491,15 @@ def _write_report(result, out: Path, title: str, notes, min_trades: int) -> Path
         parts += [f"<p>Strategy: <b>{html.escape(result.strategy)}</b>; exits: " + html.escape(", ".join(
             f"{k}={s.get(k, 0)}" for k in ("take_profit", "stop_loss", "trail", "stop_price", "timeout", "max_hold",
                                            "signal_exit", "replaced") if s.get(k))) + "</p>"]
+    if getattr(result, "binary", None) is not None:
+        parts += ["<h2>As an hourly binary</h2>",
+                  "<p>The rule predicts UP for the rest of the UTC hour of each signal. A hit: the hour's last "
+                  "trade price is above the price at the signal (beside it: above the hour's open). Scored "
+                  "against the 50/50 prior with a one-sided binomial test and a Wilson interval; signals whose "
+                  "hour the data does not cover are pending, not scored.</p>"]
+        lines = _binary_lines(result)
+        parts += [f"<p>{html.escape(lines[0][0].upper() + lines[0][1:])}</p><ul>"]
+        parts += [f"<li>{html.escape(line.strip())}</li>" for line in lines[1:]] + ["</ul>"]
     parts += [
         f"<h2>{'Cascades' if is_guide else 'Signals'} where nothing was placed</h2>", _table(["reason", "count"], reasons),
         "<h2>Equity and drawdown</h2>", "<img src='equity.png' width='100%'>",

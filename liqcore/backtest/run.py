@@ -133,6 +133,7 @@ class BacktestResult:
     detector_counts: dict = field(default_factory=dict)
     events: np.ndarray | None = field(default=None, repr=False)  # the replayed events (ts_recv order)
     dropped: dict = field(default_factory=dict)  # reason -> events ignored (non-finite / non-positive prices)
+    binary: dict | None = None  # the signals scored as a binary prediction (strategies that predict one)
     strategy: str = "cascade-mm"  # the strategy that made the signals
     signals: np.ndarray | None = field(default=None, repr=False)  # SIGNAL_DTYPE, in processing order
     strategy_obj: object = field(default=None, repr=False, compare=False)  # names its skip / exit codes
@@ -239,6 +240,8 @@ class BacktestResult:
         if per_symbol:
             s["per_symbol"] = self.per_symbol()
         s["params"] = self.params.describe()
+        if self.binary is not None:
+            s["hourly_binary"] = self.binary
         return {"summary": s, "trades": self.trades()}
 
     # ---- tables and export ------------------------------------------------------------------------
@@ -498,6 +501,9 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
         records, det_counts = detect(events, params, detector)
     sig = obj.signals(events, params, registry if registry is not None else SymbolRegistry(), records)
     res = simulate_signals(events, sig, registry, params, equity, strategy=obj)
+    score = getattr(obj, "binary_evaluation", None)
+    if score is not None:  # a strategy that predicts a binary outcome is scored as one as well
+        res.binary = score(sig, events)
     if records is not None and type(obj).uses_detector:
         res.records = _confirmed(records)
     res.detector_counts = det_counts

@@ -36,6 +36,14 @@ Choices and where they come from (the trading guide's figures and the strategy's
   decaying with a half-life drawn per episode (median 40 s, lognormal sigma 0.6: seconds to
   minutes); 25 % of episodes (the guide's "cascade doesn't revert" share) keep 90 %.  These were
   fixed from the documents before any backtest and are never tuned on strategy PnL.
+* Crowd positioning (funding and background liquidations): a standardised hourly AR(1) state ``y``
+  per symbol (half-life 36 h; 60 % of its variance shared by every symbol), ``y < 0`` = the crowd is
+  short.  The funding level is ``0.01 % + 0.012 % x y`` (each 8-hourly print adds 0.002 % noise), so
+  funding is negative about a fifth of the time, in stretches of a day or more, as real perpetual
+  funding is in risk-off phases; the long share of background liquidations is ``55 % + 15 % x y``
+  (a short crowd gets its shorts liquidated).  Cascade episodes do not depend on it.  Drawn from
+  its own seeds (:func:`positioning_regime`); the :class:`Effects` knobs ``positioning`` and
+  ``funding_regime_sd`` at 0 switch it off.
 * Calibration: the notional scale, the shock rate and the cascade kernel decay of each symbol are
   fitted (``SymbolSpec.scale_ratio / shock_ratio / beta_ratio``) so that the REAL
   detector with default parameters (q 0.95, N 1000, min_history 100, refresh 1 h, W 60 s, k 2)
@@ -100,7 +108,7 @@ __all__ = [
 ]
 
 #: bump when the model or its defaults change (part of the cache key)
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 #: 2026-01-05 00:00:00 UTC
 DEFAULT_START_NS = 1_767_571_200_000_000_000
@@ -166,7 +174,7 @@ _P_CONT, _PERM_CONT, _PERM_REV = 0.25, 0.9, 0.1
 _HL_MED, _HL_SIG, _BG_HL = 40.0, 0.6, 20.0
 _TAKER_BIAS = 0.35
 _MARK_DT, _FUND_DT = 10.0, 8 * 3600.0
-_FUND_MEAN, _FUND_SD = 1e-4, 1e-4
+_FUND_MEAN, _FUND_SD = 1e-4, 2e-5  # the funding level's mean; the noise of each 8-hourly print about the level
 _VOL_LIQ, _VOL_HL = 0.0, 600.0  # liquidation -> volatility link: off by default
 
 
@@ -185,7 +193,12 @@ class Effects:
       ``oi_organic`` times the standard deviation of the quantity liquidated per interval, so
       liquidations explain about ``1 / (1 + oi_organic**2)`` of the variance of the changes
       (with ``oi_liq_share`` 1).  Off by default.  Bybit frames carry it in ``tickers`` (with the
-      mark price), OKX in ``open-interest`` (``oiCcy``, base units); Binance has no such stream."""
+      mark price), OKX in ``open-interest`` (``oiCcy``, base units); Binance has no such stream.
+    * ``positioning`` / ``funding_regime_sd`` / ``positioning_hl_h`` / ``positioning_market_share``:
+      the crowd-positioning regime (:func:`positioning_regime`): the background long share moves
+      ``positioning`` per standard deviation of the state, the funding level
+      ``funding_regime_sd``; the state's half-life in hours and the share of its variance common to
+      every symbol.  On by default (0.15, 0.012 %, 36 h, 0.6); the first two at 0 switch it off."""
 
     contagion: float = 0.0
     contagion_lag_s: float = 10.0
@@ -194,6 +207,10 @@ class Effects:
     oi_interval_s: float = 30.0
     oi_liq_share: float = 1.0
     oi_organic: float = 1.0
+    positioning: float = 0.15
+    funding_regime_sd: float = 1.2e-4
+    positioning_hl_h: float = 36.0
+    positioning_market_share: float = 0.6
 
     def check(self) -> "Effects":
         if not (0.0 <= self.contagion <= 1.0):
@@ -207,6 +224,14 @@ class Effects:
             raise ValueError(f"oi_liq_share: must be in [0, 1]; got {self.oi_liq_share!r}")
         if not (math.isfinite(self.oi_organic) and self.oi_organic >= 0.0):
             raise ValueError(f"oi_organic: must be finite and >= 0; got {self.oi_organic!r}")
+        if not (0.0 <= self.positioning <= 0.45):
+            raise ValueError(f"positioning: must be in [0, 0.45]; got {self.positioning!r}")
+        if not (math.isfinite(self.funding_regime_sd) and 0.0 <= self.funding_regime_sd <= 0.01):
+            raise ValueError(f"funding_regime_sd: must be in [0, 0.01]; got {self.funding_regime_sd!r}")
+        if not (math.isfinite(self.positioning_hl_h) and self.positioning_hl_h > 0.0):
+            raise ValueError(f"positioning_hl_h: must be finite and > 0; got {self.positioning_hl_h!r}")
+        if not (0.0 <= self.positioning_market_share <= 1.0):
+            raise ValueError(f"positioning_market_share: must be in [0, 1]; got {self.positioning_market_share!r}")
         return self
 
 
@@ -330,14 +355,18 @@ def uniforms(seed: int, symbol: str, n: int) -> np.ndarray:
 
 
 def simulate_symbol(p: np.ndarray, seed: int, symbol: str, ext_t: np.ndarray | None = None,
-                    ext_side: np.ndarray | None = None):
+                    ext_side: np.ndarray | None = None, regime: tuple | None = None):
     """Run the kernel for one symbol, growing the uniform pool and buffers until it completes.
     Returns ``(rows, episodes)`` dicts of trimmed arrays (times in ns from the start).  ``ext_t``
-    (sorted seconds from the start) / ``ext_side``: externally scheduled shocks (contagion)."""
+    (sorted seconds from the start) / ``ext_side``: externally scheduled shocks (contagion).
+    ``regime``: ``(reg_t, reg_p, reg_f)``, the positioning regime (:func:`positioning_regime`;
+    None: none, ``bg_p_long`` and ``fund_mean`` throughout)."""
     from liqcore._jit import synth as k
 
     ext_t = np.zeros(0, np.float64) if ext_t is None else np.ascontiguousarray(ext_t, np.float64)
     ext_side = np.zeros(0, np.int8) if ext_side is None else np.ascontiguousarray(ext_side, np.int8)
+    reg = tuple(np.zeros(0, np.float64) for _ in range(3)) if regime is None else tuple(
+        np.ascontiguousarray(a, np.float64) for a in regime)
 
     t_end = p[k.T_END]
     fmax = 1.0 + p[k.DIURNAL_A]
@@ -357,7 +386,7 @@ def simulate_symbol(p: np.ndarray, seed: int, symbol: str, ext_t: np.ndarray | N
             np.empty(max_ep, np.int8), np.empty(max_ep, np.float64), np.empty(max_ep, np.int32),
             np.empty(max_ep, np.float64),
         )
-        status, n, n_ep, _used = k.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side)
+        status, n, n_ep, _used = k.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side, *reg)
         if status == k.OK:
             break
         if status == k.OUT_OF_UNIFORMS:
@@ -807,6 +836,45 @@ def _contagion_shocks(eff: Effects, leader_eps: dict, seed: int, symbol: str):
     return t[order], leader_eps["side"][keep][order].astype(np.int8)
 
 
+POSITIONING_STEP_S = 3600.0
+
+
+def positioning_regime(eff: Effects, seed: int, symbol: str, p: np.ndarray):
+    """The crowd-positioning regime of ``symbol``: ``(reg_t, reg_p, reg_f)`` for the kernel, or None
+    when :class:`Effects` switches it off (``positioning`` and ``funding_regime_sd`` both 0).
+
+    A standardised AR(1) state ``y`` on an hourly grid (half-life ``positioning_hl_h`` hours,
+    stationary N(0, 1)), the sum of a market-wide part (share ``positioning_market_share`` of the
+    variance, the same for every symbol of the seed) and the symbol's own; ``y < 0`` = the crowd is
+    positioned short.  It sets, for the hour: the funding level ``fund_mean + funding_regime_sd * y``
+    (each 8-hourly print adds ``fund_sd`` noise) and the long share of background liquidations
+    ``bg_p_long + positioning * y`` (clipped to [0.05, 0.95]): a crowd that is short gets its shorts
+    liquidated more often.  Cascade episodes (sides, sizes, reversion) do not depend on it.  Drawn
+    from its own seeds: it consumes none of the symbol's uniforms."""
+    from liqcore._jit import synth as k
+
+    if eff.positioning == 0.0 and eff.funding_regime_sd == 0.0:
+        return None
+    n = int(math.ceil(p[k.T_END] / POSITIONING_STEP_S)) + 1
+    phi = 0.5 ** (POSITIONING_STEP_S / 3600.0 / eff.positioning_hl_h)
+
+    def ar1(tail):
+        z = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), *tail]))).standard_normal(n)
+        y = np.empty(n)
+        y[0] = z[0]
+        w = math.sqrt(1.0 - phi * phi)
+        for i in range(1, n):
+            y[i] = phi * y[i - 1] + w * z[i]
+        return y
+
+    a = eff.positioning_market_share
+    y = math.sqrt(a) * ar1((4,)) + math.sqrt(1.0 - a) * ar1((_symbol_key(symbol), 4))
+    reg_t = np.arange(n, dtype=np.float64) * POSITIONING_STEP_S
+    reg_p = np.clip(p[k.BG_P_LONG] + eff.positioning * y, 0.05, 0.95)
+    reg_f = p[k.FUND_MEAN] + eff.funding_regime_sd * y
+    return reg_t, reg_p, reg_f
+
+
 def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry, progress, eff=None):
     from liqcore._jit import synth as k
 
@@ -818,7 +886,8 @@ def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry,
     runs = {}
     leader = eff.leader.upper() if eff.contagion > 0 and eff.leader.upper() in symbols else None
     if leader is not None:
-        runs[leader] = simulate_symbol(params[leader], seed, leader)
+        runs[leader] = simulate_symbol(params[leader], seed, leader,
+                                       regime=positioning_regime(eff, seed, leader, params[leader]))
     for s in symbols:
         if progress:
             print(f"synthetic market: {s} ...", flush=True)
@@ -826,9 +895,10 @@ def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry,
             rows, eps = runs[s]
         elif leader is not None:
             ext_t, ext_side = _contagion_shocks(eff, runs[leader][1], seed, s)
-            rows, eps = simulate_symbol(params[s], seed, s, ext_t, ext_side)
+            rows, eps = simulate_symbol(params[s], seed, s, ext_t, ext_side,
+                                        regime=positioning_regime(eff, seed, s, params[s]))
         else:
-            rows, eps = simulate_symbol(params[s], seed, s)
+            rows, eps = simulate_symbol(params[s], seed, s, regime=positioning_regime(eff, seed, s, params[s]))
         sid = registry.id(venue, s)
         t_ms = (start_ns + rows["t_ns"]) // NS_PER_MS  # venues stamp milliseconds
         k.make_distinct(t_ms, rows["kind"], rows["side"], rows["price"], rows["qty"], float(_spec(s).qty_dec))

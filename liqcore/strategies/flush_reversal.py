@@ -114,6 +114,10 @@ class FlushReversal(Strategy):
     def inputs(self, signal) -> dict:
         return recorded_inputs(self._inputs, signal)
 
+    def binary_evaluation(self, signals, events, confidence: float = 0.95) -> dict:
+        """The signals scored as the hourly binary the rule predicts (:func:`evaluate_binary`)."""
+        return evaluate_binary(signals, events, confidence=confidence)
+
     def stream(self, params, registry):
         return FlushReversalStream(self, type(self).resolve(params), registry)
 
@@ -258,4 +262,23 @@ def evaluate_binary(signals: np.ndarray, events: np.ndarray, *, confidence: floa
     return out
 
 
-__all__ = ["FlushReversal", "evaluate_binary", "FEATURES"]
+def describe_binary(b: dict) -> list[str]:
+    """One line per reference price (the price at the signal, the hour's open) of an
+    :func:`evaluate_binary` result, in words, with units: hits of ``n`` complete signal hours, hit
+    rate in % against the 50 % prior, the one-sided binomial p-value and the Wilson interval."""
+    conf = f"{b.get('confidence', 0.95):.0%}"
+    out = []
+    for suffix, what in (("", "close above the price at the signal"), ("_vs_open", "close above the hour's open")):
+        n = b.get(f"n{suffix}") or 0
+        if not n:
+            out.append(f"UP this hour ({what}): no complete signal hour, nothing to score "
+                       f"({b.get('pending', 0)} signal(s) pending)")
+            continue
+        lo, hi = b[f"wilson{suffix}"]
+        out.append(f"UP this hour ({what}): {b[f'hits{suffix}']} hits of {n} signal hours, hit rate "
+                   f"{b[f'hit_rate{suffix}']:.1%} vs the 50% prior (Wilson {conf} interval {lo:.1%} to {hi:.1%}), "
+                   f"one-sided binomial p = {b[f'p_value{suffix}']:.3g}")
+    return out
+
+
+__all__ = ["FlushReversal", "evaluate_binary", "describe_binary", "FEATURES"]
