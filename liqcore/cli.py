@@ -134,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     from liqcore.io import NoUsableInput
 
     try:
+        if getattr(args, "cache_max", None) is not None:  # --cache-max: this process and its workers
+            import os
+
+            from liqcore.cache import MAX_ENV_VAR, parse_size
+
+            parse_size(args.cache_max)
+            os.environ[MAX_ENV_VAR] = args.cache_max
         return int(args._run(args) or 0)
     except NoUsableInput as exc:  # the input yields no usable events: say why, exit 1
         print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)
