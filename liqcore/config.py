@@ -347,6 +347,35 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "notional": (0.0, None, "[", "0 = size x equity"),
 }
 _PCT_FIELDS = {"offset", "take_profit", "stop_loss", "daily_loss", "weekly_loss", "trail"}
+#: price distances given as a bare number (no ``%``) above this fraction are refused as a likely
+#: slip (``--offset 0.2`` meaning 0.2 %, read as 20 %): a larger distance is written with its ``%``
+SCALE_LIMIT = 0.05
+_SCALE_FIELDS = ("offset", "take_profit", "stop_loss", "trail")
+
+
+def check_scale(fname: str, raw: Any) -> None:
+    """ValueError when ``raw``, the user's value of price distance ``fname`` (offset, take-profit,
+    stop-loss, trail), is a bare number above :data:`SCALE_LIMIT` (5 %) and below 100 % (beyond, the
+    range rule speaks): such a distance needs its ``%`` (``20%``) to be taken."""
+    if fname not in _SCALE_FIELDS or isinstance(raw, bool):
+        return
+    if isinstance(raw, str):
+        t = raw.strip()
+        if t.endswith("%"):
+            return
+        try:
+            x = float(t)
+        except ValueError:
+            return  # the parser names what is wrong
+    elif isinstance(raw, (int, float)):
+        x = float(raw)
+    else:
+        return
+    if SCALE_LIMIT < x < 1.0:
+        name = _BY_FIELD[fname].name
+        raise ValueError(f"{name}: {x:g} without a % sign is the fraction {x:g}, i.e. {x * 100:g}% of the price "
+                         f"(more than {SCALE_LIMIT * 100:g}% is unusual for a price distance); for {x:g} percent "
+                         f"write {x:g}% (or {x / 100:g}); if you do mean {x * 100:g} percent, write {x * 100:g}%")
 
 
 def _show(fname: str, v: Any) -> str:
@@ -494,6 +523,7 @@ class Params:
             k = str(key).replace("_", "-")
             spec = _BY_NAME.get(k)
             if spec is not None:
+                check_scale(spec.field, raw)
                 # user-facing name: plain numbers of durations are seconds, strings carry units
                 values[spec.field] = spec.parse(raw, spec.name) if spec.field != "hours" else raw
                 continue
@@ -627,6 +657,8 @@ def _params_init(self, *args, **kwargs):
             given.add(spec.field)
         elif key in _BY_FIELD:
             given.add(key)
+            if "explicit" not in kwargs:  # the user's call (copies made by dataclasses.replace carry explicit)
+                check_scale(key, kwargs[key])
         elif key not in ("explicit", "strategy_values"):
             sspec = _strategy_spec(key)
             if sspec is None:
