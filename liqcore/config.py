@@ -717,7 +717,14 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
     titles = {"detector": "detector", "strategy": "strategy", "execution": "execution / fill model", "risk": "risk",
               "feed": "live feed"}
     for g in groups:
-        grp = parser.add_argument_group(f"{titles[g]} parameters")
+        kinds = {s.metavar for s in PARAMS if s.group == g}
+        units = []
+        if "DUR" in kinds:
+            units.append("DUR is a duration with its unit (50ms, 30s, 5m, 1h, 1d); a plain number is seconds "
+                         "(--window 30 = 30s)")
+        if "FRAC" in kinds:
+            units.append("FRAC is a fraction (0.0015) or a percentage (0.15%%)")
+        grp = parser.add_argument_group(f"{titles[g]} parameters", "; ".join(units) + "." if units else None)
         for spec in PARAMS:
             if spec.group != g:
                 continue

@@ -157,7 +157,7 @@ def check_live_strategy(params: Params) -> None:
 
 class Engine(OrderManager, Recovery, FastLane):
     """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
-    ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
+    ``"binance:ETHUSDT"``; a list, or one string with commas); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
     quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
     ``notional``: fixed quote notional per trade (default: ``params.size`` x equity)."""
 
@@ -190,6 +190,8 @@ class Engine(OrderManager, Recovery, FastLane):
             raise ValueError(f"equity: must be positive; got {equity!r}")
         self.notional = notional
         self.registry = registry if registry is not None else SymbolRegistry()
+        if isinstance(symbols, str):  # "ETHUSDT" or "ETHUSDT,SOLUSDT": names, never its characters
+            symbols = [s for s in symbols.split(",") if s.strip()]
         names = list(symbols) if symbols is not None else ["DOGEUSDT", "SOLUSDT", "ETHUSDT"]
         self.traded: list[tuple[str, str]] = []
         for n in names:
