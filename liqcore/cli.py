@@ -123,8 +123,30 @@ def attach_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> 
     return out
 
 
+#: commands that stop gracefully on SIGINT in their own event loop (no forced-exit deadline)
+OWN_STOP = ("run", "record")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; Ctrl-C is handled the same way for every command (:mod:`liqcore.interrupt`):
+    "interrupted" on stderr, exit 130 within a second."""
+    from liqcore.interrupt import GRACE_S, InterruptGuard
+
+    entry = argv is None  # the process's own command (console script, python -m liqcore)
     argv = list(sys.argv[1:] if argv is None else argv)
+    cmd = next((a for a in argv if not a.startswith("-")), None)
+    with InterruptGuard(cmd if cmd in COMMANDS else None, None if cmd in OWN_STOP else GRACE_S) as guard:
+        try:
+            code = _main(argv)
+        except KeyboardInterrupt:
+            code = 130
+        code = guard.exit_code(code)
+        if entry and guard.interrupted and cmd not in OWN_STOP:
+            guard.exit_now()  # 130 now: the interpreter's teardown of a large heap can take seconds
+        return code
+
+
+def _main(argv: list[str]) -> int:
     cmd = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(only=cmd if cmd in COMMANDS else None)
     args = parser.parse_args(attach_negative_values(parser, argv))
