@@ -34,7 +34,7 @@ __all__ = ["EXIT_CODE", "GRACE_S", "InterruptGuard"]
 #: the exit status of an interrupted command (128 + SIGINT, as a shell reports it)
 EXIT_CODE = 130
 #: seconds between the first interrupt and the forced exit
-GRACE_S = 0.8
+GRACE_S = 0.6
 _STOP = b"\0"  # written by uninstall(): signal numbers are never 0
 
 
