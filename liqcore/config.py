@@ -631,7 +631,8 @@ def is_parameter_name(name: Any) -> bool:
     """Whether ``name`` names a parameter (CLI/TOML name with ``-`` or ``_``, Python field name, or a
     strategy's own parameter): result tables keep such names for parameters, never for metrics."""
     key = str(name)
-    return (key.replace("_", "-") in _BY_NAME or key in _BY_FIELD or _strategy_spec(key) is not None or _strategy_spec(key.replace("_", "-")) is not None)
+    return (key.replace("_", "-") in _BY_NAME or key in _BY_FIELD or _strategy_spec(key) is not None
+            or _strategy_spec(key.replace("_", "-")) is not None)
 
 
 # ---- Python takes the vocabulary's names and units too ------------------------------------------

@@ -157,7 +157,7 @@ def check_live_strategy(params: Params) -> None:
 
 class Engine(OrderManager, Recovery, FastLane):
     """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
-    ``"binance:ETHUSDT"``; a list, or one string with commas); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
+    ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
     quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
     ``notional``: fixed quote notional per trade (default: ``params.size`` x equity)."""
 
