@@ -792,8 +792,9 @@ def synthetic_market(
         cap = max_bytes()
         size = events.nbytes + truth.nbytes + 4096  # np.savez stores the arrays uncompressed
         if cap is not None and size > cap:
-            print(f"synthetic market: not cached: it takes {format_size(size)}, more than the cache cap of "
-                  f"{format_size(cap)} (--cache-max or ${MAX_ENV_VAR})", file=sys.stderr)
+            if cap > 0:  # 0: the user asked for no cache
+                print(f"synthetic market: not cached: it takes {format_size(size)}, more than the cache cap of "
+                      f"{format_size(cap)} (--cache-max or ${MAX_ENV_VAR})", file=sys.stderr)
             cache = False
     if cache:
         try:
