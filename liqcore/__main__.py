@@ -1,5 +1,15 @@
+import os
+import signal
 import sys
 
-from liqcore.cli import main
+
+def _early_interrupt(signum, frame):  # Ctrl-C while the command line loads: nothing has started
+    os.write(2, b"liqcore: interrupted\n")
+    os._exit(130)
+
+
+signal.signal(signal.SIGINT, _early_interrupt)
+
+from liqcore.cli import main  # noqa: E402  (after the handler: importing takes a moment)
 
 sys.exit(main())

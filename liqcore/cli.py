@@ -123,8 +123,30 @@ def attach_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> 
     return out
 
 
+#: commands that stop gracefully on SIGINT in their own event loop (no forced-exit deadline)
+OWN_STOP = ("run", "record")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; Ctrl-C is handled the same way for every command (:mod:`liqcore.interrupt`):
+    "interrupted" on stderr, exit 130 within a second."""
+    from liqcore.interrupt import GRACE_S, InterruptGuard
+
+    entry = argv is None  # the process's own command (console script, python -m liqcore)
     argv = list(sys.argv[1:] if argv is None else argv)
+    cmd = next((a for a in argv if not a.startswith("-")), None)
+    with InterruptGuard(cmd if cmd in COMMANDS else None, None if cmd in OWN_STOP else GRACE_S) as guard:
+        try:
+            code = _main(argv)
+        except KeyboardInterrupt:
+            code = 130
+        code = guard.exit_code(code)
+        if entry and guard.interrupted and cmd not in OWN_STOP:
+            guard.exit_now()  # 130 now: the interpreter's teardown of a large heap can take seconds
+        return code
+
+
+def _main(argv: list[str]) -> int:
     cmd = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(only=cmd if cmd in COMMANDS else None)
     args = parser.parse_args(attach_negative_values(parser, argv))
@@ -134,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     from liqcore.io import NoUsableInput
 
     try:
+        if getattr(args, "cache_max", None) is not None:  # --cache-max: this process and its workers
+            import os
+
+            from liqcore.cache import MAX_ENV_VAR, parse_size
+
+            parse_size(args.cache_max)
+            os.environ[MAX_ENV_VAR] = args.cache_max
         return int(args._run(args) or 0)
     except NoUsableInput as exc:  # the input yields no usable events: say why, exit 1
         print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)

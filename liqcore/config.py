@@ -347,6 +347,35 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "notional": (0.0, None, "[", "0 = size x equity"),
 }
 _PCT_FIELDS = {"offset", "take_profit", "stop_loss", "daily_loss", "weekly_loss", "trail"}
+#: price distances given as a bare number (no ``%``) above this fraction are refused as a likely
+#: slip (``--offset 0.2`` meaning 0.2 %, read as 20 %): a larger distance is written with its ``%``
+SCALE_LIMIT = 0.05
+_SCALE_FIELDS = ("offset", "take_profit", "stop_loss", "trail")
+
+
+def check_scale(fname: str, raw: Any) -> None:
+    """ValueError when ``raw``, the user's value of price distance ``fname`` (offset, take-profit,
+    stop-loss, trail), is a bare number above :data:`SCALE_LIMIT` (5 %) and below 100 % (beyond, the
+    range rule speaks): such a distance needs its ``%`` (``20%``) to be taken."""
+    if fname not in _SCALE_FIELDS or isinstance(raw, bool):
+        return
+    if isinstance(raw, str):
+        t = raw.strip()
+        if t.endswith("%"):
+            return
+        try:
+            x = float(t)
+        except ValueError:
+            return  # the parser names what is wrong
+    elif isinstance(raw, (int, float)):
+        x = float(raw)
+    else:
+        return
+    if SCALE_LIMIT < x < 1.0:
+        name = _BY_FIELD[fname].name
+        raise ValueError(f"{name}: {x:g} without a % sign is the fraction {x:g}, i.e. {x * 100:g}% of the price "
+                         f"(more than {SCALE_LIMIT * 100:g}% is unusual for a price distance); for {x:g} percent "
+                         f"write {x:g}% (or {x / 100:g}); if you do mean {x * 100:g} percent, write {x * 100:g}%")
 
 
 def _show(fname: str, v: Any) -> str:
@@ -494,6 +523,7 @@ class Params:
             k = str(key).replace("_", "-")
             spec = _BY_NAME.get(k)
             if spec is not None:
+                check_scale(spec.field, raw)
                 # user-facing name: plain numbers of durations are seconds, strings carry units
                 values[spec.field] = spec.parse(raw, spec.name) if spec.field != "hours" else raw
                 continue
@@ -597,6 +627,14 @@ def _strategy_spec(key: Any):
     return find_param(str(key))
 
 
+def is_parameter_name(name: Any) -> bool:
+    """Whether ``name`` names a parameter (CLI/TOML name with ``-`` or ``_``, Python field name, or a
+    strategy's own parameter): result tables keep such names for parameters, never for metrics."""
+    key = str(name)
+    return (key.replace("_", "-") in _BY_NAME or key in _BY_FIELD or _strategy_spec(key) is not None
+            or _strategy_spec(key.replace("_", "-")) is not None)
+
+
 # ---- Python takes the vocabulary's names and units too ------------------------------------------
 #: ``window`` -> the ``window_ns`` spec, ... (the names that differ from their field)
 _VOCABULARY = {s.name.replace("-", "_"): s for s in PARAMS if s.name.replace("-", "_") != s.field}
@@ -620,6 +658,8 @@ def _params_init(self, *args, **kwargs):
             given.add(spec.field)
         elif key in _BY_FIELD:
             given.add(key)
+            if "explicit" not in kwargs:  # the user's call (copies made by dataclasses.replace carry explicit)
+                check_scale(key, kwargs[key])
         elif key not in ("explicit", "strategy_values"):
             sspec = _strategy_spec(key)
             if sspec is None:
@@ -678,7 +718,14 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
     titles = {"detector": "detector", "strategy": "strategy", "execution": "execution / fill model", "risk": "risk",
               "feed": "live feed"}
     for g in groups:
-        grp = parser.add_argument_group(f"{titles[g]} parameters")
+        kinds = {s.metavar for s in PARAMS if s.group == g}
+        units = []
+        if "DUR" in kinds:
+            units.append("DUR is a duration with its unit (50ms, 30s, 5m, 1h, 1d); a plain number is seconds "
+                         "(--window 30 = 30s)")
+        if "FRAC" in kinds:
+            units.append("FRAC is a fraction (0.0015) or a percentage (0.15%%)")
+        grp = parser.add_argument_group(f"{titles[g]} parameters", "; ".join(units) + "." if units else None)
         for spec in PARAMS:
             if spec.group != g:
                 continue

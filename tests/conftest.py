@@ -1,4 +1,6 @@
-"""Shared test setup: the repo root on sys.path (for ``pysrc``), hypothesis profiles, real-data paths."""
+"""Shared test setup: the repo root on sys.path (for ``pysrc``), an environment of the session's own
+(no ``LIQCORE_*`` variable of the user's shell, a fresh cache directory: see ``_session_env``),
+hypothesis profiles, real-data paths."""
 from __future__ import annotations
 
 import os
@@ -15,6 +17,11 @@ if str(ROOT) not in sys.path:
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
 
+import _session_env  # noqa: E402
+from _session_env import pytest_unconfigure  # noqa: E402,F401  (the hook: cache removed, shutdown noise filtered)
+
+_session_env.isolate_environment()  # before any test module imports liqcore
+
 settings.register_profile(
     "default",
     deadline=None,
@@ -26,12 +33,33 @@ settings.register_profile("thorough", parent=settings.get_profile("default"), ma
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
-#: third-party recordings of Binance liquidations and large trades (kept out of the package)
-REAL_DATA = Path(os.environ.get("LIQCORE_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+#: third-party recordings of Binance liquidations and large trades (kept out of the package):
+#: $LIQCORE_REAL_DATA, else the ``shared/data/real`` folder beside the checkout when there is one
+REAL_DATA = Path(_session_env.USER_REAL_DATA) if _session_env.USER_REAL_DATA else ROOT.parent / "shared" / "data" / "real"
+#: what the real-data tests read, one folder per recording session
+REAL_DATA_FOLDERS = ("binance-forceorder-2024-08", "binance-forceorder-2025-01", "binance-forceorder-2025-12")
+REAL_DATA_HELP = (
+    "set LIQCORE_REAL_DATA to a folder of Binance USD-M forceOrder recordings, with the sub-folders "
+    "binance-forceorder-2024-08, binance-forceorder-2025-01 and binance-forceorder-2025-12, each holding the "
+    "recorder's binance.csv (!forceOrder@arr rows) and binance_trades.csv (aggTrade rows) as published at the "
+    "root of github.com/BandsThoBaby/Data_Streams_Project (commit 1c6cf6c), "
+    "github.com/PauliusMinialga/data_streams_for_crypto (commit 7843580) and "
+    "github.com/riftfern/data-streams (commit ce9e4d3) respectively")
+
+
+def real_data_missing(path: Path = REAL_DATA) -> str | None:
+    """Why the real-data tests cannot run (None when they can)."""
+    if not path.is_dir():
+        return "real Binance recordings not found: " + REAL_DATA_HELP
+    missing = [f for f in REAL_DATA_FOLDERS if not (path / f / "binance.csv").is_file()]
+    if missing:
+        return f"real Binance recordings incomplete in {path} (no {', '.join(missing)}): " + REAL_DATA_HELP
+    return None
 
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    if not REAL_DATA.is_dir():
-        pytest.skip(f"real recordings not found at {REAL_DATA} (set LIQCORE_REAL_DATA)")
+    why = real_data_missing()
+    if why:
+        pytest.skip(why)
     return REAL_DATA

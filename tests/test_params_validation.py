@@ -143,3 +143,57 @@ def test_one_parser_per_kind_of_value_for_run_and_strategy_parameters():
             Params.from_mapping({"history": bad})
     assert ParamSpec("n", 1, int).parse is parse_whole and ParamSpec("x", 1.0, float).parse is parse_number
     assert ParamSpec("n", 1, int).parse("-4", "n") == -4  # a plain int parameter may be negative
+
+
+SLIPS = [("offset", 0.2), ("offset", "0.2"), ("take-profit", 0.06), ("stop-loss", "0.5"), ("trail", 0.1)]
+
+
+@pytest.mark.parametrize("name,value", SLIPS, ids=[f"{n}={v!r}" for n, v in SLIPS])
+def test_a_bare_price_distance_above_5_percent_needs_its_percent_sign(name, value):
+    """``offset 0.2`` would be 20 % (no fill ever): refused from Python, TOML/mapping names and field
+    names, with how to write 0.2 % and how to confirm 20 %."""
+    x = float(value)
+    field = name.replace("-", "_")
+    for call in (lambda: Params.from_mapping({name: value}), lambda: Params.from_mapping({field: value}),
+                 lambda: Params(**{field: value})):
+        with pytest.raises(ValueError, match=rf"^{name}: {x:g} without a % sign") as exc:
+            call()
+        assert f"write {x:g}%" in str(exc.value) and f"write {x * 100:g}%" in str(exc.value)
+    # with its % sign the same value is taken, and so is a small bare fraction
+    assert getattr(Params.from_mapping({name: f"{x * 100:g}%"}), field) == pytest.approx(x)
+    assert getattr(Params.from_mapping({name: f"{x:g}%"}), field) == pytest.approx(x / 100)
+    assert getattr(Params(**{field: 0.05}), field) == 0.05 and getattr(Params(**{field: "0.004"}), field) == 0.004
+    # a value once confirmed survives copies (replace, presets, mappings on top of it)
+    p = Params(**{field: f"{x * 100:g}%"})
+    assert getattr(p.replace(size=0.5), field) == pytest.approx(x)
+    assert getattr(Params.from_mapping({"fill": "touch"}, base=p), field) == pytest.approx(x)
+
+
+def test_cli_bare_offset_0_2_is_refused_in_a_real_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", "--synthetic", "--days", "0.05", "--symbols",
+                        "ETHUSDT", "--offset", "0.2", "--no-progress"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("liqcore backtest: error: offset: 0.2 without a % sign")
+    assert "for 0.2 percent write 0.2% (or 0.002)" in err[0]
+    cfg = tmp_path / "p.toml"
+    cfg.write_text("take_profit = 0.3\n")
+    r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", "--synthetic", "--days", "0.05", "--config",
+                        str(cfg)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "error: take-profit: 0.3 without a % sign" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "liqcore", "sweep", "--synthetic", "--days", "0.05",
+                        "--grid", "offset=0.1%,0.2"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "error: grid: offset: 0.2 without a % sign" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", "--synthetic", "--days", "0.05", "--symbols",
+                        "ETHUSDT", "--offset", "0.2%", "--json", "--no-progress"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -346,3 +346,49 @@ def test_cli_silent_server_is_not_a_scheduler(capsys):
         for c in conns:
             c.close()
         srv.close()
+
+
+def test_metric_columns_are_never_named_like_a_parameter(tmp_path, capsys):
+    """A sweep table holds the parameter ``take-profit`` and the count of take-profit exits: the count
+    is ``n_take_profit`` (no metric column can be read as a parameter, with ``-`` or ``_``), in the
+    CLI table, its Parquet file, the walk-forward cells and the Python ``sweep`` table."""
+    from liqcore.backtest.run import sweep
+    from liqcore.config import is_parameter_name
+
+    assert is_parameter_name("take_profit") and is_parameter_name("take-profit") and not is_parameter_name("trades")
+    assert [m for m in S.METRICS if is_parameter_name(m)] == []
+    out = tmp_path / "s.parquet"
+    rc, stdout, _ = _cli(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "SOLUSDT",
+                          "--grid", "take_profit=0.15%,0.5%", "--workers", "1", "--json", "--no-progress",
+                          "--out", str(out)], capsys)
+    assert rc == 0
+    rows = json.loads(stdout)
+    t = pd.read_parquet(out)
+    for cols in (set(rows[0]), set(t.columns)):
+        assert {"take-profit", "n_take_profit", "n_stop_loss", "n_timeout"} <= cols
+        assert not {"take_profit", "stop_loss", "timeout"} & cols
+    assert set(t["take-profit"]) == {"0.15%", "0.5%"}
+    assert (t["n_take_profit"] + t["n_stop_loss"] + t["n_timeout"] <= t["fills"]).all()
+    # the exit counts are those of the backtest
+    rc, stdout, _ = _cli(["backtest", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "SOLUSDT",
+                          "--take-profit", "0.5%", "--json", "--no-progress"], capsys)
+    s = json.loads(stdout)["summary"]
+    row = next(r for r in rows if r["take-profit"] == "0.5%")
+    assert (row["n_take_profit"], row["n_stop_loss"], row["n_timeout"]) == (s["take_profit"], s["stop_loss"],
+                                                                            s["timeout"])
+    assert s["take_profit"] + s["stop_loss"] > 0
+    # walk-forward: its cells table has the same columns
+    wf = tmp_path / "wf"
+    rc, _, err = _cli(["walkforward", "--synthetic", "--days", "3", "--seed", "11", "--symbols", "SOLUSDT",
+                       "--grid", "take-profit=0.15%,0.5%", "--folds", "2", "--workers", "1", "--no-progress",
+                       "--out", str(wf)], capsys)
+    assert rc == 0, err
+    cells = pd.read_parquet(wf / "cells.parquet")
+    assert {"take-profit", "n_take_profit"} <= set(cells.columns) and "take_profit" not in cells.columns
+    # the Python API: a grid named with ``_`` keeps its parameter values
+    ev, reg = S.load_partition(PARTS[1])
+    table = sweep(ev, {"take_profit": ["0.15%", "0.5%"]}, registry=reg, progress=False)
+    assert list(table["take_profit"]) == ["0.15%", "0.5%"]
+    assert list(table["n_take_profit"]) != list(table["take_profit"]) and "n_timeout" in table.columns
+    # (``strategy`` is the parameter itself: the strategy that ran)
+    assert [c for c in table.columns if c not in ("take_profit", "strategy") and is_parameter_name(c)] == []

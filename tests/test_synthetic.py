@@ -225,8 +225,10 @@ def test_cache_roundtrip(tmp_path, monkeypatch):
     b = S.synthetic_market(days=0.2, symbols=("XRPUSDT",), seed=5, cache_dir=tmp_path)
     assert np.array_equal(a.events, b.events) and np.array_equal(a.truth, b.truth)
     assert b.params == a.params and b.symbols == ("XRPUSDT",)
-    # another parameter set is another entry; $LIQCORE_CACHE is honoured
+    # another parameter set is another entry; $LIQCORE_CACHE (the older spelling) is honoured when
+    # $LIQCORE_CACHE_DIR is not set
     env = tmp_path / "env"
+    monkeypatch.delenv("LIQCORE_CACHE_DIR", raising=False)
     monkeypatch.setenv("LIQCORE_CACHE", str(env))
     S.synthetic_market(days=0.2, symbols=("XRPUSDT",), seed=6)
     assert len(list(env.glob("synth-*.npz"))) == 1

@@ -550,7 +550,17 @@ def _sweep_one(values, names, events, records, registry, params, equity):
         s = run_strategy(events, registry, p, p.strategy, equity=equity, records=records).summary()
     s.pop("data_note", None)
     s.pop("skips", None)
-    return {**dict(zip(names, values)), **s}
+    return {**dict(zip(names, values)), **{_count_column(k): v for k, v in s.items()}}
+
+
+def _count_column(key: str) -> str:
+    """The sweep-table column of summary key ``key``: a count whose name could be read as a parameter
+    (``take_profit``, ``stop_loss``, ``hours``...) gets an ``n_`` prefix (``n_take_profit``), and so does
+    the third exit count, ``timeout``, as in the sweep command's table."""
+    from liqcore.backtest.metrics import COUNT_NAMES
+    from liqcore.config import is_parameter_name
+
+    return f"n_{key}" if key == "timeout" or (key in COUNT_NAMES and is_parameter_name(key)) else key
 
 
 def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity: float = 1.0,

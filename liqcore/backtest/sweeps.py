@@ -30,7 +30,10 @@ from liqcore.config import DETECTOR_PARAMS, Params
 
 NS_PER_DAY = 86_400_000_000_000
 METRICS = ("trades", "win_rate", "avg_return", "total_return", "sharpe", "max_drawdown", "fills", "orders",
-           "cascades", "fill_rate", "take_profit", "stop_loss", "timeout", "exposure", "days")
+           "cascades", "fill_rate", "n_take_profit", "n_stop_loss", "n_timeout", "exposure", "days")
+#: metric column -> the backtest summary's key, where they differ: the exit counts are prefixed with
+#: ``n_`` so that no metric column can be read as a parameter (``take-profit`` / ``take_profit``)
+_SUMMARY_KEY = {"n_take_profit": "take_profit", "n_stop_loss": "stop_loss", "n_timeout": "timeout"}
 #: metrics a walk-forward can select on (higher is better except max_drawdown)
 SELECT_METRICS = ("sharpe", "total_return", "avg_return", "win_rate", "max_drawdown", "trades")
 
@@ -370,7 +373,7 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     s = M.summarize(ledger, counts, float(equity), start_ns, end_ns,
                     open_at_end=int((st["status"] == sim.OPEN).sum()),
                     working_at_end=int(((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).sum()))
-    row = {k: s.get(k) for k in METRICS}
+    row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
     row["wins"] = int(np.sum(ledger["ret"] > 0)) if n else 0
     row["range_start_ns"] = start_ns
     row["range_end_ns"] = end_ns
@@ -405,7 +408,7 @@ def _generic_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window, 
     else:
         res = R.simulate(ev, r, prep.registry, params, float(equity))
     s = res.summary()
-    row = {k: s.get(k) for k in METRICS}
+    row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
     row["wins"] = int(np.sum(res.ledger["ret"] > 0)) if len(res.ledger) else 0
     if i1 > i0:
         row["range_start_ns"], row["range_end_ns"] = int(res.start_ns), int(res.end_ns)

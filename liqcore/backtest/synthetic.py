@@ -83,6 +83,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -804,6 +805,9 @@ def synthetic_market(
             with np.load(path, allow_pickle=False) as z:
                 events, truth = z["events"], z["truth"]
             if events.dtype == EVENT_DTYPE and truth.dtype == TRUTH_DTYPE:
+                from liqcore.cache import touch
+
+                touch(path)  # used now: evicted last
                 return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns,
                               feed_latency_ns, seed, cache_path=path, from_cache=True)
         except (OSError, ValueError, KeyError):
@@ -811,6 +815,16 @@ def synthetic_market(
     events, truth = _generate(symbols, params, seed, Venue.parse(venue), start_ns, feed_latency_ns, registry, progress,
                               eff)
     written = None
+    if cache:
+        from liqcore.cache import MAX_ENV_VAR, enforce_limit, format_size, max_bytes
+
+        cap = max_bytes()
+        size = events.nbytes + truth.nbytes + 4096  # np.savez stores the arrays uncompressed
+        if cap is not None and size > cap:
+            if cap > 0:  # 0: the user asked for no cache
+                print(f"synthetic market: not cached: it takes {format_size(size)}, more than the cache cap of "
+                      f"{format_size(cap)} (--cache-max or ${MAX_ENV_VAR})", file=sys.stderr)
+            cache = False
     if cache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -820,6 +834,8 @@ def synthetic_market(
             written = path
         except OSError:
             pass  # a read-only directory only costs the next call a regeneration
+        else:
+            enforce_limit(path.parent, keep=path)  # least recently used first, down to the cap
     return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns, feed_latency_ns, seed,
                   cache_path=written)
 

@@ -2,8 +2,13 @@
 ``backtest --synthetic``, ``sweep --synthetic`` and ``run --replay synthetic``).
 
     liqcore cache             # same as: liqcore cache info
-    liqcore cache info        # where the cache is, how many files, how large
+    liqcore cache info        # where the cache is, how many files, how large, its size cap
     liqcore cache clear       # delete them (they are rebuilt on demand)
+    liqcore cache trim        # delete the least recently used until the cache fits its cap
+
+The cache is capped (default 1 GB; ``$LIQCORE_CACHE_MAX`` or ``--cache-max SIZE`` such as ``500MB``,
+``2GB``, ``0``, ``unlimited``): whenever a market is written, the least recently used ones are deleted
+until the cache fits, and a market larger than the cap alone is not cached.
 
 The cache directory is ``$LIQCORE_CACHE_DIR`` when set, else the user cache directory
 (``$XDG_CACHE_HOME/liqcore`` or ``~/.cache/liqcore`` on Linux, ``~/Library/Caches/liqcore`` on macOS,
@@ -19,21 +24,35 @@ HELP = "show where the synthetic-market cache is and how large (info), or delete
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", nargs="?", default="info", choices=("info", "clear"),
-                   help="info (default): path, files and size; clear: delete the cached files")
+    p.add_argument("action", nargs="?", default="info", choices=("info", "clear", "trim"),
+                   help="info (default): path, files, size and cap; clear: delete the cached files; "
+                        "trim: delete the least recently used until the cache fits its cap")
     p.add_argument("--dir", metavar="DIR", default=None,
                    help="act on this cache directory instead of the default ($LIQCORE_CACHE_DIR or the user cache)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from liqcore.commands.inputs import add_cache_max_argument
+
+    add_cache_max_argument(p)
 
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+def _state(info: dict) -> str:
+    """``  2 file(s), 214.0 MB of a 1.0 GB cap`` (what the cache holds now)."""
+    from liqcore.cache import format_size
+
+    cap = info["max_bytes"]
+    return (f"  {info['files']} file(s), {_mb(info['bytes'])} "
+            + ("(no size cap)" if cap is None else f"of a {format_size(cap)} cap")
+            + ("" if info["exists"] else " (no cache directory: nothing cached)"))
+
+
 def run(args) -> int:
     import orjson
 
-    from liqcore.cache import LEGACY_DIR_NAME, cache_dir, cache_info, clear_cache
+    from liqcore.cache import LEGACY_DIR_NAME, cache_dir, cache_info, clear_cache, enforce_limit
 
     target = Path(args.dir).expanduser() if args.dir else cache_dir()
     if target.exists() and not target.is_dir():
@@ -49,17 +68,28 @@ def run(args) -> int:
             print(orjson.dumps(out).decode())
             return 0
         print(f"cache: {info['path']}")
-        print(f"  {info['files']} file(s), {_mb(info['bytes'])}" + ("" if info["exists"] else " (not created yet)"))
+        print(_state(info))
         if legacy_info is not None:
             print(f"older cache in the working directory: {legacy_info['path']} "
                   f"({legacy_info['files']} file(s), {_mb(legacy_info['bytes'])}); 'liqcore cache clear' removes it")
         return 0
+    if args.action == "trim":
+        done = enforce_limit(target)
+        after = cache_info(target)
+        if args.json:
+            print(orjson.dumps({**done, "after": after}).decode())
+            return 0
+        print(f"trimmed {done['files']} least recently used file(s), {_mb(done['bytes'])} from {done['path']}")
+        print(_state(after))
+        return 0
     done = clear_cache(target)
     out = {**done, "legacy": clear_cache(legacy) if legacy_info is not None else None}
+    after = cache_info(target)
     if args.json:
-        print(orjson.dumps(out).decode())
+        print(orjson.dumps({**out, "after": after}).decode())
         return 0
     print(f"cleared {done['files']} file(s), {_mb(done['bytes'])} from {done['path']}")
+    print(_state(after))
     if out["legacy"] is not None:
         print(f"cleared {out['legacy']['files']} file(s), {_mb(out['legacy']['bytes'])} from {out['legacy']['path']}")
     return 0

@@ -23,6 +23,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-report", action="store_true", help="print the summary only")
     parser.add_argument("--cache-dir", metavar="DIR", default=None,
                         help="synthetic market cache (default $LIQCORE_CACHE_DIR or the user cache directory; see liqcore cache)")
+    from liqcore.commands.inputs import add_cache_max_argument
+
+    add_cache_max_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
     parser.add_argument("--min-trades", type=int, default=30, metavar="N",
                         help="fewest completed trades for which the results are compared with the trading "

@@ -11,7 +11,8 @@ then the counts (events, liquidations, skipped by reason, loader rejects, cascad
 
 --json prints one JSON object per line per cascade instead, with exactly the keys venue, symbol,
 start_ns, confirm_ns, end_ns, dominant, n_events, n_large, long_notional, short_notional, threshold;
-the counts then go to stderr.  --sample runs on the small synthetic sample bundled with liqcore.
+the counts then go to stderr.  --sample runs on the small synthetic sample bundled with liqcore
+(alone: given with PATH it is an error, never mixed into the recordings).
 """
 from __future__ import annotations
 
@@ -108,6 +109,9 @@ def run(args) -> int:
     from liqcore.types import dominant_name, venue_name
 
     paths = [Path(p) for p in args.paths]
+    if args.sample and paths:  # the sample is synthetic: never mixed into the user's recordings
+        raise ValueError(f"sample: --sample runs on the bundled synthetic sample alone; give PATH... "
+                         f"({', '.join(map(str, paths))}) or --sample, not both")
     if args.sample:
         paths.append(SAMPLE)
     if not paths:

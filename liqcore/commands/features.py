@@ -39,10 +39,11 @@ def add_arguments(parser) -> None:
                        help="fewer non-null history values than this give null (default 20)")
     add_plugin_argument(named)
     bars = parser.add_argument_group("bars")
-    bars.add_argument("--bar", default="1m", help="bar length (default 1m)")
-    bars.add_argument("--zscore-window", type=int, default=96,
+    # defaults None (resolved in bar mode) so that a bar option given with --at/--names or --list is refused
+    bars.add_argument("--bar", default=None, help="bar length (default 1m)")
+    bars.add_argument("--zscore-window", type=int, default=None,
                       help="bars in the z-score baseline, before the bar scored (default 96)")
-    bars.add_argument("--lag", default="0s", help="publication lag added to the bar close for available_ns (default 0s)")
+    bars.add_argument("--lag", default=None, help="publication lag added to the bar close for available_ns (default 0s)")
     bars.add_argument("--sparse", action="store_true", help="write only bars with events (default: every bar)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", metavar="FILE", help="write the bars to FILE (.parquet or .csv)")
@@ -178,11 +179,40 @@ def run_named(args) -> int:
     return 0
 
 
+_BAR_OPTIONS = (("bar", "--bar"), ("zscore_window", "--zscore-window"), ("lag", "--lag"), ("sparse", "--sparse"),
+                ("out", "--out"))
+
+
+def _given(args, options) -> list[str]:
+    return [flag for dest, flag in options if getattr(args, dest, None) not in (None, False, [], "")]
+
+
+def check_modes(args) -> None:
+    """The three modes take different options: one given to a mode that would ignore it is an error
+    (``--list`` reads no data; ``--at``/``--names`` make no bars)."""
+    if args.list:
+        extra = (["PATH"] if args.paths else []) + _given(args, (("synthetic", "--synthetic"), ("at", "--at"),
+                                                                 ("names", "--names"))) + _given(args, _BAR_OPTIONS)
+        extra += [f"--{k[len('param_'):].removesuffix('_ns').replace('_', '-')}" for k, v in vars(args).items()
+                  if k.startswith("param_") and v is not None]
+        if extra:
+            raise ValueError(f"list: --list only prints the feature names and reads no data; it would ignore "
+                             f"{', '.join(extra)} (drop {'it' if len(extra) == 1 else 'them'}, or drop --list)")
+    elif args.at or args.names:
+        extra = _given(args, _BAR_OPTIONS)
+        if extra:
+            raise ValueError(f"{extra[0].lstrip('-')}: {', '.join(extra)} "
+                             f"{'is an option' if len(extra) == 1 else 'are options'} of feature bars, which --at/--names "
+                             "do not make (a named feature carries its own window: flow.ofi@1m); give --at/--names "
+                             "or bar options, not both")
+
+
 def run(args) -> int:
     from pathlib import Path
 
     from liqcore.commands.inputs import load_plugins
 
+    check_modes(args)
     load_plugins(args.plugin)
     if args.list:
         from rich.console import Console
@@ -191,6 +221,9 @@ def run(args) -> int:
         return 0
     if args.at or args.names:
         return run_named(args)
+    args.bar = args.bar if args.bar is not None else "1m"
+    args.zscore_window = args.zscore_window if args.zscore_window is not None else 96
+    args.lag = args.lag if args.lag is not None else "0s"
 
     from rich.console import Console
 

@@ -23,6 +23,7 @@ import numpy as np
 
 __all__ = [
     "Steps", "add_source_arguments", "add_synthetic_arguments", "add_time_arguments", "add_recording_arguments",
+    "add_cache_max_argument",
     "load_source", "load_input", "load_recordings", "select", "selection_label", "symbol_list", "time_window",
     "apply_time_window", "load_plugins", "SYNTHETIC_KINDS", "synthetic_knobs", "synthetic_from_args",
 ]
@@ -86,6 +87,14 @@ def add_time_arguments(parser) -> None:
     g.add_argument("--end", default=None, metavar="T", help="keep events received before T (same forms)")
 
 
+def add_cache_max_argument(parser) -> None:
+    """``--cache-max SIZE``: the synthetic-market cache's size cap for this command (liqcore.cli puts it
+    in ``$LIQCORE_CACHE_MAX``, so worker processes follow it too)."""
+    parser.add_argument("--cache-max", default=None, metavar="SIZE",
+                        help="size cap of the synthetic-market cache: the least recently used markets are deleted "
+                             "beyond it (e.g. 500MB, 2GB, 0, unlimited; default $LIQCORE_CACHE_MAX, else 1GB)")
+
+
 def add_synthetic_arguments(parser, *, what: str = "use") -> None:
     """``--synthetic`` and its options (``--days``, ``--symbols``, ``--seed``, ``--venue``)."""
     src = parser.add_argument_group("synthetic market")
@@ -96,6 +105,7 @@ def add_synthetic_arguments(parser, *, what: str = "use") -> None:
                           "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
     src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
     src.add_argument("--venue", default="bybit", help="synthetic market venue (default bybit)")
+    add_cache_max_argument(src)
     src.add_argument("--preset", default=None,
                      help="named synthetic market: default, null (liquidations move no price, no effects), "
                           "reversion, continuation, contagion, volatility, time_of_day, open_interest")

@@ -56,6 +56,14 @@ def split_study_name(args) -> str:
 
     if args.paths and args.paths[0] in STUDY_NAMES and not Path(args.paths[0]).exists():
         return args.paths.pop(0)
+    if args.paths and not Path(args.paths[0]).exists():  # a mistyped study name is not a recording
+        import difflib
+
+        first = args.paths[0]
+        near = difflib.get_close_matches(first.lower(), STUDY_NAMES, n=1, cutoff=0.6)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(f"study: {first!r} is neither a study nor a file or directory{hint}; the studies are "
+                         f"{', '.join(STUDY_NAMES)} (default event), followed by recordings or --synthetic")
     return "event"
 
 

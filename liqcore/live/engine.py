@@ -190,6 +190,8 @@ class Engine(OrderManager, Recovery, FastLane):
             raise ValueError(f"equity: must be positive; got {equity!r}")
         self.notional = notional
         self.registry = registry if registry is not None else SymbolRegistry()
+        if isinstance(symbols, str):  # "ETHUSDT" or "ETHUSDT,SOLUSDT": names, never its characters
+            symbols = [s for s in symbols.split(",") if s.strip()]
         names = list(symbols) if symbols is not None else ["DOGEUSDT", "SOLUSDT", "ETHUSDT"]
         self.traded: list[tuple[str, str]] = []
         for n in names:

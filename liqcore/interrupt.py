@@ -1,0 +1,188 @@
+"""Ctrl-C (SIGINT) for every command: one mechanism, installed by :func:`liqcore.cli.main`.
+
+The first interrupt
+
+* says ``liqcore COMMAND: interrupted`` on stderr at once;
+* raises KeyboardInterrupt in the main thread, so the command unwinds as written (files closed,
+  finished sweep parts kept, process pools shut down) and ``main`` returns 130;
+* starts a deadline (:data:`GRACE_S`): a process that has not ended by then (the interrupt was
+  swallowed, e.g. inside a Numba/llvmlite callback, which prints "Exception ignored ...
+  KeyboardInterrupt"; or the unwinding waits for a worker thread or process to finish its task)
+  terminates its worker processes, flushes what it printed and exits with status 130.
+
+A second interrupt exits at once (130).  A command that returns normally after an interrupt it
+swallowed still exits 130.  Outputs already written stay (every liqcore output file is written
+whole or not at all).
+
+The deadline runs in a thread woken by the signal itself (``signal.set_wakeup_fd``), so it holds
+while the main thread is inside compiled code that releases the GIL; a compiled call that keeps
+the GIL delays it until that call returns.  Commands with a graceful stop of their own (``run``,
+``record``: cancel working entries, flush the journal; bounded by ``shutdown-timeout``) take the
+interrupt in their event loop and get no deadline.
+"""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+import threading
+import time
+
+__all__ = ["EXIT_CODE", "GRACE_S", "InterruptGuard"]
+
+#: the exit status of an interrupted command (128 + SIGINT, as a shell reports it)
+EXIT_CODE = 130
+#: seconds between the first interrupt and the forced exit
+GRACE_S = 0.6
+_STOP = b"\0"  # written by uninstall(): signal numbers are never 0
+
+
+class InterruptGuard:
+    """Context manager: the mechanism above for ``command`` while the block runs (main thread only;
+    elsewhere it does nothing).  ``grace_s=None``: no deadline (the command stops gracefully itself)."""
+
+    def __init__(self, command: str | None, grace_s: float | None = GRACE_S):
+        self.command = f"liqcore {command}" if command else "liqcore"
+        self.grace_s = grace_s
+        self.interrupted = False
+        self._said = False
+        self._lock = threading.Lock()
+        self._installed = False
+        self._thread: threading.Thread | None = None
+        self._fds: tuple[int, int] | None = None
+
+    # -- install / uninstall ---------------------------------------------------------------------
+    def __enter__(self) -> "InterruptGuard":
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        try:
+            self._prev_handler = signal.signal(signal.SIGINT, self._on_signal)
+        except (ValueError, OSError):  # pragma: no cover - no signals here
+            return self
+        self._installed = True
+        self._prev_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+        if self.grace_s is not None and sys.platform != "win32":
+            r, w = os.pipe()
+            os.set_blocking(w, False)
+            try:
+                self._prev_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+            except (ValueError, OSError):  # pragma: no cover
+                os.close(r)
+                os.close(w)
+            else:
+                self._fds = (r, w)
+                self._thread = threading.Thread(target=self._watch, name="liqcore-interrupt", daemon=True)
+                self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._installed or self.interrupted:
+            return  # interrupted: the process is ending; the deadline stays armed until it has
+        self._installed = False
+        if self._fds is not None:
+            r, w = self._fds
+            try:
+                signal.set_wakeup_fd(self._prev_fd)
+            except (ValueError, OSError):  # pragma: no cover
+                pass
+            try:
+                os.write(w, _STOP)
+            except OSError:  # pragma: no cover
+                pass
+            if self._thread is not None:
+                self._thread.join(1.0)
+            os.close(r)
+            os.close(w)
+            self._fds = None
+        signal.signal(signal.SIGINT, self._prev_handler)
+        if sys.unraisablehook == self._unraisable:
+            sys.unraisablehook = self._prev_hook
+
+    def exit_code(self, code: int) -> int:
+        """``code``, or 130 when the command was interrupted (even if it swallowed the interrupt)."""
+        if self.interrupted:
+            self._say()
+            return EXIT_CODE
+        return code
+
+    # -- the interrupt -------------------------------------------------------------------------
+    def _say(self) -> None:
+        with self._lock:
+            if self._said:
+                return
+            self._said = True
+        try:  # straight to the descriptor: the main thread may hold sys.stderr's lock
+            os.write(2, f"{self.command}: interrupted\n".encode())
+        except OSError:
+            pass
+
+    def _on_signal(self, signum, frame) -> None:
+        """The Python-level handler (main thread, between two bytecodes)."""
+        self.interrupted = True
+        self._say()
+        raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable) -> None:
+        # an interrupt raised inside a callback that cannot propagate it (llvmlite, __del__): it is
+        # the one being handled (the deadline ends the process), not something to print
+        if self.interrupted and isinstance(unraisable.exc_value, KeyboardInterrupt):
+            return
+        self._prev_hook(unraisable)
+
+    def _watch(self) -> None:
+        """The deadline: woken by the signal's byte on the wakeup pipe (written by the interpreter's
+        C-level handler, whatever the main thread is doing)."""
+        r = self._fds[0]
+        seen = 0
+        deadline = None
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                ready, _, _ = select.select([r], [], [], timeout)
+            except (OSError, ValueError):  # pragma: no cover - pipe closed
+                return
+            if not ready:
+                self.exit_now()
+                return
+            try:
+                data = os.read(r, 256)
+            except OSError:  # pragma: no cover
+                return
+            if not data or _STOP in data:
+                return
+            n = data.count(bytes([signal.SIGINT]))
+            if not n:
+                continue
+            seen += n
+            self.interrupted = True
+            self._say()
+            if seen >= 2:  # a second Ctrl-C: now
+                self.exit_now()
+                return
+            if deadline is None:
+                deadline = time.monotonic() + float(self.grace_s)
+
+    def exit_now(self) -> None:
+        """Terminate the worker processes, flush stdout/stderr (never waiting on a blocked pipe) and
+        exit with status 130, skipping the interpreter's teardown."""
+        mp = sys.modules.get("multiprocessing")
+        if mp is not None:  # a pool's workers would run their task to its end
+            try:
+                for p in mp.active_children():
+                    p.terminate()
+            except Exception:  # noqa: BLE001 - exiting anyway
+                pass
+
+        def flush():
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001
+                    pass
+
+        t = threading.Thread(target=flush, daemon=True)  # never wait on a blocked pipe
+        t.start()
+        t.join(0.1)
+        os._exit(EXIT_CODE)
