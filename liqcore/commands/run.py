@@ -60,7 +60,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
     p.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (a replay also stops when the recording ends)")
-    p.add_argument("--journal", metavar="FILE", help="SQLite journal (default: liqcore-live.sqlite with --live)")
+    p.add_argument("--journal", metavar="FILE", help="SQLite journal (default: liqcore-live.sqlite with --live); "
+                   "one run writes a journal at a time: a second run on the same file refuses to start")
+    p.add_argument("--read-only", action="store_true",
+                   help="watch only: no order is sent (the kill switch is on from the start) and no journal is "
+                        "written (e.g. beside the run that holds --journal)")
     p.add_argument("--record", metavar="DIR", help="also record every frame the engine receives, with its receive "
                    "time (what `liqcore journal --recording` replays through the fill model)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
@@ -149,6 +153,12 @@ def build(args):
     if args.live and venue != "bybit":
         raise ValueError("live: orders go through Bybit; use --venue bybit")
     ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
+    journal_path = args.journal or ("liqcore-live.sqlite" if args.live and not args.replay else None)
+    journal = None
+    if journal_path and not args.read_only:
+        # one engine per journal (a second run refuses, naming the holder); the intent log under a lease, so
+        # another program opening it makes this run leave the map before the file can shrink under it
+        journal = Journal(journal_path, exclusive=True, lease=True)
     fake_thread = replay_clock = None
     if args.replay:
         if venue != "bybit":
@@ -185,10 +195,11 @@ def build(args):
         gateway = BybitGateway(key, secret, rest_url or bybit_stream.REST_ENDPOINTS[args.network],
                                priv_url or bybit_stream.PRIVATE_ENDPOINTS[args.network], symbols=symbols,
                                ping_interval=params.ping_interval_ns / 1e9, stale_after=params.stall_timeout_ns / 1e9)
-    journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
-    journal = Journal(journal_path) if journal_path else None
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
                     notional=notional, kill_switch=args.kill_switch)
+    if args.read_only:
+        engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
+        engine.kill_switch.toggle = lambda: True
     engine.replay_clock = replay_clock
     if args.record:
         from liqcore.live.recorder import Recorder
@@ -238,7 +249,13 @@ async def _run(runner, engine, fake_thread, duration):
 
 
 def run(args) -> int:
+    import faulthandler
+    import sqlite3
+
     from liqcore.cli import install_uvloop
+
+    if not faulthandler.is_enabled():  # a fatal signal (SIGSEGV, SIGBUS, ...) leaves its traceback on stderr
+        faulthandler.enable()
     from liqcore.live.logging import setup_json_logging, teardown_json_logging
 
     if args.duration is not None and not args.duration > 0:
@@ -264,6 +281,9 @@ def run(args) -> int:
                 engine.recorder.close()
             if fake_thread is not None:
                 fake_thread.stop()
+    except sqlite3.Error as exc:  # the journal's own cause (e.g. "database or disk is full"), one line
+        print(f"liqcore run: error: {exc}", file=sys.stderr)
+        return 1
     finally:
         teardown_json_logging(log_handler)
     if args.json:
