@@ -307,4 +307,6 @@ def summary_line(summary: dict) -> str:
             f"errors={summary['errors']}")
     if summary["halted"]:
         line += f" ENTRIES HALTED: {summary['halted']}"
+    for name, text in (summary.get("alarms") or {}).items():
+        line += f" ALARM {name}: {text}"
     return line

@@ -177,6 +177,16 @@ class BybitGateway(GatewayCallbacks):
         log.info("bybit gateway started (key %s, %d instruments, clock offset %d ms)", mask_key(self._key),
                  len(self._instruments), self.rest.time_offset_ms)
 
+    @property
+    def clock_offset_ms(self) -> int:
+        """The venue's clock minus the local clock (ms), as measured for signing (at start, and again after
+        a request the venue rejected for its timestamp, or on :meth:`sync_clock`)."""
+        return self.rest.time_offset_ms
+
+    async def sync_clock(self) -> int:
+        """Measure the venue's clock offset again (ms); the engine asks when events look stamped in the future."""
+        return await self.rest.sync_time()
+
     async def close(self) -> None:
         if self._resync_task is not None:
             self._resync_task.cancel()
