@@ -328,3 +328,29 @@ def test_a_journal_path_that_is_not_a_database_is_one_line(tmp_path):
     assert p.returncode == 2 and err.count("\n") == 0 and "Traceback" not in err, err
     assert f"journal: {bad} is not a liqcore journal" in err
     assert bad.read_text().startswith("my notes")  # left as it was
+
+
+@pytest.mark.integration
+def test_a_disk_that_fills_under_a_running_journal_halts_entries_once_and_ends_in_one_line(small_fs, tmp_path):
+    """The journal's disk fills while `liqcore run` trades: one error in the log (entries halted: the cause,
+    naming the journal), no stream of clock-tick tracebacks, and the run ends non-zero with one line."""
+    journal, log_file = small_fs / "j.sqlite", tmp_path / "log.jsonl"
+    p = subprocess.Popen([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT,SOLUSDT,DOGEUSDT", "--replay",
+                          "synthetic", "--replay-days", "3", "--duration", "8", "--journal", str(journal),
+                          "--no-dashboard", "--log", str(log_file)], cwd=tmp_path, env=_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for(lambda: _running(p, journal)), "the run did not start"
+        time.sleep(1.0)
+        _fill(small_fs)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    err = err.decode().strip()
+    assert p.returncode == 1 and err.count("\n") == 0 and "Traceback" not in err, err
+    assert f"journal {journal}: database or disk is full" in err
+    lines = [json.loads(x) for x in log_file.read_text().splitlines()]
+    halted = [x for x in lines if x["msg"].startswith("new entries halted: journal")]
+    assert len(halted) == 1 and "database or disk is full" in halted[0]["msg"]
+    assert not [x for x in lines if "clock tick failed" in x["msg"]]

@@ -49,6 +49,7 @@ import collections
 import logging
 import math
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -278,6 +279,8 @@ class Engine(OrderManager, Recovery, FastLane):
         #: consecutive failed clock ticks that halt new entries (the clock enforces entry/hold timeouts)
         self.clock_failure_limit = 5
         self.halted = ""  # why new entries are halted ("" = they are not)
+        self.journal_errors = 0  # failed batched journal commits (clock ticks; see _journal_failed)
+        self._journal_said = self._journal_resumed = -math.inf
         #: standing alarms by name (what is wrong, what the engine does about it): shown by the dashboard,
         #: exported as ``liqcore_alarm{alarm=..}``, logged when raised and cleared, in the session summary
         self.alarms: dict[str, str] = {}
@@ -342,6 +345,7 @@ class Engine(OrderManager, Recovery, FastLane):
             m.set_counter("liqcore_errors_total", n, source=src)
         m.set("liqcore_clock_failures", self.clock_failures)
         m.set("liqcore_venue_clock_offset_seconds", self.venue_clock_offset_ns / 1e9)
+        m.set_counter("liqcore_journal_errors_total", self.journal_errors)
         alarms = self.all_alarms()
         self._alarm_names.update(alarms)
         for name in self._alarm_names:
@@ -795,8 +799,35 @@ class Engine(OrderManager, Recovery, FastLane):
                 self._on_signal(g)
         self._core_events(self.core.on_clock(now))
         if self.journal is not None:
-            self.journal.maybe_flush()
+            try:
+                self.journal.maybe_flush()
+            except sqlite3.Error as exc:  # (a full disk: the rows stay pending and are committed once it can)
+                self._journal_failed(exc)
+            else:
+                if self.halted.startswith("journal") and not getattr(self.journal, "pending_rows", 0):
+                    self.halted = ""
+                    if self.alarms.pop("journal", None) is not None and self._journal_said > self._journal_resumed:
+                        self._journal_resumed = time.monotonic()  # (once per halt that was said)
+                        log.warning("the journal commits again: new entries resume")
         return out
+
+    def _journal_failed(self, exc: Exception) -> None:
+        """A batched journal commit failed (e.g. its disk is full): new entries halt until it commits again
+        (an order must not go out without its journal rows); said once, then counted."""
+        self.errors += 1
+        self.journal_errors += 1
+        if not self.halted:
+            self.halted = f"journal failing: {exc}"
+            self.halts += 1
+        text = f"{exc}: new entries halted until it commits again"
+        if self.alarms.get("journal") != text:
+            now = time.monotonic()
+            if now - self._journal_said >= 60.0:  # (a disk on the edge of full flaps: said once a minute)
+                self._journal_said = now
+                log.error("new entries halted: %s (the rows are kept and committed once it can; failed commits "
+                          "are counted in liqcore_journal_errors_total)", exc)
+            self.alarms["journal"] = text
+            self._alarm_names.add("journal")
 
     def _deferring(self) -> bool:
         """Venue mode on a running loop: bookkeeping that the order does not need (journal rows of cascades

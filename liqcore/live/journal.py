@@ -441,6 +441,11 @@ class Journal:
         if (self._pending or self._pending_extra) and time.monotonic() - self._last_commit >= self.batch_interval_s:
             self._commit()
 
+    @property
+    def pending_rows(self) -> int:
+        """Rows waiting for the next commit (batched, or kept after a commit failed)."""
+        return len(self._pending) + len(self._pending_extra)
+
     def flush(self) -> None:
         if self._pending or self._pending_extra:
             self._commit()
