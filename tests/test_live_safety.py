@@ -124,6 +124,13 @@ def test_events_from_the_future_that_go_on_are_an_alarm_not_silent_blindness(cap
     assert "future_events" in snap["alarms"] and "max-clock-skew 5 s" in snap["alarms"]["future_events"]
     assert eng.metrics.value("liqcore_alarm", alarm="future_events") == 1.0
     assert any("ALARM future_events" in r.getMessage() for r in caplog.records)
+    from rich.console import Console
+
+    from liqcore.live.dashboard import render
+
+    con = Console(record=True, width=300)
+    con.print(render({**snap, "feeds": []}))
+    assert "ALARM future_events: events stamped more than max-clock-skew 5 s" in con.export_text()
     eng.on_clock(t0 + 20 * 1_000_000_000)  # quiet since: cleared
     assert "future_events" not in eng.snapshot()["alarms"]
     assert eng.metrics.value("liqcore_alarm", alarm="future_events") == 0.0

@@ -10,7 +10,12 @@ is copied into the file's pages in the kernel's page cache, without a system cal
 cheaper than a commit, so it stays off the reaction path.  While the journal is open the file is
 ``INTENT_LOG_MAP_BYTES`` long and zero-filled past its last line; :meth:`Journal.close` trims it to its
 lines.  One open journal owns the log (an exclusive ``flock``); another one on the same database neither
-replays, empties nor trims it and commits its own intents instead.  The intent's SQLite rows follow in
+replays, empties, trims nor opens it and commits its own intents instead (``exclusive=True``: refuses
+with :class:`JournalBusy`, naming the holder's pid).  With ``lease=True`` the owner holds a write lease on
+the log (Linux): another program's open of it (a truncation, a rewrite) waits until the journal has
+committed its intents, left the map and appends with plain ``write()`` calls instead
+(:meth:`Journal.check_intent_log`); without one, the file's size is checked before the quiet tick's store
+and its identity on the clock tick, so a truncated file is never stored into (a SIGBUS).  The intent's SQLite rows follow in
 the next transaction; a restart replays, from the log, only the intents SQLite does not hold
 (an intent already committed is never replayed), so the log is emptied only once it has grown past
 ``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed; its lines are then zeroed in
