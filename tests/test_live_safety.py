@@ -385,3 +385,18 @@ def test_a_journal_commit_failing_on_the_clock_tick_halts_entries_once_until_it_
     assert not eng.halted and "journal" not in eng.snapshot()["alarms"] and len(j.history("blob")) == 100
     assert any("commits again" in r.getMessage() for r in caplog.records)
     j.close()
+
+
+def test_a_file_size_limit_at_start_is_one_line_naming_the_intent_log(tmp_path):
+    """RLIMIT_FSIZE (ulimit -f) in the child: the intent log's blocks cannot be reserved.  Before: a traceback
+    ending in "OSError: [Errno 27] File too large"; now one line naming the file."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    p = subprocess.run(_run_cmd(tmp_path, tmp_path / "k.sqlite", duration=2), cwd=tmp_path, env=_env(),
+                       capture_output=True, timeout=60, preexec_fn=limit)
+    err = p.stderr.decode().strip()
+    assert p.returncode == 1 and err.count("\n") == 0 and "Traceback" not in err, err
+    assert f"{tmp_path / 'k.sqlite'}.intents: intent log: cannot reserve 2,097,152 bytes" in err

@@ -249,6 +249,7 @@ async def _run(runner, engine, fake_thread, duration):
 
 
 def run(args) -> int:
+    import errno
     import faulthandler
     import sqlite3
 
@@ -283,6 +284,12 @@ def run(args) -> int:
                 fake_thread.stop()
     except sqlite3.Error as exc:  # the journal's own cause (e.g. "database or disk is full"), one line
         print(f"liqcore run: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"liqcore run: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     finally:
         teardown_json_logging(log_handler)

@@ -323,7 +323,12 @@ class Journal:
                     self.replayed_intents = self._replay_intent_log()
                     os.ftruncate(fd, 0)  # replayed (and committed) above
                     if write_ahead == "log":
-                        _reserve(fd, 0, INTENT_LOG_MAP_BYTES)
+                        try:
+                            _reserve(fd, 0, INTENT_LOG_MAP_BYTES)
+                        except OSError as exc:  # (a full disk, a file-size limit: the message names the file)
+                            raise OSError(exc.errno, f"intent log: cannot reserve {INTENT_LOG_MAP_BYTES:,} bytes "
+                                          f"({os.strerror(exc.errno) if exc.errno else exc})",
+                                          str(self._ilog_path)) from exc
                         self._ilog_mm = mmap.mmap(fd, INTENT_LOG_MAP_BYTES)
                         self._ilog_fd, fd = fd, None
                         st = os.fstat(self._ilog_fd)
