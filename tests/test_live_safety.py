@@ -400,3 +400,35 @@ def test_a_file_size_limit_at_start_is_one_line_naming_the_intent_log(tmp_path):
     err = p.stderr.decode().strip()
     assert p.returncode == 1 and err.count("\n") == 0 and "Traceback" not in err, err
     assert f"{tmp_path / 'k.sqlite'}.intents: intent log: cannot reserve 2,097,152 bytes" in err
+
+
+@pytest.mark.integration
+def test_paper_trading_judges_events_by_the_venues_public_clock(caplog):
+    """Paper trading (no venue gateway) on a venue whose clock runs 9 s ahead: the engine asks the venue's
+    public time endpoint (as `liqcore run` does for Bybit) and the cascade is traded on paper."""
+    import functools
+
+    from liqcore.live.bybit_gateway import public_clock_offset
+
+    caplog.set_level(logging.WARNING, logger="liqcore.engine")
+
+    async def main():
+        async with FakeExchange(time_offset_ms=9000) as fx:
+            eng = Engine(P, symbols=["ETHUSDT"])
+            eng.venue_clock = functools.partial(public_clock_offset, fx.rest_url)
+            runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url, clock_interval_s=0.05)
+            stop = asyncio.Event()
+            task = asyncio.create_task(runner.run(stop=stop))
+            await runner.feed.wait_connected(5)
+            await asyncio.sleep(0.2)
+            for f in cascade_frames(fx.now_ms()):
+                await fx.push(f)
+            t = time.monotonic()
+            while not eng.orders and time.monotonic() - t < 5:
+                await asyncio.sleep(0.02)
+            stop.set()
+            return await task
+
+    summary = asyncio.run(main())
+    assert summary["mode"] == "paper" and summary["orders"] == 1 and summary["decoder"].get("future_time", 0) == 0
+    assert "9.0 s behind" in summary["alarms"]["clock_offset"]

@@ -201,6 +201,14 @@ def build(args):
         engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
         engine.kill_switch.toggle = lambda: True
     engine.replay_clock = replay_clock
+    if gateway is None and replay_clock is None and venue == "bybit":
+        # paper trading on the venue's data: event times are judged against its clock (public time endpoint)
+        import functools
+
+        from liqcore.live.bybit_gateway import public_clock_offset
+        from liqcore.venues.bybit import stream as bybit_stream
+
+        engine.venue_clock = functools.partial(public_clock_offset, rest_url or bybit_stream.REST_ENDPOINTS[args.network])
     if args.record:
         from liqcore.live.recorder import Recorder
 

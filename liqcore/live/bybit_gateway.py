@@ -71,6 +71,21 @@ _INF = float("inf")
 
 log = logging.getLogger("liqcore.bybit.gateway")
 
+
+async def public_clock_offset(rest_url: str, timeout: float = 3.0) -> int:
+    """The venue's clock minus the local clock (ms, midpoint of the round trip) from Bybit's public
+    ``/v5/market/time`` (no key): what paper trading judges event times by (``Engine.venue_clock``)."""
+    import aiohttp
+
+    t0 = time.time_ns()
+    async with aiohttp.ClientSession() as s:
+        async with s.get(rest_url.rstrip("/") + "/v5/market/time", timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+            body = orjson.loads(await r.read())
+    t1 = time.time_ns()
+    res = body.get("result") or {}
+    srv = int(res["timeNano"]) // 1_000_000 if "timeNano" in res else int(res["timeSecond"]) * 1000
+    return int(srv - (t0 + t1) // 2 // 1_000_000)
+
 _TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
 
 

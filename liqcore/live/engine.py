@@ -292,6 +292,10 @@ class Engine(OrderManager, Recovery, FastLane):
         self.clock_alarm_after_s = 2.0
         self._future = [0, 0, 0]  # rejected so far, first and latest wall time (ns) of the current spell
         self._clock_sync: dict = {"task": None, "at": 0}
+        #: paper trading: an async callable giving the venue's clock offset in ms (e.g. from its public time
+        #: endpoint), asked at :meth:`start` and when events look stamped in the future; a venue gateway's
+        #: own measurement (``clock_offset_ms`` / ``sync_clock``) is used instead when there is one
+        self.venue_clock = None
         self.halts = 0
         self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
         self.fill_kinds = {"entry": 0, "exit": 0}
@@ -435,21 +439,26 @@ class Engine(OrderManager, Recovery, FastLane):
             self.clear_alarm("future_events", "no event stamped in the future since")
 
     def _sync_venue_clock(self, now: int) -> None:
-        sync = getattr(self.gateway, "sync_clock", None)
+        sync = getattr(self.gateway, "sync_clock", None) or self.venue_clock
         st = self._clock_sync
         if sync is None or (st["task"] is not None and not st["task"].done()) or now - st["at"] < 1_000_000_000:
             return
         st["at"] = now
+        if self._stopping or self._closing:
+            return
 
         async def resync():
             try:
                 off = await sync()
             except Exception as exc:  # (a venue that cannot be asked now: the next rejection asks again)
-                log.warning("venue clock not re-measured: %s", exc)
+                log.warning("venue clock not measured: %s", str(exc) or type(exc).__name__)
                 return
             self.set_venue_clock_offset(int(off) * 1_000_000)
 
-        st["task"] = self._spawn(resync())
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        st["task"] = loop.create_task(resync())  # (not one of the order tasks shutdown drains)
 
     # ------------------------------------------------------------------ clock health
     def clock_ok(self) -> None:
@@ -989,6 +998,8 @@ class Engine(OrderManager, Recovery, FastLane):
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
         self.attach(loop)
+        if self.venue_clock is not None and not isinstance(off, int) and self.replay_clock is None:
+            self._sync_venue_clock(time.time_ns())  # (in the background: start never waits on the network)
         for intent in self._ask_later:  # stale entries the venue could not be asked about at reconcile
             t = self._spawn(self._resolve_unknown(intent))
             if t is not None:
