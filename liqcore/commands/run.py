@@ -153,12 +153,6 @@ def build(args):
     if args.live and venue != "bybit":
         raise ValueError("live: orders go through Bybit; use --venue bybit")
     ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
-    journal_path = args.journal or ("liqcore-live.sqlite" if args.live and not args.replay else None)
-    journal = None
-    if journal_path and not args.read_only:
-        # one engine per journal (a second run refuses, naming the holder); the intent log under a lease, so
-        # another program opening it makes this run leave the map before the file can shrink under it
-        journal = Journal(journal_path, exclusive=True, lease=True)
     fake_thread = replay_clock = None
     if args.replay:
         if venue != "bybit":
@@ -195,6 +189,17 @@ def build(args):
         gateway = BybitGateway(key, secret, rest_url or bybit_stream.REST_ENDPOINTS[args.network],
                                priv_url or bybit_stream.PRIVATE_ENDPOINTS[args.network], symbols=symbols,
                                ping_interval=params.ping_interval_ns / 1e9, stale_after=params.stall_timeout_ns / 1e9)
+    journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
+    journal = None
+    if journal_path and not args.read_only:
+        # one engine per journal (a second run refuses, naming the holder); the intent log under a lease, so
+        # another program opening it makes this run leave the map before the file can shrink under it
+        try:
+            journal = Journal(journal_path, exclusive=True, lease=True)
+        except BaseException:
+            if fake_thread is not None:
+                fake_thread.stop()
+            raise
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
                     notional=notional, kill_switch=args.kill_switch)
     if args.read_only:
