@@ -34,8 +34,8 @@ core timed out and market-closes positions past the hold timeout.
 Clock guard: an event whose venue time is more than ``params.max_clock_skew_ns`` ahead of the venue's
 clock at its receive time is rejected (``future_time``) before it reaches the detector or any clock.  The
 venue's clock is the local clock plus the offset the gateway measures for signing
-(:meth:`set_venue_clock_offset`; 0 without a venue gateway), re-measured at once when events start to be
-rejected; a measured offset beyond the limit, or rejections that go on for ``clock_alarm_after_s``, is an
+(:meth:`set_venue_clock_offset`; in paper trading :attr:`venue_clock`, e.g. the venue's public time, or 0
+without one), re-measured at once when events start to be rejected; a measured offset beyond the limit, or rejections that go on for ``clock_alarm_after_s``, is an
 alarm (:attr:`alarms`: dashboard, metrics, log, summary).  A replay clock (:attr:`replay_clock`) makes
 paper trading a replay run on the recorded receive times.
 
@@ -422,7 +422,6 @@ class Engine(OrderManager, Recovery, FastLane):
         f = self._future
         n = self._future_rejected()
         if n > f[0]:
-            new = n - f[0]
             f[0] = n
             if not f[1]:
                 f[1] = now
@@ -432,8 +431,8 @@ class Engine(OrderManager, Recovery, FastLane):
             if span >= self.clock_alarm_after_s:
                 self.alarm("future_events", f"events stamped more than max-clock-skew "
                            f"{self.params.max_clock_skew_ns / 1e9:g} s ahead of the venue's clock keep arriving "
-                           f"({new} in the last tick, for {span:.0f} s): they are dropped, so no cascade can "
-                           f"confirm; check the system clock (NTP) and the feed")
+                           f"(for {self.clock_alarm_after_s:g} s and more; counted as future_time rejects): they "
+                           f"are dropped, so no cascade can confirm; check the system clock (NTP) and the feed")
         elif f[1] and now - f[2] > 5 * max(self.clock_alarm_after_s, 1.0) * 1e9:
             f[1] = f[2] = 0
             self.clear_alarm("future_events", "no event stamped in the future since")
