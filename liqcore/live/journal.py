@@ -15,8 +15,8 @@ with :class:`JournalBusy`, naming the holder's pid).  With ``lease=True`` the ow
 the log (Linux): another program's open of it (a truncation, a rewrite) waits until the journal has
 committed its intents, left the map and appends with plain ``write()`` calls instead
 (:meth:`Journal.check_intent_log`); without one, the file's size is checked before the quiet tick's store
-and its identity on the clock tick, so a truncated file is never stored into (a SIGBUS).  The intent's SQLite rows follow in
-the next transaction; a restart replays, from the log, only the intents SQLite does not hold
+and its identity on the clock tick, so a truncated file is never stored into (a SIGBUS).
+The intent's SQLite rows follow in the next transaction; a restart replays, from the log, only the intents SQLite does not hold
 (an intent already committed is never replayed), so the log is emptied only once it has grown past
 ``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed; its lines are then zeroed in
 place and the file keeps its blocks (appending to a file that must allocate its blocks again costs several
