@@ -61,7 +61,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
     p.add_argument("--speed", type=float, default=0.0, help="replay speed factor (0 = as fast as possible)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (a replay also stops when the recording ends)")
-    p.add_argument("--journal", metavar="FILE", help="SQLite journal (default: liqcore-live.sqlite with --live)")
+    p.add_argument("--journal", metavar="FILE", help="SQLite journal (default: liqcore-live.sqlite with --live); "
+                   "one run writes a journal at a time: a second run on the same file refuses to start")
+    p.add_argument("--read-only", action="store_true",
+                   help="watch only: no order is sent (the kill switch is on from the start) and no journal is "
+                        "written (e.g. beside the run that holds --journal)")
     p.add_argument("--record", metavar="DIR", help="also record every frame the engine receives, with its receive "
                    "time (what `liqcore journal --recording` replays through the fill model)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
@@ -187,10 +191,30 @@ def build(args):
                                priv_url or bybit_stream.PRIVATE_ENDPOINTS[args.network], symbols=symbols,
                                ping_interval=params.ping_interval_ns / 1e9, stale_after=params.stall_timeout_ns / 1e9)
     journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
-    journal = Journal(journal_path) if journal_path else None
+    journal = None
+    if journal_path and not args.read_only:
+        # one engine per journal (a second run refuses, naming the holder); the intent log under a lease, so
+        # another program opening it makes this run leave the map before the file can shrink under it
+        try:
+            journal = Journal(journal_path, exclusive=True, lease=True)
+        except BaseException:
+            if fake_thread is not None:
+                fake_thread.stop()
+            raise
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
                     notional=notional, kill_switch=args.kill_switch)
+    if args.read_only:
+        engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
+        engine.kill_switch.toggle = lambda: True
     engine.replay_clock = replay_clock
+    if gateway is None and replay_clock is None and venue == "bybit":
+        # paper trading on the venue's data: event times are judged against its clock (public time endpoint)
+        import functools
+
+        from liqcore.live.bybit_gateway import public_clock_offset
+        from liqcore.venues.bybit import stream as bybit_stream
+
+        engine.venue_clock = functools.partial(public_clock_offset, rest_url or bybit_stream.REST_ENDPOINTS[args.network])
     if args.record:
         from liqcore.live.recorder import Recorder
 
@@ -239,7 +263,14 @@ async def _run(runner, engine, fake_thread, duration):
 
 
 def run(args) -> int:
+    import errno
+    import faulthandler
+    import sqlite3
+
     from liqcore.cli import install_uvloop
+
+    if not faulthandler.is_enabled():  # a fatal signal (SIGSEGV, SIGBUS, ...) leaves its traceback on stderr
+        faulthandler.enable()
     from liqcore.live.logging import setup_json_logging, teardown_json_logging
 
     if args.duration is not None and not args.duration > 0:
@@ -265,6 +296,15 @@ def run(args) -> int:
                 engine.recorder.close()
             if fake_thread is not None:
                 fake_thread.stop()
+    except sqlite3.Error as exc:  # the journal's own cause (e.g. "database or disk is full"), one line
+        print(f"liqcore run: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"liqcore run: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     finally:
         teardown_json_logging(log_handler)
     if args.json:
@@ -299,4 +339,6 @@ def summary_line(summary: dict) -> str:
     rec = summary.get("recorder") or {}
     if rec.get("unwritten"):
         line += f" RECORD LINES NOT WRITTEN: {rec['unwritten']}"
+    for name, text in (summary.get("alarms") or {}).items():
+        line += f" ALARM {name}: {text}"
     return line

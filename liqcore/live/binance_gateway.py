@@ -169,6 +169,16 @@ class BinanceGateway(GatewayCallbacks):
             await self.close()
             raise GatewayError("binance user stream did not connect") from None
 
+    @property
+    def clock_offset_ms(self) -> int:
+        """The venue's clock minus the local clock (ms), as measured for signing (at start, and again after
+        a request the venue rejected for its timestamp, or on :meth:`sync_clock`)."""
+        return self.rest.time_offset_ms
+
+    async def sync_clock(self) -> int:
+        """Measure the venue's clock offset again (ms); the engine asks when events look stamped in the future."""
+        return await self.rest.sync_time()
+
     async def close(self) -> None:
         self._closing = True
         for t in list(self._tasks) + ([self._stream_task] if self._stream_task else []):

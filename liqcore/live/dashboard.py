@@ -47,6 +47,8 @@ def render(snap: dict):
         head.append("  KILL SWITCH ON", style="bold red")
     if snap.get("halted"):
         head.append(f"  ENTRIES HALTED: {snap['halted']}", style="bold red")
+    for name, text in (snap.get("alarms") or {}).items():
+        head.append(f"\n  ALARM {name}: {text}", style="bold white on red")
 
     feeds = Table(title="feeds", expand=True)
     for col in ("venue", "connected", "frames", "gaps", "reconnects", "last frame", "coverage", "pings"):

@@ -31,9 +31,13 @@ stream with the backtest's fill model; with a venue gateway (e.g. BybitGateway) 
 the engine reports the venue's fills and rejections to the core (``external_*``), cancels entries the
 core timed out and market-closes positions past the hold timeout.
 
-Clock guard: an event whose venue time is more than ``params.max_clock_skew_ns`` ahead of its receive
-time is rejected (``future_time``) before it reaches the detector or any clock. A replay clock
-(:attr:`replay_clock`) makes paper trading a replay run on the recorded receive times.
+Clock guard: an event whose venue time is more than ``params.max_clock_skew_ns`` ahead of the venue's
+clock at its receive time is rejected (``future_time``) before it reaches the detector or any clock.  The
+venue's clock is the local clock plus the offset the gateway measures for signing
+(:meth:`set_venue_clock_offset`; in paper trading :attr:`venue_clock`, e.g. the venue's public time, or 0
+without one), re-measured at once when events start to be rejected; a measured offset beyond the limit, or rejections that go on for ``clock_alarm_after_s``, is an
+alarm (:attr:`alarms`: dashboard, metrics, log, summary).  A replay clock (:attr:`replay_clock`) makes
+paper trading a replay run on the recorded receive times.
 
 State survives restarts through the :class:`Journal`: open orders, positions, cooldowns, equity and the
 client-id sequence are restored by :meth:`start`.
@@ -45,6 +49,7 @@ import collections
 import logging
 import math
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -276,6 +281,23 @@ class Engine(OrderManager, Recovery, FastLane):
         #: consecutive failed clock ticks that halt new entries (the clock enforces entry/hold timeouts)
         self.clock_failure_limit = 5
         self.halted = ""  # why new entries are halted ("" = they are not)
+        self.journal_errors = 0  # failed batched journal commits (clock ticks; see _journal_failed)
+        self._journal_said = self._journal_resumed = -math.inf
+        #: standing alarms by name (what is wrong, what the engine does about it): shown by the dashboard,
+        #: exported as ``liqcore_alarm{alarm=..}``, logged when raised and cleared, in the session summary
+        self.alarms: dict[str, str] = {}
+        self._alarm_names: set[str] = set()
+        #: the venue's clock minus the local clock (ns), as the gateway measured it for signing
+        self.venue_clock_offset_ns = 0
+        self._skew_ns = self.params.max_clock_skew_ns  # the clock guard's bound on ts_event - ts_recv
+        #: seconds of events rejected as stamped in the future before that is an alarm
+        self.clock_alarm_after_s = 2.0
+        self._future = [0, 0, 0]  # rejected so far, first and latest wall time (ns) of the current spell
+        self._clock_sync: dict = {"task": None, "at": 0}
+        #: paper trading: an async callable giving the venue's clock offset in ms (e.g. from its public time
+        #: endpoint), asked at :meth:`start` and when events look stamped in the future; a venue gateway's
+        #: own measurement (``clock_offset_ms`` / ``sync_clock``) is used instead when there is one
+        self.venue_clock = None
         self.halts = 0
         self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
         self.fill_kinds = {"entry": 0, "exit": 0}
@@ -329,6 +351,12 @@ class Engine(OrderManager, Recovery, FastLane):
         for src, n in self.error_counts().items():
             m.set_counter("liqcore_errors_total", n, source=src)
         m.set("liqcore_clock_failures", self.clock_failures)
+        m.set("liqcore_venue_clock_offset_seconds", self.venue_clock_offset_ns / 1e9)
+        m.set_counter("liqcore_journal_errors_total", self.journal_errors)
+        alarms = self.all_alarms()
+        self._alarm_names.update(alarms)
+        for name in self._alarm_names:
+            m.set("liqcore_alarm", 1.0 if name in alarms else 0.0, alarm=name)
         m.set("liqcore_entries_halted", 1.0 if self.halted else 0.0)
         m.set_counter("liqcore_halts_total", self.halts)
         for k, n in self.blocked.items():
@@ -344,6 +372,95 @@ class Engine(OrderManager, Recovery, FastLane):
             out["private_ping"] = int(st.get("ping_failures", 0))
             out["private_callback"] = int(st.get("callback_errors", 0))
         return out
+
+    # ------------------------------------------------------------------ alarms
+    def alarm(self, name: str, text: str) -> None:
+        """Raise (or update) the alarm ``name``; logged when it is new or its text changes."""
+        if self.alarms.get(name) != text:
+            self.alarms[name] = text
+            self._alarm_names.add(name)
+            log.warning("ALARM %s: %s", name, text)
+
+    def clear_alarm(self, name: str, why: str = "") -> None:
+        if self.alarms.pop(name, None) is not None:
+            log.warning("alarm %s cleared%s", name, f": {why}" if why else "")
+
+    def all_alarms(self) -> dict[str, str]:
+        """The standing alarms, with the journal's (an intent log left for plain writes)."""
+        fb = getattr(self.journal, "intent_log_fallback", "")
+        return {**self.alarms, "intent_log": fb} if fb else dict(self.alarms)
+
+    # ------------------------------------------------------------------ venue clock
+    def set_venue_clock_offset(self, offset_ns: int) -> None:
+        """The venue's clock minus the local clock (ns): the clock guard judges event times against the
+        venue's clock from now on; an offset beyond ``max_clock_skew`` is an alarm (the local clock is off)."""
+        offset_ns = int(offset_ns)
+        limit = self.params.max_clock_skew_ns
+        self.venue_clock_offset_ns = offset_ns
+        self._skew_ns = limit + offset_ns
+        for d in {id(d): d for d in self._decoders.values()}.values():
+            d.max_clock_skew_ns = self._skew_ns
+        if abs(offset_ns) > limit:
+            self.alarm("clock_offset", f"local clock {abs(offset_ns) / 1e9:.1f} s "
+                       f"{'behind' if offset_ns > 0 else 'ahead of'} the venue's (limit max-clock-skew "
+                       f"{limit / 1e9:g} s): event times are judged against the venue's clock; set the system "
+                       f"clock right (NTP)")
+        else:
+            self.clear_alarm("clock_offset", f"local clock within {limit / 1e9:g} s of the venue's "
+                             f"({offset_ns / 1e6:+.0f} ms)")
+
+    def _future_rejected(self) -> int:
+        n = self.rejects.get("future_time", 0)
+        for d in {id(d): d for d in self._decoders.values()}.values():
+            n += d.counters.get("future_time", 0)
+        return n
+
+    def _check_venue_clock(self, now: int) -> None:
+        """The wall clock's tick: take up an offset the gateway re-measured (it does after a timestamp
+        rejection), and when events are being rejected as stamped in the future, re-measure the venue's clock
+        (at most once a second) and raise an alarm once that goes on for ``clock_alarm_after_s``."""
+        off = getattr(self.gateway, "clock_offset_ms", None)
+        if isinstance(off, int) and off * 1_000_000 != self.venue_clock_offset_ns:
+            self.set_venue_clock_offset(off * 1_000_000)
+        f = self._future
+        n = self._future_rejected()
+        if n > f[0]:
+            f[0] = n
+            if not f[1]:
+                f[1] = now
+            f[2] = now
+            self._sync_venue_clock(now)
+            span = (now - f[1]) / 1e9
+            if span >= self.clock_alarm_after_s:
+                self.alarm("future_events", f"events stamped more than max-clock-skew "
+                           f"{self.params.max_clock_skew_ns / 1e9:g} s ahead of the venue's clock keep arriving "
+                           f"(for {self.clock_alarm_after_s:g} s and more; counted as future_time rejects): they "
+                           f"are dropped, so no cascade can confirm; check the system clock (NTP) and the feed")
+        elif f[1] and now - f[2] > 5 * max(self.clock_alarm_after_s, 1.0) * 1e9:
+            f[1] = f[2] = 0
+            self.clear_alarm("future_events", "no event stamped in the future since")
+
+    def _sync_venue_clock(self, now: int) -> None:
+        sync = getattr(self.gateway, "sync_clock", None) or self.venue_clock
+        st = self._clock_sync
+        if sync is None or (st["task"] is not None and not st["task"].done()) or now - st["at"] < 1_000_000_000:
+            return
+        st["at"] = now
+        if self._stopping or self._closing:
+            return
+
+        async def resync():
+            try:
+                off = await sync()
+            except Exception as exc:  # (a venue that cannot be asked now: the next rejection asks again)
+                log.warning("venue clock not measured: %s", str(exc) or type(exc).__name__)
+                return
+            self.set_venue_clock_offset(int(off) * 1_000_000)
+
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        st["task"] = loop.create_task(resync())  # (not one of the order tasks shutdown drains)
 
     # ------------------------------------------------------------------ clock health
     def clock_ok(self) -> None:
@@ -379,6 +496,8 @@ class Engine(OrderManager, Recovery, FastLane):
             v = Venue.parse(venue).name.lower()
             d = self._decoders[venue] = self._decoders[v] = Decoder(
                 v, registry=self.registry, max_clock_skew_ns=self.params.max_clock_skew_ns)
+            if self._skew_ns != self.params.max_clock_skew_ns:  # judged against the venue's clock
+                d.max_clock_skew_ns = self._skew_ns
         return d
 
     def _venue_instruments(self) -> None:
@@ -462,7 +581,7 @@ class Engine(OrderManager, Recovery, FastLane):
         core_idx = self._core_idx
         held = self._held
         books = self._ci_book
-        skew = self.params.max_clock_skew_ns
+        skew = self._skew_ns
         arms = self._arms
         liqs = None  # traded symbols with liquidations in these events (their prepared entries are re-checked)
         for ts, tr, price, qty, sid, side, kind, venue, _flags in rows:
@@ -525,7 +644,7 @@ class Engine(OrderManager, Recovery, FastLane):
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
-        skew = self.params.max_clock_skew_ns
+        skew = self._skew_ns
         stream = self.stream
         feed_records = self._stream_detector
         core = self.core
@@ -675,6 +794,8 @@ class Engine(OrderManager, Recovery, FastLane):
         out: list[dict] = []
         if self._books_q:
             self._run_books()
+        if rc is None:
+            self._check_venue_clock(now)
         if self._last_event_ns and rc is None:  # (a replay's detector follows its events alone, as a backtest's)
             # the detector runs on venue event time: advance it by the wall time since the last event
             ev_now = self._last_event_ns + max(0, now - self._last_event_wall)
@@ -689,8 +810,35 @@ class Engine(OrderManager, Recovery, FastLane):
                 self._on_signal(g)
         self._core_events(self.core.on_clock(now))
         if self.journal is not None:
-            self.journal.maybe_flush()
+            try:
+                self.journal.maybe_flush()
+            except sqlite3.Error as exc:  # (a full disk: the rows stay pending and are committed once it can)
+                self._journal_failed(exc)
+            else:
+                if self.halted.startswith("journal") and not getattr(self.journal, "pending_rows", 0):
+                    self.halted = ""
+                    if self.alarms.pop("journal", None) is not None and self._journal_said > self._journal_resumed:
+                        self._journal_resumed = time.monotonic()  # (once per halt that was said)
+                        log.warning("the journal commits again: new entries resume")
         return out
+
+    def _journal_failed(self, exc: Exception) -> None:
+        """A batched journal commit failed (e.g. its disk is full): new entries halt until it commits again
+        (an order must not go out without its journal rows); said once, then counted."""
+        self.errors += 1
+        self.journal_errors += 1
+        if not self.halted:
+            self.halted = f"journal failing: {exc}"
+            self.halts += 1
+        text = f"{exc}: new entries halted until it commits again"
+        if self.alarms.get("journal") != text:
+            now = time.monotonic()
+            if now - self._journal_said >= 60.0:  # (a disk on the edge of full flaps: said once a minute)
+                self._journal_said = now
+                log.error("new entries halted: %s (the rows are kept and committed once it can; failed commits "
+                          "are counted in liqcore_journal_errors_total)", exc)
+            self.alarms["journal"] = text
+            self._alarm_names.add("journal")
 
     def _deferring(self) -> bool:
         """Venue mode on a running loop: bookkeeping that the order does not need (journal rows of cascades
@@ -830,6 +978,9 @@ class Engine(OrderManager, Recovery, FastLane):
         self.warmup()
         self._stopping = False
         await self.gateway.start()
+        off = getattr(self.gateway, "clock_offset_ms", None)
+        if isinstance(off, int):  # measured for signing at the gateway's start
+            self.set_venue_clock_offset(off * 1_000_000)
         self._venue_instruments()
         self._restore()
         if not self.paper:
@@ -849,6 +1000,8 @@ class Engine(OrderManager, Recovery, FastLane):
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
         self.attach(loop)
+        if self.venue_clock is not None and not isinstance(off, int) and self.replay_clock is None:
+            self._sync_venue_clock(time.time_ns())  # (in the background: start never waits on the network)
         for intent in self._ask_later:  # stale entries the venue could not be asked about at reconcile
             t = self._spawn(self._resolve_unknown(intent))
             if t is not None:
@@ -1058,7 +1211,8 @@ class Engine(OrderManager, Recovery, FastLane):
                 "halted": self.halted, "errors": sum(errs.values()), "errors_by_source": errs,
                 "cascades": self.cascades, "orders": self.orders, "fills": self.fills,
                 "fills_by_kind": dict(self.fill_kinds), "blocked": rs["blocked"], "symbols": rows,
-                "recent": recent, "rejects": dict(self.rejects), "checklist": self.checklist()}
+                "recent": recent, "rejects": dict(self.rejects), "checklist": self.checklist(),
+                "alarms": self.all_alarms(), "venue_clock_offset_ms": self.venue_clock_offset_ns / 1e6}
 
     def checklist(self) -> dict:
         """The go-live checklist of this session so far (the dashboard's panel; ``liqcore journal`` computes

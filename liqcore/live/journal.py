@@ -10,8 +10,13 @@ is copied into the file's pages in the kernel's page cache, without a system cal
 cheaper than a commit, so it stays off the reaction path.  While the journal is open the file is
 ``INTENT_LOG_MAP_BYTES`` long and zero-filled past its last line; :meth:`Journal.close` trims it to its
 lines.  One open journal owns the log (an exclusive ``flock``); another one on the same database neither
-replays, empties nor trims it and commits its own intents instead.  The intent's SQLite rows follow in
-the next transaction; a restart replays, from the log, only the intents SQLite does not hold
+replays, empties, trims nor opens it and commits its own intents instead (``exclusive=True``: refuses
+with :class:`JournalBusy`, naming the holder's pid).  With ``lease=True`` the owner holds a write lease on
+the log (Linux): another program's open of it (a truncation, a rewrite) waits until the journal has
+committed its intents, left the map and appends with plain ``write()`` calls instead
+(:meth:`Journal.check_intent_log`); without one, the file's size is checked before the quiet tick's store
+and its identity on the clock tick, so a truncated file is never stored into (a SIGBUS).
+The intent's SQLite rows follow in the next transaction; a restart replays, from the log, only the intents SQLite does not hold
 (an intent already committed is never replayed), so the log is emptied only once it has grown past
 ``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed; its lines are then zeroed in
 place and the file keeps its blocks (appending to a file that must allocate its blocks again costs several
@@ -37,17 +42,22 @@ from __future__ import annotations
 import dataclasses
 import errno
 import fcntl
+import logging
 import mmap
 import os
+import signal
 import sqlite3
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
-__all__ = ["Journal", "Recovered", "TERMINAL_STATUSES", "OPEN_STATUSES"]
+__all__ = ["Journal", "JournalBusy", "Recovered", "TERMINAL_STATUSES", "OPEN_STATUSES"]
+
+log = logging.getLogger("liqcore.journal")
 
 SCHEMA_VERSION = 2
 #: the intent log is emptied at a commit once it holds at least this many bytes (all of them committed)
@@ -71,6 +81,110 @@ def _reserve(fd: int, offset: int, length: int) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # (a file system without it: sparse, as before)
             raise OSError(exc.errno, f"intent log: cannot reserve {length} bytes ({exc.strerror})") from exc
+
+
+class JournalBusy(ValueError):
+    """``Journal(path, exclusive=True)`` on a journal another open journal (another process) holds."""
+
+    def __init__(self, path, pid: int | None):
+        self.path, self.pid = str(path), pid
+        who = f"process {pid}" if pid else "another process"
+        super().__init__(f"journal {self.path} is in use by {who} (another `liqcore run`?); one engine writes a "
+                         f"journal at a time: stop it, give another --journal, or add --read-only to watch "
+                         f"without trading")
+
+
+def _flock_holder(path) -> int | None:
+    """The pid holding an exclusive ``flock`` on ``path`` (from ``/proc/locks``; Linux), else None.  Found
+    without opening the file (an open would break the holder's lease on it)."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", "rb") as fh:
+            text = fh.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[1] == "FLOCK" and f[3] == "WRITE" and f[5] == dev:
+            try:
+                return int(f[4])
+            except ValueError:
+                return None
+    return None
+
+
+def _journal_error(path, exc: sqlite3.Error) -> sqlite3.Error:
+    """``exc`` as the same kind of error, its message naming the journal (and, for SQLite's "database or
+    disk is full", that no space is left)."""
+    msg = str(exc)
+    if "disk is full" in msg:
+        msg += " (no space left on the journal's file system)"
+    err = type(exc)(f"journal {path}: {msg}")
+    for attr in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(exc, attr):
+            try:
+                setattr(err, attr, getattr(exc, attr))
+            except AttributeError:
+                pass
+    return err
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already (it does after a full disk, an I/O error,
+    ...): the error that failed the transaction is the one to report, not "no transaction is active"."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+#: journals holding a write lease on their intent log: a lease break (another program opens the file,
+#: e.g. to truncate it) raises SIGIO, whose handler marks them; they leave the map before the lease goes
+_LEASED: "weakref.WeakSet[Journal]" = weakref.WeakSet()
+_SIGIO_PREV = None
+
+
+def _on_sigio(signum, frame) -> None:
+    for j in list(_LEASED):
+        j._ilog_alert = True
+    prev = _SIGIO_PREV
+    if callable(prev) and prev is not _on_sigio:
+        prev(signum, frame)
+
+
+def _sigio_handler() -> bool:
+    """Install the SIGIO handler (once; only from the main thread, where Python runs signal handlers)."""
+    global _SIGIO_PREV
+    sig = getattr(signal, "SIGIO", None)
+    if sig is None or threading.current_thread() is not threading.main_thread():
+        return False
+    cur = signal.getsignal(sig)
+    if cur is _on_sigio:
+        return True
+    if cur in (None, signal.SIG_IGN):
+        return False  # (someone chose to ignore it: a lease break would go unnoticed)
+    try:
+        signal.signal(sig, _on_sigio)
+    except (ValueError, OSError):
+        return False
+    _SIGIO_PREV = cur
+    return True
+
+
+def _take_lease(fd: int) -> bool:
+    """A write lease on the intent log (Linux): another program's open of the file (``: > file``
+    truncates through an open) then waits, up to the kernel's lease-break time, until this process has
+    left the map, instead of the next store into the map raising SIGBUS."""
+    setlease = getattr(fcntl, "F_SETLEASE", None)
+    if setlease is None or not _sigio_handler():
+        return False
+    try:
+        fcntl.fcntl(fd, setlease, fcntl.F_WRLCK)
+    except OSError:  # another open of the file, a file system without leases, not the file's owner
+        return False
+    return True
 
 
 _ORDER_COLS = ("client_id", "symbol", "kind", "side", "status", "price", "qty", "filled_qty", "avg_price",
@@ -133,21 +247,32 @@ class Journal:
     """The engine's write-ahead journal (see the module docstring). Not thread-safe: one owner."""
 
     def __init__(self, path: str | Path, *, batch_interval_s: float = 0.05, batch_max: int = 512,
-                 checkpoint_thread: bool = True, checkpoint_interval_s: float = 1.0, write_ahead: str = "log"):
+                 checkpoint_thread: bool = True, checkpoint_interval_s: float = 1.0, write_ahead: str = "log",
+                 exclusive: bool = False, lease: bool = False):
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if exclusive:  # (before anything is opened: the holder's files stay untouched)
+                holder = _flock_holder(str(path) + ".intents")
+                if holder is not None:
+                    raise JournalBusy(path, holder)
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
         self.migrated = 0  # 1 when an older schema was migrated at open
         try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+            self.db.executescript(_SCHEMA)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            self.db.close()
+            if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+                raise ValueError(f"journal: {self.path} is not a liqcore journal (not an SQLite database); "
+                                 f"give another --journal path") from None
+            raise _journal_error(self.path, exc) from None
         except BaseException:
             self.db.close()
             raise
-        self.db.executescript(_SCHEMA)
-        self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._pending_extra: list[tuple[str, tuple]] = []
         self._pending: list[tuple] = []
         self.batch_interval_s = batch_interval_s
@@ -166,23 +291,53 @@ class Journal:
         #: False when another journal (another process, or another object in this one) holds the intent log
         #: of this database: this one neither replays nor empties it and commits its own intents instead
         self.intent_log_owner = False
+        #: set (with a warning in the log) when the mapped intent log was left for plain writes: why
+        self.intent_log_fallback = ""
+        self._ilog_wfd = None  # the plain-write descriptor after such a fallback
+        self._ilog_lease = False  # a write lease on the mapped file (see _take_lease)
+        self._ilog_alert = False  # set by the lease-break signal: check the map before the next store
+        self._ilog_id = None  # (st_dev, st_ino) of the mapped file
+        self._ilog_next_check = 0.0
         if str(path) != ":memory:":
             self._ilog_path = Path(str(path) + ".intents")
-            fd = os.open(self._ilog_path, os.O_RDWR | os.O_CREAT, 0o600)
+            holder = _flock_holder(self._ilog_path)
+            if exclusive and holder is not None:
+                self.db.close()
+                raise JournalBusy(path, holder)
+            # held already (this process or another): not opened at all, so the holder's lease stays
+            fd = None if holder is not None else os.open(self._ilog_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 try:  # one owner: released when the file is closed, or when its process dies
+                    if fd is None:
+                        raise BlockingIOError
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
-                    os.close(fd)
-                    fd = None
+                    if fd is not None:
+                        os.close(fd)
+                        fd = None
+                    if exclusive:
+                        self.db.close()
+                        raise JournalBusy(path, _flock_holder(self._ilog_path)) from None
                 else:
                     self.intent_log_owner = True
                     self.replayed_intents = self._replay_intent_log()
                     os.ftruncate(fd, 0)  # replayed (and committed) above
                     if write_ahead == "log":
-                        _reserve(fd, 0, INTENT_LOG_MAP_BYTES)
+                        try:
+                            _reserve(fd, 0, INTENT_LOG_MAP_BYTES)
+                        except OSError as exc:  # (a full disk, a file-size limit: the message names the file)
+                            raise OSError(exc.errno, f"intent log: cannot reserve {INTENT_LOG_MAP_BYTES:,} bytes "
+                                          f"({os.strerror(exc.errno) if exc.errno else exc})",
+                                          str(self._ilog_path)) from exc
                         self._ilog_mm = mmap.mmap(fd, INTENT_LOG_MAP_BYTES)
                         self._ilog_fd, fd = fd, None
+                        st = os.fstat(self._ilog_fd)
+                        self._ilog_id = (st.st_dev, st.st_ino)
+                        self._ilog_lease = lease and _take_lease(self._ilog_fd)
+                        if self._ilog_lease:
+                            _LEASED.add(self)
+            except JournalBusy:
+                raise
             except BaseException:
                 self.db.close()
                 raise
@@ -233,7 +388,7 @@ class Journal:
             cur.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            _rollback(self.db)
             raise
         self.migrated = 1
 
@@ -266,8 +421,11 @@ class Journal:
             for sql, params in extra:
                 cur.execute(sql, params)
             cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(self.db)
+            raise _journal_error(self.path, exc) from None
         except BaseException:
-            cur.execute("ROLLBACK")
+            _rollback(self.db)
             raise
         self.rows += len(self._pending) + len(extra) + len(self._pending_extra)
         self._pending.clear()
@@ -286,8 +444,17 @@ class Journal:
             self._commit()
 
     def maybe_flush(self) -> None:
+        """Commit the batched rows once ``batch_interval_s`` has passed (the live engine's clock tick); also
+        checks, about once a second, that the mapped intent log is still the file at its path."""
+        if self._ilog_mm is not None and (self._ilog_alert or time.monotonic() >= self._ilog_next_check):
+            self.check_intent_log()
         if (self._pending or self._pending_extra) and time.monotonic() - self._last_commit >= self.batch_interval_s:
             self._commit()
+
+    @property
+    def pending_rows(self) -> int:
+        """Rows waiting for the next commit (batched, or kept after a commit failed)."""
+        return len(self._pending) + len(self._pending_extra)
 
     def flush(self) -> None:
         if self._pending or self._pending_extra:
@@ -348,10 +515,15 @@ class Journal:
         """The durable half of :meth:`intent` for a line already formatted (:meth:`intent_line`): the line
         is appended to the mapped intent log.  Follow it with :meth:`intent_rows` ``((intent, raw, ts_ns,
         seq))`` on the same stack."""
+        if self._ilog_alert:  # (a lease break was signalled: the map is left before the store)
+            self.check_intent_log()
         try:
             self._ilog_bytes += self._ilog_mm.write(line)
         except (ValueError, AttributeError):  # the map is full (the log is emptied past
             # INTENT_LOG_TRUNCATE_BYTES): grow it
+            if self._ilog_wfd is not None:  # the map was left (see check_intent_log): a plain write
+                self._ilog_bytes += os.write(self._ilog_wfd, line)
+                return
             if self._ilog_mm is None or self._ilog_mm.closed:
                 raise RuntimeError("journal: closed, or it writes ahead by commit") from None
             mm = self._ilog_mm
@@ -376,6 +548,11 @@ class Journal:
         mm = self._ilog_mm
         if mm is None or mm.closed:
             return
+        if not self._ilog_lease or self._ilog_alert:
+            # without a lease nothing holds another program's truncation back: the file's size is checked
+            # (one fstat, on this quiet tick only) before the store, which would fault past its end
+            if not self.check_intent_log(size_only=not self._ilog_alert):
+                return
         p = self._ilog_bytes
         n = len(mm)
         if p < n:
@@ -384,9 +561,75 @@ class Journal:
             if q < n and q - p < 1024:
                 mm[q] = mm[q]
 
+    def check_intent_log(self, size_only: bool = False) -> bool:
+        """Is the mapped intent log still whole and still the file at its path?  Checked on the quiet and
+        clock ticks (never per frame), and at once when a lease break was signalled.  When another program
+        truncated or is truncating it (a store into the map past the file's end would kill the process with
+        SIGBUS), or replaced or removed it (the lines would go to a file no restart reads), the journal
+        commits every intent it holds, leaves the map (then gives up its lease, which lets the other
+        program go on) and appends the next lines to the file at the path with plain ``write()`` calls;
+        :attr:`intent_log_fallback` says why and a warning is logged.  Returns True while the map is used."""
+        mm = self._ilog_mm
+        if mm is None or mm.closed:
+            return False
+        why = ""
+        if self._ilog_alert:
+            self._ilog_alert = False
+            try:
+                lease = fcntl.fcntl(self._ilog_fd, fcntl.F_GETLEASE)
+            except OSError:
+                lease = fcntl.F_UNLCK
+            if lease != fcntl.F_WRLCK:  # being broken: another program opened the file
+                why = "another program opened it (to truncate or rewrite it?)"
+        if not why:
+            st = os.fstat(self._ilog_fd)
+            if st.st_size < len(mm):
+                why = f"another program truncated it to {st.st_size:,} bytes"
+            elif not size_only:
+                self._ilog_next_check = time.monotonic() + 1.0
+                try:
+                    cur = os.stat(self._ilog_path)
+                except FileNotFoundError:
+                    why = "another program removed it"
+                else:
+                    if (cur.st_dev, cur.st_ino) != self._ilog_id:
+                        why = "another program replaced it"
+        if not why:
+            return True
+        self._ilog_leave(why)
+        return False
+
+    def _ilog_leave(self, why: str) -> None:
+        """Leave the mapped intent log for plain writes (see :meth:`check_intent_log`)."""
+        mm, self._ilog_mm = self._ilog_mm, None
+        self._ilog_bytes = 0
+        mm.close()  # (no store into it from here on: past a truncation that would be a SIGBUS)
+        if self._ilog_lease:  # the other program's open goes on now
+            self._ilog_lease = False
+            _LEASED.discard(self)
+            try:
+                fcntl.fcntl(self._ilog_fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+            except OSError:
+                pass
+        try:
+            self._ilog_wfd = os.open(self._ilog_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            how = "intents are now appended to it with plain writes (slower, as durable)"
+        except OSError as exc:  # no file to write ahead to: each intent is committed to SQLite before it is sent
+            os.close(self._ilog_fd)
+            self._ilog_fd = None
+            how = f"it cannot be reopened ({exc.strerror}): each intent is now committed before it is sent"
+        self.intent_log_fallback = f"intent log {self._ilog_path}: {why}; {how}"
+        log.warning("%s", self.intent_log_fallback)
+        if self._pending_extra:
+            self._commit()  # the intents written ahead to the old lines are in SQLite from here on
+
     def _ilog_empty(self) -> None:
         """Empty the intent log (every line in it committed): its lines are zeroed in place, so the file
         keeps its blocks (nothing to allocate again, nothing that could fail on a full disk)."""
+        if self._ilog_wfd is not None:  # (plain writes: the file is emptied)
+            os.ftruncate(self._ilog_wfd, 0)
+            self._ilog_bytes = 0
+            return
         mm = self._ilog_mm
         mm[0:self._ilog_bytes] = bytes(self._ilog_bytes)
         mm.seek(0)
@@ -557,11 +800,23 @@ class Journal:
     def close(self) -> None:
         if self.closed:
             return
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            self._close_files()
+
+    def _close_files(self) -> None:
+        if self._ilog_lease:
+            self._ilog_lease = False
+            _LEASED.discard(self)
         if self._ilog_fd is not None:
-            self._ilog_mm.close()
-            self._ilog_mm = None
-            os.ftruncate(self._ilog_fd, self._ilog_bytes)  # the lines alone, as a plain JSON-lines file
+            if self._ilog_mm is not None:
+                self._ilog_mm.close()
+                self._ilog_mm = None
+                os.ftruncate(self._ilog_fd, self._ilog_bytes)  # the lines alone, as a plain JSON-lines file
+            if self._ilog_wfd is not None:
+                os.close(self._ilog_wfd)
+                self._ilog_wfd = None
             os.close(self._ilog_fd)
             self._ilog_fd = None
         if self._ckpt_thread is not None:

@@ -189,6 +189,7 @@ class LiveRunner:
                 "cascades": eng.cascades, "orders": eng.orders, "fills": eng.fills,
                 "fills_by_kind": dict(eng.fill_kinds), "equity": eng.equity, "day_pnl": snap["day_pnl"],
                 "errors": snap["errors"], "errors_by_source": snap["errors_by_source"], "halted": eng.halted,
+                "alarms": snap.get("alarms", {}),
                 "halts": eng.halts, "blocked": snap["blocked"], "rejects": dict(eng.rejects),
                 "decoder": self._decoder_counters(), "clock": "replay" if eng.replay_clock is not None else "wall",
                 "trades": eng.core.result().trades(),
