@@ -52,7 +52,9 @@ def _dates(ts_ns: np.ndarray) -> np.ndarray:
 
 def write_dataset(events, out_dir, registry=None) -> dict:
     """Add ``events`` (a LoadResult, or an EVENT_DTYPE array with ``registry``) to the dataset in
-    ``out_dir``.  Returns ``{"partitions": n touched, "rows_added": n new rows kept}``."""
+    ``out_dir``.  Returns ``{"partitions": n touched, "rows_added": n new rows kept, "rows_refused": n}``:
+    rows whose venue or symbol is not a valid name (see :mod:`liqcore.validate`) are refused, never
+    written (a symbol never names a directory outside the dataset)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
@@ -68,11 +70,19 @@ def write_dataset(events, out_dir, registry=None) -> dict:
     table = events_to_table(events, registry)
     table = table.append_column("date", pa.array(_dates(events["ts_event"]).tolist(), pa.string()))
     if table.num_rows == 0:
-        return {"partitions": 0, "rows_added": 0}
+        return {"partitions": 0, "rows_added": 0, "rows_refused": 0}
     keys = table.select(list(_PART_COLS)).group_by(list(_PART_COLS)).aggregate([]).to_pylist()
     existing = _open(out) if any(out.glob("venue=*")) else None
     added = 0
+    refused = n_refused = 0
+    root = out.resolve()
     for key in keys:
+        if not _safe_key(key, root):  # a name that cannot be a directory inside the dataset: refused
+            refused += int(pc.sum(pc.and_(pc.and_(pc.equal(table["venue"], key["venue"]),
+                                                  pc.equal(table["symbol"], key["symbol"])),
+                                          pc.equal(table["date"], key["date"]))).as_py() or 0)
+            n_refused += 1
+            continue
         mask = pc.and_(pc.and_(pc.equal(table["venue"], key["venue"]), pc.equal(table["symbol"], key["symbol"])),
                        pc.equal(table["date"], key["date"]))
         new = table.filter(mask)
@@ -98,7 +108,27 @@ def write_dataset(events, out_dir, registry=None) -> dict:
         for stale in part_dir.glob("*.parquet"):
             if stale.name != "part-0.parquet":
                 stale.unlink()
-    return {"partitions": len(keys), "rows_added": int(added)}
+    return {"partitions": len(keys) - n_refused, "rows_added": int(added), "rows_refused": int(refused)}
+
+
+def _safe_key(key: dict, root: Path) -> bool:
+    """True when the partition's venue and symbol are valid names (the venue's symbol alphabet) whose
+    directory lies inside the dataset ``root``."""
+    from liqcore.types import Venue
+    from liqcore.validate import safe_name, valid_symbol
+
+    try:
+        venue = int(Venue.parse(key["venue"]))
+        safe_name(key["venue"], "venue")
+        safe_name(key["date"], "date")
+        if key["symbol"] != "*":  # "*": venue-wide events (feed gaps)
+            safe_name(key["symbol"], "symbol")
+    except ValueError:
+        return False
+    if key["symbol"] != "*" and not valid_symbol(venue, key["symbol"]):
+        return False
+    part = (root / f"venue={key['venue']}" / f"symbol={key['symbol']}").resolve()
+    return part.parent.parent == root
 
 
 def _read_manifest(out: Path) -> dict:
@@ -155,6 +185,8 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
         info = write_dataset(ev, out, res.registry)
         for k, v in res.rejects.items():
             done["rejects"][k] = done["rejects"].get(k, 0) + v
+        if info["rows_refused"]:
+            done["rejects"]["bad_symbol"] = done["rejects"].get("bad_symbol", 0) + info["rows_refused"]
         done["partitions"] += info["partitions"]
         done["rows_added"] += info["rows_added"]
         done["converted"].append(str(f))
