@@ -22,8 +22,9 @@ Prices and sizes (:class:`Plausibility`)
     above or below the symbol's reference price, or its notional (price x qty) exceeds
     ``max_notional`` (absolute, in quote currency) or ``notional_multiple`` (10,000) times the
     symbol's P95 notional.  The reference price is, in a batch (a file), the median price of the
-    symbol's neighbouring events (5 on each side, trades, marks and liquidations); in a stream (live
-    decoder, detector), the symbol's last accepted trade, mark or liquidation price (and when
+    symbol's neighbouring events in time (5 on each side, trades, marks and liquidations, none across a
+    pause of over an hour); in a stream (live decoder, detector), the symbol's last accepted trade, mark
+    or liquidation price if at most an hour old (and when
     ``reanchor`` (3) events in a row disagree with it but agree with each other, the reference moves
     to them: a stream that started on one bad value recovers).  The P95 notional is, in a batch, over
     the symbol's events of that kind in the file; in the detector, its rolling threshold history.
@@ -176,13 +177,15 @@ class Plausibility:
     position any venue's risk limits allow).  ``notional_multiple``: a notional above this multiple
     of the symbol's P95 notional is implausible (10,000).  ``reanchor``: in a stream, this many events
     in a row that disagree with the reference but agree with each other move it.  ``window``:
-    neighbours on each side for a batch reference price."""
+    neighbours on each side for a batch reference price.  ``reference_age_ns``: a reference older than
+    this (1 hour) is none (a symbol seen again after a pause starts afresh)."""
 
     price_factor: float = 10.0
     max_notional: float = 1e10
     notional_multiple: float = 10_000.0
     reanchor: int = 3
     window: int = 5
+    reference_age_ns: int = 3_600_000_000_000
 
     def __post_init__(self):
         if not self.price_factor > 1.0:
@@ -200,8 +203,37 @@ DEFAULT_PLAUSIBILITY = Plausibility()
 _LIQ, _TRADE, _MARK = 1, 2, 3
 
 
+def _off_median(x: np.ndarray, seg: np.ndarray, k: int, limit: float) -> np.ndarray:
+    """Mask: |x[i] - median of x[i-k .. i+k] within i's segment| > limit (the lower median when the
+    count is even).  Only events within k of a step larger than limit / (2k) can be that far from
+    their window's median, so only those windows are sorted."""
+    n = len(x)
+    off = np.zeros(n, dtype=bool)
+    if n < 2:
+        return off
+    w = 2 * k + 1
+    step = (np.abs(np.diff(x)) > limit / (2 * k)) & (seg[1:] == seg[:-1])
+    if not step.any():
+        return off
+    near = np.zeros(n + 2 * k + 1, dtype=np.int64)
+    j = np.flatnonzero(step)  # a step between j and j+1: events j-k+1 .. j+k are candidates
+    np.add.at(near, j + 1, 1)
+    np.add.at(near, j + 2 * k + 1, -1)
+    cand = np.flatnonzero(np.cumsum(near)[k:n + k] > 0)
+    pad_x = np.r_[np.full(k, np.nan), x, np.full(k, np.nan)]
+    pad_s = np.r_[np.full(k, -1), seg, np.full(k, -1)]
+    win = cand[:, None] + np.arange(w)
+    m = np.where(pad_s[win] == seg[cand, None], pad_x[win], np.nan)
+    m.sort(axis=1)  # NaN last
+    cnt = w - np.isnan(m).sum(axis=1)
+    med = m[np.arange(len(cand)), (cnt - 1) // 2]
+    off[cand] = np.abs(x[cand] - med) > limit
+    return off
+
+
 def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBILITY) -> tuple[np.ndarray, np.ndarray]:
-    """Batch rule over an EVENT_DTYPE array (any order; the order of each symbol's events is used):
+    """Batch rule over an EVENT_DTYPE array (in file or time order; each symbol's events are taken in
+    that order):
     ``(price_bad, notional_bad)`` masks of liquidations and trades with an implausible price or
     notional (see the module text)."""
     n = len(events)
@@ -220,32 +252,39 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
     priced = ((kind == _LIQ) | (kind == _TRADE) | (kind == _MARK)) & (price > 0) & np.isfinite(price)
     idx = np.flatnonzero(priced & ~notional_bad)
     if len(idx):
-        import pandas as pd
-
-        sid = events["symbol_id"][idx].astype(np.int64) * 8 + events["venue"][idx].astype(np.int64)
-        order = np.argsort(sid, kind="stable")
-        lp = pd.Series(np.log(price[idx][order]))
-        w = 2 * int(rule.window) + 1
-        ref = lp.groupby(sid[order], sort=False).transform(
-            lambda s: s.rolling(w, center=True, min_periods=1).median()).to_numpy()
-        off = np.abs(lp.to_numpy() - ref) > np.log(rule.price_factor)
+        sid = events["symbol_id"][idx]  # one id per (venue, symbol)
+        order = _group_order(sid)  # per symbol, in input order
+        po = idx[order]
+        s_sid = sid[order]
+        s_ts = events["ts_event"][po]
+        # segments: a symbol's events with no pause longer than reference_age_ns between them
+        seg = np.cumsum(np.r_[True, (s_sid[1:] != s_sid[:-1]) | (np.diff(s_ts) > rule.reference_age_ns)])
+        off = _off_median(np.log(price[po]), seg, int(rule.window), float(np.log(rule.price_factor)))
         bad = np.zeros(len(idx), dtype=bool)
         bad[order] = off
         price_bad[idx] = bad & tradeish[idx]
     # notional against the symbol's P95 of its kind (over the events not already implausible)
     ok = tradeish & ~price_bad & ~notional_bad
     if ok.any():
-        key = events["symbol_id"].astype(np.int64) * 64 + events["venue"].astype(np.int64) * 8 + kind
-        k_ok = key[ok]
-        n_ok = notional[ok]
-        uk, inv = np.unique(k_ok, return_inverse=True)
-        if len(uk) == 1:
-            p95 = np.array([np.quantile(n_ok, 0.95)])
-        else:
-            order = np.argsort(inv, kind="stable")
-            bounds = np.flatnonzero(np.r_[True, np.diff(inv[order]) != 0, True])
-            p95 = np.array([np.quantile(n_ok[order][a:b], 0.95) for a, b in zip(bounds[:-1], bounds[1:])])
-        too_big = n_ok > rule.notional_multiple * p95[inv]
         sub = np.flatnonzero(ok)
-        notional_bad[sub[too_big]] = True
+        key = events["symbol_id"][sub].astype(np.int64) * 2 + (kind[sub] == _TRADE)
+        n_ok = notional[sub]
+        order = _group_order(key)
+        k_sorted = key[order]
+        bounds = np.flatnonzero(np.r_[True, k_sorted[1:] != k_sorted[:-1], True])
+        srt = n_ok[order]
+        p95 = np.empty(len(sub))
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            p95[a:b] = np.quantile(srt[a:b], 0.95)
+        too_big = srt > rule.notional_multiple * p95
+        notional_bad[sub[order[too_big]]] = True
     return price_bad, notional_bad
+
+
+def _group_order(key: np.ndarray) -> np.ndarray:
+    """A stable order grouping equal keys (input order kept inside a group); a radix sort when the keys
+    fit 16 bits (dense symbol ids: the usual case)."""
+    key = np.asarray(key)
+    if len(key) and key.min() >= 0 and key.max() < 32768:
+        return np.argsort(key.astype(np.int16), kind="stable")
+    return np.argsort(key, kind="stable")
