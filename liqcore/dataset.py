@@ -282,6 +282,9 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     st = _FileState(str(path), sink, False, "parquet")
     arr = _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field") if table.num_rows \
         else np.zeros(0, EVENT_DTYPE)
+    from liqcore.io import _sane
+
+    arr = _sane(arr, st, forced=False)  # implausible times, prices, sizes: counted, dropped (liqcore.validate)
     arr, n_future = drop_future(arr, max_clock_skew_ns)
     arr = arr[np.argsort(arr["ts_event"], kind="stable")]
     arr, ndup = dedupe(arr)

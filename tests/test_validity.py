@@ -369,3 +369,38 @@ def test_a_receive_time_in_2100_neither_rescales_nor_makes_a_partition(tmp_path)
     assert r.returncode == 0, r.stderr
     dates = sorted(p.name for p in ds.rglob("date=*"))
     assert dates == ["date=2025-10-09"]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_run_replay_input_check_drops_impossible_times_and_absurd_prices(tmp_path):
+    """`liqcore run --replay`: a line received "in 2100" and two 1e26 liquidations are dropped and counted
+    in the session summary; the ordinary cascade still gives its one order."""
+    import time
+
+    from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+
+    t0 = int(time.time() * 1000) - 60_000
+    frames = [liquidation_frame("ETHUSDT", 3000, q, "Buy", t0 + i * 100)
+              for i, q in enumerate([0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05])]
+    frames.append(trade_frame("ETHUSDT", 3000.0, 1, "Sell", t0 + 2000))
+    frames.append(liquidation_frame("ETHUSDT", "1e26", 0.2, "Buy", t0 + 2050))
+    frames.append(liquidation_frame("ETHUSDT", "1e26", 0.2, "Buy", t0 + 2051))
+    frames.append(liquidation_frame("ETHUSDT", 3000, 10, "Buy", t0 + 2100))
+    frames.append(liquidation_frame("ETHUSDT", 2999, 12, "Buy", t0 + 2200))
+    frames.append(trade_frame("ETHUSDT", 2994.0, 1, "Sell", t0 + 2600))
+    lines = [json.dumps({"recv_ns": f["ts"] * 1_000_000, "venue": "bybit", "frame": f}) for f in frames]
+    lines.insert(5, json.dumps({"recv_ns": 4_102_444_800 * S, "venue": "bybit",
+                                "frame": liquidation_frame("ETHUSDT", 3000, 0.2, "Buy", t0 + 450)}))
+    rec = tmp_path / "bybit-rec.jsonl"
+    rec.write_text("\n".join(lines) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(rec),
+                        "--speed", "5", "--duration", "5", "--no-dashboard", "--json", "--min-history", "5",
+                        "--history", "50"], capture_output=True, timeout=110, env=env)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    s = json.loads(p.stdout)
+    assert s["rejects"].get("replay_implausible_time") == 1
+    assert s["rejects"].get("implausible_notional") == 2
+    assert s["cascades"] == 1 and s["orders"] == 1
