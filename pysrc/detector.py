@@ -245,17 +245,17 @@ class CascadeDetector:
             if kind == Kind.LIQUIDATION and st.has_threshold and notional > self.notional_multiple * st.threshold:
                 return "implausible_notional"
         f = self.price_factor
-        if st.ref > 0.0 and abs(t - st.ref_time) <= self.reference_age_ns:
-            r = price / st.ref
-            if r > f or r * f < 1.0:
-                r = price / st.off_ref if st.off_n > 0 else 1.0
-                if st.off_n > 0 and r <= f and r * f >= 1.0:
-                    st.off_n += 1
-                else:
-                    st.off_ref = price
-                    st.off_n = 1
-                if st.off_n < self.reanchor:
-                    return "implausible_price"
+        ref = st.ref
+        if (price > ref * f or price * f < ref) and ref > 0.0 and abs(t - st.ref_time) <= self.reference_age_ns:
+            # off the (recent) reference: a disagreement run; ``reanchor`` of them in a row move it
+            ref = st.off_ref
+            if st.off_n > 0 and not (price > ref * f or price * f < ref):
+                st.off_n += 1
+            else:
+                st.off_ref = price
+                st.off_n = 1
+            if st.off_n < self.reanchor:
+                return "implausible_price"
         st.ref = price
         if t > st.ref_time or st.ref_time == 0:
             st.ref_time = t

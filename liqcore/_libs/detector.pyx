@@ -406,31 +406,34 @@ cdef class CascadeDetector:
         """0 when a checked event is plausible (a liquidation, trade or mark then moves the symbol's
         reference price), else ERR_IMPLAUSIBLE_PRICE / ERR_IMPLAUSIBLE_NOTIONAL (or ERR_MEMORY)."""
         cdef SymState* st
-        cdef double r, notional
+        cdef double ref, f = self.price_factor, notional
         if symbol_id < 0 or kind < KIND_LIQUIDATION or kind > KIND_MARK:
             return 0
         if not (price > 0.0 and isfinite(price)):  # (trades, marks: left to the strategies' own checks)
             return 0
-        st = self.state(symbol_id)
-        if st == NULL:
-            return ERR_MEMORY
+        if symbol_id < self.n_syms and self.syms[symbol_id] != NULL:
+            st = self.syms[symbol_id]
+        else:
+            st = self.state(symbol_id)
+            if st == NULL:
+                return ERR_MEMORY
         if kind != KIND_MARK:
             notional = price * qty
             if notional > self.max_notional:
                 return ERR_IMPLAUSIBLE_NOTIONAL
             if kind == KIND_LIQUIDATION and st.has_thr and notional > self.notional_multiple * st.thr:
                 return ERR_IMPLAUSIBLE_NOTIONAL
-        if st.ref > 0.0 and _far(t, st.ref_time, self.reference_age_ns) == 0:
-            r = price / st.ref
-            if r > self.price_factor or r * self.price_factor < 1.0:
-                r = price / st.off_ref if st.off_n > 0 else 1.0
-                if st.off_n > 0 and r <= self.price_factor and r * self.price_factor >= 1.0:
-                    st.off_n += 1
-                else:
-                    st.off_ref = price
-                    st.off_n = 1
-                if st.off_n < self.reanchor:
-                    return ERR_IMPLAUSIBLE_PRICE
+        ref = st.ref
+        if (price > ref * f or price * f < ref) and ref > 0.0 and _far(t, st.ref_time, self.reference_age_ns) == 0:
+            # off the (recent) reference: a disagreement run; reanchor of them in a row move it
+            ref = st.off_ref
+            if st.off_n > 0 and not (price > ref * f or price * f < ref):
+                st.off_n += 1
+            else:
+                st.off_ref = price
+                st.off_n = 1
+            if st.off_n < self.reanchor:
+                return ERR_IMPLAUSIBLE_PRICE
         st.ref = price
         if t > st.ref_time or st.ref_time == 0:
             st.ref_time = t
