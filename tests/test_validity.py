@@ -132,6 +132,31 @@ def test_symbols_from_data_never_name_paths_outside_the_dataset(tmp_path):
     assert len(load_events(ds).events) == 2
 
 
+@pytest.mark.parametrize("venue", ["bybit", "auto"])
+def test_live_decoder_rejects_symbols_outside_the_alphabet(venue):
+    from liqcore.venues.decoder import Decoder
+
+    d = Decoder(venue)
+    for i, s in enumerate(EVIL + ["41997.6USDT", "12345"]):
+        frame = bybit_liq(s.format(root="tmp"), 60000, 0.1, T0_MS + i).encode()
+        assert len(d.feed(frame, (T0_MS + i) * 10**6)) == 0
+    assert d.counters["bad_symbol"] == len(EVIL) + 2
+    ok = d.feed(bybit_liq("1000PEPEUSDT", 0.01, 1000, T0_MS).encode(), T0_MS * 10**6)
+    assert len(ok) == 1 and d.registry.symbol(int(ok["symbol_id"][0])) == "1000PEPEUSDT"
+    assert [s for _i, _v, s in d.registry] == ["1000PEPEUSDT"]
+
+
+def test_symbol_alphabets_accept_real_symbols():
+    from liqcore.validate import valid_symbol
+
+    for v, s in [(1, "BTCUSDT"), (1, "BTC-26DEC25"), (1, "1000PEPEUSDT"), (2, "BTCUSD_PERP"), (2, "BTCUSDT_250627"),
+                 (2, "币安人生USDT"), (3, "BTC-USDT-SWAP"), (3, "BTC-USD-250627-100000-C")]:
+        assert valid_symbol(v, s), (v, s)
+    for v, s in [(1, "BTC_USDT"), (2, "BTC-USDT"), (3, "BTC/USDT"), (1, "41997.6USDT"), (1, "12345"), (1, "-BTC"),
+                 (2, "A" * 41), (1, ""), (1, None)]:
+        assert not valid_symbol(v, s), (v, s)
+
+
 def test_write_dataset_refuses_names_that_cannot_be_a_directory(tmp_path):
     from liqcore.dataset import write_dataset
 
@@ -177,6 +202,9 @@ def test_html_report_escapes_symbols(tmp_path):
     evil = SymbolRegistry([(v, "<img src=x onerror=alert(1)>") for _i, v, _s in reg])
     res = backtest(ev, small_params(), registry=evil, equity=1000.0)
     html = write_report(res, tmp_path / "r").read_text()
+    # report files are named by the report, never by a symbol
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
+        "cascades.png", "equity.png", "per_symbol.png", "report.html", "returns.png"]
     assert "<IMG SRC=X" not in html.upper()  # never markup
     assert "&lt;IMG SRC=X ONERROR=ALERT(1)&gt;" in html
 
