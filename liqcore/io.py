@@ -845,6 +845,11 @@ def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
             arr = arr[~(pbad | nbad)]
     if forced and st.fmt in _CSV_COLUMNS:  # headerless columns read by position: garbage if they do not fit
         _check_fit(arr, st)
+    if st.strict:
+        found = {k[0]: v for k, v in st.culprits.items() if k[0] in ("implausible_time", "implausible_price",
+                                                                     "implausible_notional")}
+        if found:
+            raise ValueError(f"{st.path}: " + ", ".join(f"{k} in {v:,} event(s)" for k, v in sorted(found.items())))
     return arr
 
 

@@ -99,6 +99,12 @@ def test_loader_never_yields_rows_failing_basic_sanity(tmp_path):
     ev = res.events
     assert (ev["price"] < 70000).all() and (ev["ts_event"] >= 1_483_228_800 * S).all()
     assert (ev["ts_recv"] < 4_000_000_000 * S).all()
+    with pytest.raises(ValueError, match="bad_symbol"):
+        load_events(f, strict=True)
+    g = tmp_path / "rec2.jsonl"
+    g.write_text("\n".join(good[:10] + bad[1:2] + good[10:]) + "\n")
+    with pytest.raises(ValueError, match=r"implausible_(price|notional) in 1 event\(s\)"):
+        load_events(g, strict=True)
     # the counts show in `liqcore events`
     r = cli("events", f)
     assert r.returncode == 0 and "implausible_time" in r.stdout and "bad_symbol" in r.stdout
