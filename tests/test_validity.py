@@ -256,7 +256,7 @@ def test_absurd_liquidation_is_never_large_nor_a_cascade(Det):
 def crash_moves(t0=1_760_115_600, drop=0.60, minutes=5, seed=3):
     """A crash as on 2025-10-10: a steady market, then price falls ``drop`` within ``minutes`` with
     trades every 200 ms and bursts of liquidations (bankruptcy prices up to 8 % past the last trade,
-    sizes heavy-tailed up to tens of millions of dollars), then a rebound of a third of the fall."""
+    sizes heavy-tailed, one of $30 M), then a rebound of a third of the fall."""
     rng = np.random.default_rng(seed)
     rows = []
     p = 40.0
@@ -265,7 +265,7 @@ def crash_moves(t0=1_760_115_600, drop=0.60, minutes=5, seed=3):
         p *= np.exp(rng.normal(0, 2e-4))
         rows.append((t, p, rng.lognormal(3, 1), Side.BUY, Kind.TRADE))
         if i % 5 == 0:
-            rows.append((t + 0.1, p * (1 - rng.uniform(0, 0.01)), rng.lognormal(2, 1), Side.LONG))
+            rows.append((t + 0.1, p * (1 - rng.uniform(0, 0.01)), rng.lognormal(5, 1), Side.LONG))
     t1 = t0 + 600
     steps = minutes * 60 * 5
     end_p = p * (1 - drop)
@@ -275,15 +275,17 @@ def crash_moves(t0=1_760_115_600, drop=0.60, minutes=5, seed=3):
         px = target * np.exp(rng.normal(0, 2e-3))
         rows.append((t, px, rng.lognormal(3, 1.2), Side.SELL, Kind.TRADE))
         for j in range(rng.poisson(2)):
-            q = rng.pareto(1.2) * 50 + 1  # heavy tail: a few reach millions of dollars
+            q = rng.pareto(1.2) * 500 + 10  # heavy tail: a few reach millions of dollars
             rows.append((t + 0.01 * (j + 1), px * (1 - rng.uniform(0, 0.08)), q, Side.LONG))
+    # one single liquidation of tens of millions of dollars near the bottom
+    rows.append((t1 + steps * 0.2 - 1.0, end_p * 0.97, 30_000_000 / (end_p * 0.97), Side.LONG))
     p = end_p
     for k in range(300):  # the rebound
         t = t1 + minutes * 60 + k
         px = p * (1 + 0.5 * (k + 1) / 300) * np.exp(rng.normal(0, 2e-3))
         rows.append((t, px, rng.lognormal(3, 1), Side.BUY, Kind.TRADE))
         if k % 3 == 0:
-            rows.append((t + 0.1, px * (1 + rng.uniform(0, 0.03)), rng.lognormal(2.5, 1.2), Side.SHORT))
+            rows.append((t + 0.1, px * (1 + rng.uniform(0, 0.03)), rng.lognormal(5.5, 1.2), Side.SHORT))
     return rows
 
 
