@@ -3,8 +3,8 @@
 Symbols
     A venue symbol is 1..:data:`MAX_SYMBOL_LEN` characters of the venue's alphabet: letters and digits
     plus ``-`` (Bybit, OKX: ``BTC-USDT-SWAP``, ``BTC-27DEC24``) or ``_`` (Binance: ``BTCUSD_PERP``),
-    starting with a letter or digit, with a letter outside its quote currency (``41997.6USDT``,
-    ``42000USDT`` or ``12345`` is not a symbol; ``1000PEPEUSDT`` is).  A record whose symbol fails is rejected and counted as ``bad_symbol``; such a
+    starting with a letter or digit and holding at least one letter (``41997.6USDT`` or ``12345`` is
+    not a symbol).  A record whose symbol fails is rejected and counted as ``bad_symbol``; such a
     name never reaches a file name (:func:`safe_name` guards every writer that names a file after a
     symbol or venue).
 
@@ -59,8 +59,6 @@ __all__ = [
 MAX_SYMBOL_LEN = 40
 #: characters allowed in a symbol besides letters and digits, per venue code (1 Bybit, 2 Binance, 3 OKX)
 _EXTRA = {1: "-", 2: "_", 3: "-"}
-#: quote currencies a symbol may end with (what is left must name a base asset: hold a letter)
-_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "USD")
 #: 2017-01-01T00:00:00Z in ns: no perpetual-futures venue data this feed reads is older
 TIME_MIN_NS = 1_483_228_800_000_000_000
 #: how far past the local clock an event time may be (1 day)
@@ -91,13 +89,6 @@ def symbol_problem(venue: int, symbol) -> str | None:
             return f"character {c!r} is not in the venue's alphabet (letters, digits, {' '.join(extra)})"
     if not letter:
         return "has no letter (looks like a number)"
-    base = symbol.upper()
-    for quote in _QUOTES:
-        if base.endswith(quote):
-            base = base[: -len(quote)]
-            break
-    if not any(c.isalpha() for c in base):
-        return "is a number with a quote currency (no base asset)"
     return None
 
 
