@@ -156,7 +156,7 @@ def test_symbol_alphabets_accept_real_symbols():
     from liqcore.validate import valid_symbol
 
     for v, s in [(1, "BTCUSDT"), (1, "BTC-26DEC25"), (1, "1000PEPEUSDT"), (2, "BTCUSD_PERP"), (2, "BTCUSDT_250627"),
-                 (2, "币安人生USDT"), (3, "BTC-USDT-SWAP"), (3, "BTC-USD-250627-100000-C")]:
+                 (2, "币安人生USDT"), (2, "4USDT"), (2, "1000000MOGUSDT"), (3, "BTC-USDT-SWAP"), (3, "BTC-USD-250627-100000-C")]:
         assert valid_symbol(v, s), (v, s)
     for v, s in [(1, "BTC_USDT"), (2, "BTC-USDT"), (3, "BTC/USDT"), (1, "41997.6USDT"), (1, "12345"), (1, "-BTC"),
                  (2, "A" * 41), (1, ""), (1, None)]:
