@@ -173,7 +173,9 @@ def _dates(ts_ns: np.ndarray) -> np.ndarray:
 def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = None) -> dict:
     """Add ``events`` (a LoadResult, or an EVENT_DTYPE array with ``registry``) to the dataset in
     ``out_dir``, holding its writer lock (``lock_wait``: see :func:`dataset_lock`).  Returns
-    ``{"partitions": n touched, "rows_added": n new rows kept}``."""
+    ``{"partitions": n touched, "rows_added": n new rows kept, "rows_refused": n}``: rows whose venue or
+    symbol is not a valid name (see :mod:`liqcore.validate`) are refused, never written (a symbol never
+    names a directory outside the dataset)."""
     from liqcore.io import LoadResult
 
     if isinstance(events, LoadResult):
@@ -196,11 +198,19 @@ def _write_dataset(events, out_dir, registry) -> dict:
     table = events_to_table(events, registry)
     table = table.append_column("date", pa.array(_dates(events["ts_event"]).tolist(), pa.string()))
     if table.num_rows == 0:
-        return {"partitions": 0, "rows_added": 0}
+        return {"partitions": 0, "rows_added": 0, "rows_refused": 0}
     keys = table.select(list(_PART_COLS)).group_by(list(_PART_COLS)).aggregate([]).to_pylist()
     existing = _open(out) if any(out.glob("venue=*")) else None
     added = 0
+    refused = n_refused = 0
+    root = out.resolve()
     for key in keys:
+        if not _safe_key(key, root):  # a name that cannot be a directory inside the dataset: refused
+            refused += int(pc.sum(pc.and_(pc.and_(pc.equal(table["venue"], key["venue"]),
+                                                  pc.equal(table["symbol"], key["symbol"])),
+                                          pc.equal(table["date"], key["date"]))).as_py() or 0)
+            n_refused += 1
+            continue
         mask = pc.and_(pc.and_(pc.equal(table["venue"], key["venue"]), pc.equal(table["symbol"], key["symbol"])),
                        pc.equal(table["date"], key["date"]))
         new = table.filter(mask)
@@ -226,7 +236,27 @@ def _write_dataset(events, out_dir, registry) -> dict:
         for stale in part_dir.glob("*.parquet"):
             if stale.name != "part-0.parquet":
                 stale.unlink()
-    return {"partitions": len(keys), "rows_added": int(added)}
+    return {"partitions": len(keys) - n_refused, "rows_added": int(added), "rows_refused": int(refused)}
+
+
+def _safe_key(key: dict, root: Path) -> bool:
+    """True when the partition's venue and symbol are valid names (the venue's symbol alphabet) whose
+    directory lies inside the dataset ``root``."""
+    from liqcore.types import Venue
+    from liqcore.validate import safe_name, valid_symbol
+
+    try:
+        venue = int(Venue.parse(key["venue"]))
+        safe_name(key["venue"], "venue")
+        safe_name(key["date"], "date")
+        if key["symbol"] != "*":  # "*": venue-wide events (feed gaps)
+            safe_name(key["symbol"], "symbol")
+    except ValueError:
+        return False
+    if key["symbol"] != "*" and not valid_symbol(venue, key["symbol"]):
+        return False
+    part = (root / f"venue={key['venue']}" / f"symbol={key['symbol']}").resolve()
+    return part.parent.parent == root
 
 
 def _read_manifest(out: Path) -> dict:
@@ -322,6 +352,8 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         info = write_dataset(ev, out, res.registry)
         for k, v in res.rejects.items():
             done["rejects"][k] = done["rejects"].get(k, 0) + v
+        if info["rows_refused"]:
+            done["rejects"]["bad_symbol"] = done["rejects"].get("bad_symbol", 0) + info["rows_refused"]
         done["partitions"] += info["partitions"]
         done["rows_added"] += info["rows_added"]
         done["converted"].append(str(f))
@@ -423,6 +455,9 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     st = _FileState(str(path), sink, False, "parquet")
     arr = _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field") if table.num_rows \
         else np.zeros(0, EVENT_DTYPE)
+    from liqcore.io import _sane
+
+    arr = _sane(arr, st, forced=False)  # implausible times, prices, sizes: counted, dropped (liqcore.validate)
     arr, n_future = drop_future(arr, max_clock_skew_ns)
     arr = arr[np.argsort(arr["ts_event"], kind="stable")]
     arr, ndup = dedupe(arr)

@@ -51,6 +51,7 @@ from liqcore.venues.common import (
     DEFAULT_MAX_CLOCK_SKEW_NS,
     KIND_BY_NAME,
     KIND_NAMES,
+    RECV_CLOCK_MIN_NS,
     RECV_UNKNOWN,
     SIDE_BY_NAME,
     VENUE_BY_NAME,
@@ -404,7 +405,7 @@ def detect_format(path, head: bytes | None = None) -> str:
 class _FileState:
     """Counters for one file (records seen, strict mode)."""
 
-    __slots__ = ("path", "strict", "records", "sink", "fmt")
+    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits")
 
     def __init__(self, path: str, sink: Sink, strict: bool, fmt: str):
         self.path = path
@@ -412,9 +413,12 @@ class _FileState:
         self.strict = strict
         self.records = 0
         self.fmt = fmt
+        self.culprits: dict = {}  # (reason, field) -> count: which column a forced format misreads
 
     def bad(self, lineno: int, reason: str, detail: str = "") -> None:
         self.sink.count(reason)
+        key = (reason, detail)
+        self.culprits[key] = self.culprits.get(key, 0) + 1
         if self.strict and reason not in _SOFT:
             raise ValueError(f"{self.path}:{lineno}: {reason}{(' (' + detail + ')') if detail else ''}")
 
@@ -650,8 +654,12 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
     for j, k in enumerate(uk):
         v, _, name = k.partition("|")
         vi = int(v)
-        ids[j] = -1 if name == "*" else (sink.sid(vi, name) if (1 <= vi <= 3 and name) else -2)
+        try:
+            ids[j] = -1 if name == "*" else (sink.sid(vi, name) if (1 <= vi <= 3 and name) else -2)
+        except Reject:  # outside the venue's symbol alphabet (checked last, as on the row path)
+            ids[j] = -3
     sid = ids[inv.reshape(-1)] if n else np.zeros(0, np.int32)
+    reject(sid == -3, "bad_symbol", "symbol")
     out["symbol_id"] = np.where(sid < -1, 0, sid)
     if st.strict and first_bad:
         row, reason, what = min(first_bad)
@@ -813,6 +821,7 @@ def load_events(
                 note = reader.truncation_note() + f" ({len(arr):,} events loaded from it)"
                 result.warnings.append(note)
                 warn(note)
+        arr = _sane(arr, st, forced=format is not None)  # plausible times, symbols, prices (liqcore.validate)
         arr, n_future = drop_future(arr, max_clock_skew_ns)  # the live engine's clock guard
         if n_future:
             sink.counters["future_time"] = sink.counters.get("future_time", 0) + n_future
@@ -903,6 +912,88 @@ def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadRe
     result.events, ndup = dedupe(events)
     result.duplicates += ndup
     return result
+
+
+#: the columns of the headerless CSV formats, by position (what a forced format misreads is named)
+_CSV_COLUMNS = {
+    "binance-csv": ("s", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T", "usd_size"),
+    "binance-trades-csv": ("E", "symbol", "a", "p", "q", "T", "m", "usd_size"),
+}
+#: rejects that say a record is not what its format claims (a forced format that does not fit)
+_MISFIT = frozenset({"bad_symbol", "bad_time", "implausible_time", "non_numeric", "non_finite", "non_positive",
+                     "bad_side", "bad_row", "missing_field", "unknown_format", "implausible_price",
+                     "implausible_notional"})
+
+
+def _column_label(fmt: str, field: str) -> str:
+    cols = _CSV_COLUMNS.get(fmt)
+    if cols and field in cols:
+        return f"column {cols.index(field) + 1} ({field})"
+    if field in ("s", "symbol"):
+        return "the symbol column"
+    return f"column {field!r}" if field else "its records"
+
+
+def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
+    """One file's events (in file order) without the implausible ones (liqcore.validate: times outside
+    2017 .. now + 1 day or stray from their neighbours, prices off the symbol's reference by 10x,
+    absurd notionals), each counted.  With a forced headerless CSV format, a file most of whose records
+    fail, or whose price column steps by exactly 1 like an id, raises ValueError naming the column."""
+    from liqcore.validate import implausible_times, implausible_values
+
+    sink = st.sink
+    if len(arr):
+        # liqcore's own format may hold a relative clock (a simulation's): every time before 2000
+        calendar = st.fmt not in ("contract-csv", "parquet", "dataset") or int(arr["ts_event"].max()) >= RECV_CLOCK_MIN_NS
+        tbad = implausible_times(arr["ts_event"], arr["ts_recv"], recv_unknown=RECV_UNKNOWN, calendar=calendar)
+        n = int(np.count_nonzero(tbad))
+        if n:
+            sink.count("implausible_time", n)
+            st.culprits[("implausible_time", "T")] = st.culprits.get(("implausible_time", "T"), 0) + n
+            arr = arr[~tbad]
+    if len(arr):
+        pbad, nbad = implausible_values(arr)
+        nbad &= ~pbad
+        for mask, reason, col in ((pbad, "implausible_price", "p"), (nbad, "implausible_notional", "q")):
+            n = int(np.count_nonzero(mask))
+            if n:
+                sink.count(reason, n)
+                st.culprits[(reason, col)] = st.culprits.get((reason, col), 0) + n
+        if pbad.any() or nbad.any():
+            arr = arr[~(pbad | nbad)]
+    if forced and st.fmt in _CSV_COLUMNS:  # headerless columns read by position: garbage if they do not fit
+        _check_fit(arr, st)
+    if st.strict:
+        found = {k[0]: v for k, v in st.culprits.items() if k[0] in ("implausible_time", "implausible_price",
+                                                                     "implausible_notional")}
+        if found:
+            raise ValueError(f"{st.path}: " + ", ".join(f"{k} in {v:,} event(s)" for k, v in sorted(found.items())))
+    return arr
+
+
+def _check_fit(arr: np.ndarray, st: _FileState) -> None:
+    """A forced format that does not fit the file: ValueError naming the column that looks wrong."""
+    fmt = st.fmt
+    misfit = {k: v for k, v in st.culprits.items() if k[0] in _MISFIT}
+    n_bad = sum(misfit.values())
+    total = max(st.records, n_bad + len(arr))
+    if total and n_bad * 2 > total:
+        (reason, field), n = max(misfit.items(), key=lambda kv: kv[1])
+        raise ValueError(f"format: {st.path} does not fit --format {fmt}: {_column_label(fmt, field)} looks wrong "
+                         f"({reason} in {n:,} of {total:,} rows); check the file's columns or let the format "
+                         "be detected")
+    # a price column that steps by exactly 1 (an id, not a price)
+    tradeish = arr[(arr["kind"] == 1) | (arr["kind"] == 2)] if len(arr) else arr
+    if len(tradeish) >= 10:
+        for sid in np.unique(tradeish["symbol_id"])[:50]:
+            p = tradeish["price"][tradeish["symbol_id"] == sid]
+            if len(p) < 10:
+                continue
+            d = np.diff(p)
+            if np.all(p == np.round(p)) and np.count_nonzero(d == 1.0) * 2 > len(d):
+                raise ValueError(f"format: {st.path} does not fit --format {fmt}: {_column_label(fmt, 'p')} "
+                                 f"steps by exactly 1 like an id ({int(np.count_nonzero(d == 1.0)):,} of "
+                                 f"{len(d):,} steps), not a price")
 
 
 class NoUsableInput(ValueError):

@@ -41,6 +41,18 @@ or whose side is neither LONG nor SHORT; any event with a negative symbol_id tha
 symbol_id >= 2**24); an unknown kind.  ``update`` raises ValueError naming the field; ``run`` counts
 the event by reason and skips it without touching any state.
 
+Implausible input (``liqcore.validate``), counted and skipped by ``update`` and ``run`` alike (never
+large, never part of a cascade): a liquidation, trade or mark with a finite positive price more than
+``price_factor`` above or below the symbol's reference price (its last accepted liquidation, trade or
+mark price, if not older than ``reference_age_ns``, 1 hour; when ``reanchor`` events in a row disagree with the reference but agree with each other
+-- each within the factor of the first of the run -- the last of them is accepted and becomes the
+reference), checked after the notional: a liquidation or trade whose notional exceeds
+``max_notional``, or a liquidation whose notional exceeds ``notional_multiple`` x the threshold in
+force (when it has one).  ``run`` also skips as ``time``: an event stamped after now + 1 day, or one
+further than ``max_time_jump_ns`` from the previous kept event of the input and from the next event
+while those two are within it of each other (the first event of the input: from the next two, which
+agree).
+
 Records are ``liqcore.types.CASCADE_DTYPE`` rows.  CONFIRMED and ENDED of one cascade share
 ``cascade_id`` (a per-detector counter from 0).  ``event_index`` is the event's index in the
 ``run`` input (plus ``index_offset``), or the sequence number of the ``update`` call (from 0);
@@ -58,7 +70,9 @@ from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Dominant, EndReason, Kind,
 MAX_SYMBOLS = 1 << 24
 
 #: skip reasons, in the order the checks are made
-SKIP_REASONS = ("symbol", "kind", "price", "qty", "notional", "side")
+SKIP_REASONS = ("symbol", "kind", "price", "qty", "notional", "side", "implausible_price", "implausible_notional",
+                "time")
+_DAY_NS = 86_400_000_000_000
 
 _COUNT_KEYS = ("events", "processed", "liquidations", "large", "late", "cascades", "records")
 
@@ -78,6 +92,10 @@ class _Symbol:
         self.recent: deque[tuple[int, float, int]] = deque()  # (time, notional, side) in (t - W, t]
         self.active = False
         self.cascade = {}
+        self.ref = 0.0  # reference price (0: none yet)
+        self.ref_time = 0  # its event time
+        self.off_ref = 0.0  # price of the current disagreement run
+        self.off_n = 0
 
 
 def _dominant(long_n: float, short_n: float) -> int:
@@ -99,7 +117,31 @@ class CascadeDetector:
         refresh_ns: int = 3_600_000_000_000,
         window_ns: int = 60_000_000_000,
         min_large: int = 2,
+        price_factor: float = 10.0,
+        max_notional: float = 1e10,
+        notional_multiple: float = 10_000.0,
+        reanchor: int = 3,
+        max_time_jump_ns: int = _DAY_NS,
+        reference_age_ns: int = 3_600_000_000_000,
     ) -> None:
+        if not price_factor > 1.0:
+            raise ValueError(f"price_factor: must be > 1; got {price_factor!r}")
+        if not max_notional > 0.0:
+            raise ValueError(f"max_notional: must be > 0; got {max_notional!r}")
+        if not notional_multiple > 1.0:
+            raise ValueError(f"notional_multiple: must be > 1; got {notional_multiple!r}")
+        if reanchor < 1:
+            raise ValueError(f"reanchor: must be >= 1; got {reanchor!r}")
+        if max_time_jump_ns <= 0:
+            raise ValueError(f"max_time_jump_ns: must be > 0; got {max_time_jump_ns!r}")
+        self.price_factor = float(price_factor)
+        self.max_notional = float(max_notional)
+        self.notional_multiple = float(notional_multiple)
+        self.reanchor = int(reanchor)
+        self.max_time_jump_ns = int(max_time_jump_ns)
+        if reference_age_ns <= 0:
+            raise ValueError(f"reference_age_ns: must be > 0; got {reference_age_ns!r}")
+        self.reference_age_ns = int(reference_age_ns)
         if not (0.0 <= quantile <= 1.0):
             raise ValueError(f"quantile: must be within [0, 1]; got {quantile!r}")
         if history < 1:
@@ -135,6 +177,8 @@ class CascadeDetector:
             refresh_ns=params.refresh_ns,
             window_ns=params.window_ns,
             min_large=params.min_large,
+            **{k: getattr(params, k) for k in ("price_factor", "max_notional", "notional_multiple", "reanchor",
+                                                 "max_time_jump_ns", "reference_age_ns") if getattr(params, k, None) is not None},
         )
 
     # ---- state helpers --------------------------------------------------------------------------
@@ -185,6 +229,60 @@ class CascadeDetector:
         if side not in (Side.LONG, Side.SHORT):
             return "side"
         return None
+
+    def _judge(self, symbol_id, kind, price, qty, t):
+        """The implausibility reason of a checked event, or None (then a liquidation, trade or mark
+        moves the symbol's reference price)."""
+        if symbol_id < 0 or kind not in (Kind.LIQUIDATION, Kind.TRADE, Kind.MARK):
+            return None
+        if not (math.isfinite(price) and price > 0):
+            return None
+        st = self._sym(symbol_id)
+        if kind != Kind.MARK:
+            notional = price * qty
+            if notional > self.max_notional:
+                return "implausible_notional"
+            if kind == Kind.LIQUIDATION and st.has_threshold and notional > self.notional_multiple * st.threshold:
+                return "implausible_notional"
+        f = self.price_factor
+        ref = st.ref
+        if (price > ref * f or price * f < ref) and ref > 0.0 and abs(t - st.ref_time) <= self.reference_age_ns:
+            # off the (recent) reference: a disagreement run; ``reanchor`` of them in a row move it
+            ref = st.off_ref
+            if st.off_n > 0 and not (price > ref * f or price * f < ref):
+                st.off_n += 1
+            else:
+                st.off_ref = price
+                st.off_n = 1
+            if st.off_n < self.reanchor:
+                return "implausible_price"
+        st.ref = price
+        if t > st.ref_time or st.ref_time == 0:
+            st.ref_time = t
+        st.off_n = 0
+        return None
+
+    def plausible(self, symbol_id: int, kind: int, price: float, qty: float, ts_event: int) -> int:
+        """0 when the event passes the plausibility rule (moving the reference as ``update`` would),
+        else the negative skip code (``SKIP_REASONS[-code - 1]``); counts nothing."""
+        symbol_id, kind = int(symbol_id), int(kind)
+        if symbol_id < 0 or symbol_id >= MAX_SYMBOLS:
+            return 0
+        reason = self._judge(symbol_id, kind, float(price), float(qty), int(ts_event))
+        return 0 if reason is None else -(SKIP_REASONS.index(reason) + 1)
+
+    @staticmethod
+    def _stray(ts, i, n, prev, jump) -> bool:
+        t = ts[i]
+        if prev is not None:
+            if abs(t - prev) <= jump or i + 1 >= n:
+                return False
+            nx = ts[i + 1]
+            return abs(t - nx) > jump and abs(nx - prev) <= jump
+        if i + 2 >= n:
+            return False
+        nx = ts[i + 1]
+        return abs(t - nx) > jump and abs(nx - ts[i + 2]) <= jump
 
     # ---- one event ------------------------------------------------------------------------------
     def _process(self, ts_event, ts_recv, symbol_id, venue, kind, side, price, qty, index) -> None:
@@ -279,6 +377,10 @@ class CascadeDetector:
         index = self._seq
         self._seq += 1
         self._counts["events"] += 1
+        reason = self._judge(symbol_id, kind, price, qty, ts_event)
+        if reason is not None:
+            self._skipped[reason] += 1
+            return 0
         self._counts["processed"] += 1
         self._process(ts_event, ts_recv, symbol_id, venue, kind, side, price, qty, index)
         return len(self._records)
@@ -371,16 +473,27 @@ class CascadeDetector:
         before = dict(self._counts)
         skipped_before = dict(self._skipped)
         self._records = []
-        for i in range(len(events)):
+        import time
+
+        t_max = time.time_ns() + _DAY_NS
+        ts_all = events["ts_event"].tolist()
+        n = len(events)
+        prev = None
+        for i in range(n):
             e = events[i]
             ts_event, ts_recv, symbol_id = int(e["ts_event"]), int(e["ts_recv"]), int(e["symbol_id"])
             venue, kind, side = int(e["venue"]), int(e["kind"]), int(e["side"])
             price, qty = float(e["price"]), float(e["qty"])
             self._counts["events"] += 1
             reason = self._check(ts_event, symbol_id, kind, side, price, qty)
+            if reason is None and (ts_event > t_max or self._stray(ts_all, i, n, prev, self.max_time_jump_ns)):
+                reason = "time"
+            if reason is None:
+                reason = self._judge(symbol_id, kind, price, qty, ts_event)
             if reason is not None:
                 self._skipped[reason] += 1
                 continue
+            prev = ts_event
             self._counts["processed"] += 1
             self._process(ts_event, ts_recv, symbol_id, venue, kind, side, price, qty, index_offset + i)
         if flush:

@@ -71,7 +71,7 @@ def test_contract_csv_optional_columns_and_rejects(tmp_path):
         "1400,kraken,BTCUSDT,long,1,0.5,liquidation,\n"  # unknown venue
         "1500,bybit,BTCUSDT,buy,1,0.5,liquidation,\n"  # a liquidation must carry long/short
         "abc,bybit,BTCUSDT,long,1,0.5,liquidation,\n"  # non_numeric time
-        "1600,bybit,BTCUSDT,short,1,0.5,,\n"  # kind defaults to liquidation, recv estimated
+        "1600,bybit,BTCUSDT,short,43005,0.5,,\n"  # kind defaults to liquidation, recv estimated
     )
     r = load_events(p)
     assert r.rejects == {"non_positive": 1, "non_finite": 1, "unknown_venue": 1, "bad_side": 1, "non_numeric": 1}

@@ -47,6 +47,11 @@ cdef struct SymState:
     int64_t confirm_recv
     int64_t confirm_index
     double thr_confirm
+    # plausibility (liqcore.validate): the reference price and the run of events disagreeing with it
+    double ref               # last accepted trade, mark or liquidation price (0: none yet)
+    int64_t ref_time         # its event time (a reference older than reference_age_ns is none)
+    double off_ref           # price of the current disagreement run
+    int32_t off_n            # events in that run
 
 
 cdef enum:
@@ -57,8 +62,11 @@ cdef enum:
     ERR_QTY = -4
     ERR_NOTIONAL = -5
     ERR_SIDE = -6
+    ERR_IMPLAUSIBLE_PRICE = -7      # price off the symbol's reference by more than price_factor
+    ERR_IMPLAUSIBLE_NOTIONAL = -8   # notional above max_notional or notional_multiple x threshold
+    ERR_TIME = -9                   # run(): a time past now + 1 day, or a stray far from both neighbours
     ERR_MEMORY = -100
-    N_SKIP = 6
+    N_SKIP = 9
 
 
 cdef class CascadeDetector:
@@ -79,13 +87,20 @@ cdef class CascadeDetector:
     cdef int64_t now                # latest event time seen (INT64_MIN: none)
     cdef int64_t seq                # update() calls so far (the event_index of update)
     cdef int64_t c_events, c_processed, c_liquidations, c_large, c_late, c_cascades, c_records
-    cdef int64_t c_skip[6]
+    cdef int64_t c_skip[9]
+    cdef readonly double price_factor
+    cdef readonly double max_notional
+    cdef readonly double notional_multiple
+    cdef readonly int32_t reanchor
+    cdef readonly int64_t max_time_jump_ns
+    cdef readonly int64_t reference_age_ns
 
     cdef SymState* state(self, int32_t symbol_id) noexcept nogil
     cdef int process(self, int64_t ts_event, int64_t ts_recv, int32_t symbol_id, int8_t venue,
                      int8_t kind, int8_t side, double price, double qty, int64_t index) noexcept nogil
     cdef int check(self, int32_t symbol_id, int8_t kind, int8_t side, double price,
                    double qty) noexcept nogil
+    cdef int judge(self, int32_t symbol_id, int8_t kind, double price, double qty, int64_t t) noexcept nogil
     cdef int end_expired(self, int64_t now_ns) noexcept nogil
     cdef int end_all(self, int64_t ts_ns) noexcept nogil
     cdef int _emit(self, SymState* st, int32_t symbol_id, int8_t record, int64_t emit_ns,

@@ -14,6 +14,12 @@ class CascadeDetector:
     refresh_ns: int
     window_ns: int
     min_large: int
+    price_factor: float
+    max_notional: float
+    notional_multiple: float
+    reanchor: int
+    max_time_jump_ns: int
+    reference_age_ns: int
     def __init__(
         self,
         quantile: float = 0.95,
@@ -22,6 +28,12 @@ class CascadeDetector:
         refresh_ns: int = 3_600_000_000_000,
         window_ns: int = 60_000_000_000,
         min_large: int = 2,
+        price_factor: float = 10.0,
+        max_notional: float = 1e10,
+        notional_multiple: float = 10_000.0,
+        reanchor: int = 3,
+        max_time_jump_ns: int = 86_400_000_000_000,
+        reference_age_ns: int = 3_600_000_000_000,
     ) -> None: ...
     @classmethod
     def from_params(cls, params: Params) -> "CascadeDetector": ...
@@ -36,6 +48,7 @@ class CascadeDetector:
         price: float,
         qty: float,
     ) -> int: ...
+    def plausible(self, symbol_id: int, kind: int, price: float, qty: float, ts_event: int) -> int: ...
     def last_records(self) -> np.ndarray: ...
     def last_confirmed(self) -> tuple[int, int, int, int] | None: ...
     def armable(self, symbol_id: int) -> bool: ...

@@ -27,6 +27,15 @@ Semantics (the readable twin ``pysrc/detector.py`` is the full specification, re
   other than LONG/SHORT; a negative symbol_id other than a venue-wide GAP's -1, or one >= 2**24; an
   unknown kind): :meth:`CascadeDetector.update` raises ValueError naming the field, and
   :meth:`CascadeDetector.run` counts it by reason and skips it; neither changes any state for it.
+* Implausible events (``liqcore.validate``): a liquidation, trade or mark whose price is more than
+  ``price_factor`` above or below the symbol's reference (its last accepted liquidation, trade or mark
+  price, if not older than ``reference_age_ns`` (1 hour); ``reanchor`` events in a row that disagree with it but agree with each other move it, the
+  last of them accepted), or a liquidation or trade whose notional exceeds ``max_notional`` or (a
+  liquidation) ``notional_multiple`` x the threshold in force, is counted (``skipped_implausible_price``
+  / ``skipped_implausible_notional``) and skipped by ``update`` and ``run`` alike: never large, never
+  part of a cascade.  ``run`` also skips (``skipped_time``) an event stamped after now + 1 day, or one
+  further than ``max_time_jump_ns`` from the previous kept event and from the next one while those
+  two agree (a stray time that would make everything after it late).
 
 Per-symbol state is allocated on a symbol's first event, by ``symbol_id``, in a growable array of
 pointers: about 28 KB at ``history=1000`` (the rolling quantile of ``liqcore._libs.quantile`` plus a
@@ -41,16 +50,18 @@ or the sequence number of the ``update`` call (from 0); ``-1`` for ``tick``, ``g
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport NAN, isfinite
-from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t
+from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 
 from liqcore._libs.events cimport (
     DOM_LONG, DOM_MIXED, DOM_SHORT, END_EXPIRED, END_FLUSH, END_GAP, END_NONE, KIND_GAP,
-    KIND_LIQUIDATION, KIND_OPEN_INTEREST, KIND_TRADE, REC_CONFIRMED, REC_ENDED, SIDE_LONG, SIDE_SHORT,
+    KIND_LIQUIDATION, KIND_MARK, KIND_OPEN_INTEREST, KIND_TRADE, REC_CONFIRMED, REC_ENDED, SIDE_LONG, SIDE_SHORT,
     CascadeRecord, Event,
 )
 from liqcore._libs.quantile cimport RQState, rq_free, rq_new, rq_nbytes, rq_push, rq_value
+
+import time
 
 import numpy as np
 
@@ -65,7 +76,8 @@ cdef enum:
     RING0 = 8
 
 #: skip reasons in check order, matching pysrc.detector.SKIP_REASONS (index = -code - 1)
-SKIP_REASONS = ("symbol", "kind", "price", "qty", "notional", "side")
+SKIP_REASONS = ("symbol", "kind", "price", "qty", "notional", "side", "implausible_price", "implausible_notional",
+                "time")
 
 
 # ---- per-symbol state ----------------------------------------------------------------------------
@@ -215,9 +227,29 @@ cdef class CascadeDetector:
 
     def __cinit__(self, double quantile=0.95, Py_ssize_t history=1000, int64_t min_history=100,
                   int64_t refresh_ns=3_600_000_000_000, int64_t window_ns=60_000_000_000,
-                  int64_t min_large=2):
+                  int64_t min_large=2, double price_factor=10.0, double max_notional=1e10,
+                  double notional_multiple=10_000.0, int reanchor=3,
+                  int64_t max_time_jump_ns=86_400_000_000_000, int64_t reference_age_ns=3_600_000_000_000):
         self.syms = NULL
         self.recs = NULL
+        if not price_factor > 1.0:
+            raise ValueError(f"price_factor: must be > 1; got {price_factor!r}")
+        if not max_notional > 0.0:
+            raise ValueError(f"max_notional: must be > 0; got {max_notional!r}")
+        if not notional_multiple > 1.0:
+            raise ValueError(f"notional_multiple: must be > 1; got {notional_multiple!r}")
+        if reanchor < 1:
+            raise ValueError(f"reanchor: must be >= 1; got {reanchor!r}")
+        if max_time_jump_ns <= 0:
+            raise ValueError(f"max_time_jump_ns: must be > 0; got {max_time_jump_ns!r}")
+        if reference_age_ns <= 0:
+            raise ValueError(f"reference_age_ns: must be > 0; got {reference_age_ns!r}")
+        self.reference_age_ns = reference_age_ns
+        self.price_factor = price_factor
+        self.max_notional = max_notional
+        self.notional_multiple = notional_multiple
+        self.reanchor = reanchor
+        self.max_time_jump_ns = max_time_jump_ns
         if not (quantile >= 0.0 and quantile <= 1.0):
             raise ValueError(f"quantile: must be within [0, 1]; got {quantile!r}")
         if history < 1 or history > 0x7FFFFFFF:
@@ -265,7 +297,8 @@ cdef class CascadeDetector:
     def from_params(cls, params):
         """A detector with the detector parameters of a :class:`liqcore.config.Params`."""
         return cls(quantile=params.quantile, history=params.history, min_history=params.min_history,
-                   refresh_ns=params.refresh_ns, window_ns=params.window_ns, min_large=params.min_large)
+                   refresh_ns=params.refresh_ns, window_ns=params.window_ns, min_large=params.min_large,
+                   **_plausibility(params))
 
     # ---- C level ---------------------------------------------------------------------------------
 
@@ -367,6 +400,44 @@ cdef class CascadeDetector:
             return ERR_NOTIONAL
         if side != SIDE_LONG and side != SIDE_SHORT:
             return ERR_SIDE
+        return 0
+
+    cdef int judge(self, int32_t symbol_id, int8_t kind, double price, double qty, int64_t t) noexcept nogil:
+        """0 when a checked event is plausible (a liquidation, trade or mark then moves the symbol's
+        reference price), else ERR_IMPLAUSIBLE_PRICE / ERR_IMPLAUSIBLE_NOTIONAL (or ERR_MEMORY)."""
+        cdef SymState* st
+        cdef double ref, f = self.price_factor, notional
+        if symbol_id < 0 or kind < KIND_LIQUIDATION or kind > KIND_MARK:
+            return 0
+        if not (price > 0.0 and isfinite(price)):  # (trades, marks: left to the strategies' own checks)
+            return 0
+        if symbol_id < self.n_syms and self.syms[symbol_id] != NULL:
+            st = self.syms[symbol_id]
+        else:
+            st = self.state(symbol_id)
+            if st == NULL:
+                return ERR_MEMORY
+        if kind != KIND_MARK:
+            notional = price * qty
+            if notional > self.max_notional:
+                return ERR_IMPLAUSIBLE_NOTIONAL
+            if kind == KIND_LIQUIDATION and st.has_thr and notional > self.notional_multiple * st.thr:
+                return ERR_IMPLAUSIBLE_NOTIONAL
+        ref = st.ref
+        if (price > ref * f or price * f < ref) and ref > 0.0 and _far(t, st.ref_time, self.reference_age_ns) == 0:
+            # off the (recent) reference: a disagreement run; reanchor of them in a row move it
+            ref = st.off_ref
+            if st.off_n > 0 and not (price > ref * f or price * f < ref):
+                st.off_n += 1
+            else:
+                st.off_ref = price
+                st.off_n = 1
+            if st.off_n < self.reanchor:
+                return ERR_IMPLAUSIBLE_PRICE
+        st.ref = price
+        if t > st.ref_time or st.ref_time == 0:
+            st.ref_time = t
+        st.off_n = 0
         return 0
 
     cdef int process(self, int64_t ts_event, int64_t ts_recv, int32_t symbol_id, int8_t venue,
@@ -520,11 +591,30 @@ cdef class CascadeDetector:
             raise ValueError(f"venue: must fit int8; got {venue}")
         self.n_recs = 0
         self.c_events += 1
+        code = self.judge(<int32_t>symbol_id, <int8_t>kind, price, qty, ts_event)
+        if code < 0:
+            if code == ERR_MEMORY:
+                raise MemoryError("CascadeDetector: out of memory")
+            self.c_skip[-code - 1] += 1  # implausible: counted, skipped, never large
+            self.seq += 1
+            return 0
         self.c_processed += 1
         code = self.process(ts_event, ts_recv, <int32_t>symbol_id, <int8_t>venue, <int8_t>kind,
                             <int8_t>side, price, qty, self.seq)
         self.seq += 1
         if code < 0:
+            raise MemoryError("CascadeDetector: out of memory")
+        return code
+
+    def plausible(self, long long symbol_id, int kind, double price, double qty, int64_t ts_event):
+        """0 when the event would pass the plausibility rule (and a liquidation, trade or mark then
+        moves the symbol's reference price, as :meth:`update` would), else the negative skip code
+        (``SKIP_REASONS[-code - 1]`` names it).  Counts nothing: for callers that must drop an
+        implausible event before it reaches anything else (the live engine's trades)."""
+        if symbol_id < 0 or symbol_id >= MAX_SYMBOLS or kind < KIND_LIQUIDATION or kind > KIND_MARK:
+            return 0
+        cdef int code = self.judge(<int32_t>symbol_id, <int8_t>kind, price, qty, ts_event)
+        if code == ERR_MEMORY:
             raise MemoryError("CascadeDetector: out of memory")
         return code
 
@@ -641,7 +731,9 @@ cdef class CascadeDetector:
         cdef const Event[::1] ev = events
         cdef Py_ssize_t i, n = ev.shape[0]
         cdef int code = 0
-        cdef int64_t skip0[6]
+        cdef int64_t skip0[N_SKIP]
+        cdef int64_t t, prev = INT64_MIN, jump = self.max_time_jump_ns
+        cdef int64_t t_max = time.time_ns() + 86_400_000_000_000
         cdef int64_t ev0 = self.c_events, pr0 = self.c_processed, lq0 = self.c_liquidations
         cdef int64_t lg0 = self.c_large, la0 = self.c_late, ca0 = self.c_cascades, re0 = self.c_records
         memcpy(skip0, self.c_skip, sizeof(skip0))
@@ -650,10 +742,19 @@ cdef class CascadeDetector:
             for i in range(n):
                 self.c_events += 1
                 code = self.check(ev[i].symbol_id, ev[i].kind, ev[i].side, ev[i].price, ev[i].qty)
+                if code == 0:
+                    t = ev[i].ts_event
+                    if t > t_max or _stray(ev, i, n, prev, jump):
+                        code = ERR_TIME
+                    else:
+                        code = self.judge(ev[i].symbol_id, ev[i].kind, ev[i].price, ev[i].qty, t)
                 if code < 0:
+                    if code == ERR_MEMORY:
+                        break
                     self.c_skip[-code - 1] += 1
                     code = 0
                     continue
+                prev = ev[i].ts_event
                 self.c_processed += 1
                 code = self.process(ev[i].ts_event, ev[i].ts_recv, ev[i].symbol_id, ev[i].venue,
                                     ev[i].kind, ev[i].side, ev[i].price, ev[i].qty, index_offset + i)
@@ -738,6 +839,42 @@ cdef class CascadeDetector:
                 f"min_history={self.min_history}, refresh_ns={self.refresh_ns}, "
                 f"window_ns={self.window_ns}, min_large={self.min_large}; "
                 f"{self.n_known} symbols, {self.n_active} active)")
+
+
+cdef inline bint _stray(const Event[::1] ev, Py_ssize_t i, Py_ssize_t n, int64_t prev, int64_t jump) noexcept nogil:
+    """Event i's time is a stray: further than ``jump`` from the previous kept event's and from the
+    next event's, while those two agree (the first event: from the next two, which agree).  Only the
+    rare events far from the previous one reach the neighbour test."""
+    cdef int64_t t = ev[i].ts_event, nx
+    if prev != INT64_MIN:
+        if _far(t, prev, jump) == 0:
+            return False
+        if i + 1 >= n:
+            return False
+        nx = ev[i + 1].ts_event
+        return _far(t, nx, jump) != 0 and _far(nx, prev, jump) == 0
+    if i + 2 >= n:
+        return False
+    nx = ev[i + 1].ts_event
+    return _far(t, nx, jump) != 0 and _far(nx, ev[i + 2].ts_event, jump) == 0
+
+
+cdef inline int _far(int64_t a, int64_t b, int64_t jump) noexcept nogil:
+    """1 when |a - b| > jump (without overflow)."""
+    if a >= b:
+        return 1 if <uint64_t>a - <uint64_t>b > <uint64_t>jump else 0
+    return 1 if <uint64_t>b - <uint64_t>a > <uint64_t>jump else 0
+
+
+def _plausibility(params) -> dict:
+    """The plausibility bounds of a Params (defaults where it has none)."""
+    out = {}
+    for name in ("price_factor", "max_notional", "notional_multiple", "reanchor", "max_time_jump_ns",
+                 "reference_age_ns"):
+        v = getattr(params, name, None)
+        if v is not None:
+            out[name] = v
+    return out
 
 
 cdef void _copy_out(object out, CascadeRecord* src, Py_ssize_t n):

@@ -104,7 +104,8 @@ def _replay_source(args, symbols):
     if not Path(args.replay).exists():
         raise ValueError(f"replay: {args.replay} does not exist")
     _check_replay(args.replay, symbols, args.allow_empty)
-    return read_recording(args.replay, "bybit")
+    args.replay_rejects = {}  # lines the replay skips (implausible receive times, malformed): in the summary
+    return read_recording(args.replay, "bybit", stats=args.replay_rejects)
 
 
 def _check_replay(path, symbols, allow_empty: bool) -> None:
@@ -307,6 +308,8 @@ def run(args) -> int:
         return 1
     finally:
         teardown_json_logging(log_handler)
+    for k, v in (getattr(args, "replay_rejects", None) or {}).items():  # lines the replay skipped
+        summary.setdefault("rejects", {})[f"replay_{k}"] = v
     if args.json:
         print(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     else:
@@ -334,6 +337,9 @@ def summary_line(summary: dict) -> str:
             f"fills={summary['fills']} (entry {fk['entry']}, exit {fk['exit']}) trades={len(summary['trades'])} "
             f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
             f"errors={summary['errors']}")
+    dropped = {k: v for k, v in (summary.get("rejects") or {}).items() if "implausible" in k and v}
+    if dropped:
+        line += " dropped: " + ", ".join(f"{k} {v:,}" for k, v in sorted(dropped.items()))
     if summary["halted"]:
         line += f" ENTRIES HALTED: {summary['halted']}"
     rec = summary.get("recorder") or {}

@@ -73,6 +73,8 @@ _TRADE = int(Kind.TRADE)
 _LIQ = int(Kind.LIQUIDATION)
 _FUNDING = int(Kind.FUNDING)
 _LIQUIDATION = int(Kind.LIQUIDATION)
+_MARK = int(Kind.MARK)
+_IMPLAUSIBLE_PRICE = -7  # the detector's skip code of an implausible price (SKIP_REASONS[6])
 _RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
 _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
@@ -347,7 +349,8 @@ class Engine(OrderManager, Recovery, FastLane):
                 if k not in ("frames", "accepted_frames", "events"):
                     m.set_counter("liqcore_rejects_total", n, reason=f"decoder_{k}", venue=v)
         for k, n in self.rejects.items():
-            m.set_counter("liqcore_rejects_total", n, reason=k if k == "future_time" else f"detector_{k}", venue="all")
+            m.set_counter("liqcore_rejects_total", n, venue="all",
+                          reason=k if k == "future_time" or k.startswith("implausible_") else f"detector_{k}")
         for src, n in self.error_counts().items():
             m.set_counter("liqcore_errors_total", n, source=src)
         m.set("liqcore_clock_failures", self.clock_failures)
@@ -584,10 +587,15 @@ class Engine(OrderManager, Recovery, FastLane):
         skew = self._skew_ns
         arms = self._arms
         liqs = None  # traded symbols with liquidations in these events (their prepared entries are re-checked)
+        plausible = self._plausible
         for ts, tr, price, qty, sid, side, kind, venue, _flags in rows:
             if ts - tr > skew and tr >= _RECV_MIN:
                 # stamped ahead of its receive time: it must not move the detector's (or any) clock
                 self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
+                continue
+            if kind <= _MARK and plausible is not None and (bad := plausible(sid, kind, price, qty, ts)):
+                # an absurd price or size (liqcore.validate): never a print, never large, never a trade
+                self._implausible(bad, sid, kind, price, qty)
                 continue
             if kind == _TRADE:
                 ci = core_idx.get(sid)
@@ -637,6 +645,22 @@ class Engine(OrderManager, Recovery, FastLane):
             self._rearm({*arms, *(liqs or ())})
         return out
 
+    @property
+    def _plausible(self):
+        """The detector's plausibility check (None for a detector without one)."""
+        return getattr(self.detector, "plausible", None)
+
+    def _implausible(self, code: int, sid, kind, price, qty) -> None:
+        """Count an implausible event by reason (``implausible_price`` / ``implausible_notional``, the
+        detector's skip code ``code``); the first is logged."""
+        reason = "implausible_price" if code == _IMPLAUSIBLE_PRICE else "implausible_notional"
+        n = self.rejects.get(reason, 0) + 1
+        self.rejects[reason] = n
+        if n == 1:
+            log.warning("dropped an implausible %s (symbol id %d, price %r, qty %r): %s; later ones are counted in "
+                        "the rejects", {1: "liquidation", 2: "trade", 3: "mark"}.get(kind, "event"), sid, price, qty,
+                        reason)
+
     def _stream_events(self, events: np.ndarray) -> list[Decision]:
         """A streaming strategy: per event, the detector (records for the strategy when it uses them), the
         strategy's ``on_event``, its ``before`` signals to the core, the event (a print: the execution model's
@@ -648,9 +672,13 @@ class Engine(OrderManager, Recovery, FastLane):
         stream = self.stream
         feed_records = self._stream_detector
         core = self.core
+        plausible = self._plausible
         for k, (ts, tr, price, qty, sid, side, kind, venue, _flags) in enumerate(events.tolist()):
             if ts - tr > skew and tr >= _RECV_MIN:
                 self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
+                continue
+            if kind <= _MARK and plausible is not None and (bad := plausible(sid, kind, price, qty, ts)):
+                self._implausible(bad, sid, kind, price, qty)
                 continue
             recs = ()
             try:

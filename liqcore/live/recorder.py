@@ -47,6 +47,11 @@ def gap_line(venue: str, reason: str, recv_ns: int) -> bytes:
 
 
 def hour_file_name(venue: str, recv_ns: int) -> str:
+    """``<venue>-YYYYMMDDTHH.jsonl.zst``; a venue that cannot name a file (a path, a separator) is a
+    ValueError: nothing is ever written outside the recording directory."""
+    from liqcore.validate import safe_name
+
+    safe_name(venue, "venue")
     t = datetime.fromtimestamp(recv_ns // 1_000_000_000, tz=timezone.utc)
     return f"{venue}-{t:%Y%m%dT%H}.jsonl.zst"
 

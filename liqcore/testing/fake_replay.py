@@ -33,7 +33,49 @@ def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue
     """Yield ``(recv_ns, frame_bytes)`` of ``venue`` from recorder files (in the given order; a directory
     is read in sorted file-name order; ``.zst`` and ``.gz`` are decompressed).  A compressed file cut
     short (or corrupt part-way) yields its lines up to the damage, counts ``truncated_file`` in
-    ``stats`` and calls ``warn`` (default: stderr) with a line naming the file and how much was read."""
+    ``stats`` and calls ``warn`` (default: stderr) with a line naming the file and how much was read.
+    A line whose receive time is implausible (a clock reading outside 2017 .. now + 1 day, or a stray
+    more than a day from the lines around it, which agree) is skipped and counted in
+    ``stats["implausible_time"]``: one bad stamp never moves a replay's clock."""
+    st = stats if stats is not None else {}
+    return _plausible_recv(_read_recording(paths, venue, strict=strict, stats=st, warn=warn), st)
+
+
+def _plausible_recv(items: Iterator[tuple[int, bytes]], st: dict) -> Iterator[tuple[int, bytes]]:
+    from liqcore.validate import _CLOCK_MIN_NS, MAX_TIME_JUMP_NS, TIME_MIN_NS, time_max_ns
+
+    hi = time_max_ns()
+    jump = MAX_TIME_JUMP_NS
+    prev = None  # the last receive time yielded
+    pending = None  # a line far from prev, waiting for the next one to tell a stray from a jump
+
+    def bad(t):
+        return t >= _CLOCK_MIN_NS and not TIME_MIN_NS <= t <= hi
+
+    for item in items:
+        t = item[0]
+        if bad(t):
+            st["implausible_time"] = st.get("implausible_time", 0) + 1
+            continue
+        if pending is not None:
+            p = pending
+            pending = None
+            if abs(t - p[0]) > jump and abs(t - prev) <= jump:  # p was a stray between two that agree
+                st["implausible_time"] = st.get("implausible_time", 0) + 1
+            else:
+                prev = p[0]
+                yield p
+        if prev is not None and t >= _CLOCK_MIN_NS and abs(t - prev) > jump:
+            pending = item
+            continue
+        if t >= _CLOCK_MIN_NS:
+            prev = t
+        yield item
+    if pending is not None:
+        yield pending
+
+
+def _read_recording(paths, venue: str, *, strict: bool, stats: dict, warn=None) -> Iterator[tuple[int, bytes]]:
     from liqcore.io import _Blocks, _warn_stderr
 
     if isinstance(paths, (str, os.PathLike)):
@@ -45,7 +87,7 @@ def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue
             files.extend(sorted(x for x in p.iterdir() if x.is_file() and (x.suffix in (".zst", ".gz", ".jsonl", ".json", ".ndjson"))))
         else:
             files.append(p)
-    st = stats if stats is not None else {}
+    st = stats
     for path in files:
         blocks = _Blocks(path)
         lineno = 0

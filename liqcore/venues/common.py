@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
+from liqcore.validate import symbol_problem
 
 __all__ = [
     "Reject",
@@ -48,7 +49,7 @@ REJECT_REASONS = (
     "non_finite",  # NaN or infinite
     "non_positive",  # price or size <= 0
     "bad_side",  # a side spelling the venue does not use
-    "bad_symbol",  # a symbol that is not a name
+    "bad_symbol",  # a symbol that is not a name (outside the venue's alphabet, or too long)
     "bad_time",  # a time outside 2000..2100 (or beyond int64)
     "bad_kind",  # contract files: unknown kind
     "bad_row",  # CSV row with too few columns
@@ -181,6 +182,9 @@ class Sink:
         if sid is None:
             if symbol.__class__ is not str or not symbol.strip():
                 raise Reject("missing_field" if not symbol else "bad_symbol", "symbol")
+            # first sight only (ids are cached): the venue's alphabet and length (liqcore.validate)
+            if symbol_problem(venue, symbol) is not None:
+                raise Reject("bad_symbol", "symbol")
             sid = self._ids[key] = self.registry.id(venue, symbol)
         return sid
 

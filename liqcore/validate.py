@@ -1,0 +1,290 @@
+"""Plausibility rules for data nobody vetted: one place for every loader, writer, decoder and detector.
+
+Symbols
+    A venue symbol is 1..:data:`MAX_SYMBOL_LEN` characters of the venue's alphabet: letters and digits
+    plus ``-`` (Bybit, OKX: ``BTC-USDT-SWAP``, ``BTC-27DEC24``) or ``_`` (Binance: ``BTCUSD_PERP``),
+    starting with a letter or digit and holding at least one letter (``41997.6USDT`` or ``12345`` is
+    not a symbol).  A record whose symbol fails is rejected and counted as ``bad_symbol``; such a
+    name never reaches a file name (:func:`safe_name` guards every writer that names a file after a
+    symbol or venue).
+
+Times
+    An event time (and a recorded receive time) is plausible between :data:`TIME_MIN_NS`
+    (2017-01-01 UTC) and now + :data:`TIME_AHEAD_NS` (1 day).  An event time further than
+    ``max_time_jump_ns`` (default :data:`MAX_TIME_JUMP_NS`, 1 day) from both its neighbours in the
+    file, while those neighbours are close to each other, is an isolated stray (a corrupt stamp).
+    Both are rejected and counted as ``implausible_time``.  A file in liqcore's own event format
+    (contract CSV, Parquet, datasets) whose times all lie before 2000 is read as a relative clock (a
+    simulation's): only the stray test applies to it.
+
+Prices and sizes (:class:`Plausibility`)
+    A liquidation or trade is implausible when its price is more than ``price_factor`` (10) times
+    above or below the symbol's reference price, or its notional (price x qty) exceeds
+    ``max_notional`` (absolute, in quote currency) or ``notional_multiple`` (10,000) times the
+    symbol's P95 notional.  The reference price is, in a batch (a file), the median price of the
+    symbol's neighbouring events in time (5 on each side, trades, marks and liquidations, none across a
+    pause of over an hour); in a stream (live decoder, detector), the symbol's last accepted trade, mark
+    or liquidation price if at most an hour old (and when
+    ``reanchor`` (3) events in a row disagree with it but agree with each other, the reference moves
+    to them: a stream that started on one bad value recovers).  The P95 notional is, in a batch, over
+    the symbol's events of that kind in the file; in the detector, its rolling threshold history.
+    Implausible events are dropped and counted as ``implausible_price`` / ``implausible_notional``;
+    they are never large, never part of a cascade and never a reason to trade.  A real crash (prices
+    falling 50-90 % within minutes) moves the reference with it and loses nothing.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = [
+    "MAX_SYMBOL_LEN",
+    "TIME_MIN_NS",
+    "TIME_AHEAD_NS",
+    "MAX_TIME_JUMP_NS",
+    "Plausibility",
+    "DEFAULT_PLAUSIBILITY",
+    "valid_symbol",
+    "symbol_problem",
+    "safe_name",
+    "time_max_ns",
+    "implausible_times",
+    "implausible_values",
+]
+
+#: the longest symbol accepted (venues use at most about 25 characters, options included)
+MAX_SYMBOL_LEN = 40
+#: characters allowed in a symbol besides letters and digits, per venue code (1 Bybit, 2 Binance, 3 OKX)
+_EXTRA = {1: "-", 2: "_", 3: "-"}
+#: 2017-01-01T00:00:00Z in ns: no perpetual-futures venue data this feed reads is older
+TIME_MIN_NS = 1_483_228_800_000_000_000
+#: how far past the local clock an event time may be (1 day)
+TIME_AHEAD_NS = 86_400_000_000_000
+#: 2000-01-01 in ns: earlier receive times are not clock readings
+_CLOCK_MIN_NS = 946_684_800_000_000_000
+#: an event time this far from both neighbours (which agree with each other) is a stray (1 day)
+MAX_TIME_JUMP_NS = 86_400_000_000_000
+
+
+@lru_cache(maxsize=65536)
+def symbol_problem(venue: int, symbol) -> str | None:
+    """Why ``symbol`` is not a symbol of ``venue`` (1 Bybit, 2 Binance, 3 OKX), or None when it is."""
+    if symbol.__class__ is not str:
+        return "not a string"
+    if not symbol:
+        return "empty"
+    if len(symbol) > MAX_SYMBOL_LEN:
+        return f"longer than {MAX_SYMBOL_LEN} characters"
+    extra = _EXTRA.get(int(venue), "-_")
+    if not symbol[0].isalnum():
+        return "does not start with a letter or digit"
+    letter = False
+    for c in symbol:
+        if c.isalpha():
+            letter = True
+        elif not (c.isdigit() or c in extra):
+            return f"character {c!r} is not in the venue's alphabet (letters, digits, {' '.join(extra)})"
+    if not letter:
+        return "has no letter (looks like a number)"
+    return None
+
+
+def valid_symbol(venue: int, symbol) -> bool:
+    """True when ``symbol`` is made of ``venue``'s symbol alphabet (see the module text)."""
+    try:
+        return symbol_problem(int(venue), symbol) is None
+    except TypeError:  # unhashable
+        return False
+
+
+def safe_name(name: str, what: str = "name") -> str:
+    """``name`` when it can name a file or directory inside a chosen directory (one path component of
+    letters, digits, ``-``, ``_``, ``.`` inside; not ``.``/``..``; at most 100 characters); else
+    ValueError naming it.  The last guard of every writer that names a file after a symbol or venue."""
+    s = str(name)
+    ok = (0 < len(s) <= 100 and s not in (".", "..") and s[0].isalnum()
+          and all(c.isalnum() or c in "-_.=" for c in s))
+    if not ok:
+        raise ValueError(f"{what}: {s[:60]!r}{'...' if len(s) > 60 else ''} cannot name a file "
+                         "(letters, digits, '-', '_' and '.' only)")
+    return s
+
+
+def time_max_ns(now_ns: int | None = None) -> int:
+    """The latest plausible time: now + :data:`TIME_AHEAD_NS`."""
+    return (time.time_ns() if now_ns is None else int(now_ns)) + TIME_AHEAD_NS
+
+
+def _strays(ts: np.ndarray, jump: int) -> np.ndarray:
+    """Isolated times: further than ``jump`` from both neighbours (in the given order) while those
+    neighbours are within ``jump`` of each other; at an end, further than ``jump`` from the next two
+    (which agree)."""
+    n = len(ts)
+    out = np.zeros(n, dtype=bool)
+    if n < 3:
+        return out
+    t = ts.astype(np.int64)
+    d = np.abs(np.diff(t))  # |t[i+1] - t[i]|
+    far_prev = d[:-1] > jump  # for i in 1..n-2
+    far_next = d[1:] > jump
+    close = np.abs(t[2:] - t[:-2]) <= jump
+    out[1:-1] = far_prev & far_next & close
+    out[0] = d[0] > jump and d[1] <= jump
+    out[-1] = d[-1] > jump and d[-2] <= jump
+    return out
+
+
+def implausible_times(ts_event: np.ndarray, ts_recv: np.ndarray | None = None, *, now_ns: int | None = None,
+                      max_time_jump_ns: int | None = MAX_TIME_JUMP_NS, recv_unknown: int = -1,
+                      calendar: bool = True) -> np.ndarray:
+    """Mask of events (in file order) with an implausible time: ``ts_event`` (or a recorded
+    ``ts_recv`` from 2000 on; earlier ones are not clock readings) outside 2017-01-01 .. now + 1 day, or
+    an isolated stray (see :func:`_strays`).  ``calendar=False`` (a relative clock, e.g. a simulation's)
+    skips the calendar bounds of ``ts_event``; ``max_time_jump_ns=None`` skips the stray test."""
+    ts = np.asarray(ts_event, dtype=np.int64)
+    hi = time_max_ns(now_ns)
+    if calendar:
+        bad = (ts < TIME_MIN_NS) | (ts > hi)
+    else:
+        bad = np.zeros(len(ts), dtype=bool)
+    if ts_recv is not None:
+        tr = np.asarray(ts_recv, dtype=np.int64)
+        # receive times before 2000 are not clock readings (sequence numbers, test stamps): not judged
+        bad |= (tr >= _CLOCK_MIN_NS) & ((tr < TIME_MIN_NS) | (tr > hi))
+    if max_time_jump_ns is not None and len(ts) >= 3:
+        ok = np.flatnonzero(~bad)
+        if len(ok) >= 3:
+            bad[ok[_strays(ts[ok], int(max_time_jump_ns))]] = True
+            if ts_recv is not None:
+                tr = np.asarray(ts_recv, dtype=np.int64)[ok]
+                known = tr >= _CLOCK_MIN_NS
+                if known.sum() >= 3:
+                    kidx = ok[known]
+                    bad[kidx[_strays(tr[known], int(max_time_jump_ns))]] = True
+    return bad
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """The bounds of a plausible liquidation or trade (see the module text).
+
+    ``price_factor``: a price more than this factor above or below the symbol's reference price is
+    implausible (10: wider than any real crash of a few minutes).  ``max_notional``: a notional (quote
+    currency, e.g. USDT) above this is implausible whatever the symbol (1e10: above the largest
+    position any venue's risk limits allow).  ``notional_multiple``: a notional above this multiple
+    of the symbol's P95 notional is implausible (10,000).  ``reanchor``: in a stream, this many events
+    in a row that disagree with the reference but agree with each other move it.  ``window``:
+    neighbours on each side for a batch reference price.  ``reference_age_ns``: a reference older than
+    this (1 hour) is none (a symbol seen again after a pause starts afresh)."""
+
+    price_factor: float = 10.0
+    max_notional: float = 1e10
+    notional_multiple: float = 10_000.0
+    reanchor: int = 3
+    window: int = 5
+    reference_age_ns: int = 3_600_000_000_000
+
+    def __post_init__(self):
+        if not self.price_factor > 1.0:
+            raise ValueError(f"price_factor: must be > 1; got {self.price_factor!r}")
+        if not self.max_notional > 0.0:
+            raise ValueError(f"max_notional: must be > 0; got {self.max_notional!r}")
+        if not self.notional_multiple > 1.0:
+            raise ValueError(f"notional_multiple: must be > 1; got {self.notional_multiple!r}")
+        if int(self.reanchor) < 1 or int(self.window) < 1:
+            raise ValueError("reanchor, window: must be >= 1")
+
+
+DEFAULT_PLAUSIBILITY = Plausibility()
+
+_LIQ, _TRADE, _MARK = 1, 2, 3
+
+
+def _off_median(x: np.ndarray, seg: np.ndarray, k: int, limit: float) -> np.ndarray:
+    """Mask: |x[i] - median of x[i-k .. i+k] within i's segment| > limit (the lower median when the
+    count is even).  Only events within k of a step larger than limit / (2k) can be that far from
+    their window's median, so only those windows are sorted."""
+    n = len(x)
+    off = np.zeros(n, dtype=bool)
+    if n < 2:
+        return off
+    w = 2 * k + 1
+    step = (np.abs(np.diff(x)) > limit / (2 * k)) & (seg[1:] == seg[:-1])
+    if not step.any():
+        return off
+    near = np.zeros(n + 2 * k + 1, dtype=np.int64)
+    j = np.flatnonzero(step)  # a step between j and j+1: events j-k+1 .. j+k are candidates
+    np.add.at(near, j + 1, 1)
+    np.add.at(near, j + 2 * k + 1, -1)
+    cand = np.flatnonzero(np.cumsum(near)[k:n + k] > 0)
+    pad_x = np.r_[np.full(k, np.nan), x, np.full(k, np.nan)]
+    pad_s = np.r_[np.full(k, -1), seg, np.full(k, -1)]
+    win = cand[:, None] + np.arange(w)
+    m = np.where(pad_s[win] == seg[cand, None], pad_x[win], np.nan)
+    m.sort(axis=1)  # NaN last
+    cnt = w - np.isnan(m).sum(axis=1)
+    med = m[np.arange(len(cand)), (cnt - 1) // 2]
+    off[cand] = np.abs(x[cand] - med) > limit
+    return off
+
+
+def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBILITY) -> tuple[np.ndarray, np.ndarray]:
+    """Batch rule over an EVENT_DTYPE array (in file or time order; each symbol's events are taken in
+    that order):
+    ``(price_bad, notional_bad)`` masks of liquidations and trades with an implausible price or
+    notional (see the module text)."""
+    n = len(events)
+    price_bad = np.zeros(n, dtype=bool)
+    notional_bad = np.zeros(n, dtype=bool)
+    if not n:
+        return price_bad, notional_bad
+    kind = events["kind"]
+    tradeish = (kind == _LIQ) | (kind == _TRADE)
+    if not tradeish.any():
+        return price_bad, notional_bad
+    price = events["price"]
+    with np.errstate(over="ignore", invalid="ignore"):
+        notional = price * events["qty"]
+    notional_bad |= tradeish & ~(notional <= rule.max_notional)
+    priced = ((kind == _LIQ) | (kind == _TRADE) | (kind == _MARK)) & (price > 0) & np.isfinite(price)
+    idx = np.flatnonzero(priced & ~notional_bad)
+    if len(idx):
+        sid = events["symbol_id"][idx]  # one id per (venue, symbol)
+        order = _group_order(sid)  # per symbol, in input order
+        po = idx[order]
+        s_sid = sid[order]
+        s_ts = events["ts_event"][po]
+        # segments: a symbol's events with no pause longer than reference_age_ns between them
+        seg = np.cumsum(np.r_[True, (s_sid[1:] != s_sid[:-1]) | (np.diff(s_ts) > rule.reference_age_ns)])
+        off = _off_median(np.log(price[po]), seg, int(rule.window), float(np.log(rule.price_factor)))
+        bad = np.zeros(len(idx), dtype=bool)
+        bad[order] = off
+        price_bad[idx] = bad & tradeish[idx]
+    # notional against the symbol's P95 of its kind (over the events not already implausible)
+    ok = tradeish & ~price_bad & ~notional_bad
+    if ok.any():
+        sub = np.flatnonzero(ok)
+        key = events["symbol_id"][sub].astype(np.int64) * 2 + (kind[sub] == _TRADE)
+        n_ok = notional[sub]
+        order = _group_order(key)
+        k_sorted = key[order]
+        bounds = np.flatnonzero(np.r_[True, k_sorted[1:] != k_sorted[:-1], True])
+        srt = n_ok[order]
+        p95 = np.empty(len(sub))
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            p95[a:b] = np.quantile(srt[a:b], 0.95)
+        too_big = srt > rule.notional_multiple * p95
+        notional_bad[sub[order[too_big]]] = True
+    return price_bad, notional_bad
+
+
+def _group_order(key: np.ndarray) -> np.ndarray:
+    """A stable order grouping equal keys (input order kept inside a group); a radix sort when the keys
+    fit 16 bits (dense symbol ids: the usual case)."""
+    key = np.asarray(key)
+    if len(key) and key.min() >= 0 and key.max() < 32768:
+        return np.argsort(key.astype(np.int16), kind="stable")
+    return np.argsort(key, kind="stable")
