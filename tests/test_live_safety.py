@@ -247,7 +247,7 @@ def test_a_second_run_on_the_same_journal_refuses_naming_the_journal_and_the_hol
         assert second.returncode == 2 and err.count("\n") == 0, err
         assert str(journal) in err and f"process {first.pid}" in err and "Traceback" not in err
         assert took < 10  # refused before anything started
-        ro = subprocess.run(_run_cmd(tmp_path, journal, "--read-only", duration=2), cwd=tmp_path, env=_env(),
+        ro = subprocess.run(_run_cmd(tmp_path, journal, "--read-only", duration=6), cwd=tmp_path, env=_env(),
                             capture_output=True, timeout=60)
         assert ro.returncode == 0, ro.stderr.decode()[-2000:]
         assert json.loads(ro.stdout)["orders"] == 0

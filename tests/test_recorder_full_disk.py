@@ -25,7 +25,7 @@ from liqcore.testing.fake_exchange import FakeExchangeThread
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.integration]
 
-ROOM = 24 * 1024  # bytes left on the small filesystem (or the file size limit)
+ROOM = 96 * 1024  # bytes left on the small filesystem (or the file size limit)
 
 
 def _try_tmpfs(where: Path) -> bool:

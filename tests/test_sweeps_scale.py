@@ -209,6 +209,11 @@ def test_cli_detector_window_parameter_and_date_ranges_are_separate_columns(caps
     assert by[("30s", "2026-01-05")] != by[("60s", "2026-01-05")] or by[("30s", "2026-01-06")] != by[("60s", "2026-01-06")]
 
 
+def _stored(parts):
+    """The finished parts of a sweep (a part being written is a hidden temporary file beside them)."""
+    return [f for f in parts.glob("*.parquet") if not f.name.startswith(".")]
+
+
 @pytest.mark.slow
 def test_cli_sweep_interrupted_by_sigint_resumes(tmp_path):
     """A real run stopped by Ctrl-C (SIGINT) midway: the finished tasks stay stored, the rerun runs only
@@ -233,14 +238,14 @@ def test_cli_sweep_interrupted_by_sigint_resumes(tmp_path):
     parts = tmp_path / "s.parquet.parts"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if parts.is_dir() and len(list(parts.glob("*.parquet"))) >= 2:
+        if parts.is_dir() and len(_stored(parts)) >= 2:
             break
         time.sleep(0.02)
     if proc.poll() is not None:
         pytest.fail("the sweep finished before it could be interrupted; make the grid larger")
     proc.send_signal(signal.SIGINT)
     assert proc.wait(60) == 130
-    stored = len(list(parts.glob("*.parquet")))
+    stored = len(_stored(parts))
     assert stored >= 2 and not out.exists()
     again = subprocess.run(base + ["--out", str(out)], cwd=root, env=env, capture_output=True, timeout=300,
                            text=True)
