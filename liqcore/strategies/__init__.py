@@ -95,7 +95,7 @@ def register_strategy(cls: type, *, replace: bool = False) -> type:
     """Register a :class:`Strategy` subclass under its ``name`` (usable as a decorator).  Its
     parameters join the one vocabulary; a parameter name that is already a shared parameter, or
     that another strategy declares with a different parser, is a ValueError."""
-    from liqcore.config import PARAMS
+    from liqcore.params import PARAMS
 
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise ValueError("register_strategy: expected a subclass of liqcore.strategies.Strategy")
