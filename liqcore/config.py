@@ -51,6 +51,7 @@ from liqcore.params import (  # noqa: F401  (re-exported: the vocabulary)
     _strategy_spec,
     check_scale,
     is_parameter_name,
+    set_strategy_registry,
     strategy_registry,
     validate_params,
 )
