@@ -5,6 +5,15 @@
     >>> register_strategy(MyStrategy)          # a user's own Strategy subclass (see examples/)
 
 The signal contract (:data:`SIGNAL_DTYPE`) and the base class are in :mod:`liqcore.strategies.base`.
+
+May import: the data contract (``liqcore.types``), the parameter vocabulary (``liqcore.units``,
+``liqcore.params``; never the command-line glue ``liqcore.config``), the kernels (``_libs``,
+``_jit``) and ``research`` (named features).  Imported by ``backtest``, ``research``, ``live``,
+``commands`` and ``liqcore.config`` (which installs this registry into the vocabulary).
+
+A new strategy goes here as one module with one :class:`Strategy` subclass (signals only; its own
+parameters in ``PARAMS``) and one row in ``catalog.py`` (built-in) -- or, outside the package,
+through :func:`register_strategy`.
 """
 from __future__ import annotations
 
