@@ -125,7 +125,7 @@ def main() -> None:
     from liqcore.backtest.synthetic import synthetic_market
     from liqcore.config import Params
     from liqcore._jit import sim
-    from pysrc import simulator as twin
+    from pysrc import execmodel as twin
 
     params = Params()
     m = synthetic_market(days=args.days)
@@ -159,7 +159,7 @@ def main() -> None:
     tw = []
     for _ in range(3):
         t = time.perf_counter()
-        twin.simulate(sub, rsub, rows, 1.0, 0.01, 0.02, 4, 0.25, end_ns=int(sub["ts_recv"][-1]))
+        twin.simulate_records(sub, rsub, rows, 1.0, 0.01, 0.02, 4, 0.25, end_ns=int(sub["ts_recv"][-1]))
         tw.append(time.perf_counter() - t)
     tmed = statistics.median(tw)
     sub_prints = int(np.count_nonzero(sub["kind"] == 2))

@@ -2,6 +2,22 @@
 
 Importing ``liqcore`` is cheap: it loads numpy and the compiled Cython kernels, never numba, uvloop
 or the asyncio shell; heavier names are resolved lazily on first attribute access.
+
+The package by layer; each may import only the layers before it, and nothing imports ``commands``:
+
+1. the contract and the vocabulary: ``types`` (event/cascade dtypes, venues, codes), ``validate``
+   (plausibility rules), ``units`` -> ``params`` (parameter names, units, ranges);
+2. the kernels: ``_libs`` (Cython) and ``_jit`` (Numba), each with its twin in ``pysrc/``;
+3. the wire and the files: ``venues`` (one folder per exchange), the readers and writers (``io``,
+   ``dataset``), ``cache``;
+4. the work: ``strategies`` (signals), ``backtest`` (the execution model's front, sweeps,
+   reports), ``research`` (features, studies); ``config`` (command-line and TOML glue, with the
+   strategy registry installed into the vocabulary);
+5. ``live`` (feeds, engine, gateways, journal); ``testing`` (fake venues for tests);
+6. ``commands`` (one module per ``liqcore <command>``), loaded by ``cli``.
+
+Each package's docstring says what it may import and where a new piece of its kind goes.  This
+module imports ``types`` only; a new public name is one row in ``_LAZY`` (resolved on first use).
 """
 from __future__ import annotations
 

@@ -1,0 +1,52 @@
+"""Pure-Python reference twins of the compiled kernels, written for reading: each is the executable
+specification of its kernel and the oracle the kernel's property tests compare against.
+
+:data:`TWINS` pairs every compiled module (a Cython ``.pyx`` under ``liqcore/``, a Numba module
+under ``liqcore/_jit/``) with its twin here and names the kernel entry points the twin mirrors;
+``tests/test_twins.py`` fails when a kernel module has no row, or a row names something that is
+not there.  A new kernel gets its twin module here and one row in :data:`TWINS`, and a property
+test comparing the two.  This folder is not installed: ``liqcore`` never imports it.
+"""
+from __future__ import annotations
+
+#: compiled module -> (twin module, ((kernel name, twin name), ...)); ``Class.method`` names a method
+TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "liqcore._libs.quantile": ("pysrc.quantile", (("RollingQuantile", "RollingQuantile"),)),
+    "liqcore._libs.windows": ("pysrc.windows", (("TimeWindow", "TimeWindow"),)),
+    "liqcore._libs.zscore": ("pysrc.zscore", (("RollingZScore", "RollingZScore"),
+                                              ("BucketZScore", "BucketZScore"))),
+    "liqcore._libs.detector": ("pysrc.detector", (("CascadeDetector", "CascadeDetector"),)),
+    "liqcore.venues._scan": ("pysrc.scan", (("LiveScan", "LiveScan"),)),
+    "liqcore._jit.features": ("pysrc.features", (("range_max", "range_max"),
+                                                 ("history_transform", "history_transform"),
+                                                 ("search_right", "search_right"))),
+    "liqcore._jit.sim": ("pysrc.execmodel", (
+        ("run_exec", "simulate"),
+        ("run_sim", "simulate_records"),
+        ("step_entry", "Model.on_signal"),
+        ("step_signal", "Model.on_cascade"),
+        ("step_exit", "Model.on_exit"),
+        ("step_trade", "Model.on_trade"),
+        ("step_funding", "Model.on_funding"),
+        ("step_clock", "Model.on_clock"),
+        ("external_entry_fill", "Model.external_entry_fill"),
+        ("external_close", "Model.external_close"),
+        ("external_reject", "Model.external_reject"),
+        ("external_cancel", "Model.external_cancel"),
+        ("amend_entry", "Model.amend_entry"),
+        ("set_exit_levels", "Model.set_exit_levels"),
+        ("set_working", "Model.set_working"),
+        ("set_open", "Model.set_open"),
+    )),
+    "liqcore._jit.synth": ("pysrc.synth", (("simulate_symbol", "simulate_symbol"),
+                                           ("make_distinct", "make_distinct"),
+                                           ("assemble", "assemble"),
+                                           ("recv_times", "recv_times"))),
+    "liqcore._jit.zones": ("pysrc.zones", (("linear_quantile", "linear_quantile"),
+                                           ("zone_entries", "zone_entries"))),
+}
+
+#: compiled modules that are not kernels (nothing to twin), with the reason
+NOT_KERNELS: dict[str, str] = {
+    "liqcore._libs._contract": "exposes the C layout of the contract structs to the layout test; computes nothing",
+}

@@ -1,5 +1,8 @@
-"""Reference twin of the execution model (``liqcore/_jit/sim.py``: ``run_exec`` and its step
-functions): signals -> orders -> fills -> trades as a plain loop, written for reading.
+"""Reference twin of the execution model (``liqcore/_jit/sim.py``: ``run_exec``, ``run_sim`` and their
+step functions): signals -> orders -> fills -> trades as a plain loop, written for reading.  The one
+oracle of the kernel: the guide's path (``run_sim`` on cascade records, ``step_signal``) is the
+cascade-mm signals through the same model (:func:`simulate_records`, :meth:`Model.on_cascade`), and
+the live shell's venue-mode steps (``external_*``, ``set_working``, ``set_open``) are methods too.
 
     >>> m = simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly_loss=0.02,
     ...              max_symbols=4, size=0.25, max_positions=0, replace=False, leverage=0.0,
@@ -116,6 +119,8 @@ class Model:
     ledger: list = field(default_factory=list)
 
     def __post_init__(self):
+        # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
+        self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, **p} for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
         self.day_start_equity = self.week_start_equity = self.equity
@@ -398,6 +403,110 @@ class Model:
                 self.settle(j, ts)
         self.roll(ts)
 
+    # ---- the guide's decision and the live-shell steps (venue mode, restarts) -------------------
+    def on_cascade(self, sid: int, ts: int, dominant: int, cascade_id: int) -> str:
+        """A CONFIRMED cascade (the guide's strategy, ``step_signal``): dominant 1 long / 2 short -> a
+        limit entry with the symbol's parameters, anything else -> mixed.  'order' or the reason."""
+        if not 0 <= sid < len(self.states):
+            return "unknown_symbol"
+        d = 1 if dominant == 1 else (-1 if dominant == 2 else 0)
+        return self.on_signal(dict(
+            symbol_id=sid, ts_ns=ts, direction=d, skip_code=SKIP_MIXED, entry=LIMIT, confidence=1.0,
+            size_mult=1.0, offset=math.nan, take_profit=math.nan, stop_loss=math.nan, trail=self.par[sid]["trail"],
+            stop_price=math.nan, max_hold_ns=-1, entry_timeout_ns=-1, exit_ns=NEVER, exit_code=0, tag=cascade_id))
+
+    def _guide_spec(self, s):
+        """An entry or position set from outside a decision gets the guide's signal spec."""
+        s.entry_kind, s.hold_ns, s.hold_reason = LIMIT, -1, TIMEOUT
+        s.exit_due_ns, s.exit_due_reason, s.exit_code, s.closing = NEVER, SIGNAL_EXIT, 0, 0
+        s.tp_frac = s.sl_frac = s.stop_price = math.nan
+        s.trail, s.confidence, s.size_mult = 0.0, 1.0, 1.0
+
+    def external_entry_fill(self, sid: int, ts: int, price: float) -> bool:
+        """The venue filled the working entry at ``price`` (no leverage cap: the fill happened)."""
+        if self.states[sid].status in (PENDING, RESTING):
+            self.open(sid, ts, price, capped=False)
+            return True
+        return False
+
+    def external_close(self, sid: int, ts: int, price: float, reason: int) -> bool:
+        """The venue closed the position (a take-profit pays the maker fee, anything else the taker fee)."""
+        if self.states[sid].status != OPEN:
+            return False
+        q = self.par[sid]
+        self.close(sid, ts, price, reason, q["maker_fee"] if reason == TAKE_PROFIT else q["taker_fee"])
+        return True
+
+    def external_reject(self, sid: int, ts: int) -> bool:
+        """The working entry was rejected: counted as rejected, no cooldown."""
+        s = self.states[sid]
+        if s.status in (PENDING, RESTING):
+            s.status = FLAT
+            self.counts[sid]["rejected"] += 1
+            return True
+        return False
+
+    def external_cancel(self, sid: int, ts: int) -> bool:
+        """The working entry was cancelled: counted as unfilled, no cooldown."""
+        if not 0 <= sid < len(self.states):
+            return False
+        s = self.states[sid]
+        if s.status in (PENDING, RESTING):
+            s.status = FLAT
+            self.counts[sid]["unfilled"] += 1
+            return True
+        return False
+
+    def amend_entry(self, sid: int, price: float) -> bool:
+        """The working entry's limit moves to ``price``."""
+        if not 0 <= sid < len(self.states) or not price > 0.0:
+            return False
+        s = self.states[sid]
+        if s.status in (PENDING, RESTING):
+            s.limit_price = price
+            return True
+        return False
+
+    def set_exit_levels(self, sid: int, tp_price: float, sl_price: float, notional: float) -> bool:
+        """The open position takes the venue's TP / SL / notional (a value <= 0 keeps the current one)."""
+        if not 0 <= sid < len(self.states):
+            return False
+        s = self.states[sid]
+        if s.status != OPEN:
+            return False
+        if tp_price > 0.0:
+            s.tp_price = tp_price
+        if sl_price > 0.0:
+            s.sl_price = sl_price
+        if notional > 0.0:
+            s.notional = notional
+        return True
+
+    def set_working(self, sid, status, side, price, ref_price, cascade_id, signal_ns, arrive_ns, deadline_ns) -> bool:
+        """A flat symbol gets a working entry placed outside a decision (restart, operator)."""
+        if not 0 <= sid < len(self.states) or status not in (PENDING, RESTING):
+            return False
+        s = self.states[sid]
+        if s.status != FLAT:
+            return False
+        self._guide_spec(s)
+        s.status, s.side, s.limit_price, s.ref_price = status, side, price, ref_price
+        s.cascade_id, s.signal_ns, s.arrive_ns, s.entry_deadline_ns = cascade_id, signal_ns, arrive_ns, deadline_ns
+        return True
+
+    def set_open(self, sid, side, entry_ns, entry_price, tp_price, sl_price, notional, hold_deadline_ns, funding) -> bool:
+        """A symbol without a position gets the position the venue holds (restart, external fill)."""
+        if not 0 <= sid < len(self.states) or not entry_price > 0.0:
+            return False
+        s = self.states[sid]
+        if s.status == OPEN:
+            return False
+        self._guide_spec(s)
+        s.status, s.side, s.entry_ns, s.entry_price = OPEN, side, entry_ns, entry_price
+        s.tp_price, s.sl_price, s.notional = tp_price, sl_price, notional
+        s.hold_deadline_ns, s.funding = hold_deadline_ns, funding
+        return True
+
 
 def simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly_loss=0.02, max_symbols=4,
              size=0.25, max_positions=0, replace=False, leverage=0.0, notional=0.0, end_ns=None) -> Model:
@@ -418,6 +527,27 @@ def simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly
     while r < ns:
         m.on_signal(signals[r])
         r += 1
+    if end_ns is not None:
+        m.on_clock(int(end_ns))
+    return m
+
+
+def simulate_records(events, records, symbol_params, equity=1.0, daily_loss=0.01, weekly_loss=0.02, max_symbols=4,
+                     size=0.25, end_ns=None) -> Model:
+    """The guide's path (the kernel's ``run_sim``): CONFIRMED cascade records (CASCADE_DTYPE), each
+    decided right after the event that confirmed it (:meth:`Model.on_cascade`), with trades and
+    funding in (time, input index) order; returns the :class:`Model`."""
+    m = Model([dict(p) for p in symbol_params], equity, daily_loss, weekly_loss, max_symbols, size)
+    items = [(int(e["ts_recv"]), i, 0, e) for i, e in enumerate(events) if int(e["kind"]) in (TRADE, FUNDING)]
+    items += [(int(r["confirm_recv_ns"]), int(r["event_index"]), 1, r) for r in records]
+    items.sort(key=lambda x: x[:3])
+    for ts, _i, is_record, row in items:
+        if is_record:
+            m.on_cascade(int(row["symbol_id"]), ts, int(row["dominant"]), int(row["cascade_id"]))
+        elif int(row["kind"]) == TRADE:
+            m.on_trade(int(row["symbol_id"]), ts, float(row["price"]))
+        else:
+            m.on_funding(int(row["symbol_id"]), ts, float(row["price"]))
     if end_ns is not None:
         m.on_clock(int(end_ns))
     return m

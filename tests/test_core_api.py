@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from pysrc import simulator as twin
+from pysrc import execmodel as twin
 
 from liqcore.backtest.core import StrategyCore
 from liqcore.config import Params
@@ -387,7 +387,7 @@ def test_live_shell_steps_match_the_twin(ops, latency, timeout):
              daily_loss="0%", weekly_loss="0%")
     rows = [{k: c.par[i][k].item() for k in sim.PARAM_DTYPE.names} for i in range(2)]
     p = c.params
-    ref = twin.Simulator(rows, 1000.0, p.daily_loss, p.weekly_loss, p.max_symbols, p.size)
+    ref = twin.Model([dict(r) for r in rows], 1000.0, p.daily_loss, p.weekly_loss, p.max_symbols, p.size)
     ts = T0
     px = [2500.0, 150.0]
     for op, sid, dt, k in ops:
@@ -442,8 +442,8 @@ def test_live_shell_steps_match_the_twin(ops, latency, timeout):
             for f in _STATE_FIELDS:
                 assert _same(s[f].item(), getattr(r, f)), (op, i, f, s[f].item(), getattr(r, f))
             assert dict(zip(twin.COUNT_NAMES, c.counts[i].tolist())) == ref.counts[i]
-        assert c.equity == ref.port.equity
-    assert len(c.ledger()) == len(ref.port.ledger)
+        assert c.equity == ref.equity
+    assert len(c.ledger()) == len(ref.ledger)
     # whatever state the stream left, a snapshot restores it exactly
     r = core(["ETHUSDT", "SOLUSDT"], order_latency=latency, entry_timeout=timeout, hold_timeout="30m",
              daily_loss="0%", weekly_loss="0%")

@@ -1,4 +1,4 @@
-"""Property tests: the Numba tick simulator against the pysrc twin, and the strategy invariants."""
+"""Property tests: the Numba tick simulator (the guide's path, run_sim) against the pysrc twin of the execution model, and the strategy invariants."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from pysrc import simulator as twin
+from pysrc import execmodel as twin
 from simdata import DAY, MS, S, param_rows, random_market, run_kernel
 
 from liqcore.types import Kind
@@ -45,20 +45,20 @@ def _run_both(seed, p, risk, n_sym=3, n_events=500):
     ev, rec = random_market(seed, n_events=n_events, n_symbols=n_sym)
     rows = _rows(p, n_sym)
     ledger, counts, port, st = run_kernel(ev, rec, rows, **risk)
-    ref = twin.simulate(ev, rec, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]), **risk)
+    ref = twin.simulate_records(ev, rec, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]), **risk)
     return ev, rec, rows, ledger, counts, port, st, ref
 
 
 @given(seed=hs.integers(0, 2**32 - 1), p=params_strategy, risk=risk_strategy, n_sym=hs.integers(1, 4))
 def test_kernel_matches_twin(seed, p, risk, n_sym):
     ev, rec, rows, ledger, counts, port, st, ref = _run_both(seed, p, risk, n_sym)
-    assert len(ledger) == len(ref.port.ledger)
-    for got, want in zip(ledger, ref.port.ledger):
+    assert len(ledger) == len(ref.ledger)
+    for got, want in zip(ledger, ref.ledger):
         for name, value in want.items():
             assert got[name] == value, (name, got[name], value)
     for sid in range(n_sym):
         assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
-    assert port[0]["equity"] == ref.port.equity
+    assert port[0]["equity"] == ref.equity
     assert [int(s) for s in st["status"]] == [s.status for s in ref.states]
 
 
@@ -158,12 +158,12 @@ def test_kernel_matches_twin_on_a_synthetic_market_with_detected_cascades(tmp_pa
     par = symbol_params(params, m.registry, len(m.registry))
     rows = [{k: par[i][k].item() for k in par.dtype.names} for i in range(len(par))]
     ledger, counts, port, _ = run_kernel(ev, rec, rows, equity=1.0)
-    ref = twin.simulate(ev, rec, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]))
+    ref = twin.simulate_records(ev, rec, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]))
     assert len(rec) > 3 and len(ledger) > 0
-    assert len(ledger) == len(ref.port.ledger)
-    for got, want in zip(ledger, ref.port.ledger):
+    assert len(ledger) == len(ref.ledger)
+    for got, want in zip(ledger, ref.ledger):
         for name, value in want.items():
             assert got[name] == value, name
     for sid in range(len(rows)):
         assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
-    assert port[0]["equity"] == ref.port.equity
+    assert port[0]["equity"] == ref.equity

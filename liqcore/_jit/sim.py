@@ -5,8 +5,8 @@ One model for every strategy (:mod:`liqcore.strategies`): a strategy makes signa
 backtest loop (:func:`run_exec`, one call over whole arrays; :func:`run_sim` is the cascade
 market-maker's entry point on detector records) and paper trading
 (:class:`liqcore.backtest.core.StrategyCore`, one call per live event), so the fill model of a
-backtest is the fill model of paper trading.  The readable twin is ``pysrc/execmodel.py`` (and
-``pysrc/simulator.py`` for the cascade market-maker's path).
+backtest is the fill model of paper trading.  The readable twin is ``pysrc/execmodel.py`` (its
+``simulate_records`` is the cascade market-maker's path, :func:`run_sim`).
 
 State lives in numpy structured arrays:
 

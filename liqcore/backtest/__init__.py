@@ -11,6 +11,15 @@ numba, pandas or matplotlib; the Numba kernels compile (or load from the cache) 
   :func:`deflated_sharpe` -- overfitting statistics.
 * :class:`StrategyCore` -- the per-event strategy + fill model for paper/live trading.
 * :func:`synthetic_market` -- the synthetic market generator.
+
+May import: the data contract (``liqcore.types``), the parameter vocabulary (``liqcore.config``),
+the kernels (``_libs``, ``_jit``), ``venues``, the readers (``liqcore.io``, ``liqcore.dataset``),
+``strategies`` and ``liqcore.cache``.  Imported by ``research``, ``live`` (the paper core) and
+``commands``; never by the kernels, ``venues`` or ``strategies``.
+
+A new way of running or judging a backtest (a validation scheme, a metric family, a report) goes
+here as one module with its name in ``_LAZY`` below; a new strategy goes to ``strategies``, a new
+fill rule to the execution model (``liqcore/_jit/sim.py`` and its twin).
 """
 from __future__ import annotations
 

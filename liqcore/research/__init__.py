@@ -4,6 +4,14 @@
 (:func:`event_study`, :func:`summarize_study`).
 
 Needs pandas.  Nothing here is imported by ``import liqcore``.
+
+May import: the data contract (``liqcore.types``), the parameter vocabulary (``liqcore.config``),
+the kernels (``_libs``, ``_jit``), the readers (``liqcore.io``), ``strategies`` and ``backtest``.
+Imported by ``live`` (live features), ``strategies`` (named features) and ``commands``.
+
+A new named feature goes into the feature registry (``registry.py``, :func:`register_feature`); a
+new study goes into the studies (``studies.py``) with the same shape as the others (inputs ->
+table -> plot -> findings lines) and one row in its ``STUDIES`` table.
 """
 from liqcore.research.audit import AuditResult, leak_audit
 from liqcore.research.features import FEATURE_COLUMNS, features

@@ -5,6 +5,15 @@
     >>> register_strategy(MyStrategy)          # a user's own Strategy subclass (see examples/)
 
 The signal contract (:data:`SIGNAL_DTYPE`) and the base class are in :mod:`liqcore.strategies.base`.
+
+May import: the data contract (``liqcore.types``), the parameter vocabulary (``liqcore.units``,
+``liqcore.params``; never the command-line glue ``liqcore.config``), the kernels (``_libs``,
+``_jit``) and ``research`` (named features).  Imported by ``backtest``, ``research``, ``live``,
+``commands`` and ``liqcore.config`` (which installs this registry into the vocabulary).
+
+A new strategy goes here as one module with one :class:`Strategy` subclass (signals only; its own
+parameters in ``PARAMS``) and one row in ``catalog.py`` (built-in) -- or, outside the package,
+through :func:`register_strategy`.
 """
 from __future__ import annotations
 
@@ -95,7 +104,7 @@ def register_strategy(cls: type, *, replace: bool = False) -> type:
     """Register a :class:`Strategy` subclass under its ``name`` (usable as a decorator).  Its
     parameters join the one vocabulary; a parameter name that is already a shared parameter, or
     that another strategy declares with a different parser, is a ValueError."""
-    from liqcore.config import PARAMS
+    from liqcore.params import PARAMS
 
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise ValueError("register_strategy: expected a subclass of liqcore.strategies.Strategy")

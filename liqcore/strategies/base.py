@@ -46,7 +46,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from liqcore.config import _bool, parse_number, parse_whole
+from liqcore.units import _bool, parse_number, parse_whole
 
 __all__ = [
     "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "SKIP_NONE", "SKIP_MIXED", "SKIP_EXIT", "NEVER", "ParamSpec",
@@ -173,7 +173,7 @@ class ParamSpec:
 
     name: str  # dashed CLI name, e.g. "min-notional"
     default: Any
-    parse: Callable[[Any, str], Any]  # e.g. liqcore.config.parse_fraction / parse_duration, or float
+    parse: Callable[[Any, str], Any]  # e.g. liqcore.units.parse_fraction / parse_duration, or float
     help: str = ""
     metavar: str = ""
 
@@ -189,7 +189,7 @@ class ParamSpec:
 
     @property
     def field(self) -> str:
-        from liqcore.config import parse_duration
+        from liqcore.units import parse_duration
 
         f = self.name.replace("-", "_")
         return f + "_ns" if self.parse is parse_duration else f
@@ -198,7 +198,7 @@ class ParamSpec:
         return None if self.default is None else self.parse(self.default, self.name)
 
     def format(self, value: Any) -> str:
-        from liqcore.config import format_duration, parse_duration, parse_fraction
+        from liqcore.units import format_duration, parse_duration, parse_fraction
 
         if value is None:
             return "none"
@@ -268,7 +268,7 @@ class Strategy:
         """``params`` with this strategy selected and its ``DEFAULTS`` applied to the shared
         parameters the user did not set.  Raises ValueError for a parameter that belongs to another
         strategy."""
-        from liqcore.config import Params
+        from liqcore.params import Params
 
         if not isinstance(params, Params):
             raise ValueError(f"params: expected liqcore.Params; got {type(params).__name__}")

@@ -49,7 +49,7 @@ import math
 
 import numpy as np
 
-from liqcore.config import parse_duration, parse_fraction
+from liqcore.units import parse_duration, parse_fraction
 from liqcore.strategies._common import (
     ev_index_at, market_signals, parse_nonneg_float, parse_pos_int, streams, window_sum,
 )

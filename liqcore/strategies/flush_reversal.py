@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from liqcore.config import parse_duration
+from liqcore.units import parse_duration
 from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, market_signals, parse_float, parse_nonneg_float, streams,
 )

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.config import parse_duration, parse_fraction
+from liqcore.units import parse_duration, parse_fraction
 from liqcore.strategies._common import (
     bar_grid, ev_index_at, market_signals, parse_nonneg_float, streams, window_sum,
 )

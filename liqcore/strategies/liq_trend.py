@@ -51,7 +51,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from liqcore.config import parse_duration, parse_fraction
+from liqcore.units import parse_duration, parse_fraction
 from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int,
     streams, window_sum,

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from liqcore.config import parse_duration
+from liqcore.units import parse_duration
 from liqcore.strategies._common import (
     bar_grid, ev_index_at, first_true_after, market_signals, parse_nonneg_float, parse_pos_int, streams,
     window_count,

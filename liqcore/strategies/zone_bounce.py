@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from liqcore.config import parse_duration, parse_fraction
+from liqcore.units import parse_duration, parse_fraction
 from liqcore.strategies._common import market_signals, parse_pos_int, streams
 from liqcore.strategies._common import _EMPTY, _LIQ, _TRADE, classify, signal_template
 from liqcore.strategies._common import finish_signals

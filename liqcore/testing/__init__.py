@@ -1,6 +1,15 @@
 """Shipped test kit: a fake Bybit v5 exchange on loopback (REST + public/private websockets, fill model,
 fault injection), a fake Binance USD-M venue (order REST + user stream) and helpers to build or replay
-venue frames.  Names load lazily (no aiohttp at import)."""
+venue frames.  Names load lazily (no aiohttp at import).
+
+Shipped so that users can test their own gateways and strategies against a venue without the
+network.  May import: the data contract (``liqcore.types``, ``liqcore.validate``) and the readers
+(``liqcore.io``, to replay recordings); never ``live`` (the fakes stand on the wire side of it).
+Imported by the tests and by ``commands`` (``run --replay``).
+
+A fake of a new venue goes here as ``fake_<venue>.py`` on :class:`LoopbackVenue` and the shared
+order book (``fake_book.py``); its frames come from ``liqcore/venues/<venue>/``.
+"""
 from __future__ import annotations
 
 import importlib

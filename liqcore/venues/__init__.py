@@ -1,0 +1,14 @@
+"""Venue wire knowledge: one sub-package per exchange (``bybit/``, ``binance/``, ``okx/``) holding
+its frame parsers, stream specs, REST and private-stream clients and signing; plus what the venues
+share (``common.py``: the sink and coercions; ``spec.py``: connection specs; ``orders.py``: fill
+and order-update records; ``instruments.py``; ``decoder.py``: the live decoder with its compiled
+fast path ``_scan.pyx``).
+
+May import: the data contract (``liqcore.types``, ``liqcore.validate``) and ``liqcore.secrets``
+only -- never ``live``, ``backtest``, ``strategies`` or ``commands``.  Imported by the readers
+(``liqcore.io``, ``liqcore.dataset``), ``backtest``, ``live`` and ``commands``.
+
+A new venue is a new folder ``venues/<venue>/`` (parse, stream, rest; the raw frame it parses in
+each parser's docstring) and its ``Venue`` member in ``liqcore.types``; a new message of a known
+venue goes into that venue's ``parse.py``.
+"""
