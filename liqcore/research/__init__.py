@@ -10,8 +10,8 @@ the kernels (``_libs``, ``_jit``), the readers (``liqcore.io``), ``strategies`` 
 Imported by ``live`` (live features), ``strategies`` (named features) and ``commands``.
 
 A new named feature goes into the feature registry (``registry.py``, :func:`register_feature`); a
-new study goes into the studies (``studies.py``) with the same shape as the others (inputs ->
-table -> plot -> findings lines) and one row in its ``STUDIES`` table.
+new study is one module in the studies package (``studies/``) with the same shape as the others
+(inputs -> table -> plot -> findings lines) and one row in its ``STUDIES`` table.
 """
 from liqcore.research.audit import AuditResult, leak_audit
 from liqcore.research.features import FEATURE_COLUMNS, features
