@@ -157,7 +157,7 @@ def test_cli_cache_max_flag_trim_and_info_after_clear(user_cache, tmp_path):
     import subprocess
 
     expected, work = user_cache
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root))
     env.pop("LIQCORE_CACHE_MAX", None)
 

@@ -13,7 +13,7 @@ from liqcore.backtest.compare import compare, folds, market, mean_ci, null_guard
 from liqcore.cli import main
 from liqcore.strategies import ENTRY_MARKET, Strategy, empty_signals, strategy_names
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_REC = ROOT / "liqcore" / "data" / "sample-bybit.jsonl.zst"
 SAMPLE_LIQ = ROOT / "liqcore" / "data" / "sample_liquidations.csv"
 EIGHT = ("cascade-mm", "cascade-fade", "imbalance-reversal", "zone-bounce", "vol-breakout", "liq-trend",

@@ -19,7 +19,7 @@ from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry
 S = 1_000_000_000
 MS = 1_000_000
 T0 = 1_767_225_600 * S + 10 * 3600 * S  # 2026-01-01 10:00 UTC
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def trades(*series):

@@ -221,7 +221,7 @@ def test_cli_sweep_silent_scheduler_default_ends_within_10s_as_a_process():
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
     addr = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     t = time.perf_counter()
     try:
         proc = subprocess.run([sys.executable, "-m", "liqcore", "sweep", "--synthetic", "--grid", "offset=0.1%",

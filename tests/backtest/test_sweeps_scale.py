@@ -220,7 +220,7 @@ def test_cli_sweep_interrupted_by_sigint_resumes(tmp_path):
     import time
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     offs = ",".join(f"{0.02 * i:.2f}%" for i in range(1, 41))
     tps = ",".join(f"{0.05 * i:.2f}%" for i in range(1, 26))
     base = [sys.executable, "-m", "liqcore", "sweep", "--synthetic", "--days", "2", "--seed", "11",

@@ -20,7 +20,7 @@ import pytest
 
 from liqcore._atomic import DiskFull, atomic_path, building_dir, is_disk_full, remove_stale, write_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---- helpers ------------------------------------------------------------------------------------

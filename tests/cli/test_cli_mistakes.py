@@ -12,7 +12,7 @@ import pytest
 
 from liqcore.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(args, tmp_path):

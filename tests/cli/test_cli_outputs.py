@@ -11,7 +11,7 @@ import pytest
 from liqcore.cli import main
 from liqcore.commands.outputs import OutputPathError, output_dir, output_file
 
-SAMPLE = Path(__file__).resolve().parents[1] / "liqcore" / "data" / "sample_liquidations.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "liqcore" / "data" / "sample_liquidations.csv"
 
 
 class WorkStarted(Exception):

@@ -175,7 +175,7 @@ def test_cli_bare_offset_0_2_is_refused_in_a_real_process(tmp_path):
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root))
     r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", "--synthetic", "--days", "0.05", "--symbols",
                         "ETHUSDT", "--offset", "0.2", "--no-progress"], cwd=tmp_path, env=env, capture_output=True,

@@ -18,7 +18,7 @@ from liqcore.cli import main
 from liqcore.dataset import LOCK, MANIFEST, dataset_lock, load_dataset
 from liqcore.io import load_events, save_events
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from liqcore.cli import main
 from liqcore.io import NoUsableInput, load_events, require_events
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "liqcore" / "data" / "sample_liquidations.csv"
 
 #: command -> extra arguments it needs besides the input

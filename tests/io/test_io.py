@@ -12,8 +12,8 @@ import zstandard
 from liqcore.io import FORMATS, LoadResult, dedupe, detect_format, load_events, save_events
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
 
-DATA = Path(__file__).parent / "data"
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+DATA = Path(__file__).resolve().parents[1] / "data"
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 MS = 1_000_000
 T0 = 1739502302929
 

@@ -9,7 +9,7 @@ import pytest
 from liqcore.cli import main
 from liqcore.io import load_events
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 WIRE = DATA / "wire_examples.jsonl"
 
 

@@ -19,7 +19,7 @@ from liqcore.io import load_events
 from liqcore.types import EVENT_DTYPE, Kind, RecordKind, Side, SymbolRegistry
 from pysrc.detector import CascadeDetector as PDetector
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 S = 1_000_000_000
 T0_MS = 1_760_000_000_000  # 2025-10-09
 both = pytest.mark.parametrize("Det", [KDetector, PDetector], ids=["kernel", "twin"])
@@ -202,7 +202,7 @@ def test_recorder_and_sweep_names_stay_inside_their_directory(tmp_path):
 def test_html_report_escapes_symbols(tmp_path):
     from liqcore.backtest.report import write_report
     from liqcore.backtest.run import backtest
-    from test_backtest import cascade_market, small_params
+    from tests.backtest.test_backtest import cascade_market, small_params
 
     ev, reg = cascade_market()
     evil = SymbolRegistry([(v, "<img src=x onerror=alert(1)>") for _i, v, _s in reg])

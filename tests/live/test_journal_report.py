@@ -152,7 +152,7 @@ def test_dashboard_checklist_panel_from_the_engine(tmp_path):
 def test_run_record_then_journal_report_on_a_paper_replay(tmp_path):
     """`run --replay … --journal J --record DIR`, then `journal J --recording DIR`: the paper session's fills
     are the fill model's on its own recorded frames, fill by fill."""
-    from test_live_hardening import REPLAY_FLAGS, replay_recording
+    from tests.live.test_live_hardening import REPLAY_FLAGS, replay_recording
 
     files = replay_recording(tmp_path / "src")
     run = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(files[0].parent),

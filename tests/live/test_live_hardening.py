@@ -402,7 +402,7 @@ def test_paper_replay_of_a_market_entry_strategy_trades_like_the_backtest(tmp_pa
     the backtest's trades (entry and exit times, prices, reasons), and cascade-mm's too."""
     import sys as _sys
 
-    _sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    _sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     import _live_strategy
 
     _live_strategy.register()

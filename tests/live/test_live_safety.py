@@ -27,7 +27,7 @@ from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
 pytestmark = pytest.mark.timeout(120)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASE = (0.5, 0.1, 0.3, 0.2, 0.4)  # ETH qty at 3000: the threshold sits near 1500 quote
 P = Params.from_mapping({"min-history": 5, "history": 50, "window": "3s", "refresh": "30d"})
 

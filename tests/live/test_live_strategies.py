@@ -18,7 +18,7 @@ from liqcore.live.engine import Engine
 from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import _live_strategy  # noqa: E402
 from _live_helpers import cascade_rows  # noqa: E402
 from _live_helpers import wait_until as _wait  # noqa: E402

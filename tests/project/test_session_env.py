@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_environment_inside_a_session():
@@ -33,9 +33,9 @@ def test_the_users_cache_variables_change_nothing(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), LIQCORE_CACHE_DIR=str(user), LIQCORE_CACHE=str(old),
                BYBIT_API_KEY="user-key", BYBIT_API_SECRET="user-secret")
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        "tests/test_synthetic.py::test_cache_roundtrip",
-                        "tests/test_cache.py::test_env_var_overrides",
-                        "tests/test_session_env.py::test_environment_inside_a_session"],
+                        "tests/backtest/test_synthetic.py::test_cache_roundtrip",
+                        "tests/backtest/test_cache.py::test_env_var_overrides",
+                        "tests/project/test_session_env.py::test_environment_inside_a_session"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert "3 passed" in r.stdout
@@ -77,7 +77,7 @@ def test_no_nanobind_report_after_the_summary(tmp_path):
 
 
 def test_real_data_skips_say_how_to_get_the_recordings(tmp_path):
-    from conftest import REAL_DATA_FOLDERS, real_data_missing
+    from tests.conftest import REAL_DATA_FOLDERS, real_data_missing
 
     why = real_data_missing(tmp_path / "nowhere")
     assert why.startswith("real Binance recordings not found: set LIQCORE_REAL_DATA to a folder")

@@ -662,7 +662,7 @@ def test_flush_reversal_fires_on_the_default_synthetic_market(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
     env["LIQCORE_CACHE_DIR"] = str(tmp_path / "cache")
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     p = subprocess.run([sys.executable, "-m", "liqcore", "backtest", "--synthetic", "--strategy", "flush-reversal-rule",
                         "--json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert p.returncode == 0, p.stderr

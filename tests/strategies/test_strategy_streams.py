@@ -348,7 +348,7 @@ def test_the_documented_example_strategy_streams_into_the_backtests_trades(synth
     from liqcore.backtest.core import StrategyCore
     from liqcore.backtest.run import simulate_signals
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
     try:
         from my_strategy import BigLiquidationFade
     finally:

@@ -17,7 +17,7 @@ from liqcore.venues.decoder import Decoder
 
 pytestmark = pytest.mark.property
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 VALID = [ln for ln in (DATA / "wire_examples.jsonl").read_bytes().splitlines() if ln.startswith(b"{")]
 VENUES = ["bybit", "binance", "okx", None]
 RECV = 1_750_000_000_000_000_000  # a realistic receive time (OKX funding without ts takes it as its time)

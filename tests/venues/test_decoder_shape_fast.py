@@ -52,7 +52,7 @@ def run(decoder_venue, frames, fast: bool, monkeypatch):
             monkeypatch.setattr(D, name, lambda obj, sink, recv: None)
     d = D.Decoder(decoder_venue)
     d.set_instruments({"BTC-USDT-SWAP": 0.01})
-    if not fast:  # the compiled whole-frame path too (tests/test_scan_live.py compares it on its own)
+    if not fast:  # the compiled whole-frame path too (tests/kernels/test_scan_live.py compares it on its own)
         d.__dict__.pop("feed", None)
         d.__dict__.pop("feed_rows", None)
         d._live = None

@@ -14,7 +14,7 @@ from liqcore.venues.common import Reject
 from liqcore.venues.decoder import Decoder
 from liqcore.venues.okx.parse import parse as okx_parse
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 LINES = (DATA / "wire_examples.jsonl").read_bytes().splitlines()
 MS = 1_000_000
 RECV = 1_800_000_000_000_000_000
