@@ -1,6 +1,16 @@
 """Shared test setup: the repo root on sys.path (for ``pysrc``), an environment of the session's own
 (no ``LIQCORE_*`` variable of the user's shell, a fresh cache directory: see ``_session_env``),
-hypothesis profiles, real-data paths."""
+hypothesis profiles, real-data paths.
+
+Layout: one folder per package under test (``tests/<folder>/__init__.py`` says what it holds), so module
+names are ``tests.<folder>.test_x`` and equal basenames in two folders do not collide. A new test file goes
+into the folder of the liqcore package it mainly exercises: ``io`` (io, dataset, data, validate), ``venues``,
+``kernels`` (a compiled kernel against its pysrc twin), ``backtest`` (also cache), ``strategies``,
+``research``, ``live``, ``testing`` (the fake exchanges), ``config`` (config, secrets), ``cli`` (behaviour
+common to every command: cli, commands, interrupt, atomic outputs), ``project`` (the repository as a whole:
+layering, import, README, this session). Helper modules (``_live_helpers``, ``_live_strategy``, ``simdata``,
+``streamcheck``, ``_session_env``) and ``data/`` stay here, on sys.path, importable by name from every
+folder; a fixture only one folder uses goes into that folder's ``conftest.py``, one all use stays here."""
 from __future__ import annotations
 
 import os
@@ -13,7 +23,7 @@ from hypothesis import HealthCheck, settings
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-# the tests' own helper modules (``_live_helpers``, ``_live_strategy``) import by name
+# the tests' own helper modules (``_live_helpers``, ``_live_strategy``, ...) import by name from every folder
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
 

@@ -16,7 +16,7 @@ liquidations and trades in event order (``ev_pos`` increasing: the backtest's re
 
 Returns ``(row, direction, rank)`` for each entry: ``row`` = the trade's position in the input,
 ``rank`` = the share of non-empty buckets whose notional is at or below the zone's.  The readable twin
-is ``pysrc/zones.py``; ``tests/test_strategies.py`` compares the two with hypothesis.
+is ``pysrc/zones.py``; ``tests/strategies/test_strategies.py`` compares the two with hypothesis.
 """
 from __future__ import annotations
 

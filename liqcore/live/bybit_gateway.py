@@ -305,7 +305,7 @@ class BybitGateway(GatewayCallbacks):
     # soon as the instrument is: it is serialised once, with marker values, and cut into fragments; the
     # confirming frame then only formats qty / price / TP / SL on the grid and joins (the HMAC key pads and
     # the constant header lines are pre-computed by the REST client).  The bytes are those of
-    # ``orjson.dumps(order_body(intent))`` exactly (tests/test_bybit_prebuilt.py).
+    # ``orjson.dumps(order_body(intent))`` exactly (tests/live/test_bybit_prebuilt.py).
     def prebuild(self, symbols=None) -> int:
         """Pre-build the entry bodies of both sides for ``symbols`` (default: every loaded instrument);
         returns how many (symbol, side) templates exist.  Idempotent; also done on first use."""

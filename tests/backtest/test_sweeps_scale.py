@@ -1,0 +1,399 @@
+"""Sweeps over detector x execution parameters x partitions x windows: equal to single backtests,
+one detection per detector configuration and partition, resumable, identical on a process pool and
+on a dask cluster; bad input fails before any work."""
+import json
+import socket
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from liqcore.backtest import sweeps as S
+from liqcore.backtest.run import backtest, simulate
+from liqcore.cli import main
+from liqcore.config import Params
+
+SRC = S.Source("synthetic", days=2, seed=11)
+PARTS = [S.Partition(SRC, ("ETHUSDT",)), S.Partition(SRC, ("SOLUSDT",))]
+GRID = {"quantile": [0.9, 0.95], "offset": ["0.1%", "0.3%"], "take-profit": ["0.15%", "0.5%"]}
+METRIC_COLS = ["trades", "win_rate", "avg_return", "total_return", "sharpe", "max_drawdown", "fills"]
+
+
+def _run(**kw):
+    grid = S.validate_grid(GRID)
+    det, _ = S.split_grid(grid)
+    cells = S.expand_cells(grid)
+    return S.run_cells(cells, PARTS, [S.Window(None, None, "all")], Params(), det, **kw)
+
+
+def test_grid_validation_and_split():
+    grid = S.validate_grid({"quantile": [0.9], "min_large": [2, 3], "offset": ["0.1%"]})
+    assert list(grid) == ["quantile", "min-large", "offset"]
+    assert S.split_grid(grid) == (["quantile", "min-large"], ["offset"])
+    with pytest.raises(ValueError, match="unknown parameter 'bogus'"):
+        S.validate_grid({"bogus": [1]})
+    with pytest.raises(ValueError, match="empty"):
+        S.validate_grid({})
+    with pytest.raises(ValueError, match="no values"):
+        S.validate_grid({"offset": []})
+    with pytest.raises(ValueError, match="quantile"):
+        S.validate_grid({"quantile": [2.0]})
+
+
+def test_random_search_is_a_seeded_subset():
+    grid = S.validate_grid({"offset": ["0.1%", "0.2%", "0.3%"], "take-profit": ["0.1%", "0.2%"],
+                            "quantile": [0.9, 0.95, 0.99]})
+    full = S.expand_cells(grid)
+    a = S.expand_cells(grid, samples=5, seed=3)
+    assert len(a) == 5 and len({json.dumps(c) for c in a}) == 5
+    assert all(c in full for c in a)
+    assert a == S.expand_cells(grid, samples=5, seed=3)
+    assert a != S.expand_cells(grid, samples=5, seed=4)
+    assert S.expand_cells(grid, samples=100) == full
+
+
+def test_rows_equal_single_backtests_and_one_detection_per_config(monkeypatch):
+    calls = []
+    real = S.detect_partition
+    monkeypatch.setattr(S, "detect_partition", lambda prep, det: calls.append(det.quantile) or real(prep, det))
+    S._CACHE.clear()
+    table, stats = _run(chunk=2)
+    assert len(table) == 16 and stats["ran"] == 8  # 4 execution cells per task of 2
+    assert sorted(calls) == [0.9, 0.9, 0.95, 0.95]  # 2 detector configurations x 2 partitions
+    for part in PARTS:
+        ev, reg = S.load_partition(part)
+        for _, row in table[table["partition"] == part.label].iterrows():
+            p = Params.from_mapping({k: row[k] for k in GRID})
+            single = backtest(ev, p, registry=reg).summary()
+            for c in ("trades", "fills", "total_return", "sharpe", "max_drawdown", "win_rate"):
+                assert row[c] == single[c] or (row[c] is None and single[c] is None) or \
+                    (pd.isna(row[c]) and single[c] is None), c
+    assert table["total_return"].nunique() > 4
+
+
+def test_window_equals_simulate_on_the_slice():
+    ev, reg = S.load_partition(PARTS[0])
+    prep = S.Prepared(ev, reg)
+    p = Params()
+    rec = S.detect_partition(prep, p)
+    t0 = int(prep.ts[0])
+    w = S.Window(t0 + 12 * 3600 * 10**9, t0 + 36 * 3600 * 10**9, "w")
+    row = S.evaluate_cells(prep, p, rec, [p], [w])[0]
+    i0, i1 = prep.cut(w)
+    m = (rec["confirm_recv_ns"] >= w.start_ns) & (rec["confirm_recv_ns"] < w.end_ns)
+    r = rec[m].copy()
+    r["event_index"] -= i0
+    ref = simulate(prep.events[i0:i1], r, reg, p).summary()
+    for c in ("trades", "fills", "total_return", "sharpe", "max_drawdown", "cascades"):
+        assert row[c] == ref[c], c
+    assert m.sum() >= 1
+
+
+def test_resume_after_interrupt_skips_finished_cells(tmp_path):
+    out = tmp_path / "s.parquet"
+    full, _ = _run()
+
+    def hook(n):
+        if n == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(out=out, chunk=1, on_task=hook)
+    parts = list((tmp_path / "s.parquet.parts").glob("*.parquet"))
+    assert len(parts) == 3 and not out.exists()
+    again, stats = _run(out=out, chunk=1)
+    assert stats["cached"] == 3 and stats["ran"] == 13
+    assert out.exists() and not (tmp_path / "s.parquet.parts").exists()
+    assert again[METRIC_COLS].equals(full[METRIC_COLS])
+    third, stats = _run(out=out, chunk=1)
+    assert stats["ran"] == 0 and stats["cached"] == 16
+    assert third[METRIC_COLS].equals(full[METRIC_COLS])
+
+
+def test_process_pool_equals_in_process():
+    a, _ = _run()
+    with S.LocalRunner(2) as r:
+        b, _ = _run(runner=r, chunk=2)
+    assert list(a["cell"]) == list(b["cell"])
+    assert a[METRIC_COLS].equals(b[METRIC_COLS])
+
+
+@pytest.mark.slow
+def test_dask_cluster_equals_in_process():
+    distributed = pytest.importorskip("distributed")
+    a, _ = _run()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        b, _ = _run(runner=S.DaskRunner(cluster.scheduler_address, timeout=10), chunk=2)
+    assert list(a["cell"]) == list(b["cell"])
+    assert a[METRIC_COLS].equals(b[METRIC_COLS])
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(args, capsys):
+    rc = main(args)
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def test_cli_unreachable_scheduler_fails_fast(capsys):
+    import time
+
+    t = time.monotonic()
+    rc, _, err = _cli(["sweep", "--synthetic", "--days", "1", "--grid", "offset=0.1%,0.2%",
+                       "--scheduler", f"tcp://127.0.0.1:{_free_port()}", "--dask-timeout", "1"], capsys)
+    assert rc == 2 and time.monotonic() - t < 8
+    assert "cannot reach the scheduler" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--grid", "bogus=1,2"], "unknown parameter 'bogus'"),
+    (["--grid", "offset="], "no values"),
+    (["--grid", "quantile=0.9", "--grid", "quantile=0.95"], "twice"),
+    (["--grid", "offset=0.1%", "--symbols", "ETHUSDT", "--start", "2020-01-01", "--end", "2020-01-02"],
+     "outside"),
+    (["--grid", "offset=0.1%", "--metric", "nope", "--plot", "x.png"], "metric"),
+])
+def test_cli_sweep_bad_input(capsys, args, msg):
+    rc, _, err = _cli(["sweep", "--synthetic", "--days", "1", "--no-progress"] + args, capsys)
+    assert rc == 2 and msg in err and err.count("\n") == 1
+
+
+def test_cli_grid_file_errors(tmp_path, capsys):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("[grid]\n")
+    rc, _, err = _cli(["sweep", "--synthetic", "--days", "1", "--grid", str(empty)], capsys)
+    assert rc == 2 and "empty" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[grid]\nquantile = [0.9]\nwindoww = ['30s']\n")
+    rc, _, err = _cli(["sweep", "--synthetic", "--days", "1", "--grid", str(bad)], capsys)
+    assert rc == 2 and "windoww" in err
+
+
+def test_cli_sweep_grid_file_parquet_heatmap(tmp_path, capsys):
+    g = tmp_path / "grid.toml"
+    g.write_text('[grid]\nquantile = [0.9, 0.95]\noffset = ["0.1%", "0.3%"]\ntake_profit = ["0.15%", "0.5%"]\n'
+                 '[sweep]\nsamples = 6\nseed = 2\nsymbols = ["ETHUSDT", "SOLUSDT"]\n')
+    out, png = tmp_path / "s.parquet", tmp_path / "h.png"
+    rc, stdout, _ = _cli(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--grid", str(g), "--workers", "1",
+                          "--out", str(out), "--plot", str(png), "--heatmap", "offset,quantile", "--json",
+                          "--split-days", "1"], capsys)
+    assert rc == 0
+    rows = json.loads(stdout)
+    assert len(rows) == 6 * 2 * 2  # samples x symbols x day ranges
+    t = pd.read_parquet(out)
+    assert len(t) == 24 and {"quantile", "offset", "take-profit", "partition", "range", "sharpe",
+                             "total_return", "max_drawdown", "win_rate", "avg_return", "trades"} <= set(t.columns)
+    assert t["range"].nunique() == 2 and set(t["partition"]) == {"ETHUSDT", "SOLUSDT"}
+    shs = [r["total_return"] for r in rows]
+    assert shs == sorted(shs, reverse=True)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_detector_window_parameter_and_date_ranges_are_separate_columns(capsys):
+    rc, stdout, _ = _cli(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "ETHUSDT",
+                          "--grid", "window=30s,60s", "--grid", "offset=0.1%", "--split-days", "1", "--workers", "1",
+                          "--json", "--no-progress"], capsys)
+    assert rc == 0
+    rows = json.loads(stdout)
+    assert len(rows) == 4
+    assert {r["window"] for r in rows} == {"30s", "60s"}  # the detector parameter
+    assert {r["range"] for r in rows} == {"2026-01-05", "2026-01-06"}  # the date ranges
+    # the detector window changes the cascades
+    by = {(r["window"], r["range"]): r["cascades"] for r in rows}
+    assert by[("30s", "2026-01-05")] != by[("60s", "2026-01-05")] or by[("30s", "2026-01-06")] != by[("60s", "2026-01-06")]
+
+
+def _stored(parts):
+    """The finished parts of a sweep (a part being written is a hidden temporary file beside them)."""
+    return [f for f in parts.glob("*.parquet") if not f.name.startswith(".")]
+
+
+@pytest.mark.slow
+def test_cli_sweep_interrupted_by_sigint_resumes(tmp_path):
+    """A real run stopped by Ctrl-C (SIGINT) midway: the finished tasks stay stored, the rerun runs only
+    the rest, and the table equals an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offs = ",".join(f"{0.02 * i:.2f}%" for i in range(1, 41))
+    tps = ",".join(f"{0.05 * i:.2f}%" for i in range(1, 26))
+    base = [sys.executable, "-m", "liqcore", "sweep", "--synthetic", "--days", "2", "--seed", "11",
+            "--symbols", "ETHUSDT,SOLUSDT", "--grid", f"offset={offs}", "--grid", f"take-profit={tps}",
+            "--grid", "quantile=0.9,0.95", "--workers", "1", "--no-progress"]
+    out = tmp_path / "s.parquet"
+    env = dict(os.environ, PYTHONPATH=str(root))
+    proc = subprocess.Popen(base + ["--out", str(out)], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    parts = tmp_path / "s.parquet.parts"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if parts.is_dir() and len(_stored(parts)) >= 2:
+            break
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        pytest.fail("the sweep finished before it could be interrupted; make the grid larger")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 130
+    stored = len(_stored(parts))
+    assert stored >= 2 and not out.exists()
+    again = subprocess.run(base + ["--out", str(out)], cwd=root, env=env, capture_output=True, timeout=300,
+                           text=True)
+    assert again.returncode == 0, again.stderr
+    import re
+
+    m = re.search(r"(\d+) cells run, (\d+) already stored", again.stdout)
+    assert m and int(m.group(2)) > 0 and int(m.group(1)) + int(m.group(2)) == 4000
+    rows = pd.read_parquet(out).to_dict("records")
+    fresh = subprocess.run(base + ["--json"], cwd=root, env=env, capture_output=True, timeout=300)
+    want = json.loads(fresh.stdout)
+    assert len(rows) == len(want) == 40 * 25 * 2 * 2
+    key = lambda r: (r["partition"], r["quantile"], r["offset"], r["take-profit"])  # noqa: E731
+    assert sorted((key(r), r["total_return"], r["trades"]) for r in rows) == \
+        sorted((key(r), r["total_return"], r["trades"]) for r in want)
+    assert not parts.exists()
+
+
+def test_cli_sweep_row_equals_cli_backtest(capsys):
+    rc, stdout, _ = _cli(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "SOLUSDT",
+                          "--grid", "offset=0.2%,0.3%", "--grid", "quantile=0.9", "--workers", "1", "--json",
+                          "--no-progress"], capsys)
+    assert rc == 0
+    row = next(r for r in json.loads(stdout) if r["offset"] == "0.3%")
+    rc, stdout, _ = _cli(["backtest", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "SOLUSDT",
+                          "--offset", "0.3%", "--quantile", "0.9", "--json", "--no-progress"], capsys)
+    s = json.loads(stdout)["summary"]
+    for k in ("trades", "total_return", "sharpe", "max_drawdown", "cascades", "fills", "win_rate"):
+        assert row[k] == s[k], k
+
+
+def test_cli_by_all_is_the_portfolio_backtest(capsys):
+    args = ["--synthetic", "--days", "2", "--seed", "11", "--symbols", "ETHUSDT,SOLUSDT", "--no-progress", "--json"]
+    rc, stdout, _ = _cli(["sweep", *args, "--grid", "take-profit=0.3%,0.5%", "--by", "all", "--workers", "1"], capsys)
+    assert rc == 0
+    rows = json.loads(stdout)
+    assert len(rows) == 2 and {r["partition"] for r in rows} == {"ETHUSDT,SOLUSDT"}
+    row = next(r for r in rows if r["take-profit"] == "0.5%")
+    rc, stdout, _ = _cli(["backtest", *args, "--take-profit", "0.5%"], capsys)
+    s = json.loads(stdout)["summary"]
+    for k in ("trades", "total_return", "sharpe", "max_drawdown", "cascades"):
+        assert row[k] == s[k], k
+
+
+@pytest.mark.slow
+def test_cli_dask_local_equals_in_process(capsys):
+    pytest.importorskip("distributed")
+    args = ["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "ETHUSDT,SOLUSDT",
+            "--grid", "offset=0.1%,0.3%", "--grid", "quantile=0.9,0.95", "--json", "--no-progress"]
+    rc, local, _ = _cli(args + ["--workers", "1"], capsys)
+    assert rc == 0
+    rc, dasked, _ = _cli(args + ["--dask", "local", "--workers", "2"], capsys)
+    assert rc == 0
+    assert json.loads(local) == json.loads(dasked)
+
+
+def test_generic_strategy_path_equals_the_window_fast_path():
+    """The seam's two paths (window fast path; the backtest front for any other strategy) agree."""
+    ev, reg = S.load_partition(PARTS[1])
+    prep = S.Prepared(ev, reg)
+    p = Params.from_mapping({"offset": "0.1%", "take-profit": "0.3%"})
+    rec = S.detect_partition(prep, p)
+    t0 = int(prep.ts[0])
+    for w in (S.Window(), S.Window(t0 + 6 * 3600 * 10**9, t0 + 30 * 3600 * 10**9, "w")):
+        fast = S._simulate_window(prep, rec, p, w, 1.0, True)
+        slow = S._generic_window(prep, rec, p, w, 1.0, True)
+        assert fast.keys() == slow.keys()
+        for k in fast:
+            assert fast[k] == slow[k], k
+
+
+def test_cli_silent_server_is_not_a_scheduler(capsys):
+    """A port that accepts connections but never speaks dask: a clear error within --dask-timeout."""
+    import threading
+    import time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    conns = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    th = threading.Thread(target=accept, daemon=True)
+    th.start()
+    try:
+        t = time.monotonic()
+        rc, _, err = _cli(["walkforward", "--synthetic", "--days", "2", "--grid", "offset=0.1%,0.2%",
+                           "--scheduler", f"tcp://127.0.0.1:{srv.getsockname()[1]}", "--dask-timeout", "1.5s"],
+                          capsys)
+        assert rc == 2 and time.monotonic() - t < 6
+        assert "cannot reach the scheduler" in err and err.count("\n") == 1
+    finally:
+        stop.set()
+        th.join()
+        for c in conns:
+            c.close()
+        srv.close()
+
+
+def test_metric_columns_are_never_named_like_a_parameter(tmp_path, capsys):
+    """A sweep table holds the parameter ``take-profit`` and the count of take-profit exits: the count
+    is ``n_take_profit`` (no metric column can be read as a parameter, with ``-`` or ``_``), in the
+    CLI table, its Parquet file, the walk-forward cells and the Python ``sweep`` table."""
+    from liqcore.backtest.run import sweep
+    from liqcore.config import is_parameter_name
+
+    assert is_parameter_name("take_profit") and is_parameter_name("take-profit") and not is_parameter_name("trades")
+    assert [m for m in S.METRICS if is_parameter_name(m)] == []
+    out = tmp_path / "s.parquet"
+    rc, stdout, _ = _cli(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "SOLUSDT",
+                          "--grid", "take_profit=0.15%,0.5%", "--workers", "1", "--json", "--no-progress",
+                          "--out", str(out)], capsys)
+    assert rc == 0
+    rows = json.loads(stdout)
+    t = pd.read_parquet(out)
+    for cols in (set(rows[0]), set(t.columns)):
+        assert {"take-profit", "n_take_profit", "n_stop_loss", "n_timeout"} <= cols
+        assert not {"take_profit", "stop_loss", "timeout"} & cols
+    assert set(t["take-profit"]) == {"0.15%", "0.5%"}
+    assert (t["n_take_profit"] + t["n_stop_loss"] + t["n_timeout"] <= t["fills"]).all()
+    # the exit counts are those of the backtest
+    rc, stdout, _ = _cli(["backtest", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "SOLUSDT",
+                          "--take-profit", "0.5%", "--json", "--no-progress"], capsys)
+    s = json.loads(stdout)["summary"]
+    row = next(r for r in rows if r["take-profit"] == "0.5%")
+    assert (row["n_take_profit"], row["n_stop_loss"], row["n_timeout"]) == (s["take_profit"], s["stop_loss"],
+                                                                            s["timeout"])
+    assert s["take_profit"] + s["stop_loss"] > 0
+    # walk-forward: its cells table has the same columns
+    wf = tmp_path / "wf"
+    rc, _, err = _cli(["walkforward", "--synthetic", "--days", "3", "--seed", "11", "--symbols", "SOLUSDT",
+                       "--grid", "take-profit=0.15%,0.5%", "--folds", "2", "--workers", "1", "--no-progress",
+                       "--out", str(wf)], capsys)
+    assert rc == 0, err
+    cells = pd.read_parquet(wf / "cells.parquet")
+    assert {"take-profit", "n_take_profit"} <= set(cells.columns) and "take_profit" not in cells.columns
+    # the Python API: a grid named with ``_`` keeps its parameter values
+    ev, reg = S.load_partition(PARTS[1])
+    table = sweep(ev, {"take_profit": ["0.15%", "0.5%"]}, registry=reg, progress=False)
+    assert list(table["take_profit"]) == ["0.15%", "0.5%"]
+    assert list(table["n_take_profit"]) != list(table["take_profit"]) and "n_timeout" in table.columns
+    # (``strategy`` is the parameter itself: the strategy that ran)
+    assert [c for c in table.columns if c not in ("take_profit", "strategy") and is_parameter_name(c)] == []

@@ -1,0 +1,95 @@
+"""Inputs a new user gets wrong are refused with what was meant, never silently ignored: a string of
+symbols, --sample with a path, --list or --at with options they ignore, a mistyped study name, and
+the plain-number durations are documented."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from liqcore.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(args, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "liqcore", *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _one_line(r, prefix):
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(err) == 1 and err[0].startswith(prefix), r.stderr
+    return err[0]
+
+
+def test_engine_takes_a_string_of_symbols_as_names_not_characters():
+    from liqcore.live.engine import Engine
+
+    assert Engine(symbols="ETHUSDT").traded == [("bybit", "ETHUSDT")]
+    assert Engine(symbols="ethusdt, binance:SOLUSDT").traded == [("bybit", "ETHUSDT"), ("binance", "SOLUSDT")]
+    assert Engine(symbols=["ETHUSDT"]).traded == [("bybit", "ETHUSDT")]
+    with pytest.raises(ValueError, match="at least one symbol"):
+        Engine(symbols=" , ")
+
+
+def test_detect_sample_with_a_path_is_refused_not_mixed(tmp_path):
+    rec = tmp_path / "rec.csv"
+    rec.write_text("")
+    line = _one_line(_cli(["detect", "--sample", str(rec)], tmp_path), "liqcore detect: error: sample: ")
+    assert "not both" in line and str(rec) in line
+    r = _cli(["detect", "--sample", "--json"], tmp_path)
+    assert r.returncode == 0 and r.stdout.count("\n") > 0
+
+
+def test_features_list_refuses_what_it_would_ignore(tmp_path, capsys):
+    rec = tmp_path / "rec.csv"
+    rec.write_text("")
+    line = _one_line(_cli(["features", str(rec), "--list"], tmp_path), "liqcore features: error: list: ")
+    assert "would ignore PATH" in line
+    for extra, named in ((["--synthetic"], "--synthetic"), (["--bar", "5m"], "--bar"), (["--window", "30"], "--window"),
+                         (["--at", "2026-01-05T00:00:00Z"], "--at")):
+        assert main(["features", "--list", *extra]) == 2
+        assert f"would ignore {named}" in capsys.readouterr().err
+    assert main(["features", "--list"]) == 0
+    assert "liquidations.liq_imbalance@15m:zscore" in capsys.readouterr().out
+
+
+def test_features_at_refuses_bar_options(tmp_path, capsys):
+    at = ["features", "--synthetic", "--days", "0.2", "--symbols", "ETHUSDT", "--at", "2026-01-05T03:00:00Z",
+          "--names", "flow.ofi@5m", "--no-progress"]
+    line = _one_line(_cli([*at, "--bar", "1m"], tmp_path), "liqcore features: error: bar: --bar is an option of feature bars")
+    assert "flow.ofi@1m" in line
+    for extra in (["--lag", "5s"], ["--zscore-window", "10"], ["--sparse"], ["--out", str(tmp_path / "x.csv")]):
+        assert main([*at, *extra]) == 2
+        assert f"{extra[0]} is an option of feature bars" in capsys.readouterr().err
+    assert main([*at, "--json"]) == 0
+    assert '"flow.ofi@5m"' in capsys.readouterr().out
+    # bar mode keeps its defaults
+    assert main(["features", "--synthetic", "--days", "0.2", "--symbols", "ETHUSDT", "--no-progress"]) == 0
+    assert "bars of 1m" in capsys.readouterr().out
+
+
+def test_a_mistyped_study_name_lists_the_studies(tmp_path):
+    line = _one_line(_cli(["study", "nosuch"], tmp_path), "liqcore study: error: study: 'nosuch' is neither a study")
+    assert "event, ic, heatmap, contagion, volatility, oi, microstructure, strategies" in line
+    assert "recordings or --synthetic" in line
+    line = _one_line(_cli(["study", "contagoin", "--synthetic", "--days", "0.1"], tmp_path), "liqcore study: error: ")
+    assert "did you mean 'contagion'?" in line
+
+
+def test_plain_number_durations_are_documented_and_mean_seconds(capsys):
+    from liqcore.config import Params, params_from_args
+    from liqcore.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        main(["detect", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "a plain number is seconds (--window 30 = 30s)" in out
+    parser = build_parser(only="detect")
+    p = params_from_args(parser.parse_args(["detect", "--window", "30"]))
+    assert p.window_ns == Params(window=30).window_ns == 30_000_000_000

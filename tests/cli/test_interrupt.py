@@ -1,0 +1,132 @@
+"""Ctrl-C: a real SIGINT sent to a real `liqcore` process at any moment stops it within a second,
+says "interrupted" on stderr (and nothing else: no traceback, no "Exception ignored"), and exits
+130; every command goes through the same mechanism (liqcore.interrupt, installed by cli.main)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _interrupt(args, delay, tmp_path, *, second=None, python_args=None):
+    """Start ``liqcore ARGS``, SIGINT it after ``delay`` s: (exit status, seconds from the signal to the
+    exit, stderr, whether it had already finished)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, *(python_args or ["-m", "liqcore"]), *args]
+    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    if p.poll() is not None:
+        return p.returncode, 0.0, p.stderr.read(), True
+    t = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    if second is not None:
+        time.sleep(second)
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    try:
+        p.wait(30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        pytest.fail(f"{args[0]} still running 30 s after SIGINT at {delay} s")
+    return p.returncode, time.monotonic() - t, p.stderr.read(), False
+
+
+# --cache-max 0: every run starts from the beginning (the market is generated, never cached), and
+# nothing is written to disk; each input takes several seconds on a fast machine
+COMMANDS = {
+    "research": lambda d: ["research", "--synthetic", "--days", "3", "--seed", "24", "--cache-max", "0",
+                           "--report", str(d / "rep")],
+    "compare": lambda d: ["compare", "--synthetic", "--days", "30", "--symbols", "ETHUSDT,SOLUSDT", "--seed", "24",
+                          "--cache-max", "0", "--out", str(d / "cmp.csv"), "--plot", str(d / "cmp.png")],
+}
+
+
+def _check(name, delay, tmp_path):
+    rc, took, err, done = _interrupt(COMMANDS[name](tmp_path), delay, tmp_path)
+    assert not done, f"{name} finished in under {delay} s: make its input longer"
+    assert rc == 130, (name, delay, rc, err[-2000:])
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines[-1:] == [f"liqcore {name}: interrupted"], (name, delay, err[-2000:])
+    assert "Traceback" not in err and "Exception ignored" not in err and "KeyboardInterrupt" not in err, err
+    assert took < 1.0, f"{name}: SIGINT at {delay} s took {took:.2f} s to stop"
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_research_and_compare_stop_on_an_early_interrupt(name, tmp_path):
+    for delay in (0.6, 2.0):
+        _check(name, delay, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_research_and_compare_stop_at_every_moment(name, tmp_path):
+    for delay in (0.5, 1.0, 1.5, 2.5, 3.0, 3.5, 4.0, 5.0):
+        _check(name, delay, tmp_path)
+
+
+_SWALLOWS = """
+import sys
+import liqcore.commands.detect as d
+
+def run(args):  # swallows every KeyboardInterrupt, as a library callback does
+    import time
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 20:
+        try:
+            time.sleep(0.01)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+d.run = run
+sys.argv = ["liqcore", "detect", "--sample"]
+from liqcore.cli import main
+sys.exit(main())
+"""
+
+
+def test_a_swallowed_interrupt_still_ends_the_command_within_a_second(tmp_path):
+    rc, took, err, done = _interrupt([], 1.5, tmp_path, python_args=["-c", _SWALLOWS])
+    assert not done and rc == 130 and err == "liqcore detect: interrupted\n", err
+    assert took < 1.0
+
+
+def test_a_second_interrupt_ends_it_at_once(tmp_path):
+    rc, took, err, done = _interrupt([], 1.5, tmp_path, python_args=["-c", _SWALLOWS], second=0.1)
+    assert not done and rc == 130 and err == "liqcore detect: interrupted\n", err
+    assert took < 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [
+    ["demo", "--no-progress", "--no-report"],
+    ["backtest", "--synthetic", "--no-progress"],
+    ["sweep", "--synthetic", "--grid", "offset=0.1%,0.2%", "--workers", "2", "--no-progress"],
+    ["walkforward", "--synthetic", "--grid", "offset=0.1%,0.2%", "--folds", "2", "--no-progress"],
+    ["study", "ic", "--synthetic", "--no-progress"],
+    ["features", "--synthetic", "--no-progress"],
+    ["leak-audit", "--synthetic", "--no-progress"],
+], ids=lambda a: a[0])
+def test_every_batch_command_shares_the_mechanism(args, tmp_path):
+    # the default 30-day market, never cached: still being generated or used at the interrupt
+    rc, took, err, done = _interrupt([*args, "--days", "30", "--seed", "26", "--cache-max", "0"], 1.2, tmp_path)
+    assert not done, f"{args[0]} finished before the interrupt"
+    assert rc == 130 and err.endswith(f"liqcore {args[0]}: interrupted\n") and "Traceback" not in err, err[-2000:]
+    assert took < 1.0
+
+
+def test_main_in_process_leaves_the_signal_handling_as_it_found_it(capsys):
+    from liqcore.cli import main
+
+    before, hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
+    assert main(["detect", "--sample", "--json"]) == 0
+    assert signal.getsignal(signal.SIGINT) is before and sys.unraisablehook is hook
+    assert signal.set_wakeup_fd(-1) == -1  # no wakeup descriptor left behind

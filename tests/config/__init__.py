@@ -1,0 +1,1 @@
+"""The parameter vocabulary and its validation (liqcore.config), credentials (liqcore.secrets)."""

@@ -1,0 +1,179 @@
+"""A dataset under faults, for real: filtered converts, two converting processes at once, a writer
+SIGKILLed inside a partition write."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from liqcore.backtest.synthetic import synthetic_market
+from liqcore.cli import main
+from liqcore.dataset import LOCK, MANIFEST, dataset_lock, load_dataset
+from liqcore.io import load_events, save_events
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def market():
+    return synthetic_market(days=1, symbols=("ETHUSDT", "SOLUSDT"), seed=5)
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _convert(paths, ds, *extra):
+    return [sys.executable, "-m", "liqcore", "convert", *map(str, paths), "--dataset", str(ds), *extra]
+
+
+def test_filtered_convert_does_not_hide_the_rest_from_a_later_full_convert(tmp_path, market, capsys):
+    f = tmp_path / "all.parquet"
+    save_events(market.events, f, registry=market.registry)
+    n_all = len(market.events)
+    eth = [sid for sid, _v, s in market.registry if s == "ETHUSDT"]
+    n_eth = int(np.isin(market.events["symbol_id"], eth).sum())
+    ds = tmp_path / "ds"
+    assert main(["convert", str(f), "--dataset", str(ds), "--symbol", "ETHUSDT"]) == 0
+    first = len(load_dataset(ds).events)
+    assert 0 < first == n_eth < n_all
+    # the same filter again: already taken
+    assert main(["convert", str(f), "--dataset", str(ds), "--symbol", "ETHUSDT"]) == 0
+    assert "skipped 1 already converted" in capsys.readouterr().err
+    # another filter (a kind) takes its part; the full convert then takes everything that is left
+    assert main(["convert", str(f), "--dataset", str(ds), "--kind", "liquidation"]) == 0
+    assert main(["convert", str(f), "--dataset", str(ds)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped 0 already converted" in err.splitlines()[-1]
+    assert len(load_dataset(ds).events) == n_all
+    # now the whole file is in: full and filtered converts alike skip it
+    for extra in ([], ["--symbol", "SOLUSDT"], ["--kind", "trade"]):
+        assert main(["convert", str(f), "--dataset", str(ds), *extra]) == 0
+        assert "converted 0 file(s), skipped 1 already converted" in capsys.readouterr().err
+    manifest = json.loads((ds / MANIFEST).read_text())
+    assert list(manifest.values()) == [{"size": f.stat().st_size, "mtime_ns": f.stat().st_mtime_ns}]
+
+
+def _chunks(market, tmp_path, n):
+    """n files whose rows all fall in the same few partitions (interleaved rows)."""
+    ev = market.events
+    files = []
+    for i in range(n):
+        p = tmp_path / f"chunk{i:02d}.parquet"
+        save_events(ev[i::n], p, registry=market.registry)
+        files.append(p)
+    return files
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_two_processes_converting_into_one_dataset_lose_no_rows(tmp_path, market):
+    """Two real `convert --dataset` processes, started together, each rewriting the same partitions
+    file after file: every row arrives and the manifest lists every file (a few tries)."""
+    files = _chunks(market, tmp_path, 24)
+    n_all = len(market.events)
+    for attempt in range(2):
+        ds = tmp_path / f"ds{attempt}"
+        procs = [subprocess.Popen(_convert(half, ds), env=_env(), cwd=tmp_path, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+                 for half in (files[0::2], files[1::2])]
+        outs = [p.communicate(timeout=100) for p in procs]
+        for p, (_out, err) in zip(procs, outs):
+            assert p.returncode == 0, err[-2000:]
+        got = len(load_dataset(ds).events)
+        assert got == n_all, f"try {attempt + 1}: {n_all - got:,} of {n_all:,} rows lost"
+        assert len(json.loads((ds / MANIFEST).read_text())) == len(files)
+
+
+@pytest.mark.timeout(60)
+def test_a_second_writer_fails_or_waits_naming_the_holder(tmp_path, market):
+    f = tmp_path / "all.parquet"
+    save_events(market.events, f, registry=market.registry)
+    ds = tmp_path / "ds"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from liqcore.dataset import dataset_lock\n"
+         "with dataset_lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(float(sys.argv[2]))",
+         str(ds), "3"], env=_env(), cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert (ds / LOCK).read_text().split() == [str(holder.pid)]
+        # not waiting: fails at once, one line naming the holder's pid, nothing written
+        r = subprocess.run(_convert([f], ds, "--lock-wait", "0"), env=_env(), cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 2, r.stderr
+        assert f"pid {holder.pid}" in r.stderr and "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert not (ds / MANIFEST).exists() and not list(ds.glob("venue=*"))
+        # waiting: says so, then converts once the holder is gone
+        t0 = time.monotonic()
+        r = subprocess.run(_convert([f], ds, "--lock-wait", "30s"), env=_env(), cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert f"being written by pid {holder.pid}: waiting" in r.stderr
+        assert holder.wait(timeout=10) == 0 and time.monotonic() - t0 < 30
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(load_dataset(ds).events) == len(market.events)
+    # the lock is re-entrant in one thread and free again afterwards
+    with dataset_lock(ds, wait=0):
+        with dataset_lock(ds, wait=0):
+            pass
+    with dataset_lock(ds, wait=0):
+        pass
+
+
+@pytest.mark.timeout(120)
+def test_a_completed_run_removes_the_temporary_files_of_a_sigkilled_writer(tmp_path):
+    """A real child converting a large file is SIGKILLed while a partition's temporary file exists;
+    the next completed convert removes it (a live writer's temporary file stays)."""
+    big = synthetic_market(days=4, symbols=("ETHUSDT",), seed=3)
+    f = tmp_path / "big.parquet"
+    save_events(big.events, f, registry=big.registry)
+    ds = tmp_path / "ds"
+    left = []
+    for _ in range(6):
+        child = subprocess.Popen(_convert([f], ds, "--force"), env=_env(), cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while child.poll() is None and time.monotonic() < deadline:
+            left = [p for p in ds.rglob(".part-*.tmp*")] if ds.is_dir() else []
+            if left:
+                os.kill(child.pid, signal.SIGKILL)
+                break
+            time.sleep(0.0005)
+        child.wait()
+        left = [p for p in ds.rglob(".part-*.tmp*")] if ds.is_dir() else []
+        if child.returncode == -signal.SIGKILL and left:
+            break
+    assert left, "could not kill the writer inside a partition write in 6 tries"
+    assert all(p.name.endswith(f".tmp{child.pid}") for p in left)
+    # a temporary file of a writer that is still running is not touched
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = left[0].parent / f".part-0.parquet.tmp{sleeper.pid}"
+        live.write_bytes(b"PAR1")
+        small = tmp_path / "small.parquet"
+        save_events(big.events[:100], small, registry=big.registry)
+        r = subprocess.run(_convert([small], ds), env=_env(), cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert f"removed {len(left)} temporary file(s) left by interrupted writers" in r.stderr
+        assert not any(p.exists() for p in left)
+        assert live.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # the dataset itself is whole: a full convert gives every row
+    assert main(["convert", str(f), "--dataset", str(ds), "--force"]) == 0
+    assert len(load_dataset(ds).events) == len(load_events(f).events)

@@ -1,0 +1,182 @@
+"""The go-live checklist report (`liqcore journal`, the dashboard) on a journal a session wrote against the
+loopback fake exchange: cascades per day per symbol, fill rate, win rate, reaction time, the fee charged
+beside the fee model, and the live fills beside the fill model on the session's recorded frames."""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+
+from liqcore.live.engine import Engine
+from liqcore.live.journal import Journal
+from liqcore.live.recorder import Recorder
+from liqcore.live.report import format_report, journal_report
+from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+
+from _live_helpers import BASELINE as BASE
+from _live_helpers import PARAMS
+from _live_helpers import wait_until as _wait
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+def _session(tmp_path):
+    """ETHUSDT: a cascade, its entry filled by the venue, closed at the take-profit (a win); SOLUSDT: a cascade
+    whose entry never fills (cancelled at shutdown).  Journal and recording of the session in tmp_path."""
+
+    async def main():
+        from liqcore.live.bybit_gateway import BybitGateway
+
+        async with FakeExchange() as fx:
+            gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url,
+                              symbols=["ETHUSDT", "SOLUSDT"], retry_backoff=0.02, timeout=2.0)
+            eng = Engine(PARAMS, symbols=["ETHUSDT", "SOLUSDT"], gateway=gw, journal=Journal(tmp_path / "j.sqlite"))
+            eng.recorder = Recorder(tmp_path / "rec")
+            await eng.start()
+            t0 = int(time.time() * 1000) - 30_000
+            now = time.time_ns() - 2_000_000
+
+            def send(f, k=[0]):
+                k[0] += 1
+                return eng.on_frame("bybit", orjson.dumps(f), now + k[0])
+
+            ds = []
+            for sym, px, q in (("ETHUSDT", 3000.0, 1.0), ("SOLUSDT", 200.0, 15.0)):
+                for i, b in enumerate(BASE):
+                    ds += send(liquidation_frame(sym, px, b * q, "Buy", t0 + i * 1000))
+                ds += send(trade_frame(sym, px, 1, "Sell", t0 + 20_000))
+                ds += send(liquidation_frame(sym, px, 10 * q, "Buy", t0 + 21_000))
+                ds += send(liquidation_frame(sym, px - 0.01, 12 * q, "Buy", t0 + 22_000))
+            orders = {d.symbol: d for d in ds if d.action == "order"}
+            assert set(orders) == {"ETHUSDT", "SOLUSDT"}
+            await _wait(lambda: all(eng.books[s].entry_status == "new" for s in orders))
+            await asyncio.sleep(0.1)  # past the order latency
+            lim = orders["ETHUSDT"].price
+            for px in (lim - 1.0, orders["ETHUSDT"].take_profit + 1.0):
+                await fx.trade("ETHUSDT", px)
+                eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", px, 1, "Sell", int(time.time() * 1000))),
+                             time.time_ns())
+                await asyncio.sleep(0.2)
+            await _wait(lambda: eng.books["ETHUSDT"].trades == 1)
+            await eng.shutdown(timeout=2)
+            eng.journal.close()
+            eng.recorder.close()
+            return orders
+
+    return asyncio.run(main())
+
+
+def test_every_checklist_figure_from_a_session_against_the_fake_exchange(tmp_path):
+    orders = _session(tmp_path)
+    rep = journal_report(tmp_path / "j.sqlite", recording=[str(tmp_path / "rec")])
+    assert rep["session"]["strategy"] == "cascade-mm" and rep["session"]["mode"] == "live"
+    # cascades per day per symbol
+    c = rep["cascades"]
+    assert c["total"] == 2 and {s: sum(v.values()) for s, v in c["per_day"].items()} == {"ETHUSDT": 1, "SOLUSDT": 1}
+    assert c["mean_per_day"]["ETHUSDT"] == pytest.approx(1.0)  # one day at most
+    # fill rate: one of two entries filled; the other cancelled at shutdown
+    assert rep["fill_rate"] == {"entries": 2, "filled": 1, "working": 0, "rate": 0.5}
+    # win rate: the take-profit
+    w = rep["win_rate"]
+    assert w["trades"] == 1 and w["wins"] == 1 and w["rate"] == 1.0 and w["pnl"] > 0
+    # reaction: decision (receive time) to the create request written and to the venue's acknowledgement
+    r = rep["reaction_ms"]
+    assert r["send"]["n"] == 2 and 0 <= r["send"]["p50"] <= r["send"]["p99"] < 2_000
+    assert r["ack"]["n"] == 2 and r["ack"]["p50"] >= r["send"]["p50"] - 1.0
+    # fees: the venue charged 2 bps maker on the entry and the limit take-profit; the model says the same
+    f = rep["fees"]
+    assert f["maker"]["fills"] == 2 and f["maker"]["bps"] == pytest.approx(2.0, rel=1e-6)
+    assert f["maker"]["model_bps"] == 2.0 and f["taker"]["fills"] == 0 and f["taker"]["bps"] is None
+    # live fills beside the fill model on the recorded frames: the ETH entry in both, at the same price
+    m = rep["model"]
+    assert m["matched"] == 1 and m["live_only"] == 0 and m["model_only"] == 0
+    row = m["fills"][0]
+    assert row["symbol"] == "ETHUSDT" and row["live_price"] == pytest.approx(orders["ETHUSDT"].price)
+    assert row["model_price"] == pytest.approx(orders["ETHUSDT"].price) and row["diff_bps"] == pytest.approx(0.0)
+    text = format_report(rep)
+    assert "fill rate: 50.0%" in text and "win rate: 100.0%" in text and "1 matched" in text
+    # the command: same figures as JSON; a file that is not a journal is one line, exit 1
+    p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--json",
+                        "--recording", str(tmp_path / "rec")], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    assert json.loads(p.stdout)["fill_rate"]["rate"] == 0.5
+    (tmp_path / "x.sqlite").write_bytes(b"not a database at all" * 10)
+    p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "x.sqlite")], capture_output=True,
+                       timeout=60)
+    assert p.returncode == 1 and b"not a liqcore journal" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "missing.sqlite")],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 2 and b"does not exist" in p.stderr
+
+
+def test_dashboard_checklist_panel_from_the_engine(tmp_path):
+    """The same figures live, in the engine's snapshot and the dashboard's panel (paper session)."""
+    from rich.console import Console
+
+    from liqcore.live.dashboard import render
+
+    eng = Engine(PARAMS.replace(take_profit=0.005, stop_loss=0.005, offset=0.005), symbols=["ETHUSDT"])
+    t0 = 1_763_683_200_000
+
+    def send(f, ms):
+        return eng.on_frame("bybit", orjson.dumps(f), ms * 1_000_000 + 5_000_000)
+
+    for i, b in enumerate(BASE):
+        send(liquidation_frame("ETHUSDT", 3000.0, b, "Buy", t0 + i * 1000), t0 + i * 1000)
+    send(trade_frame("ETHUSDT", 2000.0, 1, "Sell", t0 + 20_000), t0 + 20_000)
+    send(liquidation_frame("ETHUSDT", 3000, 10, "Buy", t0 + 21_000), t0 + 21_000)
+    ds = send(liquidation_frame("ETHUSDT", 3000, 12, "Buy", t0 + 21_500), t0 + 21_500)
+    assert [d.action for d in ds] == ["order"]
+    send(trade_frame("ETHUSDT", 1980.0, 1, "Sell", t0 + 22_000), t0 + 22_000)  # fills at 1990 (maker)
+    send(trade_frame("ETHUSDT", 2010.0, 1, "Sell", t0 + 23_000), t0 + 23_000)  # through the TP at 1999.95
+    ck = eng.snapshot()["checklist"]
+    assert ck["cascades_per_day"] == {"ETHUSDT": pytest.approx(1.0)}
+    assert ck["fill_rate"] == 1.0 and ck["entries"] == 1 and ck["filled"] == 1
+    assert ck["win_rate"] == 1.0 and ck["trades"] == 1
+    assert ck["reaction_ms"]["n"] == 1 and ck["reaction_ms"]["p50"] == 0.0
+    # (the paper venue charges the exit fee on the entry notional, as the fill model does: a hair under 2 bps
+    # of the filled notional when the exit is above the entry)
+    assert ck["fees"]["maker"]["fills"] == 2 and ck["fees"]["maker"]["bps"] == pytest.approx(2.0, rel=5e-3)
+    assert ck["fees"]["maker"]["model_bps"] == 2.0
+    con = Console(width=160, record=True)
+    con.print(render(eng.snapshot()))
+    out = con.export_text()
+    assert "go-live checklist" in out and "fill rate" in out and "100.0% (1 of 1)" in out and "ETHUSDT 1.0" in out
+
+
+def test_run_record_then_journal_report_on_a_paper_replay(tmp_path):
+    """`run --replay … --journal J --record DIR`, then `journal J --recording DIR`: the paper session's fills
+    are the fill model's on its own recorded frames, fill by fill."""
+    from tests.live.test_live_hardening import REPLAY_FLAGS, replay_recording
+
+    files = replay_recording(tmp_path / "src")
+    run = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(files[0].parent),
+                          "--speed", "0", "--duration", "60", "--no-dashboard", "--json", "--journal",
+                          str(tmp_path / "j.sqlite"), "--record", str(tmp_path / "rec"), "--exits", "engine",
+                          *REPLAY_FLAGS], capture_output=True, timeout=90)
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    s = json.loads(run.stdout)
+    p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--json",
+                        "--recording", str(tmp_path / "rec")], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    rep = json.loads(p.stdout)
+    assert rep["session"]["exits"] == "engine" and rep["session"]["mode"] == "paper"
+    assert rep["win_rate"]["trades"] == len(s["trades"]) == 7
+    assert rep["fill_rate"]["filled"] == 7 and rep["fill_rate"]["entries"] == 8
+    m = rep["model"]
+    assert m["matched"] == 7 and m["live_only"] == 0 and m["model_only"] == 0 and m["model_trades"] == 7
+    assert all(r["diff_bps"] == pytest.approx(0.0, abs=1e-9) and r["live_ns"] == r["model_ns"] for r in m["fills"])
+    assert sum(rep["cascades"]["per_day"]["ETHUSDT"].values()) == s["cascades"]
+
+
+def test_run_refuses_a_bad_strategy_or_exits_before_starting(tmp_path):
+    for argv, msg in ((["--strategy", "no-such-strategy"], b"unknown strategy"),
+                      (["--exits", "sideways"], b"exits: expected 'venue' or 'engine'")):
+        p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--no-dashboard",
+                            "--duration", "1", *argv], capture_output=True, timeout=60)
+        assert p.returncode == 2 and msg in p.stderr and len(p.stderr.strip().splitlines()) == 1

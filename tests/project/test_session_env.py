@@ -1,0 +1,95 @@
+"""The test suite depends on nothing of the user's environment (liqcore variables, the cache), ends
+with pytest's summary (no shutdown noise after it), and says how to get the real recordings it skips."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_environment_inside_a_session():
+    """Whatever the shell had: no LIQCORE_* variable but the session's own cache, no venue key."""
+    liq = {k: v for k, v in os.environ.items() if k.startswith("LIQCORE_")}
+    assert list(liq) == ["LIQCORE_CACHE_DIR"]
+    cache = Path(liq["LIQCORE_CACHE_DIR"])
+    assert cache.name.startswith("liqcore-test-cache-") and cache.parent == Path(tempfile.gettempdir())
+    assert not any(k.endswith(("_API_KEY", "_API_SECRET")) for k in os.environ if k.split("_")[0] in
+                   ("BYBIT", "BINANCE", "OKX"))
+    from liqcore.cache import cache_dir
+
+    assert cache_dir() == cache
+
+
+def test_the_users_cache_variables_change_nothing(tmp_path):
+    """With the README's $LIQCORE_CACHE_DIR (and the older $LIQCORE_CACHE, a key) set in the shell, the
+    cache tests pass and write nothing into the user's cache."""
+    user, old = tmp_path / "user-cache", tmp_path / "old-cache"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LIQCORE_CACHE_DIR=str(user), LIQCORE_CACHE=str(old),
+               BYBIT_API_KEY="user-key", BYBIT_API_SECRET="user-secret")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "tests/backtest/test_synthetic.py::test_cache_roundtrip",
+                        "tests/backtest/test_cache.py::test_env_var_overrides",
+                        "tests/project/test_session_env.py::test_environment_inside_a_session"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "3 passed" in r.stdout
+    assert not user.exists() and not old.exists()
+
+
+_LEAKY = '''
+import atexit, sys, threading, time
+import duckdb
+
+def test_holds_a_duckdb_connection_in_a_thread():
+    con = duckdb.connect()
+    def work():
+        con.sql("select 1").fetchall()
+        time.sleep(60)
+    threading.Thread(target=work, daemon=True).start()
+    time.sleep(0.2)
+    atexit.register(lambda: print("a line of the program's own", file=sys.stderr, flush=True))
+'''
+
+
+def test_no_nanobind_report_after_the_summary(tmp_path):
+    """duckdb (a nanobind extension) alive at interpreter exit prints ~40 lines of "nanobind: leaked"
+    after pytest's summary: the session filters exactly those lines out of stderr."""
+    pytest.importorskip("duckdb")
+    (tmp_path / "test_leaky.py").write_text(_LEAKY)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "tests"))
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+            "test_leaky.py"]
+    raw = subprocess.run(base, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    if "nanobind: leaked" not in raw.stderr:
+        pytest.skip("this duckdb reports no leak at exit")
+    assert raw.stderr.count("\n") > 20  # the noise the session removes
+    quiet = subprocess.run(base + ["-p", "_session_env"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert quiet.returncode == 0 and "1 passed" in quiet.stdout
+    assert "nanobind" not in quiet.stderr and "leaked" not in quiet.stderr and "nanobind" not in quiet.stdout
+    assert "a line of the program's own" in quiet.stderr  # everything else still reaches stderr
+
+
+def test_real_data_skips_say_how_to_get_the_recordings(tmp_path):
+    from tests.conftest import REAL_DATA_FOLDERS, real_data_missing
+
+    why = real_data_missing(tmp_path / "nowhere")
+    assert why.startswith("real Binance recordings not found: set LIQCORE_REAL_DATA to a folder")
+    assert str(tmp_path) not in why
+    for repo in ("BandsThoBaby/Data_Streams_Project", "PauliusMinialga/data_streams_for_crypto",
+                 "riftfern/data-streams"):
+        assert f"github.com/{repo}" in why
+    (tmp_path / REAL_DATA_FOLDERS[0]).mkdir()
+    (tmp_path / REAL_DATA_FOLDERS[0] / "binance.csv").write_text("")
+    why = real_data_missing(tmp_path)
+    assert "incomplete" in why and REAL_DATA_FOLDERS[1] in why and REAL_DATA_FOLDERS[0] not in why.split(":")[0]
+    for f in REAL_DATA_FOLDERS[1:]:
+        (tmp_path / f).mkdir()
+        (tmp_path / f / "binance.csv").write_text("")
+    assert real_data_missing(tmp_path) is None

@@ -1,0 +1,1 @@
+"""Feature store, studies, research bars and the leak audit (liqcore.research)."""

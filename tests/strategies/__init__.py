@@ -1,0 +1,1 @@
+"""The strategies, batch and streaming forms (liqcore.strategies)."""

@@ -1,0 +1,1 @@
+"""The fake exchanges and the recording replay used by the other tests (liqcore.testing)."""

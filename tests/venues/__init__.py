@@ -1,0 +1,2 @@
+"""Venue wire formats: decoders, parsers, golden frames, codec fuzzing, REST signing, instruments
+(liqcore.venues)."""
