@@ -11,7 +11,7 @@ import pytest
 
 from pysrc import NOT_KERNELS, TWINS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "liqcore"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["", "backtest", "live", "strategies", "venues", "_libs", "_jit", "commands", "research", "testing"]
 
 
