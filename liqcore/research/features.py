@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Dominant, Kind, RecordKind, Side, SymbolRegistry
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Dominant, Kind, Side, SymbolRegistry
 
 __all__ = ["features", "FEATURE_COLUMNS", "select_symbols", "sort_recv"]
 
@@ -83,12 +83,13 @@ def select_symbols(events: np.ndarray, registry: SymbolRegistry | None, symbols)
 
 def _confirmed_records(events, records, params):
     if records is None:
-        from liqcore.backtest.run import detect
+        from liqcore.execution.detect import detect
         from liqcore.config import Params
 
         records, _ = detect(events, params or Params())
-    rec = np.asarray(records, dtype=CASCADE_DTYPE)
-    return rec[rec["record"] == int(RecordKind.CONFIRMED)]
+    from liqcore.execution.detect import confirmed_records
+
+    return confirmed_records(records)
 
 
 def _ffill(values: np.ndarray, valid: np.ndarray, seg_start: np.ndarray) -> np.ndarray:

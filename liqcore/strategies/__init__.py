@@ -32,6 +32,7 @@ __all__ = [
     "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "NEVER", "SKIP_MIXED", "SKIP_EXIT", "SKIP_NONE", "USE_PARAM",
     "ParamSpec", "Strategy", "SignalStream", "exit_notices", "empty_signals", "sort_signals", "get_strategy", "register_strategy",
     "strategy_names", "all_strategies", "owners_of", "find_param", "is_registered",
+    "resolve_strategy",
 ]
 
 DEFAULT_STRATEGY = "cascade-mm"
@@ -146,3 +147,26 @@ def find_param(key: str) -> ParamSpec | None:
         if s is not None:
             return s
     return None
+
+
+def resolve_strategy(strategy, params):
+    """``(strategy instance, params resolved for it)``.  ``strategy``: None (``params.strategy``), a
+    registered name, a :class:`liqcore.strategies.Strategy` subclass or instance (a user's own
+    strategy need not be registered).  Raises ValueError for an unknown name or a parameter that
+    belongs to another strategy -- before any work."""
+    if strategy is None:
+        strategy = params.strategy
+    if isinstance(strategy, str):
+        obj = get_strategy(strategy)()
+    elif isinstance(strategy, type) and issubclass(strategy, Strategy):
+        obj = strategy()
+    elif isinstance(strategy, Strategy):
+        obj = strategy
+    else:
+        raise ValueError(f"strategy: expected a strategy name or a Strategy; got {strategy!r}")
+    cls = type(obj)
+    if not cls.name:
+        raise ValueError(f"strategy: {cls.__name__} has no name")
+    # a user's unregistered strategy: its own parameters are checked, the name is not looked up
+    cls.check(params)
+    return obj, cls.resolve(params)
