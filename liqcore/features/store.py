@@ -941,20 +941,53 @@ def _one_time(x) -> int:
 
 
 def _registry_for(events: np.ndarray) -> SymbolRegistry:
+    """The process-wide registry, when it numbers every symbol id of ``events``; otherwise an error
+    (without the registry that numbered them the events name no instrument, and every query would
+    silently return an empty table)."""
     from liqcore.types import default_registry
 
+    if len(events):
+        sid = events["symbol_id"][events["symbol_id"] >= 0]  # -1: feed-wide events (gaps)
+        top = int(sid.max()) if len(sid) else -1
+        if top >= len(default_registry):
+            raise ValueError(f"registry: the events carry symbol ids up to {top} but no registry was given and "
+                             f"the process-wide one numbers {len(default_registry)} symbols; pass the "
+                             "SymbolRegistry that numbered the events (e.g. FeatureStore(events, registry))")
     return default_registry
+
+
+def _with_options(store: FeatureStore, *, lookback=None, min_periods=None, end_ns=None, params=None) -> FeatureStore:
+    """``store`` when the options (None = the store's) change nothing; otherwise another store over the
+    same events with them -- the caller's store is never changed.  Only the transforms' history
+    (``lookback``, ``min_periods``) changing: a copy sharing the built streams, with its own caches;
+    ``end_ns`` or ``params`` changing: a new store (the detector records are reused when the
+    parameters are the same)."""
+    import copy
+
+    lb = store.lookback if lookback is None else lookback
+    mp = store.min_periods if min_periods is None else min_periods
+    lb, mp = _check_lookback(lb, mp)
+    new_end = end_ns is not None and int(end_ns) != store.end_ns
+    new_params = params is not None and params is not store.params
+    if new_end or new_params:
+        return FeatureStore(store.events, store.registry, end_ns=store.end_ns if end_ns is None else end_ns,
+                            params=store.params if params is None else params, btc_symbol=store.btc_symbol,
+                            lookback=lb, min_periods=mp, records=None if new_params else store._records)
+    if (lb, mp) == (store.lookback, store.min_periods):
+        return store
+    out = copy.copy(store)
+    out.lookback, out.min_periods = lb, mp
+    out._idx_cache, out._grids, out._hist_meta, out._keep = {}, {}, {}, []
+    out._batch = False
+    return out
 
 
 def as_store(source, **kw) -> FeatureStore:
     """A :class:`FeatureStore` from a store, a synthetic ``Market``, a loader result, an
-    ``(events, registry)`` pair, or recording paths."""
+    ``(events, registry)`` pair, or recording paths.  The options (``lookback``, ``min_periods``,
+    ``end_ns``, ``params``; None = default) apply to a given store too, without changing it."""
     if isinstance(source, FeatureStore):
-        if kw.get("lookback") is not None or kw.get("min_periods") is not None:
-            lb = kw.get("lookback") or source.lookback
-            mp = kw.get("min_periods") or source.min_periods
-            source.lookback, source.min_periods = _check_lookback(lb, mp)
-        return source
+        return _with_options(source, **kw)
     kw = {k: v for k, v in kw.items() if v is not None}
     if hasattr(source, "events") and hasattr(source, "registry"):
         return FeatureStore(source.events, source.registry, **kw)
