@@ -179,7 +179,9 @@ def test_middle_tier_old_paths_still_work():
     assert run.detect is detect.detect
     assert run.symbol_params is arrays.symbol_params and run.new_portfolio is arrays.new_portfolio
     assert run.resolve_strategy is strategies.resolve_strategy
-    from liqcore.research import features as bars
+    import importlib
+
+    bars = importlib.import_module("liqcore.research.features")  # the package's `features` is a function
 
     assert bars.select_symbols is events.select_symbols and bars.sort_recv is events.sort_recv
     for old, new in ((old_store, store), (old_live, live), (old_registry, registry)):
