@@ -4,7 +4,12 @@
     >>> cls = get_strategy("cascade-mm")       # unknown names: ValueError with the nearest name
     >>> register_strategy(MyStrategy)          # a user's own Strategy subclass (see examples/)
 
-The signal contract (:data:`SIGNAL_DTYPE`) and the base class are in :mod:`liqcore.strategies.base`.
+    >>> obj, params = resolve_strategy("cascade-fade", params)   # by name: the registry's job
+
+The signal contract (:data:`SIGNAL_DTYPE`, codes, :func:`empty_signals`...) lives in
+:mod:`liqcore.signals` and is re-exported here; the base class is in :mod:`liqcore.strategies.base`.
+Strategies may import the signal contract, :mod:`liqcore.execution` and :mod:`liqcore.features`,
+never backtest, research or live (``tests/test_layering.py`` checks it).
 """
 from __future__ import annotations
 
