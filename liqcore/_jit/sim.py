@@ -66,6 +66,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from liqcore.execution.codes import (  # noqa: F401  (the exit reasons: one home, the execution codes)
+    EXIT_NAMES,
+    EXTERNAL,
+    MAX_HOLD,
+    REPLACED,
+    SIGNAL_EXIT,
+    STOP_LOSS,
+    STOP_PRICE,
+    TAKE_PROFIT,
+    TIMEOUT,
+    TRAIL,
+)
+from liqcore.signals import ENTRY_LIMIT, ENTRY_MARKET, NEVER, SKIP_EXIT, SKIP_MIXED, empty_signals  # noqa: F401
 from liqcore.types import Kind
 
 # ---- per-symbol status -------------------------------------------------------------------------
@@ -74,25 +87,8 @@ PENDING = 1  # sent, not yet at the venue
 RESTING = 2  # resting post-only entry / market order at the venue, not yet filled
 OPEN = 3  # position open
 
-ENTRY_LIMIT = 0
-ENTRY_MARKET = 1
-SKIP_MIXED = 1
-SKIP_EXIT = 2  # an exit notice: direction 0, tag = the signal whose position must close
-NEVER = np.iinfo(np.int64).max
-
-# ---- exit reasons (ledger) -----------------------------------------------------------------------
-TAKE_PROFIT = 1
-STOP_LOSS = 2
-TIMEOUT = 3  # the run's hold-timeout
-EXTERNAL = 4  # closed by the venue / operator in live venue mode
-TRAIL = 5
-STOP_PRICE = 6
-MAX_HOLD = 7  # the signal's own max hold
-SIGNAL_EXIT = 8
-REPLACED = 9
-EXIT_NAMES = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "timeout", EXTERNAL: "external",
-              TRAIL: "trail", STOP_PRICE: "stop_price", MAX_HOLD: "max_hold", SIGNAL_EXIT: "signal_exit",
-              REPLACED: "replaced"}
+# the signal codes (ENTRY_*, SKIP_*, NEVER) are the signal contract's (liqcore.signals); the exit
+# reasons (TAKE_PROFIT ... REPLACED, EXIT_NAMES) the execution codes' (liqcore.execution.codes)
 
 # ---- counts columns ------------------------------------------------------------------------------
 C_CASCADES = 0
@@ -801,16 +797,14 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
 
 def records_signals(rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par) -> np.ndarray:
     """The guide's strategy's signals from CONFIRMED cascade records (already in decision order)."""
-    from liqcore.strategies.base import ENTRY_LIMIT as _LIMIT, SKIP_MIXED as _MIXED, empty_signals
-
     sig = empty_signals(len(rec_t))
     sig["ts_ns"] = rec_t
     sig["ev_idx"] = rec_idx
     sig["symbol_id"] = rec_sid
     dom = np.asarray(rec_dom, dtype=np.int64)
     sig["direction"] = np.where(dom == 1, 1, np.where(dom == 2, -1, 0))
-    sig["skip_code"] = np.where((dom == 1) | (dom == 2), 0, _MIXED)
-    sig["entry"] = _LIMIT
+    sig["skip_code"] = np.where((dom == 1) | (dom == 2), 0, SKIP_MIXED)
+    sig["entry"] = ENTRY_LIMIT
     sid = np.asarray(rec_sid, dtype=np.int64)
     ok = (sid >= 0) & (sid < len(par))
     sig["trail"][ok] = par["trail"][sid[ok]]

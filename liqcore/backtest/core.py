@@ -30,12 +30,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from liqcore.config import Params
+from liqcore.execution.codes import EXIT_NAMES
 from liqcore.types import SymbolRegistry, Venue
 
 _REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4}
-# the execution model's exit reasons (liqcore._jit.sim.EXIT_NAMES; spelled out: importing it compiles)
-_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external", 5: "trail", 6: "stop_price",
-               7: "max_hold", 8: "signal_exit", 9: "replaced"}
+# the execution model's exit reasons (their one home, liqcore.execution.codes: importing it compiles nothing)
+_EXIT_NAMES = EXIT_NAMES
 _STATUS_NAMES = ("flat", "pending", "resting", "open")
 _PORT_FIELDS = ("equity", "equity0", "day", "week", "day_start_equity", "week_start_equity")
 _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "entry_ns", "hold_deadline_ns",
@@ -94,7 +94,7 @@ class StrategyCore:
     def __init__(self, params: Params, symbols: list[str], equity: float = 1.0, *, venue: str = "bybit",
                  mode: str = "paper", ledger_capacity: int = 256):
         from liqcore._jit import sim
-        from liqcore.backtest.run import symbol_params
+        from liqcore.execution.arrays import new_portfolio, symbol_params
 
         if mode not in ("paper", "venue"):
             raise ValueError(f"mode: expected 'paper' or 'venue'; got {mode!r}")
@@ -114,8 +114,6 @@ class StrategyCore:
         n = len(self.registry)
         self.par = symbol_params(params, self.registry, n)
         self.st = sim.new_state(n)
-        from liqcore.backtest.run import new_portfolio
-
         self.port = new_portfolio(params, float(equity))
         self.counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
         self._ledger = np.zeros(max(int(ledger_capacity), 2), dtype=sim.LEDGER_DTYPE)

@@ -318,9 +318,12 @@ def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
     L = result.ledger
     n = len(L)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    names = {1: ("take_profit", "tab:green"), 2: ("stop_loss", "tab:red"), 3: ("timeout", "tab:orange"),
-             4: ("external", "tab:purple"), 5: ("trail", "darkred"), 6: ("stop_price", "magenta"),
-             7: ("max_hold", "tab:brown"), 8: ("signal_exit", "tab:cyan"), 9: ("replaced", "grey")}
+    from liqcore.execution.codes import EXIT_NAMES
+
+    colors = {"take_profit": "tab:green", "stop_loss": "tab:red", "timeout": "tab:orange", "external": "tab:purple",
+              "trail": "darkred", "stop_price": "magenta", "max_hold": "tab:brown", "signal_exit": "tab:cyan",
+              "replaced": "grey"}
+    names = {code: (name, colors[name]) for code, name in EXIT_NAMES.items()}
     title = f"per-trade returns ({_trades(n)})"
     if n:
         ret = L["ret"].astype(float) * 100

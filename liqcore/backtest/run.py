@@ -18,98 +18,28 @@ import numpy as np
 
 from liqcore.backtest import metrics as M
 from liqcore.config import Params
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, venue_name
+from liqcore.execution.arrays import new_portfolio, symbol_params  # noqa: F401  (re-exported: the old path)
+from liqcore.execution.codes import EXIT_NAMES
+from liqcore.execution.detect import confirmed_records, detect  # noqa: F401  (detect re-exported)
+from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kinds re-exported)
+    check_equity, clean_prints, follow_order, input_kinds, prepare_events, recv_order, take_events,
+)
+from liqcore.execution.replay import at_end, n_symbols, new_replay
+from liqcore.strategies import resolve_strategy  # noqa: F401  (re-exported: the old path)
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, SymbolRegistry, venue_name
 
 __all__ = ["backtest", "simulate", "simulate_signals", "detect", "sweep", "BacktestResult", "symbol_params",
            "prepare_events", "resolve_strategy", "input_kinds"]
 
-_EXIT_NAMES = {1: "take_profit", 2: "stop_loss", 3: "timeout", 4: "external", 5: "trail", 6: "stop_price",
-               7: "max_hold", 8: "signal_exit", 9: "replaced"}
-_KIND_NAMES = {int(Kind.LIQUIDATION): "liquidation", int(Kind.TRADE): "trade", int(Kind.MARK): "mark",
-               int(Kind.FUNDING): "funding", int(Kind.OPEN_INTEREST): "open_interest"}
+_EXIT_NAMES = EXIT_NAMES  # the old private name
 
 
-def _sim():
-    from liqcore._jit import sim
-
-    return sim
+def _recv_order(events: np.ndarray) -> np.ndarray | None:  # the old private name
+    return recv_order(events)
 
 
-def symbol_params(params: Params, registry: SymbolRegistry | None, n_symbols: int) -> np.ndarray:
-    """Per-symbol parameter rows (PARAM_DTYPE) with the symbol presets applied
-    (``Params.for_symbol``); ids beyond the registry get the base parameters."""
-    sim = _sim()
-    par = np.zeros(n_symbols, dtype=sim.PARAM_DTYPE)
-    for sid in range(n_symbols):
-        if registry is not None and sid < len(registry):
-            venue, sym = registry.lookup(sid)
-            p = params.for_symbol(sym)
-            par[sid]["venue"] = int(venue)
-        else:
-            p = params
-        row = par[sid]
-        row["offset"] = p.offset
-        row["take_profit"] = p.take_profit
-        row["stop_loss"] = p.stop_loss
-        row["maker_fee"] = p.maker_fee_bps / 1e4
-        row["taker_fee"] = p.taker_fee_bps / 1e4
-        row["entry_timeout_ns"] = p.entry_timeout_ns
-        row["hold_timeout_ns"] = p.hold_timeout_ns
-        row["cooldown_ns"] = p.cooldown_ns
-        row["max_ref_age_ns"] = p.max_ref_age_ns
-        row["order_latency_ns"] = p.order_latency_ns
-        row["touch"] = 1 if p.fill == "touch" else 0
-        row["hours_from"] = -1 if p.hours is None else p.hours[0]
-        row["hours_to"] = -1 if p.hours is None else p.hours[1]
-        row["slippage"] = p.slippage_bps / 1e4
-        row["trail"] = p.trail
-        row["daily_trades"] = p.daily_trades
-    return par
-
-
-def new_portfolio(params: Params, equity: float) -> np.ndarray:
-    """The execution model's portfolio row (PORT_DTYPE) for ``params``."""
-    return _sim().new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size,
-                           max_positions=params.max_positions, replace=params.replace_weakest,
-                           leverage=params.leverage, notional=params.notional)
-
-
-def _recv_order(events: np.ndarray) -> np.ndarray | None:
-    """The stable ts_recv sort order, or None when the events are already in that order."""
-    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
-        raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
-    ts = np.ascontiguousarray(events["ts_recv"])
-    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
-        return np.argsort(ts, kind="stable")
-    return None
-
-
-def prepare_events(events: np.ndarray) -> np.ndarray:
-    """Validate the dtype; return the events in ts_recv order (stable; a copy only when needed)."""
-    order = _recv_order(events)
-    if order is not None:
-        return _sim().take_events(events, order)
-    return np.ascontiguousarray(events)
-
-
-def detect(events: np.ndarray, params: Params, detector=None) -> tuple[np.ndarray, dict]:
-    """Run the cascade detector ONCE over ``events`` (batch path); returns (records, counts)."""
-    if detector is None:
-        try:
-            from liqcore._libs.detector import CascadeDetector
-        except ImportError as exc:  # pragma: no cover - unbuilt extension
-            raise ValueError(f"detector: the compiled CascadeDetector is not built ({exc}); "
-                             "run `python setup.py build_ext --inplace`") from None
-        detector = CascadeDetector.from_params(params)
-    records, counts = detector.run(events, flush=True)
-    return np.asarray(records, dtype=CASCADE_DTYPE), dict(counts)
-
-
-def _confirmed(records: np.ndarray) -> np.ndarray:
-    rec = np.asarray(records, dtype=CASCADE_DTYPE)
-    rec = rec[rec["record"] == int(RecordKind.CONFIRMED)]
-    order = np.lexsort((rec["event_index"], rec["confirm_recv_ns"]))
-    return rec[order]
+def _confirmed(records: np.ndarray) -> np.ndarray:  # the old private name
+    return confirmed_records(records, ordered=True)
 
 
 @dataclass
@@ -307,42 +237,22 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     """Replay ``events`` (EVENT_DTYPE) with cascade ``records`` (CASCADE_DTYPE, the detector's output on
     these same events: ``event_index`` refers to ``events`` as given) through the Numba simulator.
     Events not in ts_recv order are stably re-sorted and the records' indices follow them."""
-    sim = _sim()
-    if not (isinstance(equity, (int, float)) and np.isfinite(equity) and equity > 0):
-        raise ValueError(f"equity: must be a positive number; got {equity!r}")
-    order = _recv_order(events)
+    from liqcore._jit import sim
+
+    check_equity(equity)
+    order = recv_order(events)
     rec = np.asarray(records, dtype=CASCADE_DTYPE)
     if order is not None:  # replay in ts_recv order; record indices follow their events
-        events = _sim().take_events(events, order)
-        inv = np.empty(len(order), dtype=np.int64)
-        inv[order] = np.arange(len(order))
+        events = take_events(events, order)
         rec = rec.copy()
-        ok = (rec["event_index"] >= 0) & (rec["event_index"] < len(order))
-        rec["event_index"][ok] = inv[rec["event_index"][ok]]
+        rec["event_index"] = follow_order(order, rec["event_index"])
     else:
         events = np.ascontiguousarray(events)
-    # bad prints / funding rates are counted and neutralised (kind 0 is ignored by the simulator);
-    # indices stay put so the records still point at their events
-    price = events["price"]
-    bad_trade = (events["kind"] == int(Kind.TRADE)) & ~(np.isfinite(price) & (price > 0))
-    bad_funding = (events["kind"] == int(Kind.FUNDING)) & ~np.isfinite(price)
-    dropped = {"bad_trade_price": int(bad_trade.sum()), "bad_funding_rate": int(bad_funding.sum())}
-    if dropped["bad_trade_price"] or dropped["bad_funding_rate"]:
-        events = events.copy() if order is None else events
-        events["kind"][bad_trade | bad_funding] = 0
+    events, dropped = clean_prints(events, copy=order is None)
     registry = registry if registry is not None else SymbolRegistry()
-    rec = _confirmed(rec)
-    n_sym = len(registry)
-    if len(events):
-        n_sym = max(n_sym, int(events["symbol_id"].max()) + 1)
-    if len(rec):
-        n_sym = max(n_sym, int(rec["symbol_id"].max()) + 1)
-    n_sym = max(n_sym, 1)
-    par = symbol_params(params, registry, n_sym)
-    st = sim.new_state(n_sym)
-    port = new_portfolio(params, equity)
-    ledger = np.zeros(len(rec) + 1, dtype=sim.LEDGER_DTYPE)
-    counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
+    rec = confirmed_records(rec, ordered=True)
+    n_sym = n_symbols(registry, events["symbol_id"], rec["symbol_id"])
+    r = new_replay(params, registry, n_sym, equity, len(rec) + 1)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(rec):
@@ -355,17 +265,16 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         np.ascontiguousarray(rec["symbol_id"], dtype=np.int64),
         np.ascontiguousarray(rec["dominant"], dtype=np.int64),
         np.ascontiguousarray(rec["cascade_id"], dtype=np.int64),
-        st, port, par, ledger, counts, end_ns,
+        r.st, r.port, r.par, r.ledger, r.counts, end_ns,
     )
     elapsed = time.perf_counter() - t0
-    n_trades = int(port[0]["n_trades"])
+    n_trades = int(r.port[0]["n_trades"])
+    open_at_end, working_at_end = at_end(r.st)
     return BacktestResult(
-        params=params, registry=registry, ledger=ledger[:n_trades].copy(), counts=counts,
-        equity0=float(equity), equity=float(port[0]["equity"]), start_ns=start_ns, end_ns=end_ns, records=rec,
-        n_prints=int(n_prints), sim_seconds=elapsed,
-        open_at_end=(st["status"] == sim.OPEN).astype(np.int64),
-        working_at_end=((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).astype(np.int64),
-        note=M.data_note(events), events=events, dropped={k: v for k, v in dropped.items() if v},
+        params=params, registry=registry, ledger=r.ledger[:n_trades].copy(), counts=r.counts,
+        equity0=float(equity), equity=float(r.port[0]["equity"]), start_ns=start_ns, end_ns=end_ns, records=rec,
+        n_prints=int(n_prints), sim_seconds=elapsed, open_at_end=open_at_end, working_at_end=working_at_end,
+        note=M.data_note(events), events=events, dropped=dropped,
     )
 
 
@@ -387,51 +296,6 @@ def _resolve_source(source, registry=None, params: Params | None = None):
     raise ValueError("source: expected a Market/LoadResult, an EVENT_DTYPE array, or file paths")
 
 
-def resolve_strategy(strategy, params: Params):
-    """``(strategy instance, params resolved for it)``.  ``strategy``: None (``params.strategy``), a
-    registered name, a :class:`liqcore.strategies.Strategy` subclass or instance (a user's own
-    strategy need not be registered).  Raises ValueError for an unknown name or a parameter that
-    belongs to another strategy -- before any work."""
-    from liqcore.strategies import Strategy, get_strategy
-
-    if strategy is None:
-        strategy = params.strategy
-    if isinstance(strategy, str):
-        obj = get_strategy(strategy)()
-    elif isinstance(strategy, type) and issubclass(strategy, Strategy):
-        obj = strategy()
-    elif isinstance(strategy, Strategy):
-        obj = strategy
-    else:
-        raise ValueError(f"strategy: expected a strategy name or a Strategy; got {strategy!r}")
-    cls = type(obj)
-    if not cls.name:
-        raise ValueError(f"strategy: {cls.__name__} has no name")
-    # a user's unregistered strategy: its own parameters are checked, the name is not looked up
-    cls.check(params)
-    return obj, cls.resolve(params)
-
-
-def input_kinds(events: np.ndarray) -> set[str]:
-    """The input kinds present in ``events`` (``"liquidation"``, ``"trade"``, ``"funding"``...)."""
-    if not len(events):
-        return set()
-    return {_KIND_NAMES[int(k)] for k in np.unique(events["kind"]) if int(k) in _KIND_NAMES}
-
-
-def _clean(events: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Bad prints / funding rates are counted and neutralised (kind 0 is ignored by the simulator);
-    indices stay put so records and signals still point at their events."""
-    price = events["price"]
-    bad_trade = (events["kind"] == int(Kind.TRADE)) & ~(np.isfinite(price) & (price > 0))
-    bad_funding = (events["kind"] == int(Kind.FUNDING)) & ~np.isfinite(price)
-    dropped = {"bad_trade_price": int(bad_trade.sum()), "bad_funding_rate": int(bad_funding.sum())}
-    if dropped["bad_trade_price"] or dropped["bad_funding_rate"]:
-        events = events.copy()
-        events["kind"][bad_trade | bad_funding] = 0
-    return events, {k: v for k, v in dropped.items() if v}
-
-
 def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRegistry | None, params: Params,
                      equity: float = 1.0, *, strategy=None) -> BacktestResult:
     """Replay ``events`` (EVENT_DTYPE) with a strategy's ``signals`` (SIGNAL_DTYPE; ``ev_idx`` refers
@@ -439,51 +303,38 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
     re-sorted and the signals' indices follow them; signals are put in processing order
     (:func:`liqcore.strategies.sort_signals`).  ``strategy`` (name, class or instance; default
     ``params.strategy``) only names the ledger rows and the codes."""
-    from liqcore.strategies import sort_signals
+    from liqcore._jit import sim
+    from liqcore.signals import sort_signals
 
-    sim = _sim()
-    if not (isinstance(equity, (int, float)) and np.isfinite(equity) and equity > 0):
-        raise ValueError(f"equity: must be a positive number; got {equity!r}")
+    check_equity(equity)
     obj, params = resolve_strategy(strategy, params)
     sig = sort_signals(signals)
-    order = _recv_order(events)
+    order = recv_order(events)
     if order is not None:
-        events = sim.take_events(events, order)
-        inv = np.empty(len(order), dtype=np.int64)
-        inv[order] = np.arange(len(order))
+        events = take_events(events, order)
         sig = sig.copy()
-        ok = (sig["ev_idx"] >= 0) & (sig["ev_idx"] < len(order))
-        sig["ev_idx"][ok] = inv[sig["ev_idx"][ok]]
+        sig["ev_idx"] = follow_order(order, sig["ev_idx"])
         sig = sort_signals(sig)
     else:
         events = np.ascontiguousarray(events)
-    events, dropped = _clean(events)
+    events, dropped = clean_prints(events)
     registry = registry if registry is not None else SymbolRegistry()
-    n_sym = len(registry)
-    if len(events):
-        n_sym = max(n_sym, int(events["symbol_id"].max()) + 1)
-    if len(sig):
-        n_sym = max(n_sym, int(sig["symbol_id"].max()) + 1)
-    n_sym = max(n_sym, 1)
-    par = symbol_params(params, registry, n_sym)
-    st = sim.new_state(n_sym)
-    port = new_portfolio(params, equity)
-    ledger = np.zeros(int((sig["direction"] != 0).sum()) + 1, dtype=sim.LEDGER_DTYPE)
-    counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
+    n_sym = n_symbols(registry, events["symbol_id"], sig["symbol_id"])
+    r = new_replay(params, registry, n_sym, equity, int((sig["direction"] != 0).sum()) + 1)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(sig):
         end_ns = max(end_ns, int(sig["ts_ns"].max()))
     t0 = time.perf_counter()
-    n_prints = sim.run_exec(events, sig, st, port, par, ledger, counts, end_ns)
+    n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns)
     elapsed = time.perf_counter() - t0
-    n_trades = int(port[0]["n_trades"])
+    n_trades = int(r.port[0]["n_trades"])
+    open_at_end, working_at_end = at_end(r.st)
     return BacktestResult(
-        params=params, registry=registry, ledger=ledger[:n_trades].copy(), counts=counts,
-        equity0=float(equity), equity=float(port[0]["equity"]), start_ns=start_ns, end_ns=end_ns,
+        params=params, registry=registry, ledger=r.ledger[:n_trades].copy(), counts=r.counts,
+        equity0=float(equity), equity=float(r.port[0]["equity"]), start_ns=start_ns, end_ns=end_ns,
         records=np.zeros(0, dtype=CASCADE_DTYPE), n_prints=int(n_prints), sim_seconds=elapsed,
-        open_at_end=(st["status"] == sim.OPEN).astype(np.int64),
-        working_at_end=((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).astype(np.int64),
+        open_at_end=open_at_end, working_at_end=working_at_end,
         note=M.data_note(events), events=events, dropped=dropped, strategy=type(obj).name, signals=sig,
         strategy_obj=obj,
     )

@@ -223,7 +223,7 @@ class Window:
 
 def load_partition(part: Partition):
     """(events in ts_recv order, registry) of a partition, read by the caller's process."""
-    from liqcore.backtest.run import prepare_events
+    from liqcore.execution.events import prepare_events
 
     src = part.source
     if src.kind == "synthetic":
@@ -272,17 +272,10 @@ class Prepared:
 
     def __init__(self, events: np.ndarray, registry):
         from liqcore.backtest import metrics as M
-        from liqcore.backtest.run import prepare_events
+        from liqcore.execution.events import clean_prints, prepare_events
         from liqcore.types import Kind
 
-        ev = prepare_events(events)
-        price = ev["price"]
-        kind = ev["kind"]
-        bad = ((kind == int(Kind.TRADE)) & ~(np.isfinite(price) & (price > 0))) | \
-              ((kind == int(Kind.FUNDING)) & ~np.isfinite(price))
-        if bad.any():
-            ev = ev.copy()
-            ev["kind"][bad] = 0
+        ev, _ = clean_prints(prepare_events(events))
         self.events = ev
         self.registry = registry
         self.ts = np.ascontiguousarray(ev["ts_recv"])
@@ -321,24 +314,13 @@ def _daily_vector(ledger, equity0, start_ns, end_ns) -> tuple[int, list]:
     return int(start_ns // NS_PER_DAY), M.daily_returns(ledger, equity0, start_ns, end_ns).tolist()
 
 
-def _portfolio(params: Params, equity: float) -> np.ndarray:
-    """The simulator's portfolio row, built as the backtest front builds it."""
-    from liqcore.backtest import run as R
-
-    if hasattr(R, "new_portfolio"):
-        return R.new_portfolio(params, float(equity))
-    from liqcore._jit import sim
-
-    return sim.new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size)
-
-
 def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window, equity: float,
                      with_daily: bool) -> dict:
     """One simulator pass over a window: the same result as ``simulate(events[i0:i1], records in the
     window)`` (tested), without re-validating the partition each time."""
     from liqcore._jit import sim
     from liqcore.backtest import metrics as M
-    from liqcore.backtest.run import symbol_params
+    from liqcore.execution.replay import at_end, new_replay
 
     i0, i1 = prep.cut(w)
     j0 = int(np.searchsorted(prep.kept, i0, "left"))
@@ -351,12 +333,7 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     if w.end_ns is not None:
         m &= rt < w.end_ns
     r = rec[m]
-    n_sym = prep.n_sym
-    par = symbol_params(params, prep.registry, n_sym)
-    st = sim.new_state(n_sym)
-    port = _portfolio(params, equity)
-    ledger = np.zeros(len(r) + 1, dtype=sim.LEDGER_DTYPE)
-    counts = np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64)
+    par, st, port, ledger, counts = new_replay(params, prep.registry, prep.n_sym, float(equity), len(r) + 1)
     # metrics span: every event of the window (as simulate() on the slice)
     start_ns = int(prep.ts[i0]) if i1 > i0 else (w.start_ns or 0)
     end_ns = int(prep.ts[i1 - 1]) if i1 > i0 else start_ns
@@ -370,9 +347,9 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
                 st, port, par, ledger, counts, end_ns)
     n = int(port[0]["n_trades"])
     ledger = ledger[:n]
+    open_at_end, working_at_end = at_end(st)
     s = M.summarize(ledger, counts, float(equity), start_ns, end_ns,
-                    open_at_end=int((st["status"] == sim.OPEN).sum()),
-                    working_at_end=int(((st["status"] == sim.PENDING) | (st["status"] == sim.RESTING)).sum()))
+                    open_at_end=int(open_at_end.sum()), working_at_end=int(working_at_end.sum()))
     row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
     row["wins"] = int(np.sum(ledger["ret"] > 0)) if n else 0
     row["range_start_ns"] = start_ns
@@ -388,9 +365,9 @@ def _generic_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window, 
                     with_daily: bool) -> dict:
     """Any strategy on a window, through the backtest front: the window's events and the records
     confirmed in it (indices rebased) -> the same row as :func:`_simulate_window`.  Slower (the front
-    re-validates the slice); used for strategies the window fast path does not know.  Where the
-    backtest front offers ``run_strategy`` (strategies chosen by ``params.strategy``), it is used."""
-    from liqcore.backtest import run as R
+    re-validates the slice); used for strategies the window fast path does not know (the strategy
+    is ``params.strategy``)."""
+    from liqcore.backtest.run import run_strategy
 
     i0, i1 = prep.cut(w)
     ev = prep.events[i0:i1]
@@ -402,11 +379,7 @@ def _generic_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window, 
         m &= rt < w.end_ns
     r = rec[m].copy()
     r["event_index"] -= i0
-    if hasattr(R, "run_strategy"):
-        res = R.run_strategy(ev, prep.registry, params, getattr(params, "strategy", None), equity=float(equity),
-                             records=r)
-    else:
-        res = R.simulate(ev, r, prep.registry, params, float(equity))
+    res = run_strategy(ev, prep.registry, params, params.strategy, equity=float(equity), records=r)
     s = res.summary()
     row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
     row["wins"] = int(np.sum(res.ledger["ret"] > 0)) if len(res.ledger) else 0
@@ -427,14 +400,14 @@ FAST_STRATEGIES = frozenset({"cascade-mm"})
 
 
 def _confirmed(records):
-    from liqcore.backtest.run import _confirmed as conf
+    from liqcore.execution.detect import confirmed_records
 
-    return conf(records)
+    return confirmed_records(records, ordered=True)
 
 
 def detect_partition(prep: Prepared, det_params: Params) -> np.ndarray:
     """CONFIRMED cascade records of the partition under one detector configuration."""
-    from liqcore.backtest.run import detect
+    from liqcore.execution.detect import detect
 
     rec, _ = detect(prep.events, det_params)
     return _confirmed(rec)
@@ -451,7 +424,7 @@ def evaluate_cells(prep: Prepared, det_params: Params, records: np.ndarray, para
     configuration the records came from."""
     rows = []
     for p in param_sets:
-        name = getattr(p, "strategy", "cascade-mm")
+        name = p.strategy
         run = _simulate_window if name in FAST_STRATEGIES else _generic_window
         for w in windows:
             rows.append(run(prep, records, p, w, equity, with_daily))

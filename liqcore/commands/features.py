@@ -75,7 +75,7 @@ def print_list(console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from liqcore.research.registry import FAMILIES, NAMED_FEATURES, TRANSFORMS, all_bases
+    from liqcore.features.registry import FAMILIES, NAMED_FEATURES, TRANSFORMS, all_bases
 
     console.print("[bold]Grammar[/]: " + escape("family[/all].name@window[:transform]") +
                   "   e.g. liquidations.liq_imbalance@15m:zscore")
@@ -110,8 +110,8 @@ def run_named(args) -> int:
 
     from liqcore.commands.inputs import Steps, load_input
     from liqcore.config import params_from_args
-    from liqcore.research.store import REASONS, FeatureStore, _names_list, parse_times
-    from liqcore.research.registry import parse_name
+    from liqcore.features.store import REASONS, FeatureStore, _names_list, parse_times
+    from liqcore.features.registry import parse_name
 
     if not args.at or not args.names:
         raise ValueError("at/names: give both --at T[,T...] and --names N[,N...] (or --list, or --bar for bars)")

@@ -210,7 +210,7 @@ def symbol_list(text) -> list[str]:
 def _time(value, name: str) -> int | None:
     if value is None or str(value).strip() == "":
         return None
-    from liqcore.research.store import parse_times
+    from liqcore.features.store import parse_times
 
     try:
         t = parse_times(str(value))

@@ -33,7 +33,7 @@ HELP = "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboar
 
 def _feature_names(text: str) -> list[str]:
     """``--features``: comma-separated feature names, each checked (a bad one is a usage error)."""
-    from liqcore.research.registry import parse_name
+    from liqcore.features.registry import parse_name
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     for n in names:
@@ -284,7 +284,7 @@ def run(args) -> int:
     try:
         engine, runner, fake_thread = build(args)
         if args.features:  # the engine keeps them current from the stream; the runner's snapshot shows them
-            from liqcore.research.live import LiveFeatures
+            from liqcore.features.live import LiveFeatures
 
             engine.features = LiveFeatures(args.features, engine.registry, params=engine.params)
         install_uvloop()

@@ -155,7 +155,7 @@ def open_stream(strategy, params: Params, registry: SymbolRegistry):
 
 def check_live_strategy(params: Params) -> None:
     """Raise ValueError (one line) unless ``params.strategy`` can run live."""
-    from liqcore.backtest.run import resolve_strategy
+    from liqcore.strategies import resolve_strategy
 
     obj, p = resolve_strategy(None, params)
     if not Engine._is_guide(obj):
@@ -181,7 +181,7 @@ class Engine(OrderManager, Recovery, FastLane):
         from liqcore.live.paper import PaperGateway
         from liqcore.live.risk import KillSwitch, RiskView
 
-        from liqcore.backtest.run import resolve_strategy
+        from liqcore.strategies import resolve_strategy
 
         # the strategy (``params.strategy``; a name, a Strategy class or instance may also be given as
         # ``strategy=``): its defaults apply to the shared parameters the user did not set
@@ -262,7 +262,7 @@ class Engine(OrderManager, Recovery, FastLane):
         # named features kept current from the stream (liqcore.research.live.LiveFeatures); read with feature()
         self.features = None
         if features:
-            from liqcore.research.live import LiveFeatures
+            from liqcore.features.live import LiveFeatures
 
             self.features = LiveFeatures(features, self.registry, params=self.params)
         self._sym_params: dict[str, Params] = {}

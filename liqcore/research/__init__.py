@@ -15,11 +15,11 @@ new study is one module in the studies package (``studies/``) with the same shap
 """
 from liqcore.research.audit import AuditResult, leak_audit
 from liqcore.research.features import FEATURE_COLUMNS, features
-from liqcore.research.live import LiveFeatures
-from liqcore.research.registry import (
+from liqcore.features.live import LiveFeatures
+from liqcore.features.registry import (
     NAMED_FEATURES, FeatureNameError, parse_name, register_feature, registered_features, unregister_feature,
 )
-from liqcore.research.store import FeatureStore, historical
+from liqcore.features.store import FeatureStore, historical
 from liqcore.research.study import event_study, summarize_study
 
 __all__ = ["features", "FEATURE_COLUMNS", "event_study", "summarize_study", "historical", "FeatureStore",

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from liqcore.research.registry import NAMED_FEATURES, parse_name, registered_features
-from liqcore.research.store import REASONS, FeatureStore, _names_list
+from liqcore.features.registry import NAMED_FEATURES, parse_name, registered_features
+from liqcore.features.store import REASONS, FeatureStore, _names_list
 
 __all__ = ["leak_audit", "AuditResult", "Leak", "default_audit_names"]
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Dominant, Kind, RecordKind, Side, SymbolRegistry
+from liqcore.execution.events import check_events as _check_events, select_symbols, sort_recv  # noqa: F401
+from liqcore.types import CASCADE_DTYPE, Dominant, Kind, Side, SymbolRegistry
 
 __all__ = ["features", "FEATURE_COLUMNS", "select_symbols", "sort_recv"]
 
@@ -43,52 +44,15 @@ _Z_SOURCES = {"z_liq_imbalance": "liq_imbalance", "z_liq_notional": "liq_notiona
               "z_liq_rate": "liq_rate", "z_ofi": "ofi"}
 
 
-def _check_events(events) -> np.ndarray:
-    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
-        raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
-    return events
-
-
-def sort_recv(events: np.ndarray) -> np.ndarray:
-    """The events in ts_recv order (stable; the input itself when already ordered)."""
-    ts = events["ts_recv"]
-    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
-        return events[np.argsort(ts, kind="stable")]
-    return np.ascontiguousarray(events)
-
-
-def select_symbols(events: np.ndarray, registry: SymbolRegistry | None, symbols) -> np.ndarray:
-    """Keep the events of ``symbols`` (names ``ETHUSDT`` or ``venue:ETHUSDT``; None = all), plus
-    venue-wide GAP events (``symbol_id == -1``).  ValueError naming ``symbols`` when one is unknown."""
-    if symbols is None:
-        return events
-    if isinstance(symbols, str):
-        symbols = [s for s in symbols.split(",") if s.strip()]
-    if registry is None:
-        raise ValueError("symbols: a registry is needed to select symbols by name")
-    wanted: set[int] = set()
-    for s in symbols:
-        s = str(s).strip()
-        venue, _, name = s.rpartition(":")
-        hits = [sid for sid, v, sym in registry
-                if sym == name.upper() and (not venue or v.name.lower() == venue.lower())]
-        if not hits:
-            raise ValueError(f"symbols: {s!r} is not in the data (known: "
-                             f"{', '.join(sorted({sym for _, _, sym in registry})[:20])}...)")
-        wanted.update(hits)
-    sid = events["symbol_id"]
-    keep = np.isin(sid, np.fromiter(wanted, dtype=np.int64)) | ((sid == -1) & (events["kind"] == Kind.GAP))
-    return events[keep]
-
-
 def _confirmed_records(events, records, params):
     if records is None:
-        from liqcore.backtest.run import detect
+        from liqcore.execution.detect import detect
         from liqcore.config import Params
 
         records, _ = detect(events, params or Params())
-    rec = np.asarray(records, dtype=CASCADE_DTYPE)
-    return rec[rec["record"] == int(RecordKind.CONFIRMED)]
+    from liqcore.execution.detect import confirmed_records
+
+    return confirmed_records(records)
 
 
 def _ffill(values: np.ndarray, valid: np.ndarray, seg_start: np.ndarray) -> np.ndarray:

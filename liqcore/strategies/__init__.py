@@ -4,11 +4,16 @@
     >>> cls = get_strategy("cascade-mm")       # unknown names: ValueError with the nearest name
     >>> register_strategy(MyStrategy)          # a user's own Strategy subclass (see examples/)
 
-The signal contract (:data:`SIGNAL_DTYPE`) and the base class are in :mod:`liqcore.strategies.base`.
+    >>> obj, params = resolve_strategy("cascade-fade", params)   # by name: the registry's job
 
-May import: the data contract (``liqcore.types``), the parameter vocabulary (``liqcore.units``,
-``liqcore.params``; never the command-line glue ``liqcore.config``), the kernels (``_libs``,
-``_jit``) and ``research`` (named features).  Imported by ``backtest``, ``research``, ``live``,
+The signal contract (:data:`SIGNAL_DTYPE`, codes, :func:`empty_signals`...) lives in
+:mod:`liqcore.signals` and is re-exported here; the base class is in :mod:`liqcore.strategies.base`.
+
+May import: the data contract (``liqcore.types``), the signal contract (``liqcore.signals``), the
+parameter vocabulary (``liqcore.units``, ``liqcore.params``; never the command-line glue
+``liqcore.config``), the kernels (``_libs``, ``_jit``), the execution front (``liqcore.execution``)
+and the named features (``liqcore.features``); never backtest, research or live
+(``tests/project/test_layering.py`` checks it).  Imported by ``backtest``, ``research``, ``live``,
 ``commands`` and ``liqcore.config`` (which installs this registry into the vocabulary).
 
 A new strategy goes here as one module with one :class:`Strategy` subclass (signals only; its own
@@ -41,6 +46,7 @@ __all__ = [
     "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "NEVER", "SKIP_MIXED", "SKIP_EXIT", "SKIP_NONE", "USE_PARAM",
     "ParamSpec", "Strategy", "SignalStream", "exit_notices", "empty_signals", "sort_signals", "get_strategy", "register_strategy",
     "strategy_names", "all_strategies", "owners_of", "find_param", "is_registered",
+    "resolve_strategy",
 ]
 
 DEFAULT_STRATEGY = "cascade-mm"
@@ -155,3 +161,26 @@ def find_param(key: str) -> ParamSpec | None:
         if s is not None:
             return s
     return None
+
+
+def resolve_strategy(strategy, params):
+    """``(strategy instance, params resolved for it)``.  ``strategy``: None (``params.strategy``), a
+    registered name, a :class:`liqcore.strategies.Strategy` subclass or instance (a user's own
+    strategy need not be registered).  Raises ValueError for an unknown name or a parameter that
+    belongs to another strategy -- before any work."""
+    if strategy is None:
+        strategy = params.strategy
+    if isinstance(strategy, str):
+        obj = get_strategy(strategy)()
+    elif isinstance(strategy, type) and issubclass(strategy, Strategy):
+        obj = strategy()
+    elif isinstance(strategy, Strategy):
+        obj = strategy
+    else:
+        raise ValueError(f"strategy: expected a strategy name or a Strategy; got {strategy!r}")
+    cls = type(obj)
+    if not cls.name:
+        raise ValueError(f"strategy: {cls.__name__} has no name")
+    # a user's unregistered strategy: its own parameters are checked, the name is not looked up
+    cls.check(params)
+    return obj, cls.resolve(params)

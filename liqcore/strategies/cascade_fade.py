@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from liqcore.execution.detect import confirmed_records
 from liqcore.strategies._common import (
     concat_signals, fill_exits, market_signals, parse_int, parse_nonneg_float, streams,
 )
@@ -67,7 +68,7 @@ class CascadeFade(Strategy):
         min_notional = float(self.value(p, "min-notional"))
         k_cont = int(self.value(p, "continue-large"))
         rec = np.asarray(records, dtype=CASCADE_DTYPE)
-        conf = rec[rec["record"] == int(RecordKind.CONFIRMED)]
+        conf = confirmed_records(rec)
         ended = rec[rec["record"] == int(RecordKind.ENDED)]
         # a cascade still active when the data ends (ended by the final flush, event_index -1) takes
         # every later liquidation of the data

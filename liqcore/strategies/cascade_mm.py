@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from liqcore.execution.detect import confirmed_records
 from liqcore.strategies.base import ENTRY_LIMIT, SKIP_MIXED, SignalStream, Strategy, empty_signals
 
 
@@ -30,13 +31,9 @@ class CascadeMM(Strategy):
     uses_detector = True
 
     def signals(self, events, params, registry, records=None):
-        from liqcore.types import CASCADE_DTYPE, RecordKind
-
         if records is None:
             raise ValueError("cascade-mm: needs the detector's cascade records")
-        rec = np.asarray(records, dtype=CASCADE_DTYPE)
-        rec = rec[rec["record"] == int(RecordKind.CONFIRMED)]
-        rec = rec[np.lexsort((rec["event_index"], rec["confirm_recv_ns"]))]
+        rec = confirmed_records(records, ordered=True)
         return records_to_signals(rec, trail=float(getattr(params, "trail", 0.0) or 0.0))
 
     def inputs(self, signal) -> dict:

@@ -68,7 +68,7 @@ class FlushReversal(Strategy):
 
     def feature_values(self, events, registry, times):
         """The three features at ``times`` per instrument: ``{sid: {name: array}}``."""
-        from liqcore.research.store import FeatureStore
+        from liqcore.features.store import FeatureStore
 
         if not len(times):
             return {}
@@ -132,7 +132,7 @@ class FlushReversalStream(SignalStream):
     MAX_INPUTS = 100_000
 
     def __init__(self, strategy, params, registry):
-        from liqcore.research.live import LiveFeatures
+        from liqcore.features.live import LiveFeatures
 
         super().__init__(strategy, params, registry)
         v = lambda k: strategy.value(params, k)  # noqa: E731

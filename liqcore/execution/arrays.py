@@ -1,0 +1,54 @@
+"""The Numba kernel's parameter and portfolio rows, built from a :class:`liqcore.Params` one way
+for every caller (backtest front, sweep window, paper-trading core)."""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.types import SymbolRegistry
+
+__all__ = ["symbol_params", "new_portfolio"]
+
+
+def _sim():
+    from liqcore._jit import sim
+
+    return sim
+
+
+def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np.ndarray:
+    """Per-symbol parameter rows (PARAM_DTYPE) with the symbol presets applied
+    (``Params.for_symbol``); ids beyond the registry get the base parameters."""
+    sim = _sim()
+    par = np.zeros(n_symbols, dtype=sim.PARAM_DTYPE)
+    for sid in range(n_symbols):
+        if registry is not None and sid < len(registry):
+            venue, sym = registry.lookup(sid)
+            p = params.for_symbol(sym)
+            par[sid]["venue"] = int(venue)
+        else:
+            p = params
+        row = par[sid]
+        row["offset"] = p.offset
+        row["take_profit"] = p.take_profit
+        row["stop_loss"] = p.stop_loss
+        row["maker_fee"] = p.maker_fee_bps / 1e4
+        row["taker_fee"] = p.taker_fee_bps / 1e4
+        row["entry_timeout_ns"] = p.entry_timeout_ns
+        row["hold_timeout_ns"] = p.hold_timeout_ns
+        row["cooldown_ns"] = p.cooldown_ns
+        row["max_ref_age_ns"] = p.max_ref_age_ns
+        row["order_latency_ns"] = p.order_latency_ns
+        row["touch"] = 1 if p.fill == "touch" else 0
+        row["hours_from"] = -1 if p.hours is None else p.hours[0]
+        row["hours_to"] = -1 if p.hours is None else p.hours[1]
+        row["slippage"] = p.slippage_bps / 1e4
+        row["trail"] = p.trail
+        row["daily_trades"] = p.daily_trades
+    return par
+
+
+def new_portfolio(params, equity: float) -> np.ndarray:
+    """The execution model's portfolio row (PORT_DTYPE) for ``params``."""
+    return _sim().new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size,
+                           max_positions=params.max_positions, replace=params.replace_weakest,
+                           leverage=params.leverage, notional=params.notional)

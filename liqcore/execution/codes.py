@@ -1,0 +1,35 @@
+"""Every code -> name table of the execution model, once: exit reasons (the ledger's
+``exit_reason``) and event kinds.  The Numba kernel (:mod:`liqcore._jit.sim`) imports its exit-reason
+constants from here; the signal codes (entry kinds, skip codes) are the signal contract's, in
+:mod:`liqcore.signals`.  Imports only :mod:`liqcore.types` (the kernels may import this module)."""
+from __future__ import annotations
+
+from liqcore.types import Kind
+
+__all__ = ["TAKE_PROFIT", "STOP_LOSS", "TIMEOUT", "EXTERNAL", "TRAIL", "STOP_PRICE", "MAX_HOLD", "SIGNAL_EXIT",
+           "REPLACED", "EXIT_NAMES", "EXIT_CODES", "KIND_NAMES", "exit_name"]
+
+# ---- exit reasons (ledger) -----------------------------------------------------------------------
+TAKE_PROFIT = 1
+STOP_LOSS = 2
+TIMEOUT = 3  # the run's hold-timeout
+EXTERNAL = 4  # closed by the venue / operator in live venue mode
+TRAIL = 5
+STOP_PRICE = 6
+MAX_HOLD = 7  # the signal's own max hold
+SIGNAL_EXIT = 8
+REPLACED = 9
+EXIT_NAMES = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "timeout", EXTERNAL: "external",
+              TRAIL: "trail", STOP_PRICE: "stop_price", MAX_HOLD: "max_hold", SIGNAL_EXIT: "signal_exit",
+              REPLACED: "replaced"}
+#: name -> exit reason code
+EXIT_CODES = {name: code for code, name in EXIT_NAMES.items()}
+
+# ---- event kinds (input kinds a strategy needs) --------------------------------------------------
+KIND_NAMES = {int(Kind.LIQUIDATION): "liquidation", int(Kind.TRADE): "trade", int(Kind.MARK): "mark",
+              int(Kind.FUNDING): "funding", int(Kind.OPEN_INTEREST): "open_interest"}
+
+
+def exit_name(code: int, default: str = "?") -> str:
+    """The name of exit reason ``code`` (``default`` for an unknown code)."""
+    return EXIT_NAMES.get(int(code), default)

@@ -1,0 +1,121 @@
+"""The execution model's inputs, one copy each: the event array check, receive-time order,
+symbol selection, cleaning bad prints, the input kinds present and the starting equity check."""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.execution.codes import KIND_NAMES
+from liqcore.types import EVENT_DTYPE, Kind
+
+__all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",
+           "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity"]
+
+
+def check_events(events) -> np.ndarray:
+    """``events`` when it is a 1-D EVENT_DTYPE array; ValueError otherwise."""
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+        raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
+    return events
+
+
+def recv_order(events: np.ndarray) -> np.ndarray | None:
+    """The stable ts_recv sort order, or None when the events are already in that order."""
+    check_events(events)
+    ts = np.ascontiguousarray(events["ts_recv"])
+    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        return np.argsort(ts, kind="stable")
+    return None
+
+
+def take_events(events: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``events[order]`` (the kernel's fast gather)."""
+    from liqcore._jit import sim
+
+    return sim.take_events(events, order)
+
+
+def prepare_events(events: np.ndarray) -> np.ndarray:
+    """Validate the dtype; return the events in ts_recv order (stable; a copy only when needed)."""
+    order = recv_order(events)
+    if order is not None:
+        return take_events(events, order)
+    return np.ascontiguousarray(events)
+
+
+def sort_recv(events: np.ndarray) -> np.ndarray:
+    """The events in ts_recv order (stable; the input itself when already ordered), gathered by
+    numpy (no kernel: for callers that never replay)."""
+    order = recv_order(events)
+    if order is not None:
+        return events[order]
+    return np.ascontiguousarray(events)
+
+
+def follow_order(order: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Event indices ``idx`` (into the events as given) -> indices into ``events[order]``; indices
+    outside the events (e.g. -1) stay as they are.  Returns a new array."""
+    inv = np.empty(len(order), dtype=np.int64)
+    inv[order] = np.arange(len(order))
+    out = np.array(idx, copy=True)
+    ok = (out >= 0) & (out < len(order))
+    out[ok] = inv[out[ok]]
+    return out
+
+
+def select_symbols(events: np.ndarray, registry, symbols) -> np.ndarray:
+    """Keep the events of ``symbols`` (names ``ETHUSDT`` or ``venue:ETHUSDT``; None = all), plus
+    venue-wide GAP events (``symbol_id == -1``).  ValueError naming ``symbols`` when one is unknown."""
+    if symbols is None:
+        return events
+    if isinstance(symbols, str):
+        symbols = [s for s in symbols.split(",") if s.strip()]
+    if registry is None:
+        raise ValueError("symbols: a registry is needed to select symbols by name")
+    wanted: set[int] = set()
+    for s in symbols:
+        s = str(s).strip()
+        venue, _, name = s.rpartition(":")
+        hits = [sid for sid, v, sym in registry
+                if sym == name.upper() and (not venue or v.name.lower() == venue.lower())]
+        if not hits:
+            raise ValueError(f"symbols: {s!r} is not in the data (known: "
+                             f"{', '.join(sorted({sym for _, _, sym in registry})[:20])}...)")
+        wanted.update(hits)
+    sid = events["symbol_id"]
+    keep = np.isin(sid, np.fromiter(wanted, dtype=np.int64)) | ((sid == -1) & (events["kind"] == Kind.GAP))
+    return events[keep]
+
+
+def bad_prints(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the trade prints with a non-finite or non-positive price and of the funding events
+    with a non-finite rate."""
+    price = events["price"]
+    bad_trade = (events["kind"] == int(Kind.TRADE)) & ~(np.isfinite(price) & (price > 0))
+    bad_funding = (events["kind"] == int(Kind.FUNDING)) & ~np.isfinite(price)
+    return bad_trade, bad_funding
+
+
+def clean_prints(events: np.ndarray, *, copy: bool = True) -> tuple[np.ndarray, dict]:
+    """Bad prints / funding rates are counted and neutralised (kind 0 is ignored by the simulator);
+    indices stay put so records and signals still point at their events.  Returns (events, reason ->
+    count of the reasons that occurred); ``copy=False`` neutralises in place (an array the caller owns)."""
+    bad_trade, bad_funding = bad_prints(events)
+    dropped = {"bad_trade_price": int(bad_trade.sum()), "bad_funding_rate": int(bad_funding.sum())}
+    if dropped["bad_trade_price"] or dropped["bad_funding_rate"]:
+        if copy:
+            events = events.copy()
+        events["kind"][bad_trade | bad_funding] = 0
+    return events, {k: v for k, v in dropped.items() if v}
+
+
+def input_kinds(events: np.ndarray) -> set[str]:
+    """The input kinds present in ``events`` (``"liquidation"``, ``"trade"``, ``"funding"``...)."""
+    if not len(events):
+        return set()
+    return {KIND_NAMES[int(k)] for k in np.unique(events["kind"]) if int(k) in KIND_NAMES}
+
+
+def check_equity(equity) -> None:
+    """A starting equity must be a positive finite number (ValueError otherwise)."""
+    if not (isinstance(equity, (int, float)) and np.isfinite(equity) and equity > 0):
+        raise ValueError(f"equity: must be a positive number; got {equity!r}")
