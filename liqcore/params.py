@@ -58,7 +58,8 @@ _registry_loader: Callable[[], Any] | None = None
 def set_strategy_registry(loader: Callable[[], Any] | None) -> None:
     """Install the strategy registry: ``loader()`` returns an object with ``get_strategy(name)``,
     ``find_param(key)``, ``strategy_names()`` and ``all_strategies()`` (the :mod:`liqcore.strategies`
-    module), loaded on first need.  :mod:`liqcore.config` installs it; ``None`` removes it."""
+    module), loaded on first need.  :mod:`liqcore.strategies` installs itself when imported, and
+    :mod:`liqcore.config` installs a loader that imports it; ``None`` removes it."""
     global _registry_loader
     _registry_loader = loader
 
@@ -71,7 +72,7 @@ def strategy_registry() -> Any:
 def _need_registry() -> Any:
     reg = strategy_registry()
     if reg is None:
-        raise ValueError("strategy: no strategy registry installed (import liqcore.config)")
+        raise ValueError("strategy: no strategy registry installed (import liqcore.strategies)")
     return reg
 
 

@@ -171,7 +171,7 @@ class LiveFeatures:
         lookback, min_periods = _check_lookback(lookback, min_periods)
         self.registry = registry if registry is not None else SymbolRegistry()
         if params is None:
-            from liqcore.config import Params
+            from liqcore.params import Params
 
             params = Params()
         self.store = _LiveStore(self.registry, params, btc_symbol, lookback, min_periods)

@@ -294,7 +294,7 @@ class FeatureStore:
                 self._records = np.zeros(0, CASCADE_DTYPE)
             else:
                 from liqcore.execution.detect import detect
-                from liqcore.config import Params
+                from liqcore.params import Params
 
                 ev = self.events[liq | (self.events["kind"] == Kind.GAP)]
                 self._records, _ = detect(ev, self.params or Params())
@@ -304,7 +304,7 @@ class FeatureStore:
 
     def _merged_detect(self, inst: _Inst) -> np.ndarray:
         from liqcore.execution.detect import detect
-        from liqcore.config import Params
+        from liqcore.params import Params
 
         idx = [self._by_sid.get(int(c.key), np.zeros(0, np.int64)) for c in inst.components]
         idx = np.sort(np.concatenate(idx)) if idx else np.zeros(0, np.int64)  # arrival order across venues

@@ -25,6 +25,8 @@ from __future__ import annotations
 import difflib
 import importlib
 
+from liqcore.params import set_strategy_registry as _set_strategy_registry
+
 from liqcore.strategies.base import (  # noqa: F401
     ENTRY_LIMIT,
     ENTRY_MARKET,
@@ -184,3 +186,15 @@ def resolve_strategy(strategy, params):
     # a user's unregistered strategy: its own parameters are checked, the name is not looked up
     cls.check(params)
     return obj, cls.resolve(params)
+
+
+def _this_registry():
+    import sys
+
+    return sys.modules[__name__]
+
+
+# this module is the strategy registry: installed into the parameter vocabulary below it, so that
+# ``Params(strategy=...)`` knows every strategy and the base class and the catalogue reach the registry
+# through the vocabulary's hook instead of importing this package back
+_set_strategy_registry(_this_registry)

@@ -155,11 +155,11 @@ class Strategy:
             raise ValueError(f"params: expected liqcore.Params; got {type(params).__name__}")
         import dataclasses
 
-        from liqcore.strategies import is_registered
+        from liqcore.params import strategy_registry
 
         cls.check(params)
         out = params
-        if out.strategy != cls.name and is_registered(cls):  # a user's unregistered strategy keeps the name
+        if out.strategy != cls.name and strategy_registry().is_registered(cls):  # a user's unregistered strategy keeps the name
             out = dataclasses.replace(out, strategy=cls.name)
         changes = {k: v for k, v in cls.DEFAULTS.items() if k not in params.explicit}
         if changes:
@@ -170,7 +170,9 @@ class Strategy:
     def check(cls, params) -> None:
         """A strategy parameter set in ``params`` that this strategy does not have is an error naming
         the strategy (or strategies) it belongs to."""
-        from liqcore.strategies import owners_of
+        from liqcore.params import strategy_registry
+
+        owners_of = strategy_registry().owners_of
 
         for fld, _ in params.strategy_values:
             if cls.param_spec(fld) is None:

@@ -26,12 +26,13 @@ def load(name: str) -> type:
 
 def register_seven() -> list[type]:
     """Register the seven strategies (a strategy already registered under its name is kept)."""
-    from liqcore.strategies import _REGISTRY, register_strategy
+    from liqcore.params import strategy_registry
 
+    registry = strategy_registry()  # the strategy registry (this package), through the vocabulary's hook
     out = []
     for name in SEVEN:
-        cls = _REGISTRY.get(name)
+        cls = registry._REGISTRY.get(name)
         if cls is None:
-            cls = register_strategy(load(name))
+            cls = registry.register_strategy(load(name))
         out.append(cls)
     return out

@@ -85,14 +85,13 @@ def test_the_vocabulary_alone_knows_the_shared_parameters_and_asks_the_hook_for_
         "    except (ValueError, TypeError) as e:\n"
         "        print(type(e).__name__, str(e)[:80])\n"
         "print(hasattr(p, 'bar_ns'))\n"
-        "import liqcore.strategies as reg\n"
-        "set_strategy_registry(lambda: reg)\n"
+        "import liqcore.strategies as reg  # the registry installs itself into the vocabulary\n"
         "q = Params(strategy='vol-breakout')\n"
         "print(q.bar_ns, Params(min_notional=2e6).min_notional)\n"
         "import sys; print('liqcore.config' in sys.modules)\n")
     lines = out.splitlines()
     assert lines[0] == "30000000000 0.002"
-    assert lines[1] == "ValueError strategy: no strategy registry installed (import liqcore.config)"
+    assert lines[1] == "ValueError strategy: no strategy registry installed (import liqcore.strategies)"
     assert lines[2].startswith("TypeError Params: unknown parameter 'min_notional'")
     assert lines[3] == "False"
     assert lines[4] == "60000000000 2000000.0"
