@@ -173,9 +173,16 @@ def _pipe_reader():
 
 
 def _zip_reader():
-    """A binary container: a zip of headerless Binance liquidation CSVs, read from its path."""
+    """A binary container: a zip of headerless Binance liquidation CSVs (``*-liquidations.csv``), read
+    from its path; other zips are not its own (``sniff_file`` looks inside)."""
     from liqcore.io import binance
     from liqcore.io.base import Reader
+
+    def mine(path, head):
+        if not head.startswith(b"PK\x03\x04"):
+            return False
+        with zipfile.ZipFile(path) as z:
+            return all(n.endswith("-liquidations.csv") for n in z.namelist())
 
     def load(path, st):
         with zipfile.ZipFile(path) as z:
@@ -183,7 +190,7 @@ def _zip_reader():
                 binance.CSV.load(z.read(name), st)
         return st.sink.events()
 
-    return Reader("binance-zip", "zip of binance-csv files", "path", load, suffixes=(".zip",), magic=b"PK\x03\x04")
+    return Reader("binance-zip", "zip of binance-csv files", "path", load, suffixes=(".zip",), sniff_file=mine)
 
 
 def test_a_new_format_is_one_reader_registered_in_one_place(tmp_path, monkeypatch):
@@ -208,12 +215,19 @@ def test_a_new_format_is_one_reader_registered_in_one_place(tmp_path, monkeypatc
     with pytest.raises(ValueError, match=r"a\.csv:4: bad_row"):
         load_events(p, format="PIPE", strict=True)
     z = d / "liq.zip"
-    with zipfile.ZipFile(z, "w") as zf:
-        zf.writestr("a.csv", "LRC,SELL,LIMIT,IOC,226,0.16815,0.17057,FILLED,226,226,1737908829829,38.0019\n")
-        zf.writestr("b.csv", "GHST,SELL,LIMIT,IOC,549,0.8002107,0.8077071,FILLED,510,549,1737908832305,439.3\n")
-    r = load_events(d)  # the directory walk takes the new suffix; each file told by its reader
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a-liquidations.csv", "LRC,SELL,LIMIT,IOC,226,0.16815,0.17057,FILLED,226,226,1737908829829,38.0\n")
+        zf.writestr("b-liquidations.csv", "GHST,SELL,LIMIT,IOC,549,0.8002107,0.8077071,FILLED,510,549,1737908832305,439\n")
+    other = d / "other.zip"
+    with zipfile.ZipFile(other, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("notes.txt", "not a recording\n")
+    assert detect_format(z) == "binance-zip"
+    warnings = []
+    r = load_events(d, warn=warnings.append)  # the directory walk takes the new suffix; each file told by its reader
     assert sorted(v["format"] for v in r.files.values()) == ["binance-zip", "pipe"]
     assert len(r.events) == 4 and np.all(np.diff(r.events["ts_event"]) >= 0)
+    assert list(r.skipped) == [str(other)] and warnings == [f"skipped {other}: cannot detect the format (use --format, "
+                                                            f"one of {', '.join(registry.REGISTRY.names)})"]
     with pytest.raises(ValueError, match="expected one of raw, .*, parquet, pipe, binance-zip"):
         load_events(p, format="xml")
 

@@ -84,13 +84,15 @@ from __future__ import annotations
 import sys as _sys
 import types as _types
 
-from liqcore.io import _core, base, contract, files, plausible, registry, require, save
+# re-exported: what ``from liqcore.io import X`` imports (public names, and the private ones other
+# modules and the tests use)
+from liqcore.io import _core, base, contract, files, plausible, registry, require, save  # noqa: F401
 from liqcore.io._core import load_events
-from liqcore.io.base import LoadResult, Reader, _FileState, _unreadable_why, _warn_stderr, dedupe
-from liqcore.io.contract import CONTRACT_COLUMNS, CONTRACT_OPTIONAL, _load_table, _read_contract_csv_table
-from liqcore.io.files import _BLOCK_BYTES, _Blocks, open_binary, open_text
-from liqcore.io.plausible import _sane
-from liqcore.io.registry import (
+from liqcore.io.base import LoadResult, Reader, _FileState, _unreadable_why, _warn_stderr, dedupe  # noqa: F401
+from liqcore.io.contract import CONTRACT_COLUMNS, CONTRACT_OPTIONAL, _load_table, _read_contract_csv_table  # noqa: F401
+from liqcore.io.files import _BLOCK_BYTES, _Blocks, open_binary, open_text  # noqa: F401
+from liqcore.io.plausible import _sane  # noqa: F401
+from liqcore.io.registry import (  # noqa: F401
     FORMAT_ALIASES,
     FORMATS,
     LINE_FORMATS,
@@ -99,7 +101,7 @@ from liqcore.io.registry import (
     detect_format,
     format_arg,
 )
-from liqcore.io.require import NoUsableInput, require_events, require_usable, why_empty
+from liqcore.io.require import NoUsableInput, require_events, require_usable, why_empty  # noqa: F401
 from liqcore.io.save import events_to_table, save_events
 
 __all__ = [

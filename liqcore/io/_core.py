@@ -75,7 +75,7 @@ def load_events(
     recovered: dict[str, int] = {}
     for path in files:
         sink = Sink(registry, inst)
-        reader = forced if forced is not None else readers.by_suffix(_base_name(path))
+        reader = forced if forced is not None else (readers.by_suffix(_base_name(path)) or readers.container(path))
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
             fmt = reader.name
         else:

@@ -97,10 +97,14 @@ class Reader:
     * ``"path"``: a binary container, read from its path (not decompressed by the loader):
       ``load(path, st)`` returns an EVENT_DTYPE array.
 
-    Telling it (:class:`liqcore.io.registry.Registry`): a file whose name ends in one of ``suffixes``
-    (after ``.gz`` / ``.zst``) or that starts with ``magic`` is this format; otherwise each of the
+    Telling it (:class:`liqcore.io.registry.Registry`), in this order: a file whose name ends in one
+    of ``suffixes`` (after ``.gz`` / ``.zst``) is this format -- unless the reader has a
+    ``sniff_file(path, head) -> bool``, which then decides (several containers share a suffix, e.g.
+    zips: ``head`` is the file's first 64 KiB); a reader with ``sniff_file`` and no ``suffixes`` is
+    asked about every file; a file that starts with ``magic`` is this format; otherwise each of the
     first 200 lines is shown, stripped and not empty, to the readers' ``sniff_line`` in ``tier``
-    order, and the first reader that returns True counts it.  ``mix``: its lines may share a file
+    order, and the first reader that returns True counts it.  Directories are walked for the files
+    ending in ``suffixes`` too.  ``mix``: its lines may share a file
     with those of the other ``mix`` readers (such a file is ``jsonl``, decoded line by line by kind);
     ``prose``: its files hold text lines between the records (counted ``not_a_record``, not bad).
     ``columns``: a headerless CSV's columns by position (named when a forced format does not fit).
@@ -115,6 +119,7 @@ class Reader:
     sniff_line: Callable[[bytes], bool] | None = None
     tier: int = TIER_MARKED
     suffixes: tuple = ()
+    sniff_file: Callable | None = None
     magic: bytes = b""
     aliases: tuple = ()
     mix: bool = False

@@ -76,11 +76,22 @@ class Registry:
         return key
 
     def by_suffix(self, base: str) -> Reader | None:
-        """The reader that claims a file by its name (``base``: lower case, compression suffix removed)."""
+        """The reader that claims a file by its name alone (``base``: lower case, compression suffix
+        removed); None when no reader does, or when the one whose suffix it has looks inside too."""
         for r in self._readers.values():
-            if r.suffixes and base.endswith(r.suffixes):
+            if r.suffixes and base.endswith(r.suffixes) and r.sniff_file is None:
                 return r
         return None
+
+    def container(self, path: Path) -> Reader | None:
+        """The reader of a binary container whose name it shares and whose content it recognises
+        (``sniff_file``, shown the first 64 KiB), told before the file is read as lines."""
+        base = _base_name(path)
+        if not any(r.shape == "path" and r.sniff_file is not None and r.suffixes and base.endswith(r.suffixes)
+                   for r in self._readers.values()):
+            return None
+        r = self._readers[self.detect(path, None)[0]]
+        return r if r.shape == "path" else None
 
     def dir_suffixes(self) -> frozenset:
         """Suffixes of the files a directory is walked for."""
@@ -97,15 +108,20 @@ class Registry:
         return None
 
     def detect(self, path: Path, head: bytes | None) -> tuple[str, dict]:
-        """(format, {line kind: count in the head}) of a file: by its name, its first bytes, then
-        its first 200 lines (the format most of them have; JSON lines of several kinds: ``jsonl``; a
-        log file: its log lines outnumber its JSON lines)."""
-        r = self.by_suffix(_base_name(path))
+        """(format, {line kind: count in the head}) of a file: by its name, what a reader finds
+        inside it (``sniff_file``), its first bytes, then its first 200 lines (the format most of
+        them have; JSON lines of several kinds: ``jsonl``; a log file: its log lines outnumber its
+        JSON lines)."""
+        base = _base_name(path)
+        r = self.by_suffix(base)
         if r is not None:
             return r.name, {}
         if head is None:
             with open_binary(path) as fh:
                 head = fh.read(1 << 16)
+        for r in self._readers.values():
+            if r.sniff_file is not None and (not r.suffixes or base.endswith(r.suffixes)) and r.sniff_file(path, head):
+                return r.name, {}
         for r in self._readers.values():
             if r.magic and head.startswith(r.magic):
                 return r.name, {}
