@@ -62,16 +62,18 @@ decoder, instruments), :mod:`liqcore.validate`, :mod:`liqcore._atomic`, and pyar
 functions (``import liqcore.io`` stays light).  Never :mod:`liqcore.dataset` (the dataset writer
 builds on this package), backtest, research, live, strategies or commands.  Inside the package the
 imports go one way: ``base`` and ``files`` <- the reader modules <- ``registry`` <- ``plausible`` <-
-``dataset`` <- ``_core``.
+``dataset`` <- ``_core`` (``require`` and ``save`` sit beside them); a reader module imports only
+``base``, ``files`` and other reader modules, never the registry that lists it.
 
 Where a new format goes (a tardis.dev CSV, a Binance public-data zip, a Bybit / OKX trade archive, a
 raw capture):
 
 1. a module ``liqcore/io/<family>.py`` declaring one :class:`~liqcore.io.base.Reader` per format:
    its ``--format`` name, how it is told (``sniff_line`` for a line of its head, with the ``tier``
-   of what it recognises -- a header line is ``TIER_MARKED`` --, or ``suffixes`` / ``magic`` for a
-   binary container such as a zip) and its ``load``, of one of three shapes: lines streamed through a
-   decoder, the whole decompressed file, or the path of a binary container.  Parsing one venue's
+   of what it recognises -- a header line is ``TIER_MARKED`` --; for a binary container such as a
+   zip, ``suffixes`` with ``sniff_file`` looking inside, or ``magic``) and its ``load``, of one of
+   three shapes: lines streamed through a decoder, the whole decompressed file, or the path of a
+   binary container (whose members may go through another reader's ``load``).  Parsing one venue's
    records belongs in ``liqcore/venues/<venue>/parse.py``; the reader is the glue between the file's
    shape and that parser;
 2. its readers added to ``READERS`` in :mod:`liqcore.io.registry`, the one place a reader is
