@@ -67,6 +67,15 @@ def test_io_never_imports_the_dataset_writer():
     assert bad == [], "liqcore.dataset builds on liqcore.io, never the other way round:\n" + "\n".join(bad)
 
 
+def test_io_imports_only_what_its_docstring_allows():
+    """liqcore.io sits below backtest, research, live, strategies and commands (and the dataset writer)."""
+    allowed = ("liqcore.io", "liqcore.types", "liqcore.venues", "liqcore.validate", "liqcore._atomic")
+    files = _io_files()
+    bad = [f"{f.relative_to(ROOT)} imports {m}" for f in files for m in sorted(_imports(f))
+           if not any(m == a or m.startswith(a + ".") for a in allowed)]
+    assert bad == [], "liqcore.io imports only " + ", ".join(allowed) + ":\n" + "\n".join(bad)
+
+
 def test_no_import_circle_between_the_io_modules_and_the_dataset_module():
     """The graph of liqcore.io's modules and liqcore.dataset (every import, function-level included)
     has no cycle; the package __init__ (which only re-exports) is left out, as importing a submodule
