@@ -13,7 +13,7 @@ import pytest
 
 from liqcore.io import detect_format, load_events, save_events
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "liqcore" / "__init__.py").is_file())  # tests/ or tests/<group>/
 PKG = ROOT / "liqcore"
 T0 = 1_739_502_302_929  # ms
 
