@@ -14,6 +14,10 @@
   partitions are opened), returning a :class:`liqcore.io.LoadResult`.
 * :func:`dataset_info` lists the (venue, symbol, date) partitions present.
 
+The reading side (:func:`load_dataset`, :func:`dataset_info`, :func:`check_selection`,
+:func:`is_dataset`) lives in :mod:`liqcore.io.dataset`, with the other readers, and is re-exported
+here; this module, the writing side, imports :mod:`liqcore.io` and never the other way round.
+
 Columns of every file: the event contract (``ts_event_ns, ts_recv_ns, kind, side, price, qty, flags``);
 ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning).
 """
@@ -26,20 +30,23 @@ from pathlib import Path
 
 import numpy as np
 
-MANIFEST = "_liqcore_manifest.json"
+# the reading side lives with the other readers (liqcore.io.dataset); this module builds on it
+from liqcore.io.dataset import (  # noqa: F401  (re-exported: liqcore.dataset names both sides)
+    _PART_COLS,
+    MANIFEST,
+    NS_PER_DAY,
+    _open,
+    check_selection,
+    dataset_info,
+    is_dataset,
+    load_dataset,
+)
+
 #: the writer lock of a dataset (its content: the holder's pid)
 LOCK = ".liqcore-writer.lock"
-NS_PER_DAY = 86_400_000_000_000
-_PART_COLS = ("venue", "symbol", "date")
 
 __all__ = ["write_dataset", "convert_to_dataset", "load_dataset", "dataset_info", "is_dataset", "MANIFEST",
            "dataset_lock", "DatasetLocked", "remove_stale_temporaries"]
-
-
-def is_dataset(path) -> bool:
-    """True when ``path`` is a directory written by :func:`write_dataset`."""
-    p = Path(path)
-    return p.is_dir() and ((p / MANIFEST).is_file() or any(c.name.startswith("venue=") for c in p.iterdir()))
 
 
 class DatasetLocked(ValueError):
@@ -150,20 +157,6 @@ def remove_stale_temporaries(out_dir) -> list[str]:
             p.unlink()
             removed.append(str(p))
     return removed
-
-
-def _partitioning():
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    return ds.partitioning(pa.schema([("venue", pa.string()), ("symbol", pa.string()), ("date", pa.string())]),
-                           flavor="hive")
-
-
-def _open(path):
-    import pyarrow.dataset as ds
-
-    return ds.dataset(str(path), format="parquet", partitioning=_partitioning())
 
 
 def _dates(ts_ns: np.ndarray) -> np.ndarray:
@@ -368,104 +361,3 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
         os.replace(tmp, out / MANIFEST)
     return done
-
-
-def dataset_info(path) -> list[tuple[str, str, str]]:
-    """Sorted (venue, symbol, date) partitions of the dataset in ``path``."""
-    p = Path(path)
-    if not p.is_dir():
-        raise ValueError(f"dataset: no such directory: {p}")
-    out = []
-    for v in p.glob("venue=*"):
-        for s in v.glob("symbol=*"):
-            for d in s.glob("date=*"):
-                if any(d.glob("*.parquet")):
-                    out.append((v.name[6:], s.name[7:], d.name[5:]))
-    return sorted(out)
-
-
-def _day(ns: int) -> str:
-    return str(np.datetime64(int(ns) // NS_PER_DAY, "D"))
-
-
-def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None,
-                    venues=None) -> list[tuple[str, str, str]]:
-    """The partitions a selection reads; ValueError (before any reading) when the dataset lacks a
-    requested symbol or has no partition in the requested time range."""
-    parts = dataset_info(path)
-    if not parts:
-        raise ValueError(f"dataset: {path} holds no partitions (write one with 'liqcore convert --dataset')")
-    if venues:
-        parts = [p for p in parts if p[0] in set(venues)]
-        if not parts:
-            raise ValueError(f"dataset: {path} has no data for venue(s) {', '.join(venues)}")
-    if symbols:
-        have = {p[1] for p in parts}
-        missing = [s for s in symbols if s not in have]
-        if missing:
-            raise ValueError(f"dataset: {path} has no data for symbol(s) {', '.join(missing)} "
-                             f"(has: {', '.join(sorted(have))})")
-        parts = [p for p in parts if p[1] in set(symbols)]
-    lo = _day(start_ns) if start_ns is not None else None
-    hi = _day(end_ns - 1) if end_ns is not None else None
-    sel = [p for p in parts if (lo is None or p[2] >= lo) and (hi is None or p[2] <= hi)]
-    if not sel:
-        days = sorted({p[2] for p in parts})
-        raise ValueError(f"dataset: {path} has no data between {lo or 'the start'} and {hi or 'the end'} "
-                         f"(dates {days[0]} .. {days[-1]})")
-    return sel
-
-
-def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
-                 registry=None, max_clock_skew_ns=None, check: bool = True):
-    """Events of the dataset in ``path`` with ``symbols`` (names), ``venues`` and event times in
-    [start_ns, end_ns) -> :class:`liqcore.io.LoadResult` (sorted by event time, deduplicated).  Only
-    the partitions that can hold matching rows are read.  ``check``: a ValueError when the dataset
-    lacks a requested symbol or has nothing in the time range (else: no events)."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    from liqcore.io import LoadResult, _FileState, _load_table, dedupe
-    from liqcore.types import EVENT_DTYPE, SymbolRegistry
-    from liqcore.venues.common import Sink, drop_future
-
-    if check:
-        sel = check_selection(path, symbols, start_ns, end_ns, venues)
-    else:  # a selection that may be empty (a chunk of a symbol listed later): no rows, no error
-        sel = dataset_info(path)
-    dset = _open(path)
-    flt = None
-
-    def _and(a, b):
-        return b if a is None else a & b
-
-    if venues:
-        flt = _and(flt, ds.field("venue").isin(list(venues)))
-    if symbols:
-        flt = _and(flt, ds.field("symbol").isin(list(symbols)))
-    if start_ns is not None:
-        flt = _and(flt, ds.field("date") >= _day(start_ns))
-        flt = _and(flt, ds.field("ts_event_ns") >= pa.scalar(int(start_ns), pa.int64()))
-    if end_ns is not None:
-        flt = _and(flt, ds.field("date") <= _day(end_ns - 1))
-        flt = _and(flt, ds.field("ts_event_ns") < pa.scalar(int(end_ns), pa.int64()))
-    table = dset.to_table(filter=flt)
-    registry = registry if registry is not None else SymbolRegistry()
-    sink = Sink(registry, None)
-    st = _FileState(str(path), sink, False, "parquet")
-    arr = _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field") if table.num_rows \
-        else np.zeros(0, EVENT_DTYPE)
-    from liqcore.io import _sane
-
-    arr = _sane(arr, st, forced=False)  # implausible times, prices, sizes: counted, dropped (liqcore.validate)
-    arr, n_future = drop_future(arr, max_clock_skew_ns)
-    arr = arr[np.argsort(arr["ts_event"], kind="stable")]
-    arr, ndup = dedupe(arr)
-    rejects = dict(sink.counters)
-    if n_future:
-        rejects["future_time"] = rejects.get("future_time", 0) + n_future
-    res = LoadResult(events=arr, registry=registry, rejects=rejects, duplicates=ndup,
-                     sources=[str(path)])
-    res.files[str(path)] = {"format": "dataset", "records": table.num_rows, "events": len(arr),
-                            "rejects": rejects, "partitions": len(sel)}
-    return res

@@ -1,0 +1,195 @@
+"""The per-file loop of :func:`load_events`: for each file, the reader the registry names (or the
+forced one), its events through the plausibility rule and the clock guard, then every file merged,
+sorted by ``ts_event`` (stable) and deduplicated; datasets (directories) read by
+:mod:`liqcore.io.dataset`.  Of several files, one that cannot be read is skipped (:func:`_load_each`).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+import liqcore.io.registry as _registry
+from liqcore.io.base import LoadResult, _FileState, _unreadable_why, _warn_stderr, dedupe
+from liqcore.io.dataset import is_dataset, load_dataset
+from liqcore.io.files import _Blocks, _base_name
+from liqcore.io.plausible import _sane
+from liqcore.io.registry import MIX, _expand, canonical_format
+from liqcore.types import EVENT_DTYPE, SymbolRegistry
+from liqcore.venues.common import DEFAULT_MAX_CLOCK_SKEW_NS, Sink, drop_future, fill_recv
+
+
+def load_events(
+    paths,
+    format: str | None = None,
+    registry: SymbolRegistry | None = None,
+    strict: bool = False,
+    feed_latency_ns: int = 0,
+    instruments=None,
+    max_clock_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS,
+    warn=None,
+) -> LoadResult:
+    """Read recordings into one sorted, deduplicated event array.
+
+    ``paths``: a path or an iterable of paths (directories are walked).  ``format``: one of
+    :data:`FORMATS` to force it for every line, ``None`` to detect per file (and per line in files
+    of JSON or log lines).  ``registry``: symbol ids to use (a
+    new registry when None).  ``strict``: raise ValueError naming file and line (row for Parquet) of
+    the first bad record instead of counting it.  ``feed_latency_ns``: receive time assigned, as
+    ``ts_event + feed_latency_ns`` with ``Flag.RECV_ESTIMATED``, to events recorded without one.
+    ``instruments``: OKX instId -> ctVal additions to the shipped table.  ``max_clock_skew_ns``: an
+    event recorded with a receive time and stamped more than this ahead of it is dropped and counted as
+    ``future_time`` (the live engine applies the same rule; None disables it).
+
+    Of several files, one that cannot be read (format not recognised, not a valid gzip / zstd /
+    Parquet file, a CSV without the contract's columns, an I/O error) is skipped, named in
+    ``skipped`` and in a warning, and the rest are loaded; ``strict`` stops at it instead (as does a
+    single file, or when no file can be read).  A compressed file cut short loads up to the cut, with
+    a warning naming the file and how much was read.  ``warn``: called with each warning line
+    (default: written to stderr as ``warning: ...``).
+    """
+    if warn is None:
+        warn = _warn_stderr
+    format = canonical_format(format)
+    feed_latency_ns = int(feed_latency_ns)
+    if feed_latency_ns < 0:
+        raise ValueError("feed_latency_ns: must be >= 0")
+    registry = registry if registry is not None else SymbolRegistry()
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = list(paths)
+    datasets = [p for p in paths if is_dataset(p)]  # partitioned datasets (liqcore convert --dataset)
+    files = _expand([p for p in paths if not is_dataset(p)])
+    if len(files) > 1:  # one at a time, so that a file that cannot be read does not take the others down
+        return _load_each(files, datasets, warn=warn, format=format, registry=registry, strict=strict,
+                          feed_latency_ns=feed_latency_ns, instruments=instruments,
+                          max_clock_skew_ns=max_clock_skew_ns)
+    from liqcore.venues.instruments import load_instruments
+
+    inst = load_instruments(instruments)
+    readers = _registry.REGISTRY
+    forced = readers.get(format) if format is not None else None
+    result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry)
+    chunks = []
+    totals: dict[str, int] = {}
+    recovered: dict[str, int] = {}
+    for path in files:
+        sink = Sink(registry, inst)
+        reader = forced if forced is not None else (readers.by_suffix(_base_name(path)) or readers.container(path))
+        if reader is not None and reader.shape == "path":  # a binary container: read from its path
+            fmt = reader.name
+        else:
+            blk = _Blocks(path)
+            blocks = iter(blk)
+            first = next(blocks, b"")
+            if forced is not None:
+                fmt, found = forced.name, {}
+            else:
+                fmt, found = readers.detect(path, first[: 1 << 16])
+            reader = readers.get(fmt)
+        st = _FileState(str(path), sink, strict, fmt)
+        if reader.shape == "path":
+            arr = reader.load(path, st)
+        else:
+            if reader.shape == "lines":
+                # line formats stream block by block (memory stays ~ one block); a detected format
+                # names the file, but every line is decoded by its own kind (a forced one applies
+                # to every line)
+                if forced is not None:
+                    dec = reader.load(sink, fmt, None)
+                else:  # log lines seen: the other text lines are expected (not_a_record)
+                    by_kind = readers.get(MIX) if reader.mix else reader
+                    dec = by_kind.load(sink, by_kind.name, any(readers.get(f).prose for f in found))
+                line = 0
+                block = first
+                while block:
+                    dec.feed_lines(block, st, line)
+                    line += block.count(b"\n")
+                    block = next(blocks, b"")
+            else:  # the whole (decompressed) file
+                data = first + b"".join(blocks)
+                arr = reader.load(data, st)
+                if arr is not None:
+                    sink.arrays.append((len(sink.rows), arr))
+                data = b""
+            if blk.truncated:
+                st.bad(0, "truncated_file", "compressed stream ends early")
+            arr = sink.events()
+            data = b""
+            if blk.truncated:
+                note = blk.truncation_note() + f" ({len(arr):,} events loaded from it)"
+                result.warnings.append(note)
+                warn(note)
+        arr = _sane(arr, st, forced=format is not None)  # plausible times, symbols, prices (liqcore.validate)
+        arr, n_future = drop_future(arr, max_clock_skew_ns)  # the live engine's clock guard
+        if n_future:
+            sink.counters["future_time"] = sink.counters.get("future_time", 0) + n_future
+        chunks.append(arr)
+        rej = {k: v for k, v in sink.counters.items() if not k.startswith("recovered_")}
+        for k, v in sink.counters.items():
+            if k.startswith("recovered_"):
+                recovered[k[len("recovered_"):]] = recovered.get(k[len("recovered_"):], 0) + v
+        for k, v in rej.items():
+            totals[k] = totals.get(k, 0) + v
+        result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej}
+        result.sources.append(str(path))
+    for d in datasets:
+        dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
+        chunks.append(dres.events)
+        for k, v in dres.rejects.items():
+            totals[k] = totals.get(k, 0) + v
+        result.files[str(d)] = dres.files[str(d)]
+        result.sources.append(str(d))
+    events = np.concatenate(chunks) if chunks else np.zeros(0, EVENT_DTYPE)
+    fill_recv(events, feed_latency_ns)
+    order = np.argsort(events["ts_event"], kind="stable")
+    events = events[order]
+    events, ndup = dedupe(events)
+    result.events = events
+    result.duplicates = ndup
+    result.rejects = totals
+    result.recovered = recovered
+    return result
+
+
+def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadResult:
+    """:func:`load_events` of several files, file by file: a file that cannot be read is skipped
+    and named (``strict``: it stops the load); the results are merged as one load would give them
+    (same order, same duplicates removed)."""
+    registry = registry if registry is not None else SymbolRegistry()
+    parts: list[LoadResult] = []
+    skipped: dict[str, str] = {}
+    notes: list[str] = []
+    for path in files:
+        try:
+            parts.append(load_events([path], registry=registry, strict=strict, warn=warn, **kw))
+        except (ValueError, OSError) as exc:
+            why = _unreadable_why(path, exc)
+            if strict:
+                raise ValueError(f"{path}: {why}") from None
+            skipped[str(path)] = why
+            note = f"skipped {path}: {why}"
+            notes.append(note)
+            warn(note)
+    if not parts and not datasets:
+        listed = "; ".join(f"{p}: {w}" for p, w in list(skipped.items())[:3])
+        more = f" (+{len(skipped) - 3} more)" if len(skipped) > 3 else ""
+        raise ValueError(f"paths: none of the {len(files)} files could be read ({listed}{more})")
+    if datasets:
+        parts.append(load_events(datasets, registry=registry, strict=strict, warn=warn, **kw))
+    result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry, skipped=skipped)
+    for r in parts:
+        for k, v in r.rejects.items():
+            result.rejects[k] = result.rejects.get(k, 0) + v
+        for k, v in r.recovered.items():
+            result.recovered[k] = result.recovered.get(k, 0) + v
+        result.duplicates += r.duplicates
+        result.sources.extend(r.sources)
+        result.files.update(r.files)
+        result.warnings.extend(r.warnings)
+    result.warnings.extend(notes)
+    events = np.concatenate([r.events for r in parts]) if parts else np.zeros(0, EVENT_DTYPE)
+    events = events[np.argsort(events["ts_event"], kind="stable")]
+    result.events, ndup = dedupe(events)
+    result.duplicates += ndup
+    return result

@@ -1,0 +1,207 @@
+"""What every module of :mod:`liqcore.io` shares: the result of a load (:class:`LoadResult`), what a
+reader declares (:class:`Reader`) and the per-file state it is handed (:class:`_FileState`), duplicate
+removal (:func:`dedupe`) and the warning helpers.  Imports nothing else from the package."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from liqcore.types import SymbolRegistry
+from liqcore.venues.common import KIND_NAMES, Sink
+
+#: rejects that are not "bad records": lines of prose in a log file, blank lines
+_SOFT = frozenset({"not_a_record", "wall_clock_time_duplicate"})
+
+
+@dataclass
+class LoadResult:
+    """What :func:`load_events` returns.
+
+    ``events``: EVENT_DTYPE sorted by ts_event (stable), deduplicated.  ``registry``: the symbol ids
+    used.  ``rejects``: reason -> count of dropped records (plus ``control`` frames and
+    ``not_a_record`` lines, which are recognised but carry no event).  ``duplicates``: exact
+    duplicates removed.  ``sources``: the files read.  ``files``: per-file ``{"format", "records",
+    "events", "rejects"}``.  ``skipped``: files that could not be read (path -> why; the other
+    files are loaded).  ``warnings``: lines said about the load (skipped files, compressed files cut
+    short), also written to stderr as they happen unless the caller passed its own ``warn``.
+    """
+
+    events: np.ndarray
+    registry: SymbolRegistry
+    rejects: dict = field(default_factory=dict)
+    duplicates: int = 0
+    sources: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
+    recovered: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(v for k, v in self.rejects.items() if k not in ("control",) and k not in _SOFT)
+
+    def summary(self) -> str:
+        """A few human lines: totals, per-file counts, rejects by reason."""
+        ev = self.events
+        lines = [f"{len(ev)} events from {len(self.sources)} file(s); {self.duplicates} duplicates removed"]
+        if len(ev):
+            kinds = np.bincount(ev["kind"].astype(np.int64), minlength=7)
+            parts = [f"{KIND_NAMES.get(k, k)}={int(c)}" for k, c in enumerate(kinds) if c]
+            lines.append("  kinds: " + ", ".join(parts))
+            lines.append(f"  time: {_fmt_ns(int(ev['ts_event'][0]))} .. {_fmt_ns(int(ev['ts_event'][-1]))}")
+        for path, info in self.files.items():
+            lines.append(f"  {path}: format={info['format']} records={info['records']} events={info['events']}")
+        if self.rejects:
+            lines.append("  rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(self.rejects.items())))
+        if self.recovered:
+            lines.append("  recovered: " + ", ".join(f"{k}={v}" for k, v in sorted(self.recovered.items())))
+        for path, why in self.skipped.items():
+            lines.append(f"  skipped {path}: {why}")
+        return "\n".join(lines)
+
+
+def _fmt_ns(ns: int) -> str:
+    import datetime as _dt
+
+    return _dt.datetime.fromtimestamp(ns / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+# ------------------------------------------------------------------------------------ readers
+
+#: the order in which readers are asked about a line (:attr:`Reader.tier`, ties in registration
+#: order): a JSON line with a recognisable envelope (recorder, archive) before any JSON line (raw),
+#: before text lines told by a marker or a header, before headerless CSV rows told by how their
+#: columns look.  A new reader takes the tier of what its sniff recognises.
+TIER_ENVELOPE, TIER_JSON, TIER_MARKED, TIER_HEADERLESS = 10, 20, 30, 40
+#: what a reader's ``load`` is handed (see :class:`Reader`)
+SHAPES = ("lines", "bytes", "path")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One file format: how :func:`load_events` tells it and reads it.
+
+    ``name``: its ``--format`` name; ``aliases``: former names still accepted; ``doc``: what one
+    record (or the file) looks like.  ``shape`` says what ``load`` is handed:
+
+    * ``"lines"``: one record per line, streamed in blocks of whole lines: ``load(sink, fmt, prose)``
+      returns a decoder whose ``feed_lines(block, st, first_line)`` decodes a block (``prose``: None
+      for the format's own default);
+    * ``"bytes"``: the whole decompressed file: ``load(data, st)`` appends rows to ``st.sink`` and
+      returns None, or returns an EVENT_DTYPE array;
+    * ``"path"``: a binary container, read from its path (not decompressed by the loader):
+      ``load(path, st)`` returns an EVENT_DTYPE array.
+
+    Telling it (:class:`liqcore.io.registry.Registry`), in this order: a file whose name ends in one
+    of ``suffixes`` (after ``.gz`` / ``.zst``) is this format -- unless the reader has a
+    ``sniff_file(path, head) -> bool``, which then decides (several containers share a suffix, e.g.
+    zips: ``head`` is the file's first 64 KiB); a reader with ``sniff_file`` and no ``suffixes`` is
+    asked about every file; a file that starts with ``magic`` is this format; otherwise each of the
+    first 200 lines is shown, stripped and not empty, to the readers' ``sniff_line`` in ``tier``
+    order, and the first reader that returns True counts it.  Directories are walked for the files
+    ending in ``suffixes`` too.  ``mix``: its lines may share a file
+    with those of the other ``mix`` readers (such a file is ``jsonl``, decoded line by line by kind);
+    ``prose``: its files hold text lines between the records (counted ``not_a_record``, not bad).
+    ``columns``: a headerless CSV's columns by position (named when a forced format does not fit).
+    ``own_clock``: liqcore's own columns, which may hold a relative clock (a simulation's times
+    before 2000: the plausibility rule skips its calendar check then).
+    """
+
+    name: str
+    doc: str
+    shape: str
+    load: Callable
+    sniff_line: Callable[[bytes], bool] | None = None
+    tier: int = TIER_MARKED
+    suffixes: tuple = ()
+    sniff_file: Callable | None = None
+    magic: bytes = b""
+    aliases: tuple = ()
+    mix: bool = False
+    prose: bool = False
+    columns: tuple = ()
+    own_clock: bool = False
+
+
+class _FileState:
+    """Counters for one file (records seen, strict mode)."""
+
+    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits")
+
+    def __init__(self, path: str, sink: Sink, strict: bool, fmt: str):
+        self.path = path
+        self.sink = sink
+        self.strict = strict
+        self.records = 0
+        self.fmt = fmt
+        self.culprits: dict = {}  # (reason, field) -> count: which column a forced format misreads
+
+    def bad(self, lineno: int, reason: str, detail: str = "") -> None:
+        self.sink.count(reason)
+        key = (reason, detail)
+        self.culprits[key] = self.culprits.get(key, 0) + 1
+        if self.strict and reason not in _SOFT:
+            raise ValueError(f"{self.path}:{lineno}: {reason}{(' (' + detail + ')') if detail else ''}")
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+def _warn_stderr(line: str) -> None:
+    import sys
+
+    print(f"warning: {line}", file=sys.stderr, flush=True)
+
+
+def _unreadable_why(path, exc: Exception) -> str:
+    """Why a file could not be read, without repeating its name."""
+    why = str(exc) if isinstance(exc, ValueError) else (exc.strerror or str(exc))
+    if why.startswith(f"{path}:"):
+        why = why[len(str(path)) + 1:].strip()
+    if why.startswith("format: "):
+        why = why[len("format: "):]
+    return why.replace(f" of {path}", "")
+
+
+def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:
+    """Drop exact duplicates (venue, symbol, kind, ts_event, side, qty, price; floats bit-exact),
+    keeping the first occurrence and the input order.  Returns (events, number removed)."""
+    n = len(events)
+    if n < 2:
+        return events, 0
+    ts = events["ts_event"]
+    if np.all(ts[1:] >= ts[:-1]):
+        # sorted: duplicates share ts_event, so only runs of equal times need the full key
+        eq = ts[1:] == ts[:-1]
+        if not eq.any():
+            return events, 0
+        cand = np.zeros(n, dtype=bool)
+        cand[1:] |= eq
+        cand[:-1] |= eq
+        idx = np.flatnonzero(cand)
+    else:
+        idx = np.arange(n)
+    sub = events[idx]
+    key = np.empty(
+        len(idx),
+        dtype=[("ts", "<i8"), ("sid", "<i4"), ("venue", "i1"), ("kind", "i1"), ("side", "i1"), ("p", "<i8"), ("q", "<i8")],
+    )
+    key["ts"] = sub["ts_event"]
+    key["sid"] = sub["symbol_id"]
+    key["venue"] = sub["venue"]
+    key["kind"] = sub["kind"]
+    key["side"] = sub["side"]
+    key["p"] = sub["price"].view(np.int64)
+    key["q"] = sub["qty"].view(np.int64)
+    _, first = np.unique(key, return_index=True)
+    if len(first) == len(idx):
+        return events, 0
+    keep = np.ones(n, dtype=bool)
+    keep[idx] = False
+    keep[idx[first]] = True
+    return events[keep], n - int(keep.sum())

@@ -1,0 +1,281 @@
+"""Readers of the event contract, liqcore's own columns: ``contract-csv`` (header
+``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags]``) and ``parquet`` (the same
+columns, as :func:`liqcore.io.save_events` and ``liqcore convert`` write them; datasets hold them too).
+Both go through one vectorised check (:func:`_load_table`) that gives a record the same reject reason
+as the CSV row path (:func:`_contract_row`)."""
+from __future__ import annotations
+
+import io as _io
+import math
+from pathlib import Path
+
+import numpy as np
+
+from liqcore.io.base import TIER_MARKED, Reader, _FileState
+from liqcore.types import EVENT_DTYPE, Kind, Venue
+from liqcore.venues.common import KIND_BY_NAME, RECV_UNKNOWN, SIDE_BY_NAME, VENUE_BY_NAME, Reject, Sink
+
+_I64_MAX = 2**63 - 1
+CONTRACT_COLUMNS = ("ts_event_ns", "venue", "symbol", "side", "price", "qty")
+CONTRACT_OPTIONAL = ("kind", "ts_recv_ns", "flags")
+
+
+def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: bool, has_flags: bool):
+    from liqcore.venues.common import num, pos
+
+    try:
+        ts_s = rec["ts_event_ns"]
+        try:
+            ts = int(ts_s)
+        except (TypeError, ValueError):
+            raise Reject("non_numeric", "ts_event_ns") from None
+        if ts <= 0 or ts > _I64_MAX:
+            raise Reject("bad_time", "ts_event_ns")
+        vname = (rec["venue"] or "").strip().lower()
+        venue = VENUE_BY_NAME.get(vname)
+        if venue is None:
+            try:
+                venue = int(Venue(int(vname)))
+                if venue == 0:
+                    raise ValueError
+            except ValueError:
+                raise Reject("unknown_venue", "venue") from None
+        symbol = (rec["symbol"] or "").strip().upper()
+        if not symbol:
+            raise Reject("missing_field", "symbol")
+        kind = int(Kind.LIQUIDATION)
+        if has_kind and (rec.get("kind") or "").strip():
+            k = rec["kind"].strip().lower()
+            kind = KIND_BY_NAME.get(k, -1)
+            if kind < 0:
+                try:
+                    kind = int(Kind(int(k)))
+                except ValueError:
+                    raise Reject("bad_kind", "kind") from None
+        if symbol == "*" and kind != Kind.GAP:  # "*" (every symbol of the venue) only names GAP events
+            raise Reject("bad_symbol", "symbol")
+        side = SIDE_BY_NAME.get((rec["side"] or "").strip().lower(), -1)
+        if side < 0:
+            raise Reject("bad_side", "side")
+        if kind == Kind.LIQUIDATION and side not in (1, 2):
+            raise Reject("bad_side", "side")
+        if kind == Kind.TRADE and side not in (3, 4):
+            raise Reject("bad_side", "side")
+        if kind in (Kind.LIQUIDATION, Kind.TRADE):
+            price = pos(rec["price"], "price")
+            qty = pos(rec["qty"], "qty")
+        else:  # mark/funding/gap/open interest: price may be NaN (unknown), qty empty = 0
+            p = rec["price"]
+            try:
+                price = float("nan") if p in (None, "") else float(p)
+            except ValueError:
+                raise Reject("non_numeric", "price") from None
+            if math.isinf(price):
+                raise Reject("non_finite", "price")
+            q = rec["qty"]
+            qty = 0.0 if q in (None, "") else num(q, "qty")
+        recv = RECV_UNKNOWN
+        if has_recv and (rec.get("ts_recv_ns") or "").strip():
+            try:
+                recv = int(rec["ts_recv_ns"])
+            except ValueError:
+                raise Reject("non_numeric", "ts_recv_ns") from None
+            if not -_I64_MAX <= recv <= _I64_MAX:
+                raise Reject("bad_time", "ts_recv_ns")
+        flags = 0
+        if has_flags and (rec.get("flags") or "").strip():
+            try:
+                flags = int(rec["flags"]) & 0xFF
+            except ValueError:
+                raise Reject("non_numeric", "flags") from None
+    except KeyError as exc:
+        raise Reject("missing_field", str(exc.args[0])) from None
+    sid = -1 if symbol == "*" else sink.sid(venue, symbol)
+    return (ts, recv, price, qty, sid, side, kind, venue, flags)
+
+
+def _load_contract_csv(data: bytes, st: _FileState) -> np.ndarray | None:
+    """Vectorised through pyarrow when every cell parses; else row by row (exact file:line)."""
+    table = _read_contract_csv_table(data)
+    if table is not None:
+        cols = [c.strip() for c in table.column_names]
+        if all(c in cols for c in CONTRACT_COLUMNS) and len(cols) == len(set(cols)):
+            table = table.rename_columns(cols)
+            return _load_table(table, st, lambda row: f"{st.path}:{row + 2}", null_reason="non_numeric")
+    _load_contract_csv_rows(data, st)
+    return None
+
+
+def _load_contract_csv_rows(data: bytes, st: _FileState) -> None:
+    import csv
+
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.DictReader(_io.StringIO(text, newline=""))
+    cols = [c.strip() for c in (reader.fieldnames or [])]
+    reader.fieldnames = cols
+    missing = [c for c in CONTRACT_COLUMNS if c not in cols]
+    if missing:
+        raise ValueError(f"{st.path}: contract CSV lacks column(s) {', '.join(missing)} (header: {','.join(cols)})")
+    has_kind, has_recv, has_flags = "kind" in cols, "ts_recv_ns" in cols, "flags" in cols
+    sink = st.sink
+    rows = sink.rows
+    for i, rec in enumerate(reader):
+        lineno = reader.line_num
+        st.records += 1
+        try:
+            rows.append(_contract_row(rec, sink, lineno, has_kind, has_recv, has_flags))
+        except Reject as r:
+            st.bad(lineno, r.reason, r.field)
+
+
+def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
+    """A contract Parquet file -> events (rejects counted per reason; strict names the row)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    missing = [c for c in CONTRACT_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"{path}: Parquet file lacks column(s) {', '.join(missing)} (has: {', '.join(table.column_names)})")
+    return _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field")
+
+
+def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
+    """Vectorised contract columns -> events, with the same checks, in the same order, as the CSV
+    row path (:func:`_contract_row`), so a record gets the same reject reason either way.  Nulls are
+    ``null_reason`` (CSV: an empty cell is not a number; Parquet: a missing value)."""
+    import pyarrow.compute as pc
+
+    cols = table.column_names
+    n = table.num_rows
+    st.records += n
+    out = np.zeros(n, dtype=EVENT_DTYPE)
+    bad = np.zeros(n, dtype=bool)
+    sink = st.sink
+    first_bad: list = []
+
+    def reject(mask: np.ndarray, reason: str, what: str) -> None:
+        new = mask & ~bad
+        k = int(new.sum())
+        if k:
+            first_bad.append((int(np.flatnonzero(new)[0]), reason, what))
+            sink.count(reason, k)
+            bad[new] = True
+
+    def nulls(name) -> np.ndarray:
+        return np.asarray(pc.is_null(table.column(name)).to_numpy(zero_copy_only=False), dtype=bool)
+
+    def col(name):
+        return table.column(name).to_numpy(zero_copy_only=False)
+
+    def ints(name, fill: int) -> np.ndarray:
+        c = table.column(name)
+        if c.type.id == 18 or str(c.type).startswith("timestamp"):  # timestamps -> ns
+            c = c.cast("timestamp[ns]").cast("int64")
+        arr = c.fill_null(fill).to_numpy(zero_copy_only=False)
+        if arr.dtype.kind == "f":
+            arr = np.where(np.isfinite(arr), arr, fill)
+        return np.asarray(arr).astype(np.int64)
+
+    def names_to_codes(name, mapping, empty: int = -1, numeric_ok: bool = True):
+        arr = np.asarray(col(name))
+        if arr.dtype.kind in "iu":
+            return arr.astype(np.int64)
+        arr = np.where(nulls(name), "", arr.astype(str)) if n else arr.astype(str)
+        uniq, inv = np.unique(arr, return_inverse=True)
+        codes = []
+        for u in uniq:
+            key = u.strip().lower()
+            c = empty if key == "" else mapping.get(key, -1)
+            if c < 0 and key and numeric_ok:
+                try:
+                    c = int(key)
+                except ValueError:
+                    c = -1
+            codes.append(c)
+        return np.asarray(codes, dtype=np.int64)[inv.reshape(-1)] if n else np.zeros(0, np.int64)
+
+    # ts_event_ns
+    reject(nulls("ts_event_ns"), null_reason, "ts_event_ns")
+    ts = ints("ts_event_ns", 0)
+    reject(ts <= 0, "bad_time", "ts_event_ns")
+    out["ts_event"] = ts
+    # venue
+    venue = names_to_codes("venue", VENUE_BY_NAME)
+    reject((venue < 1) | (venue > 3), "unknown_venue", "venue")
+    # symbol ("*" = every symbol of the venue, as written for venue-wide GAP events)
+    sym = np.where(nulls("symbol"), "", np.asarray(col("symbol")).astype(str)) if n else np.zeros(0, str)
+    sym = np.char.upper(np.char.strip(sym.astype(str)))
+    reject(sym == "", "missing_field", "symbol")
+    # kind (empty: liquidation), side
+    kind = names_to_codes("kind", KIND_BY_NAME, int(Kind.LIQUIDATION)) if "kind" in cols else np.full(n, int(Kind.LIQUIDATION))
+    reject((kind < 1) | (kind > 6), "bad_kind", "kind")
+    reject((sym == "*") & (kind != Kind.GAP), "bad_symbol", "symbol")
+    side = names_to_codes("side", SIDE_BY_NAME, 0, numeric_ok=False)
+    reject((side < 0) | (side > 4), "bad_side", "side")
+    is_liq = kind == Kind.LIQUIDATION
+    is_trade = kind == Kind.TRADE
+    reject(is_liq & ~((side == 1) | (side == 2)), "bad_side", "side")
+    reject(is_trade & ~((side == 3) | (side == 4)), "bad_side", "side")
+    tradeish = is_liq | is_trade
+    # price, then qty (liquidations and trades: finite and > 0)
+    p_null, q_null = nulls("price"), nulls("qty")
+    price = np.asarray(table.column("price").fill_null(float("nan")).to_numpy(zero_copy_only=False), dtype=np.float64)
+    qty = np.asarray(table.column("qty").fill_null(0.0).to_numpy(zero_copy_only=False), dtype=np.float64)
+    for v, vnull, name in ((price, p_null, "price"), (qty, q_null, "qty")):
+        reject(tradeish & vnull, null_reason, name)
+        reject(tradeish & ~np.isfinite(v), "non_finite", name)
+        reject(tradeish & (v <= 0), "non_positive", name)
+        reject(~tradeish & np.isinf(v), "non_finite", name)
+        reject(~tradeish & np.isnan(v) & (name == "qty"), "non_finite", name)
+    out["price"] = price
+    out["qty"] = qty
+    out["ts_recv"] = ints("ts_recv_ns", RECV_UNKNOWN) if "ts_recv_ns" in cols else RECV_UNKNOWN
+    if "flags" in cols:
+        out["flags"] = (ints("flags", 0) & 0xFF).astype(np.uint8)
+    # symbol ids per distinct (venue, symbol)
+    keys = np.char.add(np.char.add(np.clip(venue, 0, 9).astype(str), "|"), sym) if n else np.zeros(0, str)
+    uk, inv = np.unique(keys, return_inverse=True)
+    ids = np.empty(len(uk), dtype=np.int32)
+    for j, k in enumerate(uk):
+        v, _, name = k.partition("|")
+        vi = int(v)
+        try:
+            ids[j] = -1 if name == "*" else (sink.sid(vi, name) if (1 <= vi <= 3 and name) else -2)
+        except Reject:  # outside the venue's symbol alphabet (checked last, as on the row path)
+            ids[j] = -3
+    sid = ids[inv.reshape(-1)] if n else np.zeros(0, np.int32)
+    reject(sid == -3, "bad_symbol", "symbol")
+    out["symbol_id"] = np.where(sid < -1, 0, sid)
+    if st.strict and first_bad:
+        row, reason, what = min(first_bad)
+        raise ValueError(f"{where(row)}: {reason} ({what})")
+    out["side"] = np.clip(side, 0, 4)
+    out["kind"] = np.clip(kind, 0, 6)
+    out["venue"] = np.clip(venue, 0, 3)
+    return out[~bad]
+
+
+def _read_contract_csv_table(data: bytes):
+    """The contract CSV through pyarrow's reader (typed columns), or None when a cell does not
+    parse as its type (then the row path names the record)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types = {"ts_event_ns": pa.int64(), "ts_recv_ns": pa.int64(), "flags": pa.int64(), "price": pa.float64(),
+             "qty": pa.float64(), "venue": pa.string(), "symbol": pa.string(), "side": pa.string(), "kind": pa.string()}
+    try:
+        opts = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
+                                    quoted_strings_can_be_null=False)
+        return pacsv.read_csv(_io.BytesIO(data), convert_options=opts)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return None
+
+
+def _sniff_csv(s: bytes) -> bool:
+    return s.startswith(b"ts_event_ns")
+
+
+CSV = Reader("contract-csv", "header ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags]", "bytes",
+             _load_contract_csv, _sniff_csv, TIER_MARKED, own_clock=True)
+PARQUET = Reader("parquet", "the same columns (as written by save_events / liqcore convert)", "path",
+                 _load_parquet, suffixes=(".parquet", ".pq"), magic=b"PAR1", own_clock=True)

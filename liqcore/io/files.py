@@ -1,0 +1,164 @@
+"""Opening recording files: ``.gz`` / ``.zst`` read transparently (several gzip members or zstd frames,
+a file cut short or corrupt part-way read up to the damage), files streamed as blocks of whole lines
+(:class:`_Blocks`, :data:`_BLOCK_BYTES`).  Imports nothing else from the package."""
+from __future__ import annotations
+
+import io as _io
+from pathlib import Path
+
+
+def _compression(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return "gz"
+    if name.endswith(".zst") or name.endswith(".zstd"):
+        return "zst"
+    return None
+
+
+def _base_name(path: Path) -> str:
+    name = path.name.lower()
+    for suf in (".gz", ".zst", ".zstd"):
+        if name.endswith(suf):
+            return name[: -len(suf)]
+    return name
+
+
+def open_binary(path) -> _io.BufferedIOBase:
+    """Open a possibly .gz/.zst compressed file for binary reading."""
+    path = Path(path)
+    comp = _compression(path)
+    if comp == "gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if comp == "zst":
+        import zstandard
+
+        fh = open(path, "rb")
+        return _io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True, closefd=True))
+    return open(path, "rb")
+
+
+def open_text(path):
+    """Open a possibly compressed text file as UTF-8 text."""
+    return _io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="")
+
+
+#: bytes per block when streaming line files (memory use stays about one block plus the events)
+_BLOCK_BYTES = 64 << 20
+
+
+class _Blocks:
+    """A (possibly .gz/.zst compressed) file as blocks of whole lines of about ``size`` bytes.
+
+    zstd files may hold several frames (a writer restarted within the file appends one); a file cut
+    short by a crashed writer yields everything decodable before the cut and sets ``truncated``.
+    """
+
+    def __init__(self, path: Path, size: int | None = None):
+        self.path = path
+        self.size = size or _BLOCK_BYTES
+        self.truncated = False
+        self.error = ""  # why a compressed stream stopped early ("" when it ends early but is not corrupt)
+        self.consumed = 0  # compressed bytes read
+        self.produced = 0  # bytes yielded (decompressed)
+        self.lines = 0  # line ends yielded
+
+    def truncation_note(self) -> str:
+        """One line on a compressed file that ended early: what was read before the cut."""
+        comp = {"gz": "gzip", "zst": "zstd"}.get(_compression(self.path), "compressed")
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = self.consumed
+        where = (f"corrupt {comp} data ({self.error})" if self.error else f"the {comp} stream ends early (file cut short?)")
+        return (f"{self.path}: {where}: read {self.lines:,} lines ({self.produced / 1e6:,.1f} MB decompressed) "
+                f"from {self.consumed:,} of {size:,} compressed bytes; whatever followed is missing")
+
+    def _raw(self):
+        comp = _compression(self.path)
+        with open(self.path, "rb") as fh:
+            if comp is None:
+                while True:
+                    chunk = fh.read(self.size)
+                    if not chunk:
+                        return
+                    yield chunk
+            else:  # gzip members / zstd frames, one after another; everything before a cut is kept
+                if comp == "gz":
+                    import zlib
+
+                    new_dobj, errors = (lambda: zlib.decompressobj(31)), (zlib.error,)
+                else:
+                    import zstandard
+
+                    dctx = zstandard.ZstdDecompressor()
+                    new_dobj, errors = dctx.decompressobj, (zstandard.ZstdError,)
+                dobj = new_dobj()
+                fed = False  # the current member/frame has input but has not ended yet
+                step = min(self.size, 4 << 20)  # compressed bytes per read
+                pending: list = []  # decompressed, not yet yielded (fed in slices: a corrupt spot
+                try:  # loses only what follows it)
+                    while True:
+                        chunk = fh.read(step)
+                        if not chunk:
+                            break
+                        self.consumed += len(chunk)
+                        for off in range(0, len(chunk), 1 << 16):
+                            data = chunk[off : off + (1 << 16)]
+                            while data:
+                                if comp == "gz" and not fed:  # zero padding between or after members
+                                    data = data.lstrip(b"\0")  # (as gzip allows)
+                                    if not data:
+                                        break
+                                out = dobj.decompress(data)
+                                fed = True
+                                if out:
+                                    pending.append(out)
+                                if dobj.eof:
+                                    data = dobj.unused_data
+                                    dobj = new_dobj()
+                                    fed = False
+                                else:
+                                    data = b""
+                        if pending:
+                            out, pending = b"".join(pending), []
+                            self.produced += len(out)
+                            yield out
+                except errors as exc:
+                    if pending:
+                        out, pending = b"".join(pending), []
+                        self.produced += len(out)
+                        yield out
+                    if not self.produced:
+                        kind = "gzip" if comp == "gz" else "zstd"
+                        raise ValueError(f"{self.path}: not a readable {kind} file ({exc})") from None
+                    self.error = str(exc)
+                    self.truncated = True
+                    return
+                if fed:
+                    self.truncated = True
+
+    def __iter__(self):
+        carry = b""
+        for chunk in self._raw():
+            buf = carry + chunk if carry else chunk
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                carry = buf
+                continue
+            carry = buf[cut + 1 :]
+            block = buf[: cut + 1]
+            self.lines += block.count(b"\n")
+            yield block
+        if carry:
+            self.lines += 1
+            yield carry
+
+
+def _read_all(path: Path) -> tuple[bytes, bool]:
+    """The whole (decompressed) file, and whether a compressed file ended early."""
+    blocks = _Blocks(path)
+    data = b"".join(blocks)
+    return data, blocks.truncated

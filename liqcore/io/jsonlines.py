@@ -1,0 +1,33 @@
+"""Readers of JSON lines: websocket messages one per line as the venues send them (``raw``), the lines
+``liqcore record`` writes (``recorder``), and files mixing JSON-line kinds (``jsonl``, each line told
+by its own keys).  Decoded by :class:`liqcore.venues.decoder.LineDecoder`."""
+from __future__ import annotations
+
+from liqcore.io.base import TIER_ENVELOPE, TIER_JSON, Reader
+
+
+def is_json(s: bytes) -> bool:
+    """A stripped line that is a JSON object or array (by its first byte)."""
+    return s[:1] == b"{" or s[:1] == b"["
+
+
+def line_decoder(sink, fmt: str, prose: bool | None = None):
+    """The decoder of the line formats: a :class:`~liqcore.venues.decoder.LineDecoder` for ``fmt``."""
+    from liqcore.venues.decoder import LineDecoder
+
+    return LineDecoder(sink, fmt, prose=prose)
+
+
+def _sniff_recorder(s: bytes) -> bool:
+    return is_json(s) and b'"recv_ns"' in s and (b'"frame"' in s or b'"gap"' in s)
+
+
+def _sniff_raw(s: bytes) -> bool:
+    return is_json(s) or s.lower() == b"pong" or s.lower() == b"ping"
+
+
+RAW = Reader("raw", "one websocket message per line (Bybit, Binance, OKX; venue told by shape)", "lines",
+             line_decoder, _sniff_raw, TIER_JSON, mix=True)
+RECORDER = Reader("recorder", '{"recv_ns": <int>, "venue": "bybit", "frame": {...} | "<json text>"} '
+                  "(what liqcore record writes)", "lines", line_decoder, _sniff_recorder, TIER_ENVELOPE, mix=True)
+JSONL = Reader("jsonl", "any mix of the JSON-line and log-line formats, told line by line", "lines", line_decoder)

@@ -1,0 +1,83 @@
+"""Writing events as contract Parquet or CSV files (:func:`save_events`), as every reader of the
+contract reads them back."""
+from __future__ import annotations
+
+import io as _io
+from pathlib import Path
+
+import numpy as np
+
+from liqcore.io.base import LoadResult
+from liqcore.io.files import _base_name, _compression
+from liqcore.types import EVENT_DTYPE, SymbolRegistry
+
+
+def events_to_table(events: np.ndarray, registry: SymbolRegistry):
+    """Events -> pyarrow Table with the contract columns (names as strings)."""
+    import pyarrow as pa
+
+    sid = events["symbol_id"].astype(np.int64)
+    syms = registry.symbols_array()
+    vnames = np.array(["", "bybit", "binance", "okx"], dtype=object)
+    snames = np.array(["none", "long", "short", "buy", "sell"], dtype=object)
+    knames = np.array(["", "liquidation", "trade", "mark", "funding", "gap", "open_interest"], dtype=object)
+    symbol = np.where(sid >= 0, syms[np.clip(sid, 0, max(len(syms) - 1, 0))] if len(syms) else "", "*")
+    return pa.table(
+        {
+            "ts_event_ns": pa.array(events["ts_event"], pa.int64()),
+            "ts_recv_ns": pa.array(events["ts_recv"], pa.int64()),
+            "venue": pa.array(vnames[events["venue"].astype(np.int64)].tolist(), pa.string()),
+            "symbol": pa.array(symbol.tolist(), pa.string()),
+            "kind": pa.array(knames[events["kind"].astype(np.int64)].tolist(), pa.string()),
+            "side": pa.array(snames[events["side"].astype(np.int64)].tolist(), pa.string()),
+            "price": pa.array(events["price"], pa.float64()),
+            "qty": pa.array(events["qty"], pa.float64()),
+            "flags": pa.array(events["flags"], pa.uint8()),
+        }
+    )
+
+
+def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
+    """Write events (a LoadResult, or an array with ``registry=``) as a contract Parquet or CSV file
+    (chosen by the suffix: .parquet/.pq or .csv, optionally .csv.gz)."""
+    if isinstance(result, LoadResult):
+        events, registry = result.events, result.registry
+    else:
+        events = np.asarray(result)
+        if registry is None:
+            raise ValueError("registry: needed to name the symbols of a bare event array")
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("events: expected an EVENT_DTYPE array")
+    path = Path(path)
+    table = events_to_table(events, registry)
+    base = _base_name(path)
+    if base.endswith(".parquet") or base.endswith(".pq"):
+        import pyarrow.parquet as pq
+
+        from liqcore._atomic import atomic_path
+
+        with atomic_path(path) as tmp:  # a kill or a full disk leaves the earlier file whole
+            pq.write_table(table, tmp, compression="zstd")
+    elif base.endswith(".csv"):
+        import pyarrow.csv as pacsv
+
+        order = ["ts_event_ns", "venue", "symbol", "side", "price", "qty", "kind", "ts_recv_ns", "flags"]
+        buf = _io.BytesIO()
+        buf.write((",".join(order) + "\n").encode())
+        # floats in their shortest round-trip form (as repr), no quoting (names hold no commas)
+        pacsv.write_csv(table.select(order), buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+        data = buf.getvalue()
+        if _compression(path) == "gz":
+            import gzip
+
+            data = gzip.compress(data)
+        elif _compression(path) == "zst":
+            import zstandard
+
+            data = zstandard.ZstdCompressor().compress(data)
+        from liqcore._atomic import write_bytes
+
+        write_bytes(path, data)
+    else:
+        raise ValueError(f"path: {path} must end in .parquet, .pq or .csv")
+    return path
