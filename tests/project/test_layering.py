@@ -205,3 +205,191 @@ def test_the_numba_kernel_codes_are_the_contract():
     assert sim.EXIT_NAMES is codes.EXIT_NAMES and core._EXIT_NAMES is codes.EXIT_NAMES
     src = (PKG / "_jit" / "sim.py").read_text(encoding="utf-8")
     assert not re.search(r"^(ENTRY_LIMIT|SKIP_MIXED|SKIP_EXIT|NEVER|TAKE_PROFIT|REPLACED)\s*=", src, re.M)
+
+
+# ---- The written rule: layers, no circle, kernels without I/O ----------------------------------------
+#
+#   base (types, units, params, signals, validate, ...) <- kernels (_libs, _jit) <- readers and the
+#   execution front (venues, io, dataset, cache, execution) <- features <- strategies (and the
+#   command-line parameter glue, config) <- backtest, research <- live, testing <- commands, cli
+#
+# An import may point at its own layer or below, never above; a new top-level module or package must be
+# placed here (test_every_part_of_the_package_has_a_layer fails until it is).
+
+LAYERS = {
+    # 0: the vocabulary and contracts every layer shares (numpy and the standard library only)
+    "types": 0, "units": 0, "params": 0, "signals": 0, "validate": 0, "secrets": 0, "_atomic": 0,
+    "interrupt": 0, "data": 0,
+    # 1: the compiled kernels and the Numba code; the exit-reason codes they share with the execution front
+    "_libs": 1, "_jit": 1, "execution.codes": 1,
+    # 2: readers of venues and files, datasets, the cache, the execution model's Python front
+    "venues": 2, "io": 2, "dataset": 2, "cache": 2, "execution": 2,
+    # 3: the named point-in-time feature store
+    "features": 3,
+    # 4: strategies, and the command-line parameter glue that installs their registry
+    "strategies": 4, "config": 4,
+    # 5: backtests, sweeps, studies and reports
+    "backtest": 5, "research": 5,
+    # 6: the live shell and the fake venues it is tested against
+    "live": 6, "testing": 6,
+    # 7: the command line
+    "commands": 7, "cli": 7, "__main__": 7,
+}
+#: modules the kernels may import: nothing that reads or writes files, sockets or databases
+KERNEL_IMPORTS = ("numpy", "numba", "math", "time", "cython", "libc", "cpython", "__future__",
+                  "liqcore.types", "liqcore.signals", "liqcore.execution.codes", "liqcore._libs", "liqcore._jit")
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(f): f for f in sorted(PKG.rglob("*.py"))}
+
+
+def module_deps(path: Path, mods: dict[str, Path]) -> list[tuple[int, str]]:
+    """The liqcore modules ``path`` imports (function-level imports included), each resolved to the
+    module it names: ``from liqcore.io import dataset`` is ``liqcore.io.dataset``, ``from liqcore.io
+    import load_events`` is the package ``liqcore.io``.  The root package (imported by every submodule
+    anyway) and the module itself are left out."""
+    here = _module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    named: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            named.extend((node.lineno, a.name) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            for a in node.names:
+                sub = f"{mod}.{a.name}"
+                named.append((node.lineno, sub if sub in mods else mod))
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            fn = node.func
+            name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+            if name in ("import_module", "__import__"):
+                named.append((node.lineno, node.args[0].value))
+    out = []
+    for line, mod in named:
+        parts = mod.split(".")
+        while parts and ".".join(parts) not in mods:
+            parts.pop()
+        target = ".".join(parts)
+        if target and target not in (here, "liqcore"):
+            out.append((line, target))
+    return out
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return None  # the root package: the facade, its names loaded lazily by name
+    if parts[1] == "execution" and parts[2:3] == ["codes"]:
+        return LAYERS["execution.codes"]
+    return LAYERS.get(parts[1])
+
+
+def test_every_part_of_the_package_has_a_layer():
+    mods = _modules()
+    unplaced = sorted({m.split(".")[1] for m in mods if m != "liqcore" and layer_of(m) is None})
+    assert unplaced == [], f"place these in LAYERS (tests/project/test_layering.py): {unplaced}"
+
+
+def test_no_import_points_to_a_higher_layer():
+    mods = _modules()
+    bad = []
+    for m, f in mods.items():
+        lm = layer_of(m)
+        for line, dep in module_deps(f, mods):
+            ld = layer_of(dep)
+            if lm is not None and ld is not None and ld > lm:
+                bad.append(f"{f.relative_to(ROOT)}:{line} ({m.split('.')[1]}, layer {lm}) imports {dep} (layer {ld})")
+    assert bad == [], "upward imports:\n" + "\n".join(bad)
+
+
+def test_nothing_imports_the_commands():
+    """The command line reaches its commands by name (``liqcore.cli.COMMANDS``); no module imports them."""
+    mods = _modules()
+    bad = [f"{f.relative_to(ROOT)}:{line} imports {dep}" for m, f in mods.items()
+           if not m.startswith("liqcore.commands") for line, dep in module_deps(f, mods)
+           if dep == "liqcore.commands" or dep.startswith("liqcore.commands.")]
+    assert bad == [], "\n".join(bad)
+
+
+def import_circles(mods: dict[str, Path]) -> list[list[str]]:
+    """The strongly connected groups of more than one module in the import graph (Tarjan)."""
+    graph = {m: sorted({d for _, d in module_deps(f, mods)}) for m, f in mods.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 10_000))
+    try:
+        for v in graph:
+            if v not in index:
+                visit(v)
+    finally:
+        sys.setrecursionlimit(old)
+    return out
+
+
+def test_no_import_circle():
+    circles = import_circles(_modules())
+    assert circles == [], "import circles (function-level imports included):\n" + "\n".join(map(str, circles))
+
+
+def test_the_circle_finder_finds_a_circle_through_a_function_level_import(tmp_path, monkeypatch):
+    pkg = tmp_path / "liqcore" / "x"
+    pkg.mkdir(parents=True)
+    (tmp_path / "liqcore" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from liqcore.x import b\n")
+    (pkg / "b.py").write_text("def f():\n    from liqcore.x.a import g\n")
+    (pkg / "c.py").write_text("from liqcore.x import a\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    mods = {_module_name(f): f for f in sorted((tmp_path / "liqcore").rglob("*.py"))}
+    assert import_circles(mods) == [["liqcore.x.a", "liqcore.x.b"]]
+
+
+def test_kernels_import_no_io():
+    files = sorted((PKG / "_jit").glob("*.py")) + sorted((PKG / "_libs").glob("*.py"))
+    mods = _modules()
+    bad = [f"{f.relative_to(ROOT)}:{line} imports {mod}" for f in files for line, mod in imported_modules(f)
+           if not any(mod == k or mod.startswith(k + ".") for k in KERNEL_IMPORTS)]
+    assert len(files) >= 4 and mods
+    pat = re.compile(r"^\s*(?:from\s+([\w.]+)\s+c?import|c?import\s+([\w.]+))", re.M)
+    for f in sorted(PKG.rglob("*.pyx")) + sorted(PKG.rglob("*.pxd")):
+        for m in pat.finditer(f.read_text(encoding="utf-8")):
+            mod = m.group(1) or m.group(2)
+            if not any(mod == k or mod.startswith(k + ".") for k in KERNEL_IMPORTS + ("liqcore.venues._scan",)):
+                bad.append(f"{f.relative_to(ROOT)} imports {mod}")
+    assert bad == [], "kernels import no I/O:\n" + "\n".join(bad)
