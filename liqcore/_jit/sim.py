@@ -60,6 +60,9 @@ states them for users):
   the fraction paid (longs pay positive funding).
 * Per-trade return = ``side x (exit - entry) / entry - (entry fee + exit fee) - funding``; equity +=
   notional x return at the close; cooldown starts at the close.
+
+Why one module: the Numba step functions call each other and compile together into one state machine;
+its sections (the banners below) keep one job each.
 """
 from __future__ import annotations
 

@@ -46,6 +46,10 @@ each one at once, with the symbol's heap touched only at refresh time.
 
 ``event_index`` of a record: the index of its event in the ``run`` input (plus ``index_offset``),
 or the sequence number of the ``update`` call (from 0); ``-1`` for ``tick``, ``gap`` and ``flush``.
+
+Why one module: the cascade state machine and its per-symbol state are one extension: its cdef structs
+and inline functions would cross a module boundary only through a ``.pxd`` and calls the hot path pays
+for.
 """
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc

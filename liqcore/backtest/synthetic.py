@@ -76,6 +76,9 @@ time-of-day profile (``diurnal_a``, ``peak_sod``, ``weekend``) are generator par
 (``overrides``); BTC -> alt contagion with a lag and open interest consistent with the liquidations
 are market-level :class:`Effects`.  :data:`PRESETS` names markets: ``null`` (liquidations have no
 effect on later prices, no effects at all) and one per planted effect.
+
+Why one module: the synthetic market's front end (parameters, calibration, the cache, frames for every
+venue) around the Numba generator in ``liqcore/_jit/synth.py``: one model of the market in one place.
 """
 from __future__ import annotations
 

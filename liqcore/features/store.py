@@ -19,6 +19,9 @@ per side, so an empty window is exactly 0).  Window maxima use the Numba kernel
 computed on the input truncated at ``t`` is bit-for-bit the value computed on the whole input
 (what the leak audit checks), and the live store (:class:`liqcore.features.live.LiveFeatures`),
 which keeps the same prefix sums incrementally, returns the same numbers.
+
+Why one module: the store's caches, its point-in-time windows and its transforms are one object's state;
+the definitions live in ``registry.py`` and the live side in ``live.py``.
 """
 from __future__ import annotations
 

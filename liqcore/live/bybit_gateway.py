@@ -26,6 +26,10 @@
   executions since the disconnect, and reports what changed (fills de-duplicated by ``exec_id``).
 
 Keys are held as :class:`liqcore.secrets.Secret`; logs show at most the first four characters of the key.
+
+Why one module: one class, the venue's order state machine (create, cancel, reconcile, the private
+stream); its parts share the orders in flight, and splitting them would spread one protocol over several
+files.
 """
 from __future__ import annotations
 

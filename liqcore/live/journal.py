@@ -36,6 +36,10 @@ Schema version 2 (``PRAGMA user_version``).  A journal written by version 1 (ord
 alone) is migrated when opened: the ``orders`` table is rebuilt from the append-only ``log`` (every intent
 and order update, in order), which restores the rows a child's update had overwritten.  A file whose
 ``orders`` table has any other layout is refused with a ValueError naming the file.
+
+Why one module: the intent log and the SQLite journal are one durability protocol (an intent stays
+durable in the log until its rows commit), kept together so the order between the two reads in one
+place.
 """
 from __future__ import annotations
 

@@ -35,6 +35,9 @@ optionally after the request was processed), :meth:`rate_limit_next` (retCode 10
 :class:`FakeExchangeThread` runs a fake in a background thread with its own event loop (for the CLI,
 ``liqcore run --replay``); ``python -m liqcore.testing.fake_exchange --replay FILE`` serves one and prints
 its URLs as a JSON line.
+
+Why one module: one fake venue speaking one wire protocol: REST and the public and private websockets
+share the book, the accounts and the request log (the book itself is in ``fake_book.py``).
 """
 from __future__ import annotations
 

@@ -31,6 +31,9 @@ extension, anchored regular expressions take the Bybit ``allLiquidation`` and Bi
 Everything else, and anything those would reject, goes through ``orjson`` and the venue codecs
 (``liqcore.venues.<venue>.parse``), which name the reason.  The bulk loader's compiled matcher reads
 the same Bybit and Binance shapes, raw or inside recorder lines.
+
+Why one module: the streaming :class:`Decoder` and the bulk :class:`LineDecoder` share every parsing
+rule (property tests compare their results); keeping them together keeps their rules together.
 """
 from __future__ import annotations
 

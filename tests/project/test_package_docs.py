@@ -33,3 +33,20 @@ def test_every_existing_package_is_covered():
     found = {p.parent.relative_to(ROOT / "liqcore").parts[0] for p in (ROOT / "liqcore").glob("*/__init__.py")}
     # packages created by later work carry their own docstrings; these are the ones this test holds
     assert set(PACKAGES[1:]) <= found
+
+
+#: above this many lines a module says in its docstring why it is one module ("Why one module: ...")
+LONG_MODULE_LINES = 800
+
+
+def test_long_modules_say_why_they_are_one_module():
+    pkg = ROOT / "liqcore"
+    files = sorted(pkg.rglob("*.py")) + sorted(pkg.rglob("*.pyx"))
+    bad = []
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        if text.count("\n") > LONG_MODULE_LINES:
+            head = text.split('"""', 2)[1] if text.count('"""') >= 2 else ""
+            if "Why one module:" not in head:
+                bad.append(f"{f.relative_to(ROOT)} ({text.count(chr(10))} lines)")
+    assert bad == [], "split these, or say in the docstring why each is one module:\n" + "\n".join(bad)

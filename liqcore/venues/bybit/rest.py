@@ -18,6 +18,9 @@ the signed request is formatted as one bytes object and written before anything 
 header lines prepared once per path); the connection is opened at :meth:`BybitREST.start` and kept alive
 with a ``GET /v5/market/time`` while idle (``keepalive_interval``); every other call goes through aiohttp.  Both paths send the same
 method, path, headers, body and signature and map errors the same way.
+
+Why one module: one venue's REST client: the fast create path and the aiohttp path must sign and send
+the same bytes and map errors the same way, which is checked best side by side.
 """
 from __future__ import annotations
 
