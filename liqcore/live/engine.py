@@ -51,12 +51,12 @@ import math
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 
 from liqcore.config import Params
+from liqcore.live.decisions import Decision  # noqa: F401  (re-exported: liqcore.live.engine.Decision)
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate  # noqa: F401
 from liqcore.live.metrics import Metrics
 from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
@@ -80,35 +80,6 @@ _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
 _SKIP_EXIT = 2  # a streamed exit notice: direction 0, skip_code SKIP_EXIT, the tag of the position to close
 _EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
-
-@dataclass
-class Decision:
-    """What the engine decided on one CONFIRMED cascade."""
-
-    venue: str
-    symbol: str
-    symbol_id: int
-    cascade_id: int
-    ts_ns: int  # decision time: the confirming event's ts_recv
-    dominant: str  # long | short | mixed
-    action: str  # "order" | "none"
-    reason: str = ""  # why nothing was placed (busy, cooldown, mixed, hours, loss_limit, max_symbols,
-    #                   no_reference_price, kill_switch, below_min_qty, not_traded)
-    side: str = ""  # order side: buy | sell
-    price: float = math.nan
-    qty: float = 0.0
-    take_profit: float = math.nan
-    stop_loss: float = math.nan
-    ref_price: float = math.nan
-    client_id: str = ""
-    intent: OrderIntent | None = None
-
-    def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in ("venue", "symbol", "symbol_id", "cascade_id", "ts_ns", "dominant", "action",
-                                           "reason", "side", "price", "qty", "take_profit", "stop_loss", "ref_price",
-                                           "client_id")}
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
-
 
 _REC_FIELDS = CASCADE_DTYPE.names
 

@@ -18,12 +18,9 @@ import os
 import secrets as _secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from liqcore.live.decisions import Decision
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
-
-if TYPE_CHECKING:
-    from liqcore.live.engine import Decision
 
 __all__ = ["OrderManager", "make_client_id"]
 
