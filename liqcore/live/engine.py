@@ -57,7 +57,7 @@ import numpy as np
 
 from liqcore.config import Params
 from liqcore.live.decisions import Decision  # noqa: F401  (re-exported: liqcore.live.engine.Decision)
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate  # noqa: F401
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, missing_members  # noqa: F401
 from liqcore.live.metrics import Metrics
 from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
 from liqcore.live.fastlane import FastLane
@@ -181,6 +181,10 @@ class Engine(OrderManager, Recovery, FastLane):
         if not self.traded:
             raise ValueError("symbols: give at least one symbol")
         self.gateway = gateway if gateway is not None else PaperGateway()
+        missing = missing_members(self.gateway)
+        if missing:
+            raise TypeError(f"gateway {type(self.gateway).__name__} lacks {', '.join(missing)} of the Gateway "
+                            f"protocol (subclass liqcore.live.gateway.Gateway: it has the defaults)")
         self.paper = isinstance(self.gateway, PaperGateway)
         self.core = StrategyCore(self.params, [f"{v}:{s}" for v, s in self.traded], equity=float(equity),
                                  mode="paper" if self.paper else "venue")
@@ -191,7 +195,7 @@ class Engine(OrderManager, Recovery, FastLane):
             watch = {"stop_price"}
             if self.exits == "engine":
                 watch |= {"take_profit", "stop_loss", "trail"}
-            elif not getattr(self.gateway, "native_trailing", False):
+            elif not self.gateway.native_trailing:
                 watch.add("trail")
             self.core.watch = frozenset(watch)
         # the strategy's streaming form (every strategy but the guide's cascade-mm, which runs on the
@@ -341,7 +345,7 @@ class Engine(OrderManager, Recovery, FastLane):
         ``clock`` (failed clock ticks) and, with a venue gateway, its private stream's ``private_ping``
         (pings that could not be sent: the connection is replaced) and ``private_callback``."""
         out = {"engine": self.errors - self.clock_errors, "clock": self.clock_errors}
-        st = getattr(getattr(self.gateway, "stream", None), "stats", None)
+        st = self.gateway.stream.stats if self.gateway.stream is not None else None
         if isinstance(st, dict):
             out["private_ping"] = int(st.get("ping_failures", 0))
             out["private_callback"] = int(st.get("callback_errors", 0))
@@ -393,7 +397,7 @@ class Engine(OrderManager, Recovery, FastLane):
         """The wall clock's tick: take up an offset the gateway re-measured (it does after a timestamp
         rejection), and when events are being rejected as stamped in the future, re-measure the venue's clock
         (at most once a second) and raise an alarm once that goes on for ``clock_alarm_after_s``."""
-        off = getattr(self.gateway, "clock_offset_ms", None)
+        off = self.gateway.clock_offset_ms
         if isinstance(off, int) and off * 1_000_000 != self.venue_clock_offset_ns:
             self.set_venue_clock_offset(off * 1_000_000)
         f = self._future
@@ -415,7 +419,7 @@ class Engine(OrderManager, Recovery, FastLane):
             self.clear_alarm("future_events", "no event stamped in the future since")
 
     def _sync_venue_clock(self, now: int) -> None:
-        sync = getattr(self.gateway, "sync_clock", None) or self.venue_clock
+        sync = self.venue_clock if self.paper else self.gateway.sync_clock
         st = self._clock_sync
         if sync is None or (st["task"] is not None and not st["task"].done()) or now - st["at"] < 1_000_000_000:
             return
@@ -428,6 +432,8 @@ class Engine(OrderManager, Recovery, FastLane):
                 off = await sync()
             except Exception as exc:  # (a venue that cannot be asked now: the next rejection asks again)
                 log.warning("venue clock not measured: %s", str(exc) or type(exc).__name__)
+                return
+            if off is None:  # (a gateway that cannot measure the venue's clock)
                 return
             self.set_venue_clock_offset(int(off) * 1_000_000)
 
@@ -477,26 +483,27 @@ class Engine(OrderManager, Recovery, FastLane):
     def _venue_instruments(self) -> None:
         """A venue gateway's instruments (loaded at its start) replace the shipped table for the traded symbols
         (not the ones the caller passed as ``instruments=``)."""
-        getter = None if self.paper else getattr(self.gateway, "instrument", None)
-        if getter is None:
+        if self.paper:
             return
         for _, sym in self.traded:
             if sym in self._instr_given:
                 continue
             try:
-                self._instr[sym] = Instrument.from_mapping(sym, getter(sym))
+                raw = self.gateway.instrument(sym)
+                if raw is not None:
+                    self._instr[sym] = Instrument.from_mapping(sym, raw)
             except (ValueError, KeyError):
                 pass
 
     def instrument(self, symbol: str) -> Instrument:
         inst = self._instr.get(symbol)
         if inst is None:
-            getter = getattr(self.gateway, "instrument", None)
-            if getter is not None:
-                try:
-                    inst = self._instr[symbol] = Instrument.from_mapping(symbol, getter(symbol))
-                except (ValueError, KeyError):
-                    inst = None
+            try:
+                raw = self.gateway.instrument(symbol)
+                if raw is not None:
+                    inst = self._instr[symbol] = Instrument.from_mapping(symbol, raw)
+            except (ValueError, KeyError):
+                inst = None
         if inst is None:
             raise ValueError(f"instruments: no tick size / qty step known for {symbol} (pass instruments=)")
         return inst
@@ -977,7 +984,7 @@ class Engine(OrderManager, Recovery, FastLane):
         self.warmup()
         self._stopping = False
         await self.gateway.start()
-        off = getattr(self.gateway, "clock_offset_ms", None)
+        off = self.gateway.clock_offset_ms
         if isinstance(off, int):  # measured for signing at the gateway's start
             self.set_venue_clock_offset(off * 1_000_000)
         self._venue_instruments()
@@ -985,14 +992,12 @@ class Engine(OrderManager, Recovery, FastLane):
         if not self.paper:
             await self._reconcile()
         if not self.paper:  # the venue's wallet is the equity of a live account
-            eq = getattr(self.gateway, "equity", None)
-            if eq is not None:
-                try:
-                    value = await eq()
-                    if value > 0:
-                        self._set_equity(value)
-                except (GatewayError, TypeError, ValueError) as exc:
-                    log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
+            try:
+                value = await self.gateway.equity()
+                if value is not None and value > 0:
+                    self._set_equity(value)
+            except (GatewayError, TypeError, ValueError) as exc:
+                log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
         if self.journal is not None:
             self.journal.note("session", self.session_info(), self.now_ns())
             self.journal.equity(self.core.equity, self.now_ns(), "start")
@@ -1132,9 +1137,7 @@ class Engine(OrderManager, Recovery, FastLane):
             import orjson
 
             orjson.dumps(intent, option=orjson.OPT_SERIALIZE_NUMPY)
-            warm_order = getattr(self.gateway, "warm_order", None)
-            if warm_order is not None:
-                warm_order(intent)
+            self.gateway.warm_order(intent)
             core.external_reject(0, ts + 3)
         return confirmed
 
@@ -1157,17 +1160,15 @@ class Engine(OrderManager, Recovery, FastLane):
             price = max(inst.tick_size * 1000, 100.0)
         except ValueError:
             pass
-        if venue == "bybit":
-            def frame(t_ms, qty, _s=sym, _p=price):
-                return (b'{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"Buy",'
-                        b'"v":"%.4f","p":"%.2f"}]}' % (_s.encode(), t_ms, t_ms, _s.encode(), qty, _p))
-        elif venue == "binance":
-            def frame(t_ms, qty, _s=sym, _p=price):
-                return (b'{"e":"forceOrder","E":%d,"o":{"s":"%s","S":"SELL","o":"LIMIT","f":"IOC","q":"%.4f",'
-                        b'"p":"%.2f","ap":"%.2f","X":"FILLED","l":"%.4f","z":"%.4f","T":%d}}'
-                        % (t_ms, _s.encode(), qty, _p, _p, qty, qty, t_ms))
-        else:
-            frame = None
+        frame = None
+        if venue in ("bybit", "binance"):  # the venue's own sample frame (venues/<venue>/samples.py)
+            import functools
+            import importlib
+
+            sample = importlib.import_module(f"liqcore.venues.{venue}.samples").liquidation_frame
+
+            def frame(t_ms, qty, _f=functools.partial(sample, sym), _p=price):
+                return _f(t_ms, qty, _p)
         from liqcore.venues.decoder import Decoder
 
         core = StrategyCore(self.params, [f"{venue}:{sym}"], equity=1e9, mode=self.core.mode)
