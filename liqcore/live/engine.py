@@ -6,13 +6,14 @@
     await eng.start()                                                  # inside a running loop: orders go out
 
 The engine wires the feeds to the strategy; two parts do the rest: :class:`liqcore.live.orders.OrderManager`
-(the order lifecycle and its journal rows) and :class:`liqcore.live.recovery.Recovery` (restore from the
-journal, reconcile with the venue).  The strategy is ``params.strategy`` (or ``strategy=``): the guide's
-``cascade-mm`` decides on the detector's records (below); any other strategy runs in its streaming form
-(``strategy.stream(params, registry)``), whose signals go through the same strategy core
-(:meth:`StrategyCore.on_signal`; exit notices close the position of their tag).  ``params.exits``: with a
-venue gateway, ``venue`` leaves take-profit, stop-loss and (Bybit) the trailing stop to the venue and
-watches the rest; ``engine`` watches every exit and closes at market, reduce-only.
+(the order lifecycle and its journal rows) and :mod:`liqcore.live.recovery` (what to restore from the
+journal and how to reconcile with the venue: pure functions returning plans the engine applies).  The
+strategy is ``params.strategy`` (or ``strategy=``): the guide's ``cascade-mm`` decides on the detector's
+records (below); any other strategy runs in its streaming form (``strategy.stream(params, registry)``),
+whose signals go through the same strategy core (:meth:`StrategyCore.on_signal`; exit notices close the
+position of their tag).  ``params.exits``: with a venue gateway, ``venue`` leaves take-profit, stop-loss
+and (Bybit) the trailing stop to the venue and watches the rest; ``engine`` watches every exit and closes
+at market, reduce-only.
 
 The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
 -> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
@@ -61,7 +62,7 @@ from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, m
 from liqcore.live.metrics import Metrics
 from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
 from liqcore.live.fastlane import FastLane
-from liqcore.live.recovery import Recovery
+from liqcore.live.recovery import ANCHORS, is_stale, reconcile_entry, restore_plan, unknown_positions
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
 
@@ -111,6 +112,11 @@ def _record_dict(rec, registry: SymbolRegistry, names: dict | None = None) -> di
     }
 
 
+def _sample_frame(sample, price: float, t_ms: int, qty: float) -> bytes:
+    """The warm path's frame: ``sample(t_ms, qty, price)`` (a venue's ``samples.liquidation_frame``)."""
+    return sample(t_ms, qty, price)
+
+
 def open_stream(strategy, params: Params, registry: SymbolRegistry):
     """The streaming form of ``strategy`` (``strategy.stream(params, registry)``); a strategy without one is a
     ValueError naming it (checked before anything starts)."""
@@ -133,7 +139,7 @@ def check_live_strategy(params: Params) -> None:
         open_stream(obj, p, SymbolRegistry())
 
 
-class Engine(OrderManager, Recovery, FastLane):
+class Engine(OrderManager, FastLane):
     """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
     ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
     quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
@@ -365,7 +371,7 @@ class Engine(OrderManager, Recovery, FastLane):
 
     def all_alarms(self) -> dict[str, str]:
         """The standing alarms, with the journal's (an intent log left for plain writes)."""
-        fb = getattr(self.journal, "intent_log_fallback", "")
+        fb = self.journal.intent_log_fallback if self.journal is not None else ""
         return {**self.alarms, "intent_log": fb} if fb else dict(self.alarms)
 
     # ------------------------------------------------------------------ venue clock
@@ -821,7 +827,7 @@ class Engine(OrderManager, Recovery, FastLane):
             except sqlite3.Error as exc:  # (a full disk: the rows stay pending and are committed once it can)
                 self._journal_failed(exc)
             else:
-                if self.halted.startswith("journal") and not getattr(self.journal, "pending_rows", 0):
+                if self.halted.startswith("journal") and not self.journal.pending_rows:
                     self.halted = ""
                     if self.alarms.pop("journal", None) is not None and self._journal_said > self._journal_resumed:
                         self._journal_resumed = time.monotonic()  # (once per halt that was said)
@@ -977,10 +983,10 @@ class Engine(OrderManager, Recovery, FastLane):
     # ------------------------------------------------------------------ lifecycle
     async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
-        if self.journal is not None and getattr(self.journal, "intent_log_owner", True) is False:
+        if self.journal is not None and not self.journal.intent_log_owner:
             log.warning("journal %s: its intent log is held by another open journal (another engine on the same "
                         "file?); this engine commits each intent to SQLite before sending instead",
-                        getattr(self.journal, "path", "?"))
+                        self.journal.path)
         self.warmup()
         self._stopping = False
         await self.gateway.start()
@@ -1055,9 +1061,8 @@ class Engine(OrderManager, Recovery, FastLane):
         one (what the confirming frame runs before the prepared create goes out; the order path's rounding,
         building and signing are skipped).  Also keeps the journal's intent-log page for the next line
         writable (:meth:`Journal.touch_ahead`).  Returns :meth:`warm_path`'s count, or 0 when it did not run."""
-        touch = getattr(self.journal, "touch_ahead", None)
-        if touch is not None:
-            touch()
+        if self.journal is not None:
+            self.journal.touch_ahead()
         if self._core_idx:
             self._rearm()
         armable = getattr(self.detector, "armable", None)
@@ -1166,15 +1171,115 @@ class Engine(OrderManager, Recovery, FastLane):
             import importlib
 
             sample = importlib.import_module(f"liqcore.venues.{venue}.samples").liquidation_frame
-
-            def frame(t_ms, qty, _f=functools.partial(sample, sym), _p=price):
-                return _f(t_ms, qty, _p)
+            frame = functools.partial(_sample_frame, functools.partial(sample, sym), price)
         from liqcore.venues.decoder import Decoder
 
         core = StrategyCore(self.params, [f"{venue}:{sym}"], equity=1e9, mode=self.core.mode)
         return {"tick": 0, "venue": venue, "symbol": sym, "sid": sid, "vcode": vcode, "t0": 10**18, "price": price,
                 "qty": 1e6 / price, "frame": frame, "decoder": Decoder(venue, registry=self.registry),
                 "detector": det, "core": core}
+
+    # ------------------------------------------------------------------ restore and reconcile
+    # (decided by the pure functions of liqcore.live.recovery, applied here)
+    def _save_anchors(self) -> None:
+        """The loss-limit anchors (UTC day/week and the equity at their start) survive restarts."""
+        if self.journal is not None:
+            port = self.core.snapshot()["portfolio"]
+            self.journal.set_state("loss_anchors", {k: port[k] for k in ANCHORS})
+
+    def _set_equity(self, value: float) -> None:
+        self.core.set_equity(float(value))
+
+    def _restore(self) -> None:
+        if self.journal is None:
+            return
+        symbols = {sym: f"{self.traded[ci][0]}:{sym}" for sym, (_, ci) in self._by_symbol.items()}
+        plan = restore_plan(self.journal.recover(), symbols, self.params, paper=self.paper, now_ns=time.time_ns(),
+                            held={s: b.position_qty for s, b in self.books.items() if b.position_qty})
+        self._restore_stream(plan.stream)
+        if plan.empty:
+            return
+        self._seq = max(self._seq, plan.seq)
+        if plan.equity is not None:
+            self._set_equity(plan.equity)
+        for sym, bp in plan.books.items():
+            book = self.books[sym]
+            if bp.position_qty is not None:
+                book.position_qty, book.entry_price, book.entry_ns = bp.position_qty, bp.entry_price, bp.entry_ns
+            if bp.entry is not None:
+                book.entry, book.entry_status = bp.entry, bp.entry_status
+        for args in plan.paper:
+            self.gateway.restore(*args)
+        self.pending.extend((intent, 0) for intent in plan.resend)
+        self.core.restore(plan.core)
+        n_open, n_pos, n_cool = plan.counts
+        log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
+                 n_open, n_pos, n_cool, self.core.equity, self._seq)
+
+    def _save_stream(self) -> None:
+        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal."""
+        snap = getattr(self.stream, "snapshot", None) if self.stream is not None else None
+        if snap is None or self.journal is None:
+            return
+        try:
+            self.journal.set_state("stream", {"strategy": type(self.strategy).name, "state": snap()})
+        except Exception:
+            self.errors += 1
+            log.exception("streaming strategy state not saved")
+
+    def _restore_stream(self, saved) -> None:
+        restore = getattr(self.stream, "restore", None) if self.stream is not None else None
+        if restore is None or not isinstance(saved, dict) or saved.get("strategy") != type(self.strategy).name:
+            return
+        try:
+            restore(saved.get("state"))
+            log.info("streaming strategy %s restored from the journal", saved["strategy"])
+        except Exception:
+            self.errors += 1
+            log.exception("streaming strategy state not restored (it starts afresh)")
+
+    def _stale(self, intent: OrderIntent, row: dict | None = None, now_ns: int | None = None) -> bool:
+        """An entry decided longer than its symbol's ``entry-timeout`` ago (it must not be sent any more)."""
+        return is_stale(intent, self.params, time.time_ns() if now_ns is None else now_ns, row)
+
+    async def _reconcile(self) -> None:
+        """Venue mode after a restart: ask the venue about every entry the journal holds as working and apply
+        :func:`reconcile_entry`'s plan; then report the venue's positions the journal does not know."""
+        now = time.time_ns()  # ages as of the restart
+        for sym, book in self.books.items():
+            if book.entry is None or book.position_qty or book.entry_status not in self.WORKING_STATUSES:
+                continue
+            entry = book.entry
+            try:
+                answer = await self.gateway.query(sym, entry.client_id)
+            except GatewayError as exc:
+                answer = exc
+            plan = reconcile_entry(entry, book.position_qty, answer, self.params, now)
+            if isinstance(answer, GatewayError):
+                log.error("%s", plan.note)
+            elif plan.note:
+                log.warning("%s", plan.note)
+            if plan.ask_later:  # never resent; asked again (once attached) until the venue answers
+                book.entry_status = "unknown"
+                self._ask_later.append(entry)
+            if plan.drop_pending:
+                self.pending = [(i, r) for i, r in self.pending if i.client_id != entry.client_id]
+            if plan.update is not None:
+                self._on_update(plan.update)
+            if plan.fill is not None and book.entry is not None:
+                self._on_fill(plan.fill)
+            if plan.cancel:
+                log.warning("reconcile: %s rests at the venue past its entry-timeout; cancelling it", entry.client_id)
+                book.cancel_sent = True
+                await self._cancel(sym, entry.client_id)
+        try:
+            venue_positions = await self.gateway.positions()
+        except GatewayError as exc:
+            log.error("reconcile: positions not read: %s", exc)
+            return
+        for sym, size in unknown_positions(venue_positions, self.books):
+            log.warning("reconcile: %s position of %g on the venue that the journal does not know; "
+                        "it is left alone (its venue TP/SL stay)", sym, size)
 
     # ------------------------------------------------------------------ views
     def snapshot(self) -> dict:

@@ -171,7 +171,7 @@ class OrderManager:
             return
         if j is None:
             self._submit(intent, d.ts_ns)
-        elif hasattr(j, "intent_ahead"):
+        else:
             # write-ahead: durable (intent log) before anything is sent; its SQLite rows are queued right after
             # the send on this stack (no journal use in between: the gateway only reports from the loop)
             token = j.intent_ahead(intent, d.ts_ns, seq=self._seq)
@@ -179,9 +179,6 @@ class OrderManager:
                 self._submit(intent, d.ts_ns)
             finally:
                 j.intent_rows(token)
-        else:
-            j.intent(intent, d.ts_ns, seq=self._seq)
-            self._submit(intent, d.ts_ns)
 
     def _book_entry(self, d: Decision, ci: int, intent: OrderIntent, levels: tuple) -> None:
         """The decision, the symbol's book and the core take the entry ``intent`` (``levels``: its take-profit

@@ -14,22 +14,17 @@ Decided by pure functions, applied by the engine:
 * :func:`unknown_positions` ``(the venue's positions, the books) -> [(symbol, size)]``: positions the
   journal does not know (reported, left alone).
 
-:class:`Recovery` is the part of :class:`liqcore.live.engine.Engine` that reads the journal, asks the
-venue and applies those plans (a streaming strategy's own state, when it has ``snapshot``/``restore``,
-is saved and restored here too).
+The engine (:class:`liqcore.live.engine.Engine`) reads the journal, asks the venue and applies these
+plans; nothing here touches an engine, a journal file or a venue.
 """
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass, field
 
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
+from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate
 
-__all__ = ["Recovery", "RestorePlan", "BookPlan", "EntryPlan", "restore_plan", "reconcile_entry", "is_stale",
+__all__ = ["RestorePlan", "BookPlan", "EntryPlan", "restore_plan", "reconcile_entry", "is_stale",
            "unknown_positions", "ANCHORS"]
-
-log = logging.getLogger("liqcore.engine")
 
 #: the loss-limit anchors (UTC day/week and the equity at their start) that survive restarts
 ANCHORS = ("day", "week", "day_start_equity", "week_start_equity")
@@ -181,110 +176,3 @@ def unknown_positions(venue_positions, books: dict) -> list[tuple[str, float]]:
     """The venue's positions the journal does not know: ``[(symbol, size)]``."""
     return [(p.symbol, p.size) for p in venue_positions
             if p.symbol in books and p.size > 0 and not books[p.symbol].position_qty]
-
-
-# ---------------------------------------------------------------- the engine part that applies them
-class Recovery:
-    """Restore and reconcile (a part of the engine; see the module docstring)."""
-
-    _ANCHORS = ANCHORS
-
-    def _save_anchors(self) -> None:
-        """The loss-limit anchors (UTC day/week and the equity at their start) survive restarts."""
-        if self.journal is not None:
-            port = self.core.snapshot()["portfolio"]
-            self.journal.set_state("loss_anchors", {k: port[k] for k in ANCHORS})
-
-    def _set_equity(self, value: float) -> None:
-        self.core.set_equity(float(value))
-
-    def _restore(self) -> None:
-        if self.journal is None:
-            return
-        symbols = {sym: f"{self.traded[ci][0]}:{sym}" for sym, (_, ci) in self._by_symbol.items()}
-        plan = restore_plan(self.journal.recover(), symbols, self.params, paper=self.paper, now_ns=time.time_ns(),
-                            held={s: b.position_qty for s, b in self.books.items() if b.position_qty})
-        self._restore_stream(plan.stream)
-        if plan.empty:
-            return
-        self._seq = max(self._seq, plan.seq)
-        if plan.equity is not None:
-            self._set_equity(plan.equity)
-        for sym, bp in plan.books.items():
-            book = self.books[sym]
-            if bp.position_qty is not None:
-                book.position_qty, book.entry_price, book.entry_ns = bp.position_qty, bp.entry_price, bp.entry_ns
-            if bp.entry is not None:
-                book.entry, book.entry_status = bp.entry, bp.entry_status
-        for args in plan.paper:
-            self.gateway.restore(*args)
-        self.pending.extend((intent, 0) for intent in plan.resend)
-        self.core.restore(plan.core)
-        n_open, n_pos, n_cool = plan.counts
-        log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
-                 n_open, n_pos, n_cool, self.core.equity, self._seq)
-
-    def _save_stream(self) -> None:
-        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal."""
-        snap = getattr(self.stream, "snapshot", None) if self.stream is not None else None
-        if snap is None or self.journal is None:
-            return
-        try:
-            self.journal.set_state("stream", {"strategy": type(self.strategy).name, "state": snap()})
-        except Exception:
-            self.errors += 1
-            log.exception("streaming strategy state not saved")
-
-    def _restore_stream(self, saved) -> None:
-        restore = getattr(self.stream, "restore", None) if self.stream is not None else None
-        if restore is None or not isinstance(saved, dict) or saved.get("strategy") != type(self.strategy).name:
-            return
-        try:
-            restore(saved.get("state"))
-            log.info("streaming strategy %s restored from the journal", saved["strategy"])
-        except Exception:
-            self.errors += 1
-            log.exception("streaming strategy state not restored (it starts afresh)")
-
-    def _stale(self, intent: OrderIntent, row: dict | None = None, now_ns: int | None = None) -> bool:
-        """An entry decided longer than its symbol's ``entry-timeout`` ago (it must not be sent any more)."""
-        return is_stale(intent, self.params, time.time_ns() if now_ns is None else now_ns, row)
-
-    async def _reconcile(self) -> None:
-        """Venue mode after a restart: ask the venue about every entry the journal holds as working and apply
-        :func:`reconcile_entry`'s plan; then report the venue's positions the journal does not know."""
-        now = time.time_ns()  # ages as of the restart
-        for sym, book in self.books.items():
-            if book.entry is None or book.position_qty or book.entry_status not in self.WORKING_STATUSES:
-                continue
-            entry = book.entry
-            try:
-                answer = await self.gateway.query(sym, entry.client_id)
-            except GatewayError as exc:
-                answer = exc
-            plan = reconcile_entry(entry, book.position_qty, answer, self.params, now)
-            if isinstance(answer, GatewayError):
-                log.error("%s", plan.note)
-            elif plan.note:
-                log.warning("%s", plan.note)
-            if plan.ask_later:  # never resent; asked again (once attached) until the venue answers
-                book.entry_status = "unknown"
-                self._ask_later.append(entry)
-            if plan.drop_pending:
-                self.pending = [(i, r) for i, r in self.pending if i.client_id != entry.client_id]
-            if plan.update is not None:
-                self._on_update(plan.update)
-            if plan.fill is not None and book.entry is not None:
-                self._on_fill(plan.fill)
-            if plan.cancel:
-                log.warning("reconcile: %s rests at the venue past its entry-timeout; cancelling it", entry.client_id)
-                book.cancel_sent = True
-                await self._cancel(sym, entry.client_id)
-        try:
-            venue_positions = await self.gateway.positions()
-        except GatewayError as exc:
-            log.error("reconcile: positions not read: %s", exc)
-            return
-        for sym, size in unknown_positions(venue_positions, self.books):
-            log.warning("reconcile: %s position of %g on the venue that the journal does not know; "
-                        "it is left alone (its venue TP/SL stay)", sym, size)
