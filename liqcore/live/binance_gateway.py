@@ -30,7 +30,7 @@ from collections import deque
 
 import orjson
 
-from liqcore.live.gateway import Fill, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.gateway import Fill, Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.instruments import Instrument
@@ -102,7 +102,7 @@ def _order_rest(d: dict) -> OrderUpdate:
                        "exit" if d.get("reduceOnly") else "entry", int(d.get("updateTime") or 0) * 1_000_000)
 
 
-class BinanceGateway(GatewayCallbacks):
+class BinanceGateway(GatewayCallbacks, Gateway):
     name = "binance"
 
     def __init__(self, api_key: str | Secret, api_secret: str | Secret, rest_url: str = "https://fapi.binance.com",

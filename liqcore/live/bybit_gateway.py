@@ -42,7 +42,7 @@ from collections import deque
 
 import orjson
 
-from liqcore.live.gateway import Fill, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.gateway import Fill, Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
@@ -93,7 +93,7 @@ async def public_clock_offset(rest_url: str, timeout: float = 3.0) -> int:
 _TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
 
 
-class BybitGateway(GatewayCallbacks):
+class BybitGateway(GatewayCallbacks, Gateway):
     name = "bybit"
 
     def __init__(
@@ -618,6 +618,10 @@ class BybitGateway(GatewayCallbacks):
 
     #: the venue holds a trailing stop on the position (``set_trading_stop(trailing=...)``)
     native_trailing = True
+    #: the venue holds the position's take-profit / stop-loss (:meth:`set_trading_stop`)
+    venue_exits = True
+    #: whole create requests signed ahead (:meth:`prepare`): the engine's fast lane
+    can_prepare = True
 
     async def set_trading_stop(self, symbol: str, take_profit: float | None = None, stop_loss: float | None = None,
                                trailing: float | None = None) -> None:

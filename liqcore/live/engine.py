@@ -6,13 +6,14 @@
     await eng.start()                                                  # inside a running loop: orders go out
 
 The engine wires the feeds to the strategy; two parts do the rest: :class:`liqcore.live.orders.OrderManager`
-(the order lifecycle and its journal rows) and :class:`liqcore.live.recovery.Recovery` (restore from the
-journal, reconcile with the venue).  The strategy is ``params.strategy`` (or ``strategy=``): the guide's
-``cascade-mm`` decides on the detector's records (below); any other strategy runs in its streaming form
-(``strategy.stream(params, registry)``), whose signals go through the same strategy core
-(:meth:`StrategyCore.on_signal`; exit notices close the position of their tag).  ``params.exits``: with a
-venue gateway, ``venue`` leaves take-profit, stop-loss and (Bybit) the trailing stop to the venue and
-watches the rest; ``engine`` watches every exit and closes at market, reduce-only.
+(the order lifecycle and its journal rows) and :mod:`liqcore.live.recovery` (what to restore from the
+journal and how to reconcile with the venue: pure functions returning plans the engine applies).  The
+strategy is ``params.strategy`` (or ``strategy=``): the guide's ``cascade-mm`` decides on the detector's
+records (below); any other strategy runs in its streaming form (``strategy.stream(params, registry)``),
+whose signals go through the same strategy core (:meth:`StrategyCore.on_signal`; exit notices close the
+position of their tag).  ``params.exits``: with a venue gateway, ``venue`` leaves take-profit, stop-loss
+and (Bybit) the trailing stop to the venue and watches the rest; ``engine`` watches every exit and closes
+at market, reduce-only.
 
 The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
 -> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
@@ -51,17 +52,17 @@ import math
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 
 from liqcore.config import Params
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate  # noqa: F401
+from liqcore.live.decisions import Decision  # noqa: F401  (re-exported: liqcore.live.engine.Decision)
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, missing_members  # noqa: F401
 from liqcore.live.metrics import Metrics
 from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
 from liqcore.live.fastlane import FastLane
-from liqcore.live.recovery import Recovery
+from liqcore.live.recovery import ANCHORS, is_stale, reconcile_entry, restore_plan, unknown_positions
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
 
@@ -80,35 +81,6 @@ _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
 _SKIP_EXIT = 2  # a streamed exit notice: direction 0, skip_code SKIP_EXIT, the tag of the position to close
 _EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
-
-@dataclass
-class Decision:
-    """What the engine decided on one CONFIRMED cascade."""
-
-    venue: str
-    symbol: str
-    symbol_id: int
-    cascade_id: int
-    ts_ns: int  # decision time: the confirming event's ts_recv
-    dominant: str  # long | short | mixed
-    action: str  # "order" | "none"
-    reason: str = ""  # why nothing was placed (busy, cooldown, mixed, hours, loss_limit, max_symbols,
-    #                   no_reference_price, kill_switch, below_min_qty, not_traded)
-    side: str = ""  # order side: buy | sell
-    price: float = math.nan
-    qty: float = 0.0
-    take_profit: float = math.nan
-    stop_loss: float = math.nan
-    ref_price: float = math.nan
-    client_id: str = ""
-    intent: OrderIntent | None = None
-
-    def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in ("venue", "symbol", "symbol_id", "cascade_id", "ts_ns", "dominant", "action",
-                                           "reason", "side", "price", "qty", "take_profit", "stop_loss", "ref_price",
-                                           "client_id")}
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
-
 
 _REC_FIELDS = CASCADE_DTYPE.names
 
@@ -140,6 +112,11 @@ def _record_dict(rec, registry: SymbolRegistry, names: dict | None = None) -> di
     }
 
 
+def _sample_frame(sample, price: float, t_ms: int, qty: float) -> bytes:
+    """The warm path's frame: ``sample(t_ms, qty, price)`` (a venue's ``samples.liquidation_frame``)."""
+    return sample(t_ms, qty, price)
+
+
 def open_stream(strategy, params: Params, registry: SymbolRegistry):
     """The streaming form of ``strategy`` (``strategy.stream(params, registry)``); a strategy without one is a
     ValueError naming it (checked before anything starts)."""
@@ -162,7 +139,7 @@ def check_live_strategy(params: Params) -> None:
         open_stream(obj, p, SymbolRegistry())
 
 
-class Engine(OrderManager, Recovery, FastLane):
+class Engine(OrderManager, FastLane):
     """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
     ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
     quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
@@ -210,6 +187,10 @@ class Engine(OrderManager, Recovery, FastLane):
         if not self.traded:
             raise ValueError("symbols: give at least one symbol")
         self.gateway = gateway if gateway is not None else PaperGateway()
+        missing = missing_members(self.gateway)
+        if missing:
+            raise TypeError(f"gateway {type(self.gateway).__name__} lacks {', '.join(missing)} of the Gateway "
+                            f"protocol (subclass liqcore.live.gateway.Gateway: it has the defaults)")
         self.paper = isinstance(self.gateway, PaperGateway)
         self.core = StrategyCore(self.params, [f"{v}:{s}" for v, s in self.traded], equity=float(equity),
                                  mode="paper" if self.paper else "venue")
@@ -220,7 +201,7 @@ class Engine(OrderManager, Recovery, FastLane):
             watch = {"stop_price"}
             if self.exits == "engine":
                 watch |= {"take_profit", "stop_loss", "trail"}
-            elif not getattr(self.gateway, "native_trailing", False):
+            elif not self.gateway.native_trailing:
                 watch.add("trail")
             self.core.watch = frozenset(watch)
         # the strategy's streaming form (every strategy but the guide's cascade-mm, which runs on the
@@ -370,7 +351,7 @@ class Engine(OrderManager, Recovery, FastLane):
         ``clock`` (failed clock ticks) and, with a venue gateway, its private stream's ``private_ping``
         (pings that could not be sent: the connection is replaced) and ``private_callback``."""
         out = {"engine": self.errors - self.clock_errors, "clock": self.clock_errors}
-        st = getattr(getattr(self.gateway, "stream", None), "stats", None)
+        st = self.gateway.stream.stats if self.gateway.stream is not None else None
         if isinstance(st, dict):
             out["private_ping"] = int(st.get("ping_failures", 0))
             out["private_callback"] = int(st.get("callback_errors", 0))
@@ -390,7 +371,7 @@ class Engine(OrderManager, Recovery, FastLane):
 
     def all_alarms(self) -> dict[str, str]:
         """The standing alarms, with the journal's (an intent log left for plain writes)."""
-        fb = getattr(self.journal, "intent_log_fallback", "")
+        fb = self.journal.intent_log_fallback if self.journal is not None else ""
         return {**self.alarms, "intent_log": fb} if fb else dict(self.alarms)
 
     # ------------------------------------------------------------------ venue clock
@@ -422,7 +403,7 @@ class Engine(OrderManager, Recovery, FastLane):
         """The wall clock's tick: take up an offset the gateway re-measured (it does after a timestamp
         rejection), and when events are being rejected as stamped in the future, re-measure the venue's clock
         (at most once a second) and raise an alarm once that goes on for ``clock_alarm_after_s``."""
-        off = getattr(self.gateway, "clock_offset_ms", None)
+        off = self.gateway.clock_offset_ms
         if isinstance(off, int) and off * 1_000_000 != self.venue_clock_offset_ns:
             self.set_venue_clock_offset(off * 1_000_000)
         f = self._future
@@ -444,7 +425,7 @@ class Engine(OrderManager, Recovery, FastLane):
             self.clear_alarm("future_events", "no event stamped in the future since")
 
     def _sync_venue_clock(self, now: int) -> None:
-        sync = getattr(self.gateway, "sync_clock", None) or self.venue_clock
+        sync = self.venue_clock if self.paper else self.gateway.sync_clock
         st = self._clock_sync
         if sync is None or (st["task"] is not None and not st["task"].done()) or now - st["at"] < 1_000_000_000:
             return
@@ -457,6 +438,8 @@ class Engine(OrderManager, Recovery, FastLane):
                 off = await sync()
             except Exception as exc:  # (a venue that cannot be asked now: the next rejection asks again)
                 log.warning("venue clock not measured: %s", str(exc) or type(exc).__name__)
+                return
+            if off is None:  # (a gateway that cannot measure the venue's clock)
                 return
             self.set_venue_clock_offset(int(off) * 1_000_000)
 
@@ -506,26 +489,27 @@ class Engine(OrderManager, Recovery, FastLane):
     def _venue_instruments(self) -> None:
         """A venue gateway's instruments (loaded at its start) replace the shipped table for the traded symbols
         (not the ones the caller passed as ``instruments=``)."""
-        getter = None if self.paper else getattr(self.gateway, "instrument", None)
-        if getter is None:
+        if self.paper:
             return
         for _, sym in self.traded:
             if sym in self._instr_given:
                 continue
             try:
-                self._instr[sym] = Instrument.from_mapping(sym, getter(sym))
+                raw = self.gateway.instrument(sym)
+                if raw is not None:
+                    self._instr[sym] = Instrument.from_mapping(sym, raw)
             except (ValueError, KeyError):
                 pass
 
     def instrument(self, symbol: str) -> Instrument:
         inst = self._instr.get(symbol)
         if inst is None:
-            getter = getattr(self.gateway, "instrument", None)
-            if getter is not None:
-                try:
-                    inst = self._instr[symbol] = Instrument.from_mapping(symbol, getter(symbol))
-                except (ValueError, KeyError):
-                    inst = None
+            try:
+                raw = self.gateway.instrument(symbol)
+                if raw is not None:
+                    inst = self._instr[symbol] = Instrument.from_mapping(symbol, raw)
+            except (ValueError, KeyError):
+                inst = None
         if inst is None:
             raise ValueError(f"instruments: no tick size / qty step known for {symbol} (pass instruments=)")
         return inst
@@ -843,7 +827,7 @@ class Engine(OrderManager, Recovery, FastLane):
             except sqlite3.Error as exc:  # (a full disk: the rows stay pending and are committed once it can)
                 self._journal_failed(exc)
             else:
-                if self.halted.startswith("journal") and not getattr(self.journal, "pending_rows", 0):
+                if self.halted.startswith("journal") and not self.journal.pending_rows:
                     self.halted = ""
                     if self.alarms.pop("journal", None) is not None and self._journal_said > self._journal_resumed:
                         self._journal_resumed = time.monotonic()  # (once per halt that was said)
@@ -999,14 +983,14 @@ class Engine(OrderManager, Recovery, FastLane):
     # ------------------------------------------------------------------ lifecycle
     async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
-        if self.journal is not None and getattr(self.journal, "intent_log_owner", True) is False:
+        if self.journal is not None and not self.journal.intent_log_owner:
             log.warning("journal %s: its intent log is held by another open journal (another engine on the same "
                         "file?); this engine commits each intent to SQLite before sending instead",
-                        getattr(self.journal, "path", "?"))
+                        self.journal.path)
         self.warmup()
         self._stopping = False
         await self.gateway.start()
-        off = getattr(self.gateway, "clock_offset_ms", None)
+        off = self.gateway.clock_offset_ms
         if isinstance(off, int):  # measured for signing at the gateway's start
             self.set_venue_clock_offset(off * 1_000_000)
         self._venue_instruments()
@@ -1014,14 +998,12 @@ class Engine(OrderManager, Recovery, FastLane):
         if not self.paper:
             await self._reconcile()
         if not self.paper:  # the venue's wallet is the equity of a live account
-            eq = getattr(self.gateway, "equity", None)
-            if eq is not None:
-                try:
-                    value = await eq()
-                    if value > 0:
-                        self._set_equity(value)
-                except (GatewayError, TypeError, ValueError) as exc:
-                    log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
+            try:
+                value = await self.gateway.equity()
+                if value is not None and value > 0:
+                    self._set_equity(value)
+            except (GatewayError, TypeError, ValueError) as exc:
+                log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
         if self.journal is not None:
             self.journal.note("session", self.session_info(), self.now_ns())
             self.journal.equity(self.core.equity, self.now_ns(), "start")
@@ -1079,9 +1061,8 @@ class Engine(OrderManager, Recovery, FastLane):
         one (what the confirming frame runs before the prepared create goes out; the order path's rounding,
         building and signing are skipped).  Also keeps the journal's intent-log page for the next line
         writable (:meth:`Journal.touch_ahead`).  Returns :meth:`warm_path`'s count, or 0 when it did not run."""
-        touch = getattr(self.journal, "touch_ahead", None)
-        if touch is not None:
-            touch()
+        if self.journal is not None:
+            self.journal.touch_ahead()
         if self._core_idx:
             self._rearm()
         armable = getattr(self.detector, "armable", None)
@@ -1161,9 +1142,7 @@ class Engine(OrderManager, Recovery, FastLane):
             import orjson
 
             orjson.dumps(intent, option=orjson.OPT_SERIALIZE_NUMPY)
-            warm_order = getattr(self.gateway, "warm_order", None)
-            if warm_order is not None:
-                warm_order(intent)
+            self.gateway.warm_order(intent)
             core.external_reject(0, ts + 3)
         return confirmed
 
@@ -1186,23 +1165,121 @@ class Engine(OrderManager, Recovery, FastLane):
             price = max(inst.tick_size * 1000, 100.0)
         except ValueError:
             pass
-        if venue == "bybit":
-            def frame(t_ms, qty, _s=sym, _p=price):
-                return (b'{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"Buy",'
-                        b'"v":"%.4f","p":"%.2f"}]}' % (_s.encode(), t_ms, t_ms, _s.encode(), qty, _p))
-        elif venue == "binance":
-            def frame(t_ms, qty, _s=sym, _p=price):
-                return (b'{"e":"forceOrder","E":%d,"o":{"s":"%s","S":"SELL","o":"LIMIT","f":"IOC","q":"%.4f",'
-                        b'"p":"%.2f","ap":"%.2f","X":"FILLED","l":"%.4f","z":"%.4f","T":%d}}'
-                        % (t_ms, _s.encode(), qty, _p, _p, qty, qty, t_ms))
-        else:
-            frame = None
+        frame = None
+        if venue in ("bybit", "binance"):  # the venue's own sample frame (venues/<venue>/samples.py)
+            import functools
+            import importlib
+
+            sample = importlib.import_module(f"liqcore.venues.{venue}.samples").liquidation_frame
+            frame = functools.partial(_sample_frame, functools.partial(sample, sym), price)
         from liqcore.venues.decoder import Decoder
 
         core = StrategyCore(self.params, [f"{venue}:{sym}"], equity=1e9, mode=self.core.mode)
         return {"tick": 0, "venue": venue, "symbol": sym, "sid": sid, "vcode": vcode, "t0": 10**18, "price": price,
                 "qty": 1e6 / price, "frame": frame, "decoder": Decoder(venue, registry=self.registry),
                 "detector": det, "core": core}
+
+    # ------------------------------------------------------------------ restore and reconcile
+    # (decided by the pure functions of liqcore.live.recovery, applied here)
+    def _save_anchors(self) -> None:
+        """The loss-limit anchors (UTC day/week and the equity at their start) survive restarts."""
+        if self.journal is not None:
+            port = self.core.snapshot()["portfolio"]
+            self.journal.set_state("loss_anchors", {k: port[k] for k in ANCHORS})
+
+    def _set_equity(self, value: float) -> None:
+        self.core.set_equity(float(value))
+
+    def _restore(self) -> None:
+        if self.journal is None:
+            return
+        symbols = {sym: f"{self.traded[ci][0]}:{sym}" for sym, (_, ci) in self._by_symbol.items()}
+        plan = restore_plan(self.journal.recover(), symbols, self.params, paper=self.paper, now_ns=time.time_ns(),
+                            held={s: b.position_qty for s, b in self.books.items() if b.position_qty})
+        self._restore_stream(plan.stream)
+        if plan.empty:
+            return
+        self._seq = max(self._seq, plan.seq)
+        if plan.equity is not None:
+            self._set_equity(plan.equity)
+        for sym, bp in plan.books.items():
+            book = self.books[sym]
+            if bp.position_qty is not None:
+                book.position_qty, book.entry_price, book.entry_ns = bp.position_qty, bp.entry_price, bp.entry_ns
+            if bp.entry is not None:
+                book.entry, book.entry_status = bp.entry, bp.entry_status
+        for args in plan.paper:
+            self.gateway.restore(*args)
+        self.pending.extend((intent, 0) for intent in plan.resend)
+        self.core.restore(plan.core)
+        n_open, n_pos, n_cool = plan.counts
+        log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
+                 n_open, n_pos, n_cool, self.core.equity, self._seq)
+
+    def _save_stream(self) -> None:
+        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal."""
+        snap = getattr(self.stream, "snapshot", None) if self.stream is not None else None
+        if snap is None or self.journal is None:
+            return
+        try:
+            self.journal.set_state("stream", {"strategy": type(self.strategy).name, "state": snap()})
+        except Exception:
+            self.errors += 1
+            log.exception("streaming strategy state not saved")
+
+    def _restore_stream(self, saved) -> None:
+        restore = getattr(self.stream, "restore", None) if self.stream is not None else None
+        if restore is None or not isinstance(saved, dict) or saved.get("strategy") != type(self.strategy).name:
+            return
+        try:
+            restore(saved.get("state"))
+            log.info("streaming strategy %s restored from the journal", saved["strategy"])
+        except Exception:
+            self.errors += 1
+            log.exception("streaming strategy state not restored (it starts afresh)")
+
+    def _stale(self, intent: OrderIntent, row: dict | None = None, now_ns: int | None = None) -> bool:
+        """An entry decided longer than its symbol's ``entry-timeout`` ago (it must not be sent any more)."""
+        return is_stale(intent, self.params, time.time_ns() if now_ns is None else now_ns, row)
+
+    async def _reconcile(self) -> None:
+        """Venue mode after a restart: ask the venue about every entry the journal holds as working and apply
+        :func:`reconcile_entry`'s plan; then report the venue's positions the journal does not know."""
+        now = time.time_ns()  # ages as of the restart
+        for sym, book in self.books.items():
+            if book.entry is None or book.position_qty or book.entry_status not in self.WORKING_STATUSES:
+                continue
+            entry = book.entry
+            try:
+                answer = await self.gateway.query(sym, entry.client_id)
+            except GatewayError as exc:
+                answer = exc
+            plan = reconcile_entry(entry, book.position_qty, answer, self.params, now)
+            if isinstance(answer, GatewayError):
+                log.error("%s", plan.note)
+            elif plan.note:
+                log.warning("%s", plan.note)
+            if plan.ask_later:  # never resent; asked again (once attached) until the venue answers
+                book.entry_status = "unknown"
+                self._ask_later.append(entry)
+            if plan.drop_pending:
+                self.pending = [(i, r) for i, r in self.pending if i.client_id != entry.client_id]
+            if plan.update is not None:
+                self._on_update(plan.update)
+            if plan.fill is not None and book.entry is not None:
+                self._on_fill(plan.fill)
+            if plan.cancel:
+                log.warning("reconcile: %s rests at the venue past its entry-timeout; cancelling it", entry.client_id)
+                book.cancel_sent = True
+                await self._cancel(sym, entry.client_id)
+        try:
+            venue_positions = await self.gateway.positions()
+        except GatewayError as exc:
+            log.error("reconcile: positions not read: %s", exc)
+            return
+        for sym, size in unknown_positions(venue_positions, self.books):
+            log.warning("reconcile: %s position of %g on the venue that the journal does not know; "
+                        "it is left alone (its venue TP/SL stay)", sym, size)
 
     # ------------------------------------------------------------------ views
     def snapshot(self) -> dict:

@@ -55,7 +55,7 @@ class FastLane:
     def _lane_on(self) -> bool:
         j = self.journal
         return (self.prearm and not self.paper and self.stream is None and self._loop is not None
-                and hasattr(self.gateway, "prepare") and (j is None or getattr(j, "writes_ahead", False))
+                and self.gateway.can_prepare and (j is None or j.writes_ahead)
                 and not self._stopping and not self._closing)
 
     # ---------------------------------------------------------------- preparing

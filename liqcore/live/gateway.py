@@ -6,10 +6,11 @@ methods are coroutines that never block the event loop; none of them raises on a
 (that is an update with ``status == "rejected"``); transport failures that could not be resolved
 raise :class:`GatewayError`.
 
-Optional (the venue gateways have them; the engine falls back without them): ``cancel_batch(orders)``
-(``[(symbol, client_id)]`` -> ``{client_id: (outcome, update|None)}``, outcome ``accepted`` / ``not_found`` /
-``error: ...``, through the venue's batch-cancel endpoint), ``cancel_all(symbol)`` and ``known(client_id,
-kind)`` (the last state the gateway saw).  The engine's shutdown uses them.
+Every method the engine calls is declared on :class:`Gateway`, the optional ones with a default
+(e.g. ``cancel_batch`` cancels one by one, ``instrument`` knows none, ``send_now`` writes nothing), and
+every gateway subclasses it: a gateway overrides what its venue has, and a misspelt name fails loudly
+(``AttributeError``) instead of silently taking a fallback.  The engine checks the members at
+construction (:func:`missing_members`).
 
 ``client_id`` is the idempotency key (Bybit ``orderLinkId``, Binance ``newClientOrderId``): a gateway
 never sends two create requests for one client_id without first asking the venue whether the first
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol, runtime_checkable
 
@@ -33,6 +35,7 @@ __all__ = [
     "Gateway",
     "GatewayError",
     "GatewayCallbacks",
+    "missing_members",
     "ORDER_STATUSES",
 ]
 
@@ -64,30 +67,148 @@ FillCallback = Callable[[Fill], "Awaitable[None] | None"]
 
 @runtime_checkable
 class Gateway(Protocol):
-    name: str
+    """What the engine may call on a gateway.  The first block is required (a gateway that does not
+    implement them raises ``NotImplementedError``); the rest has defaults meaning "this venue has none"."""
 
-    def on_update(self, cb: UpdateCallback) -> None: ...
-    def on_fill(self, cb: FillCallback) -> None: ...
+    name: str = "gateway"
+
+    # ---- required
+    def on_update(self, cb: UpdateCallback) -> None:
+        raise NotImplementedError
+
+    def on_fill(self, cb: FillCallback) -> None:
+        raise NotImplementedError
 
     async def start(self) -> None:
         """Connect, authenticate, reconcile open orders and positions."""
+        raise NotImplementedError
 
     async def place(self, intent: OrderIntent) -> OrderUpdate:
-        """Send (idempotently) and return the first known state (``pending``/``new``/``rejected``)."""
+        """Send (idempotently) and return the first known state (``pending``/``new``/``rejected``).  A
+        gateway with :meth:`send_now` also takes ``sent=`` (the handle it returned: read the answer)."""
+        raise NotImplementedError
 
-    async def cancel(self, symbol: str, client_id: str) -> OrderUpdate: ...
+    async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        raise NotImplementedError
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         """Market-close the symbol's position (reduce-only), e.g. on a hold timeout."""
+        raise NotImplementedError
 
-    async def query(self, symbol: str, client_id: str) -> OrderUpdate | None: ...
+    async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        raise NotImplementedError
 
-    async def open_orders(self) -> list[OrderUpdate]: ...
+    async def open_orders(self) -> list[OrderUpdate]:
+        raise NotImplementedError
 
-    async def positions(self) -> list[PositionInfo]: ...
+    async def positions(self) -> list[PositionInfo]:
+        raise NotImplementedError
 
     async def close(self) -> None:
         """Stop background tasks; resting orders stay as they are."""
+        raise NotImplementedError
+
+    # ---- capabilities (class attributes a venue gateway overrides)
+    #: the venue holds a trailing stop on the position (``set_trading_stop(trailing=...)``)
+    native_trailing: bool = False
+    #: the venue holds a position's take-profit / stop-loss (:meth:`set_trading_stop`); without it the
+    #: engine watches them and closes at market
+    venue_exits: bool = False
+    #: the gateway signs a whole create request ahead (:meth:`prepare` / :meth:`fire_ready` / :meth:`fire`
+    #: / :meth:`fired`): the engine's fast lane
+    can_prepare: bool = False
+    #: the venue's clock minus the local clock (ms) as measured for signing; None: not measured
+    clock_offset_ms: int | None = None
+    #: the private stream (its ``stats`` dict: ``ping_failures``, ``callback_errors``); None: none
+    stream: object | None = None
+
+    # ---- optional, with defaults
+    def instrument(self, symbol: str):
+        """The venue's instrument of ``symbol`` (an :class:`Instrument` or its mapping) once loaded at
+        :meth:`start`; None: this gateway has no instrument list (the shipped table is used).  Raises
+        ``KeyError`` for a symbol the venue does not list."""
+        return None
+
+    async def equity(self) -> float | None:
+        """The account's wallet equity (quote units); None: not known to this gateway."""
+        return None
+
+    async def sync_clock(self) -> int | None:
+        """Measure the venue's clock offset again (ms); None: this gateway cannot."""
+        return None
+
+    def send_now(self, intent: OrderIntent):
+        """Write the create request of ``intent`` on the caller's stack when possible and return a handle for
+        ``place(intent, sent=handle)``; None: nothing written (``place(intent)`` sends it)."""
+        return None
+
+    def warm_order(self, intent: OrderIntent) -> bytes:
+        """Build and sign ``intent``'s create request as :meth:`send_now` would, writing nothing (keeps that
+        code warm while the feed is quiet); empty: nothing to warm."""
+        return b""
+
+    async def set_trading_stop(self, symbol: str, take_profit: float | None = None, stop_loss: float | None = None,
+                               trailing: float | None = None) -> None:
+        """Venue-held exits of the open position (see :attr:`venue_exits`)."""
+        raise NotImplementedError(f"{self.name} holds no exits at the venue (venue_exits is False)")
+
+    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
+        """The last state this gateway saw of ``client_id``; None: none seen (or not tracked)."""
+        return None
+
+    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+        """Cancel ``[(symbol, client_id)]``: ``{client_id: (outcome, update|None)}``, outcome ``accepted`` /
+        ``not_found`` / ``error: ...``.  Default: one :meth:`cancel` per order, all in parallel (a venue with a
+        batch endpoint overrides it)."""
+        import asyncio
+
+        outs = await asyncio.gather(*(self.cancel(s, c) for s, c in orders), return_exceptions=True)
+        return {c: (("accepted", o) if isinstance(o, OrderUpdate) else (f"error: {o}", None))
+                for (_, c), o in zip(orders, outs)}
+
+    def prepare(self, intent: OrderIntent) -> tuple[bytes, bytes] | None:
+        """``(request, body)``: the complete signed create request of ``intent``; None: not now."""
+        return None
+
+    def fire_ready(self) -> bool:
+        """True when a prepared create can be written now."""
+        return False
+
+    def fire(self, request: bytes):
+        """Write a prepared create request (after :meth:`fire_ready`); the handle."""
+        raise NotImplementedError(f"{self.name} prepares no requests (can_prepare is False)")
+
+    def fired(self, intent: OrderIntent, sent, body: bytes, parsed: dict | None = None) -> None:
+        """After :meth:`fire`: the bookkeeping :meth:`send_now` does after its write."""
+        raise NotImplementedError(f"{self.name} prepares no requests (can_prepare is False)")
+
+    # ---- the in-process paper venue's hooks (the engine calls them only on a PaperGateway)
+    #: the clock of the updates the venue stamps itself (the engine sets its own: a replay's time)
+    clock: Callable[[], int] = staticmethod(time.time_ns)
+
+    def bind(self, core, symbol_index: dict[str, int] | None = None) -> None:
+        """Simulate on ``core`` (a paper-mode StrategyCore)."""
+
+    def on_exit(self, cb) -> None:
+        """Register the callback of the simulated exits."""
+
+    def register(self, intent: OrderIntent) -> OrderUpdate | None:
+        """Take ``intent`` at once (in-process: acknowledged on the caller's stack)."""
+        return None
+
+    def apply(self, events: list[dict]) -> None:
+        """The core's events (fills, cancels, exits) of the simulated venue."""
+
+    def restore(self, intent: OrderIntent, status: str, filled_qty: float = 0.0, entry_price: float = 0.0) -> None:
+        """An order restored from the journal at start."""
+
+
+def missing_members(gateway) -> list[str]:
+    """The :class:`Gateway` members ``gateway`` lacks (empty for any subclass of :class:`Gateway`)."""
+    return [m for m in _MEMBERS if not hasattr(gateway, m)]
+
+
+_MEMBERS = tuple(sorted({n for n in vars(Gateway) if not n.startswith("_")} | set(Gateway.__annotations__)))
 
 
 class GatewayCallbacks:

@@ -18,12 +18,9 @@ import os
 import secrets as _secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from liqcore.live.decisions import Decision
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
-
-if TYPE_CHECKING:
-    from liqcore.live.engine import Decision
 
 __all__ = ["OrderManager", "make_client_id"]
 
@@ -174,7 +171,7 @@ class OrderManager:
             return
         if j is None:
             self._submit(intent, d.ts_ns)
-        elif hasattr(j, "intent_ahead"):
+        else:
             # write-ahead: durable (intent log) before anything is sent; its SQLite rows are queued right after
             # the send on this stack (no journal use in between: the gateway only reports from the loop)
             token = j.intent_ahead(intent, d.ts_ns, seq=self._seq)
@@ -182,9 +179,6 @@ class OrderManager:
                 self._submit(intent, d.ts_ns)
             finally:
                 j.intent_rows(token)
-        else:
-            j.intent(intent, d.ts_ns, seq=self._seq)
-            self._submit(intent, d.ts_ns)
 
     def _book_entry(self, d: Decision, ci: int, intent: OrderIntent, levels: tuple) -> None:
         """The decision, the symbol's book and the core take the entry ``intent`` (``levels``: its take-profit
@@ -351,8 +345,7 @@ class OrderManager:
         if loop is None or loop.is_closed() or self._closing:  # (shutting down: journaled, never sent)
             self.pending.append((intent, recv_ns))
             return
-        send_now = getattr(self.gateway, "send_now", None)
-        sent = send_now(intent) if send_now is not None and loop.is_running() and not self._stopping else None
+        sent = self.gateway.send_now(intent) if loop.is_running() and not self._stopping else None
         if sent is None:
             self._spawn(self._send(intent, recv_ns))
             return
@@ -472,8 +465,7 @@ class OrderManager:
     async def _set_trading_stop(self, symbol: str, ci: int, levels: bool) -> None:
         """Venue exits of a position just opened: its take-profit / stop-loss from the fill (``levels``: a
         market entry, whose create carried none) and the trailing stop where the venue has one."""
-        setter = getattr(self.gateway, "set_trading_stop", None)
-        if setter is None:  # no venue-held levels for this position: the engine watches them
+        if not self.gateway.venue_exits:  # no venue-held levels for this position: the engine watches them
             self.core.watch_sym[ci] = self.core.watch | {"take_profit", "stop_loss", "trail"}
             return
         lv = self.core.exit_levels(ci)
@@ -489,10 +481,10 @@ class OrderManager:
             if lv["stop_loss"] is not None:
                 sl = inst.round_price(lv["stop_loss"], "buy" if long_ else "sell")
         trailing = None
-        if lv["trail"] > 0 and getattr(self.gateway, "native_trailing", False):
+        if lv["trail"] > 0 and self.gateway.native_trailing:
             trailing = lv["trail"] * lv["entry_price"]
         try:
-            await setter(symbol, take_profit=tp, stop_loss=sl, trailing=trailing)
+            await self.gateway.set_trading_stop(symbol, take_profit=tp, stop_loss=sl, trailing=trailing)
         except GatewayError as exc:
             # the venue refused (e.g. the price moved past a level): the engine watches those exits itself
             self.errors += 1
@@ -606,13 +598,13 @@ class OrderManager:
         gone: dict[str, str] = {}  # confirmed not resting, final state not yet known: cid -> symbol
         pushed: set[str] = set()
         listed_resting: set[str] = set()  # seen resting in the last listing of open orders
-        known = getattr(gw, "known", None)
-        batch = getattr(gw, "cancel_batch", None)
+        known = gw.known  # (the default knows nothing: the listing and the queries below confirm)
+        batch = gw.cancel_batch  # (the default: one cancel per order, in parallel)
 
         def left() -> float:
             return deadline - loop.time()
 
-        async def single_cancels(items):  # a gateway without a batch endpoint: its cancels in parallel
+        async def single_cancels(items):  # the orders whose batch request failed: their cancels in parallel
             outs = await asyncio.gather(*(gw.cancel(s, c) for c, s in items), return_exceptions=True)
             return {c: (("accepted", o) if isinstance(o, OrderUpdate) else (f"error: {o}", None))
                     for (c, _), o in zip(items, outs)}
@@ -620,8 +612,8 @@ class OrderManager:
         batch_failed: set[str] = set()  # the batch request of these failed: their single cancels next
 
         async def send(items):
-            singles = [(c, s) for c, s in items if batch is None or c in batch_failed]
-            batched = [(s, c) for c, s in items if batch is not None and c not in batch_failed]
+            singles = [(c, s) for c, s in items if c in batch_failed]
+            batched = [(s, c) for c, s in items if c not in batch_failed]
             out: dict = {}
             for r in await asyncio.gather(*([batch(batched)] if batched else []),
                                           *([single_cancels(singles)] if singles else [])):
@@ -638,7 +630,7 @@ class OrderManager:
                 if cid not in remaining:
                     continue
                 reasons[cid] = ("still resting at the venue; " if cid in listed_resting else "") + f"cancel {outcome}"
-                if outcome.startswith("error") and batch is not None:
+                if outcome.startswith("error"):
                     batch_failed.add(cid)
                 if u is not None and u.status in terminal:
                     final[cid] = u
@@ -646,13 +638,12 @@ class OrderManager:
             if not remaining or left() <= 0:
                 break
             await asyncio.sleep(min(0.05, max(0.0, left())))  # pushes of a live private stream land first
-            if known is not None:
-                for cid in list(remaining):
-                    k = known(cid)
-                    if k is not None and k.status in terminal:
-                        final[cid] = k
-                        pushed.add(cid)  # the gateway reported it to the engine already
-                        del remaining[cid]
+            for cid in list(remaining):
+                k = known(cid)
+                if k is not None and k.status in terminal:
+                    final[cid] = k
+                    pushed.add(cid)  # the gateway reported it to the engine already
+                    del remaining[cid]
             if not remaining:
                 break
             try:  # private stream down or slow: one listing of the venue's open orders confirms the rest
@@ -674,7 +665,7 @@ class OrderManager:
             if remaining:
                 await asyncio.sleep(min(0.1, max(0.0, left())))  # then cancel those again
         # the final state of entries confirmed gone (filled meanwhile? never created?), for the journal
-        pend = {cid: sym for cid, sym in gone.items() if not (known and known(cid) and known(cid).status in terminal)}
+        pend = {cid: sym for cid, sym in gone.items() if not (known(cid) and known(cid).status in terminal)}
         for cid in gone:
             if cid not in pend:
                 final[cid] = known(cid)

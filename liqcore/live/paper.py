@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.gateway import Fill, Gateway, OrderIntent, OrderUpdate, PositionInfo
 
 __all__ = ["PaperGateway"]
 
@@ -34,7 +34,7 @@ class _Working:
     entry_price: float = 0.0
 
 
-class PaperGateway:
+class PaperGateway(Gateway):
     """Gateway over a paper-mode StrategyCore (bound by the engine with :meth:`bind`)."""
 
     name = "paper"

@@ -16,7 +16,7 @@ from pysrc import execmodel as twin
 
 from liqcore.backtest.core import StrategyCore
 from liqcore.config import Params
-from liqcore.live.gateway import OrderIntent, OrderUpdate
+from liqcore.live.gateway import Gateway, OrderIntent, OrderUpdate
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -281,7 +281,7 @@ def test_paper_cancel_is_counted_as_cancelled():
     assert c.position(0)["status"] == "flat"
 
 
-class _VenueStandIn:
+class _VenueStandIn(Gateway):
     """An in-process gateway that acknowledges everything and reports what the test pushes."""
 
     name = "stand-in"
