@@ -51,7 +51,10 @@ def study_oi(panel: Panel, n_boot: int = 300, max_lag: int = 10, **_):
         dt_med = float(np.median(np.diff(t))) if len(t) > 2 else NS_MIN
         w = max(2, int(NS_H / dt_med))
         rv = pd.Series(lr * lr).rolling(w, min_periods=w // 2).sum().shift(1).to_numpy()
-        vol = np.where(np.isfinite(rv), np.where(rv > np.nanmedian(rv), "volatile", "quiet"), "?")
+        # no realized volatility at all (no price path: no trades): no regime, every interval "?"
+        has_rv = np.isfinite(rv)
+        cut = np.nanmedian(rv) if has_rv.any() else math.nan
+        vol = np.where(has_rv, np.where(rv > cut, "volatile", "quiet"), "?")
         f = pd.DataFrame({"symbol": name, "t": t[1:], "doi": doi, "liq": liq, "regime": vol})
         frames.append(f)
         xc = _xcorr(liq, doi, max_lag)
