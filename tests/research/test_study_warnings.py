@@ -96,6 +96,11 @@ def test_degenerate_inputs_give_na_without_a_runtime_warning(market):
         for name in ("event", "ic", "heatmap", "volatility", "strategies"):
             res = run_study(name, no_trades)
             assert not res.available and "no trades" in res.reason, name
+        # open interest that never changes: nothing to explain (this raised "Encountered all NA values")
+        const_oi = ev.copy()
+        const_oi["qty"][ev["kind"] == Kind.OPEN_INTEREST] = 5.0
+        res = run_study("oi", Panel(const_oi, market.registry))
+        assert not res.available and "never changes" in res.reason
         # no liquidations: every study says why it cannot run
         no_liq = Panel(ev[ev["kind"] != Kind.LIQUIDATION], market.registry)
         for name in STUDIES:

@@ -60,6 +60,9 @@ def study_oi(panel: Panel, n_boot: int = 300, max_lag: int = 10, **_):
         xc = _xcorr(liq, doi, max_lag)
         for k, v in zip(range(-max_lag, max_lag + 1), xc):
             lagrows.append({"symbol": name, "lag": k, "corr": float(v)})
+    if not any(np.any(f["doi"].to_numpy() != 0) for f in frames):
+        # a constant sample: no change to explain (every correlation and R² would be 0 / 0)
+        return unavailable("oi", title, "the open interest never changes in the input (no change to explain)")
     fr = pd.concat(frames, ignore_index=True)
     # standardize per symbol for pooling
     g = fr.groupby("symbol")
