@@ -37,8 +37,6 @@ Layout and rules:
 """
 from __future__ import annotations
 
-import warnings
-
 from liqcore.research.studies._common import (  # noqa: F401  (re-exported: the package's names)
     NS_DAY,
     NS_H,
@@ -93,6 +91,4 @@ def run_study(name: str, events_or_panel, registry=None, **kw) -> StudyResult:
     panel = events_or_panel if isinstance(events_or_panel, Panel) else Panel(events_or_panel, registry,
                                                                            kw.pop("symbols", None))
     kw.pop("symbols", None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return STUDIES[name](panel, **kw)
+    return STUDIES[name](panel, **kw)

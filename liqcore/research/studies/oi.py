@@ -51,12 +51,18 @@ def study_oi(panel: Panel, n_boot: int = 300, max_lag: int = 10, **_):
         dt_med = float(np.median(np.diff(t))) if len(t) > 2 else NS_MIN
         w = max(2, int(NS_H / dt_med))
         rv = pd.Series(lr * lr).rolling(w, min_periods=w // 2).sum().shift(1).to_numpy()
-        vol = np.where(np.isfinite(rv), np.where(rv > np.nanmedian(rv), "volatile", "quiet"), "?")
+        # no realized volatility at all (no price path: no trades): no regime, every interval "?"
+        has_rv = np.isfinite(rv)
+        cut = np.nanmedian(rv) if has_rv.any() else math.nan
+        vol = np.where(has_rv, np.where(rv > cut, "volatile", "quiet"), "?")
         f = pd.DataFrame({"symbol": name, "t": t[1:], "doi": doi, "liq": liq, "regime": vol})
         frames.append(f)
         xc = _xcorr(liq, doi, max_lag)
         for k, v in zip(range(-max_lag, max_lag + 1), xc):
             lagrows.append({"symbol": name, "lag": k, "corr": float(v)})
+    if not any(np.any(f["doi"].to_numpy() != 0) for f in frames):
+        # a constant sample: no change to explain (every correlation and R² would be 0 / 0)
+        return unavailable("oi", title, "the open interest never changes in the input (no change to explain)")
     fr = pd.concat(frames, ignore_index=True)
     # standardize per symbol for pooling
     g = fr.groupby("symbol")
