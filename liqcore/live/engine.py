@@ -42,6 +42,12 @@ paper trading a replay run on the recorded receive times.
 
 State survives restarts through the :class:`Journal`: open orders, positions, cooldowns, equity and the
 client-id sequence are restored by :meth:`start`.
+
+Why one module: the engine wires the live path's parts together and applies the recovery plans; the
+order manager (:mod:`liqcore.live.orders`) and the fast lane (:mod:`liqcore.live.fastlane`) are its
+bases and share the order path's state (the sequence, the pending orders, the loop), so the frame-to-
+order path reads in one place.  Recovery is pure functions in :mod:`liqcore.live.recovery`; the gateway
+is reached only through its declared protocol (:class:`liqcore.live.gateway.Gateway`).
 """
 from __future__ import annotations
 
