@@ -235,7 +235,7 @@ def test_a_second_run_on_the_same_journal_refuses_naming_the_journal_and_the_hol
     at once with one line naming the journal and the first run's pid; with --read-only it runs beside it,
     sends nothing and writes nothing to the journal."""
     journal = tmp_path / "j.sqlite"
-    first = subprocess.Popen(_run_cmd(tmp_path, journal, duration=12), cwd=tmp_path, env=_env(),
+    first = subprocess.Popen(_run_cmd(tmp_path, journal, duration=60), cwd=tmp_path, env=_env(),  # stopped by SIGINT below
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert _wait_for(lambda: _running(first, journal)), "the first run did not start"
