@@ -9,12 +9,14 @@ field           type      meaning
 ``ts_recv``     int64     when this process received it, ns (replays: recorded time or ts_event + feed latency)
 ``price``       float64   liquidation: the venue's price (Binance ``ap``, Bybit/OKX bankruptcy price);
                           trade: trade price; mark: mark price; funding: the funding RATE (fraction);
-                          open interest: mark price if known else NaN
-``qty``         float64   base units (OKX contracts x ctVal); 0 for mark/funding; OI in base units
+                          open interest: mark price if known else NaN; quote: the best bid or ask price
+``qty``         float64   base units (OKX contracts x ctVal); 0 for mark/funding; OI in base units;
+                          quote: the size displayed at that price (0: the side of the book is empty)
 ``symbol_id``   int32     index into a :class:`SymbolRegistry` (one id per (venue, symbol)); -1 = every
                           symbol of ``venue`` (used by venue-wide GAP events)
 ``side``        int8      :class:`Side`: liquidations carry the LIQUIDATED POSITION (LONG/SHORT), trades
-                          the TAKER side (BUY/SELL), everything else NONE
+                          the TAKER side (BUY/SELL), quotes the side of the book (BUY = bid, SELL =
+                          ask: a top-of-book update is two rows with the same times), everything else NONE
 ``kind``        int8      :class:`Kind`
 ``venue``       int8      :class:`Venue`
 ``flags``       uint8     bit field, see :class:`Flag`
@@ -72,6 +74,7 @@ class Kind(IntEnum):
     FUNDING = 4
     GAP = 5  # feed gap: open cascades of the symbol (or of the whole venue when symbol_id == -1) end
     OPEN_INTEREST = 6
+    QUOTE = 7  # top of book: one row per side (BUY = best bid, SELL = best ask), price and displayed size
 
 
 class Venue(IntEnum):
