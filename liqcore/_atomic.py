@@ -65,7 +65,10 @@ def _named(exc: OSError, dest: Path) -> OSError:
     return OSError(errno.EIO, " ".join(str(exc).split()) or type(exc).__name__, str(dest))
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (this process does; pid 0 or less never names a writer)."""
+    if pid <= 0:
+        return False
     if pid == os.getpid() or os.name == "nt":  # Windows: os.kill(pid, 0) would signal the process
         return True
     try:
@@ -101,7 +104,7 @@ def remove_stale(dest: str | os.PathLike) -> int:
             pid = _pid_of(e.name, dir_prefix)
         elif e.name.startswith(file_prefix) and e.name.endswith("." + dest.name):
             pid = _pid_of(e.name, file_prefix)
-        if pid is None or _alive(pid):
+        if pid is None or pid_alive(pid):
             continue
         try:
             if e.is_dir(follow_symlinks=False):

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from liqcore._atomic import pid_alive
+
 # the reading side lives with the other readers (liqcore.io.dataset); this module builds on it
 from liqcore.io.dataset import (  # noqa: F401  (re-exported: liqcore.dataset names both sides)
     _PART_COLS,
@@ -123,18 +125,6 @@ def dataset_lock(out_dir, wait: float | None = None, on_wait=None):
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def remove_stale_temporaries(out_dir) -> list[str]:
     """Delete the temporary files (``*.tmpPID``: partitions, manifest) that writers no longer running
     left in the dataset in ``out_dir`` (a writer killed inside a write leaves one); files of running
@@ -151,7 +141,7 @@ def remove_stale_temporaries(out_dir) -> list[str]:
         if not m or not p.is_file():
             continue
         pid = int(m.group(1))
-        if pid != os.getpid() and _pid_alive(pid):
+        if pid != os.getpid() and pid_alive(pid):
             continue
         with contextlib.suppress(FileNotFoundError):
             p.unlink()

@@ -3,7 +3,6 @@ as one reader registered in one place, and imports that point one way (io never 
 writer; no import circle between the modules of the package and liqcore.dataset)."""
 from __future__ import annotations
 
-import ast
 import zipfile
 from pathlib import Path
 
@@ -12,38 +11,22 @@ import orjson
 import pytest
 
 from liqcore.io import detect_format, load_events, save_events
+from tests.project.test_layering import _module_name, module_deps
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "liqcore" / "__init__.py").is_file())  # tests/ or tests/<group>/
 PKG = ROOT / "liqcore"
 T0 = 1_739_502_302_929  # ms
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
 def _imports(path: Path) -> set[str]:
     """The liqcore modules a file imports, anywhere in it (functions included), relative imports resolved;
-    ``from a.b import c`` counts as ``a.b.c`` when that is a module, else as ``a.b``."""
-    here = _module_name(path)
-    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
-            subs = [f"{mod}.{a.name}" for a in node.names if _file_of(f"{mod}.{a.name}") is not None]
-            out.update(subs if len(subs) == len(node.names) else [mod, *subs])
-    return {m for m in out if m == "liqcore" or m.startswith("liqcore.")}
+    ``from a.b import c`` counts as ``a.b.c`` when that is a module, else as ``a.b`` (the layering
+    test's walker)."""
+    return {m for _, m in module_deps(path, _all_modules())}
+
+
+def _all_modules() -> dict[str, Path]:
+    return {_module_name(f): f for f in sorted(PKG.rglob("*.py"))}
 
 
 def _file_of(module: str) -> Path | None:

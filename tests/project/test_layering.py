@@ -25,28 +25,43 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
     """Every module a Python file imports, anywhere in it (top level, functions, TYPE_CHECKING blocks),
     with relative imports resolved, plus ``importlib.import_module("<literal>")`` / ``__import__`` calls."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    here = _module_name(path)
-    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    package = _package_of(path)
     out: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out.extend((node.lineno, a.name) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
+            mod = _from_module(node, package)
             out.append((node.lineno, mod))
             out.extend((node.lineno, f"{mod}.{a.name}") for a in node.names)
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
-            fn = node.func
-            name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
-            if name in ("import_module", "__import__"):
-                out.append((node.lineno, node.args[0].value))
+        elif (name := _dynamic_import(node)) is not None:
+            out.append((node.lineno, name))
     return out
+
+
+def _package_of(path: Path) -> str:
+    here = _module_name(path)
+    return here if path.name == "__init__.py" else here.rpartition(".")[0]
+
+
+def _from_module(node: ast.ImportFrom, package: str) -> str:
+    """The module a ``from X import ...`` names, relative imports resolved against ``package``."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _dynamic_import(node: ast.AST) -> str | None:
+    """The literal module of an ``importlib.import_module("...")`` / ``__import__("...")`` call."""
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+            and isinstance(node.args[0].value, str):
+        fn = node.func
+        name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+        if name in ("import_module", "__import__"):
+            return node.args[0].value
+    return None
 
 
 def _offenders(files, forbidden: str) -> list[str]:
@@ -250,28 +265,19 @@ def module_deps(path: Path, mods: dict[str, Path]) -> list[tuple[int, str]]:
     import load_events`` is the package ``liqcore.io``.  The root package (imported by every submodule
     anyway) and the module itself are left out."""
     here = _module_name(path)
-    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    package = _package_of(path)
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     named: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             named.extend((node.lineno, a.name) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
+            mod = _from_module(node, package)
             for a in node.names:
                 sub = f"{mod}.{a.name}"
                 named.append((node.lineno, sub if sub in mods else mod))
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
-            fn = node.func
-            name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
-            if name in ("import_module", "__import__"):
-                named.append((node.lineno, node.args[0].value))
+        elif (name := _dynamic_import(node)) is not None:
+            named.append((node.lineno, name))
     out = []
     for line, mod in named:
         parts = mod.split(".")
