@@ -61,6 +61,7 @@ __all__ = [
     "implausible_times",
     "implausible_values",
     "crossed_quotes",
+    "quote_pairs",
 ]
 
 #: the longest symbol accepted (venues use at most about 25 characters, options included)
@@ -292,37 +293,44 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
     return price_bad, notional_bad
 
 
-def crossed_quotes(events: np.ndarray) -> np.ndarray:
-    """Mask of the quote rows of crossed top-of-book updates: a bid row and an ask row of one symbol
-    with the same times, next to each other, both sides non-empty, the bid at or above the ask (both
-    rows are marked: the number of crossed updates is the mask's count / 2)."""
+def quote_pairs(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(bid_index, ask_index)`` of the top-of-book updates in ``events``: a bid row and an ask row
+    of one symbol with the same times, next to each other (in either order); a row is in at most one
+    update (the first pair wins)."""
     n = len(events)
-    out = np.zeros(n, dtype=bool)
     if n < 2:
-        return out
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     kind, side = events["kind"], events["side"]
     a, b = events[:-1], events[1:]
+    sides = (side[:-1] != side[1:]) & ((side[:-1] == _BID) | (side[:-1] == _ASK)) & ((side[1:] == _BID) | (side[1:] == _ASK))
     pair = ((kind[:-1] == _QUOTE) & (kind[1:] == _QUOTE) & (a["symbol_id"] == b["symbol_id"])
-            & (a["ts_event"] == b["ts_event"]) & (a["ts_recv"] == b["ts_recv"]) & (side[:-1] != side[1:])
-            & ((side[:-1] == _BID) | (side[:-1] == _ASK)) & ((side[1:] == _BID) | (side[1:] == _ASK))
-            & (a["qty"] > 0) & (b["qty"] > 0))
-    bid = np.where(side[:-1] == _BID, a["price"], b["price"])
-    ask = np.where(side[:-1] == _BID, b["price"], a["price"])
-    with np.errstate(invalid="ignore"):
-        crossed = pair & (bid >= ask)
-    # a row is in at most one pair: pairs never overlap (the row after a pair's ask starts anew)
-    j = np.flatnonzero(crossed)
-    if len(j) > 1:
+            & (a["ts_event"] == b["ts_event"]) & (a["ts_recv"] == b["ts_recv"]) & sides)
+    j = np.flatnonzero(pair)
+    if len(j) > 1:  # overlapping pairs (three rows of one time): keep the first of each run
         keep = np.ones(len(j), dtype=bool)
         last = -2
-        for k, i in enumerate(j):
+        for k, i in enumerate(j.tolist()):
             if i == last + 1:
                 keep[k] = False
             else:
                 last = i
         j = j[keep]
-    out[j] = True
-    out[j + 1] = True
+    first_is_bid = side[j] == _BID
+    return np.where(first_is_bid, j, j + 1), np.where(first_is_bid, j + 1, j)
+
+
+def crossed_quotes(events: np.ndarray) -> np.ndarray:
+    """Mask of the quote rows of crossed top-of-book updates (:func:`quote_pairs`): both sides
+    non-empty and the bid at or above the ask (both rows are marked: the number of crossed updates is
+    the mask's count / 2)."""
+    out = np.zeros(len(events), dtype=bool)
+    ib, ia = quote_pairs(events)
+    if len(ib):
+        bid, ask = events[ib], events[ia]
+        with np.errstate(invalid="ignore"):
+            crossed = (bid["qty"] > 0) & (ask["qty"] > 0) & (bid["price"] >= ask["price"])
+        out[ib[crossed]] = True
+        out[ia[crossed]] = True
     return out
 
 
