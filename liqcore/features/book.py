@@ -44,10 +44,9 @@ def _ffill(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def book_stream(store, inst):
-    """The instrument's book stream (built once from the store's events, receive order)."""
-    from liqcore.features.store import _Stream
-
+def book_stream(store, inst, stream_cls):
+    """The instrument's book stream (built once from the store's events, receive order, as a
+    ``stream_cls``: the store's stream class)."""
     got = getattr(inst, "book", None)
     if got is not None:
         return got
@@ -61,22 +60,22 @@ def book_stream(store, inst):
         store.dropped["bad_quote"] = store.dropped.get("bad_quote", 0) + bad
     q, side, price, qty = q[ok], side[ok], np.where(qty[ok] > 0, price[ok], 0.0), qty[ok]
     is_bid = side == BID
-    inst.book = _Stream(ev["ts_recv"][q], bp=_ffill(price, is_bid), bq=_ffill(qty, is_bid),
+    inst.book = stream_cls(ev["ts_recv"][q], bp=_ffill(price, is_bid), bq=_ffill(qty, is_bid),
                         ap=_ffill(price, ~is_bid), aq=_ffill(qty, ~is_bid))
     return inst.book
 
 
-def book_values(store, inst, nm: str, W: int, t: np.ndarray):
-    """(values, reasons) of ``book.<nm>@W`` for one instrument at ``t``."""
-    from liqcore.features.store import OK, R_EMPTY, _finish, _ss
-
+def book_values(store, inst, nm: str, W: int, t: np.ndarray, *, stream_cls, empty: int):
+    """(values, reasons) of ``book.<nm>@W`` for one instrument at ``t`` (``store``: the
+    :class:`~liqcore.features.store.FeatureStore`, whose ``_mask`` gives the common null reasons;
+    ``empty``: its reason code for an undefined value).  Values with a reason are NaN."""
     if inst.components:
         raise ValueError(f"feature book.{nm}: top-of-book features are per venue (no 'book/all')")
-    s = book_stream(store, inst)
+    s = book_stream(store, inst, stream_cls)
     r = store._mask(inst, t, W, s.first, 0)
     if not len(s):
-        return _finish(np.full(len(t), np.nan), r)
-    i = np.maximum(_ss(s.ts, t) - 1, 0)
+        return np.full(len(t), np.nan), r.astype(np.uint8)
+    i = np.maximum(np.searchsorted(s.ts, t, side="right") - 1, 0)
     c = s.cols
     bp, bq, ap, aq = c["bp"][i], c["bq"][i], c["ap"][i], c["aq"][i]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -88,5 +87,6 @@ def book_values(store, inst, nm: str, W: int, t: np.ndarray):
             both = (bq > 0) & (aq > 0)
             spread = np.where(both, ap - bp, np.nan)
             v = spread if nm == "spread" else spread / ((ap + bp) / 2.0) * 1e4
-    r[(r == OK) & np.isnan(v)] = R_EMPTY
-    return _finish(v, r)
+    r[(r == 0) & np.isnan(v)] = empty
+    v = np.where(r == 0, v, np.nan)
+    return v, r.astype(np.uint8)

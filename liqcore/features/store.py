@@ -487,7 +487,7 @@ class FeatureStore:
         if fam == "book":
             from liqcore.features.book import book_values
 
-            return book_values(self, inst, nm, W, t)
+            return book_values(self, inst, nm, W, t, stream_cls=_Stream, empty=R_EMPTY)
         raise ValueError(f"feature {fn}: no evaluator")  # pragma: no cover
 
     def _at(self, ts: np.ndarray, t: np.ndarray, offset: int = 0) -> np.ndarray:
