@@ -143,3 +143,47 @@ def test_okx_bbo_tbt_in_base_units_and_depth_channels():
 def test_one_off_parse_of_a_book_ticker():
     ev = binance_parse.parse(bsamples.book_ticker_frame("BTCUSDT", T, 1.0, 2.0, 1.5, 3.0), RECV)
     assert ev["kind"].tolist() == [QUOTE, QUOTE] and ev["ts_recv"].tolist() == [RECV, RECV]
+
+
+# ---- whatever values a top-of-book frame carries: never a crash, every frame accounted for, and any
+# quote row that comes out is sane
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_vals = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=6),
+                  st.sampled_from(["NaN", "inf", "-1", "0", "0.0", "", "1e999", "61010.5", "4.717"]),
+                  st.lists(st.text(max_size=4), max_size=3))
+
+
+def _frames(p):
+    b, bq, a, aq, t = p
+    yield "binance", {"e": "bookTicker", "u": 1, "s": "BTCUSDT", "b": b, "B": bq, "a": a, "A": aq, "T": t, "E": t}
+    yield "binance", {"stream": "btcusdt@trade", "data": {"e": "trade", "E": t, "T": t, "s": "BTCUSDT", "t": 1,
+                                                          "p": b, "q": bq, "X": "MARKET", "m": a}}
+    yield "bybit", {"topic": "orderbook.1.BTCUSDT", "type": "snapshot", "ts": t, "cts": t,
+                    "data": {"s": "BTCUSDT", "b": [[b, bq]], "a": [[a, aq]], "u": 1, "seq": 1}}
+    yield "bybit", {"topic": "orderbook.1.BTCUSDT", "type": "delta", "ts": t, "data": {"s": "BTCUSDT", "b": b, "a": [a]}}
+    yield "okx", {"arg": {"channel": "bbo-tbt", "instId": "BTC-USDT-SWAP"},
+                  "data": [{"asks": [[a, aq, "0", "1"]], "bids": [[b, bq, "0", "1"]], "ts": t, "seqId": 1}]}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.tuples(_vals, _vals, _vals, _vals, st.one_of(_vals, st.integers(1_500_000_000_000, 1_800_000_000_000))))
+def test_top_of_book_frames_never_crash_and_yield_only_sane_quotes(p):
+    import orjson
+
+    for venue, obj in _frames(p):
+        d = Decoder(venue)
+        try:
+            frame = orjson.dumps(obj)
+        except (TypeError, orjson.JSONEncodeError):
+            continue
+        ev = d.feed(frame, RECV)
+        c = d.counters
+        _invariant(c)
+        assert "bad_frame" not in c, (venue, obj, c)
+        q = ev[ev["kind"] == QUOTE]
+        assert len(q) % 2 == 0 and set(q["side"].tolist()) <= {BID, ASK}
+        assert np.isfinite(q["qty"]).all() and (q["qty"] >= 0).all()
+        full = q["qty"] > 0
+        assert (np.isfinite(q["price"][full]) & (q["price"][full] > 0)).all() and (q["price"][~full] == 0).all()
