@@ -31,6 +31,13 @@ Prices and sizes (:class:`Plausibility`)
     Implausible events are dropped and counted as ``implausible_price`` / ``implausible_notional``;
     they are never large, never part of a cascade and never a reason to trade.  A real crash (prices
     falling 50-90 % within minutes) moves the reference with it and loses nothing.
+
+Top of book (quotes)
+    A quote row (best bid or best ask, with its displayed size) whose side is not empty (size > 0) is
+    judged like a trade against the reference price, and joins the reference; its displayed size is
+    no traded notional, so it is never judged by notional.  An empty side (size 0) is not judged.  A
+    crossed book (a bid at or above the ask of the same update) is counted as ``crossed_book``
+    (:func:`crossed_quotes`) and kept: venues publish it for an instant during fast moves.
 """
 from __future__ import annotations
 
@@ -53,6 +60,8 @@ __all__ = [
     "time_max_ns",
     "implausible_times",
     "implausible_values",
+    "crossed_quotes",
+    "quote_pairs",
 ]
 
 #: the longest symbol accepted (venues use at most about 25 characters, options included)
@@ -200,7 +209,8 @@ class Plausibility:
 
 DEFAULT_PLAUSIBILITY = Plausibility()
 
-_LIQ, _TRADE, _MARK = 1, 2, 3
+_LIQ, _TRADE, _MARK, _QUOTE = 1, 2, 3, 7
+_BID, _ASK = 3, 4  # Side.BUY, Side.SELL: a quote row's side of the book
 
 
 def _off_median(x: np.ndarray, seg: np.ndarray, k: int, limit: float) -> np.ndarray:
@@ -235,7 +245,7 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
     """Batch rule over an EVENT_DTYPE array (in file or time order; each symbol's events are taken in
     that order):
     ``(price_bad, notional_bad)`` masks of liquidations and trades with an implausible price or
-    notional (see the module text)."""
+    notional, and of non-empty quotes with an implausible price (see the module text)."""
     n = len(events)
     price_bad = np.zeros(n, dtype=bool)
     notional_bad = np.zeros(n, dtype=bool)
@@ -243,13 +253,15 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
         return price_bad, notional_bad
     kind = events["kind"]
     tradeish = (kind == _LIQ) | (kind == _TRADE)
-    if not tradeish.any():
+    quoted = (kind == _QUOTE) & (events["qty"] > 0)  # a non-empty side of the book
+    judged = tradeish | quoted
+    if not judged.any():
         return price_bad, notional_bad
     price = events["price"]
     with np.errstate(over="ignore", invalid="ignore"):
         notional = price * events["qty"]
     notional_bad |= tradeish & ~(notional <= rule.max_notional)
-    priced = ((kind == _LIQ) | (kind == _TRADE) | (kind == _MARK)) & (price > 0) & np.isfinite(price)
+    priced = ((kind == _LIQ) | (kind == _TRADE) | (kind == _MARK) | quoted) & (price > 0) & np.isfinite(price)
     idx = np.flatnonzero(priced & ~notional_bad)
     if len(idx):
         sid = events["symbol_id"][idx]  # one id per (venue, symbol)
@@ -262,7 +274,7 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
         off = _off_median(np.log(price[po]), seg, int(rule.window), float(np.log(rule.price_factor)))
         bad = np.zeros(len(idx), dtype=bool)
         bad[order] = off
-        price_bad[idx] = bad & tradeish[idx]
+        price_bad[idx] = bad & judged[idx]
     # notional against the symbol's P95 of its kind (over the events not already implausible)
     ok = tradeish & ~price_bad & ~notional_bad
     if ok.any():
@@ -279,6 +291,47 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
         too_big = srt > rule.notional_multiple * p95
         notional_bad[sub[order[too_big]]] = True
     return price_bad, notional_bad
+
+
+def quote_pairs(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(bid_index, ask_index)`` of the top-of-book updates in ``events``: a bid row and an ask row
+    of one symbol with the same times, next to each other (in either order); a row is in at most one
+    update (the first pair wins)."""
+    n = len(events)
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    kind, side = events["kind"], events["side"]
+    a, b = events[:-1], events[1:]
+    sides = (side[:-1] != side[1:]) & ((side[:-1] == _BID) | (side[:-1] == _ASK)) & ((side[1:] == _BID) | (side[1:] == _ASK))
+    pair = ((kind[:-1] == _QUOTE) & (kind[1:] == _QUOTE) & (a["symbol_id"] == b["symbol_id"])
+            & (a["ts_event"] == b["ts_event"]) & (a["ts_recv"] == b["ts_recv"]) & sides)
+    j = np.flatnonzero(pair)
+    if len(j) > 1:  # overlapping pairs (three rows of one time): keep the first of each run
+        keep = np.ones(len(j), dtype=bool)
+        last = -2
+        for k, i in enumerate(j.tolist()):
+            if i == last + 1:
+                keep[k] = False
+            else:
+                last = i
+        j = j[keep]
+    first_is_bid = side[j] == _BID
+    return np.where(first_is_bid, j, j + 1), np.where(first_is_bid, j + 1, j)
+
+
+def crossed_quotes(events: np.ndarray) -> np.ndarray:
+    """Mask of the quote rows of crossed top-of-book updates (:func:`quote_pairs`): both sides
+    non-empty and the bid at or above the ask (both rows are marked: the number of crossed updates is
+    the mask's count / 2)."""
+    out = np.zeros(len(events), dtype=bool)
+    ib, ia = quote_pairs(events)
+    if len(ib):
+        bid, ask = events[ib], events[ia]
+        with np.errstate(invalid="ignore"):
+            crossed = (bid["qty"] > 0) & (ask["qty"] > 0) & (bid["price"] >= ask["price"])
+        out[ib[crossed]] = True
+        out[ia[crossed]] = True
+    return out
 
 
 def _group_order(key: np.ndarray) -> np.ndarray:

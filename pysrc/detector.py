@@ -26,7 +26,7 @@ Processing one event of a symbol at time ``t``:
    window (the large-event times and the recent liquidations), so a new cascade never spans a feed
    gap; the threshold history is kept.  ``symbol_id == -1`` applies this to every known symbol of
    the event's venue.
-4. Other non-liquidation kinds (trade, mark, funding, open interest) only advance the clock.
+4. Other non-liquidation kinds (trade, mark, funding, open interest, quote) only advance the clock.
 5. A liquidation: threshold in force (step above), ``large = notional >= threshold``; the notional
    joins the history; the liquidation joins the window.  If a cascade is active it adds its
    notional to ``long_notional``/``short_notional`` and to ``n_events``; a large one moves
@@ -42,9 +42,9 @@ symbol_id >= 2**24); an unknown kind.  ``update`` raises ValueError naming the f
 the event by reason and skips it without touching any state.
 
 Implausible input (``liqcore.validate``), counted and skipped by ``update`` and ``run`` alike (never
-large, never part of a cascade): a liquidation, trade or mark with a finite positive price more than
-``price_factor`` above or below the symbol's reference price (its last accepted liquidation, trade or
-mark price, if not older than ``reference_age_ns``, 1 hour; when ``reanchor`` events in a row disagree with the reference but agree with each other
+large, never part of a cascade): a liquidation, trade, mark or non-empty quote (qty > 0) with a finite
+positive price more than ``price_factor`` above or below the symbol's reference price (its last
+accepted liquidation, trade, mark or quote price, if not older than ``reference_age_ns``, 1 hour; when ``reanchor`` events in a row disagree with the reference but agree with each other
 -- each within the factor of the first of the run -- the last of them is accepted and becomes the
 reference), checked after the notional: a liquidation or trade whose notional exceeds
 ``max_notional``, or a liquidation whose notional exceeds ``notional_multiple`` x the threshold in
@@ -214,7 +214,7 @@ class CascadeDetector:
 
     def _check(self, ts_event, symbol_id, kind, side, price, qty):
         """The skip reason for an event, or None when it is acceptable."""
-        if kind not in (1, 2, 3, 4, 5, 6):
+        if kind not in (1, 2, 3, 4, 5, 6, 7):
             return "kind"
         if symbol_id >= MAX_SYMBOLS or (symbol_id < 0 and not (kind == Kind.GAP and symbol_id == -1)):
             return "symbol"
@@ -233,12 +233,14 @@ class CascadeDetector:
     def _judge(self, symbol_id, kind, price, qty, t):
         """The implausibility reason of a checked event, or None (then a liquidation, trade or mark
         moves the symbol's reference price)."""
-        if symbol_id < 0 or kind not in (Kind.LIQUIDATION, Kind.TRADE, Kind.MARK):
+        if symbol_id < 0 or kind not in (Kind.LIQUIDATION, Kind.TRADE, Kind.MARK, Kind.QUOTE):
+            return None
+        if kind == Kind.QUOTE and not (qty > 0):  # an empty side of the book says nothing of the price
             return None
         if not (math.isfinite(price) and price > 0):
             return None
         st = self._sym(symbol_id)
-        if kind != Kind.MARK:
+        if kind not in (Kind.MARK, Kind.QUOTE):  # a quote's displayed size is no trade: never large
             notional = price * qty
             if notional > self.max_notional:
                 return "implausible_notional"

@@ -519,7 +519,7 @@ def simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly
         while r < ns and (int(signals[r]["ts_ns"]) < t or (int(signals[r]["ts_ns"]) == t and int(signals[r]["ev_idx"]) < i)):
             m.on_signal(signals[r])
             r += 1
-        k = int(e["kind"])
+        k = int(e["kind"])  # only trade prints fill; quotes (top of book) and the rest are ignored
         if k == TRADE:
             m.on_trade(int(e["symbol_id"]), t, float(e["price"]))
         elif k == FUNDING:

@@ -731,7 +731,9 @@ def external_reject(st, sid, ts, counts):
 def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
     """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with signals (SIGNAL_DTYPE, sorted by
     (ts_ns, ev_idx, -confidence): :func:`liqcore.strategies.sort_signals`); at the end settle order
-    arrivals / entry timeouts due by ``end_ns``.  Returns the number of trade prints processed."""
+    arrivals / entry timeouts due by ``end_ns``.  Returns the number of trade prints processed.  Only
+    TRADE rows are prints and FUNDING rows charge funding; every other kind (liquidations, marks, open
+    interest, QUOTE top-of-book rows) only orders the replay: fills never read a quote."""
     n = ev.shape[0]
     nr = sig.shape[0]
     nsym = st.shape[0]

@@ -27,8 +27,10 @@ Semantics (the readable twin ``pysrc/detector.py`` is the full specification, re
   other than LONG/SHORT; a negative symbol_id other than a venue-wide GAP's -1, or one >= 2**24; an
   unknown kind): :meth:`CascadeDetector.update` raises ValueError naming the field, and
   :meth:`CascadeDetector.run` counts it by reason and skips it; neither changes any state for it.
-* Implausible events (``liqcore.validate``): a liquidation, trade or mark whose price is more than
-  ``price_factor`` above or below the symbol's reference (its last accepted liquidation, trade or mark
+* Quotes (top of book, kind QUOTE) are no liquidations: like a mark they advance the clock and,
+  when the side is not empty (qty > 0), are judged and move the reference price; never large.
+* Implausible events (``liqcore.validate``): a liquidation, trade, mark or quote whose price is more than
+  ``price_factor`` above or below the symbol's reference (its last accepted liquidation, trade, mark or quote
   price, if not older than ``reference_age_ns`` (1 hour); ``reanchor`` events in a row that disagree with it but agree with each other move it, the
   last of them accepted), or a liquidation or trade whose notional exceeds ``max_notional`` or (a
   liquidation) ``notional_multiple`` x the threshold in force, is counted (``skipped_implausible_price``
@@ -60,7 +62,7 @@ from libc.string cimport memcpy, memset
 
 from liqcore._libs.events cimport (
     DOM_LONG, DOM_MIXED, DOM_SHORT, END_EXPIRED, END_FLUSH, END_GAP, END_NONE, KIND_GAP,
-    KIND_LIQUIDATION, KIND_MARK, KIND_OPEN_INTEREST, KIND_TRADE, REC_CONFIRMED, REC_ENDED, SIDE_LONG, SIDE_SHORT,
+    KIND_LIQUIDATION, KIND_MARK, KIND_OPEN_INTEREST, KIND_QUOTE, KIND_TRADE, REC_CONFIRMED, REC_ENDED, SIDE_LONG, SIDE_SHORT,
     CascadeRecord, Event,
 )
 from liqcore._libs.quantile cimport RQState, rq_free, rq_new, rq_nbytes, rq_push, rq_value
@@ -390,7 +392,7 @@ cdef class CascadeDetector:
     cdef int check(self, int32_t symbol_id, int8_t kind, int8_t side, double price,
                    double qty) noexcept nogil:
         """0 when the event is acceptable, else its ERR_* code."""
-        if kind < KIND_LIQUIDATION or kind > KIND_OPEN_INTEREST:
+        if kind < KIND_LIQUIDATION or kind > KIND_QUOTE:
             return ERR_KIND
         if symbol_id >= MAX_SYMBOLS or (symbol_id < 0 and not (kind == KIND_GAP and symbol_id == -1)):
             return ERR_SYMBOL
@@ -411,7 +413,9 @@ cdef class CascadeDetector:
         reference price), else ERR_IMPLAUSIBLE_PRICE / ERR_IMPLAUSIBLE_NOTIONAL (or ERR_MEMORY)."""
         cdef SymState* st
         cdef double ref, f = self.price_factor, notional
-        if symbol_id < 0 or kind < KIND_LIQUIDATION or kind > KIND_MARK:
+        if symbol_id < 0 or kind < KIND_LIQUIDATION or (kind > KIND_MARK and kind != KIND_QUOTE):
+            return 0
+        if kind == KIND_QUOTE and not (qty > 0.0):  # an empty side of the book says nothing of the price
             return 0
         if not (price > 0.0 and isfinite(price)):  # (trades, marks: left to the strategies' own checks)
             return 0
@@ -421,7 +425,7 @@ cdef class CascadeDetector:
             st = self.state(symbol_id)
             if st == NULL:
                 return ERR_MEMORY
-        if kind != KIND_MARK:
+        if kind != KIND_MARK and kind != KIND_QUOTE:  # (a quote's displayed size is no trade: never large)
             notional = price * qty
             if notional > self.max_notional:
                 return ERR_IMPLAUSIBLE_NOTIONAL
@@ -581,7 +585,7 @@ cdef class CascadeDetector:
         """Process one event; return the number of records it emitted (read them with
         :meth:`last_records`).  Bad input raises ValueError naming the field and changes nothing."""
         cdef int code
-        if kind < KIND_LIQUIDATION or kind > KIND_OPEN_INTEREST:
+        if kind < KIND_LIQUIDATION or kind > KIND_QUOTE:
             code = ERR_KIND
         elif symbol_id < -1 or symbol_id >= MAX_SYMBOLS:
             code = ERR_SYMBOL
@@ -615,7 +619,8 @@ cdef class CascadeDetector:
         moves the symbol's reference price, as :meth:`update` would), else the negative skip code
         (``SKIP_REASONS[-code - 1]`` names it).  Counts nothing: for callers that must drop an
         implausible event before it reaches anything else (the live engine's trades)."""
-        if symbol_id < 0 or symbol_id >= MAX_SYMBOLS or kind < KIND_LIQUIDATION or kind > KIND_MARK:
+        if (symbol_id < 0 or symbol_id >= MAX_SYMBOLS or kind < KIND_LIQUIDATION
+                or (kind > KIND_MARK and kind != KIND_QUOTE)):
             return 0
         cdef int code = self.judge(<int32_t>symbol_id, <int8_t>kind, price, qty, ts_event)
         if code == ERR_MEMORY:

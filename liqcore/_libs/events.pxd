@@ -16,6 +16,7 @@ cdef enum:
     KIND_FUNDING = 4
     KIND_GAP = 5
     KIND_OPEN_INTEREST = 6
+    KIND_QUOTE = 7
 
 cdef enum:
     DOM_MIXED = 0

@@ -3,7 +3,9 @@
     liqcore events PATH... [--format F] [--json] [--kind liquidation,trade] [--symbol X] [--limit N]
 
 Without --json: a table per (venue, symbol, kind) with count, first/last event time (UTC) and the
-notional sum (price x qty, liquidations and trades), then the rejects by reason.  With --json: one
+notional sum (price x qty, liquidations and trades), a top-of-book table per symbol with quotes
+(updates, median spread in price units and in basis points of the mid, crossed updates, empty-side
+rows), then the rejects by reason.  With --json: one
 JSON object per event line (venue, symbol, kind, side, price, qty, notional, ts_event_ns, ts_recv_ns).
 Formats (detected per file when --format is not given, and line by line in files of JSON or log
 lines; .gz/.zst read transparently):
@@ -33,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_recording_arguments(p)
     add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event instead of the summary")
-    p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest")
+    p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest,quote")
     p.add_argument("--symbol", default=None, help="comma list of symbols (as named by the venue, e.g. BTCUSDT, BTC-USDT-SWAP)")
     p.add_argument("--venue", default=None, help="comma list of venues: bybit,binance,okx")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events (after filters)")
@@ -44,7 +46,7 @@ def write_json_lines(events: np.ndarray, registry, out) -> None:
 
     vnames = ("?", "bybit", "binance", "okx")
     snames = ("none", "long", "short", "buy", "sell")
-    knames = ("?", "liquidation", "trade", "mark", "funding", "gap", "open_interest")
+    knames = ("?", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote")
     syms = [s for _, _, s in registry]
     buf = []
     for ts, tr, price, qty, sid, side, kind, venue, _flags in events.tolist():
@@ -52,7 +54,7 @@ def write_json_lines(events: np.ndarray, registry, out) -> None:
         buf.append(orjson.dumps({
             "venue": vnames[venue] if 0 <= venue < 4 else "?",
             "symbol": syms[sid] if sid >= 0 else "*",
-            "kind": knames[kind] if 0 <= kind < 7 else "?",
+            "kind": knames[kind] if 0 <= kind < 8 else "?",
             "side": snames[side] if 0 <= side < 5 else "?",
             "price": price,
             "qty": qty,
@@ -94,6 +96,33 @@ def summary_rows(events: np.ndarray, registry) -> list[tuple]:
     return rows
 
 
+def quote_summary_rows(events: np.ndarray, registry) -> list[tuple]:
+    """Top of book per symbol with quotes: (venue, symbol, updates, median spread in price units,
+    median spread in bps of the mid, crossed updates, empty-side rows), over the updates whose two
+    sides are not empty (an update: a bid row and an ask row with the same times)."""
+    from liqcore.types import venue_name
+    from liqcore.validate import quote_pairs
+
+    q = events[events["kind"] == 7] if len(events) else events
+    if not len(q):
+        return []
+    ib, ia = quote_pairs(q)
+    rows = []
+    for sid in np.unique(q["symbol_id"]).tolist():
+        m = q["symbol_id"][ib] == sid
+        bid, ask = q[ib[m]], q[ia[m]]
+        full = (bid["qty"] > 0) & (ask["qty"] > 0)
+        spread = ask["price"][full] - bid["price"][full]
+        mid = (ask["price"][full] + bid["price"][full]) / 2
+        sym_rows = q[q["symbol_id"] == sid]
+        rows.append((venue_name(sym_rows["venue"][0]), registry.symbol(sid) if sid >= 0 else "*", int(m.sum()),
+                     float(np.median(spread)) if len(spread) else float("nan"),
+                     float(np.median(spread / mid * 1e4)) if len(spread) else float("nan"),
+                     int((spread <= 0).sum()), int((sym_rows["qty"] == 0).sum())))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return rows
+
+
 def _fmt_time(ns: int) -> str:
     import datetime as dt
 
@@ -113,6 +142,15 @@ def print_summary(result, events: np.ndarray) -> None:
         table.add_row(venue, sym, kind, f"{n:,}", _fmt_time(first), _fmt_time(last),
                       f"{notional:,.0f}" if kind in ("liquidation", "trade") else "")
     console.print(table)
+    qrows = quote_summary_rows(events, result.registry)
+    if qrows:
+        qt = Table(title="top of book (medians over updates with both sides quoted)")
+        for col in ("venue", "symbol", "updates", "median spread (price units)", "median spread (bps of mid)",
+                    "crossed updates", "empty-side rows"):
+            qt.add_column(col, justify="left" if col in ("venue", "symbol") else "right")
+        for venue, sym, n, sp, bps, crossed, empty in qrows:
+            qt.add_row(venue, sym, f"{n:,}", f"{sp:.6g}", f"{bps:.3f}", f"{crossed:,}", f"{empty:,}")
+        console.print(qt)
     if result.rejects or result.recovered:
         rt = Table(title="rejected / skipped records")
         rt.add_column("reason")

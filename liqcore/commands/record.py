@@ -1,10 +1,11 @@
 """Record raw websocket frames with their receive times (zstd, hourly files per venue).
 
     liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--ws-url URL] [--duration S]
-                   [--ping-interval 5s] [--stall-timeout 10s]
+                   [--no-book] [--ping-interval 5s] [--stall-timeout 10s]
 
-On Bybit the recorder subscribes to ``allLiquidation``, ``publicTrade`` and ``tickers`` (mark price,
-funding rate and open interest) of every symbol.
+The recorder subscribes to the liquidations and trades of every symbol and, unless ``--no-book``, its
+top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``orderbook.1``, OKX
+``bbo-tbt``).  On Bybit it also subscribes to ``tickers`` (mark price, funding rate and open interest).
 
 Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed losses are recorded
 as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
@@ -39,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     p.add_argument("--flush", type=float, default=1.0, metavar="S", help="flush a block every S seconds")
     p.add_argument("--quiet", action="store_true", help="no periodic status line")
+    p.add_argument("--no-book", dest="book", action="store_false",
+                   help="do not record the top of book (best bid/ask and sizes; recorded by default)")
     add_param_arguments(p, groups=("feed",))
 
 
@@ -51,8 +54,9 @@ def _symbols(text: str) -> list[str]:
 
 async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = None, network: str = "mainnet",
                  duration: float | None = None, flush_s: float = 1.0, quiet: bool = True,
-                 stop_event: asyncio.Event | None = None, **conn_kwargs) -> dict:
-    """Record until ``duration`` elapses, ``stop_event`` is set or the task is cancelled; returns counts."""
+                 stop_event: asyncio.Event | None = None, book: bool = True, **conn_kwargs) -> dict:
+    """Record until ``duration`` elapses, ``stop_event`` is set or the task is cancelled; returns counts.
+    ``book``: also the top of book of every symbol."""
     from liqcore.live.feeds import FeedManager
     from liqcore.live.recorder import Recorder
 
@@ -62,11 +66,13 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
     def on_gap_events(events, reason):
         rec.write_gap(venue, reason, int(events["ts_recv"][0]))
 
-    if venue == "bybit" and "specs" not in conn_kwargs:
-        # Bybit: also the tickers stream (mark price, funding rate and open interest)
-        from liqcore.venues.bybit.stream import connection_specs
+    if "specs" not in conn_kwargs:
+        from liqcore.live.feeds import stream_module
 
-        conn_kwargs["specs"] = connection_specs(symbols, url=ws_url, network=network, tickers=True)
+        # Bybit: also the tickers stream (mark price, funding rate and open interest)
+        extra = {"tickers": True} if venue == "bybit" else {}
+        conn_kwargs["specs"] = stream_module(venue).connection_specs(symbols, url=ws_url, network=network,
+                                                                    book=book, **extra)
     from liqcore.venues.decoder import Decoder
 
     probe = Decoder(venue)  # frames are decoded only until the first one with market data (not an ack or pong)
@@ -127,7 +133,7 @@ def run(args) -> int:
             except (NotImplementedError, RuntimeError):
                 pass
         return await record(args.venue.lower(), symbols, args.out, args.ws_url, args.network, args.duration,
-                            args.flush, args.quiet, stop, ping_interval_s=params.ping_interval_ns / 1e9,
+                            args.flush, args.quiet, stop, book=args.book, ping_interval_s=params.ping_interval_ns / 1e9,
                             stall_timeout_s=params.stall_timeout_ns / 1e9)
 
     res = asyncio.run(main())

@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from liqcore.features.book import COLUMNS as _BOOK_COLUMNS
+from liqcore.features.book import good_quote as _good_quote
 from liqcore.features.registry import ATR_BARS, all_bases, parse_name
 from liqcore.features.store import (
     MAX_NOTIONAL, OK, REASONS, FeatureStore, _check_lookback, _Inst, _Stream, DEFAULT_LOOKBACK, DEFAULT_MIN_PERIODS,
@@ -28,6 +30,8 @@ from liqcore.features.store import (
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, RecordKind, Side, SymbolRegistry, Venue
 
 __all__ = ["LiveFeatures"]
+
+_QUOTE = int(Kind.QUOTE)
 
 _LIQ, _TRADE, _FUND, _GAP, _OI = int(Kind.LIQUIDATION), int(Kind.TRADE), int(Kind.FUNDING), int(Kind.GAP), \
     int(Kind.OPEN_INTEREST)
@@ -136,6 +140,8 @@ class _LiveStore(FeatureStore):
                          venue_start=self._venue_start.get(int(venue)),
                          sampled=int(venue) in (Venue.BINANCE, Venue.OKX))
             inst.cascades = _Grow("v")
+            inst.book = _Grow(*_BOOK_COLUMNS)  # top of book after each quote row (liqcore.features.book)
+            inst.last_book = [math.nan, math.nan, math.nan, math.nan]
             # [start, end] pairs (end None while open); venue-wide gaps seen before this instrument count
             inst.gaps = [list(g) for g in self._venue_gaps.get(int(venue), [])]
             if inst.gaps:
@@ -287,6 +293,16 @@ class LiveFeatures:
         elif kind == _OI:
             if qty == qty and 0 <= qty < 1e18:
                 inst.oi.append(t, v=qty)
+        elif kind == _QUOTE:
+            if bool(_good_quote(side, price, qty)):
+                b = inst.last_book
+                if side == _BUY:
+                    b[0], b[1] = (price if qty > 0 else 0.0), qty
+                else:
+                    b[2], b[3] = (price if qty > 0 else 0.0), qty
+                inst.book.append(t, bp=b[0], bq=b[1], ap=b[2], aq=b[3])
+            else:
+                st.dropped["bad_quote"] = st.dropped.get("bad_quote", 0) + 1
         if self._user:
             self._append_event(inst, (ts_event, t, price, qty, sid, side, kind, venue, flags))
         self._n += 1
@@ -366,7 +382,7 @@ class LiveFeatures:
             if inst.components:
                 continue
             for s in (inst.liq_all, inst.trades, inst.funding,
-                      inst.oi, inst.cascades):
+                      inst.oi, inst.cascades, inst.book):
                 s.trim(before)
             ev = getattr(inst, "_evbuf", None)
             if ev is not None:

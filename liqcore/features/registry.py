@@ -55,7 +55,7 @@ class BaseFeature:
     family: str
     name: str
     definition: str
-    #: what the value needs from the data: "liq", "trade", "funding", "oi", "cascade", "btc", "user"
+    #: what the value needs from the data: "liq", "trade", "funding", "oi", "cascade", "btc", "quote", "user"
     needs: str
     default_windows: tuple = ()
     fn: Callable | None = field(default=None, compare=False, repr=False)
@@ -146,6 +146,15 @@ BUILTIN: dict[str, BaseFeature] = {b.key: b for b in [
     _b("oi", "oi_change", "oi", "OI(t) - OI(t-W) in base units, OI = last open interest known at the time", ("5m",)),
     _b("oi", "oi_velocity", "oi", "OI(t) / OI(t-W) - 1: relative change of the open interest over the window", ("5m", "1h")),
     # -- cross asset ---------------------------------------------------------------------------
+    # -- top of book ---------------------------------------------------------------------------
+    _b("book", "spread", "quote", "best ask - best bid (price units) of the top of book last received at or before t; "
+       "null when a side is empty (W: spacing of the history for transforms)", ("1m",)),
+    _b("book", "spread_bps", "quote", "the spread in basis points of the mid price (bid + ask) / 2, top of book last "
+       "received at or before t; null when a side is empty", ("1m",)),
+    _b("book", "bid_size", "quote", "displayed size (base units) at the best bid last received at or before t; "
+       "0 when the bid side is empty", ("1m",)),
+    _b("book", "ask_size", "quote", "displayed size (base units) at the best ask last received at or before t; "
+       "0 when the ask side is empty", ("1m",)),
     _b("xasset", "btc_liq", "btc", "BTCUSDT's liquidation notional (same venue) in (t-W, t]", ("30s", "1m")),
     _b("xasset", "btc_liq_lead", "btc", "BTCUSDT's liquidation notional (same venue) one window earlier: in (t-2W, t-W] "
        "(e.g. @30s: BTC liquidations 30 s ago)", ("30s", "1m")),
@@ -159,6 +168,7 @@ FAMILIES = {
     "funding": "funding rates: last rate of the venue, cross-venue time-weighted average",
     "oi": "open interest from ticker data: level, change, velocity",
     "xasset": "cross-asset: BTC's liquidations (current and lagged), correlation of liquidation rates with BTC",
+    "book": "top of book (best bid and ask with displayed sizes; per venue): spread, spread in bps, quoted sizes",
 }
 
 #: the named features every tool computes by default (the research plan's list, the three signals of

@@ -116,6 +116,7 @@ class _Inst:
     sampled: bool
     components: list = field(default_factory=list)  # merged: the per-venue instruments
     cascades: _Stream | None = None
+    book: _Stream | None = None  # top of book after each quote row (liqcore.features.book; lazy)
 
 
 class FeatureStore:
@@ -483,6 +484,10 @@ class FeatureStore:
             return self._oi(inst, nm, W, t)
         if fam == "xasset":
             return self._xasset(inst, nm, W, t)
+        if fam == "book":
+            from liqcore.features.book import book_values
+
+            return book_values(self, inst, nm, W, t, stream_cls=_Stream, empty=R_EMPTY)
         raise ValueError(f"feature {fn}: no evaluator")  # pragma: no cover
 
     def _at(self, ts: np.ndarray, t: np.ndarray, offset: int = 0) -> np.ndarray:

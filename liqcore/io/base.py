@@ -11,8 +11,9 @@ import numpy as np
 from liqcore.types import SymbolRegistry
 from liqcore.venues.common import KIND_NAMES, Sink
 
-#: rejects that are not "bad records": lines of prose in a log file, blank lines
-_SOFT = frozenset({"not_a_record", "wall_clock_time_duplicate"})
+#: rejects that are not "bad records": lines of prose in a log file, blank lines; order-book depth
+#: frames (recognised, not decoded: ``depth_skipped``); crossed top-of-book updates (kept, counted)
+_SOFT = frozenset({"not_a_record", "wall_clock_time_duplicate", "depth_skipped", "crossed_book"})
 
 
 @dataclass

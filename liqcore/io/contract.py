@@ -61,9 +61,17 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
             raise Reject("bad_side", "side")
         if kind == Kind.TRADE and side not in (3, 4):
             raise Reject("bad_side", "side")
+        if kind == Kind.QUOTE and side not in (3, 4):  # the side of the book: buy = bid, sell = ask
+            raise Reject("bad_side", "side")
         if kind in (Kind.LIQUIDATION, Kind.TRADE):
             price = pos(rec["price"], "price")
             qty = pos(rec["qty"], "qty")
+        elif kind == Kind.QUOTE:  # a displayed size of 0 is an empty side (its price is not read)
+            q = rec["qty"]
+            qty = 0.0 if q in (None, "") else num(q, "qty")
+            if qty < 0:
+                raise Reject("non_positive", "qty")
+            price = pos(rec["price"], "price") if qty > 0 else 0.0
         else:  # mark/funding/gap/open interest: price may be NaN (unknown), qty empty = 0
             p = rec["price"]
             try:
@@ -208,7 +216,7 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
     reject(sym == "", "missing_field", "symbol")
     # kind (empty: liquidation), side
     kind = names_to_codes("kind", KIND_BY_NAME, int(Kind.LIQUIDATION)) if "kind" in cols else np.full(n, int(Kind.LIQUIDATION))
-    reject((kind < 1) | (kind > 6), "bad_kind", "kind")
+    reject((kind < 1) | (kind > 7), "bad_kind", "kind")
     reject((sym == "*") & (kind != Kind.GAP), "bad_symbol", "symbol")
     side = names_to_codes("side", SIDE_BY_NAME, 0, numeric_ok=False)
     reject((side < 0) | (side > 4), "bad_side", "side")
@@ -216,6 +224,8 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
     is_trade = kind == Kind.TRADE
     reject(is_liq & ~((side == 1) | (side == 2)), "bad_side", "side")
     reject(is_trade & ~((side == 3) | (side == 4)), "bad_side", "side")
+    is_quote = kind == Kind.QUOTE  # side of the book: buy = bid, sell = ask
+    reject(is_quote & ~((side == 3) | (side == 4)), "bad_side", "side")
     tradeish = is_liq | is_trade
     # price, then qty (liquidations and trades: finite and > 0)
     p_null, q_null = nulls("price"), nulls("qty")
@@ -227,6 +237,10 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
         reject(tradeish & (v <= 0), "non_positive", name)
         reject(~tradeish & np.isinf(v), "non_finite", name)
         reject(~tradeish & np.isnan(v) & (name == "qty"), "non_finite", name)
+    # quotes: a displayed size >= 0; a non-empty side needs a finite positive price (an empty one's is 0)
+    reject(is_quote & (qty < 0), "non_positive", "qty")
+    reject(is_quote & (qty > 0) & ~(np.isfinite(price) & (price > 0)), "non_positive", "price")
+    price = np.where(is_quote & (qty == 0), 0.0, price)
     out["price"] = price
     out["qty"] = qty
     out["ts_recv"] = ints("ts_recv_ns", RECV_UNKNOWN) if "ts_recv_ns" in cols else RECV_UNKNOWN
@@ -250,7 +264,7 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
         row, reason, what = min(first_bad)
         raise ValueError(f"{where(row)}: {reason} ({what})")
     out["side"] = np.clip(side, 0, 4)
-    out["kind"] = np.clip(kind, 0, 6)
+    out["kind"] = np.clip(kind, 0, 7)
     out["venue"] = np.clip(venue, 0, 3)
     return out[~bad]
 

@@ -41,7 +41,7 @@ def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
     2017 .. now + 1 day or stray from their neighbours, prices off the symbol's reference by 10x,
     absurd notionals), each counted.  With a forced headerless CSV format, a file most of whose records
     fail, or whose price column steps by exactly 1 like an id, raises ValueError naming the column."""
-    from liqcore.validate import implausible_times, implausible_values
+    from liqcore.validate import crossed_quotes, implausible_times, implausible_values
 
     sink = st.sink
     if len(arr):
@@ -63,6 +63,9 @@ def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
                 st.culprits[(reason, col)] = st.culprits.get((reason, col), 0) + n
         if pbad.any() or nbad.any():
             arr = arr[~(pbad | nbad)]
+        n = int(np.count_nonzero(crossed_quotes(arr))) // 2
+        if n:  # a crossed book (bid >= ask): counted, kept
+            sink.count("crossed_book", n)
     if forced and _columns(st.fmt):  # headerless columns read by position: garbage if they do not fit
         _check_fit(arr, st)
     if st.strict:

@@ -20,7 +20,10 @@ Receive times before 2000 (test stamps, sequence numbers) are not clock readings
 Duplicate suppression: an event whose (symbol, kind, ts_event, side, qty, price) was emitted by this
 decoder among the last ``dedupe_horizon`` events of the same kind (default 8192 per kind, i.e.
 several minutes of liquidations on a busy venue, a few seconds of BTC trades) is dropped and counted
-as ``duplicate``.  Typical source: a venue re-sending a snapshot after a resubscribe.
+as ``duplicate``.  Typical source: a venue re-sending a snapshot after a resubscribe.  Quotes (top of
+book) are exempt: an unchanged side repeated within one millisecond is a real update, and each
+update's bid and ask rows belong together.  Order-book depth frames (Binance ``depthUpdate``, Bybit
+``orderbook.50`` and deeper, OKX ``books*``) are accepted with no event and counted as ``depth_skipped``.
 
 Decoding paths, all giving identical results (property tests compare them): the compact liquidation
 frames as the venues send them (Bybit ``allLiquidation`` with up to 64 events and legacy
@@ -312,6 +315,9 @@ class Decoder:
         horizon = self.dedupe_horizon
         for r in rows:
             kind = r[6]
+            if kind == 7:  # quotes: a side repeated at one time is a real update (its pair needs it)
+                out.append(r)
+                continue
             seen = self._seen.get(kind)
             if seen is None:
                 seen = self._seen[kind] = set()

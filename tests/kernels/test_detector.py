@@ -411,3 +411,37 @@ def test_armable_and_last_confirmed(twin):
     assert d.last_confirmed() == (3, 0, 2, 81 * s + 5) and not d.armable(3)  # active
     d.update(82 * s, 82 * s, 3, 1, L, 2, 100.0, 0.01)
     assert d.last_confirmed() is None
+
+
+QUOTE, BUY, SELL = int(Kind.QUOTE), int(Side.BUY), int(Side.SELL)
+
+
+@both
+def test_quotes_are_no_liquidations_and_never_large(Det):
+    """Top of book (kind QUOTE, a bid row and an ask row) advances the clock like a mark: a displayed
+    size of 1e12 is neither bad input nor an implausible notional nor a liquidation."""
+    d = Det(quantile=0.5, min_history=3, refresh_ns=0, window_ns=10 * S, min_large=2)
+    warm(d)  # threshold 1.0
+    assert liq(d, 1 * S, 5.0) == 0  # one large liquidation: no cascade yet
+    for side, price in ((BUY, 0.99), (SELL, 1.01)):
+        assert d.update(2 * S, 2 * S, 0, 1, QUOTE, side, price, 1e12) == 0
+    assert d.update(2 * S, 2 * S, 0, 1, QUOTE, SELL, 0.0, 0.0) == 0  # the ask side emptied
+    s = d.stats
+    assert s["liquidations"] == 4 and s["processed"] == 7 and s["skipped"] == 0
+    # the quote's time is the symbol's clock: it expires the window like any event
+    assert d.update(12 * S, 12 * S, 0, 1, QUOTE, BUY, 1.0, 1.0) == 0
+    assert liq(d, 12 * S + 1, 5.0) == 0  # the first large one is out of the window now
+
+
+@both
+def test_quote_price_judged_against_reference(Det):
+    d = Det(price_factor=2.0, reanchor=3)
+    assert d.update(0, 0, 0, 1, TRADE, BUY, 100.0, 1.0) == 0
+    assert d.update(1, 1, 0, 1, QUOTE, BUY, 1000.0, 1.0) == 0  # 10x the last trade: implausible
+    assert d.update(1, 1, 0, 1, QUOTE, SELL, 100.5, 1.0) == 0
+    assert d.stats["skipped_implausible_price"] == 1
+    ev = np.array([(2, 2, 100.2, 3.0, 0, BUY, QUOTE, 1, 0), (2, 2, 0.0, 0.0, 0, SELL, QUOTE, 1, 0),
+                   (3, 3, 5.0, 1.0, 0, SELL, QUOTE, 1, 0)], dtype=EVENT_DTYPE)
+    recs, counts = d.run(ev)
+    assert len(recs) == 0 and counts["events"] == 3 and counts["liquidations"] == 0
+    assert counts["skipped"] == 1 and counts["skipped_implausible_price"] == 1 and counts["skipped_kind"] == 0

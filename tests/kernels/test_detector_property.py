@@ -67,8 +67,12 @@ def streams(draw, n_symbols=None, bad=False, allow_gaps=True):
             kind, side, price, qty = int(Kind.GAP), 0, 0.0, 0.0
             if draw(st.booleans()):
                 sym = -1
-        else:
+        elif draw(st.booleans()):
             kind, side, price, qty = int(Kind.MARK), 0, 100.0, 0.0
+        else:  # top of book: the bid row, then (below) the ask row with the same times
+            kind, side = int(Kind.QUOTE), int(Side.BUY)
+            price = draw(st.sampled_from([100.0, 99.5, 1e6, 0.0, math.nan]))
+            qty = draw(st.sampled_from([0.0, 1.0, 1e12, 3.5]))  # 1e12: a notional no trade could have
         if bad and draw(st.integers(0, 12)) == 0:
             which = draw(st.integers(0, 6))
             kind = int(Kind.LIQUIDATION) if which < 5 else kind
@@ -86,10 +90,14 @@ def streams(draw, n_symbols=None, bad=False, allow_gaps=True):
             elif which == 4:
                 sym = draw(st.sampled_from([-1, -7]))
             elif which == 5:
-                kind = draw(st.sampled_from([0, 7, -3]))
+                kind = draw(st.sampled_from([0, 8, -3]))
             else:
                 sym, kind = -2, int(Kind.GAP)
-        rows.append((ts, ts + draw(st.sampled_from([0, 0, 3])), price, qty, sym, side, kind, venue, 0))
+        recv = ts + draw(st.sampled_from([0, 0, 3]))
+        rows.append((ts, recv, price, qty, sym, side, kind, venue, 0))
+        if kind == Kind.QUOTE and side == Side.BUY:
+            rows.append((ts, recv, draw(st.sampled_from([100.5, 101.0, 99.0, 0.0])),
+                         draw(st.sampled_from([0.0, 2.0, 1e12])), sym, int(Side.SELL), kind, venue, 0))
     return W, np.array(rows, dtype=EVENT_DTYPE) if rows else np.zeros(0, dtype=EVENT_DTYPE)
 
 

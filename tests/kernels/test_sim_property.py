@@ -167,3 +167,42 @@ def test_kernel_matches_twin_on_a_synthetic_market_with_detected_cascades(tmp_pa
     for sid in range(len(rows)):
         assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
     assert port[0]["equity"] == ref.equity
+
+
+def _with_quotes(ev, rec, rng):
+    """``ev`` with top-of-book pairs (kind QUOTE: bid row, ask row, the times of the event before them)
+    after a random third of its events, priced far off every trade (50x above, 50x below) with huge
+    sizes; ``rec`` with its ``event_index`` moved to the new positions."""
+    from liqcore.types import EVENT_DTYPE, Side
+
+    rows, where = [], np.empty(len(ev), dtype=np.int64)
+    for i, e in enumerate(ev):
+        where[i] = len(rows)
+        rows.append(e)
+        if rng.random() < 0.33:
+            for side, f in ((Side.BUY, 50.0), (Side.SELL, 1 / 50.0)):
+                q = np.zeros(1, dtype=EVENT_DTYPE)[0]
+                q["ts_event"], q["ts_recv"], q["symbol_id"], q["venue"] = e["ts_event"], e["ts_recv"], e["symbol_id"], e["venue"]
+                q["kind"], q["side"], q["price"], q["qty"] = int(Kind.QUOTE), int(side), float(e["price"]) * f, 1e9
+                rows.append(q)
+    out = np.array(rows, dtype=EVENT_DTYPE)
+    rec2 = rec.copy()
+    rec2["event_index"] = where[rec["event_index"]]
+    return out, rec2
+
+
+@given(seed=hs.integers(0, 2**32 - 1), p=params_strategy, risk=risk_strategy, n_sym=hs.integers(1, 3))
+def test_quote_rows_are_no_trade_prints(seed, p, risk, n_sym):
+    """Top-of-book rows mixed into the stream change no fill, exit, count or equity, in the kernel and
+    the twin alike (the fill model reads trade prints only)."""
+    ev, rec = random_market(seed, n_events=300, n_symbols=n_sym)
+    rows, end = _rows(p, n_sym), int(ev["ts_recv"][-1])
+    ev2, rec2 = _with_quotes(ev, rec, np.random.default_rng(seed))
+    assert (ev2["kind"] == Kind.QUOTE).sum() > 0 or len(ev) < 3
+    ledger, counts, port, st = run_kernel(ev, rec, rows, end_ns=end, **risk)
+    ledger2, counts2, port2, st2 = run_kernel(ev2, rec2, rows, end_ns=end, **risk)
+    assert ledger.tolist() == ledger2.tolist()
+    assert counts.tolist() == counts2.tolist() and port.tolist() == port2.tolist()
+    ref = twin.simulate_records(ev, rec, rows, equity=1.0, end_ns=end, **risk)
+    ref2 = twin.simulate_records(ev2, rec2, rows, equity=1.0, end_ns=end, **risk)
+    assert ref.ledger == ref2.ledger and ref.counts == ref2.counts and ref.equity == ref2.equity

@@ -21,7 +21,7 @@ def check_invariant(c: dict) -> None:
 
 def test_counters_and_invariant_over_mixed_frames():
     dec = Decoder("bybit")
-    frames = [bybit_liq(1739502302929), b"", b"{", b"[]", b"null", b'{"topic":"orderbook.1.BTCUSDT","data":{}}',
+    frames = [bybit_liq(1739502302929), b"", b"{", b"[]", b"null", b'{"topic":"kline.1.BTCUSDT","data":{}}',
               b'{"op":"pong"}', "pong", b"\xff\xfe", bybit_liq(1739502302930, side="Hold"), 12345]
     for f in frames:
         out = dec.feed(f, 1)
@@ -31,7 +31,7 @@ def test_counters_and_invariant_over_mixed_frames():
     assert c["frames"] == len(frames)
     assert c["events"] == 1 and c["accepted_frames"] == 1
     assert c["malformed_json"] >= 3  # b"", b"{", bytes that are not UTF-8 (and the int)
-    assert c["unknown_topic"] >= 3  # [], null, orderbook
+    assert c["unknown_topic"] >= 3  # [], null, kline (orderbook.1 is top of book now)
     assert c["bad_side"] == 1
     assert c["control"] == 2
 

@@ -23,6 +23,26 @@
 
     -> MARK (price=p) and FUNDING (price=r, skipped when r is empty), ts_event=E.
 
+``trade`` (the raw trade stream ``<symbol>@trade``; ``X`` is the trade type)::
+
+    {"e":"trade","E":1723161255031,"T":1723161255030,"s":"BTCUSDT","t":5166239143,"p":"61010.50",
+     "q":"0.004","X":"MARKET","m":true}
+
+    -> TRADE ts_event=T, price=p, qty=q, side from m as for aggTrade.  Only ``X="MARKET"`` (or no
+       ``X``) prints are trades; other types (``INSURANCE_FUND``, ``ADL``, ``NA``) are counted as
+       ``non_market_trade`` and carry no event.
+
+``bookTicker`` (``<symbol>@bookTicker``: every change of the best bid or ask)::
+
+    {"e":"bookTicker","u":400900217,"E":1568014460893,"T":1568014460891,"s":"BNBUSDT",
+     "b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}
+
+    -> two QUOTE rows with ts_event=T (E when T is missing): side BUY = best bid (price=b, qty=B),
+       side SELL = best ask (price=a, qty=A); a side with size 0 is empty (its price is kept as 0).
+
+``depthUpdate`` (``<symbol>@depth``, ``@depth<levels>``): order-book depth is not decoded; each such
+frame is counted as ``depth_skipped`` (not an error) and carries no event.
+
 Control frames: ``{"result":null,"id":1}`` (subscribe result), ``{"error":{...},"id":1}``.
 
 CSV recordings (third-party ``!forceOrder@arr`` dumps, see :func:`parse_csv_liquidations`, and
@@ -59,6 +79,7 @@ _LIQ = 1
 _TRADE = 2
 _MARK = 3
 _FUNDING = 4
+_QUOTE = 7
 _SAMPLED = 8
 _TIME_RECOVERED = 16  # Flag.TIME_RECOVERED
 # o.S is the forced close order's side: SELL closes a LONG
@@ -110,6 +131,36 @@ def _agg_trade(d: dict, sink: Sink) -> int:
     return 1
 
 
+def _trade(d: dict, sink: Sink) -> int:
+    x = d.get("X")
+    if x is not None and x != "MARKET":  # insurance-fund / ADL / other prints: not market trades
+        sink.count("non_market_trade")
+        return 0
+    return _agg_trade(d, sink)
+
+
+def _side_of_book(price, size, pname: str, sname: str) -> tuple[float, float]:
+    """(price, displayed size) of one side of the book; size 0 = empty side (price 0)."""
+    qty = num(size, sname)
+    if qty < 0:
+        raise Reject("non_positive", sname)
+    if qty == 0:
+        return 0.0, 0.0
+    return pos(price, pname), qty
+
+
+def _book_ticker(d: dict, sink: Sink) -> int:
+    t = d.get("T")
+    ts = ms_to_ns(t if t not in (None, 0) else d.get("E"), "T")
+    bid, bid_qty = _side_of_book(d.get("b"), d.get("B"), "b", "B")
+    ask, ask_qty = _side_of_book(d.get("a"), d.get("A"), "a", "A")
+    sid = sink.sid(VENUE, d.get("s"))
+    recv = sink.recv_ns
+    sink.rows.append((ts, recv, bid, bid_qty, sid, 3, _QUOTE, VENUE, 0))
+    sink.rows.append((ts, recv, ask, ask_qty, sid, 4, _QUOTE, VENUE, 0))
+    return 2
+
+
 def _mark_price(d: dict, sink: Sink) -> int:
     ts = ms_to_ns(d.get("E"), "E")
     sid = sink.sid(VENUE, d.get("s"))
@@ -132,6 +183,13 @@ def _payload(d, sink: Sink) -> int:
         return _agg_trade(d, sink)
     if e == "markPriceUpdate":
         return _mark_price(d, sink)
+    if e == "bookTicker":
+        return _book_ticker(d, sink)
+    if e == "trade":
+        return _trade(d, sink)
+    if e == "depthUpdate":  # order-book depth: recognised, not decoded
+        sink.count("depth_skipped")
+        return 0
     if e is None:
         raise Reject("missing_field", "e")
     raise Reject("unknown_topic", "e")

@@ -5,10 +5,20 @@ instead of writing frames by hand.  The shapes are the ones :mod:`liqcore.venues
 
     {"e":"forceOrder","E":1739502303204,"o":{"s":"ETHUSDT","S":"SELL","o":"LIMIT","f":"IOC",
      "q":"10.0000","p":"3000.00","ap":"3000.00","X":"FILLED","l":"10.0000","z":"10.0000","T":1739502303204}}
+
+``bookTicker`` (top of book; in a combined stream wrapped as ``{"stream":"ethusdt@bookTicker","data":...}``)::
+
+    {"e":"bookTicker","u":400900217,"E":1739502303205,"T":1739502303204,"s":"ETHUSDT",
+     "b":"2999.99","B":"12.500","a":"3000.00","A":"3.250"}
+
+``trade`` (raw trade stream)::
+
+    {"e":"trade","E":1739502303205,"T":1739502303204,"s":"ETHUSDT","t":1,"p":"3000.00","q":"0.500",
+     "X":"MARKET","m":false}
 """
 from __future__ import annotations
 
-__all__ = ["liquidation_frame"]
+__all__ = ["liquidation_frame", "book_ticker_frame", "trade_frame"]
 
 _LIQ = (b'{"e":"forceOrder","E":%d,"o":{"s":"%s","S":"%s","o":"LIMIT","f":"IOC","q":"%.4f",'
         b'"p":"%.2f","ap":"%.2f","X":"FILLED","l":"%.4f","z":"%.4f","T":%d}}')
@@ -19,3 +29,28 @@ def liquidation_frame(symbol: str, t_ms: int, qty: float, price: float, side: st
     base units (4 decimals) at ``price`` (2 decimals, also the average price); ``side`` ``SELL`` (long
     liquidated) or ``BUY``."""
     return _LIQ % (t_ms, symbol.encode(), side.encode(), qty, price, price, qty, qty, t_ms)
+
+
+_BOOK = (b'{"e":"bookTicker","u":%d,"E":%d,"T":%d,"s":"%s","b":"%.2f","B":"%.3f","a":"%.2f","A":"%.3f"}')
+_TRADE = b'{"e":"trade","E":%d,"T":%d,"s":"%s","t":%d,"p":"%.2f","q":"%.3f","X":"MARKET","m":%s}'
+
+
+def book_ticker_frame(symbol: str, t_ms: int, bid: float, bid_qty: float, ask: float, ask_qty: float,
+                      update_id: int = 1, stream: bool = False) -> bytes:
+    """One ``bookTicker`` push at ``t_ms`` (transaction time; event time 1 ms later): best bid ``bid``
+    for ``bid_qty`` base units, best ask ``ask`` for ``ask_qty`` (prices 2 decimals, sizes 3; size 0 =
+    an empty side).  ``stream=True`` wraps it as a combined stream does."""
+    f = _BOOK % (update_id, t_ms + 1, t_ms, symbol.encode(), bid, bid_qty, ask, ask_qty)
+    if stream:
+        return b'{"stream":"%s@bookTicker","data":%s}' % (symbol.lower().encode(), f)
+    return f
+
+
+def trade_frame(symbol: str, t_ms: int, qty: float, price: float, taker: str = "BUY", trade_id: int = 1,
+                stream: bool = False) -> bytes:
+    """One raw ``trade`` push at ``t_ms`` (trade time): ``qty`` base units at ``price``; ``taker``
+    ``BUY`` (buyer is the taker: ``m`` false) or ``SELL``."""
+    f = _TRADE % (t_ms + 1, t_ms, symbol.encode(), trade_id, price, qty, b"true" if taker == "SELL" else b"false")
+    if stream:
+        return b'{"stream":"%s@trade","data":%s}' % (symbol.lower().encode(), f)
+    return f

@@ -26,8 +26,9 @@ SEND_INTERVAL_S = 1.0 / MAX_MSGS_PER_S + 0.02
 PARAMS_PER_REQUEST = 200
 
 
-def streams(symbols, trades: bool = True, all_liquidations: bool = False) -> list[str]:
-    """``<sym>@forceOrder`` per symbol (or the one ``!forceOrder@arr``) and ``<sym>@aggTrade``."""
+def streams(symbols, trades: bool = True, all_liquidations: bool = False, book: bool = False) -> list[str]:
+    """``<sym>@forceOrder`` per symbol (or the one ``!forceOrder@arr``), ``<sym>@aggTrade`` and, with
+    ``book``, ``<sym>@bookTicker`` (top of book: every change of the best bid or ask)."""
     out = ["!forceOrder@arr"] if all_liquidations else []
     for s in symbols:
         s = str(s).strip().lower()
@@ -37,6 +38,8 @@ def streams(symbols, trades: bool = True, all_liquidations: bool = False) -> lis
             out.append(f"{s}@forceOrder")
         if trades:
             out.append(f"{s}@aggTrade")
+        if book:
+            out.append(f"{s}@bookTicker")
     return out
 
 
@@ -51,7 +54,7 @@ def combined_url(base: str, names: list[str]) -> str:
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
                      all_liquidations: bool = False, combined: bool = False,
-                     max_streams: int = MAX_STREAMS) -> list[ConnectionSpec]:
+                     max_streams: int = MAX_STREAMS, book: bool = False) -> list[ConnectionSpec]:
     """Connections for the symbols' streams. ``url`` overrides the base (``.../market``); raw mode
     connects to ``<base>/ws`` and subscribes by message; ``combined=True`` puts the streams in the URL.
     A full URL already ending in ``/ws`` or containing ``/stream`` is used as it is."""
@@ -60,7 +63,7 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
-    names = streams(symbols, trades, all_liquidations)
+    names = streams(symbols, trades, all_liquidations, book)
     specs = []
     for i in range(0, len(names), max_streams):
         group = names[i:i + max_streams]

@@ -32,6 +32,19 @@ merged state lives in ``sink.tickers[symbol]``, per connection)::
        (price=fundingRate, qty 0), OPEN_INTEREST (qty=openInterest, price=merged markPrice or NaN);
        ts_event = the frame's ``ts``.
 
+``orderbook.1.{symbol}`` (top of book; linear contracts push only snapshots, again every 3 s
+without a change; ``cts`` is the matching engine's time, ``ts`` the feed's)::
+
+    {"topic":"orderbook.1.BTCUSDT","type":"snapshot","ts":1672304484978,
+     "data":{"s":"BTCUSDT","b":[["16493.50","0.006"]],"a":[["16611.00","0.029"]],"u":18521288,
+             "seq":7961638724},"cts":1672304484976}
+
+    -> two QUOTE rows with ts_event = cts (ts when absent): side BUY = best bid ``b[0]``, side SELL =
+       best ask ``a[0]`` (price, size in base units); an empty list is an empty side (size 0).  A
+       ``delta`` frame changes only the sides it lists (a size "0" empties that side); the merged top
+       lives in ``sink.tickers[("orderbook.1", symbol)]``.  Deeper books (``orderbook.50`` etc.) are
+       not decoded: counted as ``depth_skipped``, no event.
+
 Control frames (subscribe acks, ``{"success":true,"ret_msg":"pong",...,"op":"ping"}``) -> CONTROL.
 """
 from __future__ import annotations
@@ -48,6 +61,7 @@ _TRADE = 2
 _MARK = 3
 _FUNDING = 4
 _OI = 6
+_QUOTE = 7
 _NAN = float("nan")
 _INF = float("inf")
 _SAMPLED = 8  # Flag.SAMPLED: the legacy stream pushed at most one liquidation per symbol per second
@@ -218,6 +232,49 @@ def _tickers(obj: dict, data, sink: Sink, topic_symbol: str) -> int:
     return n
 
 
+def _level(levels, field: str):
+    """(price, size) of the first level of a ``b``/``a`` list; None when the list is empty."""
+    if levels.__class__ is not list:
+        raise Reject("missing_field", field)
+    if not levels:
+        return None
+    lv = levels[0]
+    if lv.__class__ is not list or len(lv) < 2:
+        raise Reject("bad_row", field)
+    qty = num(lv[1], field)
+    if qty < 0:
+        raise Reject("non_positive", field)
+    if qty == 0:
+        return (0.0, 0.0)
+    return (pos(lv[0], field), qty)
+
+
+def _top_of_book(obj: dict, sink: Sink, topic_symbol: str) -> int:
+    data = obj.get("data")
+    if data.__class__ is not dict:
+        raise Reject("missing_field", "data")
+    sym = data.get("s") or topic_symbol
+    if not sym or sym.__class__ is not str:
+        raise Reject("missing_field", "s")
+    t = obj.get("cts")
+    ts = ms_to_ns(t if t is not None else obj.get("ts"), "cts")
+    bid = _level(data.get("b"), "b")
+    ask = _level(data.get("a"), "a")
+    sid = sink.sid(VENUE, sym)
+    key = ("orderbook.1", sym)
+    if obj.get("type") == "delta" and key in sink.tickers:  # only the sides listed changed
+        last_bid, last_ask = sink.tickers[key]
+        bid = last_bid if bid is None else bid
+        ask = last_ask if ask is None else ask
+    bid = (0.0, 0.0) if bid is None else bid
+    ask = (0.0, 0.0) if ask is None else ask
+    sink.tickers[key] = (bid, ask)
+    recv = sink.recv_ns
+    sink.rows.append((ts, recv, bid[0], bid[1], sid, 3, _QUOTE, VENUE, 0))
+    sink.rows.append((ts, recv, ask[0], ask[1], sid, 4, _QUOTE, VENUE, 0))
+    return 2
+
+
 def parse_obj(obj, sink: Sink) -> int:
     """Decode one Bybit frame (already JSON-decoded) into ``sink``.  Returns the number of events
     appended, or CONTROL for a control frame.  Raises Reject for a frame that is unusable as a whole."""
@@ -240,6 +297,12 @@ def parse_obj(obj, sink: Sink) -> int:
         return _tickers(obj, obj.get("data"), sink, sym)
     if name == "liquidation":
         return _legacy_liquidation(obj.get("data"), sink, sym)
+    if name == "orderbook":
+        depth, _, book_sym = sym.partition(".")
+        if depth == "1":
+            return _top_of_book(obj, sink, book_sym)
+        sink.count("depth_skipped")  # deeper books: recognised, not decoded
+        return 0
     raise Reject("unknown_topic", "topic")
 
 

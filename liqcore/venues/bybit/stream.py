@@ -43,9 +43,10 @@ def is_pong(payload: bytes) -> bool:
     return b'"op":"ping"' in payload or b'"op":"pong"' in payload or b'"ret_msg":"pong"' in payload
 
 
-def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = False) -> list[str]:
+def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = False, book: bool = False) -> list[str]:
     """Topics for the symbols: ``allLiquidation.S`` (or legacy ``liquidation.S``), ``publicTrade.S``
-    (the reference price and the paper fill stream), optionally ``tickers.S``."""
+    (the reference price and the paper fill stream), optionally ``tickers.S`` and, with ``book``,
+    ``orderbook.1.S`` (top of book)."""
     out = []
     for s in symbols:
         s = str(s).strip().upper()
@@ -56,6 +57,8 @@ def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = F
             out.append(f"publicTrade.{s}")
         if tickers:
             out.append(f"tickers.{s}")
+        if book:
+            out.append(f"orderbook.1.{s}")
     return out
 
 
@@ -82,7 +85,7 @@ def subscribe_messages(tops: list[str], per_request: int = ARGS_PER_REQUEST, req
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
                      tickers: bool = False, legacy: bool = False, max_chars: int = MAX_ARGS_CHARS,
-                     per_request: int = ARGS_PER_REQUEST) -> list[ConnectionSpec]:
+                     per_request: int = ARGS_PER_REQUEST, book: bool = False) -> list[ConnectionSpec]:
     """One :class:`ConnectionSpec` per connection needed for the symbols' topics."""
     if url is None:
         try:
@@ -90,8 +93,8 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
     specs = []
-    for group in _chunk_connections(topics(symbols, trades, tickers, legacy), max_chars):
-        syms = sorted({t.split(".", 1)[1] for t in group})
+    for group in _chunk_connections(topics(symbols, trades, tickers, legacy, book), max_chars):
+        syms = sorted({t.rsplit(".", 1)[1] for t in group})
         specs.append(ConnectionSpec(venue="bybit", url=url, subscribe=subscribe_messages(group, per_request),
                                     topics=group, symbols=syms, ping_payload=PING,
                                     ping_interval_s=PING_INTERVAL_S, is_pong=is_pong, send_interval_s=0.0))

@@ -32,6 +32,17 @@
        future settlement time and is never used as an event time).  Without ``ts`` the receive time
        is used, and without either the item is rejected.
 
+``bbo-tbt`` (top of book, tick by tick; ``books5``/``books``/``books-l2-tbt``/``books50-l2-tbt``
+depth channels are counted as ``depth_skipped`` and carry no event)::
+
+    {"arg":{"channel":"bbo-tbt","instId":"BTC-USDT-SWAP"},
+     "data":[{"asks":[["62510.1","35","0","3"]],"bids":[["62510","120","0","7"]],
+              "ts":"1723161255030","seqId":2340718461}]}
+
+    -> two QUOTE rows with ts_event=ts: side BUY = best bid ``bids[0]``, side SELL = best ask
+       ``asks[0]`` ([price, size, deprecated, order count]); SWAP/FUTURES sizes are contracts (x
+       ctVal, as for trades); an empty list is an empty side (size 0).
+
 ``mark-price`` (``markPx`` -> MARK) and ``open-interest`` (``oiCcy`` base units -> OPEN_INTEREST)
 are decoded the same way.  Control: ``{"event":"subscribe"|"unsubscribe"|"error"|"login"|...}`` and
 the text ``pong``.
@@ -50,6 +61,7 @@ _TRADE = 2
 _MARK = 3
 _FUNDING = 4
 _OI = 6
+_QUOTE = 7
 _SAMPLED = 8
 _NAN = float("nan")
 _LIQ_SIDE = {"sell": 1, "buy": 2}
@@ -172,7 +184,51 @@ def _simple(data, sink: Sink, arg_inst, kind: int) -> int:
     return n
 
 
+def _book_side(levels, field: str, ct: float) -> tuple[float, float]:
+    """(price, displayed size in base units) of the first level of ``bids``/``asks``; (0, 0) when
+    that side is empty."""
+    if levels.__class__ is not list:
+        raise Reject("missing_field", field)
+    if not levels:
+        return 0.0, 0.0
+    lv = levels[0]
+    if lv.__class__ is not list or len(lv) < 2:
+        raise Reject("bad_row", field)
+    qty = num(lv[1], field)
+    if qty < 0:
+        raise Reject("non_positive", field)
+    if qty == 0:
+        return 0.0, 0.0
+    return pos(lv[0], field), qty * ct
+
+
+def _bbo(data, sink: Sink, arg_inst) -> int:
+    rows = sink.rows
+    recv = sink.recv_ns
+    n = 0
+    for d in data:
+        try:
+            if d.__class__ is not dict:
+                raise Reject("missing_field", "data[]")
+            inst = d.get("instId") or arg_inst
+            if inst.__class__ is not str or not inst:
+                raise Reject("missing_field", "instId")
+            ct = _ct_val(sink, inst) if _is_contract(inst) else 1.0
+            ts = ms_to_ns(d.get("ts"), "ts")
+            bid, bid_qty = _book_side(d.get("bids"), "bids", ct)
+            ask, ask_qty = _book_side(d.get("asks"), "asks", ct)
+            sid = sink.sid(VENUE, inst)
+            rows.append((ts, recv, bid, bid_qty, sid, 3, _QUOTE, VENUE, 0))
+            rows.append((ts, recv, ask, ask_qty, sid, 4, _QUOTE, VENUE, 0))
+            n += 2
+        except Reject as r:
+            sink.reject_item(r)
+    return n
+
+
 _CHANNELS = {"funding-rate": _FUNDING, "mark-price": _MARK, "open-interest": _OI}
+#: order-book depth channels: recognised, counted as depth_skipped, not decoded
+_DEPTH_CHANNELS = frozenset({"books", "books5", "books-l2-tbt", "books50-l2-tbt", "books-elp"})
 
 
 def parse_obj(obj, sink: Sink) -> int:
@@ -192,6 +248,11 @@ def parse_obj(obj, sink: Sink) -> int:
         return _liquidations(data, sink)
     if ch == "trades" or ch == "trades-all":
         return _trades(data, sink, arg.get("instId"))
+    if ch == "bbo-tbt":
+        return _bbo(data, sink, arg.get("instId"))
+    if ch.__class__ is str and ch in _DEPTH_CHANNELS:
+        sink.count("depth_skipped")
+        return 0
     kind = _CHANNELS.get(ch) if ch.__class__ is str else None
     if kind is not None:
         return _simple(data, sink, arg.get("instId"), kind)

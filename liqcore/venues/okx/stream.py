@@ -42,10 +42,14 @@ def inst_id(symbol: str) -> str:
     raise ValueError(f"symbols: cannot map {symbol!r} to an OKX instrument (expected e.g. ETHUSDT)")
 
 
-def args(symbols, trades: bool = True) -> list[dict]:
+def args(symbols, trades: bool = True, book: bool = False) -> list[dict]:
+    """``liquidation-orders`` (SWAP), ``trades`` per symbol and, with ``book``, ``bbo-tbt`` (top of
+    book, tick by tick) per symbol."""
     out = [{"channel": "liquidation-orders", "instType": "SWAP"}]
     if trades:
         out += [{"channel": "trades", "instId": inst_id(s)} for s in symbols]
+    if book:
+        out += [{"channel": "bbo-tbt", "instId": inst_id(s)} for s in symbols]
     return out
 
 
@@ -63,13 +67,13 @@ def subscribe_messages(arg_list: list[dict], max_bytes: int = MAX_REQUEST_BYTES)
 
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *,
-                     trades: bool = True) -> list[ConnectionSpec]:
+                     trades: bool = True, book: bool = False) -> list[ConnectionSpec]:
     if url is None:
         try:
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
-    a = args(symbols, trades)
+    a = args(symbols, trades, book)
     syms = [str(s).strip().upper() for s in symbols]
     return [ConnectionSpec(venue="okx", url=url, subscribe=subscribe_messages(a), topics=[orjson.dumps(x).decode() for x in a],
                            symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=is_pong,

@@ -1,0 +1,43 @@
+"""Sample OKX v5 public frames, built from values (for tests and warm paths).  The shapes are the ones
+:mod:`liqcore.venues.okx.parse` reads.
+
+``bbo-tbt`` (top of book, tick by tick; sizes in contracts for SWAP: ``BTC-USDT-SWAP`` has a contract
+value of 0.01 BTC)::
+
+    {"arg":{"channel":"bbo-tbt","instId":"BTC-USDT-SWAP"},
+     "data":[{"asks":[["62510.1","35","0","3"]],"bids":[["62510.0","120","0","7"]],
+              "ts":"1723161255030","seqId":2340718461}]}
+
+``trades``::
+
+    {"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},
+     "data":[{"instId":"BTC-USDT-SWAP","tradeId":"1","px":"62510.1","sz":"3","side":"buy",
+              "ts":"1723161255030","count":"1"}]}
+"""
+from __future__ import annotations
+
+__all__ = ["bbo_frame", "trade_frame"]
+
+_BBO = (b'{"arg":{"channel":"bbo-tbt","instId":"%s"},"data":[{"asks":[%s],"bids":[%s],'
+        b'"ts":"%d","seqId":%d}]}')
+_TRADE = (b'{"arg":{"channel":"trades","instId":"%s"},"data":[{"instId":"%s","tradeId":"%d","px":"%.1f",'
+          b'"sz":"%s","side":"%s","ts":"%d","count":"1"}]}')
+
+
+def _num(x: float) -> bytes:
+    return repr(float(x)).encode() if x != int(x) else b"%d" % int(x)
+
+
+def bbo_frame(inst_id: str, t_ms: int, bid: float, bid_sz: float, ask: float, ask_sz: float, seq_id: int = 1) -> bytes:
+    """One ``bbo-tbt`` push at ``t_ms``: best bid ``bid`` for ``bid_sz`` and best ask ``ask`` for
+    ``ask_sz`` (sizes as OKX sends them: contracts for SWAP/FUTURES, base units for SPOT; prices 1
+    decimal); a size of None leaves that side's list empty."""
+    b = b"" if bid_sz is None else b'["%.1f","%s","0","1"]' % (bid, _num(bid_sz))
+    a = b"" if ask_sz is None else b'["%.1f","%s","0","1"]' % (ask, _num(ask_sz))
+    return _BBO % (inst_id.encode(), a, b, t_ms, seq_id)
+
+
+def trade_frame(inst_id: str, t_ms: int, sz: float, px: float, side: str = "buy", trade_id: int = 1) -> bytes:
+    """One ``trades`` push at ``t_ms``: ``sz`` (contracts for SWAP) at ``px``; ``side`` the taker's."""
+    i = inst_id.encode()
+    return _TRADE % (i, i, trade_id, px, _num(sz), side.encode(), t_ms)
