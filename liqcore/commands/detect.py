@@ -38,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per cascade per line")
     add_param_arguments(p, groups=("detector",))
+    from liqcore.commands.inputs import add_mapping_arguments
+
+    add_mapping_arguments(p)  # after the command's own --kind / --venue, which then say the rows' kind / venue
 
 
 def cascades(records) -> list[dict]:

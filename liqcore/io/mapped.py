@@ -194,7 +194,7 @@ def _times(arr, unit: str, fld: str, col: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _utc(ns: int) -> str:
-    return _dt.datetime.fromtimestamp(ns / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return _dt.datetime.fromtimestamp(ns / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _check_calendar(col, m: ColumnMapping, path) -> None:
