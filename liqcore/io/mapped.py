@@ -152,7 +152,7 @@ def _numbers(arr) -> np.ndarray:
     import pyarrow.compute as pc
 
     if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_decimal(arr.type):
-        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        return pc.cast(arr, pa.float64(), safe=False).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     import pandas as pd
 
     return pd.to_numeric(pd.Series(pc.cast(arr, pa.string()).to_numpy(zero_copy_only=False)),
@@ -187,9 +187,13 @@ def _times(arr, unit: str, fld: str, col: str) -> tuple[np.ndarray, np.ndarray]:
     f = _numbers(arr)
     valid = np.isfinite(f)
     ns = np.zeros(len(f), dtype=np.int64)
-    scaled = np.where(valid, f, 0.0) * TS_UNITS[unit]
-    ok = valid & (np.abs(scaled) < 2.0**62)
-    ns[ok] = np.round(scaled[ok]).astype(np.int64)
+    per = TS_UNITS[unit]
+    ok = valid & (np.abs(np.where(valid, f, 0.0) * per) < 2.0**62)
+    # whole units exactly, the fraction to the µs (a float of seconds since the epoch holds ~0.2 µs)
+    whole = np.floor(f[ok])
+    frac = f[ok] - whole
+    step = 1_000 if per >= 1_000_000 else 1
+    ns[ok] = whole.astype(np.int64) * per + np.round(frac * (per // step)).astype(np.int64) * step
     return ns, ok
 
 
