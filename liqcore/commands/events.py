@@ -133,14 +133,19 @@ def print_summary(result, events: np.ndarray) -> None:
         console.print(rt)
     ft = Table(title="files (what each load read: rows, rejects by reason, rows sorted into place, span, contents)")
     for col, just in (("file", "left"), ("format", "left"), ("rows read", "right"), ("events", "right"),
-                      ("re-ordered rows", "right"), ("rejected rows (by reason) / why skipped", "left"),
+                      ("re-ordered rows", "right"), ("rejected rows (by reason)", "left"),
                       ("first .. last event (UTC)", "left"), ("venue / symbols / kinds (events)", "left")):
         ft.add_column(col, justify=just)
     for path, info in result.files.items():
         ft.add_row(*file_row(path, info))
-    for path, why in getattr(result, "skipped", {}).items():
-        ft.add_row(path, "skipped", "", "", "", why, "", "")
     console.print(ft)
+    if getattr(result, "skipped", None):
+        st = Table(title="files that could not be read (the others are loaded)")
+        for col in ("file", "status", "why"):
+            st.add_column(col)
+        for path, why in result.skipped.items():
+            st.add_row(path, "skipped", why)
+        console.print(st)
 
 
 def file_row(path: str, info: dict) -> tuple:
