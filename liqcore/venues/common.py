@@ -258,9 +258,9 @@ def throttle_note(events: np.ndarray) -> str | None:
     venues = " and ".join(names.get(int(v), str(int(v))) for v in np.unique(events["venue"][thr]))
     return (f"{n:,} of the {int(np.count_nonzero(liq)):,} liquidations come from {venues}'s liquidation stream, "
             "which pushes at most one liquidation per symbol per second (the latest): their counts and notionals "
-            "are lower bounds, the P95 size threshold is taken over that subset (higher than over every "
-            "liquidation), and bursts lose events, so cascades are fewer and smaller than on the venue "
-            "(see docs/data.md)")
+            "are lower bounds, the P95 size threshold is taken over the liquidations shown (bursts under-represented), "
+            "and bursts lose events, so cascades hold fewer events and less notional than on the venue and short "
+            "ones can be missed (see docs/data.md)")
 
 
 #: default clock guard (the ``max-clock-skew`` parameter): an event whose venue time is more than this
