@@ -110,8 +110,10 @@ def column_mapping(args):
     if getattr(args, "format", None) not in (None, "columns"):
         raise ValueError(f"columns: --columns reads every file itself; drop --format {args.format}")
     venue = getattr(args, "venue", None)
-    if getattr(args, "synthetic", False) is False and venue and "," in str(venue):
+    if venue and "," in str(venue) and "venue=" not in str(cols).replace(" ", ""):
         raise ValueError(f"venue: with --columns, one venue (the rows' venue); got {venue!r}")
+    if "venue=" in str(cols).replace(" ", ""):  # a venue column: --venue (if any) only filters
+        venue = None
     return make_mapping(cols, args.ts_unit, args.side_means, getattr(args, "kind", None), venue)
 
 
