@@ -356,18 +356,18 @@ def read_mapped(path, st: _FileState, m: ColumnMapping) -> np.ndarray:
     sid = np.full(n, -1, dtype=np.int32)
     if n:
         syms, syinv, _ = _distinct(cols["symbol"])
-        key = venue.astype(np.int64) * len(syms) + syinv
-        uk, kinv = np.unique(key, return_inverse=True)
-        ids = np.full(len(uk), -1, dtype=np.int32)
-        for i, k in enumerate(uk.tolist()):
+        key = venue.astype(np.int64) * len(syms) + syinv  # small integers: a lookup table, no sort
+        seen = np.flatnonzero(np.bincount(key, minlength=4 * len(syms)))
+        ids = np.full(4 * len(syms), -1, dtype=np.int32)
+        for k in seen.tolist():
             v, s_ = divmod(k, len(syms))
             if v == 0:
                 continue
             try:
-                ids[i] = sink.sid(int(v), syms[s_])
+                ids[k] = sink.sid(int(v), syms[s_])
             except Reject:
                 pass
-        sid = ids[kinv.reshape(-1)]
+        sid = ids[key]
         nbad = int(np.count_nonzero(ok & (sid < 0)))
         if nbad * 2 > n:
             raise ValueError(f"columns: symbol={m.columns['symbol']}: {nbad:,} of {n:,} rows of {path} have no "
