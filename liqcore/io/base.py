@@ -59,7 +59,10 @@ class LoadResult:
             lines.append("  kinds: " + ", ".join(parts))
             lines.append(f"  time: {_fmt_ns(int(ev['ts_event'][0]))} .. {_fmt_ns(int(ev['ts_event'][-1]))}")
         for path, info in self.files.items():
-            lines.append(f"  {path}: format={info['format']} records={info['records']} events={info['events']}")
+            line = f"  {path}: format={info['format']} records={info['records']} events={info['events']}"
+            if info.get("reordered"):
+                line += f" reordered={info['reordered']}"
+            lines.append(line)
         if self.rejects:
             lines.append("  rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(self.rejects.items())))
         if self.recovered:
