@@ -322,7 +322,9 @@ def read_mapped(path, st: _FileState, m: ColumnMapping) -> np.ndarray:
         counts = dict(zip(suniq, scount.tolist()))
         why = _side_error(meaning, counts, m, path)
         unknown = side == 0
-        if why is not None and np.count_nonzero(unknown) * 100 > n:  # more than 1 % of rows: the mapping is wrong
+        nu = int(np.count_nonzero(unknown))
+        # most rows, or more than 1 % and more than 10 of them: the mapping is wrong (a few: counted)
+        if why is not None and (nu * 2 > n or (nu > 10 and nu * 100 > n)):
             raise ValueError(why)
         drop(unknown, "bad_side", "side")
     price = _numbers(cols["price"])

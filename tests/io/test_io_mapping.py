@@ -9,9 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from liqcore.io import load_events
-from liqcore.io.mapped import make_mapping, mapping_report
+from liqcore.io.mapped import KINDS, make_mapping, mapping_report
 from liqcore.types import Flag, Kind, Side, Venue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,3 +179,38 @@ def test_cli_events_and_detect_read_a_mapped_file(tmp_path):
     assert "ts-unit: column 'T'" in r.stderr and "fits --ts-unit ms" in r.stderr
     r = _cli("events", str(path), "--columns", MAP, "--ts-unit", "ms", "--kind", "liquidation", cwd=tmp_path)
     assert r.returncode == 2 and "side-means: liquidations need" in r.stderr
+
+
+_CELL = st.one_of(st.sampled_from(["BUY", "SELL", "long", "x", "", "BTCUSDT", "eth-usdt", "-1", "0", "nan", "inf",
+                                   "1e400", "61000.5", "0.001", "1723075200000", "17230752000000000000", "9" * 30]),
+                  st.text(alphabet="0123456789.-eE ,\"abcBUYSEL", max_size=12))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_CELL, min_size=5, max_size=5), min_size=0, max_size=30), kind=st.sampled_from(KINDS))
+def test_no_row_breaks_the_sanity_rules_whatever_the_file_holds(tmp_path, rows, kind):
+    """Whatever a homemade file holds, the mapped reader yields only sane rows, or a clear error."""
+    import csv
+
+    path = tmp_path / "fuzz.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["T", "s", "S", "p", "q"])
+        w.writerows([T0_MS + i * 1000, "BTCUSDT", "BUY", 61000.5, 0.01] for i in range(40))  # a good file ...
+        w.writerows(rows)  # ... with whatever rows
+    try:
+        res = _load(path, means="order" if kind == "liquidation" else None, kind=kind)
+    except ValueError as exc:
+        assert str(exc).split(":")[0] in ("columns", "ts-unit", "format", "paths", "side-means"), exc
+        return
+    ev = res.events
+    assert np.isfinite(ev["price"]).all() and (ev["price"] > 0).all()
+    assert np.isfinite(ev["qty"]).all() and (ev["qty"] > 0).all()
+    assert ((ev["ts_event"] >= 1_483_228_800_000_000_000) & (ev["ts_event"] < 2**62)).all()
+    want = {int(Side.LONG), int(Side.SHORT)} if kind == "liquidation" else {int(Side.BUY), int(Side.SELL)}
+    assert set(np.unique(ev["side"]).tolist()) <= want
+    assert (ev["symbol_id"] >= 0).all() and (ev["venue"] == Venue.BINANCE).all()
+    info = res.files[str(path)]
+    assert info["events"] + sum(info["rejects"].values()) == info["records"] == len(rows) + 40
+    good = (T0_MS + np.arange(40) * 1000) * 1_000_000
+    assert np.isin(good, ev["ts_event"]).all()  # the good rows stay
