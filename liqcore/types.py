@@ -103,6 +103,10 @@ class Flag(IntFlag):
     LATE = 2  # ts_event older than an event already seen for the symbol
     RECV_ESTIMATED = 4  # ts_recv = ts_event + configured feed latency (none was recorded)
     SAMPLED = 8  # venue throttles this stream (Binance/OKX: <= 1 liquidation/s/symbol)
+    #: the same bit by the name of what it means: a liquidation from a throttled stream (Binance's
+    #: forceOrder, OKX's liquidation-orders: at most one per symbol per second, the latest), so
+    #: counts and notionals of such events are lower bounds
+    THROTTLED = 8
     TIME_RECOVERED = 16  # ts_event rebuilt from another field of the record (a recording's bad time column)
 
 

@@ -143,12 +143,19 @@ def min_trade_notional(events: np.ndarray, trade_kind: int = 2) -> float | None:
 
 def data_note(events: np.ndarray, threshold: float = 5_000.0) -> str | None:
     """A note when the trades look filtered (no print below ``threshold`` in quote): prints are then a
-    sparse subset, so fills, exits and reference prices are approximate."""
+    sparse subset, so fills, exits and reference prices are approximate; and when the liquidations
+    come from a throttled stream (:func:`liqcore.venues.common.throttle_note`)."""
+    from liqcore.venues.common import throttle_note
+
+    notes = []
     m = min_trade_notional(events)
     if m is None:
-        return "no trade prints in the data: no reference prices, no orders"
-    if m >= threshold:
-        return (f"the trade prints hold only trades of at least ~${m:,.0f} notional (a filtered feed, e.g. "
-                "the recorded Binance aggTrade files keep trades above ~$15k): reference prices are "
-                "stale more often, and fills and exits are judged on sparse prints")
-    return None
+        notes.append("no trade prints in the data: no reference prices, no orders")
+    elif m >= threshold:
+        notes.append(f"the trade prints hold only trades of at least ~${m:,.0f} notional (a filtered feed, e.g. "
+                     "the recorded Binance aggTrade files keep trades above ~$15k): reference prices are "
+                     "stale more often, and fills and exits are judged on sparse prints")
+    throttled = throttle_note(events)  # liquidations from a throttled stream: lower bounds
+    if throttled:
+        notes.append(throttled)
+    return "; ".join(notes) or None

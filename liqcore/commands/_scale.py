@@ -130,7 +130,7 @@ def plan_source(args, params, opts: dict):
 
         if not args.days > 0:
             raise ValueError("days: must be positive")
-        src = Source("synthetic", days=float(args.days), seed=int(args.seed), venue=args.venue)
+        src = Source("synthetic", days=float(args.days), seed=int(args.seed), venue=args.venue or "bybit")
         symbols = symbols or list(DEFAULT_SYMBOLS)
         lo, hi = DEFAULT_START_NS, DEFAULT_START_NS + int(args.days * NS_PER_DAY)
         s0, s1 = max(lo, start) if start is not None else lo, min(hi, end) if end is not None else hi
@@ -158,8 +158,11 @@ def plan_source(args, params, opts: dict):
             raise ValueError("paths: give recordings (files, directories or a dataset), or --synthetic")
         from liqcore.io import load_events, require_events
 
+        from liqcore.commands.inputs import _say_mapping, column_mapping
+
         res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
-                          max_clock_skew_ns=params.max_clock_skew_ns)
+                          max_clock_skew_ns=params.max_clock_skew_ns, columns=column_mapping(args))
+        _say_mapping(res)
         require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False))
         if len(res.events) == 0:  # allowed empty: nothing to evaluate
             return [], (0, 0), f"{len(res.sources)} file(s), no usable events"

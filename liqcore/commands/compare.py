@@ -186,7 +186,7 @@ def run(args) -> int:
                     return 0
             else:
                 steps.step(f"{kind} synthetic market: {args.days:g} days")
-                m = market(kind, days=args.days, seed=args.seed, venue=args.venue, **inputs.synthetic_symbols(args))
+                m = market(kind, days=args.days, seed=args.seed, venue=args.venue or "bybit", **inputs.synthetic_symbols(args))
                 events = inputs.apply_time_window(m.events, start, end)
                 label = (f"{kind} synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed})"
                          + (" " + inputs.selection_label(start=args.start, end=args.end) if len(events) != len(m.events)

@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(e.g. 0 to fail at once, 1h; default 10m)")
     p.add_argument("--kind", default=None, help="keep only these kinds (comma list)")
     p.add_argument("--symbol", default=None, help="keep only these symbols (comma list)")
+    from liqcore.commands.inputs import add_mapping_arguments
+
+    add_mapping_arguments(p)  # after the command's own --kind / --venue, which then say the rows' kind / venue
 
 
 def run(args) -> int:

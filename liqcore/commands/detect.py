@@ -38,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per cascade per line")
     add_param_arguments(p, groups=("detector",))
+    from liqcore.commands.inputs import add_mapping_arguments
+
+    add_mapping_arguments(p)  # after the command's own --kind / --venue, which then say the rows' kind / venue
 
 
 def cascades(records) -> list[dict]:
@@ -136,6 +139,8 @@ def run(args) -> int:
             print("loader rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res.rejects.items())), file=log)
         return 0
 
+    from liqcore.venues.common import throttle_note
+
     det = CascadeDetector.from_params(params)
     records, counts = det.run(events, flush=True)
     rows = cascades(records)
@@ -168,6 +173,8 @@ def run(args) -> int:
             out.flush()
         for line in _count_lines(res, counts, len(rows)):
             print(line, file=sys.stderr)
+        if throttle_note(events):
+            print(f"note: {throttle_note(events)}", file=sys.stderr)
         return 0
 
     from rich.console import Console
@@ -193,4 +200,6 @@ def run(args) -> int:
     console.print(table)
     for line in _count_lines(res, counts, len(rows)):
         console.print(line, highlight=False)
+    if throttle_note(events):
+        console.print(f"note: {throttle_note(events)}", highlight=False, markup=False)
     return 0

@@ -5,8 +5,13 @@
 Without --json: a table per (venue, symbol, kind) with count, first/last event time (UTC) and the
 notional sum (price x qty, liquidations and trades), a top-of-book table per symbol with quotes
 (updates, median spread in price units and in basis points of the mid, crossed updates, empty-side
-rows), then the rejects by reason.  With --json: one
-JSON object per event line (venue, symbol, kind, side, price, qty, notional, ts_event_ns, ts_recv_ns).
+rows), then the rejects by reason, then the load report
+per file (rows read, events kept, rows re-ordered, rows rejected by reason, time span, venues /
+symbols / kinds found).  With --json: one JSON object per event line (venue, symbol, kind, side, price,
+qty, notional, ts_event_ns, ts_recv_ns) on stdout, and the load report as one line
+``load report: {"files": {...}, "skipped": {...}, "duplicates": N}`` on stderr.
+Homemade CSV / Parquet files: --columns ts=T,symbol=s,side=S,price=p,qty=q --ts-unit ms --kind
+liquidation --side-means order --venue binance (see docs/data.md).
 Formats (detected per file when --format is not given, and line by line in files of JSON or log
 lines; .gz/.zst read transparently):
   raw                 one websocket message per line (Bybit, Binance, OKX; the venue told by shape)
@@ -18,6 +23,7 @@ lines; .gz/.zst read transparently):
   binance-trades-csv  headerless Binance aggTrades CSV (E,symbol,a,p,q,T,m[,usd_size,tier])
   contract-csv        ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags] with header
   parquet             the same columns (what `liqcore convert` writes)
+  columns             any CSV or Parquet through --columns (homemade files)
 """
 from __future__ import annotations
 
@@ -39,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symbol", default=None, help="comma list of symbols (as named by the venue, e.g. BTCUSDT, BTC-USDT-SWAP)")
     p.add_argument("--venue", default=None, help="comma list of venues: bybit,binance,okx")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events (after filters)")
+    from liqcore.commands.inputs import add_mapping_arguments
+
+    add_mapping_arguments(p)  # after the command's own --kind / --venue, which then say the rows' kind / venue
 
 
 def write_json_lines(events: np.ndarray, registry, out) -> None:
@@ -160,15 +169,42 @@ def print_summary(result, events: np.ndarray) -> None:
         for k, v in sorted(result.recovered.items()):
             rt.add_row(f"recovered: {k}", f"{v:,}")
         console.print(rt)
-    ft = Table(title="files")
-    for col in ("file", "format", "records", "events", "rejected (by reason) / why skipped"):
-        ft.add_column(col)
+    ft = Table(title="files (what each load read: rows, rejects by reason, rows sorted into place, span, contents)")
+    for col, just in (("file", "left"), ("format", "left"), ("rows read", "right"), ("events", "right"),
+                      ("re-ordered rows", "right"), ("rejected rows (by reason)", "left"),
+                      ("first .. last event (UTC)", "left"), ("venue / symbols / kinds (events)", "left")):
+        ft.add_column(col, justify=just)
     for path, info in result.files.items():
-        rej = ", ".join(f"{k} {v:,}" for k, v in sorted((info.get("rejects") or {}).items()) if v)
-        ft.add_row(path, info["format"], f"{info['records']:,}", f"{info['events']:,}", rej)
-    for path, why in getattr(result, "skipped", {}).items():
-        ft.add_row(path, "skipped", "", "", why)
+        ft.add_row(*file_row(path, info))
     console.print(ft)
+    if getattr(result, "skipped", None):
+        st = Table(title="files that could not be read (the others are loaded)")
+        for col in ("file", "status", "why"):
+            st.add_column(col)
+        for path, why in result.skipped.items():
+            st.add_row(path, "skipped", why)
+        console.print(st)
+
+
+def file_row(path: str, info: dict) -> tuple:
+    """One row of the per-file load report (see :class:`liqcore.io.LoadResult` ``files``)."""
+    rej = ", ".join(f"{k} {v:,}" for k, v in sorted((info.get("rejects") or {}).items()) if v)
+    span = ""
+    if info.get("start_ns") is not None:
+        span = f"{_fmt_time(info['start_ns'])} .. {_fmt_time(info['end_ns'])}"
+    syms = info.get("symbols") or []
+    what = "; ".join(x for x in (
+        ", ".join(info.get("venues") or []),
+        f"{len(syms)} symbol(s): {', '.join(syms[:4])}{' ...' if len(syms) > 4 else ''}" if syms else "",
+        ", ".join(f"{k} {v:,}" for k, v in (info.get("kinds") or {}).items())) if x)
+    return (path, info.get("format", ""), f"{info.get('records', 0):,}", f"{info.get('events', 0):,}",
+            f"{info['reordered']:,}" if "reordered" in info else "", rej, span, what)
+
+
+def load_report(result) -> dict:
+    """The per-file load report as JSON-ready data (what ``--json`` writes on stderr)."""
+    files = {p: {k: v for k, v in info.items() if k != "mapping"} for p, info in result.files.items()}
+    return {"files": files, "skipped": dict(getattr(result, "skipped", {})), "duplicates": result.duplicates}
 
 
 def run(args) -> int:
@@ -187,6 +223,10 @@ def run(args) -> int:
             raise ValueError("limit: must be >= 0")
         events = events[: args.limit]
     if args.json:
+        import orjson
+
+        # the per-file load report: one JSON line on stderr, so stdout stays one event per line
+        sys.stderr.write("load report: " + orjson.dumps(load_report(result)).decode() + "\n")
         write_json_lines(events, result.registry, sys.stdout.buffer)
     else:
         print_summary(result, events)

@@ -24,6 +24,7 @@ import numpy as np
 __all__ = [
     "Steps", "add_source_arguments", "add_synthetic_arguments", "add_time_arguments", "add_recording_arguments",
     "add_cache_max_argument",
+    "add_mapping_arguments", "column_mapping",
     "load_source", "load_input", "load_recordings", "select", "selection_label", "symbol_list", "time_window",
     "apply_time_window", "load_plugins", "SYNTHETIC_KINDS", "synthetic_knobs", "synthetic_from_args",
 ]
@@ -74,6 +75,59 @@ def _format_argument(parser, *, choices: bool) -> None:
                             help="force the input format (default: detect per file; see `liqcore events --help`)")
 
 
+def add_mapping_arguments(parser) -> None:
+    """``--columns`` and its options: read homemade CSV / Parquet files through a column mapping
+    (:mod:`liqcore.io.mapped`).  ``--kind`` and ``--venue`` are added unless the command has them
+    already (as filters, or the synthetic market's venue): their value then says the rows' kind and
+    venue too."""
+    g = parser.add_argument_group("homemade files (a column mapping; see docs/data.md)")
+    g.add_argument("--columns", default=None, metavar="MAP",
+                   help="read every file (CSV or Parquet) through this mapping: ts=COL,symbol=COL,side=COL,price=COL,"
+                        "qty=COL[,venue=COL][,ts_recv=COL]")
+    g.add_argument("--ts-unit", default=None, choices=("s", "ms", "us", "ns"),
+                   help="with --columns: the unit of the ts (and ts_recv) column, since the epoch")
+    g.add_argument("--side-means", default=None, choices=("order", "position"),
+                   help="with --columns and liquidations: the side column is the forced order's side (BUY = a short "
+                        "was liquidated) or the liquidated position's side (LONG/SHORT)")
+    have = getattr(parser, "_option_string_actions", {})
+    if "--kind" not in have:
+        g.add_argument("--kind", default=None, help="with --columns: what every row is, liquidation or trade")
+    if "--venue" not in have:
+        g.add_argument("--venue", default=None, help="with --columns: the venue of every row (bybit, binance, okx)")
+
+
+def column_mapping(args):
+    """The :class:`liqcore.io.mapped.ColumnMapping` of ``--columns`` (None without it); ValueError
+    naming the option that is missing or wrong."""
+    cols = getattr(args, "columns", None)
+    if not cols:
+        for opt in ("ts_unit", "side_means"):
+            if getattr(args, opt, None):
+                raise ValueError(f"{opt.replace('_', '-')}: only with --columns")
+        return None
+    from liqcore.io.mapped import make_mapping
+
+    if getattr(args, "format", None) not in (None, "columns"):
+        raise ValueError(f"columns: --columns reads every file itself; drop --format {args.format}")
+    venue = getattr(args, "venue", None)
+    if venue and "," in str(venue) and "venue=" not in str(cols).replace(" ", ""):
+        raise ValueError(f"venue: with --columns, one venue (the rows' venue); got {venue!r}")
+    if "venue=" in str(cols).replace(" ", ""):  # a venue column: --venue (if any) only filters
+        venue = None
+    return make_mapping(cols, args.ts_unit, args.side_means, getattr(args, "kind", None), venue)
+
+
+def _say_mapping(result) -> None:
+    """The column mapping's report, once per load, on stderr."""
+    from liqcore.io.mapped import mapping_report
+
+    line = mapping_report(result)
+    if line:
+        import sys
+
+        print(line, file=sys.stderr, flush=True)
+
+
 def _allow_empty_argument(parser) -> None:
     parser.add_argument("--allow-empty", action="store_true",
                         help="exit 0 (with a warning) when the input yields no usable events, instead of failing")
@@ -104,7 +158,8 @@ def add_synthetic_arguments(parser, *, what: str = "use") -> None:
                      help="comma list of symbols: the synthetic market's (default: BTCUSDT,ETHUSDT,SOLUSDT,"
                           "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
     src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
-    src.add_argument("--venue", default="bybit", help="synthetic market venue (default bybit)")
+    src.add_argument("--venue", default=None,
+                     help="synthetic market venue (default bybit); with --columns, the recordings' venue")
     add_cache_max_argument(src)
     src.add_argument("--preset", default=None,
                      help="named synthetic market: default, null (liquidations move no price, no effects), "
@@ -163,7 +218,7 @@ def synthetic_from_args(args, steps=None, *, preset: str | None = None):
         kw["effects"] = {**(getattr(args, "synthetic_effects", None) or {}), **eff}
     if steps is not None:
         steps.step(f"synthetic market: {args.days:g} days" + (f", preset {preset}" if preset else ""))
-    m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue, preset=preset, **kw)
+    m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue or "bybit", preset=preset, **kw)
     what = f", preset {preset}" if preset else ""
     return m, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed}{what})"
 
@@ -176,6 +231,7 @@ def add_source_arguments(parser, *, what: str = "use") -> None:
     _allow_empty_argument(parser)
     add_synthetic_arguments(parser, what=what)
     add_time_arguments(parser)
+    add_mapping_arguments(parser)
 
 
 def add_recording_arguments(parser, *, nargs: str = "+", feed_latency: str = "duration",
@@ -324,7 +380,8 @@ def load_source(args, params, steps=None, *, filter_symbols: bool = False):
 
     steps.step("loading recordings")
     res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
-                      max_clock_skew_ns=params.max_clock_skew_ns)
+                      max_clock_skew_ns=params.max_clock_skew_ns, columns=column_mapping(args))
+    _say_mapping(res)
     sym = getattr(args, "symbols", None) if filter_symbols else None
     events = select(res.events, res.registry, symbol=sym, start=start, end=end, keep_global=True)
     require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False), usable=len(events),
@@ -364,9 +421,11 @@ def load_recordings(args, *, feed_latency_ns: int | None = None, max_clock_skew_
     kw = {}
     if max_clock_skew_ns is not None:
         kw["max_clock_skew_ns"] = max_clock_skew_ns
-    return load_events(list(paths if paths is not None else args.paths), format=args.format,
-                       strict=getattr(args, "strict", False), feed_latency_ns=feed_latency_ns,
-                       instruments=getattr(args, "instruments", None), **kw)
+    res = load_events(list(paths if paths is not None else args.paths), format=args.format,
+                      strict=getattr(args, "strict", False), feed_latency_ns=feed_latency_ns,
+                      instruments=getattr(args, "instruments", None), columns=column_mapping(args), **kw)
+    _say_mapping(res)
+    return res
 
 
 def load_plugins(plugins) -> None:

@@ -115,7 +115,7 @@ def run(args) -> int:
     crit = out["criteria"] if out else criteria(results, acc, acc_n)
     studies = {k: v for k, v in results.items() if not k.startswith("_")}
     if args.json:
-        doc = {"source": label, "criteria": crit, "detection_accuracy": acc, "detection_cascades": acc_n,
+        doc = {"source": label, "notes": results.get("_notes") or [], "criteria": crit, "detection_accuracy": acc, "detection_cascades": acc_n,
                "studies": {k: v.to_json() for k, v in studies.items()}}
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
@@ -125,6 +125,8 @@ def run(args) -> int:
     if not console.is_terminal:
         console = Console(width=220)
     console.print(f"[bold]{label}[/]")
+    for n in results.get("_notes") or []:
+        console.print(f"[yellow]data note:[/] {escape(n)}", highlight=False)
     for res in studies.values():
         console.rule()
         if not res.available:

@@ -146,8 +146,11 @@ def run_named(name: str, args) -> int:
                 with atomic_path(p, fsync=False) as tmp:  # the earlier figure stays until this one is whole
                     draw(tmp)
                 written.append(str(p))
+    from liqcore.venues.common import throttle_note
+
+    note = throttle_note(events)  # liquidations from a throttled stream: lower bounds
     if args.json:
-        doc = {"source": label, **res.to_json(), "plots": written}
+        doc = {"source": label, **res.to_json(), "plots": written, "data_note": note}
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0 if res.available else 1
     from rich.console import Console
@@ -156,6 +159,8 @@ def run_named(name: str, args) -> int:
     if not console.is_terminal:
         console = Console(width=220)
     console.print(f"[bold]{label}[/]")
+    if note:
+        console.print(f"[yellow]data note:[/] {note}", highlight=False)
     print_result(console, res)
     for p in written:
         console.print(f"figure written to {p}")

@@ -19,7 +19,12 @@ files of JSON lines and log lines, so a valid record is never dropped because of
 ``binance-trades-csv`` headerless ``E,symbol,a,p,q,T,m[,usd_size,tier]`` aggTrades
 ``contract-csv``       header ``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags]``
 ``parquet``            the same columns (as written by :func:`save_events` / ``liqcore convert``)
+``columns``            any CSV or Parquet read through a column mapping (``load_events(columns=...)``,
+                       the command line's ``--columns``; :mod:`liqcore.io.mapped`), never detected
 =====================  ==========================================================================
+
+Side conventions, time units and receive-time rules of every format: docs/data.md.  Each file's
+entry in ``LoadResult.files`` reports what was read from it (:func:`liqcore.io.base.file_report`).
 
 Former names of some formats are still accepted (:data:`FORMAT_ALIASES`).
 
@@ -51,6 +56,7 @@ The package (one module per job; import names from ``liqcore.io`` itself, which 
 ``bybit``      readers: Bybit's liquidation archive lines
 ``binance``    readers: Binance's liquidation log lines and headerless CSVs (forceOrder, aggTrades)
 ``contract``   readers: the event contract as CSV and Parquet
+``mapped``     reader: homemade CSV / Parquet through a column mapping, and its report
 ``dataset``    reading hive-partitioned Parquet datasets (:mod:`liqcore.dataset` writes them)
 ``plausible``  the plausibility rule on every file's events; a forced format that does not fit
 ``require``    the "no usable events" check of every command

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 import liqcore.io.registry as _registry
-from liqcore.io.base import LoadResult, _FileState, _unreadable_why, _warn_stderr, dedupe
+from liqcore.io.base import LoadResult, _FileState, _unreadable_why, _warn_stderr, dedupe, file_report
 from liqcore.io.dataset import is_dataset, load_dataset
 from liqcore.io.files import _Blocks, _base_name
 from liqcore.io.plausible import _sane
@@ -28,6 +28,7 @@ def load_events(
     instruments=None,
     max_clock_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS,
     warn=None,
+    columns=None,
 ) -> LoadResult:
     """Read recordings into one sorted, deduplicated event array.
 
@@ -46,10 +47,16 @@ def load_events(
     ``skipped`` and in a warning, and the rest are loaded; ``strict`` stops at it instead (as does a
     single file, or when no file can be read).  A compressed file cut short loads up to the cut, with
     a warning naming the file and how much was read.  ``warn``: called with each warning line
-    (default: written to stderr as ``warning: ...``).
+    (default: written to stderr as ``warning: ...``).  ``columns``: a
+    :class:`liqcore.io.mapped.ColumnMapping` that reads every file as a homemade CSV or Parquet
+    (format ``columns``; what each column was taken as: :func:`liqcore.io.mapped.mapping_report`).
+
+    Each file's entry in ``files`` reports what was read from it (:func:`liqcore.io.base.file_report`).
     """
     if warn is None:
         warn = _warn_stderr
+    if columns is not None:
+        format = "columns"
     format = canonical_format(format)
     feed_latency_ns = int(feed_latency_ns)
     if feed_latency_ns < 0:
@@ -63,7 +70,7 @@ def load_events(
     if len(files) > 1:  # one at a time, so that a file that cannot be read does not take the others down
         return _load_each(files, datasets, warn=warn, format=format, registry=registry, strict=strict,
                           feed_latency_ns=feed_latency_ns, instruments=instruments,
-                          max_clock_skew_ns=max_clock_skew_ns)
+                          max_clock_skew_ns=max_clock_skew_ns, columns=columns)
     from liqcore.venues.instruments import load_instruments
 
     inst = load_instruments(instruments)
@@ -88,6 +95,7 @@ def load_events(
                 fmt, found = readers.detect(path, first[: 1 << 16])
             reader = readers.get(fmt)
         st = _FileState(str(path), sink, strict, fmt)
+        st.mapping = columns
         if reader.shape == "path":
             arr = reader.load(path, st)
         else:
@@ -131,7 +139,8 @@ def load_events(
                 recovered[k[len("recovered_"):]] = recovered.get(k[len("recovered_"):], 0) + v
         for k, v in rej.items():
             totals[k] = totals.get(k, 0) + v
-        result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej}
+        result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej,
+                                   **file_report(arr, registry), **st.info}
         result.sources.append(str(path))
     for d in datasets:
         dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)

@@ -23,8 +23,12 @@ class LoadResult:
     ``events``: EVENT_DTYPE sorted by ts_event (stable), deduplicated.  ``registry``: the symbol ids
     used.  ``rejects``: reason -> count of dropped records (plus ``control`` frames and
     ``not_a_record`` lines, which are recognised but carry no event).  ``duplicates``: exact
-    duplicates removed.  ``sources``: the files read.  ``files``: per-file ``{"format", "records",
-    "events", "rejects"}``.  ``skipped``: files that could not be read (path -> why; the other
+    duplicates removed.  ``sources``: the files read.  ``files``: per file, what was read from it:
+    ``format``, ``records`` (rows or lines read), ``events`` (kept), ``rejects`` (reason -> rows
+    dropped), ``reordered`` (rows stamped earlier than a row above them: sorted into place),
+    ``start_ns`` / ``end_ns`` (event-time span, None without events), ``venues``, ``symbols`` and
+    ``kinds`` (name -> events) found (see :func:`file_report`); a file read through a column mapping
+    adds ``mapping`` (what each column was taken as).  ``skipped``: files that could not be read (path -> why; the other
     files are loaded).  ``warnings``: lines said about the load (skipped files, compressed files cut
     short), also written to stderr as they happen unless the caller passed its own ``warn``.
     """
@@ -56,7 +60,10 @@ class LoadResult:
             lines.append("  kinds: " + ", ".join(parts))
             lines.append(f"  time: {_fmt_ns(int(ev['ts_event'][0]))} .. {_fmt_ns(int(ev['ts_event'][-1]))}")
         for path, info in self.files.items():
-            lines.append(f"  {path}: format={info['format']} records={info['records']} events={info['events']}")
+            line = f"  {path}: format={info['format']} records={info['records']} events={info['events']}"
+            if info.get("reordered"):
+                line += f" reordered={info['reordered']}"
+            lines.append(line)
         if self.rejects:
             lines.append("  rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(self.rejects.items())))
         if self.recovered:
@@ -132,7 +139,7 @@ class Reader:
 class _FileState:
     """Counters for one file (records seen, strict mode)."""
 
-    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits")
+    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits", "mapping", "info")
 
     def __init__(self, path: str, sink: Sink, strict: bool, fmt: str):
         self.path = path
@@ -141,6 +148,8 @@ class _FileState:
         self.records = 0
         self.fmt = fmt
         self.culprits: dict = {}  # (reason, field) -> count: which column a forced format misreads
+        self.mapping = None  # a homemade file's column mapping (liqcore.io.mapped.ColumnMapping)
+        self.info: dict = {}  # what a reader adds to the file's entry in LoadResult.files
 
     def bad(self, lineno: int, reason: str, detail: str = "") -> None:
         self.sink.count(reason)
@@ -151,6 +160,24 @@ class _FileState:
 
 
 # ----------------------------------------------------------------------------------- helpers
+
+
+def file_report(arr: np.ndarray, registry: SymbolRegistry) -> dict:
+    """What one file's events (in file order) hold: ``reordered`` (rows whose event time is earlier
+    than a row above them, which the load sorts into place), ``start_ns`` / ``end_ns``, and the
+    ``venues``, ``symbols`` and ``kinds`` (name -> count) found."""
+    if not len(arr):
+        return {"reordered": 0, "start_ns": None, "end_ns": None, "venues": [], "symbols": [], "kinds": {}}
+    ts = arr["ts_event"]
+    reordered = int(np.count_nonzero(ts[1:] < np.maximum.accumulate(ts)[:-1])) if len(ts) > 1 else 0
+    kinds = np.bincount(arr["kind"].astype(np.int64), minlength=8)
+    from liqcore.types import Venue
+
+    venues = sorted({Venue(int(v)).name.lower() if int(v) in Venue._value2member_map_ else str(int(v))
+                     for v in np.unique(arr["venue"])})
+    symbols = sorted({registry.symbol(int(s)) for s in np.unique(arr["symbol_id"]) if s >= 0})
+    return {"reordered": reordered, "start_ns": int(ts.min()), "end_ns": int(ts.max()), "venues": venues,
+            "symbols": symbols, "kinds": {KIND_NAMES.get(k, str(k)): int(c) for k, c in enumerate(kinds) if c}}
 
 
 def _warn_stderr(line: str) -> None:

@@ -43,6 +43,10 @@ def run_all(events, registry, params=None, symbols=None, progress=None, only=Non
             why = f"the study failed on this input ({type(e).__name__}: {e})"
             out[name] = StudyResult(name, name, available=False, reason=why, findings=[f"not available because {why}"])
     out["_panel"] = panel
+    from liqcore.venues.common import throttle_note
+
+    note = throttle_note(events)
+    out["_notes"] = [note] if note else []  # said by the report and the command: lower bounds
     return out
 
 
@@ -398,7 +402,9 @@ def _write_report(results: dict, d: Path, source: str, detection_accuracy, progr
             except Exception as e:  # a figure must not sink the report
                 res.findings.append(f"(figures not drawn: {type(e).__name__}: {e})")
     crit = criteria(results, detection_accuracy, detection_n)
+    notes = list(results.get("_notes") or [])
     md = ["# Findings", "", f"Source: {source}" if source else "", ""]
+    md += [f"**Data note:** {n}" for n in notes] + ([""] if notes else [])
     md += ["## Success criteria", "",
            "A criterion is met when the 95% interval of the measured value clears its threshold (a count: when "
            "it reaches it); n/a when the input cannot measure it.", "",
@@ -429,6 +435,7 @@ def _write_report(results: dict, d: Path, source: str, detection_accuracy, progr
          ".na{background:#fee;padding:0.5em}.nastatus{color:#a60}", "</style></head><body><h1>Findings</h1>"]
     if source:
         h.append(f"<p>Source: {html.escape(source)}</p>")
+    h += [f"<p class='na'><b>Data note:</b> {html.escape(n)}</p>" for n in notes]
     h.append("<h2>Success criteria</h2><table><tr><th>level</th><th>criterion</th><th>status</th><th>evidence</th></tr>")
     for c in crit:
         cls = {"met": "met", "n/a": "nastatus"}.get(c["status"], "notmet")
@@ -451,6 +458,6 @@ def _write_report(results: dict, d: Path, source: str, detection_accuracy, progr
                 h.append(f"<h3>{t}</h3>" + display_table(res.tables[t].head(40)).to_html(index=False, border=0))
     h.append("</body></html>")
     (d / "index.html").write_text("\n".join(h))
-    doc = {"source": source, "criteria": crit, "studies": {k: v.to_json() for k, v in studies.items()}}
+    doc = {"source": source, "notes": notes, "criteria": crit, "studies": {k: v.to_json() for k, v in studies.items()}}
     (d / "findings.json").write_bytes(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2))
     return {"criteria": crit, "figures": sorted(figs.values())}

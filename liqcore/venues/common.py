@@ -19,6 +19,7 @@ from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
 from liqcore.validate import symbol_problem
 
 __all__ = [
+    "throttle_note",
     "Reject",
     "CONTROL",
     "RECV_UNKNOWN",
@@ -239,6 +240,27 @@ def parse_frame(frame, sink: "Sink", parse_obj, recv_ns: int | None = None) -> n
         raise Reject("malformed_json", "frame") from None
     parse_obj(obj, sink)
     return rows_to_events(sink.rows, 0)
+
+
+def throttle_note(events: np.ndarray) -> str | None:
+    """The note every result built on liquidations from a throttled stream carries (events flagged
+    ``Flag.THROTTLED``: Binance's forceOrder stream, OKX's liquidation-orders): None when the events
+    hold none.  Those streams push at most one liquidation per symbol per second (the latest), so
+    counts and notionals are lower bounds and a cascade's size threshold comes from a biased sample."""
+    if events is None or not len(events):
+        return None
+    liq = events["kind"] == int(Kind.LIQUIDATION)
+    thr = liq & ((events["flags"] & int(Flag.THROTTLED)) != 0)
+    n = int(np.count_nonzero(thr))
+    if not n:
+        return None
+    names = {int(Venue.BINANCE): "Binance", int(Venue.OKX): "OKX", int(Venue.BYBIT): "Bybit"}
+    venues = " and ".join(names.get(int(v), str(int(v))) for v in np.unique(events["venue"][thr]))
+    return (f"{n:,} of the {int(np.count_nonzero(liq)):,} liquidations come from {venues}'s liquidation stream, "
+            "which pushes at most one liquidation per symbol per second (the latest): their counts and notionals "
+            "are lower bounds, the P95 size threshold is taken over the liquidations shown (bursts under-represented), "
+            "and bursts lose events, so cascades hold fewer events and less notional than on the venue and short "
+            "ones can be missed (see docs/data.md)")
 
 
 #: default clock guard (the ``max-clock-skew`` parameter): an event whose venue time is more than this

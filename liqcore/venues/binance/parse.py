@@ -7,7 +7,8 @@
 
     -> LIQUIDATION ts_event=o.T, price=ap (average fill), qty=z (accumulated filled), flags SAMPLED
        (Binance pushes at most one liquidation per symbol per second); side: o.S is the side of the
-       forced CLOSE order, so "SELL" -> LONG liquidated, "BUY" -> SHORT liquidated.
+       forced CLOSE order, so "SELL" -> LONG liquidated, "BUY" -> SHORT liquidated (the side rules of
+       every venue and file format, and what the throttle does to results: docs/data.md).
 
 ``aggTrade``::
 

@@ -6,7 +6,8 @@
      "data":[{"T":1739502302929,"s":"ROSEUSDT","S":"Sell","v":"20000","p":"0.04499"}]}
 
     -> LIQUIDATION ts_event=T ms, price=p (bankruptcy price), qty=v (base), side: S="Buy" -> LONG
-       liquidated, "Sell" -> SHORT liquidated (Bybit's own convention, the opposite of Binance).
+       liquidated, "Sell" -> SHORT liquidated (Bybit's own convention, the opposite of Binance; the side
+       rules of every venue and file format are one table in docs/data.md).
 
 legacy ``liquidation.{symbol}`` (``data`` is an OBJECT; ``updatedTime`` in the docs' example,
 ``updateTime`` in their table: both accepted; at most one event per second per symbol, so its events

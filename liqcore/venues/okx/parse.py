@@ -10,7 +10,7 @@
     -> one LIQUIDATION per detail: ts_event=ts, price=bkPx, qty = sz x ctVal(instId) (base units),
        flags SAMPLED (at most one order per contract per second is shown); side is the liquidation
        ORDER side: "sell" -> LONG liquidated, "buy" -> SHORT liquidated (``posSide`` is ``net`` in net
-       mode, so it is not used).  An instId without a ctVal in the instrument table is rejected as
+       mode, so it is not used; the side rules of every venue and file format: docs/data.md).  An instId without a ctVal in the instrument table is rejected as
        ``unknown_instrument`` (never guessed).  The symbol is the instId (``BTC-USDT-SWAP``).
 
 ``trades``::
