@@ -15,13 +15,13 @@ live engine reaches it through them.
 from __future__ import annotations
 
 from liqcore.judge.core import (
-    ANSWER_KEYS, CONFIDENCE, FunctionJudge, Judge, JudgeError, MatrixJudge, ReplayJudge, Verdict, candle_stats,
+    ANSWER_KEYS, CONFIDENCE, FunctionJudge, Judge, JudgeError, JudgeUnavailable, MatrixJudge, ReplayJudge, Verdict, candle_stats,
     matrix, parse_answer, signal_key,
 )
 from liqcore.judge.news import FileNews, NewsProvider, news_stance
 from liqcore.judge.runner import JudgeRunner
 
-__all__ = ["ANSWER_KEYS", "CONFIDENCE", "FileNews", "FunctionJudge", "Judge", "JudgeError", "JudgeRunner",
+__all__ = ["ANSWER_KEYS", "CONFIDENCE", "FileNews", "FunctionJudge", "Judge", "JudgeError", "JudgeRunner", "JudgeUnavailable",
            "MatrixJudge", "NewsProvider", "ReplayJudge", "Verdict", "candle_stats", "make_judge", "matrix",
            "news_stance", "parse_answer", "signal_key"]
 

@@ -48,7 +48,11 @@ MAX_NOTE = 500
 
 
 class JudgeError(ValueError):
-    """An answer that is refused (malformed, off-format, the wrong direction) or a judge that failed."""
+    """An answer that is refused (malformed, off-format, the wrong direction, a model's refusal)."""
+
+
+class JudgeUnavailable(JudgeError):
+    """The judge could not be asked (an unreachable endpoint, an HTTP error)."""
 
 
 @dataclass

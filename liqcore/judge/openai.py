@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from liqcore.judge.core import Judge, JudgeError, Verdict, parse_answer
+from liqcore.judge.core import Judge, JudgeError, JudgeUnavailable, Verdict, parse_answer
 
 PROMPT = """You judge liquidation signals of a trend-following strategy on perpetual futures: when longs \
 are liquidated in a burst the strategy goes SHORT, when shorts are liquidated it goes LONG. You get the \
@@ -124,9 +124,9 @@ class OpenAIJudge(Judge):
         try:
             status, raw = await self._post(body)
         except aiohttp.ClientError as exc:
-            raise JudgeError(f"endpoint unreachable ({type(exc).__name__})") from None
+            raise JudgeUnavailable(f"endpoint unreachable ({type(exc).__name__})") from None
         if status != 200:
-            raise JudgeError(f"endpoint answered HTTP {status}")
+            raise JudgeUnavailable(f"endpoint answered HTTP {status}")
         try:
             msg = json.loads(raw)["choices"][0]["message"]
             content = msg.get("content")

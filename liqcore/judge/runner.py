@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 
-from liqcore.judge.core import Judge, JudgeError, Verdict, signal_key
+from liqcore.judge.core import Judge, JudgeError, JudgeUnavailable, Verdict, signal_key
 
 log = logging.getLogger("liqcore.judge")
 
@@ -70,6 +70,10 @@ class JudgeRunner:
             self.counts["late"] += 1
             log.warning("judge: no answer within %.3g s for %s: not entered", self.timeout_s, key)
             return None, "late"
+        except JudgeUnavailable as exc:
+            self.counts["failed"] += 1
+            log.warning("judge: failed for %s (%s): not entered", key, exc)
+            return None, "failed"
         except JudgeError as exc:
             self.counts["refused"] += 1
             log.warning("judge: answer refused for %s (%s): not entered", key, exc)
