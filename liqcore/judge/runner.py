@@ -52,10 +52,19 @@ class JudgeRunner:
         loop, t = self._loop, self._thread
         if loop is None:
             return
+        async def _shutdown():
+            me = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not me]
+            for t in tasks:  # questions still under way: nobody waits for them any more
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.judge.aclose()
+
         try:
-            asyncio.run_coroutine_threadsafe(self.judge.aclose(), loop).result(timeout=2.0)
+            asyncio.run_coroutine_threadsafe(_shutdown(), loop).result(timeout=3.0)
         except Exception:  # a judge that cannot close its session: the thread is a daemon
             pass
+        self._pending.clear()
         loop.call_soon_threadsafe(loop.stop)
         t.join(timeout=2.0)
         self._loop = self._thread = None
