@@ -81,3 +81,24 @@ def test_judge_is_refused_for_another_strategy(tmp_path):
     csv = _market_csv(tmp_path / "m.csv")
     r = _cli(["backtest", str(csv), "--strategy", "cascade-fade", "--judge", "matrix", "--no-progress"], tmp_path)
     assert r.returncode != 0 and "--judge: only liq-trend takes a judge" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_run_judge_openai_on_a_replay_journals_the_notes(tmp_path):
+    """``liqcore run --judge openai`` paper-trades a replayed synthetic market: the endpoint is asked, its
+    entries become orders whose journal rows carry the judge's notes, the key appears nowhere."""
+    import sqlite3
+
+    journal = tmp_path / "j.sqlite"
+    with FakeOpenAI() as fake:
+        r = _cli(["run", "--replay", "synthetic", "--replay-days", "0.5", "--strategy", "liq-trend", "--baseline", "24",
+                  "--z-entry", "1", "--no-dashboard", "--judge", "openai", "--judge-url", fake.url, "--judge-model",
+                  "valid", "--duration", "120", "--journal", str(journal)], tmp_path, LIQCORE_JUDGE_API_KEY=KEY)
+        asked = len(fake.requests)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert asked > 0 and f"judge openai: {asked} signals asked; {asked} entered" in r.stdout
+    assert KEY not in r.stdout + r.stderr
+    rows = [json.loads(d) for (d,) in sqlite3.connect(journal).execute("SELECT data FROM log WHERE type = 'decision'")]
+    orders = [d for d in rows if d["action"] == "order"]
+    assert orders and all(d["notes"].startswith("openai: enter (high)") for d in orders)
