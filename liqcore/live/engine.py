@@ -1317,10 +1317,8 @@ class Engine(OrderManager, FastLane):
         recent = []
         for d in self.decisions[-8:]:
             detail = d.reason if d.action != "order" else f"{d.side} {d.qty:g} @ {d.price:g} tp {d.take_profit:g} sl {d.stop_loss:g}"
-            if d.notes:
-                detail = f"{detail} | {d.notes}" if detail else d.notes
             recent.append({"ts_ns": d.ts_ns, "symbol": d.symbol, "dominant": d.dominant, "action": d.action,
-                           "detail": detail})
+                           "detail": detail, "notes": d.notes})
         rs = self.risk.snapshot(self.blocked)
         errs = self.error_counts()
         return {"mode": self.mode, "equity": self.core.equity, "day_pnl": rs["day_pnl"], "week_pnl": rs["week_pnl"],

@@ -74,7 +74,15 @@ def test_a_slow_judge_does_not_stall_the_event_path():
         assert all("function: enter" in d.notes and d.to_dict()["notes"] == d.notes for d in orders)
         assert strat.runner.counts == {"asked": 3, "entered": 3, "declined": 0, "late": 0, "failed": 0, "refused": 0}
         recent = eng.snapshot()["recent"]
-        assert any("function: enter" in r["detail"] for r in recent)
+        assert any("function: enter" in r["notes"] for r in recent)
+        from rich.console import Console
+
+        from liqcore.live.dashboard import render
+
+        con = Console(record=True, width=200)
+        con.print(render(eng.snapshot()))
+        text = con.export_text()
+        assert "judge" in text and "function: enter" in text
     finally:
         strat.runner.close()
 
