@@ -10,6 +10,8 @@ def add_judge_arguments(parser) -> None:
     g.add_argument("--judge-url", metavar="URL", help="--judge openai: the API base URL, e.g. https://api.openai.com/v1 "
                                                       "(default $LIQCORE_JUDGE_URL); the key comes from "
                                                       "$LIQCORE_JUDGE_API_KEY or $OPENAI_API_KEY, never the command line")
+    g.add_argument("--judge-key-file", metavar="FILE",
+                   help="--judge openai: a 0600 file holding LIQCORE_JUDGE_API_KEY=... (or JSON {\"api_key\": ...})")
     g.add_argument("--judge-model", metavar="NAME", help="--judge openai: the model (default $LIQCORE_JUDGE_MODEL)")
     g.add_argument("--judge-news", metavar="FILE", help="headlines shown to the judge (JSONL: ts, symbol, title, "
                                                         "optional stance -1/0/1); default none (the matrix's no-news row)")
@@ -21,7 +23,7 @@ def add_judge_arguments(parser) -> None:
 def judged_strategy(args, strategy):
     """``strategy`` with the judge the arguments ask for (liq-trend only); unchanged without ``--judge``
     options.  Raises ValueError (one line) on a bad option."""
-    given = [o for o in ("judge", "judge_url", "judge_model", "judge_news", "judge_record")
+    given = [o for o in ("judge", "judge_url", "judge_model", "judge_news", "judge_record", "judge_key_file")
              if getattr(args, o, None)] + (["judge_timeout"] if getattr(args, "judge_timeout", 10.0) != 10.0 else [])
     if not given:
         return strategy
@@ -34,7 +36,12 @@ def judged_strategy(args, strategy):
     from liqcore.judge import make_judge
 
     judge = make_judge(args.judge, url=args.judge_url, model=args.judge_model, news=args.judge_news,
-                       record=args.judge_record)
+                       record=args.judge_record, key_file=getattr(args, "judge_key_file", None))
+    key = getattr(judge, "key", None)
+    if key:  # a second line of defence: the live log's redaction filter knows it too
+        from liqcore.live.logging import register_secret
+
+        register_secret(key.reveal())
     return LiqTrend(judge=judge, judge_timeout=args.judge_timeout)
 
 

@@ -27,10 +27,11 @@ __all__ = ["ANSWER_KEYS", "CONFIDENCE", "FileNews", "FunctionJudge", "Judge", "J
 
 
 def make_judge(spec: str | None, *, url: str | None = None, model: str | None = None, news: str | None = None,
-               record: str | None = None, env=None):
+               record: str | None = None, key_file: str | None = None, env=None):
     """A judge from the command line: ``spec`` None or ``matrix`` (the decision matrix alone), ``openai``
     (an OpenAI-compatible endpoint: ``url``/``model`` or ``LIQCORE_JUDGE_URL``/``LIQCORE_JUDGE_MODEL``,
-    the key from ``LIQCORE_JUDGE_API_KEY`` or ``OPENAI_API_KEY``), ``replay:FILE`` (recorded answers).
+    the key from ``key_file`` (a 0600 file of ``LIQCORE_JUDGE_API_KEY=...`` lines or a JSON object with
+    ``api_key``), else ``LIQCORE_JUDGE_API_KEY`` or ``OPENAI_API_KEY``), ``replay:FILE`` (recorded answers).
     ``news``: a JSONL headlines file (None = no news provider).  ``record``: append every answer to this
     JSONL file (the format ``replay:`` reads).  Raises ValueError (one line) on a bad spec."""
     import os
@@ -51,6 +52,19 @@ def make_judge(spec: str | None, *, url: str | None = None, model: str | None = 
         url = url or env.get("LIQCORE_JUDGE_URL")
         model = model or env.get("LIQCORE_JUDGE_MODEL")
         key = env.get("LIQCORE_JUDGE_API_KEY") or env.get("OPENAI_API_KEY")
+        if key_file:
+            from pathlib import Path
+
+            from liqcore.secrets import _check_private, _parse_key_file
+
+            p = Path(key_file)
+            if not p.exists():
+                raise ValueError(f"judge-key-file: {p} does not exist")
+            _check_private(p)
+            d = _parse_key_file(p.read_text(encoding="utf-8"), p)
+            key = d.get("LIQCORE_JUDGE_API_KEY") or d.get("OPENAI_API_KEY") or d.get("api_key")
+            if not key:
+                raise ValueError(f"judge-key-file: {p} holds neither LIQCORE_JUDGE_API_KEY nor api_key")
         if not url:
             raise ValueError("judge openai: give --judge-url URL or set LIQCORE_JUDGE_URL")
         if not model:

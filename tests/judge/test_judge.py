@@ -202,3 +202,20 @@ def test_make_judge_refuses_bad_specs(tmp_path):
     with pytest.raises(ValueError, match="not a file"):
         make_judge(f"replay:{tmp_path / 'none.jsonl'}")
     assert signal_key(_ctx()) == f"binance:BTCUSDT:{T0 + 6 * M}:SHORT"
+
+
+def test_key_file_must_be_private(tmp_path):
+    f = tmp_path / "judge.key"
+    f.write_text(f"LIQCORE_JUDGE_API_KEY={KEY}\n")
+    f.chmod(0o644)
+    with pytest.raises(ValueError, match="chmod 600"):
+        make_judge("openai", url="http://127.0.0.1:9/v1", model="m", key_file=str(f), env={})
+    f.chmod(0o600)
+    with FakeOpenAI() as fake:
+        judge = make_judge("openai", url=fake.url, model="valid", key_file=str(f), env={"OPENAI_API_KEY": "other"})
+        runner = JudgeRunner(judge, 5.0)
+        try:
+            assert runner.call(_ctx())[0].action == "enter"
+        finally:
+            runner.close()
+        assert fake.requests[-1]["headers"]["Authorization"] == "Bearer " + KEY
