@@ -186,6 +186,18 @@ class Judge:
         self._record: Path | None = None
         self._record_lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        d = self.__dict__.copy()
+        d.pop("_record_lock", None)
+        d.pop("_session", None)
+        return d
+
+    def __setstate__(self, d: dict) -> None:
+        self.__dict__.update(d)
+        self._record_lock = threading.Lock()
+        if "_session" in type(self).__dict__ or hasattr(type(self), "_post"):
+            self._session = None
+
     async def answer(self, ctx: dict) -> Verdict:
         return self.answer_now(ctx)
 

@@ -35,6 +35,15 @@ class JudgeRunner:
         self._pending: dict = {}  # key -> (concurrent future, monotonic deadline, ctx)
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict:  # (a strategy goes to sweep workers: its runner starts afresh there)
+        d = self.__dict__.copy()
+        d.update(_loop=None, _thread=None, _pending={}, _lock=None)
+        return d
+
+    def __setstate__(self, d: dict) -> None:
+        self.__dict__.update(d)
+        self._lock = threading.Lock()
+
     # ---- the loop thread ------------------------------------------------------------------------
     def _ensure(self) -> asyncio.AbstractEventLoop:
         with self._lock:

@@ -219,3 +219,20 @@ def test_key_file_must_be_private(tmp_path):
         finally:
             runner.close()
         assert fake.requests[-1]["headers"]["Authorization"] == "Bearer " + KEY
+
+
+def test_liq_trend_with_its_judge_still_pickles_for_sweep_workers(tmp_path):
+    import pickle
+
+    for strat in (LiqTrend(), LiqTrend(judge=ReplayJudge(_empty(tmp_path)))):
+        strat.runner.call(_ctx())  # (a used runner too)
+        back = pickle.loads(pickle.dumps(strat))
+        assert back.runner.counts == strat.runner.counts and type(back.judge) is type(strat.judge)
+        assert back.runner.call(_ctx())[0] is not None
+        strat.runner.close()
+
+
+def _empty(tmp_path):
+    f = tmp_path / "none.jsonl"
+    f.write_text("")
+    return f
