@@ -126,7 +126,11 @@ class LiqTrend(Strategy):
 
     def _verdict(self, ctx: dict, v, why: str, min_conf: float, tag: int) -> tuple[int, int, float]:
         """(direction, skip code, confidence) of a judged signal; its notes kept for the journal."""
-        self.notes[(int(ctx["symbol_id"]), tag)] = v.note_text() if v is not None else f"judge: no answer ({why})"
+        note = v.note_text() if v is not None else f"judge: no answer ({why})"
+        self.notes[(int(ctx["symbol_id"]), tag)] = note
+        rec = self._inputs.get((int(ctx["symbol_id"]), int(ctx["ts_ns"])))
+        if rec is not None:  # (a backtest's trade rows show the signal's inputs: the judge's notes with them)
+            rec["judge"] = note
         if len(self.notes) > 10_000:
             for key in list(self.notes)[:5_000]:
                 del self.notes[key]

@@ -174,6 +174,7 @@ def test_backtest_with_the_openai_judge_records_answers_that_a_replay_reproduces
         n_req = len(fake.requests)
     assert n_req == 1 and live[0]["direction"] == -1 and live[0]["confidence"] == pytest.approx(1.0)
     assert strat.runner.counts["entered"] == 1 and "openai: enter (high)" in strat.signal_notes(live[0])
+    assert strat.inputs(live[0])["judge"] == strat.signal_notes(live[0])  # (a backtest's trade rows)
     rows = [json.loads(x) for x in rec.read_text().splitlines()]
     assert rows[0]["key"] == f"binance:BTCUSDT:{T0 + 6 * M}:SHORT" and rows[0]["answer"]["confidence"] == "high"
     assert KEY not in rec.read_text()
