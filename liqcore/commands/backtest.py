@@ -33,6 +33,9 @@ def add_arguments(parser) -> None:
                      help="fewest completed trades for which the results are compared with the trading "
                           "guide's claims; below, the summary and report say the sample is too small (default 30)")
     add_param_arguments(parser)
+    from liqcore.commands._judge import add_judge_arguments
+
+    add_judge_arguments(parser)
 
 
 def run(args) -> int:
@@ -44,6 +47,9 @@ def run(args) -> int:
     params = params_from_args(args)
     # an unknown strategy or a parameter of another strategy: one clear line, before any work
     strategy, params = resolve_strategy(None, params)
+    from liqcore.commands._judge import judge_line, judge_summary, judged_strategy
+
+    strategy = judged_strategy(args, strategy)
     if not (args.equity > 0):
         raise ValueError("equity: must be positive")
     if args.min_trades < 1:
@@ -66,7 +72,12 @@ def run(args) -> int:
             steps.step(f"detecting cascades in {len(events):,} events")
             records, det_counts = detect(events, params)
         steps.step(f"strategy {type(strategy).name}: signals and execution")
-        res = run_strategy(events, registry, params, strategy, equity=args.equity, records=records)
+        try:
+            res = run_strategy(events, registry, params, strategy, equity=args.equity, records=records)
+        finally:
+            if getattr(strategy, "runner", None) is not None:
+                strategy.runner.close()
+        judged = judge_summary(strategy)
         res.detector_counts = det_counts
         if args.out:
             steps.step("writing ledger and summary")
@@ -77,7 +88,10 @@ def run(args) -> int:
 
             write_report(res, args.report, title=f"liqcore backtest ({res.strategy}): {label}", min_trades=args.min_trades)
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(res.to_json(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        out = res.to_json()
+        if judged is not None:
+            out["judge"] = judged
+        sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         return 0
     from rich.console import Console
 
@@ -92,6 +106,8 @@ def run(args) -> int:
         console.print(f"market cache: {cache_dir()} ('liqcore cache info' / 'liqcore cache clear')",
                       markup=False, highlight=False, soft_wrap=True)
     print_summary(res, console, min_trades=args.min_trades)
+    if judged is not None:
+        console.print(judge_line(judged), markup=False, highlight=False)
     if args.out:
         console.print(f"ledger and summary written to {args.out}")
     if args.report:

@@ -81,6 +81,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed-history", nargs="+", metavar="PATH",
                    help="recordings whose past liquidations seed the detector's thresholds at start-up")
     add_param_arguments(p, groups=("detector", "strategy", "execution", "risk", "feed"))
+    from liqcore.commands._judge import add_judge_arguments
+
+    add_judge_arguments(p)
 
 
 def _symbols(text: str) -> list[str]:
@@ -143,6 +146,10 @@ def build(args):
     from liqcore.live.engine import check_live_strategy
 
     check_live_strategy(params)  # an unknown strategy or one without a streaming form: before anything starts
+    from liqcore.commands._judge import judged_strategy
+    from liqcore.strategies import resolve_strategy
+
+    strategy = judged_strategy(args, resolve_strategy(None, params)[0])  # (liq-trend's --judge)
     symbols = _symbols(args.symbols)
     venue = args.venue.lower()
     stream_module(venue)
@@ -203,7 +210,7 @@ def build(args):
                 fake_thread.stop()
             raise
     engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
-                    notional=notional, kill_switch=args.kill_switch)
+                    notional=notional, kill_switch=args.kill_switch, strategy=strategy)
     if args.read_only:
         engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
         engine.kill_switch.toggle = lambda: True
@@ -297,6 +304,13 @@ def run(args) -> int:
                 engine.recorder.close()
             if fake_thread is not None:
                 fake_thread.stop()
+            if getattr(engine.strategy, "runner", None) is not None:
+                engine.strategy.runner.close()
+        from liqcore.commands._judge import judge_line, judge_summary
+
+        judged = judge_summary(engine.strategy)
+        if judged is not None:
+            summary["judge"] = judged
     except sqlite3.Error as exc:  # the journal's own cause (e.g. "database or disk is full"), one line
         print(f"liqcore run: error: {exc}", file=sys.stderr)
         return 1
@@ -314,6 +328,10 @@ def run(args) -> int:
         print(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     else:
         print(summary_line(summary))
+        if summary.get("judge"):
+            from liqcore.commands._judge import judge_line
+
+            print(judge_line(summary["judge"]))
     sd = summary.get("shutdown") or {}
     for u in sd.get("unconfirmed") or []:
         print(f"NOT CONFIRMED CANCELLED (may still rest at the venue): {u['symbol']} {u['client_id']} "

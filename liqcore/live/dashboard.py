@@ -74,11 +74,14 @@ def render(snap: dict):
                      "[bold yellow]ACTIVE[/]" if s.get("active") else "", s.get("last_cascade") or "-",
                      order_txt, pos_txt, _fmt(s.get("pnl")))
     recent = Table(title="recent decisions", expand=True)
-    for col in ("time", "symbol", "dominant", "action", "detail"):
+    rows = snap.get("recent", [])[-8:]
+    judged = any(d.get("notes") for d in rows)  # (liq-trend's judge: its verdict and notes per signal)
+    for col in ("time", "symbol", "dominant", "action", "detail") + (("judge",) if judged else ()):
         recent.add_column(col)
-    for d in snap.get("recent", [])[-8:]:
+    for d in rows:
         recent.add_row(time.strftime("%H:%M:%S", time.gmtime(d.get("ts_ns", 0) / 1e9)), d.get("symbol", ""),
-                       d.get("dominant", ""), d.get("action", ""), d.get("detail", ""))
+                       d.get("dominant", ""), d.get("action", ""), d.get("detail", ""),
+                       *((d.get("notes") or "",) if judged else ()))
     checks = checklist_table(snap.get("checklist"))
     return Group(head, feeds, syms, recent, *([checks] if checks is not None else []))
 

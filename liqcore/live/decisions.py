@@ -34,9 +34,10 @@ class Decision:
     ref_price: float = math.nan
     client_id: str = ""
     intent: OrderIntent | None = None
+    notes: str = ""  # the strategy's notes on the signal (liq-trend: the judge's verdict and reasons)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("venue", "symbol", "symbol_id", "cascade_id", "ts_ns", "dominant", "action",
                                            "reason", "side", "price", "qty", "take_profit", "stop_loss", "ref_price",
-                                           "client_id")}
+                                           "client_id", "notes")}
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}

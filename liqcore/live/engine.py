@@ -217,6 +217,8 @@ class Engine(OrderManager, FastLane):
         if not self._is_guide(self.strategy):
             self.stream = open_stream(self.strategy, self.params, self.registry)
             self._stream_detector = bool(getattr(self.stream, "uses_detector", type(self.strategy).uses_detector))
+        # a strategy's notes on a signal (liq-trend's judge): into the decision, the journal and the dashboard
+        self._signal_notes = getattr(self.strategy, "signal_notes", None)
         # registry id -> core index, and symbol name -> (sid, core index)
         self._core_idx: dict[int, int] = {}
         self._by_symbol: dict[str, tuple[int, int]] = {}
@@ -727,6 +729,8 @@ class Engine(OrderManager, FastLane):
             vname, sym = "?", "?"
         dom = "long" if direction > 0 else ("short" if direction < 0 else "none")
         d = Decision(vname, sym, sid, int(g["tag"]), ts, dom, "none")
+        if self._signal_notes is not None:
+            d.notes = self._signal_notes(g)
         res = None
         d.reason = self._refusal(ci)
         if not d.reason:
@@ -1314,7 +1318,7 @@ class Engine(OrderManager, FastLane):
         for d in self.decisions[-8:]:
             detail = d.reason if d.action != "order" else f"{d.side} {d.qty:g} @ {d.price:g} tp {d.take_profit:g} sl {d.stop_loss:g}"
             recent.append({"ts_ns": d.ts_ns, "symbol": d.symbol, "dominant": d.dominant, "action": d.action,
-                           "detail": detail})
+                           "detail": detail, "notes": d.notes})
         rs = self.risk.snapshot(self.blocked)
         errs = self.error_counts()
         return {"mode": self.mode, "equity": self.core.equity, "day_pnl": rs["day_pnl"], "week_pnl": rs["week_pnl"],

@@ -13,23 +13,27 @@ Rules (signals only; the execution model fills them):
 * **Trigger**: ``z >= z-entry`` (default 2) and ``rec > 0``, and the segment is one-sided: long share
   ``L / rec > purity`` (default 0.75) -> **short** (trend following: longs are being wiped out);
   ``< 1 - purity`` -> **long**; otherwise a skip (counted as ``mixed``).
-  Strong = ``z >= z-strong`` (default 4), otherwise medium.
+  Strong = ``z >= z-strong`` (default 4) AND a one-sided share above ``purity-strong`` (default 0.9);
+  otherwise medium.
 * **Candle check**: the price change over the last ``candle-lookback`` (default 15m) of 1-minute
   candles built from trades = the last trade price received at or before ``t`` minus the first trade
   price received in ``(t - candle-lookback, t]`` (the first candle's open to the last candle's close).
   Aligned = the change has the trade's sign (up for a long, down for a short); no trade or no change
   = not aligned.
-* **Decision matrix** (the article's, without its news column): strong + aligned -> enter with
-  confidence 1.0 ("high"); medium + aligned -> confidence 0.6 ("medium"); strong + not aligned ->
-  skip ``strong_not_aligned`` (the article's hold/observe); medium + not aligned -> skip
-  ``medium_not_aligned``.
-* **Judge hook** (the article's news and language-model layer): ``LiqTrend(judge=callable)``.  The
-  callable gets one dict per would-be entry -- ``symbol_id``, ``venue``, ``symbol``, ``ts_ns``,
-  ``direction`` (+1/-1), ``z``, ``rec_notional``, ``long_share``, ``strength`` ("strong"/"medium"),
-  ``aligned``, ``price_change``, ``confidence`` -- and returns ``None``/``True`` (keep), ``False``
-  (veto: a skip ``judge_veto``), a number in [0, 1] (the new confidence; 0 vetoes), or a dict with
-  ``"veto"`` and/or ``"confidence"``.  None by default.  It runs in decision order and must itself be
-  point in time (it may only use what it knew at ``ts_ns``).
+* **Candles not aligned**: strong -> skip ``strong_not_aligned``, medium -> ``medium_not_aligned``
+  (the decision matrix never enters them).
+* **Judge** (:mod:`liqcore.judge`: the decision matrix with the news column, or a language model):
+  ``LiqTrend(judge=...)`` -- None = the matrix alone with no news provider (its "no news" row: strong
+  enters at medium confidence, medium does not enter), a :class:`liqcore.judge.Judge`, or a callable
+  (:class:`liqcore.judge.FunctionJudge`).  Each aligned signal's context (``symbol_id``, ``venue``,
+  ``symbol``, ``ts_ns``, ``direction``, ``z``, ``rec_notional``, ``long_share``, ``strength``,
+  ``aligned``, the 1-minute candles' ``price_change``/``change_pct``/``volatility_pct``/``trend``,
+  the thresholds, ``confidence`` = 1.0 strong / 0.6 medium) goes to the judge; it enters when the
+  verdict is ``enter`` with confidence >= ``judge-min-confidence`` (default 0.6, "medium"); else a skip
+  ``judge_veto`` (don't enter), ``judge_hold``, ``below_confidence`` or ``judge_no_answer`` (late,
+  failed or refused; after ``judge_timeout`` seconds).  The batch form waits for each answer; the
+  streaming form asks off the event path and enters when the answer arrives (at that time), unless
+  the judge is instant (the matrix, recorded answers), which decides at the segment close.
 * **Execution**: market entry; ranked by confidence with ``max-positions`` (this strategy's default
   5) and ``replace-weakest`` (default on: at the cap, a stronger signal closes the weakest position);
   a ``trail`` (default 1 %) and a fallback ``stop-loss`` (default 2 %), **both in force** -- the
@@ -46,8 +50,7 @@ Parameters: ``segment``, ``baseline`` (shared with ``vol-breakout``, default 288
 """
 from __future__ import annotations
 
-import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -64,28 +67,11 @@ from liqcore.strategies.vol_breakout import rolling_z
 SKIP_STRONG_NOT_ALIGNED = 101
 SKIP_MEDIUM_NOT_ALIGNED = 102
 SKIP_JUDGE_VETO = 103
+SKIP_JUDGE_HOLD = 104
+SKIP_BELOW_CONFIDENCE = 105
+SKIP_JUDGE_NO_ANSWER = 106
 CONF_HIGH = 1.0
 CONF_MEDIUM = 0.6
-
-
-def _judge_verdict(out: Any, conf: float) -> float | None:
-    """The judge's answer -> the new confidence, or None for a veto."""
-    if out is None or out is True:
-        return conf
-    if out is False:
-        return None
-    if isinstance(out, dict):
-        if out.get("veto"):
-            return None
-        if out.get("confidence") is not None:
-            return _judge_verdict(float(out["confidence"]), conf)
-        return conf
-    if isinstance(out, (int, float, np.integer, np.floating)):
-        c = float(out)
-        if not math.isfinite(c) or c < 0 or c > 1:
-            raise ValueError(f"liq-trend judge: confidence must be within [0, 1]; got {out!r}")
-        return None if c == 0 else c
-    raise ValueError(f"liq-trend judge: expected None, a bool, a confidence or a dict; got {type(out).__name__}")
 
 
 class LiqTrend(Strategy):
@@ -98,19 +84,65 @@ class LiqTrend(Strategy):
         ParamSpec("z-entry", 2.0, parse_nonneg_float, "z-score of the segment's liquidation notional that triggers", "Z"),
         ParamSpec("z-strong", 4.0, parse_nonneg_float, "z-score of a strong signal", "Z"),
         ParamSpec("purity", 0.75, parse_fraction, "one-sided share of the segment needed (> purity)", "FRAC"),
+        ParamSpec("purity-strong", 0.9, parse_fraction, "one-sided share of a strong signal (> purity-strong)", "FRAC"),
+        ParamSpec("judge-min-confidence", 0.6, parse_fraction, "the judge's confidence needed to enter", "FRAC"),
         ParamSpec("candle-lookback", "15m", parse_duration, "trade candles checked for alignment", "DUR"),
     )
     DEFAULTS = {"max_positions": 5, "replace_weakest": True, "trail": 0.01, "stop_loss": 0.02,
                 "take_profit": 0.0, "hold_timeout_ns": 0}
     needs = frozenset({"liquidation", "trade"})
     SKIP_CODES = {SKIP_STRONG_NOT_ALIGNED: "strong_not_aligned", SKIP_MEDIUM_NOT_ALIGNED: "medium_not_aligned",
-                  SKIP_JUDGE_VETO: "judge_veto"}
+                  SKIP_JUDGE_VETO: "judge_veto", SKIP_JUDGE_HOLD: "judge_hold",
+                  SKIP_BELOW_CONFIDENCE: "below_confidence", SKIP_JUDGE_NO_ANSWER: "judge_no_answer"}
 
-    def __init__(self, judge: Callable[[dict], Any] | None = None):
-        if judge is not None and not callable(judge):
-            raise ValueError("liq-trend: judge must be a callable (context dict -> verdict) or None")
+    def __init__(self, judge: Any = None, *, judge_timeout: float = 10.0):
+        from liqcore.judge import FunctionJudge, Judge, JudgeRunner, MatrixJudge
+
+        if judge is None:
+            judge = MatrixJudge()
+        elif not isinstance(judge, Judge):
+            if not callable(judge):
+                raise ValueError("liq-trend: judge must be a Judge, a callable (context dict -> verdict) or None")
+            judge = FunctionJudge(judge)
         self.judge = judge
+        self.runner = JudgeRunner(judge, judge_timeout)
+        self.notes: dict[tuple[int, int], str] = {}  # (symbol id, tag) -> the judge's notes
         self._inputs: dict[tuple[int, int], dict] = {}
+
+    def signal_notes(self, signal) -> str:
+        """The judge's notes on a signal (its verdict and reasons; "" if none)."""
+        return self.notes.get((int(signal["symbol_id"]), int(signal["tag"])), "")
+
+    def _judge_ctx(self, ctx: dict, sid: int, ts: int, direction: int, conf: float, registry, p) -> dict:
+        ctx = dict(ctx)
+        ctx.update(symbol_id=sid, ts_ns=ts, direction=direction, confidence=conf)
+        if registry is not None and 0 <= sid < len(registry):
+            ctx.update(venue=registry.venue(sid).name.lower(), symbol=registry.symbol(sid))
+        for k in ("z-entry", "z-strong", "purity", "purity-strong"):
+            ctx[k.replace("-", "_")] = float(self.value(p, k))
+        ctx["segment_s"] = int(self.value(p, "segment")) / 1e9
+        ctx["candle_lookback_s"] = int(self.value(p, "candle-lookback")) / 1e9
+        return ctx
+
+    def _verdict(self, ctx: dict, v, why: str, min_conf: float, tag: int) -> tuple[int, int, float]:
+        """(direction, skip code, confidence) of a judged signal; its notes kept for the journal."""
+        note = v.note_text() if v is not None else f"judge: no answer ({why})"
+        self.notes[(int(ctx["symbol_id"]), tag)] = note
+        rec = self._inputs.get((int(ctx["symbol_id"]), int(ctx["ts_ns"])))
+        if rec is not None:  # (a backtest's trade rows show the signal's inputs: the judge's notes with them)
+            rec["judge"] = note
+        if len(self.notes) > 10_000:
+            for key in list(self.notes)[:5_000]:
+                del self.notes[key]
+        entered = v is not None and v.enters(min_conf)
+        self.runner.count_verdict(v, entered)
+        if v is None:
+            return 0, SKIP_JUDGE_NO_ANSWER, float(ctx["confidence"])
+        if entered:
+            return int(ctx["direction"]), 0, float(v.confidence)
+        code = (SKIP_JUDGE_HOLD if v.action == "hold" else SKIP_JUDGE_VETO if v.action != "enter"
+                else SKIP_BELOW_CONFIDENCE)
+        return 0, code, float(v.confidence) if v.action == "enter" else float(ctx["confidence"])
 
     def signals(self, events, params, registry, records=None):
         p = type(self).resolve(params)
@@ -120,6 +152,7 @@ class LiqTrend(Strategy):
         z_entry = float(self.value(p, "z-entry"))
         z_strong = float(self.value(p, "z-strong"))
         purity = float(self.value(p, "purity"))
+        purity_strong = float(self.value(p, "purity-strong"))
         look = int(self.value(p, "candle-lookback"))
         if seg <= 0 or look <= 0:
             raise ValueError("segment, candle-lookback: must be positive durations")
@@ -152,7 +185,7 @@ class LiqTrend(Strategy):
             else:
                 chg = np.zeros(len(tt))
             aligned = has & (np.sign(chg) == d) & (d != 0)
-            strong = z[trig] >= z_strong
+            strong = (z[trig] >= z_strong) & (np.maximum(share, 1.0 - share) > purity_strong)
             sig = market_signals(len(trig))
             sig["ts_ns"] = tt
             sig["ev_idx"] = ev_at[trig]
@@ -168,22 +201,20 @@ class LiqTrend(Strategy):
                                                    "long_share": float(share[k]), "price_change": float(chg[k]),
                                                    "strength": "strong" if strong[k] else "medium",
                                                    "aligned": bool(aligned[k])}
+                if aligned[k]:
+                    self._inputs[(sid, int(tt[k]))].update(_candles(s.tr_ts, s.tr_price, int(tt[k]), look))
             parts.append(sig)
         out = concat_signals(parts)
-        if self.judge is not None and len(out):
+        if len(out):
+            min_conf = float(self.value(p, "judge-min-confidence"))
             for k in np.flatnonzero(out["direction"] != 0).tolist():
                 row = out[k]
                 sid = int(row["symbol_id"])
-                ctx = dict(self._inputs[(sid, int(row["ts_ns"]))])
-                ctx.update(symbol_id=sid, ts_ns=int(row["ts_ns"]), direction=int(row["direction"]),
-                           confidence=float(row["confidence"]))
-                if registry is not None and 0 <= sid < len(registry):
-                    ctx.update(venue=registry.venue(sid).name.lower(), symbol=registry.symbol(sid))
-                c = _judge_verdict(self.judge(ctx), float(row["confidence"]))
-                if c is None:
-                    out["direction"][k], out["skip_code"][k] = 0, SKIP_JUDGE_VETO
-                else:
-                    out["confidence"][k] = c
+                ctx = self._judge_ctx(self._inputs[(sid, int(row["ts_ns"]))], sid, int(row["ts_ns"]),
+                                      int(row["direction"]), float(row["confidence"]), registry, p)
+                v, why = self.runner.call(ctx)
+                d, code, c = self._verdict(ctx, v, why, min_conf, int(row["tag"]))
+                out["direction"][k], out["skip_code"][k], out["confidence"][k] = d, code, c
             out = concat_signals([out])
         fill_exits(out, p)
         return out
@@ -214,6 +245,8 @@ class LiqTrendStream(SignalStream):
         self.seg, self.nb = int(v("segment")), int(v("baseline"))
         self.min_liq, self.z_entry, self.z_strong = float(v("min-liq-notional")), float(v("z-entry")), float(v("z-strong"))
         self.purity, self.look = float(v("purity")), int(v("candle-lookback"))
+        self.purity_strong, self.min_conf = float(v("purity-strong")), float(v("judge-min-confidence"))
+        self._asked: dict = {}  # key -> the signal row awaiting the judge's answer
         if self.seg <= 0 or self.look <= 0:
             raise ValueError("segment, candle-lookback: must be positive durations")
         self.clock = BarClock(self.seg)
@@ -249,7 +282,7 @@ class LiqTrendStream(SignalStream):
                 has = bool(tr)
                 chg = tr[-1][1] - tr[0][1] if has else 0.0
                 aligned = has and d != 0 and ((chg > 0) - (chg < 0)) == d
-                strong = z >= self.z_strong
+                strong = z >= self.z_strong and max(share, 1.0 - share) > self.purity_strong
                 skip = SKIP_MIXED if d == 0 else (0 if aligned else (SKIP_STRONG_NOT_ALIGNED if strong else SKIP_MEDIUM_NOT_ALIGNED))
                 sig = self._template.copy()
                 sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = c, i, sid
@@ -260,25 +293,28 @@ class LiqTrendStream(SignalStream):
                 st._inputs[(sid, c)] = {"z": float(z), "rec_notional": float(rec), "long_share": float(share),
                                         "price_change": float(chg), "strength": "strong" if strong else "medium",
                                         "aligned": bool(aligned)}
+                if aligned:
+                    ts_a = np.fromiter((x[0] for x in tr), np.int64, len(tr))
+                    px_a = np.fromiter((x[1] for x in tr), np.float64, len(tr))
+                    st._inputs[(sid, c)].update(_candles(ts_a, px_a, c, self.look))
                 rows.append(sig)
             if rows:
                 sig = self.pack(rows)
-                if st.judge is not None:
-                    for k in np.flatnonzero(sig["direction"] != 0).tolist():
-                        row = sig[k]
-                        sid = int(row["symbol_id"])
-                        ctx = dict(st._inputs[(sid, c)])
-                        ctx.update(symbol_id=sid, ts_ns=c, direction=int(row["direction"]),
-                                   confidence=float(row["confidence"]))
-                        reg = self.registry
-                        if reg is not None and 0 <= sid < len(reg):
-                            ctx.update(venue=reg.venue(sid).name.lower(), symbol=reg.symbol(sid))
-                        cf = _judge_verdict(st.judge(ctx), float(row["confidence"]))
-                        if cf is None:
-                            sig["direction"][k], sig["skip_code"][k] = 0, SKIP_JUDGE_VETO
-                        else:
-                            sig["confidence"][k] = cf
-                out.append(sig)
+                keep = np.ones(len(sig), bool)
+                for k in np.flatnonzero(sig["direction"] != 0).tolist():
+                    row = sig[k]
+                    sid = int(row["symbol_id"])
+                    ctx = st._judge_ctx(st._inputs[(sid, c)], sid, c, int(row["direction"]), float(row["confidence"]),
+                                        self.registry, self.params)
+                    if st.judge.instant:  # (the matrix, recorded answers: no I/O, decided at the close)
+                        v, why = st.runner.call(ctx)
+                        d, code, cf = st._verdict(ctx, v, why, self.min_conf, int(row["tag"]))
+                        sig["direction"][k], sig["skip_code"][k], sig["confidence"][k] = d, code, cf
+                    else:  # asked off the event path: the row comes out when the answer does
+                        self._asked[(sid, c)] = sig[k:k + 1].copy()
+                        st.runner.submit((sid, c), ctx)
+                        keep[k] = False
+                out.append(sig if keep.all() else sig[keep])
             self.closes += 1
         if len(st._inputs) > self.MAX_INPUTS:
             for key in list(st._inputs)[: len(st._inputs) - self.MAX_INPUTS]:
@@ -305,10 +341,38 @@ class LiqTrendStream(SignalStream):
             if len(tr) > 64 and tr[0][0] <= ts - self.look - self.seg:
                 while tr and tr[0][0] <= ts - self.look - self.seg:
                     tr.popleft()
+        if self._asked:
+            return before, self._answers(ts, self.n - 1)
         return before, _EMPTY
 
+    def _answers(self, ts: int, i: int) -> np.ndarray:
+        """The signals whose judge answered (or ran out of time) since the last call, decided now (``ts``)."""
+        st = self.strategy
+        rows = []
+        for key, ctx, v, why in st.runner.ready():
+            row = self._asked.pop(key, None)
+            if row is None:
+                continue
+            d, code, cf = st._verdict(ctx, v, why, self.min_conf, int(row["tag"][0]))
+            row["direction"], row["skip_code"], row["confidence"] = d, code, cf
+            row["ts_ns"], row["ev_idx"] = ts, i
+            rows.append(row)
+        return self.pack(rows)
+
     def on_clock(self, ts_ns):
-        return bar_clock(self, ts_ns)
+        out = bar_clock(self, ts_ns)
+        if self._asked:
+            out = self.pack([out, self._answers(int(ts_ns), self.n - 1)])
+        return out
+
+
+def _candles(ts, price, t: int, look: int) -> dict:
+    """The 1-minute candle figures shown to the judge (change %, volatility %, trend, count)."""
+    from liqcore.judge import candle_stats
+
+    c = candle_stats(ts, price, t, look)
+    c.pop("price_change")  # (the candle check's own figure is kept)
+    return c
 
 
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:

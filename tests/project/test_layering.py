@@ -239,8 +239,9 @@ LAYERS = {
     "_libs": 1, "_jit": 1, "execution.codes": 1,
     # 2: readers of venues and files, datasets, the cache, the execution model's Python front
     "venues": 2, "io": 2, "dataset": 2, "cache": 2, "execution": 2,
-    # 3: the named point-in-time feature store
-    "features": 3,
+    # 3: the named point-in-time feature store; liq-trend's judge (decision matrix, answer format, the
+    #    OpenAI-compatible client, news providers, the off-thread runner the live engine reaches through it)
+    "features": 3, "judge": 3,
     # 4: strategies, and the command-line parameter glue that installs their registry
     "strategies": 4, "config": 4,
     # 5: backtests, sweeps, studies and reports

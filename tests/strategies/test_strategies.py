@@ -307,7 +307,8 @@ def test_liq_trend_strong_aligned_short():
     assert len(sig) == 1
     s = sig[0]
     assert s["ts_ns"] == T0 + 6 * M and s["direction"] == -1  # longs wiped out -> short (trend)
-    assert s["confidence"] == 1.0  # strong (z 17.6) and aligned (price fell)
+    # strong (z 17.6, share 1.0) and aligned (price fell), no news provider: the matrix's "no news" row
+    assert s["confidence"] == pytest.approx(0.6)
     assert s["trail"] == pytest.approx(0.01) and s["stop_loss"] == pytest.approx(0.02)  # both in force
     assert s["take_profit"] == 0.0 and s["max_hold_ns"] == 0 and s["entry"] == ENTRY_MARKET
 
@@ -319,7 +320,9 @@ def test_liq_trend_matrix_and_purity():
     # medium: z = 3 (rec = 140 + 3 x 48.99)
     rec = 140.0 + 3.0 * math.sqrt(0.24) * 100.0
     s = run("liq-trend", market(_trend_rows(last_long=rec)), **TREND)[0]
-    assert s["direction"] == -1 and s["confidence"] == pytest.approx(0.6)
+    assert s["direction"] == 0 and s["skip_code"] == 103  # medium, aligned, no news: don't enter
+    s = run("liq-trend", market(_trend_rows(last_long=rec)), judge=lambda c: None, **TREND)[0]
+    assert s["direction"] == -1 and s["confidence"] == pytest.approx(0.6)  # a judge that agrees: medium
     s = run("liq-trend", market(_trend_rows(last_long=rec, up=True)), **TREND)[0]
     assert s["direction"] == 0 and s["skip_code"] == 102
     # z just below z-entry: nothing
@@ -328,7 +331,9 @@ def test_liq_trend_matrix_and_purity():
     s = run("liq-trend", market(_trend_rows(last_long=750.0, last_short=250.0)), **TREND)[0]
     assert s["direction"] == 0 and s["skip_code"] == SKIP_MIXED
     s = run("liq-trend", market(_trend_rows(last_long=760.0, last_short=240.0)), **TREND)[0]
-    assert s["direction"] == -1
+    assert s["direction"] == 0 and s["skip_code"] == 103  # z 16 but share 0.76 <= purity-strong 0.9: medium
+    s = run("liq-trend", market(_trend_rows(last_long=760.0, last_short=240.0)), **TREND, **{"purity-strong": 0.75})[0]
+    assert s["direction"] == -1 and s["confidence"] == pytest.approx(0.6)  # strong: enters (no news: medium)
     # shorts wiped out -> long (price rising: aligned)
     s = run("liq-trend", market(_trend_rows(last_long=0.0, last_short=1000.0, up=True)), **TREND)[0]
     assert s["direction"] == 1
@@ -347,11 +352,14 @@ def test_liq_trend_judge_hook():
     assert ctx["symbol"] == "BTCUSDT" and ctx["direction"] == -1 and ctx["strength"] == "strong"
     assert ctx["aligned"] and ctx["ts_ns"] == T0 + 6 * M and ctx["z"] > 4
     s = run("liq-trend", market(_trend_rows()), judge=lambda c: 0.3, **TREND)[0]
+    assert s["direction"] == 0 and s["skip_code"] == 105  # below judge-min-confidence 0.6
+    s = run("liq-trend", market(_trend_rows()), judge=lambda c: 0.3, **TREND, **{"judge-min-confidence": 0.3})[0]
     assert s["direction"] == -1 and s["confidence"] == pytest.approx(0.3)
     s = run("liq-trend", market(_trend_rows()), judge=lambda c: {"confidence": 0.8}, **TREND)[0]
     assert s["confidence"] == pytest.approx(0.8)
-    with pytest.raises(ValueError, match="judge"):
-        run("liq-trend", market(_trend_rows()), judge=lambda c: 7, **TREND)
+    # an answer out of range is refused: not entered (counted), the run goes on
+    s = run("liq-trend", market(_trend_rows()), judge=lambda c: 7, **TREND)[0]
+    assert s["direction"] == 0 and s["skip_code"] == 106
 
 
 # ---- cascade-score ----------------------------------------------------------------------------------

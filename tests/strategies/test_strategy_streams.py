@@ -185,8 +185,11 @@ def test_stream_equals_batch_on_a_hand_made_market(name):
 
 
 def test_liq_trend_stream_calls_the_judge_as_the_batch_form_does():
-    """The judge sees the same contexts in the same order and its verdicts (veto, new confidence)
-    give the same rows."""
+    """The judge sees the same contexts; the stream asks it off the event path and enters when the
+    answer arrives, so its verdicts (veto, new confidence) give the batch's decisions, at or after the
+    batch's times."""
+    import time
+
     seen = {"batch": [], "stream": []}
 
     def judge_for(key):
@@ -200,9 +203,25 @@ def test_liq_trend_stream_calls_the_judge_as_the_batch_form_does():
     ev = hand_market()
     p = LiqTrend.resolve(Params.from_mapping(SMALL["liq-trend"]))
     batch = LiqTrend(judge=judge_for("batch")).signals(ev, p, REG)
-    got, _ = feed(LiqTrend(judge=judge_for("stream")).stream(p, REG), ev, p, tail_clock=True)
-    compare(batch, got, int(ev["ts_recv"][-1]))
-    assert seen["batch"] == seen["stream"] and len(seen["batch"]) >= 2
+    stream = LiqTrend(judge=judge_for("stream")).stream(p, REG)
+    got, _ = feed(stream, ev, p, tail_clock=True)
+    rows = [got]
+    deadline = time.monotonic() + 10
+    while stream._asked and time.monotonic() < deadline:  # the answers still under way
+        time.sleep(0.01)
+        rows.append(stream.on_clock(int(ev["ts_recv"][-1])))
+    got = np.concatenate(rows)
+    assert not stream._asked
+    key = lambda r: (int(r["symbol_id"]), int(r["tag"]))  # noqa: E731
+    b = {key(r): r for r in batch}
+    g = {key(r): r for r in got}
+    assert set(b) == set(g)
+    for k, r in b.items():
+        x = g[k]
+        assert (x["direction"], x["skip_code"], x["confidence"]) == (r["direction"], r["skip_code"], r["confidence"])
+        assert x["ts_ns"] >= r["ts_ns"]
+    by_key = lambda cs: sorted(cs, key=lambda c: (c["symbol_id"], c["ts_ns"]))  # noqa: E731
+    assert by_key(seen["batch"]) == by_key(seen["stream"]) and len(seen["batch"]) >= 2
     assert (batch["skip_code"] == SKIP_JUDGE_VETO).any() and (batch["confidence"] == 0.7).any()
 
 

@@ -1,0 +1,104 @@
+"""``liqcore backtest --judge``: an OpenAI-compatible endpoint (a fake one on 127.0.0.1) with its
+answers recorded, the recording replayed to the same result without the endpoint, and the one-line
+refusals of a bad judge option.  The API key never reaches the output."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from _fake_openai import FakeOpenAI  # noqa: E402
+
+KEY = "sk-cli-secret-9876543210"
+ARGS = ["--strategy", "liq-trend", "--segment", "1m", "--baseline", "5", "--candle-lookback", "3m", "--no-progress"]
+
+
+def _env(tmp: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIQCORE", "OPENAI"))}
+    env.update(PYTHONPATH=str(ROOT), LIQCORE_CACHE_DIR=str(tmp / "cache"), MPLBACKEND="Agg", **extra)
+    return env
+
+
+def _cli(argv, tmp: Path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "liqcore", *argv], env=_env(tmp, **env), capture_output=True,
+                          text=True, timeout=300, cwd=tmp)
+
+
+def _market_csv(path: Path) -> Path:
+    from liqcore.types import Kind, Side
+    from tests.strategies.test_strategies import _trend_rows
+
+    names = {int(Side.LONG): "long", int(Side.SHORT): "short", int(Side.BUY): "buy", int(Side.SELL): "sell"}
+    kinds = {int(Kind.LIQUIDATION): "liquidation", int(Kind.TRADE): "trade"}
+    lines = ["ts_event_ns,venue,symbol,side,price,qty,kind"]
+    for t, kind, side, price, qty, _sid in sorted(_trend_rows(), key=lambda r: r[0]):
+        lines.append(f"{t},binance,BTCUSDT,{names[side]},{price},{qty},{kinds[kind]}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.integration
+def test_backtest_judge_openai_recorded_then_replayed(tmp_path):
+    csv = _market_csv(tmp_path / "m.csv")
+    rec = tmp_path / "answers.jsonl"
+    with FakeOpenAI() as fake:
+        live = _cli(["backtest", str(csv), *ARGS, "--judge", "openai", "--judge-url", fake.url, "--judge-model", "valid",
+                     "--judge-record", str(rec), "--json"], tmp_path, LIQCORE_JUDGE_API_KEY=KEY)
+        assert live.returncode == 0, live.stderr
+        assert len(fake.requests) == 1 and fake.requests[0]["headers"]["Authorization"] == "Bearer " + KEY
+    assert KEY not in live.stdout + live.stderr and KEY not in rec.read_text()
+    a = json.loads(live.stdout)
+    assert a["judge"] == {"judge": "openai", "asked": 1, "entered": 1, "declined": 0, "late": 0, "failed": 0,
+                          "refused": 0}
+    replay = _cli(["backtest", str(csv), *ARGS, "--judge", f"replay:{rec}", "--json"], tmp_path)
+    assert replay.returncode == 0, replay.stderr
+    b = json.loads(replay.stdout)
+    assert b["judge"]["entered"] == 1 and b["summary"] == a["summary"] and b["trades"] == a["trades"]
+    text = _cli(["backtest", str(csv), *ARGS, "--judge", f"replay:{rec}"], tmp_path)
+    assert text.returncode == 0 and "judge replay: 1 signals asked; 1 entered, 0 declined, 0 late" in text.stdout
+
+
+@pytest.mark.parametrize("argv, why", [
+    (["--judge", "openai"], "judge openai: give --judge-url URL or set LIQCORE_JUDGE_URL"),
+    (["--judge", "gpt"], "judge: expected matrix, openai or replay:FILE"),
+    (["--judge", "replay:nowhere.jsonl"], "judge replay: nowhere.jsonl is not a file"),
+    (["--judge-timeout", "0"], "judge-timeout: must be positive"),
+])
+def test_bad_judge_options_fail_in_one_line(tmp_path, argv, why):
+    csv = _market_csv(tmp_path / "m.csv")
+    r = _cli(["backtest", str(csv), *ARGS, *argv], tmp_path)
+    assert r.returncode != 0 and why in r.stderr and "Traceback" not in r.stderr
+
+
+def test_judge_is_refused_for_another_strategy(tmp_path):
+    csv = _market_csv(tmp_path / "m.csv")
+    r = _cli(["backtest", str(csv), "--strategy", "cascade-fade", "--judge", "matrix", "--no-progress"], tmp_path)
+    assert r.returncode != 0 and "--judge: only liq-trend takes a judge" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_run_judge_openai_on_a_replay_journals_the_notes(tmp_path):
+    """``liqcore run --judge openai`` paper-trades a replayed synthetic market: the endpoint is asked, its
+    entries become orders whose journal rows carry the judge's notes, the key appears nowhere."""
+    import sqlite3
+
+    journal = tmp_path / "j.sqlite"
+    with FakeOpenAI() as fake:
+        r = _cli(["run", "--replay", "synthetic", "--replay-days", "0.5", "--strategy", "liq-trend", "--baseline", "24",
+                  "--z-entry", "1", "--no-dashboard", "--judge", "openai", "--judge-url", fake.url, "--judge-model",
+                  "valid", "--duration", "120", "--journal", str(journal)], tmp_path, LIQCORE_JUDGE_API_KEY=KEY)
+        asked = len(fake.requests)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert asked > 0 and f"judge openai: {asked} signals asked; {asked} entered" in r.stdout
+    assert KEY not in r.stdout + r.stderr
+    rows = [json.loads(d) for (d,) in sqlite3.connect(journal).execute("SELECT data FROM log WHERE type = 'decision'")]
+    orders = [d for d in rows if d["action"] == "order"]
+    assert orders and all(d["notes"].startswith("openai: enter (high)") for d in orders)
