@@ -122,7 +122,7 @@ def _fade_records(ended_at=None, long0=2e6, short0=0.0):
 
 def test_cascade_fade_decides_at_the_event_that_crosses_min_notional():
     ev = _fade_market()
-    sig = run("cascade-fade", ev, _fade_records())
+    sig = run("cascade-fade", ev, _fade_records(), **{"continue-from": "decision"})
     assert len(sig) == 1
     s = sig[0]
     assert s["ev_idx"] == 4 and s["ts_ns"] == T0 + 4 * S  # not at event 3 (4M < 5M)
@@ -132,13 +132,37 @@ def test_cascade_fade_decides_at_the_event_that_crosses_min_notional():
     assert s["stop_loss"] == pytest.approx(0.01) and s["take_profit"] == 0.0
     assert s["max_hold_ns"] == 10 * M
     # one more quote unit: the decision moves to event 5, and no large one follows until event 7
-    sig = run("cascade-fade", ev, _fade_records(), **{"min-notional": 5_000_001})
+    sig = run("cascade-fade", ev, _fade_records(), **{"min-notional": 5_000_001, "continue-from": "decision"})
     assert sig[0]["ev_idx"] == 5 and sig[0]["exit_ns"] == T0 + 7 * S
     # continue-large 2: the second large one after the decision
-    sig = run("cascade-fade", ev, _fade_records(), **{"continue-large": 2})
+    sig = run("cascade-fade", ev, _fade_records(), **{"continue-large": 2, "continue-from": "decision"})
     assert sig[0]["exit_ns"] == T0 + 7 * S
-    sig = run("cascade-fade", ev, _fade_records(), **{"continue-large": 0})
+    sig = run("cascade-fade", ev, _fade_records(), **{"continue-large": 0, "continue-from": "decision"})
     assert sig[0]["exit_ns"] == NEVER
+
+
+def test_cascade_fade_continuation_is_a_new_same_side_wave_after_the_cascade_ends():
+    """The research plan's stop "cascade continues (more liquidations in the same direction)": by
+    default only large flushed-side liquidations from the event that ENDS the cascade on count; the
+    cascade's own tail (events 5 and 7 while it is still open) does not close the fade."""
+    ev = _fade_market()
+    # the cascade stays open to the end of the data: its own large tail is no continuation
+    sig = run("cascade-fade", ev, _fade_records())
+    assert sig[0]["ev_idx"] == 4 and sig[0]["exit_ns"] == NEVER and sig[0]["max_hold_ns"] == 10 * M
+    # the detector ends it at event 6 (a small one): event 7 (large, longs) is the new wave
+    sig = run("cascade-fade", ev, _fade_records(ended_at=6))
+    assert sig[0]["ev_idx"] == 4 and sig[0]["exit_ns"] == T0 + 7 * S and sig[0]["exit_code"] == 101
+    # ended at event 5: the ending event's own large liquidation is the first of the new wave
+    sig = run("cascade-fade", ev, _fade_records(ended_at=5))
+    assert sig[0]["exit_ns"] == T0 + 5 * S
+    # a large SHORT liquidation after the end is not the same direction
+    ev2 = market([trade(T0, 100.0), liq(T0 + 1 * S, LONG, 1e6), liq(T0 + 2 * S, LONG, 1e6),
+                  liq(T0 + 3 * S, SHORT, 1e6), liq(T0 + 4 * S, LONG, 1e6), liq(T0 + 5 * S, LONG, 1e5),
+                  liq(T0 + 60 * S, SHORT, 9e5), liq(T0 + 70 * S, LONG, 6e5), trade(T0 + 80 * S, 100.0)])
+    sig = run("cascade-fade", ev2, _fade_records(ended_at=5))
+    assert sig[0]["exit_ns"] == T0 + 70 * S
+    with pytest.raises(ValueError, match="continue-from"):
+        run("cascade-fade", ev, _fade_records(), **{"continue-from": "tail"})
 
 
 def test_cascade_fade_skips():
