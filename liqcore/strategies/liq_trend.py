@@ -31,18 +31,24 @@ Rules (signals only; the execution model fills them):
   ``"veto"`` and/or ``"confidence"``.  None by default.  It runs in decision order and must itself be
   point in time (it may only use what it knew at ``ts_ns``).
 * **Execution**: market entry; ranked by confidence with ``max-positions`` (this strategy's default
-  5) and ``replace-weakest`` (default on: at the cap, a stronger signal closes the weakest position);
-  a ``trail`` (default 1 %) and a fallback ``stop-loss`` (default 2 %), **both in force** -- the
-  tighter stop applies.  (The article's code takes the looser of the two, ``min(trail stop, fallback
-  stop)`` for a long, which leaves the trailing stop dead once the position is in profit -- with a
-  trail tighter than the fallback the minimum is always the fallback; liqcore keeps both in force
-  as its prose says.)  No take-profit; ``hold-timeout`` default 0 (none).
+  5; ``max-symbols`` defaults to 1000 here, so the position cap is the one that binds) and
+  ``replace-weakest`` off (the article: once the cap is reached every further signal is skipped;
+  ``replace-weakest on`` makes a stronger signal close the weakest position instead); a ``trail``
+  (default 2 %) and a fallback ``stop-loss`` (default 1 %), **both in force** -- the tighter stop
+  applies: the fallback guards the entry (it is the tighter one until the best price has run about
+  1 % in the trade's favour), the trail takes over after that.  (With a trail tighter than the
+  fallback, e.g. 1 % / 2 %, the trail is tighter from the fill on and the fallback never acts.
+  The article's code takes the looser of the two, ``min(trail stop, fallback stop)`` for a long,
+  which leaves the trailing stop dead once the position is in profit; liqcore keeps both in force
+  as its prose says.)  A signal on a symbol that already holds a position is refused (``busy``);
+  the article closes the position and opens the new one when the new signal is more confident --
+  not modelled.  No take-profit; ``hold-timeout`` default 0 (none).
 * Size multiplier 1; ``tag`` = segment number.
 
 Parameters: ``segment``, ``baseline`` (shared with ``vol-breakout``, default 288 here),
 ``min-liq-notional``, ``z-entry``, ``z-strong``, ``purity``, ``candle-lookback``; shared:
-``max-positions`` 5, ``replace-weakest`` on, ``trail`` 1%, ``stop-loss`` 2%, ``take-profit`` 0,
-``hold-timeout`` 0.
+``max-positions`` 5, ``max-symbols`` 1000, ``replace-weakest`` off, ``trail`` 2%, ``stop-loss`` 1%,
+``take-profit`` 0, ``hold-timeout`` 0.
 """
 from __future__ import annotations
 
@@ -100,8 +106,8 @@ class LiqTrend(Strategy):
         ParamSpec("purity", 0.75, parse_fraction, "one-sided share of the segment needed (> purity)", "FRAC"),
         ParamSpec("candle-lookback", "15m", parse_duration, "trade candles checked for alignment", "DUR"),
     )
-    DEFAULTS = {"max_positions": 5, "replace_weakest": True, "trail": 0.01, "stop_loss": 0.02,
-                "take_profit": 0.0, "hold_timeout_ns": 0}
+    DEFAULTS = {"max_positions": 5, "max_symbols": 1000, "replace_weakest": False, "trail": 0.02,
+                "stop_loss": 0.01, "take_profit": 0.0, "hold_timeout_ns": 0}
     needs = frozenset({"liquidation", "trade"})
     SKIP_CODES = {SKIP_STRONG_NOT_ALIGNED: "strong_not_aligned", SKIP_MEDIUM_NOT_ALIGNED: "medium_not_aligned",
                   SKIP_JUDGE_VETO: "judge_veto"}

@@ -332,7 +332,7 @@ def test_liq_trend_strong_aligned_short():
     s = sig[0]
     assert s["ts_ns"] == T0 + 6 * M and s["direction"] == -1  # longs wiped out -> short (trend)
     assert s["confidence"] == 1.0  # strong (z 17.6) and aligned (price fell)
-    assert s["trail"] == pytest.approx(0.01) and s["stop_loss"] == pytest.approx(0.02)  # both in force
+    assert s["trail"] == pytest.approx(0.02) and s["stop_loss"] == pytest.approx(0.01)  # both in force
     assert s["take_profit"] == 0.0 and s["max_hold_ns"] == 0 and s["entry"] == ENTRY_MARKET
 
 
