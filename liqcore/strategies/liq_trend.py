@@ -230,6 +230,7 @@ class LiqTrendStream(SignalStream):
         self.trades: dict[int, deque] = {}
         self._deque = deque
         self._template = signal_template(params)
+        self._restored = False
         strategy._inputs = {}
 
     def _closes(self, closes, i):
@@ -292,6 +293,8 @@ class LiqTrendStream(SignalStream):
         return self.pack(out)
 
     def on_event(self, ev, records=()):
+        if self._restored:
+            self._resume(int(ev["ts_recv"]))
         kind, sid, price, qty, side, ts, before = bar_event(self, ev)
         if kind == _LIQ:
             pw = self.liq.get(sid)
@@ -314,7 +317,94 @@ class LiqTrendStream(SignalStream):
         return before, _EMPTY
 
     def on_clock(self, ts_ns):
+        self._resume(int(ts_ns))
         return bar_clock(self, ts_ns)
+
+    # ---- the baseline across restarts ---------------------------------------------------------------
+    def _key(self, sid: int) -> str:
+        reg = self.registry
+        if reg is not None and 0 <= sid < len(reg):
+            return f"{reg.venue(sid).name.lower()}:{reg.symbol(sid)}"
+        return str(sid)
+
+    def _sid(self, key: str) -> int | None:
+        if ":" in key:
+            venue, sym = key.split(":", 1)
+            return self.registry.id(venue, sym) if self.registry is not None else None
+        return int(key)
+
+    def snapshot(self) -> dict:
+        """The stream's state, JSON-able, keyed by ``venue:SYMBOL``: per symbol the segment baseline
+        (the last ``baseline`` segment notionals, oldest first), the liquidations of the segment in
+        progress and the trades of the candle look-back; and the segment grid's next close.  The live
+        engine keeps it in its journal, so a restart scores its first segment against the full
+        baseline instead of waiting a day for one."""
+        syms = {}
+        for sid, rz in self.hist.items():
+            pw = self.liq[sid]
+            rows = [[pw.ts[k], pw.cum[0][k + 1] - pw.cum[0][k], pw.cum[1][k + 1] - pw.cum[1][k]]
+                    for k in range(pw.off, len(pw.ts))]
+            syms[self._key(sid)] = {"baseline": [float(x) for x in rz.values()], "liquidations": rows}
+        for sid, tr in self.trades.items():
+            syms.setdefault(self._key(sid), {})["trades"] = [[int(t), float(p)] for t, p in tr]
+        return {"version": 1, "segment_ns": self.seg, "baseline_n": self.nb, "next_close_ns": self.clock.next,
+                "closes": self.closes, "symbols": syms}
+
+    def restore(self, state: dict) -> None:
+        """Take over a :meth:`snapshot` (of a stream with the same ``segment`` and ``baseline``).
+        Segments the stream did not see (the engine was down across a segment close) are left out of
+        the baseline, not counted as segments without liquidations: the first event after the
+        restart, or the clock, restarts the segment grid when a saved close has passed."""
+        if not isinstance(state, dict) or state.get("version") != 1:
+            raise ValueError("liq-trend: not a liq-trend stream snapshot")
+        if int(state["segment_ns"]) != self.seg or int(state["baseline_n"]) != self.nb:
+            raise ValueError(f"liq-trend: the snapshot's segment/baseline ({state['segment_ns']} ns, "
+                             f"{state['baseline_n']}) differ from this stream's ({self.seg} ns, {self.nb})")
+        self.liq, self.hist, self.trades = {}, {}, {}
+        for key, d in state["symbols"].items():
+            sid = self._sid(key)
+            if sid is None:
+                continue
+            if "baseline" in d:
+                rz = self.hist[sid] = self._rz(self.nb, self.nb)
+                if d["baseline"]:
+                    rz.update_many(np.asarray(d["baseline"], np.float64))
+                pw = self.liq[sid] = PrefixWindow(2)
+                for t, lo, sh in d.get("liquidations", ()):
+                    pw.append(int(t), float(lo), float(sh))
+            if d.get("trades"):
+                self.trades[sid] = self._deque((int(t), float(p)) for t, p in d["trades"])
+        nxt = state.get("next_close_ns")
+        self.clock.next = None if nxt is None else int(nxt)
+        self.closes = int(state.get("closes", 0))
+        self._restored = self.clock.next is not None
+
+    def _resume(self, ts: int) -> None:
+        """After :meth:`restore`: when the saved segment close has passed, the segments in between
+        were not seen; drop the partial segment and restart the grid at ``ts``."""
+        if not getattr(self, "_restored", False):
+            return
+        self._restored = False
+        if ts > self.clock.next:
+            self.clock.next = (ts // self.seg + 1) * self.seg
+            for sid in self.liq:
+                self.liq[sid] = PrefixWindow(2)
+
+    def seed(self, events) -> int:
+        """Feed a recording (EVENT_DTYPE rows in receive order, e.g. the last day recorded before a
+        start) through the stream to fill the segment baseline; the signals it gives are dropped and
+        the judge is not called.  Returns the number of segment closes seen."""
+        st = self.strategy
+        judge, st.judge = st.judge, None
+        try:
+            for ev in events:
+                self.on_event(ev)
+            if len(events):
+                self.on_clock(int(events["ts_recv"][-1]))
+        finally:
+            st.judge = judge
+        st._inputs = {}
+        return self.closes
 
 
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:

@@ -5,6 +5,7 @@ fallback stop near the entry, the trailing stop once the trade has run)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from liqcore.config import Params
 from liqcore.strategies.catalog import register_seven
@@ -118,3 +119,83 @@ def test_the_trailing_stop_fires_after_the_trade_has_run():
     tr = _exit(_one_short(path))
     assert tr["exit_reason"] == "trail"
     assert tr["exit_price"] < tr["entry_price"]  # closed in profit
+
+
+# ---- the 24 h baseline across restarts ---------------------------------------------------------------
+
+def _stream(n=1):
+    from liqcore.strategies import get_strategy
+
+    cls = get_strategy("liq-trend")
+    obj = cls()
+    return obj.stream(Params.from_mapping(SMALL), registry(n))
+
+
+def _entries(out):
+    return [(int(g["ts_ns"]), int(g["symbol_id"]), int(g["direction"]), float(g["confidence"]))
+            for g in out if g["direction"] != 0]
+
+
+def _feed(stream, ev):
+    got = []
+    for e in ev:
+        before, after = stream.on_event(e)
+        got += _entries(before) + _entries(after)
+    return got
+
+
+def _spike_market():
+    # a baseline in minutes 0-6, a strong long flush (-> short) in minute 9
+    rows = symbol_rows(0, {7: 1000.0, 8: 1200.0, 9: 50_000.0}, minutes=12)
+    return market(rows)
+
+
+def test_a_restored_stream_trades_at_once_as_the_uninterrupted_one_does():
+    import orjson
+
+    ev = _spike_market()
+    whole = _feed(_stream(), ev)
+    assert len(whole) == 1 and whole[0][2] == -1  # the short at the minute-10 close
+    # restart inside minute 8 (the next event is in the same segment): the baseline goes through the journal
+    k = int(np.flatnonzero(ev["ts_recv"] <= T0 + 8 * M + 20 * S)[-1])
+    a = _stream()
+    assert _feed(a, ev[: k + 1]) == []
+    state = orjson.loads(orjson.dumps(a.snapshot()))
+    assert state["symbols"]["binance:S0USDT"]["baseline"][-1] == 1000.0  # the segment closed at 8:00 (minute 7)
+    b = _stream()
+    b.restore(state)
+    assert _feed(b, ev[k + 1:]) == whole
+    # without the saved baseline the new stream has none: no signal
+    assert _feed(_stream(), ev[k + 1:]) == []
+
+
+def test_segments_missed_while_down_are_left_out_of_the_baseline():
+    import orjson
+
+    ev = _spike_market()
+    k = int(np.flatnonzero(ev["ts_recv"] <= T0 + 7 * M + 20 * S)[-1])
+    a = _stream()
+    _feed(a, ev[: k + 1])
+    state = orjson.loads(orjson.dumps(a.snapshot()))
+    base = list(state["symbols"]["binance:S0USDT"]["baseline"])
+    b = _stream()
+    b.restore(state)
+    later = ev[ev["ts_recv"] >= T0 + 9 * M]  # down from 7:20 to 9:00: the minute-8 close was missed
+    got = _feed(b, later)
+    assert got and got[0][2] == -1  # the flush of minute 9 still trades at the minute-10 close
+    # the baseline went on from the saved one: minute 7 and 8 (partial / unseen) were not added as zeros
+    assert list(b.hist[0].values()) == (base + [50_000.0, 1000.0])[-6:]
+    with pytest.raises(ValueError, match="segment/baseline"):
+        s2 = _stream()
+        state["baseline_n"] = 7
+        s2.restore(state)
+
+
+def test_a_stream_seeded_from_a_recording_trades_at_once():
+    ev = _spike_market()
+    whole = _feed(_stream(), ev)
+    cut = T0 + 9 * M
+    rec, live = ev[ev["ts_recv"] < cut], ev[ev["ts_recv"] >= cut]
+    s = _stream()
+    assert s.seed(rec) >= 6  # a full baseline of closes
+    assert _feed(s, live) == whole
