@@ -2,8 +2,10 @@
 
 Rules (signals only; the execution model fills them):
 
-* **Window**: per symbol and side, the notional of the liquidations received in the trailing
-  ``score-window`` (default 90s): ``(t - score-window, t]``.
+* **Window**: per symbol and side, the notional of the liquidations of at least ``min-liq-notional``
+  (default 50,000 quote units, the article's stream filter ``min_usd``) received in the trailing
+  ``score-window`` (default 90s): ``(t - score-window, t]``.  Smaller liquidations count nowhere
+  but in the proximity heatmap.
 * **Trigger**: a liquidation whose side's window notional goes from below ``trigger-notional``
   (default 5,000,000 quote units) to at or above it (a crossing: the side must fall below the
   trigger again before it can trigger again).
@@ -27,6 +29,8 @@ Rules (signals only; the execution model fills them):
     the heatmap has fewer than ``zone-min-buckets`` buckets, or there is no trade price yet, the
     proximity term is left out and the score is ``(speed + size) x 10 / 8``.
 
+* **Score filter**: a score below ``min-score`` (default 7, the article's "7+") is a skip
+  ``below_min_score``.
 * **Size**: multiplier ``score / 10 x min(N / score-notional, 2)`` (default ``score-notional`` 10 M);
   a multiplier below ``min-size-mult`` (default 0.01) is a skip ``below_min_size`` (the venue's own
   minimum order size is checked where orders are made).  Confidence = ``score / 10``.
@@ -38,7 +42,7 @@ Rules (signals only; the execution model fills them):
   data's last event is not made).  Never adds to a position (one position per symbol).
 * ``tag`` = the trigger's event index.
 
-Parameters: ``score-window``, ``trigger-notional``, ``entry-delay``, ``score-history``,
+Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``entry-delay``, ``score-history``,
 ``score-notional``, ``min-size-mult``, ``exit-drop``, ``proximity-range``, and the zone parameters
 shared with ``zone-bounce``; shared: ``stop-loss`` 0.8%, ``take-profit`` 2%, ``hold-timeout`` 10m,
 ``daily-trades`` 6.
@@ -60,6 +64,7 @@ from liqcore.strategies.zone_bounce import ZONE_PARAMS, bucket_edge, bucket_of, 
 
 SKIP_NO_FOLLOW = 101
 SKIP_SMALL = 102
+SKIP_LOW_SCORE = 103
 EXIT_EXHAUSTED = 101
 
 
@@ -81,6 +86,9 @@ class CascadeScore(Strategy):
     name = "cascade-score"
     PARAMS = (
         ParamSpec("score-window", "90s", parse_duration, "rolling window of liquidation notional per side", "DUR"),
+        ParamSpec("min-liq-notional", 50_000.0, parse_nonneg_float,
+                  "smallest liquidation (quote) that counts toward the window", "QUOTE"),
+        ParamSpec("min-score", 7.0, parse_nonneg_float, "smaller cascade scores (0-10) are skipped", "SCORE"),
         ParamSpec("trigger-notional", 5_000_000.0, parse_nonneg_float,
                   "one side's window notional (quote) that triggers", "QUOTE"),
         ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the trigger", "DUR"),
@@ -93,7 +101,8 @@ class CascadeScore(Strategy):
     ) + ZONE_PARAMS
     DEFAULTS = {"stop_loss": 0.008, "take_profit": 0.02, "hold_timeout_ns": 600_000_000_000, "daily_trades": 6}
     needs = frozenset({"liquidation", "trade"})
-    SKIP_CODES = {SKIP_NO_FOLLOW: "no_follow_through", SKIP_SMALL: "below_min_size"}
+    SKIP_CODES = {SKIP_NO_FOLLOW: "no_follow_through", SKIP_SMALL: "below_min_size",
+                  SKIP_LOW_SCORE: "below_min_score"}
     EXIT_CODES = {EXIT_EXHAUSTED: "window_exhausted"}
 
     def __init__(self):
@@ -104,6 +113,7 @@ class CascadeScore(Strategy):
         v = lambda k: self.value(p, k)  # noqa: E731
         W = int(v("score-window"))
         trig = float(v("trigger-notional"))
+        min_liq, min_score = float(v("min-liq-notional")), float(v("min-score"))
         delay = int(v("entry-delay"))
         hist_n = int(v("score-history"))
         ref = float(v("score-notional"))
@@ -127,7 +137,7 @@ class CascadeScore(Strategy):
                 continue
             rows = []
             for side_long in (True, False):
-                sel = np.flatnonzero(s.liq_long == side_long)
+                sel = np.flatnonzero((s.liq_long == side_long) & (s.liq_notional >= min_liq))
                 if not len(sel):
                     continue
                 ts_side = s.liq_ts[sel]
@@ -169,6 +179,8 @@ class CascadeScore(Strategy):
                     score, sp, sz, px = score_formula(r, N, trig, dist, prox, with_hm)
                     mult = score / 10.0 * min(N / ref, 2.0) if ref > 0 else score / 10.0 * 2.0
                     skip = 0 if follow else SKIP_NO_FOLLOW
+                    if skip == 0 and score < min_score:
+                        skip = SKIP_LOW_SCORE
                     if skip == 0 and mult < min_mult:
                         skip = SKIP_SMALL
                     exit_ns = NEVER
@@ -236,6 +248,7 @@ class CascadeScoreStream(SignalStream):
         self.W, self.trig, self.delay = int(v("score-window")), float(v("trigger-notional")), int(v("entry-delay"))
         self.hist_n, self.ref, self.min_mult = int(v("score-history")), float(v("score-notional")), float(v("min-size-mult"))
         self.drop, self.prox = float(v("exit-drop")), float(v("proximity-range"))
+        self.min_liq, self.min_score = float(v("min-liq-notional")), float(v("min-score"))
         self.width, self.look = float(v("zone-width")), int(v("zone-lookback"))
         self.zq, self.zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
         check_zone_params(self.width, self.zq)
@@ -283,6 +296,8 @@ class CascadeScoreStream(SignalStream):
         score, sp, sz, px = score_formula(r, N, self.trig, dist, self.prox, with_hm)
         mult = score / 10.0 * min(N / self.ref, 2.0) if self.ref > 0 else score / 10.0 * 2.0
         skip = 0 if follow else SKIP_NO_FOLLOW
+        if skip == 0 and score < self.min_score:
+            skip = SKIP_LOW_SCORE
         if skip == 0 and mult < self.min_mult:
             skip = SKIP_SMALL
         sig = self._template.copy()
@@ -361,7 +376,14 @@ class CascadeScoreStream(SignalStream):
         before = _EMPTY
         if (self.due and self.due[0][0] < ts) or self.trackers:
             before = self._reveal(ts, i - 1)
-        if kind == _LIQ:
+        if kind == _LIQ and price * qty < self.min_liq:  # below the filter: the heatmap only
+            lq = self.liqs.get(sid)
+            if lq is None:
+                lq = self.liqs[sid] = self._deque()
+            lq.append((ts, price, price * qty))
+            while lq and lq[0][0] <= ts - self.look:
+                lq.popleft()
+        elif kind == _LIQ:
             side_long = side == _LONG
             key = (sid, side_long)
             pw = self.side.get(key)

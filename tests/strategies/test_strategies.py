@@ -380,7 +380,7 @@ def test_liq_trend_judge_hook():
 
 # ---- cascade-score ----------------------------------------------------------------------------------
 
-SCORE = {"trigger-notional": 1000, "score-notional": 1000}
+SCORE = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0}
 
 
 def test_cascade_score_trigger_delay_score_and_exit():
@@ -414,10 +414,11 @@ def test_cascade_score_skips():
     s = run("cascade-score", ev, **SCORE, **{"entry-delay": "6s"})[0]
     assert s["direction"] == 1
     # a size multiplier below min-size-mult
-    s = run("cascade-score", ev, **{"trigger-notional": 1000, "entry-delay": "6s"})[0]
+    s = run("cascade-score", ev, **{"trigger-notional": 1000, "entry-delay": "6s", "min-liq-notional": 0,
+                                    "min-score": 0})[0]
     assert s["direction"] == 0 and s["skip_code"] == 102
     # the side never reaches the trigger
-    assert len(run("cascade-score", ev, **{"trigger-notional": 2000, "score-notional": 1000})) == 0
+    assert len(run("cascade-score", ev, **{"trigger-notional": 2000, "score-notional": 1000, "min-liq-notional": 0})) == 0
 
 
 def test_cascade_score_proximity_term():
@@ -501,7 +502,7 @@ PIT_PARAMS = {
     "vol-breakout": {"bar": "20s", "baseline": 5, "rate-z": 1.0},
     "liq-trend": {"segment": "1m", "baseline": 5, "z-entry": 0.5, "z-strong": 1.5, "candle-lookback": "2m"},
     "cascade-score": {"trigger-notional": 2000, "score-notional": 2000, "score-window": "30s",
-                      "zone-min-buckets": 2},
+                      "zone-min-buckets": 2, "min-liq-notional": 0, "min-score": 0},
     "flush-reversal-rule": {"bar": "1m", "imbalance-z": 0.5, "ofi-z": 0.0, "funding-max": 1.0},
 }
 
@@ -608,7 +609,8 @@ def test_each_strategy_runs_through_the_execution_model_on_a_synthetic_market():
 
     m = synthetic_market(days=2, symbols=("ETHUSDT", "SOLUSDT"), seed=5)
     ev = prepare_events(m.events)
-    small = {"cascade-fade": {"min-notional": 200_000}, "cascade-score": {"trigger-notional": 100_000},
+    small = {"cascade-fade": {"min-notional": 200_000},
+             "cascade-score": {"trigger-notional": 100_000, "min-liq-notional": 0, "min-score": 0},
              "imbalance-reversal": {"min-notional": 20_000}}
     for name in SEVEN:
         p = Params.from_mapping(small.get(name, {}))
@@ -695,3 +697,22 @@ def test_flush_reversal_fires_on_the_default_synthetic_market(tmp_path):
     assert b["n"] >= 30 and len(doc["trades"]) >= 30  # about 50 in 30 days; none before the regime
     assert b["prior"] == 0.5 and b["wilson"][0] <= b["hit_rate"] <= b["wilson"][1]
     assert len({t["symbol"] for t in doc["trades"]}) >= 3
+
+
+def test_cascade_score_counts_only_liquidations_of_min_liq_notional_and_skips_scores_below_min_score():
+    # 150 liquidations of $1k and three of $60k within 90 s: only the $60k ones count by default
+    rows = [trade(T0, 100.0)]
+    rows += [liq(T0 + S + k * 200 * 1_000_000, LONG, 1000.0) for k in range(150)]
+    rows += [liq(T0 + 40 * S, LONG, 60_000.0), liq(T0 + 41 * S, LONG, 60_000.0), liq(T0 + 42 * S, LONG, 60_000.0)]
+    rows += [trade(T0 + 200 * S, 99.0)]
+    ev = market(rows)
+    base = {"trigger-notional": 200_000, "score-notional": 200_000, "min-score": 0}
+    assert len(run("cascade-score", ev, **base)) == 0  # 180k of counted liquidations < 200k
+    sig = run("cascade-score", ev, **base, **{"min-liq-notional": 0})  # the $1k ones push it over
+    assert len(sig) == 1 and sig[0]["direction"] == -1
+    # a trigger at the second $60k (120k >= 100k), the third follows; the score (size 180k / 400k x 4
+    # = 1.8 points, little speed) is far below 7: skipped, as the article trades only scores of 7+
+    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000})
+    assert len(sig) == 1 and sig[0]["direction"] == 0 and sig[0]["skip_code"] == 103
+    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000, "min-score": 0})
+    assert sig[0]["direction"] == -1
