@@ -36,14 +36,18 @@ Rules (signals only; the execution model fills them):
   minimum order size is checked where orders are made).  Confidence = ``score / 10``.
 * **Exits**: ``stop-loss`` 0.8 %, ``take-profit`` 2 %, ``hold-timeout`` 10 min, ``daily-trades`` 6
   per symbol (this strategy's defaults), and a signal exit when the flushed side's window
-  notional falls ``exit-drop`` (default 60 %) from its peak since the decision: the first time
-  ``t`` after the decision (a liquidation arriving or one leaving the window) at which it is at or
-  below ``(1 - exit-drop) x peak`` (only times up to the end of the data; a decision later than the
-  data's last event is not made).  Never adds to a position (one position per symbol).
+  notional falls ``exit-drop`` (default 60 %) from its peak since the decision while the trade is
+  at least ``exit-min-move`` (default 0.5 %) in profit: the first time ``t`` after the decision (a
+  liquidation arriving or one leaving the window, or a trade) at which the window is at or below
+  ``(1 - exit-drop) x peak`` and the last trade price received by then is ``exit-min-move`` beyond
+  the last trade price at the decision in the trade's direction (only times up to the end of the
+  data; a decision later than the data's last event is not made).  ``exit-min-move 0`` is the
+  article's rule as written: the window alone (it falls once the burst leaves the window, so it
+  ends nearly every trade one window after the burst).  Never adds to a position (one position per symbol).
 * ``tag`` = the trigger's event index.
 
 Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``entry-delay``, ``score-history``,
-``score-notional``, ``min-size-mult``, ``exit-drop``, ``proximity-range``, and the zone parameters
+``score-notional``, ``min-size-mult``, ``exit-drop``, ``exit-min-move``, ``proximity-range``, and the zone parameters
 shared with ``zone-bounce``; shared: ``stop-loss`` 0.8%, ``take-profit`` 2%, ``hold-timeout`` 10m,
 ``daily-trades`` 6.
 """
@@ -97,6 +101,8 @@ class CascadeScore(Strategy):
                   "window notional (quote) of a size multiplier of score/10 (capped at 2x)", "QUOTE"),
         ParamSpec("min-size-mult", 0.01, parse_nonneg_float, "smaller size multipliers are skipped", "X"),
         ParamSpec("exit-drop", 0.6, parse_fraction, "fall of the window notional from its peak that exits", "FRAC"),
+        ParamSpec("exit-min-move", "0.5%", parse_fraction,
+                  "favourable move since the decision needed before the exhaustion exit acts (0 = always)", "FRAC"),
         ParamSpec("proximity-range", "3%", parse_fraction, "distance to the next zone worth full proximity points", "FRAC"),
     ) + ZONE_PARAMS
     DEFAULTS = {"stop_loss": 0.008, "take_profit": 0.02, "hold_timeout_ns": 600_000_000_000, "daily_trades": 6}
@@ -119,6 +125,7 @@ class CascadeScore(Strategy):
         ref = float(v("score-notional"))
         min_mult = float(v("min-size-mult"))
         drop = float(v("exit-drop"))
+        min_move = float(v("exit-min-move"))
         prox = float(v("proximity-range"))
         width, look = float(v("zone-width")), int(v("zone-lookback"))
         zq, zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
@@ -185,7 +192,10 @@ class CascadeScore(Strategy):
                         skip = SKIP_SMALL
                     exit_ns = NEVER
                     if skip == 0:
-                        exit_ns = _exhaustion_time(ts_side, n_side, td, W, drop, hold, t_last)
+                        ti0 = int(np.searchsorted(s.tr_ts, td, side="right")) - 1
+                        p0 = float(s.tr_price[ti0]) if ti0 >= 0 else math.nan
+                        exit_ns = _exhaustion_time(ts_side, n_side, td, W, drop, hold, t_last, s.tr_ts, s.tr_price,
+                                                   p0, -1 if side_long else 1, min_move)
                     rows.append((td, int(s.liq_idx[sel[k]]), -1 if side_long else 1, skip, score, mult, exit_ns))
                     self._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score,
                                                "speed_points": sp, "size_points": sz, "proximity_points": px,
@@ -249,6 +259,8 @@ class CascadeScoreStream(SignalStream):
         self.hist_n, self.ref, self.min_mult = int(v("score-history")), float(v("score-notional")), float(v("min-size-mult"))
         self.drop, self.prox = float(v("exit-drop")), float(v("proximity-range"))
         self.min_liq, self.min_score = float(v("min-liq-notional")), float(v("min-score"))
+        self.min_move = float(v("exit-min-move"))
+        self.trlog: dict[int, list] = {}  # sid -> [base, [(ts, price)]]: trades since the oldest tracker's decision
         self.width, self.look = float(v("zone-width")), int(v("zone-lookback"))
         self.zq, self.zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
         check_zone_params(self.width, self.zq)
@@ -314,48 +326,79 @@ class CascadeScoreStream(SignalStream):
             a_abs = pw.base + len(pw.ts)  # first arrival after td: not known yet
             e_abs = pw.base + pw.pos(td - W)
             end = td + self.hold if self.hold > 0 else None
-            self.trackers.append([sid, side_long, tag, end, N, a_abs, e_abs])
+            lg = self.trlog.setdefault(sid, [0, []])
+            p0 = self.last_trade.get(sid, math.nan)
+            self.trackers.append([sid, side_long, tag, end, N, a_abs, e_abs, False, False,
+                                  lg[0] + len(lg[1]), p0, -1 if side_long else 1])
         return sig
 
     def _follow(self, t, upto, i, inclusive):
-        """Evaluate every tracker's window at its arrival / expiry times before ``upto`` (``<=`` with
-        ``inclusive``); exit notices for the ones that fell ``exit-drop`` from their peak."""
+        """Evaluate every tracker at its window's arrival / expiry times and (with ``exit-min-move``)
+        its symbol's trade times before ``upto`` (``<=`` with ``inclusive``); exit notices for the
+        ones whose window fell ``exit-drop`` from its peak while the price had moved enough."""
         out = []
         W, keep_frac = self.W, 1.0 - self.drop
+        mm = self.min_move
         alive = []
         for tr in self.trackers:
-            sid, side_long, tag, end, peak, a_abs, e_abs = tr
+            sid, side_long, tag, end, peak, a_abs, e_abs, low, fav, k_abs, p0, dirn = tr
             pw = self.side[(sid, side_long)]
             n_abs = pw.base + len(pw.ts)
+            lg = self.trlog.get(sid) if mm > 0 else None
+            k_end = lg[0] + len(lg[1]) if lg is not None else 0
             done = False
             while True:
                 ta = pw.ts[a_abs - pw.base] if a_abs < n_abs else None
                 te = pw.ts[e_abs - pw.base] + W if e_abs < n_abs else None
-                if ta is None and te is None:
+                tt = lg[1][k_abs - lg[0]][0] if lg is not None and k_abs < k_end else None
+                cands = [x for x in (ta, te, tt) if x is not None]
+                if not cands:
                     break
-                tau = ta if te is None or (ta is not None and ta <= te) else te
+                tau = min(cands)
                 if tau > upto or (tau == upto and not inclusive):
                     break
                 if end is not None and tau > end:
                     done = True
                     break
+                moved = False
                 while a_abs < n_abs and pw.ts[a_abs - pw.base] == tau:
                     a_abs += 1
+                    moved = True
                 while e_abs < n_abs and pw.ts[e_abs - pw.base] + W == tau:
                     e_abs += 1
-                val = pw.sum(0, tau, W)
-                if val > peak:
-                    peak = val
-                if val <= keep_frac * peak:
+                    moved = True
+                if moved:
+                    val = pw.sum(0, tau, W)
+                    if val > peak:
+                        peak = val
+                    low = val <= keep_frac * peak
+                while lg is not None and k_abs < k_end and lg[1][k_abs - lg[0]][0] == tau:
+                    px = lg[1][k_abs - lg[0]][1]
+                    fav = p0 == p0 and dirn * (px - p0) / p0 >= mm
+                    k_abs += 1
+                if low and (mm <= 0 or fav):
                     out.append(exit_notices(tau, i, sid, tag, EXIT_EXHAUSTED))
                     done = True
                     break
-            if end is not None and not done and upto > end and (a_abs >= n_abs and e_abs >= n_abs):
+            if end is not None and not done and upto > end and (a_abs >= n_abs and e_abs >= n_abs) \
+                    and (lg is None or k_abs >= k_end):
                 done = True  # every later time is past the hold
             if not done:
-                tr[4], tr[5], tr[6] = peak, a_abs, e_abs
+                tr[4], tr[5], tr[6], tr[7], tr[8], tr[9] = peak, a_abs, e_abs, low, fav, k_abs
                 alive.append(tr)
         self.trackers = alive
+        if self.trlog:
+            need: dict[int, int] = {}
+            for tr in alive:
+                need[tr[0]] = min(need.get(tr[0], tr[9]), tr[9])
+            for sid in list(self.trlog):
+                lg = self.trlog[sid]
+                if sid not in need:
+                    del self.trlog[sid]
+                elif need[sid] - lg[0] > 1024:
+                    d = need[sid] - lg[0]
+                    del lg[1][:d]
+                    lg[0] += d
         return out
 
     def _reveal(self, upto, i, inclusive=False):
@@ -413,6 +456,10 @@ class CascadeScoreStream(SignalStream):
                 pw.trim(ts - self.W)
         elif kind == _TRADE:
             self.last_trade[sid] = price
+            if self.min_move > 0:
+                lg = self.trlog.get(sid)
+                if lg is not None:
+                    lg[1].append((ts, price))
         return before, _EMPTY
 
     def on_clock(self, ts_ns):
@@ -422,9 +469,12 @@ class CascadeScoreStream(SignalStream):
 
 
 def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, drop: float, hold: int,
-                     t_last: int) -> int:
+                     t_last: int, tr_ts=None, tr_px=None, p0: float = math.nan, direction: int = 0,
+                     min_move: float = 0.0) -> int:
     """First time after ``td`` at which the side's window notional is at or below ``(1 - drop)`` of
-    its peak since ``td`` (the window changes only when a liquidation arrives or leaves it).  Only
+    its peak since ``td`` (the window changes only when a liquidation arrives or leaves it) and, with
+    ``min_move`` > 0, the last trade price received by then has moved at least ``min_move`` (a
+    fraction of ``p0``, the last trade price at the decision) in the trade's ``direction``.  Only
     times up to ``t_last`` (the last receive time of the data) are known."""
     end = min(td + hold, t_last) if hold > 0 else t_last
     a0 = int(np.searchsorted(ts_side, td, side="right"))
@@ -438,5 +488,18 @@ def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, d
     s0 = float(window_sum(ts_side, n_side, np.array([td]), W)[0])
     vals = window_sum(ts_side, n_side, times, W)
     peak = np.maximum.accumulate(np.concatenate(([s0], vals)))[1:]
-    hit = np.flatnonzero(vals <= (1.0 - drop) * peak)
-    return int(times[hit[0]]) if len(hit) else int(NEVER)
+    low = vals <= (1.0 - drop) * peak
+    if min_move <= 0:
+        hit = np.flatnonzero(low)
+        return int(times[hit[0]]) if len(hit) else int(NEVER)
+    if not math.isfinite(p0) or tr_ts is None:
+        return int(NEVER)
+    a, b = int(np.searchsorted(tr_ts, td, side="right")), int(np.searchsorted(tr_ts, end, side="right"))
+    tt = tr_ts[a:b]
+    fav = direction * (tr_px[a:b] - p0) / p0 >= min_move
+    cand = np.unique(np.concatenate((times, tt)))
+    iw = np.searchsorted(times, cand, side="right") - 1
+    it = np.searchsorted(tt, cand, side="right") - 1
+    ok = np.where(iw >= 0, low[np.maximum(iw, 0)], False) & np.where(it >= 0, fav[np.maximum(it, 0)], False)
+    hit = np.flatnonzero(ok)
+    return int(cand[hit[0]]) if len(hit) else int(NEVER)

@@ -388,7 +388,7 @@ def test_cascade_score_trigger_delay_score_and_exit():
 
     ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 20 * S, LONG, 500.0),
                  liq(T0 + 23 * S, LONG, 100.0), trade(T0 + 200 * S, 99.0)])
-    sig = run("cascade-score", ev, **SCORE)
+    sig = run("cascade-score", ev, **SCORE, **{"exit-min-move": 0})
     assert len(sig) == 1
     s = sig[0]
     assert s["tag"] == 2  # triggered by the second liquidation (1100 >= 1000), not the first
@@ -402,6 +402,28 @@ def test_cascade_score_trigger_delay_score_and_exit():
     assert s["exit_ns"] == T0 + 110 * S and s["exit_code"] == 101
     assert s["stop_loss"] == pytest.approx(0.008) and s["take_profit"] == pytest.approx(0.02)
     assert s["max_hold_ns"] == 10 * M
+
+
+def test_cascade_score_exhaustion_exit_waits_for_a_move_in_the_trades_favour():
+    """The write-up's exhaustion exit protects a cascade trade's profit before the snap-back; by
+    default it acts only once the price has moved ``exit-min-move`` (0.5 %) the trade's way, so a
+    trade without a move is left to the stop, the take-profit and the 10-minute rule."""
+    rows = [trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 20 * S, LONG, 500.0),
+            liq(T0 + 23 * S, LONG, 100.0)]
+    # the short's price: 99.8 (0.2 %) at 60 s, 99.7 at 150 s, 99.4 (0.6 % its way) at 200 s
+    flat = rows + [trade(T0 + 60 * S, 99.8), trade(T0 + 150 * S, 99.7)]
+    s = run("cascade-score", market(flat + [trade(T0 + 200 * S, 99.4)]), **SCORE)[0]
+    assert s["direction"] == -1
+    assert s["exit_ns"] == T0 + 200 * S and s["exit_code"] == 101  # the window is low from 110 s; the move at 200 s
+    # no significant move within the hold: no signal exit (the 10-minute hold timeout closes it)
+    s = run("cascade-score", market(flat + [trade(T0 + 900 * S, 99.0)]), **SCORE)[0]
+    assert s["exit_ns"] == NEVER and s["max_hold_ns"] == 10 * M
+    # already 0.6 % its way before the window falls: the exit at the fall (110 s)
+    s = run("cascade-score", market(rows + [trade(T0 + 60 * S, 99.4), trade(T0 + 300 * S, 99.5)]), **SCORE)[0]
+    assert s["exit_ns"] == T0 + 110 * S
+    # the rule as written: the window alone
+    s = run("cascade-score", market(flat + [trade(T0 + 200 * S, 99.4)]), **SCORE, **{"exit-min-move": 0})[0]
+    assert s["exit_ns"] == T0 + 110 * S
 
 
 def test_cascade_score_skips():

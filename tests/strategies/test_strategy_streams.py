@@ -40,7 +40,8 @@ SYNTH = {
     "zone-bounce": {},
     "vol-breakout": {},
     "liq-trend": {"baseline": 48},
-    "cascade-score": {"trigger-notional": 300_000, "entry-delay": "2s", "min-liq-notional": 5_000, "min-score": 4},
+    "cascade-score": {"trigger-notional": 300_000, "entry-delay": "2s", "min-liq-notional": 5_000, "min-score": 4,
+                      "exit-min-move": "0.05%"},
     "flush-reversal-rule": {"imbalance-z": 1, "ofi-z": 0.5, "funding-max": 1},
 }
 # ... and on the small hand-made / random markets
