@@ -34,7 +34,11 @@ Rules (signals only; the execution model fills them):
 * **Size**: multiplier ``score / 10 x min(N / score-notional, 2)`` (default ``score-notional`` 10 M);
   a multiplier below ``min-size-mult`` (default 0.01) is a skip ``below_min_size`` (the venue's own
   minimum order size is checked where orders are made).  Confidence = ``score / 10``.
-* **Exits**: ``stop-loss`` 0.8 %, ``take-profit`` 2 %, ``hold-timeout`` 10 min, ``daily-trades`` 6
+* **Stop-loss** scaled with volatility: ``clip(stop-range-mult x (max - min) / last, stop-min,
+  stop-max)`` over the trade prices received in ``(decision - vol-lookback, decision]`` (defaults
+  1, 0.8 %, 1.5 %, 15m); no trade there -> ``stop-loss``; a ``stop-loss`` the user set is used as
+  given.
+* **Exits**: ``stop-loss`` 0.8 % (the fallback of the scaled stop), ``take-profit`` 2 %, ``hold-timeout`` 10 min, ``daily-trades`` 6
   per symbol (this strategy's defaults), and a signal exit when the flushed side's window
   notional falls ``exit-drop`` (default 60 %) from its peak since the decision while the trade is
   at least ``exit-min-move`` (default 0.5 %) in profit: the first time ``t`` after the decision (a
@@ -47,7 +51,8 @@ Rules (signals only; the execution model fills them):
 * ``tag`` = the trigger's event index.
 
 Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``entry-delay``, ``score-history``,
-``score-notional``, ``min-size-mult``, ``exit-drop``, ``exit-min-move``, ``proximity-range``, and the zone parameters
+``score-notional``, ``min-size-mult``, ``exit-drop``, ``exit-min-move``, ``stop-min``, ``stop-max``,
+``stop-range-mult``, ``vol-lookback``, ``proximity-range``, and the zone parameters
 shared with ``zone-bounce``; shared: ``stop-loss`` 0.8%, ``take-profit`` 2%, ``hold-timeout`` 10m,
 ``daily-trades`` 6.
 """
@@ -70,6 +75,16 @@ SKIP_NO_FOLLOW = 101
 SKIP_SMALL = 102
 SKIP_LOW_SCORE = 103
 EXIT_EXHAUSTED = 101
+
+
+def scaled_stop(prices, mult: float, lo: float, hi: float, fallback: float) -> float:
+    """The stop-loss from the price range of ``prices`` (the trades of the look-back):
+    ``clip(mult x (max - min) / last, lo, hi)``; ``fallback`` without a trade."""
+    if not len(prices):
+        return fallback
+    last = float(prices[-1])
+    rng = (float(max(prices)) - float(min(prices))) / last if last > 0 else 0.0
+    return min(max(mult * rng, lo), hi)
 
 
 def score_formula(speed_ratio: float, n: float, trigger: float, distance: float | None, prox_range: float,
@@ -103,6 +118,11 @@ class CascadeScore(Strategy):
         ParamSpec("exit-drop", 0.6, parse_fraction, "fall of the window notional from its peak that exits", "FRAC"),
         ParamSpec("exit-min-move", "0.5%", parse_fraction,
                   "favourable move since the decision needed before the exhaustion exit acts (0 = always)", "FRAC"),
+        ParamSpec("stop-min", "0.8%", parse_fraction, "stop-loss in a quiet market (volatility-scaled stop)", "FRAC"),
+        ParamSpec("stop-max", "1.5%", parse_fraction, "stop-loss in a volatile market (volatility-scaled stop)", "FRAC"),
+        ParamSpec("stop-range-mult", 1.0, parse_nonneg_float,
+                  "stop-loss = this x the price range of the last vol-lookback, within stop-min..stop-max", "X"),
+        ParamSpec("vol-lookback", "15m", parse_duration, "trades whose price range sets the stop-loss", "DUR"),
         ParamSpec("proximity-range", "3%", parse_fraction, "distance to the next zone worth full proximity points", "FRAC"),
     ) + ZONE_PARAMS
     DEFAULTS = {"stop_loss": 0.008, "take_profit": 0.02, "hold_timeout_ns": 600_000_000_000, "daily_trades": 6}
@@ -126,6 +146,11 @@ class CascadeScore(Strategy):
         min_mult = float(v("min-size-mult"))
         drop = float(v("exit-drop"))
         min_move = float(v("exit-min-move"))
+        stop_lo, stop_hi = float(v("stop-min")), float(v("stop-max"))
+        stop_mult, vol_look = float(v("stop-range-mult")), int(v("vol-lookback"))
+        vol_stop = "stop_loss" not in p.explicit
+        if stop_hi < stop_lo:
+            raise ValueError(f"stop-max: must be at least stop-min ({stop_lo}); got {stop_hi}")
         prox = float(v("proximity-range"))
         width, look = float(v("zone-width")), int(v("zone-lookback"))
         zq, zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
@@ -138,6 +163,7 @@ class CascadeScore(Strategy):
         self._inputs = {}
         parts = []
         t_last = int(events["ts_recv"][-1]) if len(events) else 0
+        all_rows: list = []
         for sid, s in streams(events).items():
             m = len(s.liq_ts)
             if not m:
@@ -196,13 +222,19 @@ class CascadeScore(Strategy):
                         p0 = float(s.tr_price[ti0]) if ti0 >= 0 else math.nan
                         exit_ns = _exhaustion_time(ts_side, n_side, td, W, drop, hold, t_last, s.tr_ts, s.tr_price,
                                                    p0, -1 if side_long else 1, min_move)
-                    rows.append((td, int(s.liq_idx[sel[k]]), -1 if side_long else 1, skip, score, mult, exit_ns))
+                    stop = math.nan
+                    if vol_stop:
+                        lo_t = int(np.searchsorted(s.tr_ts, td - vol_look, side="right"))
+                        stop = scaled_stop(s.tr_price[lo_t:ti + 1], stop_mult, stop_lo, stop_hi, float(p.stop_loss))
+                    rows.append((td, int(s.liq_idx[sel[k]]), -1 if side_long else 1, skip, score, mult, exit_ns,
+                                 stop))
                     self._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score,
                                                "speed_points": sp, "size_points": sz, "proximity_points": px,
                                                "zone_distance": dist, "size_mult": mult}
             if not rows:
                 continue
             rows.sort()
+            all_rows.extend((sid, x) for x in rows)
             sig = market_signals(len(rows))
             sig["ts_ns"] = [x[0] for x in rows]
             sig["ev_idx"] = ev_index_at(events, sig["ts_ns"])
@@ -218,7 +250,11 @@ class CascadeScore(Strategy):
             sig["exit_ns"] = ex
             sig["exit_code"] = np.where(ex != NEVER, EXIT_EXHAUSTED, 0)
             parts.append(sig)
-        return finish_signals(parts, p)
+        out = finish_signals(parts, p)
+        if vol_stop and len(out):
+            stops = {(int(sid_), x[0]): x[7] for sid_, x in all_rows}
+            out["stop_loss"] = [stops[(int(g["symbol_id"]), int(g["ts_ns"]))] for g in out]
+        return out
 
     def inputs(self, signal) -> dict:
         return recorded_inputs(self._inputs, signal)
@@ -260,6 +296,12 @@ class CascadeScoreStream(SignalStream):
         self.drop, self.prox = float(v("exit-drop")), float(v("proximity-range"))
         self.min_liq, self.min_score = float(v("min-liq-notional")), float(v("min-score"))
         self.min_move = float(v("exit-min-move"))
+        self.stop_lo, self.stop_hi = float(v("stop-min")), float(v("stop-max"))
+        self.stop_mult, self.vol_look = float(v("stop-range-mult")), int(v("vol-lookback"))
+        self.vol_stop = "stop_loss" not in params.explicit
+        if self.stop_hi < self.stop_lo:
+            raise ValueError(f"stop-max: must be at least stop-min ({self.stop_lo}); got {self.stop_hi}")
+        self.recent: dict[int, deque] = {}  # sid -> (ts, price) of the trades of the last vol-lookback
         self.trlog: dict[int, list] = {}  # sid -> [base, [(ts, price)]]: trades since the oldest tracker's decision
         self.width, self.look = float(v("zone-width")), int(v("zone-lookback"))
         self.zq, self.zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
@@ -318,6 +360,9 @@ class CascadeScoreStream(SignalStream):
         sig["direction"] = (-1 if side_long else 1) if skip == 0 else 0
         sig["confidence"] = min(max(score / 10.0, 0.0), 1.0)
         sig["size_mult"] = mult if skip == 0 else 1.0
+        if self.vol_stop:
+            rec = [px for t_, px in self.recent.get(sid, ()) if td - self.vol_look < t_ <= td]
+            sig["stop_loss"] = scaled_stop(rec, self.stop_mult, self.stop_lo, self.stop_hi, float(self.params.stop_loss))
         st._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score, "speed_points": sp,
                                  "size_points": sz, "proximity_points": px, "zone_distance": dist, "size_mult": mult}
         if len(st._inputs) > self.MAX_INPUTS:
@@ -456,6 +501,13 @@ class CascadeScoreStream(SignalStream):
                 pw.trim(ts - self.W)
         elif kind == _TRADE:
             self.last_trade[sid] = price
+            if self.vol_stop:
+                rq = self.recent.get(sid)
+                if rq is None:
+                    rq = self.recent[sid] = self._deque()
+                rq.append((ts, price))
+                while rq[0][0] <= ts - self.vol_look:
+                    rq.popleft()
             if self.min_move > 0:
                 lg = self.trlog.get(sid)
                 if lg is not None:

@@ -738,3 +738,27 @@ def test_cascade_score_counts_only_liquidations_of_min_liq_notional_and_skips_sc
     assert len(sig) == 1 and sig[0]["direction"] == 0 and sig[0]["skip_code"] == 103
     sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000, "min-score": 0})
     assert sig[0]["direction"] == -1
+
+
+def test_cascade_score_stop_scales_with_volatility_between_0_8_and_1_5_percent():
+    def ev_with(prices):  # trades in the 15 minutes before the cascade, then the cascade
+        rows = [trade(T0 + k * 60 * S, px) for k, px in enumerate(prices)]
+        t = T0 + 16 * M
+        rows += [liq(t, LONG, 600.0), liq(t + 10 * S, LONG, 500.0), liq(t + 13 * S, LONG, 100.0),
+                 trade(t + 200 * S, 99.0)]
+        return market(rows)
+
+    quiet = run("cascade-score", ev_with([100.0, 100.1, 100.05] * 5), **SCORE)[0]
+    assert quiet["direction"] == -1 and quiet["stop_loss"] == pytest.approx(0.008)  # range 0.1 % -> the floor
+    mid = run("cascade-score", ev_with([100.0, 101.0, 100.0] * 5), **SCORE)[0]
+    assert mid["stop_loss"] == pytest.approx(0.01)  # range 1 % of the last price 100
+    wild = run("cascade-score", ev_with([100.0, 104.0, 100.0] * 5), **SCORE)[0]
+    assert wild["stop_loss"] == pytest.approx(0.015)  # range 4 % -> the cap
+    # only the last vol-lookback counts: the 4 % swing more than 5 minutes back is out of a 5m look-back
+    calm = run("cascade-score", ev_with([100.0, 104.0] + [100.0] * 13), **SCORE, **{"vol-lookback": "5m"})[0]
+    assert calm["stop_loss"] == pytest.approx(0.008)
+    # a stop-loss set by the user is used as given; stop-min = stop-max is a fixed stop
+    assert run("cascade-score", ev_with([100.0, 104.0, 100.0] * 5), **SCORE,
+               **{"stop-loss": "1.2%"})[0]["stop_loss"] == pytest.approx(0.012)
+    assert run("cascade-score", ev_with([100.0, 104.0, 100.0] * 5), **SCORE,
+               **{"stop-max": "0.8%"})[0]["stop_loss"] == pytest.approx(0.008)
