@@ -9,9 +9,15 @@ Rules (signals only; the execution model fills them):
 * **Trigger**: a liquidation whose side's window notional goes from below ``trigger-notional``
   (default 5,000,000 quote units) to at or above it (a crossing: the side must fall below the
   trigger again before it can trigger again).
-* **Entry**: decision ``entry-delay`` (default 5s; the article's 5-15 s) after the trigger's receive
-  time, only if at least one further liquidation on the same side was received in between
-  (``(trigger, trigger + entry-delay]``); otherwise a skip ``no_follow_through``.  Direction: trend
+* **Entry** (the article: "5-15 seconds after the first large liquidation event fires, once it is
+  clear that follow-on liquidations are occurring"): with ``entry-from first`` (the default) the
+  anchor is the first liquidation of the trigger's window (the first counted liquidation received
+  in ``(trigger - score-window, trigger]``); the decision is at ``max(anchor + entry-delay,
+  trigger)`` (default delay 5s), and a decision more than ``entry-max`` (default 15s) after the
+  anchor is a skip ``late_entry`` (most of the move has happened).  With ``entry-from trigger``
+  the anchor is the trigger itself (decision ``entry-delay`` after it; no late skip).  Only if at
+  least one further liquidation on the same side than the anchor was received by the decision;
+  otherwise a skip ``no_follow_through``.  Direction: trend
   -- longs flushed -> **short**, shorts flushed -> **long**.  Market entry.
 * **Score** (0-10), at the decision, with ``N`` = the flushed side's window notional then:
 
@@ -50,7 +56,8 @@ Rules (signals only; the execution model fills them):
   ends nearly every trade one window after the burst).  Never adds to a position (one position per symbol).
 * ``tag`` = the trigger's event index.
 
-Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``entry-delay``, ``score-history``,
+Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``entry-delay``,
+``entry-max``, ``entry-from``, ``score-history``,
 ``score-notional``, ``min-size-mult``, ``exit-drop``, ``exit-min-move``, ``stop-min``, ``stop-max``,
 ``stop-range-mult``, ``vol-lookback``, ``proximity-range``, and the zone parameters
 shared with ``zone-bounce``; shared: ``stop-loss`` 0.8%, ``take-profit`` 2%, ``hold-timeout`` 10m,
@@ -74,6 +81,14 @@ from liqcore.strategies.zone_bounce import ZONE_PARAMS, bucket_edge, bucket_of, 
 SKIP_NO_FOLLOW = 101
 SKIP_SMALL = 102
 SKIP_LOW_SCORE = 103
+SKIP_LATE = 104
+
+
+def _parse_from(value, name: str) -> str:
+    v = str(value).strip().lower()
+    if v not in ("first", "trigger"):
+        raise ValueError(f"{name}: expected first or trigger; got {value!r}")
+    return v
 EXIT_EXHAUSTED = 101
 
 
@@ -110,7 +125,10 @@ class CascadeScore(Strategy):
         ParamSpec("min-score", 7.0, parse_nonneg_float, "smaller cascade scores (0-10) are skipped", "SCORE"),
         ParamSpec("trigger-notional", 5_000_000.0, parse_nonneg_float,
                   "one side's window notional (quote) that triggers", "QUOTE"),
-        ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the trigger", "DUR"),
+        ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the anchor (see entry-from)", "DUR"),
+        ParamSpec("entry-max", "15s", parse_duration, "a decision later than this after the first liquidation is skipped", "DUR"),
+        ParamSpec("entry-from", "first", lambda v, n: _parse_from(v, n),
+                  "anchor of the entry delay: first (liquidation of the window) or trigger", "first|trigger"),
         ParamSpec("score-history", 100, parse_pos_int, "previous liquidations whose window speed gives the median", "N"),
         ParamSpec("score-notional", 10_000_000.0, parse_nonneg_float,
                   "window notional (quote) of a size multiplier of score/10 (capped at 2x)", "QUOTE"),
@@ -128,7 +146,7 @@ class CascadeScore(Strategy):
     DEFAULTS = {"stop_loss": 0.008, "take_profit": 0.02, "hold_timeout_ns": 600_000_000_000, "daily_trades": 6}
     needs = frozenset({"liquidation", "trade"})
     SKIP_CODES = {SKIP_NO_FOLLOW: "no_follow_through", SKIP_SMALL: "below_min_size",
-                  SKIP_LOW_SCORE: "below_min_score"}
+                  SKIP_LOW_SCORE: "below_min_score", SKIP_LATE: "late_entry"}
     EXIT_CODES = {EXIT_EXHAUSTED: "window_exhausted"}
 
     def __init__(self):
@@ -141,6 +159,7 @@ class CascadeScore(Strategy):
         trig = float(v("trigger-notional"))
         min_liq, min_score = float(v("min-liq-notional")), float(v("min-score"))
         delay = int(v("entry-delay"))
+        entry_max, from_first = int(v("entry-max")), v("entry-from") == "first"
         hist_n = int(v("score-history"))
         ref = float(v("score-notional"))
         min_mult = float(v("min-size-mult"))
@@ -183,10 +202,12 @@ class CascadeScore(Strategy):
                 speed_series = after / (W / 1e9)
                 for k in np.flatnonzero((before < trig) & (after >= trig)).tolist():
                     t0 = int(ts_side[k])
-                    td = t0 + delay
+                    a = int(lo[k]) if from_first else k  # the anchor of the delay
+                    td = max(int(ts_side[a]) + delay, t0)
                     if td > t_last:  # the data ends before the decision
                         continue
-                    follow = k + 1 < len(sel) and ts_side[k + 1] <= td
+                    late = from_first and td - int(ts_side[a]) > entry_max
+                    follow = int(np.searchsorted(ts_side, td, side="right")) > a + 1
                     N = float(window_sum(ts_side, n_side, np.array([td]), W)[0])
                     h = speed_series[max(0, k - hist_n):k]
                     med = float(np.median(h)) if len(h) else 0.0
@@ -211,7 +232,7 @@ class CascadeScore(Strategy):
                                 dist = (float(bucket_edge(above.min(), width)) - price) / price
                     score, sp, sz, px = score_formula(r, N, trig, dist, prox, with_hm)
                     mult = score / 10.0 * min(N / ref, 2.0) if ref > 0 else score / 10.0 * 2.0
-                    skip = 0 if follow else SKIP_NO_FOLLOW
+                    skip = SKIP_LATE if late else (0 if follow else SKIP_NO_FOLLOW)
                     if skip == 0 and score < min_score:
                         skip = SKIP_LOW_SCORE
                     if skip == 0 and mult < min_mult:
@@ -292,6 +313,7 @@ class CascadeScoreStream(SignalStream):
         super().__init__(strategy, params, registry)
         v = lambda k: strategy.value(params, k)  # noqa: E731
         self.W, self.trig, self.delay = int(v("score-window")), float(v("trigger-notional")), int(v("entry-delay"))
+        self.entry_max, self.from_first = int(v("entry-max")), v("entry-from") == "first"
         self.hist_n, self.ref, self.min_mult = int(v("score-history")), float(v("score-notional")), float(v("min-size-mult"))
         self.drop, self.prox = float(v("exit-drop")), float(v("proximity-range"))
         self.min_liq, self.min_score = float(v("min-liq-notional")), float(v("min-score"))
@@ -323,7 +345,7 @@ class CascadeScoreStream(SignalStream):
         strategy._inputs = {}
 
     # ---- decisions ---------------------------------------------------------------------------------
-    def _decide(self, td, sid, side_long, k_abs, tag, med, i):
+    def _decide(self, td, sid, side_long, k_abs, tag, med, i, late=False):
         st = self.strategy
         pw = self.side[(sid, side_long)]
         W = self.W
@@ -349,7 +371,7 @@ class CascadeScoreStream(SignalStream):
                     dist = (float(bucket_edge(above.min(), self.width)) - price) / price
         score, sp, sz, px = score_formula(r, N, self.trig, dist, self.prox, with_hm)
         mult = score / 10.0 * min(N / self.ref, 2.0) if self.ref > 0 else score / 10.0 * 2.0
-        skip = 0 if follow else SKIP_NO_FOLLOW
+        skip = SKIP_LATE if late else (0 if follow else SKIP_NO_FOLLOW)
         if skip == 0 and score < self.min_score:
             skip = SKIP_LOW_SCORE
         if skip == 0 and mult < self.min_mult:
@@ -450,8 +472,8 @@ class CascadeScoreStream(SignalStream):
         out = []
         due = self.due
         while due and (due[0][0] < upto or (inclusive and due[0][0] == upto)):
-            td, _s, sid, side_long, k_abs, tag, med = self._heapq.heappop(due)
-            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i))
+            td, _s, sid, side_long, k_abs, tag, med, late = self._heapq.heappop(due)
+            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i, late))
         if self.trackers:
             out.extend(self._follow(None, upto, i, inclusive))
         return self.pack(out) if out else _EMPTY
@@ -489,7 +511,11 @@ class CascadeScoreStream(SignalStream):
             if before_sum < self.trig and after_sum >= self.trig:
                 med = float(np.median(np.array(sp))) if len(sp) else 0.0
                 self._seq += 1
-                self._heapq.heappush(self.due, (ts + self.delay, self._seq, sid, side_long, pw.base + idx, i, med))
+                a = lo if self.from_first else idx  # the anchor of the delay (list index)
+                t_a = pw.ts[a]
+                td = max(t_a + self.delay, ts)
+                late = self.from_first and td - t_a > self.entry_max
+                self._heapq.heappush(self.due, (td, self._seq, sid, side_long, pw.base + a, i, med, late))
             sp.append(after_sum / (self.W / 1e9))
             lq = self.liqs.get(sid)
             if lq is None:

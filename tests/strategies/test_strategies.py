@@ -380,7 +380,8 @@ def test_liq_trend_judge_hook():
 
 # ---- cascade-score ----------------------------------------------------------------------------------
 
-SCORE = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0}
+SCORE = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0,
+         "entry-from": "trigger"}
 
 
 def test_cascade_score_trigger_delay_score_and_exit():
@@ -437,7 +438,7 @@ def test_cascade_score_skips():
     assert s["direction"] == 1
     # a size multiplier below min-size-mult
     s = run("cascade-score", ev, **{"trigger-notional": 1000, "entry-delay": "6s", "min-liq-notional": 0,
-                                    "min-score": 0})[0]
+                                    "min-score": 0, "entry-from": "trigger"})[0]
     assert s["direction"] == 0 and s["skip_code"] == 102
     # the side never reaches the trigger
     assert len(run("cascade-score", ev, **{"trigger-notional": 2000, "score-notional": 1000, "min-liq-notional": 0})) == 0
@@ -728,7 +729,7 @@ def test_cascade_score_counts_only_liquidations_of_min_liq_notional_and_skips_sc
     rows += [liq(T0 + 40 * S, LONG, 60_000.0), liq(T0 + 41 * S, LONG, 60_000.0), liq(T0 + 42 * S, LONG, 60_000.0)]
     rows += [trade(T0 + 200 * S, 99.0)]
     ev = market(rows)
-    base = {"trigger-notional": 200_000, "score-notional": 200_000, "min-score": 0}
+    base = {"trigger-notional": 200_000, "score-notional": 200_000, "min-score": 0, "entry-from": "trigger"}
     assert len(run("cascade-score", ev, **base)) == 0  # 180k of counted liquidations < 200k
     sig = run("cascade-score", ev, **base, **{"min-liq-notional": 0})  # the $1k ones push it over
     assert len(sig) == 1 and sig[0]["direction"] == -1
@@ -762,3 +763,31 @@ def test_cascade_score_stop_scales_with_volatility_between_0_8_and_1_5_percent()
                **{"stop-loss": "1.2%"})[0]["stop_loss"] == pytest.approx(0.012)
     assert run("cascade-score", ev_with([100.0, 104.0, 100.0] * 5), **SCORE,
                **{"stop-max": "0.8%"})[0]["stop_loss"] == pytest.approx(0.008)
+
+
+def test_cascade_score_enters_5_to_15_s_after_the_first_large_liquidation():
+    """The write-up's entry: 5-15 s after the first large liquidation, once follow-on liquidations
+    occur -- not timed from the moment the window crosses the trigger."""
+    p = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0}
+    # first at 10 s, the window crosses at 12 s: the decision 5 s after the FIRST (15 s), not after the crossing
+    ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 12 * S, LONG, 500.0),
+                 trade(T0 + 200 * S, 99.0)])
+    s = run("cascade-score", ev, **p)[0]
+    assert s["ts_ns"] == T0 + 15 * S and s["direction"] == -1 and s["tag"] == 2
+    assert run("cascade-score", ev, **p, **{"entry-from": "trigger"})[0]["ts_ns"] == T0 + 17 * S
+    # the crossing 12 s after the first: the decision at the crossing (already past first + 5 s)
+    ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 22 * S, LONG, 500.0),
+                 trade(T0 + 200 * S, 99.0)])
+    s = run("cascade-score", ev, **p)[0]
+    assert s["ts_ns"] == T0 + 22 * S and s["direction"] == -1
+    # 20 s after the first: too late (more than entry-max 15 s), a skip late_entry
+    ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 30 * S, LONG, 500.0),
+                 trade(T0 + 200 * S, 99.0)])
+    s = run("cascade-score", ev, **p)[0]
+    assert s["ts_ns"] == T0 + 30 * S and s["direction"] == 0 and s["skip_code"] == 104
+    assert run("cascade-score", ev, **p, **{"entry-max": "25s"})[0]["direction"] == -1
+    # a single liquidation over the trigger: no follow-on by first + 5 s -> no_follow_through
+    ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 1500.0), liq(T0 + 16 * S, LONG, 100.0),
+                 trade(T0 + 200 * S, 99.0)])
+    s = run("cascade-score", ev, **p)[0]
+    assert s["ts_ns"] == T0 + 15 * S and s["skip_code"] == 101
