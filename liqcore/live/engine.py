@@ -755,7 +755,9 @@ class Engine(OrderManager, FastLane):
 
     def seed_history(self, source, *, now_ns: int | None = None) -> dict[str, int]:
         """Seed the detector's P95 thresholds from recorded liquidations, so a (re)started engine does
-        not wait for ``min_history`` live liquidations per symbol.
+        not wait for ``min_history`` live liquidations per symbol; a streaming strategy with a
+        ``seed(events)`` method (``liq-trend``: its segment baseline) is fed the same recording's events
+        of the engine's venues received at or before ``now_ns``.
 
         ``source``: recording path(s) (anything :func:`liqcore.io.load_events` reads, symbol ids taken
         from the engine's registry) or an EVENT_DTYPE array with the engine's symbol ids.  Only
@@ -795,6 +797,11 @@ class Engine(OrderManager, FastLane):
             out[name] = b - a
         if out:
             log.info("detector seeded from history: %s", ", ".join(f"{k} {n}" for k, n in sorted(out.items())))
+        seed = getattr(self.stream, "seed", None) if self.stream is not None else None
+        if seed is not None:  # a streaming strategy's own history (e.g. liq-trend's segment baseline)
+            past = ev[(ev["ts_recv"] <= now) & np.isin(ev["venue"], venues)]
+            closes = seed(past[np.argsort(past["ts_recv"], kind="stable")])
+            log.info("strategy %s seeded from history: %d segment closes", type(self.strategy).name, closes)
         return out
 
     def on_gap(self, events: np.ndarray, reason: str = "") -> None:

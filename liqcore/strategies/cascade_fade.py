@@ -18,17 +18,25 @@ Rules (signals only; the execution model fills them):
 * **Exits**:
 
   - ``hold-timeout`` (this strategy's default 10 min, the plan's 5-15 min reversion target);
-  - *cascade continues*: a signal exit at the receive time of the ``continue-large``-th (default 1)
-    large liquidation on the flushed side received after the decision (large = notional at or above
-    the cascade's threshold in its CONFIRMED record; any such liquidation of the symbol counts,
-    whether or not the detector still holds the cascade open).  The execution model closes at the
-    first print at or after that time plus ``order-latency``; a continuation that comes before the
-    fill closes the position at once.  ``continue-large 0`` turns this exit off;
+  - *cascade continues* (the stop on "more liquidations in the same direction"): a signal exit at
+    the receive time of the ``continue-large``-th (default 1) large liquidation on the flushed side
+    that counts as a continuation (large = notional at or above the cascade's threshold in its
+    CONFIRMED record).  With ``continue-from end`` (the default) only liquidations received from the
+    event that ENDS the cascade on count (the ending event's own liquidation included): the
+    cascade's own tail -- the large liquidations that are still part of the cascade the trade fades
+    -- is the move being faded, not a continuation; a new same-side wave after the detector closed
+    the cascade is.  A cascade still active when the data ends has no continuation.  With
+    ``continue-from decision`` every such liquidation received after the decision counts (the
+    literal reading; it closes most trades within seconds on the cascade's own tail).  The
+    execution model closes at the first print at or after that time plus ``order-latency``; a
+    continuation that comes before the fill closes the position at once.  ``continue-large 0``
+    turns this exit off;
   - a fallback ``stop-loss`` (default 1 %); no take-profit (``take-profit`` default 0 = none).
 
 * Confidence 1, size multiplier 1; ``tag`` = the cascade id.
 
-Parameters: ``min-notional`` (shared with ``imbalance-reversal``), ``continue-large``; shared ones
+Parameters: ``min-notional`` (shared with ``imbalance-reversal``), ``continue-large``,
+``continue-from``; shared ones
 with this strategy's defaults: ``hold-timeout`` 10m, ``stop-loss`` 1%, ``take-profit`` 0.
 """
 from __future__ import annotations
@@ -45,6 +53,13 @@ from liqcore.strategies.base import NEVER, SKIP_MIXED, ParamSpec, SignalStream, 
 EXIT_CONTINUES = 101
 
 
+def _parse_from(value, name: str) -> str:
+    v = str(value).strip().lower()
+    if v not in ("end", "decision"):
+        raise ValueError(f"{name}: expected end or decision; got {value!r}")
+    return v
+
+
 class CascadeFade(Strategy):
     __doc__ = __doc__  # the module's rules
     name = "cascade-fade"
@@ -53,6 +68,8 @@ class CascadeFade(Strategy):
                   "liquidation notional (quote) that triggers the strategy", "QUOTE"),
         ParamSpec("continue-large", 1, parse_int,
                   "large liquidations on the flushed side after the decision that close the position (0 = off)", "N"),
+        ParamSpec("continue-from", "end", lambda v, n: _parse_from(v, n),
+                  "where continuation liquidations start counting: end (of the cascade) or decision", "end|decision"),
     )
     DEFAULTS = {"hold_timeout_ns": 600_000_000_000, "stop_loss": 0.01, "take_profit": 0.0}
     needs = frozenset({"liquidation", "trade"})
@@ -67,6 +84,7 @@ class CascadeFade(Strategy):
         p = type(self).resolve(params)
         min_notional = float(self.value(p, "min-notional"))
         k_cont = int(self.value(p, "continue-large"))
+        from_end = self.value(p, "continue-from") == "end"
         rec = np.asarray(records, dtype=CASCADE_DTYPE)
         conf = confirmed_records(rec)
         ended = rec[rec["record"] == int(RecordKind.ENDED)]
@@ -105,6 +123,9 @@ class CascadeFade(Strategy):
             exit_ns = NEVER
             if direction != 0 and k_cont > 0 and s is not None:
                 a = np.searchsorted(s.liq_idx, di, side="right")
+                if from_end:  # only liquidations from the event that ends the cascade on
+                    a = max(a, int(np.searchsorted(s.liq_idx, end_idx.get((sid, int(r["cascade_id"])),
+                                                                            len(events)), side="left")))
                 flushed_long = direction == 1
                 m = (s.liq_long[a:] == flushed_long) & (s.liq_notional[a:] >= float(r["threshold"]))
                 big = np.flatnonzero(m)
@@ -143,8 +164,9 @@ class CascadeFadeStream(SignalStream):
         super().__init__(strategy, params, registry)
         self.min_notional = float(strategy.value(params, "min-notional"))
         self.k_cont = int(strategy.value(params, "continue-large"))
+        self.from_end = strategy.value(params, "continue-from") == "end"
         self.open: dict[tuple[int, int], list] = {}  # (sid, cid) -> [L, S, run_long, run_short]
-        self.watch: dict[int, list] = {}  # sid -> [[tag, flushed_long, threshold, left]]
+        self.watch: dict[int, list] = {}  # sid -> [[tag, flushed_long, threshold, left, counting]]
         self._template = signal_template(params)
 
     def _signal(self, ts, i, sid, dl, ds, cid):
@@ -166,7 +188,11 @@ class CascadeFadeStream(SignalStream):
         if len(records):
             rec = np.asarray(records)
             for r in rec[rec["record"] == int(RecordKind.ENDED)]:
-                self.open.pop((int(r["symbol_id"]), int(r["cascade_id"])), None)
+                rsid, cid = int(r["symbol_id"]), int(r["cascade_id"])
+                self.open.pop((rsid, cid), None)
+                for t in self.watch.get(rsid, ()):
+                    if t[0] == cid:
+                        t[4] = True  # the cascade is over: same-side large liquidations now continue it
             conf_rows = rec[rec["record"] == int(RecordKind.CONFIRMED)]
         if kind == _LIQ:
             notional = price * qty
@@ -175,7 +201,7 @@ class CascadeFadeStream(SignalStream):
             if w:
                 keep = []
                 for t in w:
-                    if is_long == t[1] and notional >= t[2]:
+                    if t[4] and is_long == t[1] and notional >= t[2]:
                         t[3] -= 1
                         if t[3] == 0:
                             out.append(exit_notices(ts, i, sid, t[0], EXIT_CONTINUES))
@@ -207,6 +233,6 @@ class CascadeFadeStream(SignalStream):
     def _decide(self, ts, i, sid, dl, ds, cid, thr):
         sig, direction = self._signal(ts, i, sid, dl, ds, cid)
         if direction != 0 and self.k_cont > 0:
-            self.watch.setdefault(sid, []).append([cid, direction == 1, thr, self.k_cont])
+            self.watch.setdefault(sid, []).append([cid, direction == 1, thr, self.k_cont, not self.from_end])
         return sig
 

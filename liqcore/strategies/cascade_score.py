@@ -2,14 +2,22 @@
 
 Rules (signals only; the execution model fills them):
 
-* **Window**: per symbol and side, the notional of the liquidations received in the trailing
-  ``score-window`` (default 90s): ``(t - score-window, t]``.
+* **Window**: per symbol and side, the notional of the liquidations of at least ``min-liq-notional``
+  (default 50,000 quote units, the article's stream filter ``min_usd``) received in the trailing
+  ``score-window`` (default 90s): ``(t - score-window, t]``.  Smaller liquidations count nowhere
+  but in the proximity heatmap.
 * **Trigger**: a liquidation whose side's window notional goes from below ``trigger-notional``
   (default 5,000,000 quote units) to at or above it (a crossing: the side must fall below the
   trigger again before it can trigger again).
-* **Entry**: decision ``entry-delay`` (default 5s; the article's 5-15 s) after the trigger's receive
-  time, only if at least one further liquidation on the same side was received in between
-  (``(trigger, trigger + entry-delay]``); otherwise a skip ``no_follow_through``.  Direction: trend
+* **Entry** (the article: "5-15 seconds after the first large liquidation event fires, once it is
+  clear that follow-on liquidations are occurring"): with ``entry-from first`` (the default) the
+  anchor is the first liquidation of the trigger's window (the first counted liquidation received
+  in ``(trigger - score-window, trigger]``); the decision is at ``max(anchor + entry-delay,
+  trigger)`` (default delay 5s), and a decision more than ``entry-max`` (default 15s) after the
+  anchor is a skip ``late_entry`` (most of the move has happened).  With ``entry-from trigger``
+  the anchor is the trigger itself (decision ``entry-delay`` after it; no late skip).  Only if at
+  least one further liquidation on the same side than the anchor was received by the decision;
+  otherwise a skip ``no_follow_through``.  Direction: trend
   -- longs flushed -> **short**, shorts flushed -> **long**.  Market entry.
 * **Score** (0-10), at the decision, with ``N`` = the flushed side's window notional then:
 
@@ -27,19 +35,31 @@ Rules (signals only; the execution model fills them):
     the heatmap has fewer than ``zone-min-buckets`` buckets, or there is no trade price yet, the
     proximity term is left out and the score is ``(speed + size) x 10 / 8``.
 
+* **Score filter**: a score below ``min-score`` (default 7, the article's "7+") is a skip
+  ``below_min_score``.
 * **Size**: multiplier ``score / 10 x min(N / score-notional, 2)`` (default ``score-notional`` 10 M);
   a multiplier below ``min-size-mult`` (default 0.01) is a skip ``below_min_size`` (the venue's own
   minimum order size is checked where orders are made).  Confidence = ``score / 10``.
-* **Exits**: ``stop-loss`` 0.8 %, ``take-profit`` 2 %, ``hold-timeout`` 10 min, ``daily-trades`` 6
+* **Stop-loss** scaled with volatility: ``clip(stop-range-mult x (max - min) / last, stop-min,
+  stop-max)`` over the trade prices received in ``(decision - vol-lookback, decision]`` (defaults
+  1, 0.8 %, 1.5 %, 15m); no trade there -> ``stop-loss``; a ``stop-loss`` the user set is used as
+  given.
+* **Exits**: ``stop-loss`` 0.8 % (the fallback of the scaled stop), ``take-profit`` 2 %, ``hold-timeout`` 10 min, ``daily-trades`` 6
   per symbol (this strategy's defaults), and a signal exit when the flushed side's window
-  notional falls ``exit-drop`` (default 60 %) from its peak since the decision: the first time
-  ``t`` after the decision (a liquidation arriving or one leaving the window) at which it is at or
-  below ``(1 - exit-drop) x peak`` (only times up to the end of the data; a decision later than the
-  data's last event is not made).  Never adds to a position (one position per symbol).
+  notional falls ``exit-drop`` (default 60 %) from its peak since the decision while the trade is
+  at least ``exit-min-move`` (default 0.5 %) in profit: the first time ``t`` after the decision (a
+  liquidation arriving or one leaving the window, or a trade) at which the window is at or below
+  ``(1 - exit-drop) x peak`` and the last trade price received by then is ``exit-min-move`` beyond
+  the last trade price at the decision in the trade's direction (only times up to the end of the
+  data; a decision later than the data's last event is not made).  ``exit-min-move 0`` is the
+  article's rule as written: the window alone (it falls once the burst leaves the window, so it
+  ends nearly every trade one window after the burst).  Never adds to a position (one position per symbol).
 * ``tag`` = the trigger's event index.
 
-Parameters: ``score-window``, ``trigger-notional``, ``entry-delay``, ``score-history``,
-``score-notional``, ``min-size-mult``, ``exit-drop``, ``proximity-range``, and the zone parameters
+Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``entry-delay``,
+``entry-max``, ``entry-from``, ``score-history``,
+``score-notional``, ``min-size-mult``, ``exit-drop``, ``exit-min-move``, ``stop-min``, ``stop-max``,
+``stop-range-mult``, ``vol-lookback``, ``proximity-range``, and the zone parameters
 shared with ``zone-bounce``; shared: ``stop-loss`` 0.8%, ``take-profit`` 2%, ``hold-timeout`` 10m,
 ``daily-trades`` 6.
 """
@@ -60,7 +80,26 @@ from liqcore.strategies.zone_bounce import ZONE_PARAMS, bucket_edge, bucket_of, 
 
 SKIP_NO_FOLLOW = 101
 SKIP_SMALL = 102
+SKIP_LOW_SCORE = 103
+SKIP_LATE = 104
+
+
+def _parse_from(value, name: str) -> str:
+    v = str(value).strip().lower()
+    if v not in ("first", "trigger"):
+        raise ValueError(f"{name}: expected first or trigger; got {value!r}")
+    return v
 EXIT_EXHAUSTED = 101
+
+
+def scaled_stop(prices, mult: float, lo: float, hi: float, fallback: float) -> float:
+    """The stop-loss from the price range of ``prices`` (the trades of the look-back):
+    ``clip(mult x (max - min) / last, lo, hi)``; ``fallback`` without a trade."""
+    if not len(prices):
+        return fallback
+    last = float(prices[-1])
+    rng = (float(max(prices)) - float(min(prices))) / last if last > 0 else 0.0
+    return min(max(mult * rng, lo), hi)
 
 
 def score_formula(speed_ratio: float, n: float, trigger: float, distance: float | None, prox_range: float,
@@ -81,19 +120,33 @@ class CascadeScore(Strategy):
     name = "cascade-score"
     PARAMS = (
         ParamSpec("score-window", "90s", parse_duration, "rolling window of liquidation notional per side", "DUR"),
+        ParamSpec("min-liq-notional", 50_000.0, parse_nonneg_float,
+                  "smallest liquidation (quote) that counts toward the window", "QUOTE"),
+        ParamSpec("min-score", 7.0, parse_nonneg_float, "smaller cascade scores (0-10) are skipped", "SCORE"),
         ParamSpec("trigger-notional", 5_000_000.0, parse_nonneg_float,
                   "one side's window notional (quote) that triggers", "QUOTE"),
-        ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the trigger", "DUR"),
+        ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the anchor (see entry-from)", "DUR"),
+        ParamSpec("entry-max", "15s", parse_duration, "a decision later than this after the first liquidation is skipped", "DUR"),
+        ParamSpec("entry-from", "first", lambda v, n: _parse_from(v, n),
+                  "anchor of the entry delay: first (liquidation of the window) or trigger", "first|trigger"),
         ParamSpec("score-history", 100, parse_pos_int, "previous liquidations whose window speed gives the median", "N"),
         ParamSpec("score-notional", 10_000_000.0, parse_nonneg_float,
                   "window notional (quote) of a size multiplier of score/10 (capped at 2x)", "QUOTE"),
         ParamSpec("min-size-mult", 0.01, parse_nonneg_float, "smaller size multipliers are skipped", "X"),
         ParamSpec("exit-drop", 0.6, parse_fraction, "fall of the window notional from its peak that exits", "FRAC"),
+        ParamSpec("exit-min-move", "0.5%", parse_fraction,
+                  "favourable move since the decision needed before the exhaustion exit acts (0 = always)", "FRAC"),
+        ParamSpec("stop-min", "0.8%", parse_fraction, "stop-loss in a quiet market (volatility-scaled stop)", "FRAC"),
+        ParamSpec("stop-max", "1.5%", parse_fraction, "stop-loss in a volatile market (volatility-scaled stop)", "FRAC"),
+        ParamSpec("stop-range-mult", 1.0, parse_nonneg_float,
+                  "stop-loss = this x the price range of the last vol-lookback, within stop-min..stop-max", "X"),
+        ParamSpec("vol-lookback", "15m", parse_duration, "trades whose price range sets the stop-loss", "DUR"),
         ParamSpec("proximity-range", "3%", parse_fraction, "distance to the next zone worth full proximity points", "FRAC"),
     ) + ZONE_PARAMS
     DEFAULTS = {"stop_loss": 0.008, "take_profit": 0.02, "hold_timeout_ns": 600_000_000_000, "daily_trades": 6}
     needs = frozenset({"liquidation", "trade"})
-    SKIP_CODES = {SKIP_NO_FOLLOW: "no_follow_through", SKIP_SMALL: "below_min_size"}
+    SKIP_CODES = {SKIP_NO_FOLLOW: "no_follow_through", SKIP_SMALL: "below_min_size",
+                  SKIP_LOW_SCORE: "below_min_score", SKIP_LATE: "late_entry"}
     EXIT_CODES = {EXIT_EXHAUSTED: "window_exhausted"}
 
     def __init__(self):
@@ -104,11 +157,19 @@ class CascadeScore(Strategy):
         v = lambda k: self.value(p, k)  # noqa: E731
         W = int(v("score-window"))
         trig = float(v("trigger-notional"))
+        min_liq, min_score = float(v("min-liq-notional")), float(v("min-score"))
         delay = int(v("entry-delay"))
+        entry_max, from_first = int(v("entry-max")), v("entry-from") == "first"
         hist_n = int(v("score-history"))
         ref = float(v("score-notional"))
         min_mult = float(v("min-size-mult"))
         drop = float(v("exit-drop"))
+        min_move = float(v("exit-min-move"))
+        stop_lo, stop_hi = float(v("stop-min")), float(v("stop-max"))
+        stop_mult, vol_look = float(v("stop-range-mult")), int(v("vol-lookback"))
+        vol_stop = "stop_loss" not in p.explicit
+        if stop_hi < stop_lo:
+            raise ValueError(f"stop-max: must be at least stop-min ({stop_lo}); got {stop_hi}")
         prox = float(v("proximity-range"))
         width, look = float(v("zone-width")), int(v("zone-lookback"))
         zq, zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
@@ -121,13 +182,14 @@ class CascadeScore(Strategy):
         self._inputs = {}
         parts = []
         t_last = int(events["ts_recv"][-1]) if len(events) else 0
+        all_rows: list = []
         for sid, s in streams(events).items():
             m = len(s.liq_ts)
             if not m:
                 continue
             rows = []
             for side_long in (True, False):
-                sel = np.flatnonzero(s.liq_long == side_long)
+                sel = np.flatnonzero((s.liq_long == side_long) & (s.liq_notional >= min_liq))
                 if not len(sel):
                     continue
                 ts_side = s.liq_ts[sel]
@@ -140,10 +202,12 @@ class CascadeScore(Strategy):
                 speed_series = after / (W / 1e9)
                 for k in np.flatnonzero((before < trig) & (after >= trig)).tolist():
                     t0 = int(ts_side[k])
-                    td = t0 + delay
+                    a = int(lo[k]) if from_first else k  # the anchor of the delay
+                    td = max(int(ts_side[a]) + delay, t0)
                     if td > t_last:  # the data ends before the decision
                         continue
-                    follow = k + 1 < len(sel) and ts_side[k + 1] <= td
+                    late = from_first and td - int(ts_side[a]) > entry_max
+                    follow = int(np.searchsorted(ts_side, td, side="right")) > a + 1
                     N = float(window_sum(ts_side, n_side, np.array([td]), W)[0])
                     h = speed_series[max(0, k - hist_n):k]
                     med = float(np.median(h)) if len(h) else 0.0
@@ -168,19 +232,30 @@ class CascadeScore(Strategy):
                                 dist = (float(bucket_edge(above.min(), width)) - price) / price
                     score, sp, sz, px = score_formula(r, N, trig, dist, prox, with_hm)
                     mult = score / 10.0 * min(N / ref, 2.0) if ref > 0 else score / 10.0 * 2.0
-                    skip = 0 if follow else SKIP_NO_FOLLOW
+                    skip = SKIP_LATE if late else (0 if follow else SKIP_NO_FOLLOW)
+                    if skip == 0 and score < min_score:
+                        skip = SKIP_LOW_SCORE
                     if skip == 0 and mult < min_mult:
                         skip = SKIP_SMALL
                     exit_ns = NEVER
                     if skip == 0:
-                        exit_ns = _exhaustion_time(ts_side, n_side, td, W, drop, hold, t_last)
-                    rows.append((td, int(s.liq_idx[sel[k]]), -1 if side_long else 1, skip, score, mult, exit_ns))
+                        ti0 = int(np.searchsorted(s.tr_ts, td, side="right")) - 1
+                        p0 = float(s.tr_price[ti0]) if ti0 >= 0 else math.nan
+                        exit_ns = _exhaustion_time(ts_side, n_side, td, W, drop, hold, t_last, s.tr_ts, s.tr_price,
+                                                   p0, -1 if side_long else 1, min_move)
+                    stop = math.nan
+                    if vol_stop:
+                        lo_t = int(np.searchsorted(s.tr_ts, td - vol_look, side="right"))
+                        stop = scaled_stop(s.tr_price[lo_t:ti + 1], stop_mult, stop_lo, stop_hi, float(p.stop_loss))
+                    rows.append((td, int(s.liq_idx[sel[k]]), -1 if side_long else 1, skip, score, mult, exit_ns,
+                                 stop))
                     self._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score,
                                                "speed_points": sp, "size_points": sz, "proximity_points": px,
                                                "zone_distance": dist, "size_mult": mult}
             if not rows:
                 continue
             rows.sort()
+            all_rows.extend((sid, x) for x in rows)
             sig = market_signals(len(rows))
             sig["ts_ns"] = [x[0] for x in rows]
             sig["ev_idx"] = ev_index_at(events, sig["ts_ns"])
@@ -196,7 +271,11 @@ class CascadeScore(Strategy):
             sig["exit_ns"] = ex
             sig["exit_code"] = np.where(ex != NEVER, EXIT_EXHAUSTED, 0)
             parts.append(sig)
-        return finish_signals(parts, p)
+        out = finish_signals(parts, p)
+        if vol_stop and len(out):
+            stops = {(int(sid_), x[0]): x[7] for sid_, x in all_rows}
+            out["stop_loss"] = [stops[(int(g["symbol_id"]), int(g["ts_ns"]))] for g in out]
+        return out
 
     def inputs(self, signal) -> dict:
         return recorded_inputs(self._inputs, signal)
@@ -234,8 +313,18 @@ class CascadeScoreStream(SignalStream):
         super().__init__(strategy, params, registry)
         v = lambda k: strategy.value(params, k)  # noqa: E731
         self.W, self.trig, self.delay = int(v("score-window")), float(v("trigger-notional")), int(v("entry-delay"))
+        self.entry_max, self.from_first = int(v("entry-max")), v("entry-from") == "first"
         self.hist_n, self.ref, self.min_mult = int(v("score-history")), float(v("score-notional")), float(v("min-size-mult"))
         self.drop, self.prox = float(v("exit-drop")), float(v("proximity-range"))
+        self.min_liq, self.min_score = float(v("min-liq-notional")), float(v("min-score"))
+        self.min_move = float(v("exit-min-move"))
+        self.stop_lo, self.stop_hi = float(v("stop-min")), float(v("stop-max"))
+        self.stop_mult, self.vol_look = float(v("stop-range-mult")), int(v("vol-lookback"))
+        self.vol_stop = "stop_loss" not in params.explicit
+        if self.stop_hi < self.stop_lo:
+            raise ValueError(f"stop-max: must be at least stop-min ({self.stop_lo}); got {self.stop_hi}")
+        self.recent: dict[int, deque] = {}  # sid -> (ts, price) of the trades of the last vol-lookback
+        self.trlog: dict[int, list] = {}  # sid -> [base, [(ts, price)]]: trades since the oldest tracker's decision
         self.width, self.look = float(v("zone-width")), int(v("zone-lookback"))
         self.zq, self.zmin = float(v("zone-quantile")), int(v("zone-min-buckets"))
         check_zone_params(self.width, self.zq)
@@ -256,7 +345,7 @@ class CascadeScoreStream(SignalStream):
         strategy._inputs = {}
 
     # ---- decisions ---------------------------------------------------------------------------------
-    def _decide(self, td, sid, side_long, k_abs, tag, med, i):
+    def _decide(self, td, sid, side_long, k_abs, tag, med, i, late=False):
         st = self.strategy
         pw = self.side[(sid, side_long)]
         W = self.W
@@ -282,7 +371,9 @@ class CascadeScoreStream(SignalStream):
                     dist = (float(bucket_edge(above.min(), self.width)) - price) / price
         score, sp, sz, px = score_formula(r, N, self.trig, dist, self.prox, with_hm)
         mult = score / 10.0 * min(N / self.ref, 2.0) if self.ref > 0 else score / 10.0 * 2.0
-        skip = 0 if follow else SKIP_NO_FOLLOW
+        skip = SKIP_LATE if late else (0 if follow else SKIP_NO_FOLLOW)
+        if skip == 0 and score < self.min_score:
+            skip = SKIP_LOW_SCORE
         if skip == 0 and mult < self.min_mult:
             skip = SKIP_SMALL
         sig = self._template.copy()
@@ -291,6 +382,9 @@ class CascadeScoreStream(SignalStream):
         sig["direction"] = (-1 if side_long else 1) if skip == 0 else 0
         sig["confidence"] = min(max(score / 10.0, 0.0), 1.0)
         sig["size_mult"] = mult if skip == 0 else 1.0
+        if self.vol_stop:
+            rec = [px for t_, px in self.recent.get(sid, ()) if td - self.vol_look < t_ <= td]
+            sig["stop_loss"] = scaled_stop(rec, self.stop_mult, self.stop_lo, self.stop_hi, float(self.params.stop_loss))
         st._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score, "speed_points": sp,
                                  "size_points": sz, "proximity_points": px, "zone_distance": dist, "size_mult": mult}
         if len(st._inputs) > self.MAX_INPUTS:
@@ -299,56 +393,87 @@ class CascadeScoreStream(SignalStream):
             a_abs = pw.base + len(pw.ts)  # first arrival after td: not known yet
             e_abs = pw.base + pw.pos(td - W)
             end = td + self.hold if self.hold > 0 else None
-            self.trackers.append([sid, side_long, tag, end, N, a_abs, e_abs])
+            lg = self.trlog.setdefault(sid, [0, []])
+            p0 = self.last_trade.get(sid, math.nan)
+            self.trackers.append([sid, side_long, tag, end, N, a_abs, e_abs, False, False,
+                                  lg[0] + len(lg[1]), p0, -1 if side_long else 1])
         return sig
 
     def _follow(self, t, upto, i, inclusive):
-        """Evaluate every tracker's window at its arrival / expiry times before ``upto`` (``<=`` with
-        ``inclusive``); exit notices for the ones that fell ``exit-drop`` from their peak."""
+        """Evaluate every tracker at its window's arrival / expiry times and (with ``exit-min-move``)
+        its symbol's trade times before ``upto`` (``<=`` with ``inclusive``); exit notices for the
+        ones whose window fell ``exit-drop`` from its peak while the price had moved enough."""
         out = []
         W, keep_frac = self.W, 1.0 - self.drop
+        mm = self.min_move
         alive = []
         for tr in self.trackers:
-            sid, side_long, tag, end, peak, a_abs, e_abs = tr
+            sid, side_long, tag, end, peak, a_abs, e_abs, low, fav, k_abs, p0, dirn = tr
             pw = self.side[(sid, side_long)]
             n_abs = pw.base + len(pw.ts)
+            lg = self.trlog.get(sid) if mm > 0 else None
+            k_end = lg[0] + len(lg[1]) if lg is not None else 0
             done = False
             while True:
                 ta = pw.ts[a_abs - pw.base] if a_abs < n_abs else None
                 te = pw.ts[e_abs - pw.base] + W if e_abs < n_abs else None
-                if ta is None and te is None:
+                tt = lg[1][k_abs - lg[0]][0] if lg is not None and k_abs < k_end else None
+                cands = [x for x in (ta, te, tt) if x is not None]
+                if not cands:
                     break
-                tau = ta if te is None or (ta is not None and ta <= te) else te
+                tau = min(cands)
                 if tau > upto or (tau == upto and not inclusive):
                     break
                 if end is not None and tau > end:
                     done = True
                     break
+                moved = False
                 while a_abs < n_abs and pw.ts[a_abs - pw.base] == tau:
                     a_abs += 1
+                    moved = True
                 while e_abs < n_abs and pw.ts[e_abs - pw.base] + W == tau:
                     e_abs += 1
-                val = pw.sum(0, tau, W)
-                if val > peak:
-                    peak = val
-                if val <= keep_frac * peak:
+                    moved = True
+                if moved:
+                    val = pw.sum(0, tau, W)
+                    if val > peak:
+                        peak = val
+                    low = val <= keep_frac * peak
+                while lg is not None and k_abs < k_end and lg[1][k_abs - lg[0]][0] == tau:
+                    px = lg[1][k_abs - lg[0]][1]
+                    fav = p0 == p0 and dirn * (px - p0) / p0 >= mm
+                    k_abs += 1
+                if low and (mm <= 0 or fav):
                     out.append(exit_notices(tau, i, sid, tag, EXIT_EXHAUSTED))
                     done = True
                     break
-            if end is not None and not done and upto > end and (a_abs >= n_abs and e_abs >= n_abs):
+            if end is not None and not done and upto > end and (a_abs >= n_abs and e_abs >= n_abs) \
+                    and (lg is None or k_abs >= k_end):
                 done = True  # every later time is past the hold
             if not done:
-                tr[4], tr[5], tr[6] = peak, a_abs, e_abs
+                tr[4], tr[5], tr[6], tr[7], tr[8], tr[9] = peak, a_abs, e_abs, low, fav, k_abs
                 alive.append(tr)
         self.trackers = alive
+        if self.trlog:
+            need: dict[int, int] = {}
+            for tr in alive:
+                need[tr[0]] = min(need.get(tr[0], tr[9]), tr[9])
+            for sid in list(self.trlog):
+                lg = self.trlog[sid]
+                if sid not in need:
+                    del self.trlog[sid]
+                elif need[sid] - lg[0] > 1024:
+                    d = need[sid] - lg[0]
+                    del lg[1][:d]
+                    lg[0] += d
         return out
 
     def _reveal(self, upto, i, inclusive=False):
         out = []
         due = self.due
         while due and (due[0][0] < upto or (inclusive and due[0][0] == upto)):
-            td, _s, sid, side_long, k_abs, tag, med = self._heapq.heappop(due)
-            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i))
+            td, _s, sid, side_long, k_abs, tag, med, late = self._heapq.heappop(due)
+            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i, late))
         if self.trackers:
             out.extend(self._follow(None, upto, i, inclusive))
         return self.pack(out) if out else _EMPTY
@@ -361,7 +486,14 @@ class CascadeScoreStream(SignalStream):
         before = _EMPTY
         if (self.due and self.due[0][0] < ts) or self.trackers:
             before = self._reveal(ts, i - 1)
-        if kind == _LIQ:
+        if kind == _LIQ and price * qty < self.min_liq:  # below the filter: the heatmap only
+            lq = self.liqs.get(sid)
+            if lq is None:
+                lq = self.liqs[sid] = self._deque()
+            lq.append((ts, price, price * qty))
+            while lq and lq[0][0] <= ts - self.look:
+                lq.popleft()
+        elif kind == _LIQ:
             side_long = side == _LONG
             key = (sid, side_long)
             pw = self.side.get(key)
@@ -379,7 +511,11 @@ class CascadeScoreStream(SignalStream):
             if before_sum < self.trig and after_sum >= self.trig:
                 med = float(np.median(np.array(sp))) if len(sp) else 0.0
                 self._seq += 1
-                self._heapq.heappush(self.due, (ts + self.delay, self._seq, sid, side_long, pw.base + idx, i, med))
+                a = lo if self.from_first else idx  # the anchor of the delay (list index)
+                t_a = pw.ts[a]
+                td = max(t_a + self.delay, ts)
+                late = self.from_first and td - t_a > self.entry_max
+                self._heapq.heappush(self.due, (td, self._seq, sid, side_long, pw.base + a, i, med, late))
             sp.append(after_sum / (self.W / 1e9))
             lq = self.liqs.get(sid)
             if lq is None:
@@ -391,6 +527,17 @@ class CascadeScoreStream(SignalStream):
                 pw.trim(ts - self.W)
         elif kind == _TRADE:
             self.last_trade[sid] = price
+            if self.vol_stop:
+                rq = self.recent.get(sid)
+                if rq is None:
+                    rq = self.recent[sid] = self._deque()
+                rq.append((ts, price))
+                while rq[0][0] <= ts - self.vol_look:
+                    rq.popleft()
+            if self.min_move > 0:
+                lg = self.trlog.get(sid)
+                if lg is not None:
+                    lg[1].append((ts, price))
         return before, _EMPTY
 
     def on_clock(self, ts_ns):
@@ -400,9 +547,12 @@ class CascadeScoreStream(SignalStream):
 
 
 def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, drop: float, hold: int,
-                     t_last: int) -> int:
+                     t_last: int, tr_ts=None, tr_px=None, p0: float = math.nan, direction: int = 0,
+                     min_move: float = 0.0) -> int:
     """First time after ``td`` at which the side's window notional is at or below ``(1 - drop)`` of
-    its peak since ``td`` (the window changes only when a liquidation arrives or leaves it).  Only
+    its peak since ``td`` (the window changes only when a liquidation arrives or leaves it) and, with
+    ``min_move`` > 0, the last trade price received by then has moved at least ``min_move`` (a
+    fraction of ``p0``, the last trade price at the decision) in the trade's ``direction``.  Only
     times up to ``t_last`` (the last receive time of the data) are known."""
     end = min(td + hold, t_last) if hold > 0 else t_last
     a0 = int(np.searchsorted(ts_side, td, side="right"))
@@ -416,5 +566,18 @@ def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, d
     s0 = float(window_sum(ts_side, n_side, np.array([td]), W)[0])
     vals = window_sum(ts_side, n_side, times, W)
     peak = np.maximum.accumulate(np.concatenate(([s0], vals)))[1:]
-    hit = np.flatnonzero(vals <= (1.0 - drop) * peak)
-    return int(times[hit[0]]) if len(hit) else int(NEVER)
+    low = vals <= (1.0 - drop) * peak
+    if min_move <= 0:
+        hit = np.flatnonzero(low)
+        return int(times[hit[0]]) if len(hit) else int(NEVER)
+    if not math.isfinite(p0) or tr_ts is None:
+        return int(NEVER)
+    a, b = int(np.searchsorted(tr_ts, td, side="right")), int(np.searchsorted(tr_ts, end, side="right"))
+    tt = tr_ts[a:b]
+    fav = direction * (tr_px[a:b] - p0) / p0 >= min_move
+    cand = np.unique(np.concatenate((times, tt)))
+    iw = np.searchsorted(times, cand, side="right") - 1
+    it = np.searchsorted(tt, cand, side="right") - 1
+    ok = np.where(iw >= 0, low[np.maximum(iw, 0)], False) & np.where(it >= 0, fav[np.maximum(it, 0)], False)
+    hit = np.flatnonzero(ok)
+    return int(cand[hit[0]]) if len(hit) else int(NEVER)

@@ -35,18 +35,24 @@ Rules (signals only; the execution model fills them):
   streaming form asks off the event path and enters when the answer arrives (at that time), unless
   the judge is instant (the matrix, recorded answers), which decides at the segment close.
 * **Execution**: market entry; ranked by confidence with ``max-positions`` (this strategy's default
-  5) and ``replace-weakest`` (default on: at the cap, a stronger signal closes the weakest position);
-  a ``trail`` (default 1 %) and a fallback ``stop-loss`` (default 2 %), **both in force** -- the
-  tighter stop applies.  (The article's code takes the looser of the two, ``min(trail stop, fallback
-  stop)`` for a long, which leaves the trailing stop dead once the position is in profit -- with a
-  trail tighter than the fallback the minimum is always the fallback; liqcore keeps both in force
-  as its prose says.)  No take-profit; ``hold-timeout`` default 0 (none).
+  5; ``max-symbols`` defaults to 1000 here, so the position cap is the one that binds) and
+  ``replace-weakest`` off (the article: once the cap is reached every further signal is skipped;
+  ``replace-weakest on`` makes a stronger signal close the weakest position instead); a ``trail``
+  (default 2 %) and a fallback ``stop-loss`` (default 1 %), **both in force** -- the tighter stop
+  applies: the fallback guards the entry (it is the tighter one until the best price has run about
+  1 % in the trade's favour), the trail takes over after that.  (With a trail tighter than the
+  fallback, e.g. 1 % / 2 %, the trail is tighter from the fill on and the fallback never acts.
+  The article's code takes the looser of the two, ``min(trail stop, fallback stop)`` for a long,
+  which leaves the trailing stop dead once the position is in profit; liqcore keeps both in force
+  as its prose says.)  A signal on a symbol that already holds a position is refused (``busy``);
+  the article closes the position and opens the new one when the new signal is more confident --
+  not modelled.  No take-profit; ``hold-timeout`` default 0 (none).
 * Size multiplier 1; ``tag`` = segment number.
 
 Parameters: ``segment``, ``baseline`` (shared with ``vol-breakout``, default 288 here),
 ``min-liq-notional``, ``z-entry``, ``z-strong``, ``purity``, ``candle-lookback``; shared:
-``max-positions`` 5, ``replace-weakest`` on, ``trail`` 1%, ``stop-loss`` 2%, ``take-profit`` 0,
-``hold-timeout`` 0.
+``max-positions`` 5, ``max-symbols`` 1000, ``replace-weakest`` off, ``trail`` 2%, ``stop-loss`` 1%,
+``take-profit`` 0, ``hold-timeout`` 0.
 """
 from __future__ import annotations
 
@@ -88,8 +94,8 @@ class LiqTrend(Strategy):
         ParamSpec("judge-min-confidence", 0.6, parse_fraction, "the judge's confidence needed to enter", "FRAC"),
         ParamSpec("candle-lookback", "15m", parse_duration, "trade candles checked for alignment", "DUR"),
     )
-    DEFAULTS = {"max_positions": 5, "replace_weakest": True, "trail": 0.01, "stop_loss": 0.02,
-                "take_profit": 0.0, "hold_timeout_ns": 0}
+    DEFAULTS = {"max_positions": 5, "max_symbols": 1000, "replace_weakest": False, "trail": 0.02,
+                "stop_loss": 0.01, "take_profit": 0.0, "hold_timeout_ns": 0}
     needs = frozenset({"liquidation", "trade"})
     SKIP_CODES = {SKIP_STRONG_NOT_ALIGNED: "strong_not_aligned", SKIP_MEDIUM_NOT_ALIGNED: "medium_not_aligned",
                   SKIP_JUDGE_VETO: "judge_veto", SKIP_JUDGE_HOLD: "judge_hold",
@@ -257,6 +263,7 @@ class LiqTrendStream(SignalStream):
         self.trades: dict[int, deque] = {}
         self._deque = deque
         self._template = signal_template(params)
+        self._restored = False
         strategy._inputs = {}
 
     def _closes(self, closes, i):
@@ -322,6 +329,8 @@ class LiqTrendStream(SignalStream):
         return self.pack(out)
 
     def on_event(self, ev, records=()):
+        if self._restored:
+            self._resume(int(ev["ts_recv"]))
         kind, sid, price, qty, side, ts, before = bar_event(self, ev)
         if kind == _LIQ:
             pw = self.liq.get(sid)
@@ -360,6 +369,7 @@ class LiqTrendStream(SignalStream):
         return self.pack(rows)
 
     def on_clock(self, ts_ns):
+        self._resume(int(ts_ns))
         out = bar_clock(self, ts_ns)
         if self._asked:
             out = self.pack([out, self._answers(int(ts_ns), self.n - 1)])
@@ -373,6 +383,92 @@ def _candles(ts, price, t: int, look: int) -> dict:
     c = candle_stats(ts, price, t, look)
     c.pop("price_change")  # (the candle check's own figure is kept)
     return c
+
+    # ---- the baseline across restarts ---------------------------------------------------------------
+    def _key(self, sid: int) -> str:
+        reg = self.registry
+        if reg is not None and 0 <= sid < len(reg):
+            return f"{reg.venue(sid).name.lower()}:{reg.symbol(sid)}"
+        return str(sid)
+
+    def _sid(self, key: str) -> int | None:
+        if ":" in key:
+            venue, sym = key.split(":", 1)
+            return self.registry.id(venue, sym) if self.registry is not None else None
+        return int(key)
+
+    def snapshot(self) -> dict:
+        """The stream's state, JSON-able, keyed by ``venue:SYMBOL``: per symbol the segment baseline
+        (the last ``baseline`` segment notionals, oldest first), the liquidations of the segment in
+        progress and the trades of the candle look-back; and the segment grid's next close.  The live
+        engine keeps it in its journal, so a restart scores its first segment against the full
+        baseline instead of waiting a day for one."""
+        syms = {}
+        for sid, rz in self.hist.items():
+            pw = self.liq[sid]
+            rows = [[pw.ts[k], pw.cum[0][k + 1] - pw.cum[0][k], pw.cum[1][k + 1] - pw.cum[1][k]]
+                    for k in range(pw.off, len(pw.ts))]
+            syms[self._key(sid)] = {"baseline": [float(x) for x in rz.values()], "liquidations": rows}
+        for sid, tr in self.trades.items():
+            syms.setdefault(self._key(sid), {})["trades"] = [[int(t), float(p)] for t, p in tr]
+        return {"version": 1, "segment_ns": self.seg, "baseline_n": self.nb, "next_close_ns": self.clock.next,
+                "closes": self.closes, "symbols": syms}
+
+    def restore(self, state: dict) -> None:
+        """Take over a :meth:`snapshot` (of a stream with the same ``segment`` and ``baseline``).
+        Segments the stream did not see (the engine was down across a segment close) are left out of
+        the baseline, not counted as segments without liquidations: the first event after the
+        restart, or the clock, restarts the segment grid when a saved close has passed."""
+        if not isinstance(state, dict) or state.get("version") != 1:
+            raise ValueError("liq-trend: not a liq-trend stream snapshot")
+        if int(state["segment_ns"]) != self.seg or int(state["baseline_n"]) != self.nb:
+            raise ValueError(f"liq-trend: the snapshot's segment/baseline ({state['segment_ns']} ns, "
+                             f"{state['baseline_n']}) differ from this stream's ({self.seg} ns, {self.nb})")
+        self.liq, self.hist, self.trades = {}, {}, {}
+        for key, d in state["symbols"].items():
+            sid = self._sid(key)
+            if sid is None:
+                continue
+            if "baseline" in d:
+                rz = self.hist[sid] = self._rz(self.nb, self.nb)
+                if d["baseline"]:
+                    rz.update_many(np.asarray(d["baseline"], np.float64))
+                pw = self.liq[sid] = PrefixWindow(2)
+                for t, lo, sh in d.get("liquidations", ()):
+                    pw.append(int(t), float(lo), float(sh))
+            if d.get("trades"):
+                self.trades[sid] = self._deque((int(t), float(p)) for t, p in d["trades"])
+        nxt = state.get("next_close_ns")
+        self.clock.next = None if nxt is None else int(nxt)
+        self.closes = int(state.get("closes", 0))
+        self._restored = self.clock.next is not None
+
+    def _resume(self, ts: int) -> None:
+        """After :meth:`restore`: when the saved segment close has passed, the segments in between
+        were not seen; drop the partial segment and restart the grid at ``ts``."""
+        if not getattr(self, "_restored", False):
+            return
+        self._restored = False
+        if ts > self.clock.next:
+            self.clock.next = (ts // self.seg + 1) * self.seg
+            for sid in self.liq:
+                self.liq[sid] = PrefixWindow(2)
+
+    def seed(self, events) -> int:
+        """Feed a recording (EVENT_DTYPE rows in receive order, e.g. the last day recorded before a
+        start) through the stream to fill the segment baseline; the signals it gives are dropped and
+        the judge is not called.  Returns the number of segment closes seen."""
+        st = self.strategy
+        judge, st.judge = st.judge, None
+        try:
+            for ev in events:
+                self.on_event(ev)
+            if len(events):
+                self.on_clock(int(events["ts_recv"][-1]))
+        finally:
+            st.judge = judge
+        st._inputs = {}
+        return self.closes
 
 
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:

@@ -133,3 +133,73 @@ def test_run_command_seeds_the_engine(tmp_path):
     from liqcore.cli import main
 
     assert main(["run", "--symbols", "SOLUSDT", "--no-dashboard", "--seed-history", str(tmp_path / "missing")]) == 2
+
+
+TREND = Params.from_mapping({"strategy": "liq-trend", "segment": "1m", "baseline": 6, "candle-lookback": "3m"})
+M0 = T0 // (60 * S) * 60 * S
+
+
+def trend_history(eng):
+    """Eight minutes of ETHUSDT: a liquidation per minute (1,000 / 1,200 quote), falling trades."""
+    sid = eng.registry.id("bybit", "ETHUSDT")
+    rows = []
+    for m in range(8):
+        rows.append((M0 + m * 60 * S + 30 * S, Kind.LIQUIDATION, Side.LONG, 100.0, (1000.0 if m % 2 else 1200.0) / 100))
+        rows.append((M0 + m * 60 * S + 40 * S, Kind.TRADE, Side.SELL, 2600.0 - m, 1.0))
+    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for i, (t, k, side, px, q) in enumerate(rows):
+        ev[i]["ts_event"] = ev[i]["ts_recv"] = t
+        ev[i]["kind"], ev[i]["side"], ev[i]["price"], ev[i]["qty"] = int(k), int(side), px, q
+    ev["symbol_id"], ev["venue"] = sid, int(eng.registry.venue(sid))
+    return ev
+
+
+def trend_live(eng):
+    """Minute 8: a 40,000-quote long flush and lower trades; a trade after the close reveals it."""
+    t_ms = (M0 + 8 * 60 * S) // 1_000_000
+    frames = [(trade_frame("ETHUSDT", 2590.0, ts_ms=t_ms + 5_000), t_ms + 5_000),
+              (liquidation_frame("ETHUSDT", 2580.0, 40_000.0 / 2580.0, ts_ms=t_ms + 20_000), t_ms + 20_000),
+              (trade_frame("ETHUSDT", 2570.0, ts_ms=t_ms + 40_000), t_ms + 40_000),
+              (trade_frame("ETHUSDT", 2569.0, ts_ms=t_ms + 61_000), t_ms + 61_000)]
+    out = []
+    for f, t in frames:
+        out += eng.on_frame("bybit", orjson.dumps(f), t * 1_000_000)
+    return [d for d in out if d.action == "order"]
+
+
+def test_liq_trend_seeded_from_a_recording_trades_its_first_segment_close():
+    """liq-trend's 24 h baseline (here 6 one-minute segments) comes from the recording at start-up:
+    the seeded engine decides at the first segment close after a live flush, a fresh one cannot."""
+    fresh = Engine(TREND, symbols=["ETHUSDT"])
+    assert trend_live(fresh) == []  # no baseline yet: no z-score
+    eng = Engine(TREND, symbols=["ETHUSDT"])
+    eng.seed_history(trend_history(eng), now_ns=M0 + 8 * 60 * S)
+    assert len(eng.stream.hist[eng.registry.id("bybit", "ETHUSDT")]) == 6
+    ds = trend_live(eng)
+    assert len(ds) == 1 and ds[0].side == "sell"  # longs wiped out -> short
+
+
+def test_liq_trend_baseline_survives_a_restart_through_the_journal(tmp_path):
+    """Session 1 sees the eight minutes live and shuts down (the stream's state goes to the journal);
+    session 2, a new engine on the same journal file, trades the flush at its first segment close."""
+    import asyncio
+
+    from liqcore.live.journal import Journal
+
+    async def session(feed):
+        eng = Engine(TREND, symbols=["ETHUSDT"], journal=Journal(tmp_path / "j.sqlite"))
+        await eng.start()
+        out = feed(eng)
+        await eng.shutdown(timeout=1)
+        eng.journal.close()
+        return out
+
+    def first(eng):
+        for e in trend_history(eng):
+            eng.on_events(e[None])
+        return []
+
+    asyncio.run(session(first))
+    assert len(asyncio.run(session(trend_live))) == 1
+    (tmp_path / "j.sqlite").unlink()
+    assert asyncio.run(session(trend_live)) == []  # a fresh journal: no baseline

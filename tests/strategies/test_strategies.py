@@ -122,7 +122,7 @@ def _fade_records(ended_at=None, long0=2e6, short0=0.0):
 
 def test_cascade_fade_decides_at_the_event_that_crosses_min_notional():
     ev = _fade_market()
-    sig = run("cascade-fade", ev, _fade_records())
+    sig = run("cascade-fade", ev, _fade_records(), **{"continue-from": "decision"})
     assert len(sig) == 1
     s = sig[0]
     assert s["ev_idx"] == 4 and s["ts_ns"] == T0 + 4 * S  # not at event 3 (4M < 5M)
@@ -132,13 +132,37 @@ def test_cascade_fade_decides_at_the_event_that_crosses_min_notional():
     assert s["stop_loss"] == pytest.approx(0.01) and s["take_profit"] == 0.0
     assert s["max_hold_ns"] == 10 * M
     # one more quote unit: the decision moves to event 5, and no large one follows until event 7
-    sig = run("cascade-fade", ev, _fade_records(), **{"min-notional": 5_000_001})
+    sig = run("cascade-fade", ev, _fade_records(), **{"min-notional": 5_000_001, "continue-from": "decision"})
     assert sig[0]["ev_idx"] == 5 and sig[0]["exit_ns"] == T0 + 7 * S
     # continue-large 2: the second large one after the decision
-    sig = run("cascade-fade", ev, _fade_records(), **{"continue-large": 2})
+    sig = run("cascade-fade", ev, _fade_records(), **{"continue-large": 2, "continue-from": "decision"})
     assert sig[0]["exit_ns"] == T0 + 7 * S
-    sig = run("cascade-fade", ev, _fade_records(), **{"continue-large": 0})
+    sig = run("cascade-fade", ev, _fade_records(), **{"continue-large": 0, "continue-from": "decision"})
     assert sig[0]["exit_ns"] == NEVER
+
+
+def test_cascade_fade_continuation_is_a_new_same_side_wave_after_the_cascade_ends():
+    """The research plan's stop "cascade continues (more liquidations in the same direction)": by
+    default only large flushed-side liquidations from the event that ENDS the cascade on count; the
+    cascade's own tail (events 5 and 7 while it is still open) does not close the fade."""
+    ev = _fade_market()
+    # the cascade stays open to the end of the data: its own large tail is no continuation
+    sig = run("cascade-fade", ev, _fade_records())
+    assert sig[0]["ev_idx"] == 4 and sig[0]["exit_ns"] == NEVER and sig[0]["max_hold_ns"] == 10 * M
+    # the detector ends it at event 6 (a small one): event 7 (large, longs) is the new wave
+    sig = run("cascade-fade", ev, _fade_records(ended_at=6))
+    assert sig[0]["ev_idx"] == 4 and sig[0]["exit_ns"] == T0 + 7 * S and sig[0]["exit_code"] == 101
+    # ended at event 5: the ending event's own large liquidation is the first of the new wave
+    sig = run("cascade-fade", ev, _fade_records(ended_at=5))
+    assert sig[0]["exit_ns"] == T0 + 5 * S
+    # a large SHORT liquidation after the end is not the same direction
+    ev2 = market([trade(T0, 100.0), liq(T0 + 1 * S, LONG, 1e6), liq(T0 + 2 * S, LONG, 1e6),
+                  liq(T0 + 3 * S, SHORT, 1e6), liq(T0 + 4 * S, LONG, 1e6), liq(T0 + 5 * S, LONG, 1e5),
+                  liq(T0 + 60 * S, SHORT, 9e5), liq(T0 + 70 * S, LONG, 6e5), trade(T0 + 80 * S, 100.0)])
+    sig = run("cascade-fade", ev2, _fade_records(ended_at=5))
+    assert sig[0]["exit_ns"] == T0 + 70 * S
+    with pytest.raises(ValueError, match="continue-from"):
+        run("cascade-fade", ev, _fade_records(), **{"continue-from": "tail"})
 
 
 def test_cascade_fade_skips():
@@ -309,7 +333,7 @@ def test_liq_trend_strong_aligned_short():
     assert s["ts_ns"] == T0 + 6 * M and s["direction"] == -1  # longs wiped out -> short (trend)
     # strong (z 17.6, share 1.0) and aligned (price fell), no news provider: the matrix's "no news" row
     assert s["confidence"] == pytest.approx(0.6)
-    assert s["trail"] == pytest.approx(0.01) and s["stop_loss"] == pytest.approx(0.02)  # both in force
+    assert s["trail"] == pytest.approx(0.02) and s["stop_loss"] == pytest.approx(0.01)  # both in force
     assert s["take_profit"] == 0.0 and s["max_hold_ns"] == 0 and s["entry"] == ENTRY_MARKET
 
 
@@ -364,7 +388,8 @@ def test_liq_trend_judge_hook():
 
 # ---- cascade-score ----------------------------------------------------------------------------------
 
-SCORE = {"trigger-notional": 1000, "score-notional": 1000}
+SCORE = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0,
+         "entry-from": "trigger"}
 
 
 def test_cascade_score_trigger_delay_score_and_exit():
@@ -372,7 +397,7 @@ def test_cascade_score_trigger_delay_score_and_exit():
 
     ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 20 * S, LONG, 500.0),
                  liq(T0 + 23 * S, LONG, 100.0), trade(T0 + 200 * S, 99.0)])
-    sig = run("cascade-score", ev, **SCORE)
+    sig = run("cascade-score", ev, **SCORE, **{"exit-min-move": 0})
     assert len(sig) == 1
     s = sig[0]
     assert s["tag"] == 2  # triggered by the second liquidation (1100 >= 1000), not the first
@@ -388,6 +413,28 @@ def test_cascade_score_trigger_delay_score_and_exit():
     assert s["max_hold_ns"] == 10 * M
 
 
+def test_cascade_score_exhaustion_exit_waits_for_a_move_in_the_trades_favour():
+    """The write-up's exhaustion exit protects a cascade trade's profit before the snap-back; by
+    default it acts only once the price has moved ``exit-min-move`` (0.5 %) the trade's way, so a
+    trade without a move is left to the stop, the take-profit and the 10-minute rule."""
+    rows = [trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 20 * S, LONG, 500.0),
+            liq(T0 + 23 * S, LONG, 100.0)]
+    # the short's price: 99.8 (0.2 %) at 60 s, 99.7 at 150 s, 99.4 (0.6 % its way) at 200 s
+    flat = rows + [trade(T0 + 60 * S, 99.8), trade(T0 + 150 * S, 99.7)]
+    s = run("cascade-score", market(flat + [trade(T0 + 200 * S, 99.4)]), **SCORE)[0]
+    assert s["direction"] == -1
+    assert s["exit_ns"] == T0 + 200 * S and s["exit_code"] == 101  # the window is low from 110 s; the move at 200 s
+    # no significant move within the hold: no signal exit (the 10-minute hold timeout closes it)
+    s = run("cascade-score", market(flat + [trade(T0 + 900 * S, 99.0)]), **SCORE)[0]
+    assert s["exit_ns"] == NEVER and s["max_hold_ns"] == 10 * M
+    # already 0.6 % its way before the window falls: the exit at the fall (110 s)
+    s = run("cascade-score", market(rows + [trade(T0 + 60 * S, 99.4), trade(T0 + 300 * S, 99.5)]), **SCORE)[0]
+    assert s["exit_ns"] == T0 + 110 * S
+    # the rule as written: the window alone
+    s = run("cascade-score", market(flat + [trade(T0 + 200 * S, 99.4)]), **SCORE, **{"exit-min-move": 0})[0]
+    assert s["exit_ns"] == T0 + 110 * S
+
+
 def test_cascade_score_skips():
     # no follow-through within entry-delay
     ev = market([trade(T0, 100.0), liq(T0 + 10 * S, SHORT, 600.0), liq(T0 + 20 * S, SHORT, 500.0),
@@ -398,10 +445,11 @@ def test_cascade_score_skips():
     s = run("cascade-score", ev, **SCORE, **{"entry-delay": "6s"})[0]
     assert s["direction"] == 1
     # a size multiplier below min-size-mult
-    s = run("cascade-score", ev, **{"trigger-notional": 1000, "entry-delay": "6s"})[0]
+    s = run("cascade-score", ev, **{"trigger-notional": 1000, "entry-delay": "6s", "min-liq-notional": 0,
+                                    "min-score": 0, "entry-from": "trigger"})[0]
     assert s["direction"] == 0 and s["skip_code"] == 102
     # the side never reaches the trigger
-    assert len(run("cascade-score", ev, **{"trigger-notional": 2000, "score-notional": 1000})) == 0
+    assert len(run("cascade-score", ev, **{"trigger-notional": 2000, "score-notional": 1000, "min-liq-notional": 0})) == 0
 
 
 def test_cascade_score_proximity_term():
@@ -485,7 +533,7 @@ PIT_PARAMS = {
     "vol-breakout": {"bar": "20s", "baseline": 5, "rate-z": 1.0},
     "liq-trend": {"segment": "1m", "baseline": 5, "z-entry": 0.5, "z-strong": 1.5, "candle-lookback": "2m"},
     "cascade-score": {"trigger-notional": 2000, "score-notional": 2000, "score-window": "30s",
-                      "zone-min-buckets": 2},
+                      "zone-min-buckets": 2, "min-liq-notional": 0, "min-score": 0},
     "flush-reversal-rule": {"bar": "1m", "imbalance-z": 0.5, "ofi-z": 0.0, "funding-max": 1.0},
 }
 
@@ -592,7 +640,8 @@ def test_each_strategy_runs_through_the_execution_model_on_a_synthetic_market():
 
     m = synthetic_market(days=2, symbols=("ETHUSDT", "SOLUSDT"), seed=5)
     ev = prepare_events(m.events)
-    small = {"cascade-fade": {"min-notional": 200_000}, "cascade-score": {"trigger-notional": 100_000},
+    small = {"cascade-fade": {"min-notional": 200_000},
+             "cascade-score": {"trigger-notional": 100_000, "min-liq-notional": 0, "min-score": 0},
              "imbalance-reversal": {"min-notional": 20_000}}
     for name in SEVEN:
         p = Params.from_mapping(small.get(name, {}))
@@ -679,3 +728,74 @@ def test_flush_reversal_fires_on_the_default_synthetic_market(tmp_path):
     assert b["n"] >= 30 and len(doc["trades"]) >= 30  # about 50 in 30 days; none before the regime
     assert b["prior"] == 0.5 and b["wilson"][0] <= b["hit_rate"] <= b["wilson"][1]
     assert len({t["symbol"] for t in doc["trades"]}) >= 3
+
+
+def test_cascade_score_counts_only_liquidations_of_min_liq_notional_and_skips_scores_below_min_score():
+    # 150 liquidations of $1k and three of $60k within 90 s: only the $60k ones count by default
+    rows = [trade(T0, 100.0)]
+    rows += [liq(T0 + S + k * 200 * 1_000_000, LONG, 1000.0) for k in range(150)]
+    rows += [liq(T0 + 40 * S, LONG, 60_000.0), liq(T0 + 41 * S, LONG, 60_000.0), liq(T0 + 42 * S, LONG, 60_000.0)]
+    rows += [trade(T0 + 200 * S, 99.0)]
+    ev = market(rows)
+    base = {"trigger-notional": 200_000, "score-notional": 200_000, "min-score": 0, "entry-from": "trigger"}
+    assert len(run("cascade-score", ev, **base)) == 0  # 180k of counted liquidations < 200k
+    sig = run("cascade-score", ev, **base, **{"min-liq-notional": 0})  # the $1k ones push it over
+    assert len(sig) == 1 and sig[0]["direction"] == -1
+    # a trigger at the second $60k (120k >= 100k), the third follows; the score (size 180k / 400k x 4
+    # = 1.8 points, little speed) is far below 7: skipped, as the article trades only scores of 7+
+    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000})
+    assert len(sig) == 1 and sig[0]["direction"] == 0 and sig[0]["skip_code"] == 103
+    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000, "min-score": 0})
+    assert sig[0]["direction"] == -1
+
+
+def test_cascade_score_stop_scales_with_volatility_between_0_8_and_1_5_percent():
+    def ev_with(prices):  # trades in the 15 minutes before the cascade, then the cascade
+        rows = [trade(T0 + k * 60 * S, px) for k, px in enumerate(prices)]
+        t = T0 + 16 * M
+        rows += [liq(t, LONG, 600.0), liq(t + 10 * S, LONG, 500.0), liq(t + 13 * S, LONG, 100.0),
+                 trade(t + 200 * S, 99.0)]
+        return market(rows)
+
+    quiet = run("cascade-score", ev_with([100.0, 100.1, 100.05] * 5), **SCORE)[0]
+    assert quiet["direction"] == -1 and quiet["stop_loss"] == pytest.approx(0.008)  # range 0.1 % -> the floor
+    mid = run("cascade-score", ev_with([100.0, 101.0, 100.0] * 5), **SCORE)[0]
+    assert mid["stop_loss"] == pytest.approx(0.01)  # range 1 % of the last price 100
+    wild = run("cascade-score", ev_with([100.0, 104.0, 100.0] * 5), **SCORE)[0]
+    assert wild["stop_loss"] == pytest.approx(0.015)  # range 4 % -> the cap
+    # only the last vol-lookback counts: the 4 % swing more than 5 minutes back is out of a 5m look-back
+    calm = run("cascade-score", ev_with([100.0, 104.0] + [100.0] * 13), **SCORE, **{"vol-lookback": "5m"})[0]
+    assert calm["stop_loss"] == pytest.approx(0.008)
+    # a stop-loss set by the user is used as given; stop-min = stop-max is a fixed stop
+    assert run("cascade-score", ev_with([100.0, 104.0, 100.0] * 5), **SCORE,
+               **{"stop-loss": "1.2%"})[0]["stop_loss"] == pytest.approx(0.012)
+    assert run("cascade-score", ev_with([100.0, 104.0, 100.0] * 5), **SCORE,
+               **{"stop-max": "0.8%"})[0]["stop_loss"] == pytest.approx(0.008)
+
+
+def test_cascade_score_enters_5_to_15_s_after_the_first_large_liquidation():
+    """The write-up's entry: 5-15 s after the first large liquidation, once follow-on liquidations
+    occur -- not timed from the moment the window crosses the trigger."""
+    p = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0}
+    # first at 10 s, the window crosses at 12 s: the decision 5 s after the FIRST (15 s), not after the crossing
+    ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 12 * S, LONG, 500.0),
+                 trade(T0 + 200 * S, 99.0)])
+    s = run("cascade-score", ev, **p)[0]
+    assert s["ts_ns"] == T0 + 15 * S and s["direction"] == -1 and s["tag"] == 2
+    assert run("cascade-score", ev, **p, **{"entry-from": "trigger"})[0]["ts_ns"] == T0 + 17 * S
+    # the crossing 12 s after the first: the decision at the crossing (already past first + 5 s)
+    ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 22 * S, LONG, 500.0),
+                 trade(T0 + 200 * S, 99.0)])
+    s = run("cascade-score", ev, **p)[0]
+    assert s["ts_ns"] == T0 + 22 * S and s["direction"] == -1
+    # 20 s after the first: too late (more than entry-max 15 s), a skip late_entry
+    ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 30 * S, LONG, 500.0),
+                 trade(T0 + 200 * S, 99.0)])
+    s = run("cascade-score", ev, **p)[0]
+    assert s["ts_ns"] == T0 + 30 * S and s["direction"] == 0 and s["skip_code"] == 104
+    assert run("cascade-score", ev, **p, **{"entry-max": "25s"})[0]["direction"] == -1
+    # a single liquidation over the trigger: no follow-on by first + 5 s -> no_follow_through
+    ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 1500.0), liq(T0 + 16 * S, LONG, 100.0),
+                 trade(T0 + 200 * S, 99.0)])
+    s = run("cascade-score", ev, **p)[0]
+    assert s["ts_ns"] == T0 + 15 * S and s["skip_code"] == 101

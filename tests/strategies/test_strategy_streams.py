@@ -40,7 +40,8 @@ SYNTH = {
     "zone-bounce": {},
     "vol-breakout": {},
     "liq-trend": {"baseline": 48},
-    "cascade-score": {"trigger-notional": 300_000, "entry-delay": "2s"},
+    "cascade-score": {"trigger-notional": 300_000, "entry-delay": "2s", "min-liq-notional": 5_000, "min-score": 4,
+                      "exit-min-move": "0.05%"},
     "flush-reversal-rule": {"imbalance-z": 1, "ofi-z": 0.5, "funding-max": 1},
 }
 # ... and on the small hand-made / random markets
@@ -53,7 +54,8 @@ SMALL = {
     "liq-trend": {"segment": "1m", "baseline": 6, "z-entry": 1.0, "z-strong": 2.0, "candle-lookback": "3m",
                   "purity": 0.6},
     "cascade-score": {"score-window": "30s", "trigger-notional": 20_000, "entry-delay": "2s", "score-history": 5,
-                      "zone-min-buckets": 3, "zone-lookback": "30m", "hold-timeout": "5m", "exit-drop": "40%"},
+                      "zone-min-buckets": 3, "zone-lookback": "30m", "hold-timeout": "5m", "exit-drop": "40%",
+                      "min-liq-notional": 500, "min-score": 2},
     "flush-reversal-rule": {},
 }
 
