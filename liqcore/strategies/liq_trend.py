@@ -375,16 +375,6 @@ class LiqTrendStream(SignalStream):
             out = self.pack([out, self._answers(int(ts_ns), self.n - 1)])
         return out
 
-
-def _candles(ts, price, t: int, look: int) -> dict:
-    """The 1-minute candle figures shown to the judge (change %, volatility %, trend, count)."""
-    from liqcore.judge import candle_stats
-
-    c = candle_stats(ts, price, t, look)
-    c.pop("price_change")  # (the candle check's own figure is kept)
-    return c
-
-    # ---- the baseline across restarts ---------------------------------------------------------------
     def _key(self, sid: int) -> str:
         reg = self.registry
         if reg is not None and 0 <= sid < len(reg):
@@ -469,6 +459,17 @@ def _candles(ts, price, t: int, look: int) -> dict:
             st.judge = judge
         st._inputs = {}
         return self.closes
+
+
+def _candles(ts, price, t: int, look: int) -> dict:
+    """The 1-minute candle figures shown to the judge (change %, volatility %, trend, count)."""
+    from liqcore.judge import candle_stats
+
+    c = candle_stats(ts, price, t, look)
+    c.pop("price_change")  # (the candle check's own figure is kept)
+    return c
+
+    # ---- the baseline across restarts ---------------------------------------------------------------
 
 
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:

@@ -48,17 +48,23 @@ def symbol_rows(sid, spikes, minutes=12, path=None):
     return rows
 
 
-def backtest(ev, n, **over):
+def backtest(ev, n, strategy="liq-trend", **over):
     from liqcore.backtest.run import run_strategy
 
-    return run_strategy(ev, registry(n), Params.from_mapping({**SMALL, **over}), "liq-trend")
+    return run_strategy(ev, registry(n), Params.from_mapping({**SMALL, **over}), strategy)
+
+
+def _sixth_more_confident(ctx):
+    """A judge that gives the sixth symbol's signal full confidence and the others 0.6."""
+    return 1.0 if ctx["symbol_id"] == 5 else 0.6
 
 
 def test_max_positions_5_binds_before_any_symbol_cap():
-    # seven symbols, one medium signal each (z = 2.5) at the same segment close
+    # seven symbols, one strong signal each (z = 5, every liquidation one-sided) at the same segment close:
+    # with no news provider the judge's matrix enters strong aligned signals only
     rows = []
     for sid in range(7):
-        rows += symbol_rows(sid, {7: 1350.0})
+        rows += symbol_rows(sid, {7: 1600.0})
     res = backtest(market(rows), 7)
     s = res.summary()
     assert s["signals"] == 7
@@ -67,19 +73,22 @@ def test_max_positions_5_binds_before_any_symbol_cap():
 
 
 def test_at_the_position_cap_every_signal_is_skipped_and_none_replaces_a_weaker_one():
-    # five medium positions (z = 2.5) at the minute-7 close, then a strong one (z >> 4) on a sixth symbol
+    # five strong positions (z = 5) at the minute-7 close, then a far stronger one (z >> 4) on a sixth symbol
     rows = []
     for sid in range(5):
-        rows += symbol_rows(sid, {7: 1350.0})
+        rows += symbol_rows(sid, {7: 1600.0})
     rows += symbol_rows(5, {8: 50_000.0})
-    res = backtest(market(rows), 6)
+    from liqcore.strategies.liq_trend import LiqTrend
+
+    judged = LiqTrend(judge=_sixth_more_confident)
+    res = backtest(market(rows), 6, judged)
     s = res.summary()
     sig = res.signals[res.signals["direction"] != 0]
     assert sorted(sig["confidence"].tolist()) == [0.6] * 5 + [1.0]
     assert s["fills"] == 5 and s["max_positions"] == 1
-    assert s["replaced"] == 0  # was: 1 (replace-weakest closed a 0.6 position for the 1.0 signal)
+    assert s["replaced"] == 0  # at the cap the sixth is skipped: no position is closed for it
     # the replace-weakest rule stays available
-    s2 = backtest(market(rows), 6, **{"replace-weakest": "on"}).summary()
+    s2 = backtest(market(rows), 6, LiqTrend(judge=_sixth_more_confident), **{"replace-weakest": "on"}).summary()
     assert s2["replaced"] == 1 and s2["max_positions"] == 0
 
 
