@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from liqcore.io import binance, bybit, contract, jsonlines
+from liqcore.io import binance, bybit, contract, jsonlines, tardis
 from liqcore.io.base import SHAPES, Reader
 from liqcore.io.files import _base_name, open_binary
 
@@ -25,6 +25,11 @@ READERS = (
     binance.TRADES_CSV,
     contract.CSV,
     contract.PARQUET,
+    tardis.LIQUIDATIONS,
+    tardis.TRADES,
+    tardis.DERIVATIVE_TICKER,
+    tardis.QUOTES,
+    tardis.BOOK_SNAPSHOT,
 )
 #: the format of a file whose lines are of several ``mix`` readers: decoded line by line by kind
 MIX = "jsonl"
