@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from liqcore.io import binance, bybit, contract, jsonlines, tardis
+from liqcore.io import binance, bybit, captures, contract, jsonlines, tardis
 from liqcore.io.base import SHAPES, Reader
 from liqcore.io.files import _base_name, open_binary
 
@@ -30,6 +30,8 @@ READERS = (
     tardis.DERIVATIVE_TICKER,
     tardis.QUOTES,
     tardis.BOOK_SNAPSHOT,
+    captures.TARDIS_RAW,
+    captures.HFTBACKTEST,
 )
 #: the format of a file whose lines are of several ``mix`` readers: decoded line by line by kind
 MIX = "jsonl"
