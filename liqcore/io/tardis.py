@@ -162,12 +162,16 @@ class _Lenient(Exception):
     """A cell did not parse as its column's type: read the file again, every column as bytes."""
 
 
+class _Clean(Exception):
+    """A row pyarrow could not hand to the handler (bytes that are not UTF-8): read it again cleaned."""
+
+
 class _Robust(Exception):
     """The compressed stream failed in pyarrow's reader: read it again through liqcore's (which reads a
     file cut short, or corrupt part-way, up to the damage)."""
 
 
-def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: bool, opened: list):
+def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: bool, opened: list, clean: bool = False):
     """Record batches of ``cols`` of the file; rows with a wrong number of cells are ``bad_row``."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -194,12 +198,16 @@ def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: boo
 
     conv = pacsv.ConvertOptions(column_types=types, include_columns=list(cols), null_values=[""],
                                 strings_can_be_null=True, quoted_strings_can_be_null=True, check_utf8=False)
-    parse = pacsv.ParseOptions(invalid_row_handler=bad_row, newlines_in_values=False)
+    # rows with a wrong number of cells: the first reading stops at one, the clean one counts them
+    # (pyarrow hands a row to the handler as text: only bytes made valid UTF-8 get there)
+    parse = pacsv.ParseOptions(invalid_row_handler=bad_row if clean else None, newlines_in_values=False)
     read = pacsv.ReadOptions(block_size=4 << 20, use_threads=True)
-    if robust:
+    if robust or clean:
         blk = _Blocks(path)
         opened.append(blk)
-        source = _Stream(blk)
+        # clean: bytes that are not UTF-8 replaced, so that a bad row reaches the handler (pyarrow
+        # hands it over as text)
+        source = _Stream((b.decode("utf-8", "replace").encode() for b in blk) if clean else blk)
     else:
         comp = {"gz": "gzip", "zst": "zstd"}.get(_compression(path))
         source = pa.input_stream(str(path), compression=comp)
@@ -211,13 +219,15 @@ def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: boo
         msg = (str(exc).splitlines() or [""])[0][:200]
         if "conversion error" in msg and not lenient:
             raise _Lenient() from None
-        if "CSV parse error" in msg or "conversion error" in msg or robust:
-            if st.strict and "CSV parse error" in msg:
-                raise ValueError(f"{path}: bad_row ({msg})") from None
+        if st.strict and "CSV parse error" in msg:
+            raise ValueError(f"{path}: bad_row ({msg})") from None
+        if "CSV parse error" in msg and not clean:
+            raise _Clean() from None
+        if "CSV parse error" in msg or "conversion error" in msg or robust or clean:
             raise ValueError(f"{path}: not a readable CSV file ({msg})") from None
         raise _Robust() from None
     finally:
-        if not robust:
+        if not (robust or clean):
             source.close()
 
 
@@ -380,12 +390,15 @@ class _Conv:
         if required:
             self.reject(bad, null, "missing_field", name)
         ns = to_ns(v)
-        out_of_range = (ns <= 0) & ~null
-        if required:
-            self.reject(bad, out_of_range, "bad_time", name, lambda i: str(int(v[i])))
-        else:
-            ns = np.where(null | out_of_range, -1, ns)
-        return ns
+        if required:  # event times outside the calendar: the plausibility rule (implausible_time)
+            self.reject(bad, (ns <= 0) & ~null, "bad_time", name, lambda i: str(int(v[i])))
+            return ns
+        # a recorded receive time is a clock reading: outside 2017 .. now + 1 day the row is not trusted
+        from liqcore.validate import TIME_MIN_NS, time_max_ns
+
+        self.reject(bad, ~null & ((ns < TIME_MIN_NS) | (ns > time_max_ns())), "bad_time", name,
+                    lambda i: str(int(v[i])))
+        return np.where(null, -1, ns)
 
     def positive(self, batch, name, bad):
         v, null, bad_text = self.floats(batch, name)
@@ -463,7 +476,7 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
     (bp, bq, b_empty), (ap, aq, a_empty) = sides
     c.reject(bad, b_empty & a_empty, "missing_field", f"{bid_p},{ask_p}")
     c.reject(bad, ~b_empty & ~a_empty & (bp > ap), "crossed_book", f"{bid_p},{ask_p}",
-             lambda i: f"bid {bp[i]!r} > ask {ap[i]!r}")
+             lambda i: f"bid {float(bp[i])!r} > ask {float(ap[i])!r}")
     c.reject(bad, c.inst_bad, "unknown_instrument", "symbol", c.inst_name)
     c._strict()
     keep = ~bad
@@ -568,7 +581,7 @@ _KINDS = {
     "tardis-liquidations": (_TRADES, lambda c, b: _tradeish(c, b, True)),
     "tardis-trades": (_TRADES, lambda c, b: _tradeish(c, b, False)),
     "tardis-derivative-ticker": (_TICKER, _ticker),
-    "tardis-quotes": (_QUOTES, lambda c, b: _top_of_book(c, b, _QUOTES[4:])),
+    "tardis-quotes": (_QUOTES, lambda c, b: _top_of_book(c, b, ("ask_price", "ask_amount", "bid_price", "bid_amount"))),
     "tardis-book-snapshot": (_BOOK, lambda c, b: _top_of_book(c, b, _BOOK[4:])),
 }
 
@@ -587,21 +600,23 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
     cols = tuple(c for c in cols if c != "id")
     sink = st.sink
     before = (dict(sink.counters), dict(st.culprits), st.records, len(sink.registry))
-    lenient = robust = False
+    lenient = robust = clean = False
     while True:
         conv = _Conv(path, st, fmt, lenient)
         chunks: list = []
         opened: list = []
         try:
-            for batch in _batches(path, cols, st, lenient, robust, opened):
+            for batch in _batches(path, cols, st, lenient, robust, opened, clean):
                 n = batch.num_rows
                 st.records += n
                 chunks.append(convert(conv, batch))
                 conv.row0 += n
             break
-        except (_Lenient, _Robust) as again:  # start over: every column as bytes / liqcore's decompression
-            if isinstance(again, _Lenient):
+        except (_Lenient, _Robust, _Clean) as again:  # start over: every column as bytes / liqcore's
+            if isinstance(again, _Lenient):  # decompression / bytes that are not UTF-8 replaced
                 lenient = True
+            elif isinstance(again, _Clean):
+                clean = True
             else:
                 robust = True
             sink.counters.clear()
