@@ -71,7 +71,7 @@ def _header(head: bytes) -> list[str]:
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
     if line.startswith(b"\xef\xbb\xbf"):
         line = line[3:]
-    return [c.strip().decode("utf-8", "replace") for c in line.split(b",")]
+    return [c.strip().strip(b'"').decode("utf-8", "replace") for c in line.split(b",")]
 
 
 def _has(cols, need) -> bool:
@@ -201,7 +201,7 @@ def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: boo
     # rows with a wrong number of cells: the first reading stops at one, the clean one counts them
     # (pyarrow hands a row to the handler as text: only bytes made valid UTF-8 get there)
     parse = pacsv.ParseOptions(invalid_row_handler=bad_row if clean else None, newlines_in_values=False)
-    read = pacsv.ReadOptions(block_size=4 << 20, use_threads=True)
+    read = pacsv.ReadOptions(block_size=16 << 20, use_threads=True)
     if robust or clean:
         blk = _Blocks(path)
         opened.append(blk)
@@ -345,19 +345,20 @@ class _Conv:
                     lambda i: ex_vals[ex_idx[i]].decode("utf-8", "replace")[:40])
         sy_idx, sy_vals = self.codes(batch, "symbol")
         self.reject(bad, sy_idx < 0, "missing_field", "symbol")
-        # one symbol id per (venue, symbol); OKX contract values; Bybit inverse contracts
-        key = venue * (len(sy_vals) + 1) + np.where(sy_idx < 0, len(sy_vals), sy_idx)
-        uk, inv = np.unique(key, return_inverse=True)
-        inv = inv.reshape(-1)
-        sids = np.zeros(len(uk), dtype=np.int64)
-        scale = np.ones(len(uk), dtype=np.float64)
-        inverse = np.zeros(len(uk), dtype=bool)
-        sym_bad = np.zeros(len(uk), dtype=bool)
-        inst_bad = np.zeros(len(uk), dtype=bool)
+        # one symbol id per (venue, symbol) -- a table over the (tiny) dictionaries --; OKX contract
+        # values; Bybit inverse contracts
+        width = len(sy_vals) + 1
+        key = venue * width + np.where(sy_idx < 0, len(sy_vals), sy_idx)
+        present = np.flatnonzero(np.bincount(key, minlength=4 * width))
+        sids = np.zeros(4 * width, dtype=np.int64)
+        scale = np.ones(4 * width, dtype=np.float64)
+        inverse = np.zeros(4 * width, dtype=bool)
+        sym_bad = np.zeros(4 * width, dtype=bool)
+        inst_bad = np.zeros(4 * width, dtype=bool)
         from liqcore.venues.common import Reject
 
-        for j, k in enumerate(uk.tolist()):
-            v, s = divmod(k, len(sy_vals) + 1)
+        for j in present.tolist():
+            v, s = divmod(j, width)
             if v == 0 or s == len(sy_vals):
                 continue
             try:
@@ -374,6 +375,7 @@ class _Conv:
                     scale[j] = ct
             elif v == 1 and _BYBIT_INVERSE.match(name.upper()):
                 inverse[j] = True
+        inv = key
         self.reject(bad, sym_bad[inv], "bad_symbol", "symbol",
                     lambda i: sy_vals[sy_idx[i]].decode("utf-8", "replace")[:40])
         self.inst_bad = inst_bad[inv]
@@ -413,6 +415,12 @@ class _Conv:
 def to_ns(v: np.ndarray) -> np.ndarray:
     """Epoch times in ms (13 digits), us (16) or ns (19), each told by its size -> ns (0: none fits)."""
     v = np.asarray(v, dtype=np.int64)
+    if len(v):  # one unit for the whole column (the usual case): one pass
+        lo, hi = int(v.min()), int(v.max())
+        if 10**14 <= lo and hi < 9 * 10**15:
+            return v * 1_000
+        if lo >= 10**17:
+            return v
     us = (v >= 10**14) & (v < 9 * 10**15)
     ms = (v >= 10**11) & (v < 9 * 10**12)
     return np.where(v >= 10**17, v, np.where(us, v * 1_000, np.where(ms, v * 1_000_000, 0)))
@@ -439,19 +447,19 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
         qty = np.where(inverse, amount / price, amount * scale)
     c.reject(bad, ~np.isfinite(qty) | (qty <= 0), "non_finite", "amount")
     c._strict()
-    keep = ~bad
-    n = int(keep.sum())
-    out = np.zeros(n, dtype=EVENT_DTYPE)
-    out["ts_event"] = ts[keep]
-    out["ts_recv"] = recv[keep]
-    out["price"] = price[keep]
-    out["qty"] = qty[keep]
-    out["symbol_id"] = sid[keep]
-    out["side"] = side[keep]
+    if bad.any():
+        keep = ~bad
+        ts, recv, price, qty, sid, side, venue = (a[keep] for a in (ts, recv, price, qty, sid, side, venue))
+    out = np.empty(len(ts), dtype=EVENT_DTYPE)
+    out["ts_event"] = ts
+    out["ts_recv"] = recv
+    out["price"] = price
+    out["qty"] = qty
+    out["symbol_id"] = sid
+    out["side"] = side
     out["kind"] = int(Kind.LIQUIDATION) if liquidations else int(Kind.TRADE)
-    out["venue"] = venue[keep]
-    if liquidations:
-        out["flags"] = np.where(venue[keep] != 1, _SAMPLED, 0)
+    out["venue"] = venue
+    out["flags"] = np.where(venue != 1, _SAMPLED, 0) if liquidations else 0
     return out
 
 
