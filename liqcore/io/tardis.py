@@ -210,12 +210,21 @@ def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: boo
         source = _Stream((b.decode("utf-8", "replace").encode() for b in blk) if clean else blk)
     else:
         comp = {"gz": "gzip", "zst": "zstd"}.get(_compression(path))
-        source = pa.input_stream(str(path), compression=comp)
+        source = None
+        if comp == "gzip":
+            try:  # python-isal when installed: gzip decompressed about twice as fast, in its own thread
+                from isal import igzip_threaded
+
+                source = igzip_threaded.open(str(path), "rb", threads=1)
+            except ImportError:
+                source = None
+        if source is None:
+            source = pa.input_stream(str(path), compression=comp)
     try:
         reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=conv)
         for batch in reader:
             yield batch
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, EOFError, ValueError) as exc:
         msg = (str(exc).splitlines() or [""])[0][:200]
         if "conversion error" in msg and not lenient:
             raise _Lenient() from None
