@@ -352,3 +352,20 @@ def test_tardis_readers_never_yield_a_row_failing_the_sanity_rules(tmp_path):
         sane(res.events, res.registry)
 
     check()
+
+
+def test_quotes_survive_conversion_to_the_event_contract(tmp_path):
+    """Top of book read from tardis and written as contract Parquet / CSV reads back the same."""
+    from liqcore.io import save_events
+
+    rows = [f"binance-futures,BTCUSDT,{t(i, 'us')},{t(i, 'us') + 3},{1 + i % 3},64000.{i % 9 + 1},64000.0,2"
+            for i in range(100)]
+    res = load_events(write(tmp_path / "binance-futures_quotes_2024-08-01_BTCUSDT.csv", QUOTES_HEADER, rows))
+    for name in ("q.parquet", "q.csv"):
+        out = tmp_path / name
+        save_events(res.events, out, registry=res.registry)
+        back = load_events(out)
+        assert len(back.events) == 200 and not back.rejects
+        assert (back.events["kind"] == Kind.QUOTE).all()
+        assert np.array_equal(back.events["price"], res.events["price"])
+        assert np.array_equal(back.events["side"], res.events["side"])
