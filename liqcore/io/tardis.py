@@ -668,8 +668,8 @@ def _bulk_check(path, fmt: str, st: _FileState, conv: _Conv) -> None:
     extra = ""
     if reason == "unknown_venue":
         extra = f"; liqcore reads the exchanges {', '.join(e.decode() for e in EXCHANGES)}"
-    raise ValueError(f"format: {path} ({fmt}): column {column!r} looks wrong: {reason} in {n:,} of {rows:,} rows"
-                     f"{shows}{extra}")
+    what = f"column {column!r} looks wrong" if column else "its rows look wrong"
+    raise ValueError(f"format: {path} ({fmt}): {what}: {reason} in {n:,} of {rows:,} rows{shows}{extra}")
 
 
 def _loader(fmt: str):
