@@ -369,3 +369,15 @@ def test_quotes_survive_conversion_to_the_event_contract(tmp_path):
         assert (back.events["kind"] == Kind.QUOTE).all()
         assert np.array_equal(back.events["price"], res.events["price"])
         assert np.array_equal(back.events["side"], res.events["side"])
+
+
+def test_a_top_of_book_that_comes_back_within_one_stamp_is_kept(tmp_path):
+    """Quotes are book states: A, B, A at the same exchange time leaves A (duplicate removal must not
+    drop the second A and leave B as the last state)."""
+    ts = t(0, "us")
+    rows = [f"binance-futures,BTCUSDT,{ts},{ts + 1},1,64000.2,64000.1,2",
+            f"binance-futures,BTCUSDT,{ts},{ts + 2},1,64000.3,64000.1,2",
+            f"binance-futures,BTCUSDT,{ts},{ts + 3},1,64000.2,64000.1,2"]
+    res = load_events(write(tmp_path / "binance-futures_quotes_2024-08-01_BTCUSDT.csv", QUOTES_HEADER, rows))
+    assert len(res.events) == 6 and res.duplicates == 0
+    assert res.events["price"][-1] == 64000.2 and res.events["side"][-1] == Side.SELL
