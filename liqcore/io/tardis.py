@@ -30,6 +30,8 @@ base units: OKX sizes (trades, liquidations, book, open interest) are contracts,
 value of the instrument table (an instrument without one is ``unknown_instrument``); Bybit inverse
 contracts (``BTCUSD``, ``BTCUSDZ24``: 1 USD each) are divided by the price.  Binance and OKX
 liquidations are flagged SAMPLED (the venues show at most one liquidation per symbol per second).
+tardis's Binance liquidation ``price`` is the forced order's price (``p``), not its average fill price
+(``ap``, which :mod:`liqcore.venues.binance.parse` takes).
 
 Read with pyarrow's CSV reader in batches (typed columns, only those needed), converted column-wise.
 A cell that is not a number makes the file go through the lenient path (every column as bytes, the
