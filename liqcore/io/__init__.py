@@ -19,6 +19,15 @@ files of JSON lines and log lines, so a valid record is never dropped because of
 ``binance-trades-csv`` headerless ``E,symbol,a,p,q,T,m[,usd_size,tier]`` aggTrades
 ``contract-csv``       header ``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags]``
 ``parquet``            the same columns (as written by :func:`save_events` / ``liqcore convert``)
+``tardis-liquidations`` tardis.dev CSV ``exchange,symbol,timestamp,local_timestamp,id,side,price,amount``
+                       (``side``: the forced order's, ``buy`` = a short liquidated); ``tardis-trades``
+                       the same header (``side``: the taker); told apart by the file name or the ``id``
+``tardis-derivative-   tardis.dev ``derivative_ticker`` CSV: MARK, FUNDING, OPEN_INTEREST when they change
+ticker``
+``tardis-quotes``      tardis.dev ``quotes`` CSV, and ``tardis-book-snapshot`` (``book_snapshot_5`` /
+                       ``_25``): top of book as QUOTE rows (BUY = best bid, SELL = best ask)
+``tardis-raw``         ``<ISO-8601 receive time> <frame>`` lines (tardis.dev raw replay), the time as
+                       ``ts_recv``; ``hftbacktest``: ``<integer ns receive time> <frame>`` lines
 ``columns``            any CSV or Parquet read through a column mapping (``load_events(columns=...)``,
                        the command line's ``--columns``; :mod:`liqcore.io.mapped`), never detected
 =====================  ==========================================================================
@@ -56,6 +65,8 @@ The package (one module per job; import names from ``liqcore.io`` itself, which 
 ``bybit``      readers: Bybit's liquidation archive lines
 ``binance``    readers: Binance's liquidation log lines and headerless CSVs (forceOrder, aggTrades)
 ``contract``   readers: the event contract as CSV and Parquet
+``tardis``     readers: tardis.dev CSV exports (pyarrow's CSV reader, column-wise conversion)
+``captures``   readers: raw frames after a receive-time prefix (tardis raw replay, hftbacktest)
 ``mapped``     reader: homemade CSV / Parquet through a column mapping, and its report
 ``dataset``    reading hive-partitioned Parquet datasets (:mod:`liqcore.dataset` writes them)
 ``plausible``  the plausibility rule on every file's events; a forced format that does not fit

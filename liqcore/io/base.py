@@ -11,6 +11,7 @@ import numpy as np
 from liqcore.types import SymbolRegistry
 from liqcore.venues.common import KIND_NAMES, Sink
 
+_QUOTE = 7  # Kind.QUOTE
 #: rejects that are not "bad records": lines of prose in a log file, blank lines; order-book depth
 #: frames (recognised, not decoded: ``depth_skipped``); crossed top-of-book updates (kept, counted)
 _SOFT = frozenset({"not_a_record", "wall_clock_time_duplicate", "depth_skipped", "crossed_book"})
@@ -198,11 +199,14 @@ def _unreadable_why(path, exc: Exception) -> str:
 
 def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:
     """Drop exact duplicates (venue, symbol, kind, ts_event, side, qty, price; floats bit-exact),
-    keeping the first occurrence and the input order.  Returns (events, number removed)."""
+    keeping the first occurrence and the input order.  Returns (events, number removed).  Quotes are
+    states of the book, not occurrences: a top of book that comes back within the same stamp (A, B, A)
+    is kept, so the last state stays the last."""
     n = len(events)
     if n < 2:
         return events, 0
     ts = events["ts_event"]
+    not_quote = events["kind"] != _QUOTE
     if np.all(ts[1:] >= ts[:-1]):
         # sorted: duplicates share ts_event, so only runs of equal times need the full key
         eq = ts[1:] == ts[:-1]
@@ -211,9 +215,11 @@ def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:
         cand = np.zeros(n, dtype=bool)
         cand[1:] |= eq
         cand[:-1] |= eq
-        idx = np.flatnonzero(cand)
+        idx = np.flatnonzero(cand & not_quote)
     else:
-        idx = np.arange(n)
+        idx = np.flatnonzero(not_quote)
+    if not len(idx):
+        return events, 0
     sub = events[idx]
     key = np.empty(
         len(idx),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from liqcore.io import binance, bybit, contract, jsonlines, mapped
+from liqcore.io import binance, bybit, captures, contract, jsonlines, mapped, tardis
 from liqcore.io.base import SHAPES, Reader
 from liqcore.io.files import _base_name, open_binary
 
@@ -25,6 +25,13 @@ READERS = (
     binance.TRADES_CSV,
     contract.CSV,
     contract.PARQUET,
+    tardis.LIQUIDATIONS,
+    tardis.TRADES,
+    tardis.DERIVATIVE_TICKER,
+    tardis.QUOTES,
+    tardis.BOOK_SNAPSHOT,
+    captures.TARDIS_RAW,
+    captures.HFTBACKTEST,
     mapped.COLUMNS,
 )
 #: the format of a file whose lines are of several ``mix`` readers: decoded line by line by kind
