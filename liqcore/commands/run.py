@@ -146,6 +146,13 @@ def build(args):
     symbols = _symbols(args.symbols)
     venue = args.venue.lower()
     stream_module(venue)
+    from liqcore.live.feeds import feed_options
+    from liqcore.strategies import resolve_strategy
+
+    strat = type(resolve_strategy(None, params)[0])
+    # a strategy whose inputs this venue's live stream cannot deliver: refused before anything starts
+    needs = frozenset(strat.needs) | {"liquidation", "trade"}
+    feed_opts = feed_options(venue, needs, who=f"strategy {strat.name}")
     # --notional is the shared parameter (quote notional per trade instead of --size x equity)
     notional = params.notional if params.notional > 0 else None
     if notional is not None and "size" in params.explicit:
@@ -168,7 +175,7 @@ def build(args):
             from liqcore.testing.fake_replay import ReplayClock
             from liqcore.venues.bybit.stream import topics
 
-            replay_clock = ReplayClock(topics=topics(symbols))
+            replay_clock = ReplayClock(topics=topics(symbols, tickers=bool(feed_opts.get("tickers"))))
             source = replay_clock.wrap(source)
         fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
         fx = fake_thread.start()
