@@ -136,6 +136,19 @@ def open_stream(strategy, params: Params, registry: SymbolRegistry):
     return stream
 
 
+def _own(stream, name: str):
+    """``stream.<name>`` when the stream's class defines it itself (not the refusing base of
+    :class:`~liqcore.strategies.base.SignalStream`), else None."""
+    if stream is None:
+        return None
+    from liqcore.strategies.base import SignalStream
+
+    m = getattr(type(stream), name, None)
+    if m is None or m is getattr(SignalStream, name, None):
+        return None
+    return getattr(stream, name)
+
+
 def check_live_strategy(params: Params) -> None:
     """Raise ValueError (one line) unless ``params.strategy`` can run live."""
     from liqcore.strategies import resolve_strategy
@@ -1223,8 +1236,9 @@ class Engine(OrderManager, FastLane):
                  n_open, n_pos, n_cool, self.core.equity, self._seq)
 
     def _save_stream(self) -> None:
-        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal."""
-        snap = getattr(self.stream, "snapshot", None) if self.stream is not None else None
+        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal; a
+        stream without its own snapshot (the base class's refuses) has nothing to save: not an error."""
+        snap = _own(self.stream, "snapshot")
         if snap is None or self.journal is None:
             return
         try:
@@ -1234,7 +1248,7 @@ class Engine(OrderManager, FastLane):
             log.exception("streaming strategy state not saved")
 
     def _restore_stream(self, saved) -> None:
-        restore = getattr(self.stream, "restore", None) if self.stream is not None else None
+        restore = _own(self.stream, "restore")
         if restore is None or not isinstance(saved, dict) or saved.get("strategy") != type(self.strategy).name:
             return
         try:
