@@ -288,6 +288,8 @@ class Engine(OrderManager, FastLane):
         #: standing alarms by name (what is wrong, what the engine does about it): shown by the dashboard,
         #: exported as ``liqcore_alarm{alarm=..}``, logged when raised and cleared, in the session summary
         self.alarms: dict[str, str] = {}
+        #: the last ``fill-alarm-entries`` ended entries (True: filled), for the fill-rate alarm
+        self._fill_window: collections.deque = collections.deque(maxlen=max(1, int(self.params.fill_alarm_entries)))
         self._alarm_names: set[str] = set()
         #: the venue's clock minus the local clock (ns), as the gateway measured it for signing
         self.venue_clock_offset_ns = 0
@@ -383,6 +385,22 @@ class Engine(OrderManager, FastLane):
             self.alarms[name] = text
             self._alarm_names.add(name)
             log.warning("ALARM %s: %s", name, text)
+
+    def _entry_ended(self, filled: bool) -> None:
+        """An entry ended (any fill, or cancelled / rejected unfilled): the guide's "fill rate below 40 %
+        -> reduce size" as the standing alarm ``fill_rate`` over the last ``fill-alarm-entries`` ended
+        entries (raised below ``fill-alarm``, cleared at or above it; nothing before that many ended)."""
+        q = self._fill_window
+        q.append(bool(filled))
+        p = self.params
+        if not p.fill_alarm > 0 or len(q) < p.fill_alarm_entries:
+            return
+        rate = sum(q) / len(q)
+        if rate < p.fill_alarm:
+            self.alarm("fill_rate", f"fill rate {rate:.0%} of the last {len(q)} entries is below {p.fill_alarm:.0%}: "
+                                    f"reduce size (the market may be crowded, or the offset too wide)")
+        else:
+            self.clear_alarm("fill_rate", f"fill rate {rate:.0%} of the last {len(q)} entries")
 
     def clear_alarm(self, name: str, why: str = "") -> None:
         if self.alarms.pop(name, None) is not None:
