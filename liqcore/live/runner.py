@@ -42,10 +42,28 @@ def _collect_idle() -> int:
     return gen
 
 
-def strategy_needs(engine) -> frozenset:
-    """The event kinds the engine's strategy needs (its ``needs``), liquidations and trades always."""
+_FEATURE_KINDS = {"liq": "liquidation", "cascade": "liquidation", "btc": "liquidation", "trade": "trade",
+                  "funding": "funding", "oi": "open_interest"}
+
+
+def feature_needs(names) -> frozenset:
+    """The event kinds the named features (``funding.funding_avg@1h``, ...) need from a live feed."""
+    from liqcore.features.registry import BUILTIN, parse_name
+
+    out = set()
+    for n in names or ():
+        base = BUILTIN.get(parse_name(n).key)
+        kind = _FEATURE_KINDS.get(getattr(base, "needs", ""))
+        if kind:
+            out.add(kind)
+    return frozenset(out)
+
+
+def strategy_needs(engine, features=()) -> frozenset:
+    """The event kinds the engine's strategy needs (its ``needs``) and the named ``features`` kept beside it,
+    liquidations and trades always."""
     strat = getattr(engine, "strategy", None)
-    return frozenset(getattr(type(strat), "needs", ())) | {"liquidation", "trade"}
+    return frozenset(getattr(type(strat), "needs", ())) | {"liquidation", "trade"} | feature_needs(features)
 
 
 class LiveRunner:
@@ -53,7 +71,7 @@ class LiveRunner:
                  network: str = "mainnet", metrics_port: int | None = None, dashboard: bool = False,
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
                  warm_interval_s: float | None = 0.002,
-                 feed_symbols: list[str] | None = None, **conn_kwargs):
+                 feed_symbols: list[str] | None = None, features=(), **conn_kwargs):
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
@@ -70,7 +88,7 @@ class LiveRunner:
         replay = getattr(engine, "replay_clock", None) is not None and hasattr(engine, "now_ns")
         # subscribe what the strategy's inputs need (e.g. the tickers carrying the funding rate); a strategy
         # whose inputs the venue's stream cannot deliver is refused here, before anything connects
-        self.needs = strategy_needs(engine)
+        self.needs = strategy_needs(engine, features)
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
                                 registry=engine.registry, url=ws_url, network=network,
                                 clock=engine.now_ns if replay else None, needs=self.needs, **conn_kwargs)

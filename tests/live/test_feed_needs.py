@@ -79,3 +79,19 @@ def test_a_strategy_whose_inputs_cannot_arrive_is_refused():
 
     assert "ethusdt@markPrice@1s" in streams(["ETHUSDT"], mark_price=True)
     assert {"channel": "funding-rate", "instId": "ETH-USDT-SWAP"} in args(["ETHUSDT"], funding=True)
+
+
+def test_named_features_kept_live_subscribe_their_inputs_too():
+    from liqcore.live.runner import feature_needs
+
+    assert feature_needs(["funding.funding_avg@1h", "flow.ofi@5m:zscore"]) == {"funding", "trade"}
+    eng = Engine(Params(), symbols=["ETHUSDT"])
+    runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url="ws://127.0.0.1:9/", features=["funding.funding_avg@1h"])
+    assert "tickers.ETHUSDT" in [t for s in runner.feed.specs for t in s.topics]
+    beng = Engine(Params(), symbols=["binance:ETHUSDT"], venues=["binance"])
+    from liqcore.features.registry import NAMED_FEATURES
+
+    oi = [n for n in NAMED_FEATURES if n.startswith("oi.")][:1]
+    assert oi
+    with pytest.raises(ValueError, match="needs open_interest, which the binance live feed cannot deliver"):
+        LiveRunner(beng, "binance", ["ETHUSDT"], ws_url="ws://127.0.0.1:9/", features=oi)
