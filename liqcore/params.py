@@ -118,6 +118,16 @@ class _Spec:
     metavar: str = ""
 
 
+def _opt_path(value: Any, name: str) -> str | None:
+    """A file path, or None (``None``, ``""`` or ``"none"``)."""
+    if value is None:
+        return None
+    v = str(value).strip()
+    if not v or v.lower() == "none":
+        return None
+    return v
+
+
 PARAMS: tuple[_Spec, ...] = (
     _Spec("quantile", "quantile", _quantile, 0.95, "q of the large-liquidation threshold", "detector", "Q"),
     _Spec("history", "history", _pos_int, 1000, "N, liquidations kept per (venue, symbol)", "detector", "N"),
@@ -150,9 +160,18 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("max-positions", "max_positions", _nonneg_int, 0, "open positions and working entries at once (0 = only max-symbols)", "risk", "N"),
     _Spec("replace-weakest", "replace_weakest", _bool, False, "at the position cap, a signal of higher confidence closes the weakest position and takes its place (on/off)", "risk", "on|off"),
     _Spec("daily-trades", "daily_trades", _nonneg_int, 0, "positions opened per symbol per UTC day (0 = no cap)", "risk", "N"),
-    _Spec("leverage", "leverage", _nonneg_float, 0.0, "cap on the sum of open notionals, in multiples of equity (0 = no cap)", "risk", "X"),
+    _Spec("leverage", "leverage", _nonneg_float, 10.0, "cap on the sum of open notionals, in multiples of equity (at most 10; 0 = no cap)", "risk", "X"),
     _Spec("notional", "notional", _nonneg_float, 0.0, "fixed position notional in quote units instead of size x equity (0 = use size)", "risk", "QUOTE"),
     _Spec("hours", "hours", parse_hours, None, "UTC trading hours filter, e.g. 13-18 (default: all)", "risk", "H-H"),
+    # the trading guide's "avoid" rules: no new entry at these times (positions already open keep their exits)
+    _Spec("avoid-weekends", "avoid_weekends", _bool, False, "no new entry on Saturdays and Sundays, UTC (on/off)", "risk", "on|off"),
+    _Spec("news-calendar", "news_calendar", _opt_path, None, "file of scheduled news times (FOMC, CPI, ...): no new entry from news-before to news-after around each", "risk", "PATH"),
+    _Spec("news-before", "news_before_ns", parse_duration, "30m", "avoided time before each news time", "risk", "DUR"),
+    _Spec("news-after", "news_after_ns", parse_duration, "1h", "avoided time after each news time", "risk", "DUR"),
+    _Spec("maintenance-calendar", "maintenance_calendar", _opt_path, None, "file of exchange maintenance windows: no new entry inside them", "risk", "PATH"),
+    # live: the guide's "fill rate below 40 % -> reduce size", a standing alarm
+    _Spec("fill-alarm", "fill_alarm", _frac, "40%", "alarm when the fill rate of the last fill-alarm-entries ended entries is below this (0 = off)", "risk", "FRAC"),
+    _Spec("fill-alarm-entries", "fill_alarm_entries", _pos_int, 20, "ended entries the fill-rate alarm looks at (and waits for)", "risk", "N"),
     # live market-data sockets (run, record): a heartbeat every ping-interval; a socket that received
     # nothing at all for stall-timeout is replaced and counted as down from its last frame
     _Spec("ping-interval", "ping_interval_ns", parse_duration, "5s", "heartbeat on every market-data socket", "feed", "DUR"),
@@ -221,7 +240,11 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "slippage_bps": (0.0, 1000.0, "[]", ""),
     "max_positions": (0, None, "[", "0 = only max-symbols"),
     "daily_trades": (0, None, "[", "0 = no cap"),
-    "leverage": (0.0, 1000.0, "[]", "0 = no cap"),
+    "leverage": (0.0, 10.0, "[]", "the trading guide: never above 10x; 0 = no cap"),
+    "news_before_ns": (0, None, "[", ""),
+    "news_after_ns": (0, None, "[", ""),
+    "fill_alarm": (0.0, 1.0, "[]", "0 = no alarm"),
+    "fill_alarm_entries": (1, None, "[", ""),
     "notional": (0.0, None, "[", "0 = size x equity"),
 }
 _PCT_FIELDS = {"offset", "take_profit", "stop_loss", "daily_loss", "weekly_loss", "trail"}
@@ -330,9 +353,16 @@ class Params:
     max_positions: int = 0
     replace_weakest: bool = False
     daily_trades: int = 0
-    leverage: float = 0.0
+    leverage: float = 10.0
     notional: float = 0.0
     hours: tuple[int, int] | None = None
+    avoid_weekends: bool = False
+    news_calendar: str | None = None
+    news_before_ns: int = 1_800_000_000_000
+    news_after_ns: int = 3_600_000_000_000
+    maintenance_calendar: str | None = None
+    fill_alarm: float = 0.40
+    fill_alarm_entries: int = 20
     ping_interval_ns: int = 5_000_000_000
     stall_timeout_ns: int = 10_000_000_000
     exits: str = "venue"

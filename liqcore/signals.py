@@ -77,6 +77,7 @@ ENTRY_MARKET = 1
 SKIP_NONE = 0
 SKIP_MIXED = 1
 SKIP_EXIT = 2  # an exit notice (direction 0): close the position of the signal with this tag
+SKIP_AVOID = 3  # an entry inside an avoided time (weekend, news or maintenance window): not traded
 NEVER = np.iinfo(np.int64).max  # exit_ns of a signal without a signal exit
 USE_PARAM = -1  # max_hold_ns / entry_timeout_ns: the run's parameter
 

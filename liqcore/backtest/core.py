@@ -113,6 +113,11 @@ class StrategyCore:
             raise ValueError("symbols: duplicate symbol")
         n = len(self.registry)
         self.par = symbol_params(params, self.registry, n)
+        from liqcore.execution.avoid import Avoid
+
+        #: the avoided times (weekends, news, maintenance windows): no entry decided inside them, as in the
+        #: backtest (an entry signal becomes a skip ``avoid``, a cascade is not acted on)
+        self.avoid = Avoid.from_params(params)
         self.st = sim.new_state(n)
         self.port = new_portfolio(params, float(equity))
         self.counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
@@ -258,6 +263,9 @@ class StrategyCore:
 
     def _cascade(self, sid: int, ts: int, dom: int, cid: int) -> dict:
         sim = self._sim
+        if self.avoid is not None and self.avoid.mask(ts):
+            return {"action": "none", "reason": "avoid", "why": self.avoid.why(ts), "symbol_idx": sid,
+                    "symbol": self.registry.symbol(sid), "ts_ns": ts, "cascade_id": cid}
         r = self._step_signal(self.st, self.port, self.par, sid, ts, dom, cid, self._ledger, self.counts)
         base = {"symbol_idx": sid, "symbol": self.registry.symbol(sid), "ts_ns": ts, "cascade_id": cid}
         if r != sim.R_ORDER:
@@ -315,7 +323,12 @@ class StrategyCore:
         sid = self._sid(g["symbol_id"])
         ts = self._seen(int(g["ts_ns"]))
         sim = self._sim
-        r = sim.step_entry(self.st, self.port, self.par, sid, ts, int(g["direction"]), int(g["skip_code"]),
+        direction, skip = int(g["direction"]), int(g["skip_code"])
+        if direction != 0 and self.avoid is not None and self.avoid.mask(ts):
+            from liqcore.signals import SKIP_AVOID
+
+            direction, skip = 0, SKIP_AVOID  # as the backtest's avoid_signals: a skip, counted
+        r = sim.step_entry(self.st, self.port, self.par, sid, ts, direction, skip,
                            int(g["entry"]), float(g["confidence"]), float(g["size_mult"]), float(g["offset"]),
                            float(g["take_profit"]), float(g["stop_loss"]), float(g["trail"]), float(g["stop_price"]),
                            int(g["max_hold_ns"]), int(g["entry_timeout_ns"]), int(g["exit_ns"]), int(g["exit_code"]),

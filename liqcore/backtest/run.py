@@ -251,6 +251,9 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     events, dropped = clean_prints(events, copy=order is None)
     registry = registry if registry is not None else SymbolRegistry()
     rec = confirmed_records(rec, ordered=True)
+    from liqcore.execution.avoid import avoid_records
+
+    rec = avoid_records(rec, params)  # the guide's avoided times (weekends, news, maintenance): no entry
     n_sym = n_symbols(registry, events["symbol_id"], rec["symbol_id"])
     r = new_replay(params, registry, n_sym, equity, len(rec) + 1)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
@@ -308,7 +311,9 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
 
     check_equity(equity)
     obj, params = resolve_strategy(strategy, params)
-    sig = sort_signals(signals)
+    from liqcore.execution.avoid import avoid_signals
+
+    sig = avoid_signals(sort_signals(signals), params)  # avoided times (weekends, news, maintenance): skips
     order = recv_order(events)
     if order is not None:
         events = take_events(events, order)

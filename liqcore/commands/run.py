@@ -153,6 +153,17 @@ def build(args):
     symbols = _symbols(args.symbols)
     venue = args.venue.lower()
     stream_module(venue)
+    from liqcore.live.feeds import feed_options
+    from liqcore.strategies import resolve_strategy
+
+    strat = type(resolve_strategy(None, params)[0])
+    # a strategy whose inputs this venue's live stream cannot deliver: refused before anything starts
+    needs = frozenset(strat.needs) | {"liquidation", "trade"}
+    feed_opts = feed_options(venue, needs, who=f"strategy {strat.name}")
+    if getattr(args, "features", None):  # (--features: kept current from the same feed)
+        from liqcore.live.runner import feature_needs
+
+        feed_opts = feed_options(venue, needs | feature_needs(args.features), who="--features")
     # --notional is the shared parameter (quote notional per trade instead of --size x equity)
     notional = params.notional if params.notional > 0 else None
     if notional is not None and "size" in params.explicit:
@@ -175,7 +186,7 @@ def build(args):
             from liqcore.testing.fake_replay import ReplayClock
             from liqcore.venues.bybit.stream import topics
 
-            replay_clock = ReplayClock(topics=topics(symbols))
+            replay_clock = ReplayClock(topics=topics(symbols, tickers=bool(feed_opts.get("tickers"))))
             source = replay_clock.wrap(source)
         fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
         fx = fake_thread.start()
@@ -240,6 +251,7 @@ def build(args):
                        reason=f"no {venue} liquidation received before now to seed the thresholds from")
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
+                        features=getattr(args, "features", None) or (),
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
     return engine, runner, fake_thread
 

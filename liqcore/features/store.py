@@ -561,9 +561,9 @@ class FeatureStore:
         with np.errstate(invalid="ignore", divide="ignore"):
             if nm == "liq_volume":
                 v = L + S
-            elif nm in ("liq_long_volume", "liq_sell_volume"):
+            elif nm in ("liq_long_volume", "liq_buy_volume"):  # Bybit's convention: Buy side = a long liquidated
                 v = L
-            elif nm in ("liq_short_volume", "liq_buy_volume"):
+            elif nm in ("liq_short_volume", "liq_sell_volume"):
                 v = S
             elif nm == "liq_count":
                 v = (nL + nS).astype(np.float64)

@@ -136,6 +136,19 @@ def open_stream(strategy, params: Params, registry: SymbolRegistry):
     return stream
 
 
+def _own(stream, name: str):
+    """``stream.<name>`` when the stream's class defines it itself (not the refusing base of
+    :class:`~liqcore.strategies.base.SignalStream`), else None."""
+    if stream is None:
+        return None
+    from liqcore.strategies.base import SignalStream
+
+    m = getattr(type(stream), name, None)
+    if m is None or m is getattr(SignalStream, name, None):
+        return None
+    return getattr(stream, name)
+
+
 def check_live_strategy(params: Params) -> None:
     """Raise ValueError (one line) unless ``params.strategy`` can run live."""
     from liqcore.strategies import resolve_strategy
@@ -277,6 +290,8 @@ class Engine(OrderManager, FastLane):
         #: standing alarms by name (what is wrong, what the engine does about it): shown by the dashboard,
         #: exported as ``liqcore_alarm{alarm=..}``, logged when raised and cleared, in the session summary
         self.alarms: dict[str, str] = {}
+        #: the last ``fill-alarm-entries`` ended entries (True: filled), for the fill-rate alarm
+        self._fill_window: collections.deque = collections.deque(maxlen=max(1, int(self.params.fill_alarm_entries)))
         self._alarm_names: set[str] = set()
         #: the venue's clock minus the local clock (ns), as the gateway measured it for signing
         self.venue_clock_offset_ns = 0
@@ -372,6 +387,22 @@ class Engine(OrderManager, FastLane):
             self.alarms[name] = text
             self._alarm_names.add(name)
             log.warning("ALARM %s: %s", name, text)
+
+    def _entry_ended(self, filled: bool) -> None:
+        """An entry ended (any fill, or cancelled / rejected unfilled): the guide's "fill rate below 40 %
+        -> reduce size" as the standing alarm ``fill_rate`` over the last ``fill-alarm-entries`` ended
+        entries (raised below ``fill-alarm``, cleared at or above it; nothing before that many ended)."""
+        q = self._fill_window
+        q.append(bool(filled))
+        p = self.params
+        if not p.fill_alarm > 0 or len(q) < p.fill_alarm_entries:
+            return
+        rate = sum(q) / len(q)
+        if rate < p.fill_alarm:
+            self.alarm("fill_rate", f"fill rate {rate:.0%} of the last {len(q)} entries is below {p.fill_alarm:.0%}: "
+                                    f"reduce size (the market may be crowded, or the offset too wide)")
+        else:
+            self.clear_alarm("fill_rate", f"fill rate {rate:.0%} of the last {len(q)} entries")
 
     def clear_alarm(self, name: str, why: str = "") -> None:
         if self.alarms.pop(name, None) is not None:
@@ -1234,8 +1265,9 @@ class Engine(OrderManager, FastLane):
                  n_open, n_pos, n_cool, self.core.equity, self._seq)
 
     def _save_stream(self) -> None:
-        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal."""
-        snap = getattr(self.stream, "snapshot", None) if self.stream is not None else None
+        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal; a
+        stream without its own snapshot (the base class's refuses) has nothing to save: not an error."""
+        snap = _own(self.stream, "snapshot")
         if snap is None or self.journal is None:
             return
         try:
@@ -1245,7 +1277,7 @@ class Engine(OrderManager, FastLane):
             log.exception("streaming strategy state not saved")
 
     def _restore_stream(self, saved) -> None:
-        restore = getattr(self.stream, "restore", None) if self.stream is not None else None
+        restore = _own(self.stream, "restore")
         if restore is None or not isinstance(saved, dict) or saved.get("strategy") != type(self.strategy).name:
             return
         try:

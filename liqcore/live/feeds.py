@@ -7,6 +7,10 @@ for the symbols of the lost connection (``symbol_id`` per symbol when a registry
 the whole venue otherwise) and hands them to ``on_gap_events(events, reason)``.  The GAP events carry
 the start of the blind time: for a stalled socket, the last frame it received.
 
+``needs``: the event kinds the consumer (the strategy) needs: the connections then also subscribe what
+carries them (:func:`feed_options`; e.g. Bybit ``tickers.S`` for the funding rate and the open interest),
+and a kind the venue's stream cannot deliver raises ValueError before anything connects.
+
 ``clock``: a replay's clock (a callable returning ns, e.g. the engine's ``now_ns``): gaps, coverage and
 coverage by hour then follow the replayed time, not the wall clock (a feed that stayed connected through the
 whole replay covers 100 % of it; a reconnect counts as blind until the next frame replayed after it).
@@ -28,7 +32,7 @@ import numpy as np
 from liqcore.live.transport import ConnectionSpec, Coverage, WsConnection
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
-__all__ = ["FeedManager", "gap_events", "stream_module", "VENUES"]
+__all__ = ["FeedManager", "gap_events", "stream_module", "feed_options", "VENUES"]
 
 log = logging.getLogger("liqcore.feeds")
 VENUES = ("bybit", "binance", "okx")
@@ -39,6 +43,25 @@ def stream_module(venue: str):
     if v not in VENUES:
         raise ValueError(f"venue: unknown venue {venue!r}")
     return importlib.import_module(f"liqcore.venues.{v}.stream")
+
+
+def feed_options(venue: str, needs, who: str = "the strategy") -> dict:
+    """The ``connection_specs`` options under which the venue's stream delivers every event kind in
+    ``needs`` (``"liquidation"``, ``"trade"``, ``"funding"``, ``"open_interest"``, ``"mark"``); raises
+    ValueError (one line, naming ``who``, the kinds and the venue) when the venue's stream cannot deliver
+    some of them, so a strategy whose inputs cannot arrive never starts."""
+    mod = stream_module(venue)
+    kinds = getattr(mod, "KINDS", {})
+    v = Venue.parse(venue).name.lower()
+    missing = sorted(str(k) for k in needs if k not in kinds)
+    if missing:
+        can = ", ".join(sorted(kinds))
+        raise ValueError(f"venue: {who} needs {' and '.join(missing)}, which the {v} live feed cannot deliver "
+                         f"(it delivers {can}); choose another venue or strategy")
+    opts: dict = {}
+    for k in sorted(needs):
+        opts.update(kinds[k])
+    return opts
 
 
 def gap_events(venue, symbol_ids, ts_ns: int) -> np.ndarray:
@@ -59,7 +82,7 @@ class FeedManager:
                  on_gap_events: Callable[[np.ndarray, str], None] | None = None, *,
                  registry: SymbolRegistry | None = None, url: str | None = None, network: str = "mainnet",
                  specs: list[ConnectionSpec] | None = None, clock: Callable[[], int] | None = None,
-                 **conn_kwargs):
+                 needs=None, **conn_kwargs):
         self.venue = Venue.parse(venue).name.lower()
         self.symbols = [str(s).strip().upper() for s in symbols]
         if not self.symbols:
@@ -67,8 +90,11 @@ class FeedManager:
         self.registry = registry
         self.on_frame_cb = on_frame
         self.on_gap_events = on_gap_events
+        #: the event kinds the consumer needs (None: the stream's default, liquidations and trades); a kind the
+        #: venue's stream cannot deliver raises ValueError here
+        opts = feed_options(self.venue, needs) if needs is not None else {}
         self.specs = specs if specs is not None else stream_module(self.venue).connection_specs(
-            self.symbols, url=url, network=network)
+            self.symbols, url=url, network=network, **opts)
         self.gaps = 0
         self.gap_log: list[tuple[int, str]] = []
         self.clock = clock

@@ -247,6 +247,12 @@ class OrderManager:
             self.journal.order_update(u, u.ts_ns or self.now_ns())
         book = self.books.get(u.symbol)
         if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
+            was = book.entry_status
+            if was not in ("filled", "partially_filled", "cancelled", "rejected", "deactivated"):
+                if u.status in ("filled", "partially_filled"):
+                    self._entry_ended(True)  # the fill-rate alarm's window
+                elif u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
+                    self._entry_ended(False)
             if book.entry_status not in ("filled", "cancelled", "rejected") and \
                     (u.status != "pending" or book.entry_status in ("", "pending")):
                 book.entry_status = u.status

@@ -19,7 +19,12 @@ Figures (each computed from what the journal holds; None when it holds nothing t
 * ``model``: with the session's recorded frames (``liqcore run --record DIR`` or ``liqcore record``), the
   recording replayed through the backtest's fill model with the session's parameters, and the live entry
   fills beside the model's, fill by fill (matched on the decision time): live and model fill time and
-  price, the price difference in bps, and the decisions that filled on one side only.
+  price, the price difference in bps, and the decisions that filled on one side only;
+* ``targets``: the trading guide's go-live targets, each beside the measured value with a verdict
+  ``pass`` / ``fail`` / ``too early`` (:data:`TARGETS`; every duration on the session's own clock, the
+  replayed one in a replay): cascades 5-9 per day per symbol, orders written within 3 s of the decision,
+  fill rate 50-80 %, win rate 65-75 %, the feed up 24 h or more without a gap, and take-profit /
+  stop-loss quality (both sides exited by each kind of level, the fills within tolerance of the level).
 """
 from __future__ import annotations
 
@@ -31,10 +36,23 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-__all__ = ["journal_report", "format_report", "SESSION_NOTE"]
+__all__ = ["journal_report", "format_report", "SESSION_NOTE", "TARGETS"]
 
 SESSION_NOTE = "session"  # the journal note an engine writes at start: strategy, exits, mode, fee model
 _NS_DAY = 86_400_000_000_000
+
+#: the guide's go-live targets and the sample each verdict waits for ("too early" before it)
+TARGETS = {
+    "cascades_per_day": (5.0, 9.0),  # per symbol; judged after a day of session
+    "order_within_s": 3.0,  # every entry's create written within this of its decision
+    "fill_rate": (0.50, 0.80),
+    "win_rate": (0.65, 0.75),
+    "uptime_h": 24.0,  # the longest stretch of the session without a feed gap
+    "min_entries": 20,  # entries (done) before the fill rate is judged
+    "min_trades": 20,  # closed trades before the win rate is judged
+    "tp_slip_bps": 0.5,  # a take-profit exit worse than its level by more than this fails
+    "sl_slip_bps": 10.0,  # a stop-loss exit worse than its level by more than this fails
+}
 
 
 def _rows(db, type_: str) -> list[tuple[int, str | None, dict]]:
@@ -136,6 +154,89 @@ def _report(db, recording) -> dict:
     out["model"] = None
     if recording:
         out["model"] = _versus_model(recording, session, intents, fills)
+    out["targets"] = _targets(db, out, session, sends, trades, span)
+    return out
+
+
+def _verdict(ok: bool | None) -> str:
+    return "too early" if ok is None else ("pass" if ok else "fail")
+
+
+def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict], span: list[int]) -> list[dict]:
+    """The guide's go-live targets beside the measured values (see :data:`TARGETS`)."""
+    T = TARGETS
+    out = []
+    hours = rep["cascades"]["hours"] or 0.0
+    # cascades per day per symbol: every traded symbol (one without a cascade counts 0/day)
+    lo, hi = T["cascades_per_day"]
+    means = dict(rep["cascades"]["mean_per_day"])
+    for sym in session.get("symbols") or []:
+        means.setdefault(str(sym).split(":")[-1], 0.0)
+    early = hours < 24.0
+    bad = {s: m for s, m in means.items() if not lo <= m <= hi}
+    out.append({"target": "cascades per day per symbol", "goal": f"{lo:g}-{hi:g} per day per symbol",
+                "measured": (", ".join(f"{s} {m:.1f}/day" for s, m in sorted(means.items())) or "no cascade")
+                + f" over {hours:.2f} h", "verdict": _verdict(None if early else (bool(means) and not bad))})
+    # orders within 3 s of the decision
+    lim = T["order_within_s"] * 1e3
+    late = sum(1 for x in sends if x > lim)
+    out.append({"target": "orders within 3 s of the decision", "goal": f"every entry written within {lim / 1e3:g} s",
+                "measured": (f"{len(sends) - late} of {len(sends)} within {lim / 1e3:g} s, max {max(sends):.0f} ms"
+                             if sends else "no order sent"),
+                "verdict": _verdict(None if not sends else late == 0)})
+    # fill rate and win rate
+    fr = rep["fill_rate"]
+    n_done = fr["entries"] - fr["working"]
+    lo, hi = T["fill_rate"]
+    out.append({"target": "fill rate", "goal": f"{lo:.0%}-{hi:.0%} of entries (judged from {T['min_entries']} entries)",
+                "measured": f"{_f(fr['rate'] and 100 * fr['rate'], '.1f')}% of {n_done} entries",
+                "verdict": _verdict(None if n_done < T["min_entries"] else lo <= fr["rate"] <= hi)})
+    w = rep["win_rate"]
+    lo, hi = T["win_rate"]
+    out.append({"target": "win rate", "goal": f"{lo:.0%}-{hi:.0%} of closed trades (judged from {T['min_trades']} trades)",
+                "measured": f"{_f(w['rate'] and 100 * w['rate'], '.1f')}% of {w['trades']} trades",
+                "verdict": _verdict(None if w["trades"] < T["min_trades"] else lo <= w["rate"] <= hi)})
+    # uptime: the longest stretch of the session without a feed gap (session clock)
+    gaps = sorted(int(t) for t, in db.execute("SELECT ts_ns FROM log WHERE type='gap'"))
+    if span:
+        t0, t1 = min(span), max(span)
+        cuts = [t0] + [g for g in gaps if t0 <= g <= t1] + [t1]
+        longest = max(b - a for a, b in zip(cuts, cuts[1:])) / (_NS_DAY / 24) if len(cuts) > 1 else 0.0
+    else:
+        longest = 0.0
+    need = T["uptime_h"]
+    out.append({"target": "feed up 24 h+", "goal": f"{need:g} h or more without a feed gap",
+                "measured": f"longest stretch {longest:.2f} h of a {hours:.2f} h session, {len(gaps)} gap(s)",
+                "verdict": _verdict(True if longest >= need else (None if hours < need else False))})
+    # take-profit / stop-loss quality: each kind of level exited on both sides, fills within tolerance
+    levels: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    for ts, k, d in _rows(db, "trading_stop"):
+        levels[d.get("symbol") or k].append((ts, d))
+    seen: set = set()
+    worst = {"take_profit": None, "stop_loss": None}
+    bad_n = 0
+    for t in trades:
+        reason = t.get("exit_reason")
+        if reason not in worst:
+            continue
+        lv = [d for ts, d in levels.get(t.get("symbol"), []) if ts <= int(t.get("exit_ns") or 0)]
+        level = float(lv[-1].get(reason) or 0.0) if lv else 0.0
+        seen.add((t.get("side"), reason))
+        if not level > 0:
+            continue
+        sign = 1.0 if t.get("side") == "long" else -1.0
+        # worse than the level, in bps (> 0: the exit got less than the level)
+        slip = sign * (level - float(t["exit_price"])) / level * 1e4
+        worst[reason] = slip if worst[reason] is None else max(worst[reason], slip)
+        bad_n += slip > (T["tp_slip_bps"] if reason == "take_profit" else T["sl_slip_bps"])
+    both = all((side, r) in seen for side in ("long", "short") for r in ("take_profit", "stop_loss"))
+    out.append({"target": "TP/SL quality",
+                "goal": (f"take-profit and stop-loss exits on both sides; take-profit within {T['tp_slip_bps']:g} bps, "
+                         f"stop-loss within {T['sl_slip_bps']:g} bps of the level"),
+                "measured": (f"exits seen: {', '.join(f'{a} {b}' for a, b in sorted(seen)) or 'none'}; worst take-profit "
+                             f"{_f(worst['take_profit'], '.2f')} bps, worst stop-loss {_f(worst['stop_loss'], '.2f')} bps "
+                             f"beyond the level"),
+                "verdict": _verdict(False if bad_n else (True if both else None))})
     return out
 
 
@@ -221,4 +322,8 @@ def format_report(rep: dict) -> str:
                          f"model {_f(r['model_price'], '.6g')} diff {_f(r['diff_bps'], '.2f')} bps")
     else:
         lines.append("live vs fill model: no recording given (--recording)")
+    if rep.get("targets"):
+        lines.append("go-live targets (the session's own clock):")
+        for t in rep["targets"]:
+            lines.append(f"  [{t['verdict']}] {t['target']}: {t['measured']} (target: {t['goal']})")
     return "\n".join(lines)

@@ -1,6 +1,10 @@
 """The live runner: feeds -> engine -> gateway, with clock, metrics endpoint, dashboard, kill switch
 and a clean shutdown.
 
+The feed subscribes what the engine's strategy needs (``Strategy.needs``: e.g. ``flush-reversal-rule``
+needs the funding rate, carried by Bybit's ``tickers`` topic); a strategy whose inputs the venue's live
+stream cannot deliver raises ValueError at construction, naming the missing kinds.
+
 ``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False)``;
 ``await runner.run(duration=None, stop=None)`` returns a summary dict when ``duration`` elapses, ``stop``
 is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels every working entry
@@ -38,12 +42,36 @@ def _collect_idle() -> int:
     return gen
 
 
+_FEATURE_KINDS = {"liq": "liquidation", "cascade": "liquidation", "btc": "liquidation", "trade": "trade",
+                  "funding": "funding", "oi": "open_interest"}
+
+
+def feature_needs(names) -> frozenset:
+    """The event kinds the named features (``funding.funding_avg@1h``, ...) need from a live feed."""
+    from liqcore.features.registry import BUILTIN, parse_name
+
+    out = set()
+    for n in names or ():
+        base = BUILTIN.get(parse_name(n).key)
+        kind = _FEATURE_KINDS.get(getattr(base, "needs", ""))
+        if kind:
+            out.add(kind)
+    return frozenset(out)
+
+
+def strategy_needs(engine, features=()) -> frozenset:
+    """The event kinds the engine's strategy needs (its ``needs``) and the named ``features`` kept beside it,
+    liquidations and trades always."""
+    strat = getattr(engine, "strategy", None)
+    return frozenset(getattr(type(strat), "needs", ())) | {"liquidation", "trade"} | feature_needs(features)
+
+
 class LiveRunner:
     def __init__(self, engine, venue: str, symbols: list[str], *, ws_url: str | None = None,
                  network: str = "mainnet", metrics_port: int | None = None, dashboard: bool = False,
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
                  warm_interval_s: float | None = 0.002,
-                 feed_symbols: list[str] | None = None, **conn_kwargs):
+                 feed_symbols: list[str] | None = None, features=(), **conn_kwargs):
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
@@ -58,9 +86,12 @@ class LiveRunner:
         self.install_signals = install_signals
         # a replay: the feed's gaps and coverage follow the replayed clock (the engine's)
         replay = getattr(engine, "replay_clock", None) is not None and hasattr(engine, "now_ns")
+        # subscribe what the strategy's inputs need (e.g. the tickers carrying the funding rate); a strategy
+        # whose inputs the venue's stream cannot deliver is refused here, before anything connects
+        self.needs = strategy_needs(engine, features)
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
                                 registry=engine.registry, url=ws_url, network=network,
-                                clock=engine.now_ns if replay else None, **conn_kwargs)
+                                clock=engine.now_ns if replay else None, needs=self.needs, **conn_kwargs)
         self._metrics_runner = None
         self._dashboard = None
         self.started_ns = 0

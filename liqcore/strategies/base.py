@@ -233,6 +233,8 @@ class Strategy:
     def skip_name(self, code: int) -> str:
         if code == SKIP_MIXED:
             return "mixed"
+        if code == 3:  # liqcore.signals.SKIP_AVOID
+            return "avoid"
         return self.SKIP_CODES.get(int(code), f"skip_{int(code)}")
 
     def exit_name(self, code: int) -> str:

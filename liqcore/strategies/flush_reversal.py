@@ -15,9 +15,11 @@ Rules (signals only; the execution model fills them):
   - ``funding.funding_avg@1h`` -- the time-weighted mean over ``(t - 1h, t]`` of the funding rate
     last known at each venue carrying the symbol, averaged across those venues.
 
-* **Rule**: ``liq_imbalance z < -imbalance-z`` (default 2: longs flushed) and ``ofi z > ofi-z``
-  (default 1: flow turned to buying) and ``funding_avg < funding-max`` (default 0: the crowd is
-  short) -> predict UP: a **long** signal.  A null feature never fires.  At most one signal per
+* **Rule**: ``liq_imbalance z < -imbalance-z`` (default 2: longs flushed) and the ``ofi`` z-score
+  **flips** above ``ofi-z`` (default 1: flow turned to buying: above ``ofi-z`` at this bar close and
+  at or below it at the previous bar close; ``ofi-mode level`` accepts any bar close above it) and
+  ``funding_avg < funding-max`` (default 0: the crowd is short) -> predict UP: a **long** signal.
+  A null feature never fires (with ``flip``, a null previous ofi z-score neither).  At most one signal per
   instrument per UTC hour (the first bar close of the hour that meets the rule; a close at exactly
   hh:00 belongs to the hour that starts then).
 * **As a perp trade**: market entry, a signal exit at the end of the UTC hour (closed at the first
@@ -28,7 +30,7 @@ Rules (signals only; the execution model fills them):
   hit when it is above the hour's open (the first trade received in the hour).
 * Confidence 1, size multiplier 1; ``tag`` = the hour number (hour start / 1h).
 
-Parameters: ``bar`` (shared), ``imbalance-z``, ``ofi-z``, ``funding-max``; shared: ``take-profit`` 0,
+Parameters: ``bar`` (shared), ``imbalance-z``, ``ofi-z``, ``ofi-mode`` (``flip``/``level``), ``funding-max``; shared: ``take-profit`` 0,
 ``stop-loss`` 0, ``hold-timeout`` 0.
 """
 from __future__ import annotations
@@ -50,6 +52,27 @@ EXIT_HOUR_END = 101
 FEATURES = ("liquidations.liq_imbalance@15m:zscore", "flow.ofi@5m:zscore", "funding.funding_avg@1h")
 
 
+OFI_MODES = ("flip", "level")
+
+
+def parse_ofi_mode(value, name: str = "ofi-mode") -> str:
+    v = str(value).strip().lower()
+    if v not in OFI_MODES:
+        raise ValueError(f"{name}: expected one of {', '.join(OFI_MODES)}; got {value!r}")
+    return v
+
+
+def ofi_turned(of: np.ndarray, zo: float, mode: str) -> np.ndarray:
+    """Bar closes (one instrument, in time order) where the ofi z-score meets the rule: above ``zo``
+    and, with ``flip``, at or below ``zo`` at the previous bar close (a null never counts)."""
+    with np.errstate(invalid="ignore"):
+        above = of > zo
+        if mode == "level":
+            return above
+        prev = np.concatenate(([np.nan], of[:-1]))
+        return above & (prev <= zo)
+
+
 class FlushReversal(Strategy):
     __doc__ = __doc__  # the module's rules
     name = "flush-reversal-rule"
@@ -57,6 +80,7 @@ class FlushReversal(Strategy):
         ParamSpec("bar", "1m", parse_duration, "bar length; decisions at bar closes", "DUR"),
         ParamSpec("imbalance-z", 2.0, parse_nonneg_float, "fires when the liquidation-imbalance z-score is below minus this", "Z"),
         ParamSpec("ofi-z", 1.0, parse_float, "fires when the order-flow-imbalance z-score is above this", "Z"),
+        ParamSpec("ofi-mode", "flip", parse_ofi_mode, "flip: the ofi z-score crosses ofi-z since the previous bar close; level: it is above ofi-z", "MODE"),
         ParamSpec("funding-max", 0.0, parse_float, "fires when the average funding rate is below this", "RATE"),
     )
     DEFAULTS = {"take_profit": 0.0, "stop_loss": 0.0, "hold_timeout_ns": 0}
@@ -65,6 +89,7 @@ class FlushReversal(Strategy):
 
     def __init__(self):
         self._inputs: dict[tuple[int, int], dict] = {}
+        self._context = None  # (params, registry, records) of the last batch run
 
     def feature_values(self, events, registry, times):
         """The three features at ``times`` per instrument: ``{sid: {name: array}}``."""
@@ -80,9 +105,11 @@ class FlushReversal(Strategy):
         bar = int(self.value(p, "bar"))
         zl = float(self.value(p, "imbalance-z"))
         zo = float(self.value(p, "ofi-z"))
+        mode = str(self.value(p, "ofi-mode"))
         fmax = float(self.value(p, "funding-max"))
         t = bar_grid(events, bar)
         self._inputs = {}
+        self._context = (p, registry, records)
         if not len(t):
             return concat_signals([])
         ev_at = ev_index_at(events, t)
@@ -92,7 +119,7 @@ class FlushReversal(Strategy):
             v = vals[sid]
             li, of, fu = (v[n] for n in FEATURES)
             with np.errstate(invalid="ignore"):
-                ok = (li < -zl) & (of > zo) & (fu < fmax)
+                ok = (li < -zl) & ofi_turned(of, zo, mode) & (fu < fmax)
             pos = np.flatnonzero(ok)
             if not len(pos):
                 continue
@@ -115,8 +142,14 @@ class FlushReversal(Strategy):
         return recorded_inputs(self._inputs, signal)
 
     def binary_evaluation(self, signals, events, confidence: float = 0.95) -> dict:
-        """The signals scored as the hourly binary the rule predicts (:func:`evaluate_binary`)."""
-        return evaluate_binary(signals, events, confidence=confidence)
+        """The signals scored as the hourly binary the rule predicts (:func:`evaluate_binary`); beside
+        them (``post_cascade``), the rule tested on every past post-cascade hour
+        (:func:`post_cascade_binary`) with the parameters of the last :meth:`signals` run."""
+        out = evaluate_binary(signals, events, confidence=confidence)
+        if self._context is not None and len(events):
+            params, registry, records = self._context
+            out["post_cascade"] = post_cascade_binary(events, registry, params, records, confidence=confidence)
+        return out
 
     def stream(self, params, registry):
         return FlushReversalStream(self, type(self).resolve(params), registry)
@@ -138,6 +171,8 @@ class FlushReversalStream(SignalStream):
         v = lambda k: strategy.value(params, k)  # noqa: E731
         self.bar = int(v("bar"))
         self.zl, self.zo, self.fmax = float(v("imbalance-z")), float(v("ofi-z")), float(v("funding-max"))
+        self.flip = str(v("ofi-mode")) == "flip"
+        self.prev_ofi: dict[int, float | None] = {}  # sid -> the ofi z-score at the previous bar close
         self.clock = BarClock(self.bar)
         self.lf = LiveFeatures(list(FEATURES), registry)
         self.fired: dict[int, int] = {}  # sid -> the last hour that fired
@@ -155,13 +190,16 @@ class FlushReversalStream(SignalStream):
             lf.advance(c)
             hour = c // HOUR_NS
             for sid in sids:
+                of = lf.value(FEATURES[1], sid, c)
+                prev, self.prev_ofi[sid] = self.prev_ofi.get(sid), of
                 if self.fired.get(sid) == hour:
+                    continue
+                if of is None or not of > self.zo:
+                    continue
+                if self.flip and (prev is None or not prev <= self.zo):
                     continue
                 li = lf.value(FEATURES[0], sid, c)
                 if li is None or not li < -self.zl:
-                    continue
-                of = lf.value(FEATURES[1], sid, c)
-                if of is None or not of > self.zo:
                     continue
                 fu = lf.value(FEATURES[2], sid, c)
                 if fu is None or not fu < self.fmax:
@@ -263,12 +301,14 @@ def evaluate_binary(signals: np.ndarray, events: np.ndarray, *, confidence: floa
 
 
 def describe_binary(b: dict) -> list[str]:
-    """One line per reference price (the price at the signal, the hour's open) of an
-    :func:`evaluate_binary` result, in words, with units: hits of ``n`` complete signal hours, hit
-    rate in % against the 50 % prior, the one-sided binomial p-value and the Wilson interval."""
+    """One line per reference price of an :func:`evaluate_binary` result, in words, with units: first
+    the binary as the rule states it ("UP this hour": the hour's close above the hour's open), then
+    against the price at the signal; hits of ``n`` complete signal hours, hit rate in % against the
+    50 % prior, the one-sided binomial p-value and the Wilson interval; then the post-cascade hours
+    (:func:`describe_post_cascade`) when present."""
     conf = f"{b.get('confidence', 0.95):.0%}"
     out = []
-    for suffix, what in (("", "close above the price at the signal"), ("_vs_open", "close above the hour's open")):
+    for suffix, what in (("_vs_open", "close above the hour's open"), ("", "close above the price at the signal")):
         n = b.get(f"n{suffix}") or 0
         if not n:
             out.append(f"UP this hour ({what}): no complete signal hour, nothing to score "
@@ -278,7 +318,124 @@ def describe_binary(b: dict) -> list[str]:
         out.append(f"UP this hour ({what}): {b[f'hits{suffix}']} hits of {n} signal hours, hit rate "
                    f"{b[f'hit_rate{suffix}']:.1%} vs the 50% prior (Wilson {conf} interval {lo:.1%} to {hi:.1%}), "
                    f"one-sided binomial p = {b[f'p_value{suffix}']:.3g}")
+    if b.get("post_cascade") is not None:
+        out += describe_post_cascade(b["post_cascade"])
     return out
 
 
-__all__ = ["FlushReversal", "evaluate_binary", "describe_binary", "FEATURES"]
+POST_CASCADE_DTYPE = np.dtype([("symbol_id", "<i4"), ("hour_ns", "<i8"), ("cascade_end_ns", "<i8"), ("ts_ns", "<i8")])
+
+
+def post_cascade_hours(records: np.ndarray, bar_ns: int = 60_000_000_000) -> np.ndarray:
+    """Every past post-cascade hour: per symbol and UTC hour, the first cascade that ended (ENDED
+    records of the cascade detector), with ``ts_ns`` = the first bar close at or after the cascade's
+    last large liquidation (``end_ns``; the bar grid of :func:`bar_grid`, so the features resolved
+    there include the whole cascade) and ``hour_ns`` = the start of the UTC hour of ``ts_ns``.
+    Sorted by (``ts_ns``, ``symbol_id``); a :data:`POST_CASCADE_DTYPE` array."""
+    from liqcore.types import CASCADE_DTYPE, RecordKind
+
+    rec = np.asarray(records, dtype=CASCADE_DTYPE)
+    rec = rec[rec["record"] == int(RecordKind.ENDED)]
+    out = np.zeros(len(rec), POST_CASCADE_DTYPE)
+    if not len(rec):
+        return out
+    end = rec["end_ns"].astype(np.int64)
+    ts = -(-end // bar_ns) * bar_ns
+    out["symbol_id"], out["cascade_end_ns"], out["ts_ns"] = rec["symbol_id"], end, ts
+    out["hour_ns"] = (ts // HOUR_NS) * HOUR_NS
+    out = out[np.lexsort((out["symbol_id"], out["ts_ns"]))]
+    seen: set = set()  # the first per (symbol, hour), in time order
+    keep = np.zeros(len(out), bool)
+    for i, (sid, h) in enumerate(zip(out["symbol_id"].tolist(), out["hour_ns"].tolist())):
+        if (sid, h) not in seen:
+            seen.add((sid, h))
+            keep[i] = True
+    return out[keep]
+
+
+def post_cascade_binary(events: np.ndarray, registry, params=None, records: np.ndarray | None = None, *,
+                        confidence: float = 0.95) -> dict:
+    """The rule's hourly binary test on every past post-cascade hour (:func:`post_cascade_hours`; the
+    cascade detector runs on ``events`` with ``params`` unless ``records`` are given): the three
+    features resolved point-in-time at each hour's ``ts_ns`` (and the ofi z-score one bar before, for
+    the flip), the rule evaluated there, and the hour scored as the binary "UP this hour": the last trade
+    received before the hour's end above the hour's open (the first trade received in the hour).
+    Hours the data does not complete, or without a trade, are ``pending``.
+
+    Returns ``hours`` (the complete post-cascade hours), ``up`` (of them, how many closed above the
+    open: the base rate), ``fired`` (hours where the rule held), ``hits`` / ``hit_rate`` /
+    ``p_value`` / ``wilson`` (the rule's hours that closed above the open, one-sided binomial test
+    against the 50 % prior), ``pending`` and ``rows`` (one dict per post-cascade hour)."""
+    from scipy.stats import binomtest
+
+    from liqcore.execution.detect import detect
+    from liqcore.features.store import FeatureStore
+    from liqcore.types import SymbolRegistry
+
+    p = FlushReversal.resolve(params)
+    bar = int(FlushReversal.value(p, "bar"))
+    zl, zo = float(FlushReversal.value(p, "imbalance-z")), float(FlushReversal.value(p, "ofi-z"))
+    mode, fmax = str(FlushReversal.value(p, "ofi-mode")), float(FlushReversal.value(p, "funding-max"))
+    if records is None:
+        records, _ = detect(events, p)
+    hours = post_cascade_hours(records, bar)
+    rows: list[dict] = []
+    if len(hours):
+        times = np.unique(np.concatenate((hours["ts_ns"], hours["ts_ns"] - bar)))
+        store = FeatureStore(events, registry if registry is not None else SymbolRegistry())
+        vals = {int(part["sid"]): part["values"] for part in store.compute(times, list(FEATURES))}
+        st = streams(events)
+        last_t = int(events["ts_recv"][-1])
+        for h in hours:
+            sid, t, h0 = int(h["symbol_id"]), int(h["ts_ns"]), int(h["hour_ns"])
+            v = vals.get(sid)
+            k, kp = int(np.searchsorted(times, t)), int(np.searchsorted(times, t - bar))
+            li, of, fu = ((float(v[n][k]) if v is not None else math.nan) for n in FEATURES)
+            prev = float(v[FEATURES[1]][kp]) if v is not None else math.nan
+            turned = of > zo and (mode == "level" or prev <= zo)
+            fired = bool(li < -zl and turned and fu < fmax)
+            row = {"symbol_id": sid, "hour_ns": h0, "cascade_end_ns": int(h["cascade_end_ns"]), "ts_ns": t,
+                   FEATURES[0]: li, FEATURES[1]: of, "ofi_prev": prev, FEATURES[2]: fu, "fired": fired,
+                   "open": None, "close": None, "up": None}
+            s = st.get(sid)
+            if s is not None and last_t >= h0 + HOUR_NS:
+                io = int(np.searchsorted(s.tr_ts, h0, side="left"))
+                ic = int(np.searchsorted(s.tr_ts, h0 + HOUR_NS, side="left")) - 1
+                if io <= ic:
+                    row["open"], row["close"] = float(s.tr_price[io]), float(s.tr_price[ic])
+                    row["up"] = row["close"] > row["open"]
+            rows.append(row)
+    done = [r for r in rows if r["up"] is not None]
+    fired = [r for r in done if r["fired"]]
+    k, m = sum(r["up"] for r in fired), len(fired)
+    out = {"hours": len(done), "up": sum(r["up"] for r in done), "fired": m, "hits": k,
+           "hit_rate": k / m if m else None, "p_value": None, "wilson": None, "prior": 0.5,
+           "confidence": confidence, "pending": len(rows) - len(done), "rows": rows}
+    if m:
+        out["p_value"] = float(binomtest(k, m, 0.5, alternative="greater").pvalue)
+        ci = binomtest(k, m, 0.5).proportion_ci(confidence_level=confidence, method="wilson")
+        out["wilson"] = (float(ci.low), float(ci.high))
+    return out
+
+
+def describe_post_cascade(pc: dict) -> list[str]:
+    """A :func:`post_cascade_binary` result in words, with units."""
+    n = pc["hours"]
+    head = (f"post-cascade hours (one per symbol and UTC hour a cascade ended in): {n} complete"
+            + (f", {pc['pending']} pending" if pc.get("pending") else ""))
+    if not n:
+        return [head + "; nothing to score"]
+    lines = [head + f"; {pc['up']} of {n} closed above the hour's open ({pc['up'] / n:.1%}, all post-cascade hours)"]
+    m = pc["fired"]
+    if not m:
+        lines.append("  the rule held in none of them")
+        return lines
+    lo, hi = pc["wilson"]
+    lines.append(f"  the rule held in {m}: {pc['hits']} closed above the hour's open, hit rate {pc['hit_rate']:.1%} "
+                 f"vs the 50% prior (Wilson {pc['confidence']:.0%} interval {lo:.1%} to {hi:.1%}), "
+                 f"one-sided binomial p = {pc['p_value']:.3g}")
+    return lines
+
+
+__all__ = ["FlushReversal", "evaluate_binary", "describe_binary", "FEATURES", "post_cascade_hours",
+           "post_cascade_binary", "describe_post_cascade", "POST_CASCADE_DTYPE"]

@@ -93,8 +93,9 @@ def test_window_is_right_closed_and_uses_receive_time(basic):
 def test_liquidation_sides_imbalance_rate_largest(basic):
     assert one(basic, "liquidations.liq_long_volume@1m", 60)[0] == pytest.approx(200 + 297 + 98)
     assert one(basic, "liquidations.liq_long_volume@50s", 60)[0] == pytest.approx(297 + 98)  # 10 is out
-    assert one(basic, "liquidations.liq_sell_volume@50s", 60)[0] == one(basic, "liquidations.liq_long_volume@50s", 60)[0]
-    assert one(basic, "liquidations.liq_buy_volume@50s", 60)[0] == pytest.approx(101)
+    # Bybit's side convention (Buy = a long liquidated): buy volume = long volume, sell volume = short volume
+    assert one(basic, "liquidations.liq_buy_volume@50s", 60)[0] == one(basic, "liquidations.liq_long_volume@50s", 60)[0]
+    assert one(basic, "liquidations.liq_sell_volume@50s", 60)[0] == pytest.approx(101)
     imb = one(basic, "liquidations.liq_imbalance@50s", 60)[0]
     assert imb == pytest.approx((101 - (297 + 98)) / (101 + 297 + 98))
     assert imb < 0  # longs flushed: negative
@@ -422,3 +423,26 @@ def test_runner_snapshot_shows_the_engine_features():
     assert eng.feature("liquidations.liq_rate@1m", "ETHUSDT") == float(want["liquidations.liq_rate@1m"].iloc[0])
     with pytest.raises(FeatureNameError):
         Engine(symbols=["ETHUSDT"], features=["flow.ofi@5x"])
+
+
+def test_liq_buy_volume_is_bybits_buy_side_a_long_liquidated():
+    """A Bybit ``allLiquidation`` frame with ``"S":"Buy"`` (a long liquidated, as the venue and the research
+    plan spell it) counts in ``liq_buy_volume``, never in ``liq_sell_volume``; ``liq_imbalance`` is
+    (sell - buy) / total, so negative."""
+    from liqcore.venues.decoder import Decoder
+
+    reg = SymbolRegistry([("bybit", "ETHUSDT")])
+    dec = Decoder("bybit", registry=reg)
+    early = (b'{"topic":"allLiquidation.ETHUSDT","type":"snapshot","ts":1739502183204,'  # 2 min before: covers the window
+             b'"data":[{"T":1739502182929,"s":"ETHUSDT","S":"Sell","v":"1","p":"3000"}]}')
+    frame = (b'{"topic":"allLiquidation.ETHUSDT","type":"snapshot","ts":1739502303204,'
+             b'"data":[{"T":1739502302929,"s":"ETHUSDT","S":"Buy","v":"2","p":"3000"}]}')
+    ev = np.concatenate([dec.feed(early, 1739502183204 * 1_000_000), dec.feed(frame, 1739502303204 * 1_000_000)])
+    store = FeatureStore(ev, reg)
+    t = [1739502303204 * 1_000_000]
+    (part,) = store.compute(t, ["liquidations.liq_buy_volume@1m", "liquidations.liq_sell_volume@1m",
+                                "liquidations.liq_imbalance@1m"])
+    v = {k: float(a[0]) for k, a in part["values"].items()}
+    assert v["liquidations.liq_buy_volume@1m"] == pytest.approx(6000.0)
+    assert v["liquidations.liq_sell_volume@1m"] == 0.0
+    assert v["liquidations.liq_imbalance@1m"] == -1.0

@@ -462,7 +462,7 @@ def test_cascade_score_proximity_term():
 
 # ---- flush-reversal-rule ------------------------------------------------------------------------------
 
-def _flush_rows(funding=-1e-4, spike_at=6 * H + 30 * M + 20 * S):
+def _flush_rows(funding=-1e-4, spike_at=6 * H + 29 * M + 20 * S):
     rows = []
     for h in range(8):
         rows.append((T0 + h * H + S, FUND, 0, funding, 0.0, 0))
@@ -483,7 +483,7 @@ def test_flush_reversal_fires_once_per_hour_at_the_bar_that_meets_the_rule():
     sig = run("flush-reversal-rule", ev)
     assert len(sig) == 1, sig
     s = sig[0]
-    assert s["ts_ns"] == T0 + 6 * H + 31 * M  # the close after the flush, not the one before
+    assert s["ts_ns"] == T0 + 6 * H + 30 * M  # the close after the flush, not the one before
     assert s["direction"] == 1 and s["exit_ns"] == T0 + 7 * H and s["exit_code"] == 101
     assert s["tag"] == (T0 + 6 * H) // H
     assert s["take_profit"] == 0.0 and s["stop_loss"] == 0.0 and s["max_hold_ns"] == 0
@@ -678,7 +678,7 @@ def test_flush_reversal_backtest_carries_the_hourly_binary(tmp_path, monkeypatch
 
     res = backtest(market(_flush_rows()), registry=REG, strategy="flush-reversal-rule")
     b = res.to_json()["summary"]["hourly_binary"]
-    # the signal at 06:31 (last trade 100.0): the hour's last trade (the 06:59:32 sell, 100.0) is not above
+    # the signal at 06:30 (last trade 100.0): the hour's last trade (the 06:59:32 sell, 100.0) is not above
     assert (b["n"], b["hits"], b["pending"], b["prior"]) == (1, 0, 0, 0.5) and b["hit_rate"] == 0.0
     lo, hi = b["wilson"]
     assert lo == 0.0 and 0.7 < hi < 0.85 and b["p_value"] == pytest.approx(1.0)
@@ -799,3 +799,46 @@ def test_cascade_score_enters_5_to_15_s_after_the_first_large_liquidation():
                  trade(T0 + 200 * S, 99.0)])
     s = run("cascade-score", ev, **p)[0]
     assert s["ts_ns"] == T0 + 15 * S and s["skip_code"] == 101
+
+
+def test_flush_reversal_ofi_is_a_flip_not_a_level():
+    """"ofi z flips > +1": the close after this flush has ofi z > 1, but so had the close before it
+    (06:25, z about 1.09): no flip, no signal; the level form (``ofi-mode level``) still fires."""
+    ev = market(_flush_rows(spike_at=6 * H + 25 * M + 20 * S))
+    assert len(run("flush-reversal-rule", ev)) == 0
+    lvl = run("flush-reversal-rule", ev, **{"ofi-mode": "level"})
+    assert len(lvl) == 1 and lvl[0]["ts_ns"] == T0 + 6 * H + 26 * M
+    with pytest.raises(ValueError, match="ofi-mode"):
+        run("flush-reversal-rule", ev, **{"ofi-mode": "cross"})
+
+
+def _ended(sid, end_ns):
+    r = np.zeros(1, CASCADE_DTYPE)
+    r["record"], r["symbol_id"], r["end_ns"], r["start_ns"] = int(RecordKind.ENDED), sid, end_ns, end_ns - 10 * S
+    return r
+
+
+def test_flush_reversal_post_cascade_hours_and_their_binary_against_the_open():
+    from liqcore.strategies.flush_reversal import describe_binary, post_cascade_binary, post_cascade_hours
+
+    rows = _flush_rows()
+    rows.append(trade(T0 + 6 * H + 59 * M + 50 * S, 101.0))  # the flush hour closes above its open (100.0)
+    ev = market(rows)
+    rec = np.concatenate([_ended(0, T0 + 3 * H + 10 * M + 5 * S), _ended(0, T0 + 3 * H + 40 * M),  # one hour
+                          _ended(0, T0 + 6 * H + 29 * M + 20 * S),  # the flush
+                          _ended(0, T0 + 7 * H + 59 * M + 59 * S)])  # its hour is not complete in the data
+    hours = post_cascade_hours(rec)
+    assert hours["hour_ns"].tolist() == [T0 + 3 * H, T0 + 6 * H, T0 + 8 * H]
+    assert hours["ts_ns"].tolist() == [T0 + 3 * H + 11 * M, T0 + 6 * H + 30 * M, T0 + 8 * H]
+    pc = post_cascade_binary(ev, REG, Params(), rec)
+    assert (pc["hours"], pc["pending"], pc["fired"], pc["hits"]) == (2, 1, 1, 1)
+    r3, r6 = pc["rows"][:2]
+    assert not r3["fired"] and r6["fired"] and r6["open"] == 100.0 and r6["close"] == 101.0 and r6["up"]
+    assert r6["ofi_prev"] <= 1 < r6["flow.ofi@5m:zscore"]
+    # in the backtest report: the hour's open first, as the rule states the binary, then the post-cascade hours
+    obj = load("flush-reversal-rule")()
+    sig = obj.signals(ev, Params(), REG, rec)
+    b = obj.binary_evaluation(sig, ev)
+    lines = describe_binary(b)
+    assert lines[0].startswith("UP this hour (close above the hour's open): 1 hits of 1")
+    assert "post-cascade hours" in lines[2] and "the rule held in 1: 1 closed above the hour's open" in lines[3]

@@ -159,11 +159,12 @@ def hand_market() -> np.ndarray:
 
 def flush_market() -> np.ndarray:
     """Eight hours: a liquidation and two trades every minute, hourly negative funding, a long
-    flush at 6:30:20 followed by buying -- the feature rule fires once at 6:31."""
+    flush at 6:29:20 followed by buying -- the feature rule fires once at 6:30 (the order-flow z-score
+    flips above +1 there: it was below at 6:29)."""
     rows = []
     for h in range(8):
         rows.append((T0 + h * H + S, FUND, 0, -1e-4, 0.0, 0))
-    spike = 6 * H + 30 * M + 20 * S
+    spike = 6 * H + 29 * M + 20 * S
     for k in range(8 * 60):
         t = T0 + k * M + 30 * S
         if T0 + spike - 30 * S <= t <= T0 + spike + 5 * M:
@@ -230,7 +231,7 @@ def test_liq_trend_stream_calls_the_judge_as_the_batch_form_does():
 def test_flush_reversal_stream_on_its_hand_made_market():
     batch, got, res = check("flush-reversal-rule", flush_market(), REG, {}, min_signals=1, min_notices=1)
     entries, notices = split(got)
-    assert entries[0]["ts_ns"] == T0 + 6 * H + 31 * M and entries[0]["exit_ns"] == NEVER
+    assert entries[0]["ts_ns"] == T0 + 6 * H + 30 * M and entries[0]["exit_ns"] == NEVER
     assert notices[0]["ts_ns"] == T0 + 7 * H == batch[0]["exit_ns"] and notices[0]["tag"] == entries[0]["tag"]
     assert len(res.ledger) == 1 and res.ledger[0]["exit_reason"] == 8  # closed by the hour's end (signal exit)
 

@@ -12,7 +12,7 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["ENDPOINTS", "streams", "subscribe_messages", "connection_specs", "combined_url",
+__all__ = ["KINDS", "ENDPOINTS", "streams", "subscribe_messages", "connection_specs", "combined_url",
            "MAX_STREAMS", "SEND_INTERVAL_S", "PARAMS_PER_REQUEST"]
 
 ENDPOINTS = {
@@ -20,15 +20,21 @@ ENDPOINTS = {
     "testnet": "wss://stream.binancefuture.com",
     "demo": "wss://stream.binancefuture.com",
 }
+#: the event kinds these streams can deliver, and the ``connection_specs`` option each one needs
+#: (``<sym>@markPrice@1s`` carries the mark price and the funding rate; the open interest is REST-only)
+KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"mark_price": True}, "funding": {"mark_price": True}}
+
 MAX_STREAMS = 1024
 MAX_MSGS_PER_S = 10
 SEND_INTERVAL_S = 1.0 / MAX_MSGS_PER_S + 0.02
 PARAMS_PER_REQUEST = 200
 
 
-def streams(symbols, trades: bool = True, all_liquidations: bool = False, book: bool = False) -> list[str]:
-    """``<sym>@forceOrder`` per symbol (or the one ``!forceOrder@arr``), ``<sym>@aggTrade`` and, with
-    ``book``, ``<sym>@bookTicker`` (top of book: every change of the best bid or ask)."""
+def streams(symbols, trades: bool = True, all_liquidations: bool = False, book: bool = False,
+            mark_price: bool = False) -> list[str]:
+    """``<sym>@forceOrder`` per symbol (or the one ``!forceOrder@arr``), ``<sym>@aggTrade``, with
+    ``book`` ``<sym>@bookTicker`` (top of book: every change of the best bid or ask) and, with
+    ``mark_price``, ``<sym>@markPrice@1s`` (mark price and funding rate, every second)."""
     out = ["!forceOrder@arr"] if all_liquidations else []
     for s in symbols:
         s = str(s).strip().lower()
@@ -40,6 +46,8 @@ def streams(symbols, trades: bool = True, all_liquidations: bool = False, book: 
             out.append(f"{s}@aggTrade")
         if book:
             out.append(f"{s}@bookTicker")
+        if mark_price:
+            out.append(f"{s}@markPrice@1s")
     return out
 
 
@@ -54,7 +62,7 @@ def combined_url(base: str, names: list[str]) -> str:
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
                      all_liquidations: bool = False, combined: bool = False,
-                     max_streams: int = MAX_STREAMS, book: bool = False) -> list[ConnectionSpec]:
+                     max_streams: int = MAX_STREAMS, book: bool = False, mark_price: bool = False) -> list[ConnectionSpec]:
     """Connections for the symbols' streams. ``url`` overrides the base (``.../market``); raw mode
     connects to ``<base>/ws`` and subscribes by message; ``combined=True`` puts the streams in the URL.
     A full URL already ending in ``/ws`` or containing ``/stream`` is used as it is."""
@@ -63,7 +71,7 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
-    names = streams(symbols, trades, all_liquidations, book)
+    names = streams(symbols, trades, all_liquidations, book, mark_price)
     specs = []
     for i in range(0, len(names), max_streams):
         group = names[i:i + max_streams]

@@ -10,7 +10,7 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["ENDPOINTS", "PRIVATE_ENDPOINTS", "REST_ENDPOINTS", "topics", "subscribe_messages",
+__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "REST_ENDPOINTS", "topics", "subscribe_messages",
            "connection_specs", "is_pong", "PING", "MAX_ARGS_CHARS", "ARGS_PER_REQUEST"]
 
 ENDPOINTS = {
@@ -28,6 +28,11 @@ REST_ENDPOINTS = {
     "testnet": "https://api-testnet.bybit.com",
     "demo": "https://api-demo.bybit.com",
 }
+
+#: the event kinds this stream can deliver, and the ``connection_specs`` option each one needs
+#: (``tickers.S`` carries the mark price, the funding rate and the open interest)
+KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"tickers": True}, "funding": {"tickers": True},
+         "open_interest": {"tickers": True}}
 
 MAX_ARGS_CHARS = 21_000  # total length of subscribed args on one public connection
 ARGS_PER_REQUEST = 10

@@ -11,13 +11,17 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING"]
+__all__ = ["KINDS", "ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING"]
 
 ENDPOINTS = {
     "mainnet": "wss://ws.okx.com:8443/ws/v5/public",
     "testnet": "wss://wspap.okx.com:8443/ws/v5/public",
     "demo": "wss://wspap.okx.com:8443/ws/v5/public",
 }
+#: the event kinds this stream can deliver, and the ``connection_specs`` option each one needs
+KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"mark": True}, "funding": {"funding": True},
+         "open_interest": {"open_interest": True}}
+
 MAX_REQUEST_BYTES = 60_000
 SEND_INTERVAL_S = 0.35
 PING = b"ping"
@@ -42,14 +46,15 @@ def inst_id(symbol: str) -> str:
     raise ValueError(f"symbols: cannot map {symbol!r} to an OKX instrument (expected e.g. ETHUSDT)")
 
 
-def args(symbols, trades: bool = True, book: bool = False) -> list[dict]:
-    """``liquidation-orders`` (SWAP), ``trades`` per symbol and, with ``book``, ``bbo-tbt`` (top of
-    book, tick by tick) per symbol."""
+def args(symbols, trades: bool = True, book: bool = False, *, funding: bool = False,
+         open_interest: bool = False, mark: bool = False) -> list[dict]:
+    """``liquidation-orders`` (SWAP-wide), then per instrument ``trades``, with ``book`` ``bbo-tbt``
+    (top of book, tick by tick), and optionally ``funding-rate``, ``open-interest`` and ``mark-price``."""
     out = [{"channel": "liquidation-orders", "instType": "SWAP"}]
-    if trades:
-        out += [{"channel": "trades", "instId": inst_id(s)} for s in symbols]
-    if book:
-        out += [{"channel": "bbo-tbt", "instId": inst_id(s)} for s in symbols]
+    for on, channel in ((trades, "trades"), (book, "bbo-tbt"), (funding, "funding-rate"),
+                        (open_interest, "open-interest"), (mark, "mark-price")):
+        if on:
+            out += [{"channel": channel, "instId": inst_id(s)} for s in symbols]
     return out
 
 
@@ -67,13 +72,14 @@ def subscribe_messages(arg_list: list[dict], max_bytes: int = MAX_REQUEST_BYTES)
 
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *,
-                     trades: bool = True, book: bool = False) -> list[ConnectionSpec]:
+                     trades: bool = True, book: bool = False, funding: bool = False, open_interest: bool = False,
+                     mark: bool = False) -> list[ConnectionSpec]:
     if url is None:
         try:
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
-    a = args(symbols, trades, book)
+    a = args(symbols, trades, book, funding=funding, open_interest=open_interest, mark=mark)
     syms = [str(s).strip().upper() for s in symbols]
     return [ConnectionSpec(venue="okx", url=url, subscribe=subscribe_messages(a), topics=[orjson.dumps(x).decode() for x in a],
                            symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=is_pong,
