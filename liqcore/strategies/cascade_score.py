@@ -574,6 +574,8 @@ def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, d
         return int(NEVER)
     a, b = int(np.searchsorted(tr_ts, td, side="right")), int(np.searchsorted(tr_ts, end, side="right"))
     tt = tr_ts[a:b]
+    if not len(tt):  # no trade after the decision: the price never showed the move in the trade's favour
+        return int(NEVER)
     fav = direction * (tr_px[a:b] - p0) / p0 >= min_move
     cand = np.unique(np.concatenate((times, tt)))
     iw = np.searchsorted(times, cand, side="right") - 1
