@@ -131,7 +131,8 @@ def load_events(
                 recovered[k[len("recovered_"):]] = recovered.get(k[len("recovered_"):], 0) + v
         for k, v in rej.items():
             totals[k] = totals.get(k, 0) + v
-        result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej}
+        result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej,
+                                   **st.info}
         result.sources.append(str(path))
     for d in datasets:
         dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)

@@ -55,7 +55,9 @@ class LoadResult:
             lines.append("  kinds: " + ", ".join(parts))
             lines.append(f"  time: {_fmt_ns(int(ev['ts_event'][0]))} .. {_fmt_ns(int(ev['ts_event'][-1]))}")
         for path, info in self.files.items():
-            lines.append(f"  {path}: format={info['format']} records={info['records']} events={info['events']}")
+            more = "".join(f" {k}={v}" for k, v in info.items()
+                           if k not in ("format", "records", "events", "rejects", "partitions"))
+            lines.append(f"  {path}: format={info['format']} records={info['records']} events={info['events']}{more}")
         if self.rejects:
             lines.append("  rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(self.rejects.items())))
         if self.recovered:
@@ -131,7 +133,7 @@ class Reader:
 class _FileState:
     """Counters for one file (records seen, strict mode)."""
 
-    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits")
+    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits", "info")
 
     def __init__(self, path: str, sink: Sink, strict: bool, fmt: str):
         self.path = path
@@ -140,6 +142,7 @@ class _FileState:
         self.records = 0
         self.fmt = fmt
         self.culprits: dict = {}  # (reason, field) -> count: which column a forced format misreads
+        self.info: dict = {}  # what a reader reports of the file besides counts (e.g. rows re-ordered)
 
     def bad(self, lineno: int, reason: str, detail: str = "") -> None:
         self.sink.count(reason)

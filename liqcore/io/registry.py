@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from liqcore.io import binance, bybit, contract, jsonlines
+from liqcore.io import binance_vision, bybit_public, okx_public  # the venues' public archives
 from liqcore.io.base import SHAPES, Reader
 from liqcore.io.files import _base_name, open_binary
 
@@ -25,6 +26,9 @@ READERS = (
     binance.TRADES_CSV,
     contract.CSV,
     contract.PARQUET,
+    *binance_vision.READERS,
+    bybit_public.READER,
+    okx_public.READER,
 )
 #: the format of a file whose lines are of several ``mix`` readers: decoded line by line by kind
 MIX = "jsonl"

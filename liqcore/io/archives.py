@@ -1,0 +1,517 @@
+"""What the readers of the venues' public archives share (Binance public data, the Bybit and OKX
+trade archives): opening the file (a ``.zip`` holding one CSV, ``.gz`` / ``.zst``, or plain CSV),
+telling a header from a headerless first row, reading the columns through pyarrow's CSV reader with
+explicit types, event times in any unit, the checks every row goes through, and the end of every
+load (rows put in time order, counted; a file whose rows fail in bulk is an error naming the column).
+
+Reading: the typed pyarrow read is the fast path; when a cell does not parse as its column's type,
+the file is read again as text and every column checked cell by cell (regular expressions over the
+whole column), so one bad cell costs one row (``non_numeric``), never the file.  Rows with the wrong
+number of columns are ``bad_row``.  Empty cells are ``missing_field``.
+
+Times: each cell's unit is told by its magnitude (seconds < 1e11 <= milliseconds < 1e14 <=
+microseconds < 1e17 <= nanoseconds), so files that moved from milliseconds to microseconds read
+right; times outside 2000 .. 2100 are ``bad_time``, and a daily (monthly) file's rows outside its
+day (month), give or take a day, are ``implausible_time``.
+
+Receive times: these files hold none, so every event gets ``ts_recv = RECV_UNKNOWN``, which the
+loader turns into ``ts_event + feed_latency_ns`` with ``Flag.RECV_ESTIMATED`` (the rule of every
+file without receive times).
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from liqcore.io.base import _FileState
+from liqcore.types import EVENT_DTYPE
+from liqcore.venues.common import RECV_UNKNOWN
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_NUM_RE = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+# 2000-01-01 .. 2100-01-01 in ns
+_NS_MIN = 946_684_800_000_000_000
+_NS_MAX = 4_102_444_800_000_000_000
+_DAY_NS = 86_400_000_000_000
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One CSV format: ``names`` its columns by position (what a headerless file is read as),
+    ``types`` the columns read (name -> ``int``, ``float``, ``bool``, ``time`` (a ``YYYY-MM-DD
+    HH:MM:SS`` UTC string) or ``str``), ``header`` the names of a header row (the part before a ``/``
+    of a bilingual header), of which ``required`` must be present."""
+
+    names: tuple
+    types: dict
+    required: tuple = ()
+
+    def header_fits(self, cells: list) -> bool:
+        want = self.required or tuple(self.types)
+        return all(c in cells for c in want)
+
+
+# --------------------------------------------------------------------------------------- opening
+
+
+def _is_zip(path: Path, head: bytes | None = None) -> bool:
+    if head is None:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+        except OSError:
+            return False
+    return head.startswith(_ZIP_MAGIC)
+
+
+def _zip_member(zf, path):
+    members = [i for i in zf.infolist() if not i.is_dir()]
+    if len(members) != 1:
+        raise ValueError(f"{path}: a zip of {len(members)} files; expected one CSV")
+    return members[0]
+
+
+@contextlib.contextmanager
+def open_csv_bytes(path: Path):
+    """A binary stream of the CSV text of ``path``: the one member of a zip, a ``.gz`` / ``.zst`` file
+    decompressed, or the file itself (ValueError: a zip that is not one, or of several files)."""
+    import zipfile
+
+    if _is_zip(path):
+        try:
+            zf = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ValueError(f"{path}: not a readable zip file ({exc})") from None
+        with zf:
+            info = _zip_member(zf, path)
+            with zf.open(info) as fh:
+                yield fh
+        return
+    from liqcore.io.files import open_binary
+
+    with open_binary(path) as fh:
+        yield fh
+
+
+def first_line(path: Path, head: bytes | None = None) -> bytes:
+    """The first line of the CSV text of ``path`` (b"" when it cannot be read)."""
+    try:
+        if head is not None and not _is_zip(path, head):
+            data = head
+        else:
+            with open_csv_bytes(path) as fh:
+                data = fh.read(1 << 14)
+    except (ValueError, OSError, EOFError):
+        return b""
+    line = data.split(b"\n", 1)[0].strip()
+    return line[3:] if line.startswith(b"\xef\xbb\xbf") else line
+
+
+def header_cells(line: bytes) -> list:
+    """The cells of a first line as header names (lower case, the part before ``/`` of a bilingual
+    name), or [] when it is a data row (its first cell is a number)."""
+    cells = [c.strip() for c in line.decode("utf-8", "replace").split(",")]
+    if not cells or not cells[0] or re.match(_NUM_RE, cells[0]):
+        return []
+    return [c.split("/", 1)[0].strip().lower() for c in cells]
+
+
+def _name_date_range(path: Path) -> tuple | None:
+    """[start, end) ns of the day (or month) a file's name gives, widened by a day each side."""
+    m = None
+    for m in _DATE_RE.finditer(path.name):
+        pass
+    if m is None:
+        return None
+    try:
+        y, mo = int(m.group(1)), int(m.group(2))
+        if m.group(3):
+            d0 = np.datetime64(f"{y:04d}-{mo:02d}-{int(m.group(3)):02d}", "D")
+            d1 = d0 + 1
+        else:
+            d0 = np.datetime64(f"{y:04d}-{mo:02d}", "M").astype("datetime64[D]")
+            d1 = (np.datetime64(f"{y:04d}-{mo:02d}", "M") + 1).astype("datetime64[D]")
+    except ValueError:
+        return None
+    return (int(d0.astype(np.int64)) - 1) * _DAY_NS, (int(d1.astype(np.int64)) + 1) * _DAY_NS
+
+
+# --------------------------------------------------------------------------------------- reading
+
+
+class Columns:
+    """The columns of one file: ``values[name]`` (numpy), ``bad[name]`` (reason per row or None),
+    ``raw[name]`` (the cell text of the rows that failed, for the messages), ``n`` rows."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.values: dict = {}
+        self.missing: dict = {}
+        self.nonnum: dict = {}
+        self.samples: dict = {}
+        self.bad_rows = 0
+        self.missing_columns: list = []
+
+
+def _pa_type(t: str):
+    import pyarrow as pa
+
+    return {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "time": pa.timestamp("s"),
+            "str": pa.string()}[t]
+
+
+def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Columns:
+    """The columns of ``layout.types`` of the file, typed (see the module text)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    line = first_line(path)
+    cells = header_cells(line)
+    if cells:
+        if not layout.header_fits(cells):
+            raise ValueError(f"format: {path} does not fit --format {fmt}: its header is "
+                             f"{line[:120].decode('utf-8', 'replace')!r}, expected columns "
+                             f"{','.join(layout.required or layout.types)}")
+        names = [c if c not in cells[:i] else f"{c}_{i}" for i, c in enumerate(cells)]
+        skip = 1
+    else:
+        ncol = line.count(b",") + 1 if line else len(layout.names)
+        names = list(layout.names[:ncol]) + [f"extra_{i}" for i in range(len(layout.names), ncol)]
+        if ncol < len(layout.names) and line:
+            names = list(layout.names)  # short first row: counted bad_row below
+        skip = 0
+    wanted = [c for c in layout.types if c in names]
+    bad_rows = [0]
+
+    def _bad_row(row):
+        bad_rows[0] += 1
+        return "skip"
+
+    ropts = pacsv.ReadOptions(column_names=names, skip_rows=skip, block_size=16 << 20)
+    popts = pacsv.ParseOptions(quote_char=False, invalid_row_handler=_bad_row)
+    copts = pacsv.ConvertOptions(column_types={c: _pa_type(layout.types[c]) for c in wanted},
+                                 include_columns=wanted, strings_can_be_null=False)
+    table = None
+    try:
+        with open_csv_bytes(path) as fh:
+            table = pacsv.read_csv(fh, read_options=ropts, parse_options=popts, convert_options=copts)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, EOFError, OSError, UnicodeDecodeError):
+        table = None
+    if table is not None:
+        cols = Columns(table.num_rows)
+        for c in wanted:
+            col = table.column(c)
+            miss = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            t = layout.types[c]
+            if t == "time":
+                col = col.cast(pa.int64())
+            if t in ("int", "time"):
+                vals = np.asarray(col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+                if t == "time":
+                    vals = vals * 1000  # seconds -> ms (told as ms by magnitude)
+            elif t == "float":
+                vals = np.asarray(col.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+            elif t == "bool":
+                vals = np.asarray(col.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+            else:
+                vals = col
+            cols.values[c] = vals
+            cols.missing[c] = miss
+            cols.nonnum[c] = None
+    else:
+        cols = _read_as_text(path, names, skip, wanted, layout, bad_rows)
+    if bad_rows[0]:
+        st.sink.count("bad_row", bad_rows[0])
+        st.culprits[("bad_row", "")] = st.culprits.get(("bad_row", ""), 0) + bad_rows[0]
+    st.records += cols.n + bad_rows[0]
+    cols.bad_rows = bad_rows[0]
+    cols.missing_columns = [c for c in layout.types if c not in names]
+    if cols.missing_columns and layout.required and any(c in layout.required for c in cols.missing_columns):
+        raise ValueError(f"format: {path} lacks column(s) {', '.join(cols.missing_columns)} of --format {fmt}")
+    return cols
+
+
+def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
+    """The slow path: the whole file as text (invalid UTF-8 replaced), each cell checked."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from liqcore.io.files import _Blocks
+
+    if _is_zip(path):
+        with open_csv_bytes(path) as fh:
+            data = fh.read()
+    else:
+        blk = _Blocks(path)
+        data = b"".join(blk)
+    data = data.decode("utf-8", "replace").encode("utf-8")
+    bad_rows[0] = 0
+
+    def _bad_row(row):
+        bad_rows[0] += 1
+        return "skip"
+
+    ropts = pacsv.ReadOptions(column_names=names, skip_rows=skip)
+    popts = pacsv.ParseOptions(quote_char=False, invalid_row_handler=_bad_row)
+    copts = pacsv.ConvertOptions(column_types={c: pa.string() for c in wanted}, include_columns=wanted,
+                                 strings_can_be_null=False)
+    import io as _io
+
+    try:
+        table = pacsv.read_csv(_io.BytesIO(data), read_options=ropts, parse_options=popts, convert_options=copts)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0][:200]})") from None
+    cols = Columns(table.num_rows)
+    for c in wanted:
+        col = pc.utf8_trim_whitespace(table.column(c))
+        empty = np.asarray(pc.equal(col, "").to_numpy(zero_copy_only=False), dtype=bool)
+        t = layout.types[c]
+        if t in ("int", "float"):
+            ok = np.asarray(pc.match_substring_regex(col, _NUM_RE).to_numpy(zero_copy_only=False), dtype=bool)
+            if t == "int":
+                ok &= ~np.asarray(pc.match_substring(col, ".").to_numpy(zero_copy_only=False), dtype=bool)
+                ok &= ~np.asarray(pc.match_substring_regex(col, "[eE]").to_numpy(zero_copy_only=False), dtype=bool)
+                ok &= np.asarray(pc.less_equal(pc.utf8_length(col), 18).to_numpy(zero_copy_only=False), dtype=bool)
+            clean = pc.if_else(pa.array(ok), col, pa.scalar("0"))
+            vals = pc.cast(clean, pa.int64() if t == "int" else pa.float64()).to_numpy(zero_copy_only=False)
+        elif t == "bool":
+            low = pc.utf8_lower(col)
+            is_true = np.asarray(pc.is_in(low, pa.array(["true", "1"])).to_numpy(zero_copy_only=False), dtype=bool)
+            is_false = np.asarray(pc.is_in(low, pa.array(["false", "0"])).to_numpy(zero_copy_only=False), dtype=bool)
+            ok = is_true | is_false
+            vals = is_true
+        elif t == "time":
+            parsed = pc.strptime(col, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+            ok = ~np.asarray(parsed.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            vals = np.asarray(parsed.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), np.int64) * 1000
+        else:
+            ok = np.ones(cols.n, dtype=bool)
+            vals = col
+        cols.values[c] = vals
+        cols.missing[c] = empty
+        nonnum = ~ok & ~empty
+        cols.nonnum[c] = nonnum
+        if nonnum.any():
+            cols.samples[c] = str(col[int(np.flatnonzero(nonnum)[0])].as_py())[:40]
+    return cols
+
+
+# ------------------------------------------------------------------------------------ the checks
+
+
+class Rows:
+    """The rows of one file being checked: each failed row is counted once, by its first reason."""
+
+    def __init__(self, st: _FileState, cols: Columns, path: Path):
+        self.st = st
+        self.cols = cols
+        self.path = path
+        self.bad = np.zeros(cols.n, dtype=bool)
+        self.found: dict = {}  # (reason, column) -> (count, sample)
+
+    def reject(self, mask: np.ndarray, reason: str, column: str, sample=None) -> None:
+        new = mask & ~self.bad
+        k = int(np.count_nonzero(new))
+        if not k:
+            return
+        if sample is None:
+            v = self.cols.values.get(column)
+            if v is not None and hasattr(v, "__getitem__") and isinstance(v, np.ndarray):
+                sample = v[int(np.flatnonzero(new)[0])]
+                sample = sample.item() if hasattr(sample, "item") else sample
+        prev = self.found.get((reason, column), (0, sample))
+        self.found[(reason, column)] = (prev[0] + k, prev[1])
+        self.st.sink.count(reason, k)
+        self.st.culprits[(reason, column)] = self.st.culprits.get((reason, column), 0) + k
+        self.bad |= new
+
+    def parsed(self, column: str) -> np.ndarray:
+        """Values of a numeric column; empty and unparsable cells rejected."""
+        c = self.cols
+        self.reject(c.missing[column], "missing_field", column, "")
+        if c.nonnum[column] is not None:
+            self.reject(c.nonnum[column], "non_numeric", column, c.samples.get(column))
+        return c.values[column]
+
+    def positive(self, column: str, allow_zero: bool = False) -> np.ndarray:
+        v = self.parsed(column).astype(np.float64, copy=False)
+        self.reject(~np.isfinite(v), "non_finite", column)
+        self.reject((v < 0) if allow_zero else (v <= 0), "non_positive", column)
+        return v
+
+    def finite(self, column: str) -> np.ndarray:
+        v = self.parsed(column).astype(np.float64, copy=False)
+        self.reject(~np.isfinite(v), "non_finite", column)
+        return v
+
+    def time(self, column: str) -> np.ndarray:
+        """Event times in ns, the unit of each cell told by its magnitude."""
+        v = self.parsed(column)
+        ns = to_ns(v)
+        self.reject(ns == 0, "bad_time", column)
+        rng = _name_date_range(self.path)
+        if rng is not None:
+            self.reject((ns != 0) & ((ns < rng[0]) | (ns >= rng[1])), "implausible_time", column)
+        return ns
+
+    def side(self, column: str, table: dict) -> np.ndarray:
+        """Side codes of a text column through ``table`` (lower-cased cell -> code)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        col = self.cols.values[column]
+        if isinstance(col, np.ndarray):  # a bool column (is_buyer_maker)
+            return col
+        low = pc.utf8_lower(pc.utf8_trim_whitespace(col))
+        keys = list(table)
+        idx = np.asarray(pc.index_in(low, value_set=pa.array(keys)).fill_null(-1).to_numpy(zero_copy_only=False))
+        codes = np.asarray([table[k] for k in keys] + [0], dtype=np.int8)[idx]
+        unknown = idx < 0
+        if unknown.any():
+            sample = str(col[int(np.flatnonzero(unknown & ~self.bad)[0])].as_py())[:40] if (unknown & ~self.bad).any() \
+                else None
+            self.reject(unknown, "bad_side", column, sample)
+        return codes
+
+    def symbols(self, column_or_name, venue: int, sink) -> np.ndarray:
+        """Symbol ids: of one name for every row (a str), or of each row's cell of a text column."""
+        import pyarrow.compute as pc
+
+        from liqcore.venues.common import Reject
+
+        if isinstance(column_or_name, str) and column_or_name not in self.cols.values:
+            try:
+                sid = sink.sid(venue, column_or_name)
+            except Reject:
+                self.reject(np.ones(self.cols.n, dtype=bool), "bad_symbol", "symbol", column_or_name)
+                sid = 0
+            return np.full(self.cols.n, sid, dtype=np.int32)
+        col = pc.utf8_upper(pc.utf8_trim_whitespace(self.cols.values[column_or_name]))
+        enc = col.combine_chunks().dictionary_encode() if hasattr(col, "combine_chunks") else col.dictionary_encode()
+        idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        ids = np.zeros(len(enc.dictionary), dtype=np.int32)
+        bad = np.zeros(len(enc.dictionary), dtype=bool)
+        for j, name in enumerate(enc.dictionary.to_pylist()):
+            try:
+                ids[j] = sink.sid(venue, name)
+            except Reject:
+                bad[j] = True
+        if bad.any():
+            sample = enc.dictionary[int(np.flatnonzero(bad)[0])].as_py()
+            self.reject(bad[idx], "bad_symbol", column_or_name, str(sample)[:40])
+        return ids[idx]
+
+    def check_bulk(self, fmt: str) -> None:
+        """Strict: the first bad row is an error.  A file most of whose rows fail: an error naming
+        the column and what it holds."""
+        st = self.st
+        n_bad = int(np.count_nonzero(self.bad)) + getattr(self.cols, "bad_rows", 0)
+        if st.strict and n_bad:
+            (reason, column), (k, sample) = max(self.found.items(), key=lambda kv: kv[1][0]) if self.found \
+                else (("bad_row", ""), (n_bad, None))
+            row = int(np.flatnonzero(self.bad)[0]) + 1 if self.bad.any() else 0
+            raise ValueError(f"{st.path}: row {row}: {reason} ({column})")
+        total = st.records
+        if total and n_bad * 2 > total:
+            if self.found:
+                (reason, column), (k, sample) = max(self.found.items(), key=lambda kv: kv[1][0])
+                what = f"column {column!r} looks wrong: {reason} in {k:,} of {total:,} rows"
+                if sample not in (None, ""):
+                    what += f" (e.g. {sample!r})"
+            else:
+                what = f"{n_bad:,} of {total:,} rows have the wrong number of columns"
+            raise ValueError(f"format: {st.path} does not fit --format {fmt}: {what}")
+
+    def keep(self) -> np.ndarray:
+        return ~self.bad
+
+
+def to_ns(v: np.ndarray) -> np.ndarray:
+    """Times in any unit -> int64 ns (the unit of each value told by its magnitude); 0 where the
+    time is outside 2000 .. 2100."""
+    f = np.asarray(v, dtype=np.float64)
+    a = np.abs(f)
+    scale = np.where(a < 1e11, 1e9, np.where(a < 1e14, 1e6, np.where(a < 1e17, 1e3, 1.0)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        approx = f * scale
+    ok = np.isfinite(approx) & (approx >= _NS_MIN) & (approx < _NS_MAX)
+    out = np.zeros(len(f), dtype=np.int64)
+    if np.asarray(v).dtype.kind in "iu":
+        iv = np.asarray(v, dtype=np.int64)
+        out[ok] = iv[ok] * scale[ok].astype(np.int64)
+    else:  # fractional seconds: kept to the microsecond
+        secs = ok & (scale == 1e9)
+        out[secs] = np.round(f[secs] * 1e6).astype(np.int64) * 1000
+        rest = ok & ~secs
+        out[rest] = np.round(approx[rest]).astype(np.int64)
+    return out
+
+
+def build(n: int, ts, price, qty, sid, side, kind: int, venue: int) -> np.ndarray:
+    out = np.empty(n, dtype=EVENT_DTYPE)
+    out["ts_event"] = ts
+    out["ts_recv"] = RECV_UNKNOWN
+    out["price"] = price
+    out["qty"] = qty
+    out["symbol_id"] = sid
+    out["side"] = side
+    out["kind"] = kind
+    out["venue"] = venue
+    out["flags"] = 0
+    return out
+
+
+def in_time_order(events: np.ndarray, st: _FileState, group: int = 1) -> np.ndarray:
+    """Events in time order (stable); how many rows moved is counted in ``reordered`` (a file's info).
+    ``group``: rows that belong together (a top-of-book update's two rows) move as one."""
+    ts = events["ts_event"][::group]
+    if len(ts) < 2 or bool(np.all(ts[1:] >= ts[:-1])):
+        moved = 0
+    else:
+        order = np.argsort(ts, kind="stable")
+        moved = int(np.count_nonzero(order != np.arange(len(order))))
+        if group == 1:
+            events = events[order]
+        else:
+            idx = (order[:, None] * group + np.arange(group)).reshape(-1)
+            events = events[idx]
+    info = getattr(st, "info", None)
+    if isinstance(info, dict):
+        info["reordered"] = info.get("reordered", 0) + moved
+    return events
+
+
+def name_symbol(path: Path, pattern: re.Pattern) -> str | None:
+    """The symbol a file's name gives (``pattern``'s first group), or None."""
+    m = pattern.match(path.name)
+    return m.group(1).upper() if m else None
+
+
+def finish(events: np.ndarray, st: _FileState, rows: Rows, fmt: str, group: int = 1) -> np.ndarray:
+    """The end of every archive load: the bulk check, time order (rows moved counted), and the file's
+    report (``reordered``, ``span``, ``found``: venue, symbols and kinds)."""
+    from liqcore.io.base import _fmt_ns
+    from liqcore.venues.common import KIND_NAMES
+    from liqcore.types import Venue
+
+    rows.check_bulk(fmt)
+    events = in_time_order(events, st, group)
+    if len(events):
+        st.info["span"] = f"{_fmt_ns(int(events['ts_event'].min()))}..{_fmt_ns(int(events['ts_event'].max()))}"
+        reg = st.sink.registry
+        names = []
+        for sid in np.unique(events["symbol_id"])[:5]:
+            try:
+                v, s = reg.lookup(int(sid))
+                names.append(f"{Venue(int(v)).name.lower()}:{s}")
+            except Exception:  # noqa: BLE001 - a report, never a failure
+                names.append(str(int(sid)))
+        kinds = ",".join(KIND_NAMES.get(int(k), str(k)) for k in np.unique(events["kind"]))
+        st.info["found"] = f"{'+'.join(names)}/{kinds}"
+    return events
