@@ -165,6 +165,26 @@ def _pa_type(t: str):
             "str": pa.string()}[t]
 
 
+@contextlib.contextmanager
+def _quiet_bad_text():
+    """pyarrow cannot hand a row of invalid UTF-8 with the wrong number of columns to the bad-row
+    handler: it reports the decoding error as "ignored" on stderr and fails the read, which the text
+    path then reads (the row counted ``bad_row``).  That report is kept off stderr while reading."""
+    import sys
+
+    prev = sys.unraisablehook
+
+    def hook(u):
+        if not isinstance(u.exc_value, UnicodeDecodeError):
+            prev(u)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = prev
+
+
 def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Columns:
     """The columns of ``layout.types`` of the file, typed (see the module text)."""
     import pyarrow as pa
@@ -198,7 +218,7 @@ def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Column
                                  include_columns=wanted, strings_can_be_null=False)
     table = None
     try:
-        with open_csv_bytes(path) as fh:
+        with open_csv_bytes(path) as fh, _quiet_bad_text():
             table = pacsv.read_csv(fh, read_options=ropts, parse_options=popts, convert_options=copts)
     except (pa.ArrowInvalid, pa.ArrowTypeError, EOFError, OSError, UnicodeDecodeError):
         table = None
@@ -325,8 +345,8 @@ class Rows:
             if v is not None and hasattr(v, "__getitem__") and isinstance(v, np.ndarray):
                 sample = v[int(np.flatnonzero(new)[0])]
                 sample = sample.item() if hasattr(sample, "item") else sample
-        prev = self.found.get((reason, column), (0, sample))
-        self.found[(reason, column)] = (prev[0] + k, prev[1])
+        prev = self.found.get((reason, column), (0, sample, int(np.flatnonzero(new)[0])))
+        self.found[(reason, column)] = (prev[0] + k, prev[1], prev[2])
         self.st.sink.count(reason, k)
         self.st.culprits[(reason, column)] = self.st.culprits.get((reason, column), 0) + k
         self.bad |= new
@@ -413,14 +433,14 @@ class Rows:
         st = self.st
         n_bad = int(np.count_nonzero(self.bad)) + getattr(self.cols, "bad_rows", 0)
         if st.strict and n_bad:
-            (reason, column), (k, sample) = max(self.found.items(), key=lambda kv: kv[1][0]) if self.found \
-                else (("bad_row", ""), (n_bad, None))
-            row = int(np.flatnonzero(self.bad)[0]) + 1 if self.bad.any() else 0
-            raise ValueError(f"{st.path}: row {row}: {reason} ({column})")
+            if not self.found:
+                raise ValueError(f"{st.path}: bad_row ({n_bad:,} row(s) with the wrong number of columns)")
+            (reason, column), (_k, _s, first) = min(self.found.items(), key=lambda kv: kv[1][2])
+            raise ValueError(f"{st.path}: data row {first + 1}: {reason} ({column})")
         total = st.records
         if total and n_bad * 2 > total:
             if self.found:
-                (reason, column), (k, sample) = max(self.found.items(), key=lambda kv: kv[1][0])
+                (reason, column), (k, sample, _first) = max(self.found.items(), key=lambda kv: kv[1][0])
                 what = f"column {column!r} looks wrong: {reason} in {k:,} of {total:,} rows"
                 if sample not in (None, ""):
                     what += f" (e.g. {sample!r})"

@@ -20,7 +20,7 @@ def events_to_table(events: np.ndarray, registry: SymbolRegistry):
     syms = registry.symbols_array()
     vnames = np.array(["", "bybit", "binance", "okx"], dtype=object)
     snames = np.array(["none", "long", "short", "buy", "sell"], dtype=object)
-    knames = np.array(["", "liquidation", "trade", "mark", "funding", "gap", "open_interest"], dtype=object)
+    knames = np.array(["", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote"], dtype=object)
     symbol = np.where(sid >= 0, syms[np.clip(sid, 0, max(len(syms) - 1, 0))] if len(syms) else "", "*")
     return pa.table(
         {
