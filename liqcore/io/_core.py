@@ -143,8 +143,9 @@ def load_events(
         result.sources.append(str(d))
     events = np.concatenate(chunks) if chunks else np.zeros(0, EVENT_DTYPE)
     fill_recv(events, feed_latency_ns)
-    order = np.argsort(events["ts_event"], kind="stable")
-    events = events[order]
+    ts = events["ts_event"]
+    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):  # already in order (one sorted file): no copy
+        events = events[np.argsort(ts, kind="stable")]
     events, ndup = dedupe(events)
     result.events = events
     result.duplicates = ndup

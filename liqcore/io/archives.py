@@ -38,6 +38,9 @@ _DATE_RE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 _NS_MIN = 946_684_800_000_000_000
 _NS_MAX = 4_102_444_800_000_000_000
 _DAY_NS = 86_400_000_000_000
+#: a zip member up to this size (uncompressed) is inflated at once with ISA-L (faster; its text is
+#: in memory while it is parsed); a larger one is inflated as it is read
+_WHOLE_MEMBER = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,121 @@ def open_csv_bytes(path: Path):
     from liqcore.io.files import open_binary
 
     with open_binary(path) as fh:
+        yield fh
+
+
+class _Inflater:
+    """A zip member's raw deflate data as a readable stream, inflated in slices by ``zlib_mod``
+    (ISA-L's zlib), its CRC and size checked at the end (ValueError: damaged)."""
+
+    def __init__(self, raw: bytes, crc: int, size: int, zlib_mod):
+        self._raw = memoryview(raw)
+        self._pos = 0
+        self._d = zlib_mod.decompressobj(-15)
+        self._crc_fn = zlib_mod.crc32
+        self._want = (crc & 0xFFFFFFFF, size)
+        self._crc = 0
+        self._size = 0
+        self._buf = b""
+        self.closed = False
+
+    def _more(self) -> bytes:
+        d = self._d
+        if d.unconsumed_tail:
+            out = d.decompress(d.unconsumed_tail, 8 << 20)
+        elif self._pos < len(self._raw):
+            chunk = self._raw[self._pos:self._pos + (2 << 20)]
+            self._pos += len(chunk)
+            out = d.decompress(chunk, 8 << 20)
+        else:
+            out = d.flush()
+            if not out:
+                if (self._crc, self._size) != self._want:
+                    raise ValueError("zip member damaged: CRC or size does not match")
+                return b""
+        self._crc = self._crc_fn(out, self._crc)
+        self._size += len(out)
+        return out
+
+    def read(self, n: int = -1) -> bytes:
+        parts = [self._buf] if self._buf else []
+        have = len(self._buf)
+        self._buf = b""
+        while n < 0 or have < n:
+            out = self._more()
+            if not out:
+                if self._d.eof or self._pos >= len(self._raw):
+                    break
+                continue
+            parts.append(out)
+            have += len(out)
+        data = b"".join(parts)
+        if 0 <= n < len(data):
+            data, self._buf = data[:n], data[n:]
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@contextlib.contextmanager
+def open_csv_arrow(path: Path):
+    """Like :func:`open_csv_bytes`, for pyarrow's reader: a zip member stored with deflate is inflated
+    by pyarrow itself (no Python in the loop; framed as gzip with the CRC and size the zip lists, so
+    a damaged member still fails its check), read ahead while the rows are parsed."""
+    import struct
+    import zipfile
+
+    if _is_zip(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                info = _zip_member(zf, path)
+                with open(path, "rb") as fh:
+                    fh.seek(info.header_offset)
+                    local = fh.read(30)
+                    ok = (len(local) == 30 and local[:4] == _ZIP_MAGIC and not info.flag_bits & 1
+                          and info.compress_type in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED))
+                    if ok:
+                        n, m = struct.unpack("<HH", local[26:30])
+                        fh.seek(info.header_offset + 30 + n + m)
+                        raw = fh.read(info.compress_size)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ValueError(f"{path}: not a readable zip file ({exc})") from None
+        if ok and len(raw) == info.compress_size:
+            import pyarrow as pa
+
+            if info.compress_type == zipfile.ZIP_STORED:
+                yield pa.BufferReader(raw)
+                return
+            try:  # ISA-L inflates about twice as fast as zlib (optional: pip install isal)
+                from isal import isal_zlib
+            except ImportError:
+                isal_zlib = None
+            if isal_zlib is not None and info.file_size <= _WHOLE_MEMBER:
+                try:
+                    text = isal_zlib.decompress(raw, -15)
+                except isal_zlib.error as exc:
+                    raise ValueError(f"{path}: damaged zip member ({exc})") from None
+                del raw
+                if len(text) != info.file_size or isal_zlib.crc32(text) != info.CRC & 0xFFFFFFFF:
+                    raise ValueError(f"{path}: damaged zip member (CRC or size does not match)")
+                yield pa.BufferReader(text)  # parsed by pyarrow's threads while nothing else waits
+                return
+            if isal_zlib is not None:
+                yield _Inflater(raw, info.CRC, info.file_size, isal_zlib)
+                return
+            framed = b"".join((b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", raw,
+                               struct.pack("<II", info.CRC & 0xFFFFFFFF, info.file_size & 0xFFFFFFFF)))
+            del raw
+            yield pa.CompressedInputStream(pa.BufferReader(framed), "gzip")
+            return
+    with open_csv_bytes(path) as fh:
         yield fh
 
 
@@ -218,7 +336,7 @@ def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Column
                                  include_columns=wanted, strings_can_be_null=False)
     table = None
     try:
-        with open_csv_bytes(path) as fh, _quiet_bad_text():
+        with open_csv_arrow(path) as fh, _quiet_bad_text():
             table = pacsv.read_csv(fh, read_options=ropts, parse_options=popts, convert_options=copts)
     except (pa.ArrowInvalid, pa.ArrowTypeError, EOFError, OSError, UnicodeDecodeError):
         table = None
@@ -265,8 +383,14 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
     from liqcore.io.files import _Blocks
 
     if _is_zip(path):
-        with open_csv_bytes(path) as fh:
-            data = fh.read()
+        import zipfile
+        import zlib
+
+        try:
+            with open_csv_bytes(path) as fh:
+                data = fh.read()
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable zip file ({exc})") from None
     else:
         blk = _Blocks(path)
         data = b"".join(blk)
@@ -455,6 +579,12 @@ class Rows:
 def to_ns(v: np.ndarray) -> np.ndarray:
     """Times in any unit -> int64 ns (the unit of each value told by its magnitude); 0 where the
     time is outside 2000 .. 2100."""
+    v = np.asarray(v)
+    if v.dtype.kind in "iu" and len(v):  # the usual case: one unit for the whole file
+        lo, hi = int(v.min()), int(v.max())
+        for mul, top in ((1_000_000, 10**14), (1_000, 10**17)):  # ms, us
+            if lo >= top // 1000 and hi < top and lo * mul >= _NS_MIN and hi * mul < _NS_MAX:
+                return v.astype(np.int64, copy=False) * mul
     f = np.asarray(v, dtype=np.float64)
     a = np.abs(f)
     scale = np.where(a < 1e11, 1e9, np.where(a < 1e14, 1e6, np.where(a < 1e17, 1e3, 1.0)))
@@ -485,6 +615,21 @@ def build(n: int, ts, price, qty, sid, side, kind: int, venue: int) -> np.ndarra
     out["venue"] = venue
     out["flags"] = 0
     return out
+
+
+def kept_in_order(ts: np.ndarray, keep: np.ndarray, st: _FileState):
+    """The indices of the kept rows in time order (stable), or a slice when that is all of them in
+    file order; how many kept rows moved is counted in the file's ``reordered``."""
+    all_kept = bool(keep.all())
+    idx = slice(None) if all_kept else np.flatnonzero(keep)
+    t = ts if all_kept else ts[idx]
+    moved = 0
+    if len(t) > 1 and not bool(np.all(t[1:] >= t[:-1])):
+        order = np.argsort(t, kind="stable")
+        moved = int(np.count_nonzero(order != np.arange(len(order))))
+        idx = order if all_kept else idx[order]
+    st.info["reordered"] = st.info.get("reordered", 0) + moved
+    return idx
 
 
 def in_time_order(events: np.ndarray, st: _FileState, group: int = 1) -> np.ndarray:
@@ -521,7 +666,8 @@ def finish(events: np.ndarray, st: _FileState, rows: Rows, fmt: str, group: int 
     from liqcore.types import Venue
 
     rows.check_bulk(fmt)
-    events = in_time_order(events, st, group)
+    if "reordered" not in st.info:
+        events = in_time_order(events, st, group)
     if len(events):
         st.info["span"] = f"{_fmt_ns(int(events['ts_event'].min()))}..{_fmt_ns(int(events['ts_event'].max()))}"
         reg = st.sink.registry

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.archives import Layout, Rows, build, finish, first_line, header_cells, name_symbol, read_columns
+from liqcore.io.archives import (Layout, Rows, build, finish, first_line, header_cells, kept_in_order, name_symbol,
+                                read_columns)
 from liqcore.io.base import Reader, _FileState
 
 VENUE = 2  # Venue.BINANCE
@@ -78,8 +79,9 @@ def _trades(path, st: _FileState, fmt: str, layout: Layout, qty_col: str, ts_col
     maker = cols.values["is_buyer_maker"]
     side = np.where(maker, _SELL, _BUY).astype(np.int8)  # the buyer made the book: the taker sold
     sid = rows.symbols(sym, VENUE, st.sink)
-    keep = rows.keep()
-    ev = build(int(keep.sum()), ts[keep], price[keep], qty[keep], sid[keep], side[keep], _TRADE, VENUE)
+    rows.check_bulk(fmt)
+    idx = kept_in_order(ts, rows.keep(), st)
+    ev = build(len(ts[idx]), ts[idx], price[idx], qty[idx], sid[idx], side[idx], _TRADE, VENUE)
     return finish(ev, st, rows, fmt)
 
 
