@@ -19,6 +19,15 @@ files of JSON lines and log lines, so a valid record is never dropped because of
 ``binance-trades-csv`` headerless ``E,symbol,a,p,q,T,m[,usd_size,tier]`` aggTrades
 ``contract-csv``       header ``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags]``
 ``parquet``            the same columns (as written by :func:`save_events` / ``liqcore convert``)
+``binance-aggtrades``  Binance public data (data.binance.vision, USD-M) ``<SYMBOL>-aggTrades-<date>.zip``
+                       (or ``.csv``; header optional): ``agg_trade_id,price,quantity,first_trade_id,
+                       last_trade_id,transact_time,is_buyer_maker``
+``binance-trades``     the same, ``trades``: ``id,price,qty,quote_qty,time,is_buyer_maker``
+``binance-bookticker`` the same, ``bookTicker`` -> two QUOTE rows per update (BUY = bid, SELL = ask)
+``binance-metrics``    the same, ``metrics`` (5-minute open interest) -> OPEN_INTEREST
+``binance-funding``    the same, ``fundingRate`` -> FUNDING
+``bybit-trades``       Bybit trade archive ``BTCUSDT2024-01-01.csv.gz`` (``timestamp,symbol,side,size,...``)
+``okx-trades``         OKX trade archive ``BTC-USDT-SWAP-trades-2024-01-01.zip`` (bilingual header; contracts)
 =====================  ==========================================================================
 
 Former names of some formats are still accepted (:data:`FORMAT_ALIASES`).
@@ -51,6 +60,9 @@ The package (one module per job; import names from ``liqcore.io`` itself, which 
 ``bybit``      readers: Bybit's liquidation archive lines
 ``binance``    readers: Binance's liquidation log lines and headerless CSVs (forceOrder, aggTrades)
 ``contract``   readers: the event contract as CSV and Parquet
+``archives``   what the public-archive readers share: zip / gzip opening, typed pyarrow CSV reading,
+               time units, per-row checks, time order (``reordered``), the bulk-failure error
+``binance_vision`` / ``bybit_public`` / ``okx_public``  readers: the venues' public archives
 ``dataset``    reading hive-partitioned Parquet datasets (:mod:`liqcore.dataset` writes them)
 ``plausible``  the plausibility rule on every file's events; a forced format that does not fit
 ``require``    the "no usable events" check of every command
