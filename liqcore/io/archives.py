@@ -40,7 +40,7 @@ _NS_MAX = 4_102_444_800_000_000_000
 _DAY_NS = 86_400_000_000_000
 #: a zip member up to this size (uncompressed) is inflated at once with ISA-L (faster; its text is
 #: in memory while it is parsed); a larger one is inflated as it is read
-_WHOLE_MEMBER = 1 << 30
+_WHOLE_MEMBER = 256 << 20
 
 
 @dataclass(frozen=True)
