@@ -348,14 +348,20 @@ def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Column
             t = layout.types[c]
             if t == "time":
                 col = col.cast(pa.int64())
+            table = table.drop_columns([c]) if c in table.column_names else table  # freed as converted
+            if col.null_count == 0 and t != "str":  # the usual case: no filled copy
+                col = col.to_numpy(zero_copy_only=False)
             if t in ("int", "time"):
-                vals = np.asarray(col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+                vals = np.asarray(col if isinstance(col, np.ndarray) else
+                                  col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
                 if t == "time":
                     vals = vals * 1000  # seconds -> ms (told as ms by magnitude)
             elif t == "float":
-                vals = np.asarray(col.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+                vals = np.asarray(col if isinstance(col, np.ndarray) else
+                                  col.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
             elif t == "bool":
-                vals = np.asarray(col.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+                vals = np.asarray(col if isinstance(col, np.ndarray) else
+                                  col.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
             else:
                 vals = col
             cols.values[c] = vals
@@ -363,6 +369,8 @@ def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Column
             cols.nonnum[c] = None
     else:
         cols = _read_as_text(path, names, skip, wanted, layout, bad_rows)
+    if getattr(cols, "truncated", False):  # a compressed file cut short: what came before the cut is read
+        st.sink.count("truncated_file")
     if bad_rows[0]:
         st.sink.count("bad_row", bad_rows[0])
         st.culprits[("bad_row", "")] = st.culprits.get(("bad_row", ""), 0) + bad_rows[0]
@@ -382,6 +390,7 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
 
     from liqcore.io.files import _Blocks
 
+    truncated = False
     if _is_zip(path):
         import zipfile
         import zlib
@@ -394,6 +403,7 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
     else:
         blk = _Blocks(path)
         data = b"".join(blk)
+        truncated = blk.truncated
     data = data.decode("utf-8", "replace").encode("utf-8")
     bad_rows[0] = 0
 
@@ -412,6 +422,7 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ValueError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0][:200]})") from None
     cols = Columns(table.num_rows)
+    cols.truncated = truncated
     for c in wanted:
         col = pc.utf8_trim_whitespace(table.column(c))
         empty = np.asarray(pc.equal(col, "").to_numpy(zero_copy_only=False), dtype=bool)
@@ -603,14 +614,19 @@ def to_ns(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def build(n: int, ts, price, qty, sid, side, kind: int, venue: int) -> np.ndarray:
+def build(n: int, ts, price, qty, sid, side, kind: int, venue: int, idx=None) -> np.ndarray:
+    """Events from columns (``idx``: the rows to take, in order: each column gathered in turn, so
+    only one gathered column exists at a time)."""
+    def take(v):
+        return v[idx] if idx is not None and np.ndim(v) else v
+
     out = np.empty(n, dtype=EVENT_DTYPE)
-    out["ts_event"] = ts
+    out["ts_event"] = take(ts)
     out["ts_recv"] = RECV_UNKNOWN
-    out["price"] = price
-    out["qty"] = qty
-    out["symbol_id"] = sid
-    out["side"] = side
+    out["price"] = take(price)
+    out["qty"] = take(qty)
+    out["symbol_id"] = take(sid)
+    out["side"] = take(side)
     out["kind"] = kind
     out["venue"] = venue
     out["flags"] = 0

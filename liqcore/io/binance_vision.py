@@ -81,7 +81,10 @@ def _trades(path, st: _FileState, fmt: str, layout: Layout, qty_col: str, ts_col
     sid = rows.symbols(sym, VENUE, st.sink)
     rows.check_bulk(fmt)
     idx = kept_in_order(ts, rows.keep(), st)
-    ev = build(len(ts[idx]), ts[idx], price[idx], qty[idx], sid[idx], side[idx], _TRADE, VENUE)
+    del cols, maker
+    n = len(ts) if isinstance(idx, slice) else len(idx)
+    ev = build(n, ts, price, qty, sid, side, _TRADE, VENUE, idx=idx)
+    del ts, price, qty, sid, side, idx
     return finish(ev, st, rows, fmt)
 
 

@@ -107,6 +107,7 @@ def test_binance_trades(tmp_path):
         assert ev["side"][0] == Side.BUY and ev["side"][1] == Side.SELL  # True: the buyer made the book
         assert ev["qty"][1] == 1.5 and ev["price"][1] == pytest.approx(2500.01)
         assert r.registry.lookup(int(ev["symbol_id"][0])) == (Venue.BINANCE, "ETHUSDT")
+        _flags_ok(ev, 0)
 
 
 def test_binance_bookticker_two_quote_rows_per_update(tmp_path):
@@ -125,6 +126,7 @@ def test_binance_bookticker_two_quote_rows_per_update(tmp_path):
     i = (bid["ts_event"] // 1_000_000 - DAY0_MS) // 100
     assert np.allclose(bid["qty"], 1 + i % 4 + 0.5) and np.allclose(ask["qty"], 2 + i % 3)
     assert np.allclose(bid["price"], 60000 + i)
+    _flags_ok(ev, 0)
 
 
 def test_binance_metrics_open_interest(tmp_path):
@@ -138,6 +140,7 @@ def test_binance_metrics_open_interest(tmp_path):
     assert ev["ts_event"][0] == DAY0_MS * 10**6 and ev["ts_event"][1] - ev["ts_event"][0] == 300 * 10**9
     assert ev["qty"][0] == 80000.125 and np.all(np.isnan(ev["price"]))
     assert r.registry.lookup(int(ev["symbol_id"][0])) == (Venue.BINANCE, "BTCUSDT")
+    _flags_ok(ev, 0)
 
 
 def test_binance_funding(tmp_path):
@@ -147,6 +150,7 @@ def test_binance_funding(tmp_path):
     ev = load_events(p).events
     assert len(ev) == 90 and set(ev["kind"]) == {Kind.FUNDING} and np.all(ev["qty"] == 0)
     assert ev["price"][0] == pytest.approx(0.0001) and ev["price"][1] == pytest.approx(-0.0002)
+    _flags_ok(ev, 0)
 
 
 # ------------------------------------------------------------------------------------ Bybit, OKX
@@ -168,6 +172,7 @@ def test_bybit_trade_archive(tmp_path):
     assert last["side"] == Side.SELL and last["qty"] == 0.001 and last["price"] == 42000
     assert ev[-2]["side"] == Side.BUY
     assert set(ev["venue"]) == {Venue.BYBIT} and r.registry.lookup(int(last["symbol_id"])) == (Venue.BYBIT, "BTCUSDT")
+    _flags_ok(ev, 0)
 
 
 def test_bybit_inverse_sizes_are_usd(tmp_path):
@@ -190,6 +195,7 @@ def test_okx_trade_archive_contracts_times_ctval(tmp_path):
     assert np.allclose(ev["qty"], (i % 5 + 1) * 0.01)  # contracts x ctVal 0.01 BTC
     assert np.all(ev["side"] == np.where(i % 2, Side.BUY, Side.SELL))
     assert r.registry.lookup(int(ev["symbol_id"][0])) == (Venue.OKX, "BTC-USDT-SWAP")
+    _flags_ok(load_events(p, feed_latency_ns=250_000_000).events, 250_000_000)
     # English-only header, plain CSV; an instrument the table lacks is an error naming it, never a guess
     q = write(tmp_path / "FOO-USDT-SWAP-trades-2024-01-01.csv", "trade_id,side,size,price,created_time", rows)
     assert detect_format(q) == "okx-trades"
@@ -230,6 +236,20 @@ def test_a_forced_format_that_does_not_fit_is_an_error(tmp_path):
         load_events(q, format="binance-aggtrades")  # 6 columns read as 7: the bool lands in the time column
     with pytest.raises(ValueError, match="cannot tell the symbol"):
         load_events(write(tmp_path / "trades.csv", TRADES_HEADER, [f"1,100,0.5,50,{DAY0_MS},true"]))
+
+
+def test_damaged_files_are_a_clear_error_or_load_up_to_the_damage(tmp_path):
+    p = write(tmp_path / "BTCUSDT-aggTrades-2024-08-08.zip", None, agg_rows(2000, swap=None), zipped=True)
+    data = bytearray(p.read_bytes())
+    data[200] ^= 0xFF  # inside the deflate data: the member's CRC no longer matches
+    p.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="BTCUSDT-aggTrades-2024-08-08.zip"):
+        load_events(p)
+    rows = [f"{1_704_067_200 + i * 0.01:.4f},BTCUSDT,Buy,0.01,42000,PlusTick,id{i},1,1,1" for i in range(20_000)]
+    g = write(tmp_path / "BTCUSDT2024-01-01.csv.gz", BYBIT_HEADER, rows, gz=True)
+    g.write_bytes(g.read_bytes()[: g.stat().st_size // 2])  # cut short
+    r = load_events(g)
+    assert 0 < len(r.events) < 20_000 and r.rejects.get("truncated_file") == 1
 
 
 def test_files_of_other_formats_are_not_taken(tmp_path):
