@@ -283,6 +283,19 @@ def _pa_type(t: str):
             "str": pa.string()}[t]
 
 
+def _give_back_memory() -> None:
+    """Return the freed parse buffers to the system (glibc keeps freed heap memory otherwise, and a
+    10 M-row file's buffers are hundreds of MB: the plausibility rule that follows would add to them)."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
 @contextlib.contextmanager
 def _quiet_bad_text():
     """pyarrow cannot hand a row of invalid UTF-8 with the wrong number of columns to the bad-row
@@ -337,7 +350,9 @@ def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Column
     table = None
     try:
         with open_csv_arrow(path) as fh, _quiet_bad_text():
-            table = pacsv.read_csv(fh, read_options=ropts, parse_options=popts, convert_options=copts)
+            # the system allocator: its freed parse buffers can be given back (_give_back_memory)
+            table = pacsv.read_csv(fh, read_options=ropts, parse_options=popts, convert_options=copts,
+                                   memory_pool=pa.system_memory_pool())
     except (pa.ArrowInvalid, pa.ArrowTypeError, EOFError, OSError, UnicodeDecodeError):
         table = None
     if table is not None:
@@ -367,6 +382,8 @@ def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Column
             cols.values[c] = vals
             cols.missing[c] = miss
             cols.nonnum[c] = None
+        del table, col
+        _give_back_memory()
     else:
         cols = _read_as_text(path, names, skip, wanted, layout, bad_rows)
     if getattr(cols, "truncated", False):  # a compressed file cut short: what came before the cut is read
@@ -684,6 +701,8 @@ def finish(events: np.ndarray, st: _FileState, rows: Rows, fmt: str, group: int 
     rows.check_bulk(fmt)
     if "reordered" not in st.info:
         events = in_time_order(events, st, group)
+    rows.cols.values.clear()
+    _give_back_memory()  # before the plausibility rule, which needs about twice the events' size
     if len(events):
         st.info["span"] = f"{_fmt_ns(int(events['ts_event'].min()))}..{_fmt_ns(int(events['ts_event'].max()))}"
         reg = st.sink.registry

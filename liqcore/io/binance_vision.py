@@ -82,6 +82,7 @@ def _trades(path, st: _FileState, fmt: str, layout: Layout, qty_col: str, ts_col
     rows.check_bulk(fmt)
     idx = kept_in_order(ts, rows.keep(), st)
     del cols, maker
+    rows.cols.values.clear()  # the columns are gathered below: nothing else holds them
     n = len(ts) if isinstance(idx, slice) else len(idx)
     ev = build(n, ts, price, qty, sid, side, _TRADE, VENUE, idx=idx)
     del ts, price, qty, sid, side, idx
