@@ -127,7 +127,8 @@ def print_summary(result, events: np.ndarray) -> None:
         ft.add_column(col)
     for path, info in result.files.items():
         rej = ", ".join(f"{k} {v:,}" for k, v in sorted((info.get("rejects") or {}).items()) if v)
-        ft.add_row(path, info["format"], f"{info['records']:,}", f"{info['events']:,}", rej)
+        moved = f" ({info['reordered']:,} re-ordered)" if info.get("reordered") else ""  # put back in time order
+        ft.add_row(path, info["format"], f"{info['records']:,}{moved}", f"{info['events']:,}", rej)
     for path, why in getattr(result, "skipped", {}).items():
         ft.add_row(path, "skipped", "", "", why)
     console.print(ft)

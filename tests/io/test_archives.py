@@ -363,3 +363,14 @@ def test_convert_dataset_takes_daily_files_incrementally(tmp_path):
     assert len(days) == 4
     assert np.count_nonzero(ev["kind"] == Kind.QUOTE) == 4 * 60
     assert np.count_nonzero(ev["side"][ev["kind"] == Kind.QUOTE] == Side.BUY) == 4 * 30
+
+
+def test_events_command_reports_the_rows_put_back_in_order(tmp_path, capsys):
+    from liqcore.cli import main
+
+    p = write(tmp_path / "BTCUSDT-aggTrades-2024-08-08.zip", None, agg_rows(50), zipped=True)
+    assert main(["events", str(p), "--limit", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "binance-aggtrades" in out and "50 (2 re-ordered)" in out
+    assert main(["events", str(p), "--format", "okx-trades"]) == 2
+    assert "cannot tell the instrument" in capsys.readouterr().err
