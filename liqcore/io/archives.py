@@ -283,6 +283,18 @@ def _pa_type(t: str):
             "str": pa.string()}[t]
 
 
+def _np(col) -> np.ndarray:
+    """A pyarrow (chunked) array as numpy, chunk by chunk (``ChunkedArray.to_numpy`` imports pandas)."""
+    chunks = getattr(col, "chunks", None)
+    if chunks is None:
+        return col.to_numpy(zero_copy_only=False)
+    if len(chunks) == 1:
+        return chunks[0].to_numpy(zero_copy_only=False)
+    if not chunks:
+        return np.zeros(0, dtype=col.type.to_pandas_dtype())
+    return np.concatenate([c.to_numpy(zero_copy_only=False) for c in chunks])
+
+
 def _give_back_memory() -> None:
     """Return the freed parse buffers to the system (glibc keeps freed heap memory otherwise, and a
     10 M-row file's buffers are hundreds of MB: the plausibility rule that follows would add to them)."""
@@ -359,24 +371,24 @@ def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Column
         cols = Columns(table.num_rows)
         for c in wanted:
             col = table.column(c)
-            miss = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            miss = _np(col.is_null()).astype(bool, copy=False) if col.null_count else np.zeros(cols.n, dtype=bool)
             t = layout.types[c]
             if t == "time":
                 col = col.cast(pa.int64())
             table = table.drop_columns([c]) if c in table.column_names else table  # freed as converted
             if col.null_count == 0 and t != "str":  # the usual case: no filled copy
-                col = col.to_numpy(zero_copy_only=False)
+                col = _np(col)
             if t in ("int", "time"):
                 vals = np.asarray(col if isinstance(col, np.ndarray) else
-                                  col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+                                  _np(col.fill_null(0)), dtype=np.int64)
                 if t == "time":
                     vals = vals * 1000  # seconds -> ms (told as ms by magnitude)
             elif t == "float":
                 vals = np.asarray(col if isinstance(col, np.ndarray) else
-                                  col.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+                                  _np(col.fill_null(np.nan)), dtype=np.float64)
             elif t == "bool":
                 vals = np.asarray(col if isinstance(col, np.ndarray) else
-                                  col.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+                                  _np(col.fill_null(False)), dtype=bool)
             else:
                 vals = col
             cols.values[c] = vals
@@ -442,26 +454,26 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
     cols.truncated = truncated
     for c in wanted:
         col = pc.utf8_trim_whitespace(table.column(c))
-        empty = np.asarray(pc.equal(col, "").to_numpy(zero_copy_only=False), dtype=bool)
+        empty = np.asarray(_np(pc.equal(col, "")), dtype=bool)
         t = layout.types[c]
         if t in ("int", "float"):
-            ok = np.asarray(pc.match_substring_regex(col, _NUM_RE).to_numpy(zero_copy_only=False), dtype=bool)
+            ok = np.asarray(_np(pc.match_substring_regex(col, _NUM_RE)), dtype=bool)
             if t == "int":
-                ok &= ~np.asarray(pc.match_substring(col, ".").to_numpy(zero_copy_only=False), dtype=bool)
-                ok &= ~np.asarray(pc.match_substring_regex(col, "[eE]").to_numpy(zero_copy_only=False), dtype=bool)
-                ok &= np.asarray(pc.less_equal(pc.utf8_length(col), 18).to_numpy(zero_copy_only=False), dtype=bool)
+                ok &= ~np.asarray(_np(pc.match_substring(col, ".")), dtype=bool)
+                ok &= ~np.asarray(_np(pc.match_substring_regex(col, "[eE]")), dtype=bool)
+                ok &= np.asarray(_np(pc.less_equal(pc.utf8_length(col), 18)), dtype=bool)
             clean = pc.if_else(pa.array(ok), col, pa.scalar("0"))
-            vals = pc.cast(clean, pa.int64() if t == "int" else pa.float64()).to_numpy(zero_copy_only=False)
+            vals = _np(pc.cast(clean, pa.int64() if t == "int" else pa.float64()))
         elif t == "bool":
             low = pc.utf8_lower(col)
-            is_true = np.asarray(pc.is_in(low, pa.array(["true", "1"])).to_numpy(zero_copy_only=False), dtype=bool)
-            is_false = np.asarray(pc.is_in(low, pa.array(["false", "0"])).to_numpy(zero_copy_only=False), dtype=bool)
+            is_true = np.asarray(_np(pc.is_in(low, pa.array(["true", "1"]))), dtype=bool)
+            is_false = np.asarray(_np(pc.is_in(low, pa.array(["false", "0"]))), dtype=bool)
             ok = is_true | is_false
             vals = is_true
         elif t == "time":
             parsed = pc.strptime(col, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-            ok = ~np.asarray(parsed.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-            vals = np.asarray(parsed.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), np.int64) * 1000
+            ok = ~np.asarray(_np(parsed.is_null()), dtype=bool)
+            vals = np.asarray(_np(parsed.cast(pa.int64()).fill_null(0)), np.int64) * 1000
         else:
             ok = np.ones(cols.n, dtype=bool)
             vals = col
@@ -542,7 +554,7 @@ class Rows:
             return col
         low = pc.utf8_lower(pc.utf8_trim_whitespace(col))
         keys = list(table)
-        idx = np.asarray(pc.index_in(low, value_set=pa.array(keys)).fill_null(-1).to_numpy(zero_copy_only=False))
+        idx = np.asarray(_np(pc.index_in(low, value_set=pa.array(keys)).fill_null(-1)))
         codes = np.asarray([table[k] for k in keys] + [0], dtype=np.int8)[idx]
         unknown = idx < 0
         if unknown.any():
