@@ -232,9 +232,9 @@ def first_line(path: Path, head: bytes | None = None) -> bytes:
 
 def header_cells(line: bytes) -> list:
     """The cells of a first line as header names (lower case, the part before ``/`` of a bilingual
-    name), or [] when it is a data row (its first cell is a number)."""
+    name), or [] when it is a data row (its first cell is a number or a date)."""
     cells = [c.strip() for c in line.decode("utf-8", "replace").split(",")]
-    if not cells or not cells[0] or re.match(_NUM_RE, cells[0]):
+    if not cells or not cells[0] or re.match(_NUM_RE, cells[0]) or _DATE_RE.match(cells[0]):
         return []
     return [c.split("/", 1)[0].strip().lower() for c in cells]
 

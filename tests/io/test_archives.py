@@ -321,6 +321,44 @@ def test_no_reader_yields_an_insane_row_whatever_the_bytes(tmp_path, fmt, header
     assert _sane(r.events, r.registry), r.events
 
 
+def _valid_rows(fmt: str, n: int = 40) -> list[list[str]]:
+    t = DAY0_MS
+    make = {
+        "binance-aggtrades": lambda i: [str(i), f"{60000 + i}.5", "0.01", str(i), str(i), str(t + i), "true"],
+        "binance-trades": lambda i: [str(i), f"{60000 + i}.5", "0.01", "600", str(t + i), "false"],
+        "binance-bookticker": lambda i: [str(i), f"{60000 + i}", "1", f"{60001 + i}", "2", str(t + i), str(t + i)],
+        "binance-metrics": lambda i: [f"2024-08-08 00:{i % 60:02d}:00", "BTCUSDT", "80000", "5e9", "1", "1", "1", "1"],
+        "binance-funding": lambda i: [str(t + i * 1000), "8", "0.0001"],
+        "bybit-trades": lambda i: [f"{t / 1000 + i:.4f}", "BTCUSDT", "Buy", "0.01", f"{60000 + i}", "PlusTick", "x", "1",
+                                   "1", "1"],
+        "okx-trades": lambda i: [str(i), "sell", "3", f"{60000 + i}.1", str(t + i)],
+    }[fmt]
+    return [make(i) for i in range(n)]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fmt=hs.sampled_from(sorted(_NAMES)), header=hs.booleans(),
+       edits=hs.lists(hs.tuples(hs.integers(0, 39), hs.integers(0, 11), _cell), max_size=30))
+def test_damaged_cells_of_a_valid_file_never_yield_an_insane_row(tmp_path, fmt, header, edits):
+    """A valid file with cells replaced by anything: the rows left are sane, and the untouched rows load."""
+    rows = _valid_rows(fmt)
+    for r, c, v in edits:
+        if c < len(rows[r]):
+            rows[r][c] = v.replace("\n", " ").replace("\r", " ")
+    p = tmp_path / (_NAMES[fmt] + ".csv")
+    p.write_text(((_HEADS[fmt] + "\n") if header else "") + "\n".join(",".join(r) for r in rows) + "\n",
+                 encoding="utf-8")
+    try:
+        r = load_events(p, format=fmt)
+    except ValueError:
+        assert edits, "a valid file was refused"
+        return
+    assert _sane(r.events, r.registry), r.events
+    touched = {e[0] for e in edits}
+    per_row = 2 if fmt == "binance-bookticker" else 1
+    assert len(r.events) >= (40 - 2 * len(touched)) * per_row, (len(r.events), r.rejects)
+
+
 # ------------------------------------------------------------------------------- a month, incrementally
 
 
