@@ -72,8 +72,7 @@ def _warm_file() -> str:
     are timed warm (modules imported, caches filled), not their first-call costs."""
     import tempfile
 
-    d = Path(tempfile.mkdtemp(prefix="bench-archives-warm"))
-    return str(make_file(100, d))
+    return str(make_file(100, Path(tempfile.gettempdir()) / "liqcore-bench-archives-warm"))  # made once, kept
 
 
 def run_liqcore(path: str) -> dict:
