@@ -30,6 +30,15 @@ ticker``
                        ``ts_recv``; ``hftbacktest``: ``<integer ns receive time> <frame>`` lines
 ``columns``            any CSV or Parquet read through a column mapping (``load_events(columns=...)``,
                        the command line's ``--columns``; :mod:`liqcore.io.mapped`), never detected
+``binance-aggtrades``  Binance public data (data.binance.vision, USD-M) ``<SYMBOL>-aggTrades-<date>.zip``
+                       (or ``.csv``; header optional): ``agg_trade_id,price,quantity,first_trade_id,
+                       last_trade_id,transact_time,is_buyer_maker``
+``binance-trades``     the same, ``trades``: ``id,price,qty,quote_qty,time,is_buyer_maker``
+``binance-bookticker`` the same, ``bookTicker`` -> two QUOTE rows per update (BUY = bid, SELL = ask)
+``binance-metrics``    the same, ``metrics`` (5-minute open interest) -> OPEN_INTEREST
+``binance-funding``    the same, ``fundingRate`` -> FUNDING
+``bybit-trades``       Bybit trade archive ``BTCUSDT2024-01-01.csv.gz`` (``timestamp,symbol,side,size,...``)
+``okx-trades``         OKX trade archive ``BTC-USDT-SWAP-trades-2024-01-01.zip`` (bilingual header; contracts)
 =====================  ==========================================================================
 
 Side conventions, time units and receive-time rules of every format: docs/data.md.  Each file's
@@ -68,6 +77,9 @@ The package (one module per job; import names from ``liqcore.io`` itself, which 
 ``tardis``     readers: tardis.dev CSV exports (pyarrow's CSV reader, column-wise conversion)
 ``captures``   readers: raw frames after a receive-time prefix (tardis raw replay, hftbacktest)
 ``mapped``     reader: homemade CSV / Parquet through a column mapping, and its report
+``archives``   what the public-archive readers share: zip / gzip opening, typed pyarrow CSV reading,
+               time units, per-row checks, time order (``reordered``), the bulk-failure error
+``binance_vision`` / ``bybit_public`` / ``okx_public``  readers: the venues' public archives
 ``dataset``    reading hive-partitioned Parquet datasets (:mod:`liqcore.dataset` writes them)
 ``plausible``  the plausibility rule on every file's events; a forced format that does not fit
 ``require``    the "no usable events" check of every command

@@ -149,10 +149,12 @@ def load_events(
             totals[k] = totals.get(k, 0) + v
         result.files[str(d)] = dres.files[str(d)]
         result.sources.append(str(d))
-    events = np.concatenate(chunks) if chunks else np.zeros(0, EVENT_DTYPE)
+    events = (chunks[0] if len(chunks) == 1 else np.concatenate(chunks)) if chunks else np.zeros(0, EVENT_DTYPE)
+    chunks = []
     fill_recv(events, feed_latency_ns)
-    order = np.argsort(events["ts_event"], kind="stable")
-    events = events[order]
+    ts = events["ts_event"]
+    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):  # already in order (one sorted file): no copy
+        events = events[np.argsort(ts, kind="stable")]
     events, ndup = dedupe(events)
     result.events = events
     result.duplicates = ndup

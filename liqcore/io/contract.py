@@ -216,7 +216,7 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
     reject(sym == "", "missing_field", "symbol")
     # kind (empty: liquidation), side
     kind = names_to_codes("kind", KIND_BY_NAME, int(Kind.LIQUIDATION)) if "kind" in cols else np.full(n, int(Kind.LIQUIDATION))
-    reject((kind < 1) | (kind > max(Kind)), "bad_kind", "kind")
+    reject((kind < 1) | (kind > int(max(Kind))), "bad_kind", "kind")
     reject((sym == "*") & (kind != Kind.GAP), "bad_symbol", "symbol")
     side = names_to_codes("side", SIDE_BY_NAME, 0, numeric_ok=False)
     reject((side < 0) | (side > 4), "bad_side", "side")
@@ -264,7 +264,7 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
         row, reason, what = min(first_bad)
         raise ValueError(f"{where(row)}: {reason} ({what})")
     out["side"] = np.clip(side, 0, 4)
-    out["kind"] = np.clip(kind, 0, max(Kind))
+    out["kind"] = np.clip(kind, 0, int(max(Kind)))
     out["venue"] = np.clip(venue, 0, 3)
     return out[~bad]
 

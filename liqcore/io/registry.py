@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from liqcore.io import binance, bybit, captures, contract, jsonlines, mapped, tardis
+from liqcore.io import binance_vision, bybit_public, okx_public  # the venues' public archives
 from liqcore.io.base import SHAPES, Reader
 from liqcore.io.files import _base_name, open_binary
 
@@ -32,6 +33,9 @@ READERS = (
     tardis.BOOK_SNAPSHOT,
     captures.TARDIS_RAW,
     captures.HFTBACKTEST,
+    *binance_vision.READERS,
+    bybit_public.READER,
+    okx_public.READER,
     mapped.COLUMNS,
 )
 #: the format of a file whose lines are of several ``mix`` readers: decoded line by line by kind

@@ -1,0 +1,65 @@
+"""Reader of Bybit's public trade archive (public.bybit.com/trading: ``<SYMBOL><YYYY-MM-DD>.csv.gz``,
+e.g. ``BTCUSDT2024-01-01.csv.gz``), format ``bybit-trades``.
+
+Header ``timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,
+foreignNotional`` (recent files add ``RPI``).  One TRADE per row: ``timestamp`` in seconds with a
+fraction (kept to the microsecond; a cell in ms / µs / ns is told by its magnitude), the symbol from
+its column, ``side`` = the taker (``Buy`` -> Side.BUY), ``size`` in base units for linear contracts
+(``...USDT``, ``...USDC``, ``...PERP``); for inverse contracts (``BTCUSD``, ``BTCUSDH24``: one
+contract = 1 USD) the base quantity is ``size / price``.  The archive lists a day newest first: rows
+are put in time order (counted in the file's ``reordered``).  See :mod:`liqcore.io.archives` for
+what every archive reader shares.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from liqcore.io.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns
+from liqcore.io.base import Reader, _FileState
+
+VENUE = 1  # Venue.BYBIT
+_TRADE = 2
+_SIDES = {"buy": 3, "sell": 4}
+LAYOUT = Layout(("timestamp", "symbol", "side", "size", "price", "tickdirection", "trdmatchid", "grossvalue",
+                 "homenotional", "foreignnotional"),
+                {"timestamp": "float", "symbol": "str", "side": "str", "size": "float", "price": "float"})
+
+
+def _inverse(name: str) -> bool:
+    """An inverse contract (sized in USD): ``BTCUSD``, or a dated one such as ``BTCUSDH24``."""
+    n = name.upper()
+    if n.endswith(("USDT", "USDC", "PERP")) or "-" in n:
+        return False
+    return n.endswith("USD") or (len(n) > 3 and n[-3:-2].isalpha() and n[-2:].isdigit() and n[:-3].endswith("USD"))
+
+
+def load(path, st: _FileState) -> np.ndarray:
+    path = Path(path)
+    cols = read_columns(path, st, LAYOUT, st.fmt)
+    rows = Rows(st, cols, path)
+    ts = rows.time("timestamp")
+    side = rows.side("side", _SIDES)
+    price = rows.positive("price")
+    size = rows.positive("size")
+    sid = rows.symbols("symbol", VENUE, st.sink)
+    keep = rows.keep()
+    reg = st.sink.registry
+    qty = size.copy()
+    for s in np.unique(sid[keep]):
+        if _inverse(reg.symbol(int(s))):
+            m = sid == s
+            qty[m] = size[m] / price[m]
+    ev = build(int(keep.sum()), ts[keep], price[keep], qty[keep], sid[keep], side[keep], _TRADE, VENUE)
+    return finish(ev, st, rows, st.fmt)
+
+
+def _sniff(path, head) -> bool:
+    cells = header_cells(first_line(Path(path), head))
+    return cells[:5] == ["timestamp", "symbol", "side", "size", "price"]
+
+
+READER = Reader("bybit-trades", "Bybit public trade archive (BTCUSDT2024-01-01.csv.gz; timestamp,symbol,side,size,"
+                "price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional[,RPI])", "path", load,
+                suffixes=(".csv",), sniff_file=_sniff)

@@ -1,0 +1,66 @@
+"""Reader of OKX's trade archive (OKX historical data: ``<instId>-trades-<YYYY-MM-DD>.zip`` holding one
+CSV, e.g. ``BTC-USDT-SWAP-trades-2024-01-01.zip``; the CSV itself, ``.gz`` or ``.zst`` too), format
+``okx-trades``.
+
+A bilingual header ``trade_id/交易id,side/交易方向,size/数量,price/价格,created_time/成交时间`` (the
+English part is what counts; an English-only header is read too).  One TRADE per row: the
+instrument from the file name (the rows do not name it), ``created_time`` in milliseconds (a cell in
+s / µs / ns is told by its magnitude), ``side`` = the taker (``buy`` -> Side.BUY).  ``size`` is in
+CONTRACTS for swaps and futures: the base quantity is ``size x ctVal`` (the instrument table of
+:mod:`liqcore.venues.instruments`, extended with ``--instruments``); an instrument without a ctVal is
+``unknown_instrument`` (never a guess), so such a file is an error naming it.  Spot instruments
+(``BTC-USDT``) are sized in base units.  See :mod:`liqcore.io.archives` for what every archive
+reader shares.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from liqcore.io.archives import Layout, Rows, build, finish, first_line, header_cells, name_symbol, read_columns
+from liqcore.io.base import Reader, _FileState
+
+VENUE = 3  # Venue.OKX
+_TRADE = 2
+_SIDES = {"buy": 3, "sell": 4}
+_NAME = re.compile(r"^([A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)-(?:agg)?trades-\d{4}-\d{2}(?:-\d{2})?\.", re.IGNORECASE)
+LAYOUT = Layout(("trade_id", "side", "size", "price", "created_time"),
+                {"side": "str", "size": "float", "price": "float", "created_time": "int"})
+
+
+def load(path, st: _FileState) -> np.ndarray:
+    path = Path(path)
+    inst = name_symbol(path, _NAME)
+    if inst is None:
+        raise ValueError(f"{path}: cannot tell the instrument: an OKX trade archive is named "
+                         "<instId>-trades-<date>.zip (e.g. BTC-USDT-SWAP-trades-2024-01-01.zip); rename it so")
+    cols = read_columns(path, st, LAYOUT, st.fmt)
+    rows = Rows(st, cols, path)
+    ts = rows.time("created_time")
+    side = rows.side("side", _SIDES)
+    price = rows.positive("price")
+    size = rows.positive("size")
+    parts = inst.split("-")
+    derivative = len(parts) >= 3  # BTC-USDT-SWAP, BTC-USDT-240329: sized in contracts
+    ct_val = st.sink.instruments.get(inst) if derivative else 1.0
+    if ct_val is None:
+        rows.reject(np.ones(cols.n, dtype=bool), "unknown_instrument", "size",
+                    f"{inst} has no contract value; give it with --instruments")
+        ct_val = 1.0
+    sid = rows.symbols(inst, VENUE, st.sink)
+    keep = rows.keep()
+    ev = build(int(keep.sum()), ts[keep], price[keep], size[keep] * float(ct_val), sid[keep], side[keep], _TRADE,
+               VENUE)
+    return finish(ev, st, rows, st.fmt)
+
+
+def _sniff(path, head) -> bool:
+    cells = header_cells(first_line(Path(path), head))
+    return cells[:5] == ["trade_id", "side", "size", "price", "created_time"]
+
+
+READER = Reader("okx-trades", "OKX trade archive (BTC-USDT-SWAP-trades-2024-01-01.zip; trade_id/交易id,side/交易方向,"
+                "size/数量,price/价格,created_time/成交时间; size in contracts x ctVal)", "path", load,
+                suffixes=(".zip", ".csv"), sniff_file=_sniff)
