@@ -19,7 +19,8 @@ random levels), ``contagion`` (lead/lag of liquidation rates, conditional cascad
 Granger tests), ``volatility`` (liquidation rate vs forward realized volatility against an ATR
 baseline), ``oi`` (open-interest changes explained by liquidations; lead/lag), ``microstructure``
 (time-of-day/day-of-week clustering, sweeps, absorption), ``strategies`` (the plan's four
-strategies backtested through the execution model).  ``docs/research.md`` describes each.
+strategies backtested through the execution model), ``distributions`` (buy/sell split, liquidation-size
+histogram, cascade duration and size distributions).  ``docs/research.md`` describes each.
 
 Layout and rules:
 
@@ -49,6 +50,7 @@ from liqcore.research.studies._common import (  # noqa: F401  (re-exported: the 
     unavailable,
 )
 from liqcore.research.studies.contagion import study_contagion
+from liqcore.research.studies.distributions import study_distributions
 from liqcore.research.studies.event import study_event
 from liqcore.research.studies.heatmap import BIN_LOG, study_heatmap  # noqa: F401
 from liqcore.research.studies.ic import (  # noqa: F401
@@ -81,6 +83,7 @@ STUDIES = {
     "oi": study_oi,
     "microstructure": study_microstructure,
     "strategies": study_strategies,
+    "distributions": study_distributions,
 }
 
 
