@@ -262,7 +262,8 @@ _FIGURES = (("event", "cascade_examples.png", "Cascade examples with the price o
             ("volatility", "volatility_scatter.png", "Liquidation rate vs forward volatility"),
             ("oi", "oi.png", "Open interest vs liquidations"),
             ("microstructure", "time_of_day.png", "Time-of-day profile"),
-            ("distributions", "distributions.png", "Liquidation-size histogram, buy/sell split and cascade durations"))
+            ("distributions", "distributions.png", "Liquidation-size histogram, buy/sell split and cascade durations"),
+            ("lag", "liquidation_lag.png", "Liquidations against the 1-second return by lag"))
 
 
 _FRACTION = re.compile(r"^(win_rate|total_return|max_drawdown|recovered_\w+|organic_share|base_rate|"
@@ -361,7 +362,8 @@ def _md_table(df, max_rows=40) -> str:
 _MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models"), "heatmap": ("zones_vs_random",),
                 "contagion": ("contagion",), "volatility": ("volatility",), "oi": ("oi",),
                 "microstructure": ("sweeps", "absorption"), "strategies": ("strategies",),
-                "distributions": ("buy_sell", "size_histogram", "quantiles")}
+                "distributions": ("buy_sell", "size_histogram", "quantiles"),
+                "lag": ("windows", "tick_delay", "lead_lag")}
 
 
 def write_report(results: dict, directory, source: str = "", detection_accuracy: float | None = None,

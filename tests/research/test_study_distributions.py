@@ -94,9 +94,11 @@ def test_report_lists_distributions(tmp_path):
     from liqcore.research.report import run_all, write_report
 
     m = synthetic_market(days=1, symbols=("BTCUSDT",), seed=5)
-    res = run_all(m.events, m.registry, only=["distributions"])
+    res = run_all(m.events, m.registry, only=["distributions", "lag"])
     write_report(res, tmp_path / "r")
     md = (tmp_path / "r" / "FINDINGS.md").read_text()
     assert "### size_histogram" in md and "### buy_sell" in md and "![" in md
     assert "bin_low_notional (quote)" in md and "long_count_share (%)" in md
     assert (tmp_path / "r" / "distributions.png").stat().st_size > 1000
+    assert "### windows" in md and "### tick_delay" in md and "median_s (s)" in md
+    assert (tmp_path / "r" / "liquidation_lag.png").stat().st_size > 1000

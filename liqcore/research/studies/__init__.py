@@ -20,7 +20,8 @@ Granger tests), ``volatility`` (liquidation rate vs forward realized volatility 
 baseline), ``oi`` (open-interest changes explained by liquidations; lead/lag), ``microstructure``
 (time-of-day/day-of-week clustering, sweeps, absorption), ``strategies`` (the plan's four
 strategies backtested through the execution model), ``distributions`` (buy/sell split, liquidation-size
-histogram, cascade duration and size distributions).  ``docs/research.md`` describes each.
+histogram, cascade duration and size distributions), ``lag`` (lead/lag of liquidations against the
+1-second return, the "liquidations lag price by 0-5 s" test, the liquidation-to-price-tick delay).  ``docs/research.md`` describes each.
 
 Layout and rules:
 
@@ -52,6 +53,7 @@ from liqcore.research.studies._common import (  # noqa: F401  (re-exported: the 
 from liqcore.research.studies.contagion import study_contagion
 from liqcore.research.studies.distributions import study_distributions
 from liqcore.research.studies.event import study_event
+from liqcore.research.studies.lag import study_lag
 from liqcore.research.studies.heatmap import BIN_LOG, study_heatmap  # noqa: F401
 from liqcore.research.studies.ic import (  # noqa: F401
     IC_EXCLUDE,
@@ -84,6 +86,7 @@ STUDIES = {
     "microstructure": study_microstructure,
     "strategies": study_strategies,
     "distributions": study_distributions,
+    "lag": study_lag,
 }
 
 
