@@ -360,7 +360,7 @@ def _md_table(df, max_rows=40) -> str:
 
 
 _MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models"), "heatmap": ("zones_vs_random",),
-                "contagion": ("contagion",), "volatility": ("volatility",), "oi": ("oi",),
+                "contagion": ("contagion",), "volatility": ("volatility", "transitions"), "oi": ("oi",),
                 "microstructure": ("sweeps", "absorption"), "strategies": ("strategies",),
                 "distributions": ("buy_sell", "size_histogram", "quantiles"),
                 "lag": ("windows", "tick_delay", "lead_lag")}
