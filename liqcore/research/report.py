@@ -359,7 +359,8 @@ def _md_table(df, max_rows=40) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models"), "heatmap": ("zones_vs_random",),
+_MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models", "regime_ic", "gbm_importance"),
+                "heatmap": ("zones_vs_random",),
                 "contagion": ("contagion",), "volatility": ("volatility", "transitions"), "oi": ("oi",),
                 "microstructure": ("sweeps", "absorption"), "strategies": ("strategies",),
                 "distributions": ("buy_sell", "size_histogram", "quantiles"),
