@@ -263,7 +263,8 @@ _FIGURES = (("event", "cascade_examples.png", "Cascade examples with the price o
             ("oi", "oi.png", "Open interest vs liquidations"),
             ("microstructure", "time_of_day.png", "Time-of-day profile"),
             ("distributions", "distributions.png", "Liquidation-size histogram, buy/sell split and cascade durations"),
-            ("lag", "liquidation_lag.png", "Liquidations against the 1-second return by lag"))
+            ("lag", "liquidation_lag.png", "Liquidations against the 1-second return by lag"),
+            ("regimes", "hmm_regimes.png", "Hidden-Markov volatility regimes and liquidations"))
 
 
 _FRACTION = re.compile(r"^(win_rate|total_return|max_drawdown|recovered_\w+|organic_share|base_rate|"
@@ -364,7 +365,7 @@ _MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models", "regime_ic",
                 "contagion": ("contagion",), "volatility": ("volatility", "transitions"), "oi": ("oi",),
                 "microstructure": ("sweeps", "absorption"), "strategies": ("strategies",),
                 "distributions": ("buy_sell", "size_histogram", "quantiles"),
-                "lag": ("windows", "tick_delay", "lead_lag")}
+                "lag": ("windows", "tick_delay", "lead_lag"), "regimes": ("states",)}
 
 
 def write_report(results: dict, directory, source: str = "", detection_accuracy: float | None = None,

@@ -21,7 +21,8 @@ baseline), ``oi`` (open-interest changes explained by liquidations; lead/lag), `
 (time-of-day/day-of-week clustering, sweeps, absorption), ``strategies`` (the plan's four
 strategies backtested through the execution model), ``distributions`` (buy/sell split, liquidation-size
 histogram, cascade duration and size distributions), ``lag`` (lead/lag of liquidations against the
-1-second return, the "liquidations lag price by 0-5 s" test, the liquidation-to-price-tick delay).  ``docs/research.md`` describes each.
+1-second return, the "liquidations lag price by 0-5 s" test, the liquidation-to-price-tick delay),
+``regimes`` (a two-state hidden-Markov model of volatility and liquidations).  ``docs/research.md`` describes each.
 
 Layout and rules:
 
@@ -69,6 +70,7 @@ from liqcore.research.studies.ic import (  # noqa: F401
 )
 from liqcore.research.studies.microstructure import study_microstructure
 from liqcore.research.studies.oi import study_oi
+from liqcore.research.studies.regimes import study_regimes
 from liqcore.research.studies.strategies import PLAN_STRATEGIES, study_strategies  # noqa: F401
 from liqcore.research.studies.volatility import VOL_HORIZONS, study_volatility, vol_frame  # noqa: F401
 
@@ -87,6 +89,7 @@ STUDIES = {
     "strategies": study_strategies,
     "distributions": study_distributions,
     "lag": study_lag,
+    "regimes": study_regimes,
 }
 
 
