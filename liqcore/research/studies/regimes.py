@@ -82,6 +82,8 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
     title = "two-state hidden-Markov regime model (volatility and liquidations)"
     if panel.n("t_trade") == 0:
         return unavailable("regimes", title, "the input has no trades (no realized volatility)")
+    if panel.n("t_liq") == 0:
+        return unavailable("regimes", title, "the input has no liquidations (nothing to compare the regimes by)")
     try:
         from hmmlearn.hmm import GaussianHMM
     except ImportError:  # pragma: no cover - a dependency; stated rather than raised
@@ -92,15 +94,11 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
                                             "five-minute steps)")
     X = fr[["z_rv"]].to_numpy()
     lengths = fr.groupby("symbol", sort=False).size().to_numpy()
-    import warnings
-
     fits = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # hmmlearn's convergence chatter; the fit is checked below
-        for k in (1, 2):
-            m = GaussianHMM(n_components=k, covariance_type="diag", n_iter=200, tol=1e-4, random_state=seed)
-            m.fit(X, lengths)
-            fits[k] = m
+    for k in (1, 2):
+        m = GaussianHMM(n_components=k, covariance_type="diag", n_iter=200, tol=1e-4, random_state=seed)
+        m.fit(X, lengths)
+        fits[k] = m
     m2 = fits[2]
     bic1, bic2 = float(fits[1].bic(X, lengths)), float(m2.bic(X, lengths))
     vol_state = int(np.argmax(m2.means_[:, 0]))
