@@ -363,7 +363,7 @@ def _md_table(df, max_rows=40) -> str:
 _MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models", "regime_ic", "gbm_importance"),
                 "heatmap": ("zones_vs_random",),
                 "contagion": ("contagion",), "volatility": ("volatility", "transitions"), "oi": ("oi",),
-                "microstructure": ("sweeps", "absorption"), "strategies": ("strategies",),
+                "microstructure": ("sweeps", "absorption"), "strategies": ("strategies", "portfolio"),
                 "distributions": ("buy_sell", "size_histogram", "quantiles"),
                 "lag": ("windows", "tick_delay", "lead_lag"), "regimes": ("states",)}
 
