@@ -273,7 +273,7 @@ _FRACTION = re.compile(r"^(win_rate|total_return|max_drawdown|recovered_\w+|orga
 _BP = re.compile(r"^(\w*_bp(_\w+)?|mean_bp_\w+|bp_per_\w+)$")
 _SECONDS = re.compile(r"^(\w+_s|peak_lag_s_\w+)$")
 _COUNT = re.compile(r"^(n|trades|signals|count|days|active_days|minutes|folds|hits|\w*_touches|\w*_decided|"
-                    r"\w*_cascades|intervals|long_n|short_n|n_events)$")
+                    r"\w*_cascades|intervals|long_n|short_n|n_events|long_count|short_count|n_quiet|n_volatile|\w+_n)$")
 _PVALUE = re.compile(r"^(p|p_value|\w+_p|p_\w+|granger_p_\w+)$")
 
 

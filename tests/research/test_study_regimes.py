@@ -24,7 +24,7 @@ def test_planted_volatility_link_found_in_the_volatile_state():
     assert h["vol_ratio_lo"] > 1.5
     assert h["liq_ratio_lo"] > 1.0  # liquidations come with the volatile regime
     t = r.tables["states"].set_index("state")
-    assert abs(t.share.sum() - 1) < 1e-9 and (t.p_stay > 0).all()
+    assert abs(t.share.sum() - 1) < 1e-9 and (t.stay_probability > 0).all()
     assert t.loc["quiet", "expected_duration_min"] > t.loc["volatile", "expected_duration_min"]
     assert any("liquidations come with the volatile regime" in f for f in r.findings)
 

@@ -6,7 +6,7 @@ the model is learned from prices alone, and the liquidations per state are then 
 whether liquidations come with the volatile regime (a model fed the liquidations too would find
 "regimes" in their clustering alone, even where they move no price).
 
-Reported: each state's share of time, its expected duration (5 min / (1 - p_stay)), its mean
+Reported: each state's share of time, its expected duration (5 min / (1 - stay probability)), its mean
 realized volatility and liquidation count (in their units), the transition matrix, the Bayesian
 information criterion of two states against one (a negative ``delta_bic`` favours two states), and
 the ratio of the liquidation rate in the volatile state to the quiet one with a 95 % interval from a
@@ -79,7 +79,7 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
     """Two-state hidden-Markov model of the volatility regime, and the liquidations per state."""
     import pandas as pd
 
-    title = "two-state hidden-Markov regime model (volatility and liquidations)"
+    title = "two-state hidden-Markov model of the volatility regime, and liquidations per state"
     if panel.n("t_trade") == 0:
         return unavailable("regimes", title, "the input has no trades (no realized volatility)")
     if panel.n("t_liq") == 0:
@@ -114,7 +114,7 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
         p_stay = float(T[j, j])
         rows.append({"state": lab, "share": float(sel.mean()),
                      "expected_duration_min": STEP_MIN / max(1.0 - p_stay, 1e-9),
-                     "p_stay": p_stay, "p_switch": 1.0 - p_stay,
+                     "stay_probability": p_stay, "switch_probability": 1.0 - p_stay,
                      "mean_rv_bp": float(fr["rv"][sel].mean() * 1e4) if sel.any() else math.nan,
                      "mean_liquidations_per_5m": float(fr["n_liq"][sel].mean()) if sel.any() else math.nan,
                      "n": int(sel.sum())})
