@@ -48,7 +48,7 @@ _HELP = {
     "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
     "journal": "the go-live checklist of a session's journal: cascades/day, fill and win rate, reaction, fees, live vs model",
     "features": "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)",
-    "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies",
+    "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes",
     "cache": "show where the synthetic-market cache is and how large (info), or delete it (clear)",
     "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
     "research": "run every research study; --report DIR writes FINDINGS.md + an HTML page with figures and criteria",

@@ -2,7 +2,7 @@
 
     liqcore research PATH...|--synthetic [--report DIR] [--json]
 
-Studies: event, ic, heatmap, contagion, volatility, oi, microstructure, strategies.  With ``--report DIR``:
+Studies: event, ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes.  With ``--report DIR``:
 ``FINDINGS.md``, ``index.html`` (figures: cascade examples with the price, heatmap, IC by horizon,
 lead/lag, volatility scatter, ...), the PNG files and ``findings.json``, with the research plan's
 success criteria each marked met (the 95% interval of the measured value clears the threshold), not

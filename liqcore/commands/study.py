@@ -1,5 +1,5 @@
 """Research studies.  ``liqcore study [NAME] PATH...|--synthetic``; NAME is one of event (the
-default), ic, heatmap, contagion, volatility, oi, microstructure, strategies.
+default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes.
 
 The event study: for every confirmed cascade, the forward return of the last trade price from the
 decision time (confirm receive time) to each horizon, signed so that positive = reversion (up after
@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import sys
 
-HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies"
+HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes"
 
-STUDY_NAMES = ("event", "ic", "heatmap", "contagion", "volatility", "oi", "microstructure", "strategies")
+STUDY_NAMES = ("event", "ic", "heatmap", "contagion", "volatility", "oi", "microstructure", "strategies",
+               "distributions", "lag", "regimes")
 
 
 def add_arguments(parser) -> None:

@@ -34,7 +34,7 @@ def run_all(events, registry, params=None, symbols=None, progress=None, only=Non
     for name in (only or STUDIES):
         if progress is not None:
             progress(name)
-        kw = {"params": params} if name in ("event", "ic", "contagion", "strategies") else {}
+        kw = {"params": params} if name in ("event", "ic", "contagion", "strategies", "distributions") else {}
         if name == "ic" and names is not None:
             kw["names"] = names
         try:
@@ -265,16 +265,19 @@ _FIGURES = (("event", "cascade_examples.png", "Cascade examples with the price o
             ("contagion", "lead_lag.png", "Lead/lag of liquidation rates"),
             ("volatility", "volatility_scatter.png", "Liquidation rate vs forward volatility"),
             ("oi", "oi.png", "Open interest vs liquidations"),
-            ("microstructure", "time_of_day.png", "Time-of-day profile"))
+            ("microstructure", "time_of_day.png", "Time-of-day profile"),
+            ("distributions", "distributions.png", "Liquidation-size histogram, buy/sell split and cascade durations"),
+            ("lag", "liquidation_lag.png", "Liquidations against the 1-second return by lag"),
+            ("regimes", "hmm_regimes.png", "Hidden-Markov volatility regimes and liquidations"))
 
 
 _FRACTION = re.compile(r"^(win_rate|total_return|max_drawdown|recovered_\w+|organic_share|base_rate|"
                        r"p_alt_given_leader|\w*_p_reversal|\w*_p_breakout|\w*reversal_accuracy|r2\w*|delta_r2|"
-                       r"\w*oos_r2|\w*_share)$")
+                       r"\w*oos_r2|\w*_share|\w*_share_(lo|hi))$")
 _BP = re.compile(r"^(\w*_bp(_\w+)?|mean_bp_\w+|bp_per_\w+)$")
 _SECONDS = re.compile(r"^(\w+_s|peak_lag_s_\w+)$")
 _COUNT = re.compile(r"^(n|trades|signals|count|days|active_days|minutes|folds|hits|\w*_touches|\w*_decided|"
-                    r"\w*_cascades|intervals)$")
+                    r"\w*_cascades|intervals|long_n|short_n|n_events|long_count|short_count|n_quiet|n_volatile|\w+_n)$")
 _PVALUE = re.compile(r"^(p|p_value|\w+_p|p_\w+|granger_p_\w+)$")
 
 
@@ -296,7 +299,7 @@ def column_unit(col: str) -> tuple[str, str]:
         return f"{c} (s)", "s"
     if c.startswith("sharpe"):
         return f"{c} (annualised)", "num"
-    if c == "mean_notional":
+    if c == "mean_notional" or re.match(r"^(\w+_notional(_lo|_hi)?|notional|bin_\w+_notional)$", c):
         return f"{c} (quote)", "num"
     if c == "per_day":
         return f"{c} (per day)", "num"
@@ -361,9 +364,12 @@ def _md_table(df, max_rows=40) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models"), "heatmap": ("zones_vs_random",),
-                "contagion": ("contagion",), "volatility": ("volatility",), "oi": ("oi",),
-                "microstructure": ("sweeps", "absorption"), "strategies": ("strategies",)}
+_MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models", "regime_ic", "gbm_importance"),
+                "heatmap": ("zones_vs_random",),
+                "contagion": ("contagion",), "volatility": ("volatility", "transitions"), "oi": ("oi",),
+                "microstructure": ("sweeps", "absorption"), "strategies": ("strategies", "portfolio"),
+                "distributions": ("buy_sell", "size_histogram", "quantiles"),
+                "lag": ("windows", "tick_delay", "lead_lag"), "regimes": ("states",)}
 
 
 def write_report(results: dict, directory, source: str = "", detection_accuracy: float | None = None,

@@ -346,8 +346,10 @@ def test_cli_research_report(tmp_path):
         assert (out / fig).is_file(), fig
         assert fig in (out / "index.html").read_text()
     doc = json.loads((out / "findings.json").read_text())
-    assert set(doc["studies"]) == {"event", "ic", "heatmap", "contagion", "volatility", "oi", "microstructure",
-                                   "strategies"}
+    from liqcore.research.studies import STUDIES
+
+    assert set(doc["studies"]) == set(STUDIES)
+    assert {"distributions", "lag"} <= set(doc["studies"])
     assert "not measured here" not in md
     assert "No contagion beyond chance" in md  # plainly stated when absent
     p = _cli("research", "--synthetic", "--days", "1", "--studies", "event,nope")

@@ -19,7 +19,10 @@ random levels), ``contagion`` (lead/lag of liquidation rates, conditional cascad
 Granger tests), ``volatility`` (liquidation rate vs forward realized volatility against an ATR
 baseline), ``oi`` (open-interest changes explained by liquidations; lead/lag), ``microstructure``
 (time-of-day/day-of-week clustering, sweeps, absorption), ``strategies`` (the plan's four
-strategies backtested through the execution model).  ``docs/research.md`` describes each.
+strategies backtested through the execution model), ``distributions`` (buy/sell split, liquidation-size
+histogram, cascade duration and size distributions), ``lag`` (lead/lag of liquidations against the
+1-second return, the "liquidations lag price by 0-5 s" test, the liquidation-to-price-tick delay),
+``regimes`` (a two-state hidden-Markov model of volatility and liquidations).  ``docs/research.md`` describes each.
 
 Layout and rules:
 
@@ -49,7 +52,9 @@ from liqcore.research.studies._common import (  # noqa: F401  (re-exported: the 
     unavailable,
 )
 from liqcore.research.studies.contagion import study_contagion
+from liqcore.research.studies.distributions import study_distributions
 from liqcore.research.studies.event import study_event
+from liqcore.research.studies.lag import study_lag
 from liqcore.research.studies.heatmap import BIN_LOG, study_heatmap  # noqa: F401
 from liqcore.research.studies.ic import (  # noqa: F401
     IC_EXCLUDE,
@@ -65,6 +70,7 @@ from liqcore.research.studies.ic import (  # noqa: F401
 )
 from liqcore.research.studies.microstructure import study_microstructure
 from liqcore.research.studies.oi import study_oi
+from liqcore.research.studies.regimes import study_regimes
 from liqcore.research.studies.strategies import PLAN_STRATEGIES, study_strategies  # noqa: F401
 from liqcore.research.studies.volatility import VOL_HORIZONS, study_volatility, vol_frame  # noqa: F401
 
@@ -81,6 +87,9 @@ STUDIES = {
     "oi": study_oi,
     "microstructure": study_microstructure,
     "strategies": study_strategies,
+    "distributions": study_distributions,
+    "lag": study_lag,
+    "regimes": study_regimes,
 }
 
 

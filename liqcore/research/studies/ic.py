@@ -1,6 +1,7 @@
 """The ``ic`` study: Spearman IC of the named point-in-time features against forward returns
-(per symbol and pooled, block-bootstrap intervals) and walk-forward ridge / gradient-boosting
-baselines out of sample."""
+(per symbol and pooled, block-bootstrap intervals), the same IC within the quiet and the volatile
+regime, and walk-forward ridge / gradient-boosting baselines out of sample with the gradient
+boosting's permutation feature importance."""
 from __future__ import annotations
 
 import math
@@ -102,7 +103,36 @@ def ic_frame(panel: Panel, params=None, names=None, store=None):
     fr = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["symbol", "t"] + names)
     fr.attrs["names"] = names
     fr.attrs["null_reasons"] = why
+    if len(fr):
+        fr["regime"] = _regimes(panel, fr)
     return fr
+
+
+def _regimes(panel: Panel, fr) -> np.ndarray:
+    """Per row: "quiet" / "volatile" (realized volatility of the hour before ``t``, from one-minute
+    returns of the last trade price, below / at or above the symbol's median over the input), or
+    "?" when the hour has fewer than 30 minutes with a price."""
+    out = np.full(len(fr), "?", dtype=object)
+    for name, g in fr.groupby("symbol"):
+        if name not in panel.sym:
+            continue
+        grid = panel.grid(name, NS_MIN)
+        if len(grid) < 61:
+            continue
+        lp = np.log(panel.price_at(name, grid))
+        r = np.diff(lp, prepend=np.nan)
+        ok = np.isfinite(r)
+        cs = np.concatenate([[0.0], np.cumsum(np.where(ok, r * r, 0.0))])
+        cn = np.concatenate([[0], np.cumsum(ok)])
+        k = np.searchsorted(grid, g["t"].to_numpy(np.int64), side="right")  # minutes closed at or before t
+        a = np.maximum(k - 60, 0)
+        rv = np.sqrt(cs[k] - cs[a])
+        enough = (cn[k] - cn[a]) >= 30
+        med = np.median(rv[enough]) if enough.any() else np.nan
+        lab = np.where(rv >= med, "volatile", "quiet").astype(object)
+        lab[~enough] = "?"
+        out[g.index.to_numpy()] = lab
+    return out
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> float:
@@ -184,8 +214,10 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
     if ic.empty:
         return unavailable("ic", title, "no horizon has enough observed forward returns (at least 30)")
     res = StudyResult("ic", title)
+    regime_tab = _regime_ic(fr, feats, X, sym, symbols, t_all, n_boot)
     # walk-forward: time folds over the pooled grid, purged expanding training window
     fold_rows = []
+    imp_rows: list = []
     edges = np.quantile(np.sort(t_all), np.linspace(0, 1, folds + 1))
     Xall = np.column_stack([X[c] for c in feats]) if feats else np.zeros((len(fr), 0))
     Rall = np.column_stack([Xr[c] for c in feats]) if feats else np.zeros((len(fr), 0))
@@ -205,13 +237,16 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
                                   "n_test": int(test.sum()), "oos_ic": fic, "oos_r2": math.nan})
             if models and feats:
                 tr = train & thin
-                for mname, pred in _fit_models(Xall[tr], y[tr], Xall[test]):
+                fitted: dict = {}
+                for mname, pred in _fit_models(Xall[tr], y[tr], Xall[test], fitted):
                     yt = y[test]
                     tot = float(((yt - yt.mean()) ** 2).sum())
                     r2 = 1.0 - float(((yt - pred) ** 2).sum()) / tot if tot > 0 else math.nan
                     oic = _corr(_ranks(pred), _ranks(yt))
                     fold_rows.append({"horizon": lab, "fold": k, "model": mname, "n_train": int(train.sum()),
                                       "n_test": int(test.sum()), "oos_ic": oic, "oos_r2": r2})
+                if "gbm" in fitted:
+                    imp_rows += _permutation_importance(fitted, Xall[test], y[test], feats, lab, k)
     folds_df = pd.DataFrame(fold_rows, columns=["horizon", "fold", "model", "n_train", "n_test", "oos_ic", "oos_r2"])
     pooled = ic[ic.symbol == "ALL"].copy()
     pooled["significant"] = (pooled["ci_low"] > 0) | (pooled["ci_high"] < 0)
@@ -231,6 +266,11 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
     n_bonf = int(pooled["significant_bonferroni"].sum())
     res.tables = {"pooled_ic": pooled.drop(columns=["symbol"]), "ic_by_symbol": ic[ic.symbol != "ALL"],
                   "models": msum, "folds": folds_df}
+    if regime_tab is not None and len(regime_tab):
+        res.tables["regime_ic"] = regime_tab
+    imp = _importance_summary(imp_rows)
+    if len(imp):
+        res.tables["gbm_importance"] = imp
     res.headline = {
         "rows": int(len(fr)), "names": len(names), "features": len(feats), "features_without_values": dropped,
         "tests": n_tests, "significant": n_sig, "significant_bonferroni": n_bonf,
@@ -269,8 +309,159 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
         res.findings.append(
             f"Walk-forward ({folds} time folds, purged, expanding train): mean out-of-sample IC ridge "
             f"{h['ridge_mean_oos_ic']:+.3f}, gradient boosting {h['gbm_mean_oos_ic']:+.3f}.")
+    _regime_findings(res, regime_tab)
+    _importance_findings(res, imp, folds)
     res.plots.append(("ic_by_horizon.png", lambda p: _plot_ic(pooled, p)))
     return res
+
+
+def _regime_ic(fr, feats, X, sym, symbols, t_all, n_boot):
+    """Pooled IC (ranks within symbol and regime) of each feature within each regime, and the
+    volatile-minus-quiet difference with a normal interval from the two block-bootstrap ones."""
+    import pandas as pd
+    from scipy.stats import norm
+
+    if "regime" not in fr:
+        return None
+    reg = fr["regime"].to_numpy()
+    rows = []
+    for lab, h in IC_HORIZONS:
+        y = fr[f"fwd_{lab}"].to_numpy(np.float64)
+        block = _blocks(t_all, max(NS_H, 2 * h))
+        got = {}
+        for rg in ("quiet", "volatile"):
+            m = reg == rg
+            groups = [np.flatnonzero(m & (sym == s_)) for s_ in symbols]
+            yr = _within_symbol_ranks(np.where(m, y, np.nan), groups)
+            for c in feats:
+                xr = _within_symbol_ranks(np.where(m, X[c], np.nan), groups)
+                got[(c, rg)] = block_corr(xr, yr, block, n_boot, spearman=False)
+        for c in feats:
+            q, v = got[(c, "quiet")], got[(c, "volatile")]
+            se_q = (q[2] - q[1]) / (2 * 1.96) if np.isfinite(q[1]) else np.nan
+            se_v = (v[2] - v[1]) / (2 * 1.96) if np.isfinite(v[1]) else np.nan
+            d = v[0] - q[0]
+            se = math.sqrt(se_q ** 2 + se_v ** 2) if np.isfinite(se_q) and np.isfinite(se_v) else np.nan
+            p = float(2 * norm.sf(abs(d) / se)) if np.isfinite(se) and se > 0 else np.nan
+            rows.append({"feature": c, "family": ic_family(c), "horizon": lab, "n_quiet": q[4], "ic_quiet": q[0],
+                         "quiet_ci_low": q[1], "quiet_ci_high": q[2], "n_volatile": v[4], "ic_volatile": v[0],
+                         "volatile_ci_low": v[1], "volatile_ci_high": v[2], "ic_diff": d,
+                         "diff_ci_low": d - 1.96 * se if np.isfinite(se) else np.nan,
+                         "diff_ci_high": d + 1.96 * se if np.isfinite(se) else np.nan, "diff_p": p})
+    return pd.DataFrame(rows)
+
+
+def _regime_findings(res, tab):
+    if tab is None or not len(tab):
+        res.findings.append("Regime-dependent IC: n/a — no grid time has an hour of prices before it.")
+        return
+    ok = tab[np.isfinite(tab["diff_p"])]
+    n = len(ok)
+    bonf = ok[ok["diff_p"] < 0.05 / max(n, 1)]
+    res.headline["regime_tests"] = n
+    res.headline["regime_differences_bonferroni"] = int(len(bonf))
+    liq = tab[(tab.family == "liquidation") & np.isfinite(tab["ic_volatile"])]
+    line = (f"Regime-dependent IC (quiet / volatile: realized volatility of the hour before below / above the "
+            f"symbol's median): {n} feature x horizon differences tested, {len(bonf)} significant after a "
+            f"Bonferroni correction (p < 0.05 / {n})")
+    if len(liq):
+        b = liq.loc[liq["ic_volatile"].abs().idxmax()]
+        res.headline.update({"regime_best_feature": b.feature, "regime_best_horizon": b.horizon,
+                             "regime_best_ic_volatile": float(b.ic_volatile), "regime_best_ic_quiet": float(b.ic_quiet)})
+        line += (f"; strongest liquidation feature in the volatile regime: {b.feature} at {b.horizon}, IC "
+                 f"{b.ic_volatile:+.3f} [{b.volatile_ci_low:+.3f}, {b.volatile_ci_high:+.3f}] against "
+                 f"{b.ic_quiet:+.3f} [{b.quiet_ci_low:+.3f}, {b.quiet_ci_high:+.3f}] when quiet")
+    res.findings.append(line + ".")
+    if len(bonf):
+        top = bonf.sort_values("diff_p").head(3)
+        res.findings.append("Regime differences after correction: " + "; ".join(
+            f"{r.feature} at {r.horizon}: volatile {r.ic_volatile:+.3f}, quiet {r.ic_quiet:+.3f}"
+            for r in top.itertuples()) + ".")
+
+
+def _permutation_importance(fitted, Xt, yt, feats, lab, fold, repeats: int = 3, seed: int = 0):
+    """Per feature: the fall of the gradient boosting's out-of-sample IC (Spearman of prediction and
+    return on the test fold) when that feature's column is shuffled (mean of ``repeats``)."""
+    gbm, keep = fitted["gbm"], fitted["keep"]
+    ok = np.isfinite(yt)
+    Xt, yt = Xt[ok][:, keep], yt[ok]
+    if len(yt) < 30:
+        return []
+    names = [f for f, k in zip(feats, keep) if k]
+    ry = _ranks(yt)
+    base = _corr(_ranks(gbm.predict(Xt)), ry)
+    rng = np.random.default_rng(seed + fold)
+    n = len(yt)
+    # every shuffled copy stacked into one matrix: one predict call (a call costs per tree, not per row)
+    stack = np.tile(Xt, (len(names) * repeats, 1))
+    for j in range(len(names)):
+        for r_ in range(repeats):
+            a = (j * repeats + r_) * n
+            stack[a:a + n, j] = Xt[rng.permutation(n), j]
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        pred = gbm.predict(stack)
+    rows = []
+    for j, c in enumerate(names):
+        drops = []
+        for r_ in range(repeats):
+            a = (j * repeats + r_) * n
+            drops.append(base - _corr(_ranks(pred[a:a + n]), ry))
+        drops = np.asarray(drops, np.float64)
+        drops = drops[np.isfinite(drops)]  # a constant prediction has no IC: no number from it
+        rows.append({"horizon": lab, "fold": fold, "feature": c,
+                     "importance": float(drops.mean()) if len(drops) else math.nan})
+    return rows
+
+
+def _importance_summary(rows):
+    """Mean permutation importance per horizon and feature over the folds, with a t interval over the
+    folds (a fold is one stretch of time)."""
+    import pandas as pd
+    from scipy.stats import t as student_t
+
+    cols = ["horizon", "feature", "family", "folds", "importance", "ci_low", "ci_high", "rank"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)
+    out = []
+    for (lab, c), g in df.groupby(["horizon", "feature"], sort=False):
+        v = g["importance"].to_numpy(np.float64)
+        v = v[np.isfinite(v)]
+        m = float(v.mean()) if len(v) else np.nan
+        if len(v) >= 2:
+            half = float(student_t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+        else:
+            half = np.nan
+        out.append({"horizon": lab, "feature": c, "family": ic_family(c), "folds": len(v), "importance": m,
+                    "ci_low": m - half, "ci_high": m + half})
+    imp = pd.DataFrame(out)
+    imp["rank"] = imp.groupby("horizon")["importance"].rank(ascending=False, method="first",
+                                                          na_option="bottom").astype(int)
+    return imp.sort_values(["horizon", "rank"]).reset_index(drop=True)[cols]
+
+
+def _importance_findings(res, imp, folds):
+    if not len(imp):
+        res.findings.append("Gradient-boosting feature importance: n/a — no walk-forward fold had enough "
+                            "training and test rows.")
+        return
+    parts = []
+    for lab, _ in IC_HORIZONS:
+        g = imp[imp.horizon == lab].head(3)
+        if len(g):
+            parts.append(f"{lab}: " + ", ".join(f"{r.feature} {r.importance:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
+                                                for r in g.itertuples()))
+    sig = imp[imp.ci_low > 0]
+    res.headline["importance_significant"] = int(len(sig))
+    top = imp.sort_values("importance", ascending=False).iloc[0]
+    res.headline["importance_top_feature"] = top.feature
+    res.headline["importance_top_horizon"] = top.horizon
+    res.findings.append(
+        "Gradient-boosting feature importance (fall of the out-of-sample IC when the feature is shuffled, mean over "
+        f"up to {folds - 1} walk-forward folds, 95% t interval over folds), top 3 per horizon — " + "; ".join(parts)
+        + f". {len(sig)} feature x horizon importances have an interval above 0.")
 
 
 def _get_ic(pooled, feat, hor):
@@ -278,7 +469,7 @@ def _get_ic(pooled, feat, hor):
     return float(r["ic"].iloc[0]) if len(r) else math.nan
 
 
-def _fit_models(X, y, Xt):
+def _fit_models(X, y, Xt, fitted: dict | None = None):
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import Ridge
 
@@ -302,6 +493,8 @@ def _fit_models(X, y, Xt):
         gbm = HistGradientBoostingRegressor(max_iter=50, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=100,
                                             l2_regularization=1.0, early_stopping=False, random_state=0).fit(X, y)
         pred = gbm.predict(Xt)
+    if fitted is not None:  # the fitted model and its columns, for the permutation importance
+        fitted["gbm"], fitted["keep"] = gbm, keep
     yield "gbm", pred
 
 

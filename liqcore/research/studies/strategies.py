@@ -12,6 +12,60 @@ from liqcore.research.studies._common import StudyResult, unavailable, Panel, _b
 PLAN_STRATEGIES = ("cascade-fade", "imbalance-reversal", "zone-bounce", "vol-breakout")
 
 
+def _portfolio(res, dailies: dict, M) -> None:
+    """The plan's strategies as one portfolio: the capital split equally between the strategies that
+    ran, rebalanced daily, so its daily return is the mean of theirs (each on its own equity).
+    Table ``portfolio``: its Sharpe ratio with the 95 % interval, total (compounded) return and
+    maximum drawdown, beside each strategy's; table ``daily_corr``: the correlation of their daily
+    returns (low = diversification)."""
+    import pandas as pd
+
+    if len(dailies) < 2:
+        res.findings.append("Portfolio of the plan's strategies: n/a — fewer than two strategies ran on this input.")
+        return
+    day0 = {k: int(v[0] // 86_400_000_000_000) for k, v in dailies.items()}
+    a = min(day0.values())
+    b = max(day0[k] + len(v[1]) for k, v in dailies.items())
+    D = np.zeros((b - a, len(dailies)))
+    for j, (k, (_, d)) in enumerate(dailies.items()):
+        D[day0[k] - a: day0[k] - a + len(d), j] = d
+    port = D.mean(axis=1)
+    rows = []
+    for name, d in list(zip(dailies, D.T)) + [("portfolio (equal weight)", port)]:
+        sh = M.sharpe(d)
+        lo, hi = M.sharpe_ci(d)
+        eq = np.cumprod(1.0 + d)
+        rows.append({"strategy": name, "days": len(d), "sharpe": math.nan if sh is None else sh,
+                     "sharpe_ci_low": math.nan if lo is None else lo, "sharpe_ci_high": math.nan if hi is None else hi,
+                     "total_return": float(eq[-1] - 1.0) if len(eq) else 0.0,
+                     "max_drawdown": M.max_drawdown(np.concatenate([[1.0], eq]))})
+    ptab = pd.DataFrame(rows)
+    res.tables["portfolio"] = ptab
+    with np.errstate(invalid="ignore", divide="ignore"):
+        live = D.std(axis=0) > 0
+        C = np.full((D.shape[1], D.shape[1]), np.nan)
+        if live.sum() >= 2:
+            C[np.ix_(live, live)] = np.corrcoef(D[:, live].T)
+    corr = pd.DataFrame(C, columns=list(dailies))
+    corr.insert(0, "strategy", list(dailies))
+    res.tables["daily_corr"] = corr
+    off = C[~np.eye(len(C), dtype=bool)]
+    mean_corr = float(np.nanmean(off)) if np.isfinite(off).any() else math.nan
+    p = ptab.iloc[-1]
+    single = ptab.iloc[:-1]
+    best = single.loc[single["sharpe"].idxmax()] if np.isfinite(single["sharpe"]).any() else None
+    res.headline.update({"portfolio_sharpe": float(p.sharpe), "portfolio_sharpe_ci_low": float(p.sharpe_ci_low),
+                         "portfolio_sharpe_ci_high": float(p.sharpe_ci_high),
+                         "portfolio_total_return": float(p.total_return),
+                         "portfolio_max_drawdown": float(p.max_drawdown), "portfolio_mean_corr": mean_corr})
+    res.findings.append(
+        f"Portfolio of the {len(dailies)} strategies that ran (equal capital, rebalanced daily, {len(port)} days): "
+        f"Sharpe {_num2(p.sharpe)} (annualised, 95% CI [{_num2(p.sharpe_ci_low)}, {_num2(p.sharpe_ci_high)}]), total "
+        f"{p.total_return:+.2%}, max drawdown {p.max_drawdown:.2%}; mean correlation of the strategies' daily returns "
+        f"{_num2(mean_corr)}" + ("" if best is None else
+                                 f"; best single strategy {best.strategy} Sharpe {_num2(best.sharpe)}") + ".")
+
+
 def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_share: float = 0.3, **_):
     """The research plan's four strategies run through the execution model on the same input, each
     with its documented default parameters (nothing is tuned on the input).  Per strategy: trades, win
@@ -41,6 +95,7 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
     events = prepare_events(panel.events)
     kinds = input_kinds(events)
     rows, notes = [], []
+    dailies: dict = {}  # strategy -> (start time, daily returns), for the portfolio
     for name in strategies:
         missing = sorted(set(get_strategy(name).needs) - kinds)
         if missing:  # its inputs are not in the data (e.g. funding): a row that says so, the others run
@@ -72,6 +127,7 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         sh = s.get("sharpe")
         row["sharpe"] = float(sh) if sh is not None and n else math.nan
         daily = M.daily_returns(led, r.equity0, r.start_ns, r.end_ns)
+        dailies[name] = (r.start_ns, daily)
         k = int(round(len(daily) * (1.0 - oos_share)))
         row["days"] = len(daily)
         row["active_days"] = int(np.count_nonzero(daily))  # days on which a trade closed
@@ -114,6 +170,7 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         "oos_share": oos_share,
         "significant_positive": int((with_trades["ci_low_bp"] > 0).sum()) if len(with_trades) else 0,
     }
+    _portfolio(res, dailies, M)
     h = res.headline
     for r in rows:
         if r.get("ran") and r["trades"]:
