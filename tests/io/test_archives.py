@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
@@ -407,8 +408,10 @@ def test_events_command_reports_the_rows_put_back_in_order(tmp_path, capsys):
     from liqcore.cli import main
 
     p = write(tmp_path / "BTCUSDT-aggTrades-2024-08-08.zip", None, agg_rows(50), zipped=True)
-    assert main(["events", str(p), "--limit", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "binance-aggtrades" in out and "50 (2 re-ordered)" in out
+    assert main(["events", str(p), "--limit", "1", "--json"]) == 0
+    err = capsys.readouterr().err  # the per-file load report, one line on stderr with --json
+    line = next(ln for ln in err.splitlines() if ln.startswith("load report: "))
+    (info,) = orjson.loads(line[len("load report: "):])["files"].values()
+    assert info["format"] == "binance-aggtrades" and info["records"] == 50 and info["reordered"] == 2
     assert main(["events", str(p), "--format", "okx-trades"]) == 2
     assert "cannot tell the instrument" in capsys.readouterr().err

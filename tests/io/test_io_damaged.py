@@ -131,7 +131,7 @@ def test_a_directory_with_unreadable_files_loads_the_rest_and_names_each(tmp_pat
 def test_rejects_name_the_file_they_came_from(tmp_path, capsys):
     d = tmp_path / "unrelated"
     d.mkdir()
-    (d / "book.jsonl").write_text(json.dumps({"topic": "orderbook.50.BTCUSDT", "type": "snapshot", "ts": T0,
+    (d / "book.jsonl").write_text(json.dumps({"topic": "kline.1.BTCUSDT", "type": "snapshot", "ts": T0,
                                               "data": {}}) + "\n")
     assert main(["events", str(d)]) == 1
     err = capsys.readouterr().err
