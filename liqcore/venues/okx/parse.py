@@ -124,17 +124,23 @@ def _liquidations(data, sink: Sink) -> int:
     return n
 
 
+def _item_inst(d, arg_inst) -> str:
+    """The instrument of one ``data[]`` item (its own ``instId``, else the subscription's ``arg``)."""
+    if d.__class__ is not dict:
+        raise Reject("missing_field", "data[]")
+    inst = d.get("instId") or arg_inst
+    if inst.__class__ is not str or not inst:
+        raise Reject("missing_field", "instId")
+    return inst
+
+
 def _trades(data, sink: Sink, arg_inst) -> int:
     rows = sink.rows
     recv = sink.recv_ns
     n = 0
     for d in data:
         try:
-            if d.__class__ is not dict:
-                raise Reject("missing_field", "data[]")
-            inst = d.get("instId") or arg_inst
-            if inst.__class__ is not str or not inst:
-                raise Reject("missing_field", "instId")
+            inst = _item_inst(d, arg_inst)
             s = d.get("side")
             side = side_of(_TAKER_SIDE, s.lower() if s.__class__ is str else s, "side")
             qty = pos(d.get("sz"), "sz")
@@ -164,11 +170,7 @@ def _simple(data, sink: Sink, arg_inst, kind: int) -> int:
     n = 0
     for d in data:
         try:
-            if d.__class__ is not dict:
-                raise Reject("missing_field", "data[]")
-            inst = d.get("instId") or arg_inst
-            if inst.__class__ is not str or not inst:
-                raise Reject("missing_field", "instId")
+            inst = _item_inst(d, arg_inst)
             if kind == _FUNDING:
                 price, qty = num(d.get("fundingRate"), "fundingRate"), 0.0
             elif kind == _MARK:
@@ -208,11 +210,7 @@ def _bbo(data, sink: Sink, arg_inst) -> int:
     n = 0
     for d in data:
         try:
-            if d.__class__ is not dict:
-                raise Reject("missing_field", "data[]")
-            inst = d.get("instId") or arg_inst
-            if inst.__class__ is not str or not inst:
-                raise Reject("missing_field", "instId")
+            inst = _item_inst(d, arg_inst)
             ct = _ct_val(sink, inst) if _is_contract(inst) else 1.0
             ts = ms_to_ns(d.get("ts"), "ts")
             bid, bid_qty = _book_side(d.get("bids"), "bids", ct)
