@@ -8,10 +8,10 @@ from typing import Callable
 
 import numpy as np
 
-from liqcore.types import SymbolRegistry
+from liqcore.types import Kind, SymbolRegistry
 from liqcore.venues.common import KIND_NAMES, Sink
 
-_QUOTE = 7  # Kind.QUOTE
+_QUOTE = int(Kind.QUOTE)
 #: rejects that are not "bad records": lines of prose in a log file, blank lines; order-book depth
 #: frames (recognised, not decoded: ``depth_skipped``); crossed top-of-book updates (kept, counted)
 _SOFT = frozenset({"not_a_record", "wall_clock_time_duplicate", "depth_skipped", "crossed_book"})

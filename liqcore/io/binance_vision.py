@@ -33,9 +33,10 @@ import numpy as np
 from liqcore.io.archives import (Layout, Rows, build, finish, first_line, header_cells, kept_in_order, name_symbol,
                                 read_columns)
 from liqcore.io.base import Reader, _FileState
+from liqcore.types import Kind
 
 VENUE = 2  # Venue.BINANCE
-_TRADE, _FUNDING, _OI, _QUOTE = 2, 4, 6, 7
+_TRADE, _FUNDING, _OI, _QUOTE = int(Kind.TRADE), int(Kind.FUNDING), int(Kind.OPEN_INTEREST), int(Kind.QUOTE)
 _BUY, _SELL = 3, 4
 _NAME = re.compile(r"^([A-Za-z0-9_]+)-(aggTrades|trades|bookTicker|metrics|fundingRate)-\d{4}-\d{2}(?:-\d{2})?\.",
                    re.IGNORECASE)

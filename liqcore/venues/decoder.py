@@ -68,6 +68,7 @@ assert struct.calcsize("<qqddibbbB") == EVENT_DTYPE.itemsize
 _frombuffer = np.frombuffer
 _RECV_MIN = RECV_CLOCK_MIN_NS
 _CONTROL_TEXT = frozenset({"pong", "ping", "PONG", "PING"})
+_QUOTE = int(Kind.QUOTE)
 _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
 
@@ -315,7 +316,7 @@ class Decoder:
         horizon = self.dedupe_horizon
         for r in rows:
             kind = r[6]
-            if kind == 7:  # quotes: a side repeated at one time is a real update (its pair needs it)
+            if kind == _QUOTE:  # quotes: a side repeated at one time is a real update (its pair needs it)
                 out.append(r)
                 continue
             seen = self._seen.get(kind)
