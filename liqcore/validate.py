@@ -135,7 +135,7 @@ def _strays(ts: np.ndarray, jump: int) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     if n < 3:
         return out
-    t = ts.astype(np.int64)
+    t = np.asarray(ts, dtype=np.int64)
     d = np.abs(np.diff(t))  # |t[i+1] - t[i]|
     far_prev = d[:-1] > jump  # for i in 1..n-2
     far_next = d[1:] > jump
@@ -153,16 +153,24 @@ def implausible_times(ts_event: np.ndarray, ts_recv: np.ndarray | None = None, *
     ``ts_recv`` from 2000 on; earlier ones are not clock readings) outside 2017-01-01 .. now + 1 day, or
     an isolated stray (see :func:`_strays`).  ``calendar=False`` (a relative clock, e.g. a simulation's)
     skips the calendar bounds of ``ts_event``; ``max_time_jump_ns=None`` skips the stray test."""
-    ts = np.asarray(ts_event, dtype=np.int64)
+    ts = np.ascontiguousarray(ts_event, dtype=np.int64)  # a field of an event array: one pass, not many
     hi = time_max_ns(now_ns)
     if calendar:
         bad = (ts < TIME_MIN_NS) | (ts > hi)
     else:
         bad = np.zeros(len(ts), dtype=bool)
     if ts_recv is not None:
-        tr = np.asarray(ts_recv, dtype=np.int64)
+        tr = np.ascontiguousarray(ts_recv, dtype=np.int64)
         # receive times before 2000 are not clock readings (sequence numbers, test stamps): not judged
-        bad |= (tr >= _CLOCK_MIN_NS) & ((tr < TIME_MIN_NS) | (tr > hi))
+        known = tr >= _CLOCK_MIN_NS
+        bad |= known & ((tr < TIME_MIN_NS) | (tr > hi))
+    if max_time_jump_ns is not None and len(ts) >= 3 and not bad.any() and (ts_recv is None or known.all()):
+        # the usual file: every time inside the calendar, every receive time a clock reading -- the
+        # same test as below without gathering the events that are judged (they all are)
+        strays = _strays(ts, int(max_time_jump_ns))
+        if ts_recv is not None:
+            strays |= _strays(tr, int(max_time_jump_ns))
+        return strays
     if max_time_jump_ns is not None and len(ts) >= 3:
         ok = np.flatnonzero(~bad)
         if len(ok) >= 3:
@@ -262,22 +270,36 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
         notional = price * events["qty"]
     notional_bad |= tradeish & ~(notional <= rule.max_notional)
     priced = ((kind == _LIQ) | (kind == _TRADE) | (kind == _MARK) | quoted) & (price > 0) & np.isfinite(price)
-    idx = np.flatnonzero(priced & ~notional_bad)
+    judged_px = priced & ~notional_bad
+    all_sid = events["symbol_id"]
+    one_symbol = int(all_sid.min()) == int(all_sid.max())
+    limit = float(np.log(rule.price_factor))
+    if one_symbol and judged_px.all():
+        # the usual file (one symbol, every price judged): the same test without grouping or gathering
+        ts = np.ascontiguousarray(events["ts_event"])
+        seg = np.cumsum(np.r_[True, np.diff(ts) > rule.reference_age_ns])
+        price_bad |= _off_median(np.log(price), seg, int(rule.window), limit) & judged
+        idx = np.zeros(0, dtype=np.int64)
+    else:
+        idx = np.flatnonzero(judged_px)
     if len(idx):
-        sid = events["symbol_id"][idx]  # one id per (venue, symbol)
+        sid = all_sid[idx]  # one id per (venue, symbol)
         order = _group_order(sid)  # per symbol, in input order
         po = idx[order]
         s_sid = sid[order]
         s_ts = events["ts_event"][po]
         # segments: a symbol's events with no pause longer than reference_age_ns between them
         seg = np.cumsum(np.r_[True, (s_sid[1:] != s_sid[:-1]) | (np.diff(s_ts) > rule.reference_age_ns)])
-        off = _off_median(np.log(price[po]), seg, int(rule.window), float(np.log(rule.price_factor)))
+        off = _off_median(np.log(price[po]), seg, int(rule.window), limit)
         bad = np.zeros(len(idx), dtype=bool)
         bad[order] = off
         price_bad[idx] = bad & judged[idx]
     # notional against the symbol's P95 of its kind (over the events not already implausible)
     ok = tradeish & ~price_bad & ~notional_bad
-    if ok.any():
+    if one_symbol and ok.all() and (kind[0] == kind).all():
+        # one symbol, one kind, every event judged: one P95 without grouping
+        notional_bad |= notional > rule.notional_multiple * np.quantile(notional, 0.95)
+    elif ok.any():
         sub = np.flatnonzero(ok)
         key = events["symbol_id"][sub].astype(np.int64) * 2 + (kind[sub] == _TRADE)
         n_ok = notional[sub]
@@ -301,6 +323,8 @@ def quote_pairs(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     kind, side = events["kind"], events["side"]
+    if not (kind == _QUOTE).any():  # trades or liquidations only: no book
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     a, b = events[:-1], events[1:]
     sides = (side[:-1] != side[1:]) & ((side[:-1] == _BID) | (side[:-1] == _ASK)) & ((side[1:] == _BID) | (side[1:] == _ASK))
     pair = ((kind[:-1] == _QUOTE) & (kind[1:] == _QUOTE) & (a["symbol_id"] == b["symbol_id"])

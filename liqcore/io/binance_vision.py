@@ -108,7 +108,7 @@ def load_bookticker(path, st: _FileState) -> np.ndarray:
     bid_q = rows.positive("best_bid_qty", allow_zero=True)
     ask = rows.positive("best_ask_price")
     ask_q = rows.positive("best_ask_qty", allow_zero=True)
-    rows.reject(~rows.bad & (bid >= ask), "crossed_book", "best_bid_price")
+    # a crossed book (bid >= ask): kept and counted (``crossed_book``) by the plausibility pass
     sid = rows.symbols(sym, VENUE, st.sink)
     keep = rows.keep()
     n = int(keep.sum())

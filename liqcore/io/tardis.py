@@ -494,8 +494,8 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
         sides.append((np.where(empty, _NAN, p), np.where(empty | q_null, 0.0, q), empty))
     (bp, bq, b_empty), (ap, aq, a_empty) = sides
     c.reject(bad, b_empty & a_empty, "missing_field", f"{bid_p},{ask_p}")
-    c.reject(bad, ~b_empty & ~a_empty & (bp > ap), "crossed_book", f"{bid_p},{ask_p}",
-             lambda i: f"bid {float(bp[i])!r} > ask {float(ap[i])!r}")
+    # a crossed book (bid >= ask) is kept and counted (``crossed_book``) by the plausibility pass, as
+    # for every reader of top of book
     c.reject(bad, c.inst_bad, "unknown_instrument", "symbol", c.inst_name)
     c._strict()
     keep = ~bad

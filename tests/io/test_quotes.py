@@ -83,3 +83,34 @@ def test_contract_csv_quote_rows_need_a_book_side(tmp_path):
     res = load_events(p)
     assert len(res.events) == 2 and res.rejects.get("bad_side") == 1 and res.rejects.get("non_positive") == 1
     assert res.events["qty"].tolist() == [1.0, 0.0]
+
+
+def test_every_reader_of_top_of_book_keeps_and_counts_a_crossed_update(tmp_path):
+    """tardis quotes, Binance's public bookTicker and a live capture treat a crossed book alike: the
+    update is kept (both rows) and counted ``crossed_book``, never silently dropped."""
+    import gzip
+    import zipfile
+
+    from liqcore.io import load_events
+
+    t0_ms = 1_722_470_400_000
+    # tardis quotes: exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount
+    rows = ["exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"]
+    for i in range(50):
+        bid, ask = 64000.0 + i, (64000.5 + i if i != 20 else 63990.0 + i)
+        rows.append(f"binance-futures,BTCUSDT,{(t0_ms + 100 * i) * 1000},{(t0_ms + 100 * i) * 1000 + 7},2,{ask},{bid},3")
+    tardis = tmp_path / "binance-futures_quotes_2024-08-01_BTCUSDT.csv.gz"
+    tardis.write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
+    # Binance public data: update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,transaction_time,event_time
+    book = ["update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,transaction_time,event_time"]
+    for i in range(50):
+        bid, ask = 64000.0 + i, (64000.5 + i if i != 20 else 64000.0 + i)  # 20: bid == ask
+        book.append(f"{900 + i},{bid},3,{ask},2,{t0_ms + 100 * i},{t0_ms + 100 * i + 3}")
+    vision = tmp_path / "BTCUSDT-bookTicker-2024-08-01.zip"
+    with zipfile.ZipFile(vision, "w") as z:
+        z.writestr("BTCUSDT-bookTicker-2024-08-01.csv", "\n".join(book) + "\n")
+    for path in (tardis, vision):
+        res = load_events(path)
+        assert len(res.events) == 100, path.name  # 50 updates, both sides, the crossed one too
+        assert res.rejects.get("crossed_book") == 1, (path.name, res.rejects)
+        assert res.n_rejected == 0, (path.name, res.rejects)
