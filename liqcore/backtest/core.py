@@ -120,6 +120,9 @@ class StrategyCore:
         self.avoid = Avoid.from_params(params)
         self.st = sim.new_state(n)
         self.port = new_portfolio(params, float(equity))
+        # the live shell sends the entries the core decides at a signal; a same-symbol replacement's entry,
+        # queued until the position closes, would not reach it: off here (such a signal is ``busy``)
+        self.port["replace_same"] = 0
         self.counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
         self._ledger = np.zeros(max(int(ledger_capacity), 2), dtype=sim.LEDGER_DTYPE)
         self.equity0 = float(equity)
