@@ -65,7 +65,7 @@ def run(args) -> int:
         events, registry, label = inputs.load_source(args, params, steps, filter_symbols=True)
         events = prepare_events(events)
         if len(events):  # an empty input (--allow-empty) has nothing to check
-            type(strategy).check_inputs(input_kinds(events))
+            type(strategy).check_inputs(input_kinds(events), params)
         records = None
         det_counts: dict = {}
         if type(strategy).uses_detector:
