@@ -6,9 +6,14 @@ Rules (signals only; the execution model fills them):
   (default 50,000 quote units, the article's stream filter ``min_usd``) received in the trailing
   ``score-window`` (default 90s): ``(t - score-window, t]``.  Smaller liquidations count nowhere
   but in the proximity heatmap.
-* **Trigger**: a liquidation whose side's window notional goes from below ``trigger-notional``
-  (default 5,000,000 quote units) to at or above it (a crossing: the side must fall below the
-  trigger again before it can trigger again).
+* **Trigger**: a liquidation whose side's window notional goes from below the symbol's trigger to
+  at or above it (a crossing: the side must fall below the trigger again before it can trigger
+  again).  The trigger (``trigger-scale quantile``, the default) is per symbol: the
+  ``trigger-quantile`` (default 0.95) quantile, linear between order statistics, of the window
+  notionals of its side right after each of the symbol's previous ``trigger-history`` (default
+  1000) counted liquidations of either side; until the symbol has ``trigger-min-history`` (default
+  50) of them, and with ``trigger-scale fixed`` (the article's rule), ``trigger-notional``
+  (default 5,000,000 quote units, BTC-sized).
 * **Entry** (the article: "5-15 seconds after the first large liquidation event fires, once it is
   clear that follow-on liquidations are occurring"): with ``entry-from first`` (the default) the
   anchor is the first liquidation of the trigger's window (the first counted liquidation received
@@ -25,7 +30,7 @@ Rules (signals only; the execution model fills them):
     measured right after each of the previous ``score-history`` (default 100) liquidations of that
     side before the trigger; ``4 x clip(log10(r) / 2, 0, 1)`` (4 points at 100x the usual speed,
     0 at or below it; 0 when there is no history or the median is 0);
-  - size (0-4 points): ``4 x min(1, N / (4 x trigger-notional))`` (1 point at the trigger, 4 at 4x);
+  - size (0-4 points): ``4 x min(1, N / (4 x trigger))`` (1 point at the trigger, 4 at 4x);
   - proximity (0-2 points), from the ``zone-bounce`` heatmap (``zone-width``, ``zone-lookback``,
     ``zone-quantile``, ``zone-min-buckets``) of the liquidations received up to the decision: the
     nearest zone beyond the last trade price in the flush direction (below it for a long flush,
@@ -35,9 +40,17 @@ Rules (signals only; the execution model fills them):
     the heatmap has fewer than ``zone-min-buckets`` buckets, or there is no trade price yet, the
     proximity term is left out and the score is ``(speed + size) x 10 / 8``.
 
+* **Funding filter** (``funding-filter`` on, the default; the article: "a cascade that begins with
+  high positive funding has more long inventory to burn through"): the last funding rate of the
+  symbol received at or before the decision must show the flushed side crowded -- longs flushed:
+  ``rate - funding-neutral > funding-margin``; shorts flushed: ``funding-neutral - rate >
+  funding-margin`` (defaults 0.01 %, the venues' rate of a balanced market, and 0); else a skip
+  ``funding_not_elevated``, or ``no_funding`` before the symbol's first funding rate.  With the
+  filter on the strategy needs funding events: a run without them is refused.
 * **Score filter**: a score below ``min-score`` (default 7, the article's "7+") is a skip
   ``below_min_score``.
-* **Size**: multiplier ``score / 10 x min(N / score-notional, 2)`` (default ``score-notional`` 10 M);
+* **Size**: multiplier ``score / 10 x min(N / ref, 2)``, ``ref`` = ``score-notional`` (default 10 M)
+  x the symbol's trigger / ``trigger-notional`` (``score-notional`` itself with a fixed trigger);
   a multiplier below ``min-size-mult`` (default 0.01) is a skip ``below_min_size`` (the venue's own
   minimum order size is checked where orders are made).  Confidence = ``score / 10``.
 * **Stop-loss** scaled with volatility: ``clip(stop-range-mult x (max - min) / last, stop-min,
@@ -56,7 +69,9 @@ Rules (signals only; the execution model fills them):
   ends nearly every trade one window after the burst).  Never adds to a position (one position per symbol).
 * ``tag`` = the trigger's event index.
 
-Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``entry-delay``,
+Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``trigger-scale``,
+``trigger-quantile``, ``trigger-history``, ``trigger-min-history``, ``funding-filter``, ``funding-neutral``,
+``funding-margin``, ``entry-delay``,
 ``entry-max``, ``entry-from``, ``score-history``,
 ``score-notional``, ``min-size-mult``, ``exit-drop``, ``exit-min-move``, ``stop-min``, ``stop-max``,
 ``stop-range-mult``, ``vol-lookback``, ``proximity-range``, and the zone parameters
