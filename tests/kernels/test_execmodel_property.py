@@ -243,6 +243,7 @@ def test_paper_trading_gives_the_backtests_trades_for_any_signals(seed, p):
     ev, _ = random_market(seed, n_events=300, n_symbols=n_sym)
     sig = random_signals(seed + 7, ev, n_sym, 40)
     params = Params.from_mapping({"daily-loss": "1%", "max-positions": 1, "replace-weakest": "on",
+                                  "replace-same": "on",
                                   "slippage-bps": p["slippage"] * 1e4, "trail": p["trail"], "leverage": 2,
                                   "hold-timeout": max(p["hold_timeout_ns"], 1) / 1e9, "order-latency": p["order_latency_ns"] / 1e9})
     core = StrategyCore(params, ["ETHUSDT", "SOLUSDT"], equity=1.0)
