@@ -159,6 +159,7 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("size", "size", _size, 0.25, "position notional per trade, as a fraction of equity", "risk", "FRAC"),
     _Spec("max-positions", "max_positions", _nonneg_int, 0, "open positions and working entries at once (0 = only max-symbols)", "risk", "N"),
     _Spec("replace-weakest", "replace_weakest", _bool, False, "at the position cap, a signal of higher confidence closes the weakest position and takes its place (on/off)", "risk", "on|off"),
+    _Spec("replace-same", "replace_same", _bool, False, "a signal of higher confidence on a symbol that holds a position closes it and opens its own after the close (on/off)", "risk", "on|off"),
     _Spec("daily-trades", "daily_trades", _nonneg_int, 0, "positions opened per symbol per UTC day (0 = no cap)", "risk", "N"),
     _Spec("leverage", "leverage", _nonneg_float, 10.0, "cap on the sum of open notionals, in multiples of equity (at most 10; 0 = no cap)", "risk", "X"),
     _Spec("notional", "notional", _nonneg_float, 0.0, "fixed position notional in quote units instead of size x equity (0 = use size)", "risk", "QUOTE"),
@@ -352,6 +353,7 @@ class Params:
     size: float = 0.25
     max_positions: int = 0
     replace_weakest: bool = False
+    replace_same: bool = False
     daily_trades: int = 0
     leverage: float = 10.0
     notional: float = 0.0

@@ -96,6 +96,7 @@ class State:
     stop_price: float = math.nan
     confidence: float = 1.0
     size_mult: float = 1.0
+    queued: dict | None = None  # a same-symbol replacement's signal (and decision time), sent when the position closes
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Model:
     replace: bool = False
     leverage: float = 0.0
     notional: float = 0.0
+    replace_same: bool = False
     day: int = NO_TIME
     week: int = NO_TIME
     day_start_equity: float = 0.0
@@ -209,6 +211,9 @@ class Model:
         s.closing = 0
         s.cooldown_until_ns = ts + q["cooldown_ns"]
         self.counts[sid][_REASON_COUNT.get(reason, "external")] += 1
+        if s.queued is not None:  # a same-symbol replacement: its entry goes out now
+            g, s.queued = s.queued, None
+            self.place(sid, g, ts, queued_at=ts)
 
     @staticmethod
     def stop(s):
@@ -281,6 +286,10 @@ class Model:
         exit due at ``ts + order-latency`` (as the signal's own ``exit_ns = ts`` would; a tie with a
         pending replace goes to the signal exit).  Not a decision: nothing is counted."""
         s = self.states[sid]
+        if s.queued is not None and int(s.queued["tag"]) == tag:  # the queued entry's exit time
+            if ts <= int(s.queued["exit_ns"]):
+                s.queued = {**s.queued, "exit_ns": ts, "exit_code": exit_code}
+            return "exit"
         if s.status == FLAT or s.cascade_id != tag:
             return "no_position"
         due = _sat(ts, self.par[sid]["order_latency_ns"])
@@ -303,10 +312,13 @@ class Model:
         if direction == 0 and int(g["skip_code"]) != SKIP_MIXED:
             c["skipped"] += 1
             return "skipped"
-        if s.status != FLAT:
+        conf = float(g["confidence"])
+        same = s.status != FLAT
+        if same and not (self.replace_same and direction != 0 and not s.closing and s.queued is None
+                         and conf > s.confidence):
             c["busy"] += 1
             return "busy"
-        if ts < s.cooldown_until_ns:
+        if not same and ts < s.cooldown_until_ns:
             c["cooldown"] += 1
             return "cooldown"
         if direction == 0:
@@ -327,13 +339,14 @@ class Model:
         if q["daily_trades"] > 0 and s.fill_day == ts // NS_PER_DAY and s.day_fills >= q["daily_trades"]:
             c["daily_trades"] += 1
             return "daily_trades"
-        conf = float(g["confidence"])
         busy, victim = 0, None
         for j, o in enumerate(self.states):
             if j == sid:
                 continue
             if o.status in (PENDING, RESTING):
                 self.settle(j, ts)
+            if o.status != FLAT and o.closing and o.queued is not None:
+                busy += 1  # closing for a same-symbol replacement: the slot stays taken
             if o.status != FLAT and not o.closing:
                 busy += 1
                 if victim is None or (o.confidence, o.signal_ns) < (self.states[victim].confidence,
@@ -365,6 +378,33 @@ class Model:
             else:
                 v.status = FLAT
                 self.counts[victim]["unfilled"] += 1
+        if same:
+            if s.status == OPEN:  # closed first (reason replaced), the new entry queued until the close
+                s.closing = 1
+                due = _sat(ts, q["order_latency_ns"])
+                if due < s.exit_due_ns:
+                    s.exit_due_ns, s.exit_due_reason = due, REPLACED
+                s.queued = {k: g[k] for k in ("direction", "entry", "confidence", "size_mult", "offset", "take_profit",
+                                              "stop_loss", "trail", "stop_price", "max_hold_ns", "entry_timeout_ns",
+                                              "exit_ns", "exit_code", "tag")}
+                s.queued["ts_ns"] = ts
+                c["orders"] += 1
+                return "order"
+            s.status = FLAT  # a working entry is cancelled, the new one placed at once
+            c["unfilled"] += 1
+        self.place(sid, g, ts)
+        c["orders"] += 1
+        return "order"
+
+    def place(self, sid, g, ts, queued_at=None):
+        """Place signal ``g`` (decided at ``ts``) as the symbol's entry; a queued replacement entry is
+        sent at ``queued_at`` (the close): arrival and entry timeout from then, the limit's reference the
+        last print before it."""
+        s, q = self.states[sid], self.par[sid]
+        entry, direction = int(g["entry"]), int(g["direction"])
+        sent = ts if queued_at is None else queued_at
+        if queued_at is not None:
+            ts = int(g["ts_ns"])
         side = 1 if direction > 0 else -1
         off = float(g["offset"])
         off = q["offset"] if math.isnan(off) else off
@@ -376,9 +416,9 @@ class Model:
         s.status = PENDING
         s.cascade_id = int(g["tag"])
         s.signal_ns = ts
-        s.arrive_ns = ts + q["order_latency_ns"]
+        s.arrive_ns = sent + q["order_latency_ns"]
         et = int(g["entry_timeout_ns"])
-        s.entry_deadline_ns = ts + (q["entry_timeout_ns"] if et < 0 else et)
+        s.entry_deadline_ns = sent + (q["entry_timeout_ns"] if et < 0 else et)
         tp, sl = float(g["take_profit"]), float(g["stop_loss"])
         s.tp_frac = tp if (math.isnan(tp) or tp > 0) else -1.0
         s.sl_frac = sl if (math.isnan(sl) or sl > 0) else -1.0
@@ -392,10 +432,8 @@ class Model:
         s.exit_due_reason = SIGNAL_EXIT
         s.exit_code = int(g["exit_code"])
         s.closing = 0
-        s.confidence = conf
+        s.confidence = float(g["confidence"])
         s.size_mult = float(g["size_mult"])
-        c["orders"] += 1
-        return "order"
 
     def on_clock(self, ts):
         for j, s in enumerate(self.states):
@@ -509,10 +547,11 @@ class Model:
 
 
 def simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly_loss=0.02, max_symbols=4,
-             size=0.25, max_positions=0, replace=False, leverage=0.0, notional=0.0, end_ns=None) -> Model:
+             size=0.25, max_positions=0, replace=False, leverage=0.0, notional=0.0, end_ns=None,
+             replace_same=False) -> Model:
     """Replay events with signals (in processing order); returns the :class:`Model`."""
     m = Model([dict(p) for p in symbol_params], equity, daily_loss, weekly_loss, max_symbols, size,
-              max_positions, bool(replace), leverage, notional)
+              max_positions, bool(replace), leverage, notional, bool(replace_same))
     r, ns = 0, len(signals)
     for i, e in enumerate(events):
         t = int(e["ts_recv"])

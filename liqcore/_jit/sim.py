@@ -34,6 +34,14 @@ states them for users):
   confidence, then oldest signal, then lowest symbol id) working entry or position takes its place:
   a working entry is cancelled (``unfilled``), a position is closed at the first print of its
   symbol at/after decision + order latency (taker, reason ``replaced``).
+* ``replace_same`` (port): a signal on a symbol that holds a working entry or position, with a
+  confidence strictly higher than the held one's, replaces it instead of being ``busy`` (it passes the
+  busy and cooldown gates; the others apply): a working entry is cancelled (``unfilled``) and the new
+  one placed at once; a position is closed at the first print at/after decision + order latency
+  (taker, reason ``replaced``) and the new entry is queued (counted ``orders``) and sent when the
+  position closes, whatever closed it (it arrives an order latency later; entry timeout from then).
+  The symbol keeps its cap slot while it is closing for the replacement; a further signal on it is
+  ``busy``.
 * The order arrives ``order_latency`` after the decision.  Limit (post-only): rejected if at arrival
   the last print has reached the limit; fills at the limit on a print strictly through it (``touch``:
   also at it), maker fee.  Market: fills at the first print at/after arrival at that price moved
@@ -171,6 +179,11 @@ STATE_DTYPE = np.dtype([
     ("exit_due_reason", "<i8"), ("exit_code", "<i8"), ("closing", "<i8"), ("fill_day", "<i8"),
     ("day_fills", "<i8"), ("tp_frac", "<f8"), ("sl_frac", "<f8"), ("trail", "<f8"), ("peak", "<f8"),
     ("stop_price", "<f8"), ("confidence", "<f8"), ("size_mult", "<f8"),
+    # a same-symbol replacement's entry, queued until the replaced position closes (q_on 1; see _queue_entry)
+    ("q_on", "<i8"), ("q_side", "<i8"), ("q_entry", "<i8"), ("q_tag", "<i8"), ("q_signal_ns", "<i8"),
+    ("q_hold_ns", "<i8"), ("q_timeout_ns", "<i8"), ("q_exit_ns", "<i8"), ("q_exit_code", "<i8"),
+    ("q_confidence", "<f8"), ("q_size_mult", "<f8"), ("q_offset", "<f8"), ("q_tp", "<f8"), ("q_sl", "<f8"),
+    ("q_trail", "<f8"), ("q_stop_price", "<f8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -178,6 +191,7 @@ PORT_DTYPE = np.dtype([
     ("daily_loss", "<f8"), ("weekly_loss", "<f8"), ("size", "<f8"),
     ("day", "<i8"), ("week", "<i8"), ("max_symbols", "<i8"), ("n_trades", "<i8"),
     ("max_positions", "<i8"), ("replace", "<i8"), ("leverage", "<f8"), ("notional", "<f8"),
+    ("replace_same", "<i8"),
 ], align=True)
 
 PARAM_DTYPE = np.dtype([
@@ -237,7 +251,7 @@ def _reset_spec(st) -> None:
 
 def new_port(equity: float, daily_loss: float, weekly_loss: float, max_symbols: int, size: float, *,
              max_positions: int = 0, replace: bool = False, leverage: float = 0.0,
-             notional: float = 0.0) -> np.ndarray:
+             notional: float = 0.0, replace_same: bool = False) -> np.ndarray:
     port = np.zeros(1, dtype=PORT_DTYPE)
     port["equity"] = equity
     port["equity0"] = equity
@@ -253,6 +267,7 @@ def new_port(equity: float, daily_loss: float, weekly_loss: float, max_symbols: 
     port["replace"] = 1 if replace else 0
     port["leverage"] = leverage
     port["notional"] = notional
+    port["replace_same"] = 1 if replace_same else 0
     return port
 
 
@@ -403,6 +418,8 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     if 0 < reason < len(EXIT_COUNT_COLUMN):
         col = EXIT_COUNT_COLUMN[reason]
     counts[sid, col] += 1
+    if s.q_on != 0:  # a same-symbol replacement: its entry goes out now that the position is closed
+        _place_queued(st, par, sid, ts)
 
 
 @njit(cache=True)
@@ -514,6 +531,11 @@ def step_exit(st, par, sid, ts, exit_code, tag):
     tie the signal exit wins, as when the signal carried it).  Not a decision: nothing is counted.
     Returns R_EXIT, or R_NO_POSITION when that signal holds nothing (never placed, or already done)."""
     s = st[sid]
+    if s.q_on != 0 and s.q_tag == tag:  # the queued entry of a same-symbol replacement: its exit time
+        if ts <= s.q_exit_ns:
+            s.q_exit_ns = ts
+            s.q_exit_code = exit_code
+        return R_EXIT
     if s.status == FLAT or s.cascade_id != tag:
         return R_NO_POSITION
     due = _add_sat(ts, par[sid].order_latency_ns)
@@ -522,6 +544,82 @@ def step_exit(st, par, sid, ts, exit_code, tag):
         s.exit_due_reason = SIGNAL_EXIT
         s.exit_code = exit_code
     return R_EXIT
+
+
+@njit(cache=True)
+def _replaces_same(s, p, direction, confidence):
+    """Whether a signal on a symbol that holds a working entry or position replaces it (``replace-same``):
+    an entry signal of strictly higher confidence than the held one, not while that one is already
+    being closed."""
+    return p.replace_same != 0 and direction != 0 and s.closing == 0 and s.q_on == 0 and confidence > s.confidence
+
+
+@njit(cache=True)
+def _queue_entry(s, q, ts, direction, entry, confidence, size_mult, offset, take_profit, stop_loss, trail,
+                 stop_price, max_hold_ns, entry_timeout_ns, exit_ns, exit_code, tag):
+    """A same-symbol replacement decided at ``ts``: the open position closes at the first print at/after
+    ``ts + order-latency`` (taker, reason ``replaced``; an earlier timed exit keeps its time) and the
+    new signal's entry waits in the ``q_*`` fields until that close (:func:`_place_queued`)."""
+    s.closing = 1
+    due = _add_sat(ts, q.order_latency_ns)
+    if due < s.exit_due_ns:
+        s.exit_due_ns = due
+        s.exit_due_reason = REPLACED
+    s.q_on = 1
+    s.q_side = 1 if direction > 0 else -1
+    s.q_entry = entry
+    s.q_tag = tag
+    s.q_signal_ns = ts
+    s.q_hold_ns = max_hold_ns
+    s.q_timeout_ns = entry_timeout_ns
+    s.q_exit_ns = exit_ns
+    s.q_exit_code = exit_code
+    s.q_confidence = confidence
+    s.q_size_mult = size_mult
+    s.q_offset = offset
+    s.q_tp = take_profit
+    s.q_sl = stop_loss
+    s.q_trail = trail
+    s.q_stop_price = stop_price
+
+
+@njit(cache=True)
+def _place_queued(st, par, sid, ts):
+    """The queued entry of a same-symbol replacement is sent when the replaced position closes at ``ts``:
+    it arrives ``order-latency`` later, its entry timeout runs from ``ts``, a limit entry's reference is
+    the last print before the close; everything else is the signal's (its decision time stays
+    ``signal_ns``; its signal exit, if any, is due ``order-latency`` after its ``exit_ns``)."""
+    s = st[sid]
+    q = par[sid]
+    s.q_on = 0
+    side = s.q_side
+    s.side = side
+    s.ref_price = s.last_price
+    s.entry_kind = s.q_entry
+    off = q.offset if s.q_offset != s.q_offset else s.q_offset
+    if s.q_entry == ENTRY_LIMIT:
+        s.limit_price = s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off)
+    else:
+        s.limit_price = np.nan
+    s.status = PENDING
+    s.cascade_id = s.q_tag
+    s.signal_ns = s.q_signal_ns
+    s.arrive_ns = ts + q.order_latency_ns
+    s.entry_deadline_ns = ts + (q.entry_timeout_ns if s.q_timeout_ns < 0 else s.q_timeout_ns)
+    tp = s.q_tp
+    sl = s.q_sl
+    s.tp_frac = tp if (tp != tp or tp > 0.0) else -1.0
+    s.sl_frac = sl if (sl != sl or sl > 0.0) else -1.0
+    s.trail = s.q_trail if s.q_trail > 0.0 else 0.0
+    s.stop_price = s.q_stop_price
+    s.hold_ns = s.q_hold_ns
+    s.hold_reason = TIMEOUT if s.q_hold_ns < 0 else MAX_HOLD
+    s.exit_due_ns = NEVER if s.q_exit_ns == NEVER else _add_sat(s.q_exit_ns, q.order_latency_ns)
+    s.exit_due_reason = SIGNAL_EXIT
+    s.exit_code = s.q_exit_code
+    s.closing = 0
+    s.confidence = s.q_confidence
+    s.size_mult = s.q_size_mult
 
 
 @njit(cache=True)
@@ -542,10 +640,13 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     if direction == 0 and skip_code != SKIP_MIXED:  # the strategy's own decision not to trade
         counts[sid, C_SKIPPED] += 1
         return R_SKIPPED
+    same = 0
     if s.status != FLAT:
-        counts[sid, C_BUSY] += 1
-        return R_BUSY
-    if ts < s.cooldown_until_ns:
+        if not _replaces_same(s, p, direction, confidence):
+            counts[sid, C_BUSY] += 1
+            return R_BUSY
+        same = 1
+    if same == 0 and ts < s.cooldown_until_ns:
         counts[sid, C_COOLDOWN] += 1
         return R_COOLDOWN
     if direction == 0:  # mixed: counted after busy and cooldown, as the guide's strategy always did
@@ -585,6 +686,8 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
                     v = st[victim]
                     if o.confidence < v.confidence or (o.confidence == v.confidence and o.signal_ns < v.signal_ns):
                         victim = j
+            elif o.status != FLAT and o.q_on != 0:  # closing for a same-symbol replacement: its slot stays taken
+                busy += 1
     cap = p.max_symbols
     over = R_MAX_SYMBOLS
     if busy < p.max_symbols:
@@ -615,6 +718,14 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
         else:
             v.status = FLAT
             counts[victim, C_UNFILLED] += 1
+    if same != 0:
+        if s.status == OPEN:  # closed first (taker, reason replaced); the new entry is placed after the close
+            _queue_entry(s, par[sid], ts, direction, entry, confidence, size_mult, offset, take_profit, stop_loss,
+                         trail, stop_price, max_hold_ns, entry_timeout_ns, exit_ns, exit_code, tag)
+            counts[sid, C_ORDERS] += 1
+            return R_ORDER
+        s.status = FLAT  # a working entry is cancelled and the new one takes its place at once
+        counts[sid, C_UNFILLED] += 1
     ref = s.last_price
     side = 1 if direction > 0 else -1
     off = q.offset if offset != offset else offset

@@ -192,9 +192,9 @@ def check_strategies(names, params) -> list:
 
 def check_inputs(strategies, kinds: set[str]) -> None:
     """Every strategy's needed inputs are in ``kinds``; else a ValueError naming what is missing."""
-    for obj, _ in strategies:
+    for obj, p in strategies:
         cls = type(obj)
-        missing = sorted(set(cls.needs) - set(kinds))
+        missing = sorted(set(cls.needs_for(p)) - set(kinds))
         if missing:
             raise ValueError(f"strategy {cls.name}: the data has no {', '.join(missing)} events, which this "
                              f"strategy needs (leave it out with --strategies)")
@@ -217,7 +217,7 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
     if not len(events):
         raise ValueError("events: nothing to compare on (no events)")
     kinds = input_kinds(events)
-    missing = {type(o).name: sorted(set(type(o).needs) - kinds) for o, _ in strats}
+    missing = {type(o).name: sorted(set(type(o).needs_for(p)) - kinds) for o, p in strats}
     if all(missing.values()):  # nothing can run: the one-strategy check's error, naming what is missing
         check_inputs(strats, kinds)
     start, end = int(events["ts_recv"][0]), int(events["ts_recv"][-1]) + 1

@@ -120,6 +120,8 @@ class StrategyCore:
         self.avoid = Avoid.from_params(params)
         self.st = sim.new_state(n)
         self.port = new_portfolio(params, float(equity))
+        if mode == "venue":  # the venue fills: a same-symbol replacement's entry, queued in the core until
+            self.port["replace_same"] = 0  # the close, would never be sent (such a signal is ``busy``)
         self.counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
         self._ledger = np.zeros(max(int(ledger_capacity), 2), dtype=sim.LEDGER_DTYPE)
         self.equity0 = float(equity)
@@ -343,6 +345,13 @@ class StrategyCore:
             return {"action": "none", "reason": sim.REASON_NAMES[r], **base}
         self._venue_arrival(sid)
         s = self.st[sid]
+        if int(s["q_on"]):  # paper: a same-symbol replacement -- the position closes first, the entry follows
+            long_ = s["q_side"] > 0
+            return {"action": "order", **base, "side": "buy" if long_ else "sell", "queued": True,
+                    "position": "long" if long_ else "short",
+                    "entry": "market" if int(s["q_entry"]) == sim.ENTRY_MARKET else "limit", "price": None,
+                    "ref_price": None, "post_only": int(s["q_entry"]) != sim.ENTRY_MARKET,
+                    "closing_due_ns": int(s["exit_due_ns"])}
         long_ = s["side"] > 0
         market = int(s["entry_kind"]) == sim.ENTRY_MARKET
         return {"action": "order", **base, "side": "buy" if long_ else "sell",

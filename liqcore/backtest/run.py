@@ -351,7 +351,7 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
     uses it (unless ``records`` are given), signals, execution model."""
     obj, params = resolve_strategy(strategy, params)
     if len(events):  # an empty input (allowed by the caller) has nothing to check
-        type(obj).check_inputs(input_kinds(events))
+        type(obj).check_inputs(input_kinds(events), params)
     det_counts: dict = {}
     if type(obj).uses_detector and records is None:
         records, det_counts = detect(events, params, detector)
@@ -449,7 +449,7 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
     events, registry = _resolve_source(source, registry, params)
     events = prepare_events(events)
     if len(events):
-        type(strat).check_inputs(input_kinds(events))
+        type(strat).check_inputs(input_kinds(events), params)
     records = detect(events, params, detector)[0] if type(strat).uses_detector else None
     combos = list(itertools.product(*(grid[n] for n in names)))
 

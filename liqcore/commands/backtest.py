@@ -60,12 +60,12 @@ def run(args) -> int:
     output_dir(args.out, "--out")
     output_dir(args.report, "--report")
     if args.synthetic:  # the synthetic market's kinds are known: a missing input is refused before it is built
-        type(strategy).check_inputs(inputs.SYNTHETIC_KINDS)
+        type(strategy).check_inputs(inputs.SYNTHETIC_KINDS, params)
     with inputs.Steps(not args.no_progress and not args.json) as steps:
         events, registry, label = inputs.load_source(args, params, steps, filter_symbols=True)
         events = prepare_events(events)
         if len(events):  # an empty input (--allow-empty) has nothing to check
-            type(strategy).check_inputs(input_kinds(events))
+            type(strategy).check_inputs(input_kinds(events), params)
         records = None
         det_counts: dict = {}
         if type(strategy).uses_detector:

@@ -51,4 +51,5 @@ def new_portfolio(params, equity: float) -> np.ndarray:
     """The execution model's portfolio row (PORT_DTYPE) for ``params``."""
     return _sim().new_port(float(equity), params.daily_loss, params.weekly_loss, params.max_symbols, params.size,
                            max_positions=params.max_positions, replace=params.replace_weakest,
-                           leverage=params.leverage, notional=params.notional)
+                           leverage=params.leverage, notional=params.notional,
+                           replace_same=params.replace_same)

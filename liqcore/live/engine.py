@@ -213,6 +213,9 @@ class Engine(OrderManager, FastLane):
         self.paper = isinstance(self.gateway, PaperGateway)
         self.core = StrategyCore(self.params, [f"{v}:{s}" for v, s in self.traded], equity=float(equity),
                                  mode="paper" if self.paper else "venue")
+        # the shell sends (or paper-registers) the entries the core decides at a signal; a same-symbol
+        # replacement's entry, queued in the core until the close, would not reach it: off here
+        self.core.port["replace_same"] = 0
         #: who watches the exits in venue mode: "venue" (take-profit, stop-loss and, where the gateway has one,
         #: the trailing stop held by the venue) or "engine" (every exit watched here and closed at market)
         self.exits = self.params.exits

@@ -63,7 +63,9 @@ def strategy_needs(engine, features=()) -> frozenset:
     """The event kinds the engine's strategy needs (its ``needs``) and the named ``features`` kept beside it,
     liquidations and trades always."""
     strat = getattr(engine, "strategy", None)
-    return frozenset(getattr(type(strat), "needs", ())) | {"liquidation", "trade"} | feature_needs(features)
+    cls = type(strat)
+    needs = cls.needs_for(getattr(engine, "params", None)) if hasattr(cls, "needs_for") else getattr(cls, "needs", ())
+    return frozenset(needs) | {"liquidation", "trade"} | feature_needs(features)
 
 
 class LiveRunner:

@@ -204,9 +204,15 @@ class Strategy:
 
     # ---- inputs -------------------------------------------------------------------------------------
     @classmethod
-    def check_inputs(cls, kinds_present: set[str]) -> None:
-        """Raise ValueError naming the input kinds this strategy needs and the data lacks."""
-        missing = sorted(set(cls.needs) - set(kinds_present))
+    def needs_for(cls, params=None) -> frozenset:
+        """The input kinds this strategy needs with ``params`` (a rule that reads an input may be
+        switched off); :attr:`needs` when ``params`` is None."""
+        return frozenset(cls.needs)
+
+    @classmethod
+    def check_inputs(cls, kinds_present: set[str], params=None) -> None:
+        """Raise ValueError naming the input kinds this strategy needs (with ``params``) and the data lacks."""
+        missing = sorted(set(cls.needs_for(params)) - set(kinds_present))
         if missing:
             raise ValueError(f"strategy {cls.name}: the data has no {', '.join(missing)} events, "
                              f"which this strategy needs")

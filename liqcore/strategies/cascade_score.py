@@ -6,9 +6,14 @@ Rules (signals only; the execution model fills them):
   (default 50,000 quote units, the article's stream filter ``min_usd``) received in the trailing
   ``score-window`` (default 90s): ``(t - score-window, t]``.  Smaller liquidations count nowhere
   but in the proximity heatmap.
-* **Trigger**: a liquidation whose side's window notional goes from below ``trigger-notional``
-  (default 5,000,000 quote units) to at or above it (a crossing: the side must fall below the
-  trigger again before it can trigger again).
+* **Trigger**: a liquidation whose side's window notional goes from below the symbol's trigger to
+  at or above it (a crossing: the side must fall below the trigger again before it can trigger
+  again).  The trigger (``trigger-scale quantile``, the default) is per symbol: the
+  ``trigger-quantile`` (default 0.95) quantile, linear between order statistics, of the window
+  notionals of its side right after each of the symbol's previous ``trigger-history`` (default
+  1000) counted liquidations of either side; until the symbol has ``trigger-min-history`` (default
+  50) of them, and with ``trigger-scale fixed`` (the article's rule), ``trigger-notional``
+  (default 5,000,000 quote units, BTC-sized).
 * **Entry** (the article: "5-15 seconds after the first large liquidation event fires, once it is
   clear that follow-on liquidations are occurring"): with ``entry-from first`` (the default) the
   anchor is the first liquidation of the trigger's window (the first counted liquidation received
@@ -25,7 +30,7 @@ Rules (signals only; the execution model fills them):
     measured right after each of the previous ``score-history`` (default 100) liquidations of that
     side before the trigger; ``4 x clip(log10(r) / 2, 0, 1)`` (4 points at 100x the usual speed,
     0 at or below it; 0 when there is no history or the median is 0);
-  - size (0-4 points): ``4 x min(1, N / (4 x trigger-notional))`` (1 point at the trigger, 4 at 4x);
+  - size (0-4 points): ``4 x min(1, N / (4 x trigger))`` (1 point at the trigger, 4 at 4x);
   - proximity (0-2 points), from the ``zone-bounce`` heatmap (``zone-width``, ``zone-lookback``,
     ``zone-quantile``, ``zone-min-buckets``) of the liquidations received up to the decision: the
     nearest zone beyond the last trade price in the flush direction (below it for a long flush,
@@ -35,9 +40,17 @@ Rules (signals only; the execution model fills them):
     the heatmap has fewer than ``zone-min-buckets`` buckets, or there is no trade price yet, the
     proximity term is left out and the score is ``(speed + size) x 10 / 8``.
 
+* **Funding filter** (``funding-filter`` on, the default; the article: "a cascade that begins with
+  high positive funding has more long inventory to burn through"): the last funding rate of the
+  symbol received at or before the decision must show the flushed side crowded -- longs flushed:
+  ``rate - funding-neutral > funding-margin``; shorts flushed: ``funding-neutral - rate >
+  funding-margin`` (defaults 0.01 %, the venues' rate of a balanced market, and 0); else a skip
+  ``funding_not_elevated``, or ``no_funding`` before the symbol's first funding rate.  With the
+  filter on the strategy needs funding events: a run without them is refused.
 * **Score filter**: a score below ``min-score`` (default 7, the article's "7+") is a skip
   ``below_min_score``.
-* **Size**: multiplier ``score / 10 x min(N / score-notional, 2)`` (default ``score-notional`` 10 M);
+* **Size**: multiplier ``score / 10 x min(N / ref, 2)``, ``ref`` = ``score-notional`` (default 10 M)
+  x the symbol's trigger / ``trigger-notional`` (``score-notional`` itself with a fixed trigger);
   a multiplier below ``min-size-mult`` (default 0.01) is a skip ``below_min_size`` (the venue's own
   minimum order size is checked where orders are made).  Confidence = ``score / 10``.
 * **Stop-loss** scaled with volatility: ``clip(stop-range-mult x (max - min) / last, stop-min,
@@ -56,7 +69,9 @@ Rules (signals only; the execution model fills them):
   ends nearly every trade one window after the burst).  Never adds to a position (one position per symbol).
 * ``tag`` = the trigger's event index.
 
-Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``entry-delay``,
+Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``trigger-scale``,
+``trigger-quantile``, ``trigger-history``, ``trigger-min-history``, ``funding-filter``, ``funding-neutral``,
+``funding-margin``, ``entry-delay``,
 ``entry-max``, ``entry-from``, ``score-history``,
 ``score-notional``, ``min-size-mult``, ``exit-drop``, ``exit-min-move``, ``stop-min``, ``stop-max``,
 ``stop-range-mult``, ``vol-lookback``, ``proximity-range``, and the zone parameters
@@ -69,7 +84,8 @@ import math
 
 import numpy as np
 
-from liqcore.units import parse_duration, parse_fraction
+from liqcore.types import Kind
+from liqcore.units import _bool, parse_duration, parse_fraction
 from liqcore.strategies._common import (
     ev_index_at, market_signals, parse_nonneg_float, parse_pos_int, streams, window_sum,
 )
@@ -82,6 +98,69 @@ SKIP_NO_FOLLOW = 101
 SKIP_SMALL = 102
 SKIP_LOW_SCORE = 103
 SKIP_LATE = 104
+SKIP_FUNDING = 105
+SKIP_NO_FUNDING = 106
+_FUNDING = int(Kind.FUNDING)
+
+
+def _parse_scale(value, name: str) -> str:
+    v = str(value).strip().lower()
+    if v not in ("quantile", "fixed"):
+        raise ValueError(f"{name}: expected quantile or fixed; got {value!r}")
+    return v
+
+
+class RollingQuantile:
+    """The ``q`` quantile (linear interpolation between order statistics) of the last ``n`` values
+    added: a sorted list beside the values in arrival order.  The batch and the streaming form use
+    this one class, so both give the same thresholds bit for bit."""
+
+    __slots__ = ("n", "q", "buf", "srt")
+
+    def __init__(self, n: int, q: float):
+        from collections import deque
+
+        self.n, self.q = int(n), float(q)
+        self.buf: deque = deque()
+        self.srt: list = []
+
+    def __len__(self) -> int:
+        return len(self.buf)
+
+    def add(self, x: float) -> None:
+        import bisect
+
+        self.buf.append(x)
+        bisect.insort(self.srt, x)
+        if len(self.buf) > self.n:
+            old = self.buf.popleft()
+            del self.srt[bisect.bisect_left(self.srt, old)]
+
+    def value(self) -> float:
+        k = len(self.srt)
+        pos = self.q * (k - 1)
+        i = int(pos)
+        a = self.srt[i]
+        b = self.srt[min(i + 1, k - 1)]
+        return a + (b - a) * (pos - i)
+
+
+def trigger_level(rq: RollingQuantile | None, trig: float, min_hist: int) -> float:
+    """The symbol's trigger: the quantile of its window notionals (``rq``) once it holds ``min_hist``
+    of them, else ``trig`` (``trigger-notional``, also the level of ``trigger-scale fixed``)."""
+    if rq is None or len(rq) < max(min_hist, 1):
+        return trig
+    return rq.value()
+
+
+def funding_ok(rate: float | None, side_long: bool, neutral: float, margin: float) -> int:
+    """The funding filter: 0 when the rate in force shows the flushed side crowded (longs flushed:
+    ``rate - neutral > margin``; shorts flushed: ``neutral - rate > margin``), else the skip code
+    (``SKIP_FUNDING``; ``SKIP_NO_FUNDING`` without a funding rate yet)."""
+    if rate is None or not math.isfinite(rate):
+        return SKIP_NO_FUNDING
+    excess = rate - neutral if side_long else neutral - rate
+    return 0 if excess > margin else SKIP_FUNDING
 
 
 def _parse_from(value, name: str) -> str:
@@ -124,7 +203,20 @@ class CascadeScore(Strategy):
                   "smallest liquidation (quote) that counts toward the window", "QUOTE"),
         ParamSpec("min-score", 7.0, parse_nonneg_float, "smaller cascade scores (0-10) are skipped", "SCORE"),
         ParamSpec("trigger-notional", 5_000_000.0, parse_nonneg_float,
-                  "one side's window notional (quote) that triggers", "QUOTE"),
+                  "one side's window notional (quote) that triggers (trigger-scale fixed; before the history)", "QUOTE"),
+        ParamSpec("trigger-scale", "quantile", lambda v, n: _parse_scale(v, n),
+                  "the trigger per symbol: quantile (of its own window notionals) or fixed (trigger-notional)",
+                  "quantile|fixed"),
+        ParamSpec("trigger-quantile", 0.95, parse_fraction,
+                  "quantile of the symbol's window notionals (after each counted liquidation) that triggers", "FRAC"),
+        ParamSpec("trigger-history", 1000, parse_pos_int, "previous counted liquidations of the quantile", "N"),
+        ParamSpec("trigger-min-history", 50, parse_pos_int,
+                  "counted liquidations needed before the quantile replaces trigger-notional", "N"),
+        ParamSpec("funding-filter", True, _bool,
+                  "enter only when the funding rate shows the flushed side crowded (on/off)", "on|off"),
+        ParamSpec("funding-neutral", "0.01%", parse_fraction, "the funding rate of a balanced market", "RATE"),
+        ParamSpec("funding-margin", 0.0, parse_fraction,
+                  "how far beyond funding-neutral the rate must be (> margin)", "RATE"),
         ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the anchor (see entry-from)", "DUR"),
         ParamSpec("entry-max", "15s", parse_duration, "a decision later than this after the first liquidation is skipped", "DUR"),
         ParamSpec("entry-from", "first", lambda v, n: _parse_from(v, n),
@@ -144,13 +236,30 @@ class CascadeScore(Strategy):
         ParamSpec("proximity-range", "3%", parse_fraction, "distance to the next zone worth full proximity points", "FRAC"),
     ) + ZONE_PARAMS
     DEFAULTS = {"stop_loss": 0.008, "take_profit": 0.02, "hold_timeout_ns": 600_000_000_000, "daily_trades": 6}
-    needs = frozenset({"liquidation", "trade"})
+    needs = frozenset({"liquidation", "trade", "funding"})
     SKIP_CODES = {SKIP_NO_FOLLOW: "no_follow_through", SKIP_SMALL: "below_min_size",
-                  SKIP_LOW_SCORE: "below_min_score", SKIP_LATE: "late_entry"}
+                  SKIP_LOW_SCORE: "below_min_score", SKIP_LATE: "late_entry",
+                  SKIP_FUNDING: "funding_not_elevated", SKIP_NO_FUNDING: "no_funding"}
     EXIT_CODES = {EXIT_EXHAUSTED: "window_exhausted"}
 
     def __init__(self):
         self._inputs: dict[tuple[int, int], dict] = {}
+
+    @classmethod
+    def needs_for(cls, params=None) -> frozenset:
+        """Funding only with the funding filter on (the default)."""
+        if params is not None and not cls.value(cls.resolve(params), "funding-filter"):
+            return frozenset({"liquidation", "trade"})
+        return frozenset(cls.needs)
+
+    @classmethod
+    def check_inputs(cls, kinds_present, params=None) -> None:
+        try:
+            super().check_inputs(kinds_present, params)
+        except ValueError as e:
+            if "funding" in str(e):
+                raise ValueError(f"{e} (its funding filter; --funding-filter off runs without it)") from None
+            raise
 
     def signals(self, events, params, registry, records=None):
         p = type(self).resolve(params)
@@ -179,15 +288,30 @@ class CascadeScore(Strategy):
         if drop > 1:
             raise ValueError(f"exit-drop: must be at most 100%; got {drop}")
         hold = int(p.hold_timeout_ns)
+        scaled = v("trigger-scale") == "quantile"
+        tq, th, tmin = float(v("trigger-quantile")), int(v("trigger-history")), int(v("trigger-min-history"))
+        fund_on, f_neutral, f_margin = bool(v("funding-filter")), float(v("funding-neutral")), float(v("funding-margin"))
         self._inputs = {}
         parts = []
         t_last = int(events["ts_recv"][-1]) if len(events) else 0
         all_rows: list = []
+        fund = _funding_by_symbol(events) if fund_on else {}
         for sid, s in streams(events).items():
             m = len(s.liq_ts)
             if not m:
                 continue
             rows = []
+            # the window notional of its side right after each counted liquidation, and the trigger before it
+            counted = s.liq_notional >= min_liq
+            after_all = np.full(m, np.nan)
+            for side_long in (True, False):
+                sel = np.flatnonzero((s.liq_long == side_long) & counted)
+                ts_side, n_side = s.liq_ts[sel], s.liq_notional[sel]
+                cum = np.concatenate(([0.0], np.cumsum(n_side)))
+                lo = np.searchsorted(ts_side, ts_side - W, side="right")
+                after_all[sel] = cum[np.arange(len(sel)) + 1] - cum[lo]
+            thr_all = _trigger_levels(after_all, counted, trig, tq, th, tmin) if scaled else np.full(m, trig)
+            f_ts, f_rate = fund.get(sid, (np.zeros(0, np.int64), np.zeros(0)))
             for side_long in (True, False):
                 sel = np.flatnonzero((s.liq_long == side_long) & (s.liq_notional >= min_liq))
                 if not len(sel):
@@ -200,7 +324,9 @@ class CascadeScore(Strategy):
                 before = cum[idx] - cum[lo]
                 after = cum[idx + 1] - cum[lo]
                 speed_series = after / (W / 1e9)
-                for k in np.flatnonzero((before < trig) & (after >= trig)).tolist():
+                thr_side = thr_all[sel]
+                for k in np.flatnonzero((before < thr_side) & (after >= thr_side)).tolist():
+                    trig_k = float(thr_side[k])
                     t0 = int(ts_side[k])
                     a = int(lo[k]) if from_first else k  # the anchor of the delay
                     td = max(int(ts_side[a]) + delay, t0)
@@ -230,9 +356,16 @@ class CascadeScore(Strategy):
                             above = zb[zb > pb]
                             if len(above):
                                 dist = (float(bucket_edge(above.min(), width)) - price) / price
-                    score, sp, sz, px = score_formula(r, N, trig, dist, prox, with_hm)
-                    mult = score / 10.0 * min(N / ref, 2.0) if ref > 0 else score / 10.0 * 2.0
+                    score, sp, sz, px = score_formula(r, N, trig_k, dist, prox, with_hm)
+                    ref_k = ref * trig_k / trig if scaled and trig > 0 else ref
+                    mult = score / 10.0 * min(N / ref_k, 2.0) if ref_k > 0 else score / 10.0 * 2.0
                     skip = SKIP_LATE if late else (0 if follow else SKIP_NO_FOLLOW)
+                    rate = None
+                    if fund_on:
+                        fi = int(np.searchsorted(f_ts, td, side="right")) - 1
+                        rate = float(f_rate[fi]) if fi >= 0 else None
+                        if skip == 0:
+                            skip = funding_ok(rate, side_long, f_neutral, f_margin)
                     if skip == 0 and score < min_score:
                         skip = SKIP_LOW_SCORE
                     if skip == 0 and mult < min_mult:
@@ -251,7 +384,8 @@ class CascadeScore(Strategy):
                                  stop))
                     self._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score,
                                                "speed_points": sp, "size_points": sz, "proximity_points": px,
-                                               "zone_distance": dist, "size_mult": mult}
+                                               "zone_distance": dist, "size_mult": mult,
+                                               "trigger_notional": trig_k, "funding_rate": rate}
             if not rows:
                 continue
             rows.sort()
@@ -333,6 +467,12 @@ class CascadeScoreStream(SignalStream):
         if self.drop > 1:
             raise ValueError(f"exit-drop: must be at most 100%; got {self.drop}")
         self.hold = int(params.hold_timeout_ns)
+        self.scaled = v("trigger-scale") == "quantile"
+        self.tq, self.th, self.tmin = float(v("trigger-quantile")), int(v("trigger-history")), int(v("trigger-min-history"))
+        self.fund_on = bool(v("funding-filter"))
+        self.f_neutral, self.f_margin = float(v("funding-neutral")), float(v("funding-margin"))
+        self.rq: dict[int, RollingQuantile] = {}  # sid -> its window notionals after each counted liquidation
+        self.fund: dict[int, float] = {}  # sid -> the last funding rate received
         self.side: dict[tuple[int, bool], PrefixWindow] = {}
         self.speeds: dict[tuple[int, bool], deque] = {}
         self.liqs: dict[int, deque] = {}  # sid -> (ts, price, notional) within zone-lookback
@@ -345,7 +485,7 @@ class CascadeScoreStream(SignalStream):
         strategy._inputs = {}
 
     # ---- decisions ---------------------------------------------------------------------------------
-    def _decide(self, td, sid, side_long, k_abs, tag, med, i, late=False):
+    def _decide(self, td, sid, side_long, k_abs, tag, med, i, late=False, thr=None):
         st = self.strategy
         pw = self.side[(sid, side_long)]
         W = self.W
@@ -369,9 +509,14 @@ class CascadeScoreStream(SignalStream):
                 above = zb[zb > pb]
                 if len(above):
                     dist = (float(bucket_edge(above.min(), self.width)) - price) / price
-        score, sp, sz, px = score_formula(r, N, self.trig, dist, self.prox, with_hm)
-        mult = score / 10.0 * min(N / self.ref, 2.0) if self.ref > 0 else score / 10.0 * 2.0
+        thr = self.trig if thr is None else thr
+        score, sp, sz, px = score_formula(r, N, thr, dist, self.prox, with_hm)
+        ref = self.ref * thr / self.trig if self.scaled and self.trig > 0 else self.ref
+        mult = score / 10.0 * min(N / ref, 2.0) if ref > 0 else score / 10.0 * 2.0
         skip = SKIP_LATE if late else (0 if follow else SKIP_NO_FOLLOW)
+        rate = self.fund.get(sid) if self.fund_on else None
+        if skip == 0 and self.fund_on:
+            skip = funding_ok(rate, side_long, self.f_neutral, self.f_margin)
         if skip == 0 and score < self.min_score:
             skip = SKIP_LOW_SCORE
         if skip == 0 and mult < self.min_mult:
@@ -386,7 +531,8 @@ class CascadeScoreStream(SignalStream):
             rec = [px for t_, px in self.recent.get(sid, ()) if td - self.vol_look < t_ <= td]
             sig["stop_loss"] = scaled_stop(rec, self.stop_mult, self.stop_lo, self.stop_hi, float(self.params.stop_loss))
         st._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score, "speed_points": sp,
-                                 "size_points": sz, "proximity_points": px, "zone_distance": dist, "size_mult": mult}
+                                 "size_points": sz, "proximity_points": px, "zone_distance": dist, "size_mult": mult,
+                                 "trigger_notional": thr, "funding_rate": rate}
         if len(st._inputs) > self.MAX_INPUTS:
             del st._inputs[next(iter(st._inputs))]
         if skip == 0:
@@ -472,8 +618,8 @@ class CascadeScoreStream(SignalStream):
         out = []
         due = self.due
         while due and (due[0][0] < upto or (inclusive and due[0][0] == upto)):
-            td, _s, sid, side_long, k_abs, tag, med, late = self._heapq.heappop(due)
-            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i, late))
+            td, _s, sid, side_long, k_abs, tag, med, late, thr = self._heapq.heappop(due)
+            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i, late, thr))
         if self.trackers:
             out.extend(self._follow(None, upto, i, inclusive))
         return self.pack(out) if out else _EMPTY
@@ -508,15 +654,21 @@ class CascadeScoreStream(SignalStream):
             before_sum = cum[idx] - cum[lo]
             after_sum = cum[idx + 1] - cum[lo]
             sp = self.speeds[key]
-            if before_sum < self.trig and after_sum >= self.trig:
+            rq = self.rq.get(sid) if self.scaled else None
+            if self.scaled and rq is None:
+                rq = self.rq[sid] = RollingQuantile(self.th, self.tq)
+            thr = trigger_level(rq, self.trig, self.tmin)
+            if before_sum < thr and after_sum >= thr:
                 med = float(np.median(np.array(sp))) if len(sp) else 0.0
                 self._seq += 1
                 a = lo if self.from_first else idx  # the anchor of the delay (list index)
                 t_a = pw.ts[a]
                 td = max(t_a + self.delay, ts)
                 late = self.from_first and td - t_a > self.entry_max
-                self._heapq.heappush(self.due, (td, self._seq, sid, side_long, pw.base + a, i, med, late))
+                self._heapq.heappush(self.due, (td, self._seq, sid, side_long, pw.base + a, i, med, late, thr))
             sp.append(after_sum / (self.W / 1e9))
+            if rq is not None:
+                rq.add(float(after_sum))
             lq = self.liqs.get(sid)
             if lq is None:
                 lq = self.liqs[sid] = self._deque()
@@ -525,6 +677,9 @@ class CascadeScoreStream(SignalStream):
                 lq.popleft()
             if not self.trackers and not self.due:
                 pw.trim(ts - self.W)
+        elif kind == 0 and self.fund_on and (ev[6] if type(ev) is tuple else int(ev["kind"])) == _FUNDING:
+            if math.isfinite(price):
+                self.fund[sid] = price
         elif kind == _TRADE:
             self.last_trade[sid] = price
             if self.vol_stop:
@@ -544,6 +699,29 @@ class CascadeScoreStream(SignalStream):
         if not self.due and not self.trackers:
             return _EMPTY
         return self._reveal(int(ts_ns), self.n - 1, inclusive=True)
+
+
+def _funding_by_symbol(events: np.ndarray) -> dict:
+    """Per symbol id: the receive times and rates of its FUNDING events with a finite rate (in order)."""
+    ev = events[events["kind"] == _FUNDING]
+    ev = ev[np.isfinite(ev["price"])]
+    out = {}
+    for sid in np.unique(ev["symbol_id"]).tolist():
+        e = ev[ev["symbol_id"] == sid]
+        out[int(sid)] = (e["ts_recv"].astype(np.int64), e["price"].astype(np.float64))
+    return out
+
+
+def _trigger_levels(after: np.ndarray, counted: np.ndarray, trig: float, q: float, hist: int,
+                    min_hist: int) -> np.ndarray:
+    """The trigger in force at each liquidation of a symbol (its own window notional quantile over
+    the previous ``hist`` counted liquidations of either side; ``trig`` before ``min_hist``)."""
+    rq = RollingQuantile(hist, q)
+    out = np.full(len(after), trig)
+    for j in np.flatnonzero(counted).tolist():
+        out[j] = trigger_level(rq, trig, min_hist)
+        rq.add(float(after[j]))
+    return out
 
 
 def _exhaustion_time(ts_side: np.ndarray, n_side: np.ndarray, td: int, W: int, drop: float, hold: int,

@@ -44,14 +44,16 @@ Rules (signals only; the execution model fills them):
   fallback, e.g. 1 % / 2 %, the trail is tighter from the fill on and the fallback never acts.
   The article's code takes the looser of the two, ``min(trail stop, fallback stop)`` for a long,
   which leaves the trailing stop dead once the position is in profit; liqcore keeps both in force
-  as its prose says.)  A signal on a symbol that already holds a position is refused (``busy``);
-  the article closes the position and opens the new one when the new signal is more confident --
-  not modelled.  No take-profit; ``hold-timeout`` default 0 (none).
+  as its prose says.)  ``replace-same`` on (the article): a signal on a symbol that already holds a
+  position, with a strictly higher confidence than that position's, closes it (taker, reason
+  ``replaced``) and its own entry is sent once the close has filled; a signal of equal or lower
+  confidence is refused (``busy``).  A replacement keeps the number of positions, so it is not
+  stopped by the cap.  No take-profit; ``hold-timeout`` default 0 (none).
 * Size multiplier 1; ``tag`` = segment number.
 
 Parameters: ``segment``, ``baseline`` (shared with ``vol-breakout``, default 288 here),
 ``min-liq-notional``, ``z-entry``, ``z-strong``, ``purity``, ``candle-lookback``; shared:
-``max-positions`` 5, ``max-symbols`` 1000, ``replace-weakest`` off, ``trail`` 2%, ``stop-loss`` 1%,
+``max-positions`` 5, ``max-symbols`` 1000, ``replace-weakest`` off, ``replace-same`` on, ``trail`` 2%, ``stop-loss`` 1%,
 ``take-profit`` 0, ``hold-timeout`` 0.
 """
 from __future__ import annotations
@@ -94,7 +96,7 @@ class LiqTrend(Strategy):
         ParamSpec("judge-min-confidence", 0.6, parse_fraction, "the judge's confidence needed to enter", "FRAC"),
         ParamSpec("candle-lookback", "15m", parse_duration, "trade candles checked for alignment", "DUR"),
     )
-    DEFAULTS = {"max_positions": 5, "max_symbols": 1000, "replace_weakest": False, "trail": 0.02,
+    DEFAULTS = {"max_positions": 5, "max_symbols": 1000, "replace_weakest": False, "replace_same": True, "trail": 0.02,
                 "stop_loss": 0.01, "take_profit": 0.0, "hold_timeout_ns": 0}
     needs = frozenset({"liquidation", "trade"})
     SKIP_CODES = {SKIP_STRONG_NOT_ALIGNED: "strong_not_aligned", SKIP_MEDIUM_NOT_ALIGNED: "medium_not_aligned",

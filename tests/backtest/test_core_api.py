@@ -471,3 +471,48 @@ def test_paper_engine_shutdown_cancel_counts_unfilled():
     counts = eng.core.summary()
     assert eng.core.position(0)["status"] == "flat"
     assert counts["unfilled"] == 1 and counts["rejected"] == 0 and counts["orders"] == 1
+
+
+def test_paper_core_replaces_a_position_on_the_same_symbol_and_venue_mode_does_not():
+    """replace-same: in paper mode the core closes the position (reason replaced) and its queued entry
+    fills after the close, as in the backtest; a venue-mode core (the venue fills what the shell sends)
+    keeps the rule off: the signal is busy."""
+    from liqcore.strategies import ENTRY_MARKET, empty_signals
+
+    def sig(ts, conf, d=1, tag=1):
+        g = empty_signals(1)
+        g["ts_ns"], g["symbol_id"], g["direction"], g["entry"] = ts, 0, d, ENTRY_MARKET
+        g["confidence"], g["tag"], g["take_profit"] = conf, tag, 0.0
+        return g
+
+    S = 1_000_000_000
+    t0 = 1_767_225_600 * S
+    p = Params.from_mapping({"replace-same": "on", "cooldown": 0, "daily-loss": 0, "weekly-loss": 0})
+    core = StrategyCore(p, ["ETHUSDT"], equity=1000.0)
+    core.on_trade(0, t0, 100.0)
+    assert core.on_signal(sig(t0 + S, 0.3))["action"] == "order"
+    core.on_trade(0, t0 + 2 * S, 100.0)  # the first entry fills
+    res = core.on_signal(sig(t0 + 3 * S, 0.9, d=-1, tag=2))
+    assert res["action"] == "order" and res["queued"] and res["side"] == "sell"
+    core.on_trade(0, t0 + 4 * S, 100.5)  # the close (replaced), the new entry sent
+    core.on_trade(0, t0 + 5 * S, 100.6)  # ... and filled
+    from liqcore.execution.codes import EXIT_NAMES
+
+    (row,) = core.ledger()
+    assert EXIT_NAMES[int(row["exit_reason"])] == "replaced" and int(row["exit_ns"]) == t0 + 4 * S
+    pos = core.position(0)
+    assert pos["status"] == "open" and pos["side"] == "sell" and pos["entry_ns"] == t0 + 5 * S
+    venue = StrategyCore(p, ["ETHUSDT"], equity=1000.0, mode="venue")
+    venue.on_trade(0, t0, 100.0)
+    venue.on_signal(sig(t0 + S, 0.3))
+    venue.external_entry_fill(0, t0 + 2 * S, 100.0)
+    res = venue.on_signal(sig(t0 + 3 * S, 0.9, d=-1, tag=2))
+    assert res["action"] == "none" and res["reason"] == "busy"
+
+
+def test_the_live_engine_keeps_replace_same_off_even_for_liq_trend():
+    from liqcore.live.engine import Engine
+
+    eng = Engine(Params.from_mapping({"strategy": "liq-trend"}), symbols=["ETHUSDT"])
+    assert eng.params.replace_same  # liq-trend's default (the backtest replaces)
+    assert int(eng.core.port[0]["replace_same"]) == 0  # the live shell cannot send a queued entry

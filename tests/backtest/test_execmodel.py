@@ -140,6 +140,59 @@ def test_replace_closes_the_weakest_position_for_a_stronger_signal():
     assert res3.summary()["max_positions"] == 1
 
 
+def test_replace_same_closes_the_symbols_position_then_enters_after_the_close():
+    ev = trades([(0, 100.0), (1, 100.0), (5, 100.1), (6, 100.2), (7, 100.3), (8, 100.4)])
+    weak = signal(ev, 0.5, entry=ENTRY_MARKET, confidence=0.3, take_profit=0.0, tag=1)
+    strong = signal(ev, 5, direction=-1, entry=ENTRY_MARKET, confidence=0.8, take_profit=0.0, tag=2,
+                    max_hold_ns=S)
+    res = run(ev, [weak, strong], **{"replace-same": "on"})
+    old, new = res.trades(detail=True)
+    assert old["exit_reason"] == "replaced" and old["exit_ns"] == T0 + 6 * S  # first print at/after 5 s + 50 ms
+    # the new short: decided at 5 s, sent at the close (6 s), arrives 50 ms later, fills at the next print
+    assert new["side"] == "short" and new["signal_ns"] == T0 + 5 * S and new["entry_ns"] == T0 + 7 * S
+    assert new["exit_reason"] == "max_hold" and new["exit_ns"] == T0 + 8 * S
+    s = res.summary()
+    assert s["busy"] == 0 and s["orders"] == 2 and s["fills"] == 2 and s["replaced"] == 1
+    # off (the default): the symbol is busy
+    s = run(ev, [weak, strong]).summary()
+    assert s["busy"] == 1 and s["fills"] == 1 and s["replaced"] == 0
+
+
+def test_replace_same_queued_entry_goes_out_whatever_closes_the_position():
+    # the stop-loss (1 %) closes the long at 5.02 s, before the replacement's due time (5.05 s)
+    ev = trades([(0, 100.0), (1, 100.0), (5.02, 98.0), (5.04, 98.0), (5.2, 98.1), (9, 98.2)])
+    weak = signal(ev, 0.5, entry=ENTRY_MARKET, confidence=0.3, take_profit=0.0, stop_loss=0.01, tag=1)
+    strong = signal(ev, 5, entry=ENTRY_MARKET, confidence=0.8, take_profit=0.0, stop_loss=0.5, tag=2)
+    res = run(ev, [weak, strong], **{"replace-same": "on"})
+    led = res.ledger
+    assert len(led) == 1 and res.trades()[0]["exit_reason"] == "stop_loss" and led[0]["exit_ns"] == T0 + int(5.02 * S)
+    st = res.summary()
+    assert st["fills"] == 2 and int(res.open_at_end[0]) == 1  # the queued entry filled at 5.2 s (5.02 + 50 ms, next print)
+
+
+def test_replace_same_keeps_the_cap_slot_while_closing_and_a_working_entry_is_swapped_at_once():
+    ev = trades([(0, 100.0), (1, 100.0), (5, 100.1), (5.5, 100.1), (6, 100.2), (7, 100.3)],
+                [(0, 50.0), (1, 50.0), (5.01, 50.0), (6, 50.1), (7, 50.2)])
+    a = signal(ev, 0.5, sid=0, entry=ENTRY_MARKET, confidence=0.3, take_profit=0.0, tag=1)
+    a2 = signal(ev, 5, sid=0, entry=ENTRY_MARKET, confidence=0.8, take_profit=0.0, tag=2)
+    b = signal(ev, 5.005, sid=1, entry=ENTRY_MARKET, confidence=0.9, take_profit=0.0, tag=3)
+    # max-positions 1: symbol 0 closes for its replacement at 5.5 s; symbol 1's signal in between is
+    # refused at the cap (the slot is the queued entry's), even with replace-weakest on
+    res = run(ev, [a, a2, b], n_sym=2, **{"replace-same": "on", "max-positions": 1, "replace-weakest": "on"})
+    c = res.counts
+    from liqcore._jit import sim
+
+    assert c[1, sim.C_MAX_POSITIONS] == 1 and c[1, sim.C_FILLS] == 0
+    assert c[0, sim.C_FILLS] == 2 and c[0, sim.C_REPLACED] == 1
+    # a working (not yet filled) limit entry is cancelled and the more confident one placed at once
+    lim = signal(ev, 0.5, entry=ENTRY_LIMIT, confidence=0.3, offset=0.05, tag=1)
+    mkt = signal(ev, 0.7, entry=ENTRY_MARKET, confidence=0.8, take_profit=0.0, tag=2)
+    res = run(ev, [lim, mkt], **{"replace-same": "on"})
+    c = res.counts
+    assert c[0, sim.C_UNFILLED] == 1 and c[0, sim.C_ORDERS] == 2 and c[0, sim.C_FILLS] == 1
+    assert c[0, sim.C_REPLACED] == 0 and c[0, sim.C_BUSY] == 0
+
+
 def test_simultaneous_signals_are_ranked_by_confidence():
     ev = trades([(0, 100.0), (1, 100.0), (2, 100.0)], [(0, 50.0), (1, 50.0), (2, 50.0)])
     a = signal(ev, 0.5, sid=0, entry=ENTRY_MARKET, confidence=0.2)

@@ -55,14 +55,14 @@ def random_signals(seed: int, ev: np.ndarray, n_sym: int, n: int) -> np.ndarray:
 
 
 def kernel(ev, sig, rows, *, equity=1.0, daily_loss=0.01, weekly_loss=0.02, max_symbols=4, size=0.25,
-           max_positions=0, replace=False, leverage=0.0, notional=0.0, end_ns=None):
+           max_positions=0, replace=False, leverage=0.0, notional=0.0, end_ns=None, replace_same=False):
     from liqcore._jit import sim
     from simdata import param_array
 
     n = len(rows)
     st = sim.new_state(n)
     port = sim.new_port(equity, daily_loss, weekly_loss, max_symbols, size, max_positions=max_positions,
-                        replace=replace, leverage=leverage, notional=notional)
+                        replace=replace, leverage=leverage, notional=notional, replace_same=replace_same)
     ledger = np.zeros(len(sig) + 1, dtype=sim.LEDGER_DTYPE)
     counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
     end = int(ev["ts_recv"][-1]) if end_ns is None else end_ns
@@ -99,6 +99,7 @@ port_st = hs.fixed_dictionaries({
     "size": hs.sampled_from([0.25, 1.0, 3.0]),
     "max_positions": hs.sampled_from([0, 1, 2]),
     "replace": hs.booleans(),
+    "replace_same": hs.booleans(),
     "leverage": hs.sampled_from([0.0, 0.5, 2.0, 1e9]),
     "notional": hs.sampled_from([0.0, 0.1]),
 })
@@ -129,6 +130,7 @@ def test_kernel_matches_twin_on_random_signals(seed, p, port, n_sym, n_sig):
                   "cooldown_until_ns", "closing", "day_fills", "entry_price", "tp_price", "sl_price", "peak",
                   "notional", "limit_price"):
             assert _same(st[sid][f], getattr(ref.states[sid], f)), (sid, f, st[sid][f], getattr(ref.states[sid], f))
+        assert int(st[sid]["q_on"]) == (ref.states[sid].queued is not None)
     assert pt[0]["equity"] == ref.equity
 
 
@@ -162,7 +164,8 @@ def test_invariants(seed, p, port):
     ledger, counts, pt, st, _ = kernel(ev, sig, rows, **port)
     c = dict(zip(twin.COUNT_NAMES, counts.sum(axis=0).tolist()))
     open_end = int((st["status"] == 3).sum())
-    working_end = int(((st["status"] == 1) | (st["status"] == 2)).sum())
+    # a same-symbol replacement's entry still queued behind its closing position counts as working
+    working_end = int(((st["status"] == 1) | (st["status"] == 2)).sum()) + int(st["q_on"].sum())
     # decision bookkeeping adds up
     assert c["cascades"] == len(sig)
     assert c["cascades"] == c["signals"] + c["busy"] + c["cooldown"] + c["mixed"] + c["skipped"]
@@ -194,6 +197,12 @@ def test_invariants(seed, p, port):
             assert live <= cap
 
 
+def _slots(m) -> int:
+    """Symbols holding a cap slot: a working entry or position not being closed, or one closing for a
+    same-symbol replacement (its queued entry keeps the slot)."""
+    return sum(1 for s in m.states if s.status != twin.FLAT and (not s.closing or s.queued is not None))
+
+
 @settings(deadline=None)
 @given(seed=hs.integers(0, 2**32 - 1), p=params_st, port=port_st)
 def test_caps_and_leverage_hold_at_every_step(seed, p, port):
@@ -204,7 +213,7 @@ def test_caps_and_leverage_hold_at_every_step(seed, p, port):
     sig = random_signals(seed ^ 0x3C3C, ev, n_sym, 60)
     m = twin.Model([dict(r) for r in _rows(p, n_sym)], 1.0, port["daily_loss"], port["weekly_loss"],
                    port["max_symbols"], port["size"], port["max_positions"], port["replace"], port["leverage"],
-                   port["notional"])
+                   port["notional"], port["replace_same"])
     cap = min(port["max_symbols"], port["max_positions"] or 10**9)
     r = 0
     for i, e in enumerate(ev):
@@ -212,14 +221,14 @@ def test_caps_and_leverage_hold_at_every_step(seed, p, port):
         while r < len(sig) and (int(sig[r]["ts_ns"]) < t or (int(sig[r]["ts_ns"]) == t and int(sig[r]["ev_idx"]) < i)):
             m.on_signal(sig[r])
             r += 1
-            assert sum(1 for s in m.states if s.status != twin.FLAT and not s.closing) <= cap
+            assert _slots(m) <= cap
         fills = sum(c["fills"] for c in m.counts)
         if int(e["kind"]) == twin.TRADE:
             m.on_trade(int(e["symbol_id"]), t, float(e["price"]))
         if port["leverage"] > 0 and sum(c["fills"] for c in m.counts) > fills:
             used = sum(s.notional for s in m.states if s.status == twin.OPEN)
             assert used <= port["leverage"] * m.equity * (1 + 1e-12)
-        assert sum(1 for s in m.states if s.status != twin.FLAT and not s.closing) <= cap
+        assert _slots(m) <= cap
 
 
 @settings(deadline=None, max_examples=40)
@@ -234,6 +243,7 @@ def test_paper_trading_gives_the_backtests_trades_for_any_signals(seed, p):
     ev, _ = random_market(seed, n_events=300, n_symbols=n_sym)
     sig = random_signals(seed + 7, ev, n_sym, 40)
     params = Params.from_mapping({"daily-loss": "1%", "max-positions": 1, "replace-weakest": "on",
+                                  "replace-same": "on",
                                   "slippage-bps": p["slippage"] * 1e4, "trail": p["trail"], "leverage": 2,
                                   "hold-timeout": max(p["hold_timeout_ns"], 1) / 1e9, "order-latency": p["order_latency_ns"] / 1e9})
     core = StrategyCore(params, ["ETHUSDT", "SOLUSDT"], equity=1.0)

@@ -95,3 +95,12 @@ def test_named_features_kept_live_subscribe_their_inputs_too():
     assert oi
     with pytest.raises(ValueError, match="needs open_interest, which the binance live feed cannot deliver"):
         LiveRunner(beng, "binance", ["ETHUSDT"], ws_url="ws://127.0.0.1:9/", features=oi)
+
+
+def test_cascade_score_subscribes_the_funding_rate_its_filter_reads_unless_the_filter_is_off():
+    on = Engine(Params.from_mapping({"strategy": "cascade-score"}), symbols=["ETHUSDT"])
+    runner = LiveRunner(on, "bybit", ["ETHUSDT"], ws_url="ws://127.0.0.1:9/")
+    assert "tickers.ETHUSDT" in [t for s in runner.feed.specs for t in s.topics]
+    off = Engine(Params.from_mapping({"strategy": "cascade-score", "funding-filter": "off"}), symbols=["ETHUSDT"])
+    runner = LiveRunner(off, "bybit", ["ETHUSDT"], ws_url="ws://127.0.0.1:9/")
+    assert not any(t.startswith("tickers.") for s in runner.feed.specs for t in s.topics)

@@ -208,3 +208,43 @@ def test_a_stream_seeded_from_a_recording_trades_at_once():
     s = _stream()
     assert s.seed(rec) >= 6  # a full baseline of closes
     assert _feed(s, live) == whole
+
+
+# ---- a more confident signal on the same symbol -----------------------------------------------------
+
+def _judge_by_time(first: float, second: float):
+    """A judge whose confidence is ``first`` for the minute-8 signal and ``second`` after it."""
+    return lambda ctx: first if ctx["ts_ns"] <= T0 + 8 * M else second
+
+
+def _two_signals(judge, **over):
+    from liqcore.strategies.liq_trend import LiqTrend
+
+    # two spikes on one symbol: the minute-7 segment (signal at the minute-8 close) and minute 10 (minute-11 close)
+    rows = symbol_rows(0, {7: 1600.0, 10: 50_000.0}, minutes=20)
+    return backtest(market(rows), 1, LiqTrend(judge=judge), **{"hold-timeout": "4m", **over})
+
+
+def test_a_more_confident_signal_on_the_same_symbol_closes_the_position_then_opens_its_own():
+    res = _two_signals(_judge_by_time(0.6, 1.0))
+    s = res.summary()
+    assert s["busy"] == 0 and s["replaced"] == 1 and s["fills"] == 2 and s["orders"] == 2
+    old, new = res.ledger[0], res.ledger[1]  # (the hold timeout of 4 minutes ends the second one)
+    assert len(res.ledger) == 2 and res.trades(detail=True)[0]["exit_reason"] == "replaced"
+    lat = Params().order_latency_ns
+    assert T0 + 11 * M + lat <= int(old["exit_ns"]) < T0 + 11 * M + lat + 10 * S  # the first print after the latency
+    # the new position: the second signal's, its order sent when the close filled
+    assert float(old["confidence"]) == 0.6 and float(new["confidence"]) == 1.0
+    assert int(new["signal_ns"]) == T0 + 11 * M and int(new["arrive_ns"]) == int(old["exit_ns"]) + lat
+    assert int(new["entry_ns"]) >= int(new["arrive_ns"]) and new["side"] == -1
+
+
+def test_an_equally_or_less_confident_signal_on_the_same_symbol_is_busy():
+    for second in (0.6, 0.8):
+        s = _two_signals(_judge_by_time(0.9 if second == 0.8 else 0.6, second)).summary()
+        assert s["busy"] == 1 and s["replaced"] == 0 and s["fills"] == 1
+
+
+def test_replace_same_off_refuses_every_signal_on_a_held_symbol():
+    s = _two_signals(_judge_by_time(0.6, 1.0), **{"replace-same": "off"}).summary()
+    assert s["busy"] == 1 and s["replaced"] == 0 and s["fills"] == 1

@@ -388,8 +388,9 @@ def test_liq_trend_judge_hook():
 
 # ---- cascade-score ----------------------------------------------------------------------------------
 
+# (hand-made markets without funding: the funding filter off, as in every test of another rule)
 SCORE = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0,
-         "entry-from": "trigger"}
+         "entry-from": "trigger", "funding-filter": "off"}
 
 
 def test_cascade_score_trigger_delay_score_and_exit():
@@ -446,10 +447,11 @@ def test_cascade_score_skips():
     assert s["direction"] == 1
     # a size multiplier below min-size-mult
     s = run("cascade-score", ev, **{"trigger-notional": 1000, "entry-delay": "6s", "min-liq-notional": 0,
-                                    "min-score": 0, "entry-from": "trigger"})[0]
+                                    "min-score": 0, "entry-from": "trigger", "funding-filter": "off"})[0]
     assert s["direction"] == 0 and s["skip_code"] == 102
     # the side never reaches the trigger
-    assert len(run("cascade-score", ev, **{"trigger-notional": 2000, "score-notional": 1000, "min-liq-notional": 0})) == 0
+    assert len(run("cascade-score", ev, **{"trigger-notional": 2000, "score-notional": 1000, "min-liq-notional": 0,
+                                           "funding-filter": "off"})) == 0
 
 
 def test_cascade_score_proximity_term():
@@ -533,7 +535,7 @@ PIT_PARAMS = {
     "vol-breakout": {"bar": "20s", "baseline": 5, "rate-z": 1.0},
     "liq-trend": {"segment": "1m", "baseline": 5, "z-entry": 0.5, "z-strong": 1.5, "candle-lookback": "2m"},
     "cascade-score": {"trigger-notional": 2000, "score-notional": 2000, "score-window": "30s",
-                      "zone-min-buckets": 2, "min-liq-notional": 0, "min-score": 0},
+                      "zone-min-buckets": 2, "min-liq-notional": 0, "min-score": 0, "trigger-min-history": 20},
     "flush-reversal-rule": {"bar": "1m", "imbalance-z": 0.5, "ofi-z": 0.0, "funding-max": 1.0},
 }
 
@@ -737,15 +739,17 @@ def test_cascade_score_counts_only_liquidations_of_min_liq_notional_and_skips_sc
     rows += [liq(T0 + 40 * S, LONG, 60_000.0), liq(T0 + 41 * S, LONG, 60_000.0), liq(T0 + 42 * S, LONG, 60_000.0)]
     rows += [trade(T0 + 200 * S, 99.0)]
     ev = market(rows)
-    base = {"trigger-notional": 200_000, "score-notional": 200_000, "min-score": 0, "entry-from": "trigger"}
+    base = {"trigger-notional": 200_000, "score-notional": 200_000, "min-score": 0, "entry-from": "trigger",
+            "funding-filter": "off", "trigger-scale": "fixed"}
     assert len(run("cascade-score", ev, **base)) == 0  # 180k of counted liquidations < 200k
     sig = run("cascade-score", ev, **base, **{"min-liq-notional": 0})  # the $1k ones push it over
     assert len(sig) == 1 and sig[0]["direction"] == -1
     # a trigger at the second $60k (120k >= 100k), the third follows; the score (size 180k / 400k x 4
     # = 1.8 points, little speed) is far below 7: skipped, as the article trades only scores of 7+
-    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000})
+    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000, "funding-filter": "off"})
     assert len(sig) == 1 and sig[0]["direction"] == 0 and sig[0]["skip_code"] == 103
-    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000, "min-score": 0})
+    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000, "min-score": 0,
+                                      "funding-filter": "off"})
     assert sig[0]["direction"] == -1
 
 
@@ -776,7 +780,7 @@ def test_cascade_score_stop_scales_with_volatility_between_0_8_and_1_5_percent()
 def test_cascade_score_enters_5_to_15_s_after_the_first_large_liquidation():
     """The write-up's entry: 5-15 s after the first large liquidation, once follow-on liquidations
     occur -- not timed from the moment the window crosses the trigger."""
-    p = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0}
+    p = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0, "funding-filter": "off"}
     # first at 10 s, the window crosses at 12 s: the decision 5 s after the FIRST (15 s), not after the crossing
     ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 12 * S, LONG, 500.0),
                  trade(T0 + 200 * S, 99.0)])
