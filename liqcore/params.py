@@ -146,6 +146,15 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
     _Spec("order-latency", "order_latency_ns", parse_duration, "50ms", "decision to arrival at the venue", "execution", "DUR"),
     _Spec("feed-latency", "feed_latency_ns", parse_duration, "0", "event time to receive time when a replay has none recorded", "execution", "DUR"),
+    # measured order latency: drawn per signal from a live session's journal (create sent -> venue answer)
+    _Spec("order-latency-from", "order_latency_from", _opt_path, None,
+          "a live session's journal: each order's latency drawn from the latencies it measured (create sent to "
+          "the venue's answer) instead of the constant order-latency; --order-latency JOURNAL says the same", "execution", "PATH"),
+    _Spec("order-latency-by-rate", "order_latency_by_rate", _bool, False,
+          "with order-latency-from: draw from the samples sent at a liquidation rate (per minute) like the one at "
+          "the decision (on/off)", "execution", "on|off"),
+    _Spec("latency-seed", "latency_seed", _nonneg_int, 0, "seed of the order-latency draws (same seed, same fills)",
+          "execution", "N"),
     # clock guard: an event stamped further ahead of its receive time is rejected (counted future_time)
     _Spec("max-clock-skew", "max_clock_skew_ns", parse_duration, "5s",
           "events whose venue time is this far ahead of their receive time are rejected (future_time)", "execution", "DUR"),
@@ -341,6 +350,9 @@ class Params:
     max_ref_age_ns: int = 5_000_000_000
     order_latency_ns: int = 50_000_000
     feed_latency_ns: int = 0
+    order_latency_from: str | None = None
+    order_latency_by_rate: bool = False
+    latency_seed: int = 0
     max_clock_skew_ns: int = 5_000_000_000  # clock guard (see PARAMS)
     maker_fee_bps: float = 2.0
     taker_fee_bps: float = 5.5

@@ -276,14 +276,14 @@ class Model:
         if s.status == OPEN and s.entry_price > 0.0 and s.last_price == s.last_price:
             s.funding += s.side * rate * s.last_price / s.entry_price
 
-    def on_exit(self, sid: int, ts: int, exit_code: int, tag: int) -> str:
+    def on_exit(self, sid: int, ts: int, exit_code: int, tag: int, latency_ns: int | None = None) -> str:
         """An exit notice: the working entry / position of the signal tagged ``tag`` gets its signal
         exit due at ``ts + order-latency`` (as the signal's own ``exit_ns = ts`` would; a tie with a
         pending replace goes to the signal exit).  Not a decision: nothing is counted."""
         s = self.states[sid]
         if s.status == FLAT or s.cascade_id != tag:
             return "no_position"
-        due = _sat(ts, self.par[sid]["order_latency_ns"])
+        due = _sat(ts, self.par[sid]["order_latency_ns"] if latency_ns is None else latency_ns)
         if due <= s.exit_due_ns:
             s.exit_due_ns, s.exit_due_reason, s.exit_code = due, SIGNAL_EXIT, exit_code
         return "exit"
@@ -293,8 +293,11 @@ class Model:
         if not 0 <= sid < len(self.states):
             return "unknown_symbol"
         ts = int(g["ts_ns"])
+        # the signal's own order latency (drawn from a measured distribution); 0 = the run's order-latency
+        own = int(g["latency_ns"]) if "latency_ns" in g.dtype.names else 0
+        lat = own if own > 0 else int(self.par[sid]["order_latency_ns"])
         if int(g["direction"]) == 0 and int(g["skip_code"]) == SKIP_EXIT:
-            return self.on_exit(sid, ts, int(g["exit_code"]), int(g["tag"]))
+            return self.on_exit(sid, ts, int(g["exit_code"]), int(g["tag"]), lat)
         c = self.counts[sid]
         c["cascades"] += 1
         s, q = self.states[sid], self.par[sid]
@@ -376,7 +379,7 @@ class Model:
         s.status = PENDING
         s.cascade_id = int(g["tag"])
         s.signal_ns = ts
-        s.arrive_ns = ts + q["order_latency_ns"]
+        s.arrive_ns = ts + lat
         et = int(g["entry_timeout_ns"])
         s.entry_deadline_ns = ts + (q["entry_timeout_ns"] if et < 0 else et)
         tp, sl = float(g["take_profit"]), float(g["stop_loss"])
@@ -388,7 +391,7 @@ class Model:
         s.hold_ns = int(g["max_hold_ns"])
         s.hold_reason = TIMEOUT if s.hold_ns < 0 else MAX_HOLD
         x = int(g["exit_ns"])
-        s.exit_due_ns = NEVER if x == NEVER else _sat(x, q["order_latency_ns"])
+        s.exit_due_ns = NEVER if x == NEVER else _sat(x, lat)
         s.exit_due_reason = SIGNAL_EXIT
         s.exit_code = int(g["exit_code"])
         s.closing = 0

@@ -727,6 +727,24 @@ def external_reject(st, sid, ts, counts):
 # ================================================================================================
 # the backtest loop
 # ================================================================================================
+@njit(cache=True)
+def _signal_latency(par, sid, latency_ns):
+    """A signal's own order latency (``latency_ns`` > 0, drawn from a measured distribution) in force for
+    its step: sets the symbol's ``order_latency_ns``; returns the value it replaced for
+    :func:`_restore_latency` (-1: nothing changed)."""
+    if latency_ns <= 0 or sid < 0 or sid >= par.shape[0]:
+        return -1
+    kept = par[sid].order_latency_ns
+    par[sid].order_latency_ns = latency_ns
+    return kept
+
+
+@njit(cache=True)
+def _restore_latency(par, sid, kept):
+    if kept >= 0:
+        par[sid].order_latency_ns = kept
+
+
 @njit(cache=True, nogil=True)
 def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
     """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with signals (SIGNAL_DTYPE, sorted by
@@ -747,9 +765,11 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
         t = e.ts_recv
         while nt < t or (nt == t and ni < i):
             g = sig[r]
+            kept = _signal_latency(par, g.symbol_id, g.latency_ns)
             step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                        g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
                        g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
+            _restore_latency(par, g.symbol_id, kept)
             r += 1
             if r < nr:
                 nt = sig[r].ts_ns
@@ -792,9 +812,11 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
             step_funding(st, e.symbol_id, t, e.price)
     while r < nr:
         g = sig[r]
+        kept = _signal_latency(par, g.symbol_id, g.latency_ns)
         step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                    g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
                    g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
+        _restore_latency(par, g.symbol_id, kept)
         r += 1
     step_clock(st, port, par, end_ns, counts)
     return prints
