@@ -125,6 +125,13 @@ def test_explain_recovers_a_planted_reject_and_a_one_tick_worse_fill(tmp_path):
 
 def test_explain_without_planted_differences_has_no_gap_from_fills(tmp_path):
     _session(tmp_path)
+    # the journal measured each entry's latency (create sent -> the venue's answer) and the liquidation rate at
+    # the send: a backtest can draw its order latency from them (order-latency-from)
+    from liqcore.execution.latency import journal_latencies
+
+    s = journal_latencies(tmp_path / "j.sqlite")
+    assert len(s) == 3 and (s.latency_ns > 0).all() and (s.latency_ns < 2_000_000_000).all()
+    assert (s.rate >= 12.0).all()  # each symbol's 12 liquidations were received in the minute before its send
     ex = json.loads(_explain(tmp_path, "--json"))["explain"]
     assert ex["counts"]["both"] == 3 and ex["counts"]["backtest_only"] == ex["counts"]["live_only"] == 0
     assert ex["components"]["price"] == pytest.approx(0.0, abs=1e-9)

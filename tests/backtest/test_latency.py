@@ -1,0 +1,119 @@
+"""Latency as measured: order latencies drawn from a live journal (create sent -> the venue's answer),
+optionally by the liquidation rate at the send, seeded; the run summary says which order and feed latency
+it used."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from liqcore.backtest.run import backtest
+from liqcore.backtest.synthetic import synthetic_market
+from liqcore.config import Params
+from liqcore.execution.latency import draw_latencies, journal_latencies, liquidation_rate, rate_bucket
+from liqcore.live.journal import Journal
+
+MS = 1_000_000
+CALM, CRASH = 10 * MS, 500 * MS  # the journal's latencies: at under 1 liquidation/min, at 100+/min
+
+
+def _journal(path, n=20):
+    """A journal written by the live journal's own writer: n entries sent in calm (0 liquidations/min, answered
+    in 10 ms) and n in a crash (250/min, answered in 500 ms)."""
+    j = Journal(path)
+    t = 1_767_225_600_000_000_000
+    for i in range(2 * n):
+        cid = f"lc-ETH-{i}-abcdef"
+        crash = i % 2 == 1
+        sent = t + i * 60_000_000_000
+        j.note("sent", {"client_id": cid, "kind": "entry", "recv_ns": sent - 1000, "sent_ns": sent,
+                        "liq_per_min": 250.0 if crash else 0.0}, sent, key=cid)
+        j.note("ack", {"client_id": cid, "kind": "entry", "status": "new", "ack_ns": sent + (CRASH if crash else CALM)},
+               sent, key=cid)
+    j.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def market():
+    return synthetic_market(days=1, symbols=("ETHUSDT", "SOLUSDT"), seed=5, cache=False)
+
+
+def test_journal_latencies_are_sent_to_answer(tmp_path):
+    s = journal_latencies(_journal(tmp_path / "j.sqlite"))
+    assert sorted(set(s.latency_ns.tolist())) == [CALM, CRASH] and len(s) == 40
+    assert set(rate_bucket(s.rate[s.latency_ns == CRASH]).tolist()) == {3}
+    assert set(rate_bucket(s.rate[s.latency_ns == CALM]).tolist()) == {0}
+
+
+def test_draws_are_seeded_and_the_backtest_uses_them(tmp_path, market):
+    j = str(_journal(tmp_path / "j.sqlite"))
+    p = Params(order_latency_from=j, latency_seed=3)
+    a, b = backtest(market, p), backtest(market, p)
+    assert len(a.ledger) > 5 and a.ledger.tobytes() == b.ledger.tobytes()  # same seed, same fills
+    got = (a.ledger["arrive_ns"] - a.ledger["signal_ns"]).tolist()
+    assert set(got) <= {CALM, CRASH} and len(set(got)) == 2  # arrival = decision + a drawn latency
+    c = backtest(market, Params(order_latency_from=j, latency_seed=4))
+    assert (c.ledger["arrive_ns"] - c.ledger["signal_ns"]).tolist() != got or len(c.ledger) != len(a.ledger)
+    assert a.summary()["order_latency"].startswith(f"drawn from the measured order latencies of {j} (unconditioned, seed 3)")
+    # the constant, as before, says so
+    k = backtest(market, Params())
+    assert set((k.ledger["arrive_ns"] - k.ledger["signal_ns"]).tolist()) == {50 * MS}
+    assert k.summary()["order_latency"] == "constant 50 ms (order-latency)"
+
+
+def test_draws_by_liquidation_rate_come_from_the_bucket_of_the_rate_at_the_decision(tmp_path, market):
+    j = str(_journal(tmp_path / "j.sqlite"))
+    res = backtest(market, Params(order_latency_from=j, order_latency_by_rate=True, latency_seed=1))
+    led = res.ledger
+    rates = liquidation_rate(res.events, led["signal_ns"])
+    want = np.where(rate_bucket(rates) >= 2, CRASH, CALM)  # buckets 1 and 2 borrow from the nearest (0 and 3)
+    assert len(led) > 5 and ((led["arrive_ns"] - led["signal_ns"]) == want).all()
+    assert (rate_bucket(rates) >= 2).any() and (rate_bucket(rates) < 2).any()
+    assert "by the liquidation rate at the send" in res.summary()["order_latency"]
+
+
+def test_draw_latencies_nearest_bucket_and_reproducible():
+    from liqcore.execution.latency import LatencySamples
+
+    s = LatencySamples(np.array([5, 6, 900, 901], np.int64), np.array([0.5, 0.2, 150.0, 300.0]), "x")
+    a = draw_latencies(s, 200, 7, rates=np.full(200, 40.0))  # bucket 2: empty -> bucket 3 (nearest)
+    assert set(a.tolist()) <= {900, 901} and (a == draw_latencies(s, 200, 7, rates=np.full(200, 40.0))).all()
+    assert set(draw_latencies(s, 200, 7, rates=np.full(200, 3.0)).tolist()) <= {5, 6}
+    assert set(draw_latencies(s, 200, 7).tolist()) == {5, 6, 900, 901}
+
+
+def _cli(*argv, cwd):
+    return subprocess.run([sys.executable, "-m", "liqcore", *argv], capture_output=True, timeout=180, cwd=cwd)
+
+
+def test_cli_order_latency_journal_and_the_summary(tmp_path):
+    j = _journal(tmp_path / "j.sqlite")
+    base = ["backtest", "--synthetic", "--days", "0.5", "--symbols", "ETHUSDT", "--seed", "5", "--json", "--no-progress"]
+    p = _cli(*base, "--order-latency", str(j), "--latency-seed", "2", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    s = json.loads(p.stdout)["summary"]
+    assert s["order_latency"].startswith(f"drawn from the measured order latencies of {j}")
+    assert s["feed_latency"].startswith("recorded per event (ts_recv - ts_event)")
+    p = _cli(*base, "--order-latency", str(tmp_path / "missing.sqlite"), cwd=tmp_path)
+    assert p.returncode == 2 and b"does not exist" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    (tmp_path / "bad.sqlite").write_bytes(b"no database here" * 50)
+    p = _cli(*base, "--order-latency", str(tmp_path / "bad.sqlite"), cwd=tmp_path)
+    assert p.returncode == 2 and b"not a liqcore journal" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_feed_latency_note_recorded_or_constant(tmp_path):
+    """A recording with receive times: each event's own; one without: the constant feed-latency."""
+    from liqcore.execution.latency import feed_latency_note
+    from liqcore.types import EVENT_DTYPE, Flag
+
+    ev = np.zeros(4, EVENT_DTYPE)
+    ev["ts_event"] = [0, 10, 20, 30]
+    ev["ts_recv"] = [5 * MS, 10 + 7 * MS, 20 + 250 * MS, 30 + 5 * MS]
+    assert feed_latency_note(ev, 0).startswith("recorded per event (ts_recv - ts_event) on 4 events: median 6.0 ms")
+    ev["flags"][2:] = int(Flag.RECV_ESTIMATED)
+    note = feed_latency_note(ev, 80 * MS)
+    assert "on 2 events" in note and "constant 80 ms (feed-latency) on 2 events recorded without a receive time" in note
