@@ -294,7 +294,10 @@ class Model:
             return "unknown_symbol"
         ts = int(g["ts_ns"])
         # the signal's own order latency (drawn from a measured distribution); 0 = the run's order-latency
-        own = int(g["latency_ns"]) if "latency_ns" in g.dtype.names else 0
+        try:
+            own = int(g["latency_ns"])
+        except (KeyError, ValueError, IndexError):  # (a signal given without the field)
+            own = 0
         lat = own if own > 0 else int(self.par[sid]["order_latency_ns"])
         if int(g["direction"]) == 0 and int(g["skip_code"]) == SKIP_EXIT:
             return self.on_exit(sid, ts, int(g["exit_code"]), int(g["tag"]), lat)

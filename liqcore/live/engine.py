@@ -1092,7 +1092,10 @@ class Engine(OrderManager, FastLane):
         return {"strategy": type(self.strategy).name, "exits": self.exits, "mode": self.mode,
                 "venues": list(self.venues), "symbols": [f"{v}:{s}" for v, s in self.traded],
                 "equity": self.core.equity, "maker_fee_bps": self.params.maker_fee_bps,
-                "taker_fee_bps": self.params.taker_fee_bps, "params": par}
+                "taker_fee_bps": self.params.taker_fee_bps, "params": par,
+                # the parameters the user set (the rest took defaults and per-symbol presets): a replay of the
+                # session applies the same presets
+                "explicit": sorted(self.params.explicit)}
 
     def warmup(self) -> None:
         """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first

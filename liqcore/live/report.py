@@ -267,7 +267,14 @@ def _model_run(recording, session: dict):
     from liqcore.backtest.run import backtest
     from liqcore.config import Params
 
-    params = Params.from_mapping(session.get("params") or {})
+    par = dict(session.get("params") or {})
+    explicit = session.get("explicit")
+    if explicit is not None:  # only what the session set: defaults and per-symbol presets apply as they did live
+        par = {k: v for k, v in par.items() if k in set(explicit) or not hasattr(Params, k)}
+    else:  # (a journal of an older session: a value equal to the default was not set)
+        default = Params().to_dict()
+        par = {k: v for k, v in par.items() if k not in default or v != default[k]}
+    params = Params.from_mapping(par)
     return backtest(recording if isinstance(recording, (list, tuple)) else [str(recording)], params,
                     equity=float(session.get("equity") or 10_000.0))
 
