@@ -9,8 +9,8 @@ share):
   ``backtest only`` -- filled in the backtest, not live (the live status says why: ``rejected`` by the
   venue, ``cancelled``, still ``working``); ``neither`` -- sent live, filled nowhere.
 * per order: the entry price of each side and the difference (bps, > 0 = live paid more), the order
-  latency of each side (live: decision to the venue's answer to the create; backtest: decision to the
-  order's arrival in the fill model) and the fill delay of each (decision to the entry fill), the
+  latency of each side (live: decision to the venue's answer to the create, a paper session: the
+  latency its simulated venue applies; backtest: decision to the order's arrival in the fill model) and the fill delay of each (decision to the entry fill), the
   backtest's queue position at the fill when its fill model keeps one (otherwise
   ``n/a (fill model: ...)``), and the pnl of each side in USD (the quote currency).
 
@@ -156,6 +156,9 @@ def explain_session(db, session: dict, res) -> dict:
     live = _live_orders(db)
     model, model_lat = _model_orders(res)
     fill_model = str(getattr(res.params, "fill", "through"))
+    paper_lat = None
+    if session.get("mode") == "paper":  # (paper orders arrive order-latency after the decision, simulated)
+        paper_lat = int((session.get("params") or {}).get("order_latency_ns") or res.params.order_latency_ns)
     comp = dict.fromkeys(COMPONENTS, 0.0)
     rows = []
     counts = dict.fromkeys(("both", "live_only", "backtest_only", "neither"), 0)
@@ -179,7 +182,9 @@ def explain_session(db, session: dict, res) -> dict:
                "queue": (md["queue"] if mf and md["queue"] is not None else f"n/a (fill model: {fill_model})"),
                "live_pnl": lp["pnl"] if lp is not None else None, "backtest_pnl": md["pnl"] if mf else None,
                "gap": 0.0}
-        if lv is not None and lv["ack_ns"] is not None:
+        if lv is not None and paper_lat is not None:  # a paper session: its venue is the fill model's latency
+            row["live_latency_ms"] = _ms(paper_lat)
+        elif lv is not None and lv["ack_ns"] is not None:
             row["live_latency_ms"] = _ms(lv["ack_ns"] - key[1])
         blat = md["latency_ns"] if mf else model_lat.get(key)
         if blat is not None:
