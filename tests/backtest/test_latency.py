@@ -98,6 +98,10 @@ def test_cli_order_latency_journal_and_the_summary(tmp_path):
     s = json.loads(p.stdout)["summary"]
     assert s["order_latency"].startswith(f"drawn from the measured order latencies of {j}")
     assert s["feed_latency"].startswith("recorded per event (ts_recv - ts_event)")
+    text = [a for a in base if a != "--json"]
+    p = _cli(*text, "--order-latency", str(j), cwd=tmp_path)
+    assert p.returncode == 0 and f"order latency: drawn from the measured order latencies of {j}" in p.stdout.decode()
+    assert "feed latency: recorded per event (ts_recv - ts_event)" in p.stdout.decode()
     p = _cli(*base, "--order-latency", str(tmp_path / "missing.sqlite"), cwd=tmp_path)
     assert p.returncode == 2 and b"does not exist" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     (tmp_path / "bad.sqlite").write_bytes(b"no database here" * 50)
