@@ -94,6 +94,13 @@ def _exits(value: Any, name: str) -> str:
     return s
 
 
+def _feed_mode(value: Any, name: str) -> str:
+    s = str(value).strip().lower()
+    if s not in ("recorded", "constant"):
+        raise ValueError(f"{name}: expected 'recorded' or 'constant'; got {value!r}")
+    return s
+
+
 def _size(value: Any, name: str) -> float:
     return parse_fraction(value, name, signed=True)
 
@@ -146,6 +153,9 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
     _Spec("order-latency", "order_latency_ns", parse_duration, "50ms", "decision to arrival at the venue", "execution", "DUR"),
     _Spec("feed-latency", "feed_latency_ns", parse_duration, "0", "event time to receive time when a replay has none recorded", "execution", "DUR"),
+    _Spec("feed-latency-mode", "feed_latency_mode", _feed_mode, "recorded",
+          "'recorded': each event at its recorded receive time (feed-latency only where none was recorded); "
+          "'constant': every event at its event time + feed-latency", "execution", "MODE"),
     # measured order latency: drawn per signal from a live session's journal (create sent -> venue answer)
     _Spec("order-latency-from", "order_latency_from", _opt_path, None,
           "a live session's journal: each order's latency drawn from the latencies it measured (create sent to "
@@ -350,6 +360,7 @@ class Params:
     max_ref_age_ns: int = 5_000_000_000
     order_latency_ns: int = 50_000_000
     feed_latency_ns: int = 0
+    feed_latency_mode: str = "recorded"
     order_latency_from: str | None = None
     order_latency_by_rate: bool = False
     latency_seed: int = 0

@@ -25,7 +25,7 @@ from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kin
     check_equity, clean_prints, follow_order, input_kinds, prepare_events, recv_order, take_events,
 )
 from liqcore.execution.replay import at_end, n_symbols, new_replay
-from liqcore.execution.latency import apply_order_latency, feed_latency_note, order_latency_note
+from liqcore.execution.latency import apply_feed_latency, apply_order_latency, feed_latency_note, order_latency_note
 from liqcore.strategies import resolve_strategy  # noqa: F401  (re-exported: the old path)
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, SymbolRegistry, venue_name
 
@@ -289,7 +289,8 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         equity0=float(equity), equity=float(r.port[0]["equity"]), start_ns=start_ns, end_ns=end_ns, records=rec,
         n_prints=int(n_prints), sim_seconds=elapsed, open_at_end=open_at_end, working_at_end=working_at_end,
         note=M.data_note(events), events=events, dropped=dropped,
-        latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns)},
+        latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns,
+                                                                                     params.feed_latency_mode)},
     )
 
 
@@ -297,9 +298,9 @@ def _resolve_source(source, registry=None, params: Params | None = None):
     """(events, registry) from a Market / LoadResult (``.events`` + ``.registry``), an event array, or
     paths read with :func:`liqcore.io.load_events`."""
     if hasattr(source, "events") and hasattr(source, "registry"):
-        return source.events, source.registry
+        return apply_feed_latency(source.events, params), source.registry
     if isinstance(source, np.ndarray):
-        return source, registry
+        return apply_feed_latency(source, params), registry
     if isinstance(source, (str, Path)) or (isinstance(source, (list, tuple)) and source
                                            and all(isinstance(p, (str, Path)) for p in source)):
         from liqcore.io import load_events
@@ -307,7 +308,7 @@ def _resolve_source(source, registry=None, params: Params | None = None):
         p = params or Params()
         res = load_events(source, registry=registry, feed_latency_ns=p.feed_latency_ns,
                           max_clock_skew_ns=p.max_clock_skew_ns)
-        return res.events, res.registry
+        return apply_feed_latency(res.events, p), res.registry
     raise ValueError("source: expected a Market/LoadResult, an EVENT_DTYPE array, or file paths")
 
 
@@ -355,7 +356,8 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
         open_at_end=open_at_end, working_at_end=working_at_end,
         note=M.data_note(events), events=events, dropped=dropped, strategy=type(obj).name, signals=sig,
         strategy_obj=obj,
-        latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns)},
+        latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns,
+                                                                                     params.feed_latency_mode)},
     )
 
 

@@ -14,7 +14,8 @@ spikes.  The draw is passed to the execution model in the signals' ``latency_ns`
 
 Feed latency: the replay feeds every event to the strategy at its receive time; an event recorded with a
 receive time has its own feed latency (``ts_recv - ts_event``), one recorded without gets
-``ts_event + feed-latency`` (flag ``RECV_ESTIMATED``).  :func:`feed_latency_note` says which held.
+``ts_event + feed-latency`` (flag ``RECV_ESTIMATED``); ``feed-latency-mode constant`` gives every event
+``ts_event + feed-latency`` (:func:`apply_feed_latency`).  :func:`feed_latency_note` says which held.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ import orjson
 from liqcore.types import Flag, Kind
 
 __all__ = ["RATE_WINDOW_NS", "RATE_EDGES", "LatencySamples", "journal_latencies", "liquidation_rate",
-           "rate_bucket", "draw_latencies", "apply_order_latency", "order_latency_note", "feed_latency_note"]
+           "rate_bucket", "draw_latencies", "apply_order_latency", "order_latency_note", "apply_feed_latency",
+           "feed_latency_note"]
 
 RATE_WINDOW_NS = 60_000_000_000  # the rate is liquidations in the minute up to the send (decision)
 #: bucket edges of the liquidation rate (liquidations per minute): [0, 1), [1, 10), [10, 100), [100, inf)
@@ -170,11 +172,25 @@ def order_latency_note(params, signals: np.ndarray | None = None) -> str:
     return text
 
 
-def feed_latency_note(events: np.ndarray | None, feed_latency_ns: int) -> str:
+def apply_feed_latency(events: np.ndarray, params) -> np.ndarray:
+    """``feed-latency-mode constant``: every event received at ``ts_event + feed-latency`` (flag
+    RECV_ESTIMATED), in that order (a copy); otherwise ``events`` unchanged."""
+    if getattr(params, "feed_latency_mode", "recorded") != "constant" or events is None or not len(events):
+        return events
+    ev = events.copy()
+    ev["ts_recv"] = ev["ts_event"] + int(params.feed_latency_ns)
+    ev["flags"] |= int(Flag.RECV_ESTIMATED)
+    return ev[np.argsort(ev["ts_recv"], kind="stable")]
+
+
+def feed_latency_note(events: np.ndarray | None, feed_latency_ns: int, mode: str = "recorded") -> str:
     """Which feed latency a replay used, in words: per event from the recorded receive times, the constant
-    ``feed-latency`` (events recorded without one), or both."""
+    ``feed-latency`` (events recorded without one), or both; with ``mode`` constant, the constant on all."""
     if events is None or not len(events):
         return "no events"
+    if mode == "constant":
+        return (f"constant {feed_latency_ns / 1e6:g} ms (feed-latency, feed-latency-mode constant) on all "
+                f"{len(events):,} events: recorded receive times not used")
     est = (events["flags"] & int(Flag.RECV_ESTIMATED)) != 0
     n_est = int(est.sum())
     n_rec = len(events) - n_est

@@ -121,3 +121,18 @@ def test_feed_latency_note_recorded_or_constant(tmp_path):
     ev["flags"][2:] = int(Flag.RECV_ESTIMATED)
     note = feed_latency_note(ev, 80 * MS)
     assert "on 2 events" in note and "constant 80 ms (feed-latency) on 2 events recorded without a receive time" in note
+
+
+def test_feed_latency_mode_constant_replaces_the_recorded_receive_times(market):
+    rec = backtest(market, Params())
+    d = rec.events["ts_recv"] - rec.events["ts_event"]
+    assert len(np.unique(d)) > 100  # the synthetic feed's own jittered latency, per event
+    assert rec.summary()["feed_latency"].startswith("recorded per event (ts_recv - ts_event)")
+    c = backtest(market, Params(feed_latency_mode="constant", feed_latency="20ms"))
+    assert ((c.events["ts_recv"] - c.events["ts_event"]) == 20 * MS).all()
+    assert (np.diff(c.events["ts_recv"]) >= 0).all()  # replayed in the new receive order
+    assert c.summary()["feed_latency"] == (f"constant 20 ms (feed-latency, feed-latency-mode constant) on all "
+                                           f"{len(c.events):,} events: recorded receive times not used")
+    assert (c.ledger["signal_ns"] != rec.ledger["signal_ns"][: len(c.ledger)]).any()  # decisions moved with it
+    with pytest.raises(ValueError, match="feed-latency-mode: expected 'recorded' or 'constant'"):
+        Params(feed_latency_mode="sometimes")
