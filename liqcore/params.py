@@ -245,6 +245,7 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "max_ref_age_ns": (0, None, "(", ""),
     "order_latency_ns": (0, None, "[", ""),
     "feed_latency_ns": (0, None, "[", ""),
+    "latency_seed": (0, None, "[", ""),
     "maker_fee_bps": (-10.0, 100.0, "[]", "negative = a maker rebate"),
     "taker_fee_bps": (0.0, 100.0, "[]", ""),
     "daily_loss": (0.0, 1.0, "[]", "0 = no limit"),

@@ -20,6 +20,8 @@ Figures (each computed from what the journal holds; None when it holds nothing t
   recording replayed through the backtest's fill model with the session's parameters, and the live entry
   fills beside the model's, fill by fill (matched on the decision time): live and model fill time and
   price, the price difference in bps, and the decisions that filled on one side only;
+* ``explain`` (``explain=True``, with the recording): every entry order lined up live vs backtest and the pnl
+  gap decomposed (:mod:`liqcore.live.explain`); the targets then carry a "live fills vs the model" row;
 * ``targets``: the trading guide's go-live targets, each beside the measured value with a verdict
   ``pass`` / ``fail`` / ``too early`` (:data:`TARGETS`; every duration on the session's own clock, the
   replayed one in a replay): cascades 5-9 per day per symbol, orders written within 3 s of the decision,
