@@ -20,18 +20,18 @@ MS = 1_000_000
 CALM, CRASH = 10 * MS, 500 * MS  # the journal's latencies: at under 1 liquidation/min, at 100+/min
 
 
-def _journal(path, n=20):
+def _journal(path, n=20, calm=CALM, crash=CRASH):
     """A journal written by the live journal's own writer: n entries sent in calm (0 liquidations/min, answered
-    in 10 ms) and n in a crash (250/min, answered in 500 ms)."""
+    in ``calm`` ns) and n in a crash (250/min, answered in ``crash`` ns)."""
     j = Journal(path)
     t = 1_767_225_600_000_000_000
     for i in range(2 * n):
         cid = f"lc-ETH-{i}-abcdef"
-        crash = i % 2 == 1
+        hot = i % 2 == 1
         sent = t + i * 60_000_000_000
         j.note("sent", {"client_id": cid, "kind": "entry", "recv_ns": sent - 1000, "sent_ns": sent,
-                        "liq_per_min": 250.0 if crash else 0.0}, sent, key=cid)
-        j.note("ack", {"client_id": cid, "kind": "entry", "status": "new", "ack_ns": sent + (CRASH if crash else CALM)},
+                        "liq_per_min": 250.0 if hot else 0.0}, sent, key=cid)
+        j.note("ack", {"client_id": cid, "kind": "entry", "status": "new", "ack_ns": sent + (crash if hot else calm)},
                sent, key=cid)
     j.close()
     return path
@@ -136,3 +136,24 @@ def test_feed_latency_mode_constant_replaces_the_recorded_receive_times(market):
     assert (c.ledger["signal_ns"] != rec.ledger["signal_ns"][: len(c.ledger)]).any()  # decisions moved with it
     with pytest.raises(ValueError, match="feed-latency-mode: expected 'recorded' or 'constant'"):
         Params(feed_latency_mode="sometimes")
+
+
+def test_a_sweep_draws_the_journal_latencies_as_the_backtest_does(tmp_path, market):
+    """The sweep's cascade-mm fast path would use the constant: a cell with order-latency-from goes through
+    the backtest front, so its row equals the backtest's."""
+    from liqcore.backtest.run import detect, prepare_events
+    from liqcore.backtest.sweeps import Window, evaluate_cells, prepare
+
+    j = str(_journal(tmp_path / "j.sqlite", calm=90_000 * MS, crash=600_000 * MS))  # 1.5 and 10 minutes
+    p = Params(order_latency_from=j, latency_seed=3)
+    ev = prepare_events(market.events)
+    rec, _ = detect(ev, p)
+    from liqcore.execution.detect import confirmed_records
+
+    row = evaluate_cells(prepare(ev, market.registry), p, confirmed_records(rec, ordered=True), [p, Params()],
+                         [Window(None, None, "all")], equity=1.0)
+    want = backtest(market, p).summary()
+    const = backtest(market, Params()).summary()
+    assert row[0]["trades"] == want["trades"] and row[0]["total_return"] == pytest.approx(want["total_return"])
+    assert row[1]["total_return"] == pytest.approx(const["total_return"])
+    assert want["total_return"] != const["total_return"]
