@@ -178,6 +178,16 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
                                  help=f"{sp.help} ({', '.join(users)}; default: {sp.default})".replace("%", "%%"))
 
 
+def _is_duration(text: str) -> bool:
+    from liqcore.units import parse_duration
+
+    try:
+        parse_duration(text, "order-latency")
+    except ValueError:
+        return False
+    return True
+
+
 def params_from_args(args: argparse.Namespace, config_mapping: dict[str, Any] | None = None) -> Params:
     """Config file values, then CLI flags on top.  Raises ValueError naming the bad parameter."""
     mapping: dict[str, Any] = {}
@@ -190,6 +200,9 @@ def params_from_args(args: argparse.Namespace, config_mapping: dict[str, Any] | 
         v = getattr(args, f"param_{spec.field}", None)
         if v is not None:
             mapping[spec.field] = v
+    lat = mapping.get("order_latency_ns")
+    if isinstance(lat, str) and not _is_duration(lat) and "order_latency_from" not in mapping:
+        mapping["order_latency_from"] = mapping.pop("order_latency_ns")  # --order-latency JOURNAL
     for k, v in vars(args).items():
         if k.startswith("sparam_") and v is not None:
             sp = strategy_registry().find_param(k[len("sparam_"):])

@@ -94,6 +94,13 @@ def _exits(value: Any, name: str) -> str:
     return s
 
 
+def _feed_mode(value: Any, name: str) -> str:
+    s = str(value).strip().lower()
+    if s not in ("recorded", "constant"):
+        raise ValueError(f"{name}: expected 'recorded' or 'constant'; got {value!r}")
+    return s
+
+
 def _size(value: Any, name: str) -> float:
     return parse_fraction(value, name, signed=True)
 
@@ -146,6 +153,18 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
     _Spec("order-latency", "order_latency_ns", parse_duration, "50ms", "decision to arrival at the venue", "execution", "DUR"),
     _Spec("feed-latency", "feed_latency_ns", parse_duration, "0", "event time to receive time when a replay has none recorded", "execution", "DUR"),
+    _Spec("feed-latency-mode", "feed_latency_mode", _feed_mode, "recorded",
+          "'recorded': each event at its recorded receive time (feed-latency only where none was recorded); "
+          "'constant': every event at its event time + feed-latency", "execution", "MODE"),
+    # measured order latency: drawn per signal from a live session's journal (create sent -> venue answer)
+    _Spec("order-latency-from", "order_latency_from", _opt_path, None,
+          "a live session's journal: each order's latency drawn from the latencies it measured (create sent to "
+          "the venue's answer) instead of the constant order-latency; --order-latency JOURNAL says the same", "execution", "PATH"),
+    _Spec("order-latency-by-rate", "order_latency_by_rate", _bool, False,
+          "with order-latency-from: draw from the samples sent at a liquidation rate (per minute) like the one at "
+          "the decision (on/off)", "execution", "on|off"),
+    _Spec("latency-seed", "latency_seed", _nonneg_int, 0, "seed of the order-latency draws (same seed, same fills)",
+          "execution", "N"),
     # clock guard: an event stamped further ahead of its receive time is rejected (counted future_time)
     _Spec("max-clock-skew", "max_clock_skew_ns", parse_duration, "5s",
           "events whose venue time is this far ahead of their receive time are rejected (future_time)", "execution", "DUR"),
@@ -227,6 +246,7 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "max_ref_age_ns": (0, None, "(", ""),
     "order_latency_ns": (0, None, "[", ""),
     "feed_latency_ns": (0, None, "[", ""),
+    "latency_seed": (0, None, "[", ""),
     "maker_fee_bps": (-10.0, 100.0, "[]", "negative = a maker rebate"),
     "taker_fee_bps": (0.0, 100.0, "[]", ""),
     "daily_loss": (0.0, 1.0, "[]", "0 = no limit"),
@@ -342,6 +362,10 @@ class Params:
     max_ref_age_ns: int = 5_000_000_000
     order_latency_ns: int = 50_000_000
     feed_latency_ns: int = 0
+    feed_latency_mode: str = "recorded"
+    order_latency_from: str | None = None
+    order_latency_by_rate: bool = False
+    latency_seed: int = 0
     max_clock_skew_ns: int = 5_000_000_000  # clock guard (see PARAMS)
     maker_fee_bps: float = 2.0
     taker_fee_bps: float = 5.5

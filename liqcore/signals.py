@@ -33,6 +33,9 @@ Fields of a signal (``NaN`` / ``-1`` mean "the run's parameter value", see each 
   is closed at the first print at/after ``exit_ns + order-latency`` (taker).  :data:`NEVER` = no
   signal exit.  ``exit_code`` -- the strategy's reason for it (ledger).  ``tag`` -- the strategy's id
   of the signal (cascade id, bar index, zone id), carried into the ledger.
+* ``latency_ns`` -- the order latency of this signal's orders (its entry's arrival at the venue and
+  its signal exit), drawn from a measured distribution (``order-latency-from``); 0 = the run's
+  ``order-latency``.
 
 **Exit notices** (the streaming form, :class:`liqcore.strategies.SignalStream`): a stream cannot know a signal's exit
 time when it emits the signal, so its signals carry ``exit_ns`` = :data:`NEVER` and the stream emits,
@@ -70,6 +73,7 @@ SIGNAL_DTYPE = np.dtype([
     ("exit_ns", "i8"),
     ("exit_code", "i2"),
     ("tag", "i8"),
+    ("latency_ns", "i8"),
 ])
 
 ENTRY_LIMIT = 0

@@ -213,7 +213,7 @@ class Model:
         self.counts[sid][_REASON_COUNT.get(reason, "external")] += 1
         if s.queued is not None:  # a same-symbol replacement: its entry goes out now
             g, s.queued = s.queued, None
-            self.place(sid, g, ts, queued_at=ts)
+            self.place(sid, g, ts, queued_at=ts, lat=int(g["latency_ns"]))
 
     @staticmethod
     def stop(s):
@@ -281,7 +281,7 @@ class Model:
         if s.status == OPEN and s.entry_price > 0.0 and s.last_price == s.last_price:
             s.funding += s.side * rate * s.last_price / s.entry_price
 
-    def on_exit(self, sid: int, ts: int, exit_code: int, tag: int) -> str:
+    def on_exit(self, sid: int, ts: int, exit_code: int, tag: int, latency_ns: int | None = None) -> str:
         """An exit notice: the working entry / position of the signal tagged ``tag`` gets its signal
         exit due at ``ts + order-latency`` (as the signal's own ``exit_ns = ts`` would; a tie with a
         pending replace goes to the signal exit).  Not a decision: nothing is counted."""
@@ -292,7 +292,7 @@ class Model:
             return "exit"
         if s.status == FLAT or s.cascade_id != tag:
             return "no_position"
-        due = _sat(ts, self.par[sid]["order_latency_ns"])
+        due = _sat(ts, self.par[sid]["order_latency_ns"] if latency_ns is None else latency_ns)
         if due <= s.exit_due_ns:
             s.exit_due_ns, s.exit_due_reason, s.exit_code = due, SIGNAL_EXIT, exit_code
         return "exit"
@@ -302,8 +302,14 @@ class Model:
         if not 0 <= sid < len(self.states):
             return "unknown_symbol"
         ts = int(g["ts_ns"])
+        # the signal's own order latency (drawn from a measured distribution); 0 = the run's order-latency
+        try:
+            own = int(g["latency_ns"])
+        except (KeyError, ValueError, IndexError):  # (a signal given without the field)
+            own = 0
+        lat = own if own > 0 else int(self.par[sid]["order_latency_ns"])
         if int(g["direction"]) == 0 and int(g["skip_code"]) == SKIP_EXIT:
-            return self.on_exit(sid, ts, int(g["exit_code"]), int(g["tag"]))
+            return self.on_exit(sid, ts, int(g["exit_code"]), int(g["tag"]), lat)
         c = self.counts[sid]
         c["cascades"] += 1
         s, q = self.states[sid], self.par[sid]
@@ -381,26 +387,30 @@ class Model:
         if same:
             if s.status == OPEN:  # closed first (reason replaced), the new entry queued until the close
                 s.closing = 1
-                due = _sat(ts, q["order_latency_ns"])
+                due = _sat(ts, lat)
                 if due < s.exit_due_ns:
                     s.exit_due_ns, s.exit_due_reason = due, REPLACED
                 s.queued = {k: g[k] for k in ("direction", "entry", "confidence", "size_mult", "offset", "take_profit",
                                               "stop_loss", "trail", "stop_price", "max_hold_ns", "entry_timeout_ns",
                                               "exit_ns", "exit_code", "tag")}
                 s.queued["ts_ns"] = ts
+                s.queued["latency_ns"] = lat  # the signal's own latency travels with it to the send
                 c["orders"] += 1
                 return "order"
             s.status = FLAT  # a working entry is cancelled, the new one placed at once
             c["unfilled"] += 1
-        self.place(sid, g, ts)
+        self.place(sid, g, ts, lat=lat)
         c["orders"] += 1
         return "order"
 
-    def place(self, sid, g, ts, queued_at=None):
+    def place(self, sid, g, ts, queued_at=None, lat=None):
         """Place signal ``g`` (decided at ``ts``) as the symbol's entry; a queued replacement entry is
         sent at ``queued_at`` (the close): arrival and entry timeout from then, the limit's reference the
-        last print before it."""
+        last print before it.  ``lat``: the signal's order latency (its own drawn one, else the run's
+        ``order-latency``), for a queued entry too."""
         s, q = self.states[sid], self.par[sid]
+        if lat is None:
+            lat = int(q["order_latency_ns"])
         entry, direction = int(g["entry"]), int(g["direction"])
         sent = ts if queued_at is None else queued_at
         if queued_at is not None:
@@ -416,7 +426,7 @@ class Model:
         s.status = PENDING
         s.cascade_id = int(g["tag"])
         s.signal_ns = ts
-        s.arrive_ns = sent + q["order_latency_ns"]
+        s.arrive_ns = sent + lat
         et = int(g["entry_timeout_ns"])
         s.entry_deadline_ns = sent + (q["entry_timeout_ns"] if et < 0 else et)
         tp, sl = float(g["take_profit"]), float(g["stop_loss"])
@@ -428,7 +438,7 @@ class Model:
         s.hold_ns = int(g["max_hold_ns"])
         s.hold_reason = TIMEOUT if s.hold_ns < 0 else MAX_HOLD
         x = int(g["exit_ns"])
-        s.exit_due_ns = NEVER if x == NEVER else _sat(x, q["order_latency_ns"])
+        s.exit_due_ns = NEVER if x == NEVER else _sat(x, lat)
         s.exit_due_reason = SIGNAL_EXIT
         s.exit_code = int(g["exit_code"])
         s.closing = 0

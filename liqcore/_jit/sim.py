@@ -183,7 +183,7 @@ STATE_DTYPE = np.dtype([
     ("q_on", "<i8"), ("q_side", "<i8"), ("q_entry", "<i8"), ("q_tag", "<i8"), ("q_signal_ns", "<i8"),
     ("q_hold_ns", "<i8"), ("q_timeout_ns", "<i8"), ("q_exit_ns", "<i8"), ("q_exit_code", "<i8"),
     ("q_confidence", "<f8"), ("q_size_mult", "<f8"), ("q_offset", "<f8"), ("q_tp", "<f8"), ("q_sl", "<f8"),
-    ("q_trail", "<f8"), ("q_stop_price", "<f8"),
+    ("q_trail", "<f8"), ("q_stop_price", "<f8"), ("q_latency_ns", "<i8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -581,14 +581,16 @@ def _queue_entry(s, q, ts, direction, entry, confidence, size_mult, offset, take
     s.q_sl = stop_loss
     s.q_trail = trail
     s.q_stop_price = stop_price
+    s.q_latency_ns = q.order_latency_ns  # the signal's own latency (in force during its step), kept for the send
 
 
 @njit(cache=True)
 def _place_queued(st, par, sid, ts):
     """The queued entry of a same-symbol replacement is sent when the replaced position closes at ``ts``:
-    it arrives ``order-latency`` later, its entry timeout runs from ``ts``, a limit entry's reference is
-    the last print before the close; everything else is the signal's (its decision time stays
-    ``signal_ns``; its signal exit, if any, is due ``order-latency`` after its ``exit_ns``)."""
+    it arrives the signal's order latency later (its own drawn latency, else ``order-latency``), its entry
+    timeout runs from ``ts``, a limit entry's reference is the last print before the close; everything
+    else is the signal's (its decision time stays ``signal_ns``; its signal exit, if any, is due that
+    latency after its ``exit_ns``)."""
     s = st[sid]
     q = par[sid]
     s.q_on = 0
@@ -604,7 +606,8 @@ def _place_queued(st, par, sid, ts):
     s.status = PENDING
     s.cascade_id = s.q_tag
     s.signal_ns = s.q_signal_ns
-    s.arrive_ns = ts + q.order_latency_ns
+    lat = s.q_latency_ns
+    s.arrive_ns = ts + lat
     s.entry_deadline_ns = ts + (q.entry_timeout_ns if s.q_timeout_ns < 0 else s.q_timeout_ns)
     tp = s.q_tp
     sl = s.q_sl
@@ -614,7 +617,7 @@ def _place_queued(st, par, sid, ts):
     s.stop_price = s.q_stop_price
     s.hold_ns = s.q_hold_ns
     s.hold_reason = TIMEOUT if s.q_hold_ns < 0 else MAX_HOLD
-    s.exit_due_ns = NEVER if s.q_exit_ns == NEVER else _add_sat(s.q_exit_ns, q.order_latency_ns)
+    s.exit_due_ns = NEVER if s.q_exit_ns == NEVER else _add_sat(s.q_exit_ns, lat)
     s.exit_due_reason = SIGNAL_EXIT
     s.exit_code = s.q_exit_code
     s.closing = 0
@@ -838,6 +841,24 @@ def external_reject(st, sid, ts, counts):
 # ================================================================================================
 # the backtest loop
 # ================================================================================================
+@njit(cache=True)
+def _signal_latency(par, sid, latency_ns):
+    """A signal's own order latency (``latency_ns`` > 0, drawn from a measured distribution) in force for
+    its step: sets the symbol's ``order_latency_ns``; returns the value it replaced for
+    :func:`_restore_latency` (-1: nothing changed)."""
+    if latency_ns <= 0 or sid < 0 or sid >= par.shape[0]:
+        return -1
+    kept = par[sid].order_latency_ns
+    par[sid].order_latency_ns = latency_ns
+    return kept
+
+
+@njit(cache=True)
+def _restore_latency(par, sid, kept):
+    if kept >= 0:
+        par[sid].order_latency_ns = kept
+
+
 @njit(cache=True, nogil=True)
 def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
     """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with signals (SIGNAL_DTYPE, sorted by
@@ -858,9 +879,11 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
         t = e.ts_recv
         while nt < t or (nt == t and ni < i):
             g = sig[r]
+            kept = _signal_latency(par, g.symbol_id, g.latency_ns)
             step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                        g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
                        g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
+            _restore_latency(par, g.symbol_id, kept)
             r += 1
             if r < nr:
                 nt = sig[r].ts_ns
@@ -903,9 +926,11 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
             step_funding(st, e.symbol_id, t, e.price)
     while r < nr:
         g = sig[r]
+        kept = _signal_latency(par, g.symbol_id, g.latency_ns)
         step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                    g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
                    g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
+        _restore_latency(par, g.symbol_id, kept)
         r += 1
     step_clock(st, port, par, end_ns, counts)
     return prints

@@ -25,6 +25,7 @@ from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kin
     check_equity, clean_prints, follow_order, input_kinds, prepare_events, recv_order, take_events,
 )
 from liqcore.execution.replay import at_end, n_symbols, new_replay
+from liqcore.execution.latency import apply_feed_latency, apply_order_latency, feed_latency_note, order_latency_note
 from liqcore.strategies import resolve_strategy  # noqa: F401  (re-exported: the old path)
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, SymbolRegistry, venue_name
 
@@ -67,6 +68,7 @@ class BacktestResult:
     strategy: str = "cascade-mm"  # the strategy that made the signals
     signals: np.ndarray | None = field(default=None, repr=False)  # SIGNAL_DTYPE, in processing order
     strategy_obj: object = field(default=None, repr=False, compare=False)  # names its skip / exit codes
+    latency: dict = field(default_factory=dict)  # "order" / "feed": which latency the run used, in words
 
     # ---- metrics ---------------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -86,6 +88,8 @@ class BacktestResult:
             out["dropped"] = dict(self.dropped)
         if self.note:
             out["data_note"] = self.note
+        for k, v in self.latency.items():  # which order / feed latency the run used
+            out[f"{k}_latency"] = v
         return out
 
     def symbol_name(self, sid: int) -> str:
@@ -260,16 +264,23 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(rec):
         end_ns = max(end_ns, int(rec["confirm_recv_ns"].max()))
+    sig = None
+    if params.order_latency_from:  # measured order latencies: the records' signals carry their draws
+        sig = apply_order_latency(sim.records_signals(rec["confirm_recv_ns"], rec["event_index"], rec["symbol_id"],
+                                                      rec["dominant"], rec["cascade_id"], r.par), events, params)
     t0 = time.perf_counter()
-    n_prints = sim.run_sim(
-        events,
-        np.ascontiguousarray(rec["confirm_recv_ns"], dtype=np.int64),
-        np.ascontiguousarray(rec["event_index"], dtype=np.int64),
-        np.ascontiguousarray(rec["symbol_id"], dtype=np.int64),
-        np.ascontiguousarray(rec["dominant"], dtype=np.int64),
-        np.ascontiguousarray(rec["cascade_id"], dtype=np.int64),
-        r.st, r.port, r.par, r.ledger, r.counts, end_ns,
-    )
+    if sig is not None:
+        n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns)
+    else:
+        n_prints = sim.run_sim(
+            events,
+            np.ascontiguousarray(rec["confirm_recv_ns"], dtype=np.int64),
+            np.ascontiguousarray(rec["event_index"], dtype=np.int64),
+            np.ascontiguousarray(rec["symbol_id"], dtype=np.int64),
+            np.ascontiguousarray(rec["dominant"], dtype=np.int64),
+            np.ascontiguousarray(rec["cascade_id"], dtype=np.int64),
+            r.st, r.port, r.par, r.ledger, r.counts, end_ns,
+        )
     elapsed = time.perf_counter() - t0
     n_trades = int(r.port[0]["n_trades"])
     open_at_end, working_at_end = at_end(r.st)
@@ -278,6 +289,8 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         equity0=float(equity), equity=float(r.port[0]["equity"]), start_ns=start_ns, end_ns=end_ns, records=rec,
         n_prints=int(n_prints), sim_seconds=elapsed, open_at_end=open_at_end, working_at_end=working_at_end,
         note=M.data_note(events), events=events, dropped=dropped,
+        latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns,
+                                                                                     params.feed_latency_mode)},
     )
 
 
@@ -285,9 +298,9 @@ def _resolve_source(source, registry=None, params: Params | None = None):
     """(events, registry) from a Market / LoadResult (``.events`` + ``.registry``), an event array, or
     paths read with :func:`liqcore.io.load_events`."""
     if hasattr(source, "events") and hasattr(source, "registry"):
-        return source.events, source.registry
+        return apply_feed_latency(source.events, params), source.registry
     if isinstance(source, np.ndarray):
-        return source, registry
+        return apply_feed_latency(source, params), registry
     if isinstance(source, (str, Path)) or (isinstance(source, (list, tuple)) and source
                                            and all(isinstance(p, (str, Path)) for p in source)):
         from liqcore.io import load_events
@@ -295,7 +308,7 @@ def _resolve_source(source, registry=None, params: Params | None = None):
         p = params or Params()
         res = load_events(source, registry=registry, feed_latency_ns=p.feed_latency_ns,
                           max_clock_skew_ns=p.max_clock_skew_ns)
-        return res.events, res.registry
+        return apply_feed_latency(res.events, p), res.registry
     raise ValueError("source: expected a Market/LoadResult, an EVENT_DTYPE array, or file paths")
 
 
@@ -326,6 +339,7 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
     registry = registry if registry is not None else SymbolRegistry()
     n_sym = n_symbols(registry, events["symbol_id"], sig["symbol_id"])
     r = new_replay(params, registry, n_sym, equity, int((sig["direction"] != 0).sum()) + 1)
+    sig = apply_order_latency(sig, events, params)  # measured order latencies (order-latency-from): drawn per signal
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(sig):
@@ -342,6 +356,8 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
         open_at_end=open_at_end, working_at_end=working_at_end,
         note=M.data_note(events), events=events, dropped=dropped, strategy=type(obj).name, signals=sig,
         strategy_obj=obj,
+        latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns,
+                                                                                     params.feed_latency_mode)},
     )
 
 

@@ -425,7 +425,8 @@ def evaluate_cells(prep: Prepared, det_params: Params, records: np.ndarray, para
     rows = []
     for p in param_sets:
         name = p.strategy
-        run = _simulate_window if name in FAST_STRATEGIES else _generic_window
+        # (order latencies drawn from a journal ride on the signals: the backtest front draws them)
+        run = _simulate_window if name in FAST_STRATEGIES and not p.order_latency_from else _generic_window
         for w in windows:
             rows.append(run(prep, records, p, w, equity, with_daily))
     return rows

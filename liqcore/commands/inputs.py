@@ -347,7 +347,14 @@ def synthetic_symbols(args) -> dict:
 def load_source(args, params, steps=None, *, filter_symbols: bool = False):
     """(events, registry, label) from the source arguments: recordings or ``--synthetic``, cut to
     ``--start`` / ``--end``.  ``filter_symbols``: recordings keep only ``--symbols`` (gap events
-    too)."""
+    too).  With ``feed-latency-mode constant`` every event is received at its event time + feed-latency."""
+    from liqcore.execution.latency import apply_feed_latency
+
+    events, registry, label = _load_source(args, params, steps, filter_symbols=filter_symbols)
+    return apply_feed_latency(events, params), registry, label
+
+
+def _load_source(args, params, steps=None, *, filter_symbols: bool = False):
     steps = steps or Steps(False)
     start, end = time_window(args)
     if args.synthetic:

@@ -4,11 +4,13 @@
     liqcore journal liqcore-live.sqlite --json               # one JSON object
     liqcore journal session.sqlite --recording rec/          # + live fills beside the fill model on the
                                                              #   session's recorded frames (run --record)
+    liqcore journal session.sqlite --recording rec/ --explain  # + every order lined up, the pnl gap decomposed
 
 Cascades per UTC day per symbol, fill rate, win rate, reaction time (decision to create request written,
 decision to the venue's acknowledgement: p50/p99), the fee the venue charged beside the fee model, and
 (with ``--recording``) every live entry fill beside the one the backtest's fill model gives on the same
-frames with the session's parameters.
+frames with the session's parameters; with ``--explain``, every order lined up live vs backtest and the
+pnl gap decomposed (missed fills, extra fills, price, fees, timing: :mod:`liqcore.live.explain`).
 """
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recording", nargs="+", metavar="PATH",
                    help="the session's recorded frames (liqcore run --record DIR, or liqcore record): replayed "
                         "through the backtest's fill model and compared fill by fill")
+    p.add_argument("--explain", action="store_true",
+                   help="with --recording: line up every order live vs backtest (filled in both, live only, backtest "
+                        "only; price, latency, queue position) and decompose the pnl gap into missed fills, extra "
+                        "fills, price, fees and timing (USD)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -39,12 +45,18 @@ def run(args) -> int:
     for r in args.recording or ():
         if not Path(r).exists():
             raise ValueError(f"recording: {r} does not exist")
+    if args.explain and not args.recording:
+        raise ValueError("explain: needs the session's recording (--recording DIR) to replay through the backtest")
     try:
-        rep = journal_report(args.path, recording=args.recording)
+        rep = journal_report(args.path, recording=args.recording, explain=args.explain)
     except ValueError as exc:
         raise NoUsableInput(str(exc)) from None
     if args.json:
         sys.stdout.write(orjson.dumps(rep, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode() + "\n")
     else:
         print(format_report(rep))
+        if rep.get("explain") is not None:
+            from liqcore.live.explain import format_explain
+
+            format_explain(rep["explain"])
     return 0

@@ -316,6 +316,8 @@ class Engine(OrderManager, FastLane):
                              "reaction_ms": collections.deque(maxlen=1000),
                              "fees": {"maker": [0.0, 0.0, 0], "taker": [0.0, 0.0, 0]}, "since_ns": time.time_ns()}
         self._liq_seen: dict[int, int] = {}  # liquidations seen per traded symbol id (threshold warm-up)
+        #: receive times of the traded symbols' liquidations (the liquidation rate journaled with each send)
+        self._liq_times: collections.deque = collections.deque(maxlen=1 << 16)
         #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
         #: the replayed receive times instead of the wall clock
         self.replay_clock = None
@@ -602,6 +604,17 @@ class Engine(OrderManager, FastLane):
             return self._stream_events(events)
         return self._on_rows(events.tolist())
 
+    def liq_per_min(self, t_ns: int) -> float:
+        """The traded symbols' liquidations received in the minute up to ``t_ns`` (receive clock): the rate
+        journaled with each send, which a backtest's latency draw can be conditioned on."""
+        lo = t_ns - 60_000_000_000
+        n = 0
+        for x in reversed(self._liq_times):  # (receive order: newest last)
+            if x <= lo:
+                break
+            n += x <= t_ns
+        return float(n)
+
     def _on_rows(self, rows: list) -> list[Decision]:
         """:meth:`on_events` of the detector-driven strategy on the events as tuples (EVENT_DTYPE order)."""
         self.events += len(rows)
@@ -641,6 +654,7 @@ class Engine(OrderManager, FastLane):
                     self.core.on_funding(ci, tr, price)
             elif kind == _LIQUIDATION and sid in core_idx:
                 self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
+                self._liq_times.append(tr)
                 if liqs is None:
                     liqs = {sid}
                 else:
@@ -736,6 +750,7 @@ class Engine(OrderManager, FastLane):
                     core.on_funding(ci, tr, price)
             elif kind == _LIQUIDATION and sid in core_idx:
                 self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
+                self._liq_times.append(tr)
             for g in after:
                 d = self._on_signal(g)
                 if d is not None:
@@ -1080,7 +1095,10 @@ class Engine(OrderManager, FastLane):
         return {"strategy": type(self.strategy).name, "exits": self.exits, "mode": self.mode,
                 "venues": list(self.venues), "symbols": [f"{v}:{s}" for v, s in self.traded],
                 "equity": self.core.equity, "maker_fee_bps": self.params.maker_fee_bps,
-                "taker_fee_bps": self.params.taker_fee_bps, "params": par}
+                "taker_fee_bps": self.params.taker_fee_bps, "params": par,
+                # the parameters the user set (the rest took defaults and per-symbol presets): a replay of the
+                # session applies the same presets
+                "explicit": sorted(self.params.explicit)}
 
     def warmup(self) -> None:
         """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first

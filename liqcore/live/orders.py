@@ -372,8 +372,11 @@ class OrderManager:
             self.metrics.observe("liqcore_reaction_seconds", (sent_ns - recv_ns) / 1e9)
             self.checks["reaction_ms"].append((sent_ns - recv_ns) / 1e6)
             if self.journal is not None:  # the reaction time of the go-live report: decision -> create written
+                rate = getattr(self, "liq_per_min", None)  # the liquidation rate at the decision (engine)
                 self.journal.note("sent", {"client_id": intent.client_id, "kind": intent.kind, "recv_ns": int(recv_ns),
-                                           "sent_ns": int(sent_ns)}, int(sent_ns), key=intent.client_id)
+                                           "sent_ns": int(sent_ns),
+                                           "liq_per_min": rate(int(recv_ns)) if rate is not None else None},
+                                  int(sent_ns), key=intent.client_id)
         self.orders += 1
         self.metrics.inc("liqcore_orders_total", kind=intent.kind)
 
@@ -425,6 +428,11 @@ class OrderManager:
                 t.add_done_callback(self._unknown_tasks.discard)
             return OrderUpdate(intent.client_id, "pending", intent.symbol, reason=f"unknown: {exc}",
                                kind=intent.kind, ts_ns=self.now_ns())
+        if self.journal is not None and intent.kind == "entry" and recv_ns:
+            # the venue's answer to the create came back: with the "sent" row, the order latency a backtest can
+            # draw from (order-latency-from); both on the local clock
+            self.journal.note("ack", {"client_id": intent.client_id, "kind": intent.kind, "status": u.status,
+                                      "ack_ns": time.time_ns()}, self.now_ns(), key=intent.client_id)
         if not self.paper:
             self._on_update(u)
         return u

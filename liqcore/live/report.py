@@ -20,6 +20,8 @@ Figures (each computed from what the journal holds; None when it holds nothing t
   recording replayed through the backtest's fill model with the session's parameters, and the live entry
   fills beside the model's, fill by fill (matched on the decision time): live and model fill time and
   price, the price difference in bps, and the decisions that filled on one side only;
+* ``explain`` (``explain=True``, with the recording): every entry order lined up live vs backtest and the pnl
+  gap decomposed (:mod:`liqcore.live.explain`); the targets then carry a "live fills vs the model" row;
 * ``targets``: the trading guide's go-live targets, each beside the measured value with a verdict
   ``pass`` / ``fail`` / ``too early`` (:data:`TARGETS`; every duration on the session's own clock, the
   replayed one in a replay): cascades 5-9 per day per symbol, orders written within 3 s of the decision,
@@ -52,6 +54,7 @@ TARGETS = {
     "min_trades": 20,  # closed trades before the win rate is judged
     "tp_slip_bps": 0.5,  # a take-profit exit worse than its level by more than this fails
     "sl_slip_bps": 10.0,  # a stop-loss exit worse than its level by more than this fails
+    "fill_diff_bps": 1.0,  # --explain: a live entry filled worse than the model's by more than this fails
 }
 
 
@@ -74,7 +77,7 @@ def _day(ts: int) -> str:
     return _dt.datetime.fromtimestamp(ts / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d")
 
 
-def journal_report(path, recording=None) -> dict:
+def journal_report(path, recording=None, explain: bool = False) -> dict:
     """The checklist figures of the journal at ``path`` (see the module docstring).  ``recording``: the
     session's recorded frames (paths), replayed through the backtest for the live-vs-model comparison.
     Raises ValueError when ``path`` is not a journal."""
@@ -87,12 +90,12 @@ def journal_report(path, recording=None) -> dict:
     except sqlite3.DatabaseError as exc:
         raise ValueError(f"journal: {path} is not a liqcore journal ({exc})") from None
     try:
-        return _report(db, recording)
+        return _report(db, recording, explain)
     finally:
         db.close()
 
 
-def _report(db, recording) -> dict:
+def _report(db, recording, explain: bool = False) -> dict:
     sessions = [d for _, _, d in _rows(db, SESSION_NOTE)]
     session = sessions[-1] if sessions else {}
     out: dict = {"session": session}
@@ -153,7 +156,12 @@ def _report(db, recording) -> dict:
     # ---- live fills beside the fill model on the recorded frames
     out["model"] = None
     if recording:
-        out["model"] = _versus_model(recording, session, intents, fills)
+        res = _model_run(recording, session)
+        out["model"] = _versus_model(recording, session, intents, fills, res)
+        if explain:  # every order lined up, the pnl gap decomposed (liqcore.live.explain)
+            from liqcore.live.explain import explain_session
+
+            out["explain"] = explain_session(db, session, res)
     out["targets"] = _targets(db, out, session, sends, trades, span)
     return out
 
@@ -196,6 +204,22 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
     out.append({"target": "win rate", "goal": f"{lo:.0%}-{hi:.0%} of closed trades (judged from {T['min_trades']} trades)",
                 "measured": f"{_f(w['rate'] and 100 * w['rate'], '.1f')}% of {w['trades']} trades",
                 "verdict": _verdict(None if w["trades"] < T["min_trades"] else lo <= w["rate"] <= hi)})
+    ex = rep.get("explain")
+    if ex is not None:  # live fills vs the model, order by order (--explain)
+        c = ex["counts"]
+        lim = T["fill_diff_bps"]
+        worse = [r for r in ex["orders"] if r["price_diff_bps"] is not None and r["price_diff_bps"] > lim]
+        fr = ex["fill_rate"]
+        out.append({"target": "live fills vs the model",
+                    "goal": f"every backtest fill filled live, at the model's price (within {lim:g} bps)",
+                    "measured": (f"{c['both']} of {c['backtest_fills']} backtest fills filled live ({c['backtest_only']} "
+                                 f"missed, {c['live_rejected']} rejected by the venue, {c['live_only']} live only), "
+                                 f"{len(worse)} filled more than {lim:g} bps worse; fill rate live "
+                                 f"{_f(fr['live'] and 100 * fr['live'], '.1f')}% vs model "
+                                 f"{_f(fr['backtest'] and 100 * fr['backtest'], '.1f')}%; pnl gap "
+                                 f"{ex['pnl']['gap']:+.2f} USD"),
+                    "verdict": _verdict(None if not c["backtest_fills"] else
+                                        (c["backtest_only"] == 0 and c["live_only"] == 0 and not worse))})
     # uptime: the longest stretch of the session without a feed gap (session clock)
     gaps = sorted(int(t) for t, in db.execute("SELECT ts_ns FROM log WHERE type='gap'"))
     if span:
@@ -240,13 +264,26 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
     return out
 
 
-def _versus_model(recording, session: dict, intents: dict, fills: list[dict]) -> dict:
+def _model_run(recording, session: dict):
+    """The session's recording through the backtest with the session's parameters and starting equity."""
     from liqcore.backtest.run import backtest
     from liqcore.config import Params
 
-    params = Params.from_mapping(session.get("params") or {})
-    res = backtest(recording if isinstance(recording, (list, tuple)) else [str(recording)], params,
-                   equity=float(session.get("equity") or 10_000.0))
+    par = dict(session.get("params") or {})
+    explicit = session.get("explicit")
+    if explicit is not None:  # only what the session set: defaults and per-symbol presets apply as they did live
+        par = {k: v for k, v in par.items() if k in set(explicit) or not hasattr(Params, k)}
+    else:  # (a journal of an older session: a value equal to the default was not set)
+        default = Params().to_dict()
+        par = {k: v for k, v in par.items() if k not in default or v != default[k]}
+    params = Params.from_mapping(par)
+    return backtest(recording if isinstance(recording, (list, tuple)) else [str(recording)], params,
+                    equity=float(session.get("equity") or 10_000.0))
+
+
+def _versus_model(recording, session: dict, intents: dict, fills: list[dict], res=None) -> dict:
+    if res is None:
+        res = _model_run(recording, session)
     model: dict = {}
     for r in res.ledger:
         sym = res.registry.symbol(int(r["symbol_id"]))

@@ -17,6 +17,11 @@ Matching follows the backtest's fill model (docs/backtest.md), applied to the tr
 * when the position is flat the remaining conditional orders are Deactivated;
 * a Market order fills at once at the last trade price as taker.
 
+Planted differences (tests of the live-versus-backtest explanation): ``fill_worse_ticks=N`` fills every
+resting entry (a Limit order that is not reduce-only) N ticks worse than its limit (a Buy higher, a Sell
+lower); ``reject_post_only_every=N`` rejects every N-th post-only create (the N-th, 2N-th...) as if it
+would have taken liquidity.
+
 Every state change returns the private-stream pushes it causes as ``(topic, data)`` pairs.
 """
 from __future__ import annotations
@@ -222,6 +227,8 @@ class FakeVenue:
     fill_on_touch: bool = False
     partial_fills: bool = False
     auto_deactivate: bool = True  # Bybit: conditional/reduce-only orders die with the position; Binance: they stay
+    fill_worse_ticks: int = 0  # planted: resting entries fill this many ticks worse than their limit
+    reject_post_only_every: int = 0  # planted: every N-th post-only create is rejected (0 = never)
     clock_ms: object = None  # callable returning the venue time in ms
 
     def __post_init__(self) -> None:
@@ -232,6 +239,7 @@ class FakeVenue:
         self.wallet_balance = float(self.equity)
         self.executions: list[dict] = []
         self._exec_seq = itertools.count(1)
+        self._post_only_seen = 0
 
     # ------------------------------------------------------------ helpers
     def now_ms(self) -> int:
@@ -444,6 +452,9 @@ class FakeVenue:
             pushes += self._fill(o, last, o.qty, is_maker=False)
             return result, pushes
         crosses = last is not None and ((side == "Buy" and price >= last) or (side == "Sell" and price <= last))
+        if tif == "PostOnly" and self.reject_post_only_every > 0:
+            self._post_only_seen += 1
+            crosses = crosses or self._post_only_seen % self.reject_post_only_every == 0  # (planted)
         if crosses and tif == "PostOnly":
             o.status, o.reject_reason, o.cancel_type = "Cancelled", POST_ONLY_REJECT, "CancelByUser"
             pushes.append(self._touch(o))
@@ -660,7 +671,11 @@ class FakeVenue:
                     step = self.instruments.get(symbol, {}).get("qtyStep", 0.0)
                     q = math.floor(qty / step + 1e-9) * step if step else qty
                 if q > 0:
-                    pushes += self._fill(o, o.price, q, is_maker=True)
+                    px = o.price
+                    if self.fill_worse_ticks and not o.reduce_only:  # (planted: a worse entry price)
+                        tick = self.instruments.get(symbol, {}).get("tickSize", 0.0)
+                        px = round(px + (1 if o.side == "Buy" else -1) * self.fill_worse_ticks * tick, 10)
+                    pushes += self._fill(o, px, q, is_maker=True)
         return pushes
 
     def _fill(self, o: FakeOrder, price: float, qty: float, is_maker: bool) -> list[tuple[str, dict]]:

@@ -30,7 +30,8 @@ optionally after the request was processed), :meth:`rate_limit_next` (retCode 10
 ``X-Bapi-Limit-Reset-Timestamp``), :meth:`delay_next` (slow ack, optionally with the order already created),
 :meth:`drop` (close websockets abruptly now) or ``faults.drop_public_after`` / ``drop_private_after``
 (after N pushed frames), :meth:`stall` (stop sending and ignore pings, socket kept open), and
-``faults.duplicate_public`` / ``duplicate_private`` (every pushed frame sent twice).
+``faults.duplicate_public`` / ``duplicate_private`` (every pushed frame sent twice).  Planted differences
+from the backtest's fill model: ``fill_worse_ticks`` and ``reject_post_only_every`` (see :mod:`.fake_book`).
 
 :class:`FakeExchangeThread` runs a fake in a background thread with its own event loop (for the CLI,
 ``liqcore run --replay``); ``python -m liqcore.testing.fake_exchange --replay FILE`` serves one and prints
@@ -165,6 +166,8 @@ class FakeExchange(LoopbackVenue):
         equity: float = 10_000.0,
         fill_on_touch: bool = False,
         partial_fills: bool = False,
+        fill_worse_ticks: int = 0,
+        reject_post_only_every: int = 0,
     ) -> None:
         if replay_start not in ("subscribe", "immediate", "manual"):
             raise ValueError("replay_start: must be 'subscribe', 'immediate' or 'manual'")
@@ -183,6 +186,7 @@ class FakeExchange(LoopbackVenue):
         self.venue = FakeVenue(
             instruments=dict(instruments or DEFAULT_INSTRUMENTS), maker_fee=maker_fee, taker_fee=taker_fee,
             equity=equity, fill_on_touch=fill_on_touch, partial_fills=partial_fills, clock_ms=self.now_ms,
+            fill_worse_ticks=fill_worse_ticks, reject_post_only_every=reject_post_only_every,
         )
         self.requests: list[FakeRequest] = []
         self.on_sent: list[Callable[[str, bytes, int], None]] = []

@@ -158,6 +158,20 @@ def test_replace_same_closes_the_symbols_position_then_enters_after_the_close():
     assert s["busy"] == 1 and s["fills"] == 1 and s["replaced"] == 0
 
 
+def test_replace_same_queued_entry_travels_with_its_signals_own_latency():
+    """A signal carrying its own (drawn) order latency: the replaced position closes that latency after
+    the decision and the queued entry, sent at the close, arrives that latency later too."""
+    ev = trades([(0, 100.0), (1, 100.0), (5, 100.1), (6, 100.2), (7, 100.3), (8, 100.4), (9.5, 100.5),
+                 (10, 100.6), (11, 100.7)])
+    weak = signal(ev, 0.5, entry=ENTRY_MARKET, confidence=0.3, take_profit=0.0, tag=1)
+    strong = signal(ev, 5, direction=-1, entry=ENTRY_MARKET, confidence=0.8, take_profit=0.0, tag=2,
+                    latency_ns=2 * S, max_hold_ns=S)
+    old, new = run(ev, [weak, strong], **{"replace-same": "on"}).trades(detail=True)
+    assert old["exit_reason"] == "replaced" and old["exit_ns"] == T0 + 7 * S  # 5 s + its 2 s
+    # sent at the close (7 s), arrives at 9 s: fills at the print of 9.5 s (with the run's 50 ms: 8 s)
+    assert new["side"] == "short" and new["entry_ns"] == T0 + int(9.5 * S)
+
+
 def test_replace_same_queued_entry_goes_out_whatever_closes_the_position():
     # the stop-loss (1 %) closes the long at 5.02 s, before the replacement's due time (5.05 s)
     ev = trades([(0, 100.0), (1, 100.0), (5.02, 98.0), (5.04, 98.0), (5.2, 98.1), (9, 98.2)])

@@ -1,0 +1,305 @@
+"""Live versus backtest, explained order by order (``liqcore journal DB --recording DIR --explain``).
+
+The session's own recording is replayed through the backtest with the session's parameters (the
+journal's ``session`` note) and starting equity; every entry order is then lined up on its decision
+(symbol and decision time, the receive time of the deciding event, which the live engine and the replay
+share):
+
+* ``both`` -- filled live and in the backtest; ``live only`` -- filled live, not in the backtest;
+  ``backtest only`` -- filled in the backtest, not live (the live status says why: ``rejected`` by the
+  venue, ``cancelled``, still ``working``); ``neither`` -- sent live, filled nowhere.
+* per order: the entry price of each side and the difference (bps, > 0 = live paid more), the order
+  latency of each side (live: decision to the venue's answer to the create, a paper session: the
+  latency its simulated venue applies; backtest: decision to the order's arrival in the fill model) and the fill delay of each (decision to the entry fill), the
+  backtest's queue position at the fill when its fill model keeps one (otherwise
+  ``n/a (fill model: ...)``), and the pnl of each side in USD (the quote currency).
+
+The live pnl of a trade is the venue's: the entry and exit fills' prices and quantities, the fees the
+venue charged, and funding.  The gap (live pnl - backtest pnl, USD) is decomposed, each part summed
+over the orders, the parts adding up to the total:
+
+* ``missed_fills`` -- minus the backtest pnl of the backtest-only fills;
+* ``extra_fills`` -- the live pnl of the live-only fills;
+* ``price`` -- orders filled in both: ``side x (backtest entry - live entry) x live qty`` (what a
+  worse entry price cost);
+* ``timing`` -- orders filled in both: ``side x (live exit - backtest exit) x live qty`` (exits at other
+  times and prices: a different path after the fill);
+* ``size`` -- orders filled in both: ``side x (backtest exit - backtest entry) x (live qty - backtest
+  qty)`` (the same trade on another size);
+* ``fees`` and ``funding`` -- orders filled in both: minus the difference of what each side paid;
+* ``open_at_end`` -- a live position still open when the session ended (no live pnl): minus the
+  backtest pnl of that order.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import orjson
+
+__all__ = ["explain_session", "format_explain", "COMPONENTS"]
+
+COMPONENTS = ("missed_fills", "extra_fills", "price", "fees", "timing", "size", "funding", "open_at_end")
+_QUEUE_FIELDS = ("queue_ahead", "queue_position")  # a ledger field a queue-aware fill model may keep
+
+
+def _rows(db, type_: str):
+    return [(int(t), k, orjson.loads(d)) for t, k, d in
+            db.execute("SELECT ts_ns, key, data FROM log WHERE type=? ORDER BY id", (type_,))]
+
+
+def _live_orders(db) -> dict:
+    """(symbol, decision_ns) -> the live entry: client id, side, status, latency, fills, trade."""
+    intents = {k: d for _, k, d in _rows(db, "intent") if (d.get("kind") or "entry") == "entry"}
+    ack_ts: dict[str, int] = {}
+    for ts, k, _d in _rows(db, "ack"):
+        ack_ts.setdefault(k, ts)
+    status: dict[str, str] = {}
+    first_update: dict[str, int] = {}
+    reason: dict[str, str] = {}
+    for ts, k, d in _rows(db, "order_update"):
+        if (d.get("kind") or "entry") != "entry" or k not in intents:
+            continue
+        st = d.get("status") or ""
+        if st != "pending":
+            first_update.setdefault(k, ts)
+        if status.get(k) not in ("filled",):  # a filled entry stays filled (children do not change it)
+            if st == "cancelled" and "postonly" in str(d.get("reason") or "").lower().replace("_", "").replace("-", ""):
+                st = "rejected"  # a post-only create the venue refused (Bybit: cancelled, EC_PostOnlyWillTakeLiquidity)
+            status[k] = st
+            if d.get("reason"):
+                reason[k] = d["reason"]
+    fills = [orjson.loads(d) for d, in db.execute("SELECT data FROM fills ORDER BY ts_ns")]
+    entry_fills: dict[str, list] = defaultdict(list)
+    other_fills: dict[str, list] = defaultdict(list)  # symbol -> exit fills (take-profit, stop, engine close)
+    for f in fills:
+        if f.get("kind") == "entry":
+            entry_fills[f.get("client_id")].append(f)
+        else:
+            other_fills[f.get("symbol")].append(f)
+    trades: dict[tuple, dict] = {}
+    for _, _, d in _rows(db, "trade"):
+        trades[(d.get("symbol"), int(d.get("signal_ns") or 0))] = d
+    out = {}
+    for cid, it in intents.items():
+        dec = int(it.get("decision_ns") or 0)
+        sym = it.get("symbol")
+        ef = entry_fills.get(cid, [])
+        q = sum(float(f["qty"]) for f in ef)
+        row = {"client_id": cid, "symbol": sym, "decision_ns": dec, "side": 1 if it.get("side") == "buy" else -1,
+               "status": status.get(cid, "pending"), "reason": reason.get(cid, ""),
+               "ack_ns": ack_ts.get(cid, first_update.get(cid)), "qty": q, "entry_price": None, "entry_ns": None,
+               "entry_fee": sum(float(f.get("fee") or 0.0) for f in ef), "trade": trades.get((sym, dec))}
+        if q > 0:
+            row["entry_price"] = sum(float(f["price"]) * float(f["qty"]) for f in ef) / q
+            row["entry_ns"] = min(int(f.get("ts_ns") or 0) for f in ef)
+            row["status"] = "filled"
+            t = row["trade"]
+            if t is not None:  # the exit fills of this position: the symbol's non-entry fills up to its exit
+                lo, hi = row["entry_ns"], int(t.get("exit_ns") or 0)
+                xs = [f for f in other_fills.get(sym, []) if lo <= int(f.get("ts_ns") or 0) <= hi]
+                xq = sum(float(f["qty"]) for f in xs)
+                row["exit_fee"] = sum(float(f.get("fee") or 0.0) for f in xs)
+                row["exit_price"] = (sum(float(f["price"]) * float(f["qty"]) for f in xs) / xq) if xq > 0 \
+                    else float(t["exit_price"])
+        out[(sym, dec)] = row
+    return out
+
+
+def _model_orders(res) -> tuple[dict, dict]:
+    """(symbol, decision_ns) -> the backtest's trade (ledger row as a dict), and -> the backtest's latency (ns)."""
+    reg = res.registry
+    names = res.ledger.dtype.names
+    qfield = next((f for f in _QUEUE_FIELDS if f in names), None)
+    trades = {}
+    for r in res.ledger:
+        sym = reg.symbol(int(r["symbol_id"]))
+        notional = float(r["notional"])
+        ep, xp = float(r["entry_price"]), float(r["exit_price"])
+        trades[(sym, int(r["signal_ns"]))] = {
+            "side": int(r["side"]), "entry_price": ep, "exit_price": xp, "qty": notional / ep if ep > 0 else 0.0,
+            "fees": float(r["fees"]) * notional, "funding": float(r["funding"]) * notional, "pnl": float(r["pnl"]),
+            "entry_ns": int(r["entry_ns"]), "latency_ns": int(r["arrive_ns"]) - int(r["signal_ns"]),
+            "queue": (float(r[qfield]) if qfield else None)}
+    latency = {}
+    sig = res.signals
+    if sig is not None and len(sig):
+        own = sig["latency_ns"] if "latency_ns" in sig.dtype.names else np.zeros(len(sig), np.int64)
+        for g, lat in zip(sig, own):
+            sid = int(g["symbol_id"])
+            if int(g["direction"]) == 0:
+                continue
+            if sid < len(reg):
+                latency[(reg.symbol(sid), int(g["ts_ns"]))] = int(lat) if lat > 0 else int(res.params.order_latency_ns)
+    return trades, latency
+
+
+def _live_pnl(lv: dict) -> dict | None:
+    """The live trade in USD from the venue's fills (None when the position was still open at the end)."""
+    t = lv["trade"]
+    if t is None or not lv["qty"] > 0:
+        return None
+    s, q, e, x = lv["side"], lv["qty"], lv["entry_price"], lv["exit_price"]
+    fees = lv["entry_fee"] + lv.get("exit_fee", 0.0)
+    funding = float(t.get("funding") or 0.0) * e * q
+    return {"gross": s * (x - e) * q, "fees": fees, "funding": funding, "pnl": s * (x - e) * q - fees - funding}
+
+
+def _ms(ns) -> float | None:
+    return None if ns is None else ns / 1e6
+
+
+def explain_session(db, session: dict, res) -> dict:
+    """The order-by-order comparison and the decomposed pnl gap (see the module docstring) of the journal
+    ``db`` (an open sqlite3 connection) against ``res``, the backtest of the session's recording."""
+    live = _live_orders(db)
+    model, model_lat = _model_orders(res)
+    fill_model = str(getattr(res.params, "fill", "through"))
+    paper_lat = None
+    if session.get("mode") == "paper":  # (paper orders arrive order-latency after the decision, simulated)
+        paper_lat = int((session.get("params") or {}).get("order_latency_ns") or res.params.order_latency_ns)
+    comp = dict.fromkeys(COMPONENTS, 0.0)
+    rows = []
+    counts = dict.fromkeys(("both", "live_only", "backtest_only", "neither"), 0)
+    live_total = model_total = 0.0
+    for key in sorted(set(live) | set(model), key=lambda k: (k[1], k[0])):
+        lv, md = live.get(key), model.get(key)
+        lf = lv is not None and lv["qty"] > 0
+        mf = md is not None
+        cat = "both" if lf and mf else ("live_only" if lf else ("backtest_only" if mf else "neither"))
+        counts[cat] += 1
+        lp = _live_pnl(lv) if lf else None
+        row = {"symbol": key[0], "decision_ns": key[1], "category": cat,
+               "side": "long" if (lv or md)["side"] > 0 else "short",
+               "live_status": lv["status"] if lv is not None else "no order",
+               "live_reason": lv["reason"] if lv is not None else "",
+               "backtest_status": "filled" if mf else ("not filled" if key in model_lat else "no order"),
+               "live_price": lv["entry_price"] if lf else None, "backtest_price": md["entry_price"] if mf else None,
+               "price_diff_bps": None, "live_latency_ms": None, "backtest_latency_ms": None, "latency_diff_ms": None,
+               "live_fill_delay_ms": _ms(lv["entry_ns"] - key[1]) if lf else None,
+               "backtest_fill_delay_ms": _ms(md["entry_ns"] - key[1]) if mf else None,
+               "queue": (md["queue"] if mf and md["queue"] is not None else f"n/a (fill model: {fill_model})"),
+               "live_pnl": lp["pnl"] if lp is not None else None, "backtest_pnl": md["pnl"] if mf else None,
+               "gap": 0.0}
+        if lv is not None and paper_lat is not None:  # a paper session: its venue is the fill model's latency
+            row["live_latency_ms"] = _ms(paper_lat)
+        elif lv is not None and lv["ack_ns"] is not None:
+            row["live_latency_ms"] = _ms(lv["ack_ns"] - key[1])
+        blat = md["latency_ns"] if mf else model_lat.get(key)
+        if blat is not None:
+            row["backtest_latency_ms"] = _ms(blat)
+        if row["live_latency_ms"] is not None and row["backtest_latency_ms"] is not None:
+            row["latency_diff_ms"] = row["live_latency_ms"] - row["backtest_latency_ms"]
+        parts = dict.fromkeys(COMPONENTS, 0.0)
+        if cat == "both":
+            s = md["side"]
+            row["price_diff_bps"] = s * (lv["entry_price"] - md["entry_price"]) / md["entry_price"] * 1e4
+            if lp is None:
+                parts["open_at_end"] = -md["pnl"]
+            else:
+                q = lv["qty"]
+                parts["price"] = s * (md["entry_price"] - lv["entry_price"]) * q
+                parts["timing"] = s * (lv["exit_price"] - md["exit_price"]) * q
+                parts["size"] = s * (md["exit_price"] - md["entry_price"]) * (q - md["qty"])
+                parts["fees"] = -(lp["fees"] - md["fees"])
+                parts["funding"] = -(lp["funding"] - md["funding"])
+        elif cat == "live_only":
+            parts["extra_fills"] = lp["pnl"] if lp is not None else 0.0
+        elif cat == "backtest_only":
+            parts["missed_fills"] = -md["pnl"]
+        for k, v in parts.items():
+            comp[k] += v
+        row["gap"] = sum(parts.values())
+        live_total += lp["pnl"] if lp is not None else 0.0
+        model_total += md["pnl"] if mf else 0.0
+        rows.append(row)
+    sent = [r for r in rows if r["live_status"] != "no order"]
+    return {
+        "fill_model": fill_model,
+        "order_latency": res.latency.get("order") if getattr(res, "latency", None) else None,
+        "feed_latency": res.latency.get("feed") if getattr(res, "latency", None) else None,
+        "orders": rows,
+        "counts": {**counts, "live_rejected": sum(1 for r in sent if r["live_status"] == "rejected"),
+                   "live_sent": len(sent), "backtest_fills": len(model)},
+        "fill_rate": {"live": (sum(1 for r in sent if r["live_price"] is not None) / len(sent)) if sent else None,
+                      "backtest": _model_fill_rate(res)},
+        "pnl": {"live": live_total, "backtest": model_total, "gap": live_total - model_total,
+                "unit": "USD (the quote currency)"},
+        "components": comp,
+        "mean_price_diff_bps": _mean([r["price_diff_bps"] for r in rows if r["price_diff_bps"] is not None]),
+        "mean_latency_diff_ms": _mean([r["latency_diff_ms"] for r in rows if r["latency_diff_ms"] is not None]),
+    }
+
+
+def _model_fill_rate(res) -> float | None:
+    """The backtest's entries filled / entries placed (its counts)."""
+    from liqcore._jit import sim
+
+    orders = int(res.counts[:, sim.C_ORDERS].sum())
+    return int(res.counts[:, sim.C_FILLS].sum()) / orders if orders else None
+
+
+def _mean(xs):
+    return (sum(xs) / len(xs)) if xs else None
+
+
+def _f(x, spec=".2f") -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def format_explain(ex: dict, console=None) -> None:
+    """Print the explanation as rich tables (orders, then the decomposed gap)."""
+    from datetime import datetime, timezone
+
+    from rich.console import Console
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        console = Console(width=max(console.width, 240))  # one order per line, in a terminal or a pipe
+    con = console
+    c = ex["counts"]
+    con.print(f"live vs backtest, order by order (fill model: {ex['fill_model']}; order latency: {ex['order_latency']}; "
+              f"feed latency: {ex['feed_latency']})", markup=False, highlight=False)
+    days = sorted({datetime.fromtimestamp(r["decision_ns"] / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")
+                   for r in ex["orders"]})
+    t = Table(title=f"{len(ex['orders'])} orders ({', '.join(days) or 'none'}, UTC): {c['both']} filled in both, "
+                    f"{c['live_only']} live only, {c['backtest_only']} backtest only, {c['neither']} neither")
+    for col in ("decision", "symbol", "side", "category", "live", "backtest", "live price", "bt price", "diff bps",
+                "live lat ms", "bt lat ms", "lat diff ms", "bt queue at fill", "live pnl USD", "bt pnl USD", "gap USD"):
+        right = "price" in col or " ms" in col or "USD" in col or "bps" in col
+        t.add_column(col, justify="right" if right else "left", no_wrap=True)
+    for r in ex["orders"]:
+        when = datetime.fromtimestamp(r["decision_ns"] / 1e9, tz=timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+        live = r["live_status"] + (f" ({r['live_reason'][:32]})" if r["live_reason"] and r["live_status"] != "filled" else "")
+        q = r["queue"]
+        t.add_row(when, r["symbol"], r["side"], r["category"].replace("_", " "), live, r["backtest_status"],
+                  _f(r["live_price"], ".6g"), _f(r["backtest_price"], ".6g"), _f(r["price_diff_bps"]),
+                  _f(r["live_latency_ms"], ".1f"), _f(r["backtest_latency_ms"], ".1f"), _f(r["latency_diff_ms"], ".1f"),
+                  q if isinstance(q, str) else _f(q, ".4g"), _f(r["live_pnl"]), _f(r["backtest_pnl"]), _f(r["gap"]))
+    con.print(t)
+    p = ex["pnl"]
+    g = Table(title=f"pnl gap, live - backtest: {p['gap']:+.2f} USD (live {p['live']:.2f} USD, backtest "
+                    f"{p['backtest']:.2f} USD; sum over the orders)")
+    g.add_column("part", no_wrap=True)
+    g.add_column("USD", justify="right", no_wrap=True)
+    g.add_column("what", no_wrap=True)
+    what = {"missed_fills": "backtest-only fills (their backtest pnl, lost)",
+            "extra_fills": "live-only fills (their live pnl)",
+            "price": "entry price of orders filled in both",
+            "fees": "fees of orders filled in both (venue charged vs model)",
+            "timing": "exit price of orders filled in both (exits at other times or levels)",
+            "size": "position size of orders filled in both",
+            "funding": "funding of orders filled in both",
+            "open_at_end": "live positions still open at the end (backtest pnl)"}
+    for k, v in ex["components"].items():
+        g.add_row(k.replace("_", " "), f"{v:+.2f}", what[k])
+    g.add_row("total", f"{sum(ex['components'].values()):+.2f}", "sums to the gap")
+    con.print(g)
+    fr = ex["fill_rate"]
+    con.print(f"fill rate: live {_f(fr['live'] and 100 * fr['live'], '.1f')}% of {c['live_sent']} entries sent, "
+              f"backtest {_f(fr['backtest'] and 100 * fr['backtest'], '.1f')}% of its entries; "
+              f"{c['live_rejected']} live entries rejected by the venue; mean entry price difference "
+              f"{_f(ex['mean_price_diff_bps'])} bps, mean latency difference {_f(ex['mean_latency_diff_ms'], '.1f')} ms",
+              markup=False, highlight=False)

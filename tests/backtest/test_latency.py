@@ -1,0 +1,159 @@
+"""Latency as measured: order latencies drawn from a live journal (create sent -> the venue's answer),
+optionally by the liquidation rate at the send, seeded; the run summary says which order and feed latency
+it used."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from liqcore.backtest.run import backtest
+from liqcore.backtest.synthetic import synthetic_market
+from liqcore.config import Params
+from liqcore.execution.latency import draw_latencies, journal_latencies, liquidation_rate, rate_bucket
+from liqcore.live.journal import Journal
+
+MS = 1_000_000
+CALM, CRASH = 10 * MS, 500 * MS  # the journal's latencies: at under 1 liquidation/min, at 100+/min
+
+
+def _journal(path, n=20, calm=CALM, crash=CRASH):
+    """A journal written by the live journal's own writer: n entries sent in calm (0 liquidations/min, answered
+    in ``calm`` ns) and n in a crash (250/min, answered in ``crash`` ns)."""
+    j = Journal(path)
+    t = 1_767_225_600_000_000_000
+    for i in range(2 * n):
+        cid = f"lc-ETH-{i}-abcdef"
+        hot = i % 2 == 1
+        sent = t + i * 60_000_000_000
+        j.note("sent", {"client_id": cid, "kind": "entry", "recv_ns": sent - 1000, "sent_ns": sent,
+                        "liq_per_min": 250.0 if hot else 0.0}, sent, key=cid)
+        j.note("ack", {"client_id": cid, "kind": "entry", "status": "new", "ack_ns": sent + (crash if hot else calm)},
+               sent, key=cid)
+    j.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def market():
+    return synthetic_market(days=1, symbols=("ETHUSDT", "SOLUSDT"), seed=5, cache=False)
+
+
+def test_journal_latencies_are_sent_to_answer(tmp_path):
+    s = journal_latencies(_journal(tmp_path / "j.sqlite"))
+    assert sorted(set(s.latency_ns.tolist())) == [CALM, CRASH] and len(s) == 40
+    assert set(rate_bucket(s.rate[s.latency_ns == CRASH]).tolist()) == {3}
+    assert set(rate_bucket(s.rate[s.latency_ns == CALM]).tolist()) == {0}
+
+
+def test_draws_are_seeded_and_the_backtest_uses_them(tmp_path, market):
+    j = str(_journal(tmp_path / "j.sqlite"))
+    p = Params(order_latency_from=j, latency_seed=3)
+    a, b = backtest(market, p), backtest(market, p)
+    assert len(a.ledger) > 5 and a.ledger.tobytes() == b.ledger.tobytes()  # same seed, same fills
+    got = (a.ledger["arrive_ns"] - a.ledger["signal_ns"]).tolist()
+    assert set(got) <= {CALM, CRASH} and len(set(got)) == 2  # arrival = decision + a drawn latency
+    c = backtest(market, Params(order_latency_from=j, latency_seed=4))
+    assert (c.ledger["arrive_ns"] - c.ledger["signal_ns"]).tolist() != got or len(c.ledger) != len(a.ledger)
+    assert a.summary()["order_latency"].startswith(f"drawn from the measured order latencies of {j} (unconditioned, seed 3)")
+    # the constant, as before, says so
+    k = backtest(market, Params())
+    assert set((k.ledger["arrive_ns"] - k.ledger["signal_ns"]).tolist()) == {50 * MS}
+    assert k.summary()["order_latency"] == "constant 50 ms (order-latency)"
+
+
+def test_draws_by_liquidation_rate_come_from_the_bucket_of_the_rate_at_the_decision(tmp_path, market):
+    j = str(_journal(tmp_path / "j.sqlite"))
+    res = backtest(market, Params(order_latency_from=j, order_latency_by_rate=True, latency_seed=1))
+    led = res.ledger
+    rates = liquidation_rate(res.events, led["signal_ns"])
+    want = np.where(rate_bucket(rates) >= 2, CRASH, CALM)  # buckets 1 and 2 borrow from the nearest (0 and 3)
+    assert len(led) > 5 and ((led["arrive_ns"] - led["signal_ns"]) == want).all()
+    assert (rate_bucket(rates) >= 2).any() and (rate_bucket(rates) < 2).any()
+    assert "by the liquidation rate at the send" in res.summary()["order_latency"]
+
+
+def test_draw_latencies_nearest_bucket_and_reproducible():
+    from liqcore.execution.latency import LatencySamples
+
+    s = LatencySamples(np.array([5, 6, 900, 901], np.int64), np.array([0.5, 0.2, 150.0, 300.0]), "x")
+    a = draw_latencies(s, 200, 7, rates=np.full(200, 40.0))  # bucket 2: empty -> bucket 3 (nearest)
+    assert set(a.tolist()) <= {900, 901} and (a == draw_latencies(s, 200, 7, rates=np.full(200, 40.0))).all()
+    assert set(draw_latencies(s, 200, 7, rates=np.full(200, 3.0)).tolist()) <= {5, 6}
+    assert set(draw_latencies(s, 200, 7).tolist()) == {5, 6, 900, 901}
+
+
+def _cli(*argv, cwd):
+    return subprocess.run([sys.executable, "-m", "liqcore", *argv], capture_output=True, timeout=180, cwd=cwd)
+
+
+def test_cli_order_latency_journal_and_the_summary(tmp_path):
+    j = _journal(tmp_path / "j.sqlite")
+    base = ["backtest", "--synthetic", "--days", "0.5", "--symbols", "ETHUSDT", "--seed", "5", "--json", "--no-progress"]
+    p = _cli(*base, "--order-latency", str(j), "--latency-seed", "2", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    s = json.loads(p.stdout)["summary"]
+    assert s["order_latency"].startswith(f"drawn from the measured order latencies of {j}")
+    assert s["feed_latency"].startswith("recorded per event (ts_recv - ts_event)")
+    text = [a for a in base if a != "--json"]
+    p = _cli(*text, "--order-latency", str(j), cwd=tmp_path)
+    assert p.returncode == 0 and f"order latency: drawn from the measured order latencies of {j}" in p.stdout.decode()
+    assert "feed latency: recorded per event (ts_recv - ts_event)" in p.stdout.decode()
+    p = _cli(*base, "--order-latency", str(tmp_path / "missing.sqlite"), cwd=tmp_path)
+    assert p.returncode == 2 and b"does not exist" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    (tmp_path / "bad.sqlite").write_bytes(b"no database here" * 50)
+    p = _cli(*base, "--order-latency", str(tmp_path / "bad.sqlite"), cwd=tmp_path)
+    assert p.returncode == 2 and b"not a liqcore journal" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_feed_latency_note_recorded_or_constant(tmp_path):
+    """A recording with receive times: each event's own; one without: the constant feed-latency."""
+    from liqcore.execution.latency import feed_latency_note
+    from liqcore.types import EVENT_DTYPE, Flag
+
+    ev = np.zeros(4, EVENT_DTYPE)
+    ev["ts_event"] = [0, 10, 20, 30]
+    ev["ts_recv"] = [5 * MS, 10 + 7 * MS, 20 + 250 * MS, 30 + 5 * MS]
+    assert feed_latency_note(ev, 0).startswith("recorded per event (ts_recv - ts_event) on 4 events: median 6.0 ms")
+    ev["flags"][2:] = int(Flag.RECV_ESTIMATED)
+    note = feed_latency_note(ev, 80 * MS)
+    assert "on 2 events" in note and "constant 80 ms (feed-latency) on 2 events recorded without a receive time" in note
+
+
+def test_feed_latency_mode_constant_replaces_the_recorded_receive_times(market):
+    rec = backtest(market, Params())
+    d = rec.events["ts_recv"] - rec.events["ts_event"]
+    assert len(np.unique(d)) > 100  # the synthetic feed's own jittered latency, per event
+    assert rec.summary()["feed_latency"].startswith("recorded per event (ts_recv - ts_event)")
+    c = backtest(market, Params(feed_latency_mode="constant", feed_latency="20ms"))
+    assert ((c.events["ts_recv"] - c.events["ts_event"]) == 20 * MS).all()
+    assert (np.diff(c.events["ts_recv"]) >= 0).all()  # replayed in the new receive order
+    assert c.summary()["feed_latency"] == (f"constant 20 ms (feed-latency, feed-latency-mode constant) on all "
+                                           f"{len(c.events):,} events: recorded receive times not used")
+    assert (c.ledger["signal_ns"] != rec.ledger["signal_ns"][: len(c.ledger)]).any()  # decisions moved with it
+    with pytest.raises(ValueError, match="feed-latency-mode: expected 'recorded' or 'constant'"):
+        Params(feed_latency_mode="sometimes")
+
+
+def test_a_sweep_draws_the_journal_latencies_as_the_backtest_does(tmp_path, market):
+    """The sweep's cascade-mm fast path would use the constant: a cell with order-latency-from goes through
+    the backtest front, so its row equals the backtest's."""
+    from liqcore.backtest.run import detect, prepare_events
+    from liqcore.backtest.sweeps import Window, evaluate_cells, prepare
+
+    j = str(_journal(tmp_path / "j.sqlite", calm=90_000 * MS, crash=600_000 * MS))  # 1.5 and 10 minutes
+    p = Params(order_latency_from=j, latency_seed=3)
+    ev = prepare_events(market.events)
+    rec, _ = detect(ev, p)
+    from liqcore.execution.detect import confirmed_records
+
+    row = evaluate_cells(prepare(ev, market.registry), p, confirmed_records(rec, ordered=True), [p, Params()],
+                         [Window(None, None, "all")], equity=1.0)
+    want = backtest(market, p).summary()
+    const = backtest(market, Params()).summary()
+    assert row[0]["trades"] == want["trades"] and row[0]["total_return"] == pytest.approx(want["total_return"])
+    assert row[1]["total_return"] == pytest.approx(const["total_return"])
+    assert want["total_return"] != const["total_return"]
