@@ -457,16 +457,26 @@ class Task:
 
 
 _CACHE: dict = {}
+#: partition loads by this process: [count, seconds] (read by :func:`liqcore.backtest.schedule.run_counted`)
+_LOADS = [0, 0.0]
 
 
 def _prepared(part: Partition) -> Prepared:
     k = _hash(part.ident())
-    hit = _CACHE.get(k)
+    from liqcore.backtest.schedule import SHARED
+
+    hit = SHARED.get(k) or _CACHE.get(k)  # loaded by the parent before the fork, or by this process
     if hit is None:
+        import time
+
+        t0 = time.perf_counter()
         _CACHE.clear()  # one partition per process: memory stays one partition's events
         ev, reg = load_partition(part)
         hit = {"prep": Prepared(ev, reg), "records": {}}
+        del ev
         _CACHE[k] = hit
+        _LOADS[0] += 1
+        _LOADS[1] += time.perf_counter() - t0
     return hit
 
 
@@ -534,7 +544,11 @@ def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Win
 
 # ----------------------------------------------------------------------------------------- runners
 class LocalRunner:
-    """In-process (``workers == 1``) or a local process pool of ``workers`` processes."""
+    """In-process (``workers == 1``) or a local pool of ``workers`` processes.  The work follows the
+    data (:mod:`liqcore.backtest.schedule`): each worker gets one consecutive run of the planned tasks
+    (partition after partition, equal cell counts), so it loads each of its partitions once; the
+    partitions cut across several workers (fewer partitions than workers) are loaded once by this
+    process before it forks the workers, which share them.  ``counters`` adds up what tasks cost."""
 
     def __init__(self, workers: int = 1):
         if int(workers) < 1:
@@ -542,38 +556,57 @@ class LocalRunner:
         self.workers = int(workers)
         self._pool = None
         self._depth = 0
+        from liqcore.backtest.schedule import Counters
+
+        self.counters = Counters()
 
     def __enter__(self):
         self._depth += 1
-        if self.workers > 1 and self._pool is None:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-            # start the worker processes now, before any progress-display thread exists
-            for f in [self._pool.submit(int) for _ in range(self.workers)]:
-                f.result()
         return self
 
     def __exit__(self, *exc):
         self._depth -= 1
         if self._pool is not None and (self._depth == 0 or exc[0] is not None):
-            self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+            from liqcore.backtest.schedule import SHARED
+
+            if exc[0] is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()
             self._pool = None
+            SHARED.clear()
+            self.counters.holds.clear()
+
+    def prepare(self, tasks) -> None:
+        """Start the worker processes for ``tasks`` (call it before any thread exists: they fork):
+        partitions that will be cut across workers are loaded first, the kernels warmed, then the
+        workers forked.  Nothing to do in-process or when the workers run already."""
+        if self.workers == 1 or self._pool is not None:
+            return
+        from liqcore.backtest.schedule import PinnedPool, share_partitions, shared_partitions, warm_kernels
+
+        n, secs = share_partitions(shared_partitions(list(tasks), self.workers))
+        self.counters.loads += n
+        self.counters.load_s += secs
+        warm_kernels()  # the workers inherit loaded kernels instead of each loading them
+        self._pool = PinnedPool(self.workers)
 
     def run(self, tasks):
         """Yield (task, rows) as tasks finish."""
-        if self._pool is None:
-            for t in tasks:
-                yield t, run_task(t)
-            return
-        from concurrent.futures import as_completed
+        from liqcore.backtest.schedule import assign, run_counted
 
-        # tasks of one partition in a row: each process keeps the partition it loaded last
-        futs = {self._pool.submit(run_task, t): t for t in tasks}
-        for f in as_completed(futs):
-            yield futs[f], f.result()
+        tasks = list(tasks)
+        if self.workers == 1:
+            for t in tasks:
+                rows, info = run_counted(t)
+                self.counters.add(info, 0)
+                yield t, rows
+            return
+        self.prepare(tasks)
+        segs = assign(tasks, self.workers, dict(self.counters.holds))
+        for w, idx, rows, info in self._pool.run([[(i, tasks[i]) for i in seg] for seg in segs]):
+            self.counters.add(info, w)
+            yield tasks[idx], rows
 
 
 class DaskRunner:
@@ -584,6 +617,9 @@ class DaskRunner:
         self.address, self.workers, self.timeout = address, int(workers), float(timeout)
         self.client = self.cluster = None
         self._depth = 0
+        from liqcore.backtest.schedule import Counters
+
+        self.counters = Counters()
 
     def __enter__(self):
         self._depth += 1
@@ -599,7 +635,16 @@ class DaskRunner:
             self.client = Client(self.cluster)
         else:
             self.client = _connect(Client, self.address, self.timeout, getattr(self, "timeout_label", None))
+        self._warm()
         return self
+
+    def _warm(self) -> None:
+        """Every worker (and any that joins later) imports liqcore and loads its kernels now, before
+        the timed work (:class:`liqcore.backtest.schedule.WarmPlugin`)."""
+        from liqcore.backtest.schedule import WarmPlugin
+
+        register = getattr(self.client, "register_plugin", None) or self.client.register_worker_plugin
+        register(WarmPlugin())
 
     def __exit__(self, *exc):
         self._depth -= 1
@@ -612,11 +657,28 @@ class DaskRunner:
         self.client = self.cluster = None
 
     def run(self, tasks):
+        """Yield (task, rows) as tasks finish.  Each worker gets one consecutive run of the planned
+        tasks (as the local pool's workers), pinned with ``workers=`` and submitted in order, so it
+        loads each of its partitions once; ``allow_other_workers``: a lost worker's tasks run
+        elsewhere.  Results come straight from the workers as they finish."""
         from distributed import as_completed
 
-        futs = [self.client.submit(run_task, t, pure=False) for t in tasks]
-        index = {f.key: t for f, t in zip(futs, tasks)}
-        for f, rows in as_completed(futs, with_results=True):
+        from liqcore.backtest.schedule import assign, run_counted
+
+        tasks = list(tasks)
+        addrs = sorted(self.client.scheduler_info().get("workers", {}))
+        self.n_workers = len(addrs)
+        at = {a: i for i, a in enumerate(addrs)}
+        holds = {at[a]: h for a, h in self.counters.holds.items() if a in at}
+        futs, index = [], {}
+        for w, seg in enumerate(assign(tasks, max(1, len(addrs)), holds)):
+            for i in seg:
+                kw = {"workers": [addrs[w]], "allow_other_workers": True} if addrs else {}
+                f = self.client.submit(run_counted, tasks[i], pure=False, **kw)
+                futs.append(f)
+                index[f.key] = tasks[i]
+        for f, (rows, info) in as_completed(futs, with_results=True):
+            self.counters.add(info)
             yield index[f.key], rows
 
 
@@ -724,6 +786,17 @@ class Store:
         return df
 
 
+def scheduling(runner, before: tuple, wall_s: float, partitions: int) -> dict:
+    """What a run cost, from ``runner.counters`` since ``before`` (its snapshot) over ``wall_s``:
+    partitions run, partition loads (by any process, the pool's parent included), seconds loading,
+    tasks, workers, busy seconds (summed over workers) and utilisation = busy / (workers x wall)."""
+    _tasks, loads, load_s, busy = (a - b for a, b in zip(runner.counters.snapshot(), before))
+    workers = int(getattr(runner, "n_workers", None) or getattr(runner, "workers", 1) or 1)
+    return {"partitions": partitions, "partition_loads": loads, "load_s": round(load_s, 3),
+            "workers": workers, "busy_s": round(busy, 3), "wall_s": round(wall_s, 3),
+            "utilisation": round(busy / (workers * wall_s), 4) if wall_s > 0 else None}
+
+
 def _plain(rows: list[dict]) -> list[dict]:
     """Same keys in every row (missing -> None) so Parquet gets one schema."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
@@ -762,7 +835,14 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
         bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
     n_done = 0
+    import time
+
     with runner:
+        counters = getattr(runner, "counters", None)
+        before = counters.snapshot() if counters is not None else None
+        t_run = time.perf_counter()
+        if tasks and hasattr(runner, "prepare"):
+            runner.prepare(tasks)  # local workers start (fork) here, before the progress display's thread
         with (bar if bar is not None else nullcontext()):
             tid = bar.add_task(description, total=sum(len(t.keys) for t in tasks)) if bar is not None else None
             for task, rows in runner.run(tasks):
@@ -772,5 +852,8 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
                     bar.advance(tid, len(rows))
                 if on_task is not None:
                     on_task(n_done)
+        wall = time.perf_counter() - t_run
     stats["ran"] = n_done
+    if counters is not None:
+        stats.update(scheduling(runner, before, wall, len({t.part.label for t in tasks})))
     return store.finish(order), stats

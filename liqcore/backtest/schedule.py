@@ -1,0 +1,294 @@
+"""Scheduling of sweep tasks: the work follows the data.
+
+A sweep's tasks (see :mod:`liqcore.backtest.sweeps`) come planned partition after partition.  Loading a
+partition (reading or generating its events, preparing them) costs as much as evaluating hundreds of
+cells, so where a task runs matters more than when:
+
+* :func:`assign` lays the tasks end to end in that order and cuts the line into one segment per
+  worker of (nearly) equal cell count (McNaughton's wrap-around rule).  A worker runs its segment in
+  order, so it loads each partition of its segment once; only the partitions on a cut are shared by
+  two workers.  Loads <= partitions + workers - 1, and no worker idles while another has a queue.
+* With fewer partitions than workers the partitions are cut across workers anyway (every worker gets
+  work); a local pool then loads those partitions once in the parent process before it forks its
+  workers, which share the loaded events copy-on-write (:data:`SHARED`): no worker loads at all.
+* :class:`PinnedPool` is a local process pool whose tasks are pinned to a worker: each worker gets
+  its whole segment in one message (small tasks cost no round trip each) and streams one result per
+  task back as it finishes (every finished task is stored at once: the sweep stays resumable).
+* :func:`run_counted` runs a task and says what it cost: whether it loaded its partition, the
+  seconds spent loading and working, and the worker.  The runners add these up (:class:`Counters`);
+  the sweep reports loads, tasks and worker utilisation (busy time / (workers x wall time)).
+* :class:`WarmPlugin` warms a dask worker when it joins (imports liqcore, loads the compiled kernels)
+  so that none of that lands inside the timed work; :func:`warm_kernels` does the same for a local
+  pool's parent before it forks.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+__all__ = ["assign", "Counters", "run_counted", "PinnedPool", "SHARED", "share_partitions", "warm_kernels",
+           "WarmPlugin"]
+
+#: partitions loaded by a local pool's parent before it forked its workers: partition hash -> the
+#: cache entry (prepared events, detector records); read by every forked worker copy-on-write
+SHARED: dict = {}
+
+
+# ------------------------------------------------------------------------------------- assignment
+def assign(tasks: list, workers: int, holds: dict | None = None) -> list[list[int]]:
+    """Task indices per worker: ``tasks`` (in plan order: partition after partition) cut into
+    ``workers`` consecutive segments of nearly equal cell count (a task weighs ``len(task.keys)``).
+    ``holds`` (worker index -> partition hash the worker holds now) matches segments to the workers
+    that already hold one of their partitions, and runs that partition first."""
+    from liqcore.backtest.sweeps import _hash
+
+    w = max(1, int(workers))
+    sizes = [max(1, len(t.keys)) for t in tasks]
+    total = sum(sizes)
+    segs: list[list[int]] = [[] for _ in range(w)]
+    if not tasks:
+        return segs
+    target = total / w
+    acc = 0.0
+    for i, s in enumerate(sizes):
+        k = min(w - 1, int((acc + s / 2.0) // target))  # the worker whose share holds the task's midpoint
+        segs[k].append(i)
+        acc += s
+    if not holds:
+        return segs
+    keys = [_hash(t.part.ident()) for t in tasks]
+    free = list(range(w))
+    out: list = [None] * w
+    for wk, held in holds.items():
+        if not 0 <= wk < w or held is None:
+            continue
+        best = max(free, key=lambda j: sum(sizes[i] for i in segs[j] if keys[i] == held), default=None)
+        if best is None or not any(keys[i] == held for i in segs[best]):
+            continue
+        free.remove(best)
+        # the held partition first (no load), then the rest of the segment in plan order
+        out[wk] = [i for i in segs[best] if keys[i] == held] + [i for i in segs[best] if keys[i] != held]
+    rest = iter(free)
+    return [o if o is not None else segs[next(rest)] for o in out]
+
+
+def shared_partitions(tasks: list, workers: int) -> list:
+    """The partitions a local pool should load before it forks: all of them when there are fewer
+    partitions than workers (each is then cut across several workers), none otherwise."""
+    from liqcore.backtest.sweeps import _hash
+
+    parts = {}
+    for t in tasks:
+        parts.setdefault(_hash(t.part.ident()), t.part)
+    return list(parts.values()) if 0 < len(parts) < workers else []
+
+
+def share_partitions(parts: list) -> tuple[int, float]:
+    """Load ``parts`` into :data:`SHARED` in this process (before a fork); (loads, seconds)."""
+    from liqcore.backtest import sweeps as S
+
+    n, secs = 0, 0.0
+    for p in parts:
+        k = S._hash(p.ident())
+        if k in SHARED:
+            continue
+        t0 = time.perf_counter()
+        ev, reg = S.load_partition(p)
+        SHARED[k] = {"prep": S.Prepared(ev, reg), "records": {}}
+        del ev
+        secs += time.perf_counter() - t0
+        n += 1
+    return n, secs
+
+
+# ---------------------------------------------------------------------------------------- counting
+class Counters:
+    """What a runner's tasks cost, added up in the parent: tasks, partition loads, seconds loading,
+    seconds busy (per worker), and which partition each worker holds last."""
+
+    def __init__(self):
+        self.tasks = 0
+        self.loads = 0
+        self.load_s = 0.0
+        self.busy_s: dict = {}
+        self.holds: dict = {}
+
+    def add(self, info: dict, worker=None) -> None:
+        w = worker if worker is not None else info.get("worker")
+        self.tasks += 1
+        self.loads += int(info.get("loads", 0))
+        self.load_s += float(info.get("load_s", 0.0))
+        self.busy_s[w] = self.busy_s.get(w, 0.0) + float(info.get("busy_s", 0.0))
+        self.holds[w] = info.get("holds")
+
+    def snapshot(self) -> tuple:
+        return self.tasks, self.loads, self.load_s, sum(self.busy_s.values())
+
+
+def run_counted(task) -> tuple[list, dict]:
+    """(rows, cost) of ``task`` run here: ``loads`` (1 when this process loaded the partition for it),
+    ``load_s``, ``busy_s`` (seconds from start to end, loading included), ``holds`` (the partition
+    hash this process holds now) and ``worker`` (a dask worker's address, else the process id)."""
+    from liqcore.backtest import sweeps as S
+
+    t0 = time.perf_counter()
+    n0, s0 = S._LOADS[0], S._LOADS[1]
+    rows = S.run_task(task)
+    info = {"loads": S._LOADS[0] - n0, "load_s": S._LOADS[1] - s0, "busy_s": time.perf_counter() - t0,
+            "holds": S._hash(task.part.ident()), "worker": _where()}
+    return rows, info
+
+
+def _where():
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return os.getpid()
+
+
+# ------------------------------------------------------------------------------------- local pool
+def _worker_main(conn) -> None:
+    """A pinned worker: receive a list of (index, task), send (index, ok, rows or error, cost) per task;
+    ``None`` ends it.  Ctrl-C belongs to the parent (it stops the workers); a closed pipe (the parent
+    is gone) ends the worker."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        signal.set_wakeup_fd(-1)  # the parent's interrupt pipe is the parent's
+    except (ValueError, OSError):  # pragma: no cover
+        pass
+    while True:
+        try:
+            batch = conn.recv()
+        except (EOFError, OSError):
+            return
+        if batch is None:
+            return
+        for idx, task in batch:
+            try:
+                rows, info = run_counted(task)
+                msg = (idx, True, rows, info)
+            except BaseException as exc:  # noqa: BLE001 - sent to the parent, raised there
+                msg = (idx, False, _picklable(exc), None)
+            try:
+                conn.send(msg)
+            except (EOFError, OSError, BrokenPipeError):
+                return
+
+
+def _picklable(exc):
+    import pickle
+    import traceback
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError("".join(traceback.format_exception_only(type(exc), exc)).strip())
+
+
+class PinnedPool:
+    """``n`` worker processes (forked where the platform forks), each fed through its own pipe."""
+
+    def __init__(self, n: int):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        self.procs, self.conns = [], []
+        for _ in range(int(n)):  # every fork before any thread of ours exists
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            p.start()
+            child.close()
+            self.procs.append(p)
+            self.conns.append(parent)
+
+    def run(self, batches: list[list]):
+        """``batches[w]``: the (index, task) pairs of worker ``w``, run in that order.  Yields
+        (worker, index, rows, cost) as tasks finish; a task's error is raised here; a worker that
+        dies is a RuntimeError."""
+        from multiprocessing.connection import wait
+
+        pending = {}
+        for w, b in enumerate(batches):
+            if b:
+                self.conns[w].send(list(b))
+                pending[w] = len(b)
+        while pending:
+            watch = {self.conns[w]: w for w in pending}
+            watch.update({self.procs[w].sentinel: w for w in pending})
+            for r in wait(list(watch)):
+                w = watch[r]
+                if w not in pending:
+                    continue
+                if r is self.procs[w].sentinel and not self.conns[w].poll():
+                    raise RuntimeError(f"sweep: worker process {self.procs[w].pid} died "
+                                       f"(exit code {self.procs[w].exitcode}) with {pending[w]} task(s) left")
+                try:
+                    idx, ok, payload, info = self.conns[w].recv()
+                except (EOFError, OSError):
+                    raise RuntimeError(f"sweep: worker process {self.procs[w].pid} died "
+                                       f"(exit code {self.procs[w].exitcode})") from None
+                if not ok:
+                    raise payload
+                pending[w] -= 1
+                if not pending[w]:
+                    del pending[w]
+                yield w, idx, payload, info
+
+    def close(self, wait_s: float = 5.0) -> None:
+        for c in self.conns:
+            try:
+                c.send(None)
+            except (OSError, ValueError):
+                pass
+        t_end = time.monotonic() + wait_s
+        for p in self.procs:
+            p.join(max(0.0, t_end - time.monotonic()))
+        self.terminate()
+
+    def terminate(self) -> None:
+        for p in self.procs:
+            if p.is_alive():
+                p.terminate()
+        for p in self.procs:
+            p.join(1.0)
+        for c in self.conns:
+            c.close()
+        self.procs, self.conns = [], []
+
+
+# -------------------------------------------------------------------------------------- warming
+def warm_kernels() -> float:
+    """Import the sweep's modules and run its kernels once on a tiny market (compiled code loaded,
+    caches read): the first real task then pays none of it.  Returns the seconds it took."""
+    t0 = time.perf_counter()
+    from liqcore.backtest import sweeps as S
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.config import Params
+
+    m = synthetic_market(days=0.05, symbols=("BTCUSDT",), seed=1, cache=False)
+    prep = S.Prepared(m.events, m.registry)
+    p = Params()
+    rec = S.detect_partition(prep, p)
+    S.evaluate_cells(prep, p, rec, [p], [S.Window()], 1.0, True)
+    return time.perf_counter() - t0
+
+
+try:  # the plugin class needs distributed; the rest of the module does not
+    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
+except ImportError:  # pragma: no cover - dask is optional
+    _WorkerPlugin = object
+
+
+class WarmPlugin(_WorkerPlugin):
+    """A dask worker plugin: every worker (those running now and any that joins later) imports
+    liqcore and runs :func:`warm_kernels` when it starts, before it takes sweep tasks."""
+
+    name = "liqcore-warm"
+
+    def setup(self, worker):
+        worker.liqcore_warm_s = warm_kernels()
