@@ -73,14 +73,20 @@ def assign(tasks: list, workers: int, holds: dict | None = None) -> list[list[in
 
 
 def shared_partitions(tasks: list, workers: int) -> list:
-    """The partitions a local pool should load before it forks: all of them when there are fewer
-    partitions than workers (each is then cut across several workers), none otherwise."""
+    """The partitions a local pool should load before it forks: with fewer partitions than workers,
+    those :func:`assign` cuts across two or more workers; none otherwise (each worker then loads its
+    own partitions, in parallel)."""
     from liqcore.backtest.sweeps import _hash
 
-    parts = {}
-    for t in tasks:
-        parts.setdefault(_hash(t.part.ident()), t.part)
-    return list(parts.values()) if 0 < len(parts) < workers else []
+    parts, where = {}, {}
+    for w, seg in enumerate(assign(tasks, workers)):
+        for i in seg:
+            k = _hash(tasks[i].part.ident())
+            parts.setdefault(k, tasks[i].part)
+            where.setdefault(k, set()).add(w)
+    if not 0 < len(parts) < workers:
+        return []
+    return [parts[k] for k in parts if len(where[k]) > 1]
 
 
 def share_partitions(parts: list) -> tuple[int, float]:
@@ -266,12 +272,26 @@ def warm_kernels() -> float:
     """Import the sweep's modules and run its kernels once on a tiny market (compiled code loaded,
     caches read): the first real task then pays none of it.  Returns the seconds it took."""
     t0 = time.perf_counter()
-    from liqcore.backtest import sweeps as S
-    from liqcore.backtest.synthetic import synthetic_market
-    from liqcore.config import Params
+    import numpy as np
 
-    m = synthetic_market(days=0.05, symbols=("BTCUSDT",), seed=1, cache=False)
-    prep = S.Prepared(m.events, m.registry)
+    from liqcore.backtest import sweeps as S
+    from liqcore.config import Params
+    from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry
+
+    # a minute of trades with a burst of sell liquidations in the middle: enough for every kernel to run
+    n = 600
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ev["ts_event"] = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 100_000_000
+    ev["ts_recv"] = ev["ts_event"]
+    ev["price"] = 100.0 - 0.01 * np.arange(n)
+    ev["qty"] = 1.0
+    ev["side"] = np.where(np.arange(n) % 2, 1, -1)
+    ev["kind"] = int(Kind.TRADE)
+    ev["venue"] = 1
+    burst = slice(300, 340)
+    ev["kind"][burst] = int(Kind.LIQUIDATION)
+    ev["qty"][burst] = 50.0
+    prep = S.Prepared(ev, SymbolRegistry([("bybit", "WARMUPUSDT")]))
     p = Params()
     rec = S.detect_partition(prep, p)
     S.evaluate_cells(prep, p, rec, [p], [S.Window()], 1.0, True)
@@ -292,3 +312,16 @@ class WarmPlugin(_WorkerPlugin):
 
     def setup(self, worker):
         worker.liqcore_warm_s = warm_kernels()
+
+
+def describe(stats: dict) -> str | None:
+    """One line of a run's scheduling numbers (see :func:`liqcore.backtest.sweeps.scheduling`), or
+    None when the run has none."""
+    if stats.get("partition_loads") is None:
+        return None
+    u = stats.get("utilisation")
+    return (f"scheduling: {stats['partitions']} partition(s) loaded {stats['partition_loads']} time(s) "
+            f"({stats['load_s']:.2f} s loading), {stats.get('ran', stats.get('tasks', 0))} task(s) on "
+            f"{stats['workers']} worker(s); worker utilisation "
+            + ("n/a" if u is None else f"{u * 100:.0f}%")
+            + f" (busy {stats['busy_s']:.2f} s / ({stats['workers']} workers x {stats['wall_s']:.2f} s wall))")

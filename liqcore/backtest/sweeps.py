@@ -672,9 +672,9 @@ class DaskRunner:
         holds = {at[a]: h for a, h in self.counters.holds.items() if a in at}
         futs, index = [], {}
         for w, seg in enumerate(assign(tasks, max(1, len(addrs)), holds)):
-            for i in seg:
+            for j, i in enumerate(seg):  # a worker runs its tasks in plan order: higher priority first
                 kw = {"workers": [addrs[w]], "allow_other_workers": True} if addrs else {}
-                f = self.client.submit(run_counted, tasks[i], pure=False, **kw)
+                f = self.client.submit(run_counted, tasks[i], pure=False, priority=len(seg) - j, **kw)
                 futs.append(f)
                 index[f.key] = tasks[i]
         for f, (rows, info) in as_completed(futs, with_results=True):
