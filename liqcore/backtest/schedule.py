@@ -10,45 +10,46 @@ cells, so where a task runs matters more than when:
   two workers.  Loads <= partitions + workers - 1, and no worker idles while another has a queue.
 * With fewer partitions than workers the partitions are cut across workers anyway (every worker gets
   work); a local pool then loads those partitions once in the parent process before it forks its
-  workers, which share the loaded events copy-on-write (:data:`SHARED`): no worker loads at all.
+  workers, which share the loaded events copy-on-write: no worker loads at all.
 * :class:`PinnedPool` is a local process pool whose tasks are pinned to a worker: each worker gets
   its whole segment in one message (small tasks cost no round trip each) and streams one result per
   task back as it finishes (every finished task is stored at once: the sweep stays resumable).
-* :func:`run_counted` runs a task and says what it cost: whether it loaded its partition, the
-  seconds spent loading and working, and the worker.  The runners add these up (:class:`Counters`);
-  the sweep reports loads, tasks and worker utilisation (busy time / (workers x wall time)).
+* Every task comes back with what it cost (whether it loaded its partition, the seconds spent loading
+  and working, the worker, its peak memory); the runners add these up (:class:`Counters`); the sweep
+  reports loads, tasks, worker utilisation (busy time / (workers x wall time)) and peak memory.
 * :class:`WarmPlugin` warms a dask worker when it joins (imports liqcore, loads the compiled kernels)
-  so that none of that lands inside the timed work; :func:`warm_kernels` does the same for a local
-  pool's parent before it forks.
+  so that none of that lands inside the timed work; a local pool's parent warms itself before it
+  forks.
+
+This module knows tasks only by ``task.keys`` (their cells) and ``task.part_key`` (their partition);
+the sweep machinery (:mod:`liqcore.backtest.sweeps`) imports it, never the other way round.
 """
 from __future__ import annotations
 
 import os
 import time
 
-__all__ = ["assign", "Counters", "run_counted", "PinnedPool", "SHARED", "share_partitions", "warm_kernels",
-           "WarmPlugin"]
-
-#: partitions loaded by a local pool's parent before it forked its workers: partition hash -> the
-#: cache entry (prepared events, detector records); read by every forked worker copy-on-write
-SHARED: dict = {}
-
+__all__ = ["assign", "shared_partitions", "Counters", "peak_rss", "PinnedPool", "WarmPlugin", "describe"]
 
 # ------------------------------------------------------------------------------------- assignment
+#: the fewest cells worth a segment of their own: loading a partition costs about as much as
+#: evaluating tens of cells, so a run of fewer cells than workers x this uses fewer workers
+MIN_SEGMENT_CELLS = 32
+
+
 def assign(tasks: list, workers: int, holds: dict | None = None) -> list[list[int]]:
     """Task indices per worker: ``tasks`` (in plan order: partition after partition) cut into
-    ``workers`` consecutive segments of nearly equal cell count (a task weighs ``len(task.keys)``).
+    ``workers`` consecutive segments of nearly equal cell count (a task weighs ``len(task.keys)``;
+    no fewer than :data:`MIN_SEGMENT_CELLS` cells a segment: small runs leave workers empty).
     ``holds`` (worker index -> partition hash the worker holds now) matches segments to the workers
     that already hold one of their partitions, and runs that partition first."""
-    from liqcore.backtest.sweeps import _hash
-
     w = max(1, int(workers))
     sizes = [max(1, len(t.keys)) for t in tasks]
     total = sum(sizes)
     segs: list[list[int]] = [[] for _ in range(w)]
     if not tasks:
         return segs
-    target = total / w
+    target = total / min(w, max(1, -(-total // MIN_SEGMENT_CELLS)))
     acc = 0.0
     for i, s in enumerate(sizes):
         k = min(w - 1, int((acc + s / 2.0) // target))  # the worker whose share holds the task's midpoint
@@ -56,7 +57,7 @@ def assign(tasks: list, workers: int, holds: dict | None = None) -> list[list[in
         acc += s
     if not holds:
         return segs
-    keys = [_hash(t.part.ident()) for t in tasks]
+    keys = [t.part_key for t in tasks]
     free = list(range(w))
     out: list = [None] * w
     for wk, held in holds.items():
@@ -76,35 +77,15 @@ def shared_partitions(tasks: list, workers: int) -> list:
     """The partitions a local pool should load before it forks: with fewer partitions than workers,
     those :func:`assign` cuts across two or more workers; none otherwise (each worker then loads its
     own partitions, in parallel)."""
-    from liqcore.backtest.sweeps import _hash
-
     parts, where = {}, {}
     for w, seg in enumerate(assign(tasks, workers)):
         for i in seg:
-            k = _hash(tasks[i].part.ident())
+            k = tasks[i].part_key
             parts.setdefault(k, tasks[i].part)
             where.setdefault(k, set()).add(w)
     if not 0 < len(parts) < workers:
         return []
     return [parts[k] for k in parts if len(where[k]) > 1]
-
-
-def share_partitions(parts: list) -> tuple[int, float]:
-    """Load ``parts`` into :data:`SHARED` in this process (before a fork); (loads, seconds)."""
-    from liqcore.backtest import sweeps as S
-
-    n, secs = 0, 0.0
-    for p in parts:
-        k = S._hash(p.ident())
-        if k in SHARED:
-            continue
-        t0 = time.perf_counter()
-        ev, reg = S.load_partition(p)
-        SHARED[k] = {"prep": S.Prepared(ev, reg), "records": {}}
-        del ev
-        secs += time.perf_counter() - t0
-        n += 1
-    return n, secs
 
 
 # ---------------------------------------------------------------------------------------- counting
@@ -118,6 +99,7 @@ class Counters:
         self.load_s = 0.0
         self.busy_s: dict = {}
         self.holds: dict = {}
+        self.peak_rss: dict = {}  # worker -> its peak resident memory, bytes
 
     def add(self, info: dict, worker=None) -> None:
         w = worker if worker is not None else info.get("worker")
@@ -126,37 +108,28 @@ class Counters:
         self.load_s += float(info.get("load_s", 0.0))
         self.busy_s[w] = self.busy_s.get(w, 0.0) + float(info.get("busy_s", 0.0))
         self.holds[w] = info.get("holds")
+        self.peak_rss[w] = max(self.peak_rss.get(w, 0), int(info.get("peak_rss", 0)))
 
     def snapshot(self) -> tuple:
         return self.tasks, self.loads, self.load_s, sum(self.busy_s.values())
 
 
-def run_counted(task) -> tuple[list, dict]:
-    """(rows, cost) of ``task`` run here: ``loads`` (1 when this process loaded the partition for it),
-    ``load_s``, ``busy_s`` (seconds from start to end, loading included), ``holds`` (the partition
-    hash this process holds now) and ``worker`` (a dask worker's address, else the process id)."""
-    from liqcore.backtest import sweeps as S
-
-    t0 = time.perf_counter()
-    n0, s0 = S._LOADS[0], S._LOADS[1]
-    rows = S.run_task(task)
-    info = {"loads": S._LOADS[0] - n0, "load_s": S._LOADS[1] - s0, "busy_s": time.perf_counter() - t0,
-            "holds": S._hash(task.part.ident()), "worker": _where()}
-    return rows, info
-
-
-def _where():
+def peak_rss() -> int:
+    """This process's peak resident memory so far, in bytes (0 where the platform does not say)."""
     try:
-        from distributed import get_worker
+        import resource
+        import sys
 
-        return get_worker().address
-    except (ImportError, ValueError):
-        return os.getpid()
+        r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(r) if sys.platform == "darwin" else int(r) * 1024  # macOS: bytes; Linux: KiB
+    except (ImportError, OSError):  # pragma: no cover - Windows
+        return 0
 
 
 # ------------------------------------------------------------------------------------- local pool
-def _worker_main(conn) -> None:
-    """A pinned worker: receive a list of (index, task), send (index, ok, rows or error, cost) per task;
+def _worker_main(conn, fn) -> None:
+    """A pinned worker: receive a list of (index, task), send (index, ok, rows or error, cost) per task
+    (``fn(task)`` -> (rows, cost));
     ``None`` ends it.  Ctrl-C belongs to the parent (it stops the workers); a closed pipe (the parent
     is gone) ends the worker."""
     import signal
@@ -175,7 +148,7 @@ def _worker_main(conn) -> None:
             return
         for idx, task in batch:
             try:
-                rows, info = run_counted(task)
+                rows, info = fn(task)
                 msg = (idx, True, rows, info)
             except BaseException as exc:  # noqa: BLE001 - sent to the parent, raised there
                 msg = (idx, False, _picklable(exc), None)
@@ -197,16 +170,17 @@ def _picklable(exc):
 
 
 class PinnedPool:
-    """``n`` worker processes (forked where the platform forks), each fed through its own pipe."""
+    """``n`` worker processes (forked where the platform forks), each fed through its own pipe; a
+    worker runs ``fn(task)`` -> (rows, cost) for each task it gets (``fn``: a module-level function)."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, fn):
         import multiprocessing as mp
 
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         self.procs, self.conns = [], []
         for _ in range(int(n)):  # every fork before any thread of ours exists
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            p = ctx.Process(target=_worker_main, args=(child, fn), daemon=True)
             p.start()
             child.close()
             self.procs.append(p)
@@ -268,36 +242,6 @@ class PinnedPool:
 
 
 # -------------------------------------------------------------------------------------- warming
-def warm_kernels() -> float:
-    """Import the sweep's modules and run its kernels once on a tiny market (compiled code loaded,
-    caches read): the first real task then pays none of it.  Returns the seconds it took."""
-    t0 = time.perf_counter()
-    import numpy as np
-
-    from liqcore.backtest import sweeps as S
-    from liqcore.config import Params
-    from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry
-
-    # a minute of trades with a burst of sell liquidations in the middle: enough for every kernel to run
-    n = 600
-    ev = np.zeros(n, dtype=EVENT_DTYPE)
-    ev["ts_event"] = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 100_000_000
-    ev["ts_recv"] = ev["ts_event"]
-    ev["price"] = 100.0 - 0.01 * np.arange(n)
-    ev["qty"] = 1.0
-    ev["side"] = np.where(np.arange(n) % 2, 1, -1)
-    ev["kind"] = int(Kind.TRADE)
-    ev["venue"] = 1
-    burst = slice(300, 340)
-    ev["kind"][burst] = int(Kind.LIQUIDATION)
-    ev["qty"][burst] = 50.0
-    prep = S.Prepared(ev, SymbolRegistry([("bybit", "WARMUPUSDT")]))
-    p = Params()
-    rec = S.detect_partition(prep, p)
-    S.evaluate_cells(prep, p, rec, [p], [S.Window()], 1.0, True)
-    return time.perf_counter() - t0
-
-
 try:  # the plugin class needs distributed; the rest of the module does not
     from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
 except ImportError:  # pragma: no cover - dask is optional
@@ -305,13 +249,18 @@ except ImportError:  # pragma: no cover - dask is optional
 
 
 class WarmPlugin(_WorkerPlugin):
-    """A dask worker plugin: every worker (those running now and any that joins later) imports
-    liqcore and runs :func:`warm_kernels` when it starts, before it takes sweep tasks."""
+    """A dask worker plugin: every worker (those running now and any that joins later) runs ``fn``
+    (a module-level function, e.g. :func:`liqcore.backtest.sweeps.warm_kernels`: imports liqcore and
+    loads its kernels) when it starts, before it takes sweep tasks; ``worker.liqcore_warm_s`` keeps
+    what ``fn`` returned (seconds)."""
 
     name = "liqcore-warm"
 
+    def __init__(self, fn):
+        self.fn = fn
+
     def setup(self, worker):
-        worker.liqcore_warm_s = warm_kernels()
+        worker.liqcore_warm_s = self.fn()
 
 
 def describe(stats: dict) -> str | None:
@@ -324,4 +273,7 @@ def describe(stats: dict) -> str | None:
             f"({stats['load_s']:.2f} s loading), {stats.get('ran', stats.get('tasks', 0))} task(s) on "
             f"{stats['workers']} worker(s); worker utilisation "
             + ("n/a" if u is None else f"{u * 100:.0f}%")
-            + f" (busy {stats['busy_s']:.2f} s / ({stats['workers']} workers x {stats['wall_s']:.2f} s wall))")
+            + f" (busy {stats['busy_s']:.2f} s / ({stats['workers']} workers x {stats['wall_s']:.2f} s wall))"
+            + (f"; peak memory (RSS) {stats['peak_rss_worker_gib']:.2f} GiB in the largest worker, "
+               f"{stats['peak_rss_total_gib']:.2f} GiB summed over the workers' and this process's peaks"
+               if stats.get("peak_rss_worker_gib") else ""))

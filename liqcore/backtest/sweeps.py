@@ -13,14 +13,21 @@
   parameter sets and windows, it returns one metrics row per (parameter set, window).
 * :func:`run_cells` plans the tasks, skips cells already stored (resumable: every finished task is
   written to ``OUT.parts/`` at once), and runs the rest in-process, on a local process pool, or on a
-  dask cluster; results are identical whichever runs them.
+  dask cluster; results are identical whichever runs them.  Where each task runs (the work follows
+  the data) is decided by :mod:`liqcore.backtest.schedule`.
+
+Why one module: a task, the per-process partition cache it is run against (with its load counters
+and the partitions shared before a fork) and the runners that ship tasks to processes share that
+private state; split apart, each piece would reach into the others' internals.
 """
 from __future__ import annotations
 
 import hashlib
 import itertools
 import math
+import os
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -455,20 +462,24 @@ class Task:
     def key(self) -> str:
         return _hash(self.keys)
 
+    @property
+    def part_key(self) -> str:
+        """The partition's hash (the scheduler groups and places tasks by it)."""
+        return _hash(self.part.ident())
 
+
+#: partitions loaded by a local pool's parent before it forked its workers: partition hash -> the
+#: cache entry (prepared events, detector records); read by every forked worker copy-on-write
+SHARED: dict = {}
 _CACHE: dict = {}
-#: partition loads by this process: [count, seconds] (read by :func:`liqcore.backtest.schedule.run_counted`)
+#: partition loads by this process: [count, seconds] (read by :func:`run_counted`)
 _LOADS = [0, 0.0]
 
 
 def _prepared(part: Partition) -> Prepared:
     k = _hash(part.ident())
-    from liqcore.backtest.schedule import SHARED
-
     hit = SHARED.get(k) or _CACHE.get(k)  # loaded by the parent before the fork, or by this process
     if hit is None:
-        import time
-
         t0 = time.perf_counter()
         _CACHE.clear()  # one partition per process: memory stays one partition's events
         ev, reg = load_partition(part)
@@ -478,6 +489,71 @@ def _prepared(part: Partition) -> Prepared:
         _LOADS[0] += 1
         _LOADS[1] += time.perf_counter() - t0
     return hit
+
+
+def share_partitions(parts: list) -> tuple[int, float]:
+    """Load ``parts`` into :data:`SHARED` in this process (before a fork); (loads, seconds)."""
+    n, secs = 0, 0.0
+    for p in parts:
+        k = _hash(p.ident())
+        if k in SHARED:
+            continue
+        t0 = time.perf_counter()
+        ev, reg = load_partition(p)
+        SHARED[k] = {"prep": Prepared(ev, reg), "records": {}}
+        del ev
+        secs += time.perf_counter() - t0
+        n += 1
+    return n, secs
+
+
+def run_counted(task) -> tuple[list, dict]:
+    """(rows, cost) of ``task`` run here: ``loads`` (1 when this process loaded the partition for it),
+    ``load_s``, ``busy_s`` (seconds from start to end, loading included), ``holds`` (the partition
+    hash this process holds now) and ``worker`` (a dask worker's address, else the process id)."""
+    from liqcore.backtest.schedule import peak_rss
+
+    t0 = time.perf_counter()
+    n0, s0 = _LOADS[0], _LOADS[1]
+    rows = run_task(task)
+    info = {"loads": _LOADS[0] - n0, "load_s": _LOADS[1] - s0, "busy_s": time.perf_counter() - t0,
+            "holds": task.part_key, "worker": _where(), "peak_rss": peak_rss()}
+    return rows, info
+
+
+def _where():
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return os.getpid()
+
+
+def warm_kernels() -> float:
+    """Import the sweep's modules and run its kernels once on a tiny market (compiled code loaded,
+    caches read): the first real task then pays none of it.  Returns the seconds it took."""
+    t0 = time.perf_counter()
+    from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry
+
+    # a minute of trades with a burst of sell liquidations in the middle: enough for every kernel to run
+    n = 600
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ev["ts_event"] = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 100_000_000
+    ev["ts_recv"] = ev["ts_event"]
+    ev["price"] = 100.0 - 0.01 * np.arange(n)
+    ev["qty"] = 1.0
+    ev["side"] = np.where(np.arange(n) % 2, 1, -1)
+    ev["kind"] = int(Kind.TRADE)
+    ev["venue"] = 1
+    burst = slice(300, 340)
+    ev["kind"][burst] = int(Kind.LIQUIDATION)
+    ev["qty"][burst] = 50.0
+    prep = Prepared(ev, SymbolRegistry([("bybit", "WARMUPUSDT")]))
+    p = Params()
+    rec = detect_partition(prep, p)
+    evaluate_cells(prep, p, rec, [p], [Window()], 1.0, True)
+    return time.perf_counter() - t0
 
 
 def run_task(task: Task) -> list[dict]:
@@ -567,8 +643,6 @@ class LocalRunner:
     def __exit__(self, *exc):
         self._depth -= 1
         if self._pool is not None and (self._depth == 0 or exc[0] is not None):
-            from liqcore.backtest.schedule import SHARED
-
             if exc[0] is None:
                 self._pool.close()
             else:
@@ -583,17 +657,17 @@ class LocalRunner:
         workers forked.  Nothing to do in-process or when the workers run already."""
         if self.workers == 1 or self._pool is not None:
             return
-        from liqcore.backtest.schedule import PinnedPool, share_partitions, shared_partitions, warm_kernels
+        from liqcore.backtest.schedule import PinnedPool, shared_partitions
 
         n, secs = share_partitions(shared_partitions(list(tasks), self.workers))
         self.counters.loads += n
         self.counters.load_s += secs
         warm_kernels()  # the workers inherit loaded kernels instead of each loading them
-        self._pool = PinnedPool(self.workers)
+        self._pool = PinnedPool(self.workers, run_counted)
 
     def run(self, tasks):
         """Yield (task, rows) as tasks finish."""
-        from liqcore.backtest.schedule import assign, run_counted
+        from liqcore.backtest.schedule import assign
 
         tasks = list(tasks)
         if self.workers == 1:
@@ -644,7 +718,7 @@ class DaskRunner:
         from liqcore.backtest.schedule import WarmPlugin
 
         register = getattr(self.client, "register_plugin", None) or self.client.register_worker_plugin
-        register(WarmPlugin())
+        register(WarmPlugin(warm_kernels))
 
     def __exit__(self, *exc):
         self._depth -= 1
@@ -663,7 +737,7 @@ class DaskRunner:
         elsewhere.  Results come straight from the workers as they finish."""
         from distributed import as_completed
 
-        from liqcore.backtest.schedule import assign, run_counted
+        from liqcore.backtest.schedule import assign
 
         tasks = list(tasks)
         addrs = sorted(self.client.scheduler_info().get("workers", {}))
@@ -791,10 +865,18 @@ def scheduling(runner, before: tuple, wall_s: float, partitions: int) -> dict:
     partitions run, partition loads (by any process, the pool's parent included), seconds loading,
     tasks, workers, busy seconds (summed over workers) and utilisation = busy / (workers x wall)."""
     _tasks, loads, load_s, busy = (a - b for a, b in zip(runner.counters.snapshot(), before))
+    from liqcore.backtest.schedule import peak_rss
+
     workers = int(getattr(runner, "n_workers", None) or getattr(runner, "workers", 1) or 1)
+    peaks = dict(runner.counters.peak_rss)
+    if isinstance(runner, LocalRunner) and runner.workers == 1:
+        peaks = {}  # in-process: the workers' peak is this process's
+    worker_peak = max(list(peaks.values()) + [0]) or peak_rss()
     return {"partitions": partitions, "partition_loads": loads, "load_s": round(load_s, 3),
             "workers": workers, "busy_s": round(busy, 3), "wall_s": round(wall_s, 3),
-            "utilisation": round(busy / (workers * wall_s), 4) if wall_s > 0 else None}
+            "utilisation": round(busy / (workers * wall_s), 4) if wall_s > 0 else None,
+            "peak_rss_worker_gib": round(worker_peak / 2**30, 3),
+            "peak_rss_total_gib": round((sum(peaks.values()) + peak_rss()) / 2**30, 3)}
 
 
 def _plain(rows: list[dict]) -> list[dict]:
@@ -835,8 +917,6 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
         bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
     n_done = 0
-    import time
-
     with runner:
         counters = getattr(runner, "counters", None)
         before = counters.snapshot() if counters is not None else None

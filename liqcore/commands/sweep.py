@@ -314,7 +314,7 @@ def run(args) -> int:
     from liqcore.backtest.schedule import describe
 
     if describe(stats):
-        console.print(describe(stats), markup=False, highlight=False)
+        console.print(describe(stats), markup=False, highlight=False, soft_wrap=True)
     if out:
         console.print(f"table written to {out}", markup=False, highlight=False)
     if args.plot:

@@ -184,7 +184,7 @@ def print_report(rep: dict, args) -> None:
     st = rep.get("stats") or {}
     for what, part in (("train folds", st), ("test folds", st.get("test_folds") or {})):
         if describe(part):
-            console.print(f"{what} {describe(part)}", markup=False, highlight=False)
+            console.print(f"{what} {describe(part)}", markup=False, highlight=False, soft_wrap=True)
     if args.out:
         from pathlib import Path
 

@@ -41,11 +41,14 @@ def load_log(tmp_path, monkeypatch):
     return lambda: [ln.split() for ln in log.read_text().splitlines()] if log.exists() else []
 
 
-def test_assign_cuts_the_plan_into_equal_consecutive_runs():
+def test_assign_cuts_the_plan_into_equal_consecutive_runs(monkeypatch):
     grid = S.validate_grid(GRID)
     det, _ = S.split_grid(grid)
     tasks, _ = S.plan_tasks(S.expand_cells(grid), PARTS3, [S.Window()], Params(), det, chunk=1)
     assert len(tasks) == 36
+    # a small run uses fewer workers: a load costs more than a few cells
+    assert sum(1 for s in SC.assign(tasks, 16) if s) == 2 == -(-36 // SC.MIN_SEGMENT_CELLS)
+    monkeypatch.setattr(SC, "MIN_SEGMENT_CELLS", 1)
     for w in (1, 2, 3, 5, 16):
         segs = SC.assign(tasks, w)
         assert sorted(i for s in segs for i in s) == list(range(36))
@@ -76,7 +79,8 @@ def test_pool_loads_each_partition_once_per_worker(load_log):
     assert ref[METRIC_COLS].equals(table[METRIC_COLS])
 
 
-def test_fewer_partitions_than_workers_load_once_before_the_fork(load_log):
+def test_fewer_partitions_than_workers_load_once_before_the_fork(load_log, monkeypatch):
+    monkeypatch.setattr(SC, "MIN_SEGMENT_CELLS", 1)  # 12 cells on 3 workers
     ref, _ = _run(PARTS3[:1])
     S._CACHE.clear()
     n_ref = len(load_log())
@@ -87,7 +91,7 @@ def test_fewer_partitions_than_workers_load_once_before_the_fork(load_log):
     assert loads == [[str(os.getpid()), "ETHUSDT"]]  # once, by this process; the workers share it
     assert stats["partition_loads"] == 1
     assert len(busy) == 3 and all(v > 0 for v in busy.values())  # the partition was cut across all three
-    assert not SC.SHARED  # released with the pool
+    assert not S.SHARED  # released with the pool
     assert ref[METRIC_COLS].equals(table[METRIC_COLS])
 
 
