@@ -718,7 +718,11 @@ class DaskRunner:
         from liqcore.backtest.schedule import WarmPlugin
 
         register = getattr(self.client, "register_plugin", None) or self.client.register_worker_plugin
-        register(WarmPlugin(warm_kernels))
+        try:
+            register(WarmPlugin(warm_kernels))
+        except Exception as exc:  # noqa: BLE001 - a worker without liqcore, or one that crashed
+            raise ValueError(f"dask: the workers could not load liqcore ({type(exc).__name__}: {exc}); "
+                             "every worker needs liqcore installed") from None
 
     def __exit__(self, *exc):
         self._depth -= 1
