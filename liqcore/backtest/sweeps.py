@@ -522,12 +522,16 @@ def run_counted(task) -> tuple[list, dict]:
 
 
 def _where():
-    try:
-        from distributed import get_worker
+    import sys
 
-        return get_worker().address
-    except (ImportError, ValueError):
-        return os.getpid()
+    if "distributed" in sys.modules:  # never imported here just to ask (it is slow to import)
+        try:
+            from distributed import get_worker
+
+            return get_worker().address
+        except ValueError:  # not inside a dask worker
+            pass
+    return os.getpid()
 
 
 def warm_kernels() -> float:
@@ -659,7 +663,10 @@ class LocalRunner:
             return
         from liqcore.backtest.schedule import PinnedPool, shared_partitions
 
-        n, secs = share_partitions(shared_partitions(list(tasks), self.workers))
+        import multiprocessing as mp
+
+        forks = "fork" in mp.get_all_start_methods()  # spawned workers would not see them
+        n, secs = share_partitions(shared_partitions(list(tasks), self.workers) if forks else [])
         self.counters.loads += n
         self.counters.load_s += secs
         warm_kernels()  # the workers inherit loaded kernels instead of each loading them
