@@ -538,6 +538,10 @@ def warm_kernels() -> float:
     """Import the sweep's modules and run its kernels once on a tiny market (compiled code loaded,
     caches read): the first real task then pays none of it.  Returns the seconds it took."""
     t0 = time.perf_counter()
+    import importlib
+
+    for mod in ("liqcore.backtest.synthetic", "liqcore.dataset", "liqcore.io", "liqcore.venues.common"):
+        importlib.import_module(mod)  # the loaders' modules (a worker's first load then reads data only)
     from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry
 
     # a minute of trades with a burst of sell liquidations in the middle: enough for every kernel to run
