@@ -140,3 +140,24 @@ def test_cli_sweep_and_walkforward_report_loads_and_utilisation(capsys):
     st = rep["stats"]
     assert rc == 0 and st["partition_loads"] >= 1 and st["workers"] == 2 and 0 < st["utilisation"] <= 1
     assert st["test_folds"]["tasks"] == 2 and st["test_folds"]["partition_loads"] == 0  # held by a worker
+
+
+def test_an_interrupted_pool_run_stops_its_workers_and_resumes(tmp_path):
+    out = tmp_path / "s.parquet"
+    full, _ = _run(PARTS3)
+
+    def hook(n):
+        if n == 5:
+            raise KeyboardInterrupt
+
+    runner = S.LocalRunner(2)
+    with pytest.raises(KeyboardInterrupt):
+        _run(PARTS3, out=out, chunk=1, on_task=hook, runner=runner)
+    assert runner._pool is None  # the workers were stopped, not left running
+    import multiprocessing as mp
+
+    assert not [p for p in mp.active_children() if p.is_alive()]
+    assert len(list((tmp_path / "s.parquet.parts").glob("*.parquet"))) == 5
+    again, stats = _run(PARTS3, out=out, chunk=1, runner=S.LocalRunner(2))
+    assert stats["cached"] == 5 and stats["ran"] == 31
+    assert again[METRIC_COLS].equals(full[METRIC_COLS])
