@@ -2,13 +2,15 @@
 
 * baseline: the one-detection thread sweep (``liqcore.backtest.run.sweep``, 2 threads) on the whole
   30-day x 5-symbol market, timed on --baseline-configs configurations and scaled to 1000;
-* 1000 execution configurations x 30 days x 5 symbols (5000 cells, one partition per symbol) on the
-  local process pool (2 workers), then on a local dask cluster of 2 worker processes;
+* 1000 execution configurations x 30 days x 5 symbols (5000 cells, one partition per symbol) in one
+  process, on the local process pool (2 workers; speed-up against the one process), on the pool at
+  16 workers (oversubscribed on a small machine: it counts partition loads honestly), then on a local
+  dask cluster of 2 worker processes and the pool again right after (the dask/pool ratio);
 * walk-forward: 12 rolling folds x 100 cells (detector quantile included) x 30 days x 5 symbols;
 * ``--scale``: a sweep over 365 days x 20 symbols of synthetic data (generated per symbol by the
   workers, not cached), peak memory of the whole process tree sampled every 0.2 s.
 
-    python benches/bench_sweep.py [--workers 2] [--skip-dask]
+    python benches/bench_sweep.py [--workers 2] [--skip-dask] [--skip-one] [--loads-workers 16]
     python benches/bench_sweep.py --scale [--workers 2] [--configs 10]
 
 Market: the default synthetic market (seed 7), one symbol per partition, cached per symbol in
@@ -74,6 +76,14 @@ class PeakRSS:
         self._t.join()
 
 
+def sched(st: dict) -> str:
+    """A run's scheduling numbers, short."""
+    return (f"{st['partitions']} partitions, {st['partition_loads']} loads ({st['load_s']:.2f} s), "
+            f"{st.get('ran', st.get('tasks'))} tasks, utilisation {st['utilisation'] * 100:.0f}%, "
+            f"peak RSS {st['peak_rss_worker_gib']:.2f} GiB per worker (largest), "
+            f"{st['peak_rss_total_gib']:.2f} GiB summed")
+
+
 def grid_1000():
     from liqcore.backtest import sweeps as S
 
@@ -87,6 +97,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--baseline-configs", type=int, default=20)
     ap.add_argument("--skip-dask", action="store_true")
+    ap.add_argument("--skip-one", action="store_true", help="no 1-worker runs (no speed-up figures)")
+    ap.add_argument("--loads-workers", type=lambda v: [int(x) for x in v.split(",") if x], default=[16],
+                    help="also run the 1000 x 5 sweep at these worker counts, counting loads (default 16)")
     ap.add_argument("--scale", action="store_true", help="the 365 days x 20 symbols memory run instead")
     ap.add_argument("--configs", type=int, default=10, help="--scale: execution configurations")
     ap.add_argument("--days", type=float, default=365)
@@ -123,12 +136,31 @@ def main() -> None:
 
     cells = S.expand_cells(g)
     assert len(cells) == 1000
+    one = None
+    if not args.skip_one:
+        S._CACHE.clear()
+        t = time.perf_counter()
+        _t1, st1 = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(1))
+        one = time.perf_counter() - t
+        print(f"1 worker (in-process): 5000 cells: {one:.2f} s; {sched(st1)} [loadavg {loadavg()}]")
+    S._CACHE.clear()
     t = time.perf_counter()
     table, stats = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers))
     pool = time.perf_counter() - t
     print(f"process pool ({args.workers} workers): 1000 configurations x 5 symbols = {len(table)} cells: "
-          f"{pool:.2f} s ({len(table) / pool:.0f} cells/s); vs baseline {base / n_base * 1000 / pool:.1f}x "
-          f"[loadavg {loadavg()}]")
+          f"{pool:.2f} s ({len(table) / pool:.0f} cells/s); vs baseline {base / n_base * 1000 / pool:.1f}x"
+          + (f"; speed-up vs 1 worker {one / pool:.2f}x (efficiency {one / pool / args.workers * 100:.0f}%)"
+             if one else "") + f"; {sched(stats)} [loadavg {loadavg()}]")
+    print(f"  bar: partition loads {stats['partition_loads']} <= partitions + workers = "
+          f"{len(parts) + args.workers}: {'met' if stats['partition_loads'] <= len(parts) + args.workers else 'MISSED'}")
+    for w in args.loads_workers:
+        t = time.perf_counter()
+        tw, stw = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(w))
+        el = time.perf_counter() - t
+        same = tw[list(S.METRICS)].equals(table[list(S.METRICS)])
+        print(f"process pool ({w} workers, {os.cpu_count()} CPUs: oversubscribed when more): {el:.2f} s; "
+              f"{sched(stw)}; identical table: {same}; bar: loads <= {len(parts) + w}: "
+              f"{'met' if stw['partition_loads'] <= len(parts) + w else 'MISSED'} [loadavg {loadavg()}]")
     if not args.skip_dask:
         from distributed import LocalCluster
 
@@ -137,11 +169,16 @@ def main() -> None:
             runner = S.DaskRunner(cluster.scheduler_address)
             with runner:
                 t = time.perf_counter()
-                dt, _ = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=runner)
+                dt, dst = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=runner)
                 dask_s = time.perf_counter() - t
+            S._CACHE.clear()
+            t = time.perf_counter()  # the pool again, right after: the ratio of two neighbouring runs
+            S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers))
+            pool2 = time.perf_counter() - t
         same = dt[list(S.METRICS)].equals(table[list(S.METRICS)])
-        print(f"dask local cluster ({args.workers} workers): {dask_s:.2f} s = {dask_s / pool:.2f}x the pool; "
-              f"identical table: {same} [loadavg {loadavg()}]")
+        print(f"dask local cluster ({args.workers} workers, warmed by its plugin before the timing): {dask_s:.2f} s "
+              f"= {dask_s / pool:.2f}x the pool's first run, {dask_s / pool2:.2f}x the pool run right after "
+              f"({pool2:.2f} s); identical table: {same}; {sched(dst)} [loadavg {loadavg()}]")
 
     # ---- walk-forward
     from liqcore.backtest.synthetic import DEFAULT_START_NS
@@ -152,13 +189,22 @@ def main() -> None:
     det, _ = S.split_grid(wg)
     wcells = S.expand_cells(wg)
     assert len(wcells) == 100
+    span = (DEFAULT_START_NS, DEFAULT_START_NS + 30 * 86_400_000_000_000)
+    wf1 = None
+    if not args.skip_one:
+        S._CACHE.clear()
+        t = time.perf_counter()
+        walkforward(wcells, parts, span, 12, Params(), det, runner=S.LocalRunner(1))
+        wf1 = time.perf_counter() - t
+    S._CACHE.clear()
     t = time.perf_counter()
-    rep = walkforward(wcells, parts, (DEFAULT_START_NS, DEFAULT_START_NS + 30 * 86_400_000_000_000), 12,
-                      Params(), det, runner=S.LocalRunner(args.workers))
+    rep = walkforward(wcells, parts, span, 12, Params(), det, runner=S.LocalRunner(args.workers))
     wf = time.perf_counter() - t
-    print(f"walk-forward: 12 folds x 100 cells x 5 symbols x 30 days: {wf:.2f} s; PBO {rep['pbo']['pbo']:.3f}, "
-          f"DSR {rep['dsr']['dsr']}, OOS Sharpe {rep['overall']['out_of_sample']['sharpe']} "
-          f"[loadavg {loadavg()}]")
+    print(f"walk-forward: 12 folds x 100 cells x 5 symbols x 30 days ({args.workers} workers): {wf:.2f} s"
+          + (f" (1 worker: {wf1:.2f} s, speed-up {wf1 / wf:.2f}x)" if wf1 else "")
+          + f"; PBO {rep['pbo']['pbo']:.3f}, DSR {rep['dsr']['dsr']}, OOS Sharpe "
+          f"{rep['overall']['out_of_sample']['sharpe']}; train folds {sched(rep['stats'])}; test folds "
+          f"{sched(rep['stats']['test_folds'])} [loadavg {loadavg()}]")
 
 
 def run_scale(args) -> None:
@@ -175,11 +221,14 @@ def run_scale(args) -> None:
     cells = S.expand_cells(g)
     with PeakRSS() as mem:
         t = time.perf_counter()
-        table, _ = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers),
-                               chunk=len(cells))
+        table, st = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers),
+                                chunk=len(cells))
         el = time.perf_counter() - t
+    bar = 0.5 * args.workers + 1.0
     print(f"scale: {args.days:g} days x {len(syms)} symbols x {len(cells)} configurations = {len(table)} cells "
-          f"({args.workers} workers): {el:.1f} s; peak RSS of the process tree {mem.peak / 2**30:.2f} GiB; "
+          f"({args.workers} workers): {el:.1f} s; peak RSS of the process tree {mem.peak / 2**30:.2f} GiB "
+          f"(sampled every 0.2 s; bar <= 0.5 GiB x {args.workers} workers + 1 GiB = {bar:.1f} GiB: "
+          f"{'met' if mem.peak / 2**30 <= bar else 'MISSED'}); {sched(st)}; "
           f"trades total {int(table['trades'].sum())} [loadavg {loadavg()}]")
 
 

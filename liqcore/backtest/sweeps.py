@@ -13,14 +13,21 @@
   parameter sets and windows, it returns one metrics row per (parameter set, window).
 * :func:`run_cells` plans the tasks, skips cells already stored (resumable: every finished task is
   written to ``OUT.parts/`` at once), and runs the rest in-process, on a local process pool, or on a
-  dask cluster; results are identical whichever runs them.
+  dask cluster; results are identical whichever runs them.  Where each task runs (the work follows
+  the data) is decided by :mod:`liqcore.backtest.schedule`.
+
+Why one module: a task, the per-process partition cache it is run against (with its load counters
+and the partitions shared before a fork) and the runners that ship tasks to processes share that
+private state; split apart, each piece would reach into the others' internals.
 """
 from __future__ import annotations
 
 import hashlib
 import itertools
 import math
+import os
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -456,19 +463,106 @@ class Task:
     def key(self) -> str:
         return _hash(self.keys)
 
+    @property
+    def part_key(self) -> str:
+        """The partition's hash (the scheduler groups and places tasks by it)."""
+        return _hash(self.part.ident())
 
+
+#: partitions loaded by a local pool's parent before it forked its workers: partition hash -> the
+#: cache entry (prepared events, detector records); read by every forked worker copy-on-write
+SHARED: dict = {}
 _CACHE: dict = {}
+#: partition loads by this process: [count, seconds] (read by :func:`run_counted`)
+_LOADS = [0, 0.0]
 
 
 def _prepared(part: Partition) -> Prepared:
     k = _hash(part.ident())
-    hit = _CACHE.get(k)
+    hit = SHARED.get(k) or _CACHE.get(k)  # loaded by the parent before the fork, or by this process
     if hit is None:
+        t0 = time.perf_counter()
         _CACHE.clear()  # one partition per process: memory stays one partition's events
         ev, reg = load_partition(part)
         hit = {"prep": Prepared(ev, reg), "records": {}}
+        del ev
         _CACHE[k] = hit
+        _LOADS[0] += 1
+        _LOADS[1] += time.perf_counter() - t0
     return hit
+
+
+def share_partitions(parts: list) -> tuple[int, float]:
+    """Load ``parts`` into :data:`SHARED` in this process (before a fork); (loads, seconds)."""
+    n, secs = 0, 0.0
+    for p in parts:
+        k = _hash(p.ident())
+        if k in SHARED:
+            continue
+        t0 = time.perf_counter()
+        ev, reg = load_partition(p)
+        SHARED[k] = {"prep": Prepared(ev, reg), "records": {}}
+        del ev
+        secs += time.perf_counter() - t0
+        n += 1
+    return n, secs
+
+
+def run_counted(task) -> tuple[list, dict]:
+    """(rows, cost) of ``task`` run here: ``loads`` (1 when this process loaded the partition for it),
+    ``load_s``, ``busy_s`` (seconds from start to end, loading included), ``holds`` (the partition
+    hash this process holds now) and ``worker`` (a dask worker's address, else the process id)."""
+    from liqcore.backtest.schedule import peak_rss
+
+    t0 = time.perf_counter()
+    n0, s0 = _LOADS[0], _LOADS[1]
+    rows = run_task(task)
+    info = {"loads": _LOADS[0] - n0, "load_s": _LOADS[1] - s0, "busy_s": time.perf_counter() - t0,
+            "holds": task.part_key, "worker": _where(), "peak_rss": peak_rss()}
+    return rows, info
+
+
+def _where():
+    import sys
+
+    if "distributed" in sys.modules:  # never imported here just to ask (it is slow to import)
+        try:
+            from distributed import get_worker
+
+            return get_worker().address
+        except ValueError:  # not inside a dask worker
+            pass
+    return os.getpid()
+
+
+def warm_kernels() -> float:
+    """Import the sweep's modules and run its kernels once on a tiny market (compiled code loaded,
+    caches read): the first real task then pays none of it.  Returns the seconds it took."""
+    t0 = time.perf_counter()
+    import importlib
+
+    for mod in ("liqcore.backtest.synthetic", "liqcore.dataset", "liqcore.io", "liqcore.venues.common"):
+        importlib.import_module(mod)  # the loaders' modules (a worker's first load then reads data only)
+    from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry
+
+    # a minute of trades with a burst of sell liquidations in the middle: enough for every kernel to run
+    n = 600
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ev["ts_event"] = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 100_000_000
+    ev["ts_recv"] = ev["ts_event"]
+    ev["price"] = 100.0 - 0.01 * np.arange(n)
+    ev["qty"] = 1.0
+    ev["side"] = np.where(np.arange(n) % 2, 1, -1)
+    ev["kind"] = int(Kind.TRADE)
+    ev["venue"] = 1
+    burst = slice(300, 340)
+    ev["kind"][burst] = int(Kind.LIQUIDATION)
+    ev["qty"][burst] = 50.0
+    prep = Prepared(ev, SymbolRegistry([("bybit", "WARMUPUSDT")]))
+    p = Params()
+    rec = detect_partition(prep, p)
+    evaluate_cells(prep, p, rec, [p], [Window()], 1.0, True)
+    return time.perf_counter() - t0
 
 
 def run_task(task: Task) -> list[dict]:
@@ -535,7 +629,11 @@ def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Win
 
 # ----------------------------------------------------------------------------------------- runners
 class LocalRunner:
-    """In-process (``workers == 1``) or a local process pool of ``workers`` processes."""
+    """In-process (``workers == 1``) or a local pool of ``workers`` processes.  The work follows the
+    data (:mod:`liqcore.backtest.schedule`): each worker gets one consecutive run of the planned tasks
+    (partition after partition, equal cell counts), so it loads each of its partitions once; the
+    partitions cut across several workers (fewer partitions than workers) are loaded once by this
+    process before it forks the workers, which share them.  ``counters`` adds up what tasks cost."""
 
     def __init__(self, workers: int = 1):
         if int(workers) < 1:
@@ -543,38 +641,58 @@ class LocalRunner:
         self.workers = int(workers)
         self._pool = None
         self._depth = 0
+        from liqcore.backtest.schedule import Counters
+
+        self.counters = Counters()
 
     def __enter__(self):
         self._depth += 1
-        if self.workers > 1 and self._pool is None:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-            # start the worker processes now, before any progress-display thread exists
-            for f in [self._pool.submit(int) for _ in range(self.workers)]:
-                f.result()
         return self
 
     def __exit__(self, *exc):
         self._depth -= 1
         if self._pool is not None and (self._depth == 0 or exc[0] is not None):
-            self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+            if exc[0] is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()
             self._pool = None
+            SHARED.clear()
+            self.counters.holds.clear()
+
+    def prepare(self, tasks) -> None:
+        """Start the worker processes for ``tasks`` (call it before any thread exists: they fork):
+        partitions that will be cut across workers are loaded first, the kernels warmed, then the
+        workers forked.  Nothing to do in-process or when the workers run already."""
+        if self.workers == 1 or self._pool is not None:
+            return
+        from liqcore.backtest.schedule import PinnedPool, shared_partitions
+
+        import multiprocessing as mp
+
+        forks = "fork" in mp.get_all_start_methods()  # spawned workers would not see them
+        n, secs = share_partitions(shared_partitions(list(tasks), self.workers) if forks else [])
+        self.counters.loads += n
+        self.counters.load_s += secs
+        warm_kernels()  # the workers inherit loaded kernels instead of each loading them
+        self._pool = PinnedPool(self.workers, run_counted)
 
     def run(self, tasks):
         """Yield (task, rows) as tasks finish."""
-        if self._pool is None:
-            for t in tasks:
-                yield t, run_task(t)
-            return
-        from concurrent.futures import as_completed
+        from liqcore.backtest.schedule import assign
 
-        # tasks of one partition in a row: each process keeps the partition it loaded last
-        futs = {self._pool.submit(run_task, t): t for t in tasks}
-        for f in as_completed(futs):
-            yield futs[f], f.result()
+        tasks = list(tasks)
+        if self.workers == 1:
+            for t in tasks:
+                rows, info = run_counted(t)
+                self.counters.add(info, 0)
+                yield t, rows
+            return
+        self.prepare(tasks)
+        segs = assign(tasks, self.workers, dict(self.counters.holds))
+        for w, idx, rows, info in self._pool.run([[(i, tasks[i]) for i in seg] for seg in segs]):
+            self.counters.add(info, w)
+            yield tasks[idx], rows
 
 
 class DaskRunner:
@@ -585,6 +703,9 @@ class DaskRunner:
         self.address, self.workers, self.timeout = address, int(workers), float(timeout)
         self.client = self.cluster = None
         self._depth = 0
+        from liqcore.backtest.schedule import Counters
+
+        self.counters = Counters()
 
     def __enter__(self):
         self._depth += 1
@@ -600,7 +721,20 @@ class DaskRunner:
             self.client = Client(self.cluster)
         else:
             self.client = _connect(Client, self.address, self.timeout, getattr(self, "timeout_label", None))
+        self._warm()
         return self
+
+    def _warm(self) -> None:
+        """Every worker (and any that joins later) imports liqcore and loads its kernels now, before
+        the timed work (:class:`liqcore.backtest.schedule.WarmPlugin`)."""
+        from liqcore.backtest.schedule import WarmPlugin
+
+        register = getattr(self.client, "register_plugin", None) or self.client.register_worker_plugin
+        try:
+            register(WarmPlugin(warm_kernels))
+        except Exception as exc:  # noqa: BLE001 - a worker without liqcore, or one that crashed
+            raise ValueError(f"dask: the workers could not load liqcore ({type(exc).__name__}: {exc}); "
+                             "every worker needs liqcore installed") from None
 
     def __exit__(self, *exc):
         self._depth -= 1
@@ -613,11 +747,28 @@ class DaskRunner:
         self.client = self.cluster = None
 
     def run(self, tasks):
+        """Yield (task, rows) as tasks finish.  Each worker gets one consecutive run of the planned
+        tasks (as the local pool's workers), pinned with ``workers=`` and submitted in order, so it
+        loads each of its partitions once; ``allow_other_workers``: a lost worker's tasks run
+        elsewhere.  Results come straight from the workers as they finish."""
         from distributed import as_completed
 
-        futs = [self.client.submit(run_task, t, pure=False) for t in tasks]
-        index = {f.key: t for f, t in zip(futs, tasks)}
-        for f, rows in as_completed(futs, with_results=True):
+        from liqcore.backtest.schedule import assign
+
+        tasks = list(tasks)
+        addrs = sorted(self.client.scheduler_info().get("workers", {}))
+        self.n_workers = len(addrs)
+        at = {a: i for i, a in enumerate(addrs)}
+        holds = {at[a]: h for a, h in self.counters.holds.items() if a in at}
+        futs, index = [], {}
+        for w, seg in enumerate(assign(tasks, max(1, len(addrs)), holds)):
+            for j, i in enumerate(seg):  # a worker runs its tasks in plan order: higher priority first
+                kw = {"workers": [addrs[w]], "allow_other_workers": True} if addrs else {}
+                f = self.client.submit(run_counted, tasks[i], pure=False, priority=len(seg) - j, **kw)
+                futs.append(f)
+                index[f.key] = tasks[i]
+        for f, (rows, info) in as_completed(futs, with_results=True):
+            self.counters.add(info)
             yield index[f.key], rows
 
 
@@ -725,6 +876,25 @@ class Store:
         return df
 
 
+def scheduling(runner, before: tuple, wall_s: float, partitions: int) -> dict:
+    """What a run cost, from ``runner.counters`` since ``before`` (its snapshot) over ``wall_s``:
+    partitions run, partition loads (by any process, the pool's parent included), seconds loading,
+    tasks, workers, busy seconds (summed over workers) and utilisation = busy / (workers x wall)."""
+    _tasks, loads, load_s, busy = (a - b for a, b in zip(runner.counters.snapshot(), before))
+    from liqcore.backtest.schedule import peak_rss
+
+    workers = int(getattr(runner, "n_workers", None) or getattr(runner, "workers", 1) or 1)
+    peaks = dict(runner.counters.peak_rss)
+    if isinstance(runner, LocalRunner) and runner.workers == 1:
+        peaks = {}  # in-process: the workers' peak is this process's
+    worker_peak = max(list(peaks.values()) + [0]) or peak_rss()
+    return {"partitions": partitions, "partition_loads": loads, "load_s": round(load_s, 3),
+            "workers": workers, "busy_s": round(busy, 3), "wall_s": round(wall_s, 3),
+            "utilisation": round(busy / (workers * wall_s), 4) if wall_s > 0 else None,
+            "peak_rss_worker_gib": round(worker_peak / 2**30, 3),
+            "peak_rss_total_gib": round((sum(peaks.values()) + peak_rss()) / 2**30, 3)}
+
+
 def _plain(rows: list[dict]) -> list[dict]:
     """Same keys in every row (missing -> None) so Parquet gets one schema."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
@@ -764,6 +934,11 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
                        TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
     n_done = 0
     with runner:
+        counters = getattr(runner, "counters", None)
+        before = counters.snapshot() if counters is not None else None
+        t_run = time.perf_counter()
+        if tasks and hasattr(runner, "prepare"):
+            runner.prepare(tasks)  # local workers start (fork) here, before the progress display's thread
         with (bar if bar is not None else nullcontext()):
             tid = bar.add_task(description, total=sum(len(t.keys) for t in tasks)) if bar is not None else None
             for task, rows in runner.run(tasks):
@@ -773,5 +948,8 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
                     bar.advance(tid, len(rows))
                 if on_task is not None:
                     on_task(n_done)
+        wall = time.perf_counter() - t_run
     stats["ran"] = n_done
+    if counters is not None:
+        stats.update(scheduling(runner, before, wall, len({t.part.label for t in tasks})))
     return store.finish(order), stats

@@ -202,8 +202,18 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     order = {p.label: i for i, p in enumerate(partitions)}
     tasks.sort(key=lambda t: order[t.part.label])  # one partition after the other: loaded once
     per_fold: dict[int, list] = {}
+    import time
+
+    from liqcore.backtest.sweeps import scheduling
+
+    counters = getattr(runner, "counters", None)
+    before, t_run = (counters.snapshot() if counters is not None else None), time.perf_counter()
+    # the small test tasks go to the workers in batches (one consecutive run each), partition by partition
     for t, rows in runner.run(tasks):
         per_fold.setdefault(t.fold, []).extend(rows)
+    if counters is not None:
+        stats1 = {**stats1, "test_folds": {"tasks": len(tasks), **scheduling(
+            runner, before, time.perf_counter() - t_run, len({t.part.label for t in tasks}))}}
     oos_rows = {f.index: combine(per_fold[f.index]) for f in fl}
     report_folds = []
     oos_daily: dict[int, float] = {}

@@ -276,6 +276,10 @@ def run(args) -> int:
         import orjson  # floats exactly as computed (NaN -> null)
 
         sys.stdout.buffer.write(orjson.dumps(ranked.to_dict("records"), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        from liqcore.backtest.schedule import describe
+
+        if describe(stats):  # stdout is the table; the run's cost goes to stderr
+            print(describe(stats), file=sys.stderr)
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -307,6 +311,10 @@ def run(args) -> int:
     console.print(t)
     console.print(f"{stats['cells'] - stats['cached']} cells run, {stats['cached']} already stored",
                   highlight=False)
+    from liqcore.backtest.schedule import describe
+
+    if describe(stats):
+        console.print(describe(stats), markup=False, highlight=False, soft_wrap=True)
     if out:
         console.print(f"table written to {out}", markup=False, highlight=False)
     if args.plot:

@@ -179,6 +179,12 @@ def print_report(rep: dict, args) -> None:
         console.print(f"deflated Sharpe ratio of the best cell ({' '.join(f'{k}={v}' for k, v in d['cell'].items())}):"
                       f" {_num(d['dsr'])} (daily Sharpe {_num(d['sharpe'])} vs {_num(d['sr0'])} expected from "
                       f"{d['trials']} unskilled trials)", highlight=False)
+    from liqcore.backtest.schedule import describe
+
+    st = rep.get("stats") or {}
+    for what, part in (("train folds", st), ("test folds", st.get("test_folds") or {})):
+        if describe(part):
+            console.print(f"{what} {describe(part)}", markup=False, highlight=False, soft_wrap=True)
     if args.out:
         from pathlib import Path
 
