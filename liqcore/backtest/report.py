@@ -173,8 +173,8 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     if s.get("data_note"):
         console.print(f"[yellow]data note:[/] {s['data_note']}")
     for k in ("order", "feed"):  # which latency the run used
-        if s.get(f"{k}_latency"):
-            console.print(f"{k} latency: {s[f'{k}_latency']}", markup=False, highlight=False, soft_wrap=True)
+        if s.get(f"{k}_latency_model"):
+            console.print(f"{k} latency: {s[f'{k}_latency_model']}", markup=False, highlight=False, soft_wrap=True)
     for line in _binary_lines(result):
         console.print(line, markup=False, highlight=False)
     if guide and getattr(result, "strategy", "cascade-mm") == "cascade-mm":

@@ -89,7 +89,7 @@ class BacktestResult:
         if self.note:
             out["data_note"] = self.note
         for k, v in self.latency.items():  # which order / feed latency the run used
-            out[f"{k}_latency"] = v
+            out[f"{k}_latency_model"] = v
         return out
 
     def symbol_name(self, sid: int) -> str:

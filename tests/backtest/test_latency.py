@@ -58,11 +58,11 @@ def test_draws_are_seeded_and_the_backtest_uses_them(tmp_path, market):
     assert set(got) <= {CALM, CRASH} and len(set(got)) == 2  # arrival = decision + a drawn latency
     c = backtest(market, Params(order_latency_from=j, latency_seed=4))
     assert (c.ledger["arrive_ns"] - c.ledger["signal_ns"]).tolist() != got or len(c.ledger) != len(a.ledger)
-    assert a.summary()["order_latency"].startswith(f"drawn from the measured order latencies of {j} (unconditioned, seed 3)")
+    assert a.summary()["order_latency_model"].startswith(f"drawn from the measured order latencies of {j} (unconditioned, seed 3)")
     # the constant, as before, says so
     k = backtest(market, Params())
     assert set((k.ledger["arrive_ns"] - k.ledger["signal_ns"]).tolist()) == {50 * MS}
-    assert k.summary()["order_latency"] == "constant 50 ms (order-latency)"
+    assert k.summary()["order_latency_model"] == "constant 50 ms (order-latency)"
 
 
 def test_draws_by_liquidation_rate_come_from_the_bucket_of_the_rate_at_the_decision(tmp_path, market):
@@ -73,7 +73,7 @@ def test_draws_by_liquidation_rate_come_from_the_bucket_of_the_rate_at_the_decis
     want = np.where(rate_bucket(rates) >= 2, CRASH, CALM)  # buckets 1 and 2 borrow from the nearest (0 and 3)
     assert len(led) > 5 and ((led["arrive_ns"] - led["signal_ns"]) == want).all()
     assert (rate_bucket(rates) >= 2).any() and (rate_bucket(rates) < 2).any()
-    assert "by the liquidation rate at the send" in res.summary()["order_latency"]
+    assert "by the liquidation rate at the send" in res.summary()["order_latency_model"]
 
 
 def test_draw_latencies_nearest_bucket_and_reproducible():
@@ -96,8 +96,8 @@ def test_cli_order_latency_journal_and_the_summary(tmp_path):
     p = _cli(*base, "--order-latency", str(j), "--latency-seed", "2", cwd=tmp_path)
     assert p.returncode == 0, p.stderr.decode()[-2000:]
     s = json.loads(p.stdout)["summary"]
-    assert s["order_latency"].startswith(f"drawn from the measured order latencies of {j}")
-    assert s["feed_latency"].startswith("recorded per event (ts_recv - ts_event)")
+    assert s["order_latency_model"].startswith(f"drawn from the measured order latencies of {j}")
+    assert s["feed_latency_model"].startswith("recorded per event (ts_recv - ts_event)")
     text = [a for a in base if a != "--json"]
     p = _cli(*text, "--order-latency", str(j), cwd=tmp_path)
     assert p.returncode == 0 and f"order latency: drawn from the measured order latencies of {j}" in p.stdout.decode()
@@ -127,11 +127,11 @@ def test_feed_latency_mode_constant_replaces_the_recorded_receive_times(market):
     rec = backtest(market, Params())
     d = rec.events["ts_recv"] - rec.events["ts_event"]
     assert len(np.unique(d)) > 100  # the synthetic feed's own jittered latency, per event
-    assert rec.summary()["feed_latency"].startswith("recorded per event (ts_recv - ts_event)")
+    assert rec.summary()["feed_latency_model"].startswith("recorded per event (ts_recv - ts_event)")
     c = backtest(market, Params(feed_latency_mode="constant", feed_latency="20ms"))
     assert ((c.events["ts_recv"] - c.events["ts_event"]) == 20 * MS).all()
     assert (np.diff(c.events["ts_recv"]) >= 0).all()  # replayed in the new receive order
-    assert c.summary()["feed_latency"] == (f"constant 20 ms (feed-latency, feed-latency-mode constant) on all "
+    assert c.summary()["feed_latency_model"] == (f"constant 20 ms (feed-latency, feed-latency-mode constant) on all "
                                            f"{len(c.events):,} events: recorded receive times not used")
     assert (c.ledger["signal_ns"] != rec.ledger["signal_ns"][: len(c.ledger)]).any()  # decisions moved with it
     with pytest.raises(ValueError, match="feed-latency-mode: expected 'recorded' or 'constant'"):
