@@ -310,6 +310,14 @@ def as_notices(ev, sig):
 @settings(deadline=None)
 @given(seed=hs.integers(0, 2**32 - 1), p=params_st, port=port_st, n_sym=hs.integers(1, 4),
        n_sig=hs.integers(0, 80))
+# an exit due at its own signal's decision, that signal naming an earlier event than the last received
+# before it (see as_notices)
+@example(seed=747, n_sym=2, n_sig=40, p={
+    "offset": 0.0, "take_profit": 0.0, "stop_loss": 0.0, "entry_timeout_ns": 0, "hold_timeout_ns": 0, "cooldown_ns": 0,
+    "max_ref_age_ns": 0, "order_latency_ns": 0, "touch": 0, "maker_fee": 0.0, "taker_fee": 0.00055, "slippage": 0.0,
+    "trail": 0.0, "daily_trades": 0, "hours": (-1, -1)}, port={
+    "daily_loss": 0.0, "weekly_loss": 0.0, "max_symbols": 4, "size": 0.25, "max_positions": 1, "replace": True,
+    "replace_same": False, "leverage": 0.0, "notional": 0.0})
 def test_exit_notices_give_the_same_ledger_as_exit_ns(seed, p, port, n_sym, n_sig):
     """run_exec on signals carrying exit_ns and on the same signals with their exits sent as exit
     notices: the same ledger, counts and equity (kernel), and the twin agrees on the notices."""
@@ -360,7 +368,7 @@ def test_exit_notice_closes_only_its_own_signals_position():
     assert core.on_signal(exit_notices(t0 + 20 * S, 0, 0, 7, 101)[0])["reason"] == "no_position"
 
 
-@settings(deadline=None, max_examples=30)
+@settings(deadline=None)  # examples: the profile's (default 100, HYPOTHESIS_PROFILE=thorough 2000)
 @given(seed=hs.integers(0, 2**32 - 1), p=params_st)
 # a signal decided 10 ms after two events received at one time, naming the first, with its exit due at
 # its own decision: the next signal at that (time, event index) finds its entry cancelled, not busy
