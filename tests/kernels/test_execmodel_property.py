@@ -280,12 +280,11 @@ def test_paper_trading_gives_the_backtests_trades_for_any_signals(seed, p):
 def as_notices(ev, sig):
     """``sig`` (processing order) with every signal exit moved into an exit notice: entries carry
     ``exit_ns`` NEVER, and a notice (direction 0, SKIP_EXIT, the signal's tag and exit code) decided
-    at the old ``exit_ns`` is processed before every event received at that time -- right after its
-    own signal when the exit is due at the signal's own decision -- and before other signals with the
-    same (time, event index) -- and before every signal decided at that time whatever its event index:
-    run_exec puts a signal decided at ``t`` with a low event index (decided late, after events received
-    at equal times) at the same place among the events, and an exit due at ``t`` (``exit_ns`` plus no
-    latency) binds every decision at ``t`` after its own signal."""
+    at the old ``exit_ns`` = ``t`` goes where run_exec makes that exit bind: right after its own signal
+    when ``t`` is that signal's decision time (same key, whatever the signal's event index); else before
+    every event received at ``t`` and before every signal decided at ``t`` -- also one naming an earlier
+    event than the last received before ``t`` (decided late, after events received at one time), which
+    run_exec merges at the same place among the events."""
     from liqcore.strategies import exit_notices
 
     entries = sig.copy()
