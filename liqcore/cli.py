@@ -163,6 +163,10 @@ def _main(argv: list[str]) -> int:
 
             parse_size(args.cache_max)
             os.environ[MAX_ENV_VAR] = args.cache_max
+        if getattr(args, "storage_option", None):  # --storage-option: the file systems of URLs (never printed)
+            from liqcore.io import storage
+
+            storage.set_options(args.storage_option)
         return int(args._run(args) or 0)
     except NoUsableInput as exc:  # the input yields no usable events: say why, exit 1
         print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)

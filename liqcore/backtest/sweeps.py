@@ -170,10 +170,17 @@ class Source:
         if self.kind == "synthetic":
             d.update(days=self.days, seed=self.seed, venue=self.venue)
         elif self.kind == "dataset":
-            d.update(path=str(Path(self.path).resolve()))
+            d.update(path=_where(self.path))
         else:
-            d.update(paths=[str(Path(p).resolve()) for p in self.paths], format=self.format)
+            d.update(paths=[_where(p) for p in self.paths], format=self.format)
         return d
+
+
+def _where(path) -> str:
+    """A source's place as it keys cells: a URL as given (never a local path), a path resolved."""
+    from liqcore.io.storage import display, is_url
+
+    return display(path) if is_url(str(path)) else str(Path(path).resolve())
 
 
 @dataclass(frozen=True)
@@ -670,9 +677,16 @@ class Store:
     per finished task, written as soon as the task ends).  ``None`` keeps rows in memory only."""
 
     def __init__(self, out: str | Path | None):
+        from liqcore.io.storage import is_url
+
+        self.rows: dict[str, dict] = {}
+        if out and is_url(str(out)):  # object storage: the same layout, each part one object
+            self.out = self.parts = None
+            self._url = _UrlStore(str(out), self.rows)
+            return
+        self._url = None
         self.out = Path(out) if out else None
         self.parts = self.out.with_name(self.out.name + ".parts") if self.out else None
-        self.rows: dict[str, dict] = {}
         if self.out is None:
             return
         import pyarrow.parquet as pq
@@ -691,6 +705,8 @@ class Store:
     def add(self, task: Task, rows: list[dict]) -> None:
         for r in rows:
             self.rows[r["cell"]] = r
+        if self._url is not None:
+            self._url.add(task, rows)
         if self.parts is None:
             return
         import pyarrow as pa
@@ -708,6 +724,8 @@ class Store:
 
         rows = [self.rows[k] for k in order if k in self.rows]
         df = pd.DataFrame(_plain(rows))
+        if self._url is not None:
+            self._url.finish(df)
         if self.out is not None:
             import shutil
 
@@ -722,6 +740,57 @@ class Store:
             if self.parts is not None and self.parts.is_dir():
                 shutil.rmtree(self.parts, ignore_errors=True)
         return df
+
+
+class _UrlStore:
+    """:class:`Store` on object storage (any fsspec URL): ``OUT.parts/KEY.parquet`` objects, each
+    written whole in one request as its task finishes; ``OUT`` written whole, then the parts removed."""
+
+    def __init__(self, out: str, rows: dict):
+        import io
+
+        import pyarrow.parquet as pq
+
+        from liqcore.io import storage
+
+        self.out, self.parts = out, out + ".parts"
+        fs, path = storage.filesystem(out)
+        names = ([path] if storage.isfile(out) else []) + [f for f in storage.find(self.parts)
+                                                           if f.endswith(".parquet")]
+        for f in names:
+            try:
+                with storage.storage_errors(out):
+                    data = fs.cat_file(f)
+                for r in pq.read_table(io.BytesIO(data)).to_pylist():
+                    if r.get("cell"):
+                        rows[r["cell"]] = r
+            except Exception:  # noqa: BLE001 - an unreadable part: its cells run again
+                continue
+
+    @staticmethod
+    def _bytes(table) -> bytes:
+        import io
+
+        import pyarrow.parquet as pq
+
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        return buf.getvalue()
+
+    def add(self, task: "Task", rows: list[dict]) -> None:
+        import pyarrow as pa
+
+        from liqcore.io import storage
+
+        storage.write_bytes(storage.join(self.parts, f"{task.key}.parquet"), self._bytes(pa.Table.from_pylist(_plain(rows))))
+
+    def finish(self, df) -> None:
+        import pyarrow as pa
+
+        from liqcore.io import storage
+
+        storage.write_bytes(self.out, self._bytes(pa.Table.from_pandas(df, preserve_index=False)))
+        storage.remove(self.parts, recursive=True)
 
 
 def _plain(rows: list[dict]) -> list[dict]:
