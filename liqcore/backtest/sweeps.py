@@ -621,7 +621,8 @@ class DaskRunner:
     def run(self, tasks):
         from distributed import as_completed
 
-        futs = [self.client.submit(run_task, t, pure=False) for t in tasks]
+        # retries: a task whose worker died, or whose read of object storage failed, runs again elsewhere
+        futs = [self.client.submit(run_task, t, pure=False, retries=3) for t in tasks]
         index = {f.key: t for f, t in zip(futs, tasks)}
         for f, rows in as_completed(futs, with_results=True):
             yield index[f.key], rows
