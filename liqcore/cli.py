@@ -167,6 +167,12 @@ def _main(argv: list[str]) -> int:
             from liqcore.io import storage
 
             storage.set_options(args.storage_option)
+        urls = [v for v in [*(getattr(args, "paths", None) or []), getattr(args, "dataset", None),
+                            getattr(args, "out", None)] if isinstance(v, str) and "://" in v]
+        if urls:  # the object store's package loaded once, before any worker process forks
+            from liqcore.io import storage
+
+            storage.preload(urls)
         return int(args._run(args) or 0)
     except NoUsableInput as exc:  # the input yields no usable events: say why, exit 1
         print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)

@@ -140,8 +140,11 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     from liqcore.io import storage
 
     url = storage.is_url(path)
+    files = _url_partitions(path) if url else None  # one listing of an object store serves the whole read
     if check:
         sel = check_selection(path, symbols, start_ns, end_ns, venues)
+    elif url:
+        sel = sorted(files)
     else:  # a selection that may be empty (a chunk of a symbol listed later): no rows, no error
         sel = dataset_info(path)
     dset = None if url else _open(path)
@@ -161,7 +164,7 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
         flt = _and(flt, ds.field("date") <= _day(end_ns - 1))
         flt = _and(flt, ds.field("ts_event_ns") < pa.scalar(int(end_ns), pa.int64()))
     if url:  # only the partitions the selection needs are fetched
-        table = _fetch(path, sel, venues, symbols, start_ns, end_ns, flt)
+        table = _fetch(path, files, venues, symbols, start_ns, end_ns, flt)
     else:
         table = dset.to_table(filter=flt)
     registry = registry if registry is not None else SymbolRegistry()
@@ -183,7 +186,7 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     return res
 
 
-def _fetch(path, sel, venues, symbols, start_ns, end_ns, flt):
+def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
     """The rows of the dataset at the URL ``path`` that match: its partitions pruned by venue, symbol
     and date from one listing, then the selected files fetched concurrently (one request each) and
     filtered; columns as a local dataset read gives them (the file's, then venue, symbol, date)."""
@@ -196,7 +199,6 @@ def _fetch(path, sel, venues, symbols, start_ns, end_ns, flt):
 
     lo = _day(start_ns) if start_ns is not None else None
     hi = _day(end_ns - 1) if end_ns is not None else None
-    files = _url_partitions(path)
     want = [k for k in sorted(files) if (not venues or k[0] in set(venues)) and (not symbols or k[1] in set(symbols))
             and (lo is None or k[2] >= lo) and (hi is None or k[2] <= hi)]
     names = [(k, f) for k in want for f in files[k]]
@@ -214,7 +216,7 @@ def _fetch(path, sel, venues, symbols, start_ns, end_ns, flt):
         t = pq.read_table(io.BytesIO(blobs[f]))
         n = t.num_rows
         for col, val in (("venue", v), ("symbol", s), ("date", d)):
-            t = t.append_column(col, pa.array([val] * n, pa.string()) if n else pa.array([], pa.string()))
+            t = t.append_column(col, pa.repeat(pa.scalar(val, pa.string()), n))
         tables.append(t)
     table = pa.concat_tables(tables, promote_options="default")
     return table.filter(flt) if flt is not None else table

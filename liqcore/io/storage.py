@@ -133,6 +133,16 @@ def filesystem(url: str):
     return fs, path.rstrip("/") or path
 
 
+def preload(values) -> None:
+    """Import the file system package of every URL among ``values`` and set up its file system (no
+    request is made): a command does it before its worker processes fork, so each worker starts with
+    the package loaded."""
+    for v in values:
+        if is_url(v):
+            with contextlib.suppress(ValueError):
+                filesystem(v)
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     for v in _secret_values():
