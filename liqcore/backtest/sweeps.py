@@ -176,8 +176,7 @@ class Source:
         return d
 
 
-def _where(path) -> str:
-    """A source's place as it keys cells: a URL as given (never a local path), a path resolved."""
+def _where(path) -> str:  # a source's place as it keys cells: a URL as given, a path resolved
     from liqcore.io.storage import display, is_url
 
     return display(path) if is_url(str(path)) else str(Path(path).resolve())
@@ -678,12 +677,12 @@ class Store:
     per finished task, written as soon as the task ends).  ``None`` keeps rows in memory only."""
 
     def __init__(self, out: str | Path | None):
-        from liqcore.io.storage import is_url
+        from liqcore.io.storage import PartsStore, is_url
 
         self.rows: dict[str, dict] = {}
         if out and is_url(str(out)):  # object storage: the same layout, each part one object
             self.out = self.parts = None
-            self._url = _UrlStore(str(out), self.rows)
+            self._url = PartsStore(str(out), self.rows)
             return
         self._url = None
         self.out = Path(out) if out else None
@@ -706,11 +705,12 @@ class Store:
     def add(self, task: Task, rows: list[dict]) -> None:
         for r in rows:
             self.rows[r["cell"]] = r
+        import pyarrow as pa
+
         if self._url is not None:
-            self._url.add(task, rows)
+            self._url.add(task.key, pa.Table.from_pylist(_plain(rows)))
         if self.parts is None:
             return
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         from liqcore._atomic import atomic_path
@@ -726,7 +726,9 @@ class Store:
         rows = [self.rows[k] for k in order if k in self.rows]
         df = pd.DataFrame(_plain(rows))
         if self._url is not None:
-            self._url.finish(df)
+            import pyarrow as pa
+
+            self._url.finish(pa.Table.from_pandas(df, preserve_index=False))
         if self.out is not None:
             import shutil
 
@@ -741,57 +743,6 @@ class Store:
             if self.parts is not None and self.parts.is_dir():
                 shutil.rmtree(self.parts, ignore_errors=True)
         return df
-
-
-class _UrlStore:
-    """:class:`Store` on object storage (any fsspec URL): ``OUT.parts/KEY.parquet`` objects, each
-    written whole in one request as its task finishes; ``OUT`` written whole, then the parts removed."""
-
-    def __init__(self, out: str, rows: dict):
-        import io
-
-        import pyarrow.parquet as pq
-
-        from liqcore.io import storage
-
-        self.out, self.parts = out, out + ".parts"
-        fs, path = storage.filesystem(out)
-        names = ([path] if storage.isfile(out) else []) + [f for f in storage.find(self.parts)
-                                                           if f.endswith(".parquet")]
-        for f in names:
-            try:
-                with storage.storage_errors(out):
-                    data = fs.cat_file(f)
-                for r in pq.read_table(io.BytesIO(data)).to_pylist():
-                    if r.get("cell"):
-                        rows[r["cell"]] = r
-            except Exception:  # noqa: BLE001 - an unreadable part: its cells run again
-                continue
-
-    @staticmethod
-    def _bytes(table) -> bytes:
-        import io
-
-        import pyarrow.parquet as pq
-
-        buf = io.BytesIO()
-        pq.write_table(table, buf)
-        return buf.getvalue()
-
-    def add(self, task: "Task", rows: list[dict]) -> None:
-        import pyarrow as pa
-
-        from liqcore.io import storage
-
-        storage.write_bytes(storage.join(self.parts, f"{task.key}.parquet"), self._bytes(pa.Table.from_pylist(_plain(rows))))
-
-    def finish(self, df) -> None:
-        import pyarrow as pa
-
-        from liqcore.io import storage
-
-        storage.write_bytes(self.out, self._bytes(pa.Table.from_pandas(df, preserve_index=False)))
-        storage.remove(self.parts, recursive=True)
 
 
 def _plain(rows: list[dict]) -> list[dict]:

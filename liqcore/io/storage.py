@@ -32,7 +32,7 @@ from pathlib import Path
 
 __all__ = ["is_url", "display", "set_options", "filesystem", "join", "read_bytes", "write_bytes", "exists",
            "isfile", "isdir", "find", "remove", "arrow_filesystem", "stage", "source_of", "object_lock",
-           "check_output", "storage_errors"]
+           "check_output", "storage_errors", "preload", "PartsStore"]
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")
 #: ``--storage-option`` values of this process (never printed, never part of a task or a cache key)
@@ -328,6 +328,49 @@ def stage(url: str, keep=None) -> list[Path]:
 def source_of(path) -> str | None:
     """The URL a staged local copy came from (None: a local file)."""
     return _STAGED.get(str(path))
+
+
+# ---- a resumable table of parts -------------------------------------------------------------------
+class PartsStore:
+    """A table written part by part on any URL (a sweep's ``--out``): ``OUT.parts/KEY.parquet`` objects,
+    each written whole in one request as soon as it is done; at the end ``OUT`` is written whole and
+    the parts removed.  ``rows``: filled with the rows of ``OUT`` and of the parts already there
+    (keyed by their ``cell`` column), so a rerun skips them."""
+
+    def __init__(self, out: str, rows: dict):
+        import io
+
+        import pyarrow.parquet as pq
+
+        self.out, self.parts = out, out + ".parts"
+        fs, path = filesystem(out)
+        names = ([path] if isfile(out) else []) + [f for f in find(self.parts) if f.endswith(".parquet")]
+        for f in names:
+            try:
+                with storage_errors(out):
+                    data = fs.cat_file(f)
+                for r in pq.read_table(io.BytesIO(data)).to_pylist():
+                    if r.get("cell"):
+                        rows[r["cell"]] = r
+            except Exception:  # noqa: BLE001 - an unreadable part: its cells run again
+                continue
+
+    @staticmethod
+    def _bytes(table) -> bytes:
+        import io
+
+        import pyarrow.parquet as pq
+
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        return buf.getvalue()
+
+    def add(self, key: str, table) -> None:
+        write_bytes(join(self.parts, f"{key}.parquet"), self._bytes(table))
+
+    def finish(self, table) -> None:
+        write_bytes(self.out, self._bytes(table))
+        remove(self.parts, recursive=True)
 
 
 # ---- the writer lock of a dataset on object storage ----------------------------------------------
