@@ -234,3 +234,23 @@ def test_any_fsspec_url_memory(recording, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown URL protocol"):
         load_dataset("nosuchproto://x/ds")
     _no_url_dirs(tmp_path)
+
+
+def test_urls_storage_options_and_what_a_message_shows():
+    from liqcore.io import storage
+
+    assert storage.is_url("s3://bucket/ds") and storage.is_url("memory://x") and storage.is_url("gs://b/p")
+    assert not storage.is_url("data/ds") and not storage.is_url("C:\\data\\ds") and not storage.is_url("s3:/b/ds")
+    try:
+        got = storage.set_options(["endpoint_url=http://127.0.0.1:9000", "anon=true", "max_concurrency=8",
+                                   "client_kwargs.region_name=eu-west-1"])
+        assert got == {"endpoint_url": "http://127.0.0.1:9000", "anon": True, "max_concurrency": 8,
+                       "client_kwargs": {"region_name": "eu-west-1"}}
+        with pytest.raises(ValueError) as exc:
+            storage.set_options(["Sup3rSecretWithoutEquals"])
+        assert "Sup3rSecretWithoutEquals" not in str(exc.value) and "KEY=VALUE" in str(exc.value)
+    finally:
+        storage.set_options([])
+    assert storage.display("ftp://user:Pa55word@host:21/dir/f.csv") == "ftp://host:21/dir/f.csv"
+    with pytest.raises(ValueError, match="names no bucket"):
+        storage.filesystem("s3:///ds")
