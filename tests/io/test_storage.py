@@ -254,3 +254,49 @@ def test_urls_storage_options_and_what_a_message_shows():
     assert storage.display("ftp://user:Pa55word@host:21/dir/f.csv") == "ftp://host:21/dir/f.csv"
     with pytest.raises(ValueError, match="names no bucket"):
         storage.filesystem("s3:///ds")
+
+
+@pytest.mark.slow
+def test_a_convert_killed_midway_leaves_whole_objects_and_the_next_run_finishes(aws, recording, tmp_path):
+    import signal
+    import time
+
+    import pyarrow.parquet as pq
+    import s3fs
+
+    from liqcore.dataset import convert_to_dataset, load_dataset
+    from liqcore.io import save_events
+
+    rec, m = recording
+    ev = m.events
+    t0 = int(ev["ts_event"][0]) // D * D
+    files = []
+    for i in range(3):  # one file per day: the manifest is written after each
+        f = tmp_path / f"day{i}.parquet"
+        save_events(ev[(ev["ts_event"] >= t0 + i * D) & (ev["ts_event"] < t0 + (i + 1) * D)], f, registry=m.registry)
+        files.append(f)
+    url = f"s3://{BUCKET}/killed-ds"
+    fs = s3fs.S3FileSystem()
+    proc = subprocess.Popen([sys.executable, "-m", "liqcore", "convert", *map(str, files), "--dataset", url],
+                            env={**aws.env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        fs.invalidate_cache()
+        if fs.glob(f"{BUCKET}/killed-ds/venue=*/symbol=*/date=*/part-0.parquet"):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the convert finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    fs.invalidate_cache()
+    objs = fs.find(f"{BUCKET}/killed-ds")
+    written = [o for o in objs if o.endswith(".parquet")]
+    assert 0 < len(written) < 6
+    for o in written:  # every object there is a whole Parquet file
+        pq.read_table(fs.open(o, "rb"))
+    r = cli(["convert", *map(str, files), "--dataset", url], aws.env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    convert_to_dataset(files, tmp_path / "ds")
+    got, want = load_dataset(url), load_dataset(tmp_path / "ds")
+    assert _key(got.events, got.registry) == _key(want.events, want.registry)
+    assert not fs.exists(f"{BUCKET}/killed-ds/.liqcore-writer.lock")  # the dead writer's lock was taken over
