@@ -167,6 +167,9 @@ def _main(argv: list[str]) -> int:
             from liqcore.io import storage
 
             storage.set_options(args.storage_option)
+            if getattr(args, "scheduler", None) or getattr(args, "dask", None) not in (None, "local"):
+                print("note: --storage-option applies to this process; the dask workers read the store with "
+                      "the credentials and endpoint of their own environment", file=sys.stderr)
         urls = [v for v in [*(getattr(args, "paths", None) or []), getattr(args, "dataset", None),
                             getattr(args, "out", None)] if isinstance(v, str) and "://" in v]
         if urls:  # the object store's package loaded once, before any worker process forks
