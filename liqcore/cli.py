@@ -163,6 +163,19 @@ def _main(argv: list[str]) -> int:
 
             parse_size(args.cache_max)
             os.environ[MAX_ENV_VAR] = args.cache_max
+        if getattr(args, "storage_option", None):  # --storage-option: the file systems of URLs (never printed)
+            from liqcore.io import storage
+
+            storage.set_options(args.storage_option)
+            if getattr(args, "scheduler", None) or getattr(args, "dask", None) not in (None, "local"):
+                print("note: --storage-option applies to this process; the dask workers read the store with "
+                      "the credentials and endpoint of their own environment", file=sys.stderr)
+        urls = [v for v in [*(getattr(args, "paths", None) or []), getattr(args, "dataset", None),
+                            getattr(args, "out", None)] if isinstance(v, str) and "://" in v]
+        if urls:  # the object store's package loaded once, before any worker process forks
+            from liqcore.io import storage
+
+            storage.preload(urls)
         return int(args._run(args) or 0)
     except NoUsableInput as exc:  # the input yields no usable events: say why, exit 1
         print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)

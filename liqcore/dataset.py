@@ -14,6 +14,14 @@
   partitions are opened), returning a :class:`liqcore.io.LoadResult`.
 * :func:`dataset_info` lists the (venue, symbol, date) partitions present.
 
+A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
+``memory://...``; see :mod:`liqcore.io.storage`).  There every partition file is written whole in
+one request (an object store never shows a part of one), the manifest last; the writer lock is a
+lock object ``DIR/.liqcore-writer.lock`` created with a conditional write (``If-None-Match: *``), so
+of two writers exactly one holds it; a writer that died leaves it behind: a writer on the same host
+takes it over, one on another host fails naming the holder (delete the object once that writer is
+gone).  Nothing is ever created locally for a URL.
+
 The reading side (:func:`load_dataset`, :func:`dataset_info`, :func:`check_selection`,
 :func:`is_dataset`) lives in :mod:`liqcore.io.dataset`, with the other readers, and is re-exported
 here; this module, the writing side, imports :mod:`liqcore.io` and never the other way round.
@@ -78,15 +86,27 @@ def dataset_lock(out_dir, wait: float | None = None, on_wait=None):
     import fcntl
     import threading
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    key = (str(out.resolve()), threading.get_ident())
+    from liqcore.io import storage
+
+    url = storage.is_url(out_dir)
+    out = None if url else Path(out_dir)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    key = (str(out_dir) if url else str(out.resolve()), threading.get_ident())
     if key in _HELD:
         _HELD[key] += 1
         try:
             yield
         finally:
             _HELD[key] -= 1
+        return
+    if url:  # object storage: a lock object created with a conditional write
+        with _object_lock(out_dir, wait, on_wait):
+            _HELD[key] = 1
+            try:
+                yield
+            finally:
+                del _HELD[key]
         return
     path = out / LOCK
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -131,8 +151,12 @@ def remove_stale_temporaries(out_dir) -> list[str]:
     writers stay.  Call it holding :func:`dataset_lock`.  Returns the paths removed."""
     import re
 
-    out = Path(out_dir)
+    from liqcore.io import storage
+
     removed = []
+    if storage.is_url(out_dir):  # objects are written whole: no temporaries
+        return removed
+    out = Path(out_dir)
     if not out.is_dir():
         return removed
     tmp = re.compile(r"\.tmp(\d+)$")
@@ -169,24 +193,49 @@ def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = N
         return _write_dataset(events, out_dir, registry)
 
 
+@contextlib.contextmanager
+def _object_lock(out_dir, wait, on_wait):
+    from liqcore.io import storage
+
+    cm = storage.object_lock(storage.join(out_dir, LOCK), wait=wait, on_wait=on_wait)
+    try:
+        cm.__enter__()
+    except storage.LockHeld as exc:
+        raise DatasetLocked(str(exc)) from None
+    try:
+        yield
+    except BaseException:
+        cm.__exit__(None, None, None)
+        raise
+    cm.__exit__(None, None, None)
+
+
 def _write_dataset(events, out_dir, registry) -> dict:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    from liqcore.io import events_to_table
+    from liqcore.io import events_to_table, storage
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    url = storage.is_url(out_dir)
+    out = Path(out_dir) if not url else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
     table = events_to_table(events, registry)
     table = table.append_column("date", pa.array(_dates(events["ts_event"]).tolist(), pa.string()))
     if table.num_rows == 0:
         return {"partitions": 0, "rows_added": 0, "rows_refused": 0}
     keys = table.select(list(_PART_COLS)).group_by(list(_PART_COLS)).aggregate([]).to_pylist()
-    existing = _open(out) if any(out.glob("venue=*")) else None
+    if url:
+        from liqcore.io.dataset import _url_partitions
+
+        have = _url_partitions(out_dir)
+        existing = None
+    else:
+        existing = _open(out) if any(out.glob("venue=*")) else None
     added = 0
     refused = n_refused = 0
-    root = out.resolve()
+    root = out.resolve() if out is not None else None
     for key in keys:
         if not _safe_key(key, root):  # a name that cannot be a directory inside the dataset: refused
             refused += int(pc.sum(pc.and_(pc.and_(pc.equal(table["venue"], key["venue"]),
@@ -198,7 +247,21 @@ def _write_dataset(events, out_dir, registry) -> dict:
                        pc.equal(table["date"], key["date"]))
         new = table.filter(mask)
         old_rows = 0
-        if existing is not None:
+        if url and (key["venue"], key["symbol"], key["date"]) in have:  # the partition's objects now
+            import io
+
+            import pyarrow.parquet as pq
+
+            fs, _r = storage.filesystem(out_dir)
+            with storage.storage_errors(out_dir):
+                olds = [pq.read_table(io.BytesIO(fs.cat_file(f)))
+                        for f in have[(key["venue"], key["symbol"], key["date"])]]
+            old = pa.concat_tables(olds, promote_options="default")
+            old_rows = old.num_rows
+            if old_rows:
+                cols = [c for c in new.column_names if c not in _PART_COLS]
+                new = pa.concat_tables([old.select(cols), new.select(cols).cast(old.select(cols).schema)])
+        elif existing is not None:
             flt = ((ds.field("venue") == key["venue"]) & (ds.field("symbol") == key["symbol"])
                    & (ds.field("date") == key["date"]))
             old = existing.to_table(filter=flt)
@@ -209,6 +272,22 @@ def _write_dataset(events, out_dir, registry) -> dict:
         merged = new.group_by(new.column_names, use_threads=False).aggregate([])
         merged = merged.select(new.column_names).sort_by([("ts_event_ns", "ascending"), ("ts_recv_ns", "ascending")])
         added += merged.num_rows - old_rows
+        if url:  # one object written whole (one request); other objects of the partition then go
+            import io
+
+            import pyarrow.parquet as pq
+
+            name = f"venue={key['venue']}/symbol={key['symbol']}/date={key['date']}"
+            buf = io.BytesIO()
+            pq.write_table(merged.drop_columns([c for c in _PART_COLS if c in merged.column_names]), buf,
+                           compression="zstd")
+            storage.write_bytes(storage.join(out_dir, name, "part-0.parquet"), buf.getvalue())
+            fs, root_path = storage.filesystem(out_dir)
+            for f in have.get((key["venue"], key["symbol"], key["date"]), []):
+                if not f.endswith("/part-0.parquet"):
+                    with storage.storage_errors(out_dir, "writing"):
+                        fs.rm_file(f)
+            continue
         part_dir = out / f"venue={key['venue']}" / f"symbol={key['symbol']}" / f"date={key['date']}"
         part_dir.mkdir(parents=True, exist_ok=True)
         import pyarrow.parquet as pq
@@ -238,13 +317,25 @@ def _safe_key(key: dict, root: Path) -> bool:
         return False
     if key["symbol"] != "*" and not valid_symbol(venue, key["symbol"]):
         return False
+    if root is None:  # object storage: a valid name has no separator, so it names a key inside the dataset
+        return "/" not in key["symbol"] and ".." not in key["symbol"]
     part = (root / f"venue={key['venue']}" / f"symbol={key['symbol']}").resolve()
     return part.parent.parent == root
 
 
-def _read_manifest(out: Path) -> dict:
+def _read_manifest(out) -> dict:
     import orjson
 
+    from liqcore.io import storage
+
+    if storage.is_url(out):
+        url = storage.join(out, MANIFEST)
+        if not storage.isfile(url):
+            return {}
+        try:
+            return orjson.loads(storage.read_bytes(url))
+        except orjson.JSONDecodeError:
+            raise ValueError(f"dataset: {storage.display(url)} is not valid JSON") from None
     p = out / MANIFEST
     if not p.is_file():
         return {}
@@ -274,12 +365,17 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
     completed run removes the temporary files of writers that died.  Returns ``{"converted": [...],
     "skipped": [...], "unreadable": {...}, "partitions": n, "rows_added": n, "rejects": {...},
     "stale_removed": [...]}``."""
-    from liqcore.io import _expand, _warn_stderr
+    from liqcore.io import _expand, _warn_stderr, storage
 
     warn = warn or _warn_stderr
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"dataset: {out} exists and is not a directory")
+    if storage.is_url(out_dir):  # object storage: nothing local; an existing object is not a dataset
+        out = str(out_dir)
+        if storage.isfile(out):
+            raise ValueError(f"dataset: {storage.display(out)} is an object, not a dataset prefix")
+    else:
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"dataset: {out} exists and is not a directory")
     files = _expand(paths)
     if not files:
         raise ValueError("paths: no recording files found")
@@ -299,9 +395,11 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
     manifest = _read_manifest(out)
     sel = _selection(kinds, symbols)
     done = {"converted": [], "skipped": [], "unreadable": {}, "partitions": 0, "rows_added": 0, "rejects": {}}
+    from liqcore.io import storage
+
     for f in files:
         st = f.stat()
-        key = str(f.resolve())
+        key = storage.source_of(f) or str(f.resolve())  # a recording fetched from a URL: its URL
         entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
         prev = manifest.get(key)
         same = isinstance(prev, dict) and all(prev.get(k) == v for k, v in entry.items())
@@ -347,7 +445,11 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
             if sel not in taken:
                 taken.append(sel)
             manifest[key] = {**entry, "filters": taken}
+        body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        if storage.is_url(out):  # the manifest last, whole in one request
+            storage.write_bytes(storage.join(out, MANIFEST), body)
+            continue
         tmp = out / f".{MANIFEST}.tmp{os.getpid()}"
-        tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        tmp.write_bytes(body)
         os.replace(tmp, out / MANIFEST)
     return done

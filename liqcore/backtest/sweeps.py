@@ -177,10 +177,16 @@ class Source:
         if self.kind == "synthetic":
             d.update(days=self.days, seed=self.seed, venue=self.venue)
         elif self.kind == "dataset":
-            d.update(path=str(Path(self.path).resolve()))
+            d.update(path=_where(self.path))
         else:
-            d.update(paths=[str(Path(p).resolve()) for p in self.paths], format=self.format)
+            d.update(paths=[_where(p) for p in self.paths], format=self.format)
         return d
+
+
+def _where(path) -> str:  # a source's place as it keys cells: a URL as given, a path resolved
+    from liqcore.io.storage import display, is_url
+
+    return display(path) if is_url(str(path)) else str(Path(path).resolve())
 
 
 @dataclass(frozen=True)
@@ -518,11 +524,11 @@ def run_counted(task) -> tuple[list, dict]:
     n0, s0 = _LOADS[0], _LOADS[1]
     rows = run_task(task)
     info = {"loads": _LOADS[0] - n0, "load_s": _LOADS[1] - s0, "busy_s": time.perf_counter() - t0,
-            "holds": task.part_key, "worker": _where(), "peak_rss": peak_rss()}
+            "holds": task.part_key, "worker": _worker_address(), "peak_rss": peak_rss()}
     return rows, info
 
 
-def _where():
+def _worker_address():
     import sys
 
     if "distributed" in sys.modules:  # never imported here just to ask (it is slow to import)
@@ -764,7 +770,8 @@ class DaskRunner:
         for w, seg in enumerate(assign(tasks, max(1, len(addrs)), holds)):
             for j, i in enumerate(seg):  # a worker runs its tasks in plan order: higher priority first
                 kw = {"workers": [addrs[w]], "allow_other_workers": True} if addrs else {}
-                f = self.client.submit(run_counted, tasks[i], pure=False, priority=len(seg) - j, **kw)
+                # retries: a task whose worker died, or whose read of object storage failed, runs again
+                f = self.client.submit(run_counted, tasks[i], pure=False, priority=len(seg) - j, retries=3, **kw)
                 futs.append(f)
                 index[f.key] = tasks[i]
         for f, (rows, info) in as_completed(futs, with_results=True):
@@ -822,9 +829,16 @@ class Store:
     per finished task, written as soon as the task ends).  ``None`` keeps rows in memory only."""
 
     def __init__(self, out: str | Path | None):
+        from liqcore.io.storage import PartsStore, is_url
+
+        self.rows: dict[str, dict] = {}
+        if out and is_url(str(out)):  # object storage: the same layout, each part one object
+            self.out = self.parts = None
+            self._url = PartsStore(str(out), self.rows)
+            return
+        self._url = None
         self.out = Path(out) if out else None
         self.parts = self.out.with_name(self.out.name + ".parts") if self.out else None
-        self.rows: dict[str, dict] = {}
         if self.out is None:
             return
         import pyarrow.parquet as pq
@@ -843,9 +857,12 @@ class Store:
     def add(self, task: Task, rows: list[dict]) -> None:
         for r in rows:
             self.rows[r["cell"]] = r
+        import pyarrow as pa
+
+        if self._url is not None:
+            self._url.add(task.key, pa.Table.from_pylist(_plain(rows)))
         if self.parts is None:
             return
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         from liqcore._atomic import atomic_path
@@ -860,6 +877,10 @@ class Store:
 
         rows = [self.rows[k] for k in order if k in self.rows]
         df = pd.DataFrame(_plain(rows))
+        if self._url is not None:
+            import pyarrow as pa
+
+            self._url.finish(pa.Table.from_pandas(df, preserve_index=False))
         if self.out is not None:
             import shutil
 

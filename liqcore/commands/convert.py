@@ -7,6 +7,9 @@ Columns: ts_event_ns, ts_recv_ns (int64), venue, symbol, kind, side (strings), p
 flags (uint8); readable by pandas, polars, duckdb and ``liqcore.io.load_events``.  An --out ending in
 .csv writes the contract CSV instead.
 
+--out and --dataset may be URLs (s3://bucket/ds, gs://..., any fsspec URL; credentials from the
+environment, profile files or --storage-option KEY=VALUE), and so may the recordings.
+
 --dataset adds the events to a partitioned dataset, one writer at a time: a second convert into the
 same dataset waits (saying for which process) up to --lock-wait, then fails naming it.  Of several
 files, one that cannot be read is skipped with a warning naming it (--strict: an error).
@@ -47,7 +50,7 @@ def run(args) -> int:
         raise ValueError("out: give exactly one of --out FILE or --dataset DIR")
     if args.dataset:
         return _to_dataset(args)
-    output_file(args.out, "--out")
+    output_file(args.out, "--out", url_ok=True)
     start, end = time_window(args)
     result = load_recordings(args)
     events = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, start=start, end=end)
@@ -66,7 +69,7 @@ def _to_dataset(args) -> int:
     from liqcore.config import parse_duration
     from liqcore.dataset import convert_to_dataset
 
-    output_dir(args.dataset, "--dataset")
+    output_dir(args.dataset, "--dataset", url_ok=True)
     latency = parse_duration(args.feed_latency, "feed-latency")
     kinds = [k.strip() for k in args.kind.split(",") if k.strip()] if args.kind else None
     if kinds:
@@ -82,8 +85,11 @@ def _to_dataset(args) -> int:
                              kinds=kinds, symbols=syms, lock_wait=lock_wait,
                              on_wait=lambda line: print(line, file=sys.stderr, flush=True))
     bad = f", {len(res['unreadable'])} unreadable (named above)" if res["unreadable"] else ""
+    from liqcore.io.storage import display
+
     print(f"converted {len(res['converted'])} file(s), skipped {len(res['skipped'])} already converted{bad}; "
-          f"{res['rows_added']} new rows in {res['partitions']} partition(s) of {args.dataset}", file=sys.stderr)
+          f"{res['rows_added']} new rows in {res['partitions']} partition(s) of {display(args.dataset)}",
+          file=sys.stderr)
     if res["stale_removed"]:
         print(f"removed {len(res['stale_removed'])} temporary file(s) left by interrupted writers", file=sys.stderr)
     if res["rejects"]:

@@ -232,6 +232,17 @@ def add_source_arguments(parser, *, what: str = "use") -> None:
     add_synthetic_arguments(parser, what=what)
     add_time_arguments(parser)
     add_mapping_arguments(parser)
+    add_storage_arguments(parser)
+
+
+def add_storage_arguments(parser) -> None:
+    """``--storage-option KEY=VALUE`` (repeatable): options of the file system of every URL the command
+    reads or writes (``s3://``, ``gs://``, any fsspec URL), beside the credentials of the standard
+    places; never printed."""
+    parser.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option of the object store of s3:// / gs:// / fsspec URLs (repeatable), e.g. "
+                             "endpoint_url=http://127.0.0.1:9000, anon=true, key=..., secret=...; credentials "
+                             "otherwise come from the environment and profile files (AWS_ENDPOINT_URL for MinIO)")
 
 
 def add_recording_arguments(parser, *, nargs: str = "+", feed_latency: str = "duration",
@@ -252,6 +263,7 @@ def add_recording_arguments(parser, *, nargs: str = "+", feed_latency: str = "du
                         help="stop at the first bad record (file:line) instead of counting it, and at the first "
                              "file that cannot be read instead of skipping it")
     _allow_empty_argument(parser)
+    add_storage_arguments(parser)
     if instruments:
         parser.add_argument("--instruments", metavar="FILE",
                             help="OKX instId -> ctVal JSON (plain mapping or an /api/v5/public/instruments response)")

@@ -6,6 +6,11 @@ a read-only file system) is a usage error: one line naming the flag, exit 2, no 
     from liqcore.commands.outputs import output_dir, output_file
     output_file(args.out, "out")          # FILE: parents created, the directory checked writable
     output_dir(args.report, "report")     # DIR: created, checked writable
+
+An output named by a URL (``s3://bucket/out.parquet``, any fsspec URL; :mod:`liqcore.io.storage`),
+where the command writes it through the URL's file system (``url_ok=True``), is checked the same way
+without creating anything locally: its file system known, its bucket there.  Elsewhere a URL is
+refused (it never becomes a local directory named ``s3:``).
 """
 from __future__ import annotations
 
@@ -48,11 +53,13 @@ def _make_dir(d: Path, flag: str, what: str) -> None:
         raise OutputPathError(f"{flag}: cannot write into the directory {d}: {_reason(exc)}") from None
 
 
-def output_dir(path: str | os.PathLike | None, flag: str = "out") -> Path | None:
+def output_dir(path: str | os.PathLike | None, flag: str = "out", *, url_ok: bool = False) -> Path | None:
     """Create the output directory ``path`` (and its parents) and check that it can be written;
     ``None`` passes through.  Raises :class:`OutputPathError` (a ValueError) naming ``flag``."""
     if path is None:
         return None
+    if _url(path, flag, directory=True, ok=url_ok):
+        return path
     p = Path(path).expanduser()
     if str(path) == "":
         raise OutputPathError(f"{flag}: empty path")
@@ -60,7 +67,7 @@ def output_dir(path: str | os.PathLike | None, flag: str = "out") -> Path | None
     return p
 
 
-def output_file(path: str | os.PathLike | None, flag: str = "out") -> Path | None:
+def output_file(path: str | os.PathLike | None, flag: str = "out", *, url_ok: bool = False) -> Path | None:
     """Create the parent directories of the output file ``path`` and check that the file can be
     written there (an existing file is replaced later, not now); ``None`` passes through.
     Raises :class:`OutputPathError` (a ValueError) naming ``flag``."""
@@ -68,6 +75,8 @@ def output_file(path: str | os.PathLike | None, flag: str = "out") -> Path | Non
         return None
     if str(path) == "":
         raise OutputPathError(f"{flag}: empty path")
+    if _url(path, flag, directory=False, ok=url_ok):
+        return path
     p = Path(path).expanduser()
     if p.is_dir():
         raise OutputPathError(f"{flag}: {p} is a directory; give a file name")
@@ -75,6 +84,23 @@ def output_file(path: str | os.PathLike | None, flag: str = "out") -> Path | Non
     if p.exists() and not os.access(p, os.W_OK):
         raise OutputPathError(f"{flag}: cannot write {p}: permission denied")
     return p
+
+
+def _url(path, flag: str, *, directory: bool, ok: bool) -> bool:
+    """An output URL, checked (never a local path); False for a local path.  ``ok``: the command
+    writes this output through a URL's file system (else a URL is refused, never made a directory)."""
+    from liqcore.io import storage
+
+    if not storage.is_url(str(path)):
+        return False
+    if not ok:
+        raise OutputPathError(f"{flag}: this output is written to local files only; give a local path, "
+                              f"not the URL {storage.display(path)}")
+    try:
+        storage.check_output(str(path), flag, directory=directory)
+    except ValueError as exc:
+        raise OutputPathError(str(exc)) from None
+    return True
 
 
 def print_frame(console, frame, title: str) -> None:

@@ -10,6 +10,7 @@ Examples:
   liqcore sweep data/ds --symbols BTCUSDT,ETHUSDT --start 2026-01-01 --end 2026-02-01 --grid quantile=0.9,0.95,0.99
   liqcore sweep --synthetic --grid stop-loss=0.25%,0.5%,1% --dask local --workers 2
   liqcore sweep --synthetic --grid offset=0.1%,0.2% --scheduler tcp://scheduler:8786 --dask-timeout 5s
+  liqcore sweep s3://bucket/ds --grid offset=0.1%,0.2% --scheduler tcp://scheduler:8786 --out s3://bucket/sweep.parquet
 
 A grid file (TOML):
   [grid]
@@ -231,7 +232,7 @@ def run(args) -> int:
         raise ValueError(f"out: {out} must end in .parquet (resumable) or .csv")
     from liqcore.commands.outputs import output_file
 
-    output_file(out, "--out")  # before any work: parents created, or one clear line
+    output_file(out, "--out", url_ok=True)  # before any work: parents created (a URL: its bucket), or one clear line
     output_file(args.plot, "--plot")
     heat = None
     if args.plot:
@@ -258,7 +259,13 @@ def run(args) -> int:
         table, stats = run_cells(cells, parts, windows, params, det_names, equity=args.equity, runner=runner,
                                  out=store, progress=not args.no_progress and not args.json)
     table = table.drop(columns=[c for c in ("daily", "day0", "wins") if c in table.columns])
-    if out and str(out).endswith(".csv"):
+    from liqcore.io.storage import is_url
+
+    if out and str(out).endswith(".csv") and is_url(out):  # one object, written whole
+        from liqcore.io.storage import write_bytes
+
+        write_bytes(out, table.to_csv(index=False).encode())
+    elif out and str(out).endswith(".csv"):
         from liqcore._atomic import atomic_path
 
         with atomic_path(out) as tmp:  # the earlier file stays until this one is whole
@@ -316,7 +323,9 @@ def run(args) -> int:
     if describe(stats):
         console.print(describe(stats), markup=False, highlight=False, soft_wrap=True)
     if out:
-        console.print(f"table written to {out}", markup=False, highlight=False)
+        from liqcore.io.storage import display
+
+        console.print(f"table written to {display(out)}", markup=False, highlight=False)
     if args.plot:
         console.print(f"heatmap written to {args.plot}", markup=False, highlight=False)
     return 0

@@ -10,6 +10,7 @@ Examples:
   liqcore walkforward --synthetic --days 30 --grid offset=0.1%,0.2%,0.3% --grid quantile=0.9,0.95 --folds 4
   liqcore walkforward data/ds --grid grid.toml --folds 12 --train 10d --test 2d --scheme rolling --out wf/
   liqcore walkforward --synthetic --grid take-profit=0.1%,0.3% --folds 3 --train 0.4 --scheme expanding --json
+  liqcore walkforward s3://bucket/ds --grid grid.toml --folds 6 --scheduler tcp://scheduler:8786 --out s3://bucket/wf
 """
 from __future__ import annotations
 
@@ -76,7 +77,14 @@ def run(args) -> int:
         span = data_span(parts, span)  # folds over the data's first to last event, not its calendar days
         folds(span[0], span[1], args.folds, args.train, args.test, args.scheme)  # bad folds: error now
         store = None
-        if args.out:
+        from liqcore.io import storage
+
+        if args.out and storage.is_url(args.out):  # object storage: nothing local
+            from liqcore.commands.outputs import output_dir
+
+            output_dir(args.out, "--out", url_ok=True)
+            store = storage.join(args.out, "cells.parquet")
+        elif args.out:
             from pathlib import Path
 
             Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -86,14 +94,26 @@ def run(args) -> int:
                           progress=not args.no_progress and not args.json, cscv_blocks=args.cscv_blocks,
                           out=store)
     rep["source"] = label
-    if args.out:
+    if args.out and storage.is_url(args.out):  # each object written whole: the report, then the figure
+        import tempfile
+        from pathlib import Path
+
+        storage.write_bytes(storage.join(args.out, "walkforward.json"),
+                            orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+        with tempfile.TemporaryDirectory(prefix="liqcore-wf-") as tmp:
+            png = str(Path(tmp) / "walkforward.png")
+            plot_walkforward(rep, png)
+            storage.write_bytes(storage.join(args.out, "walkforward.png"), Path(png).read_bytes())
+        if args.plot:
+            plot_walkforward(rep, args.plot)
+    elif args.out:
         from pathlib import Path
 
         out = Path(args.out)
         from liqcore._atomic import write_bytes
 
         write_bytes(out / "walkforward.json", orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
-    if args.plot or args.out:
+    if (args.plot or args.out) and not (args.out and storage.is_url(args.out)):
         from pathlib import Path
 
         png = args.plot or str(Path(args.out) / "walkforward.png")
@@ -188,11 +208,20 @@ def print_report(rep: dict, args) -> None:
     if args.out:
         from pathlib import Path
 
-        o = Path(args.out)
+        from liqcore.io.storage import display, is_url
+
+        o = Path(args.out) if not is_url(args.out) else _Url(display(args.out))
         console.print(f"report written to {o / 'walkforward.json'}, {o / 'walkforward.png'}, cells in "
                       f"{o / 'cells.parquet'}", markup=False, highlight=False)
     elif args.plot:
         console.print(f"figure written to {args.plot}", markup=False, highlight=False)
+
+
+class _Url(str):
+    """A URL joined like a path (``url / "name"``) in messages."""
+
+    def __truediv__(self, name):
+        return f"{self.rstrip('/')}/{name}"
 
 
 def plot_walkforward(rep: dict, path: str) -> list[str]:

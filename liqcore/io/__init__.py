@@ -84,14 +84,17 @@ The package (one module per job; import names from ``liqcore.io`` itself, which 
 ``plausible``  the plausibility rule on every file's events; a forced format that does not fit
 ``require``    the "no usable events" check of every command
 ``save``       writing events as contract Parquet or CSV
+``storage``    URLs (``s3://``, ``gs://``, any fsspec file system): options, whole-object writes,
+               staging of remote recordings, the lock object of a dataset on object storage
 =============  ======================================================================================
 
 What it may import: numpy, :mod:`liqcore.types`, :mod:`liqcore.venues` (the parsers, the line
-decoder, instruments), :mod:`liqcore.validate`, :mod:`liqcore._atomic`, and pyarrow / zstandard inside
-functions (``import liqcore.io`` stays light).  Never :mod:`liqcore.dataset` (the dataset writer
+decoder, instruments), :mod:`liqcore.validate`, :mod:`liqcore._atomic`, and pyarrow / zstandard / fsspec
+inside functions (``import liqcore.io`` stays light).  Never :mod:`liqcore.dataset` (the dataset writer
 builds on this package), backtest, research, live, strategies or commands.  Inside the package the
 imports go one way: ``base`` and ``files`` <- the reader modules <- ``registry`` <- ``plausible`` <-
-``dataset`` <- ``_core`` (``require`` and ``save`` sit beside them); a reader module imports only
+``dataset`` <- ``_core`` (``require`` and ``save`` sit beside them; ``storage`` imports no other io
+module); a reader module imports only
 ``base``, ``files`` and other reader modules, never the registry that lists it.
 
 Where a new format goes (a tardis.dev CSV, a Binance public-data zip, a Bybit / OKX trade archive, a

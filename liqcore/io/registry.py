@@ -204,6 +204,11 @@ def _expand(paths) -> list[Path]:
     suffixes = REGISTRY.dir_suffixes()
     out = []
     for p in paths:
+        from liqcore.io import storage
+
+        if storage.is_url(p):  # a URL is never a local path: its files are fetched to a local copy
+            out.extend(storage.stage(p, keep=lambda name: _base_suffix(Path(name)) in suffixes))
+            continue
         p = Path(p)
         if p.is_dir():
             out.extend(sorted(q for q in p.rglob("*") if q.is_file() and _base_suffix(q) in suffixes))

@@ -48,9 +48,19 @@ def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
             raise ValueError("registry: needed to name the symbols of a bare event array")
     if events.dtype != EVENT_DTYPE:
         raise ValueError("events: expected an EVENT_DTYPE array")
-    path = Path(path)
+    from liqcore.io import storage
+
+    url = str(path) if storage.is_url(str(path)) else None
+    path = Path(path) if url is None else Path(url.rsplit("/", 1)[-1])
     table = events_to_table(events, registry)
     base = _base_name(path)
+    if url is not None and (base.endswith(".parquet") or base.endswith(".pq")):  # one object, whole
+        import pyarrow.parquet as pq
+
+        buf = _io.BytesIO()
+        pq.write_table(table, buf, compression="zstd")
+        storage.write_bytes(url, buf.getvalue())
+        return url
     if base.endswith(".parquet") or base.endswith(".pq"):
         import pyarrow.parquet as pq
 
@@ -75,6 +85,9 @@ def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
             import zstandard
 
             data = zstandard.ZstdCompressor().compress(data)
+        if url is not None:
+            storage.write_bytes(url, data)
+            return url
         from liqcore._atomic import write_bytes
 
         write_bytes(path, data)
