@@ -171,6 +171,11 @@ STATE_DTYPE = np.dtype([
     ("exit_due_reason", "<i8"), ("exit_code", "<i8"), ("closing", "<i8"), ("fill_day", "<i8"),
     ("day_fills", "<i8"), ("tp_frac", "<f8"), ("sl_frac", "<f8"), ("trail", "<f8"), ("peak", "<f8"),
     ("stop_price", "<f8"), ("confidence", "<f8"), ("size_mult", "<f8"),
+    # the top of book in force (QUOTE rows; NaN: none yet) and the queue of the working maker limit
+    # (the entry, or the take-profit of a position): size ahead of it (inf: unknown), size displayed
+    # at its price when last seen, size traded at its price since that quote
+    ("bid", "<f8"), ("bid_qty", "<f8"), ("ask", "<f8"), ("ask_qty", "<f8"),
+    ("q_ahead", "<f8"), ("q_level", "<f8"), ("q_traded", "<f8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -186,6 +191,8 @@ PARAM_DTYPE = np.dtype([
     ("max_ref_age_ns", "<i8"), ("order_latency_ns", "<i8"),
     ("touch", "<i8"), ("hours_from", "<i8"), ("hours_to", "<i8"), ("venue", "<i8"),
     ("slippage", "<f8"), ("trail", "<f8"), ("daily_trades", "<i8"),
+    # fill rule 'queue' (1: touch is 0) and its queue model: 0 = risk-averse, N > 0 = power N
+    ("queue", "<i8"), ("queue_pow", "<f8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -199,6 +206,8 @@ LEDGER_DTYPE = np.dtype([
 
 _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
+_QUOTE = int(Kind.QUOTE)
+_BID = 3  # Side.BUY: a QUOTE row of the best bid (Side.SELL: the best ask)
 
 
 @njit(cache=True)
@@ -217,6 +226,9 @@ def new_state(n_symbols: int) -> np.ndarray:
     st["last_price"] = np.nan
     _reset_spec(st)
     st["fill_day"] = NO_TIME
+    st["bid"] = np.nan
+    st["ask"] = np.nan
+    st["q_ahead"] = np.inf
     return st
 
 
@@ -282,6 +294,75 @@ def _add_sat(a, b):
 
 
 @njit(cache=True)
+def _q_join(s, qside, px):
+    """A maker limit at ``px`` on the bid (``qside`` 1) or the ask (-1) joins the book: the size
+    ahead of it is the size displayed at its price if that is the best on its side, 0 if it improves
+    the best, unknown (inf) if it lies behind the best or no quote is in force."""
+    best = s.bid if qside > 0 else s.ask
+    qty = s.bid_qty if qside > 0 else s.ask_qty
+    a = np.inf
+    if best == best:
+        if px == best:
+            a = qty
+        elif (qside > 0 and px > best) or (qside < 0 and px < best):
+            a = 0.0
+    s.q_ahead = a
+    s.q_level = a if a < np.inf else 0.0
+    s.q_traded = 0.0
+
+
+@njit(cache=True)
+def _q_depth(s, pw, qside, px):
+    """The quote on the maker limit's side changed: what it says of the size displayed at ``px``
+    moves the queue ahead (risk-averse, ``pw`` 0: only down to that size; power ``pw``: a fall not
+    explained by trades is split between ahead and behind, the share f(ahead)/(f(ahead)+f(behind))
+    of it ahead, f(x) = x^pw).  A best behind ``px`` says nothing of it; a best past it: none left."""
+    best = s.bid if qside > 0 else s.ask
+    if best == px:
+        new = s.bid_qty if qside > 0 else s.ask_qty
+    elif (qside > 0 and best < px) or (qside < 0 and best > px):
+        new = 0.0
+    else:
+        return
+    if s.q_ahead == np.inf:  # first sight of its level: all of the displayed size is ahead
+        s.q_ahead = new
+    elif pw <= 0.0:
+        if new < s.q_ahead:
+            s.q_ahead = new
+    else:
+        chg = s.q_level - new - s.q_traded
+        if chg < 0.0:
+            if new < s.q_ahead:
+                s.q_ahead = new
+        else:
+            front = s.q_ahead
+            back = s.q_level - front
+            if back < 0.0:
+                back = 0.0
+            fb = back ** pw
+            den = fb + front ** pw
+            prob = fb / den if den > 0.0 else 1.0
+            est = front - (1.0 - prob) * chg + min(back - prob * chg, 0.0)
+            s.q_ahead = est if est < new else new
+    s.q_level = new
+    s.q_traded = 0.0
+
+
+@njit(cache=True)
+def _q_hit(s, price, lim, qside, qty):
+    """Does a print at ``price`` (size ``qty``) fill the maker limit ``lim`` on side ``qside`` under
+    the queue rule?  Through the price: yes; at it: it consumes the queue ahead first, and fills the
+    whole order once more than that queue has traded."""
+    if (qside > 0 and price < lim) or (qside < 0 and price > lim):
+        return True
+    if price == lim:
+        s.q_ahead -= qty
+        s.q_traded += qty
+        return s.q_ahead < 0.0
+    return False
+
+
+@njit(cache=True)
 def _settle(st, par, sid, ts, counts):
     """Time-driven transitions of one symbol at ``ts``: order arrival (post-only check against the
     last print), entry timeout, signal exit before the fill.  Returns EV_* bits."""
@@ -289,12 +370,16 @@ def _settle(st, par, sid, ts, counts):
     ev = 0
     if s.status == PENDING and ts >= s.arrive_ns:
         lp = s.last_price
+        if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0 and (s.ask == s.ask if s.side > 0 else s.bid == s.bid):
+            lp = s.ask if s.side > 0 else s.bid  # queue: post-only against the quote in force
         if s.entry_kind == ENTRY_LIMIT and (
                 (s.side > 0 and s.limit_price >= lp) or (s.side < 0 and s.limit_price <= lp)):
             s.status = FLAT
             counts[sid, C_REJECTED] += 1
             return EV_REJECTED
         s.status = RESTING
+        if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0:
+            _q_join(s, s.side, s.limit_price)
     if (s.status == RESTING or s.status == PENDING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
         s.status = FLAT
         counts[sid, C_UNFILLED] += 1
@@ -348,6 +433,8 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     s.peak = price
     s.notional = notional
     s.funding = 0.0
+    if q.queue != 0:
+        _q_join(s, -s.side, s.tp_price)  # the take-profit is a maker limit on the other side
     day = ts // NS_PER_DAY
     if day != s.fill_day:
         s.fill_day = day
@@ -446,7 +533,14 @@ def _taker_px(price, side, slip):
 @njit(cache=True)
 def step_trade(st, port, par, sid, ts, price, ledger, counts):
     """A trade print of symbol ``sid`` at ``ts`` (receive time): arrival/timeout of the entry, entry
-    fill, exits; then the print becomes the symbol's last price.  Returns EV_* bits."""
+    fill, exits; then the print becomes the symbol's last price.  Returns EV_* bits.  A print of
+    unknown size (:func:`step_print` with size 0): under the queue rule it fills only through."""
+    return step_print(st, port, par, sid, ts, price, 0.0, ledger, counts)
+
+
+@njit(cache=True)
+def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
+    """:func:`step_trade` with the print's size ``qty`` (the queue rule consumes the queue with it)."""
     if sid < 0 or sid >= st.shape[0]:
         return 0
     s = st[sid]
@@ -463,7 +557,9 @@ def step_trade(st, port, par, sid, ts, price, ledger, counts):
                 ev |= EV_CANCELLED
         else:
             lim = s.limit_price
-            if s.side > 0:
+            if q.queue != 0:
+                hit = _q_hit(s, price, lim, s.side, qty)
+            elif s.side > 0:
                 hit = price < lim or (q.touch != 0 and price == lim)
             else:
                 hit = price > lim or (q.touch != 0 and price == lim)
@@ -490,14 +586,16 @@ def step_trade(st, port, par, sid, ts, price, ledger, counts):
                 if price <= lvl:  # the stop is checked before the take-profit
                     _close(st, port, par, sid, ts, _taker_px(price, -1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
-                elif price > s.tp_price or (q.touch != 0 and price == s.tp_price):
+                elif (price > s.tp_price or (q.touch != 0 and price == s.tp_price)) if q.queue == 0 else \
+                        (price >= s.tp_price and _q_hit(s, price, s.tp_price, -1, qty)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
             else:
                 if price >= lvl:
                     _close(st, port, par, sid, ts, _taker_px(price, 1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
-                elif price < s.tp_price or (q.touch != 0 and price == s.tp_price):
+                elif (price < s.tp_price or (q.touch != 0 and price == s.tp_price)) if q.queue == 0 else \
+                        (price <= s.tp_price and _q_hit(s, price, s.tp_price, 1, qty)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
     s.last_price = price
@@ -671,6 +769,35 @@ def step_funding(st, sid, ts, rate):
 
 
 @njit(cache=True)
+def step_quote(st, par, sid, ts, side, price, qty, counts):
+    """A top-of-book row of symbol ``sid`` (``side`` 3 = Side.BUY: the best bid, else the best ask;
+    ``price``, displayed ``qty``).  An order due to arrive by ``ts`` arrives first (the post-only
+    check sees the quote in force before this row); then the row is in force and, under the queue
+    rule, moves the queue of the working maker limit.  Returns EV_* bits."""
+    if sid < 0 or sid >= st.shape[0]:
+        return 0
+    s = st[sid]
+    ev = 0
+    if s.status == PENDING and ts >= s.arrive_ns:
+        ev = _settle(st, par, sid, ts, counts)
+    if side == _BID:
+        s.bid = price
+        s.bid_qty = qty
+    else:
+        s.ask = price
+        s.ask_qty = qty
+    q = par[sid]
+    if q.queue != 0:
+        if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
+            if (side == _BID) == (s.side > 0):
+                _q_depth(s, q.queue_pow, s.side, s.limit_price)
+        elif s.status == OPEN and s.tp_price == s.tp_price and abs(s.tp_price) < np.inf:
+            if (side == _BID) == (s.side < 0):
+                _q_depth(s, q.queue_pow, -s.side, s.tp_price)
+    return ev
+
+
+@njit(cache=True)
 def step_clock(st, port, par, ts, counts):
     """A clock tick: order arrivals and entry timeouts due by ``ts`` on every symbol, loss-limit day
     roll.  Returns EV_* bits (or-ed over symbols)."""
@@ -732,13 +859,18 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
     """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with signals (SIGNAL_DTYPE, sorted by
     (ts_ns, ev_idx, -confidence): :func:`liqcore.strategies.sort_signals`); at the end settle order
     arrivals / entry timeouts due by ``end_ns``.  Returns the number of trade prints processed.  Only
-    TRADE rows are prints and FUNDING rows charge funding; every other kind (liquidations, marks, open
-    interest, QUOTE top-of-book rows) only orders the replay: fills never read a quote."""
+    TRADE rows are prints and FUNDING rows charge funding; QUOTE top-of-book rows are read by the
+    symbols under the queue rule (:func:`step_quote`); every other kind (liquidations, marks, open
+    interest) only orders the replay."""
     n = ev.shape[0]
     nr = sig.shape[0]
     nsym = st.shape[0]
     r = 0
     prints = 0
+    quotes = False  # quotes matter only to symbols under the queue rule
+    for j in range(par.shape[0]):
+        if par[j].queue != 0:
+            quotes = True
     # the next signal's (time, event index), kept in registers
     nt = sig[0].ts_ns if nr > 0 else NEVER
     ni = sig[0].ev_idx if nr > 0 else NEVER
@@ -787,9 +919,11 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                         s.last_price = price
                         s.last_ns = t
                         continue
-            step_trade(st, port, par, sid, t, price, ledger, counts)
+            step_print(st, port, par, sid, t, price, e.qty, ledger, counts)
         elif k == _FUNDING:
             step_funding(st, e.symbol_id, t, e.price)
+        elif k == _QUOTE and quotes:
+            step_quote(st, par, e.symbol_id, t, e.side, e.price, e.qty, counts)
     while r < nr:
         g = sig[r]
         step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,

@@ -8,7 +8,12 @@ from liqcore.execution.codes import KIND_NAMES
 from liqcore.types import EVENT_DTYPE, Kind
 
 __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",
-           "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity"]
+           "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity", "queue_fallback",
+           "NO_BOOK_WARNING"]
+
+#: said once per process when ``--fill queue`` meets an input without top of book
+NO_BOOK_WARNING = "no top of book in the input: --fill queue falls back to through"
+_warned_no_book = False
 
 
 def check_events(events) -> np.ndarray:
@@ -119,3 +124,21 @@ def check_equity(equity) -> None:
     """A starting equity must be a positive finite number (ValueError otherwise)."""
     if not (isinstance(equity, (int, float)) and np.isfinite(equity) and equity > 0):
         raise ValueError(f"equity: must be a positive number; got {equity!r}")
+
+
+def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
+    """The queue rule needs QUOTE rows: when ``par`` (PARAM_DTYPE) asks for it and ``events`` holds
+    none, its symbols fall back to ``through`` (``par`` changed in place) and the warning
+    :data:`NO_BOOK_WARNING` goes to stderr once per process.  Returns True when it fell back."""
+    global _warned_no_book
+    if not len(par) or not par["queue"].any():
+        return False
+    if len(events) and bool((events["kind"] == int(Kind.QUOTE)).any()):
+        return False
+    par["queue"] = 0
+    if not _warned_no_book:
+        import sys
+
+        _warned_no_book = True
+        print(f"warning: {NO_BOOK_WARNING}", file=sys.stderr)
+    return True
