@@ -43,7 +43,8 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "liqcore._jit.synth": ("pysrc.synth", (("simulate_symbol", "simulate_symbol"),
                                            ("make_distinct", "make_distinct"),
                                            ("assemble", "assemble"),
-                                           ("recv_times", "recv_times"))),
+                                           ("recv_times", "recv_times"),
+                                           ("book_quotes", "book_quotes"))),
     "liqcore._jit.zones": ("pysrc.zones", (("linear_quantile", "linear_quantile"),
                                            ("zone_entries", "zone_entries"))),
 }

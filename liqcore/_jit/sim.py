@@ -923,7 +923,29 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
         elif k == _FUNDING:
             step_funding(st, e.symbol_id, t, e.price)
         elif k == _QUOTE and quotes:
-            step_quote(st, par, e.symbol_id, t, e.side, e.price, e.qty, counts)
+            sid = e.symbol_id
+            if 0 <= sid < nsym:
+                s = st[sid]
+                status = s.status
+                # a quote only updates the book in force unless it may move a working maker limit:
+                # an arrival due, or a quote on the limit's side at or past its price
+                bid_row = e.side == _BID
+                quiet = status == FLAT or (status == PENDING and t < s.arrive_ns) or par[sid].queue == 0
+                if status == RESTING:
+                    quiet = quiet or s.entry_kind != ENTRY_LIMIT or bid_row != (s.side > 0) or (
+                        e.price > s.limit_price if bid_row else e.price < s.limit_price)
+                elif status == OPEN:
+                    quiet = quiet or bid_row != (s.side < 0) or (
+                        e.price > s.tp_price if bid_row else e.price < s.tp_price)
+                if quiet:
+                    if bid_row:
+                        s.bid = e.price
+                        s.bid_qty = e.qty
+                    else:
+                        s.ask = e.price
+                        s.ask_qty = e.qty
+                    continue
+                step_quote(st, par, sid, t, e.side, e.price, e.qty, counts)
     while r < nr:
         g = sig[r]
         step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
