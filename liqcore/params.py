@@ -102,6 +102,13 @@ def _queue_model(value: Any, name: str) -> str:
     raise ValueError(f"{name}: expected 'risk-averse' or 'prob:N' with N > 0; got {value!r}")
 
 
+def _price_grid(value: Any, name: str) -> str:
+    s = str(value).strip().lower()
+    if s not in ("off", "auto"):
+        raise ValueError(f"{name}: expected 'off' or 'auto'; got {value!r}")
+    return s
+
+
 def queue_power(model: str) -> float:
     """The kernel's ``queue_pow`` of a queue model: 0 for 'risk-averse', N for 'prob:N'."""
     return float(model[5:]) if model.startswith("prob:") else 0.0
@@ -173,6 +180,7 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("taker-fee-bps", "taker_fee_bps", _fee, 5.5, "taker fee in basis points", "execution", "BPS"),
     _Spec("slippage-bps", "slippage_bps", _bps, 0.0, "taker fills (market entries, stops, timed and signal exits) move this much against the taker", "execution", "BPS"),
     _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit), 'touch' or 'queue' (behind the displayed size)", "execution", "RULE"),
+    _Spec("price-grid", "price_grid", _price_grid, "off", "maker limits (entries, take-profits) on each symbol's price grid, read from its trade prints: 'off' or 'auto' (--fill queue implies auto)", "execution", "GRID"),
     _Spec("queue-model", "queue_model", _queue_model, "risk-averse", "fill queue: how a fall in displayed size moves the queue ahead ('risk-averse' or 'prob:N')", "execution", "MODEL"),
     _Spec("daily-loss", "daily_loss", _frac, "1%", "daily loss limit as a fraction of equity (stop for the UTC day; 0 = none)", "risk", "FRAC"),
     _Spec("weekly-loss", "weekly_loss", _frac, "2%", "weekly loss limit as a fraction of equity (0 = none)", "risk", "FRAC"),
@@ -368,6 +376,7 @@ class Params:
     slippage_bps: float = 0.0
     fill: str = "through"
     queue_model: str = "risk-averse"
+    price_grid: str = "off"
     daily_loss: float = 0.01
     weekly_loss: float = 0.02
     max_symbols: int = 4

@@ -59,6 +59,14 @@ _REASON_COUNT = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "t
                  STOP_PRICE: "stop_price", MAX_HOLD: "max_hold", SIGNAL_EXIT: "signal_exit", REPLACED: "replaced"}
 
 
+def on_grid(px: float, side: int, grid: float) -> float:
+    """A maker limit on the venue's price grid (``grid`` ticks per unit, 0 = none): a buy (side > 0)
+    to the tick at or below ``px``, a sell to the tick at or above -- never more aggressive."""
+    if grid > 0 and abs(px) < math.inf:
+        return (math.floor(px * grid + 1e-9) if side > 0 else math.ceil(px * grid - 1e-9)) / grid
+    return px
+
+
 def _sat(a: int, b: int) -> int:
     return NEVER if a > NEVER - b else a + b
 
@@ -131,7 +139,7 @@ class Model:
 
     def __post_init__(self):
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
-        self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, **p}
+        self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
@@ -270,10 +278,10 @@ class Model:
         tp = q["take_profit"] if math.isnan(s.tp_frac) else s.tp_frac
         sl = q["stop_loss"] if math.isnan(s.sl_frac) else s.sl_frac
         if s.side > 0:
-            s.tp_price = price * (1.0 + tp) if tp >= 0 else math.inf
+            s.tp_price = on_grid(price * (1.0 + tp), -1, q["grid"]) if tp >= 0 else math.inf
             s.sl_price = price * (1.0 - sl) if sl >= 0 else -math.inf
         else:
-            s.tp_price = price * (1.0 - tp) if tp >= 0 else -math.inf
+            s.tp_price = on_grid(price * (1.0 - tp), 1, q["grid"]) if tp >= 0 else -math.inf
             s.sl_price = price * (1.0 + sl) if sl >= 0 else math.inf
         s.peak = price
         s.notional = notional
@@ -477,7 +485,8 @@ class Model:
         off = q["offset"] if math.isnan(off) else off
         s.side, s.ref_price, s.entry_kind = side, s.last_price, entry
         if entry == LIMIT:
-            s.limit_price = s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off)
+            s.limit_price = on_grid(s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off), side,
+                                    q["grid"])
         else:
             s.limit_price = math.nan
         s.status = PENDING

@@ -66,6 +66,8 @@ its sections (the banners below) keep one job each.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -193,6 +195,8 @@ PARAM_DTYPE = np.dtype([
     ("slippage", "<f8"), ("trail", "<f8"), ("daily_trades", "<i8"),
     # fill rule 'queue' (1: touch is 0) and its queue model: 0 = risk-averse, N > 0 = power N
     ("queue", "<i8"), ("queue_pow", "<f8"),
+    # the venue's price grid: ticks per unit of price (0: none); maker limits go to the passive tick
+    ("grid", "<f8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -291,6 +295,17 @@ def _add_sat(a, b):
     if a > NEVER - b:
         return NEVER
     return a + b
+
+
+@njit(cache=True)
+def _on_grid(px, side, grid):
+    """A maker limit on the price grid (``grid`` ticks per unit; 0: as is): a buy (``side`` > 0) to
+    the tick at or below ``px``, a sell to the tick at or above it -- never more aggressive."""
+    if grid > 0.0 and abs(px) < np.inf:
+        if side > 0:
+            return math.floor(px * grid + 1e-9) / grid
+        return math.ceil(px * grid - 1e-9) / grid
+    return px
 
 
 @njit(cache=True)
@@ -425,10 +440,10 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     if sl != sl:
         sl = q.stop_loss
     if s.side > 0:
-        s.tp_price = price * (1.0 + tp) if tp >= 0.0 else np.inf
+        s.tp_price = _on_grid(price * (1.0 + tp), -1, q.grid) if tp >= 0.0 else np.inf
         s.sl_price = price * (1.0 - sl) if sl >= 0.0 else -np.inf
     else:
-        s.tp_price = price * (1.0 - tp) if tp >= 0.0 else -np.inf
+        s.tp_price = _on_grid(price * (1.0 - tp), 1, q.grid) if tp >= 0.0 else -np.inf
         s.sl_price = price * (1.0 + sl) if sl >= 0.0 else np.inf
     s.peak = price
     s.notional = notional
@@ -720,7 +735,7 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     s.ref_price = ref
     s.entry_kind = entry
     if entry == ENTRY_LIMIT:
-        s.limit_price = ref * (1.0 - off) if side > 0 else ref * (1.0 + off)
+        s.limit_price = _on_grid(ref * (1.0 - off) if side > 0 else ref * (1.0 + off), side, q.grid)
     else:
         s.limit_price = np.nan
     s.status = PENDING

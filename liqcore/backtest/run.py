@@ -22,7 +22,8 @@ from liqcore.execution.arrays import new_portfolio, symbol_params  # noqa: F401 
 from liqcore.execution.codes import EXIT_NAMES
 from liqcore.execution.detect import confirmed_records, detect  # noqa: F401  (detect re-exported)
 from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kinds re-exported)
-    check_equity, clean_prints, queue_fallback, follow_order, input_kinds, prepare_events, recv_order, take_events,
+    apply_price_grid, check_equity, clean_prints, follow_order, input_kinds, prepare_events, queue_fallback,
+    recv_order, take_events,
 )
 from liqcore.execution.replay import at_end, n_symbols, new_replay
 from liqcore.strategies import resolve_strategy  # noqa: F401  (re-exported: the old path)
@@ -257,6 +258,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     n_sym = n_symbols(registry, events["symbol_id"], rec["symbol_id"])
     r = new_replay(params, registry, n_sym, equity, len(rec) + 1)
     queue_fallback(r.par, events)  # --fill queue without top of book: through, said once
+    apply_price_grid(r.par, params, events)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(rec):
@@ -328,6 +330,7 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
     n_sym = n_symbols(registry, events["symbol_id"], sig["symbol_id"])
     r = new_replay(params, registry, n_sym, equity, int((sig["direction"] != 0).sum()) + 1)
     queue_fallback(r.par, events)  # --fill queue without top of book: through, said once
+    apply_price_grid(r.par, params, events)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(sig):

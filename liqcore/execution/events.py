@@ -9,7 +9,7 @@ from liqcore.types import EVENT_DTYPE, Kind
 
 __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",
            "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity", "queue_fallback",
-           "NO_BOOK_WARNING"]
+           "NO_BOOK_WARNING", "price_grids", "apply_price_grid"]
 
 #: said once per process when ``--fill queue`` meets an input without top of book
 NO_BOOK_WARNING = "no top of book in the input: --fill queue falls back to through"
@@ -142,3 +142,28 @@ def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
         _warned_no_book = True
         print(f"warning: {NO_BOOK_WARNING}", file=sys.stderr)
     return True
+
+
+def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
+    """Per symbol id, the price grid of its trade prints in ticks per unit of price (0: fewer than two
+    distinct prices): the reciprocal of the smallest step between distinct prices, snapped to a whole
+    number of ticks per unit when within 1e-6 of one (a decimal tick such as 0.01 gives 100)."""
+    out = np.zeros(n_sym)
+    tr = events[events["kind"] == int(Kind.TRADE)]
+    for sid in range(n_sym):
+        px = np.unique(tr["price"][tr["symbol_id"] == sid])
+        if len(px) < 2:
+            continue
+        step = float(np.diff(px).min())
+        if step > 0:
+            g = 1.0 / step
+            r = round(g)
+            out[sid] = float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
+    return out
+
+
+def apply_price_grid(par: np.ndarray, params, events: np.ndarray) -> None:
+    """Put ``par``'s ``grid`` column (PARAM_DTYPE, in place) from the trade prints when ``params``
+    asks for the price grid (``price-grid auto``, or ``fill queue``, which implies it)."""
+    if len(par) and (getattr(params, "price_grid", "off") == "auto" or getattr(params, "fill", "") == "queue"):
+        par["grid"] = price_grids(events, len(par))

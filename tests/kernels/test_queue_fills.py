@@ -169,12 +169,14 @@ def random_signals(seed, ev, n_sym, n):
 
 @settings(deadline=None, max_examples=60)
 @given(seed=hs.integers(0, 2**32 - 1), n_sym=hs.integers(1, 4), latency=latency_st, model=model_st,
-       consistent=hs.booleans(), n_sig=hs.integers(0, 40))
-def test_queue_kernel_matches_twin(seed, n_sym, latency, model, consistent, n_sig):
+       consistent=hs.booleans(), n_sig=hs.integers(0, 40), grid=hs.sampled_from([0.0, 100.0, 20.0]),
+       rule=hs.sampled_from(["queue", "queue", "touch", "through"]))
+def test_queue_kernel_matches_twin(seed, n_sym, latency, model, consistent, n_sig, grid, rule):
     ev = book_market(seed, 400, n_sym, consistent=consistent)
     sig = random_signals(seed + 2, ev, n_sym, n_sig)
     rows = param_rows(n_sym, order_latency_ns=latency, offset=1e-4, take_profit=2e-4, stop_loss=1e-3,
-                      hold_timeout_ns=30 * S, cooldown_ns=1 * S, queue=1, queue_pow=model)
+                      hold_timeout_ns=30 * S, cooldown_ns=1 * S, queue=int(rule == "queue"), queue_pow=model,
+                      touch=int(rule == "touch"), grid=grid)
     ledger, counts, port, st = run(ev, sig, rows)
     ref = twin.simulate(ev, sig, rows, equity=1.0, daily_loss=0.0, weekly_loss=0.0, max_symbols=n_sym, size=0.1,
                         end_ns=int(ev["ts_recv"][-1]))
@@ -217,3 +219,30 @@ def test_queue_ahead_is_consumed_by_prints_at_the_price_before_the_order_fills()
     ev2 = np.insert(ev, 3, np.array(grow, dtype=EVENT_DTYPE))
     assert fates(ev2, sig, 1, 1 * MS, "queue", 0.0) == [T0 + 3 * S]
     assert fates(ev2, sig, 1, 1 * MS, "queue", 2.0) == [T0 + 2 * S]
+
+
+def test_price_grid_puts_maker_limits_on_the_passive_tick():
+    """With a grid, a buy limit goes down to its tick and a sell limit up (never more aggressive), and
+    so do the take-profits; without one the prices stay as computed."""
+    from liqcore._jit import sim
+
+    rows = [(0, Kind.TRADE, Side.BUY, 100.07, 1.0), (1 * S, Kind.TRADE, Side.SELL, 99.0, 1.0)]
+    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for i, (ts, kind, side, px, qty) in enumerate(rows):
+        ev[i] = (T0 + ts, T0 + ts, px, qty, 0, side, kind, 2, 0)
+    for direction, want_limit in ((1, 99.91), (-1, 100.23)):
+        sig = empty_signals(1)
+        sig[0]["ts_ns"], sig[0]["ev_idx"], sig[0]["direction"] = T0, 0, direction
+        sig[0]["offset"], sig[0]["take_profit"] = 0.0015, 0.0015
+        for grid, want in ((100.0, want_limit), (0.0, 100.07 * (1 - direction * 0.0015))):
+            rows_p = param_rows(1, grid=grid, order_latency_ns=1 * MS)
+            _, _, _, st = run(ev, sig, rows_p)
+            assert st[0]["limit_price"] == want
+            ref = twin.simulate(ev, sig, rows_p, max_symbols=1, end_ns=int(ev["ts_recv"][-1]))
+            assert ref.states[0].limit_price == want
+    # a long filled at 99.91 (the 99.0 print is through it): its take-profit 99.91 x 1.0015 = 100.0599 -> 100.06
+    sig = empty_signals(1)
+    sig[0]["ts_ns"], sig[0]["ev_idx"], sig[0]["direction"] = T0, 0, 1
+    sig[0]["offset"], sig[0]["take_profit"] = 0.0015, 0.0015
+    _, _, _, st = run(ev, sig, param_rows(1, grid=100.0, order_latency_ns=1 * MS))
+    assert st[0]["status"] == sim.OPEN and st[0]["tp_price"] == 100.06
