@@ -322,6 +322,10 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     from liqcore.backtest import metrics as M
     from liqcore.execution.replay import at_end, new_replay
 
+    if params.fill == "queue" or params.price_grid == "auto":
+        from liqcore.execution.events import book_view, queue_fallback
+
+        prep = book_view(prep)  # quotes for the queue rule; the price grids
     i0, i1 = prep.cut(w)
     j0 = int(np.searchsorted(prep.kept, i0, "left"))
     j1 = int(np.searchsorted(prep.kept, i1, "left"))
@@ -334,6 +338,9 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
         m &= rt < w.end_ns
     r = rec[m]
     par, st, port, ledger, counts = new_replay(params, prep.registry, prep.n_sym, float(equity), len(r) + 1)
+    if params.fill == "queue" or params.price_grid == "auto":
+        par["grid"] = prep.grids
+        queue_fallback(par, prep.sim_events if prep.has_quotes else prep.sim_events[:0])
     # metrics span: every event of the window (as simulate() on the slice)
     start_ns = int(prep.ts[i0]) if i1 > i0 else (w.start_ns or 0)
     end_ns = int(prep.ts[i1 - 1]) if i1 > i0 else start_ns

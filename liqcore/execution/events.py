@@ -9,7 +9,8 @@ from liqcore.types import EVENT_DTYPE, Kind
 
 __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",
            "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity", "queue_fallback",
-           "NO_BOOK_WARNING", "price_grids", "apply_price_grid"]
+           "NO_BOOK_WARNING", "price_grids", "apply_price_grid",
+           "book_view"]
 
 #: said once per process when ``--fill queue`` meets an input without top of book
 NO_BOOK_WARNING = "no top of book in the input: --fill queue falls back to through"
@@ -167,3 +168,21 @@ def apply_price_grid(par: np.ndarray, params, events: np.ndarray) -> None:
     asks for the price grid (``price-grid auto``, or ``fill queue``, which implies it)."""
     if len(par) and (getattr(params, "price_grid", "off") == "auto" or getattr(params, "fill", "") == "queue"):
         par["grid"] = price_grids(events, len(par))
+
+
+def book_view(prep):
+    """A sweep partition (:class:`liqcore.backtest.sweeps.Prepared`, whose passes keep trades and
+    funding only) with its QUOTE rows kept too, for the queue rule, and the symbols' price grids
+    (``grids``, ``has_quotes``); built on first need and kept on ``prep``."""
+    book = prep.__dict__.get("_book")
+    if book is None:
+        book = object.__new__(type(prep))
+        book.__dict__.update(prep.__dict__)
+        ev = prep.events
+        book.kept = np.flatnonzero(np.isin(ev["kind"], (int(Kind.TRADE), int(Kind.FUNDING), int(Kind.QUOTE))))
+        book.sim_events = np.ascontiguousarray(ev[book.kept])
+        book.sim_ts = np.ascontiguousarray(book.sim_events["ts_recv"])
+        book.grids = price_grids(ev, prep.n_sym)
+        book.has_quotes = len(book.kept) > len(prep.kept)
+        book._book = prep._book = book
+    return book
