@@ -109,6 +109,18 @@ def _price_grid(value: Any, name: str) -> str:
     return s
 
 
+def fill_label(params, fallback: bool = False) -> str:
+    """The fill model and order latency a result came from, in words: ``queue (risk-averse),
+    order latency 50 ms``; ``fallback``: the queue rule fell back to ``through`` (no top of book)."""
+    rule = getattr(params, "fill", "through")
+    if rule == "queue":
+        rule = "through (queue asked; no top of book in the input)" if fallback else \
+            f"queue ({getattr(params, 'queue_model', 'risk-averse')})"
+    if getattr(params, "price_grid", "off") == "auto" or getattr(params, "fill", "") == "queue":
+        rule += ", limits on the price grid"
+    return f"{rule}, order latency {getattr(params, 'order_latency_ns', 0) / 1e6:g} ms"
+
+
 def queue_power(model: str) -> float:
     """The kernel's ``queue_pow`` of a queue model: 0 for 'risk-averse', N for 'prob:N'."""
     return float(model[5:]) if model.startswith("prob:") else 0.0
