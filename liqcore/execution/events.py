@@ -15,6 +15,7 @@ __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_ev
 #: said once per process when ``--fill queue`` meets an input without top of book
 NO_BOOK_WARNING = "no top of book in the input: --fill queue falls back to through"
 _warned_no_book = False
+_last_grids = None  # (array identity, grids) of the last price_grids call
 
 
 def check_events(events) -> np.ndarray:
@@ -149,10 +150,16 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     """Per symbol id, the price grid of its trade prints in ticks per unit of price (0: fewer than two
     distinct prices): the reciprocal of the smallest step between distinct prices, snapped to a whole
     number of ticks per unit when within 1e-6 of one (a decimal tick such as 0.01 gives 100)."""
+    global _last_grids
+    key = (events.__array_interface__["data"][0], len(events), n_sym)
+    if _last_grids is not None and _last_grids[0] == key:  # the same array again (a run per fill rule)
+        return _last_grids[1].copy()
     out = np.zeros(n_sym)
-    tr = events[events["kind"] == int(Kind.TRADE)]
+    is_trade = events["kind"] == int(Kind.TRADE)
+    price = events["price"][is_trade]
+    sym = events["symbol_id"][is_trade]
     for sid in range(n_sym):
-        px = np.unique(tr["price"][tr["symbol_id"] == sid])
+        px = np.unique(price[sym == sid])
         if len(px) < 2:
             continue
         step = float(np.diff(px).min())
@@ -160,6 +167,7 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
             g = 1.0 / step
             r = round(g)
             out[sid] = float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
+    _last_grids = (key, out.copy())
     return out
 
 
