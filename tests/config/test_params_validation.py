@@ -48,10 +48,11 @@ def test_edge_values_that_make_sense_are_accepted(name, value, want):
 
 
 def test_every_numeric_parameter_has_a_rule():
-    # not numbers: the fill rule, the hours filter, the strategy name, the replace on/off switch, live exits,
-    # the weekend switch and the calendar files
-    numeric = {s.field for s in PARAMS if s.field not in ("fill", "hours", "strategy", "replace_weakest", "exits",
-                                                          "avoid_weekends", "news_calendar", "maintenance_calendar")}
+    # not numbers: the fill rule, its queue model and price grid, the hours filter, the strategy name, the
+    # replace on/off switch, live exits, the weekend switch and the calendar files
+    numeric = {s.field for s in PARAMS if s.field not in ("fill", "queue_model", "price_grid", "hours", "strategy",
+                                                          "replace_weakest", "exits", "avoid_weekends",
+                                                          "news_calendar", "maintenance_calendar")}
     assert numeric <= set(RULES), f"parameters without a range rule: {sorted(numeric - set(RULES))}"
     assert set(RULES) <= {s.field for s in PARAMS}
 
