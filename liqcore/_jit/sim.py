@@ -36,7 +36,12 @@ states them for users):
   symbol at/after decision + order latency (taker, reason ``replaced``).
 * The order arrives ``order_latency`` after the decision.  Limit (post-only): rejected if at arrival
   the last print has reached the limit; fills at the limit on a print strictly through it (``touch``:
-  also at it), maker fee.  Market: fills at the first print at/after arrival at that price moved
+  also at it), maker fee.  ``queue`` (per-symbol ``queue``; QUOTE rows, :func:`step_quote`): the
+  post-only check is against the quote in force; the limit joins behind the size displayed at its
+  price (0 inside the spread, unknown behind the best until its level is the best); prints at its
+  price consume that queue first and fill the whole order once more than it has traded; quotes move
+  the queue (:func:`_q_depth`: risk-averse or power ``queue_pow``); the take-profit is such a limit
+  too.  ``grid`` > 0 puts maker limits (entries, take-profits) on the passive tick.  Market: fills at the first print at/after arrival at that price moved
   against the taker by ``slippage``, taker fee.  The entry timeout runs from the decision; a signal
   exit due before the fill cancels the entry; a cancelled or rejected entry starts no cooldown.
 * Sizing at the fill: ``notional`` (fixed, if > 0) or ``size x equity``, times the signal's size
