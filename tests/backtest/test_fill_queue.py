@@ -116,3 +116,15 @@ def test_compare_shows_the_guide_strategy_under_each_fill_rule(book_market):
     assert names == ["cascade-mm"] + [fill_variant(f) for f in ("through", "queue", "touch")]
     assert res.row("cascade-mm", "all")["fill"] == "through, order latency 50 ms"
     assert res.row(fill_variant("queue"), "all")["fill"].startswith("queue (risk-averse), limits on the price grid")
+
+
+def test_demo_prints_the_strategy_under_each_fill_rule(tmp_path):
+    r = _cli("demo", "--days", "2", "--symbols", "ETHUSDT,SOLUSDT", "--no-report", "--no-progress",
+             "--cache-dir", str(tmp_path), env_extra=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())  # the console wraps long lines
+    assert "fill: through, order latency 50 ms" in out
+    for rule in ("through, limits on the price grid", "queue (risk-averse), limits on the price grid",
+                 "touch, limits on the price grid"):
+        assert f"{rule}, order latency 50 ms:" in out
+    assert NO_BOOK_WARNING not in r.stderr  # the demo's market has its book
