@@ -40,6 +40,7 @@ def fill_line(res) -> str:
 
 
 def run(args) -> int:
+    import numpy as np
     from rich.console import Console
 
     from liqcore.backtest.report import print_summary, write_report
@@ -47,6 +48,7 @@ def run(args) -> int:
     from liqcore.backtest.synthetic import synthetic_market
     from liqcore.commands.inputs import Steps
     from liqcore.config import Params
+    from liqcore.types import Kind
 
     from liqcore.commands.outputs import output_dir
 
@@ -69,7 +71,9 @@ def run(args) -> int:
         market = synthetic_market(days=args.days, seed=args.seed, cache_dir=args.cache_dir,
                                   effects={"book": True}, **kw)  # with its top of book: the queue rule reads it
         timings["market"] = time.perf_counter() - t
-        events = prepare_events(market.events)
+        book = prepare_events(market.events)
+        keep = np.flatnonzero(book["kind"] != int(Kind.QUOTE))  # only the queue rule reads the quotes
+        events = book[keep]
         steps.step(f"detecting cascades in {len(events):,} events")
         t = time.perf_counter()
         records, det_counts = detect(events, params)
@@ -79,8 +83,11 @@ def run(args) -> int:
         res = simulate(events, records, market.registry, params, equity=args.equity)
         res.detector_counts = det_counts
         # the same strategy under each fill rule, limits on the price grid: how much is the fill assumption
-        fills = {f: simulate(events, records, market.registry, params.replace(fill=f, price_grid="auto"),
-                             equity=args.equity) for f in ("through", "queue", "touch")}
+        on_book = records.copy()
+        on_book["event_index"] = keep[on_book["event_index"]]  # the same decisions, on the events with quotes
+        fills = {f: simulate(book if f == "queue" else events, on_book if f == "queue" else records,
+                             market.registry, params.replace(fill=f, price_grid="auto"), equity=args.equity)
+                 for f in ("through", "queue", "touch")}
         timings["simulate"] = time.perf_counter() - t
         if not args.no_report:
             steps.step("writing the report")

@@ -146,10 +146,15 @@ def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
     return True
 
 
+#: the trade prints per symbol :func:`price_grids` reads (the first ones): enough to meet neighbouring ticks
+GRID_PRINTS = 1 << 18
+
+
 def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     """Per symbol id, the price grid of its trade prints in ticks per unit of price (0: fewer than two
-    distinct prices): the reciprocal of the smallest step between distinct prices, snapped to a whole
-    number of ticks per unit when within 1e-6 of one (a decimal tick such as 0.01 gives 100)."""
+    distinct prices): the reciprocal of the smallest step between distinct prices among its first
+    :data:`GRID_PRINTS` prints, snapped to a whole number of ticks per unit when within 1e-6 of one
+    (a decimal tick such as 0.01 gives 100)."""
     global _last_grids
     key = (events.__array_interface__["data"][0], len(events), n_sym)
     if _last_grids is not None and _last_grids[0] == key:  # the same array again (a run per fill rule)
@@ -159,7 +164,7 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     price = events["price"][is_trade]
     sym = events["symbol_id"][is_trade]
     for sid in range(n_sym):
-        px = np.unique(price[sym == sid])
+        px = np.unique(price[sym == sid][:GRID_PRINTS])
         if len(px) < 2:
             continue
         step = float(np.diff(px).min())
