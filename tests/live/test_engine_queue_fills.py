@@ -47,3 +47,18 @@ def test_paper_touch_fills_on_the_first_print_and_through_never():
     assert at == [1, 1, 1]
     at, fills, eng = _session("through")
     assert at == [0, 0, 0] and not eng.core.wants_quotes
+
+
+def test_live_feed_subscribes_the_top_of_book_under_the_queue_rule():
+    from liqcore.live.feeds import FeedManager
+    from liqcore.live.runner import strategy_needs
+
+    queue = Engine(PARAMS.replace(fill="queue"), symbols=["ETHUSDT"])
+    through = Engine(PARAMS, symbols=["ETHUSDT"])
+    assert "quote" in strategy_needs(queue) and "quote" not in strategy_needs(through)
+    for venue, topic in (("bybit", "orderbook.1.ETHUSDT"), ("binance", "ethusdt@bookTicker"), ("okx", "bbo-tbt")):
+        fm = FeedManager(venue, ["ETHUSDT"], lambda *a: None, needs=strategy_needs(queue))
+        subs = repr([s.__dict__ for s in fm.specs])
+        assert topic in subs, (venue, subs[:300])
+        plain = FeedManager(venue, ["ETHUSDT"], lambda *a: None, needs=strategy_needs(through))
+        assert topic not in repr([s.__dict__ for s in plain.specs])
