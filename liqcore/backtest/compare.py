@@ -245,6 +245,11 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
     records = None
     rows, binary, secs = [], {}, {}
     from liqcore.params import fill_label
+    from liqcore.types import Kind
+
+    # only the queue fill rule reads the top of book: every other run replays the events without it
+    keep = np.flatnonzero(events["kind"] != int(Kind.QUOTE))
+    book, events = events, (events[keep] if len(keep) < len(events) else events)
 
     runs = [(obj, p, type(obj).name) for obj, p in strats]
     for obj, p, _n in list(runs):
@@ -265,7 +270,14 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
             if records is None:  # the detector's records depend on detector parameters only: one detection
                 records = detect(events, params)[0]
             rec = records
-        res = run_strategy(events, registry, p, obj, equity=equity, records=rec)
+        if p.fill == "queue" and book is not events:  # the same decisions, on the events with quotes
+            if rec is not None:
+                rec = rec.copy()
+                rec["event_index"] = keep[rec["event_index"]]
+            ran_on = book
+        else:
+            ran_on = events
+        res = run_strategy(ran_on, registry, p, obj, equity=equity, records=rec)
         secs[shown] = time.perf_counter() - t0
         t_sig = res.ledger["signal_ns"]
         fill = fill_label(p, res.fill_fallback)
@@ -277,14 +289,14 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
 
             sig = res.signals
             for sample, (w0, w1) in samples.items():
-                b = evaluate_binary(sig[(sig["ts_ns"] >= w0) & (sig["ts_ns"] < w1)], events, confidence=ci)
+                b = evaluate_binary(sig[(sig["ts_ns"] >= w0) & (sig["ts_ns"] < w1)], ran_on, confidence=ci)
                 if b.get("wilson") is not None:
                     b["wilson"] = list(b["wilson"])
                 if b.get("wilson_vs_open") is not None:
                     b["wilson_vs_open"] = list(b["wilson_vs_open"])
                 binary[sample] = b
     return CompareResult(label=label, rows=rows, folds=fl, in_sample=ins, out_of_sample=oos, ci=float(ci),
-                         binary=binary, events=int(len(events)), seconds=secs)
+                         binary=binary, events=int(len(book)), seconds=secs)
 
 
 def null_guard(result: CompareResult, sample: str = NULL_GUARD_SAMPLE) -> list[str]:
