@@ -82,9 +82,52 @@ def _quantile(value: Any, name: str) -> float:
 
 def _fill(value: Any, name: str) -> str:
     s = str(value).strip().lower()
-    if s not in ("through", "touch"):
-        raise ValueError(f"{name}: expected 'through' or 'touch'; got {value!r}")
+    if s not in ("through", "touch", "queue"):
+        raise ValueError(f"{name}: expected 'through', 'touch' or 'queue'; got {value!r}")
     return s
+
+
+def _queue_model(value: Any, name: str) -> str:
+    """'risk-averse' or 'prob:N' (N > 0, the power of hftbacktest's probability queue model)."""
+    s = str(value).strip().lower()
+    if s == "risk-averse":
+        return s
+    if s.startswith("prob:"):
+        try:
+            n = float(s[5:])
+        except ValueError:
+            n = float("nan")
+        if n > 0 and n < float("inf"):
+            return f"prob:{n:g}"
+    raise ValueError(f"{name}: expected 'risk-averse' or 'prob:N' with N > 0; got {value!r}")
+
+
+def _price_grid(value: Any, name: str) -> str:
+    s = str(value).strip().lower()
+    if s not in ("off", "auto"):
+        raise ValueError(f"{name}: expected 'off' or 'auto'; got {value!r}")
+    return s
+
+
+def fill_label(params, fallback: bool = False) -> str:
+    """The fill model and order latency a result came from, in words: ``queue (risk-averse),
+    order latency 50 ms``; ``fallback``: the queue rule fell back to ``through`` (no top of book)."""
+    rule = getattr(params, "fill", "through")
+    if rule == "queue":
+        rule = "through (queue asked; no top of book in the input)" if fallback else \
+            f"queue ({getattr(params, 'queue_model', 'risk-averse')})"
+    if getattr(params, "price_grid", "off") == "auto" or getattr(params, "fill", "") == "queue":
+        rule += ", limits on the price grid"
+    journal = getattr(params, "order_latency_from", "") or ""
+    if journal:  # drawn per order from a live session's measured latencies
+        by_rate = " by the liquidation rate" if getattr(params, "order_latency_by_rate", False) else ""
+        return f"{rule}, order latency drawn from {journal}{by_rate} (seed {getattr(params, 'latency_seed', 0)})"
+    return f"{rule}, order latency {getattr(params, 'order_latency_ns', 0) / 1e6:g} ms"
+
+
+def queue_power(model: str) -> float:
+    """The kernel's ``queue_pow`` of a queue model: 0 for 'risk-averse', N for 'prob:N'."""
+    return float(model[5:]) if model.startswith("prob:") else 0.0
 
 
 def _exits(value: Any, name: str) -> str:
@@ -171,7 +214,9 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("maker-fee-bps", "maker_fee_bps", _fee, 2.0, "maker fee in basis points", "execution", "BPS"),
     _Spec("taker-fee-bps", "taker_fee_bps", _fee, 5.5, "taker fee in basis points", "execution", "BPS"),
     _Spec("slippage-bps", "slippage_bps", _bps, 0.0, "taker fills (market entries, stops, timed and signal exits) move this much against the taker", "execution", "BPS"),
-    _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit) or 'touch'", "execution", "RULE"),
+    _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit), 'touch' or 'queue' (behind the displayed size)", "execution", "RULE"),
+    _Spec("price-grid", "price_grid", _price_grid, "off", "maker limits (entries, take-profits) on each symbol's price grid, read from its trade prints: 'off' or 'auto' (--fill queue implies auto)", "execution", "GRID"),
+    _Spec("queue-model", "queue_model", _queue_model, "risk-averse", "fill queue: how a fall in displayed size moves the queue ahead ('risk-averse' or 'prob:N')", "execution", "MODEL"),
     _Spec("daily-loss", "daily_loss", _frac, "1%", "daily loss limit as a fraction of equity (stop for the UTC day; 0 = none)", "risk", "FRAC"),
     _Spec("weekly-loss", "weekly_loss", _frac, "2%", "weekly loss limit as a fraction of equity (0 = none)", "risk", "FRAC"),
     _Spec("max-symbols", "max_symbols", _pos_int, 4, "symbols with open positions at once", "risk", "N"),
@@ -371,6 +416,8 @@ class Params:
     taker_fee_bps: float = 5.5
     slippage_bps: float = 0.0
     fill: str = "through"
+    queue_model: str = "risk-averse"
+    price_grid: str = "off"
     daily_loss: float = 0.01
     weekly_loss: float = 0.02
     max_symbols: int = 4

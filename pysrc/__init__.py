@@ -27,6 +27,8 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("step_signal", "Model.on_cascade"),
         ("step_exit", "Model.on_exit"),
         ("step_trade", "Model.on_trade"),
+        ("step_print", "Model.on_trade"),
+        ("step_quote", "Model.on_quote"),
         ("step_funding", "Model.on_funding"),
         ("step_clock", "Model.on_clock"),
         ("external_entry_fill", "Model.external_entry_fill"),
@@ -41,7 +43,8 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "liqcore._jit.synth": ("pysrc.synth", (("simulate_symbol", "simulate_symbol"),
                                            ("make_distinct", "make_distinct"),
                                            ("assemble", "assemble"),
-                                           ("recv_times", "recv_times"))),
+                                           ("recv_times", "recv_times"),
+                                           ("book_quotes", "book_quotes"))),
     "liqcore._jit.zones": ("pysrc.zones", (("linear_quantile", "linear_quantile"),
                                            ("zone_entries", "zone_entries"))),
 }

@@ -21,7 +21,8 @@ The rules, in the order they apply:
    max-symbols, max-positions (with replace), reference price (limit entries), then the order.
 3. Arrival after order latency: a post-only limit that would take liquidity is rejected; entry
    timeout and a signal exit due before the fill cancel the entry.
-4. Fills: limit at the limit on a print through it (or at it with touch), maker fee; market at the
+4. Fills: limit at the limit on a print through it (or at it with touch; with the queue rule at it
+   once the prints at it have consumed the queue ahead, see :meth:`Model.q_join`), maker fee; market at the
    first print at/after arrival, moved against the taker by the slippage, taker fee.  Leverage cap
    at the fill.
 5. Exits from the print after the fill: timed exit due (the earliest of hold deadline and signal
@@ -36,6 +37,8 @@ from dataclasses import dataclass, field
 
 TRADE = 2
 FUNDING = 4
+QUOTE = 7  # top of book: side 3 (BUY) = the best bid, else the best ask
+BID = 3
 FLAT, PENDING, RESTING, OPEN = 0, 1, 2, 3
 LIMIT, MARKET = 0, 1
 SKIP_MIXED = 1
@@ -54,6 +57,14 @@ COUNT_NAMES = (
 )
 _REASON_COUNT = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "timeout", TRAIL: "trail",
                  STOP_PRICE: "stop_price", MAX_HOLD: "max_hold", SIGNAL_EXIT: "signal_exit", REPLACED: "replaced"}
+
+
+def on_grid(px: float, side: int, grid: float) -> float:
+    """A maker limit on the venue's price grid (``grid`` ticks per unit, 0 = none): a buy (side > 0)
+    to the tick at or below ``px``, a sell to the tick at or above -- never more aggressive."""
+    if grid > 0 and abs(px) < math.inf:
+        return (math.floor(px * grid + 1e-9) if side > 0 else math.ceil(px * grid - 1e-9)) / grid
+    return px
 
 
 def _sat(a: int, b: int) -> int:
@@ -97,6 +108,16 @@ class State:
     confidence: float = 1.0
     size_mult: float = 1.0
     queued: dict | None = None  # a same-symbol replacement's signal (and decision time), sent when the position closes
+    # top of book in force (NaN: none yet) and the queue of the working maker limit
+    bid: float = math.nan
+    bid_qty: float = 0.0
+    ask: float = math.nan
+    ask_qty: float = 0.0
+    q_ahead: float = math.inf
+    q_level: float = 0.0
+    q_traded: float = 0.0
+    q_first: float = math.inf  # the size ahead of the working entry when first known
+    entry_queue: float = -1.0  # ... kept at its fill (-1: not a queue fill, or never known)
 
 
 @dataclass
@@ -122,7 +143,8 @@ class Model:
 
     def __post_init__(self):
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
-        self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, **p} for p in self.par]
+        self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0, **p}
+                    for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
         self.day_start_equity = self.week_start_equity = self.equity
@@ -143,14 +165,101 @@ class Model:
         s = self.states[sid]
         if s.status == PENDING and ts >= s.arrive_ns:
             lp = s.last_price
+            queue = self.par[sid]["queue"] != 0
+            best = s.ask if s.side > 0 else s.bid
+            if s.entry_kind == LIMIT and queue and not math.isnan(best):
+                lp = best  # the queue rule: post-only against the quote in force
             if s.entry_kind == LIMIT and ((s.side > 0 and s.limit_price >= lp) or (s.side < 0 and s.limit_price <= lp)):
                 s.status = FLAT
                 self.counts[sid]["rejected"] += 1
                 return
             s.status = RESTING
+            if s.entry_kind == LIMIT and queue:
+                self.q_join(s, s.side, s.limit_price)
+                s.q_first = s.q_ahead
         if s.status in (PENDING, RESTING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
             s.status = FLAT
             self.counts[sid]["unfilled"] += 1
+
+    # ---- the queue rule --------------------------------------------------------------------------
+    @staticmethod
+    def q_join(s, qside, px):
+        """A maker limit at ``px`` on the bid (qside 1) / ask (-1) joins: the size ahead is the size
+        displayed at its price if it is the best, 0 if it improves the best, unknown (inf) if behind
+        the best or without a quote."""
+        best, qty = (s.bid, s.bid_qty) if qside > 0 else (s.ask, s.ask_qty)
+        a = math.inf
+        if not math.isnan(best):
+            if px == best:
+                a = qty
+            elif (qside > 0 and px > best) or (qside < 0 and px < best):
+                a = 0.0
+        s.q_ahead, s.q_level, s.q_traded = a, (a if a < math.inf else 0.0), 0.0
+
+    @staticmethod
+    def q_depth(s, pw, qside, px):
+        """The quote on the limit's side changed: risk-averse (pw 0) takes the queue ahead down to the
+        size displayed at its price; power pw splits a fall not explained by trades, the share
+        f(ahead)/(f(ahead)+f(behind)) of it ahead (f(x) = x**pw, hftbacktest's expected form).  A best
+        behind ``px`` says nothing; a best past it: nothing left at ``px``."""
+        best = s.bid if qside > 0 else s.ask
+        if best == px:
+            new = s.bid_qty if qside > 0 else s.ask_qty
+        elif (qside > 0 and best < px) or (qside < 0 and best > px):
+            new = 0.0
+        else:
+            return
+        if s.q_ahead == math.inf:
+            s.q_ahead = new
+            if s.status == RESTING:  # the entry's queue position, first known
+                s.q_first = new
+        elif pw <= 0:
+            s.q_ahead = min(s.q_ahead, new)
+        else:
+            chg = s.q_level - new - s.q_traded
+            if chg < 0:
+                s.q_ahead = min(s.q_ahead, new)
+            else:
+                front = s.q_ahead
+                back = max(s.q_level - front, 0.0)
+                fb = back ** pw
+                den = fb + front ** pw
+                prob = fb / den if den > 0 else 1.0
+                est = front - (1.0 - prob) * chg + min(back - prob * chg, 0.0)
+                s.q_ahead = min(est, new)
+        s.q_level, s.q_traded = new, 0.0
+
+    @staticmethod
+    def q_hit(s, price, lim, qside, qty) -> bool:
+        """A print through ``lim`` fills; one at it consumes the queue ahead and fills the whole order
+        once more than that queue has traded."""
+        if (qside > 0 and price < lim) or (qside < 0 and price > lim):
+            return True
+        if price == lim:
+            s.q_ahead -= qty
+            s.q_traded += qty
+            return s.q_ahead < 0
+        return False
+
+    def on_quote(self, sid, ts, side, price, qty):
+        """A top-of-book row: an order due by ``ts`` arrives first (against the quote in force), then
+        the row is in force and moves the queue of the working maker limit (queue rule)."""
+        if not 0 <= sid < len(self.states):
+            return
+        s, q = self.states[sid], self.par[sid]
+        if s.status == PENDING and ts >= s.arrive_ns:
+            self.settle(sid, ts)
+        if side == BID:
+            s.bid, s.bid_qty = price, qty
+        else:
+            s.ask, s.ask_qty = price, qty
+        if q["queue"] != 0:
+            if s.status == RESTING and s.entry_kind == LIMIT:
+                if (side == BID) == (s.side > 0):
+                    self.q_depth(s, q["queue_pow"], s.side, s.limit_price)
+            elif s.status == OPEN and abs(s.tp_price) < math.inf:
+                if (side == BID) == (s.side < 0):
+                    self.q_depth(s, q["queue_pow"], -s.side, s.tp_price)
 
     def open(self, sid, ts, price, capped=True) -> bool:
         s, q = self.states[sid], self.par[sid]
@@ -176,14 +285,17 @@ class Model:
         tp = q["take_profit"] if math.isnan(s.tp_frac) else s.tp_frac
         sl = q["stop_loss"] if math.isnan(s.sl_frac) else s.sl_frac
         if s.side > 0:
-            s.tp_price = price * (1.0 + tp) if tp >= 0 else math.inf
+            s.tp_price = on_grid(price * (1.0 + tp), -1, q["grid"]) if tp >= 0 else math.inf
             s.sl_price = price * (1.0 - sl) if sl >= 0 else -math.inf
         else:
-            s.tp_price = price * (1.0 - tp) if tp >= 0 else -math.inf
+            s.tp_price = on_grid(price * (1.0 - tp), 1, q["grid"]) if tp >= 0 else -math.inf
             s.sl_price = price * (1.0 + sl) if sl >= 0 else math.inf
         s.peak = price
         s.notional = notional
         s.funding = 0.0
+        s.entry_queue = s.q_first if (q["queue"] != 0 and s.entry_kind == LIMIT and s.q_first < math.inf) else -1.0
+        if q["queue"] != 0:
+            self.q_join(s, -s.side, s.tp_price)  # the take-profit: a maker limit on the other side
         day = ts // NS_PER_DAY
         if day != s.fill_day:
             s.fill_day, s.day_fills = day, 0
@@ -205,7 +317,7 @@ class Model:
             entry_price=s.entry_price, exit_price=price, tp_price=s.tp_price, sl_price=s.sl_price, fees=fees,
             funding=s.funding, ret=ret, notional=s.notional, pnl=pnl, equity_after=self.equity,
             entry_kind=s.entry_kind, exit_code=s.exit_code if reason == SIGNAL_EXIT else 0,
-            confidence=s.confidence, size_mult=s.size_mult,
+            confidence=s.confidence, size_mult=s.size_mult, queue_ahead=s.entry_queue,
         ))
         s.status = FLAT
         s.closing = 0
@@ -236,19 +348,26 @@ class Model:
         return price * (1.0 + side * slip) if slip != 0.0 else price
 
     # ---- events ---------------------------------------------------------------------------------
-    def on_trade(self, sid, ts, price):
+    def on_trade(self, sid, ts, price, qty=0.0):
+        """A trade print (``qty``: its size, which the queue rule consumes the queue with)."""
         if not 0 <= sid < len(self.states):
             return
         s, q = self.states[sid], self.par[sid]
         if s.status in (PENDING, RESTING):
             self.settle(sid, ts)
         touch = q["touch"] != 0
+        queue = q["queue"] != 0
         if s.status == RESTING:
             if s.entry_kind == MARKET:
                 self.open(sid, ts, self.taker(price, s.side, q["slippage"]))
             else:
                 lim = s.limit_price
-                hit = (price < lim or (touch and price == lim)) if s.side > 0 else (price > lim or (touch and price == lim))
+                if queue:
+                    hit = self.q_hit(s, price, lim, s.side, qty)
+                elif s.side > 0:
+                    hit = price < lim or (touch and price == lim)
+                else:
+                    hit = price > lim or (touch and price == lim)
                 if hit:
                     self.open(sid, ts, lim)
         elif s.status == OPEN:
@@ -264,12 +383,14 @@ class Model:
                 if s.side > 0:
                     if price <= lvl:
                         self.close(sid, ts, self.taker(price, -1, q["slippage"]), why, q["taker_fee"])
-                    elif price > s.tp_price or (touch and price == s.tp_price):
+                    elif (price >= s.tp_price and self.q_hit(s, price, s.tp_price, -1, qty)) if queue else \
+                            (price > s.tp_price or (touch and price == s.tp_price)):
                         self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
                 else:
                     if price >= lvl:
                         self.close(sid, ts, self.taker(price, 1, q["slippage"]), why, q["taker_fee"])
-                    elif price < s.tp_price or (touch and price == s.tp_price):
+                    elif (price <= s.tp_price and self.q_hit(s, price, s.tp_price, 1, qty)) if queue else \
+                            (price < s.tp_price or (touch and price == s.tp_price)):
                         self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
         s.last_price = price
         s.last_ns = ts
@@ -420,7 +541,8 @@ class Model:
         off = q["offset"] if math.isnan(off) else off
         s.side, s.ref_price, s.entry_kind = side, s.last_price, entry
         if entry == LIMIT:
-            s.limit_price = s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off)
+            s.limit_price = on_grid(s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off), side,
+                                    q["grid"])
         else:
             s.limit_price = math.nan
         s.status = PENDING
@@ -568,11 +690,13 @@ def simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly
         while r < ns and (int(signals[r]["ts_ns"]) < t or (int(signals[r]["ts_ns"]) == t and int(signals[r]["ev_idx"]) < i)):
             m.on_signal(signals[r])
             r += 1
-        k = int(e["kind"])  # only trade prints fill; quotes (top of book) and the rest are ignored
+        k = int(e["kind"])  # trade prints fill; quotes move queues (queue rule); the rest is ignored
         if k == TRADE:
-            m.on_trade(int(e["symbol_id"]), t, float(e["price"]))
+            m.on_trade(int(e["symbol_id"]), t, float(e["price"]), float(e["qty"]))
         elif k == FUNDING:
             m.on_funding(int(e["symbol_id"]), t, float(e["price"]))
+        elif k == QUOTE and any(p["queue"] for p in m.par):
+            m.on_quote(int(e["symbol_id"]), t, int(e["side"]), float(e["price"]), float(e["qty"]))
     while r < ns:
         m.on_signal(signals[r])
         r += 1
@@ -587,14 +711,18 @@ def simulate_records(events, records, symbol_params, equity=1.0, daily_loss=0.01
     decided right after the event that confirmed it (:meth:`Model.on_cascade`), with trades and
     funding in (time, input index) order; returns the :class:`Model`."""
     m = Model([dict(p) for p in symbol_params], equity, daily_loss, weekly_loss, max_symbols, size)
-    items = [(int(e["ts_recv"]), i, 0, e) for i, e in enumerate(events) if int(e["kind"]) in (TRADE, FUNDING)]
+    quotes = any(p["queue"] for p in m.par)
+    items = [(int(e["ts_recv"]), i, 0, e) for i, e in enumerate(events)
+             if int(e["kind"]) in (TRADE, FUNDING) or (quotes and int(e["kind"]) == QUOTE)]
     items += [(int(r["confirm_recv_ns"]), int(r["event_index"]), 1, r) for r in records]
     items.sort(key=lambda x: x[:3])
     for ts, _i, is_record, row in items:
         if is_record:
             m.on_cascade(int(row["symbol_id"]), ts, int(row["dominant"]), int(row["cascade_id"]))
         elif int(row["kind"]) == TRADE:
-            m.on_trade(int(row["symbol_id"]), ts, float(row["price"]))
+            m.on_trade(int(row["symbol_id"]), ts, float(row["price"]), float(row["qty"]))
+        elif int(row["kind"]) == QUOTE:
+            m.on_quote(int(row["symbol_id"]), ts, int(row["side"]), float(row["price"]), float(row["qty"]))
         else:
             m.on_funding(int(row["symbol_id"]), ts, float(row["price"]))
     if end_ns is not None:

@@ -494,3 +494,40 @@ def recv_times(ev, z, feed_latency_ns, batch_ns, n_symbols, flags, liq_flags) ->
         else:
             ev[i]["flags"] = flags
         ev[i]["ts_recv"] = ts + lat
+
+
+def book_quotes(ev, pdec, qdec, depth, thin, hl_s, z, out) -> int:
+    """The synthetic top of book (the kernel's ``book_quotes``): before every trade whose price is not
+    already the best on its side (taker BUY at the ask, SELL at the bid; one-tick spread), a quote
+    pair (BUY row = best bid, SELL row = best ask) at the trade's times; displayed size per side
+    ``depth * exp(0.5 z) / (1 + L / thin)`` quote units on the lot grid (>= 1 lot), ``L`` the
+    symbol's liquidation notional decaying with half-life ``hl_s`` s.  Returns the rows written."""
+    nsym = len(pdec)
+    last_bid = [-1.0] * nsym
+    liq = [0.0] * nsym
+    liq_t = [0] * nsym
+    lam = math.log(2.0) / (hl_s * 1e9)
+    j = k = 0
+    for e in ev:
+        s = int(e["symbol_id"])
+        kind = int(e["kind"])
+        if kind == 1 and 0 <= s < nsym:
+            liq[s] = liq[s] * math.exp(-lam * (int(e["ts_event"]) - liq_t[s])) + float(e["price"]) * float(e["qty"])
+            liq_t[s] = int(e["ts_event"])
+        elif kind == 2 and 0 <= s < nsym:
+            sp = 10.0 ** float(pdec[s])
+            kt = math.floor(float(e["price"]) * sp + 0.5)
+            kb = kt - 1.0 if int(e["side"]) == 3 else float(kt)
+            if kb != last_bid[s]:
+                last_bid[s] = kb
+                f = 1.0 + liq[s] * math.exp(-lam * (int(e["ts_event"]) - liq_t[s])) / float(thin[s])
+                sq = 10.0 ** float(qdec[s])
+                for r in range(2):
+                    px = (kb + r) / sp
+                    q = math.floor(float(depth[s]) * math.exp(0.5 * float(z[k])) / f / px * sq + 0.5)
+                    k += 1
+                    out[j] = (e["ts_event"], e["ts_recv"], px, max(q, 1.0) / sq, s, 3 + r, 7, e["venue"], e["flags"])
+                    j += 1
+        out[j] = e
+        j += 1
+    return j

@@ -44,7 +44,12 @@ states them for users):
   ``busy``.
 * The order arrives ``order_latency`` after the decision.  Limit (post-only): rejected if at arrival
   the last print has reached the limit; fills at the limit on a print strictly through it (``touch``:
-  also at it), maker fee.  Market: fills at the first print at/after arrival at that price moved
+  also at it), maker fee.  ``queue`` (per-symbol ``queue``; QUOTE rows, :func:`step_quote`): the
+  post-only check is against the quote in force; the limit joins behind the size displayed at its
+  price (0 inside the spread, unknown behind the best until its level is the best); prints at its
+  price consume that queue first and fill the whole order once more than it has traded; quotes move
+  the queue (:func:`_q_depth`: risk-averse or power ``queue_pow``); the take-profit is such a limit
+  too.  ``grid`` > 0 puts maker limits (entries, take-profits) on the passive tick.  Market: fills at the first print at/after arrival at that price moved
   against the taker by ``slippage``, taker fee.  The entry timeout runs from the decision; a signal
   exit due before the fill cancels the entry; a cancelled or rejected entry starts no cooldown.
 * Sizing at the fill: ``notional`` (fixed, if > 0) or ``size x equity``, times the signal's size
@@ -73,6 +78,8 @@ Why one module: the Numba step functions call each other and compile together in
 its sections (the banners below) keep one job each.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -184,6 +191,13 @@ STATE_DTYPE = np.dtype([
     ("q_hold_ns", "<i8"), ("q_timeout_ns", "<i8"), ("q_exit_ns", "<i8"), ("q_exit_code", "<i8"),
     ("q_confidence", "<f8"), ("q_size_mult", "<f8"), ("q_offset", "<f8"), ("q_tp", "<f8"), ("q_sl", "<f8"),
     ("q_trail", "<f8"), ("q_stop_price", "<f8"), ("q_latency_ns", "<i8"),
+    # the top of book in force (QUOTE rows; NaN: none yet) and the queue of the working maker limit
+    # (the entry, or the take-profit of a position): size ahead of it (inf: unknown), size displayed
+    # at its price when last seen, size traded at its price since that quote
+    ("bid", "<f8"), ("bid_qty", "<f8"), ("ask", "<f8"), ("ask_qty", "<f8"),
+    ("q_ahead", "<f8"), ("q_level", "<f8"), ("q_traded", "<f8"),
+    # the size ahead of the working entry when it was first known (inf: never), kept at its fill
+    ("q_first", "<f8"), ("entry_queue", "<f8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -200,6 +214,10 @@ PARAM_DTYPE = np.dtype([
     ("max_ref_age_ns", "<i8"), ("order_latency_ns", "<i8"),
     ("touch", "<i8"), ("hours_from", "<i8"), ("hours_to", "<i8"), ("venue", "<i8"),
     ("slippage", "<f8"), ("trail", "<f8"), ("daily_trades", "<i8"),
+    # fill rule 'queue' (1: touch is 0) and its queue model: 0 = risk-averse, N > 0 = power N
+    ("queue", "<i8"), ("queue_pow", "<f8"),
+    # the venue's price grid: ticks per unit of price (0: none); maker limits go to the passive tick
+    ("grid", "<f8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -209,10 +227,15 @@ LEDGER_DTYPE = np.dtype([
     ("fees", "<f8"), ("funding", "<f8"), ("ret", "<f8"), ("notional", "<f8"), ("pnl", "<f8"),
     ("equity_after", "<f8"),
     ("entry_kind", "<i8"), ("exit_code", "<i8"), ("confidence", "<f8"), ("size_mult", "<f8"),
+    # queue fills: the size displayed ahead of the maker entry when it joined the queue (-1: not a
+    # queue fill, or its queue was never known)
+    ("queue_ahead", "<f8"),
 ], align=True)
 
 _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
+_QUOTE = int(Kind.QUOTE)
+_BID = 3  # Side.BUY: a QUOTE row of the best bid (Side.SELL: the best ask)
 
 
 @njit(cache=True)
@@ -231,6 +254,11 @@ def new_state(n_symbols: int) -> np.ndarray:
     st["last_price"] = np.nan
     _reset_spec(st)
     st["fill_day"] = NO_TIME
+    st["bid"] = np.nan
+    st["ask"] = np.nan
+    st["q_ahead"] = np.inf
+    st["q_first"] = np.inf
+    st["entry_queue"] = -1.0
     return st
 
 
@@ -297,6 +325,88 @@ def _add_sat(a, b):
 
 
 @njit(cache=True)
+def _on_grid(px, side, grid):
+    """A maker limit on the price grid (``grid`` ticks per unit; 0: as is): a buy (``side`` > 0) to
+    the tick at or below ``px``, a sell to the tick at or above it -- never more aggressive."""
+    if grid > 0.0 and abs(px) < np.inf:
+        if side > 0:
+            return math.floor(px * grid + 1e-9) / grid
+        return math.ceil(px * grid - 1e-9) / grid
+    return px
+
+
+@njit(cache=True)
+def _q_join(s, qside, px):
+    """A maker limit at ``px`` on the bid (``qside`` 1) or the ask (-1) joins the book: the size
+    ahead of it is the size displayed at its price if that is the best on its side, 0 if it improves
+    the best, unknown (inf) if it lies behind the best or no quote is in force."""
+    best = s.bid if qside > 0 else s.ask
+    qty = s.bid_qty if qside > 0 else s.ask_qty
+    a = np.inf
+    if best == best:
+        if px == best:
+            a = qty
+        elif (qside > 0 and px > best) or (qside < 0 and px < best):
+            a = 0.0
+    s.q_ahead = a
+    s.q_level = a if a < np.inf else 0.0
+    s.q_traded = 0.0
+
+
+@njit(cache=True)
+def _q_depth(s, pw, qside, px):
+    """The quote on the maker limit's side changed: what it says of the size displayed at ``px``
+    moves the queue ahead (risk-averse, ``pw`` 0: only down to that size; power ``pw``: a fall not
+    explained by trades is split between ahead and behind, the share f(ahead)/(f(ahead)+f(behind))
+    of it ahead, f(x) = x^pw).  A best behind ``px`` says nothing of it; a best past it: none left."""
+    best = s.bid if qside > 0 else s.ask
+    if best == px:
+        new = s.bid_qty if qside > 0 else s.ask_qty
+    elif (qside > 0 and best < px) or (qside < 0 and best > px):
+        new = 0.0
+    else:
+        return
+    if s.q_ahead == np.inf:  # first sight of its level: all of the displayed size is ahead
+        s.q_ahead = new
+        if s.status == RESTING:  # the entry's queue position, first known
+            s.q_first = new
+    elif pw <= 0.0:
+        if new < s.q_ahead:
+            s.q_ahead = new
+    else:
+        chg = s.q_level - new - s.q_traded
+        if chg < 0.0:
+            if new < s.q_ahead:
+                s.q_ahead = new
+        else:
+            front = s.q_ahead
+            back = s.q_level - front
+            if back < 0.0:
+                back = 0.0
+            fb = back ** pw
+            den = fb + front ** pw
+            prob = fb / den if den > 0.0 else 1.0
+            est = front - (1.0 - prob) * chg + min(back - prob * chg, 0.0)
+            s.q_ahead = est if est < new else new
+    s.q_level = new
+    s.q_traded = 0.0
+
+
+@njit(cache=True)
+def _q_hit(s, price, lim, qside, qty):
+    """Does a print at ``price`` (size ``qty``) fill the maker limit ``lim`` on side ``qside`` under
+    the queue rule?  Through the price: yes; at it: it consumes the queue ahead first, and fills the
+    whole order once more than that queue has traded."""
+    if (qside > 0 and price < lim) or (qside < 0 and price > lim):
+        return True
+    if price == lim:
+        s.q_ahead -= qty
+        s.q_traded += qty
+        return s.q_ahead < 0.0
+    return False
+
+
+@njit(cache=True)
 def _settle(st, par, sid, ts, counts):
     """Time-driven transitions of one symbol at ``ts``: order arrival (post-only check against the
     last print), entry timeout, signal exit before the fill.  Returns EV_* bits."""
@@ -304,12 +414,17 @@ def _settle(st, par, sid, ts, counts):
     ev = 0
     if s.status == PENDING and ts >= s.arrive_ns:
         lp = s.last_price
+        if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0 and (s.ask == s.ask if s.side > 0 else s.bid == s.bid):
+            lp = s.ask if s.side > 0 else s.bid  # queue: post-only against the quote in force
         if s.entry_kind == ENTRY_LIMIT and (
                 (s.side > 0 and s.limit_price >= lp) or (s.side < 0 and s.limit_price <= lp)):
             s.status = FLAT
             counts[sid, C_REJECTED] += 1
             return EV_REJECTED
         s.status = RESTING
+        if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0:
+            _q_join(s, s.side, s.limit_price)
+            s.q_first = s.q_ahead
     if (s.status == RESTING or s.status == PENDING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
         s.status = FLAT
         counts[sid, C_UNFILLED] += 1
@@ -355,14 +470,17 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     if sl != sl:
         sl = q.stop_loss
     if s.side > 0:
-        s.tp_price = price * (1.0 + tp) if tp >= 0.0 else np.inf
+        s.tp_price = _on_grid(price * (1.0 + tp), -1, q.grid) if tp >= 0.0 else np.inf
         s.sl_price = price * (1.0 - sl) if sl >= 0.0 else -np.inf
     else:
-        s.tp_price = price * (1.0 - tp) if tp >= 0.0 else -np.inf
+        s.tp_price = _on_grid(price * (1.0 - tp), 1, q.grid) if tp >= 0.0 else -np.inf
         s.sl_price = price * (1.0 + sl) if sl >= 0.0 else np.inf
     s.peak = price
     s.notional = notional
     s.funding = 0.0
+    s.entry_queue = s.q_first if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT and s.q_first < np.inf) else -1.0
+    if q.queue != 0:
+        _q_join(s, -s.side, s.tp_price)  # the take-profit is a maker limit on the other side
     day = ts // NS_PER_DAY
     if day != s.fill_day:
         s.fill_day = day
@@ -410,6 +528,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         row.exit_code = s.exit_code if reason == SIGNAL_EXIT else 0
         row.confidence = s.confidence
         row.size_mult = s.size_mult
+        row.queue_ahead = s.entry_queue
     p.n_trades = k + 1
     s.status = FLAT
     s.closing = 0
@@ -463,7 +582,14 @@ def _taker_px(price, side, slip):
 @njit(cache=True)
 def step_trade(st, port, par, sid, ts, price, ledger, counts):
     """A trade print of symbol ``sid`` at ``ts`` (receive time): arrival/timeout of the entry, entry
-    fill, exits; then the print becomes the symbol's last price.  Returns EV_* bits."""
+    fill, exits; then the print becomes the symbol's last price.  Returns EV_* bits.  A print of
+    unknown size (:func:`step_print` with size 0): under the queue rule it fills only through."""
+    return step_print(st, port, par, sid, ts, price, 0.0, ledger, counts)
+
+
+@njit(cache=True)
+def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
+    """:func:`step_trade` with the print's size ``qty`` (the queue rule consumes the queue with it)."""
     if sid < 0 or sid >= st.shape[0]:
         return 0
     s = st[sid]
@@ -480,7 +606,9 @@ def step_trade(st, port, par, sid, ts, price, ledger, counts):
                 ev |= EV_CANCELLED
         else:
             lim = s.limit_price
-            if s.side > 0:
+            if q.queue != 0:
+                hit = _q_hit(s, price, lim, s.side, qty)
+            elif s.side > 0:
                 hit = price < lim or (q.touch != 0 and price == lim)
             else:
                 hit = price > lim or (q.touch != 0 and price == lim)
@@ -507,14 +635,16 @@ def step_trade(st, port, par, sid, ts, price, ledger, counts):
                 if price <= lvl:  # the stop is checked before the take-profit
                     _close(st, port, par, sid, ts, _taker_px(price, -1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
-                elif price > s.tp_price or (q.touch != 0 and price == s.tp_price):
+                elif (price > s.tp_price or (q.touch != 0 and price == s.tp_price)) if q.queue == 0 else \
+                        (price >= s.tp_price and _q_hit(s, price, s.tp_price, -1, qty)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
             else:
                 if price >= lvl:
                     _close(st, port, par, sid, ts, _taker_px(price, 1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
-                elif price < s.tp_price or (q.touch != 0 and price == s.tp_price):
+                elif (price < s.tp_price or (q.touch != 0 and price == s.tp_price)) if q.queue == 0 else \
+                        (price <= s.tp_price and _q_hit(s, price, s.tp_price, 1, qty)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
     s.last_price = price
@@ -600,7 +730,7 @@ def _place_queued(st, par, sid, ts):
     s.entry_kind = s.q_entry
     off = q.offset if s.q_offset != s.q_offset else s.q_offset
     if s.q_entry == ENTRY_LIMIT:
-        s.limit_price = s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off)
+        s.limit_price = _on_grid(s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off), side, q.grid)
     else:
         s.limit_price = np.nan
     s.status = PENDING
@@ -736,7 +866,7 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     s.ref_price = ref
     s.entry_kind = entry
     if entry == ENTRY_LIMIT:
-        s.limit_price = ref * (1.0 - off) if side > 0 else ref * (1.0 + off)
+        s.limit_price = _on_grid(ref * (1.0 - off) if side > 0 else ref * (1.0 + off), side, q.grid)
     else:
         s.limit_price = np.nan
     s.status = PENDING
@@ -782,6 +912,35 @@ def step_funding(st, sid, ts, rate):
     s = st[sid]
     if s.status == OPEN and s.entry_price > 0.0 and s.last_price == s.last_price:
         s.funding += s.side * rate * s.last_price / s.entry_price
+
+
+@njit(cache=True)
+def step_quote(st, par, sid, ts, side, price, qty, counts):
+    """A top-of-book row of symbol ``sid`` (``side`` 3 = Side.BUY: the best bid, else the best ask;
+    ``price``, displayed ``qty``).  An order due to arrive by ``ts`` arrives first (the post-only
+    check sees the quote in force before this row); then the row is in force and, under the queue
+    rule, moves the queue of the working maker limit.  Returns EV_* bits."""
+    if sid < 0 or sid >= st.shape[0]:
+        return 0
+    s = st[sid]
+    ev = 0
+    if s.status == PENDING and ts >= s.arrive_ns:
+        ev = _settle(st, par, sid, ts, counts)
+    if side == _BID:
+        s.bid = price
+        s.bid_qty = qty
+    else:
+        s.ask = price
+        s.ask_qty = qty
+    q = par[sid]
+    if q.queue != 0:
+        if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
+            if (side == _BID) == (s.side > 0):
+                _q_depth(s, q.queue_pow, s.side, s.limit_price)
+        elif s.status == OPEN and s.tp_price == s.tp_price and abs(s.tp_price) < np.inf:
+            if (side == _BID) == (s.side < 0):
+                _q_depth(s, q.queue_pow, -s.side, s.tp_price)
+    return ev
 
 
 @njit(cache=True)
@@ -864,13 +1023,18 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
     """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with signals (SIGNAL_DTYPE, sorted by
     (ts_ns, ev_idx, -confidence): :func:`liqcore.strategies.sort_signals`); at the end settle order
     arrivals / entry timeouts due by ``end_ns``.  Returns the number of trade prints processed.  Only
-    TRADE rows are prints and FUNDING rows charge funding; every other kind (liquidations, marks, open
-    interest, QUOTE top-of-book rows) only orders the replay: fills never read a quote."""
+    TRADE rows are prints and FUNDING rows charge funding; QUOTE top-of-book rows are read by the
+    symbols under the queue rule (:func:`step_quote`); every other kind (liquidations, marks, open
+    interest) only orders the replay."""
     n = ev.shape[0]
     nr = sig.shape[0]
     nsym = st.shape[0]
     r = 0
     prints = 0
+    quotes = False  # quotes matter only to symbols under the queue rule
+    for j in range(par.shape[0]):
+        if par[j].queue != 0:
+            quotes = True
     # the next signal's (time, event index), kept in registers
     nt = sig[0].ts_ns if nr > 0 else NEVER
     ni = sig[0].ev_idx if nr > 0 else NEVER
@@ -921,9 +1085,33 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                         s.last_price = price
                         s.last_ns = t
                         continue
-            step_trade(st, port, par, sid, t, price, ledger, counts)
+            step_print(st, port, par, sid, t, price, e.qty, ledger, counts)
         elif k == _FUNDING:
             step_funding(st, e.symbol_id, t, e.price)
+        elif k == _QUOTE and quotes:
+            sid = e.symbol_id
+            if 0 <= sid < nsym:
+                s = st[sid]
+                status = s.status
+                # a quote only updates the book in force unless it may move a working maker limit:
+                # an arrival due, or a quote on the limit's side at or past its price
+                bid_row = e.side == _BID
+                quiet = status == FLAT or (status == PENDING and t < s.arrive_ns) or par[sid].queue == 0
+                if status == RESTING:
+                    quiet = quiet or s.entry_kind != ENTRY_LIMIT or bid_row != (s.side > 0) or (
+                        e.price > s.limit_price if bid_row else e.price < s.limit_price)
+                elif status == OPEN:
+                    quiet = quiet or bid_row != (s.side < 0) or (
+                        e.price > s.tp_price if bid_row else e.price < s.tp_price)
+                if quiet:
+                    if bid_row:
+                        s.bid = e.price
+                        s.bid_qty = e.qty
+                    else:
+                        s.ask = e.price
+                        s.ask_qty = e.qty
+                    continue
+                step_quote(st, par, sid, t, e.side, e.price, e.qty, counts)
     while r < nr:
         g = sig[r]
         kept = _signal_latency(par, g.symbol_id, g.latency_ns)

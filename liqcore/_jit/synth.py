@@ -454,3 +454,55 @@ def recv_times(ev, z, feed_latency_ns, batch_ns, n_symbols, flags, liq_flags):
         else:
             ev[i]["flags"] = flags
         ev[i]["ts_recv"] = ts + lat
+
+
+@njit(cache=True)
+def book_quotes(ev, pdec, qdec, depth, thin, hl_s, z, out):
+    """The top of book of the synthetic market: before every trade (kind 2) whose price is not the
+    best on its side already (a taker BUY prints at the ask, a SELL at the bid; the spread is one
+    tick), a quote pair -- a Side.BUY row (best bid) then a Side.SELL row (best ask) at the trade's
+    times -- is written to ``out`` ahead of the trade; every other row is copied.  Displayed size of
+    each side: ``depth[s] * exp(0.5 z) / (1 + L / thin[s])`` quote units at that price, on the lot
+    grid (at least one lot), where ``L`` is the symbol's liquidation notional decaying with half-life
+    ``hl_s`` seconds (event time): the book thins in a cascade.  ``z``: one standard normal per
+    quote row, consumed in order.  ``pdec``/``qdec``/``depth``/``thin``: per symbol id.  Returns
+    the number of rows written."""
+    nsym = pdec.shape[0]
+    last_bid = np.full(nsym, -1.0)
+    liq = np.zeros(nsym)
+    liq_t = np.zeros(nsym, np.int64)
+    lam = math.log(2.0) / (hl_s * 1e9)
+    j = 0
+    k = 0
+    for i in range(ev.shape[0]):
+        e = ev[i]
+        s = e["symbol_id"]
+        if e["kind"] == 1 and 0 <= s < nsym:
+            liq[s] = liq[s] * math.exp(-lam * (e["ts_event"] - liq_t[s])) + e["price"] * e["qty"]
+            liq_t[s] = e["ts_event"]
+        elif e["kind"] == 2 and 0 <= s < nsym:
+            sp = 10.0 ** pdec[s]
+            kt = math.floor(e["price"] * sp + 0.5)
+            kb = kt - 1.0 if e["side"] == 3 else kt
+            if kb != last_bid[s]:
+                last_bid[s] = kb
+                f = 1.0 + liq[s] * math.exp(-lam * (e["ts_event"] - liq_t[s])) / thin[s]
+                sq = 10.0 ** qdec[s]
+                for r in range(2):
+                    px = (kb + r) / sp
+                    q = math.floor(depth[s] * math.exp(0.5 * z[k]) / f / px * sq + 0.5)
+                    k += 1
+                    o = out[j]
+                    o["ts_event"] = e["ts_event"]
+                    o["ts_recv"] = e["ts_recv"]
+                    o["price"] = px
+                    o["qty"] = max(q, 1.0) / sq
+                    o["symbol_id"] = s
+                    o["side"] = 3 + r
+                    o["kind"] = 7
+                    o["venue"] = e["venue"]
+                    o["flags"] = e["flags"]
+                    j += 1
+        out[j] = e
+        j += 1
+    return j

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["market", "folds", "mean_ci", "compare", "CompareResult", "MARKETS", "NULL_GUARD_SAMPLE"]
+__all__ = ["market", "folds", "mean_ci", "compare", "CompareResult", "MARKETS", "NULL_GUARD_SAMPLE", "FILL_RULES",
+           "fill_variant"]
 
 #: synthetic markets of ``liqcore compare --synthetic``
 MARKETS = ("default", "null")
@@ -54,11 +55,13 @@ MIN_SHARPE_DAYS = 5
 def market(kind: str = "default", **kw):
     """The synthetic market ``kind``: ``"default"`` or ``"null"`` (liquidations have no effect on
     later prices: the generator's ``null`` preset).  ``kw`` go to
-    :func:`liqcore.backtest.synthetic.synthetic_market` (days, symbols, seed, venue, cache_dir)."""
+    :func:`liqcore.backtest.synthetic.synthetic_market` (days, symbols, seed, venue, cache_dir); the
+    market has its top of book (QUOTE rows) unless ``effects`` says otherwise."""
     from liqcore.backtest.synthetic import synthetic_market
 
     if kind not in MARKETS:
         raise ValueError(f"market: expected one of {', '.join(MARKETS)}; got {kind!r}")
+    kw.setdefault("effects", {"book": True})  # its top of book: the fill rules' side by side needs it
     return synthetic_market(preset="null" if kind == "null" else None, **kw)
 
 
@@ -200,10 +203,24 @@ def check_inputs(strategies, kinds: set[str]) -> None:
                              f"strategy needs (leave it out with --strategies)")
 
 
+#: the fill rules the guide's strategy is also shown under, side by side (``compare(fills=...)``)
+FILL_RULES = ("through", "queue", "touch")
+#: the strategy shown under every fill rule
+FILL_STRATEGY = "cascade-mm"
+
+
+def fill_variant(fill: str) -> str:
+    """The row name of the guide's strategy under fill rule ``fill``: ``cascade-mm · queue``."""
+    return f"{FILL_STRATEGY} · {fill}"
+
+
 def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_folds: int = 4, ci: float = 0.95,
-            equity: float = 1.0, label: str = "", progress=None) -> CompareResult:
+            equity: float = 1.0, label: str = "", progress=None, fills=FILL_RULES) -> CompareResult:
     """Run each strategy (names, default every registered one) once on ``events`` and split its
-    trades into in sample / out of sample by the walk-forward folds (module docstring)."""
+    trades into in sample / out of sample by the walk-forward folds (module docstring).  When the
+    guide's strategy is among them, it also runs under each fill rule of ``fills`` (limits on the
+    price grid for all of them, so that only the rule differs): rows ``cascade-mm · through`` ...
+    Every row names its fill model and order latency (``fill``)."""
     import time
 
     from liqcore.backtest.run import detect, input_kinds, prepare_events, run_strategy
@@ -227,7 +244,18 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
     samples = {"all": (start, end), "in": ins, "out": oos}
     records = None
     rows, binary, secs = [], {}, {}
-    for obj, p in strats:
+    from liqcore.params import fill_label
+    from liqcore.types import Kind
+
+    # only the queue fill rule reads the top of book: every other run replays the events without it
+    keep = np.flatnonzero(events["kind"] != int(Kind.QUOTE))
+    book, events = events, (events[keep] if len(keep) < len(events) else events)
+
+    runs = [(obj, p, type(obj).name) for obj, p in strats]
+    for obj, p, _n in list(runs):
+        if type(obj).name == FILL_STRATEGY and not missing[FILL_STRATEGY]:
+            runs += [(obj, p.replace(fill=f, price_grid="auto"), fill_variant(f)) for f in fills or ()]
+    for obj, p, shown in runs:
         name = type(obj).name
         if missing[name]:  # its inputs are not in the data: a row that says so, the others still run
             why = needs_text(missing[name])
@@ -235,32 +263,40 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
                      for sample, (w0, w1) in samples.items()]
             continue
         if progress is not None:
-            progress(name)
+            progress(shown)
         t0 = time.perf_counter()
         rec = None
         if type(obj).uses_detector:
             if records is None:  # the detector's records depend on detector parameters only: one detection
                 records = detect(events, params)[0]
             rec = records
-        res = run_strategy(events, registry, p, obj, equity=equity, records=rec)
-        secs[name] = time.perf_counter() - t0
+        if p.fill == "queue" and book is not events:  # the same decisions, on the events with quotes
+            if rec is not None:
+                rec = rec.copy()
+                rec["event_index"] = keep[rec["event_index"]]
+            ran_on = book
+        else:
+            ran_on = events
+        res = run_strategy(ran_on, registry, p, obj, equity=equity, records=rec)
+        secs[shown] = time.perf_counter() - t0
         t_sig = res.ledger["signal_ns"]
+        fill = fill_label(p, res.fill_fallback)
         for sample, (w0, w1) in samples.items():
             mask = (t_sig >= w0) & (t_sig < w1)
-            rows.append({"strategy": name, "sample": sample, **_sample_row(res, mask, w0, w1, ci)})
+            rows.append({"strategy": shown, "sample": sample, **_sample_row(res, mask, w0, w1, ci), "fill": fill})
         if name == "flush-reversal-rule":
             from liqcore.strategies.flush_reversal import evaluate_binary
 
             sig = res.signals
             for sample, (w0, w1) in samples.items():
-                b = evaluate_binary(sig[(sig["ts_ns"] >= w0) & (sig["ts_ns"] < w1)], events, confidence=ci)
+                b = evaluate_binary(sig[(sig["ts_ns"] >= w0) & (sig["ts_ns"] < w1)], ran_on, confidence=ci)
                 if b.get("wilson") is not None:
                     b["wilson"] = list(b["wilson"])
                 if b.get("wilson_vs_open") is not None:
                     b["wilson_vs_open"] = list(b["wilson_vs_open"])
                 binary[sample] = b
     return CompareResult(label=label, rows=rows, folds=fl, in_sample=ins, out_of_sample=oos, ci=float(ci),
-                         binary=binary, events=int(len(events)), seconds=secs)
+                         binary=binary, events=int(len(book)), seconds=secs)
 
 
 def null_guard(result: CompareResult, sample: str = NULL_GUARD_SAMPLE) -> list[str]:

@@ -128,7 +128,9 @@ class StrategyCore:
         self._first_ns: int | None = None
         self._last_ns: int = -(2**63)
         self._n = n
-        self._step_trade = sim.step_trade
+        self._step_trade = sim.step_print
+        #: the queue fill rule reads the top of book: the engine hands this core its QUOTE rows (on_quote)
+        self.wants_quotes = bool(self.par["queue"].any()) and mode == "paper"
         #: venue mode: the exits the core watches on the prints and reports as ``exit_due`` (the live shell
         #: closes at market); the hold timeout, the signal's max hold and signal exits are always watched.
         #: Empty (default): the venue holds take-profit, stop-loss, trailing stop and stop price.
@@ -191,9 +193,10 @@ class StrategyCore:
         return out
 
     # ---- events --------------------------------------------------------------------------------
-    def on_trade(self, symbol_idx: int, ts_ns: int, price: float) -> list[dict]:
-        """A trade print (receive time ``ts_ns``).  Returns what happened: ``rejected`` /
-        ``cancelled`` / ``entry_filled`` / ``exit`` dicts (venue mode: ``hold_timeout_due``)."""
+    def on_trade(self, symbol_idx: int, ts_ns: int, price: float, qty: float = 0.0) -> list[dict]:
+        """A trade print (receive time ``ts_ns``; ``qty`` its size, which the queue fill rule consumes
+        the queue ahead with: 0 = unknown).  Returns what happened: ``rejected`` / ``cancelled`` /
+        ``entry_filled`` / ``exit`` dicts (venue mode: ``hold_timeout_due``)."""
         sid = int(symbol_idx)
         if not 0 <= sid < self._n:
             raise ValueError(f"symbol_idx: {symbol_idx!r} out of range 0..{self._n - 1}")
@@ -215,13 +218,29 @@ class StrategyCore:
                          "reason": self._sim.EXIT_NAMES[int(s["exit_due_reason"])]}]
             return []
         # the ledger always has a free row (see _room), so a close never overflows it
-        bits = self._step_trade(self.st, self.port, self.par, sid, ts, price, self._ledger, self.counts)
+        q = float(qty)
+        bits = self._step_trade(self.st, self.port, self.par, sid, ts, price, q if q > 0.0 else 0.0, self._ledger,
+                                self.counts)
         if not bits:
             return []
         n = int(self.port[0]["n_trades"])
         out = self._events(sid, ts, bits, n - 1 if bits & self._sim.EV_CLOSED else n)
         self._room()
         return out
+
+    def on_quote(self, symbol_idx: int, ts_ns: int, side: int, price: float, qty: float) -> list[dict]:
+        """A top-of-book row (``side`` 3 = Side.BUY: the best bid, 4: the best ask; displayed ``qty``):
+        the book in force for the queue fill rule's post-only check and queue position.  Returns what
+        happened (an arrival due by ``ts_ns`` may be ``rejected``); nothing in venue mode."""
+        sid = self._sid(symbol_idx)
+        if self.mode == "venue":
+            return []
+        price, qty = float(price), float(qty)
+        if not (0.0 < price < math.inf and 0.0 <= qty < math.inf):
+            return []  # an unusable quote is ignored, never a crash of the stream
+        ts = self._seen(ts_ns)
+        bits = self._sim.step_quote(self.st, self.par, sid, ts, int(side), price, qty, self.counts)
+        return self._events(sid, ts, bits, int(self.port[0]["n_trades"])) if bits else []
 
     def on_cascade(self, record: Any) -> dict:
         """A CONFIRMED cascade: a CASCADE_DTYPE row or a mapping with ``symbol_idx`` (or

@@ -170,6 +170,8 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     console.print(f"nothing placed because: {reasons}")
     console.print(f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g}; open at end: {s['open_at_end']}, "
                   f"working entries at end: {s['working_at_end']}")
+    if s.get("fill_model"):
+        console.print(f"fill: {s['fill_model']}", markup=False, highlight=False)
     if s.get("data_note"):
         console.print(f"[yellow]data note:[/] {s['data_note']}")
     for k in ("order", "feed"):  # which latency the run used
@@ -454,6 +456,8 @@ def _write_report(result, out: Path, title: str, notes, min_trades: int) -> Path
     figs = [plot_equity(result, out / "equity.png"), plot_per_symbol(result, out / "per_symbol.png"),
             plot_returns(result, out / "returns.png", min_trades), plot_cascades(result, out / "cascades.png")]
     notes = list(notes or [])
+    if s.get("fill_model"):
+        notes.insert(0, f"Returns from the fill model: {s['fill_model']}.")
     if s.get("data_note"):
         notes.append(s["data_note"])
     header = ["scope"] + [label for _, label in _COLS]

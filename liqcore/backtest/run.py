@@ -22,10 +22,12 @@ from liqcore.execution.arrays import new_portfolio, symbol_params  # noqa: F401 
 from liqcore.execution.codes import EXIT_NAMES
 from liqcore.execution.detect import confirmed_records, detect  # noqa: F401  (detect re-exported)
 from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kinds re-exported)
-    check_equity, clean_prints, follow_order, input_kinds, prepare_events, recv_order, take_events,
+    apply_price_grid, check_equity, clean_prints, follow_order, input_kinds, prepare_events, queue_fallback,
+    recv_order, take_events,
 )
 from liqcore.execution.replay import at_end, n_symbols, new_replay
 from liqcore.execution.latency import apply_feed_latency, apply_order_latency, feed_latency_note, order_latency_note
+from liqcore.params import fill_label
 from liqcore.strategies import resolve_strategy  # noqa: F401  (re-exported: the old path)
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, SymbolRegistry, venue_name
 
@@ -64,6 +66,7 @@ class BacktestResult:
     detector_counts: dict = field(default_factory=dict)
     events: np.ndarray | None = field(default=None, repr=False)  # the replayed events (ts_recv order)
     dropped: dict = field(default_factory=dict)  # reason -> events ignored (non-finite / non-positive prices)
+    fill_fallback: bool = False  # --fill queue without top of book in the input: filled as through
     binary: dict | None = None  # the signals scored as a binary prediction (strategies that predict one)
     strategy: str = "cascade-mm"  # the strategy that made the signals
     signals: np.ndarray | None = field(default=None, repr=False)  # SIGNAL_DTYPE, in processing order
@@ -81,6 +84,7 @@ class BacktestResult:
         out["end_ns"] = int(self.end_ns)
         out["symbols"] = len(self.registry)
         out["strategy"] = self.strategy
+        out["fill_model"] = fill_label(self.params, self.fill_fallback)
         skips = self.skip_counts()
         if skips:
             out["skips"] = skips
@@ -260,6 +264,8 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     rec = avoid_records(rec, params)  # the guide's avoided times (weekends, news, maintenance): no entry
     n_sym = n_symbols(registry, events["symbol_id"], rec["symbol_id"])
     r = new_replay(params, registry, n_sym, equity, len(rec) + 1)
+    fallback = queue_fallback(r.par, events)  # --fill queue without top of book: through, said once
+    apply_price_grid(r.par, params, events)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(rec):
@@ -288,7 +294,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         params=params, registry=registry, ledger=r.ledger[:n_trades].copy(), counts=r.counts,
         equity0=float(equity), equity=float(r.port[0]["equity"]), start_ns=start_ns, end_ns=end_ns, records=rec,
         n_prints=int(n_prints), sim_seconds=elapsed, open_at_end=open_at_end, working_at_end=working_at_end,
-        note=M.data_note(events), events=events, dropped=dropped,
+        note=M.data_note(events), events=events, dropped=dropped, fill_fallback=fallback,
         latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns,
                                                                                      params.feed_latency_mode)},
     )
@@ -340,6 +346,8 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
     n_sym = n_symbols(registry, events["symbol_id"], sig["symbol_id"])
     r = new_replay(params, registry, n_sym, equity, int((sig["direction"] != 0).sum()) + 1)
     sig = apply_order_latency(sig, events, params)  # measured order latencies (order-latency-from): drawn per signal
+    fallback = queue_fallback(r.par, events)  # --fill queue without top of book: through, said once
+    apply_price_grid(r.par, params, events)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(sig):
@@ -355,7 +363,7 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
         records=np.zeros(0, dtype=CASCADE_DTYPE), n_prints=int(n_prints), sim_seconds=elapsed,
         open_at_end=open_at_end, working_at_end=working_at_end,
         note=M.data_note(events), events=events, dropped=dropped, strategy=type(obj).name, signals=sig,
-        strategy_obj=obj,
+        strategy_obj=obj, fill_fallback=fallback,
         latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns,
                                                                                      params.feed_latency_mode)},
     )

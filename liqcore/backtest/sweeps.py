@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.config import DETECTOR_PARAMS, Params
+from liqcore.params import fill_label
 
 NS_PER_DAY = 86_400_000_000_000
 METRICS = ("trades", "win_rate", "avg_return", "total_return", "sharpe", "max_drawdown", "fills", "orders",
@@ -335,6 +336,10 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     from liqcore.backtest import metrics as M
     from liqcore.execution.replay import at_end, new_replay
 
+    if params.fill == "queue" or params.price_grid == "auto":
+        from liqcore.execution.events import book_view, queue_fallback
+
+        prep = book_view(prep)  # quotes for the queue rule; the price grids
     i0, i1 = prep.cut(w)
     j0 = int(np.searchsorted(prep.kept, i0, "left"))
     j1 = int(np.searchsorted(prep.kept, i1, "left"))
@@ -347,6 +352,10 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
         m &= rt < w.end_ns
     r = rec[m]
     par, st, port, ledger, counts = new_replay(params, prep.registry, prep.n_sym, float(equity), len(r) + 1)
+    fallback = False
+    if params.fill == "queue" or params.price_grid == "auto":
+        par["grid"] = prep.grids
+        fallback = queue_fallback(par, prep.sim_events if prep.has_quotes else prep.sim_events[:0])
     # metrics span: every event of the window (as simulate() on the slice)
     start_ns = int(prep.ts[i0]) if i1 > i0 else (w.start_ns or 0)
     end_ns = int(prep.ts[i1 - 1]) if i1 > i0 else start_ns
@@ -365,6 +374,7 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
                     open_at_end=int(open_at_end.sum()), working_at_end=int(working_at_end.sum()))
     row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
     row["wins"] = int(np.sum(ledger["ret"] > 0)) if n else 0
+    row["fill_model"] = fill_label(params, fallback)  # the fill model behind the returns
     row["range_start_ns"] = start_ns
     row["range_end_ns"] = end_ns
     if with_daily:
@@ -396,6 +406,7 @@ def _generic_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window, 
     s = res.summary()
     row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
     row["wins"] = int(np.sum(res.ledger["ret"] > 0)) if len(res.ledger) else 0
+    row["fill_model"] = s.get("fill_model")
     if i1 > i0:
         row["range_start_ns"], row["range_end_ns"] = int(res.start_ns), int(res.end_ns)
     else:

@@ -202,7 +202,13 @@ class Effects:
       the crowd-positioning regime (:func:`positioning_regime`): the background long share moves
       ``positioning`` per standard deviation of the state, the funding level
       ``funding_regime_sd``; the state's half-life in hours and the share of its variance common to
-      every symbol.  On by default (0.15, 0.012 %, 36 h, 0.6); the first two at 0 switch it off."""
+      every symbol.  On by default (0.15, 0.012 %, 36 h, 0.6); the first two at 0 switch it off.
+    * ``book`` / ``book_depth`` / ``book_thin_hl_s``: top of book (QUOTE rows, :func:`_add_book`):
+      before every trade at a new price, the best bid and ask (one tick apart; the trade prints at
+      one of them), each showing about ``book_depth`` median trades of size, divided by
+      ``1 + L / P95`` where ``L`` is the symbol's liquidation notional decaying with half-life
+      ``book_thin_hl_s`` seconds: the displayed size thins in a cascade.  Off in the library's
+      default (it adds two rows per trade); the command line's synthetic market turns it on."""
 
     contagion: float = 0.0
     contagion_lag_s: float = 10.0
@@ -215,6 +221,9 @@ class Effects:
     funding_regime_sd: float = 1.2e-4
     positioning_hl_h: float = 36.0
     positioning_market_share: float = 0.6
+    book: bool = False
+    book_depth: float = 20.0
+    book_thin_hl_s: float = 30.0
 
     def check(self) -> "Effects":
         if not (0.0 <= self.contagion <= 1.0):
@@ -234,6 +243,10 @@ class Effects:
             raise ValueError(f"funding_regime_sd: must be in [0, 0.01]; got {self.funding_regime_sd!r}")
         if not (math.isfinite(self.positioning_hl_h) and self.positioning_hl_h > 0.0):
             raise ValueError(f"positioning_hl_h: must be finite and > 0; got {self.positioning_hl_h!r}")
+        if not (math.isfinite(self.book_depth) and self.book_depth > 0.0):
+            raise ValueError(f"book_depth: must be finite and > 0; got {self.book_depth!r}")
+        if not (math.isfinite(self.book_thin_hl_s) and self.book_thin_hl_s > 0.0):
+            raise ValueError(f"book_thin_hl_s: must be finite and > 0; got {self.book_thin_hl_s!r}")
         if not (0.0 <= self.positioning_market_share <= 1.0):
             raise ValueError(f"positioning_market_share: must be in [0, 1]; got {self.positioning_market_share!r}")
         return self
@@ -942,9 +955,29 @@ def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry,
     _set_recv(events, venue, feed_latency_ns, seed, len(registry))
     if eff.open_interest:
         events = _add_open_interest(events, eff, seed, start_ns, registry)
+    if eff.book:
+        events = _add_book(events, eff, seed, registry)
     truth = np.concatenate(truths) if truths else np.zeros(0, TRUTH_DTYPE)
     truth = truth[np.argsort(truth["start_ns"], kind="stable")]
     return events, truth
+
+
+def _add_book(events: np.ndarray, eff: Effects, seed: int, registry) -> np.ndarray:
+    """The top of book (:class:`Effects` ``book``): QUOTE pairs ahead of the trades that move it
+    (the kernel ``book_quotes``); the sizes' noise from its own seed (no uniform of the symbols)."""
+    from liqcore._jit.synth import book_quotes
+
+    n_sym = len(registry)
+    pdec, qdec, depth, thin = (np.ones(n_sym) for _ in range(4))
+    for sid, _v, sym in registry:
+        sp = _spec(sym)
+        pdec[sid], qdec[sid] = sp.price_dec, sp.qty_dec
+        depth[sid], thin[sid] = eff.book_depth * sp.trade_med, sp.p95
+    n_trades = int((events["kind"] == Kind.TRADE).sum())
+    z = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 5]))).standard_normal(2 * n_trades)
+    out = np.zeros(len(events) + 2 * n_trades, dtype=EVENT_DTYPE)
+    n = book_quotes(events, pdec, qdec, depth, thin, float(eff.book_thin_hl_s), z, out)
+    return out[:n]
 
 
 def _add_open_interest(events: np.ndarray, eff: Effects, seed: int, start_ns: int, registry) -> np.ndarray:

@@ -110,6 +110,12 @@ def print_table(console, market: str, res) -> None:
                       _bp(r["gross_mean"], r["gross_lo"], r["gross_hi"]), _bp(r["net_mean"], r["net_lo"], r["net_hi"]),
                       _num(r["sharpe"]), _pct(r["max_drawdown"]), end_section=(s == "out" and i < len(names) - 1))
     console.print(t)
+    by_fill = {}
+    for r in res.rows:
+        if r.get("fill") and r["sample"] == "all":
+            by_fill.setdefault(r["fill"], []).append(r["strategy"])
+    for fill, who in by_fill.items():  # the fill model behind each row's returns
+        console.print(f"fill: {fill} — {', '.join(who)}", markup=False, highlight=False)
     console.print(f"in sample: {format_span(res.in_sample)}; out of sample: {format_span(res.out_of_sample)} "
                   f"({len(res.folds)} test folds concatenated; parameters fixed at their defaults)",
                   highlight=False)

@@ -32,7 +32,15 @@ def add_arguments(parser) -> None:
                              "guide's claims (default 30)")
 
 
+def fill_line(res) -> str:
+    """One fill rule's result in a line: fills, trades, total return, and the fill model."""
+    s = res.summary()
+    return (f"{s['fill_model']}: {s['fills']} fills of {s['orders']} orders, {s['trades']} trades, "
+            f"total return {s['total_return'] * 100:+.2f}%")
+
+
 def run(args) -> int:
+    import numpy as np
     from rich.console import Console
 
     from liqcore.backtest.report import print_summary, write_report
@@ -40,6 +48,7 @@ def run(args) -> int:
     from liqcore.backtest.synthetic import synthetic_market
     from liqcore.commands.inputs import Steps
     from liqcore.config import Params
+    from liqcore.types import Kind
 
     from liqcore.commands.outputs import output_dir
 
@@ -59,9 +68,12 @@ def run(args) -> int:
     with Steps(not args.no_progress) as steps:
         steps.step(f"synthetic market: {args.days:g} days (cached after the first run)")
         t = time.perf_counter()
-        market = synthetic_market(days=args.days, seed=args.seed, cache_dir=args.cache_dir, **kw)
+        market = synthetic_market(days=args.days, seed=args.seed, cache_dir=args.cache_dir,
+                                  effects={"book": True}, **kw)  # with its top of book: the queue rule reads it
         timings["market"] = time.perf_counter() - t
-        events = prepare_events(market.events)
+        book = prepare_events(market.events)
+        keep = np.flatnonzero(book["kind"] != int(Kind.QUOTE))  # only the queue rule reads the quotes
+        events = book[keep]
         steps.step(f"detecting cascades in {len(events):,} events")
         t = time.perf_counter()
         records, det_counts = detect(events, params)
@@ -70,6 +82,12 @@ def run(args) -> int:
         t = time.perf_counter()
         res = simulate(events, records, market.registry, params, equity=args.equity)
         res.detector_counts = det_counts
+        # the same strategy under each fill rule, limits on the price grid: how much is the fill assumption
+        on_book = records.copy()
+        on_book["event_index"] = keep[on_book["event_index"]]  # the same decisions, on the events with quotes
+        fills = {f: simulate(book if f == "queue" else events, on_book if f == "queue" else records,
+                             market.registry, params.replace(fill=f, price_grid="auto"), equity=args.equity)
+                 for f in ("through", "queue", "touch")}
         timings["simulate"] = time.perf_counter() - t
         if not args.no_report:
             steps.step("writing the report")
@@ -79,7 +97,9 @@ def run(args) -> int:
                 title=f"liqcore demo: synthetic market, {market.days:g} days, {', '.join(market.symbols)}",
                 notes=["This is a SYNTHETIC market (liqcore.backtest.synthetic), calibrated on the trading "
                        "guide's cascade frequencies and thresholds, not on strategy results. Results here say "
-                       "how the strategy behaves on that model, not what it would earn live."],
+                       "how the strategy behaves on that model, not what it would earn live.",
+                       "The same strategy under each fill rule (limits on the price grid): "
+                       + "; ".join(fill_line(r) for r in fills.values()) + "."],
                 min_trades=args.min_trades)
             timings["report"] = time.perf_counter() - t
     total = time.perf_counter() - t_all
@@ -89,6 +109,10 @@ def run(args) -> int:
         console.print(f"market cache: {market.cache_path} ('liqcore cache clear' deletes it)",
                       markup=False, highlight=False, soft_wrap=True)
     print_summary(res, console, min_trades=args.min_trades)
+    console.print("the same strategy under each fill rule (maker limits on the price grid; a post-only order "
+                  "fills through the price, at it behind the displayed queue, or on any touch):", highlight=False)
+    for r in fills.values():
+        console.print("  " + fill_line(r), markup=False, highlight=False)
     console.print("times: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()) + f"; total {total:.2f}s")
     if not args.no_report:
         console.print(f"report: {path}")

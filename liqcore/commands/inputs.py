@@ -182,7 +182,7 @@ def synthetic_knobs(args) -> tuple[dict, dict]:
         if not sep or not name:
             raise ValueError(f"knob: expected NAME=VALUE; got {item!r}")
         if name in Effects.__dataclass_fields__:
-            if name == "open_interest":
+            if name in ("open_interest", "book"):
                 v = value.strip().lower()
                 if v not in ("1", "0", "true", "false", "yes", "no"):
                     raise ValueError(f"knob: {name} expects true or false; got {value!r}")
@@ -204,18 +204,19 @@ def synthetic_knobs(args) -> tuple[dict, dict]:
     return over, eff
 
 
-def synthetic_from_args(args, steps=None, *, preset: str | None = None):
+def synthetic_from_args(args, steps=None, *, preset: str | None = None, book: bool = False):
     """The synthetic market of the arguments (``--days``, ``--symbols``, ``--seed``, ``--venue``,
     ``--preset`` unless ``preset`` is given, ``--knob``, and ``args.synthetic_effects`` set by a
-    command).  Returns ``(market, label)``."""
+    command); ``book``: with its top of book (the queue fill rule reads it).  Returns ``(market, label)``."""
     from liqcore.backtest.synthetic import synthetic_market
 
     kw = synthetic_symbols(args)
     preset = preset if preset is not None else getattr(args, "preset", None)
-    if getattr(args, "knob", None) or getattr(args, "synthetic_effects", None):
+    book = {"book": True} if book else {}
+    if getattr(args, "knob", None) or getattr(args, "synthetic_effects", None) or book:
         over, eff = synthetic_knobs(args)
         kw["overrides"] = over
-        kw["effects"] = {**(getattr(args, "synthetic_effects", None) or {}), **eff}
+        kw["effects"] = {**book, **(getattr(args, "synthetic_effects", None) or {}), **eff}
     if steps is not None:
         steps.step(f"synthetic market: {args.days:g} days" + (f", preset {preset}" if preset else ""))
     m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue or "bybit", preset=preset, **kw)
@@ -372,7 +373,7 @@ def _load_source(args, params, steps=None, *, filter_symbols: bool = False):
     if args.synthetic:
         if args.paths:
             raise ValueError("paths: give either recordings or --synthetic, not both")
-        m, label = synthetic_from_args(args, steps)
+        m, label = synthetic_from_args(args, steps, book=getattr(params, "fill", "") == "queue")
         args._market = m  # the market's truth, for commands that report it
         events = apply_time_window(m.events, start, end)
         if len(events) != len(m.events):

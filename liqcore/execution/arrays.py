@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from liqcore.params import queue_power
 from liqcore.types import SymbolRegistry
 
 __all__ = ["symbol_params", "new_portfolio"]
@@ -39,6 +40,8 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np
         row["max_ref_age_ns"] = p.max_ref_age_ns
         row["order_latency_ns"] = p.order_latency_ns
         row["touch"] = 1 if p.fill == "touch" else 0
+        row["queue"] = 1 if p.fill == "queue" else 0
+        row["queue_pow"] = queue_power(p.queue_model)
         row["hours_from"] = -1 if p.hours is None else p.hours[0]
         row["hours_to"] = -1 if p.hours is None else p.hours[1]
         row["slippage"] = p.slippage_bps / 1e4

@@ -8,7 +8,14 @@ from liqcore.execution.codes import KIND_NAMES
 from liqcore.types import EVENT_DTYPE, Kind
 
 __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",
-           "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity"]
+           "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity", "queue_fallback",
+           "NO_BOOK_WARNING", "price_grids", "apply_price_grid",
+           "book_view"]
+
+#: said once per process when ``--fill queue`` meets an input without top of book
+NO_BOOK_WARNING = "no top of book in the input: --fill queue falls back to through"
+_warned_no_book = False
+_last_grids = None  # (array identity, grids) of the last price_grids call
 
 
 def check_events(events) -> np.ndarray:
@@ -119,3 +126,76 @@ def check_equity(equity) -> None:
     """A starting equity must be a positive finite number (ValueError otherwise)."""
     if not (isinstance(equity, (int, float)) and np.isfinite(equity) and equity > 0):
         raise ValueError(f"equity: must be a positive number; got {equity!r}")
+
+
+def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
+    """The queue rule needs QUOTE rows: when ``par`` (PARAM_DTYPE) asks for it and ``events`` holds
+    none, its symbols fall back to ``through`` (``par`` changed in place) and the warning
+    :data:`NO_BOOK_WARNING` goes to stderr once per process.  Returns True when it fell back."""
+    global _warned_no_book
+    if not len(par) or not par["queue"].any():
+        return False
+    if len(events) and bool((events["kind"] == int(Kind.QUOTE)).any()):
+        return False
+    par["queue"] = 0
+    if not _warned_no_book:
+        import sys
+
+        _warned_no_book = True
+        print(f"warning: {NO_BOOK_WARNING}", file=sys.stderr)
+    return True
+
+
+#: the trade prints per symbol :func:`price_grids` reads (the first ones): enough to meet neighbouring ticks
+GRID_PRINTS = 1 << 18
+
+
+def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
+    """Per symbol id, the price grid of its trade prints in ticks per unit of price (0: fewer than two
+    distinct prices): the reciprocal of the smallest step between distinct prices among its first
+    :data:`GRID_PRINTS` prints, snapped to a whole number of ticks per unit when within 1e-6 of one
+    (a decimal tick such as 0.01 gives 100)."""
+    global _last_grids
+    key = (events.__array_interface__["data"][0], len(events), n_sym)
+    if _last_grids is not None and _last_grids[0] == key:  # the same array again (a run per fill rule)
+        return _last_grids[1].copy()
+    out = np.zeros(n_sym)
+    is_trade = events["kind"] == int(Kind.TRADE)
+    price = events["price"][is_trade]
+    sym = events["symbol_id"][is_trade]
+    for sid in range(n_sym):
+        px = np.unique(price[sym == sid][:GRID_PRINTS])
+        if len(px) < 2:
+            continue
+        step = float(np.diff(px).min())
+        if step > 0:
+            g = 1.0 / step
+            r = round(g)
+            out[sid] = float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
+    _last_grids = (key, out.copy())
+    return out
+
+
+def apply_price_grid(par: np.ndarray, params, events: np.ndarray) -> None:
+    """Put ``par``'s ``grid`` column (PARAM_DTYPE, in place) from the trade prints when ``params``
+    asks for the price grid (``price-grid auto``, or ``fill queue``, which implies it)."""
+    if len(par) and (getattr(params, "price_grid", "off") == "auto" or getattr(params, "fill", "") == "queue"):
+        par["grid"] = price_grids(events, len(par))
+
+
+def book_view(prep):
+    """A sweep partition (:class:`liqcore.backtest.sweeps.Prepared`, whose passes keep trades and
+    funding only) with its QUOTE rows kept too, for the queue rule, and the symbols' price grids
+    (``grids``, ``has_quotes``); built on first need and kept on ``prep``."""
+    book = prep.__dict__.get("_book")
+    if book is None:
+        book = object.__new__(type(prep))
+        book.__dict__.update(prep.__dict__)
+        ev = prep.events
+        book.kept = np.flatnonzero(np.isin(ev["kind"], (int(Kind.TRADE), int(Kind.FUNDING), int(Kind.QUOTE))))
+        book.sim_events = np.ascontiguousarray(ev[book.kept])
+        book.sim_ts = np.ascontiguousarray(book.sim_events["ts_recv"])
+        book.grids = price_grids(ev, prep.n_sym)
+        book.has_quotes = len(book.kept) > len(prep.kept)
+        book._book = prep._book = book
+    return book

@@ -81,6 +81,7 @@ _LIQ = int(Kind.LIQUIDATION)
 _FUNDING = int(Kind.FUNDING)
 _LIQUIDATION = int(Kind.LIQUIDATION)
 _MARK = int(Kind.MARK)
+_QUOTE = int(Kind.QUOTE)
 _IMPLAUSIBLE_PRICE = -7  # the detector's skip code of an implausible price (SKIP_REASONS[6])
 _RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
 _CONFIRMED = int(RecordKind.CONFIRMED)
@@ -645,7 +646,7 @@ class Engine(OrderManager, FastLane):
                     else:
                         if ci in held:
                             self._flush_held(ci)
-                        self._core_events(self.core.on_trade(ci, tr, price))
+                        self._core_events(self.core.on_trade(ci, tr, price, qty))
             elif kind == _FUNDING:
                 ci = core_idx.get(sid)
                 if ci is not None and price == price:
@@ -659,6 +660,11 @@ class Engine(OrderManager, FastLane):
                     liqs = {sid}
                 else:
                     liqs.add(sid)
+            elif kind == _QUOTE and sid in core_idx and getattr(self.core, "wants_quotes", False):
+                ci = core_idx[sid]  # the queue fill rule's book (paper trading under --fill queue)
+                if ci in held:
+                    self._flush_held(ci)
+                self._core_events(self.core.on_quote(ci, tr, side, price, qty))
             try:
                 nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
             except ValueError as exc:
@@ -743,7 +749,7 @@ class Engine(OrderManager, FastLane):
             if kind == _TRADE:
                 ci = core_idx.get(sid)
                 if ci is not None and price > 0 and price == price:
-                    self._core_events(core.on_trade(ci, tr, price))
+                    self._core_events(core.on_trade(ci, tr, price, qty))
             elif kind == _FUNDING:
                 ci = core_idx.get(sid)
                 if ci is not None and price == price:
@@ -751,6 +757,8 @@ class Engine(OrderManager, FastLane):
             elif kind == _LIQUIDATION and sid in core_idx:
                 self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
                 self._liq_times.append(tr)
+            elif kind == _QUOTE and sid in core_idx and getattr(core, "wants_quotes", False):
+                self._core_events(core.on_quote(core_idx[sid], tr, side, price, qty))
             for g in after:
                 d = self._on_signal(g)
                 if d is not None:

@@ -11,8 +11,8 @@ share):
 * per order: the entry price of each side and the difference (bps, > 0 = live paid more), the order
   latency of each side (live: decision to the venue's answer to the create, a paper session: the
   latency its simulated venue applies; backtest: decision to the order's arrival in the fill model) and the fill delay of each (decision to the entry fill), the
-  backtest's queue position at the fill when its fill model keeps one (otherwise
-  ``n/a (fill model: ...)``), and the pnl of each side in USD (the quote currency).
+  backtest's queue position of the filled entry (the size displayed ahead of it when it joined the
+  queue, base units) under ``--fill queue`` (otherwise ``n/a (fill model: ...)``), and the pnl of each side in USD (the quote currency).
 
 The live pnl of a trade is the venue's: the entry and exit fills' prices and quantities, the fees the
 venue charged, and funding.  The gap (live pnl - backtest pnl, USD) is decomposed, each part summed
@@ -121,7 +121,8 @@ def _model_orders(res) -> tuple[dict, dict]:
             "side": int(r["side"]), "entry_price": ep, "exit_price": xp, "qty": notional / ep if ep > 0 else 0.0,
             "fees": float(r["fees"]) * notional, "funding": float(r["funding"]) * notional, "pnl": float(r["pnl"]),
             "entry_ns": int(r["entry_ns"]), "latency_ns": int(r["arrive_ns"]) - int(r["signal_ns"]),
-            "queue": (float(r[qfield]) if qfield else None)}
+            # the size displayed ahead of the entry when it joined the queue (-1: not a queue fill)
+            "queue": (float(r[qfield]) if qfield and float(r[qfield]) >= 0 else None)}
     latency = {}
     sig = res.signals
     if sig is not None and len(sig):
@@ -267,7 +268,7 @@ def format_explain(ex: dict, console=None) -> None:
     t = Table(title=f"{len(ex['orders'])} orders ({', '.join(days) or 'none'}, UTC): {c['both']} filled in both, "
                     f"{c['live_only']} live only, {c['backtest_only']} backtest only, {c['neither']} neither")
     for col in ("decision", "symbol", "side", "category", "live", "backtest", "live price", "bt price", "diff bps",
-                "live lat ms", "bt lat ms", "lat diff ms", "bt queue at fill", "live pnl USD", "bt pnl USD", "gap USD"):
+                "live lat ms", "bt lat ms", "lat diff ms", "bt queue ahead", "live pnl USD", "bt pnl USD", "gap USD"):
         right = "price" in col or " ms" in col or "USD" in col or "bps" in col
         t.add_column(col, justify="right" if right else "left", no_wrap=True)
     for r in ex["orders"]:

@@ -47,7 +47,8 @@ def stream_module(venue: str):
 
 def feed_options(venue: str, needs, who: str = "the strategy") -> dict:
     """The ``connection_specs`` options under which the venue's stream delivers every event kind in
-    ``needs`` (``"liquidation"``, ``"trade"``, ``"funding"``, ``"open_interest"``, ``"mark"``); raises
+    ``needs`` (``"liquidation"``, ``"trade"``, ``"funding"``, ``"open_interest"``, ``"mark"``, ``"quote"``:
+    the top of book); raises
     ValueError (one line, naming ``who``, the kinds and the venue) when the venue's stream cannot deliver
     some of them, so a strategy whose inputs cannot arrive never starts."""
     mod = stream_module(venue)

@@ -4,7 +4,8 @@ model.
 There is no second fill model here. The engine's :class:`liqcore.backtest.core.StrategyCore` (paper
 mode) already simulates every order the strategy decides on, on the live trade stream, with the same
 Numba step functions as a backtest (order latency, post-only check at arrival, fills strictly through
-the limit or on touch, stop before take-profit, timeouts at the next print). This gateway
+the limit, on touch, or behind the displayed queue under ``fill = queue`` -- the engine then hands the
+core the top of book -- stop before take-profit, timeouts at the next print). This gateway
 acknowledges the engine's intents, maps the core's events (``rejected``, ``cancelled``,
 ``entry_filled``, ``exit``) to :class:`OrderUpdate` / :class:`Fill` objects under the intents'
 client ids, and reports them through the registered callbacks, like a venue's private stream.

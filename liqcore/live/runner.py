@@ -61,11 +61,12 @@ def feature_needs(names) -> frozenset:
 
 def strategy_needs(engine, features=()) -> frozenset:
     """The event kinds the engine's strategy needs (its ``needs``) and the named ``features`` kept beside it,
-    liquidations and trades always."""
+    liquidations and trades always, and the top of book (``quote``) when its core fills by the queue rule."""
     strat = getattr(engine, "strategy", None)
     cls = type(strat)
     needs = cls.needs_for(getattr(engine, "params", None)) if hasattr(cls, "needs_for") else getattr(cls, "needs", ())
-    return frozenset(needs) | {"liquidation", "trade"} | feature_needs(features)
+    book = {"quote"} if getattr(getattr(engine, "core", None), "wants_quotes", False) else set()  # --fill queue
+    return frozenset(needs) | {"liquidation", "trade"} | feature_needs(features) | book
 
 
 class LiveRunner:

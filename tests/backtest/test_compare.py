@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liqcore.backtest.compare import compare, folds, market, mean_ci, null_guard
+from liqcore.backtest.compare import FILL_RULES, compare, fill_variant, folds, market, mean_ci, null_guard
 from liqcore.cli import main
 from liqcore.strategies import ENTRY_MARKET, Strategy, empty_signals, strategy_names
 
@@ -43,7 +43,8 @@ def test_all_eight_strategies_are_built_in():
 
 def test_null_market_no_gross_edge_beyond_its_interval(null7_result, capsys):
     res = null7_result
-    assert {r["strategy"] for r in res.rows} == set(EIGHT)
+    # every strategy, and the guide's strategy again under each fill rule
+    assert {r["strategy"] for r in res.rows} == set(EIGHT) | {fill_variant(f) for f in FILL_RULES}
     with capsys.disabled():
         print("\nnull market, 7 days x 5 symbols, all trades:\n" + _report(res))
     for r in res.rows:
@@ -141,15 +142,16 @@ def test_cli_compare_synthetic_json_both_markets(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert set(doc["markets"]) == {"default", "null"}
     for mk in doc["markets"].values():
-        assert {(r["strategy"], r["sample"]) for r in mk["rows"]} == {
-            (n, s) for n in ("cascade-mm", "vol-breakout", "flush-reversal-rule") for s in ("all", "in", "out")}
+        shown = ("cascade-mm", "vol-breakout", "flush-reversal-rule", *(fill_variant(f) for f in FILL_RULES))
+        assert {(r["strategy"], r["sample"]) for r in mk["rows"]} == {(n, s) for n in shown for s in ("all", "in", "out")}
+        assert all(r["fill"] for r in mk["rows"])  # every row names its fill model
         assert len(mk["folds"]) == 3 and mk["ci_method"] == "student-t"
         assert set(mk["binary"]) == {"all", "in", "out"}
     assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
     import pandas as pd
 
     df = pd.read_csv(csv, keep_default_na=False)  # the market named "null" is not a missing value
-    assert set(df["market"]) == {"default", "null"} and len(df) == 18
+    assert set(df["market"]) == {"default", "null"} and len(df) == 36
 
 
 def test_cli_compare_table_on_a_recording(capsys):

@@ -55,7 +55,7 @@ def test_kernel_matches_twin(seed, p, risk, n_sym):
     assert len(ledger) == len(ref.ledger)
     for got, want in zip(ledger, ref.ledger):
         for name, value in want.items():
-            assert got[name] == value, (name, got[name], value)
+            assert got[name] == value or (value != value and got[name] != got[name]), (name, got[name], value)
     for sid in range(n_sym):
         assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
     assert port[0]["equity"] == ref.equity
@@ -163,7 +163,7 @@ def test_kernel_matches_twin_on_a_synthetic_market_with_detected_cascades(tmp_pa
     assert len(ledger) == len(ref.ledger)
     for got, want in zip(ledger, ref.ledger):
         for name, value in want.items():
-            assert got[name] == value, name
+            assert got[name] == value or (value != value and got[name] != got[name]), name
     for sid in range(len(rows)):
         assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
     assert port[0]["equity"] == ref.equity
@@ -201,7 +201,7 @@ def test_quote_rows_are_no_trade_prints(seed, p, risk, n_sym):
     assert (ev2["kind"] == Kind.QUOTE).sum() > 0 or len(ev) < 3
     ledger, counts, port, st = run_kernel(ev, rec, rows, end_ns=end, **risk)
     ledger2, counts2, port2, st2 = run_kernel(ev2, rec2, rows, end_ns=end, **risk)
-    assert ledger.tolist() == ledger2.tolist()
+    assert ledger.tobytes() == ledger2.tobytes()
     assert counts.tolist() == counts2.tolist() and port.tolist() == port2.tolist()
     ref = twin.simulate_records(ev, rec, rows, equity=1.0, end_ns=end, **risk)
     ref2 = twin.simulate_records(ev2, rec2, rows, equity=1.0, end_ns=end, **risk)

@@ -114,7 +114,9 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
         ret = led["ret"].astype(np.float64)
         n = len(ret)
         row = {"strategy": name, "ran": True, "status": "ran", "signals": int(s.get("signals", 0)), "trades": n,
-               "win_rate": float(s["win_rate"]) if n else math.nan}
+               "win_rate": float(s["win_rate"]) if n else math.nan, "fill_model": s.get("fill_model")}
+        if s.get("fill_model") and f"fill: {s['fill_model']}" not in notes:  # the fill model behind the returns
+            notes.insert(0, f"fill: {s['fill_model']}")
         if n >= 2 and ret.std(ddof=1) > 0:
             se = ret.std(ddof=1) / math.sqrt(n)
             tq = float(student_t.ppf(0.975, n - 1))

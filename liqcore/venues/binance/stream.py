@@ -22,7 +22,8 @@ ENDPOINTS = {
 }
 #: the event kinds these streams can deliver, and the ``connection_specs`` option each one needs
 #: (``<sym>@markPrice@1s`` carries the mark price and the funding rate; the open interest is REST-only)
-KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"mark_price": True}, "funding": {"mark_price": True}}
+KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"mark_price": True}, "funding": {"mark_price": True},
+         "quote": {"book": True}}
 
 MAX_STREAMS = 1024
 MAX_MSGS_PER_S = 10

@@ -32,7 +32,8 @@ REST_ENDPOINTS = {
 #: the event kinds this stream can deliver, and the ``connection_specs`` option each one needs
 #: (``tickers.S`` carries the mark price, the funding rate and the open interest)
 KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"tickers": True}, "funding": {"tickers": True},
-         "open_interest": {"tickers": True}}
+         "open_interest": {"tickers": True},
+         "quote": {"book": True}}
 
 MAX_ARGS_CHARS = 21_000  # total length of subscribed args on one public connection
 ARGS_PER_REQUEST = 10
