@@ -209,7 +209,10 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     counters = getattr(runner, "counters", None)
     before, t_run = (counters.snapshot() if counters is not None else None), time.perf_counter()
     # the small test tasks go to the workers in batches (one consecutive run each), partition by partition
-    for t, rows in runner.run(tasks):
+    done = [(t, rows) for t, rows in runner.run(tasks)]
+    # in one order (fold, partition, task), whatever order the workers finished in: a fold's sums are
+    # the same on every run and every runner
+    for t, rows in sorted(done, key=lambda x: (x[0].fold, order[x[0].part.label], x[0].key)):
         per_fold.setdefault(t.fold, []).extend(rows)
     if counters is not None:
         stats1 = {**stats1, "test_folds": {"tasks": len(tasks), **scheduling(
