@@ -194,6 +194,9 @@ class Partition:
     start_ns: int | None = None
     end_ns: int | None = None
     trade_start_ns: int | None = None
+    #: read and replay the partition in time chunks of this many days (memory holds one chunk; the
+    #: rows are the same: :mod:`liqcore.backtest.stream`); None: whole.  Not part of its identity.
+    chunk_days: float | None = None
 
     @property
     def label(self) -> str:
@@ -568,16 +571,21 @@ def warm_kernels() -> float:
 def run_task(task: Task) -> list[dict]:
     """Run a task (in whatever process holds it): load the partition (cached per process), detect once
     per detector configuration (cached), evaluate every cell; rows carry their cell keys."""
-    hit = _prepared(task.part)
-    prep = hit["prep"]
     det = Params.from_mapping(task.det_values, base=task.base)
-    dk = _hash(det.detector_kwargs())
-    rec = hit["records"].get(dk)
-    if rec is None:
-        rec = detect_partition(prep, det)
-        hit["records"] = {dk: rec}
     psets = [Params.from_mapping({**task.det_values, **ev}, base=task.base) for ev in task.exec_values]
-    rows = evaluate_cells(prep, det, rec, psets, task.windows, task.equity, task.with_daily)
+    streamed = _streamed(task, det, psets)
+    if streamed is not None:
+        rows, note = streamed
+    else:
+        hit = _prepared(task.part)
+        prep = hit["prep"]
+        dk = _hash(det.detector_kwargs())
+        rec = hit["records"].get(dk)
+        if rec is None:
+            rec = detect_partition(prep, det)
+            hit["records"] = {dk: rec}
+        rows = evaluate_cells(prep, det, rec, psets, task.windows, task.equity, task.with_daily)
+        note = prep.note
     out = []
     i = 0
     for ev in task.exec_values:
@@ -585,11 +593,33 @@ def run_task(task: Task) -> list[dict]:
             r = rows[i]
             r.update({"cell": task.keys[i], "partition": task.part.label, "range": w.name})
             r.update({k: str(v) for k, v in {**task.det_values, **ev}.items()})
-            if prep.note:
-                r["data_note"] = prep.note
+            if note:
+                r["data_note"] = note
             out.append(r)
             i += 1
     return out
+
+
+def _streamed(task: Task, det: Params, psets: list):
+    """(rows, data note) of a task whose partition is read in chunks (``chunk_days``), or None: run
+    it whole (no chunks asked, or a chunked run would not give the same rows; counted in ``_LOADS``)."""
+    days = task.part.chunk_days
+    if not days:
+        return None
+    from liqcore.backtest.stream import NotStreamable, evaluate_streamed
+
+    try:
+        out = evaluate_streamed(task.part, det, psets, task.windows, task.equity, task.with_daily,
+                                int(days * NS_PER_DAY))
+    except NotStreamable as exc:
+        _WHOLE[str(exc)] = _WHOLE.get(str(exc), 0) + 1
+        return None
+    _LOADS[0] += 1  # a chunked pass reads the partition once per task (its seconds: part of the work)
+    return out
+
+
+#: why chunked tasks ran on the whole partition instead: reason -> tasks (this process)
+_WHOLE: dict = {}
 
 
 def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Window], base: Params,
@@ -913,6 +943,8 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     except ImportError:  # pragma: no cover
         raise ValueError("sweep: needs pandas (pip install 'liqcore[sweep]')") from None
     store = Store(out)
+    if chunk is None and any(p.chunk_days for p in partitions):
+        chunk = len(cells)  # a partition read in chunks is read once per task: one task per detector configuration
     if chunk is None:
         n_groups = max(1, len({tuple(str(c.get(n)) for n in det_names) for c in cells}) * len(partitions))
         per_group = math.ceil(len(cells) * len(partitions) / n_groups)
