@@ -57,13 +57,50 @@ def _dataset_chunks(part, chunk_ns: int):
         a = b
 
 
+def _synthetic_chunks(part, chunk_ns: int):
+    """Raw event arrays of a one-symbol synthetic partition, generated part after part
+    (:mod:`liqcore.backtest.synthetic_chunks`), gathered into about ``chunk_ns`` of event time."""
+    from liqcore.backtest.synthetic_chunks import market_chunks
+
+    src = part.source
+    buf = None
+    reg = None
+    for ev, reg in market_chunks(part.symbols[0], src.days, src.seed, src.venue):
+        t = ev["ts_event"]
+        if part.start_ns is not None or part.end_ns is not None:
+            m = np.ones(len(ev), dtype=bool)
+            if part.start_ns is not None:
+                m &= t >= part.start_ns
+            if part.end_ns is not None:
+                m &= t < part.end_ns
+            ev = ev[m]
+        buf = ev if buf is None or not len(buf) else np.concatenate([buf, ev])
+        while len(buf):
+            t = buf["ts_event"]
+            j = int(np.searchsorted(t, int(t[0]) + chunk_ns, "left"))
+            if j >= len(buf):
+                break  # not a whole chunk yet
+            yield buf[:j], reg
+            buf = buf[j:]
+    if buf is not None and len(buf):
+        yield buf, reg
+
+
 def recv_chunks(part, chunk_ns: int):
     """Yield ``(events, registry)``: the partition's events in receive-time order (stable: the order
     :func:`liqcore.backtest.sweeps.load_partition` gives), cut into consecutive chunks of about
-    ``chunk_ns`` of receive time."""
+    ``chunk_ns`` of time.  A dataset is read one time range at a time, a one-symbol synthetic market
+    generated in parts; other sources are loaded whole and cut."""
     from liqcore.execution.events import prepare_events
 
-    if part.source.kind != "dataset":
+    src = part.source
+    if src.kind == "dataset":
+        raw_parts = ((ev, reg) for ev, reg, _b in _dataset_chunks(part, chunk_ns))
+        margin = int(src.max_clock_skew_ns or 0)  # a receive time is at most this before its event time
+    elif src.kind == "synthetic" and len(part.symbols) == 1:
+        raw_parts = _synthetic_chunks(part, chunk_ns)
+        margin = 0  # received after the event
+    else:
         from liqcore.backtest.sweeps import load_partition
 
         ev, reg = load_partition(part)  # the other sources load whole: cut what is loaded
@@ -79,15 +116,17 @@ def recv_chunks(part, chunk_ns: int):
                 yield ev[i:j], reg
             i, t = j, t + chunk_ns
         return
-    margin = int(part.source.max_clock_skew_ns or 0)
     carry = None
     handed = None  # every receive time handed out is < this
-    for raw, reg, b in _dataset_chunks(part, chunk_ns):
-        if handed is not None and len(raw) and int(raw["ts_recv"].min()) < handed:
+    reg = None
+    for raw, reg in raw_parts:  # in event-time order: later parts hold later event times
+        if not len(raw):
+            continue
+        if handed is not None and int(raw["ts_recv"].min()) < handed:
             raise NotStreamable("a receive time earlier than a chunk already handed out")
         ev = raw if carry is None or not len(carry) else np.concatenate([carry, raw])
         ev = prepare_events(ev)  # stable: the carried events (earlier event times) keep their place
-        cut = b - margin
+        cut = int(raw["ts_event"].max()) - margin  # every later event is received at or after this
         k = int(np.searchsorted(ev["ts_recv"], cut, "left"))
         carry = ev[k:].copy()
         if k:

@@ -51,9 +51,14 @@ def test_chunked_synthetic_sweep_equals_whole_cell_by_cell():
 
 
 def test_chunked_pass_hands_records_across_chunks(monkeypatch):
-    """The chunks really are chunks: no chunk holds more than its share, and records confirmed in one
-    chunk enter the simulator in a later one (the carry), still giving the whole run's rows."""
+    """The chunks really are chunks: no chunk holds more than its share (the generator itself runs in
+    parts of 5,000 rows), and records confirmed in one chunk enter the simulator in a later one, still
+    giving the whole run's rows."""
+    from liqcore.backtest import synthetic_chunks as SC
     from liqcore.backtest.synthetic import DEFAULT_START_NS
+
+    monkeypatch.setattr(SC, "ROW_BLOCK", 5000)
+    monkeypatch.setattr(SC, "U_BLOCK", 7000)
 
     sizes = []
     real = ST.recv_chunks
