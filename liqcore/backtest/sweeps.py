@@ -519,9 +519,11 @@ def run_counted(task) -> tuple[list, dict]:
 
     t0 = time.perf_counter()
     n0, s0 = _LOADS[0], _LOADS[1]
+    c0, w0 = _CHUNKED[0], dict(_WHOLE)
     rows = run_task(task)
     info = {"loads": _LOADS[0] - n0, "load_s": _LOADS[1] - s0, "busy_s": time.perf_counter() - t0,
-            "holds": task.part_key, "worker": _where(), "peak_rss": peak_rss()}
+            "holds": task.part_key, "worker": _where(), "peak_rss": peak_rss(), "chunked": _CHUNKED[0] - c0,
+            "whole": {k: v - w0.get(k, 0) for k, v in _WHOLE.items() if v > w0.get(k, 0)}}
     return rows, info
 
 
@@ -615,11 +617,13 @@ def _streamed(task: Task, det: Params, psets: list):
         _WHOLE[str(exc)] = _WHOLE.get(str(exc), 0) + 1
         return None
     _LOADS[0] += 1  # a chunked pass reads the partition once per task (its seconds: part of the work)
+    _CHUNKED[0] += 1
     return out
 
 
-#: why chunked tasks ran on the whole partition instead: reason -> tasks (this process)
+#: why chunked tasks ran on the whole partition instead: reason -> tasks; tasks run in chunks (this process)
 _WHOLE: dict = {}
+_CHUNKED = [0]
 
 
 def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Window], base: Params,
@@ -968,6 +972,7 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     with runner:
         counters = getattr(runner, "counters", None)
         before = counters.snapshot() if counters is not None else None
+        chunked0 = (counters.chunked, dict(counters.whole)) if counters is not None else None
         t_run = time.perf_counter()
         if tasks and hasattr(runner, "prepare"):
             runner.prepare(tasks)  # local workers start (fork) here, before the progress display's thread
@@ -984,4 +989,8 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     stats["ran"] = n_done
     if counters is not None:
         stats.update(scheduling(runner, before, wall, len({t.part.label for t in tasks})))
+        if any(p.chunk_days for p in partitions):
+            stats["chunked_tasks"] = counters.chunked - chunked0[0]
+            stats["chunked_ran_whole"] = {k: v - chunked0[1].get(k, 0) for k, v in counters.whole.items()
+                                          if v > chunked0[1].get(k, 0)}
     return store.finish(order), stats

@@ -48,6 +48,7 @@ def test_chunked_synthetic_sweep_equals_whole_cell_by_cell():
     b, st = _table(chunked, _windows(DEFAULT_START_NS))
     _same(a, b)
     assert st["partition_loads"] == 2 * 2  # one chunked pass per (partition, detector configuration)
+    assert st["chunked_tasks"] == 4 and st["chunked_ran_whole"] == {}
 
 
 def test_chunked_pass_hands_records_across_chunks(monkeypatch):
@@ -105,8 +106,12 @@ def test_strategy_without_a_chunked_path_runs_whole_with_the_same_rows():
     part = S.Partition(SRC, ("BTCUSDT",))
     a, _ = _table([part], [S.Window()], grid=grid)
     n0 = sum(S._WHOLE.values())
-    b, _ = _table([dataclasses.replace(part, chunk_days=0.25)], [S.Window()], grid=grid, whole_ok=True)
+    b, st = _table([dataclasses.replace(part, chunk_days=0.25)], [S.Window()], grid=grid, whole_ok=True)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert st["chunked_tasks"] == 0 and list(st["chunked_ran_whole"].values()) == [1]
+    from liqcore.backtest.schedule import describe
+
+    assert "1 task(s) ran on the whole partition instead of in chunks: strategy liq-trend" in describe(st)
     assert sum(S._WHOLE.values()) == n0 + 1 and any("liq-trend" in k for k in S._WHOLE)
 
 
@@ -150,7 +155,8 @@ def test_cli_sweep_chunk_days_on_a_pool_equals_whole(tmp_path, capsys):
     a = _cli_table(tmp_path, "whole", ["--workers", "1"])
     b = _cli_table(tmp_path, "chunked", ["--workers", "2", "--chunk-days", "0.2"])
     pd.testing.assert_frame_equal(a, b, check_exact=True)
-    capsys.readouterr()
+    said = capsys.readouterr()
+    assert "4 task(s) read their partition in time chunks" in " ".join((said.out + said.err).split())  # 2 symbols x 2 quantiles, on the pool
     from liqcore.cli import main
 
     assert main(["sweep", "--synthetic", "--days", "1", "--grid", "offset=0.1%", "--chunk-days", "0",
