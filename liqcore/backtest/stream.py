@@ -86,11 +86,12 @@ def _synthetic_chunks(part, chunk_ns: int):
         yield buf, reg
 
 
-def recv_chunks(part, chunk_ns: int):
+def recv_chunks(part, chunk_ns: int, load=None):
     """Yield ``(events, registry)``: the partition's events in receive-time order (stable: the order
     :func:`liqcore.backtest.sweeps.load_partition` gives), cut into consecutive chunks of about
     ``chunk_ns`` of time.  A dataset is read one time range at a time, a one-symbol synthetic market
-    generated in parts; other sources are loaded whole and cut."""
+    generated in parts; other sources are loaded whole (``load(part)`` -> (events in receive-time
+    order, registry)) and cut."""
     from liqcore.execution.events import prepare_events
 
     src = part.source
@@ -101,9 +102,7 @@ def recv_chunks(part, chunk_ns: int):
         raw_parts = _synthetic_chunks(part, chunk_ns)
         margin = 0  # received after the event
     else:
-        from liqcore.backtest.sweeps import load_partition
-
-        ev, reg = load_partition(part)  # the other sources load whole: cut what is loaded
+        ev, reg = load(part)  # the other sources load whole: cut what is loaded
         ts = ev["ts_recv"]
         if not len(ev):
             yield ev, reg
@@ -215,12 +214,8 @@ class _Cell:
         sim.run_sim(np.ascontiguousarray(ev), t, np.ascontiguousarray(ni - g0), sid, dom, cid,
                     self.st, self.port, self.par, self.ledger, self.counts, end_ns)
 
-    def finish(self, with_daily: bool) -> dict:
-        """The row, as :func:`liqcore.backtest.sweeps._simulate_window` makes it."""
-        from liqcore.backtest import metrics as M
-        from liqcore.backtest.sweeps import _SUMMARY_KEY, METRICS, _daily_vector
-        from liqcore.execution.replay import at_end
-
+    def finish(self, with_daily: bool, row) -> dict:
+        """The row, as the whole run makes it (``row``: the sweep's row builder)."""
         w = self.w
         start_ns = self.start_ns if self.start_ns is not None else (w.start_ns or 0)
         end_ns = self.last_ns if self.last_ns is not None else start_ns
@@ -229,20 +224,7 @@ class _Cell:
         rest = len(self.carry[0]) if self.carry is not None else 0
         empty = np.zeros(0, dtype=self._dtype)
         self._run(empty, 0 if self.base is None else self.base, rest, end_ns)  # the rest, then the clock
-        n = int(self.port[0]["n_trades"])
-        ledger = self.ledger[:n]
-        open_at_end, working_at_end = at_end(self.st)
-        s = M.summarize(ledger, self.counts, self.equity, start_ns, end_ns,
-                        open_at_end=int(open_at_end.sum()), working_at_end=int(working_at_end.sum()))
-        row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
-        row["wins"] = int(np.sum(ledger["ret"] > 0)) if n else 0
-        row["range_start_ns"] = start_ns
-        row["range_end_ns"] = end_ns
-        if with_daily:
-            d0, daily = _daily_vector(ledger, self.equity, start_ns, end_ns)
-            row["day0"] = d0
-            row["daily"] = daily
-        return row
+        return row(self.ledger, self.counts, self.st, self.port, self.equity, start_ns, end_ns, with_daily)
 
 
 class _Chunk:
@@ -287,17 +269,15 @@ def _event_dtype():
 
 
 def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0, with_daily: bool = False,
-                      chunk_ns: int = 7 * NS_PER_DAY) -> tuple[list[dict], str | None]:
+                      chunk_ns: int = 7 * NS_PER_DAY, *, load, row) -> tuple[list[dict], str | None]:
     """Rows (parameter set major, as :func:`liqcore.backtest.sweeps.evaluate_cells`) and the data note
-    of ``part`` read and replayed in chunks of ``chunk_ns``.  :class:`NotStreamable` when that would
-    not give the whole run's rows (nothing is returned then)."""
-    from liqcore.backtest.sweeps import FAST_STRATEGIES
+    of ``part`` read and replayed in chunks of ``chunk_ns``; every parameter set runs the cascade
+    strategy's simulator (the caller checks).  ``load(part)``: the whole-partition loader (sources
+    that are not read in parts); ``row(ledger, counts, st, port, equity, start_ns, end_ns,
+    with_daily)``: a window's row.  :class:`NotStreamable` when chunks would not give the whole run's
+    rows (nothing is returned then)."""
     from liqcore.execution.detect import detect
     from liqcore.types import Kind
-
-    for p in param_sets:
-        if p.strategy not in FAST_STRATEGIES or p.order_latency_from:
-            raise NotStreamable(f"strategy {p.strategy} runs on the whole partition")
     from liqcore._libs.detector import CascadeDetector
 
     detector = CascadeDetector.from_params(det_params)
@@ -306,7 +286,7 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
     o = so = 0
     tail = np.zeros(0, np.int64)  # the last event times of the previous chunk (the stray test's neighbours)
     min_trade, liqs = None, []
-    for events, reg in recv_chunks(part, int(chunk_ns)):
+    for events, reg in recv_chunks(part, int(chunk_ns), load):
         if not len(events):
             continue
         te = events["ts_event"]
@@ -342,7 +322,7 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
     if cells is None:
         raise NotStreamable("the partition has no events")
     note = _note(min_trade, liqs)
-    return [c.finish(with_daily) for c in cells], note
+    return [c.finish(with_daily, row) for c in cells], note
 
 
 class _Run:

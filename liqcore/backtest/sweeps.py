@@ -329,8 +329,7 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     """One simulator pass over a window: the same result as ``simulate(events[i0:i1], records in the
     window)`` (tested), without re-validating the partition each time."""
     from liqcore._jit import sim
-    from liqcore.backtest import metrics as M
-    from liqcore.execution.replay import at_end, new_replay
+    from liqcore.execution.replay import new_replay
 
     i0, i1 = prep.cut(w)
     j0 = int(np.searchsorted(prep.kept, i0, "left"))
@@ -355,6 +354,14 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
                 np.ascontiguousarray(r["dominant"], dtype=np.int64),
                 np.ascontiguousarray(r["cascade_id"], dtype=np.int64),
                 st, port, par, ledger, counts, end_ns)
+    return _sim_row(ledger, counts, st, port, equity, start_ns, end_ns, with_daily)
+
+
+def _sim_row(ledger, counts, st, port, equity: float, start_ns: int, end_ns: int, with_daily: bool) -> dict:
+    """A window's metrics row from the simulator's arrays after its run."""
+    from liqcore.backtest import metrics as M
+    from liqcore.execution.replay import at_end
+
     n = int(port[0]["n_trades"])
     ledger = ledger[:n]
     open_at_end, working_at_end = at_end(st)
@@ -611,8 +618,12 @@ def _streamed(task: Task, det: Params, psets: list):
     from liqcore.backtest.stream import NotStreamable, evaluate_streamed
 
     try:
+        if any(p.strategy not in FAST_STRATEGIES or p.order_latency_from for p in psets):
+            bad = next(p for p in psets if p.strategy not in FAST_STRATEGIES or p.order_latency_from)
+            raise NotStreamable(f"strategy {bad.strategy}" + (" with order-latency-from" if bad.order_latency_from else "")
+                                + " needs the whole window (its signals are built over it)")
         out = evaluate_streamed(task.part, det, psets, task.windows, task.equity, task.with_daily,
-                                int(days * NS_PER_DAY))
+                                int(days * NS_PER_DAY), load=load_partition, row=_sim_row)
     except NotStreamable as exc:
         _WHOLE[str(exc)] = _WHOLE.get(str(exc), 0) + 1
         return None

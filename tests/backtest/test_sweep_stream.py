@@ -64,8 +64,8 @@ def test_chunked_pass_hands_records_across_chunks(monkeypatch):
     sizes = []
     real = ST.recv_chunks
 
-    def spy(part, chunk_ns):
-        for ev, reg in real(part, chunk_ns):
+    def spy(part, chunk_ns, load=None):
+        for ev, reg in real(part, chunk_ns, load):
             sizes.append(len(ev))
             yield ev, reg
 
@@ -118,47 +118,18 @@ def test_strategy_without_a_chunked_path_runs_whole_with_the_same_rows():
 def test_gap_longer_than_max_time_jump_at_a_boundary_is_not_chunked():
     """Events a day and more apart at a chunk boundary: the detector's stray-time test would see other
     neighbours, so the partition runs whole (same rows)."""
-    ev = np.zeros(6, dtype=__import__("liqcore.types", fromlist=["EVENT_DTYPE"]).EVENT_DTYPE)
+    from liqcore.types import EVENT_DTYPE
+
+    ev = np.zeros(6, dtype=EVENT_DTYPE)
     t0 = 1_700_000_000_000_000_000
     ev["ts_event"] = [t0, t0 + 1, t0 + 2, t0 + 3 * DAY, t0 + 3 * DAY + 1, t0 + 3 * DAY + 2]
     ev["ts_recv"] = ev["ts_event"]
     ev["kind"], ev["price"], ev["qty"], ev["side"] = 2, 100.0, 1.0, 1
     from liqcore.types import SymbolRegistry
 
-    class P:  # a partition stand-in for recv_chunks' whole-load path
+    class P:  # a partition of recording files: loaded whole (by ``load``), then cut
         source = S.Source("files")
 
-    import liqcore.backtest.sweeps as SW
-
-    orig = SW.load_partition
-    try:
-        SW.load_partition = lambda part: (ev, SymbolRegistry([("bybit", "XUSDT")]))
-        with pytest.raises(ST.NotStreamable, match="max-time-jump"):
-            ST.evaluate_streamed(P(), Params(), [Params()], [S.Window()], chunk_ns=DAY)
-    finally:
-        SW.load_partition = orig
-
-
-def _cli_table(tmp_path, name, extra):
-    from liqcore.cli import main
-
-    out = tmp_path / f"{name}.parquet"
-    rc = main(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "BTCUSDT,ETHUSDT",
-               "--grid", "offset=0.05%,0.2%", "--grid", "quantile=0.9,0.95", "--split-days", "1",
-               "--no-progress", "--out", str(out)] + extra)
-    assert rc == 0
-    t = pd.read_parquet(out)
-    return t.sort_values(["offset", "quantile", "partition", "range"]).reset_index(drop=True)
-
-
-def test_cli_sweep_chunk_days_on_a_pool_equals_whole(tmp_path, capsys):
-    a = _cli_table(tmp_path, "whole", ["--workers", "1"])
-    b = _cli_table(tmp_path, "chunked", ["--workers", "2", "--chunk-days", "0.2"])
-    pd.testing.assert_frame_equal(a, b, check_exact=True)
-    said = capsys.readouterr()
-    assert "4 task(s) read their partition in time chunks" in " ".join((said.out + said.err).split())  # 2 symbols x 2 quantiles, on the pool
-    from liqcore.cli import main
-
-    assert main(["sweep", "--synthetic", "--days", "1", "--grid", "offset=0.1%", "--chunk-days", "0",
-                 "--no-progress"]) == 2
-    assert "chunk-days: must be positive" in capsys.readouterr().err
+    with pytest.raises(ST.NotStreamable, match="max-time-jump"):
+        ST.evaluate_streamed(P(), Params(), [Params()], [S.Window()], chunk_ns=DAY,
+                             load=lambda part: (ev, SymbolRegistry([("bybit", "XUSDT")])), row=S._sim_row)
