@@ -133,3 +133,21 @@ def test_gap_longer_than_max_time_jump_at_a_boundary_is_not_chunked():
     with pytest.raises(ST.NotStreamable, match="max-time-jump"):
         ST.evaluate_streamed(P(), Params(), [Params()], [S.Window()], chunk_ns=DAY,
                              load=lambda part: (ev, SymbolRegistry([("bybit", "XUSDT")])), row=S._sim_row)
+
+
+def test_cli_walkforward_chunk_days_equals_whole(tmp_path, capsys):
+    import json
+
+    from liqcore.cli import main
+
+    reps = []
+    for extra in ([], ["--chunk-days", "0.3"]):
+        rc = main(["walkforward", "--synthetic", "--days", "4", "--seed", "11", "--symbols", "ETHUSDT",
+                   "--grid", "offset=0.1%,0.3%", "--grid", "quantile=0.9,0.95", "--folds", "2", "--train", "2d",
+                   "--test", "1d", "--workers", "1", "--json"] + extra)
+        assert rc == 0
+        said = capsys.readouterr()
+        reps.append(json.loads(said.out))
+    a, b = reps
+    assert a["folds"] == b["folds"] and a["overall"] == b["overall"]
+    assert b["stats"]["chunked_tasks"] > 0 and not b["stats"]["chunked_ran_whole"]
