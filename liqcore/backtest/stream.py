@@ -33,7 +33,10 @@ def _dataset_chunks(part, chunk_ns: int):
     from liqcore.venues.common import fill_recv
 
     src = part.source
-    sel = check_selection(src.path, list(part.symbols) or None, part.start_ns, part.end_ns)
+    try:
+        sel = check_selection(src.path, list(part.symbols) or None, part.start_ns, part.end_ns)
+    except ValueError as exc:  # the whole read says what is missing
+        raise NotStreamable(str(exc)) from None
     pairs = sorted({(p[0], p[1]) for p in sel})
     if len(pairs) != 1:
         raise NotStreamable(f"the partition holds {len(pairs)} (venue, symbol) pairs")
