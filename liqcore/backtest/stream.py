@@ -142,10 +142,10 @@ def recv_chunks(part, chunk_ns: int, load=None):
 class _Cell:
     """One (parameter set, window) replayed chunk after chunk."""
 
-    def __init__(self, params, w, registry, n_sym: int, equity: float):
+    def __init__(self, params, w, registry, n_sym: int, equity: float, dtype):
         from liqcore.execution.replay import new_replay
 
-        self.params, self.w, self.equity = params, w, float(equity)
+        self.params, self.w, self.equity, self._dtype = params, w, float(equity), dtype
         self.par, self.st, self.port, self.ledger, self.counts = new_replay(params, registry, n_sym, self.equity, 1)
         self.base = None  # global index (into the prints and funding events) of the window's first one
         self.start_ns = None  # first and last event time in the window
@@ -301,9 +301,7 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
         ch = _Chunk(events, o, so)
         if cells is None:
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
-            cells = [_Cell(p, w, reg, n_sym, equity) for p in param_sets for w in windows]
-            for c in cells:
-                c._dtype = ch.sim.dtype
+            cells = [_Cell(p, w, reg, n_sym, equity, ch.sim.dtype) for p in param_sets for w in windows]
         elif int(ch.events["symbol_id"].max()) + 1 > len(cells[0].st):
             raise NotStreamable("a symbol appears after the first chunk")
         rec, _ = detect(ch.events, det_params, detector=_Run(detector, o))

@@ -71,7 +71,7 @@ def market_chunks(symbol: str, days: float, seed: int = 7, venue: str = "bybit",
     v = Venue.parse(venue_s)
     p = S.build_params(sym, days, start_ns, {})
     registry = SymbolRegistry([(venue_s, sym)])
-    sid = registry.id(v, sym) if hasattr(registry, "id") else 0
+    sid = registry.id(v, sym)
     qdec = float(S._spec(sym).qty_dec)
     slot = 500 if v == Venue.BYBIT else 1  # ms: a push batch (see recv_times) or one millisecond
     zgen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(v), 1])))
