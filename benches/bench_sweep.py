@@ -8,7 +8,8 @@
   dask cluster of 2 worker processes and the pool again right after (the dask/pool ratio);
 * walk-forward: 12 rolling folds x 100 cells (detector quantile included) x 30 days x 5 symbols;
 * ``--scale``: a sweep over 365 days x 20 symbols of synthetic data (generated per symbol by the
-  workers, not cached), peak memory of the whole process tree sampled every 0.2 s.
+  workers, not cached; by default in chunks of 7 days, ``--chunk-days 0``: whole), peak memory of
+  the whole process tree sampled every 0.2 s.
 
     python benches/bench_sweep.py [--workers 2] [--skip-dask] [--skip-one] [--loads-workers 16]
     python benches/bench_sweep.py --scale [--workers 2] [--configs 10]
@@ -104,6 +105,9 @@ def main() -> None:
     ap.add_argument("--configs", type=int, default=10, help="--scale: execution configurations")
     ap.add_argument("--days", type=float, default=365)
     ap.add_argument("--symbols", type=int, default=20)
+    ap.add_argument("--chunk-days", type=float, default=7.0,
+                    help="--scale: read and replay each partition in chunks of this many days (0: whole, "
+                         "the code before chunking)")
     args = ap.parse_args()
 
     from liqcore.backtest import sweeps as S
@@ -216,7 +220,7 @@ def run_scale(args) -> None:
             "SUIUSDT", "FILUSDT"]
     syms = base[: args.symbols]
     src = S.Source("synthetic", days=float(args.days), seed=7, cache=False)
-    parts = [S.Partition(src, (s,)) for s in syms]
+    parts = [S.Partition(src, (s,), chunk_days=args.chunk_days or None) for s in syms]
     g = S.validate_grid({"offset": [f"{0.05 * i:.2f}%" for i in range(1, args.configs + 1)]})
     cells = S.expand_cells(g)
     with PeakRSS() as mem:
@@ -225,11 +229,19 @@ def run_scale(args) -> None:
                                 chunk=len(cells))
         el = time.perf_counter() - t
     bar = 0.5 * args.workers + 1.0
+    how = f"chunks of {args.chunk_days:g} days" if args.chunk_days else "whole partitions"
     print(f"scale: {args.days:g} days x {len(syms)} symbols x {len(cells)} configurations = {len(table)} cells "
-          f"({args.workers} workers): {el:.1f} s; peak RSS of the process tree {mem.peak / 2**30:.2f} GiB "
+          f"({args.workers} workers, {how}): {el:.1f} s; peak RSS of the process tree {mem.peak / 2**30:.2f} GiB "
           f"(sampled every 0.2 s; bar <= 0.5 GiB x {args.workers} workers + 1 GiB = {bar:.1f} GiB: "
           f"{'met' if mem.peak / 2**30 <= bar else 'MISSED'}); {sched(st)}; "
-          f"trades total {int(table['trades'].sum())} [loadavg {loadavg()}]")
+          f"trades total {int(table['trades'].sum())}, table digest {digest(table)} [loadavg {loadavg()}]")
+
+
+def digest(table) -> str:
+    """A short hash of a result table in cell order (equal tables, equal digests)."""
+    import hashlib
+
+    return hashlib.sha1(table.sort_values("cell").to_csv(index=False).encode()).hexdigest()[:12]
 
 
 if __name__ == "__main__":

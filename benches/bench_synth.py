@@ -87,7 +87,8 @@ def main() -> int:
         eps = (np.empty(max_ep, np.int64), np.empty(max_ep, np.int64), np.empty(max_ep, np.int8),
                np.empty(max_ep, np.int8), np.empty(max_ep, np.float64), np.empty(max_ep, np.int32),
                np.empty(max_ep, np.float64))
-        return K.simulate_symbol(p, u, *cols, *eps, np.zeros(0), np.zeros(0, np.int8), *(np.zeros(0),) * 3)
+        return K.simulate_symbol(p, u, *cols, *eps, np.zeros(0), np.zeros(0, np.int8), *(np.zeros(0),) * 3,
+                                 np.zeros(K.STATE_LEN))
 
     status, n_rows, _ne, _used = kernel()
     assert status == K.OK

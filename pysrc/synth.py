@@ -198,7 +198,7 @@ def activity(t: float, diurnal_a: float, peak_sod: float, t0_sod: float, weekend
 def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: int,
                     ext_t: np.ndarray | None = None, ext_side: np.ndarray | None = None,
                     reg_t: np.ndarray | None = None, reg_p: np.ndarray | None = None,
-                    reg_f: np.ndarray | None = None):
+                    reg_f: np.ndarray | None = None, state: dict | None = None):
     """Simulate one symbol.  Returns ``(status, n_rows, n_episodes, n_uniforms_used, rows, episodes)``
     where ``rows`` is a dict of column arrays and ``episodes`` a dict of episode arrays, both
     trimmed.  ``status`` is OK or one of the OUT_OF_* codes (outputs then partial).
@@ -209,7 +209,11 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
     pass it, which is then discarded) and takes precedence over a mark or funding at or after it.
 
     ``reg_t`` (sorted seconds) / ``reg_p`` / ``reg_f``: the positioning regime (empty or None: none;
-    then ``bg_p_long`` and ``fund_mean`` hold throughout)."""
+    then ``bg_p_long`` and ``fund_mean`` hold throughout).
+
+    ``state``: a dict, empty for a fresh run; at the stop it receives the loop state (and the episode
+    arrays); called again with it and the unused uniforms, the run continues where it stopped
+    (OUT_OF_UNIFORMS and OUT_OF_ROWS stop at the top of a step): the parts' rows are the whole run's."""
     rng = Uniforms(u)
     reg_t = np.zeros(0) if reg_t is None else reg_t
     n_reg = len(reg_t)
@@ -271,6 +275,10 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
     fmax = 1.0 + diurnal_a
     scale_p = 10.0**pdec
     scale_q = 10.0**qdec
+    if state:  # resume where the previous part stopped
+        (t, e_b, c, ep, ep_side, ep_cont, th_c, next_mark, next_fund, i_ext, n_ep) = state["loop"]
+        book.x, book.d_bg, book.d_c, book.t, book.v = state["book"]
+        eps = state["eps"]
 
     def emit(t_, price, qty, side, kind, episode):
         nonlocal n, status
@@ -322,6 +330,9 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
     while True:
         if rng.remaining() < MAX_DRAWS_PER_STEP:
             status = OUT_OF_UNIFORMS  # the caller draws a longer pool and runs again
+            break
+        if n >= capacity:  # a step writes at most one row: stop before it, resumable
+            status = OUT_OF_ROWS
             break
         bound = (mu_b + rate_t + mu_s) * fmax + e_b + c * (1.0 + kappa_t)
         t_prop = t + rng.exponential(bound)
@@ -436,6 +447,10 @@ def simulate_symbol(p: np.ndarray, u: np.ndarray, capacity: int, max_episodes: i
             c = c + eta_c * beta_c
         # else: rejected proposal
 
+    if state is not None:
+        state["loop"] = (t, e_b, c, ep, ep_side, ep_cont, th_c, next_mark, next_fund, i_ext, n_ep)
+        state["book"] = (book.x, book.d_bg, book.d_c, book.t, book.v)
+        state["eps"] = eps
     out_rows = {k: v[:n].copy() for k, v in rows.items()}
     out_eps = {k: v[:n_ep].copy() for k, v in eps.items()}
     return status, n, n_ep, rng.i, out_rows, out_eps

@@ -1018,6 +1018,11 @@ def _restore_latency(par, sid, kept):
         par[sid].order_latency_ns = kept
 
 
+#: ``end_ns`` of :func:`run_exec` for one part of a replay cut in time: no end-of-run clock step (the twin's
+#: ``end_ns=None``); the last part gets the real end
+NO_CLOCK = -(2**63)
+
+
 @njit(cache=True, nogil=True)
 def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
     """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with signals (SIGNAL_DTYPE, sorted by
@@ -1120,7 +1125,8 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                    g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
         _restore_latency(par, g.symbol_id, kept)
         r += 1
-    step_clock(st, port, par, end_ns, counts)
+    if end_ns != NO_CLOCK:  # a part of a longer replay: its clock step comes at the real end
+        step_clock(st, port, par, end_ns, counts)
     return prints
 
 

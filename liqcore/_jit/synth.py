@@ -6,10 +6,12 @@ Everything random comes from the pre-drawn uniform pool ``u`` (the front draws i
 ``numpy.random.Generator(PCG64(...))``), so a run is a pure function of ``(p, u)``.
 
 ``simulate_symbol(p, u, t_ns, price, qty, side, kind, episode, ep_start, ep_end, ep_side,
-ep_cont, ep_notional, ep_n, ep_hl, ext_t, ext_side, reg_t, reg_p, reg_f) -> (status, n_rows, n_episodes,
+ep_cont, ep_notional, ep_n, ep_hl, ext_t, ext_side, reg_t, reg_p, reg_f, state) -> (status, n_rows, n_episodes,
 n_uniforms_used)`` fills the
 preallocated output arrays; status ``OUT_OF_UNIFORMS`` / ``OUT_OF_ROWS`` / ``OUT_OF_EPISODES`` asks
-the caller to grow the pool or the buffers and run again.
+the caller to grow the pool or the buffers and run again.  ``state`` (``STATE_LEN`` float64, zeros for
+a fresh run) receives the loop state at the stop; called again with it (the unused uniforms first, the
+episode arrays kept) the run continues: OUT_OF_UNIFORMS and OUT_OF_ROWS stop at the top of a step.
 """
 from __future__ import annotations
 
@@ -39,6 +41,12 @@ MAX_DRAWS_PER_STEP = 16
 
 # book state slots (_V: the volatility state excited by cascade liquidations)
 _X, _D_BG, _D_C, _T, _V = 0, 1, 2, 3, 4
+
+#: the loop state a run saves in ``state`` when it stops (``state[S_SET] = 1``) and resumes from when
+#: called again with it: a run cut into parts (more uniforms, fresh row buffers) gives the whole run's rows
+(S_SET, S_T, S_E_B, S_C, S_EP, S_EP_SIDE, S_EP_CONT, S_TH_C, S_NEXT_MARK, S_NEXT_FUND, S_I_EXT, S_I_REG,
+ S_N_EP, S_BOOK) = range(14)
+STATE_LEN = S_BOOK + 5
 
 
 @njit(cache=True, inline="always")
@@ -107,7 +115,7 @@ def _liquidation(p, book, side, notional, cascade, ep_cont, pdec, qdec, scale_p,
 @njit(cache=True)
 def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
                     ep_start, ep_end, ep_side, ep_cont_arr, ep_notional, ep_n, ep_hl, ext_t, ext_side,
-                    reg_t, reg_p, reg_f):
+                    reg_t, reg_p, reg_f, state):
     capacity = t_ns.shape[0]
     max_episodes = ep_start.shape[0]
     ui = np.zeros(1, np.int64)
@@ -160,10 +168,28 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
     scale_p = 10.0**pdec
     scale_q = 10.0**qdec
     n_u = u.shape[0]
+    if state[S_SET] != 0.0:  # resume where the previous part stopped (at the top of a step)
+        t = state[S_T]
+        e_b = state[S_E_B]
+        c = state[S_C]
+        ep = int(state[S_EP])
+        ep_side_cur = int(state[S_EP_SIDE])
+        ep_cont = int(state[S_EP_CONT])
+        th_c = state[S_TH_C]
+        next_mark = state[S_NEXT_MARK]
+        next_fund = state[S_NEXT_FUND]
+        i_ext = int(state[S_I_EXT])
+        i_reg = int(state[S_I_REG])
+        n_ep = int(state[S_N_EP])
+        for j in range(5):
+            book[j] = state[S_BOOK + j]
 
     while True:
         if n_u - ui[0] < MAX_DRAWS_PER_STEP:
             status = OUT_OF_UNIFORMS
+            break
+        if n >= capacity:  # a step writes at most one row: stop before it, resumable
+            status = OUT_OF_ROWS
             break
         bound = (mu_b + rate_t + mu_s) * fmax + e_b + c * (1.0 + kappa_t)
         t_prop = t + (-math.log(1.0 - _uniform(u, ui)) / bound)
@@ -357,6 +383,21 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
             ep_n[ep] += 1
             book[_V] = book[_V] + 1.0
             c = c + eta_c * beta_c
+    state[S_SET] = 1.0
+    state[S_T] = t
+    state[S_E_B] = e_b
+    state[S_C] = c
+    state[S_EP] = ep
+    state[S_EP_SIDE] = ep_side_cur
+    state[S_EP_CONT] = ep_cont
+    state[S_TH_C] = th_c
+    state[S_NEXT_MARK] = next_mark
+    state[S_NEXT_FUND] = next_fund
+    state[S_I_EXT] = i_ext
+    state[S_I_REG] = i_reg
+    state[S_N_EP] = n_ep
+    for j in range(5):
+        state[S_BOOK + j] = book[j]
     return status, n, n_ep, ui[0]
 
 

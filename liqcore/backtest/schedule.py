@@ -100,6 +100,8 @@ class Counters:
         self.busy_s: dict = {}
         self.holds: dict = {}
         self.peak_rss: dict = {}  # worker -> its peak resident memory, bytes
+        self.chunked = 0  # tasks that read their partition in time chunks
+        self.whole: dict = {}  # tasks asked to but run on the whole partition: reason -> count
 
     def add(self, info: dict, worker=None) -> None:
         w = worker if worker is not None else info.get("worker")
@@ -109,6 +111,9 @@ class Counters:
         self.busy_s[w] = self.busy_s.get(w, 0.0) + float(info.get("busy_s", 0.0))
         self.holds[w] = info.get("holds")
         self.peak_rss[w] = max(self.peak_rss.get(w, 0), int(info.get("peak_rss", 0)))
+        self.chunked += int(info.get("chunked", 0))
+        for why, n in (info.get("whole") or {}).items():
+            self.whole[why] = self.whole.get(why, 0) + int(n)
 
     def snapshot(self) -> tuple:
         return self.tasks, self.loads, self.load_s, sum(self.busy_s.values())
@@ -276,4 +281,8 @@ def describe(stats: dict) -> str | None:
             + f" (busy {stats['busy_s']:.2f} s / ({stats['workers']} workers x {stats['wall_s']:.2f} s wall))"
             + (f"; peak memory (RSS) {stats['peak_rss_worker_gib']:.2f} GiB in the largest worker, "
                f"{stats['peak_rss_total_gib']:.2f} GiB summed over the workers' and this process's peaks"
-               if stats.get("peak_rss_worker_gib") else ""))
+               if stats.get("peak_rss_worker_gib") else "")
+            + (f"; {stats['chunked_tasks']} task(s) read their partition in time chunks" if stats.get("chunked_tasks")
+               else "")
+            + "".join(f"; {n} task(s) ran on the whole partition instead of in chunks: {why}"
+                      for why, n in (stats.get("chunked_ran_whole") or {}).items()))

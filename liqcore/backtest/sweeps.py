@@ -201,6 +201,9 @@ class Partition:
     start_ns: int | None = None
     end_ns: int | None = None
     trade_start_ns: int | None = None
+    #: read and replay the partition in time chunks of this many days (memory holds one chunk; the
+    #: rows are the same: :mod:`liqcore.backtest.stream`); None: whole.  Not part of its identity.
+    chunk_days: float | None = None
 
     @property
     def label(self) -> str:
@@ -333,8 +336,7 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     """One simulator pass over a window: the same result as ``simulate(events[i0:i1], records in the
     window)`` (tested), without re-validating the partition each time."""
     from liqcore._jit import sim
-    from liqcore.backtest import metrics as M
-    from liqcore.execution.replay import at_end, new_replay
+    from liqcore.execution.replay import new_replay
 
     if params.fill == "queue" or params.price_grid == "auto":
         from liqcore.execution.events import book_view, queue_fallback
@@ -367,6 +369,17 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
                 np.ascontiguousarray(r["dominant"], dtype=np.int64),
                 np.ascontiguousarray(r["cascade_id"], dtype=np.int64),
                 st, port, par, ledger, counts, end_ns)
+    row = _sim_row(ledger, counts, st, port, equity, start_ns, end_ns, with_daily)
+    row["fill_model"] = fill_label(params, fallback)  # the fill model behind the returns
+    return row
+
+
+def _sim_row(ledger, counts, st, port, equity: float, start_ns: int, end_ns: int, with_daily: bool) -> dict:
+    """A window's metrics row from the simulator's arrays after its run (the caller names its fill
+    model: ``fill_model``)."""
+    from liqcore.backtest import metrics as M
+    from liqcore.execution.replay import at_end
+
     n = int(port[0]["n_trades"])
     ledger = ledger[:n]
     open_at_end, working_at_end = at_end(st)
@@ -374,7 +387,6 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
                     open_at_end=int(open_at_end.sum()), working_at_end=int(working_at_end.sum()))
     row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
     row["wins"] = int(np.sum(ledger["ret"] > 0)) if n else 0
-    row["fill_model"] = fill_label(params, fallback)  # the fill model behind the returns
     row["range_start_ns"] = start_ns
     row["range_end_ns"] = end_ns
     if with_daily:
@@ -533,9 +545,11 @@ def run_counted(task) -> tuple[list, dict]:
 
     t0 = time.perf_counter()
     n0, s0 = _LOADS[0], _LOADS[1]
+    c0, w0 = _CHUNKED[0], dict(_WHOLE)
     rows = run_task(task)
     info = {"loads": _LOADS[0] - n0, "load_s": _LOADS[1] - s0, "busy_s": time.perf_counter() - t0,
-            "holds": task.part_key, "worker": _worker_address(), "peak_rss": peak_rss()}
+            "holds": task.part_key, "worker": _worker_address(), "peak_rss": peak_rss(), "chunked": _CHUNKED[0] - c0,
+            "whole": {k: v - w0.get(k, 0) for k, v in _WHOLE.items() if v > w0.get(k, 0)}}
     return rows, info
 
 
@@ -585,16 +599,21 @@ def warm_kernels() -> float:
 def run_task(task: Task) -> list[dict]:
     """Run a task (in whatever process holds it): load the partition (cached per process), detect once
     per detector configuration (cached), evaluate every cell; rows carry their cell keys."""
-    hit = _prepared(task.part)
-    prep = hit["prep"]
     det = Params.from_mapping(task.det_values, base=task.base)
-    dk = _hash(det.detector_kwargs())
-    rec = hit["records"].get(dk)
-    if rec is None:
-        rec = detect_partition(prep, det)
-        hit["records"] = {dk: rec}
     psets = [Params.from_mapping({**task.det_values, **ev}, base=task.base) for ev in task.exec_values]
-    rows = evaluate_cells(prep, det, rec, psets, task.windows, task.equity, task.with_daily)
+    streamed = _streamed(task, det, psets)
+    if streamed is not None:
+        rows, note = streamed
+    else:
+        hit = _prepared(task.part)
+        prep = hit["prep"]
+        dk = _hash(det.detector_kwargs())
+        rec = hit["records"].get(dk)
+        if rec is None:
+            rec = detect_partition(prep, det)
+            hit["records"] = {dk: rec}
+        rows = evaluate_cells(prep, det, rec, psets, task.windows, task.equity, task.with_daily)
+        note = prep.note
     out = []
     i = 0
     for ev in task.exec_values:
@@ -602,11 +621,46 @@ def run_task(task: Task) -> list[dict]:
             r = rows[i]
             r.update({"cell": task.keys[i], "partition": task.part.label, "range": w.name})
             r.update({k: str(v) for k, v in {**task.det_values, **ev}.items()})
-            if prep.note:
-                r["data_note"] = prep.note
+            if note:
+                r["data_note"] = note
             out.append(r)
             i += 1
     return out
+
+
+def _streamed(task: Task, det: Params, psets: list):
+    """(rows, data note) of a task whose partition is read in chunks (``chunk_days``), or None: run
+    it whole (no chunks asked, or a chunked run would not give the same rows; counted in ``_LOADS``)."""
+    days = task.part.chunk_days
+    if not days:
+        return None
+    from liqcore.backtest.stream import NotStreamable, evaluate_streamed
+
+    try:
+        if any(p.fill == "queue" or p.price_grid == "auto" for p in psets):
+            raise NotStreamable("fill queue / price-grid auto read the partition's top of book and price grid "
+                                "whole")
+        if any(p.strategy not in FAST_STRATEGIES or p.order_latency_from for p in psets):
+            bad = next(p for p in psets if p.strategy not in FAST_STRATEGIES or p.order_latency_from)
+            raise NotStreamable(f"strategy {bad.strategy}" + (" with order-latency-from" if bad.order_latency_from else "")
+                                + " needs the whole window (its signals are built over it)")
+        out = evaluate_streamed(task.part, det, psets, task.windows, task.equity, task.with_daily,
+                                int(days * NS_PER_DAY), load=load_partition, row=_sim_row)
+    except NotStreamable as exc:
+        _WHOLE[str(exc)] = _WHOLE.get(str(exc), 0) + 1
+        return None
+    rows = out[0]
+    per = len(rows) // max(1, len(psets))
+    for k, row in enumerate(rows):  # parameter set major: the fill model behind each row's returns
+        row["fill_model"] = fill_label(psets[min(k // max(1, per), len(psets) - 1)])
+    _LOADS[0] += 1  # a chunked pass reads the partition once per task (its seconds: part of the work)
+    _CHUNKED[0] += 1
+    return out
+
+
+#: why chunked tasks ran on the whole partition instead: reason -> tasks; tasks run in chunks (this process)
+_WHOLE: dict = {}
+_CHUNKED = [0]
 
 
 def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Window], base: Params,
@@ -945,6 +999,8 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     except ImportError:  # pragma: no cover
         raise ValueError("sweep: needs pandas (pip install 'liqcore[sweep]')") from None
     store = Store(out)
+    if chunk is None and any(p.chunk_days for p in partitions):
+        chunk = len(cells)  # a partition read in chunks is read once per task: one task per detector configuration
     if chunk is None:
         n_groups = max(1, len({tuple(str(c.get(n)) for n in det_names) for c in cells}) * len(partitions))
         per_group = math.ceil(len(cells) * len(partitions) / n_groups)
@@ -968,6 +1024,7 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     with runner:
         counters = getattr(runner, "counters", None)
         before = counters.snapshot() if counters is not None else None
+        chunked0 = (counters.chunked, dict(counters.whole)) if counters is not None else None
         t_run = time.perf_counter()
         if tasks and hasattr(runner, "prepare"):
             runner.prepare(tasks)  # local workers start (fork) here, before the progress display's thread
@@ -984,4 +1041,8 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     stats["ran"] = n_done
     if counters is not None:
         stats.update(scheduling(runner, before, wall, len({t.part.label for t in tasks})))
+        if any(p.chunk_days for p in partitions):
+            stats["chunked_tasks"] = counters.chunked - chunked0[0]
+            stats["chunked_ran_whole"] = {k: v - chunked0[1].get(k, 0) for k, v in counters.whole.items()
+                                          if v > chunked0[1].get(k, 0)}
     return store.finish(order), stats

@@ -403,7 +403,8 @@ def simulate_symbol(p: np.ndarray, seed: int, symbol: str, ext_t: np.ndarray | N
             np.empty(max_ep, np.int8), np.empty(max_ep, np.float64), np.empty(max_ep, np.int32),
             np.empty(max_ep, np.float64),
         )
-        status, n, n_ep, _used = k.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side, *reg)
+        status, n, n_ep, _used = k.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side, *reg,
+                                                   np.zeros(k.STATE_LEN, np.float64))
         if status == k.OK:
             break
         if status == k.OUT_OF_UNIFORMS:

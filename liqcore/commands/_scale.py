@@ -29,6 +29,10 @@ def add_scale_arguments(parser, *, walkforward: bool = False) -> None:
     p.add_argument("--warmup", default="1d", metavar="DUR",
                    help="with --partition-days: events read and detected before each chunk so the "
                         "detector is warm when the chunk starts (default 1d)")
+    p.add_argument("--chunk-days", type=float, default=None, metavar="D",
+                   help="read and replay each partition in time chunks of D days: a worker holds one chunk "
+                        "of events (plus each cell's small state), not the partition; the table is the same "
+                        "(partitions a chunked pass cannot reproduce exactly run whole)")
     r = parser.add_argument_group("workers")
     r.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="local worker processes (default: the number of CPUs; 1 = in this process), or "
@@ -182,9 +186,12 @@ def plan_source(args, params, opts: dict):
         label = f"{len(res.sources)} file(s)"
         filt = (start, end) if (start is not None or end is not None) else (None, None)
     groups = [(s,) for s in symbols] if args.by == "symbol" else [tuple(symbols)]
+    cdays = getattr(args, "chunk_days", None)
+    if cdays is not None and not cdays > 0:
+        raise ValueError("chunk-days: must be positive")
     pdays = getattr(args, "partition_days", None)
     if pdays is None:
-        parts = [Partition(src, g, filt[0], filt[1]) for g in groups]
+        parts = [Partition(src, g, filt[0], filt[1], chunk_days=cdays) for g in groups]
     else:
         from liqcore.config import parse_duration
 
@@ -196,7 +203,7 @@ def plan_source(args, params, opts: dict):
         for g in groups:
             t = int(s0)
             while t < s1:
-                parts.append(Partition(src, g, t - warm, min(t + step, int(s1)), trade_start_ns=t))
+                parts.append(Partition(src, g, t - warm, min(t + step, int(s1)), trade_start_ns=t, chunk_days=cdays))
                 t += step
     return parts, (int(s0), int(s1)), label
 

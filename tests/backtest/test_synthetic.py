@@ -50,7 +50,7 @@ def _run_both(p, u, capacity, max_ep, ext_t=None, ext_side=None, regime=None):
     eps = (np.zeros(max_ep, np.int64), np.zeros(max_ep, np.int64), np.zeros(max_ep, np.int8),
            np.zeros(max_ep, np.int8), np.zeros(max_ep, np.float64), np.zeros(max_ep, np.int32),
            np.zeros(max_ep, np.float64))
-    status, n, n_ep, used = K.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side, *reg)
+    status, n, n_ep, used = K.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side, *reg, np.zeros(K.STATE_LEN))
     t_status, t_n, t_nep, t_used, rows, teps = T.simulate_symbol(p, u, capacity, max_ep, ext_t, ext_side, *reg)
     return (status, n, n_ep, used, cols, eps), (t_status, t_n, t_nep, t_used, rows, teps)
 

@@ -1,0 +1,336 @@
+"""A sweep task over a long partition in time chunks: memory holds one chunk of events, not the span.
+
+The partition's events are read chunk after chunk in receive-time order (a dataset: one time range
+at a time; other sources: loaded whole, then cut); the cascade detector runs over each chunk
+carrying its state; every (parameter set, window) keeps its own simulator state (a few rows per
+symbol plus its ledger) and replays each chunk's trade prints with the records confirmed so far.
+The rows are the same, value for value, as the whole-partition run of
+:func:`liqcore.backtest.sweeps.evaluate_cells` (tested): a record is handed to the simulator in the
+chunk whose events it precedes, the end-of-run clock step is taken once, at the window's real end.
+
+Where the chunks cannot reproduce the whole run exactly, :class:`NotStreamable` is raised before any
+row is returned and the caller runs the partition whole: a strategy other than the cascade
+strategy's fast path, a dataset partition that holds more than one (venue, symbol) pair, a receive
+time earlier than a chunk already handed out (clock skew beyond the guard), or a time gap longer
+than the detector's ``max-time-jump`` at a chunk boundary (its stray-time test looks at neighbours).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+NS_PER_DAY = 86_400_000_000_000
+
+
+class NotStreamable(Exception):
+    """The chunked run would not equal the whole-partition run; the message says why."""
+
+
+# ------------------------------------------------------------------------------------------ chunks
+def _dataset_chunks(part, chunk_ns: int):
+    """Raw event arrays of consecutive event-time ranges of a dataset partition (one registry)."""
+    from liqcore.io.dataset import check_selection, load_dataset
+    from liqcore.types import SymbolRegistry
+    from liqcore.venues.common import fill_recv
+
+    src = part.source
+    try:
+        sel = check_selection(src.path, list(part.symbols) or None, part.start_ns, part.end_ns)
+    except ValueError as exc:  # the whole read says what is missing
+        raise NotStreamable(str(exc)) from None
+    pairs = sorted({(p[0], p[1]) for p in sel})
+    if len(pairs) != 1:
+        raise NotStreamable(f"the partition holds {len(pairs)} (venue, symbol) pairs")
+    days = sorted({p[2] for p in sel})
+    lo = int(np.datetime64(days[0], "D").astype("datetime64[ns]").astype(np.int64))
+    hi = int(np.datetime64(days[-1], "D").astype("datetime64[ns]").astype(np.int64)) + NS_PER_DAY
+    if part.start_ns is not None:
+        lo = max(lo, int(part.start_ns))
+    if part.end_ns is not None:
+        hi = min(hi, int(part.end_ns))
+    reg = SymbolRegistry()
+    a = lo
+    while a < hi:
+        b = min(a + chunk_ns, hi)
+        res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=a, end_ns=b,
+                           max_clock_skew_ns=src.max_clock_skew_ns, check=False, registry=reg)
+        fill_recv(res.events, src.feed_latency_ns)
+        if len(reg) > 1:
+            raise NotStreamable("the partition holds more than one (venue, symbol) pair")
+        yield res.events, reg, b
+        a = b
+
+
+def _synthetic_chunks(part, chunk_ns: int):
+    """Raw event arrays of a one-symbol synthetic partition, generated part after part
+    (:mod:`liqcore.backtest.synthetic_chunks`), gathered into about ``chunk_ns`` of event time."""
+    from liqcore.backtest.synthetic_chunks import market_chunks
+
+    src = part.source
+    buf = None
+    reg = None
+    for ev, reg in market_chunks(part.symbols[0], src.days, src.seed, src.venue):
+        t = ev["ts_event"]
+        if part.start_ns is not None or part.end_ns is not None:
+            m = np.ones(len(ev), dtype=bool)
+            if part.start_ns is not None:
+                m &= t >= part.start_ns
+            if part.end_ns is not None:
+                m &= t < part.end_ns
+            ev = ev[m]
+        buf = ev if buf is None or not len(buf) else np.concatenate([buf, ev])
+        while len(buf):
+            t = buf["ts_event"]
+            j = int(np.searchsorted(t, int(t[0]) + chunk_ns, "left"))
+            if j >= len(buf):
+                break  # not a whole chunk yet
+            yield buf[:j], reg
+            buf = buf[j:]
+    if buf is not None and len(buf):
+        yield buf, reg
+
+
+def recv_chunks(part, chunk_ns: int, load=None):
+    """Yield ``(events, registry)``: the partition's events in receive-time order (stable: the order
+    :func:`liqcore.backtest.sweeps.load_partition` gives), cut into consecutive chunks of about
+    ``chunk_ns`` of time.  A dataset is read one time range at a time, a one-symbol synthetic market
+    generated in parts; other sources are loaded whole (``load(part)`` -> (events in receive-time
+    order, registry)) and cut."""
+    from liqcore.execution.events import prepare_events
+
+    src = part.source
+    if src.kind == "dataset":
+        raw_parts = ((ev, reg) for ev, reg, _b in _dataset_chunks(part, chunk_ns))
+        margin = int(src.max_clock_skew_ns or 0)  # a receive time is at most this before its event time
+    elif src.kind == "synthetic" and len(part.symbols) == 1:
+        raw_parts = _synthetic_chunks(part, chunk_ns)
+        margin = 0  # received after the event
+    else:
+        ev, reg = load(part)  # the other sources load whole: cut what is loaded
+        ts = ev["ts_recv"]
+        if not len(ev):
+            yield ev, reg
+            return
+        t = int(ts[0])
+        i = 0
+        while i < len(ev):
+            j = int(np.searchsorted(ts, t + chunk_ns, "left"))
+            if j > i:
+                yield ev[i:j], reg
+            i, t = j, t + chunk_ns
+        return
+    carry = None
+    handed = None  # every receive time handed out is < this
+    reg = None
+    for raw, reg in raw_parts:  # in event-time order: later parts hold later event times
+        if not len(raw):
+            continue
+        if handed is not None and int(raw["ts_recv"].min()) < handed:
+            raise NotStreamable("a receive time earlier than a chunk already handed out")
+        ev = raw if carry is None or not len(carry) else np.concatenate([carry, raw])
+        ev = prepare_events(ev)  # stable: the carried events (earlier event times) keep their place
+        cut = int(raw["ts_event"].max()) - margin  # every later event is received at or after this
+        k = int(np.searchsorted(ev["ts_recv"], cut, "left"))
+        carry = ev[k:].copy()
+        if k:
+            handed = cut
+            yield ev[:k], reg
+    if carry is not None and len(carry):
+        yield carry, reg
+
+
+# ---------------------------------------------------------------------------------------- one cell
+class _Cell:
+    """One (parameter set, window) replayed chunk after chunk."""
+
+    def __init__(self, params, w, registry, n_sym: int, equity: float, dtype):
+        from liqcore.execution.replay import new_replay
+
+        self.params, self.w, self.equity, self._dtype = params, w, float(equity), dtype
+        self.par, self.st, self.port, self.ledger, self.counts = new_replay(params, registry, n_sym, self.equity, 1)
+        self.base = None  # global index (into the prints and funding events) of the window's first one
+        self.start_ns = None  # first and last event time in the window
+        self.last_ns = None
+        self.rec_max = None  # latest decision time of a record in the window
+        self.carry = None  # records not yet handed to the simulator (global sim indices)
+
+    def feed(self, chunk, rec, ni_glob):
+        """One chunk (a :class:`_Chunk`), its CONFIRMED records in decision order with their global
+        print indices ``ni_glob``."""
+        from liqcore._jit import sim
+
+        w = self.w
+        i0 = 0 if w.start_ns is None else int(np.searchsorted(chunk.ts, w.start_ns, "left"))
+        i1 = len(chunk.ts) if w.end_ns is None else int(np.searchsorted(chunk.ts, w.end_ns, "left"))
+        if i1 > i0:
+            if self.start_ns is None:
+                self.start_ns = int(chunk.ts[i0])
+            self.last_ns = int(chunk.ts[i1 - 1])
+        rt = rec["confirm_recv_ns"]
+        m = np.ones(len(rec), dtype=bool)
+        if w.start_ns is not None:
+            m &= rt >= w.start_ns
+        if w.end_ns is not None:
+            m &= rt < w.end_ns
+        if m.any():
+            r = rec[m]
+            self.rec_max = max(self.rec_max or int(r["confirm_recv_ns"].max()), int(r["confirm_recv_ns"].max()))
+            self._add(r, ni_glob[m])
+        j0 = int(np.searchsorted(chunk.kept, i0, "left"))
+        j1 = int(np.searchsorted(chunk.kept, i1, "left"))
+        if self.base is None and (j1 > j0 or i1 > i0):
+            self.base = chunk.so + j0  # the window's prints start here (as the whole run cuts them)
+        if j1 <= j0 or self.carry is None or not len(self.carry[0]):
+            if j1 > j0:
+                self._run(chunk.sim[j0:j1], chunk.so + j0, 0, sim.NO_CLOCK)
+            return
+        t_last = int(chunk.sim_ts[j1 - 1])
+        g_last = chunk.so + j1 - 1
+        nt, ni = self.carry[0], self.carry[1]
+        # a record is handed out with the first print it precedes: (time, index) before the last one's
+        due = int(np.count_nonzero((nt < t_last) | ((nt == t_last) & (ni < g_last))))
+        self._run(chunk.sim[j0:j1], chunk.so + j0, due, sim.NO_CLOCK)
+
+    def _add(self, r, ni):
+        cols = (r["confirm_recv_ns"].astype(np.int64), ni.astype(np.int64), r["symbol_id"].astype(np.int64),
+                r["dominant"].astype(np.int64), r["cascade_id"].astype(np.int64))
+        if self.carry is None:
+            self.carry = cols
+        else:
+            self.carry = tuple(np.concatenate([a, b]) for a, b in zip(self.carry, cols))
+
+    def _run(self, ev, g0: int, due: int, end_ns: int):
+        """Replay ``ev`` (prints from global index ``g0``) with the first ``due`` carried records."""
+        from liqcore._jit import sim
+
+        if self.carry is not None and due:
+            give = tuple(np.ascontiguousarray(a[:due]) for a in self.carry)
+            self.carry = tuple(a[due:] for a in self.carry)
+        else:
+            give = tuple(np.zeros(0, np.int64) for _ in range(5))
+        n = int(self.port[0]["n_trades"])
+        need = n + len(give[0]) + 1  # at most one ledger row per record (as the whole run sizes it)
+        if need > len(self.ledger):
+            grown = np.zeros(max(need, 2 * len(self.ledger)), dtype=self.ledger.dtype)
+            grown[:n] = self.ledger[:n]
+            self.ledger = grown
+        t, ni, sid, dom, cid = give
+        sim.run_sim(np.ascontiguousarray(ev), t, np.ascontiguousarray(ni - g0), sid, dom, cid,
+                    self.st, self.port, self.par, self.ledger, self.counts, end_ns)
+
+    def finish(self, with_daily: bool, row) -> dict:
+        """The row, as the whole run makes it (``row``: the sweep's row builder)."""
+        w = self.w
+        start_ns = self.start_ns if self.start_ns is not None else (w.start_ns or 0)
+        end_ns = self.last_ns if self.last_ns is not None else start_ns
+        if self.rec_max is not None:
+            end_ns = max(end_ns, self.rec_max)
+        rest = len(self.carry[0]) if self.carry is not None else 0
+        empty = np.zeros(0, dtype=self._dtype)
+        self._run(empty, 0 if self.base is None else self.base, rest, end_ns)  # the rest, then the clock
+        return row(self.ledger, self.counts, self.st, self.port, self.equity, start_ns, end_ns, with_daily)
+
+
+class _Chunk:
+    """One chunk's events cleaned as :class:`liqcore.backtest.sweeps.Prepared` cleans a partition."""
+
+    def __init__(self, events, o: int, so: int):
+        from liqcore.execution.events import clean_prints
+        from liqcore.types import Kind
+
+        ev, _ = clean_prints(np.ascontiguousarray(events))
+        self.events, self.o, self.so = ev, o, so
+        self.ts = np.ascontiguousarray(ev["ts_recv"])
+        self.kept = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) | (ev["kind"] == int(Kind.FUNDING)))
+        self.sim = np.ascontiguousarray(ev[self.kept])
+        self.sim_ts = np.ascontiguousarray(self.sim["ts_recv"])
+
+    def sim_index(self, idx):
+        """Global event indices (in this chunk) -> global print indices, with the whole run's tie
+        order (:meth:`liqcore.backtest.sweeps.Prepared.sim_index`)."""
+        loc = np.asarray(idx, dtype=np.int64) - self.o
+        k = np.searchsorted(self.kept, loc, "left")
+        is_kept = (k < len(self.kept)) & (self.kept[np.minimum(k, max(len(self.kept) - 1, 0))] == loc) \
+            if len(self.kept) else np.zeros(len(loc), dtype=bool)
+        return np.where(is_kept, k, k - 1).astype(np.int64) + self.so
+
+
+def _note(min_trade, liqs: list):
+    """The partition's data note (:func:`liqcore.backtest.metrics.data_note`) from the cheapest trade
+    print and the liquidations of every chunk."""
+    from liqcore.backtest import metrics as M
+
+    rows = ([min_trade] if min_trade is not None else []) + liqs
+    if not rows:
+        return M.data_note(np.zeros(0, dtype=liqs[0].dtype if liqs else _event_dtype()))
+    return M.data_note(np.concatenate(rows))
+
+
+def _event_dtype():
+    from liqcore.types import EVENT_DTYPE
+
+    return EVENT_DTYPE
+
+
+def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0, with_daily: bool = False,
+                      chunk_ns: int = 7 * NS_PER_DAY, *, load, row) -> tuple[list[dict], str | None]:
+    """Rows (parameter set major, as :func:`liqcore.backtest.sweeps.evaluate_cells`) and the data note
+    of ``part`` read and replayed in chunks of ``chunk_ns``; every parameter set runs the cascade
+    strategy's simulator (the caller checks).  ``load(part)``: the whole-partition loader (sources
+    that are not read in parts); ``row(ledger, counts, st, port, equity, start_ns, end_ns,
+    with_daily)``: a window's row.  :class:`NotStreamable` when chunks would not give the whole run's
+    rows (nothing is returned then)."""
+    from liqcore.execution.detect import detect
+    from liqcore.types import Kind
+    from liqcore._libs.detector import CascadeDetector
+
+    detector = CascadeDetector.from_params(det_params)
+    jump = int(detector.max_time_jump_ns) if hasattr(detector, "max_time_jump_ns") else NS_PER_DAY
+    cells = None
+    o = so = 0
+    tail = np.zeros(0, np.int64)  # the last event times of the previous chunk (the stray test's neighbours)
+    min_trade, liqs = None, []
+    for events, reg in recv_chunks(part, int(chunk_ns), load):
+        if not len(events):
+            continue
+        te = events["ts_event"]
+        if o and len(tail):
+            edge = np.concatenate([tail, te[:3]]).astype(np.int64)
+            if np.any(np.abs(np.diff(edge)) > jump):
+                raise NotStreamable("a time gap longer than max-time-jump at a chunk boundary")
+        tail = np.asarray(te[-2:], dtype=np.int64).copy()
+        ch = _Chunk(events, o, so)
+        if cells is None:
+            n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
+            cells = [_Cell(p, w, reg, n_sym, equity, ch.sim.dtype) for p in param_sets for w in windows]
+        elif int(ch.events["symbol_id"].max()) + 1 > len(cells[0].st):
+            raise NotStreamable("a symbol appears after the first chunk")
+        rec, _ = detect(ch.events, det_params, detector=_Run(detector, o))
+        from liqcore.execution.detect import confirmed_records
+
+        rec = confirmed_records(rec, ordered=True)
+        ni = ch.sim_index(rec["event_index"])
+        for c in cells:
+            c.feed(ch, rec, ni)
+        tr = ch.events[ch.events["kind"] == int(Kind.TRADE)]
+        if len(tr):
+            k = int(np.argmin(tr["price"] * tr["qty"]))
+            if min_trade is None or float(tr["price"][k] * tr["qty"][k]) < float(min_trade["price"][0] * min_trade["qty"][0]):
+                min_trade = tr[k:k + 1].copy()
+        liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
+        o += len(ch.events)
+        so += len(ch.sim)
+        del ch, events
+    if cells is None:
+        raise NotStreamable("the partition has no events")
+    note = _note(min_trade, liqs)
+    return [c.finish(with_daily, row) for c in cells], note
+
+
+class _Run:
+    """The detector run over one chunk without the end-of-input flush (the next chunk continues)."""
+
+    def __init__(self, detector, offset: int):
+        self.detector, self.offset = detector, offset
+
+    def run(self, events, flush=False):
+        return self.detector.run(events, flush=False, index_offset=self.offset)
