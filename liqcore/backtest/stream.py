@@ -60,6 +60,19 @@ def _dataset_chunks(part, chunk_ns: int):
         a = b
 
 
+def in_span(ev: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndarray:
+    """The events whose event time lies in ``[start_ns, end_ns)`` (None: open on that side)."""
+    if start_ns is None and end_ns is None:
+        return ev
+    t = ev["ts_event"]
+    m = np.ones(len(ev), dtype=bool)
+    if start_ns is not None:
+        m &= t >= start_ns
+    if end_ns is not None:
+        m &= t < end_ns
+    return ev[m]
+
+
 def _synthetic_chunks(part, chunk_ns: int):
     """Raw event arrays of a one-symbol synthetic partition, generated part after part
     (:mod:`liqcore.backtest.synthetic_chunks`), gathered into about ``chunk_ns`` of event time."""
@@ -69,14 +82,7 @@ def _synthetic_chunks(part, chunk_ns: int):
     buf = None
     reg = None
     for ev, reg in market_chunks(part.symbols[0], src.days, src.seed, src.venue):
-        t = ev["ts_event"]
-        if part.start_ns is not None or part.end_ns is not None:
-            m = np.ones(len(ev), dtype=bool)
-            if part.start_ns is not None:
-                m &= t >= part.start_ns
-            if part.end_ns is not None:
-                m &= t < part.end_ns
-            ev = ev[m]
+        ev = in_span(ev, part.start_ns, part.end_ns)
         buf = ev if buf is None or not len(buf) else np.concatenate([buf, ev])
         while len(buf):
             t = buf["ts_event"]

@@ -269,14 +269,10 @@ def load_partition(part: Partition):
             ev = ev[np.isin(ev["symbol_id"], ids)]
     else:
         raise ValueError(f"source: unknown kind {src.kind!r}")
-    if src.kind != "dataset" and (part.start_ns is not None or part.end_ns is not None):
-        t = ev["ts_event"]
-        m = np.ones(len(ev), dtype=bool)
-        if part.start_ns is not None:
-            m &= t >= part.start_ns
-        if part.end_ns is not None:
-            m &= t < part.end_ns
-        ev = ev[m]
+    if src.kind != "dataset":
+        from liqcore.backtest.stream import in_span
+
+        ev = in_span(ev, part.start_ns, part.end_ns)
     return prepare_events(ev), reg
 
 

@@ -87,7 +87,13 @@ def test_draw_latencies_nearest_bucket_and_reproducible():
 
 
 def _cli(*argv, cwd):
-    return subprocess.run([sys.executable, "-m", "liqcore", *argv], capture_output=True, timeout=180, cwd=cwd)
+    import os
+    from pathlib import Path
+
+    # this checkout's liqcore, whatever is installed; a cache of the test's own
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "LIQCORE_CACHE_DIR": str(Path(cwd) / "cache")}
+    return subprocess.run([sys.executable, "-m", "liqcore", *argv], capture_output=True, timeout=180, cwd=cwd, env=env)
 
 
 def test_cli_order_latency_journal_and_the_summary(tmp_path):
