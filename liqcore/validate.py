@@ -136,7 +136,10 @@ def _strays(ts: np.ndarray, jump: int) -> np.ndarray:
     if n < 3:
         return out
     t = np.asarray(ts, dtype=np.int64)
-    d = np.abs(np.diff(t))  # |t[i+1] - t[i]|
+    d = np.diff(t)
+    if int(d.max()) <= jump and int(d.min()) >= -jump:  # the usual stream: no step that large at all
+        return out
+    d = np.abs(d)  # |t[i+1] - t[i]|
     far_prev = d[:-1] > jump  # for i in 1..n-2
     far_next = d[1:] > jump
     close = np.abs(t[2:] - t[:-2]) <= jump
