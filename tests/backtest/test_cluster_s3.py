@@ -135,25 +135,35 @@ def test_a_worker_killed_mid_sweep_changes_nothing(setup):
     import s3fs
 
     env, home, cluster = setup["env"], setup["home"], setup["cluster"]
-    local = _cli(["sweep", DS, *GRID, "--workers", "1", "--json", "--no-progress"], env, home)
-    assert local.returncode == 0, local.stderr
     fs = s3fs.S3FileSystem(key=env["AWS_ACCESS_KEY_ID"], secret=SECRET, endpoint_url=env["AWS_ENDPOINT_URL"])
-    out = f"s3://{BUCKET}/killed.parquet"
-    proc = subprocess.Popen([sys.executable, "-m", "liqcore", "sweep", DS, *GRID, "--scheduler", cluster.address,
-                             "--json", "--no-progress", "--dask-timeout", "30s", "--workers", "6", "--out", out],
-                            env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = cluster.workers[0]
-    t0 = time.monotonic()
-    parts = []
-    while time.monotonic() - t0 < 300 and proc.poll() is None:  # the first finished task: kill a worker
-        fs.invalidate_cache()
-        parts = fs.glob(f"{BUCKET}/killed.parquet.parts/*.parquet")
-        if parts:
-            os.kill(victim.pid, signal.SIGKILL)
+    # a machine fast enough to finish the sweep before its first task is seen gets a larger grid (the
+    # kill must land mid-sweep: the test never passes without it)
+    extra = [[], ["--grid", "cooldown=0s,60s,300s"], ["--grid", "cooldown=0s,30s,60s,120s,300s,600s"]]
+    for attempt, more in enumerate(extra):
+        grid = [*GRID, *more]
+        local = _cli(["sweep", DS, *grid, "--workers", "1", "--json", "--no-progress"], env, home)
+        assert local.returncode == 0, local.stderr
+        out = f"s3://{BUCKET}/killed{attempt}.parquet"
+        proc = subprocess.Popen([sys.executable, "-m", "liqcore", "sweep", DS, *grid, "--scheduler",
+                                 cluster.address, "--json", "--no-progress", "--dask-timeout", "30s", "--workers", "6",
+                                 "--out", out], env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        t0 = time.monotonic()
+        parts = []
+        killed = False
+        while time.monotonic() - t0 < 300 and proc.poll() is None:  # the first finished task: kill a worker
+            fs.invalidate_cache()
+            parts = fs.glob(f"{BUCKET}/killed{attempt}.parquet.parts/*.parquet")
+            if parts:
+                os.kill(victim.pid, signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.05)
+        still_running = proc.poll() is None
+        stdout, stderr = proc.communicate(timeout=600)
+        if killed or attempt == len(extra) - 1:
             break
-        time.sleep(0.05)
-    still_running = proc.poll() is None
-    stdout, stderr = proc.communicate(timeout=600)
     assert victim.poll() == -signal.SIGKILL, "the worker was not killed"
     assert still_running, f"the sweep ended before the kill ({len(parts)} parts)"
     assert proc.returncode == 0, stderr
@@ -162,4 +172,4 @@ def test_a_worker_killed_mid_sweep_changes_nothing(setup):
     for k in a:
         assert json.dumps(a[k], sort_keys=True) == json.dumps(b[k], sort_keys=True), k
     fs.invalidate_cache()
-    assert fs.exists(f"{BUCKET}/killed.parquet") and not fs.glob(f"{BUCKET}/killed.parquet.parts/*")
+    assert fs.exists(f"{BUCKET}/killed{attempt}.parquet") and not fs.glob(f"{BUCKET}/killed{attempt}.parquet.parts/*")
