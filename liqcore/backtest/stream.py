@@ -60,17 +60,21 @@ def _dataset_chunks(part, chunk_ns: int):
         a = b
 
 
-def in_span(ev: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndarray:
-    """The events whose event time lies in ``[start_ns, end_ns)`` (None: open on that side)."""
-    if start_ns is None and end_ns is None:
-        return ev
-    t = ev["ts_event"]
-    m = np.ones(len(ev), dtype=bool)
+def span_mask(t: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndarray:
+    """Mask of the times ``t`` in ``[start_ns, end_ns)`` (None: open on that side)."""
+    m = np.ones(len(t), dtype=bool)
     if start_ns is not None:
         m &= t >= start_ns
     if end_ns is not None:
         m &= t < end_ns
-    return ev[m]
+    return m
+
+
+def in_span(ev: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndarray:
+    """The events whose event time lies in ``[start_ns, end_ns)`` (None: open on that side)."""
+    if start_ns is None and end_ns is None:
+        return ev
+    return ev[span_mask(ev["ts_event"], start_ns, end_ns)]
 
 
 def _synthetic_chunks(part, chunk_ns: int):
@@ -171,12 +175,7 @@ class _Cell:
             if self.start_ns is None:
                 self.start_ns = int(chunk.ts[i0])
             self.last_ns = int(chunk.ts[i1 - 1])
-        rt = rec["confirm_recv_ns"]
-        m = np.ones(len(rec), dtype=bool)
-        if w.start_ns is not None:
-            m &= rt >= w.start_ns
-        if w.end_ns is not None:
-            m &= rt < w.end_ns
+        m = span_mask(rec["confirm_recv_ns"], w.start_ns, w.end_ns)
         if m.any():
             r = rec[m]
             self.rec_max = max(self.rec_max or int(r["confirm_recv_ns"].max()), int(r["confirm_recv_ns"].max()))

@@ -342,13 +342,9 @@ def _simulate_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window,
     j0 = int(np.searchsorted(prep.kept, i0, "left"))
     j1 = int(np.searchsorted(prep.kept, i1, "left"))
     ev = prep.sim_events[j0:j1]
-    rt = rec["confirm_recv_ns"]
-    m = np.ones(len(rec), dtype=bool)
-    if w.start_ns is not None:
-        m &= rt >= w.start_ns
-    if w.end_ns is not None:
-        m &= rt < w.end_ns
-    r = rec[m]
+    from liqcore.backtest.stream import span_mask
+
+    r = rec[span_mask(rec["confirm_recv_ns"], w.start_ns, w.end_ns)]
     par, st, port, ledger, counts = new_replay(params, prep.registry, prep.n_sym, float(equity), len(r) + 1)
     fallback = False
     if params.fill == "queue" or params.price_grid == "auto":
@@ -402,13 +398,9 @@ def _generic_window(prep: Prepared, rec: np.ndarray, params: Params, w: Window, 
 
     i0, i1 = prep.cut(w)
     ev = prep.events[i0:i1]
-    rt = rec["confirm_recv_ns"]
-    m = np.ones(len(rec), dtype=bool)
-    if w.start_ns is not None:
-        m &= rt >= w.start_ns
-    if w.end_ns is not None:
-        m &= rt < w.end_ns
-    r = rec[m].copy()
+    from liqcore.backtest.stream import span_mask
+
+    r = rec[span_mask(rec["confirm_recv_ns"], w.start_ns, w.end_ns)].copy()
     r["event_index"] -= i0
     res = run_strategy(ev, prep.registry, params, params.strategy, equity=float(equity), records=r)
     s = res.summary()
