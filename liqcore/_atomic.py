@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 __all__ = ["DiskFull", "is_disk_full", "atomic_path", "write_bytes", "write_text", "save_figure",
-           "building_dir", "remove_stale"]
+           "building_dir", "remove_stale", "replace_durably"]
 
 _TAG = ".liqcore-tmp-"
 _COUNTER = itertools.count()
@@ -155,13 +155,7 @@ def atomic_path(dest: str | os.PathLike, *, fsync: bool = True) -> Iterator[Path
         except OSError:
             pass
         yield tmp
-        if fsync:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        os.replace(tmp, dest)
+        _replace(tmp, dest, fsync)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -172,6 +166,25 @@ def atomic_path(dest: str | os.PathLike, *, fsync: bool = True) -> Iterator[Path
         raise
     if fsync:
         _fsync_dir(dest.parent)
+
+
+def _replace(tmp: Path, dest: Path, fsync: bool) -> None:
+    if fsync:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    os.replace(tmp, dest)
+
+
+def replace_durably(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Rename a finished temporary file ``tmp`` over ``dest`` the way :func:`atomic_path` does: the file
+    fsynced first, the rename, then the directory fsynced (for a writer that names its own temporaries,
+    such as a dataset's partitions and manifest)."""
+    dest = Path(dest)
+    _replace(Path(tmp), dest, True)
+    _fsync_dir(dest.parent)
 
 
 def write_bytes(dest: str | os.PathLike, data: bytes, *, fsync: bool = True) -> Path:

@@ -6,65 +6,33 @@ The parameter vocabulary is in three layers, each importing only the ones above 
 * :mod:`liqcore.params` -- the vocabulary: :data:`PARAMS`, :class:`Params`, :data:`RULES`, presets;
 * this module -- the command-line glue: one ``--name`` flag per parameter in argparse groups
   (:func:`add_param_arguments`, :func:`params_from_args`) and TOML files (:func:`load_config`).
-  It sits above the strategy registry (:mod:`liqcore.strategies`) and installs it into the
-  vocabulary (:func:`liqcore.params.set_strategy_registry`), so that strategy names and each
-  strategy's own parameters are known wherever :class:`Params` is used.
+  It reads the strategy names and each strategy's own parameters through the vocabulary's hook
+  (:func:`liqcore.params.strategy_registry`), never by importing :mod:`liqcore.strategies`: the root
+  package installs the registry's loader (see :mod:`liqcore`), so that it is known wherever
+  :class:`Params` is used.
 
-Every name of the two lower layers is importable from here too (``from liqcore.config import
+Every public name of the two lower layers is importable from here too (``from liqcore.config import
 Params, parse_duration``).  A new flag that is a parameter goes into the vocabulary; a new way of
 reading parameters (another file format) goes here.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses  # noqa: F401
-import math  # noqa: F401
-import operator  # noqa: F401
-import re  # noqa: F401
-from dataclasses import dataclass, field, fields  # noqa: F401
 from pathlib import Path
 from typing import Any
 
-from liqcore import params as _vocabulary
-from liqcore.params import (  # noqa: F401  (re-exported: the vocabulary)
+from liqcore.params import (  # noqa: F401  (the vocabulary's public names, importable from here too)
     DETECTOR_PARAMS,
     PARAMS,
     PRESETS,
     RULES,
-    SCALE_LIMIT,
     STRATEGY_PARAMS,
-    _BY_FIELD,
-    _BY_NAME,
-    _PCT_FIELDS,
-    _SCALE_FIELDS,
-    _VOCABULARY,
     Params,
-    _dataclass_init,
-    _exits,
-    _fill,
-    _params_init,
-    _quantile,
-    _show,
-    _size,
-    _Spec,
-    _strategy,
-    _strategy_spec,
-    check_scale,
     is_parameter_name,
-    set_strategy_registry,
     strategy_registry,
     validate_params,
 )
-from liqcore.units import (  # noqa: F401  (re-exported: the unit parsers)
-    _DUR_RE,
-    _DUR_UNITS,
-    _bool,
-    _bps,
-    _fee,
-    _frac,
-    _nonneg_float,
-    _nonneg_int,
-    _pos_int,
+from liqcore.units import (  # noqa: F401  (the unit parsers' public names, importable from here too)
     format_duration,
     parse_duration,
     parse_fraction,
@@ -90,16 +58,8 @@ __all__ = [
     "PRESETS",
     "RULES",
     "validate_params",
+    "is_parameter_name",
 ]
-
-
-def _load_strategy_registry():
-    import liqcore.strategies as registry
-
-    return registry
-
-
-_vocabulary.set_strategy_registry(_load_strategy_registry)  # the one hook: strategies above the vocabulary
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -10,8 +10,8 @@ field explicitly (on the command line or in the config file).
 
 Layer: above the unit parsers (:mod:`liqcore.units`), below everything that takes parameters.  It
 never imports the strategies: their own parameters (``min-notional``...) and the strategy names
-are looked up through one hook, :func:`set_strategy_registry`, which the command-line glue
-(:mod:`liqcore.config`, the usual import path) installs.  Without it the vocabulary knows the
+are looked up through one hook, :func:`set_strategy_registry`, which the root package
+(:mod:`liqcore`, imported before any of its modules) installs.  Without it the vocabulary knows the
 shared parameters and the default strategy only.  A new shared parameter is one ``_Spec`` in
 :data:`PARAMS`, one field of :class:`Params` and, when it has a range, one :data:`RULES` entry.
 """
@@ -23,17 +23,17 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from liqcore.units import (  # noqa: F401  (the parsers the specs below name)
-    _bool,
-    _bps,
-    _fee,
-    _frac,
-    _nonneg_float,
-    _nonneg_int,
-    _pos_int,
     format_duration,
+    parse_bool,
+    parse_bps,
     parse_duration,
+    parse_fee,
     parse_fraction,
     parse_hours,
+    parse_nonneg_float,
+    parse_nonneg_int,
+    parse_pos_int,
+    parse_signed_fraction,
 )
 
 __all__ = [
@@ -59,7 +59,7 @@ def set_strategy_registry(loader: Callable[[], Any] | None) -> None:
     """Install the strategy registry: ``loader()`` returns an object with ``get_strategy(name)``,
     ``find_param(key)``, ``strategy_names()`` and ``all_strategies()`` (the :mod:`liqcore.strategies`
     module), loaded on first need.  :mod:`liqcore.strategies` installs itself when imported, and
-    :mod:`liqcore.config` installs a loader that imports it; ``None`` removes it."""
+    the root package :mod:`liqcore` installs a loader that imports it; ``None`` removes it."""
     global _registry_loader
     _registry_loader = loader
 
@@ -102,6 +102,13 @@ def _queue_model(value: Any, name: str) -> str:
     raise ValueError(f"{name}: expected 'risk-averse' or 'prob:N' with N > 0; got {value!r}")
 
 
+def _queue_unseen(value: Any, name: str) -> str:
+    s = str(value).strip().lower()
+    if s not in ("seen", "empty"):
+        raise ValueError(f"{name}: expected 'seen' or 'empty'; got {value!r}")
+    return s
+
+
 def _price_grid(value: Any, name: str) -> str:
     s = str(value).strip().lower()
     if s not in ("off", "auto"):
@@ -115,13 +122,16 @@ def fill_label(params, fallback: bool = False) -> str:
     rule = getattr(params, "fill", "through")
     if rule == "queue":
         rule = "through (queue asked; no top of book in the input)" if fallback else \
-            f"queue ({getattr(params, 'queue_model', 'risk-averse')})"
+            f"queue ({getattr(params, 'queue_model', 'risk-averse')}" + (
+                ", unseen levels empty)" if getattr(params, "queue_unseen", "seen") == "empty" else ")")
     if getattr(params, "price_grid", "off") == "auto" or getattr(params, "fill", "") == "queue":
         rule += ", limits on the price grid"
     journal = getattr(params, "order_latency_from", "") or ""
     if journal:  # drawn per order from a live session's measured latencies
         by_rate = " by the liquidation rate" if getattr(params, "order_latency_by_rate", False) else ""
-        return f"{rule}, order latency drawn from {journal}{by_rate} (seed {getattr(params, 'latency_seed', 0)})"
+        split = float(getattr(params, "latency_split", 0.5))
+        return (f"{rule}, order latency drawn from {journal}{by_rate} (seed {getattr(params, 'latency_seed', 0)}, "
+                f"outbound {split * 100:g} % of each round trip)")
     return f"{rule}, order latency {getattr(params, 'order_latency_ns', 0) / 1e6:g} ms"
 
 
@@ -180,19 +190,19 @@ def _opt_path(value: Any, name: str) -> str | None:
 
 PARAMS: tuple[_Spec, ...] = (
     _Spec("quantile", "quantile", _quantile, 0.95, "q of the large-liquidation threshold", "detector", "Q"),
-    _Spec("history", "history", _pos_int, 1000, "N, liquidations kept per (venue, symbol)", "detector", "N"),
-    _Spec("min-history", "min_history", _nonneg_int, 100, "liquidations seen before a threshold exists", "detector", "N"),
+    _Spec("history", "history", parse_pos_int, 1000, "N, liquidations kept per (venue, symbol)", "detector", "N"),
+    _Spec("min-history", "min_history", parse_nonneg_int, 100, "liquidations seen before a threshold exists", "detector", "N"),
     _Spec("refresh", "refresh_ns", parse_duration, "1h", "how often the threshold is recomputed (0 = every event)", "detector", "DUR"),
     _Spec("window", "window_ns", parse_duration, "60s", "W, the cascade cluster window", "detector", "DUR"),
-    _Spec("min-large", "min_large", _pos_int, 2, "k, large liquidations that confirm a cascade", "detector", "K"),
+    _Spec("min-large", "min_large", parse_pos_int, 2, "k, large liquidations that confirm a cascade", "detector", "K"),
     _Spec("strategy", "strategy", _strategy, "cascade-mm", "the strategy that makes the signals", "strategy", "NAME"),
-    _Spec("offset", "offset", _frac, "0.15%", "entry distance from the reference price (BTC preset 0.10%)", "strategy", "FRAC"),
-    _Spec("take-profit", "take_profit", _frac, "0.15%", "take-profit distance from the fill (BTC preset 0.50%)", "strategy", "FRAC"),
-    _Spec("stop-loss", "stop_loss", _frac, "0.25%", "stop-loss distance from the fill", "strategy", "FRAC"),
+    _Spec("offset", "offset", parse_signed_fraction, "0.15%", "entry distance from the reference price (BTC preset 0.10%)", "strategy", "FRAC"),
+    _Spec("take-profit", "take_profit", parse_signed_fraction, "0.15%", "take-profit distance from the fill (BTC preset 0.50%)", "strategy", "FRAC"),
+    _Spec("stop-loss", "stop_loss", parse_signed_fraction, "0.25%", "stop-loss distance from the fill", "strategy", "FRAC"),
     _Spec("entry-timeout", "entry_timeout_ns", parse_duration, "30m", "unfilled entry cancelled after", "strategy", "DUR"),
     _Spec("hold-timeout", "hold_timeout_ns", parse_duration, "30m", "open position closed at market after (the maximum hold)", "strategy", "DUR"),
     _Spec("cooldown", "cooldown_ns", parse_duration, "5m", "cooldown after a position closes", "strategy", "DUR"),
-    _Spec("trail", "trail", _frac, 0.0, "trailing stop from the best print since the entry (0 = none)", "strategy", "FRAC"),
+    _Spec("trail", "trail", parse_signed_fraction, 0.0, "trailing stop from the best print since the entry (0 = none)", "strategy", "FRAC"),
     _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
     _Spec("order-latency", "order_latency_ns", parse_duration, "50ms", "decision to arrival at the venue", "execution", "DUR"),
     _Spec("feed-latency", "feed_latency_ns", parse_duration, "0", "event time to receive time when a replay has none recorded", "execution", "DUR"),
@@ -203,40 +213,45 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("order-latency-from", "order_latency_from", _opt_path, None,
           "a live session's journal: each order's latency drawn from the latencies it measured (create sent to "
           "the venue's answer) instead of the constant order-latency; --order-latency JOURNAL says the same", "execution", "PATH"),
-    _Spec("order-latency-by-rate", "order_latency_by_rate", _bool, False,
+    _Spec("order-latency-by-rate", "order_latency_by_rate", parse_bool, False,
           "with order-latency-from: draw from the samples sent at a liquidation rate (per minute) like the one at "
           "the decision (on/off)", "execution", "on|off"),
-    _Spec("latency-seed", "latency_seed", _nonneg_int, 0, "seed of the order-latency draws (same seed, same fills)",
+    _Spec("latency-seed", "latency_seed", parse_nonneg_int, 0, "seed of the order-latency draws (same seed, same fills)",
           "execution", "N"),
+    _Spec("latency-split", "latency_split", parse_signed_fraction, "50%",
+          "the outbound share of a measured round trip (create sent -> the venue's answer): the order's arrival at "
+          "the venue (post-only check, queue join) comes that share of it after the send, the answer's way back "
+          "the rest; order-latency itself is already one way, decision to arrival", "execution", "FRAC"),
     # clock guard: an event stamped further ahead of its receive time is rejected (counted future_time)
     _Spec("max-clock-skew", "max_clock_skew_ns", parse_duration, "5s",
           "events whose venue time is this far ahead of their receive time are rejected (future_time)", "execution", "DUR"),
-    _Spec("maker-fee-bps", "maker_fee_bps", _fee, 2.0, "maker fee in basis points", "execution", "BPS"),
-    _Spec("taker-fee-bps", "taker_fee_bps", _fee, 5.5, "taker fee in basis points", "execution", "BPS"),
-    _Spec("slippage-bps", "slippage_bps", _bps, 0.0, "taker fills (market entries, stops, timed and signal exits) move this much against the taker", "execution", "BPS"),
+    _Spec("maker-fee-bps", "maker_fee_bps", parse_fee, 2.0, "maker fee in basis points", "execution", "BPS"),
+    _Spec("taker-fee-bps", "taker_fee_bps", parse_fee, 5.5, "taker fee in basis points", "execution", "BPS"),
+    _Spec("slippage-bps", "slippage_bps", parse_bps, 0.0, "taker fills (market entries, stops, timed and signal exits) move this much against the taker", "execution", "BPS"),
     _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit), 'touch' or 'queue' (behind the displayed size)", "execution", "RULE"),
     _Spec("price-grid", "price_grid", _price_grid, "off", "maker limits (entries, take-profits) on each symbol's price grid, read from its trade prints: 'off' or 'auto' (--fill queue implies auto)", "execution", "GRID"),
     _Spec("queue-model", "queue_model", _queue_model, "risk-averse", "fill queue: how a fall in displayed size moves the queue ahead ('risk-averse' or 'prob:N')", "execution", "MODEL"),
-    _Spec("daily-loss", "daily_loss", _frac, "1%", "daily loss limit as a fraction of equity (stop for the UTC day; 0 = none)", "risk", "FRAC"),
-    _Spec("weekly-loss", "weekly_loss", _frac, "2%", "weekly loss limit as a fraction of equity (0 = none)", "risk", "FRAC"),
-    _Spec("max-symbols", "max_symbols", _pos_int, 4, "symbols with open positions at once", "risk", "N"),
+    _Spec("queue-unseen", "queue_unseen", _queue_unseen, "seen", "fill queue: a limit behind the best has ahead of it the size displayed when its level is first the best ('seen') or nothing ('empty': hftbacktest on a top-of-book feed)", "execution", "RULE"),
+    _Spec("daily-loss", "daily_loss", parse_signed_fraction, "1%", "daily loss limit as a fraction of equity (stop for the UTC day; 0 = none)", "risk", "FRAC"),
+    _Spec("weekly-loss", "weekly_loss", parse_signed_fraction, "2%", "weekly loss limit as a fraction of equity (0 = none)", "risk", "FRAC"),
+    _Spec("max-symbols", "max_symbols", parse_pos_int, 4, "symbols with open positions at once", "risk", "N"),
     _Spec("size", "size", _size, 0.25, "position notional per trade, as a fraction of equity", "risk", "FRAC"),
-    _Spec("max-positions", "max_positions", _nonneg_int, 0, "open positions and working entries at once (0 = only max-symbols)", "risk", "N"),
-    _Spec("replace-weakest", "replace_weakest", _bool, False, "at the position cap, a signal of higher confidence closes the weakest position and takes its place (on/off)", "risk", "on|off"),
-    _Spec("replace-same", "replace_same", _bool, False, "a signal of higher confidence on a symbol that holds a position closes it and opens its own after the close (on/off)", "risk", "on|off"),
-    _Spec("daily-trades", "daily_trades", _nonneg_int, 0, "positions opened per symbol per UTC day (0 = no cap)", "risk", "N"),
-    _Spec("leverage", "leverage", _nonneg_float, 10.0, "cap on the sum of open notionals, in multiples of equity (at most 10; 0 = no cap)", "risk", "X"),
-    _Spec("notional", "notional", _nonneg_float, 0.0, "fixed position notional in quote units instead of size x equity (0 = use size)", "risk", "QUOTE"),
+    _Spec("max-positions", "max_positions", parse_nonneg_int, 0, "open positions and working entries at once (0 = only max-symbols)", "risk", "N"),
+    _Spec("replace-weakest", "replace_weakest", parse_bool, False, "at the position cap, a signal of higher confidence closes the weakest position and takes its place (on/off)", "risk", "on|off"),
+    _Spec("replace-same", "replace_same", parse_bool, False, "a signal of higher confidence on a symbol that holds a position closes it and opens its own after the close (on/off)", "risk", "on|off"),
+    _Spec("daily-trades", "daily_trades", parse_nonneg_int, 0, "positions opened per symbol per UTC day (0 = no cap)", "risk", "N"),
+    _Spec("leverage", "leverage", parse_nonneg_float, 10.0, "cap on the sum of open notionals, in multiples of equity (at most 10; 0 = no cap)", "risk", "X"),
+    _Spec("notional", "notional", parse_nonneg_float, 0.0, "fixed position notional in quote units instead of size x equity (0 = use size)", "risk", "QUOTE"),
     _Spec("hours", "hours", parse_hours, None, "UTC trading hours filter, e.g. 13-18 (default: all)", "risk", "H-H"),
     # the trading guide's "avoid" rules: no new entry at these times (positions already open keep their exits)
-    _Spec("avoid-weekends", "avoid_weekends", _bool, False, "no new entry on Saturdays and Sundays, UTC (on/off)", "risk", "on|off"),
+    _Spec("avoid-weekends", "avoid_weekends", parse_bool, False, "no new entry on Saturdays and Sundays, UTC (on/off)", "risk", "on|off"),
     _Spec("news-calendar", "news_calendar", _opt_path, None, "file of scheduled news times (FOMC, CPI, ...): no new entry from news-before to news-after around each", "risk", "PATH"),
     _Spec("news-before", "news_before_ns", parse_duration, "30m", "avoided time before each news time", "risk", "DUR"),
     _Spec("news-after", "news_after_ns", parse_duration, "1h", "avoided time after each news time", "risk", "DUR"),
     _Spec("maintenance-calendar", "maintenance_calendar", _opt_path, None, "file of exchange maintenance windows: no new entry inside them", "risk", "PATH"),
     # live: the guide's "fill rate below 40 % -> reduce size", a standing alarm
-    _Spec("fill-alarm", "fill_alarm", _frac, "40%", "alarm when the fill rate of the last fill-alarm-entries ended entries is below this (0 = off)", "risk", "FRAC"),
-    _Spec("fill-alarm-entries", "fill_alarm_entries", _pos_int, 20, "ended entries the fill-rate alarm looks at (and waits for)", "risk", "N"),
+    _Spec("fill-alarm", "fill_alarm", parse_signed_fraction, "40%", "alarm when the fill rate of the last fill-alarm-entries ended entries is below this (0 = off)", "risk", "FRAC"),
+    _Spec("fill-alarm-entries", "fill_alarm_entries", parse_pos_int, 20, "ended entries the fill-rate alarm looks at (and waits for)", "risk", "N"),
     # live market-data sockets (run, record): a heartbeat every ping-interval; a socket that received
     # nothing at all for stall-timeout is replaced and counted as down from its last frame
     _Spec("ping-interval", "ping_interval_ns", parse_duration, "5s", "heartbeat on every market-data socket", "feed", "DUR"),
@@ -292,6 +307,7 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "order_latency_ns": (0, None, "[", ""),
     "feed_latency_ns": (0, None, "[", ""),
     "latency_seed": (0, None, "[", ""),
+    "latency_split": (0.0, 1.0, "[]", "0 = all of a round trip on the way back, 1 = all on the way out"),
     "maker_fee_bps": (-10.0, 100.0, "[]", "negative = a maker rebate"),
     "taker_fee_bps": (0.0, 100.0, "[]", ""),
     "daily_loss": (0.0, 1.0, "[]", "0 = no limit"),
@@ -350,7 +366,7 @@ def _show(fname: str, v: Any) -> str:
         return format_duration(v) if v >= 0 else f"{v / 1e9:g}s"
     if fname in _PCT_FIELDS:
         return f"{v * 100:g}%"
-    if fname.endswith("_bps"):
+    if fname.endswith("parse_bps"):
         return f"{v:g} bps"
     return f"{v:g}" if isinstance(v, float) else str(v)
 
@@ -411,12 +427,14 @@ class Params:
     order_latency_from: str | None = None
     order_latency_by_rate: bool = False
     latency_seed: int = 0
+    latency_split: float = 0.5
     max_clock_skew_ns: int = 5_000_000_000  # clock guard (see PARAMS)
     maker_fee_bps: float = 2.0
     taker_fee_bps: float = 5.5
     slippage_bps: float = 0.0
     fill: str = "through"
     queue_model: str = "risk-averse"
+    queue_unseen: str = "seen"
     price_grid: str = "off"
     daily_loss: float = 0.01
     weekly_loss: float = 0.02
@@ -580,7 +598,7 @@ class Params:
             v = getattr(self, spec.field)
             if spec.field.endswith("_ns"):
                 out[spec.name] = format_duration(v)
-            elif spec.parse in (parse_fraction, _frac) and isinstance(v, float):
+            elif spec.parse in (parse_fraction, parse_signed_fraction) and isinstance(v, float):
                 out[spec.name] = f"{v * 100:.4g}%"
             elif spec.field == "hours":
                 out[spec.name] = "all" if v is None else f"{v[0]}-{v[1]}"

@@ -1,8 +1,6 @@
 """The execution model's Python front: everything between a strategy's signals (or the cascade
 detector's records) and the Numba kernel (:mod:`liqcore._jit.sim`) that fills them.
 
-* :mod:`~liqcore.execution.codes` -- exit reasons, event-kind names: every code -> name table, once
-  (the Numba kernel imports its exit-reason constants from here).
 * :mod:`~liqcore.execution.events` -- input checks, receive-time order, cleaning bad prints, the
   input kinds present: one copy each.
 * :mod:`~liqcore.execution.detect` -- running the cascade detector once; :func:`confirmed_records`,
@@ -14,9 +12,9 @@ detector's records) and the Numba kernel (:mod:`liqcore._jit.sim`) that fills th
 May import: numpy, :mod:`liqcore.types`, :mod:`liqcore.signals`, :mod:`liqcore.config`, the kernels
 (``liqcore._jit``, ``liqcore._libs``, imported inside functions so that importing this package
 compiles nothing).  Never strategies, backtest, research, live or features, and never pandas
-(``tests/test_layering.py`` checks it).  :mod:`~liqcore.execution.codes` is the one leaf the kernels
-may import: it imports only :mod:`liqcore.types`.
+(``tests/project/test_layering.py`` checks it).  The code tables (exit reasons, event-kind names) are the
+contract's, at the ground in :mod:`liqcore.codes`, where the kernels and every layer may import them.
 
 A new execution service (a check of the inputs, a table of codes, a piece of replay set-up shared by
-two callers) goes in the module of its kind above; a new code -> name table goes in ``codes.py``.
+two callers) goes in the module of its kind above; a new code -> name table goes in :mod:`liqcore.codes`.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.execution.codes import KIND_NAMES
+from liqcore.codes import KIND_NAMES
 from liqcore.types import EVENT_DTYPE, Kind
 
 __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",

@@ -170,9 +170,9 @@ class LiveFeatures:
 
     def __init__(self, names, registry: SymbolRegistry | None = None, *, params=None, btc_symbol: str = "BTCUSDT",
                  lookback: int = DEFAULT_LOOKBACK, min_periods: int = DEFAULT_MIN_PERIODS):
-        from liqcore.features.store import _names_list
+        from liqcore.features.store import names_list
 
-        self.names = [str(parse_name(n)) for n in _names_list(names)]
+        self.names = [str(parse_name(n)) for n in names_list(names)]
         self._fnames = {n: parse_name(n) for n in self.names}
         lookback, min_periods = _check_lookback(lookback, min_periods)
         self.registry = registry if registry is not None else SymbolRegistry()

@@ -35,7 +35,7 @@ from liqcore.features.registry import (
 )
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
 
-__all__ = ["FeatureStore", "historical", "parse_times", "REASONS", "DEFAULT_LOOKBACK", "DEFAULT_MIN_PERIODS"]
+__all__ = ["FeatureStore", "historical", "parse_times", "names_list", "REASONS", "DEFAULT_LOOKBACK", "DEFAULT_MIN_PERIODS"]
 
 DEFAULT_LOOKBACK = 96
 DEFAULT_MIN_PERIODS = 20
@@ -817,7 +817,7 @@ class FeatureStore:
         "reasons": {name: uint8 array}}``."""
         self.user_errors = {}
         t = parse_times(times)
-        fnames = {n: parse_name(n) for n in _names_list(names)}  # keyed by the names as given
+        fnames = {n: parse_name(n) for n in names_list(names)}  # keyed by the names as given
         out = []
         for sid in self.resolve(symbol):
             vals, reasons = {}, {}
@@ -849,7 +849,7 @@ class FeatureStore:
                     nr[n] = {REASONS[int(c)]: int(k) for c, k in zip(codes, counts)}
             if nr:
                 nulls[p["symbol"]] = nr
-        cols = list(dict.fromkeys(_names_list(names)))
+        cols = list(dict.fromkeys(names_list(names)))
         if parts:
             t_all = np.concatenate([p["t_ns"] for p in parts])
             d = {"t_ns": t_all, "time": pd.to_datetime(t_all, unit="ns", utc=True),
@@ -895,7 +895,7 @@ def _check_lookback(lookback, min_periods) -> tuple[int, int]:
     return int(lookback), int(min_periods)
 
 
-def _names_list(names) -> list[str]:
+def names_list(names) -> list[str]:
     if isinstance(names, str):
         names = [n for n in names.split(",")]
     out = [str(n).strip() for n in names if str(n).strip()]

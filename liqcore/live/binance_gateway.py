@@ -30,9 +30,10 @@ from collections import deque
 
 import orjson
 
-from liqcore.live.gateway import Fill, Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
-from liqcore.secrets import Secret, mask_key
+from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway
+from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.binance.rest import (
     BinanceAPIError,
@@ -49,7 +50,6 @@ STATUS_MAP = {"NEW": "new", "PARTIALLY_FILLED": "partially_filled", "FILLED": "f
               "EXPIRED": "cancelled", "EXPIRED_IN_MATCH": "cancelled", "REJECTED": "rejected"}
 _ALGO_STATUS = {"NEW": "new", "CANCELED": "cancelled", "TRIGGERING": "triggered", "TRIGGERED": "triggered",
                 "FINISHED": "filled", "REJECTED": "rejected", "EXPIRED": "cancelled"}
-_TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
 ERR_NO_SUCH_ORDER, ERR_UNKNOWN_ORDER, ERR_DUPLICATE, ERR_POST_ONLY = -2013, -2011, -4116, -5022
 
 
@@ -102,22 +102,16 @@ def _order_rest(d: dict) -> OrderUpdate:
                        "exit" if d.get("reduceOnly") else "entry", int(d.get("updateTime") or 0) * 1_000_000)
 
 
-class BinanceGateway(GatewayCallbacks, Gateway):
+class BinanceGateway(VenueGateway):
     name = "binance"
+    log = log
+    client_id_name = "Binance newClientOrderId"
 
     def __init__(self, api_key: str | Secret, api_secret: str | Secret, rest_url: str = "https://fapi.binance.com",
                  ws_base: str = "wss://fstream.binance.com", *, symbols: list[str] | None = None, recv_window: int = 5000,
                  timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2, keepalive: float = 1800.0,
                  connect_timeout: float = 10.0, reconnect_max: float = 10.0, order_rate: int = 10) -> None:
-        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
-        self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
-        try:
-            from liqcore.live.logging import register_secret
-
-            register_secret(self._secret.reveal())
-            register_secret(self._key.reveal())
-        except ImportError:
-            pass
+        self._hold_keys(api_key, api_secret)
         self.rest = BinanceREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
         self.ws_base = ws_base.rstrip("/")
         self.symbols = list(symbols) if symbols else None
@@ -127,10 +121,6 @@ class BinanceGateway(GatewayCallbacks, Gateway):
         self.connect_timeout = float(connect_timeout)
         self.reconnect_max = float(reconnect_max)
         self.limiter = SlidingWindowLimiter(order_rate, 1.0)
-        self._instruments: dict[str, Instrument] = {}
-        self._init_callbacks()
-        self._intents: dict[str, OrderIntent] = {}
-        self._orders: dict[tuple[str, str], OrderUpdate] = {}
         self._bracket: dict[str, dict] = {}  # symbol -> {"cid", "tp", "sl", "placed"}
         self._pos_qty: dict[str, float] = {}
         self._algo_cid: dict[str, str] = {}  # clientAlgoId -> entry client_id
@@ -142,24 +132,14 @@ class BinanceGateway(GatewayCallbacks, Gateway):
         self._closing = False
         self.connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
-        self.stats = {"reconnects": 0, "ambiguous": 0, "brackets": 0, "bad_events": 0}
-
-    def __repr__(self) -> str:
-        return f"BinanceGateway(api_key={mask_key(self._key)!r}, rest_url={self.rest.base_url!r})"
+        self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
+                      "brackets": 0, "bad_events": 0}
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         import aiohttp
 
-        try:
-            await self.rest.start()
-            await self.rest.sync_time()
-            await self.load_instruments()
-            orders = await self.open_orders()
-            positions = await self.positions()
-        except (BinanceAPIError, BinanceTransportError) as exc:
-            raise GatewayError(f"binance start failed: {exc}") from None
-        self.reconciled = {"orders": orders, "positions": positions}
+        await self._reconcile_at_start(self.load_instruments, (BinanceAPIError, BinanceTransportError))
         self._session = aiohttp.ClientSession()
         self._closing = False
         self._stream_task = asyncio.create_task(self._stream(), name="binance-user-stream")
@@ -168,16 +148,6 @@ class BinanceGateway(GatewayCallbacks, Gateway):
         except asyncio.TimeoutError:
             await self.close()
             raise GatewayError("binance user stream did not connect") from None
-
-    @property
-    def clock_offset_ms(self) -> int:
-        """The venue's clock minus the local clock (ms), as measured for signing (at start, and again after
-        a request the venue rejected for its timestamp, or on :meth:`sync_clock`)."""
-        return self.rest.time_offset_ms
-
-    async def sync_clock(self) -> int:
-        """Measure the venue's clock offset again (ms); the engine asks when events look stamped in the future."""
-        return await self.rest.sync_time()
 
     async def close(self) -> None:
         self._closing = True
@@ -211,20 +181,6 @@ class BinanceGateway(GatewayCallbacks, Gateway):
                 self._instruments[inst.symbol] = inst
         return dict(self._instruments)
 
-    def instrument(self, symbol: str) -> Instrument:
-        try:
-            return self._instruments[symbol]
-        except KeyError:
-            raise ValueError(f"symbol: {symbol!r} has no instrument loaded") from None
-
-    def round_price(self, symbol: str, px: float, side: str) -> float:
-        """Round to the tick: a BUY rounds DOWN, a SELL rounds UP (never closer to the market than asked)."""
-        return self.instrument(symbol).round_price(px, side)
-
-    def round_qty(self, symbol: str, qty: float) -> float:
-        """Round DOWN to the qty step; 0.0 when the result is below the minimum order qty."""
-        return self.instrument(symbol).round_qty(qty)
-
     def _px(self, symbol: str, px: float) -> str:
         return self.instrument(symbol).price_str(px)
 
@@ -233,12 +189,7 @@ class BinanceGateway(GatewayCallbacks, Gateway):
 
     # ------------------------------------------------------------------ orders
     def order_params(self, intent: OrderIntent) -> dict:
-        if not intent.client_id or len(intent.client_id) > 36:
-            raise ValueError("client_id: must be 1..36 characters (Binance newClientOrderId)")
-        if intent.side not in ("buy", "sell"):
-            raise ValueError(f"side: must be 'buy' or 'sell', got {intent.side!r}")
-        if not (intent.qty > 0 and math.isfinite(intent.qty)):
-            raise ValueError(f"qty: must be > 0, got {intent.qty!r}")
+        self.check_intent(intent)
         p = {"symbol": intent.symbol, "side": intent.side.upper()}
         if intent.order_type == "market":
             p.update(type="MARKET", quantity=self._qty(intent.symbol, intent.qty))
@@ -264,28 +215,10 @@ class BinanceGateway(GatewayCallbacks, Gateway):
         for attempt in range(1, self.max_create_attempts + 1):
             try:
                 res = await self.rest.request("POST", "/fapi/v1/order", params, limiter=self.limiter)
-            except BinanceRateLimited as exc:
-                raise GatewayError(f"binance create {cid}: rate limited ({exc.msg})") from None
-            except BinanceAPIError as exc:
-                if exc.code == ERR_DUPLICATE:
-                    found = await self._query(intent.symbol, cid, required=True)
-                    if found is not None:
-                        return found
-                    raise GatewayError(f"binance create {cid}: duplicate client id the venue cannot find") from None
-                u = OrderUpdate(cid, "rejected", intent.symbol, "", intent.side, intent.price, intent.qty,
-                                reason=f"{exc.code} {exc.msg}", kind=kind, ts_ns=time.time_ns())
-                self._orders[(cid, kind)] = u
-                return u
-            except BinanceTransportError as exc:
-                self.stats["ambiguous"] += 1
-                log.warning("binance create %s: outcome unknown (%s); asking the venue", cid, exc.reason)
-                found = await self._query(intent.symbol, cid, required=True)
-                if found is not None:
-                    return found
-                if attempt >= self.max_create_attempts:
-                    raise GatewayError(f"binance create {cid}: not placed after {attempt} attempts ({exc.reason})") from None
-                await asyncio.sleep(self.retry_backoff * attempt)
-                continue
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                if (done := await self._after_create_error(intent, attempt, exc, self._query)) is None:
+                    continue
+                return done
             known = self._orders.get((cid, kind))
             if known is not None and known.status != "pending":
                 return known
@@ -294,6 +227,13 @@ class BinanceGateway(GatewayCallbacks, Gateway):
             self._orders[(cid, kind)] = u
             return u
         raise GatewayError(f"binance create {cid}: not placed")  # pragma: no cover - loop always returns/raises
+
+    def _create_error(self, exc: BaseException) -> tuple[str, str]:
+        if isinstance(exc, BinanceRateLimited):
+            return "rate_limited", exc.msg
+        if isinstance(exc, BinanceAPIError):
+            return ("duplicate" if exc.code == ERR_DUPLICATE else "refused"), f"{exc.code} {exc.msg}"
+        return "unknown", exc.reason
 
     async def _query(self, symbol: str, cid: str, required: bool = False) -> OrderUpdate | None:
         last = ""
@@ -399,10 +339,6 @@ class BinanceGateway(GatewayCallbacks, Gateway):
         except (BinanceAPIError, BinanceTransportError) as exc:
             raise GatewayError(f"binance cancel-all {symbol}: {exc}") from None
         return [str(r.get("clientOrderId") or r.get("orderId") or "") for r in before if isinstance(r, dict)]
-
-    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
-        """The last state of an order the gateway has seen (event, answer or query), or None."""
-        return self._orders.get((client_id, kind))
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         try:

@@ -42,21 +42,12 @@ from collections import deque
 
 import orjson
 
-from liqcore.live.gateway import Fill, Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
+from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
-from liqcore.venues.instruments import (  # noqa: F401  (grid helpers re-exported for existing imports)
-    CEILING,
-    FLOOR,
-    HALF_EVEN,
-    Instrument,
-    _fmt,
-    _to_grid,
-    grid_count,
-    grid_float,
-    grid_str,
-)
+from liqcore.venues.instruments import Instrument
 from liqcore.venues.bybit.rest import (
     CANCEL_BATCH_MAX,
     RET_DUPLICATE_LINK_ID,
@@ -67,7 +58,7 @@ from liqcore.venues.bybit.rest import (
     BybitTransportError,
 )
 
-__all__ = ["BybitGateway", "Instrument"]
+__all__ = ["BybitGateway", "public_clock_offset"]
 
 _MARK = re.compile(r"\\u0001([a-e])")  # a marker value of a pre-built body, as orjson writes it
 _CID_OK = re.compile(r"[A-Za-z0-9_.:/+=@-]+").fullmatch  # client ids orjson writes without escapes
@@ -90,11 +81,11 @@ async def public_clock_offset(rest_url: str, timeout: float = 3.0) -> int:
     srv = int(res["timeNano"]) // 1_000_000 if "timeNano" in res else int(res["timeSecond"]) * 1000
     return int(srv - (t0 + t1) // 2 // 1_000_000)
 
-_TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
 
-
-class BybitGateway(GatewayCallbacks, Gateway):
+class BybitGateway(VenueGateway):
     name = "bybit"
+    log = log
+    client_id_name = "Bybit orderLinkId"
 
     def __init__(
         self,
@@ -125,15 +116,7 @@ class BybitGateway(GatewayCallbacks, Gateway):
             raise ValueError("tp_mode: must be 'limit' or 'market'")
         if max_create_attempts < 1:
             raise ValueError("max_create_attempts: must be >= 1")
-        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
-        self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
-        try:  # the live runner's JSON log formatter masks registered values as a second line of defence
-            from liqcore.live.logging import register_secret
-
-            register_secret(self._secret.reveal())
-            register_secret(self._key.reveal())
-        except ImportError:
-            pass
+        self._hold_keys(api_key, api_secret)
         self.category = category
         self.symbols = list(symbols) if symbols else None
         self.tp_mode = tp_mode
@@ -150,10 +133,6 @@ class BybitGateway(GatewayCallbacks, Gateway):
         )
         self.create_limiter = SlidingWindowLimiter(create_rate, 1.0)
         self.cancel_limiter = SlidingWindowLimiter(cancel_rate, 1.0)
-        self._instruments: dict[str, Instrument] = {}
-        self._init_callbacks()
-        self._orders: dict[tuple[str, str], OrderUpdate] = {}  # (client_id, kind) -> last known state
-        self._intents: dict[str, OrderIntent] = {}
         self._oid_cid: dict[str, tuple[str, str]] = {}  # venue orderId -> (client_id, kind)
         self._bracket: dict[str, str] = {}  # symbol -> client_id of the entry whose TP/SL are live
         self._positions: dict[str, PositionInfo] = {}
@@ -170,21 +149,11 @@ class BybitGateway(GatewayCallbacks, Gateway):
         # its variable slots (qty, price, client id, TP, SL); see prebuild()
         self._templates: dict[tuple[str, str], tuple] = {}
 
-    def __repr__(self) -> str:
-        return f"BybitGateway(api_key={mask_key(self._key)!r}, rest_url={self.rest.base_url!r})"
-
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Sync the clock, load instruments, reconcile open orders and positions, open the private stream."""
-        try:
-            await self.rest.start()
-            await self.rest.sync_time()
-            await self.load_instruments(self.symbols)
-            orders = await self.open_orders()
-            positions = await self.positions()
-        except (BybitAPIError, BybitTransportError) as exc:
-            raise GatewayError(f"bybit start failed: {exc}") from None
-        self.reconciled = {"orders": orders, "positions": positions}
+        await self._reconcile_at_start(lambda: self.load_instruments(self.symbols), (BybitAPIError, BybitTransportError))
+        orders, positions = self.reconciled["orders"], self.reconciled["positions"]
         if orders or positions:
             log.warning("bybit reconcile: %d open orders, %d positions found at start", len(orders), len(positions))
         await self.stream.start()
@@ -195,16 +164,6 @@ class BybitGateway(GatewayCallbacks, Gateway):
         self._started = True
         log.info("bybit gateway started (key %s, %d instruments, clock offset %d ms)", mask_key(self._key),
                  len(self._instruments), self.rest.time_offset_ms)
-
-    @property
-    def clock_offset_ms(self) -> int:
-        """The venue's clock minus the local clock (ms), as measured for signing (at start, and again after
-        a request the venue rejected for its timestamp, or on :meth:`sync_clock`)."""
-        return self.rest.time_offset_ms
-
-    async def sync_clock(self) -> int:
-        """Measure the venue's clock offset again (ms); the engine asks when events look stamped in the future."""
-        return await self.rest.sync_time()
 
     async def close(self) -> None:
         if self._resync_task is not None:
@@ -230,31 +189,10 @@ class BybitGateway(GatewayCallbacks, Gateway):
                 raise GatewayError(f"bybit instruments: unknown symbols {missing}")
         return dict(self._instruments)
 
-    def instrument(self, symbol: str) -> Instrument:
-        try:
-            return self._instruments[symbol]
-        except KeyError:
-            raise ValueError(f"symbol: {symbol!r} has no instrument loaded") from None
-
-    def round_price(self, symbol: str, px: float, side: str) -> float:
-        """Round to the tick: a BUY rounds DOWN, a SELL rounds UP (never closer to the market than asked)."""
-        return self.instrument(symbol).round_price(px, side)
-
-    def round_qty(self, symbol: str, qty: float) -> float:
-        """Round DOWN to the qty step; 0.0 when the result is below the minimum order qty."""
-        return self.instrument(symbol).round_qty(qty)
-
     # ------------------------------------------------------------------ orders
     def order_body(self, intent: OrderIntent) -> dict:
         """The ``/v5/order/create`` body for an intent (validated; prices/qty formatted on the grid)."""
-        if not intent.client_id or len(intent.client_id) > 36:
-            raise ValueError("client_id: must be 1..36 characters (Bybit orderLinkId)")
-        if intent.side not in ("buy", "sell"):
-            raise ValueError(f"side: must be 'buy' or 'sell', got {intent.side!r}")
-        if intent.order_type not in ("limit", "market"):
-            raise ValueError(f"order_type: must be 'limit' or 'market', got {intent.order_type!r}")
-        if not (intent.qty > 0 and math.isfinite(intent.qty)):
-            raise ValueError(f"qty: must be > 0, got {intent.qty!r}")
+        self.check_intent(intent)
         inst = self.instrument(intent.symbol)
         if intent.qty < inst.min_qty - 1e-12:
             raise ValueError(f"qty: {intent.qty} is below {intent.symbol}'s minimum {inst.min_qty}")
@@ -448,33 +386,10 @@ class BybitGateway(GatewayCallbacks, Gateway):
                     res = await self.rest.create_order(body, limiter=self.create_limiter, sent=pre)
                 else:
                     res = await self.rest.create_order(body, limiter=self.create_limiter)
-            except BybitRateLimited as exc:
-                # never processed by the venue: safe to report, the engine may try again later
-                raise GatewayError(f"bybit create {cid}: still rate limited after retries ({exc.ret_msg})") from None
-            except BybitAPIError as exc:
-                if exc.ret_code == RET_DUPLICATE_LINK_ID:
-                    self.stats["duplicates_resolved"] += 1
-                    found = await self._query_venue(intent.symbol, cid)
-                    if found is not None:
-                        return found
-                    raise GatewayError(f"bybit create {cid}: venue reports a duplicate orderLinkId it cannot find") from None
-                self.stats["rejected"] += 1
-                u = OrderUpdate(cid, "rejected", intent.symbol, "", intent.side, intent.price, intent.qty,
-                                reason=f"{exc.ret_code} {exc.ret_msg}", kind=kind, ts_ns=time.time_ns())
-                self._store(u)
-                log.warning("bybit create %s rejected: %s %s", cid, exc.ret_code, exc.ret_msg)
-                return u
-            except BybitTransportError as exc:
-                self.stats["ambiguous"] += 1
-                log.warning("bybit create %s: outcome unknown (%s); asking the venue", cid, exc.reason)
-                found = await self._query_venue(intent.symbol, cid, required=True)
-                if found is not None:
-                    return found
-                if attempt >= self.max_create_attempts:
-                    raise GatewayError(f"bybit create {cid}: not placed after {attempt} attempts ({exc.reason})") from None
-                self.stats["create_retries"] += 1
-                await asyncio.sleep(self.retry_backoff * attempt)
-                continue
+            except (BybitAPIError, BybitTransportError) as exc:
+                if (done := await self._after_create_error(intent, attempt, exc, self._query_venue)) is None:
+                    continue
+                return done
             oid = str((res or {}).get("orderId") or "")
             if oid:
                 self._oid_cid[oid] = (cid, kind)
@@ -484,6 +399,13 @@ class BybitGateway(GatewayCallbacks, Gateway):
             u = OrderUpdate(cid, "pending", intent.symbol, oid, intent.side, intent.price, intent.qty, kind=kind, ts_ns=time.time_ns())
             self._store(u)
             return u
+
+    def _create_error(self, exc: BaseException) -> tuple[str, str]:
+        if isinstance(exc, BybitRateLimited):  # still rate limited after the REST client's own retries
+            return "rate_limited", f"still after retries: {exc.ret_msg}"
+        if isinstance(exc, BybitAPIError):
+            return ("duplicate" if exc.ret_code == RET_DUPLICATE_LINK_ID else "refused"), f"{exc.ret_code} {exc.ret_msg}"
+        return "unknown", exc.reason
 
     async def _find_order(self, symbol: str, *, client_id: str | None = None, order_id: str | None = None) -> list[dict]:
         """The venue's record of one order, wherever it is kept: open orders (``realtime``, ``openOnly=0``),
@@ -599,10 +521,6 @@ class BybitGateway(GatewayCallbacks, Gateway):
         except (BybitAPIError, BybitTransportError) as exc:
             raise GatewayError(f"bybit cancel-all {symbol}: {exc}") from None
         return [str(r.get("orderLinkId") or r.get("orderId") or "") for r in rows]
-
-    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
-        """The last state of an order the gateway has seen (push, answer or query), or None."""
-        return self._orders.get((client_id, kind))
 
     async def _wait_terminal(self, client_id: str, kind: str, timeout: float) -> OrderUpdate | None:
         def done():

@@ -9,7 +9,7 @@ May import: the data contract (``liqcore.types``), the parameter vocabulary (``l
 the kernels (``_libs``, ``_jit``), the readers (``liqcore.io``), ``strategies`` and ``backtest``.
 Imported by ``live`` (live features), ``strategies`` (named features) and ``commands``.
 
-A new named feature goes into the feature registry (``registry.py``, :func:`register_feature`); a
+A new named feature goes into the feature registry (:mod:`liqcore.features.registry`, :func:`register_feature`); a
 new study is one module in the studies package (``studies/``) with the same shape as the others
 (inputs -> table -> plot -> findings lines) and one row in its ``STUDIES`` table.
 """

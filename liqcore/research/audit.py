@@ -1,6 +1,6 @@
 """Leak audit: every feature recomputed on the input truncated at sampled times.
 
-For each sampled time ``s`` the audit builds a fresh :class:`~liqcore.research.store.FeatureStore`
+For each sampled time ``s`` the audit builds a fresh :class:`~liqcore.features.store.FeatureStore`
 from the events with ``ts_recv <= s`` only (the data as a process would have had it at ``s``, known
 complete up to ``s``) and compares each feature's value at ``s`` with the value the store built on
 the whole input gives at ``s``.  A point-in-time feature gives the same number (bit for bit) or null
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liqcore.features.registry import NAMED_FEATURES, parse_name, registered_features
-from liqcore.features.store import REASONS, FeatureStore, _names_list
+from liqcore.features.store import REASONS, FeatureStore, names_list
 
 __all__ = ["leak_audit", "AuditResult", "Leak", "default_audit_names"]
 
@@ -82,7 +82,7 @@ def leak_audit(events: np.ndarray, registry, names=None, *, samples: int = 20, s
     """Audit ``names`` (default: every named and registered feature) on ``events``; see the module doc."""
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise ValueError(f"samples: must be a positive integer; got {samples!r}")
-    names = default_audit_names() if names is None else [str(parse_name(n)) for n in _names_list(names)]
+    names = default_audit_names() if names is None else [str(parse_name(n)) for n in names_list(names)]
     full = FeatureStore(events, registry, params=params, lookback=lookback, min_periods=min_periods)
     sids = []
     for s in (symbols if symbols is not None else [None]):

@@ -25,7 +25,7 @@ import numpy as np
 
 from liqcore.types import CASCADE_DTYPE, Dominant, Kind, SymbolRegistry, dominant_name
 
-__all__ = ["event_study", "summarize_study", "horizon_label", "study_horizons"]
+__all__ = ["event_study", "summarize_study", "horizon_label", "study_horizons", "parse_horizons"]
 
 DEFAULT_HORIZONS = ("10s", "30s", "1m", "5m", "15m")
 
@@ -37,7 +37,7 @@ def horizon_label(ns: int) -> str:
     return format_duration(int(ns))
 
 
-def _parse_horizons(horizons) -> list[tuple[str, int]]:
+def parse_horizons(horizons) -> list[tuple[str, int]]:
     from liqcore.config import parse_duration
 
     if isinstance(horizons, str):
@@ -78,7 +78,7 @@ def event_study(events, registry: SymbolRegistry | None, records: np.ndarray | N
     from liqcore.config import Params, parse_duration
 
     events = _check_events(events)
-    hz = _parse_horizons(horizons)
+    hz = parse_horizons(horizons)
     params = params or Params()
     max_age = params.max_ref_age_ns if max_ref_age is None else parse_duration(max_ref_age, "max_ref_age")
     events = sort_recv(select_symbols(events, registry, symbols))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from liqcore.units import _nonneg_float, _nonneg_int, _pos_int, parse_number
+from liqcore.units import parse_nonneg_float, parse_nonneg_int, parse_number, parse_pos_int  # noqa: F401
 from liqcore.strategies.base import ENTRY_MARKET, empty_signals
 from liqcore.types import Kind, Side
 
@@ -31,9 +31,7 @@ __all__ = [
 
 # parameter parsers: the same ones the run's own parameters use (liqcore.units)
 parse_float = parse_number  # a finite number (may be negative)
-parse_nonneg_float = _nonneg_float  # a finite number >= 0
-parse_int = _nonneg_int  # a whole number >= 0
-parse_pos_int = _pos_int  # a whole number >= 1
+parse_int = parse_nonneg_int  # a whole number >= 0
 
 
 class Streams:

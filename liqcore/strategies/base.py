@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from liqcore.units import _bool, parse_number, parse_whole
+from liqcore.units import parse_bool, parse_number, parse_whole
 from liqcore.signals import (  # noqa: F401  (the signal contract, re-exported: the old import path)
     ENTRY_LIMIT,
     ENTRY_MARKET,
@@ -40,7 +40,7 @@ def _parse_str(value: Any, name: str) -> str:
 
 
 #: plain types given as a parameter's parser become these (same object for the same type)
-_TYPE_PARSERS = {float: parse_number, int: parse_whole, bool: _bool, str: _parse_str}
+_TYPE_PARSERS = {float: parse_number, int: parse_whole, bool: parse_bool, str: _parse_str}
 
 
 @dataclass(frozen=True)

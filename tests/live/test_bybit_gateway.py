@@ -680,8 +680,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN  # noqa: E402
 from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from liqcore.live.bybit_gateway import Instrument, _fmt, _to_grid, grid_count, grid_float, grid_str  # noqa: E402
-from liqcore.venues.bybit.rest import BybitREST, BybitTransportError, rest_signature  # noqa: E402
+from liqcore.venues.instruments import Instrument, _fmt, _to_grid, grid_count, grid_float, grid_str  # noqa: E402
+from liqcore.venues.bybit.rest import BybitREST, BybitTransportError  # noqa: E402
+from liqcore.venues.bybit.signing import rest_signature  # noqa: E402
 
 _SIZES = [0.01, 0.1, 0.5, 0.05, 0.25, 0.005, 0.0001, 1e-05, 1e-08, 0.001, 1.0, 5.0, 10.0, 100.0, 2.5e-07]
 _MODES = [(0, ROUND_HALF_EVEN), (1, ROUND_FLOOR), (2, ROUND_CEILING)]

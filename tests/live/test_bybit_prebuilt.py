@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore.live.bybit_gateway import BybitGateway, Instrument
+from liqcore.live.bybit_gateway import BybitGateway
+from liqcore.venues.instruments import Instrument
 from liqcore.live.gateway import OrderIntent
 from liqcore.testing import FakeExchange
 

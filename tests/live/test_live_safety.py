@@ -33,7 +33,7 @@ P = Params.from_mapping({"min-history": 5, "history": 50, "window": "3s", "refre
 
 
 def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
     env["PYTHONPATH"] = str(ROOT)
     return env
 

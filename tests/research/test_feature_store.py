@@ -11,7 +11,7 @@ from liqcore.research import (
     FeatureNameError, FeatureStore, LiveFeatures, NAMED_FEATURES, historical, parse_name, register_feature,
     unregister_feature,
 )
-from liqcore.research.store import R_BEFORE, R_COVER, R_EMPTY, R_END, R_GAP, R_HIST, REASONS
+from liqcore.features.store import R_BEFORE, R_COVER, R_EMPTY, R_END, R_GAP, R_HIST, REASONS
 from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry, Venue
 
 S = 1_000_000_000

@@ -23,10 +23,12 @@ FORMER_NAMES = (
 def test_each_study_is_its_own_module_registered_once():
     assert hasattr(studies, "__path__"), "liqcore.research.studies is a package"
     modules = {p.stem for p in PKG.glob("*.py")} - {"__init__", "_common"}
-    assert modules == set(studies.STUDIES), "every study module is registered, every registered study has a module"
+    # a study's name is its module's, with "-" for "_" (``lead-lag`` is lead_lag.py)
+    assert modules == {n.replace("-", "_") for n in studies.STUDIES}, \
+        "every study module is registered, every registered study has a module"
     for name, fn in studies.STUDIES.items():
-        mod = importlib.import_module(f"liqcore.research.studies.{name}")
-        assert fn.__module__ == mod.__name__ and fn is getattr(mod, f"study_{name}")
+        mod = importlib.import_module(f"liqcore.research.studies.{name.replace('-', '_')}")
+        assert fn.__module__ == mod.__name__ and fn is getattr(mod, f"study_{name.replace('-', '_')}")
 
 
 def test_former_names_still_import_from_the_package():

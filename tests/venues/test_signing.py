@@ -7,7 +7,7 @@ import hmac
 from liqcore.secrets import Secret
 from liqcore.venues.binance.rest import sign as binance_sign
 from liqcore.venues.binance.rest import signed_query
-from liqcore.venues.bybit.rest import rest_signature, ws_auth_message, ws_auth_signature
+from liqcore.venues.bybit.signing import rest_signature, ws_auth_message, ws_auth_signature
 
 BYBIT_KEY = "XXXXXXXXXXXXXXXXXX"
 BYBIT_SECRET = "YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY"

@@ -28,7 +28,7 @@ IC_EXTRA = ("flow.taker_buy_notional@1m", "flow.taker_sell_notional@1m",
 
 
 def ic_names() -> tuple:
-    from liqcore.research.registry import NAMED_FEATURES
+    from liqcore.features.registry import NAMED_FEATURES
 
     base = [n for n in NAMED_FEATURES if not n.startswith(IC_EXCLUDE)]
     return tuple(dict.fromkeys(base + list(IC_EXTRA)))
@@ -48,12 +48,12 @@ def ic_family(name: str) -> str:
 def check_ic_names(names) -> list:
     """The feature names of the ``ic`` study (a list or a comma-separated string), each validated:
     an unknown family, name, transform or a malformed window is a ValueError naming the bad part."""
-    from liqcore.research.registry import parse_name
-    from liqcore.research.store import _names_list
+    from liqcore.features.registry import parse_name
+    from liqcore.features.store import names_list
 
     if names is None:
         return list(ic_names())
-    out = list(dict.fromkeys(_names_list(names)))
+    out = list(dict.fromkeys(names_list(names)))
     if not out:
         raise ValueError("names: give at least one feature name (see liqcore features --list)")
     for n in out:
@@ -69,12 +69,12 @@ def ic_frame(panel: Panel, params=None, names=None, store=None):
     reference trade is more than an hour old)."""
     import pandas as pd
 
-    from liqcore.research.store import FeatureStore
+    from liqcore.features.store import FeatureStore
 
     names = check_ic_names(names)
     if store is None:
         store = FeatureStore(panel.events, panel.registry, params=params)
-    from liqcore.research.store import OK, REASONS
+    from liqcore.features.store import OK, REASONS
 
     out = []
     why: dict = {n: {} for n in names}  # name -> {null reason: count}

@@ -26,7 +26,7 @@ import orjson
 
 from liqcore.venues.orders import Fill, OrderUpdate, PositionInfo
 from liqcore.secrets import Secret, mask_key
-from liqcore.venues.bybit.rest import ws_auth_message
+from liqcore.venues.bybit.signing import ws_auth_message
 
 __all__ = [
     "BybitPrivateStream",

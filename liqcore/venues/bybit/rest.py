@@ -19,14 +19,14 @@ header lines prepared once per path); the connection is opened at :meth:`BybitRE
 with a ``GET /v5/market/time`` while idle (``keepalive_interval``); every other call goes through aiohttp.  Both paths send the same
 method, path, headers, body and signature and map errors the same way.
 
-Why one module: one venue's REST client: the fast create path and the aiohttp path must sign and send
-the same bytes and map errors the same way, which is checked best side by side.
+The signing is in :mod:`liqcore.venues.bybit.signing`, the keep-alive create connections in
+:mod:`liqcore.venues.bybit.h1`; this module is the client that uses both: one venue's REST calls, the
+fast create path and the aiohttp path signing and sending the same bytes and mapping errors the same way.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import os
 import threading
@@ -38,6 +38,7 @@ import orjson
 import yarl
 
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.bybit.h1 import H1Client, Sent
 
 _sched_yield = getattr(os, "sched_yield", lambda: None)  # (not on every platform)
 
@@ -46,10 +47,6 @@ __all__ = [
     "TESTNET_URL",
     "DEMO_URL",
     "RECV_WINDOW",
-    "sign",
-    "rest_signature",
-    "ws_auth_signature",
-    "ws_auth_message",
     "BybitError",
     "BybitAPIError",
     "BybitRateLimited",
@@ -83,30 +80,6 @@ RET_DUPLICATE_LINK_ID = 110072
 CANCEL_BATCH_MAX = 20
 
 log = logging.getLogger("liqcore.bybit.rest")
-
-
-def sign(secret: str | Secret, payload: str | bytes) -> str:
-    """Lowercase hex HMAC-SHA256 of ``payload`` under ``secret``."""
-    data = payload.encode() if isinstance(payload, str) else bytes(payload)
-    return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
-
-
-def rest_signature(secret: str | Secret, timestamp_ms: int, api_key: str | Secret, recv_window: int, payload: str | bytes) -> str:
-    """``X-BAPI-SIGN`` for a request: HMAC over ``timestamp + api_key + recv_window + payload``."""
-    key = api_key.reveal() if isinstance(api_key, Secret) else api_key
-    data = payload.encode() if isinstance(payload, str) else bytes(payload)
-    return sign(secret, f"{int(timestamp_ms)}{key}{int(recv_window)}".encode() + data)
-
-
-def ws_auth_signature(secret: str | Secret, expires_ms: int) -> str:
-    """Private-stream auth signature: HMAC over ``"GET/realtime" + expires_ms``."""
-    return sign(secret, f"GET/realtime{int(expires_ms)}")
-
-
-def ws_auth_message(api_key: str | Secret, secret: str | Secret, expires_ms: int, req_id: str = "auth") -> bytes:
-    """The ``{"op":"auth",...}`` frame for the private stream (bytes ready to send)."""
-    key = api_key.reveal() if isinstance(api_key, Secret) else api_key
-    return orjson.dumps({"req_id": req_id, "op": "auth", "args": [key, int(expires_ms), ws_auth_signature(secret, expires_ms)]})
 
 
 class BybitError(Exception):
@@ -151,304 +124,6 @@ def _query_string(params: dict | None) -> str:
     return urlencode(items)
 
 
-class _H1Connection(asyncio.Protocol):
-    """One HTTP/1.1 keep-alive connection that carries one request at a time (the create path).
-
-    The request is written in full from the caller's stack (no await before the write); the answer is
-    parsed here (Content-Length, chunked, or read-to-close bodies) and delivered through a future."""
-
-    __slots__ = ("transport", "closed", "used", "_buf", "_fut", "_head", "_need", "_chunked", "_body", "_keep")
-
-    def __init__(self) -> None:
-        self.transport = None
-        self.closed = False
-        self.used = 0.0  # loop time of the last request
-        self._buf = bytearray()
-        self._fut: asyncio.Future | None = None
-        self._head = None  # (status, headers) once the header block is in
-        self._need = -1  # body bytes expected (-1: until close / chunked)
-        self._chunked = False
-        self._body = bytearray()
-        self._keep = True
-
-    # ---- asyncio.Protocol
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                import socket
-
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except (OSError, AttributeError):
-                pass
-
-    def connection_lost(self, exc) -> None:
-        self.closed = True
-        fut = self._fut
-        if fut is not None and not fut.done():
-            if self._head is not None and self._need < 0 and not self._chunked:
-                self._finish()  # a body delimited by the close
-            else:
-                fut.set_exception(ConnectionResetError("connection closed before a complete answer"))
-        self._fut = None
-
-    def data_received(self, data: bytes) -> None:
-        if self._fut is None:  # nothing asked: an unsolicited byte means the connection is unusable
-            self.close()
-            return
-        self._buf += data
-        try:
-            self._parse()
-        except ValueError as exc:
-            fut = self._fut
-            self.close()
-            if fut is not None and not fut.done():
-                fut.set_exception(ConnectionResetError(f"malformed HTTP answer: {exc}"))
-
-    # ---- use
-    def send(self, data: bytes, fut: asyncio.Future) -> None:
-        self._fut = fut
-        self._head, self._need, self._chunked, self._keep = None, -1, False, True
-        self._body = bytearray()
-        self._buf.clear()
-        self.transport.write(data)
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
-
-    def _parse(self) -> None:
-        buf = self._buf
-        if self._head is None:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > 65536:
-                    raise ValueError("header block too large")
-                return
-            lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
-            del buf[: end + 4]
-            parts = lines[0].split(" ", 2)
-            if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-                raise ValueError(f"bad status line {lines[0][:40]!r}")
-            status = int(parts[1])
-            headers: dict[str, str] = {}
-            for ln in lines[1:]:
-                k, sep, v = ln.partition(":")
-                if not sep:
-                    raise ValueError("bad header line")
-                headers[k.strip().lower()] = v.strip()
-            self._head = (status, headers)
-            conn = headers.get("connection", "").lower()
-            self._keep = not (conn == "close" or (parts[0] == "HTTP/1.0" and conn != "keep-alive"))
-            if "chunked" in headers.get("transfer-encoding", "").lower():
-                self._chunked = True
-            elif "content-length" in headers:
-                self._need = int(headers["content-length"])
-                if self._need < 0:
-                    raise ValueError("negative content-length")
-            elif status in (204, 304) or 100 <= status < 200:
-                self._need = 0
-            else:
-                self._keep = False  # the body runs to the close
-        if self._chunked:
-            while True:
-                nl = buf.find(b"\r\n")
-                if nl < 0:
-                    return
-                size = int(bytes(buf[:nl]).split(b";", 1)[0].strip() or b"x", 16)
-                if size == 0:
-                    rest = bytes(buf[nl + 2:])
-                    if rest.startswith(b"\r\n") or b"\r\n\r\n" in rest:  # the end, after optional trailers
-                        self._finish()
-                    return
-                if len(buf) < nl + 2 + size + 2:
-                    return
-                self._body += buf[nl + 2: nl + 2 + size]
-                del buf[: nl + 2 + size + 2]
-        elif self._need >= 0:
-            if len(buf) >= self._need:
-                self._body += buf[: self._need]
-                del buf[: self._need]
-                self._finish()
-        else:
-            self._body += buf
-            buf.clear()
-
-    def _finish(self) -> None:
-        fut, self._fut = self._fut, None
-        status, headers = self._head
-        if not self._keep:
-            self.close()
-        if fut is not None and not fut.done():
-            fut.set_result((status, headers, bytes(self._body)))
-
-
-class _H1Client:
-    """Keep-alive HTTP/1.1 connections to one origin for the order-create call: each request is formatted
-    once as bytes and written before the caller awaits anything (an idle connection is reused; a new one
-    is opened only when none is idle)."""
-
-    def __init__(self, base_url: str) -> None:
-        u = yarl.URL(base_url)
-        if u.scheme not in ("http", "https") or not u.host:
-            raise ValueError(f"base_url: not an http(s) URL: {base_url!r}")
-        self.host, self.port, self.tls = u.host, u.port or (443 if u.scheme == "https" else 80), u.scheme == "https"
-        default = 443 if self.tls else 80
-        self.host_header = self.host if self.port == default else f"{self.host}:{self.port}"
-        self.base_path = u.raw_path.rstrip("/")
-        self._idle: list[_H1Connection] = []
-        self._ssl = None
-        self.opened = 0
-        self.pings = 0
-
-    async def _connect(self) -> _H1Connection:
-        loop = asyncio.get_running_loop()
-        ssl_ctx = None
-        if self.tls:
-            if self._ssl is None:
-                import ssl
-
-                self._ssl = ssl.create_default_context()
-            ssl_ctx = self._ssl
-        _, proto = await loop.create_connection(_H1Connection, self.host, self.port, ssl=ssl_ctx,
-                                                server_hostname=self.host if self.tls else None)
-        self.opened += 1
-        return proto
-
-    def _take_idle(self) -> _H1Connection | None:
-        while self._idle:
-            c = self._idle.pop()
-            if not c.closed and not c.transport.is_closing():
-                return c
-        return None
-
-    async def warm(self, timeout: float) -> bool:
-        """Have one connection open and idle (so a create does not pay the connect).  False when it could
-        not be opened (the next create connects itself)."""
-        if any(not c.closed for c in self._idle):
-            return True
-        try:
-            conn = await asyncio.wait_for(self._connect(), timeout)
-        except (OSError, asyncio.TimeoutError) as exc:
-            log.debug("create connection: open failed (%s)", type(exc).__name__)
-            return False
-        conn.used = asyncio.get_running_loop().time()
-        self._idle.append(conn)
-        return True
-
-    async def keepalive(self, ping: bytes, every: float, timeout: float) -> None:
-        """Every ``every`` seconds: send ``ping`` (a cheap GET) on each connection idle that long (a connection
-        the venue or a middlebox dropped is found here, not on an order), then keep one connection open."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(every)
-            now = loop.time()
-            stale = [c for c in self._idle if now - c.used >= every]
-            for c in stale:
-                if c not in self._idle:
-                    continue
-                self._idle.remove(c)
-                if c.closed or c.transport.is_closing():
-                    continue
-                try:
-                    await self._exchange(c, ping, timeout)
-                    self.pings += 1
-                except (OSError, asyncio.TimeoutError) as exc:
-                    log.debug("create connection: keep-alive ping failed (%s)", type(exc).__name__)
-            await self.warm(timeout)
-
-    def idle(self) -> bool:
-        """True when a request can be written at once (an open connection is idle)."""
-        for c in self._idle:
-            if not c.closed and not c.transport.is_closing():
-                return True
-        return False
-
-    def begin(self, data: bytes, timeout: float, loop: asyncio.AbstractEventLoop) -> "_Sent":
-        """Write ``data`` now on an idle connection (from the caller's stack, no task) and return the
-        in-flight exchange for :meth:`finish`.  Call only after :meth:`idle` said True on the same stack.
-        A write that fails leaves a handle whose answer is that error (an outcome the caller must query)."""
-        conn = self._take_idle()
-        if conn is None:
-            raise RuntimeError("create connection: none idle (check idle() first)")
-        fut = loop.create_future()
-        try:
-            conn.send(data, fut)
-        except (OSError, RuntimeError) as exc:
-            conn.close()
-            if not fut.done():
-                fut.set_exception(exc if isinstance(exc, OSError) else ConnectionResetError(str(exc)))
-        conn.used = loop.time()
-        return _Sent(conn, fut, loop.call_later(timeout, _expire, fut, conn))
-
-    async def finish(self, sent: "_Sent") -> tuple[int, dict[str, str], bytes]:
-        """The answer of a request written by :meth:`begin` (same errors as :meth:`request`)."""
-        conn, h = sent.conn, sent.timer
-        try:
-            res = await sent.fut
-        except BaseException:
-            conn.close()  # an answer still in flight can no longer be matched to its request
-            raise
-        finally:
-            h.cancel()
-        if not conn.closed:
-            self._idle.append(conn)
-        return res
-
-    async def _exchange(self, conn: _H1Connection, data: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        conn.send(data, fut)
-        conn.used = loop.time()
-        h = loop.call_later(timeout, _expire, fut, conn)
-        try:
-            res = await fut
-        except BaseException:
-            conn.close()  # an answer still in flight can no longer be matched to its request
-            raise
-        finally:
-            h.cancel()
-        if not conn.closed:
-            self._idle.append(conn)
-        return res
-
-    async def request(self, data: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
-        """Write ``data`` and return ``(status, lower-case headers, body)``.  Raises ``asyncio.TimeoutError`` or
-        ``ConnectionError`` / ``OSError`` (the request may or may not have reached the server)."""
-        conn = self._take_idle()
-        if conn is None:
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            conn = await asyncio.wait_for(self._connect(), timeout)
-            timeout = max(timeout - (loop.time() - t0), 0.001)
-        return await self._exchange(conn, data, timeout)
-
-    def close(self) -> None:
-        for c in self._idle:
-            c.close()
-        self._idle.clear()
-
-
-class _Sent:
-    """A request already written on a create connection whose answer is still to be read."""
-
-    __slots__ = ("conn", "fut", "timer", "path", "written_ns", "body")
-
-    def __init__(self, conn: _H1Connection, fut: asyncio.Future, timer) -> None:
-        self.conn, self.fut, self.timer = conn, fut, timer
-        self.path = ""
-        self.written_ns = 0
-        self.body = None  # the request's parameters (for the caller's resend / query)
-
-
-def _expire(fut: asyncio.Future, conn: _H1Connection) -> None:
-    if not fut.done():
-        conn.close()  # the late answer can no longer be matched to its request
-        fut.set_exception(asyncio.TimeoutError())
-
-
 class BybitREST:
     """Signed Bybit v5 REST client (aiohttp).  Use ``async with BybitREST(...) as rest:`` or start()/close().
 
@@ -487,7 +162,7 @@ class BybitREST:
         self._session = session
         self._own_session = session is None
         self.fast_create = bool(fast_create)
-        self._h1 = _H1Client(self.base_url) if self.fast_create else None
+        self._h1 = H1Client(self.base_url) if self.fast_create else None
         self._loop = None  # the loop the caller of post_ready was last found on, and its thread
         self._loop_tid = 0
         # HMAC-SHA256 (RFC 2104) with the padded-key states hashed once: per request two hash copies
@@ -554,7 +229,7 @@ class BybitREST:
         return time.time_ns() // 1_000_000 + self.time_offset_ms
 
     def signed_headers(self, payload: bytes | str, timestamp_ms: int | None = None) -> dict[str, str]:
-        """The v5 auth headers for ``payload`` (same value as :func:`rest_signature`; the HMAC key schedule
+        """The v5 auth headers for ``payload`` (same value as :func:`liqcore.venues.bybit.signing.rest_signature`; the HMAC key schedule
         is prepared once per client)."""
         ts = self.now_ms() if timestamp_ms is None else int(timestamp_ms)
         key = self._key.reveal()
@@ -607,7 +282,7 @@ class BybitREST:
         self.time_offset_ms = int(srv - (t0 + t1) // 2 // 1_000_000)
         return self.time_offset_ms
 
-    def post_now(self, path: str, params: dict | None = None, limiter=None) -> _Sent | None:
+    def post_now(self, path: str, params: dict | None = None, limiter=None) -> Sent | None:
         """Write a signed POST of ``params`` to ``path`` synchronously, on the caller's stack: only when the
         client is started, a create connection is idle and ``limiter.try_acquire()`` grants a slot
         (nothing is written and no slot is taken otherwise: ``None``).  The request bytes are those of
@@ -615,7 +290,7 @@ class BybitREST:
         answer with the same error mapping (a timeout, connection error or 5xx is an unknown outcome)."""
         return self.post_now_raw(path, orjson.dumps(params or {}), limiter)
 
-    def post_now_raw(self, path: str, body: bytes, limiter=None) -> _Sent | None:
+    def post_now_raw(self, path: str, body: bytes, limiter=None) -> Sent | None:
         """:meth:`post_now` with the JSON body already serialised (e.g. from a pre-built template)."""
         if not self.post_ready(limiter):
             return None
@@ -653,7 +328,7 @@ class BybitREST:
         self._loop, self._loop_tid = loop, threading.get_ident()
         return loop
 
-    def post_prebuilt(self, path: str, request: bytes) -> _Sent:
+    def post_prebuilt(self, path: str, request: bytes) -> Sent:
         """Write a complete request (:meth:`fast_post_bytes`) now; only after :meth:`post_ready` said True on
         the same stack.  Returns the in-flight handle (see :meth:`post_now`)."""
         sent = self._h1.begin(request, self.timeout, self._on_loop() or asyncio.get_running_loop())
@@ -665,7 +340,7 @@ class BybitREST:
         return sent
 
     async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True, limiter=None,
-                      fast: bool = False, sent: _Sent | None = None, envelope: bool = False) -> Any:
+                      fast: bool = False, sent: Sent | None = None, envelope: bool = False) -> Any:
         """Send one request and return the ``result`` object (with ``envelope``: the whole answer, e.g. for the
         per-item ``retExtInfo`` of batch endpoints).  ``limiter`` (if any) is awaited before each try.
 
@@ -785,7 +460,7 @@ class BybitREST:
         return backoff
 
     # ----------------------------------------------------------- endpoints
-    async def create_order(self, body: dict, limiter=None, sent: _Sent | None = None) -> dict:
+    async def create_order(self, body: dict, limiter=None, sent: Sent | None = None) -> dict:
         """POST /v5/order/create (on the fast keep-alive connection when ``fast_create``).  ``sent``: the
         handle of :meth:`post_now` for this body (already written: only its answer is read)."""
         return await self.request("POST", "/v5/order/create", body, limiter=limiter, fast=True, sent=sent)

@@ -1,7 +1,10 @@
-"""Every code -> name table of the execution model, once: exit reasons (the ledger's
-``exit_reason``) and event kinds.  The Numba kernel (:mod:`liqcore._jit.sim`) imports its exit-reason
-constants from here; the signal codes (entry kinds, skip codes) are the signal contract's, in
-:mod:`liqcore.signals`.  Imports only :mod:`liqcore.types` (the kernels may import this module)."""
+"""The contract's code tables, at the ground beside :mod:`liqcore.types` and :mod:`liqcore.signals`:
+exit reasons (the ledger's ``exit_reason``) and event-kind names, every code -> name table once.
+
+Every layer may import this module: the Numba kernel (:mod:`liqcore._jit.sim`) takes its exit-reason
+constants from here, the execution front and the backtest their names.  The signal codes (entry kinds
+``ENTRY_*``, skip codes ``SKIP_*``, ``NEVER``) are the signal contract's fields, in :mod:`liqcore.signals`
+(the same floor).  Imports only :mod:`liqcore.types`."""
 from __future__ import annotations
 
 from liqcore.types import Kind

@@ -1,0 +1,172 @@
+"""The core every venue order gateway shares (Bybit, Binance): what does not differ between venues.
+
+* the API key and secret held as :class:`liqcore.secrets.Secret` and registered with the live runner's
+  log formatter, so that neither reaches a log;
+* the venue clock offset the REST client measures for signing (:attr:`clock_offset_ms`,
+  :meth:`sync_clock`);
+* the instruments (tick size, qty step, minimum qty) and rounding on their grid;
+* the checks of an :class:`OrderIntent` every venue makes before building its request;
+* the order state the gateway last saw (``_orders``: (client_id, kind) -> :class:`OrderUpdate`) and
+  which statuses are final (:data:`TERMINAL`).
+
+A venue gateway subclasses :class:`VenueGateway` and keeps only what its venue does differently: the
+request bodies, the create/query/cancel protocol with its error codes, and its private stream.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+
+from liqcore.live.gateway import Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
+from liqcore.secrets import Secret, mask_key
+from liqcore.venues.instruments import Instrument
+
+__all__ = ["VenueGateway", "TERMINAL"]
+
+#: order statuses after which an order changes no more
+TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
+
+
+class VenueGateway(GatewayCallbacks, Gateway):
+    """The shared part of a venue gateway; ``self.rest`` (the venue's REST client, with ``time_offset_ms``
+    and ``sync_time()``) is set by the subclass."""
+
+    #: what the venue calls the client order id (named in the error of a bad one)
+    client_id_name = "client order id"
+    #: the venue gateway's logger
+    log = logging.getLogger("liqcore.gateway")
+
+    def _hold_keys(self, api_key: str | Secret, api_secret: str | Secret) -> None:
+        """Keep the key and secret as :class:`Secret` and register both with the live runner's JSON log
+        formatter, which masks registered values as a second line of defence."""
+        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
+        try:
+            from liqcore.live.logging import register_secret
+
+            register_secret(self._secret.reveal())
+            register_secret(self._key.reveal())
+        except ImportError:
+            pass
+        self._instruments: dict[str, Instrument] = {}
+        self._orders: dict[tuple[str, str], OrderUpdate] = {}  # (client_id, kind) -> last known state
+        self._intents: dict[str, OrderIntent] = {}
+        self._init_callbacks()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_key={mask_key(self._key)!r}, rest_url={self.rest.base_url!r})"
+
+    async def _reconcile_at_start(self, load_instruments, errors: tuple[type[BaseException], ...]) -> None:
+        """The first steps of ``start()`` on every venue: open the REST client, sync the clock, load the
+        instruments (``load_instruments()``), and RECONCILE: fetch the open orders and positions into
+        :attr:`reconciled`.  A venue error among ``errors`` is a :class:`GatewayError` naming the venue."""
+        try:
+            await self.rest.start()
+            await self.rest.sync_time()
+            await load_instruments()
+            orders = await self.open_orders()
+            positions = await self.positions()
+        except errors as exc:
+            raise GatewayError(f"{self.name} start failed: {exc}") from None
+        self.reconciled = {"orders": orders, "positions": positions}
+
+    # ------------------------------------------------------------------ the venue's clock
+    @property
+    def clock_offset_ms(self) -> int:
+        """The venue's clock minus the local clock (ms), as measured for signing (at start, and again after
+        a request the venue rejected for its timestamp, or on :meth:`sync_clock`)."""
+        return self.rest.time_offset_ms
+
+    async def sync_clock(self) -> int:
+        """Measure the venue's clock offset again (ms); the engine asks when events look stamped in the future."""
+        return await self.rest.sync_time()
+
+    # ------------------------------------------------------------------ instruments
+    def instrument(self, symbol: str) -> Instrument:
+        try:
+            return self._instruments[symbol]
+        except KeyError:
+            raise ValueError(f"symbol: {symbol!r} has no instrument loaded") from None
+
+    def round_price(self, symbol: str, px: float, side: str) -> float:
+        """Round to the tick: a BUY rounds DOWN, a SELL rounds UP (never closer to the market than asked)."""
+        return self.instrument(symbol).round_price(px, side)
+
+    def round_qty(self, symbol: str, qty: float) -> float:
+        """Round DOWN to the qty step; 0.0 when the result is below the minimum order qty."""
+        return self.instrument(symbol).round_qty(qty)
+
+    # ------------------------------------------------------------------ orders
+    def check_intent(self, intent: OrderIntent) -> None:
+        """The checks every venue makes of an intent (ValueError naming the field)."""
+        if not intent.client_id or len(intent.client_id) > 36:
+            raise ValueError(f"client_id: must be 1..36 characters ({self.client_id_name})")
+        if intent.side not in ("buy", "sell"):
+            raise ValueError(f"side: must be 'buy' or 'sell', got {intent.side!r}")
+        if intent.order_type not in ("limit", "market"):
+            raise ValueError(f"order_type: must be 'limit' or 'market', got {intent.order_type!r}")
+        if not (intent.qty > 0 and math.isfinite(intent.qty)):
+            raise ValueError(f"qty: must be > 0, got {intent.qty!r}")
+
+    @staticmethod
+    def _rejected(intent: OrderIntent, reason: str) -> OrderUpdate:
+        """The update of a create the venue refused (``reason``: its code and message)."""
+        return OrderUpdate(intent.client_id, "rejected", intent.symbol, "", intent.side, intent.price, intent.qty,
+                           reason=reason, kind=intent.kind, ts_ns=time.time_ns())
+
+    def _create_error(self, exc: BaseException) -> tuple[str, str]:
+        """What a failed create means on this venue: (``"rate_limited"`` | ``"duplicate"`` | ``"refused"`` |
+        ``"unknown"``, the venue's reason).  Each venue says it from its own error codes."""
+        raise NotImplementedError
+
+    async def _after_create_error(self, intent: OrderIntent, attempt: int, exc: BaseException,
+                                  query) -> OrderUpdate | None:
+        """One failed create, the same way on every venue (``query(symbol, client_id, required=...)`` is the
+        venue's look-up of a client id):
+
+        * rate limited (never processed by the venue): a :class:`GatewayError`, the engine may try later;
+        * the venue already has the client id (the duplicate answer): the order it has;
+        * any other refusal: a ``rejected`` update, kept as the order's last state;
+        * an unknown outcome: :meth:`_retry_after_unknown_outcome` (None = send the same request again)."""
+        what, reason = self._create_error(exc)
+        cid = intent.client_id
+        if what == "rate_limited":
+            raise GatewayError(f"{self.name} create {cid}: rate limited ({reason})") from None
+        if what == "duplicate":
+            self.stats["duplicates_resolved"] += 1
+            found = await query(intent.symbol, cid, required=True)
+            if found is not None:
+                return found
+            raise GatewayError(f"{self.name} create {cid}: the venue reports a duplicate client id it cannot find")
+        if what == "refused":
+            self.stats["rejected"] += 1
+            u = self._rejected(intent, reason)
+            self._orders[(cid, intent.kind)] = u
+            self.log.warning("%s create %s rejected: %s", self.name, cid, reason)
+            return u
+        return await self._retry_after_unknown_outcome(intent, attempt, reason, query)
+
+    async def _retry_after_unknown_outcome(self, intent: OrderIntent, attempt: int, reason: str,
+                                           query) -> OrderUpdate | None:
+        """A create whose outcome is unknown (a timeout, a connection error, an HTTP 5xx): ask the venue
+        for the client id first (``await query(symbol, client_id, required=True)``), so that an order is
+        never doubled.  The order the venue has; else None after backing off (``retry_backoff x attempt``
+        seconds): the caller then sends the SAME request again.  After ``max_create_attempts`` a
+        :class:`GatewayError`."""
+        cid = intent.client_id
+        self.stats["ambiguous"] += 1
+        self.log.warning("%s create %s: outcome unknown (%s); asking the venue", self.name, cid, reason)
+        found = await query(intent.symbol, cid, required=True)
+        if found is not None:
+            return found
+        if attempt >= self.max_create_attempts:
+            raise GatewayError(f"{self.name} create {cid}: not placed after {attempt} attempts ({reason})") from None
+        self.stats["create_retries"] += 1
+        await asyncio.sleep(self.retry_backoff * attempt)
+        return None
+
+    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
+        """The last state of an order the gateway has seen (push, answer or query), or None."""
+        return self._orders.get((client_id, kind))

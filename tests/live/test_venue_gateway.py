@@ -1,0 +1,59 @@
+"""One gateway core: what the Bybit and Binance gateways share lives once, in
+liqcore.live.venue_gateway; the venue files keep only what differs."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from liqcore.live.binance_gateway import BinanceGateway
+from liqcore.live.bybit_gateway import BybitGateway
+from liqcore.live.gateway import OrderIntent
+from liqcore.live.venue_gateway import VenueGateway
+
+LIVE = Path(__file__).resolve().parents[2] / "liqcore" / "live"
+VENUES = (LIVE / "bybit_gateway.py", LIVE / "binance_gateway.py")
+
+
+def _class_defs(path: Path, name: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
+    return {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def test_the_venue_gateways_take_the_shared_part_from_the_core():
+    shared = _class_defs(LIVE / "venue_gateway.py", "VenueGateway") - {"_create_error"}
+    assert {"instrument", "round_price", "round_qty", "sync_clock", "known", "check_intent",
+            "_after_create_error", "_retry_after_unknown_outcome", "_hold_keys"} <= shared
+    for path, cls in zip(VENUES, (BybitGateway, BinanceGateway)):
+        assert issubclass(cls, VenueGateway)
+        again = shared & _class_defs(path, cls.__name__)
+        assert again == set(), f"{path.name} defines the core's {sorted(again)} again"
+        assert "_create_error" in _class_defs(path, cls.__name__)  # what a failed create means: the venue's
+
+
+def _code_lines(path: Path) -> list[str]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        s = " ".join(line.split())
+        if s and not s.startswith(("#", "import ", "from ")) and s not in (")", "]", "}", "):", "try:", "else:"):
+            out.append(s)
+    return out
+
+
+def test_no_run_of_six_lines_is_repeated_across_the_venue_gateways():
+    a, b = (_code_lines(p) for p in VENUES)
+    runs_b = {tuple(b[i:i + 6]) for i in range(len(b) - 5)}
+    repeated = [a[i:i + 6] for i in range(len(a) - 5) if tuple(a[i:i + 6]) in runs_b]
+    assert repeated == [], "\n\n".join("\n".join(r) for r in repeated[:3])
+
+
+@pytest.mark.parametrize("cls, name", [(BybitGateway, "Bybit orderLinkId"), (BinanceGateway, "Binance newClientOrderId")])
+def test_one_intent_check_names_the_venues_client_id(cls, name):
+    gw = cls.__new__(cls)
+    bad = OrderIntent(symbol="BTCUSDT", side="buy", qty=1.0, price=100.0, client_id="x" * 37)
+    with pytest.raises(ValueError, match=f"client_id: must be 1..36 characters \\({name}\\)"):
+        gw.check_intent(bad)
+    with pytest.raises(ValueError, match="side: must be 'buy' or 'sell'"):
+        gw.check_intent(OrderIntent(symbol="BTCUSDT", side="up", qty=1.0, price=100.0, client_id="a"))
