@@ -26,8 +26,12 @@ The reading side (:func:`load_dataset`, :func:`dataset_info`, :func:`check_selec
 :func:`is_dataset`) lives in :mod:`liqcore.io.dataset`, with the other readers, and is re-exported
 here; this module, the writing side, imports :mod:`liqcore.io` and never the other way round.
 
-Columns of every file: the event contract (``ts_event_ns, ts_recv_ns, kind, side, price, qty, flags``);
-``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning).
+Columns of every file (format 2, see :mod:`liqcore.io.dataset`): ``ts_event_ns, ts_recv_ns`` (int64),
+``kind, side`` (int8 codes), ``price, qty`` (float64), ``flags`` (uint8), ``trade_id`` (int64, 0: none), sorted by event time in row
+groups of at most :data:`ROW_GROUP_ROWS` rows; ``venue``, ``symbol`` and ``date`` live in the directory
+names (hive partitioning).  The writer works on codes: partitions come from (venue, symbol id, UTC
+day), never from a pass over names.  A dataset written before format 2 is upgraded in place by its
+next write.
 """
 from __future__ import annotations
 
@@ -38,13 +42,16 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore._atomic import pid_alive
+from liqcore._atomic import pid_alive, replace_durably
 
 # the reading side lives with the other readers (liqcore.io.dataset); this module builds on it
 from liqcore.io.dataset import (  # noqa: F401  (re-exported: liqcore.dataset names both sides)
     _PART_COLS,
+    FORMAT,
+    FORMAT_FILE,
     MANIFEST,
     NS_PER_DAY,
+    ROW_GROUP_ROWS,
     _open,
     check_selection,
     dataset_info,
@@ -177,7 +184,7 @@ def _dates(ts_ns: np.ndarray) -> np.ndarray:
     return (np.asarray(ts_ns, dtype=np.int64) // NS_PER_DAY).astype("datetime64[D]").astype(str)
 
 
-def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = None) -> dict:
+def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = None, trade_ids=None) -> dict:
     """Add ``events`` (a LoadResult, or an EVENT_DTYPE array with ``registry``) to the dataset in
     ``out_dir``, holding its writer lock (``lock_wait``: see :func:`dataset_lock`).  Returns
     ``{"partitions": n touched, "rows_added": n new rows kept, "rows_refused": n}``: rows whose venue or
@@ -186,11 +193,11 @@ def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = N
     from liqcore.io import LoadResult
 
     if isinstance(events, LoadResult):
-        events, registry = events.events, events.registry
+        events, registry, trade_ids = events.events, events.registry, events.trade_ids
     if registry is None:
         raise ValueError("registry: needed to name the symbols of a bare event array")
     with dataset_lock(out_dir, wait=lock_wait):
-        return _write_dataset(events, out_dir, registry)
+        return _write_dataset(events, out_dir, registry, trade_ids)
 
 
 @contextlib.contextmanager
@@ -210,95 +217,236 @@ def _object_lock(out_dir, wait, on_wait):
     cm.__exit__(None, None, None)
 
 
-def _write_dataset(events, out_dir, registry) -> dict:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
+#: the columns of a partition file (format 2) and their types
+_FILE_COLUMNS = (("ts_event_ns", "int64", "ts_event"), ("ts_recv_ns", "int64", "ts_recv"), ("kind", "int8", "kind"),
+                 ("side", "int8", "side"), ("price", "float64", "price"), ("qty", "float64", "qty"),
+                 ("flags", "uint8", "flags"), ("trade_id", "int64", None))
+#: one partition's rows in memory: the file's columns (venue and symbol are the partition's)
+_ROW_DTYPE = np.dtype([(c, t) for c, t, _f in _FILE_COLUMNS])
 
-    from liqcore.io import events_to_table, storage
+
+def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
+    rows = np.empty(len(events), _ROW_DTYPE)
+    for c, _t, f in _FILE_COLUMNS:
+        if f is not None:
+            rows[c] = events[f]
+    rows["trade_id"] = trade_ids if trade_ids is not None else 0
+    return rows
+
+
+def _rows_of_table(table) -> np.ndarray:
+    """A partition file's table (either format) -> rows."""
+    from liqcore.io.dataset import upgrade_table
+
+    table = upgrade_table(table)
+    rows = np.empty(table.num_rows, _ROW_DTYPE)
+    for c, t, _f in _FILE_COLUMNS:
+        if c in table.column_names:
+            rows[c] = np.asarray(table.column(c).to_numpy(zero_copy_only=False)).astype(t, copy=False)
+        else:
+            rows[c] = -1 if c == "ts_recv_ns" else 0
+    if "trade_id" in table.column_names:
+        rows["trade_id"] = np.asarray(table.column("trade_id").fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    return rows
+
+
+def _merge_rows(rows: np.ndarray) -> np.ndarray:
+    """Rows sorted by (event time, receive time), stable, exact duplicates removed (the first kept)."""
+    te, tr = rows["ts_event_ns"], rows["ts_recv_ns"]
+    if len(rows) > 1:
+        d = np.diff(te)
+        if not bool(np.all(d >= 0)):
+            rows = rows[np.lexsort((tr, te))]
+        else:  # in event-time order (a load's events): only runs of equal event times need ordering
+            eq = d == 0
+            if eq.any():
+                run = np.zeros(len(rows), dtype=bool)
+                run[1:] |= eq
+                run[:-1] |= eq
+                idx = np.flatnonzero(run)
+                order = np.lexsort((tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
+                if not bool(np.all(order[1:] > order[:-1])):
+                    perm = np.arange(len(rows))
+                    perm[idx] = idx[order]
+                    rows = rows[perm]
+        te = rows["ts_event_ns"]
+        eq = te[1:] == te[:-1]
+        if eq.any():  # duplicates share the event time: only those runs need the whole row compared
+            cand = np.zeros(len(rows), dtype=bool)
+            cand[1:] |= eq
+            cand[:-1] |= eq
+            idx = np.flatnonzero(cand)
+            whole = np.ascontiguousarray(rows[idx]).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
+            _u, first = np.unique(whole, return_index=True)
+            if len(first) < len(idx):
+                keep = np.ones(len(rows), dtype=bool)
+                keep[idx] = False
+                keep[idx[first]] = True
+                rows = rows[keep]
+    return rows
+
+
+def _file_table(rows: np.ndarray, venue: str, symbol: str):
+    import orjson
+    import pyarrow as pa
+
+    from liqcore.io.dataset import FORMAT
+
+    meta = {b"liqcore": orjson.dumps({"format": FORMAT, "venue": venue, "symbol": symbol})}
+    return pa.table({c: pa.array(rows[c]) for c, _t, _f in _FILE_COLUMNS}).replace_schema_metadata(meta)
+
+
+def _write_parquet(table, where) -> None:
+    import pyarrow.parquet as pq
+
+    from liqcore.io.dataset import ROW_GROUP_ROWS
+
+    # dictionary pages only for the few-valued columns: on times and prices they cost time and size
+    pq.write_table(table, where, compression="zstd", row_group_size=ROW_GROUP_ROWS,
+                   use_dictionary=["kind", "side", "flags"])
+
+
+def _write_format(out_dir, symbols) -> None:
+    """The dataset's format file: the format, the code tables, its (venue, symbol) table."""
+    import orjson
+
+    from liqcore.io import storage
+    from liqcore.io.dataset import FORMAT, FORMAT_FILE, KIND_NAMES, ROW_GROUP_ROWS, SIDE_NAMES
+
+    body = orjson.dumps({"format": FORMAT, "kinds": list(KIND_NAMES), "sides": list(SIDE_NAMES),
+                         "row_group_rows": ROW_GROUP_ROWS, "symbols": sorted([list(x) for x in symbols])},
+                        option=orjson.OPT_INDENT_2)
+    if storage.is_url(out_dir):
+        storage.write_bytes(storage.join(out_dir, FORMAT_FILE), body)
+        return
+    tmp = Path(out_dir) / f".{FORMAT_FILE}.tmp{os.getpid()}"
+    tmp.write_bytes(body)
+    replace_durably(tmp, Path(out_dir) / FORMAT_FILE)
+
+
+def _partition_files(out_dir, url: bool) -> dict:
+    """(venue, symbol, date) -> the partition's Parquet files (paths, or keys of the object store)."""
+    if url:
+        from liqcore.io.dataset import _url_partitions
+
+        return _url_partitions(out_dir)
+    out = Path(out_dir)
+    have: dict = {}
+    for f in out.glob("venue=*/symbol=*/date=*/*.parquet"):
+        d, s, v = f.parent, f.parent.parent, f.parent.parent.parent
+        have.setdefault((v.name[6:], s.name[7:], d.name[5:]), []).append(str(f))
+    return have
+
+
+def _read_partition(out_dir, url: bool, files) -> np.ndarray:
+    import pyarrow.parquet as pq
+
+    from liqcore.io import storage
+
+    if url:
+        import io
+
+        fs, _r = storage.filesystem(out_dir)
+        with storage.storage_errors(out_dir):
+            tables = [pq.read_table(io.BytesIO(fs.cat_file(f))) for f in files]
+    else:
+        tables = [pq.read_table(f) for f in files]
+    parts = [_rows_of_table(t) for t in tables]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files) -> None:
+    """One partition written whole: a local file replaced atomically, or one object in one request;
+    its other files then go."""
+    from liqcore.io import storage
+
+    v, s, d = key
+    table = _file_table(rows, v, s)
+    name = f"venue={v}/symbol={s}/date={d}"
+    if url:
+        import io
+
+        buf = io.BytesIO()
+        _write_parquet(table, buf)
+        storage.write_bytes(storage.join(out_dir, name, "part-0.parquet"), buf.getvalue())
+        fs, _root = storage.filesystem(out_dir)
+        for f in old_files or ():
+            if not f.endswith("/part-0.parquet"):
+                with storage.storage_errors(out_dir, "writing"):
+                    fs.rm_file(f)
+        return
+    part_dir = Path(out_dir) / f"venue={v}" / f"symbol={s}" / f"date={d}"
+    part_dir.mkdir(parents=True, exist_ok=True)
+    tmp = part_dir / f".part-0.parquet.tmp{os.getpid()}"
+    _write_parquet(table, tmp)
+    replace_durably(tmp, part_dir / "part-0.parquet")
+    for stale in part_dir.glob("*.parquet"):
+        if stale.name != "part-0.parquet":
+            stale.unlink()
+
+
+def _upgrade(out_dir, url: bool, have: dict) -> None:
+    """A dataset written before format 2, rewritten in format 2 (each partition file replaced whole),
+    once, before anything is added to it; the format file comes last."""
+    for key, files in sorted(have.items()):
+        _put_partition(out_dir, url, key, _merge_rows(_read_partition(out_dir, url, files)), files)
+
+
+def _write_dataset(events, out_dir, registry, trade_ids=None) -> dict:
+    from liqcore.io import storage
+    from liqcore.io.dataset import read_format
 
     url = storage.is_url(out_dir)
     out = Path(out_dir) if not url else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    table = events_to_table(events, registry)
-    table = table.append_column("date", pa.array(_dates(events["ts_event"]).tolist(), pa.string()))
-    if table.num_rows == 0:
+    events = np.asarray(events)
+    if len(events) == 0:
         return {"partitions": 0, "rows_added": 0, "rows_refused": 0}
-    keys = table.select(list(_PART_COLS)).group_by(list(_PART_COLS)).aggregate([]).to_pylist()
-    if url:
-        from liqcore.io.dataset import _url_partitions
-
-        have = _url_partitions(out_dir)
-        existing = None
-    else:
-        existing = _open(out) if any(out.glob("venue=*")) else None
-    added = 0
-    refused = n_refused = 0
+    have = _partition_files(out_dir, url)
+    fmt = read_format(out_dir)
+    if fmt is None and have:  # a dataset of the old format: upgraded once, now
+        _upgrade(out_dir, url, have)
+    # partitions: (venue, symbol id, UTC day) from the codes, never from names
+    sid = events["symbol_id"].astype(np.int64)
+    day = events["ts_event"] // NS_PER_DAY
+    d0 = int(day.min())
+    ndays = int(day.max()) - d0 + 1
+    group = ((sid + 1) * 4 + events["venue"].astype(np.int64)) * ndays + (day - d0)
+    uniq, inv = np.unique(group, return_inverse=True)
+    inv = inv.reshape(-1)
+    order = np.argsort(inv, kind="stable") if len(uniq) > 1 else None
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=len(uniq)))])
+    syms = registry.symbols_array()
+    vnames = ("", "bybit", "binance", "okx")
     root = out.resolve() if out is not None else None
-    for key in keys:
-        if not _safe_key(key, root):  # a name that cannot be a directory inside the dataset: refused
-            refused += int(pc.sum(pc.and_(pc.and_(pc.equal(table["venue"], key["venue"]),
-                                                  pc.equal(table["symbol"], key["symbol"])),
-                                          pc.equal(table["date"], key["date"]))).as_py() or 0)
-            n_refused += 1
+    symbols = {tuple(x) for x in (fmt or {}).get("symbols", [])} | {(k[0], k[1]) for k in have}
+    added = refused = n_parts = 0
+    for j, g in enumerate(uniq.tolist()):
+        rest, dd = divmod(g, ndays)
+        s_id, v = divmod(rest, 4)
+        s_id -= 1
+        date = str(np.datetime64(d0 + dd, "D"))
+        name = "*" if s_id < 0 else (str(syms[s_id]) if s_id < len(syms) else "")
+        key = {"venue": vnames[v] if 0 <= v < 4 else str(v), "symbol": name, "date": date}
+        sel = order[bounds[j]:bounds[j + 1]] if order is not None else slice(None)
+        if not name or not _safe_key(key, root):  # a name that cannot be a directory inside the dataset
+            refused += int(bounds[j + 1] - bounds[j])
             continue
-        mask = pc.and_(pc.and_(pc.equal(table["venue"], key["venue"]), pc.equal(table["symbol"], key["symbol"])),
-                       pc.equal(table["date"], key["date"]))
-        new = table.filter(mask)
+        n_parts += 1
+        k = (key["venue"], key["symbol"], key["date"])
+        new = _rows_of(events[sel], trade_ids[sel] if trade_ids is not None else None)
         old_rows = 0
-        if url and (key["venue"], key["symbol"], key["date"]) in have:  # the partition's objects now
-            import io
-
-            import pyarrow.parquet as pq
-
-            fs, _r = storage.filesystem(out_dir)
-            with storage.storage_errors(out_dir):
-                olds = [pq.read_table(io.BytesIO(fs.cat_file(f)))
-                        for f in have[(key["venue"], key["symbol"], key["date"])]]
-            old = pa.concat_tables(olds, promote_options="default")
-            old_rows = old.num_rows
-            if old_rows:
-                cols = [c for c in new.column_names if c not in _PART_COLS]
-                new = pa.concat_tables([old.select(cols), new.select(cols).cast(old.select(cols).schema)])
-        elif existing is not None:
-            flt = ((ds.field("venue") == key["venue"]) & (ds.field("symbol") == key["symbol"])
-                   & (ds.field("date") == key["date"]))
-            old = existing.to_table(filter=flt)
-            old_rows = old.num_rows
-            if old_rows:
-                new = pa.concat_tables([old.select(new.column_names), new.cast(old.select(new.column_names).schema)])
-        # exact duplicates removed (first kept), then sorted by event time (stable)
-        merged = new.group_by(new.column_names, use_threads=False).aggregate([])
-        merged = merged.select(new.column_names).sort_by([("ts_event_ns", "ascending"), ("ts_recv_ns", "ascending")])
-        added += merged.num_rows - old_rows
-        if url:  # one object written whole (one request); other objects of the partition then go
-            import io
-
-            import pyarrow.parquet as pq
-
-            name = f"venue={key['venue']}/symbol={key['symbol']}/date={key['date']}"
-            buf = io.BytesIO()
-            pq.write_table(merged.drop_columns([c for c in _PART_COLS if c in merged.column_names]), buf,
-                           compression="zstd")
-            storage.write_bytes(storage.join(out_dir, name, "part-0.parquet"), buf.getvalue())
-            fs, root_path = storage.filesystem(out_dir)
-            for f in have.get((key["venue"], key["symbol"], key["date"]), []):
-                if not f.endswith("/part-0.parquet"):
-                    with storage.storage_errors(out_dir, "writing"):
-                        fs.rm_file(f)
-            continue
-        part_dir = out / f"venue={key['venue']}" / f"symbol={key['symbol']}" / f"date={key['date']}"
-        part_dir.mkdir(parents=True, exist_ok=True)
-        import pyarrow.parquet as pq
-
-        tmp = part_dir / f".part-0.parquet.tmp{os.getpid()}"
-        pq.write_table(merged.drop_columns(list(_PART_COLS)), tmp, compression="zstd")
-        os.replace(tmp, part_dir / "part-0.parquet")
-        for stale in part_dir.glob("*.parquet"):
-            if stale.name != "part-0.parquet":
-                stale.unlink()
-    return {"partitions": len(keys) - n_refused, "rows_added": int(added), "rows_refused": int(refused)}
+        if k in have:
+            old = _read_partition(out_dir, url, have[k])
+            old_rows = len(old)
+            new = np.concatenate([old, new])
+        merged = _merge_rows(new)
+        added += len(merged) - old_rows
+        _put_partition(out_dir, url, k, merged, have.get(k))
+        symbols.add((k[0], k[1]))
+    _write_format(out_dir, symbols)
+    return {"partitions": n_parts, "rows_added": int(added), "rows_refused": int(refused)}
 
 
 def _safe_key(key: dict, root: Path) -> bool:
@@ -418,7 +566,7 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
             done["unreadable"][str(f)] = why = _unreadable_why(f, exc)
             warn(f"skipped {f}: {why}")
             continue
-        ev = res.events
+        ev, tids = res.events, res.trade_ids
         if kinds or symbols:
             from liqcore.venues.common import KIND_BY_NAME
 
@@ -430,7 +578,8 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
                 ids = [sid for sid, _v, s in res.registry if s in set(symbols)]
                 m &= np.isin(ev["symbol_id"], ids)
             ev = ev[m]
-        info = write_dataset(ev, out, res.registry)
+            tids = tids[m] if tids is not None else None
+        info = write_dataset(ev, out, res.registry, trade_ids=tids)
         for k, v in res.rejects.items():
             done["rejects"][k] = done["rejects"].get(k, 0) + v
         if info["rows_refused"]:
@@ -451,5 +600,5 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
             continue
         tmp = out / f".{MANIFEST}.tmp{os.getpid()}"
         tmp.write_bytes(body)
-        os.replace(tmp, out / MANIFEST)
+        replace_durably(tmp, out / MANIFEST)
     return done

@@ -25,6 +25,13 @@ __all__ = [
     "parse_hours",
     "parse_number",
     "parse_whole",
+    "parse_signed_fraction",
+    "parse_pos_int",
+    "parse_nonneg_int",
+    "parse_nonneg_float",
+    "parse_fee",
+    "parse_bps",
+    "parse_bool",
 ]
 
 _DUR_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ns|us|µs|ms|s|m|min|h|d)?\s*$")
@@ -87,7 +94,7 @@ def parse_fraction(value: Any, name: str = "fraction", signed: bool = False) -> 
     return x
 
 
-def _frac(value: Any, name: str) -> float:
+def parse_signed_fraction(value: Any, name: str) -> float:
     return parse_fraction(value, name, signed=True)
 
 
@@ -154,27 +161,27 @@ def parse_whole(value: Any, name: str = "count", minimum: int | None = None) -> 
     return x
 
 
-def _pos_int(value: Any, name: str) -> int:
+def parse_pos_int(value: Any, name: str) -> int:
     return parse_whole(value, name, minimum=1)
 
 
-def _nonneg_int(value: Any, name: str) -> int:
+def parse_nonneg_int(value: Any, name: str) -> int:
     return parse_whole(value, name, minimum=0)
 
 
-def _fee(value: Any, name: str) -> float:
+def parse_fee(value: Any, name: str) -> float:
     return parse_number(value, name, what="a number of basis points")
 
 
-def _bps(value: Any, name: str) -> float:
+def parse_bps(value: Any, name: str) -> float:
     return parse_number(value, name, minimum=0.0, what="a number of basis points")
 
 
-def _nonneg_float(value: Any, name: str) -> float:
+def parse_nonneg_float(value: Any, name: str) -> float:
     return parse_number(value, name, minimum=0.0)
 
 
-def _bool(value: Any, name: str) -> bool:
+def parse_bool(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
     s = str(value).strip().lower()

@@ -10,7 +10,10 @@ Symbols
 
 Times
     An event time (and a recorded receive time) is plausible between :data:`TIME_MIN_NS`
-    (2017-01-01 UTC) and now + :data:`TIME_AHEAD_NS` (1 day).  An event time further than
+    (2017-01-01 UTC) and, in a file (recordings, archives, datasets, liqcore's own event files,
+    synthetic markets saved), :data:`FILE_TIME_MAX_NS` (2100-01-01 UTC, a fixed bound: the same files
+    give the same events whatever day they are read); in a live feed, now + :data:`TIME_AHEAD_NS`
+    (1 day; :func:`time_max_ns`).  An event time further than
     ``max_time_jump_ns`` (default :data:`MAX_TIME_JUMP_NS`, 1 day) from both its neighbours in the
     file, while those neighbours are close to each other, is an isolated stray (a corrupt stamp).
     Both are rejected and counted as ``implausible_time``.  A file in liqcore's own event format
@@ -58,6 +61,7 @@ __all__ = [
     "symbol_problem",
     "safe_name",
     "time_max_ns",
+    "FILE_TIME_MAX_NS",
     "implausible_times",
     "implausible_values",
     "crossed_quotes",
@@ -70,10 +74,13 @@ MAX_SYMBOL_LEN = 40
 _EXTRA = {1: "-", 2: "_", 3: "-"}
 #: 2017-01-01T00:00:00Z in ns: no perpetual-futures venue data this feed reads is older
 TIME_MIN_NS = 1_483_228_800_000_000_000
-#: how far past the local clock an event time may be (1 day)
+#: 2100-01-01T00:00:00Z in ns (exclusive): the latest plausible time in a file, fixed so that a load never
+#: depends on the day it runs (a time this far out is a unit or parse error, not a recording)
+FILE_TIME_MAX_NS = 4_102_444_800_000_000_000 - 1
+#: how far past the local clock an event time of a live feed may be (1 day)
 TIME_AHEAD_NS = 86_400_000_000_000
 #: 2000-01-01 in ns: earlier receive times are not clock readings
-_CLOCK_MIN_NS = 946_684_800_000_000_000
+CLOCK_MIN_NS = 946_684_800_000_000_000
 #: an event time this far from both neighbours (which agree with each other) is a stray (1 day)
 MAX_TIME_JUMP_NS = 86_400_000_000_000
 
@@ -123,7 +130,8 @@ def safe_name(name: str, what: str = "name") -> str:
 
 
 def time_max_ns(now_ns: int | None = None) -> int:
-    """The latest plausible time: now + :data:`TIME_AHEAD_NS`."""
+    """The latest plausible time of a live feed: now + :data:`TIME_AHEAD_NS` (files use the fixed
+    :data:`FILE_TIME_MAX_NS`)."""
     return (time.time_ns() if now_ns is None else int(now_ns)) + TIME_AHEAD_NS
 
 
@@ -153,11 +161,12 @@ def implausible_times(ts_event: np.ndarray, ts_recv: np.ndarray | None = None, *
                       max_time_jump_ns: int | None = MAX_TIME_JUMP_NS, recv_unknown: int = -1,
                       calendar: bool = True) -> np.ndarray:
     """Mask of events (in file order) with an implausible time: ``ts_event`` (or a recorded
-    ``ts_recv`` from 2000 on; earlier ones are not clock readings) outside 2017-01-01 .. now + 1 day, or
-    an isolated stray (see :func:`_strays`).  ``calendar=False`` (a relative clock, e.g. a simulation's)
+    ``ts_recv`` from 2000 on; earlier ones are not clock readings) outside 2017-01-01 .. the upper
+    bound, or an isolated stray (see :func:`_strays`).  The upper bound is :data:`FILE_TIME_MAX_NS`
+    (files: the same result on any day) unless ``now_ns`` is given (a live feed: ``now_ns`` + 1 day).  ``calendar=False`` (a relative clock, e.g. a simulation's)
     skips the calendar bounds of ``ts_event``; ``max_time_jump_ns=None`` skips the stray test."""
     ts = np.ascontiguousarray(ts_event, dtype=np.int64)  # a field of an event array: one pass, not many
-    hi = time_max_ns(now_ns)
+    hi = FILE_TIME_MAX_NS if now_ns is None else time_max_ns(now_ns)
     if calendar:
         bad = (ts < TIME_MIN_NS) | (ts > hi)
     else:
@@ -165,22 +174,28 @@ def implausible_times(ts_event: np.ndarray, ts_recv: np.ndarray | None = None, *
     if ts_recv is not None:
         tr = np.ascontiguousarray(ts_recv, dtype=np.int64)
         # receive times before 2000 are not clock readings (sequence numbers, test stamps): not judged
-        known = tr >= _CLOCK_MIN_NS
+        known = tr >= CLOCK_MIN_NS
         bad |= known & ((tr < TIME_MIN_NS) | (tr > hi))
     if max_time_jump_ns is not None and len(ts) >= 3 and not bad.any() and (ts_recv is None or known.all()):
         # the usual file: every time inside the calendar, every receive time a clock reading -- the
         # same test as below without gathering the events that are judged (they all are)
         strays = _strays(ts, int(max_time_jump_ns))
         if ts_recv is not None:
-            strays |= _strays(tr, int(max_time_jump_ns))
+            if strays.any():  # receive times judged among the events whose event time stands
+                ok = np.flatnonzero(~strays)
+                if len(ok) >= 3:
+                    strays[ok[_strays(tr[ok], int(max_time_jump_ns))]] = True
+            else:
+                strays |= _strays(tr, int(max_time_jump_ns))
         return strays
     if max_time_jump_ns is not None and len(ts) >= 3:
         ok = np.flatnonzero(~bad)
         if len(ok) >= 3:
             bad[ok[_strays(ts[ok], int(max_time_jump_ns))]] = True
-            if ts_recv is not None:
+            ok = np.flatnonzero(~bad)  # receive times judged among the events whose event time stands
+            if ts_recv is not None and len(ok) >= 3:
                 tr = np.asarray(ts_recv, dtype=np.int64)[ok]
-                known = tr >= _CLOCK_MIN_NS
+                known = tr >= CLOCK_MIN_NS
                 if known.sum() >= 3:
                     kidx = ok[known]
                     bad[kidx[_strays(tr[known], int(max_time_jump_ns))]] = True

@@ -72,6 +72,8 @@ MAX_SYMBOLS = 1 << 24
 #: skip reasons, in the order the checks are made
 SKIP_REASONS = ("symbol", "kind", "price", "qty", "notional", "side", "implausible_price", "implausible_notional",
                 "time")
+#: ``run(marks=...)`` codes: what the detector made of each input event
+MARKS = {"skipped": 0, "processed": 1, "liquidation": 2, "large": 3}
 _DAY_NS = 86_400_000_000_000
 
 _COUNT_KEYS = ("events", "processed", "liquidations", "large", "late", "cascades", "records")
@@ -291,6 +293,7 @@ class CascadeDetector:
         W = self.window_ns
         if self._now is None or ts_event > self._now:
             self._now = ts_event
+        self._mark, self._thr = MARKS["processed"], math.nan
         if symbol_id == -1:  # venue-wide gap
             for sid in sorted(self._syms):
                 st = self._syms[sid]
@@ -322,6 +325,8 @@ class CascadeDetector:
                 st.has_threshold = True
                 st.threshold_time = t
         large = st.has_threshold and notional >= st.threshold
+        self._mark = MARKS["large"] if large else MARKS["liquidation"]
+        self._thr = st.threshold if st.has_threshold else math.nan
         st.history.append(notional)
         st.seen += 1
         # the cluster window (t - W, t]
@@ -467,17 +472,25 @@ class CascadeDetector:
         st.has_threshold = False
         st.threshold = math.nan
 
-    def run(self, events: np.ndarray, flush: bool = False, index_offset: int = 0):
+    def run(self, events: np.ndarray, flush: bool = False, index_offset: int = 0, marks=None, thresholds=None):
         """Process an EVENT_DTYPE array in order; return (records, counts) for this run.  Bad
-        events are counted by reason and skipped."""
+        events are counted by reason and skipped.  ``marks`` (int8, one per event) receives
+        :data:`MARKS` codes, ``thresholds`` (float64) the threshold in force at each liquidation
+        (NaN elsewhere)."""
         if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
             raise ValueError("events: expected a 1-D numpy array of liqcore.types.EVENT_DTYPE")
+        if marks is not None and (not isinstance(marks, np.ndarray) or marks.dtype != np.int8
+                                  or marks.shape != (len(events),)):
+            raise ValueError("marks: expected an int8 array as long as events")
+        if thresholds is not None and (not isinstance(thresholds, np.ndarray) or thresholds.dtype != np.float64
+                                       or thresholds.shape != (len(events),)):
+            raise ValueError("thresholds: expected a float64 array as long as events")
         before = dict(self._counts)
         skipped_before = dict(self._skipped)
         self._records = []
-        import time
+        from liqcore.validate import FILE_TIME_MAX_NS
 
-        t_max = time.time_ns() + _DAY_NS
+        t_max = FILE_TIME_MAX_NS  # a batch is a file's events: judged the same on any day
         ts_all = events["ts_event"].tolist()
         n = len(events)
         prev = None
@@ -494,10 +507,18 @@ class CascadeDetector:
                 reason = self._judge(symbol_id, kind, price, qty, ts_event)
             if reason is not None:
                 self._skipped[reason] += 1
+                if marks is not None:
+                    marks[i] = MARKS["skipped"]
+                if thresholds is not None:
+                    thresholds[i] = math.nan
                 continue
             prev = ts_event
             self._counts["processed"] += 1
             self._process(ts_event, ts_recv, symbol_id, venue, kind, side, price, qty, index_offset + i)
+            if marks is not None:
+                marks[i] = self._mark
+            if thresholds is not None:
+                thresholds[i] = self._thr
         if flush:
             self._flush(None)
         counts = {k: self._counts[k] - before[k] for k in _COUNT_KEYS}

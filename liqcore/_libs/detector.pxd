@@ -64,7 +64,7 @@ cdef enum:
     ERR_SIDE = -6
     ERR_IMPLAUSIBLE_PRICE = -7      # price off the symbol's reference by more than price_factor
     ERR_IMPLAUSIBLE_NOTIONAL = -8   # notional above max_notional or notional_multiple x threshold
-    ERR_TIME = -9                   # run(): a time past now + 1 day, or a stray far from both neighbours
+    ERR_TIME = -9                   # run(): a time from 2100 on, or a stray far from both neighbours
     ERR_MEMORY = -100
     N_SKIP = 9
 
@@ -86,6 +86,8 @@ cdef class CascadeDetector:
     cdef int32_t next_id
     cdef int64_t now                # latest event time seen (INT64_MIN: none)
     cdef int64_t seq                # update() calls so far (the event_index of update)
+    cdef int8_t last_mark           # what process() made of its event: MARK_* (run's ``marks=``)
+    cdef double last_thr            # the threshold in force for that liquidation (NaN: none)
     cdef int64_t c_events, c_processed, c_liquidations, c_large, c_late, c_cascades, c_records
     cdef int64_t c_skip[9]
     cdef readonly double price_factor

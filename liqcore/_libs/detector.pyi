@@ -6,6 +6,7 @@ import numpy as np
 from liqcore.config import Params
 
 SKIP_REASONS: tuple[str, ...]
+MARKS: dict[str, int]
 
 class CascadeDetector:
     quantile: float
@@ -58,7 +59,8 @@ class CascadeDetector:
     def flush(self, ts_ns: int | None = None) -> int: ...
     def seed(self, symbol_id: int, notionals: Any, venue: int = 0) -> None: ...
     def run(
-        self, events: np.ndarray, flush: bool = False, index_offset: int = 0
+        self, events: np.ndarray, flush: bool = False, index_offset: int = 0,
+        marks: np.ndarray | None = None, thresholds: np.ndarray | None = None,
     ) -> tuple[np.ndarray, dict[str, int]]: ...
     def threshold(self, symbol_id: int) -> float: ...
     def active(self, symbol_id: int) -> bool: ...

@@ -35,7 +35,8 @@ Semantics (the readable twin ``pysrc/detector.py`` is the full specification, re
   last of them accepted), or a liquidation or trade whose notional exceeds ``max_notional`` or (a
   liquidation) ``notional_multiple`` x the threshold in force, is counted (``skipped_implausible_price``
   / ``skipped_implausible_notional``) and skipped by ``update`` and ``run`` alike: never large, never
-  part of a cascade.  ``run`` also skips (``skipped_time``) an event stamped after now + 1 day, or one
+  part of a cascade.  ``run`` also skips (``skipped_time``) an event stamped from 2100 on (a fixed bound: a batch reads
+  the same on any day), or one
   further than ``max_time_jump_ns`` from the previous kept event and from the next one while those
   two agree (a stray time that would make everything after it late).
 
@@ -80,6 +81,14 @@ cdef extern from "assert.h":
 cdef enum:
     MAX_SYMBOLS = 1 << 24
     RING0 = 8
+    # per-event marks of ``run(marks=...)``: what the detector made of each input event
+    MARK_SKIPPED = 0
+    MARK_PROCESSED = 1   # kept, not a liquidation (or a GAP)
+    MARK_LIQUIDATION = 2  # a liquidation below its symbol's threshold (or before it has one)
+    MARK_LARGE = 3       # a large liquidation
+
+#: ``run(marks=...)`` codes, by name (the instrument-scope detector reads them)
+MARKS = {"skipped": 0, "processed": 1, "liquidation": 2, "large": 3}
 
 #: skip reasons in check order, matching pysrc.detector.SKIP_REASONS (index = -code - 1)
 SKIP_REASONS = ("symbol", "kind", "price", "qty", "notional", "side", "implausible_price", "implausible_notional",
@@ -459,6 +468,8 @@ cdef class CascadeDetector:
         cdef bint large
         if ts_event > self.now:
             self.now = ts_event
+        self.last_mark = MARK_PROCESSED
+        self.last_thr = NAN
         if symbol_id == -1:  # venue-wide gap
             for i in range(self.n_syms):
                 st = self.syms[i]
@@ -497,6 +508,8 @@ cdef class CascadeDetector:
                 st.has_thr = True
                 st.thr_time = t
         large = st.has_thr and notional >= st.thr
+        self.last_mark = MARK_LARGE if large else MARK_LIQUIDATION
+        self.last_thr = st.thr if st.has_thr else NAN
         _hist_push(st, notional)
         st.seen += 1
         # the cluster window (t - W, t]
@@ -724,8 +737,13 @@ cdef class CascadeDetector:
         st.has_thr = False
         st.thr = NAN
 
-    def run(self, events, bint flush=False, int64_t index_offset=0):
+    def run(self, events, bint flush=False, int64_t index_offset=0, marks=None, thresholds=None):
         """Process an EVENT_DTYPE array in order without the GIL.
+
+        ``marks`` (an int8 array as long as ``events``, optional) receives what the detector made of
+        each event (:data:`MARKS`: 0 skipped, 1 kept but no liquidation, 2 a liquidation, 3 a large
+        one) and ``thresholds`` (float64, optional) the threshold in force for each liquidation (NaN
+        elsewhere): the per-venue half of the instrument-scope detector (``liqcore._libs.xvenue``).
 
         Returns ``(records, counts)``: the CASCADE_DTYPE records of this run (with ``flush=True``
         every cascade still active at the end is ended, FLUSH, at the latest event time) and a dict
@@ -740,9 +758,20 @@ cdef class CascadeDetector:
         cdef const Event[::1] ev = events
         cdef Py_ssize_t i, n = ev.shape[0]
         cdef int code = 0
+        cdef int8_t[::1] mk
+        cdef double[::1] th
+        cdef bint want_mk = marks is not None, want_th = thresholds is not None
+        if want_mk:
+            if not isinstance(marks, np.ndarray) or marks.dtype != np.int8 or marks.shape != (n,):
+                raise ValueError("marks: expected an int8 array as long as events")
+            mk = marks
+        if want_th:
+            if not isinstance(thresholds, np.ndarray) or thresholds.dtype != np.float64 or thresholds.shape != (n,):
+                raise ValueError("thresholds: expected a float64 array as long as events")
+            th = thresholds
         cdef int64_t skip0[N_SKIP]
         cdef int64_t t, prev = INT64_MIN, jump = self.max_time_jump_ns
-        cdef int64_t t_max = time.time_ns() + 86_400_000_000_000
+        cdef int64_t t_max = 4_102_444_800_000_000_000 - 1  # liqcore.validate.FILE_TIME_MAX_NS: a batch is a file's events, judged the same on any day
         cdef int64_t ev0 = self.c_events, pr0 = self.c_processed, lq0 = self.c_liquidations
         cdef int64_t lg0 = self.c_large, la0 = self.c_late, ca0 = self.c_cascades, re0 = self.c_records
         memcpy(skip0, self.c_skip, sizeof(skip0))
@@ -762,6 +791,10 @@ cdef class CascadeDetector:
                         break
                     self.c_skip[-code - 1] += 1
                     code = 0
+                    if want_mk:
+                        mk[i] = MARK_SKIPPED
+                    if want_th:
+                        th[i] = NAN
                     continue
                 prev = ev[i].ts_event
                 self.c_processed += 1
@@ -769,6 +802,10 @@ cdef class CascadeDetector:
                                     ev[i].kind, ev[i].side, ev[i].price, ev[i].qty, index_offset + i)
                 if code < 0:
                     break
+                if want_mk:
+                    mk[i] = self.last_mark
+                if want_th:
+                    th[i] = self.last_thr
             if code >= 0 and flush:
                 code = self.end_all(self.now if self.now != INT64_MIN else 0)
         if code < 0:

@@ -16,6 +16,8 @@ than the detector's ``max-time-jump`` at a chunk boundary (its stray-time test l
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 NS_PER_DAY = 86_400_000_000_000
@@ -23,6 +25,17 @@ NS_PER_DAY = 86_400_000_000_000
 
 class NotStreamable(Exception):
     """The chunked run would not equal the whole-partition run; the message says why."""
+
+
+def boundary_tail(tail: np.ndarray, te: np.ndarray, o: int, jump: int) -> np.ndarray:
+    """The last event times of chunk ``te`` (the stray test's neighbours in the next chunk), after checking
+    the boundary with the previous chunk's ``tail``: a gap longer than ``jump`` there is
+    :class:`NotStreamable` (the whole load would judge those events against each other)."""
+    if o and len(tail):
+        edge = np.concatenate([tail, te[:3]]).astype(np.int64)
+        if np.any(np.abs(np.diff(edge)) > jump):
+            raise NotStreamable("a time gap longer than max-time-jump at a chunk boundary")
+    return np.asarray(te[-2:], dtype=np.int64).copy()
 
 
 # ------------------------------------------------------------------------------------------ chunks
@@ -56,7 +69,10 @@ def _dataset_chunks(part, chunk_ns: int):
         fill_recv(res.events, src.feed_latency_ns)
         if len(reg) > 1:
             raise NotStreamable("the partition holds more than one (venue, symbol) pair")
-        yield res.events, reg, b
+        ev = res.events
+        del res  # the next range is read with nothing of this one held here
+        yield ev, reg
+        del ev
         a = b
 
 
@@ -109,7 +125,7 @@ def recv_chunks(part, chunk_ns: int, load=None):
 
     src = part.source
     if src.kind == "dataset":
-        raw_parts = ((ev, reg) for ev, reg, _b in _dataset_chunks(part, chunk_ns))
+        raw_parts = _dataset_chunks(part, chunk_ns)
         margin = int(src.max_clock_skew_ns or 0)  # a receive time is at most this before its event time
     elif src.kind == "synthetic" and len(part.symbols) == 1:
         raw_parts = _synthetic_chunks(part, chunk_ns)
@@ -141,9 +157,13 @@ def recv_chunks(part, chunk_ns: int, load=None):
         cut = int(raw["ts_event"].max()) - margin  # every later event is received at or after this
         k = int(np.searchsorted(ev["ts_recv"], cut, "left"))
         carry = ev[k:].copy()
+        del raw  # the next range is read while only the chunk handed out is held
         if k:
             handed = cut
-            yield ev[:k], reg
+            out, ev = ev[:k], None
+            yield out, reg
+            del out
+        ev = None
     if carry is not None and len(carry):
         yield carry, reg
 
@@ -162,6 +182,8 @@ class _Cell:
         self.last_ns = None
         self.rec_max = None  # latest decision time of a record in the window
         self.carry = None  # records not yet handed to the simulator (global sim indices)
+        self.n_prints = 0  # trade prints replayed
+        self.sim_seconds = 0.0  # in the simulator
 
     def feed(self, chunk, rec, ni_glob):
         """One chunk (a :class:`_Chunk`), its CONFIRMED records in decision order with their global
@@ -219,8 +241,10 @@ class _Cell:
             grown[:n] = self.ledger[:n]
             self.ledger = grown
         t, ni, sid, dom, cid = give
-        sim.run_sim(np.ascontiguousarray(ev), t, np.ascontiguousarray(ni - g0), sid, dom, cid,
+        t0 = time.perf_counter()
+        self.n_prints += sim.run_sim(np.ascontiguousarray(ev), t, np.ascontiguousarray(ni - g0), sid, dom, cid,
                     self.st, self.port, self.par, self.ledger, self.counts, end_ns)
+        self.sim_seconds += time.perf_counter() - t0
 
     def finish(self, with_daily: bool, row) -> dict:
         """The row, as the whole run makes it (``row``: the sweep's row builder)."""
@@ -242,7 +266,7 @@ class _Chunk:
         from liqcore.execution.events import clean_prints
         from liqcore.types import Kind
 
-        ev, _ = clean_prints(np.ascontiguousarray(events))
+        ev, self.dropped = clean_prints(np.ascontiguousarray(events))
         self.events, self.o, self.so = ev, o, so
         self.ts = np.ascontiguousarray(ev["ts_recv"])
         self.kept = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) | (ev["kind"] == int(Kind.FUNDING)))
@@ -298,11 +322,7 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
         if not len(events):
             continue
         te = events["ts_event"]
-        if o and len(tail):
-            edge = np.concatenate([tail, te[:3]]).astype(np.int64)
-            if np.any(np.abs(np.diff(edge)) > jump):
-                raise NotStreamable("a time gap longer than max-time-jump at a chunk boundary")
-        tail = np.asarray(te[-2:], dtype=np.int64).copy()
+        tail = boundary_tail(tail, te, o, jump)
         ch = _Chunk(events, o, so)
         if cells is None:
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)

@@ -882,7 +882,7 @@ class Store:
     per finished task, written as soon as the task ends).  ``None`` keeps rows in memory only."""
 
     def __init__(self, out: str | Path | None):
-        from liqcore.io.storage import PartsStore, is_url
+        from liqcore.io.storage import PartsStore, is_url, unreadable_part
 
         self.rows: dict[str, dict] = {}
         if out and is_url(str(out)):  # object storage: the same layout, each part one object
@@ -904,8 +904,8 @@ class Store:
                 for r in pq.read_table(f).to_pylist():
                     if r.get("cell"):
                         self.rows[r["cell"]] = r
-            except Exception:  # a part cut short by a crash: its cells run again
-                continue
+            except Exception as exc:  # a part cut short by a crash: named, and its cells run again
+                unreadable_part(f, exc)
 
     def add(self, task: Task, rows: list[dict]) -> None:
         for r in rows:

@@ -296,3 +296,8 @@ def _finite(v):
 def _mean(vals):
     vals = [v for v in vals if v is not None]
     return float(np.mean(vals)) if vals else None
+
+
+from liqcore._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "walkforward")  # liqcore.backtest.walkforward(...) is walkforward(...)

@@ -13,7 +13,7 @@ import liqcore.io.registry as _registry
 from liqcore.io.base import LoadResult, _FileState, _unreadable_why, _warn_stderr, dedupe, file_report
 from liqcore.io.dataset import is_dataset, load_dataset
 from liqcore.io.files import _Blocks, _base_name
-from liqcore.io.plausible import _sane
+from liqcore.io.plausible import _future_mask, _sane, _sane_ids  # noqa: F401
 from liqcore.io.registry import MIX, _expand, canonical_format
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 from liqcore.venues.common import DEFAULT_MAX_CLOCK_SKEW_NS, Sink, drop_future, fill_recv
@@ -78,6 +78,7 @@ def load_events(
     forced = readers.get(format) if format is not None else None
     result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry)
     chunks = []
+    id_chunks: list = []  # each chunk's trade ids (None: none)
     totals: dict[str, int] = {}
     recovered: dict[str, int] = {}
     for path in files:
@@ -96,8 +97,10 @@ def load_events(
             reader = readers.get(fmt)
         st = _FileState(str(path), sink, strict, fmt)
         st.mapping = columns
+        tids = None
         if reader.shape == "path":
             arr = reader.load(path, st)
+            tids = st.trade_ids
         else:
             if reader.shape == "lines":
                 # line formats stream block by block (memory stays ~ one block); a detected format
@@ -122,17 +125,23 @@ def load_events(
                 data = b""
             if blk.truncated:
                 st.bad(0, "truncated_file", "compressed stream ends early")
-            arr = sink.events()
+            arr, tids = sink.events_and_ids()
             data = b""
             if blk.truncated:
                 note = blk.truncation_note() + f" ({len(arr):,} events loaded from it)"
                 result.warnings.append(note)
                 warn(note)
-        arr = _sane(arr, st, forced=format is not None)  # plausible times, symbols, prices (liqcore.validate)
-        arr, n_future = drop_future(arr, max_clock_skew_ns)  # the live engine's clock guard
+        # plausible times, symbols, prices (liqcore.validate)
+        arr, tids = _sane_ids(arr, tids, st, forced=format is not None)
+        if tids is not None:  # the live engine's clock guard, the trade ids kept alike
+            keep = ~_future_mask(arr, max_clock_skew_ns)
+            arr, tids, n_future = arr[keep], tids[keep], int(len(keep) - np.count_nonzero(keep))
+        else:
+            arr, n_future = drop_future(arr, max_clock_skew_ns)  # the live engine's clock guard
         if n_future:
             sink.counters["future_time"] = sink.counters.get("future_time", 0) + n_future
         chunks.append(arr)
+        id_chunks.append(tids)
         rej = {k: v for k, v in sink.counters.items() if not k.startswith("recovered_")}
         for k, v in sink.counters.items():
             if k.startswith("recovered_"):
@@ -145,18 +154,23 @@ def load_events(
     for d in datasets:
         dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
         chunks.append(dres.events)
+        id_chunks.append(dres.trade_ids)
         for k, v in dres.rejects.items():
             totals[k] = totals.get(k, 0) + v
         result.files[str(d)] = dres.files[str(d)]
         result.sources.append(str(d))
     events = (chunks[0] if len(chunks) == 1 else np.concatenate(chunks)) if chunks else np.zeros(0, EVENT_DTYPE)
+    tids = _join_ids(chunks, id_chunks)
     chunks = []
     fill_recv(events, feed_latency_ns)
     ts = events["ts_event"]
     if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):  # already in order (one sorted file): no copy
-        events = events[np.argsort(ts, kind="stable")]
-    events, ndup = dedupe(events)
+        order = np.argsort(ts, kind="stable")
+        events = events[order]
+        tids = tids[order] if tids is not None else None
+    events, tids, ndup = dedupe(events, tids, with_ids=True)
     result.events = events
+    result.trade_ids = tids
     result.duplicates = ndup
     result.rejects = totals
     result.recovered = recovered
@@ -200,7 +214,19 @@ def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadRe
         result.warnings.extend(r.warnings)
     result.warnings.extend(notes)
     events = np.concatenate([r.events for r in parts]) if parts else np.zeros(0, EVENT_DTYPE)
-    events = events[np.argsort(events["ts_event"], kind="stable")]
-    result.events, ndup = dedupe(events)
+    tids = _join_ids([r.events for r in parts], [r.trade_ids for r in parts])
+    order = np.argsort(events["ts_event"], kind="stable")
+    events = events[order]
+    tids = tids[order] if tids is not None else None
+    result.events, result.trade_ids, ndup = dedupe(events, tids, with_ids=True)
     result.duplicates += ndup
     return result
+
+
+def _join_ids(chunks, id_chunks):
+    """The trade ids of concatenated chunks (0 where a chunk has none), or None when none has any."""
+    if not any(i is not None for i in id_chunks):
+        return None
+    return np.concatenate([i if i is not None else np.zeros(len(c), np.int64) for c, i in zip(chunks, id_chunks)])
+
+

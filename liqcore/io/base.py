@@ -43,6 +43,9 @@ class LoadResult:
     recovered: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    #: the venue's trade id of each event (int64, aligned with ``events``; 0: none), or None when no event
+    #: has one; read by dedupe and written into datasets, never by a kernel (the event layout stays 40 B)
+    trade_ids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.events)
@@ -140,7 +143,7 @@ class Reader:
 class _FileState:
     """Counters for one file (records seen, strict mode)."""
 
-    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits", "mapping", "info")
+    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits", "mapping", "info", "trade_ids")
 
     def __init__(self, path: str, sink: Sink, strict: bool, fmt: str):
         self.path = path
@@ -151,6 +154,8 @@ class _FileState:
         self.culprits: dict = {}  # (reason, field) -> count: which column a forced format misreads
         self.mapping = None  # a homemade file's column mapping (liqcore.io.mapped.ColumnMapping)
         self.info: dict = {}  # what a reader adds to the file's entry in LoadResult.files
+        #: a "path" reader's trade ids, aligned with the events it returns (None: none)
+        self.trade_ids = None
 
     def bad(self, lineno: int, reason: str, detail: str = "") -> None:
         self.sink.count(reason)
@@ -197,21 +202,30 @@ def _unreadable_why(path, exc: Exception) -> str:
     return why.replace(f" of {path}", "")
 
 
-def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:
-    """Drop exact duplicates (venue, symbol, kind, ts_event, side, qty, price; floats bit-exact),
-    keeping the first occurrence and the input order.  Returns (events, number removed).  Quotes are
-    states of the book, not occurrences: a top of book that comes back within the same stamp (A, B, A)
-    is kept, so the last state stays the last."""
+def dedupe(events: np.ndarray, trade_ids: np.ndarray | None = None, *, with_ids: bool = False):
+    """Drop exact duplicates (venue, symbol, kind, ts_event, side, qty, price; floats bit-exact, and
+    the venue's trade id when ``trade_ids`` gives one), keeping the first occurrence and the input
+    order.  Returns (events, number removed), or with ``with_ids`` (events, trade ids kept, number
+    removed).  Two trades with different ids are two trades, whatever their time, price, size and side;
+    the same trade seen twice (overlapping recordings) has the same id and goes.  Events without an id
+    (liquidations, sources without one) keep the rule without it.  Quotes are states of the book, not
+    occurrences: a top of book that comes back within the same stamp (A, B, A) is kept, so the last
+    state stays the last."""
+    ev, ids, k = _dedupe(events, trade_ids)
+    return (ev, ids, k) if with_ids else (ev, k)
+
+
+def _dedupe(events: np.ndarray, trade_ids):
     n = len(events)
     if n < 2:
-        return events, 0
+        return events, trade_ids, 0
     ts = events["ts_event"]
     not_quote = events["kind"] != _QUOTE
     if np.all(ts[1:] >= ts[:-1]):
         # sorted: duplicates share ts_event, so only runs of equal times need the full key
         eq = ts[1:] == ts[:-1]
         if not eq.any():
-            return events, 0
+            return events, trade_ids, 0
         cand = np.zeros(n, dtype=bool)
         cand[1:] |= eq
         cand[:-1] |= eq
@@ -219,12 +233,14 @@ def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:
     else:
         idx = np.flatnonzero(not_quote)
     if not len(idx):
-        return events, 0
+        return events, trade_ids, 0
     sub = events[idx]
     key = np.empty(
         len(idx),
-        dtype=[("ts", "<i8"), ("sid", "<i4"), ("venue", "i1"), ("kind", "i1"), ("side", "i1"), ("p", "<i8"), ("q", "<i8")],
+        dtype=[("ts", "<i8"), ("sid", "<i4"), ("venue", "i1"), ("kind", "i1"), ("side", "i1"), ("p", "<i8"), ("q", "<i8"),
+               ("tid", "<i8")],
     )
+    key["tid"] = trade_ids[idx] if trade_ids is not None else 0
     key["ts"] = sub["ts_event"]
     key["sid"] = sub["symbol_id"]
     key["venue"] = sub["venue"]
@@ -234,8 +250,8 @@ def dedupe(events: np.ndarray) -> tuple[np.ndarray, int]:
     key["q"] = sub["qty"].view(np.int64)
     _, first = np.unique(key, return_index=True)
     if len(first) == len(idx):
-        return events, 0
+        return events, trade_ids, 0
     keep = np.ones(n, dtype=bool)
     keep[idx] = False
     keep[idx[first]] = True
-    return events[keep], n - int(keep.sum())
+    return events[keep], (trade_ids[keep] if trade_ids is not None else None), n - int(keep.sum())

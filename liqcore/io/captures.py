@@ -89,9 +89,9 @@ class PrefixDecoder:
         self._error = orjson.JSONDecodeError
         self._venue_of = detect_venue
         self._parsers = PARSERS
-        from liqcore.validate import TIME_MIN_NS, time_max_ns
+        from liqcore.validate import FILE_TIME_MAX_NS, TIME_MIN_NS
 
-        self._lo, self._hi = TIME_MIN_NS, time_max_ns()
+        self._lo, self._hi = TIME_MIN_NS, FILE_TIME_MAX_NS  # fixed: a file reads the same whatever the day
         self._last = None  # (venue, recv) of the last frame decoded: where a disconnect goes
         self._blank = False  # an empty line seen since that frame
 
@@ -113,7 +113,7 @@ class PrefixDecoder:
                 if cut < 0:
                     raise Reject("bad_row", "line")
                 recv = self._time(line[:cut])
-                if not self._lo <= recv <= self._hi:  # a receive time is a clock reading: 2017 .. now + 1 day
+                if not self._lo <= recv <= self._hi:  # a receive time is a clock reading: 2017 .. 2100
                     raise Reject("bad_time", "prefix")
             except Reject as r:
                 st.bad(lineno, r.reason, r.field)

@@ -147,10 +147,11 @@ def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
     return _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field")
 
 
-def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
+def _load_table(table, st: _FileState, where, null_reason: str, kept: list | None = None) -> np.ndarray:
     """Vectorised contract columns -> events, with the same checks, in the same order, as the CSV
     row path (:func:`_contract_row`), so a record gets the same reject reason either way.  Nulls are
     ``null_reason`` (CSV: an empty cell is not a number; Parquet: a missing value)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     cols = table.column_names
@@ -172,9 +173,6 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
     def nulls(name) -> np.ndarray:
         return np.asarray(pc.is_null(table.column(name)).to_numpy(zero_copy_only=False), dtype=bool)
 
-    def col(name):
-        return table.column(name).to_numpy(zero_copy_only=False)
-
     def ints(name, fill: int) -> np.ndarray:
         c = table.column(name)
         if c.type.id == 18 or str(c.type).startswith("timestamp"):  # timestamps -> ns
@@ -185,22 +183,24 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
         return np.asarray(arr).astype(np.int64)
 
     def names_to_codes(name, mapping, empty: int = -1, numeric_ok: bool = True):
-        arr = np.asarray(col(name))
-        if arr.dtype.kind in "iu":
-            return arr.astype(np.int64)
-        arr = np.where(nulls(name), "", arr.astype(str)) if n else arr.astype(str)
-        uniq, inv = np.unique(arr, return_inverse=True)
+        c = table.column(name)
+        if pa.types.is_integer(c.type):  # codes already (a dataset's columns)
+            return np.asarray(c.fill_null(empty).to_numpy(zero_copy_only=False)).astype(np.int64)
+        if not n:
+            return np.zeros(0, np.int64)
+        # the distinct names only (a dictionary), never a pass over the rows' strings
+        idx, values = _dictionary(c)
         codes = []
-        for u in uniq:
-            key = u.strip().lower()
-            c = empty if key == "" else mapping.get(key, -1)
-            if c < 0 and key and numeric_ok:
+        for u in values + [""]:  # the last: a null
+            key = ("" if u is None else str(u)).strip().lower()
+            code = empty if key == "" else mapping.get(key, -1)
+            if code < 0 and key and numeric_ok:
                 try:
-                    c = int(key)
+                    code = int(key)
                 except ValueError:
-                    c = -1
-            codes.append(c)
-        return np.asarray(codes, dtype=np.int64)[inv.reshape(-1)] if n else np.zeros(0, np.int64)
+                    code = -1
+            codes.append(code)
+        return np.asarray(codes, dtype=np.int64)[idx]
 
     # ts_event_ns
     reject(nulls("ts_event_ns"), null_reason, "ts_event_ns")
@@ -210,14 +210,20 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
     # venue
     venue = names_to_codes("venue", VENUE_BY_NAME)
     reject((venue < 1) | (venue > 3), "unknown_venue", "venue")
-    # symbol ("*" = every symbol of the venue, as written for venue-wide GAP events)
-    sym = np.where(nulls("symbol"), "", np.asarray(col("symbol")).astype(str)) if n else np.zeros(0, str)
-    sym = np.char.upper(np.char.strip(sym.astype(str)))
-    reject(sym == "", "missing_field", "symbol")
+    # symbol ("*" = every symbol of the venue, as written for venue-wide GAP events): the distinct
+    # names (a dictionary) are cleaned, the rows carry their index
+    if n:
+        sym_idx, sym_values = _dictionary(table.column("symbol"))
+    else:
+        sym_idx, sym_values = np.zeros(0, np.int64), []
+    sym_names = [("" if u is None else str(u)).strip().upper() for u in sym_values] + [""]  # the last: a null
+    n_sym = len(sym_names)
+    reject(np.asarray([u == "" for u in sym_names], dtype=bool)[sym_idx], "missing_field", "symbol")
+    star = np.asarray([u == "*" for u in sym_names], dtype=bool)[sym_idx]
     # kind (empty: liquidation), side
     kind = names_to_codes("kind", KIND_BY_NAME, int(Kind.LIQUIDATION)) if "kind" in cols else np.full(n, int(Kind.LIQUIDATION))
     reject((kind < 1) | (kind > int(max(Kind))), "bad_kind", "kind")
-    reject((sym == "*") & (kind != Kind.GAP), "bad_symbol", "symbol")
+    reject(star & (kind != Kind.GAP), "bad_symbol", "symbol")
     side = names_to_codes("side", SIDE_BY_NAME, 0, numeric_ok=False)
     reject((side < 0) | (side > 4), "bad_side", "side")
     is_liq = kind == Kind.LIQUIDATION
@@ -246,18 +252,18 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
     out["ts_recv"] = ints("ts_recv_ns", RECV_UNKNOWN) if "ts_recv_ns" in cols else RECV_UNKNOWN
     if "flags" in cols:
         out["flags"] = (ints("flags", 0) & 0xFF).astype(np.uint8)
-    # symbol ids per distinct (venue, symbol)
-    keys = np.char.add(np.char.add(np.clip(venue, 0, 9).astype(str), "|"), sym) if n else np.zeros(0, str)
-    uk, inv = np.unique(keys, return_inverse=True)
-    ids = np.empty(len(uk), dtype=np.int32)
-    for j, k in enumerate(uk):
-        v, _, name = k.partition("|")
-        vi = int(v)
+    # symbol ids per distinct (venue, symbol): a table over (venue code, name index), filled for the
+    # pairs present (one counting pass over small integers)
+    pair = np.clip(venue, 0, 9) * n_sym + sym_idx
+    ids = np.full(10 * n_sym, -2, dtype=np.int32)
+    for k in np.flatnonzero(np.bincount(pair, minlength=10 * n_sym)).tolist():
+        vi, name = divmod(k, n_sym)
+        name = sym_names[name]
         try:
-            ids[j] = -1 if name == "*" else (sink.sid(vi, name) if (1 <= vi <= 3 and name) else -2)
+            ids[k] = -1 if name == "*" else (sink.sid(vi, name) if (1 <= vi <= 3 and name) else -2)
         except Reject:  # outside the venue's symbol alphabet (checked last, as on the row path)
-            ids[j] = -3
-    sid = ids[inv.reshape(-1)] if n else np.zeros(0, np.int32)
+            ids[k] = -3
+    sid = ids[pair]
     reject(sid == -3, "bad_symbol", "symbol")
     out["symbol_id"] = np.where(sid < -1, 0, sid)
     if st.strict and first_bad:
@@ -266,7 +272,37 @@ def _load_table(table, st: _FileState, where, null_reason: str) -> np.ndarray:
     out["side"] = np.clip(side, 0, 4)
     out["kind"] = np.clip(kind, 0, int(max(Kind)))
     out["venue"] = np.clip(venue, 0, 3)
+    if kept is not None:  # the caller's side arrays (trade ids) follow the rows kept
+        kept.append(~bad)
     return out[~bad]
+
+
+def _dictionary(column) -> tuple[np.ndarray, list]:
+    """A string (or dictionary-encoded) column -> (each row's index into the distinct values, the
+    values); a null row gets the index ``len(values)``.  The distinct values come from Arrow's hash
+    (a dictionary column: its dictionary), so no Python or NumPy string is made per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    c = column
+    if isinstance(c, pa.ChunkedArray):
+        c = c.unify_dictionaries() if pa.types.is_dictionary(c.type) else c
+        if pa.types.is_dictionary(c.type):
+            chunks = c.chunks
+            values = chunks[0].dictionary if chunks else pa.array([], c.type.value_type)
+            indices = pa.chunked_array([ch.indices for ch in chunks], c.type.index_type)
+        else:
+            c = c.combine_chunks()
+    if not pa.types.is_dictionary(c.type) and not isinstance(c, pa.ChunkedArray):
+        if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
+            c = c.cast(pa.string())
+        enc = pc.dictionary_encode(c)
+        values, indices = enc.dictionary, enc.indices
+    elif isinstance(c, pa.Array):  # a (non-chunked) dictionary array
+        values, indices = c.dictionary, c.indices
+    vals = values.to_pylist()
+    idx = np.asarray(pc.fill_null(indices, len(vals)).to_numpy(zero_copy_only=False)).astype(np.int64)
+    return idx, vals
 
 
 def _read_contract_csv_table(data: bytes):

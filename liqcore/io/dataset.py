@@ -3,8 +3,16 @@ part-0.parquet``, written by :mod:`liqcore.dataset`): :func:`is_dataset`, :func:
 partitions present), :func:`check_selection` and :func:`load_dataset` (symbol / venue / time filters,
 only the matching partitions opened), returning a :class:`~liqcore.io.LoadResult`.
 
-Columns of every file: the event contract (``ts_event_ns, ts_recv_ns, kind, side, price, qty, flags``);
-``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning).
+Columns of every file (format 2): ``ts_event_ns, ts_recv_ns`` (int64), ``kind, side`` (int8: the codes
+of :class:`liqcore.types.Kind` and :class:`liqcore.types.Side`), ``price, qty`` (float64), ``flags``
+(uint8), ``trade_id`` (int64: the venue's trade id, 0 when the source has none; read by dedupe only,
+so two trades with different ids are never duplicates); ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning) and are read
+dictionary-encoded, so a load turns them into codes from the distinct names only.  Rows are sorted by
+event time and written in row groups of at most :data:`ROW_GROUP_ROWS` rows (each with min/max
+statistics of ``ts_event_ns``, so a time filter skips whole groups).  ``DIR/_liqcore_dataset.json``
+(:data:`FORMAT_FILE`) names the format, the code tables and the dataset's symbols.  A dataset written
+before format 2 (``kind`` and ``side`` as names, no format file) still loads, the slower way, saying so
+once; the next write into it upgrades it.
 
 A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
 ``memory://...``; :mod:`liqcore.io.storage`): its partitions are listed (one listing, nothing
@@ -19,10 +27,21 @@ import numpy as np
 
 from liqcore.io.base import LoadResult, _FileState, dedupe
 from liqcore.io.contract import _load_table
-from liqcore.io.plausible import _sane
+from liqcore.io.plausible import _sane_ids
 
 #: the manifest of converted files a dataset keeps (written by :func:`liqcore.dataset.convert_to_dataset`)
 MANIFEST = "_liqcore_manifest.json"
+#: the format file of a dataset: {"format": 2, "kinds": [...], "sides": [...], "symbols": [[venue, symbol], ...],
+#: "row_group_rows": n}; absent from datasets written before format 2
+FORMAT_FILE = "_liqcore_dataset.json"
+#: the dataset format written now (2: kind and side as int8 codes; 1, before: as names)
+FORMAT = 2
+#: the most rows in one Parquet row group of a partition file (rows sorted by event time, so each
+#: group spans a time range its statistics name: about 1 hour of a 3 M trades/day symbol)
+ROW_GROUP_ROWS = 131_072
+#: the code tables a format-2 dataset is written with (index = code)
+KIND_NAMES = ("", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote")
+SIDE_NAMES = ("none", "long", "short", "buy", "sell")
 NS_PER_DAY = 86_400_000_000_000
 _PART_COLS = ("venue", "symbol", "date")
 
@@ -38,11 +57,44 @@ def is_dataset(path) -> bool:
 
 
 def _partitioning():
-    import pyarrow as pa
+    """Hive partitioning whose venue / symbol / date columns come dictionary-encoded (a few distinct
+    names, an index per row)."""
     import pyarrow.dataset as ds
 
-    return ds.partitioning(pa.schema([("venue", pa.string()), ("symbol", pa.string()), ("date", pa.string())]),
-                           flavor="hive")
+    return ds.HivePartitioning.discover(infer_dictionary=True)
+
+
+def read_format(path) -> dict | None:
+    """The dataset's format file (:data:`FORMAT_FILE`) as a dict, or None (a dataset written before
+    format 2, or none yet)."""
+    import orjson
+
+    from liqcore.io import storage
+
+    try:
+        if storage.is_url(path):
+            url = storage.join(path, FORMAT_FILE)
+            return orjson.loads(storage.read_bytes(url)) if storage.isfile(url) else None
+        f = Path(path) / FORMAT_FILE
+        return orjson.loads(f.read_bytes()) if f.is_file() else None
+    except orjson.JSONDecodeError:
+        raise ValueError(f"dataset: {storage.display(path) if storage.is_url(path) else path}/{FORMAT_FILE} "
+                         "is not valid JSON") from None
+
+
+#: datasets already named as read the slower way (old format), so the note comes once per process
+_TOLD_OLD: set = set()
+
+
+def _note_old(path, warn) -> None:
+    key = str(path)
+    if key in _TOLD_OLD:
+        return
+    _TOLD_OLD.add(key)
+    if warn is None:
+        from liqcore.io.base import _warn_stderr as warn
+    warn(f"dataset {path} was written before format {FORMAT} (kind and side stored as names): it loads the "
+         "slower way; the next 'liqcore convert ... --dataset' into it upgrades it in place")
 
 
 def _open(path):
@@ -126,11 +178,12 @@ def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int
 
 
 def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
-                 registry=None, max_clock_skew_ns=None, check: bool = True):
+                 registry=None, max_clock_skew_ns=None, check: bool = True, warn=None):
     """Events of the dataset in ``path`` with ``symbols`` (names), ``venues`` and event times in
     [start_ns, end_ns) -> :class:`liqcore.io.LoadResult` (sorted by event time, deduplicated).  Only
     the partitions that can hold matching rows are read.  ``check``: a ValueError when the dataset
-    lacks a requested symbol or has nothing in the time range (else: no events)."""
+    lacks a requested symbol or has nothing in the time range (else: no events).  ``warn``: called
+    once per process with a note when the dataset predates format 2 (default: stderr)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -163,24 +216,51 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     if end_ns is not None:
         flt = _and(flt, ds.field("date") <= _day(end_ns - 1))
         flt = _and(flt, ds.field("ts_event_ns") < pa.scalar(int(end_ns), pa.int64()))
+    old = read_format(path) is None  # written before format 2: names (and maybe some codes) in kind / side
     if url:  # only the partitions the selection needs are fetched
         table = _fetch(path, files, venues, symbols, start_ns, end_ns, flt)
     else:
+        if old and sel:  # read kind / side as text whatever each file holds (an interrupted upgrade mixes)
+            sch = dset.schema
+            for name in ("kind", "side"):
+                if name in sch.names:
+                    sch = sch.set(sch.get_field_index(name), pa.field(name, pa.string()))
+            dset = dset.replace_schema(sch)
         table = dset.to_table(filter=flt)
+    if old and table.num_rows:
+        _note_old(storage.display(path) if url else path, warn)  # names, not codes: the slower way
+        table = upgrade_table(table)
     registry = registry if registry is not None else SymbolRegistry()
     sink = Sink(registry, None)
     st = _FileState(str(path), sink, False, "parquet")
-    arr = _load_table(table, st, lambda row: f"{storage.display(path)}: row {row}", null_reason="missing_field") if table.num_rows \
-        else np.zeros(0, EVENT_DTYPE)
-    arr = _sane(arr, st, forced=False)  # implausible times, prices, sizes: counted, dropped (liqcore.validate)
-    arr, n_future = drop_future(arr, max_clock_skew_ns)
-    arr = arr[np.argsort(arr["ts_event"], kind="stable")]
-    arr, ndup = dedupe(arr)
+    kept: list = []
+    arr = _load_table(table, st, lambda row: f"{storage.display(path)}: row {row}", null_reason="missing_field",
+                      kept=kept) if table.num_rows else np.zeros(0, EVENT_DTYPE)
+    tids = None  # the venues' trade ids (read by dedupe only)
+    if table.num_rows and "trade_id" in table.column_names:
+        tids = np.asarray(table.column("trade_id").fill_null(0).to_numpy(zero_copy_only=False), np.int64)[kept[0]]
+        if not tids.any():
+            tids = None
+    # implausible times, prices, sizes: counted, dropped (liqcore.validate)
+    arr, tids = _sane_ids(arr, tids, st, forced=False)
+    if tids is not None:
+        from liqcore.io.plausible import _future_mask
+
+        keep = ~_future_mask(arr, max_clock_skew_ns)
+        arr, tids, n_future = arr[keep], tids[keep], int(len(keep) - np.count_nonzero(keep))
+    else:
+        arr, n_future = drop_future(arr, max_clock_skew_ns)
+    ts = arr["ts_event"]
+    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):  # one symbol's days, in order: no sort
+        order = np.argsort(ts, kind="stable")
+        arr = arr[order]
+        tids = tids[order] if tids is not None else None
+    arr, tids, ndup = dedupe(arr, tids, with_ids=True)
     rejects = dict(sink.counters)
     if n_future:
         rejects["future_time"] = rejects.get("future_time", 0) + n_future
     res = LoadResult(events=arr, registry=registry, rejects=rejects, duplicates=ndup,
-                     sources=[str(path)])
+                     sources=[str(path)], trade_ids=tids)
     res.files[str(path)] = {"format": "dataset", "records": table.num_rows, "events": len(arr),
                             "rejects": rejects, "partitions": len(sel)}
     return res
@@ -204,7 +284,7 @@ def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
     names = [(k, f) for k in want for f in files[k]]
     if not names:
         return pa.table({c: pa.array([], t) for c, t in (("ts_event_ns", pa.int64()), ("ts_recv_ns", pa.int64()),
-                                                          ("kind", pa.string()), ("side", pa.string()),
+                                                          ("kind", pa.int8()), ("side", pa.int8()),
                                                           ("price", pa.float64()), ("qty", pa.float64()),
                                                           ("flags", pa.uint8()), ("venue", pa.string()),
                                                           ("symbol", pa.string()), ("date", pa.string()))})
@@ -213,10 +293,39 @@ def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
         blobs = fs.cat([f for _k, f in names], on_error="raise")
     tables = []
     for (v, s, d), f in names:
-        t = pq.read_table(io.BytesIO(blobs[f]))
+        t = upgrade_table(pq.read_table(io.BytesIO(blobs[f])))
         n = t.num_rows
-        for col, val in (("venue", v), ("symbol", s), ("date", d)):
-            t = t.append_column(col, pa.repeat(pa.scalar(val, pa.string()), n))
+        for col, val in (("venue", v), ("symbol", s), ("date", d)):  # dictionary-encoded, as a local read
+            t = t.append_column(col, pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
+                                                                    pa.array([val], pa.string())))
         tables.append(t)
     table = pa.concat_tables(tables, promote_options="default")
     return table.filter(flt) if flt is not None else table
+
+
+def upgrade_table(table):
+    """A partition file's table in format 2: ``kind`` and ``side`` as int8 codes (a table written before
+    format 2 holds names; they are coded from the distinct names only).  A format-2 table is returned
+    as it is."""
+    import pyarrow as pa
+
+    from liqcore.io.contract import _dictionary
+    from liqcore.venues.common import KIND_BY_NAME, SIDE_BY_NAME
+
+    for name, mapping, empty in (("kind", KIND_BY_NAME, 1), ("side", SIDE_BY_NAME, 0)):
+        if name not in table.column_names or pa.types.is_integer(table.schema.field(name).type):
+            continue
+        idx, values = _dictionary(table.column(name))
+        codes = []
+        for u in values + [""]:
+            key = ("" if u is None else str(u)).strip().lower()
+            code = empty if key == "" else mapping.get(key, -1)
+            if code < 0:
+                try:
+                    code = int(key)
+                except ValueError:
+                    code = -1
+            codes.append(code)
+        arr = pa.array(np.asarray(codes, dtype=np.int8)[idx] if table.num_rows else np.zeros(0, np.int8))
+        table = table.set_column(table.column_names.index(name), name, arr)
+    return table

@@ -155,10 +155,3 @@ class _Blocks:
         if carry:
             self.lines += 1
             yield carry
-
-
-def _read_all(path: Path) -> tuple[bytes, bool]:
-    """The whole (decompressed) file, and whether a compressed file ended early."""
-    blocks = _Blocks(path)
-    data = b"".join(blocks)
-    return data, blocks.truncated

@@ -18,7 +18,6 @@ a trade's side is the taker's (BUY / SELL).
 from __future__ import annotations
 
 import datetime as _dt
-import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +35,7 @@ TS_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _UNIT_WORDS = {"s": "seconds", "ms": "ms", "us": "µs", "ns": "ns"}
 SIDE_MEANS = ("order", "position")
 KINDS = ("liquidation", "trade")
-#: the calendar a file's times must fall in: 2017-01-01 .. now + 1 day
+#: the calendar a file's times must fall in: 2017-01-01 .. 2100-01-01
 _T_MIN_NS = 1_483_228_800_000_000_000
 #: venue spellings besides liqcore's names (tardis.dev exchange ids)
 _VENUE_ALIASES = {"binance-futures": "binance", "binance_futures": "binance", "binancef": "binance",
@@ -202,7 +201,7 @@ def _utc(ns: int) -> str:
 
 
 def _check_calendar(col, m: ColumnMapping, path) -> None:
-    """A time unit that puts most rows outside 2017 .. now + 1 day is an error naming the column and
+    """A time unit that puts most rows outside 2017 .. 2100 is an error naming the column and
     the unit that would fit."""
     import pyarrow as pa
 
@@ -221,7 +220,9 @@ def _check_calendar(col, m: ColumnMapping, path) -> None:
             raise ValueError(f"columns: ts={m.columns['ts']}: no row of {path} holds a number of {m.ts_unit} "
                              f"(e.g. {_example(col)!r})")
         return
-    hi = _time.time_ns() + 86_400 * 1_000_000_000
+    from liqcore.validate import FILE_TIME_MAX_NS
+
+    hi = FILE_TIME_MAX_NS  # fixed: a file reads the same whatever the day
     inside = (t >= _T_MIN_NS) & (t <= hi)
     if np.count_nonzero(inside) * 2 >= len(t):
         return
@@ -232,7 +233,7 @@ def _check_calendar(col, m: ColumnMapping, path) -> None:
         return _utc(int(x)) if abs(x) < 9e18 else ("after 2262" if x > 0 else "before 1677")
 
     raise ValueError(f"ts-unit: column {m.columns['ts']!r} of {path} {said} gives {day(t.min())} .. "
-                     f"{day(t.max())} (UTC), outside 2017 .. now"
+                     f"{day(t.max())} (UTC), outside 2017 .. 2100"
                      + (f"; it fits --ts-unit {' or '.join(fits)}" if fits else "; is it a time column?"))
 
 

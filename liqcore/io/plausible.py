@@ -37,8 +37,13 @@ def _column_label(fmt: str, field: str) -> str:
 
 
 def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
+    """See :func:`_sane_ids` (without trade ids)."""
+    return _sane_ids(arr, None, st, forced)[0]
+
+
+def _sane_ids(arr: np.ndarray, ids, st: _FileState, forced: bool):
     """One file's events (in file order) without the implausible ones (liqcore.validate: times outside
-    2017 .. now + 1 day or stray from their neighbours, prices off the symbol's reference by 10x,
+    2017 .. 2100 or stray from their neighbours, prices off the symbol's reference by 10x,
     absurd notionals), each counted.  With a forced headerless CSV format, a file most of whose records
     fail, or whose price column steps by exactly 1 like an id, raises ValueError naming the column."""
     from liqcore.validate import crossed_quotes, implausible_times, implausible_values
@@ -53,6 +58,7 @@ def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
             sink.count("implausible_time", n)
             st.culprits[("implausible_time", "T")] = st.culprits.get(("implausible_time", "T"), 0) + n
             arr = arr[~tbad]
+            ids = ids[~tbad] if ids is not None else None
     if len(arr):
         pbad, nbad = implausible_values(arr)
         nbad &= ~pbad
@@ -63,6 +69,7 @@ def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
                 st.culprits[(reason, col)] = st.culprits.get((reason, col), 0) + n
         if pbad.any() or nbad.any():
             arr = arr[~(pbad | nbad)]
+            ids = ids[~(pbad | nbad)] if ids is not None else None
         n = int(np.count_nonzero(crossed_quotes(arr))) // 2
         if n:  # a crossed book (bid >= ask): counted, kept
             sink.count("crossed_book", n)
@@ -73,7 +80,7 @@ def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
                                                                      "implausible_notional")}
         if found:
             raise ValueError(f"{st.path}: " + ", ".join(f"{k} in {v:,} event(s)" for k, v in sorted(found.items())))
-    return arr
+    return arr, ids
 
 
 def _check_fit(arr: np.ndarray, st: _FileState) -> None:
@@ -99,3 +106,11 @@ def _check_fit(arr: np.ndarray, st: _FileState) -> None:
                 raise ValueError(f"format: {st.path} does not fit --format {fmt}: {_column_label(fmt, 'p')} "
                                  f"steps by exactly 1 like an id ({int(np.count_nonzero(d == 1.0)):,} of "
                                  f"{len(d):,} steps), not a price")
+
+
+def _future_mask(events: np.ndarray, max_skew_ns) -> np.ndarray:
+    """The events :func:`liqcore.venues.common.drop_future` drops."""
+    if max_skew_ns is None or not len(events):
+        return np.zeros(len(events), dtype=bool)
+    recv = events["ts_recv"]
+    return (recv >= RECV_CLOCK_MIN_NS) & (events["ts_event"] - recv > int(max_skew_ns))

@@ -331,6 +331,17 @@ def source_of(path) -> str | None:
 
 
 # ---- a resumable table of parts -------------------------------------------------------------------
+def unreadable_part(part: str | os.PathLike, exc: BaseException) -> str:
+    """Say on stderr, in one line, that resuming skips ``part`` (a part cut short by a crash, or one
+    that cannot be read) and why: its cells run again.  Returns the line."""
+    import sys
+
+    why = " ".join(str(exc).split()) or type(exc).__name__
+    line = f"resume: part {part} is unreadable ({why}): its cells run again"
+    print(line, file=sys.stderr)
+    return line
+
+
 class PartsStore:
     """A table written part by part on any URL (a sweep's ``--out``): ``OUT.parts/KEY.parquet`` objects,
     each written whole in one request as soon as it is done; at the end ``OUT`` is written whole and
@@ -352,8 +363,8 @@ class PartsStore:
                 for r in pq.read_table(io.BytesIO(data)).to_pylist():
                     if r.get("cell"):
                         rows[r["cell"]] = r
-            except Exception:  # noqa: BLE001 - an unreadable part: its cells run again
-                continue
+            except Exception as exc:  # noqa: BLE001 - an unreadable part: named, and its cells run again
+                unreadable_part(f, exc)
 
     @staticmethod
     def _bytes(table) -> bytes:

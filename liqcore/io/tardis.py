@@ -76,11 +76,6 @@ def _header(head: bytes) -> list[str]:
     return [c.strip().strip(b'"').decode("utf-8", "replace") for c in line.split(b",")]
 
 
-def _has(cols, need) -> bool:
-    s = set(cols)
-    return all(c in s for c in need)
-
-
 def _tradeish_kind(path, head: bytes) -> str | None:
     """'liquidations' / 'trades' for a file with the shared header: its name, else its ``id`` column
     (empty in every row of the head: liquidations); None when neither tells."""
@@ -186,6 +181,8 @@ def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: boo
     for c in cols:
         if lenient:
             types[c] = binary
+        elif c == "id":  # the venue's trade id: a number (Binance, OKX) or a UUID (Bybit)
+            types[c] = binary
         elif c in _STR_COLS:
             types[c] = dict_bin
         elif c in _INT_COLS:
@@ -253,6 +250,7 @@ class _Conv:
         self.lenient = lenient
         self.row0 = 0  # rows of the file before this batch
         self.samples: dict = {}  # (reason, column) -> a few values
+        self.tids: list = []  # each batch's trade ids (trades)
         self.state: dict = {}  # derivative ticker: per symbol id, the last values seen
         self.first_bad: tuple | None = None
 
@@ -310,7 +308,9 @@ class _Conv:
         col = batch.column(name)
         if not pa.types.is_dictionary(col.type):
             col = pc.dictionary_encode(col)
-        idx = np.asarray(col.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        ind = col.indices
+        ind = ind if ind.null_count == 0 else ind.fill_null(-1)
+        idx = np.asarray(ind.to_numpy(zero_copy_only=False), dtype=np.int64)
         values = [v.strip() if v is not None else b"" for v in col.dictionary.to_pylist()]
         return idx, values
 
@@ -406,10 +406,11 @@ class _Conv:
         if required:  # event times outside the calendar: the plausibility rule (implausible_time)
             self.reject(bad, (ns <= 0) & ~null, "bad_time", name, lambda i: str(int(v[i])))
             return ns
-        # a recorded receive time is a clock reading: outside 2017 .. now + 1 day the row is not trusted
-        from liqcore.validate import TIME_MIN_NS, time_max_ns
+        # a recorded receive time is a clock reading: outside 2017 .. 2100 the row is not trusted (a
+        # fixed bound: a file reads the same whatever the day)
+        from liqcore.validate import FILE_TIME_MAX_NS, TIME_MIN_NS
 
-        self.reject(bad, ~null & ((ns < TIME_MIN_NS) | (ns > time_max_ns())), "bad_time", name,
+        self.reject(bad, ~null & ((ns < TIME_MIN_NS) | (ns > FILE_TIME_MAX_NS)), "bad_time", name,
                     lambda i: str(int(v[i])))
         return np.where(null, -1, ns)
 
@@ -421,6 +422,26 @@ class _Conv:
         self.reject(bad, ~np.isfinite(v), "non_finite", name)
         self.reject(bad, v <= 0, "non_positive", name, lambda i: repr(float(v[i])))
         return v
+
+
+def _trade_ids(col) -> np.ndarray:
+    """The ``id`` column -> int64 trade ids (0: empty): numbers as they are, other text (Bybit's
+    UUIDs) by a stable 64-bit hash of each distinct value (:func:`liqcore.venues.common.trade_id`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        v = pc.cast(pc.cast(col, pa.string()), pa.int64())
+        return np.asarray(v.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    from liqcore.venues.common import trade_id
+
+    enc = pc.dictionary_encode(col)
+    values = enc.dictionary.to_pylist()
+    codes = np.array([trade_id(x.decode("utf-8", "replace").strip()) for x in values] + [0], dtype=np.int64)
+    idx = np.asarray(enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes[idx]
 
 
 def to_ns(v: np.ndarray) -> np.ndarray:
@@ -458,9 +479,13 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
         qty = np.where(inverse, amount / price, amount * scale)
     c.reject(bad, ~np.isfinite(qty) | (qty <= 0), "non_finite", "amount")
     c._strict()
+    tids = _trade_ids(batch.column("id")) if not liquidations and "id" in batch.schema.names else None
     if bad.any():
         keep = ~bad
         ts, recv, price, qty, sid, side, venue = (a[keep] for a in (ts, recv, price, qty, sid, side, venue))
+        tids = tids[keep] if tids is not None else None
+    if tids is not None:
+        c.tids.append(tids)
     out = np.empty(len(ts), dtype=EVENT_DTYPE)
     out["ts_event"] = ts
     out["ts_recv"] = recv
@@ -616,7 +641,8 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
     if missing:
         raise ValueError(f"format: {path} does not fit --format {fmt}: the header lacks column(s) "
                          f"{', '.join(missing)} (header: {','.join(header)[:200]})")
-    cols = tuple(c for c in cols if c != "id")
+    if fmt != "tardis-trades":  # the trade id is read for trades (dedupe tells trades apart by it)
+        cols = tuple(c for c in cols if c != "id")
     sink = st.sink
     before = (dict(sink.counters), dict(st.culprits), st.records, len(sink.registry))
     lenient = robust = clean = False
@@ -649,6 +675,8 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
 
         _warn_stderr(opened[-1].truncation_note())
     _bulk_check(path, fmt, st, conv)
+    if conv.tids:
+        st.trade_ids = conv.tids[0] if len(conv.tids) == 1 else np.concatenate(conv.tids)
     if not chunks:
         return np.zeros(0, EVENT_DTYPE)
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)

@@ -34,7 +34,7 @@ def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue
     is read in sorted file-name order; ``.zst`` and ``.gz`` are decompressed).  A compressed file cut
     short (or corrupt part-way) yields its lines up to the damage, counts ``truncated_file`` in
     ``stats`` and calls ``warn`` (default: stderr) with a line naming the file and how much was read.
-    A line whose receive time is implausible (a clock reading outside 2017 .. now + 1 day, or a stray
+    A line whose receive time is implausible (a clock reading outside 2017 .. 2100, or a stray
     more than a day from the lines around it, which agree) is skipped and counted in
     ``stats["implausible_time"]``: one bad stamp never moves a replay's clock."""
     st = stats if stats is not None else {}
@@ -42,15 +42,15 @@ def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue
 
 
 def _plausible_recv(items: Iterator[tuple[int, bytes]], st: dict) -> Iterator[tuple[int, bytes]]:
-    from liqcore.validate import _CLOCK_MIN_NS, MAX_TIME_JUMP_NS, TIME_MIN_NS, time_max_ns
+    from liqcore.validate import CLOCK_MIN_NS, FILE_TIME_MAX_NS, MAX_TIME_JUMP_NS, TIME_MIN_NS
 
-    hi = time_max_ns()
+    hi = FILE_TIME_MAX_NS  # a recording: the same frames whatever the day it is replayed
     jump = MAX_TIME_JUMP_NS
     prev = None  # the last receive time yielded
     pending = None  # a line far from prev, waiting for the next one to tell a stray from a jump
 
     def bad(t):
-        return t >= _CLOCK_MIN_NS and not TIME_MIN_NS <= t <= hi
+        return t >= CLOCK_MIN_NS and not TIME_MIN_NS <= t <= hi
 
     for item in items:
         t = item[0]
@@ -65,10 +65,10 @@ def _plausible_recv(items: Iterator[tuple[int, bytes]], st: dict) -> Iterator[tu
             else:
                 prev = p[0]
                 yield p
-        if prev is not None and t >= _CLOCK_MIN_NS and abs(t - prev) > jump:
+        if prev is not None and t >= CLOCK_MIN_NS and abs(t - prev) > jump:
             pending = item
             continue
-        if t >= _CLOCK_MIN_NS:
+        if t >= CLOCK_MIN_NS:
             prev = t
         yield item
     if pending is not None:

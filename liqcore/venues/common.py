@@ -156,7 +156,8 @@ class Sink:
     per symbol.
     """
 
-    __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects", "last", "arrays")
+    __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects", "last", "arrays",
+                 "tids")
 
     def __init__(self, registry: SymbolRegistry | None = None, instruments=None):
         from liqcore.venues.instruments import default_instruments
@@ -170,8 +171,10 @@ class Sink:
         self.tickers: dict = {}
         self.item_rejects = 0
         self.last: Reject | None = None
-        #: event arrays built in bulk, as (position in ``rows`` where they belong, array)
+        #: event arrays built in bulk, as (position in ``rows`` where they belong, array[, trade ids])
         self.arrays: list = []
+        #: the venue's trade id of a row of ``rows`` (row index -> int64; only trades whose source has one)
+        self.tids: dict = {}
 
     def sid(self, venue: int, symbol: str) -> int:
         """Symbol id of (venue, symbol), cached (symbols are upper-cased by the registry)."""
@@ -191,18 +194,43 @@ class Sink:
 
     def events(self) -> np.ndarray:
         """Every event decoded so far (``rows`` and bulk ``arrays`` in input order); clears both."""
-        rows, arrays = self.rows, self.arrays
-        self.rows, self.arrays = [], []
-        pieces = []
+        return self.events_and_ids()[0]
+
+    def events_and_ids(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`events` and, aligned with them, the venue's trade ids (int64, 0: none), or None when
+        no event has one; clears both."""
+        rows, arrays, tids = self.rows, self.arrays, self.tids
+        self.rows, self.arrays, self.tids = [], [], {}
+        pieces, idp = [], []
         prev = 0
-        for pos, arr in arrays:
+
+        def row_ids(a: int, b: int):
+            out = np.zeros(b - a, np.int64)
+            for i, t in tids.items():
+                if a <= i < b:
+                    out[i - a] = t
+            return out
+
+        any_ids = bool(tids)
+        for item in arrays:
+            pos, arr = item[0], item[1]
             if pos > prev:
                 pieces.append(np.fromiter(rows[prev:pos], EVENT_DTYPE, pos - prev))
+                idp.append((prev, pos))
             pieces.append(arr)
+            ids = item[2] if len(item) > 2 else None
+            any_ids |= ids is not None
+            idp.append(ids if ids is not None else len(arr))
             prev = pos
         if len(rows) > prev or not pieces:
             pieces.append(np.fromiter(rows[prev:], EVENT_DTYPE, len(rows) - prev))
-        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+            idp.append((prev, len(rows)))
+        ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        if not any_ids:
+            return ev, None
+        parts = [row_ids(*p) if isinstance(p, tuple) else (np.zeros(p, np.int64) if isinstance(p, int)
+                                                           else np.asarray(p, np.int64)) for p in idp]
+        return ev, (parts[0] if len(parts) == 1 else np.concatenate(parts))
 
     def count(self, reason: str, n: int = 1) -> None:
         c = self.counters
@@ -313,3 +341,24 @@ KIND_BY_NAME = {k.name.lower(): int(k) for k in Kind}
 KIND_BY_NAME["oi"] = int(Kind.OPEN_INTEREST)
 KIND_NAMES = {int(k): k.name.lower() for k in Kind}
 VENUE_BY_NAME = {v.name.lower(): int(v) for v in Venue if v != Venue.UNKNOWN}
+
+
+def trade_id(value) -> int:
+    """A venue's trade id as an int64 (never 0): a number as it is, anything else (Bybit's UUIDs) by a
+    stable 64-bit hash of its text; 0 when there is none.  Only dedupe reads it: two trades with
+    different ids are different trades, even at the same time, price, size and side."""
+    if value is None or value == "":
+        return 0
+    if value.__class__ is int:
+        return value if -(1 << 63) <= value < (1 << 63) and value else _hash_id(str(value))
+    s = str(value)
+    if s.isdigit() and len(s) < 19:
+        return int(s) or _hash_id(s)
+    return _hash_id(s)
+
+
+def _hash_id(s: str) -> int:
+    import hashlib
+
+    h = int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little", signed=True)
+    return h or 1

@@ -529,6 +529,7 @@ class Decoder:
                 c["events"] += 1
                 return [row]
         sink.rows = rows = []
+        sink.tids = {}  # trade ids are read by file loads only (their dedupe)
         sink.recv_ns = recv_ns
         before = sink.item_rejects
         try:

@@ -113,7 +113,7 @@ def test_tardis_raw_empty_line_is_a_disconnect_gap(tmp_path):
 def test_command_line_reads_a_capture(tmp_path):
     f = tmp_path / "btcusdt_20240808.txt"
     f.write_text("\n".join(f"{recv_ns(i)} {force_order(i, 'BUY')}" for i in range(30)) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
     env["PYTHONPATH"] = str(ROOT)
     r = subprocess.run([sys.executable, "-m", "liqcore", "events", str(f)], capture_output=True, text=True, env=env,
                        timeout=120)

@@ -27,7 +27,7 @@ def market():
 
 
 def _env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
     env["PYTHONPATH"] = str(ROOT)
     return env
 

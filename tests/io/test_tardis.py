@@ -57,7 +57,7 @@ def tradeish_rows(n=300, exchange="binance-futures", symbol="BTCUSDT", unit="us"
 
 
 def cli(*args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-m", "liqcore", *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=120)

@@ -63,6 +63,7 @@ from liqcore.venues.common import (
     parse_frame,
     pos,
     side_of,
+    trade_id,
 )
 
 __all__ = [
@@ -116,7 +117,8 @@ def _agg_trade(d: dict, sink: Sink) -> int:
         side = 3
     else:
         raise Reject("missing_field" if m is None else "bad_side", "m")
-    sink.rows.append(
+    rows = sink.rows
+    rows.append(
         (
             ms_to_ns(d.get("T"), "T"),
             sink.recv_ns,
@@ -129,6 +131,11 @@ def _agg_trade(d: dict, sink: Sink) -> int:
             0,
         )
     )
+    tid = d.get("a")  # aggTrade: the aggregate trade id; trade: the trade id
+    if tid is None:
+        tid = d.get("t")
+    if tid is not None:
+        sink.tids[len(rows) - 1] = trade_id(tid)
     return 1
 
 

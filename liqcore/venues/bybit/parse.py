@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of
+from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of, trade_id
 
 __all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE"]
 
@@ -185,6 +185,11 @@ def _trades(items, sink: Sink, topic_symbol: str) -> int:
                     0,
                 )
             )
+            tid = it.get("i")  # the trade id (trdMatchID in older topics)
+            if tid is None:
+                tid = it.get("trdMatchID")
+            if tid is not None:
+                sink.tids[len(rows) - 1] = trade_id(tid)
             n += 1
         except Reject as r:
             sink.reject_item(r)

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of
+from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of, trade_id
 
 __all__ = ["parse_obj", "parse", "VENUE"]
 
@@ -149,6 +149,9 @@ def _trades(data, sink: Sink, arg_inst) -> int:
             rows.append(
                 (ms_to_ns(d.get("ts"), "ts"), recv, pos(d.get("px"), "px"), qty, sink.sid(VENUE, inst), side, _TRADE, VENUE, 0)
             )
+            tid = d.get("tradeId")
+            if tid is not None:
+                sink.tids[len(rows) - 1] = trade_id(tid)
             n += 1
         except Reject as r:
             sink.reject_item(r)

@@ -1,0 +1,364 @@
+"""Real-density data, end to end: tardis-layout day files at a real venue's trade rate, converted to a
+dataset, backtested and swept, each step timed with its peak memory and, where there is one, pyarrow's
+floor for the same bytes, all in the same run.
+
+The files are generated first (``--dir``, default a fresh folder under the system's temporary
+directory, removed at the end unless ``--keep``): per symbol and UTC day one tardis ``trades`` file
+(``--rate`` trades a day, default 3 M, a random walk of 0.1 price steps, bursts of trading around each
+cascade) and one ``liquidations`` file (``--liqs`` a day, default 1,500: a Poisson background plus
+``--cascades`` bursts a day, default 30, of 4-12 large liquidations within 40 s, the price pushed
+through the burst and drifting back), both ``.csv.gz`` named as tardis names them.
+
+Steps, each in its own child process (wall seconds and the child's peak RSS from ``wait4``):
+
+* ``convert``: ``liqcore convert FILES --dataset DS``; floor: ``pyarrow.csv.read_csv`` +
+  ``pyarrow.parquet.write_table`` of every file (same files, same child shape);
+* ``backtest``: ``liqcore backtest DS --json`` (the guide's strategy, cascade-mm, default parameters),
+  as shipped (read in chunks) and with ``--chunk-days 0`` (the whole span loaded at once: the
+  behaviour before chunks);
+* ``in-process``: one warm child that times ``pyarrow.dataset.dataset(DS).to_table()`` (the load
+  floor) and ``liqcore.backtest([DS])``, alternating, ``--repeat`` times each, after one untimed run
+  of each (imports, kernels compiled);
+* ``sweep``: ``liqcore sweep DS`` over a 10 x 10 grid of offset x take-profit (100 configurations,
+  ``--configs`` to change), ``--workers 1``.
+
+    python benches/bench_density.py [--rate 3000000] [--days 2] [--symbols BTCUSDT] [--skip-sweep]
+    python benches/bench_density.py --days 4 --json benches/results/density-4d.json
+
+Prints the parameters, the machine's load, then one line per figure with its unit, its floor and the
+ratio; ``--json FILE`` also writes every figure.  Bars (issue: a year of real-density data), on
+4 days x 3 M trades/day: in-process backtest <= 2x the load floor; ``liqcore backtest DS`` peak
+<= 1.0 GiB; convert <= 1.5x its floor; peak on 4 days within 30 % of the peak on 2 days (two runs:
+``--days 2`` and ``--days 4``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's liqcore, not an installed one
+HEADER = ["exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount"]
+DAY_US = 86_400_000_000
+T0_US = 1_722_470_400_000_000  # 2024-08-01T00:00Z
+BASE_PRICE = {"BTCUSDT": 64_000.0, "ETHUSDT": 3_200.0, "SOLUSDT": 160.0}
+GIB = 1024 ** 3
+
+
+# ------------------------------------------------------------------------------------------- files
+def _write_csv(path: Path, table) -> None:
+    """``table`` as a tardis ``.csv.gz``: the header line, unquoted rows."""
+    import pyarrow.csv as pacsv
+
+    # gzip level 1: the files are written once per run, quickly (tardis's own are level 6-9; reading
+    # either costs the same per byte of CSV)
+    import gzip
+
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write((",".join(HEADER) + "\n").encode())
+        pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"))
+
+
+def generate_day(folder: Path, symbol: str, day: int, rate: int, liqs: int, cascades: int, seed: int) -> tuple[int, int]:
+    """One UTC day of one symbol: its trades and liquidations files; returns (trades, liquidations)."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng([seed, day, sum(map(ord, symbol))])
+    d0 = T0_US + day * DAY_US
+    base = BASE_PRICE.get(symbol, 100.0) * float(np.exp(rng.normal(0, 0.01)))
+    tick = 10.0 ** np.floor(np.log10(base * 2e-6))  # BTC at 64,000: 0.1
+    dec = max(0, int(-np.log10(tick)))
+    # cascades: burst times, direction (+1: longs liquidated, price pushed down), size of the push
+    n_c = int(rng.poisson(cascades))
+    c_t = np.sort(rng.integers(600_000_000, DAY_US - 3_600_000_000, n_c)) + d0
+    c_dir = rng.choice([-1, 1], n_c)
+    c_push = rng.uniform(0.002, 0.008, n_c)  # a fraction of the price
+    # trades: times uniform over the day, a share concentrated in the 2 minutes after each burst
+    n_burst = int(rate * 0.05)
+    t_bg = rng.integers(0, DAY_US, rate - n_burst) + d0
+    k = rng.integers(0, max(n_c, 1), n_burst)
+    t_b = (c_t[k] if n_c else np.full(n_burst, d0)) + rng.integers(0, 120_000_000, n_burst)
+    ts = np.sort(np.concatenate([t_bg, np.minimum(t_b, d0 + DAY_US - 1)]))
+    walk = np.cumsum(rng.choice([-1.0, 0.0, 1.0], len(ts), p=[0.3, 0.4, 0.3])) * tick
+    # the price path: the walk plus, after each burst, a push decaying over ~20 minutes
+    shape = np.zeros(len(ts))
+    for t, dr, push in zip(c_t, c_dir, c_push):
+        a = np.searchsorted(ts, t)
+        b = np.searchsorted(ts, t + 3_600_000_000)
+        dt = (ts[a:b] - t) / 1e6
+        shape[a:b] += -dr * push * np.minimum(dt / 30.0, 1.0) * np.exp(-np.maximum(dt - 30.0, 0) / 1200.0)
+    price = np.maximum(np.round(np.round((base * (1.0 + shape) + walk) / tick) * tick, dec), tick)
+    trades = pa.table({
+        "exchange": pa.array(["binance-futures"] * len(ts)),
+        "symbol": pa.array([symbol] * len(ts)),
+        "timestamp": ts,
+        "local_timestamp": ts + rng.integers(1_000, 40_000, len(ts)),
+        "id": np.arange(len(ts), dtype=np.int64) + 4_000_000_000 + day * 10_000_000,
+        "side": pa.array(np.where(rng.random(len(ts)) < 0.5, "buy", "sell")),
+        "price": price,
+        "amount": np.round(rng.lognormal(-4.0, 1.5, len(ts)), 3) + 0.001,
+    })
+    _write_csv(folder / f"binance-futures_trades_{_date(day)}_{symbol}.csv.gz", trades)
+    # liquidations: a Poisson background of ordinary sizes, plus each burst's large ones
+    per = rng.integers(4, 13, n_c)
+    n_bg = max(liqs - int(per.sum()), 0)
+    l_t = np.concatenate([rng.integers(0, DAY_US, n_bg) + d0] + [t + np.sort(rng.integers(0, 40_000_000, m))
+                                                                for t, m in zip(c_t, per)])
+    l_side = np.concatenate([rng.choice([-1, 1], n_bg)] + [np.full(m, dr) for dr, m in zip(c_dir, per)])
+    l_usd = np.concatenate([rng.lognormal(8.5, 1.2, n_bg)] + [rng.lognormal(12.0, 0.6, m) for m in per])
+    o = np.argsort(l_t, kind="stable")
+    l_t, l_side, l_usd = l_t[o], l_side[o], l_usd[o]
+    l_px = price[np.minimum(np.searchsorted(ts, l_t), len(ts) - 1)]
+    liq = pa.table({
+        "exchange": pa.array(["binance-futures"] * len(l_t)),
+        "symbol": pa.array([symbol] * len(l_t)),
+        "timestamp": l_t,
+        "local_timestamp": l_t + rng.integers(1_000, 40_000, len(l_t)),
+        "id": pa.array([None] * len(l_t), pa.string()),
+        # the forced order's side: a sell closes a long (longs liquidated, side -1 here)
+        "side": pa.array(np.where(l_side < 0, "sell", "buy")),
+        "price": l_px,
+        "amount": np.round(l_usd / l_px, 3) + 0.001,
+    })
+    _write_csv(folder / f"binance-futures_liquidations_{_date(day)}_{symbol}.csv.gz", liq)
+    return len(ts), len(l_t)
+
+
+def _date(day: int) -> str:
+    import numpy as np
+
+    return str(np.datetime64(T0_US // DAY_US + day, "D"))
+
+
+# ------------------------------------------------------------------------------------------ children
+def _child_floor_convert(files: list[str], out: str) -> dict:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    os.makedirs(out, exist_ok=True)
+    n = 0
+    t0 = time.perf_counter()
+    for i, f in enumerate(files):
+        t = pacsv.read_csv(f)
+        n += t.num_rows
+        pq.write_table(t, os.path.join(out, f"{i}.parquet"))
+    return {"rows": n, "wall_s": time.perf_counter() - t0}
+
+
+def _child_inprocess(ds: str, repeat: int) -> dict:
+    import pyarrow.dataset as pads
+
+    import liqcore
+
+    def floor():
+        return pads.dataset(ds, format="parquet", partitioning="hive").to_table().num_rows
+
+    def bt():
+        return len(liqcore.backtest([ds]).ledger)
+
+    floor(), bt()  # warm: imports, kernels, the file cache
+    f, b = [], []
+    rows = trades = 0
+    for _ in range(repeat):  # alternating, so both see the same machine
+        t0 = time.perf_counter()
+        rows = floor()
+        f.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        trades = bt()
+        b.append(time.perf_counter() - t0)
+    return {"rows": rows, "trades": trades, "floor_s": f, "backtest_s": b}
+
+
+def child_main(which: str, args: list[str]) -> None:
+    if which == "floor-convert":
+        out = _child_floor_convert(args[1:], args[0])
+    elif which == "inprocess":
+        out = _child_inprocess(args[0], int(args[1]))
+    else:
+        raise SystemExit(f"unknown child {which}")
+    print("BENCH " + json.dumps(out))
+
+
+def measured(cmd: list[str], env=None) -> dict:
+    """``cmd`` in a fresh child, with that child's own peak RSS (``os.wait4``), in GiB."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    import threading
+
+    bufs = {}
+
+    def drain(name, stream):
+        bufs[name] = stream.read()
+
+    th = [threading.Thread(target=drain, args=(n, s)) for n, s in (("out", p.stdout), ("err", p.stderr))]
+    for t in th:
+        t.start()
+    _pid, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    for t in th:
+        t.join()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out = bufs["out"].decode(errors="replace")
+    err = bufs["err"].decode(errors="replace")
+    if p.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(cmd[:4])}... failed (exit {p.returncode}): {err.strip()[-400:]}")
+    res = {"wall_s": wall, "peak_gib": ru.ru_maxrss * 1024 / GIB}
+    for line in out.splitlines():
+        if line.startswith("BENCH "):
+            res.update(json.loads(line[6:]))
+    res["_stdout"] = out
+    return res
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def _load() -> str:
+    try:
+        a, b, c = os.getloadavg()
+        return f"{a:.1f} / {b:.1f} / {c:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs"
+    except OSError:
+        return "?"
+
+
+def _du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _bar(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+# -------------------------------------------------------------------------------------------- main
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rate", type=int, default=3_000_000, help="trades per day and symbol (default 3000000)")
+    ap.add_argument("--days", type=int, default=2, help="UTC days (default 2; the bars: 4, and 30)")
+    ap.add_argument("--symbols", default="BTCUSDT", help="comma-separated (default BTCUSDT)")
+    ap.add_argument("--liqs", type=int, default=1500, help="liquidations per day and symbol (default 1500)")
+    ap.add_argument("--cascades", type=int, default=30, help="liquidation bursts per day and symbol (default 30)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--dir", help="where the files and the dataset go (default: a new temporary folder)")
+    ap.add_argument("--keep", action="store_true", help="keep the files and the dataset")
+    ap.add_argument("--reuse", action="store_true", help="with --dir: reuse the files and dataset already there")
+    ap.add_argument("--repeat", type=int, default=3, help="timed in-process runs of each (default 3)")
+    ap.add_argument("--configs", type=int, default=100, help="sweep configurations (default 100)")
+    ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--skip-whole", action="store_true", help="skip the --chunk-days 0 backtest (the old path)")
+    ap.add_argument("--skip-inprocess", action="store_true")
+    ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    a, rest = ap.parse_known_args()
+    if a.child:
+        child_main(a.child, rest)
+        return 0
+    syms = [s.strip() for s in a.symbols.split(",") if s.strip()]
+    if a.rate < 1000 or a.days < 1 or not syms:
+        raise SystemExit("bench: --rate >= 1000, --days >= 1 and at least one symbol")
+    tmp = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="bench-density-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    raw, ds = tmp / "raw", tmp / "ds"
+    fig: dict = {"params": {"rate_per_day": a.rate, "days": a.days, "symbols": syms, "liqs_per_day": a.liqs,
+                            "cascades_per_day": a.cascades, "seed": a.seed, "configs": a.configs},
+                 "load_start": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    print(f"bench_density: {a.rate:,} trades/day x {a.days} day(s) x {len(syms)} symbol(s) ({', '.join(syms)}), "
+          f"{a.liqs:,} liquidations/day, {a.cascades} bursts/day, seed {a.seed}; folder {tmp}")
+    print(f"load average at start: {fig['load_start']}")
+    env = _env()
+    py = sys.executable
+    try:
+        if not (a.reuse and raw.is_dir()):
+            shutil.rmtree(raw, ignore_errors=True)
+            raw.mkdir(parents=True)
+            t0 = time.perf_counter()
+            n_tr = n_lq = 0
+            for s in syms:
+                for d in range(a.days):
+                    x, y = generate_day(raw, s, d, a.rate, a.liqs, a.cascades, a.seed)
+                    n_tr, n_lq = n_tr + x, n_lq + y
+            print(f"generated {n_tr:,} trades + {n_lq:,} liquidations: {_du(raw) / 1e6:,.0f} MB gzip CSV in "
+                  f"{time.perf_counter() - t0:.1f} s")
+        files = sorted(str(p) for p in raw.glob("*.csv.gz"))
+        rows_csv = None
+        # convert, and its floor
+        if not (a.reuse and ds.is_dir()):
+            shutil.rmtree(ds, ignore_errors=True)
+            floor = measured([py, __file__, "--child", "floor-convert", str(tmp / "floor")] + files, env)
+            shutil.rmtree(tmp / "floor", ignore_errors=True)
+            conv = measured([py, "-m", "liqcore", "convert", *files, "--dataset", str(ds)], env)
+            rows_csv = floor["rows"]
+            fig["convert"] = {"wall_s": conv["wall_s"], "peak_gib": conv["peak_gib"], "floor_s": floor["wall_s"],
+                              "floor_peak_gib": floor["peak_gib"], "rows": rows_csv,
+                              "ratio": conv["wall_s"] / floor["wall_s"]}
+            print(f"convert --dataset: {conv['wall_s']:.1f} s, peak {conv['peak_gib']:.2f} GiB; floor (pyarrow "
+                  f"read_csv + write_table): {floor['wall_s']:.1f} s, peak {floor['peak_gib']:.2f} GiB; ratio "
+                  f"{conv['wall_s'] / floor['wall_s']:.2f}x (bar <= 1.5x: {_bar(conv['wall_s'] <= 1.5 * floor['wall_s'])}); "
+                  f"{rows_csv / conv['wall_s'] / 1e6:.2f} M rows/s")
+        fig["disk"] = {"csv_gz_bytes": _du(raw), "dataset_bytes": _du(ds)}
+        print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
+              f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
+        # backtest, as shipped (chunks) and whole
+        runs = [("chunked", [])] + ([] if a.skip_whole else [("whole", ["--chunk-days", "0"])])
+        bts = {}
+        for name, extra in runs:
+            r = measured([py, "-m", "liqcore", "backtest", str(ds), "--json", *extra], env)
+            out = json.loads(r["_stdout"].strip().splitlines()[-1])
+            bts[name] = {"wall_s": r["wall_s"], "peak_gib": r["peak_gib"], "trades": len(out["trades"]),
+                         "digest": _digest(out["trades"])}
+            print(f"liqcore backtest DS ({name}{' --chunk-days 0' if extra else ', default chunks'}): "
+                  f"{r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB, {len(out['trades'])} trades"
+                  + (f" (bar peak <= 1.0 GiB: {_bar(r['peak_gib'] <= 1.0)})" if name == "chunked" else ""))
+        if "whole" in bts:
+            c, w = bts["chunked"], bts["whole"]
+            print(f"  chunked / whole: time {c['wall_s'] / w['wall_s']:.2f}x, peak {c['peak_gib'] / w['peak_gib']:.2f}x; "
+                  f"same trades: {c['digest'] == w['digest']}")
+        fig["backtest"] = bts
+        if not a.skip_inprocess:
+            r = measured([py, __file__, "--child", "inprocess", str(ds), str(a.repeat)], env)
+            fl, bt = statistics.median(r["floor_s"]), statistics.median(r["backtest_s"])
+            fig["inprocess"] = {"floor_s": r["floor_s"], "backtest_s": r["backtest_s"], "rows": r["rows"],
+                                "trades": r["trades"], "ratio": bt / fl, "peak_gib": r["peak_gib"]}
+            print(f"in one warm process (median of {a.repeat}): liqcore.backtest([DS]) {bt:.2f} s; floor "
+                  f"pyarrow dataset(DS).to_table() {fl:.2f} s ({r['rows']:,} rows); ratio {bt / fl:.2f}x "
+                  f"(bar <= 2x: {_bar(bt <= 2 * fl)})")
+        if not a.skip_sweep:
+            n1 = max(1, int(round(a.configs ** 0.5)))
+            n2 = max(1, a.configs // n1)
+            offs = ",".join(f"{0.05 + 0.03 * i:.2f}%" for i in range(n1))
+            tps = ",".join(f"{0.15 + 0.1 * i:.2f}%" for i in range(n2))
+            r = measured([py, "-m", "liqcore", "sweep", str(ds), "--grid", f"offset={offs}", "--grid",
+                          f"take-profit={tps}", "--workers", "1", "--no-progress", "--out", str(tmp / "sweep.parquet")],
+                         env)
+            fig["sweep"] = {"wall_s": r["wall_s"], "peak_gib": r["peak_gib"], "configs": n1 * n2}
+            print(f"liqcore sweep DS, {n1 * n2} configurations, 1 worker: {r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB")
+        fig["load_end"] = _load()
+        print(f"load average at end: {fig['load_end']}")
+        if a.json:
+            Path(a.json).write_text(json.dumps(fig, indent=2, default=str) + "\n")
+            print(f"figures written to {a.json}")
+    finally:
+        if not a.keep and not a.dir:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _digest(trades: list) -> str:
+    import hashlib
+
+    return hashlib.sha1(json.dumps(trades, sort_keys=True).encode()).hexdigest()[:16]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""A backtest of a partitioned dataset read in time chunks: memory holds one chunk of events, not the
+span.
+
+``liqcore backtest DS`` and :func:`liqcore.backtest` on a dataset path read the dataset one time range
+at a time (:data:`DEFAULT_CHUNK_DAYS` days by default), run the cascade detector over each chunk
+carrying its state, and replay each chunk's trade prints through the simulator carrying its state
+(open positions, working orders, equity, ledger) -- the machinery the sweeps' ``--chunk-days`` uses
+(:mod:`liqcore.backtest.stream`).  The result is the whole-load backtest's, trade for trade and count
+for count (tested); only the feed-latency note's median / p99 are taken over a decimated sample of the
+receive delays when the span holds more than :data:`LATENCY_SAMPLE` events.
+
+Where chunks cannot reproduce the whole load exactly, :func:`chunk_reason` names why and the caller
+loads the span whole (and says so): a strategy other than ``cascade-mm``, the queue fill rule or the
+price grid (they read the whole span's book and prices), order latencies drawn from a journal, the
+guide's avoided times, ``feed-latency-mode constant``, a dataset selection with several (venue, symbol)
+pairs, or a chunk boundary the detector's stray-time test would see (:class:`NotStreamable`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
+
+#: the default chunk length of a dataset backtest, in days (memory: one chunk of events)
+DEFAULT_CHUNK_DAYS = 1.0
+#: at most this many receive delays are kept for the feed-latency note (beyond: every k-th event)
+LATENCY_SAMPLE = 2_000_000
+
+
+@dataclass(frozen=True)
+class _Source:  # what :func:`liqcore.backtest.stream.recv_chunks` reads of a sweep's dataset source
+    path: str
+    feed_latency_ns: int
+    max_clock_skew_ns: int | None
+    kind: str = "dataset"
+
+
+@dataclass(frozen=True)
+class _Span:  # a sweep partition's fields the chunk reader uses (and a window: start_ns, end_ns)
+    source: _Source
+    symbols: tuple
+    start_ns: int | None
+    end_ns: int | None
+
+
+def chunk_reason(params, strategy) -> str | None:
+    """Why a backtest with ``params`` and ``strategy`` (an instance) cannot run in chunks, or None."""
+    from liqcore.execution.avoid import Avoid
+
+    name = type(strategy).name
+    if name != "cascade-mm" or type(strategy).signals is not _cascade_mm_signals():
+        return f"strategy {name} builds its signals over the whole span"
+    if params.fill == "queue" or getattr(params, "price_grid", "off") == "auto":
+        return "fill queue / price-grid auto read the whole span's top of book and price grid"
+    if params.order_latency_from:
+        return "order-latency-from draws latencies over the whole run's signals"
+    if Avoid.from_params(params) is not None:
+        return "avoided times (avoid-weekends, news / maintenance calendars) are applied to the whole run's signals"
+    if getattr(params, "feed_latency_mode", "recorded") == "constant":
+        return "feed-latency-mode constant re-orders the whole span by event time"
+    return None
+
+
+def _cascade_mm_signals():
+    from liqcore.strategies.cascade_mm import CascadeMM
+
+    return CascadeMM.signals
+
+
+class _Delays:
+    """Receive delays (ts_recv - ts_event) of the recorded events, for the feed-latency note: all of
+    them up to :data:`LATENCY_SAMPLE`, then every ``stride``-th (the stride doubles as they grow)."""
+
+    def __init__(self):
+        self.parts: list = []
+        self.n = 0  # values kept
+        self.stride = 1
+        self.seen = 0  # recorded events seen
+        self.n_est = 0  # events with an estimated receive time
+
+    def add(self, ev):
+        from liqcore.types import Flag
+
+        est = (ev["flags"] & int(Flag.RECV_ESTIMATED)) != 0
+        self.n_est += int(est.sum())
+        d = (ev["ts_recv"][~est] - ev["ts_event"][~est]).astype(np.int64)
+        first = (-self.seen) % self.stride  # the global positions 0, stride, 2*stride...
+        self.seen += len(d)
+        d = d[first::self.stride]
+        self.parts.append(d)
+        self.n += len(d)
+        while self.n > LATENCY_SAMPLE:
+            allv = np.concatenate(self.parts)
+            # keep the values at global positions that are multiples of the doubled stride
+            keep = allv[::2]
+            self.parts, self.n, self.stride = [keep], len(keep), self.stride * 2
+
+    def note(self, feed_latency_ns: int) -> str:
+        n_rec = self.seen
+        if not n_rec and not self.n_est:
+            return "no events"
+        parts = []
+        if n_rec:
+            d = np.concatenate(self.parts).astype(float)
+            how = "" if self.stride == 1 else f" (median and p99 of every {self.stride}th event)"
+            parts.append(f"recorded per event (ts_recv - ts_event) on {n_rec:,} events: median {np.median(d) / 1e6:.1f} "
+                         f"ms, p99 {np.percentile(d, 99) / 1e6:.1f} ms{how}")
+        if self.n_est:
+            parts.append(f"constant {feed_latency_ns / 1e6:g} ms (feed-latency) on {self.n_est:,} events recorded "
+                         "without a receive time")
+        return "; ".join(parts)
+
+
+def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None = None,
+                     end_ns: int | None = None, equity: float = 1.0, chunk_days: float = DEFAULT_CHUNK_DAYS,
+                     on_chunk=None):
+    """The backtest of dataset ``path`` (``symbols``, event times in [start_ns, end_ns), receive times
+    in the same range) read in chunks of ``chunk_days``: a
+    dict of :class:`liqcore.backtest.run.BacktestResult`'s fields equal to the whole load's, plus
+    ``detector_counts``, ``n_events`` (events read) and ``kinds`` (the input kinds read); the result
+    itself is built by :func:`liqcore.backtest.run.backtest_chunked`.  :class:`NotStreamable`
+    (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk."""
+    from liqcore.backtest.stream import _Cell, _Chunk, _note, _Run, boundary_tail, recv_chunks, span_mask
+    from liqcore.execution.detect import confirmed_records
+    from liqcore.execution.latency import order_latency_note
+    from liqcore.execution.replay import at_end
+    from liqcore.strategies.cascade_mm import records_to_signals
+    from liqcore.types import CASCADE_DTYPE, Kind
+    from liqcore._libs.detector import CascadeDetector
+
+    why = chunk_reason(params, strategy)
+    if why:
+        raise NotStreamable(why)
+    if not chunk_days or chunk_days <= 0:
+        raise NotStreamable("no chunk length")
+    src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
+    part = _Span(src, tuple(symbols or ()), start_ns, end_ns)
+    detector = CascadeDetector.from_params(params)
+    jump = int(getattr(detector, "max_time_jump_ns", NS_PER_DAY))
+    cell = None
+    o = so = 0
+    tail = np.zeros(0, np.int64)
+    min_trade, liqs, recs = None, [], []
+    dropped: dict = {}
+    det_counts: dict = {}
+    delays = _Delays()
+    reg = None
+    n_events = 0
+    kinds: set = set()
+
+    def add_counts(c):
+        for k, v in dict(c).items():
+            det_counts[k] = det_counts.get(k, 0) + int(v)
+
+    for events, reg in recv_chunks(part, int(chunk_days * NS_PER_DAY)):
+        if start_ns is not None or end_ns is not None:  # the whole load keeps receive times in the range too
+            events = events[span_mask(events["ts_recv"], start_ns, end_ns)]
+        if not len(events):
+            continue
+        te = events["ts_event"]
+        tail = boundary_tail(tail, te, o, jump)
+        ch = _Chunk(events, o, so)
+        for k, v in ch.dropped.items():
+            dropped[k] = dropped.get(k, 0) + v
+        if cell is None:
+            n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
+            cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
+        elif int(ch.events["symbol_id"].max()) + 1 > len(cell.st):
+            raise NotStreamable("a symbol appears after the first chunk")
+        rec_all, counts = _Run(detector, o).run(ch.events)
+        add_counts(counts)
+        rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
+        recs.append(rec)
+        cell.feed(ch, rec, ch.sim_index(rec["event_index"]))
+        tr = ch.events[ch.events["kind"] == int(Kind.TRADE)]
+        if len(tr):
+            k = int(np.argmin(tr["price"] * tr["qty"]))
+            if min_trade is None or float(tr["price"][k] * tr["qty"][k]) < float(min_trade["price"][0] * min_trade["qty"][0]):
+                min_trade = tr[k:k + 1].copy()
+        liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
+        delays.add(ch.events)
+        kinds |= {int(k) for k in np.flatnonzero(np.bincount(ch.events["kind"].astype(np.int64)))}
+        o += len(ch.events)
+        so += len(ch.sim)
+        n_events += len(ch.events)
+        if on_chunk is not None:
+            on_chunk(len(ch.events))
+        del ch, events
+    if cell is None:
+        raise NotStreamable("the selection has no events")
+    _rest, counts = detector.run(np.zeros(0, dtype=liqs[0].dtype), flush=True, index_offset=o)
+    add_counts(counts)
+    got = {}
+
+    def row(ledger, counts, st, port, eq, s_ns, e_ns, _daily):
+        got.update(ledger=ledger, counts=counts, st=st, port=port, start_ns=s_ns, end_ns=e_ns)
+        return got
+
+    cell.finish(False, row)
+    rec = np.concatenate(recs) if recs else np.zeros(0, CASCADE_DTYPE)
+    sig = records_to_signals(rec, trail=float(getattr(params, "trail", 0.0) or 0.0))
+    n = int(got["port"][0]["n_trades"])
+    open_at_end, working_at_end = at_end(got["st"])
+    res = dict(
+        params=params, registry=reg, ledger=got["ledger"][:n].copy(), counts=got["counts"], equity0=float(equity),
+        equity=float(got["port"][0]["equity"]), start_ns=int(got["start_ns"]), end_ns=int(got["end_ns"]),
+        records=rec, n_prints=int(cell.n_prints), sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end,
+        working_at_end=working_at_end, note=_note(min_trade, liqs), events=None, dropped=dropped,
+        strategy=type(strategy).name, signals=sig, strategy_obj=strategy,
+        latency={"order": order_latency_note(params, None), "feed": delays.note(int(params.feed_latency_ns or 0))},
+    )
+    from liqcore.codes import KIND_NAMES
+
+    res.update(detector_counts=det_counts, n_events=n_events,
+               kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES})  # the input kinds read
+    return res

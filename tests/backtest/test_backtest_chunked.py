@@ -1,0 +1,122 @@
+"""A backtest of a dataset reads it in time chunks by default (memory: one chunk, not the span) and gives
+the whole load's result: trades, counts, detector counts and summary, over chunk sizes and strategy
+parameters; strategies without a chunked path load the span whole with the same result."""
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liqcore.backtest.run import backtest, backtest_chunked, resolve_strategy
+from liqcore.config import Params
+
+DAY = 86_400_000_000_000
+_DS: dict = {}
+
+
+def _dataset(tmp_path_factory):
+    if "path" not in _DS:
+        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.dataset import write_dataset
+
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False)
+        out = tmp_path_factory.mktemp("chunked") / "ds"
+        write_dataset(m.events, out, m.registry)
+        _DS["path"] = str(out)
+    return _DS["path"]
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    return _dataset(tmp_path_factory)
+
+
+def _same(whole, chunked):
+    a, b = whole.to_json(), chunked.to_json()
+    assert a == b
+    assert whole.detector_counts == chunked.detector_counts
+    assert whole.n_prints == chunked.n_prints
+
+
+@settings(max_examples=12)
+@given(days=st.floats(0.03, 2.5), offset=st.sampled_from(["0.05%", "0.1%", "0.3%"]),
+       tp=st.sampled_from(["0.15%", "0.3%", "1%"]), sl=st.sampled_from(["0.2%", "0.5%"]),
+       hold=st.sampled_from(["5m", "30m", "4h"]), entry=st.sampled_from(["10s", "90s", "10m"]),
+       quantile=st.sampled_from(["0.9", "0.95"]), cooldown=st.sampled_from(["0s", "10m"]))
+def test_chunked_backtest_equals_the_whole_load(tmp_path_factory, days, offset, tp, sl, hold, entry, quantile,
+                                                cooldown):
+    path = _dataset(tmp_path_factory)
+    p = Params.from_mapping({"offset": offset, "take-profit": tp, "stop-loss": sl, "hold-timeout": hold,
+                             "entry-timeout": entry, "quantile": quantile, "cooldown": cooldown})
+    obj, p = resolve_strategy(None, p)
+    whole = backtest([path], p, equity=10_000.0, chunk_days=0)
+    assert whole.events is not None and len(whole.records) > 0  # cascades were found and traded on
+    _same(whole, backtest_chunked(path, p, obj, equity=10_000.0, chunk_days=days))
+
+
+def test_dataset_backtest_reads_in_chunks_by_default(ds, monkeypatch):
+    """``backtest(DS)`` reads one day at a time (no read spans more) and keeps no events: memory is one
+    chunk; the result is the whole load's."""
+    from liqcore.io import dataset as D
+
+    p = Params()
+    whole = backtest(ds, p, chunk_days=0)
+    calls = []
+    real = D.load_dataset
+
+    def spy(*a, **kw):
+        calls.append((kw.get("start_ns"), kw.get("end_ns")))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(D, "load_dataset", spy)
+    res = backtest(ds, p)
+    assert len(calls) >= 2 and all(s is not None and e - s <= DAY for s, e in calls)
+    assert res.events is None and len(res.ledger) > 0
+    _same(whole, res)
+
+
+def test_strategy_without_a_chunked_path_loads_whole_with_the_same_result(ds):
+    p = Params.from_mapping({"strategy": "liq-trend"})
+    obj, p = resolve_strategy(None, p)
+    from liqcore.backtest.stream import NotStreamable
+
+    with pytest.raises(NotStreamable, match="liq-trend"):
+        backtest_chunked(ds, p, obj, chunk_days=0.5)
+    a = backtest(ds, p, chunk_days=0.5)
+    assert a.events is not None  # loaded whole
+    assert a.to_json() == backtest(ds, p, chunk_days=0).to_json()
+
+
+def test_cli_backtest_of_a_dataset_is_chunked_and_equals_the_whole_load(ds, capsys, tmp_path):
+    from liqcore.cli import main
+
+    assert main(["backtest", ds, "--json", "--chunk-days", "0.3"]) == 0
+    chunked = orjson.loads(capsys.readouterr().out)
+    assert main(["backtest", ds, "--json", "--chunk-days", "0"]) == 0
+    whole = orjson.loads(capsys.readouterr().out)
+    assert chunked == whole and len(whole["trades"]) > 0
+    # the report of a chunked run plots its example trades from the events read around them
+    assert main(["backtest", ds, "--no-progress", "--report", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    assert "report written" in out and (tmp_path / "rep" / "report.html").is_file()
+    assert any(p.suffix == ".png" for p in (tmp_path / "rep").iterdir())
+
+
+@pytest.mark.parametrize("command", ["sweep", "walkforward"])
+def test_sweep_and_walkforward_read_a_dataset_in_chunks_by_default(ds, command):
+    import argparse
+
+    from liqcore.commands import _scale
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("paths", nargs="*")
+    parser.add_argument("--synthetic", action="store_true")
+    parser.add_argument("--symbols")
+    parser.add_argument("--start")
+    parser.add_argument("--end")
+    _scale.add_scale_arguments(parser, walkforward=command == "walkforward")
+    parts, _span, _label = _scale.plan_source(parser.parse_args([ds]), Params(), {})
+    assert parts and all(p.chunk_days == 1.0 for p in parts)
+    parts, _span, _label = _scale.plan_source(parser.parse_args([ds, "--chunk-days", "0"]), Params(), {})
+    assert all(p.chunk_days is None for p in parts)  # 0: whole

@@ -1,0 +1,142 @@
+"""A distinct trade is never a duplicate: the venue's trade id travels beside the events (``LoadResult.
+trade_ids``, a dataset's ``trade_id`` column) and dedupe tells trades apart by it; the same trade seen in
+two overlapping recordings is still removed; liquidations (no id) keep the rule without one.
+
+The capture fixture is a small file in the layout of hftbacktest's published raw Binance USD-M capture
+(``<receive ns> {"stream":"btcusdt@trade","data":{...}}`` and ``@aggTrade`` frames, one a line).  That
+capture (21,313 trades with distinct ids, 2,731 of which share time, price, size and side with another)
+is not in this repository; the fixture is built the same way: runs of trades with distinct ids and the
+same time, price, size and taker side, as one taker order filling several resting orders prints them."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from liqcore.dataset import convert_to_dataset, load_dataset
+from liqcore.io import load_events
+from liqcore.types import Kind
+
+T0_MS = 1_723_161_255_000  # 2024-08-08
+
+
+def trade(tid: int, t_ms: int, price: str, qty: str, maker: bool) -> str:
+    return json.dumps({"stream": "btcusdt@trade", "data": {
+        "e": "trade", "E": t_ms + 2, "T": t_ms, "s": "BTCUSDT", "t": tid, "p": price, "q": qty, "X": "MARKET",
+        "m": maker}}, separators=(",", ":"))
+
+
+def agg_trade(aid: int, t_ms: int, price: str, qty: str, maker: bool) -> str:
+    return json.dumps({"stream": "btcusdt@aggTrade", "data": {
+        "e": "aggTrade", "E": t_ms + 2, "a": aid, "s": "BTCUSDT", "p": price, "q": qty, "f": aid * 10,
+        "l": aid * 10 + 1, "T": t_ms, "m": maker}}, separators=(",", ":"))
+
+
+def force_order(t_ms: int) -> str:
+    return json.dumps({"stream": "btcusdt@forceOrder", "data": {"e": "forceOrder", "E": t_ms + 5, "o": {
+        "s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "0.5", "p": "55900", "ap": "55950",
+        "X": "FILLED", "l": "0.5", "z": "0.5", "T": t_ms}}}, separators=(",", ":"))
+
+
+def capture_lines() -> tuple[list[str], int]:
+    """(lines, distinct trade ids): 200 taker orders, each printing 1-4 trades with the same time,
+    price, size and side; aggTrade frames alike; a forced order printed twice (the liquidation rule)."""
+    lines, tid, aid = [], 5_000_000_000, 2_000_000_000
+    n = 0
+    for i in range(200):
+        t = T0_MS + i * 250
+        recv = t * 1_000_000 + 30_314_667
+        for _k in range(1 + i % 4):  # 1..4 fills of one taker order: same T, p, q, m
+            tid += 1
+            n += 1
+            lines.append(f"{recv} {trade(tid, t, f'{56000 + i % 7 * 0.1:.1f}', '0.002', i % 2 == 0)}")
+        if i % 5 == 0:
+            for _k in range(2):  # two aggregate trades with the same T, p, q, m
+                aid += 1
+                n += 1
+                lines.append(f"{recv + 1} {agg_trade(aid, t, '56000.0', '0.004', True)}")
+    lines.append(f"{(T0_MS + 10_000) * 1_000_000 + 7} {force_order(T0_MS + 10_000)}")
+    lines.append(f"{(T0_MS + 10_000) * 1_000_000 + 9} {force_order(T0_MS + 10_000)}")  # the same forced order
+    return lines, n
+
+
+def _trades(res):
+    return res.events[res.events["kind"] == Kind.TRADE]
+
+
+def test_a_capture_keeps_every_trade_with_a_distinct_id(tmp_path):
+    lines, n = capture_lines()
+    f = tmp_path / "btcusdt_20240808.gz"
+    import gzip
+
+    f.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    res = load_events(f, format="hftbacktest")
+    tr = _trades(res)
+    assert len(tr) == n  # the old rule kept one trade per (time, price, size, side): 2 of 5 fills lost
+    key = np.unique(np.stack([tr["ts_event"], tr["price"].view(np.int64), tr["qty"].view(np.int64), tr["side"]]),
+                    axis=1)
+    assert key.shape[1] < n  # the fixture does hold trades that share time, price, size and side
+    ids = res.trade_ids[res.events["kind"] == Kind.TRADE]
+    assert len(np.unique(ids)) == n and (ids != 0).all()
+    # the forced order printed twice is one liquidation (no id: the rule without one)
+    assert int((res.events["kind"] == Kind.LIQUIDATION).sum()) == 1 and res.duplicates == 1
+
+
+def test_overlapping_recordings_are_still_deduplicated(tmp_path):
+    lines, n = capture_lines()
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("\n".join(lines[: len(lines) * 2 // 3]) + "\n")
+    b.write_text("\n".join(lines[len(lines) // 3:]) + "\n")  # the middle third in both recordings
+    res = load_events([a, b], format="hftbacktest")
+    assert len(_trades(res)) == n
+    assert res.duplicates > len(lines) // 4
+
+
+HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
+
+
+def tardis_lines(ids, first: int = 0) -> list[str]:
+    rows = []
+    t0 = 1_722_470_400_000_000
+    for j, tid in enumerate(ids, first):
+        t = t0 + (j // 3) * 1_000  # three trades a stamp, same price, size and side
+        rows.append(f"binance-futures,BTCUSDT,{t},{t + 900},{tid},buy,64000.5,0.001")
+    return rows
+
+
+def test_tardis_trades_keep_distinct_ids_in_loads_and_datasets(tmp_path):
+    ids = list(range(7_000_000_001, 7_000_000_031))
+    f = tmp_path / "binance-futures_trades_2024-08-01_BTCUSDT.csv"
+    first = tardis_lines(ids)
+    f.write_text("\n".join([HEADER] + first) + "\n")
+    res = load_events(f)
+    assert len(res.events) == 30 and sorted(res.trade_ids.tolist()) == ids
+    # a second recording of the same day: the first one's last 15 lines, then 15 more trades
+    g = tmp_path / "binance-futures_trades_2024-08-01_BTCUSDT-b.csv"
+    more = tardis_lines(range(8_000_000_001, 8_000_000_016), first=30)
+    g.write_text("\n".join([HEADER] + first[15:] + more) + "\n")
+    both = load_events([f, g])
+    assert len(both.events) == 45 and both.duplicates == 15
+    assert len(np.unique(both.trade_ids)) == 45
+    ds = tmp_path / "ds"
+    convert_to_dataset([f], ds)
+    convert_to_dataset([f], ds, force=True)  # the same file again: nothing added
+    back = load_dataset(ds)
+    assert len(back.events) == 30 and sorted(back.trade_ids.tolist()) == ids
+
+
+def test_bybit_uuid_ids_tell_trades_apart():
+    from liqcore.venues.common import Sink
+    from liqcore.venues.bybit.parse import parse_obj
+
+    sink = Sink()
+    items = [{"T": T0_MS, "s": "BTCUSDT", "S": "Buy", "v": "0.001", "p": "64000.5", "i": f"3a8f2c1e-0000-4000-8000-00000000000{k}"}
+             for k in range(3)]
+    parse_obj({"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": T0_MS + 1, "data": items}, sink)
+    ev, ids = sink.events_and_ids()
+    assert len(ev) == 3 and len(set(ids.tolist())) == 3 and (ids != 0).all()
+    from liqcore.io.base import dedupe
+
+    kept, n = dedupe(np.concatenate([ev, ev]), np.concatenate([ids, ids]))
+    assert len(kept) == 3 and n == 3
+    assert dedupe(ev)[1] == 2  # without the ids, the old rule: one trade
