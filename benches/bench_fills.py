@@ -6,14 +6,23 @@
     every rule with its maker limits on the symbols' price grids (``--price-grid auto``):
     wall medians, the queue/through ratio (bar <= 2x) and events/s (bar >= 50 M events/s, every row
     of the array counted, quotes included); and ``through`` on the same market without its book.
-(b) Agreement with hftbacktest (``--compare``, needs ``pip install hftbacktest``): a stream of top of
+(b) Agreement with hftbacktest where the queue decides (``--compare``; hftbacktest is in the ``test`` and
+    ``bench`` extras): the generated stream of ``benches/hbt_compare.queue_stream`` (one symbol, one-tick
+    spread, prints at the best eating its queue, displayed size changing without prints: >= 90 % of the
+    fills on a print AT the limit), ``--events`` rows; post-only orders every ``--every-queue`` seconds at
+    the best and 1-3 ticks behind it; hftbacktest ``RiskAdverseQueueModel`` / ``PowerProbQueueModel(2)``
+    against liqcore ``--fill queue`` (``queue-unseen seen`` and ``empty``), fill / no-fill and the fill's
+    event compared order by order; the negative control (liqcore's displayed sizes x1e9: no queue can be
+    reached) must fall below 90 % agreement and the real models reach 99 %, else the bench exits 1.
+(c) The same against the synthetic market (``--compare-synthetic``; most fills there come THROUGH the
+    limit, so it cannot tell a queue model from none): a stream of top of
     book + trades (the first ``--hours`` of one symbol of the book market) converted to hftbacktest's
     event format; the same post-only orders (one every ``--every`` seconds, alternating buy / sell,
     at the best bid / ask or one tick better / worse) run through its ``NoPartialFillExchange`` with
     ``RiskAdverseQueueModel`` and ``PowerProbQueueModel(2)`` and a constant order latency, and
     through liqcore's kernel with ``--fill queue``; fill / no-fill compared order by order.
 
-    python benches/bench_fills.py [--days 30] [--repeat 5] [--compare] [--hours 6]
+    python benches/bench_fills.py [--days 30] [--repeat 5] [--compare] [--events 40000] [--compare-synthetic]
 """
 from __future__ import annotations
 
@@ -100,6 +109,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--compare", action="store_true", help="also run the hftbacktest comparison")
     ap.add_argument("--only-compare", action="store_true")
+    ap.add_argument("--events", type=int, default=40_000, help="rows of the queue-decides stream")
+    ap.add_argument("--every-queue", type=float, default=15.0, help="seconds between orders on that stream")
+    ap.add_argument("--compare-synthetic", action="store_true", help="also the comparison on the synthetic market")
     ap.add_argument("--hours", type=float, default=6.0)
     ap.add_argument("--every", type=float, default=20.0, help="seconds between orders in the comparison")
     ap.add_argument("--symbol", default="ETHUSDT")
@@ -107,6 +119,22 @@ def main() -> None:
     if not args.only_compare:
         speed(args)
     if args.compare or args.only_compare:
+        from benches.hbt_compare import agreement, queue_report
+
+        res = queue_report(n_events=args.events, every_s=args.every_queue)
+        bad = []
+        for model, runs in res["models"].items():
+            n, _same, exact = agreement(res["ev"], res["orders"], *runs["seen"])
+            if exact < 0.99 * n:
+                bad.append(f"{model}: {100.0 * exact / n:.2f} % agreement < 99 %")
+            n, _same, exact = agreement(res["ev"], res["orders"], *runs["no queue"])
+            if exact >= 0.9 * n:
+                bad.append(f"{model}: the negative control agrees on {100.0 * exact / n:.2f} % >= 90 %: the stream "
+                           "cannot tell a queue model from none")
+        if bad:
+            print("bench failed: " + "; ".join(bad), file=sys.stderr)
+            sys.exit(1)
+    if args.compare_synthetic:
         from benches.hbt_compare import compare_report
 
         compare_report(hours=args.hours, every_s=args.every, symbol=args.symbol)

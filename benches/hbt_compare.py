@@ -19,6 +19,122 @@ from __future__ import annotations
 import numpy as np
 
 LOT = 1e-9
+KINDS = ("at best", "1 behind", "2 behind", "3 behind")
+
+
+def queue_stream(n_events: int = 40_000, seed: int = 1, tick: float = 0.01, price: float = 3000.0,
+                 dt_ms: float = 250.0, pull: float = 0.003):
+    """A stream where the queue decides: (liqcore events of one symbol, tick, the book at the start).
+
+    One symbol, a one-tick spread, a price that moves only when a level is emptied.  Every event
+    (exponential gaps of mean ``dt_ms``) is one of, on a side drawn at random:
+
+    * 45 %: the best level's displayed size changes without a print (orders added / cancelled:
+      x U(0.5, 1.6), at least 0.02) -- a quote row;
+    * 54.7 %: a print at the best (the taker side: SELL at the bid, BUY at the ask) of an exponential
+      size (mean 0.35 x the level); a print that reaches the level's size empties it, prints
+      0.001 more than was displayed (the rest of the queue, e.g. a small bot order, goes with it), and
+      the book moves a tick: that side's best retreats to the next level, the other side's best comes
+      to the emptied price with a fresh size -- a trade row, then the quote rows;
+    * ``pull`` (0.3 %): the best level is cancelled whole; its side retreats a tick, a print follows at
+      the new best (so a limit at the pulled price fills THROUGH it), and the other side's best comes a
+      tick closer (one-tick spread again).
+
+    Levels behind the best never change until they are the best again (their sizes are kept); a level
+    never shown gets a fresh size (lognormal, median 1.0) when it is first needed.  So the size a
+    limit behind the best finds when its level becomes the best is the size that was there when it
+    joined: liqcore's default rule for a level it has not seen (``queue-unseen seen``).  The book at the
+    start (every level the stream later visits) is returned for hftbacktest's depth snapshot; liqcore
+    sees top of book only.  Times are nanoseconds from 2023-11-14."""
+    from liqcore.types import EVENT_DTYPE
+
+    rng = np.random.default_rng(seed)
+    hidden = {3: {}, 4: {}}  # side -> {tick: size}: the whole book (3 bids, 4 asks)
+
+    def size(side, k):
+        v = hidden[side].get(k)
+        if v is None:
+            v = hidden[side][k] = float(np.round(rng.lognormal(0.0, 0.6), 3)) + 0.02
+        return v
+
+    k0 = round(price / tick)
+    bid, ask = k0, k0 + 1
+    for j in range(200):  # the book at the start: the 200 levels on each side of the touch
+        size(3, bid - j)
+        size(4, ask + j)
+    start = {3: dict(hidden[3]), 4: dict(hidden[4])}
+    rows = []
+    t = 1_700_000_000_000_000_000
+    last_px = bid * tick
+
+    def quote(side):
+        k = bid if side == 3 else ask
+        rows.append((t, k * tick, size(side, k), side, 7))
+
+    def trade(side_taker, k, q):
+        rows.append((t, k * tick, q, side_taker, 2))
+
+    quote(3)
+    quote(4)
+    trade(4, bid, 0.01)
+    while len(rows) < n_events:
+        t += int(rng.exponential(dt_ms * 1e6)) + 1
+        side = 3 if rng.random() < 0.5 else 4
+        k = bid if side == 3 else ask
+        u = rng.random()
+        if u < pull:
+            hidden[side].pop(k, None)
+            if side == 3:
+                bid -= 1
+                ask -= 1
+            else:
+                bid += 1
+                ask += 1
+            quote(side)
+            t += 1
+            nk = bid if side == 3 else ask
+            trade(4 if side == 3 else 3, nk, float(np.round(0.3 * size(side, nk), 3)) + 0.001)
+            hidden[side][nk] = size(side, nk) - rows[-1][2]
+            if hidden[side][nk] <= 0.0:
+                hidden[side][nk] = 0.02
+            t += 1
+            quote(side)
+            t += 1
+            hidden[7 - side].pop(ask if side == 3 else bid, None)  # a fresh level comes a tick closer
+            quote(7 - side)
+        elif u < pull + 0.45:
+            hidden[side][k] = max(0.02, round(size(side, k) * rng.uniform(0.5, 1.6), 3))
+            quote(side)
+        else:
+            lvl = size(side, k)
+            q = float(np.round(rng.exponential(0.35 * lvl), 3)) + 0.001
+            taker = 4 if side == 3 else 3
+            if q < lvl:
+                trade(taker, k, q)
+                hidden[side][k] = round(lvl - q, 6)
+                t += 1
+                quote(side)
+            else:
+                trade(taker, k, round(lvl + 0.001, 6))
+                hidden[side].pop(k, None)
+                if side == 3:
+                    bid -= 1
+                    ask -= 1
+                else:
+                    bid += 1
+                    ask += 1
+                hidden[7 - side].pop(ask if side == 3 else bid, None)  # the emptied price: a fresh level
+                t += 1
+                quote(3)
+                t += 1
+                quote(4)
+        last_px = k * tick
+    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    a = np.array(rows, dtype=[("t", "<i8"), ("p", "<f8"), ("q", "<f8"), ("s", "i1"), ("k", "i1")])
+    ev["ts_event"] = ev["ts_recv"] = a["t"]
+    ev["price"], ev["qty"], ev["side"], ev["kind"] = a["p"], a["q"], a["s"], a["k"]
+    del last_px
+    return ev, tick, start
 
 
 def book_stream(hours: float = 6.0, symbol: str = "ETHUSDT", days: float = 1.0):
@@ -35,22 +151,34 @@ def book_stream(hours: float = 6.0, symbol: str = "ETHUSDT", days: float = 1.0):
     return ev, 10.0 ** -SYMBOL_SPECS[symbol].price_dec
 
 
-def to_hftbacktest(ev: np.ndarray, tick: float) -> np.ndarray:
-    """The stream in hftbacktest's event format (see the module docstring)."""
+def to_hftbacktest(ev: np.ndarray, tick: float, start: dict | None = None) -> np.ndarray:
+    """The stream in hftbacktest's event format (see the module docstring); ``start`` ({side: {tick:
+    size}}, :func:`queue_stream`): the book at the start, as depth events before the first row."""
     from hftbacktest.types import (BUY_EVENT, DEPTH_EVENT, EXCH_EVENT, LOCAL_EVENT, SELL_EVENT, TRADE_EVENT,
                                    event_dtype)
 
     rows = []
     levels = {3: {}, 4: {}}  # side -> {tick: qty} of the levels shown and not yet emptied
+    best = {}  # side -> the tick of its best (the last quote row)
+    if start:
+        t0 = int(ev["ts_recv"][0])
+        for side, book in start.items():
+            flag = BUY_EVENT if side == 3 else SELL_EVENT
+            for k, q in book.items():
+                levels[side][k] = q
+                rows.append((DEPTH_EVENT | EXCH_EVENT | LOCAL_EVENT | flag, t0, t0, k * tick, q, 0, 0, 0.0))
     for e in ev:
         ts, px, qty, side = int(e["ts_recv"]), float(e["price"]), float(e["qty"]), int(e["side"])
         if int(e["kind"]) == 7:
             k = round(px / tick)
             book = levels[side]
             flag = BUY_EVENT if side == 3 else SELL_EVENT
-            for lk in [lk for lk in book if (lk > k if side == 3 else lk < k)]:
-                rows.append((DEPTH_EVENT | EXCH_EVENT | LOCAL_EVENT | flag, ts, ts, lk * tick, 0.0, 0, 0, 0.0))
-                del book[lk]
+            top = best.get(side)
+            if top is not None and (k < top if side == 3 else k > top):  # the best retreated: clear what it passed
+                for lk in [lk for lk in book if (lk > k if side == 3 else lk < k)]:
+                    rows.append((DEPTH_EVENT | EXCH_EVENT | LOCAL_EVENT | flag, ts, ts, lk * tick, 0.0, 0, 0, 0.0))
+                    del book[lk]
+            best[side] = k
             book[k] = qty
             rows.append((DEPTH_EVENT | EXCH_EVENT | LOCAL_EVENT | flag, ts, ts, px, qty, 0, 0, 0.0))
         else:
@@ -61,7 +189,7 @@ def to_hftbacktest(ev: np.ndarray, tick: float) -> np.ndarray:
 
 def orders_for(ev: np.ndarray, tick: float, every_s: float, depth: int = 3):
     """[(decision ns, side +1/-1, price, kind)] on the stream's grid; kind: 'at best', '1 behind',
-    '2 behind'; the best is the quote in force at the decision."""
+    '2 behind' ... (``depth`` kinds, :data:`KINDS`); the best is the quote in force at the decision."""
     out = []
     bid = ask = None
     t_next = int(ev["ts_recv"][0]) + int(60e9)
@@ -73,7 +201,7 @@ def orders_for(ev: np.ndarray, tick: float, every_s: float, depth: int = 3):
             side = 1 if n % 2 == 0 else -1
             back = (n // 2) % depth
             k = (round(bid / tick) - back) if side > 0 else (round(ask / tick) + back)
-            out.append((t_next, side, k * tick, ("at best", "1 behind", "2 behind")[back]))
+            out.append((t_next, side, k * tick, KINDS[back]))
             n += 1
             t_next += int(every_s * 1e9)
         if int(e["kind"]) == 7:
@@ -102,6 +230,7 @@ def run_hftbacktest(hev, orders, tick, latency_ns, timeout_ns, model: str):
     for j, (t, _side, _px, _k) in enumerate(orders):
         events.append((t, 0, j))
         events.append((t + timeout_ns, 1, j))
+        events.append((t + timeout_ns + 2 * latency_ns + 1, 2, j))  # the cancel has arrived: last look
     events.sort()
     for t, what, j in events:
         now = hbt.current_timestamp
@@ -118,28 +247,35 @@ def run_hftbacktest(hev, orders, tick, latency_ns, timeout_ns, model: str):
             else:
                 hbt.submit_sell_order(0, j, px, LOT, GTX, LIMIT, False)
             live[j] = t + timeout_ns
-        else:
+        elif what == 1:  # the cancel goes out (it reaches the venue a latency later: a fill before counts)
             o = hbt.orders(0).get(j)
             if o is not None and o.status == FILLED and out[j] is None:
                 out[j] = int(o.exch_timestamp)
             elif o is not None and o.cancellable:
                 hbt.cancel(0, j, False)
+        else:
             live.pop(j, None)
         hbt.clear_inactive_orders(0)
     hbt.close()
     return out
 
 
-def run_liqcore(ev, orders, tick, latency_ns, timeout_ns, model: str, lanes: int = 8):
+def run_liqcore(ev, orders, tick, latency_ns, timeout_ns, model: str, lanes: int = 8, unseen: str = "seen",
+                qty_scale: float = 1.0):
     """Per order: liqcore's fill time (ns) or None (kernel, fill=queue).  The stream is replayed as
     ``lanes`` identical symbols and order ``j`` goes to symbol ``j % lanes``, so that a position
-    still open (it closes at the next print) never blocks the next order (checked: no 'busy')."""
+    still open (it closes at the next print) never blocks the next order (checked: no 'busy').
+    ``unseen``: the queue-unseen rule; ``qty_scale``: displayed sizes times this (the negative control:
+    x 1e9, the queue can never be reached)."""
     from liqcore._jit import sim
     from liqcore.params import queue_power
     from liqcore.strategies import empty_signals, sort_signals
 
     n = len(orders)
     one = ev
+    if qty_scale != 1.0:
+        one = ev.copy()
+        one["qty"][one["kind"] == 7] *= qty_scale
     ev = np.repeat(one, lanes)
     ev["symbol_id"] = np.tile(np.arange(lanes, dtype=np.int32), len(one))
     sig = empty_signals(n)
@@ -169,6 +305,7 @@ def run_liqcore(ev, orders, tick, latency_ns, timeout_ns, model: str, lanes: int
     par["queue"] = 1
     par["queue_pow"] = queue_power(model)
     par["grid"] = round(1.0 / tick)
+    par["queue_unseen"] = 1 if unseen == "empty" else 0
     st = sim.new_state(lanes)
     port = sim.new_port(1.0, 0.0, 0.0, lanes, 0.01)
     ledger = np.zeros(n + 1, dtype=sim.LEDGER_DTYPE)
@@ -249,4 +386,99 @@ def compare_report(hours=6.0, every_s=20.0, symbol="ETHUSDT", latency_ms=50.0, t
             by.setdefault(("liqcore only" if x is not None else "hftbacktest only", why), []).append(j)
         for (who, why), js in sorted(by.items()):
             print(f"    {who}: {len(js)} order(s) {js[:10]}{' ...' if len(js) > 10 else ''}: {why}")
+    return res
+
+
+def at_limit_share(ev, orders, fills, tick) -> tuple[int, int]:
+    """(fills whose print was AT the order's price, fills): ``fills`` per order (ns or None)."""
+    tr = ev[ev["kind"] == 2]
+    at = n = 0
+    for (_t, _side, px, _k), x in zip(orders, fills):
+        if x is None:
+            continue
+        n += 1
+        p = tr["price"][np.searchsorted(tr["ts_recv"], x)]
+        at += int(round(p / tick) == round(px / tick))
+    return at, n
+
+
+def agreement(ev, orders, a, b, kind=None) -> tuple[int, int, int]:
+    """(orders of ``kind`` (all: None), fill/no-fill identical, the same outcome: both unfilled, or both
+    filled within one event of each other).  Every event of :func:`queue_stream` has its own time, so a
+    fill time names its event."""
+    ts = ev["ts_recv"]
+    js = [j for j, o in enumerate(orders) if kind is None or o[3] == kind]
+    same = sum(1 for j in js if (a[j] is None) == (b[j] is None))
+    exact = sum(1 for j in js if (a[j] is None and b[j] is None) or (
+        a[j] is not None and b[j] is not None
+        and abs(int(np.searchsorted(ts, a[j])) - int(np.searchsorted(ts, b[j]))) <= 1))
+    return len(js), same, exact
+
+
+def queue_compare(n_events=40_000, seed=1, every_s=15.0, latency_ms=50.0, timeout_s=30.0,
+                  models=("risk-averse", "prob:2"), runs=("seen", "empty", "seen/empty-hbt", "no queue")) -> dict:
+    """liqcore against hftbacktest on :func:`queue_stream`, every model, orders at the best and 1-3 ticks
+    behind (in turn, alternating buy / sell).  Per model:
+
+    * ``seen``: liqcore's default rule for a level behind the best against hftbacktest given the book at
+      the start (a depth snapshot; the stream keeps levels behind the best unchanged, as the rule assumes);
+    * ``empty``: liqcore ``queue-unseen empty`` against hftbacktest on top of book only (no snapshot: its
+      depth holds 0 at a level never shown, the size last shown at one shown before);
+    * ``seen/empty-hbt``: the default rule against hftbacktest without the snapshot (the rules differ);
+    * ``no queue``: the negative control, liqcore with the displayed sizes x 1e9 (its queue is never
+      reached: only prints through the limit fill), against hftbacktest with the snapshot.
+
+    Fill times are compared as event times: every event of the stream has its own time, so equal
+    times are the same event.  ``runs``: which of these to make."""
+    ev, tick, start = queue_stream(n_events, seed)
+    hev_snap = to_hftbacktest(ev, tick, start)
+    hev_top = to_hftbacktest(ev, tick)
+    orders = orders_for(ev, tick, every_s, depth=4)
+    lat, tmo = int(latency_ms * 1e6), int(timeout_s * 1e9)
+    out = {"orders": orders, "ev": ev, "tick": tick, "models": {}}
+    for model in models:
+        memo = {}
+
+        def hb(snap):
+            if snap not in memo:
+                memo[snap] = run_hftbacktest(hev_snap if snap else hev_top, orders, tick, lat, tmo, model)
+            return memo[snap]
+
+        def lq(**kw):
+            key = tuple(sorted(kw.items()))
+            if key not in memo:
+                memo[key] = run_liqcore(ev, orders, tick, lat, tmo, model, **kw)
+            return memo[key]
+
+        make = {"seen": lambda: (lq(), hb(True)), "empty": lambda: (lq(unseen="empty"), hb(False)),
+                "seen/empty-hbt": lambda: (lq(), hb(False)), "no queue": lambda: (lq(qty_scale=1e9), hb(True))}
+        out["models"][model] = {name: make[name]() for name in runs}
+    return out
+
+
+def queue_report(n_events=40_000, seed=1, every_s=15.0, latency_ms=50.0, timeout_s=30.0) -> dict:
+    """:func:`queue_compare`, printed.  Returns its result."""
+    import time
+
+    t = time.perf_counter()
+    res = queue_compare(n_events, seed, every_s, latency_ms, timeout_s)
+    orders, ev, tick = res["orders"], res["ev"], res["tick"]
+    span = (int(ev["ts_recv"][-1]) - int(ev["ts_recv"][0])) / 3600e9
+    print(f"queue-decides stream (seed {seed}): {len(ev):,} events over {span:.1f} h, {len(orders)} post-only orders "
+          f"(every {every_s:g} s, at the best and 1-3 ticks behind), order latency {latency_ms:g} ms, cancel after "
+          f"{timeout_s:g} s; {time.perf_counter() - t:.1f} s")
+    for model, runs in res["models"].items():
+        lq, hb = runs["seen"]
+        at, nf = at_limit_share(ev, orders, hb, tick)
+        print(f"  {model}: hftbacktest fills {nf} orders, {at} of them ({100.0 * at / max(nf, 1):.1f} %) on a print AT "
+              "the limit price (not through)")
+        for name, (a, b) in runs.items():
+            n, same, exact = agreement(ev, orders, a, b)
+            parts = []
+            for kind in KINDS:
+                kn, ks, ke = agreement(ev, orders, a, b, kind)
+                parts.append(f"{kind} {100.0 * ks / kn:.1f} / {100.0 * ke / kn:.1f} %")
+            print(f"    {name:15s}: fill/no-fill identical {same}/{n} = {100.0 * same / n:.2f} %, same outcome "
+                  f"(no fill, or a fill within one event) {exact}/{n} = {100.0 * exact / n:.2f} %; by order: "
+                  + ", ".join(parts))
     return res

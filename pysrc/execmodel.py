@@ -67,6 +67,15 @@ def on_grid(px: float, side: int, grid: float) -> float:
     return px
 
 
+Q_EPS = 1e-9  # queue rule: prints at the limit must exceed the queue ahead by this x max(print, 1)
+
+
+def tick(px: float, grid: float) -> float:
+    """``px`` as its tick index on the price grid (``grid`` ticks per unit; a whole number in a float,
+    so +-inf and NaN stay), as is without a grid: maker prices are compared on ticks, never as floats."""
+    return math.floor(px * grid + 0.5) if grid > 0 and abs(px) < math.inf else px
+
+
 def _sat(a: int, b: int) -> int:
     return NEVER if a > NEVER - b else a + b
 
@@ -143,7 +152,8 @@ class Model:
 
     def __post_init__(self):
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
-        self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0, **p}
+        self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0,
+                     "queue_unseen": 0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
@@ -169,13 +179,15 @@ class Model:
             best = s.ask if s.side > 0 else s.bid
             if s.entry_kind == LIMIT and queue and not math.isnan(best):
                 lp = best  # the queue rule: post-only against the quote in force
-            if s.entry_kind == LIMIT and ((s.side > 0 and s.limit_price >= lp) or (s.side < 0 and s.limit_price <= lp)):
+            g = self.par[sid]["grid"]
+            kl, kq = tick(s.limit_price, g), tick(lp, g)
+            if s.entry_kind == LIMIT and ((s.side > 0 and kl >= kq) or (s.side < 0 and kl <= kq)):
                 s.status = FLAT
                 self.counts[sid]["rejected"] += 1
                 return
             s.status = RESTING
             if s.entry_kind == LIMIT and queue:
-                self.q_join(s, s.side, s.limit_price)
+                self.q_join(s, s.side, s.limit_price, g, self.par[sid]["queue_unseen"])
                 s.q_first = s.q_ahead
         if s.status in (PENDING, RESTING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
             s.status = FLAT
@@ -183,29 +195,32 @@ class Model:
 
     # ---- the queue rule --------------------------------------------------------------------------
     @staticmethod
-    def q_join(s, qside, px):
+    def q_join(s, qside, px, grid=0.0, unseen=0):
         """A maker limit at ``px`` on the bid (qside 1) / ask (-1) joins: the size ahead is the size
         displayed at its price if it is the best, 0 if it improves the best, unknown (inf) if behind
-        the best or without a quote."""
+        the best (``unseen`` 1: 0, hftbacktest's rule) or without a quote.  Prices compared in ticks."""
         best, qty = (s.bid, s.bid_qty) if qside > 0 else (s.ask, s.ask_qty)
         a = math.inf
         if not math.isnan(best):
-            if px == best:
+            kp, kb = tick(px, grid), tick(best, grid)
+            if kp == kb:
                 a = qty
-            elif (qside > 0 and px > best) or (qside < 0 and px < best):
+            elif (qside > 0 and kp > kb) or (qside < 0 and kp < kb):
+                a = 0.0
+            elif unseen and abs(px) < math.inf:
                 a = 0.0
         s.q_ahead, s.q_level, s.q_traded = a, (a if a < math.inf else 0.0), 0.0
 
     @staticmethod
-    def q_depth(s, pw, qside, px):
+    def q_depth(s, pw, qside, px, grid=0.0):
         """The quote on the limit's side changed: risk-averse (pw 0) takes the queue ahead down to the
         size displayed at its price; power pw splits a fall not explained by trades, the share
         f(ahead)/(f(ahead)+f(behind)) of it ahead (f(x) = x**pw, hftbacktest's expected form).  A best
         behind ``px`` says nothing; a best past it: nothing left at ``px``."""
-        best = s.bid if qside > 0 else s.ask
-        if best == px:
+        kb, kp = tick(s.bid if qside > 0 else s.ask, grid), tick(px, grid)
+        if kb == kp:
             new = s.bid_qty if qside > 0 else s.ask_qty
-        elif (qside > 0 and best < px) or (qside < 0 and best > px):
+        elif (qside > 0 and kb < kp) or (qside < 0 and kb > kp):
             new = 0.0
         else:
             return
@@ -230,15 +245,16 @@ class Model:
         s.q_level, s.q_traded = new, 0.0
 
     @staticmethod
-    def q_hit(s, price, lim, qside, qty) -> bool:
-        """A print through ``lim`` fills; one at it consumes the queue ahead and fills the whole order
-        once more than that queue has traded."""
-        if (qside > 0 and price < lim) or (qside < 0 and price > lim):
+    def q_hit(s, price, lim, qside, qty, grid=0.0) -> bool:
+        """A print through ``lim`` fills; one at it (the same tick) consumes the queue ahead and fills
+        the whole order once more than that queue has traded."""
+        kp, kl = tick(price, grid), tick(lim, grid)
+        if (qside > 0 and kp < kl) or (qside < 0 and kp > kl):
             return True
-        if price == lim:
+        if kp == kl:
             s.q_ahead -= qty
             s.q_traded += qty
-            return s.q_ahead < 0
+            return s.q_ahead < -Q_EPS * max(qty, 1.0)  # an exact tie (decimal lots) is not a fill
         return False
 
     def on_quote(self, sid, ts, side, price, qty):
@@ -256,10 +272,10 @@ class Model:
         if q["queue"] != 0:
             if s.status == RESTING and s.entry_kind == LIMIT:
                 if (side == BID) == (s.side > 0):
-                    self.q_depth(s, q["queue_pow"], s.side, s.limit_price)
+                    self.q_depth(s, q["queue_pow"], s.side, s.limit_price, q["grid"])
             elif s.status == OPEN and abs(s.tp_price) < math.inf:
                 if (side == BID) == (s.side < 0):
-                    self.q_depth(s, q["queue_pow"], -s.side, s.tp_price)
+                    self.q_depth(s, q["queue_pow"], -s.side, s.tp_price, q["grid"])
 
     def open(self, sid, ts, price, capped=True) -> bool:
         s, q = self.states[sid], self.par[sid]
@@ -295,7 +311,7 @@ class Model:
         s.funding = 0.0
         s.entry_queue = s.q_first if (q["queue"] != 0 and s.entry_kind == LIMIT and s.q_first < math.inf) else -1.0
         if q["queue"] != 0:
-            self.q_join(s, -s.side, s.tp_price)  # the take-profit: a maker limit on the other side
+            self.q_join(s, -s.side, s.tp_price, q["grid"], q["queue_unseen"])  # the take-profit: a maker limit on the other side
         day = ts // NS_PER_DAY
         if day != s.fill_day:
             s.fill_day, s.day_fills = day, 0
@@ -362,12 +378,13 @@ class Model:
                 self.open(sid, ts, self.taker(price, s.side, q["slippage"]))
             else:
                 lim = s.limit_price
+                kp, kl = tick(price, q["grid"]), tick(lim, q["grid"])
                 if queue:
-                    hit = self.q_hit(s, price, lim, s.side, qty)
+                    hit = self.q_hit(s, price, lim, s.side, qty, q["grid"])
                 elif s.side > 0:
-                    hit = price < lim or (touch and price == lim)
+                    hit = kp < kl or (touch and kp == kl)
                 else:
-                    hit = price > lim or (touch and price == lim)
+                    hit = kp > kl or (touch and kp == kl)
                 if hit:
                     self.open(sid, ts, lim)
         elif s.status == OPEN:
@@ -380,17 +397,18 @@ class Model:
                 if s.trail > 0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
                     s.peak = price
                 lvl, why = self.stop(s)
+                kp, kt = tick(price, q["grid"]), tick(s.tp_price, q["grid"])
                 if s.side > 0:
                     if price <= lvl:
                         self.close(sid, ts, self.taker(price, -1, q["slippage"]), why, q["taker_fee"])
-                    elif (price >= s.tp_price and self.q_hit(s, price, s.tp_price, -1, qty)) if queue else \
-                            (price > s.tp_price or (touch and price == s.tp_price)):
+                    elif (kp >= kt and self.q_hit(s, price, s.tp_price, -1, qty, q["grid"])) if queue else \
+                            (kp > kt or (touch and kp == kt)):
                         self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
                 else:
                     if price >= lvl:
                         self.close(sid, ts, self.taker(price, 1, q["slippage"]), why, q["taker_fee"])
-                    elif (price <= s.tp_price and self.q_hit(s, price, s.tp_price, 1, qty)) if queue else \
-                            (price < s.tp_price or (touch and price == s.tp_price)):
+                    elif (kp <= kt and self.q_hit(s, price, s.tp_price, 1, qty, q["grid"])) if queue else \
+                            (kp < kt or (touch and kp == kt)):
                         self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
         s.last_price = price
         s.last_ns = ts
@@ -541,7 +559,8 @@ class Model:
         off = q["offset"] if math.isnan(off) else off
         s.side, s.ref_price, s.entry_kind = side, s.last_price, entry
         if entry == LIMIT:
-            s.limit_price = on_grid(s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off), side,
+            r = tick(s.ref_price, q["grid"]) / q["grid"] if q["grid"] > 0 else s.ref_price  # the print's own tick
+            s.limit_price = on_grid(r * (1.0 - off) if side > 0 else r * (1.0 + off), side,
                                     q["grid"])
         else:
             s.limit_price = math.nan

@@ -84,7 +84,7 @@ import math
 import numpy as np
 from numba import njit
 
-from liqcore.execution.codes import (  # noqa: F401  (the exit reasons: one home, the execution codes)
+from liqcore.codes import (  # noqa: F401  (the exit reasons: one home, the contract's codes)
     EXIT_NAMES,
     EXTERNAL,
     MAX_HOLD,
@@ -106,7 +106,7 @@ RESTING = 2  # resting post-only entry / market order at the venue, not yet fill
 OPEN = 3  # position open
 
 # the signal codes (ENTRY_*, SKIP_*, NEVER) are the signal contract's (liqcore.signals); the exit
-# reasons (TAKE_PROFIT ... REPLACED, EXIT_NAMES) the execution codes' (liqcore.execution.codes)
+# reasons (TAKE_PROFIT ... REPLACED, EXIT_NAMES) the execution codes' (liqcore.codes)
 
 # ---- counts columns ------------------------------------------------------------------------------
 C_CASCADES = 0
@@ -174,6 +174,9 @@ EV_CLOSED = 8
 NS_PER_HOUR = 3_600_000_000_000
 NS_PER_DAY = 86_400_000_000_000
 NO_TIME = -(2**62)
+#: queue rule: the size by which the prints at a limit's price must exceed the queue ahead (times the
+#: print's size, at least 1): rounding in the running difference never decides a fill
+Q_EPS = 1e-9
 
 STATE_DTYPE = np.dtype([
     ("status", "<i8"), ("side", "<i8"), ("cascade_id", "<i8"),
@@ -216,8 +219,14 @@ PARAM_DTYPE = np.dtype([
     ("slippage", "<f8"), ("trail", "<f8"), ("daily_trades", "<i8"),
     # fill rule 'queue' (1: touch is 0) and its queue model: 0 = risk-averse, N > 0 = power N
     ("queue", "<i8"), ("queue_pow", "<f8"),
-    # the venue's price grid: ticks per unit of price (0: none); maker limits go to the passive tick
+    # the venue's price grid: ticks per unit of price (0: none); maker limits go to the passive tick, and
+    # every maker-price comparison (post-only check, queue level, print at / through the limit) is made
+    # on tick indices round(price x grid), never on float equality
     ("grid", "<f8"),
+    # queue rule, a limit that joins behind the best (a level the top of book has not shown): 0 = the size
+    # displayed when its level is first seen is ahead of it; 1 = nothing is ahead (hftbacktest's rule on a
+    # top-of-book feed: its depth holds 0 at a level never shown)
+    ("queue_unseen", "<i8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -336,17 +345,41 @@ def _on_grid(px, side, grid):
 
 
 @njit(cache=True)
-def _q_join(s, qside, px):
+def _tk(px, grid):
+    """``px`` as its tick index on the price grid (``grid`` ticks per unit; a whole number held in a
+    float, so that +-inf and NaN stay what they are), or as is without a grid.  Every comparison of a
+    maker price with a print or a quote goes through this: 300.2 and 30020 x 0.01 are the same tick."""
+    if grid > 0.0:
+        return np.floor(px * grid + 0.5)
+    return px
+
+
+@njit(cache=True)
+def _snap(px, grid):
+    """A print's price on the grid (its nearest tick; as is without one): the reference of a limit, so that
+    a print spelled in float32 (300.21 -> 300.2099914...) puts the limit where the tick says."""
+    if grid > 0.0 and abs(px) < np.inf:
+        return np.floor(px * grid + 0.5) / grid
+    return px
+
+
+@njit(cache=True)
+def _q_join(s, qside, px, grid, unseen):
     """A maker limit at ``px`` on the bid (``qside`` 1) or the ask (-1) joins the book: the size
     ahead of it is the size displayed at its price if that is the best on its side, 0 if it improves
-    the best, unknown (inf) if it lies behind the best or no quote is in force."""
+    the best, unknown (inf) if it lies behind the best (``unseen`` 1: 0, hftbacktest's rule) or no quote
+    is in force.  Prices compared on the grid (:func:`_tk`)."""
     best = s.bid if qside > 0 else s.ask
     qty = s.bid_qty if qside > 0 else s.ask_qty
     a = np.inf
     if best == best:
-        if px == best:
+        kp = _tk(px, grid)
+        kb = _tk(best, grid)
+        if kp == kb:
             a = qty
-        elif (qside > 0 and px > best) or (qside < 0 and px < best):
+        elif (qside > 0 and kp > kb) or (qside < 0 and kp < kb):
+            a = 0.0
+        elif unseen != 0 and abs(px) < np.inf:
             a = 0.0
     s.q_ahead = a
     s.q_level = a if a < np.inf else 0.0
@@ -354,15 +387,16 @@ def _q_join(s, qside, px):
 
 
 @njit(cache=True)
-def _q_depth(s, pw, qside, px):
+def _q_depth(s, pw, qside, px, grid):
     """The quote on the maker limit's side changed: what it says of the size displayed at ``px``
     moves the queue ahead (risk-averse, ``pw`` 0: only down to that size; power ``pw``: a fall not
     explained by trades is split between ahead and behind, the share f(ahead)/(f(ahead)+f(behind))
     of it ahead, f(x) = x^pw).  A best behind ``px`` says nothing of it; a best past it: none left."""
-    best = s.bid if qside > 0 else s.ask
-    if best == px:
+    kb = _tk(s.bid if qside > 0 else s.ask, grid)
+    kp = _tk(px, grid)
+    if kb == kp:
         new = s.bid_qty if qside > 0 else s.ask_qty
-    elif (qside > 0 and best < px) or (qside < 0 and best > px):
+    elif (qside > 0 and kb < kp) or (qside < 0 and kb > kp):
         new = 0.0
     else:
         return
@@ -393,16 +427,20 @@ def _q_depth(s, pw, qside, px):
 
 
 @njit(cache=True)
-def _q_hit(s, price, lim, qside, qty):
+def _q_hit(s, price, lim, qside, qty, grid):
     """Does a print at ``price`` (size ``qty``) fill the maker limit ``lim`` on side ``qside`` under
-    the queue rule?  Through the price: yes; at it: it consumes the queue ahead first, and fills the
-    whole order once more than that queue has traded."""
-    if (qside > 0 and price < lim) or (qside < 0 and price > lim):
+    the queue rule?  Through the price: yes; at it (the same tick): it consumes the queue ahead first,
+    and fills the whole order once more than that queue has traded."""
+    kp = _tk(price, grid)
+    kl = _tk(lim, grid)
+    if (qside > 0 and kp < kl) or (qside < 0 and kp > kl):
         return True
-    if price == lim:
+    if kp == kl:
         s.q_ahead -= qty
         s.q_traded += qty
-        return s.q_ahead < 0.0
+        # more traded than was ahead; an exact tie (sizes are decimal lots) is not a fill, whatever the
+        # last binary digit of the running difference says
+        return s.q_ahead < -Q_EPS * max(qty, 1.0)
     return False
 
 
@@ -416,14 +454,15 @@ def _settle(st, par, sid, ts, counts):
         lp = s.last_price
         if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0 and (s.ask == s.ask if s.side > 0 else s.bid == s.bid):
             lp = s.ask if s.side > 0 else s.bid  # queue: post-only against the quote in force
-        if s.entry_kind == ENTRY_LIMIT and (
-                (s.side > 0 and s.limit_price >= lp) or (s.side < 0 and s.limit_price <= lp)):
+        kl = _tk(s.limit_price, par[sid].grid)
+        kq = _tk(lp, par[sid].grid)
+        if s.entry_kind == ENTRY_LIMIT and ((s.side > 0 and kl >= kq) or (s.side < 0 and kl <= kq)):
             s.status = FLAT
             counts[sid, C_REJECTED] += 1
             return EV_REJECTED
         s.status = RESTING
         if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0:
-            _q_join(s, s.side, s.limit_price)
+            _q_join(s, s.side, s.limit_price, par[sid].grid, par[sid].queue_unseen)
             s.q_first = s.q_ahead
     if (s.status == RESTING or s.status == PENDING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
         s.status = FLAT
@@ -480,7 +519,7 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     s.funding = 0.0
     s.entry_queue = s.q_first if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT and s.q_first < np.inf) else -1.0
     if q.queue != 0:
-        _q_join(s, -s.side, s.tp_price)  # the take-profit is a maker limit on the other side
+        _q_join(s, -s.side, s.tp_price, q.grid, q.queue_unseen)  # the take-profit is a maker limit on the other side
     day = ts // NS_PER_DAY
     if day != s.fill_day:
         s.fill_day = day
@@ -607,11 +646,14 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
         else:
             lim = s.limit_price
             if q.queue != 0:
-                hit = _q_hit(s, price, lim, s.side, qty)
-            elif s.side > 0:
-                hit = price < lim or (q.touch != 0 and price == lim)
+                hit = _q_hit(s, price, lim, s.side, qty, q.grid)
             else:
-                hit = price > lim or (q.touch != 0 and price == lim)
+                kp = _tk(price, q.grid)
+                kl = _tk(lim, q.grid)
+                if s.side > 0:
+                    hit = kp < kl or (q.touch != 0 and kp == kl)
+                else:
+                    hit = kp > kl or (q.touch != 0 and kp == kl)
             if hit:
                 if _open(st, port, par, sid, ts, lim, counts, True):
                     ev |= EV_FILLED
@@ -631,20 +673,22 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
             if s.trail > 0.0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
                 s.peak = price
             lvl, why = _stop(s)
+            kp = _tk(price, q.grid)
+            kt = _tk(s.tp_price, q.grid)
             if s.side > 0:
                 if price <= lvl:  # the stop is checked before the take-profit
                     _close(st, port, par, sid, ts, _taker_px(price, -1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
-                elif (price > s.tp_price or (q.touch != 0 and price == s.tp_price)) if q.queue == 0 else \
-                        (price >= s.tp_price and _q_hit(s, price, s.tp_price, -1, qty)):
+                elif (kp > kt or (q.touch != 0 and kp == kt)) if q.queue == 0 else \
+                        (kp >= kt and _q_hit(s, price, s.tp_price, -1, qty, q.grid)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
             else:
                 if price >= lvl:
                     _close(st, port, par, sid, ts, _taker_px(price, 1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
-                elif (price < s.tp_price or (q.touch != 0 and price == s.tp_price)) if q.queue == 0 else \
-                        (price <= s.tp_price and _q_hit(s, price, s.tp_price, 1, qty)):
+                elif (kp < kt or (q.touch != 0 and kp == kt)) if q.queue == 0 else \
+                        (kp <= kt and _q_hit(s, price, s.tp_price, 1, qty, q.grid)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
     s.last_price = price
@@ -730,7 +774,8 @@ def _place_queued(st, par, sid, ts):
     s.entry_kind = s.q_entry
     off = q.offset if s.q_offset != s.q_offset else s.q_offset
     if s.q_entry == ENTRY_LIMIT:
-        s.limit_price = _on_grid(s.ref_price * (1.0 - off) if side > 0 else s.ref_price * (1.0 + off), side, q.grid)
+        r = _snap(s.ref_price, q.grid)
+        s.limit_price = _on_grid(r * (1.0 - off) if side > 0 else r * (1.0 + off), side, q.grid)
     else:
         s.limit_price = np.nan
     s.status = PENDING
@@ -866,7 +911,8 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     s.ref_price = ref
     s.entry_kind = entry
     if entry == ENTRY_LIMIT:
-        s.limit_price = _on_grid(ref * (1.0 - off) if side > 0 else ref * (1.0 + off), side, q.grid)
+        r = _snap(ref, q.grid)
+        s.limit_price = _on_grid(r * (1.0 - off) if side > 0 else r * (1.0 + off), side, q.grid)
     else:
         s.limit_price = np.nan
     s.status = PENDING
@@ -936,10 +982,10 @@ def step_quote(st, par, sid, ts, side, price, qty, counts):
     if q.queue != 0:
         if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
             if (side == _BID) == (s.side > 0):
-                _q_depth(s, q.queue_pow, s.side, s.limit_price)
+                _q_depth(s, q.queue_pow, s.side, s.limit_price, q.grid)
         elif s.status == OPEN and s.tp_price == s.tp_price and abs(s.tp_price) < np.inf:
             if (side == _BID) == (s.side < 0):
-                _q_depth(s, q.queue_pow, -s.side, s.tp_price)
+                _q_depth(s, q.queue_pow, -s.side, s.tp_price, q.grid)
     return ev
 
 
@@ -1076,17 +1122,23 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                 if status == OPEN:
                     if t < s.hold_deadline_ns and t < s.exit_due_ns:
                         lvl, _w = _stop(s)
+                        g = par[sid].grid
                         if s.side > 0:
-                            quiet = lvl < price < s.tp_price and not (s.trail > 0.0 and price > s.peak)
+                            quiet = lvl < price and _tk(price, g) < _tk(s.tp_price, g) and not (
+                                s.trail > 0.0 and price > s.peak)
                         else:
-                            quiet = s.tp_price < price < lvl and not (s.trail > 0.0 and price < s.peak)
+                            quiet = price < lvl and _tk(price, g) > _tk(s.tp_price, g) and not (
+                                s.trail > 0.0 and price < s.peak)
                         if quiet:
                             s.last_price = price
                             s.last_ns = t
                             continue
                 elif status == RESTING and s.entry_kind == ENTRY_LIMIT and t < s.entry_deadline_ns \
                         and t < s.exit_due_ns:
-                    if (s.side > 0 and price > s.limit_price) or (s.side < 0 and price < s.limit_price):
+                    g = par[sid].grid
+                    kp = _tk(price, g)
+                    kl = _tk(s.limit_price, g)
+                    if (s.side > 0 and kp > kl) or (s.side < 0 and kp < kl):
                         s.last_price = price
                         s.last_ns = t
                         continue
@@ -1102,12 +1154,13 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                 # an arrival due, or a quote on the limit's side at or past its price
                 bid_row = e.side == _BID
                 quiet = status == FLAT or (status == PENDING and t < s.arrive_ns) or par[sid].queue == 0
+                g = par[sid].grid
                 if status == RESTING:
                     quiet = quiet or s.entry_kind != ENTRY_LIMIT or bid_row != (s.side > 0) or (
-                        e.price > s.limit_price if bid_row else e.price < s.limit_price)
+                        _tk(e.price, g) > _tk(s.limit_price, g) if bid_row else _tk(e.price, g) < _tk(s.limit_price, g))
                 elif status == OPEN:
                     quiet = quiet or bid_row != (s.side < 0) or (
-                        e.price > s.tp_price if bid_row else e.price < s.tp_price)
+                        _tk(e.price, g) > _tk(s.tp_price, g) if bid_row else _tk(e.price, g) < _tk(s.tp_price, g))
                 if quiet:
                     if bid_row:
                         s.bid = e.price

@@ -10,7 +10,12 @@ latency per signal from those samples, seeded (the same seed gives the same late
 fills): with ``order-latency-by-rate``, from the samples whose rate falls in the same bucket as the
 replay's rate at the decision (:data:`RATE_EDGES`: under 1, 1-10, 10-100 and 100 or more liquidations
 per minute; an empty bucket borrows the nearest bucket that has samples), since a crash is when latency
-spikes.  The draw is passed to the execution model in the signals' ``latency_ns``.
+spikes.  A sample is a round trip: the create's way out to the venue and the answer's way back.  Only the
+way out decides where the order stands (its arrival: the post-only check and the queue join), so a draw
+is split (``latency-split``, the outbound share, default 50 %: half each way): the signal's
+``latency_ns`` passed to the execution model is ``split x round trip`` (at least 1 ns), the rest is the
+answer's inbound delay (:func:`split_latency`).  A constant ``order-latency`` is already one way:
+decision to arrival.
 
 Feed latency: the replay feeds every event to the strategy at its receive time; an event recorded with a
 receive time has its own feed latency (``ts_recv - ts_event``), one recorded without gets
@@ -28,7 +33,7 @@ import orjson
 
 from liqcore.types import Flag, Kind
 
-__all__ = ["RATE_WINDOW_NS", "RATE_EDGES", "LatencySamples", "journal_latencies", "liquidation_rate",
+__all__ = ["RATE_WINDOW_NS", "RATE_EDGES", "LatencySamples", "journal_latencies", "liquidation_rate", "split_latency",
            "rate_bucket", "draw_latencies", "apply_order_latency", "order_latency_note", "apply_feed_latency",
            "feed_latency_note"]
 
@@ -93,6 +98,17 @@ def journal_latencies(path) -> LatencySamples:
     return LatencySamples(np.asarray(lat, np.int64), np.asarray(rate, float), str(path))
 
 
+def split_latency(round_trip_ns, split: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """(outbound, inbound) ns of measured round trips: ``split`` (0..1) of each on the way out (the order's
+    arrival at the venue), the rest on the way back (the answer seen by the bot); outbound + inbound =
+    the round trip."""
+    if not 0.0 <= split <= 1.0:
+        raise ValueError(f"latency-split: must be within 0..1; got {split}")
+    rt = np.asarray(round_trip_ns, np.int64)
+    out = np.rint(rt * float(split)).astype(np.int64)
+    return out, rt - out
+
+
 def liquidation_rate(events: np.ndarray, times) -> np.ndarray:
     """Liquidations per minute at each of ``times`` (receive-time clock): the LIQUIDATION events of
     ``events`` received in the minute up to and including that time."""
@@ -153,7 +169,9 @@ def apply_order_latency(signals: np.ndarray, events: np.ndarray, params) -> np.n
     samples = journal_latencies(src)
     sig = signals.copy()
     rates = liquidation_rate(events, sig["ts_ns"]) if getattr(params, "order_latency_by_rate", False) else None
-    sig["latency_ns"] = draw_latencies(samples, len(sig), int(getattr(params, "latency_seed", 0)), rates)
+    rt = draw_latencies(samples, len(sig), int(getattr(params, "latency_seed", 0)), rates)
+    out, _back = split_latency(rt, float(getattr(params, "latency_split", 0.5)))
+    sig["latency_ns"] = np.maximum(out, 1)  # the way out only: arrival at the venue (0 = the run's order-latency)
     return sig
 
 
@@ -163,7 +181,9 @@ def order_latency_note(params, signals: np.ndarray | None = None) -> str:
     if not src:
         return f"constant {params.order_latency_ns / 1e6:g} ms (order-latency)"
     how = "by the liquidation rate at the send" if getattr(params, "order_latency_by_rate", False) else "unconditioned"
-    text = f"drawn from the measured order latencies of {src} ({how}, seed {int(getattr(params, 'latency_seed', 0))})"
+    split = float(getattr(params, "latency_split", 0.5))
+    text = (f"drawn from the measured order latencies of {src} ({how}, seed {int(getattr(params, 'latency_seed', 0))}), "
+            f"outbound {split * 100:g} % of each round trip (latency-split)")
     if signals is not None and len(signals):
         lat = signals["latency_ns"][signals["latency_ns"] > 0]
         if len(lat):

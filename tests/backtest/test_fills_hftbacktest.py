@@ -1,7 +1,10 @@
-"""``--fill queue`` against hftbacktest's queue models, order by order, on two hours of the synthetic
-market's top of book (benches/hbt_compare.py; skipped when hftbacktest is not installed)."""
+"""``--fill queue`` against hftbacktest's queue models, order by order, on a stream where the queue decides
+(benches/hbt_compare.queue_stream: >= 90 % of the fills on a print AT the limit price), with orders at the
+best and 1-3 ticks behind it.  Runs wherever hftbacktest is installed (the ``test`` extra installs it);
+under CI (CI=true) its absence is a failure, not a skip."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,24 +12,48 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytest.importorskip("hftbacktest")
+try:
+    import hftbacktest  # noqa: F401
+except ImportError:  # pragma: no cover - the test extra installs it
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        raise RuntimeError("hftbacktest is not installed: the test extra (pip install -e .[test]) installs it") from None
+    pytest.skip("hftbacktest is not installed (pip install -e .[test])", allow_module_level=True)
 
-pytestmark = pytest.mark.slow
 
-
-def test_queue_fills_agree_with_hftbacktest_order_by_order():
+def _bench():
     sys.path.insert(0, str(ROOT))
     try:
-        from benches.hbt_compare import compare, explain
+        from benches import hbt_compare
     finally:
         sys.path.remove(str(ROOT))
-    res, orders, ev = compare(hours=2.0, every_s=20.0, models=("risk-averse", "prob:2"))
-    for model, (n, agree, diff, a, b) in res.items():
-        assert n > 300
-        assert agree / n >= 0.99, (model, agree, n)
-        # the orders that join at the best are filled exactly as hftbacktest fills them
-        at_best = [j for j, o in enumerate(orders) if o[3] == "at best"]
-        assert all((a[j] is None) == (b[j] is None) for j in at_best)
-        # and every difference has the one known cause: a level behind the best, unseen at arrival
-        for j, _kind, x, y in diff:
-            assert explain(ev, orders, j, x, y, 50_000_000).startswith("unseen level"), j
+    return hbt_compare
+
+
+@pytest.fixture(scope="module")
+def result():
+    hc = _bench()
+    return hc, hc.queue_compare(n_events=12_000, seed=3, every_s=8.0, timeout_s=30.0,
+                                models=("risk-averse", "prob:2"), runs=("seen", "no queue"))
+
+
+@pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
+def test_queue_fills_agree_with_hftbacktest_where_the_queue_decides(result, model):
+    hc, res = result
+    orders, ev, tick = res["orders"], res["ev"], res["tick"]
+    lq, hb = res["models"][model]["seen"]
+    at, n_fills = hc.at_limit_share(ev, orders, hb, tick)
+    assert n_fills >= 40 and at >= 0.9 * n_fills, (at, n_fills)  # the queue decides these fills
+    for kind in hc.KINDS:  # at the best AND behind it
+        n, same, exact = hc.agreement(ev, orders, lq, hb, kind)
+        assert n >= 20
+        assert same >= 0.99 * n and exact >= 0.99 * n, (kind, n, same, exact)
+
+
+@pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
+def test_negative_control_without_the_queue_agreement_falls(result, model):
+    """Displayed sizes x1e9 on liqcore's side: its queue is never reached; if agreement stayed high the
+    stream could not tell a queue model from none."""
+    hc, res = result
+    lq, hb = res["models"][model]["no queue"]
+    n, _same, exact = hc.agreement(res["ev"], res["orders"], lq, hb)
+    assert exact < 0.9 * n, (exact, n)

@@ -55,7 +55,8 @@ def test_draws_are_seeded_and_the_backtest_uses_them(tmp_path, market):
     a, b = backtest(market, p), backtest(market, p)
     assert len(a.ledger) > 5 and a.ledger.tobytes() == b.ledger.tobytes()  # same seed, same fills
     got = (a.ledger["arrive_ns"] - a.ledger["signal_ns"]).tolist()
-    assert set(got) <= {CALM, CRASH} and len(set(got)) == 2  # arrival = decision + a drawn latency
+    # arrival = decision + the outbound half (latency-split 50 %) of a drawn round trip
+    assert set(got) <= {CALM // 2, CRASH // 2} and len(set(got)) == 2
     c = backtest(market, Params(order_latency_from=j, latency_seed=4))
     assert (c.ledger["arrive_ns"] - c.ledger["signal_ns"]).tolist() != got or len(c.ledger) != len(a.ledger)
     assert a.summary()["order_latency_model"].startswith(f"drawn from the measured order latencies of {j} (unconditioned, seed 3)")
@@ -65,12 +66,32 @@ def test_draws_are_seeded_and_the_backtest_uses_them(tmp_path, market):
     assert k.summary()["order_latency_model"] == "constant 50 ms (order-latency)"
 
 
+def test_latency_split_puts_the_share_of_a_round_trip_on_the_way_out(tmp_path, market):
+    """A journal's send -> answer is a round trip: only its outbound share (latency-split) delays the order's
+    arrival at the venue; outbound + inbound = the round trip."""
+    from liqcore.execution.latency import split_latency
+
+    out, back = split_latency([CALM, CRASH, 7], 0.25)
+    assert out.tolist() == [CALM // 4, CRASH // 4, 2] and (out + back).tolist() == [CALM, CRASH, 7]
+    with pytest.raises(ValueError, match="latency-split"):
+        split_latency([CALM], 1.5)
+    j = str(_journal(tmp_path / "j.sqlite"))
+    for split, want in ((1.0, {CALM, CRASH}), (0.2, {CALM // 5, CRASH // 5}), (0.0, {1})):
+        res = backtest(market, Params(order_latency_from=j, latency_seed=3, latency_split=split))
+        got = set((res.ledger["arrive_ns"] - res.ledger["signal_ns"]).tolist())
+        assert len(res.ledger) > 5 and got <= want and (len(got) == len(want)), (split, got)
+        assert f"outbound {split * 100:g} % of each round trip" in res.summary()["order_latency_model"]
+    assert Params.from_mapping({"latency_split": "30%"}).latency_split == pytest.approx(0.3)
+    with pytest.raises(ValueError):
+        Params.from_mapping({"latency_split": 2})
+
+
 def test_draws_by_liquidation_rate_come_from_the_bucket_of_the_rate_at_the_decision(tmp_path, market):
     j = str(_journal(tmp_path / "j.sqlite"))
     res = backtest(market, Params(order_latency_from=j, order_latency_by_rate=True, latency_seed=1))
     led = res.ledger
     rates = liquidation_rate(res.events, led["signal_ns"])
-    want = np.where(rate_bucket(rates) >= 2, CRASH, CALM)  # buckets 1 and 2 borrow from the nearest (0 and 3)
+    want = np.where(rate_bucket(rates) >= 2, CRASH, CALM) // 2  # buckets 1 and 2 borrow from the nearest (0 and 3)
     assert len(led) > 5 and ((led["arrive_ns"] - led["signal_ns"]) == want).all()
     assert (rate_bucket(rates) >= 2).any() and (rate_bucket(rates) < 2).any()
     assert "by the liquidation rate at the send" in res.summary()["order_latency_model"]
