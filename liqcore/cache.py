@@ -10,7 +10,9 @@ The cache lives in the user's cache directory, never in the working directory:
 
 Everything in it can be deleted at any time (``liqcore cache clear``); it is rebuilt on demand.
 :func:`clear_cache` deletes only the files liqcore writes there (``synth-*.npz`` and their temporary
-files), so pointing ``$LIQCORE_CACHE_DIR`` at a shared directory is safe.
+files, and ``judge-answers.sqlite``, a backtest's language-model answers: :mod:`liqcore.judge.cache`),
+so pointing ``$LIQCORE_CACHE_DIR`` at a shared directory is safe.  The size cap below evicts markets
+only, never the judge's answers.
 
 The cache has a size cap: ``$LIQCORE_CACHE_MAX`` (``--cache-max`` on the command line; a size such
 as ``500MB``, ``2GB``, ``0`` to keep nothing, ``unlimited``), default :data:`DEFAULT_MAX_BYTES`
@@ -39,6 +41,9 @@ _OLD_ENV_VAR = "LIQCORE_CACHE"
 LEGACY_DIR_NAME = ".liqcore-cache"
 #: the files liqcore writes into the cache directory
 _PATTERNS = ("synth-*.npz",)
+#: the judge's answers (``liqcore.judge.cache``): cleared with the rest, never evicted by the size cap
+#: (answers cost a model call each, markets only a regeneration)
+_JUDGE_PATTERNS = ("judge-answers.sqlite", "judge-answers.sqlite-wal", "judge-answers.sqlite-shm")
 
 
 def cache_dir() -> Path:
@@ -77,8 +82,14 @@ def cache_info(path: str | Path | None = None) -> dict:
     ``max_bytes`` is the cap in force (None: unlimited)."""
     d = Path(path) if path is not None else cache_dir()
     files = _sizes(cache_files(d))
+    judge = _sizes(_judge_files(d))
     return {"path": str(d), "exists": d.is_dir(), "files": len(files),
-            "bytes": sum(size for _f, size, _t in files), "max_bytes": max_bytes()}
+            "bytes": sum(size for _f, size, _t in files), "max_bytes": max_bytes(),
+            "judge_bytes": sum(size for _f, size, _t in judge)}
+
+
+def _judge_files(d: Path) -> list[Path]:
+    return sorted(f for pat in _JUDGE_PATTERNS for f in d.glob(pat) if f.is_file()) if d.is_dir() else []
 
 
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
@@ -164,7 +175,7 @@ def clear_cache(path: str | Path | None = None) -> dict:
     removed when that leaves it empty.  Returns ``{"path", "files", "bytes"}`` of what was deleted."""
     d = Path(path) if path is not None else cache_dir()
     n = size = 0
-    for f in cache_files(d):
+    for f in cache_files(d) + _judge_files(d):
         try:
             st = f.stat().st_size
             f.unlink()

@@ -3,7 +3,11 @@
 The model name picks the behaviour: ``valid`` (the strict answer, entering with high confidence in the
 signal's direction), ``hold``, ``slow`` (valid after ``slow_s`` seconds), ``malformed`` (not JSON),
 ``fenced`` (JSON in a markdown fence), ``extra`` (an unknown key), ``wrong-direction``, ``refusing``
-(no content, a refusal), ``http500``.  Every request is kept (headers and body) in ``requests``."""
+(no content, a refusal), ``http500``, ``no-json-mode`` (valid, but HTTP 400 naming ``response_format``
+when JSON mode is requested, like an endpoint without it).  ``GET /v1/models`` lists the models.
+``key``: the only API key accepted (``Authorization: Bearer KEY``); any other (or none) gets a 401 whose
+body quotes the key sent, as OpenAI's does.  ``slow_s`` applies to ``slow``.  Every request is kept
+(headers and body) in ``requests``."""
 from __future__ import annotations
 
 import asyncio
@@ -14,17 +18,48 @@ from aiohttp import web
 
 
 class FakeOpenAI:
-    def __init__(self, slow_s: float = 1.0) -> None:
+    MODELS = ("valid", "hold", "slow", "malformed", "fenced", "extra", "wrong-direction", "refusing", "http500",
+              "no-json-mode")
+
+    def __init__(self, slow_s: float = 1.0, key: str | None = None) -> None:
         self.slow_s = slow_s
+        self.key = key
         self.requests: list[dict] = []
+        self.in_flight = self.max_in_flight = 0  # chat completions being answered (at most, so far)
         self._loop = asyncio.new_event_loop()
         self._runner = None
         self.port = 0
 
+    def _refused(self, request: web.Request):
+        if self.key is None or request.headers.get("Authorization") == "Bearer " + self.key:
+            return None
+        sent = request.headers.get("Authorization", "")[len("Bearer "):]
+        return web.json_response({"error": {"message": f"Incorrect API key provided: {sent}.", "code": "invalid_api_key"}},
+                                 status=401)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        self.requests.append({"headers": dict(request.headers), "body": None, "path": request.path})
+        return self._refused(request) or web.json_response(
+            {"object": "list", "data": [{"id": m, "object": "model"} for m in self.MODELS]})
+
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.requests.append({"headers": dict(request.headers), "body": body})
+        self.requests.append({"headers": dict(request.headers), "body": body, "path": request.path})
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(body)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, body: dict) -> web.Response:
         model = body.get("model")
+        if model == "no-json-mode" and "response_format" in body:
+            return web.json_response({"error": {"message": "response_format is not supported by this model"}},
+                                     status=400)
         user = json.loads(body["messages"][1]["content"])
         direction = user["direction"]
         ans = {"symbol": user.get("symbol", ""), "direction": direction, "action": "enter", "confidence": "high",
@@ -55,6 +90,7 @@ class FakeOpenAI:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
+        app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -5,6 +5,7 @@
     liqcore cache info        # where the cache is, how many files, how large, its size cap
     liqcore cache clear       # delete them (they are rebuilt on demand)
     liqcore cache trim        # delete the least recently used until the cache fits its cap
+    liqcore cache export-judge answers.jsonl   # the judge's cached answers as a replay file
 
 The cache is capped (default 1 GB; ``$LIQCORE_CACHE_MAX`` or ``--cache-max SIZE`` such as ``500MB``,
 ``2GB``, ``0``, ``unlimited``): whenever a market is written, the least recently used ones are deleted
@@ -24,9 +25,12 @@ HELP = "show where the synthetic-market cache is and how large (info), or delete
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", nargs="?", default="info", choices=("info", "clear", "trim"),
+    p.add_argument("action", nargs="?", default="info", choices=("info", "clear", "trim", "export-judge"),
                    help="info (default): path, files, size and cap; clear: delete the cached files; "
-                        "trim: delete the least recently used until the cache fits its cap")
+                        "trim: delete the least recently used until the cache fits its cap; export-judge OUT: "
+                        "write the judge's cached answers as a replay file (for --judge replay:OUT)")
+    p.add_argument("out", nargs="?", default=None, metavar="OUT", help="export-judge: the replay file to write (JSONL)")
+    p.add_argument("--judge-model", metavar="NAME", default=None, help="export-judge: only this model's answers")
     p.add_argument("--dir", metavar="DIR", default=None,
                    help="act on this cache directory instead of the default ($LIQCORE_CACHE_DIR or the user cache)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -46,7 +50,8 @@ def _state(info: dict) -> str:
     cap = info["max_bytes"]
     return (f"  {info['files']} file(s), {_mb(info['bytes'])} "
             + ("(no size cap)" if cap is None else f"of a {format_size(cap)} cap")
-            + ("" if info["exists"] else " (no cache directory: nothing cached)"))
+            + ("" if info["exists"] else " (no cache directory: nothing cached)")
+            + (f"; the judge's answers {_mb(info['judge_bytes'])}" if info.get("judge_bytes") else ""))
 
 
 def run(args) -> int:
@@ -61,6 +66,24 @@ def run(args) -> int:
     legacy_info = cache_info(legacy) if args.dir is None and legacy.resolve() != target.resolve() else None
     if legacy_info is not None and not legacy_info["files"]:
         legacy_info = None
+    if args.action == "export-judge":
+        if not args.out:
+            raise ValueError("cache export-judge: give the replay file to write (liqcore cache export-judge OUT)")
+        from liqcore.judge.cache import FILE_NAME, JudgeCache
+
+        jc = JudgeCache(target / FILE_NAME)
+        try:
+            done = jc.export(args.out, model=args.judge_model)
+        finally:
+            jc.close()
+        if args.json:
+            print(orjson.dumps({**done, "out": str(args.out)}).decode())
+            return 0
+        print(f"{done['written']:,} answer(s) written to {args.out} (--judge replay:{args.out}); "
+              f"{done['late']:,} late and {done['unparsable']:,} refused left out (not entered either way)")
+        return 0
+    if args.out is not None:
+        raise ValueError(f"cache {args.action}: takes no file (only export-judge does)")
     if args.action == "info":
         info = cache_info(target)
         out = {**info, "legacy": legacy_info}

@@ -9,8 +9,12 @@
   refused answer means "don't enter"), counted and logged.
 * :func:`make_judge` -- a judge from the command line's ``--judge`` spec.
 
-This package imports no other liqcore layer but :mod:`liqcore.secrets`: the strategies use it and the
-live engine reaches it through them.
+* :mod:`liqcore.judge.cache` -- a backtest's answers on disk (keyed by model, prompt and parameters),
+  exported as the replay file.
+
+This package imports no other liqcore layer but :mod:`liqcore.secrets`, :mod:`liqcore.cache` (where
+the answers are kept) and :mod:`liqcore._atomic`: the strategies use it and the live engine reaches
+it through them.
 """
 from __future__ import annotations
 
@@ -27,13 +31,16 @@ __all__ = ["ANSWER_KEYS", "CONFIDENCE", "FileNews", "FunctionJudge", "Judge", "J
 
 
 def make_judge(spec: str | None, *, url: str | None = None, model: str | None = None, news: str | None = None,
-               record: str | None = None, key_file: str | None = None, env=None):
+               record: str | None = None, key_file: str | None = None, env=None, cache=None):
     """A judge from the command line: ``spec`` None or ``matrix`` (the decision matrix alone), ``openai``
     (an OpenAI-compatible endpoint: ``url``/``model`` or ``LIQCORE_JUDGE_URL``/``LIQCORE_JUDGE_MODEL``,
     the key from ``key_file`` (a 0600 file of ``LIQCORE_JUDGE_API_KEY=...`` lines or a JSON object with
     ``api_key``), else ``LIQCORE_JUDGE_API_KEY`` or ``OPENAI_API_KEY``), ``replay:FILE`` (recorded answers).
     ``news``: a JSONL headlines file (None = no news provider).  ``record``: append every answer to this
-    JSONL file (the format ``replay:`` reads).  Raises ValueError (one line) on a bad spec."""
+    JSONL file (the format ``replay:`` reads).  ``cache``: the answers cache of a backtest
+    (:class:`liqcore.judge.cache.JudgeCache`; openai only).  An endpoint other than a local one
+    (localhost, 127.x.x.x, ::1: a model server on this machine) needs a key: without one this is
+    refused.  Raises ValueError (one line) on a bad spec."""
     import os
 
     env = os.environ if env is None else env
@@ -69,7 +76,13 @@ def make_judge(spec: str | None, *, url: str | None = None, model: str | None = 
             raise ValueError("judge openai: give --judge-url URL or set LIQCORE_JUDGE_URL")
         if not model:
             raise ValueError("judge openai: give --judge-model NAME or set LIQCORE_JUDGE_MODEL")
-        judge = OpenAIJudge(url, model, Secret(key) if key else None, news=provider)
+        from liqcore.judge.openai import _loopback
+
+        if not key and not _loopback(str(url)):
+            raise ValueError(f"judge openai ({model} at {url}): no API key configured: set LIQCORE_JUDGE_API_KEY "
+                             "(or OPENAI_API_KEY) or give --judge-key-file FILE; only a local endpoint "
+                             "(localhost, 127.x.x.x, ::1) may go without one")
+        judge = OpenAIJudge(url, model, Secret(key) if key else None, news=provider, cache=cache)
     else:
         raise ValueError(f"judge: expected matrix, openai or replay:FILE; got {spec!r}")
     if record:

@@ -17,7 +17,8 @@ The one combination the table leaves open, strong + not aligned + no news, is "d
 later steps count against it).  *Strong* = z at or above the high threshold AND a one-sided share above
 the high purity level; *medium* = z at or above the base threshold and a share above the base purity.
 
-**Answer format** (what a language-model judge must return: bare JSON, no markdown)::
+**Answer format** (what a language-model judge must return: a JSON object; one markdown fence
+around it, `````json ... `````, is taken off)::
 
     {"symbol": "...", "direction": "LONG" | "SHORT", "action": "enter" | "hold" | "don't enter",
      "confidence": "high" | "medium" | "low", "liq_note": "...", "trend_note": "...",
@@ -25,7 +26,7 @@ the high purity level; *medium* = z at or above the base threshold and a share a
 
 ``direction``, ``action`` and ``confidence`` are required and must take those values; the notes are
 strings (at most 500 characters each); any other key, a direction other than the signal's, or text
-around the JSON refuses the answer (:class:`JudgeError`).  Confidence labels map to 1.0 / 0.6 / 0.3.
+around the JSON (other than one code fence) refuses the answer (:class:`JudgeError`).  Confidence labels map to 1.0 / 0.6 / 0.3.
 """
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def parse_answer(answer: Any, direction: int) -> Verdict:
     for anything but the strict answer format for a signal of ``direction`` (+1 long, -1 short)."""
     if isinstance(answer, (str, bytes)):
         text = answer.decode("utf-8", "replace") if isinstance(answer, bytes) else answer
-        text = text.strip()
+        text = unfence(text.strip())
         if not text.startswith("{") or not text.endswith("}"):
             raise JudgeError("answer is not a bare JSON object")
         try:
@@ -145,6 +146,18 @@ def parse_answer(answer: Any, direction: int) -> Verdict:
         if k != "symbol":
             notes[k] = v
     return Verdict(obj["action"], CONFIDENCE[obj["confidence"]], obj["confidence"], notes)
+
+
+def unfence(text: str) -> str:
+    """The JSON inside one markdown code fence (`````json ... ````` or ````` ... `````), as many
+    models wrap their answer despite being told not to; any other text is returned as it is."""
+    t = text.strip()
+    if t.startswith("```") and t.endswith("```") and len(t) >= 6:
+        inner = t[3:-3]
+        first, nl, rest = inner.partition("\n")
+        if nl and first.strip().lower() in ("", "json"):
+            return rest.strip()
+    return t
 
 
 def signal_key(ctx: dict) -> str:

@@ -34,7 +34,8 @@ def run_all(events, registry, params=None, symbols=None, progress=None, only=Non
     for name in (only or STUDIES):
         if progress is not None:
             progress(name)
-        kw = {"params": params} if name in ("event", "ic", "contagion", "strategies", "distributions") else {}
+        kw = {"params": params} if name in ("event", "ic", "contagion", "strategies", "distributions",
+                                                   "lead-lag") else {}
         if name == "ic" and names is not None:
             kw["names"] = names
         try:
@@ -268,7 +269,9 @@ _FIGURES = (("event", "cascade_examples.png", "Cascade examples with the price o
             ("microstructure", "time_of_day.png", "Time-of-day profile"),
             ("distributions", "distributions.png", "Liquidation-size histogram, buy/sell split and cascade durations"),
             ("lag", "liquidation_lag.png", "Liquidations against the 1-second return by lag"),
-            ("regimes", "hmm_regimes.png", "Hidden-Markov volatility regimes and liquidations"))
+            ("regimes", "hmm_regimes.png", "Hidden-Markov volatility regimes and liquidations"),
+            ("lead-lag", "venue_lead_lag.png", "Cross-venue cascades: delay between the venues' first large "
+             "liquidations and the price lead"))
 
 
 _FRACTION = re.compile(r"^(win_rate|total_return|max_drawdown|recovered_\w+|organic_share|base_rate|"
@@ -367,9 +370,10 @@ def _md_table(df, max_rows=40) -> str:
 _MAIN_TABLES = {"event": ("splits",), "ic": ("pooled_ic", "models", "regime_ic", "gbm_importance"),
                 "heatmap": ("zones_vs_random",),
                 "contagion": ("contagion",), "volatility": ("volatility", "transitions"), "oi": ("oi",),
-                "microstructure": ("sweeps", "absorption"), "strategies": ("strategies", "portfolio"),
+                "microstructure": ("sweeps", "absorption_rate", "absorption"), "strategies": ("strategies", "portfolio"),
                 "distributions": ("buy_sell", "size_histogram", "quantiles"),
-                "lag": ("windows", "tick_delay", "lead_lag"), "regimes": ("states",)}
+                "lag": ("windows", "tick_delay", "lead_lag"), "regimes": ("states",),
+                "lead-lag": ("delays", "fired_first", "price_lead")}
 
 
 def write_report(results: dict, directory, source: str = "", detection_accuracy: float | None = None,

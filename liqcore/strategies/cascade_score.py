@@ -1,5 +1,8 @@
 """``cascade-score``: ride a scored liquidation cascade (the second strategy article).
 
+Why one module: the score's terms, its filters and the stream that feeds them are one rule, read and
+tested together; split, each part would only make sense through the others.
+
 Rules (signals only; the execution model fills them):
 
 * **Window**: per symbol and side, the notional of the liquidations of at least ``min-liq-notional``
@@ -85,7 +88,7 @@ import math
 import numpy as np
 
 from liqcore.types import Kind
-from liqcore.units import _bool, parse_duration, parse_fraction
+from liqcore.units import parse_bool, parse_duration, parse_fraction
 from liqcore.strategies._common import (
     ev_index_at, market_signals, parse_nonneg_float, parse_pos_int, streams, window_sum,
 )
@@ -212,7 +215,7 @@ class CascadeScore(Strategy):
         ParamSpec("trigger-history", 1000, parse_pos_int, "previous counted liquidations of the quantile", "N"),
         ParamSpec("trigger-min-history", 50, parse_pos_int,
                   "counted liquidations needed before the quantile replaces trigger-notional", "N"),
-        ParamSpec("funding-filter", True, _bool,
+        ParamSpec("funding-filter", True, parse_bool,
                   "enter only when the funding rate shows the flushed side crowded (on/off)", "on|off"),
         ParamSpec("funding-neutral", "0.01%", parse_fraction, "the funding rate of a balanced market", "RATE"),
         ParamSpec("funding-margin", 0.0, parse_fraction,

@@ -31,8 +31,10 @@ Rules (signals only; the execution model fills them):
   the thresholds, ``confidence`` = 1.0 strong / 0.6 medium) goes to the judge; it enters when the
   verdict is ``enter`` with confidence >= ``judge-min-confidence`` (default 0.6, "medium"); else a skip
   ``judge_veto`` (don't enter), ``judge_hold``, ``below_confidence`` or ``judge_no_answer`` (late,
-  failed or refused; after ``judge_timeout`` seconds).  The batch form waits for each answer; the
-  streaming form asks off the event path and enters when the answer arrives (at that time), unless
+  failed or refused; after ``judge_timeout`` seconds).  The batch form (a backtest) knows every
+  signal ahead and asks the judge about all of them concurrently, at most ``judge_concurrency``
+  (default 8) at a time, each with its own timeout, through the judge's answers cache when it has
+  one (:mod:`liqcore.judge.cache`); the streaming form asks off the event path and enters when the answer arrives (at that time), unless
   the judge is instant (the matrix, recorded answers), which decides at the segment close.
 * **Execution**: market entry; ranked by confidence with ``max-positions`` (this strategy's default
   5; ``max-symbols`` defaults to 1000 here, so the position cap is the one that binds) and
@@ -103,7 +105,7 @@ class LiqTrend(Strategy):
                   SKIP_JUDGE_VETO: "judge_veto", SKIP_JUDGE_HOLD: "judge_hold",
                   SKIP_BELOW_CONFIDENCE: "below_confidence", SKIP_JUDGE_NO_ANSWER: "judge_no_answer"}
 
-    def __init__(self, judge: Any = None, *, judge_timeout: float = 10.0):
+    def __init__(self, judge: Any = None, *, judge_timeout: float = 10.0, judge_concurrency: int = 8):
         from liqcore.judge import FunctionJudge, Judge, JudgeRunner, MatrixJudge
 
         if judge is None:
@@ -114,6 +116,9 @@ class LiqTrend(Strategy):
             judge = FunctionJudge(judge)
         self.judge = judge
         self.runner = JudgeRunner(judge, judge_timeout)
+        if int(judge_concurrency) < 1:
+            raise ValueError(f"judge-concurrency: must be at least 1; got {judge_concurrency!r}")
+        self.judge_concurrency = int(judge_concurrency)  # (the batch form: questions at once)
         self.notes: dict[tuple[int, int], str] = {}  # (symbol id, tag) -> the judge's notes
         self._inputs: dict[tuple[int, int], dict] = {}
 
@@ -215,13 +220,16 @@ class LiqTrend(Strategy):
         out = concat_signals(parts)
         if len(out):
             min_conf = float(self.value(p, "judge-min-confidence"))
-            for k in np.flatnonzero(out["direction"] != 0).tolist():
+            ks = np.flatnonzero(out["direction"] != 0).tolist()
+            ctxs = []
+            for k in ks:  # every signal is known ahead (the judge only weighs it): asked all at once
                 row = out[k]
                 sid = int(row["symbol_id"])
-                ctx = self._judge_ctx(self._inputs[(sid, int(row["ts_ns"]))], sid, int(row["ts_ns"]),
-                                      int(row["direction"]), float(row["confidence"]), registry, p)
-                v, why = self.runner.call(ctx)
-                d, code, c = self._verdict(ctx, v, why, min_conf, int(row["tag"]))
+                ctxs.append(self._judge_ctx(self._inputs[(sid, int(row["ts_ns"]))], sid, int(row["ts_ns"]),
+                                            int(row["direction"]), float(row["confidence"]), registry, p))
+            answers = self.runner.call_many(ctxs, getattr(self, "judge_concurrency", 8))
+            for k, ctx, (v, why) in zip(ks, ctxs, answers):
+                d, code, c = self._verdict(ctx, v, why, min_conf, int(out["tag"][k]))
                 out["direction"][k], out["skip_code"][k], out["confidence"][k] = d, code, c
             out = concat_signals([out])
         fill_exits(out, p)

@@ -95,10 +95,80 @@ def test_run_judge_openai_on_a_replay_journals_the_notes(tmp_path):
         r = _cli(["run", "--replay", "synthetic", "--replay-days", "0.5", "--strategy", "liq-trend", "--baseline", "24",
                   "--z-entry", "1", "--no-dashboard", "--judge", "openai", "--judge-url", fake.url, "--judge-model",
                   "valid", "--duration", "120", "--journal", str(journal)], tmp_path, LIQCORE_JUDGE_API_KEY=KEY)
-        asked = len(fake.requests)
+        asked = len([q for q in fake.requests if q["path"].endswith("/chat/completions")])
+        assert fake.requests[0]["path"] == "/v1/models"  # (the start-up check)
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "judge openai (valid at " in r.stdout and "endpoint answers (model list), API key accepted" in r.stdout
     assert asked > 0 and f"judge openai: {asked} signals asked; {asked} entered" in r.stdout
     assert KEY not in r.stdout + r.stderr
     rows = [json.loads(d) for (d,) in sqlite3.connect(journal).execute("SELECT data FROM log WHERE type = 'decision'")]
     orders = [d for d in rows if d["action"] == "order"]
     assert orders and all(d["notes"].startswith("openai: enter (high)") for d in orders)
+
+
+# ---- a judge safe to start: the start-up check, the key, the answers cache ---------------------------------
+
+RUN = ["run", "--replay", "synthetic", "--replay-days", "0.2", "--strategy", "liq-trend", "--no-dashboard",
+       "--duration", "30", "--judge", "openai"]
+
+
+@pytest.mark.parametrize("key, why", [("sk-wrong-key-0000111122223333", "the API key was refused (HTTP 401)"),
+                                      (None, "it needs an API key and none is configured (HTTP 401)")])
+def test_run_with_a_refused_key_exits_at_start_naming_the_judge(tmp_path, key, why):
+    import time
+
+    with FakeOpenAI(key=KEY) as fake:
+        t = time.monotonic()
+        r = _cli([*RUN, "--judge-url", fake.url, "--judge-model", "valid"], tmp_path,
+                 **({"LIQCORE_JUDGE_API_KEY": key} if key else {}))
+        took = time.monotonic() - t
+        assert [q["path"] for q in fake.requests] == ["/v1/models"]  # one cheap call, nothing else
+    assert r.returncode != 0 and took < 10
+    err = r.stderr.strip().splitlines()
+    assert err[-1] == f"liqcore run: error: judge openai (valid at {fake.url}): {why}" and "Traceback" not in r.stderr
+    if key:  # the 401's body quotes the key sent: it is never shown
+        assert key not in r.stdout + r.stderr
+
+
+def test_run_with_an_unreachable_judge_or_an_unknown_model_exits_at_start(tmp_path):
+    r = _cli([*RUN, "--judge-url", "http://127.0.0.1:9/v1", "--judge-model", "valid"], tmp_path,
+             LIQCORE_JUDGE_API_KEY=KEY)
+    assert r.returncode != 0 and "judge openai (valid at http://127.0.0.1:9/v1): endpoint unreachable" in r.stderr
+    assert KEY not in r.stdout + r.stderr and "Traceback" not in r.stderr
+    with FakeOpenAI(key=KEY) as fake:
+        r = _cli([*RUN, "--judge-url", fake.url, "--judge-model", "gpt-9"], tmp_path, LIQCORE_JUDGE_API_KEY=KEY)
+    assert r.returncode != 0 and "the endpoint does not offer this model" in r.stderr
+
+
+def test_a_remote_endpoint_needs_a_key_a_local_one_says_it_has_none(tmp_path):
+    csv = _market_csv(tmp_path / "m.csv")
+    r = _cli(["backtest", str(csv), *ARGS, "--judge", "openai", "--judge-url", "https://api.example.com/v1",
+              "--judge-model", "m"], tmp_path)
+    assert r.returncode != 0 and "no API key configured" in r.stderr and "Traceback" not in r.stderr
+    with FakeOpenAI() as fake:
+        r = _cli(["backtest", str(csv), *ARGS, "--judge", "openai", "--judge-url", fake.url, "--judge-model", "valid"],
+                 tmp_path)
+        assert "Authorization" not in fake.requests[-1]["headers"]
+    assert r.returncode == 0 and "no API key configured: no Authorization header is sent" in r.stderr
+
+
+def test_backtest_judge_cache_in_the_cache_dir_rerun_asks_nothing_and_exports_the_replay(tmp_path):
+    csv = _market_csv(tmp_path / "m.csv")
+    argv = ["backtest", str(csv), *ARGS, "--judge", "openai", "--judge-model", "slow", "--judge-concurrency", "2",
+            "--json"]
+    with FakeOpenAI(slow_s=0.2) as fake:
+        a = _cli([*argv, "--judge-url", fake.url], tmp_path, LIQCORE_JUDGE_API_KEY=KEY)
+        b = _cli([*argv, "--judge-url", fake.url], tmp_path, LIQCORE_JUDGE_API_KEY=KEY)
+        n = len(fake.requests)
+        c = _cli([*argv, "--judge-url", fake.url, "--judge-cache", "refresh"], tmp_path, LIQCORE_JUDGE_API_KEY=KEY)
+        assert len(fake.requests) == n + 1
+    assert a.returncode == b.returncode == c.returncode == 0, a.stderr + b.stderr
+    assert n == 1 and (tmp_path / "cache" / "judge-answers.sqlite").is_file()  # the session's cache, not the user's
+    ja, jb = json.loads(a.stdout), json.loads(b.stdout)
+    assert ja["trades"] == jb["trades"] and ja["judge"] == jb["judge"] and ja["judge"]["entered"] == 1
+    out = tmp_path / "replay.jsonl"
+    e = _cli(["cache", "export-judge", str(out)], tmp_path)
+    assert e.returncode == 0 and "1 answer" in e.stdout, e.stderr
+    r = _cli(["backtest", str(csv), *ARGS, "--judge", f"replay:{out}", "--json"], tmp_path)
+    assert json.loads(r.stdout)["trades"] == ja["trades"]
+    assert KEY not in a.stdout + a.stderr + out.read_text()

@@ -90,7 +90,9 @@ def test_strict_answer_format():
     ok = {"symbol": "BTCUSDT", "direction": "SHORT", "action": "enter", "confidence": "high", "action_reason": "x"}
     v = parse_answer(json.dumps(ok), -1)
     assert v.action == "enter" and v.confidence == 1.0 and v.notes == {"action_reason": "x"}
-    for bad, why in [("```json\n" + json.dumps(ok) + "\n```", "bare JSON"), ("{not json}", "valid JSON"),
+    for fenced in ("```json\n" + json.dumps(ok) + "\n```", "```\n" + json.dumps(ok) + "\n```\n"):
+        assert parse_answer(fenced, -1).notes == {"action_reason": "x"}  # (one code fence is taken off)
+    for bad, why in [("Sure! ```json\n" + json.dumps(ok) + "\n```", "bare JSON"), ("{not json}", "valid JSON"),
                      (json.dumps(dict(ok, leverage=3)), "unknown keys"), (json.dumps(dict(ok, direction="LONG")), "signal's"),
                      (json.dumps(dict(ok, action="buy")), "action"), (json.dumps(dict(ok, confidence=0.9)), "confidence"),
                      (json.dumps(dict(ok, liq_note=3)), "liq_note"), (json.dumps({"direction": "SHORT"}), "lacks")]:
@@ -139,7 +141,18 @@ def test_openai_judge_valid_answer_and_prompt(caplog, tmp_path):
     assert KEY not in repr(OpenAIJudge("http://127.0.0.1:1/v1", "m", Secret(KEY)))
 
 
-@pytest.mark.parametrize("model, outcome", [("malformed", "refused"), ("fenced", "refused"), ("extra", "refused"),
+def test_openai_judge_asks_for_json_mode_and_takes_a_fenced_answer():
+    with FakeOpenAI() as fake:
+        v, why, counts, _ = _ask(fake, "fenced")
+        assert why == "" and v.action == "enter" and counts["asked"] == 1
+        assert fake.requests[-1]["body"]["response_format"] == {"type": "json_object"}
+        # an endpoint without JSON mode (HTTP 400 naming response_format): asked again without it
+        v, why, _c, _ = _ask(fake, "no-json-mode")
+        assert why == "" and v.action == "enter"
+        assert "response_format" in fake.requests[-2]["body"] and "response_format" not in fake.requests[-1]["body"]
+
+
+@pytest.mark.parametrize("model, outcome", [("malformed", "refused"), ("extra", "refused"),
                                             ("wrong-direction", "refused"), ("refusing", "refused"),
                                             ("http500", "failed")])
 def test_openai_judge_off_format_answers_mean_dont_enter(model, outcome):
@@ -237,3 +250,89 @@ def _empty(tmp_path):
     f = tmp_path / "none.jsonl"
     f.write_text("")
     return f
+
+
+# ---- a backtest's questions: concurrent, cached, exported as the replay file ----------------------------
+
+def _ctxs(n):
+    return [_ctx(ts_ns=T0 + (7 + k) * M, z=2.0 + k) for k in range(n)]
+
+
+def test_backtest_questions_are_asked_concurrently_within_the_bound():
+    from liqcore.judge.cache import JudgeCache  # noqa: F401  (no cache: every question goes out)
+
+    with FakeOpenAI(slow_s=0.3) as fake:
+        runner = JudgeRunner(OpenAIJudge(fake.url, "slow", None), 5.0)
+        try:
+            out = runner.call_many(_ctxs(12), concurrency=4)
+        finally:
+            runner.close()
+        assert fake.max_in_flight == 4 and len(fake.requests) == 12
+    assert [why for _v, why in out] == [""] * 12 and runner.counts["asked"] == 12
+    with pytest.raises(ValueError, match="judge-concurrency"):
+        runner.call_many(_ctxs(1), concurrency=0)
+
+
+def test_backtest_answers_are_cached_by_question_and_replayed_from_the_export(tmp_path):
+    from liqcore.judge.cache import JudgeCache
+
+    cache = JudgeCache(tmp_path / "answers.sqlite")
+    with FakeOpenAI() as fake:
+        def run(model="valid", temperature=0.0):
+            runner = JudgeRunner(OpenAIJudge(fake.url, model, Secret(KEY), cache=cache, temperature=temperature), 5.0)
+            try:
+                return runner.call_many(_ctxs(5), concurrency=8), runner.counts
+            finally:
+                runner.close()
+        first, _ = run()
+        assert len(fake.requests) == 5
+        again, counts = run()  # the same questions: none goes out, the same verdicts
+        assert len(fake.requests) == 5 and counts["asked"] == 5
+        assert [(v.action, v.confidence, v.notes) for v, _ in again] == [(v.action, v.confidence, v.notes) for v, _ in first]
+        run(temperature=0.5)  # another parameter, another question
+        run(model="hold")  # another model, another question
+        assert len(fake.requests) == 15
+    assert cache.counts() == {"answers": 15, "late": 0}
+    assert KEY not in (tmp_path / "answers.sqlite").read_bytes().decode("latin-1")
+    out = tmp_path / "replay.jsonl"
+    assert cache.export(out, model="valid") == {"written": 5, "unparsable": 0, "late": 0}
+    replay = JudgeRunner(ReplayJudge(out), 5.0)
+    got = replay.call_many(_ctxs(5))
+    assert [(v.action, v.confidence) for v, _ in got] == [(v.action, v.confidence) for v, _ in first]
+
+
+def test_a_late_question_is_kept_late_for_a_rerun_with_the_same_timeout(tmp_path):
+    from liqcore.judge.cache import JudgeCache
+
+    cache = JudgeCache(tmp_path / "answers.sqlite")
+    with FakeOpenAI(slow_s=1.0) as fake:
+        def run(timeout):
+            runner = JudgeRunner(OpenAIJudge(fake.url, "slow", None, cache=cache), timeout)
+            try:
+                return [why for _v, why in runner.call_many(_ctxs(3), concurrency=8)]
+            finally:
+                runner.close()
+        assert run(0.2) == ["late"] * 3 and len(fake.requests) == 3
+        assert run(0.2) == ["late"] * 3 and len(fake.requests) == 3  # not asked again
+        assert cache.counts() == {"answers": 0, "late": 3}
+        assert run(5.0) == [""] * 3 and len(fake.requests) == 6  # a longer timeout asks again ...
+        assert cache.counts() == {"answers": 3, "late": 0}  # ... and the answers replace the misses
+
+
+def test_live_asks_one_call_per_signal_and_never_reads_the_cache(tmp_path):
+    from liqcore.judge.cache import JudgeCache
+
+    cache = JudgeCache(tmp_path / "answers.sqlite")
+    with FakeOpenAI() as fake:
+        judge = OpenAIJudge(fake.url, "valid", None, cache=cache)
+        runner = JudgeRunner(judge, 5.0)
+        try:
+            runner.call_many(_ctxs(1))
+            for _ in range(2):
+                runner.submit("k", _ctxs(1)[0])
+                deadline = time.monotonic() + 5
+                while not runner.ready() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        finally:
+            runner.close()
+        assert len(fake.requests) == 3

@@ -555,3 +555,21 @@ def test_study_figures_name_units_without_offset_or_powers(tmp_path, monkeypatch
     figs[-1].canvas.draw()
     labels = [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if t.get_text()]
     assert labels and not any("times" in s or "^" in s for s in labels), labels
+
+
+def test_findings_report_the_absorption_rate_with_its_definition_and_unit(tmp_path):
+    """The research plan's absorption (large liquidations with minimal price impact) in FINDINGS.md, from
+    ``liqcore research --synthetic``, next to the other microstructure metrics: its definition in the
+    finding, the share in % with its interval, per symbol and session."""
+    out = tmp_path / "rep"
+    p = _cli("research", "--synthetic", "--days", "2", "--symbols", "BTCUSDT,ETHUSDT", "--studies", "microstructure",
+             "--report", str(out), "--no-progress")
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    md = (out / "FINDINGS.md").read_text()
+    section = md[md.index("(`microstructure`)"):]
+    assert "Absorption (large liquidations with minimal price impact):" in section
+    assert "### absorption_rate" in section and "absorbed_share (%)" in section and "median_impact_bp (bp)" in section
+    rows = [ln for ln in section.splitlines() if ln.startswith("| ALL | all |")]
+    assert len(rows) == 1
+    share = float(rows[0].split("|")[5])
+    assert 0.0 < share < 100.0

@@ -76,6 +76,9 @@ def test_every_study_runs_with_runtime_warnings_as_errors(market):
         warnings.simplefilter("error", RuntimeWarning)
         for name in STUDIES:
             res = run_study(name, panel)
+            if name == "lead-lag":  # one venue: nothing to lead (tests/research/test_leadlag.py runs it on several)
+                assert not res.available and "two venues" in res.reason
+                continue
             assert res.available, (name, res.reason)
             assert res.findings, name
 

@@ -1,6 +1,8 @@
 """The ``microstructure`` study: time-of-day and day-of-week clustering of
-liquidations, sweeps and what follows them, and absorption (price impact per
-1 M of net liquidated notional) by session."""
+liquidations, sweeps and what follows them, the price impact per 1 M of net
+liquidated notional by session, and the research plan's absorption (large
+liquidations with minimal price impact): the share of large liquidations the
+book absorbs, by session."""
 from __future__ import annotations
 
 import math
@@ -20,6 +22,43 @@ from liqcore.research.studies._common import (
     _fmt_p,
 )
 from liqcore.types import Side
+
+
+#: absorption: a "large" liquidation is at or above this quantile of the symbol's liquidation notionals
+ABSORB_QUANTILE = 0.95
+#: absorption: the horizon of a large liquidation's price impact (seconds)
+ABSORB_HORIZON_S = 10.0
+
+
+def absorption(panel: Panel, name: str, q: float = ABSORB_QUANTILE, horizon_s: float = ABSORB_HORIZON_S):
+    """The research plan's absorption for one symbol: ``(rows, impact_bp, absorbed, hours)`` of its large
+    liquidations (notional at or above the ``q`` quantile of the symbol's liquidation notionals), each with
+    its impact = the move of the last trade price from just before the liquidation was received to
+    ``horizon_s`` later, in the forced flow's direction (a long liquidated is a forced sell: down is +),
+    in bp; absorbed = an impact no larger than the symbol's typical move, the median absolute
+    ``horizon_s`` return on an epoch grid of that step.  None when there is too little data."""
+    d = panel.sym[name]
+    h = int(horizon_s * NS_S)
+    if len(d["t_liq"]) < 20 or len(d["t_trade"]) < 100:
+        return None
+    thr = float(np.quantile(d["n_liq"], q))
+    big = d["n_liq"] >= thr
+    t = d["t_liq"][big]
+    sd = d["side_liq"][big]
+    keep = t + h <= d["t_trade"][-1]
+    t, sd = t[keep], sd[keep]
+    p0 = panel.price_at(name, t - 1)
+    p1 = panel.price_at(name, t + h)
+    ok = np.isfinite(p0) & np.isfinite(p1)
+    t, sd, p0, p1 = t[ok], sd[ok], p0[ok], p1[ok]
+    grid = panel.grid(name, h)
+    lp = np.log(panel.price_at(name, grid))
+    noise = float(np.nanmedian(np.abs(np.diff(lp)))) * 1e4 if len(grid) > 2 else math.nan
+    if len(t) < 5 or not math.isfinite(noise):
+        return None
+    direction = np.where(sd == Side.LONG, -1.0, 1.0)
+    impact = direction * (p1 / p0 - 1.0) * 1e4
+    return {"threshold": thr, "noise_bp": noise}, impact, impact <= noise, (t // NS_H) % 24
 
 
 def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int = 3, **_):
@@ -150,6 +189,46 @@ def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int 
             arows.append({"symbol": name, "group": gname, "minutes": n, "bp_per_1m": beta[1], "se": se[1],
                           "t": beta[1] / se[1] if se[1] > 0 else math.nan, "r2": r2})
     ab = pd.DataFrame(arows)
+    # absorption (the plan: "large liquidations with minimal price impact"): the share absorbed, with a
+    # Wilson interval, per symbol and session and pooled over the symbols
+    from scipy.stats import binomtest
+
+    brows, pooled = [], {}
+    for name in panel.names:
+        got = absorption(panel, name)
+        if got is None:
+            continue
+        info, impact, absorbed, hod = got
+        groups = [("all", np.ones(len(impact), bool))] + [(s_, (hod >= lo) & (hod < hi)) for s_, lo, hi in SESSIONS]
+        for gname, sel in groups:
+            n = int(sel.sum())
+            if n == 0:
+                continue
+            k = int(absorbed[sel].sum())
+            ci = binomtest(k, n).proportion_ci(0.95, method="wilson")
+            brows.append({"symbol": name, "group": gname, "large_n": n, "absorbed_n": k, "absorbed_share": k / n,
+                          "absorbed_share_lo": ci.low, "absorbed_share_hi": ci.high,
+                          "median_impact_bp": float(np.median(impact[sel])), "noise_bp": info["noise_bp"],
+                          "threshold_notional": info["threshold"]})
+            pk = pooled.setdefault(gname, [0, 0])
+            pk[0] += n
+            pk[1] += k
+    for gname, (n, k) in pooled.items():
+        ci = binomtest(k, n).proportion_ci(0.95, method="wilson")
+        brows.append({"symbol": "ALL", "group": gname, "large_n": n, "absorbed_n": k, "absorbed_share": k / n,
+                      "absorbed_share_lo": ci.low, "absorbed_share_hi": ci.high, "median_impact_bp": math.nan,
+                      "noise_bp": math.nan, "threshold_notional": math.nan})
+    if brows:
+        bt = pd.DataFrame(brows)
+        res.tables["absorption_rate"] = bt
+        allrow = bt[(bt.symbol == "ALL") & (bt.group == "all")].iloc[0]
+        head.update({"absorption_share": float(allrow["absorbed_share"]),
+                     "absorption_share_lo": float(allrow["absorbed_share_lo"]),
+                     "absorption_share_hi": float(allrow["absorbed_share_hi"]), "absorption_large_n": int(allrow["large_n"])})
+        for s_, _lo, _hi in SESSIONS:
+            r_ = bt[(bt.symbol == "ALL") & (bt.group == s_)]
+            if len(r_):
+                head[f"absorption_share_{s_}"] = float(r_["absorbed_share"].iloc[0])
     if len(ab):
         res.tables["absorption"] = ab
         al = ab[ab.group == "all"]
@@ -170,11 +249,21 @@ def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int 
         res.findings.append(
             f"{head['sweeps']} sweeps ({head['sweeps_per_day']:.1f}/day): 5 m after a sweep the price moved "
             f"{head['sweep_cont_bp_5m']:+.1f} bp in the sweep's direction (t = {head['sweep_t_5m']:.1f}).")
+    if "absorption_share" in head:
+        sess = ", ".join(f"{s_} {head[f'absorption_share_{s_}']:.0%}" for s_, _lo, _hi in SESSIONS
+                         if f"absorption_share_{s_}" in head)
+        res.findings.append(
+            f"Absorption (large liquidations with minimal price impact): {head['absorption_share']:.1%} of "
+            f"{head['absorption_large_n']:,} large liquidations (at or above each symbol's "
+            f"{ABSORB_QUANTILE:.0%} notional quantile) moved the price in the forced direction by no more than the "
+            f"symbol's median absolute {ABSORB_HORIZON_S:g} s move within {ABSORB_HORIZON_S:g} s (Wilson 95% CI "
+            f"[{head['absorption_share_lo']:.1%}, {head['absorption_share_hi']:.1%}]; by session (UTC): {sess}; "
+            "per symbol in the absorption_rate table).")
     if len(ab):
         res.findings.append(
-            f"Absorption: the 1-minute return rises with net liquidated notional (short minus long) with t > 3 for "
-            f"{head['absorption_significant_positive']}/{head['absorption_symbols']} symbols (impact per 1 M in the "
-            "absorption table, by session).")
+            f"Price impact per 1 M liquidated: the 1-minute return rises with net liquidated notional (short minus "
+            f"long) with t > 3 for {head['absorption_significant_positive']}/{head['absorption_symbols']} symbols "
+            "(bp per 1 M in the absorption table, by session).")
     if "time_of_day" in res.tables:
         res.plots.append(("time_of_day.png", lambda p: _plot_tod(res.tables["time_of_day"], p)))
     return res
