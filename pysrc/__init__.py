@@ -16,6 +16,7 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "liqcore._libs.zscore": ("pysrc.zscore", (("RollingZScore", "RollingZScore"),
                                               ("BucketZScore", "BucketZScore"))),
     "liqcore._libs.detector": ("pysrc.detector", (("CascadeDetector", "CascadeDetector"),)),
+    "liqcore._libs.xvenue": ("pysrc.xvenue", (("detect", "detect"),)),
     "liqcore.venues._scan": ("pysrc.scan", (("LiveScan", "LiveScan"),)),
     "liqcore._jit.features": ("pysrc.features", (("range_max", "range_max"),
                                                  ("history_transform", "history_transform"),

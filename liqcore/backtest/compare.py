@@ -215,12 +215,15 @@ def fill_variant(fill: str) -> str:
 
 
 def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_folds: int = 4, ci: float = 0.95,
-            equity: float = 1.0, label: str = "", progress=None, fills=FILL_RULES) -> CompareResult:
+            equity: float = 1.0, label: str = "", progress=None, fills=FILL_RULES,
+            trade_venue: str | None = None) -> CompareResult:
     """Run each strategy (names, default every registered one) once on ``events`` and split its
     trades into in sample / out of sample by the walk-forward folds (module docstring).  When the
     guide's strategy is among them, it also runs under each fill rule of ``fills`` (limits on the
     price grid for all of them, so that only the rule differs): rows ``cascade-mm · through`` ...
-    Every row names its fill model and order latency (``fill``)."""
+    Every row names its fill model and order latency (``fill``).  ``trade_venue``: the guide's strategy
+    also runs on instrument-scope cascades (counted across the venues of each instrument) traded on
+    that venue: the row ``cascade-mm · instrument@VENUE`` next to the venue-scope one."""
     import time
 
     from liqcore.backtest.run import detect, input_kinds, prepare_events, run_strategy
@@ -255,6 +258,19 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
     for obj, p, _n in list(runs):
         if type(obj).name == FILL_STRATEGY and not missing[FILL_STRATEGY]:
             runs += [(obj, p.replace(fill=f, price_grid="auto"), fill_variant(f)) for f in fills or ()]
+    scoped = {}  # shown name -> instrument-scope records on the trade venue
+    if trade_venue is not None:
+        from liqcore.instruments import detect_instruments, groups, retarget
+        from liqcore.types import Venue
+
+        tv = Venue.parse(trade_venue).name.lower()
+        for obj, p, _n in list(runs):
+            if type(obj).name == FILL_STRATEGY and _n == FILL_STRATEGY and not missing[FILL_STRATEGY]:
+                group, _ = groups(registry)
+                irec = detect_instruments(events, registry, params, group=group)[0]
+                shown = f"{FILL_STRATEGY} · instrument@{tv}"
+                scoped[shown] = retarget(irec, registry, group, tv)[0]
+                runs.append((obj, p, shown))
     for obj, p, shown in runs:
         name = type(obj).name
         if missing[name]:  # its inputs are not in the data: a row that says so, the others still run
@@ -266,7 +282,9 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
             progress(shown)
         t0 = time.perf_counter()
         rec = None
-        if type(obj).uses_detector:
+        if shown in scoped:
+            rec = scoped[shown]
+        elif type(obj).uses_detector:
             if records is None:  # the detector's records depend on detector parameters only: one detection
                 records = detect(events, params)[0]
             rec = records

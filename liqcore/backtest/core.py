@@ -30,11 +30,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from liqcore.config import Params
-from liqcore.execution.codes import EXIT_NAMES
+from liqcore.codes import EXIT_NAMES
 from liqcore.types import SymbolRegistry, Venue
 
 _REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4}
-# the execution model's exit reasons (their one home, liqcore.execution.codes: importing it compiles nothing)
+# the execution model's exit reasons (their one home, liqcore.codes: importing it compiles nothing)
 _EXIT_NAMES = EXIT_NAMES
 _STATUS_NAMES = ("flat", "pending", "resting", "open")
 _PORT_FIELDS = ("equity", "equity0", "day", "week", "day_start_equity", "week_start_equity")

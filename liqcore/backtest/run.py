@@ -19,7 +19,7 @@ import numpy as np
 from liqcore.backtest import metrics as M
 from liqcore.config import Params
 from liqcore.execution.arrays import new_portfolio, symbol_params  # noqa: F401  (re-exported: the old path)
-from liqcore.execution.codes import EXIT_NAMES
+from liqcore.codes import EXIT_NAMES
 from liqcore.execution.detect import confirmed_records, detect  # noqa: F401  (detect re-exported)
 from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kinds re-exported)
     apply_price_grid, check_equity, clean_prints, follow_order, input_kinds, prepare_events, queue_fallback,
@@ -72,6 +72,25 @@ class BacktestResult:
     signals: np.ndarray | None = field(default=None, repr=False)  # SIGNAL_DTYPE, in processing order
     strategy_obj: object = field(default=None, repr=False, compare=False)  # names its skip / exit codes
     latency: dict = field(default_factory=dict)  # "order" / "feed": which latency the run used, in words
+
+    # ---- display (a notebook: the summary table the CLI prints; plots as Figures) -----------------
+    def __repr__(self) -> str:
+        from liqcore.backtest.report import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from liqcore.backtest.report import result_html
+
+        return result_html(self)
+
+    def plot(self, symbol: str | None = None):
+        """A matplotlib Figure: realised equity over drawdown; with ``symbol`` (``"ETHUSDT"`` or
+        ``"bybit:ETHUSDT"``) that symbol's prints with its cascades marked and its trades' entries and
+        exits.  The report's PNGs are these same figures."""
+        from liqcore.backtest import report
+
+        return report.equity_figure(self) if symbol is None else report.symbol_figure(self, symbol)
 
     # ---- metrics ---------------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -392,7 +411,7 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
 
 def backtest(source, params: Params | None = None, *, strategy=None, equity: float = 1.0,
              registry: SymbolRegistry | None = None, records: np.ndarray | None = None,
-             detector=None) -> BacktestResult:
+             detector=None, chunk_days: float | None = None) -> BacktestResult:
     """Run a strategy (default ``params.strategy``, i.e. ``cascade-mm``) through the execution model.
 
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
@@ -400,10 +419,17 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     :class:`liqcore.strategies.Strategy` subclass or instance (a user's own strategy).  ``records``:
     the detector's records on these events (detection runs once otherwise, for strategies that use
     it).  ``detector``: an object with ``run(events, flush)`` (default: the compiled
-    CascadeDetector built from ``params``).
+    CascadeDetector built from ``params``).  ``chunk_days``: a partitioned dataset (``source`` its path)
+    is read and replayed in time chunks of this many days (default
+    :data:`liqcore.backtest.chunked.DEFAULT_CHUNK_DAYS`; 0: whole), so memory holds one chunk; the result
+    is the same (:mod:`liqcore.backtest.chunked`; the span is loaded whole where chunks would differ).
     """
     params = params or Params()
     obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work
+    if records is None and detector is None and registry is None:
+        res = _dataset_chunked(source, params, obj, equity, chunk_days)
+        if res is not None:
+            return res
     events, registry = _resolve_source(source, registry, params)
     n_future = 0
     if records is None and isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE:
@@ -415,6 +441,51 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     res = run_strategy(events, registry, params, obj, equity=equity, records=records, detector=detector)
     if n_future:
         res.dropped["future_time"] = n_future
+    return res
+
+
+def _dataset_chunked(source, params, obj, equity, chunk_days):
+    """:func:`backtest` of a dataset path read in chunks, or None (not one dataset, no chunks asked,
+    or chunks would not give the whole load's result)."""
+    from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS
+    from liqcore.backtest.stream import NotStreamable
+
+    path = source[0] if isinstance(source, (list, tuple)) and len(source) == 1 else source
+    if not isinstance(path, (str, Path)):
+        return None
+    days = DEFAULT_CHUNK_DAYS if chunk_days is None else float(chunk_days)
+    if not days:
+        return None
+    from liqcore.dataset import check_selection, is_dataset
+
+    if not is_dataset(path):
+        return None
+    check_selection(path)  # an empty dataset: the whole read's error
+    try:
+        res = backtest_chunked(path, params, obj, equity=equity, chunk_days=days)
+    except NotStreamable:
+        return None
+    if res.n_events:
+        type(obj).check_inputs(res.kinds, params)
+    return res
+
+
+def backtest_chunked(path, params: Params, strategy, *, symbols=None, start_ns: int | None = None,
+                     end_ns: int | None = None, equity: float = 1.0, chunk_days: float | None = None,
+                     on_chunk=None) -> BacktestResult:
+    """The backtest of the dataset at ``path`` (``symbols``, event and receive times in [start_ns,
+    end_ns)) with ``strategy`` (an instance), read and replayed in time chunks of ``chunk_days``
+    (:func:`liqcore.backtest.chunked.replay_chunked`): the whole load's result, without its events
+    (``events`` is None; ``n_events`` counts them, ``kinds`` names their kinds).
+    :class:`liqcore.backtest.stream.NotStreamable` when chunks would not reproduce the whole load."""
+    from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS, replay_chunked
+
+    f = replay_chunked(path, params, strategy, symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity,
+                       chunk_days=DEFAULT_CHUNK_DAYS if chunk_days is None else chunk_days, on_chunk=on_chunk)
+    extra = {k: f.pop(k) for k in ("detector_counts", "n_events", "kinds")}
+    res = BacktestResult(**f)
+    res.detector_counts = extra["detector_counts"]
+    res.n_events, res.kinds = extra["n_events"], extra["kinds"]
     return res
 
 

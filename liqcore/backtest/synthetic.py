@@ -442,6 +442,32 @@ class Market:
     cache_path: Path | None = None  # the cache file this market was loaded from or written to (None: not cached)
     from_cache: bool = False
 
+    # -- display -----------------------------------------------------------------------------
+    def _overview(self) -> tuple[str, list[tuple[str, str]]]:
+        ev = self.events
+        kinds = np.bincount(ev["kind"], minlength=max(int(k) for k in Kind) + 1) if len(ev) else []
+        per = [(Kind(k).name.lower(), f"{int(n):,}") for k, n in enumerate(kinds) if n]
+        if len(ev):
+            t0, t1 = (np.datetime64(int(ev["ts_event"].min()), "ns"), np.datetime64(int(ev["ts_event"].max()), "ns"))
+            span = f"{str(t0)[:19].replace('T', ' ')} -> {str(t1)[:19].replace('T', ' ')} UTC"
+        else:
+            span = "no events"
+        head = (f"synthetic market ({self.venue}, seed {self.seed}, {self.days:g} d): {', '.join(self.symbols)}; "
+                f"{span}; {len(ev):,} events, {len(self.truth):,} injected cascades")
+        return head, per
+
+    def __repr__(self) -> str:
+        head, per = self._overview()
+        return f"<Market {head}; " + ", ".join(f"{k} {n}" for k, n in per) + ">"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head, per = self._overview()
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{n}</td></tr>" for k, n in per)
+        return (f"<div><b>Market</b> {html.escape(head)}<table><thead><tr><th>kind</th><th>events</th></tr>"
+                f"</thead><tbody>{rows}</tbody></table></div>")
+
     # -- venue views -------------------------------------------------------------------------
     def sampled_mask(self, venue: str | None = None) -> np.ndarray:
         """Boolean mask of the events ``venue``'s streams show: every event on Bybit; on Binance

@@ -29,25 +29,36 @@ def add_arguments(parser) -> None:
     out.add_argument("--json", action="store_true",
                      help='print one JSON object {"summary": {...}, "trades": [...]} instead of tables')
     out.add_argument("--no-progress", action="store_true", help="no progress display")
+    out.add_argument("--chunk-days", type=float, default=None, metavar="D",
+                     help="a partitioned dataset is read and replayed in time chunks of D days, so memory holds "
+                          "one chunk, not the span (default 1; 0: load the span whole); the results are the same")
     out.add_argument("--min-trades", type=int, default=30, metavar="N",
                      help="fewest completed trades for which the results are compared with the trading "
                           "guide's claims; below, the summary and report say the sample is too small (default 30)")
     add_param_arguments(parser)
+    xv = parser.add_argument_group("cross-venue cascades")
+    xv.add_argument("--scope", choices=("venue", "instrument"), default="venue",
+                    help="venue (default): cascades per (venue, symbol); instrument: counted across the venues of one "
+                         "instrument (a strategy that reads cascades then trades the venue that fired first, or "
+                         "--trade-venue)")
+    xv.add_argument("--trade-venue", default=None, metavar="V",
+                    help="--scope instrument: trade every cascade on this venue's symbol of the instrument (bybit, "
+                         "binance, okx)")
+    xv.add_argument("--instrument-table", default=None, metavar="TOML",
+                    help="--scope instrument: instrument overrides ([instruments.<id>] bybit/binance/okx = symbol)")
     from liqcore.commands._judge import add_judge_arguments
 
     add_judge_arguments(parser)
 
 
 def run(args) -> int:
-    import orjson
-
-    from liqcore.backtest.run import detect, input_kinds, prepare_events, resolve_strategy, run_strategy
+    from liqcore.backtest.run import resolve_strategy
     from liqcore.config import params_from_args
 
     params = params_from_args(args)
     # an unknown strategy or a parameter of another strategy: one clear line, before any work
     strategy, params = resolve_strategy(None, params)
-    from liqcore.commands._judge import judge_line, judge_summary, judged_strategy
+    from liqcore.commands._judge import judged_strategy
 
     strategy = judged_strategy(args, strategy)
     if not (args.equity > 0):
@@ -62,31 +73,77 @@ def run(args) -> int:
     if args.synthetic:  # the synthetic market's kinds are known: a missing input is refused before it is built
         type(strategy).check_inputs(inputs.SYNTHETIC_KINDS, params)
     with inputs.Steps(not args.no_progress and not args.json) as steps:
-        events, registry, label = inputs.load_source(args, params, steps, filter_symbols=True)
-        events = prepare_events(events)
-        if len(events):  # an empty input (--allow-empty) has nothing to check
-            type(strategy).check_inputs(input_kinds(events), params)
-        records = None
-        det_counts: dict = {}
-        if type(strategy).uses_detector:
-            steps.step(f"detecting cascades in {len(events):,} events")
-            records, det_counts = detect(events, params)
-        steps.step(f"strategy {type(strategy).name}: signals and execution")
-        try:
-            res = run_strategy(events, registry, params, strategy, equity=args.equity, records=records)
-        finally:
-            if getattr(strategy, "runner", None) is not None:
-                strategy.runner.close()
-        judged = judge_summary(strategy)
-        res.detector_counts = det_counts
-        if args.out:
-            steps.step("writing ledger and summary")
-            res.save(args.out)
-        if args.report:
-            steps.step("writing the report")
-            from liqcore.backtest.report import write_report
+        if args.trade_venue and args.scope != "instrument":
+            raise ValueError("trade-venue: only with --scope instrument")
+        if args.instrument_table and args.scope != "instrument":
+            raise ValueError("instrument-table: only with --scope instrument")
+        # instrument scope detects across venues in one pass over the whole span
+        res = _chunked(args, params, strategy, steps) if args.scope != "instrument" else None
+        if res is not None:
+            label, n_events = f"dataset {args.paths[0]}", res.n_events
+        else:
+            res, label, n_events = _whole(args, params, strategy, steps)
+        judged = _write(args, res, strategy, steps, label)
+    return _show(args, res, judged, label, n_events)
 
-            write_report(res, args.report, title=f"liqcore backtest ({res.strategy}): {label}", min_trades=args.min_trades)
+
+def _whole(args, params, strategy, steps):
+    """(result, label, events) of the span loaded whole."""
+    from liqcore.backtest.run import detect, input_kinds, prepare_events, run_strategy
+    from liqcore.commands import inputs
+
+    events, registry, label = inputs.load_source(args, params, steps, filter_symbols=True)
+    events = prepare_events(events)
+    if len(events):  # an empty input (--allow-empty) has nothing to check
+        type(strategy).check_inputs(input_kinds(events), params)
+    records = None
+    det_counts: dict = {}
+    if type(strategy).uses_detector and args.scope == "instrument":
+        from liqcore.instruments import detect_instruments, groups, load_table, retarget
+
+        steps.step(f"detecting instrument-scope cascades in {len(events):,} events")
+        table = load_table(args.instrument_table)
+        group, _ = groups(registry, table)
+        records, _shares, det_counts, _ = detect_instruments(events, registry, params, group=group)
+        if args.trade_venue:
+            records, det_counts["dropped_no_trade_venue"] = retarget(records, registry, group, args.trade_venue)
+    elif type(strategy).uses_detector:
+        steps.step(f"detecting cascades in {len(events):,} events")
+        records, det_counts = detect(events, params)
+    steps.step(f"strategy {type(strategy).name}: signals and execution")
+    try:
+        res = run_strategy(events, registry, params, strategy, equity=args.equity, records=records)
+    finally:
+        if getattr(strategy, "runner", None) is not None:
+            strategy.runner.close()
+    res.detector_counts = det_counts
+    return res, label, len(events)
+
+
+def _write(args, res, strategy, steps, label: str):
+    """Write ``--out`` / ``--report``; returns the judge's summary (or None)."""
+    from liqcore.commands._judge import judge_summary
+
+    judged = judge_summary(strategy)
+    if args.out:
+        steps.step("writing ledger and summary")
+        res.save(args.out)
+    if args.report:
+        steps.step("writing the report")
+        from liqcore.backtest.report import write_report
+
+        if res.events is None:  # a chunked run: the events around the report's example trades
+            _example_events(args, res)
+
+        write_report(res, args.report, title=f"liqcore backtest ({res.strategy}): {label}", min_trades=args.min_trades)
+    return judged
+
+
+def _show(args, res, judged, label: str, n_events: int) -> int:
+    import orjson
+
+    from liqcore.commands._judge import judge_line
+
     if args.json:
         out = res.to_json()
         if judged is not None:
@@ -98,7 +155,7 @@ def run(args) -> int:
     from liqcore.backtest.report import print_summary
 
     console = Console()
-    console.print(f"[bold]{label}[/]: {len(events):,} events, {res.n_prints:,} trade prints; "
+    console.print(f"[bold]{label}[/]: {n_events:,} events, {res.n_prints:,} trade prints; "
                   f"strategy [bold]{res.strategy}[/]: {len(res.signals) if res.signals is not None else 0:,} signals")
     if args.synthetic:
         from liqcore.cache import cache_dir
@@ -113,3 +170,68 @@ def run(args) -> int:
     if args.report:
         console.print(f"report written to {args.report}/report.html")
     return 0
+
+
+def _chunked(args, params, strategy, steps):
+    """The backtest of a dataset read in time chunks (:mod:`liqcore.backtest.chunked`), or None: the
+    source is not one dataset, ``--chunk-days 0``, or chunks would not give the whole load's result
+    (then one line says why and the span is loaded whole)."""
+    from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS
+    from liqcore.backtest.run import backtest_chunked
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.commands import inputs
+    from liqcore.dataset import check_selection, is_dataset, load_dataset
+
+    days = DEFAULT_CHUNK_DAYS if args.chunk_days is None else float(args.chunk_days)
+    if not (days >= 0):
+        raise ValueError(f"chunk-days: must be >= 0; got {args.chunk_days}")
+    if args.synthetic or days == 0 or len(args.paths) != 1 or not is_dataset(args.paths[0]):
+        return None
+    start, end = inputs.time_window(args)
+    syms = inputs.symbol_list(args.symbols) if getattr(args, "symbols", None) else None
+    check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
+    steps.step(f"reading the dataset in chunks of {days:g} day(s): detection and execution")
+    try:
+        res = backtest_chunked(args.paths[0], params, strategy, symbols=syms, start_ns=start, end_ns=end,
+                               equity=args.equity, chunk_days=days)
+    except NotStreamable as exc:
+        if not args.json:
+            print(f"backtest: reading the span whole ({exc})", file=sys.stderr)
+        return None
+    if res.n_events:
+        type(strategy).check_inputs(res.kinds, params)
+    else:
+        from liqcore.io import LoadResult, require_events
+
+        require_events(LoadResult(events=load_dataset(args.paths[0], symbols=syms, start_ns=start, end_ns=end,
+                                                      check=False).events[:0], registry=res.registry),
+                       args.paths, allow_empty=getattr(args, "allow_empty", False), usable=0)
+    return res
+
+
+def _example_events(args, res) -> None:
+    """``res.events``: the dataset's events around the trades the report plots (a chunked run keeps
+    no events), read one time range per trade."""
+    import numpy as np
+
+    from liqcore.backtest.report import pick_examples
+    from liqcore.dataset import load_dataset
+    from liqcore.execution.events import prepare_events
+    from liqcore.venues.common import fill_recv
+
+    L = res.ledger
+    if not len(L):
+        return
+    parts = []
+    skew = int(res.params.max_clock_skew_ns or 0)
+    for k in pick_examples(res):
+        lo = int(L[k]["signal_ns"]) - 120 * 10**9 - skew
+        hi = int(L[k]["exit_ns"]) + 120 * 10**9 + 1
+        r = load_dataset(args.paths[0], start_ns=lo, end_ns=hi, registry=res.registry, check=False,
+                         max_clock_skew_ns=res.params.max_clock_skew_ns)
+        fill_recv(r.events, res.params.feed_latency_ns)
+        parts.append(r.events)
+    ev = prepare_events(np.concatenate(parts))
+    keep = np.ones(len(ev), dtype=bool)
+    keep[1:] = (ev[1:] != ev[:-1])  # the ranges of neighbouring trades overlap
+    res.events = ev[keep]

@@ -23,6 +23,7 @@ Examples:
   liqcore compare --synthetic --strategies cascade-mm,cascade-fade,liq-trend --folds 5 --plot compare.png
   liqcore compare recordings/ --strategies cascade-mm,zone-bounce --json
   liqcore compare --synthetic --market null --out null.csv
+  liqcore compare recordings/ --strategies cascade-mm --trade-venue binance   # venue vs instrument scope
 """
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def add_arguments(parser) -> None:
                    help="walk-forward folds: the span is cut into N + 1 blocks; in sample = block 0, "
                         "out of sample = blocks 1..N (default 4)")
     g.add_argument("--ci", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
+    g.add_argument("--trade-venue", default=None, metavar="V",
+                   help="also run cascade-mm on instrument-scope cascades (counted across the venues of each "
+                        "instrument) traded on venue V: venue scope against instrument scope on the same market")
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     out.add_argument("--plot", metavar="PNG", help="figure: mean return per trade with its interval per strategy "
@@ -199,6 +203,7 @@ def run(args) -> int:
                             else ""))
                 registry = m.registry
             results[kind] = compare(events, registry, names, params, n_folds=args.folds, ci=args.ci, label=label,
+                                    trade_venue=args.trade_venue,
                                     progress=lambda n, k=kind: steps.step(f"{k}: {n}"))
     elapsed = time.perf_counter() - t_all
     if args.plot:

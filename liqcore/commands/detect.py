@@ -1,6 +1,7 @@
 """Detect liquidation cascades in recorded events.
 
-    liqcore detect PATH... [--format F] [--venue V] [--symbol S] [--json] [detector parameters]
+    liqcore detect PATH... [--format F] [--venue V] [--symbol S] [--json] [--scope venue|instrument]
+                   [--instrument-table TOML] [detector parameters]
     liqcore detect --sample
 
 Loads the recordings (any format liqcore.io reads, detected per file), runs the cascade detector
@@ -11,7 +12,11 @@ then the counts (events, liquidations, skipped by reason, loader rejects, cascad
 
 --json prints one JSON object per line per cascade instead, with exactly the keys venue, symbol,
 start_ns, confirm_ns, end_ns, dominant, n_events, n_large, long_notional, short_notional, threshold;
-the counts then go to stderr.  --sample runs on the small synthetic sample bundled with liqcore
+the counts then go to stderr.  ``--scope instrument`` counts large liquidations (each large against its
+own venue's rolling threshold) across the venues of one instrument (Bybit BTCUSDT, Binance BTCUSDT and
+OKX BTC-USDT-SWAP are BTC-USDT; ``--instrument-table`` overrides): a row per cross-venue cascade with
+the venue that fired first and each venue's share (JSON: the keys above plus instrument, first_venue
+and shares).  --sample runs on the small synthetic sample bundled with liqcore
 (alone: given with PATH it is an error, never mixed into the recordings).
 """
 from __future__ import annotations
@@ -37,6 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symbol", default=None, metavar="S", help="only these symbols (comma list, venue spelling)")
     add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per cascade per line")
+    p.add_argument("--scope", choices=("venue", "instrument"), default="venue",
+                   help="venue (default): cascades per (venue, symbol); instrument: the 2-in-window rule counts "
+                        "large liquidations across the venues of one instrument")
+    p.add_argument("--instrument-table", default=None, metavar="TOML",
+                   help="--scope instrument: instrument overrides ([instruments.<id>] bybit/binance/okx = symbol)")
     add_param_arguments(p, groups=("detector",))
     from liqcore.commands.inputs import add_mapping_arguments
 
@@ -141,10 +151,34 @@ def run(args) -> int:
 
     from liqcore.venues.common import throttle_note
 
-    det = CascadeDetector.from_params(params)
-    records, counts = det.run(events, flush=True)
-    rows = cascades(records)
     reg = res.registry
+    shares = None
+    if args.scope == "instrument":
+        from liqcore.instruments import detect_instruments, load_table
+
+        table = load_table(args.instrument_table)
+        records, shares, counts, names = detect_instruments(events, reg, params, table)
+        from liqcore.instruments import groups
+
+        group, _ = groups(reg, table)
+    elif args.instrument_table:
+        raise ValueError("instrument-table: only with --scope instrument")
+    else:
+        det = CascadeDetector.from_params(params)
+        records, counts = det.run(events, flush=True)
+    rows = cascades(records)
+    if shares is not None:
+        by = {}
+        for sh in shares:
+            by.setdefault(int(sh["cascade_id"]), {})[venue_name(int(sh["venue"]))] = {
+                "n_events": int(sh["n_events"]), "n_large": int(sh["n_large"]),
+                "notional": float(sh["long_notional"] + sh["short_notional"]),
+                "first_large_ns": int(sh["first_large_ns"]) if sh["first_large_ns"] >= 0 else None,
+                "first_large_recv_ns": int(sh["first_large_recv_ns"]) if sh["first_large_recv_ns"] >= 0 else None,
+            }
+        for c in rows:
+            c["instrument"] = names[int(group[c["symbol_id"]])]
+            c["shares"] = by.get(c["cascade_id"], {})
 
     if args.json:
         import orjson
@@ -164,6 +198,10 @@ def run(args) -> int:
                 "short_notional": c["short_notional"],
                 "threshold": c["threshold"],
             }
+            if shares is not None:
+                obj["instrument"] = c["instrument"]
+                obj["first_venue"] = obj["venue"]
+                obj["shares"] = c["shares"]
             line = orjson.dumps(obj) + b"\n"
             if out is not None:
                 out.write(line)
@@ -181,9 +219,13 @@ def run(args) -> int:
     from rich.table import Table
 
     console = Console(file=sys.stdout, width=max(Console(file=sys.stdout).width, 170))
-    table = Table(title=f"liquidation cascades (window {params.window_ns / 1e9:g}s, "
+    scope = "" if shares is None else "instrument scope, "
+    table = Table(title=f"liquidation cascades ({scope}window {params.window_ns / 1e9:g}s, "
                         f"k={params.min_large}, q={params.quantile:g}, N={params.history})")
-    for name, justify in (("venue", "left"), ("symbol", "left"), ("start (UTC)", "left"),
+    cols = (("venue", "left"), ("symbol", "left")) if shares is None else (("instrument", "left"),
+                                                                            ("first venue", "left"),
+                                                                            ("venue shares (notional)", "left"))
+    for name, justify in (*cols, ("start (UTC)", "left"),
                           ("confirm", "left"), ("end", "left"), ("duration", "right"),
                           ("dominant", "left"), ("events", "right"), ("large", "right"),
                           ("long notional", "right"), ("short notional", "right"), ("threshold", "right")):
@@ -191,8 +233,12 @@ def run(args) -> int:
     for c in rows:
         dom = dominant_name(c["dominant"])
         style = {"long": "red", "short": "green"}.get(dom, "")
+        lead = (venue_name(c["venue"]), reg.symbol(c["symbol_id"])) if shares is None else (
+            c["instrument"], venue_name(c["venue"]),
+            " ".join(f"{v} {100 * x['notional'] / max(c['long_notional'] + c['short_notional'], 1e-300):.0f}%"
+                     for v, x in c["shares"].items()))
         table.add_row(
-            venue_name(c["venue"]), reg.symbol(c["symbol_id"]), _utc(c["start_ns"]),
+            *lead, _utc(c["start_ns"]),
             _utc_short(c["confirm_ns"], c["start_ns"]), _utc_short(c["end_ns"], c["start_ns"]), f"{(c['end_ns'] - c['start_ns']) / 1e9:.1f}s",
             f"[{style}]{dom}[/{style}]" if style else dom, str(c["n_events"]), str(c["n_large"]),
             _money(c["long_notional"]), _money(c["short_notional"]), _money(c["threshold"]),

@@ -1,5 +1,6 @@
 """Research studies.  ``liqcore study [NAME] PATH...|--synthetic``; NAME is one of event (the
-default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes.
+default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes,
+lead-lag.
 
 The event study: for every confirmed cascade, the forward return of the last trade price from the
 decision time (confirm receive time) to each horizon, signed so that positive = reversion (up after
@@ -14,16 +15,17 @@ Examples:
   liqcore study --synthetic --days 30 --plot study.png
   liqcore study contagion --synthetic --preset contagion --days 5 --plot lead_lag.png
   liqcore study oi recordings/bybit/ --json
+  liqcore study lead-lag --synthetic --days 6 --venues bybit,binance --lead bybit=150 --plot lead_lag.png
   liqcore study data/binance.csv data/binance_trades.csv --min-history 20 --refresh 0 --horizons 10s,1m,5m
 """
 from __future__ import annotations
 
 import sys
 
-HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes"
+HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes, lead-lag"
 
 STUDY_NAMES = ("event", "ic", "heatmap", "contagion", "volatility", "oi", "microstructure", "strategies",
-               "distributions", "lag", "regimes")
+               "distributions", "lag", "regimes", "lead-lag")
 
 
 def add_arguments(parser) -> None:
@@ -41,6 +43,15 @@ def add_arguments(parser) -> None:
     st.add_argument("--names", metavar="N[,N...]", default=None,
                     help="ic study: the named features to test (default: the named features except the price and "
                          "open-interest levels and the base-unit taker volumes; see liqcore features --list)")
+    xv = parser.add_argument_group("lead-lag study (one instrument on several venues)")
+    xv.add_argument("--venues", default="bybit,binance", metavar="V[,V...]",
+                    help="--synthetic: the venues of the multi-venue synthetic market (default bybit,binance)")
+    xv.add_argument("--lead", default=None, metavar="VENUE=MS[,...]",
+                    help="--synthetic: plant a lead, e.g. bybit=150 (Bybit's cascades start 150 ms first; default none)")
+    xv.add_argument("--throttle", default=None, metavar="VENUE=MS[,...]",
+                    help="--synthetic: throttle venues' liquidation streams, e.g. binance=1000 (default none)")
+    xv.add_argument("--instrument-table", default=None, metavar="TOML",
+                    help="instrument overrides: [instruments.<id>] with bybit/binance/okx = symbol")
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help='print the result as JSON (event: {"summary": [...], '
                      '"cascades": N, ...})')
@@ -122,10 +133,20 @@ def run_named(name: str, args) -> int:
     if name == "oi" and args.synthetic:
         args.synthetic_effects = {"open_interest": True}
     with Steps(not args.no_progress and not args.json) as steps:
-        events, registry, label, symbols = load_input(args, params, steps)
+        if name == "lead-lag" and args.synthetic:
+            events, registry, label = _venue_market(args, steps)
+            symbols = None
+        else:
+            events, registry, label, symbols = load_input(args, params, steps)
         steps.step(f"{name} study on {len(events):,} events")
         panel = Panel(events, registry, symbols)
         kw = {"params": params}
+        if name == "lead-lag" and args.instrument_table:
+            from liqcore.instruments import load_table
+
+            kw["table"] = load_table(args.instrument_table)
+        if name == "lead-lag":
+            kw.update(n_boot=args.boot, ci=args.ci)
         if name == "event":
             kw["horizons"] = args.horizons
         if name == "ic":
@@ -168,16 +189,46 @@ def run_named(name: str, args) -> int:
     return 0 if res.available else 1  # exit 1: the input holds nothing this study can use
 
 
+def _venue_ms(text, what: str) -> dict:
+    out = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        v, sep, ms = part.partition("=")
+        try:
+            out[v.strip().lower()] = float(ms)
+        except ValueError:
+            raise ValueError(f"{what}: expected VENUE=MS[,...] (e.g. bybit=150); got {text!r}") from None
+        if not sep:
+            raise ValueError(f"{what}: expected VENUE=MS[,...] (e.g. bybit=150); got {text!r}")
+    return out
+
+
+def _venue_market(args, steps):
+    """The multi-venue synthetic market of ``--venues``, ``--lead``, ``--throttle``, ``--days``, ``--seed``."""
+    from liqcore.backtest.synthetic_venues import venue_market
+
+    symbol = (args.symbols or "BTCUSDT").split(",")[0].strip().upper()
+    venues = tuple(v.strip() for v in args.venues.split(",") if v.strip())
+    lead, throttle = _venue_ms(args.lead, "lead"), _venue_ms(args.throttle, "throttle")
+    steps.step(f"synthetic {symbol} on {', '.join(venues)}")
+    m = venue_market(days=args.days, symbol=symbol, venues=venues, lead_ms=lead, throttle_ms=throttle, seed=args.seed)
+    planted = ", ".join(f"{v} {x:+g} ms" for v, x in lead.items()) or "none"
+    thr = ", ".join(f"{v} {x:g} ms" for v, x in throttle.items()) or "none"
+    return m.events, m.registry, (f"synthetic {symbol} on {', '.join(m.venues)} ({args.days:g} days, seed {args.seed}; "
+                                  f"planted lead: {planted}; throttles: {thr})")
+
+
 def run_event(args) -> int:
     import orjson
 
     from liqcore.commands.inputs import Steps, load_input
     from liqcore.commands.outputs import print_frame
     from liqcore.config import params_from_args
-    from liqcore.research.study import _parse_horizons, event_study, plot_study, summarize_study
+    from liqcore.research.study import parse_horizons, event_study, plot_study, summarize_study
 
     params = params_from_args(args)
-    horizons = [lab for lab, _ in _parse_horizons(args.horizons)]
+    horizons = [lab for lab, _ in parse_horizons(args.horizons)]
     if not 0.0 < args.ci < 1.0:
         raise ValueError(f"ci: must be in (0, 1); got {args.ci}")
     if args.boot < 1:

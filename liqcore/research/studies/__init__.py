@@ -22,7 +22,8 @@ baseline), ``oi`` (open-interest changes explained by liquidations; lead/lag), `
 strategies backtested through the execution model), ``distributions`` (buy/sell split, liquidation-size
 histogram, cascade duration and size distributions), ``lag`` (lead/lag of liquidations against the
 1-second return, the "liquidations lag price by 0-5 s" test, the liquidation-to-price-tick delay),
-``regimes`` (a two-state hidden-Markov model of volatility and liquidations).  ``docs/research.md`` describes each.
+``regimes`` (a two-state hidden-Markov model of volatility and liquidations), ``lead-lag`` (which venue
+of one instrument fires first in a cross-venue cascade, in ms, and the venues' price lead).  ``docs/research.md`` describes each.
 
 Layout and rules:
 
@@ -55,6 +56,7 @@ from liqcore.research.studies.contagion import study_contagion
 from liqcore.research.studies.distributions import study_distributions
 from liqcore.research.studies.event import study_event
 from liqcore.research.studies.lag import study_lag
+from liqcore.research.studies.lead_lag import study_lead_lag
 from liqcore.research.studies.heatmap import BIN_LOG, study_heatmap  # noqa: F401
 from liqcore.research.studies.ic import (  # noqa: F401
     IC_EXCLUDE,
@@ -90,6 +92,7 @@ STUDIES = {
     "distributions": study_distributions,
     "lag": study_lag,
     "regimes": study_regimes,
+    "lead-lag": study_lead_lag,
 }
 
 

@@ -1,0 +1,139 @@
+"""One instrument on several venues: the ground truth of the lead-lag study.
+
+``venue_market(days, symbol="BTCUSDT", venues=("bybit", "binance"), lead_ms={"bybit": 150}, ...)``
+composes the single-venue generator (:func:`liqcore.backtest.synthetic.simulate_symbol`) once per
+venue: each venue has its own background liquidations, trades and price path (its own seed), and
+no cascade of its own: every cascade comes from ONE latent event (a Poisson shock of the symbol's
+cascade rate, on a side drawn once), scheduled on each venue as an external shock at
+
+    latent time - lead_ms[venue] + N(0, jitter_ms)
+
+so ``lead_ms={"bybit": 150}`` makes Bybit's cascades start 150 ms before the other venues' on
+average (a venue not named leads by 0).  The null market is ``lead_ms={}``: no lead.  The cascade's
+price impact follows each venue's own liquidations, so the venues' prices lead by the same amount.
+
+Throttle (``throttle_ms[venue]``, ms; 0: every event): the venue's liquidation stream shows only the
+LATEST liquidation of each ``throttle`` window per symbol (Binance's ``forceOrder`` snapshot rule,
+OKX's one per second), pushed at the window's end, so the first liquidation a throttled venue shows
+of a cascade is later than the venue's first by up to its throttle, on event time (a later one
+replaced it) and on receive time (held to the window's end).  Default: none on any venue, so the
+planted lead is what a study must recover; set ``{"binance": 1000, "okx": 1000}`` for today's feeds.
+
+Receive time: event time + ``feed_latency_ms`` + an exponential jitter of 5 ms mean (per venue and
+event, seeded), or the throttle window's end + the same.  ``.truth`` holds one row per latent event:
+its time, side and each venue's scheduled onset.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE, NS_PER_MS, NS_PER_S, Flag, Kind, SymbolRegistry, Venue
+
+__all__ = ["VenueMarket", "venue_market", "throttled"]
+
+_DEFAULT_START_NS = 1_748_736_000_000_000_000  # 2025-06-01 00:00 UTC (Bybit unthrottled since 2025-02)
+
+
+@dataclass
+class VenueMarket:
+    """Events of one instrument on several venues (EVENT_DTYPE, event-time order), their registry,
+    the latent cascades (``truth``) and what was planted (``lead_ms``, ``throttle_ms``)."""
+
+    events: np.ndarray
+    registry: SymbolRegistry
+    venues: tuple
+    symbol: str
+    lead_ms: dict
+    throttle_ms: dict
+    truth: dict = field(default_factory=dict)
+
+
+def _venue_symbol(venue: str, symbol: str) -> str:
+    s = symbol.upper()
+    if venue == "okx" and s.endswith("USDT"):
+        return f"{s[:-4]}-USDT-SWAP"
+    return s
+
+
+def throttled(ts: np.ndarray, window_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(keep, push_ns)`` of one symbol's liquidations (sorted times) under a snapshot throttle: in
+    each ``window_ns`` window (aligned on the epoch) only the latest is shown, pushed at the window's
+    end."""
+    if window_ns <= 0 or len(ts) == 0:
+        return np.ones(len(ts), bool), ts.astype(np.int64)
+    b = ts // window_ns
+    keep = np.ones(len(ts), bool)
+    keep[:-1] = b[1:] != b[:-1]
+    return keep, (b + 1) * window_ns
+
+
+def venue_market(days: float = 4.0, symbol: str = "BTCUSDT", venues=("bybit", "binance"), lead_ms=None,
+                 throttle_ms=None, jitter_ms: float = 40.0, seed: int = 7, cascades_per_day: float | None = None,
+                 feed_latency_ms: float = 50.0, start_ns: int = _DEFAULT_START_NS) -> VenueMarket:
+    """Generate the market (see the module)."""
+    from liqcore._jit import synth as k
+    from liqcore.backtest.synthetic import build_params, simulate_symbol
+
+    venues = tuple(Venue.parse(v).name.lower() for v in venues)
+    if len(venues) < 2 or len(set(venues)) != len(venues):
+        raise ValueError(f"venues: give two or three different venues; got {', '.join(venues)}")
+    lead_ms = {Venue.parse(v).name.lower(): float(x) for v, x in (lead_ms or {}).items()}
+    throttle_ms = {Venue.parse(v).name.lower(): float(x) for v, x in (throttle_ms or {}).items()}
+    for name, d in (("lead_ms", lead_ms), ("throttle_ms", throttle_ms)):
+        for v, x in d.items():
+            if v not in venues:
+                raise ValueError(f"{name}: {v} is not one of the market's venues ({', '.join(venues)})")
+            if not np.isfinite(x) or (name == "throttle_ms" and x < 0) or abs(x) > 60_000:
+                raise ValueError(f"{name}: {v}: expected a finite number of ms (|x| <= 60000); got {x!r}")
+    if not (days > 0 and np.isfinite(days)):
+        raise ValueError(f"days: must be > 0; got {days!r}")
+    if jitter_ms < 0:
+        raise ValueError(f"jitter_ms: must be >= 0; got {jitter_ms!r}")
+    p0 = build_params(symbol, days, start_ns)
+    rate = float(p0[k.MU_S]) * 86400.0 if cascades_per_day is None else float(cascades_per_day)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 34])))
+    t_end = days * 86400.0
+    n_lat = rng.poisson(rate * days)
+    lat_t = np.sort(rng.uniform(60.0, t_end - 60.0, n_lat))
+    lat_side = np.where(rng.random(n_lat) < 0.55, 1, 2).astype(np.int8)
+    registry = SymbolRegistry()
+    parts = []
+    onsets = {}
+    for vi, v in enumerate(venues):
+        off = -lead_ms.get(v, 0.0) / 1000.0 + rng.normal(0.0, jitter_ms / 1000.0, n_lat)
+        ext = lat_t + off
+        order = np.argsort(ext, kind="stable")
+        onsets[v] = (ext * NS_PER_S).astype(np.int64) + start_ns
+        p = build_params(symbol, days, start_ns, overrides={"mu_s": 0.0})
+        rows, _eps = simulate_symbol(p, int(seed) * 1000 + 17 * (vi + 1), f"{symbol}@{v}", ext_t=ext[order],
+                                     ext_side=lat_side[order])
+        n = len(rows["t_ns"])
+        ev = np.zeros(n, dtype=EVENT_DTYPE)
+        ev["ts_event"] = rows["t_ns"] + start_ns
+        ev["price"] = rows["price"]
+        ev["qty"] = rows["qty"]
+        ev["side"] = rows["side"]
+        ev["kind"] = rows["kind"]
+        ev["venue"] = int(Venue.parse(v))
+        ev["symbol_id"] = registry.id(v, _venue_symbol(v, symbol))
+        ev["flags"] = int(Flag.SYNTHETIC)
+        ev = ev[np.argsort(ev["ts_event"], kind="stable")]
+        vrng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 34, vi])))
+        lat = int(feed_latency_ms * NS_PER_MS) + (vrng.exponential(5.0, n) * NS_PER_MS).astype(np.int64)
+        ev["ts_recv"] = ev["ts_event"] + lat
+        thr = int(throttle_ms.get(v, 0.0) * NS_PER_MS)
+        if thr > 0:
+            liq = np.flatnonzero(ev["kind"] == int(Kind.LIQUIDATION))
+            keep, push = throttled(ev["ts_event"][liq], thr)
+            ev["ts_recv"][liq] = push + lat[liq]
+            ev["flags"][liq] |= int(Flag.THROTTLED)
+            drop = np.ones(n, bool)
+            drop[liq[~keep]] = False
+            ev = ev[drop]
+        parts.append(ev)
+    events = np.concatenate(parts)
+    events = events[np.argsort(events["ts_event"], kind="stable")]
+    truth = {"t_ns": (lat_t * NS_PER_S).astype(np.int64) + start_ns, "side": lat_side, "onset_ns": onsets}
+    return VenueMarket(events, registry, venues, symbol.upper(), lead_ms, throttle_ms, truth)

@@ -1,0 +1,211 @@
+"""Instruments across venues: one id for the same contract on Bybit, Binance and OKX.
+
+``BTC-USDT`` is Bybit ``BTCUSDT``, Binance ``BTCUSDT`` and OKX ``BTC-USDT-SWAP``: the same linear
+USDT perpetual seen through three margin engines.  Quantities are already in base units on every
+venue (OKX contracts are multiplied by ``ctVal`` when decoded, from ``liqcore.venues.instruments``),
+so notionals compare across venues.  The table is built from the venues' instrument tables (the
+Bybit order-grid table and the OKX ``ctVal`` table): every base they list gets ``BASE-USDT``; any
+other symbol spelled ``BASEUSDT`` (Bybit, Binance) or ``BASE-USDT-SWAP`` (OKX) joins ``BASE-USDT`` by
+the same rule.  User overrides (:func:`load_table`: a TOML file or a mapping) replace or add rows::
+
+    [instruments.BTC-USDT]
+    bybit = "BTCUSDT"
+    binance = "BTCUSDT"
+    okx = "BTC-USDT-SWAP"
+
+Throttles (:func:`throttle_ns`): Binance's ``forceOrder`` stream and OKX's ``liquidation-orders``
+push at most one liquidation per symbol per second (the latest); Bybit's ``allLiquidation`` pushes
+every event since 2025-02 (its legacy ``liquidation`` topic: one per second before).  A throttled
+venue's first liquidation of a cascade is late by up to its throttle, which biases any "which venue
+fires first" answer toward the unthrottled venue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE, Flag, Venue
+
+__all__ = ["Table", "default_table", "load_table", "instrument_of", "groups", "merged_tape", "throttle_ns",
+           "VENUE_THROTTLE_NS", "BYBIT_ALL_LIQUIDATION_NS", "detect_instruments", "retarget"]
+
+#: Bybit's allLiquidation topic (every liquidation) since about 2025-02-01 UTC; 1 per second before
+BYBIT_ALL_LIQUIDATION_NS = 1_738_368_000_000_000_000
+#: the liquidation stream's throttle per venue (ns; 0 = every event) as of today
+VENUE_THROTTLE_NS = {int(Venue.BYBIT): 0, int(Venue.BINANCE): 1_000_000_000, int(Venue.OKX): 1_000_000_000}
+_VENUES = ("bybit", "binance", "okx")
+
+
+def throttle_ns(venue, ts_ns: int | None = None, flags: int | None = None) -> int:
+    """The venue's liquidation-stream throttle (ns, 0: every event) at ``ts_ns`` (default: now);
+    an event flagged THROTTLED is throttled to one per second whatever its venue, and a SYNTHETIC one
+    is throttled only when so flagged (the synthetic market says which stream it throttled)."""
+    v = int(Venue.parse(venue))
+    if flags is not None and int(flags) & int(Flag.THROTTLED):
+        return 1_000_000_000
+    if flags is not None and int(flags) & int(Flag.SYNTHETIC):
+        return 0
+    if v == int(Venue.BYBIT) and ts_ns is not None and int(ts_ns) < BYBIT_ALL_LIQUIDATION_NS:
+        return 1_000_000_000
+    return VENUE_THROTTLE_NS.get(v, 0)
+
+
+@dataclass(frozen=True)
+class Table:
+    """Instrument id -> {venue name: venue symbol}, and the reverse lookup."""
+
+    rows: Mapping[str, Mapping[str, str]]
+
+    def members(self, instrument: str) -> dict[str, str]:
+        try:
+            return dict(self.rows[instrument])
+        except KeyError:
+            raise ValueError(f"instrument: unknown instrument {instrument!r} (known: "
+                             f"{', '.join(sorted(self.rows)[:8])}...)") from None
+
+    def lookup(self, venue, symbol: str) -> str | None:
+        """The instrument of a (venue, symbol): the table's row, else the naming rule, else None."""
+        name = Venue.parse(venue).name.lower()
+        sym = str(symbol).upper()
+        for inst, row in self.rows.items():
+            if str(row.get(name, "")).upper() == sym:
+                return inst
+        return instrument_of(name, sym)
+
+
+def instrument_of(venue: str, symbol: str) -> str | None:
+    """``BASE-USDT`` for ``BASEUSDT`` (Bybit, Binance) or ``BASE-USDT-SWAP`` (OKX), else None."""
+    s = str(symbol).upper()
+    if venue == "okx":
+        return s[:-5] if s.endswith("-USDT-SWAP") else None
+    if venue in ("bybit", "binance") and s.endswith("USDT") and len(s) > 4 and "-" not in s:
+        return f"{s[:-4]}-USDT"
+    return None
+
+
+def default_table() -> Table:
+    """Every base of the venues' instrument tables, on all three venues."""
+    from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, OKX_CT_VAL
+
+    bases = {s[:-4] for s in DEFAULT_INSTRUMENTS} | {s[:-10] for s in OKX_CT_VAL}
+    return Table({f"{b}-USDT": {"bybit": f"{b}USDT", "binance": f"{b}USDT", "okx": f"{b}-USDT-SWAP"}
+                  for b in sorted(bases)})
+
+
+def load_table(source: "str | Path | Mapping | None" = None) -> Table:
+    """The default table updated with a TOML file (``[instruments.<id>]`` with ``bybit``,
+    ``binance``, ``okx`` keys) or a mapping of the same shape."""
+    rows = {k: dict(v) for k, v in default_table().rows.items()}
+    if source is None:
+        return Table(rows)
+    if isinstance(source, Mapping):
+        over = source.get("instruments", source)
+    else:
+        import tomllib
+
+        p = Path(source)
+        if not p.is_file():
+            raise ValueError(f"instruments: no such file: {p}")
+        try:
+            over = tomllib.loads(p.read_text()).get("instruments", {})
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"instruments: {p}: not valid TOML ({e})") from None
+    if not isinstance(over, Mapping):
+        raise ValueError("instruments: expected a table of instruments")
+    for inst, row in over.items():
+        if not isinstance(row, Mapping) or not row:
+            raise ValueError(f"instruments: {inst}: expected a table of venue = symbol")
+        for venue, sym in row.items():
+            if venue not in _VENUES:
+                raise ValueError(f"instruments: {inst}: unknown venue {venue!r} (bybit, binance, okx)")
+            if not isinstance(sym, str) or not sym:
+                raise ValueError(f"instruments: {inst}.{venue}: expected a symbol string")
+            # a symbol moved to this instrument leaves its old one
+            for other in rows.values():
+                if str(other.get(venue, "")).upper() == sym.upper():
+                    other.pop(venue)
+        rows[str(inst)] = {v: str(s).upper() for v, s in row.items()}
+    return Table({k: v for k, v in rows.items() if v})
+
+
+def groups(registry, table: Table | None = None) -> tuple[np.ndarray, list[str]]:
+    """``(group, names)``: ``group[symbol_id]`` for every symbol of ``registry`` (one group per
+    instrument; a symbol no instrument holds is a group of its own) and each group's name."""
+    table = table or default_table()
+    group = np.empty(len(registry), dtype=np.int64)
+    names: list[str] = []
+    index: dict[str, int] = {}
+    for sid, venue, sym in registry:
+        inst = table.lookup(venue, sym) if int(venue) else None
+        key = inst if inst is not None else f"{venue.name.lower()}:{sym}"
+        g = index.get(key)
+        if g is None:
+            g = index[key] = len(names)
+            names.append(key)
+        group[sid] = g
+    return group, names
+
+
+def merged_tape(events: np.ndarray, registry, instrument: str, table: Table | None = None) -> np.ndarray:
+    """The events of every venue of one instrument (each keeps its venue and symbol_id), in event
+    time order (stable: ties keep their input order)."""
+    group, names = groups(registry, table)
+    if instrument not in names:
+        raise ValueError(f"instrument: no events of {instrument!r} in the input")
+    g = names.index(instrument)
+    sids = np.flatnonzero(group == g)
+    m = np.isin(events["symbol_id"], sids)
+    out = events[m]
+    return out[np.argsort(out["ts_event"], kind="stable")]
+
+
+def detect_instruments(events: np.ndarray, registry, params, table: Table | None = None, *, flush: bool = True,
+                       group: np.ndarray | None = None):
+    """Instrument-scope detection: ``(records, shares, counts, names)``.  The per-venue detector
+    marks every liquidation large against its own venue's rolling threshold; the cross-venue rule
+    (``liqcore._libs.xvenue``) counts large liquidations across the venues of each instrument.
+    ``counts`` are the per-venue detector's, with ``cascades``/``records``/``late`` of the
+    instrument rule.  ``names[group]`` names each record's instrument through its ``symbol_id``."""
+    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.xvenue import detect
+
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("events: expected liqcore.types.EVENT_DTYPE")
+    names: list[str] = []
+    if group is None:
+        group, names = groups(registry, table)
+    events = np.ascontiguousarray(events)
+    marks = np.zeros(len(events), dtype=np.int8)
+    thr = np.full(len(events), np.nan)
+    det = CascadeDetector.from_params(params)
+    _, counts = det.run(events, flush=False, marks=marks, thresholds=thr)
+    records, shares, xc = detect(events, marks, thr, group, params.window_ns, params.min_large, flush=flush)
+    counts = dict(counts)
+    counts.update(xc)
+    return records, shares, counts, names
+
+
+def retarget(records: np.ndarray, registry, group: np.ndarray, venue) -> tuple[np.ndarray, int]:
+    """``(records, n_dropped)``: instrument-scope cascade records moved to the trade venue: each
+    record's ``symbol_id`` and ``venue`` become the trade venue's symbol of the same instrument
+    (times, notionals and ids unchanged: the decision stays at the confirming liquidation, on any
+    venue); a cascade of an instrument the trade venue does not list is dropped (counted)."""
+    v = int(Venue.parse(venue))
+    target = {}
+    for sid, sv, _sym in registry:
+        if int(sv) == v:
+            target.setdefault(int(group[sid]), sid)
+    out = records.copy()
+    keep = np.ones(len(out), dtype=bool)
+    for i in range(len(out)):
+        t = target.get(int(group[int(out["symbol_id"][i])]))
+        if t is None:
+            keep[i] = False
+        else:
+            out["symbol_id"][i] = t
+            out["venue"][i] = v
+    dropped = int(np.count_nonzero(~keep & (out["record"] == 1)))
+    return out[keep], dropped
