@@ -217,7 +217,7 @@ LIQCORE_STAMPS = '''
 import sys, time, atexit, json
 path = sys.argv.pop(1)
 from liqcore.live import engine as E, journal as J, bybit_gateway as G
-from liqcore.venues.bybit import rest as R
+from liqcore.venues.bybit import h1 as H1, rest as R
 from liqcore.venues import decoder as D
 from liqcore.backtest import core as C
 stamps, w, parts = [], [0], {}
@@ -238,7 +238,7 @@ for owner, name in ((E.Engine, "_on_record"), (E.Engine, "_decide"), (E.Engine, 
                     (R.BybitREST, "post_now"), (R.BybitREST, "fast_post_bytes"), (C.StrategyCore, "on_cascade"),
                     (E.Engine, "_emit_decision"), (D.Decoder, "feed"), (E, "_record_dict")):
     timed(owner, name, name)
-on_frame, begin = E.Engine.on_frame, R._H1Client.begin
+on_frame, begin = E.Engine.on_frame, H1.H1Client.begin
 
 def on_frame_s(self, venue, frame, recv_ns=None):
     t = clock()
@@ -253,7 +253,7 @@ def begin_s(self, data, timeout, loop):
     w[0] = clock()
     return begin(self, data, timeout, loop)
 
-E.Engine.on_frame, R._H1Client.begin = on_frame_s, begin_s
+E.Engine.on_frame, H1.H1Client.begin = on_frame_s, begin_s
 atexit.register(lambda: open(path, "w").write("\\n".join(json.dumps(s) for s in stamps)))
 from liqcore.cli import main
 sys.argv[0] = "liqcore"

@@ -11,13 +11,18 @@ The package by layer; each may import only the layers before it, and nothing imp
 3. the wire and the files: ``venues`` (one folder per exchange), the readers and writers (``io``,
    ``dataset``), ``cache``;
 4. the work: ``strategies`` (signals), ``backtest`` (the execution model's front, sweeps,
-   reports), ``research`` (features, studies); ``config`` (command-line and TOML glue, with the
-   strategy registry installed into the vocabulary);
+   reports), ``research`` (features, studies); ``config`` (command-line and TOML glue);
 5. ``live`` (feeds, engine, gateways, journal); ``testing`` (fake venues for tests);
 6. ``commands`` (one module per ``liqcore <command>``), loaded by ``cli``.
 
 Each package's docstring says what it may import and where a new piece of its kind goes.  This
-module imports ``types`` only; a new public name is one row in ``_LAZY`` (resolved on first use).
+module imports ``types`` and the vocabulary (``units``, ``params``: the standard library only); a new
+public name is one row in ``_LAZY`` (resolved on first use).
+
+It is also where the strategy registry meets the vocabulary: the parameter vocabulary sits below the
+strategies and never imports them, so this module (above every layer) installs the loader through which
+``params`` finds the strategy names and each strategy's own parameters (``liqcore.strategies`` is
+imported on the first such look-up, not here).
 """
 from __future__ import annotations
 
@@ -36,6 +41,17 @@ from liqcore.types import (  # noqa: F401  (the data contract is always loaded)
     Venue,
     default_registry,
 )
+from liqcore import params as _vocabulary
+
+
+def _strategy_registry():
+    import importlib
+
+    return importlib.import_module("liqcore.strategies")
+
+
+_vocabulary.set_strategy_registry(_strategy_registry)
+
 # name -> (module, attribute); imported on first access
 _LAZY = {
     "Params": ("liqcore.config", "Params"),
@@ -47,7 +63,10 @@ _LAZY = {
     "Decoder": ("liqcore.venues.decoder", "Decoder"),
     "load_events": ("liqcore.io", "load_events"),
     "Engine": ("liqcore.live.engine", "Engine"),
-    "backtest": ("liqcore.backtest", "backtest"),
+    # the package, callable as its function backtest() (see liqcore/_callable.py): the same object
+    # whatever the import order, where a name bound to the function was replaced by the package
+    # as soon as a submodule was imported
+    "backtest": ("liqcore.backtest", None),
     "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
 }
 
@@ -75,7 +94,9 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'liqcore' has no attribute {name!r}") from None
     import importlib
 
-    value = getattr(importlib.import_module(modname), attr)
+    value = importlib.import_module(modname)
+    if attr is not None:
+        value = getattr(value, attr)
     globals()[name] = value
     return value
 

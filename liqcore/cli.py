@@ -130,7 +130,7 @@ OWN_STOP = ("run", "record")
 def main(argv: list[str] | None = None) -> int:
     """Run one command; Ctrl-C is handled the same way for every command (:mod:`liqcore.interrupt`):
     "interrupted" on stderr, exit 130 within a second."""
-    from liqcore.interrupt import GRACE_S, InterruptGuard
+    from liqcore.interrupt import GRACE_S, InterruptGuard, is_interrupt
 
     entry = argv is None  # the process's own command (console script, python -m liqcore)
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -139,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             code = _main(argv)
         except KeyboardInterrupt:
+            code = 130
+        except BaseException as exc:  # an interrupt wrapped in another error is still an interrupt
+            if not is_interrupt(exc):
+                raise
+            guard.say_interrupted()
             code = 130
         code = guard.exit_code(code)
         if entry and guard.interrupted and cmd not in OWN_STOP:
@@ -153,6 +158,7 @@ def _main(argv: list[str]) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from liqcore.interrupt import is_interrupt
     from liqcore.io import NoUsableInput
 
     try:
@@ -181,6 +187,8 @@ def _main(argv: list[str]) -> int:
         print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:  # bad input or parameters: a clear message, not a traceback
+        if is_interrupt(exc):
+            raise
         print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -188,6 +196,8 @@ def _main(argv: list[str]) -> int:
     except BrokenPipeError:  # e.g. `liqcore events ... | head`
         return 0
     except OSError as exc:  # a full disk, a file system error: one line naming the path, not a traceback
+        if is_interrupt(exc):
+            raise
         print(f"liqcore {args.command}: error: {os_error_line(exc, args)}", file=sys.stderr)
         return 1
 

@@ -33,6 +33,25 @@ __all__ = ["EXIT_CODE", "GRACE_S", "InterruptGuard"]
 
 #: the exit status of an interrupted command (128 + SIGINT, as a shell reports it)
 EXIT_CODE = 130
+
+
+def is_interrupt(exc: BaseException | None) -> bool:
+    """An interrupt anywhere in ``exc``'s chain (itself, its ``__cause__`` or ``__context__``, to any
+    depth): a Ctrl-C that lands inside the interpreter's own machinery reaches the command wrapped in
+    another error (``RuntimeError: Error calling __set_name__ ...`` during ``import pandas``), and is
+    still an interrupt (exit 130, "interrupted"), never a traceback."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        todo += [e.__cause__, e.__context__]
+    return False
+
 #: seconds between the first interrupt and the forced exit
 GRACE_S = 0.6
 _STOP = b"\0"  # written by uninstall(): signal numbers are never 0
@@ -106,6 +125,10 @@ class InterruptGuard:
             self._say()
             return EXIT_CODE
         return code
+
+    def say_interrupted(self) -> None:
+        """Say "interrupted" (once): for an interrupt that reached the command wrapped in another error."""
+        self._say()
 
     # -- the interrupt -------------------------------------------------------------------------
     def _say(self) -> None:

@@ -67,6 +67,16 @@ def real_data_missing(path: Path = REAL_DATA) -> str | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def users_cache_untouched():
+    """At the end of the session, the user's own cache directory holds what it held at the start: no test
+    (nor any command a test starts in a subprocess) reads or fills it."""
+    yield
+    changed = _session_env.users_cache_changes()
+    assert not changed, (f"the tests wrote into the user's cache {_session_env.USER_CACHE}: {changed[:10]} (a "
+                         "subprocess environment without the session's LIQCORE_CACHE_DIR?)")
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     why = real_data_missing()

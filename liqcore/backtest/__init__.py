@@ -31,7 +31,8 @@ _LAZY = {
     "BacktestResult": ("liqcore.backtest.run", "BacktestResult"),
     "StrategyCore": ("liqcore.backtest.core", "StrategyCore"),
     "folds": ("liqcore.backtest.walkforward", "folds"),
-    "walkforward": ("liqcore.backtest.walkforward", "walkforward"),
+    # the module, callable as its function (see liqcore/_callable.py): one thing in any import order
+    "walkforward": ("liqcore.backtest.walkforward", None),
     "pbo": ("liqcore.backtest.overfit", "pbo"),
     "deflated_sharpe": ("liqcore.backtest.overfit", "deflated_sharpe"),
     "evaluate_cells": ("liqcore.backtest.sweeps", "evaluate_cells"),
@@ -49,10 +50,17 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'liqcore.backtest' has no attribute {name!r}") from None
     import importlib
 
-    value = getattr(importlib.import_module(modname), attr)
+    value = importlib.import_module(modname)
+    if attr is not None:
+        value = getattr(value, attr)
     globals()[name] = value
     return value
 
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
+
+
+from liqcore._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "backtest")  # liqcore.backtest(m) is liqcore.backtest.backtest(m)

@@ -147,20 +147,14 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     _check_min_trades(min_trades)
     console = console or Console()
     s = result.summary()
-    per = result.per_symbol()
+    header, rows = summary_rows(result, s)
     t = Table(title="backtest summary (rows: metrics; columns: all symbols, then each symbol)")
     t.add_column("metric")
     t.add_column("ALL", justify="right", style="bold")
-    for name in per:
-        t.add_column(name.split(":")[-1], justify="right")
-    cols = list(_COLS)
-    if getattr(result, "strategy", "cascade-mm") != "cascade-mm":  # every signal is a decision
-        cols[0] = ("cascades", "decisions")
-    at = cols.index(("timeout", "timeout")) + 1
-    cols[at:at] = [(k, k.replace("_", " ")) for k in ("trail", "stop_price", "max_hold", "signal_exit", "replaced")
-                   if s.get(k)]  # the other strategies' exits, when they happened
-    for key, label in cols:
-        t.add_row(label, fmt(key, s.get(key)), *[fmt(key, row.get(key)) for row in per.values()])
+    for name in header[2:]:
+        t.add_column(name, justify="right")
+    for row in rows:
+        t.add_row(*row)
     console.print(t)
     keys = ["busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols", "no_reference_price"]
     keys += [k for k in ("skipped", "daily_trades", "max_positions", "leverage") if s.get(k)]
@@ -190,6 +184,55 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
         console.print(verdict(s, min_trades))
 
 
+def summary_rows(result, s: dict | None = None) -> tuple[list[str], list[list[str]]]:
+    """The summary table the CLI prints: header (metric, ALL, each symbol) and one row of text per metric."""
+    s = result.summary() if s is None else s
+    per = result.per_symbol()
+    cols = list(_COLS)
+    if getattr(result, "strategy", "cascade-mm") != "cascade-mm":  # every signal is a decision
+        cols[0] = ("cascades", "decisions")
+    at = cols.index(("timeout", "timeout")) + 1
+    cols[at:at] = [(k, k.replace("_", " ")) for k in ("trail", "stop_price", "max_hold", "signal_exit", "replaced")
+                   if s.get(k)]  # the other strategies' exits, when they happened
+    header = ["metric", "ALL", *[name.split(":")[-1] for name in per]]
+    return header, [[label, fmt(key, s.get(key)), *[fmt(key, row.get(key)) for row in per.values()]]
+                    for key, label in cols]
+
+
+def run_lines(result, s: dict | None = None) -> list[str]:
+    """The run's fill rule and latencies, in words (as the CLI prints them under the table)."""
+    s = result.summary() if s is None else s
+    out = [f"strategy: {s.get('strategy', 'cascade-mm')}"]
+    if s.get("fill_model"):
+        out.append(f"fill: {s['fill_model']}")
+    for k in ("order", "feed"):
+        if s.get(f"{k}_latency_model"):
+            out.append(f"{k} latency: {s[f'{k}_latency_model']}")
+    if s.get("data_note"):
+        out.append(f"data note: {s['data_note']}")
+    return out
+
+
+def result_repr(result) -> str:
+    """A backtest result in a few lines: span, trades, return, risk, fill rule and latency."""
+    s = result.summary()
+    span = (f"{_ts(int(s['start_ns']))} -> {_ts(int(s['end_ns']))} UTC ({s['days']:.2f} d)"
+            if s.get("end_ns") else "no events")
+    head = (f"<BacktestResult {s.get('strategy', 'cascade-mm')}: {s['symbols']} symbol(s), {span}; "
+            f"{fmt('cascades', s.get('cascades'))} cascades, {_trades(int(s.get('trades') or 0))}, "
+            f"total return {fmt('total_return', s.get('total_return'))}, "
+            f"max drawdown {fmt('max_drawdown', s.get('max_drawdown'))}, sharpe {fmt('sharpe', s.get('sharpe'))}")
+    return head + "".join(f"\n  {line}" for line in run_lines(result, s)[1:]) + ">"
+
+
+def result_html(result) -> str:
+    """The summary table the CLI prints, as HTML, with the fill rule and latencies named."""
+    s = result.summary()
+    header, rows = summary_rows(result, s)
+    lines = "".join(f"<div>{html.escape(line)}</div>" for line in run_lines(result, s))
+    return f"<div><b>BacktestResult</b>{lines}{_table(header, rows)}</div>"
+
+
 def _binary_lines(result) -> list[str]:
     """The hourly binary evaluation of a strategy that predicts one (flush-reversal-rule), in words."""
     b = getattr(result, "binary", None)
@@ -209,13 +252,26 @@ def _no_trades(ax, text: str = "no trades") -> None:
 
 
 # ---- figures ---------------------------------------------------------------------------------
-def _plt():
-    import matplotlib
+class _Figures:
+    """``subplots`` as pyplot's, making a :class:`matplotlib.figure.Figure` that no backend holds: the
+    figure functions below return it (``res.plot()`` in a notebook shows it; nothing changes the user's
+    pyplot backend or keeps figures open), and the report's PNGs are the same figures saved."""
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    @staticmethod
+    def subplots(*args, figsize=None, **kw):
+        from matplotlib.figure import Figure
 
-    return plt
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(*args, **kw)
+
+
+def _plt() -> type[_Figures]:
+    return _Figures
+
+
+def _save(fig, path: Path, dpi: int = 110) -> Path:
+    fig.savefig(path, dpi=dpi)
+    return path
 
 
 def _dates(ns):
@@ -223,6 +279,11 @@ def _dates(ns):
 
 
 def plot_equity(result, path: Path) -> Path:
+    return _save(equity_figure(result), path)
+
+
+def equity_figure(result):
+    """Realised equity (return since the start, %) over drawdown (% of the peak): a Figure."""
     plt = _plt()
     L = result.ledger
     t = np.concatenate([[result.start_ns], L["exit_ns"], [result.end_ns]])
@@ -243,12 +304,57 @@ def plot_equity(result, path: Path) -> Path:
     a2.set_xlabel("UTC")
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def symbol_figure(result, symbol: str):
+    """One symbol over the run: its trade prints, the detected cascades marked (shaded from start to end,
+    a line at the confirmation), and each of its trades' entry and exit on the price (a Figure)."""
+    names = {result.symbol_name(sid): sid for sid in range(len(result.registry))}
+    sid = names.get(symbol)
+    if sid is None:
+        hits = [i for n, i in names.items() if n.split(":")[-1] == str(symbol).upper()]
+        if len(hits) != 1:
+            raise ValueError(f"symbol: {symbol!r} is not one of this run's symbols ({', '.join(names) or 'none'})")
+        sid = hits[0]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    ev = result.events
+    if ev is not None:
+        w = ev[(ev["symbol_id"] == sid) & (ev["kind"] == Kind.TRADE)]
+        ax.plot(_dates(w["ts_recv"]), w["price"], color="0.35", lw=0.7, label="trades")
+    rec = result.records
+    rec = rec[rec["symbol_id"] == sid] if len(rec) else rec
+    for i, r in enumerate(rec):
+        end = int(r["end_ns"]) if r["end_ns"] > r["start_ns"] else int(r["confirm_ns"])
+        ax.axvspan(_dates([int(r["start_ns"])])[0], _dates([end])[0], color="tab:orange", alpha=0.25,
+                   label="cascade" if i == 0 else None)
+        ax.axvline(_dates([int(r["confirm_ns"])])[0], color="tab:orange", lw=0.8)
+    L = result.ledger
+    L = L[L["symbol_id"] == sid]
+    if len(L):
+        long = L["side"] > 0
+        ax.scatter(_dates(L["entry_ns"][long]), L["entry_price"][long], marker="^", c="tab:green", s=50, zorder=3,
+                   label="long entry")
+        ax.scatter(_dates(L["entry_ns"][~long]), L["entry_price"][~long], marker="v", c="tab:red", s=50, zorder=3,
+                   label="short entry")
+        ax.scatter(_dates(L["exit_ns"]), L["exit_price"], marker="X", c="k", s=45, zorder=3, label="exit")
+    ax.set_title(f"{result.symbol_name(sid)}: {len(rec)} cascades, {_trades(len(L))}")
+    ax.set_ylabel("price")
+    ax.set_xlabel("UTC")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="best")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
 
 
 def plot_per_symbol(result, path: Path) -> Path:
+    return _save(per_symbol_figure(result), path)
+
+
+def per_symbol_figure(result):
+    """Per symbol: total return, win rate, cascades by outcome (a Figure)."""
     from matplotlib.ticker import MaxNLocator
 
     plt = _plt()
@@ -299,9 +405,7 @@ def plot_per_symbol(result, path: Path) -> Path:
         a.set_xticks(x)
         a.set_xticklabels([n.split(":")[-1] for n in names], rotation=30, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def return_bins(ret_pct: np.ndarray, nbins: int = 40) -> np.ndarray:
@@ -315,6 +419,10 @@ def return_bins(ret_pct: np.ndarray, nbins: int = 40) -> np.ndarray:
 
 
 def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
+    return _save(returns_figure(result, min_trades), path)
+
+
+def returns_figure(result, min_trades: int = MIN_TRADES):
     """Histogram of per-trade returns by exit reason (every trade also marked on the axis when fewer
     than ``min_trades``); with no trades, a figure that says so."""
     from matplotlib.ticker import MaxNLocator
@@ -323,7 +431,7 @@ def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
     L = result.ledger
     n = len(L)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    from liqcore.execution.codes import EXIT_NAMES
+    from liqcore.codes import EXIT_NAMES
 
     colors = {"take_profit": "tab:green", "stop_loss": "tab:red", "timeout": "tab:orange", "external": "tab:purple",
               "trail": "darkred", "stop_price": "magenta", "max_hold": "tab:brown", "signal_exit": "tab:cyan",
@@ -352,9 +460,7 @@ def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole trades, never 0.5
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def pick_examples(result, n: int = 6) -> list[int]:
@@ -372,6 +478,11 @@ def pick_examples(result, n: int = 6) -> list[int]:
 
 
 def plot_cascades(result, path: Path, rows: list[int] | None = None) -> Path | None:
+    fig = cascades_figure(result, rows)
+    return None if fig is None else _save(fig, path, dpi=100)
+
+
+def cascades_figure(result, rows: list[int] | None = None):
     """Price path around a few trades: prints, liquidations (long flushes / short squeezes), the limit
     entry, take-profit and stop levels, entry and exit."""
     ev = result.events
@@ -419,9 +530,7 @@ def plot_cascades(result, path: Path, rows: list[int] | None = None) -> Path | N
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=9, fontsize=8)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
 # ---- HTML ------------------------------------------------------------------------------------

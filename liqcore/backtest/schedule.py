@@ -140,6 +140,7 @@ def _worker_main(conn, fn) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a handler inherited from the parent must not delay a stop
     try:
         signal.set_wakeup_fd(-1)  # the parent's interrupt pipe is the parent's
     except (ValueError, OSError):  # pragma: no cover
@@ -239,8 +240,13 @@ class PinnedPool:
         for p in self.procs:
             if p.is_alive():
                 p.terminate()
+        t_end = time.monotonic() + 1.0
         for p in self.procs:
-            p.join(1.0)
+            p.join(max(0.0, t_end - time.monotonic()))
+        for p in self.procs:  # one that outlived SIGTERM (stuck in a kernel, a handler of its own): SIGKILL
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
         for c in self.conns:
             c.close()
         self.procs, self.conns = [], []

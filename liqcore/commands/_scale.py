@@ -32,7 +32,8 @@ def add_scale_arguments(parser, *, walkforward: bool = False) -> None:
     p.add_argument("--chunk-days", type=float, default=None, metavar="D",
                    help="read and replay each partition in time chunks of D days: a worker holds one chunk "
                         "of events (plus each cell's small state), not the partition; the table is the same "
-                        "(partitions a chunked pass cannot reproduce exactly run whole)")
+                        "(partitions a chunked pass cannot reproduce exactly run whole). Default: 1 for a "
+                        "dataset, none (whole) for other sources; 0: whole")
     r = parser.add_argument_group("workers")
     r.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="local worker processes (default: the number of CPUs; 1 = in this process), or "
@@ -187,8 +188,13 @@ def plan_source(args, params, opts: dict):
         filt = (start, end) if (start is not None or end is not None) else (None, None)
     groups = [(s,) for s in symbols] if args.by == "symbol" else [tuple(symbols)]
     cdays = getattr(args, "chunk_days", None)
-    if cdays is not None and not cdays > 0:
-        raise ValueError("chunk-days: must be positive")
+    if cdays is not None and not cdays >= 0:
+        raise ValueError("chunk-days: must be >= 0")
+    if cdays is None and src.kind == "dataset":  # a dataset is read a time range at a time by default
+        from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS
+
+        cdays = DEFAULT_CHUNK_DAYS
+    cdays = cdays or None  # 0: whole
     pdays = getattr(args, "partition_days", None)
     if pdays is None:
         parts = [Partition(src, g, filt[0], filt[1], chunk_days=cdays) for g in groups]

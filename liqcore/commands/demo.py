@@ -89,6 +89,15 @@ def run(args) -> int:
                              market.registry, params.replace(fill=f, price_grid="auto"), equity=args.equity)
                  for f in ("through", "queue", "touch")}
         timings["simulate"] = time.perf_counter() - t
+        # which entries the rules fill differently, and why (knock-on: busy / cooldown / cap; the price grid)
+        from liqcore.execution.events import price_grids
+        from liqcore.execution.fill_diff import differences_line, fill_differences
+
+        grids = price_grids(book, len(market.registry))
+        diff_lines = [differences_line("through", "queue", fill_differences(fills["through"], fills["queue"], grids, grids)),
+                      differences_line("queue", "touch", fill_differences(fills["queue"], fills["touch"], grids, grids)),
+                      differences_line("through without the grid", "queue",
+                                       fill_differences(res, fills["queue"], None, grids))]
         if not args.no_report:
             steps.step("writing the report")
             t = time.perf_counter()
@@ -99,7 +108,8 @@ def run(args) -> int:
                        "guide's cascade frequencies and thresholds, not on strategy results. Results here say "
                        "how the strategy behaves on that model, not what it would earn live.",
                        "The same strategy under each fill rule (limits on the price grid): "
-                       + "; ".join(fill_line(r) for r in fills.values()) + "."],
+                       + "; ".join(fill_line(r) for r in fills.values()) + ". Entries filled differently: "
+                       + "; ".join(diff_lines) + "."],
                 min_trades=args.min_trades)
             timings["report"] = time.perf_counter() - t
     total = time.perf_counter() - t_all
@@ -113,6 +123,11 @@ def run(args) -> int:
                   "fills through the price, at it behind the displayed queue, or on any touch):", highlight=False)
     for r in fills.values():
         console.print("  " + fill_line(r), markup=False, highlight=False)
+    console.print("entries filled under one rule only (knock-on: the other run was busy, in cooldown or at its "
+                  "symbol cap then; grid: the limit was off the other run's price grid; rule: the looser rule's own "
+                  "fill, at the limit or on a touch; other: none of these):", highlight=False)
+    for line in diff_lines:
+        console.print("  " + line, markup=False, highlight=False)
     console.print("times: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()) + f"; total {total:.2f}s")
     if not args.no_report:
         console.print(f"report: {path}")

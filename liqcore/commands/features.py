@@ -110,12 +110,12 @@ def run_named(args) -> int:
 
     from liqcore.commands.inputs import Steps, load_input
     from liqcore.config import params_from_args
-    from liqcore.features.store import REASONS, FeatureStore, _names_list, parse_times
+    from liqcore.features.store import REASONS, FeatureStore, names_list, parse_times
     from liqcore.features.registry import parse_name
 
     if not args.at or not args.names:
         raise ValueError("at/names: give both --at T[,T...] and --names N[,N...] (or --list, or --bar for bars)")
-    names = list(dict.fromkeys(_names_list(args.names)))
+    names = list(dict.fromkeys(names_list(args.names)))
     for n in names:
         parse_name(n)  # a bad name fails before any data is loaded
     times = parse_times(args.at)

@@ -149,7 +149,12 @@ def build(args):
     from liqcore.commands._judge import judged_strategy
     from liqcore.strategies import resolve_strategy
 
-    strategy = judged_strategy(args, resolve_strategy(None, params)[0])  # (liq-trend's --judge)
+    strategy = judged_strategy(args, resolve_strategy(None, params)[0], live=True)  # (liq-trend's --judge)
+    from liqcore.commands._judge import check_judge
+
+    checked = check_judge(strategy)  # an OpenAI-compatible judge: one cheap call before anything starts
+    if checked:
+        print(checked, flush=True)
     symbols = _symbols(args.symbols)
     venue = args.venue.lower()
     stream_module(venue)
@@ -318,6 +323,10 @@ def run(args) -> int:
                 fake_thread.stop()
             if getattr(engine.strategy, "runner", None) is not None:
                 engine.strategy.runner.close()
+        if engine.recorder is not None and isinstance(summary, dict):
+            # the recorder's last flush happens at close, after the runner's summary: it can be the write that
+            # fails (a disk that fills in the last second), so the summary takes the recorder's final state
+            summary["recorder"] = runner.recorder_summary()
         from liqcore.commands._judge import judge_line, judge_summary
 
         judged = judge_summary(engine.strategy)

@@ -84,6 +84,7 @@ _MARK = int(Kind.MARK)
 _QUOTE = int(Kind.QUOTE)
 _IMPLAUSIBLE_PRICE = -7  # the detector's skip code of an implausible price (SKIP_REASONS[6])
 _RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
+_RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the wall clock are recorded ones (a replay)
 _CONFIRMED = int(RecordKind.CONFIRMED)
 _END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
 _SKIP_EXIT = 2  # a streamed exit notice: direction 0, skip_code SKIP_EXIT, the tag of the position to close
@@ -265,7 +266,7 @@ class Engine(OrderManager, FastLane):
         self.on_update = on_update
         self._decoders: dict[str, object] = {}
         self.frames: dict[str, int] = {}
-        # named features kept current from the stream (liqcore.research.live.LiveFeatures); read with feature()
+        # named features kept current from the stream (liqcore.features.live.LiveFeatures); read with feature()
         self.features = None
         if features:
             from liqcore.features.live import LiveFeatures
@@ -326,6 +327,10 @@ class Engine(OrderManager, FastLane):
         self.recorder = None
         self._last_event_ns = 0  # latest ts_event seen (detector clock)
         self._last_event_wall = 0  # wall time when it was seen
+        # the latest receive time the caller handed in (on_frame's recv_ns, on_events' ts_recv) and how far it
+        # was from the wall clock then: more than _RECORDED_SKEW_NS is a recording, whose time on_clock() follows
+        self._fed_recv_ns = 0
+        self._fed_skew_ns = 0
         self._started = False
         self._books_q: list = []  # bookkeeping deferred past the create write: (fn, arg)
         self._books_timer = None
@@ -570,7 +575,12 @@ class Engine(OrderManager, FastLane):
     # ------------------------------------------------------------------ the synchronous core
     def on_frame(self, venue: str, frame: bytes, recv_ns: int | None = None) -> list[Decision]:
         """Decode one websocket frame of ``venue`` and process its events."""
-        recv = time.time_ns() if recv_ns is None else int(recv_ns)
+        if recv_ns is None:
+            recv = time.time_ns()
+        else:  # the caller's receive time: a recorded one (far from the wall clock) makes on_clock() follow it
+            recv = int(recv_ns)
+            self._fed_recv_ns = recv
+            self._fed_skew_ns = time.time_ns() - recv
         if self.replay_clock is not None:  # a replay: the frame's recorded receive time
             recv = self.replay_clock.stamp(frame, recv)
         self.frames[venue] = self.frames.get(venue, 0) + 1
@@ -598,6 +608,8 @@ class Engine(OrderManager, FastLane):
         n = len(events)
         if not n:
             return []
+        self._fed_recv_ns = last = int(events["ts_recv"][-1])  # (see on_clock: the frames' time in a replay)
+        self._fed_skew_ns = time.time_ns() - last
         if self.features is not None:
             self.features.on_events(events)
         if self.stream is not None:
@@ -875,6 +887,10 @@ class Engine(OrderManager, FastLane):
             if not rc.now_ns:
                 return []  # nothing replayed yet: no time has passed
             now = rc.now_ns  # the latest replayed receive time
+        elif now_ns is None and self._fed_recv_ns and abs(self._fed_skew_ns) > _RECORDED_SKEW_NS:
+            # the caller hands recorded frames with their recorded receive times (an embedded replay):
+            # time is the frames' time, never the wall clock (which would expire every hold at once)
+            now = self._fed_recv_ns
         else:
             now = time.time_ns() if now_ns is None else int(now_ns)
         out: list[dict] = []

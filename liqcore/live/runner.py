@@ -228,9 +228,9 @@ class LiveRunner:
                 "decoder": self._decoder_counters(), "clock": "replay" if eng.replay_clock is not None else "wall",
                 "trades": eng.core.result().trades(),
                 "decisions": [d.to_dict() for d in eng.decisions[-50:]],
-                "shutdown": eng.shutdown_report, "recorder": self._recorder_summary()}
+                "shutdown": eng.shutdown_report, "recorder": self.recorder_summary()}
 
-    def _recorder_summary(self) -> dict | None:
+    def recorder_summary(self) -> dict | None:
         """``--record``: lines written and not written (a full disk), the first write error, the files."""
         rec = getattr(self.engine, "recorder", None)
         if rec is None:

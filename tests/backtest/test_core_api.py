@@ -496,7 +496,7 @@ def test_paper_core_replaces_a_position_on_the_same_symbol_and_venue_mode_does_n
     assert res["action"] == "order" and res["queued"] and res["side"] == "sell"
     core.on_trade(0, t0 + 4 * S, 100.5)  # the close (replaced), the new entry sent
     core.on_trade(0, t0 + 5 * S, 100.6)  # ... and filled
-    from liqcore.execution.codes import EXIT_NAMES
+    from liqcore.codes import EXIT_NAMES
 
     (row,) = core.ledger()
     assert EXIT_NAMES[int(row["exit_reason"])] == "replaced" and int(row["exit_ns"]) == t0 + 4 * S

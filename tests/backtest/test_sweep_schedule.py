@@ -146,17 +146,18 @@ def test_an_interrupted_pool_run_stops_its_workers_and_resumes(tmp_path):
     out = tmp_path / "s.parquet"
     full, _ = _run(PARTS3)
 
+    runner = S.LocalRunner(2)
+    workers = []
+
     def hook(n):
         if n == 5:
+            workers.extend(runner._pool.procs)  # this run's workers (other tests' processes are not ours)
             raise KeyboardInterrupt
 
-    runner = S.LocalRunner(2)
     with pytest.raises(KeyboardInterrupt):
         _run(PARTS3, out=out, chunk=1, on_task=hook, runner=runner)
-    assert runner._pool is None  # the workers were stopped, not left running
-    import multiprocessing as mp
-
-    assert not [p for p in mp.active_children() if p.is_alive()]
+    assert runner._pool is None and len(workers) == 2
+    assert not [p.pid for p in workers if p.is_alive()]  # stopped (terminated, killed if need be) and reaped
     assert len(list((tmp_path / "s.parquet.parts").glob("*.parquet"))) == 5
     again, stats = _run(PARTS3, out=out, chunk=1, runner=S.LocalRunner(2))
     assert stats["cached"] == 5 and stats["ran"] == 31

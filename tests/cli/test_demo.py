@@ -17,6 +17,8 @@ def test_demo_small_market_prints_an_honest_summary_and_writes_the_report(tmp_pa
     assert "73%" in text  # the guide's claim is printed beside the measured win rate
     assert ("The strategy LOST" in text) or ("The strategy MADE" in text) or ("No trade" in text)
     assert "BTCUSDT" in text and "ETHUSDT" in text
+    # how many entries the fill rules fill differently, and why
+    assert "through vs queue: " in text and "queue vs touch: " in text and "entries filled under" in text
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "SYNTHETIC" in html and "guide" in html
     assert "BTCUSDT" in html and "offset 0.1%" in html  # the BTC preset is listed

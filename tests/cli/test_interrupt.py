@@ -130,3 +130,39 @@ def test_main_in_process_leaves_the_signal_handling_as_it_found_it(capsys):
     assert main(["detect", "--sample", "--json"]) == 0
     assert signal.getsignal(signal.SIGINT) is before and sys.unraisablehook is hook
     assert signal.set_wakeup_fd(-1) == -1  # no wakeup descriptor left behind
+
+
+def _wrapped_interrupt(wrapper, via_cause=True):
+    """A Ctrl-C that the interpreter reports wrapped in another error (as ``import pandas`` did:
+    ``RuntimeError: Error calling __set_name__ ...`` with the KeyboardInterrupt as its cause)."""
+    def run(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            if via_cause:
+                raise wrapper("Error calling __set_name__ on '_AxisDescriptor'") from ki
+            raise wrapper("while handling it")  # noqa: B904  (__context__ only)
+    return run
+
+
+@pytest.mark.parametrize("wrapper,via_cause", [(RuntimeError, True), (RuntimeError, False), (ValueError, True),
+                                               (OSError, False)])
+def test_an_interrupt_wrapped_in_another_error_is_an_interrupt(wrapper, via_cause, monkeypatch, capfd):
+    import liqcore.cli as cli
+    from liqcore.interrupt import is_interrupt
+
+    real = cli.build_parser
+
+    def parser(only=None):
+        p = real(only=only)
+        for a in p._subparsers._group_actions[0].choices.values():
+            a.set_defaults(_run=_wrapped_interrupt(wrapper, via_cause))
+        return p
+
+    monkeypatch.setattr(cli, "build_parser", parser)
+    before = signal.getsignal(signal.SIGINT)
+    assert cli.main(["detect", "--sample"]) == 130
+    err = capfd.readouterr().err
+    assert err.strip().endswith("liqcore detect: interrupted") and "Traceback" not in err and "error:" not in err, err
+    assert signal.getsignal(signal.SIGINT) is before
+    assert not is_interrupt(RuntimeError("plain")) and is_interrupt(KeyboardInterrupt())

@@ -93,3 +93,27 @@ def test_real_data_skips_say_how_to_get_the_recordings(tmp_path):
         (tmp_path / f).mkdir()
         (tmp_path / f / "binance.csv").write_text("")
     assert real_data_missing(tmp_path) is None
+
+
+_WRITES_USERS_CACHE = '''
+import os, subprocess, sys
+
+def test_a_child_without_the_session_cache():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}  # (drops the session's cache)
+    code = "from liqcore.cache import cache_dir; d = cache_dir(); d.mkdir(parents=True, exist_ok=True); (d / 'x.npz').write_bytes(b'1')"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+'''
+
+
+def test_a_session_that_writes_into_the_users_cache_fails(tmp_path):
+    """The session fixture ``users_cache_untouched``: a test whose child process drops the session's cache
+    variable (and so fills the user's cache, as 3 market files of 15 MB were) makes the session fail."""
+    (tmp_path / "test_child.py").write_text(_WRITES_USERS_CACHE)
+    xdg = tmp_path / "xdg"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]), XDG_CACHE_HOME=str(xdg))
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                        "-p", "conftest", "--rootdir", str(tmp_path), str(tmp_path / "test_child.py")],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert (xdg / "liqcore" / "x.npz").is_file()  # the child did write there
+    assert r.returncode != 0 and "wrote into the user's cache" in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
