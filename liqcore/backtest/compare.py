@@ -160,6 +160,28 @@ class CompareResult:
 
         return pd.DataFrame(self.rows)
 
+    def __repr__(self) -> str:
+        strategies = list(dict.fromkeys(r["strategy"] for r in self.rows))
+        return (f"<CompareResult {self.label}: {len(strategies)} strateg{'y' if len(strategies) == 1 else 'ies'} "
+                f"({', '.join(strategies[:6])}{', ...' if len(strategies) > 6 else ''}), {len(self.rows)} rows "
+                f"(strategy x sample), {len(self.folds)} folds, {self.events:,} events, {self.ci * 100:g}% CIs; "
+                f".frame() for the table>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        keys = [k for k in ("strategy", "sample", "trades", "net_mean", "net_lo", "net_hi", "total_return", "sharpe",
+                            "max_drawdown", "na") if any(k in r for r in self.rows)]
+
+        def cell(v):
+            return "" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(r.get(k)))}</td>" for k in keys) + "</tr>"
+                       for r in self.rows[:40])
+        return (f"<div><b>CompareResult</b>: {html.escape(repr(self)[15:-1])}<table><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table></div>")
+
     def row(self, strategy: str, sample: str = "all") -> dict:
         for r in self.rows:
             if r["strategy"] == strategy and r["sample"] == sample:

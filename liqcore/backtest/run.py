@@ -519,12 +519,13 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
           client=None):
     """Backtest every combination of ``grid`` (parameter name -> values; names as in the CLI/TOML:
     ``offset``, ``take-profit``, ``fill``...) on the SAME cascade records: detection runs once, so only
-    strategy / execution / risk parameters may vary.  Returns a pandas DataFrame (a list of dicts when
+    strategy / execution / risk parameters may vary.  Returns a :class:`~liqcore.backtest.results.SweepResult`
+    (a pandas DataFrame with the best cells in its displays and ``.plot(x=, y=)``; a list of dicts when
     pandas is missing), one row per combination with the parameters and the overall summary.
     Each combination is one simulator pass; ``workers > 1`` runs them on a thread pool (the
     simulator loop releases the GIL); ``client`` (a ``dask.distributed.Client``) runs them on a dask
     cluster instead: events and records are scattered to the workers once, then one task per
-    combination.  A rich progress bar shows when ``progress``."""
+    combination.  A progress bar shows when ``progress`` (one updating text line in a notebook)."""
     params = params or Params()
     if not grid:
         raise ValueError("grid: give at least one parameter with a list of values")
@@ -553,14 +554,13 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
     rows: list = [None] * len(combos)
     from contextlib import nullcontext
 
-    if progress:
-        from rich.progress import Progress
+    if progress:  # a rich bar in a terminal, one updating line in a notebook
+        from liqcore.progress import progress_bar
 
-        ctx = Progress(transient=True)
+        ctx = progress_bar("sweep", len(combos))
     else:
         ctx = nullcontext()
     with ctx as bar:
-        task = bar.add_task("sweep", total=len(combos)) if bar is not None else None
         if client is not None:
             from distributed import as_completed as dask_completed
 
@@ -571,7 +571,7 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
             for fut, row in dask_completed(futures, with_results=True):
                 rows[index[fut.key]] = row
                 if bar is not None:
-                    bar.advance(task)
+                    bar.advance()
         else:
             from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -581,9 +581,11 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
                 for fut in as_completed(futs):
                     rows[futs[fut]] = fut.result()
                     if bar is not None:
-                        bar.advance(task)
+                        bar.advance()
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover
         return rows
-    return pd.DataFrame(rows)
+    from liqcore.backtest.results import SweepResult
+
+    return SweepResult.of(pd.DataFrame(rows), names)

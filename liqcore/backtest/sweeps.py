@@ -979,7 +979,8 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
               det_names: list[str], *, equity: float = 1.0, with_daily: bool = False, out=None,
               runner=None, progress: bool = False, chunk: int | None = None, on_task=None,
               description: str = "sweep"):
-    """Evaluate every (cell, partition, window); returns (DataFrame in cell order, stats).  Finished
+    """Evaluate every (cell, partition, window); returns (table in cell order: a
+    :class:`~liqcore.backtest.results.SweepResult`, a DataFrame; stats).  Finished
     tasks are stored in ``out`` (resumable: a rerun skips stored cells).  ``on_task(n_done)`` is called
     after each stored task (a hook for interruption tests)."""
     try:
@@ -1001,13 +1002,10 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     from contextlib import nullcontext
 
     bar = None
-    if progress and tasks:
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+    if progress and tasks:  # a rich bar on stderr in a terminal, one updating line in a notebook
+        from liqcore.progress import progress_bar
 
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                       TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        bar = progress_bar(description, sum(len(t.keys) for t in tasks), stderr=True)
     n_done = 0
     with runner:
         counters = getattr(runner, "counters", None)
@@ -1017,12 +1015,11 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
         if tasks and hasattr(runner, "prepare"):
             runner.prepare(tasks)  # local workers start (fork) here, before the progress display's thread
         with (bar if bar is not None else nullcontext()):
-            tid = bar.add_task(description, total=sum(len(t.keys) for t in tasks)) if bar is not None else None
             for task, rows in runner.run(tasks):
                 store.add(task, rows)
                 n_done += 1
                 if bar is not None:
-                    bar.advance(tid, len(rows))
+                    bar.advance(len(rows))
                 if on_task is not None:
                     on_task(n_done)
         wall = time.perf_counter() - t_run
@@ -1033,4 +1030,6 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
             stats["chunked_tasks"] = counters.chunked - chunked0[0]
             stats["chunked_ran_whole"] = {k: v - chunked0[1].get(k, 0) for k, v in counters.whole.items()
                                           if v > chunked0[1].get(k, 0)}
-    return store.finish(order), stats
+    from liqcore.backtest.results import SweepResult
+
+    return SweepResult.of(store.finish(order), list(cells[0]) if cells else []), stats

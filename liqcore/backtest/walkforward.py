@@ -145,7 +145,8 @@ def _score(metric: str, v) -> float:
 def walkforward(cells: list[dict], partitions, span: tuple[int, int], n_folds: int, base, det_names,
                 *, train=None, test=None, scheme: str = "rolling", metric: str = "sharpe", equity: float = 1.0,
                 runner=None, progress: bool = False, cscv_blocks: int = 16, out=None) -> dict:
-    """The walk-forward report (a JSON-able dict): ``folds`` (per fold: windows, chosen cell,
+    """The walk-forward report (a :class:`~liqcore.backtest.results.WalkForwardResult`: a JSON-able
+    dict with short text and HTML displays and ``.plot()``): ``folds`` (per fold: windows, chosen cell,
     in-sample and out-of-sample metrics), ``overall`` (mean in-sample metric, out-of-sample metrics of
     the concatenated test folds, degradation), ``pbo`` and ``dsr`` over the whole grid."""
     from liqcore.backtest import overfit
@@ -277,13 +278,15 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     if d.get("dsr") is None:
         d["why"] = (f"the span covers {T} UTC day(s): the deflated Sharpe ratio needs at least 3 days of "
                     "daily returns" if T < 3 else "the best cell's daily returns have no spread")
-    return {"scheme": scheme, "metric": metric, "folds": report_folds, "overall": overall, "pbo": pbo_res,
+    from liqcore.backtest.results import WalkForwardResult
+
+    return WalkForwardResult({"scheme": scheme, "metric": metric, "folds": report_folds, "overall": overall, "pbo": pbo_res,
             "notes": notes,
             "dsr": d, "cells": len(cells), "partitions": [p.label for p in partitions],
             "span": [int(span[0]), int(span[1])], "stats": stats1,
             "grid_span": [{"cell": {k: str(v) for k, v in c.items()},
                            **{k: v for k, v in m.items() if k not in ("daily", "day0")}}
-                          for c, m in zip(cells, span_m)]}
+                          for c, m in zip(cells, span_m)]})
 
 
 def _finite(v):

@@ -88,87 +88,15 @@ def _check_plot_type(path: str) -> None:
         raise ValueError(f"plot: expected a .png, .pdf, .svg or .jpg file name; got {path!r}")
 
 
-def pd_unique(col) -> list:
-    """Values in first-seen order (the grid's own order)."""
-    return list(dict.fromkeys(col.tolist()))
-
-
-#: sweep metrics that are fractions: shown in % on the figure
-_PCT_METRICS = ("total_return", "win_rate", "max_drawdown", "avg_return", "fill_rate", "exposure")
-
-
-def _metric_label(metric: str) -> tuple[str, float]:
-    """(axis label with the metric's unit, scale of the values)."""
-    if metric in _PCT_METRICS:
-        return f"{metric} (%)", 100.0
-    if metric == "sharpe":
-        return "sharpe (daily returns, annualised)", 1.0
-    if metric in ("trades", "fills", "orders", "cascades", "days", "take_profit", "stop_loss", "timeout") \
-            or metric.startswith("n_"):
-        return f"{metric} (count)", 1.0
-    return metric, 1.0
-
-
-def _averaged_over(table, names: list[str], shown: list[str]) -> str:
-    """What the figure's mean runs over, in words: the other grid parameters, the partitions
-    (symbols) and the date ranges that have more than one value."""
-    over = [f"{n} ({table[n].nunique()} values)" for n in names if n not in shown and table[n].nunique() > 1]
-    if "partition" in table.columns and table["partition"].nunique() > 1:
-        parts = pd_unique(table["partition"])
-        over.append(f"{len(parts)} partitions ({', '.join(map(str, parts[:5]))}{', ...' if len(parts) > 5 else ''})")
-    if "range" in table.columns and table["range"].nunique() > 1:
-        over.append(f"{table['range'].nunique()} date ranges")
-    return ("mean over " + ", ".join(over) + ", equal weights") if over else "one cell per point"
-
-
 def plot_sweep(table, names: list[str], metric: str, path: str, grid=None) -> str:
-    """Heatmap of ``metric`` over the first two grid parameters, or a line over the only one; axes
-    in grid order.  Each point is the mean over everything else (the other parameters, the
-    partitions, the date ranges), and the title says so; fractions are shown in %.  ``grid``: every
-    grid parameter (default ``names``).  Returns the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    if metric not in table.columns:
-        raise ValueError(f"metric: unknown column {metric!r}; choose from {', '.join(map(str, table.columns))}")
-    label, scale = _metric_label(metric)
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    shown = names[:2]
-    agg = _averaged_over(table, list(grid) if grid else names, shown)
-    if len(names) >= 2:
-        a, b = names[0], names[1]
-        sub = table.groupby([a, b], sort=False)[metric].mean().unstack(b)
-        sub = sub.reindex(index=pd_unique(table[a]), columns=pd_unique(table[b]))
-        vals = sub.to_numpy(dtype=float) * scale
-        # diverging colours centred on zero: losses are red whatever the spread
-        lim = max(float(np.nanmax(np.abs(vals))) if np.isfinite(vals).any() else 1.0, 1e-12)
-        im = ax.imshow(vals, cmap="RdYlGn", aspect="auto", vmin=-lim, vmax=lim)
-        ax.set_xticks(range(sub.shape[1]), [str(c) for c in sub.columns])
-        ax.set_yticks(range(sub.shape[0]), [str(r) for r in sub.index])
-        ax.set_xlabel(b)
-        ax.set_ylabel(a)
-        for (i, j), v in np.ndenumerate(vals):
-            txt = "n/a" if not np.isfinite(v) else (f"{v:.3g}%" if scale == 100.0 else f"{v:.3g}")
-            ax.text(j, i, txt, ha="center", va="center", fontsize=8)
-        fig.colorbar(im, ax=ax, label=label)
-    else:
-        a = names[0]
-        line = table.groupby(a, sort=False)[metric].mean().reindex(pd_unique(table[a])) * scale
-        ax.plot([str(v) for v in line.index], line.to_numpy(dtype=float), marker="o")
-        ax.axhline(0.0, color="grey", lw=0.8)
-        ax.set_xlabel(a)
-        ax.set_ylabel(label)
-    title = f"{label}\n{agg}"
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+    """Save :func:`liqcore.backtest.results.sweep_figure` (the figure ``SweepResult.plot`` returns: a
+    heatmap over two grid parameters, a line over one) at ``path``.  Returns its title."""
     from liqcore._atomic import save_figure
+    from liqcore.backtest.results import sweep_figure
 
+    fig = sweep_figure(table, names, metric, grid=grid)
     save_figure(fig, path, dpi=110)  # through a temporary file: the earlier figure stays until this one is whole
-    plt.close(fig)
-    return title
+    return fig.axes[0].get_title()
 
 
 def windows_from(args, opts, span):

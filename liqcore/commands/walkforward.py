@@ -225,83 +225,12 @@ class _Url(str):
 
 
 def plot_walkforward(rep: dict, path: str) -> list[str]:
-    """Per fold: in-sample vs out-of-sample metric (bars); right: the grid's Sharpe ratios over the
-    span.  What cannot be computed is written where it would stand.  Returns the titles and notes
-    drawn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    import textwrap
-
-    from matplotlib.ticker import MaxNLocator
-
-    from liqcore.backtest.walkforward import undefined_why
-
-    m = rep["metric"]
-    pct = m in ("total_return", "avg_return", "win_rate", "max_drawdown")
-    scale = 100.0 if pct else 1.0
-    label = {"sharpe": "Sharpe (daily returns, annualised)", "trades": "trades (count)"}.get(
-        m, f"{m} (%)" if pct else m)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    ax = axes[0]
-    k = np.arange(len(rep["folds"]))
-    ism = [f["in_sample"] for f in rep["folds"]]
-    oom = [f["out_of_sample"] for f in rep["folds"]]
-    iv = [np.nan if x.get(m) is None else x[m] * scale for x in ism]
-    ov = [np.nan if x.get(m) is None else x[m] * scale for x in oom]
-    ax.bar(k - 0.2, iv, 0.4, label="in-sample (train)")
-    ax.bar(k + 0.2, ov, 0.4, label="out-of-sample (test)")
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(k, [str(i) for i in k])
-    ax.set_xlim(-0.6, max(len(k), 1) - 0.4)
-    if m == "trades":
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    for x, mm, dx in [(i, a, -0.2) for i, a in enumerate(ism)] + [(i, b, 0.2) for i, b in enumerate(oom)]:
-        why = undefined_why(m, mm, short=True)
-        if why:  # no bar: say why where it would stand
-            ax.text(x + dx, 0, f"n/a: {why}", rotation=90, ha="center", va="bottom", fontsize=8, color="dimgrey")
-    if all(np.isnan(iv + ov)):
-        ax.set_ylim(-1, 1)
-        ax.text(0.5, 0.97, textwrap.fill((rep.get("notes") or [f"{m} undefined in every fold"])[0], 58),
-                transform=ax.transAxes, ha="center", va="top", fontsize=8,
-                bbox={"facecolor": "white", "edgecolor": "grey"})
-    ax.set_xlabel("fold")
-    ax.set_ylabel(label)
-    ax.set_title(f"{m}: chosen cell per fold")
-    ax.legend(fontsize=8, loc="lower right")
-    ax = axes[1]
-    g = rep.get("grid_span") or []
-    vals = [x.get("sharpe") for x in g if x.get("sharpe") is not None]
-    if vals:
-        ax.hist(vals, bins=min(30, max(5, len(vals) // 3)), color="tab:blue", alpha=0.8)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    else:
-        why = sorted({undefined_why("sharpe", x) or "" for x in g} - {""})
-        ax.text(0.5, 0.5, textwrap.fill("no cell has a Sharpe ratio over the span: " + "; ".join(why), 50),
-                transform=ax.transAxes, ha="center", va="center", fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    ax.set_xlabel("Sharpe over the span (daily returns, annualised)")
-    ax.set_ylabel("cells (count)")
-    p = rep.get("pbo")
-    d = rep.get("dsr")
-    ttl = "grid"
-    if p and p.get("pbo") is not None:
-        ttl += f": PBO {p['pbo']:.2f}"
-    if d and d.get("dsr") is not None:
-        ttl += f", DSR {d['dsr']:.2f}"
-    if not (p and p.get("pbo") is not None):
-        ttl += ": PBO n/a"
-    if not (d and d.get("dsr") is not None):
-        ttl += ", DSR n/a"
-    ax.set_title(ttl.replace(": PBO n/a", " — PBO n/a", 1) if ttl.startswith("grid: PBO n/a") else ttl)
-    fig.tight_layout()
+    """Save :func:`liqcore.backtest.results.walkforward_figure` (the figure ``WalkForwardResult.plot``
+    returns: per fold in-sample vs out-of-sample metric; the grid's Sharpe ratios) at ``path``.  Returns
+    the titles and notes drawn."""
     from liqcore._atomic import save_figure
+    from liqcore.backtest.results import figure_texts, walkforward_figure
 
+    fig = walkforward_figure(rep)
     save_figure(fig, path, dpi=110)  # through a temporary file: the earlier figure stays until this one is whole
-    drawn = [a.get_title() for a in fig.axes] + [t.get_text() for a in fig.axes for t in a.texts]
-    plt.close(fig)
-    return drawn
+    return figure_texts(fig)

@@ -52,6 +52,25 @@ class AuditResult:
     def ok(self) -> bool:
         return not self.leaks
 
+    def __repr__(self) -> str:
+        span = ""
+        if len(self.times):
+            lo, hi = (str(np.datetime64(int(t), "ns").astype("datetime64[s]")).replace("T", " ") for t in (self.times.min(), self.times.max()))
+            span = f" at {len(self.times)} times {lo} .. {hi} UTC"
+        head = (f"<AuditResult {'no leak' if self.ok else f'{len(self.leaks)} LEAK(S)'}: {len(self.names)} feature(s) x "
+                f"{len(self.symbols)} symbol(s){span}; {self.checked} values checked, {self.non_null} non-null")
+        return head + (f"; first: {self.leaks[0]}"[:300] if self.leaks else "") + ">"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><td>{html.escape(l.name)}</td><td>{html.escape(l.symbol)}</td><td>{l.t_ns}</td>"
+                       f"<td>{html.escape(repr(l.full))}</td><td>{html.escape(repr(l.truncated))}</td></tr>"
+                       for l in self.leaks[:20])
+        table = ("<table><thead><tr><th>feature</th><th>symbol</th><th>t (ns)</th><th>whole input</th>"
+                 f"<th>input truncated at t</th></tr></thead><tbody>{rows}</tbody></table>") if self.leaks else ""
+        return f"<div><b>AuditResult</b>: {html.escape(repr(self)[1:-1])}{table}</div>"
+
     def to_json(self) -> dict:
         return {"ok": self.ok, "checked": self.checked, "non_null": self.non_null, "names": self.names,
                 "symbols": self.symbols, "times_ns": [int(t) for t in self.times],

@@ -36,6 +36,37 @@ class StudyResult:
     def table(self):
         return next(iter(self.tables.values())) if self.tables else None
 
+    def __repr__(self) -> str:
+        """A few lines: the study, whether it ran, its tables' sizes and its first finding."""
+        if not self.available:
+            return f"<StudyResult {self.name}: not available because {_clip(self.reason, 200)}>"
+        tabs = ", ".join(f"{k} ({len(t)} rows)" for k, t in list(self.tables.items())[:4])
+        more = f" +{len(self.tables) - 4} more" if len(self.tables) > 4 else ""
+        first = f"; first: {_clip(self.findings[0], 160)}" if self.findings else ""
+        return (f"<StudyResult {self.name}: {_clip(self.title, 80)}; {len(self.findings)} finding(s){first}; "
+                f"tables: {tabs or 'none'}{more}>")
+
+    def _repr_html_(self) -> str:
+        """The title, every finding, the headline numbers and the main table's first rows."""
+        import html
+
+        esc = html.escape
+        parts = [f"<div><b>StudyResult {esc(self.name)}</b>: {esc(self.title)}"]
+        if not self.available:
+            return parts[0] + f"<div>not available because {esc(self.reason)}</div></div>"
+        parts.append("<ul>" + "".join(f"<li>{esc(str(f))}</li>" for f in self.findings) + "</ul>")
+        flat = {k: v for k, v in self.headline.items() if isinstance(v, (int, float, str, np.number))}
+        if flat:
+            parts.append("<table><thead><tr><th>headline</th><th>value</th></tr></thead><tbody>" + "".join(
+                f"<tr><td>{esc(str(k))}</td><td>{esc(_num(v))}</td></tr>" for k, v in flat.items()) + "</tbody></table>")
+        if self.tables:
+            name, t = next(iter(self.tables.items()))
+            rest = [k for k in self.tables if k != name]
+            parts.append(f"<div>table <code>{esc(name)}</code> ({len(t)} rows; <code>.tables</code> holds "
+                         f"{len(self.tables)}{': ' + esc(', '.join(rest)) if rest else ''}):</div>")
+            parts.append(t.head(10).to_html(float_format=lambda v: f"{v:.4g}", max_cols=12))
+        return "".join(parts) + "</div>"
+
     def to_json(self) -> dict:
         def clean(v):
             if isinstance(v, (np.floating, float)):
@@ -70,6 +101,15 @@ class StudyResult:
             draw(p)
             out.append(p)
         return out
+
+
+def _clip(text, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _num(v) -> str:
+    return f"{float(v):.4g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 def unavailable(name: str, title: str, reason: str) -> StudyResult:
