@@ -259,10 +259,31 @@ class _Figures:
 
     @staticmethod
     def subplots(*args, figsize=None, **kw):
+        fig = _figure_class()(figsize=figsize)
+        return fig, fig.subplots(*args, **kw)
+
+
+_FIGURE = None
+
+
+def _figure_class():
+    """:class:`matplotlib.figure.Figure` that shows itself as a PNG in Jupyter (``_repr_png_``) without
+    pyplot: a figure no backend holds is otherwise shown as ``<Figure size 1100x420>`` unless the
+    notebook ran ``%matplotlib inline`` first."""
+    global _FIGURE
+    if _FIGURE is None:
+        import io
+
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=figsize)
-        return fig, fig.subplots(*args, **kw)
+        class ShownFigure(Figure):
+            def _repr_png_(self) -> bytes:
+                buf = io.BytesIO()
+                self.savefig(buf, format="png", dpi=90)
+                return buf.getvalue()
+
+        _FIGURE = ShownFigure
+    return _FIGURE
 
 
 def _plt() -> type[_Figures]:

@@ -60,3 +60,169 @@ def test_report_pngs_come_from_the_same_figures(result, tmp_path, monkeypatch):
     report.write_report(result, tmp_path / "rep")
     assert made == [result] and (tmp_path / "rep" / "report.html").is_file()
     assert any(p.suffix == ".png" for p in (tmp_path / "rep").iterdir())
+
+
+# ---- sweeps, walk-forward, studies: every public result is short in text, a table in HTML ----------
+GRID = {"offset": ["0.1%", "0.2%"], "take-profit": ["0.15%", "0.3%"]}
+
+
+@pytest.fixture(scope="module")
+def swept(market):
+    from liqcore.backtest import sweep
+
+    return sweep(market, GRID, progress=False)
+
+
+def test_sweep_result_is_the_table_with_short_displays(swept):
+    import pandas as pd
+
+    assert isinstance(swept, pd.DataFrame) and type(swept.table) is pd.DataFrame and len(swept) == 4
+    assert swept.grid == ["offset", "take-profit"]
+    assert type(swept[swept["offset"] == "0.1%"]) is pd.DataFrame  # a slice is a plain frame
+    best = swept.best("total_return", 1).iloc[0]
+    assert best["total_return"] == swept["total_return"].max()
+    text = repr(swept)
+    assert len(text) < 400 and "\n" not in text
+    assert f"offset={best['offset']}, take-profit={best['take-profit']}" in text
+    page = swept._repr_html_()
+    assert "best 5 by total return" in page and page.count("<table>") == 2 and "<th>take-profit</th>" in page
+    assert page.count("<tr>") == 2 * (1 + 4)  # header + 4 rows, twice
+    assert swept.best("max_drawdown", 1)["max_drawdown"].iloc[0] == swept["max_drawdown"].min()
+
+
+def test_sweep_plot_is_a_heatmap_over_the_grid(swept):
+    from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
+
+    fig = swept.plot()
+    assert isinstance(fig, Figure) and len(fig.axes) == 2  # the heatmap and its colour bar
+    ax = fig.axes[0]
+    assert [type(i) for i in ax.images] == [AxesImage] and ax.images[0].get_array().shape == (2, 2)
+    assert ax.get_ylabel() == "offset" and ax.get_xlabel() == "take-profit"
+    cells = sorted(t.get_text() for t in ax.texts)
+    want = sorted(f"{v * 100:.3g}%" for v in swept["total_return"])
+    assert cells == want  # one cell per combination, the figure's numbers are the table's
+    flipped = swept.plot(x="offset", y="take-profit", metric="trades")
+    assert flipped.axes[0].get_xlabel() == "offset" and "trades (count)" in flipped.axes[0].get_title()
+    line = swept.plot(x="offset")
+    assert len(line.axes) == 1 and len(line.axes[0].lines) == 2  # the mean over take-profit, and zero
+    assert "mean over take-profit (2 values)" in line.axes[0].get_title()
+    with pytest.raises(ValueError, match="not a column"):
+        swept.plot(x="stop-loss")
+
+
+def test_sweep_command_png_is_the_same_figure(swept, tmp_path, monkeypatch):
+    from liqcore.backtest import results
+    from liqcore.commands.sweep import plot_sweep
+
+    made = []
+    real = results.sweep_figure
+    monkeypatch.setattr(results, "sweep_figure", lambda *a, **k: made.append(a) or real(*a, **k))
+    title = plot_sweep(swept, ["offset", "take-profit"], "total_return", str(tmp_path / "h.png"))
+    assert len(made) == 1 and (tmp_path / "h.png").stat().st_size > 0
+    assert title == swept.plot().axes[0].get_title()
+
+
+@pytest.fixture(scope="module")
+def walked():
+    from liqcore.backtest import sweeps as S
+    from liqcore.backtest.synthetic import DEFAULT_START_NS
+    from liqcore.backtest.walkforward import walkforward
+    from liqcore.config import Params
+
+    day = 86_400 * 10**9
+    parts = [S.Partition(S.Source("synthetic", days=2, seed=11), ("ETHUSDT",))]
+    grid = S.validate_grid(GRID)
+    det, _ = S.split_grid(grid)
+    return walkforward(S.expand_cells(grid), parts, (DEFAULT_START_NS, DEFAULT_START_NS + 2 * day), 2, Params(), det,
+                       metric="total_return", cscv_blocks=2)
+
+
+def test_walkforward_result_displays_and_plot(walked):
+    import orjson
+    from matplotlib.figure import Figure
+
+    assert isinstance(walked, dict) and orjson.loads(orjson.dumps(walked))["metric"] == "total_return"
+    text = repr(walked)
+    assert len(text) < 500 and "2 folds, 4 cells, chosen by total_return" in text and "PBO" in text
+    page = walked._repr_html_()
+    assert page.count("<table>") == 2 and "chosen cell" in page
+    chosen = ", ".join(f"{k}={v}" for k, v in walked["folds"][0]["cell"].items())
+    assert chosen in page and len(walked.table) == 2
+    fig = walked.plot()
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    bars = [p for p in fig.axes[0].patches]
+    assert len(bars) == 4  # in- and out-of-sample, per fold
+    assert fig.axes[0].get_legend_handles_labels()[1] == ["in-sample (train)", "out-of-sample (test)"]
+
+
+def test_walkforward_command_png_is_the_same_figure(walked, tmp_path, monkeypatch):
+    from liqcore.backtest import results
+    from liqcore.commands.walkforward import plot_walkforward
+
+    made = []
+    real = results.walkforward_figure
+    monkeypatch.setattr(results, "walkforward_figure", lambda rep: made.append(rep) or real(rep))
+    drawn = plot_walkforward(walked, str(tmp_path / "w.png"))
+    assert made == [walked] and (tmp_path / "w.png").stat().st_size > 0
+    assert drawn[:2] == [a.get_title() for a in walked.plot().axes]
+
+
+def test_run_cells_returns_a_sweep_result():
+    from liqcore.backtest import sweeps as S
+    from liqcore.backtest.results import SweepResult
+    from liqcore.config import Params
+
+    parts = [S.Partition(S.Source("synthetic", days=1, seed=11), ("ETHUSDT",)),
+             S.Partition(S.Source("synthetic", days=1, seed=11), ("SOLUSDT",))]
+    table, _ = S.run_cells(S.expand_cells(S.validate_grid(GRID)), parts, [S.Window()], Params(), [])
+    assert isinstance(table, SweepResult) and len(table) == 8
+    text = repr(table)
+    assert len(text) < 400 and "x 2 partitions" in text and "partition=" in text
+
+
+def test_study_and_audit_results_are_short(market):
+    from liqcore.research import leak_audit
+    from liqcore.research.studies import run_study, unavailable
+
+    res = run_study("event", market.events, market.registry)
+    text = repr(res)
+    assert len(text) < 500 and text.startswith("<StudyResult event:") and "finding(s)" in text
+    page = res._repr_html_()
+    assert all(f in page for f in [__import__("html").escape(f) for f in res.findings])
+    assert "<table" in page and f"({len(res.table)} rows" in page
+    off = unavailable("oi", "open interest", "the input has no open-interest events")
+    assert repr(off) == "<StudyResult oi: not available because the input has no open-interest events>"
+    audit = leak_audit(market.events, market.registry, ["flow.ofi@5m:zscore"], samples=3)
+    text = repr(audit)
+    assert len(text) < 400 and text.startswith("<AuditResult no leak: 1 feature(s) x 2 symbol(s) at 3 times 2026-01-0")
+    assert "array(" not in text
+
+
+def test_progress_in_a_kernel_is_one_text_line(monkeypatch):
+    """In Jupyter (rich's own test says so) the progress is IPython display updates of one plain-text
+    line, never rich's live display (which warns 'install "ipywidgets"' without ipywidgets)."""
+    import sys
+    import types
+
+    from liqcore import progress
+
+    shown = []
+
+    class Handle:
+        def update(self, obj, raw=False):
+            shown.append(obj["text/plain"])
+
+    display_mod = types.ModuleType("IPython.display")
+    display_mod.display = lambda obj, raw=False, display_id=None: shown.append(obj["text/plain"]) or Handle()
+    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
+    monkeypatch.setitem(sys.modules, "IPython.display", display_mod)
+    monkeypatch.setattr("rich.console._is_jupyter", lambda: True)
+    bar = progress.progress_bar("sweep", 3)
+    assert isinstance(bar, progress.TextLine)
+    with bar:
+        for _ in range(3):
+            bar.advance()
+    assert shown[0].startswith("sweep: 0/3 (0%), ") and shown[-1].startswith("sweep: 3/3 done in ")
+    monkeypatch.setattr("rich.console._is_jupyter", lambda: False)
+    assert not isinstance(progress.progress_bar("sweep", 3), progress.TextLine)
