@@ -159,3 +159,24 @@ def data_note(events: np.ndarray, threshold: float = 5_000.0) -> str | None:
     if throttled:
         notes.append(throttled)
     return "; ".join(notes) or None
+
+
+def undefined_why(metric: str, m: dict, short: bool = False) -> str | None:
+    """Why ``metric`` has no value in the metrics ``m`` (a window's combined row), in words; None when
+    it has one.  ``short``: a few words for a table cell."""
+    v = m.get(metric)
+    if v is not None and math.isfinite(float(v)):
+        return None
+    trades = int(m.get("trades") or 0)
+    if metric == "sharpe":
+        days = int(m.get("days") or 0)
+        if days < 2:
+            return ("< 2 days" if short else
+                    f"the Sharpe ratio of daily returns needs at least 2 UTC days; this window lies within "
+                    f"{days} day{'s' if days != 1 else ''}")
+        if not trades:
+            return "no trades" if short else "no trades: every daily return is 0"
+        return "flat" if short else "the daily returns have no spread"
+    if not trades:
+        return "no trades"
+    return "undefined"

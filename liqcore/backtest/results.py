@@ -118,7 +118,7 @@ def walkforward_figure(rep: dict):
     span.  What cannot be computed is written where it would stand.  A matplotlib Figure."""
     from matplotlib.ticker import MaxNLocator
 
-    from liqcore.backtest.walkforward import undefined_why
+    from liqcore.backtest.metrics import undefined_why
 
     m = rep["metric"]
     pct = m in ("total_return", "avg_return", "win_rate", "max_drawdown")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from liqcore.backtest.metrics import undefined_why
 from liqcore.backtest.sweeps import NS_PER_DAY, SELECT_METRICS, Window, run_cells
 
 __all__ = ["Fold", "folds", "parse_span", "walkforward", "combine"]
@@ -113,27 +114,6 @@ def combine(rows: list[dict]) -> dict:
             "total_return": float(curve[-1] - 1.0), "sharpe": M._finite(M.sharpe(daily)),
             "max_drawdown": M.max_drawdown(curve), "fills": int(sum(int(r["fills"] or 0) for r in rows)),
             "days": len(days), "day0": days[0] if days else 0, "daily": daily.tolist()}
-
-
-def undefined_why(metric: str, m: dict, short: bool = False) -> str | None:
-    """Why ``metric`` has no value in the metrics ``m`` (a window's combined row), in words; None when
-    it has one.  ``short``: a few words for a table cell."""
-    v = m.get(metric)
-    if v is not None and math.isfinite(float(v)):
-        return None
-    trades = int(m.get("trades") or 0)
-    if metric == "sharpe":
-        days = int(m.get("days") or 0)
-        if days < 2:
-            return ("< 2 days" if short else
-                    f"the Sharpe ratio of daily returns needs at least 2 UTC days; this window lies within "
-                    f"{days} day{'s' if days != 1 else ''}")
-        if not trades:
-            return "no trades" if short else "no trades: every daily return is 0"
-        return "flat" if short else "the daily returns have no spread"
-    if not trades:
-        return "no trades"
-    return "undefined"
 
 
 def _score(metric: str, v) -> float:

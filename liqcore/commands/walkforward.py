@@ -135,7 +135,7 @@ def _num(v):
 
 def _cell(fmt, metric: str, m: dict) -> str:
     """A fold's metric, or "n/a: why" in a few words."""
-    from liqcore.backtest.walkforward import undefined_why
+    from liqcore.backtest.metrics import undefined_why
 
     why = undefined_why(metric, m, short=True)
     return f"n/a: {why}" if why else fmt(m.get(metric))
