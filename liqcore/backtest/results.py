@@ -252,7 +252,10 @@ class SweepResult(pd.DataFrame):
                 f"{self._cell(top)}{trades}; .table: {len(self)} x {len(self.columns)}, .best(), .plot()>")
 
     def __str__(self) -> str:
-        return self.__repr__()
+        """The short line, then the grid and the main metrics of the first 20 rows (``print(swept.table)``:
+        every column)."""
+        cols = [c for c in list(self.grid) + ["partition", "range"] + list(SHOWN) if c in self.columns]
+        return self.__repr__() + "\n" + self.table[cols].to_string(max_rows=20)
 
     def _repr_html_(self) -> str:
         cols = [c for c in list(self.grid) + ["partition", "range"]

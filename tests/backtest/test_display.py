@@ -88,6 +88,8 @@ def test_sweep_result_is_the_table_with_short_displays(swept):
     assert "best 5 by total return" in page and page.count("<table>") == 2 and "<th>take-profit</th>" in page
     assert page.count("<tr>") == 2 * (1 + 4)  # header + 4 rows, twice
     assert swept.best("max_drawdown", 1)["max_drawdown"].iloc[0] == swept["max_drawdown"].min()
+    printed = str(swept).splitlines()
+    assert printed[0] == text and len(printed) == 2 + 4 and "total_return" in printed[1]  # the line, then rows
 
 
 def test_sweep_plot_is_a_heatmap_over_the_grid(swept):
