@@ -276,12 +276,13 @@ def _figure_class():
 
         from matplotlib.figure import Figure
 
-        class ShownFigure(Figure):
+        class ShownFigure(Figure):  # (named Figure in its repr: <Figure size 1100x420 with 1 Axes>)
             def _repr_png_(self) -> bytes:
                 buf = io.BytesIO()
                 self.savefig(buf, format="png", dpi=90)
                 return buf.getvalue()
 
+        ShownFigure.__name__ = ShownFigure.__qualname__ = "Figure"
         _FIGURE = ShownFigure
     return _FIGURE
 
