@@ -10,7 +10,8 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
 2. execution: for every confirmed record decided at ``t``, the window ``[t - before, t + after)`` of
    :meth:`~liqcore.strategies.base.Strategy.window_ns` (the reference trade's age; the entry
    timeout, hold timeout and order latencies); overlapping windows are merged, and a window is read
-   on (by ``after`` more) while a position or order is still live at its end.  Each window's trades,
+   on (by ``after`` more) while a position or order is still live at its end, and windows closer
+   than one row group's time span are read as one (no row group is decoded twice).  Each window's trades,
    funding and the pass-1 rows in it are read by receive time, the row groups pruned by their
    ``ts_recv_ns`` statistics, and replayed by the simulator carrying its state.
 
@@ -169,11 +170,15 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     cur_end = None  # every receive time before this was read by an earlier window
     bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and k != Kind.QUOTE]  # quotes: the queue rule only
     skew = params.max_clock_skew_ns
+    n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
+    # windows closer than a row group's time span are read as one (the prints between them reach a
+    # flat simulator, which only notes their price, as the full replay does): no row group decoded twice
+    gap = int((hi - lo) / max(n_groups, 1))
     while i < len(rec):
         a, b = int(starts[i]), int(ends[i])
         j = i + 1
         while True:
-            while j < len(rec) and starts[j] < b:  # overlapping windows: one read
+            while j < len(rec) and starts[j] < b + gap:  # windows closer than a row group: one read
                 b = max(b, int(ends[j]))
                 j += 1
             if cur_end is not None and a < cur_end:
@@ -237,7 +242,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                  "feed": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
-               rows_read=rd.rows_read, rows_total=rows_total(path, list(syms) or None, start_ns, end_ns))
+               rows_read=rd.rows_read, rows_total=n_total)
     return res
 
 

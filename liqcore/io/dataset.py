@@ -322,8 +322,10 @@ def rows_in_groups(dset, flt, rflt) -> int:
     return n
 
 
-def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None) -> int:
-    """Rows of the partitions a selection touches (their files' footers; nothing decoded)."""
+def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
+               groups: bool = False):
+    """Rows of the partitions a selection touches (their files' footers; nothing decoded); with
+    ``groups``: ``(rows, row groups)``."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -341,7 +343,9 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
     for p in parts:
         flt = p if flt is None else flt & p
     _ = pa
-    return sum(f.metadata.num_rows for f in dset.get_fragments(filter=flt))
+    metas = [f.metadata for f in dset.get_fragments(filter=flt)]
+    n = sum(m.num_rows for m in metas)
+    return (n, sum(m.num_row_groups for m in metas)) if groups else n
 
 
 def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
