@@ -113,6 +113,9 @@ class BacktestResult:
             out["data_note"] = self.note
         for k, v in self.latency.items():  # which order / feed latency the run used
             out[f"{k}_latency_model"] = v
+        read = getattr(self, "read", None)
+        if read:  # a dataset read window-local: the path and the rows of the row groups decoded
+            out["read"] = dict(read)
         return out
 
     def symbol_name(self, sid: int) -> str:
@@ -411,7 +414,7 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
 
 def backtest(source, params: Params | None = None, *, strategy=None, equity: float = 1.0,
              registry: SymbolRegistry | None = None, records: np.ndarray | None = None,
-             detector=None, chunk_days: float | None = None) -> BacktestResult:
+             detector=None, chunk_days: float | None = None, read: str = "auto") -> BacktestResult:
     """Run a strategy (default ``params.strategy``, i.e. ``cascade-mm``) through the execution model.
 
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
@@ -423,11 +426,16 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     is read and replayed in time chunks of this many days (default
     :data:`liqcore.backtest.chunked.DEFAULT_CHUNK_DAYS`; 0: whole), so memory holds one chunk; the result
     is the same (:mod:`liqcore.backtest.chunked`; the span is loaded whole where chunks would differ).
+    ``read``: on a dataset, ``"auto"`` (default) reads only what the strategy declares it needs (a
+    window-local strategy such as ``cascade-mm``: liquidations, then trades in its signals' windows,
+    :mod:`liqcore.backtest.windows`), ``"all"`` replays every event.
     """
     params = params or Params()
     obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work
+    if read not in ("auto", "windows", "all"):
+        raise ValueError(f"read: must be auto, windows or all; got {read!r}")
     if records is None and detector is None and registry is None:
-        res = _dataset_chunked(source, params, obj, equity, chunk_days)
+        res = _dataset_chunked(source, params, obj, equity, chunk_days, read)
         if res is not None:
             return res
     events, registry = _resolve_source(source, registry, params)
@@ -444,7 +452,7 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     return res
 
 
-def _dataset_chunked(source, params, obj, equity, chunk_days):
+def _dataset_chunked(source, params, obj, equity, chunk_days, read="auto"):
     """:func:`backtest` of a dataset path read in chunks, or None (not one dataset, no chunks asked,
     or chunks would not give the whole load's result)."""
     from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS
@@ -461,6 +469,15 @@ def _dataset_chunked(source, params, obj, equity, chunk_days):
     if not is_dataset(path):
         return None
     check_selection(path)  # an empty dataset: the whole read's error
+    if read != "all":
+        try:
+            res = backtest_windows(path, params, obj, equity=equity)
+        except NotStreamable:
+            res = None
+        if res is not None:
+            if res.n_events:
+                type(obj).check_inputs(res.kinds, params)
+            return res
     try:
         res = backtest_chunked(path, params, obj, equity=equity, chunk_days=days)
     except NotStreamable:
@@ -486,6 +503,22 @@ def backtest_chunked(path, params: Params, strategy, *, symbols=None, start_ns: 
     res = BacktestResult(**f)
     res.detector_counts = extra["detector_counts"]
     res.n_events, res.kinds = extra["n_events"], extra["kinds"]
+    return res
+
+
+def backtest_windows(path, params: Params, strategy, *, symbols=None, start_ns: int | None = None,
+                     end_ns: int | None = None, equity: float = 1.0) -> BacktestResult:
+    """The backtest of the dataset at ``path`` reading liquidations first, then trades only inside the
+    signals' windows (:func:`liqcore.backtest.windows.replay_windows`); ``res.read`` says so with
+    the rows read.  :class:`liqcore.backtest.stream.NotStreamable` when the strategy needs everything."""
+    from liqcore.backtest.windows import replay_windows
+
+    f = replay_windows(path, params, strategy, symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity)
+    extra = {k: f.pop(k) for k in ("detector_counts", "n_events", "kinds", "rows_read", "rows_total")}
+    res = BacktestResult(**f)
+    res.detector_counts = extra["detector_counts"]
+    res.n_events, res.kinds = extra["n_events"], extra["kinds"]
+    res.read = {"path": "windows", "rows_read": extra["rows_read"], "rows_total": extra["rows_total"]}
     return res
 
 

@@ -32,6 +32,10 @@ def add_arguments(parser) -> None:
     out.add_argument("--chunk-days", type=float, default=None, metavar="D",
                      help="a partitioned dataset is read and replayed in time chunks of D days, so memory holds "
                           "one chunk, not the span (default 1; 0: load the span whole); the results are the same")
+    out.add_argument("--read", choices=("auto", "all"), default="auto",
+                     help="a dataset: auto (default) reads what the strategy declares it needs (cascade-mm: the "
+                          "liquidations, then trades only from each signal to its last possible exit); all: replay "
+                          "every event")
     out.add_argument("--min-trades", type=int, default=30, metavar="N",
                      help="fewest completed trades for which the results are compared with the trading "
                           "guide's claims; below, the summary and report say the sample is too small (default 30)")
@@ -190,6 +194,25 @@ def _chunked(args, params, strategy, steps):
     start, end = inputs.time_window(args)
     syms = inputs.symbol_list(args.symbols) if getattr(args, "symbols", None) else None
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
+    if getattr(args, "read", "auto") != "all":
+        from liqcore.backtest.run import backtest_windows
+
+        try:
+            res = backtest_windows(args.paths[0], params, strategy, symbols=syms, start_ns=start, end_ns=end,
+                                   equity=args.equity)
+        except NotStreamable as exc:
+            res = None
+            if not args.json:
+                print(f"backtest: replaying every event ({exc})", file=sys.stderr)
+        if res is not None:
+            r = res.read
+            if not args.json:
+                print(f"backtest: read window-local: {r['rows_read']:,} rows decoded of the selection's "
+                      f"{r['rows_total']:,} rows (liquidations, then trades in the signals' windows; --read all "
+                      "replays every event)", file=sys.stderr)
+            if res.n_events:
+                type(strategy).check_inputs(res.kinds, params)
+                return res
     steps.step(f"reading the dataset in chunks of {days:g} day(s): detection and execution")
     try:
         res = backtest_chunked(args.paths[0], params, strategy, symbols=syms, start_ns=start, end_ns=end,

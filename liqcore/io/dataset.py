@@ -39,6 +39,11 @@ FORMAT = 2
 #: the most rows in one Parquet row group of a partition file (rows sorted by event time, so each
 #: group spans a time range its statistics name: about 1 hour of a 3 M trades/day symbol)
 ROW_GROUP_ROWS = 131_072
+#: the kinds of the bulk section of a partition file (trades and top-of-book quotes, codes): since
+#: datasets carry ``"sections": true`` in their format file, each file holds first the other kinds
+#: (liquidations, marks, funding, gaps, open interest: a small share) in their own row groups, then
+#: these, each section sorted by event time, so a read of liquidations skips the bulk's row groups
+BULK_KINDS = (2, 7)
 #: the code tables a format-2 dataset is written with (index = code)
 KIND_NAMES = ("", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote")
 SIDE_NAMES = ("none", "long", "short", "buy", "sell")
@@ -178,12 +183,17 @@ def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int
 
 
 def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
-                 registry=None, max_clock_skew_ns=None, check: bool = True, warn=None):
+                 registry=None, max_clock_skew_ns=None, check: bool = True, warn=None, kinds=None,
+                 recv_range=None):
     """Events of the dataset in ``path`` with ``symbols`` (names), ``venues`` and event times in
     [start_ns, end_ns) -> :class:`liqcore.io.LoadResult` (sorted by event time, deduplicated).  Only
     the partitions that can hold matching rows are read.  ``check``: a ValueError when the dataset
     lacks a requested symbol or has nothing in the time range (else: no events).  ``warn``: called
-    once per process with a note when the dataset predates format 2 (default: stderr)."""
+    once per process with a note when the dataset predates format 2 (default: stderr).  ``kinds``: only
+    rows of these kind codes; ``recv_range``: ``(lo, hi, feed_latency_ns)``, only rows received in
+    [lo, hi) (a row without a recorded receive time: event time + feed latency in that range).  Both
+    are pushed down to the Parquet reader, which skips every row group whose statistics exclude them;
+    ``res.files[path]["rows_read"]`` counts the rows of the row groups it read."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -206,17 +216,28 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     def _and(a, b):
         return b if a is None else a & b
 
+    rflt = None  # the part of the filter on a file's own columns (row-group statistics)
+
     if venues:
         flt = _and(flt, ds.field("venue").isin(list(venues)))
     if symbols:
         flt = _and(flt, ds.field("symbol").isin(list(symbols)))
     if start_ns is not None:
         flt = _and(flt, ds.field("date") >= _day(start_ns))
+        rflt = _and(rflt, ds.field("ts_event_ns") >= pa.scalar(int(start_ns), pa.int64()))
         flt = _and(flt, ds.field("ts_event_ns") >= pa.scalar(int(start_ns), pa.int64()))
     if end_ns is not None:
         flt = _and(flt, ds.field("date") <= _day(end_ns - 1))
+        rflt = _and(rflt, ds.field("ts_event_ns") < pa.scalar(int(end_ns), pa.int64()))
         flt = _and(flt, ds.field("ts_event_ns") < pa.scalar(int(end_ns), pa.int64()))
     old = read_format(path) is None  # written before format 2: names (and maybe some codes) in kind / side
+    if kinds is not None:
+        codes = sorted({int(k) for k in kinds})
+        kf = ds.field("kind").isin([KIND_NAMES[c] for c in codes if 0 < c < len(KIND_NAMES)] if old
+                                   else pa.array(codes, pa.int8()))
+        flt, rflt = _and(flt, kf), _and(rflt, kf)
+    if recv_range is not None:
+        flt, rflt = _and(flt, recv_filter(*recv_range)), _and(rflt, recv_filter(*recv_range))
     if url:  # only the partitions the selection needs are fetched
         table = _fetch(path, files, venues, symbols, start_ns, end_ns, flt)
     else:
@@ -227,6 +248,9 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
                     sch = sch.set(sch.get_field_index(name), pa.field(name, pa.string()))
             dset = dset.replace_schema(sch)
         table = dset.to_table(filter=flt)
+        rows_read = rows_in_groups(dset, flt, rflt)
+    if url:
+        rows_read = table.num_rows if flt is None else None  # whole files fetched, then filtered
     if old and table.num_rows:
         _note_old(storage.display(path) if url else path, warn)  # names, not codes: the slower way
         table = upgrade_table(table)
@@ -262,8 +286,66 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     res = LoadResult(events=arr, registry=registry, rejects=rejects, duplicates=ndup,
                      sources=[str(path)], trade_ids=tids)
     res.files[str(path)] = {"format": "dataset", "records": table.num_rows, "events": len(arr),
-                            "rejects": rejects, "partitions": len(sel)}
+                            "rejects": rejects, "partitions": len(sel), "rows_read": rows_read}
     return res
+
+
+def recv_filter(lo: int, hi: int, feed_latency_ns: int = 0):
+    """The pyarrow filter of rows received in [lo, hi): a recorded ``ts_recv_ns`` in the range, or no
+    recorded receive time (-1) and ``ts_event_ns + feed_latency_ns`` in it (as
+    :func:`liqcore.venues.common.fill_recv` fills it)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from liqcore.venues.common import RECV_UNKNOWN
+
+    i64 = pa.int64()
+    f = ds.field("ts_recv_ns")
+    e = ds.field("ts_event_ns")
+    fl = int(feed_latency_ns)
+    return (((f >= pa.scalar(int(lo), i64)) & (f < pa.scalar(int(hi), i64)))
+            | ((f == pa.scalar(int(RECV_UNKNOWN), i64)) & (e >= pa.scalar(int(lo) - fl, i64))
+               & (e < pa.scalar(int(hi) - fl, i64))))
+
+
+def rows_in_groups(dset, flt, rflt) -> int:
+    """Rows in the row groups a read of ``dset`` with filter ``flt`` decodes: the partitions the
+    filter selects, less the row groups whose statistics exclude ``rflt`` (its part on the files'
+    columns), from the files' footers."""
+    n = 0
+    for frag in dset.get_fragments(filter=flt):
+        if rflt is None:
+            n += frag.metadata.num_rows
+            continue
+        for rg in frag.split_by_row_group(rflt):
+            n += sum(g.num_rows for g in rg.row_groups)
+    return n
+
+
+def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
+               groups: bool = False):
+    """Rows of the partitions a selection touches (their files' footers; nothing decoded); with
+    ``groups``: ``(rows, row groups)``."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    dset = _open(path)
+    flt = None
+    parts = []
+    if venues:
+        parts.append(ds.field("venue").isin(list(venues)))
+    if symbols:
+        parts.append(ds.field("symbol").isin(list(symbols)))
+    if start_ns is not None:
+        parts.append(ds.field("date") >= _day(start_ns))
+    if end_ns is not None:
+        parts.append(ds.field("date") <= _day(end_ns - 1))
+    for p in parts:
+        flt = p if flt is None else flt & p
+    _ = pa
+    metas = [f.metadata for f in dset.get_fragments(filter=flt)]
+    n = sum(m.num_rows for m in metas)
+    return (n, sum(m.num_row_groups for m in metas)) if groups else n
 
 
 def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):

@@ -32,8 +32,16 @@ from liqcore.signals import (  # noqa: F401  (the signal contract, re-exported: 
 
 __all__ = [
     "SIGNAL_DTYPE", "ENTRY_LIMIT", "ENTRY_MARKET", "SKIP_NONE", "SKIP_MIXED", "SKIP_EXIT", "NEVER", "ParamSpec",
-    "Strategy", "SignalStream", "empty_signals", "sort_signals", "exit_notices",
+    "Strategy", "SignalStream", "READS_ALL", "READS_LIQUIDATIONS", "READS_WINDOWS", "empty_signals", "sort_signals", "exit_notices",
 ]
+
+#: what a strategy reads of a dataset (:attr:`Strategy.reads`): every event
+READS_ALL = "all"
+#: liquidations only (and the other rare kinds: marks, funding, gaps), never a trade or a quote
+READS_LIQUIDATIONS = "liquidations"
+#: liquidations for its signals, trades only in each signal's window (:meth:`Strategy.window_ns`)
+READS_WINDOWS = "windows"
+
 
 def _parse_str(value: Any, name: str) -> str:
     return str(value)
@@ -117,6 +125,10 @@ class Strategy:
       set the parameter;
     * ``needs`` -- the event kinds the strategy requires (``"liquidation"``, ``"trade"``, ``"funding"``);
     * ``uses_detector`` -- True when :meth:`signals` reads the cascade detector's records;
+    * ``reads`` -- what a dataset backtest must read for it: :data:`READS_ALL` (every event: signals
+      from continuous features; the default), :data:`READS_LIQUIDATIONS` (liquidations only, e.g.
+      detection) or :data:`READS_WINDOWS` (liquidations for the signals, then trades only inside each
+      signal's window, :meth:`window_ns`);
     * ``SKIP_CODES`` / ``EXIT_CODES`` -- names of their strategy-specific codes (>= 100) for reports;
 
     and implement :meth:`signals`.
@@ -127,10 +139,25 @@ class Strategy:
     DEFAULTS: ClassVar[dict[str, Any]] = {}
     needs: ClassVar[frozenset] = frozenset({"trade"})
     uses_detector: ClassVar[bool] = False
+    reads: ClassVar[str] = "all"
     SKIP_CODES: ClassVar[dict[int, str]] = {}
     EXIT_CODES: ClassVar[dict[int, str]] = {}
 
     # ---- parameters ---------------------------------------------------------------------------------
+    @classmethod
+    def window_ns(cls, params) -> tuple[int, int]:
+        """For a :data:`READS_WINDOWS` strategy: ``(before, after)`` in ns, the events a signal at ``t``
+        can depend on lie in ``[t - before, t + after)``: ``before`` covers the reference trade its
+        entry prices from (``max-ref-age``), ``after`` its last possible exit -- the order latency
+        to place, the entry timeout, the hold timeout, the order latency to exit, plus one second.  A
+        backtest still reads on past ``after`` while a position or order is live (the bound is a
+        plan, never a cut)."""
+        lat = int(getattr(params, "order_latency_ns", 0) or 0)
+        before = int(getattr(params, "max_ref_age_ns", 0) or 0) + 1
+        after = 2 * lat + int(getattr(params, "entry_timeout_ns", 0) or 0) \
+            + int(getattr(params, "hold_timeout_ns", 0) or 0) + 1_000_000_000
+        return before, after
+
     @classmethod
     def specs(cls) -> tuple[ParamSpec, ...]:
         """The strategy's parameter specs (tuple / mapping entries of PARAMS normalised)."""

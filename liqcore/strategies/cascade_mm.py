@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from liqcore.execution.detect import confirmed_records
-from liqcore.strategies.base import ENTRY_LIMIT, SKIP_MIXED, SignalStream, Strategy, empty_signals
+from liqcore.strategies.base import ENTRY_LIMIT, READS_WINDOWS, SKIP_MIXED, SignalStream, Strategy, empty_signals
 
 
 class CascadeMM(Strategy):
@@ -29,6 +29,7 @@ class CascadeMM(Strategy):
     DEFAULTS = {}
     needs = frozenset({"liquidation", "trade"})
     uses_detector = True
+    reads = READS_WINDOWS  # signals from liquidations; trades only from a signal to its last exit
 
     def signals(self, events, params, registry, records=None):
         if records is None:

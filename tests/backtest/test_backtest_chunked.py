@@ -70,7 +70,7 @@ def test_dataset_backtest_reads_in_chunks_by_default(ds, monkeypatch):
         return real(*a, **kw)
 
     monkeypatch.setattr(D, "load_dataset", spy)
-    res = backtest(ds, p)
+    res = backtest(ds, p, read="all")  # the full replay (the default reads window-local: test_backtest_windows)
     assert len(calls) >= 2 and all(s is not None and e - s <= DAY for s, e in calls)
     assert res.events is None and len(res.ledger) > 0
     _same(whole, res)
@@ -91,7 +91,7 @@ def test_strategy_without_a_chunked_path_loads_whole_with_the_same_result(ds):
 def test_cli_backtest_of_a_dataset_is_chunked_and_equals_the_whole_load(ds, capsys, tmp_path):
     from liqcore.cli import main
 
-    assert main(["backtest", ds, "--json", "--chunk-days", "0.3"]) == 0
+    assert main(["backtest", ds, "--json", "--chunk-days", "0.3", "--read", "all"]) == 0
     chunked = orjson.loads(capsys.readouterr().out)
     assert main(["backtest", ds, "--json", "--chunk-days", "0"]) == 0
     whole = orjson.loads(capsys.readouterr().out)

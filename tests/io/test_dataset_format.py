@@ -101,14 +101,21 @@ def test_row_groups_are_time_sorted_and_bounded(tmp_path, market, monkeypatch):
         md = pq.ParquetFile(f).metadata
         assert md.num_row_groups > 1
         col = md.schema.to_arrow_schema().get_field_index("ts_event_ns")
-        prev_max = None
-        for g in range(md.num_row_groups):
+        kcol = md.schema.to_arrow_schema().get_field_index("kind")
+        prev_max = {}
+        bulk_seen = False
+        for g in range(md.num_row_groups):  # two sections: the rare kinds, then trades and quotes
             rg = md.row_group(g)
             assert rg.num_rows <= 5_000
+            ks = rg.column(kcol).statistics
+            bulk = ks.min in io_dataset.BULK_KINDS and ks.max in io_dataset.BULK_KINDS and ks.min >= 2
+            assert bulk or not bulk_seen  # no rare-kind group after the bulk began
+            bulk_seen |= bulk
             st = rg.column(col).statistics
             assert st.has_min_max and st.min <= st.max
-            assert prev_max is None or st.min >= prev_max
-            prev_max = st.max
+            assert prev_max.get(bulk) is None or st.min >= prev_max[bulk]
+            prev_max[bulk] = st.max
+        assert bulk_seen
 
 
 def test_an_old_dataset_loads_the_same_says_so_once_and_is_upgraded_by_a_write(tmp_path, market):

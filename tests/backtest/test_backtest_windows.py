@@ -1,0 +1,97 @@
+"""A dataset backtest of a window-local strategy (cascade-mm) reads the liquidations first, then trades
+only in its signals' windows: the trades and the summary are the full replay's, over random small
+markets and strategy parameters, and it decodes fewer rows than the dataset holds."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from liqcore.backtest.run import backtest, backtest_windows, resolve_strategy
+from liqcore.config import Params
+
+_DS: dict = {}
+
+
+def _dataset(tmp_path_factory, seed: int, monkeypatch=None):
+    if seed not in _DS:
+        import liqcore.io.dataset as iod
+        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.dataset import write_dataset
+
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=seed, cache=False)
+        out = tmp_path_factory.mktemp(f"win{seed}") / "ds"
+        keep = iod.ROW_GROUP_ROWS
+        iod.ROW_GROUP_ROWS = 2_000  # row groups of real-density data span ~1 hour: small ones here
+        try:
+            write_dataset(m.events, out, m.registry)
+        finally:
+            iod.ROW_GROUP_ROWS = keep
+        _DS[seed] = str(out)
+    return _DS[seed]
+
+
+def _summary(res):
+    s = res.to_json()["summary"]
+    s.pop("read", None)
+    s.pop("feed_latency_model", None)  # over the rows read (the window path says so)
+    return s
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from([5, 11]), offset=st.sampled_from(["0.05%", "0.1%", "0.3%"]),
+       tp=st.sampled_from(["0.15%", "0.3%", "1%"]), sl=st.sampled_from(["0.2%", "0.5%"]),
+       hold=st.sampled_from(["5m", "30m", "4h"]), entry=st.sampled_from(["10s", "90s", "10m"]),
+       quantile=st.sampled_from(["0.9", "0.95"]), cooldown=st.sampled_from(["0s", "10m"]),
+       ref_age=st.sampled_from(["1s", "5s", "60s"]))
+def test_window_local_backtest_equals_the_full_replay(tmp_path_factory, seed, offset, tp, sl, hold, entry,
+                                                      quantile, cooldown, ref_age):
+    path = _dataset(tmp_path_factory, seed)
+    p = Params.from_mapping({"offset": offset, "take-profit": tp, "stop-loss": sl, "hold-timeout": hold,
+                             "entry-timeout": entry, "quantile": quantile, "cooldown": cooldown,
+                             "max-ref-age": ref_age})
+    obj, p = resolve_strategy(None, p)
+    full = backtest([path], p, equity=10_000.0, read="all")
+    assert getattr(full, "read", None) is None and len(full.records) > 0
+    win = backtest_windows(path, p, obj, equity=10_000.0)
+    assert win.read["path"] == "windows"
+    assert win.trades() == full.trades()
+    assert _summary(win) == _summary(full)
+    assert (win.counts == full.counts).all()
+
+
+def test_window_local_reads_fewer_rows(tmp_path_factory, monkeypatch):
+    path = _dataset(tmp_path_factory, 5)
+    import liqcore.io.dataset as iod
+
+    decoded = []
+    real = iod.rows_in_groups
+
+    def counting(dset, flt, rflt):
+        n = real(dset, flt, rflt)
+        decoded.append(n)
+        return n
+
+    monkeypatch.setattr(iod, "rows_in_groups", counting)
+    p = Params.from_mapping({"entry-timeout": "90s", "hold-timeout": "5m"})  # windows of ~7 minutes
+    res = backtest([path], p, equity=10_000.0)  # the default: window-local for cascade-mm
+    assert res.read["path"] == "windows" and res.read["rows_read"] == sum(decoded)
+    total = res.read["rows_total"]
+    assert total > 0 and res.read["rows_read"] < 0.8 * total, res.read  # 71 % on this cascade-dense market
+    decoded.clear()
+    full = backtest([path], p, equity=10_000.0, read="all")
+    assert sum(decoded) >= total  # the full replay decodes every row
+    assert full.trades() == res.trades()
+
+
+def test_strategies_declare_what_they_read():
+    from liqcore.strategies import get_strategy
+    from liqcore.strategies.base import READS_ALL, READS_WINDOWS
+
+    assert get_strategy("cascade-mm").reads == READS_WINDOWS
+    before, after = get_strategy("cascade-mm").window_ns(Params())
+    p = Params()
+    assert before > p.max_ref_age_ns and after >= p.entry_timeout_ns + p.hold_timeout_ns + 2 * p.order_latency_ns
+    with pytest.raises(ValueError, match="read"):
+        backtest([], Params(), read="some")
+    assert READS_ALL == "all"
