@@ -12,7 +12,11 @@ share):
   latency of each side (live: decision to the venue's answer to the create, a paper session: the
   latency its simulated venue applies; backtest: decision to the order's arrival in the fill model) and the fill delay of each (decision to the entry fill), the
   backtest's queue position of the filled entry (the size displayed ahead of it when it joined the
-  queue, base units) under ``--fill queue`` (otherwise ``n/a (fill model: ...)``), and the pnl of each side in USD (the quote currency).
+  queue, base units) under ``--fill queue`` (otherwise ``n/a (fill model: ...)``), the live queue estimate
+  of the entry (``live_queue``: the size ahead and the chance of a fill when it rested, when the queue rule
+  run on the live top of book and prints had it filled, ms after the decision, and whether that agrees with
+  the venue's fill; ``-`` for a journal without the ``queue_estimates`` table or an entry that never
+  rested), and the pnl of each side in USD (the quote currency).
 
 The live pnl of a trade is the venue's: the entry and exit fills' prices and quantities, the fees the
 venue charged, and funding.  The gap (live pnl - backtest pnl, USD) is decomposed, each part summed
@@ -33,6 +37,7 @@ over the orders, the parts adding up to the total:
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections import defaultdict
 
 import numpy as np
@@ -107,6 +112,17 @@ def _live_orders(db) -> dict:
     return out
 
 
+def _queue_estimates(db) -> dict:
+    """client id -> the live queue estimate of the entry (journal table ``queue_estimates``; {} in a journal
+    written before it existed)."""
+    try:
+        cur = db.execute("SELECT * FROM queue_estimates")
+    except sqlite3.OperationalError:
+        return {}
+    names = [c[0] for c in cur.description]
+    return {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
+
+
 def _model_orders(res) -> tuple[dict, dict]:
     """(symbol, decision_ns) -> the backtest's trade (ledger row as a dict), and -> the backtest's latency (ns)."""
     reg = res.registry
@@ -155,6 +171,7 @@ def explain_session(db, session: dict, res) -> dict:
     """The order-by-order comparison and the decomposed pnl gap (see the module docstring) of the journal
     ``db`` (an open sqlite3 connection) against ``res``, the backtest of the session's recording."""
     live = _live_orders(db)
+    qest = _queue_estimates(db)
     model, model_lat = _model_orders(res)
     fill_model = str(getattr(res.params, "fill", "through"))
     paper_lat = None
@@ -183,6 +200,7 @@ def explain_session(db, session: dict, res) -> dict:
                "queue": (md["queue"] if mf and md["queue"] is not None else f"n/a (fill model: {fill_model})"),
                "live_pnl": lp["pnl"] if lp is not None else None, "backtest_pnl": md["pnl"] if mf else None,
                "gap": 0.0}
+        row["live_queue"] = _live_queue(qest.get(lv["client_id"]) if lv is not None else None, lv, key[1])
         if lv is not None and paper_lat is not None:  # a paper session: its venue is the fill model's latency
             row["live_latency_ms"] = _ms(paper_lat)
         elif lv is not None and lv["ack_ns"] is not None:
@@ -230,7 +248,29 @@ def explain_session(db, session: dict, res) -> dict:
         "components": comp,
         "mean_price_diff_bps": _mean([r["price_diff_bps"] for r in rows if r["price_diff_bps"] is not None]),
         "mean_latency_diff_ms": _mean([r["latency_diff_ms"] for r in rows if r["latency_diff_ms"] is not None]),
+        "queue_estimate": _queue_summary([r["live_queue"] for r in rows if r.get("live_queue") is not None]),
     }
+
+
+def _queue_summary(qs: list) -> dict:
+    """Counts over the entries with a live queue estimate: rested, filled by the queue rule, filled by the
+    venue, and the two agreeing (both filled or both not)."""
+    return {"rested": len(qs), "rule_filled": sum(1 for q in qs if q["model_fill_delay_ms"] is not None),
+            "venue_filled": sum(1 for q in qs if q["venue_filled"]), "agree": sum(1 for q in qs if q["agrees"])}
+
+
+def _live_queue(q: dict | None, lv: dict | None, decision_ns: int) -> dict | None:
+    """The live queue estimate of an entry set against what happened: size ahead and chance of a fill when
+    it rested, when the queue rule had it filled (ms after the decision; None: never), and whether the
+    venue filled it."""
+    if q is None:
+        return None
+    mf = q.get("model_fill_ns")
+    return {"ahead_at_rest": q.get("ahead_at_rest"), "fill_chance_at_rest": q.get("fill_chance_at_rest"),
+            "ahead_last": q.get("ahead_last"), "outcome": q.get("outcome"),
+            "model_fill_delay_ms": _ms(int(mf) - decision_ns) if mf is not None else None,
+            "venue_filled": bool(lv is not None and lv["qty"] > 0),
+            "agrees": (mf is not None) == bool(lv is not None and lv["qty"] > 0)}
 
 
 def _model_fill_rate(res) -> float | None:
@@ -249,6 +289,16 @@ def _f(x, spec=".2f") -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
+def _queue_cell(q: dict | None) -> str:
+    """'ahead at rest (base units), fill chance -> queue rule filled at +ms / not filled'."""
+    if q is None:
+        return "-"
+    ahead = "?" if q["ahead_at_rest"] is None else format(q["ahead_at_rest"], ".4g")
+    ch = "-" if q["fill_chance_at_rest"] is None else f"{100 * q['fill_chance_at_rest']:.0f}%"
+    got = "not filled" if q["model_fill_delay_ms"] is None else f"filled +{q['model_fill_delay_ms']:.0f} ms"
+    return f"{ahead} ahead, {ch} -> {got}"
+
+
 def format_explain(ex: dict, console=None) -> None:
     """Print the explanation as rich tables (orders, then the decomposed gap)."""
     from datetime import datetime, timezone
@@ -258,7 +308,7 @@ def format_explain(ex: dict, console=None) -> None:
 
     if console is None:
         console = Console()
-        console = Console(width=max(console.width, 240))  # one order per line, in a terminal or a pipe
+        console = Console(width=max(console.width, 300))  # one order per line, in a terminal or a pipe
     con = console
     c = ex["counts"]
     con.print(f"live vs backtest, order by order (fill model: {ex['fill_model']}; order latency: {ex['order_latency']}; "
@@ -268,7 +318,8 @@ def format_explain(ex: dict, console=None) -> None:
     t = Table(title=f"{len(ex['orders'])} orders ({', '.join(days) or 'none'}, UTC): {c['both']} filled in both, "
                     f"{c['live_only']} live only, {c['backtest_only']} backtest only, {c['neither']} neither")
     for col in ("decision", "symbol", "side", "category", "live", "backtest", "live price", "bt price", "diff bps",
-                "live lat ms", "bt lat ms", "lat diff ms", "bt queue ahead", "live pnl USD", "bt pnl USD", "gap USD"):
+                "live lat ms", "bt lat ms", "lat diff ms", "bt queue ahead", "live queue est", "live pnl USD",
+                "bt pnl USD", "gap USD"):
         right = "price" in col or " ms" in col or "USD" in col or "bps" in col
         t.add_column(col, justify="right" if right else "left", no_wrap=True)
     for r in ex["orders"]:
@@ -278,7 +329,8 @@ def format_explain(ex: dict, console=None) -> None:
         t.add_row(when, r["symbol"], r["side"], r["category"].replace("_", " "), live, r["backtest_status"],
                   _f(r["live_price"], ".6g"), _f(r["backtest_price"], ".6g"), _f(r["price_diff_bps"]),
                   _f(r["live_latency_ms"], ".1f"), _f(r["backtest_latency_ms"], ".1f"), _f(r["latency_diff_ms"], ".1f"),
-                  q if isinstance(q, str) else _f(q, ".4g"), _f(r["live_pnl"]), _f(r["backtest_pnl"]), _f(r["gap"]))
+                  q if isinstance(q, str) else _f(q, ".4g"), _queue_cell(r.get("live_queue")), _f(r["live_pnl"]),
+                  _f(r["backtest_pnl"]), _f(r["gap"]))
     con.print(t)
     p = ex["pnl"]
     g = Table(title=f"pnl gap, live - backtest: {p['gap']:+.2f} USD (live {p['live']:.2f} USD, backtest "
@@ -304,3 +356,8 @@ def format_explain(ex: dict, console=None) -> None:
               f"{c['live_rejected']} live entries rejected by the venue; mean entry price difference "
               f"{_f(ex['mean_price_diff_bps'])} bps, mean latency difference {_f(ex['mean_latency_diff_ms'], '.1f')} ms",
               markup=False, highlight=False)
+    qs = ex.get("queue_estimate") or {}
+    if qs.get("rested"):
+        con.print(f"live queue estimate: {qs['rested']} entries rested; the queue rule on the live book filled "
+                  f"{qs['rule_filled']}, the venue filled {qs['venue_filled']}; they agree on {qs['agree']} of "
+                  f"{qs['rested']} entries", markup=False, highlight=False)

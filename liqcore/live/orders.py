@@ -246,6 +246,8 @@ class OrderManager:
         if self.journal is not None:
             self.journal.order_update(u, u.ts_ns or self.now_ns())
         book = self.books.get(u.symbol)
+        if book is not None and getattr(self, "queue_est", None) is not None:  # the live queue estimate
+            self.queue_est.on_update(u, book.entry, u.ts_ns or self.now_ns())
         if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
             was = book.entry_status
             if was not in ("filled", "partially_filled", "cancelled", "rejected", "deactivated"):

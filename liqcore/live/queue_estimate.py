@@ -37,14 +37,15 @@ from scipy.stats import poisson
 
 from liqcore._jit import sim
 from liqcore.params import queue_power
-from liqcore.types import Side
+from liqcore.types import Kind, Side
 
-__all__ = ["QueueEstimate", "FLOW_WINDOW_NS"]
+__all__ = ["QueueEstimate", "LiveQueue", "FLOW_WINDOW_NS"]
 
 #: the window of prints whose rate and mean size give the chance of a fill (ns)
 FLOW_WINDOW_NS = 60_000_000_000
 _BID = int(Side.BUY)
 _BUY, _SELL = int(Side.BUY), int(Side.SELL)
+_QUOTE = int(Kind.QUOTE)
 
 
 class QueueEstimate:
@@ -153,3 +154,51 @@ def _push(q: deque, ts_ns: int, qty: float) -> None:
     q.append((int(ts_ns), float(qty)))
     while q and q[0][0] < ts_ns - FLOW_WINDOW_NS:
         q.popleft()
+
+
+class LiveQueue:
+    """The engine's side of the estimate: feeds :class:`QueueEstimate` from the engine's rows and order
+    updates, and writes each entry's estimate record to the journal's ``queue_estimates`` table when the
+    entry ends.  ``symbols``: the traded symbols in core-index order; ``tick_of(symbol)``: its tick size;
+    ``journal_of()``: the journal in use (None: none)."""
+
+    def __init__(self, symbols, params, tick_of, journal_of=lambda: None) -> None:
+        self.symbols = list(symbols)
+        self.index = {s: i for i, s in enumerate(self.symbols)}
+        self.tick_of = tick_of
+        self.journal_of = journal_of
+        self.est = QueueEstimate(len(self.symbols), queue_model=getattr(params, "queue_model", "risk-averse"),
+                                 unseen=getattr(params, "queue_unseen", "seen"),
+                                 timeout_ns=int(getattr(params, "entry_timeout_ns", 1_800_000_000_000)))
+
+    def on_row(self, i: int, ts_ns: int, kind: int, side: int, price: float, qty: float) -> None:
+        """A QUOTE or TRADE row of traded symbol ``i`` (the engine's core index)."""
+        if kind == _QUOTE:
+            self.est.on_quote(i, ts_ns, side, price, qty)
+        elif price > 0:
+            self.est.on_trade(i, ts_ns, price, qty, side)
+
+    def on_update(self, u, intent, ts_ns: int) -> None:
+        """An order update of an entry: a post-only limit the venue holds (``new``) rests; a terminal
+        status ends it (its record goes to the journal)."""
+        i = self.index.get(u.symbol)
+        if i is None or u.kind != "entry":
+            return
+        o = self.est.orders.get(i)
+        if o is None and u.status == "new" and intent is not None and intent.client_id == u.client_id \
+                and intent.post_only and intent.order_type == "limit":
+            tick = float(self.tick_of(u.symbol) or 0.0)
+            self.est.grid[i] = 1.0 / tick if tick > 0 else 0.0
+            self.est.on_order_rested(i, ts_ns, u.client_id, intent.side, float(intent.price),
+                                     decision_ns=int(intent.decision_ns or ts_ns))
+        elif o is not None and o["client_id"] == u.client_id and \
+                u.status in ("filled", "partially_filled", "cancelled", "rejected", "deactivated"):
+            rec = self.est.on_end(i, ts_ns, u.status)
+            j = self.journal_of()
+            if rec is not None and j is not None and hasattr(j, "queue_estimate"):
+                j.queue_estimate({**rec, "symbol": u.symbol})
+
+    def row(self, symbol: str, ts_ns: int) -> dict | None:
+        """The estimate of ``symbol``'s resting entry now (:meth:`QueueEstimate.estimate`), for the dashboard."""
+        i = self.index.get(symbol)
+        return None if i is None else self.est.estimate(i, ts_ns)
