@@ -434,7 +434,8 @@ class OrderManager:
             # the venue's answer to the create came back: with the "sent" row, the order latency a backtest can
             # draw from (order-latency-from); both on the local clock
             self.journal.note("ack", {"client_id": intent.client_id, "kind": intent.kind, "status": u.status,
-                                      "ack_ns": time.time_ns()}, self.now_ns(), key=intent.client_id)
+                                      "ack_ns": time.time_ns(), "venue_ns": int(getattr(u, "venue_ns", 0) or 0) or None},
+                              self.now_ns(), key=intent.client_id)
         if not self.paper:
             self._on_update(u)
         return u

@@ -462,8 +462,13 @@ class BybitREST:
     # ----------------------------------------------------------- endpoints
     async def create_order(self, body: dict, limiter=None, sent: Sent | None = None) -> dict:
         """POST /v5/order/create (on the fast keep-alive connection when ``fast_create``).  ``sent``: the
-        handle of :meth:`post_now` for this body (already written: only its answer is read)."""
-        return await self.request("POST", "/v5/order/create", body, limiter=limiter, fast=True, sent=sent)
+        handle of :meth:`post_now` for this body (already written: only its answer is read).  The result
+        carries ``venueTimeMs``: the answer's ``time`` (venue clock, ms), when the venue processed it."""
+        doc = await self.request("POST", "/v5/order/create", body, limiter=limiter, fast=True, sent=sent, envelope=True)
+        res = dict(doc.get("result") or {})
+        if doc.get("time") is not None:  # when the venue processed the create (its clock, ms)
+            res["venueTimeMs"] = doc["time"]
+        return res
 
     async def cancel_order(self, category: str, symbol: str, *, order_link_id: str | None = None,
                            order_id: str | None = None, limiter=None) -> dict:
