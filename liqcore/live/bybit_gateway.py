@@ -395,7 +395,7 @@ class BybitGateway(VenueGateway):
             if oid:
                 self._oid_cid[oid] = (cid, kind)
             vt = (res or {}).get("venueTimeMs")  # when the venue processed the create, on the local clock
-            venue_ns = (int(vt) - int(self.rest.time_offset_ms)) * 1_000_000 if vt else 0
+            venue_ns = (int(vt) - int(getattr(self.rest, "venue_offset_ms", 0))) * 1_000_000 if vt else 0
             known = self._orders.get((cid, kind))
             if known is not None and known.status != "pending":
                 return dataclasses.replace(known, venue_ns=venue_ns) if venue_ns else known
