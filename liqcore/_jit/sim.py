@@ -444,6 +444,47 @@ def _q_hit(s, price, lim, qside, qty, grid):
     return False
 
 
+# ---- the queue rule on its own (the live queue-position estimate, liqcore.live.queue_estimate) -------
+# One resting maker limit per row of a STATE_DTYPE array, moved by exactly the functions the fill model
+# uses (_q_join, _q_depth, _q_hit): the live estimate and the backtest cannot drift apart.
+
+@njit(cache=True)
+def queue_rest(st, i, side, price, grid, unseen):
+    """Row ``i``'s maker limit (``side`` 1 buy on the bid, -1 sell on the ask, at ``price``) rests now:
+    it joins the queue behind the size displayed at its price (the quote in force in the row)."""
+    s = st[i]
+    s.status = RESTING
+    s.side = side
+    s.limit_price = price
+    _q_join(s, side, price, grid, unseen)
+    s.q_first = s.q_ahead
+
+
+@njit(cache=True)
+def queue_quote(st, i, side, price, qty, pw, grid):
+    """A top-of-book row (``side`` 3 = the best bid, else the best ask) in force on row ``i``; under a
+    resting limit on that side it moves the queue ahead (risk-averse ``pw`` 0, else power ``pw``)."""
+    s = st[i]
+    if side == _BID:
+        s.bid = price
+        s.bid_qty = qty
+    else:
+        s.ask = price
+        s.ask_qty = qty
+    if s.status == RESTING and (side == _BID) == (s.side > 0):
+        _q_depth(s, pw, s.side, s.limit_price, grid)
+
+
+@njit(cache=True)
+def queue_print(st, i, price, qty, grid):
+    """A print on row ``i``'s symbol: True when it fills the resting limit under the queue rule (a print
+    through the price, or prints at it beyond the queue ahead); the queue ahead is consumed either way."""
+    s = st[i]
+    if s.status != RESTING:
+        return False
+    return _q_hit(s, price, s.limit_price, s.side, qty, grid)
+
+
 @njit(cache=True)
 def _settle(st, par, sid, ts, counts):
     """Time-driven transitions of one symbol at ``ts``: order arrival (post-only check against the

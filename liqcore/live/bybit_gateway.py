@@ -34,6 +34,7 @@ files.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import re
@@ -393,10 +394,13 @@ class BybitGateway(VenueGateway):
             oid = str((res or {}).get("orderId") or "")
             if oid:
                 self._oid_cid[oid] = (cid, kind)
+            vt = (res or {}).get("venueTimeMs")  # when the venue processed the create, on the local clock
+            venue_ns = (int(vt) - int(getattr(self.rest, "venue_offset_ms", 0))) * 1_000_000 if vt else 0
             known = self._orders.get((cid, kind))
             if known is not None and known.status != "pending":
-                return known
-            u = OrderUpdate(cid, "pending", intent.symbol, oid, intent.side, intent.price, intent.qty, kind=kind, ts_ns=time.time_ns())
+                return dataclasses.replace(known, venue_ns=venue_ns) if venue_ns else known
+            u = OrderUpdate(cid, "pending", intent.symbol, oid, intent.side, intent.price, intent.qty, kind=kind,
+                            ts_ns=time.time_ns(), venue_ns=venue_ns)
             self._store(u)
             return u
 

@@ -61,7 +61,8 @@ def render(snap: dict):
                       f"{f.get('watchdog_pings', 0)}/{f.get('watchdog_kills', 0)} dead")
 
     syms = Table(title="symbols", expand=True)
-    for col in ("symbol", "last", "threshold", "cascade", "last cascade", "order", "position", "PnL"):
+    for col in ("symbol", "last", "threshold", "cascade", "last cascade", "order", "queue ahead / fill chance",
+                "position", "PnL"):
         syms.add_column(col)
     for s in snap.get("symbols", []):
         pos = s.get("position")
@@ -72,7 +73,7 @@ def render(snap: dict):
         thr = _fmt(s.get("threshold"), ",.0f") if not warm else f"warm-up {warm.get('seen', 0)}/{warm.get('need', 0)}"
         syms.add_row(s.get("symbol", "?"), _fmt(s.get("last_price"), "g"), thr,
                      "[bold yellow]ACTIVE[/]" if s.get("active") else "", s.get("last_cascade") or "-",
-                     order_txt, pos_txt, _fmt(s.get("pnl")))
+                     order_txt, queue_text((order or {}).get("queue")), pos_txt, _fmt(s.get("pnl")))
     recent = Table(title="recent decisions", expand=True)
     rows = snap.get("recent", [])[-8:]
     judged = any(d.get("notes") for d in rows)  # (liq-trend's judge: its verdict and notes per signal)
@@ -84,6 +85,18 @@ def render(snap: dict):
                        *((d.get("notes") or "",) if judged else ()))
     checks = checklist_table(snap.get("checklist"))
     return Group(head, feeds, syms, recent, *([checks] if checks is not None else []))
+
+
+def queue_text(q: dict | None) -> str:
+    """The live queue estimate of a resting entry: size ahead (base units; '?' behind the best, not yet
+    seen) and the chance of a fill before its timeout."""
+    if not q:
+        return "-"
+    if q.get("model_filled"):
+        return "0 ahead, queue traded (fill due)"
+    ahead = "?" if q.get("ahead") is None else _fmt(q["ahead"], ".6g")
+    chance = "-" if q.get("fill_chance") is None else f"{100 * q['fill_chance']:.0f}%"
+    return f"{ahead} ahead (base units), fill chance {chance}"
 
 
 def checklist_table(ck: dict | None):

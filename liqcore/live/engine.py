@@ -66,6 +66,7 @@ from liqcore.config import Params
 from liqcore.live.decisions import Decision  # noqa: F401  (re-exported: liqcore.live.engine.Decision)
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, missing_members  # noqa: F401
 from liqcore.live.metrics import Metrics
+from liqcore.live.queue_estimate import LiveQueue
 from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
 from liqcore.live.fastlane import FastLane
 from liqcore.live.recovery import ANCHORS, is_stale, reconcile_entry, restore_plan, unknown_positions
@@ -247,6 +248,9 @@ class Engine(OrderManager, FastLane):
         self.books: dict[str, _Book] = {s: _Book() for _, s in self.traded}
         self._ci_book = [self.books[s] for _, s in self.traded]
         self._held: dict[int, tuple[int, float]] = {}
+        # ---- live queue-position estimate of the resting entries (liqcore.live.queue_estimate) ----
+        self.queue_est = LiveQueue([s for _, s in self.traded], self.params,
+                                   lambda sym: self.instrument(sym).tick_size, lambda: self.journal)
         self.detector = detector if detector is not None else self._make_detector()
         self.journal = journal
         self.metrics = metrics if metrics is not None else Metrics()
@@ -677,6 +681,8 @@ class Engine(OrderManager, FastLane):
                 if ci in held:
                     self._flush_held(ci)
                 self._core_events(self.core.on_quote(ci, tr, side, price, qty))
+            if (kind == _QUOTE or kind == _TRADE) and sid in core_idx:  # the live queue estimate
+                self.queue_est.on_row(core_idx[sid], tr, kind, side, price, qty)
             try:
                 nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
             except ValueError as exc:
@@ -739,6 +745,8 @@ class Engine(OrderManager, FastLane):
                 self._implausible(bad, sid, kind, price, qty)
                 continue
             recs = ()
+            if (kind == _QUOTE or kind == _TRADE) and sid in core_idx:  # the live queue estimate
+                self.queue_est.on_row(core_idx[sid], tr, kind, side, price, qty)
             try:
                 nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
             except ValueError as exc:
@@ -1387,7 +1395,8 @@ class Engine(OrderManager, FastLane):
             active = bool(self.detector.active(sid)) if hasattr(self.detector, "active") else False
             order = None
             if book.entry is not None and not book.position_qty:
-                order = {"side": book.entry.side, "price": book.entry.price, "status": book.entry_status}
+                order = {"side": book.entry.side, "price": book.entry.price, "status": book.entry_status,
+                         "queue": self.queue_est.row(s, self._last_event_wall or time.time_ns())}  # queue estimate
             pos = None
             if book.position_qty:
                 pos = {"side": "long" if book.position_qty > 0 else "short", "qty": abs(book.position_qty),

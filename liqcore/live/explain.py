@@ -9,10 +9,16 @@ share):
   ``backtest only`` -- filled in the backtest, not live (the live status says why: ``rejected`` by the
   venue, ``cancelled``, still ``working``); ``neither`` -- sent live, filled nowhere.
 * per order: the entry price of each side and the difference (bps, > 0 = live paid more), the order
-  latency of each side (live: decision to the venue's answer to the create, a paper session: the
+  latency of each side (live: one way, decision to the order's arrival at the venue -- the create's send
+  plus its way out, from the venue's timestamp of its answer where the journal has it, else
+  ``latency-split`` of the create's round trip: :func:`one_way_latency`; a paper session: the
   latency its simulated venue applies; backtest: decision to the order's arrival in the fill model) and the fill delay of each (decision to the entry fill), the
   backtest's queue position of the filled entry (the size displayed ahead of it when it joined the
-  queue, base units) under ``--fill queue`` (otherwise ``n/a (fill model: ...)``), and the pnl of each side in USD (the quote currency).
+  queue, base units) under ``--fill queue`` (otherwise ``n/a (fill model: ...)``), the live queue estimate
+  of the entry (``live_queue``: the size ahead and the chance of a fill when it rested, when the queue rule
+  run on the live top of book and prints had it filled, ms after the decision, and whether that agrees with
+  the venue's fill; ``-`` for a journal without the ``queue_estimates`` table or an entry that never
+  rested), and the pnl of each side in USD (the quote currency).
 
 The live pnl of a trade is the venue's: the entry and exit fills' prices and quantities, the fees the
 venue charged, and funding.  The gap (live pnl - backtest pnl, USD) is decomposed, each part summed
@@ -33,6 +39,7 @@ over the orders, the parts adding up to the total:
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections import defaultdict
 
 import numpy as np
@@ -53,8 +60,15 @@ def _live_orders(db) -> dict:
     """(symbol, decision_ns) -> the live entry: client id, side, status, latency, fills, trade."""
     intents = {k: d for _, k, d in _rows(db, "intent") if (d.get("kind") or "entry") == "entry"}
     ack_ts: dict[str, int] = {}
-    for ts, k, _d in _rows(db, "ack"):
+    ack_at: dict[str, int] = {}  # the answer's arrival (local clock) and the venue's processing time of it
+    venue_at: dict[str, int] = {}
+    for ts, k, d in _rows(db, "ack"):
         ack_ts.setdefault(k, ts)
+        if d.get("ack_ns"):
+            ack_at.setdefault(k, int(d["ack_ns"]))
+        if d.get("venue_ns"):
+            venue_at.setdefault(k, int(d["venue_ns"]))
+    sent_at = {k: int(d["sent_ns"]) for _, k, d in _rows(db, "sent") if d.get("sent_ns")}
     status: dict[str, str] = {}
     first_update: dict[str, int] = {}
     reason: dict[str, str] = {}
@@ -89,7 +103,8 @@ def _live_orders(db) -> dict:
         q = sum(float(f["qty"]) for f in ef)
         row = {"client_id": cid, "symbol": sym, "decision_ns": dec, "side": 1 if it.get("side") == "buy" else -1,
                "status": status.get(cid, "pending"), "reason": reason.get(cid, ""),
-               "ack_ns": ack_ts.get(cid, first_update.get(cid)), "qty": q, "entry_price": None, "entry_ns": None,
+               "ack_ns": ack_ts.get(cid, first_update.get(cid)), "sent_ns": sent_at.get(cid),
+               "answer_ns": ack_at.get(cid), "venue_ns": venue_at.get(cid), "qty": q, "entry_price": None, "entry_ns": None,
                "entry_fee": sum(float(f.get("fee") or 0.0) for f in ef), "trade": trades.get((sym, dec))}
         if q > 0:
             row["entry_price"] = sum(float(f["price"]) * float(f["qty"]) for f in ef) / q
@@ -105,6 +120,17 @@ def _live_orders(db) -> dict:
                     else float(t["exit_price"])
         out[(sym, dec)] = row
     return out
+
+
+def _queue_estimates(db) -> dict:
+    """client id -> the live queue estimate of the entry (journal table ``queue_estimates``; {} in a journal
+    written before it existed)."""
+    try:
+        cur = db.execute("SELECT * FROM queue_estimates")
+    except sqlite3.OperationalError:
+        return {}
+    names = [c[0] for c in cur.description]
+    return {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
 
 
 def _model_orders(res) -> tuple[dict, dict]:
@@ -136,6 +162,36 @@ def _model_orders(res) -> tuple[dict, dict]:
     return trades, latency
 
 
+def one_way_latency(live: dict, split: float = 0.5) -> dict:
+    """Each live entry's way out (decision -> its arrival at the venue) and way back (the venue -> the
+    answer seen here), ns: from the venue's timestamp of its answer to the create where the journal has
+    one (``venue``), else ``split`` of the create's round trip on the way out (``latency-split``).
+    Returns {"orders": {(symbol, decision): (out_ns, back_ns, method)}, "outbound_ms"/"inbound_ms":
+    medians, "method": what the medians rest on}."""
+    per = {}
+    for key, lv in live.items():
+        sent, ans, ven = lv.get("sent_ns"), lv.get("answer_ns"), lv.get("venue_ns")
+        if sent is None or ans is None or ans < sent:
+            continue
+        if ven is not None:
+            ven = min(max(ven, sent), ans)  # clock error cannot put the venue outside the round trip
+            out, back, how = ven - sent, ans - ven, "venue"
+        else:
+            out = int(round((ans - sent) * split))
+            out, back, how = out, ans - sent - out, "split"
+        per[key] = (max(sent - key[1], 0) + out, back, how)
+    outs = [v[0] for v in per.values()]
+    backs = [v[1] for v in per.values()]
+    hows = {v[2] for v in per.values()}
+    method = ("the venue's timestamp of its answer to each create" if hows == {"venue"} else
+              f"latency-split {split * 100:g} % of each create's round trip" if hows == {"split"} else
+              "the venue's timestamps where the journal has them, latency-split "
+              f"{split * 100:g} % of the round trip elsewhere" if hows else "none measured")
+    return {"orders": per, "n": len(per), "method": method,
+            "outbound_ms": float(np.median(outs)) / 1e6 if outs else None,
+            "inbound_ms": float(np.median(backs)) / 1e6 if backs else None}
+
+
 def _live_pnl(lv: dict) -> dict | None:
     """The live trade in USD from the venue's fills (None when the position was still open at the end)."""
     t = lv["trade"]
@@ -151,10 +207,19 @@ def _ms(ns) -> float | None:
     return None if ns is None else ns / 1e6
 
 
-def explain_session(db, session: dict, res) -> dict:
+def live_one_way(db, session: dict) -> dict:
+    """:func:`one_way_latency` of the journal ``db`` with the session's ``latency-split``."""
+    split = float((session.get("params") or {}).get("latency_split", 0.5) or 0.5)
+    return one_way_latency(_live_orders(db), split)
+
+
+def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict:
     """The order-by-order comparison and the decomposed pnl gap (see the module docstring) of the journal
-    ``db`` (an open sqlite3 connection) against ``res``, the backtest of the session's recording."""
+    ``db`` (an open sqlite3 connection) against ``res``, the backtest of the session's recording (``one_way``:
+    :func:`live_one_way`, when the backtest ran on its inferred way out)."""
     live = _live_orders(db)
+    ow = one_way if one_way is not None else live_one_way(db, session)
+    qest = _queue_estimates(db)
     model, model_lat = _model_orders(res)
     fill_model = str(getattr(res.params, "fill", "through"))
     paper_lat = None
@@ -183,10 +248,12 @@ def explain_session(db, session: dict, res) -> dict:
                "queue": (md["queue"] if mf and md["queue"] is not None else f"n/a (fill model: {fill_model})"),
                "live_pnl": lp["pnl"] if lp is not None else None, "backtest_pnl": md["pnl"] if mf else None,
                "gap": 0.0}
+        row["live_queue"] = _live_queue(qest.get(lv["client_id"]) if lv is not None else None, lv, key[1])
         if lv is not None and paper_lat is not None:  # a paper session: its venue is the fill model's latency
             row["live_latency_ms"] = _ms(paper_lat)
-        elif lv is not None and lv["ack_ns"] is not None:
-            row["live_latency_ms"] = _ms(lv["ack_ns"] - key[1])
+        elif lv is not None and key in ow["orders"]:  # one way: decision -> the order's arrival at the venue
+            row["live_latency_ms"] = _ms(ow["orders"][key][0])
+            row["live_inbound_ms"] = _ms(ow["orders"][key][1])
         blat = md["latency_ns"] if mf else model_lat.get(key)
         if blat is not None:
             row["backtest_latency_ms"] = _ms(blat)
@@ -218,6 +285,9 @@ def explain_session(db, session: dict, res) -> dict:
     sent = [r for r in rows if r["live_status"] != "no order"]
     return {
         "fill_model": fill_model,
+        "one_way": {"outbound_ms": ow["outbound_ms"], "inbound_ms": ow["inbound_ms"], "orders": ow["n"],
+                    "method": ow["method"], "backtest_used": one_way is not None and ow["outbound_ms"] is not None,
+                    "live_latency": "decision -> the order's arrival at the venue (one way, outbound estimate)"},
         "order_latency": res.latency.get("order") if getattr(res, "latency", None) else None,
         "feed_latency": res.latency.get("feed") if getattr(res, "latency", None) else None,
         "orders": rows,
@@ -230,7 +300,29 @@ def explain_session(db, session: dict, res) -> dict:
         "components": comp,
         "mean_price_diff_bps": _mean([r["price_diff_bps"] for r in rows if r["price_diff_bps"] is not None]),
         "mean_latency_diff_ms": _mean([r["latency_diff_ms"] for r in rows if r["latency_diff_ms"] is not None]),
+        "queue_estimate": _queue_summary([r["live_queue"] for r in rows if r.get("live_queue") is not None]),
     }
+
+
+def _queue_summary(qs: list) -> dict:
+    """Counts over the entries with a live queue estimate: rested, filled by the queue rule, filled by the
+    venue, and the two agreeing (both filled or both not)."""
+    return {"rested": len(qs), "rule_filled": sum(1 for q in qs if q["model_fill_delay_ms"] is not None),
+            "venue_filled": sum(1 for q in qs if q["venue_filled"]), "agree": sum(1 for q in qs if q["agrees"])}
+
+
+def _live_queue(q: dict | None, lv: dict | None, decision_ns: int) -> dict | None:
+    """The live queue estimate of an entry set against what happened: size ahead and chance of a fill when
+    it rested, when the queue rule had it filled (ms after the decision; None: never), and whether the
+    venue filled it."""
+    if q is None:
+        return None
+    mf = q.get("model_fill_ns")
+    return {"ahead_at_rest": q.get("ahead_at_rest"), "fill_chance_at_rest": q.get("fill_chance_at_rest"),
+            "ahead_last": q.get("ahead_last"), "outcome": q.get("outcome"),
+            "model_fill_delay_ms": _ms(int(mf) - decision_ns) if mf is not None else None,
+            "venue_filled": bool(lv is not None and lv["qty"] > 0),
+            "agrees": (mf is not None) == bool(lv is not None and lv["qty"] > 0)}
 
 
 def _model_fill_rate(res) -> float | None:
@@ -249,6 +341,16 @@ def _f(x, spec=".2f") -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
+def _queue_cell(q: dict | None) -> str:
+    """'ahead at rest (base units), fill chance -> queue rule filled at +ms / not filled'."""
+    if q is None:
+        return "-"
+    ahead = "?" if q["ahead_at_rest"] is None else format(q["ahead_at_rest"], ".4g")
+    ch = "-" if q["fill_chance_at_rest"] is None else f"{100 * q['fill_chance_at_rest']:.0f}%"
+    got = "not filled" if q["model_fill_delay_ms"] is None else f"filled +{q['model_fill_delay_ms']:.0f} ms"
+    return f"{ahead} ahead, {ch} -> {got}"
+
+
 def format_explain(ex: dict, console=None) -> None:
     """Print the explanation as rich tables (orders, then the decomposed gap)."""
     from datetime import datetime, timezone
@@ -258,17 +360,26 @@ def format_explain(ex: dict, console=None) -> None:
 
     if console is None:
         console = Console()
-        console = Console(width=max(console.width, 240))  # one order per line, in a terminal or a pipe
+        console = Console(width=max(console.width, 300))  # one order per line, in a terminal or a pipe
     con = console
     c = ex["counts"]
     con.print(f"live vs backtest, order by order (fill model: {ex['fill_model']}; order latency: {ex['order_latency']}; "
               f"feed latency: {ex['feed_latency']})", markup=False, highlight=False)
+    ow = ex.get("one_way") or {}
+    if ow.get("orders"):
+        con.print(f"one-way order latency inferred over {ow['orders']} live entries from {ow['method']}: outbound "
+                  f"(decision -> arrival at the venue) median {ow['outbound_ms']:.1f} ms, inbound (venue -> answer seen "
+                  f"here) median {ow['inbound_ms']:.1f} ms; "
+                  + ("the backtest's orders arrive the inferred outbound median after their decision; "
+                     if ow.get("backtest_used") else "")
+                  + "'live lat ms' is the outbound estimate", markup=False, highlight=False)
     days = sorted({datetime.fromtimestamp(r["decision_ns"] / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")
                    for r in ex["orders"]})
     t = Table(title=f"{len(ex['orders'])} orders ({', '.join(days) or 'none'}, UTC): {c['both']} filled in both, "
                     f"{c['live_only']} live only, {c['backtest_only']} backtest only, {c['neither']} neither")
     for col in ("decision", "symbol", "side", "category", "live", "backtest", "live price", "bt price", "diff bps",
-                "live lat ms", "bt lat ms", "lat diff ms", "bt queue ahead", "live pnl USD", "bt pnl USD", "gap USD"):
+                "live lat ms", "bt lat ms", "lat diff ms", "bt queue ahead", "live queue est", "live pnl USD",
+                "bt pnl USD", "gap USD"):
         right = "price" in col or " ms" in col or "USD" in col or "bps" in col
         t.add_column(col, justify="right" if right else "left", no_wrap=True)
     for r in ex["orders"]:
@@ -278,7 +389,8 @@ def format_explain(ex: dict, console=None) -> None:
         t.add_row(when, r["symbol"], r["side"], r["category"].replace("_", " "), live, r["backtest_status"],
                   _f(r["live_price"], ".6g"), _f(r["backtest_price"], ".6g"), _f(r["price_diff_bps"]),
                   _f(r["live_latency_ms"], ".1f"), _f(r["backtest_latency_ms"], ".1f"), _f(r["latency_diff_ms"], ".1f"),
-                  q if isinstance(q, str) else _f(q, ".4g"), _f(r["live_pnl"]), _f(r["backtest_pnl"]), _f(r["gap"]))
+                  q if isinstance(q, str) else _f(q, ".4g"), _queue_cell(r.get("live_queue")), _f(r["live_pnl"]),
+                  _f(r["backtest_pnl"]), _f(r["gap"]))
     con.print(t)
     p = ex["pnl"]
     g = Table(title=f"pnl gap, live - backtest: {p['gap']:+.2f} USD (live {p['live']:.2f} USD, backtest "
@@ -304,3 +416,8 @@ def format_explain(ex: dict, console=None) -> None:
               f"{c['live_rejected']} live entries rejected by the venue; mean entry price difference "
               f"{_f(ex['mean_price_diff_bps'])} bps, mean latency difference {_f(ex['mean_latency_diff_ms'], '.1f')} ms",
               markup=False, highlight=False)
+    qs = ex.get("queue_estimate") or {}
+    if qs.get("rested"):
+        con.print(f"live queue estimate: {qs['rested']} entries rested; the queue rule on the live book filled "
+                  f"{qs['rule_filled']}, the venue filled {qs['venue_filled']}; they agree on {qs['agree']} of "
+                  f"{qs['rested']} entries", markup=False, highlight=False)

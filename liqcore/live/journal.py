@@ -30,9 +30,14 @@ Tables: ``log`` (append-only history: ``ts_ns, type, key, data`` JSON), ``orders
 order, keyed by ``(client_id, kind)``: an entry and the take-profit / stop-loss children the venue created
 from it share the entry's client id but are separate rows with their own venue order ids and statuses),
 ``positions`` (latest per symbol), ``fills`` (unique exec ids), ``state`` (equity, sequence counter,
-cooldowns, day/week marks).
+cooldowns, day/week marks), ``queue_estimates`` (one row per rested post-only entry).
 
-Schema version 2 (``PRAGMA user_version``).  A journal written by version 1 (orders keyed by client id
+``queue_estimates`` holds the live queue-position estimate of each post-only entry that rested (size
+ahead and chance of a fill when it rested, the last size ahead, when the queue rule would have filled it,
+how it ended: :mod:`liqcore.live.queue_estimate`).
+
+Schema version 3 (``PRAGMA user_version``).  A journal of version 2 gets the ``queue_estimates`` table
+(empty) when opened.  A journal written by version 1 (orders keyed by client id
 alone) is migrated when opened: the ``orders`` table is rebuilt from the append-only ``log`` (every intent
 and order update, in order), which restores the rows a child's update had overwritten.  A file whose
 ``orders`` table has any other layout is refused with a ValueError naming the file.
@@ -63,7 +68,7 @@ __all__ = ["Journal", "JournalBusy", "Recovered", "TERMINAL_STATUSES", "OPEN_STA
 
 log = logging.getLogger("liqcore.journal")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: the intent log is emptied at a commit once it holds at least this many bytes (all of them committed)
 INTENT_LOG_TRUNCATE_BYTES = 1 << 20
 #: the intent log's length while the journal is open (zero-filled past its last line; doubled if ever full)
@@ -210,7 +215,12 @@ CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, data TEXT, update
 CREATE TABLE IF NOT EXISTS fills (exec_id TEXT PRIMARY KEY, client_id TEXT, symbol TEXT, data TEXT,
                                   ts_ns INTEGER);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS queue_estimates (client_id TEXT PRIMARY KEY, symbol TEXT, side TEXT, price REAL,
+    rested_ns INTEGER, ahead_at_rest REAL, level_at_rest REAL, fill_chance_at_rest REAL, ahead_last REAL,
+    model_fill_ns INTEGER, end_ns INTEGER, outcome TEXT, queue_model TEXT);
 """
+_QUEUE_COLS = ("client_id", "symbol", "side", "price", "rested_ns", "ahead_at_rest", "level_at_rest",
+               "fill_chance_at_rest", "ahead_last", "model_fill_ns", "end_ns", "outcome", "queue_model")
 
 
 def _default(o):
@@ -367,6 +377,9 @@ class Journal:
         cols = {r[1]: r[5] for r in info}  # name -> position in the primary key (0 = not in it)
         pk = {c for c, k in cols.items() if k}
         if pk == {"client_id", "kind"} and set(_ORDER_COLS) <= set(cols):
+            if not self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='queue_estimates'").fetchone():
+                self.db.executescript(_SCHEMA)  # version 2: the queue estimates' table added, nothing else changes
+                self.migrated = 1
             return
         if pk != {"client_id"} or not set(_ORDER_COLS) <= set(cols):
             raise ValueError(f"journal: {self.path}: the orders table has a layout this version does not know "
@@ -736,6 +749,11 @@ class Journal:
         self._commit([("INSERT INTO fills (exec_id, client_id, symbol, data, ts_ns) VALUES (?,?,?,?,?)",
                        (exec_id, d["client_id"], d.get("symbol", ""), data, ts))])
         return True
+
+    def queue_estimate(self, rec: dict) -> None:
+        """Commit the live queue estimate of one resting entry that ended (:mod:`liqcore.live.queue_estimate`)."""
+        self._commit([(f"INSERT OR REPLACE INTO queue_estimates ({', '.join(_QUEUE_COLS)}) "
+                       f"VALUES ({', '.join('?' * len(_QUEUE_COLS))})", tuple(rec.get(c) for c in _QUEUE_COLS))])
 
     def position(self, symbol: str, data: dict | None, ts_ns: int) -> None:
         """Commit the symbol's position (``None`` = flat)."""

@@ -246,6 +246,8 @@ class OrderManager:
         if self.journal is not None:
             self.journal.order_update(u, u.ts_ns or self.now_ns())
         book = self.books.get(u.symbol)
+        if book is not None and getattr(self, "queue_est", None) is not None:  # the live queue estimate
+            self.queue_est.on_update(u, book.entry, u.ts_ns or self.now_ns())
         if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
             was = book.entry_status
             if was not in ("filled", "partially_filled", "cancelled", "rejected", "deactivated"):
@@ -432,7 +434,8 @@ class OrderManager:
             # the venue's answer to the create came back: with the "sent" row, the order latency a backtest can
             # draw from (order-latency-from); both on the local clock
             self.journal.note("ack", {"client_id": intent.client_id, "kind": intent.kind, "status": u.status,
-                                      "ack_ns": time.time_ns()}, self.now_ns(), key=intent.client_id)
+                                      "ack_ns": time.time_ns(), "venue_ns": int(getattr(u, "venue_ns", 0) or 0) or None},
+                              self.now_ns(), key=intent.client_id)
         if not self.paper:
             self._on_update(u)
         return u

@@ -159,9 +159,16 @@ def _report(db, recording, explain: bool = False) -> dict:
         res = _model_run(recording, session)
         out["model"] = _versus_model(recording, session, intents, fills, res)
         if explain:  # every order lined up, the pnl gap decomposed (liqcore.live.explain)
-            from liqcore.live.explain import explain_session
+            from liqcore.live.explain import explain_session, live_one_way
 
-            out["explain"] = explain_session(db, session, res)
+            ow = live_one_way(db, session)
+            if session.get("mode") != "paper" and ow["outbound_ms"] is not None:
+                # a live session: the backtest's orders arrive the inferred one-way outbound latency after
+                # their decision (the median over the session's entries), as the venue saw them
+                ex_res = _model_run(recording, session, order_latency_ns=max(int(round(ow["outbound_ms"] * 1e6)), 1))
+                out["explain"] = explain_session(db, session, ex_res, one_way=ow)
+            else:
+                out["explain"] = explain_session(db, session, res)
     out["targets"] = _targets(db, out, session, sends, trades, span)
     return out
 
@@ -264,8 +271,9 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
     return out
 
 
-def _model_run(recording, session: dict):
-    """The session's recording through the backtest with the session's parameters and starting equity."""
+def _model_run(recording, session: dict, order_latency_ns: int | None = None):
+    """The session's recording through the backtest with the session's parameters and starting equity
+    (``order_latency_ns``: this constant order latency instead)."""
     from liqcore.backtest.run import backtest
     from liqcore.config import Params
 
@@ -276,6 +284,9 @@ def _model_run(recording, session: dict):
     else:  # (a journal of an older session: a value equal to the default was not set)
         default = Params().to_dict()
         par = {k: v for k, v in par.items() if k not in default or v != default[k]}
+    if order_latency_ns is not None:
+        par["order_latency_ns"] = int(order_latency_ns)
+        par.pop("order_latency_from", None)
     params = Params.from_mapping(par)
     return backtest(recording if isinstance(recording, (list, tuple)) else [str(recording)], params,
                     equity=float(session.get("equity") or 10_000.0))

@@ -30,7 +30,10 @@ optionally after the request was processed), :meth:`rate_limit_next` (retCode 10
 ``X-Bapi-Limit-Reset-Timestamp``), :meth:`delay_next` (slow ack, optionally with the order already created),
 :meth:`drop` (close websockets abruptly now) or ``faults.drop_public_after`` / ``drop_private_after``
 (after N pushed frames), :meth:`stall` (stop sending and ignore pings, socket kept open), and
-``faults.duplicate_public`` / ``duplicate_private`` (every pushed frame sent twice).  Planted differences
+``faults.duplicate_public`` / ``duplicate_private`` (every pushed frame sent twice).  One-way delays:
+``order_delay_ms`` (order requests, POST ``/v5/order/*``, take effect that late: the order's arrival) and
+``response_delay_ms`` (every REST answer and private push leaves that late, in order; the answer's
+``time`` is when the venue processed the request); the public market data is never delayed.  Planted differences
 from the backtest's fill model: ``fill_worse_ticks`` and ``reject_post_only_every`` (see :mod:`.fake_book`).
 
 :class:`FakeExchangeThread` runs a fake in a background thread with its own event loop (for the CLI,
@@ -168,6 +171,8 @@ class FakeExchange(LoopbackVenue):
         partial_fills: bool = False,
         fill_worse_ticks: int = 0,
         reject_post_only_every: int = 0,
+        order_delay_ms: float = 0.0,
+        response_delay_ms: float = 0.0,
     ) -> None:
         if replay_start not in ("subscribe", "immediate", "manual"):
             raise ValueError("replay_start: must be 'subscribe', 'immediate' or 'manual'")
@@ -183,6 +188,11 @@ class FakeExchange(LoopbackVenue):
         self.faults = faults or Faults()
         self.rate_limit = rate_limit
         self.time_offset_ms = int(time_offset_ms)
+        if not (order_delay_ms >= 0 and response_delay_ms >= 0):
+            raise ValueError("order_delay_ms / response_delay_ms: must be >= 0 (milliseconds)")
+        self.order_delay_ms = float(order_delay_ms)  # one way in: order requests take effect this late
+        self.response_delay_ms = float(response_delay_ms)  # one way out: REST answers and private pushes
+        self._private_out: asyncio.Queue | None = None
         self.venue = FakeVenue(
             instruments=dict(instruments or DEFAULT_INSTRUMENTS), maker_fee=maker_fee, taker_fee=taker_fee,
             equity=equity, fill_on_touch=fill_on_touch, partial_fills=partial_fills, clock_ms=self.now_ms,
@@ -236,6 +246,11 @@ class FakeExchange(LoopbackVenue):
         return self
 
     async def stop(self) -> None:
+        sender = getattr(self, "_private_sender", None)
+        if sender is not None:
+            sender.cancel()
+            self._private_sender = None
+            self._private_out = None
         if self._replay_task is not None:
             self._replay_task.cancel()
             try:
@@ -551,6 +566,26 @@ class FakeExchange(LoopbackVenue):
     async def _push_private(self, pushes: list[tuple[str, dict]]) -> None:
         if not pushes:
             return
+        if self.response_delay_ms > 0:  # one-way delay out: sent in order, each response_delay_ms late
+            if self._private_out is None:
+                self._private_out = asyncio.Queue()
+                self._private_sender = asyncio.get_running_loop().create_task(self._send_delayed())
+            self._private_out.put_nowait((time.monotonic() + self.response_delay_ms / 1e3, pushes))
+            return
+        await self._push_private_now(pushes)
+
+    async def _send_delayed(self) -> None:
+        while True:
+            due, pushes = await self._private_out.get()
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                await self._push_private_now(pushes)
+            except Exception:
+                log.exception("delayed private push failed")
+
+    async def _push_private_now(self, pushes: list[tuple[str, dict]]) -> None:
         # consecutive pushes of one topic go out in one frame, as the venue batches them
         groups: list[tuple[str, list[dict]]] = []
         for topic, data in pushes:
@@ -652,6 +687,8 @@ class FakeExchange(LoopbackVenue):
                     rec.http_status = fault.status
                     return web.Response(status=fault.status, text="Internal Server Error")
                 await asyncio.sleep(fault.delay)
+        if self.order_delay_ms > 0 and request.method == "POST" and path.startswith("/v5/order/"):
+            await asyncio.sleep(self.order_delay_ms / 1e3)  # one-way delay in: the order arrives late
         status, code, msg, result, headers = await self._handle_rest(request, path, raw, query, body, recv_ns)
         rec.http_status, rec.ret_code = status, code
         if fault is not None and fault.process:
@@ -662,7 +699,10 @@ class FakeExchange(LoopbackVenue):
         if status != 200:
             return web.Response(status=status, text=msg)
         ext = result.pop("__retExtInfo__", None) if isinstance(result, dict) else None
-        return web.Response(body=self._envelope(code, msg, result, ext), content_type="application/json", headers=headers)
+        answer = self._envelope(code, msg, result, ext)  # ("time": when the venue processed it)
+        if self.response_delay_ms > 0:
+            await asyncio.sleep(self.response_delay_ms / 1e3)  # one-way delay out: the answer comes late
+        return web.Response(body=answer, content_type="application/json", headers=headers)
 
     async def _handle_rest(self, request, path, raw, query, body, recv_ns):
         headers = {"X-Bapi-Limit": str(self.rate_limit or 10), "X-Bapi-Limit-Status": "9", "X-Bapi-Limit-Reset-Timestamp": str(self.now_ms())}

@@ -28,6 +28,9 @@ class OrderUpdate:
     reason: str = ""  # e.g. EC_PostOnlyWillTakeLiquidity, -5022, timeout
     kind: str = "entry"
     ts_ns: int = 0
+    #: when the venue processed the request this answers (its answer's timestamp, on the local clock;
+    #: 0: not known): what splits a round trip into its way out and its way back
+    venue_ns: int = 0
 
 
 @dataclass(frozen=True)

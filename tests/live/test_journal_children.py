@@ -109,7 +109,25 @@ def test_old_journal_is_migrated_from_its_log(tmp_path):
         assert rec.open_orders == {} and list(rec.child_orders) == [(cid, "tp")] and rec.seq == 1
     with Journal(path) as j:  # opened again: already current
         assert j.migrated == 0 and j.order(cid)["venue_order_id"] == "E-1"
-        assert j.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert j.db.execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_version_2_journal_gets_the_queue_estimates_table(tmp_path):
+    path = tmp_path / "v2.sqlite"
+    cid = _v1_journal(path)
+    with Journal(path) as j:  # (to version 3)
+        pass
+    db = sqlite3.connect(str(path))
+    db.execute("DROP TABLE queue_estimates")
+    db.execute("PRAGMA user_version=2")
+    db.commit()
+    db.close()
+    with Journal(path) as j:
+        assert j.migrated == 1 and j.order(cid)["venue_order_id"] == "E-1"
+        j.queue_estimate({"client_id": cid, "symbol": "ETHUSDT", "ahead_at_rest": 2.5, "outcome": "filled"})
+        row = j.db.execute("SELECT symbol, ahead_at_rest, outcome FROM queue_estimates").fetchall()
+        assert row == [("ETHUSDT", 2.5, "filled")]
+        assert j.db.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_journal_of_unknown_layout_is_refused(tmp_path):

@@ -280,7 +280,17 @@ class BybitREST:
         srv = await self.server_time_ms()
         t1 = time.time_ns()
         self.time_offset_ms = int(srv - (t0 + t1) // 2 // 1_000_000)
+        # what the measurement allows: the venue stamped its time between our send and the answer's arrival
+        self.time_offset_range_ms = (int(srv - t1 // 1_000_000) - 1, int(srv - t0 // 1_000_000) + 1)
         return self.time_offset_ms
+
+    @property
+    def venue_offset_ms(self) -> int:
+        """The clock offset (venue - local, ms) to place a venue timestamp on the local clock: 0 when the last
+        sync allows it (a venue time between the send and the answer: the clocks agree within that round
+        trip, and a midpoint would split a one-way delay in two), else the sync's midpoint."""
+        lo, hi = getattr(self, "time_offset_range_ms", (self.time_offset_ms, self.time_offset_ms))
+        return 0 if lo <= 0 <= hi else self.time_offset_ms
 
     def post_now(self, path: str, params: dict | None = None, limiter=None) -> Sent | None:
         """Write a signed POST of ``params`` to ``path`` synchronously, on the caller's stack: only when the
@@ -462,8 +472,13 @@ class BybitREST:
     # ----------------------------------------------------------- endpoints
     async def create_order(self, body: dict, limiter=None, sent: Sent | None = None) -> dict:
         """POST /v5/order/create (on the fast keep-alive connection when ``fast_create``).  ``sent``: the
-        handle of :meth:`post_now` for this body (already written: only its answer is read)."""
-        return await self.request("POST", "/v5/order/create", body, limiter=limiter, fast=True, sent=sent)
+        handle of :meth:`post_now` for this body (already written: only its answer is read).  The result
+        carries ``venueTimeMs``: the answer's ``time`` (venue clock, ms), when the venue processed it."""
+        doc = await self.request("POST", "/v5/order/create", body, limiter=limiter, fast=True, sent=sent, envelope=True)
+        res = dict(doc.get("result") or {})
+        if doc.get("time") is not None:  # when the venue processed the create (its clock, ms)
+            res["venueTimeMs"] = doc["time"]
+        return res
 
     async def cancel_order(self, category: str, symbol: str, *, order_link_id: str | None = None,
                            order_id: str | None = None, limiter=None) -> dict:

@@ -1,0 +1,204 @@
+"""The live queue-position estimate of each resting post-only entry: the size ahead of it and the chance
+that it fills, from the top of book and the prints the engine receives.
+
+The queue rule is the backtest's (``--fill queue``, :mod:`liqcore._jit.sim`), run by the same kernel
+functions (:func:`~liqcore._jit.sim.queue_rest`, :func:`~liqcore._jit.sim.queue_quote`,
+:func:`~liqcore._jit.sim.queue_print`) on a state row per traded symbol:
+
+* a limit that rests joins behind the size displayed at its price when that price is the best on its
+  side, ahead of nothing when it improves the best, and behind an unknown size when it lies behind the
+  best (known once its level is the best; ``queue-unseen empty``: nothing);
+* a print at its price consumes the queue ahead first; the order fills (in the model) once more than
+  that has traded at its price, or on a print through the price;
+* a fall in the displayed size at its price not explained by prints is split between ahead and behind by
+  the configured ``queue-model`` (``risk-averse``: the queue ahead only shrinks to the displayed size;
+  ``prob:N``: the share f(ahead)/(f(ahead)+f(behind)) of the fall is ahead, f(x) = x^N).
+
+The chance of a fill is an estimate on top of that rule: the prints that hit the order's side of the
+book (sell-aggressor prints for a buy limit, buy-aggressor prints for a sell) in the last
+:data:`FLOW_WINDOW_NS` give a rate of prints (per second) and their mean size; if such prints keep coming
+as a Poisson stream, the order fills when more than the size ahead has printed, i.e. after
+``floor(ahead / mean size) + 1`` prints; the chance is the probability of at least that many prints
+before the entry times out (``entry-timeout`` from the decision).  Unknown size ahead, or no print seen
+in the window: no chance is given (``None``).
+
+The object is pure state with an update API (:meth:`QueueEstimate.on_quote`, :meth:`~QueueEstimate.on_trade`,
+:meth:`~QueueEstimate.on_order_rested`, :meth:`~QueueEstimate.on_end`) and a read
+(:meth:`~QueueEstimate.estimate`); the engine only calls it, and writes what :meth:`~QueueEstimate.on_end`
+returns to the journal's ``queue_estimates`` table.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+from scipy.stats import poisson
+
+from liqcore._jit import sim
+from liqcore.params import queue_power
+from liqcore.types import Kind, Side
+
+__all__ = ["QueueEstimate", "LiveQueue", "FLOW_WINDOW_NS"]
+
+#: the window of prints whose rate and mean size give the chance of a fill (ns)
+FLOW_WINDOW_NS = 60_000_000_000
+_BID = int(Side.BUY)
+_BUY, _SELL = int(Side.BUY), int(Side.SELL)
+_QUOTE = int(Kind.QUOTE)
+
+
+class QueueEstimate:
+    """Queue position of the resting entry of each of ``n`` symbols (index = the engine's core index).
+
+    ``ticks``: each symbol's tick size (0 or missing: prices compared as they are); ``queue_model``
+    ``risk-averse`` or ``prob:N``; ``unseen`` ``seen`` or ``empty`` (the ``queue-unseen`` rule);
+    ``timeout_ns``: the entry timeout (the horizon of the chance of a fill)."""
+
+    def __init__(self, n: int, *, ticks=None, queue_model: str = "risk-averse", unseen: str = "seen",
+                 timeout_ns: int = 1_800_000_000_000) -> None:
+        self.n = int(n)
+        self.st = sim.new_state(self.n)
+        t = np.zeros(self.n) if ticks is None else np.asarray(ticks, float)
+        self.grid = np.where(t > 0, 1.0 / np.where(t > 0, t, 1.0), 0.0)
+        self.pw = float(queue_power(queue_model))
+        self.queue_model = queue_model
+        self.unseen = 1 if unseen == "empty" else 0
+        self.timeout_ns = int(timeout_ns)
+        self.orders: dict[int, dict] = {}  # index -> the resting entry: client id, side, price, times, estimate at rest
+        self._flow = [(deque(), deque()) for _ in range(self.n)]  # (prints hitting the bid, the ask): (ts, qty)
+
+    # ------------------------------------------------------------------ updates
+    def on_quote(self, i: int, ts_ns: int, side: int, price: float, qty: float) -> None:
+        """A top-of-book row (``side`` Side.BUY: the best bid, else the best ask)."""
+        sim.queue_quote(self.st, i, int(side), float(price), float(qty), self.pw, self.grid[i])
+
+    def on_trade(self, i: int, ts_ns: int, price: float, qty: float, side: int = 0) -> bool:
+        """A print (``side`` the taker's Side; 0 unknown).  True when it fills the resting entry under the
+        queue rule (the first such print is kept as the model's fill time)."""
+        hits = self._flow[i]
+        if side == _SELL or side == 0:
+            _push(hits[0], ts_ns, qty)
+        if side == _BUY or side == 0:
+            _push(hits[1], ts_ns, qty)
+        o = self.orders.get(i)
+        if o is None:
+            return False
+        filled = bool(sim.queue_print(self.st, i, float(price), float(qty), self.grid[i]))
+        if filled and o["model_fill_ns"] is None:
+            o["model_fill_ns"] = int(ts_ns)
+            self.st[i]["status"] = sim.FLAT  # the model's order is filled: nothing more ahead of it
+        return filled
+
+    def on_order_rested(self, i: int, ts_ns: int, client_id: str, side: str, price: float,
+                        decision_ns: int | None = None) -> dict:
+        """The entry ``client_id`` (``side`` buy/sell, limit ``price``) rests at the venue now; returns its
+        estimate at rest (see :meth:`estimate`)."""
+        sgn = 1 if side == "buy" else -1
+        sim.queue_rest(self.st, i, sgn, float(price), self.grid[i], self.unseen)
+        self.orders[i] = {"client_id": client_id, "side": side, "price": float(price), "rested_ns": int(ts_ns),
+                          "decision_ns": int(decision_ns if decision_ns is not None else ts_ns),
+                          "model_fill_ns": None}
+        est = self.estimate(i, ts_ns)
+        self.orders[i]["at_rest"] = est
+        return est
+
+    def on_end(self, i: int, ts_ns: int, outcome: str) -> dict | None:
+        """The resting entry of symbol ``i`` ended (``outcome``: filled, cancelled, rejected...): its record
+        for the journal (estimate at rest, the last estimate, when the model filled it), or None."""
+        o = self.orders.pop(i, None)
+        if o is None:
+            return None
+        last = self.estimate_of(i, ts_ns, o)
+        self.st[i]["status"] = sim.FLAT
+        self.st[i]["q_ahead"] = np.inf
+        a = o["at_rest"]
+        return {"client_id": o["client_id"], "side": o["side"], "price": o["price"], "rested_ns": o["rested_ns"],
+                "ahead_at_rest": a["ahead"], "level_at_rest": a["level"], "fill_chance_at_rest": a["fill_chance"],
+                "ahead_last": last["ahead"], "model_fill_ns": o["model_fill_ns"], "end_ns": int(ts_ns),
+                "outcome": outcome, "queue_model": self.queue_model}
+
+    # ------------------------------------------------------------------ reads
+    def estimate(self, i: int, ts_ns: int) -> dict | None:
+        """The resting entry's estimate now: ``ahead`` (base units; None: unknown), ``level`` (the size
+        displayed at its price when last seen), ``fill_chance`` (0..1 before its timeout; None: not
+        known), ``model_filled`` (the queue rule has it filled).  None without a resting entry."""
+        o = self.orders.get(i)
+        return None if o is None else self.estimate_of(i, ts_ns, o)
+
+    def estimate_of(self, i: int, ts_ns: int, o: dict) -> dict:
+        s = self.st[i]
+        filled = o["model_fill_ns"] is not None
+        ahead = 0.0 if filled else float(s["q_ahead"])
+        known = math.isfinite(ahead)
+        left_ns = o["decision_ns"] + self.timeout_ns - int(ts_ns)
+        chance = 1.0 if filled else (self._chance(i, ts_ns, o["side"], max(ahead, 0.0), left_ns) if known else None)
+        return {"ahead": max(ahead, 0.0) if known else None, "level": float(s["q_level"]),
+                "fill_chance": chance, "model_filled": filled}
+
+    def _chance(self, i: int, ts_ns: int, side: str, ahead: float, left_ns: int) -> float | None:
+        q = self._flow[i][0 if side == "buy" else 1]
+        while q and q[0][0] < ts_ns - FLOW_WINDOW_NS:
+            q.popleft()
+        if not q or left_ns <= 0:
+            return None if not q else 0.0
+        mean = sum(x for _, x in q) / len(q)
+        if not mean > 0:
+            return None
+        rate = len(q) / (FLOW_WINDOW_NS / 1e9)  # prints per second hitting the order's side
+        need = math.floor(ahead / mean) + 1
+        return float(poisson.sf(need - 1, rate * left_ns / 1e9))
+
+
+def _push(q: deque, ts_ns: int, qty: float) -> None:
+    q.append((int(ts_ns), float(qty)))
+    while q and q[0][0] < ts_ns - FLOW_WINDOW_NS:
+        q.popleft()
+
+
+class LiveQueue:
+    """The engine's side of the estimate: feeds :class:`QueueEstimate` from the engine's rows and order
+    updates, and writes each entry's estimate record to the journal's ``queue_estimates`` table when the
+    entry ends.  ``symbols``: the traded symbols in core-index order; ``tick_of(symbol)``: its tick size;
+    ``journal_of()``: the journal in use (None: none)."""
+
+    def __init__(self, symbols, params, tick_of, journal_of=lambda: None) -> None:
+        self.symbols = list(symbols)
+        self.index = {s: i for i, s in enumerate(self.symbols)}
+        self.tick_of = tick_of
+        self.journal_of = journal_of
+        self.est = QueueEstimate(len(self.symbols), queue_model=getattr(params, "queue_model", "risk-averse"),
+                                 unseen=getattr(params, "queue_unseen", "seen"),
+                                 timeout_ns=int(getattr(params, "entry_timeout_ns", 1_800_000_000_000)))
+
+    def on_row(self, i: int, ts_ns: int, kind: int, side: int, price: float, qty: float) -> None:
+        """A QUOTE or TRADE row of traded symbol ``i`` (the engine's core index)."""
+        if kind == _QUOTE:
+            self.est.on_quote(i, ts_ns, side, price, qty)
+        elif price > 0:
+            self.est.on_trade(i, ts_ns, price, qty, side)
+
+    def on_update(self, u, intent, ts_ns: int) -> None:
+        """An order update of an entry: a post-only limit the venue holds (``new``) rests; a terminal
+        status ends it (its record goes to the journal)."""
+        i = self.index.get(u.symbol)
+        if i is None or u.kind != "entry":
+            return
+        o = self.est.orders.get(i)
+        if o is None and u.status == "new" and intent is not None and intent.client_id == u.client_id \
+                and intent.post_only and intent.order_type == "limit":
+            tick = float(self.tick_of(u.symbol) or 0.0)
+            self.est.grid[i] = 1.0 / tick if tick > 0 else 0.0
+            self.est.on_order_rested(i, ts_ns, u.client_id, intent.side, float(intent.price),
+                                     decision_ns=int(intent.decision_ns or ts_ns))
+        elif o is not None and o["client_id"] == u.client_id and \
+                u.status in ("filled", "partially_filled", "cancelled", "rejected", "deactivated"):
+            rec = self.est.on_end(i, ts_ns, u.status)
+            j = self.journal_of()
+            if rec is not None and j is not None and hasattr(j, "queue_estimate"):
+                j.queue_estimate({**rec, "symbol": u.symbol})
+
+    def row(self, symbol: str, ts_ns: int) -> dict | None:
+        """The estimate of ``symbol``'s resting entry now (:meth:`QueueEstimate.estimate`), for the dashboard."""
+        i = self.index.get(symbol)
+        return None if i is None else self.est.estimate(i, ts_ns)
