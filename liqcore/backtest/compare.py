@@ -129,6 +129,31 @@ def _sample_row(res, mask: np.ndarray, w0: int, w1: int, ci: float) -> dict:
     }
 
 
+def no_trade_reason(res, w0: int, w1: int) -> str | None:
+    """Why a run has no trade among the signals of ``[w0, w1)`` (None when it has one): the skipped
+    decisions by reason, most frequent first ("below_min_score 47, late_entry 33 (skipped decisions,
+    of 121)"), the entry signals no order filled, or no decision at all."""
+    L = res.ledger
+    t = L["signal_ns"]
+    if int(np.sum((t >= w0) & (t < w1))):
+        return None
+    sig = res.signals
+    if sig is None or not len(sig):
+        return "no decision (the strategy made no signal on these events)"
+    sig = sig[(sig["ts_ns"] >= w0) & (sig["ts_ns"] < w1)]
+    entries = int(np.sum(sig["direction"] != 0))
+    sk = sig["skip_code"][(sig["direction"] == 0) & (sig["skip_code"] != 1) & (sig["skip_code"] != 2)]
+    codes, n = np.unique(sk, return_counts=True)
+    order = np.argsort(-n, kind="stable")
+    parts = [f"{res._skip_name(int(codes[j]))} {int(n[j])}" for j in order]
+    if entries:
+        head = f"{entries} entry signal{'s' if entries != 1 else ''}, none filled"
+        return head + (f"; skipped decisions: {', '.join(parts)}" if parts else "")
+    if parts:
+        return f"{', '.join(parts)} (skipped decisions, of {int(n.sum())})"
+    return "no decision in this sample"
+
+
 def needs_text(missing) -> str:
     """``["funding"]`` -> ``"needs funding"``: why a strategy has no row on this input."""
     return "needs " + " and ".join(missing)
@@ -323,7 +348,8 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
         fill = fill_label(p, res.fill_fallback)
         for sample, (w0, w1) in samples.items():
             mask = (t_sig >= w0) & (t_sig < w1)
-            rows.append({"strategy": shown, "sample": sample, **_sample_row(res, mask, w0, w1, ci), "fill": fill})
+            rows.append({"strategy": shown, "sample": sample, **_sample_row(res, mask, w0, w1, ci), "fill": fill,
+                         "why": no_trade_reason(res, w0, w1)})
         if name == "flush-reversal-rule":
             from liqcore.strategies.flush_reversal import evaluate_binary
 

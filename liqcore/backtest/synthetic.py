@@ -44,6 +44,13 @@ Choices and where they come from (the trading guide's figures and the strategy's
   (a short crowd gets its shorts liquidated).  Cascade episodes do not depend on it.  Drawn from
   its own seeds (:func:`positioning_regime`); the :class:`Effects` knobs ``positioning`` and
   ``funding_regime_sd`` at 0 switch it off.
+* Crowding before flushes (funding only; a modelling assumption): leveraged inventory piles up on a
+  side before that side is flushed, and the crowded side pays funding (the research plan: open
+  interest builds up before cascades; liquidations explain 30-60 % of its changes in volatile
+  regimes).  :func:`crowding_funding` adds the inventory still to be burnt (each later episode of
+  the side, weighted by its notional, decaying with the time to it, e-folding 12 h), long minus
+  short and standardised, to the funding prints so that it carries 30 % of the funding rate's
+  variance (the low end of that range).  Liquidations, trades and marks are untouched.
 * Calibration: the notional scale, the shock rate and the cascade kernel decay of each symbol are
   fitted (``SymbolSpec.scale_ratio / shock_ratio / beta_ratio``) so that the REAL
   detector with default parameters (q 0.95, N 1000, min_history 100, refresh 1 h, W 60 s, k 2)
@@ -203,7 +210,10 @@ class Effects:
       ``positioning`` per standard deviation of the state, the funding level
       ``funding_regime_sd``; the state's half-life in hours and the share of its variance common to
       every symbol.  On by default (0.15, 0.012 %, 36 h, 0.6); the first two at 0 switch it off.
-    * ``book`` / ``book_depth`` / ``book_thin_hl_s``: top of book (QUOTE rows, :func:`_add_book`):
+    * ``crowding_share`` / ``crowding_tau_h`` / ``crowding_jitter``: the leveraged inventory that
+      the cascades burn (:func:`crowding_funding`): the share of the funding rate's variance it
+      carries (0.3; 0 switches it off), the e-folding time in hours over which it builds before
+      a flush (12 h) and the lognormal sigma of each flush's share of it (0.5).    * ``book`` / ``book_depth`` / ``book_thin_hl_s``: top of book (QUOTE rows, :func:`_add_book`):
       before every trade at a new price, the best bid and ask (one tick apart; the trade prints at
       one of them), each showing about ``book_depth`` median trades of size, divided by
       ``1 + L / P95`` where ``L`` is the symbol's liquidation notional decaying with half-life
@@ -221,6 +231,9 @@ class Effects:
     funding_regime_sd: float = 1.2e-4
     positioning_hl_h: float = 36.0
     positioning_market_share: float = 0.6
+    crowding_share: float = 0.3
+    crowding_tau_h: float = 12.0
+    crowding_jitter: float = 0.5
     book: bool = False
     book_depth: float = 20.0
     book_thin_hl_s: float = 30.0
@@ -247,6 +260,12 @@ class Effects:
             raise ValueError(f"book_depth: must be finite and > 0; got {self.book_depth!r}")
         if not (math.isfinite(self.book_thin_hl_s) and self.book_thin_hl_s > 0.0):
             raise ValueError(f"book_thin_hl_s: must be finite and > 0; got {self.book_thin_hl_s!r}")
+        if not (0.0 <= self.crowding_share < 1.0):
+            raise ValueError(f"crowding_share: must be in [0, 1); got {self.crowding_share!r}")
+        if not (math.isfinite(self.crowding_tau_h) and self.crowding_tau_h > 0.0):
+            raise ValueError(f"crowding_tau_h: must be finite and > 0; got {self.crowding_tau_h!r}")
+        if not (math.isfinite(self.crowding_jitter) and 0.0 <= self.crowding_jitter <= 3.0):
+            raise ValueError(f"crowding_jitter: must be in [0, 3]; got {self.crowding_jitter!r}")
         if not (0.0 <= self.positioning_market_share <= 1.0):
             raise ValueError(f"positioning_market_share: must be in [0, 1]; got {self.positioning_market_share!r}")
         return self
@@ -934,6 +953,63 @@ def positioning_regime(eff: Effects, seed: int, symbol: str, p: np.ndarray):
     return reg_t, reg_p, reg_f
 
 
+CROWDING_SEED_TAIL = 6  # the seed stream of crowding_funding (0 uniforms, 1 receive times, 2-5 other effects)
+
+
+def crowding_funding(eff: Effects, seed: int, symbol: str, rows: dict, eps: dict, p: np.ndarray) -> None:
+    """Add the leveraged inventory the cascades burn to ``symbol``'s funding prints (in place).
+
+    The generative story: before a flush, leveraged positions on its side pile up (the crowd is
+    long before a long flush), the crowded side pays funding, and the flush burns that inventory.
+    The inventory on side ``s`` at time ``t`` is ``I_s(t) = sum w_k exp(-(t_k - t) / tau)`` over
+    the episodes ``k`` of side ``s`` that start after ``t`` (``tau`` = ``crowding_tau_h``; ``w_k``
+    = the episode's notional over the median episode notional, times a lognormal jitter of sigma
+    ``crowding_jitter`` drawn from its own seed stream: not every flush was preceded by as much
+    crowding).  ``c = (I_long - I_short)`` standardised by its stationary mean and standard
+    deviation (shot-noise moments from the episode rates); each funding print gets ``sigma_c x c``
+    added, ``sigma_c`` chosen so that ``c`` carries ``crowding_share`` of the funding rate's
+    variance (the regime's and the print noise's being the rest).
+
+    A print at ``t`` reads the inventory at ``t`` only (it is the state of the market then; the
+    flushes it feeds come later, so funding leads the flushes it fuels).  The liquidations, trades
+    and marks are left exactly as the kernel made them: only FUNDING rows change, and no uniform
+    of the symbol is consumed.  Near the end of the data the inventory of flushes after the end is
+    missing (the last ``tau`` or so of prints read a little low)."""
+    from liqcore._jit import synth as k
+
+    share = float(eff.crowding_share)
+    n_ep = len(eps["start_ns"])
+    fund = np.flatnonzero(rows["kind"] == k.FUNDING)
+    if share <= 0.0 or n_ep == 0 or not len(fund):
+        return
+    tau = float(eff.crowding_tau_h) * 3600.0
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), _symbol_key(symbol),
+                                                                      CROWDING_SEED_TAIL])))
+    jit = float(eff.crowding_jitter)
+    notional = np.asarray(eps["notional"], np.float64)
+    med = float(np.median(notional))
+    w = (notional / med if med > 0 else np.ones(n_ep)) * np.exp(jit * rng.standard_normal(n_ep) - 0.5 * jit * jit)
+    tk = np.asarray(eps["start_ns"], np.float64) / 1e9
+    t = rows["t_ns"][fund].astype(np.float64) / 1e9
+    dt = tk[None, :] - t[:, None]
+    ahead = dt > 0.0
+    decay = np.where(ahead, np.exp(-np.where(ahead, dt, 0.0) / tau), 0.0)
+    sign = np.where(np.asarray(eps["side"]) == k.LONG, 1.0, -1.0)
+    c = decay @ (sign * w)
+    t_end = float(p[k.T_END])
+    lam_l = float(np.sum(sign > 0)) / t_end
+    lam_s = float(np.sum(sign < 0)) / t_end
+    ew, ew2 = float(np.mean(w)), float(np.mean(w * w))
+    mean = (lam_l - lam_s) * tau * ew
+    sd = math.sqrt((lam_l + lam_s) * tau / 2.0 * ew2)
+    if not sd > 0.0:
+        return
+    c = (c - mean) / sd
+    other = eff.funding_regime_sd ** 2 + float(p[k.FUND_SD]) ** 2
+    sigma_c = math.sqrt(share / (1.0 - share) * other)
+    rows["price"][fund] = np.floor((rows["price"][fund] + sigma_c * c) * 1e6 + 0.5) / 1e6
+
+
 def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry, progress, eff=None):
     from liqcore._jit import synth as k
 
@@ -958,6 +1034,7 @@ def _generate(symbols, params, seed, venue, start_ns, feed_latency_ns, registry,
                                         regime=positioning_regime(eff, seed, s, params[s]))
         else:
             rows, eps = simulate_symbol(params[s], seed, s, regime=positioning_regime(eff, seed, s, params[s]))
+        crowding_funding(eff, seed, s, rows, eps, params[s])
         sid = registry.id(venue, s)
         t_ms = (start_ns + rows["t_ns"]) // NS_PER_MS  # venues stamp milliseconds
         k.make_distinct(t_ms, rows["kind"], rows["side"], rows["price"], rows["qty"], float(_spec(s).qty_dec))

@@ -114,6 +114,9 @@ def print_table(console, market: str, res) -> None:
                       _bp(r["gross_mean"], r["gross_lo"], r["gross_hi"]), _bp(r["net_mean"], r["net_lo"], r["net_hi"]),
                       _num(r["sharpe"]), _pct(r["max_drawdown"]), end_section=(s == "out" and i < len(names) - 1))
     console.print(t)
+    for r in res.rows:  # an empty row says why: the skipped decisions by reason
+        if r.get("why") and not r.get("na"):
+            console.print(f"{r['strategy']} ({r['sample']}): 0 trades — {r['why']}", markup=False, highlight=False)
     by_fill = {}
     for r in res.rows:
         if r.get("fill") and r["sample"] == "all":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-__all__ = ["Dashboard", "render", "checklist_table"]
+__all__ = ["Dashboard", "render", "checklist_table", "account_table", "positions_table", "signals_table"]
 
 
 def _fmt(x, spec=",.2f", none="-"):
@@ -83,8 +83,69 @@ def render(snap: dict):
         recent.add_row(time.strftime("%H:%M:%S", time.gmtime(d.get("ts_ns", 0) / 1e9)), d.get("symbol", ""),
                        d.get("dominant", ""), d.get("action", ""), d.get("detail", ""),
                        *((d.get("notes") or "",) if judged else ()))
+    if "signals" in snap:  # the write-up's latest-signals panel replaces the plain list
+        recent = signals_table(snap["signals"])
     checks = checklist_table(snap.get("checklist"))
-    return Group(head, feeds, syms, recent, *([checks] if checks is not None else []))
+    panels = [t for t in (account_table(snap.get("account")), positions_table(snap.get("positions"))) if t is not None]
+    return Group(head, *panels, feeds, syms, recent, *([checks] if checks is not None else []))
+
+
+def _pct(x, spec="+.2f"):
+    return "-" if x is None else format(x, spec) + " %"
+
+
+def account_table(acc: dict | None):
+    """The account overview panel: balance, open positions, cumulative P&L, the stop parameters."""
+    if acc is None:
+        return None
+    from rich.table import Table
+
+    st = acc.get("stops") or {}
+    t = Table(title="account overview", expand=True)
+    for col in ("balance", "open positions", "cumulative P&L", "realised / open P&L", "stop-loss", "take-profit",
+                "trail", "hold timeout", "daily / weekly loss limit"):
+        t.add_column(col)
+    frac = lambda x: "-" if x is None else ("off" if not x else f"{100 * x:.2f} %")  # noqa: E731
+    t.add_row(_fmt(acc.get("balance")), str(acc.get("open_positions", 0)), _fmt(acc.get("cumulative_pnl"), "+,.2f"),
+              f"{_fmt(acc.get('realized_pnl'), '+,.2f')} / {_fmt(acc.get('unrealized_pnl'), '+,.2f')}",
+              frac(st.get("stop_loss")), frac(st.get("take_profit")), frac(st.get("trail")),
+              "off" if not st.get("hold_timeout_s") else f"{st['hold_timeout_s']:g} s",
+              f"{frac(st.get('daily_loss'))} / {frac(st.get('weekly_loss'))}")
+    return t
+
+
+def positions_table(rows: list | None):
+    """The position monitor: entry, current price, P&L %, max profit, current drawdown, stop price."""
+    if rows is None:
+        return None
+    from rich.table import Table
+
+    t = Table(title="position monitor", expand=True)
+    for col in ("symbol", "side", "qty", "entry", "current", "P&L", "max profit", "drawdown", "stop price"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.get("symbol", "?"), r.get("side", ""), _fmt(r.get("qty"), "g"), _fmt(r.get("entry_price"), "g"),
+                  _fmt(r.get("current_price"), "g"), _pct(r.get("pnl_pct")), _pct(r.get("max_profit_pct")),
+                  _pct(r.get("drawdown_pct"), ".2f"), _fmt(r.get("stop_price"), "g"))
+    if not rows:
+        t.add_row("no open position", *([""] * 8))
+    return t
+
+
+def signals_table(rows: list):
+    """The latest signals: the liquidation, candle and news notes and the decision on each."""
+    from rich.table import Table
+
+    t = Table(title="latest signals", expand=True)
+    judged = any(d.get("judge") for d in rows)  # (liq-trend's judge: its verdict and notes per signal)
+    for col in ("time", "symbol", "liquidation", "candle", "news", "decision") + (("judge",) if judged else ()):
+        t.add_column(col)
+    for d in rows:
+        dec = f"{d.get('action', '')}: {d.get('decision', '')}" + (f" ({d['reason']})" if d.get("reason") else "")
+        t.add_row(time.strftime("%H:%M:%S", time.gmtime(d.get("ts_ns", 0) / 1e9)), d.get("symbol", ""),
+                  d.get("liquidation", ""), d.get("candle") or "-", d.get("news") or "-", dec,
+                  *((d.get("judge") or "",) if judged else ()))
+    return t
 
 
 def queue_text(q: dict | None) -> str:

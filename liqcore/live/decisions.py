@@ -6,7 +6,7 @@ decision into an intent), so ``live/orders.py`` does not import ``live/engine.py
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from liqcore.live.gateway import OrderIntent
 
@@ -35,6 +35,7 @@ class Decision:
     client_id: str = ""
     intent: OrderIntent | None = None
     notes: str = ""  # the strategy's notes on the signal (liq-trend: the judge's verdict and reasons)
+    note_fields: dict = field(default_factory=dict)  # the same by part (liq_note, trend_note, news_note, action_reason)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("venue", "symbol", "symbol_id", "cascade_id", "ts_ns", "dominant", "action",

@@ -63,6 +63,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from liqcore.config import Params
+from liqcore.live.panels import PanelState
 from liqcore.live.decisions import Decision  # noqa: F401  (re-exported: liqcore.live.engine.Decision)
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, missing_members  # noqa: F401
 from liqcore.live.metrics import Metrics
@@ -238,6 +239,8 @@ class Engine(OrderManager, FastLane):
             self._stream_detector = bool(getattr(self.stream, "uses_detector", type(self.strategy).uses_detector))
         # a strategy's notes on a signal (liq-trend's judge): into the decision, the journal and the dashboard
         self._signal_notes = getattr(self.strategy, "signal_notes", None)
+        self._signal_note_fields = getattr(self.strategy, "signal_note_fields", None)
+        self._panels = PanelState()  # the write-up's three live panels, in the snapshot
         # registry id -> core index, and symbol name -> (sid, core index)
         self._core_idx: dict[int, int] = {}
         self._by_symbol: dict[str, tuple[int, int]] = {}
@@ -808,6 +811,8 @@ class Engine(OrderManager, FastLane):
         d = Decision(vname, sym, sid, int(g["tag"]), ts, dom, "none")
         if self._signal_notes is not None:
             d.notes = self._signal_notes(g)
+        if self._signal_note_fields is not None:
+            d.note_fields = self._signal_note_fields(g)  # noqa
         res = None
         d.reason = self._refusal(ci)
         if not d.reason:
@@ -1420,7 +1425,8 @@ class Engine(OrderManager, FastLane):
                 "cascades": self.cascades, "orders": self.orders, "fills": self.fills,
                 "fills_by_kind": dict(self.fill_kinds), "blocked": rs["blocked"], "symbols": rows,
                 "recent": recent, "rejects": dict(self.rejects), "checklist": self.checklist(),
-                "alarms": self.all_alarms(), "venue_clock_offset_ms": self.venue_clock_offset_ns / 1e6}
+                "alarms": self.all_alarms(), "venue_clock_offset_ms": self.venue_clock_offset_ns / 1e6,
+                **self._panels.panels(self)}
 
     def checklist(self) -> dict:
         """The go-live checklist of this session so far (the dashboard's panel; ``liqcore journal`` computes

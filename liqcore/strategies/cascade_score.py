@@ -18,12 +18,15 @@ Rules (signals only; the execution model fills them):
   50) of them, and with ``trigger-scale fixed`` (the article's rule), ``trigger-notional``
   (default 5,000,000 quote units, BTC-sized).
 * **Entry** (the article: "5-15 seconds after the first large liquidation event fires, once it is
-  clear that follow-on liquidations are occurring"): with ``entry-from first`` (the default) the
-  anchor is the first liquidation of the trigger's window (the first counted liquidation received
-  in ``(trigger - score-window, trigger]``); the decision is at ``max(anchor + entry-delay,
-  trigger)`` (default delay 5s), and a decision more than ``entry-max`` (default 15s) after the
-  anchor is a skip ``late_entry`` (most of the move has happened).  With ``entry-from trigger``
-  the anchor is the trigger itself (decision ``entry-delay`` after it; no late skip).  Only if at
+  clear that follow-on liquidations are occurring"): with ``entry-from trigger`` (the default) the
+  anchor is the trigger -- the event the article's own code fires on (its window crossing the
+  threshold); the decision is ``entry-delay`` (default 5s) after it, inside the article's 5-15 s.
+  With ``entry-from first`` the anchor is the first liquidation of the trigger's window (the first
+  counted liquidation received in ``(trigger - score-window, trigger]``); the decision is at
+  ``max(anchor + entry-delay, trigger)``, and a decision more than ``entry-max`` (default 15s)
+  after the anchor is a skip ``late_entry``.  (``first`` takes any liquidation of
+  ``min-liq-notional`` -- the article's stream filter, not its "large" -- as the anchor, so a stray
+  one up to a window before the burst makes many bursts late: it is not the default.)  Only if at
   least one further liquidation on the same side than the anchor was received by the decision;
   otherwise a skip ``no_follow_through``.  Direction: trend
   -- longs flushed -> **short**, shorts flushed -> **long**.  Market entry.
@@ -221,9 +224,9 @@ class CascadeScore(Strategy):
         ParamSpec("funding-margin", 0.0, parse_fraction,
                   "how far beyond funding-neutral the rate must be (> margin)", "RATE"),
         ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the anchor (see entry-from)", "DUR"),
-        ParamSpec("entry-max", "15s", parse_duration, "a decision later than this after the first liquidation is skipped", "DUR"),
-        ParamSpec("entry-from", "first", lambda v, n: _parse_from(v, n),
-                  "anchor of the entry delay: first (liquidation of the window) or trigger", "first|trigger"),
+        ParamSpec("entry-max", "15s", parse_duration, "with entry-from first: a decision later than this after the first liquidation is skipped", "DUR"),
+        ParamSpec("entry-from", "trigger", lambda v, n: _parse_from(v, n),
+                  "anchor of the entry delay: trigger (the window's crossing) or first (liquidation of the window)", "first|trigger"),
         ParamSpec("score-history", 100, parse_pos_int, "previous liquidations whose window speed gives the median", "N"),
         ParamSpec("score-notional", 10_000_000.0, parse_nonneg_float,
                   "window notional (quote) of a size multiplier of score/10 (capped at 2x)", "QUOTE"),

@@ -120,7 +120,13 @@ class LiqTrend(Strategy):
             raise ValueError(f"judge-concurrency: must be at least 1; got {judge_concurrency!r}")
         self.judge_concurrency = int(judge_concurrency)  # (the batch form: questions at once)
         self.notes: dict[tuple[int, int], str] = {}  # (symbol id, tag) -> the judge's notes
+        self.note_fields: dict[tuple[int, int], dict] = {}  # the same by part (liq_note, trend_note, ...)
         self._inputs: dict[tuple[int, int], dict] = {}
+
+    def signal_note_fields(self, signal) -> dict:
+        """The judge's notes on a signal by part (``liq_note``, ``trend_note``, ``news_note``,
+        ``action_reason``; {} if none)."""
+        return dict(self.note_fields.get((int(signal["symbol_id"]), int(signal["tag"])), {}))
 
     def signal_notes(self, signal) -> str:
         """The judge's notes on a signal (its verdict and reasons; "" if none)."""
@@ -141,12 +147,15 @@ class LiqTrend(Strategy):
         """(direction, skip code, confidence) of a judged signal; its notes kept for the journal."""
         note = v.note_text() if v is not None else f"judge: no answer ({why})"
         self.notes[(int(ctx["symbol_id"]), tag)] = note
+        self.note_fields[(int(ctx["symbol_id"]), tag)] = (
+            {k: str(x) for k, x in v.notes.items()} if v is not None else {"action_reason": note})
         rec = self._inputs.get((int(ctx["symbol_id"]), int(ctx["ts_ns"])))
         if rec is not None:  # (a backtest's trade rows show the signal's inputs: the judge's notes with them)
             rec["judge"] = note
         if len(self.notes) > 10_000:
             for key in list(self.notes)[:5_000]:
                 del self.notes[key]
+                self.note_fields.pop(key, None)
         entered = v is not None and v.enters(min_conf)
         self.runner.count_verdict(v, entered)
         if v is None:

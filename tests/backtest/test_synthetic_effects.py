@@ -16,7 +16,8 @@ def test_default_market_is_unchanged_by_the_knobs():
     assert hashlib.sha256(m.events.tobytes()).hexdigest()[:16] == DEFAULT_DIGEST
     # with the crowd-positioning regime off and the former funding noise, the market before the
     # regime existed, bit for bit (the regime draws none of the symbols' uniforms)
-    old = S.synthetic_market(days=1, cache=False, effects={"positioning": 0.0, "funding_regime_sd": 0.0},
+    old = S.synthetic_market(days=1, cache=False, effects={"positioning": 0.0, "funding_regime_sd": 0.0,
+                                                           "crowding_share": 0.0},
                              overrides={"fund_sd": 1e-4})
     assert hashlib.sha256(old.events.tobytes()).hexdigest()[:16] == PRE_REGIME_DIGEST
     m2 = S.synthetic_market(days=1, cache=False, preset="default", effects=S.Effects())
@@ -24,8 +25,35 @@ def test_default_market_is_unchanged_by_the_knobs():
     assert not np.any(m.events["kind"] == Kind.OPEN_INTEREST)
 
 
-DEFAULT_DIGEST = "ea090535cc9f1207"
+DEFAULT_DIGEST = "95e6981f83e6930b"  # since the crowding before flushes: only funding prints changed
 PRE_REGIME_DIGEST = "9996397e4ab25f52"
+
+
+def test_crowding_moves_funding_only_and_leads_flushes_on_their_side():
+    """The crowding before flushes changes the funding prints and nothing else, and the last print
+    before an episode shows its side crowded more often than without it."""
+    on = S.synthetic_market(days=10, cache=False)
+    off = S.synthetic_market(days=10, cache=False, effects={"crowding_share": 0.0})
+    fund = on.events["kind"] == Kind.FUNDING
+    assert np.array_equal(on.events[~fund], off.events[~fund]) and np.array_equal(on.truth, off.truth)
+    assert not np.array_equal(on.events["price"][fund], off.events["price"][fund])
+
+    def crowded_share(m):
+        F = m.events[m.events["kind"] == Kind.FUNDING]
+        hits = []
+        for e in m.truth:
+            f = F[(F["symbol_id"] == e["symbol_id"]) & (F["ts_recv"] <= e["start_ns"])]
+            if len(f):
+                hits.append(f["price"][-1] > 1e-4 if e["side"] == 1 else f["price"][-1] < 1e-4)
+        return float(np.mean(hits)), len(hits)
+
+    (a, n), (b, _) = crowded_share(on), crowded_share(off)
+    assert n > 200 and a > b + 0.02, (a, b, n)
+    # the weight: 30 % of the funding variance, so the prints' spread grows by about 1/sqrt(0.7) - 1 = 20 %
+    ratio = float(np.std(on.events["price"][fund]) / np.std(off.events["price"][fund]))
+    assert 1.05 < ratio < 1.45, ratio
+    with pytest.raises(ValueError, match="crowding_share"):
+        S.Effects(crowding_share=1.0).check()
 
 
 def test_contagion_opens_alt_episodes_at_the_planted_lag():

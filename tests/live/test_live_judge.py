@@ -110,3 +110,50 @@ def test_a_late_judge_means_dont_enter():
         assert all("no answer (late)" in d.notes for d in eng.decisions if d.notes)
     finally:
         strat.runner.close()
+
+
+def test_the_three_live_panels_in_the_snapshot_and_on_the_dashboard():
+    """The write-up's live view: account overview, position monitor and latest signals -- plain dicts
+    in the engine's snapshot (JSON-able), drawn by the terminal dashboard."""
+    from rich.console import Console
+
+    from liqcore.live.dashboard import render
+
+    params = Params.from_mapping({"strategy": "liq-trend", "segment": "1m", "baseline": 5, "candle-lookback": "3m"})
+    strat = LiqTrend(judge=lambda ctx: None, judge_timeout=5.0)
+    eng = Engine(params, symbols=SYMS, equity=10_000.0, strategy=strat)
+    t0_ms = (time.time_ns() // 10**9 // 3600 - 2) * 3600 * 1000
+    last = 0
+    try:
+        for ts_ms, frame in _frames(t0_ms):
+            eng.on_frame("bybit", orjson.dumps(frame), ts_ms * 1_000_000)
+            last = ts_ms * 1_000_000
+        deadline = time.monotonic() + 10
+        while strat.runner.pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+            eng.on_clock(last + 1)
+        snap = eng.snapshot()
+        orjson.dumps(snap, option=orjson.OPT_SERIALIZE_NUMPY)  # plain data a web dashboard can serve
+        acc = snap["account"]
+        assert acc["balance"] == pytest.approx(eng.core.equity)
+        assert set(acc["stops"]) >= {"stop_loss", "take_profit", "trail", "hold_timeout_s", "daily_loss"}
+        assert acc["stops"]["stop_loss"] == pytest.approx(float(eng.params.stop_loss))
+        assert acc["cumulative_pnl"] == pytest.approx(acc["realized_pnl"] + acc["unrealized_pnl"])
+        sig = snap["signals"]
+        assert sig and all(set(s) >= {"liquidation", "candle", "news", "decision", "action"} for s in sig)
+        assert any(s["action"] == "order" for s in sig)
+        pos = snap["positions"]
+        assert acc["open_positions"] == len(pos)
+        for p in pos:
+            assert set(p) >= {"entry_price", "current_price", "pnl_pct", "max_profit_pct", "drawdown_pct", "stop_price"}
+            assert p["max_profit_pct"] >= 0 and p["drawdown_pct"] >= -1e-9
+        con = Console(record=True, width=240)
+        con.print(render(snap))
+        text = con.export_text()
+        for head in ("account overview", "position monitor", "latest signals", "cumulative P&L", "max profit",
+                     "drawdown", "stop price", "liquidation", "candle", "news"):
+            assert head in text, head
+        for p in pos:
+            assert p["symbol"] in text
+    finally:
+        strat.runner.close()

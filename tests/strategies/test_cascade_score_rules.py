@@ -152,7 +152,7 @@ def _alt_and_btc():
 
 def test_the_trigger_follows_each_symbols_own_window_notionals():
     ev, btc, doge = _alt_and_btc()
-    over = {"min-score": 0, "trigger-notional": 5_000_000}
+    over = {"min-score": 0, "trigger-notional": 5_000_000, "entry-from": "first"}  # (the trigger, not the entry rule)
     # as written ($5 M for every symbol): neither burst reaches it (BTC's 3 x 2 M = 6 M does, late in the burst)
     fixed, _ = both(ev, **over, **{"trigger-scale": "fixed"})
     assert len(fixed) == 1 and fixed[0]["symbol_id"] == 0 and fixed[0]["direction"] == -1

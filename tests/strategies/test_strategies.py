@@ -778,15 +778,16 @@ def test_cascade_score_stop_scales_with_volatility_between_0_8_and_1_5_percent()
 
 
 def test_cascade_score_enters_5_to_15_s_after_the_first_large_liquidation():
-    """The write-up's entry: 5-15 s after the first large liquidation, once follow-on liquidations
-    occur -- not timed from the moment the window crosses the trigger."""
-    p = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0, "funding-filter": "off"}
+    """``entry-from first``: 5-15 s after the first counted liquidation of the window, once follow-on
+    liquidations occur; ``entry-from trigger`` (the default) times it from the window's crossing."""
+    p = {"trigger-notional": 1000, "score-notional": 1000, "min-liq-notional": 0, "min-score": 0, "funding-filter": "off",
+         "entry-from": "first"}
     # first at 10 s, the window crosses at 12 s: the decision 5 s after the FIRST (15 s), not after the crossing
     ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 12 * S, LONG, 500.0),
                  trade(T0 + 200 * S, 99.0)])
     s = run("cascade-score", ev, **p)[0]
     assert s["ts_ns"] == T0 + 15 * S and s["direction"] == -1 and s["tag"] == 2
-    assert run("cascade-score", ev, **p, **{"entry-from": "trigger"})[0]["ts_ns"] == T0 + 17 * S
+    assert run("cascade-score", ev, **{**p, "entry-from": "trigger"})[0]["ts_ns"] == T0 + 17 * S
     # the crossing 12 s after the first: the decision at the crossing (already past first + 5 s)
     ev = market([trade(T0, 100.0), liq(T0 + 10 * S, LONG, 600.0), liq(T0 + 22 * S, LONG, 500.0),
                  trade(T0 + 200 * S, 99.0)])
