@@ -414,7 +414,7 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
 
 def backtest(source, params: Params | None = None, *, strategy=None, equity: float = 1.0,
              registry: SymbolRegistry | None = None, records: np.ndarray | None = None,
-             detector=None, chunk_days: float | None = None, read: str = "auto") -> BacktestResult:
+             detector=None, chunk_days: float | None = None, read: str = "all") -> BacktestResult:
     """Run a strategy (default ``params.strategy``, i.e. ``cascade-mm``) through the execution model.
 
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
@@ -426,9 +426,10 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     is read and replayed in time chunks of this many days (default
     :data:`liqcore.backtest.chunked.DEFAULT_CHUNK_DAYS`; 0: whole), so memory holds one chunk; the result
     is the same (:mod:`liqcore.backtest.chunked`; the span is loaded whole where chunks would differ).
-    ``read``: on a dataset, ``"auto"`` (default) reads only what the strategy declares it needs (a
-    window-local strategy such as ``cascade-mm``: liquidations, then trades in its signals' windows,
-    :mod:`liqcore.backtest.windows`), ``"all"`` replays every event.
+    ``read``: on a dataset, ``"all"`` (default) replays every event; ``"windows"`` (or ``"auto"``) reads
+    only what the strategy declares it needs (a window-local strategy such as ``cascade-mm``:
+    liquidations, then trades in its signals' windows, :mod:`liqcore.backtest.windows`: the same trades
+    unless the detector would judge a liquidation differently without the trades around it).
     """
     params = params or Params()
     obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work
@@ -452,7 +453,7 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     return res
 
 
-def _dataset_chunked(source, params, obj, equity, chunk_days, read="auto"):
+def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
     """:func:`backtest` of a dataset path read in chunks, or None (not one dataset, no chunks asked,
     or chunks would not give the whole load's result)."""
     from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS

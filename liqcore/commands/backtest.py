@@ -32,10 +32,12 @@ def add_arguments(parser) -> None:
     out.add_argument("--chunk-days", type=float, default=None, metavar="D",
                      help="a partitioned dataset is read and replayed in time chunks of D days, so memory holds "
                           "one chunk, not the span (default 1; 0: load the span whole); the results are the same")
-    out.add_argument("--read", choices=("auto", "all"), default="auto",
-                     help="a dataset: auto (default) reads what the strategy declares it needs (cascade-mm: the "
-                          "liquidations, then trades only from each signal to its last possible exit); all: replay "
-                          "every event")
+    out.add_argument("--read", choices=("all", "windows", "auto"), default="all",
+                     help="a dataset: all (default) replays every event; windows (auto: what the strategy "
+                          "declares) reads the liquidations, then trades only from each signal to its last possible "
+                          "exit, for a window-local strategy such as cascade-mm -- much less to decode, and the same "
+                          "trades unless a liquidation arrives behind trades stamped later or far from their price "
+                          "(the detector then sees it differently without the trades)")
     out.add_argument("--min-trades", type=int, default=30, metavar="N",
                      help="fewest completed trades for which the results are compared with the trading "
                           "guide's claims; below, the summary and report say the sample is too small (default 30)")
@@ -194,7 +196,7 @@ def _chunked(args, params, strategy, steps):
     start, end = inputs.time_window(args)
     syms = inputs.symbol_list(args.symbols) if getattr(args, "symbols", None) else None
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
-    if getattr(args, "read", "auto") != "all":
+    if getattr(args, "read", "all") != "all":
         from liqcore.backtest.run import backtest_windows
 
         try:

@@ -70,7 +70,7 @@ def test_dataset_backtest_reads_in_chunks_by_default(ds, monkeypatch):
         return real(*a, **kw)
 
     monkeypatch.setattr(D, "load_dataset", spy)
-    res = backtest(ds, p, read="all")  # the full replay (the default reads window-local: test_backtest_windows)
+    res = backtest(ds, p, read="all")  # the full replay (the default; window-local: test_backtest_windows)
     assert len(calls) >= 2 and all(s is not None and e - s <= DAY for s, e in calls)
     assert res.events is None and len(res.ledger) > 0
     _same(whole, res)
