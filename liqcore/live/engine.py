@@ -54,6 +54,10 @@ halts), :class:`~liqcore.live.venueclock.VenueClock` (the clock guard's venue cl
 :class:`~liqcore.live.persist.StateKeeper` (restore, reconcile, save); :mod:`liqcore.live.views` assembles
 the snapshot, the checklist and the metrics.  The gateway is reached only through its declared protocol
 (:class:`liqcore.live.gateway.Gateway`).
+
+Why one module: its single job is the wiring of feed -> detector -> strategy -> orders (both event paths:
+the detector-driven one and the streaming strategies'), with the construction and the lifecycle that
+connect the parts above; each other job lives in its part.
 """
 from __future__ import annotations
 
