@@ -95,13 +95,13 @@ def instrument(eng, gw, marks: dict) -> None:
                 marks["gw_" + _name] = time.perf_counter_ns() - t
 
         setattr(obj, name, w)
-    submit = eng._submit
+    submit = eng.order_manager.submit
 
     def submit_i(intent, recv_ns):
         marks["submit"] = time.time_ns()
         submit(intent, recv_ns)
 
-    eng._submit = submit_i
+    eng.order_manager.submit = submit_i
     j = eng.journal
     if j is not None:  # time spent in journal calls inside the confirming frame's on_frame
         def timed(name, fn):

@@ -216,7 +216,7 @@ sys.exit(main())
 LIQCORE_STAMPS = '''
 import sys, time, atexit, json
 path = sys.argv.pop(1)
-from liqcore.live import engine as E, journal as J, bybit_gateway as G
+from liqcore.live import engine as E, journal as J, bybit_gateway as G, orders as O, decisions as DL
 from liqcore.venues.bybit import h1 as H1, rest as R
 from liqcore.venues import decoder as D
 from liqcore.backtest import core as C
@@ -233,10 +233,10 @@ def timed(owner, name, key):
             parts[key] = parts.get(key, 0) + clock() - t
     setattr(owner, name, wrapper)
 
-for owner, name in ((E.Engine, "_on_record"), (E.Engine, "_decide"), (E.Engine, "_make_order"), (E.Engine, "_submit"),
+for owner, name in ((E.Engine, "_on_record"), (E.Engine, "_decide"), (O.OrderManager, "place_entry"), (O.OrderManager, "submit"),
                     (J.Journal, "intent_ahead"), (J.Journal, "intent_rows"), (G.BybitGateway, "order_body"),
                     (R.BybitREST, "post_now"), (R.BybitREST, "fast_post_bytes"), (C.StrategyCore, "on_cascade"),
-                    (E.Engine, "_emit_decision"), (D.Decoder, "feed"), (E, "_record_dict")):
+                    (DL.DecisionLog, "emit"), (D.Decoder, "feed"), (DL, "record_dict")):
     timed(owner, name, name)
 on_frame, begin = E.Engine.on_frame, H1.H1Client.begin
 

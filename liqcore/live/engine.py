@@ -5,7 +5,7 @@
     decisions = eng.on_frame("bybit", frame_bytes, time.time_ns())    # synchronous core
     await eng.start()                                                  # inside a running loop: orders go out
 
-The engine wires the feeds to the strategy; two parts do the rest: :class:`liqcore.live.orders.OrderManager`
+The engine wires the feeds to the strategy; two parts do much of the rest: :class:`liqcore.live.orders.OrderManager`
 (the order lifecycle and its journal rows) and :mod:`liqcore.live.recovery` (what to restore from the
 journal and how to reconcile with the venue: pure functions returning plans the engine applies).  The
 strategy is ``params.strategy`` (or ``strategy=``): the guide's ``cascade-mm`` decides on the detector's
@@ -43,11 +43,21 @@ paper trading a replay run on the recorded receive times.
 State survives restarts through the :class:`Journal`: open orders, positions, cooldowns, equity and the
 client-id sequence are restored by :meth:`start`.
 
-Why one module: the engine wires the live path's parts together and applies the recovery plans; the
-order manager (:mod:`liqcore.live.orders`) and the fast lane (:mod:`liqcore.live.fastlane`) are its
-bases and share the order path's state (the sequence, the pending orders, the loop), so the frame-to-
-order path reads in one place.  Recovery is pure functions in :mod:`liqcore.live.recovery`; the gateway
-is reached only through its declared protocol (:class:`liqcore.live.gateway.Gateway`).
+The engine is a composition: it owns the feed-side state (decoders, the detector, the coalesced idle
+prints, the reject counts, the strategy's stream) and wires feed -> detector -> strategy -> orders; each
+other job is an object it owns, with its own state and an interface declared in its class docstring:
+:class:`~liqcore.live.orders.OrderManager` (the order lifecycle), :class:`~liqcore.live.fastlane.FastLane`
+(entries prepared before their cascade confirms), :class:`~liqcore.live.decisions.DecisionLog` (records
+and decisions kept, journaled, called back), :class:`~liqcore.live.health.Health` (failures, alarms,
+halts), :class:`~liqcore.live.venueclock.VenueClock` (the clock guard's venue clock),
+:class:`~liqcore.live.warm.WarmPath` (warm-up and the quiet-feed warm path) and
+:class:`~liqcore.live.persist.StateKeeper` (restore, reconcile, save); :mod:`liqcore.live.views` assembles
+the snapshot, the checklist and the metrics.  The gateway is reached only through its declared protocol
+(:class:`liqcore.live.gateway.Gateway`).
+
+Why one module: its single job is the wiring of feed -> detector -> strategy -> orders (both event paths:
+the detector-driven one and the streaming strategies'), with the construction and the lifecycle that
+connect the parts above; each other job lives in its part.
 """
 from __future__ import annotations
 
@@ -55,6 +65,7 @@ import asyncio
 import collections
 import logging
 import math
+import operator
 import os
 import sqlite3
 import time
@@ -68,18 +79,22 @@ from liqcore.live.decisions import Decision  # noqa: F401  (re-exported: liqcore
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, missing_members  # noqa: F401
 from liqcore.live.metrics import Metrics
 from liqcore.live.queue_estimate import LiveQueue
-from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
+from liqcore.live.decisions import DecisionLog, record_dict as _record_dict
 from liqcore.live.fastlane import FastLane
-from liqcore.live.recovery import ANCHORS, is_stale, reconcile_entry, restore_plan, unknown_positions
+from liqcore.live.health import Health
+from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
+from liqcore.live.persist import StateKeeper
+from liqcore.live.venueclock import VenueClock
+from liqcore.live.views import checklist as _checklist, collect as _collect_metrics, new_checks, snapshot as _snapshot
+from liqcore.live.warm import WarmPath, seed_history as _seed_history
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, SymbolRegistry, Venue, dominant_name
+from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
 
 log = logging.getLogger("liqcore.engine")
 
 _TRADE = int(Kind.TRADE)
-_LIQ = int(Kind.LIQUIDATION)
 _FUNDING = int(Kind.FUNDING)
 _LIQUIDATION = int(Kind.LIQUIDATION)
 _MARK = int(Kind.MARK)
@@ -87,44 +102,8 @@ _QUOTE = int(Kind.QUOTE)
 _IMPLAUSIBLE_PRICE = -7  # the detector's skip code of an implausible price (SKIP_REASONS[6])
 _RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
 _RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the wall clock are recorded ones (a replay)
-_CONFIRMED = int(RecordKind.CONFIRMED)
-_END_NAMES = {0: "", 1: "expired", 2: "gap", 3: "flush"}
 _SKIP_EXIT = 2  # a streamed exit notice: direction 0, skip_code SKIP_EXIT, the tag of the position to close
-_EXIT_REASON = {"tp": "take_profit", "sl": "stop_loss", "exit": "timeout"}
 
-_REC_FIELDS = CASCADE_DTYPE.names
-
-
-def _record_dict(rec, registry: SymbolRegistry, names: dict | None = None) -> dict:
-    """A detector record as a dict of Python scalars; ``names``: a cache of symbol_id -> (venue, symbol)."""
-    rec = dict(zip(_REC_FIELDS, rec.item()))  # one conversion to Python scalars
-    sid = rec["symbol_id"]
-    hit = names.get(sid) if names is not None else None
-    if hit is not None:
-        vname, sym = hit
-    else:
-        try:
-            venue, sym = registry.lookup(sid)
-            vname = venue.name.lower()
-            if names is not None:
-                names[sid] = (vname, sym)
-        except (IndexError, ValueError):
-            vname, sym = Venue(int(rec["venue"])).name.lower() if int(rec["venue"]) in (1, 2, 3) else "?", "?"
-    return {
-        "record": "confirmed" if int(rec["record"]) == _CONFIRMED else "ended",
-        "venue": vname, "symbol": sym, "symbol_id": sid, "cascade_id": int(rec["cascade_id"]),
-        "dominant": dominant_name(int(rec["dominant"])), "start_ns": int(rec["start_ns"]),
-        "confirm_ns": int(rec["confirm_ns"]), "confirm_recv_ns": int(rec["confirm_recv_ns"]),
-        "end_ns": int(rec["end_ns"]), "emit_ns": int(rec["emit_ns"]),
-        "long_notional": float(rec["long_notional"]), "short_notional": float(rec["short_notional"]),
-        "threshold": float(rec["threshold"]), "n_events": int(rec["n_events"]), "n_large": int(rec["n_large"]),
-        "end_reason": _END_NAMES.get(int(rec["end_reason"]), "?"),
-    }
-
-
-def _sample_frame(sample, price: float, t_ms: int, qty: float) -> bytes:
-    """The warm path's frame: ``sample(t_ms, qty, price)`` (a venue's ``samples.liquidation_frame``)."""
-    return sample(t_ms, qty, price)
 
 
 def open_stream(strategy, params: Params, registry: SymbolRegistry):
@@ -140,19 +119,6 @@ def open_stream(strategy, params: Params, registry: SymbolRegistry):
     return stream
 
 
-def _own(stream, name: str):
-    """``stream.<name>`` when the stream's class defines it itself (not the refusing base of
-    :class:`~liqcore.strategies.base.SignalStream`), else None."""
-    if stream is None:
-        return None
-    from liqcore.strategies.base import SignalStream
-
-    m = getattr(type(stream), name, None)
-    if m is None or m is getattr(SignalStream, name, None):
-        return None
-    return getattr(stream, name)
-
-
 def check_live_strategy(params: Params) -> None:
     """Raise ValueError (one line) unless ``params.strategy`` can run live."""
     from liqcore.strategies import resolve_strategy
@@ -162,11 +128,28 @@ def check_live_strategy(params: Params) -> None:
         open_stream(obj, p, SymbolRegistry())
 
 
-class Engine(OrderManager, FastLane):
+def _via(path: str, settable: bool = False) -> property:
+    """A delegating property: ``engine.<name>`` reads (and, ``settable``, writes) ``engine.<path>``, the state
+    of the component that owns it."""
+    get = operator.attrgetter(path)
+    if not settable:
+        return property(get, doc=f"``{path}``")
+    owner, _, name = path.rpartition(".")
+    own = operator.attrgetter(owner)
+    return property(get, lambda self, v: setattr(own(self), name, v), doc=f"``{path}`` (settable)")
+
+
+class Engine:
     """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
     ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
     quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
-    ``notional``: fixed quote notional per trade (default: ``params.size`` x equity)."""
+    ``notional``: fixed quote notional per trade (default: ``params.size`` x equity).
+
+    Owns: the strategy, its core and stream, the detector, the decoders, the coalesced idle prints, the
+    event, frame and reject counts, the kill switch, the replay clock and recorder, and its parts
+    (``order_manager``, ``fast_lane``, ``decision_log``, ``health``, ``venue_clock_guard``, ``warm``,
+    ``keeper``); the parts' state is read through them (the delegating properties below keep the
+    older names working)."""
 
     def __init__(self, params: Params | None = None, venues: Iterable[str] | str = ("bybit",), gateway=None,
                  registry: SymbolRegistry | None = None, journal=None,
@@ -240,7 +223,7 @@ class Engine(OrderManager, FastLane):
         # a strategy's notes on a signal (liq-trend's judge): into the decision, the journal and the dashboard
         self._signal_notes = getattr(self.strategy, "signal_notes", None)
         self._signal_note_fields = getattr(self.strategy, "signal_note_fields", None)
-        self._panels = PanelState()  # the write-up's three live panels, in the snapshot
+        self.panels = PanelState()  # the write-up's three live panels, in the snapshot
         # registry id -> core index, and symbol name -> (sid, core index)
         self._core_idx: dict[int, int] = {}
         self._by_symbol: dict[str, tuple[int, int]] = {}
@@ -248,8 +231,6 @@ class Engine(OrderManager, FastLane):
             sid = self.registry.id(v, s)
             self._core_idx[sid] = i
             self._by_symbol[s] = (sid, i)
-        self.books: dict[str, _Book] = {s: _Book() for _, s in self.traded}
-        self._ci_book = [self.books[s] for _, s in self.traded]
         self._held: dict[int, tuple[int, float]] = {}
         # ---- live queue-position estimate of the resting entries (liqcore.live.queue_estimate) ----
         self.queue_est = LiveQueue([s for _, s in self.traded], self.params,
@@ -263,14 +244,6 @@ class Engine(OrderManager, FastLane):
             raise ValueError(f"risk: expected a liqcore.live.risk.KillSwitch; got {type(risk).__name__}")
         self.kill_switch = risk if risk is not None else KillSwitch(kill_switch)
         self.risk = RiskView(self.core, self.kill_switch)
-        self._instr: dict[str, Instrument] = {}
-        for s, m in {**DEFAULT_INSTRUMENTS, **(instruments or {})}.items():
-            self._instr[s.upper()] = Instrument.from_mapping(s.upper(), m)
-        self._instr_given = {str(s).upper() for s in (instruments or {})}  # the caller's table wins over the venue's
-        self.on_decision = on_decision
-        self.on_cascade = on_cascade
-        self.on_fill = on_fill
-        self.on_update = on_update
         self._decoders: dict[str, object] = {}
         self.frames: dict[str, int] = {}
         # named features kept current from the stream (liqcore.features.live.LiveFeatures); read with feature()
@@ -279,52 +252,12 @@ class Engine(OrderManager, FastLane):
             from liqcore.features.live import LiveFeatures
 
             self.features = LiveFeatures(features, self.registry, params=self.params)
-        self._sym_params: dict[str, Params] = {}
         self.events = 0
-        self.metrics.collectors.append(self._collect)
-        self.pending: list[tuple[OrderIntent, int]] = []  # intents waiting for a loop: (intent, recv_ns)
-        self.tasks: set[asyncio.Task] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._seq = 0
-        self.decisions: list[Decision] = []  # recent decisions (bounded)
-        self.cascades = 0
-        self.orders = 0
-        self.fills = 0
         self.rejects: dict[str, int] = {}
-        self.errors = 0  # every failure caught (callbacks, bookkeeping, unconfirmed orders, clock ticks)
-        self.clock_errors = 0  # failed clock ticks (of errors)
-        self.clock_failures = 0  # consecutive failed clock ticks
-        #: consecutive failed clock ticks that halt new entries (the clock enforces entry/hold timeouts)
-        self.clock_failure_limit = 5
-        self.halted = ""  # why new entries are halted ("" = they are not)
-        self.journal_errors = 0  # failed batched journal commits (clock ticks; see _journal_failed)
-        self._journal_said = self._journal_resumed = -math.inf
-        #: standing alarms by name (what is wrong, what the engine does about it): shown by the dashboard,
-        #: exported as ``liqcore_alarm{alarm=..}``, logged when raised and cleared, in the session summary
-        self.alarms: dict[str, str] = {}
-        #: the last ``fill-alarm-entries`` ended entries (True: filled), for the fill-rate alarm
-        self._fill_window: collections.deque = collections.deque(maxlen=max(1, int(self.params.fill_alarm_entries)))
-        self._alarm_names: set[str] = set()
-        #: the venue's clock minus the local clock (ns), as the gateway measured it for signing
-        self.venue_clock_offset_ns = 0
-        self._skew_ns = self.params.max_clock_skew_ns  # the clock guard's bound on ts_event - ts_recv
-        #: seconds of events rejected as stamped in the future before that is an alarm
-        self.clock_alarm_after_s = 2.0
-        self._future = [0, 0, 0]  # rejected so far, first and latest wall time (ns) of the current spell
-        self._clock_sync: dict = {"task": None, "at": 0}
-        #: paper trading: an async callable giving the venue's clock offset in ms (e.g. from its public time
-        #: endpoint), asked at :meth:`start` and when events look stamped in the future; a venue gateway's
-        #: own measurement (``clock_offset_ms`` / ``sync_clock``) is used instead when there is one
-        self.venue_clock = None
-        self.halts = 0
-        self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
-        self.fill_kinds = {"entry": 0, "exit": 0}
-        #: the go-live checklist, live (see :meth:`checklist`): confirmed cascades per symbol, entries sent and
-        #: filled, trades and wins, reaction times (ms, the last 1000), fees charged and filled notional
-        self.checks: dict = {"cascades": {}, "entries": 0, "filled": 0, "trades": 0, "wins": 0,
-                             "reaction_ms": collections.deque(maxlen=1000),
-                             "fees": {"maker": [0.0, 0.0, 0], "taker": [0.0, 0.0, 0]}, "since_ns": time.time_ns()}
-        self._liq_seen: dict[int, int] = {}  # liquidations seen per traded symbol id (threshold warm-up)
+        #: the go-live checklist's tallies (liqcore.live.views.new_checks), filled by the order manager and
+        #: the decision log; read with checklist()
+        self.checks: dict = new_checks()
+        self.liq_seen: dict[int, int] = {}  # liquidations seen per traded symbol id (threshold warm-up)
         #: receive times of the traded symbols' liquidations (the liquidation rate journaled with each send)
         self._liq_times: collections.deque = collections.deque(maxlen=1 << 16)
         #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
@@ -339,193 +272,111 @@ class Engine(OrderManager, FastLane):
         self._fed_recv_ns = 0
         self._fed_skew_ns = 0
         self._started = False
-        self._books_q: list = []  # bookkeeping deferred past the create write: (fn, arg)
-        self._books_timer = None
-        #: seconds the deferred bookkeeping waits after a decision (venue mode on a running loop), so the
-        #: loop reads the venue's answer and market data first; an order update or fill runs it at once
-        self.books_delay = 0.001
-        self._inflight: set = set()  # creates written by the gateway's send_now, answer not yet read
-        self._names: dict[int, tuple[str, str]] = {}  # symbol_id -> (venue, symbol) of detector records
-        self._stopping = False
-        self._closing = False  # shutdown began: no create leaves any more
-        self._unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
-        self._ask_later: list[OrderIntent] = []
         self.shutdown_report: dict | None = None
-        self._warm: dict | None = None  # scratch state of warm_path
-        self._lane_init()  # entries prepared ahead (liqcore.live.fastlane)
-        self.gateway.on_update(self._on_update)
-        self.gateway.on_fill(self._on_fill)
+        # ---- the parts
+        self.health = Health(self.params, journal, self.gateway)
+        self.order_manager = OrderManager(
+            self.core, self.gateway, journal, self.metrics, self.checks, self.traded, self._by_symbol,
+            paper=self.paper, exits=self.exits, notional=notional, instruments=instruments, now_ns=self.now_ns,
+            on_error=self.health.error, on_entry_ended=self.health.entry_ended, liq_rate=self.liq_per_min,
+            on_update=on_update, on_fill=on_fill, queue_est=self.queue_est)
+        om = self.order_manager
+        self.fast_lane = FastLane(om, self.detector, self._core_idx, self._held, self.registry,
+                                  enabled=not self.paper and self.stream is None, blocked=self._blocked,
+                                  last_event_wall=lambda: self._last_event_wall, on_error=self.health.error)
+        self.decision_log = DecisionLog(self.registry, self._core_idx, om, self.checks, self.metrics, journal,
+                                        on_error=self.health.error, on_cascade=on_cascade, on_decision=on_decision)
+        self.venue_clock_guard = VenueClock(self.params, self.gateway, self.paper, self.health, self._decoders,
+                                            self.rejects, om)
+        self.warm = WarmPath(self.params, self.registry, self.traded, om, self.fast_lane, self.detector,
+                             self._core_idx, self.decision_log.names, guide=self.stream is None)
+        self.keeper = StateKeeper(journal, om, self.stream, type(self.strategy).name, self.params, self.traded,
+                                  self._by_symbol, on_error=self.health.error)
+        self.metrics.collectors.append(self._collect)
+        self.gateway.on_update(om.report_update)
+        self.gateway.on_fill(om.report_fill)
         if self.paper:
             self.gateway.bind(self.core, {s: ci for s, (_, ci) in self._by_symbol.items()})
             self.gateway.clock = self.now_ns  # a replay's cancels and closes at the replayed time
-            self.gateway.on_exit(self._account_exit)
+            self.gateway.on_exit(om.account_exit)
+
+    # ---- the parts' state under the engine's older names (read through the part that owns it)
+    books = _via("order_manager.books")
+    pending = _via("order_manager.pending")
+    tasks = _via("order_manager.tasks")
+    orders = _via("order_manager.orders")
+    fills = _via("order_manager.fills")
+    fill_kinds = _via("order_manager.fill_kinds")
+    books_delay = _via("order_manager.books_delay", True)
+    on_update = _via("order_manager.on_update", True)
+    on_fill = _via("order_manager.on_fill", True)
+    _seq = _via("order_manager.seq")
+    _books_q = _via("order_manager.books_q")
+    decisions = _via("decision_log.decisions")
+    cascades = _via("decision_log.cascades")
+    blocked = _via("decision_log.blocked")
+    on_decision = _via("decision_log.on_decision", True)
+    on_cascade = _via("decision_log.on_cascade", True)
+    errors = _via("health.errors")
+    clock_errors = _via("health.clock_errors")
+    clock_failures = _via("health.clock_failures")
+    clock_failure_limit = _via("health.clock_failure_limit", True)
+    halted = _via("health.halted")
+    halts = _via("health.halts")
+    journal_errors = _via("health.journal_errors")
+    alarms = _via("health.alarms")
+    venue_clock = _via("venue_clock_guard.source", True)
+    venue_clock_offset_ns = _via("venue_clock_guard.offset_ns")
+    clock_alarm_after_s = _via("venue_clock_guard.alarm_after_s", True)
+    prearm = _via("fast_lane.prearm", True)
+    lane = _via("fast_lane.counts")
+    arm_ttl_ns = _via("fast_lane.arm_ttl_ns")
+    _arms = _via("fast_lane.arms")
+    _warm = _via("warm.state")
+    # ---- and their operations
+    attach = _via("order_manager.attach")
+    dispatch = _via("order_manager.dispatch")
+    drain = _via("order_manager.drain")
+    working_entries = _via("order_manager.working_entries")
+    instrument = _via("order_manager.instrument")
+    _on_update = _via("order_manager.report_update")
+    _on_fill = _via("order_manager.report_fill")
+    _cancel = _via("order_manager.cancel")
+    _lane_on = _via("fast_lane.on")
+    _rearm = _via("fast_lane.rearm")
+    _restore = _via("keeper.restore")
+    _warm_state = _via("warm.make_state")
+    warmup = _via("warm.warmup")
+    warm_path = _via("warm.run")
+    error_counts = _via("health.error_counts")
+    alarm = _via("health.alarm")
+    clear_alarm = _via("health.clear_alarm")
+    all_alarms = _via("health.all_alarms")
+    clock_ok = _via("health.clock_ok")
+    clock_failed = _via("health.clock_failed")
+    set_venue_clock_offset = _via("venue_clock_guard.set_offset")
+
+    def idle_tick(self) -> int:
+        """The live runner's quiet-feed tick (:meth:`WarmPath.idle_tick`)."""
+        return self.warm.idle_tick()
 
     def _collect(self, m: Metrics) -> None:
-        for v, n in self.frames.items():
-            m.set_counter("liqcore_frames_total", n, venue=v)
-        m.set_counter("liqcore_events_total", self.events)
-        for v, d in self._decoders.items():
-            if v not in self.venues and v not in ("bybit", "binance", "okx"):
-                continue
-            for k, n in (getattr(d, "counters", None) or {}).items():
-                if k not in ("frames", "accepted_frames", "events"):
-                    m.set_counter("liqcore_rejects_total", n, reason=f"decoder_{k}", venue=v)
-        for k, n in self.rejects.items():
-            m.set_counter("liqcore_rejects_total", n, venue="all",
-                          reason=k if k == "future_time" or k.startswith("implausible_") else f"detector_{k}")
-        for src, n in self.error_counts().items():
-            m.set_counter("liqcore_errors_total", n, source=src)
-        m.set("liqcore_clock_failures", self.clock_failures)
-        m.set("liqcore_venue_clock_offset_seconds", self.venue_clock_offset_ns / 1e9)
-        m.set_counter("liqcore_journal_errors_total", self.journal_errors)
-        alarms = self.all_alarms()
-        self._alarm_names.update(alarms)
-        for name in self._alarm_names:
-            m.set("liqcore_alarm", 1.0 if name in alarms else 0.0, alarm=name)
-        m.set("liqcore_entries_halted", 1.0 if self.halted else 0.0)
-        m.set_counter("liqcore_halts_total", self.halts)
-        for k, n in self.blocked.items():
-            m.set_counter("liqcore_blocked_total", n, reason=k)
+        _collect_metrics(self, m)
 
-    def error_counts(self) -> dict[str, int]:
-        """Failures caught so far, by source: ``engine`` (callbacks, bookkeeping, orders not confirmed),
-        ``clock`` (failed clock ticks) and, with a venue gateway, its private stream's ``private_ping``
-        (pings that could not be sent: the connection is replaced) and ``private_callback``."""
-        out = {"engine": self.errors - self.clock_errors, "clock": self.clock_errors}
-        st = self.gateway.stream.stats if self.gateway.stream is not None else None
-        if isinstance(st, dict):
-            out["private_ping"] = int(st.get("ping_failures", 0))
-            out["private_callback"] = int(st.get("callback_errors", 0))
-        return out
+    def now_ns(self) -> int:
+        """The engine's clock for what it keeps (journal rows, order updates, the core's times): the replayed
+        receive time during a replay (:attr:`replay_clock`), the wall clock otherwise."""
+        rc = self.replay_clock
+        if rc is not None:
+            t = rc.time_ns() if hasattr(rc, "time_ns") else rc.now_ns
+            if t:
+                return t
+        return time.time_ns()
 
-    # ------------------------------------------------------------------ alarms
-    def alarm(self, name: str, text: str) -> None:
-        """Raise (or update) the alarm ``name``; logged when it is new or its text changes."""
-        if self.alarms.get(name) != text:
-            self.alarms[name] = text
-            self._alarm_names.add(name)
-            log.warning("ALARM %s: %s", name, text)
+    def _blocked(self) -> bool:
+        """New entries are refused (kill switch, halt)."""
+        return self.kill_switch.killed or bool(self.health.halted)
 
-    def _entry_ended(self, filled: bool) -> None:
-        """An entry ended (any fill, or cancelled / rejected unfilled): the guide's "fill rate below 40 %
-        -> reduce size" as the standing alarm ``fill_rate`` over the last ``fill-alarm-entries`` ended
-        entries (raised below ``fill-alarm``, cleared at or above it; nothing before that many ended)."""
-        q = self._fill_window
-        q.append(bool(filled))
-        p = self.params
-        if not p.fill_alarm > 0 or len(q) < p.fill_alarm_entries:
-            return
-        rate = sum(q) / len(q)
-        if rate < p.fill_alarm:
-            self.alarm("fill_rate", f"fill rate {rate:.0%} of the last {len(q)} entries is below {p.fill_alarm:.0%}: "
-                                    f"reduce size (the market may be crowded, or the offset too wide)")
-        else:
-            self.clear_alarm("fill_rate", f"fill rate {rate:.0%} of the last {len(q)} entries")
-
-    def clear_alarm(self, name: str, why: str = "") -> None:
-        if self.alarms.pop(name, None) is not None:
-            log.warning("alarm %s cleared%s", name, f": {why}" if why else "")
-
-    def all_alarms(self) -> dict[str, str]:
-        """The standing alarms, with the journal's (an intent log left for plain writes)."""
-        fb = self.journal.intent_log_fallback if self.journal is not None else ""
-        return {**self.alarms, "intent_log": fb} if fb else dict(self.alarms)
-
-    # ------------------------------------------------------------------ venue clock
-    def set_venue_clock_offset(self, offset_ns: int) -> None:
-        """The venue's clock minus the local clock (ns): the clock guard judges event times against the
-        venue's clock from now on; an offset beyond ``max_clock_skew`` is an alarm (the local clock is off)."""
-        offset_ns = int(offset_ns)
-        limit = self.params.max_clock_skew_ns
-        self.venue_clock_offset_ns = offset_ns
-        self._skew_ns = limit + offset_ns
-        for d in {id(d): d for d in self._decoders.values()}.values():
-            d.max_clock_skew_ns = self._skew_ns
-        if abs(offset_ns) > limit:
-            self.alarm("clock_offset", f"local clock {abs(offset_ns) / 1e9:.1f} s "
-                       f"{'behind' if offset_ns > 0 else 'ahead of'} the venue's (limit max-clock-skew "
-                       f"{limit / 1e9:g} s): event times are judged against the venue's clock; set the system "
-                       f"clock right (NTP)")
-        else:
-            self.clear_alarm("clock_offset", f"local clock within {limit / 1e9:g} s of the venue's "
-                             f"({offset_ns / 1e6:+.0f} ms)")
-
-    def _future_rejected(self) -> int:
-        n = self.rejects.get("future_time", 0)
-        for d in {id(d): d for d in self._decoders.values()}.values():
-            n += d.counters.get("future_time", 0)
-        return n
-
-    def _check_venue_clock(self, now: int) -> None:
-        """The wall clock's tick: take up an offset the gateway re-measured (it does after a timestamp
-        rejection), and when events are being rejected as stamped in the future, re-measure the venue's clock
-        (at most once a second) and raise an alarm once that goes on for ``clock_alarm_after_s``."""
-        off = self.gateway.clock_offset_ms
-        if isinstance(off, int) and off * 1_000_000 != self.venue_clock_offset_ns:
-            self.set_venue_clock_offset(off * 1_000_000)
-        f = self._future
-        n = self._future_rejected()
-        if n > f[0]:
-            f[0] = n
-            if not f[1]:
-                f[1] = now
-            f[2] = now
-            self._sync_venue_clock(now)
-            span = (now - f[1]) / 1e9
-            if span >= self.clock_alarm_after_s:
-                self.alarm("future_events", f"events stamped more than max-clock-skew "
-                           f"{self.params.max_clock_skew_ns / 1e9:g} s ahead of the venue's clock keep arriving "
-                           f"(for {self.clock_alarm_after_s:g} s and more; counted as future_time rejects): they "
-                           f"are dropped, so no cascade can confirm; check the system clock (NTP) and the feed")
-        elif f[1] and now - f[2] > 5 * max(self.clock_alarm_after_s, 1.0) * 1e9:
-            f[1] = f[2] = 0
-            self.clear_alarm("future_events", "no event stamped in the future since")
-
-    def _sync_venue_clock(self, now: int) -> None:
-        sync = self.venue_clock if self.paper else self.gateway.sync_clock
-        st = self._clock_sync
-        if sync is None or (st["task"] is not None and not st["task"].done()) or now - st["at"] < 1_000_000_000:
-            return
-        st["at"] = now
-        if self._stopping or self._closing:
-            return
-
-        async def resync():
-            try:
-                off = await sync()
-            except Exception as exc:  # (a venue that cannot be asked now: the next rejection asks again)
-                log.warning("venue clock not measured: %s", str(exc) or type(exc).__name__)
-                return
-            if off is None:  # (a gateway that cannot measure the venue's clock)
-                return
-            self.set_venue_clock_offset(int(off) * 1_000_000)
-
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        st["task"] = loop.create_task(resync())  # (not one of the order tasks shutdown drains)
-
-    # ------------------------------------------------------------------ clock health
-    def clock_ok(self) -> None:
-        """A clock tick (:meth:`on_clock`) succeeded: the failure streak ends; a halt it caused is lifted."""
-        if self.clock_failures:
-            self.clock_failures = 0
-            if self.halted.startswith("clock"):
-                log.warning("clock ticks succeed again: new entries resume")
-                self.halted = ""
-
-    def clock_failed(self, exc: BaseException) -> None:
-        """A clock tick raised: counted; after :attr:`clock_failure_limit` in a row new entries halt (the
-        clock enforces the entry and hold timeouts), until a tick succeeds again."""
-        self.errors += 1
-        self.clock_errors += 1
-        self.clock_failures += 1
-        if self.clock_failures >= self.clock_failure_limit and not self.halted:
-            self.halted = f"clock failing ({self.clock_failures} ticks in a row): {type(exc).__name__}: {exc}"
-            self.halts += 1
-            log.error("new entries halted: %s", self.halted)
-
-    # ------------------------------------------------------------------ construction helpers
     def _make_detector(self):
         from liqcore._libs.detector import CascadeDetector
 
@@ -539,37 +390,10 @@ class Engine(OrderManager, FastLane):
             v = Venue.parse(venue).name.lower()
             d = self._decoders[venue] = self._decoders[v] = Decoder(
                 v, registry=self.registry, max_clock_skew_ns=self.params.max_clock_skew_ns)
-            if self._skew_ns != self.params.max_clock_skew_ns:  # judged against the venue's clock
-                d.max_clock_skew_ns = self._skew_ns
+            skew = self.venue_clock_guard.skew_ns
+            if skew != self.params.max_clock_skew_ns:  # judged against the venue's clock
+                d.max_clock_skew_ns = skew
         return d
-
-    def _venue_instruments(self) -> None:
-        """A venue gateway's instruments (loaded at its start) replace the shipped table for the traded symbols
-        (not the ones the caller passed as ``instruments=``)."""
-        if self.paper:
-            return
-        for _, sym in self.traded:
-            if sym in self._instr_given:
-                continue
-            try:
-                raw = self.gateway.instrument(sym)
-                if raw is not None:
-                    self._instr[sym] = Instrument.from_mapping(sym, raw)
-            except (ValueError, KeyError):
-                pass
-
-    def instrument(self, symbol: str) -> Instrument:
-        inst = self._instr.get(symbol)
-        if inst is None:
-            try:
-                raw = self.gateway.instrument(symbol)
-                if raw is not None:
-                    inst = self._instr[symbol] = Instrument.from_mapping(symbol, raw)
-            except (ValueError, KeyError):
-                inst = None
-        if inst is None:
-            raise ValueError(f"instruments: no tick size / qty step known for {symbol} (pass instruments=)")
-        return inst
 
     @property
     def mode(self) -> str:
@@ -642,9 +466,12 @@ class Engine(OrderManager, FastLane):
         det = self.detector
         core_idx = self._core_idx
         held = self._held
-        books = self._ci_book
-        skew = self._skew_ns
-        arms = self._arms
+        om = self.order_manager
+        books = om.by_index
+        core_events = om.core_events
+        lane = self.fast_lane
+        skew = self.venue_clock_guard.skew_ns
+        arms = lane.arms
         liqs = None  # traded symbols with liquidations in these events (their prepared entries are re-checked)
         plausible = self._plausible
         for ts, tr, price, qty, sid, side, kind, venue, _flags in rows:
@@ -665,7 +492,7 @@ class Engine(OrderManager, FastLane):
                     else:
                         if ci in held:
                             self._flush_held(ci)
-                        self._core_events(self.core.on_trade(ci, tr, price, qty))
+                        core_events(self.core.on_trade(ci, tr, price, qty))
             elif kind == _FUNDING:
                 ci = core_idx.get(sid)
                 if ci is not None and price == price:
@@ -673,7 +500,7 @@ class Engine(OrderManager, FastLane):
                         self._flush_held(ci)
                     self.core.on_funding(ci, tr, price)
             elif kind == _LIQUIDATION and sid in core_idx:
-                self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
+                self.liq_seen[sid] = self.liq_seen.get(sid, 0) + 1
                 self._liq_times.append(tr)
                 if liqs is None:
                     liqs = {sid}
@@ -683,7 +510,7 @@ class Engine(OrderManager, FastLane):
                 ci = core_idx[sid]  # the queue fill rule's book (paper trading under --fill queue)
                 if ci in held:
                     self._flush_held(ci)
-                self._core_events(self.core.on_quote(ci, tr, side, price, qty))
+                core_events(self.core.on_quote(ci, tr, side, price, qty))
             if (kind == _QUOTE or kind == _TRADE) and sid in core_idx:  # the live queue estimate
                 self.queue_est.on_row(core_idx[sid], tr, kind, side, price, qty)
             try:
@@ -697,19 +524,19 @@ class Engine(OrderManager, FastLane):
                 self._last_event_wall = tr
             if nrec:
                 if sid in arms:  # a prepared entry: written here when this record confirms its cascade
-                    self._fire(sid)
+                    lane.fire(sid)
                 for rec in det.last_records():
                     d = self._on_record(rec)
                     if d is not None:
                         out.append(d)
         if held:
             self._flush_held()
-        if self._pre:
-            self._pre.clear()
-        if self._fired:  # (never expected: the order path adopts what the lane wrote on the same stack)
-            self._orphans()
+        if lane.pre:
+            lane.pre.clear()
+        if lane.fired:  # (never expected: the order path adopts what the lane wrote on the same stack)
+            lane.orphans()
         if arms or liqs is not None:
-            self._rearm({*arms, *(liqs or ())})
+            lane.rearm({*arms, *(liqs or ())})
         return out
 
     @property
@@ -735,7 +562,8 @@ class Engine(OrderManager, FastLane):
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
-        skew = self._skew_ns
+        skew = self.venue_clock_guard.skew_ns
+        core_events = self.order_manager.core_events
         stream = self.stream
         feed_records = self._stream_detector
         core = self.core
@@ -772,16 +600,16 @@ class Engine(OrderManager, FastLane):
             if kind == _TRADE:
                 ci = core_idx.get(sid)
                 if ci is not None and price > 0 and price == price:
-                    self._core_events(core.on_trade(ci, tr, price, qty))
+                    core_events(core.on_trade(ci, tr, price, qty))
             elif kind == _FUNDING:
                 ci = core_idx.get(sid)
                 if ci is not None and price == price:
                     core.on_funding(ci, tr, price)
             elif kind == _LIQUIDATION and sid in core_idx:
-                self._liq_seen[sid] = self._liq_seen.get(sid, 0) + 1
+                self.liq_seen[sid] = self.liq_seen.get(sid, 0) + 1
                 self._liq_times.append(tr)
             elif kind == _QUOTE and sid in core_idx and getattr(core, "wants_quotes", False):
-                self._core_events(core.on_quote(core_idx[sid], tr, side, price, qty))
+                core_events(core.on_quote(core_idx[sid], tr, side, price, qty))
             for g in after:
                 d = self._on_signal(g)
                 if d is not None:
@@ -833,58 +661,7 @@ class Engine(OrderManager, FastLane):
         held = self._held
         for c in ([ci] if ci is not None else list(held)):
             tr, price = held.pop(c)
-            self._core_events(self.core.on_trade(c, tr, price))
-
-    def seed_history(self, source, *, now_ns: int | None = None) -> dict[str, int]:
-        """Seed the detector's P95 thresholds from recorded liquidations, so a (re)started engine does
-        not wait for ``min_history`` live liquidations per symbol; a streaming strategy with a
-        ``seed(events)`` method (``liq-trend``: its segment baseline) is fed the same recording's events
-        of the engine's venues received at or before ``now_ns``.
-
-        ``source``: recording path(s) (anything :func:`liqcore.io.load_events` reads, symbol ids taken
-        from the engine's registry) or an EVENT_DTYPE array with the engine's symbol ids.  Only
-        liquidations of the engine's venues received at or before ``now_ns`` (default: now) are used,
-        the last ``history`` of each (venue, symbol), oldest first.  Returns ``{"venue:SYMBOL": n}``."""
-        if isinstance(source, np.ndarray):
-            if source.dtype != EVENT_DTYPE:
-                raise ValueError("source: expected an EVENT_DTYPE array or recording paths")
-            ev = source
-        else:
-            from liqcore.io import load_events
-
-            ev = load_events(source, registry=self.registry, max_clock_skew_ns=self.params.max_clock_skew_ns).events
-        now = time.time_ns() if now_ns is None else int(now_ns)
-        venues = [int(Venue.parse(v)) for v in self.venues]
-        keep = (ev["kind"] == int(Kind.LIQUIDATION)) & (ev["ts_recv"] <= now) & np.isin(ev["venue"], venues)
-        liq = ev[keep]
-        notional = liq["price"] * liq["qty"]
-        ok = np.isfinite(notional) & (notional > 0)
-        liq, notional = liq[ok], notional[ok]
-        order = np.lexsort((np.arange(len(liq)), liq["ts_recv"], liq["symbol_id"]))
-        liq, notional = liq[order], notional[order]
-        sids, starts = np.unique(liq["symbol_id"], return_index=True)
-        ends = np.append(starts[1:], len(liq))
-        n_keep = int(getattr(self.detector, "history", 0) or self.params.history)
-        out: dict[str, int] = {}
-        for sid, a, b in zip(sids.tolist(), starts.tolist(), ends.tolist()):
-            a = max(a, b - n_keep)
-            self.detector.seed(sid, notional[a:b], int(liq["venue"][a]))
-            if sid in self._core_idx:
-                self._liq_seen[sid] = self._liq_seen.get(sid, 0) + (b - a)
-            try:
-                v, s = self.registry.lookup(sid)
-                name = f"{v.name.lower()}:{s}"
-            except (IndexError, ValueError):
-                name = str(sid)
-            out[name] = b - a
-        if out:
-            log.info("detector seeded from history: %s", ", ".join(f"{k} {n}" for k, n in sorted(out.items())))
-        seed = getattr(self.stream, "seed", None) if self.stream is not None else None
-        if seed is not None:  # a streaming strategy's own history (e.g. liq-trend's segment baseline)
-            past = ev[(ev["ts_recv"] <= now) & np.isin(ev["venue"], venues)]
-            closes = seed(past[np.argsort(past["ts_recv"], kind="stable")])
-            log.info("strategy %s seeded from history: %d segment closes", type(self.strategy).name, closes)
-        return out
+            self.order_manager.core_events(self.core.on_trade(c, tr, price))
 
     def on_gap(self, events: np.ndarray, reason: str = "") -> None:
         """GAP events from the feed manager (a disconnect): open cascades of those symbols end."""
@@ -907,10 +684,11 @@ class Engine(OrderManager, FastLane):
         else:
             now = time.time_ns() if now_ns is None else int(now_ns)
         out: list[dict] = []
-        if self._books_q:
-            self._run_books()
+        om = self.order_manager
+        if om.books_q:
+            om.run_books()
         if rc is None:
-            self._check_venue_clock(now)
+            self.venue_clock_guard.check(now)
         if self._last_event_ns and rc is None:  # (a replay's detector follows its events alone, as a backtest's)
             # the detector runs on venue event time: advance it by the wall time since the last event
             ev_now = self._last_event_ns + max(0, now - self._last_event_wall)
@@ -923,95 +701,22 @@ class Engine(OrderManager, FastLane):
         if self.stream is not None:  # signals decided by now that no event revealed (a bar close on a quiet feed)
             for g in self.stream.on_clock(now):
                 self._on_signal(g)
-        self._core_events(self.core.on_clock(now))
+        om.core_events(self.core.on_clock(now))
         if self.journal is not None:
             try:
                 self.journal.maybe_flush()
             except sqlite3.Error as exc:  # (a full disk: the rows stay pending and are committed once it can)
-                self._journal_failed(exc)
+                self.health.journal_failed(exc)
             else:
-                if self.halted.startswith("journal") and not self.journal.pending_rows:
-                    self.halted = ""
-                    if self.alarms.pop("journal", None) is not None and self._journal_said > self._journal_resumed:
-                        self._journal_resumed = time.monotonic()  # (once per halt that was said)
-                        log.warning("the journal commits again: new entries resume")
+                self.health.journal_ok()
         return out
 
-    def _journal_failed(self, exc: Exception) -> None:
-        """A batched journal commit failed (e.g. its disk is full): new entries halt until it commits again
-        (an order must not go out without its journal rows); said once, then counted."""
-        self.errors += 1
-        self.journal_errors += 1
-        if not self.halted:
-            self.halted = f"journal failing: {exc}"
-            self.halts += 1
-        text = f"{exc}: new entries halted until it commits again"
-        if self.alarms.get("journal") != text:
-            now = time.monotonic()
-            if now - self._journal_said >= 60.0:  # (a disk on the edge of full flaps: said once a minute)
-                self._journal_said = now
-                log.error("new entries halted: %s (the rows are kept and committed once it can; failed commits "
-                          "are counted in liqcore_journal_errors_total)", exc)
-            self.alarms["journal"] = text
-            self._alarm_names.add("journal")
-
-    def _deferring(self) -> bool:
-        """Venue mode on a running loop: bookkeeping that the order does not need (journal rows of cascades
-        and decisions, metrics, ``on_cascade`` / ``on_decision`` callbacks) runs after the create request is
-        written and the loop has polled its sockets (:attr:`books_delay` later, or at once when an order
-        update, fill or clock tick comes first, so journal rows keep their order); the intent's write-ahead
-        stays before the send."""
-        loop = self._loop
-        return not self.paper and loop is not None and loop.is_running()
-
-    def _defer(self, fn, arg) -> None:
-        self._books_q.append((fn, arg))
-        if self._books_timer is None:
-            self._books_timer = self._loop.call_later(self.books_delay, self._run_books)
-
-    def _run_books(self) -> None:
-        """Run the deferred bookkeeping now, in the order it was queued."""
-        if self._books_timer is not None:
-            self._books_timer.cancel()
-            self._books_timer = None
-        while self._books_q:
-            q, self._books_q = self._books_q, []
-            for fn, arg in q:
-                fn(arg)
-
     def _on_record(self, rec, decide: bool = True) -> Decision | None:
-        info = _record_dict(rec, self.registry, self._names)
-        book = self.books.get(info["symbol"]) if info["symbol_id"] in self._core_idx else None
-        if info["record"] == "confirmed":
-            self.cascades += 1
-            self.checks["cascades"][info["symbol"]] = self.checks["cascades"].get(info["symbol"], 0) + 1
-            if book is not None:
-                book.last_cascade = f"{info['dominant']} {info['n_large']} large"
-        if self._deferring():
-            self._defer(self._record_books, info)
-        else:
-            self._record_books(info)
+        """A detector record: kept by the decision log; a confirmed one is decided (unless ``decide`` is off)."""
+        info = self.decision_log.record(rec)
         if info["record"] != "confirmed" or not decide:
             return None
         return self._decide(rec, info)
-
-    def _record_books(self, info: dict) -> None:
-        """A detector record's metrics, journal row and ``on_cascade`` callback."""
-        try:
-            if info["record"] == "confirmed":
-                self.metrics.inc("liqcore_cascades_total", venue=info["venue"], symbol=info["symbol"])
-            if self.journal is not None:
-                ts = info["confirm_recv_ns"] if info["record"] == "confirmed" else info["emit_ns"]
-                self.journal.cascade(info, ts)
-        except Exception:
-            self.errors += 1
-            log.exception("cascade bookkeeping failed")
-        if self.on_cascade is not None:
-            try:
-                self.on_cascade(info)
-            except Exception:
-                self.errors += 1
-                log.exception("on_cascade callback failed")
 
     def _decide(self, rec, info: dict) -> Decision:
         sid = info["symbol_id"]
@@ -1023,7 +728,8 @@ class Engine(OrderManager, FastLane):
         if not d.reason:
             if ci in self._held:
                 self._flush_held(ci)
-            pre = self._pre.pop(sid, None) if self._pre else None
+            lane_pre = self.fast_lane.pre
+            pre = lane_pre.pop(sid, None) if lane_pre else None
             if pre is not None and pre[0] == info["cascade_id"]:  # the fast lane asked the core already
                 res = pre[1]
             else:
@@ -1037,51 +743,25 @@ class Engine(OrderManager, FastLane):
             return "not_traded"
         if self.kill_switch.killed:
             return "kill_switch"
-        if self.halted:
+        if self.health.halted:
             return "halted"
         return ""
 
     def _decided(self, d: Decision, res: dict | None, ci: int | None) -> Decision:
-        """Finish a decision: the core's answer ``res`` (None when refused) places the order or names the
-        reason; refusals by the kill switch or a halt are counted; the decision is emitted."""
+        """Finish a decision: the core's answer ``res`` (None when refused) places the order (the one the fast
+        lane already wrote is adopted) or names the reason; the decision goes to the decision log."""
         if res is not None:
             if res["action"] != "order":
                 d.reason = res.get("reason", "none")
             else:
-                self._make_order(d, res, ci)
-        if d.reason in ("kill_switch", "halted"):
-            self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
-        self._emit_decision(d)
+                lane = self.fast_lane
+                fired = lane.take_fired(d.symbol_id, d.cascade_id) if lane.fired else None
+                if fired is not None:
+                    self.order_manager.adopt(d, ci, fired)
+                else:
+                    self.order_manager.place_entry(d, res, ci)
+        self.decision_log.emit(d)
         return d
-
-    def _emit_decision(self, d: Decision) -> None:
-        self.decisions.append(d)
-        if len(self.decisions) > 1000:
-            del self.decisions[:500]
-        book = self.books.get(d.symbol)
-        if book is not None:
-            book.recent.append(d)
-            del book.recent[:-20]
-        if self._deferring():
-            self._defer(self._decision_books, d)
-        else:
-            self._decision_books(d)
-
-    def _decision_books(self, d: Decision) -> None:
-        """A decision's metrics, journal row and ``on_decision`` callback."""
-        try:
-            self.metrics.inc("liqcore_decisions_total", outcome=d.reason or d.action)
-            if self.journal is not None:
-                self.journal.decision(d.to_dict(), d.ts_ns)
-        except Exception:
-            self.errors += 1
-            log.exception("decision bookkeeping failed")
-        if self.on_decision is not None:
-            try:
-                self.on_decision(d)
-            except Exception:
-                self.errors += 1
-                log.exception("on_decision callback failed")
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -1090,21 +770,22 @@ class Engine(OrderManager, FastLane):
             log.warning("journal %s: its intent log is held by another open journal (another engine on the same "
                         "file?); this engine commits each intent to SQLite before sending instead",
                         self.journal.path)
-        self.warmup()
-        self._stopping = False
+        om, vclock = self.order_manager, self.venue_clock_guard
+        self.warm.warmup()
+        om.stopping = False
         await self.gateway.start()
         off = self.gateway.clock_offset_ms
         if isinstance(off, int):  # measured for signing at the gateway's start
-            self.set_venue_clock_offset(off * 1_000_000)
-        self._venue_instruments()
-        self._restore()
+            vclock.set_offset(off * 1_000_000)
+        om.load_venue_instruments(self.traded)
+        self.keeper.restore()
         if not self.paper:
-            await self._reconcile()
+            await self.keeper.reconcile()
         if not self.paper:  # the venue's wallet is the equity of a live account
             try:
                 value = await self.gateway.equity()
                 if value is not None and value > 0:
-                    self._set_equity(value)
+                    self.core.set_equity(float(value))
             except (GatewayError, TypeError, ValueError) as exc:
                 log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
         if self.journal is not None:
@@ -1112,15 +793,10 @@ class Engine(OrderManager, FastLane):
             self.journal.equity(self.core.equity, self.now_ns(), "start")
         self.metrics.set("liqcore_equity", self.core.equity)
         self._started = True
-        self.attach(loop)
-        if self.venue_clock is not None and not isinstance(off, int) and self.replay_clock is None:
-            self._sync_venue_clock(time.time_ns())  # (in the background: start never waits on the network)
-        for intent in self._ask_later:  # stale entries the venue could not be asked about at reconcile
-            t = self._spawn(self._resolve_unknown(intent))
-            if t is not None:
-                self._unknown_tasks.add(t)
-                t.add_done_callback(self._unknown_tasks.discard)
-        self._ask_later = []
+        om.attach(loop)
+        if vclock.source is not None and not isinstance(off, int) and self.replay_clock is None:
+            vclock.sync(time.time_ns())  # (in the background: start never waits on the network)
+        om.resolve_later()  # stale entries the venue could not be asked about at reconcile
 
     def session_info(self) -> dict:
         """What the journal's report needs to know of this session: strategy, exits, mode, venues, symbols,
@@ -1137,323 +813,56 @@ class Engine(OrderManager, FastLane):
                 # session applies the same presets
                 "explicit": sorted(self.params.explicit)}
 
-    def warmup(self) -> None:
-        """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first
-        cascade does not pay for it."""
-        from liqcore.backtest.core import StrategyCore
+    async def shutdown(self, cancel_entries: bool = True, timeout: float | None = None) -> dict:
+        """Cancel every working entry (a partially filled entry's remainder and an entry whose create was never
+        confirmed included; TP/SL and positions stay), then flush the journal and close the gateway, all within
+        ``timeout`` seconds (default: ``params.shutdown_timeout_ns``).
 
-        c = StrategyCore(self.params, ["bybit:WARMUPUSDT"], equity=1000.0, mode=self.core.mode)
-        c.on_trade(0, 1, 100.0)
-        c.on_cascade({"symbol_idx": 0, "ts_ns": 2, "dominant": 1, "cascade_id": 0})
-        c.on_clock(3)
-        c.on_funding(0, 4, 0.0)
-        c.external_entry_fill(0, 5, 99.0)
-        c.external_close(0, 6, 100.0, "take_profit")
-        c.external_reject(0, 7)
-        c.on_cascade({"symbol_idx": 0, "ts_ns": 8, "dominant": 2, "cascade_id": 1})
-        c.amend_entry(0, 101.0)
-        c.external_cancel(0, 9)
-        c.set_working_order(0, side="buy", price=99.0, decision_ns=10)
-        c.external_entry_fill(0, 11, 99.0)
-        c.set_exit_levels(0, 100.0, 98.0, notional=10.0)
-        c.restore(c.snapshot())
-        c.position(0)
-
-    def idle_tick(self) -> int:
-        """The live runner's quiet-feed tick (every ``warm_interval_s`` while no market event arrived for two
-        intervals).  Refreshes the prepared entries, then runs the warm path only while the next liquidation
-        of some traded symbol could confirm a cascade (:meth:`CascadeDetector.armable`): the confirming-frame
-        path can only be needed then.  While every such symbol has its entry prepared, the run is the lean
-        one (what the confirming frame runs before the prepared create goes out; the order path's rounding,
-        building and signing are skipped).  Also keeps the journal's intent-log page for the next line
-        writable (:meth:`Journal.touch_ahead`).  Returns :meth:`warm_path`'s count, or 0 when it did not run."""
+        With a venue gateway the cancels go out at once through its batch endpoint (all requests in parallel),
+        and each is confirmed: by the gateway's pushes when the private stream is up, otherwise by one listing
+        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Returns (and
+        keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed": {client_id: status},
+        "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "seconds"}``: ``unconfirmed`` names every
+        entry that may still rest at the venue."""
+        loop = asyncio.get_running_loop()
+        budget = self.params.shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
+        t0 = loop.time()
+        report = await self.order_manager.cancel_all(cancel_entries, budget)
+        self.shutdown_report = report
         if self.journal is not None:
-            self.journal.touch_ahead()
-        if self._core_idx:
-            self._rearm()
-        armable = getattr(self.detector, "armable", None)
-        lean = False
-        if self.stream is None and armable is not None:
-            due = [sid for sid in self._core_idx if armable(sid)]
-            if not due:
-                return 0
-            arms = self._arms
-            lean = all(sid in arms for sid in due)
-        return self._warm_once(lean)
-
-    def warm_path(self) -> int:
-        """Run the confirming-frame path once on scratch state, so its code and data are in the caches when a
-        cascade arrives on a quiet feed (a live bot idles between cascades; the live runner's
-        :meth:`idle_tick` runs it every few ms while a cascade can confirm).  Decodes a liquidation frame of
-        the first traded symbol with a scratch decoder, feeds a scratch detector until it confirms, asks a
-        scratch strategy core, rounds, builds the intent, serialises it as the journal does and formats and
-        signs the create request (the gateway's ``warm_order``) without writing it.  Nothing real changes: no
-        order, journal row, metric, detector or core state.  Returns the number of confirmed scratch cascades
-        (1 normally)."""
-        if self._core_idx:
-            self._rearm()  # prepared entries: re-signed before they age out, refreshed when the state moved
-        return self._warm_once(False)
-
-    def _warm_once(self, lean: bool) -> int:
-        w = self._warm
-        if w is None or w["tick"] >= 1_000_000:  # scratch times stay far inside int64 and 2000..2100
-            w = self._warm = self._warm_state()
-        _rand_topup()
-        w["tick"] += 1
-        tick = w["tick"]
-        venue, sym, sid, vcode = w["venue"], w["symbol"], w["sid"], w["vcode"]
-        ts = w["t0"] + tick * 600_000_000_000  # 10 min apart: every scratch cascade has ended
-        now = time.time_ns()
-        qty = w["qty"]
-        rows = []
-        frame = w["frame"]
-        if frame is not None:
-            ev = w["decoder"].feed(frame(ts // 1_000_000, qty), now)
-            rows = ev.tolist()
-        if not rows:
-            rows = [(ts, now, w["price"], qty, sid, 1, _LIQ, vcode, 0)]
-        det, confirmed = w["detector"], 0
-        for k in range(2):
-            for t_ev, tr, price, q, _sid, side, kind, v, _f in rows:
-                if det.update(t_ev + k * 1_000_000_000, tr, sid, vcode, _LIQ, side, price, q):
-                    if lean:  # the fast lane reads the CONFIRMED record only (the records follow the write)
-                        confirmed += det.last_confirmed() is not None
-                        continue
-                    for rec in det.last_records():
-                        info = _record_dict(rec, self.registry, self._names)
-                        if info["record"] == "confirmed":
-                            confirmed += 1
-        core = w["core"]
-        core.on_trade(0, ts, w["price"])
-        res = core.on_cascade({"symbol_idx": 0, "ts_ns": ts + 2, "dominant": 1, "cascade_id": tick})
-        inst = None
-        if lean:  # the prepared create goes out as it is: nothing to round, build or sign
-            if res.get("action") == "order":
-                core.external_reject(0, ts + 3)
-        elif res.get("action") == "order":
-            try:
-                inst = self.instrument(sym)
-            except ValueError:  # no grid known for the symbol: the real path rejects too
-                core.external_reject(0, ts + 3)
-        if inst is not None:
-            side = res["side"]
-            price = inst.round_price(res["price"], side)
-            q = inst.round_qty(float(res["notional"]) / price) if price > 0 else 0.0
-            q = q if q > 0 else inst.min_qty
-            intent = OrderIntent(symbol=sym, side=side, qty=q, price=price,
-                                 client_id=make_client_id(sym, tick), post_only=True,
-                                 take_profit=inst.round_price(price * 1.01, "sell"),
-                                 stop_loss=inst.round_price(price * 0.99, "buy"), kind="entry", order_type="limit",
-                                 decision_ns=ts, meta={"cascade_id": tick, "ref_price": res["ref_price"], "venue": venue})
-            import orjson
-
-            orjson.dumps(intent, option=orjson.OPT_SERIALIZE_NUMPY)
-            self.gateway.warm_order(intent)
-            core.external_reject(0, ts + 3)
-        return confirmed
-
-    def _warm_state(self) -> dict:
-        from liqcore.backtest.core import StrategyCore
-
-        venue, sym = self.traded[0]
-        sid = self.registry.id(venue, sym)
-        import dataclasses
-
-        from liqcore._libs.detector import CascadeDetector
-
-        # a threshold computed once (no refresh): the scratch cascades stay above it at no rebuild cost
-        det = CascadeDetector.from_params(dataclasses.replace(self.params, refresh_ns=1 << 62))
-        vcode = int(Venue.parse(venue))
-        det.seed(sid, np.linspace(100.0, 1000.0, max(int(self.params.min_history), 1) + 10), vcode)
-        price = 100.0
+            self.journal.note("shutdown", report, self.now_ns())
+            self.keeper.save_stream()
+            self.journal.flush()
         try:
-            inst = self.instrument(sym)
-            price = max(inst.tick_size * 1000, 100.0)
-        except ValueError:
-            pass
-        frame = None
-        if venue in ("bybit", "binance"):  # the venue's own sample frame (venues/<venue>/samples.py)
-            import functools
-            import importlib
-
-            sample = importlib.import_module(f"liqcore.venues.{venue}.samples").liquidation_frame
-            frame = functools.partial(_sample_frame, functools.partial(sample, sym), price)
-        from liqcore.venues.decoder import Decoder
-
-        core = StrategyCore(self.params, [f"{venue}:{sym}"], equity=1e9, mode=self.core.mode)
-        return {"tick": 0, "venue": venue, "symbol": sym, "sid": sid, "vcode": vcode, "t0": 10**18, "price": price,
-                "qty": 1e6 / price, "frame": frame, "decoder": Decoder(venue, registry=self.registry),
-                "detector": det, "core": core}
-
-    # ------------------------------------------------------------------ restore and reconcile
-    # (decided by the pure functions of liqcore.live.recovery, applied here)
-    def _save_anchors(self) -> None:
-        """The loss-limit anchors (UTC day/week and the equity at their start) survive restarts."""
-        if self.journal is not None:
-            port = self.core.snapshot()["portfolio"]
-            self.journal.set_state("loss_anchors", {k: port[k] for k in ANCHORS})
-
-    def _set_equity(self, value: float) -> None:
-        self.core.set_equity(float(value))
-
-    def _restore(self) -> None:
-        if self.journal is None:
-            return
-        symbols = {sym: f"{self.traded[ci][0]}:{sym}" for sym, (_, ci) in self._by_symbol.items()}
-        plan = restore_plan(self.journal.recover(), symbols, self.params, paper=self.paper, now_ns=time.time_ns(),
-                            held={s: b.position_qty for s, b in self.books.items() if b.position_qty})
-        self._restore_stream(plan.stream)
-        if plan.empty:
-            return
-        self._seq = max(self._seq, plan.seq)
-        if plan.equity is not None:
-            self._set_equity(plan.equity)
-        for sym, bp in plan.books.items():
-            book = self.books[sym]
-            if bp.position_qty is not None:
-                book.position_qty, book.entry_price, book.entry_ns = bp.position_qty, bp.entry_price, bp.entry_ns
-            if bp.entry is not None:
-                book.entry, book.entry_status = bp.entry, bp.entry_status
-        for args in plan.paper:
-            self.gateway.restore(*args)
-        self.pending.extend((intent, 0) for intent in plan.resend)
-        self.core.restore(plan.core)
-        n_open, n_pos, n_cool = plan.counts
-        log.info("restored from journal: %d open orders, %d positions, %d cooldowns, equity %.2f, seq %d",
-                 n_open, n_pos, n_cool, self.core.equity, self._seq)
-
-    def _save_stream(self) -> None:
-        """A streaming strategy's state (its optional ``snapshot()``) survives a restart in the journal; a
-        stream without its own snapshot (the base class's refuses) has nothing to save: not an error."""
-        snap = _own(self.stream, "snapshot")
-        if snap is None or self.journal is None:
-            return
-        try:
-            self.journal.set_state("stream", {"strategy": type(self.strategy).name, "state": snap()})
+            await asyncio.wait_for(self.gateway.close(), max(0.1, t0 + budget - loop.time()))
+        except asyncio.TimeoutError:
+            log.warning("gateway close did not finish within the shutdown timeout")
         except Exception:
-            self.errors += 1
-            log.exception("streaming strategy state not saved")
+            log.exception("gateway close failed")
+        report["seconds"] = round(loop.time() - t0, 3)
+        return report
 
-    def _restore_stream(self, saved) -> None:
-        restore = _own(self.stream, "restore")
-        if restore is None or not isinstance(saved, dict) or saved.get("strategy") != type(self.strategy).name:
-            return
-        try:
-            restore(saved.get("state"))
-            log.info("streaming strategy %s restored from the journal", saved["strategy"])
-        except Exception:
-            self.errors += 1
-            log.exception("streaming strategy state not restored (it starts afresh)")
+    def seed_history(self, source, *, now_ns: int | None = None) -> dict[str, int]:
+        """Seed the detector's P95 thresholds (and a streaming strategy's own history) from recorded
+        liquidations: :func:`liqcore.live.warm.seed_history`.  Returns ``{"venue:SYMBOL": n}``."""
+        return _seed_history(source, now_ns, detector=self.detector, registry=self.registry, params=self.params,
+                             venues=self.venues, core_idx=self._core_idx, liq_seen=self.liq_seen,
+                             stream=self.stream, strategy_name=type(self.strategy).name)
 
-    def _stale(self, intent: OrderIntent, row: dict | None = None, now_ns: int | None = None) -> bool:
-        """An entry decided longer than its symbol's ``entry-timeout`` ago (it must not be sent any more)."""
-        return is_stale(intent, self.params, time.time_ns() if now_ns is None else now_ns, row)
-
-    async def _reconcile(self) -> None:
-        """Venue mode after a restart: ask the venue about every entry the journal holds as working and apply
-        :func:`reconcile_entry`'s plan; then report the venue's positions the journal does not know."""
-        now = time.time_ns()  # ages as of the restart
-        for sym, book in self.books.items():
-            if book.entry is None or book.position_qty or book.entry_status not in self.WORKING_STATUSES:
-                continue
-            entry = book.entry
-            try:
-                answer = await self.gateway.query(sym, entry.client_id)
-            except GatewayError as exc:
-                answer = exc
-            plan = reconcile_entry(entry, book.position_qty, answer, self.params, now)
-            if isinstance(answer, GatewayError):
-                log.error("%s", plan.note)
-            elif plan.note:
-                log.warning("%s", plan.note)
-            if plan.ask_later:  # never resent; asked again (once attached) until the venue answers
-                book.entry_status = "unknown"
-                self._ask_later.append(entry)
-            if plan.drop_pending:
-                self.pending = [(i, r) for i, r in self.pending if i.client_id != entry.client_id]
-            if plan.update is not None:
-                self._on_update(plan.update)
-            if plan.fill is not None and book.entry is not None:
-                self._on_fill(plan.fill)
-            if plan.cancel:
-                log.warning("reconcile: %s rests at the venue past its entry-timeout; cancelling it", entry.client_id)
-                book.cancel_sent = True
-                await self._cancel(sym, entry.client_id)
-        try:
-            venue_positions = await self.gateway.positions()
-        except GatewayError as exc:
-            log.error("reconcile: positions not read: %s", exc)
-            return
-        for sym, size in unknown_positions(venue_positions, self.books):
-            log.warning("reconcile: %s position of %g on the venue that the journal does not know; "
-                        "it is left alone (its venue TP/SL stay)", sym, size)
-
-    # ------------------------------------------------------------------ views
+    # ------------------------------------------------------------------ views (liqcore.live.views)
     def snapshot(self) -> dict:
-        """State for dashboards: equity, counters and one row per traded symbol."""
-        rows = []
-        for v, s in self.traded:
-            sid, ci = self._by_symbol[s]
-            p = self.core.position(ci)
-            book = self.books[s]
-            thr = self.detector.threshold(sid) if hasattr(self.detector, "threshold") else math.nan
-            active = bool(self.detector.active(sid)) if hasattr(self.detector, "active") else False
-            order = None
-            if book.entry is not None and not book.position_qty:
-                order = {"side": book.entry.side, "price": book.entry.price, "status": book.entry_status,
-                         "queue": self.queue_est.row(s, self._last_event_wall or time.time_ns())}  # queue estimate
-            pos = None
-            if book.position_qty:
-                pos = {"side": "long" if book.position_qty > 0 else "short", "qty": abs(book.position_qty),
-                       "entry_price": book.entry_price}
-            seen = self._liq_seen.get(sid, 0)
-            need = int(getattr(self.detector, "min_history", self.params.min_history))
-            warmup = None if thr == thr else {"seen": min(seen, need), "need": need}  # until a threshold exists
-            rows.append({"venue": v, "symbol": s, "last_price": p.get("last_price"), "threshold": thr,
-                         "warmup": warmup, "active": active, "last_cascade": book.last_cascade, "order": order, "position": pos,
-                         "pnl": book.realized, "trades": book.trades, "status": p["status"]})
-        recent = []
-        for d in self.decisions[-8:]:
-            detail = d.reason if d.action != "order" else f"{d.side} {d.qty:g} @ {d.price:g} tp {d.take_profit:g} sl {d.stop_loss:g}"
-            recent.append({"ts_ns": d.ts_ns, "symbol": d.symbol, "dominant": d.dominant, "action": d.action,
-                           "detail": detail, "notes": d.notes})
-        rs = self.risk.snapshot(self.blocked)
-        errs = self.error_counts()
-        return {"mode": self.mode, "equity": self.core.equity, "day_pnl": rs["day_pnl"], "week_pnl": rs["week_pnl"],
-                "daily_limit": rs["daily_limit"], "weekly_limit": rs["weekly_limit"], "killed": rs["killed"],
-                "halted": self.halted, "errors": sum(errs.values()), "errors_by_source": errs,
-                "cascades": self.cascades, "orders": self.orders, "fills": self.fills,
-                "fills_by_kind": dict(self.fill_kinds), "blocked": rs["blocked"], "symbols": rows,
-                "recent": recent, "rejects": dict(self.rejects), "checklist": self.checklist(),
-                "alarms": self.all_alarms(), "venue_clock_offset_ms": self.venue_clock_offset_ns / 1e6,
-                **self._panels.panels(self)}
+        """State for dashboards: equity, counters and one row per traded symbol (assembled by
+        :func:`liqcore.live.views.snapshot`)."""
+        return _snapshot(self)
 
     def checklist(self) -> dict:
         """The go-live checklist of this session so far (the dashboard's panel; ``liqcore journal`` computes
         the same figures from the journal): cascades per day per symbol, fill rate, win rate, reaction time
         p50/p99 (decision to create request written; 0 on the in-process paper venue), and the fee charged
         (bps of the filled notional, maker and taker) beside the fee model."""
-        c = self.checks
-        rc = self.replay_clock
-        now = (rc.now_ns if rc is not None and rc.now_ns else time.time_ns())
-        first = c["since_ns"] if rc is None else (self.core._first_ns or now)
-        days = max(1.0, (now - first) / 86_400e9)
-        rx = sorted(c["reaction_ms"])
-
-        def q(p):
-            return rx[min(len(rx) - 1, int(round(p * (len(rx) - 1))))] if rx else None
-
-        fees = {}
-        for side, (fee, notional, n) in c["fees"].items():
-            fees[side] = {"fills": n, "bps": (fee / notional * 1e4) if notional else None,
-                          "model_bps": self.params.maker_fee_bps if side == "maker" else self.params.taker_fee_bps}
-        done = c["entries"] - sum(1 for b in self.books.values()
-                                  if b.entry is not None and not b.position_qty and b.entry_status in self.WORKING_STATUSES)
-        return {"cascades_per_day": {s: n / days for s, n in sorted(c["cascades"].items())},
-                "fill_rate": (c["filled"] / done) if done > 0 else None, "entries": c["entries"], "filled": c["filled"],
-                "win_rate": (c["wins"] / c["trades"]) if c["trades"] else None, "trades": c["trades"],
-                "reaction_ms": {"p50": q(0.5), "p99": q(0.99), "n": len(rx)}, "fees": fees}
+        return _checklist(self)
 
     def fills_text(self) -> str:
         """``4 (entry 2, exit 2)``: fills with the entry and exit (take-profit, stop-loss, timeout) split."""
-        return f"{self.fills} (entry {self.fill_kinds['entry']}, exit {self.fill_kinds['exit']})"
+        om = self.order_manager
+        return f"{om.fills} (entry {om.fill_kinds['entry']}, exit {om.fill_kinds['exit']})"

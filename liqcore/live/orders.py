@@ -7,8 +7,13 @@ as a task, or queued in ``pending`` without a loop), reads the venue's acknowled
 cancels back into the books and the core, closes positions at market (reduce-only) when the core or
 the exit watch asks, and cancels every working entry at shutdown with confirmation.
 
-:class:`OrderManager` is a part of :class:`liqcore.live.engine.Engine` (its methods run on the
-engine's state: ``books``, ``core``, ``journal``, ``gateway``, ``metrics``).
+:class:`OrderManager` is an object the engine owns (its interface is in the class docstring): it holds
+the books, the pending intents, the tasks, the loop and the client-id sequence; the engine reaches them
+through it.
+
+Why one module: its single job is the order lifecycle, from the decision to the final
+state at shutdown (build, journal ahead, send, read the answers and fills back, close, cancel and confirm
+at shutdown); the shutdown's batch cancel-and-confirm loop is the largest part and reads the same books.
 """
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from dataclasses import dataclass, field
 
 from liqcore.live.decisions import Decision
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
+from liqcore.live.recovery import ANCHORS
+from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 
 __all__ = ["OrderManager", "make_client_id"]
 
@@ -85,19 +92,138 @@ class _Book:
 
 
 class OrderManager:
-    """The order lifecycle and its journal (a part of the engine; see the module docstring)."""
+    """The order lifecycle and its journal rows (see the module docstring).
 
-    def now_ns(self) -> int:
-        """The engine's clock for what it keeps (journal rows, order updates, the core's times): the replayed
-        receive time during a replay (:attr:`replay_clock`), the wall clock otherwise."""
-        rc = self.replay_clock
-        if rc is not None:
-            t = rc.time_ns() if hasattr(rc, "time_ns") else rc.now_ns
-            if t:
-                return t
-        return time.time_ns()
+    Given at construction (never rebound): ``core`` (the :class:`StrategyCore` the decisions come from and
+    the venue's reports go to), ``gateway``, ``journal`` (or None), ``metrics``, ``checks`` (the go-live
+    tallies: :func:`liqcore.live.views.new_checks`), ``traded`` ((venue, symbol) in core order), ``by_symbol``
+    (symbol -> (symbol id, core index)), ``paper``, ``exits``, ``notional``, the instrument table
+    (``instruments``: symbol -> mapping, the caller's), ``now_ns`` (the engine's clock), and the user's
+    ``on_update`` / ``on_fill`` callbacks.
 
-    def _entry_intent(self, symbol: str, venue: str, res: dict, ci: int, seq: int, ts_ns: int, cascade_id: int,
+    Calls back: ``on_error()`` (a failure caught: the engine's error count), ``on_entry_ended(filled)`` (the
+    fill-rate alarm's window) and ``liq_rate(t_ns)`` (the liquidation rate journaled with each send).
+
+    Exposes: the per-symbol ``books`` (and ``by_index``, the same books in core order), ``pending`` (intents
+    waiting for a loop), ``tasks``, ``loop``, ``seq`` (the client-id sequence), ``stopping`` / ``closing``,
+    the counters ``orders``, ``fills``, ``fill_kinds``; the order path: :meth:`place_entry`, :meth:`adopt`
+    (an entry the fast lane already wrote), :meth:`entry_intent` / :meth:`book_entry` / :meth:`written`
+    (the fast lane's building blocks), :meth:`core_events` (the core's events: paper fills, venue-mode
+    cancels and closes), the gateway's reports :meth:`report_update` / :meth:`report_fill`, the deferred
+    bookkeeping (:meth:`defer`, :meth:`deferring`, :meth:`run_books`), :meth:`instrument`, and the lifecycle
+    :meth:`attach`, :meth:`dispatch`, :meth:`drain`, :meth:`cancel_all`."""
+
+    #: entry statuses that may rest at the venue (a partially filled entry's remainder included)
+    WORKING_STATUSES = ("pending", "new", "partially_filled", "unknown")
+
+    def __init__(self, core, gateway, journal, metrics, checks, traded: list, by_symbol: dict, *, paper: bool,
+                 exits: str, notional: float | None, instruments: dict, now_ns, on_error, on_entry_ended, liq_rate,
+                 on_update=None, on_fill=None, queue_est=None):
+        self.core = core
+        self.gateway = gateway
+        self.journal = journal
+        self.metrics = metrics
+        self.checks = checks
+        self.by_symbol = by_symbol
+        self.paper = paper
+        self.exits = exits
+        self.notional = notional
+        self.now_ns = now_ns
+        self.on_error = on_error
+        self.on_entry_ended = on_entry_ended
+        self.liq_rate = liq_rate
+        self.on_update = on_update
+        self.on_fill = on_fill
+        self.queue_est = queue_est  # the live queue estimate (liqcore.live.queue_estimate.LiveQueue), told of updates
+        self.books: dict[str, _Book] = {s: _Book() for _, s in traded}
+        self.by_index = [self.books[s] for _, s in traded]
+        self._instr: dict[str, Instrument] = {}
+        for s, m in {**DEFAULT_INSTRUMENTS, **(instruments or {})}.items():
+            self._instr[s.upper()] = Instrument.from_mapping(s.upper(), m)
+        self._instr_given = {str(s).upper() for s in (instruments or {})}  # the caller's table wins over the venue's
+        self.pending: list[tuple[OrderIntent, int]] = []  # intents waiting for a loop: (intent, recv_ns)
+        self.tasks: set[asyncio.Task] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.seq = 0
+        self.orders = 0
+        self.fills = 0
+        self.fill_kinds = {"entry": 0, "exit": 0}
+        self.books_q: list = []  # bookkeeping deferred past the create write: (fn, arg)
+        self._books_timer = None
+        #: seconds the deferred bookkeeping waits after a decision (venue mode on a running loop), so the
+        #: loop reads the venue's answer and market data first; an order update or fill runs it at once
+        self.books_delay = 0.001
+        self.inflight: set = set()  # creates written by the gateway's send_now, answer not yet read
+        self.stopping = False
+        self.closing = False  # shutdown began: no create leaves any more
+        self.unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
+        self.ask_later: list[OrderIntent] = []  # entries the venue could not be asked about at reconcile
+
+    # ------------------------------------------------------------------ instruments
+    def load_venue_instruments(self, traded: list) -> None:
+        """A venue gateway's instruments (loaded at its start) replace the shipped table for the traded symbols
+        (not the ones the caller passed as ``instruments=``)."""
+        if self.paper:
+            return
+        for _, sym in traded:
+            if sym in self._instr_given:
+                continue
+            try:
+                raw = self.gateway.instrument(sym)
+                if raw is not None:
+                    self._instr[sym] = Instrument.from_mapping(sym, raw)
+            except (ValueError, KeyError):
+                pass
+
+    def instrument(self, symbol: str) -> Instrument:
+        inst = self._instr.get(symbol)
+        if inst is None:
+            try:
+                raw = self.gateway.instrument(symbol)
+                if raw is not None:
+                    inst = self._instr[symbol] = Instrument.from_mapping(symbol, raw)
+            except (ValueError, KeyError):
+                inst = None
+        if inst is None:
+            raise ValueError(f"instruments: no tick size / qty step known for {symbol} (pass instruments=)")
+        return inst
+
+    def instrument_key(self, symbol: str) -> int:
+        """Identity of the symbol's current instrument (a prepared entry is stale once it changes)."""
+        return id(self._instr.get(symbol))
+
+    # ------------------------------------------------------------------ deferred bookkeeping
+    def deferring(self) -> bool:
+        """Venue mode on a running loop: bookkeeping that the order does not need (journal rows of cascades
+        and decisions, metrics, ``on_cascade`` / ``on_decision`` callbacks) runs after the create request is
+        written and the loop has polled its sockets (:attr:`books_delay` later, or at once when an order
+        update, fill or clock tick comes first, so journal rows keep their order); the intent's write-ahead
+        stays before the send."""
+        loop = self.loop
+        return not self.paper and loop is not None and loop.is_running()
+
+    def defer(self, fn, arg) -> None:
+        self.books_q.append((fn, arg))
+        if self._books_timer is None:
+            self._books_timer = self.loop.call_later(self.books_delay, self.run_books)
+
+    def run_books(self) -> None:
+        """Run the deferred bookkeeping now, in the order it was queued."""
+        if self._books_timer is not None:
+            self._books_timer.cancel()
+            self._books_timer = None
+        while self.books_q:
+            q, self.books_q = self.books_q, []
+            for fn, arg in q:
+                fn(arg)
+
+    def save_anchors(self) -> None:
+        """The loss-limit anchors (UTC day/week and the equity at their start) survive restarts."""
+        if self.journal is not None:
+            port = self.core.snapshot()["portfolio"]
+            self.journal.set_state("loss_anchors", {k: port[k] for k in ANCHORS})
+
+    def entry_intent(self, symbol: str, venue: str, res: dict, ci: int, seq: int, ts_ns: int, cascade_id: int,
                       fractions: tuple[float, float] | None = None) -> tuple[OrderIntent | None, str, tuple]:
         """The core's ``order`` decision ``res`` as an intent on the instrument's grid: a post-only limit (BUY
         rounded down, SELL up) or a market entry (qty from the reference price), with the venue's take-profit
@@ -144,25 +270,20 @@ class OrderManager:
                            order_type="market" if market else "limit", decision_ns=ts_ns,
                            meta={"cascade_id": cascade_id, "ref_price": ref, "venue": venue}), "", (tp, sl)
 
-    def _make_order(self, d: Decision, res: dict, ci: int) -> None:
+    def place_entry(self, d: Decision, res: dict, ci: int) -> None:
         """The core's ``order`` decision as an intent (:meth:`_entry_intent`); journaled, then dispatched.  A
-        cascade whose entry the fast lane already wrote (:class:`liqcore.live.fastlane.FastLane`) adopts it."""
-        if self._fired:
-            fired = self._fired.pop(d.symbol_id, None)
-            if fired is not None and fired[0] == d.cascade_id:
-                self._adopt_fired(d, ci, fired)
-                return
-        intent, reason, levels = self._entry_intent(d.symbol, d.venue, res, ci, self._seq + 1, d.ts_ns, d.cascade_id)
+        cascade whose entry the fast lane already wrote goes to :meth:`adopt` instead (the engine asks the lane)."""
+        intent, reason, levels = self.entry_intent(d.symbol, d.venue, res, ci, self.seq + 1, d.ts_ns, d.cascade_id)
         if intent is None:
             self.core.external_reject(ci, d.ts_ns)
             d.reason = reason
             return
-        self._seq += 1
-        self._book_entry(d, ci, intent, levels)
+        self.seq += 1
+        self.book_entry(d, ci, intent, levels)
         j = self.journal
         if self.paper:  # the paper venue is in-process: acknowledged at once, no loop needed
             if j is not None:
-                j.intent(intent, d.ts_ns, seq=self._seq)
+                j.intent(intent, d.ts_ns, seq=self.seq)
             self.orders += 1
             self.checks["entries"] += 1
             self.checks["reaction_ms"].append(0.0)  # the in-process paper venue
@@ -170,17 +291,17 @@ class OrderManager:
             self.gateway.register(intent)
             return
         if j is None:
-            self._submit(intent, d.ts_ns)
+            self.submit(intent, d.ts_ns)
         else:
             # write-ahead: durable (intent log) before anything is sent; its SQLite rows are queued right after
             # the send on this stack (no journal use in between: the gateway only reports from the loop)
-            token = j.intent_ahead(intent, d.ts_ns, seq=self._seq)
+            token = j.intent_ahead(intent, d.ts_ns, seq=self.seq)
             try:
-                self._submit(intent, d.ts_ns)
+                self.submit(intent, d.ts_ns)
             finally:
                 j.intent_rows(token)
 
-    def _book_entry(self, d: Decision, ci: int, intent: OrderIntent, levels: tuple) -> None:
+    def book_entry(self, d: Decision, ci: int, intent: OrderIntent, levels: tuple) -> None:
         """The decision, the symbol's book and the core take the entry ``intent`` (``levels``: its take-profit
         and stop-loss prices, 0 = none, whoever watches them)."""
         d.action, d.side, d.price, d.qty = "order", intent.side, intent.price, intent.qty
@@ -192,7 +313,7 @@ class OrderManager:
             self.core.amend_entry(ci, intent.price)
 
     # ------------------------------------------------------------------ the core's events
-    def _core_events(self, events: list[dict]) -> None:
+    def core_events(self, events: list[dict]) -> None:
         if not events:
             return
         if self.paper:
@@ -204,25 +325,25 @@ class OrderManager:
             if e["event"] in ("cancelled", "rejected") and book.entry is not None and not book.cancel_sent \
                     and book.entry_status in ("pending", "new", "partially_filled"):
                 book.cancel_sent = True
-                self._spawn(self._cancel(sym, book.entry.client_id))
+                self.spawn(self.cancel(sym, book.entry.client_id))
             elif e["event"] in ("hold_timeout_due", "exit_due", "signal_exit_due") and not book.closing \
                     and book.position_qty:
                 # the guide's option B: an exit the engine watches, closed at market (reduce-only)
-                self._seq += 1
-                book.closing = make_client_id(sym, self._seq)
+                self.seq += 1
+                book.closing = make_client_id(sym, self.seq)
                 book.close_reason = e.get("reason", "timeout")
                 if self.journal is not None:
-                    self.journal.set_state("seq", self._seq)
-                self._spawn(self._close(sym, book.closing))
+                    self.journal.set_state("seq", self.seq)
+                self.spawn(self._close(sym, book.closing))
 
-    def _account_exit(self, ex: dict) -> None:
+    def account_exit(self, ex: dict) -> None:
         """A closed trade (the core's ledger row): equity, loss limits, cooldown, journal."""
         sym = ex["symbol"]
         book = self.books.get(sym)
         ts = int(ex["exit_ns"])
         pnl = float(ex["pnl"])
-        if sym in self._by_symbol:
-            self.core.watch_sym.pop(self._by_symbol[sym][1], None)
+        if sym in self.by_symbol:
+            self.core.watch_sym.pop(self.by_symbol[sym][1], None)
         if book is not None:
             book.realized += pnl
             book.trades += 1
@@ -234,33 +355,33 @@ class OrderManager:
         if self.journal is not None:
             self.journal.note("trade", ex, ts, key=sym)
             self.journal.position(sym, None, ts)
-            self.journal.cooldown(sym, self.core.position(self._by_symbol[sym][1])["cooldown_until_ns"], ts)
+            self.journal.cooldown(sym, self.core.position(self.by_symbol[sym][1])["cooldown_until_ns"], ts)
             self.journal.equity(self.core.equity, ts, f"{sym} {ex['exit_reason']}")
-            self._save_anchors()
+            self.save_anchors()
 
     # ------------------------------------------------------------------ gateway reports
-    def _on_update(self, u: OrderUpdate) -> None:
-        if self._books_q:
-            self._run_books()
+    def report_update(self, u: OrderUpdate) -> None:
+        if self.books_q:
+            self.run_books()
         self.metrics.inc("liqcore_order_updates_total", status=u.status)
         if self.journal is not None:
             self.journal.order_update(u, u.ts_ns or self.now_ns())
         book = self.books.get(u.symbol)
-        if book is not None and getattr(self, "queue_est", None) is not None:  # the live queue estimate
+        if book is not None and self.queue_est is not None:  # the live queue estimate
             self.queue_est.on_update(u, book.entry, u.ts_ns or self.now_ns())
         if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
             was = book.entry_status
             if was not in ("filled", "partially_filled", "cancelled", "rejected", "deactivated"):
                 if u.status in ("filled", "partially_filled"):
-                    self._entry_ended(True)  # the fill-rate alarm's window
+                    self.on_entry_ended(True)  # the fill-rate alarm's window
                 elif u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
-                    self._entry_ended(False)
+                    self.on_entry_ended(False)
             if book.entry_status not in ("filled", "cancelled", "rejected") and \
                     (u.status != "pending" or book.entry_status in ("", "pending")):
                 book.entry_status = u.status
             if u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
                 if not self.paper:
-                    sid, ci = self._by_symbol[u.symbol]
+                    sid, ci = self.by_symbol[u.symbol]
                     if u.status == "rejected":
                         self.core.external_reject(ci, u.ts_ns or self.now_ns())
                     else:  # cancelled (timeout, operator) or deactivated: an unfilled entry, not a reject
@@ -270,12 +391,12 @@ class OrderManager:
             try:
                 self.on_update(u)
             except Exception:
-                self.errors += 1
+                self.on_error()
                 log.exception("on_update callback failed")
 
-    def _on_fill(self, f: Fill) -> None:
-        if self._books_q:
-            self._run_books()
+    def report_fill(self, f: Fill) -> None:
+        if self.books_q:
+            self.run_books()
         if self.journal is not None and not self.journal.fill(f, f.ts_ns or self.now_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
@@ -288,7 +409,7 @@ class OrderManager:
         book = self.books.get(f.symbol)
         if book is not None:
             ts = f.ts_ns or self.now_ns()
-            sid, ci = self._by_symbol[f.symbol]
+            sid, ci = self.by_symbol[f.symbol]
             signed = f.qty if f.side == "buy" else -f.qty
             if f.kind == "entry":
                 first = book.position_qty == 0
@@ -308,7 +429,7 @@ class OrderManager:
                     if not self.paper and self.exits == "venue" and (
                             book.entry.order_type == "market" or self.core.exit_levels(ci)["trail"] > 0):
                         # levels from the fill (a market entry) and the trailing stop: on the venue's position
-                        self._spawn(self._set_trading_stop(f.symbol, ci, book.entry.order_type == "market"))
+                        self.spawn(self._set_trading_stop(f.symbol, ci, book.entry.order_type == "market"))
                 if self.journal is not None:
                     p = self.core.position(ci)
                     self.journal.position(f.symbol, {
@@ -328,43 +449,43 @@ class OrderManager:
                         why = book.close_reason
                     ex = self.core.external_close(ci, ts, f.price, why)
                     if ex is not None:
-                        self._account_exit(ex)
+                        self.account_exit(ex)
         if self.on_fill is not None:
             try:
                 self.on_fill(f)
             except Exception:
-                self.errors += 1
+                self.on_error()
                 log.exception("on_fill callback failed")
 
     # ------------------------------------------------------------------ asynchronous dispatch
     def attach(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Send intents as tasks on ``loop`` (default: the running loop) from now on."""
-        self._loop = loop or asyncio.get_running_loop()
+        self.loop = loop or asyncio.get_running_loop()
         if self.pending:
             pend, self.pending = self.pending, []
             for intent, recv in pend:
-                self._spawn(self._send(intent, recv))
+                self.spawn(self._send(intent, recv))
 
-    def _submit(self, intent: OrderIntent, recv_ns: int) -> None:
+    def submit(self, intent: OrderIntent, recv_ns: int) -> None:
         """Hand a journaled intent to the gateway: written at once on this stack when the gateway can
         (``send_now``: idle create connection, free rate-limit slot), otherwise by a task; without a loop
         it waits in :attr:`pending`."""
-        loop = self._loop
-        if loop is None or loop.is_closed() or self._closing:  # (shutting down: journaled, never sent)
+        loop = self.loop
+        if loop is None or loop.is_closed() or self.closing:  # (shutting down: journaled, never sent)
             self.pending.append((intent, recv_ns))
             return
-        sent = self.gateway.send_now(intent) if loop.is_running() and not self._stopping else None
+        sent = self.gateway.send_now(intent) if loop.is_running() and not self.stopping else None
         if sent is None:
-            self._spawn(self._send(intent, recv_ns))
+            self.spawn(self._send(intent, recv_ns))
             return
-        self._written(intent, recv_ns, sent)
+        self.written(intent, recv_ns, sent)
 
-    def _written(self, intent: OrderIntent, recv_ns: int, sent) -> None:
+    def written(self, intent: OrderIntent, recv_ns: int, sent) -> None:
         """A create written on this stack (``send_now`` or the fast lane): the task that reads the answer
         (same handling as place) starts when the answer is in."""
-        self._inflight.add(sent)
+        self.inflight.add(sent)
         sent.fut.add_done_callback(lambda _f, i=intent, r=recv_ns, s=sent: self._answered(i, r, s))
-        self._defer(self._count_order, (intent, recv_ns, sent.written_ns))
+        self.defer(self._count_order, (intent, recv_ns, sent.written_ns))
 
     def _count_order(self, item: tuple) -> None:
         intent, recv_ns, sent_ns = item
@@ -374,7 +495,7 @@ class OrderManager:
             self.metrics.observe("liqcore_reaction_seconds", (sent_ns - recv_ns) / 1e9)
             self.checks["reaction_ms"].append((sent_ns - recv_ns) / 1e6)
             if self.journal is not None:  # the reaction time of the go-live report: decision -> create written
-                rate = getattr(self, "liq_per_min", None)  # the liquidation rate at the decision (engine)
+                rate = self.liq_rate  # the liquidation rate at the decision (engine)
                 self.journal.note("sent", {"client_id": intent.client_id, "kind": intent.kind, "recv_ns": int(recv_ns),
                                            "sent_ns": int(sent_ns),
                                            "liq_per_min": rate(int(recv_ns)) if rate is not None else None},
@@ -383,17 +504,17 @@ class OrderManager:
         self.metrics.inc("liqcore_orders_total", kind=intent.kind)
 
     def _answered(self, intent: OrderIntent, recv_ns: int, sent) -> None:
-        self._inflight.discard(sent)
-        if self._stopping:  # shut down with the answer unread: the journal holds it pending (queried at start)
+        self.inflight.discard(sent)
+        if self.stopping:  # shut down with the answer unread: the journal holds it pending (queried at start)
             log.warning("order %s: create answer not read before shutdown", intent.client_id)
             conn = getattr(sent, "conn", None)
             if conn is not None:
                 conn.close()
             return
-        self._spawn(self._send(intent, recv_ns, sent))
+        self.spawn(self._send(intent, recv_ns, sent))
 
-    def _spawn(self, coro) -> asyncio.Task | None:
-        loop = self._loop
+    def spawn(self, coro) -> asyncio.Task | None:
+        loop = self.loop
         if loop is None or loop.is_closed():
             coro.close()
             return None
@@ -419,15 +540,12 @@ class OrderManager:
         except GatewayError as exc:
             # the venue could not be asked whether the order exists: the symbol stays busy (status
             # "unknown") until a later query answers; nothing is sent again under another id
-            self.errors += 1
+            self.on_error()
             log.error("order %s not confirmed: %s", intent.client_id, exc)
             book = self.books.get(intent.symbol)
             if book is not None and book.entry is not None and book.entry.client_id == intent.client_id:
                 book.entry_status = "unknown"
-            t = self._spawn(self._resolve_unknown(intent))
-            if t is not None:
-                self._unknown_tasks.add(t)
-                t.add_done_callback(self._unknown_tasks.discard)
+            self._track_unknown(intent)
             return OrderUpdate(intent.client_id, "pending", intent.symbol, reason=f"unknown: {exc}",
                                kind=intent.kind, ts_ns=self.now_ns())
         if self.journal is not None and intent.kind == "entry" and recv_ns:
@@ -437,7 +555,7 @@ class OrderManager:
                                       "ack_ns": time.time_ns(), "venue_ns": int(getattr(u, "venue_ns", 0) or 0) or None},
                               self.now_ns(), key=intent.client_id)
         if not self.paper:
-            self._on_update(u)
+            self.report_update(u)
         return u
 
     async def _resolve_unknown(self, intent: OrderIntent, delays=(0.5, 1, 2, 5, 10, 30)) -> None:
@@ -455,10 +573,10 @@ class OrderManager:
             book = self.books.get(intent.symbol)
             if book is not None and book.entry_status == "unknown":
                 book.entry_status = "pending"
-            self._on_update(u)
+            self.report_update(u)
             return
 
-    async def _cancel(self, symbol: str, client_id: str) -> None:
+    async def cancel(self, symbol: str, client_id: str) -> None:
         try:
             u = await self.gateway.cancel(symbol, client_id)
         except GatewayError as exc:
@@ -468,7 +586,7 @@ class OrderManager:
                 book.cancel_sent = False  # try again on the next clock tick
             return
         if not self.paper:
-            self._on_update(u)
+            self.report_update(u)
 
     def _trailing_hit(self, ci: int, price: float) -> bool:
         """Whether a stop-loss-kind fill at ``price`` is the trailing stop's rather than the stop-loss's."""
@@ -504,7 +622,7 @@ class OrderManager:
             await self.gateway.set_trading_stop(symbol, take_profit=tp, stop_loss=sl, trailing=trailing)
         except GatewayError as exc:
             # the venue refused (e.g. the price moved past a level): the engine watches those exits itself
-            self.errors += 1
+            self.on_error()
             log.error("%s: venue exits not set (%s); the engine watches them", symbol, exc)
             self.core.watch_sym[ci] = self.core.watch | {"take_profit", "stop_loss", "trail"}
             return
@@ -531,40 +649,29 @@ class OrderManager:
         """Wait for the in-flight gateway calls (and the answers of creates already written)."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while self.tasks or self._inflight:
-            waiting = [*self.tasks, *(s.fut for s in self._inflight)]
+        while self.tasks or self.inflight:
+            waiting = [*self.tasks, *(s.fut for s in self.inflight)]
             left = None if deadline is None else deadline - loop.time()
             if left is not None and left <= 0:
                 break
             await asyncio.wait(waiting, timeout=left)
             await asyncio.sleep(0)  # answered creates start their reading task on the next loop step
 
-    #: entry statuses that may rest at the venue (a partially filled entry's remainder included)
-    WORKING_STATUSES = ("pending", "new", "partially_filled", "unknown")
-
     def working_entries(self) -> list[tuple[str, str, str]]:
         """``(symbol, client_id, status)`` of every entry that may rest at the venue."""
         return [(sym, b.entry.client_id, b.entry_status) for sym, b in self.books.items()
                 if b.entry is not None and b.entry_status in self.WORKING_STATUSES]
 
-    async def shutdown(self, cancel_entries: bool = True, timeout: float | None = None) -> dict:
-        """Cancel every working entry (a partially filled entry's remainder and an entry whose create was never
-        confirmed included; TP/SL and positions stay), then flush the journal and close the gateway, all within
-        ``timeout`` seconds (default: ``params.shutdown_timeout_ns``).
-
-        With a venue gateway the cancels go out at once through its batch endpoint (all requests in parallel),
-        and each is confirmed: by the gateway's pushes when the private stream is up, otherwise by one listing
-        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Returns (and
-        keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed": {client_id: status},
-        "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "seconds"}``: ``unconfirmed`` names every
-        entry that may still rest at the venue."""
+    async def cancel_all(self, cancel_entries: bool, budget: float) -> dict:
+        """The order side of :meth:`Engine.shutdown`: no create leaves any more; the answers in flight are read,
+        every working entry is cancelled and confirmed within 90 % of ``budget`` seconds (the last tenth is
+        the journal flush and the gateway close), the deferred bookkeeping runs and the remaining tasks are
+        cancelled.  Returns the shutdown report (see :meth:`Engine.shutdown`)."""
         loop = asyncio.get_running_loop()
-        budget = self.params.shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
         t0 = loop.time()
-        deadline = t0 + budget
         cancel_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
-        self._closing = True
-        for t in list(self._unknown_tasks):  # the cancel below settles those orders
+        self.closing = True
+        for t in list(self.unknown_tasks):  # the cancel below settles those orders
             t.cancel()
         # answers of creates and cancels already in flight first (bounded: a quarter of the budget, <= 1 s)
         await self.drain(min(1.0, budget / 4))
@@ -578,30 +685,54 @@ class OrderManager:
             else:
                 confirmed, unconfirmed = await self._cancel_working(targets, cancel_deadline)
                 report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
-        self._stopping = True
-        self._run_books()
+        self.stopping = True
+        self.run_books()
         for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
             t.cancel()
         report["seconds"] = round(loop.time() - t0, 3)
-        self.shutdown_report = report
         if report["unconfirmed"]:
             log.error("shutdown: %d of %d working entries not confirmed cancelled (they may still rest at the "
                       "venue): %s", len(report["unconfirmed"]), len(targets),
                       ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unconfirmed"]))
         elif targets:
             log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
-        if self.journal is not None:
-            self.journal.note("shutdown", report, self.now_ns())
-            self._save_stream()
-            self.journal.flush()
-        try:
-            await asyncio.wait_for(self.gateway.close(), max(0.1, deadline - loop.time()))
-        except asyncio.TimeoutError:
-            log.warning("gateway close did not finish within the shutdown timeout")
-        except Exception:
-            log.exception("gateway close failed")
-        report["seconds"] = round(loop.time() - t0, 3)
         return report
+
+    def resolve_later(self) -> None:
+        """Ask the venue (in tasks, until it answers) about the entries reconcile could not ask about."""
+        for intent in self.ask_later:
+            self._track_unknown(intent)
+        self.ask_later = []
+
+    def _track_unknown(self, intent: OrderIntent) -> None:
+        t = self.spawn(self._resolve_unknown(intent))
+        if t is not None:
+            self.unknown_tasks.add(t)
+            t.add_done_callback(self.unknown_tasks.discard)
+
+    def adopt(self, d: Decision, ci: int, fired: tuple) -> None:
+        """The order path of a cascade the fast lane already sent (``fired``: (cascade id, intent, journal
+        token, the written create, levels)): the intent's journal rows, the book and the answer handling, as if
+        :meth:`place_entry` had written it."""
+        _, intent, token, sent, levels = fired
+        self.seq += 1
+        self.book_entry(d, ci, intent, levels)
+        if token:
+            self.journal.intent_rows(token)
+        self.written(intent, d.ts_ns, sent)
+
+    def adopt_orphan(self, cid: int, intent: OrderIntent, token: tuple, sent) -> None:
+        """An entry the fast lane wrote that the order path did not adopt: journaled and followed like any other
+        (its answer is read, the book holds it), and reported as an error."""
+        self.on_error()
+        log.error("order %s (cascade %s) written ahead but not adopted by the order path", intent.client_id, cid)
+        self.seq = max(self.seq, int(token[3]) if token else self.seq + 1)
+        if token:
+            self.journal.intent_rows(token)
+        book = self.books.get(intent.symbol)
+        if book is not None:
+            book.entry, book.entry_status, book.cancel_sent, book.close_reason = intent, "pending", False, ""
+        self.written(intent, intent.decision_ns, sent)
 
     async def _cancel_working(self, targets: list[tuple[str, str, str]], deadline: float) -> tuple[dict, list]:
         """Cancel ``targets`` through the gateway's batch cancel and confirm each (see :meth:`shutdown`)."""
@@ -713,11 +844,11 @@ class OrderManager:
         if book is not None and book.entry is not None and book.entry.client_id == u.client_id \
                 and u.filled_qty > abs(book.position_qty) + 1e-12:
             missing = u.filled_qty - abs(book.position_qty)
-            self._on_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
+            self.report_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
                                True, exec_id=f"shutdown-{u.client_id}-{u.filled_qty:g}", kind="entry",
                                ts_ns=u.ts_ns or self.now_ns()))
         if u.kind != "entry":
             u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
                             u.avg_price, u.reason, "entry", u.ts_ns)
-        self._on_update(u)
+        self.report_update(u)
 

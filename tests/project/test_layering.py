@@ -480,3 +480,86 @@ def test_the_old_paths_are_gone():
                 "liqcore.execution.codes"):
         with pytest.raises(ModuleNotFoundError):
             importlib.import_module(old)
+
+
+# ---- the live engine by composition: each piece of state has one owner ---------------------------
+LIVE_PARTS = {"engine.py": "Engine", "orders.py": "OrderManager", "fastlane.py": "FastLane",
+              "decisions.py": "DecisionLog", "health.py": "Health", "venueclock.py": "VenueClock",
+              "warm.py": "WarmPath", "persist.py": "StateKeeper"}
+
+
+def _self_assignments(cls: ast.ClassDef) -> tuple[set[str], set[str], list[str]]:
+    """``(owned, given, rebound)`` of a class: ``given`` are attributes ``__init__`` sets straight from its
+    own parameter of the same name (a collaborator handed in at construction); every other ``self.X = ...``
+    (or ``self.X += ...``) anywhere in the class is state the class owns; ``rebound`` names a given
+    attribute assigned again outside that first assignment (a collaborator must not be swapped)."""
+    given: set[str] = set()
+    owned: set[str] = set()
+    rebound: list[str] = []
+    for fn in cls.body:
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        params = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+        for node in ast.walk(fn):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            for t in targets:
+                for el in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                    if not (isinstance(el, ast.Attribute) and isinstance(el.value, ast.Name) and el.value.id == "self"):
+                        continue
+                    plain = isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) \
+                        and node.value.id == el.attr and el.attr in params and fn.name == "__init__"
+                    if plain and el.attr not in given:
+                        given.add(el.attr)
+                    elif el.attr in given:
+                        rebound.append(f"{cls.name}.{el.attr} (line {node.lineno})")
+                    else:
+                        owned.add(el.attr)
+    return owned - given, given, rebound
+
+
+def _live_classes() -> dict[str, ast.ClassDef]:
+    out = {}
+    for fname, cname in LIVE_PARTS.items():
+        tree = ast.parse((PKG / "live" / fname).read_text(encoding="utf-8"))
+        found = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cname]
+        assert len(found) == 1, f"liqcore/live/{fname} defines no class {cname}"
+        out[cname] = found[0]
+    return out
+
+
+def test_the_live_engine_parts_own_disjoint_state():
+    """No attribute is owned (assigned) by two of the engine's parts; a collaborator a part is given at
+    construction is never rebound by it; the engine has no bases (no mixin sharing its ``self``)."""
+    classes = _live_classes()
+    owners: dict[str, list[str]] = {}
+    rebound = []
+    for name, cls in classes.items():
+        owned, _given, again = _self_assignments(cls)
+        rebound += again
+        for attr in owned:
+            owners.setdefault(attr, []).append(name)
+    shared = {a: o for a, o in owners.items() if len(o) > 1}
+    assert shared == {}, f"attributes assigned by more than one part: {shared}"
+    assert rebound == [], f"collaborators rebound after construction: {rebound}"
+    assert classes["Engine"].bases == [], "Engine must own its parts, not inherit them"
+    for name in ("OrderManager", "FastLane"):
+        doc = ast.get_docstring(classes[name]) or ""
+        assert all(w in doc for w in ("Given at construction", "Calls back", "Exposes")), name
+
+
+def test_the_ownership_check_sees_a_shared_attribute(tmp_path):
+    src = ("class A:\n    def __init__(self, core):\n        self.core = core\n        self.seq = 0\n"
+           "class B:\n    def __init__(self, core):\n        self.core = core\n    def f(self):\n        self.seq += 1\n"
+           "        self.core = None\n")
+    a, b = [n for n in ast.parse(src).body]
+    assert _self_assignments(a) == ({"seq"}, {"core"}, [])
+    owned, given, rebound = _self_assignments(b)
+    assert owned == {"seq"} and given == {"core"} and rebound == ["B.core (line 10)"]
+
+
+@pytest.mark.xfail(strict=True, reason="engine.py is still ~850 lines after the split into parts: the streaming path, "
+                   "construction and lifecycle are still in it (the <600 target is open)")
+def test_the_engine_module_is_short():
+    n = (PKG / "live" / "engine.py").read_text(encoding="utf-8").count("\n")
+    assert n < 600, f"liqcore/live/engine.py has {n} lines: its jobs belong in its parts"
