@@ -122,7 +122,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     ``detector_counts``, ``n_events`` (events read) and ``kinds`` (the input kinds read); the result
     itself is built by :func:`liqcore.backtest.run.backtest_chunked`.  :class:`NotStreamable`
     (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk."""
-    from liqcore.backtest.stream import _Cell, _Chunk, _note, _Run, boundary_tail, recv_chunks, span_mask
+    from liqcore.backtest.stream import _Cell, _Chunk, _note, _Run, boundary_tail, cheapest_trade, recv_chunks, span_mask
     from liqcore.execution.detect import confirmed_records
     from liqcore.execution.latency import order_latency_note
     from liqcore.execution.replay import at_end
@@ -174,11 +174,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
         recs.append(rec)
         cell.feed(ch, rec, ch.sim_index(rec["event_index"]))
-        tr = ch.events[ch.events["kind"] == int(Kind.TRADE)]
-        if len(tr):
-            k = int(np.argmin(tr["price"] * tr["qty"]))
-            if min_trade is None or float(tr["price"][k] * tr["qty"][k]) < float(min_trade["price"][0] * min_trade["qty"][0]):
-                min_trade = tr[k:k + 1].copy()
+        min_trade = cheapest_trade(ch.events, min_trade)
         liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
         delays.add(ch.events)
         kinds |= {int(k) for k in np.flatnonzero(np.bincount(ch.events["kind"].astype(np.int64)))}

@@ -27,6 +27,20 @@ class NotStreamable(Exception):
     """The chunked run would not equal the whole-partition run; the message says why."""
 
 
+def cheapest_trade(events: np.ndarray, best: np.ndarray | None) -> np.ndarray | None:
+    """The smallest-notional trade of ``events`` and ``best`` (a one-row array or None), as a one-row copy:
+    what a chunked pass keeps for the data note's cheapest trade without holding the span."""
+    from liqcore.types import Kind
+
+    tr = events[events["kind"] == int(Kind.TRADE)]
+    if not len(tr):
+        return best
+    k = int(np.argmin(tr["price"] * tr["qty"]))
+    if best is None or float(tr["price"][k] * tr["qty"][k]) < float(best["price"][0] * best["qty"][0]):
+        return tr[k:k + 1].copy()
+    return best
+
+
 def boundary_tail(tail: np.ndarray, te: np.ndarray, o: int, jump: int) -> np.ndarray:
     """The last event times of chunk ``te`` (the stray test's neighbours in the next chunk), after checking
     the boundary with the previous chunk's ``tail``: a gap longer than ``jump`` there is
@@ -336,11 +350,7 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
         ni = ch.sim_index(rec["event_index"])
         for c in cells:
             c.feed(ch, rec, ni)
-        tr = ch.events[ch.events["kind"] == int(Kind.TRADE)]
-        if len(tr):
-            k = int(np.argmin(tr["price"] * tr["qty"]))
-            if min_trade is None or float(tr["price"][k] * tr["qty"][k]) < float(min_trade["price"][0] * min_trade["qty"][0]):
-                min_trade = tr[k:k + 1].copy()
+        min_trade = cheapest_trade(ch.events, min_trade)
         liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
         o += len(ch.events)
         so += len(ch.sim)

@@ -119,7 +119,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     decoded) and ``rows_total`` (rows of the partitions selected).  :class:`NotStreamable` when the
     strategy or parameters need everything."""
     from liqcore.backtest.chunked import _Delays
-    from liqcore.backtest.stream import _Cell, _Chunk, _note
+    from liqcore.backtest.stream import _Cell, _Chunk, _note, cheapest_trade
     from liqcore.codes import KIND_NAMES
     from liqcore.execution.detect import confirmed_records
     from liqcore.execution.events import clean_prints
@@ -202,9 +202,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             cell.feed(ch, r, ch.sim_index(r["event_index"]))
             tr = w[w["kind"] == int(Kind.TRADE)]
             if len(tr):
-                k = int(np.argmin(tr["price"] * tr["qty"]))
-                if min_trade is None or float(tr["price"][k] * tr["qty"][k]) < float(min_trade["price"][0] * min_trade["qty"][0]):
-                    min_trade = tr[k:k + 1].copy()
+                min_trade = cheapest_trade(tr, min_trade)
                 kinds.add(int(Kind.TRADE))
             delays.add(tr)
             n_events += len(tr)

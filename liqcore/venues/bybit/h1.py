@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import yarl
 
@@ -270,17 +269,7 @@ class H1Client:
         fut = loop.create_future()
         conn.send(data, fut)
         conn.used = loop.time()
-        h = loop.call_later(timeout, _expire, fut, conn)
-        try:
-            res = await fut
-        except BaseException:
-            conn.close()  # an answer still in flight can no longer be matched to its request
-            raise
-        finally:
-            h.cancel()
-        if not conn.closed:
-            self._idle.append(conn)
-        return res
+        return await self.finish(Sent(conn, fut, loop.call_later(timeout, _expire, fut, conn)))
 
     async def request(self, data: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
         """Write ``data`` and return ``(status, lower-case headers, body)``.  Raises ``asyncio.TimeoutError`` or
