@@ -991,11 +991,13 @@ def crowding_funding(eff: Effects, seed: int, symbol: str, rows: dict, eps: dict
     w = (notional / med if med > 0 else np.ones(n_ep)) * np.exp(jit * rng.standard_normal(n_ep) - 0.5 * jit * jit)
     tk = np.asarray(eps["start_ns"], np.float64) / 1e9
     t = rows["t_ns"][fund].astype(np.float64) / 1e9
-    dt = tk[None, :] - t[:, None]
-    ahead = dt > 0.0
-    decay = np.where(ahead, np.exp(-np.where(ahead, dt, 0.0) / tau), 0.0)
     sign = np.where(np.asarray(eps["side"]) == k.LONG, 1.0, -1.0)
-    c = decay @ (sign * w)
+    sw = sign * w
+    c = np.empty(len(t))
+    for i in range(len(t)):  # print by print (a few a day): the same sums whatever part the print is in
+        dt = tk - t[i]
+        ahead = dt > 0.0
+        c[i] = float(np.dot(np.where(ahead, np.exp(-np.where(ahead, dt, 0.0) / tau), 0.0), sw))
     t_end = float(p[k.T_END])
     lam_l = float(np.sum(sign > 0)) / t_end
     lam_s = float(np.sum(sign < 0)) / t_end

@@ -7,8 +7,10 @@ resumes from its saved state (:data:`liqcore._jit.synth.STATE_LEN`); the uniform
 PCG64 stream drawn block after block.  The front's passes are cut where they cannot tell: a part's
 rows are finished (duplicate-free within a millisecond, receive times set) up to the start of the
 last push slot they reach (Bybit pushes liquidations in 500 ms batches; other venues: the last
-millisecond), the rest waits for the next part.  Markets with open interest or contagion (which need
-the whole span or several symbols) are not generated this way.
+millisecond), the rest waits for the next part.  The funding prints' crowding term reads the flushes
+still to come: a first pass through the generator collects the span's episodes (rows dropped as they
+come), the second yields the parts.  Markets with open interest or contagion (which need the whole
+span or several symbols) are not generated this way.
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ ROW_BLOCK = 1 << 18
 
 
 def symbol_rows(p: np.ndarray, seed: int, symbol: str, regime=None, u_block: int = U_BLOCK,
-                row_block: int = ROW_BLOCK):
+                row_block: int = ROW_BLOCK, episodes: dict | None = None):
     """Yield the kernel's rows of one symbol part after part: dicts of ``t_ns``, ``price``, ``qty``,
-    ``side``, ``kind`` (the columns :func:`liqcore.backtest.synthetic.simulate_symbol` returns)."""
+    ``side``, ``kind`` (the columns :func:`liqcore.backtest.synthetic.simulate_symbol` returns).
+    ``episodes`` (a dict, optional) receives the whole run's cascade episodes when the last part is out
+    (the second dict :func:`~liqcore.backtest.synthetic.simulate_symbol` returns)."""
     from liqcore._jit import synth as k
     from liqcore.backtest.synthetic import _symbol_key
 
@@ -42,10 +46,13 @@ def symbol_rows(p: np.ndarray, seed: int, symbol: str, regime=None, u_block: int
     while True:
         cols = (np.empty(row_block, np.int64), np.empty(row_block, np.float64), np.empty(row_block, np.float64),
                 np.empty(row_block, np.int8), np.empty(row_block, np.int8), np.empty(row_block, np.int32))
-        status, n, _n_ep, used = k.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side, *reg, state)
+        status, n, n_ep, used = k.simulate_symbol(p, u, *cols, *eps, ext_t, ext_side, *reg, state)
         if n:
             yield dict(zip(("t_ns", "price", "qty", "side", "kind"), (c[:n] for c in cols[:5])))
         if status == k.OK:
+            if episodes is not None:
+                episodes.update(zip(("start_ns", "end_ns", "side", "continues", "notional", "n", "half_life"),
+                                    (e[:n_ep].copy() for e in eps)))
             return
         if status == k.OUT_OF_EPISODES:
             raise RuntimeError("synthetic market: more cascade episodes than the generator's bound")
@@ -76,8 +83,15 @@ def market_chunks(symbol: str, days: float, seed: int = 7, venue: str = "bybit",
     slot = 500 if v == Venue.BYBIT else 1  # ms: a push batch (see recv_times) or one millisecond
     zgen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(v), 1])))
     pend = None  # rows not finished yet (the last slot reached)
-    rows_iter = symbol_rows(p, seed, sym, S.positioning_regime(eff, seed, sym, p), u_block or U_BLOCK,
-                            row_block or ROW_BLOCK)
+    regime = S.positioning_regime(eff, seed, sym, p)
+    rows_iter = symbol_rows(p, seed, sym, regime, u_block or U_BLOCK, row_block or ROW_BLOCK)
+    if eff.crowding_share > 0:
+        # a funding print reads the inventory of the flushes still to come (crowding_funding): a first
+        # pass runs the generator through the span for its episodes only (rows dropped part by part)
+        episodes: dict = {}
+        for _ in symbol_rows(p, seed, sym, regime, u_block or U_BLOCK, row_block or ROW_BLOCK, episodes):
+            pass
+        rows_iter = _with_crowding(rows_iter, eff, seed, sym, episodes, p)
     done = False
     while not done:
         try:
@@ -108,6 +122,17 @@ def market_chunks(symbol: str, days: float, seed: int = 7, venue: str = "bybit",
                    int(v), ev)
         _recv(ev, v, feed_latency_ns, zgen)
         yield ev, registry
+
+
+def _with_crowding(rows_iter, eff, seed: int, symbol: str, episodes: dict, p: np.ndarray):
+    """The parts of ``rows_iter`` with the crowding term on their funding prints, from the whole run's
+    ``episodes`` (:func:`liqcore.backtest.synthetic.crowding_funding`, print by print: the whole
+    market's values)."""
+    from liqcore.backtest.synthetic import crowding_funding
+
+    for rows in rows_iter:
+        crowding_funding(eff, seed, symbol, rows, episodes, p)
+        yield rows
 
 
 def _recv(ev, venue, feed_latency_ns: int, zgen) -> None:
