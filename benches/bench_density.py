@@ -310,20 +310,25 @@ def main() -> int:
         print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
               f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
         # backtest, as shipped (chunks) and whole
-        runs = [("chunked", [])] + ([] if a.skip_whole else [("whole", ["--chunk-days", "0"])])
+        runs = [("chunked", []), ("windows", ["--read", "windows"])] + (
+            [] if a.skip_whole else [("whole", ["--chunk-days", "0"])])
         bts = {}
         for name, extra in runs:
             r = measured([py, "-m", "liqcore", "backtest", str(ds), "--json", *extra], env)
             out = json.loads(r["_stdout"].strip().splitlines()[-1])
             bts[name] = {"wall_s": r["wall_s"], "peak_gib": r["peak_gib"], "trades": len(out["trades"]),
                          "digest": _digest(out["trades"])}
-            print(f"liqcore backtest DS ({name}{' --chunk-days 0' if extra else ', default chunks'}): "
-                  f"{r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB, {len(out['trades'])} trades"
+            label = {"chunked": "default: full replay in 1-day chunks", "windows": "--read windows",
+                     "whole": "--chunk-days 0"}[name]
+            print(f"liqcore backtest DS ({label}): {r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB, "
+                  f"{len(out['trades'])} trades"
                   + (f" (bar peak <= 1.0 GiB: {_bar(r['peak_gib'] <= 1.0)})" if name == "chunked" else ""))
-        if "whole" in bts:
-            c, w = bts["chunked"], bts["whole"]
-            print(f"  chunked / whole: time {c['wall_s'] / w['wall_s']:.2f}x, peak {c['peak_gib'] / w['peak_gib']:.2f}x; "
-                  f"same trades: {c['digest'] == w['digest']}")
+        c = bts["chunked"]
+        for name in ("windows", "whole"):
+            if name in bts:
+                o = bts[name]
+                print(f"  {name} / chunked full replay: time {o['wall_s'] / c['wall_s']:.2f}x, peak "
+                      f"{o['peak_gib'] / c['peak_gib']:.2f}x; same trades: {o['digest'] == c['digest']}")
         fig["backtest"] = bts
         if not a.skip_inprocess:
             r = measured([py, __file__, "--child", "inprocess", str(ds), str(a.repeat)], env)
