@@ -26,6 +26,24 @@ imported on the first such look-up, not here).
 """
 from __future__ import annotations
 
+import sys as _sys
+
+if _sys.argv and (_sys.argv[0] == "-m" or _sys.argv[0].rsplit("/", 1)[-1] == "liqcore"):
+    # the command line (``python -m liqcore`` while the package loads, or the ``liqcore`` script): a
+    # Ctrl-C during the imports below (numpy takes a moment on a busy machine) stops at once with exit 130;
+    # the command's own handler (liqcore.interrupt) replaces this one before any work starts.  A program
+    # that imports liqcore keeps its own SIGINT handling.
+    import signal as _signal
+
+    def _early_interrupt(signum, frame):  # nothing has started: nothing to keep
+        import os
+
+        os.write(2, b"liqcore: interrupted\n")
+        os._exit(130)
+
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, _early_interrupt)
+
 __version__ = "0.1.0"
 
 from liqcore.types import (  # noqa: F401  (the data contract is always loaded)
