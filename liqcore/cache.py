@@ -216,15 +216,18 @@ def _bits_equal(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _decimals(v: np.ndarray) -> int | None:
-    """The fewest decimals d (0..9) such that ``round(v * 10**d) / 10**d`` is ``v`` bit for bit, or None."""
+    """The fewest decimals d (0..9) such that ``round(v * 10**d) / 10**d`` is ``v`` bit for bit, or None
+    (found on a sample of ``v`` first, then confirmed, or raised, on all of it)."""
+    def fits(x, d) -> bool:
+        m = np.round(x * 10.0**d)
+        return bool(np.all(np.abs(m) < 2.0**53)) and _bits_equal(m / 10.0**d, x)  # (NaN, inf: never)
+
     with np.errstate(all="ignore"):
-        for d in range(10):
-            m = np.round(v * 10.0**d)
-            if not np.all(np.abs(m) < 2.0**53):  # NaN, inf or too large for an exact integer
-                return None
-            if _bits_equal(m / 10.0**d, v):
-                return d
-    return None
+        sample = v[:: max(1, len(v) // 1024)]
+        start = next((d for d in range(10) if fits(sample, d)), None)
+        if start is None:
+            return None
+        return next((d for d in range(start, 10) if fits(v, d)), None)
 
 
 def _narrow(v: np.ndarray) -> np.ndarray:
@@ -262,25 +265,33 @@ def save_market(path: str | Path, events: np.ndarray, truth: np.ndarray) -> None
     """Write a market (its event array and its planted truth) to ``path`` (an ``.npz``): the events in
     chunks of :data:`_CHUNK` rows, each column of a chunk coded on its own (:func:`_encode_column`)
     and compressed with zstd, so that chunks load independently, in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import zstandard
 
-    comp = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
     names = events.dtype.names
     meta = {"codec": MARKET_CODEC, "n": len(events), "fields": {f: events.dtype[f].str for f in names},
             "chunks": []}
-    blobs: dict = {f: [] for f in names}
-    sizes = {f: 0 for f in names}
-    for a in range(0, len(events), _CHUNK):
+
+    def encode(a):  # one chunk: (its entry, its frames); zstd and numpy release the GIL
+        comp = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)  # one per call: not shared across threads
         part = events[a:a + _CHUNK]
-        chunk = {"rows": len(part), "columns": {}}
+        chunk, frames = {"rows": len(part), "columns": {}}, {}
         for f in names:
             how, stored, extra = _encode_column(f, part[f], part)
-            frame = comp.compress(np.ascontiguousarray(stored).tobytes())
-            chunk["columns"][f] = {"how": how, "dtype": stored.dtype.str, "extra": extra, "at": sizes[f],
-                                   "size": len(frame)}
-            blobs[f].append(frame)
-            sizes[f] += len(frame)
-        meta["chunks"].append(chunk)
+            frames[f] = comp.compress(np.ascontiguousarray(stored).tobytes())
+            chunk["columns"][f] = {"how": how, "dtype": stored.dtype.str, "extra": extra, "size": len(frames[f])}
+        return chunk, frames
+
+    blobs: dict = {f: [] for f in names}
+    sizes = {f: 0 for f in names}
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for chunk, frames in pool.map(encode, range(0, len(events), _CHUNK)):
+            for f in names:
+                chunk["columns"][f]["at"] = sizes[f]
+                blobs[f].append(frames[f])
+                sizes[f] += len(frames[f])
+            meta["chunks"].append(chunk)
     members = {f"col.{f}": np.frombuffer(b"".join(blobs[f]), np.uint8) for f in names}
     np.savez(path, meta=np.array(json.dumps(meta)), truth=truth, **members)
 

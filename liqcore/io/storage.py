@@ -157,8 +157,9 @@ def _endpoint(proto: str) -> tuple[str, str] | None:
 
 def _check_endpoint(proto: str) -> None:
     """An endpoint given for an S3-compatible server is tried (a TCP connection, at most
-    :data:`_PROBE_TIMEOUT_S`; once per process when it answers): one that refuses the connection or does not answer is a ValueError
-    at once, instead of the client library's retries ending in a misleading "no such bucket"."""
+    :data:`_PROBE_TIMEOUT_S`; once per process when it answers): one that refuses the connection or
+    does not answer is a ValueError at once, instead of the client library's retries ending in a
+    misleading "no such bucket"."""
     ep = _endpoint(proto)
     if ep is None:
         return
