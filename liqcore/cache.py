@@ -19,17 +19,28 @@ as ``500MB``, ``2GB``, ``0`` to keep nothing, ``unlimited``), default :data:`DEF
 (1 GB).  Each use of a file marks it used (its modification time); after a write, the least
 recently used files are deleted until the cache fits (:func:`enforce_limit`), and a file larger
 than the cap alone is not written.
+
+A market file (:func:`save_market` / :func:`load_market`) is an uncompressed ``.npz`` whose event
+columns are stored one by one, each made small without loss and compressed with zstd: the event
+times as steps from one event to the next, the receive times as offsets from the event times,
+prices and sizes as integers of their decimals (only when dividing them back gives every value bit
+for bit; otherwise as they are), the symbol ids in one byte when they fit.  Loading gives the event
+array byte for byte as it was saved (the columns are decompressed in parallel).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import time
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["ENV_VAR", "MAX_ENV_VAR", "DEFAULT_MAX_BYTES", "cache_dir", "cache_files", "cache_info", "clear_cache",
-           "enforce_limit", "format_size", "max_bytes", "parse_size", "touch", "LEGACY_DIR_NAME"]
+           "enforce_limit", "format_size", "max_bytes", "parse_size", "touch", "LEGACY_DIR_NAME", "save_market",
+           "load_market", "MARKET_CODEC"]
 
 ENV_VAR = "LIQCORE_CACHE_DIR"
 #: the size cap of the cache (a size: ``500MB``, ``2GB``, ``0``, ``unlimited``)
@@ -188,3 +199,158 @@ def clear_cache(path: str | Path | None = None) -> dict:
     except OSError:
         pass
     return {"path": str(d), "files": n, "bytes": size}
+
+
+# ------------------------------------------------------------------------------------ market files
+
+#: the version of the column coding of a market file (the ``codec`` member)
+MARKET_CODEC = 1
+_ZSTD_LEVEL = 3
+#: rows per chunk of a market file (10 MB of events): chunks decode independently, in parallel
+_CHUNK = 1 << 18
+
+
+def _bits_equal(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype.itemsize == b.dtype.itemsize and bool(np.array_equal(a.view(f"u{a.dtype.itemsize}"),
+                                                                        b.view(f"u{b.dtype.itemsize}")))
+
+
+def _decimals(v: np.ndarray) -> int | None:
+    """The fewest decimals d (0..9) such that ``round(v * 10**d) / 10**d`` is ``v`` bit for bit, or None
+    (found on a sample of ``v`` first, then confirmed, or raised, on all of it)."""
+    def fits(x, d) -> bool:
+        m = np.round(x * 10.0**d)
+        return bool(np.all(np.abs(m) < 2.0**53)) and _bits_equal(m / 10.0**d, x)  # (NaN, inf: never)
+
+    with np.errstate(all="ignore"):
+        sample = v[:: max(1, len(v) // 1024)]
+        start = next((d for d in range(10) if fits(sample, d)), None)
+        if start is None:
+            return None
+        return next((d for d in range(start, 10) if fits(v, d)), None)
+
+
+def _narrow(v: np.ndarray) -> np.ndarray:
+    """Integers in the smallest of int8 / int16 / int32 that holds them all (as they are otherwise)."""
+    if v.dtype.kind not in "iu" or not len(v) or v.dtype.itemsize == 1:
+        return v
+    lo, hi = int(v.min()), int(v.max())
+    for small in (np.int8, np.int16, np.int32):
+        info = np.iinfo(small)
+        if info.min <= lo and hi <= info.max:
+            return v.astype(small) if np.dtype(small).itemsize < v.dtype.itemsize else v
+    return v
+
+
+def _encode_column(name: str, col: np.ndarray, events: np.ndarray):
+    """(how, the integers or values stored, extra) of one event column (of a chunk), each way lossless."""
+    col = np.ascontiguousarray(col)
+    if name == "ts_event" and col.dtype == np.int64:
+        first = int(col[0]) if len(col) else 0
+        steps = np.diff(col, prepend=np.array([first], col.dtype))  # the first step is 0
+        unit = int(np.gcd.reduce(steps)) if len(steps) and steps.min() >= 0 else 0
+        if unit > 1:  # times on a grid (a millisecond one): steps in its units
+            steps //= unit
+        return "steps", _narrow(steps), {"first": first, "unit": max(unit, 1)}
+    if name == "ts_recv" and col.dtype == np.int64 and events.dtype.fields["ts_event"][0] == np.int64:
+        return "offset:ts_event", _narrow(col - events["ts_event"]), None
+    if col.dtype.kind == "f":
+        d = _decimals(col) if len(col) else None
+        if d is not None:
+            return "decimals", _narrow(np.round(col * 10.0**d).astype(np.int64)), d
+    return "raw", _narrow(col), None
+
+
+def save_market(path: str | Path, events: np.ndarray, truth: np.ndarray) -> None:
+    """Write a market (its event array and its planted truth) to ``path`` (an ``.npz``): the events in
+    chunks of :data:`_CHUNK` rows, each column of a chunk coded on its own (:func:`_encode_column`)
+    and compressed with zstd, so that chunks load independently, in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import zstandard
+
+    names = events.dtype.names
+    meta = {"codec": MARKET_CODEC, "n": len(events), "fields": {f: events.dtype[f].str for f in names},
+            "chunks": []}
+
+    def encode(a):  # one chunk: (its entry, its frames); zstd and numpy release the GIL
+        comp = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)  # one per call: not shared across threads
+        part = events[a:a + _CHUNK]
+        chunk, frames = {"rows": len(part), "columns": {}}, {}
+        for f in names:
+            how, stored, extra = _encode_column(f, part[f], part)
+            frames[f] = comp.compress(np.ascontiguousarray(stored).tobytes())
+            chunk["columns"][f] = {"how": how, "dtype": stored.dtype.str, "extra": extra, "size": len(frames[f])}
+        return chunk, frames
+
+    blobs: dict = {f: [] for f in names}
+    sizes = {f: 0 for f in names}
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for chunk, frames in pool.map(encode, range(0, len(events), _CHUNK)):
+            for f in names:
+                chunk["columns"][f]["at"] = sizes[f]
+                blobs[f].append(frames[f])
+                sizes[f] += len(frames[f])
+            meta["chunks"].append(chunk)
+    members = {f"col.{f}": np.frombuffer(b"".join(blobs[f]), np.uint8) for f in names}
+    np.savez(path, meta=np.array(json.dumps(meta)), truth=truth, **members)
+
+
+def _decode_chunk(events: np.ndarray, chunk: dict, blobs: dict) -> None:
+    """Decompress one chunk's columns and write them into ``events`` (its rows), in place."""
+    import zstandard
+
+    dec = zstandard.ZstdDecompressor()  # one per call: an instance is not shared across threads
+    for f, info in chunk["columns"].items():  # ts_event before ts_recv (the offsets are from it)
+        blob = blobs[f]
+        v = np.frombuffer(dec.decompress(blob[info["at"]:info["at"] + info["size"]]), np.dtype(info["dtype"]))
+        out = events[f]
+        if len(v) != len(events):
+            raise ValueError(f"column {f} holds {len(v):,} values in a chunk of {len(events):,} rows")
+        how = info["how"]
+        if how == "steps":
+            np.cumsum(v, out=out)
+            if info["extra"]["unit"] > 1:
+                np.multiply(out, info["extra"]["unit"], out=out)
+            np.add(out, info["extra"]["first"], out=out)
+        elif how == "offset:ts_event":
+            np.add(events["ts_event"], v, out=out)
+        elif how == "decimals":
+            np.divide(v, 10.0 ** int(info["extra"]), out=out)
+        elif how == "raw":  # (narrowed or as it was)
+            np.copyto(out, v, casting="safe")
+        else:
+            raise ValueError(f"column {f}: unknown coding {how!r}")
+
+
+def load_market(path: str | Path, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(events, truth) of a market file written by :func:`save_market`.  ValueError (or KeyError, OSError)
+    when the file does not hold events of ``dtype`` so coded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta.get("codec") != MARKET_CODEC:
+            raise ValueError(f"{path}: market codec {meta.get('codec')!r}, expected {MARKET_CODEC}")
+        dtype = np.dtype(dtype)
+        fields = meta["fields"]
+        if tuple(fields) != dtype.names or any(fields[f] != dtype[f].str for f in fields):
+            raise ValueError(f"{path}: events of another layout than {dtype}")
+        blobs = {f: memoryview(z[f"col.{f}"]) for f in fields}
+        truth = z["truth"]
+    n = int(meta["n"])
+    events = np.empty(n, dtype=dtype)
+    starts = np.cumsum([0] + [c["rows"] for c in meta["chunks"]]).tolist()
+    if starts[-1] != n:
+        raise ValueError(f"{path}: chunks hold {starts[-1]:,} rows, expected {n:,}")
+
+    def one(i):
+        try:
+            _decode_chunk(events[starts[i]:starts[i + 1]], meta["chunks"][i], blobs)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+    # zstd and numpy release the GIL: chunks decode side by side
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        list(pool.map(one, range(len(meta["chunks"]))))
+    return events, truth

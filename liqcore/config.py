@@ -62,9 +62,10 @@ __all__ = [
 ]
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
+def load_config(path: str | Path, flag: str = "--config") -> dict[str, Any]:
     """Read a TOML config.  Parameters may sit at the top level or under ``[params]``; other tables
-    (``[run]``, ``[backtest]``, ...) are returned as they are for the command that owns them."""
+    (``[run]``, ``[backtest]``, ...) are returned as they are for the command that owns them.  A file
+    that cannot be read is a ValueError naming ``flag`` (the option that gave it) and the file."""
     import tomllib
 
     p = Path(path)
@@ -72,9 +73,15 @@ def load_config(path: str | Path) -> dict[str, Any]:
         with open(p, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise ValueError(f"config: file not found: {p}") from None
+        raise ValueError(f"{flag}: file not found: {p}") from None
+    except IsADirectoryError:
+        raise ValueError(f"{flag}: {p} is a directory; expected a TOML file") from None
+    except PermissionError:
+        raise ValueError(f"{flag}: {p} cannot be read (permission denied)") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{flag}: {p} is not a TOML file (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"config: {p}: {exc}") from None
+        raise ValueError(f"{flag}: {p}: {exc}") from None
     return data
 
 
@@ -162,6 +169,9 @@ def params_from_args(args: argparse.Namespace, config_mapping: dict[str, Any] | 
             mapping[spec.field] = v
     lat = mapping.get("order_latency_ns")
     if isinstance(lat, str) and not _is_duration(lat) and "order_latency_from" not in mapping:
+        if Path(lat).expanduser().is_dir():
+            raise ValueError(f"order-latency: {lat} is a directory; expected a duration such as 50ms or a live "
+                             "session's journal (its .sqlite file)")
         mapping["order_latency_from"] = mapping.pop("order_latency_ns")  # --order-latency JOURNAL
     for k, v in vars(args).items():
         if k.startswith("sparam_") and v is not None:

@@ -127,7 +127,7 @@ def load_grid_file(path) -> tuple[dict[str, list], dict]:
     optional ``[sweep]`` table with ``samples``, ``seed``, ``symbols``, ``start``, ``end``, ``ranges``."""
     from liqcore.config import load_config
 
-    data = load_config(path)
+    data = load_config(path, flag="--grid")
     grid = data.get("grid", None)
     opts = data.get("sweep", {})
     if grid is None:

@@ -864,8 +864,9 @@ def synthetic_market(
     path = _cache_dir(cache_dir) / f"synth-{key}.npz"
     if cache and path.is_file():
         try:
-            with np.load(path, allow_pickle=False) as z:
-                events, truth = z["events"], z["truth"]
+            from liqcore.cache import load_market
+
+            events, truth = load_market(path, EVENT_DTYPE)
             if events.dtype == EVENT_DTYPE and truth.dtype == TRUTH_DTYPE:
                 from liqcore.cache import touch
 
@@ -878,25 +879,31 @@ def synthetic_market(
                               eff)
     written = None
     if cache:
-        from liqcore.cache import MAX_ENV_VAR, enforce_limit, format_size, max_bytes
+        from liqcore.cache import MAX_ENV_VAR, enforce_limit, format_size, max_bytes, save_market
 
         cap = max_bytes()
-        size = events.nbytes + truth.nbytes + 4096  # np.savez stores the arrays uncompressed
-        if cap is not None and size > cap:
-            if cap > 0:  # 0: the user asked for no cache
-                print(f"synthetic market: not cached: it takes {format_size(size)}, more than the cache cap of "
-                      f"{format_size(cap)} (--cache-max or ${MAX_ENV_VAR})", file=sys.stderr)
+        if cap == 0:  # the user asked for no cache
             cache = False
     if cache:
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-            np.savez(tmp, events=events, truth=truth)
-            os.replace(tmp, path)
-            written = path
+            save_market(tmp, events, truth)  # compressed: its size is known once written
+            size = tmp.stat().st_size
+            if cap is not None and size > cap:
+                tmp.unlink()
+                print(f"synthetic market: not cached: it takes {format_size(size)}, more than the cache cap of "
+                      f"{format_size(cap)} (--cache-max or ${MAX_ENV_VAR})", file=sys.stderr)
+            else:
+                os.replace(tmp, path)
+                written = path
         except OSError:
-            pass  # a read-only directory only costs the next call a regeneration
-        else:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            # a read-only directory only costs the next call a regeneration
+        if written is not None:
             enforce_limit(path.parent, keep=path)  # least recently used first, down to the cap
     return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns, feed_latency_ns, seed,
                   cache_path=written)

@@ -18,6 +18,10 @@ OKX BTC-USDT-SWAP are BTC-USDT; ``--instrument-table`` overrides): a row per cro
 the venue that fired first and each venue's share (JSON: the keys above plus instrument, first_venue
 and shares).  --sample runs on the small synthetic sample bundled with liqcore
 (alone: given with PATH it is an error, never mixed into the recordings).
+
+An input without a single liquidation (a trades file, top of book only) is an error saying what it
+holds (exit 1): no cascade can be found in it, and an empty table would read as "none happened".
+``--allow-empty`` accepts it (a note, no cascades, exit 0), as it accepts an input without events.
 """
 from __future__ import annotations
 
@@ -114,6 +118,32 @@ def _count_lines(res, counts: dict, n_cascades: int) -> list[str]:
     return lines
 
 
+def _has_liquidations(events, paths, args, log, selection: str = "") -> bool:
+    """Whether the events hold a liquidation; none: :class:`liqcore.io.require.NoUsableInput` saying
+    what they hold instead (exit 1), or with ``--allow-empty`` a note and no cascades."""
+    import numpy as np
+
+    from liqcore.io.require import NoUsableInput
+    from liqcore.types import Kind
+
+    kinds, counts = np.unique(events["kind"], return_counts=True)
+    if int(Kind.LIQUIDATION) in kinds.tolist():
+        return True
+    names = {Kind.TRADE: "trades", Kind.MARK: "mark prices", Kind.FUNDING: "funding rates", Kind.GAP: "gap markers",
+             Kind.OPEN_INTEREST: "open-interest readings", Kind.QUOTE: "quotes"}
+    name = [names.get(Kind(int(k)), Kind(int(k)).name.lower()) for k in kinds]
+    where = ", ".join(map(str, paths[:3])) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    where += f" (selected by {selection})" if selection else ""
+    held = (f"all {name[0]} (the input holds only {name[0]})" if len(kinds) == 1 else
+            ", ".join(f"{int(c):,} {nm}" for nm, c in zip(name, counts)))
+    msg = (f"no liquidations in {where}: its {len(events):,} events are {held}; a cascade is made of "
+           "liquidations: give a liquidation recording")
+    if not args.allow_empty:
+        raise NoUsableInput(msg + " (--allow-empty to accept an input without them)")
+    print(msg + ": no cascades", file=log)
+    return False
+
+
 def run(args) -> int:
     from liqcore.commands.inputs import load_recordings, select, selection_label, time_window
     from liqcore.config import params_from_args
@@ -147,6 +177,9 @@ def run(args) -> int:
         print("no events in the input: no cascades", file=log)
         if res.rejects:
             print("loader rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res.rejects.items())), file=log)
+        return 0
+    if not _has_liquidations(events, paths, args, log, selection_label(
+            venue=args.venue, symbol=args.symbol, start=args.start, end=args.end)):  # allowed (--allow-empty)
         return 0
 
     from liqcore.venues.common import throttle_note

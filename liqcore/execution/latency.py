@@ -59,6 +59,9 @@ def journal_latencies(path) -> LatencySamples:
     """The entry orders' latencies (create written -> the venue's answer) of the journal at ``path``.
     Raises ValueError when the file is not a journal or holds no measured latency."""
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"order-latency-from: {path} is a directory; expected a live session's journal (its "
+                         ".sqlite file)")
     if not p.is_file():
         raise ValueError(f"order-latency-from: {path} does not exist")
     try:

@@ -97,6 +97,7 @@ def load_events(
             reader = readers.get(fmt)
         st = _FileState(str(path), sink, strict, fmt)
         st.mapping = columns
+        st.forced = forced is not None
         tids = None
         if reader.shape == "path":
             arr = reader.load(path, st)

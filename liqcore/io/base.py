@@ -143,7 +143,7 @@ class Reader:
 class _FileState:
     """Counters for one file (records seen, strict mode)."""
 
-    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits", "mapping", "info", "trade_ids")
+    __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits", "mapping", "info", "trade_ids", "forced")
 
     def __init__(self, path: str, sink: Sink, strict: bool, fmt: str):
         self.path = path
@@ -156,6 +156,8 @@ class _FileState:
         self.info: dict = {}  # what a reader adds to the file's entry in LoadResult.files
         #: a "path" reader's trade ids, aligned with the events it returns (None: none)
         self.trade_ids = None
+        #: the format was given (``--format``), not detected: a reader does not second-guess it
+        self.forced = False
 
     def bad(self, lineno: int, reason: str, detail: str = "") -> None:
         self.sink.count(reason)

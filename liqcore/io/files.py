@@ -24,10 +24,34 @@ def _base_name(path: Path) -> str:
     return name
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def _check_magic(path: Path, comp: str) -> None:
+    """A file named .gz / .zst that does not start like one: ValueError naming the file (an empty
+    file is an empty file)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not head:
+        return
+    if comp == "gz":
+        ok, kind = head.startswith(_GZIP_MAGIC), "gzip"
+    else:  # a zstd frame, or a skippable frame (magic 0x184D2A50 .. 0x184D2A5F, little-endian)
+        ok, kind = head == _ZSTD_MAGIC or (head[1:] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50), "zstd"
+    if not ok:
+        ext = path.name.rsplit(".", 1)[-1]
+        raise ValueError(f"{path}: not a {kind} file, though its name ends in .{ext} (it starts with {head!r}); "
+                         f"rename it without .{ext} if it is not compressed")
+
+
 def open_binary(path) -> _io.BufferedIOBase:
-    """Open a possibly .gz/.zst compressed file for binary reading."""
+    """Open a possibly .gz/.zst compressed file for binary reading (one named so that is not:
+    ValueError naming the file)."""
     path = Path(path)
     comp = _compression(path)
+    if comp is not None:
+        _check_magic(path, comp)
     if comp == "gz":
         import gzip
 

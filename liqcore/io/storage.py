@@ -130,7 +130,66 @@ def filesystem(url: str):
         raise ValueError(f"storage: an --storage-option that {proto}:// does not take ({_one_line(exc)})") from None
     if proto in ("s3", "s3a") and not path.split("/", 1)[0]:
         raise ValueError(f"storage: {display(url)} names no bucket (expected s3://BUCKET/PATH)")
+    _check_endpoint(proto)
     return fs, path.rstrip("/") or path
+
+
+#: the endpoints that answered (a probe each per process; one that failed is tried again next time)
+_PROBED: set = set()
+_PROBE_TIMEOUT_S = 2.0
+
+
+def _endpoint(proto: str) -> tuple[str, str] | None:
+    """(endpoint URL, where it was set) of an S3-compatible server named for ``proto``, None: the
+    file system's own default (AWS)."""
+    if proto not in ("s3", "s3a"):
+        return None
+    if _OPTIONS.get("endpoint_url"):
+        return str(_OPTIONS["endpoint_url"]), "--storage-option endpoint_url"
+    ck = _OPTIONS.get("client_kwargs")
+    if isinstance(ck, dict) and ck.get("endpoint_url"):
+        return str(ck["endpoint_url"]), "--storage-option client_kwargs.endpoint_url"
+    for var in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        if os.environ.get(var):
+            return os.environ[var], f"${var}"
+    return None
+
+
+def _check_endpoint(proto: str) -> None:
+    """An endpoint given for an S3-compatible server is tried (a TCP connection, at most
+    :data:`_PROBE_TIMEOUT_S`; once per process when it answers): one that refuses the connection or
+    does not answer is a ValueError at once, instead of the client library's retries ending in a
+    misleading "no such bucket"."""
+    ep = _endpoint(proto)
+    if ep is None:
+        return
+    url, where = ep
+    if url in _PROBED:
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ValueError(f"storage: the endpoint {url} ({where}) has no valid port") from None
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"storage: the endpoint {url} ({where}) names no host")
+    why = None
+    try:
+        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S):
+            pass
+    except ConnectionRefusedError:
+        why = f"refused the connection (nothing listens at {host}:{port})"
+    except TimeoutError:
+        why = f"did not answer within {_PROBE_TIMEOUT_S:g} s"
+    except OSError as exc:
+        why = f"cannot be reached ({_one_line(exc)})"
+    if why:
+        raise ValueError(f"storage: the storage endpoint {url} ({where}) {why}")
+    _PROBED.add(url)
 
 
 def preload(values) -> None:

@@ -19,7 +19,11 @@ ticker``                  predicted_funding_rate,open_interest,last_price,index_
 
 Trades and liquidations share a header: the file name (tardis names files ``<exchange>_<data
 type>_<date>_<symbol>.csv.gz``) tells them, else the ``id`` column (liquidations carry none on these
-venues); a file neither tells is an error asking for ``--format``.
+venues); a file neither tells is an error asking for ``--format``.  A file the name calls liquidations
+is checked against what only trades can hold (:func:`_not_liquidations`): distinct trade ids in the
+``id`` column on Binance / OKX (tardis leaves their liquidations' id empty), or Binance rows after
+2021-04-27 three of a symbol within a second (its feed sends at most one per second per symbol); such
+a file is an error saying what it looks like.  A format given (``--format``) is not second-guessed.
 
 Times: ``timestamp`` (the exchange's time) -> ``ts_event``, ``local_timestamp`` (when tardis received
 it) -> ``ts_recv``.  tardis writes microseconds since the epoch, but some files carry nanoseconds (19
@@ -251,6 +255,7 @@ class _Conv:
         self.row0 = 0  # rows of the file before this batch
         self.samples: dict = {}  # (reason, column) -> a few values
         self.tids: list = []  # each batch's trade ids (trades)
+        self.liq_ids: list = []  # each batch's ``id`` cells (liquidations told by the file name; 0: empty)
         self.state: dict = {}  # derivative ticker: per symbol id, the last values seen
         self.first_bad: tuple | None = None
 
@@ -479,13 +484,13 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
         qty = np.where(inverse, amount / price, amount * scale)
     c.reject(bad, ~np.isfinite(qty) | (qty <= 0), "non_finite", "amount")
     c._strict()
-    tids = _trade_ids(batch.column("id")) if not liquidations and "id" in batch.schema.names else None
+    tids = _trade_ids(batch.column("id")) if "id" in batch.schema.names else None
     if bad.any():
         keep = ~bad
         ts, recv, price, qty, sid, side, venue = (a[keep] for a in (ts, recv, price, qty, sid, side, venue))
         tids = tids[keep] if tids is not None else None
     if tids is not None:
-        c.tids.append(tids)
+        (c.liq_ids if liquidations else c.tids).append(tids)
     out = np.empty(len(ts), dtype=EVENT_DTYPE)
     out["ts_event"] = ts
     out["ts_recv"] = recv
@@ -641,7 +646,9 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
     if missing:
         raise ValueError(f"format: {path} does not fit --format {fmt}: the header lacks column(s) "
                          f"{', '.join(missing)} (header: {','.join(header)[:200]})")
-    if fmt != "tardis-trades":  # the trade id is read for trades (dedupe tells trades apart by it)
+    # the trade id is read for trades (dedupe tells trades apart by it), and for liquidations told by
+    # the file name (an id column filled with trade ids says the file holds trades)
+    if fmt != "tardis-trades" and not (fmt == "tardis-liquidations" and not st.forced):
         cols = tuple(c for c in cols if c != "id")
     sink = st.sink
     before = (dict(sink.counters), dict(st.culprits), st.records, len(sink.registry))
@@ -679,7 +686,56 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
         st.trade_ids = conv.tids[0] if len(conv.tids) == 1 else np.concatenate(conv.tids)
     if not chunks:
         return np.zeros(0, EVENT_DTYPE)
-    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    if fmt == "tardis-liquidations" and not st.forced and conv.liq_ids:
+        why = _not_liquidations(out, np.concatenate(conv.liq_ids))
+        if why:
+            raise ValueError(f"format: {path}: named liquidations but looks like trades ({why}); read it with "
+                             "--format tardis-trades, or with --format tardis-liquidations if it really holds "
+                             "liquidations")
+    return out
+
+
+#: Binance has sent at most one liquidation per symbol per second (the latest of each 1,000 ms) since
+#: 2021-04-27: three of one symbol within a second cannot occur in its feed from then on
+_BINANCE_THROTTLE_NS = 1_619_481_600_000_000_000
+#: venues whose tardis liquidations leave ``id`` empty (Bybit's older ones carry the venue's id)
+_NO_LIQ_ID = (2, 3)
+_MIN_EVIDENCE = 50  # rows: a few odd rows are not a file of another kind
+
+
+def _not_liquidations(ev: np.ndarray, ids: np.ndarray) -> str:
+    """What says a file named liquidations holds trades ('' when nothing does): a filled ``id`` column
+    of distinct values on Binance / OKX (tardis leaves their liquidations' id empty), or Binance rows
+    three of a symbol within a second after the throttle (its feed sends at most one per second per
+    symbol).  Only evidence that cannot occur in the venue's liquidation data: a busy day of genuine
+    liquidations is never refused."""
+    n = len(ev)
+    if n < _MIN_EVIDENCE or len(ids) != n:
+        return ""
+    venue, ts, sid = ev["venue"], ev["ts_event"], ev["symbol_id"]
+    signs = []
+    scope = np.isin(venue, _NO_LIQ_ID)
+    filled = ids[scope & (ids != 0)]
+    if len(filled) >= _MIN_EVIDENCE and len(filled) * 2 > np.count_nonzero(scope):
+        distinct = len(np.unique(filled))
+        if distinct * 10 >= len(filled) * 9:
+            signs.append(f"distinct trade ids in {len(filled):,} rows, an id tardis leaves empty in liquidations")
+    throttled = (venue == 2) & (ts >= _BINANCE_THROTTLE_NS)
+    triples = 0
+    rows = int(np.count_nonzero(throttled))
+    if rows >= _MIN_EVIDENCE:
+        t, s = ts[throttled], sid[throttled]
+        order = np.lexsort((t, s))
+        t, s = t[order], s[order]
+        triples = int(np.count_nonzero((s[2:] == s[:-2]) & (t[2:] - t[:-2] < 1_000_000_000)))
+        if triples >= _MIN_EVIDENCE and triples * 5 >= rows:
+            signs.append(f"{triples:,} times 3 rows of a symbol within 1 s, while Binance sends at most 1 "
+                         "liquidation per second per symbol")
+    if not signs:
+        return ""
+    span_s = max(int(ts.max()) - int(ts.min()), 1) / 1e9
+    return f"{n:,} rows at {n / span_s:,.1f} rows/s, " + "; ".join(signs)
 
 
 def _bulk_check(path, fmt: str, st: _FileState, conv: _Conv) -> None:

@@ -192,3 +192,65 @@ def test_cli_cache_max_flag_trim_and_info_after_clear(user_cache, tmp_path):
     r = cli(*bt, "--days", "0.05", "--cache-max", "lots")
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
         "liqcore backtest: error: cache-max: expected a size such as 500MB, 2GB, 0 or unlimited; got 'lots'"]
+
+
+# ------------------------------------------------------------------------------------ market files
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from liqcore.backtest.synthetic import TRUTH_DTYPE  # noqa: E402
+from liqcore.cache import load_market, save_market  # noqa: E402
+from liqcore.types import EVENT_DTYPE, Kind  # noqa: E402
+
+
+def test_a_market_file_is_small_and_loads_byte_identical(tmp_path):
+    """A market with its top of book (the demo's): the file is under a fifth of its event array, and the
+    events load back byte for byte."""
+    m = synthetic_market(days=1, symbols=("BTCUSDT", "DOGEUSDT"), seed=5, effects={"book": True},
+                         cache_dir=tmp_path)
+    assert (m.events["kind"] == Kind.QUOTE).any()
+    size = m.cache_path.stat().st_size
+    assert size * 5 < m.events.nbytes, (size, m.events.nbytes)
+    again = synthetic_market(days=1, symbols=("BTCUSDT", "DOGEUSDT"), seed=5, effects={"book": True},
+                             cache_dir=tmp_path)
+    assert again.from_cache
+    assert again.events.dtype == EVENT_DTYPE and again.events.tobytes() == m.events.tobytes()
+    assert again.truth.dtype == TRUTH_DTYPE and np.array_equal(again.truth, m.truth)
+
+
+@settings(max_examples=60, deadline=None)
+@given(raw=st.binary(min_size=0, max_size=40 * 300), grid=st.booleans(), decimals=st.integers(0, 9),
+       chunk=st.sampled_from([1, 7, 64, 1 << 18]))
+def test_any_event_array_loads_back_bit_for_bit(tmp_path_factory, raw, grid, decimals, chunk):
+    """Arbitrary bytes as events (NaNs with payloads, -0.0, infinities, times out of order or wrapping
+    around), and arrays like a market's (times on a grid, prices of a few decimals): every bit back."""
+    import liqcore.cache as cache_mod
+
+    ev = np.frombuffer(raw[: len(raw) // 40 * 40], dtype=EVENT_DTYPE).copy()
+    if grid and len(ev):
+        rng = np.random.default_rng(len(ev))
+        ev["ts_event"] = 1_700_000_000_000_000_000 + np.cumsum(rng.integers(0, 5_000, len(ev))) * 1_000_000
+        ev["ts_recv"] = ev["ts_event"] + rng.integers(0, 10**9, len(ev))
+        ev["price"] = np.round(rng.uniform(0.0001, 1e5, len(ev)), decimals)
+        ev["qty"] = np.round(rng.lognormal(0, 3, len(ev)), decimals)
+    truth = np.zeros(3, TRUTH_DTYPE)
+    path = tmp_path_factory.mktemp("m") / "m.npz"
+    old = cache_mod._CHUNK
+    cache_mod._CHUNK = chunk
+    try:
+        save_market(path, ev, truth)
+    finally:
+        cache_mod._CHUNK = old
+    back, t2 = load_market(path, EVENT_DTYPE)
+    assert back.dtype == EVENT_DTYPE and back.tobytes() == ev.tobytes()
+    assert np.array_equal(t2, truth)
+
+
+def test_a_market_file_of_another_layout_is_refused(tmp_path):
+    ev = np.zeros(5, EVENT_DTYPE)
+    save_market(tmp_path / "m.npz", ev, np.zeros(0, TRUTH_DTYPE))
+    other = np.dtype([("ts_event", "<i8"), ("price", "<f4")])
+    with pytest.raises(ValueError, match="another layout"):
+        load_market(tmp_path / "m.npz", other)

@@ -93,3 +93,53 @@ def test_plain_number_durations_are_documented_and_mean_seconds(capsys):
     parser = build_parser(only="detect")
     p = params_from_args(parser.parse_args(["detect", "--window", "30"]))
     assert p.window_ns == Params(window=30).window_ns == 30_000_000_000
+
+
+def test_order_latency_given_a_directory_says_it_is_one(tmp_path):
+    d = tmp_path / "journals"
+    d.mkdir()
+    for flag in ("--order-latency", "--order-latency-from"):
+        line = _one_line(_cli(["backtest", "--synthetic", "--days", "0.05", "--cache-max", "0", flag, str(d)], tmp_path),
+                         f"liqcore backtest: error: {flag[2:]}: ")
+        assert f"{d} is a directory" in line and "journal" in line and "does not exist" not in line
+
+
+def test_config_given_a_directory_names_the_flag(tmp_path):
+    line = _one_line(_cli(["backtest", "--synthetic", "--days", "0.05", "--config", str(tmp_path)], tmp_path),
+                     "liqcore backtest: error: --config: ")
+    assert f"{tmp_path} is a directory" in line and "TOML" in line
+    grid = tmp_path / "grid"
+    grid.mkdir()
+    from liqcore.backtest.sweeps import load_grid_file
+
+    with pytest.raises(ValueError, match=f"--grid: {grid} is a directory"):
+        load_grid_file(grid)
+
+
+@pytest.mark.parametrize("name", ["rec.csv.gz", "binance-futures_liquidations_2024-08-01_BTCUSDT.csv.gz",
+                                  "rec.jsonl.zst"])
+def test_a_compressed_name_on_a_plain_file_names_the_file(tmp_path, name):
+    f = tmp_path / name
+    f.write_bytes((ROOT / "liqcore" / "data" / "sample_liquidations.csv").read_bytes())
+    for cmd in ("detect", "events"):
+        r = _cli([cmd, str(f)], tmp_path)
+        err = r.stderr.strip().splitlines()
+        assert r.returncode != 0 and len(err) == 1 and "Traceback" not in r.stderr, r.stderr
+        assert str(f) in err[0] and "not a " in err[0], err[0]
+
+
+def test_detect_on_an_input_without_liquidations_says_so_and_fails(tmp_path):
+    """A trades file has no liquidations: no cascade can be found, so an empty table (exit 0) would
+    read as "none happened"; the command says what the input holds and exits 1 (--allow-empty: 0)."""
+    f = tmp_path / "binance-futures_trades_2024-08-01_BTCUSDT.csv"
+    t0 = 1_722_470_400_000_000
+    f.write_text("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n" + "".join(
+        f"binance-futures,BTCUSDT,{t0 + i * 250_000},{t0 + i * 250_000 + 30},{5_000_000 + i},buy,64000.5,0.01\n"
+        for i in range(200)))
+    r = _cli(["detect", str(f)], tmp_path)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(err) == 1 and r.stdout == "", (r.returncode, r.stderr, r.stdout)
+    assert f"no liquidations in {f}: its 200 events are all trades (the input holds only trades)" in err[0]
+    assert "--allow-empty" in err[0]
+    ok = _cli(["detect", str(f), "--allow-empty"], tmp_path)
+    assert ok.returncode == 0 and "no liquidations in" in ok.stdout and "no cascades" in ok.stdout

@@ -300,3 +300,30 @@ def test_a_convert_killed_midway_leaves_whole_objects_and_the_next_run_finishes(
     got, want = load_dataset(url), load_dataset(tmp_path / "ds")
     assert _key(got.events, got.registry) == _key(want.events, want.registry)
     assert not fs.exists(f"{BUCKET}/killed-ds/.liqcore-writer.lock")  # the dead writer's lock was taken over
+
+
+def test_an_endpoint_that_refuses_connections_is_named_at_once(tmp_path):
+    """A port nothing listens on: every command says the endpoint refused the connection, within
+    seconds (not after the client's retries), instead of "the bucket does not exist"."""
+    import socket
+    import time
+
+    from tests._s3_server import free_port
+
+    port = free_port()
+    with pytest.raises(ConnectionRefusedError):  # nothing listens there
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    env = s3_env("http://127.0.0.1:1", tmp_path)  # the flag below names the endpoint in force
+    env.pop("AWS_ENDPOINT_URL")
+    opt = ["--storage-option", f"endpoint_url=http://127.0.0.1:{port}"]
+    sample = ROOT / "liqcore" / "data" / "sample_liquidations.csv"
+    for args in (["convert", sample, "--dataset", f"s3://{BUCKET}/ds", *opt], ["events", f"s3://{BUCKET}/ds", *opt]):
+        t0 = time.monotonic()
+        r = cli(args, env, tmp_path)
+        took = time.monotonic() - t0
+        assert r.returncode != 0 and "Traceback" not in r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"the storage endpoint http://127.0.0.1:{port} (--storage-option endpoint_url) " \
+            "refused the connection" in lines[0], r.stderr
+        assert "does not exist" not in lines[0]
+        assert took < 8, took  # a process start and one refused connection (the client's retries took 10+ s)

@@ -40,17 +40,23 @@ def write(path: Path, header: str, rows: list[str]) -> Path:
     return path
 
 
-def t(i: int, unit: str) -> int:
-    us = T0_US + i * 250_000
+def t(i: int, unit: str, step_us: int = 250_000, t0_us: int = T0_US) -> int:
+    us = t0_us + i * step_us
     return us * 1000 if unit == "ns" else us
 
 
-def tradeish_rows(n=300, exchange="binance-futures", symbol="BTCUSDT", unit="us", ids=True, price=64000.0, seed=1):
+#: Binance's liquidation feed sends at most one per symbol per second: its rows 1.5 s apart
+LIQ_STEP_US = 1_500_000
+
+
+def tradeish_rows(n=300, exchange="binance-futures", symbol="BTCUSDT", unit="us", ids=True, price=64000.0, seed=1,
+                  step_us=250_000, t0_us=T0_US):
     rng = random.Random(seed)
     rows = []
     for i in range(n):
         side = "buy" if i % 3 else "sell"
-        rows.append(f"{exchange},{symbol},{t(i, unit)},{t(i, unit) + (25_000 if unit == 'ns' else 25)},"
+        ti = t(i, unit, step_us, t0_us)
+        rows.append(f"{exchange},{symbol},{ti},{ti + (25_000 if unit == 'ns' else 25)},"
                     f"{(5_000_000 + i) if ids else ''},{side},{price + rng.randint(-50, 50) / 10},"
                     f"{rng.randint(1, 900) / 1000}")
     return rows
@@ -70,7 +76,7 @@ def sym(res, i=0):
 # ------------------------------------------------------------------------------ liquidations
 @pytest.mark.parametrize("unit", ["us", "ns"])
 def test_liquidations_side_is_the_forced_order_units_venue_symbol_recv(tmp_path, unit):
-    rows = tradeish_rows(unit=unit, ids=False)
+    rows = tradeish_rows(unit=unit, ids=False, step_us=LIQ_STEP_US)
     f = write(tmp_path / f"binance-futures_liquidations_2024-08-01_BTCUSDT_{unit}.csv.gz", TRADES_HEADER, rows)
     assert detect_format(f) == "tardis-liquidations"
     res = load_events(f)
@@ -131,6 +137,74 @@ def test_trades_or_liquidations_told_by_the_id_column_or_refused(tmp_path):
         load_events(empty)
     # forced, either way
     assert (load_events(trd, format="tardis-liquidations").events["kind"] == Kind.LIQUIDATION).all()
+
+
+def test_trades_saved_under_a_liquidations_name_are_refused_naming_the_file(tmp_path):
+    # a trades file (trade ids, 4 rows per second) saved under tardis's liquidations file name
+    f = write(tmp_path / "binance-futures_liquidations_2024-08-01_BTCUSDT.csv.gz", TRADES_HEADER,
+              tradeish_rows(n=3000))
+    assert detect_format(f) == "tardis-liquidations"  # the name claims liquidations
+    with pytest.raises(ValueError, match=r"named liquidations but looks like trades \(3,000 rows at 4\.0 rows/s, "
+                                         r"distinct trade ids in 3,000 rows.*2,998 times 3 rows of a symbol within 1 s"):
+        load_events(f)
+    r = cli("detect", f)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(f) in lines[0] and "--format tardis-trades" in lines[0], r.stderr
+    # read as what it holds; a format given is not second-guessed
+    assert (load_events(f, format="tardis-trades").events["kind"] == Kind.TRADE).all()
+    assert (load_events(f, format="tardis-liquidations").events["kind"] == Kind.LIQUIDATION).all()
+
+
+@pytest.mark.parametrize("exchange,symbol,ids,step_us,why", [
+    ("binance-futures", "BTCUSDT", True, LIQ_STEP_US, "distinct trade ids in 300 rows"),  # ids, at a liquidation pace
+    ("okex-swap", "BTC-USDT-SWAP", True, LIQ_STEP_US, "distinct trade ids in 300 rows"),
+    ("binance-futures", "BTCUSDT", False, 250_000, "298 times 3 rows of a symbol within 1 s"),  # pace, ids empty
+])
+def test_each_sign_of_trades_alone_refuses_a_file_named_liquidations(tmp_path, exchange, symbol, ids, step_us, why):
+    f = write(tmp_path / f"{exchange}_liquidations_2024-08-01_{symbol}.csv", TRADES_HEADER,
+              tradeish_rows(exchange=exchange, symbol=symbol, ids=ids, step_us=step_us))
+    with pytest.raises(ValueError, match=f"{f.name}: named liquidations but looks like trades .*{why}"):
+        load_events(f)
+
+
+def test_liquidations_that_only_look_busy_still_load(tmp_path):
+    # Bybit's older tardis liquidations carry the venue's id, and Bybit is not throttled per second
+    bybit = write(tmp_path / "bybit_liquidations_2024-08-01_BTCUSDT.csv", TRADES_HEADER,
+                  tradeish_rows(exchange="bybit", ids=True))
+    assert len(load_events(bybit).events) == 300
+    # Binance before its per-second throttle (2021-04-27) sent every liquidation: 4 a second is possible
+    early = write(tmp_path / "binance-futures_liquidations_2021-03-01_BTCUSDT.csv", TRADES_HEADER,
+                  tradeish_rows(ids=False, t0_us=1_614_556_800_000_000))
+    assert len(load_events(early).events) == 300
+    # a busy day under the throttle: the latest liquidation of every second, anywhere in its second
+    rng = random.Random(7)
+    rows = []
+    for k in range(3000):
+        ts = T0_US + k * 1_000_000 + rng.randrange(1_000_000)
+        rows.append(f"binance-futures,BTCUSDT,{ts},{ts + 40},,{rng.choice(['buy', 'sell'])},64000.5,0.{rng.randint(1, 9)}")
+    busy = write(tmp_path / "binance-futures_liquidations_2024-08-01_BTCUSDT.csv.gz", TRADES_HEADER, rows)
+    ev = load_events(busy).events
+    assert len(ev) == 3000 and (ev["kind"] == Kind.LIQUIDATION).all()
+
+
+def test_real_binance_liquidations_saved_as_tardis_files_load(real_data, tmp_path):
+    """The recorded forceOrder rows (every session, duplicates and all) written as tardis liquidations
+    files: none is refused, every row is read as a liquidation."""
+    import csv
+
+    from liqcore.venues.binance.parse import restore_symbol
+
+    for folder in ("binance-forceorder-2024-08", "binance-forceorder-2025-01", "binance-forceorder-2025-12"):
+        with open(real_data / folder / "binance.csv", newline="") as fh:
+            rec = [r for r in csv.reader(fh) if r]
+        rows = [f"binance-futures,{restore_symbol(r[0].strip())},{int(r[10]) * 1000},{int(r[10]) * 1000 + 80},,"
+                f"{r[1].strip().lower()},{r[5].strip()},{r[4].strip()}" for r in rec]
+        f = write(tmp_path / f"binance-futures_liquidations_{folder[-7:]}-01_ALL.csv", TRADES_HEADER, rows)
+        res = load_events(f)
+        assert res.files[str(f)]["format"] == "tardis-liquidations"
+        assert (res.events["kind"] == Kind.LIQUIDATION).all()
+        assert res.files[str(f)]["records"] == len(rec) and len(res.events) + res.duplicates == len(rec)
 
 
 # --------------------------------------------------------------------------- derivative ticker
@@ -268,7 +342,7 @@ def test_a_gzip_file_cut_short_loads_up_to_the_cut(tmp_path):
 
 def test_command_line_reads_a_tardis_file(tmp_path):
     f = write(tmp_path / "binance-futures_liquidations_2024-08-01_BTCUSDT.csv.gz", TRADES_HEADER,
-              tradeish_rows(ids=False))
+              tradeish_rows(ids=False, step_us=LIQ_STEP_US))
     r = cli("events", f)
     assert r.returncode == 0, r.stderr
     assert "tardis-liquidations" in r.stdout and "300" in r.stdout

@@ -153,3 +153,17 @@ def test_python_block_runs_as_written(code, tmp_path):
                           timeout=600)
     assert proc.returncode == 0, f"exit {proc.returncode}\n--- stderr (tail)\n{proc.stderr[-4000:]}"
     assert proc.stdout.strip(), "the snippet printed nothing"
+
+
+def test_readme_counts_and_names_the_studies_liqcore_runs():
+    """The README's number of studies and its list of them are those `liqcore study` / `liqcore research` run."""
+    from liqcore.research.studies import STUDIES
+
+    text = README.read_text(encoding="utf-8")
+    words = {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+             "fourteen": 14, "fifteen": 15}
+    counts = re.findall(r"\b(\w+) studies with a findings report", text) + re.findall(r"one study of the (\w+):", text)
+    assert counts and all(words.get(c, c) == len(STUDIES) for c in counts), (counts, len(STUDIES))
+    m = re.search(r"one study of the \w+: (.*(?:\n[ \t]+#.*)*)", text)  # (its comment lines)
+    listed = [w for w in re.split(r"[,\s#]+", m.group(1)) if w]
+    assert listed == list(STUDIES), listed
