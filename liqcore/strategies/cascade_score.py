@@ -41,7 +41,8 @@ Rules (signals only; the execution model fills them):
     measured right after each of the previous ``score-history`` (default 100) liquidations of that
     side before the trigger; ``4 x clip(log10(r) / 2, 0, 1)`` (4 points at 100x the usual speed,
     0 at or below it; 0 when there is no history or the median is 0);
-  - size (0-4 points): ``4 x min(1, N / (4 x trigger))`` (1 point at the trigger, 4 at 4x);
+  - size (0-4 points): ``4 x min(1, N / (4 x trigger))`` (1 point at the trigger, 4 at 4x; against
+    the symbol's trigger, not a fixed quote amount, so it scales with it);
   - proximity (0-2 points), from the ``zone-bounce`` heatmap (``zone-width``, ``zone-lookback``,
     ``zone-quantile``, ``zone-min-buckets``) of the liquidations received up to the decision: the
     nearest zone beyond the last trade price in the flush direction (below it for a long flush,
@@ -224,7 +225,8 @@ class CascadeScore(Strategy):
     PARAMS = (
         ParamSpec("score-window", "90s", parse_duration, "rolling window of liquidation notional per side", "DUR"),
         ParamSpec("min-liq-notional", 50_000.0, parse_nonneg_float,
-                  "smallest liquidation (quote) that counts toward the window", "QUOTE"),
+                  "smallest liquidation (quote) that counts toward the window (trigger-scale fixed; before the history)",
+                  "QUOTE"),
         ParamSpec("min-liq-quantile", 0.84, parse_fraction,
                   "trigger-scale quantile: the quantile of the symbol's own liquidation notionals that counts",
                   "FRAC"),
@@ -232,13 +234,16 @@ class CascadeScore(Strategy):
         ParamSpec("trigger-notional", 5_000_000.0, parse_nonneg_float,
                   "one side's window notional (quote) that triggers (trigger-scale fixed; before the history)", "QUOTE"),
         ParamSpec("trigger-scale", "quantile", lambda v, n: _parse_scale(v, n),
-                  "the trigger per symbol: quantile (of its own window notionals) or fixed (trigger-notional)",
+                  "the trigger and the counting floor per symbol: quantile (of its own window and liquidation "
+                  "notionals) or fixed (trigger-notional, min-liq-notional)",
                   "quantile|fixed"),
         ParamSpec("trigger-quantile", 0.95, parse_fraction,
                   "quantile of the symbol's window notionals (after each counted liquidation) that triggers", "FRAC"),
-        ParamSpec("trigger-history", 1000, parse_pos_int, "previous counted liquidations of the quantile", "N"),
+        ParamSpec("trigger-history", 1000, parse_pos_int,
+                  "previous counted liquidations of the trigger's quantile (of any size: the floor's)", "N"),
         ParamSpec("trigger-min-history", 50, parse_pos_int,
-                  "counted liquidations needed before the quantile replaces trigger-notional", "N"),
+                  "counted liquidations needed before the quantile replaces trigger-notional (of any size: "
+                  "before the floor's replaces min-liq-notional)", "N"),
         ParamSpec("funding-filter", True, parse_bool,
                   "enter only when the funding rate shows the flushed side crowded (on/off)", "on|off"),
         ParamSpec("funding-neutral", "0.01%", parse_fraction, "the funding rate of a balanced market", "RATE"),
