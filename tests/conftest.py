@@ -83,3 +83,14 @@ def real_data() -> Path:
     if why:
         pytest.skip(why)
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def default_market():
+    """The default synthetic market of ``liqcore backtest --synthetic`` (30 days x BTCUSDT, ETHUSDT,
+    SOLUSDT, XRPUSDT, DOGEUSDT, seed 7, no top of book: ``liqcore compare --synthetic`` replays the
+    same events once it has set its quotes aside), generated once per session into the session's
+    cache directory."""
+    from liqcore.backtest.synthetic import synthetic_market
+
+    return synthetic_market()

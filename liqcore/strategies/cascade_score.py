@@ -5,10 +5,15 @@ tested together; split, each part would only make sense through the others.
 
 Rules (signals only; the execution model fills them):
 
-* **Window**: per symbol and side, the notional of the liquidations of at least ``min-liq-notional``
-  (default 50,000 quote units, the article's stream filter ``min_usd``) received in the trailing
-  ``score-window`` (default 90s): ``(t - score-window, t]``.  Smaller liquidations count nowhere
-  but in the proximity heatmap.
+* **Window**: per symbol and side, the notional of the counted liquidations received in the
+  trailing ``score-window`` (default 90s): ``(t - score-window, t]``.  A liquidation is counted when
+  its notional is at least the symbol's floor: with ``trigger-scale quantile`` (the default) the
+  ``min-liq-quantile`` (default 0.84) quantile, linear between order statistics, of the notionals of
+  the symbol's previous ``trigger-history`` liquidations of any size; until the symbol has
+  ``trigger-min-history`` liquidations, and with ``trigger-scale fixed`` (the article's rule),
+  ``min-liq-notional`` (default 50,000 quote units, the article's stream filter ``min_usd``, a
+  BTC-market figure: on the default synthetic market 50,000 is the 0.84 quantile of BTCUSDT's
+  liquidation notionals).  Smaller liquidations count nowhere but in the proximity heatmap.
 * **Trigger**: a liquidation whose side's window notional goes from below the symbol's trigger to
   at or above it (a crossing: the side must fall below the trigger again before it can trigger
   again).  The trigger (``trigger-scale quantile``, the default) is per symbol: the
@@ -36,7 +41,8 @@ Rules (signals only; the execution model fills them):
     measured right after each of the previous ``score-history`` (default 100) liquidations of that
     side before the trigger; ``4 x clip(log10(r) / 2, 0, 1)`` (4 points at 100x the usual speed,
     0 at or below it; 0 when there is no history or the median is 0);
-  - size (0-4 points): ``4 x min(1, N / (4 x trigger))`` (1 point at the trigger, 4 at 4x);
+  - size (0-4 points): ``4 x min(1, N / (4 x trigger))`` (1 point at the trigger, 4 at 4x; against
+    the symbol's trigger, not a fixed quote amount, so it scales with it);
   - proximity (0-2 points), from the ``zone-bounce`` heatmap (``zone-width``, ``zone-lookback``,
     ``zone-quantile``, ``zone-min-buckets``) of the liquidations received up to the decision: the
     nearest zone beyond the last trade price in the flush direction (below it for a long flush,
@@ -75,7 +81,7 @@ Rules (signals only; the execution model fills them):
   ends nearly every trade one window after the burst).  Never adds to a position (one position per symbol).
 * ``tag`` = the trigger's event index.
 
-Parameters: ``score-window``, ``min-liq-notional``, ``min-score``, ``trigger-notional``, ``trigger-scale``,
+Parameters: ``score-window``, ``min-liq-notional``, ``min-liq-quantile``, ``min-score``, ``trigger-notional``, ``trigger-scale``,
 ``trigger-quantile``, ``trigger-history``, ``trigger-min-history``, ``funding-filter``, ``funding-neutral``,
 ``funding-margin``, ``entry-delay``,
 ``entry-max``, ``entry-from``, ``score-history``,
@@ -159,6 +165,19 @@ def trigger_level(rq: RollingQuantile | None, trig: float, min_hist: int) -> flo
     return rq.value()
 
 
+def liq_floors(notional: np.ndarray, floor: float, q: float, hist: int, min_hist: int) -> np.ndarray:
+    """The counting floor in force at each liquidation of a symbol (``notional``, in receive order):
+    the ``q`` quantile of the notionals of its previous ``hist`` liquidations (any size), ``floor``
+    (``min-liq-notional``) before ``min_hist`` of them.  The streaming form uses the same
+    :class:`RollingQuantile`, fed the same values in the same order."""
+    rq = RollingQuantile(hist, q)
+    out = np.full(len(notional), floor)
+    for j, x in enumerate(notional.tolist()):
+        out[j] = trigger_level(rq, floor, min_hist)
+        rq.add(x)
+    return out
+
+
 def funding_ok(rate: float | None, side_long: bool, neutral: float, margin: float) -> int:
     """The funding filter: 0 when the rate in force shows the flushed side crowded (longs flushed:
     ``rate - neutral > margin``; shorts flushed: ``neutral - rate > margin``), else the skip code
@@ -206,18 +225,25 @@ class CascadeScore(Strategy):
     PARAMS = (
         ParamSpec("score-window", "90s", parse_duration, "rolling window of liquidation notional per side", "DUR"),
         ParamSpec("min-liq-notional", 50_000.0, parse_nonneg_float,
-                  "smallest liquidation (quote) that counts toward the window", "QUOTE"),
+                  "smallest liquidation (quote) that counts toward the window (trigger-scale fixed; before the history)",
+                  "QUOTE"),
+        ParamSpec("min-liq-quantile", 0.84, parse_fraction,
+                  "trigger-scale quantile: the quantile of the symbol's own liquidation notionals that counts",
+                  "FRAC"),
         ParamSpec("min-score", 7.0, parse_nonneg_float, "smaller cascade scores (0-10) are skipped", "SCORE"),
         ParamSpec("trigger-notional", 5_000_000.0, parse_nonneg_float,
                   "one side's window notional (quote) that triggers (trigger-scale fixed; before the history)", "QUOTE"),
         ParamSpec("trigger-scale", "quantile", lambda v, n: _parse_scale(v, n),
-                  "the trigger per symbol: quantile (of its own window notionals) or fixed (trigger-notional)",
+                  "the trigger and the counting floor per symbol: quantile (of its own window and liquidation "
+                  "notionals) or fixed (trigger-notional, min-liq-notional)",
                   "quantile|fixed"),
         ParamSpec("trigger-quantile", 0.95, parse_fraction,
                   "quantile of the symbol's window notionals (after each counted liquidation) that triggers", "FRAC"),
-        ParamSpec("trigger-history", 1000, parse_pos_int, "previous counted liquidations of the quantile", "N"),
+        ParamSpec("trigger-history", 1000, parse_pos_int,
+                  "previous counted liquidations of the trigger's quantile (of any size: the floor's)", "N"),
         ParamSpec("trigger-min-history", 50, parse_pos_int,
-                  "counted liquidations needed before the quantile replaces trigger-notional", "N"),
+                  "counted liquidations needed before the quantile replaces trigger-notional (of any size: "
+                  "before the floor's replaces min-liq-notional)", "N"),
         ParamSpec("funding-filter", True, parse_bool,
                   "enter only when the funding rate shows the flushed side crowded (on/off)", "on|off"),
         ParamSpec("funding-neutral", "0.01%", parse_fraction, "the funding rate of a balanced market", "RATE"),
@@ -296,6 +322,7 @@ class CascadeScore(Strategy):
         hold = int(p.hold_timeout_ns)
         scaled = v("trigger-scale") == "quantile"
         tq, th, tmin = float(v("trigger-quantile")), int(v("trigger-history")), int(v("trigger-min-history"))
+        mq = float(v("min-liq-quantile"))
         fund_on, f_neutral, f_margin = bool(v("funding-filter")), float(v("funding-neutral")), float(v("funding-margin"))
         self._inputs = {}
         parts = []
@@ -308,7 +335,8 @@ class CascadeScore(Strategy):
                 continue
             rows = []
             # the window notional of its side right after each counted liquidation, and the trigger before it
-            counted = s.liq_notional >= min_liq
+            floors = liq_floors(s.liq_notional, min_liq, mq, th, tmin) if scaled else np.full(m, min_liq)
+            counted = s.liq_notional >= floors
             after_all = np.full(m, np.nan)
             for side_long in (True, False):
                 sel = np.flatnonzero((s.liq_long == side_long) & counted)
@@ -319,7 +347,7 @@ class CascadeScore(Strategy):
             thr_all = _trigger_levels(after_all, counted, trig, tq, th, tmin) if scaled else np.full(m, trig)
             f_ts, f_rate = fund.get(sid, (np.zeros(0, np.int64), np.zeros(0)))
             for side_long in (True, False):
-                sel = np.flatnonzero((s.liq_long == side_long) & (s.liq_notional >= min_liq))
+                sel = np.flatnonzero((s.liq_long == side_long) & counted)
                 if not len(sel):
                     continue
                 ts_side = s.liq_ts[sel]
@@ -391,7 +419,8 @@ class CascadeScore(Strategy):
                     self._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score,
                                                "speed_points": sp, "size_points": sz, "proximity_points": px,
                                                "zone_distance": dist, "size_mult": mult,
-                                               "trigger_notional": trig_k, "funding_rate": rate}
+                                               "trigger_notional": trig_k, "funding_rate": rate,
+                                               "min_liq_notional": float(floors[sel[k]])}
             if not rows:
                 continue
             rows.sort()
@@ -478,6 +507,8 @@ class CascadeScoreStream(SignalStream):
         self.fund_on = bool(v("funding-filter"))
         self.f_neutral, self.f_margin = float(v("funding-neutral")), float(v("funding-margin"))
         self.rq: dict[int, RollingQuantile] = {}  # sid -> its window notionals after each counted liquidation
+        self.mq = float(v("min-liq-quantile"))
+        self.fq: dict[int, RollingQuantile] = {}  # sid -> the notionals of its liquidations (the counting floor)
         self.fund: dict[int, float] = {}  # sid -> the last funding rate received
         self.side: dict[tuple[int, bool], PrefixWindow] = {}
         self.speeds: dict[tuple[int, bool], deque] = {}
@@ -491,7 +522,7 @@ class CascadeScoreStream(SignalStream):
         strategy._inputs = {}
 
     # ---- decisions ---------------------------------------------------------------------------------
-    def _decide(self, td, sid, side_long, k_abs, tag, med, i, late=False, thr=None):
+    def _decide(self, td, sid, side_long, k_abs, tag, med, i, late=False, thr=None, floor=None):
         st = self.strategy
         pw = self.side[(sid, side_long)]
         W = self.W
@@ -538,7 +569,8 @@ class CascadeScoreStream(SignalStream):
             sig["stop_loss"] = scaled_stop(rec, self.stop_mult, self.stop_lo, self.stop_hi, float(self.params.stop_loss))
         st._inputs[(sid, td)] = {"window_notional": N, "speed_ratio": r, "score": score, "speed_points": sp,
                                  "size_points": sz, "proximity_points": px, "zone_distance": dist, "size_mult": mult,
-                                 "trigger_notional": thr, "funding_rate": rate}
+                                 "trigger_notional": thr, "funding_rate": rate,
+                                 "min_liq_notional": self.min_liq if floor is None else floor}
         if len(st._inputs) > self.MAX_INPUTS:
             del st._inputs[next(iter(st._inputs))]
         if skip == 0:
@@ -624,8 +656,8 @@ class CascadeScoreStream(SignalStream):
         out = []
         due = self.due
         while due and (due[0][0] < upto or (inclusive and due[0][0] == upto)):
-            td, _s, sid, side_long, k_abs, tag, med, late, thr = self._heapq.heappop(due)
-            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i, late, thr))
+            td, _s, sid, side_long, k_abs, tag, med, late, thr, floor = self._heapq.heappop(due)
+            out.append(self._decide(td, sid, side_long, k_abs, tag, med, i, late, thr, floor))
         if self.trackers:
             out.extend(self._follow(None, upto, i, inclusive))
         return self.pack(out) if out else _EMPTY
@@ -638,7 +670,14 @@ class CascadeScoreStream(SignalStream):
         before = _EMPTY
         if (self.due and self.due[0][0] < ts) or self.trackers:
             before = self._reveal(ts, i - 1)
-        if kind == _LIQ and price * qty < self.min_liq:  # below the filter: the heatmap only
+        floor = self.min_liq
+        if kind == _LIQ and self.scaled:  # the symbol's floor before this liquidation, then this one's notional
+            fq = self.fq.get(sid)
+            if fq is None:
+                fq = self.fq[sid] = RollingQuantile(self.th, self.mq)
+            floor = trigger_level(fq, self.min_liq, self.tmin)
+            fq.add(price * qty)
+        if kind == _LIQ and price * qty < floor:  # below the floor: the heatmap only
             lq = self.liqs.get(sid)
             if lq is None:
                 lq = self.liqs[sid] = self._deque()
@@ -671,7 +710,8 @@ class CascadeScoreStream(SignalStream):
                 t_a = pw.ts[a]
                 td = max(t_a + self.delay, ts)
                 late = self.from_first and td - t_a > self.entry_max
-                self._heapq.heappush(self.due, (td, self._seq, sid, side_long, pw.base + a, i, med, late, thr))
+                self._heapq.heappush(self.due, (td, self._seq, sid, side_long, pw.base + a, i, med, late, thr,
+                                                floor))
             sp.append(after_sum / (self.W / 1e9))
             if rq is not None:
                 rq.add(float(after_sum))

@@ -356,3 +356,36 @@ def test_compare_plot_says_no_trades_where_a_strategy_has_none(tmp_path, monkeyp
     assert (tmp_path / "c.png").stat().st_size > 1000
     texts = [t for fig in seen for t in fig]
     assert texts.count("no trades") == 2  # the feature rule, on the gross and the net panel; not cascade-mm
+
+
+# ---- the default market: every strategy trades; an empty row says why ----------------------------------
+
+def test_cli_compare_an_empty_row_names_its_skip_counts(capsys):
+    # a score of 11 on a 0-10 scale: every decision of cascade-score is skipped below_min_score
+    rc = main(["compare", "--synthetic", "--days", "1", "--market", "default", "--strategies", "cascade-score",
+               "--min-score", "11", "--folds", "2", "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    import re
+
+    lines = [ln for ln in out.splitlines() if ln.startswith("cascade-score (all): 0 trades — ")]
+    assert len(lines) == 1, out
+    m = re.search(r"— (.*) \(skipped decisions, of (\d+)\)$", lines[0])
+    assert m, lines[0]
+    counts = dict((name, int(n)) for name, n in re.findall(r"([a-z_]+) (\d+)", m.group(1)))
+    assert counts.get("below_min_score", 0) > 0 and sum(counts.values()) == int(m.group(2)), lines[0]
+    # every empty row of the table has its line (all, in and out of sample)
+    for sample in ("in", "out"):
+        assert any(ln.startswith(f"cascade-score ({sample}): 0 trades — ") for ln in out.splitlines()), out
+
+
+@pytest.mark.slow
+def test_every_strategy_trades_at_least_five_times_on_the_default_market(default_market):
+    """``liqcore compare --synthetic``'s strategies on its default market (30 days x 5 symbols, seed 7;
+    its quotes only feed the queue fill rule's variants, left out here): each trades at least 5 times."""
+    m = default_market
+    res = compare(m.events, m.registry, list(EIGHT), fills=(), label="default")
+    rows = {r["strategy"]: r for r in res.rows if r["sample"] == "all"}
+    assert set(rows) == set(EIGHT)
+    few = {n: (r["trades"], r.get("why") or r.get("na")) for n, r in rows.items() if not (r["trades"] or 0) >= 5}
+    assert not few, few

@@ -193,3 +193,82 @@ def test_rolling_quantile_matches_numpy_on_random_values():
         for k, v in enumerate(x):
             rq.add(float(v))
             assert rq.value() == pytest.approx(np.quantile(x[max(0, k + 1 - n): k + 1], q), rel=1e-12)
+
+
+# ---- the counting floor per symbol --------------------------------------------------------------------
+
+def _small_alt():
+    """DOGEUSDT (sid 1) only: 60 isolated liquidations of $1-5 k (twelve of each thousand) and a burst of
+    3 x $6 k -- a market whose every liquidation is far below the article's $50 k stream filter.
+    Funding 0.05 % (longs crowded)."""
+    t = T0 + 11 * 60 * M
+    hist = [1000.0 + (k % 5) * 1000.0 for k in range(60)]
+    rows = [funding(T0, 5e-4, 1)] + _history(1, hist, t)
+    rows += [trade(t - M, 100.0, 1), liq(t, LONG, 6000.0, sid=1), liq(t + 2 * S, LONG, 6000.0, sid=1),
+             liq(t + 6 * S, LONG, 6000.0, sid=1), trade(t + 7 * S, 99.9, 1), trade(t + 300 * S, 99.0, 1)]
+    return market(rows), hist
+
+
+def test_the_counting_floor_follows_each_symbols_own_liquidation_sizes():
+    ev, hist = _small_alt()
+    over = {"min-score": 0, "trigger-min-history": 10}  # (so that the trigger too has its history here)
+    # as written (trigger-scale fixed): $50 k for every symbol, so nothing on this market counts
+    fixed, _ = both(ev, **over, **{"trigger-scale": "fixed"})
+    assert len(fixed) == 0
+    # scaled: the floor is the 0.84 quantile of the symbol's previous liquidations (any size); the burst
+    # is counted and traded
+    sig, obj = both(ev, **over)
+    ent = sig[sig["direction"] != 0]
+    assert len(ent) == 1 and ent[0]["symbol_id"] == 1 and ent[0]["direction"] == -1
+    rec = obj.inputs(ent[0])
+    assert rec["min_liq_notional"] == pytest.approx(np.quantile(hist, 0.84), rel=1e-12)
+    # the quantile is a parameter: at 1.0 the floor is the largest previous liquidation ($5 k, still
+    # below the burst); a $7 k floor from min-liq-notional is never used once the history is there
+    sig, obj = both(ev, **over, **{"min-liq-quantile": 1.0, "min-liq-notional": 7000})
+    ent = sig[sig["direction"] != 0]
+    assert len(ent) == 1 and obj.inputs(ent[0])["min_liq_notional"] == 5000.0
+
+
+def test_before_its_minimum_history_the_floor_is_min_liq_notional():
+    ev, _hist = _small_alt()
+    # 63 liquidations < 70: the $50 k floor throughout (and the trigger is trigger-notional)
+    over = {"min-score": 0, "trigger-min-history": 70, "trigger-notional": 10_000, "score-notional": 10_000}
+    assert len(both(ev, **over)[0]) == 0
+    sig, obj = both(ev, **over, **{"min-liq-notional": 5500})  # a floor the burst clears, history aside
+    ent = sig[sig["direction"] != 0]
+    assert len(ent) == 1 and obj.inputs(ent[0])["min_liq_notional"] == 5500.0
+
+
+# ---- the default synthetic market (30 days x 5 symbols, seed 7) ------------------------------------------
+
+@pytest.fixture(scope="module")
+def default_run(default_market):
+    """``liqcore backtest --synthetic --strategy cascade-score``: every parameter at its default."""
+    from liqcore.backtest.run import prepare_events, run_strategy
+
+    m = default_market
+    res = run_strategy(prepare_events(m.events), m.registry, Params.from_mapping({"strategy": "cascade-score"}))
+    return res, m.registry
+
+
+@pytest.mark.slow
+def test_cascade_score_trades_at_least_five_times_on_the_default_market(default_run):
+    res, _ = default_run
+    assert len(res.ledger) >= 5, res.counts
+
+
+@pytest.mark.slow
+def test_cascade_score_holds_longer_than_two_minutes_in_the_median_on_the_default_market(default_run):
+    L = default_run[0].ledger
+    assert len(L) and float(np.median(L["exit_ns"] - L["entry_ns"])) > 120e9  # ns
+
+
+@pytest.mark.slow
+def test_cascade_score_trades_are_not_mostly_btc_on_the_default_market(default_run):
+    res, reg = default_run
+    L = res.ledger
+    btc = [sid for sid, _venue, name in reg if name == "BTCUSDT"]
+    assert len(btc) == 1 and len(L)
+    share = float(np.mean(L["symbol_id"] == btc[0]))
+    assert share < 0.6, (share, np.bincount(L["symbol_id"]))
+    assert len(np.unique(L["symbol_id"])) >= 3  # the smaller markets trade too

@@ -733,7 +733,8 @@ def test_flush_reversal_fires_on_the_default_synthetic_market(tmp_path):
 
 
 def test_cascade_score_counts_only_liquidations_of_min_liq_notional_and_skips_scores_below_min_score():
-    # 150 liquidations of $1k and three of $60k within 90 s: only the $60k ones count by default
+    # 150 liquidations of $1k and three of $60k within 90 s: only the $60k ones count under the fixed
+    # floor (trigger-scale fixed: min-liq-notional as written; the scaled floor is in test_cascade_score_rules)
     rows = [trade(T0, 100.0)]
     rows += [liq(T0 + S + k * 200 * 1_000_000, LONG, 1000.0) for k in range(150)]
     rows += [liq(T0 + 40 * S, LONG, 60_000.0), liq(T0 + 41 * S, LONG, 60_000.0), liq(T0 + 42 * S, LONG, 60_000.0)]
@@ -746,10 +747,10 @@ def test_cascade_score_counts_only_liquidations_of_min_liq_notional_and_skips_sc
     assert len(sig) == 1 and sig[0]["direction"] == -1
     # a trigger at the second $60k (120k >= 100k), the third follows; the score (size 180k / 400k x 4
     # = 1.8 points, little speed) is far below 7: skipped, as the article trades only scores of 7+
-    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000, "funding-filter": "off"})
+    fixed = {"trigger-notional": 100_000, "score-notional": 100_000, "funding-filter": "off", "trigger-scale": "fixed"}
+    sig = run("cascade-score", ev, **fixed)
     assert len(sig) == 1 and sig[0]["direction"] == 0 and sig[0]["skip_code"] == 103
-    sig = run("cascade-score", ev, **{"trigger-notional": 100_000, "score-notional": 100_000, "min-score": 0,
-                                      "funding-filter": "off"})
+    sig = run("cascade-score", ev, **fixed, **{"min-score": 0})
     assert sig[0]["direction"] == -1
 
 

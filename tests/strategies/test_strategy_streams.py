@@ -41,6 +41,7 @@ SYNTH = {
     "vol-breakout": {},
     "liq-trend": {"baseline": 48},
     "cascade-score": {"trigger-notional": 300_000, "entry-delay": "2s", "min-liq-notional": 5_000, "min-score": 4,
+                      "min-liq-quantile": 0.5,
                       "exit-min-move": "0.05%"},
     "flush-reversal-rule": {"imbalance-z": 1, "ofi-z": 0.5, "funding-max": 1},
 }
@@ -101,9 +102,9 @@ def synth():
 
 # minimum signals / exit notices each rule gives on the synthetic day with SYNTH (the test fails
 # rather than pass on a market where a rule never fires; cascade-score with its funding filter and
-# per-symbol trigger: 27 entries, 4 exhaustion notices)
+# per-symbol trigger and counting floor (the 0.5 quantile here): 24 entries, 2 exhaustion notices)
 SYNTH_MIN = {"cascade-mm": (10, 0), "cascade-fade": (10, 10), "imbalance-reversal": (20, 20), "zone-bounce": (500, 0),
-             "vol-breakout": (40, 40), "liq-trend": (3, 0), "cascade-score": (20, 4), "flush-reversal-rule": (10, 10)}
+             "vol-breakout": (40, 40), "liq-trend": (3, 0), "cascade-score": (20, 2), "flush-reversal-rule": (10, 10)}
 
 
 @pytest.mark.parametrize("name", NAMES)
