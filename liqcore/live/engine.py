@@ -285,7 +285,8 @@ class Engine:
                                   enabled=not self.paper and self.stream is None, blocked=self._blocked,
                                   last_event_wall=lambda: self._last_event_wall, on_error=self.health.error)
         self.decision_log = DecisionLog(self.registry, self._core_idx, om, self.checks, self.metrics, journal,
-                                        on_error=self.health.error, on_cascade=on_cascade, on_decision=on_decision)
+                                        on_error=self.health.error, on_cascade=on_cascade, on_decision=on_decision,
+                                        annotate=getattr(self.detector, "annotate", None))  # (instrument scope)
         self.venue_clock_guard = VenueClock(self.params, self.gateway, self.paper, self.health, self._decoders,
                                             self.rejects, om)
         self.warm = WarmPath(self.params, self.registry, self.traded, om, self.fast_lane, self.detector,
