@@ -524,8 +524,10 @@ class Engine:
                 self._last_event_ns = ts
                 self._last_event_wall = tr
             if nrec:
-                if sid in arms:  # a prepared entry: written here when this record confirms its cascade
-                    lane.fire(sid)
+                # a prepared entry: written here when this record confirms its cascade (on the record's symbol: an
+                # instrument-scope cascade of the traded symbol may confirm on another venue's liquidation)
+                if arms and (conf := det.last_confirmed()) is not None and conf[0] in arms:
+                    lane.fire(conf[0])
                 for rec in det.last_records():
                     d = self._on_record(rec)
                     if d is not None:

@@ -11,8 +11,9 @@
 
 ``await fs.push(frame, stream)`` sends a frame now to every connection subscribed to ``stream`` (Binance: a
 stream name such as ``ethusdt@forceOrder``; OKX: the argument as compact JSON, e.g.
-``{"channel":"liquidation-orders","instType":"SWAP"}``); it returns ``time.perf_counter_ns()`` taken just
-before the writes.  ``fs.subscribed(stream)`` says whether a connection holds that subscription.  Frames are
+``{"channel":"liquidation-orders","instType":"SWAP"}``), framed here and written to each connection's
+transport at once; it returns ``time.perf_counter_ns()`` taken just before the writes (``fs.write``: the same
+without awaiting).  ``fs.subscribed(stream)`` says whether a connection holds that subscription.  Frames are
 whatever the caller gives (``liqcore.venues.binance.samples`` / ``okx.samples`` build real ones).
 
 The Bybit public stream (and the whole Bybit order API) is :class:`liqcore.testing.fake_exchange.FakeExchange`;
@@ -20,7 +21,6 @@ these two fakes carry market data only, for live runs that watch several venues'
 """
 from __future__ import annotations
 
-import asyncio
 import time
 
 import orjson
@@ -41,6 +41,7 @@ class FakeMarketStream:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._conns: dict[web.WebSocketResponse, set[str]] = {}
+        self._transports: dict = {}
         self.messages: list[bytes] = []  # every text message received, in order
 
     @property
@@ -74,11 +75,21 @@ class FakeMarketStream:
         return any(stream in subs for subs in self._conns.values())
 
     async def push(self, frame: bytes | dict, stream: str) -> int:
+        return self.write(frame, stream)
+
+    def write(self, frame: bytes | dict, stream: str) -> int:
+        """:meth:`push` without awaiting: the text frame is framed here and written to each subscribed
+        connection's transport at once (as a venue's server writes it)."""
         data = frame if isinstance(frame, (bytes, bytearray)) else orjson.dumps(frame)
-        conns = [ws for ws, subs in self._conns.items() if stream in subs and not ws.closed]
-        t = time.perf_counter_ns()
-        text = data.decode()
-        await asyncio.gather(*(ws.send_str(text) for ws in conns))
+        n = len(data)
+        head = bytes((0x81, n)) if n < 126 else (bytes((0x81, 126)) + n.to_bytes(2, "big") if n < 65536
+                                                 else bytes((0x81, 127)) + n.to_bytes(8, "big"))
+        out = head + data
+        trs = [self._transports[ws] for ws, subs in self._conns.items() if stream in subs and not ws.closed]
+        t = time.perf_counter_ns()  # just before the writes
+        for tr in trs:
+            if tr is not None and not tr.is_closing():
+                tr.write(out)
         return t
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -86,6 +97,7 @@ class FakeMarketStream:
         await ws.prepare(request)
         subs: set[str] = set()
         self._conns[ws] = subs
+        self._transports[ws] = request.transport
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -116,4 +128,5 @@ class FakeMarketStream:
                         await ws.send_str(orjson.dumps({"event": op, "arg": a, "connId": "fake"}).decode())
         finally:
             self._conns.pop(ws, None)
+            self._transports.pop(ws, None)
         return ws
