@@ -10,7 +10,12 @@ process, which is this script), taken in turn cascade by cascade (the order rota
 * ``naive``: a ~100-line bot: websockets + aiohttp + json, rolling P95 by sorting a deque
   (``--role naive``);
 * ``liqcore``: ``python -m liqcore run --live`` (the real runner, Bybit gateway and SQLite journal) pointed
-  at its fake with ``--ws-url/--rest-url/--private-ws-url``.
+  at its fake with ``--ws-url/--rest-url/--private-ws-url``;
+* ``liqcore-x``: the same with ``--scope instrument --trade-venue bybit --watch-venues bybit,binance``: it
+  also watches a fake Binance liquidation stream (``liqcore.testing.fake_streams``, in this process too).
+  Each of its cascades is split across the two venues: one large liquidation on one venue, the confirming
+  one on the other (``--confirm-on``: alternately Bybit and Binance by default, reported apart); the
+  order goes to Bybit.  ``liqcore-x/liqcore`` p50 is the cost of instrument scope (bar <= 1.3).
 
 Every contender applies the same rule: a liquidation is large when its notional is above the P95 of the
 symbol's last 1000 liquidation notionals (100 needed first); two large ones within 60 s are a cascade,
@@ -47,6 +52,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's liqcore, not an installed one
 SYMBOL, TAPE_SYMBOL = "ETHUSDT", "BTCUSDT"
+BINANCE_LIQ = "ethusdt@forceOrder"
 TOPICS = [f"allLiquidation.{SYMBOL}", f"publicTrade.{SYMBOL}", f"publicTrade.{TAPE_SYMBOL}"]
 
 
@@ -311,17 +317,21 @@ class Contender:
     def __init__(self, name: str):
         self.name = name
         self.fx = None
+        self.fb = None  # liqcore-x: its fake Binance liquidation stream
         self.proc = None
         self.creates: asyncio.Queue = asyncio.Queue()
         self.lat: dict[str, list[float]] = {}
         self.misses: dict[str, int] = {}
         self.sends: list[tuple[str, int, int]] = []
+        self.by_on: dict[tuple[str, str], list[float]] = {}  # liqcore-x: latencies by the confirming venue
 
     def public(self):
         return [c for c in self.fx._conns if c.kind == "public" and not c.closed]
 
     def ready(self) -> bool:
         if not any(set(TOPICS) <= c.topics for c in self.public()):
+            return False
+        if self.fb is not None and not self.fb.subscribed(BINANCE_LIQ):
             return False
         return not self.name.startswith("liqcore") or any(c.kind == "private" and not c.closed for c in self.fx._conns)
 
@@ -337,6 +347,7 @@ class Contender:
 async def server(args) -> None:
     from liqcore.testing.fake_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeExchange
     from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+    from liqcore.venues.binance.samples import liquidation_frame as binance_liq
 
     install_rx_stamp()
     tmp = tempfile.TemporaryDirectory(prefix="liqcore-xproc-")
@@ -369,7 +380,7 @@ async def server(args) -> None:
         elif c.name == "naive":
             cmd = [sys.executable, "-c", NAIVE, fx.public_ws_url, fx.rest_url, DEFAULT_API_KEY, DEFAULT_API_SECRET,
                    orjson.dumps(TOPICS).decode()]
-        elif c.name in ("liqcore", "liqcore-cold"):
+        elif c.name in ("liqcore", "liqcore-cold", "liqcore-x"):
             pre = ["-c", LIQCORE_STAMPS, str(Path(tmp.name) / f"{c.name}.stamps")] if args.stages else ["-m", "liqcore"]
             if c.name == "liqcore-cold":  # the same with the runner's warm path and gc.freeze off (before/after)
                 pre = ["-c", LIQCORE_COLD]
@@ -378,6 +389,12 @@ async def server(args) -> None:
                    "--private-ws-url", fx.private_ws_url, "--journal", str(Path(tmp.name) / f"{c.name}.sqlite"),
                    "--no-dashboard", "--log", str(Path(tmp.name) / f"{c.name}.log"), "--log-level", "WARNING",
                    "--min-history", "100", "--history", "1000", *args.liqcore_args]
+            if c.name == "liqcore-x":
+                from liqcore.testing.fake_streams import FakeMarketStream
+
+                c.fb = await FakeMarketStream("binance").start()
+                cmd += ["--scope", "instrument", "--trade-venue", "bybit", "--watch-venues", "bybit,binance",
+                        "--venue-url", f"binance={c.fb.ws_url}"]
         else:
             raise SystemExit(f"unknown contender {c.name!r}")
         c.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -409,6 +426,9 @@ async def server(args) -> None:
             c.write({"topic": f"allLiquidation.{SYMBOL}", "type": "snapshot", "ts": t,
                      "data": [{"T": t, "s": SYMBOL, "S": "Buy", "v": f"{0.05 + 0.01 * i:.2f}", "p": "3000"}
                               for i in range(40)]})
+        if c.fb is not None:  # the Binance threshold: one liquidation per frame, as the venue pushes them
+            for i in range(200):
+                await c.fb.push(binance_liq(SYMBOL, t_ms + i, 0.05 + 0.001 * (i % 40), 3000.0, "SELL"), BINANCE_LIQ)
     await asyncio.sleep(0.5)
     rng = random.Random(7)
     load = {}
@@ -438,18 +458,32 @@ async def server(args) -> None:
             for c in order:
                 vt[0] = t0
                 c.write(trade_frame(SYMBOL, 3000.0, 1, "Sell", t0))
-                c.write(liquidation_frame(SYMBOL, 3000, large(2 * kk), "Buy", t0 + 1000))
+                on = "bybit"
+                if c.fb is not None:  # a split cascade: the first large liquidation on one venue, the confirming on the other
+                    on = args.confirm_on if args.confirm_on != "alternate" else ("bybit", "binance")[k % 2]
+                if on == "binance":
+                    c.write(liquidation_frame(SYMBOL, 3000, large(2 * kk), "Buy", t0 + 1000))
+                elif c.fb is not None:
+                    await c.fb.push(binance_liq(SYMBOL, t0 + 1000, large(2 * kk), 3000.0, "SELL"), BINANCE_LIQ)
+                else:
+                    c.write(liquidation_frame(SYMBOL, 3000, large(2 * kk), "Buy", t0 + 1000))
                 await asyncio.sleep((args.idle + rng.random() * args.idle) / 1000)  # quiet feed
                 vt[0] = t0 + 2000
                 while not c.creates.empty():
                     c.creates.get_nowait()
-                t_send = c.write(liquidation_frame(SYMBOL, 2999, large(2 * kk + 1), "Buy", t0 + 2000))
+                if on == "binance":  # (stamped just before the write, as c.write stamps Bybit's)
+                    t_send = c.fb.write(binance_liq(SYMBOL, t0 + 2000, large(2 * kk + 1), 2999.0, "SELL"),
+                                             BINANCE_LIQ)
+                else:
+                    t_send = c.write(liquidation_frame(SYMBOL, 2999, large(2 * kk + 1), "Buy", t0 + 2000))
                 try:
                     rx, rec = await asyncio.wait_for(c.creates.get(), 5)
                 except asyncio.TimeoutError:
                     c.misses[variant] += 1
                     continue
                 c.lat[variant].append((rx - t_send) / 1000)
+                if c.fb is not None:
+                    c.by_on.setdefault((variant, on), []).append((rx - t_send) / 1000)
                 c.sends.append((variant, t_send, rx))
                 link = (rec.body or {}).get("orderLinkId")
                 await asyncio.sleep(0.005)  # let the create be answered first
@@ -473,6 +507,8 @@ async def server(args) -> None:
         except subprocess.TimeoutExpired:
             c.proc.kill()
         await c.fx.stop()
+        if c.fb is not None:
+            await c.fb.stop()
     stages = {}
     if args.stages:
         for c in cs:
@@ -527,6 +563,15 @@ async def server(args) -> None:
         if {"naive", "liqcore"} <= res.keys():
             rn = res["naive"][0] / res["liqcore"][0]
             print(f"    naive/liqcore p50 x{rn:.2f} (bar >= 2.5: {'OK' if rn >= 2.5 else 'MISSED'})")
+        for c in cs:
+            for (v, on), xs in sorted(c.by_on.items()):
+                if v == variant and xs:
+                    print(f"      {c.name} confirming liquidation on {on}: p50 {pct(xs, .5):7.1f} us   "
+                          f"p99 {pct(xs, .99):7.1f} us   ({len(xs)} orders)")
+        if {"liqcore-x", "liqcore"} <= res.keys():
+            rx = res["liqcore-x"][0] / res["liqcore"][0]
+            print(f"    liqcore-x/liqcore (instrument scope / venue scope) p50 x{rx:.2f} "
+                  f"(bar <= 1.3: {'OK' if rx <= 1.3 else 'MISSED'})   p99 x{res['liqcore-x'][2] / res['liqcore'][2]:.2f}")
         if {"liqcore-cold", "liqcore"} <= res.keys():
             print(f"    liqcore/liqcore-cold (warm path on/off) p50 x{res['liqcore'][0] / res['liqcore-cold'][0]:.2f}"
                   f"   p99 x{res['liqcore'][2] / res['liqcore-cold'][2]:.2f}")
@@ -540,7 +585,11 @@ if __name__ == "__main__":
     ap.add_argument("--variants", default="quiet,tape", help="comma list of quiet,tape")
     ap.add_argument("--idle", type=float, default=25.0, help="ms of silence before the confirming frame (x1..x2)")
     ap.add_argument("--contenders", default="floor,naive,liqcore",
-                    help="comma list of floor, naive, liqcore, liqcore-cold (liqcore without the warm path)")
+                    help="comma list of floor, naive, liqcore, liqcore-cold (liqcore without the warm path), "
+                         "liqcore-x (liqcore in instrument scope over a fake Bybit and a fake Binance)")
+    ap.add_argument("--confirm-on", default="alternate", choices=("alternate", "bybit", "binance"),
+                    help="liqcore-x: the venue of each cascade's confirming liquidation (the first large one is "
+                         "on the other)")
     ap.add_argument("--liqcore-args", nargs="*", default=[], help="extra flags for liqcore run")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--stages", action="store_true", help="also stamp (CLOCK_MONOTONIC) the frame callback and the "

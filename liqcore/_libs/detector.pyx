@@ -297,6 +297,8 @@ cdef class CascadeDetector:
         self.c_events = self.c_processed = self.c_liquidations = self.c_large = 0
         self.c_late = self.c_cascades = self.c_records = 0
         memset(self.c_skip, 0, sizeof(self.c_skip))
+        self.last_mark = MARK_SKIPPED
+        self.last_thr = NAN
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -612,6 +614,8 @@ cdef class CascadeDetector:
             raise ValueError(f"venue: must fit int8; got {venue}")
         self.n_recs = 0
         self.c_events += 1
+        self.last_mark = MARK_SKIPPED
+        self.last_thr = NAN
         code = self.judge(<int32_t>symbol_id, <int8_t>kind, price, qty, ts_event)
         if code < 0:
             if code == ERR_MEMORY:
@@ -626,6 +630,18 @@ cdef class CascadeDetector:
         if code < 0:
             raise MemoryError("CascadeDetector: out of memory")
         return code
+
+    @property
+    def last_event_mark(self):
+        """What the last :meth:`update` made of its event (:data:`MARKS`: 0 skipped, 1 kept but no
+        liquidation, 2 a liquidation, 3 a large one): ``run(marks=)`` for one event, the per-venue half of
+        the live instrument-scope detector (``liqcore.live.xscope``)."""
+        return int(self.last_mark)
+
+    @property
+    def last_event_threshold(self):
+        """The threshold in force for the last :meth:`update`'s liquidation (NaN elsewhere)."""
+        return float(self.last_thr)
 
     def plausible(self, long long symbol_id, int kind, double price, double qty, int64_t ts_event):
         """0 when the event would pass the plausibility rule (and a liquidation, trade or mark then

@@ -24,6 +24,7 @@ Examples:
   liqcore compare recordings/ --strategies cascade-mm,zone-bounce --json
   liqcore compare --synthetic --market null --out null.csv
   liqcore compare recordings/ --strategies cascade-mm --trade-venue binance   # venue vs instrument scope
+  liqcore compare --synthetic --venues bybit,binance --days 4 --strategies cascade-mm --trade-venue binance
 """
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ def add_arguments(parser) -> None:
     g.add_argument("--trade-venue", default=None, metavar="V",
                    help="also run cascade-mm on instrument-scope cascades (counted across the venues of each "
                         "instrument) traded on venue V: venue scope against instrument scope on the same market")
+    g.add_argument("--venues", default=None, metavar="V,V[,V]",
+                   help="with --synthetic: one instrument on these venues (the multi-venue synthetic market, --symbols' "
+                        "first symbol, default BTCUSDT) instead of the default and null markets; with --trade-venue, "
+                        "venue scope against instrument scope on it")
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     out.add_argument("--plot", metavar="PNG", help="figure: mean return per trade with its interval per strategy "
@@ -183,6 +188,12 @@ def run(args) -> int:
             raise ValueError("paths: give either recordings or --synthetic, not both")
         check_inputs(strats, inputs.SYNTHETIC_KINDS)  # before the markets are built
         kinds = list(MARKETS) if args.market in (None, "both") else [args.market]
+        if args.venues:
+            if args.market is not None:
+                raise ValueError("venues: the multi-venue market replaces --market's; give one of them")
+            kinds = ["venues"]
+    elif args.venues:
+        raise ValueError("venues: --venues builds a synthetic market; add --synthetic")
     else:
         if not args.paths:
             raise ValueError("paths: give recordings to compare on, or --synthetic")
@@ -197,6 +208,15 @@ def run(args) -> int:
                 if not len(events):  # allowed empty input (--allow-empty): nothing to compare
                     print("compare: no usable events: nothing to compare", file=sys.stderr)
                     return 0
+            elif kind == "venues":
+                from liqcore.backtest.synthetic_venues import venue_market
+
+                symbol = (args.symbols or "BTCUSDT").split(",")[0].strip().upper()
+                vs = tuple(v.strip() for v in args.venues.split(",") if v.strip())
+                steps.step(f"synthetic {symbol} on {', '.join(vs)}: {args.days:g} days")
+                m = venue_market(days=args.days, symbol=symbol, venues=vs, seed=args.seed)
+                events, registry = inputs.apply_time_window(m.events, start, end), m.registry
+                label = f"synthetic {symbol} on {', '.join(m.venues)} ({args.days:g} days, seed {args.seed})"
             else:
                 steps.step(f"{kind} synthetic market: {args.days:g} days")
                 m = market(kind, days=args.days, seed=args.seed, venue=args.venue or "bybit", **inputs.synthetic_symbols(args))

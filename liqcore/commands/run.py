@@ -49,6 +49,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--venue", default="bybit", help="market-data venue: bybit | binance | okx (default bybit)")
     p.add_argument("--symbols", default="DOGEUSDT,SOLUSDT,ETHUSDT", help="comma list of traded symbols")
+    p.add_argument("--scope", default="venue", choices=("venue", "instrument"),
+                   help="venue: a cascade is counted on the trade venue's liquidations alone; instrument: on the "
+                        "liquidations of every venue of the instrument (--watch-venues), each judged against its own "
+                        "venue's threshold, orders on the trade venue only")
+    p.add_argument("--trade-venue", metavar="V", help="the venue orders go to (default: --venue); with --scope "
+                   "instrument its symbols are the traded ones")
+    p.add_argument("--watch-venues", default="bybit,binance,okx", metavar="V[,V...]",
+                   help="--scope instrument: the venues whose liquidation streams are watched (default all three)")
+    p.add_argument("--venue-url", action="append", default=[], metavar="VENUE=URL",
+                   help="--scope instrument: a public websocket URL override for one watched venue (repeatable)")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
     p.add_argument("--ws-url", metavar="URL", help="public websocket URL override")
     p.add_argument("--rest-url", metavar="URL", help="Bybit REST URL override (--live)")
@@ -134,6 +144,56 @@ def _check_replay(path, symbols, allow_empty: bool) -> None:
                    allow_empty=allow_empty)
 
 
+def _instrument_scope(args, params, venue: str, symbols: list[str]):
+    """``--scope instrument``: ``(watch, detector, registry)``: the other venues' liquidation feeds
+    (``(venue, their symbols of the traded instruments, URL override or None)``), the instrument-scope detector
+    and the registry it shares with the engine; ``((), None, None)`` for venue scope."""
+    if getattr(args, "scope", "venue") != "instrument":
+        if args.trade_venue and args.trade_venue.lower() != args.venue.lower():
+            raise ValueError("trade-venue: with --scope venue the trade venue is --venue")
+        return (), None, None
+    from liqcore.instruments import load_table
+    from liqcore.live.feeds import VENUES
+    from liqcore.live.xscope import InstrumentDetector
+    from liqcore.strategies import resolve_strategy
+    from liqcore.types import SymbolRegistry
+
+    if venue not in VENUES:
+        raise ValueError(f"trade-venue: unknown venue {venue!r} (bybit, binance, okx)")
+    strat, p = resolve_strategy(None, params)
+    if strat.name != "cascade-mm":
+        raise ValueError(f"scope: --scope instrument runs the detector-driven cascade-mm live; got --strategy {strat.name}")
+    if args.replay:
+        raise ValueError("scope: --replay serves one venue; --scope instrument needs every venue's live feed")
+    venues = [v.strip().lower() for v in str(args.watch_venues).split(",") if v.strip()]
+    bad = [v for v in venues if v not in VENUES]
+    if bad:
+        raise ValueError(f"watch-venues: unknown venue {bad[0]!r} (bybit, binance, okx)")
+    urls = {}
+    for item in args.venue_url:
+        v, sep, url = str(item).partition("=")
+        if not sep or v.strip().lower() not in VENUES or not url:
+            raise ValueError(f"venue-url: expected VENUE=URL with VENUE one of bybit, binance, okx; got {item!r}")
+        urls[v.strip().lower()] = url
+    table = load_table()
+    watch = []
+    for v in venues:
+        if v == venue:
+            continue
+        syms = []
+        for s in symbols:
+            inst = table.lookup(venue, s)
+            other = table.rows.get(inst, {}).get(v) if inst else None
+            if other:
+                syms.append(other)
+        if syms:
+            watch.append((v, syms, urls.get(v)))
+    if not watch:
+        raise ValueError(f"scope: no other venue of --watch-venues lists {','.join(symbols)}; nothing to watch")
+    registry = SymbolRegistry()
+    return watch, InstrumentDetector(p, registry, venue, table), registry
+
+
 def build(args):
     """Engine, runner and fake-exchange thread (or None) from parsed arguments."""
     from liqcore.config import params_from_args
@@ -156,7 +216,8 @@ def build(args):
     if checked:
         print(checked, flush=True)
     symbols = _symbols(args.symbols)
-    venue = args.venue.lower()
+    venue = (args.trade_venue or args.venue).lower()
+    watch, detector, registry = _instrument_scope(args, params, venue, symbols)
     stream_module(venue)
     from liqcore.live.feeds import feed_options
     from liqcore.strategies import resolve_strategy
@@ -225,8 +286,9 @@ def build(args):
             if fake_thread is not None:
                 fake_thread.stop()
             raise
-    engine = Engine(params, venues=[venue], gateway=gateway, journal=journal, symbols=symbols, equity=args.equity,
-                    notional=notional, kill_switch=args.kill_switch, strategy=strategy)
+    engine = Engine(params, venues=[venue, *(v for v, _, _ in watch)], gateway=gateway, journal=journal,
+                    symbols=symbols, equity=args.equity, notional=notional, kill_switch=args.kill_switch,
+                    strategy=strategy, registry=registry, detector=detector)
     if args.read_only:
         engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
         engine.kill_switch.toggle = lambda: True
@@ -256,7 +318,7 @@ def build(args):
                        reason=f"no {venue} liquidation received before now to seed the thresholds from")
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
-                        features=getattr(args, "features", None) or (),
+                        features=getattr(args, "features", None) or (), watch=watch,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
     return engine, runner, fake_thread
 
@@ -380,6 +442,8 @@ def summary_line(summary: dict) -> str:
             f"fills={summary['fills']} (entry {fk['entry']}, exit {fk['exit']}) trades={len(summary['trades'])} "
             f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
             f"errors={summary['errors']}")
+    for w in summary.get("watch") or []:  # --scope instrument: the other venues' liquidation feeds
+        line += f" watched {w['venue']} {','.join(w['symbols'])}: frames={w['frames']}"
     dropped = {k: v for k, v in (summary.get("rejects") or {}).items() if "implausible" in k and v}
     if dropped:
         line += " dropped: " + ", ".join(f"{k} {v:,}" for k, v in sorted(dropped.items()))

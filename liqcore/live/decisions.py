@@ -72,11 +72,17 @@ class Decision:
     intent: OrderIntent | None = None
     notes: str = ""  # the strategy's notes on the signal (liq-trend: the judge's verdict and reasons)
     note_fields: dict = field(default_factory=dict)  # the same by part (liq_note, trend_note, news_note, action_reason)
+    #: instrument scope: the venue whose large liquidation fired first, and each venue's share of the cascade
+    #: so far (liquidations, large ones, long/short notional, first large liquidation's event/receive time)
+    first_venue: str = ""
+    shares: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("venue", "symbol", "symbol_id", "cascade_id", "ts_ns", "dominant", "action",
                                            "reason", "side", "price", "qty", "take_profit", "stop_loss", "ref_price",
                                            "client_id", "notes")}
+        if self.first_venue:
+            d["first_venue"], d["shares"] = self.first_venue, self.shares
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
 
@@ -87,7 +93,9 @@ class DecisionLog:
 
     Given at construction (never rebound): ``registry``, ``core_idx`` (symbol id -> core index of the traded
     symbols), ``orders`` (its ``books`` and the deferral), ``checks`` (the go-live tallies), ``metrics``,
-    ``journal`` (or None), and the callbacks ``on_cascade`` / ``on_decision`` (or None).
+    ``journal`` (or None), the callbacks ``on_cascade`` / ``on_decision`` (or None) and ``annotate`` (or None: an
+    instrument-scope detector's :meth:`~liqcore.live.xscope.InstrumentDetector.annotate`, which writes the venue
+    shares and the first venue on each decision before it is kept).
 
     Calls back: ``on_error()`` (a failed bookkeeping step or callback).
 
@@ -96,7 +104,7 @@ class DecisionLog:
     record in: its dict out), :meth:`emit` (a finished decision)."""
 
     def __init__(self, registry, core_idx: dict, orders, checks: dict, metrics, journal, *, on_error,
-                 on_cascade=None, on_decision=None):
+                 on_cascade=None, on_decision=None, annotate=None):
         self.registry = registry
         self.core_idx = core_idx
         self.orders = orders
@@ -106,6 +114,7 @@ class DecisionLog:
         self.on_error = on_error
         self.on_cascade = on_cascade
         self.on_decision = on_decision
+        self.annotate = annotate
         self.decisions: list[Decision] = []  # recent decisions (bounded)
         self.cascades = 0
         self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
@@ -151,6 +160,8 @@ class DecisionLog:
     def emit(self, d: Decision) -> None:
         """A finished decision: refusals by the kill switch or a halt counted, kept with the recent ones (and on
         its symbol's book), its metrics, journal row and ``on_decision`` callback run (or deferred)."""
+        if self.annotate is not None:
+            self.annotate(d)
         if d.reason in ("kill_switch", "halted"):
             self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
         self.decisions.append(d)

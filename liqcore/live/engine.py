@@ -285,7 +285,8 @@ class Engine:
                                   enabled=not self.paper and self.stream is None, blocked=self._blocked,
                                   last_event_wall=lambda: self._last_event_wall, on_error=self.health.error)
         self.decision_log = DecisionLog(self.registry, self._core_idx, om, self.checks, self.metrics, journal,
-                                        on_error=self.health.error, on_cascade=on_cascade, on_decision=on_decision)
+                                        on_error=self.health.error, on_cascade=on_cascade, on_decision=on_decision,
+                                        annotate=getattr(self.detector, "annotate", None))  # (instrument scope)
         self.venue_clock_guard = VenueClock(self.params, self.gateway, self.paper, self.health, self._decoders,
                                             self.rejects, om)
         self.warm = WarmPath(self.params, self.registry, self.traded, om, self.fast_lane, self.detector,
@@ -523,8 +524,10 @@ class Engine:
                 self._last_event_ns = ts
                 self._last_event_wall = tr
             if nrec:
-                if sid in arms:  # a prepared entry: written here when this record confirms its cascade
-                    lane.fire(sid)
+                # a prepared entry: written here when this record confirms its cascade (on the record's symbol: an
+                # instrument-scope cascade of the traded symbol may confirm on another venue's liquidation)
+                if arms and (conf := det.last_confirmed()) is not None and conf[0] in arms:
+                    lane.fire(conf[0])
                 for rec in det.last_records():
                     d = self._on_record(rec)
                     if d is not None:

@@ -69,12 +69,20 @@ def strategy_needs(engine, features=()) -> frozenset:
     return frozenset(needs) | {"liquidation", "trade"} | feature_needs(features) | book
 
 
+def _liquidation_specs(venue: str, symbols, url, network: str):
+    """The connections of a watched venue's liquidation stream alone (no trades: orders are elsewhere)."""
+    from liqcore.live.feeds import stream_module
+
+    mod = stream_module(venue)
+    return mod.connection_specs(list(symbols), url=url, network=network, trades=False)
+
+
 class LiveRunner:
     def __init__(self, engine, venue: str, symbols: list[str], *, ws_url: str | None = None,
                  network: str = "mainnet", metrics_port: int | None = None, dashboard: bool = False,
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
                  warm_interval_s: float | None = 0.002,
-                 feed_symbols: list[str] | None = None, features=(), **conn_kwargs):
+                 feed_symbols: list[str] | None = None, features=(), watch=(), **conn_kwargs):
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
@@ -95,13 +103,20 @@ class LiveRunner:
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
                                 registry=engine.registry, url=ws_url, network=network,
                                 clock=engine.now_ns if replay else None, needs=self.needs, **conn_kwargs)
+        #: the other venues' liquidation feeds (instrument scope, ``watch``: ``(venue, symbols, url or None)``):
+        #: liquidations only, into the same engine (its detector counts them; orders stay on ``venue``)
+        self.watch_feeds = [
+            FeedManager(v, syms, engine.on_frame, engine.on_gap, registry=engine.registry, network=network,
+                        specs=_liquidation_specs(v, syms, url, network), **conn_kwargs)
+            for v, syms, url in watch]
+        self.feeds = [self.feed, *self.watch_feeds]
         self._metrics_runner = None
         self._dashboard = None
         self.started_ns = 0
 
     def snapshot(self) -> dict:
         snap = self.engine.snapshot()
-        snap["feeds"] = [self.feed.health()]
+        snap["feeds"] = [f.health() for f in self.feeds]
         lf = getattr(self.engine, "features", None)
         if lf is not None:  # named features kept by the engine, per traded symbol
             snap["features"] = {f"{v}:{s}": lf.snapshot(f"{v}:{s}") for v, s in self.engine.traded}
@@ -150,8 +165,8 @@ class LiveRunner:
         c = self._decoder_counters()
         return int(c.get("frames", 0)) - int(c.get("control", 0))
 
-    def _decoder_counters(self) -> dict:
-        d = self.engine._decoders.get(self.venue)
+    def _decoder_counters(self, venue: str | None = None) -> dict:
+        d = self.engine._decoders.get(venue or self.venue)
         return dict(getattr(d, "counters", {}) or {}) if d is not None else {}
 
     async def run(self, duration: float | None = None, stop: asyncio.Event | None = None) -> dict:
@@ -172,7 +187,8 @@ class LiveRunner:
             self._metrics_runner = await serve_metrics(self.engine.metrics, self.metrics_port)
             port = self._metrics_runner.addresses[0][1] if self._metrics_runner.addresses else self.metrics_port
             log.info("metrics on http://127.0.0.1:%s/metrics", port, extra={"metrics_port": port})
-        await self.feed.start()
+        for f in self.feeds:
+            await f.start()
         clock = loop.create_task(self._clock(stop), name="clock")
         warm = None
         if self.warm_interval_s and hasattr(self.engine, "idle_tick"):
@@ -200,7 +216,8 @@ class LiveRunner:
                 warm.cancel()
             if self._dashboard is not None:
                 await self._dashboard.stop()
-            await self.feed.stop()
+            for f in self.feeds:
+                await f.stop()
             await self.engine.shutdown(cancel_entries=True)
             if self._metrics_runner is not None:
                 await self._metrics_runner.cleanup()
@@ -217,7 +234,10 @@ class LiveRunner:
         h = self.feed.health()
         snap = eng.snapshot()
         return {"mode": eng.mode, "venue": self.venue, "symbols": self.symbols, "frames": h["frames"],
-                "feed_failure": self.feed.failure(data_frames=self._data_frames()),
+                "feed_failure": self.feed.failure(data_frames=self._data_frames()) or next(
+                    (why for f in self.watch_feeds if (why := f.failure()) is not None), None),
+                "watch": [{"venue": f.venue, "symbols": f.symbols, "frames": f.health()["frames"],
+                           "decoder": self._decoder_counters(f.venue)} for f in self.watch_feeds],
                 "gaps": h["gaps"], "reconnects": h["reconnects"], "coverage": h["coverage"],
                 "coverage_by_hour": {str(k): v for k, v in self.feed.coverage_by_hour().items()},
                 "cascades": eng.cascades, "orders": eng.orders, "fills": eng.fills,

@@ -83,3 +83,17 @@ def test_compare_shows_venue_scope_against_instrument_scope():
     assert venue_row["trades"] > 0 and inst_row["trades"] > 0
     # venue scope trades each venue's view of a cascade; instrument scope one per cascade, on Binance
     assert inst_row["trades"] < venue_row["trades"]
+
+
+def test_compare_cli_on_the_multi_venue_synthetic_market(capsys):
+    import orjson
+
+    from liqcore.cli import main
+
+    assert main(["compare", "--synthetic", "--venues", "bybit,binance", "--days", "1", "--strategies", "cascade-mm",
+                 "--trade-venue", "binance", "--folds", "1", "--json", "--no-progress"]) == 0
+    out = orjson.loads(capsys.readouterr().out)
+    text = orjson.dumps(out).decode()
+    assert "cascade-mm · instrument@binance" in text and "synthetic BTCUSDT on bybit, binance" in text
+    assert main(["compare", "--synthetic", "--venues", "bybit,binance", "--market", "null"]) != 0
+    assert "venues:" in capsys.readouterr().err

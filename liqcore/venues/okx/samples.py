@@ -13,10 +13,18 @@ value of 0.01 BTC)::
     {"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},
      "data":[{"instId":"BTC-USDT-SWAP","tradeId":"1","px":"62510.1","sz":"3","side":"buy",
               "ts":"1723161255030","count":"1"}]}
+
+``liquidation-orders`` (instType-wide; sizes in contracts; ``side`` is the liquidation order's: ``sell`` = a
+LONG liquidated)::
+
+    {"arg":{"channel":"liquidation-orders","instType":"SWAP"},
+     "data":[{"details":[{"bkLoss":"0","bkPx":"3000.0","ccy":"","posSide":"long","side":"sell","sz":"13",
+                          "ts":"1723161255030"}],"instFamily":"ETH-USDT","instId":"ETH-USDT-SWAP",
+              "instType":"SWAP","uly":"ETH-USDT"}]}
 """
 from __future__ import annotations
 
-__all__ = ["bbo_frame", "trade_frame"]
+__all__ = ["bbo_frame", "trade_frame", "liquidation_frame"]
 
 _BBO = (b'{"arg":{"channel":"bbo-tbt","instId":"%s"},"data":[{"asks":[%s],"bids":[%s],'
         b'"ts":"%d","seqId":%d}]}')
@@ -41,3 +49,16 @@ def trade_frame(inst_id: str, t_ms: int, sz: float, px: float, side: str = "buy"
     """One ``trades`` push at ``t_ms``: ``sz`` (contracts for SWAP) at ``px``; ``side`` the taker's."""
     i = inst_id.encode()
     return _TRADE % (i, i, trade_id, px, _num(sz), side.encode(), t_ms)
+
+
+_LIQ = (b'{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[{"bkLoss":"0",'
+        b'"bkPx":"%s","ccy":"","posSide":"%s","side":"%s","sz":"%s","ts":"%d"}],"instFamily":"%s",'
+        b'"instId":"%s","instType":"SWAP","uly":"%s"}]}')
+
+
+def liquidation_frame(inst_id: str, t_ms: int, sz: float, px: float, side: str = "sell") -> bytes:
+    """One ``liquidation-orders`` push of one liquidation of ``sz`` contracts at bankruptcy price ``px`` at
+    ``t_ms``; ``side`` ``sell`` (a long liquidated) or ``buy`` (a short)."""
+    fam = inst_id.rsplit("-", 1)[0].encode()
+    return _LIQ % (_num(px), b"long" if side == "sell" else b"short", side.encode(), _num(sz), t_ms, fam,
+                   inst_id.encode(), fam)

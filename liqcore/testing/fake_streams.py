@@ -1,0 +1,132 @@
+"""Fake public market-data websockets of Binance USD-M futures and OKX: a real aiohttp server on 127.0.0.1.
+
+``async with FakeMarketStream("binance") as fs:`` serves ``fs.ws_url`` in the venue's wire protocol:
+
+* ``binance``: ``/ws`` (raw streams, subscribed by message): ``{"method": "SUBSCRIBE", "params": [names],
+  "id": n}`` is answered ``{"result": null, "id": n}``; ``UNSUBSCRIBE`` likewise; websocket pings are
+  answered by the server (aiohttp's autoping);
+* ``okx``: ``/ws/v5/public``: ``{"op": "subscribe", "args": [{"channel": ..., "instId"|"instType": ...}]}``
+  is answered with one ``{"event": "subscribe", "arg": {...}, "connId": ...}`` per argument; the text
+  ``ping`` is answered ``pong``.
+
+``await fs.push(frame, stream)`` sends a frame now to every connection subscribed to ``stream`` (Binance: a
+stream name such as ``ethusdt@forceOrder``; OKX: the argument as compact JSON, e.g.
+``{"channel":"liquidation-orders","instType":"SWAP"}``), framed here and written to each connection's
+transport at once; it returns ``time.perf_counter_ns()`` taken just before the writes (``fs.write``: the same
+without awaiting).  ``fs.subscribed(stream)`` says whether a connection holds that subscription.  Frames are
+whatever the caller gives (``liqcore.venues.binance.samples`` / ``okx.samples`` build real ones).
+
+The Bybit public stream (and the whole Bybit order API) is :class:`liqcore.testing.fake_exchange.FakeExchange`;
+these two fakes carry market data only, for live runs that watch several venues' liquidations.
+"""
+from __future__ import annotations
+
+import time
+
+import orjson
+from aiohttp import WSMsgType, web
+
+__all__ = ["FakeMarketStream"]
+
+_PATHS = {"binance": "/ws", "okx": "/ws/v5/public"}
+
+
+class FakeMarketStream:
+    def __init__(self, venue: str, host: str = "127.0.0.1") -> None:
+        venue = str(venue).lower()
+        if venue not in _PATHS:
+            raise ValueError(f"venue: the fake market stream speaks binance or okx; got {venue!r}")
+        self.venue = venue
+        self.host = host
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._conns: dict[web.WebSocketResponse, set[str]] = {}
+        self._transports: dict = {}
+        self.messages: list[bytes] = []  # every text message received, in order
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}{_PATHS[self.venue]}"
+
+    async def start(self) -> "FakeMarketStream":
+        app = web.Application()
+        app.router.add_get(_PATHS[self.venue], self._ws)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        for ws in list(self._conns):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "FakeMarketStream":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    def subscribed(self, stream: str) -> bool:
+        return any(stream in subs for subs in self._conns.values())
+
+    async def push(self, frame: bytes | dict, stream: str) -> int:
+        return self.write(frame, stream)
+
+    def write(self, frame: bytes | dict, stream: str) -> int:
+        """:meth:`push` without awaiting: the text frame is framed here and written to each subscribed
+        connection's transport at once (as a venue's server writes it)."""
+        data = frame if isinstance(frame, (bytes, bytearray)) else orjson.dumps(frame)
+        n = len(data)
+        head = bytes((0x81, n)) if n < 126 else (bytes((0x81, 126)) + n.to_bytes(2, "big") if n < 65536
+                                                 else bytes((0x81, 127)) + n.to_bytes(8, "big"))
+        out = head + data
+        trs = [self._transports[ws] for ws, subs in self._conns.items() if stream in subs and not ws.closed]
+        t = time.perf_counter_ns()  # just before the writes
+        for tr in trs:
+            if tr is not None and not tr.is_closing():
+                tr.write(out)
+        return t
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        subs: set[str] = set()
+        self._conns[ws] = subs
+        self._transports[ws] = request.transport
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                self.messages.append(msg.data.encode())
+                if self.venue == "okx" and msg.data == "ping":
+                    await ws.send_str("pong")
+                    continue
+                try:
+                    m = orjson.loads(msg.data)
+                except orjson.JSONDecodeError:
+                    continue
+                if self.venue == "binance":
+                    method, names = m.get("method"), [str(x) for x in m.get("params") or []]
+                    if method == "SUBSCRIBE":
+                        subs.update(names)
+                    elif method == "UNSUBSCRIBE":
+                        subs.difference_update(names)
+                    await ws.send_str(orjson.dumps({"result": None, "id": m.get("id")}).decode())
+                else:
+                    op = m.get("op")
+                    for a in m.get("args") or []:
+                        key = orjson.dumps(a).decode()
+                        if op == "subscribe":
+                            subs.add(key)
+                        elif op == "unsubscribe":
+                            subs.discard(key)
+                        await ws.send_str(orjson.dumps({"event": op, "arg": a, "connId": "fake"}).decode())
+        finally:
+            self._conns.pop(ws, None)
+            self._transports.pop(ws, None)
+        return ws
