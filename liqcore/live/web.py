@@ -272,7 +272,7 @@ class WebDashboard:
             # the token leaves the address bar: an HttpOnly cookie carries it from now on
             resp = web.HTTPSeeOther("/")
             resp.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/")
-            return resp
+            raise resp
         return await handler(request)
 
     async def _index(self, request):

@@ -269,7 +269,21 @@ DOM = """(() => ({
   connects: +document.getElementById('status').dataset.connects,
   source: document.getElementById('source').textContent,
   balance: document.querySelector('#account tr td.num').textContent,
+  orders_count: +[...document.querySelectorAll('#account tr')].find(r => r.cells[0].textContent.startsWith('cascades / orders'))
+                  .cells[1].textContent.split(' / ')[1],
 }))()"""
+
+
+SEEN = """(() => {
+  window.__seen = {orders: 0, positions: 0, renders: 0};
+  const count = () => {
+    const s = window.__seen; s.renders += 1;
+    s.orders = Math.max(s.orders, document.querySelectorAll('#orders .order-row').length);
+    s.positions = Math.max(s.positions, document.querySelectorAll('#positions .position-row').length);
+  };
+  for (const id of ['orders', 'positions']) new MutationObserver(count).observe(document.getElementById(id).tBodies[0], {childList: true});
+  return true;
+})()"""
 
 
 @needs_chromium
@@ -282,20 +296,16 @@ def test_replay_watched_in_chromium(recordings, tmp_path):
         assert url == f"http://127.0.0.1:{port}/"
 
         async def main():
-            seen = {"orders": 0, "positions": 0}
             async with Browser(tmp_path / "profile") as b:
                 await b.open(url)
+                await b.wait_for("document.getElementById('status').dataset.connects === '1'")
+                # watch the replay: every render of the orders and positions tables is seen (the resting entry
+                # and the open position show while they exist: 0.4 s for the first position at 1000x)
+                await b.eval(SEEN)
                 await b.wait_for("document.querySelectorAll('#cascades .cascade-row').length >= 1", timeout=60)
-                # watch the replay: the resting entry and the open position show while they exist
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    d = await b.eval(DOM)
-                    seen["orders"] = max(seen["orders"], d["orders"])
-                    seen["positions"] = max(seen["positions"], d["positions"])
-                    if proc.poll() is not None or await asyncio.to_thread(_replay_done, proc):
-                        break
-                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(_wait_line, proc, "replay finished", 90)
                 await asyncio.sleep(1.0)  # the final state pushed
+                seen = await b.eval("window.__seen")
                 final = await b.eval(DOM)
                 shot = await b.screenshot(tmp_path / "dashboard.png")
                 return seen, final, list(b.errors), shot
@@ -307,7 +317,9 @@ def test_replay_watched_in_chromium(recordings, tmp_path):
     assert code == 0 and summary["cascades"] == 2
     assert errors == []
     assert final["cascades"] == 2 and final["marks"] == 2 and final["symbols"] == 1
-    assert seen["orders"] >= 1 and seen["positions"] >= 1, seen
+    # the entries (the account's orders count; a resting entry lasts 40 ms at 1000x: the order row is checked
+    # in test_order_and_position_rows_in_chromium) and the open position's row (0.4 s at 1000x)
+    assert final["orders_count"] == summary["orders"] >= 2 and seen["positions"] >= 1, seen
     assert final["status"] == "connected" and not final["controls"] and final["source"] == "replay"
     # the equity chart: the starting equity and one point per closed trade (at least)
     assert final["equity"] >= 1 + len(summary["trades"]) and final["prices"] > 10
@@ -317,23 +329,6 @@ def test_replay_watched_in_chromium(recordings, tmp_path):
     assert any(c.startswith("cascades per day ETHUSDT|5-9 /day") for c in checks), checks
     assert any(c.startswith("fill rate|50-80 %") for c in checks) and any(c.startswith("win rate|65-75 %") for c in checks)
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:4] == b"\x89PNG"
-
-
-_done_lines: dict[int, bool] = {}
-
-
-def _replay_done(proc) -> bool:
-    """Whether the runner said the replay finished (read from its stderr without blocking long)."""
-    import select
-
-    if _done_lines.get(proc.pid):
-        return True
-    r, _, _ = select.select([proc.stderr], [], [], 0.05)
-    if r:
-        line = proc.stderr.readline().decode(errors="replace")
-        if "replay finished" in line:
-            _done_lines[proc.pid] = True
-    return _done_lines.get(proc.pid, False)
 
 
 @needs_chromium
@@ -369,6 +364,48 @@ def test_page_reconnects_when_the_server_behind_it_restarts(recordings, tmp_path
     finally:
         if proc.poll() is None:
             _stop(proc)
-    assert code2 == 0 and errors == []
+    # (the page's failed attempts while nothing listened are the browser's log lines, expected here)
+    assert code2 == 0 and [e for e in errors if "ERR_CONNECTION_REFUSED" not in e] == []
     assert d["status"] == "connected" and d["cascades"] == 2 and not d["controls"]
     assert d["equity"] >= 1 and d["fills"] >= 2
+
+
+@needs_chromium
+def test_order_and_position_rows_in_chromium(tmp_path):
+    """A paper engine with a resting entry, then the position it opens, served in-process: the page's
+    order row (with its queue estimate column) and position row (entry, stop, take profit)."""
+    import types
+
+    from liqcore.live.web import LiveView
+
+    async def main():
+        eng = Engine(PARAMS, symbols=["ETHUSDT"])
+        t0 = 1_763_683_200_000
+        for f in cascade_frames(t0_ms=t0):
+            eng.on_frame("bybit", f, orjson.loads(f)["ts"] * 1_000_000)
+        runner = types.SimpleNamespace(engine=eng, snapshot=eng.snapshot)
+        dash = WebDashboard(LiveView(runner), "127.0.0.1", 0, hz=20)
+        url = await dash.start()
+        rows = "[...document.querySelectorAll('#%s .%s')].map(r => [...r.cells].map(c => c.textContent))"
+        try:
+            async with Browser(tmp_path / "profile") as b:
+                await b.open(url)
+                orders = await b.wait_for(rows % ("orders", "order-row") + ".filter(r => r.length > 1)")
+                eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 2995.0, 1, "Sell", t0 + 24_000)),
+                             (t0 + 24_000) * 10**6)
+                pos = await b.wait_for(rows % ("positions", "position-row"))
+                left = await b.wait_for("document.querySelectorAll('#orders .order-row').length === 0 "
+                                        "&& document.querySelectorAll('#orders tr.empty').length === 1")
+                await b.screenshot(tmp_path / "position.png")
+                return orders, pos, left, list(b.errors)
+        finally:
+            await dash.stop()
+
+    orders, pos, left, errors = asyncio.run(main())
+    assert errors == [] and left
+    assert orders == [["ETHUSDT", "buy", "2995.5", "new", orders[0][4], orders[0][5]]]
+    sym, side, qty, entry, current, pnl, best, dd, stop, tp, held = pos[0]
+    assert (sym, side, qty, entry, current) == ("ETHUSDT", "long", "0.8300", "2995.5", "2995")
+    assert float(pnl) == pytest.approx(100 * (2995.0 - 2995.5) / 2995.5, abs=1e-3)
+    assert float(stop) == pytest.approx(2988.01, abs=0.011) and float(tp) == pytest.approx(3000.0, abs=0.011)
+    assert held.endswith("s")
