@@ -334,6 +334,30 @@ class Contender:
         return t
 
 
+async def _web_health(port: int) -> dict:
+    """The dashboard server's own counters (``/api/health``: pages connected, views pushed)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"http://127.0.0.1:{port}/api/health") as r:
+            return await r.json()
+
+
+async def _page_connected(port: int, timeout: float = 30.0) -> None:
+    """Wait until the dashboard on ``port`` has a page connected (its websocket), SystemExit otherwise."""
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (await _web_health(port))["pages"] >= 1:
+                return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"liqcore-web: no page connected to the dashboard on 127.0.0.1:{port} within {timeout:g} s")
+
+
 async def server(args) -> None:
     from liqcore.testing.fake_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeExchange
     from liqcore.testing.fake_replay import liquidation_frame, trade_frame
@@ -369,7 +393,7 @@ async def server(args) -> None:
         elif c.name == "naive":
             cmd = [sys.executable, "-c", NAIVE, fx.public_ws_url, fx.rest_url, DEFAULT_API_KEY, DEFAULT_API_SECRET,
                    orjson.dumps(TOPICS).decode()]
-        elif c.name in ("liqcore", "liqcore-cold"):
+        elif c.name in ("liqcore", "liqcore-cold", "liqcore-web"):
             pre = ["-c", LIQCORE_STAMPS, str(Path(tmp.name) / f"{c.name}.stamps")] if args.stages else ["-m", "liqcore"]
             if c.name == "liqcore-cold":  # the same with the runner's warm path and gc.freeze off (before/after)
                 pre = ["-c", LIQCORE_COLD]
@@ -378,6 +402,13 @@ async def server(args) -> None:
                    "--private-ws-url", fx.private_ws_url, "--journal", str(Path(tmp.name) / f"{c.name}.sqlite"),
                    "--no-dashboard", "--log", str(Path(tmp.name) / f"{c.name}.log"), "--log-level", "WARNING",
                    "--min-history", "100", "--history", "1000", *args.liqcore_args]
+            if c.name == "liqcore-web":  # the web dashboard served, and a page open on it (below)
+                import socket
+
+                with socket.socket() as sk:
+                    sk.bind(("127.0.0.1", 0))
+                    c.web_port = sk.getsockname()[1]
+                cmd += ["--web", f"127.0.0.1:{c.web_port}"]
         else:
             raise SystemExit(f"unknown contender {c.name!r}")
         c.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -390,6 +421,19 @@ async def server(args) -> None:
                 raise SystemExit(f"{c.name} exited with {c.proc.returncode} before subscribing")
         if time.monotonic() - t_wait > 60:
             raise SystemExit("contenders not ready after 60 s: " + ", ".join(c.name for c in cs if not c.ready()))
+    pages = []
+    for c in cs:  # liqcore-web: a headless Chromium keeps the dashboard page open for the whole measurement
+        if c.name == "liqcore-web":
+            import shutil
+
+            exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+            if exe is None:
+                raise SystemExit("liqcore-web: needs chromium (apt-get install chromium) to keep a page open")
+            pages.append(subprocess.Popen(
+                [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 f"--user-data-dir={Path(tmp.name) / 'chromium'}", "--remote-debugging-port=0",
+                 f"http://127.0.0.1:{c.web_port}/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            await _page_connected(c.web_port)
     await asyncio.sleep(1.0)
     # this process stamps both ends of every measurement: no cyclic-GC pass of its own (the fakes' records
     # grow all session) may land between them and be charged to a contender
@@ -466,6 +510,11 @@ async def server(args) -> None:
     cpu = {c.name: ((_cpu_s(c.proc.pid) - cpu0[c.name][0]), time.monotonic() - cpu0[c.name][1]) for c in cs}
     gc.enable()
     for c in cs:
+        if c.name == "liqcore-web":
+            print(f"  liqcore-web dashboard at the end: {await _web_health(c.web_port)}")
+    for pg in pages:
+        pg.terminate()
+    for c in cs:
         c.proc.send_signal(signal.SIGINT) if c.name.startswith("liqcore") else c.proc.terminate()
     for c in cs:
         try:
@@ -527,6 +576,10 @@ async def server(args) -> None:
         if {"naive", "liqcore"} <= res.keys():
             rn = res["naive"][0] / res["liqcore"][0]
             print(f"    naive/liqcore p50 x{rn:.2f} (bar >= 2.5: {'OK' if rn >= 2.5 else 'MISSED'})")
+        if {"liqcore-web", "liqcore"} <= res.keys():
+            w50, w99 = res["liqcore-web"][0] / res["liqcore"][0], res["liqcore-web"][2] / res["liqcore"][2]
+            print(f"    liqcore-web/liqcore (a dashboard page open) p50 x{w50:.2f}   p99 x{w99:.2f} "
+                  f"(bar <= 1.10: {'OK' if max(w50, w99) <= 1.10 else 'MISSED'})")
         if {"liqcore-cold", "liqcore"} <= res.keys():
             print(f"    liqcore/liqcore-cold (warm path on/off) p50 x{res['liqcore'][0] / res['liqcore-cold'][0]:.2f}"
                   f"   p99 x{res['liqcore'][2] / res['liqcore-cold'][2]:.2f}")
@@ -540,7 +593,8 @@ if __name__ == "__main__":
     ap.add_argument("--variants", default="quiet,tape", help="comma list of quiet,tape")
     ap.add_argument("--idle", type=float, default=25.0, help="ms of silence before the confirming frame (x1..x2)")
     ap.add_argument("--contenders", default="floor,naive,liqcore",
-                    help="comma list of floor, naive, liqcore, liqcore-cold (liqcore without the warm path)")
+                    help="comma list of floor, naive, liqcore, liqcore-cold (liqcore without the warm path), "
+                         "liqcore-web (liqcore with --web and a headless Chromium page open on it)")
     ap.add_argument("--liqcore-args", nargs="*", default=[], help="extra flags for liqcore run")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--stages", action="store_true", help="also stamp (CLOCK_MONOTONIC) the frame callback and the "

@@ -249,6 +249,7 @@ class WebDashboard:
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/api/view", self._api_view)
         app.router.add_get("/ws", self._ws)
+        app.router.add_get("/api/health", self._health)
         if self.control:
             app.router.add_post("/api/kill", self._kill)
             app.router.add_post("/api/flatten", self._flatten)
@@ -287,6 +288,11 @@ class WebDashboard:
 
     async def _api_view(self, request):
         return web.Response(body=self._dump(), content_type="application/json")
+
+    async def _health(self, request):
+        """The server itself: pages connected, views pushed, the last view's build + serialization time (ms)."""
+        return web.json_response({"pages": len(self.clients), "pushes": self.pushes, "hz": self.hz,
+                                  "last_view_ms": round(self.last_push_ms, 3)})
 
     async def _ws(self, request):
         ws = web.WebSocketResponse(heartbeat=10.0)

@@ -73,6 +73,10 @@ def test_cli_generates_a_token_off_the_loopback_and_none_on_it(tmp_path):
     o = web_options(ns)
     assert o["host"] == "0.0.0.0" and len(o["token"]) >= 30 and o["print_token"]
     assert web_options(argparse.Namespace(web=":8080", web_token_file=None, web_control=False))["token"] is None
+    f = tmp_path / "tok"
+    f.write_text(TOKEN)  # a token file: required on the loopback too, and not printed
+    o = web_options(argparse.Namespace(web=":8080", web_token_file=str(f), web_control=True))
+    assert o["token"] == TOKEN and not o["print_token"] and o["control"]
     with pytest.raises(ValueError, match="need --web"):
         web_options(argparse.Namespace(web=None, web_token_file=None, web_control=True))
 
@@ -104,6 +108,8 @@ def test_off_loopback_requests_need_the_token_http_and_websocket():
                 assert e.value.status == 401
                 async with s.get(base + "/api/view", headers={"Authorization": f"Bearer {TOKEN}"}) as r:
                     assert r.status == 200 and (await r.json())["snapshot"]["equity"] == 10_000.0
+                async with s.get(base + "/api/health", headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+                    assert (await r.json())["pages"] == 0
             # the token once in the address: a cookie from then on, the address bar cleared, the page token-free
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
                 async with s.get(base + "/", params={"token": TOKEN}, allow_redirects=False) as r:
@@ -118,6 +124,10 @@ def test_off_loopback_requests_need_the_token_http_and_websocket():
                 ws = await s.ws_connect(base + "/ws")
                 msg = await ws.receive(timeout=5)
                 assert json.loads(msg.data)["snapshot"]["equity"] == 10_000.0 and TOKEN not in msg.data
+                async with s.get(base + "/api/health") as r:
+                    assert (await r.json())["pages"] == 1  # the open websocket is counted
+                msg = await ws.receive(timeout=5)  # and pushed to (4 Hz)
+                assert json.loads(msg.data)["snapshot"]["equity"] == 10_000.0
                 await ws.close()
         finally:
             await server.close()
