@@ -253,7 +253,26 @@ class WebDashboard:
         if self.control:
             app.router.add_post("/api/kill", self._kill)
             app.router.add_post("/api/flatten", self._flatten)
+        app.on_startup.append(self._start_push)
+        app.on_shutdown.append(self._close_pages)
+        app.on_cleanup.append(self._stop_push)
         return app
+
+    async def _start_push(self, app) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._push(), name="web-dashboard")
+
+    async def _stop_push(self, app) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _close_pages(self, app) -> None:
+        for ws in list(self.clients):
+            await ws.close()
 
     def _token_ok(self, request: web.Request) -> bool:
         given = (request.query.get("token") or request.cookies.get(COOKIE) or "")
@@ -367,7 +386,6 @@ class WebDashboard:
         addrs = self._runner.addresses
         if addrs and self.port == 0:
             self.port = int(addrs[0][1])
-        self._task = asyncio.get_running_loop().create_task(self._push(), name="web-dashboard")
         return self.url
 
     @property
@@ -376,16 +394,9 @@ class WebDashboard:
         return f"http://{h}:{self.port}/"
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        for ws in list(self.clients):
-            await ws.close()
         if self._runner is not None:
-            await self._runner.cleanup()
+            await self._runner.cleanup()  # (pages closed, the push task stopped: the app's shutdown hooks)
+            self._runner = None
 
 
 def new_token() -> str:
