@@ -81,6 +81,19 @@ def test_cli_generates_a_token_off_the_loopback_and_none_on_it(tmp_path):
         web_options(argparse.Namespace(web=None, web_token_file=None, web_control=True))
 
 
+def test_an_address_in_use_fails_the_run_in_one_line(recordings):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", "recordings/",
+                            "--no-dashboard", "--web", f"127.0.0.1:{port}"], cwd=recordings, capture_output=True,
+                           timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    last = [ln for ln in p.stderr.decode().splitlines() if not ln.startswith("{")][-1]
+    assert p.returncode == 1 and last.startswith(f"liqcore run: error: --web 127.0.0.1:{port}: cannot bind") \
+        and "in use" in last, p.stderr.decode()[-2000:]
+
+
 # ---------------------------------------------------------------- the token middleware
 
 async def _serve(dash: WebDashboard) -> TestServer:
