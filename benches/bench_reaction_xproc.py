@@ -344,6 +344,30 @@ class Contender:
         return t
 
 
+async def _web_health(port: int) -> dict:
+    """The dashboard server's own counters (``/api/health``: pages connected, views pushed)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"http://127.0.0.1:{port}/api/health") as r:
+            return await r.json()
+
+
+async def _page_connected(port: int, timeout: float = 30.0) -> None:
+    """Wait until the dashboard on ``port`` has a page connected (its websocket), SystemExit otherwise."""
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (await _web_health(port))["pages"] >= 1:
+                return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"liqcore-web: no page connected to the dashboard on 127.0.0.1:{port} within {timeout:g} s")
+
+
 async def server(args) -> None:
     from liqcore.testing.fake_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeExchange
     from liqcore.testing.fake_replay import liquidation_frame, trade_frame
@@ -380,7 +404,7 @@ async def server(args) -> None:
         elif c.name == "naive":
             cmd = [sys.executable, "-c", NAIVE, fx.public_ws_url, fx.rest_url, DEFAULT_API_KEY, DEFAULT_API_SECRET,
                    orjson.dumps(TOPICS).decode()]
-        elif c.name in ("liqcore", "liqcore-cold", "liqcore-x"):
+        elif c.name in ("liqcore", "liqcore-cold", "liqcore-x", "liqcore-web"):
             pre = ["-c", LIQCORE_STAMPS, str(Path(tmp.name) / f"{c.name}.stamps")] if args.stages else ["-m", "liqcore"]
             if c.name == "liqcore-cold":  # the same with the runner's warm path and gc.freeze off (before/after)
                 pre = ["-c", LIQCORE_COLD]
@@ -395,6 +419,13 @@ async def server(args) -> None:
                 c.fb = await FakeMarketStream("binance").start()
                 cmd += ["--scope", "instrument", "--trade-venue", "bybit", "--watch-venues", "bybit,binance",
                         "--venue-url", f"binance={c.fb.ws_url}"]
+            if c.name == "liqcore-web":  # the web dashboard served, and a page open on it (below)
+                import socket
+
+                with socket.socket() as sk:
+                    sk.bind(("127.0.0.1", 0))
+                    c.web_port = sk.getsockname()[1]
+                cmd += ["--web", f"127.0.0.1:{c.web_port}"]
         else:
             raise SystemExit(f"unknown contender {c.name!r}")
         c.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -407,6 +438,19 @@ async def server(args) -> None:
                 raise SystemExit(f"{c.name} exited with {c.proc.returncode} before subscribing")
         if time.monotonic() - t_wait > 60:
             raise SystemExit("contenders not ready after 60 s: " + ", ".join(c.name for c in cs if not c.ready()))
+    pages = []
+    for c in cs:  # liqcore-web: a headless Chromium keeps the dashboard page open for the whole measurement
+        if c.name == "liqcore-web":
+            import shutil
+
+            exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+            if exe is None:
+                raise SystemExit("liqcore-web: needs chromium (apt-get install chromium) to keep a page open")
+            pages.append(subprocess.Popen(
+                [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 f"--user-data-dir={Path(tmp.name) / 'chromium'}", "--remote-debugging-port=0",
+                 f"http://127.0.0.1:{c.web_port}/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            await _page_connected(c.web_port)
     await asyncio.sleep(1.0)
     # this process stamps both ends of every measurement: no cyclic-GC pass of its own (the fakes' records
     # grow all session) may land between them and be charged to a contender
@@ -500,6 +544,11 @@ async def server(args) -> None:
     cpu = {c.name: ((_cpu_s(c.proc.pid) - cpu0[c.name][0]), time.monotonic() - cpu0[c.name][1]) for c in cs}
     gc.enable()
     for c in cs:
+        if c.name == "liqcore-web":
+            print(f"  liqcore-web dashboard at the end: {await _web_health(c.web_port)}")
+    for pg in pages:
+        pg.terminate()
+    for c in cs:
         c.proc.send_signal(signal.SIGINT) if c.name.startswith("liqcore") else c.proc.terminate()
     for c in cs:
         try:
@@ -572,6 +621,10 @@ async def server(args) -> None:
             rx = res["liqcore-x"][0] / res["liqcore"][0]
             print(f"    liqcore-x/liqcore (instrument scope / venue scope) p50 x{rx:.2f} "
                   f"(bar <= 1.3: {'OK' if rx <= 1.3 else 'MISSED'})   p99 x{res['liqcore-x'][2] / res['liqcore'][2]:.2f}")
+        if {"liqcore-web", "liqcore"} <= res.keys():
+            w50, w99 = res["liqcore-web"][0] / res["liqcore"][0], res["liqcore-web"][2] / res["liqcore"][2]
+            print(f"    liqcore-web/liqcore (a dashboard page open) p50 x{w50:.2f}   p99 x{w99:.2f} "
+                  f"(bar <= 1.10: {'OK' if max(w50, w99) <= 1.10 else 'MISSED'})")
         if {"liqcore-cold", "liqcore"} <= res.keys():
             print(f"    liqcore/liqcore-cold (warm path on/off) p50 x{res['liqcore'][0] / res['liqcore-cold'][0]:.2f}"
                   f"   p99 x{res['liqcore'][2] / res['liqcore-cold'][2]:.2f}")
@@ -586,7 +639,8 @@ if __name__ == "__main__":
     ap.add_argument("--idle", type=float, default=25.0, help="ms of silence before the confirming frame (x1..x2)")
     ap.add_argument("--contenders", default="floor,naive,liqcore",
                     help="comma list of floor, naive, liqcore, liqcore-cold (liqcore without the warm path), "
-                         "liqcore-x (liqcore in instrument scope over a fake Bybit and a fake Binance)")
+                         "liqcore-x (liqcore in instrument scope over a fake Bybit and a fake Binance), "
+                         "liqcore-web (liqcore with --web and a headless Chromium page open on it)")
     ap.add_argument("--confirm-on", default="alternate", choices=("alternate", "bybit", "binance"),
                     help="liqcore-x: the venue of each cascade's confirming liquidation (the first large one is "
                          "on the other)")

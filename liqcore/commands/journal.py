@@ -5,6 +5,7 @@
     liqcore journal session.sqlite --recording rec/          # + live fills beside the fill model on the
                                                              #   session's recorded frames (run --record)
     liqcore journal session.sqlite --recording rec/ --explain  # + every order lined up, the pnl gap decomposed
+    liqcore journal session.sqlite --web :8080               # the session's view on the web dashboard
 
 Cascades per UTC day per symbol, fill rate, win rate, reaction time (decision to create request written,
 decision to the venue's acknowledgement: p50/p99), the fee the venue charged beside the fee model, and
@@ -32,6 +33,47 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "only; price, latency, queue position) and decompose the pnl gap into missed fills, extra "
                         "fills, price, fees and timing (USD)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--web", metavar="[HOST:]PORT",
+                   help="serve the session's view on the web dashboard (default host 127.0.0.1) until Ctrl-C")
+    p.add_argument("--web-token-file", metavar="FILE", help="--web: the token (first line of FILE) every request needs")
+
+
+def serve(args) -> int:
+    """``--web``: the finished session's view (the journal's tables, read once), served until SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+
+    from liqcore.live.web import WebDashboard, is_loopback, new_token, parse_web_address, read_token_file
+    from liqcore.live.web_journal import journal_view
+
+    host, port = parse_web_address(args.web)
+    token = read_token_file(args.web_token_file) if args.web_token_file else None
+    printed = token is None and not is_loopback(host)
+    if printed:
+        token = new_token()
+    view = journal_view(args.path)
+
+    async def main() -> None:
+        web = WebDashboard(lambda: view, host, port, token=token)
+        url = await web.start()
+        print(f"web dashboard: {url} (the session in {args.path}; Ctrl-C stops)", file=sys.stderr, flush=True)
+        if printed:
+            print(f"web dashboard token: {token} (open {url}?token=<token> once)", file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await web.stop()
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        print(f"liqcore journal: error: --web {args.web}: cannot bind: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def run(args) -> int:
@@ -45,6 +87,10 @@ def run(args) -> int:
     for r in args.recording or ():
         if not Path(r).exists():
             raise ValueError(f"recording: {r} does not exist")
+    if args.web_token_file and not args.web:
+        raise ValueError("web-token-file: needs --web [HOST:]PORT")
+    if args.web:
+        return serve(args)
     if args.explain and not args.recording:
         raise ValueError("explain: needs the session's recording (--recording DIR) to replay through the backtest")
     try:

@@ -17,6 +17,10 @@ command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake 
 127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used).
 SIGUSR1 toggles the kill switch (no new entries); so does the file given by ``--kill-switch`` when it
 exists. A replay run ends once the whole recording was replayed (or after ``--duration``).
+``--web [HOST:]PORT`` serves the web dashboard from this process (read-only, 127.0.0.1 unless a host is
+given; another interface needs the token printed at start or ``--web-token-file``; ``--web-control`` adds
+the kill-switch and flatten-all buttons); with ``--replay`` the page keeps the final state once the
+recording ended, until SIGINT/SIGTERM or ``--duration``.
 SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
 Exit status 1, with the reason on stderr, when the market-data feed never connected or received no frame.
 """
@@ -80,6 +84,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "time (what `liqcore journal --recording` replays through the fill model)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
     p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
+    p.add_argument("--web", metavar="[HOST:]PORT",
+                   help="serve the web dashboard on HOST:PORT (default host 127.0.0.1; read-only; any other interface "
+                        "needs the token printed at start or --web-token-file)")
+    p.add_argument("--web-token-file", metavar="FILE", help="--web: the token (first line of FILE) every request needs")
+    p.add_argument("--web-control", action="store_true",
+                   help="--web: add the kill-switch and flatten-all buttons (each asks for confirmation)")
     p.add_argument("--log", metavar="FILE", help="JSON log file (default: stderr)")
     p.add_argument("--features", metavar="N[,N...]", type=_feature_names,
                    help="named features to keep current from the stream (e.g. flow.ofi@5m:zscore; see "
@@ -192,6 +202,24 @@ def _instrument_scope(args, params, venue: str, symbols: list[str]):
         raise ValueError(f"scope: no other venue of --watch-venues lists {','.join(symbols)}; nothing to watch")
     registry = SymbolRegistry()
     return watch, InstrumentDetector(p, registry, venue, table), registry
+
+
+def web_options(args) -> dict | None:
+    """``--web``/``--web-token-file``/``--web-control`` as the runner's ``web`` dict (None without --web); off the
+    loopback a token is generated (printed at start) unless a token file gives one."""
+    from liqcore.live.web import is_loopback, new_token, parse_web_address, read_token_file
+
+    if not getattr(args, "web", None):
+        if getattr(args, "web_token_file", None) or getattr(args, "web_control", False):
+            raise ValueError("web: --web-token-file and --web-control need --web [HOST:]PORT")
+        return None
+    host, port = parse_web_address(args.web)
+    token, printed = None, False
+    if args.web_token_file:
+        token = read_token_file(args.web_token_file)
+    elif not is_loopback(host):
+        token, printed = new_token(), True
+    return {"host": host, "port": port, "token": token, "print_token": printed, "control": bool(args.web_control)}
 
 
 def build(args):
@@ -317,14 +345,17 @@ def build(args):
         require_usable(sum(seeded.values()), args.seed_history, allow_empty=args.allow_empty,
                        reason=f"no {venue} liquidation received before now to seed the thresholds from")
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
+                        web=web_options(args),
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
                         features=getattr(args, "features", None) or (), watch=watch,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
     return engine, runner, fake_thread
 
 
-async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 1.0) -> None:
-    """Set ``stop`` once the fake exchange has sent the whole replay and no frame arrived for ``settle_s``."""
+async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 1.0, linger: bool = False) -> None:
+    """Set ``stop`` once the fake exchange has sent the whole replay and no frame arrived for ``settle_s``
+    (``linger``, the web dashboard's replay: say so and keep serving the final state until a signal or
+    ``--duration``)."""
     while fx.replay_done is None or not fx.replay_done.is_set():
         await asyncio.sleep(0.1)
     last, quiet = -1, 0.0
@@ -333,6 +364,10 @@ async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 
         n = sum(engine.frames.values())
         quiet = quiet + 0.1 if n == last else 0.0
         last = n
+    if linger:
+        print("replay finished: the web dashboard keeps the final state until Ctrl-C (or --duration)",
+              file=sys.stderr, flush=True)
+        return
     stop.set()
 
 
@@ -341,7 +376,7 @@ async def _run(runner, engine, fake_thread, duration):
     stop = asyncio.Event()
     watcher = None
     if fake_thread is not None:
-        watcher = asyncio.ensure_future(_stop_after_replay(fake_thread.fx, engine, stop))
+        watcher = asyncio.ensure_future(_stop_after_replay(fake_thread.fx, engine, stop, linger=runner.web is not None))
     try:
         return await runner.run(duration=duration, stop=stop)
     finally:
@@ -398,6 +433,9 @@ def run(args) -> int:
         print(f"liqcore run: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
+        if exc.errno == errno.EADDRINUSE or (args.web and exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES)):
+            print(f"liqcore run: error: --web {args.web}: cannot bind: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
         where = f"{exc.filename}: " if exc.filename else ""

@@ -7,7 +7,7 @@
 * ``positions``: per open position its entry, current price (the last trade price), P&L %, the
   maximum profit % and the current drawdown % from it (both over the snapshots taken since the
   entry: the engine takes one on every decision and the dashboard a few times a second), and its
-  stop price (the core's, else entry x (1 -/+ stop-loss)).
+  stop price (the core's, else entry x (1 -/+ stop-loss)) and take-profit price (the core's, else None).
 * ``signals``: the latest decisions (at most 8) with what the signal saw: the liquidation (the
   cascade's dominant side and id), the candle and news notes and the reason of a strategy's judge
   when it has one (liq-trend), and the decision itself.
@@ -66,6 +66,7 @@ class PanelState:
                 "max_profit_pct": None if best is None else 100.0 * max(best, 0.0),
                 "drawdown_pct": None if best is None or pnl is None else 100.0 * (max(best, 0.0) - pnl),
                 "stop_price": stop,
+                "take_profit_price": _num(p.get("take_profit")) if p.get("status") == "open" else None,
             })
         for key in [k for k in self._best if k not in live]:
             del self._best[key]

@@ -5,7 +5,9 @@ The feed subscribes what the engine's strategy needs (``Strategy.needs``: e.g. `
 needs the funding rate, carried by Bybit's ``tickers`` topic); a strategy whose inputs the venue's live
 stream cannot deliver raises ValueError at construction, naming the missing kinds.
 
-``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False)``;
+``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False,
+web=None)``; ``web``: ``{"host", "port", "token", "control"}`` serves the web dashboard
+(:mod:`liqcore.live.web`) from this process, its address (and token) printed on stderr at start;
 ``await runner.run(duration=None, stop=None)`` returns a summary dict when ``duration`` elapses, ``stop``
 is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels every working entry
 (batch cancels, confirmed; positions keep their venue TP/SL) within the ``shutdown-timeout``, flushes the
@@ -82,7 +84,8 @@ class LiveRunner:
                  network: str = "mainnet", metrics_port: int | None = None, dashboard: bool = False,
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
                  warm_interval_s: float | None = 0.002,
-                 feed_symbols: list[str] | None = None, features=(), watch=(), **conn_kwargs):
+                 feed_symbols: list[str] | None = None, features=(), watch=(), web: dict | None = None,
+                 **conn_kwargs):
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
@@ -112,6 +115,9 @@ class LiveRunner:
         self.feeds = [self.feed, *self.watch_feeds]
         self._metrics_runner = None
         self._dashboard = None
+        self.web = web
+        self._web = None
+        self.web_url: str | None = None
         self.started_ns = 0
 
     def snapshot(self) -> dict:
@@ -187,6 +193,8 @@ class LiveRunner:
             self._metrics_runner = await serve_metrics(self.engine.metrics, self.metrics_port)
             port = self._metrics_runner.addresses[0][1] if self._metrics_runner.addresses else self.metrics_port
             log.info("metrics on http://127.0.0.1:%s/metrics", port, extra={"metrics_port": port})
+        if self.web is not None:  # (before the feed: an address in use fails the run before it connects)
+            await self._start_web()
         for f in self.feeds:
             await f.start()
         clock = loop.create_task(self._clock(stop), name="clock")
@@ -216,6 +224,8 @@ class LiveRunner:
                 warm.cancel()
             if self._dashboard is not None:
                 await self._dashboard.stop()
+            if self._web is not None:
+                await self._web.stop()
             for f in self.feeds:
                 await f.stop()
             await self.engine.shutdown(cancel_entries=True)
@@ -228,6 +238,25 @@ class LiveRunner:
                     except (NotImplementedError, RuntimeError, ValueError):
                         pass
         return self.summary()
+
+    async def _start_web(self) -> None:
+        """The web dashboard (``web``): bound, pushing, its address (and token, off the loopback) on stderr."""
+        import sys
+
+        from liqcore.live.web import LiveView, WebDashboard
+
+        w = self.web
+        control = bool(w.get("control"))
+        self._web = WebDashboard(LiveView(self, control=control), w.get("host", "127.0.0.1"), int(w.get("port", 0)),
+                                 hz=float(w.get("hz", self.dashboard_hz)), token=w.get("token"), control=control,
+                                 engine=self.engine)
+        self.web_url = await self._web.start()
+        print(f"web dashboard: {self.web_url}" + (" (kill switch and flatten-all enabled)" if control else ""),
+              file=sys.stderr, flush=True)
+        if w.get("token") and w.get("print_token", True):
+            print(f"web dashboard token: {w['token']} (open {self.web_url}?token=<token> once)", file=sys.stderr,
+                  flush=True)
+        log.info("web dashboard on %s", self.web_url)
 
     def summary(self) -> dict:
         eng = self.engine

@@ -1,0 +1,404 @@
+"""The live runner's web dashboard: an aiohttp server in the runner's process, off the decision path.
+
+``liqcore run --web [HOST:]PORT`` (and ``liqcore journal DB --web [HOST:]PORT``) serve one page
+(``web_static/``: HTML, CSS, the page's script and its canvas charts, all in the package: nothing is
+fetched from the internet) and push the view to it over a websocket at a few Hz (default 4): the view
+is taken by a timer task on the runner's event loop, between two frames, from ``LiveRunner.snapshot()``
+(the engine's snapshot plus the feed's health), and serialized once per push with orjson for every open
+page.  :class:`LiveView` adds what one snapshot cannot know: the equity curve, each symbol's sampled
+price, the cascades seen and the fills (the core's closed trades, read when their count changed).
+
+Safe by default: read-only, and bound to 127.0.0.1.  On any other interface (or with a token file) every
+request needs the token (``?token=`` once, which sets an HttpOnly cookie and redirects to the bare URL;
+or ``Authorization: Bearer``; or the cookie): without it, 401 (the websocket too).  The kill switch and
+flatten-all endpoints exist only with ``control=True`` (``--web-control``), take POST with the
+``X-Liqcore-Control: 1`` header (which a cross-site form cannot send) and act through the engine's own
+paths: the kill switch (:class:`~liqcore.live.risk.KillSwitch`, as SIGUSR1) and the order manager's
+cancel and reduce-only close (as a hold timeout's exit).  No secret is in the view: the snapshot carries
+none, and the token never appears in a page or a pushed view.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import hmac
+import ipaddress
+import logging
+import secrets
+import time
+from pathlib import Path
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from liqcore.live.report import TARGETS
+
+__all__ = ["WebDashboard", "LiveView", "parse_web_address", "is_loopback", "read_token_file", "flatten_all",
+           "set_kill_switch", "new_token", "STATIC_DIR"]
+
+log = logging.getLogger("liqcore.web")
+
+#: the page's files (package data)
+STATIC_DIR = Path(__file__).with_name("web_static")
+_TYPES = {".html": "text/html", ".js": "application/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+COOKIE = "liqcore_token"
+#: points kept per series (equity, each symbol's price); older points are thinned, never the newest
+MAX_POINTS = 1500
+#: cascades kept per symbol
+CASCADES_KEPT = 20
+_DUMPS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def parse_web_address(text: str) -> tuple[str, int]:
+    """``[HOST:]PORT`` (``8080``, ``:8080``, ``0.0.0.0:8080``, ``[::1]:8080``) -> ``(host, port)``; the host
+    defaults to 127.0.0.1.  ValueError names the flag."""
+    raw = str(text).strip()
+    host, sep, port = raw.rpartition(":")
+    if not sep:
+        host, port = "", raw
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        p = int(port)
+    except ValueError:
+        raise ValueError(f"web: {text!r} is not [HOST:]PORT (e.g. --web 8080 or --web 0.0.0.0:8080)") from None
+    if not 0 <= p <= 65535:
+        raise ValueError(f"web: port {p} out of range 0..65535")
+    return host, p
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` binds the loopback interface only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_token_file(path) -> str:
+    """The token kept in ``path`` (its first line, stripped); ValueError when missing, unreadable or empty."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"web-token-file: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    tok = (text.strip().splitlines() or [""])[0].strip()
+    if len(tok) < 8:
+        raise ValueError(f"web-token-file: {path} holds no token of at least 8 characters")
+    return tok
+
+
+def set_kill_switch(engine, on: bool) -> bool:
+    """Turn the engine's kill switch on or off (its manual state, as SIGUSR1 does); returns whether entries
+    are now refused (a kill-switch file still in place keeps them refused)."""
+    ks = engine.kill_switch
+    if bool(ks.manual) != bool(on):
+        engine.risk.toggle()
+    return bool(engine.risk.killed)
+
+
+def flatten_all(engine) -> dict:
+    """The operator's flatten-all: the kill switch on, every working entry cancelled and every open position
+    closed at market (reduce-only), through the order manager's own cancel and close paths (those a hold
+    timeout's exit takes).  Returns what was asked: ``{"kill_switch", "cancelled": [symbols], "closing":
+    [symbols]}``; the outcomes arrive as the gateway answers (journal, snapshot)."""
+    from liqcore.live.orders import make_client_id
+
+    out = {"kill_switch": set_kill_switch(engine, True), "cancelled": [], "closing": []}
+    om = engine.order_manager
+    for sym, cid, _status in om.working_entries():
+        book = om.books[sym]
+        if book.position_qty or book.cancel_sent:
+            continue
+        book.cancel_sent = True
+        om.spawn(om.cancel(sym, cid))
+        out["cancelled"].append(sym)
+    for sym, book in om.books.items():
+        if not book.position_qty or book.closing:
+            continue
+        om.seq += 1
+        book.closing = make_client_id(sym, om.seq)
+        book.close_reason = "operator"
+        if om.journal is not None:
+            om.journal.set_state("seq", om.seq)
+        om.spawn(om._close(sym, book.closing))
+        out["closing"].append(sym)
+    log.warning("flatten-all from the web dashboard: cancelled %s, closing %s", out["cancelled"], out["closing"])
+    return out
+
+
+def _thin(points: list) -> None:
+    """Halve a full series (every other point of its older part), keeping the newest points."""
+    if len(points) >= MAX_POINTS:
+        keep = MAX_POINTS // 2
+        points[:] = points[:-keep:2] + points[-keep:]
+
+
+class LiveView:
+    """The view a page shows of a running runner: ``{"source", "now_ns", "snapshot", "history", "control"}``.
+
+    ``history``: ``equity`` ([t_s, equity] per closed trade and per change seen), ``prices`` ({symbol:
+    [[t_s, last price]]}, sampled per view), ``cascades`` ({symbol: [{ts_ns, dominant, threshold, action,
+    detail}]}, from the decisions: every confirmed cascade is decided), ``fills`` ([{t_s, symbol, side,
+    price, kind}]: the closed trades' entries and exits and the open positions' entries).  Times are the
+    engine's clock (the replayed receive time in a replay)."""
+
+    def __init__(self, runner, *, control: bool = False):
+        self.runner = runner
+        self.engine = runner.engine
+        self.control = control
+        self.source = "replay" if getattr(self.engine, "replay_clock", None) is not None else "live"
+        self.equity: list = []
+        self.prices: dict[str, list] = {}
+        self.cascades: dict[str, collections.deque] = {}
+        self._seen: set = set()
+        self.closed: list = []
+        self._n_trades = 0
+
+    def __call__(self) -> dict:
+        eng = self.engine
+        snap = self.runner.snapshot()
+        now = int(eng.now_ns())
+        t = now / 1e9
+        rows = snap.get("symbols") or []
+        n_trades = sum(int(r.get("trades") or 0) for r in rows)
+        if n_trades != self._n_trades:  # a trade closed: its entry and exit, and the equity after it
+            self._n_trades = n_trades
+            self._read_trades()
+        eq = float(snap.get("equity") or 0.0)
+        if not self.equity or self.equity[-1][1] != eq:
+            _thin(self.equity)
+            self.equity.append([t, eq])
+        thr = {}
+        for r in rows:
+            px = r.get("last_price")
+            thr[r["symbol"]] = r.get("threshold")
+            if px is not None and px == px and px > 0:
+                pts = self.prices.setdefault(r["symbol"], [])
+                if not pts or pts[-1][1] != px:
+                    _thin(pts)
+                    pts.append([t, px])
+        for d in snap.get("recent") or ():
+            key = (d["ts_ns"], d["symbol"])
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            q = self.cascades.setdefault(d["symbol"], collections.deque(maxlen=CASCADES_KEPT))
+            q.append({"ts_ns": int(d["ts_ns"]), "dominant": d.get("dominant"), "threshold": thr.get(d["symbol"]),
+                      "action": d.get("action"), "detail": d.get("detail")})
+        fills = list(self.closed)
+        for p in snap.get("positions") or ():
+            fills.append({"t": p["entry_ns"] / 1e9, "symbol": p["symbol"], "price": p["entry_price"],
+                          "side": "buy" if p["side"] == "long" else "sell", "kind": "entry"})
+        for p in snap.get("positions") or ():  # the position monitor's take-profit price and time held
+            p["held_s"] = max(0.0, (now - int(p.get("entry_ns") or now)) / 1e9)
+        par = eng.params
+        snap["max_positions"] = int(par.max_positions) or int(par.max_symbols)  # the cap on open positions
+        first = getattr(eng.core, "_first_ns", None) or now
+        return {"source": self.source, "now_ns": now, "snapshot": snap, "control": self.control,
+                "targets": TARGETS, "session_days": (now - first) / 86_400e9,
+                "history": {"equity": self.equity, "prices": self.prices,
+                            "cascades": {s: list(q) for s, q in self.cascades.items()}, "fills": fills}}
+
+    def _read_trades(self) -> None:
+        eng = self.engine
+        led = eng.core.ledger()
+        reg = eng.core.registry
+        closed, curve = [], []
+        for r in led:
+            sym = reg.symbol(int(r["symbol_id"]))
+            long_ = r["side"] > 0
+            closed.append({"t": int(r["entry_ns"]) / 1e9, "symbol": sym, "price": float(r["entry_price"]),
+                           "side": "buy" if long_ else "sell", "kind": "entry"})
+            closed.append({"t": int(r["exit_ns"]) / 1e9, "symbol": sym, "price": float(r["exit_price"]),
+                           "side": "sell" if long_ else "buy", "kind": "exit"})
+            curve.append([int(r["exit_ns"]) / 1e9, float(r["equity_after"])])
+        self.closed = closed[-2 * MAX_POINTS:]
+        if curve:  # the equity curve at each closed trade, merged with the points sampled so far
+            merged = sorted({(p[0], p[1]) for p in self.equity} | {(p[0], p[1]) for p in curve})
+            self.equity = [list(p) for p in merged][-MAX_POINTS:]
+
+
+class WebDashboard:
+    """The server.  ``view()`` returns the dict pushed to the pages (``LiveView`` or a fixed journal view);
+    ``engine`` (optional) is what the control endpoints act on, only when ``control``.
+
+    ``await start()`` binds and starts pushing; ``url`` is then the address; ``await stop()``."""
+
+    def __init__(self, view, host: str = "127.0.0.1", port: int = 0, *, hz: float = 4.0, token: str | None = None,
+                 control: bool = False, engine=None):
+        if not hz > 0:
+            raise ValueError("web: the push rate must be positive (Hz)")
+        if token is None and not is_loopback(host):
+            raise ValueError(f"web: {host} is not the loopback interface: a token is required")
+        if control and engine is None:
+            raise ValueError("web: the control endpoints need the engine")
+        self.view, self.host, self.port, self.hz = view, host, int(port), float(hz)
+        self.token, self.control, self.engine = token, bool(control), engine
+        self.clients: set = set()
+        self.pushes = 0
+        self.last_push_ms = 0.0
+        self._runner: web.AppRunner | None = None
+        self._task: asyncio.Task | None = None
+        self._last: bytes = b"{}"
+
+    # ---------------------------------------------------------------- app
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._auth])
+        app.router.add_get("/", self._index)
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/api/view", self._api_view)
+        app.router.add_get("/ws", self._ws)
+        app.router.add_get("/api/health", self._health)
+        if self.control:
+            app.router.add_post("/api/kill", self._kill)
+            app.router.add_post("/api/flatten", self._flatten)
+        app.on_startup.append(self._start_push)
+        app.on_shutdown.append(self._close_pages)
+        app.on_cleanup.append(self._stop_push)
+        return app
+
+    async def _start_push(self, app) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._push(), name="web-dashboard")
+
+    async def _stop_push(self, app) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _close_pages(self, app) -> None:
+        for ws in list(self.clients):
+            await ws.close()
+
+    def _token_ok(self, request: web.Request) -> bool:
+        given = (request.query.get("token") or request.cookies.get(COOKIE) or "")
+        auth = request.headers.get("Authorization", "")
+        if not given and auth.startswith("Bearer "):
+            given = auth[7:].strip()
+        return bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler):
+        if self.token is None:
+            return await handler(request)
+        if not self._token_ok(request):
+            return web.Response(status=401, text="401: this dashboard needs its token (printed by the runner at "
+                                                 "start, or the --web-token-file): open /?token=TOKEN once\n")
+        if "token" in request.query and request.method == "GET" and request.path == "/":
+            # the token leaves the address bar: an HttpOnly cookie carries it from now on
+            resp = web.HTTPSeeOther("/")
+            resp.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/")
+            raise resp
+        return await handler(request)
+
+    async def _index(self, request):
+        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def _static(self, request):
+        name = request.match_info["name"]
+        path = STATIC_DIR / name
+        if "/" in name or name.startswith(".") or path.suffix not in _TYPES or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Content-Type": _TYPES[path.suffix], "Cache-Control": "no-cache"})
+
+    async def _api_view(self, request):
+        return web.Response(body=self._dump(), content_type="application/json")
+
+    async def _health(self, request):
+        """The server itself: pages connected, views pushed, the last view's build + serialization time (ms)."""
+        return web.json_response({"pages": len(self.clients), "pushes": self.pushes, "hz": self.hz,
+                                  "last_view_ms": round(self.last_push_ms, 3)})
+
+    async def _ws(self, request):
+        ws = web.WebSocketResponse(heartbeat=10.0)
+        await ws.prepare(request)
+        self.clients.add(ws)
+        try:
+            await ws.send_str(self._dump().decode())
+            async for msg in ws:  # the page sends nothing but pings; a close ends the loop
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self.clients.discard(ws)
+        return ws
+
+    def _control_ok(self, request) -> bool:
+        return request.headers.get("X-Liqcore-Control") == "1"
+
+    async def _kill(self, request):
+        if not self._control_ok(request):
+            raise web.HTTPForbidden(text="control requests need the X-Liqcore-Control: 1 header")
+        try:
+            body = await request.json()
+            on = body["on"]
+            if not isinstance(on, bool):
+                raise TypeError
+        except Exception:
+            raise web.HTTPBadRequest(text='body: {"on": true|false}') from None
+        killed = set_kill_switch(self.engine, on)
+        log.warning("kill switch %s from the web dashboard", "ON" if killed else "OFF")
+        return web.json_response({"kill_switch": killed})
+
+    async def _flatten(self, request):
+        if not self._control_ok(request):
+            raise web.HTTPForbidden(text="control requests need the X-Liqcore-Control: 1 header")
+        return web.json_response(flatten_all(self.engine))
+
+    # ---------------------------------------------------------------- push
+    def _dump(self) -> bytes:
+        t0 = time.perf_counter()
+        try:
+            self._last = orjson.dumps(self.view(), option=_DUMPS)
+        except Exception:
+            log.exception("web view failed; the last one is served")
+        self.last_push_ms = (time.perf_counter() - t0) * 1e3
+        return self._last
+
+    async def _push(self) -> None:
+        every = 1.0 / self.hz
+        while True:
+            await asyncio.sleep(every)
+            if not self.clients:
+                if isinstance(self.view, LiveView):
+                    self.view()  # a live view keeps its history while no page is open (not serialized)
+                continue
+            data = self._dump().decode()
+            self.pushes += 1
+            for ws in list(self.clients):
+                if ws.closed:
+                    self.clients.discard(ws)
+                    continue
+                try:
+                    await asyncio.wait_for(ws.send_str(data), 1.0)
+                except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+                    self.clients.discard(ws)
+                    await ws.close()
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        addrs = self._runner.addresses
+        if addrs and self.port == 0:
+            self.port = int(addrs[0][1])
+        return self.url
+
+    @property
+    def url(self) -> str:
+        h = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{h}:{self.port}/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # (pages closed, the push task stopped: the app's shutdown hooks)
+            self._runner = None
+
+
+def new_token() -> str:
+    """A fresh random token (URL-safe, 32 characters)."""
+    return secrets.token_urlsafe(24)

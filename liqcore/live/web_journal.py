@@ -1,0 +1,119 @@
+"""A finished session's web view, from its journal (``liqcore journal DB --web [HOST:]PORT``).
+
+:func:`journal_view` builds, once, the same dict :class:`liqcore.live.web.LiveView` pushes for a running
+session (``source`` is ``"journal"``): the account (the last equity row, the closed trades' P&L, the
+positions the journal still holds open), the signals (the last decisions), the cascades (the confirmed
+cascade rows, with their threshold and dominant side and the decision taken), the entries still working
+at the end (the ``orders`` table), the equity curve (the ``equity`` rows), the fills (the ``fills`` table)
+with the price line they trace, and the go-live targets of :func:`liqcore.live.report.journal_report`.
+The journal is opened read-only.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+
+from liqcore.live.report import TARGETS, journal_report
+
+__all__ = ["journal_view"]
+
+_WORKING = ("pending", "new", "partially_filled")
+
+
+def _rows(db, type_: str) -> list[tuple[int, str | None, dict]]:
+    out = []
+    for t, k, d in db.execute("SELECT ts_ns, key, data FROM log WHERE type=? ORDER BY id", (type_,)):
+        try:
+            out.append((int(t), k, orjson.loads(d)))
+        except orjson.JSONDecodeError:  # a damaged row is left out of the view
+            continue
+    return out
+
+
+def journal_view(path) -> dict:
+    """The web view of the session in the journal at ``path`` (ValueError when it is not a journal)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"journal: {path} does not exist")
+    rep = journal_report(str(p))
+    db = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+    try:
+        return _view(db, rep)
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"journal: {path}: {exc}") from None
+    finally:
+        db.close()
+
+
+def _view(db, rep: dict) -> dict:
+    session = rep.get("session") or {}
+    symbols = [str(s).split(":")[-1] for s in session.get("symbols") or []]
+    decisions = [d for _, _, d in _rows(db, "decision")]
+    by_cascade = {(d.get("symbol"), d.get("cascade_id")): d for d in decisions}
+    cascades: dict[str, list] = {}
+    last_cascade: dict[str, str] = {}
+    span = []
+    for ts, _, c in _rows(db, "cascade"):
+        span.append(ts)
+        if c.get("record") != "confirmed":
+            continue
+        sym = c.get("symbol", "?")
+        d = by_cascade.get((sym, c.get("cascade_id"))) or {}
+        cascades.setdefault(sym, []).append({"ts_ns": ts, "dominant": c.get("dominant"), "threshold": c.get("threshold"),
+                                             "action": d.get("action", "-"), "detail": d.get("reason") or ""})
+        last_cascade[sym] = f"{c.get('dominant')} {c.get('n_large')} large"
+    equity = [[ts / 1e9, float(d["equity"])] for ts, _, d in _rows(db, "equity") if "equity" in d]
+    trades = [d for _, _, d in _rows(db, "trade")]
+    fills, prices = [], {}
+    for ts, sym, data in db.execute("SELECT ts_ns, symbol, data FROM fills ORDER BY ts_ns"):
+        try:
+            f = orjson.loads(data)
+            price = float(f["price"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        fills.append({"t": int(ts) / 1e9, "symbol": sym, "price": price, "side": f.get("side"),
+                      "kind": f.get("kind") or ""})
+        prices.setdefault(sym, []).append([int(ts) / 1e9, price])
+    cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
+    orders = [dict(zip(cols, r)) for r in db.execute("SELECT * FROM orders")]
+    open_pos = {}
+    for sym, data in db.execute("SELECT symbol, data FROM positions"):
+        try:
+            open_pos[sym] = orjson.loads(data) or {}
+        except orjson.JSONDecodeError:
+            continue
+    rows = []
+    for sym in sorted(set(symbols) | set(cascades) | {t.get("symbol") for t in trades if t.get("symbol")}):
+        mine = [t for t in trades if t.get("symbol") == sym]
+        o = next((o for o in orders if o["symbol"] == sym and o["kind"] == "entry" and o["status"] in _WORKING), None)
+        rows.append({"symbol": sym, "last_price": (prices.get(sym) or [[0, None]])[-1][1], "threshold":
+                     (cascades.get(sym) or [{}])[-1].get("threshold"), "warmup": None, "active": False,
+                     "last_cascade": last_cascade.get(sym, ""), "trades": len(mine),
+                     "pnl": sum(float(t.get("pnl") or 0) for t in mine), "status": "",
+                     "order": None if o is None else {"side": o["side"], "price": o["price"], "status": o["status"],
+                                                      "queue": None}})
+    positions = []
+    for sym, d in open_pos.items():
+        entry = d.get("entry_price") or d.get("price")
+        positions.append({"symbol": sym, "side": d.get("side", "?"), "qty": d.get("qty"), "entry_price": entry,
+                          "current_price": None, "pnl_pct": None, "max_profit_pct": None, "drawdown_pct": None,
+                          "stop_price": d.get("stop_loss"), "take_profit_price": d.get("take_profit"), "held_s": None})
+    realized = float(sum(float(t.get("pnl") or 0) for t in trades))
+    balance = equity[-1][1] if equity else None
+    signals = [{"ts_ns": int(d.get("ts_ns") or 0), "symbol": d.get("symbol"),
+                "liquidation": f"{d.get('dominant')} liquidations, cascade {d.get('cascade_id')}",
+                "judge": d.get("notes") or "", "decision": d.get("reason") if d.get("action") != "order" else
+                f"{d.get('side')} {d.get('qty')} @ {d.get('price')}"} for d in decisions[-8:]]
+    end = max(span + [int(e[0] * 1e9) for e in equity] + [0])
+    snap = {"mode": session.get("mode", "paper"), "equity": balance, "day_pnl": None, "week_pnl": None,
+            "cascades": rep["cascades"]["total"], "orders": len(orders), "fills": rep.get("fills", len(fills)),
+            "symbols": rows, "positions": positions, "signals": signals, "feeds": [], "alarms": {},
+            "killed": False, "halted": "", "errors": 0, "venue_clock_offset_ms": None,
+            "account": {"balance": balance, "open_positions": len(positions), "realized_pnl": realized,
+                        "unrealized_pnl": None, "cumulative_pnl": realized, "stops": {}},
+            "checklist": {}}
+    return {"source": "journal", "now_ns": end, "snapshot": snap, "control": False, "targets": TARGETS,
+            "report_targets": rep.get("targets") or [],
+            "history": {"equity": equity, "prices": prices, "cascades": cascades, "fills": fills}}

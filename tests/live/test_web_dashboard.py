@@ -1,0 +1,434 @@
+"""The web dashboard (``liqcore run --web``, ``liqcore journal --web``): its address parsing, the token
+middleware (HTTP and websocket), the control endpoints only with ``--web-control`` and acting through the
+engine's kill switch and order manager, and the page itself in a headless Chromium driven over the
+DevTools protocol: a paper replay of the bundled recording watched live (cascades, orders, positions,
+equity chart, checklist, no console error, a screenshot), and the page reconnecting once the server
+behind it restarts (the replay's runner, then the finished session served from its journal)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+from aiohttp.test_utils import TestServer
+
+from liqcore.live.engine import Engine
+from liqcore.live.web import (WebDashboard, flatten_all, is_loopback, parse_web_address, read_token_file)
+from liqcore.testing.fake_replay import trade_frame
+
+from _cdp import Browser, chromium_path
+from _live_helpers import PARAMS, cascade_frames
+
+pytestmark = pytest.mark.timeout(180)
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "t0ken-for-the-tests-7f3a9c"
+
+
+# ---------------------------------------------------------------- address, token file
+
+@pytest.mark.parametrize("text, expected", [("8080", ("127.0.0.1", 8080)), (":8080", ("127.0.0.1", 8080)),
+                                            ("0.0.0.0:81", ("0.0.0.0", 81)), ("[::1]:9000", ("::1", 9000)),
+                                            ("localhost:0", ("localhost", 0))])
+def test_web_address(text, expected):
+    assert parse_web_address(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "host:", "a:b", "70000", ":-1"])
+def test_bad_web_address_names_the_flag(text):
+    with pytest.raises(ValueError, match="web"):
+        parse_web_address(text)
+
+
+def test_loopback_and_token_rules(tmp_path):
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.5.0.1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.10") and not is_loopback("example.org")
+    with pytest.raises(ValueError, match="token is required"):
+        WebDashboard(lambda: {}, "0.0.0.0", 0)
+    f = tmp_path / "tok"
+    f.write_text(TOKEN + "\n")
+    assert read_token_file(f) == TOKEN
+    f.write_text("  \n")
+    with pytest.raises(ValueError, match="web-token-file"):
+        read_token_file(f)
+    with pytest.raises(ValueError, match="web-token-file: cannot read"):
+        read_token_file(tmp_path / "missing")
+
+
+def test_cli_generates_a_token_off_the_loopback_and_none_on_it(tmp_path):
+    import argparse
+
+    from liqcore.commands.run import web_options
+
+    ns = argparse.Namespace(web="0.0.0.0:8080", web_token_file=None, web_control=False)
+    o = web_options(ns)
+    assert o["host"] == "0.0.0.0" and len(o["token"]) >= 30 and o["print_token"]
+    assert web_options(argparse.Namespace(web=":8080", web_token_file=None, web_control=False))["token"] is None
+    f = tmp_path / "tok"
+    f.write_text(TOKEN)  # a token file: required on the loopback too, and not printed
+    o = web_options(argparse.Namespace(web=":8080", web_token_file=str(f), web_control=True))
+    assert o["token"] == TOKEN and not o["print_token"] and o["control"]
+    with pytest.raises(ValueError, match="need --web"):
+        web_options(argparse.Namespace(web=None, web_token_file=None, web_control=True))
+
+
+def test_an_address_in_use_fails_the_run_in_one_line(recordings):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", "recordings/",
+                            "--no-dashboard", "--web", f"127.0.0.1:{port}"], cwd=recordings, capture_output=True,
+                           timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    last = [ln for ln in p.stderr.decode().splitlines() if not ln.startswith("{")][-1]
+    assert p.returncode == 1 and last.startswith(f"liqcore run: error: --web 127.0.0.1:{port}: cannot bind") \
+        and "in use" in last, p.stderr.decode()[-2000:]
+
+
+# ---------------------------------------------------------------- the token middleware
+
+async def _serve(dash: WebDashboard) -> TestServer:
+    server = TestServer(dash.app(), host="127.0.0.1")  # (the app of a dashboard configured off the loopback)
+    await server.start_server()
+    return server
+
+
+def test_off_loopback_requests_need_the_token_http_and_websocket():
+    view = {"source": "live", "snapshot": {"equity": 10_000.0}, "history": {}}
+
+    async def main():
+        dash = WebDashboard(lambda: view, "192.0.2.10", 8080, token=TOKEN)
+        server = await _serve(dash)
+        base = f"http://127.0.0.1:{server.port}"
+        try:
+            async with aiohttp.ClientSession() as s:
+                for path in ("/", "/api/view", "/static/app.js", "/ws"):
+                    async with s.get(base + path) as r:
+                        assert r.status == 401, path
+                async with s.get(base + "/api/view", params={"token": "wrong-" + TOKEN}) as r:
+                    assert r.status == 401
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                    await s.ws_connect(base + "/ws")
+                assert e.value.status == 401
+                async with s.get(base + "/api/view", headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+                    assert r.status == 200 and (await r.json())["snapshot"]["equity"] == 10_000.0
+                async with s.get(base + "/api/health", headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+                    assert (await r.json())["pages"] == 0
+            # the token once in the address: a cookie from then on, the address bar cleared, the page token-free
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                async with s.get(base + "/", params={"token": TOKEN}, allow_redirects=False) as r:
+                    assert r.status == 303 and r.headers["Location"] == "/"
+                    assert "HttpOnly" in r.headers["Set-Cookie"]
+                async with s.get(base + "/") as r:
+                    page = await r.text()
+                    assert r.status == 200 and "liqcore dashboard" in page and TOKEN not in page
+                for name in ("app.js", "lcchart.js", "app.css"):
+                    async with s.get(base + "/static/" + name) as r:
+                        assert r.status == 200 and TOKEN not in await r.text()
+                ws = await s.ws_connect(base + "/ws")
+                msg = await ws.receive(timeout=5)
+                assert json.loads(msg.data)["snapshot"]["equity"] == 10_000.0 and TOKEN not in msg.data
+                async with s.get(base + "/api/health") as r:
+                    assert (await r.json())["pages"] == 1  # the open websocket is counted
+                msg = await ws.receive(timeout=5)  # and pushed to (4 Hz)
+                assert json.loads(msg.data)["snapshot"]["equity"] == 10_000.0
+                await ws.close()
+        finally:
+            await server.close()
+
+    asyncio.run(main())
+
+
+def test_static_files_are_package_data_and_nothing_is_fetched_from_elsewhere():
+    import tomllib
+
+    from liqcore.live.web import STATIC_DIR
+
+    names = sorted(p.name for p in STATIC_DIR.iterdir())
+    assert names == ["app.css", "app.js", "index.html", "lcchart.js"]
+    for p in STATIC_DIR.iterdir():
+        text = p.read_text()
+        assert "http://" not in text and "https://" not in text, p.name  # every resource from this server
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "web_static/*" in cfg["tool"]["setuptools"]["package-data"]["liqcore.live"]
+
+
+# ---------------------------------------------------------------- control endpoints
+
+def _engine_with_a_position() -> Engine:
+    eng = Engine(PARAMS, symbols=["ETHUSDT"])
+    t0 = 1_763_683_200_000
+    for f in cascade_frames(t0_ms=t0):
+        eng.on_frame("bybit", f, orjson.loads(f)["ts"] * 1_000_000)
+    eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 2995.0, 1, "Sell", t0 + 24_000)), (t0 + 24_000) * 10**6)
+    assert eng.books["ETHUSDT"].position_qty > 0  # the entry resting at 2995.5 filled
+    return eng
+
+
+def test_control_endpoints_exist_only_with_control_and_act_through_the_engine():
+    async def main():
+        eng = _engine_with_a_position()
+        await eng.start()
+        off = WebDashboard(lambda: {}, "127.0.0.1", 0, engine=eng)
+        on = WebDashboard(lambda: {}, "127.0.0.1", 0, control=True, engine=eng)
+        s_off, s_on = await _serve(off), await _serve(on)
+        hdr = {"X-Liqcore-Control": "1"}
+        try:
+            async with aiohttp.ClientSession() as s:
+                for path in ("/api/kill", "/api/flatten"):
+                    async with s.post(f"http://127.0.0.1:{s_off.port}{path}", json={"on": True}, headers=hdr) as r:
+                        assert r.status in (404, 405), path  # no such endpoint without --web-control
+                base = f"http://127.0.0.1:{s_on.port}"
+                async with s.post(base + "/api/kill", json={"on": True}) as r:
+                    assert r.status == 403  # a cross-site form cannot send the header
+                assert not eng.risk.killed
+                async with s.post(base + "/api/kill", json={"on": "yes"}, headers=hdr) as r:
+                    assert r.status == 400
+                async with s.post(base + "/api/kill", json={"on": True}, headers=hdr) as r:
+                    assert r.status == 200 and (await r.json()) == {"kill_switch": True}
+                assert eng.risk.killed
+                async with s.post(base + "/api/kill", json={"on": False}, headers=hdr) as r:
+                    assert (await r.json()) == {"kill_switch": False}
+                assert not eng.risk.killed
+                async with s.post(base + "/api/flatten", headers=hdr) as r:
+                    assert r.status == 200
+                    assert await r.json() == {"kill_switch": True, "cancelled": [], "closing": ["ETHUSDT"]}
+                await eng.order_manager.drain(5)
+            # closed at market through the order manager's close (the paper venue's reduce-only close)
+            assert eng.books["ETHUSDT"].position_qty == 0 and eng.risk.killed
+            snap = eng.snapshot()
+            assert snap["positions"] == [] and snap["symbols"][0]["trades"] == 1
+        finally:
+            await s_off.close()
+            await s_on.close()
+
+    asyncio.run(main())
+
+
+def test_flatten_cancels_a_resting_entry():
+    async def main():
+        eng = Engine(PARAMS, symbols=["ETHUSDT"])
+        for f in cascade_frames(t0_ms=1_763_683_200_000):
+            eng.on_frame("bybit", f, orjson.loads(f)["ts"] * 1_000_000)
+        await eng.start()
+        assert eng.snapshot()["symbols"][0]["order"]["status"] == "new"
+        assert flatten_all(eng) == {"kill_switch": True, "cancelled": ["ETHUSDT"], "closing": []}
+        await eng.order_manager.drain(5)
+        assert eng.snapshot()["symbols"][0]["order"] is None
+
+    asyncio.run(main())
+
+
+# ---------------------------------------------------------------- in a real browser
+
+needs_chromium = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (CI installs it: "
+                                    "apt-get install chromium); the browser tests drive a headless Chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("rec")
+    subprocess.run([sys.executable, "-m", "liqcore.data", str(d / "recordings")], check=True, capture_output=True,
+                   timeout=60)
+    return d
+
+
+def _start(argv, cwd) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "liqcore", *argv], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def _wait_line(proc: subprocess.Popen, needle: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline().decode(errors="replace")
+        if needle in line:
+            return line
+        if not line and proc.poll() is not None:
+            break
+    raise AssertionError(f"no {needle!r} from the process (exit {proc.poll()})")
+
+
+def _stop(proc: subprocess.Popen) -> tuple[int, bytes]:
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    return proc.returncode, out
+
+
+def _replay(port: int, *extra) -> list[str]:
+    # paper trading the bundled recording on its replayed clock at 1000x (4.7 h in about 17 s)
+    return ["run", "--symbols", "ETHUSDT", "--replay", "recordings/", "--no-dashboard", "--strategy", "cascade-mm",
+            "--exits", "engine", "--speed", "1000", "--duration", "90", "--web", f"127.0.0.1:{port}", "--json", *extra]
+
+
+DOM = """(() => ({
+  cascades: document.querySelectorAll('#cascades .cascade-row').length,
+  orders: document.querySelectorAll('#orders .order-row').length,
+  positions: document.querySelectorAll('#positions .position-row').length,
+  symbols: document.querySelectorAll('#symbols .symbol-row').length,
+  checklist: [...document.querySelectorAll('#checklist .check-row')].map(r => r.cells[0].textContent + '|' + r.cells[2].textContent),
+  equity: +document.getElementById('equity-chart').dataset.points,
+  prices: +document.getElementById('price-chart').dataset.points,
+  fills: +document.getElementById('price-chart').dataset.fills,
+  marks: +document.getElementById('price-chart').dataset.cascades,
+  controls: !document.getElementById('controls').hidden,
+  status: document.getElementById('status').textContent,
+  connects: +document.getElementById('status').dataset.connects,
+  source: document.getElementById('source').textContent,
+  balance: document.querySelector('#account tr td.num').textContent,
+  orders_count: +[...document.querySelectorAll('#account tr')].find(r => r.cells[0].textContent.startsWith('cascades / orders'))
+                  .cells[1].textContent.split(' / ')[1],
+}))()"""
+
+
+SEEN = """(() => {
+  window.__seen = {orders: 0, positions: 0, renders: 0};
+  const count = () => {
+    const s = window.__seen; s.renders += 1;
+    s.orders = Math.max(s.orders, document.querySelectorAll('#orders .order-row').length);
+    s.positions = Math.max(s.positions, document.querySelectorAll('#positions .position-row').length);
+  };
+  for (const id of ['orders', 'positions']) new MutationObserver(count).observe(document.getElementById(id).tBodies[0], {childList: true});
+  return true;
+})()"""
+
+
+@needs_chromium
+@pytest.mark.integration
+def test_replay_watched_in_chromium(recordings, tmp_path):
+    port = _free_port()
+    proc = _start(_replay(port), recordings)
+    try:
+        url = _wait_line(proc, "web dashboard:").split("web dashboard:")[1].split()[0]
+        assert url == f"http://127.0.0.1:{port}/"
+
+        async def main():
+            async with Browser(tmp_path / "profile") as b:
+                await b.open(url)
+                await b.wait_for("document.getElementById('status').dataset.connects === '1'")
+                # watch the replay: every render of the orders and positions tables is seen (the resting entry
+                # and the open position show while they exist: 0.4 s for the first position at 1000x)
+                await b.eval(SEEN)
+                await b.wait_for("document.querySelectorAll('#cascades .cascade-row').length >= 1", timeout=60)
+                await asyncio.to_thread(_wait_line, proc, "replay finished", 90)
+                await asyncio.sleep(1.0)  # the final state pushed
+                seen = await b.eval("window.__seen")
+                final = await b.eval(DOM)
+                shot = await b.screenshot(tmp_path / "dashboard.png")
+                return seen, final, list(b.errors), shot
+
+        seen, final, errors, shot = asyncio.run(main())
+    finally:
+        code, out = _stop(proc) if proc.poll() is None else (proc.returncode, proc.stdout.read())
+    summary = json.loads(out)
+    assert code == 0 and summary["cascades"] == 2
+    assert errors == []
+    assert final["cascades"] == 2 and final["marks"] == 2 and final["symbols"] == 1
+    # the entries (the account's orders count; a resting entry lasts 40 ms at 1000x: the order row is checked
+    # in test_order_and_position_rows_in_chromium) and the open position's row (0.4 s at 1000x)
+    assert final["orders_count"] == summary["orders"] >= 2 and seen["positions"] >= 1, seen
+    assert final["status"] == "connected" and not final["controls"] and final["source"] == "replay"
+    # the equity chart: the starting equity and one point per closed trade (at least)
+    assert final["equity"] >= 1 + len(summary["trades"]) and final["prices"] > 10
+    assert final["fills"] == 2 * len(summary["trades"]) > 0
+    assert final["balance"] == f"{summary['equity']:,.2f}"
+    checks = final["checklist"]
+    assert any(c.startswith("cascades per day ETHUSDT|5-9 /day") for c in checks), checks
+    assert any(c.startswith("fill rate|50-80 %") for c in checks) and any(c.startswith("win rate|65-75 %") for c in checks)
+    assert shot.stat().st_size > 10_000 and shot.read_bytes()[:4] == b"\x89PNG"
+
+
+@needs_chromium
+@pytest.mark.integration
+def test_page_reconnects_when_the_server_behind_it_restarts(recordings, tmp_path):
+    port = _free_port()
+    proc = _start([*_replay(port), "--journal", "session.sqlite", "--web-control"], recordings)
+    try:
+        url = _wait_line(proc, "web dashboard:").split("web dashboard:")[1].split()[0]
+
+        async def main():
+            async with Browser(tmp_path / "profile") as b:
+                await b.open(url)
+                await b.wait_for("document.getElementById('status').dataset.connects === '1'")
+                d = await b.eval(DOM)
+                assert d["controls"]  # --web-control: the buttons are there
+                await asyncio.to_thread(_wait_line, proc, "replay finished", 90)
+                code, _ = await asyncio.to_thread(_stop, proc)
+                assert code == 0
+                await b.wait_for("document.getElementById('status').className === 'down'")
+                # the finished session, from its journal, on the same address: the page reconnects by itself
+                server = _start(["journal", "session.sqlite", "--web", f"127.0.0.1:{port}"], recordings)
+                try:
+                    await asyncio.to_thread(_wait_line, server, "web dashboard:")
+                    await b.wait_for("document.getElementById('status').dataset.connects === '2'", timeout=30)
+                    await b.wait_for("document.getElementById('source').textContent.startsWith('journal')")
+                    d = await b.eval(DOM)
+                finally:
+                    code2, _ = await asyncio.to_thread(_stop, server)
+                return d, code2, list(b.errors)
+
+        d, code2, errors = asyncio.run(main())
+    finally:
+        if proc.poll() is None:
+            _stop(proc)
+    # (the page's failed attempts while nothing listened are the browser's log lines, expected here)
+    assert code2 == 0 and [e for e in errors if "ERR_CONNECTION_REFUSED" not in e] == []
+    assert d["status"] == "connected" and d["cascades"] == 2 and not d["controls"]
+    assert d["equity"] >= 1 and d["fills"] >= 2
+
+
+@needs_chromium
+def test_order_and_position_rows_in_chromium(tmp_path):
+    """A paper engine with a resting entry, then the position it opens, served in-process: the page's
+    order row (with its queue estimate column) and position row (entry, stop, take profit)."""
+    import types
+
+    from liqcore.live.web import LiveView
+
+    async def main():
+        eng = Engine(PARAMS, symbols=["ETHUSDT"])
+        t0 = 1_763_683_200_000
+        for f in cascade_frames(t0_ms=t0):
+            eng.on_frame("bybit", f, orjson.loads(f)["ts"] * 1_000_000)
+        runner = types.SimpleNamespace(engine=eng, snapshot=eng.snapshot)
+        dash = WebDashboard(LiveView(runner), "127.0.0.1", 0, hz=20)
+        url = await dash.start()
+        rows = "[...document.querySelectorAll('#%s .%s')].map(r => [...r.cells].map(c => c.textContent))"
+        try:
+            async with Browser(tmp_path / "profile") as b:
+                await b.open(url)
+                orders = await b.wait_for(rows % ("orders", "order-row") + ".filter(r => r.length > 1)")
+                eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 2995.0, 1, "Sell", t0 + 24_000)),
+                             (t0 + 24_000) * 10**6)
+                pos = await b.wait_for(rows % ("positions", "position-row"))
+                left = await b.wait_for("document.querySelectorAll('#orders .order-row').length === 0 "
+                                        "&& document.querySelectorAll('#orders tr.empty').length === 1")
+                await b.screenshot(tmp_path / "position.png")
+                return orders, pos, left, list(b.errors)
+        finally:
+            await dash.stop()
+
+    orders, pos, left, errors = asyncio.run(main())
+    assert errors == [] and left
+    assert orders == [["ETHUSDT", "buy", "2995.5", "new", orders[0][4], orders[0][5]]]
+    sym, side, qty, entry, current, pnl, best, dd, stop, tp, held = pos[0]
+    assert (sym, side, qty, entry, current) == ("ETHUSDT", "long", "0.8300", "2995.5", "2995")
+    assert float(pnl) == pytest.approx(100 * (2995.0 - 2995.5) / 2995.5, abs=1e-3)
+    assert float(stop) == pytest.approx(2988.01, abs=0.011) and float(tp) == pytest.approx(3000.0, abs=0.011)
+    assert held.endswith("s")
