@@ -38,10 +38,15 @@ settings.register_profile(
     max_examples=100,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=2000)
+settings.register_profile("thorough", parent=settings.get_profile("default"))
 # CI: the same examples on every run (a red CI always reproduces); exploration happens locally
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
+settings.load_profile(HYPOTHESIS_PROFILE)
+#: examples each property test runs, relative to the number it states (its ``@settings(max_examples=N)``,
+#: else the profile's 100), per profile: a local run ("default") a quarter of them, a fresh random draw
+#: on every run; CI ("ci") every one of them, the same ones on every run; "thorough" twenty times as many
+EXAMPLES_SCALE = {"default": 0.25, "ci": 1.0, "thorough": 20.0}
 
 #: third-party recordings of Binance liquidations and large trades (kept out of the package):
 #: $LIQCORE_REAL_DATA, else the ``shared/data/real`` folder beside the checkout when there is one
@@ -83,3 +88,56 @@ def real_data() -> Path:
     if why:
         pytest.skip(why)
     return REAL_DATA
+
+
+# ----------------------------------------------------------------------------------------- scheduling
+# ``-n auto --dist loadgroup`` (pyproject's addopts): the tests of a module run on one worker, in order, with
+# their module-scoped fixtures (each test gets its module's path as its xdist group); a test marked with an
+# ``xdist_group`` of its own may run on another worker (a long README block that needs nothing of the
+# others; the parameters of a long parametrized test whose data is a session fixture). The groups are
+# handed out in the order below (``--no-loadscope-reorder``): the longest first, so that no worker starts
+# a long module while the other has nothing left to run.
+
+#: the longest modules and groups (seconds of one worker on a 2-core machine), run first, longest first
+LONGEST_FIRST = (
+    "tests/project/test_readme.py",
+    "tests/project/test_readme.py::alone",
+    "tests/research/test_studies.py",
+    "tests/backtest/test_sweeps_scale.py",
+    "tests/io/test_storage.py",
+    "tests/backtest/test_cluster_s3.py",
+    "tests/cli/test_interrupt.py",
+)
+
+
+def _group(item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return item.nodeid.split("::")[0]
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+
+
+def _scale_examples(items) -> None:
+    scale = EXAMPLES_SCALE.get(HYPOTHESIS_PROFILE, 1.0)
+    done = set()
+    for item in items:
+        fn = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+        if getattr(fn, "hypothesis", None) is None or id(fn) in done:  # (a parametrized test: once)
+            continue
+        if scale < 1.0 and item.get_closest_marker("all_examples"):  # a stated bar: never fewer
+            continue
+        done.add(id(fn))
+        own = fn._hypothesis_internal_use_settings
+        fn._hypothesis_internal_use_settings = settings(own, max_examples=max(1, round(own.max_examples * scale)))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook appends the group to the test ids
+def pytest_collection_modifyitems(config, items):
+    _scale_examples(items)
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
+    rank = {g: i for i, g in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda it: rank.get(_group(it), len(rank)))  # stable: the collection order otherwise
