@@ -91,30 +91,28 @@ def real_data() -> Path:
 
 
 # ----------------------------------------------------------------------------------------- scheduling
-# ``-n auto --dist loadgroup`` (pyproject's addopts): the tests of a module run on one worker, in order, with
-# their module-scoped fixtures (each test gets its module's path as its xdist group); a test marked with an
-# ``xdist_group`` of its own may run on another worker (a long README block that needs nothing of the
-# others; the parameters of a long parametrized test whose data is a session fixture). The groups are
-# handed out in the order below (``--no-loadscope-reorder``): the longest first, so that no worker starts
-# a long module while the other has nothing left to run.
+# ``-n auto --dist loadfile`` (pyproject's addopts): a module's tests run on one worker, in order, with their
+# module-scoped fixtures. The modules are handed out in collection order (``--no-loadscope-reorder``; xdist
+# would otherwise order them by their number of tests), and the collection puts the longest modules first,
+# so that no worker starts a long module while the other has nothing left to run.
 
-#: the longest modules and groups (seconds of one worker on a 2-core machine), run first, longest first
+#: the longest modules (minutes of one worker on a 2-core machine), run first, longest first
 LONGEST_FIRST = (
     "tests/project/test_readme.py",
-    "tests/project/test_readme.py::alone",
+    "tests/live/test_live_strategies.py",
     "tests/research/test_studies.py",
-    "tests/backtest/test_sweeps_scale.py",
     "tests/io/test_storage.py",
+    "tests/backtest/test_sweeps_scale.py",
     "tests/backtest/test_cluster_s3.py",
     "tests/cli/test_interrupt.py",
+    "tests/kernels/test_fill_order.py",
+    "tests/research/test_study_ic_regimes.py",
+    "tests/backtest/test_compare.py",
+    "tests/backtest/test_cache.py",
+    "tests/cli/test_cli_judge.py",
+    "tests/backtest/test_latency.py",
+    "tests/cli/test_throttle_notes.py",
 )
-
-
-def _group(item) -> str:
-    mark = item.get_closest_marker("xdist_group")
-    if mark is None:
-        return item.nodeid.split("::")[0]
-    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
 
 
 def _scale_examples(items) -> None:
@@ -131,13 +129,9 @@ def _scale_examples(items) -> None:
         fn._hypothesis_internal_use_settings = settings(own, max_examples=max(1, round(own.max_examples * scale)))
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook appends the group to the test ids
 def pytest_collection_modifyitems(config, items):
     _scale_examples(items)
-    if getattr(config.option, "dist", "no") != "loadgroup":
+    if not hasattr(config, "workerinput"):  # not an xdist worker: the order the files were named in
         return
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(_group(item)))
-    rank = {g: i for i, g in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda it: rank.get(_group(it), len(rank)))  # stable: the collection order otherwise
+    rank = {m: i for i, m in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda it: rank.get(it.nodeid.split("::")[0], len(rank)))  # stable: collection order otherwise

@@ -231,15 +231,14 @@ def _live_names():
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def synthetic_recording(tmp_path_factory):
     """One recording of a 1-day synthetic market for every strategy (read only by the tests)."""
     return _synthetic_recording(tmp_path_factory.mktemp("rec"))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(f"{__name__}::{n}"))
-                                  for n in _live_names()])  # a group each: the strategies spread over the workers
+@pytest.mark.parametrize("name", _live_names())
 def test_paper_replay_equals_the_backtest_for_every_live_strategy(synthetic_recording, name):
     """Every strategy that runs live (cascade-mm, and every registered strategy with a streaming form): paper
     trading a recording of a synthetic market gives exactly the backtest's trades on the same recording."""

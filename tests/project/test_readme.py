@@ -1,8 +1,7 @@
 """Every ```bash and ```python block of README.md runs as written, from a fresh directory.
 
 Bash blocks run in README order in one shared working directory (the tour's first command writes the
-files later commands read; a block of only ``liqcore demo``, which reads and writes nothing the others
-use, may run in a directory of its own on another worker), each as a bash script with ``set -euo pipefail`` in which ``liqcore`` is
+files later commands read), each as a bash script with ``set -euo pipefail`` in which ``liqcore`` is
 ``python -m liqcore`` and ``python`` is this interpreter, with this checkout on PYTHONPATH.  Python
 blocks run each in a fresh interpreter.  Only the commands in :data:`SKIP` are left out, each for
 the reason given there.
@@ -31,11 +30,6 @@ SKIP = {
 }
 #: commands that take longer than a fast test may (a block holding one is marked slow)
 SLOW = (r"^liqcore demo\b", r"--synthetic", r"--replay", r"--dask", r"^liqcore (backtest|study|features|sweep)\b")
-
-#: a bash block of only these commands stands alone (see :func:`_params`)
-ALONE = r"^liqcore demo\b"
-#: the xdist group of those blocks (tests/conftest.py: the order groups are run in)
-ALONE_GROUP = "tests/project/test_readme.py::alone"
 
 _BLOCK = re.compile(r"^```(bash|python)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 _HEREDOC = re.compile(r"<<-?\s*'?\"?([A-Za-z_][A-Za-z0-9_]*)")
@@ -114,14 +108,8 @@ def _params(lang: str):
     for i, (lg, code, line) in enumerate(blocks()):
         if lg != lang:
             continue
-        run = [c for c in commands(code) if not skip_reason(c)]
-        slow = lang == "bash" and any(re.search(p, c) for c in run for p in SLOW)
-        marks = [pytest.mark.slow] if slow else []
-        if lang == "bash" and run and all(re.search(ALONE, c) for c in run):
-            # it reads nothing an earlier block wrote and writes nothing a later one reads: it may run on
-            # another worker (in a fresh directory of its own) while the tour runs
-            marks.append(pytest.mark.xdist_group(ALONE_GROUP))
-        out.append(pytest.param(code, id=f"README.md:{line}", marks=marks))
+        slow = lang == "bash" and any(re.search(p, c) for c in commands(code) if not skip_reason(c) for p in SLOW)
+        out.append(pytest.param(code, id=f"README.md:{line}", marks=[pytest.mark.slow] if slow else []))
     return out
 
 
