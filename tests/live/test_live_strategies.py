@@ -231,21 +231,15 @@ def _live_names():
     return out
 
 
-@pytest.fixture(scope="module")
-def synthetic_recording(tmp_path_factory):
-    """One recording of a 1-day synthetic market for every strategy (read only by the tests)."""
-    return _synthetic_recording(tmp_path_factory.mktemp("rec"))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _live_names())
-def test_paper_replay_equals_the_backtest_for_every_live_strategy(synthetic_recording, name):
+def test_paper_replay_equals_the_backtest_for_every_live_strategy(tmp_path, name):
     """Every strategy that runs live (cascade-mm, and every registered strategy with a streaming form): paper
     trading a recording of a synthetic market gives exactly the backtest's trades on the same recording."""
     from liqcore.backtest.run import backtest
     from liqcore.testing.fake_replay import ReplayClock, read_recording
 
-    files = synthetic_recording
+    files = _synthetic_recording(tmp_path / "rec")
     params = Params(strategy=name)
     bt = backtest(files, params, equity=10_000.0)
     # paper orders work at the venue's price grid (a sell limit rounded up); the backtest's limits are not
