@@ -96,7 +96,7 @@ def real_data() -> Path:
 # would otherwise order them by their number of tests), and the collection puts the longest modules first,
 # so that no worker starts a long module while the other has nothing left to run.
 
-#: the longest modules (minutes of one worker on a 2-core machine), run first, longest first
+#: the modules that took longest in a full run on a 2-core machine (README blocks, studies, S3, sweeps), first
 LONGEST_FIRST = (
     "tests/project/test_readme.py",
     "tests/live/test_live_strategies.py",
