@@ -5,7 +5,10 @@
   reaches a test, and the synthetic-market cache is a fresh directory of this session (removed at
   the end), so a cache or a variable the README suggests setting never changes a result.
   ``LIQCORE_REAL_DATA`` (where the third-party recordings are) is read first and kept aside: it only
-  decides whether the real-data tests run.
+  decides whether the real-data tests run.  Under pytest-xdist the workers share the session's
+  cache directory (the controller's, handed to its own worker processes only): a market one worker
+  builds, every other worker and every command a test starts loads (cache files are written
+  atomically, so two workers building the same market at once both end with a whole file).
 * :func:`users_cache_changes`: what the session wrote into the user's own cache directory (the
   ``users_cache_untouched`` session fixture of ``conftest.py`` fails the session when anything).
 * :func:`pytest_unconfigure`: after pytest's summary, the interpreter's shutdown report of
@@ -15,6 +18,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -30,17 +34,45 @@ USER_REAL_DATA: str | None = None
 SESSION_CACHE: str | None = None
 
 
+#: how the session's process hands its findings to its pytest-xdist workers (JSON: its pid, the user's
+#: LIQCORE_REAL_DATA, the user's cache directory, the session cache); a worker takes them only from its
+#: parent (a pytest started by a test inside a worker is a session of its own)
+_HANDOFF = "_LIQCORE_TEST_SESSION"
+#: whether this process made SESSION_CACHE (and removes it at the end)
+_OWNS_CACHE = False
+
+
+def _from_controller() -> dict | None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    try:
+        got = json.loads(os.environ.get(_HANDOFF) or "null")
+    except ValueError:
+        return None
+    if not isinstance(got, dict) or got.get("pid") != os.getppid() or not os.path.isdir(got.get("cache") or ""):
+        return None
+    return got
+
+
 def isolate_environment() -> None:
-    global USER_REAL_DATA, SESSION_CACHE
+    global USER_REAL_DATA, SESSION_CACHE, _OWNS_CACHE
     if SESSION_CACHE is not None:
         return
-    USER_REAL_DATA = os.environ.get("LIQCORE_REAL_DATA") or None
     global USER_CACHE, USER_CACHE_BEFORE
-    USER_CACHE = _users_cache_dir()
+    handed = _from_controller()
+    if handed is not None:  # an xdist worker: the controller already read the user's shell
+        USER_REAL_DATA, USER_CACHE, SESSION_CACHE = handed["real_data"], handed["user_cache"], handed["cache"]
+    else:
+        USER_REAL_DATA = os.environ.get("LIQCORE_REAL_DATA") or None
+        USER_CACHE = _users_cache_dir()
     USER_CACHE_BEFORE = cache_listing(USER_CACHE)
     for k in [k for k in os.environ if k.startswith("LIQCORE_") or k in _KEY_VARS]:
         del os.environ[k]
-    SESSION_CACHE = tempfile.mkdtemp(prefix="liqcore-test-cache-")
+    if SESSION_CACHE is None:
+        SESSION_CACHE = tempfile.mkdtemp(prefix="liqcore-test-cache-")
+        _OWNS_CACHE = True
+        os.environ[_HANDOFF] = json.dumps({"pid": os.getpid(), "real_data": USER_REAL_DATA,
+                                           "user_cache": USER_CACHE, "cache": SESSION_CACHE})
     os.environ["LIQCORE_CACHE_DIR"] = SESSION_CACHE
 
 
@@ -115,7 +147,7 @@ def pytest_configure(config) -> None:
 
 
 def pytest_unconfigure(config) -> None:
-    if SESSION_CACHE is not None:
+    if SESSION_CACHE is not None and _OWNS_CACHE:
         shutil.rmtree(SESSION_CACHE, ignore_errors=True)
     # at exit, once pytest has given stderr back (its capture restores fd 2 after this hook)
     import atexit

@@ -38,10 +38,15 @@ settings.register_profile(
     max_examples=100,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=2000)
+settings.register_profile("thorough", parent=settings.get_profile("default"))
 # CI: the same examples on every run (a red CI always reproduces); exploration happens locally
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
+settings.load_profile(HYPOTHESIS_PROFILE)
+#: examples each property test runs, relative to the number it states (its ``@settings(max_examples=N)``,
+#: else the profile's 100), per profile: a local run ("default") a quarter of them, a fresh random draw
+#: on every run; CI ("ci") every one of them, the same ones on every run; "thorough" twenty times as many
+EXAMPLES_SCALE = {"default": 0.25, "ci": 1.0, "thorough": 20.0}
 
 #: third-party recordings of Binance liquidations and large trades (kept out of the package):
 #: $LIQCORE_REAL_DATA, else the ``shared/data/real`` folder beside the checkout when there is one
@@ -94,3 +99,50 @@ def default_market():
     from liqcore.backtest.synthetic import synthetic_market
 
     return synthetic_market()
+
+
+# ----------------------------------------------------------------------------------------- scheduling
+# ``-n auto --dist loadfile`` (pyproject's addopts): a module's tests run on one worker, in order, with their
+# module-scoped fixtures. The modules are handed out in collection order (``--no-loadscope-reorder``; xdist
+# would otherwise order them by their number of tests), and the collection puts the longest modules first,
+# so that no worker starts a long module while the other has nothing left to run.
+
+#: the modules that took longest in a full run on a 2-core machine (README blocks, studies, S3, sweeps), first
+LONGEST_FIRST = (
+    "tests/project/test_readme.py",
+    "tests/live/test_live_strategies.py",
+    "tests/research/test_studies.py",
+    "tests/io/test_storage.py",
+    "tests/backtest/test_sweeps_scale.py",
+    "tests/backtest/test_cluster_s3.py",
+    "tests/cli/test_interrupt.py",
+    "tests/kernels/test_fill_order.py",
+    "tests/research/test_study_ic_regimes.py",
+    "tests/backtest/test_compare.py",
+    "tests/backtest/test_cache.py",
+    "tests/cli/test_cli_judge.py",
+    "tests/backtest/test_latency.py",
+    "tests/cli/test_throttle_notes.py",
+)
+
+
+def _scale_examples(items) -> None:
+    scale = EXAMPLES_SCALE.get(HYPOTHESIS_PROFILE, 1.0)
+    done = set()
+    for item in items:
+        fn = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+        if getattr(fn, "hypothesis", None) is None or id(fn) in done:  # (a parametrized test: once)
+            continue
+        if scale < 1.0 and item.get_closest_marker("all_examples"):  # a stated bar: never fewer
+            continue
+        done.add(id(fn))
+        own = fn._hypothesis_internal_use_settings
+        fn._hypothesis_internal_use_settings = settings(own, max_examples=max(1, round(own.max_examples * scale)))
+
+
+def pytest_collection_modifyitems(config, items):
+    _scale_examples(items)
+    if not hasattr(config, "workerinput"):  # not an xdist worker: the order the files were named in
+        return
+    rank = {m: i for i, m in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda it: rank.get(it.nodeid.split("::")[0], len(rank)))  # stable: collection order otherwise

@@ -367,7 +367,7 @@ def test_exit_notice_closes_only_its_own_signals_position():
     assert core.on_signal(exit_notices(t0 + 20 * S, 0, 0, 7, 101)[0])["reason"] == "no_position"
 
 
-@settings(deadline=None)  # examples: the profile's (default 100, HYPOTHESIS_PROFILE=thorough 2000)
+@settings(deadline=None)  # examples: the profile's (tests/conftest.py: 25 locally, 100 in CI, 2,000 thorough)
 @given(seed=hs.integers(0, 2**32 - 1), p=params_st)
 # a signal decided 10 ms after two events received at one time, naming the first, with its exit due at
 # its own decision: the next signal at that (time, event index) finds its entry cancelled, not busy

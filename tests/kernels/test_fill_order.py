@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
@@ -66,6 +67,7 @@ def fates(ev, sig, rule, model, latency):
     return out
 
 
+@pytest.mark.all_examples
 @settings(max_examples=200)  # the bar: >= 200 random markets
 @given(seed=hs.integers(0, 2**32 - 1), consistent=hs.booleans(), model=hs.sampled_from([0.0, 2.0]),
        latency=hs.sampled_from([1 * MS, 50 * MS, 1 * S]))
