@@ -25,7 +25,9 @@ The rules, in the order they apply:
    once the prints at it have consumed the queue ahead, see :meth:`Model.q_join`), maker fee; market at the
    first print at/after arrival, moved against the taker by the slippage, taker fee.  Leverage cap
    at the fill.
-5. Exits from the print after the fill: timed exit due (the earliest of hold deadline and signal
+5. Exits from the print after the fill (the bot learns of the fill ``inbound_ns`` after it: a timed exit
+   is due no earlier than that; ``engine_exits`` 1: the take-profit / stop-loss / trailing stop act only on
+   prints at or after the fill + ``inbound_ns`` + ``order_latency_ns``): timed exit due (the earliest of hold deadline and signal
    exit / replace, ties: the hold) -> at the print (taker); else the stop in force (tightest of
    stop-loss, trail, stop price) on a print at or beyond it -> at the print (taker); else the
    take-profit (limit rule, maker).
@@ -127,6 +129,7 @@ class State:
     q_traded: float = 0.0
     q_first: float = math.inf  # the size ahead of the working entry when first known
     entry_queue: float = -1.0  # ... kept at its fill (-1: not a queue fill, or never known)
+    seen_ns: int = NO_TIME  # when the bot learns of its position: the fill + the way back (inbound_ns)
 
 
 @dataclass
@@ -153,7 +156,7 @@ class Model:
     def __post_init__(self):
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
         self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0,
-                     "queue_unseen": 0, **p}
+                     "queue_unseen": 0, "inbound_ns": 0, "engine_exits": 0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
@@ -291,6 +294,7 @@ class Model:
             notional = min(notional, room)
         s.status = OPEN
         s.entry_ns = ts
+        s.seen_ns = _sat(ts, int(q["inbound_ns"]))
         s.entry_price = price
         if s.hold_ns < 0:
             s.hold_deadline_ns = ts + q["hold_timeout_ns"] if q["hold_timeout_ns"] > 0 else NEVER  # 0 = none
@@ -391,8 +395,13 @@ class Model:
             due, why = s.hold_deadline_ns, s.hold_reason
             if s.exit_due_ns < due:
                 due, why = s.exit_due_ns, s.exit_due_reason
+            due = max(due, s.seen_ns)  # the bot closes a position only once it knows of it
             if ts >= due:
                 self.close(sid, ts, self.taker(price, -s.side, q["slippage"]), why, q["taker_fee"])
+            elif q["engine_exits"] and ts < _sat(s.seen_ns, int(q["order_latency_ns"])):
+                # the engine's exits are not in force yet: only the trailing stop's peak follows the prints
+                if s.trail > 0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
+                    s.peak = price
             else:
                 if s.trail > 0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
                     s.peak = price
@@ -694,6 +703,7 @@ class Model:
         s.status, s.side, s.entry_ns, s.entry_price = OPEN, side, entry_ns, entry_price
         s.tp_price, s.sl_price, s.notional = tp_price, sl_price, notional
         s.hold_deadline_ns, s.funding = hold_deadline_ns, funding
+        s.seen_ns = entry_ns  # (a position the bot was told of: known from its entry)
         return True
 
 

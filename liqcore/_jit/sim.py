@@ -201,6 +201,8 @@ STATE_DTYPE = np.dtype([
     ("q_ahead", "<f8"), ("q_level", "<f8"), ("q_traded", "<f8"),
     # the size ahead of the working entry when it was first known (inf: never), kept at its fill
     ("q_first", "<f8"), ("entry_queue", "<f8"),
+    # when the bot learns of its position: the entry's fill + the answer's way back (inbound_ns)
+    ("seen_ns", "<i8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -227,6 +229,11 @@ PARAM_DTYPE = np.dtype([
     # displayed when its level is first seen is ahead of it; 1 = nothing is ahead (hftbacktest's rule on a
     # top-of-book feed: its depth holds 0 at a level never shown)
     ("queue_unseen", "<i8"),
+    # the way back of the order latency (the venue's answers and pushes reach the bot this long after the
+    # venue acted): the bot acts on a position (timed exits) from its fill + inbound_ns; engine_exits 1
+    # (``--exits engine``): the take-profit / stop-loss / trailing stop are the engine's, in force from
+    # the fill + inbound_ns + order_latency_ns (the exit order's way out); 0: held by the venue from the fill
+    ("inbound_ns", "<i8"), ("engine_exits", "<i8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -268,6 +275,7 @@ def new_state(n_symbols: int) -> np.ndarray:
     st["q_ahead"] = np.inf
     st["q_first"] = np.inf
     st["entry_queue"] = -1.0
+    st["seen_ns"] = NO_TIME
     return st
 
 
@@ -535,6 +543,7 @@ def _open(st, port, par, sid, ts, price, counts, capped):
             notional = room
     s.status = OPEN
     s.entry_ns = ts
+    s.seen_ns = _add_sat(ts, q.inbound_ns)
     s.entry_price = price
     if s.hold_ns < 0:
         # the run's hold-timeout; 0 = none (strategies other than cascade-mm may leave it unset)
@@ -707,9 +716,16 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
         if s.exit_due_ns < due:
             due = s.exit_due_ns
             why = s.exit_due_reason
+        if due < s.seen_ns:  # the bot closes a position only once it knows of it (inbound 0: due >= the fill)
+            due = s.seen_ns
         if ts >= due:
             _close(st, port, par, sid, ts, _taker_px(price, -s.side, q.slippage), why, q.taker_fee, ledger, counts)
             ev |= EV_CLOSED
+        elif q.engine_exits != 0 and ts < _add_sat(s.seen_ns, q.order_latency_ns):
+            # the engine's exits are not in force yet (it has not learnt of the fill, or its exit orders
+            # are on their way out): the trailing stop's peak still follows the prints the engine will read
+            if s.trail > 0.0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
+                s.peak = price
         else:
             if s.trail > 0.0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
                 s.peak = price
@@ -1355,4 +1371,5 @@ def set_open(st, sid, side, entry_ns, entry_price, tp_price, sl_price, notional,
     s.notional = notional
     s.hold_deadline_ns = hold_deadline_ns
     s.funding = funding
+    s.seen_ns = entry_ns  # (a position the bot was told of: known from its entry)
     return 1

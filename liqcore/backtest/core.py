@@ -113,6 +113,9 @@ class StrategyCore:
             raise ValueError("symbols: duplicate symbol")
         n = len(self.registry)
         self.par = symbol_params(params, self.registry, n)
+        if mode == "venue":  # a live session: the venue's answers really come late; the core acts as told
+            self.par["inbound_ns"] = 0
+            self.par["engine_exits"] = 0
         from liqcore.execution.avoid import Avoid
 
         #: the avoided times (weekends, news, maintenance windows): no entry decided inside them, as in the

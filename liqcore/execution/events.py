@@ -150,11 +150,25 @@ def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
 GRID_PRINTS = 1 << 18
 
 
+def _common_step(steps: np.ndarray) -> float:
+    """The greatest common divisor of positive price ``steps``: the coarsest decimal resolution (1 down to
+    1e-8 of a unit) on which every step is a whole number (within 5 % of that resolution, so that a price
+    spelled in float32 still counts), and the gcd of those whole numbers; the smallest step when no
+    decimal resolution holds them all (prices off any decimal grid)."""
+    for d in range(9):
+        scale = 10.0 ** d
+        k = np.rint(steps * scale)
+        if (k >= 1).all() and (np.abs(steps * scale - k) <= 0.05).all():
+            return float(np.gcd.reduce(k.astype(np.int64))) / scale
+    return float(steps.min())
+
+
 def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     """Per symbol id, the price grid of its trade prints in ticks per unit of price (0: fewer than two
-    distinct prices): the reciprocal of the smallest step between distinct prices among its first
-    :data:`GRID_PRINTS` prints, snapped to a whole number of ticks per unit when within 1e-6 of one
-    (a decimal tick such as 0.01 gives 100)."""
+    distinct prices): the reciprocal of the greatest common step between distinct prices among its first
+    :data:`GRID_PRINTS` prints (:func:`_common_step`; prints at 3000, 2995.51 and 2995 have a 0.01 tick,
+    though no two of them are 0.01 apart), snapped to a whole number of ticks per unit when within 1e-6
+    of one (a decimal tick such as 0.01 gives 100)."""
     global _last_grids
     key = (events.__array_interface__["data"][0], len(events), n_sym)
     if _last_grids is not None and _last_grids[0] == key:  # the same array again (a run per fill rule)
@@ -165,9 +179,12 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     sym = events["symbol_id"][is_trade]
     for sid in range(n_sym):
         px = np.unique(price[sym == sid][:GRID_PRINTS])
+        px = px[np.isfinite(px)]
         if len(px) < 2:
             continue
-        step = float(np.diff(px).min())
+        steps = np.diff(px)
+        steps = steps[steps > 0]
+        step = _common_step(steps) if len(steps) else 0.0
         if step > 0:
             g = 1.0 / step
             r = round(g)
