@@ -118,7 +118,7 @@ def _price_grid(value: Any, name: str) -> str:
 
 def fill_label(params, fallback: bool = False) -> str:
     """The fill model and order latency a result came from, in words: ``queue (risk-averse),
-    order latency 50 ms``; ``fallback``: the queue rule fell back to ``through`` (no top of book)."""
+    order latency 100 ms round trip: 50 ms out, 50 ms back``; ``fallback``: the queue rule fell back to ``through`` (no top of book)."""
     rule = getattr(params, "fill", "through")
     if rule == "queue":
         rule = "through (queue asked; no top of book in the input)" if fallback else \

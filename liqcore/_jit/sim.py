@@ -42,7 +42,7 @@ states them for users):
   position closes, whatever closed it (it arrives an order latency later; entry timeout from then).
   The symbol keeps its cap slot while it is closing for the replacement; a further signal on it is
   ``busy``.
-* The order arrives ``order_latency`` after the decision.  Limit (post-only): rejected if at arrival
+* The order arrives ``order_latency`` (the way out of the round trip) after the decision.  Limit (post-only): rejected if at arrival
   the last print has reached the limit; fills at the limit on a print strictly through it (``touch``:
   also at it), maker fee.  ``queue`` (per-symbol ``queue``; QUOTE rows, :func:`step_quote`): the
   post-only check is against the quote in force; the limit joins behind the size displayed at its
@@ -55,6 +55,11 @@ states them for users):
 * Sizing at the fill: ``notional`` (fixed, if > 0) or ``size x equity``, times the signal's size
   multiplier; with ``leverage`` > 0 capped so that open notionals stay <= ``leverage x equity`` (no
   room -> the entry is cancelled, counted ``leverage``).
+* The way back (per-symbol ``inbound_ns``, the rest of the order latency's round trip): the bot learns of
+  an entry fill that long after it, so a timed exit (below) is due no earlier than the fill + ``inbound_ns``;
+  with ``engine_exits`` (``--exits engine``) the take-profit, stop-loss and trailing stop are the engine's and
+  act only on prints at or after the fill + ``inbound_ns`` + ``order_latency_ns`` (its exit orders' way
+  out; the trailing stop's peak follows the prints meanwhile).  Venue-held exits are not delayed.
 * A print that fills the entry does not also exit the position: exits are checked from the next
   print.  On one print: a due timed exit (hold timeout / max hold, signal exit, replace: the earliest
   due; ties: the hold) closes at the print's price (taker, with slippage); else the stop in force

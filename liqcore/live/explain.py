@@ -372,7 +372,8 @@ def format_explain(ex: dict, console=None) -> None:
         con.print(f"one-way order latency inferred over {ow['orders']} live entries from {ow['method']}: outbound "
                   f"(decision -> arrival at the venue) median {ow['outbound_ms']:.1f} ms, inbound (venue -> answer seen "
                   f"here) median {ow['inbound_ms']:.1f} ms; "
-                  + ("the backtest's orders arrive the inferred outbound median after their decision; "
+                  + ("the backtest's orders arrive the inferred outbound median after their decision, and its "
+                     "bot learns of a fill the inbound median after it; "
                      if ow.get("backtest_used") else "")
                   + "'live lat ms' is the outbound estimate", markup=False, highlight=False)
     days = sorted({datetime.fromtimestamp(r["decision_ns"] / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")

@@ -80,8 +80,8 @@ def test_sweep_rows_equal_single_backtests_under_every_fill_rule(book_market):
         assert row["fills"] == single["fills"] and row["total_return"] == single["total_return"]
         assert row["fill_model"] == single["fill_model"]
         fills[row["fill"]] = row["fill_model"]
-    assert fills["queue"] == "queue (risk-averse), limits on the price grid, order latency 50 ms"
-    assert fills["through"] == "through, order latency 50 ms"
+    assert fills["queue"] == "queue (risk-averse), limits on the price grid, order latency 100 ms round trip: 50 ms out, 50 ms back"
+    assert fills["through"] == "through, order latency 100 ms round trip: 50 ms out, 50 ms back"
 
 
 def _cli(*args, env_extra=None):
@@ -114,7 +114,7 @@ def test_compare_shows_the_guide_strategy_under_each_fill_rule(book_market):
     res = compare(book_market.events, book_market.registry, ["cascade-mm"], Params(), n_folds=2)
     names = list(dict.fromkeys(r["strategy"] for r in res.rows))
     assert names == ["cascade-mm"] + [fill_variant(f) for f in ("through", "queue", "touch")]
-    assert res.row("cascade-mm", "all")["fill"] == "through, order latency 50 ms"
+    assert res.row("cascade-mm", "all")["fill"] == "through, order latency 100 ms round trip: 50 ms out, 50 ms back"
     assert res.row(fill_variant("queue"), "all")["fill"].startswith("queue (risk-averse), limits on the price grid")
 
 
@@ -123,8 +123,8 @@ def test_demo_prints_the_strategy_under_each_fill_rule(tmp_path):
              "--cache-dir", str(tmp_path), env_extra=str(tmp_path))
     assert r.returncode == 0, r.stderr
     out = " ".join(r.stdout.split())  # the console wraps long lines
-    assert "fill: through, order latency 50 ms" in out
+    assert "fill: through, order latency 100 ms round trip: 50 ms out, 50 ms back" in out
     for rule in ("through, limits on the price grid", "queue (risk-averse), limits on the price grid",
                  "touch, limits on the price grid"):
-        assert f"{rule}, order latency 50 ms:" in out
+        assert f"{rule}, order latency 100 ms round trip: 50 ms out, 50 ms back:" in out
     assert NO_BOOK_WARNING not in r.stderr  # the demo's market has its book

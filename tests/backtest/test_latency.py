@@ -60,10 +60,16 @@ def test_draws_are_seeded_and_the_backtest_uses_them(tmp_path, market):
     c = backtest(market, Params(order_latency_from=j, latency_seed=4))
     assert (c.ledger["arrive_ns"] - c.ledger["signal_ns"]).tolist() != got or len(c.ledger) != len(a.ledger)
     assert a.summary()["order_latency_model"].startswith(f"drawn from the measured order latencies of {j} (unconditioned, seed 3)")
-    # the constant, as before, says so
+    # the constant is a round trip too: the default 100 ms puts 50 ms on the way out, as before, and says so
     k = backtest(market, Params())
     assert set((k.ledger["arrive_ns"] - k.ledger["signal_ns"]).tolist()) == {50 * MS}
-    assert k.summary()["order_latency_model"] == "constant 50 ms (order-latency)"
+    assert k.summary()["order_latency_model"] == \
+        "constant 100 ms round trip (order-latency): 50 ms out, 50 ms back (latency-split 50 %)"
+    assert k.summary()["fill_model"].endswith("order latency 100 ms round trip: 50 ms out, 50 ms back")
+    # the same split applies to it: 80 % of 40 ms out
+    k80 = backtest(market, Params(order_latency="40ms", latency_split="80%"))
+    assert set((k80.ledger["arrive_ns"] - k80.ledger["signal_ns"]).tolist()) == {32 * MS}
+    assert k80.summary()["order_latency_model"].startswith("constant 40 ms round trip (order-latency): 32 ms out, 8 ms back")
 
 
 def test_latency_split_puts_the_share_of_a_round_trip_on_the_way_out(tmp_path, market):

@@ -27,7 +27,7 @@ from tests.kernels.test_execmodel_property import _rows, _same, kernel, params_s
 pytestmark = pytest.mark.property
 
 TIMED = (TIMEOUT, MAX_HOLD, SIGNAL_EXIT, REPLACED)
-inbound_st = hs.sampled_from([0, 1 * MS, 50 * MS, 2 * S, 30 * S])
+inbound_st = hs.sampled_from([0, 1 * MS, 50 * MS, 2 * S, 30 * S, 600 * S])
 
 
 def _with(p, n, inbound, engine):
