@@ -27,7 +27,8 @@ The rules, in the order they apply:
    at the fill.
 5. Exits from the print after the fill (the bot learns of the fill ``inbound_ns`` after it: a timed exit
    is due no earlier than that; ``engine_exits`` 1: the take-profit / stop-loss / trailing stop act only on
-   prints at or after the fill + ``inbound_ns`` + ``order_latency_ns``): timed exit due (the earliest of hold deadline and signal
+   prints at or after the fill + ``inbound_ns`` + ``order_latency_ns``; an entry rejected or cancelled, or a
+   position closed, is heard of ``inbound_ns`` later: a signal on the symbol before then is busy): timed exit due (the earliest of hold deadline and signal
    exit / replace, ties: the hold) -> at the print (taker); else the stop in force (tightest of
    stop-loss, trail, stop price) on a print at or beyond it -> at the print (taker); else the
    take-profit (limit rule, maker).
@@ -130,6 +131,7 @@ class State:
     q_first: float = math.inf  # the size ahead of the working entry when first known
     entry_queue: float = -1.0  # ... kept at its fill (-1: not a queue fill, or never known)
     seen_ns: int = NO_TIME  # when the bot learns of its position: the fill + the way back (inbound_ns)
+    free_ns: int = NO_TIME  # when the bot learns its entry / position ended (+ inbound_ns): busy until then
 
 
 @dataclass
@@ -186,6 +188,7 @@ class Model:
             kl, kq = tick(s.limit_price, g), tick(lp, g)
             if s.entry_kind == LIMIT and ((s.side > 0 and kl >= kq) or (s.side < 0 and kl <= kq)):
                 s.status = FLAT
+                s.free_ns = _sat(s.arrive_ns, int(self.par[sid]["inbound_ns"]))
                 self.counts[sid]["rejected"] += 1
                 return
             s.status = RESTING
@@ -194,6 +197,7 @@ class Model:
                 s.q_first = s.q_ahead
         if s.status in (PENDING, RESTING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
             s.status = FLAT
+            s.free_ns = _sat(min(s.entry_deadline_ns, s.exit_due_ns), int(self.par[sid]["inbound_ns"]))
             self.counts[sid]["unfilled"] += 1
 
     # ---- the queue rule --------------------------------------------------------------------------
@@ -342,6 +346,7 @@ class Model:
         s.status = FLAT
         s.closing = 0
         s.cooldown_until_ns = ts + q["cooldown_ns"]
+        s.free_ns = _sat(ts, int(q["inbound_ns"]))
         self.counts[sid][_REASON_COUNT.get(reason, "external")] += 1
         if s.queued is not None:  # a same-symbol replacement: its entry goes out now
             g, s.queued = s.queued, None
@@ -475,6 +480,9 @@ class Model:
         if not same and ts < s.cooldown_until_ns:
             c["cooldown"] += 1
             return "cooldown"
+        if not same and ts < s.free_ns:  # the bot has not yet heard that its entry / position ended
+            c["busy"] += 1
+            return "busy"
         if direction == 0:
             c["mixed"] += 1
             return "mixed"

@@ -26,7 +26,7 @@ states them for users):
   exactly as that signal's ``exit_ns = t`` would have (:func:`step_exit`); streaming strategies,
   which cannot know a signal's exit time when they emit it, send notices instead.
 * Gates in order: a skip signal (direction 0) other than mixed (``skipped``), busy (working entry or
-  open position on the symbol), cooldown, mixed (direction 0 with SKIP_MIXED), [``signals``], hours, loss limit, daily trades,
+  open position on the symbol), cooldown, busy (its end not yet heard of: ``free_ns``), mixed (direction 0 with SKIP_MIXED), [``signals``], hours, loss limit, daily trades,
   max-symbols, max-positions (with ``replace``), reference price (limit entries only: the symbol's
   last print, no older than ``max_ref_age``), [order].  The caps count symbols with an open position
   OR a working entry, except a position already being closed by ``replace``.
@@ -59,7 +59,9 @@ states them for users):
   an entry fill that long after it, so a timed exit (below) is due no earlier than the fill + ``inbound_ns``;
   with ``engine_exits`` (``--exits engine``) the take-profit, stop-loss and trailing stop are the engine's and
   act only on prints at or after the fill + ``inbound_ns`` + ``order_latency_ns`` (its exit orders' way
-  out; the trailing stop's peak follows the prints meanwhile).  Venue-held exits are not delayed.
+  out; the trailing stop's peak follows the prints meanwhile).  Venue-held exits are not delayed.  An
+  entry rejected (at its arrival) or cancelled (at its deadline), or a position closed, is heard of
+  ``inbound_ns`` later: a signal on the symbol before then is ``busy``.
 * A print that fills the entry does not also exit the position: exits are checked from the next
   print.  On one print: a due timed exit (hold timeout / max hold, signal exit, replace: the earliest
   due; ties: the hold) closes at the print's price (taker, with slippage); else the stop in force
@@ -208,6 +210,9 @@ STATE_DTYPE = np.dtype([
     ("q_first", "<f8"), ("entry_queue", "<f8"),
     # when the bot learns of its position: the entry's fill + the answer's way back (inbound_ns)
     ("seen_ns", "<i8"),
+    # when the bot learns its symbol is free again: an entry rejected / cancelled or a position closed at
+    # the venue, + inbound_ns (a signal before then finds the symbol busy)
+    ("free_ns", "<i8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -281,6 +286,7 @@ def new_state(n_symbols: int) -> np.ndarray:
     st["q_first"] = np.inf
     st["entry_queue"] = -1.0
     st["seen_ns"] = NO_TIME
+    st["free_ns"] = NO_TIME
     return st
 
 
@@ -512,6 +518,7 @@ def _settle(st, par, sid, ts, counts):
         kq = _tk(lp, par[sid].grid)
         if s.entry_kind == ENTRY_LIMIT and ((s.side > 0 and kl >= kq) or (s.side < 0 and kl <= kq)):
             s.status = FLAT
+            s.free_ns = _add_sat(s.arrive_ns, par[sid].inbound_ns)  # the venue's refusal reaches the bot
             counts[sid, C_REJECTED] += 1
             return EV_REJECTED
         s.status = RESTING
@@ -520,6 +527,8 @@ def _settle(st, par, sid, ts, counts):
             s.q_first = s.q_ahead
     if (s.status == RESTING or s.status == PENDING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
         s.status = FLAT
+        end = s.entry_deadline_ns if s.entry_deadline_ns < s.exit_due_ns else s.exit_due_ns
+        s.free_ns = _add_sat(end, par[sid].inbound_ns)  # the cancel's confirmation reaches the bot
         counts[sid, C_UNFILLED] += 1
         ev |= EV_CANCELLED
     return ev
@@ -627,6 +636,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     s.status = FLAT
     s.closing = 0
     s.cooldown_until_ns = ts + q.cooldown_ns
+    s.free_ns = _add_sat(ts, q.inbound_ns)  # the close's report reaches the bot
     col = C_EXTERNAL
     if 0 < reason < len(EXIT_COUNT_COLUMN):
         col = EXIT_COUNT_COLUMN[reason]
@@ -889,6 +899,9 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     if same == 0 and ts < s.cooldown_until_ns:
         counts[sid, C_COOLDOWN] += 1
         return R_COOLDOWN
+    if same == 0 and ts < s.free_ns:  # the bot has not yet heard that its entry / position ended
+        counts[sid, C_BUSY] += 1
+        return R_BUSY
     if direction == 0:  # mixed: counted after busy and cooldown, as the guide's strategy always did
         counts[sid, C_MIXED] += 1
         return R_MIXED

@@ -2,6 +2,8 @@
 symbol selection, cleaning bad prints, the input kinds present and the starting equity check."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from liqcore.codes import KIND_NAMES
@@ -15,7 +17,7 @@ __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_ev
 #: said once per process when ``--fill queue`` meets an input without top of book
 NO_BOOK_WARNING = "no top of book in the input: --fill queue falls back to through"
 _warned_no_book = False
-_last_grids = None  # (array identity, grids) of the last price_grids call
+_last_grids = None  # (a weak reference to the array, its shape key, grids) of the last price_grids call
 
 
 def check_events(events) -> np.ndarray:
@@ -171,8 +173,10 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     of one (a decimal tick such as 0.01 gives 100)."""
     global _last_grids
     key = (events.__array_interface__["data"][0], len(events), n_sym)
-    if _last_grids is not None and _last_grids[0] == key:  # the same array again (a run per fill rule)
-        return _last_grids[1].copy()
+    # the same array object again (a run per fill rule); an address alone could be a new array's, once
+    # the old one was freed
+    if _last_grids is not None and _last_grids[0]() is events and _last_grids[1] == key:
+        return _last_grids[2].copy()
     out = np.zeros(n_sym)
     is_trade = events["kind"] == int(Kind.TRADE)
     price = events["price"][is_trade]
@@ -189,7 +193,10 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
             g = 1.0 / step
             r = round(g)
             out[sid] = float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
-    _last_grids = (key, out.copy())
+    try:
+        _last_grids = (weakref.ref(events), key, out.copy())
+    except TypeError:  # (an object that takes no weak reference: not cached)
+        _last_grids = None
     return out
 
 
