@@ -131,10 +131,15 @@ def fill_label(params, fallback: bool = False) -> str:
         by_rate = " by the liquidation rate" if getattr(params, "order_latency_by_rate", False) else ""
         split = float(getattr(params, "latency_split", 0.5))
         return (f"{rule}, order latency drawn from {journal}{by_rate} (seed {getattr(params, 'latency_seed', 0)}, "
-                f"outbound {split * 100:g} % of each round trip)")
+                f"outbound {split * 100:g} % of each round trip){_exits_note(params)}")
     out, back = latency_ways(params)
     return (f"{rule}, order latency {getattr(params, 'order_latency_ns', 0) / 1e6:g} ms round trip: "
-            f"{out / 1e6:g} ms out, {back / 1e6:g} ms back")
+            f"{out / 1e6:g} ms out, {back / 1e6:g} ms back{_exits_note(params)}")
+
+
+def _exits_note(params) -> str:
+    """``--exits engine`` changes the fills' exits (they wait for the way back and out): the label says so."""
+    return ", exits watched by the engine" if getattr(params, "exits", "venue") == "engine" else ""
 
 
 def latency_ways(params) -> tuple[int, int]:

@@ -222,9 +222,10 @@ def test_engine_exits_wait_for_the_way_back_and_out(market):
     v = backtest(market, Params(**base))
     e = backtest(market, Params(**base, exits="engine"))
     assert len(v.ledger) > 5 and len(e.ledger) > 5
+    assert e.summary()["fill_model"].endswith("1000 ms out, 3000 ms back, exits watched by the engine")
     for t in e.ledger:
         if int(t["exit_reason"]) in (sim.TAKE_PROFIT, sim.STOP_LOSS, sim.TRAIL):
-            assert int(t["exit_ns"]) >= int(t["entry_ns"]) + 3_000 * MS + 1_000 * MS
+            assert int(t["exit_ns"]) >= int(t["entry_ns"]) + 3_000 * MS + 1_000 * MS  # back 3 s + out 1 s
         else:
             assert int(t["exit_ns"]) >= int(t["entry_ns"]) + 3_000 * MS
     quick = [t for t in v.ledger if int(t["exit_ns"]) < int(t["entry_ns"]) + 4_000 * MS]
