@@ -118,7 +118,7 @@ def _price_grid(value: Any, name: str) -> str:
 
 def fill_label(params, fallback: bool = False) -> str:
     """The fill model and order latency a result came from, in words: ``queue (risk-averse),
-    order latency 50 ms``; ``fallback``: the queue rule fell back to ``through`` (no top of book)."""
+    order latency 100 ms round trip: 50 ms out, 50 ms back``; ``fallback``: the queue rule fell back to ``through`` (no top of book)."""
     rule = getattr(params, "fill", "through")
     if rule == "queue":
         rule = "through (queue asked; no top of book in the input)" if fallback else \
@@ -131,8 +131,25 @@ def fill_label(params, fallback: bool = False) -> str:
         by_rate = " by the liquidation rate" if getattr(params, "order_latency_by_rate", False) else ""
         split = float(getattr(params, "latency_split", 0.5))
         return (f"{rule}, order latency drawn from {journal}{by_rate} (seed {getattr(params, 'latency_seed', 0)}, "
-                f"outbound {split * 100:g} % of each round trip)")
-    return f"{rule}, order latency {getattr(params, 'order_latency_ns', 0) / 1e6:g} ms"
+                f"outbound {split * 100:g} % of each round trip){_exits_note(params)}")
+    out, back = latency_ways(params)
+    return (f"{rule}, order latency {getattr(params, 'order_latency_ns', 0) / 1e6:g} ms round trip: "
+            f"{out / 1e6:g} ms out, {back / 1e6:g} ms back{_exits_note(params)}")
+
+
+def _exits_note(params) -> str:
+    """``--exits engine`` changes the fills' exits (they wait for the way back and out): the label says so."""
+    return ", exits watched by the engine" if getattr(params, "exits", "venue") == "engine" else ""
+
+
+def latency_ways(params) -> tuple[int, int]:
+    """(outbound, inbound) ns of the constant ``order-latency`` (a round trip): ``latency-split`` of it on
+    the way out (decision to the order's arrival at the venue), the rest on the way back (the venue's
+    answers and pushes to the bot).  The default 100 ms round trip at 50 % is 50 ms each way."""
+    rt = int(getattr(params, "order_latency_ns", 0) or 0)
+    split = float(getattr(params, "latency_split", 0.5))
+    out = int(round(rt * split))
+    return out, rt - out
 
 
 def queue_power(model: str) -> float:
@@ -204,7 +221,10 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("cooldown", "cooldown_ns", parse_duration, "5m", "cooldown after a position closes", "strategy", "DUR"),
     _Spec("trail", "trail", parse_signed_fraction, 0.0, "trailing stop from the best print since the entry (0 = none)", "strategy", "FRAC"),
     _Spec("max-ref-age", "max_ref_age_ns", parse_duration, "5s", "oldest usable reference trade", "strategy", "DUR"),
-    _Spec("order-latency", "order_latency_ns", parse_duration, "50ms", "decision to arrival at the venue", "execution", "DUR"),
+    _Spec("order-latency", "order_latency_ns", parse_duration, "100ms",
+          "the order's round trip (create sent -> the venue's answer back, like a ping): latency-split of it on "
+          "the way out (decision to arrival at the venue), the rest on the way back (the bot learns of a fill "
+          "that much after it)", "execution", "DUR"),
     _Spec("feed-latency", "feed_latency_ns", parse_duration, "0", "event time to receive time when a replay has none recorded", "execution", "DUR"),
     _Spec("feed-latency-mode", "feed_latency_mode", _feed_mode, "recorded",
           "'recorded': each event at its recorded receive time (feed-latency only where none was recorded); "
@@ -221,7 +241,7 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("latency-split", "latency_split", parse_signed_fraction, "50%",
           "the outbound share of a measured round trip (create sent -> the venue's answer): the order's arrival at "
           "the venue (post-only check, queue join) comes that share of it after the send, the answer's way back "
-          "the rest; order-latency itself is already one way, decision to arrival", "execution", "FRAC"),
+          "the rest; the same split applies to a constant order-latency", "execution", "FRAC"),
     # clock guard: an event stamped further ahead of its receive time is rejected (counted future_time)
     _Spec("max-clock-skew", "max_clock_skew_ns", parse_duration, "5s",
           "events whose venue time is this far ahead of their receive time are rejected (future_time)", "execution", "DUR"),
@@ -421,7 +441,7 @@ class Params:
     cooldown_ns: int = 300_000_000_000
     trail: float = 0.0
     max_ref_age_ns: int = 5_000_000_000
-    order_latency_ns: int = 50_000_000
+    order_latency_ns: int = 100_000_000  # a round trip: latency_ways() splits it
     feed_latency_ns: int = 0
     feed_latency_mode: str = "recorded"
     order_latency_from: str | None = None

@@ -25,7 +25,10 @@ The rules, in the order they apply:
    once the prints at it have consumed the queue ahead, see :meth:`Model.q_join`), maker fee; market at the
    first print at/after arrival, moved against the taker by the slippage, taker fee.  Leverage cap
    at the fill.
-5. Exits from the print after the fill: timed exit due (the earliest of hold deadline and signal
+5. Exits from the print after the fill (the bot learns of the fill ``inbound_ns`` after it: a timed exit
+   is due no earlier than that; ``engine_exits`` 1: the take-profit / stop-loss / trailing stop act only on
+   prints at or after the fill + ``inbound_ns`` + ``order_latency_ns``; an entry rejected or cancelled, or a
+   position closed, is heard of ``inbound_ns`` later: a signal on the symbol before then is busy): timed exit due (the earliest of hold deadline and signal
    exit / replace, ties: the hold) -> at the print (taker); else the stop in force (tightest of
    stop-loss, trail, stop price) on a print at or beyond it -> at the print (taker); else the
    take-profit (limit rule, maker).
@@ -127,6 +130,8 @@ class State:
     q_traded: float = 0.0
     q_first: float = math.inf  # the size ahead of the working entry when first known
     entry_queue: float = -1.0  # ... kept at its fill (-1: not a queue fill, or never known)
+    seen_ns: int = NO_TIME  # when the bot learns of its position: the fill + the way back (inbound_ns)
+    free_ns: int = NO_TIME  # when the bot learns its entry / position ended (+ inbound_ns): busy until then
 
 
 @dataclass
@@ -153,7 +158,7 @@ class Model:
     def __post_init__(self):
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
         self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0,
-                     "queue_unseen": 0, **p}
+                     "queue_unseen": 0, "inbound_ns": 0, "engine_exits": 0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
@@ -183,6 +188,7 @@ class Model:
             kl, kq = tick(s.limit_price, g), tick(lp, g)
             if s.entry_kind == LIMIT and ((s.side > 0 and kl >= kq) or (s.side < 0 and kl <= kq)):
                 s.status = FLAT
+                s.free_ns = _sat(s.arrive_ns, int(self.par[sid]["inbound_ns"]))
                 self.counts[sid]["rejected"] += 1
                 return
             s.status = RESTING
@@ -191,6 +197,7 @@ class Model:
                 s.q_first = s.q_ahead
         if s.status in (PENDING, RESTING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
             s.status = FLAT
+            s.free_ns = _sat(min(s.entry_deadline_ns, s.exit_due_ns), int(self.par[sid]["inbound_ns"]))
             self.counts[sid]["unfilled"] += 1
 
     # ---- the queue rule --------------------------------------------------------------------------
@@ -291,6 +298,7 @@ class Model:
             notional = min(notional, room)
         s.status = OPEN
         s.entry_ns = ts
+        s.seen_ns = _sat(ts, int(q["inbound_ns"]))
         s.entry_price = price
         if s.hold_ns < 0:
             s.hold_deadline_ns = ts + q["hold_timeout_ns"] if q["hold_timeout_ns"] > 0 else NEVER  # 0 = none
@@ -338,6 +346,7 @@ class Model:
         s.status = FLAT
         s.closing = 0
         s.cooldown_until_ns = ts + q["cooldown_ns"]
+        s.free_ns = _sat(ts, int(q["inbound_ns"]))
         self.counts[sid][_REASON_COUNT.get(reason, "external")] += 1
         if s.queued is not None:  # a same-symbol replacement: its entry goes out now
             g, s.queued = s.queued, None
@@ -391,8 +400,13 @@ class Model:
             due, why = s.hold_deadline_ns, s.hold_reason
             if s.exit_due_ns < due:
                 due, why = s.exit_due_ns, s.exit_due_reason
+            due = max(due, s.seen_ns)  # the bot closes a position only once it knows of it
             if ts >= due:
                 self.close(sid, ts, self.taker(price, -s.side, q["slippage"]), why, q["taker_fee"])
+            elif q["engine_exits"] and ts < _sat(s.seen_ns, int(q["order_latency_ns"])):
+                # the engine's exits are not in force yet: only the trailing stop's peak follows the prints
+                if s.trail > 0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
+                    s.peak = price
             else:
                 if s.trail > 0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
                     s.peak = price
@@ -466,6 +480,9 @@ class Model:
         if not same and ts < s.cooldown_until_ns:
             c["cooldown"] += 1
             return "cooldown"
+        if not same and ts < s.free_ns:  # the bot has not yet heard that its entry / position ended
+            c["busy"] += 1
+            return "busy"
         if direction == 0:
             c["mixed"] += 1
             return "mixed"
@@ -694,6 +711,7 @@ class Model:
         s.status, s.side, s.entry_ns, s.entry_price = OPEN, side, entry_ns, entry_price
         s.tp_price, s.sl_price, s.notional = tp_price, sl_price, notional
         s.hold_deadline_ns, s.funding = hold_deadline_ns, funding
+        s.seen_ns = entry_ns  # (a position the bot was told of: known from its entry)
         return True
 
 

@@ -26,7 +26,7 @@ states them for users):
   exactly as that signal's ``exit_ns = t`` would have (:func:`step_exit`); streaming strategies,
   which cannot know a signal's exit time when they emit it, send notices instead.
 * Gates in order: a skip signal (direction 0) other than mixed (``skipped``), busy (working entry or
-  open position on the symbol), cooldown, mixed (direction 0 with SKIP_MIXED), [``signals``], hours, loss limit, daily trades,
+  open position on the symbol), cooldown, busy (its end not yet heard of: ``free_ns``), mixed (direction 0 with SKIP_MIXED), [``signals``], hours, loss limit, daily trades,
   max-symbols, max-positions (with ``replace``), reference price (limit entries only: the symbol's
   last print, no older than ``max_ref_age``), [order].  The caps count symbols with an open position
   OR a working entry, except a position already being closed by ``replace``.
@@ -42,7 +42,7 @@ states them for users):
   position closes, whatever closed it (it arrives an order latency later; entry timeout from then).
   The symbol keeps its cap slot while it is closing for the replacement; a further signal on it is
   ``busy``.
-* The order arrives ``order_latency`` after the decision.  Limit (post-only): rejected if at arrival
+* The order arrives ``order_latency`` (the way out of the round trip) after the decision.  Limit (post-only): rejected if at arrival
   the last print has reached the limit; fills at the limit on a print strictly through it (``touch``:
   also at it), maker fee.  ``queue`` (per-symbol ``queue``; QUOTE rows, :func:`step_quote`): the
   post-only check is against the quote in force; the limit joins behind the size displayed at its
@@ -55,6 +55,13 @@ states them for users):
 * Sizing at the fill: ``notional`` (fixed, if > 0) or ``size x equity``, times the signal's size
   multiplier; with ``leverage`` > 0 capped so that open notionals stay <= ``leverage x equity`` (no
   room -> the entry is cancelled, counted ``leverage``).
+* The way back (per-symbol ``inbound_ns``, the rest of the order latency's round trip): the bot learns of
+  an entry fill that long after it, so a timed exit (below) is due no earlier than the fill + ``inbound_ns``;
+  with ``engine_exits`` (``--exits engine``) the take-profit, stop-loss and trailing stop are the engine's and
+  act only on prints at or after the fill + ``inbound_ns`` + ``order_latency_ns`` (its exit orders' way
+  out; the trailing stop's peak follows the prints meanwhile).  Venue-held exits are not delayed.  An
+  entry rejected (at its arrival) or cancelled (at its deadline), or a position closed, is heard of
+  ``inbound_ns`` later: a signal on the symbol before then is ``busy``.
 * A print that fills the entry does not also exit the position: exits are checked from the next
   print.  On one print: a due timed exit (hold timeout / max hold, signal exit, replace: the earliest
   due; ties: the hold) closes at the print's price (taker, with slippage); else the stop in force
@@ -201,6 +208,11 @@ STATE_DTYPE = np.dtype([
     ("q_ahead", "<f8"), ("q_level", "<f8"), ("q_traded", "<f8"),
     # the size ahead of the working entry when it was first known (inf: never), kept at its fill
     ("q_first", "<f8"), ("entry_queue", "<f8"),
+    # when the bot learns of its position: the entry's fill + the answer's way back (inbound_ns)
+    ("seen_ns", "<i8"),
+    # when the bot learns its symbol is free again: an entry rejected / cancelled or a position closed at
+    # the venue, + inbound_ns (a signal before then finds the symbol busy)
+    ("free_ns", "<i8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -227,6 +239,11 @@ PARAM_DTYPE = np.dtype([
     # displayed when its level is first seen is ahead of it; 1 = nothing is ahead (hftbacktest's rule on a
     # top-of-book feed: its depth holds 0 at a level never shown)
     ("queue_unseen", "<i8"),
+    # the way back of the order latency (the venue's answers and pushes reach the bot this long after the
+    # venue acted): the bot acts on a position (timed exits) from its fill + inbound_ns; engine_exits 1
+    # (``--exits engine``): the take-profit / stop-loss / trailing stop are the engine's, in force from
+    # the fill + inbound_ns + order_latency_ns (the exit order's way out); 0: held by the venue from the fill
+    ("inbound_ns", "<i8"), ("engine_exits", "<i8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -268,6 +285,8 @@ def new_state(n_symbols: int) -> np.ndarray:
     st["q_ahead"] = np.inf
     st["q_first"] = np.inf
     st["entry_queue"] = -1.0
+    st["seen_ns"] = NO_TIME
+    st["free_ns"] = NO_TIME
     return st
 
 
@@ -499,6 +518,7 @@ def _settle(st, par, sid, ts, counts):
         kq = _tk(lp, par[sid].grid)
         if s.entry_kind == ENTRY_LIMIT and ((s.side > 0 and kl >= kq) or (s.side < 0 and kl <= kq)):
             s.status = FLAT
+            s.free_ns = _add_sat(s.arrive_ns, par[sid].inbound_ns)  # the venue's refusal reaches the bot
             counts[sid, C_REJECTED] += 1
             return EV_REJECTED
         s.status = RESTING
@@ -507,6 +527,8 @@ def _settle(st, par, sid, ts, counts):
             s.q_first = s.q_ahead
     if (s.status == RESTING or s.status == PENDING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
         s.status = FLAT
+        end = s.entry_deadline_ns if s.entry_deadline_ns < s.exit_due_ns else s.exit_due_ns
+        s.free_ns = _add_sat(end, par[sid].inbound_ns)  # the cancel's confirmation reaches the bot
         counts[sid, C_UNFILLED] += 1
         ev |= EV_CANCELLED
     return ev
@@ -535,6 +557,7 @@ def _open(st, port, par, sid, ts, price, counts, capped):
             notional = room
     s.status = OPEN
     s.entry_ns = ts
+    s.seen_ns = _add_sat(ts, q.inbound_ns)
     s.entry_price = price
     if s.hold_ns < 0:
         # the run's hold-timeout; 0 = none (strategies other than cascade-mm may leave it unset)
@@ -613,6 +636,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     s.status = FLAT
     s.closing = 0
     s.cooldown_until_ns = ts + q.cooldown_ns
+    s.free_ns = _add_sat(ts, q.inbound_ns)  # the close's report reaches the bot
     col = C_EXTERNAL
     if 0 < reason < len(EXIT_COUNT_COLUMN):
         col = EXIT_COUNT_COLUMN[reason]
@@ -707,9 +731,16 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
         if s.exit_due_ns < due:
             due = s.exit_due_ns
             why = s.exit_due_reason
+        if due < s.seen_ns:  # the bot closes a position only once it knows of it (inbound 0: due >= the fill)
+            due = s.seen_ns
         if ts >= due:
             _close(st, port, par, sid, ts, _taker_px(price, -s.side, q.slippage), why, q.taker_fee, ledger, counts)
             ev |= EV_CLOSED
+        elif q.engine_exits != 0 and ts < _add_sat(s.seen_ns, q.order_latency_ns):
+            # the engine's exits are not in force yet (it has not learnt of the fill, or its exit orders
+            # are on their way out): the trailing stop's peak still follows the prints the engine will read
+            if s.trail > 0.0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
+                s.peak = price
         else:
             if s.trail > 0.0 and ((s.side > 0 and price > s.peak) or (s.side < 0 and price < s.peak)):
                 s.peak = price
@@ -868,6 +899,9 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     if same == 0 and ts < s.cooldown_until_ns:
         counts[sid, C_COOLDOWN] += 1
         return R_COOLDOWN
+    if same == 0 and ts < s.free_ns:  # the bot has not yet heard that its entry / position ended
+        counts[sid, C_BUSY] += 1
+        return R_BUSY
     if direction == 0:  # mixed: counted after busy and cooldown, as the guide's strategy always did
         counts[sid, C_MIXED] += 1
         return R_MIXED
@@ -1355,4 +1389,5 @@ def set_open(st, sid, side, entry_ns, entry_price, tp_price, sl_price, notional,
     s.notional = notional
     s.hold_deadline_ns = hold_deadline_ns
     s.funding = funding
+    s.seen_ns = entry_ns  # (a position the bot was told of: known from its entry)
     return 1

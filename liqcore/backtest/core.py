@@ -42,7 +42,9 @@ _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "ent
                "cooldown_until_ns", "last_ns",
                # the execution model's signal spec and daily-trades count
                "entry_kind", "hold_ns", "hold_reason", "exit_due_ns", "exit_due_reason", "exit_code", "closing",
-               "fill_day", "day_fills")
+               "fill_day", "day_fills",
+               # when the core's bot learnt of its position (the fill + the order latency's way back)
+               "seen_ns", "free_ns")
 _FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_price", "notional", "funding",
                  "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult")
 _SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac")  # may be negative (-1 = no such level)
@@ -113,6 +115,9 @@ class StrategyCore:
             raise ValueError("symbols: duplicate symbol")
         n = len(self.registry)
         self.par = symbol_params(params, self.registry, n)
+        if mode == "venue":  # a live session: the venue's answers really come late; the core acts as told
+            self.par["inbound_ns"] = 0
+            self.par["engine_exits"] = 0
         from liqcore.execution.avoid import Avoid
 
         #: the avoided times (weekends, news, maintenance windows): no entry decided inside them, as in the

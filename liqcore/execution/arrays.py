@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.params import queue_power
+from liqcore.params import latency_ways, queue_power
 from liqcore.types import SymbolRegistry
 
 __all__ = ["symbol_params", "new_portfolio"]
@@ -21,6 +21,11 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np
     (``Params.for_symbol``); ids beyond the registry get the base parameters."""
     sim = _sim()
     par = np.zeros(n_symbols, dtype=sim.PARAM_DTYPE)
+    inbound = None  # a journal's draws carry the way out only: the way back is the journal's median
+    if getattr(params, "order_latency_from", None):
+        from liqcore.execution.latency import journal_inbound_ns
+
+        inbound = journal_inbound_ns(params.order_latency_from, float(getattr(params, "latency_split", 0.5)))
     for sid in range(n_symbols):
         if registry is not None and sid < len(registry):
             venue, sym = registry.lookup(sid)
@@ -38,7 +43,10 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np
         row["hold_timeout_ns"] = p.hold_timeout_ns
         row["cooldown_ns"] = p.cooldown_ns
         row["max_ref_age_ns"] = p.max_ref_age_ns
-        row["order_latency_ns"] = p.order_latency_ns
+        out, back = latency_ways(p)
+        row["order_latency_ns"] = out  # the way out: decision to arrival at the venue
+        row["inbound_ns"] = back if inbound is None else inbound  # the way back: the bot learns of a fill
+        row["engine_exits"] = 1 if getattr(p, "exits", "venue") == "engine" else 0
         row["touch"] = 1 if p.fill == "touch" else 0
         row["queue"] = 1 if p.fill == "queue" else 0
         row["queue_pow"] = queue_power(p.queue_model)

@@ -2,6 +2,8 @@
 symbol selection, cleaning bad prints, the input kinds present and the starting equity check."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from liqcore.codes import KIND_NAMES
@@ -15,7 +17,7 @@ __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_ev
 #: said once per process when ``--fill queue`` meets an input without top of book
 NO_BOOK_WARNING = "no top of book in the input: --fill queue falls back to through"
 _warned_no_book = False
-_last_grids = None  # (array identity, grids) of the last price_grids call
+_last_grids = None  # (a weak reference to the array, its shape key, grids) of the last price_grids call
 
 
 def check_events(events) -> np.ndarray:
@@ -150,29 +152,51 @@ def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
 GRID_PRINTS = 1 << 18
 
 
+def _common_step(steps: np.ndarray) -> float:
+    """The greatest common divisor of positive price ``steps``: the coarsest decimal resolution (1 down to
+    1e-8 of a unit) on which every step is a whole number (within 5 % of that resolution, so that a price
+    spelled in float32 still counts), and the gcd of those whole numbers; the smallest step when no
+    decimal resolution holds them all (prices off any decimal grid)."""
+    for d in range(9):
+        scale = 10.0 ** d
+        k = np.rint(steps * scale)
+        if (k >= 1).all() and (np.abs(steps * scale - k) <= 0.05).all():
+            return float(np.gcd.reduce(k.astype(np.int64))) / scale
+    return float(steps.min())
+
+
 def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     """Per symbol id, the price grid of its trade prints in ticks per unit of price (0: fewer than two
-    distinct prices): the reciprocal of the smallest step between distinct prices among its first
-    :data:`GRID_PRINTS` prints, snapped to a whole number of ticks per unit when within 1e-6 of one
-    (a decimal tick such as 0.01 gives 100)."""
+    distinct prices): the reciprocal of the greatest common step between distinct prices among its first
+    :data:`GRID_PRINTS` prints (:func:`_common_step`; prints at 3000, 2995.51 and 2995 have a 0.01 tick,
+    though no two of them are 0.01 apart), snapped to a whole number of ticks per unit when within 1e-6
+    of one (a decimal tick such as 0.01 gives 100)."""
     global _last_grids
     key = (events.__array_interface__["data"][0], len(events), n_sym)
-    if _last_grids is not None and _last_grids[0] == key:  # the same array again (a run per fill rule)
-        return _last_grids[1].copy()
+    # the same array object again (a run per fill rule); an address alone could be a new array's, once
+    # the old one was freed
+    if _last_grids is not None and _last_grids[0]() is events and _last_grids[1] == key:
+        return _last_grids[2].copy()
     out = np.zeros(n_sym)
     is_trade = events["kind"] == int(Kind.TRADE)
     price = events["price"][is_trade]
     sym = events["symbol_id"][is_trade]
     for sid in range(n_sym):
         px = np.unique(price[sym == sid][:GRID_PRINTS])
+        px = px[np.isfinite(px)]
         if len(px) < 2:
             continue
-        step = float(np.diff(px).min())
+        steps = np.diff(px)
+        steps = steps[steps > 0]
+        step = _common_step(steps) if len(steps) else 0.0
         if step > 0:
             g = 1.0 / step
             r = round(g)
             out[sid] = float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
-    _last_grids = (key, out.copy())
+    try:
+        _last_grids = (weakref.ref(events), key, out.copy())
+    except TypeError:  # (an object that takes no weak reference: not cached)
+        _last_grids = None
     return out
 
 

@@ -14,8 +14,9 @@ spikes.  A sample is a round trip: the create's way out to the venue and the ans
 way out decides where the order stands (its arrival: the post-only check and the queue join), so a draw
 is split (``latency-split``, the outbound share, default 50 %: half each way): the signal's
 ``latency_ns`` passed to the execution model is ``split x round trip`` (at least 1 ns), the rest is the
-answer's inbound delay (:func:`split_latency`).  A constant ``order-latency`` is already one way:
-decision to arrival.
+answer's inbound delay (:func:`split_latency`), whose journal median (:func:`journal_inbound_ns`) is the
+run's way back.  A constant ``order-latency`` is a round trip too, split the same way
+(:func:`liqcore.params.latency_ways`).
 
 Feed latency: the replay feeds every event to the strategy at its receive time; an event recorded with a
 receive time has its own feed latency (``ts_recv - ts_event``), one recorded without gets
@@ -34,7 +35,7 @@ import orjson
 from liqcore.types import Flag, Kind
 
 __all__ = ["RATE_WINDOW_NS", "RATE_EDGES", "LatencySamples", "journal_latencies", "liquidation_rate", "split_latency",
-           "rate_bucket", "draw_latencies", "apply_order_latency", "order_latency_note", "apply_feed_latency",
+           "journal_inbound_ns", "rate_bucket", "draw_latencies", "apply_order_latency", "order_latency_note", "apply_feed_latency",
            "feed_latency_note"]
 
 RATE_WINDOW_NS = 60_000_000_000  # the rate is liquidations in the minute up to the send (decision)
@@ -112,6 +113,21 @@ def split_latency(round_trip_ns, split: float = 0.5) -> tuple[np.ndarray, np.nda
     return out, rt - out
 
 
+def journal_inbound_ns(path, split: float = 0.5) -> int:
+    """The way back (ns) of the journal at ``path``'s order latencies: the median of each round trip's
+    inbound share (``1 - split`` of it).  The backtest's draws carry each order's way out; the bot learns of
+    fills this long after them (ValueError as :func:`journal_latencies`)."""
+    p = Path(path)
+    key = (str(p), p.stat().st_mtime_ns if p.is_file() else 0, float(split))
+    if key not in _INBOUND:
+        _out, back = split_latency(journal_latencies(path).latency_ns, split)
+        _INBOUND[key] = int(np.median(back))
+    return _INBOUND[key]
+
+
+_INBOUND: dict = {}  # (path, mtime, split) -> journal_inbound_ns
+
+
 def liquidation_rate(events: np.ndarray, times) -> np.ndarray:
     """Liquidations per minute at each of ``times`` (receive-time clock): the LIQUIDATION events of
     ``events`` received in the minute up to and including that time."""
@@ -182,7 +198,11 @@ def order_latency_note(params, signals: np.ndarray | None = None) -> str:
     """Which order latency a run used, in words."""
     src = getattr(params, "order_latency_from", None)
     if not src:
-        return f"constant {params.order_latency_ns / 1e6:g} ms (order-latency)"
+        from liqcore.params import latency_ways
+
+        out, back = latency_ways(params)
+        return (f"constant {params.order_latency_ns / 1e6:g} ms round trip (order-latency): {out / 1e6:g} ms out, "
+                f"{back / 1e6:g} ms back (latency-split {float(getattr(params, 'latency_split', 0.5)) * 100:g} %)")
     how = "by the liquidation rate at the send" if getattr(params, "order_latency_by_rate", False) else "unconditioned"
     split = float(getattr(params, "latency_split", 0.5))
     text = (f"drawn from the measured order latencies of {src} ({how}, seed {int(getattr(params, 'latency_seed', 0))}), "

@@ -45,6 +45,8 @@ from collections import defaultdict
 import numpy as np
 import orjson
 
+from liqcore.params import latency_ways
+
 __all__ = ["explain_session", "format_explain", "COMPONENTS"]
 
 COMPONENTS = ("missed_fills", "extra_fills", "price", "fees", "timing", "size", "funding", "open_at_end")
@@ -158,7 +160,7 @@ def _model_orders(res) -> tuple[dict, dict]:
             if int(g["direction"]) == 0:
                 continue
             if sid < len(reg):
-                latency[(reg.symbol(sid), int(g["ts_ns"]))] = int(lat) if lat > 0 else int(res.params.order_latency_ns)
+                latency[(reg.symbol(sid), int(g["ts_ns"]))] = int(lat) if lat > 0 else latency_ways(res.params)[0]
     return trades, latency
 
 
@@ -224,7 +226,7 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
     fill_model = str(getattr(res.params, "fill", "through"))
     paper_lat = None
     if session.get("mode") == "paper":  # (paper orders arrive order-latency after the decision, simulated)
-        paper_lat = int((session.get("params") or {}).get("order_latency_ns") or res.params.order_latency_ns)
+        paper_lat = latency_ways(res.params)[0]  # the way out of the session's order-latency (its round trip)
     comp = dict.fromkeys(COMPONENTS, 0.0)
     rows = []
     counts = dict.fromkeys(("both", "live_only", "backtest_only", "neither"), 0)
@@ -370,7 +372,8 @@ def format_explain(ex: dict, console=None) -> None:
         con.print(f"one-way order latency inferred over {ow['orders']} live entries from {ow['method']}: outbound "
                   f"(decision -> arrival at the venue) median {ow['outbound_ms']:.1f} ms, inbound (venue -> answer seen "
                   f"here) median {ow['inbound_ms']:.1f} ms; "
-                  + ("the backtest's orders arrive the inferred outbound median after their decision; "
+                  + ("the backtest's orders arrive the inferred outbound median after their decision, and its "
+                     "bot learns of a fill the inbound median after it; "
                      if ow.get("backtest_used") else "")
                   + "'live lat ms' is the outbound estimate", markup=False, highlight=False)
     days = sorted({datetime.fromtimestamp(r["decision_ns"] / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")

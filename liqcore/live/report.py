@@ -165,7 +165,8 @@ def _report(db, recording, explain: bool = False) -> dict:
             if session.get("mode") != "paper" and ow["outbound_ms"] is not None:
                 # a live session: the backtest's orders arrive the inferred one-way outbound latency after
                 # their decision (the median over the session's entries), as the venue saw them
-                ex_res = _model_run(recording, session, order_latency_ns=max(int(round(ow["outbound_ms"] * 1e6)), 1))
+                ex_res = _model_run(recording, session, order_latency_ns=max(int(round(ow["outbound_ms"] * 1e6)), 1),
+                                    inbound_ns=max(int(round((ow["inbound_ms"] or 0.0) * 1e6)), 0))
                 out["explain"] = explain_session(db, session, ex_res, one_way=ow)
             else:
                 out["explain"] = explain_session(db, session, res)
@@ -271,9 +272,10 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
     return out
 
 
-def _model_run(recording, session: dict, order_latency_ns: int | None = None):
+def _model_run(recording, session: dict, order_latency_ns: int | None = None, inbound_ns: int = 0):
     """The session's recording through the backtest with the session's parameters and starting equity
-    (``order_latency_ns``: this constant order latency instead)."""
+    (``order_latency_ns``: this constant way out instead, decision to arrival, and ``inbound_ns`` the way
+    back: a round trip of their sum split at their ratio)."""
     from liqcore.backtest.run import backtest
     from liqcore.config import Params
 
@@ -285,7 +287,9 @@ def _model_run(recording, session: dict, order_latency_ns: int | None = None):
         default = Params().to_dict()
         par = {k: v for k, v in par.items() if k not in default or v != default[k]}
     if order_latency_ns is not None:
-        par["order_latency_ns"] = int(order_latency_ns)
+        out, back = int(order_latency_ns), max(int(inbound_ns), 0)
+        par["order_latency_ns"] = out + back
+        par["latency_split"] = out / (out + back) if out + back > 0 else 0.5
         par.pop("order_latency_from", None)
     params = Params.from_mapping(par)
     return backtest(recording if isinstance(recording, (list, tuple)) else [str(recording)], params,

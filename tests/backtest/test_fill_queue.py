@@ -80,8 +80,8 @@ def test_sweep_rows_equal_single_backtests_under_every_fill_rule(book_market):
         assert row["fills"] == single["fills"] and row["total_return"] == single["total_return"]
         assert row["fill_model"] == single["fill_model"]
         fills[row["fill"]] = row["fill_model"]
-    assert fills["queue"] == "queue (risk-averse), limits on the price grid, order latency 50 ms"
-    assert fills["through"] == "through, order latency 50 ms"
+    assert fills["queue"] == "queue (risk-averse), limits on the price grid, order latency 100 ms round trip: 50 ms out, 50 ms back"
+    assert fills["through"] == "through, order latency 100 ms round trip: 50 ms out, 50 ms back"
 
 
 def _cli(*args, env_extra=None):
@@ -114,7 +114,7 @@ def test_compare_shows_the_guide_strategy_under_each_fill_rule(book_market):
     res = compare(book_market.events, book_market.registry, ["cascade-mm"], Params(), n_folds=2)
     names = list(dict.fromkeys(r["strategy"] for r in res.rows))
     assert names == ["cascade-mm"] + [fill_variant(f) for f in ("through", "queue", "touch")]
-    assert res.row("cascade-mm", "all")["fill"] == "through, order latency 50 ms"
+    assert res.row("cascade-mm", "all")["fill"] == "through, order latency 100 ms round trip: 50 ms out, 50 ms back"
     assert res.row(fill_variant("queue"), "all")["fill"].startswith("queue (risk-averse), limits on the price grid")
 
 
@@ -123,8 +123,28 @@ def test_demo_prints_the_strategy_under_each_fill_rule(tmp_path):
              "--cache-dir", str(tmp_path), env_extra=str(tmp_path))
     assert r.returncode == 0, r.stderr
     out = " ".join(r.stdout.split())  # the console wraps long lines
-    assert "fill: through, order latency 50 ms" in out
+    assert "fill: through, order latency 100 ms round trip: 50 ms out, 50 ms back" in out
     for rule in ("through, limits on the price grid", "queue (risk-averse), limits on the price grid",
                  "touch, limits on the price grid"):
-        assert f"{rule}, order latency 50 ms:" in out
+        assert f"{rule}, order latency 100 ms round trip: 50 ms out, 50 ms back:" in out
     assert NO_BOOK_WARNING not in r.stderr  # the demo's market has its book
+
+
+def test_the_price_grid_is_the_greatest_common_step_of_the_prints():
+    """No two prints one tick apart still show the tick (3000, 2995.51, 2995, 3005: 0.01, not their smallest
+    step 0.51, which put a live 2995.5 entry at 2995.23); float32-spelled prices too; prices on no decimal
+    grid keep their smallest step."""
+    from liqcore.types import EVENT_DTYPE
+
+    def grid(prices):
+        ev = np.zeros(len(prices), EVENT_DTYPE)
+        ev["kind"] = Kind.TRADE
+        ev["price"] = prices
+        return float(price_grids(ev, 1)[0])
+
+    assert grid([3000.0, 2995.51, 2995.0, 3005.0]) == 100.0
+    assert grid(np.float32([300.21, 300.2, 300.25, 301.0]).astype(float)) == 100.0
+    assert grid([60000.5, 60001.0, 60010.0]) == 2.0
+    odd = [1.0, 1.0 + np.pi / 1e3, 1.0 + np.e / 1e2]
+    assert grid(odd) == pytest.approx(1.0 / (np.pi / 1e3))
+    assert grid([5.0]) == 0.0

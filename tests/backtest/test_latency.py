@@ -60,10 +60,16 @@ def test_draws_are_seeded_and_the_backtest_uses_them(tmp_path, market):
     c = backtest(market, Params(order_latency_from=j, latency_seed=4))
     assert (c.ledger["arrive_ns"] - c.ledger["signal_ns"]).tolist() != got or len(c.ledger) != len(a.ledger)
     assert a.summary()["order_latency_model"].startswith(f"drawn from the measured order latencies of {j} (unconditioned, seed 3)")
-    # the constant, as before, says so
+    # the constant is a round trip too: the default 100 ms puts 50 ms on the way out, as before, and says so
     k = backtest(market, Params())
     assert set((k.ledger["arrive_ns"] - k.ledger["signal_ns"]).tolist()) == {50 * MS}
-    assert k.summary()["order_latency_model"] == "constant 50 ms (order-latency)"
+    assert k.summary()["order_latency_model"] == \
+        "constant 100 ms round trip (order-latency): 50 ms out, 50 ms back (latency-split 50 %)"
+    assert k.summary()["fill_model"].endswith("order latency 100 ms round trip: 50 ms out, 50 ms back")
+    # the same split applies to it: 80 % of 40 ms out
+    k80 = backtest(market, Params(order_latency="40ms", latency_split="80%"))
+    assert set((k80.ledger["arrive_ns"] - k80.ledger["signal_ns"]).tolist()) == {32 * MS}
+    assert k80.summary()["order_latency_model"].startswith("constant 40 ms round trip (order-latency): 32 ms out, 8 ms back")
 
 
 def test_latency_split_puts_the_share_of_a_round_trip_on_the_way_out(tmp_path, market):
@@ -184,3 +190,43 @@ def test_a_sweep_draws_the_journal_latencies_as_the_backtest_does(tmp_path, mark
     assert row[0]["trades"] == want["trades"] and row[0]["total_return"] == pytest.approx(want["total_return"])
     assert row[1]["total_return"] == pytest.approx(const["total_return"])
     assert want["total_return"] != const["total_return"]
+
+
+def test_the_kernel_rows_get_the_way_out_the_way_back_and_the_exits(tmp_path):
+    """A constant round trip split by latency-split; with a journal, the way back is the median of its
+    round trips' inbound share; --exits engine reaches the rows; a live core (venue mode) models none of it
+    (the venue's answers really come late)."""
+    from liqcore.backtest.core import StrategyCore
+    from liqcore.execution.arrays import symbol_params
+
+    par = symbol_params(Params(order_latency="40ms", latency_split="25%", exits="engine"), None, 2)
+    assert par["order_latency_ns"].tolist() == [10 * MS] * 2 and par["inbound_ns"].tolist() == [30 * MS] * 2
+    assert par["engine_exits"].tolist() == [1, 1]
+    par = symbol_params(Params(), None, 1)
+    assert (int(par["order_latency_ns"][0]), int(par["inbound_ns"][0]), int(par["engine_exits"][0])) == (50 * MS, 50 * MS, 0)
+    j = _journal(tmp_path / "j.sqlite", n=3)  # 3 calm + 3 crash round trips: median 255 ms, back at 50 %
+    par = symbol_params(Params(order_latency_from=str(j), latency_split="80%"), None, 1)
+    assert int(par["inbound_ns"][0]) == int(np.median([CALM - round(CALM * 0.8)] * 3 + [CRASH - round(CRASH * 0.8)] * 3))
+    live = StrategyCore(Params(exits="engine"), ["ETHUSDT"], mode="venue")
+    paper = StrategyCore(Params(exits="engine"), ["ETHUSDT"], mode="paper")
+    assert int(live.par["inbound_ns"][0]) == 0 and int(live.par["engine_exits"][0]) == 0
+    assert int(paper.par["inbound_ns"][0]) == 50 * MS and int(paper.par["engine_exits"][0]) == 1
+
+
+def test_engine_exits_wait_for_the_way_back_and_out(market):
+    """--exits engine: every take-profit / stop closes at or after the fill + the way back + the way out;
+    the venue's exits (default) are not delayed; timed exits never before the fill + the way back."""
+    from liqcore._jit import sim
+
+    base = dict(order_latency="4s", latency_split="25%", take_profit="0.1%", stop_loss="0.1%")
+    v = backtest(market, Params(**base))
+    e = backtest(market, Params(**base, exits="engine"))
+    assert len(v.ledger) > 5 and len(e.ledger) > 5
+    assert e.summary()["fill_model"].endswith("1000 ms out, 3000 ms back, exits watched by the engine")
+    for t in e.ledger:
+        if int(t["exit_reason"]) in (sim.TAKE_PROFIT, sim.STOP_LOSS, sim.TRAIL):
+            assert int(t["exit_ns"]) >= int(t["entry_ns"]) + 3_000 * MS + 1_000 * MS  # back 3 s + out 1 s
+        else:
+            assert int(t["exit_ns"]) >= int(t["entry_ns"]) + 3_000 * MS
+    quick = [t for t in v.ledger if int(t["exit_ns"]) < int(t["entry_ns"]) + 4_000 * MS]
+    assert quick, "the venue's exits: some close within the engine's 4 s (the check above can fail)"

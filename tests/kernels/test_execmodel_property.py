@@ -344,7 +344,7 @@ def test_exit_notice_closes_only_its_own_signals_position():
     from liqcore.backtest.core import StrategyCore
     from liqcore.strategies import ENTRY_MARKET, exit_notices
 
-    params = Params.from_mapping({"order-latency": "1s", "hold-timeout": "1h", "take-profit": "50%", "stop-loss": "50%"})
+    params = Params.from_mapping({"order-latency": "2s", "latency-split": "50%", "hold-timeout": "1h", "take-profit": "50%", "stop-loss": "50%"})
     core = StrategyCore(params, ["ETHUSDT"], equity=1.0)
     t0 = 1_700_000_000 * S
     core.on_trade(0, t0, 100.0)

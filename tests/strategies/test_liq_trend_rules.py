@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from liqcore.config import Params
+from liqcore.params import latency_ways
 from liqcore.strategies.catalog import register_seven
 from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry
 
@@ -231,7 +232,7 @@ def test_a_more_confident_signal_on_the_same_symbol_closes_the_position_then_ope
     assert s["busy"] == 0 and s["replaced"] == 1 and s["fills"] == 2 and s["orders"] == 2
     old, new = res.ledger[0], res.ledger[1]  # (the hold timeout of 4 minutes ends the second one)
     assert len(res.ledger) == 2 and res.trades(detail=True)[0]["exit_reason"] == "replaced"
-    lat = Params().order_latency_ns
+    lat = latency_ways(Params())[0]  # the way out of the default round trip
     assert T0 + 11 * M + lat <= int(old["exit_ns"]) < T0 + 11 * M + lat + 10 * S  # the first print after the latency
     # the new position: the second signal's, its order sent when the close filled
     assert float(old["confidence"]) == 0.6 and float(new["confidence"]) == 1.0
