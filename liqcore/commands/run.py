@@ -231,7 +231,7 @@ def build(args):
     from liqcore.live.runner import LiveRunner
 
     params = params_from_args(args)
-    from liqcore.live.engine import check_live_strategy
+    from liqcore.live.streampath import check_live_strategy
 
     check_live_strategy(params)  # an unknown strategy or one without a streaming form: before anything starts
     from liqcore.commands._judge import judged_strategy

@@ -5,11 +5,8 @@
     decisions = eng.on_frame("bybit", frame_bytes, time.time_ns())    # synchronous core
     await eng.start()                                                  # inside a running loop: orders go out
 
-The engine wires the feeds to the strategy; two parts do much of the rest: :class:`liqcore.live.orders.OrderManager`
-(the order lifecycle and its journal rows) and :mod:`liqcore.live.recovery` (what to restore from the
-journal and how to reconcile with the venue: pure functions returning plans the engine applies).  The
-strategy is ``params.strategy`` (or ``strategy=``): the guide's ``cascade-mm`` decides on the detector's
-records (below); any other strategy runs in its streaming form (``strategy.stream(params, registry)``),
+The strategy is ``params.strategy`` (or ``strategy=``): the guide's ``cascade-mm`` decides on the detector's
+records (below); any other strategy runs in its streaming form (:class:`liqcore.live.streampath.StreamPath`),
 whose signals go through the same strategy core (:meth:`StrategyCore.on_signal`; exit notices close the
 position of their tag).  ``params.exits``: with a venue gateway, ``venue`` leaves take-profit, stop-loss
 and (Bybit) the trailing stop to the venue and watches the rest; ``engine`` watches every exit and closes
@@ -18,13 +15,12 @@ at market, reduce-only.
 The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
 -> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
 mixed, hours, loss limits, max symbols, reference price: the only risk checks) behind the kill switch
-and the clock-failure halt -> an
-:class:`OrderIntent` rounded to the instrument grid (BUY down, SELL up) and committed to the journal
-BEFORE it is handed to the gateway. When the engine is attached to a running loop (:meth:`start` /
-:meth:`attach`) a gateway with ``send_now`` (BybitGateway) writes the create request right there, on
-``on_frame``'s stack, when its create connection is idle and a rate-limit slot is free, and a task reads
-the answer once it is in; otherwise each intent becomes one task that awaits ``gateway.place``. Either
-way the engine never blocks, owns or configures the caller's loop. Without a loop, intents wait in
+and the clock-failure halt -> an :class:`OrderIntent` rounded to the instrument grid (BUY down, SELL up)
+and committed to the journal BEFORE it is handed to the gateway. When the engine is attached to a running
+loop (:meth:`start` / :meth:`attach`) a gateway with ``send_now`` (BybitGateway) writes the create request
+right there, on ``on_frame``'s stack, when its create connection is idle and a rate-limit slot is free, and
+a task reads the answer once it is in; otherwise each intent becomes one task that awaits ``gateway.place``.
+Either way the engine never blocks, owns or configures the caller's loop. Without a loop, intents wait in
 :attr:`pending` until ``await engine.dispatch()``.
 
 Modes: with the :class:`PaperGateway` (default) the StrategyCore simulates fills on the live trade
@@ -33,38 +29,29 @@ the engine reports the venue's fills and rejections to the core (``external_*``)
 core timed out and market-closes positions past the hold timeout.
 
 Clock guard: an event whose venue time is more than ``params.max_clock_skew_ns`` ahead of the venue's
-clock at its receive time is rejected (``future_time``) before it reaches the detector or any clock.  The
-venue's clock is the local clock plus the offset the gateway measures for signing
-(:meth:`set_venue_clock_offset`; in paper trading :attr:`venue_clock`, e.g. the venue's public time, or 0
-without one), re-measured at once when events start to be rejected; a measured offset beyond the limit, or rejections that go on for ``clock_alarm_after_s``, is an
-alarm (:attr:`alarms`: dashboard, metrics, log, summary).  A replay clock (:attr:`replay_clock`) makes
-paper trading a replay run on the recorded receive times.
-
-State survives restarts through the :class:`Journal`: open orders, positions, cooldowns, equity and the
-client-id sequence are restored by :meth:`start`.
+clock at its receive time is rejected (``future_time``) before it reaches the detector or any clock
+(:class:`liqcore.live.venueclock.VenueClock`: the offset the gateway measures for signing, or a paper
+session's :attr:`venue_clock`; rejections that go on, or an offset beyond the limit, are an alarm).  A
+replay clock (:attr:`replay_clock`) makes paper trading a replay run on the recorded receive times.  State
+survives restarts through the :class:`Journal` (restored by :meth:`start`).
 
 The engine is a composition: it owns the feed-side state (decoders, the detector, the coalesced idle
-prints, the reject counts, the strategy's stream) and wires feed -> detector -> strategy -> orders; each
-other job is an object it owns, with its own state and an interface declared in its class docstring:
-:class:`~liqcore.live.orders.OrderManager` (the order lifecycle), :class:`~liqcore.live.fastlane.FastLane`
-(entries prepared before their cascade confirms), :class:`~liqcore.live.decisions.DecisionLog` (records
-and decisions kept, journaled, called back), :class:`~liqcore.live.health.Health` (failures, alarms,
-halts), :class:`~liqcore.live.venueclock.VenueClock` (the clock guard's venue clock),
-:class:`~liqcore.live.warm.WarmPath` (warm-up and the quiet-feed warm path) and
-:class:`~liqcore.live.persist.StateKeeper` (restore, reconcile, save); :mod:`liqcore.live.views` assembles
-the snapshot, the checklist and the metrics.  The gateway is reached only through its declared protocol
-(:class:`liqcore.live.gateway.Gateway`).
-
-Why one module: its single job is the wiring of feed -> detector -> strategy -> orders (both event paths:
-the detector-driven one and the streaming strategies'), with the construction and the lifecycle that
-connect the parts above; each other job lives in its part.
+prints, the reject counts) and wires feed -> detector -> strategy -> orders; each other job is an object
+it owns, with its own state and an interface declared in its class docstring (given at construction,
+calls back, exposes): :class:`~liqcore.live.orders.OrderManager` (the order lifecycle),
+:class:`~liqcore.live.fastlane.FastLane` (entries prepared before their cascade confirms),
+:class:`~liqcore.live.streampath.StreamPath` (the streaming strategies' event path),
+:class:`~liqcore.live.decisions.DecisionLog` (records and decisions kept, journaled, called back),
+:class:`~liqcore.live.health.Health` (failures, alarms, halts), :class:`~liqcore.live.venueclock.VenueClock`
+(the clock guard's venue clock), :class:`~liqcore.live.warm.WarmPath` (warm-up and the quiet-feed warm
+path), :class:`~liqcore.live.persist.StateKeeper` (restore, reconcile, save) and
+:class:`~liqcore.live.lifecycle.Lifecycle` (start, shutdown); :mod:`liqcore.live.inputs` checks the
+construction arguments and :mod:`liqcore.live.views` assembles the snapshot, the checklist and the
+metrics.  The gateway is reached only through its declared protocol (:class:`liqcore.live.gateway.Gateway`).
 """
 from __future__ import annotations
 
-import asyncio
 import collections
-import logging
-import math
 import operator
 import os
 import sqlite3
@@ -76,56 +63,28 @@ import numpy as np
 from liqcore.config import Params
 from liqcore.live.panels import PanelState
 from liqcore.live.decisions import Decision  # noqa: F401  (re-exported: liqcore.live.engine.Decision)
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, missing_members  # noqa: F401
+from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate  # noqa: F401
+from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, traded_symbols, watched_exits
+from liqcore.live.lifecycle import Lifecycle
 from liqcore.live.metrics import Metrics
 from liqcore.live.queue_estimate import LiveQueue
 from liqcore.live.decisions import DecisionLog, record_dict as _record_dict
 from liqcore.live.fastlane import FastLane
 from liqcore.live.health import Health
-from liqcore.live.orders import OrderManager, _Book, _rand6, _rand_topup, make_client_id  # noqa: F401
+from liqcore.live.orders import OrderManager, make_client_id  # noqa: F401
 from liqcore.live.persist import StateKeeper
+from liqcore.live.streampath import (FUNDING as _FUNDING, LIQUIDATION as _LIQUIDATION, MARK as _MARK,
+                                     QUOTE as _QUOTE, RECV_MIN as _RECV_MIN, TRADE as _TRADE, StreamPath,
+                                     check_live_strategy, count_implausible, is_guide, open_stream)  # noqa: F401
 from liqcore.live.venueclock import VenueClock
 from liqcore.live.views import checklist as _checklist, collect as _collect_metrics, new_checks, snapshot as _snapshot
 from liqcore.live.warm import WarmPath, seed_history as _seed_history
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
-from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
+from liqcore.types import EVENT_DTYPE, SymbolRegistry, Venue
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
 
-log = logging.getLogger("liqcore.engine")
-
-_TRADE = int(Kind.TRADE)
-_FUNDING = int(Kind.FUNDING)
-_LIQUIDATION = int(Kind.LIQUIDATION)
-_MARK = int(Kind.MARK)
-_QUOTE = int(Kind.QUOTE)
-_IMPLAUSIBLE_PRICE = -7  # the detector's skip code of an implausible price (SKIP_REASONS[6])
-_RECV_MIN = 946_684_800_000_000_000  # receive times before 2000 are not clock readings (not compared)
 _RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the wall clock are recorded ones (a replay)
-_SKIP_EXIT = 2  # a streamed exit notice: direction 0, skip_code SKIP_EXIT, the tag of the position to close
-
-
-
-def open_stream(strategy, params: Params, registry: SymbolRegistry):
-    """The streaming form of ``strategy`` (``strategy.stream(params, registry)``); a strategy without one is a
-    ValueError naming it (checked before anything starts)."""
-    make = getattr(strategy, "stream", None)
-    try:
-        stream = make(params, registry) if make is not None else None
-    except NotImplementedError:
-        stream = None
-    if stream is None or not callable(getattr(stream, "on_event", None)):
-        raise ValueError(f"strategy {type(strategy).name}: has no streaming form, so it cannot run live")
-    return stream
-
-
-def check_live_strategy(params: Params) -> None:
-    """Raise ValueError (one line) unless ``params.strategy`` can run live."""
-    from liqcore.strategies import resolve_strategy
-
-    obj, p = resolve_strategy(None, params)
-    if not Engine._is_guide(obj):
-        open_stream(obj, p, SymbolRegistry())
 
 
 def _via(path: str, settable: bool = False) -> property:
@@ -147,9 +106,9 @@ class Engine:
 
     Owns: the strategy, its core and stream, the detector, the decoders, the coalesced idle prints, the
     event, frame and reject counts, the kill switch, the replay clock and recorder, and its parts
-    (``order_manager``, ``fast_lane``, ``decision_log``, ``health``, ``venue_clock_guard``, ``warm``,
-    ``keeper``); the parts' state is read through them (the delegating properties below keep the
-    older names working)."""
+    (``order_manager``, ``fast_lane``, ``stream_path``, ``decision_log``, ``health``, ``venue_clock_guard``,
+    ``warm``, ``keeper``, ``lifecycle``); the parts' state is read through them (the delegating properties
+    below keep the older names working)."""
 
     def __init__(self, params: Params | None = None, venues: Iterable[str] | str = ("bybit",), gateway=None,
                  registry: SymbolRegistry | None = None, journal=None,
@@ -163,40 +122,17 @@ class Engine:
         from liqcore.backtest.core import StrategyCore
         from liqcore.live.paper import PaperGateway
         from liqcore.live.risk import KillSwitch, RiskView
-
         from liqcore.strategies import resolve_strategy
 
         # the strategy (``params.strategy``; a name, a Strategy class or instance may also be given as
         # ``strategy=``): its defaults apply to the shared parameters the user did not set
         self.strategy, self.params = resolve_strategy(strategy, params if params is not None else Params())
-        if isinstance(venues, str):
-            venues = [v for v in venues.split(",") if v.strip()]
-        self.venues = [Venue.parse(v).name.lower() for v in venues]
-        if not self.venues:
-            raise ValueError("venues: give at least one venue")
-        if notional is not None and not (math.isfinite(notional) and notional > 0):
-            raise ValueError(f"notional: must be a positive quote amount; got {notional!r}")
-        if not (isinstance(equity, (int, float)) and math.isfinite(equity) and equity > 0):
-            raise ValueError(f"equity: must be positive; got {equity!r}")
+        self.venues, self.traded = traded_symbols(venues, symbols)  # (liqcore.live.inputs: the checks)
+        check_amounts(equity, notional)
         self.notional = notional
         self.registry = registry if registry is not None else SymbolRegistry()
-        if isinstance(symbols, str):  # "ETHUSDT" or "ETHUSDT,SOLUSDT": names, never its characters
-            symbols = [s for s in symbols.split(",") if s.strip()]
-        names = list(symbols) if symbols is not None else ["DOGEUSDT", "SOLUSDT", "ETHUSDT"]
-        self.traded: list[tuple[str, str]] = []
-        for n in names:
-            v, _, s = str(n).strip().rpartition(":")
-            s = s.upper()
-            if not s:
-                raise ValueError("symbols: empty symbol name")
-            self.traded.append((Venue.parse(v).name.lower() if v else self.venues[0], s))
-        if not self.traded:
-            raise ValueError("symbols: give at least one symbol")
         self.gateway = gateway if gateway is not None else PaperGateway()
-        missing = missing_members(self.gateway)
-        if missing:
-            raise TypeError(f"gateway {type(self.gateway).__name__} lacks {', '.join(missing)} of the Gateway "
-                            f"protocol (subclass liqcore.live.gateway.Gateway: it has the defaults)")
+        check_gateway(self.gateway)
         self.paper = isinstance(self.gateway, PaperGateway)
         self.core = StrategyCore(self.params, [f"{v}:{s}" for v, s in self.traded], equity=float(equity),
                                  mode="paper" if self.paper else "venue")
@@ -207,30 +143,14 @@ class Engine:
         #: the trailing stop held by the venue) or "engine" (every exit watched here and closed at market)
         self.exits = self.params.exits
         if not self.paper:
-            watch = {"stop_price"}
-            if self.exits == "engine":
-                watch |= {"take_profit", "stop_loss", "trail"}
-            elif not self.gateway.native_trailing:
-                watch.add("trail")
-            self.core.watch = frozenset(watch)
+            self.core.watch = watched_exits(self.exits, self.gateway.native_trailing)
         # the strategy's streaming form (every strategy but the guide's cascade-mm, which runs on the
         # detector's records directly: the same signals, decided by the core's cascade step)
-        self.stream = None
-        self._stream_detector = False
-        if not self._is_guide(self.strategy):
-            self.stream = open_stream(self.strategy, self.params, self.registry)
-            self._stream_detector = bool(getattr(self.stream, "uses_detector", type(self.strategy).uses_detector))
-        # a strategy's notes on a signal (liq-trend's judge): into the decision, the journal and the dashboard
-        self._signal_notes = getattr(self.strategy, "signal_notes", None)
-        self._signal_note_fields = getattr(self.strategy, "signal_note_fields", None)
+        guide = is_guide(self.strategy)
+        self.stream = None if guide else open_stream(self.strategy, self.params, self.registry)
         self.panels = PanelState()  # the write-up's three live panels, in the snapshot
         # registry id -> core index, and symbol name -> (sid, core index)
-        self._core_idx: dict[int, int] = {}
-        self._by_symbol: dict[str, tuple[int, int]] = {}
-        for i, (v, s) in enumerate(self.traded):
-            sid = self.registry.id(v, s)
-            self._core_idx[sid] = i
-            self._by_symbol[s] = (sid, i)
+        self._core_idx, self._by_symbol = symbol_maps(self.registry, self.traded)
         self._held: dict[int, tuple[int, float]] = {}
         # ---- live queue-position estimate of the resting entries (liqcore.live.queue_estimate) ----
         self.queue_est = LiveQueue([s for _, s in self.traded], self.params,
@@ -271,8 +191,6 @@ class Engine:
         # was from the wall clock then: more than _RECORDED_SKEW_NS is a recording, whose time on_clock() follows
         self._fed_recv_ns = 0
         self._fed_skew_ns = 0
-        self._started = False
-        self.shutdown_report: dict | None = None
         # ---- the parts
         self.health = Health(self.params, journal, self.gateway)
         self.order_manager = OrderManager(
@@ -282,17 +200,30 @@ class Engine:
             on_update=on_update, on_fill=on_fill, queue_est=self.queue_est)
         om = self.order_manager
         self.fast_lane = FastLane(om, self.detector, self._core_idx, self._held, self.registry,
-                                  enabled=not self.paper and self.stream is None, blocked=self._blocked,
+                                  enabled=not self.paper and guide, blocked=self._blocked,
                                   last_event_wall=lambda: self._last_event_wall, on_error=self.health.error)
         self.decision_log = DecisionLog(self.registry, self._core_idx, om, self.checks, self.metrics, journal,
                                         on_error=self.health.error, on_cascade=on_cascade, on_decision=on_decision,
                                         annotate=getattr(self.detector, "annotate", None))  # (instrument scope)
         self.venue_clock_guard = VenueClock(self.params, self.gateway, self.paper, self.health, self._decoders,
                                             self.rejects, om)
+        self.stream_path = None if guide else StreamPath(
+            self.stream, self.core, self.detector, self.registry, self._core_idx, om, self.queue_est,
+            self.venue_clock_guard, self.rejects, self.liq_seen, self._liq_times,
+            uses_detector=bool(getattr(self.stream, "uses_detector", type(self.strategy).uses_detector)),
+            # a strategy's notes on a signal (liq-trend's judge): into the decision, the journal and the dashboard
+            notes=getattr(self.strategy, "signal_notes", None),
+            note_fields=getattr(self.strategy, "signal_note_fields", None),
+            keep_record=self.decision_log.record, refusal=self._refusal, decided=self._decided,
+            advanced=self._advanced)
         self.warm = WarmPath(self.params, self.registry, self.traded, om, self.fast_lane, self.detector,
-                             self._core_idx, self.decision_log.names, guide=self.stream is None)
+                             self._core_idx, self.decision_log.names, guide=guide)
         self.keeper = StateKeeper(journal, om, self.stream, type(self.strategy).name, self.params, self.traded,
                                   self._by_symbol, on_error=self.health.error)
+        self.lifecycle = Lifecycle(type(self.strategy).name, self.exits, self.venues, self.traded, self.paper,
+                                   self.gateway, journal, self.core, self.metrics, om, self.venue_clock_guard,
+                                   self.warm, self.keeper, params=lambda: self.params, now_ns=self.now_ns,
+                                   replay_clock=lambda: self.replay_clock)
         self.metrics.collectors.append(self._collect)
         self.gateway.on_update(om.report_update)
         self.gateway.on_fill(om.report_fill)
@@ -300,62 +231,6 @@ class Engine:
             self.gateway.bind(self.core, {s: ci for s, (_, ci) in self._by_symbol.items()})
             self.gateway.clock = self.now_ns  # a replay's cancels and closes at the replayed time
             self.gateway.on_exit(om.account_exit)
-
-    # ---- the parts' state under the engine's older names (read through the part that owns it)
-    books = _via("order_manager.books")
-    pending = _via("order_manager.pending")
-    tasks = _via("order_manager.tasks")
-    orders = _via("order_manager.orders")
-    fills = _via("order_manager.fills")
-    fill_kinds = _via("order_manager.fill_kinds")
-    books_delay = _via("order_manager.books_delay", True)
-    on_update = _via("order_manager.on_update", True)
-    on_fill = _via("order_manager.on_fill", True)
-    _seq = _via("order_manager.seq")
-    _books_q = _via("order_manager.books_q")
-    decisions = _via("decision_log.decisions")
-    cascades = _via("decision_log.cascades")
-    blocked = _via("decision_log.blocked")
-    on_decision = _via("decision_log.on_decision", True)
-    on_cascade = _via("decision_log.on_cascade", True)
-    errors = _via("health.errors")
-    clock_errors = _via("health.clock_errors")
-    clock_failures = _via("health.clock_failures")
-    clock_failure_limit = _via("health.clock_failure_limit", True)
-    halted = _via("health.halted")
-    halts = _via("health.halts")
-    journal_errors = _via("health.journal_errors")
-    alarms = _via("health.alarms")
-    venue_clock = _via("venue_clock_guard.source", True)
-    venue_clock_offset_ns = _via("venue_clock_guard.offset_ns")
-    clock_alarm_after_s = _via("venue_clock_guard.alarm_after_s", True)
-    prearm = _via("fast_lane.prearm", True)
-    lane = _via("fast_lane.counts")
-    arm_ttl_ns = _via("fast_lane.arm_ttl_ns")
-    _arms = _via("fast_lane.arms")
-    _warm = _via("warm.state")
-    # ---- and their operations
-    attach = _via("order_manager.attach")
-    dispatch = _via("order_manager.dispatch")
-    drain = _via("order_manager.drain")
-    working_entries = _via("order_manager.working_entries")
-    instrument = _via("order_manager.instrument")
-    _on_update = _via("order_manager.report_update")
-    _on_fill = _via("order_manager.report_fill")
-    _cancel = _via("order_manager.cancel")
-    _lane_on = _via("fast_lane.on")
-    _rearm = _via("fast_lane.rearm")
-    _restore = _via("keeper.restore")
-    _warm_state = _via("warm.make_state")
-    warmup = _via("warm.warmup")
-    warm_path = _via("warm.run")
-    error_counts = _via("health.error_counts")
-    alarm = _via("health.alarm")
-    clear_alarm = _via("health.clear_alarm")
-    all_alarms = _via("health.all_alarms")
-    clock_ok = _via("health.clock_ok")
-    clock_failed = _via("health.clock_failed")
-    set_venue_clock_offset = _via("venue_clock_guard.set_offset")
 
     def idle_tick(self) -> int:
         """The live runner's quiet-feed tick (:meth:`WarmPath.idle_tick`)."""
@@ -419,7 +294,7 @@ class Engine:
         if self.recorder is not None:  # the session's frames with their receive times (liqcore journal --recording)
             self.recorder.write_frame(venue, frame, recv)
         dec = self._decoders.get(venue) or self.decoder(venue)
-        if self.features is None and self.stream is None:  # the event tuples straight from the decoder
+        if self.features is None and self.stream_path is None:  # the event tuples straight from the decoder
             rows = dec.feed_rows(frame, recv)
             return self._on_rows(rows) if rows else []
         ev = dec.feed(frame, recv)
@@ -427,11 +302,6 @@ class Engine:
             return []
         return self.on_events(ev)
 
-    @staticmethod
-    def _is_guide(obj) -> bool:
-        from liqcore.strategies.cascade_mm import CascadeMM
-
-        return type(obj) is CascadeMM
 
     def on_events(self, events: np.ndarray) -> list[Decision]:
         """Process EVENT_DTYPE rows in order; returns the decisions they caused."""
@@ -444,9 +314,9 @@ class Engine:
         self._fed_skew_ns = time.time_ns() - last
         if self.features is not None:
             self.features.on_events(events)
-        if self.stream is not None:
+        if self.stream_path is not None:
             self.events += n
-            return self._stream_events(events)
+            return self.stream_path.on_events(events)
         return self._on_rows(events.tolist())
 
     def liq_per_min(self, t_ns: int) -> float:
@@ -474,7 +344,8 @@ class Engine:
         skew = self.venue_clock_guard.skew_ns
         arms = lane.arms
         liqs = None  # traded symbols with liquidations in these events (their prepared entries are re-checked)
-        plausible = self._plausible
+        plausible = getattr(det, "plausible", None)  # (None for a detector without a plausibility check)
+        rejects = self.rejects
         for ts, tr, price, qty, sid, side, kind, venue, _flags in rows:
             if ts - tr > skew and tr >= _RECV_MIN:
                 # stamped ahead of its receive time: it must not move the detector's (or any) clock
@@ -482,7 +353,7 @@ class Engine:
                 continue
             if kind <= _MARK and plausible is not None and (bad := plausible(sid, kind, price, qty, ts)):
                 # an absurd price or size (liqcore.validate): never a print, never large, never a trade
-                self._implausible(bad, sid, kind, price, qty)
+                count_implausible(rejects, bad, sid, kind, price, qty)
                 continue
             if kind == _TRADE:
                 ci = core_idx.get(sid)
@@ -542,115 +413,10 @@ class Engine:
             lane.rearm({*arms, *(liqs or ())})
         return out
 
-    @property
-    def _plausible(self):
-        """The detector's plausibility check (None for a detector without one)."""
-        return getattr(self.detector, "plausible", None)
-
-    def _implausible(self, code: int, sid, kind, price, qty) -> None:
-        """Count an implausible event by reason (``implausible_price`` / ``implausible_notional``, the
-        detector's skip code ``code``); the first is logged."""
-        reason = "implausible_price" if code == _IMPLAUSIBLE_PRICE else "implausible_notional"
-        n = self.rejects.get(reason, 0) + 1
-        self.rejects[reason] = n
-        if n == 1:
-            log.warning("dropped an implausible %s (symbol id %d, price %r, qty %r): %s; later ones are counted in "
-                        "the rejects", {1: "liquidation", 2: "trade", 3: "mark"}.get(kind, "event"), sid, price, qty,
-                        reason)
-
-    def _stream_events(self, events: np.ndarray) -> list[Decision]:
-        """A streaming strategy: per event, the detector (records for the strategy when it uses them), the
-        strategy's ``on_event``, its ``before`` signals to the core, the event (a print: the execution model's
-        fills and exits), then its ``after`` signals -- the backtest's order of processing."""
-        out: list[Decision] = []
-        det = self.detector
-        core_idx = self._core_idx
-        skew = self.venue_clock_guard.skew_ns
-        core_events = self.order_manager.core_events
-        stream = self.stream
-        feed_records = self._stream_detector
-        core = self.core
-        plausible = self._plausible
-        for k, (ts, tr, price, qty, sid, side, kind, venue, _flags) in enumerate(events.tolist()):
-            if ts - tr > skew and tr >= _RECV_MIN:
-                self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
-                continue
-            if kind <= _MARK and plausible is not None and (bad := plausible(sid, kind, price, qty, ts)):
-                self._implausible(bad, sid, kind, price, qty)
-                continue
-            recs = ()
-            if (kind == _QUOTE or kind == _TRADE) and sid in core_idx:  # the live queue estimate
-                self.queue_est.on_row(core_idx[sid], tr, kind, side, price, qty)
-            try:
-                nrec = det.update(ts, tr, sid, venue, kind, side, price, qty)
-            except ValueError as exc:
-                reason = str(exc).split(":", 1)[0] or "invalid"
-                self.rejects[reason] = self.rejects.get(reason, 0) + 1
-                nrec = 0
-            else:
-                if ts > self._last_event_ns:
-                    self._last_event_ns = ts
-                    self._last_event_wall = tr
-            if nrec:
-                recs = det.last_records()
-                for rec in recs:
-                    self._on_record(rec, decide=False)
-            before, after = stream.on_event(events[k], recs if feed_records else ())
-            for g in before:
-                d = self._on_signal(g)
-                if d is not None:
-                    out.append(d)
-            if kind == _TRADE:
-                ci = core_idx.get(sid)
-                if ci is not None and price > 0 and price == price:
-                    core_events(core.on_trade(ci, tr, price, qty))
-            elif kind == _FUNDING:
-                ci = core_idx.get(sid)
-                if ci is not None and price == price:
-                    core.on_funding(ci, tr, price)
-            elif kind == _LIQUIDATION and sid in core_idx:
-                self.liq_seen[sid] = self.liq_seen.get(sid, 0) + 1
-                self._liq_times.append(tr)
-            elif kind == _QUOTE and sid in core_idx and getattr(core, "wants_quotes", False):
-                core_events(core.on_quote(core_idx[sid], tr, side, price, qty))
-            for g in after:
-                d = self._on_signal(g)
-                if d is not None:
-                    out.append(d)
-        return out
-
-    def _on_signal(self, g) -> Decision | None:
-        """One streamed signal (a SIGNAL_DTYPE row with the engine's symbol ids): an exit notice closes the
-        position of its tag; an entry signal goes through the shell's checks (kill switch, halt) and the
-        core's (the execution model's portfolio rules) and becomes an order."""
-        sid = int(g["symbol_id"])
-        ci = self._core_idx.get(sid)
-        ts = int(g["ts_ns"])
-        direction = int(g["direction"])
-        if direction == 0 and int(g["skip_code"]) == _SKIP_EXIT:
-            if ci is not None:
-                # paper: the core closes at the first print at/after ts + order-latency; venue mode: the core
-                # reports it due on that print and the engine closes at market
-                self.core.exit_notice(ci, ts, int(g["tag"]), int(g["exit_code"]))
-            return None
-        try:
-            venue, sym = self.registry.lookup(sid)
-            vname = venue.name.lower()
-        except (IndexError, ValueError):
-            vname, sym = "?", "?"
-        dom = "long" if direction > 0 else ("short" if direction < 0 else "none")
-        d = Decision(vname, sym, sid, int(g["tag"]), ts, dom, "none")
-        if self._signal_notes is not None:
-            d.notes = self._signal_notes(g)
-        if self._signal_note_fields is not None:
-            d.note_fields = self._signal_note_fields(g)  # noqa
-        res = None
-        d.reason = self._refusal(ci)
-        if not d.reason:
-            row = np.array(g, dtype=g.dtype).reshape(1).copy()
-            row["symbol_id"] = ci
-            res = self.core.on_signal(row)
-        return self._decided(d, res, ci)
+    def _advanced(self, ts: int, tr: int) -> None:
+        """The detector clock (venue time of the latest event, and its receive time) after the streaming path's batch."""
+        if ts > self._last_event_ns:
+            self._last_event_ns, self._last_event_wall = ts, tr
 
     def feature(self, name: str, symbol: str | None = None, t_ns: int | None = None) -> float | None:
         """The value of a feature named at construction (``Engine(features=[...])``) for ``symbol`` at
@@ -701,9 +467,8 @@ class Engine:
                     out.append(_record_dict(rec, self.registry))
         if self._held:
             self._flush_held()
-        if self.stream is not None:  # signals decided by now that no event revealed (a bar close on a quiet feed)
-            for g in self.stream.on_clock(now):
-                self._on_signal(g)
+        if self.stream_path is not None:  # signals decided by now that no event revealed (a bar close)
+            self.stream_path.on_clock(now)
         om.core_events(self.core.on_clock(now))
         if self.journal is not None:
             try:
@@ -766,85 +531,6 @@ class Engine:
         self.decision_log.emit(d)
         return d
 
-    # ------------------------------------------------------------------ lifecycle
-    async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Start the gateway, restore state from the journal (and the venue), attach to the loop."""
-        if self.journal is not None and not self.journal.intent_log_owner:
-            log.warning("journal %s: its intent log is held by another open journal (another engine on the same "
-                        "file?); this engine commits each intent to SQLite before sending instead",
-                        self.journal.path)
-        om, vclock = self.order_manager, self.venue_clock_guard
-        self.warm.warmup()
-        om.stopping = False
-        await self.gateway.start()
-        off = self.gateway.clock_offset_ms
-        if isinstance(off, int):  # measured for signing at the gateway's start
-            vclock.set_offset(off * 1_000_000)
-        om.load_venue_instruments(self.traded)
-        self.keeper.restore()
-        if not self.paper:
-            await self.keeper.reconcile()
-        if not self.paper:  # the venue's wallet is the equity of a live account
-            try:
-                value = await self.gateway.equity()
-                if value is not None and value > 0:
-                    self.core.set_equity(float(value))
-            except (GatewayError, TypeError, ValueError) as exc:
-                log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
-        if self.journal is not None:
-            self.journal.note("session", self.session_info(), self.now_ns())
-            self.journal.equity(self.core.equity, self.now_ns(), "start")
-        self.metrics.set("liqcore_equity", self.core.equity)
-        self._started = True
-        om.attach(loop)
-        if vclock.source is not None and not isinstance(off, int) and self.replay_clock is None:
-            vclock.sync(time.time_ns())  # (in the background: start never waits on the network)
-        om.resolve_later()  # stale entries the venue could not be asked about at reconcile
-
-    def session_info(self) -> dict:
-        """What the journal's report needs to know of this session: strategy, exits, mode, venues, symbols,
-        starting equity, the fee model and every parameter (to replay the session's recording)."""
-        par = self.params.to_dict()  # field names: durations in ns
-        par.update(dict(self.params.strategy_values))
-        if par.get("hours") is not None:
-            par["hours"] = f"{par['hours'][0]}-{par['hours'][1]}"
-        return {"strategy": type(self.strategy).name, "exits": self.exits, "mode": self.mode,
-                "venues": list(self.venues), "symbols": [f"{v}:{s}" for v, s in self.traded],
-                "equity": self.core.equity, "maker_fee_bps": self.params.maker_fee_bps,
-                "taker_fee_bps": self.params.taker_fee_bps, "params": par,
-                # the parameters the user set (the rest took defaults and per-symbol presets): a replay of the
-                # session applies the same presets
-                "explicit": sorted(self.params.explicit)}
-
-    async def shutdown(self, cancel_entries: bool = True, timeout: float | None = None) -> dict:
-        """Cancel every working entry (a partially filled entry's remainder and an entry whose create was never
-        confirmed included; TP/SL and positions stay), then flush the journal and close the gateway, all within
-        ``timeout`` seconds (default: ``params.shutdown_timeout_ns``).
-
-        With a venue gateway the cancels go out at once through its batch endpoint (all requests in parallel),
-        and each is confirmed: by the gateway's pushes when the private stream is up, otherwise by one listing
-        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Returns (and
-        keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed": {client_id: status},
-        "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "seconds"}``: ``unconfirmed`` names every
-        entry that may still rest at the venue."""
-        loop = asyncio.get_running_loop()
-        budget = self.params.shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
-        t0 = loop.time()
-        report = await self.order_manager.cancel_all(cancel_entries, budget)
-        self.shutdown_report = report
-        if self.journal is not None:
-            self.journal.note("shutdown", report, self.now_ns())
-            self.keeper.save_stream()
-            self.journal.flush()
-        try:
-            await asyncio.wait_for(self.gateway.close(), max(0.1, t0 + budget - loop.time()))
-        except asyncio.TimeoutError:
-            log.warning("gateway close did not finish within the shutdown timeout")
-        except Exception:
-            log.exception("gateway close failed")
-        report["seconds"] = round(loop.time() - t0, 3)
-        return report
-
     def seed_history(self, source, *, now_ns: int | None = None) -> dict[str, int]:
         """Seed the detector's P95 thresholds (and a streaming strategy's own history) from recorded
         liquidations: :func:`liqcore.live.warm.seed_history`.  Returns ``{"venue:SYMBOL": n}``."""
@@ -869,3 +555,33 @@ class Engine:
         """``4 (entry 2, exit 2)``: fills with the entry and exit (take-profit, stop-loss, timeout) split."""
         om = self.order_manager
         return f"{om.fills} (entry {om.fill_kinds['entry']}, exit {om.fill_kinds['exit']})"
+
+
+#: the parts' state and operations under the engine's older names: engine attribute -> ``part.attribute``
+#: (a trailing ``=``: settable); each becomes a delegating property of :class:`Engine` (read through the
+#: part that owns it): e.g. ``engine.pending``, ``await engine.start()``, ``engine.shutdown_report``
+_DELEGATED = {
+    "books": "order_manager.books", "pending": "order_manager.pending", "tasks": "order_manager.tasks",
+    "orders": "order_manager.orders", "fills": "order_manager.fills", "fill_kinds": "order_manager.fill_kinds",
+    "books_delay": "order_manager.books_delay=", "on_update": "order_manager.on_update=",
+    "on_fill": "order_manager.on_fill=", "_seq": "order_manager.seq", "_books_q": "order_manager.books_q",
+    "decisions": "decision_log.decisions", "cascades": "decision_log.cascades", "blocked": "decision_log.blocked",
+    "on_decision": "decision_log.on_decision=", "on_cascade": "decision_log.on_cascade=", "errors": "health.errors",
+    "clock_errors": "health.clock_errors", "clock_failures": "health.clock_failures",
+    "clock_failure_limit": "health.clock_failure_limit=", "halted": "health.halted", "halts": "health.halts",
+    "journal_errors": "health.journal_errors", "alarms": "health.alarms", "venue_clock": "venue_clock_guard.source=",
+    "venue_clock_offset_ns": "venue_clock_guard.offset_ns", "clock_alarm_after_s": "venue_clock_guard.alarm_after_s=",
+    "prearm": "fast_lane.prearm=", "lane": "fast_lane.counts", "arm_ttl_ns": "fast_lane.arm_ttl_ns",
+    "_arms": "fast_lane.arms", "_warm": "warm.state", "shutdown_report": "lifecycle.shutdown_report",
+    "attach": "order_manager.attach", "dispatch": "order_manager.dispatch", "drain": "order_manager.drain",
+    "working_entries": "order_manager.working_entries", "instrument": "order_manager.instrument",
+    "_on_update": "order_manager.report_update", "_on_fill": "order_manager.report_fill",
+    "_cancel": "order_manager.cancel", "_lane_on": "fast_lane.on", "_rearm": "fast_lane.rearm",
+    "_restore": "keeper.restore", "_warm_state": "warm.make_state", "warmup": "warm.warmup", "warm_path": "warm.run",
+    "error_counts": "health.error_counts", "alarm": "health.alarm", "clear_alarm": "health.clear_alarm",
+    "all_alarms": "health.all_alarms", "clock_ok": "health.clock_ok", "clock_failed": "health.clock_failed",
+    "set_venue_clock_offset": "venue_clock_guard.set_offset", "start": "lifecycle.start",
+    "shutdown": "lifecycle.shutdown", "session_info": "lifecycle.session_info",
+}
+for _name, _path in _DELEGATED.items():
+    setattr(Engine, _name, _via(_path.rstrip("="), _path.endswith("=")))

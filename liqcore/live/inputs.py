@@ -1,0 +1,82 @@
+"""The live engine's construction arguments, checked and put in the engine's form.
+
+Pure functions (no state): each raises a one-line ValueError (TypeError for a gateway) naming the argument
+it refuses.  :func:`traded_symbols` reads the venues and the traded symbols, :func:`check_amounts` the
+starting equity and the fixed notional, :func:`check_gateway` the gateway's protocol, :func:`symbol_maps`
+registers the traded symbols and :func:`watched_exits` says which exits the engine watches in venue mode.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from liqcore.live.gateway import missing_members
+from liqcore.types import SymbolRegistry, Venue
+
+__all__ = ["traded_symbols", "check_amounts", "check_gateway", "symbol_maps", "watched_exits", "DEFAULT_SYMBOLS"]
+
+#: the guide's traded symbols (on the first venue) when none are given
+DEFAULT_SYMBOLS = ("DOGEUSDT", "SOLUSDT", "ETHUSDT")
+
+
+def traded_symbols(venues: Iterable[str] | str,
+                   symbols: Iterable[str] | str | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """``(venue names, [(venue, SYMBOL)])``: ``venues`` as names or one comma list; ``symbols`` as
+    ``"ETHUSDT"`` (on the first venue), ``"binance:ETHUSDT"`` or one comma list of them (default: the
+    guide's DOGE, SOL, ETH)."""
+    if isinstance(venues, str):
+        venues = [v for v in venues.split(",") if v.strip()]
+    names = [Venue.parse(v).name.lower() for v in venues]
+    if not names:
+        raise ValueError("venues: give at least one venue")
+    if isinstance(symbols, str):  # "ETHUSDT" or "ETHUSDT,SOLUSDT": names, never its characters
+        symbols = [s for s in symbols.split(",") if s.strip()]
+    traded: list[tuple[str, str]] = []
+    for n in (list(symbols) if symbols is not None else DEFAULT_SYMBOLS):
+        v, _, s = str(n).strip().rpartition(":")
+        s = s.upper()
+        if not s:
+            raise ValueError("symbols: empty symbol name")
+        traded.append((Venue.parse(v).name.lower() if v else names[0], s))
+    if not traded:
+        raise ValueError("symbols: give at least one symbol")
+    return names, traded
+
+
+def check_amounts(equity, notional) -> None:
+    """``equity`` must be a positive number, ``notional`` None or a positive quote amount."""
+    if notional is not None and not (math.isfinite(notional) and notional > 0):
+        raise ValueError(f"notional: must be a positive quote amount; got {notional!r}")
+    if not (isinstance(equity, (int, float)) and math.isfinite(equity) and equity > 0):
+        raise ValueError(f"equity: must be positive; got {equity!r}")
+
+
+def check_gateway(gateway) -> None:
+    """A TypeError naming what ``gateway`` lacks of the :class:`~liqcore.live.gateway.Gateway` protocol."""
+    missing = missing_members(gateway)
+    if missing:
+        raise TypeError(f"gateway {type(gateway).__name__} lacks {', '.join(missing)} of the Gateway "
+                        f"protocol (subclass liqcore.live.gateway.Gateway: it has the defaults)")
+
+
+def symbol_maps(registry: SymbolRegistry, traded: list[tuple[str, str]]) -> tuple[dict, dict]:
+    """``(registry id -> core index, symbol name -> (registry id, core index))`` of the traded symbols
+    (registered in ``registry``)."""
+    core_idx: dict[int, int] = {}
+    by_symbol: dict[str, tuple[int, int]] = {}
+    for i, (v, s) in enumerate(traded):
+        sid = registry.id(v, s)
+        core_idx[sid] = i
+        by_symbol[s] = (sid, i)
+    return core_idx, by_symbol
+
+
+def watched_exits(exits: str, native_trailing: bool) -> frozenset:
+    """The exits the engine watches in venue mode: the stop price always; take-profit, stop-loss and the
+    trailing stop with ``exits="engine"``; the trailing stop also when the gateway has no native one."""
+    watch = {"stop_price"}
+    if exits == "engine":
+        watch |= {"take_profit", "stop_loss", "trail"}
+    elif not native_trailing:
+        watch.add("trail")
+    return frozenset(watch)
