@@ -21,6 +21,9 @@ The live shell changes the state only through methods (each a thin wrapper over 
 the same arrays): :meth:`amend_entry` (the venue's price grid), :meth:`set_exit_levels` (the venue's
 TP/SL after a fill), :meth:`set_working_order` / :meth:`set_position` / :meth:`set_equity`, and
 :meth:`snapshot` / :meth:`restore` (a JSON-able dict per symbol + portfolio) across restarts.
+
+Why one module: one job, the execution model driven one event at a time; every method is a wrapper over
+the same state arrays and Numba steps, and splitting them would scatter the one set of arrays they share.
 """
 from __future__ import annotations
 

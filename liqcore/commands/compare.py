@@ -186,12 +186,10 @@ def run(args) -> int:
     if args.synthetic:
         if args.paths:
             raise ValueError("paths: give either recordings or --synthetic, not both")
+        if args.venues and args.market is not None:  # the flags' conflict first, then what the strategies need
+            raise ValueError("venues: the multi-venue market replaces --market's; give one of them")
         check_inputs(strats, inputs.SYNTHETIC_KINDS)  # before the markets are built
-        kinds = list(MARKETS) if args.market in (None, "both") else [args.market]
-        if args.venues:
-            if args.market is not None:
-                raise ValueError("venues: the multi-venue market replaces --market's; give one of them")
-            kinds = ["venues"]
+        kinds = ["venues"] if args.venues else list(MARKETS) if args.market in (None, "both") else [args.market]
     elif args.venues:
         raise ValueError("venues: --venues builds a synthetic market; add --synthetic")
     else:
