@@ -84,16 +84,16 @@ time-of-day profile (``diurnal_a``, ``peak_sod``, ``weekend``) are generator par
 are market-level :class:`Effects`.  :data:`PRESETS` names markets: ``null`` (liquidations have no
 effect on later prices, no effects at all) and one per planted effect.
 
-Why one module: the synthetic market's front end (parameters, calibration, the cache, frames for every
+Why one module: the synthetic market's front end (parameters, calibration, the cache key, frames for every
 venue) around the Numba generator in ``liqcore/_jit/synth.py``: one model of the market in one place.
+The cache entries themselves (where one lives, reading and writing it) are
+:mod:`liqcore.backtest.synthetic_cache`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-import os
-import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +101,7 @@ from typing import Iterator
 
 import numpy as np
 
+from liqcore.backtest.synthetic_cache import cache_path, read_market, write_market
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
 
 __all__ = [
@@ -753,18 +754,11 @@ def _render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qde
 # ----------------------------------------------------------------------------------- generation
 
 
-def _cache_dir(cache_dir) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    from liqcore.cache import cache_dir as default_cache_dir
-
-    return default_cache_dir()
-
-
 def _code_digest() -> str:
     """Digest of the generator's code (kernel and front): a changed model never loads a stale entry."""
     h = hashlib.sha256()
-    for path in (Path(__file__), Path(__file__).resolve().parents[1] / "_jit" / "synth.py"):
+    here = Path(__file__).resolve()
+    for path in (here, here.parent / "synthetic_cache.py", here.parents[1] / "_jit" / "synth.py"):
         try:
             h.update(path.read_bytes())
         except OSError:
@@ -861,50 +855,15 @@ def synthetic_market(
     calib = {s: dict(zip(PARAM_NAMES, map(float, p))) for s, p in params.items()}
     key = _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params, eff)
     registry = SymbolRegistry((venue, s) for s in symbols)
-    path = _cache_dir(cache_dir) / f"synth-{key}.npz"
-    if cache and path.is_file():
-        try:
-            from liqcore.cache import load_market
-
-            events, truth = load_market(path, EVENT_DTYPE)
-            if events.dtype == EVENT_DTYPE and truth.dtype == TRUTH_DTYPE:
-                from liqcore.cache import touch
-
-                touch(path)  # used now: evicted last
-                return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns,
-                              feed_latency_ns, seed, cache_path=path, from_cache=True)
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable cache entry: regenerate and overwrite
+    path = cache_path(cache_dir, key)
+    if cache:
+        found = read_market(path, EVENT_DTYPE, TRUTH_DTYPE)
+        if found is not None:
+            return Market(found[0], registry, symbols, days, seed, venue, calib, found[1], start_ns,
+                          feed_latency_ns, seed, cache_path=path, from_cache=True)
     events, truth = _generate(symbols, params, seed, Venue.parse(venue), start_ns, feed_latency_ns, registry, progress,
                               eff)
-    written = None
-    if cache:
-        from liqcore.cache import MAX_ENV_VAR, enforce_limit, format_size, max_bytes, save_market
-
-        cap = max_bytes()
-        if cap == 0:  # the user asked for no cache
-            cache = False
-    if cache:
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_market(tmp, events, truth)  # compressed: its size is known once written
-            size = tmp.stat().st_size
-            if cap is not None and size > cap:
-                tmp.unlink()
-                print(f"synthetic market: not cached: it takes {format_size(size)}, more than the cache cap of "
-                      f"{format_size(cap)} (--cache-max or ${MAX_ENV_VAR})", file=sys.stderr)
-            else:
-                os.replace(tmp, path)
-                written = path
-        except OSError:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            # a read-only directory only costs the next call a regeneration
-        if written is not None:
-            enforce_limit(path.parent, keep=path)  # least recently used first, down to the cap
+    written = write_market(path, events, truth) if cache else None
     return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns, feed_latency_ns, seed,
                   cache_path=written)
 

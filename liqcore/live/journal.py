@@ -203,7 +203,7 @@ class Journal:
         #: set (with a warning in the log) when the mapped intent log was left for plain writes: why
         self.intent_log_fallback = ""
         self._ilog_wfd = None  # the plain-write descriptor after such a fallback
-        self._ilog_lease = False  # a write lease on the mapped file (see _take_lease)
+        self._ilog_lease = False  # a write lease on the mapped file (see intent_log.take_lease)
         self._ilog_alert = False  # set by the lease-break signal: check the map before the next store
         self._ilog_id = None  # (st_dev, st_ino) of the mapped file
         self._ilog_next_check = 0.0
