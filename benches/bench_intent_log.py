@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import liqcore.live.intent_log as ilog  # noqa: E402
 import liqcore.live.journal as jm  # noqa: E402
 from liqcore.live.gateway import OrderIntent  # noqa: E402
 
@@ -71,7 +72,7 @@ def main(rounds: int, n: int) -> None:
     with tempfile.TemporaryDirectory() as d:
         for rnd in range(rounds):
             for name, limit in rules:
-                jm.INTENT_LOG_TRUNCATE_BYTES = limit
+                ilog.INTENT_LOG_TRUNCATE_BYTES = limit
                 j = jm.Journal(os.path.join(d, f"{rnd}-{limit}.sqlite"), batch_interval_s=3600, checkpoint_thread=False)
                 ts = []
                 for i in range(n):

@@ -84,16 +84,16 @@ time-of-day profile (``diurnal_a``, ``peak_sod``, ``weekend``) are generator par
 are market-level :class:`Effects`.  :data:`PRESETS` names markets: ``null`` (liquidations have no
 effect on later prices, no effects at all) and one per planted effect.
 
-Why one module: the synthetic market's front end (parameters, calibration, the cache, frames for every
+Why one module: the synthetic market's front end (parameters, calibration, the cache key, frames for every
 venue) around the Numba generator in ``liqcore/_jit/synth.py``: one model of the market in one place.
+The cache entries themselves (where one lives, reading and writing it) are
+:mod:`liqcore.backtest.synthetic_cache`; the venues' wire frames, :mod:`liqcore.backtest.synthetic_wire`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-import os
-import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +101,9 @@ from typing import Iterator
 
 import numpy as np
 
-from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
+from liqcore.backtest import synthetic_wire as wire
+from liqcore.backtest.synthetic_cache import cache_path, read_market, write_market
+from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
 
 __all__ = [
     "synthetic_market",
@@ -566,18 +568,6 @@ def _with_recv(events: np.ndarray, venue: Venue, feed_latency_ns: int, recv_seed
 # ------------------------------------------------------------------------------ wire rendering
 
 
-def _okx_inst(symbol: str) -> str:
-    base = symbol.upper()
-    for q in ("USDT", "USDC"):
-        if base.endswith(q):
-            return f"{base[: -len(q)]}-{q}-SWAP"
-    return f"{base}-USDT-SWAP"
-
-
-def _fmt(x: float, dec: int) -> str:
-    return f"{x:.{dec}f}"
-
-
 def _render(ev: np.ndarray, registry: SymbolRegistry, venue: Venue, shown: np.ndarray) -> Iterator[tuple[int, bytes]]:
     order = np.argsort(ev["ts_recv"], kind="stable")
     names = {sid: sym for sid, _v, sym in registry}
@@ -593,178 +583,22 @@ def _render(ev: np.ndarray, registry: SymbolRegistry, venue: Venue, shown: np.nd
     shown_l = shown.tolist()
     order_l = order.tolist()
     if venue == Venue.BYBIT:
-        yield from _render_bybit(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, names, pdec, qdec)
+        yield from wire.render_bybit(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, names, pdec, qdec)
     elif venue == Venue.BINANCE:
-        yield from _render_binance(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec)
+        yield from wire.render_binance(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec,
+                                       qdec, _FUND_MEAN)
     else:
-        yield from _render_okx(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec)
-
-
-def _render_bybit(order, ts, recv, px, q, sid, side, kind, names, pdec, qdec):
-    seen_ticker: set[int] = set()
-    trade_seq = 0
-    i = 0
-    n = len(order)
-    while i < n:
-        j = order[i]
-        s = sid[j]
-        sym = names[s]
-        k = kind[j]
-        ms = ts[j] // NS_PER_MS
-        if k == Kind.LIQUIDATION:
-            # a 500 ms batch: consecutive (in receive order) liquidations of the symbol, same recv
-            items = []
-            r = recv[j]
-            while i < n:
-                j2 = order[i]
-                if kind[j2] != Kind.LIQUIDATION or sid[j2] != s or recv[j2] != r:
-                    break
-                items.append(
-                    '{"T":%d,"s":"%s","S":"%s","v":"%s","p":"%s"}'
-                    % (ts[j2] // NS_PER_MS, sym, "Buy" if side[j2] == Side.LONG else "Sell",
-                       _fmt(q[j2], qdec[s]), _fmt(px[j2], pdec[s]))
-                )
-                i += 1
-            msg = '{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[%s]}' % (
-                sym, r // NS_PER_MS, ",".join(items))
-            yield r, msg.encode()
-            continue
-        if k == Kind.TRADE:
-            trade_seq += 1
-            msg = (
-                '{"topic":"publicTrade.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"%s",'
-                '"v":"%s","p":"%s","L":"ZeroPlusTick","i":"syn-%d","BT":false,"seq":%d}]}'
-                % (sym, ms, ms, sym, "Buy" if side[j] == Side.BUY else "Sell", _fmt(q[j], qdec[s]),
-                   _fmt(px[j], pdec[s]), trade_seq, trade_seq)
-            )
-        elif k == Kind.MARK:
-            typ = "delta" if s in seen_ticker else "snapshot"
-            seen_ticker.add(s)
-            extra = ""
-            if i + 1 < n:
-                j2 = order[i + 1]
-                if kind[j2] == Kind.OPEN_INTEREST and sid[j2] == s and recv[j2] == recv[j] and ts[j2] == ts[j]:
-                    extra = ',"openInterest":"%s"' % _fmt(q[j2], qdec[s])
-                    i += 1
-            msg = '{"topic":"tickers.%s","type":"%s","ts":%d,"cs":%d,"data":{"symbol":"%s","markPrice":"%s"%s}}' % (
-                sym, typ, ms, ms, sym, _fmt(px[j], pdec[s]), extra)
-        elif k == Kind.FUNDING:
-            typ = "delta" if s in seen_ticker else "snapshot"
-            seen_ticker.add(s)
-            next_ms = (ms // 28_800_000 + 1) * 28_800_000
-            msg = ('{"topic":"tickers.%s","type":"%s","ts":%d,"cs":%d,"data":{"symbol":"%s","fundingRate":"%s",'
-                   '"nextFundingTime":"%d"}}' % (sym, typ, ms, ms, sym, _fmt(px[j], 6), next_ms))
-        else:
-            i += 1
-            continue
-        yield recv[j], msg.encode()
-        i += 1
-
-
-def _render_binance(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec):
-    agg_id: dict[int, int] = {}
-    funding: dict[int, float] = {}
-    for j in order:
-        s = sid[j]
-        sym = names[s]
-        k = kind[j]
-        ms = ts[j] // NS_PER_MS
-        r = recv[j]
-        if k == Kind.LIQUIDATION:
-            if not shown[j]:
-                continue
-            qs = _fmt(q[j], qdec[s])
-            ps = _fmt(px[j], pdec[s])
-            msg = ('{"stream":"!forceOrder@arr","data":{"e":"forceOrder","E":%d,"o":{"s":"%s","S":"%s",'
-                   '"o":"LIMIT","f":"IOC","q":"%s","p":"%s","ap":"%s","X":"FILLED","l":"%s","z":"%s","T":%d}}}'
-                   % (r // NS_PER_MS, sym, "SELL" if side[j] == Side.LONG else "BUY", qs, ps, ps, qs, qs, ms))
-        elif k == Kind.TRADE:
-            a = agg_id.get(s, 0) + 1
-            agg_id[s] = a
-            msg = ('{"stream":"%s@aggTrade","data":{"e":"aggTrade","E":%d,"s":"%s","a":%d,"p":"%s","q":"%s",'
-                   '"f":%d,"l":%d,"T":%d,"m":%s}}'
-                   % (sym.lower(), r // NS_PER_MS, sym, a, _fmt(px[j], pdec[s]), _fmt(q[j], qdec[s]), a, a, ms,
-                      "true" if side[j] == Side.SELL else "false"))
-        elif k == Kind.FUNDING:
-            # Binance has no funding message: the new rate rides on the following markPriceUpdates
-            funding[s] = px[j]
-            continue
-        elif k == Kind.MARK:
-            next_ms = (ms // 28_800_000 + 1) * 28_800_000
-            ps = _fmt(px[j], pdec[s] + 2)
-            msg = ('{"stream":"%s@markPrice","data":{"e":"markPriceUpdate","E":%d,"s":"%s","p":"%s","i":"%s",'
-                   '"P":"%s","r":"%s","T":%d}}'
-                   % (sym.lower(), ms, sym, ps, ps, ps, _fmt(funding.get(s, _FUND_MEAN), 8), next_ms))
-        else:
-            continue
-        yield r, msg.encode()
-
-
-def _render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec):
-    from liqcore.venues.instruments import OKX_CT_VAL  # the table the OKX codec reads sizes with
-
-    trade_id = 0
-    for sym in names.values():
-        if _okx_inst(sym) not in OKX_CT_VAL:
-            raise ValueError(f"venue: no OKX contract size (ctVal) known for {_okx_inst(sym)}; "
-                             "OKX frames need one (liqcore.venues.instruments)")
-    for j in order:
-        s = sid[j]
-        sym = names[s]
-        inst = _okx_inst(sym)
-        ct = OKX_CT_VAL[inst]
-        k = kind[j]
-        ms = ts[j] // NS_PER_MS
-        r = recv[j]
-        # contracts: enough decimals to carry the base lot exactly
-        cdec = max(0, qdec[s] + max(0, round(math.log10(ct))))
-        if k == Kind.LIQUIDATION:
-            if not shown[j]:
-                continue
-            msg = ('{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[{"bkLoss":"0",'
-                   '"bkPx":"%s","ccy":"","posSide":"%s","side":"%s","sz":"%s","ts":"%d"}],"instFamily":"%s",'
-                   '"instId":"%s","instType":"SWAP","uly":"%s"}]}'
-                   % (_fmt(px[j], pdec[s]), "long" if side[j] == Side.LONG else "short",
-                      "sell" if side[j] == Side.LONG else "buy", _fmt(q[j] / ct, cdec), ms,
-                      inst[:-5], inst, inst[:-5]))
-        elif k == Kind.TRADE:
-            trade_id += 1
-            msg = ('{"arg":{"channel":"trades","instId":"%s"},"data":[{"instId":"%s","tradeId":"%d","px":"%s",'
-                   '"sz":"%s","side":"%s","ts":"%d","count":"1"}]}'
-                   % (inst, inst, trade_id, _fmt(px[j], pdec[s]), _fmt(q[j] / ct, cdec),
-                      "buy" if side[j] == Side.BUY else "sell", ms))
-        elif k == Kind.MARK:
-            msg = ('{"arg":{"channel":"mark-price","instId":"%s"},"data":[{"instType":"SWAP","instId":"%s",'
-                   '"markPx":"%s","ts":"%d"}]}' % (inst, inst, _fmt(px[j], pdec[s]), ms))
-        elif k == Kind.OPEN_INTEREST:
-            msg = ('{"arg":{"channel":"open-interest","instId":"%s"},"data":[{"instId":"%s","instType":"SWAP",'
-                   '"oi":"%s","oiCcy":"%s","ts":"%d"}]}'
-                   % (inst, inst, _fmt(q[j] / ct, cdec), _fmt(q[j], qdec[s]), ms))
-        elif k == Kind.FUNDING:
-            next_ms = (ms // 28_800_000 + 1) * 28_800_000
-            msg = ('{"arg":{"channel":"funding-rate","instId":"%s"},"data":[{"fundingRate":"%s","fundingTime":"%d",'
-                   '"instId":"%s","instType":"SWAP","method":"current_period","nextFundingTime":"%d","ts":"%d"}]}'
-                   % (inst, _fmt(px[j], 6), next_ms, inst, next_ms + 28_800_000, ms))
-        else:
-            continue
-        yield r, msg.encode()
+        yield from wire.render_okx(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec)
 
 
 # ----------------------------------------------------------------------------------- generation
 
 
-def _cache_dir(cache_dir) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    from liqcore.cache import cache_dir as default_cache_dir
-
-    return default_cache_dir()
-
-
 def _code_digest() -> str:
     """Digest of the generator's code (kernel and front): a changed model never loads a stale entry."""
     h = hashlib.sha256()
-    for path in (Path(__file__), Path(__file__).resolve().parents[1] / "_jit" / "synth.py"):
+    here = Path(__file__).resolve()
+    for path in (here, here.parent / "synthetic_cache.py", here.parent / "synthetic_wire.py", here.parents[1] / "_jit" / "synth.py"):
         try:
             h.update(path.read_bytes())
         except OSError:
@@ -861,50 +695,15 @@ def synthetic_market(
     calib = {s: dict(zip(PARAM_NAMES, map(float, p))) for s, p in params.items()}
     key = _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params, eff)
     registry = SymbolRegistry((venue, s) for s in symbols)
-    path = _cache_dir(cache_dir) / f"synth-{key}.npz"
-    if cache and path.is_file():
-        try:
-            from liqcore.cache import load_market
-
-            events, truth = load_market(path, EVENT_DTYPE)
-            if events.dtype == EVENT_DTYPE and truth.dtype == TRUTH_DTYPE:
-                from liqcore.cache import touch
-
-                touch(path)  # used now: evicted last
-                return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns,
-                              feed_latency_ns, seed, cache_path=path, from_cache=True)
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable cache entry: regenerate and overwrite
+    path = cache_path(cache_dir, key)
+    if cache:
+        found = read_market(path, EVENT_DTYPE, TRUTH_DTYPE)
+        if found is not None:
+            return Market(found[0], registry, symbols, days, seed, venue, calib, found[1], start_ns,
+                          feed_latency_ns, seed, cache_path=path, from_cache=True)
     events, truth = _generate(symbols, params, seed, Venue.parse(venue), start_ns, feed_latency_ns, registry, progress,
                               eff)
-    written = None
-    if cache:
-        from liqcore.cache import MAX_ENV_VAR, enforce_limit, format_size, max_bytes, save_market
-
-        cap = max_bytes()
-        if cap == 0:  # the user asked for no cache
-            cache = False
-    if cache:
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_market(tmp, events, truth)  # compressed: its size is known once written
-            size = tmp.stat().st_size
-            if cap is not None and size > cap:
-                tmp.unlink()
-                print(f"synthetic market: not cached: it takes {format_size(size)}, more than the cache cap of "
-                      f"{format_size(cap)} (--cache-max or ${MAX_ENV_VAR})", file=sys.stderr)
-            else:
-                os.replace(tmp, path)
-                written = path
-        except OSError:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            # a read-only directory only costs the next call a regeneration
-        if written is not None:
-            enforce_limit(path.parent, keep=path)  # least recently used first, down to the cap
+    written = write_market(path, events, truth) if cache else None
     return Market(events, registry, symbols, days, seed, venue, calib, truth, start_ns, feed_latency_ns, seed,
                   cache_path=written)
 

@@ -8,7 +8,7 @@ one line to an intent log next to the database (``<db>.intents``), a file mapped
 is copied into the file's pages in the kernel's page cache, without a system call.  That is as safe as a
 ``write()`` against a killed process (the pages belong to the kernel, not to the process) and far
 cheaper than a commit, so it stays off the reaction path.  While the journal is open the file is
-``INTENT_LOG_MAP_BYTES`` long and zero-filled past its last line; :meth:`Journal.close` trims it to its
+``intent_log.INTENT_LOG_MAP_BYTES`` long and zero-filled past its last line; :meth:`Journal.close` trims it to its
 lines.  One open journal owns the log (an exclusive ``flock``); another one on the same database neither
 replays, empties, trims nor opens it and commits its own intents instead (``exclusive=True``: refuses
 with :class:`JournalBusy`, naming the holder's pid).  With ``lease=True`` the owner holds a write lease on
@@ -44,52 +44,32 @@ and order update, in order), which restores the rows a child's update had overwr
 
 Why one module: the intent log and the SQLite journal are one durability protocol (an intent stays
 durable in the log until its rows commit), kept together so the order between the two reads in one
-place.
+place.  The intent log's file machinery (block reservation, the holder's lock, the write lease) is
+:mod:`liqcore.live.intent_log`; the read-only queries (:class:`~liqcore.live.journal_queries.Recovered`, history, order rows) are
+:mod:`liqcore.live.journal_queries`.
 """
 from __future__ import annotations
 
 import dataclasses
-import errno
 import fcntl
 import logging
 import mmap
 import os
-import signal
 import sqlite3
 import threading
 import time
-import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
-__all__ = ["Journal", "JournalBusy", "Recovered", "TERMINAL_STATUSES", "OPEN_STATUSES"]
+from liqcore.live import intent_log as ilog
+from liqcore.live import journal_queries as queries
+
+__all__ = ["Journal", "JournalBusy", "TERMINAL_STATUSES", "OPEN_STATUSES"]
 
 log = logging.getLogger("liqcore.journal")
 
 SCHEMA_VERSION = 3
-#: the intent log is emptied at a commit once it holds at least this many bytes (all of them committed)
-INTENT_LOG_TRUNCATE_BYTES = 1 << 20
-#: the intent log's length while the journal is open (zero-filled past its last line; doubled if ever full)
-INTENT_LOG_MAP_BYTES = 2 * INTENT_LOG_TRUNCATE_BYTES
-_PAGE = mmap.PAGESIZE
-
-
-def _reserve(fd: int, offset: int, length: int) -> None:
-    """Give the intent log's file ``length`` bytes from ``offset``, zero-filled, with their disk blocks
-    allocated now: a store into a mapped page whose block cannot be allocated (a full disk) would kill the
-    process with SIGBUS, while a full disk here is an OSError at open (or when the log must grow)."""
-    if os.fstat(fd).st_size < offset + length:
-        os.ftruncate(fd, offset + length)
-    fallocate = getattr(os, "posix_fallocate", None)  # (not on macOS: the file stays sparse there)
-    if fallocate is None:
-        return
-    try:
-        fallocate(fd, offset, length)
-    except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # (a file system without it: sparse, as before)
-            raise OSError(exc.errno, f"intent log: cannot reserve {length} bytes ({exc.strerror})") from exc
 
 
 class JournalBusy(ValueError):
@@ -101,26 +81,6 @@ class JournalBusy(ValueError):
         super().__init__(f"journal {self.path} is in use by {who} (another `liqcore run`?); one engine writes a "
                          f"journal at a time: stop it, give another --journal, or add --read-only to watch "
                          f"without trading")
-
-
-def _flock_holder(path) -> int | None:
-    """The pid holding an exclusive ``flock`` on ``path`` (from ``/proc/locks``; Linux), else None.  Found
-    without opening the file (an open would break the holder's lease on it)."""
-    try:
-        st = os.stat(path)
-        with open("/proc/locks", "rb") as fh:
-            text = fh.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    for line in text.splitlines():
-        f = line.split()
-        if len(f) >= 6 and f[1] == "FLOCK" and f[3] == "WRITE" and f[5] == dev:
-            try:
-                return int(f[4])
-            except ValueError:
-                return None
-    return None
 
 
 def _journal_error(path, exc: sqlite3.Error) -> sqlite3.Error:
@@ -147,53 +107,6 @@ def _rollback(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
-
-
-#: journals holding a write lease on their intent log: a lease break (another program opens the file,
-#: e.g. to truncate it) raises SIGIO, whose handler marks them; they leave the map before the lease goes
-_LEASED: "weakref.WeakSet[Journal]" = weakref.WeakSet()
-_SIGIO_PREV = None
-
-
-def _on_sigio(signum, frame) -> None:
-    for j in list(_LEASED):
-        j._ilog_alert = True
-    prev = _SIGIO_PREV
-    if callable(prev) and prev is not _on_sigio:
-        prev(signum, frame)
-
-
-def _sigio_handler() -> bool:
-    """Install the SIGIO handler (once; only from the main thread, where Python runs signal handlers)."""
-    global _SIGIO_PREV
-    sig = getattr(signal, "SIGIO", None)
-    if sig is None or threading.current_thread() is not threading.main_thread():
-        return False
-    cur = signal.getsignal(sig)
-    if cur is _on_sigio:
-        return True
-    if cur in (None, signal.SIG_IGN):
-        return False  # (someone chose to ignore it: a lease break would go unnoticed)
-    try:
-        signal.signal(sig, _on_sigio)
-    except (ValueError, OSError):
-        return False
-    _SIGIO_PREV = cur
-    return True
-
-
-def _take_lease(fd: int) -> bool:
-    """A write lease on the intent log (Linux): another program's open of the file (``: > file``
-    truncates through an open) then waits, up to the kernel's lease-break time, until this process has
-    left the map, instead of the next store into the map raising SIGBUS."""
-    setlease = getattr(fcntl, "F_SETLEASE", None)
-    if setlease is None or not _sigio_handler():
-        return False
-    try:
-        fcntl.fcntl(fd, setlease, fcntl.F_WRLCK)
-    except OSError:  # another open of the file, a file system without leases, not the file's owner
-        return False
-    return True
 
 
 _ORDER_COLS = ("client_id", "symbol", "kind", "side", "status", "price", "qty", "filled_qty", "avg_price",
@@ -239,24 +152,6 @@ def _dumps(obj) -> str:
     return orjson.dumps(obj, default=_default, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
-@dataclass
-class Recovered:
-    """What a restart resumes from."""
-
-    open_orders: dict[str, dict] = field(default_factory=dict)  # client_id -> entry/exit order row (+ "intent")
-    child_orders: dict[tuple[str, str], dict] = field(default_factory=dict)  # (entry client_id, tp|sl) -> row
-    positions: dict[str, dict] = field(default_factory=dict)  # symbol -> position dict
-    cooldowns: dict[str, int] = field(default_factory=dict)  # symbol -> cooldown end (ns)
-    equity: float | None = None
-    seq: int = 0
-    exec_ids: set[str] = field(default_factory=set)
-    state: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.open_orders or self.positions or self.cooldowns or self.equity is not None or self.seq)
-
-
 class Journal:
     """The engine's write-ahead journal (see the module docstring). Not thread-safe: one owner."""
 
@@ -267,7 +162,7 @@ class Journal:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if exclusive:  # (before anything is opened: the holder's files stay untouched)
-                holder = _flock_holder(str(path) + ".intents")
+                holder = ilog.flock_holder(str(path) + ".intents")
                 if holder is not None:
                     raise JournalBusy(path, holder)
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -308,13 +203,13 @@ class Journal:
         #: set (with a warning in the log) when the mapped intent log was left for plain writes: why
         self.intent_log_fallback = ""
         self._ilog_wfd = None  # the plain-write descriptor after such a fallback
-        self._ilog_lease = False  # a write lease on the mapped file (see _take_lease)
+        self._ilog_lease = False  # a write lease on the mapped file (see intent_log.take_lease)
         self._ilog_alert = False  # set by the lease-break signal: check the map before the next store
         self._ilog_id = None  # (st_dev, st_ino) of the mapped file
         self._ilog_next_check = 0.0
         if str(path) != ":memory:":
             self._ilog_path = Path(str(path) + ".intents")
-            holder = _flock_holder(self._ilog_path)
+            holder = ilog.flock_holder(self._ilog_path)
             if exclusive and holder is not None:
                 self.db.close()
                 raise JournalBusy(path, holder)
@@ -331,25 +226,25 @@ class Journal:
                         fd = None
                     if exclusive:
                         self.db.close()
-                        raise JournalBusy(path, _flock_holder(self._ilog_path)) from None
+                        raise JournalBusy(path, ilog.flock_holder(self._ilog_path)) from None
                 else:
                     self.intent_log_owner = True
                     self.replayed_intents = self._replay_intent_log()
                     os.ftruncate(fd, 0)  # replayed (and committed) above
                     if write_ahead == "log":
                         try:
-                            _reserve(fd, 0, INTENT_LOG_MAP_BYTES)
+                            ilog.reserve(fd, 0, ilog.INTENT_LOG_MAP_BYTES)
                         except OSError as exc:  # (a full disk, a file-size limit: the message names the file)
-                            raise OSError(exc.errno, f"intent log: cannot reserve {INTENT_LOG_MAP_BYTES:,} bytes "
+                            raise OSError(exc.errno, f"intent log: cannot reserve {ilog.INTENT_LOG_MAP_BYTES:,} bytes "
                                           f"({os.strerror(exc.errno) if exc.errno else exc})",
                                           str(self._ilog_path)) from exc
-                        self._ilog_mm = mmap.mmap(fd, INTENT_LOG_MAP_BYTES)
+                        self._ilog_mm = mmap.mmap(fd, ilog.INTENT_LOG_MAP_BYTES)
                         self._ilog_fd, fd = fd, None
                         st = os.fstat(self._ilog_fd)
                         self._ilog_id = (st.st_dev, st.st_ino)
-                        self._ilog_lease = lease and _take_lease(self._ilog_fd)
+                        self._ilog_lease = lease and ilog.take_lease(self._ilog_fd)
                         if self._ilog_lease:
-                            _LEASED.add(self)
+                            ilog.LEASED.add(self)
             except JournalBusy:
                 raise
             except BaseException:
@@ -448,7 +343,7 @@ class Journal:
         self._pending.clear()
         if self._pending_extra:
             self._pending_extra.clear()
-            if self._ilog_fd is not None and self._ilog_bytes >= INTENT_LOG_TRUNCATE_BYTES:
+            if self._ilog_fd is not None and self._ilog_bytes >= ilog.INTENT_LOG_TRUNCATE_BYTES:
                 # every logged intent is in SQLite now; below the limit the log keeps its (committed)
                 # lines, which a restart's replay skips
                 self._ilog_empty()
@@ -547,7 +442,7 @@ class Journal:
             n = len(mm)
             mm.resize(max(2 * n, self._ilog_bytes + 2 * len(line)))
             try:
-                _reserve(self._ilog_fd, n, len(mm) - n)
+                ilog.reserve(self._ilog_fd, n, len(mm) - n)
             except OSError:  # (a full disk: no store may land on a page without its block)
                 mm.resize(n)
                 raise
@@ -574,7 +469,7 @@ class Journal:
         n = len(mm)
         if p < n:
             mm[p] = mm[p]
-            q = (p // _PAGE + 1) * _PAGE
+            q = (p // ilog.PAGE + 1) * ilog.PAGE
             if q < n and q - p < 1024:
                 mm[q] = mm[q]
 
@@ -623,7 +518,7 @@ class Journal:
         mm.close()  # (no store into it from here on: past a truncation that would be a SIGBUS)
         if self._ilog_lease:  # the other program's open goes on now
             self._ilog_lease = False
-            _LEASED.discard(self)
+            ilog.LEASED.discard(self)
             try:
                 fcntl.fcntl(self._ilog_fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
             except OSError:
@@ -771,53 +666,24 @@ class Journal:
     def set_state(self, key: str, value) -> None:
         self._commit([("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, _dumps(value)))])
 
-    # ------------------------------------------------------------------ reading
-    def recover(self) -> Recovered:
-        """The state to resume from: open orders, positions, cooldowns, equity, the id sequence."""
+    # ------------------------------------------------------------------ reading (liqcore.live.journal_queries)
+    def recover(self) -> queries.Recovered:
+        """The state to resume from (:func:`liqcore.live.journal_queries.recover`), batched rows committed first."""
         self.flush()
-        rec = Recovered()
-        cols = [d[1] for d in self.db.execute("PRAGMA table_info(orders)")]
-        for row in self.db.execute("SELECT * FROM orders WHERE status NOT IN ('filled','cancelled','rejected','deactivated')"):
-            r = dict(zip(cols, row))
-            r["intent"] = orjson.loads(r["intent"]) if r.get("intent") else None
-            if r.get("kind") in ("tp", "sl"):
-                rec.child_orders[(r["client_id"], r["kind"])] = r
-            else:
-                rec.open_orders[r["client_id"]] = r
-        for sym, data in self.db.execute("SELECT symbol, data FROM positions"):
-            rec.positions[sym] = orjson.loads(data)
-        for key, value in self.db.execute("SELECT key, value FROM state"):
-            if key.startswith("cooldown:"):
-                rec.cooldowns[key[len("cooldown:"):]] = int(value)
-            elif key == "equity":
-                rec.equity = float(orjson.loads(value))
-            elif key == "seq":
-                rec.seq = int(value)
-            else:
-                rec.state[key] = orjson.loads(value)
-        rec.exec_ids = {r[0] for r in self.db.execute("SELECT exec_id FROM fills")}
-        return rec
+        return queries.recover(self.db)
 
     def history(self, type_: str | None = None) -> list[dict]:
+        """The append-only log (:func:`liqcore.live.journal_queries.history`), batched rows committed first."""
         self.flush()
-        q = "SELECT ts_ns, type, key, data FROM log" + (" WHERE type=?" if type_ else "") + " ORDER BY id"
-        return [{"ts_ns": t, "type": ty, "key": k, "data": orjson.loads(d)}
-                for t, ty, k, d in self.db.execute(q, (type_,) if type_ else ())]
+        return queries.history(self.db, type_)
 
     def order(self, client_id: str, kind: str = "entry") -> dict | None:
-        """The row of one order: ``kind`` ``entry`` (or ``exit``, a market close under its own client id),
-        or ``tp`` / ``sl`` for the take-profit / stop-loss the venue created from the entry ``client_id``."""
-        cols = [d[1] for d in self.db.execute("PRAGMA table_info(orders)")]
-        row = self.db.execute("SELECT * FROM orders WHERE client_id=? AND kind=?", (client_id, kind)).fetchone()
-        if row is None and kind == "entry":  # an exit order is the only row of its client id
-            row = self.db.execute("SELECT * FROM orders WHERE client_id=? AND kind='exit'", (client_id,)).fetchone()
-        return dict(zip(cols, row)) if row else None
+        """The row of one order (:func:`liqcore.live.journal_queries.order`)."""
+        return queries.order(self.db, client_id, kind)
 
     def orders_of(self, client_id: str) -> dict[str, dict]:
-        """Every row under ``client_id`` by kind (the entry and its TP/SL children)."""
-        cols = [d[1] for d in self.db.execute("PRAGMA table_info(orders)")]
-        return {r[cols.index("kind")]: dict(zip(cols, r))
-                for r in self.db.execute("SELECT * FROM orders WHERE client_id=?", (client_id,))}
+        """Every row under ``client_id`` by kind (:func:`liqcore.live.journal_queries.orders_of`)."""
+        return queries.orders_of(self.db, client_id)
 
     def close(self) -> None:
         if self.closed:
@@ -830,7 +696,7 @@ class Journal:
     def _close_files(self) -> None:
         if self._ilog_lease:
             self._ilog_lease = False
-            _LEASED.discard(self)
+            ilog.LEASED.discard(self)
         if self._ilog_fd is not None:
             if self._ilog_mm is not None:
                 self._ilog_mm.close()

@@ -70,7 +70,7 @@ def is_stale(intent: OrderIntent, params, now_ns: int, row: dict | None = None) 
 
 def restore_plan(rec, symbols: dict[str, str], params, *, paper: bool, now_ns: int,
                  held: dict[str, float] | None = None) -> RestorePlan:
-    """The state to resume from.  ``rec``: the journal's :class:`~liqcore.live.journal.Recovered`;
+    """The state to resume from.  ``rec``: the journal's :class:`~liqcore.live.journal_queries.Recovered`;
     ``symbols``: traded symbol -> its core key (``venue:symbol``); ``held``: the books' positions now (a
     symbol holding one takes no resting entry back)."""
     plan = RestorePlan(stream=rec.state.get("stream"))

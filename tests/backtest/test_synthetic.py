@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liqcore.backtest import synthetic as S
+from liqcore.backtest.synthetic_wire import okx_inst
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, Venue
 from pysrc import synth as T
 
@@ -404,7 +405,7 @@ def test_okx_round_trip_contracts(small):
     assert counters["rejected_frames"] == 0
     ev = S._with_recv(small.events, Venue.OKX, small.feed_latency_ns, small.seed, len(small.registry))
     shown = small.sampled_mask("okx")
-    mine = {i: S._okx_inst(s) for i, _v, s in small.registry}
+    mine = {i: okx_inst(s) for i, _v, s in small.registry}
     fields = ("ts_event", "ts_recv", "price", "side", "kind")
     for kind in (Kind.LIQUIDATION, Kind.TRADE, Kind.MARK, Kind.FUNDING):
         d = dec[dec["kind"] == kind]

@@ -9,7 +9,8 @@ import pytest
 
 from liqcore.config import Params
 from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate
-from liqcore.live.journal import INTENT_LOG_TRUNCATE_BYTES, Journal
+from liqcore.live.intent_log import INTENT_LOG_TRUNCATE_BYTES
+from liqcore.live.journal import Journal
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -76,7 +77,7 @@ def test_intent_log_truncated_past_its_size_limit_and_committed_intents_never_re
     """Below the size limit a commit leaves the intent log alone (no truncate on the reaction path);
     once past it the next commit empties it; a restart replays only the intents SQLite lacks, so an
     intent whose order already moved on (filled, rejected) is never brought back as pending."""
-    import liqcore.live.journal as jm
+    import liqcore.live.intent_log as jm
 
     path = tmp_path / "t.sqlite"
     with Journal(path, batch_interval_s=3600) as j:
@@ -149,7 +150,7 @@ def test_sigkill_loses_nothing_committed(tmp_path):
 def test_sigkill_after_the_write_ahead_replays_intents_only_the_mapped_log_holds(tmp_path):
     """Intents copied into the mapped intent log (their SQLite rows never queued) and the process killed
     at once: the next open finds them in the zero-filled log and replays each once, torn tail ignored."""
-    import liqcore.live.journal as jm
+    import liqcore.live.intent_log as jm
 
     path = tmp_path / "m.sqlite"
     code = textwrap.dedent(f"""
@@ -179,7 +180,7 @@ def test_sigkill_after_the_write_ahead_replays_intents_only_the_mapped_log_holds
 
 
 def test_intent_log_grows_past_its_map_and_is_trimmed_to_its_lines_at_close(tmp_path, monkeypatch):
-    import liqcore.live.journal as jm
+    import liqcore.live.intent_log as jm
 
     monkeypatch.setattr(jm, "INTENT_LOG_MAP_BYTES", 4096)
     path = tmp_path / "g.sqlite"
@@ -367,7 +368,7 @@ def test_intent_log_blocks_reserved_at_open_and_a_full_disk_is_a_clear_error(tmp
     import errno
     import os
 
-    import liqcore.live.journal as jm
+    import liqcore.live.intent_log as jm
 
     with Journal(tmp_path / "r.sqlite") as j:
         st = os.stat(j._ilog_path)
@@ -387,7 +388,7 @@ def test_intent_log_blocks_reserved_at_open_and_a_full_disk_is_a_clear_error(tmp
 def test_intent_log_growth_on_a_full_disk_raises_and_leaves_no_unbacked_page(tmp_path, monkeypatch):
     import errno
 
-    import liqcore.live.journal as jm
+    import liqcore.live.intent_log as jm
 
     monkeypatch.setattr(jm, "INTENT_LOG_MAP_BYTES", 4096)
     with Journal(tmp_path / "f.sqlite", batch_interval_s=3600) as j:
