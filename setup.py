@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 DEBUG = os.environ.get("LIQCORE_DEBUG", "") not in ("", "0")
@@ -46,12 +47,23 @@ directives = {
     "embedsignature": True,
 }
 
+class ParallelBuildExt(build_ext):
+    """Compile the extensions on every core (``-j``) unless told otherwise: a fresh install compiles them all."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+
+
 setup(
+    cmdclass={"build_ext": ParallelBuildExt},
     ext_modules=cythonize(
         extensions(),
         compiler_directives=directives,
         compile_time_env={"LIQCORE_DEBUG": DEBUG},
         build_dir="build/cython-debug" if DEBUG else "build/cython",
+        nthreads=os.cpu_count() or 1,
         quiet=True,
     ),
 )
