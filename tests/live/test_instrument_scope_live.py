@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from _live_helpers import wait_until
 from liqcore.cli import build_parser
 from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
@@ -26,11 +27,7 @@ STREAMS = {
 
 
 async def _wait(cond, timeout=15.0):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
+    await wait_until(cond, timeout)
 
 
 async def _session(tmp_path, scope: str, monkeypatch, other: str = "binance"):

@@ -87,6 +87,20 @@ def test_a_slow_judge_does_not_stall_the_event_path():
         strat.runner.close()
 
 
+
+def _replay_until_judged(eng, strat) -> None:
+    """The scripted frames (two hours ago) through ``eng``, then its clock stepped until every question
+    to the judge is answered or given up (10 s at most)."""
+    t0_ms = (time.time_ns() // 10**9 // 3600 - 2) * 3600 * 1000
+    last = 0
+    for ts_ms, frame in _frames(t0_ms):
+        eng.on_frame("bybit", orjson.dumps(frame), ts_ms * 1_000_000)
+        last = ts_ms * 1_000_000
+    deadline = time.monotonic() + 10
+    while strat.runner.pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+        eng.on_clock(last + 1)
+
 def test_a_late_judge_means_dont_enter():
     def stuck(ctx):
         time.sleep(1.0)
@@ -95,16 +109,8 @@ def test_a_late_judge_means_dont_enter():
     params = Params.from_mapping({"strategy": "liq-trend", "segment": "1m", "baseline": 5, "candle-lookback": "3m"})
     strat = LiqTrend(judge=stuck, judge_timeout=0.2)
     eng = Engine(params, symbols=SYMS, equity=10_000.0, strategy=strat)
-    t0_ms = (time.time_ns() // 10**9 // 3600 - 2) * 3600 * 1000
-    last = 0
     try:
-        for ts_ms, frame in _frames(t0_ms):
-            eng.on_frame("bybit", orjson.dumps(frame), ts_ms * 1_000_000)
-            last = ts_ms * 1_000_000
-        deadline = time.monotonic() + 10
-        while strat.runner.pending and time.monotonic() < deadline:
-            time.sleep(0.05)
-            eng.on_clock(last + 1)
+        _replay_until_judged(eng, strat)
         assert strat.runner.counts["late"] == 3
         assert not [d for d in eng.decisions if d.action == "order"]
         assert all("no answer (late)" in d.notes for d in eng.decisions if d.notes)
@@ -122,16 +128,8 @@ def test_the_three_live_panels_in_the_snapshot_and_on_the_dashboard():
     params = Params.from_mapping({"strategy": "liq-trend", "segment": "1m", "baseline": 5, "candle-lookback": "3m"})
     strat = LiqTrend(judge=lambda ctx: None, judge_timeout=5.0)
     eng = Engine(params, symbols=SYMS, equity=10_000.0, strategy=strat)
-    t0_ms = (time.time_ns() // 10**9 // 3600 - 2) * 3600 * 1000
-    last = 0
     try:
-        for ts_ms, frame in _frames(t0_ms):
-            eng.on_frame("bybit", orjson.dumps(frame), ts_ms * 1_000_000)
-            last = ts_ms * 1_000_000
-        deadline = time.monotonic() + 10
-        while strat.runner.pending and time.monotonic() < deadline:
-            time.sleep(0.05)
-            eng.on_clock(last + 1)
+        _replay_until_judged(eng, strat)
         snap = eng.snapshot()
         orjson.dumps(snap, option=orjson.OPT_SERIALIZE_NUMPY)  # plain data a web dashboard can serve
         acc = snap["account"]
