@@ -210,6 +210,15 @@ def dominant_name(d: int) -> str:
     return _DOMINANT_NAMES.get(int(d), "?")
 
 
+def dominant_of(long_n: float, short_n: float) -> int:
+    """The :class:`Dominant` side of a cascade from its long and short liquidated notionals (a tie: MIXED)."""
+    if long_n > short_n:
+        return int(Dominant.LONG)
+    if short_n > long_n:
+        return int(Dominant.SHORT)
+    return int(Dominant.MIXED)
+
+
 def venue_name(v: int) -> str:
     try:
         return Venue(int(v)).name.lower()

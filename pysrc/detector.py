@@ -65,7 +65,7 @@ from collections import deque
 
 import numpy as np
 
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Dominant, EndReason, Kind, RecordKind, Side
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, EndReason, Kind, RecordKind, Side, dominant_of
 
 MAX_SYMBOLS = 1 << 24
 
@@ -98,14 +98,6 @@ class _Symbol:
         self.ref_time = 0  # its event time
         self.off_ref = 0.0  # price of the current disagreement run
         self.off_n = 0
-
-
-def _dominant(long_n: float, short_n: float) -> int:
-    if long_n > short_n:
-        return int(Dominant.LONG)
-    if short_n > long_n:
-        return int(Dominant.SHORT)
-    return int(Dominant.MIXED)
 
 
 class CascadeDetector:
@@ -195,7 +187,7 @@ class CascadeDetector:
         self._records.append((
             c["start"], c["confirm"], c["confirm_recv"], c["last_large"], emit_ns, index,
             c["long"], c["short"], c["threshold"], c["n_events"], c["n_large"], sid, c["id"],
-            kind, _dominant(c["long"], c["short"]), st.venue, reason, 0,
+            kind, dominant_of(c["long"], c["short"]), st.venue, reason, 0,
         ))
         self._counts["records"] += 1
 

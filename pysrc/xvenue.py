@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.types import CASCADE_DTYPE, Dominant, EndReason, Kind, RecordKind, Side
+from liqcore.types import CASCADE_DTYPE, EndReason, Kind, RecordKind, Side, dominant_of
 
 #: one row per (cascade, venue) when a cascade ends
 SHARE_DTYPE = np.dtype([
@@ -52,14 +52,6 @@ SHARE_DTYPE = np.dtype([
 
 MAX_VENUES = 16
 _SKIPPED, _PROCESSED, _LIQ, _LARGE = 0, 1, 2, 3
-
-
-def _dominant(long_n: float, short_n: float) -> int:
-    if long_n > short_n:
-        return int(Dominant.LONG)
-    if short_n > long_n:
-        return int(Dominant.SHORT)
-    return int(Dominant.MIXED)
 
 
 class _Group:
@@ -102,7 +94,7 @@ def detect(events: np.ndarray, marks: np.ndarray, thresholds: np.ndarray, group:
         c = g.c
         recs.append((c["start"], c["confirm"], c["recv"], c["last_large"], emit_ns, index, c["long"], c["short"],
                      c["thr"], c["n_events"], c["n_large"], c["sid"], c["id"], kind,
-                     _dominant(c["long"], c["short"]), c["venue"], reason, 0))
+                     dominant_of(c["long"], c["short"]), c["venue"], reason, 0))
         counts["records"] += 1
 
     def end(g: _Group, emit_ns: int, index: int, reason: int) -> None:

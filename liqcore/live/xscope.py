@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from liqcore.instruments import Table, default_table
-from liqcore.types import CASCADE_DTYPE, Dominant, EndReason, Kind, RecordKind, Side, Venue
+from liqcore.types import CASCADE_DTYPE, EndReason, Kind, RecordKind, Side, Venue, dominant_of
 
 __all__ = ["InstrumentDetector", "XStream"]
 
@@ -43,14 +43,6 @@ _GAP = int(Kind.GAP)
 _CONFIRMED, _ENDED = int(RecordKind.CONFIRMED), int(RecordKind.ENDED)
 _LONG = int(Side.LONG)
 _KEEP_SHARES = 512  # cascades whose shares are kept for the decisions (the newest)
-
-
-def _dominant(long_n: float, short_n: float) -> int:
-    if long_n > short_n:
-        return int(Dominant.LONG)
-    if short_n > long_n:
-        return int(Dominant.SHORT)
-    return int(Dominant.MIXED)
 
 
 class _Group:
@@ -92,7 +84,7 @@ class XStream:
         c = g.c
         self._out.append((c["start"], c["confirm"], c["recv"], c["last_large"], emit_ns, index, c["long"], c["short"],
                           c["thr"], c["n_events"], c["n_large"], c["sid"], c["id"], kind,
-                          _dominant(c["long"], c["short"]), c["venue"], reason, 0))
+                          dominant_of(c["long"], c["short"]), c["venue"], reason, 0))
         self.counts["records"] += 1
 
     def _end(self, g: _Group, emit_ns: int, index: int, reason: int) -> None:
