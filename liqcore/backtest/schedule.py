@@ -201,7 +201,13 @@ class PinnedPool:
         pending = {}
         for w, b in enumerate(batches):
             if b:
-                self.conns[w].send(list(b))
+                try:
+                    self.conns[w].send(list(b))
+                except OSError:  # the worker is gone (a broken pipe): said as its death, like below
+                    self.procs[w].join(1.0)
+                    raise RuntimeError(f"sweep: worker process {self.procs[w].pid} died "
+                                       f"(exit code {self.procs[w].exitcode}) before it got its "
+                                       f"{len(b)} task(s)") from None
                 pending[w] = len(b)
         while pending:
             watch = {self.conns[w]: w for w in pending}

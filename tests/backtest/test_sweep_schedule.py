@@ -95,13 +95,16 @@ def test_fewer_partitions_than_workers_load_once_before_the_fork(load_log, monke
     assert ref[METRIC_COLS].equals(table[METRIC_COLS])
 
 
-def test_a_killed_pool_worker_is_an_error_not_a_hang():
+@pytest.mark.parametrize("dead_before_send", [False, True], ids=["dying", "dead-before-its-tasks-are-sent"])
+def test_a_killed_pool_worker_is_an_error_not_a_hang(dead_before_send):
     with S.LocalRunner(2) as r:
         grid = S.validate_grid(GRID)
         det, _ = S.split_grid(grid)
         tasks, _ = S.plan_tasks(S.expand_cells(grid), PARTS3, [S.Window()], Params(), det, chunk=1)
         r.prepare(tasks)
         os.kill(r._pool.procs[1].pid, signal.SIGKILL)
+        if dead_before_send:  # its pipe is closed: sending its tasks is a broken pipe, said as its death
+            r._pool.procs[1].join(5.0)
         with pytest.raises(RuntimeError, match="worker process .* died"):
             list(r.run(tasks))
 
