@@ -86,10 +86,10 @@ def sched(st: dict) -> str:
 
 
 def grid_1000():
-    from liqcore.backtest import sweeps as S
+    from liqcore.backtest import sweep_grid as SG
 
     vals = [f"{0.05 * i:.2f}%" for i in range(1, 11)]
-    return S.validate_grid({"offset": vals, "take-profit": vals,
+    return SG.validate_grid({"offset": vals, "take-profit": vals,
                             "stop-loss": [f"{0.1 * i:.1f}%" for i in range(1, 11)]})
 
 
@@ -110,7 +110,7 @@ def main() -> None:
                          "the code before chunking)")
     args = ap.parse_args()
 
-    from liqcore.backtest import sweeps as S
+    from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
     from liqcore.config import Params
 
     print(f"loadavg at start: {loadavg()}")
@@ -130,7 +130,7 @@ def main() -> None:
     g = grid_1000()
     sub = {"offset": g["offset"][:2], "take-profit": g["take-profit"][:2],
            "stop-loss": g["stop-loss"][: max(1, args.baseline_configs // 4)]}
-    n_base = len(S.expand_cells(sub))
+    n_base = len(SG.expand_cells(sub))
     t = time.perf_counter()
     old_sweep(m, sub, Params(), progress=False, workers=2)
     base = time.perf_counter() - t
@@ -138,18 +138,18 @@ def main() -> None:
           f"-> {base / n_base * 1000:.1f} s per 1000 configurations")
     del m
 
-    cells = S.expand_cells(g)
+    cells = SG.expand_cells(g)
     assert len(cells) == 1000
     one = None
     if not args.skip_one:
         S._CACHE.clear()
         t = time.perf_counter()
-        _t1, st1 = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(1))
+        _t1, st1 = SS.run_cells(cells, parts, [S.Window()], Params(), [], runner=SR.LocalRunner(1))
         one = time.perf_counter() - t
         print(f"1 worker (in-process): 5000 cells: {one:.2f} s; {sched(st1)} [loadavg {loadavg()}]")
     S._CACHE.clear()
     t = time.perf_counter()
-    table, stats = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers))
+    table, stats = SS.run_cells(cells, parts, [S.Window()], Params(), [], runner=SR.LocalRunner(args.workers))
     pool = time.perf_counter() - t
     print(f"process pool ({args.workers} workers): 1000 configurations x 5 symbols = {len(table)} cells: "
           f"{pool:.2f} s ({len(table) / pool:.0f} cells/s); vs baseline {base / n_base * 1000 / pool:.1f}x"
@@ -159,7 +159,7 @@ def main() -> None:
           f"{len(parts) + args.workers}: {'met' if stats['partition_loads'] <= len(parts) + args.workers else 'MISSED'}")
     for w in args.loads_workers:
         t = time.perf_counter()
-        tw, stw = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(w))
+        tw, stw = SS.run_cells(cells, parts, [S.Window()], Params(), [], runner=SR.LocalRunner(w))
         el = time.perf_counter() - t
         same = tw[list(S.METRICS)].equals(table[list(S.METRICS)])
         print(f"process pool ({w} workers, {os.cpu_count()} CPUs: oversubscribed when more): {el:.2f} s; "
@@ -170,14 +170,14 @@ def main() -> None:
 
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=None) as cluster:
-            runner = S.DaskRunner(cluster.scheduler_address)
+            runner = SR.DaskRunner(cluster.scheduler_address)
             with runner:
                 t = time.perf_counter()
-                dt, dst = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=runner)
+                dt, dst = SS.run_cells(cells, parts, [S.Window()], Params(), [], runner=runner)
                 dask_s = time.perf_counter() - t
             S._CACHE.clear()
             t = time.perf_counter()  # the pool again, right after: the ratio of two neighbouring runs
-            S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers))
+            SS.run_cells(cells, parts, [S.Window()], Params(), [], runner=SR.LocalRunner(args.workers))
             pool2 = time.perf_counter() - t
         same = dt[list(S.METRICS)].equals(table[list(S.METRICS)])
         print(f"dask local cluster ({args.workers} workers, warmed by its plugin before the timing): {dask_s:.2f} s "
@@ -188,21 +188,21 @@ def main() -> None:
     from liqcore.backtest.synthetic import DEFAULT_START_NS
     from liqcore.backtest.walkforward import walkforward
 
-    wg = S.validate_grid({"quantile": [0.9, 0.95], "offset": ["0.1%", "0.15%", "0.2%", "0.25%", "0.3%"],
+    wg = SG.validate_grid({"quantile": [0.9, 0.95], "offset": ["0.1%", "0.15%", "0.2%", "0.25%", "0.3%"],
                           "take-profit": ["0.1%", "0.15%", "0.2%", "0.3%", "0.5%"], "stop-loss": ["0.25%", "0.5%"]})
-    det, _ = S.split_grid(wg)
-    wcells = S.expand_cells(wg)
+    det, _ = SG.split_grid(wg)
+    wcells = SG.expand_cells(wg)
     assert len(wcells) == 100
     span = (DEFAULT_START_NS, DEFAULT_START_NS + 30 * 86_400_000_000_000)
     wf1 = None
     if not args.skip_one:
         S._CACHE.clear()
         t = time.perf_counter()
-        walkforward(wcells, parts, span, 12, Params(), det, runner=S.LocalRunner(1))
+        walkforward(wcells, parts, span, 12, Params(), det, runner=SR.LocalRunner(1))
         wf1 = time.perf_counter() - t
     S._CACHE.clear()
     t = time.perf_counter()
-    rep = walkforward(wcells, parts, span, 12, Params(), det, runner=S.LocalRunner(args.workers))
+    rep = walkforward(wcells, parts, span, 12, Params(), det, runner=SR.LocalRunner(args.workers))
     wf = time.perf_counter() - t
     print(f"walk-forward: 12 folds x 100 cells x 5 symbols x 30 days ({args.workers} workers): {wf:.2f} s"
           + (f" (1 worker: {wf1:.2f} s, speed-up {wf1 / wf:.2f}x)" if wf1 else "")
@@ -212,7 +212,7 @@ def main() -> None:
 
 
 def run_scale(args) -> None:
-    from liqcore.backtest import sweeps as S
+    from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
     from liqcore.config import Params
 
     base = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT",
@@ -221,11 +221,11 @@ def run_scale(args) -> None:
     syms = base[: args.symbols]
     src = S.Source("synthetic", days=float(args.days), seed=7, cache=False)
     parts = [S.Partition(src, (s,), chunk_days=args.chunk_days or None) for s in syms]
-    g = S.validate_grid({"offset": [f"{0.05 * i:.2f}%" for i in range(1, args.configs + 1)]})
-    cells = S.expand_cells(g)
+    g = SG.validate_grid({"offset": [f"{0.05 * i:.2f}%" for i in range(1, args.configs + 1)]})
+    cells = SG.expand_cells(g)
     with PeakRSS() as mem:
         t = time.perf_counter()
-        table, st = S.run_cells(cells, parts, [S.Window()], Params(), [], runner=S.LocalRunner(args.workers),
+        table, st = SS.run_cells(cells, parts, [S.Window()], Params(), [], runner=SR.LocalRunner(args.workers),
                                 chunk=len(cells))
         el = time.perf_counter() - t
     bar = 0.5 * args.workers + 1.0

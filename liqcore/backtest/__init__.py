@@ -36,7 +36,7 @@ _LAZY = {
     "pbo": ("liqcore.backtest.overfit", "pbo"),
     "deflated_sharpe": ("liqcore.backtest.overfit", "deflated_sharpe"),
     "evaluate_cells": ("liqcore.backtest.sweeps", "evaluate_cells"),
-    "run_cells": ("liqcore.backtest.sweeps", "run_cells"),
+    "run_cells": ("liqcore.backtest.sweep_store", "run_cells"),
     "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
 }
 

@@ -22,7 +22,8 @@ cells, so where a task runs matters more than when:
   forks.
 
 This module knows tasks only by ``task.keys`` (their cells) and ``task.part_key`` (their partition);
-the sweep machinery (:mod:`liqcore.backtest.sweeps`) imports it, never the other way round.
+the sweep machinery (:mod:`liqcore.backtest.sweeps`, :mod:`liqcore.backtest.sweep_runners`) imports it,
+never the other way round.
 """
 from __future__ import annotations
 
@@ -281,7 +282,7 @@ class WarmPlugin(_WorkerPlugin):
 
 
 def describe(stats: dict) -> str | None:
-    """One line of a run's scheduling numbers (see :func:`liqcore.backtest.sweeps.scheduling`), or
+    """One line of a run's scheduling numbers (see :func:`liqcore.backtest.sweep_runners.scheduling`), or
     None when the run has none."""
     if stats.get("partition_loads") is None:
         return None

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from liqcore.backtest.metrics import undefined_why
-from liqcore.backtest.sweeps import NS_PER_DAY, SELECT_METRICS, Window, run_cells
+from liqcore.backtest.sweep_store import run_cells
+from liqcore.backtest.sweeps import NS_PER_DAY, SELECT_METRICS, Window
 
 __all__ = ["Fold", "folds", "parse_span", "walkforward", "combine"]
 
@@ -136,7 +137,7 @@ def walkforward(cells: list[dict], partitions, span: tuple[int, int], n_folds: i
     fl = folds(span[0], span[1], n_folds, train, test, scheme)
     if len(cells) < 2:
         raise ValueError("walkforward: the grid needs at least 2 cells to choose from")
-    from liqcore.backtest.sweeps import LocalRunner
+    from liqcore.backtest.sweep_runners import LocalRunner
 
     runner = runner or LocalRunner(1)
     with runner:
@@ -172,7 +173,7 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     test_cells = []
     for f, (ci, _m) in zip(fl, chosen):
         test_cells.append((f, cells[ci]))
-    from liqcore.backtest.sweeps import LocalRunner, plan_tasks
+    from liqcore.backtest.sweeps import plan_tasks
 
     tasks = []
     for f, c in test_cells:
@@ -185,7 +186,7 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     per_fold: dict[int, list] = {}
     import time
 
-    from liqcore.backtest.sweeps import scheduling
+    from liqcore.backtest.sweep_runners import scheduling
 
     counters = getattr(runner, "counters", None)
     before, t_run = (counters.snapshot() if counters is not None else None), time.perf_counter()

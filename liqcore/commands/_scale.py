@@ -63,7 +63,7 @@ def parse_time(value, name: str) -> int | None:
 
 def collect_grid(args) -> tuple[dict, dict]:
     """(validated grid, [sweep] options) from --grid flags and TOML files."""
-    from liqcore.backtest.sweeps import load_grid_file, validate_grid
+    from liqcore.backtest.sweep_grid import load_grid_file, validate_grid
 
     raw: dict = {}
     opts: dict = {}
@@ -92,7 +92,7 @@ def collect_grid(args) -> tuple[dict, dict]:
 
 
 def make_runner(args):
-    from liqcore.backtest.sweeps import DaskRunner, LocalRunner
+    from liqcore.backtest.sweep_runners import DaskRunner, LocalRunner
 
     if args.workers < 1:
         raise ValueError("workers: must be >= 1")
@@ -256,7 +256,7 @@ def _is_dataset(path) -> bool:
 
 
 def cells_from(grid: dict, args, opts: dict) -> list[dict]:
-    from liqcore.backtest.sweeps import expand_cells
+    from liqcore.backtest.sweep_grid import expand_cells
 
     samples = args.samples if args.samples is not None else opts.get("samples")
     seed = args.sample_seed if args.sample_seed is not None else opts.get("seed", 0)

@@ -144,7 +144,8 @@ def _fmt_day(ns):
 
 
 def run(args) -> int:
-    from liqcore.backtest.sweeps import run_cells, split_grid
+    from liqcore.backtest.sweep_grid import split_grid
+    from liqcore.backtest.sweep_store import run_cells
     from liqcore.commands._scale import cells_from, collect_grid, make_runner, plan_source
     from liqcore.config import params_from_args
 

@@ -51,7 +51,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import orjson
 
-    from liqcore.backtest.sweeps import SELECT_METRICS, split_grid
+    from liqcore.backtest.sweep_grid import split_grid
+    from liqcore.backtest.sweeps import SELECT_METRICS
     from liqcore.backtest.walkforward import folds, walkforward
     from liqcore.commands._scale import cells_from, collect_grid, data_span, make_runner, plan_source
     from liqcore.config import params_from_args

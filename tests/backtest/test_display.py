@@ -127,16 +127,16 @@ def test_sweep_command_png_is_the_same_figure(swept, tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def walked():
-    from liqcore.backtest import sweeps as S
+    from liqcore.backtest import sweep_grid as SG, sweeps as S
     from liqcore.backtest.synthetic import DEFAULT_START_NS
     from liqcore.backtest.walkforward import walkforward
     from liqcore.config import Params
 
     day = 86_400 * 10**9
     parts = [S.Partition(S.Source("synthetic", days=2, seed=11), ("ETHUSDT",))]
-    grid = S.validate_grid(GRID)
-    det, _ = S.split_grid(grid)
-    return walkforward(S.expand_cells(grid), parts, (DEFAULT_START_NS, DEFAULT_START_NS + 2 * day), 2, Params(), det,
+    grid = SG.validate_grid(GRID)
+    det, _ = SG.split_grid(grid)
+    return walkforward(SG.expand_cells(grid), parts, (DEFAULT_START_NS, DEFAULT_START_NS + 2 * day), 2, Params(), det,
                        metric="total_return", cscv_blocks=2)
 
 
@@ -171,13 +171,13 @@ def test_walkforward_command_png_is_the_same_figure(walked, tmp_path, monkeypatc
 
 
 def test_run_cells_returns_a_sweep_result():
-    from liqcore.backtest import sweeps as S
+    from liqcore.backtest import sweep_grid as SG, sweep_store as SS, sweeps as S
     from liqcore.backtest.results import SweepResult
     from liqcore.config import Params
 
     parts = [S.Partition(S.Source("synthetic", days=1, seed=11), ("ETHUSDT",)),
              S.Partition(S.Source("synthetic", days=1, seed=11), ("SOLUSDT",))]
-    table, _ = S.run_cells(S.expand_cells(S.validate_grid(GRID)), parts, [S.Window()], Params(), [])
+    table, _ = SS.run_cells(SG.expand_cells(SG.validate_grid(GRID)), parts, [S.Window()], Params(), [])
     assert isinstance(table, SweepResult) and len(table) == 8
     text = repr(table)
     assert len(text) < 400 and "x 2 partitions" in text and "partition=" in text

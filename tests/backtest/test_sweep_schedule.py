@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from liqcore.backtest import schedule as SC
-from liqcore.backtest import sweeps as S
+from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
 from liqcore.cli import main
 from liqcore.config import Params
 
@@ -20,9 +20,9 @@ METRIC_COLS = ["trades", "win_rate", "avg_return", "total_return", "sharpe", "ma
 
 
 def _run(parts, **kw):
-    grid = S.validate_grid(GRID)
-    det, _ = S.split_grid(grid)
-    return S.run_cells(S.expand_cells(grid), parts, [S.Window(None, None, "all")], Params(), det, **kw)
+    grid = SG.validate_grid(GRID)
+    det, _ = SG.split_grid(grid)
+    return SS.run_cells(SG.expand_cells(grid), parts, [S.Window(None, None, "all")], Params(), det, **kw)
 
 
 @pytest.fixture
@@ -42,9 +42,9 @@ def load_log(tmp_path, monkeypatch):
 
 
 def test_assign_cuts_the_plan_into_equal_consecutive_runs(monkeypatch):
-    grid = S.validate_grid(GRID)
-    det, _ = S.split_grid(grid)
-    tasks, _ = S.plan_tasks(S.expand_cells(grid), PARTS3, [S.Window()], Params(), det, chunk=1)
+    grid = SG.validate_grid(GRID)
+    det, _ = SG.split_grid(grid)
+    tasks, _ = S.plan_tasks(SG.expand_cells(grid), PARTS3, [S.Window()], Params(), det, chunk=1)
     assert len(tasks) == 36
     # a small run uses fewer workers: a load costs more than a few cells
     assert sum(1 for s in SC.assign(tasks, 16) if s) == 2 == -(-36 // SC.MIN_SEGMENT_CELLS)
@@ -65,7 +65,7 @@ def test_pool_loads_each_partition_once_per_worker(load_log):
     ref, _ = _run(PARTS3)
     S._CACHE.clear()
     n_ref = len(load_log())
-    with S.LocalRunner(2) as r:
+    with SR.LocalRunner(2) as r:
         table, stats = _run(PARTS3, runner=r, chunk=1)  # 36 tasks of one cell each
     loads = load_log()[n_ref:]
     assert len(loads) <= len(PARTS3) + 2 - 1, loads
@@ -84,7 +84,7 @@ def test_fewer_partitions_than_workers_load_once_before_the_fork(load_log, monke
     ref, _ = _run(PARTS3[:1])
     S._CACHE.clear()
     n_ref = len(load_log())
-    with S.LocalRunner(3) as r:
+    with SR.LocalRunner(3) as r:
         table, stats = _run(PARTS3[:1], runner=r, chunk=1)
         busy = dict(r.counters.busy_s)
     loads = load_log()[n_ref:]
@@ -97,10 +97,10 @@ def test_fewer_partitions_than_workers_load_once_before_the_fork(load_log, monke
 
 @pytest.mark.parametrize("dead_before_send", [False, True], ids=["dying", "dead-before-its-tasks-are-sent"])
 def test_a_killed_pool_worker_is_an_error_not_a_hang(dead_before_send):
-    with S.LocalRunner(2) as r:
-        grid = S.validate_grid(GRID)
-        det, _ = S.split_grid(grid)
-        tasks, _ = S.plan_tasks(S.expand_cells(grid), PARTS3, [S.Window()], Params(), det, chunk=1)
+    with SR.LocalRunner(2) as r:
+        grid = SG.validate_grid(GRID)
+        det, _ = SG.split_grid(grid)
+        tasks, _ = S.plan_tasks(SG.expand_cells(grid), PARTS3, [S.Window()], Params(), det, chunk=1)
         r.prepare(tasks)
         os.kill(r._pool.procs[1].pid, signal.SIGKILL)
         if dead_before_send:  # its pipe is closed: sending its tasks is a broken pipe, said as its death
@@ -112,11 +112,11 @@ def test_a_killed_pool_worker_is_an_error_not_a_hang(dead_before_send):
 @pytest.mark.slow
 def test_dask_places_tasks_by_partition_on_warm_workers():
     distributed = pytest.importorskip("distributed")
-    with S.LocalRunner(2) as r:
+    with SR.LocalRunner(2) as r:
         pool, _ = _run(PARTS3, runner=r, chunk=1)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
-        runner = S.DaskRunner(cluster.scheduler_address, timeout=10)
+        runner = SR.DaskRunner(cluster.scheduler_address, timeout=10)
         with runner:
             warm = runner.client.run(lambda dask_worker: getattr(dask_worker, "liqcore_warm_s", None))
             table, stats = _run(PARTS3, runner=runner, chunk=1)
@@ -149,7 +149,7 @@ def test_an_interrupted_pool_run_stops_its_workers_and_resumes(tmp_path):
     out = tmp_path / "s.parquet"
     full, _ = _run(PARTS3)
 
-    runner = S.LocalRunner(2)
+    runner = SR.LocalRunner(2)
     workers = []
 
     def hook(n):
@@ -162,6 +162,6 @@ def test_an_interrupted_pool_run_stops_its_workers_and_resumes(tmp_path):
     assert runner._pool is None and len(workers) == 2
     assert not [p.pid for p in workers if p.is_alive()]  # stopped (terminated, killed if need be) and reaped
     assert len(list((tmp_path / "s.parquet.parts").glob("*.parquet"))) == 5
-    again, stats = _run(PARTS3, out=out, chunk=1, runner=S.LocalRunner(2))
+    again, stats = _run(PARTS3, out=out, chunk=1, runner=SR.LocalRunner(2))
     assert stats["cached"] == 5 and stats["ran"] == 31
     assert again[METRIC_COLS].equals(full[METRIC_COLS])

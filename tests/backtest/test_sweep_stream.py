@@ -9,20 +9,20 @@ import pandas as pd
 import pytest
 
 from liqcore.backtest import stream as ST
-from liqcore.backtest import sweeps as S
+from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
 from liqcore.config import Params
 
 DAY = S.NS_PER_DAY
 SRC = S.Source("synthetic", days=3, seed=11)
-GRID = S.validate_grid({"offset": ["0.05%", "0.2%"], "take-profit": ["0.3%", "1%"], "stop-loss": ["0.5%"],
+GRID = SG.validate_grid({"offset": ["0.05%", "0.2%"], "take-profit": ["0.3%", "1%"], "stop-loss": ["0.5%"],
                         "hold-timeout": ["30m", "4h"], "entry-timeout": ["90s"],
                         "daily-loss": ["0.5%"], "quantile": ["0.9", "0.95"]})
 
 
 def _table(parts, windows, grid=GRID, whole_ok=False, **kw):
-    det, _ = S.split_grid(grid)
+    det, _ = SG.split_grid(grid)
     n0 = sum(S._WHOLE.values())
-    df, stats = S.run_cells(S.expand_cells(grid), parts, windows, Params(), det, runner=S.LocalRunner(1),
+    df, stats = SS.run_cells(SG.expand_cells(grid), parts, windows, Params(), det, runner=SR.LocalRunner(1),
                             with_daily=True, **kw)
     assert whole_ok or sum(S._WHOLE.values()) == n0, S._WHOLE  # every chunked task ran in chunks
     return df.drop(columns=["cell"]).sort_values(list(grid) + ["partition", "range"]).reset_index(drop=True), stats
@@ -102,7 +102,7 @@ def test_chunked_dataset_partition_reads_ranges_and_equals_whole(tmp_path, monke
 
 
 def test_strategy_without_a_chunked_path_runs_whole_with_the_same_rows():
-    grid = S.validate_grid({"strategy": ["liq-trend"], "quantile": ["0.9"]})
+    grid = SG.validate_grid({"strategy": ["liq-trend"], "quantile": ["0.9"]})
     part = S.Partition(SRC, ("BTCUSDT",))
     a, _ = _table([part], [S.Window()], grid=grid)
     n0 = sum(S._WHOLE.values())

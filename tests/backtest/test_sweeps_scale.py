@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from liqcore.backtest import sweeps as S
+from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
 from liqcore.backtest.run import backtest, simulate
 from liqcore.cli import main
 from liqcore.config import Params
@@ -20,36 +20,36 @@ METRIC_COLS = ["trades", "win_rate", "avg_return", "total_return", "sharpe", "ma
 
 
 def _run(**kw):
-    grid = S.validate_grid(GRID)
-    det, _ = S.split_grid(grid)
-    cells = S.expand_cells(grid)
-    return S.run_cells(cells, PARTS, [S.Window(None, None, "all")], Params(), det, **kw)
+    grid = SG.validate_grid(GRID)
+    det, _ = SG.split_grid(grid)
+    cells = SG.expand_cells(grid)
+    return SS.run_cells(cells, PARTS, [S.Window(None, None, "all")], Params(), det, **kw)
 
 
 def test_grid_validation_and_split():
-    grid = S.validate_grid({"quantile": [0.9], "min_large": [2, 3], "offset": ["0.1%"]})
+    grid = SG.validate_grid({"quantile": [0.9], "min_large": [2, 3], "offset": ["0.1%"]})
     assert list(grid) == ["quantile", "min-large", "offset"]
-    assert S.split_grid(grid) == (["quantile", "min-large"], ["offset"])
+    assert SG.split_grid(grid) == (["quantile", "min-large"], ["offset"])
     with pytest.raises(ValueError, match="unknown parameter 'bogus'"):
-        S.validate_grid({"bogus": [1]})
+        SG.validate_grid({"bogus": [1]})
     with pytest.raises(ValueError, match="empty"):
-        S.validate_grid({})
+        SG.validate_grid({})
     with pytest.raises(ValueError, match="no values"):
-        S.validate_grid({"offset": []})
+        SG.validate_grid({"offset": []})
     with pytest.raises(ValueError, match="quantile"):
-        S.validate_grid({"quantile": [2.0]})
+        SG.validate_grid({"quantile": [2.0]})
 
 
 def test_random_search_is_a_seeded_subset():
-    grid = S.validate_grid({"offset": ["0.1%", "0.2%", "0.3%"], "take-profit": ["0.1%", "0.2%"],
+    grid = SG.validate_grid({"offset": ["0.1%", "0.2%", "0.3%"], "take-profit": ["0.1%", "0.2%"],
                             "quantile": [0.9, 0.95, 0.99]})
-    full = S.expand_cells(grid)
-    a = S.expand_cells(grid, samples=5, seed=3)
+    full = SG.expand_cells(grid)
+    a = SG.expand_cells(grid, samples=5, seed=3)
     assert len(a) == 5 and len({json.dumps(c) for c in a}) == 5
     assert all(c in full for c in a)
-    assert a == S.expand_cells(grid, samples=5, seed=3)
-    assert a != S.expand_cells(grid, samples=5, seed=4)
-    assert S.expand_cells(grid, samples=100) == full
+    assert a == SG.expand_cells(grid, samples=5, seed=3)
+    assert a != SG.expand_cells(grid, samples=5, seed=4)
+    assert SG.expand_cells(grid, samples=100) == full
 
 
 def test_rows_equal_single_backtests_and_one_detection_per_config(monkeypatch):
@@ -112,7 +112,7 @@ def test_resume_after_interrupt_skips_finished_cells(tmp_path):
 
 def test_process_pool_equals_in_process():
     a, _ = _run()
-    with S.LocalRunner(2) as r:
+    with SR.LocalRunner(2) as r:
         b, _ = _run(runner=r, chunk=2)
     assert list(a["cell"]) == list(b["cell"])
     assert a[METRIC_COLS].equals(b[METRIC_COLS])
@@ -124,7 +124,7 @@ def test_dask_cluster_equals_in_process():
     a, _ = _run()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
-        b, _ = _run(runner=S.DaskRunner(cluster.scheduler_address, timeout=10), chunk=2)
+        b, _ = _run(runner=SR.DaskRunner(cluster.scheduler_address, timeout=10), chunk=2)
     assert list(a["cell"]) == list(b["cell"])
     assert a[METRIC_COLS].equals(b[METRIC_COLS])
 

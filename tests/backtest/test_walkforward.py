@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from liqcore.backtest import sweeps as S
+from liqcore.backtest import sweep_grid as SG, sweep_store as SS, sweeps as S
 from liqcore.backtest.synthetic import DEFAULT_START_NS
 from liqcore.backtest.walkforward import combine, folds, walkforward
 from liqcore.cli import main
@@ -50,16 +50,16 @@ def test_combine_is_equal_weight_across_partitions():
 def test_walkforward_picks_the_train_best_and_runs_it_alone_on_the_test_fold():
     src = S.Source("synthetic", days=4, seed=11)
     parts = [S.Partition(src, ("ETHUSDT",)), S.Partition(src, ("SOLUSDT",))]
-    grid = S.validate_grid({"quantile": [0.9, 0.95], "offset": ["0.1%", "0.3%"], "take-profit": ["0.15%", "0.5%"]})
-    det, _ = S.split_grid(grid)
-    cells = S.expand_cells(grid)
+    grid = SG.validate_grid({"quantile": [0.9, 0.95], "offset": ["0.1%", "0.3%"], "take-profit": ["0.15%", "0.5%"]})
+    det, _ = SG.split_grid(grid)
+    cells = SG.expand_cells(grid)
     span = (DEFAULT_START_NS, DEFAULT_START_NS + 4 * D)
     rep = walkforward(cells, parts, span, 3, Params(), det, metric="total_return", cscv_blocks=4)
     fl = folds(span[0], span[1], 3)
     assert len(rep["folds"]) == 3
     for f, fr in zip(fl, rep["folds"]):
         # every cell on the train window: the chosen one has the best combined total return
-        tab, _ = S.run_cells(cells, parts, [f.train], Params(), det, with_daily=True)
+        tab, _ = SS.run_cells(cells, parts, [f.train], Params(), det, with_daily=True)
         scores = []
         for c in cells:
             rows = tab[np.logical_and.reduce([tab[k] == str(v) for k, v in c.items()])].to_dict("records")
@@ -68,7 +68,7 @@ def test_walkforward_picks_the_train_best_and_runs_it_alone_on_the_test_fold():
         assert fr["cell"] == {k: str(v) for k, v in best.items()}
         assert fr["in_sample"]["total_return"] == pytest.approx(max(scores))
         # the out-of-sample figure is that cell run on the test window
-        tt, _ = S.run_cells([best], parts, [f.test], Params(), det, with_daily=True)
+        tt, _ = SS.run_cells([best], parts, [f.test], Params(), det, with_daily=True)
         oos = combine(tt.to_dict("records"))
         assert fr["out_of_sample"]["total_return"] == pytest.approx(oos["total_return"])
         assert fr["out_of_sample"]["trades"] == oos["trades"]

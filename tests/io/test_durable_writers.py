@@ -42,7 +42,7 @@ def test_a_dataset_convert_fsyncs_every_file_it_renames(tmp_path, monkeypatch):
 
 
 def test_resuming_a_sweep_names_an_unreadable_part(tmp_path, capsys):
-    from liqcore.backtest.sweeps import Store
+    from liqcore.backtest.sweep_store import Store
 
     out = tmp_path / "sweep.parquet"
     parts = tmp_path / "sweep.parquet.parts"

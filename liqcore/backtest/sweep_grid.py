@@ -1,0 +1,104 @@
+"""The parameter grid of a sweep: checking a grid's names and values, telling detector parameters from
+execution/strategy ones, expanding a grid into cells (every combination or a random sample) and
+reading a TOML grid file.  A cell is a dict of CLI parameter names to values; the sweep machinery
+(:mod:`liqcore.backtest.sweeps`) runs them."""
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+from liqcore.config import DETECTOR_PARAMS, Params
+
+__all__ = ["validate_grid", "is_detector", "split_grid", "expand_cells", "load_grid_file"]
+
+
+def _canon(name: str) -> str:
+    return str(name).strip().replace("_", "-")
+
+
+def validate_grid(grid: dict) -> dict[str, list]:
+    """Check names and values (each parsed by its parameter's own parser); returns name -> values
+    with CLI names.  Unknown names, empty lists and an empty grid are ValueErrors."""
+    if not grid:
+        raise ValueError("grid: empty; give at least one parameter with a list of values")
+    out: dict[str, list] = {}
+    for name, values in grid.items():
+        n = _canon(name)
+        if not isinstance(values, (list, tuple)):
+            values = [values]
+        if not values:
+            raise ValueError(f"grid: {n!r} has no values")
+        if n in out:
+            raise ValueError(f"grid: {n!r} given twice")
+        for v in values:
+            try:
+                Params.from_mapping({n: v})
+            except ValueError as exc:
+                raise ValueError(f"grid: {exc}") from None
+        if Params.from_mapping({n: values[0]}).explicit & {"feed_latency_ns", "max_clock_skew_ns",
+                                                              "ping_interval_ns", "stall_timeout_ns",
+                                                              "shutdown_timeout_ns"}:
+            raise ValueError(f"grid: {n!r} is not a detector, strategy, execution or risk parameter")
+        out[n] = list(values)
+    return out
+
+
+def is_detector(name: str) -> bool:
+    return bool(Params.from_mapping({name: _probe(name)}).explicit & set(DETECTOR_PARAMS))
+
+
+def _probe(name: str):
+    from liqcore.config import PARAMS
+
+    for s in PARAMS:
+        if s.name == name:
+            return s.default if s.default is not None else "all"
+    raise ValueError(f"grid: unknown parameter {name!r}")
+
+
+def split_grid(grid: dict[str, list]) -> tuple[list[str], list[str]]:
+    """(detector names, execution/strategy names) of a validated grid, in grid order."""
+    det = [n for n in grid if is_detector(n)]
+    return det, [n for n in grid if n not in det]
+
+
+def expand_cells(grid: dict[str, list], samples: int | None = None, seed: int = 0) -> list[dict]:
+    """Every combination (grid order), or ``samples`` distinct combinations drawn at random with
+    ``seed`` (all of them when the grid is smaller)."""
+    names = list(grid)
+    sizes = [len(grid[n]) for n in names]
+    total = math.prod(sizes)
+    if samples is None or samples >= total:
+        return [dict(zip(names, c)) for c in itertools.product(*(grid[n] for n in names))]
+    if samples < 1:
+        raise ValueError(f"samples: must be >= 1; got {samples}")
+    rng = random.Random(seed)
+    picks = sorted(rng.sample(range(total), samples))
+    out = []
+    for k in picks:
+        combo = {}
+        for n, size in zip(reversed(names), reversed(sizes)):
+            k, i = divmod(k, size)
+            combo[n] = grid[n][i]
+        out.append({n: combo[n] for n in names})
+    return out
+
+
+def load_grid_file(path) -> tuple[dict[str, list], dict]:
+    """A TOML grid file: parameters under ``[grid]`` (or at the top level) as lists of values; an
+    optional ``[sweep]`` table with ``samples``, ``seed``, ``symbols``, ``start``, ``end``, ``ranges``."""
+    from liqcore.config import load_config
+
+    data = load_config(path, flag="--grid")
+    grid = data.get("grid", None)
+    opts = data.get("sweep", {})
+    if grid is None:
+        grid = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    if not isinstance(grid, dict) or not isinstance(opts, dict):
+        raise ValueError(f"grid: {path}: expected a [grid] table of NAME = [values]")
+    known = {"samples", "seed", "symbols", "start", "end", "ranges", "split_days"}
+    bad = [k for k in opts if k not in known]
+    if bad:
+        raise ValueError(f"grid: {path}: unknown [sweep] key(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
+    return grid, opts

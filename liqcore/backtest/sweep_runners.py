@@ -1,0 +1,221 @@
+"""Runners of sweep tasks: where a sweep's tasks (:mod:`liqcore.backtest.sweeps`) are run -- in this
+process, on a local pool of processes (:class:`LocalRunner`) or on a dask cluster
+(:class:`DaskRunner`, reached within a deadline) -- and what a run cost (:func:`scheduling`: loads,
+busy time, utilisation, peak memory, from the runner's counters).  A runner takes planned tasks and
+yields (task, rows) as they finish; results are identical whichever runs them.  Which worker gets
+which task is decided by :mod:`liqcore.backtest.schedule`; each task is run by
+:func:`liqcore.backtest.sweeps.run_counted` in the worker's process."""
+from __future__ import annotations
+
+from liqcore.backtest.sweeps import SHARED, run_counted, share_partitions, warm_kernels
+
+__all__ = ["LocalRunner", "DaskRunner", "make_runner", "scheduling"]
+
+
+class LocalRunner:
+    """In-process (``workers == 1``) or a local pool of ``workers`` processes.  The work follows the
+    data (:mod:`liqcore.backtest.schedule`): each worker gets one consecutive run of the planned tasks
+    (partition after partition, equal cell counts), so it loads each of its partitions once; the
+    partitions cut across several workers (fewer partitions than workers) are loaded once by this
+    process before it forks the workers, which share them.  ``counters`` adds up what tasks cost."""
+
+    def __init__(self, workers: int = 1):
+        if int(workers) < 1:
+            raise ValueError(f"workers: must be >= 1; got {workers!r}")
+        self.workers = int(workers)
+        self._pool = None
+        self._depth = 0
+        from liqcore.backtest.schedule import Counters
+
+        self.counters = Counters()
+
+    def __enter__(self):
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        if self._pool is not None and (self._depth == 0 or exc[0] is not None):
+            if exc[0] is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool = None
+            SHARED.clear()
+            self.counters.holds.clear()
+
+    def prepare(self, tasks) -> None:
+        """Start the worker processes for ``tasks`` (call it before any thread exists: they fork):
+        partitions that will be cut across workers are loaded first, the kernels warmed, then the
+        workers forked.  Nothing to do in-process or when the workers run already."""
+        if self.workers == 1 or self._pool is not None:
+            return
+        from liqcore.backtest.schedule import PinnedPool, shared_partitions
+
+        import multiprocessing as mp
+
+        forks = "fork" in mp.get_all_start_methods()  # spawned workers would not see them
+        n, secs = share_partitions(shared_partitions(list(tasks), self.workers) if forks else [])
+        self.counters.loads += n
+        self.counters.load_s += secs
+        warm_kernels()  # the workers inherit loaded kernels instead of each loading them
+        self._pool = PinnedPool(self.workers, run_counted)
+
+    def run(self, tasks):
+        """Yield (task, rows) as tasks finish."""
+        from liqcore.backtest.schedule import assign
+
+        tasks = list(tasks)
+        if self.workers == 1:
+            for t in tasks:
+                rows, info = run_counted(t)
+                self.counters.add(info, 0)
+                yield t, rows
+            return
+        self.prepare(tasks)
+        segs = assign(tasks, self.workers, dict(self.counters.holds))
+        for w, idx, rows, info in self._pool.run([[(i, tasks[i]) for i in seg] for seg in segs]):
+            self.counters.add(info, w)
+            yield tasks[idx], rows
+
+
+class DaskRunner:
+    """A dask.distributed cluster: ``address`` of a running scheduler, or ``local`` for a local
+    cluster of ``workers`` processes.  Unreachable scheduler: ValueError within ``timeout`` seconds."""
+
+    def __init__(self, address: str, workers: int = 2, timeout: float = 10.0):
+        self.address, self.workers, self.timeout = address, int(workers), float(timeout)
+        self.client = self.cluster = None
+        self._depth = 0
+        from liqcore.backtest.schedule import Counters
+
+        self.counters = Counters()
+
+    def __enter__(self):
+        self._depth += 1
+        if self.client is not None:
+            return self
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ValueError("dask: install dask[distributed] (pip install 'liqcore[sweep]') to use --dask") from None
+        if self.address == "local":
+            self.cluster = LocalCluster(n_workers=max(1, self.workers), threads_per_worker=1, host="127.0.0.1",
+                                        dashboard_address=None, processes=True)
+            self.client = Client(self.cluster)
+        else:
+            self.client = _connect(Client, self.address, self.timeout, getattr(self, "timeout_label", None))
+        self._warm()
+        return self
+
+    def _warm(self) -> None:
+        """Every worker (and any that joins later) imports liqcore and loads its kernels now, before
+        the timed work (:class:`liqcore.backtest.schedule.WarmPlugin`)."""
+        from liqcore.backtest.schedule import WarmPlugin
+
+        register = getattr(self.client, "register_plugin", None) or self.client.register_worker_plugin
+        try:
+            register(WarmPlugin(warm_kernels))
+        except Exception as exc:  # noqa: BLE001 - a worker without liqcore, or one that crashed
+            raise ValueError(f"dask: the workers could not load liqcore ({type(exc).__name__}: {exc}); "
+                             "every worker needs liqcore installed") from None
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        if self._depth > 0 and exc[0] is None:
+            return
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    def run(self, tasks):
+        """Yield (task, rows) as tasks finish.  Each worker gets one consecutive run of the planned
+        tasks (as the local pool's workers), pinned with ``workers=`` and submitted in order, so it
+        loads each of its partitions once; ``allow_other_workers``: a lost worker's tasks run
+        elsewhere.  Results come straight from the workers as they finish."""
+        from distributed import as_completed
+
+        from liqcore.backtest.schedule import assign
+
+        tasks = list(tasks)
+        addrs = sorted(self.client.scheduler_info().get("workers", {}))
+        self.n_workers = len(addrs)
+        at = {a: i for i, a in enumerate(addrs)}
+        holds = {at[a]: h for a, h in self.counters.holds.items() if a in at}
+        futs, index = [], {}
+        for w, seg in enumerate(assign(tasks, max(1, len(addrs)), holds)):
+            for j, i in enumerate(seg):  # a worker runs its tasks in plan order: higher priority first
+                kw = {"workers": [addrs[w]], "allow_other_workers": True} if addrs else {}
+                # retries: a task whose worker died, or whose read of object storage failed, runs again
+                f = self.client.submit(run_counted, tasks[i], pure=False, priority=len(seg) - j, retries=3, **kw)
+                futs.append(f)
+                index[f.key] = tasks[i]
+        for f, (rows, info) in as_completed(futs, with_results=True):
+            self.counters.add(info)
+            yield index[f.key], rows
+
+
+def _connect(Client, address: str, timeout: float, label: float | None = None):
+    """A dask Client for ``address`` within ``timeout`` seconds, or ValueError: a TCP probe first (a
+    refused port or an unknown host fails at once), then the handshake in a thread with a hard
+    deadline (a server that accepts connections but never answers cannot block the command)."""
+    import socket
+    import threading
+    import time
+
+    t0 = time.monotonic()
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    where = f"dask: cannot reach the scheduler at {address} within {label if label is not None else timeout:g}s"
+    try:
+        port_n = int(port)
+    except ValueError:
+        raise ValueError(f"dask: expected a scheduler address like tcp://HOST:PORT; got {address!r}") from None
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", port_n), timeout=timeout).close()
+    except OSError as exc:
+        raise ValueError(f"{where} ({exc.strerror or type(exc).__name__})") from None
+    box: dict = {}
+
+    def attempt():
+        try:
+            box["client"] = Client(address, timeout=max(0.5, timeout - (time.monotonic() - t0)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            box["error"] = exc
+
+    th = threading.Thread(target=attempt, daemon=True)
+    th.start()
+    th.join(max(0.1, timeout - (time.monotonic() - t0)) + 0.5)
+    if "client" in box:
+        return box["client"]
+    if "error" in box:
+        raise ValueError(f"{where} ({type(box['error']).__name__})") from None
+    raise ValueError(f"{where} (no dask handshake: is it a dask scheduler?)")
+
+
+def make_runner(workers: int = 1, dask: str | None = None, timeout: float = 10.0):
+    if dask:
+        return DaskRunner(dask, workers, timeout)
+    return LocalRunner(workers)
+
+
+
+def scheduling(runner, before: tuple, wall_s: float, partitions: int) -> dict:
+    """What a run cost, from ``runner.counters`` since ``before`` (its snapshot) over ``wall_s``:
+    partitions run, partition loads (by any process, the pool's parent included), seconds loading,
+    tasks, workers, busy seconds (summed over workers) and utilisation = busy / (workers x wall)."""
+    _tasks, loads, load_s, busy = (a - b for a, b in zip(runner.counters.snapshot(), before))
+    from liqcore.backtest.schedule import peak_rss
+
+    workers = int(getattr(runner, "n_workers", None) or getattr(runner, "workers", 1) or 1)
+    peaks = dict(runner.counters.peak_rss)
+    if isinstance(runner, LocalRunner) and runner.workers == 1:
+        peaks = {}  # in-process: the workers' peak is this process's
+    worker_peak = max(list(peaks.values()) + [0]) or peak_rss()
+    return {"partitions": partitions, "partition_loads": loads, "load_s": round(load_s, 3),
+            "workers": workers, "busy_s": round(busy, 3), "wall_s": round(wall_s, 3),
+            "utilisation": round(busy / (workers * wall_s), 4) if wall_s > 0 else None,
+            "peak_rss_worker_gib": round(worker_peak / 2**30, 3),
+            "peak_rss_total_gib": round((sum(peaks.values()) + peak_rss()) / 2**30, 3)}
