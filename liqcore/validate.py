@@ -317,6 +317,12 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
     if one_symbol and ok.all() and (kind[0] == kind).all():
         # one symbol, one kind, every event judged: one P95 without grouping
         notional_bad |= notional > rule.notional_multiple * np.quantile(notional, 0.95)
+    elif ok.any() and one_symbol:
+        # one symbol: a P95 per kind (liquidations, trades) over the kind's judged events, without grouping
+        is_trade = kind == _TRADE
+        for group in (ok & ~is_trade, ok & is_trade):
+            if group.any():
+                notional_bad |= group & (notional > rule.notional_multiple * np.quantile(notional[group], 0.95))
     elif ok.any():
         sub = np.flatnonzero(ok)
         key = events["symbol_id"][sub].astype(np.int64) * 2 + (kind[sub] == _TRADE)

@@ -32,12 +32,16 @@ def cheapest_trade(events: np.ndarray, best: np.ndarray | None) -> np.ndarray | 
     what a chunked pass keeps for the data note's cheapest trade without holding the span."""
     from liqcore.types import Kind
 
-    tr = events[events["kind"] == int(Kind.TRADE)]
-    if not len(tr):
+    is_trade = events["kind"] == int(Kind.TRADE)
+    if not is_trade.any():
         return best
-    k = int(np.argmin(tr["price"] * tr["qty"]))
-    if best is None or float(tr["price"][k] * tr["qty"][k]) < float(best["price"][0] * best["qty"][0]):
-        return tr[k:k + 1].copy()
+    # the first trade of the smallest notional, read from the columns (no copy of the trade records)
+    notional = np.where(is_trade, events["price"] * events["qty"], np.inf)
+    k = int(np.argmin(notional))
+    if not is_trade[k]:  # every trade's notional is +inf: the first trade, as argmin over the trades gives
+        k = int(np.argmax(is_trade))
+    if best is None or float(notional[k]) < float(best["price"][0] * best["qty"][0]):
+        return events[k:k + 1].copy()
     return best
 
 
@@ -278,13 +282,13 @@ class _Chunk:
 
     def __init__(self, events, o: int, so: int):
         from liqcore.execution.events import clean_prints
-        from liqcore.types import Kind
+        from liqcore.types import Kind, take_records
 
         ev, self.dropped = clean_prints(np.ascontiguousarray(events))
         self.events, self.o, self.so = ev, o, so
         self.ts = np.ascontiguousarray(ev["ts_recv"])
         self.kept = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) | (ev["kind"] == int(Kind.FUNDING)))
-        self.sim = np.ascontiguousarray(ev[self.kept])
+        self.sim = take_records(ev, self.kept)
         self.sim_ts = np.ascontiguousarray(self.sim["ts_recv"])
 
     def sim_index(self, idx):

@@ -274,7 +274,7 @@ def _load_table(table, st: _FileState, where, null_reason: str, kept: list | Non
     out["venue"] = np.clip(venue, 0, 3)
     if kept is not None:  # the caller's side arrays (trade ids) follow the rows kept
         kept.append(~bad)
-    return out[~bad]
+    return out[~bad] if bad.any() else out  # (a copy of every record only when some go)
 
 
 def _dictionary(column) -> tuple[np.ndarray, list]:

@@ -276,8 +276,10 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
         arr, n_future = drop_future(arr, max_clock_skew_ns)
     ts = arr["ts_event"]
     if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):  # one symbol's days, in order: no sort
+        from liqcore.types import take_records
+
         order = np.argsort(ts, kind="stable")
-        arr = arr[order]
+        arr = take_records(arr, order)
         tids = tids[order] if tids is not None else None
     arr, tids, ndup = dedupe(arr, tids, with_ids=True)
     rejects = dict(sink.counters)
