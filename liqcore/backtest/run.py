@@ -456,20 +456,20 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
 def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
     """:func:`backtest` of a dataset path read in chunks, or None (not one dataset, no chunks asked,
     or chunks would not give the whole load's result)."""
-    from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS
+    from liqcore.backtest.chunked import default_chunk_days
     from liqcore.backtest.stream import NotStreamable
 
     path = source[0] if isinstance(source, (list, tuple)) and len(source) == 1 else source
     if not isinstance(path, (str, Path)):
         return None
-    days = DEFAULT_CHUNK_DAYS if chunk_days is None else float(chunk_days)
-    if not days:
+    if chunk_days is not None and not float(chunk_days):
         return None
     from liqcore.dataset import check_selection, is_dataset
 
     if not is_dataset(path):
         return None
     check_selection(path)  # an empty dataset: the whole read's error
+    days = default_chunk_days(path) if chunk_days is None else float(chunk_days)
     if read != "all":
         try:
             res = backtest_windows(path, params, obj, equity=equity)
@@ -496,10 +496,12 @@ def backtest_chunked(path, params: Params, strategy, *, symbols=None, start_ns: 
     (:func:`liqcore.backtest.chunked.replay_chunked`): the whole load's result, without its events
     (``events`` is None; ``n_events`` counts them, ``kinds`` names their kinds).
     :class:`liqcore.backtest.stream.NotStreamable` when chunks would not reproduce the whole load."""
-    from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS, replay_chunked
+    from liqcore.backtest.chunked import default_chunk_days, replay_chunked
 
+    if chunk_days is None:
+        chunk_days = default_chunk_days(path, symbols, start_ns, end_ns)
     f = replay_chunked(path, params, strategy, symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity,
-                       chunk_days=DEFAULT_CHUNK_DAYS if chunk_days is None else chunk_days, on_chunk=on_chunk)
+                       chunk_days=chunk_days, on_chunk=on_chunk)
     extra = {k: f.pop(k) for k in ("detector_counts", "n_events", "kinds")}
     res = BacktestResult(**f)
     res.detector_counts = extra["detector_counts"]

@@ -32,8 +32,9 @@ def add_scale_arguments(parser, *, walkforward: bool = False) -> None:
     p.add_argument("--chunk-days", type=float, default=None, metavar="D",
                    help="read and replay each partition in time chunks of D days: a worker holds one chunk "
                         "of events (plus each cell's small state), not the partition; the table is the same "
-                        "(partitions a chunked pass cannot reproduce exactly run whole). Default: 1 for a "
-                        "dataset, none (whole) for other sources; 0: whole")
+                        "(partitions a chunked pass cannot reproduce exactly run whole). Default for a dataset: "
+                        "about a million rows of its densest day, at most 1 day, at least 1 hour; none (whole) "
+                        "for other sources; 0: whole")
     r = parser.add_argument_group("workers")
     r.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="local worker processes (default: the number of CPUs; 1 = in this process), or "
@@ -191,9 +192,9 @@ def plan_source(args, params, opts: dict):
     if cdays is not None and not cdays >= 0:
         raise ValueError("chunk-days: must be >= 0")
     if cdays is None and src.kind == "dataset":  # a dataset is read a time range at a time by default
-        from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS
+        from liqcore.backtest.chunked import default_chunk_days
 
-        cdays = DEFAULT_CHUNK_DAYS
+        cdays = default_chunk_days(src.path, symbols, filt[0], filt[1])
     cdays = cdays or None  # 0: whole
     pdays = getattr(args, "partition_days", None)
     if pdays is None:

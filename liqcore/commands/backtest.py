@@ -31,7 +31,8 @@ def add_arguments(parser) -> None:
     out.add_argument("--no-progress", action="store_true", help="no progress display")
     out.add_argument("--chunk-days", type=float, default=None, metavar="D",
                      help="a partitioned dataset is read and replayed in time chunks of D days, so memory holds "
-                          "one chunk, not the span (default 1; 0: load the span whole); the results are the same")
+                          "one chunk, not the span (default: about a million rows of the densest day, at most 1 day, "
+                          "at least 1 hour; 0: load the span whole); the results are the same")
     out.add_argument("--read", choices=("all", "windows", "auto"), default="all",
                      help="a dataset: all (default) replays every event; windows (auto: what the strategy "
                           "declares) reads the liquidations, then trades only from each signal to its last possible "
@@ -182,20 +183,22 @@ def _chunked(args, params, strategy, steps):
     """The backtest of a dataset read in time chunks (:mod:`liqcore.backtest.chunked`), or None: the
     source is not one dataset, ``--chunk-days 0``, or chunks would not give the whole load's result
     (then one line says why and the span is loaded whole)."""
-    from liqcore.backtest.chunked import DEFAULT_CHUNK_DAYS
+    from liqcore.backtest.chunked import default_chunk_days
     from liqcore.backtest.run import backtest_chunked
     from liqcore.backtest.stream import NotStreamable
     from liqcore.commands import inputs
     from liqcore.dataset import check_selection, is_dataset, load_dataset
 
-    days = DEFAULT_CHUNK_DAYS if args.chunk_days is None else float(args.chunk_days)
-    if not (days >= 0):
+    days = None if args.chunk_days is None else float(args.chunk_days)
+    if days is not None and not (days >= 0):
         raise ValueError(f"chunk-days: must be >= 0; got {args.chunk_days}")
     if args.synthetic or days == 0 or len(args.paths) != 1 or not is_dataset(args.paths[0]):
         return None
     start, end = inputs.time_window(args)
     syms = inputs.symbol_list(args.symbols) if getattr(args, "symbols", None) else None
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
+    if days is None:
+        days = default_chunk_days(args.paths[0], syms, start, end)
     if getattr(args, "read", "all") != "all":
         from liqcore.backtest.run import backtest_windows
 
@@ -215,7 +218,8 @@ def _chunked(args, params, strategy, steps):
             if res.n_events:
                 type(strategy).check_inputs(res.kinds, params)
                 return res
-    steps.step(f"reading the dataset in chunks of {days:g} day(s): detection and execution")
+    span = f"{days * 24:g} hour(s)" if days < 1 else f"{days:g} day(s)"
+    steps.step(f"reading the dataset in chunks of {span}: detection and execution")
     try:
         res = backtest_chunked(args.paths[0], params, strategy, symbols=syms, start_ns=start, end_ns=end,
                                equity=args.equity, chunk_days=days)

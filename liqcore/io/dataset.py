@@ -150,6 +150,19 @@ def dataset_info(path) -> list[tuple[str, str, str]]:
     return sorted(out)
 
 
+def rows_per_partition(path, partitions) -> dict[tuple[str, str, str], int]:
+    """Rows of each (venue, symbol, date) partition of the local dataset ``path``, from its Parquet
+    files' footers (nothing decoded)."""
+    import pyarrow.parquet as pq
+
+    out = {}
+    for v, s, d in partitions:
+        folder = Path(path) / f"venue={v}" / f"symbol={s}" / f"date={d}"
+        out[(v, s, d)] = sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.glob("*.parquet"))
+                             if not f.name.startswith("."))
+    return out
+
+
 def _day(ns: int) -> str:
     return str(np.datetime64(int(ns) // NS_PER_DAY, "D"))
 

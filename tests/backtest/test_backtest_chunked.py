@@ -76,6 +76,39 @@ def test_dataset_backtest_reads_in_chunks_by_default(ds, monkeypatch):
     _same(whole, res)
 
 
+def test_the_default_chunk_holds_about_a_million_rows_of_the_densest_day(ds, monkeypatch):
+    """A dense day is read in parts of the day (the footers' row counts decide, nothing decoded), a sparse
+    one whole; the result is the whole load's either way."""
+    from liqcore.backtest import chunked as C
+    from liqcore.io import dataset as D
+
+    rows = D.rows_per_partition(ds, D.dataset_info(ds))
+    densest = max(rows.values())
+    assert len(rows) >= 2 and densest > 10_000
+    assert C.default_chunk_days(ds) == 1.0  # the default budget: a day of this market fits
+    monkeypatch.setattr(C, "DEFAULT_CHUNK_ROWS", densest // 4 + 1)
+    assert C.default_chunk_days(ds) == 6 / 24  # a quarter of the densest day: 6 hours
+    monkeypatch.setattr(C, "DEFAULT_CHUNK_ROWS", densest // 4 - 1)
+    assert C.default_chunk_days(ds) == 5 / 24  # rounded down to whole hours
+    monkeypatch.setattr(C, "DEFAULT_CHUNK_ROWS", 10)
+    assert C.default_chunk_days(ds) == C.MIN_CHUNK_DAYS  # at least an hour
+    assert C.default_chunk_days(ds, ["NOPE"]) == C.DEFAULT_CHUNK_DAYS  # the read itself names the error
+    monkeypatch.setattr(C, "DEFAULT_CHUNK_ROWS", densest // 4 + 1)
+    calls = []
+    real = D.load_dataset
+
+    def spy(*a, **kw):
+        calls.append((kw.get("start_ns"), kw.get("end_ns")))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(D, "load_dataset", spy)
+    p = Params()
+    res = backtest(ds, p, read="all")
+    assert len(calls) >= 8 and all(e - s <= DAY // 4 for s, e in calls)
+    monkeypatch.setattr(D, "load_dataset", real)
+    _same(backtest(ds, p, chunk_days=0), res)
+
+
 def test_strategy_without_a_chunked_path_loads_whole_with_the_same_result(ds):
     p = Params.from_mapping({"strategy": "liq-trend"})
     obj, p = resolve_strategy(None, p)
