@@ -318,7 +318,7 @@ def main() -> int:
             out = json.loads(r["_stdout"].strip().splitlines()[-1])
             bts[name] = {"wall_s": r["wall_s"], "peak_gib": r["peak_gib"], "trades": len(out["trades"]),
                          "digest": _digest(out["trades"])}
-            label = {"chunked": "default: full replay in 1-day chunks", "windows": "--read windows",
+            label = {"chunked": "default: full replay in chunks of about 1 M rows", "windows": "--read windows",
                      "whole": "--chunk-days 0"}[name]
             print(f"liqcore backtest DS ({label}): {r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB, "
                   f"{len(out['trades'])} trades"
