@@ -33,6 +33,7 @@ from _session_env import pytest_unconfigure  # noqa: E402,F401  (the hook: cache
 _session_env.isolate_environment()  # before any test module imports liqcore
 
 
+@pytest.hookimpl(optionalhook=True)  # (a session run with -p no:xdist has no such hook)
 def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (the default, in ``pyproject.toml``): one worker per core plus one.  About a fifth of
     the suite's wall time is spent waiting (on a command a test started, a server, a timer, a browser):
