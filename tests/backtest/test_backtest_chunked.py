@@ -32,6 +32,21 @@ def ds(tmp_path_factory):
     return _dataset(tmp_path_factory)
 
 
+def _spy_reads(monkeypatch) -> list:
+    """The (start_ns, end_ns) of every dataset read from now on (the reads still happen)."""
+    from liqcore.io import dataset as D
+
+    calls = []
+    real = D.load_dataset
+
+    def spy(*a, **kw):
+        calls.append((kw.get("start_ns"), kw.get("end_ns")))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(D, "load_dataset", spy)
+    return calls
+
+
 def _same(whole, chunked):
     a, b = whole.to_json(), chunked.to_json()
     assert a == b
@@ -58,18 +73,9 @@ def test_chunked_backtest_equals_the_whole_load(tmp_path_factory, days, offset, 
 def test_dataset_backtest_reads_in_chunks_by_default(ds, monkeypatch):
     """``backtest(DS)`` reads one day at a time (no read spans more) and keeps no events: memory is one
     chunk; the result is the whole load's."""
-    from liqcore.io import dataset as D
-
     p = Params()
     whole = backtest(ds, p, chunk_days=0)
-    calls = []
-    real = D.load_dataset
-
-    def spy(*a, **kw):
-        calls.append((kw.get("start_ns"), kw.get("end_ns")))
-        return real(*a, **kw)
-
-    monkeypatch.setattr(D, "load_dataset", spy)
+    calls = _spy_reads(monkeypatch)
     res = backtest(ds, p, read="all")  # the full replay (the default; window-local: test_backtest_windows)
     assert len(calls) >= 2 and all(s is not None and e - s <= DAY for s, e in calls)
     assert res.events is None and len(res.ledger) > 0
@@ -94,18 +100,11 @@ def test_the_default_chunk_holds_about_a_million_rows_of_the_densest_day(ds, mon
     assert C.default_chunk_days(ds) == C.MIN_CHUNK_DAYS  # at least an hour
     assert C.default_chunk_days(ds, ["NOPE"]) == C.DEFAULT_CHUNK_DAYS  # the read itself names the error
     monkeypatch.setattr(C, "DEFAULT_CHUNK_ROWS", densest // 4 + 1)
-    calls = []
-    real = D.load_dataset
-
-    def spy(*a, **kw):
-        calls.append((kw.get("start_ns"), kw.get("end_ns")))
-        return real(*a, **kw)
-
-    monkeypatch.setattr(D, "load_dataset", spy)
+    calls = _spy_reads(monkeypatch)
     p = Params()
     res = backtest(ds, p, read="all")
     assert len(calls) >= 8 and all(e - s <= DAY // 4 for s, e in calls)
-    monkeypatch.setattr(D, "load_dataset", real)
+    monkeypatch.undo()
     _same(backtest(ds, p, chunk_days=0), res)
 
 
