@@ -252,11 +252,13 @@ def _rows_of_table(table) -> np.ndarray:
 
 def _merge_rows(rows: np.ndarray) -> np.ndarray:
     """Rows sorted by (event time, receive time), stable, exact duplicates removed (the first kept)."""
+    from liqcore.types import take_records
+
     te, tr = rows["ts_event_ns"], rows["ts_recv_ns"]
     if len(rows) > 1:
         d = np.diff(te)
         if not bool(np.all(d >= 0)):
-            rows = rows[np.lexsort((tr, te))]
+            rows = take_records(rows, np.lexsort((tr, te)))
         else:  # in event-time order (a load's events): only runs of equal event times need ordering
             eq = d == 0
             if eq.any():
@@ -268,7 +270,7 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
                 if not bool(np.all(order[1:] > order[:-1])):
                     perm = np.arange(len(rows))
                     perm[idx] = idx[order]
-                    rows = rows[perm]
+                    rows = take_records(rows, perm)
         te = rows["ts_event_ns"]
         eq = te[1:] == te[:-1]
         if eq.any():  # duplicates share the event time: only those runs need the whole row compared
@@ -276,13 +278,13 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
             cand[1:] |= eq
             cand[:-1] |= eq
             idx = np.flatnonzero(cand)
-            whole = np.ascontiguousarray(rows[idx]).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
+            whole = take_records(rows, idx).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
             _u, first = np.unique(whole, return_index=True)
             if len(first) < len(idx):
                 keep = np.ones(len(rows), dtype=bool)
                 keep[idx] = False
                 keep[idx[first]] = True
-                rows = rows[keep]
+                rows = take_records(rows, keep)
     return rows
 
 
