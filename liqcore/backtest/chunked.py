@@ -117,13 +117,13 @@ class _Delays:
         d = (ev["ts_recv"][~est] - ev["ts_event"][~est]).astype(np.int64)
         first = (-self.seen) % self.stride  # the global positions 0, stride, 2*stride...
         self.seen += len(d)
-        d = d[first::self.stride]
+        d = d[first::self.stride].copy()  # a copy: a strided view would keep the chunk's whole array alive
         self.parts.append(d)
         self.n += len(d)
         while self.n > LATENCY_SAMPLE:
             allv = np.concatenate(self.parts)
             # keep the values at global positions that are multiples of the doubled stride
-            keep = allv[::2]
+            keep = allv[::2].copy()
             self.parts, self.n, self.stride = [keep], len(keep), self.stride * 2
 
     def note(self, feed_latency_ns: int) -> str:
