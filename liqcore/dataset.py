@@ -406,6 +406,7 @@ def _upgrade(out_dir, url: bool, have: dict) -> None:
 def _write_dataset(events, out_dir, registry, trade_ids=None) -> dict:
     from liqcore.io import storage
     from liqcore.io.dataset import read_format
+    from liqcore.types import take_records
 
     url = storage.is_url(out_dir)
     out = Path(out_dir) if not url else None
@@ -446,7 +447,8 @@ def _write_dataset(events, out_dir, registry, trade_ids=None) -> dict:
             continue
         n_parts += 1
         k = (key["venue"], key["symbol"], key["date"])
-        new = _rows_of(events[sel], trade_ids[sel] if trade_ids is not None else None)
+        part = events if order is None else take_records(events, sel)
+        new = _rows_of(part, trade_ids[sel] if trade_ids is not None else None)
         old_rows = 0
         if k in have:
             old = _read_partition(out_dir, url, have[k])
