@@ -62,9 +62,9 @@ from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 
 from liqcore._libs.events cimport (
-    DOM_LONG, DOM_MIXED, DOM_SHORT, END_EXPIRED, END_FLUSH, END_GAP, END_NONE, KIND_GAP,
+    END_EXPIRED, END_FLUSH, END_GAP, END_NONE, KIND_GAP,
     KIND_LIQUIDATION, KIND_MARK, KIND_OPEN_INTEREST, KIND_QUOTE, KIND_TRADE, REC_CONFIRMED, REC_ENDED, SIDE_LONG, SIDE_SHORT,
-    CascadeRecord, Event,
+    CascadeRecord, Event, dominant_of,
 )
 from liqcore._libs.quantile cimport RQState, rq_free, rq_new, rq_nbytes, rq_push, rq_value
 
@@ -218,14 +218,6 @@ cdef inline void _lg_prune(SymState* st, int64_t cut) noexcept nogil:
         st.lg_n -= 1
 
 
-cdef inline int8_t _dominant(double long_n, double short_n) noexcept nogil:
-    if long_n > short_n:
-        return DOM_LONG
-    if short_n > long_n:
-        return DOM_SHORT
-    return DOM_MIXED
-
-
 # ---- the detector --------------------------------------------------------------------------------
 
 @cython.final
@@ -370,7 +362,7 @@ cdef class CascadeDetector:
         r.symbol_id = symbol_id
         r.cascade_id = st.cid
         r.record = record
-        r.dominant = _dominant(st.long_n, st.short_n)
+        r.dominant = dominant_of(st.long_n, st.short_n)
         r.venue = st.venue
         r.end_reason = reason
         r._pad = 0

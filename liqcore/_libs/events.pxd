@@ -63,3 +63,12 @@ cdef packed struct CascadeRecord:
     int8_t venue
     int8_t end_reason
     int32_t _pad
+
+
+cdef inline int8_t dominant_of(double long_n, double short_n) noexcept nogil:
+    # the side that dominates a cascade's notional (ties: mixed); liqcore.types.dominant_of is its twin
+    if long_n > short_n:
+        return DOM_LONG
+    if short_n > long_n:
+        return DOM_SHORT
+    return DOM_MIXED

@@ -18,8 +18,8 @@ from libc.math cimport NAN
 from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t, uint32_t
 
 from liqcore._libs.events cimport (
-    DOM_LONG, DOM_MIXED, DOM_SHORT, END_EXPIRED, END_FLUSH, END_GAP, END_NONE, KIND_GAP, REC_CONFIRMED,
-    REC_ENDED, SIDE_LONG, CascadeRecord, Event,
+    END_EXPIRED, END_FLUSH, END_GAP, END_NONE, KIND_GAP, REC_CONFIRMED,
+    REC_ENDED, SIDE_LONG, CascadeRecord, Event, dominant_of,
 )
 
 import numpy as np
@@ -43,14 +43,6 @@ cdef enum:
     NV = 16  # venue codes 0..15
 
 MAX_VENUES = 16
-
-
-cdef inline int8_t _dominant(double long_n, double short_n) noexcept nogil:
-    if long_n > short_n:
-        return DOM_LONG
-    if short_n > long_n:
-        return DOM_SHORT
-    return DOM_MIXED
 
 
 @cython.boundscheck(False)
@@ -100,7 +92,7 @@ cdef class _Run:
         r.symbol_id = self.c_sid[g]
         r.cascade_id = self.cid[g]
         r.record = kind
-        r.dominant = _dominant(self.c_long[g], self.c_short[g])
+        r.dominant = dominant_of(self.c_long[g], self.c_short[g])
         r.venue = self.c_venue[g]
         r.end_reason = reason
         r._pad = 0
