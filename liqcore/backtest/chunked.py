@@ -2,8 +2,8 @@
 span.
 
 ``liqcore backtest DS`` and :func:`liqcore.backtest` on a dataset path read the dataset one time range
-at a time (:data:`DEFAULT_CHUNK_DAYS` days by default), run the cascade detector over each chunk
-carrying its state, and replay each chunk's trade prints through the simulator carrying its state
+at a time (by default about :data:`DEFAULT_CHUNK_ROWS` rows of the densest day:
+:func:`default_chunk_days`), run the cascade detector over each chunk carrying its state, and replay each chunk's trade prints through the simulator carrying its state
 (open positions, working orders, equity, ledger) -- the machinery the sweeps' ``--chunk-days`` uses
 (:mod:`liqcore.backtest.stream`).  The result is the whole-load backtest's, trade for trade and count
 for count (tested); only the feed-latency note's median / p99 are taken over a decimated sample of the

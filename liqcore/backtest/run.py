@@ -423,8 +423,8 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     the detector's records on these events (detection runs once otherwise, for strategies that use
     it).  ``detector``: an object with ``run(events, flush)`` (default: the compiled
     CascadeDetector built from ``params``).  ``chunk_days``: a partitioned dataset (``source`` its path)
-    is read and replayed in time chunks of this many days (default
-    :data:`liqcore.backtest.chunked.DEFAULT_CHUNK_DAYS`; 0: whole), so memory holds one chunk; the result
+    is read and replayed in time chunks of this many days (default: about a million rows of its densest
+    day, :func:`liqcore.backtest.chunked.default_chunk_days`; 0: whole), so memory holds one chunk; the result
     is the same (:mod:`liqcore.backtest.chunked`; the span is loaded whole where chunks would differ).
     ``read``: on a dataset, ``"all"`` (default) replays every event; ``"windows"`` (or ``"auto"``) reads
     only what the strategy declares it needs (a window-local strategy such as ``cascade-mm``:
