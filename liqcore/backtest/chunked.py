@@ -3,8 +3,9 @@ span.
 
 ``liqcore backtest DS`` and :func:`liqcore.backtest` on a dataset path read the dataset one time range
 at a time (by default about :data:`DEFAULT_CHUNK_ROWS` rows of the densest day:
-:func:`default_chunk_days`), run the cascade detector over each chunk carrying its state, and replay each chunk's trade prints through the simulator carrying its state
-(open positions, working orders, equity, ledger) -- the machinery the sweeps' ``--chunk-days`` uses
+:func:`default_chunk_days`), run the cascade detector over each chunk carrying its state, and replay
+each chunk's trade prints through the simulator carrying its state (open positions, working orders,
+equity, ledger) -- the machinery the sweeps' ``--chunk-days`` uses
 (:mod:`liqcore.backtest.stream`).  The result is the whole-load backtest's, trade for trade and count
 for count (tested); only the feed-latency note's median / p99 are taken over a decimated sample of the
 receive delays when the span holds more than :data:`LATENCY_SAMPLE` events.
@@ -54,6 +55,8 @@ def default_chunk_days(path, symbols=None, start_ns: int | None = None, end_ns: 
         return DEFAULT_CHUNK_DAYS
     hours = max(1, int(24 * DEFAULT_CHUNK_ROWS / densest))
     return max(MIN_CHUNK_DAYS, min(DEFAULT_CHUNK_DAYS, hours / 24))
+
+
 #: at most this many receive delays are kept for the feed-latency note (beyond: every k-th event)
 LATENCY_SAMPLE = 2_000_000
 
