@@ -259,8 +259,15 @@ class _Figures:
 
     @staticmethod
     def subplots(*args, figsize=None, **kw):
-        fig = _figure_class()(figsize=figsize)
-        return fig, fig.subplots(*args, **kw)
+        return new_figure(*args, figsize=figsize, **kw)
+
+
+def new_figure(*args, figsize=None, dpi=None, **kw):
+    """``(figure, axes)`` as pyplot's ``subplots(*args, figsize=, dpi=, **kw)``, the figure held by no
+    backend: returned to a caller (a notebook shows it as a PNG), or saved, with nothing changing the
+    user's pyplot backend or keeping figures open."""
+    fig = _figure_class()(figsize=figsize, dpi=dpi)
+    return fig, fig.subplots(*args, **kw)
 
 
 _FIGURE = None

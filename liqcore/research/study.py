@@ -223,16 +223,13 @@ def summarize_study(df, *, ci: float = 0.95, n_boot: int = 2000, seed: int = 0, 
     return out
 
 
-def plot_study(summary, path, title: str = "post-cascade signed return") -> None:
+def plot_study(summary, path, title: str = "post-cascade signed return"):
     """Mean signed return (bp) vs horizon for the pooled long- and short-dominant rows, with the
-    bootstrap CI as a band; written to ``path`` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    bootstrap CI as a band; written to ``path`` (PNG), or returned as a Figure when ``path`` is None."""
+    from liqcore.backtest.report import new_figure
 
     horizons = summary.attrs.get("horizons") or list(dict.fromkeys(summary["horizon"]))
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    fig, ax = new_figure(figsize=(7, 4.2), dpi=110)
     x = np.arange(len(horizons))
     colors = {"long": "tab:green", "short": "tab:red", "both": "tab:blue"}
     labels = {"long": "long-dominant (longs flushed)", "short": "short-dominant (shorts flushed)",
@@ -258,7 +255,9 @@ def plot_study(summary, path, title: str = "post-cascade signed return") -> None
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    if path is None:
+        return fig
     from liqcore._atomic import save_figure
 
     save_figure(fig, path)  # through a temporary file: the earlier figure stays until this one is whole
-    plt.close(fig)
+    return None

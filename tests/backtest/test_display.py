@@ -201,6 +201,39 @@ def test_study_and_audit_results_are_short(market):
     assert "array(" not in text
 
 
+def test_a_study_plots_its_figures_from_the_object(market, tmp_path):
+    """``res.plot()`` returns the figure the report writes (each of the study's, by file name or stem),
+    held by no pyplot backend: no figure left open, the backend unchanged; a study without figures, an
+    unknown name and an unavailable study say so."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from liqcore.research.studies import run_study, unavailable
+
+    backend, open_before = matplotlib.get_backend(), plt.get_fignums()
+    res = run_study("event", market.events, market.registry)
+    names = [f for f, _d in res.plots]
+    assert names == ["event_returns.png", "cascade_examples.png"]
+    first, second = res.plot(), res.plot("cascade_examples")
+    assert isinstance(first, Figure) and isinstance(second, Figure) and first is not second
+    assert first.axes and "signed return" in first.axes[0].get_ylabel()
+    assert len(second.axes) >= 1 and res.plot("cascade_examples.png").axes
+    assert plt.get_fignums() == open_before and matplotlib.get_backend() == backend
+    assert first._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # a notebook shows it
+    written = res.write_plots(tmp_path)
+    assert [p.name for p in written] == names and all(p.stat().st_size > 1000 for p in written)
+    with pytest.raises(ValueError, match="no figure 'nope'; it has event_returns.png, cascade_examples.png"):
+        res.plot("nope")
+    with pytest.raises(ValueError, match="not available"):
+        unavailable("oi", "open interest", "the input has no open-interest events").plot()
+    for name in ("heatmap", "volatility", "distributions", "microstructure"):  # the other figure makers
+        other = run_study(name, market.events, market.registry)
+        if other.available and other.plots:
+            assert isinstance(other.plot(), Figure), name
+    assert plt.get_fignums() == open_before
+
+
 def test_progress_in_a_kernel_is_one_text_line(monkeypatch):
     """In Jupyter (rich's own test says so) the progress is IPython display updates of one plain-text
     line, never rich's live display (which warns 'install "ipywidgets"' without ipywidgets)."""

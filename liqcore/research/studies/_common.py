@@ -87,12 +87,22 @@ class StudyResult:
             "tables": {k: [clean(r) for r in t.to_dict(orient="records")] for k, t in self.tables.items()},
         }
 
+    def plot(self, name: str | None = None):
+        """One of the study's figures (a matplotlib Figure; a notebook shows it): ``name`` is its file
+        name or stem (``res.plots`` lists them; default: the first), the figure the report writes."""
+        if not self.available:
+            raise ValueError(f"plot: the {self.name} study is not available ({self.reason})")
+        if not self.plots:
+            raise ValueError(f"plot: the {self.name} study draws no figure")
+        names = [fname for fname, _draw in self.plots]
+        for fname, draw in self.plots:
+            if name is None or name in (fname, fname.rsplit(".", 1)[0]):
+                return draw(None)
+        raise ValueError(f"plot: the {self.name} study has no figure {name!r}; it has {', '.join(names)}")
+
     def write_plots(self, directory) -> list:
         from pathlib import Path
 
-        import matplotlib
-
-        matplotlib.use("Agg")
         out = []
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
@@ -101,6 +111,15 @@ class StudyResult:
             draw(p)
             out.append(p)
         return out
+
+
+def finish_figure(fig, path, **savefig_kw):
+    """A study's figure ``fig``: returned when ``path`` is None (:meth:`StudyResult.plot`), else saved to
+    ``path`` (PNG) with ``savefig_kw``."""
+    if path is None:
+        return fig
+    fig.savefig(path, **savefig_kw)
+    return None
 
 
 def _clip(text, n: int) -> str:

@@ -259,9 +259,10 @@ def _granger(x_lead, y, lag):
 
 
 def _plot_leadlag(curves, leader, far, path):
-    import matplotlib.pyplot as plt
+    from liqcore.backtest.report import new_figure
+    from liqcore.research.studies._common import finish_figure
 
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    fig, ax = new_figure(figsize=(8, 4), dpi=100)
     lags = np.arange(-far, far + 1)
     m = np.abs(lags) <= 120
     for alt, c in curves.items():
@@ -272,5 +273,4 @@ def _plot_leadlag(curves, leader, far, path):
     ax.set_title("lead/lag of liquidation rates", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return finish_figure(fig, path)

@@ -196,10 +196,11 @@ def study_distributions(panel: Panel, params=None, n_boot: int = 300, seed: int 
     res.headline = head
 
     def draw(path, hist=hist, ctable=ctable, side_tab=side_tab):
-        import matplotlib.pyplot as plt
+        from liqcore.backtest.report import new_figure
+        from liqcore.research.studies._common import finish_figure
 
         ncol = 3 if ctable is not None else 2
-        fig, ax = plt.subplots(1, ncol, figsize=(5 * ncol, 4))
+        fig, ax = new_figure(1, ncol, figsize=(5 * ncol, 4))
         x = np.sqrt(hist["bin_low_notional"] * hist["bin_high_notional"])
         w = hist["bin_high_notional"] - hist["bin_low_notional"]
         ax[0].bar(hist["bin_low_notional"], hist["long_count"], width=w, align="edge", label="longs liquidated")
@@ -223,8 +224,7 @@ def study_distributions(panel: Panel, params=None, n_boot: int = 300, seed: int 
             ax[2].set_ylabel("cascades (count)")
             ax[2].set_title("cascade durations")
         fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        return finish_figure(fig, path, dpi=90)
 
     res.plots.append(("distributions.png", draw))
     return res

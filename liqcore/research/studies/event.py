@@ -153,12 +153,13 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
 
 
 def _plot_cascade_examples(panel: Panel, df, path, k: int = 4):
-    import matplotlib.pyplot as plt
+    from liqcore.backtest.report import new_figure
+    from liqcore.research.studies._common import finish_figure
 
     d = df[df["ref_price"].notna()].copy()
     d["notional"] = d["long_notional"] + d["short_notional"]
     d = d.sort_values("notional", ascending=False).head(k)
-    fig, axes = plt.subplots(max(1, len(d)), 1, figsize=(8, 2.4 * max(1, len(d))), dpi=100, squeeze=False)
+    fig, axes = new_figure(max(1, len(d)), 1, figsize=(8, 2.4 * max(1, len(d))), dpi=100, squeeze=False)
     for ax, (_, r) in zip(axes[:, 0], d.iterrows()):
         s = panel.sym[r["symbol"]]
         t0 = int(r["confirm_recv_ns"])
@@ -178,5 +179,4 @@ def _plot_cascade_examples(panel: Panel, df, path, k: int = 4):
         ax.legend(fontsize=6, loc="best")
     axes[-1, 0].set_xlabel("seconds from the decision (dashed)")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return finish_figure(fig, path)

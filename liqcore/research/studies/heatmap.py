@@ -148,11 +148,12 @@ def _two_prop_p(a, b) -> float:
 
 
 def _plot_heatmap(panel: Panel, path):
-    import matplotlib.pyplot as plt
+    from liqcore.backtest.report import new_figure
+    from liqcore.research.studies._common import finish_figure
 
     name = panel.leader()
     d = panel.sym[name]
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    fig, ax = new_figure(figsize=(9, 4.5), dpi=100)
     if len(d["t_liq"]):
         hours = (d["t_liq"] - d["t0"]) / NS_H
         h = ax.hist2d(hours, d["p_liq"], bins=[max(10, int(hours.max() // 6) + 1), 60], weights=d["n_liq"] / 1e6,
@@ -166,5 +167,4 @@ def _plot_heatmap(panel: Panel, path):
     ax.set_title(f"{name}: liquidation density by price level and time (6 h x 60 bins), price overlaid", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return finish_figure(fig, path)

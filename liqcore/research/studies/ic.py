@@ -499,11 +499,12 @@ def _fit_models(X, y, Xt, fitted: dict | None = None):
 
 
 def _plot_ic(pooled, path):
-    import matplotlib.pyplot as plt
+    from liqcore.backtest.report import new_figure
+    from liqcore.research.studies._common import finish_figure
 
     hs = [h for h, _ in IC_HORIZONS if h in set(pooled.horizon)]
     feats = list(dict.fromkeys(pooled.feature))
-    fig, ax = plt.subplots(figsize=(max(9, 0.25 * len(feats)), 5.5), dpi=100)
+    fig, ax = new_figure(figsize=(max(9, 0.25 * len(feats)), 5.5), dpi=100)
     w = 0.8 / max(1, len(hs))
     x = np.arange(len(feats))
     for i, h in enumerate(hs):
@@ -516,5 +517,4 @@ def _plot_ic(pooled, path):
     ax.set_title("IC of each feature vs forward return, by horizon", fontsize=9)
     ax.legend(fontsize=7, title="horizon", title_fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return finish_figure(fig, path)

@@ -221,9 +221,10 @@ def study_lag(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
     res.headline = head
 
     def draw(path, prof=prof):
-        import matplotlib.pyplot as plt
+        from liqcore.backtest.report import new_figure
+        from liqcore.research.studies._common import finish_figure
 
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = new_figure(figsize=(7, 4))
         ax.errorbar(prof["lag_s"], prof["corr"], yerr=[(prof["corr"] - prof["lo95"]).fillna(0),
                                                       (prof["hi95"] - prof["corr"]).fillna(0)], fmt="o-", capsize=3)
         ax.axhline(0, color="k", lw=0.8)
@@ -232,8 +233,7 @@ def study_lag(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
         ax.set_ylabel("Spearman correlation (95% interval)")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        return finish_figure(fig, path, dpi=90)
 
     res.plots.append(("liquidation_lag.png", draw))
     return res

@@ -187,9 +187,10 @@ def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci
                             "are the venues' own.")
 
     def draw(path, pairs=pairs, curves=curves, lags=lags, cross=cross):
-        import matplotlib.pyplot as plt
+        from liqcore.backtest.report import new_figure
+        from liqcore.research.studies._common import finish_figure
 
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        fig, axes = new_figure(1, 2, figsize=(11, 4))
         ax = axes[0]
         for r in rows:
             a, b = r["venue_a"], r["venue_b"]
@@ -210,8 +211,7 @@ def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci
         ax.set_ylabel("pooled correlation around cascades")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        return finish_figure(fig, path, dpi=90)
 
     res.plots.append(("venue_lead_lag.png", draw))
     return res

@@ -270,13 +270,13 @@ def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int 
 
 
 def _plot_tod(tod, path):
-    import matplotlib.pyplot as plt
+    from liqcore.backtest.report import new_figure
+    from liqcore.research.studies._common import finish_figure
 
-    fig, ax = plt.subplots(figsize=(8, 3.5), dpi=100)
+    fig, ax = new_figure(figsize=(8, 3.5), dpi=100)
     ax.bar(tod["hour"], tod["mean_liquidations"], color="tab:purple")
     ax.set_xlabel("hour of day (UTC)")
     ax.set_ylabel("liquidations per hour (mean over days)")
     ax.set_title("time-of-day profile of liquidations", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return finish_figure(fig, path)

@@ -118,9 +118,10 @@ def study_oi(panel: Panel, n_boot: int = 300, max_lag: int = 10, **_):
 
 
 def _plot_oi(fr, lag, path):
-    import matplotlib.pyplot as plt
+    from liqcore.backtest.report import new_figure
+    from liqcore.research.studies._common import finish_figure
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    fig, (a1, a2) = new_figure(1, 2, figsize=(10, 4), dpi=100)
     s = fr.sample(min(len(fr), 5000), random_state=0)
     a1.scatter(s["liq_s"], s["doi_s"], s=3, alpha=0.3)
     a1.set_xlabel("liquidated quantity in the interval (per-symbol scaled)")
@@ -131,5 +132,4 @@ def _plot_oi(fr, lag, path):
     a2.set_ylabel("mean correlation")
     a2.set_title("lead/lag", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return finish_figure(fig, path)

@@ -144,12 +144,13 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
         res.findings.append("The volatile regime holds no more liquidations than the quiet one beyond chance.")
 
     def draw(path, fr=fr, state=state):
-        import matplotlib.pyplot as plt
+        from liqcore.backtest.report import new_figure
+        from liqcore.research.studies._common import finish_figure
 
         s0 = fr["symbol"].iloc[0]
         sel = (fr["symbol"] == s0).to_numpy()
         t = (fr["t"].to_numpy()[sel] - fr["t"].to_numpy()[sel][0]) / NS_H
-        fig, ax = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+        fig, ax = new_figure(2, 1, figsize=(9, 5), sharex=True)
         ax[0].plot(t, fr["rv"].to_numpy()[sel] * 1e4, lw=0.5)
         ax[0].fill_between(t, 0, fr["rv"].to_numpy()[sel].max() * 1e4, where=state[sel] == 1, color="orange",
                            alpha=0.3, step="mid", label="volatile state")
@@ -159,8 +160,7 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
         ax[1].set_ylabel("liquidations per 5 m (count)")
         ax[1].set_xlabel(f"hours since the start ({s0})")
         fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        return finish_figure(fig, path, dpi=90)
 
     res.plots.append(("hmm_regimes.png", draw))
     return res

@@ -254,9 +254,10 @@ def _transitions(fr, n_boot: int = 300, seed: int = 0):
 
 
 def _plot_vol(fr, path):
-    import matplotlib.pyplot as plt
+    from liqcore.backtest.report import new_figure
+    from liqcore.research.studies._common import finish_figure
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    fig, ax = new_figure(figsize=(7, 4.5), dpi=100)
     x = fr["liq_rate"].to_numpy()
     y = fr["fwd_vol_15m"].to_numpy()
     g = fr.groupby("symbol")["fwd_vol_15m"].transform("median").to_numpy()
@@ -283,5 +284,4 @@ def _plot_vol(fr, path):
     ax.set_title("liquidation rate vs forward realized volatility", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return finish_figure(fig, path)
