@@ -86,6 +86,7 @@ _LAZY = {
     # as soon as a submodule was imported
     "backtest": ("liqcore.backtest", None),
     "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
+    "sweep": ("liqcore.backtest.run", "sweep"),
 }
 
 __all__ = [

@@ -51,3 +51,15 @@ def test_from_liqcore_import_synthetic_market_then_backtest_is_callable():
             "print(w is walkforward, callable(walkforward), r.__name__)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["BacktestResult", "True", "True", "True", "liqcore.backtest.report"]
+
+
+def test_liqcore_sweep_is_the_backtest_packages_sweep_and_gives_a_sweep_result():
+    import liqcore
+    from liqcore import Params
+    from liqcore.backtest import sweep
+    from liqcore.backtest.results import SweepResult
+
+    assert liqcore.sweep is sweep
+    m = liqcore.synthetic_market(days=1, seed=5, symbols=["ETHUSDT"])
+    swept = liqcore.sweep(m, {"offset": ["0.1%", "0.2%"]}, Params())
+    assert isinstance(swept, SweepResult) and list(swept["offset"]) == ["0.1%", "0.2%"]
