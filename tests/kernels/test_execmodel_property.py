@@ -105,6 +105,23 @@ port_st = hs.fixed_dictionaries({
 })
 
 
+def kernel_equals_twin(ev, sig, rows, port: dict, n_sym: int, state_fields) -> tuple:
+    """Run the kernel and its pysrc twin on the same market, signals and parameter rows; assert the same
+    ledger (every field), counts, ``state_fields`` of every symbol and equity.  -> (kernel state, twin run)."""
+    ledger, counts, pt, st, _ = kernel(ev, sig, rows, **port)
+    ref = twin.simulate(ev, sig, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]), **port)
+    assert len(ledger) == len(ref.ledger)
+    for got, want in zip(ledger, ref.ledger):
+        for name, value in want.items():
+            assert _same(got[name], value), (name, got[name], value)
+    for sid in range(n_sym):
+        assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
+        for f in state_fields:
+            assert _same(st[sid][f], getattr(ref.states[sid], f)), (sid, f, st[sid][f], getattr(ref.states[sid], f))
+    assert pt[0]["equity"] == ref.equity
+    return st, ref
+
+
 def _rows(p, n):
     p = dict(p)
     a, b = p.pop("hours")
@@ -117,21 +134,11 @@ def _rows(p, n):
 def test_kernel_matches_twin_on_random_signals(seed, p, port, n_sym, n_sig):
     ev, _ = random_market(seed, n_events=400, n_symbols=n_sym)
     sig = random_signals(seed + 1, ev, n_sym, n_sig)
-    rows = _rows(p, n_sym)
-    ledger, counts, pt, st, _ = kernel(ev, sig, rows, **port)
-    ref = twin.simulate(ev, sig, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]), **port)
-    assert len(ledger) == len(ref.ledger)
-    for got, want in zip(ledger, ref.ledger):
-        for name, value in want.items():
-            assert _same(got[name], value), (name, got[name], value)
+    st, ref = kernel_equals_twin(ev, sig, _rows(p, n_sym), port, n_sym, (
+        "status", "side", "cascade_id", "entry_deadline_ns", "hold_deadline_ns", "exit_due_ns", "cooldown_until_ns",
+        "closing", "day_fills", "entry_price", "tp_price", "sl_price", "peak", "notional", "limit_price"))
     for sid in range(n_sym):
-        assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
-        for f in ("status", "side", "cascade_id", "entry_deadline_ns", "hold_deadline_ns", "exit_due_ns",
-                  "cooldown_until_ns", "closing", "day_fills", "entry_price", "tp_price", "sl_price", "peak",
-                  "notional", "limit_price"):
-            assert _same(st[sid][f], getattr(ref.states[sid], f)), (sid, f, st[sid][f], getattr(ref.states[sid], f))
         assert int(st[sid]["q_on"]) == (ref.states[sid].queued is not None)
-    assert pt[0]["equity"] == ref.equity
 
 
 @settings(deadline=None)

@@ -23,7 +23,8 @@ from simdata import MS, S, random_market
 from liqcore.codes import MAX_HOLD, REPLACED, SIGNAL_EXIT, TIMEOUT
 from liqcore.strategies import NEVER
 
-from tests.kernels.test_execmodel_property import _rows, _same, kernel, params_st, port_st, random_signals
+from tests.kernels.test_execmodel_property import (_rows, _same, kernel, kernel_equals_twin, params_st, port_st,
+                                                   random_signals)
 
 pytestmark = pytest.mark.property
 
@@ -45,18 +46,8 @@ def _with(p, n, inbound, engine):
 def test_kernel_matches_twin_with_a_way_back(seed, p, port, n_sym, n_sig, inbound, engine):
     ev, _ = random_market(seed, n_events=400, n_symbols=n_sym)
     sig = random_signals(seed + 1, ev, n_sym, n_sig)
-    rows = _with(p, n_sym, inbound, engine)
-    ledger, counts, pt, st, _ = kernel(ev, sig, rows, **port)
-    ref = twin.simulate(ev, sig, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]), **port)
-    assert len(ledger) == len(ref.ledger)
-    for got, want in zip(ledger, ref.ledger):
-        for name, value in want.items():
-            assert _same(got[name], value), (name, got[name], value)
-    for sid in range(n_sym):
-        assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
-        for f in ("status", "seen_ns", "free_ns", "hold_deadline_ns", "exit_due_ns", "peak", "entry_price"):
-            assert _same(st[sid][f], getattr(ref.states[sid], f)), (sid, f)
-    assert pt[0]["equity"] == ref.equity
+    kernel_equals_twin(ev, sig, _with(p, n_sym, inbound, engine), port, n_sym,
+                       ("status", "seen_ns", "free_ns", "hold_deadline_ns", "exit_due_ns", "peak", "entry_price"))
 
 
 @settings(deadline=None, max_examples=150)

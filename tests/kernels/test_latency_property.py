@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from pysrc import execmodel as twin
 from simdata import MS, S, random_market
 
-from tests.kernels.test_execmodel_property import _rows, _same, kernel, params_st, port_st, random_signals
+from tests.kernels.test_execmodel_property import _rows, kernel, kernel_equals_twin, params_st, port_st, random_signals
 
 pytestmark = pytest.mark.property
 
@@ -24,18 +23,7 @@ def test_kernel_matches_twin_with_per_signal_latencies(seed, p, port, n_sym, n_s
     sig = random_signals(seed + 1, ev, n_sym, n_sig)
     rng = np.random.default_rng(seed + 2)
     sig["latency_ns"] = rng.choice([0, 0, 1, 5 * MS, 200 * MS, 3 * S], size=len(sig))
-    rows = _rows(p, n_sym)
-    ledger, counts, pt, st, _ = kernel(ev, sig, rows, **port)
-    ref = twin.simulate(ev, sig, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]), **port)
-    assert len(ledger) == len(ref.ledger)
-    for got, want in zip(ledger, ref.ledger):
-        for name, value in want.items():
-            assert _same(got[name], value), (name, got[name], value)
-    for sid in range(n_sym):
-        assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
-        for f in ("status", "arrive_ns", "exit_due_ns", "entry_price"):
-            assert _same(st[sid][f], getattr(ref.states[sid], f)), (sid, f)
-    assert pt[0]["equity"] == ref.equity
+    kernel_equals_twin(ev, sig, _rows(p, n_sym), port, n_sym, ("status", "arrive_ns", "exit_due_ns", "entry_price"))
 
 
 @settings(deadline=None, max_examples=60)
