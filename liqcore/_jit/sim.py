@@ -264,15 +264,6 @@ _QUOTE = int(Kind.QUOTE)
 _BID = 3  # Side.BUY: a QUOTE row of the best bid (Side.SELL: the best ask)
 
 
-@njit(cache=True)
-def take_events(ev, order):
-    """``ev[order]`` (a gather of whole records)."""
-    out = np.empty(order.shape[0], dtype=ev.dtype)
-    for i in range(order.shape[0]):
-        out[i] = ev[order[i]]
-    return out
-
-
 def new_state(n_symbols: int) -> np.ndarray:
     st = np.zeros(n_symbols, dtype=STATE_DTYPE)
     st["last_ns"] = NO_TIME

@@ -37,10 +37,10 @@ def recv_order(events: np.ndarray) -> np.ndarray | None:
 
 
 def take_events(events: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """``events[order]`` (the kernel's fast gather)."""
-    from liqcore._jit import sim
+    """``events[order]`` (the opaque-row gather, :func:`liqcore.types.take_records`)."""
+    from liqcore.types import take_records
 
-    return sim.take_events(events, order)
+    return take_records(events, order)
 
 
 def prepare_events(events: np.ndarray) -> np.ndarray:
