@@ -184,20 +184,25 @@ def _dates(ts_ns: np.ndarray) -> np.ndarray:
     return (np.asarray(ts_ns, dtype=np.int64) // NS_PER_DAY).astype("datetime64[D]").astype(str)
 
 
-def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = None, trade_ids=None) -> dict:
+def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = None, trade_ids=None,
+                  checked: bool | None = None) -> dict:
     """Add ``events`` (a LoadResult, or an EVENT_DTYPE array with ``registry``) to the dataset in
     ``out_dir``, holding its writer lock (``lock_wait``: see :func:`dataset_lock`).  Returns
     ``{"partitions": n touched, "rows_added": n new rows kept, "rows_refused": n}``: rows whose venue or
     symbol is not a valid name (see :mod:`liqcore.validate`) are refused, never written (a symbol never
-    names a directory outside the dataset)."""
+    names a directory outside the dataset).  ``checked``: the events passed a load's checks (default: a
+    LoadResult's own ``checked``; a bare array: False); then the partition files are marked so, when
+    the row rules hold for every row, and reads do not judge them again (:mod:`liqcore.io.checked`)."""
     from liqcore.io import LoadResult
 
     if isinstance(events, LoadResult):
+        checked = events.checked if checked is None else checked
         events, registry, trade_ids = events.events, events.registry, events.trade_ids
+    checked = bool(checked)
     if registry is None:
         raise ValueError("registry: needed to name the symbols of a bare event array")
     with dataset_lock(out_dir, wait=lock_wait):
-        return _write_dataset(events, out_dir, registry, trade_ids)
+        return _write_dataset(events, out_dir, registry, trade_ids, checked)
 
 
 @contextlib.contextmanager
@@ -288,13 +293,16 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
     return rows
 
 
-def _file_table(rows: np.ndarray, venue: str, symbol: str):
+def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False):
     import orjson
     import pyarrow as pa
 
     from liqcore.io.dataset import FORMAT
 
-    meta = {b"liqcore": orjson.dumps({"format": FORMAT, "venue": venue, "symbol": symbol})}
+    info = {"format": FORMAT, "venue": venue, "symbol": symbol}
+    if checked:  # its rows passed a load's checks: reads do not judge them again (liqcore.io.checked)
+        info["checked"] = True
+    meta = {b"liqcore": orjson.dumps(info)}
     return pa.table({c: pa.array(rows[c]) for c, _t, _f in _FILE_COLUMNS}).replace_schema_metadata(meta)
 
 
@@ -366,13 +374,13 @@ def _read_partition(out_dir, url: bool, files) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files) -> None:
+def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, checked: bool = False) -> None:
     """One partition written whole: a local file replaced atomically, or one object in one request;
-    its other files then go."""
+    its other files then go.  ``checked``: its rows passed a load's checks (the file says so)."""
     from liqcore.io import storage
 
     v, s, d = key
-    table = _file_table(rows, v, s)
+    table = _file_table(rows, v, s, checked)
     name = f"venue={v}/symbol={s}/date={d}"
     if url:
         import io
@@ -403,7 +411,33 @@ def _upgrade(out_dir, url: bool, have: dict) -> None:
         _put_partition(out_dir, url, key, _merge_rows(_read_partition(out_dir, url, files)), files)
 
 
-def _write_dataset(events, out_dir, registry, trade_ids=None) -> dict:
+def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) -> bool:
+    """Whether a partition's merged ``rows`` may be marked checked: the new rows came from a load's
+    checks, the old file (if any) was marked, the row rules hold for every row
+    (:func:`liqcore.io.checked.row_problems`) and, when old and new rows meet, a load's duplicate rule
+    finds no pair among them."""
+    from liqcore.io.base import _dedupe
+    from liqcore.io.checked import footer, row_problems
+
+    if not new_checked or row_problems(rows, symbol):
+        return False
+    if old_files:
+        if any(not str(f).endswith(".parquet") or not Path(f).is_file() or not footer(str(f)).checked
+               for f in old_files):
+            return False
+        from liqcore.types import EVENT_DTYPE
+
+        ev = np.zeros(len(rows), EVENT_DTYPE)
+        for c, _t, f in _FILE_COLUMNS:
+            if f is not None:
+                ev[f] = rows[c]
+        tids = rows["trade_id"] if rows["trade_id"].any() else None
+        if _dedupe(ev, tids)[2]:
+            return False
+    return True
+
+
+def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = False) -> dict:
     from liqcore.io import storage
     from liqcore.io.dataset import read_format
     from liqcore.types import take_records
@@ -456,7 +490,8 @@ def _write_dataset(events, out_dir, registry, trade_ids=None) -> dict:
             new = np.concatenate([old, new])
         merged = _merge_rows(new)
         added += len(merged) - old_rows
-        _put_partition(out_dir, url, k, merged, have.get(k))
+        ok = not url and _still_checked(merged, name, have.get(k) if old_rows else None, checked)
+        _put_partition(out_dir, url, k, merged, have.get(k), ok)
         symbols.add((k[0], k[1]))
     _write_format(out_dir, symbols)
     return {"partitions": n_parts, "rows_added": int(added), "rows_refused": int(refused)}
@@ -592,7 +627,7 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
                 m &= np.isin(ev["symbol_id"], ids)
             ev = ev[m]
             tids = tids[m] if tids is not None else None
-        info = write_dataset(ev, out, res.registry, trade_ids=tids)
+        info = write_dataset(ev, out, res.registry, trade_ids=tids, checked=res.checked)
         for k, v in res.rejects.items():
             done["rejects"][k] = done["rejects"].get(k, 0) + v
         if info["rows_refused"]:

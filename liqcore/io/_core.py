@@ -175,6 +175,7 @@ def load_events(
     result.duplicates = ndup
     result.rejects = totals
     result.recovered = recovered
+    result.checked = True
     return result
 
 
@@ -221,6 +222,7 @@ def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadRe
     tids = tids[order] if tids is not None else None
     result.events, result.trade_ids, ndup = dedupe(events, tids, with_ids=True)
     result.duplicates += ndup
+    result.checked = True
     return result
 
 

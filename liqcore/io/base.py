@@ -46,6 +46,9 @@ class LoadResult:
     #: the venue's trade id of each event (int64, aligned with ``events``; 0: none), or None when no event
     #: has one; read by dedupe and written into datasets, never by a kernel (the event layout stays 40 B)
     trade_ids: np.ndarray | None = None
+    #: the events passed a load's checks (row rules, plausibility, duplicates): a dataset written from
+    #: them marks its partition files checked, and their reads do not judge them again
+    checked: bool = False
 
     def __len__(self) -> int:
         return len(self.events)

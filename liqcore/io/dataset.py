@@ -197,7 +197,7 @@ def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int
 
 def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
                  registry=None, max_clock_skew_ns=None, check: bool = True, warn=None, kinds=None,
-                 recv_range=None):
+                 recv_range=None, recheck: bool = False, trade_ids: bool = True):
     """Events of the dataset in ``path`` with ``symbols`` (names), ``venues`` and event times in
     [start_ns, end_ns) -> :class:`liqcore.io.LoadResult` (sorted by event time, deduplicated).  Only
     the partitions that can hold matching rows are read.  ``check``: a ValueError when the dataset
@@ -206,7 +206,10 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     rows of these kind codes; ``recv_range``: ``(lo, hi, feed_latency_ns)``, only rows received in
     [lo, hi) (a row without a recorded receive time: event time + feed latency in that range).  Both
     are pushed down to the Parquet reader, which skips every row group whose statistics exclude them;
-    ``res.files[path]["rows_read"]`` counts the rows of the row groups it read."""
+    ``res.files[path]["rows_read"]`` counts the rows of the row groups it read.  Partition files marked
+    checked when written are not judged again (:mod:`liqcore.io.checked`; ``res.files[path]["checked"]``
+    says so) unless ``recheck``; ``trade_ids=False``: the venues' trade ids are not read from them (a
+    backtest never needs them; a load that may be written elsewhere or merged with other sources does)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -223,6 +226,12 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
         sel = sorted(files)
     else:  # a selection that may be empty (a chunk of a symbol listed later): no rows, no error
         sel = dataset_info(path)
+    old = read_format(path) is None  # written before format 2: names (and maybe some codes) in kind / side
+    if not url and not old and not recheck:
+        fast = _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_clock_skew_ns, kinds,
+                             recv_range, trade_ids)
+        if fast is not None:
+            return fast
     dset = None if url else _open(path)
     flt = None
 
@@ -243,7 +252,6 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
         flt = _and(flt, ds.field("date") <= _day(end_ns - 1))
         rflt = _and(rflt, ds.field("ts_event_ns") < pa.scalar(int(end_ns), pa.int64()))
         flt = _and(flt, ds.field("ts_event_ns") < pa.scalar(int(end_ns), pa.int64()))
-    old = read_format(path) is None  # written before format 2: names (and maybe some codes) in kind / side
     if kinds is not None:
         codes = sorted({int(k) for k in kinds})
         kf = ds.field("kind").isin([KIND_NAMES[c] for c in codes if 0 < c < len(KIND_NAMES)] if old
@@ -299,9 +307,57 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     if n_future:
         rejects["future_time"] = rejects.get("future_time", 0) + n_future
     res = LoadResult(events=arr, registry=registry, rejects=rejects, duplicates=ndup,
-                     sources=[str(path)], trade_ids=tids)
+                     sources=[str(path)], trade_ids=tids, checked=True)
     res.files[str(path)] = {"format": "dataset", "records": table.num_rows, "events": len(arr),
-                            "rejects": rejects, "partitions": len(sel), "rows_read": rows_read}
+                            "rejects": rejects, "partitions": len(sel), "rows_read": rows_read, "checked": False}
+    return res
+
+
+def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_clock_skew_ns, kinds, recv_range,
+                  trade_ids):
+    """:func:`load_dataset` of a local dataset whose selected partition files are all marked checked
+    (:mod:`liqcore.io.checked`), or None when one is not (the checking read then reads them all)."""
+    from liqcore.io.checked import footer, read_checked
+    from liqcore.types import SymbolRegistry
+    from liqcore.validate import symbol_problem as problem
+    from liqcore.venues.common import VENUE_BY_NAME, Sink
+
+    lo = _day(start_ns) if start_ns is not None else None
+    hi = _day(end_ns - 1) if end_ns is not None else None
+    want = [p for p in sel if (not venues or p[0] in set(venues)) and (not symbols or p[1] in set(symbols))
+            and (lo is None or p[2] >= lo) and (hi is None or p[2] <= hi)]
+    files = []
+    for v, s, d in want:
+        folder = Path(path) / f"venue={v}" / f"symbol={s}" / f"date={d}"
+        for f in folder.glob("*.parquet"):
+            if f.name.startswith((".", "_")):
+                continue
+            if v not in VENUE_BY_NAME or not footer(str(f)).checked:
+                return None
+            files.append((str(f), v, s))
+    files.sort()  # the order a dataset scan lists them
+    registry = registry if registry is not None else SymbolRegistry()
+    sink = Sink(registry, None)
+    # symbol ids, as the checking read gives them: the (venue code, name) pairs that have rows, in order
+    pairs = sorted({(VENUE_BY_NAME[v], s) for _f, v, s in files})
+    for vs in pairs:
+        if vs[1] != "*" and problem(*vs):
+            return None
+    key = {vs: (-1 if vs[1] == "*" else i) for i, vs in enumerate(pairs)}
+    ev, tids, matched, decoded, n_future, present = read_checked(
+        [(f, VENUE_BY_NAME[v], key[(VENUE_BY_NAME[v], s)]) for f, v, s in files], start_ns, end_ns, kinds,
+        recv_range, max_clock_skew_ns, trade_ids)
+    table = np.full(len(pairs) + 1, -1, np.int32)  # key -> symbol id (the last: "*", -1)
+    for vs in pairs:
+        if vs[1] != "*" and key[vs] in present:
+            table[key[vs]] = sink.sid(*vs)
+    if len(ev) and not np.array_equal(table[:len(pairs)], np.arange(len(pairs))):
+        ev["symbol_id"] = table[ev["symbol_id"]]
+    rejects = {"future_time": n_future} if n_future else {}
+    res = LoadResult(events=ev, registry=registry, rejects=rejects, duplicates=0, sources=[str(path)],
+                     trade_ids=tids, checked=True)
+    res.files[str(path)] = {"format": "dataset", "records": matched, "events": len(ev), "rejects": rejects,
+                            "partitions": len(want), "rows_read": decoded, "checked": True}
     return res
 
 

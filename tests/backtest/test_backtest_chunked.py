@@ -22,7 +22,7 @@ def _dataset(tmp_path_factory):
 
         m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False)
         out = tmp_path_factory.mktemp("chunked") / "ds"
-        write_dataset(m.events, out, m.registry)
+        write_dataset(m.events, out, m.registry, checked=True)  # read as a converted dataset is (no re-check)
         _DS["path"] = str(out)
     return _DS["path"]
 

@@ -24,7 +24,7 @@ def _dataset(tmp_path_factory, seed: int, monkeypatch=None):
         keep = iod.ROW_GROUP_ROWS
         iod.ROW_GROUP_ROWS = 2_000  # row groups of real-density data span ~1 hour: small ones here
         try:
-            write_dataset(m.events, out, m.registry)
+            write_dataset(m.events, out, m.registry, checked=True)  # as a converted dataset (no re-check)
         finally:
             iod.ROW_GROUP_ROWS = keep
         _DS[seed] = str(out)
@@ -61,18 +61,21 @@ def test_window_local_backtest_equals_the_full_replay(tmp_path_factory, seed, of
 
 
 def test_window_local_reads_fewer_rows(tmp_path_factory, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from liqcore.io.dataset import load_dataset
+
     path = _dataset(tmp_path_factory, 5)
-    import liqcore.io.dataset as iod
-
+    assert load_dataset(path).files[path]["checked"] is True  # read as converted datasets are
     decoded = []
-    real = iod.rows_in_groups
+    real = pq.ParquetFile.read_row_groups
 
-    def counting(dset, flt, rflt):
-        n = real(dset, flt, rflt)
-        decoded.append(n)
-        return n
+    def counting(self, groups, *a, **kw):  # every row of each row group read is decoded
+        t = real(self, groups, *a, **kw)
+        decoded.append(t.num_rows)
+        return t
 
-    monkeypatch.setattr(iod, "rows_in_groups", counting)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", counting)
     p = Params.from_mapping({"entry-timeout": "90s", "hold-timeout": "5m"})  # windows of ~7 minutes
     res = backtest([path], p, equity=10_000.0, read="windows")  # window-local (cascade-mm declares it)
     assert res.read["path"] == "windows" and res.read["rows_read"] == sum(decoded)

@@ -1,0 +1,181 @@
+"""Partition files written from loaded events are marked checked and read without judging them again:
+the same events as the checking read for any selection (time range, kinds, receive range, symbols,
+venues, clock guard), in the same order with the same symbol ids; a file without the mark (a bare
+array, a bad row, a merge that a load would dedupe, a file replaced by another tool) is read the
+checking way, its bad rows counted and dropped."""
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from liqcore.backtest.synthetic import synthetic_market
+from liqcore.dataset import load_dataset, write_dataset
+from liqcore.io import load_events, save_events
+from liqcore.io import dataset as io_dataset
+from liqcore.types import Kind
+
+D = 86_400_000_000_000
+_DS: dict = {}
+
+
+def _mark(path) -> dict:
+    return orjson.loads(pq.read_metadata(path).metadata[b"liqcore"])
+
+
+def _files(ds):
+    return sorted(ds.glob("venue=*/symbol=*/date=*/*.parquet"))
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory):
+    """A dataset of two venues, three (venue, symbol) pairs, written from a load (small row groups)."""
+    tmp = tmp_path_factory.mktemp("checked")
+    a = synthetic_market(days=2, symbols=("ETHUSDT", "SOLUSDT"), seed=3, venue="bybit", cache=False)
+    b = synthetic_market(days=2, symbols=("ETHUSDT",), seed=4, venue="binance", cache=False)
+    fa, fb = save_events(a.events, tmp / "a.parquet", a.registry), save_events(b.events, tmp / "b.parquet", b.registry)
+    res = load_events([fa, fb])
+    assert res.checked and len(res.events) > 10_000
+    out = tmp / "ds"
+    keep = io_dataset.ROW_GROUP_ROWS
+    io_dataset.ROW_GROUP_ROWS = 3_000
+    try:
+        write_dataset(res, out)
+    finally:
+        io_dataset.ROW_GROUP_ROWS = keep
+    return out, res
+
+
+def test_a_dataset_written_from_a_load_is_marked_and_reads_as_the_checking_read(checked):
+    ds, res = checked
+    files = _files(ds)
+    assert len(files) == 6 and all(_mark(f).get("checked") is True for f in files)
+    fast, slow = load_dataset(ds), load_dataset(ds, recheck=True)
+    assert fast.files[str(ds)]["checked"] is True and slow.files[str(ds)]["checked"] is False
+    assert np.array_equal(fast.events, slow.events) and list(fast.registry) == list(slow.registry)
+    assert fast.rejects == slow.rejects == {} and slow.duplicates == 0
+    # the whole dataset is the load it was written from (named events in a canonical order: the
+    # dataset orders ties of event time file by file)
+    a, b = _canonical(fast), _canonical(res)
+    assert len(a[0]) == len(b[0]) and np.array_equal(a[1], b[1])
+    for f in ("ts_event", "ts_recv", "price", "qty", "side", "kind", "venue", "flags"):
+        assert np.array_equal(a[0][f], b[0][f]), f
+
+
+def _canonical(res):
+    ev = res.events
+    names = res.registry.symbols_array()[ev["symbol_id"]].astype(str)
+    order = np.lexsort([ev[f] for f in ("qty", "price", "side", "kind", "ts_recv", "ts_event", "venue")] + [names])
+    return ev[order], names[order]
+
+
+_KINDS = [int(k) for k in Kind if int(k) > 0]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lo=st.floats(0, 2.2), span=st.floats(0, 2.2), recv=st.booleans(), r_lo=st.floats(0, 2), r_span=st.floats(0, 1),
+       kinds=st.one_of(st.none(), st.sets(st.sampled_from(_KINDS), min_size=1)),
+       symbols=st.sampled_from([None, ["ETHUSDT"], ["SOLUSDT"]]), venues=st.sampled_from([None, ["bybit"], ["binance"]]),
+       skew=st.sampled_from([None, 0, 1_000_000, 10**12]), fl=st.sampled_from([0, 50_000_000]))
+def test_any_selection_of_a_checked_dataset_equals_the_checking_read(checked, lo, span, recv, r_lo, r_span, kinds,
+                                                                      symbols, venues, skew, fl):
+    ds, res = checked
+    t0 = int(res.events["ts_event"].min()) - D // 10
+    start, end = t0 + int(lo * D), t0 + int((lo + span) * D)
+    rr = (t0 + int(r_lo * D), t0 + int((r_lo + r_span) * D), fl) if recv else None
+    kw = dict(start_ns=start, end_ns=end, kinds=kinds, recv_range=rr, symbols=symbols, venues=venues,
+              max_clock_skew_ns=skew, check=False)
+    fast, slow = load_dataset(ds, **kw), load_dataset(ds, recheck=True, **kw)
+    assert fast.files[str(ds)]["checked"] is True
+    assert np.array_equal(fast.events, slow.events)
+    assert list(fast.registry) == list(slow.registry)
+    assert fast.rejects == slow.rejects and fast.duplicates == slow.duplicates == 0
+    assert fast.files[str(ds)]["records"] == slow.files[str(ds)]["records"]
+    # the row groups decoded: every matching row lies in one, and none is decoded when nothing can match
+    assert fast.files[str(ds)]["rows_read"] >= len(fast.events)
+    assert fast.files[str(ds)]["rows_read"] <= slow.files[str(ds)]["rows_read"]
+
+
+def test_the_clock_guard_applies_to_checked_files(tmp_path):
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=5, cache=False)
+    ev = m.events.copy()
+    ev["ts_recv"][100:110] = ev["ts_event"][100:110] - 10_000_000_000  # received 10 s before the event
+    f = save_events(ev, tmp_path / "m.parquet", m.registry)
+    res = load_events([f], max_clock_skew_ns=None)
+    write_dataset(res, tmp_path / "ds")
+    assert all(_mark(p).get("checked") for p in _files(tmp_path / "ds"))
+    for skew in (None, 1_000_000_000, 20_000_000_000):
+        fast = load_dataset(tmp_path / "ds", max_clock_skew_ns=skew)
+        slow = load_dataset(tmp_path / "ds", max_clock_skew_ns=skew, recheck=True)
+        assert np.array_equal(fast.events, slow.events) and fast.rejects == slow.rejects
+    assert load_dataset(tmp_path / "ds", max_clock_skew_ns=1_000_000_000).rejects == {"future_time": 10}
+
+
+def _bad_trade(tmp_path):
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=6, cache=False)
+    ev = m.events.copy()
+    k = int(np.flatnonzero(ev["kind"] == int(Kind.TRADE))[50])
+    ev["price"][k] = np.nan
+    return ev, m.registry
+
+
+def test_a_bare_array_is_not_marked_and_its_bad_rows_still_drop(tmp_path):
+    ev, reg = _bad_trade(tmp_path)
+    write_dataset(ev, tmp_path / "ds", reg)
+    assert not any(_mark(p).get("checked") for p in _files(tmp_path / "ds"))
+    got = load_dataset(tmp_path / "ds")
+    assert got.files[str(tmp_path / "ds")]["checked"] is False
+    assert got.rejects == {"non_finite": 1} and len(got.events) == len(ev) - 1
+    # said to be checked, a row that breaks a row rule still keeps the mark off
+    write_dataset(ev, tmp_path / "ds2", reg, checked=True)
+    assert not any(_mark(p).get("checked") for p in _files(tmp_path / "ds2"))
+    assert load_dataset(tmp_path / "ds2").rejects == {"non_finite": 1}
+
+
+def test_a_file_replaced_by_another_tool_is_read_the_checking_way(tmp_path):
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=7, cache=False)
+    f = save_events(m.events, tmp_path / "m.parquet", m.registry)
+    write_dataset(load_events([f]), tmp_path / "ds")
+    (part,) = _files(tmp_path / "ds")
+    n = len(load_dataset(tmp_path / "ds").events)  # (its footer is now cached)
+    t = pq.read_table(part)
+    price = t.column("price").to_numpy().copy()
+    k = int(np.flatnonzero(t.column("kind").to_numpy() == int(Kind.TRADE))[3])
+    price[k] = -1.0
+    t = t.set_column(t.schema.get_field_index("price"), "price", pa.array(price))
+    pq.write_table(t.replace_schema_metadata(None), part)  # another tool: no mark
+    got = load_dataset(tmp_path / "ds")
+    assert got.files[str(tmp_path / "ds")]["checked"] is False
+    assert got.rejects == {"non_positive": 1} and len(got.events) == n - 1
+
+
+def test_a_merge_keeps_the_mark_unless_a_load_would_find_duplicates(tmp_path):
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=8, cache=False)
+    f = save_events(m.events, tmp_path / "m.parquet", m.registry)
+    res = load_events([f])
+    ds = tmp_path / "ds"
+    write_dataset(res, ds)
+    write_dataset(res, ds)  # the same rows again: exact duplicates, removed by the merge
+    assert all(_mark(p).get("checked") for p in _files(ds))
+    assert len(load_dataset(ds).events) == len(res.events)
+    # a second recording of the same trades (other receive times): a load's duplicate rule removes them
+    ev = res.events.copy()
+    ev["ts_recv"] += 1_000
+    write_dataset(ev, ds, res.registry, checked=True)
+    assert not any(_mark(p).get("checked") for p in _files(ds))
+    got = load_dataset(ds)
+    assert got.duplicates > 0 and got.files[str(ds)]["checked"] is False
+
+
+def test_convert_marks_its_partitions(tmp_path):
+    from liqcore.dataset import convert_to_dataset
+
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=9, cache=False)
+    f = save_events(m.events, tmp_path / "m.csv", m.registry)
+    convert_to_dataset([f], tmp_path / "ds")
+    assert all(_mark(p).get("checked") for p in _files(tmp_path / "ds"))
+    assert np.array_equal(load_dataset(tmp_path / "ds").events, load_dataset(tmp_path / "ds", recheck=True).events)
