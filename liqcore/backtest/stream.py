@@ -83,7 +83,8 @@ def _dataset_chunks(part, chunk_ns: int):
     while a < hi:
         b = min(a + chunk_ns, hi)
         res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=a, end_ns=b,
-                           max_clock_skew_ns=src.max_clock_skew_ns, check=False, registry=reg)
+                           max_clock_skew_ns=src.max_clock_skew_ns, check=False, registry=reg,
+                           trade_ids=False, partitions=sel)
         fill_recv(res.events, src.feed_latency_ns)
         if len(reg) > 1:
             raise NotStreamable("the partition holds more than one (venue, symbol) pair")

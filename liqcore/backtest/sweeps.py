@@ -163,7 +163,7 @@ def load_partition(part: Partition):
         from liqcore.dataset import load_dataset
 
         res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=part.start_ns,
-                           end_ns=part.end_ns, max_clock_skew_ns=src.max_clock_skew_ns, check=False)
+                           end_ns=part.end_ns, max_clock_skew_ns=src.max_clock_skew_ns, check=False, trade_ids=False)
         from liqcore.venues.common import fill_recv
 
         fill_recv(res.events, src.feed_latency_ns)

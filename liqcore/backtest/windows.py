@@ -79,6 +79,9 @@ class _Reader:
         self.skew, self.fl = params.max_clock_skew_ns, int(params.feed_latency_ns or 0)
         self.reg = registry
         self.rows_read = 0
+        from liqcore.io.dataset import dataset_info
+
+        self.partitions = dataset_info(self.path)  # listed once for the hundreds of reads
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore.execution.events import prepare_events
@@ -90,7 +93,7 @@ class _Reader:
         if a >= b:
             return np.zeros(0, _dtype())
         res = load_dataset(self.path, symbols=self.symbols, start_ns=a, end_ns=b, max_clock_skew_ns=self.skew,
-                           check=False, registry=self.reg, kinds=kinds,
+                           check=False, registry=self.reg, kinds=kinds, trade_ids=False, partitions=self.partitions,
                            recv_range=None if recv is None else (recv[0], recv[1], self.fl))
         self.rows_read += int(res.files[self.path].get("rows_read") or 0)
         if len(self.reg) > 1:
@@ -174,12 +177,17 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     # windows closer than a row group's time span are read as one (the prints between them reach a
     # flat simulator, which only notes their price, as the full replay does): no row group decoded twice
     gap = int((hi - lo) / max(n_groups, 1))
+    # a window is read a step at a time, on only while a position or order is live: a signal the
+    # strategy refuses (loss limit, cooldown, busy) or an order that fills and exits soon costs one
+    # step, not the whole plan (the trades are the same: between steps the simulator is flat)
+    step = max(min(gap, after), 1_000_000_000)
     while i < len(rec):
-        a, b = int(starts[i]), int(ends[i])
+        a = int(starts[i])
+        b = min(int(ends[i]), int(t_rec[i]) + step)
         j = i + 1
         while True:
             while j < len(rec) and starts[j] < b + gap:  # windows closer than a row group: one read
-                b = max(b, int(ends[j]))
+                b = max(b, min(int(ends[j]), int(t_rec[j]) + step))
                 j += 1
             if cur_end is not None and a < cur_end:
                 a = cur_end
@@ -211,7 +219,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             live = bool(np.any(cell.st["status"] != 0)) or (cell.carry is not None and len(cell.carry[0]) > 0)
             if not live or b >= hi:
                 break
-            a, b = b, min(b + after, hi)  # a position or order still live: read on
+            a, b = b, min(b + step, hi)  # a position or order still live: read on
         i = j
     cell.start_ns, cell.last_ns = t_first, t_last
     got = {}

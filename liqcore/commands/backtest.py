@@ -257,7 +257,7 @@ def _example_events(args, res) -> None:
         lo = int(L[k]["signal_ns"]) - 120 * 10**9 - skew
         hi = int(L[k]["exit_ns"]) + 120 * 10**9 + 1
         r = load_dataset(args.paths[0], start_ns=lo, end_ns=hi, registry=res.registry, check=False,
-                         max_clock_skew_ns=res.params.max_clock_skew_ns)
+                         max_clock_skew_ns=res.params.max_clock_skew_ns, trade_ids=False)
         fill_recv(r.events, res.params.feed_latency_ns)
         parts.append(r.events)
     ev = prepare_events(np.concatenate(parts))

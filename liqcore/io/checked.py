@@ -19,6 +19,7 @@ reading a dataset in hundreds of windows prunes row groups from memory.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,12 @@ class Footer:
     ev: np.ndarray  # (groups, 2): min, max
     rv: np.ndarray
     kd: np.ndarray
+    key: tuple = ()  # the file's size, modification time and inode when read
+    # the whole file's bounds (a file outside a read's range is passed over without numpy)
+    ev_lo: int = _I64_MIN
+    ev_hi: int = _I64_MAX
+    rv_lo: int = _I64_MIN
+    rv_hi: int = _I64_MAX
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -76,7 +83,9 @@ def footer(path: str) -> Footer:
                 r[i] = (int(st.min), int(st.max))
     if not all(c in names for c in _COLS):
         checked = False
-    f = Footer(checked, rows, ranges["ts_event_ns"], ranges["ts_recv_ns"], ranges["kind"])
+    ev, rv = ranges["ts_event_ns"], ranges["ts_recv_ns"]
+    bounds = (int(ev[:, 0].min()), int(ev[:, 1].max()), int(rv[:, 0].min()), int(rv[:, 1].max())) if g else ()
+    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds)
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)
@@ -86,6 +95,17 @@ def footer(path: str) -> Footer:
 def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range) -> np.ndarray:
     """Indices of the row groups of ``f`` whose statistics can hold a row of the selection (the same
     conditions as the row filter of :func:`read_checked`)."""
+    from liqcore.venues.common import RECV_UNKNOWN
+
+    # the whole file first: most files of a long span lie outside a short read
+    if not len(f.rows) or (start_ns is not None and f.ev_hi < int(start_ns)) \
+            or (end_ns is not None and f.ev_lo >= int(end_ns)):
+        return np.zeros(0, np.int64)
+    if recv_range is not None:
+        lo, hi, fl = (int(x) for x in recv_range)
+        if not (f.rv_hi >= lo and f.rv_lo < hi) and not (f.rv_lo <= RECV_UNKNOWN <= f.rv_hi
+                                                        and f.ev_hi >= lo - fl and f.ev_lo < hi - fl):
+            return np.zeros(0, np.int64)
     ok = f.rows > 0
     if start_ns is not None:
         ok &= f.ev[:, 1] >= int(start_ns)
@@ -95,14 +115,58 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range) -> np.ndarray
         codes = np.asarray(sorted(kinds), np.int64)
         ok &= ((codes[None, :] >= f.kd[:, :1]) & (codes[None, :] <= f.kd[:, 1:])).any(axis=1)
     if recv_range is not None:
-        from liqcore.venues.common import RECV_UNKNOWN
-
-        lo, hi, fl = (int(x) for x in recv_range)
         recorded = (f.rv[:, 1] >= lo) & (f.rv[:, 0] < hi)
         unknown = (f.rv[:, 0] <= RECV_UNKNOWN) & (f.rv[:, 1] >= RECV_UNKNOWN) \
             & (f.ev[:, 1] >= lo - fl) & (f.ev[:, 0] < hi - fl)
         ok &= recorded | unknown
     return np.flatnonzero(ok)
+
+
+#: the row groups decoded last (path, footer, group, columns -> its table): a window-local backtest reads
+#: consecutive receive-time ranges whose boundary groups it would otherwise decode twice
+_RECENT: OrderedDict = OrderedDict()
+_RECENT_GROUPS = 8
+
+
+_OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
+
+
+def _open(path: str, f: Footer):
+    import pyarrow.parquet as pq
+
+    k = (path, f.key)
+    pf = _OPEN.get(k)
+    if pf is None:
+        pf = _OPEN[k] = pq.ParquetFile(path)
+        while len(_OPEN) > 4:
+            _OPEN.popitem(last=False)[1].close()
+    _OPEN.move_to_end(k)
+    return pf
+
+
+def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
+    """The row groups ``groups`` of the file at ``path`` (columns ``cols``) as one table, the ones decoded
+    by the last reads taken from memory -> ``(table, rows decoded now)``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    key = (path, f.key, tuple(cols))
+    todo = [int(g) for g in groups if (key, int(g)) not in _RECENT]
+    if todo:
+        t = _open(path, f).read_row_groups(todo, columns=cols, use_threads=True)
+        o = 0
+        for g in todo:
+            n = int(f.rows[g])
+            _RECENT[(key, g)] = t.slice(o, n)
+            o += n
+    parts = []
+    for g in groups.tolist():
+        _RECENT.move_to_end((key, g))
+        parts.append(_RECENT[(key, g)])
+    while len(_RECENT) > max(_RECENT_GROUPS, len(groups)):
+        _RECENT.popitem(last=False)
+    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+    return table, int(f.rows[todo].sum()) if todo else 0
 
 
 def _row_mask(te, tr, kind, start_ns, end_ns, kinds, recv_range):
@@ -146,8 +210,8 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         groups = groups_to_read(f, start_ns, end_ns, kinds, recv_range)
         if not len(groups):
             continue
-        decoded += int(f.rows[groups].sum())
-        table = pq.ParquetFile(path).read_row_groups(groups.tolist(), columns=cols, use_threads=True)
+        table, n_new = _groups(path, f, groups, cols)
+        decoded += n_new
         c = {name: table.column(name).to_numpy() for name in cols}
         del table
         te, tr = c["ts_event_ns"], c["ts_recv_ns"]

@@ -22,7 +22,7 @@ def _dataset(tmp_path_factory, seed: int, monkeypatch=None):
         m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=seed, cache=False)
         out = tmp_path_factory.mktemp(f"win{seed}") / "ds"
         keep = iod.ROW_GROUP_ROWS
-        iod.ROW_GROUP_ROWS = 2_000  # row groups of real-density data span ~1 hour: small ones here
+        iod.ROW_GROUP_ROWS = 2_000  # row groups of real-density data span ~8 minutes: small ones here
         try:
             write_dataset(m.events, out, m.registry, checked=True)  # as a converted dataset (no re-check)
         finally:
