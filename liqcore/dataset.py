@@ -425,15 +425,22 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) 
         if any(not str(f).endswith(".parquet") or not Path(f).is_file() or not footer(str(f)).checked
                for f in old_files):
             return False
-        from liqcore.types import EVENT_DTYPE
+        from liqcore.types import EVENT_DTYPE, take_records
 
-        ev = np.zeros(len(rows), EVENT_DTYPE)
-        for c, _t, f in _FILE_COLUMNS:
-            if f is not None:
-                ev[f] = rows[c]
-        tids = rows["trade_id"] if rows["trade_id"].any() else None
-        if _dedupe(ev, tids)[2]:
-            return False
+        te = rows["ts_event_ns"]  # merged rows are sorted by event time: duplicates share one
+        eq = te[1:] == te[:-1]
+        if eq.any():
+            cand = np.zeros(len(rows), dtype=bool)
+            cand[1:] |= eq
+            cand[:-1] |= eq
+            sub = take_records(rows, np.flatnonzero(cand))
+            ev = np.zeros(len(sub), EVENT_DTYPE)
+            for c, _t, f in _FILE_COLUMNS:
+                if f is not None:
+                    ev[f] = sub[c]
+            tids = sub["trade_id"] if sub["trade_id"].any() else None
+            if _dedupe(ev, tids)[2]:
+                return False
     return True
 
 
