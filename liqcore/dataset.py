@@ -416,7 +416,7 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) 
     checks, the old file (if any) was marked, the row rules hold for every row
     (:func:`liqcore.io.checked.row_problems`) and, when old and new rows meet, a load's duplicate rule
     finds no pair among them."""
-    from liqcore.io.base import _dedupe
+    from liqcore.io.base import dedupe
     from liqcore.io.checked import footer, row_problems
 
     if not new_checked or row_problems(rows, symbol):
@@ -439,7 +439,7 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) 
                 if f is not None:
                     ev[f] = sub[c]
             tids = sub["trade_id"] if sub["trade_id"].any() else None
-            if _dedupe(ev, tids)[2]:
+            if dedupe(ev, tids)[1]:
                 return False
     return True
 
