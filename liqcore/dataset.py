@@ -591,8 +591,6 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
 
 def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols,
                     warn) -> dict:
-    import orjson
-
     from liqcore.io import load_events
 
     manifest = _read_manifest(out)
@@ -600,19 +598,96 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
     done = {"converted": [], "skipped": [], "unreadable": {}, "partitions": 0, "rows_added": 0, "rejects": {}}
     from liqcore.io import storage
 
-    for f in files:
+    def state(f):
         st = f.stat()
         key = storage.source_of(f) or str(f.resolve())  # a recording fetched from a URL: its URL
         entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
         prev = manifest.get(key)
         same = isinstance(prev, dict) and all(prev.get(k) == v for k, v in entry.items())
         whole_before = same and "filters" not in prev
-        if not force and same and (whole_before or (sel is not None and sel in prev["filters"])):
+        skip = not force and same and (whole_before or (sel is not None and sel in prev["filters"]))
+        return key, entry, prev, same, whole_before, skip
+
+    def load(f):
+        return load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+                           instruments=instruments, warn=warn)
+
+    ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read one ahead
+    reader = _ReadAhead([files[i] for i in ahead], load)
+    ahead = set(ahead)
+    try:
+        return _convert_files(files, ahead, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn)
+    finally:
+        reader.close()
+
+
+class _ReadAhead:
+    """Loads the files of a convert in a thread, one file ahead of the writes: reading and parsing the
+    next file (pyarrow and numpy, which release the GIL) overlaps checking and writing this one.
+    Memory: two files' events at most.  :meth:`get` returns the next file's result (or raises its
+    error) in order; :meth:`close` stops the thread after the file it is reading."""
+
+    def __init__(self, files, load):
+        import queue
+        import threading
+
+        self._files, self._load = list(files), load
+        self._q: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="liqcore-convert-read", daemon=True)
+        if self._files:
+            self._thread.start()
+
+    def _run(self) -> None:
+        import queue
+
+        for f in self._files:
+            if self._stop.is_set():
+                return
+            try:
+                item = (f, self._load(f), None)
+            except Exception as exc:  # raised in the caller's thread, by get()
+                item = (f, None, exc)
+            while not self._stop.is_set():
+                try:
+                    self._q.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            del item
+
+    def get(self, f):
+        import queue
+
+        while True:
+            try:
+                g, res, exc = self._q.get(timeout=0.1)  # (a Ctrl-C is taken within 0.1 s)
+            except queue.Empty:
+                if not self._thread.is_alive():
+                    raise RuntimeError(f"convert: the reading thread stopped before {f}") from None
+                continue
+            if g is not f:
+                raise RuntimeError(f"convert: read {g} where {f} was due")
+            if exc is not None:
+                raise exc
+            return res
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _convert_files(files, ahead, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn) -> dict:
+    import orjson
+
+    from liqcore.io import storage
+
+    for i, f in enumerate(files):
+        key, entry, prev, same, whole_before, skip = state(f)
+        if i not in ahead:
             done["skipped"].append(str(f))
             continue
         try:
-            res = load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
-                              instruments=instruments, warn=warn)
+            res = reader.get(f)
         except (ValueError, OSError) as exc:  # of several files, one that cannot be read is skipped
             if strict or len(files) == 1:
                 raise
@@ -620,6 +695,9 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
 
             done["unreadable"][str(f)] = why = _unreadable_why(f, exc)
             warn(f"skipped {f}: {why}")
+            continue
+        if skip:  # listed twice: converted above
+            done["skipped"].append(str(f))
             continue
         ev, tids = res.events, res.trade_ids
         if kinds or symbols:

@@ -177,3 +177,38 @@ def test_a_completed_run_removes_the_temporary_files_of_a_sigkilled_writer(tmp_p
     # the dataset itself is whole: a full convert gives every row
     assert main(["convert", str(f), "--dataset", str(ds), "--force"]) == 0
     assert len(load_dataset(ds).events) == len(load_events(f).events)
+
+
+def test_ctrl_c_stops_a_many_file_convert_within_a_second_and_keeps_what_it_wrote(tmp_path):
+    """The next file is read in a thread while this one is written: Ctrl-C still stops the convert within a
+    second, says "interrupted", leaves the files converted so far in the manifest, and the next run converts
+    the rest to the dataset one uninterrupted run gives."""
+    day = 86_400_000_000_000
+    m = synthetic_market(days=6, symbols=("ETHUSDT",), seed=12)
+    t0 = int(m.events["ts_event"].min()) // day * day
+    files = []
+    for d in range(6):
+        ev = m.events[(m.events["ts_event"] >= t0 + d * day) & (m.events["ts_event"] < t0 + (d + 1) * day)]
+        files.append(save_events(ev, tmp_path / f"day{d}.csv", registry=m.registry))  # CSV: slower to read
+    ds = tmp_path / "ds"
+    child = subprocess.Popen(_convert(files, ds), env=_env(), cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while child.poll() is None and time.monotonic() < deadline and not (ds / MANIFEST).exists():
+        time.sleep(0.005)
+    assert child.poll() is None, "the convert ended before its first file was recorded"
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert child.returncode != 0 and "interrupted" in err.lower(), (child.returncode, err)
+    assert took < 1.5, f"stopped {took:.2f} s after Ctrl-C"
+    done = json.loads((ds / MANIFEST).read_text())
+    assert 1 <= len(done) < 6
+    r = subprocess.run(_convert(files, ds), env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"skipped {len(done)} already converted" in r.stderr
+    whole = tmp_path / "whole"
+    r = subprocess.run(_convert(files, whole), env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(load_dataset(ds).events, load_dataset(whole).events)
