@@ -259,23 +259,26 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
     """Rows sorted by (event time, receive time), stable, exact duplicates removed (the first kept)."""
     from liqcore.types import take_records
 
-    te, tr = rows["ts_event_ns"], rows["ts_recv_ns"]
+    te = rows["ts_event_ns"]
     if len(rows) > 1:
         d = np.diff(te)
-        if not bool(np.all(d >= 0)):
-            rows = take_records(rows, np.lexsort((tr, te)))
-        else:  # in event-time order (a load's events): only runs of equal event times need ordering
-            eq = d == 0
-            if eq.any():
-                run = np.zeros(len(rows), dtype=bool)
-                run[1:] |= eq
-                run[:-1] |= eq
-                idx = np.flatnonzero(run)
-                order = np.lexsort((tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
-                if not bool(np.all(order[1:] > order[:-1])):
-                    perm = np.arange(len(rows))
-                    perm[idx] = idx[order]
-                    rows = take_records(rows, perm)
+        if not bool(np.all(d >= 0)):  # old rows and new (two sorted runs): a stable sort merges them
+            rows = take_records(rows, np.argsort(te, kind="stable"))
+            te = rows["ts_event_ns"]
+            d = np.diff(te)
+        # in event-time order: only runs of equal event times need ordering by receive time
+        tr = rows["ts_recv_ns"]
+        eq = d == 0
+        if eq.any():
+            run = np.zeros(len(rows), dtype=bool)
+            run[1:] |= eq
+            run[:-1] |= eq
+            idx = np.flatnonzero(run)
+            order = np.lexsort((tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
+            if not bool(np.all(order[1:] > order[:-1])):
+                perm = np.arange(len(rows))
+                perm[idx] = idx[order]
+                rows = take_records(rows, perm)
         te = rows["ts_event_ns"]
         eq = te[1:] == te[:-1]
         if eq.any():  # duplicates share the event time: only those runs need the whole row compared

@@ -217,3 +217,26 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
     out = _load_table(table, st_, lambda row: str(row), null_reason="missing_field")
     unchanged = len(out) == len(r) and np.array_equal(out["price"], r["price"], equal_nan=True)
     assert (row_problems(r, sym) == 0) == unchanged
+
+
+@settings(max_examples=300, deadline=None)
+@given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30), data=st.data())
+def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
+    """Old and new rows of a partition (each sorted by event time, or not at all) merge to the rows sorted by
+    (event time, receive time), stable, exact duplicates removed: as one lexicographic sort would."""
+    from liqcore.dataset import _ROW_DTYPE, _merge_rows
+
+    n = len(te)
+    r = np.zeros(n, _ROW_DTYPE)
+    r["ts_event_ns"] = te
+    r["ts_recv_ns"] = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0]), min_size=n, max_size=n))
+    if data.draw(st.booleans()):  # two sorted runs: old rows, then new ones
+        a = data.draw(st.integers(0, n))
+        r[:a] = np.sort(r[:a], order="ts_event_ns", kind="stable")
+        r[a:] = np.sort(r[a:], order="ts_event_ns", kind="stable")
+    want = r[np.lexsort((r["ts_recv_ns"], r["ts_event_ns"]))]
+    _u, first = np.unique(want.view(np.dtype((np.void, _ROW_DTYPE.itemsize))), return_index=True)
+    keep = np.zeros(n, bool)
+    keep[first] = True
+    assert np.array_equal(_merge_rows(r.copy()), want[keep])
