@@ -205,6 +205,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     pieces, id_pieces = [], []
     matched = decoded = n_future = 0
     present = set()
+    skew = None if max_clock_skew_ns is None else int(max_clock_skew_ns)
     for path, venue, sid in files:
         f = footer(path)
         groups = groups_to_read(f, start_ns, end_ns, kinds, recv_range)
@@ -212,49 +213,84 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
             continue
         table, n_new = _groups(path, f, groups, cols)
         decoded += n_new
-        c = {name: table.column(name).to_numpy() for name in cols}
+        ev = np.empty(table.num_rows, EVENT_DTYPE)  # filled batch by batch (a row group each), then cut
+        ids = np.empty(table.num_rows, np.int64) if trade_ids else None
+        o = 0
+        for batch in table.to_batches():
+            c = {name: batch.column(k).to_numpy(zero_copy_only=False) for k, name in enumerate(cols)}
+            te, tr = c["ts_event_ns"], c["ts_recv_ns"]
+            m = _row_mask(te, tr, c["kind"], start_ns, end_ns, kinds, recv_range)
+            matched += len(te) if m is None else int(np.count_nonzero(m))
+            if skew is not None:  # the live engine's clock guard (drop_future)
+                ahead = (tr >= RECV_CLOCK_MIN_NS) & (te - tr > skew)
+                if m is not None:
+                    ahead &= m
+                k = int(np.count_nonzero(ahead))
+                if k:
+                    n_future += k
+                    m = ~ahead if m is None else m & ~ahead
+            if m is not None and not m.all():  # (a row group at the range's edges)
+                c = {name: v[m] for name, v in c.items()}
+            n = len(c["ts_event_ns"])
+            if not n:
+                continue
+            w = ev[o:o + n]
+            w["ts_event"], w["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
+            w["price"], w["qty"] = c["price"], c["qty"]
+            w["symbol_id"], w["venue"] = sid, venue
+            w["side"], w["kind"], w["flags"] = c["side"], c["kind"], c["flags"]
+            if ids is not None:
+                ids[o:o + n] = c["trade_id"]
+            o += n
         del table
-        te, tr = c["ts_event_ns"], c["ts_recv_ns"]
-        m = _row_mask(te, tr, c["kind"], start_ns, end_ns, kinds, recv_range)
-        if m is not None:
-            matched += int(np.count_nonzero(m))
-        else:
-            matched += len(te)
-        if max_clock_skew_ns is not None:  # the live engine's clock guard (drop_future)
-            ahead = (tr >= RECV_CLOCK_MIN_NS) & (te - tr > int(max_clock_skew_ns))
-            if m is not None:
-                ahead &= m
-            k = int(np.count_nonzero(ahead))
-            if k:
-                n_future += k
-                m = ~ahead if m is None else m & ~ahead
-        if m is not None and not m.all():
-            c = {name: v[m] for name, v in c.items()}
-        n = len(c["ts_event_ns"])
-        ev = np.empty(n, EVENT_DTYPE)
-        ev["ts_event"], ev["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
-        ev["price"], ev["qty"] = c["price"], c["qty"]
-        ev["symbol_id"], ev["venue"] = sid, venue
-        ev["side"], ev["kind"], ev["flags"] = c["side"], c["kind"], c["flags"]
-        pieces.append(ev)
-        if n:
+        if o:
             present.add(sid)
-        if trade_ids:
-            id_pieces.append(np.asarray(c["trade_id"], np.int64))
-        del c
+            pieces.append(ev[:o])
+            if ids is not None:
+                id_pieces.append(ids[:o])
     if not pieces:
         return np.zeros(0, EVENT_DTYPE), None, matched, decoded, n_future, present
     ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
     del pieces
     tids = (id_pieces[0] if len(id_pieces) == 1 else np.concatenate(id_pieces)) if trade_ids else None
-    ts = ev["ts_event"]
-    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):  # a file's two sections, or several files
-        order = np.argsort(ts, kind="stable")
+    order = event_order(ev["ts_event"])
+    if order is not None:  # a file's two sections, or several files
         ev = take_records(ev, order)
         tids = tids[order] if tids is not None else None
     if tids is not None and not tids.any():
         tids = None
     return ev, tids, matched, decoded, n_future, present
+
+
+def event_order(ts: np.ndarray) -> np.ndarray | None:
+    """The stable event-time order of ``ts`` (None: already in order), as ``np.argsort(ts, kind="stable")``.
+    Two sorted runs of which one is short (a partition file's first section, the liquidations, marks
+    and funding, then its trades and quotes) are merged by placing the short run's rows among the
+    long run's (a binary search each), not by sorting every row."""
+    n = len(ts)
+    if n < 2:
+        return None
+    down = np.flatnonzero(ts[1:] < ts[:-1])
+    if not len(down):
+        return None
+    if len(down) > 1 or min(int(down[0]) + 1, n - int(down[0]) - 1) > n // 8:
+        return np.argsort(ts, kind="stable")
+    b = int(down[0]) + 1
+    a, z = ts[:b], ts[b:]
+    order = np.empty(n, np.int64)
+    if b <= n - b:  # the first run is short: each of its rows goes before the later rows of its time or more
+        at = np.arange(b) + np.searchsorted(z, a, "left")
+        rest = np.ones(n, dtype=bool)
+        rest[at] = False
+        order[at] = np.arange(b)
+        order[rest] = np.arange(b, n)
+    else:  # the second run is short: each of its rows goes after the earlier rows of its time or less
+        at = np.arange(n - b) + np.searchsorted(a, z, "right")
+        rest = np.ones(n, dtype=bool)
+        rest[at] = False
+        order[at] = np.arange(b, n)
+        order[rest] = np.arange(b)
+    return order
 
 
 def row_problems(rows: np.ndarray, symbol: str) -> int:

@@ -240,3 +240,16 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     keep = np.zeros(n, bool)
     keep[first] = True
     assert np.array_equal(_merge_rows(r.copy()), want[keep])
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=st.lists(st.integers(-3, 6), max_size=25), z=st.lists(st.integers(-3, 6), max_size=25), sort=st.booleans())
+def test_the_section_merge_is_the_stable_sort(a, z, sort):
+    """A partition file's two sections (each sorted by event time) come out in ``np.argsort(kind="stable")``
+    order, whichever run is the short one; any other order falls back to that sort."""
+    from liqcore.io.checked import event_order
+
+    ts = np.asarray((sorted(a) + sorted(z)) if sort else (a + z), dtype=np.int64)
+    got = event_order(ts)
+    want = np.argsort(ts, kind="stable")
+    assert np.array_equal(np.arange(len(ts)) if got is None else got, want)
