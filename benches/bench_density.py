@@ -343,6 +343,11 @@ def main() -> int:
             n2 = max(1, a.configs // n1)
             offs = ",".join(f"{0.05 + 0.03 * i:.2f}%" for i in range(n1))
             tps = ",".join(f"{0.15 + 0.1 * i:.2f}%" for i in range(n2))
+            store = tmp / "sweep.parquet"  # a fresh store: cells stored by an earlier run would be reused
+            if store.is_dir():
+                shutil.rmtree(store)
+            elif store.exists():
+                store.unlink()
             r = measured([py, "-m", "liqcore", "sweep", str(ds), "--grid", f"offset={offs}", "--grid",
                           f"take-profit={tps}", "--workers", "1", "--no-progress", "--out", str(tmp / "sweep.parquet")],
                          env)
