@@ -12,7 +12,8 @@ event time and written in row groups of at most :data:`ROW_GROUP_ROWS` rows (eac
 statistics of ``ts_event_ns``, so a time filter skips whole groups).  ``DIR/_liqcore_dataset.json``
 (:data:`FORMAT_FILE`) names the format, the code tables and the dataset's symbols.  A dataset written
 before format 2 (``kind`` and ``side`` as names, no format file) still loads, the slower way, saying so
-once; the next write into it upgrades it.
+once; the next write into it upgrades it.  A local partition file written from loaded events says ``"checked": true``
+in its footer and is read without judging its rows again (:mod:`liqcore.io.checked`).
 
 A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
 ``memory://...``; :mod:`liqcore.io.storage`): its partitions are listed (one listing, nothing
