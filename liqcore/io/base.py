@@ -184,9 +184,14 @@ def file_report(arr: np.ndarray, registry: SymbolRegistry) -> dict:
     kinds = np.bincount(arr["kind"].astype(np.int64), minlength=8)
     from liqcore.types import Venue
 
+    # the distinct venue codes and symbol ids by counting (small integers), not by sorting every row
+    vcodes = np.flatnonzero(np.bincount(arr["venue"].astype(np.int64) - np.int64(-128), minlength=256)) - 128
     venues = sorted({Venue(int(v)).name.lower() if int(v) in Venue._value2member_map_ else str(int(v))
-                     for v in np.unique(arr["venue"])})
-    symbols = sorted({registry.symbol(int(s)) for s in np.unique(arr["symbol_id"]) if s >= 0})
+                     for v in vcodes})
+    sid = arr["symbol_id"]
+    lo, hi = int(sid.min()), int(sid.max())
+    ids = [lo] if lo == hi else (np.flatnonzero(np.bincount(sid.astype(np.int64) - lo)) + lo).tolist()
+    symbols = sorted({registry.symbol(int(s)) for s in ids if s >= 0})
     return {"reordered": reordered, "start_ns": int(ts.min()), "end_ns": int(ts.max()), "venues": venues,
             "symbols": symbols, "kinds": {KIND_NAMES.get(k, str(k)): int(c) for k, c in enumerate(kinds) if c}}
 
