@@ -255,6 +255,16 @@ def _rows_of_table(table) -> np.ndarray:
     return rows
 
 
+def _equal_time_runs(te: np.ndarray) -> np.ndarray:
+    """Indices of the rows of sorted event times ``te`` that share their time with a neighbour (the only
+    rows that can be out of receive-time order or duplicates)."""
+    eq = te[1:] == te[:-1]
+    run = np.zeros(len(te), dtype=bool)
+    run[1:] |= eq
+    run[:-1] |= eq
+    return np.flatnonzero(run)
+
+
 def _merge_rows(rows: np.ndarray) -> np.ndarray:
     """Rows sorted by (event time, receive time), stable, exact duplicates removed (the first kept)."""
     from liqcore.types import take_records
@@ -265,27 +275,17 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
         if not bool(np.all(d >= 0)):  # old rows and new (two sorted runs): a stable sort merges them
             rows = take_records(rows, np.argsort(te, kind="stable"))
             te = rows["ts_event_ns"]
-            d = np.diff(te)
-        # in event-time order: only runs of equal event times need ordering by receive time
-        tr = rows["ts_recv_ns"]
-        eq = d == 0
-        if eq.any():
-            run = np.zeros(len(rows), dtype=bool)
-            run[1:] |= eq
-            run[:-1] |= eq
-            idx = np.flatnonzero(run)
+        # in event-time order: only runs of equal event times need ordering by receive time, and only they
+        # can hold duplicates (the reordering keeps every event time in its place: the same runs)
+        idx = _equal_time_runs(te)
+        if len(idx):
+            tr = rows["ts_recv_ns"]
             order = np.lexsort((tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
             if not bool(np.all(order[1:] > order[:-1])):
                 perm = np.arange(len(rows))
                 perm[idx] = idx[order]
                 rows = take_records(rows, perm)
-        te = rows["ts_event_ns"]
-        eq = te[1:] == te[:-1]
-        if eq.any():  # duplicates share the event time: only those runs need the whole row compared
-            cand = np.zeros(len(rows), dtype=bool)
-            cand[1:] |= eq
-            cand[:-1] |= eq
-            idx = np.flatnonzero(cand)
+        if len(idx):  # the whole row compared within the runs
             whole = take_records(rows, idx).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
             _u, first = np.unique(whole, return_index=True)
             if len(first) < len(idx):
@@ -430,13 +430,9 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) 
             return False
         from liqcore.types import EVENT_DTYPE, take_records
 
-        te = rows["ts_event_ns"]  # merged rows are sorted by event time: duplicates share one
-        eq = te[1:] == te[:-1]
-        if eq.any():
-            cand = np.zeros(len(rows), dtype=bool)
-            cand[1:] |= eq
-            cand[:-1] |= eq
-            sub = take_records(rows, np.flatnonzero(cand))
+        idx = _equal_time_runs(rows["ts_event_ns"])  # merged rows are sorted: duplicates share a time
+        if len(idx):
+            sub = take_records(rows, idx)
             ev = np.zeros(len(sub), EVENT_DTYPE)
             for c, _t, f in _FILE_COLUMNS:
                 if f is not None:

@@ -68,20 +68,18 @@ def _span(path, symbols, start_ns, end_ns):
         lo = max(lo, int(start_ns))
     if end_ns is not None:
         hi = min(hi, int(end_ns))
-    return lo, hi
+    return lo, hi, sel
 
 
 class _Reader:
     """Reads of one dataset selection, counting the rows of the row groups decoded."""
 
-    def __init__(self, path, symbols, start_ns, end_ns, params, registry):
+    def __init__(self, path, symbols, start_ns, end_ns, params, registry, partitions):
         self.path, self.symbols, self.start_ns, self.end_ns = str(path), list(symbols) or None, start_ns, end_ns
         self.skew, self.fl = params.max_clock_skew_ns, int(params.feed_latency_ns or 0)
         self.reg = registry
         self.rows_read = 0
-        from liqcore.io.dataset import dataset_info
-
-        self.partitions = dataset_info(self.path)  # listed once for the hundreds of reads
+        self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore.execution.events import prepare_events
@@ -137,9 +135,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     if why:
         raise NotStreamable(why)
     syms = tuple(symbols or ())
-    lo, hi = _span(path, syms, start_ns, end_ns)
+    lo, hi, sel = _span(path, syms, start_ns, end_ns)
     reg = SymbolRegistry()
-    rd = _Reader(path, syms, start_ns, end_ns, params, reg)
+    rd = _Reader(path, syms, start_ns, end_ns, params, reg, sel)
     rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
     # pass 1: every row but trades and quotes, the detector over them
     det_ev, dropped = clean_prints(rd.read(lo, hi, kinds=rare))

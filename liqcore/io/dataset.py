@@ -157,14 +157,11 @@ def dataset_info(path) -> list[tuple[str, str, str]]:
 def rows_per_partition(path, partitions) -> dict[tuple[str, str, str], int]:
     """Rows of each (venue, symbol, date) partition of the local dataset ``path``, from its Parquet
     files' footers (nothing decoded)."""
-    import pyarrow.parquet as pq
+    from liqcore.io.checked import footer
 
-    out = {}
-    for v, s, d in partitions:
-        folder = Path(path) / f"venue={v}" / f"symbol={s}" / f"date={d}"
-        out[(v, s, d)] = sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.glob("*.parquet"))
-                             if not f.name.startswith("."))
-    return out
+    return {(v, s, d): sum(int(footer(f).rows.sum())
+                           for f in _parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")))
+            for v, s, d in partitions}
 
 
 def _day(ns: int) -> str:
@@ -319,6 +316,15 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     return res
 
 
+def _wanted(parts, venues, symbols, start_ns, end_ns) -> list:
+    """The (venue, symbol, date) partitions of ``parts`` that can hold rows of the selection."""
+    lo = _day(start_ns) if start_ns is not None else None
+    hi = _day(end_ns - 1) if end_ns is not None else None
+    vs, ss = set(venues or ()), set(symbols or ())
+    return [p for p in parts if (not vs or p[0] in vs) and (not ss or p[1] in ss)
+            and (lo is None or p[2] >= lo) and (hi is None or p[2] <= hi)]
+
+
 _LISTED: dict = {}  # partition folder -> (its modification time, its Parquet files)
 
 
@@ -350,10 +356,7 @@ def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_cl
     from liqcore.validate import symbol_problem as problem
     from liqcore.venues.common import VENUE_BY_NAME, Sink
 
-    lo = _day(start_ns) if start_ns is not None else None
-    hi = _day(end_ns - 1) if end_ns is not None else None
-    want = [p for p in sel if (not venues or p[0] in set(venues)) and (not symbols or p[1] in set(symbols))
-            and (lo is None or p[2] >= lo) and (hi is None or p[2] <= hi)]
+    want = _wanted(sel, venues, symbols, start_ns, end_ns)
     files = []
     for v, s, d in want:
         for f in _parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")):
@@ -455,10 +458,7 @@ def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
 
     from liqcore.io import storage
 
-    lo = _day(start_ns) if start_ns is not None else None
-    hi = _day(end_ns - 1) if end_ns is not None else None
-    want = [k for k in sorted(files) if (not venues or k[0] in set(venues)) and (not symbols or k[1] in set(symbols))
-            and (lo is None or k[2] >= lo) and (hi is None or k[2] <= hi)]
+    want = _wanted(sorted(files), venues, symbols, start_ns, end_ns)
     names = [(k, f) for k in want for f in files[k]]
     if not names:
         return pa.table({c: pa.array([], t) for c, t in (("ts_event_ns", pa.int64()), ("ts_recv_ns", pa.int64()),
