@@ -79,6 +79,7 @@ class _Reader:
         self.skew, self.fl = params.max_clock_skew_ns, int(params.feed_latency_ns or 0)
         self.reg = registry
         self.rows_read = 0
+        self.rows_clock = 0  # rows of the bulk row groups whose time columns were decoded for the clock
         self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
@@ -139,19 +140,14 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     reg = SymbolRegistry()
     rd = _Reader(path, syms, start_ns, end_ns, params, reg, sel)
     rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
-    # pass 1: every row but trades and quotes, the detector over them
+    # pass 1: every row but trades and quotes; the detector over them and the bulk rows that set its
+    # clock at each liquidation (:func:`_exact_detection`: the full replay's records, or NotStreamable)
     det_ev, dropped = clean_prints(rd.read(lo, hi, kinds=rare))
-    detector = CascadeDetector.from_params(params)
-    rec_all, det_counts = detector.run(det_ev, flush=True)
-    det_counts = {k: int(v) for k, v in dict(det_counts).items()}
+    n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
+    gap = int((hi - lo) / max(n_groups, 1))
+    rec_all, det_counts, n_witness, (t_first, t_last) = _exact_detection(rd, det_ev, params, sel, lo, hi, gap)
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
     before, after = type(strategy).window_ns(params)
-    # the first and last hour of the span: its first and last receive times
-    edge = [rd.read(lo, min(lo + _HOUR, hi), kinds=None), rd.read(max(hi - _HOUR, lo), hi, kinds=None)]
-    t_first = min((int(e["ts_recv"][0]) for e in edge if len(e)), default=None)
-    t_last = max((int(e["ts_recv"][-1]) for e in edge if len(e)), default=None)
-    if t_first is None:
-        raise NotStreamable("the selection has no events")
     n_sym = max(len(reg), 1, int(det_ev["symbol_id"].max()) + 1 if len(det_ev) else 1)
     sim_dtype = np.zeros(0, _dtype()).dtype
     from liqcore.backtest.chunked import _Source, _Span
@@ -171,10 +167,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     cur_end = None  # every receive time before this was read by an earlier window
     bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and k != Kind.QUOTE]  # quotes: the queue rule only
     skew = params.max_clock_skew_ns
-    n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
-    # windows closer than a row group's time span are read as one (the prints between them reach a
-    # flat simulator, which only notes their price, as the full replay does): no row group decoded twice
-    gap = int((hi - lo) / max(n_groups, 1))
+    # windows closer than a row group's time span (``gap``) are read as one (the prints between them
+    # reach a flat simulator, which only notes their price, as the full replay does)
     # a window is read a step at a time, on only while a position or order is live: a signal the
     # strategy refuses (loss limit, cooldown, busy) or an order that fills and exits soon costs one
     # step, not the whole plan (the trades are the same: between steps the simulator is flat)
@@ -246,7 +240,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                  "feed": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
-               rows_read=rd.rows_read, rows_total=n_total)
+               rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness)
     return res
 
 
@@ -271,3 +265,305 @@ def _cheapest_trade(rd: _Reader, lo: int, hi: int):
                 best = tr[k:k + 1].copy()
         a += NS_PER_DAY
     return best
+
+
+# ---- the detection pass, exact -------------------------------------------------------------------
+
+def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap: int):
+    """The detector's records and counts over the rare rows ``det_ev`` (receive order) plus, before
+    each liquidation and gap, the bulk row (trade or quote) that sets the detector's clock there
+    (its "witness"), with the records' ``event_index`` pointing into ``det_ev``: the full replay's
+    confirmed records, field for field, or :class:`NotStreamable` naming the statistic that cannot
+    prove it.  Returns ``(records, detector counts, witnesses)``.
+
+    Why this is the full replay's answer (the detector's rules: ``pysrc/detector.py``): in the full
+    replay the trades and quotes reach the detector in only three ways --
+
+    * its clock: an event is timed ``max(its event time, every earlier event's)`` (the late-event
+      clamp), and a cascade expires at the first event past its window.  The clock at a liquidation
+      or gap is the full replay's once the latest-stamped bulk row received before it is in the input
+      (a bulk row received before ``ts_event - max-clock-skew`` is stamped before the event and
+      cannot move it, so only the rows received in that short span are read, pruned by the row
+      groups' ``ts_recv_ns`` statistics).  Marks and funding may see a lower clock here; a cascade
+      then expires at the next liquidation instead of at a trade between, which changes no record's
+      start, confirmation or counts (an expiry only ends a cascade; the next liquidation is taken
+      as a fresh one either way).  The ended records' emit times can differ: a backtest keeps only
+      the confirmed records (``BacktestResult.records``).
+    * the plausibility rule: an event is dropped when its price is ``price-factor`` away from the
+      last accepted price within ``reference-age``.  The bulk row groups' ``price`` statistics and
+      the rare rows prove that no two prices within ``reference-age`` + 2 x the largest receive delay
+      are that far apart, so no check fails in either replay; a trade is dropped above
+      ``max-notional``: the groups' ``price`` x ``qty`` maxima prove none is.
+    * the stray-time test: with every row's receive delay within a sixth of ``max-time-jump`` (the
+      groups' time statistics), no event lies that far from both its neighbours in receive order,
+      in any subsequence of the events; the first event's test is made on both inputs.
+
+    Where a statistic cannot prove it (a 10x price move, an hours-long receive delay, a dataset
+    without sections or statistics), NotStreamable: the caller replays every event."""
+    from liqcore._libs.detector import CascadeDetector
+    from liqcore.execution.events import clean_prints
+    from liqcore.types import Kind
+    from liqcore.validate import FILE_TIME_MAX_NS
+
+    det = CascadeDetector.from_params(params)
+    g = _bulk_groups(rd.path, sel)
+    skew = params.max_clock_skew_ns
+    fl = int(params.feed_latency_ns or 0)
+    if len(g["te_min"]) and int(g["te_max"].max()) > FILE_TIME_MAX_NS:
+        raise NotStreamable("a trade is stamped after 2099 (the detector drops it as from the future)")
+    if len(g["p_min"]) and float((g["p_max"] * g["q_max"])[g["has_trades"]].max(initial=0.0)) > det.max_notional:
+        raise NotStreamable("a trade group's price x qty maximum exceeds max-notional (it may be dropped)")
+    # the largest |ts_event - ts_recv| of any row: exact over the rare rows, bounded by the groups' ranges
+    # (a group whose time ranges allow more than a sixth of max-time-jump -- a sparse recording's
+    # group spans hours -- has its two time columns decoded for its exact delays)
+    jump = int(det.max_time_jump_ns)
+    clock = _ClockRows(g, lo, hi, rd.start_ns, rd.end_ns, skew)
+    delta = int(np.abs(det_ev["ts_event"] - det_ev["ts_recv"]).max(initial=0))
+    if len(g["te_min"]):
+        d_g = np.maximum(g["te_max"] - g["tr_min"], g["tr_max"] - g["te_min"])
+        for i in np.flatnonzero(6 * d_g > jump):
+            te_i, tr_i, _p = clock.group(int(i))
+            d_g[i] = int(np.abs(te_i - tr_i).max(initial=0))
+        delta = max(delta, int(d_g.max()))
+    if 6 * delta > jump:
+        raise NotStreamable(f"a row group's receive delays may reach {delta / 1e9:,.0f} s, more than a sixth of "
+                            f"max-time-jump ({jump / 1e9:,.0f} s): the stray-time test could differ")
+    _check_prices(det, g, det_ev, delta)
+    # how far ahead of its receive time a bulk row may be stamped (later ones are dropped on reading)
+    ahead = max(int(skew) if skew is not None else int(np.max(g["te_max"] - g["tr_min"], initial=0)), 0)
+    ahead += max(-fl, 0)
+    who = np.flatnonzero((det_ev["kind"] == int(Kind.LIQUIDATION)) | (det_ev["kind"] == int(Kind.GAP)))
+    wit = []
+    k = 0
+    while k < len(who):  # liquidations whose spans are closer than a row group are read as one
+        a = int(det_ev["ts_event"][who[k]]) - ahead
+        b = int(det_ev["ts_recv"][who[k]])
+        m = k + 1
+        while m < len(who) and int(det_ev["ts_event"][who[m]]) - ahead < b + gap:
+            b = max(b, int(det_ev["ts_recv"][who[m]]))
+            m += 1
+        te, tr, price = clock.rows(a, b)
+        if len(te):
+            cm = np.maximum.accumulate(te)
+            arg = np.maximum.accumulate(np.where(te == cm, np.arange(len(te)), 0))  # where the running max was set
+            for r in who[k:m]:
+                n = int(np.searchsorted(tr, det_ev["ts_recv"][r], "left"))  # the bulk rows received before it
+                if n and int(cm[n - 1]) > int(det_ev["ts_event"][r]):
+                    j = int(arg[n - 1])
+                    wit.append((int(te[j]), int(tr[j]), float(price[j])))
+        k = m
+    w = np.zeros(len(set(wit)), det_ev.dtype)
+    if len(w):
+        # a bulk row only times the detector's clock (and is a price the plausibility rule accepts,
+        # proven above): it enters as a mark, which does nothing else
+        u = sorted(set(wit), key=lambda x: (x[1], x[0]))
+        w["ts_event"], w["ts_recv"] = [x[0] for x in u], [x[1] for x in u]
+        w["price"] = [x[2] for x in u]
+        w["kind"] = int(Kind.MARK)
+        w["symbol_id"] = det_ev["symbol_id"][0]
+        w["venue"] = det_ev["venue"][0]
+    rd.rows_clock = clock.rows_read
+    both = np.concatenate([det_ev, w])
+    order = np.lexsort((both["ts_event"], both["ts_recv"]))  # receive order, then event order (as loaded)
+    stream = both[order]
+    rare_at = np.flatnonzero(order < len(det_ev))  # position of det_ev[i] in the stream
+    if not np.array_equal(order[rare_at], np.arange(len(det_ev))):
+        raise NotStreamable("the rare rows are not in receive order")
+    first, last = _edges(rd, det_ev, g, lo, hi)
+    first, _d = clean_prints(first)
+    if _first_stray(stream["ts_event"], jump) or _first_stray(first["ts_event"][first["kind"] != 0], jump):
+        raise NotStreamable("the first event may be a stray time (a day's gap after it)")
+    rec, counts = det.run(stream, flush=True)
+    rec = np.asarray(rec).copy()
+    from liqcore.types import RecordKind
+
+    idx = rec["event_index"]
+    pos = np.searchsorted(rare_at, idx)
+    at_rare = (idx >= 0) & (pos < len(rare_at)) & (rare_at[np.minimum(pos, max(len(rare_at) - 1, 0))] == idx)
+    if np.any(~at_rare & (rec["record"] == int(RecordKind.CONFIRMED))):
+        raise NotStreamable("a cascade confirmed at a bulk row")  # cannot happen: only liquidations confirm
+    rec["event_index"] = np.where(at_rare, pos, -1)  # an expiry at a clock row: no event of det_ev
+    return rec, {k2: int(v) for k2, v in dict(counts).items()}, len(w), (int(first["ts_recv"][0]),
+                                                                       int(last["ts_recv"][-1]))
+
+
+def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
+    """Every row (all kinds) of the selection's first and of its last hour of receive times, found
+    from the rare rows and the bulk groups' ``ts_recv_ns`` statistics (bounds: a span read empty is
+    stepped past, in doubling steps)."""
+    lows = ([int(det_ev["ts_recv"][0])] if len(det_ev) else []) + ([int(g["tr_min"].min())] if len(g["tr_min"]) else [])
+    highs = ([int(det_ev["ts_recv"][-1])] if len(det_ev) else []) + ([int(g["tr_max"].max())] if len(g["tr_max"]) else [])
+    if not lows:
+        raise NotStreamable("the selection has no events")
+    top = max(highs) + 1
+    out = []
+    for forward in (True, False):
+        t, step = (min(lows) if forward else top), _HOUR
+        while True:
+            a, b = (t, min(t + step, top)) if forward else (max(t - step, min(lows)), t)
+            ev = rd.read(lo, hi, kinds=None, recv=(a, b))
+            if len(ev):
+                out.append(ev)
+                break
+            if (forward and b >= top) or (not forward and a <= min(lows)):
+                raise NotStreamable("the selection has no events")
+            t, step = (b, step * 2) if forward else (a, step * 2)
+    return out[0], out[1]
+
+
+def _first_stray(ts: np.ndarray, jump: int) -> bool:
+    """The detector's stray-time test of a run's first event (from the next two, which agree)."""
+    if len(ts) < 3:
+        return len(ts) == 2 and abs(int(ts[0]) - int(ts[1])) > jump  # too few to tell: assume it could
+    return abs(int(ts[0]) - int(ts[1])) > jump and abs(int(ts[1]) - int(ts[2])) <= jump
+
+
+def _bulk_groups(path, sel) -> dict:
+    """Min/max statistics of the selection's bulk row groups (trades and quotes: the groups whose
+    ``kind`` minimum is a bulk kind, datasets written with sections), from the Parquet footers."""
+    import pyarrow.dataset as ds
+
+    from liqcore.io.dataset import BULK_KINDS, _open, read_format
+
+    fmt = read_format(path) or {}
+    if not fmt.get("sections"):
+        raise NotStreamable("the dataset keeps trades and liquidations in shared row groups (written before "
+                            "sections: convert it again)")
+    keys = {(v, s, d) for v, s, d in sel}
+    flt = ds.field("symbol").isin(sorted({k[1] for k in keys})) & ds.field("date").isin(sorted({k[2] for k in keys}))
+    cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades")}
+    where = []
+    need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
+    for frag in _open(path).get_fragments(filter=flt):
+        frag.ensure_complete_metadata()
+        for rg in frag.row_groups:
+            st = rg.statistics or {}
+            if any(c not in st or st[c].get("min") is None for c in need):
+                if rg.num_rows:
+                    raise NotStreamable("a row group without min/max statistics")
+                continue
+            kmin, kmax = int(st["kind"]["min"]), int(st["kind"]["max"])
+            if kmin not in BULK_KINDS:
+                continue  # a group of the rare section: its rows are read whole
+            if st["ts_recv_ns"]["min"] < 946_684_800_000_000_000:  # rows without a receive time
+                raise NotStreamable("bulk rows without a recorded receive time")
+            cols["te_min"].append(st["ts_event_ns"]["min"])
+            cols["te_max"].append(st["ts_event_ns"]["max"])
+            cols["tr_min"].append(st["ts_recv_ns"]["min"])
+            cols["tr_max"].append(st["ts_recv_ns"]["max"])
+            cols["p_min"].append(st["price"]["min"])
+            cols["p_max"].append(st["price"]["max"])
+            cols["q_max"].append(st["qty"]["max"])
+            cols["has_trades"].append(kmin == 2)
+            where.append((frag, rg.id, rg.num_rows))
+            if kmax != kmin and kmax not in BULK_KINDS:
+                raise NotStreamable("a row group mixes trades with other kinds")
+    out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
+    out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
+    out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
+    out["where"] = where
+    return out
+
+
+class _ClockRows:
+    """Event time, receive time and price of the bulk rows received in a span, the selection's
+    rules applied (event times in [lo, hi), receive times in [start, end), rows more than
+    max-clock-skew ahead of their receive time dropped, bad trade prints dropped): four columns of
+    the row groups whose ``ts_recv_ns`` statistics meet the span, each decoded once (spans come in
+    receive order)."""
+
+    def __init__(self, g, lo, hi, start_ns, end_ns, skew):
+        self.g, self.lo, self.hi, self.start, self.end, self.skew = g, lo, hi, start_ns, end_ns, skew
+        self.cache: dict = {}
+        self.rows_read = 0
+
+    def group(self, i):
+        if i not in self.cache:
+            from liqcore.types import Kind
+
+            frag, rid, n = self.g["where"][i]
+            t = frag.subset(row_group_ids=[rid]).to_table(columns=["ts_event_ns", "ts_recv_ns", "kind", "price"])
+            self.rows_read += n
+            te = t.column("ts_event_ns").to_numpy()
+            tr = t.column("ts_recv_ns").to_numpy()
+            kind = t.column("kind").to_numpy()
+            pr = t.column("price").to_numpy()
+            keep = (te >= self.lo) & (te < self.hi)
+            if self.start is not None:
+                keep &= tr >= self.start
+            if self.end is not None:
+                keep &= tr < self.end
+            if self.skew is not None:
+                keep &= te - tr <= int(self.skew)
+            keep &= (kind != int(Kind.TRADE)) | (np.isfinite(pr) & (pr > 0))
+            self.cache[i] = (te[keep], tr[keep], pr[keep])
+        return self.cache[i]
+
+    def rows(self, a: int, b: int):
+        """(ts_event, ts_recv, price) of the rows received in [a, b), in receive order (then event
+        order, the order the detector gets them in)."""
+        g = self.g
+        for i in [i for i in self.cache if g["tr_max"][i] < a]:
+            del self.cache[i]
+        ids = np.flatnonzero((g["tr_max"] >= a) & (g["tr_min"] < b))
+        parts = [self.group(int(i)) for i in ids]
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return z, z, np.zeros(0)
+        te = np.concatenate([p[0] for p in parts])
+        tr = np.concatenate([p[1] for p in parts])
+        pr = np.concatenate([p[2] for p in parts])
+        m = (tr >= a) & (tr < b)
+        te, tr, pr = te[m], tr[m], pr[m]
+        o = np.lexsort((te, tr))
+        return te[o], tr[o], pr[o]
+
+
+def _check_prices(det, g: dict, det_ev: np.ndarray, delta: int) -> None:
+    """NotStreamable unless no two prices the plausibility rule could compare (event times within
+    ``reference-age`` + 2 x ``delta``: the reference is the last accepted price, and the clock's
+    latest event time at most 2 x delta after it) are ``price-factor`` apart: the bulk groups' price
+    ranges and the rare rows' prices (liquidations, marks), bucketed by that span."""
+    from liqcore.types import Kind
+
+    span = int(det.reference_age_ns) + 2 * int(delta) + 1
+    f = float(det.price_factor)
+    k = det_ev["kind"]
+    pr = det_ev["price"]
+    m = ((k == int(Kind.LIQUIDATION)) | (k == int(Kind.MARK)) | (k == int(Kind.TRADE))
+         | ((k == int(Kind.QUOTE)) & (det_ev["qty"] > 0)))
+    m &= np.isfinite(pr) & (pr > 0)
+    b_ev = det_ev["ts_event"][m] // span
+    lo_b = [b_ev]
+    hi_b = [b_ev]
+    pmin, pmax = [pr[m]], [pr[m]]
+    if len(g["te_min"]):
+        lo_b.append(g["te_min"] // span)
+        hi_b.append(g["te_max"] // span)
+        pmin.append(g["p_min"])
+        pmax.append(g["p_max"])
+    blo, bhi = np.concatenate(lo_b), np.concatenate(hi_b)
+    if not len(blo):
+        return
+    vmin, vmax = np.concatenate(pmin), np.concatenate(pmax)
+    if not (np.all(np.isfinite(vmin)) and np.all(vmin > 0) and np.all(np.isfinite(vmax))):
+        raise NotStreamable("a bulk row group holds a price that is not finite and positive")
+    base = int(blo.min())
+    nb = int(bhi.max()) - base + 2
+    lo_p = np.full(nb, np.inf)
+    hi_p = np.full(nb, -np.inf)
+    width = bhi - blo
+    for w in np.unique(width):  # items spanning several buckets count in each of them
+        sel = width == w
+        for d in range(int(w) + 1):
+            i = blo[sel] - base + d
+            np.minimum.at(lo_p, i, vmin[sel])
+            np.maximum.at(hi_p, i, vmax[sel])
+    lo2 = np.minimum(lo_p[:-1], lo_p[1:])  # a bucket and the next: every pair within the span
+    hi2 = np.maximum(hi_p[:-1], hi_p[1:])
+    ok = ~np.isfinite(lo2) | (hi2 <= lo2 * f)
+    if not np.all(ok):
+        b = int(np.flatnonzero(~ok)[0]) + base
+        day = np.datetime64((b * span) // 1_000_000_000, "s")
+        raise NotStreamable(f"prices near {day} UTC span more than price-factor {f:g}x (the plausibility rule "
+                            "could judge a liquidation differently without the trades)")

@@ -1,0 +1,163 @@
+"""The default read of a dataset backtest (``read="auto"``: a window-local strategy reads the
+liquidations, the bulk rows that time the detector's clock at each of them, and trades only in its
+signals' windows) is exact: the same trades, summary, simulator counts and confirmed cascade records
+(start, confirm, notionals, event and large counts...) as the full replay (``read="all"``), over
+strategy parameters, fill rules, liquidations received late behind later-stamped trades or stamped out
+of order, row-group sizes and the full replay's chunk edges; on the bundled real Binance recordings too."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from liqcore.backtest.run import backtest
+from liqcore.config import Params
+from liqcore.types import Kind
+
+_DS: dict = {}
+#: the record fields compared (all but event_index: an index into what each read decoded)
+_REC_FIELDS = ("start_ns", "confirm_ns", "confirm_recv_ns", "end_ns", "emit_ns", "long_notional", "short_notional",
+               "threshold", "n_events", "n_large", "symbol_id", "cascade_id", "record", "dominant", "venue",
+               "end_reason")
+
+
+def _write(events, registry, out, rows):
+    import liqcore.io.dataset as iod
+    from liqcore.dataset import write_dataset
+
+    keep = iod.ROW_GROUP_ROWS
+    iod.ROW_GROUP_ROWS = rows
+    try:
+        write_dataset(events, out, registry, checked=True)  # as a converted dataset (no re-check)
+    finally:
+        iod.ROW_GROUP_ROWS = keep
+    return str(out)
+
+
+def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, rows: int):
+    """A 2-day synthetic market whose liquidations are, for a random half, received up to ``late_s``
+    seconds late (trades stamped after them arrive first: the detector's late-event clamp moves them)
+    and, for a random quarter, stamped up to ``shift_s`` seconds earlier (out of order)."""
+    key = (seed, late_s, shift_s, rows)
+    if key not in _DS:
+        from liqcore.backtest.synthetic import synthetic_market
+
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=seed, cache=False)
+        ev = m.events.copy()
+        rng = np.random.default_rng(seed)
+        liq = np.flatnonzero(ev["kind"] == int(Kind.LIQUIDATION))
+        late = liq[rng.random(len(liq)) < 0.5]
+        ev["ts_recv"][late] += (rng.random(len(late)) * late_s * 1e9).astype(np.int64)
+        early = liq[rng.random(len(liq)) < 0.25]
+        ev["ts_event"][early] -= (rng.random(len(early)) * shift_s * 1e9).astype(np.int64)
+        _DS[key] = _write(ev, m.registry, tmp_path_factory.mktemp("late") / "ds", rows)
+    return _DS[key]
+
+
+def _summary(res):
+    s = res.to_json()["summary"]
+    s.pop("read", None)
+    s.pop("feed_latency_model", None)  # over the rows read (the window path says so)
+    return s
+
+
+def _same_records(a: np.ndarray, b: np.ndarray) -> None:
+    assert len(a) == len(b)
+    for f in _REC_FIELDS:
+        assert np.array_equal(a[f], b[f]), f
+
+
+def _equal(path, p, chunk_days=None, symbols=None):
+    full = backtest([path], p, equity=10_000.0, read="all", chunk_days=chunk_days)
+    dflt = backtest([path], p, equity=10_000.0)  # the default read
+    assert getattr(full, "read", None) is None
+    assert dflt.trades() == full.trades()
+    assert _summary(dflt) == _summary(full)
+    assert (dflt.counts == full.counts).all()
+    _same_records(dflt.records, full.records)
+    return full, dflt
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from([5, 11]), late_s=st.sampled_from([0.0, 3.0, 40.0]), shift_s=st.sampled_from([0.0, 20.0]),
+       rows=st.sampled_from([700, 2_000, 16_384]), fill=st.sampled_from(["through", "touch", "queue"]),
+       offset=st.sampled_from(["0.05%", "0.3%"]), tp=st.sampled_from(["0.15%", "1%"]),
+       hold=st.sampled_from(["5m", "4h"]), entry=st.sampled_from(["10s", "10m"]),
+       window=st.sampled_from(["20s", "60s"]), refresh=st.sampled_from(["5m", "1h"]),
+       chunk_days=st.sampled_from([None, 0.1, 1.0]))
+def test_default_read_equals_the_full_replay(tmp_path_factory, seed, late_s, shift_s, rows, fill, offset, tp, hold,
+                                             entry, window, refresh, chunk_days):
+    path = _late_dataset(tmp_path_factory, seed, late_s, shift_s, rows)
+    p = Params.from_mapping({"offset": offset, "take-profit": tp, "hold-timeout": hold, "entry-timeout": entry,
+                             "window": window, "refresh": refresh, "fill": fill})
+    full, dflt = _equal(path, p, chunk_days)
+    assert len(full.records) > 0
+    if fill != "queue":  # the queue rule reads the whole span's book: the full replay, said so
+        assert dflt.read["path"] == "windows"
+        assert dflt.read["rows_read"] < dflt.read["rows_total"]
+    else:
+        assert getattr(dflt, "read", None) is None
+
+
+def test_late_liquidations_are_retimed_as_the_full_replay_does(tmp_path_factory):
+    """Liquidations received seconds behind later-stamped trades: the full replay's detector re-times
+    them (its ``late`` count); the default read finds the trade that does it and confirms the same
+    cascades at the same times."""
+    path = _late_dataset(tmp_path_factory, 5, 40.0, 20.0, 2_000)
+    p = Params()
+    full, dflt = _equal(path, p)
+    assert full.detector_counts["late"] > 100  # the clamp really moves many liquidations here
+    assert dflt.read["path"] == "windows" and dflt.read["clock_rows"] > 0
+
+
+def test_price_far_from_the_trades_falls_back_to_the_full_replay(tmp_path_factory, capsys):
+    """A liquidation 20x away from every trade: the plausibility rule judges it against the trades in
+    the full replay; the default read cannot prove the same from its rows, so it replays everything
+    (and the CLI says why)."""
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.cli import main
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False)
+    ev = m.events.copy()
+    liq = np.flatnonzero(ev["kind"] == int(Kind.LIQUIDATION))
+    ev["price"][liq[len(liq) // 2]] *= 20.0
+    path = _write(ev, m.registry, tmp_path_factory.mktemp("far") / "ds", 2_000)
+    full, dflt = _equal(path, Params())
+    assert getattr(dflt, "read", None) is None  # replayed every event
+    assert full.detector_counts["skipped_implausible_price"] >= 1
+    capsys.readouterr()
+    assert main(["backtest", path, "--equity", "10000"]) == 0
+    err = capsys.readouterr().err
+    assert "replaying every event" in err and "price-factor" in err
+
+
+def test_default_read_on_the_real_binance_recordings(real_data, tmp_path_factory):
+    """The bundled recordings (every liquidation of Binance USD-M, its large trades), written as a
+    dataset, one symbol at a time as the window read takes them (the two with the most liquidations
+    per recording among those with their trades recorded): the default read equals the full replay, with the guide's parameters and with a
+    lower threshold that confirms more cascades."""
+    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.dataset import load_dataset
+    from liqcore.io import load_events
+
+    checked = 0
+    for folder in ("binance-forceorder-2024-08", "binance-forceorder-2025-01", "binance-forceorder-2025-12"):
+        res = load_events([real_data / folder])
+        ev = res.events
+        n_liq = np.bincount(ev["symbol_id"][ev["kind"] == int(Kind.LIQUIDATION)], minlength=len(res.registry))
+        n_tr = np.bincount(ev["symbol_id"][ev["kind"] == int(Kind.TRADE)], minlength=len(res.registry))
+        n_liq[n_tr < 100] = 0  # symbols with their trades recorded
+        top = [res.registry.symbol(int(i)) for i in np.argsort(-n_liq, kind="stable")[:2] if n_liq[i]]
+        out = _write(ev, res.registry, tmp_path_factory.mktemp("real") / "ds", 16_384)
+        for sym in top:
+            for p in (Params(), Params.from_mapping({"min-history": "20", "quantile": "0.8", "window": "120s"})):
+                obj, p = resolve_strategy(None, p)
+                whole = load_dataset(out, symbols=[sym], max_clock_skew_ns=p.max_clock_skew_ns, trade_ids=False)
+                full = backtest(whole, p, equity=10_000.0)  # every event of the symbol, loaded whole
+                win = backtest_windows(out, p, obj, symbols=[sym], equity=10_000.0)
+                assert win.trades() == full.trades(), (folder, sym)
+                assert (win.counts == full.counts).all(), (folder, sym)
+                _same_records(win.records, full.records)
+                checked += len(full.records)
+    assert checked > 0  # cascades were confirmed and compared
