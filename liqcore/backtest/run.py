@@ -431,7 +431,8 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     rows that time the detector's clock at each, then trades in its signals' windows
     (:mod:`liqcore.backtest.windows`), with the full replay's trades and records -- and replays every
     event where that cannot be proven from the dataset's statistics or the run needs the whole span
-    (the queue fill rule, a strategy that reads everything); ``"all"`` always replays every event.
+    (the queue fill rule, a strategy that reads everything) or ``chunk_days`` is given (the full
+    replay's chunks); ``"all"`` always replays every event.
     """
     params = params or Params()
     obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work
@@ -472,7 +473,7 @@ def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
         return None
     check_selection(path)  # an empty dataset: the whole read's error
     days = default_chunk_days(path) if chunk_days is None else float(chunk_days)
-    if read != "all":
+    if read == "windows" or (read == "auto" and chunk_days is None):  # chunk_days asks for the full replay
         try:
             res = backtest_windows(path, params, obj, equity=equity)
         except NotStreamable:

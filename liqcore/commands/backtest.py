@@ -38,8 +38,8 @@ def add_arguments(parser) -> None:
                           "window-local strategy such as cascade-mm the liquidations, the trade rows that time the "
                           "detector at each, then trades only from each signal to its last possible exit -- the "
                           "full replay's trades and cascades, exactly; it replays every event (and says why) where "
-                          "the dataset's statistics cannot prove that, or for the queue fill rule; all: replay "
-                          "every event")
+                          "the dataset's statistics cannot prove that, or for the queue fill rule, or with "
+                          "--chunk-days; all: replay every event")
     out.add_argument("--min-trades", type=int, default=30, metavar="N",
                      help="fewest completed trades for which the results are compared with the trading "
                           "guide's claims; below, the summary and report say the sample is too small (default 30)")
@@ -200,7 +200,8 @@ def _chunked(args, params, strategy, steps):
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
     if days is None:
         days = default_chunk_days(args.paths[0], syms, start, end)
-    if getattr(args, "read", "auto") != "all":
+    how = getattr(args, "read", "auto")
+    if how == "windows" or (how == "auto" and args.chunk_days is None):  # --chunk-days: the full replay's chunks
         from liqcore.backtest.run import backtest_windows
 
         try:

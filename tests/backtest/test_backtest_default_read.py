@@ -111,6 +111,27 @@ def test_late_liquidations_are_retimed_as_the_full_replay_does(tmp_path_factory)
     assert dflt.read["path"] == "windows" and dflt.read["clock_rows"] > 0
 
 
+def test_the_cli_reads_window_local_by_default(tmp_path_factory, capsys):
+    """``liqcore backtest DS`` takes the default read (one line says what it decoded); ``--read all``
+    and ``--chunk-days`` replay every event; the trades are the same."""
+    import json
+
+    from liqcore.cli import main
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 2_000)
+    capsys.readouterr()
+    assert main(["backtest", path, "--equity", "10000"]) == 0
+    err = capsys.readouterr().err
+    assert "read window-local" in err and "--read all" in err
+    runs = []
+    for extra in ([], ["--read", "all"], ["--chunk-days", "0.5"]):
+        assert main(["backtest", path, "--equity", "10000", "--json", *extra]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert runs[0]["summary"]["read"]["path"] == "windows"
+    assert "read" not in runs[1]["summary"] and "read" not in runs[2]["summary"]
+    assert runs[0]["trades"] == runs[1]["trades"] == runs[2]["trades"] and len(runs[0]["trades"]) > 0
+
+
 def test_price_far_from_the_trades_falls_back_to_the_full_replay(tmp_path_factory, capsys):
     """A liquidation 20x away from every trade: the plausibility rule judges it against the trades in
     the full replay; the default read cannot prove the same from its rows, so it replays everything
