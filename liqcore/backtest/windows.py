@@ -6,7 +6,11 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
 1. detection: only the rows that are not trades or quotes (liquidations, marks, funding, gaps, open
    interest), a small share; a dataset written with sections (its format file says ``"sections":
    true``) keeps them in their own row groups, so the Parquet reader skips the trades' row groups by
-   their ``kind`` statistics.  The cascade detector runs over them (whole span, flushed at the end).
+   their ``kind`` statistics.  Before each liquidation and gap the detector also gets the bulk row
+   that sets its clock there (the late-event clamp), read as two columns (event and receive time) of the row groups their
+   ``ts_recv_ns`` statistics select; the bulk row groups' min/max statistics prove that the
+   detector's plausibility and stray-time rules judge every event as in the full replay
+   (:func:`_exact_detection`), else :class:`NotStreamable` and the caller replays every event.
 2. execution: for every confirmed record decided at ``t``, the window ``[t - before, t + after)`` of
    :meth:`~liqcore.strategies.base.Strategy.window_ns` (the reference trade's age; the entry
    timeout, hold timeout and order latencies); overlapping windows are merged, and a window is read
@@ -17,21 +21,12 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
 
 Between windows the simulator is flat: a print there changes only the symbol's last price, and a
 window starts ``max-ref-age`` before its signal, so the entry prices from the same reference trade
-(or finds none, as the full replay does).  The ledger, the counts and the summary's metrics are the
-full replay's when the detector's records are (tested); ``start_ns`` / ``end_ns`` come from the first
-and last hour of the span.  What the detector misses without the trades and quotes:
-
-* a liquidation received after a trade stamped later is clamped to that trade's time in the full
-  replay (late events), not here;
-* a liquidation's plausibility is judged against the last trade or quote price in the full replay,
-  here against the last liquidation or mark price;
-* a cascade ends at the first event past its window: in the full replay a trade, here the next
-  liquidation or the end (``FLUSH``): the ended records differ, the confirmed ones (the signals) not;
-* the stray-time test compares a liquidation with its neighbours, trades there, liquidations here.
-
-The first two can change a confirmed record (and so a trade) when a liquidation arrives behind the
-trades by more than the gap to the cascade window's edge, or sits a price factor away from the trades:
-``--read all`` replays everything.  The data note's cheapest trade, the dropped bad prints and the
+(or finds none, as the full replay does).  The ledger, the counts, the summary's metrics and the
+confirmed cascade records are the full replay's (tested, on generated data with late and
+out-of-order liquidations and on real recordings); ``start_ns`` / ``end_ns`` are the first and last
+receive times of the selection.  The detector's own counts (events, late) are over the rows it was
+given, and the cascades' ENDED records (not kept by a backtest) may end at a liquidation rather
+than at the trade past their window.  The data note's cheapest trade, the dropped bad prints and the
 feed-latency note are taken over the rows read (they say so); ``n_prints`` counts the prints replayed.
 """
 from __future__ import annotations
@@ -322,7 +317,7 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
     if len(g["te_min"]):
         d_g = np.maximum(g["te_max"] - g["tr_min"], g["tr_max"] - g["te_min"])
         for i in np.flatnonzero(6 * d_g > jump):
-            te_i, tr_i, _p = clock.group(int(i))
+            te_i, tr_i = clock.group(int(i))
             d_g[i] = int(np.abs(te_i - tr_i).max(initial=0))
         delta = max(delta, int(d_g.max()))
     if 6 * delta > jump:
@@ -342,26 +337,29 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
         while m < len(who) and int(det_ev["ts_event"][who[m]]) - ahead < b + gap:
             b = max(b, int(det_ev["ts_recv"][who[m]]))
             m += 1
-        te, tr, price = clock.rows(a, b)
+        te, tr = clock.rows(a, b)  # in event-time order
         if len(te):
-            cm = np.maximum.accumulate(te)
-            arg = np.maximum.accumulate(np.where(te == cm, np.arange(len(te)), 0))  # where the running max was set
-            for r in who[k:m]:
-                n = int(np.searchsorted(tr, det_ev["ts_recv"][r], "left"))  # the bulk rows received before it
-                if n and int(cm[n - 1]) > int(det_ev["ts_event"][r]):
-                    j = int(arg[n - 1])
-                    wit.append((int(te[j]), int(tr[j]), float(price[j])))
+            r_te, r_tr = det_ev["ts_event"][who[k:m]], det_ev["ts_recv"][who[k:m]]
+            # a row moves the clock past a liquidation when stamped after it and received before it:
+            # stamped in (its event time, its receive time + skew], a few rows; the latest such one
+            i0 = np.searchsorted(te, r_te, "right")
+            i1 = np.searchsorted(te, r_tr + ahead, "right")
+            for x in np.flatnonzero(i1 > i0):
+                before_it = np.flatnonzero(tr[i0[x]:i1[x]] < r_tr[x])
+                if len(before_it):
+                    j = int(i0[x] + before_it[-1])
+                    wit.append((int(te[j]), int(tr[j])))
         k = m
     w = np.zeros(len(set(wit)), det_ev.dtype)
     if len(w):
-        # a bulk row only times the detector's clock (and is a price the plausibility rule accepts,
-        # proven above): it enters as a mark, which does nothing else
+        # a bulk row only times the detector's clock (its price: no reference the plausibility rule
+        # needs, proven above): it enters as a mark without a price, which does nothing else
         u = sorted(set(wit), key=lambda x: (x[1], x[0]))
         w["ts_event"], w["ts_recv"] = [x[0] for x in u], [x[1] for x in u]
-        w["price"] = [x[2] for x in u]
+        w["price"] = np.nan
         w["kind"] = int(Kind.MARK)
-        w["symbol_id"] = det_ev["symbol_id"][0]
-        w["venue"] = det_ev["venue"][0]
+        one = det_ev[det_ev["symbol_id"] >= 0][:1]  # the symbol's id (a venue-wide gap carries -1)
+        w["symbol_id"], w["venue"] = one["symbol_id"][0], one["venue"][0]
     rd.rows_clock = clock.rows_read
     both = np.concatenate([det_ev, w])
     order = np.lexsort((both["ts_event"], both["ts_recv"]))  # receive order, then event order (as loaded)
@@ -434,8 +432,18 @@ def _bulk_groups(path, sel) -> dict:
     cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades")}
     where = []
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
+    import orjson
+
     for frag in _open(path).get_fragments(filter=flt):
         frag.ensure_complete_metadata()
+        meta = (frag.metadata.metadata or {}).get(b"liqcore")
+        try:
+            checked = bool(meta) and orjson.loads(meta).get("checked") is True
+        except (orjson.JSONDecodeError, AttributeError):
+            checked = False
+        if not checked and frag.metadata.num_rows:
+            raise NotStreamable(f"{frag.path} is not a checked file (its rows are judged on reading): "
+                                "convert it again")
         for rg in frag.row_groups:
             st = rg.statistics or {}
             if any(c not in st or st[c].get("min") is None for c in need):
@@ -466,11 +474,12 @@ def _bulk_groups(path, sel) -> dict:
 
 
 class _ClockRows:
-    """Event time, receive time and price of the bulk rows received in a span, the selection's
-    rules applied (event times in [lo, hi), receive times in [start, end), rows more than
-    max-clock-skew ahead of their receive time dropped, bad trade prints dropped): four columns of
-    the row groups whose ``ts_recv_ns`` statistics meet the span, each decoded once (spans come in
-    receive order)."""
+    """Event and receive times of the bulk rows received in a span, the selection's rules applied
+    (event times in [lo, hi), receive times in [start, end), rows more than max-clock-skew ahead of
+    their receive time dropped): two columns of the row groups whose ``ts_recv_ns`` statistics meet
+    the span, each decoded once (spans come in receive order).  The files are checked ones (their
+    rows passed every rule when written, trade prices finite and positive: a load keeps them all),
+    so the rows are the full replay's."""
 
     def __init__(self, g, lo, hi, start_ns, end_ns, skew):
         self.g, self.lo, self.hi, self.start, self.end, self.skew = g, lo, hi, start_ns, end_ns, skew
@@ -479,15 +488,11 @@ class _ClockRows:
 
     def group(self, i):
         if i not in self.cache:
-            from liqcore.types import Kind
-
             frag, rid, n = self.g["where"][i]
-            t = frag.subset(row_group_ids=[rid]).to_table(columns=["ts_event_ns", "ts_recv_ns", "kind", "price"])
+            t = frag.subset(row_group_ids=[rid]).to_table(columns=["ts_event_ns", "ts_recv_ns"])
             self.rows_read += n
             te = t.column("ts_event_ns").to_numpy()
             tr = t.column("ts_recv_ns").to_numpy()
-            kind = t.column("kind").to_numpy()
-            pr = t.column("price").to_numpy()
             keep = (te >= self.lo) & (te < self.hi)
             if self.start is not None:
                 keep &= tr >= self.start
@@ -495,13 +500,11 @@ class _ClockRows:
                 keep &= tr < self.end
             if self.skew is not None:
                 keep &= te - tr <= int(self.skew)
-            keep &= (kind != int(Kind.TRADE)) | (np.isfinite(pr) & (pr > 0))
-            self.cache[i] = (te[keep], tr[keep], pr[keep])
+            self.cache[i] = (te[keep], tr[keep])
         return self.cache[i]
 
     def rows(self, a: int, b: int):
-        """(ts_event, ts_recv, price) of the rows received in [a, b), in receive order (then event
-        order, the order the detector gets them in)."""
+        """(ts_event, ts_recv) of the rows received in [a, b), in event-time order."""
         g = self.g
         for i in [i for i in self.cache if g["tr_max"][i] < a]:
             del self.cache[i]
@@ -509,14 +512,15 @@ class _ClockRows:
         parts = [self.group(int(i)) for i in ids]
         if not parts:
             z = np.zeros(0, np.int64)
-            return z, z, np.zeros(0)
+            return z, z
         te = np.concatenate([p[0] for p in parts])
         tr = np.concatenate([p[1] for p in parts])
-        pr = np.concatenate([p[2] for p in parts])
         m = (tr >= a) & (tr < b)
-        te, tr, pr = te[m], tr[m], pr[m]
-        o = np.lexsort((te, tr))
-        return te[o], tr[o], pr[o]
+        te, tr = te[m], tr[m]
+        if len(te) > 1 and not bool(np.all(te[1:] >= te[:-1])):
+            o = np.argsort(te, kind="stable")
+            te, tr = te[o], tr[o]
+        return te, tr
 
 
 def _check_prices(det, g: dict, det_ev: np.ndarray, delta: int) -> None:
