@@ -153,6 +153,24 @@ def test_price_far_from_the_trades_falls_back_to_the_full_replay(tmp_path_factor
     assert "replaying every event" in err and "price-factor" in err
 
 
+def test_unchecked_files_fall_back_to_the_full_replay(tmp_path_factory):
+    """Files written from a bare event array (not marked checked: a load judges their rows) cannot be
+    read by their columns alone: the default read replays every event, with the same trades."""
+    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.dataset import write_dataset
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False)
+    out = str(tmp_path_factory.mktemp("unchecked") / "ds")
+    write_dataset(m.events, out, m.registry, checked=False)
+    obj, p = resolve_strategy(None, Params())
+    with pytest.raises(NotStreamable, match="not a checked file"):
+        backtest_windows(out, p, obj, equity=10_000.0)
+    full, dflt = _equal(out, p)
+    assert getattr(dflt, "read", None) is None and len(full.trades()) > 0
+
+
 def test_default_read_on_the_real_binance_recordings(real_data, tmp_path_factory):
     """The bundled recordings (every liquidation of Binance USD-M, its large trades), written as a
     dataset, one symbol at a time as the window read takes them (the two with the most liquidations
