@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from liqcore.backtest.run import backtest
 from liqcore.config import Params
 from liqcore.types import Kind
+from tests.backtest.test_backtest_windows import _summary  # the summary less what the read says of itself
 
 _DS: dict = {}
 #: the record fields compared (all but event_index: an index into what each read decoded)
@@ -53,13 +54,6 @@ def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, ro
         ev["ts_event"][early] -= (rng.random(len(early)) * shift_s * 1e9).astype(np.int64)
         _DS[key] = _write(ev, m.registry, tmp_path_factory.mktemp("late") / "ds", rows)
     return _DS[key]
-
-
-def _summary(res):
-    s = res.to_json()["summary"]
-    s.pop("read", None)
-    s.pop("feed_latency_model", None)  # over the rows read (the window path says so)
-    return s
 
 
 def _same_records(a: np.ndarray, b: np.ndarray) -> None:
