@@ -334,7 +334,8 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
         a = int(det_ev["ts_event"][who[k]]) - ahead
         b = int(det_ev["ts_recv"][who[k]])
         m = k + 1
-        while m < len(who) and int(det_ev["ts_event"][who[m]]) - ahead < b + gap:
+        # (an hour of them at most: memory holds an hour of two columns, each row group decoded once)
+        while m < len(who) and int(det_ev["ts_event"][who[m]]) - ahead < b + gap and b - a < _HOUR:
             b = max(b, int(det_ev["ts_recv"][who[m]]))
             m += 1
         te, tr = clock.rows(a, b)  # in event-time order
@@ -484,12 +485,21 @@ class _ClockRows:
     def __init__(self, g, lo, hi, start_ns, end_ns, skew):
         self.g, self.lo, self.hi, self.start, self.end, self.skew = g, lo, hi, start_ns, end_ns, skew
         self.cache: dict = {}
+        self.files: dict = {}  # path -> the open ParquetFile
         self.rows_read = 0
+
+    def _file(self, frag):
+        import pyarrow.parquet as pq
+
+        f = self.files.get(frag.path)
+        if f is None:
+            f = self.files[frag.path] = pq.ParquetFile(frag.filesystem.open_input_file(frag.path))
+        return f
 
     def group(self, i):
         if i not in self.cache:
             frag, rid, n = self.g["where"][i]
-            t = frag.subset(row_group_ids=[rid]).to_table(columns=["ts_event_ns", "ts_recv_ns"])
+            t = self._file(frag).read_row_group(rid, columns=["ts_event_ns", "ts_recv_ns"])
             self.rows_read += n
             te = t.column("ts_event_ns").to_numpy()
             tr = t.column("ts_recv_ns").to_numpy()
