@@ -94,6 +94,16 @@ def test_default_read_equals_the_full_replay(tmp_path_factory, seed, late_s, shi
         assert getattr(dflt, "read", None) is None
 
 
+@pytest.mark.parametrize("name", ["cascade-fade", "liq-trend"])
+def test_strategies_reading_every_event_replay_everything_by_default(tmp_path_factory, name):
+    """A strategy that is not window-local gets the full replay from the default read too."""
+    path = _late_dataset(tmp_path_factory, 11, 3.0, 0.0, 2_000)
+    full = backtest([path], Params(), strategy=name, equity=10_000.0, read="all")
+    dflt = backtest([path], Params(), strategy=name, equity=10_000.0)
+    assert getattr(dflt, "read", None) is None
+    assert dflt.trades() == full.trades() and _summary(dflt) == _summary(full)
+
+
 def test_late_liquidations_are_retimed_as_the_full_replay_does(tmp_path_factory):
     """Liquidations received seconds behind later-stamped trades: the full replay's detector re-times
     them (its ``late`` count); the default read finds the trade that does it and confirms the same
