@@ -3,7 +3,8 @@ liquidations, the bulk rows that time the detector's clock at each of them, and 
 signals' windows) is exact: the same trades, summary, simulator counts and confirmed cascade records
 (start, confirm, notionals, event and large counts...) as the full replay (``read="all"``), over
 strategy parameters, fill rules, liquidations received late behind later-stamped trades or stamped out
-of order, row-group sizes and the full replay's chunk edges; on the bundled real Binance recordings too."""
+of order, trades stamped ahead of their receipt, row-group sizes and the full replay's chunk edges; on
+the bundled real Binance recordings too."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,11 +37,13 @@ def _write(events, registry, out, rows):
     return str(out)
 
 
-def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, rows: int):
+def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, rows: int, ahead_s: float = 0.0):
     """A 2-day synthetic market whose liquidations are, for a random half, received up to ``late_s``
     seconds late (trades stamped after them arrive first: the detector's late-event clamp moves them)
-    and, for a random quarter, stamped up to ``shift_s`` seconds earlier (out of order)."""
-    key = (seed, late_s, shift_s, rows)
+    and, for a random quarter, stamped up to ``shift_s`` seconds earlier (out of order); a random tenth
+    of the trades is received up to ``ahead_s`` seconds before its own time (a venue clock ahead: up to
+    max-clock-skew, 5 s, kept; beyond, dropped as from the future)."""
+    key = (seed, late_s, shift_s, rows, ahead_s)
     if key not in _DS:
         from liqcore.backtest.synthetic import synthetic_market
 
@@ -52,6 +55,9 @@ def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, ro
         ev["ts_recv"][late] += (rng.random(len(late)) * late_s * 1e9).astype(np.int64)
         early = liq[rng.random(len(liq)) < 0.25]
         ev["ts_event"][early] -= (rng.random(len(early)) * shift_s * 1e9).astype(np.int64)
+        tr = np.flatnonzero(ev["kind"] == int(Kind.TRADE))
+        ahead = tr[rng.random(len(tr)) < 0.1]
+        ev["ts_recv"][ahead] = ev["ts_event"][ahead] - (rng.random(len(ahead)) * ahead_s * 1e9).astype(np.int64)
         _DS[key] = _write(ev, m.registry, tmp_path_factory.mktemp("late") / "ds", rows)
     return _DS[key]
 
@@ -74,15 +80,15 @@ def _equal(path, p, chunk_days=None, symbols=None):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.sampled_from([5, 11]), late_s=st.sampled_from([0.0, 3.0, 40.0]), shift_s=st.sampled_from([0.0, 20.0]),
+@given(seed=st.sampled_from([5, 11]), late_s=st.sampled_from([0.0, 3.0, 40.0]), shift_s=st.sampled_from([0.0, 20.0, 200.0]),
        rows=st.sampled_from([700, 2_000, 16_384]), fill=st.sampled_from(["through", "touch", "queue"]),
        offset=st.sampled_from(["0.05%", "0.3%"]), tp=st.sampled_from(["0.15%", "1%"]),
        hold=st.sampled_from(["5m", "4h"]), entry=st.sampled_from(["10s", "10m"]),
        window=st.sampled_from(["20s", "60s"]), refresh=st.sampled_from(["5m", "1h"]),
-       chunk_days=st.sampled_from([None, 0.1, 1.0]))
+       chunk_days=st.sampled_from([None, 0.1, 1.0]), ahead_s=st.sampled_from([0.0, 4.0, 8.0]))
 def test_default_read_equals_the_full_replay(tmp_path_factory, seed, late_s, shift_s, rows, fill, offset, tp, hold,
-                                             entry, window, refresh, chunk_days):
-    path = _late_dataset(tmp_path_factory, seed, late_s, shift_s, rows)
+                                             entry, window, refresh, chunk_days, ahead_s):
+    path = _late_dataset(tmp_path_factory, seed, late_s, shift_s, rows, ahead_s)
     p = Params.from_mapping({"offset": offset, "take-profit": tp, "hold-timeout": hold, "entry-timeout": entry,
                              "window": window, "refresh": refresh, "fill": fill})
     full, dflt = _equal(path, p, chunk_days)
