@@ -7,10 +7,10 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
    interest), a small share; a dataset written with sections (its format file says ``"sections":
    true``) keeps them in their own row groups, so the Parquet reader skips the trades' row groups by
    their ``kind`` statistics.  Before each liquidation and gap the detector also gets the bulk row
-   that sets its clock there (the late-event clamp), read as two columns (event and receive time) of the row groups their
-   ``ts_recv_ns`` statistics select; the bulk row groups' min/max statistics prove that the
-   detector's plausibility and stray-time rules judge every event as in the full replay
-   (:func:`_exact_detection`), else :class:`NotStreamable` and the caller replays every event.
+   that sets its clock there (the late-event clamp), read as two columns (event and receive time)
+   of the row groups their ``ts_recv_ns`` statistics select; the bulk row groups' min/max statistics
+   prove that the detector's plausibility and stray-time rules judge every event as in the full
+   replay (:func:`_exact_detection`), else :class:`NotStreamable` and the caller replays every event.
 2. execution: for every confirmed record decided at ``t``, the window ``[t - before, t + after)`` of
    :meth:`~liqcore.strategies.base.Strategy.window_ns` (the reference trade's age; the entry
    timeout, hold timeout and order latencies); overlapping windows are merged, and a window is read
@@ -390,8 +390,11 @@ def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
     """Every row (all kinds) of the selection's first and of its last hour of receive times, found
     from the rare rows and the bulk groups' ``ts_recv_ns`` statistics (bounds: a span read empty is
     stepped past, in doubling steps)."""
-    lows = ([int(det_ev["ts_recv"][0])] if len(det_ev) else []) + ([int(g["tr_min"].min())] if len(g["tr_min"]) else [])
-    highs = ([int(det_ev["ts_recv"][-1])] if len(det_ev) else []) + ([int(g["tr_max"].max())] if len(g["tr_max"]) else [])
+    lows = [int(det_ev["ts_recv"][0])] if len(det_ev) else []
+    highs = [int(det_ev["ts_recv"][-1])] if len(det_ev) else []
+    if len(g["tr_min"]):
+        lows.append(int(g["tr_min"].min()))
+        highs.append(int(g["tr_max"].max()))
     if not lows:
         raise NotStreamable("the selection has no events")
     top = max(highs) + 1

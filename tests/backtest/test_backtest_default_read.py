@@ -80,8 +80,9 @@ def _equal(path, p, chunk_days=None, symbols=None):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.sampled_from([5, 11]), late_s=st.sampled_from([0.0, 3.0, 40.0]), shift_s=st.sampled_from([0.0, 20.0, 200.0]),
-       rows=st.sampled_from([700, 2_000, 16_384]), fill=st.sampled_from(["through", "touch", "queue"]),
+@given(seed=st.sampled_from([5, 11]), late_s=st.sampled_from([0.0, 3.0, 40.0]),
+       shift_s=st.sampled_from([0.0, 20.0, 200.0]), rows=st.sampled_from([700, 2_000, 16_384]),
+       fill=st.sampled_from(["through", "touch", "queue"]),
        offset=st.sampled_from(["0.05%", "0.3%"]), tp=st.sampled_from(["0.15%", "1%"]),
        hold=st.sampled_from(["5m", "4h"]), entry=st.sampled_from(["10s", "10m"]),
        window=st.sampled_from(["20s", "60s"]), refresh=st.sampled_from(["5m", "1h"]),
@@ -184,8 +185,8 @@ def test_unchecked_files_fall_back_to_the_full_replay(tmp_path_factory):
 def test_default_read_on_the_real_binance_recordings(real_data, tmp_path_factory):
     """The bundled recordings (every liquidation of Binance USD-M, its large trades), written as a
     dataset, one symbol at a time as the window read takes them (the two with the most liquidations
-    per recording among those with their trades recorded): the default read equals the full replay, with the guide's parameters and with a
-    lower threshold that confirms more cascades."""
+    per recording among those with their trades recorded): the default read equals the full replay,
+    with the guide's parameters and with a lower threshold that confirms more cascades."""
     from liqcore.backtest.run import backtest_windows, resolve_strategy
     from liqcore.dataset import load_dataset
     from liqcore.io import load_events
