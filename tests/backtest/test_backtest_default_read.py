@@ -182,6 +182,20 @@ def test_unchecked_files_fall_back_to_the_full_replay(tmp_path_factory):
     assert getattr(dflt, "read", None) is None and len(full.trades()) > 0
 
 
+def test_default_read_on_the_bundled_sample(tmp_path, capsys):
+    """The bundled sample recording (Bybit ETHUSDT, 180 liquidations, trades and marks), converted as
+    a user converts it: the default read equals the full replay and confirms the same cascades."""
+    from liqcore.cli import main
+    from liqcore.data import SAMPLE_RECORDING
+
+    ds = tmp_path / "ds"
+    assert main(["convert", str(SAMPLE_RECORDING), "--dataset", str(ds)]) == 0
+    capsys.readouterr()
+    for p in (Params(), Params.from_mapping({"min-history": "20", "quantile": "0.8", "window": "120s"})):
+        full, dflt = _equal(str(ds), p)
+        assert dflt.read["path"] == "windows" and len(full.records) >= 2
+
+
 def test_default_read_on_the_real_binance_recordings(real_data, tmp_path_factory):
     """The bundled recordings (every liquidation of Binance USD-M, its large trades), written as a
     dataset, one symbol at a time as the window read takes them (the two with the most liquidations
