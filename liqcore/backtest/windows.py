@@ -140,7 +140,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     det_ev, dropped = clean_prints(rd.read(lo, hi, kinds=rare))
     n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
     gap = int((hi - lo) / max(n_groups, 1))
-    rec_all, det_counts, n_witness, (t_first, t_last) = _exact_detection(rd, det_ev, params, sel, lo, hi, gap)
+    rec_all, det_counts, n_witness, (t_first, t_last), clock = _exact_detection(rd, det_ev, params, sel, lo, hi,
+                                                                                gap)
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
     before, after = type(strategy).window_ns(params)
     n_sym = max(len(reg), 1, int(det_ev["symbol_id"].max()) + 1 if len(det_ev) else 1)
@@ -162,6 +163,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     cur_end = None  # every receive time before this was read by an earlier window
     bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and k != Kind.QUOTE]  # quotes: the queue rule only
     skew = params.max_clock_skew_ns
+    fund_recv = det_recv[det_ev["kind"] == int(Kind.FUNDING)]  # a funding payment reads the last price
+    n_skipped = 0
     # windows closer than a row group's time span (``gap``) are read as one (the prints between them
     # reach a flat simulator, which only notes their price, as the full replay does)
     # a window is read a step at a time, on only while a position or order is live: a signal the
@@ -203,10 +206,19 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             n_events += len(tr)
             o += len(ch.events)
             so += len(ch.sim)
-            live = bool(np.any(cell.st["status"] != 0)) or (cell.carry is not None and len(cell.carry[0]) > 0)
+            carry = cell.carry is not None and len(cell.carry[0]) > 0
+            live = bool(np.any(cell.st["status"] != 0)) or carry
             if not live or b >= hi:
                 break
-            a, b = b, min(b + step, hi)  # a position or order still live: read on
+            # a position or order still live: read on, past the row groups in which every print is a
+            # quiet one for it (:func:`_quiet_until`)
+            to = b if carry else _quiet_until(cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi),
+                                              fund_recv)
+            if to > b:
+                n_skipped += clock.skipped
+                a, b = to, min(to + step, hi)
+            else:
+                a, b = b, min(b + step, hi)
         i = j
     cell.start_ns, cell.last_ns = t_first, t_last
     got = {}
@@ -235,7 +247,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                  "feed": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
-               rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness)
+               rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
+               rows_skipped=n_skipped)
     return res
 
 
@@ -383,7 +396,7 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
         raise NotStreamable("a cascade confirmed at a bulk row")  # cannot happen: only liquidations confirm
     rec["event_index"] = np.where(at_rare, pos, -1)  # an expiry at a clock row: no event of det_ev
     return rec, {k2: int(v) for k2, v in dict(counts).items()}, len(w), (int(first["ts_recv"][0]),
-                                                                       int(last["ts_recv"][-1]))
+                                                                       int(last["ts_recv"][-1])), clock
 
 
 def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
@@ -411,6 +424,66 @@ def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
                 raise NotStreamable("the selection has no events")
             t, step = (b, step * 2) if forward else (a, step * 2)
     return out[0], out[1]
+
+
+def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
+    """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
+    print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
+    statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
+    price) holds for a row group's whole price range -- an open position's stop below and
+    take-profit above it (mirrored for a short), no trailing stop to move, its hold and exit
+    deadlines after it; a resting limit entry's price below it (a buy), its deadlines after it.
+    Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
+    trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
+    set as the symbol's last price (two row groups' columns at most), as the full replay leaves it.
+    Returns the receive time to read on from (``b``: nothing to skip)."""
+    from liqcore._jit.sim import OPEN, RESTING
+    from liqcore.signals import ENTRY_LIMIT
+
+    st = cell.st
+    live = np.flatnonzero(st["status"] != 0)
+    if len(live) != 1:
+        return b
+    sid = int(live[0])
+    s = st[sid]
+    grid = float(cell.par[sid]["grid"])
+
+    def tk(x):
+        return np.floor(x * grid + 0.5) if grid > 0.0 else x
+
+    g = clock.g
+    side = int(s["side"])
+    if int(s["status"]) == OPEN:
+        if float(s["trail"]) > 0.0:
+            return b
+        due = min(int(s["hold_deadline_ns"]), int(s["exit_due_ns"]))
+        lvl = float(s["sl_price"])
+        sp = float(s["stop_price"])
+        if side > 0:
+            lvl = sp if sp > lvl else lvl
+            quiet = (g["p_min"] > lvl) & (tk(g["p_max"]) < tk(float(s["tp_price"])))
+        else:
+            lvl = sp if sp < lvl else lvl
+            quiet = (g["p_max"] < lvl) & (tk(g["p_min"]) > tk(float(s["tp_price"])))
+    elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
+        due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
+        kl = tk(float(s["limit_price"]))
+        quiet = tk(g["p_min"]) > kl if side > 0 else tk(g["p_max"]) < kl
+    else:
+        return b
+    k = int(np.searchsorted(fund_recv, b, "left"))
+    end = min(due, stop, int(fund_recv[k]) if k < len(fund_recv) else stop)
+    near = (g["tr_max"] >= b) & (g["tr_min"] < end)
+    loud = near & ~quiet
+    to = min(end, int(g["tr_min"][loud].min())) if loud.any() else end
+    if to <= b or not np.any(near & (g["tr_min"] < to)):
+        return b
+    last = clock.last_print(np.flatnonzero(near & (g["tr_min"] < to)), b, to)
+    if last is None:
+        return b  # an exact tie between the last prints: read them
+    if last:
+        s["last_price"], s["last_ns"] = last[1], last[0]
+    return to
 
 
 def _first_stray(ts: np.ndarray, jump: int) -> bool:
@@ -490,6 +563,7 @@ class _ClockRows:
         self.cache: dict = {}
         self.files: dict = {}  # path -> the open ParquetFile
         self.rows_read = 0
+        self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
 
     def _file(self, frag):
         import pyarrow.parquet as pq
@@ -515,6 +589,46 @@ class _ClockRows:
                 keep &= te - tr <= int(self.skew)
             self.cache[i] = (te[keep], tr[keep])
         return self.cache[i]
+
+    def last_print(self, ids, b: int, to: int):
+        """The last trade print received in [b, to) among row groups ``ids`` (the only ones holding
+        rows received there), in the full replay's order, as ``(ts_recv, price)``; ``()`` when there
+        is none, None when two prints tie in receive and event time with different prices (their order
+        is the load's).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
+        only the latest groups are, for the last print)."""
+        from liqcore.types import Kind
+
+        g = self.g
+        inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
+        self.skipped = int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
+        tail = [int(i) for i in ids if g["tr_max"][int(i)] >= int(g["tr_min"][ids].max())]
+        best = ()
+        cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"]
+        tes, trs, prs = [], [], []
+        for i in tail:
+            frag, rid, n = g["where"][i]
+            t = self._file(frag).read_row_group(rid, columns=cols)
+            self.rows_read += n
+            te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
+            keep = (tr >= b) & (tr < to) & (te >= self.lo) & (te < self.hi)
+            keep &= t.column("kind").to_numpy() == int(Kind.TRADE)
+            if self.start is not None:
+                keep &= tr >= self.start
+            if self.end is not None:
+                keep &= tr < self.end
+            if self.skew is not None:
+                keep &= te - tr <= int(self.skew)
+            tes.append(te[keep])
+            trs.append(tr[keep])
+            prs.append(t.column("price").to_numpy()[keep])
+        te, tr, pr = np.concatenate(tes), np.concatenate(trs), np.concatenate(prs)
+        if not len(te):
+            return best
+        k = np.lexsort((te, tr))[-1]
+        tie = (tr == tr[k]) & (te == te[k])
+        if np.count_nonzero(tie) > 1 and np.unique(pr[tie]).size > 1:
+            return None
+        return int(tr[k]), float(pr[k])
 
     def rows(self, a: int, b: int):
         """(ts_event, ts_recv) of the rows received in [a, b), in event-time order."""

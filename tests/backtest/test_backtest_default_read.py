@@ -122,6 +122,22 @@ def test_late_liquidations_are_retimed_as_the_full_replay_does(tmp_path_factory)
     assert dflt.read["path"] == "windows" and dflt.read["clock_rows"] > 0
 
 
+@pytest.mark.parametrize("params", [{"hold-timeout": "4h", "take-profit": "1%", "stop-loss": "1%"},
+                                    {"hold-timeout": "4h", "take-profit": "1%", "stop-loss": "1%", "touch": "on"},
+                                    {"entry-timeout": "4h", "offset": "2%"}])
+def test_quiet_row_groups_are_passed_over_by_their_statistics(tmp_path_factory, params):
+    """An open position whose stop and target lie outside a row group's price range, and a resting
+    entry whose limit lies below it, before their deadlines: the group's prints are all quiet ones, so
+    the default read passes over them without decoding (``rows_skipped``) and sets the last one's price
+    as the simulator's last price -- the same trades, summary and counts as the full replay."""
+    if "touch" in params:
+        params = {k: v for k, v in params.items() if k != "touch"} | {"fill": "touch"}
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 700)
+    full, dflt = _equal(path, Params.from_mapping(params))
+    assert len(full.trades()) > 0
+    assert dflt.read["rows_skipped"] > 0, dflt.read
+
+
 def test_the_cli_reads_window_local_by_default(tmp_path_factory, capsys):
     """``liqcore backtest DS`` takes the default read (one line says what it decoded); ``--read all``
     and ``--chunk-days`` replay every event; the trades are the same."""
