@@ -17,7 +17,10 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
    on (by ``after`` more) while a position or order is still live at its end, and windows closer
    than one row group's time span are read as one (no row group is decoded twice).  Each window's trades,
    funding and the pass-1 rows in it are read by receive time, the row groups pruned by their
-   ``ts_recv_ns`` statistics, and replayed by the simulator carrying its state.
+   ``ts_recv_ns`` statistics, and replayed by the simulator carrying its state.  While reading on,
+   the row groups in which every print is a quiet one for the live order or position (its price range
+   away from the limit, or between the stop and the target, before the deadlines) are passed over
+   undecoded (:func:`_quiet_until`).
 
 Between windows the simulator is flat: a print there changes only the symbol's last price, and a
 window starts ``max-ref-age`` before its signal, so the entry prices from the same reference trade
