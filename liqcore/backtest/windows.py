@@ -583,15 +583,21 @@ class _ClockRows:
             self.rows_read += n
             te = t.column("ts_event_ns").to_numpy()
             tr = t.column("ts_recv_ns").to_numpy()
-            keep = (te >= self.lo) & (te < self.hi)
-            if self.start is not None:
-                keep &= tr >= self.start
-            if self.end is not None:
-                keep &= tr < self.end
-            if self.skew is not None:
-                keep &= te - tr <= int(self.skew)
+            keep = self._kept(te, tr)
             self.cache[i] = (te[keep], tr[keep])
         return self.cache[i]
+
+    def _kept(self, te, tr):
+        """Mask of the rows a load of the selection keeps (event times in [lo, hi), receive times in
+        [start, end), none more than max-clock-skew ahead of its receive time)."""
+        keep = (te >= self.lo) & (te < self.hi)
+        if self.start is not None:
+            keep &= tr >= self.start
+        if self.end is not None:
+            keep &= tr < self.end
+        if self.skew is not None:
+            keep &= te - tr <= int(self.skew)
+        return keep
 
     def last_print(self, ids, b: int, to: int):
         """The last trade print received in [b, to) among row groups ``ids`` (the only ones holding
@@ -613,14 +619,7 @@ class _ClockRows:
             t = self._file(frag).read_row_group(rid, columns=cols)
             self.rows_read += n
             te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
-            keep = (tr >= b) & (tr < to) & (te >= self.lo) & (te < self.hi)
-            keep &= t.column("kind").to_numpy() == int(Kind.TRADE)
-            if self.start is not None:
-                keep &= tr >= self.start
-            if self.end is not None:
-                keep &= tr < self.end
-            if self.skew is not None:
-                keep &= te - tr <= int(self.skew)
+            keep = self._kept(te, tr) & (tr >= b) & (tr < to) & (t.column("kind").to_numpy() == int(Kind.TRADE))
             tes.append(te[keep])
             trs.append(tr[keep])
             prs.append(t.column("price").to_numpy()[keep])
