@@ -116,7 +116,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     """The backtest of dataset ``path`` reading liquidations first, then trades only in the signals'
     windows (module docstring): a dict of :class:`liqcore.backtest.run.BacktestResult`'s fields plus
     ``detector_counts``, ``n_events`` (events read), ``kinds``, ``rows_read`` (rows of the row groups
-    decoded) and ``rows_total`` (rows of the partitions selected).  :class:`NotStreamable` when the
+    decoded), ``rows_total`` (rows of the partitions selected), ``rows_clock`` (rows whose two time
+    columns were decoded for the detector's clock), ``clock_rows`` (the rows that moved it) and
+    ``rows_skipped`` (rows of the row groups passed over as quiet).  :class:`NotStreamable` when the
     strategy or parameters need everything."""
     from liqcore.backtest.chunked import _Delays
     from liqcore.backtest.stream import _Cell, _Chunk, _note, cheapest_trade
@@ -128,7 +130,6 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.io.dataset import BULK_KINDS, rows_total
     from liqcore.strategies.cascade_mm import records_to_signals
     from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry
-    from liqcore._libs.detector import CascadeDetector
 
     why = window_reason(params, strategy)
     if why:
