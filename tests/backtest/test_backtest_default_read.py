@@ -180,6 +180,20 @@ def test_price_far_from_the_trades_falls_back_to_the_full_replay(tmp_path_factor
     assert "replaying every event" in err and "price-factor" in err
 
 
+@pytest.mark.parametrize("fill", ["through", "touch"])
+def test_default_read_with_a_book(tmp_path_factory, fill):
+    """A dataset with its top of book (QUOTE rows in the trades' row groups): the full replay's detector
+    sees the quotes too (they move its clock), so the clock read takes them; the same trades and
+    records as the full replay."""
+    from liqcore.backtest.synthetic import synthetic_market
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+    assert (m.events["kind"] == int(Kind.QUOTE)).sum() > 0
+    path = _write(m.events, m.registry, tmp_path_factory.mktemp("book") / "ds", 2_000)
+    full, dflt = _equal(path, Params.from_mapping({"fill": fill}))
+    assert dflt.read["path"] == "windows" and len(full.trades()) > 0
+
+
 def test_unchecked_files_fall_back_to_the_full_replay(tmp_path_factory):
     """Files written from a bare event array (not marked checked: a load judges their rows) cannot be
     read by their columns alone: the default read replays every event, with the same trades."""
