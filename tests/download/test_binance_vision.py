@@ -194,3 +194,37 @@ def test_a_bad_request_is_one_line(tmp_path, capsys, bad, why):
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and why in err[0], err
+
+
+def test_ctrl_c_stops_within_a_second_keeps_what_was_converted_and_a_rerun_resumes(tmp_path):
+    files = binance_vision(SYMS, DAYS)
+    ref = _by_hand(files, tmp_path)
+    ds = tmp_path / "ds"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with ArchiveServer(files, delay_s=0.4) as srv:
+        proc = subprocess.Popen([sys.executable, "-m", "liqcore", *_args(srv.url, ds, "--jobs", "2")], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and len(read_manifest(ds)) < 1:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the download ended before it could be interrupted: " + proc.stderr.read()
+        t = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+        took = time.monotonic() - t
+        err = proc.stderr.read()
+        proc.stderr.close()
+        assert proc.returncode == 130, err
+        assert [ln for ln in err.splitlines() if ln.strip()][-1:] == ["liqcore download: interrupted"], err
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        assert took < 1.0, f"SIGINT took {took:.2f} s to stop the download"
+        kept = len(read_manifest(ds))
+        assert 1 <= kept < 12 and len(load_dataset(ds).events) > 0
+        assert not [p for p in ds.rglob("*.zip")], "a downloaded file was left behind"
+        srv.delay_s = 0
+        r = subprocess.run([sys.executable, "-m", "liqcore", *_args(srv.url, ds)], env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert f"skipped {kept} file(s) already in the dataset" in r.stderr
+    _same_dataset(ds, ref)
+    _no_leftovers(ds)
