@@ -149,6 +149,8 @@ def _todo(units: list[Unit], summary: DownloadSummary, dataset, out) -> tuple[li
     from liqcore.io import storage
 
     if out is not None:
+        if storage.is_url(str(out)):
+            raise ValueError(f"out: --out is a local directory ({out} is a URL; --dataset may be one)")
         where = Path(out)
         if where.exists() and not where.is_dir():
             raise ValueError(f"out: {where} exists and is not a directory")

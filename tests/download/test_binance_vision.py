@@ -228,3 +228,19 @@ def test_ctrl_c_stops_within_a_second_keeps_what_was_converted_and_a_rerun_resum
         assert f"skipped {kept} file(s) already in the dataset" in r.stderr
     _same_dataset(ds, ref)
     _no_leftovers(ds)
+
+
+def test_into_a_dataset_on_object_storage(tmp_path, capsys):
+    files = binance_vision(SYMS[:1], DAYS[:2])
+    ref = _by_hand(files, tmp_path)
+    url = f"memory://w45-{tmp_path.name}/ds"
+    with ArchiveServer(files) as srv:
+        args = _args(srv.url, tmp_path / "unused")
+        args[args.index("--symbols") + 1], args[args.index("--to") + 1] = SYMS[0], DAYS[1]
+        args[args.index("--dataset") + 1] = url
+        assert main(args) == 0
+        n = len(srv.log)
+        assert main(args) == 0
+        assert len(srv.log) == n and "skipped 4 file(s) already in the dataset" in capsys.readouterr().err
+    ra, rb = load_dataset(url), load_dataset(ref)
+    assert len(ra.events) == 200 and np.array_equal(ra.events, rb.events)
