@@ -55,6 +55,28 @@ def _no_leftovers(ds: Path) -> None:
     assert not [p for p in ds.rglob("*") if ".tmp" in p.name], "a temporary file was left behind"
 
 
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _started(url: str, ds: Path, jobs: str, converted: int) -> subprocess.Popen:
+    """A ``liqcore download`` process, returned once ``converted`` files are in the dataset (up to 60 s)
+    and while it is still running (the server answers slowly)."""
+    proc = subprocess.Popen([sys.executable, "-m", "liqcore", *_args(url, ds, "--jobs", jobs)], env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and len(read_manifest(ds)) < converted:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the download ended before it could be stopped: " + proc.stderr.read()
+    return proc
+
+
+def _rerun(url: str, ds: Path) -> subprocess.CompletedProcess:
+    r = subprocess.run([sys.executable, "-m", "liqcore", *_args(url, ds)], env=ENV, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
 def test_the_dataset_equals_converting_the_same_files_by_hand(tmp_path, capsys):
     files = binance_vision(SYMS, DAYS)
     ref = _by_hand(files, tmp_path)
@@ -93,27 +115,16 @@ def test_a_kill_mid_run_then_a_rerun_gives_the_same_dataset(tmp_path):
     files = binance_vision(SYMS, DAYS)
     ref = _by_hand(files, tmp_path)
     ds = tmp_path / "ds"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with ArchiveServer(files, delay_s=0.4) as srv:
-        proc = subprocess.Popen([sys.executable, "-m", "liqcore", *_args(srv.url, ds, "--jobs", "1")], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if len(read_manifest(ds)) >= 2:  # two files converted, others on their way
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "the download ended before it could be killed: " + proc.stderr.read().decode()
+        proc = _started(srv.url, ds, "1", 2)  # two files converted, others on their way
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-        proc.stdout.close()
         proc.stderr.close()
         done = len(read_manifest(ds))
         assert 2 <= done < 12
         assert len(load_dataset(ds).events) > 0  # every partition written is whole
         srv.delay_s = 0
-        r = subprocess.run([sys.executable, "-m", "liqcore", *_args(srv.url, ds)], env=env, capture_output=True,
-                           text=True, timeout=300)
-        assert r.returncode == 0, r.stderr
+        r = _rerun(srv.url, ds)
         assert f"skipped {done} file(s) already in the dataset" in r.stderr
         assert "removed the files of 1 earlier run(s) that were stopped" in r.stderr
     _same_dataset(ds, ref)
@@ -199,14 +210,8 @@ def test_ctrl_c_stops_within_a_second_keeps_what_was_converted_and_a_rerun_resum
     files = binance_vision(SYMS, DAYS)
     ref = _by_hand(files, tmp_path)
     ds = tmp_path / "ds"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with ArchiveServer(files, delay_s=0.4) as srv:
-        proc = subprocess.Popen([sys.executable, "-m", "liqcore", *_args(srv.url, ds, "--jobs", "2")], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None and len(read_manifest(ds)) < 1:
-            time.sleep(0.05)
-        assert proc.poll() is None, "the download ended before it could be interrupted: " + proc.stderr.read()
+        proc = _started(srv.url, ds, "2", 1)
         t = time.monotonic()
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
@@ -221,9 +226,7 @@ def test_ctrl_c_stops_within_a_second_keeps_what_was_converted_and_a_rerun_resum
         assert 1 <= kept < 12 and len(load_dataset(ds).events) > 0
         assert not [p for p in ds.rglob("*.zip")], "a downloaded file was left behind"
         srv.delay_s = 0
-        r = subprocess.run([sys.executable, "-m", "liqcore", *_args(srv.url, ds)], env=env, capture_output=True,
-                           text=True, timeout=300)
-        assert r.returncode == 0, r.stderr
+        r = _rerun(srv.url, ds)
         assert f"skipped {kept} file(s) already in the dataset" in r.stderr
     _same_dataset(ds, ref)
     _no_leftovers(ds)

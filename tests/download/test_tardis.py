@@ -83,3 +83,21 @@ def test_no_key_or_a_wrong_key_is_one_line_and_the_key_is_in_no_output(tmp_path,
     else:
         assert {s for _p, _t, s, _a in srv.log} == {401}
     assert not ds.exists() or not any(ds.glob("venue=*"))
+
+
+@pytest.mark.parametrize("text", [f"{KEY}\n", f"# tardis.dev\nTARDIS_API_KEY='{KEY}'\n", f'{{"api_key": "{KEY}"}}'])
+def test_a_key_file_holds_the_key_alone_a_name_value_line_or_json(tmp_path, text):
+    from liqcore.secrets import Secret, load_api_key
+
+    kf = tmp_path / "k"
+    kf.write_text(text)
+    kf.chmod(0o600)
+    key = load_api_key("TARDIS_API_KEY", kf, env={})
+    assert isinstance(key, Secret) and key.reveal() == KEY and KEY not in repr(key) + str(key)
+    assert load_api_key("TARDIS_API_KEY", None, env={"TARDIS_API_KEY": KEY}).reveal() == KEY
+    with pytest.raises(ValueError, match="TARDIS_API_KEY: no API key") as err:
+        load_api_key("TARDIS_API_KEY", None, env={})
+    kf.write_text("OTHER=1\n")
+    with pytest.raises(ValueError, match="holds neither TARDIS_API_KEY nor api_key") as err:
+        load_api_key("TARDIS_API_KEY", kf, env={})
+    assert KEY not in str(err.value)
