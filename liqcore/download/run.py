@@ -288,11 +288,12 @@ def _warn(line: str) -> None:
 
 
 class _Bar:
-    """The progress over files (each a day or a month) and bytes: a rich bar on a terminal's stderr,
-    one updating line in a Jupyter kernel, nothing otherwise (or when not ``enabled``)."""
+    """The progress over files (each a day or a month) and bytes: a rich bar on a terminal's stderr
+    (``files (days) ━━━━ 4/12 files``, ``bytes ━━━━ 3.1 MB``), one updating line in a Jupyter kernel,
+    nothing otherwise (or when not ``enabled``)."""
 
     def __init__(self, total: int, enabled: bool):
-        self.total, self._p, self._line = total, None, None
+        self.total, self.done, self.nbytes, self._p, self._line = total, 0, 0, None, None
         if not enabled or total == 0:
             return
         from liqcore.progress import TextLine, in_notebook
@@ -301,29 +302,31 @@ class _Bar:
             self._line = TextLine("download (files)", total)
         elif sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TransferSpeedColumn)
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                               DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
-                               console=Console(stderr=True), transient=True)
+            self._p = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[shown]}"),
+                               TimeElapsedColumn(), console=Console(stderr=True), transient=True)
 
     def __enter__(self):
         if self._p is not None:
             self._p.__enter__()
-            self._files = self._p.add_task("files (days)", total=self.total)
-            self._bytes = self._p.add_task("bytes", total=None)
+            self._files = self._p.add_task("files (days)", total=self.total, shown=f"0/{self.total} files")
+            self._bytes = self._p.add_task("bytes", total=None, shown="0.0 MB")
         elif self._line is not None:
             self._line.__enter__()
         return self
 
     def bytes(self, n: int) -> None:
+        self.nbytes += n
         if self._p is not None:
-            self._p.advance(self._bytes, n)
+            from liqcore.cache import format_size
+
+            self._p.update(self._bytes, advance=n, shown=format_size(self.nbytes))
 
     def file_done(self) -> None:
+        self.done += 1
         if self._p is not None:
-            self._p.advance(self._files, 1)
+            self._p.update(self._files, advance=1, shown=f"{self.done}/{self.total} files")
         elif self._line is not None:
             self._line.advance(1)
 

@@ -96,3 +96,27 @@ def test_bybit_and_okx_trade_archives_into_a_dataset(tmp_path, capsys):
     venues = {int(v): int(n) for v, n in zip(*np.unique(ev["venue"], return_counts=True))}
     assert venues == {int(Venue.BYBIT): 30, int(Venue.OKX): 20}
     assert np.all(np.diff(ev["ts_event"][ev["venue"] == int(Venue.BYBIT)]) > 0)  # the archive's newest-first put in order
+
+
+def test_the_progress_bar_counts_files_and_bytes_on_a_terminal_only(monkeypatch):
+    import io
+    import sys
+
+    from liqcore.download.run import _Bar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with _Bar(3, enabled=True) as bar:
+            bar.bytes(1_500_000)
+            bar.bytes(1_000_000)
+            bar.file_done()
+            bar.file_done()
+            if shown:
+                bar._p.refresh()
+        text = stream.getvalue()
+        assert ("files (days)" in text and "2/3 files" in text and "2.5 MB" in text) is shown, text
+        assert (bar.done, bar.nbytes) == (2, 2_500_000)
