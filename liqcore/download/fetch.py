@@ -8,7 +8,8 @@ the next run removes the temporaries of writers that died.
 * 401 / 403: the key was refused (:class:`KeyRefused`): fatal, one line, the key never in it.
 * 429, 5xx, a connection cut mid-file, a body shorter than its ``Content-Length``, a timeout:
   retried up to ``retries`` times, after the server's ``Retry-After`` (seconds or an HTTP date) when
-  it sends one, else an exponential backoff (``backoff_s`` x 2^attempt, jittered, at most 60 s).
+  it sends one, else an exponential backoff (``backoff_s`` x 2^attempt, jittered, at most 60 s).  A
+  429 is the server's rate limit: until its Retry-After has passed, no job sends a request.
 * A ``.CHECKSUM`` (``<sha256>  <file name>``) that does not match the file: :class:`ChecksumMismatch`
   naming the file; the file is not kept.
 """
@@ -54,9 +55,9 @@ class FetchFailed(Exception):
 
 
 class _Retry(Exception):
-    def __init__(self, why: str, wait_s: float | None = None):
+    def __init__(self, why: str, wait_s: float | None = None, rate_limited: bool = False):
         super().__init__(why)
-        self.why, self.wait_s = why, wait_s
+        self.why, self.wait_s, self.rate_limited = why, wait_s, rate_limited
 
 
 def retry_after_s(value: str | None, now: float | None = None) -> float | None:
@@ -98,6 +99,7 @@ class Fetcher:
         self._sem = asyncio.Semaphore(max(1, int(jobs)))
         self._on_bytes = on_bytes or (lambda n: None)
         self.retried = 0  # retries done, over every file
+        self._resume_at = 0.0  # (loop time) a 429's Retry-After holds every request back until then
 
     async def fetch(self, url: str, dest: Path, *, checksum_url: str | None = None) -> Fetched:
         """``url`` -> ``dest`` (renamed there when whole and verified).  Raises :class:`Missing`,
@@ -127,7 +129,17 @@ class Fetcher:
                 if attempt > self.retries:
                     raise FetchFailed(f"{exc.why} after {attempt} tries") from None
                 self.retried += 1
-                await asyncio.sleep(self._wait(attempt, exc.wait_s))
+                wait = self._wait(attempt, exc.wait_s)
+                if exc.rate_limited:  # the server's rate limit: no request of any job before it has passed
+                    loop = asyncio.get_running_loop()
+                    self._resume_at = max(self._resume_at, loop.time() + wait)
+                await asyncio.sleep(wait)
+
+    async def _rate_limit(self) -> None:
+        """Wait while a 429's Retry-After holds requests back."""
+        loop = asyncio.get_running_loop()
+        while (left := self._resume_at - loop.time()) > 0:
+            await asyncio.sleep(left)
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -137,6 +149,7 @@ class Fetcher:
     async def _verify(self, url: str, name: str, digest: str) -> None:
         """The file ``name``'s SHA-256 ``digest`` against its ``.CHECKSUM`` at ``url``."""
         async def once() -> bytes:
+            await self._rate_limit()
             try:
                 async with self.session.get(url) as r:
                     self._check_status(r, url)
@@ -159,6 +172,7 @@ class Fetcher:
     async def _get_file(self, url: str, tmp: Path) -> tuple[int, str]:
         h = hashlib.sha256()
         n = 0
+        await self._rate_limit()
         try:
             async with self.session.get(url) as r:
                 self._check_status(r, url)
@@ -184,7 +198,7 @@ class Fetcher:
         if r.status in (401, 403):
             raise KeyRefused(f"HTTP {r.status}")
         if r.status == 429 or r.status >= 500:
-            raise _Retry(f"HTTP {r.status}", retry_after_s(r.headers.get("Retry-After")))
+            raise _Retry(f"HTTP {r.status}", retry_after_s(r.headers.get("Retry-After")), rate_limited=r.status == 429)
         raise FetchFailed(f"HTTP {r.status} {r.reason or ''}".strip())
 
 

@@ -246,3 +246,17 @@ def test_into_a_dataset_on_object_storage(tmp_path, capsys):
         assert len(srv.log) == n and "skipped 4 file(s) already in the dataset" in capsys.readouterr().err
     ra, rb = load_dataset(url), load_dataset(ref)
     assert len(ra.events) == 200 and ra.events.tobytes() == rb.events.tobytes()
+
+
+def test_a_429_holds_every_job_back_until_its_retry_after(tmp_path, capsys):
+    files = binance_vision(SYMS[:1], DAYS, types=("aggTrades",))
+    a, b, c = (PATH.format(t="aggTrades", s="BTCUSDT", d=d) for d in DAYS)
+    with ArchiveServer(files) as srv:
+        srv.rules = {a: [("429", 3)], b: [("slow", 1.0)]}  # b's job is busy while a is told to wait 3 s
+        assert main(["download", "binance-vision", "--symbols", "BTCUSDT", "--from", DAYS[0], "--to", DAYS[-1],
+                     "--out", str(tmp_path / "out"), "--base-url", srv.url, "--jobs", "2", "--no-progress"]) == 0
+        t429 = srv.requests(a)[0][1]
+        later = [srv.requests(b + ".CHECKSUM")[0][1], srv.requests(c)[0][1]]  # asked once b's file arrived
+        assert all(t - t429 >= 2.9 for t in later), [t - t429 for t in later]
+    assert "1 retry" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.rsplit("/", 1)[1] for p in (a, b, c))
