@@ -264,13 +264,15 @@ def _convert(path: Path, u: Unit, summary: DownloadSummary, dataset, *, lock_wai
              warn) -> int | None:
     """Convert one downloaded file into the dataset (keyed by its URL), then delete it; the rows added,
     or None when the file could not be read (in ``summary.failed``)."""
-    from liqcore.dataset import convert_to_dataset
+    from liqcore.dataset import DatasetLocked, convert_to_dataset
     from liqcore.io import storage
 
     storage.note_source(path, u.url)
     try:
         res = convert_to_dataset([path], dataset, feed_latency_ns=feed_latency_ns, instruments=instruments,
                                  lock_wait=lock_wait, warn=warn or _warn)
+    except DatasetLocked:  # another writer kept the dataset past --lock-wait: the run stops, saying which
+        raise
     except (ValueError, OSError) as exc:
         summary.failed[u.label] = "cannot be read: " + " ".join(str(exc).split())
         return None

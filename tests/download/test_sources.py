@@ -120,3 +120,35 @@ def test_the_progress_bar_counts_files_and_bytes_on_a_terminal_only(monkeypatch)
         text = stream.getvalue()
         assert ("files (days)" in text and "2/3 files" in text and "2.5 MB" in text) is shown, text
         assert (bar.done, bar.nbytes) == (2, 2_500_000)
+
+
+def test_a_file_that_is_not_what_the_source_publishes_is_named_and_the_rest_arrive(tmp_path, capsys):
+    day1, day2 = "2024-01-30", "2024-01-31"
+    t0 = day_ms(day2)
+    good = "timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional\n" + \
+        "\n".join(f"{(t0 + 5000 * i) / 1000:.4f},BTCUSDT,Buy,0.001,{42000 + i:.1f},PlusTick,id{i},1,1,1"
+                  for i in range(10)) + "\n"
+    files = {f"/trading/BTCUSDT/BTCUSDT{day1}.csv.gz": b"<html><body>maintenance</body></html>",  # a 200 page
+             f"/trading/BTCUSDT/BTCUSDT{day2}.csv.gz": gzip.compress(good.encode(), mtime=0)}
+    ds = tmp_path / "ds"
+    with ArchiveServer(files) as srv:
+        assert main(["download", "bybit-archive", "--symbols", "BTCUSDT", "--from", day1, "--to", day2,
+                     "--dataset", str(ds), "--base-url", srv.url, "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert f"failed BTCUSDT trades {day1}: cannot be read: " in err, err
+    assert "trades: 1 file(s), 1 day(s)" in err and "10 rows added" in err
+    assert len(load_dataset(ds).events) == 10
+    assert not list(ds.glob(".liqcore-download-*"))
+
+
+def test_a_dataset_another_writer_holds_stops_the_run_naming_it(tmp_path, capsys):
+    from liqcore.dataset import dataset_lock
+
+    day = "2024-01-31"
+    files = {f"/trading/BTCUSDT/BTCUSDT{day}.csv.gz": gzip.compress(b"timestamp,symbol,side,size,price\n", mtime=0)}
+    ds = tmp_path / "ds"
+    with ArchiveServer(files) as srv, dataset_lock(ds):
+        assert main(["download", "bybit-archive", "--symbols", "BTCUSDT", "--from", day, "--to", day,
+                     "--dataset", str(ds), "--base-url", srv.url, "--lock-wait", "0", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("liqcore download: error: ") and str(ds) in err[0], err
