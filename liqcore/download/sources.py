@@ -127,7 +127,8 @@ def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_ur
     symbols = [_symbol(source, s) for s in symbols if s.strip()]
     if not symbols:
         raise ValueError("symbols: give at least one symbol")
-    types = [t.strip() for t in types if t.strip()] or list(src.daily[:1])
+    known = {t.lower(): t for t in src.types()}  # aggtrades -> aggTrades
+    types = [known.get(t.strip().lower(), t.strip()) for t in types if t.strip()] or list(src.daily[:1])
     unknown = [t for t in types if t not in src.types()]
     if unknown and not src.any_type:
         raise ValueError(f"types: {source} has no {', '.join(unknown)} (it has {', '.join(src.types())})")

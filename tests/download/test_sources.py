@@ -37,7 +37,7 @@ def test_binance_vision_daily_monthly_and_checksum_paths():
         ("http://m/data/futures/um/daily/metrics/BTCUSDT/BTCUSDT-metrics-2024-02-01.zip", True,
          "BTCUSDT-metrics-2024-02-01.zip"),
     ]
-    monthly = plan("binance-vision", ["BTCUSDT"], ["aggTrades", "metrics"], D1, D2, monthly=True)
+    monthly = plan("binance-vision", ["BTCUSDT"], ["aggtrades", "METRICS"], D1, D2, monthly=True)  # any case
     assert [u.url.rsplit("/", 1)[1] for u in monthly] == [
         "BTCUSDT-aggTrades-2024-01.zip", "BTCUSDT-metrics-2024-01-31.zip",  # a month before its days
         "BTCUSDT-aggTrades-2024-02.zip", "BTCUSDT-metrics-2024-02-01.zip"]
