@@ -11,6 +11,8 @@ either keeps the files as downloaded (``--out``) or converts each one into a dat
 * :mod:`~liqcore.download.run` -- the whole download: the plan, what is skipped and why, the
   downloads kept ahead of the in-order conversion (bounded memory: one file's events), the
   progress bar over files and bytes, the summary.
+* :mod:`~liqcore.download.feeder` -- files another writer closes (``liqcore record --dataset``'s
+  hourly files) converted into a dataset in the background as they close.
 
 May import: the standard library, aiohttp, rich, the readers and the dataset writer
 (:mod:`liqcore.io`, :mod:`liqcore.dataset`), :mod:`liqcore.secrets`, :mod:`liqcore.progress` and

@@ -165,7 +165,8 @@ def _todo(units: list[Unit], summary: DownloadSummary, dataset, out) -> tuple[li
     have = [u for u in units if isinstance(done.get(u.url), dict) and "filters" not in done[u.url]]
     if have:
         summary.skipped["already in the dataset"] = [u.label for u in have]
-    todo = [u for u in units if u not in have]
+    skip = {u.url for u in have}
+    todo = [u for u in units if u.url not in skip]
     if storage.is_url(dataset):
         stage = Path(tempfile.mkdtemp(prefix="liqcore-download-"))
     else:
