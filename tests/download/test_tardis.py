@@ -20,14 +20,14 @@ KEY = "TD.k3y-that-must-never-show.0123456789"
 DAYS = ("2024-03-01", "2024-03-02")
 
 
-def _run(url: str, ds: Path, env_key: str | None, *more: str) -> subprocess.CompletedProcess:
+def _run(url: str, ds: Path, env_key: str | None, *more: str, into: str = "--dataset") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "TARDIS_API_KEY"}
     env["PYTHONPATH"] = str(ROOT)
     if env_key is not None:
         env["TARDIS_API_KEY"] = env_key
     return subprocess.run([sys.executable, "-m", "liqcore", "download", "tardis", "--exchange", "binance-futures",
                            "--symbols", "BTCUSDT", "--types", "liquidations,trades,quotes", "--from", DAYS[0],
-                           "--to", DAYS[1], "--dataset", str(ds), "--base-url", url, *more],
+                           "--to", DAYS[1], into, str(ds), "--base-url", url, *more],
                           env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -101,3 +101,23 @@ def test_a_key_file_holds_the_key_alone_a_name_value_line_or_json(tmp_path, text
     with pytest.raises(ValueError, match="holds neither TARDIS_API_KEY nor api_key") as err:
         load_api_key("TARDIS_API_KEY", kf, env={})
     assert KEY not in str(err.value)
+
+
+def test_out_keeps_tardis_files_under_tardis_names_and_converting_them_gives_the_same_dataset(tmp_path):
+    from liqcore.dataset import convert_to_dataset
+
+    files = tardis("binance-futures", "BTCUSDT", DAYS)
+    out, ds, ref = tmp_path / "out", tmp_path / "ds", tmp_path / "ref"
+    with ArchiveServer(files, key=KEY) as srv:
+        r = _run(srv.url, ds, KEY)
+        assert r.returncode == 0, r.stderr
+        r = _run(srv.url, out, KEY, into="--out")
+        assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"binance-futures_{t}_{d}_BTCUSDT.csv.gz" for t in ("liquidations", "trades", "quotes")
+                           for d in DAYS)
+    for path, body in files.items():
+        _v, _ex, t, y, m, d, sym = path.strip("/").split("/")
+        assert (out / f"binance-futures_{t}_{y}-{m}-{d}_{sym.split('.')[0]}.csv.gz").read_bytes() == body
+    convert_to_dataset([out], ref)
+    assert load_dataset(ds).events.tobytes() == load_dataset(ref).events.tobytes()
