@@ -42,3 +42,21 @@ def test_record_into_a_dataset_converts_the_closed_files_and_catches_up_a_stoppe
     assert len(got.events) > 4542
     assert got.events.tobytes() == want.events.tobytes()  # bit for bit (a NaN price included)
     assert [tuple(x) for x in got.registry] == [tuple(x) for x in want.registry]
+
+
+def test_the_feeder_converts_in_order_names_a_file_it_cannot_read_and_skips_one_handed_over_twice(tmp_path):
+    from liqcore.download.feeder import DatasetFeeder
+
+    good = tmp_path / "bybit-20240808T00.jsonl.zst"
+    shutil.copyfile(SAMPLE_RECORDING, good)
+    bad = tmp_path / "bybit-20240808T01.jsonl.zst"
+    bad.write_bytes(b"\x28\xb5\x2f\xfd" + b"not a zstd frame at all" * 4)
+    said: list[str] = []
+    feeder = DatasetFeeder(tmp_path / "ds", warn=said.append)
+    for f in (good, bad, good):
+        feeder.submit(f)
+    assert feeder.close(wait=True, timeout=120)
+    assert (feeder.converted, feeder.skipped) == (1, 1) and list(feeder.failed) == [str(bad)]
+    assert [line for line in said if str(bad) in line and "was not converted" in line]
+    assert feeder.rows_added == len(load_dataset(tmp_path / "ds").events) > 4542
+    assert "1 file(s) converted, 1 already in it, 1 not converted (named above)" in feeder.summary()
