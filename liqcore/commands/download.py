@@ -81,6 +81,8 @@ def run(args) -> int:
         key = load_api_key("TARDIS_API_KEY", args.key_file)
     elif args.key_file:
         raise ValueError(f"key-file: {args.source} needs no key (only tardis does)")
+    elif args.exchange:
+        raise ValueError(f"exchange: {args.source} serves one exchange (only tardis takes --exchange)")
     summary = download(
         args.source, args.symbols.split(","), (args.types or "").split(","), start, end,
         dataset=args.dataset, out=args.out, exchange=args.exchange, base_url=args.base_url, jobs=args.jobs,

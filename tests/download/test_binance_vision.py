@@ -197,6 +197,8 @@ def test_a_connection_cut_every_time_fails_the_file_by_name_after_its_retries(tm
     (["--types", "liquidations"], "types: binance-vision has no liquidations"),
     (["--from", "yesterday"], "from: 'yesterday' is not a date YYYY-MM-DD"),
     (["--jobs", "0"], "jobs: must be at least 1"),
+    (["--exchange", "bybit"], "exchange: binance-vision serves one exchange"),
+    (["--out", "s3://bucket/files"], "out: give exactly one of --dataset DS or --out DIR"),
 ])
 def test_a_bad_request_is_one_line(tmp_path, capsys, bad, why):
     args = ["download", "binance-vision", "--symbols", "BTCUSDT", "--from", "2024-01-01", "--to", "2024-01-01",
