@@ -60,3 +60,59 @@ def test_the_feeder_converts_in_order_names_a_file_it_cannot_read_and_skips_one_
     assert [line for line in said if str(bad) in line and "was not converted" in line]
     assert feeder.rows_added == len(load_dataset(tmp_path / "ds").events) > 4542
     assert "1 file(s) converted, 1 already in it, 1 not converted (named above)" in feeder.summary()
+
+
+def test_record_stopped_by_ctrl_c_leaves_its_last_hour_to_the_next_run(tmp_path):
+    """Ctrl-C does not wait for an hour's conversion: the file stays in --out, readable, and the next
+    ``record --dataset`` converts it first."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    from liqcore.testing import FakeExchangeThread
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out, ds = tmp_path / "rec", tmp_path / "ds"
+    ft = FakeExchangeThread()
+    fx = ft.start()
+    stop = threading.Event()
+
+    def venue():  # a trade every 50 ms while the recorder is subscribed
+        i = 0
+        while not stop.is_set():
+            if fx.connections("public"):
+                ft.call(fx.trade("ETHUSDT", 3000.0 + (i % 10) * 0.1))
+                i += 1
+            time.sleep(0.05)
+
+    t = threading.Thread(target=venue, daemon=True)
+    t.start()
+    cmd = [sys.executable, "-m", "liqcore", "record", "--venue", "bybit", "--symbols", "ETHUSDT", "--out", str(out),
+           "--dataset", str(ds), "--ws-url", fx.public_ws_url, "--flush", "0.1", "--quiet", "--no-book"]
+    try:
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and p.poll() is None and not any(
+                f.stat().st_size > 200 for f in out.glob("*.jsonl.zst")):
+            time.sleep(0.05)
+        assert p.poll() is None, p.stderr.read()
+        p.send_signal(signal.SIGINT)
+        _o, err = p.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        hours = sorted(out.glob("*.jsonl.zst"))  # one, or two when the run straddled an hour
+        assert "the files not converted yet are taken by the next record --dataset" in err, err
+        r = subprocess.run([*cmd, "--duration", "1"], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+    finally:
+        stop.set()
+        t.join(10)
+        ft.stop()
+    assert hours and {str(h.resolve()) for h in hours} <= set(read_manifest(ds))
+    ref = tmp_path / "ref"
+    convert_to_dataset(sorted(out.glob("*.jsonl.zst")), ref)
+    assert load_dataset(ds).events.tobytes() == load_dataset(ref).events.tobytes()
