@@ -734,3 +734,11 @@ def _convert_files(files, ahead, reader, state, out, manifest, sel, done, kinds,
         tmp.write_bytes(body)
         replace_durably(tmp, out / MANIFEST)
     return done
+
+
+def read_manifest(out_dir) -> dict:
+    """The dataset's manifest (``MANIFEST``): what was converted into it, keyed by path or, for a file
+    fetched from a URL, by the URL; ``{}`` when there is none."""
+    from liqcore.io import storage
+
+    return _read_manifest(out_dir if storage.is_url(out_dir) else Path(out_dir))

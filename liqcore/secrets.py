@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-__all__ = ["Secret", "Credentials", "load_credentials", "mask_key", "RedactingFilter", "KEY_FILE_ENV"]
+__all__ = ["Secret", "Credentials", "load_credentials", "load_api_key", "mask_key", "RedactingFilter", "KEY_FILE_ENV"]
 
 #: environment variable naming a default key file
 KEY_FILE_ENV = "LIQCORE_KEY_FILE"
@@ -179,6 +179,33 @@ def load_credentials(
     if creds is None:
         raise ValueError(f"key_file: {path} holds neither {kname}/{sname} nor api_key/api_secret")
     return creds
+
+
+def load_api_key(name: str, key_file: str | os.PathLike | None = None,
+                 env: Mapping[str, str] | None = None) -> Secret:
+    """A lone API key (a data vendor's, such as ``TARDIS_API_KEY``): from ``key_file`` when given (a
+    0600 file holding ``NAME=value`` lines, a JSON object with ``NAME`` or ``api_key``, or the key alone
+    on one line), else the environment variable ``name``.  Raises ValueError (never showing a value)
+    when there is none or the file is group/world accessible."""
+    env = os.environ if env is None else env
+    if key_file is None:
+        value = (env.get(name) or "").strip()
+        if not value:
+            raise ValueError(f"{name}: no API key (set {name} or give --key-file FILE, a file of mode 0600)")
+        return Secret(value)
+    path = Path(key_file).expanduser()
+    if not path.exists():
+        raise ValueError(f"key_file: {path} does not exist")
+    _check_private(path)
+    text = path.read_text()
+    lines = [ln.strip() for ln in text.lstrip("\ufeff").splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    if len(lines) == 1 and "=" not in lines[0] and not lines[0].startswith("{"):
+        return Secret(lines[0])  # the key alone
+    m = _parse_key_file(text, path)
+    value = (m.get(name) or m.get("api_key") or "").strip()
+    if not value:
+        raise ValueError(f"key_file: {path} holds neither {name} nor api_key")
+    return Secret(value)
 
 
 class RedactingFilter(logging.Filter):

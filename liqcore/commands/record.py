@@ -1,7 +1,7 @@
 """Record raw websocket frames with their receive times (zstd, hourly files per venue).
 
-    liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--ws-url URL] [--duration S]
-                   [--no-book] [--ping-interval 5s] [--stall-timeout 10s]
+    liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--dataset DS] [--ws-url URL]
+                   [--duration S] [--no-book] [--ping-interval 5s] [--stall-timeout 10s]
 
 The recorder subscribes to the liquidations and trades of every symbol and, unless ``--no-book``, its
 top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``orderbook.1``, OKX
@@ -10,7 +10,10 @@ top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``
 Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed losses are recorded
 as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
 ``--stall-timeout``) the gap's ``recv_ns`` is the last frame received, where the blind time began.
-Read back with ``liqcore events`` / ``liqcore.io.load_events``.
+Read back with ``liqcore events`` / ``liqcore.io.load_events``.  With ``--dataset DS`` each hourly file
+is also converted into the dataset DS as it closes (as ``liqcore convert --dataset`` would), in the
+background; a run starts by converting the files of ``--out`` not converted yet, so a recorder that was
+stopped or killed catches up.
 
 Exit status 1, with the reason on stderr, when the feed never connected or no frame of market data was
 recorded in the run (only subscription acks or pongs): a recorder under cron or systemd must not look healthy
@@ -35,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--venue", default="bybit", help="bybit | binance | okx (default bybit)")
     p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--dataset", default=None, metavar="DS",
+                   help="also convert each hourly file into the dataset DS as it closes (and, at the start, the "
+                        "files of --out not converted yet)")
     p.add_argument("--ws-url", metavar="URL", help="override the public websocket URL")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
@@ -54,13 +60,14 @@ def _symbols(text: str) -> list[str]:
 
 async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = None, network: str = "mainnet",
                  duration: float | None = None, flush_s: float = 1.0, quiet: bool = True,
-                 stop_event: asyncio.Event | None = None, book: bool = True, **conn_kwargs) -> dict:
+                 stop_event: asyncio.Event | None = None, book: bool = True, on_closed=None, **conn_kwargs) -> dict:
     """Record until ``duration`` elapses, ``stop_event`` is set or the task is cancelled; returns counts.
-    ``book``: also the top of book of every symbol."""
+    ``book``: also the top of book of every symbol.  ``on_closed(path)``: called with each hourly file
+    once it is closed whole."""
     from liqcore.live.feeds import FeedManager
     from liqcore.live.recorder import Recorder
 
-    rec = Recorder(out, flush_every_s=flush_s)
+    rec = Recorder(out, flush_every_s=flush_s, on_closed=on_closed)
     stop = stop_event or asyncio.Event()
 
     def on_gap_events(events, reason):
@@ -122,6 +129,16 @@ def run(args) -> int:
     from liqcore.commands.outputs import output_dir
 
     output_dir(args.out, "--out")
+    feeder = None
+    if args.dataset:  # each hourly file into the dataset as it closes; first, those a stopped run left
+        from pathlib import Path
+
+        from liqcore.download.feeder import DatasetFeeder
+
+        output_dir(args.dataset, "--dataset", url_ok=True)
+        feeder = DatasetFeeder(args.dataset)
+        for f in sorted(Path(args.out).glob("*.jsonl.zst")):
+            feeder.submit(f)
     install_uvloop()
 
     async def main():
@@ -132,14 +149,24 @@ def run(args) -> int:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
-        return await record(args.venue.lower(), symbols, args.out, args.ws_url, args.network, args.duration,
-                            args.flush, args.quiet, stop, book=args.book, ping_interval_s=params.ping_interval_ns / 1e9,
-                            stall_timeout_s=params.stall_timeout_ns / 1e9)
+        res = await record(args.venue.lower(), symbols, args.out, args.ws_url, args.network, args.duration,
+                           args.flush, args.quiet, stop, book=args.book, ping_interval_s=params.ping_interval_ns / 1e9,
+                           stall_timeout_s=params.stall_timeout_ns / 1e9,
+                           on_closed=feeder.submit if feeder is not None else None)
+        return res, stop.is_set()
 
-    res = asyncio.run(main())
+    res, stopped = asyncio.run(main())
     if not args.quiet:
         print(file=sys.stderr)
     print(f"recorded {res['lines']} frames, {res['gaps']} gaps into {', '.join(res['files']) or '(nothing)'}")
+    if feeder is not None:  # stopped by a signal: only the file being converted; the next run takes the rest
+        feeder.close(wait=not stopped)
+        print(feeder.summary() + ("; the files not converted yet are taken by the next record --dataset"
+                                  if stopped else ""), file=sys.stderr)
+        if feeder.failed:
+            print(f"liqcore record: error: {len(feeder.failed)} file(s) not converted into {args.dataset} "
+                  f"(named above)", file=sys.stderr)
+            return 1
     if res["write_error"]:  # frames the disk did not take: said at once (log), counted, and a failed run
         print(f"liqcore record: error: cannot write {res['write_error']}: {res['unwritten']} lines not written",
               file=sys.stderr)

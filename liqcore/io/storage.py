@@ -389,6 +389,17 @@ def source_of(path) -> str | None:
     return _STAGED.get(str(path))
 
 
+def note_source(path, url: str) -> None:
+    """Record that the local file ``path`` is a copy of ``url`` (a file ``liqcore download`` fetched):
+    :func:`source_of` then names the URL, and a dataset's manifest keys the file by it."""
+    _STAGED[str(path)] = url
+
+
+def forget_source(path) -> None:
+    """Drop what :func:`note_source` recorded for ``path`` (the copy was deleted)."""
+    _STAGED.pop(str(path), None)
+
+
 # ---- a resumable table of parts -------------------------------------------------------------------
 def unreadable_part(part: str | os.PathLike, exc: BaseException) -> str:
     """Say on stderr, in one line, that resuming skips ``part`` (a part cut short by a crash, or one
