@@ -89,32 +89,38 @@ def market_wide(times, groups, long_notional=None, short_notional=None, *, windo
         out.append((s, c, at, L, S, ni, nc, len(out), dominant_of(L, S), open_at_end))
         ep = None
 
-    for j in range(n):
-        i = order[j]
-        t = int(t_all[i])
+    j = 0
+    while j < n:
+        t = int(t_all[order[j]])
+        k = j + 1
+        while k < n and int(t_all[order[k]]) == t:  # confirmations at one time arrive together
+            k += 1
         if ep is not None and len(last) >= K:
             e = kth_last() + W
-            if e < t:  # every instrument but K-1 left the window before this confirmation
+            if e < t:  # every instrument but K-1 left the window before these confirmations
                 close(e, 0)
         # the window (t - W, t]
         while w0 < len(win) and int(t_all[order[win[w0]]]) <= t - W:
             w0 += 1
-        win.append(j)
-        last[int(g_all[i])] = t
+        batch = order[j:k]
+        win.extend(range(j, k))
+        for i in batch:
+            last[int(g_all[i])] = t
         for g in [g for g, x in last.items() if x <= t - W]:
             del last[g]
         cnt = len(last)
         if ep is None:
             if cnt >= K:
-                idx = [order[k] for k in win[w0:]]
+                idx = [order[m] for m in win[w0:]]
                 ep = [int(t_all[idx[0]]), t, float(ln[idx].sum()), float(sn[idx].sum()), cnt, len(idx)]
         elif cnt < K:  # the K-th instrument left the window at this very time: the episode ended here
             close(t, 0)
         else:
-            ep[2] += float(ln[i])
-            ep[3] += float(sn[i])
+            ep[2] += float(ln[batch].sum())
+            ep[3] += float(sn[batch].sum())
             ep[4] = max(ep[4], cnt)
-            ep[5] += 1
+            ep[5] += len(batch)
+        j = k
     if ep is not None:
         e = kth_last() + W
         stop = int(t_all[order[-1]]) if end_ns is None else int(end_ns)
