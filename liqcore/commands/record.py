@@ -2,6 +2,15 @@
 
     liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--dataset DS] [--ws-url URL]
                    [--duration S] [--no-book] [--ping-interval 5s] [--stall-timeout 10s]
+    liqcore record --venue binance --symbols all [--also BTCUSDT,ETHUSDT] --out DIR
+    liqcore record --venue bybit --symbols all [--quote USDT] [--exclude A,B] [--min-volume 5e6] --out DIR
+
+``--symbols all`` records every liquidation of the venue: Binance's all-market ``!forceOrder@arr`` and OKX's
+``liquidation-orders`` (SWAP) carry every symbol on one stream; on Bybit the venue's list of linear
+perpetuals (its REST API, ``--rest-url`` to override; cached for an hour with the time fetched) gives one
+``allLiquidation`` topic per symbol, sharded over as many connections as the venue's limits require, less
+``--exclude`` and the symbols whose 24 h turnover is below ``--min-volume`` (quote units).  Trades and the top
+of book are recorded for the ``--also`` symbols only.
 
 The recorder subscribes to the liquidations and trades of every symbol and, unless ``--no-book``, its
 top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``orderbook.1``, OKX
@@ -36,7 +45,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
     p.add_argument("--venue", default="bybit", help="bybit | binance | okx (default bybit)")
-    p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT")
+    p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT; or all (every liquidation of "
+                                                    "the venue)")
+    p.add_argument("--also", default="", metavar="SYMS",
+                   help="--symbols all: the symbols whose trades (and top of book) are recorded too (comma list)")
+    p.add_argument("--exclude", default="", metavar="SYMS", help="--symbols all (Bybit): symbols left out (comma list)")
+    p.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency (default USDT)")
+    p.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
+                   help="--symbols all (Bybit): leave out symbols whose 24 h turnover is below QUOTE units")
+    p.add_argument("--rest-url", default=None, metavar="URL",
+                   help="--symbols all: the venue's REST base URL for its instrument list (mirrors, tests)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--dataset", default=None, metavar="DS",
                    help="also convert each hourly file into the dataset DS as it closes (and, at the start, the "
@@ -56,6 +74,32 @@ def _symbols(text: str) -> list[str]:
     if not syms:
         raise ValueError("symbols: give at least one symbol, e.g. --symbols ETHUSDT,SOLUSDT")
     return syms
+
+
+def _whole_market(args, venue: str) -> tuple[list[str], list]:
+    """``--symbols all``: the symbols watched and the connection specs (liqcore.market.streams)."""
+    from liqcore.market.streams import ALL_MARKET_STREAM, whole_market_specs
+
+    also = [s.strip().upper() for s in args.also.split(",") if s.strip()]
+    if venue in ALL_MARKET_STREAM:
+        if args.exclude or args.min_volume is not None:
+            raise ValueError(f"symbols: {venue}'s all-market liquidation stream carries every symbol and cannot be "
+                             "narrowed (--exclude / --min-volume are for Bybit); select symbols when reading "
+                             "(liqcore events --symbol)")
+        print(f"recording every {venue} liquidation ({ALL_MARKET_STREAM[venue]})"
+              + (f" and the trades of {','.join(also)}" if also else ""), file=sys.stderr)
+        return (also or ["ALL"]), whole_market_specs(venue, [], also, url=args.ws_url, network=args.network,
+                                                     book=args.book)
+    from liqcore.market.universe import load_universe
+
+    u = asyncio.run(load_universe(venue, base_url=args.rest_url, quote=args.quote))
+    u = u.select(exclude=args.exclude.split(","), min_volume=args.min_volume)
+    if not u.symbols:
+        raise ValueError(f"symbols: no {args.quote} perpetual of {venue} is left after --exclude / --min-volume")
+    specs = whole_market_specs(venue, u.symbols, also, url=args.ws_url, network=args.network, book=args.book,
+                               tickers=True)
+    print(f"{u.describe()}; {len(specs)} connection(s)", file=sys.stderr)
+    return u.symbols, specs
 
 
 async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = None, network: str = "mainnet",
@@ -122,8 +166,18 @@ def run(args) -> int:
     from liqcore.live.feeds import stream_module
 
     params = params_from_args(args)
-    symbols = _symbols(args.symbols)
     stream_module(args.venue)  # validates the venue
+    venue = args.venue.lower()
+    extra = {}
+    if args.symbols.strip().lower() == "all":
+        symbols, extra["specs"] = _whole_market(args, venue)
+    else:
+        for name in ("also", "exclude"):
+            if getattr(args, name):
+                raise ValueError(f"{name}: only with --symbols all")
+        if args.min_volume is not None:
+            raise ValueError("min-volume: only with --symbols all")
+        symbols = _symbols(args.symbols)
     if args.duration is not None and args.duration <= 0:
         raise ValueError("duration: must be positive seconds")
     from liqcore.commands.outputs import output_dir
@@ -149,10 +203,10 @@ def run(args) -> int:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
-        res = await record(args.venue.lower(), symbols, args.out, args.ws_url, args.network, args.duration,
+        res = await record(venue, symbols, args.out, args.ws_url, args.network, args.duration,
                            args.flush, args.quiet, stop, book=args.book, ping_interval_s=params.ping_interval_ns / 1e9,
                            stall_timeout_s=params.stall_timeout_ns / 1e9,
-                           on_closed=feeder.submit if feeder is not None else None)
+                           on_closed=feeder.submit if feeder is not None else None, **extra)
         return res, stop.is_set()
 
     res, stopped = asyncio.run(main())
