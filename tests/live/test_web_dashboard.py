@@ -25,7 +25,7 @@ from liqcore.live.engine import Engine
 from liqcore.live.web import (WebDashboard, flatten_all, is_loopback, parse_web_address, read_token_file)
 from liqcore.testing.fake_replay import trade_frame
 
-from _cdp import Browser, chromium_path
+from _cdp import Browser, require_chromium
 from _live_helpers import PARAMS, cascade_frames
 
 pytestmark = pytest.mark.timeout(180)
@@ -77,6 +77,9 @@ def test_cli_generates_a_token_off_the_loopback_and_none_on_it(tmp_path):
     f.write_text(TOKEN)  # a token file: required on the loopback too, and not printed
     o = web_options(argparse.Namespace(web=":8080", web_token_file=str(f), web_control=True))
     assert o["token"] == TOKEN and not o["print_token"] and o["control"]
+    # the control endpoints need a token on the loopback too: one is generated and printed
+    o = web_options(argparse.Namespace(web=":8080", web_token_file=None, web_control=True))
+    assert o["host"] == "127.0.0.1" and len(o["token"]) >= 30 and o["print_token"] and o["control"]
     with pytest.raises(ValueError, match="need --web"):
         web_options(argparse.Namespace(web=None, web_token_file=None, web_control=True))
 
@@ -162,6 +165,187 @@ def test_static_files_are_package_data_and_nothing_is_fetched_from_elsewhere():
     assert "web_static/*" in cfg["tool"]["setuptools"]["package-data"]["liqcore.live"]
 
 
+# ---------------------------------------------------------------- Host, Origin, token (DNS rebinding, other pages)
+
+VIEW = {"source": "live", "snapshot": {"equity": 10_000.0, "positions": [{"symbol": "ETHUSDT"}]}, "history": {}}
+EVIL = "http://evil.example"
+
+
+def test_a_foreign_origin_or_host_is_refused_on_the_loopback_http_and_websocket():
+    """No token (the loopback default): a page on another site reads nothing over the websocket or HTTP, and a
+    name an attacker's DNS points at 127.0.0.1 (DNS rebinding) gets nothing either; the page's own origin does."""
+    async def main():
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, hz=20)
+        url = await dash.start()
+        own = url.rstrip("/")
+        port = dash.port
+        try:
+            async with aiohttp.ClientSession() as s:
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                    await s.ws_connect(url + "ws", origin=EVIL)
+                assert e.value.status == 403
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:  # another port of the same host too
+                    await s.ws_connect(url + "ws", origin=f"http://127.0.0.1:{port + 1}")
+                assert e.value.status == 403
+                for path in ("/", "/api/view", "/api/health", "/static/app.js"):
+                    async with s.get(url + path.lstrip("/"), headers={"Origin": EVIL}) as r:
+                        assert r.status == 403 and "10000" not in await r.text(), path
+                    async with s.get(url + path.lstrip("/"), headers={"Host": f"evil.example:{port}"}) as r:
+                        assert r.status == 403 and "Host" in await r.text(), path
+                async with s.get(url + "api/view", headers={"Host": f"127.0.0.1.evil.example:{port}"}) as r:
+                    assert r.status == 403
+                async with s.get(url + "api/view", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"}) as r:
+                    assert r.status == 403  # a cross-site fetch that hides its Origin
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                    await s.ws_connect(url + "ws", origin=own, headers={"Host": f"evil.example:{port}"})
+                assert e.value.status == 403
+                # the page's own origin and the loopback's names are served
+                ws = await s.ws_connect(url + "ws", origin=own)
+                msg = await ws.receive(timeout=30)
+                assert json.loads(msg.data)["snapshot"]["equity"] == 10_000.0
+                await ws.close()
+                for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
+                    async with s.get(url + "api/view", headers={"Host": host, "Origin": f"http://{host}"}) as r:
+                        assert r.status == 200 and (await r.json())["snapshot"]["equity"] == 10_000.0, host
+        finally:
+            await dash.stop()
+
+    asyncio.run(main())
+
+
+def test_control_needs_the_token_on_the_loopback_too():
+    async def main():
+        eng = _engine_with_a_position()
+        await eng.start()
+        with pytest.raises(ValueError, match="need a token"):
+            WebDashboard(lambda: {}, "127.0.0.1", 0, control=True, engine=eng)
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, control=True, engine=eng, token=TOKEN)
+        url = await dash.start()
+        port = dash.port
+        hdr = {"X-Liqcore-Control": "1"}
+        try:
+            async with aiohttp.ClientSession() as s:
+                async with s.post(url + "api/kill", json={"on": True}, headers=hdr) as r:
+                    assert r.status == 401
+                async with s.post(url + "api/flatten", headers=hdr) as r:
+                    assert r.status == 401
+                # the request of a rebinding page: foreign Host and Origin, the control header, no token
+                evil = {**hdr, "Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
+                async with s.post(url + "api/kill", json={"on": True}, headers=evil) as r:
+                    assert r.status == 403
+                # even with the token, another page's Origin is refused
+                async with s.post(url + "api/kill", json={"on": True},
+                                  headers={**hdr, "Origin": EVIL, "Authorization": f"Bearer {TOKEN}"}) as r:
+                    assert r.status == 403
+                assert not eng.risk.killed and eng.books["ETHUSDT"].position_qty > 0
+                async with s.post(url + "api/kill", json={"on": True},
+                                  headers={**hdr, "Origin": url.rstrip("/"), "Authorization": f"Bearer {TOKEN}"}) as r:
+                    assert r.status == 200 and await r.json() == {"kill_switch": True}
+                assert eng.risk.killed
+        finally:
+            await dash.stop()
+
+    asyncio.run(main())
+
+
+def test_the_token_in_the_address_only_on_the_root_and_only_once():
+    async def main():
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, token=TOKEN)
+        url = await dash.start()
+        try:
+            async with aiohttp.ClientSession() as s:
+                for path in ("api/view", "api/health", "static/app.js", "ws"):
+                    async with s.get(url + path, params={"token": TOKEN}, allow_redirects=False) as r:
+                        assert r.status == 401, path  # ?token= is taken on / only
+                async with s.get(url, params={"token": "wrong-" + TOKEN}, allow_redirects=False) as r:
+                    assert r.status == 401 and "Set-Cookie" not in r.headers
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                async with s.get(url, params={"token": TOKEN}, allow_redirects=False) as r:
+                    assert r.status == 303 and r.headers["Location"] == "/"
+                    cookie = r.headers["Set-Cookie"]
+                    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+                async with s.get(url + "api/view") as r:  # the cookie from now on
+                    assert r.status == 200
+        finally:
+            await dash.stop()
+
+    asyncio.run(main())
+
+
+def _self_signed(tmp_path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by its own key, made here (nothing from the user's machine)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    c, k = tmp_path / "cert.pem", tmp_path / "key.pem"
+    c.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    k.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return c, k
+
+
+def test_https_with_a_certificate_and_a_secure_cookie(tmp_path, capsys):
+    import argparse
+    import ssl
+
+    from liqcore.live.web import announce, plain_http_warning, tls_context, web_options
+
+    cert, key = _self_signed(tmp_path)
+    opts = web_options(argparse.Namespace(web="127.0.0.1:0", web_token_file=None, web_control=False,
+                                          web_cert=str(cert), web_key=str(key)))
+    client = ssl.create_default_context(cafile=str(cert))  # the client trusts this certificate only
+
+    async def main():
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, token=TOKEN, ssl_context=opts["ssl"])
+        url = await dash.start()
+        try:
+            assert url.startswith("https://127.0.0.1:")
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                async with s.get(url, params={"token": TOKEN}, allow_redirects=False, ssl=client) as r:
+                    assert r.status == 303
+                    cookie = r.headers["Set-Cookie"]
+                    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+                ws = await s.ws_connect(url.replace("https", "wss") + "ws", ssl=client, origin=url.rstrip("/"),
+                                        headers={"Authorization": f"Bearer {TOKEN}"})
+                msg = await ws.receive(timeout=30)
+                assert json.loads(msg.data)["snapshot"]["equity"] == 10_000.0
+                await ws.close()
+                with pytest.raises(aiohttp.ClientError):  # plain HTTP is not served on the TLS port
+                    async with s.get(url.replace("https", "http") + "api/health") as r:
+                        assert r.status >= 400
+        finally:
+            await dash.stop()
+
+    asyncio.run(main())
+    # off the loopback the start says plainly that the page is plain HTTP, unless it is served over TLS
+    assert plain_http_warning("127.0.0.1", False) is None and plain_http_warning("192.0.2.10", True) is None
+    announce("http://192.0.2.10:8080/", {"host": "192.0.2.10", "token": TOKEN, "print_token": True, "ssl": None})
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "web dashboard: http://192.0.2.10:8080/" and TOKEN in err[1]
+    assert err[2].startswith("warning: the web dashboard on 192.0.2.10 is plain HTTP") and "--web-cert" in err[2]
+    announce("https://192.0.2.10:8080/", {"host": "192.0.2.10", "token": TOKEN, "print_token": True, "ssl": opts["ssl"]})
+    assert "plain HTTP" not in capsys.readouterr().err
+    with pytest.raises(ValueError, match="web-cert: cannot read"):
+        tls_context(tmp_path / "missing.pem", key)
+    with pytest.raises(ValueError, match="web-cert: .* are not a PEM certificate"):
+        tls_context(key, key)
+    with pytest.raises(ValueError, match="go together"):
+        tls_context(cert, None)
+
+
 # ---------------------------------------------------------------- control endpoints
 
 def _engine_with_a_position() -> Engine:
@@ -179,16 +363,16 @@ def test_control_endpoints_exist_only_with_control_and_act_through_the_engine():
         eng = _engine_with_a_position()
         await eng.start()
         off = WebDashboard(lambda: {}, "127.0.0.1", 0, engine=eng)
-        on = WebDashboard(lambda: {}, "127.0.0.1", 0, control=True, engine=eng)
+        on = WebDashboard(lambda: {}, "127.0.0.1", 0, control=True, engine=eng, token=TOKEN)
         s_off, s_on = await _serve(off), await _serve(on)
-        hdr = {"X-Liqcore-Control": "1"}
+        hdr = {"X-Liqcore-Control": "1", "Authorization": f"Bearer {TOKEN}"}
         try:
             async with aiohttp.ClientSession() as s:
                 for path in ("/api/kill", "/api/flatten"):
                     async with s.post(f"http://127.0.0.1:{s_off.port}{path}", json={"on": True}, headers=hdr) as r:
                         assert r.status in (404, 405), path  # no such endpoint without --web-control
                 base = f"http://127.0.0.1:{s_on.port}"
-                async with s.post(base + "/api/kill", json={"on": True}) as r:
+                async with s.post(base + "/api/kill", json={"on": True}, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
                     assert r.status == 403  # a cross-site form cannot send the header
                 assert not eng.risk.killed
                 async with s.post(base + "/api/kill", json={"on": "yes"}, headers=hdr) as r:
@@ -230,8 +414,30 @@ def test_flatten_cancels_a_resting_entry():
 
 # ---------------------------------------------------------------- in a real browser
 
-needs_chromium = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (CI installs it: "
-                                    "apt-get install chromium); the browser tests drive a headless Chromium")
+@pytest.fixture
+def chromium() -> str:
+    """Chromium's path: the browser tests skip without one, and fail under CI (CI=true), which installs it."""
+    return require_chromium()
+
+
+needs_chromium = pytest.mark.usefixtures("chromium")
+
+
+def test_ci_without_a_browser_fails_the_browser_tests(tmp_path):
+    """Under CI a missing Chromium fails the browser tests (a skip would let CI pass without them); elsewhere
+    they skip, saying why.  (PATH holds no browser here: an empty folder.)"""
+    test = f"{Path(__file__).relative_to(ROOT)}::test_order_and_position_rows_in_chromium"
+    runs = {}
+    for ci in ("true", ""):
+        env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+        env.update(PATH=str(tmp_path), CI=ci, PYTHONPATH=str(ROOT))
+        p = subprocess.run([sys.executable, "-m", "pytest", "-n", "0", "-q", "-rs", "-p", "no:cacheprovider", test],
+                           cwd=ROOT, env=env, capture_output=True, timeout=300)
+        runs[ci] = (p.returncode, p.stdout.decode(errors="replace"))
+    code, out = runs["true"]
+    assert code == 1 and "1 error" in out and "CI: chromium is not installed" in out, out[-2000:]
+    code, out = runs[""]
+    assert code == 0 and "1 skipped" in out and "chromium is not installed" in out, out[-2000:]
 
 
 def _free_port() -> int:
@@ -295,6 +501,10 @@ DOM = """(() => ({
   orders_count: +[...document.querySelectorAll('#account tr')].find(r => r.cells[0].textContent.startsWith('cascades / orders'))
                   .cells[1].textContent.split(' / ')[1],
 }))()"""
+
+
+#: the page has drawn a view (the account table's figures), not merely opened its socket
+DRAWN = "document.querySelector('#account tr td.num') !== null"
 
 
 SEEN = """(() => {
@@ -361,11 +571,15 @@ def test_page_reconnects_when_the_server_behind_it_restarts(recordings, tmp_path
     proc = _start([*_replay(port), "--journal", "session.sqlite", "--web-control"], recordings)
     try:
         url = _wait_line(proc, "web dashboard:").split("web dashboard:")[1].split()[0]
+        # --web-control: the token on the loopback too, generated and printed at start
+        token = _wait_line(proc, "web dashboard token:").split("web dashboard token:")[1].split()[0]
 
         async def main():
             async with Browser(tmp_path / "profile") as b:
-                await b.open(url)
-                await b.wait_for("document.getElementById('status').dataset.connects === '1'")
+                await b.open(url + "?token=" + token)
+                # the content drawn from the first view, not just the socket open
+                await b.wait_for(DRAWN)
+                assert await b.eval("location.search") == ""  # the token left the address bar
                 d = await b.eval(DOM)
                 assert d["controls"]  # --web-control: the buttons are there
                 await asyncio.to_thread(_wait_line, proc, "replay finished", 90)
@@ -377,7 +591,8 @@ def test_page_reconnects_when_the_server_behind_it_restarts(recordings, tmp_path
                 try:
                     await asyncio.to_thread(_wait_line, server, "web dashboard:")
                     await b.wait_for("document.getElementById('status').dataset.connects === '2'", timeout=30)
-                    await b.wait_for("document.getElementById('source').textContent.startsWith('journal')")
+                    await b.wait_for("document.getElementById('source').textContent.startsWith('journal') && "
+                                     + DRAWN)
                     d = await b.eval(DOM)
                 finally:
                     code2, _ = await asyncio.to_thread(_stop, server)
