@@ -186,11 +186,101 @@ def _thin(points: list) -> None:
         points[:] = points[:-keep:2] + points[-keep:]
 
 
+class PriceTrail:
+    """Every trade of the traded symbols, decimated for the page's price chart, none dropped.
+
+    The engine hands each batch of events to :meth:`__call__` (its ``row_tap``: a reference kept, nothing
+    else on the decision path); :meth:`drain` reads them when the view is taken.  Each symbol's trades fall
+    in buckets of ``width_s`` seconds that keep the first, lowest, highest and last price with their times
+    (the line through them spans exactly the range the bucket's trades span: an M4 decimation); when a
+    symbol has more than ``max_buckets``, the width doubles and neighbouring buckets merge (first of the
+    first, lowest of the lows, highest of the highs, last of the last), so every trade still lies within
+    its bucket's range.  Times are the receive times (the engine's clock, as the fills and equity)."""
+
+    def __init__(self, names: dict, *, max_buckets: int = MAX_POINTS // 4, width_s: float = 1.0):
+        from liqcore.types import Kind
+
+        self.names = dict(names)  # registry symbol id -> the symbol's name
+        self.max_buckets = int(max_buckets)
+        self.width_s = float(width_s)
+        self.buckets: dict[str, list] = {}  # symbol -> [[k, t_open, open, t_lo, lo, t_hi, hi, t_close, close]]
+        self.trades = 0
+        self._pending: collections.deque = collections.deque()
+        self._trade = int(Kind.TRADE)
+
+    def __call__(self, batch) -> None:
+        if isinstance(batch, list):
+            self._pending.append(batch)
+        else:  # an EVENT_DTYPE array (perhaps the decoder's own buffer): its trades copied now
+            self._pending.append(batch[batch["kind"] == self._trade].tolist())
+
+    def drain(self) -> None:
+        names, trade, add = self.names, self._trade, self.add
+        while self._pending:
+            for _ts, tr, price, _qty, sid, _side, kind, _venue, _flags in self._pending.popleft():
+                if kind == trade and sid in names and price > 0 and price == price and price != float("inf"):
+                    add(names[sid], tr / 1e9, price)
+
+    def add(self, symbol: str, t: float, price: float) -> None:
+        self.trades += 1
+        b = self.buckets.get(symbol)
+        if b is None:
+            b = self.buckets[symbol] = []
+        k = int(t // self.width_s)
+        if b and k <= b[-1][0]:  # (a receive time out of order joins the newest bucket)
+            x = b[-1]
+            if price < x[4]:
+                x[3], x[4] = t, price
+            if price > x[6]:
+                x[5], x[6] = t, price
+            if t >= x[7]:
+                x[7], x[8] = t, price
+            return
+        b.append([k, t, price, t, price, t, price, t, price])
+        if len(b) > self.max_buckets:
+            self._coarsen()
+
+    def _coarsen(self) -> None:
+        """Double the width; every symbol's neighbouring buckets merge (all symbols share one width)."""
+        self.width_s *= 2
+        for sym, b in self.buckets.items():
+            out: list = []
+            for x in b:
+                k = x[0] // 2
+                if out and out[-1][0] == k:
+                    y = out[-1]
+                    if x[4] < y[4]:
+                        y[3], y[4] = x[3], x[4]
+                    if x[6] > y[6]:
+                        y[5], y[6] = x[5], x[6]
+                    if x[7] >= y[7]:
+                        y[7], y[8] = x[7], x[8]
+                else:
+                    out.append([k, *x[1:]])
+            self.buckets[sym] = out
+        if any(len(b) > self.max_buckets for b in self.buckets.values()):
+            self._coarsen()
+
+    def points(self, symbol: str) -> list:
+        """The line's vertices, ``[[t_s, price]]`` in time order: per bucket its first, lowest, highest and last
+        trade (those that coincide once)."""
+        out = []
+        for x in self.buckets.get(symbol, ()):
+            seen = None
+            # in time order (stable: at one time the first trade stays first and the last, last)
+            for t, px in sorted(((x[1], x[2]), (x[3], x[4]), (x[5], x[6]), (x[7], x[8])), key=lambda v: v[0]):
+                if (t, px) != seen:
+                    out.append([t, px])
+                    seen = (t, px)
+        return out
+
+
 class LiveView:
     """The view a page shows of a running runner: ``{"source", "now_ns", "snapshot", "history", "control"}``.
 
     ``history``: ``equity`` ([t_s, equity] per closed trade and per change seen), ``prices`` ({symbol:
-    [[t_s, last price]]}, sampled per view), ``cascades`` ({symbol: [{ts_ns, dominant, threshold, action,
+    [[t_s, price]]}: every trade received, decimated by :class:`PriceTrail`, whose bucket width in seconds is
+    ``price_bucket_s``), ``cascades`` ({symbol: [{ts_ns, dominant, threshold, action,
     detail}]}, from the decisions: every confirmed cascade is decided), ``fills`` ([{t_s, symbol, side,
     price, kind}]: the closed trades' entries and exits and the open positions' entries).  Times are the
     engine's clock (the replayed receive time in a replay)."""
@@ -206,6 +296,9 @@ class LiveView:
         self._seen: set = set()
         self.closed: list = []
         self._n_trades = 0
+        names = {sid: self.engine.traded[ci][1] for sid, ci in self.engine._core_idx.items()}
+        self.trail = PriceTrail(names)
+        self.engine.row_tap = self.trail  # (each batch of events by reference; read when the view is taken)
 
     def __call__(self) -> dict:
         eng = self.engine
@@ -221,15 +314,9 @@ class LiveView:
         if not self.equity or self.equity[-1][1] != eq:
             _thin(self.equity)
             self.equity.append([t, eq])
-        thr = {}
-        for r in rows:
-            px = r.get("last_price")
-            thr[r["symbol"]] = r.get("threshold")
-            if px is not None and px == px and px > 0:
-                pts = self.prices.setdefault(r["symbol"], [])
-                if not pts or pts[-1][1] != px:
-                    _thin(pts)
-                    pts.append([t, px])
+        thr = {r["symbol"]: r.get("threshold") for r in rows}
+        self.trail.drain()
+        self.prices = {sym: self.trail.points(sym) for sym in self.trail.buckets}
         for d in snap.get("recent") or ():
             key = (d["ts_ns"], d["symbol"])
             if key in self._seen:
@@ -249,7 +336,7 @@ class LiveView:
         first = getattr(eng.core, "_first_ns", None) or now
         return {"source": self.source, "now_ns": now, "snapshot": snap, "control": self.control,
                 "targets": TARGETS, "session_days": (now - first) / 86_400e9,
-                "history": {"equity": self.equity, "prices": self.prices,
+                "history": {"equity": self.equity, "prices": self.prices, "price_bucket_s": self.trail.width_s,
                             "cascades": {s: list(q) for s, q in self.cascades.items()}, "fills": fills}}
 
     def _read_trades(self) -> None:

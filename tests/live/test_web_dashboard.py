@@ -20,6 +20,8 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp.test_utils import TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqcore.live.engine import Engine
 from liqcore.live.web import (WebDashboard, flatten_all, is_loopback, parse_web_address, read_token_file)
@@ -412,6 +414,70 @@ def test_flatten_cancels_a_resting_entry():
     asyncio.run(main())
 
 
+# ---------------------------------------------------------------- the price trail
+
+def line_range_at(points, t: float, w: float) -> tuple[float, float]:
+    """The lowest and highest price the line through ``points`` ([[t, price]], in time order) draws within
+    ``w`` seconds of ``t`` (its vertices there and where it crosses the window's edges)."""
+    vals = [p for tt, p in points if t - w <= tt <= t + w]
+    for edge in (t - w, t + w):
+        for (ta, pa), (tb, pb) in zip(points, points[1:]):
+            if ta < edge < tb:
+                vals.append(pa + (pb - pa) * (edge - ta) / (tb - ta))
+    assert vals, f"no line within {w} s of {t}"
+    return min(vals), max(vals)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 5.0), st.floats(1.0, 2.0), st.integers(0, 1)), min_size=1, max_size=400),
+       st.integers(2, 12))
+def test_price_trail_keeps_every_trade_within_the_line(steps, max_buckets):
+    """Decimated, not dropped: however many buckets merge, every trade lies within the line's range within one
+    bucket of its time, the line's extremes are the trades', and the vertices stay within 4 per bucket."""
+    from liqcore.live.web import PriceTrail
+
+    trail = PriceTrail({7: "ETHUSDT", 8: "BTCUSDT"}, max_buckets=max_buckets, width_s=0.25)
+    t, trades = 1_767_582_000.0, {"ETHUSDT": [], "BTCUSDT": []}
+    for dt, px, which in steps:
+        t += dt
+        sym = ("ETHUSDT", "BTCUSDT")[which]
+        trades[sym].append((t, px))
+        trail([(int(t * 1e9), int(t * 1e9), px, 1.0, 7 + which, 1, 2, 1, 0)])
+    trail([(int(t * 1e9), int(t * 1e9), 5.0, 1.0, 9, 1, 2, 1, 0), (int(t * 1e9), int(t * 1e9), 5.0, 1.0, 7, 1, 1, 1, 0)])
+    trail.drain()  # (another symbol's trade and a liquidation are not drawn)
+    assert trail.trades == len(steps)
+    w = trail.width_s
+    for sym, got in trades.items():
+        pts = trail.points(sym)
+        assert len(pts) <= 4 * max_buckets and [p[0] for p in pts] == sorted(p[0] for p in pts)
+        if not got:
+            assert pts == []
+            continue
+        assert min(p for _, p in pts) == min(p for _, p in got) and max(p for _, p in pts) == max(p for _, p in got)
+        assert pts[0][1] == got[0][1] and pts[-1][1] == got[-1][1]  # the first and the last trade
+        for tt, px in got:
+            lo, hi = line_range_at(pts, int(tt * 1e9) / 1e9, w)
+            assert lo <= px <= hi
+
+
+def test_price_trail_reads_the_engine_batches_arrays_too():
+    import numpy as np
+
+    from liqcore.live.web import PriceTrail
+    from liqcore.types import EVENT_DTYPE
+
+    trail = PriceTrail({3: "SOLUSDT"})
+    ev = np.zeros(3, EVENT_DTYPE)
+    ev["ts_recv"] = [1_000_000_000, 2_000_000_000, 3_000_000_000]
+    ev["price"] = [150.0, 151.0, 149.0]
+    ev["symbol_id"] = 3
+    ev["kind"] = [2, 1, 2]  # a trade, a liquidation, a trade
+    trail(ev)
+    ev["price"] = 0.0  # the decoder reusing its buffer: the trades were copied when handed over
+    trail.drain()
+    assert trail.points("SOLUSDT") == [[1.0, 150.0], [3.0, 149.0]] and trail.trades == 2
+
+
 # ---------------------------------------------------------------- in a real browser
 
 @pytest.fixture
@@ -498,6 +564,15 @@ DOM = """(() => ({
   connects: +document.getElementById('status').dataset.connects,
   source: document.getElementById('source').textContent,
   balance: document.querySelector('#account tr td.num').textContent,
+  feed_gaps: [...document.querySelectorAll('#feeds tr')].filter(r => r.cells[0].textContent === 'frames / gaps / reconnects')
+               .map(r => +r.cells[1].textContent.split(' / ')[1]),
+  axes: ['equity-chart', 'price-chart'].map(id => [+document.getElementById(id).dataset.t0, +document.getElementById(id).dataset.t1]),
+  ylabels: ['equity-chart', 'price-chart'].map(id => JSON.parse(document.getElementById(id).dataset.ylabels || '[]')),
+  line: document.getElementById('price-chart').lcPoints,
+  symbol: document.getElementById('price-symbol').value,
+  view_fills: view.history.fills, bucket_s: view.history.price_bucket_s,
+  clipped: [...document.querySelectorAll('.card')].filter(c => c.scrollWidth > c.clientWidth + 1 || c.scrollHeight > c.clientHeight + 1)
+             .map(c => c.querySelector('h2').textContent),
   orders_count: +[...document.querySelectorAll('#account tr')].find(r => r.cells[0].textContent.startsWith('cascades / orders'))
                   .cells[1].textContent.split(' / ')[1],
 }))()"""
@@ -522,6 +597,8 @@ SEEN = """(() => {
 @needs_chromium
 @pytest.mark.integration
 def test_replay_watched_in_chromium(recordings, tmp_path):
+    """The replay watched at 1,400 px: tables, charts, checklist; the price line drawn from every trade (decimated)
+    passes through every fill, on the equity chart's time axis; the feed's gaps are the run's; nothing clipped."""
     port = _free_port()
     proc = _start(_replay(port), recordings)
     try:
@@ -529,9 +606,9 @@ def test_replay_watched_in_chromium(recordings, tmp_path):
         assert url == f"http://127.0.0.1:{port}/"
 
         async def main():
-            async with Browser(tmp_path / "profile") as b:
+            async with Browser(tmp_path / "profile", width=1400) as b:
                 await b.open(url)
-                await b.wait_for("document.getElementById('status').dataset.connects === '1'")
+                await b.wait_for(DRAWN)
                 # watch the replay: every render of the orders and positions tables is seen (the resting entry
                 # and the open position show while they exist: 0.4 s for the first position at 1000x)
                 await b.eval(SEEN)
@@ -562,6 +639,20 @@ def test_replay_watched_in_chromium(recordings, tmp_path):
     assert any(c.startswith("cascades per day ETHUSDT|5-9 /day") for c in checks), checks
     assert any(c.startswith("fill rate|50-80 %") for c in checks) and any(c.startswith("win rate|65-75 %") for c in checks)
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:4] == b"\x89PNG"
+    # the price line: every trade, decimated (far more than a per-view sample's handful of vertices), through
+    # every fill at its time; one time axis with the equity chart; round, distinct axis labels
+    assert final["symbol"] == "ETHUSDT" and final["prices"] > 200 and final["bucket_s"] > 0
+    fills = [f for f in final["view_fills"] if f["symbol"] == "ETHUSDT"]
+    assert len(fills) == final["fills"] > 0
+    for f in fills:
+        lo, hi = line_range_at(final["line"], f["t"], final["bucket_s"])
+        assert lo - 1e-9 <= f["price"] <= hi + 1e-9, (f, lo, hi)
+    assert final["axes"][0] == final["axes"][1] and final["axes"][0][0] < final["axes"][0][1]
+    for labels in final["ylabels"]:
+        assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+    # the feed's gaps as the run counted them, and no panel clipped with scrollbars at 1,400 px
+    assert final["feed_gaps"] == [summary["gaps"]]
+    assert final["clipped"] == []
 
 
 @needs_chromium
@@ -635,12 +726,21 @@ def test_order_and_position_rows_in_chromium(tmp_path):
                 left = await b.wait_for("document.querySelectorAll('#orders .order-row').length === 0 "
                                         "&& document.querySelectorAll('#orders tr.empty').length === 1")
                 await b.screenshot(tmp_path / "position.png")
-                return orders, pos, left, list(b.errors)
+                labels = [await b.eval("JSON.parse(document.getElementById('equity-chart').dataset.ylabels)")]
+                # an equity that moved by a cent (a fee): the axis still reads distinct figures
+                labels.append(await b.eval(
+                    "(() => { const c = document.createElement('canvas'); c.width = 900; c.height = 180;"
+                    " lcChart(c, {points: [[1e9, 10000], [1e9 + 60, 10000.01], [1e9 + 120, 10000.004]]});"
+                    " return JSON.parse(c.dataset.ylabels); })()"))
+                return orders, pos, left, labels, list(b.errors)
         finally:
             await dash.stop()
 
-    orders, pos, left, errors = asyncio.run(main())
+    orders, pos, left, labels, errors = asyncio.run(main())
     assert errors == [] and left
+    # live, the equity holds at its start (or moves by a cent): the axis reads distinct figures around it
+    for axis in labels:
+        assert len(axis) >= 3 and len(set(axis)) == len(axis), labels
     assert orders == [["ETHUSDT", "buy", "2995.5", "new", orders[0][4], orders[0][5]]]
     sym, side, qty, entry, current, pnl, best, dd, stop, tp, held = pos[0]
     assert (sym, side, qty, entry, current) == ("ETHUSDT", "long", "0.8300", "2995.5", "2995")
