@@ -5,8 +5,8 @@
 fetched from the internet) and push the view to it over a websocket at a few Hz (default 4): the view
 is taken by a timer task on the runner's event loop, between two frames, from ``LiveRunner.snapshot()``
 (the engine's snapshot plus the feed's health), and serialized once per push with orjson for every open
-page.  :class:`LiveView` adds what one snapshot cannot know: the equity curve, each symbol's sampled
-price, the cascades seen and the fills (the core's closed trades, read when their count changed).
+page.  :class:`LiveView` adds what one snapshot cannot know: the equity curve, each symbol's trades
+(every one the engine took, decimated: :class:`PriceTrail`), the cascades seen and the fills (the core's closed trades, read when their count changed).
 
 Safe by default: read-only, and bound to 127.0.0.1.  Every request (the websocket too) is checked first:
 its ``Host`` must name the bound address (on the loopback: ``localhost`` or a loopback address; elsewhere an
@@ -206,6 +206,7 @@ class PriceTrail:
         self.buckets: dict[str, list] = {}  # symbol -> [[k, t_open, open, t_lo, lo, t_hi, hi, t_close, close]]
         self.trades = 0
         self._pending: collections.deque = collections.deque()
+        self._rejected: set = set()  # (symbol id, receive ns, price) of the events the engine dropped
         self._trade = int(Kind.TRADE)
 
     def __call__(self, batch) -> None:
@@ -214,12 +215,19 @@ class PriceTrail:
         else:  # an EVENT_DTYPE array (perhaps the decoder's own buffer): its trades copied now
             self._pending.append(batch[batch["kind"] == self._trade].tolist())
 
+    def reject(self, sid: int, tr: int, price: float) -> None:
+        """The engine dropped this event (an implausible print, a time ahead of its receive time): not drawn."""
+        self._rejected.add((sid, tr, price))
+
     def drain(self) -> None:
-        names, trade, add = self.names, self._trade, self.add
+        names, trade, add, rejected = self.names, self._trade, self.add, self._rejected
         while self._pending:
             for _ts, tr, price, _qty, sid, _side, kind, _venue, _flags in self._pending.popleft():
                 if kind == trade and sid in names and price > 0 and price == price and price != float("inf"):
+                    if rejected and (sid, tr, price) in rejected:
+                        continue
                     add(names[sid], tr / 1e9, price)
+        rejected.clear()
 
     def add(self, symbol: str, t: float, price: float) -> None:
         self.trades += 1
@@ -299,6 +307,8 @@ class LiveView:
         names = {sid: self.engine.traded[ci][1] for sid, ci in self.engine._core_idx.items()}
         self.trail = PriceTrail(names)
         self.engine.row_tap = self.trail  # (each batch of events by reference; read when the view is taken)
+        if getattr(self.engine, "stream_path", None) is not None:
+            self.engine.stream_path.on_reject = self.trail.reject
 
     def __call__(self) -> dict:
         eng = self.engine

@@ -478,6 +478,38 @@ def test_price_trail_reads_the_engine_batches_arrays_too():
     assert trail.points("SOLUSDT") == [[1.0, 150.0], [3.0, 149.0]] and trail.trades == 2
 
 
+@pytest.mark.parametrize("strategy", ["cascade-mm", "cascade-fade"])  # the guide's path and the streaming path
+def test_the_price_line_is_what_the_engine_took(strategy):
+    """Every trade the engine took is on the line; an absurd print (100x the price) and a print stamped 10 min
+    ahead of its receive time, which the engine drops and counts, are not drawn."""
+    import types
+
+    import numpy as np
+
+    from liqcore.live.web import LiveView
+    from liqcore.types import EVENT_DTYPE, Kind, Venue
+
+    eng = Engine(PARAMS, symbols=["ETHUSDT"], strategy=strategy)
+    assert (eng.stream_path is None) == (strategy == "cascade-mm")
+    view = LiveView(types.SimpleNamespace(engine=eng, snapshot=eng.snapshot))
+    t0 = 1_763_683_200_000
+    good = [3000.0, 3001.5, 2999.0, 3002.0, 3000.5]
+    for i, px in enumerate(good):
+        eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", px, 1, "Sell", t0 + 1000 * i)), (t0 + 1000 * i) * 10**6)
+    eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 300_000.0, 1, "Sell", t0 + 6000)), (t0 + 6000) * 10**6)
+    # (the decoder drops a print stamped ahead of its receive time; events handed in directly meet the engine's
+    # own check)
+    ahead = np.zeros(1, EVENT_DTYPE)
+    ahead[0] = ((t0 + 7000 + 600_000) * 10**6, (t0 + 7000) * 10**6, 2500.0, 1.0, eng.registry.id("bybit", "ETHUSDT"),
+                -1, int(Kind.TRADE), int(Venue.BYBIT), 0)
+    eng.on_events(ahead)
+    eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 3003.0, 1, "Sell", t0 + 8000)), (t0 + 8000) * 10**6)
+    assert eng.rejects.get("implausible_price") == 1 and eng.rejects.get("future_time") == 1, eng.rejects
+    pts = view()["history"]["prices"]["ETHUSDT"]
+    assert sorted({p for _, p in pts}) == sorted(good + [3003.0])
+    assert view.trail.trades == len(good) + 1
+
+
 # ---------------------------------------------------------------- in a real browser
 
 @pytest.fixture
