@@ -207,6 +207,7 @@ class PriceTrail:
         self.trades = 0
         self._pending: collections.deque = collections.deque()
         self._rejected: set = set()  # (symbol id, receive ns, price) of the events the engine dropped
+        self._closed: dict[str, tuple] = {}  # symbol -> (buckets whose vertices are made, those vertices)
         self._trade = int(Kind.TRADE)
 
     def __call__(self, batch) -> None:
@@ -251,6 +252,7 @@ class PriceTrail:
     def _coarsen(self) -> None:
         """Double the width; every symbol's neighbouring buckets merge (all symbols share one width)."""
         self.width_s *= 2
+        self._closed.clear()
         for sym, b in self.buckets.items():
             out: list = []
             for x in b:
@@ -271,15 +273,23 @@ class PriceTrail:
 
     def points(self, symbol: str) -> list:
         """The line's vertices, ``[[t_s, price]]`` in time order: per bucket its first, lowest, highest and last
-        trade (those that coincide once)."""
-        out = []
-        for x in self.buckets.get(symbol, ()):
-            seen = None
-            # in time order (stable: at one time the first trade stays first and the last, last)
-            for t, px in sorted(((x[1], x[2]), (x[3], x[4]), (x[5], x[6]), (x[7], x[8])), key=lambda v: v[0]):
-                if (t, px) != seen:
-                    out.append([t, px])
-                    seen = (t, px)
+        trade (those that coincide once).  The closed buckets' vertices are kept between calls (a merge
+        starts them over): only the newest bucket's are made again."""
+        b = self.buckets.get(symbol, ())
+        n_closed, done = self._closed.get(symbol, (0, []))
+        for x in b[n_closed:len(b) - 1]:
+            done.extend(self._vertices(x))
+        self._closed[symbol] = (max(len(b) - 1, 0), done)
+        return done + (self._vertices(b[-1]) if b else [])
+
+    @staticmethod
+    def _vertices(x) -> list:
+        out, seen = [], None
+        # in time order (stable: at one time the first trade stays first and the last, last)
+        for t, px in sorted(((x[1], x[2]), (x[3], x[4]), (x[5], x[6]), (x[7], x[8])), key=lambda v: v[0]):
+            if (t, px) != seen:
+                out.append([t, px])
+                seen = (t, px)
         return out
 
 

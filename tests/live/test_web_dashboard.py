@@ -443,12 +443,16 @@ def test_price_trail_keeps_every_trade_within_the_line(steps, max_buckets):
         sym = ("ETHUSDT", "BTCUSDT")[which]
         trades[sym].append((t, px))
         trail([(int(t * 1e9), int(t * 1e9), px, 1.0, 7 + which, 1, 2, 1, 0)])
+        if len(trades[sym]) % 3 == 0:  # views taken while trades arrive (the closed buckets' vertices kept)
+            trail.drain()
+            trail.points(sym)
     trail([(int(t * 1e9), int(t * 1e9), 5.0, 1.0, 9, 1, 2, 1, 0), (int(t * 1e9), int(t * 1e9), 5.0, 1.0, 7, 1, 1, 1, 0)])
     trail.drain()  # (another symbol's trade and a liquidation are not drawn)
     assert trail.trades == len(steps)
     w = trail.width_s
     for sym, got in trades.items():
         pts = trail.points(sym)
+        assert pts == [v for x in trail.buckets.get(sym, ()) for v in PriceTrail._vertices(x)]  # as made afresh
         assert len(pts) <= 4 * max_buckets and [p[0] for p in pts] == sorted(p[0] for p in pts)
         if not got:
             assert pts == []
