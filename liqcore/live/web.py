@@ -211,10 +211,8 @@ class PriceTrail:
         self._trade = int(Kind.TRADE)
 
     def __call__(self, batch) -> None:
-        if isinstance(batch, list):
-            self._pending.append(batch)
-        else:  # an EVENT_DTYPE array (perhaps the decoder's own buffer): its trades copied now
-            self._pending.append(batch[batch["kind"] == self._trade].tolist())
+        # (a reference only: the decoder makes a new list or array per frame, and nothing writes into it later)
+        self._pending.append(batch)
 
     def reject(self, sid: int, tr: int, price: float) -> None:
         """The engine dropped this event (an implausible print, a time ahead of its receive time): not drawn."""
@@ -223,7 +221,10 @@ class PriceTrail:
     def drain(self) -> None:
         names, trade, add, rejected = self.names, self._trade, self.add, self._rejected
         while self._pending:
-            for _ts, tr, price, _qty, sid, _side, kind, _venue, _flags in self._pending.popleft():
+            batch = self._pending.popleft()
+            if not isinstance(batch, list):  # an EVENT_DTYPE array: its trades
+                batch = batch[batch["kind"] == trade].tolist()
+            for _ts, tr, price, _qty, sid, _side, kind, _venue, _flags in batch:
                 if kind == trade and sid in names and price > 0 and price == price and price != float("inf"):
                     if rejected and (sid, tr, price) in rejected:
                         continue
