@@ -736,6 +736,44 @@ def test_page_reconnects_when_the_server_behind_it_restarts(recordings, tmp_path
 
 
 @needs_chromium
+def test_another_page_in_chromium_cannot_read_the_dashboard(tmp_path):
+    """A page from another origin (another port of 127.0.0.1), open in the same browser, opens the dashboard's
+    websocket (which no CORS rule guards): refused, it receives nothing; the dashboard's own page does."""
+    async def main():
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, hz=20)
+        url = await dash.start()
+        evil_js = ("window.got = []; window.wsClosed = null;"
+                   f"const ws = new WebSocket('ws://127.0.0.1:{dash.port}/ws');"
+                   "ws.onmessage = e => window.got.push(e.data); ws.onclose = e => { window.wsClosed = e.code; };")
+        app = web.Application()
+        app.router.add_get("/", lambda r: web.Response(text=f"<html><body><script>{evil_js}</script></body></html>",
+                                                       content_type="text/html"))
+        evil = web.AppRunner(app, access_log=None)
+        await evil.setup()
+        site = web.TCPSite(evil, "127.0.0.1", 0)
+        await site.start()
+        evil_url = f"http://127.0.0.1:{evil.addresses[0][1]}/"
+        try:
+            async with Browser(tmp_path / "profile") as b:
+                await b.open(evil_url)
+                closed = await b.wait_for("window.wsClosed != null && String(window.wsClosed)")
+                got = await b.eval("window.got")
+                await b.open(url)  # the dashboard's own page
+                await b.wait_for(DRAWN)
+                own = await b.eval("document.getElementById('status').textContent")
+                return closed, got, own
+        finally:
+            await evil.cleanup()
+            await dash.stop()
+
+    from aiohttp import web
+
+    closed, got, own = asyncio.run(main())
+    assert got == [] and closed == "1006", (closed, got)  # the handshake refused (403): no message at all
+    assert own == "connected"  # the dashboard's own page: served and drawn
+
+
+@needs_chromium
 def test_order_and_position_rows_in_chromium(tmp_path):
     """A paper engine with a resting entry, then the position it opens, served in-process: the page's
     order row (with its queue estimate column) and position row (entry, stop, take profit)."""
