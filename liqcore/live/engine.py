@@ -185,6 +185,11 @@ class Engine:
         self.replay_clock = None
         #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
         self.recorder = None
+        #: ``row_tap(batch)``: handed every batch of events processed (a list of EVENT_DTYPE-ordered tuples or an
+        #: EVENT_DTYPE array), by reference, before they are processed (the web dashboard's price trail);
+        #: ``row_tap.reject(symbol_id, ts_recv, price)`` is told of each event then dropped (an implausible
+        #: print, a time ahead of its receive time), so what it draws is what the engine took
+        self.row_tap = None
         self._last_event_ns = 0  # latest ts_event seen (detector clock)
         self._last_event_wall = 0  # wall time when it was seen
         # the latest receive time the caller handed in (on_frame's recv_ns, on_events' ts_recv) and how far it
@@ -316,6 +321,8 @@ class Engine:
             self.features.on_events(events)
         if self.stream_path is not None:
             self.events += n
+            if self.row_tap is not None:
+                self.row_tap(events)
             return self.stream_path.on_events(events)
         return self._on_rows(events.tolist())
 
@@ -333,6 +340,8 @@ class Engine:
     def _on_rows(self, rows: list) -> list[Decision]:
         """:meth:`on_events` of the detector-driven strategy on the events as tuples (EVENT_DTYPE order)."""
         self.events += len(rows)
+        if self.row_tap is not None:
+            self.row_tap(rows)
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
@@ -350,10 +359,14 @@ class Engine:
             if ts - tr > skew and tr >= _RECV_MIN:
                 # stamped ahead of its receive time: it must not move the detector's (or any) clock
                 self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
+                if self.row_tap is not None:
+                    self.row_tap.reject(sid, tr, price)
                 continue
             if kind <= _MARK and plausible is not None and (bad := plausible(sid, kind, price, qty, ts)):
                 # an absurd price or size (liqcore.validate): never a print, never large, never a trade
                 count_implausible(rejects, bad, sid, kind, price, qty)
+                if self.row_tap is not None:
+                    self.row_tap.reject(sid, tr, price)
                 continue
             if kind == _TRADE:
                 ci = core_idx.get(sid)
