@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import time
 import orjson
 import pytest
 
+from liqcore.commands.detect import _utc
 from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from liqcore.live.recorder import Recorder
@@ -172,6 +174,40 @@ def test_run_record_then_journal_report_on_a_paper_replay(tmp_path):
     assert m["matched"] == 7 and m["live_only"] == 0 and m["model_only"] == 0 and m["model_trades"] == 7
     assert all(r["diff_bps"] == pytest.approx(0.0, abs=1e-9) and r["live_ns"] == r["model_ns"] for r in m["fills"])
     assert sum(rep["cascades"]["per_day"]["ETHUSDT"].values()) == s["cascades"]
+    # the paper session sent its 8 entries (to the in-process paper venue): the report says so, never "no
+    # order sent" nor an empty reaction time
+    assert rep["orders_journaled"] == 8 and rep["reaction_ms"]["send"]["n"] == 8
+    assert rep["reaction_send_to"] == "the in-process paper venue"
+    (within,) = [t for t in rep["targets"] if t["target"] == "orders within 3 s of the decision"]
+    assert within["measured"].startswith("8 of 8 within 3 s") and within["verdict"] == "pass"
+    p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--recording",
+                        str(tmp_path / "rec"), "--explain"], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    text = p.stdout.decode()
+    assert "reaction (send): p50" in text and "n=8; decision -> order sent to the in-process paper venue" in text
+    assert "no order sent" not in text and "reaction (send): -" not in text
+    # times as UTC times, never raw nanosecond stamps
+    assert not re.search(r"\d{16,}", text), re.search(r".{40}\d{16,}.{10}", text)
+    for r in m["fills"]:
+        assert f"ETHUSDT decided {_utc(r['decision_ns'])} UTC: live" in text
+    # the live queue column of an entry the venue filled never reads "not filled"; without a top of book in the
+    # recording the size ahead is unknown, and the row says so
+    rows = [line for line in text.splitlines() if "│ ETHUSDT │" in line]
+    filled = [line for line in rows if re.search(r"│ both +│ filled +│", line)]
+    assert len(filled) == 7 and all("ahead unknown; venue filled" in line for line in filled)
+    assert not any("? ahead" in line or "-> not filled" in line for line in rows)
+    assert ("the venue filled 7; 8 with the size ahead unknown when they rested (no top of book seen with their "
+            "price the best)") in text
+
+
+def test_the_explain_queue_cell_says_what_the_rule_and_the_venue_did():
+    from liqcore.live.explain import _queue_cell
+
+    q = {"ahead_at_rest": 2.5, "fill_chance_at_rest": 0.4, "model_fill_delay_ms": None, "venue_filled": True}
+    assert _queue_cell(q) == "2.5 ahead, 40% -> rule not filled; venue filled"
+    assert _queue_cell({**q, "model_fill_delay_ms": 120.0, "venue_filled": False}) == \
+        "2.5 ahead, 40% -> rule filled +120 ms; venue not filled"
+    assert _queue_cell({**q, "ahead_at_rest": None, "fill_chance_at_rest": None}) == "ahead unknown; venue filled"
 
 
 def test_run_refuses_a_bad_strategy_or_exits_before_starting(tmp_path):
