@@ -102,6 +102,22 @@ def test_every_checklist_figure_from_a_session_against_the_fake_exchange(tmp_pat
     assert row["model_price"] == pytest.approx(orders["ETHUSDT"].price) and row["diff_bps"] == pytest.approx(0.0)
     text = format_report(rep)
     assert "fill rate: 50.0%" in text and "win rate: 100.0%" in text and "1 matched" in text
+    # a venue session: the sends are the creates written to the venue; times as UTC times, not ns stamps
+    assert rep["reaction_send_to"] == "the venue" and "(n=2; decision -> order sent to the venue)" in text
+    assert f"ETHUSDT decided {_utc(row['decision_ns'])} UTC: live" in text and not re.search(r"\d{16,}", text)
+    (within,) = [t for t in rep["targets"] if t["target"] == "orders within 3 s of the decision"]
+    assert within["measured"].startswith("2 of 2 within 3 s") and within["verdict"] == "pass"
+    # a journal whose send rows are gone (an older version's): its 2 entries are not "no order sent"
+    import shutil
+    import sqlite3
+
+    shutil.copy(tmp_path / "j.sqlite", tmp_path / "nosend.sqlite")
+    with sqlite3.connect(tmp_path / "nosend.sqlite") as db:
+        db.execute("DELETE FROM log WHERE type='sent'")
+    rep2 = journal_report(tmp_path / "nosend.sqlite")
+    (within,) = [t for t in rep2["targets"] if t["target"] == "orders within 3 s of the decision"]
+    assert within["measured"] == "2 entries journaled, no send time recorded" and within["verdict"] == "too early"
+    assert "no order sent" not in format_report(rep2)
     # the command: same figures as JSON; a file that is not a journal is one line, exit 1
     p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--json",
                         "--recording", str(tmp_path / "rec")], capture_output=True, timeout=60)
