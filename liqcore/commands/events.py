@@ -8,8 +8,8 @@ notional sum (price x qty, liquidations and trades), a top-of-book table per sym
 rows), then the rejects by reason, then the load report
 per file (rows read, events kept, rows re-ordered, rows rejected by reason, time span, venues /
 symbols / kinds found).  With --json: one JSON object per event line (venue, symbol, kind, side, price,
-qty, notional, ts_event_ns, ts_recv_ns, and trade_id for a trade with the venue's id) on stdout, and the load report as one line
-``load report: {"files": {...}, "skipped": {...}, "duplicates": N}`` on stderr.
+qty, notional, ts_event_ns, ts_recv_ns, and trade_id for a trade with the venue's id) on stdout, and
+the load report as one line ``load report: {"files": {...}, "skipped": {...}, "duplicates": N}`` on stderr.
 Homemade CSV / Parquet files: --columns ts=T,symbol=s,side=S,price=p,qty=q --ts-unit ms --kind
 liquidation --side-means order --venue binance (see docs/data.md).
 Formats (detected per file when --format is not given, and line by line in files of JSON or log

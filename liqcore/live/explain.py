@@ -311,7 +311,8 @@ def _queue_summary(qs: list) -> dict:
     they rested: a top of book with their price the best), filled by the queue rule,
     filled by the venue, and the two agreeing (both filled or both not) among the estimated ones."""
     est = [q for q in qs if q["ahead_at_rest"] is not None]
-    return {"rested": len(qs), "estimated": len(est), "rule_filled": sum(1 for q in est if q["model_fill_delay_ms"] is not None),
+    return {"rested": len(qs), "estimated": len(est),
+            "rule_filled": sum(1 for q in est if q["model_fill_delay_ms"] is not None),
             "venue_filled": sum(1 for q in qs if q["venue_filled"]), "agree": sum(1 for q in est if q["agrees"])}
 
 

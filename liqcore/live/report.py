@@ -78,6 +78,15 @@ def _day(ts: int) -> str:
     return _dt.datetime.fromtimestamp(ts / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d")
 
 
+def _utc(ts: int) -> str:
+    """A nanosecond stamp as a UTC time to the millisecond: ``2026-01-05 06:07:50.064``."""
+    import datetime as _dt
+
+    ts = int(ts)
+    whole = _dt.datetime.fromtimestamp(ts // 1_000_000_000, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{whole}.{ts % 1_000_000_000 // 1_000_000:03d}"
+
+
 def journal_report(path, recording=None, explain: bool = False) -> dict:
     """The checklist figures of the journal at ``path`` (see the module docstring).  ``recording``: the
     session's recorded frames (paths), replayed through the backtest for the live-vs-model comparison.
@@ -385,8 +394,6 @@ def format_report(rep: dict) -> str:
     if m is not None:
         lines.append(f"live vs fill model: {m['matched']} matched, {m['live_only']} live only, "
                      f"{m['model_only']} model only; mean diff {_f(m['mean_diff_bps'], '.2f')} bps")
-        from liqcore.commands.detect import _utc
-
         for r in m["fills"]:
             lines.append(f"  {r['symbol']} decided {_utc(r['decision_ns'])} UTC: live {_f(r['live_price'], '.6g')} "
                          f"model {_f(r['model_price'], '.6g')} diff {_f(r['diff_bps'], '.2f')} bps")

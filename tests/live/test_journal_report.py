@@ -13,7 +13,6 @@ import time
 import orjson
 import pytest
 
-from liqcore.commands.detect import _utc
 from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from liqcore.live.recorder import Recorder
@@ -26,6 +25,14 @@ from _live_helpers import PARAMS
 from _live_helpers import wait_until as _wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+
+def _utc(ns: int) -> str:
+    """A ns stamp as the UTC time to the millisecond (numpy's reading of it)."""
+    import numpy as np
+
+    return str(np.datetime64(int(ns), "ns").astype("datetime64[ms]")).replace("T", " ")
+
 
 def _session(tmp_path):
     """ETHUSDT: a cascade, its entry filled by the venue, closed at the take-profit (a win); SOLUSDT: a cascade
