@@ -266,7 +266,9 @@ def _equal_time_runs(te: np.ndarray) -> np.ndarray:
 
 
 def _merge_rows(rows: np.ndarray) -> np.ndarray:
-    """Rows sorted by (event time, receive time), stable, exact duplicates removed (the first kept)."""
+    """Rows sorted by (event time, receive time), stable, duplicates removed: exact ones (the first
+    kept), then by a load's rule (:func:`liqcore.io.base.dedupe`: the same trade id, or the same row
+    where one of them has no id), so old and new rows from two sources of one trade keep it once."""
     from liqcore.types import take_records
 
     te = rows["ts_event_ns"]
@@ -293,7 +295,27 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
                 keep[idx] = False
                 keep[idx[first]] = True
                 rows = take_records(rows, keep)
+                idx = _equal_time_runs(rows["ts_event_ns"])
+        if len(idx):  # then a load's rule: the same trade by its id, or by its row where one side has no id
+            keep_run = _run_duplicates(take_records(rows, idx))
+            if keep_run is not None:
+                keep = np.ones(len(rows), dtype=bool)
+                keep[idx] = keep_run
+                rows = take_records(rows, keep)
     return rows
+
+
+def _run_duplicates(sub: np.ndarray):
+    """:func:`liqcore.io.base.duplicate_keep` over a partition's rows ``sub`` (one venue and symbol,
+    sorted by event time): the rows a load keeps, or None when it keeps them all."""
+    from liqcore.io.base import duplicate_keep
+    from liqcore.types import EVENT_DTYPE
+
+    ev = np.zeros(len(sub), EVENT_DTYPE)
+    for c, _t, f in _FILE_COLUMNS:
+        if f is not None:
+            ev[f] = sub[c]
+    return duplicate_keep(ev, sub["trade_id"] if sub["trade_id"].any() else None)
 
 
 def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False):
@@ -419,7 +441,6 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) 
     checks, the old file (if any) was marked, the row rules hold for every row
     (:func:`liqcore.io.checked.row_problems`) and, when old and new rows meet, a load's duplicate rule
     finds no pair among them."""
-    from liqcore.io.base import dedupe
     from liqcore.io.checked import footer, row_problems
 
     if not new_checked or row_problems(rows, symbol):
@@ -428,18 +449,11 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) 
         if any(not str(f).endswith(".parquet") or not Path(f).is_file() or not footer(str(f)).checked
                for f in old_files):
             return False
-        from liqcore.types import EVENT_DTYPE, take_records
+        from liqcore.types import take_records
 
         idx = _equal_time_runs(rows["ts_event_ns"])  # merged rows are sorted: duplicates share a time
-        if len(idx):
-            sub = take_records(rows, idx)
-            ev = np.zeros(len(sub), EVENT_DTYPE)
-            for c, _t, f in _FILE_COLUMNS:
-                if f is not None:
-                    ev[f] = sub[c]
-            tids = sub["trade_id"] if sub["trade_id"].any() else None
-            if dedupe(ev, tids)[1]:
-                return False
+        if len(idx) and _run_duplicates(take_records(rows, idx)) is not None:
+            return False
     return True
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.base import LoadResult, _FileState, dedupe
-from liqcore.io.contract import _load_table
+from liqcore.io.contract import _load_table, table_trade_ids
 from liqcore.io.plausible import _sane_ids
 
 #: the manifest of converted files a dataset keeps (written by :func:`liqcore.dataset.convert_to_dataset`)
@@ -284,11 +284,7 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     kept: list = []
     arr = _load_table(table, st, lambda row: f"{storage.display(path)}: row {row}", null_reason="missing_field",
                       kept=kept) if table.num_rows else np.zeros(0, EVENT_DTYPE)
-    tids = None  # the venues' trade ids (read by dedupe only)
-    if table.num_rows and "trade_id" in table.column_names:
-        tids = np.asarray(table.column("trade_id").fill_null(0).to_numpy(zero_copy_only=False), np.int64)[kept[0]]
-        if not tids.any():
-            tids = None
+    tids = table_trade_ids(table, kept)  # the venues' trade ids (read by dedupe only)
     # implausible times, prices, sizes: counted, dropped (liqcore.validate)
     arr, tids = _sane_ids(arr, tids, st, forced=False)
     if tids is not None:

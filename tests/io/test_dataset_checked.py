@@ -159,7 +159,7 @@ def test_a_file_replaced_by_another_tool_is_read_the_checking_way(tmp_path):
     assert got.rejects == {"non_positive": 1} and len(got.events) == n - 1
 
 
-def test_a_merge_keeps_the_mark_unless_a_load_would_find_duplicates(tmp_path):
+def test_a_merge_removes_what_a_load_would_and_keeps_the_mark(tmp_path):
     m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=8, cache=False)
     f = save_events(m.events, tmp_path / "m.parquet", m.registry)
     res = load_events([f])
@@ -168,13 +168,15 @@ def test_a_merge_keeps_the_mark_unless_a_load_would_find_duplicates(tmp_path):
     write_dataset(res, ds)  # the same rows again: exact duplicates, removed by the merge
     assert all(_mark(p).get("checked") for p in _files(ds))
     assert len(load_dataset(ds).events) == len(res.events)
-    # a second recording of the same trades (other receive times): a load's duplicate rule removes them
+    # a second recording of the same events (other receive times, no ids): the merge applies a load's
+    # duplicate rule, so nothing is added and the partitions stay marked
     ev = res.events.copy()
     ev["ts_recv"] += 1_000
-    write_dataset(ev, ds, res.registry, checked=True)
-    assert not any(_mark(p).get("checked") for p in _files(ds))
+    info = write_dataset(ev, ds, res.registry, checked=True)
+    assert info["rows_added"] == 0
+    assert all(_mark(p).get("checked") for p in _files(ds))
     got = load_dataset(ds)
-    assert got.duplicates > 0 and got.files[str(ds)]["checked"] is False
+    assert got.duplicates == 0 and got.files[str(ds)]["checked"] is True and len(got.events) == len(res.events)
 
 
 def test_convert_marks_its_partitions(tmp_path):
@@ -223,14 +225,19 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
 @given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30), data=st.data())
 def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     """Old and new rows of a partition (each sorted by event time, or not at all) merge to the rows sorted by
-    (event time, receive time), stable, exact duplicates removed: as one lexicographic sort would."""
+    (event time, receive time), stable, exact duplicates removed, then a load's duplicate rule (the same
+    trade id, or the same row where one has no id; quotes never): as one lexicographic sort and the
+    rule written out row by row would."""
     from liqcore.dataset import _ROW_DTYPE, _merge_rows
+    from tests.io.test_trade_ids import reference_keep
 
     n = len(te)
     r = np.zeros(n, _ROW_DTYPE)
     r["ts_event_ns"] = te
     r["ts_recv_ns"] = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
     r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0]), min_size=n, max_size=n))
+    r["kind"] = data.draw(st.lists(st.sampled_from([int(Kind.TRADE), int(Kind.QUOTE)]), min_size=n, max_size=n))
+    r["trade_id"] = data.draw(st.lists(st.sampled_from([0, 0, 7, 9]), min_size=n, max_size=n))
     if data.draw(st.booleans()):  # two sorted runs: old rows, then new ones
         a = data.draw(st.integers(0, n))
         r[:a] = np.sort(r[:a], order="ts_event_ns", kind="stable")
@@ -239,7 +246,10 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     _u, first = np.unique(want.view(np.dtype((np.void, _ROW_DTYPE.itemsize))), return_index=True)
     keep = np.zeros(n, bool)
     keep[first] = True
-    assert np.array_equal(_merge_rows(r.copy()), want[keep])
+    want = want[keep]
+    rows = [(int(w["ts_event_ns"]), int(w["kind"]), int(w["side"]), float(w["price"]), float(w["qty"])) for w in want]
+    want = want[reference_keep(rows, want["trade_id"].tolist(), (want["kind"] == int(Kind.QUOTE)).tolist())]
+    assert np.array_equal(_merge_rows(r.copy()), want)
 
 
 @settings(max_examples=400, deadline=None)
