@@ -1,20 +1,26 @@
 """Reading a dataset's checked partition files at the Parquet decoder's pace.
 
 A partition file liqcore writes from loaded events (``liqcore convert --dataset``, or
-:func:`liqcore.dataset.write_dataset` of a :class:`~liqcore.io.LoadResult`) carries ``"checked": true`` in
-its ``liqcore`` footer metadata: its rows passed every check of a load when they were read from their
-source (the row rules, plausible times, prices and sizes, duplicates), and the row rules again when
-written (:func:`row_problems`).  A load of such files does not judge them again: it decodes the
+:func:`liqcore.dataset.write_dataset` of a :class:`~liqcore.io.LoadResult`) is marked checked: its rows
+passed every check of a load when they were read from their source (the row rules, plausible times,
+prices and sizes, duplicates), and the row rules again when written (:func:`row_problems`).  The mark is
+kept in the dataset's own list of checked files, :data:`MARKS_FILE` (each file's path in the dataset, its
+size in bytes and the SHA-256 of its bytes), not in the file: a file rewritten by another tool (which
+copies a Parquet footer's metadata as it is) no longer has the bytes that were checked, so it is read
+the checking way, and the load says so once, naming it (:func:`verified`).  (The file's footer still
+says ``"checked": true``, for information only: a read never trusts it.)  A load of verified files does
+not judge them again: it decodes the
 columns it needs from the row groups whose statistics can hold matching rows, keeps the rows of the
 time range, kinds and receive range asked for, drops the ones ahead of their receive time by more than
 ``max-clock-skew`` (that bound is a load parameter), and lays them out as events in event-time order --
 the events the checking read gives on the same files (tested), several times faster.
 
-A file without the mark (written from a bare event array, by another tool, or by an earlier version)
-goes through the checking read, as does every file of a load asked to ``recheck``.
+A file without a verified mark (written from a bare event array, by another tool, or by an earlier
+version) goes through the checking read, as does every file of a load asked to ``recheck``.
 
-The files' footers are read once per process (cached by path, size and modification time): a backtest
-reading a dataset in hundreds of windows prunes row groups from memory.
+The files' footers are read, and their bytes digested, once per process (cached by path, size,
+modification time and inode): a backtest reading a dataset in hundreds of windows prunes row groups
+from memory and digests each file once.
 """
 from __future__ import annotations
 
@@ -92,6 +98,90 @@ def footer(path: str) -> Footer:
     return f
 
 
+#: the dataset's list of checked partition files (in its root): {"format": 1, "digest": "sha256", "files":
+#: {"venue=V/symbol=S/date=D/part-0.parquet": {"size": bytes, "sha256": hex}}}
+MARKS_FILE = "_liqcore_checked.json"
+
+_MARKS: dict[str, tuple] = {}  # dataset root -> (the marks file's stat key, its files)
+_DIGESTS: dict[str, tuple] = {}  # file path -> (its stat key when digested, its SHA-256 hex)
+
+
+def _stat_key(path: str) -> tuple | None:
+    try:
+        s = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (s.st_size, s.st_mtime_ns, s.st_ino)
+
+
+def read_marks(root) -> dict:
+    """The checked marks of the local dataset ``root``: path in the dataset -> {"size", "sha256"} ({} without
+    a marks file, or with one that is not valid: then nothing is trusted)."""
+    import orjson
+
+    p = os.path.join(str(root), MARKS_FILE)
+    key = _stat_key(p)
+    if key is None:
+        return {}
+    hit = _MARKS.get(p)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    try:
+        with open(p, "rb") as fh:
+            d = orjson.loads(fh.read())
+        files = d.get("files") if isinstance(d, dict) and d.get("digest") == "sha256" else None
+        files = {str(k): v for k, v in files.items() if isinstance(v, dict)} if isinstance(files, dict) else {}
+    except (OSError, orjson.JSONDecodeError):
+        files = {}
+    if len(_MARKS) > 10_000:
+        _MARKS.clear()
+    _MARKS[p] = (key, files)
+    return files
+
+
+def file_digest(path: str) -> tuple[tuple, str]:
+    """The SHA-256 (hex) of the bytes of the file at ``path``, with the size, modification time and inode of
+    the file it digested -> ``(key, digest)`` (cached while they stay)."""
+    import hashlib
+
+    key = _stat_key(path)
+    hit = _DIGESTS.get(path)
+    if hit is not None and hit[0] == key:
+        return hit
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        s = os.fstat(fh.fileno())
+        key = (s.st_size, s.st_mtime_ns, s.st_ino)
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+        s = os.fstat(fh.fileno())
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != key:  # written to while digested: not the file of any mark
+            return key, ""
+    if len(_DIGESTS) > 100_000:
+        _DIGESTS.clear()
+    _DIGESTS[path] = (key, h.hexdigest())
+    return _DIGESTS[path]
+
+
+def mark_of(path: str) -> dict:
+    """The checked mark of the file at ``path`` as the marks file keeps it: its size and SHA-256."""
+    key, digest = file_digest(path)
+    return {"size": int(key[0]), "sha256": digest}
+
+
+def verified(path: str, mark, key: tuple | None = None) -> bool:
+    """Whether the file at ``path`` is the one its ``mark`` (:func:`read_marks`) was taken of: the same size
+    and the same SHA-256 of its bytes (``key``: and the size, modification time and inode its footer was
+    read with, so the footer read is of the bytes verified)."""
+    if not isinstance(mark, dict) or not isinstance(mark.get("sha256"), str):
+        return False
+    try:
+        k, digest = file_digest(path)
+    except FileNotFoundError:
+        return False
+    return k[0] == mark.get("size") and digest == mark["sha256"] and (key is None or k == tuple(key))
+
+
 def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range) -> np.ndarray:
     """Indices of the row groups of ``f`` whose statistics can hold a row of the selection (the same
     conditions as the row filter of :func:`read_checked`)."""
@@ -137,9 +227,14 @@ def _open(path: str, f: Footer):
     k = (path, f.key)
     pf = _OPEN.get(k)
     if pf is None:
-        pf = _OPEN[k] = pq.ParquetFile(path)
+        fh = open(path, "rb")
+        s = os.fstat(fh.fileno())
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digest were of these bytes)
+            fh.close()
+            raise ValueError(f"dataset: {path} was replaced while being read; read it again")
+        pf = _OPEN[k] = pq.ParquetFile(fh)
         while len(_OPEN) > 4:
-            _OPEN.popitem(last=False)[1].close()
+            _OPEN.popitem(last=False)[1].close(force=True)  # (and the file it was opened on)
     _OPEN.move_to_end(k)
     return pf
 

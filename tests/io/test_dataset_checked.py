@@ -1,8 +1,9 @@
 """Partition files written from loaded events are marked checked and read without judging them again:
 the same events as the checking read for any selection (time range, kinds, receive range, symbols,
 venues, clock guard), in the same order with the same symbol ids; a file without the mark (a bare
-array, a bad row, a merge that a load would dedupe, a file replaced by another tool) is read the
-checking way, its bad rows counted and dropped."""
+array, a bad row, a merge that a load would dedupe, a file replaced by another tool) or whose bytes are
+not those the dataset's mark (size, SHA-256) was taken of (rewritten with its footer kept, copied into
+another dataset) is read the checking way, its bad rows counted and dropped."""
 from __future__ import annotations
 
 import numpy as np
@@ -157,6 +158,61 @@ def test_a_file_replaced_by_another_tool_is_read_the_checking_way(tmp_path):
     got = load_dataset(tmp_path / "ds")
     assert got.files[str(tmp_path / "ds")]["checked"] is False
     assert got.rejects == {"non_positive": 1} and len(got.events) == n - 1
+
+
+def test_a_file_rewritten_by_plain_pyarrow_with_its_footer_kept_is_checked_again_and_named(tmp_path):
+    """``read_table`` -> edit -> ``write_table`` keeps the schema metadata, so the footer still says checked;
+    the dataset's marks (size, SHA-256) no longer match: the load reads the checking way, counts and drops a
+    trade at -1.0, a price of inf and a NaN size, removes the duplicated row, and names the file once."""
+    import shutil
+
+    from liqcore.io.checked import MARKS_FILE
+
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=10, cache=False)
+    f = save_events(m.events, tmp_path / "m.parquet", m.registry)
+    ds = tmp_path / "ds"
+    write_dataset(load_events([f]), ds)
+    (part,) = _files(ds)
+    rel = part.relative_to(ds).as_posix()
+    assert rel in orjson.loads((ds / MARKS_FILE).read_bytes())["files"]
+    before = load_dataset(ds)  # (its footer and digest are now cached)
+    assert before.files[str(ds)]["checked"] is True and before.rejects == {} and before.duplicates == 0
+    n = len(before.events)
+    t = pq.read_table(part)
+    trades = np.flatnonzero(t.column("kind").to_numpy() == int(Kind.TRADE))
+    price, qty = t.column("price").to_numpy().copy(), t.column("qty").to_numpy().copy()
+    price[trades[3]], price[trades[7]], qty[trades[11]] = -1.0, np.inf, np.nan
+    t = t.set_column(t.schema.get_field_index("price"), "price", pa.array(price))
+    t = t.set_column(t.schema.get_field_index("qty"), "qty", pa.array(qty))
+    j = int(trades[20])
+    t = pa.concat_tables([t.slice(0, j + 1), t.slice(j, 1), t.slice(j + 1)])  # one row twice
+    pq.write_table(t, part)  # plain pyarrow: the schema metadata (the footer's "checked": true) is kept
+    assert _mark(part).get("checked") is True
+    notes: list = []
+    got = load_dataset(ds, warn=notes.append)
+    assert got.files[str(ds)]["checked"] is False and got.files[str(ds)]["unverified"] == [str(part)]
+    assert sum(got.rejects.values()) == 3 and got.rejects == {"non_positive": 1, "non_finite": 2}
+    assert got.duplicates == 1 and len(got.events) == n - 3
+    slow = load_dataset(ds, recheck=True)
+    assert np.array_equal(got.events, slow.events) and got.rejects == slow.rejects
+    assert len(notes) == 1 and rel in notes[0] and "checked as read" in notes[0]
+    load_dataset(ds, warn=notes.append)
+    assert len(notes) == 1  # said once
+    # the same file copied into another dataset (its footer says checked, that dataset has no mark of it)
+    other = tmp_path / "other"
+    (other / part.parent.relative_to(ds)).mkdir(parents=True)
+    shutil.copy(ds / "_liqcore_dataset.json", other)
+    shutil.copy(part, other / rel)
+    assert load_dataset(other, warn=notes.append).rejects == got.rejects and rel in notes[-1]
+    # a clean partition rewritten with the same rows (other bytes), then written into: the old file is not
+    # the one marked, so the merge is not marked either (its rows are not vouched for)
+    ds2 = tmp_path / "ds2"
+    write_dataset(load_events([f]), ds2)
+    (part2,) = _files(ds2)
+    pq.write_table(pq.read_table(part2), part2, compression="snappy")
+    write_dataset(load_events([f]), ds2)
+    assert orjson.loads((ds2 / MARKS_FILE).read_bytes())["files"] == {}
+    assert load_dataset(ds2).files[str(ds2)]["checked"] is False
 
 
 def test_a_merge_keeps_the_mark_unless_a_load_would_find_duplicates(tmp_path):
