@@ -50,10 +50,11 @@ def cascade_frames(venue_ms: int, symbol: str = "ETHUSDT") -> list[bytes]:
 
 
 # ------------------------------------------------------------------------------- venue clock (skew)
-async def _live_against_offset_venue(offset_ms: int, jump_to_ms: int | None = None):
+async def _live_against_offset_venue(offset_ms: int, jump_to_ms: int | None = None, probe: bool = True):
     """A live engine (BybitGateway) against the fake venue whose clock runs ``offset_ms`` ahead of this
-    machine's; with ``jump_to_ms`` the venue's clock jumps after the engine started (a probe liquidation is
-    then sent first, as a real feed would keep sending).  Returns (create requests, summary, metrics text)."""
+    machine's; with ``jump_to_ms`` the venue's clock jumps after the engine started (with ``probe`` a probe
+    liquidation is then sent first and the re-measure awaited, as a real feed would keep sending; without,
+    the cascade's frames come right after the jump).  Returns (create requests, summary, metrics text)."""
     from liqcore.live.bybit_gateway import BybitGateway
 
     async with FakeExchange(time_offset_ms=offset_ms) as fx:
@@ -66,6 +67,7 @@ async def _live_against_offset_venue(offset_ms: int, jump_to_ms: int | None = No
         await asyncio.sleep(0.2)
         if jump_to_ms is not None:
             fx.time_offset_ms = jump_to_ms
+        if jump_to_ms is not None and probe:
             await fx.push(orjson.dumps(liquidation_frame("ETHUSDT", 3000, 0.3, "Buy", fx.now_ms())))
             t = time.monotonic()
             while abs(eng.venue_clock_offset_ns - jump_to_ms * 1_000_000) > 500_000_000 and time.monotonic() - t < 5:
@@ -103,9 +105,23 @@ def test_a_venue_clock_jump_from_3s_to_9s_is_remeasured_and_the_next_cascade_tra
     caplog.set_level(logging.WARNING, logger="liqcore.engine")
     n, summary, text = asyncio.run(_live_against_offset_venue(3000, jump_to_ms=9000))
     assert n == 1 and summary["orders"] == 1
-    assert summary["decoder"]["future_time"] == 1  # the probe before the re-measure, nothing after
+    # the probe, stamped past the bound before the re-measure, was held for it, then taken: nothing lost
+    assert summary["decoder"]["future_time"] == 0 and summary["rejects"].get("future_time", 0) == 0
     assert "9.0 s behind" in summary["alarms"]["clock_offset"]
     assert 'liqcore_alarm{alarm="clock_offset"} 1' in text
+
+
+@pytest.mark.integration
+def test_a_venue_clock_jump_loses_no_event_a_cascade_right_after_it_places_its_order(caplog):
+    """The independent fault run: the venue's clock jumps +3 s -> +9 s and a two-liquidation cascade comes
+    right then, before anything else: its first liquidation (stamped past the bound until the clock is
+    measured again) is held for the new measurement, not dropped, so the cascade confirms and places its
+    order."""
+    caplog.set_level(logging.WARNING, logger="liqcore.engine")
+    n, summary, text = asyncio.run(_live_against_offset_venue(3000, jump_to_ms=9000, probe=False))
+    assert n == 1 and summary["orders"] == 1 and summary["cascades"] == 1
+    assert summary["decoder"]["future_time"] == 0 and summary["rejects"].get("future_time", 0) == 0
+    assert "9.0 s behind" in summary["alarms"]["clock_offset"]
 
 
 def test_events_from_the_future_that_go_on_are_an_alarm_not_silent_blindness(caplog):
