@@ -309,3 +309,38 @@ def test_the_section_merge_is_the_stable_sort(a, z, sort):
     got = event_order(ts)
     want = np.argsort(ts, kind="stable")
     assert np.array_equal(np.arange(len(ts)) if got is None else got, want)
+
+
+def test_real_recordings_read_fast_as_checked_and_a_plain_pyarrow_rewrite_of_one_is_caught(tmp_path, real_data):
+    """Real Binance recordings (liquidations and trades) converted: the fast read of the busiest symbol is its
+    checking read; its busiest partition rewritten by plain pyarrow (footer kept) with a trade at -1.0, a
+    price of inf, a NaN size and a duplicated row is read the checking way: 3 rejects, 1 duplicate, the file
+    named.  (One symbol: the checking read of many symbols judges stray times across partitions.)"""
+    from liqcore.dataset import convert_to_dataset
+
+    src = real_data / "binance-forceorder-2025-01"
+    ds = tmp_path / "ds"
+    convert_to_dataset([src / "binance.csv", src / "binance_trades.csv"], ds)
+    part = max((pq.read_metadata(p).num_rows, p) for p in _files(ds))[1]  # the busiest partition
+    sym = [part.parent.parent.name[len("symbol="):]]
+    fast, slow = load_dataset(ds, symbols=sym), load_dataset(ds, symbols=sym, recheck=True)
+    assert fast.files[str(ds)]["checked"] is True and len(fast.events) > 1_000
+    assert np.array_equal(fast.events, slow.events) and list(fast.registry) == list(slow.registry)
+    assert fast.rejects == slow.rejects == {} and slow.duplicates == 0
+    t = pq.read_table(part)
+    trades = np.flatnonzero(t.column("kind").to_numpy() == int(Kind.TRADE))
+    assert len(trades) > 30
+    price, qty = t.column("price").to_numpy().copy(), t.column("qty").to_numpy().copy()
+    price[trades[1]], price[trades[5]], qty[trades[9]] = -1.0, np.inf, np.nan
+    t = t.set_column(t.schema.get_field_index("price"), "price", pa.array(price))
+    t = t.set_column(t.schema.get_field_index("qty"), "qty", pa.array(qty))
+    j = int(trades[20])
+    pq.write_table(pa.concat_tables([t.slice(0, j + 1), t.slice(j, 1), t.slice(j + 1)]), part)
+    assert _mark(part).get("checked") is True  # the footer still says so
+    notes: list = []
+    got = load_dataset(ds, symbols=sym, warn=notes.append)
+    assert got.files[str(ds)]["unverified"] == [str(part)] and len(notes) == 1
+    assert part.relative_to(ds).as_posix() in notes[0]
+    assert got.rejects == {"non_positive": 1, "non_finite": 2} and got.duplicates == 1
+    assert len(got.events) == len(fast.events) - 3
+    assert np.array_equal(got.events, load_dataset(ds, symbols=sym, recheck=True).events)
