@@ -53,6 +53,9 @@ class Footer:
     ev_hi: int = _I64_MAX
     rv_lo: int = _I64_MIN
     rv_hi: int = _I64_MAX
+    # each row group's bytes in the file ([start, end): its column chunks) and the footer's length in bytes
+    spans: tuple = ()
+    meta_len: int = 0
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -91,7 +94,10 @@ def footer(path: str) -> Footer:
         checked = False
     ev, rv = ranges["ts_event_ns"], ranges["ts_recv_ns"]
     bounds = (int(ev[:, 0].min()), int(ev[:, 1].max()), int(rv[:, 0].min()), int(rv[:, 1].max())) if g else ()
-    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds)
+    if not bounds:
+        bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
+    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=group_spans(md),
+               meta_len=int(md.serialized_size))
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)
@@ -163,10 +169,96 @@ def file_digest(path: str) -> tuple[tuple, str]:
     return _DIGESTS[path]
 
 
+def group_spans(md) -> tuple:
+    """Each row group's bytes in a Parquet file (``md`` its metadata): ``(start, end)``, from its column
+    chunks' first page (the dictionary page where there is one) to their end."""
+    out = []
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        lo, hi = None, 0
+        for j in range(rg.num_columns):
+            c = rg.column(j)
+            start = int(c.data_page_offset)
+            if c.has_dictionary_page and c.dictionary_page_offset is not None and int(c.dictionary_page_offset) > 0:
+                start = min(start, int(c.dictionary_page_offset))
+            lo = start if lo is None else min(lo, start)
+            hi = max(hi, start + int(c.total_compressed_size))
+        out.append((lo or 0, hi))
+    return tuple(out)
+
+
+def _sha(fd: int, lo: int, hi: int) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    while lo < hi:
+        b = os.pread(fd, min(hi - lo, 1 << 22), lo)
+        if not b:
+            break
+        h.update(b)
+        lo += len(b)
+    return h.hexdigest()
+
+
 def mark_of(path: str) -> dict:
-    """The checked mark of the file at ``path`` as the marks file keeps it: its size and SHA-256."""
+    """The checked mark of the file at ``path`` as the marks file keeps it: its size, the SHA-256 of its
+    bytes, of its footer (the Parquet metadata and its length: every row group's place, size and
+    statistics) and of each row group's bytes (:func:`group_spans`), so a read verifies what it decodes."""
+    import pyarrow.parquet as pq
+
     key, digest = file_digest(path)
-    return {"size": int(key[0]), "sha256": digest}
+    md = pq.read_metadata(path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        s = os.fstat(fd)
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != key:
+            raise ValueError(f"dataset: {path} changed while it was marked")
+        tail = key[0] - 8 - int(md.serialized_size)
+        return {"size": int(key[0]), "sha256": digest, "footer": _sha(fd, tail, key[0]),
+                "groups": [_sha(fd, lo, hi) for lo, hi in group_spans(md)]}
+    finally:
+        os.close(fd)
+
+
+_GROUPS_OK: dict = {}  # (path, stat key, the mark's footer digest) -> the row groups verified (-1: the footer)
+
+
+def verify_groups(path: str, f: Footer, mark, groups) -> bool:
+    """Whether the footer ``f`` of the file at ``path`` and its row groups ``groups`` are the bytes ``mark``
+    was taken of (the footer's SHA-256, each group's; a mark without them: the whole file's).  Each is
+    digested once per process while the file's size, modification time and inode stay."""
+    if not isinstance(mark, dict) or not f.key or mark.get("size") != f.key[0]:
+        return False
+    sums = mark.get("groups")
+    if not isinstance(sums, list):
+        return verified(path, mark, f.key)
+    if len(sums) != len(f.spans):
+        return False
+    ck = (path, f.key, str(mark.get("footer")))  # (a mark taken again: verified again)
+    ok = _GROUPS_OK.get(ck)
+    if ok is None:
+        if len(_GROUPS_OK) > 100_000:
+            _GROUPS_OK.clear()
+        ok = _GROUPS_OK[ck] = set()
+    todo = ([-1] if -1 not in ok else []) + [int(g) for g in groups if int(g) not in ok]
+    if not todo:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        s = os.fstat(fd)
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # not the file its footer was read from
+            return False
+        for g in todo:
+            lo, hi = (f.key[0] - 8 - f.meta_len, f.key[0]) if g < 0 else f.spans[g]
+            if _sha(fd, lo, hi) != (mark.get("footer") if g < 0 else sums[g]):
+                return False
+            ok.add(g)
+    finally:
+        os.close(fd)
+    return True
 
 
 def verified(path: str, mark, key: tuple | None = None) -> bool:
@@ -284,13 +376,19 @@ def _row_mask(te, tr, kind, start_ns, end_ns, kinds, recv_range):
     return m
 
 
+class Unverified(Exception):
+    """A file's footer or row groups are not the bytes its checked mark was taken of (``args[0]``: its path)."""
+
+
 def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None, max_clock_skew_ns=None,
-                 trade_ids: bool = False):
+                 trade_ids: bool = False, marks=None):
     """The events of checked partition files ``files`` (``(path, venue code, symbol id)``, in the order
     a dataset scan lists them) with event time in [start_ns, end_ns), kind in ``kinds`` and received in
     ``recv_range`` (``(lo, hi, feed_latency_ns)``, as :func:`liqcore.io.dataset.recv_filter`), in event-time
     order (stable) -> ``(events, trade ids or None, rows matched, rows of the row groups decoded,
-    events dropped as ahead of their receive time, the symbol ids that have events)``."""
+    events dropped as ahead of their receive time, the symbol ids that have events)``.  ``marks``: path ->
+    its checked mark: the footer and every row group to be decoded are verified against it first
+    (:func:`verify_groups`; :class:`Unverified` when one is not)."""
     import pyarrow.parquet as pq
 
     from liqcore.types import take_records
@@ -304,6 +402,8 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     for path, venue, sid in files:
         f = footer(path)
         groups = groups_to_read(f, start_ns, end_ns, kinds, recv_range)
+        if marks is not None and not verify_groups(path, f, marks.get(path), groups):
+            raise Unverified(path)
         if not len(groups):
             continue
         table, n_new = _groups(path, f, groups, cols)

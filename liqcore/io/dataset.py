@@ -383,7 +383,7 @@ def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_cl
     mark (:mod:`liqcore.io.checked`: the dataset's marks file holds their size and SHA-256), or None when
     one does not (the checking read then reads them all); ``unverified`` gets the files marked checked
     (in the marks file or their footer) that are not the bytes their mark was taken of."""
-    from liqcore.io.checked import footer, read_checked, read_marks, verified
+    from liqcore.io.checked import Unverified, footer, read_checked, read_marks
     from liqcore.types import SymbolRegistry
     from liqcore.validate import symbol_problem as problem
     from liqcore.venues.common import VENUE_BY_NAME, Sink
@@ -392,13 +392,15 @@ def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_cl
     marks = read_marks(path)
     files = []
     fast = True
+    mine = {}  # path -> its mark (its footer and the row groups a read decodes are verified against it)
     for v, s, d in want:
         name = f"venue={v}/symbol={s}/date={d}"
         for f in _parquet_files(os.path.join(str(path), name)):
             ft = footer(f)
             mark = marks.get(f"{name}/{os.path.basename(f)}")
-            if v in VENUE_BY_NAME and ft.checked and verified(f, mark, ft.key):
+            if v in VENUE_BY_NAME and ft.checked and isinstance(mark, dict) and mark.get("size") == ft.key[0]:
                 files.append((f, v, s))
+                mine[f] = mark
                 continue
             fast = False
             if mark is not None or ft.checked:  # said to be checked, but not these bytes
@@ -414,9 +416,13 @@ def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_cl
         if vs[1] != "*" and problem(*vs):
             return None
     key = {vs: (-1 if vs[1] == "*" else i) for i, vs in enumerate(pairs)}
-    ev, tids, matched, decoded, n_future, present = read_checked(
-        [(f, VENUE_BY_NAME[v], key[(VENUE_BY_NAME[v], s)]) for f, v, s in files], start_ns, end_ns, kinds,
-        recv_range, max_clock_skew_ns, trade_ids)
+    try:
+        ev, tids, matched, decoded, n_future, present = read_checked(
+            [(f, VENUE_BY_NAME[v], key[(VENUE_BY_NAME[v], s)]) for f, v, s in files], start_ns, end_ns, kinds,
+            recv_range, max_clock_skew_ns, trade_ids, marks=mine)
+    except Unverified as exc:  # a footer or row group that is not the bytes marked: the checking read
+        unverified.append(exc.args[0])
+        return None
     table = np.full(len(pairs) + 1, -1, np.int32)  # key -> symbol id (the last: "*", -1)
     for vs in pairs:
         if vs[1] != "*" and key[vs] in present:

@@ -344,3 +344,51 @@ def test_real_recordings_read_fast_as_checked_and_a_plain_pyarrow_rewrite_of_one
     assert got.rejects == {"non_positive": 1, "non_finite": 2} and got.duplicates == 1
     assert len(got.events) == len(fast.events) - 3
     assert np.array_equal(got.events, load_dataset(ds, symbols=sym, recheck=True).events)
+
+
+def test_a_read_verifies_the_footer_and_the_row_groups_it_decodes(tmp_path):
+    """The mark holds the SHA-256 of the file's footer and of each row group's bytes: a read verifies the
+    footer and the groups it decodes (each once per process), so a short read of a big file does not digest
+    all of it, and a byte changed in place inside a group fails exactly the reads that decode that group."""
+    from liqcore.io import checked as C
+
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=11, cache=False)
+    f = save_events(m.events, tmp_path / "m.parquet", m.registry)
+    ds = tmp_path / "ds"
+    keep = io_dataset.ROW_GROUP_ROWS
+    io_dataset.ROW_GROUP_ROWS = 2_000
+    try:
+        write_dataset(load_events([f]), ds)
+    finally:
+        io_dataset.ROW_GROUP_ROWS = keep
+    (part,) = _files(ds)
+    mark = C.read_marks(ds)[part.relative_to(ds).as_posix()]
+    ft = C.footer(str(part))
+    assert len(mark["groups"]) == len(ft.spans) >= 6 and ft.spans[-1][1] <= ft.key[0] - 8 - ft.meta_len
+    # a window that decodes a few groups verifies those and the footer only
+    te = ft.ev
+    g = int(np.flatnonzero(ft.kd[:, 0] == int(Kind.TRADE))[2])  # a trades group well inside the day
+    w = dict(start_ns=int(te[g, 0]), end_ns=int(te[g, 1]), kinds={int(Kind.TRADE)})
+    fast = load_dataset(ds, **w)
+    assert fast.files[str(ds)]["checked"] is True
+    assert np.array_equal(fast.events, load_dataset(ds, recheck=True, **w).events)
+    done = C._GROUPS_OK[(str(part), ft.key, mark["footer"])]
+    assert -1 in done and g in done and len(done) < len(ft.spans)  # not the whole file
+    # one byte of another group changed in place (same size, same footer)
+    other = max(i for i in range(len(ft.spans)) if i not in done)
+    lo, hi = ft.spans[other]
+    with open(part, "r+b") as fh:
+        fh.seek((lo + hi) // 2)
+        b = fh.read(1)
+        fh.seek((lo + hi) // 2)
+        fh.write(bytes([b[0] ^ 0xFF]))
+    ft2 = C.footer(str(part))
+    assert ft2.key != ft.key and ft2.spans == ft.spans
+    assert C.verify_groups(str(part), ft2, mark, sorted(done - {-1}))  # what the window decodes: unchanged
+    assert not C.verify_groups(str(part), ft2, mark, [other])
+    again = load_dataset(ds, **w)
+    assert again.files[str(ds)]["checked"] is True and np.array_equal(again.events, fast.events)
+    assert not C.verified(str(part), mark)  # the whole file's digest (a merge's check) sees the change
+    # a changed footer (statistics, places) fails every read
+    bad = dict(mark, footer="0" * 64)
+    assert not C.verify_groups(str(part), ft2, bad, [])
