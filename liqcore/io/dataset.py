@@ -13,8 +13,8 @@ statistics of ``ts_event_ns``, so a time filter skips whole groups).  ``DIR/_liq
 (:data:`FORMAT_FILE`) names the format, the code tables and the dataset's symbols.  A dataset written
 before format 2 (``kind`` and ``side`` as names, no format file) still loads, the slower way, saying so
 once; the next write into it upgrades it.  A local partition file written from loaded events is marked checked in the
-dataset's :data:`~liqcore.io.checked.MARKS_FILE` (its size and SHA-256) and, while its bytes match, read without
-judging its rows again (:mod:`liqcore.io.checked`); one that does not match is read the checking way, said once.
+dataset's :data:`~liqcore.io.checked.MARKS_FILE` (its size, the SHA-256 of its footer and of each row group) and,
+while the bytes a read decodes match, read without judging its rows again (:mod:`liqcore.io.checked`); one that does not match is read the checking way, said once.
 
 A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
 ``memory://...``; :mod:`liqcore.io.storage`): its partitions are listed (one listing, nothing
