@@ -161,6 +161,46 @@ def test_one_future_stamp_is_dropped_without_an_alarm():
     assert eng.decoder("bybit").counters["future_time"] == 1 and eng.snapshot()["alarms"] == {}
 
 
+def test_events_held_across_a_clock_jump_are_judged_again_by_the_new_offset_or_after_the_hold():
+    """A session whose venue clock can be measured again (here a paper session's source) holds events
+    stamped past the bound: a new offset takes them (a cascade of two confirms), and without one they are
+    judged after ``hold_s`` against the clock as it stands (rejected as future_time, not kept forever)."""
+    async def source():  # (never awaited here: no loop runs the measurement; the test sets the offset)
+        return None
+
+    def engine():
+        eng = Engine(P, symbols=["ETHUSDT"])
+        eng.venue_clock = source
+        eng.set_venue_clock_offset(3_000_000_000)  # +3 s
+        return eng
+
+    t0 = time.time_ns()
+    ms = t0 // 1_000_000 + 9_000  # the venue's clock jumped to +9 s: 9 s ahead of the receive time
+    eng = engine()
+    for i, q in enumerate(BASE):  # the baseline, on the old clock
+        eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, q, "Buy", ms - 9_000 - 600 + i)), t0)
+    for dt, q in ((0, 10), (100, 12)):  # the cascade, stamped on the jumped clock
+        eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, q, "Buy", ms + dt)), t0 + dt * 1_000_000)
+    assert len(eng._future_held) == 2 and eng.cascades == 0 and eng.rejects.get("future_time", 0) == 0
+    eng.set_venue_clock_offset(9_000_000_000)  # measured again: the held events are judged by it
+    assert eng._future_held == [] and eng.cascades == 1 and eng.rejects.get("future_time", 0) == 0
+    assert eng.decoder("bybit").counters["future_time"] == 0
+    # no new measurement: after hold_s they are judged against the clock as it stands (+3 s): rejected
+    eng = engine()
+    eng.venue_clock_guard.hold_s = 0.2
+    eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, 10, "Buy", ms)), t0)
+    assert len(eng._future_held) == 1
+    t = time.monotonic()
+    while eng._future_held and time.monotonic() - t < 30:
+        eng.on_clock()
+        time.sleep(0.02)
+    assert eng._future_held == [] and eng.rejects.get("future_time", 0) == 1 and eng.cascades == 0
+    # an event past the bound by more than the hold margin is rejected at once, as before
+    far = t0 // 1_000_000 + 3_000 + 5_000 + 61_000
+    eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, 10, "Buy", far)), t0)
+    assert eng._future_held == [] and eng.decoder("bybit").counters["future_time"] == 1
+
+
 # ------------------------------------------------------------------------ intent log truncated (SIGBUS)
 def _run_cmd(tmp_path: Path, journal: Path, *extra: str, duration: float = 6.0) -> list[str]:
     return [sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", "synthetic", "--speed", "1",
