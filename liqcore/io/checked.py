@@ -106,7 +106,8 @@ def footer(path: str) -> Footer:
 
 
 #: the dataset's list of checked partition files (in its root): {"format": 1, "digest": "sha256", "files":
-#: {"venue=V/symbol=S/date=D/part-0.parquet": {"size": bytes, "sha256": hex}}}
+#: {"venue=V/symbol=S/date=D/part-0.parquet": {"size": bytes, "sha256": the file's, "footer": the footer's,
+#: "groups": [each row group's]}}} (hex SHA-256 digests; :func:`mark_of`)
 MARKS_FILE = "_liqcore_checked.json"
 
 _MARKS: dict[str, tuple] = {}  # dataset root -> (the marks file's stat key, its files)
@@ -122,8 +123,8 @@ def _stat_key(path: str) -> tuple | None:
 
 
 def read_marks(root) -> dict:
-    """The checked marks of the local dataset ``root``: path in the dataset -> {"size", "sha256"} ({} without
-    a marks file, or with one that is not valid: then nothing is trusted)."""
+    """The checked marks of the local dataset ``root``: path in the dataset -> its mark (:func:`mark_of`; {}
+    without a marks file, or with one that is not valid: then nothing is trusted)."""
     import orjson
 
     p = os.path.join(str(root), MARKS_FILE)
