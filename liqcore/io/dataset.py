@@ -294,8 +294,9 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
         tids = np.asarray(table.column("trade_id").fill_null(0).to_numpy(zero_copy_only=False), np.int64)[kept[0]]
         if not tids.any():
             tids = None
-    # implausible times, prices, sizes: counted, dropped (liqcore.validate)
-    arr, tids = _sane_ids(arr, tids, st, forced=False)
+    # implausible times, prices, sizes: counted, dropped (liqcore.validate); a time is a stray among its own
+    # partition's rows (the scan lays partitions end to end: a lone row of a small one is not a stray)
+    arr, tids = _sane_ids(arr, tids, st, forced=False, segments=_partition_starts(table, kept[0]) if kept else None)
     if tids is not None:
         from liqcore.io.plausible import _future_mask
 
@@ -321,6 +322,24 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     if unverified:
         res.files[str(path)]["unverified"] = sorted(unverified)
     return res
+
+
+def _partition_starts(table, keep) -> np.ndarray | None:
+    """The first kept row (``keep``: a mask over ``table``'s rows) of each partition of a dataset scan's
+    table, in the kept rows' numbering (None without the partition columns)."""
+    from liqcore.io.contract import _dictionary
+
+    if not table.num_rows or not all(c in table.column_names for c in _PART_COLS):
+        return None
+    change = np.zeros(table.num_rows, dtype=bool)
+    change[0] = True
+    for c in _PART_COLS:
+        idx = np.asarray(_dictionary(table.column(c))[0])
+        change[1:] |= idx[1:] != idx[:-1]
+    part = np.cumsum(change)[np.asarray(keep, dtype=bool)]
+    if not len(part):
+        return None
+    return np.concatenate([[0], np.flatnonzero(part[1:] != part[:-1]) + 1])
 
 
 #: files already named as not verified (path, size, modification time, inode), so each is said once per process

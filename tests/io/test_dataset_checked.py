@@ -315,12 +315,18 @@ def test_real_recordings_read_fast_as_checked_and_a_plain_pyarrow_rewrite_of_one
     """Real Binance recordings (liquidations and trades) converted: the fast read of the busiest symbol is its
     checking read; its busiest partition rewritten by plain pyarrow (footer kept) with a trade at -1.0, a
     price of inf, a NaN size and a duplicated row is read the checking way: 3 rejects, 1 duplicate, the file
-    named.  (One symbol: the checking read of many symbols judges stray times across partitions.)"""
+    named.  Every folder's whole dataset reads fast as its checking read (a lone row of a small partition
+    is not judged a stray against the next symbol's rows)."""
     from liqcore.dataset import convert_to_dataset
 
-    src = real_data / "binance-forceorder-2025-01"
-    ds = tmp_path / "ds"
-    convert_to_dataset([src / "binance.csv", src / "binance_trades.csv"], ds)
+    for folder in ("binance-forceorder-2024-08", "binance-forceorder-2025-12", "binance-forceorder-2025-01"):
+        src = real_data / folder
+        ds = tmp_path / folder
+        convert_to_dataset([src / "binance.csv", src / "binance_trades.csv"], ds)
+        whole, checking = load_dataset(ds), load_dataset(ds, recheck=True)
+        assert whole.files[str(ds)]["checked"] is True and len(_files(ds)) > 50
+        assert np.array_equal(whole.events, checking.events) and list(whole.registry) == list(checking.registry)
+        assert checking.rejects == {} and checking.duplicates == 0
     part = max((pq.read_metadata(p).num_rows, p) for p in _files(ds))[1]  # the busiest partition
     sym = [part.parent.parent.name[len("symbol="):]]
     fast, slow = load_dataset(ds, symbols=sym), load_dataset(ds, symbols=sym, recheck=True)
@@ -344,6 +350,44 @@ def test_real_recordings_read_fast_as_checked_and_a_plain_pyarrow_rewrite_of_one
     assert got.rejects == {"non_positive": 1, "non_finite": 2} and got.duplicates == 1
     assert len(got.events) == len(fast.events) - 3
     assert np.array_equal(got.events, load_dataset(ds, symbols=sym, recheck=True).events)
+
+
+def test_the_checking_read_judges_stray_times_within_each_partition(tmp_path):
+    """A dataset scan lays partitions end to end (venue, symbol, date): a lone row of a small partition lies
+    days from the rows of the symbols before and after it, and is no stray (the fast read keeps it, the
+    checking read must too); a row days from its own partition's neighbours (a file another tool wrote) is."""
+    from liqcore.types import EVENT_DTYPE, SymbolRegistry, Venue
+
+    reg = SymbolRegistry()
+    t0 = 1_767_225_600_000_000_000
+    # AAA and CCC: day 10; BBB: one row on day 5, among DDD's rows of that day (DDD: days 5 and 10). The
+    # scan reads AAA (day 10), BBB (day 5), CCC (day 10), DDD: BBB's row lies 5 days from both its neighbours
+    h = 3_600_000_000_000
+    rows = []
+    for name, times in (("AAAUSDT", [t0 + 9 * D + k * h for k in range(10)]), ("BBBUSDT", [t0 + 4 * D + 5 * h + 1]),
+                        ("CCCUSDT", [t0 + 9 * D + k * h + 7 for k in range(10)]),
+                        ("DDDUSDT", [t0 + 4 * D + k * h for k in range(10)] + [t0 + 9 * D + k * h + 9 for k in range(10)])):
+        sid = reg.id(int(Venue.BYBIT), name)
+        rows += [(t, t + 5_000_000, 3000.0, 1.0, sid, int(Venue.BYBIT), 1, int(Kind.LIQUIDATION), 0) for t in times]
+    ev = np.array(sorted(rows), dtype=EVENT_DTYPE)
+    f = save_events(ev, tmp_path / "m.parquet", reg)
+    res = load_events([f])
+    assert len(res.events) == 41 and res.rejects == {}
+    ds = tmp_path / "ds"
+    write_dataset(res, ds)
+    fast, slow = load_dataset(ds), load_dataset(ds, recheck=True)
+    assert fast.files[str(ds)]["checked"] is True and len(fast.events) == 41
+    assert slow.rejects == {} and np.array_equal(fast.events, slow.events)
+    # a partition written by another tool with a row five days from its neighbours: judged a stray
+    (part,) = [p for p in _files(ds) if "AAAUSDT" in str(p)]
+    t = pq.read_table(part)
+    te = t.column("ts_event_ns").to_numpy().copy()
+    assert len(te) == 10
+    te[4] += 5 * D
+    pq.write_table(t.set_column(0, "ts_event_ns", pa.array(te)).replace_schema_metadata(None), part)
+    got = load_dataset(ds)
+    assert got.files[str(ds)]["checked"] is False and got.rejects == {"implausible_time": 1}
+    assert len(got.events) == 40
 
 
 def test_a_read_verifies_the_footer_and_the_row_groups_it_decodes(tmp_path):
