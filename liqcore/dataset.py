@@ -399,9 +399,12 @@ def _read_partition(out_dir, url: bool, files) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, checked: bool = False) -> None:
+def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, checked: bool = False,
+                   marks: dict | None = None) -> None:
     """One partition written whole: a local file replaced atomically, or one object in one request;
-    its other files then go.  ``checked``: its rows passed a load's checks (the file says so)."""
+    its other files then go.  ``checked``: its rows passed a load's checks: the file's mark (its size and
+    digest, :func:`liqcore.io.checked.mark_of`) goes into ``marks`` (the dataset's checked marks, by path in
+    the dataset; the partition's old marks leave it either way)."""
     from liqcore.io import storage
 
     v, s, d = key
@@ -423,6 +426,13 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
     part_dir.mkdir(parents=True, exist_ok=True)
     tmp = part_dir / f".part-0.parquet.tmp{os.getpid()}"
     _write_parquet(table, tmp)
+    if marks is not None:
+        for rel in [r for r in marks if r.startswith(name + "/")]:
+            del marks[rel]
+        if checked:  # the bytes written (a rename keeps them)
+            from liqcore.io.checked import mark_of
+
+            marks[f"{name}/part-0.parquet"] = mark_of(str(tmp))
     replace_durably(tmp, part_dir / "part-0.parquet")
     for stale in part_dir.glob("*.parquet"):
         if stale.name != "part-0.parquet":
@@ -436,18 +446,34 @@ def _upgrade(out_dir, url: bool, have: dict) -> None:
         _put_partition(out_dir, url, key, _merge_rows(_read_partition(out_dir, url, files)), files)
 
 
-def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) -> bool:
+def _write_marks(out_dir, marks: dict) -> None:
+    """The local dataset's checked marks (:data:`liqcore.io.checked.MARKS_FILE`), replaced durably."""
+    import orjson
+
+    from liqcore.io.checked import MARKS_FILE
+
+    body = orjson.dumps({"format": 1, "digest": "sha256", "files": dict(sorted(marks.items()))},
+                        option=orjson.OPT_INDENT_2)
+    tmp = Path(out_dir) / f".{MARKS_FILE}.tmp{os.getpid()}"
+    tmp.write_bytes(body)
+    replace_durably(tmp, Path(out_dir) / MARKS_FILE)
+
+
+def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, marks: dict | None = None,
+                   root=None) -> bool:
     """Whether a partition's merged ``rows`` may be marked checked: the new rows came from a load's
-    checks, the old file (if any) was marked, the row rules hold for every row
+    checks, the old file (if any) is the one its mark in ``marks`` (the dataset's, in ``root``) was taken
+    of (:func:`liqcore.io.checked.verified`), the row rules hold for every row
     (:func:`liqcore.io.checked.row_problems`) and, when old and new rows meet, a load's duplicate rule
     finds no pair among them."""
-    from liqcore.io.checked import footer, row_problems
+    from liqcore.io.checked import row_problems, verified
 
     if not new_checked or row_problems(rows, symbol):
         return False
     if old_files:
-        if any(not str(f).endswith(".parquet") or not Path(f).is_file() or not footer(str(f)).checked
-               for f in old_files):
+        marks = marks or {}
+        if any(not str(f).endswith(".parquet") or not Path(f).is_file()
+               or not verified(str(f), marks.get(Path(f).relative_to(root).as_posix())) for f in old_files):
             return False
         from liqcore.types import take_records
 
@@ -473,6 +499,11 @@ def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = Fa
     fmt = read_format(out_dir)
     if fmt is None and have:  # a dataset of the old format: upgraded once, now
         _upgrade(out_dir, url, have)
+    marks = None
+    if not url:  # the dataset's checked marks: a partition written now leaves its old ones
+        from liqcore.io.checked import read_marks
+
+        marks = dict(read_marks(out))
     # partitions: (venue, symbol id, UTC day) from the codes, never from names
     sid = events["symbol_id"].astype(np.int64)
     day = events["ts_event"] // NS_PER_DAY
@@ -510,10 +541,12 @@ def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = Fa
             new = np.concatenate([old, new])
         merged = _merge_rows(new)
         added += len(merged) - old_rows
-        ok = not url and _still_checked(merged, name, have.get(k) if old_rows else None, checked)
-        _put_partition(out_dir, url, k, merged, have.get(k), ok)
+        ok = not url and _still_checked(merged, name, have.get(k) if old_rows else None, checked, marks, out)
+        _put_partition(out_dir, url, k, merged, have.get(k), ok, marks)
         symbols.add((k[0], k[1]))
     _write_format(out_dir, symbols)
+    if marks is not None:
+        _write_marks(out_dir, marks)
     return {"partitions": n_parts, "rows_added": int(added), "rows_refused": int(refused)}
 
 

@@ -8,7 +8,8 @@ command line.
 
 :class:`Secret` keeps a value out of ``repr``/``str``/``format``/pickling, so a secret that reaches a log
 line, a journal or an exception message shows as ``Secret('***')``.  :func:`mask_key` shows at most the
-first four characters of an API key.  :class:`RedactingFilter` is a logging filter that scrubs given
+first four characters of an API key; :func:`redact_url` shows a URL without its ``user:password@`` part.
+:class:`RedactingFilter` is a logging filter that scrubs given
 values from formatted log records, as a second line of defence.
 """
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-__all__ = ["Secret", "Credentials", "load_credentials", "load_api_key", "mask_key", "RedactingFilter", "KEY_FILE_ENV"]
+__all__ = ["Secret", "Credentials", "load_credentials", "load_api_key", "mask_key", "redact_url", "url_userinfo",
+           "RedactingFilter", "KEY_FILE_ENV"]
 
 #: environment variable naming a default key file
 KEY_FILE_ENV = "LIQCORE_KEY_FILE"
@@ -95,6 +98,31 @@ class Credentials:
         return f"Credentials(api_key={mask_key(self.api_key)!r}, api_secret=Secret('***'), source={self.source!r})"
 
     __str__ = __repr__
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None]:
+    """``scheme://user:password@host/...`` -> (the URL without ``user:password@``, the user info or None)."""
+    s = str(url)
+    scheme, sep, rest = s.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
+        return s, None
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    host = rest[:end]
+    if "@" not in host:
+        return s, None
+    info, _at, host = host.rpartition("@")
+    return f"{scheme}{sep}{host}{rest[end:]}", info
+
+
+def redact_url(url) -> str:
+    """The URL as shown in messages, logs and reprs: any ``user:password@`` part removed."""
+    return _split_userinfo(str(url))[0]
+
+
+def url_userinfo(url) -> Secret | None:
+    """The ``user:password`` of a URL (percent-encoded as written), as a :class:`Secret`; None without one."""
+    info = _split_userinfo(str(url))[1]
+    return Secret(info) if info is not None else None
 
 
 def _check_private(path: Path) -> None:

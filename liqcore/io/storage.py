@@ -54,15 +54,9 @@ def protocol(url: str) -> str:
 
 def display(url) -> str:
     """The URL as shown in messages: any ``user:password@`` part removed."""
-    s = str(url)
-    m = _URL.match(s)
-    if not m:
-        return s
-    rest = s[m.end():]
-    host, slash, tail = rest.partition("/")
-    if "@" in host:
-        host = host.rpartition("@")[2]
-    return f"{m.group(0)}{host}{slash}{tail}"
+    from liqcore.secrets import redact_url
+
+    return redact_url(url)
 
 
 def _value(text: str):

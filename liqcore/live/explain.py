@@ -211,8 +211,9 @@ def _ms(ns) -> float | None:
 
 def live_one_way(db, session: dict) -> dict:
     """:func:`one_way_latency` of the journal ``db`` with the session's ``latency-split``."""
-    split = float((session.get("params") or {}).get("latency_split", 0.5) or 0.5)
-    return one_way_latency(_live_orders(db), split)
+    split = (session.get("params") or {}).get("latency_split")
+    # 0 (all of the round trip on the way back) is a split like any other, as the backtest takes it
+    return one_way_latency(_live_orders(db), 0.5 if split is None else float(split))
 
 
 def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict:
