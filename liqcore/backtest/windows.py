@@ -34,6 +34,8 @@ feed-latency note are taken over the rows read (they say so); ``n_prints`` count
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
@@ -499,54 +501,65 @@ def _first_stray(ts: np.ndarray, jump: int) -> bool:
 
 def _bulk_groups(path, sel) -> dict:
     """Min/max statistics of the selection's bulk row groups (trades and quotes: the groups whose
-    ``kind`` minimum is a bulk kind, datasets written with sections), from the Parquet footers."""
-    import pyarrow.dataset as ds
+    ``kind`` minimum is a bulk kind, datasets written with sections), from the Parquet footers of
+    files with a verified checked mark (:mod:`liqcore.io.checked`: the footer is the one marked, and
+    each row group is verified before it is decoded, :meth:`_ClockRows.open`): the statistics are
+    those of the rows that were checked, and a load keeps every row of such a file."""
+    import pyarrow.parquet as pq
 
-    from liqcore.io.dataset import BULK_KINDS, _open, read_format
+    from liqcore.io import storage
+    from liqcore.io.checked import footer, read_marks, verify_groups
+    from liqcore.io.dataset import BULK_KINDS, _parquet_files, read_format
 
+    if storage.is_url(path):
+        raise NotStreamable("a dataset on object storage is read the checking way (no verified marks)")
     fmt = read_format(path) or {}
     if not fmt.get("sections"):
         raise NotStreamable("the dataset keeps trades and liquidations in shared row groups (written before "
                             "sections: convert it again)")
-    keys = {(v, s, d) for v, s, d in sel}
-    flt = ds.field("symbol").isin(sorted({k[1] for k in keys})) & ds.field("date").isin(sorted({k[2] for k in keys}))
+    marks = read_marks(path)
     cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades")}
     where = []
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
-    import orjson
-
-    for frag in _open(path).get_fragments(filter=flt):
-        frag.ensure_complete_metadata()
-        meta = (frag.metadata.metadata or {}).get(b"liqcore")
-        try:
-            checked = bool(meta) and orjson.loads(meta).get("checked") is True
-        except (orjson.JSONDecodeError, AttributeError):
-            checked = False
-        if not checked and frag.metadata.num_rows:
-            raise NotStreamable(f"{frag.path} is not a checked file (its rows are judged on reading): "
-                                "convert it again")
-        for rg in frag.row_groups:
-            st = rg.statistics or {}
-            if any(c not in st or st[c].get("min") is None for c in need):
-                if rg.num_rows:
-                    raise NotStreamable("a row group without min/max statistics")
+    for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
+        name = f"venue={v}/symbol={s}/date={d}"
+        for f in _parquet_files(os.path.join(str(path), name)):
+            ft = footer(f)
+            mark = marks.get(f"{name}/{os.path.basename(f)}")
+            md = pq.read_metadata(f)
+            if not (ft.checked and isinstance(mark, dict) and verify_groups(f, ft, mark, [])):
+                if md.num_rows:
+                    raise NotStreamable(f"{f} has no verified checked mark (its rows are judged on reading)")
                 continue
-            kmin, kmax = int(st["kind"]["min"]), int(st["kind"]["max"])
-            if kmin not in BULK_KINDS:
-                continue  # a group of the rare section: its rows are read whole
-            if st["ts_recv_ns"]["min"] < 946_684_800_000_000_000:  # rows without a receive time
-                raise NotStreamable("bulk rows without a recorded receive time")
-            cols["te_min"].append(st["ts_event_ns"]["min"])
-            cols["te_max"].append(st["ts_event_ns"]["max"])
-            cols["tr_min"].append(st["ts_recv_ns"]["min"])
-            cols["tr_max"].append(st["ts_recv_ns"]["max"])
-            cols["p_min"].append(st["price"]["min"])
-            cols["p_max"].append(st["price"]["max"])
-            cols["q_max"].append(st["qty"]["max"])
-            cols["has_trades"].append(kmin == 2)
-            where.append((frag, rg.id, rg.num_rows))
-            if kmax != kmin and kmax not in BULK_KINDS:
-                raise NotStreamable("a row group mixes trades with other kinds")
+            names = [md.schema.column(j).path for j in range(md.num_columns)]
+            for rid in range(md.num_row_groups):
+                rg = md.row_group(rid)
+                st = {}
+                for c in need:
+                    x = rg.column(names.index(c)).statistics if c in names else None
+                    if x is None or not x.has_min_max:
+                        break
+                    st[c] = (x.min, x.max)
+                if len(st) < len(need):
+                    if rg.num_rows:
+                        raise NotStreamable("a row group without min/max statistics")
+                    continue
+                kmin, kmax = int(st["kind"][0]), int(st["kind"][1])
+                if kmin not in BULK_KINDS:
+                    continue  # a group of the rare section: its rows are read whole
+                if kmax != kmin and kmax not in BULK_KINDS:
+                    raise NotStreamable("a row group mixes trades with other kinds")
+                if st["ts_recv_ns"][0] < 946_684_800_000_000_000:  # rows without a receive time
+                    raise NotStreamable("bulk rows without a recorded receive time")
+                cols["te_min"].append(st["ts_event_ns"][0])
+                cols["te_max"].append(st["ts_event_ns"][1])
+                cols["tr_min"].append(st["ts_recv_ns"][0])
+                cols["tr_max"].append(st["ts_recv_ns"][1])
+                cols["p_min"].append(st["price"][0])
+                cols["p_max"].append(st["price"][1])
+                cols["q_max"].append(st["qty"][1])
+                cols["has_trades"].append(kmin == 2)
+                where.append((f, rid, rg.num_rows, ft, mark))
     out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
     out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
     out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
@@ -569,18 +582,26 @@ class _ClockRows:
         self.rows_read = 0
         self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
 
-    def _file(self, frag):
+    def open(self, i):
+        """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
+        checked mark (:class:`NotStreamable` when they are not the bytes checked: the caller replays
+        every event, the checking way)."""
         import pyarrow.parquet as pq
 
-        f = self.files.get(frag.path)
+        from liqcore.io.checked import verify_groups
+
+        path, rid, _n, ft, mark = self.g["where"][i]
+        if not verify_groups(path, ft, mark, [rid]):
+            raise NotStreamable(f"{path}: a row group is not the bytes its checked mark was taken of")
+        f = self.files.get(path)
         if f is None:
-            f = self.files[frag.path] = pq.ParquetFile(frag.filesystem.open_input_file(frag.path))
+            f = self.files[path] = pq.ParquetFile(path)
         return f
 
     def group(self, i):
         if i not in self.cache:
-            frag, rid, n = self.g["where"][i]
-            t = self._file(frag).read_row_group(rid, columns=["ts_event_ns", "ts_recv_ns"])
+            _path, rid, n, _ft, _mark = self.g["where"][i]
+            t = self.open(i).read_row_group(rid, columns=["ts_event_ns", "ts_recv_ns"])
             self.rows_read += n
             te = t.column("ts_event_ns").to_numpy()
             tr = t.column("ts_recv_ns").to_numpy()
@@ -616,8 +637,8 @@ class _ClockRows:
         cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"]
         tes, trs, prs = [], [], []
         for i in tail:
-            frag, rid, n = g["where"][i]
-            t = self._file(frag).read_row_group(rid, columns=cols)
+            _path, rid, n, _ft, _mark = g["where"][i]
+            t = self.open(i).read_row_group(rid, columns=cols)
             self.rows_read += n
             te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
             keep = self._kept(te, tr) & (tr >= b) & (tr < to) & (t.column("kind").to_numpy() == int(Kind.TRADE))

@@ -206,10 +206,37 @@ def test_unchecked_files_fall_back_to_the_full_replay(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("unchecked") / "ds")
     write_dataset(m.events, out, m.registry, checked=False)
     obj, p = resolve_strategy(None, Params())
-    with pytest.raises(NotStreamable, match="not a checked file"):
+    with pytest.raises(NotStreamable, match="no verified checked mark"):
         backtest_windows(out, p, obj, equity=10_000.0)
     full, dflt = _equal(out, p)
     assert getattr(dflt, "read", None) is None and len(full.trades()) > 0
+
+
+def test_a_rewritten_checked_file_is_not_read_by_its_columns(tmp_path_factory):
+    """A checked file rewritten by another tool (its footer's metadata copied, so it still says
+    "checked"): its bytes are not the ones marked, so the default read does not trust its statistics
+    or decode its columns unchecked; it replays every event the checking way."""
+    import pyarrow.parquet as pq
+
+    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.dataset import write_dataset
+    from liqcore.io.dataset import _parquet_files
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False)
+    out = str(tmp_path_factory.mktemp("rewritten") / "ds")
+    write_dataset(m.events, out, m.registry, checked=True)
+    obj, p = resolve_strategy(None, Params())
+    before = backtest_windows(out, p, obj, equity=10_000.0)  # verified: read by its columns
+    files = sorted(f for d in __import__("pathlib").Path(out).rglob("date=*") for f in _parquet_files(str(d)))
+    t = pq.read_table(files[0])
+    pq.write_table(t, files[0], row_group_size=5_000)  # the same rows, other bytes, the footer's metadata kept
+    with pytest.raises(NotStreamable, match="verified checked mark"):
+        backtest_windows(out, p, obj, equity=10_000.0)
+    full, dflt = _equal(out, p)
+    assert getattr(dflt, "read", None) is None
+    assert dflt.trades() == before.trades()
 
 
 def test_default_read_on_the_bundled_sample(tmp_path, capsys):
