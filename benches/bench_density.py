@@ -14,7 +14,8 @@ Steps, each in its own child process (wall seconds and the child's peak RSS from
 * ``convert``: ``liqcore convert FILES --dataset DS``; floor: ``pyarrow.csv.read_csv`` +
   ``pyarrow.parquet.write_table`` of every file (same files, same child shape);
 * ``backtest``: ``liqcore backtest DS --json`` (the guide's strategy, cascade-mm, default parameters),
-  as shipped (read in chunks) and with ``--chunk-days 0`` (the whole span loaded at once: the
+  as shipped (the default read: window-local for this strategy), with ``--read all`` (the full replay,
+  read in chunks) and with ``--chunk-days 0`` (the whole span loaded at once: the
   behaviour before chunks);
 * ``in-process``: one warm child that times ``pyarrow.dataset.dataset(DS).to_table()`` (the load
   floor) and ``liqcore.backtest([DS])``, alternating, ``--repeat`` times each, after one untimed run
@@ -310,7 +311,7 @@ def main() -> int:
         print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
               f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
         # backtest, as shipped (chunks) and whole
-        runs = [("chunked", []), ("windows", ["--read", "windows"])] + (
+        runs = [("chunked", ["--read", "all"]), ("windows", [])] + (
             [] if a.skip_whole else [("whole", ["--chunk-days", "0"])])
         bts = {}
         for name, extra in runs:
@@ -318,7 +319,8 @@ def main() -> int:
             out = json.loads(r["_stdout"].strip().splitlines()[-1])
             bts[name] = {"wall_s": r["wall_s"], "peak_gib": r["peak_gib"], "trades": len(out["trades"]),
                          "digest": _digest(out["trades"])}
-            label = {"chunked": "default: full replay in chunks of about 1 M rows", "windows": "--read windows",
+            label = {"chunked": "--read all: full replay in chunks of about 1 M rows",
+                     "windows": "default read: window-local, exact",
                      "whole": "--chunk-days 0"}[name]
             print(f"liqcore backtest DS ({label}): {r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB, "
                   f"{len(out['trades'])} trades"

@@ -414,7 +414,7 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
 
 def backtest(source, params: Params | None = None, *, strategy=None, equity: float = 1.0,
              registry: SymbolRegistry | None = None, records: np.ndarray | None = None,
-             detector=None, chunk_days: float | None = None, read: str = "all") -> BacktestResult:
+             detector=None, chunk_days: float | None = None, read: str = "auto") -> BacktestResult:
     """Run a strategy (default ``params.strategy``, i.e. ``cascade-mm``) through the execution model.
 
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
@@ -426,10 +426,13 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     is read and replayed in time chunks of this many days (default: about a million rows of its densest
     day, :func:`liqcore.backtest.chunked.default_chunk_days`; 0: whole), so memory holds one chunk; the result
     is the same (:mod:`liqcore.backtest.chunked`; the span is loaded whole where chunks would differ).
-    ``read``: on a dataset, ``"all"`` (default) replays every event; ``"windows"`` (or ``"auto"``) reads
-    only what the strategy declares it needs (a window-local strategy such as ``cascade-mm``:
-    liquidations, then trades in its signals' windows, :mod:`liqcore.backtest.windows`: the same trades
-    unless the detector would judge a liquidation differently without the trades around it).
+    ``read``: on a dataset, ``"auto"`` (default; ``"windows"`` is the same) reads only what the strategy
+    declares it needs -- a window-local strategy such as ``cascade-mm``: the liquidations, the trade
+    rows that time the detector's clock at each, then trades in its signals' windows
+    (:mod:`liqcore.backtest.windows`), with the full replay's trades and records -- and replays every
+    event where that cannot be proven from the dataset's statistics or the run needs the whole span
+    (the queue fill rule, a strategy that reads everything) or ``chunk_days`` is given (the full
+    replay's chunks); ``"all"`` always replays every event.
     """
     params = params or Params()
     obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work
@@ -470,7 +473,7 @@ def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
         return None
     check_selection(path)  # an empty dataset: the whole read's error
     days = default_chunk_days(path) if chunk_days is None else float(chunk_days)
-    if read != "all":
+    if read == "windows" or (read == "auto" and chunk_days is None):  # chunk_days asks for the full replay
         try:
             res = backtest_windows(path, params, obj, equity=equity)
         except NotStreamable:
@@ -517,11 +520,14 @@ def backtest_windows(path, params: Params, strategy, *, symbols=None, start_ns: 
     from liqcore.backtest.windows import replay_windows
 
     f = replay_windows(path, params, strategy, symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity)
-    extra = {k: f.pop(k) for k in ("detector_counts", "n_events", "kinds", "rows_read", "rows_total")}
+    extra = {k: f.pop(k) for k in ("detector_counts", "n_events", "kinds", "rows_read", "rows_total", "rows_clock",
+                                   "clock_rows", "rows_skipped")}
     res = BacktestResult(**f)
     res.detector_counts = extra["detector_counts"]
     res.n_events, res.kinds = extra["n_events"], extra["kinds"]
-    res.read = {"path": "windows", "rows_read": extra["rows_read"], "rows_total": extra["rows_total"]}
+    res.read = {"path": "windows", "rows_read": extra["rows_read"], "rows_total": extra["rows_total"],
+                "rows_clock": extra["rows_clock"], "clock_rows": extra["clock_rows"],
+                "rows_skipped": extra["rows_skipped"]}
     return res
 
 

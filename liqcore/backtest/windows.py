@@ -6,35 +6,35 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
 1. detection: only the rows that are not trades or quotes (liquidations, marks, funding, gaps, open
    interest), a small share; a dataset written with sections (its format file says ``"sections":
    true``) keeps them in their own row groups, so the Parquet reader skips the trades' row groups by
-   their ``kind`` statistics.  The cascade detector runs over them (whole span, flushed at the end).
+   their ``kind`` statistics.  Before each liquidation and gap the detector also gets the bulk row
+   that sets its clock there (the late-event clamp), read as two columns (event and receive time)
+   of the row groups their ``ts_recv_ns`` statistics select; the bulk row groups' min/max statistics
+   prove that the detector's plausibility and stray-time rules judge every event as in the full
+   replay (:func:`_exact_detection`), else :class:`NotStreamable` and the caller replays every event.
 2. execution: for every confirmed record decided at ``t``, the window ``[t - before, t + after)`` of
    :meth:`~liqcore.strategies.base.Strategy.window_ns` (the reference trade's age; the entry
    timeout, hold timeout and order latencies); overlapping windows are merged, and a window is read
    on (by ``after`` more) while a position or order is still live at its end, and windows closer
    than one row group's time span are read as one (no row group is decoded twice).  Each window's trades,
    funding and the pass-1 rows in it are read by receive time, the row groups pruned by their
-   ``ts_recv_ns`` statistics, and replayed by the simulator carrying its state.
+   ``ts_recv_ns`` statistics, and replayed by the simulator carrying its state.  While reading on,
+   the row groups in which every print is a quiet one for the live order or position (its price range
+   away from the limit, or between the stop and the target, before the deadlines) are passed over
+   undecoded (:func:`_quiet_until`).
 
 Between windows the simulator is flat: a print there changes only the symbol's last price, and a
 window starts ``max-ref-age`` before its signal, so the entry prices from the same reference trade
-(or finds none, as the full replay does).  The ledger, the counts and the summary's metrics are the
-full replay's when the detector's records are (tested); ``start_ns`` / ``end_ns`` come from the first
-and last hour of the span.  What the detector misses without the trades and quotes:
-
-* a liquidation received after a trade stamped later is clamped to that trade's time in the full
-  replay (late events), not here;
-* a liquidation's plausibility is judged against the last trade or quote price in the full replay,
-  here against the last liquidation or mark price;
-* a cascade ends at the first event past its window: in the full replay a trade, here the next
-  liquidation or the end (``FLUSH``): the ended records differ, the confirmed ones (the signals) not;
-* the stray-time test compares a liquidation with its neighbours, trades there, liquidations here.
-
-The first two can change a confirmed record (and so a trade) when a liquidation arrives behind the
-trades by more than the gap to the cascade window's edge, or sits a price factor away from the trades:
-``--read all`` replays everything.  The data note's cheapest trade, the dropped bad prints and the
+(or finds none, as the full replay does).  The ledger, the counts, the summary's metrics and the
+confirmed cascade records are the full replay's (tested, on generated data with late and
+out-of-order liquidations and on real recordings); ``start_ns`` / ``end_ns`` are the first and last
+receive times of the selection.  The detector's own counts (events, late) are over the rows it was
+given, and the cascades' ENDED records (not kept by a backtest) may end at a liquidation rather
+than at the trade past their window.  The data note's cheapest trade, the dropped bad prints and the
 feed-latency note are taken over the rows read (they say so); ``n_prints`` counts the prints replayed.
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -79,6 +79,7 @@ class _Reader:
         self.skew, self.fl = params.max_clock_skew_ns, int(params.feed_latency_ns or 0)
         self.reg = registry
         self.rows_read = 0
+        self.rows_clock = 0  # rows of the bulk row groups whose time columns were decoded for the clock
         self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
@@ -117,7 +118,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     """The backtest of dataset ``path`` reading liquidations first, then trades only in the signals'
     windows (module docstring): a dict of :class:`liqcore.backtest.run.BacktestResult`'s fields plus
     ``detector_counts``, ``n_events`` (events read), ``kinds``, ``rows_read`` (rows of the row groups
-    decoded) and ``rows_total`` (rows of the partitions selected).  :class:`NotStreamable` when the
+    decoded), ``rows_total`` (rows of the partitions selected), ``rows_clock`` (rows whose two time
+    columns were decoded for the detector's clock), ``clock_rows`` (the rows that moved it) and
+    ``rows_skipped`` (rows of the row groups passed over as quiet).  :class:`NotStreamable` when the
     strategy or parameters need everything."""
     from liqcore.backtest.chunked import _Delays
     from liqcore.backtest.stream import _Cell, _Chunk, _note, cheapest_trade
@@ -129,7 +132,6 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.io.dataset import BULK_KINDS, rows_total
     from liqcore.strategies.cascade_mm import records_to_signals
     from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry
-    from liqcore._libs.detector import CascadeDetector
 
     why = window_reason(params, strategy)
     if why:
@@ -139,19 +141,15 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     reg = SymbolRegistry()
     rd = _Reader(path, syms, start_ns, end_ns, params, reg, sel)
     rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
-    # pass 1: every row but trades and quotes, the detector over them
+    # pass 1: every row but trades and quotes; the detector over them and the bulk rows that set its
+    # clock at each liquidation (:func:`_exact_detection`: the full replay's records, or NotStreamable)
     det_ev, dropped = clean_prints(rd.read(lo, hi, kinds=rare))
-    detector = CascadeDetector.from_params(params)
-    rec_all, det_counts = detector.run(det_ev, flush=True)
-    det_counts = {k: int(v) for k, v in dict(det_counts).items()}
+    n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
+    gap = int((hi - lo) / max(n_groups, 1))
+    rec_all, det_counts, n_witness, (t_first, t_last), clock = _exact_detection(rd, det_ev, params, sel, lo, hi,
+                                                                                gap)
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
     before, after = type(strategy).window_ns(params)
-    # the first and last hour of the span: its first and last receive times
-    edge = [rd.read(lo, min(lo + _HOUR, hi), kinds=None), rd.read(max(hi - _HOUR, lo), hi, kinds=None)]
-    t_first = min((int(e["ts_recv"][0]) for e in edge if len(e)), default=None)
-    t_last = max((int(e["ts_recv"][-1]) for e in edge if len(e)), default=None)
-    if t_first is None:
-        raise NotStreamable("the selection has no events")
     n_sym = max(len(reg), 1, int(det_ev["symbol_id"].max()) + 1 if len(det_ev) else 1)
     sim_dtype = np.zeros(0, _dtype()).dtype
     from liqcore.backtest.chunked import _Source, _Span
@@ -171,10 +169,10 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     cur_end = None  # every receive time before this was read by an earlier window
     bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and k != Kind.QUOTE]  # quotes: the queue rule only
     skew = params.max_clock_skew_ns
-    n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
-    # windows closer than a row group's time span are read as one (the prints between them reach a
-    # flat simulator, which only notes their price, as the full replay does): no row group decoded twice
-    gap = int((hi - lo) / max(n_groups, 1))
+    fund_recv = det_recv[det_ev["kind"] == int(Kind.FUNDING)]  # a funding payment reads the last price
+    n_skipped = 0
+    # windows closer than a row group's time span (``gap``) are read as one (the prints between them
+    # reach a flat simulator, which only notes their price, as the full replay does)
     # a window is read a step at a time, on only while a position or order is live: a signal the
     # strategy refuses (loss limit, cooldown, busy) or an order that fills and exits soon costs one
     # step, not the whole plan (the trades are the same: between steps the simulator is flat)
@@ -214,10 +212,19 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             n_events += len(tr)
             o += len(ch.events)
             so += len(ch.sim)
-            live = bool(np.any(cell.st["status"] != 0)) or (cell.carry is not None and len(cell.carry[0]) > 0)
+            carry = cell.carry is not None and len(cell.carry[0]) > 0
+            live = bool(np.any(cell.st["status"] != 0)) or carry
             if not live or b >= hi:
                 break
-            a, b = b, min(b + step, hi)  # a position or order still live: read on
+            # a position or order still live: read on, past the row groups in which every print is a
+            # quiet one for it (:func:`_quiet_until`)
+            to = b if carry else _quiet_until(cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi),
+                                              fund_recv)
+            if to > b:
+                n_skipped += clock.skipped
+                a, b = to, min(to + step, hi)
+            else:
+                a, b = b, min(b + step, hi)
         i = j
     cell.start_ns, cell.last_ns = t_first, t_last
     got = {}
@@ -246,7 +253,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                  "feed": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
-               rows_read=rd.rows_read, rows_total=n_total)
+               rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
+               rows_skipped=n_skipped)
     return res
 
 
@@ -271,3 +279,446 @@ def _cheapest_trade(rd: _Reader, lo: int, hi: int):
                 best = tr[k:k + 1].copy()
         a += NS_PER_DAY
     return best
+
+
+# ---- the detection pass, exact -------------------------------------------------------------------
+
+def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap: int):
+    """The detector's records and counts over the rare rows ``det_ev`` (receive order) plus, before
+    each liquidation and gap, the bulk row (trade or quote) that sets the detector's clock there
+    (its "witness"), with the records' ``event_index`` pointing into ``det_ev``: the full replay's
+    confirmed records, field for field, or :class:`NotStreamable` naming the statistic that cannot
+    prove it.  Returns ``(records, detector counts, witnesses)``.
+
+    Why this is the full replay's answer (the detector's rules: ``pysrc/detector.py``): in the full
+    replay the trades and quotes reach the detector in only three ways --
+
+    * its clock: an event is timed ``max(its event time, every earlier event's)`` (the late-event
+      clamp), and a cascade expires at the first event past its window.  The clock at a liquidation
+      or gap is the full replay's once the latest-stamped bulk row received before it is in the input
+      (a bulk row received before ``ts_event - max-clock-skew`` is stamped before the event and
+      cannot move it, so only the rows received in that short span are read, pruned by the row
+      groups' ``ts_recv_ns`` statistics).  Marks and funding may see a lower clock here; a cascade
+      then expires at the next liquidation instead of at a trade between, which changes no record's
+      start, confirmation or counts (an expiry only ends a cascade; the next liquidation is taken
+      as a fresh one either way).  The ended records' emit times can differ: a backtest keeps only
+      the confirmed records (``BacktestResult.records``).
+    * the plausibility rule: an event is dropped when its price is ``price-factor`` away from the
+      last accepted price within ``reference-age``.  The bulk row groups' ``price`` statistics and
+      the rare rows prove that no two prices within ``reference-age`` + 2 x the largest receive delay
+      are that far apart, so no check fails in either replay; a trade is dropped above
+      ``max-notional``: the groups' ``price`` x ``qty`` maxima prove none is.
+    * the stray-time test: with every row's receive delay within a sixth of ``max-time-jump`` (the
+      groups' time statistics), no event lies that far from both its neighbours in receive order,
+      in any subsequence of the events; the first event's test is made on both inputs.
+
+    Where a statistic cannot prove it (a 10x price move, an hours-long receive delay, a dataset
+    without sections or statistics), NotStreamable: the caller replays every event."""
+    from liqcore._libs.detector import CascadeDetector
+    from liqcore.execution.events import clean_prints
+    from liqcore.types import Kind
+    from liqcore.validate import FILE_TIME_MAX_NS
+
+    det = CascadeDetector.from_params(params)
+    g = _bulk_groups(rd.path, sel)
+    skew = params.max_clock_skew_ns
+    fl = int(params.feed_latency_ns or 0)
+    if len(g["te_min"]) and int(g["te_max"].max()) > FILE_TIME_MAX_NS:
+        raise NotStreamable("a trade is stamped after 2099 (the detector drops it as from the future)")
+    if len(g["p_min"]) and float((g["p_max"] * g["q_max"])[g["has_trades"]].max(initial=0.0)) > det.max_notional:
+        raise NotStreamable("a trade group's price x qty maximum exceeds max-notional (it may be dropped)")
+    # the largest |ts_event - ts_recv| of any row: exact over the rare rows, bounded by the groups' ranges
+    # (a group whose time ranges allow more than a sixth of max-time-jump -- a sparse recording's
+    # group spans hours -- has its two time columns decoded for its exact delays)
+    jump = int(det.max_time_jump_ns)
+    clock = _ClockRows(g, lo, hi, rd.start_ns, rd.end_ns, skew)
+    delta = int(np.abs(det_ev["ts_event"] - det_ev["ts_recv"]).max(initial=0))
+    if len(g["te_min"]):
+        d_g = np.maximum(g["te_max"] - g["tr_min"], g["tr_max"] - g["te_min"])
+        for i in np.flatnonzero(6 * d_g > jump):
+            te_i, tr_i = clock.group(int(i))
+            d_g[i] = int(np.abs(te_i - tr_i).max(initial=0))
+        delta = max(delta, int(d_g.max()))
+    if 6 * delta > jump:
+        raise NotStreamable(f"a row group's receive delays may reach {delta / 1e9:,.0f} s, more than a sixth of "
+                            f"max-time-jump ({jump / 1e9:,.0f} s): the stray-time test could differ")
+    _check_prices(det, g, det_ev, delta)
+    # how far ahead of its receive time a bulk row may be stamped (later ones are dropped on reading)
+    ahead = max(int(skew) if skew is not None else int(np.max(g["te_max"] - g["tr_min"], initial=0)), 0)
+    ahead += max(-fl, 0)
+    who = np.flatnonzero((det_ev["kind"] == int(Kind.LIQUIDATION)) | (det_ev["kind"] == int(Kind.GAP)))
+    wit = []
+    k = 0
+    while k < len(who):  # liquidations whose spans are closer than a row group are read as one
+        a = int(det_ev["ts_event"][who[k]]) - ahead
+        b = int(det_ev["ts_recv"][who[k]])
+        m = k + 1
+        # (an hour of them at most: memory holds an hour of two columns, each row group decoded once)
+        while m < len(who) and int(det_ev["ts_event"][who[m]]) - ahead < b + gap and b - a < _HOUR:
+            b = max(b, int(det_ev["ts_recv"][who[m]]))
+            m += 1
+        te, tr = clock.rows(a, b)  # in event-time order
+        if len(te):
+            r_te, r_tr = det_ev["ts_event"][who[k:m]], det_ev["ts_recv"][who[k:m]]
+            # a row moves the clock past a liquidation when stamped after it and received before it:
+            # stamped in (its event time, its receive time + skew], a few rows; the latest such one
+            i0 = np.searchsorted(te, r_te, "right")
+            i1 = np.searchsorted(te, r_tr + ahead, "right")
+            for x in np.flatnonzero(i1 > i0):
+                before_it = np.flatnonzero(tr[i0[x]:i1[x]] < r_tr[x])
+                if len(before_it):
+                    j = int(i0[x] + before_it[-1])
+                    wit.append((int(te[j]), int(tr[j])))
+        k = m
+    w = np.zeros(len(set(wit)), det_ev.dtype)
+    if len(w):
+        # a bulk row only times the detector's clock (its price: no reference the plausibility rule
+        # needs, proven above): it enters as a mark without a price, which does nothing else
+        u = sorted(set(wit), key=lambda x: (x[1], x[0]))
+        w["ts_event"], w["ts_recv"] = [x[0] for x in u], [x[1] for x in u]
+        w["price"] = np.nan
+        w["kind"] = int(Kind.MARK)
+        one = det_ev[det_ev["symbol_id"] >= 0][:1]  # the symbol's id (a venue-wide gap carries -1)
+        w["symbol_id"], w["venue"] = one["symbol_id"][0], one["venue"][0]
+    rd.rows_clock = clock.rows_read
+    both = np.concatenate([det_ev, w])
+    order = np.lexsort((both["ts_event"], both["ts_recv"]))  # receive order, then event order (as loaded)
+    stream = both[order]
+    rare_at = np.flatnonzero(order < len(det_ev))  # position of det_ev[i] in the stream
+    if not np.array_equal(order[rare_at], np.arange(len(det_ev))):
+        raise NotStreamable("the rare rows are not in receive order")
+    first, last = _edges(rd, det_ev, g, lo, hi)
+    first, _d = clean_prints(first)
+    if _first_stray(stream["ts_event"], jump) or _first_stray(first["ts_event"][first["kind"] != 0], jump):
+        raise NotStreamable("the first event may be a stray time (a day's gap after it)")
+    rec, counts = det.run(stream, flush=True)
+    rec = np.asarray(rec).copy()
+    from liqcore.types import RecordKind
+
+    idx = rec["event_index"]
+    pos = np.searchsorted(rare_at, idx)
+    at_rare = (idx >= 0) & (pos < len(rare_at)) & (rare_at[np.minimum(pos, max(len(rare_at) - 1, 0))] == idx)
+    if np.any(~at_rare & (rec["record"] == int(RecordKind.CONFIRMED))):
+        raise NotStreamable("a cascade confirmed at a bulk row")  # cannot happen: only liquidations confirm
+    rec["event_index"] = np.where(at_rare, pos, -1)  # an expiry at a clock row: no event of det_ev
+    return rec, {k2: int(v) for k2, v in dict(counts).items()}, len(w), (int(first["ts_recv"][0]),
+                                                                       int(last["ts_recv"][-1])), clock
+
+
+def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
+    """Every row (all kinds) of the selection's first and of its last hour of receive times, found
+    from the rare rows and the bulk groups' ``ts_recv_ns`` statistics (bounds: a span read empty is
+    stepped past, in doubling steps)."""
+    lows = [int(det_ev["ts_recv"][0])] if len(det_ev) else []
+    highs = [int(det_ev["ts_recv"][-1])] if len(det_ev) else []
+    if len(g["tr_min"]):
+        lows.append(int(g["tr_min"].min()))
+        highs.append(int(g["tr_max"].max()))
+    if not lows:
+        raise NotStreamable("the selection has no events")
+    top = max(highs) + 1
+    out = []
+    for forward in (True, False):
+        t, step = (min(lows) if forward else top), _HOUR
+        while True:
+            a, b = (t, min(t + step, top)) if forward else (max(t - step, min(lows)), t)
+            ev = rd.read(lo, hi, kinds=None, recv=(a, b))
+            if len(ev):
+                out.append(ev)
+                break
+            if (forward and b >= top) or (not forward and a <= min(lows)):
+                raise NotStreamable("the selection has no events")
+            t, step = (b, step * 2) if forward else (a, step * 2)
+    return out[0], out[1]
+
+
+def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
+    """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
+    print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
+    statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
+    price) holds for a row group's whole price range -- an open position's stop below and
+    take-profit above it (mirrored for a short), no trailing stop to move, its hold and exit
+    deadlines after it; a resting limit entry's price below it (a buy), its deadlines after it.
+    Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
+    trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
+    set as the symbol's last price (two row groups' columns at most), as the full replay leaves it.
+    Returns the receive time to read on from (``b``: nothing to skip)."""
+    from liqcore._jit.sim import OPEN, RESTING
+    from liqcore.signals import ENTRY_LIMIT
+
+    st = cell.st
+    live = np.flatnonzero(st["status"] != 0)
+    if len(live) != 1:
+        return b
+    sid = int(live[0])
+    s = st[sid]
+    grid = float(cell.par[sid]["grid"])
+
+    def tk(x):
+        return np.floor(x * grid + 0.5) if grid > 0.0 else x
+
+    g = clock.g
+    side = int(s["side"])
+    if int(s["status"]) == OPEN:
+        if float(s["trail"]) > 0.0:
+            return b
+        due = min(int(s["hold_deadline_ns"]), int(s["exit_due_ns"]))
+        lvl = float(s["sl_price"])
+        sp = float(s["stop_price"])
+        if side > 0:
+            lvl = sp if sp > lvl else lvl
+            quiet = (g["p_min"] > lvl) & (tk(g["p_max"]) < tk(float(s["tp_price"])))
+        else:
+            lvl = sp if sp < lvl else lvl
+            quiet = (g["p_max"] < lvl) & (tk(g["p_min"]) > tk(float(s["tp_price"])))
+    elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
+        due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
+        kl = tk(float(s["limit_price"]))
+        quiet = tk(g["p_min"]) > kl if side > 0 else tk(g["p_max"]) < kl
+    else:
+        return b
+    k = int(np.searchsorted(fund_recv, b, "left"))
+    end = min(due, stop, int(fund_recv[k]) if k < len(fund_recv) else stop)
+    near = (g["tr_max"] >= b) & (g["tr_min"] < end)
+    loud = near & ~quiet
+    to = min(end, int(g["tr_min"][loud].min())) if loud.any() else end
+    if to <= b or not np.any(near & (g["tr_min"] < to)):
+        return b
+    last = clock.last_print(np.flatnonzero(near & (g["tr_min"] < to)), b, to)
+    if last is None:
+        return b  # an exact tie between the last prints: read them
+    if last:
+        s["last_price"], s["last_ns"] = last[1], last[0]
+    return to
+
+
+def _first_stray(ts: np.ndarray, jump: int) -> bool:
+    """The detector's stray-time test of a run's first event (from the next two, which agree)."""
+    if len(ts) < 3:
+        return len(ts) == 2 and abs(int(ts[0]) - int(ts[1])) > jump  # too few to tell: assume it could
+    return abs(int(ts[0]) - int(ts[1])) > jump and abs(int(ts[1]) - int(ts[2])) <= jump
+
+
+def _bulk_groups(path, sel) -> dict:
+    """Min/max statistics of the selection's bulk row groups (trades and quotes: the groups whose
+    ``kind`` minimum is a bulk kind, datasets written with sections), from the Parquet footers of
+    files with a verified checked mark (:mod:`liqcore.io.checked`: the footer is the one marked, and
+    each row group is verified before it is decoded, :meth:`_ClockRows.open`): the statistics are
+    those of the rows that were checked, and a load keeps every row of such a file."""
+    import pyarrow.parquet as pq
+
+    from liqcore.io import storage
+    from liqcore.io.checked import footer, read_marks, verify_groups
+    from liqcore.io.dataset import BULK_KINDS, _parquet_files, read_format
+
+    if storage.is_url(path):
+        raise NotStreamable("a dataset on object storage is read the checking way (no verified marks)")
+    fmt = read_format(path) or {}
+    if not fmt.get("sections"):
+        raise NotStreamable("the dataset keeps trades and liquidations in shared row groups (written before "
+                            "sections: convert it again)")
+    marks = read_marks(path)
+    cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades")}
+    where = []
+    need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
+    for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
+        name = f"venue={v}/symbol={s}/date={d}"
+        for f in _parquet_files(os.path.join(str(path), name)):
+            ft = footer(f)
+            mark = marks.get(f"{name}/{os.path.basename(f)}")
+            md = pq.read_metadata(f)
+            if not (ft.checked and isinstance(mark, dict) and verify_groups(f, ft, mark, [])):
+                if md.num_rows:
+                    raise NotStreamable(f"{f} has no verified checked mark (its rows are judged on reading)")
+                continue
+            names = [md.schema.column(j).path for j in range(md.num_columns)]
+            for rid in range(md.num_row_groups):
+                rg = md.row_group(rid)
+                st = {}
+                for c in need:
+                    x = rg.column(names.index(c)).statistics if c in names else None
+                    if x is None or not x.has_min_max:
+                        break
+                    st[c] = (x.min, x.max)
+                if len(st) < len(need):
+                    if rg.num_rows:
+                        raise NotStreamable("a row group without min/max statistics")
+                    continue
+                kmin, kmax = int(st["kind"][0]), int(st["kind"][1])
+                if kmin not in BULK_KINDS:
+                    continue  # a group of the rare section: its rows are read whole
+                if kmax != kmin and kmax not in BULK_KINDS:
+                    raise NotStreamable("a row group mixes trades with other kinds")
+                if st["ts_recv_ns"][0] < 946_684_800_000_000_000:  # rows without a receive time
+                    raise NotStreamable("bulk rows without a recorded receive time")
+                cols["te_min"].append(st["ts_event_ns"][0])
+                cols["te_max"].append(st["ts_event_ns"][1])
+                cols["tr_min"].append(st["ts_recv_ns"][0])
+                cols["tr_max"].append(st["ts_recv_ns"][1])
+                cols["p_min"].append(st["price"][0])
+                cols["p_max"].append(st["price"][1])
+                cols["q_max"].append(st["qty"][1])
+                cols["has_trades"].append(kmin == 2)
+                where.append((f, rid, rg.num_rows, ft, mark))
+    out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
+    out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
+    out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
+    out["where"] = where
+    return out
+
+
+class _ClockRows:
+    """Event and receive times of the bulk rows received in a span, the selection's rules applied
+    (event times in [lo, hi), receive times in [start, end), rows more than max-clock-skew ahead of
+    their receive time dropped): two columns of the row groups whose ``ts_recv_ns`` statistics meet
+    the span, each decoded once (spans come in receive order).  The files are checked ones (their
+    rows passed every rule when written, trade prices finite and positive: a load keeps them all),
+    so the rows are the full replay's."""
+
+    def __init__(self, g, lo, hi, start_ns, end_ns, skew):
+        self.g, self.lo, self.hi, self.start, self.end, self.skew = g, lo, hi, start_ns, end_ns, skew
+        self.cache: dict = {}
+        self.files: dict = {}  # path -> the open ParquetFile
+        self.rows_read = 0
+        self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
+
+    def open(self, i):
+        """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
+        checked mark (:class:`NotStreamable` when they are not the bytes checked: the caller replays
+        every event, the checking way)."""
+        import pyarrow.parquet as pq
+
+        from liqcore.io.checked import verify_groups
+
+        path, rid, _n, ft, mark = self.g["where"][i]
+        if not verify_groups(path, ft, mark, [rid]):
+            raise NotStreamable(f"{path}: a row group is not the bytes its checked mark was taken of")
+        f = self.files.get(path)
+        if f is None:
+            f = self.files[path] = pq.ParquetFile(path)
+        return f
+
+    def group(self, i):
+        if i not in self.cache:
+            _path, rid, n, _ft, _mark = self.g["where"][i]
+            t = self.open(i).read_row_group(rid, columns=["ts_event_ns", "ts_recv_ns"])
+            self.rows_read += n
+            te = t.column("ts_event_ns").to_numpy()
+            tr = t.column("ts_recv_ns").to_numpy()
+            keep = self._kept(te, tr)
+            self.cache[i] = (te[keep], tr[keep])
+        return self.cache[i]
+
+    def _kept(self, te, tr):
+        """Mask of the rows a load of the selection keeps (event times in [lo, hi), receive times in
+        [start, end), none more than max-clock-skew ahead of its receive time)."""
+        keep = (te >= self.lo) & (te < self.hi)
+        if self.start is not None:
+            keep &= tr >= self.start
+        if self.end is not None:
+            keep &= tr < self.end
+        if self.skew is not None:
+            keep &= te - tr <= int(self.skew)
+        return keep
+
+    def last_print(self, ids, b: int, to: int):
+        """The last trade print received in [b, to) among row groups ``ids`` (the only ones holding
+        rows received there), in the full replay's order, as ``(ts_recv, price)``; ``()`` when there
+        is none, None when two prints tie in receive and event time with different prices (their order
+        is the load's).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
+        only the latest groups are, for the last print)."""
+        from liqcore.types import Kind
+
+        g = self.g
+        inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
+        self.skipped = int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
+        tail = [int(i) for i in ids if g["tr_max"][int(i)] >= int(g["tr_min"][ids].max())]
+        best = ()
+        cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"]
+        tes, trs, prs = [], [], []
+        for i in tail:
+            _path, rid, n, _ft, _mark = g["where"][i]
+            t = self.open(i).read_row_group(rid, columns=cols)
+            self.rows_read += n
+            te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
+            keep = self._kept(te, tr) & (tr >= b) & (tr < to) & (t.column("kind").to_numpy() == int(Kind.TRADE))
+            tes.append(te[keep])
+            trs.append(tr[keep])
+            prs.append(t.column("price").to_numpy()[keep])
+        te, tr, pr = np.concatenate(tes), np.concatenate(trs), np.concatenate(prs)
+        if not len(te):
+            return best
+        k = np.lexsort((te, tr))[-1]
+        tie = (tr == tr[k]) & (te == te[k])
+        if np.count_nonzero(tie) > 1 and np.unique(pr[tie]).size > 1:
+            return None
+        return int(tr[k]), float(pr[k])
+
+    def rows(self, a: int, b: int):
+        """(ts_event, ts_recv) of the rows received in [a, b), in event-time order."""
+        g = self.g
+        for i in [i for i in self.cache if g["tr_max"][i] < a]:
+            del self.cache[i]
+        ids = np.flatnonzero((g["tr_max"] >= a) & (g["tr_min"] < b))
+        parts = [self.group(int(i)) for i in ids]
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return z, z
+        te = np.concatenate([p[0] for p in parts])
+        tr = np.concatenate([p[1] for p in parts])
+        m = (tr >= a) & (tr < b)
+        te, tr = te[m], tr[m]
+        if len(te) > 1 and not bool(np.all(te[1:] >= te[:-1])):
+            o = np.argsort(te, kind="stable")
+            te, tr = te[o], tr[o]
+        return te, tr
+
+
+def _check_prices(det, g: dict, det_ev: np.ndarray, delta: int) -> None:
+    """NotStreamable unless no two prices the plausibility rule could compare (event times within
+    ``reference-age`` + 2 x ``delta``: the reference is the last accepted price, and the clock's
+    latest event time at most 2 x delta after it) are ``price-factor`` apart: the bulk groups' price
+    ranges and the rare rows' prices (liquidations, marks), bucketed by that span."""
+    from liqcore.types import Kind
+
+    span = int(det.reference_age_ns) + 2 * int(delta) + 1
+    f = float(det.price_factor)
+    k = det_ev["kind"]
+    pr = det_ev["price"]
+    m = ((k == int(Kind.LIQUIDATION)) | (k == int(Kind.MARK)) | (k == int(Kind.TRADE))
+         | ((k == int(Kind.QUOTE)) & (det_ev["qty"] > 0)))
+    m &= np.isfinite(pr) & (pr > 0)
+    b_ev = det_ev["ts_event"][m] // span
+    lo_b = [b_ev]
+    hi_b = [b_ev]
+    pmin, pmax = [pr[m]], [pr[m]]
+    if len(g["te_min"]):
+        lo_b.append(g["te_min"] // span)
+        hi_b.append(g["te_max"] // span)
+        pmin.append(g["p_min"])
+        pmax.append(g["p_max"])
+    blo, bhi = np.concatenate(lo_b), np.concatenate(hi_b)
+    if not len(blo):
+        return
+    vmin, vmax = np.concatenate(pmin), np.concatenate(pmax)
+    if not (np.all(np.isfinite(vmin)) and np.all(vmin > 0) and np.all(np.isfinite(vmax))):
+        raise NotStreamable("a bulk row group holds a price that is not finite and positive")
+    base = int(blo.min())
+    nb = int(bhi.max()) - base + 2
+    lo_p = np.full(nb, np.inf)
+    hi_p = np.full(nb, -np.inf)
+    width = bhi - blo
+    for w in np.unique(width):  # items spanning several buckets count in each of them
+        sel = width == w
+        for d in range(int(w) + 1):
+            i = blo[sel] - base + d
+            np.minimum.at(lo_p, i, vmin[sel])
+            np.maximum.at(hi_p, i, vmax[sel])
+    lo2 = np.minimum(lo_p[:-1], lo_p[1:])  # a bucket and the next: every pair within the span
+    hi2 = np.maximum(hi_p[:-1], hi_p[1:])
+    ok = ~np.isfinite(lo2) | (hi2 <= lo2 * f)
+    if not np.all(ok):
+        b = int(np.flatnonzero(~ok)[0]) + base
+        day = np.datetime64((b * span) // 1_000_000_000, "s")
+        raise NotStreamable(f"prices near {day} UTC span more than price-factor {f:g}x (the plausibility rule "
+                            "could judge a liquidation differently without the trades)")

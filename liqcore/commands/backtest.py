@@ -33,12 +33,13 @@ def add_arguments(parser) -> None:
                      help="a partitioned dataset is read and replayed in time chunks of D days, so memory holds "
                           "one chunk, not the span (default: about a million rows of the densest day, at most 1 day, "
                           "at least 1 hour; 0: load the span whole); the results are the same")
-    out.add_argument("--read", choices=("all", "windows", "auto"), default="all",
-                     help="a dataset: all (default) replays every event; windows (auto: what the strategy "
-                          "declares) reads the liquidations, then trades only from each signal to its last possible "
-                          "exit, for a window-local strategy such as cascade-mm -- much less to decode, and the same "
-                          "trades unless a liquidation arrives behind trades stamped later or far from their price "
-                          "(the detector then sees it differently without the trades)")
+    out.add_argument("--read", choices=("auto", "windows", "all"), default="auto",
+                     help="a dataset: auto (default; windows is the same) reads what the strategy declares: for a "
+                          "window-local strategy such as cascade-mm the liquidations, the trade rows that time the "
+                          "detector at each, then trades only from each signal to its last possible exit -- the "
+                          "full replay's trades and cascades, exactly; it replays every event (and says why) where "
+                          "the dataset's statistics cannot prove that, or for the queue fill rule, or with "
+                          "--chunk-days; all: replay every event")
     out.add_argument("--min-trades", type=int, default=30, metavar="N",
                      help="fewest completed trades for which the results are compared with the trading "
                           "guide's claims; below, the summary and report say the sample is too small (default 30)")
@@ -199,7 +200,8 @@ def _chunked(args, params, strategy, steps):
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
     if days is None:
         days = default_chunk_days(args.paths[0], syms, start, end)
-    if getattr(args, "read", "all") != "all":
+    how = getattr(args, "read", "auto")
+    if how == "windows" or (how == "auto" and args.chunk_days is None):  # --chunk-days: the full replay's chunks
         from liqcore.backtest.run import backtest_windows
 
         try:
@@ -213,8 +215,10 @@ def _chunked(args, params, strategy, steps):
             r = res.read
             if not args.json:
                 print(f"backtest: read window-local: {r['rows_read']:,} rows decoded of the selection's "
-                      f"{r['rows_total']:,} rows (liquidations, then trades in the signals' windows; --read all "
-                      "replays every event)", file=sys.stderr)
+                      f"{r['rows_total']:,} rows (liquidations, then trades in the signals' windows, "
+                      f"{r['rows_skipped']:,} rows passed over in row groups where nothing could reach the live "
+                      f"order or position), and the time columns of {r['rows_clock']:,} trade rows for the "
+                      "detector's clock (--read all replays every event)", file=sys.stderr)
             if res.n_events:
                 type(strategy).check_inputs(res.kinds, params)
                 return res

@@ -1,0 +1,284 @@
+"""The default read of a dataset backtest (``read="auto"``: a window-local strategy reads the
+liquidations, the bulk rows that time the detector's clock at each of them, and trades only in its
+signals' windows) is exact: the same trades, summary, simulator counts and confirmed cascade records
+(start, confirm, notionals, event and large counts...) as the full replay (``read="all"``), over
+strategy parameters, fill rules, liquidations received late behind later-stamped trades or stamped out
+of order, trades stamped ahead of their receipt, row-group sizes and the full replay's chunk edges; on
+the bundled real Binance recordings too."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from liqcore.backtest.run import backtest
+from liqcore.config import Params
+from liqcore.types import Kind
+from tests.backtest.test_backtest_windows import _summary  # the summary less what the read says of itself
+
+_DS: dict = {}
+#: the record fields compared (all but event_index: an index into what each read decoded)
+_REC_FIELDS = ("start_ns", "confirm_ns", "confirm_recv_ns", "end_ns", "emit_ns", "long_notional", "short_notional",
+               "threshold", "n_events", "n_large", "symbol_id", "cascade_id", "record", "dominant", "venue",
+               "end_reason")
+
+
+def _write(events, registry, out, rows):
+    import liqcore.io.dataset as iod
+    from liqcore.dataset import write_dataset
+
+    keep = iod.ROW_GROUP_ROWS
+    iod.ROW_GROUP_ROWS = rows
+    try:
+        write_dataset(events, out, registry, checked=True)  # as a converted dataset (no re-check)
+    finally:
+        iod.ROW_GROUP_ROWS = keep
+    return str(out)
+
+
+def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, rows: int, ahead_s: float = 0.0):
+    """A 2-day synthetic market whose liquidations are, for a random half, received up to ``late_s``
+    seconds late (trades stamped after them arrive first: the detector's late-event clamp moves them)
+    and, for a random quarter, stamped up to ``shift_s`` seconds earlier (out of order); a random tenth
+    of the trades is received up to ``ahead_s`` seconds before its own time (a venue clock ahead: up to
+    max-clock-skew, 5 s, kept; beyond, dropped as from the future)."""
+    key = (seed, late_s, shift_s, rows, ahead_s)
+    if key not in _DS:
+        from liqcore.backtest.synthetic import synthetic_market
+
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=seed, cache=False)
+        ev = m.events.copy()
+        rng = np.random.default_rng(seed)
+        liq = np.flatnonzero(ev["kind"] == int(Kind.LIQUIDATION))
+        late = liq[rng.random(len(liq)) < 0.5]
+        ev["ts_recv"][late] += (rng.random(len(late)) * late_s * 1e9).astype(np.int64)
+        early = liq[rng.random(len(liq)) < 0.25]
+        ev["ts_event"][early] -= (rng.random(len(early)) * shift_s * 1e9).astype(np.int64)
+        tr = np.flatnonzero(ev["kind"] == int(Kind.TRADE))
+        ahead = tr[rng.random(len(tr)) < 0.1]
+        ev["ts_recv"][ahead] = ev["ts_event"][ahead] - (rng.random(len(ahead)) * ahead_s * 1e9).astype(np.int64)
+        _DS[key] = _write(ev, m.registry, tmp_path_factory.mktemp("late") / "ds", rows)
+    return _DS[key]
+
+
+def _same_records(a: np.ndarray, b: np.ndarray) -> None:
+    assert len(a) == len(b)
+    for f in _REC_FIELDS:
+        assert np.array_equal(a[f], b[f]), f
+
+
+def _equal(path, p, chunk_days=None, symbols=None):
+    full = backtest([path], p, equity=10_000.0, read="all", chunk_days=chunk_days)
+    dflt = backtest([path], p, equity=10_000.0)  # the default read
+    assert getattr(full, "read", None) is None
+    assert dflt.trades() == full.trades()
+    assert _summary(dflt) == _summary(full)
+    assert (dflt.counts == full.counts).all()
+    _same_records(dflt.records, full.records)
+    return full, dflt
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from([5, 11]), late_s=st.sampled_from([0.0, 3.0, 40.0]),
+       shift_s=st.sampled_from([0.0, 20.0, 200.0]), rows=st.sampled_from([700, 2_000, 16_384]),
+       fill=st.sampled_from(["through", "touch", "queue"]),
+       offset=st.sampled_from(["0.05%", "0.3%"]), tp=st.sampled_from(["0.15%", "1%"]),
+       hold=st.sampled_from(["5m", "4h"]), entry=st.sampled_from(["10s", "10m"]),
+       window=st.sampled_from(["20s", "60s"]), refresh=st.sampled_from(["5m", "1h"]),
+       chunk_days=st.sampled_from([None, 0.1, 1.0]), ahead_s=st.sampled_from([0.0, 4.0, 8.0]))
+def test_default_read_equals_the_full_replay(tmp_path_factory, seed, late_s, shift_s, rows, fill, offset, tp, hold,
+                                             entry, window, refresh, chunk_days, ahead_s):
+    path = _late_dataset(tmp_path_factory, seed, late_s, shift_s, rows, ahead_s)
+    p = Params.from_mapping({"offset": offset, "take-profit": tp, "hold-timeout": hold, "entry-timeout": entry,
+                             "window": window, "refresh": refresh, "fill": fill})
+    full, dflt = _equal(path, p, chunk_days)
+    assert len(full.records) > 0
+    if fill != "queue":  # the queue rule reads the whole span's book: the full replay, said so
+        assert dflt.read["path"] == "windows"
+        assert dflt.read["rows_read"] < dflt.read["rows_total"]
+    else:
+        assert getattr(dflt, "read", None) is None
+
+
+@pytest.mark.parametrize("name", ["cascade-fade", "liq-trend"])
+def test_strategies_reading_every_event_replay_everything_by_default(tmp_path_factory, name):
+    """A strategy that is not window-local gets the full replay from the default read too."""
+    path = _late_dataset(tmp_path_factory, 11, 3.0, 0.0, 2_000)
+    full = backtest([path], Params(), strategy=name, equity=10_000.0, read="all")
+    dflt = backtest([path], Params(), strategy=name, equity=10_000.0)
+    assert getattr(dflt, "read", None) is None
+    assert dflt.trades() == full.trades() and _summary(dflt) == _summary(full)
+
+
+def test_late_liquidations_are_retimed_as_the_full_replay_does(tmp_path_factory):
+    """Liquidations received seconds behind later-stamped trades: the full replay's detector re-times
+    them (its ``late`` count); the default read finds the trade that does it and confirms the same
+    cascades at the same times."""
+    path = _late_dataset(tmp_path_factory, 5, 40.0, 20.0, 2_000)
+    p = Params()
+    full, dflt = _equal(path, p)
+    assert full.detector_counts["late"] > 100  # the clamp really moves many liquidations here
+    assert dflt.read["path"] == "windows" and dflt.read["clock_rows"] > 0
+
+
+@pytest.mark.parametrize("params", [{"hold-timeout": "4h", "take-profit": "1%", "stop-loss": "1%"},
+                                    {"hold-timeout": "4h", "take-profit": "1%", "stop-loss": "1%", "touch": "on"},
+                                    {"entry-timeout": "4h", "offset": "2%"}])
+def test_quiet_row_groups_are_passed_over_by_their_statistics(tmp_path_factory, params):
+    """An open position whose stop and target lie outside a row group's price range, and a resting
+    entry whose limit lies below it, before their deadlines: the group's prints are all quiet ones, so
+    the default read passes over them without decoding (``rows_skipped``) and sets the last one's price
+    as the simulator's last price -- the same trades, summary and counts as the full replay."""
+    if "touch" in params:
+        params = {k: v for k, v in params.items() if k != "touch"} | {"fill": "touch"}
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 700)
+    full, dflt = _equal(path, Params.from_mapping(params))
+    assert len(full.trades()) > 0
+    assert dflt.read["rows_skipped"] > 0, dflt.read
+
+
+def test_the_cli_reads_window_local_by_default(tmp_path_factory, capsys):
+    """``liqcore backtest DS`` takes the default read (one line says what it decoded); ``--read all``
+    and ``--chunk-days`` replay every event; the trades are the same."""
+    import json
+
+    from liqcore.cli import main
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 2_000)
+    capsys.readouterr()
+    assert main(["backtest", path, "--equity", "10000"]) == 0
+    err = capsys.readouterr().err
+    assert "read window-local" in err and "--read all" in err
+    runs = []
+    for extra in ([], ["--read", "all"], ["--chunk-days", "0.5"]):
+        assert main(["backtest", path, "--equity", "10000", "--json", *extra]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert runs[0]["summary"]["read"]["path"] == "windows"
+    assert "read" not in runs[1]["summary"] and "read" not in runs[2]["summary"]
+    assert runs[0]["trades"] == runs[1]["trades"] == runs[2]["trades"] and len(runs[0]["trades"]) > 0
+
+
+def test_price_far_from_the_trades_falls_back_to_the_full_replay(tmp_path_factory, capsys):
+    """A liquidation 20x away from every trade: the plausibility rule judges it against the trades in
+    the full replay; the default read cannot prove the same from its rows, so it replays everything
+    (and the CLI says why)."""
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.cli import main
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False)
+    ev = m.events.copy()
+    liq = np.flatnonzero(ev["kind"] == int(Kind.LIQUIDATION))
+    ev["price"][liq[len(liq) // 2]] *= 20.0
+    path = _write(ev, m.registry, tmp_path_factory.mktemp("far") / "ds", 2_000)
+    full, dflt = _equal(path, Params())
+    assert getattr(dflt, "read", None) is None  # replayed every event
+    assert full.detector_counts["skipped_implausible_price"] >= 1
+    capsys.readouterr()
+    assert main(["backtest", path, "--equity", "10000"]) == 0
+    err = capsys.readouterr().err
+    assert "replaying every event" in err and "price-factor" in err
+
+
+@pytest.mark.parametrize("fill", ["through", "touch"])
+def test_default_read_with_a_book(tmp_path_factory, fill):
+    """A dataset with its top of book (QUOTE rows in the trades' row groups): the full replay's detector
+    sees the quotes too (they move its clock), so the clock read takes them; the same trades and
+    records as the full replay."""
+    from liqcore.backtest.synthetic import synthetic_market
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+    assert (m.events["kind"] == int(Kind.QUOTE)).sum() > 0
+    path = _write(m.events, m.registry, tmp_path_factory.mktemp("book") / "ds", 2_000)
+    full, dflt = _equal(path, Params.from_mapping({"fill": fill}))
+    assert dflt.read["path"] == "windows" and len(full.trades()) > 0
+
+
+def test_unchecked_files_fall_back_to_the_full_replay(tmp_path_factory):
+    """Files written from a bare event array (not marked checked: a load judges their rows) cannot be
+    read by their columns alone: the default read replays every event, with the same trades."""
+    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.dataset import write_dataset
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False)
+    out = str(tmp_path_factory.mktemp("unchecked") / "ds")
+    write_dataset(m.events, out, m.registry, checked=False)
+    obj, p = resolve_strategy(None, Params())
+    with pytest.raises(NotStreamable, match="no verified checked mark"):
+        backtest_windows(out, p, obj, equity=10_000.0)
+    full, dflt = _equal(out, p)
+    assert getattr(dflt, "read", None) is None and len(full.trades()) > 0
+
+
+def test_a_rewritten_checked_file_is_not_read_by_its_columns(tmp_path_factory):
+    """A checked file rewritten by another tool (its footer's metadata copied, so it still says
+    "checked"): its bytes are not the ones marked, so the default read does not trust its statistics
+    or decode its columns unchecked; it replays every event the checking way."""
+    import pyarrow.parquet as pq
+
+    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.dataset import write_dataset
+    from liqcore.io.dataset import _parquet_files
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False)
+    out = str(tmp_path_factory.mktemp("rewritten") / "ds")
+    write_dataset(m.events, out, m.registry, checked=True)
+    obj, p = resolve_strategy(None, Params())
+    before = backtest_windows(out, p, obj, equity=10_000.0)  # verified: read by its columns
+    files = sorted(f for d in __import__("pathlib").Path(out).rglob("date=*") for f in _parquet_files(str(d)))
+    t = pq.read_table(files[0])
+    pq.write_table(t, files[0], row_group_size=5_000)  # the same rows, other bytes, the footer's metadata kept
+    with pytest.raises(NotStreamable, match="verified checked mark"):
+        backtest_windows(out, p, obj, equity=10_000.0)
+    full, dflt = _equal(out, p)
+    assert getattr(dflt, "read", None) is None
+    assert dflt.trades() == before.trades()
+
+
+def test_default_read_on_the_bundled_sample(tmp_path, capsys):
+    """The bundled sample recording (Bybit ETHUSDT, 180 liquidations, trades and marks), converted as
+    a user converts it: the default read equals the full replay and confirms the same cascades."""
+    from liqcore.cli import main
+    from liqcore.data import SAMPLE_RECORDING
+
+    ds = tmp_path / "ds"
+    assert main(["convert", str(SAMPLE_RECORDING), "--dataset", str(ds)]) == 0
+    capsys.readouterr()
+    for p in (Params(), Params.from_mapping({"min-history": "20", "quantile": "0.8", "window": "120s"})):
+        full, dflt = _equal(str(ds), p)
+        assert dflt.read["path"] == "windows" and len(full.records) >= 2
+
+
+def test_default_read_on_the_real_binance_recordings(real_data, tmp_path_factory):
+    """The bundled recordings (every liquidation of Binance USD-M, its large trades), written as a
+    dataset, one symbol at a time as the window read takes them (the two with the most liquidations
+    per recording among those with their trades recorded): the default read equals the full replay,
+    with the guide's parameters and with a lower threshold that confirms more cascades."""
+    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.dataset import load_dataset
+    from liqcore.io import load_events
+
+    checked = 0
+    for folder in ("binance-forceorder-2024-08", "binance-forceorder-2025-01", "binance-forceorder-2025-12"):
+        res = load_events([real_data / folder])
+        ev = res.events
+        n_liq = np.bincount(ev["symbol_id"][ev["kind"] == int(Kind.LIQUIDATION)], minlength=len(res.registry))
+        n_tr = np.bincount(ev["symbol_id"][ev["kind"] == int(Kind.TRADE)], minlength=len(res.registry))
+        n_liq[n_tr < 100] = 0  # symbols with their trades recorded
+        top = [res.registry.symbol(int(i)) for i in np.argsort(-n_liq, kind="stable")[:2] if n_liq[i]]
+        out = _write(ev, res.registry, tmp_path_factory.mktemp("real") / "ds", 16_384)
+        for sym in top:
+            for p in (Params(), Params.from_mapping({"min-history": "20", "quantile": "0.8", "window": "120s"})):
+                obj, p = resolve_strategy(None, p)
+                whole = load_dataset(out, symbols=[sym], max_clock_skew_ns=p.max_clock_skew_ns, trade_ids=False)
+                full = backtest(whole, p, equity=10_000.0)  # every event of the symbol, loaded whole
+                win = backtest_windows(out, p, obj, symbols=[sym], equity=10_000.0)
+                assert win.trades() == full.trades(), (folder, sym)
+                assert (win.counts == full.counts).all(), (folder, sym)
+                _same_records(win.records, full.records)
+                checked += len(full.records)
+    assert checked > 0  # cascades were confirmed and compared
