@@ -19,6 +19,7 @@ from liqcore.dataset import load_dataset, write_dataset
 from liqcore.io import load_events, save_events
 from liqcore.io import dataset as io_dataset
 from liqcore.types import Kind
+from tests.io.test_trade_ids import reference_keep  # the duplicate rule written out row by row
 
 D = 86_400_000_000_000
 _DS: dict = {}
@@ -285,7 +286,6 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     trade id, or the same row where one has no id; quotes never): as one lexicographic sort and the
     rule written out row by row would."""
     from liqcore.dataset import _ROW_DTYPE, _merge_rows
-    from tests.io.test_trade_ids import reference_keep
 
     n = len(te)
     r = np.zeros(n, _ROW_DTYPE)
