@@ -76,7 +76,7 @@ def test_empty_file_and_selection_that_matches_nothing(tmp_path, capsys):
     assert main(["detect", str(empty)]) == 1
     assert "the file holds no records" in capsys.readouterr().err
     assert main(["detect", str(SAMPLE_CSV), "--symbol", "NOSUCHUSDT"]) == 1
-    assert "none of its 2,600 events match --symbol NOSUCHUSDT" in capsys.readouterr().err
+    assert "none of its 4,345 events match --symbol NOSUCHUSDT" in capsys.readouterr().err
     assert main(["events", str(SAMPLE_CSV), "--kind", "trade"]) == 1
     assert "match --kind trade" in capsys.readouterr().err
     assert main(["features", str(SAMPLE_CSV), "--symbols", "NOSUCHUSDT", "--no-progress"]) == 1
