@@ -46,6 +46,14 @@ DEFAULT_PING_INTERVAL_S = 5.0
 DEFAULT_STALL_TIMEOUT_S = 10.0
 
 
+def connect_error_text(exc: BaseException, timeout_s: float) -> str:
+    """Why a connect failed, in words: the exception's type and text (a timeout, whose text is empty,
+    says how long it waited)."""
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
+        return f"{type(exc).__name__}: no websocket handshake within {timeout_s:g} s"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def check_feed_timing(ping_interval_s: float, stall_timeout_s: float) -> None:
     """ValueError naming the parameter unless 0 < ping-interval < stall-timeout (finite)."""
     import math
@@ -362,7 +370,7 @@ class WsConnection:
         attempt = 0
         while not self._stop:
             t0 = time.monotonic()
-            reason = ""
+            reason = why = ""
             was_up = False
             try:
                 reason = await self._session()
@@ -373,9 +381,8 @@ class WsConnection:
                 raise
             except Exception as exc:  # refused, handshake failure, DNS, timeout
                 self.stats.connect_failures += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                why = self.stats.last_error = connect_error_text(exc, self.connect_timeout_s)
                 reason = f"connect:{type(exc).__name__}"
-                log.warning("%s: connect to %s failed: %s", self.spec.venue, self.spec.url, exc)
             if was_up:
                 self._mark_down(reason)
             if self._stop:
@@ -384,6 +391,9 @@ class WsConnection:
                 attempt = 0  # it stayed up: start the backoff over
             delay = self.backoff_delay(attempt)
             attempt += 1
+            if not was_up:  # once per backoff step: that it cannot connect, why, and when it tries again
+                log.warning("%s feed cannot connect to %s: %s (attempt %d); retrying in %.1f s", self.spec.venue,
+                            self.spec.url, why, attempt, delay)
             await asyncio.sleep(delay)
 
     def _mark_down(self, reason: str) -> None:
