@@ -62,7 +62,10 @@ def run(args) -> int:
     params = Params()
     kw = {}
     if args.symbols:
+        from liqcore.commands.inputs import warn_unknown_symbols
+
         kw["symbols"] = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
+        warn_unknown_symbols(kw["symbols"], "; its synthetic market is built from generic parameters")
     timings = {}
     t_all = time.perf_counter()
     with Steps(not args.no_progress) as steps:

@@ -19,6 +19,8 @@ Two shapes of input:
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 __all__ = [
@@ -353,8 +355,26 @@ def selection_label(**flags) -> str:
 
 
 # ---- loading ------------------------------------------------------------------------------------------
+def warn_unknown_symbols(symbols, consequence: str = "") -> list[str]:
+    """Warn on stderr, once per symbol, for each symbol that is not an instrument liqcore knows, naming
+    the closest (``consequence`` follows: what the command does with it); the warnings printed."""
+    from liqcore.instruments import unknown_symbol_note
+
+    out = []
+    for sym in dict.fromkeys(symbols):
+        note = unknown_symbol_note(sym)
+        if note:
+            out.append(f"warning: {note}{consequence}")
+            print(out[-1], file=sys.stderr, flush=True)
+    return out
+
+
 def synthetic_symbols(args) -> dict:
-    return {"symbols": tuple(symbol_list(args.symbols))} if getattr(args, "symbols", None) else {}
+    if not getattr(args, "symbols", None):
+        return {}
+    syms = tuple(symbol_list(args.symbols))
+    warn_unknown_symbols(syms, "; its synthetic market is built from generic parameters")
+    return {"symbols": syms}
 
 
 def load_source(args, params, steps=None, *, filter_symbols: bool = False):

@@ -244,6 +244,10 @@ def build(args):
     if checked:
         print(checked, flush=True)
     symbols = _symbols(args.symbols)
+    if not args.replay:  # the live venues: a symbol they do not list brings no market data
+        from liqcore.commands.inputs import warn_unknown_symbols
+
+        warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
     venue = (args.trade_venue or args.venue).lower()
     watch, detector, registry = _instrument_scope(args, params, venue, symbols)
     stream_module(venue)
