@@ -37,7 +37,8 @@ SYNTHETIC_KINDS = frozenset({"liquidation", "trade", "mark", "funding"})
 
 
 class Steps:
-    """A rich progress display of named steps on stderr (silent when disabled)."""
+    """A rich progress display of named steps on stderr (silent when disabled, and when stderr is not a
+    terminal: there a transient display could only leave an empty line in front of what follows)."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
@@ -48,9 +49,11 @@ class Steps:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                               console=Console(stderr=True), transient=True)
-            self._p.__enter__()
+            console = Console(stderr=True)
+            if console.is_terminal:
+                self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                   console=console, transient=True)
+                self._p.__enter__()
         return self
 
     def step(self, text: str):
