@@ -2,7 +2,6 @@
 instrument, instead of a synthetic market (or a silent live feed) built without a word."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
@@ -10,6 +9,7 @@ import pytest
 
 from liqcore.cli import main
 from liqcore.instruments import known_symbols, unknown_symbol_note
+from tests._live_helpers import closed_port
 
 
 def test_every_known_symbol_passes_and_a_near_miss_names_the_closest():
@@ -48,10 +48,7 @@ def test_compare_warns_once_for_both_markets(capsys):
 @pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_live_run_warns_before_it_starts(tmp_path):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = closed_port()
     p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--venue", "bybit", "--symbols", "ETHUSD",
                         "--ws-url", f"ws://127.0.0.1:{port}/", "--rest-url", f"http://127.0.0.1:{port}",
                         "--duration", "1", "--no-dashboard"], capture_output=True, timeout=90, cwd=tmp_path)

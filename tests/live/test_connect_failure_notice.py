@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import socket
 import subprocess
 import sys
 
@@ -16,19 +15,12 @@ import orjson
 import pytest
 
 from liqcore.commands.record import StatusLine
+from tests._live_helpers import closed_port
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.integration]
 
 NOTICE = re.compile(r"bybit feed cannot connect to (\S+): ConnectionRefusedError: .+ \(attempt (\d+)\); "
                     r"retrying in (\d+\.\d) s")
-
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _cli(*argv):
@@ -42,7 +34,7 @@ def _attempts(err: str) -> int:
 
 
 def test_run_says_once_per_backoff_step_why_the_feed_cannot_connect(tmp_path):
-    port = _closed_port()
+    port = closed_port()
     url = f"ws://127.0.0.1:{port}/v5/public/linear"
     p = _cli("run", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--rest-url",
              f"http://127.0.0.1:{port}", "--duration", "3", "--no-dashboard")
@@ -58,7 +50,7 @@ def test_run_says_once_per_backoff_step_why_the_feed_cannot_connect(tmp_path):
 
 
 def test_record_status_line_never_runs_into_a_warning(tmp_path):
-    url = f"ws://127.0.0.1:{_closed_port()}/v5/public/linear"
+    url = f"ws://127.0.0.1:{closed_port()}/v5/public/linear"
     p = _cli("record", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--duration", "3.5",
              "--out", str(tmp_path / "rec"))
     err = p.stderr.decode()
