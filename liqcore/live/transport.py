@@ -38,6 +38,9 @@ __all__ = ["ConnectionSpec", "WsConnection", "Coverage", "ConnectionStats", "che
            "DEFAULT_PING_INTERVAL_S", "DEFAULT_STALL_TIMEOUT_S"]
 
 log = logging.getLogger("liqcore.transport")
+#: the "cannot connect ...; retrying in N s" notices (a child of the transport's logger: they go where its
+#: records go, and a command that sends its log to a file can show these on stderr too)
+connect_log = logging.getLogger("liqcore.transport.connect")
 
 NS_PER_S = 1_000_000_000
 HOUR_NS = 3600 * NS_PER_S
@@ -392,8 +395,8 @@ class WsConnection:
             delay = self.backoff_delay(attempt)
             attempt += 1
             if not was_up:  # once per backoff step: that it cannot connect, why, and when it tries again
-                log.warning("%s feed cannot connect to %s: %s (attempt %d); retrying in %.1f s", self.spec.venue,
-                            self.spec.url, why, attempt, delay)
+                connect_log.warning("%s feed cannot connect to %s: %s (attempt %d); retrying in %.1f s",
+                                    self.spec.venue, self.spec.url, why, attempt, delay)
             await asyncio.sleep(delay)
 
     def _mark_down(self, reason: str) -> None:

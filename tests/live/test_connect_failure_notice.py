@@ -49,6 +49,21 @@ def test_run_says_once_per_backoff_step_why_the_feed_cannot_connect(tmp_path):
     assert _attempts(err) in (len(notices), len(notices) + 1)
 
 
+def test_run_with_its_log_in_a_file_still_says_it_on_stderr(tmp_path):
+    port = closed_port()
+    url = f"ws://127.0.0.1:{port}/v5/public/linear"
+    log = tmp_path / "log.jsonl"
+    p = _cli("run", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--rest-url",
+             f"http://127.0.0.1:{port}", "--duration", "2", "--no-dashboard", "--log", str(log))
+    err = p.stderr.decode()
+    assert p.returncode == 1, err[-2000:]
+    said = [ln for ln in err.splitlines() if ln.startswith("warning: bybit feed cannot connect to ")]
+    assert len(said) >= 2 and all(NOTICE.search(ln) for ln in said), err[-2000:]
+    logged = [orjson.loads(ln)["msg"] for ln in log.read_text().splitlines()]
+    assert sum(bool(NOTICE.search(m)) for m in logged) == len(said)  # the same notices in the log file
+    assert not any(ln.startswith("{") for ln in err.splitlines())  # the JSON lines went to the file
+
+
 def test_record_status_line_never_runs_into_a_warning(tmp_path):
     url = f"ws://127.0.0.1:{closed_port()}/v5/public/linear"
     p = _cli("record", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--duration", "3.5",
