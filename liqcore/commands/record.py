@@ -170,6 +170,9 @@ def run(args) -> int:
     params = params_from_args(args)
     symbols = _symbols(args.symbols)
     stream_module(args.venue)  # validates the venue
+    from liqcore.commands.inputs import warn_unknown_symbols
+
+    warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
     if args.duration is not None and args.duration <= 0:
         raise ValueError("duration: must be positive seconds")
     from liqcore.commands.outputs import output_dir

@@ -47,11 +47,14 @@ def test_compare_warns_once_for_both_markets(capsys):
 
 @pytest.mark.integration
 @pytest.mark.timeout(120)
-def test_live_run_warns_before_it_starts(tmp_path):
+@pytest.mark.parametrize("cmd", ["run", "record"])
+def test_live_run_and_record_warn_before_they_start(tmp_path, cmd):
     port = closed_port()
-    p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--venue", "bybit", "--symbols", "ETHUSD",
-                        "--ws-url", f"ws://127.0.0.1:{port}/", "--rest-url", f"http://127.0.0.1:{port}",
-                        "--duration", "1", "--no-dashboard"], capture_output=True, timeout=90, cwd=tmp_path)
+    extra = ["--rest-url", f"http://127.0.0.1:{port}", "--no-dashboard"] if cmd == "run" else \
+        ["--out", str(tmp_path / "rec"), "--quiet"]
+    p = subprocess.run([sys.executable, "-m", "liqcore", cmd, "--venue", "bybit", "--symbols", "ETHUSD",
+                        "--ws-url", f"ws://127.0.0.1:{port}/", "--duration", "1", *extra],
+                       capture_output=True, timeout=90, cwd=tmp_path)
     err = p.stderr.decode()
     w = _warnings(err)
     assert len(w) == 1 and "the closest is ETHUSDT" in w[0] and "the feed may receive nothing" in w[0], err[-2000:]
