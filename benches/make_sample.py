@@ -1,9 +1,12 @@
 """Generate liqcore/data/sample_liquidations.csv: the small synthetic sample `liqcore detect --sample`
 runs on.
 
-Deterministic (fixed seed): three symbols on three venues, ~12 hours of background liquidations
-(Poisson arrivals, log-normal notionals) and a handful of injected cascades (bursts of large
-liquidations of one dominant side inside a minute, with the price moving through them).  Written in
+Deterministic (fixed seed): ~12 hours of background liquidations (Poisson arrivals, log-normal
+notionals) and a handful of injected cascades (bursts of large liquidations of one dominant side
+inside a minute, with the price moving through them) on five series: BTC on Bybit, Binance and OKX
+(one instrument on three venues: its cascades hit the three venues together, Bybit first, Binance
+0.3 s and OKX 0.8 s later, so ``liqcore detect --sample --scope instrument`` shows cascades spanning
+venues), ETH on Binance and SOL on OKX.  Written in
 the contract CSV layout ``ts_event_ns,venue,symbol,side,price,qty`` (side = liquidated position).
 
     python benches/make_sample.py            # rewrite the bundled file
@@ -22,11 +25,22 @@ T0_NS = 1_723_852_800_000_000_000  # 2024-08-17 00:00:00 UTC
 HOURS = 12
 S = 1_000_000_000
 
-#: venue, symbol, start price, median background notional (USD), cascades (hour, dominant side, n)
+#: venue, symbol, start price, median background notional (USD), cascades (hour, dominant side, n).
+#: The BTC series on Binance and OKX come last so the first three draw the same random numbers as
+#: before they were added; their cascades follow Bybit's by a lag (seconds) on the same hours.
+BTC_CASCADE_HOURS = ((2.5, "long"), (7.2, "short"), (10.4, "long"))
+
+
+def _follow(lag_s: float, sizes: tuple[int, ...]):
+    return tuple((h + lag_s / 3600.0, side, n) for (h, side), n in zip(BTC_CASCADE_HOURS, sizes))
+
+
 SYMBOLS = (
-    ("bybit", "BTCUSDT", 59_000.0, 8_000.0, ((2.5, "long", 14), (7.2, "short", 9), (10.4, "long", 6))),
+    ("bybit", "BTCUSDT", 59_000.0, 8_000.0, _follow(0.0, (14, 9, 6))),
     ("binance", "ETHUSDT", 2_600.0, 4_000.0, ((4.1, "long", 11), (9.3, "short", 16))),
     ("okx", "SOL-USDT-SWAP", 145.0, 1_500.0, ((5.6, "short", 8), (11.0, "long", 12))),
+    ("binance", "BTCUSDT", 59_010.0, 10_000.0, _follow(0.3, (10, 7, 5))),
+    ("okx", "BTC-USDT-SWAP", 58_990.0, 5_000.0, _follow(0.8, (6, 5, 4))),
 )
 BACKGROUND_MEAN_GAP_S = 50.0
 

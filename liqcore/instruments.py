@@ -30,6 +30,7 @@ import numpy as np
 from liqcore.types import EVENT_DTYPE, Flag, Venue
 
 __all__ = ["Table", "default_table", "load_table", "instrument_of", "groups", "merged_tape", "throttle_ns",
+           "known_symbols", "unknown_symbol_note",
            "VENUE_THROTTLE_NS", "BYBIT_ALL_LIQUIDATION_NS", "detect_instruments", "retarget"]
 
 #: Bybit's allLiquidation topic (every liquidation) since about 2025-02-01 UTC; 1 per second before
@@ -93,6 +94,27 @@ def default_table() -> Table:
     bases = {s[:-4] for s in DEFAULT_INSTRUMENTS} | {s[:-10] for s in OKX_CT_VAL}
     return Table({f"{b}-USDT": {"bybit": f"{b}USDT", "binance": f"{b}USDT", "okx": f"{b}-USDT-SWAP"}
                   for b in sorted(bases)})
+
+
+def known_symbols(table: Table | None = None) -> list[str]:
+    """Every venue symbol of the instrument table (default: :func:`default_table`), sorted: Bybit's and
+    Binance's ``BASEUSDT``, OKX's ``BASE-USDT-SWAP``."""
+    t = table or default_table()
+    return sorted({str(v).upper() for row in t.rows.values() for v in row.values()})
+
+
+def unknown_symbol_note(symbol: str, table: Table | None = None) -> str | None:
+    """None when ``symbol`` is a venue symbol of the instrument table; else a sentence saying so and
+    naming the closest known symbol by spelling (``ETHUSD`` -> ``... the closest is ETHUSDT``)."""
+    import difflib
+
+    sym = str(symbol).strip().upper()
+    known = known_symbols(table)
+    if sym in known:
+        return None
+    close = difflib.get_close_matches(sym, known, n=1, cutoff=0.5)
+    hint = f"the closest is {close[0]}" if close else f"known: {', '.join(s for s in known if '-' not in s)}"
+    return f"symbol {sym} is not an instrument liqcore knows on Bybit, Binance or OKX ({hint})"
 
 
 def load_table(source: "str | Path | Mapping | None" = None) -> Table:

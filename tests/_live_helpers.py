@@ -16,6 +16,17 @@ PARAMS = Params(min_history=5, history=50)
 BASELINE = [0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05]
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then closed): every connect to it is refused."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def cascade_rows(symbol="ETHUSDT", t0_ms=None, ref=3000.0, side="Buy") -> list[dict]:
     """Baseline liquidations one second apart from ``t0_ms`` (default: 30 s ago), a reference trade at
     ``ref``, then two large liquidations (a cascade of ``side``), as frame mappings."""

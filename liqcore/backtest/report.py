@@ -173,6 +173,9 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
             console.print(f"{k} latency: {s[f'{k}_latency_model']}", markup=False, highlight=False, soft_wrap=True)
     for line in _binary_lines(result):
         console.print(line, markup=False, highlight=False)
+    limits = loss_limit_line(result)
+    if limits:
+        console.print(limits, markup=False, highlight=False)
     if guide and getattr(result, "strategy", "cascade-mm") == "cascade-mm":
         g = Table(title="measured vs the trading guide's claims")
         g.add_column("metric")
@@ -303,6 +306,78 @@ def _save(fig, path: Path, dpi: int = 110) -> Path:
     return path
 
 
+NS_DAY = 86_400_000_000_000
+
+
+def loss_limit_stretches(result) -> list[tuple[int, int, str]]:
+    """(start ns, end ns, "daily" / "weekly") of the stretches in which the loss limits kept the run
+    from entering: from the close that took the equity ``daily_loss`` (``weekly_loss``) below the UTC
+    day's (ISO week's, from Monday 00:00 UTC) starting equity, to the close that brought it back or
+    the next day (week), or the run's end.  Replayed from the ledger (equity moves only at closes) as
+    the simulator applies the limits: the day's and week's starting equity is the equity at the
+    period's first decision (a confirmed cascade).  These are the flat parts of the equity curve that
+    a limit made, not a want of cascades."""
+    p, L = result.params, result.ledger
+    daily, weekly = float(getattr(p, "daily_loss", 0.0) or 0.0), float(getattr(p, "weekly_loss", 0.0) or 0.0)
+    if not len(L) or (daily <= 0 and weekly <= 0):
+        return []
+    rec = getattr(result, "records", None)
+    dec = np.sort(rec["confirm_ns"]) if rec is not None and len(rec) else np.zeros(0, np.int64)
+    closes = L[np.argsort(L["exit_ns"], kind="stable")]
+    # one timeline: decisions (move the anchors) before closes at the same ns
+    t_all = np.concatenate([dec, closes["exit_ns"]])
+    kind_all = np.concatenate([np.zeros(len(dec), np.int8), np.ones(len(closes), np.int8)])
+    eq_all = np.concatenate([np.full(len(dec), np.nan), closes["equity_after"]])
+    o = np.lexsort((kind_all, t_all))
+    out: list[tuple[int, int, str]] = []
+    eq = float(result.equity0)
+    day = week = None
+    day_eq = week_eq = eq
+    open_at, open_kind, open_end = None, "", 0
+    end_ns = int(result.end_ns)
+    for t, k, e in zip(t_all[o].tolist(), kind_all[o].tolist(), eq_all[o].tolist()):
+        if open_at is not None and t >= open_end:  # the period ended with the limit still in force
+            out.append((open_at, open_end, open_kind))
+            open_at = None
+        if k == 0:
+            d = t // NS_DAY
+            if d != day:
+                day, day_eq = d, eq
+                w = (d + 3) // 7  # 1970-01-01 was a Thursday: weeks start on Monday 00:00 UTC
+                if w != week:
+                    week, week_eq = w, eq
+            continue
+        eq = e
+        if day is None:
+            continue
+        breach_w = weekly > 0 and eq - week_eq <= -weekly * week_eq
+        breach_d = daily > 0 and eq - day_eq <= -daily * day_eq
+        if open_at is not None and not (breach_w or breach_d):  # a close brought the equity back
+            out.append((open_at, t, open_kind))
+            open_at = None
+        elif open_at is None and (breach_w or breach_d):
+            open_at = t
+            open_kind = "weekly" if breach_w else "daily"
+            open_end = ((week + 1) * 7 - 3) * NS_DAY if breach_w else (day + 1) * NS_DAY
+    if open_at is not None:
+        out.append((open_at, min(open_end, end_ns), open_kind))
+    return [(a, min(b, end_ns), k) for a, b, k in out if min(b, end_ns) > a]
+
+
+def loss_limit_line(result) -> str | None:
+    """The loss-limit stretches in a line (count, kinds, total days), or None without any."""
+    st = loss_limit_stretches(result)
+    if not st:
+        return None
+    days = sum(b - a for a, b, _ in st) / NS_DAY
+    kinds = ", ".join(f"{sum(k == kind for _, _, k in st)} {kind}" for kind in ("daily", "weekly")
+                      if any(k == kind for _, _, k in st))
+    p = result.params
+    return (f"loss limits: {len(st)} stretch(es) ({kinds}) with no new entries after a loss of "
+            f"{p.daily_loss * 100:g}% of the day's / {p.weekly_loss * 100:g}% of the week's starting equity, "
+            f"{days:.1f} days in all (the flat parts of the equity curve; loss_limit counts the cascades skipped)")
+
+
 def _dates(ns):
     return np.asarray(ns, dtype="datetime64[ns]")
 
@@ -325,6 +400,16 @@ def equity_figure(result):
     a1.ticklabel_format(axis="y", style="plain", useOffset=False)  # no "+1" offset above the axis
     a1.set_ylabel("return since start, %")
     a1.set_title(f"realised equity: {len(L)} trades, total return {(result.equity / result.equity0 - 1) * 100:+.2f}%")
+    colors = {"daily": "tab:orange", "weekly": "tab:purple"}
+    seen = set()
+    for a, b, kind in loss_limit_stretches(result):  # flat because a loss limit stopped new entries: said so
+        label = None if kind in seen else f"{kind} loss limit: no new entries"
+        seen.add(kind)
+        for ax in (a1, a2):
+            ax.axvspan(_dates([a])[0], _dates([b])[0], color=colors[kind], alpha=0.15, lw=0,
+                       label=label if ax is a1 else None)
+    if seen:
+        a1.legend(fontsize=8, loc="best")
     if not len(L):
         _no_trades(a1, "no trades: the equity never moved")
     a2.fill_between(_dates(t), dd * 100, 0, step="post", color="tab:red", alpha=0.5)
@@ -650,7 +735,9 @@ def _write_report(result, out: Path, title: str, notes, min_trades: int) -> Path
         parts += [f"<li>{html.escape(line.strip())}</li>" for line in lines[1:]] + ["</ul>"]
     parts += [
         f"<h2>{'Cascades' if is_guide else 'Signals'} where nothing was placed</h2>", _table(["reason", "count"], reasons),
-        "<h2>Equity and drawdown</h2>", "<img src='equity.png' width='100%'>",
+        "<h2>Equity and drawdown</h2>",
+        *([f"<p>{html.escape(loss_limit_line(result))} (shaded).</p>"] if loss_limit_stretches(result) else []),
+        "<img src='equity.png' width='100%'>",
         "<h2>Per symbol</h2>", "<img src='per_symbol.png' width='100%'>",
         "<h2>Per-trade returns</h2>", "<img src='returns.png'>",
     ]

@@ -176,7 +176,9 @@ def _show(args, res, judged, label: str, n_events: int) -> int:
     if args.out:
         console.print(f"ledger and summary written to {args.out}")
     if args.report:
-        console.print(f"report written to {args.report}/report.html")
+        from pathlib import Path
+
+        console.print(f"report written to {Path(args.report) / 'report.html'}", highlight=False)
     return 0
 
 

@@ -199,6 +199,7 @@ def run(args) -> int:
     names = [type(o).name for o, _ in strats]
     results: dict = {}
     t_all = time.perf_counter()
+    synthetic_kw = inputs.synthetic_symbols(args) if args.synthetic else {}  # (warned once, not per market)
     with inputs.Steps(not args.no_progress and not args.json) as steps:
         for kind in kinds:
             if kind == "recordings":
@@ -217,7 +218,7 @@ def run(args) -> int:
                 label = f"synthetic {symbol} on {', '.join(m.venues)} ({args.days:g} days, seed {args.seed})"
             else:
                 steps.step(f"{kind} synthetic market: {args.days:g} days")
-                m = market(kind, days=args.days, seed=args.seed, venue=args.venue or "bybit", **inputs.synthetic_symbols(args))
+                m = market(kind, days=args.days, seed=args.seed, venue=args.venue or "bybit", **synthetic_kw)
                 events = inputs.apply_time_window(m.events, start, end)
                 label = (f"{kind} synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed})"
                          + (" " + inputs.selection_label(start=args.start, end=args.end) if len(events) != len(m.events)

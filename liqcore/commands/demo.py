@@ -62,7 +62,10 @@ def run(args) -> int:
     params = Params()
     kw = {}
     if args.symbols:
+        from liqcore.commands.inputs import warn_unknown_symbols
+
         kw["symbols"] = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
+        warn_unknown_symbols(kw["symbols"], "; its synthetic market is built from generic parameters")
     timings = {}
     t_all = time.perf_counter()
     with Steps(not args.no_progress) as steps:
@@ -120,7 +123,11 @@ def run(args) -> int:
                       markup=False, highlight=False, soft_wrap=True)
     print_summary(res, console, min_trades=args.min_trades)
     console.print("the same strategy under each fill rule (maker limits on the price grid; a post-only order "
-                  "fills through the price, at it behind the displayed queue, or on any touch):", highlight=False)
+                  "fills through the price, at it behind the displayed queue, or on any touch). The summary above "
+                  f"({res.summary()['fills']} fills) is the through rule with each limit at its exact offset price; "
+                  "below, every limit is rounded onto the symbol's price grid (its tick) as a venue would take it, "
+                  "so some entries fill or miss differently (the 'through without the grid vs queue' line "
+                  "counts them):", highlight=False)
     for r in fills.values():
         console.print("  " + fill_line(r), markup=False, highlight=False)
     console.print("entries filled under one rule only (knock-on: the other run was busy, in cooldown or at its "

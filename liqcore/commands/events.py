@@ -203,7 +203,9 @@ def file_row(path: str, info: dict) -> tuple:
         ", ".join(info.get("venues") or []),
         f"{len(syms)} symbol(s): {', '.join(syms[:4])}{' ...' if len(syms) > 4 else ''}" if syms else "",
         ", ".join(f"{k} {v:,}" for k, v in (info.get("kinds") or {}).items())) if x)
-    return (path, info.get("format", ""), f"{info.get('records', 0):,}", f"{info.get('events', 0):,}",
+    if info.get("empty"):  # an empty file: says so where its contents would be
+        what = f"the file {info['empty']}"
+    return (path, info.get("format") or "", f"{info.get('records', 0):,}", f"{info.get('events', 0):,}",
             f"{info['reordered']:,}" if "reordered" in info else "", rej, span, what)
 
 

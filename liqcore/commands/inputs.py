@@ -19,6 +19,8 @@ Two shapes of input:
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 __all__ = [
@@ -35,7 +37,8 @@ SYNTHETIC_KINDS = frozenset({"liquidation", "trade", "mark", "funding"})
 
 
 class Steps:
-    """A rich progress display of named steps on stderr (silent when disabled)."""
+    """A rich progress display of named steps on stderr (silent when disabled, and when stderr is not a
+    terminal: there a transient display could only leave an empty line in front of what follows)."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
@@ -46,9 +49,11 @@ class Steps:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                               console=Console(stderr=True), transient=True)
-            self._p.__enter__()
+            console = Console(stderr=True)
+            if console.is_terminal:
+                self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                   console=console, transient=True)
+                self._p.__enter__()
         return self
 
     def step(self, text: str):
@@ -356,8 +361,26 @@ def selection_label(**flags) -> str:
 
 
 # ---- loading ------------------------------------------------------------------------------------------
+def warn_unknown_symbols(symbols, consequence: str = "") -> list[str]:
+    """Warn on stderr, once per symbol, for each symbol that is not an instrument liqcore knows, naming
+    the closest (``consequence`` follows: what the command does with it); the warnings printed."""
+    from liqcore.instruments import unknown_symbol_note
+
+    out = []
+    for sym in dict.fromkeys(symbols):
+        note = unknown_symbol_note(sym)
+        if note:
+            out.append(f"warning: {note}{consequence}")
+            print(out[-1], file=sys.stderr, flush=True)
+    return out
+
+
 def synthetic_symbols(args) -> dict:
-    return {"symbols": tuple(symbol_list(args.symbols))} if getattr(args, "symbols", None) else {}
+    if not getattr(args, "symbols", None):
+        return {}
+    syms = tuple(symbol_list(args.symbols))
+    warn_unknown_symbols(syms, "; its synthetic market is built from generic parameters")
+    return {"symbols": syms}
 
 
 def load_source(args, params, steps=None, *, filter_symbols: bool = False):

@@ -103,17 +103,21 @@ def _url(path, flag: str, *, directory: bool, ok: bool) -> bool:
     return True
 
 
-def print_frame(console, frame, title: str) -> None:
+def print_frame(console, frame, title: str, percent=()) -> None:
+    """A DataFrame as a rich table; the columns named in ``percent`` hold fractions, shown in % (0.5 -> 50%)."""
     import pandas as pd
     from rich.table import Table
 
     t = Table(title=title, title_justify="left")
     for c in frame.columns:
         t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(frame[c]) else "left")
+    pct = [str(c) in set(percent) for c in frame.columns]
     for row in frame.itertuples(index=False):
         cells = []
-        for v in row:
-            if isinstance(v, float):
+        for v, is_pct in zip(row, pct):
+            if isinstance(v, float) and is_pct:
+                cells.append("—" if v != v else f"{v * 100:.4g}%")
+            elif isinstance(v, float):
                 cells.append("—" if v != v else (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"))
             else:
                 cells.append(f"{v:,}" if isinstance(v, int) else str(v))

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import signal
 import sys
 import time
@@ -67,6 +69,55 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-book", dest="book", action="store_false",
                    help="do not record the top of book (best bid/ask and sizes; recorded by default)")
     add_param_arguments(p, groups=("feed",))
+
+
+class StatusLine(logging.Handler):
+    """The recorder's status line on stderr (rewritten in place with ``\\r``) and, while it is up, the
+    ``liqcore`` loggers' warnings: each ends the status line first, so a warning starts a line of its own
+    instead of running into the status text, and the next status is drawn on a fresh line."""
+
+    def __init__(self, stream=None):
+        super().__init__(logging.WARNING)
+        self._stream = stream
+        self._open = False  # a status text is on the current line, not ended by a newline
+        self.setFormatter(logging.Formatter("warning: %(message)s"))
+
+    @property
+    def stream(self):
+        return self._stream or sys.stderr
+
+    def show(self, text: str) -> None:
+        self.stream.write("\r" + text)
+        self.stream.flush()
+        self._open = True
+
+    def end(self) -> None:
+        """End the status line (a newline), if one is showing."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = self.format(record)
+            self.end()
+            self.stream.write(msg + "\n")
+            self.stream.flush()
+        except Exception:  # pragma: no cover - logging must not break the recorder
+            self.handleError(record)
+
+    def __enter__(self):
+        root = logging.getLogger("liqcore")
+        root.addHandler(self)
+        self._propagate, root.propagate = root.propagate, False  # said here, not twice
+        return self
+
+    def __exit__(self, *exc):
+        root = logging.getLogger("liqcore")
+        root.removeHandler(self)
+        root.propagate = self._propagate
+        self.end()
 
 
 def _symbols(text: str) -> list[str]:
@@ -136,25 +187,27 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
             data[0] = probe.counters["frames"] - probe.counters["control"]
 
     fm = FeedManager(venue, symbols, on_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
-    await fm.start()
-    t0 = time.monotonic()
-    try:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), min(flush_s, 1.0))
-            except asyncio.TimeoutError:
-                pass
-            rec.maybe_flush()
-            if not quiet:
-                h = fm.health()
-                lost = f" NOT WRITTEN={rec.unwritten}" if rec.unwritten else ""
-                print(f"\r{venue}: frames={h['frames']} gaps={h['gaps']} connected={h['connected']} "
-                      f"coverage={h['coverage']:.3f}{lost}", end="", file=sys.stderr, flush=True)
-            if duration is not None and time.monotonic() - t0 >= duration:
-                break
-    finally:
-        await fm.stop()
-        rec.close()
+    status = StatusLine()
+    with status if not quiet else contextlib.nullcontext():
+        await fm.start()
+        t0 = time.monotonic()
+        try:
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), min(flush_s, 1.0))
+                except asyncio.TimeoutError:
+                    pass
+                rec.maybe_flush()
+                if not quiet:
+                    h = fm.health()
+                    lost = f" NOT WRITTEN={rec.unwritten}" if rec.unwritten else ""
+                    status.show(f"{venue}: frames={h['frames']} gaps={h['gaps']} connected={h['connected']} "
+                                f"coverage={h['coverage']:.3f}{lost}")
+                if duration is not None and time.monotonic() - t0 >= duration:
+                    break
+        finally:
+            await fm.stop()
+            rec.close()
     return {"lines": rec.lines, "gaps": rec.gaps, "files": [str(p) for p in rec.files], **fm.health(),
             "seconds": time.monotonic() - t0, "failure": fm.failure(data_frames=data[0]),
             "unwritten": rec.unwritten, "write_error": rec.error}
@@ -178,6 +231,9 @@ def run(args) -> int:
         if args.min_volume is not None:
             raise ValueError("min-volume: only with --symbols all")
         symbols = _symbols(args.symbols)
+        from liqcore.commands.inputs import warn_unknown_symbols
+
+        warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
     if args.duration is not None and args.duration <= 0:
         raise ValueError("duration: must be positive seconds")
     from liqcore.commands.outputs import output_dir
@@ -209,9 +265,7 @@ def run(args) -> int:
                            on_closed=feeder.submit if feeder is not None else None, **extra)
         return res, stop.is_set()
 
-    res, stopped = asyncio.run(main())
-    if not args.quiet:
-        print(file=sys.stderr)
+    res, stopped = asyncio.run(main())  # (the status line ends itself: StatusLine)
     print(f"recorded {res['lines']} frames, {res['gaps']} gaps into {', '.join(res['files']) or '(nothing)'}")
     if feeder is not None:  # stopped by a signal: only the file being converted; the next run takes the rest
         feeder.close(wait=not stopped)

@@ -71,7 +71,8 @@ def run(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    show = not args.no_progress and not args.json
+    # a transient bar where stderr is no terminal could only leave an empty line before an error
+    show = not args.no_progress and not args.json and Console(stderr=True).is_terminal
     prog = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                     TimeElapsedColumn(), console=Console(stderr=True), transient=True, disable=not show)
 
@@ -142,5 +143,8 @@ def run(args) -> int:
                       + escape(f"{c['criterion']}: " + (status_text(c) if c["status"] == "n/a" else c["evidence"])),
                       highlight=False)
     if args.report:
-        console.print(f"report written to {args.report}/FINDINGS.md and {args.report}/index.html")
+        from pathlib import Path
+
+        rep = Path(args.report)  # (report/ or report: one separator either way)
+        console.print(f"report written to {rep / 'FINDINGS.md'} and {rep / 'index.html'}", highlight=False)
     return 0

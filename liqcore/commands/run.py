@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 import orjson
@@ -240,6 +241,10 @@ def build(args):
     if checked:
         print(checked, flush=True)
     symbols = _symbols(args.symbols)
+    if not args.replay:  # the live venues: a symbol they do not list brings no market data
+        from liqcore.commands.inputs import warn_unknown_symbols
+
+        warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
     venue = (args.trade_venue or args.venue).lower()
     watch, detector, registry = _instrument_scope(args, params, venue, symbols)
     stream_module(venue)
@@ -398,6 +403,11 @@ def run(args) -> int:
     output_file(args.journal or ("liqcore-live.sqlite" if args.live and not args.replay else None), "--journal")
     output_file(args.log, "--log")
     log_handler = setup_json_logging(args.log, args.log_level)
+    notices = None
+    if args.log:  # the log goes to a file: a feed that cannot connect is still said on stderr
+        notices = logging.StreamHandler(sys.stderr)
+        notices.setFormatter(logging.Formatter("warning: %(message)s"))
+        logging.getLogger("liqcore.transport.connect").addHandler(notices)
     try:
         engine, runner, fake_thread = build(args)
         if args.features:  # the engine keeps them current from the stream; the runner's snapshot shows them
@@ -439,6 +449,8 @@ def run(args) -> int:
         return 1
     finally:
         teardown_json_logging(log_handler)
+        if notices is not None:
+            logging.getLogger("liqcore.transport.connect").removeHandler(notices)
     for k, v in (getattr(args, "replay_rejects", None) or {}).items():  # lines the replay skipped
         summary.setdefault("rejects", {})[f"replay_{k}"] = v
     if args.json:

@@ -88,6 +88,13 @@ def run(args) -> int:
     return run_event(args)
 
 
+def _shares(frame) -> list[str]:
+    """The columns of a study table that hold fractions (shown in %), by the research report's rule."""
+    from liqcore.research.report import column_unit
+
+    return [str(c) for c in frame.columns if column_unit(str(c))[1] == "pct"]
+
+
 def print_result(console, res) -> None:
     from liqcore.commands.outputs import print_frame
 
@@ -106,7 +113,8 @@ def print_result(console, res) -> None:
             show = show.set_index(key).T.reset_index().rename(columns={"index": "field"})
             show.columns = [str(c) for c in show.columns]
             show = show.astype(object)
-        print_frame(console, show, tname + (f" (first 60 of {len(t)} rows; --json for all)" if len(t) > 60 else ""))
+        print_frame(console, show, tname + (f" (first 60 of {len(t)} rows; --json for all)" if len(t) > 60 else ""),
+                    percent=_shares(show))
     for f in res.findings:
         console.print(f"• {f}")
 
@@ -286,10 +294,11 @@ def run_event(args) -> int:
     show = show.rename(columns={"mean": "mean_bp", "median": "median_bp", "std": "std_bp", "ci_low": "ci_lo_bp",
                                 "ci_high": "ci_hi_bp", "mean_mae": "mae_bp", "mean_mfe": "mfe_bp",
                                 "reversion_share": "revert"})
-    print_frame(console, show, f"signed return after the decision (+ = reversion), {args.ci:.0%} bootstrap CI")
+    print_frame(console, show, f"signed return after the decision (+ = reversion), {args.ci:.0%} bootstrap CI",
+                percent=["revert"])
     if splits is not None and len(splits):
         print_frame(console, splits, "by size, regime, session, hour and side: mean signed return (bp) and t, "
-                                     "recovery to the pre-cascade price")
+                                     "recovery to the pre-cascade price", percent=_shares(splits))
     if hidden:
         console.print(f"{len(hidden)} symbol(s) without any observed return (no usable reference trade) not shown: "
                       + ", ".join(hidden[:12]) + (" ..." if len(hidden) > 12 else ""))

@@ -6,8 +6,10 @@
   ``liqcore record`` writes them: 180 liquidations, 4,542 trades, two cascades under the default
   parameters.  It is readable by every command and by :func:`liqcore.io.load_events`, and
   replayable with ``liqcore run --replay``.
-* :data:`SAMPLE_LIQUIDATIONS` (``sample_liquidations.csv``): 12 hours of liquidations on Bybit,
-  Binance and OKX with injected cascades, in the contract CSV layout (``liqcore detect --sample``).
+* :data:`SAMPLE_LIQUIDATIONS` (``sample_liquidations.csv``): 12 hours of liquidations with injected
+  cascades, in the contract CSV layout (``liqcore detect --sample``): BTC on Bybit, Binance and OKX
+  (its cascades hit the three venues within a second: ``--scope instrument`` joins them), ETH on
+  Binance and SOL on OKX.
 
 ``python -m liqcore.data DIR`` copies the recording into DIR (created when missing), as a first
 recording to try the commands on, and prints its path.

@@ -66,7 +66,9 @@ def journal_latencies(path) -> LatencySamples:
     if not p.is_file():
         raise ValueError(f"order-latency-from: {path} does not exist")
     try:
-        db = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        from liqcore.io.sqlite_reader import open_reader
+
+        db = open_reader(p)  # (closed last: no -wal / -shm left behind)
         rows = db.execute("SELECT type, key, ts_ns, data FROM log WHERE type IN ('sent', 'ack', 'order_update') "
                           "ORDER BY id").fetchall()
     except sqlite3.DatabaseError as exc:

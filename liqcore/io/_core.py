@@ -82,6 +82,9 @@ def load_events(
     totals: dict[str, int] = {}
     recovered: dict[str, int] = {}
     for path in files:
+        if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
+            _empty_file(result, path, "is empty (0 bytes)")  # said so, not "cannot detect the format"
+            continue
         sink = Sink(registry, inst)
         reader = forced if forced is not None else (readers.by_suffix(_base_name(path)) or readers.container(path))
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
@@ -90,6 +93,9 @@ def load_events(
             blk = _Blocks(path)
             blocks = iter(blk)
             first = next(blocks, b"")
+            if not first.strip() and not any(b.strip() for b in blocks) and not blk.truncated:
+                _empty_file(result, path, "is empty once decompressed" if not first else "holds only blank lines")
+                continue
             if forced is not None:
                 fmt, found = forced.name, {}
             else:
@@ -177,6 +183,13 @@ def load_events(
     result.recovered = recovered
     result.checked = True
     return result
+
+
+def _empty_file(result: LoadResult, path, what: str) -> None:
+    """An empty file is a source that held nothing: listed, with ``empty`` saying how (why_empty says it)."""
+    result.files[str(path)] = {"format": None, "records": 0, "events": 0, "rejects": {}, "empty": what,
+                               **file_report(np.zeros(0, EVENT_DTYPE), result.registry)}
+    result.sources.append(str(path))
 
 
 def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadResult:

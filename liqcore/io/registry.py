@@ -131,6 +131,9 @@ class Registry:
         if head is None:
             with open_binary(path) as fh:
                 head = fh.read(1 << 16)
+        if not head.strip():  # nothing to detect: said so, not "cannot detect the format"
+            what = "is empty once decompressed" if not head else "holds only blank lines"
+            raise ValueError(f"{path}: the file {what}: nothing to read")
         for r in self._readers.values():
             if r.sniff_file is not None and (not r.suffixes or base.endswith(r.suffixes)) and r.sniff_file(path, head):
                 return r.name, {}

@@ -58,6 +58,9 @@ def why_empty(result: "LoadResult | None" = None, *, rejects: dict | None = None
         return f"{total:,} {what} rejected ({_counts(rejects)}){where}"
     if records:
         return f"{records:,} {what} read, none with an event"
+    empty = [info["empty"] for info in result.files.values() if info.get("empty")] if result is not None else []
+    if empty and len(empty) == n_files:  # nothing but empty files: said so
+        return f"the file {empty[0]}" if n_files == 1 else f"the {n_files} files are empty"
     return "the file(s) hold no records" if n_files is None or n_files > 1 else "the file holds no records"
 
 

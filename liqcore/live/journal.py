@@ -572,11 +572,11 @@ class Journal:
                         (str(int(seq)),)))
         return out
 
-    def _replay_intent_log(self) -> int:
-        """Move intents found only in the intent log into SQLite (after a crash); returns how many."""
+    def _intents_only_in_log(self) -> list[dict]:
+        """The intent-log lines (``{"ts_ns", "seq", "intent"}``) whose intent SQLite does not hold."""
         if self._ilog_path is None or not self._ilog_path.exists():
-            return 0
-        n = 0
+            return []
+        out = []
         with open(self._ilog_path, "rb") as fh:
             blob = fh.read()
         for line in blob.split(b"\n"):
@@ -592,12 +592,19 @@ class Journal:
             if self.db.execute("SELECT 1 FROM orders WHERE client_id=? AND kind=?",
                                (d["client_id"], d.get("kind") or "entry")).fetchone():
                 continue
+            out.append(rec)
+        return out
+
+    def _replay_intent_log(self) -> int:
+        """Move intents found only in the intent log into SQLite (after a crash); returns how many."""
+        missing = self._intents_only_in_log()
+        for rec in missing:
+            d = rec["intent"]
             data = _dumps(d)
             self._pending.append((int(rec["ts_ns"]), "intent", d["client_id"], data))
             self._pending_extra.extend(self._intent_sql(d, data, int(rec["ts_ns"]), rec.get("seq")))
-            n += 1
         self._commit()
-        return n
+        return len(missing)
 
     def order_update(self, upd, ts_ns: int | None = None) -> None:
         """Commit a venue order update (ack, fill status, cancel, reject). A terminal status is never
@@ -686,17 +693,32 @@ class Journal:
         return queries.orders_of(self.db, client_id)
 
     def close(self) -> None:
+        """Commit what is pending and close.  A clean close (everything pending committed, this journal the
+        intent log's owner, every intent in the log held by SQLite) removes the intent log: it holds nothing
+        a restart would replay.  SQLite's last connection removes the ``-wal`` and ``-shm`` files."""
         if self.closed:
             return
+        flushed = False
         try:
             self.flush()
+            flushed = True
         finally:
-            self._close_files()
+            self._close_files(remove_intent_log=flushed)
 
-    def _close_files(self) -> None:
+    def _close_files(self, remove_intent_log: bool = False) -> None:
         if self._ilog_lease:
             self._ilog_lease = False
             ilog.LEASED.discard(self)
+        if remove_intent_log and self.intent_log_owner and self._ilog_fd is not None \
+                and not self._intents_only_in_log():
+            # every intent in it is in SQLite; still holding its lock (no other journal owns it meanwhile),
+            # and only the file this journal holds: one another program put in its place stays
+            try:
+                mine, there = os.fstat(self._ilog_fd), os.stat(self._ilog_path)
+                if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino):
+                    os.unlink(self._ilog_path)
+            except FileNotFoundError:
+                pass
         if self._ilog_fd is not None:
             if self._ilog_mm is not None:
                 self._ilog_mm.close()

@@ -95,7 +95,9 @@ def journal_report(path, recording=None, explain: bool = False) -> dict:
     if not p.is_file():
         raise ValueError(f"journal: {path} does not exist")
     try:
-        db = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        from liqcore.io.sqlite_reader import open_reader
+
+        db = open_reader(p)  # (closed last: no -wal / -shm left behind)
         db.execute("SELECT 1 FROM log LIMIT 1")
     except sqlite3.DatabaseError as exc:
         raise ValueError(f"journal: {path} is not a liqcore journal ({exc})") from None

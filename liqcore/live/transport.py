@@ -38,12 +38,23 @@ __all__ = ["ConnectionSpec", "WsConnection", "Coverage", "ConnectionStats", "che
            "DEFAULT_PING_INTERVAL_S", "DEFAULT_STALL_TIMEOUT_S"]
 
 log = logging.getLogger("liqcore.transport")
+#: the "cannot connect ...; retrying in N s" notices (a child of the transport's logger: they go where its
+#: records go, and a command that sends its log to a file can show these on stderr too)
+connect_log = logging.getLogger("liqcore.transport.connect")
 
 NS_PER_S = 1_000_000_000
 HOUR_NS = 3600 * NS_PER_S
 #: defaults of the ``ping-interval`` and ``stall-timeout`` parameters (seconds)
 DEFAULT_PING_INTERVAL_S = 5.0
 DEFAULT_STALL_TIMEOUT_S = 10.0
+
+
+def connect_error_text(exc: BaseException, timeout_s: float) -> str:
+    """Why a connect failed, in words: the exception's type and text (a timeout, whose text is empty,
+    says how long it waited)."""
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
+        return f"{type(exc).__name__}: no websocket handshake within {timeout_s:g} s"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def check_feed_timing(ping_interval_s: float, stall_timeout_s: float) -> None:
@@ -362,7 +373,7 @@ class WsConnection:
         attempt = 0
         while not self._stop:
             t0 = time.monotonic()
-            reason = ""
+            reason = why = ""
             was_up = False
             try:
                 reason = await self._session()
@@ -373,9 +384,8 @@ class WsConnection:
                 raise
             except Exception as exc:  # refused, handshake failure, DNS, timeout
                 self.stats.connect_failures += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                why = self.stats.last_error = connect_error_text(exc, self.connect_timeout_s)
                 reason = f"connect:{type(exc).__name__}"
-                log.warning("%s: connect to %s failed: %s", self.spec.venue, self.spec.url, exc)
             if was_up:
                 self._mark_down(reason)
             if self._stop:
@@ -384,6 +394,9 @@ class WsConnection:
                 attempt = 0  # it stayed up: start the backoff over
             delay = self.backoff_delay(attempt)
             attempt += 1
+            if not was_up:  # once per backoff step: that it cannot connect, why, and when it tries again
+                connect_log.warning("%s feed cannot connect to %s: %s (attempt %d); retrying in %.1f s",
+                                    self.spec.venue, self.spec.url, why, attempt, delay)
             await asyncio.sleep(delay)
 
     def _mark_down(self, reason: str) -> None:

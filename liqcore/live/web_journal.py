@@ -38,7 +38,9 @@ def journal_view(path) -> dict:
     if not p.is_file():
         raise ValueError(f"journal: {path} does not exist")
     rep = journal_report(str(p))
-    db = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+    from liqcore.io.sqlite_reader import open_reader
+
+    db = open_reader(p)  # (closed last: no -wal / -shm left behind)
     try:
         return _view(db, rep)
     except sqlite3.DatabaseError as exc:

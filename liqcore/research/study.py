@@ -172,6 +172,16 @@ def _bootstrap_ci(x: np.ndarray, level: float, n_boot: int, rng) -> tuple[float,
     return float(lo), float(hi)
 
 
+def t_stat(x: np.ndarray) -> float:
+    """mean / standard error (sample std, ddof 1) of the finite values ``x``: NaN below 2 values or with
+    no spread.  The one rule of every study table's t."""
+    n = len(x)
+    if n < 2:
+        return math.nan
+    std = float(np.std(x, ddof=1))
+    return float(np.mean(x)) / (std / math.sqrt(n)) if std > 0 else math.nan
+
+
 def summarize_study(df, *, ci: float = 0.95, n_boot: int = 2000, seed: int = 0, by_symbol: bool = True):
     """Per (symbol, dominant side, horizon): ``n`` observed cascades, ``mean`` and ``median`` signed
     return, ``std``, ``t_stat`` (mean / standard error), a bootstrap percentile CI of the mean
@@ -203,7 +213,7 @@ def summarize_study(df, *, ci: float = 0.95, n_boot: int = 2000, seed: int = 0, 
             n = len(x)
             mean = float(x.mean()) if n else math.nan
             std = float(x.std(ddof=1)) if n > 1 else math.nan
-            t = mean / (std / math.sqrt(n)) if n > 1 and std > 0 else math.nan
+            t = t_stat(x)
             lo, hi = _bootstrap_ci(x, ci, int(n_boot), rng)
             mae = g[f"mae_{h}"].to_numpy(dtype=np.float64)
             mfe = g[f"mfe_{h}"].to_numpy(dtype=np.float64)

@@ -1,7 +1,7 @@
 """``--fill queue`` against hftbacktest's queue models, order by order, on a stream where the queue decides
 (benches/hbt_compare.queue_stream: >= 90 % of the fills on a print AT the limit price), with orders at the
-best and 1-3 ticks behind it.  Runs wherever hftbacktest is installed (the ``test`` extra installs it);
-under CI (CI=true) its absence is a failure, not a skip."""
+best and 1-3 ticks behind it.  Runs wherever hftbacktest is installed (the ``agreement`` extra installs
+it; CI installs it); under CI (CI=true) its absence is a failure, not a skip."""
 from __future__ import annotations
 
 import os
@@ -14,10 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 try:
     import hftbacktest  # noqa: F401
-except ImportError:  # pragma: no cover - the test extra installs it
+except ImportError:  # pragma: no cover - the agreement extra installs it
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        raise RuntimeError("hftbacktest is not installed: the test extra (pip install -e .[test]) installs it") from None
-    pytest.skip("hftbacktest is not installed (pip install -e .[test])", allow_module_level=True)
+        raise RuntimeError("hftbacktest is not installed: the agreement extra (pip install -e .[agreement]) "
+                           "installs it") from None
+    pytest.skip("hftbacktest is not installed (pip install -e .[agreement])", allow_module_level=True)
 
 
 def _bench():

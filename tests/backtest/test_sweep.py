@@ -80,16 +80,6 @@ def test_cli_sweep_bad_grid_is_a_clean_error(capsys):
     assert "offset" in capsys.readouterr().err
 
 
-def _closed_port() -> int:
-    import socket
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _sweep_against(addr, monkeypatch, capsys, extra=()):
     import time
 
@@ -111,7 +101,9 @@ def _sweep_against(addr, monkeypatch, capsys, extra=()):
 
 def test_cli_sweep_closed_scheduler_port_fails_at_once(monkeypatch, capsys):
     pytest.importorskip("distributed")
-    addr = f"tcp://127.0.0.1:{_closed_port()}"
+    from tests._live_helpers import closed_port
+
+    addr = f"tcp://127.0.0.1:{closed_port()}"
     line, elapsed = _sweep_against(addr, monkeypatch, capsys)  # default --dask-timeout 10s
     assert line.startswith(f"liqcore sweep: error: dask: cannot reach the scheduler at {addr}")
     assert elapsed < 10

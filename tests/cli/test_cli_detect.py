@@ -27,7 +27,7 @@ def test_sample_json_matches_the_detector(capsys):
     cap = capsys.readouterr()
     rows = _json_lines(cap.out)
     assert rows and all(set(r) == KEYS for r in rows)
-    assert "cascades" in cap.err and "events 2600" in cap.err
+    assert "cascades" in cap.err and "events 4345" in cap.err
     # the same numbers straight from the loader and the kernel
     res = load_events([SAMPLE])
     recs, counts = CascadeDetector().run(res.events, flush=True)

@@ -45,13 +45,28 @@ def test_split_cascade_one_instrument_cascade_zero_venue_cascades(tmp_path, caps
 
 
 def test_instrument_scope_on_one_venue_per_symbol_matches_venue_scope(capsys):
+    """ETH (Binance only) and SOL (OKX only) are one venue each in the sample: their instrument-scope
+    cascades are the venue-scope ones."""
     assert main(["detect", "--sample", "--json"]) == 0
-    venue = _json(capsys.readouterr().out)
+    venue = [r for r in _json(capsys.readouterr().out) if r["symbol"] != "BTCUSDT" and r["symbol"] != "BTC-USDT-SWAP"]
     assert main(["detect", "--sample", "--json", "--scope", "instrument"]) == 0
-    inst = _json(capsys.readouterr().out)
+    inst = [r for r in _json(capsys.readouterr().out) if r["instrument"] != "BTC-USDT"]
     assert len(inst) == len(venue) > 0
     for a, b in zip(venue, inst):
         assert {k: b[k] for k in a} == a
+
+
+def test_sample_instrument_scope_has_cascades_spanning_venues(capsys):
+    """The sample holds BTC on Bybit, Binance and OKX: its injected cascades (02:30, 07:12, 10:24 UTC)
+    are each one instrument cascade with liquidations on all three venues."""
+    assert main(["detect", "--sample", "--json", "--scope", "instrument"]) == 0
+    rows = [r for r in _json(capsys.readouterr().out) if r["instrument"] == "BTC-USDT"]
+    spanning = [r for r in rows if sum(s["notional"] > 0 for s in r["shares"].values()) >= 2]
+    big = [r for r in spanning if r["n_large"] >= 10]
+    assert len(big) == 3
+    for r in big:
+        assert set(r["shares"]) == {"bybit", "binance", "okx"}
+        assert all(s["notional"] > 0 for s in r["shares"].values())
 
 
 def test_instrument_table_needs_instrument_scope(tmp_path, capsys):

@@ -19,6 +19,8 @@ def test_demo_small_market_prints_an_honest_summary_and_writes_the_report(tmp_pa
     assert "BTCUSDT" in text and "ETHUSDT" in text
     # how many entries the fill rules fill differently, and why
     assert "through vs queue: " in text and "queue vs touch: " in text and "entries filled under" in text
+    # the summary and the through line under it differ: the output says why (the price grid)
+    assert "The summary above (" in " ".join(text.split()) and "exact offset price" in " ".join(text.split())
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "SYNTHETIC" in html and "guide" in html
     assert "BTCUSDT" in html and "offset 0.1%" in html  # the BTC preset is listed

@@ -76,7 +76,7 @@ def test_empty_file_and_selection_that_matches_nothing(tmp_path, capsys):
     assert main(["detect", str(empty)]) == 1
     assert "the file holds no records" in capsys.readouterr().err
     assert main(["detect", str(SAMPLE_CSV), "--symbol", "NOSUCHUSDT"]) == 1
-    assert "none of its 2,600 events match --symbol NOSUCHUSDT" in capsys.readouterr().err
+    assert "none of its 4,345 events match --symbol NOSUCHUSDT" in capsys.readouterr().err
     assert main(["events", str(SAMPLE_CSV), "--kind", "trade"]) == 1
     assert "match --kind trade" in capsys.readouterr().err
     assert main(["features", str(SAMPLE_CSV), "--symbols", "NOSUCHUSDT", "--no-progress"]) == 1
@@ -129,3 +129,38 @@ def test_run_seed_history_without_liquidations(rejected_file, capsys):
                  "--duration", "1"]) == 1
     err = capsys.readouterr().err
     assert f"no usable events in {rejected_file}: no bybit liquidation" in err
+
+
+@pytest.mark.parametrize("cmd", sorted(COMMANDS))
+def test_an_empty_file_is_said_to_be_empty(cmd, tmp_path, capsys):
+    """0 bytes, empty once decompressed, or only blank lines: "empty", not "cannot detect the format"."""
+    import zstandard
+
+    cases = {"empty.csv": (b"", "the file is empty (0 bytes)"),
+             "empty.jsonl.zst": (zstandard.ZstdCompressor().compress(b""), "the file is empty once decompressed"),
+             "blank.jsonl": (b"\n \n\n", "the file holds only blank lines")}
+    for name, (data, said) in cases.items():
+        f = tmp_path / name
+        f.write_bytes(data)
+        assert main([cmd, str(f), *_args(cmd, tmp_path)]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"no usable events in {f}: {said}" in err[0], err
+        assert "cannot detect the format" not in err[0]
+        assert main([cmd, str(f), *_args(cmd, tmp_path), "--allow-empty"]) == 0
+        assert f"warning: no usable events in {f}: {said}" in capsys.readouterr().err
+
+
+def test_an_empty_file_among_others_is_listed_as_empty_not_skipped(tmp_path, capsys):
+    d = tmp_path / "rec"
+    d.mkdir()
+    (d / "a.csv").write_bytes(SAMPLE_CSV.read_bytes())
+    (d / "empty.jsonl").write_bytes(b"")
+    res = load_events(d)
+    assert not res.skipped and len(res.events) == 4345
+    assert res.files[str(d / "empty.jsonl")]["empty"] == "is empty (0 bytes)"
+    from liqcore.commands.events import file_row
+
+    assert file_row(str(d / "empty.jsonl"), res.files[str(d / "empty.jsonl")])[-1] == "the file is empty (0 bytes)"
+    assert main(["events", str(d)]) == 0
+    out = capsys.readouterr()
+    assert "cannot detect" not in out.err and "skipped" not in out.err

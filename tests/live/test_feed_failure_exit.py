@@ -14,16 +14,9 @@ import sys
 import pytest
 
 from liqcore.testing.fake_exchange import FakeExchangeThread
+from tests._live_helpers import closed_port
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.integration]
-
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now: every connect is refused
-    return port
 
 
 def _cli(*argv):
@@ -40,7 +33,7 @@ def _error_line(p, cmd: str) -> str:
 
 @pytest.mark.parametrize("cmd", ["record", "run"])
 def test_a_feed_that_never_connected_exits_1_with_the_reason(tmp_path, cmd):
-    url = f"ws://127.0.0.1:{_closed_port()}/v5/public/linear"
+    url = f"ws://127.0.0.1:{closed_port()}/v5/public/linear"
     extra = ["--out", str(tmp_path / "rec"), "--quiet"] if cmd == "record" else ["--no-dashboard"]
     p = _cli(cmd, "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--duration", "1.5", *extra)
     assert p.returncode == 1, (p.stdout, p.stderr.decode()[-2000:])

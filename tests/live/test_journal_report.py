@@ -185,10 +185,13 @@ def test_run_record_then_journal_report_on_a_paper_replay(tmp_path):
                           str(tmp_path / "j.sqlite"), "--record", str(tmp_path / "rec"), "--exits", "engine",
                           *REPLAY_FLAGS], capture_output=True, timeout=90)
     assert run.returncode == 0, run.stderr.decode()[-3000:]
+    # a run that ended cleanly leaves its journal alone: no -wal, -shm or .intents beside it
+    assert sorted(f.name for f in tmp_path.glob("j.sqlite*")) == ["j.sqlite"]
     s = json.loads(run.stdout)
     p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--json",
                         "--recording", str(tmp_path / "rec")], capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr.decode()[-2000:]
+    assert sorted(f.name for f in tmp_path.glob("j.sqlite*")) == ["j.sqlite"]  # nor does reading it
     rep = json.loads(p.stdout)
     assert rep["session"]["exits"] == "engine" and rep["session"]["mode"] == "paper"
     assert rep["win_rate"]["trades"] == len(s["trades"]) == 7

@@ -17,7 +17,7 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
     frame already computed on the panel's events (its columns are added to in place)."""
     import pandas as pd
 
-    from liqcore.research.study import event_study, plot_study, summarize_study
+    from liqcore.research.study import event_study, plot_study, summarize_study, t_stat
 
     title = "cascades and price impact (post-cascade event study)"
     if panel.n("t_liq") == 0:
@@ -96,8 +96,7 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
                 x = g[f"signed_ret_{h}"].to_numpy()
                 x = x[np.isfinite(x)]
                 row[f"mean_bp_{h}"] = float(x.mean() * 1e4) if len(x) else math.nan
-                row[f"t_{h}"] = float(x.mean() / (x.std(ddof=1) / math.sqrt(len(x)))) if len(x) > 2 and x.std() > 0 \
-                    else math.nan
+                row[f"t_{h}"] = t_stat(x)
             r = g["recovery_s"].to_numpy()
             obs = r[~np.isnan(r)]
             row["recovered_1h"] = float(np.mean(np.isfinite(obs))) if len(obs) else math.nan

@@ -1,0 +1,94 @@
+"""With no venue to connect to, `run` and `record` say on stderr, once per backoff step, that the feed
+cannot connect, why, and when they try again; `record`'s ``\\r`` status line never runs into a warning.
+
+Real fault: a closed port on 127.0.0.1 (every connect is refused); the REST URL points there too, so
+nothing leaves the loopback."""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from liqcore.commands.record import StatusLine
+from tests._live_helpers import closed_port
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.integration]
+
+NOTICE = re.compile(r"bybit feed cannot connect to (\S+): ConnectionRefusedError: .+ \(attempt (\d+)\); "
+                    r"retrying in (\d+\.\d) s")
+
+
+def _cli(*argv):
+    return subprocess.run([sys.executable, "-m", "liqcore", *argv], capture_output=True, timeout=90)
+
+
+def _attempts(err: str) -> int:
+    m = re.search(r"never connected to \S+ \((\d+) attempts?", err)
+    assert m, err[-2000:]
+    return int(m.group(1))
+
+
+def test_run_says_once_per_backoff_step_why_the_feed_cannot_connect(tmp_path):
+    port = closed_port()
+    url = f"ws://127.0.0.1:{port}/v5/public/linear"
+    p = _cli("run", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--rest-url",
+             f"http://127.0.0.1:{port}", "--duration", "3", "--no-dashboard")
+    err = p.stderr.decode()
+    assert p.returncode == 1, err[-2000:]
+    msgs = [orjson.loads(ln)["msg"] for ln in err.splitlines() if ln.startswith("{")]
+    notices = [m for m in (NOTICE.search(x) for x in msgs) if m]
+    assert len(notices) >= 2, err[-2000:]
+    assert all(m.group(1) == url for m in notices)
+    assert [int(m.group(2)) for m in notices] == list(range(1, len(notices) + 1))  # one per attempt, in order
+    # every failed attempt but one cut short by the end of the run was followed by its notice
+    assert _attempts(err) in (len(notices), len(notices) + 1)
+
+
+def test_run_with_its_log_in_a_file_still_says_it_on_stderr(tmp_path):
+    port = closed_port()
+    url = f"ws://127.0.0.1:{port}/v5/public/linear"
+    log = tmp_path / "log.jsonl"
+    p = _cli("run", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--rest-url",
+             f"http://127.0.0.1:{port}", "--duration", "2", "--no-dashboard", "--log", str(log))
+    err = p.stderr.decode()
+    assert p.returncode == 1, err[-2000:]
+    said = [ln for ln in err.splitlines() if ln.startswith("warning: bybit feed cannot connect to ")]
+    assert len(said) >= 2 and all(NOTICE.search(ln) for ln in said), err[-2000:]
+    logged = [orjson.loads(ln)["msg"] for ln in log.read_text().splitlines()]
+    assert sum(bool(NOTICE.search(m)) for m in logged) == len(said)  # the same notices in the log file
+    assert not any(ln.startswith("{") for ln in err.splitlines())  # the JSON lines went to the file
+
+
+def test_record_status_line_never_runs_into_a_warning(tmp_path):
+    url = f"ws://127.0.0.1:{closed_port()}/v5/public/linear"
+    p = _cli("record", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", url, "--duration", "3.5",
+             "--out", str(tmp_path / "rec"))
+    err = p.stderr.decode()
+    assert p.returncode == 1, err[-2000:]
+    lines = err.split("\n")
+    warn = [ln for ln in lines if "cannot connect" in ln]
+    assert len(warn) >= 2, err
+    for ln in warn:  # each warning a line of its own, from its start
+        assert ln.startswith("warning: bybit feed cannot connect to ") and "\r" not in ln and "frames=" not in ln, repr(ln)
+        assert NOTICE.search(ln)
+    assert any(ln.startswith("\rbybit: frames=") for ln in lines)  # the status line is still drawn
+    assert lines[-2].startswith("liqcore record: error: ")  # the error, too, on a line of its own
+
+
+def test_status_line_ends_itself_before_a_warning_and_only_then():
+    buf = io.StringIO()
+    log = logging.getLogger("liqcore.test_status_line")
+    with StatusLine(buf) as st:
+        log.warning("first")  # nothing showing: no empty line before it
+        st.show("x: frames=1")
+        st.show("x: frames=2")
+        log.warning("second")
+        log.info("not shown")  # warnings only
+        st.show("x: frames=3")
+    assert buf.getvalue() == "warning: first\n\rx: frames=1\rx: frames=2\nwarning: second\n\rx: frames=3\n"
+    assert st not in logging.getLogger("liqcore").handlers
