@@ -509,7 +509,7 @@ def _bulk_groups(path, sel) -> dict:
 
     from liqcore.io import storage
     from liqcore.io.checked import footer, read_marks, verify_groups
-    from liqcore.io.dataset import BULK_KINDS, _parquet_files, read_format
+    from liqcore.io.dataset import BULK_KINDS, parquet_files, read_format
 
     if storage.is_url(path):
         raise NotStreamable("a dataset on object storage is read the checking way (no verified marks)")
@@ -523,7 +523,7 @@ def _bulk_groups(path, sel) -> dict:
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
     for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
         name = f"venue={v}/symbol={s}/date={d}"
-        for f in _parquet_files(os.path.join(str(path), name)):
+        for f in parquet_files(os.path.join(str(path), name)):
             ft = footer(f)
             mark = marks.get(f"{name}/{os.path.basename(f)}")
             md = pq.read_metadata(f)

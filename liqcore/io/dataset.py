@@ -162,7 +162,7 @@ def rows_per_partition(path, partitions) -> dict[tuple[str, str, str], int]:
     from liqcore.io.checked import footer
 
     return {(v, s, d): sum(int(footer(f).rows.sum())
-                           for f in _parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")))
+                           for f in parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")))
             for v, s, d in partitions}
 
 
@@ -373,7 +373,7 @@ def _wanted(parts, venues, symbols, start_ns, end_ns) -> list:
 _LISTED: dict = {}  # partition folder -> (its modification time, its Parquet files)
 
 
-def _parquet_files(folder: str) -> list[str]:
+def parquet_files(folder: str) -> list[str]:
     """The Parquet files of a partition folder (not hidden: temporaries start with a dot), listed again
     only when the folder changed (a write renames a file into it)."""
     try:
@@ -410,7 +410,7 @@ def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_cl
     mine = {}  # path -> its mark (its footer and the row groups a read decodes are verified against it)
     for v, s, d in want:
         name = f"venue={v}/symbol={s}/date={d}"
-        for f in _parquet_files(os.path.join(str(path), name)):
+        for f in parquet_files(os.path.join(str(path), name)):
             ft = footer(f)
             mark = marks.get(f"{name}/{os.path.basename(f)}")
             if v in VENUE_BY_NAME and ft.checked and isinstance(mark, dict) and mark.get("size") == ft.key[0]:

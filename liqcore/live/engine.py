@@ -54,7 +54,6 @@ from __future__ import annotations
 import collections
 import operator
 import os
-import sqlite3
 import time
 from typing import Callable, Iterable
 
@@ -62,16 +61,15 @@ import numpy as np
 
 from liqcore.config import Params
 from liqcore.live.panels import PanelState
-from liqcore.live.decisions import Decision  # noqa: F401  (re-exported: liqcore.live.engine.Decision)
+from liqcore.live.decisions import Decision, DecisionLog, record_dict as _record_dict  # noqa: F401 (Decision: re-exported)
 from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate  # noqa: F401
 from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, traded_symbols, watched_exits
 from liqcore.live.lifecycle import Lifecycle
 from liqcore.live.metrics import Metrics
 from liqcore.live.queue_estimate import LiveQueue
-from liqcore.live.decisions import DecisionLog, record_dict as _record_dict
 from liqcore.live.fastlane import FastLane
 from liqcore.live.health import Health
-from liqcore.live.orders import OrderManager, make_client_id  # noqa: F401
+from liqcore.live.orders import OrderManager, make_client_id, per_minute  # noqa: F401
 from liqcore.live.persist import StateKeeper
 from liqcore.live.streampath import (FUNDING as _FUNDING, LIQUIDATION as _LIQUIDATION, MARK as _MARK,
                                      QUOTE as _QUOTE, RECV_MIN as _RECV_MIN, TRADE as _TRADE, StreamPath,
@@ -88,8 +86,7 @@ _RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the 
 
 
 def _via(path: str, settable: bool = False) -> property:
-    """A delegating property: ``engine.<name>`` reads (and, ``settable``, writes) ``engine.<path>``, the state
-    of the component that owns it."""
+    """A delegating property: ``engine.<name>`` reads (``settable``: and writes) its component's ``engine.<path>``."""
     get = operator.attrgetter(path)
     if not settable:
         return property(get, doc=f"``{path}``")
@@ -152,10 +149,6 @@ class Engine:
         # registry id -> core index, and symbol name -> (sid, core index)
         self._core_idx, self._by_symbol = symbol_maps(self.registry, self.traded)
         self._held: dict[int, tuple[int, float]] = {}
-        #: events stamped past the clock guard's bound, held for a new measurement of the venue's clock
-        #: (liqcore.live.venueclock): (wall time first held, the rows in arrival order)
-        self._future_held: list = []
-        self._future_since = 0
         # ---- live queue-position estimate of the resting entries (liqcore.live.queue_estimate) ----
         self.queue_est = LiveQueue([s for _, s in self.traded], self.params,
                                    lambda sym: self.instrument(sym).tick_size, lambda: self.journal)
@@ -189,10 +182,8 @@ class Engine:
         self.replay_clock = None
         #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
         self.recorder = None
-        #: ``row_tap(batch)``: handed every batch of events processed (a list of EVENT_DTYPE-ordered tuples or an
-        #: EVENT_DTYPE array), by reference, before they are processed (the web dashboard's price trail);
-        #: ``row_tap.reject(symbol_id, ts_recv, price)`` is told of each event then dropped (an implausible
-        #: print, a time ahead of its receive time), so what it draws is what the engine took
+        #: the web dashboard's price trail: ``row_tap(batch)`` gets every batch of events by reference before it
+        #: is processed, ``row_tap.reject(symbol_id, ts_recv, price)`` each event then dropped
         self.row_tap = None
         self._last_event_ns = 0  # latest ts_event seen (detector clock)
         self._last_event_wall = 0  # wall time when it was seen
@@ -275,11 +266,9 @@ class Engine:
             from liqcore.venues.decoder import Decoder
 
             v = Venue.parse(venue).name.lower()
+            # judged against the venue's clock (where events are held for its new measurement: beyond the bound)
             d = self._decoders[venue] = self._decoders[v] = Decoder(
-                v, registry=self.registry, max_clock_skew_ns=self.params.max_clock_skew_ns)
-            skew = self.venue_clock_guard.decoder_skew_ns
-            if skew != self.params.max_clock_skew_ns:  # judged against the venue's clock (events held: beyond)
-                d.max_clock_skew_ns = skew
+                v, registry=self.registry, max_clock_skew_ns=self.venue_clock_guard.decoder_skew_ns)
         return d
 
     @property
@@ -313,7 +302,6 @@ class Engine:
             return []
         return self.on_events(ev)
 
-
     def on_events(self, events: np.ndarray) -> list[Decision]:
         """Process EVENT_DTYPE rows in order; returns the decisions they caused."""
         if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
@@ -333,28 +321,13 @@ class Engine:
         return self._on_rows(events.tolist())
 
     def liq_per_min(self, t_ns: int) -> float:
-        """The traded symbols' liquidations received in the minute up to ``t_ns`` (receive clock): the rate
-        journaled with each send, which a backtest's latency draw can be conditioned on."""
-        lo = t_ns - 60_000_000_000
-        n = 0
-        for x in reversed(self._liq_times):  # (receive order: newest last)
-            if x <= lo:
-                break
-            n += x <= t_ns
-        return float(n)
-
-    def _hold_future(self, row) -> None:
-        """Hold an event stamped past the clock guard's bound and ask for the venue's clock at once."""
-        now = time.time_ns()
-        if not self._future_held:
-            self._future_since = now
-        self._future_held.append(row)
-        self.venue_clock_guard.sync(now)
+        """The traded symbols' liquidations received in the minute up to ``t_ns`` (:func:`per_minute`)."""
+        return per_minute(self._liq_times, t_ns)
 
     def _judge_held(self) -> list[Decision]:
-        """The held events judged again against the venue's clock as measured now (a new offset, or
+        """The events the venue clock held, judged again against its clock as measured now (a new offset, or
         ``hold_s`` passed): the ones within the bound are processed in their order, the rest rejected."""
-        rows, self._future_held, self._future_since = self._future_held, [], 0
+        rows = self.venue_clock_guard.take_held()
         if not rows:
             return []
         self.events -= len(rows)  # (counted when they arrived)
@@ -386,7 +359,7 @@ class Engine:
             if ts - tr > skew and tr >= _RECV_MIN:
                 # stamped ahead of its receive time: it must not move the detector's (or any) clock
                 if hold and vclock.can_hold and ts - tr <= skew + HOLD_MARGIN_NS:
-                    self._hold_future(row)  # (a venue clock that jumped: judged again once measured)
+                    vclock.hold(row, time.time_ns())  # (a venue clock that jumped: judged again once measured)
                     continue
                 self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
                 if self.row_tap is not None:
@@ -501,7 +474,7 @@ class Engine:
             om.run_books()
         if rc is None:
             self.venue_clock_guard.check(now)
-            if self._future_held and time.time_ns() - self._future_since > self.venue_clock_guard.hold_s * 1e9:
+            if self.venue_clock_guard.hold_expired(time.time_ns()):
                 self._judge_held()  # (no new measurement in time: judged against the clock as it stands)
         if self._last_event_ns and rc is None:  # (a replay's detector follows its events alone, as a backtest's)
             # the detector runs on venue event time: advance it by the wall time since the last event
@@ -515,13 +488,7 @@ class Engine:
         if self.stream_path is not None:  # signals decided by now that no event revealed (a bar close)
             self.stream_path.on_clock(now)
         om.core_events(self.core.on_clock(now))
-        if self.journal is not None:
-            try:
-                self.journal.maybe_flush()
-            except sqlite3.Error as exc:  # (a full disk: the rows stay pending and are committed once it can)
-                self.health.journal_failed(exc)
-            else:
-                self.health.journal_ok()
+        self.health.flush_journal()
         return out
 
     def _on_record(self, rec, decide: bool = True) -> Decision | None:

@@ -144,6 +144,20 @@ class Health:
             self.alarms["journal"] = text
             self._alarm_names.add("journal")
 
+    def flush_journal(self) -> None:
+        """The clock tick's batched journal commit, when one is due: a failure (a full disk: the rows stay pending
+        and are committed once it can) is :meth:`journal_failed`, a success :meth:`journal_ok`."""
+        if self.journal is None:
+            return
+        import sqlite3
+
+        try:
+            self.journal.maybe_flush()
+        except sqlite3.Error as exc:
+            self.journal_failed(exc)
+        else:
+            self.journal_ok()
+
     def journal_ok(self) -> None:
         """A batched commit went through: a halt the journal caused is lifted once no rows wait."""
         if self.halted.startswith("journal") and not self.journal.pending_rows:

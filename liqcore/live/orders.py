@@ -29,7 +29,7 @@ from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.recovery import ANCHORS
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 
-__all__ = ["OrderManager", "make_client_id"]
+__all__ = ["OrderManager", "make_client_id", "per_minute"]
 
 log = logging.getLogger("liqcore.engine")
 
@@ -90,6 +90,18 @@ class _Book:
     recent: list = field(default_factory=list)
 
 
+
+
+def per_minute(times, t_ns: int) -> float:
+    """The times (receive clock, oldest first) in the minute up to ``t_ns``: the traded symbols' liquidation
+    rate journaled with each send, which a backtest's latency draw can be conditioned on."""
+    lo = t_ns - 60_000_000_000
+    n = 0
+    for x in reversed(times):  # (receive order: newest last)
+        if x <= lo:
+            break
+        n += x <= t_ns
+    return float(n)
 
 class OrderManager:
     """The order lifecycle and its journal rows (see the module docstring).

@@ -66,6 +66,24 @@ class VenueClock:
         self.hold_s = 3.0
         #: called (no arguments) after each new offset: the engine judges its held events again
         self.on_offset = None
+        self.held: list = []  # the events held past the bound, in arrival order (EVENT_DTYPE-ordered tuples)
+        self.held_since = 0  # wall time (ns) the first of them was held
+
+    def hold(self, row, now_ns: int) -> None:
+        """Hold an event stamped past the bound and ask for the venue's clock at once."""
+        if not self.held:
+            self.held_since = now_ns
+        self.held.append(row)
+        self.sync(now_ns)
+
+    def take_held(self) -> list:
+        """The held events (to be judged again), no longer held."""
+        rows, self.held, self.held_since = self.held, [], 0
+        return rows
+
+    def hold_expired(self, now_ns: int) -> bool:
+        """Events were held for :attr:`hold_s` without a new measurement: judge them as the clock stands."""
+        return bool(self.held) and now_ns - self.held_since > self.hold_s * 1e9
 
     @property
     def can_hold(self) -> bool:

@@ -181,24 +181,24 @@ def test_events_held_across_a_clock_jump_are_judged_again_by_the_new_offset_or_a
         eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, q, "Buy", ms - 9_000 - 600 + i)), t0)
     for dt, q in ((0, 10), (100, 12)):  # the cascade, stamped on the jumped clock
         eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, q, "Buy", ms + dt)), t0 + dt * 1_000_000)
-    assert len(eng._future_held) == 2 and eng.cascades == 0 and eng.rejects.get("future_time", 0) == 0
+    assert len(eng.venue_clock_guard.held) == 2 and eng.cascades == 0 and eng.rejects.get("future_time", 0) == 0
     eng.set_venue_clock_offset(9_000_000_000)  # measured again: the held events are judged by it
-    assert eng._future_held == [] and eng.cascades == 1 and eng.rejects.get("future_time", 0) == 0
+    assert eng.venue_clock_guard.held == [] and eng.cascades == 1 and eng.rejects.get("future_time", 0) == 0
     assert eng.decoder("bybit").counters["future_time"] == 0
     # no new measurement: after hold_s they are judged against the clock as it stands (+3 s): rejected
     eng = engine()
     eng.venue_clock_guard.hold_s = 0.2
     eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, 10, "Buy", ms)), t0)
-    assert len(eng._future_held) == 1
+    assert len(eng.venue_clock_guard.held) == 1
     t = time.monotonic()
-    while eng._future_held and time.monotonic() - t < 30:
+    while eng.venue_clock_guard.held and time.monotonic() - t < 30:
         eng.on_clock()
         time.sleep(0.02)
-    assert eng._future_held == [] and eng.rejects.get("future_time", 0) == 1 and eng.cascades == 0
+    assert eng.venue_clock_guard.held == [] and eng.rejects.get("future_time", 0) == 1 and eng.cascades == 0
     # an event past the bound by more than the hold margin is rejected at once, as before
     far = t0 // 1_000_000 + 3_000 + 5_000 + 61_000
     eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, 10, "Buy", far)), t0)
-    assert eng._future_held == [] and eng.decoder("bybit").counters["future_time"] == 1
+    assert eng.venue_clock_guard.held == [] and eng.decoder("bybit").counters["future_time"] == 1
 
 
 # ------------------------------------------------------------------------ intent log truncated (SIGBUS)
@@ -244,7 +244,9 @@ def test_truncating_the_intent_log_of_a_running_paper_bot_does_not_kill_it(tmp_p
             p.kill()
     err = err.decode()
     assert p.returncode == 0, err[-3000:]
-    assert waited < 5  # the lease is given up on the engine's next tick, not after the kernel's 45 s
+    # the lease is given up on the engine's next tick, not after the kernel's 45 s lease-break time (the bound
+    # leaves a busy machine's scheduling room and still tells the two apart)
+    assert waited < 30
     summary = json.loads(out)
     assert "intent log" in summary["alarms"]["intent_log"] and "plain writes" in summary["alarms"]["intent_log"]
     assert "plain writes" in err and "Traceback" not in err
