@@ -15,13 +15,44 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _interrupt(args, delay, tmp_path, *, second=None, python_args=None):
-    """Start ``liqcore ARGS``, SIGINT it after ``delay`` s: (exit status, seconds from the signal to the
-    exit, stderr, whether it had already finished)."""
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used so far (None: no /proc here)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_for(p, cond, what: str, bound_s: float = 120.0) -> None:
+    """Poll ``cond()`` until it holds or ``p`` ends; fail after ``bound_s`` (a bound, not the expected wait)."""
+    deadline = time.monotonic() + bound_s
+    while p.poll() is None and not cond():
+        if time.monotonic() > deadline:
+            p.kill()
+            pytest.fail(f"{what}: not within {bound_s:.0f} s")
+        time.sleep(0.01)
+
+
+def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_line=None):
+    """Start ``liqcore ARGS``, SIGINT it once it has done ``delay`` s of work: ``delay`` s of CPU time (a
+    busy machine stretches the wall time of its imports, not their CPU time: a wall-clock delay could land
+    in the imports, before the command runs), or, with ``ready_line``, once it printed that line on stdout
+    and then ``delay`` s of wall time (a command that waits rather than works).  (exit status, seconds
+    from the signal to the exit, stderr, whether it had already finished)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, *(python_args or ["-m", "liqcore"]), *args]
-    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(delay)
+    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE if ready_line else subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    if ready_line is not None:
+        line = p.stdout.readline()  # blocks until the line (or the end: the assertion below says so)
+        assert line.strip() == ready_line or p.poll() is not None, line
+        time.sleep(delay)
+    elif _cpu_s(p.pid) is None:  # pragma: no cover - no /proc: wall time
+        time.sleep(delay)
+    else:
+        _wait_for(p, lambda: (_cpu_s(p.pid) or 0.0) >= delay, f"{args[0]}: {delay} s of CPU")
     if p.poll() is not None:
         return p.returncode, 0.0, p.stderr.read(), True
     t = time.monotonic()
@@ -78,6 +109,7 @@ import liqcore.commands.detect as d
 
 def run(args):  # swallows every KeyboardInterrupt, as a library callback does
     import time
+    print("running", flush=True)  # the test interrupts after this: the command runs, past the imports
     t0 = time.monotonic()
     while time.monotonic() - t0 < 20:
         try:
@@ -94,13 +126,14 @@ sys.exit(main())
 
 
 def test_a_swallowed_interrupt_still_ends_the_command_within_a_second(tmp_path):
-    rc, took, err, done = _interrupt([], 1.5, tmp_path, python_args=["-c", _SWALLOWS])
+    rc, took, err, done = _interrupt([], 0.5, tmp_path, python_args=["-c", _SWALLOWS], ready_line="running")
     assert not done and rc == 130 and err == "liqcore detect: interrupted\n", err
     assert took < 1.0
 
 
 def test_a_second_interrupt_ends_it_at_once(tmp_path):
-    rc, took, err, done = _interrupt([], 1.5, tmp_path, python_args=["-c", _SWALLOWS], second=0.1)
+    rc, took, err, done = _interrupt([], 0.5, tmp_path, python_args=["-c", _SWALLOWS], second=0.1,
+                                     ready_line="running")
     assert not done and rc == 130 and err == "liqcore detect: interrupted\n", err
     assert took < 0.5
 
