@@ -32,6 +32,40 @@ from _session_env import pytest_unconfigure  # noqa: E402,F401  (the hook: cache
 
 _session_env.isolate_environment()  # before any test module imports liqcore
 
+# the tests never leave 127.0.0.1 (tests/_netguard/loopback_only.py): this process, and every Python process a
+# test starts with the session's environment (its PYTHONPATH starts with the guard's folder, whose
+# sitecustomize installs it); an attempt noted during a test fails that test (loopback_only_guard below)
+_NETGUARD = ROOT / "tests" / "_netguard"
+if str(_NETGUARD) not in sys.path:
+    sys.path.insert(0, str(_NETGUARD))
+import loopback_only  # noqa: E402
+
+loopback_only.install()
+if str(_NETGUARD) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(_NETGUARD), *filter(None, [os.environ.get("PYTHONPATH")])])
+os.environ[loopback_only.ENV] = str(Path(_session_env.SESSION_CACHE) / f"loopback-attempts-{os.getpid()}.log")
+
+
+def _noted_attempts() -> list[str]:
+    try:
+        with open(os.environ[loopback_only.ENV], encoding="utf-8") as fh:
+            return fh.read().splitlines()
+    except OSError:
+        return []
+
+
+@pytest.fixture(autouse=True)
+def loopback_only_guard():
+    """Fails the test during which this process, or a process it started, tried to reach past 127.0.0.1
+    (resolve a name other than localhost, or connect to an address that is not loopback)."""
+    before = (len(loopback_only.VIOLATIONS), len(_noted_attempts()))
+    yield
+    mine = loopback_only.VIOLATIONS[before[0]:]
+    children = [a for a in _noted_attempts()[before[1]:] if f"pid {os.getpid()})" not in a]
+    if mine or children:
+        pytest.fail("a test never leaves 127.0.0.1, but this one tried to reach " + "; ".join(mine + children),
+                    pytrace=False)
+
 
 @pytest.hookimpl(optionalhook=True)  # (a session run with -p no:xdist has no such hook)
 def pytest_xdist_auto_num_workers(config):
