@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _procs import signal_and_wait, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,16 +24,6 @@ def _cpu_s(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wait_for(p, cond, what: str, bound_s: float = 120.0) -> None:
-    """Poll ``cond()`` until it holds or ``p`` ends; fail after ``bound_s`` (a bound, not the expected wait)."""
-    deadline = time.monotonic() + bound_s
-    while p.poll() is None and not cond():
-        if time.monotonic() > deadline:
-            p.kill()
-            pytest.fail(f"{what}: not within {bound_s:.0f} s")
-        time.sleep(0.01)
 
 
 def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_line=None):
@@ -52,7 +43,7 @@ def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_li
     elif _cpu_s(p.pid) is None:  # pragma: no cover - no /proc: wall time
         time.sleep(delay)
     else:
-        _wait_for(p, lambda: (_cpu_s(p.pid) or 0.0) >= delay, f"{args[0]}: {delay} s of CPU")
+        wait_until(p, lambda: (_cpu_s(p.pid) or 0.0) >= delay, f"{args[0]}: {delay} s of CPU")
     if p.poll() is not None:
         return p.returncode, 0.0, p.stderr.read(), True
     t = time.monotonic()
@@ -61,12 +52,7 @@ def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_li
         time.sleep(second)
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
-    try:
-        p.wait(30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        pytest.fail(f"{args[0]} still running 30 s after SIGINT at {delay} s")
+    signal_and_wait(p, signal.SIGINT, 30, f"{args[0] if args else 'the command'}, interrupted after {delay} s")
     return p.returncode, time.monotonic() - t, p.stderr.read(), False
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from _procs import signal_and_wait, wait_until
 from liqcore.live.recorder import Recorder, read_lines
 from liqcore.testing.fake_exchange import FakeExchangeThread
 
@@ -110,25 +111,18 @@ def _until(argv, preexec, ready, bound_s: float = 100.0) -> tuple[int, bytes, st
                threading.Thread(target=lambda: out.append(p.stdout.read()), daemon=True)]
     for t in readers:
         t.start()
-    deadline = time.monotonic() + bound_s
-    met = False
-    while p.poll() is None and time.monotonic() < deadline:
-        if ready(b"".join(chunks).decode(errors="replace")):
-            met = True
-            break
-        time.sleep(0.05)
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        pytest.fail(f"liqcore {argv[0]} still running 60 s after SIGTERM")
+    met = []
+
+    def cond():
+        met.append(ready(b"".join(chunks).decode(errors="replace")))
+        return met[-1]
+
+    wait_until(p, cond, f"liqcore {argv[0]}: the condition", bound_s, every_s=0.05)
+    signal_and_wait(p, signal.SIGTERM, 60, f"liqcore {argv[0]}")
     for t in readers:
         t.join(10)
     err = b"".join(chunks).decode(errors="replace")
-    assert met, f"the condition was not met within {bound_s:.0f} s (exit {p.returncode}): {err[-2000:]}"
+    assert met and met[-1], f"liqcore {argv[0]} ended (exit {p.returncode}) before the condition: {err[-2000:]}"
     return p.returncode, b"".join(out), err
 
 
