@@ -16,20 +16,37 @@ from _procs import signal_and_wait, wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system) process ``pid`` has used so far (None: no /proc here)."""
+def _stat(pid) -> list[bytes] | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
+            return fh.read().rsplit(b")", 1)[1].split()  # (the fields after the command's name)
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` and its descendants (live and ended) have used so far:
+    a command that hands its work to worker processes counts theirs (None: no /proc here)."""
+    own = _stat(pid)
+    if own is None:
+        return None
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit() and (st := _stat(d)) is not None:
+            parent.setdefault(int(st[1]), []).append((int(d), st))
+    ticks = sum(int(x) for x in own[11:15])  # utime, stime, cutime, cstime (ended children waited for)
+    todo = [pid]
+    while todo:
+        for child, st in parent.get(todo.pop(), ()):
+            ticks += sum(int(x) for x in st[11:15])
+            todo.append(child)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_line=None):
-    """Start ``liqcore ARGS``, SIGINT it once it has done ``delay`` s of work: ``delay`` s of CPU time (a
-    busy machine stretches the wall time of its imports, not their CPU time: a wall-clock delay could land
-    in the imports, before the command runs), or, with ``ready_line``, once it printed that line on stdout
+    """Start ``liqcore ARGS``, SIGINT it once it has done ``delay`` s of work: ``delay`` s of CPU time, its
+    worker processes' included (a busy machine stretches the wall time of its imports, not their CPU time:
+    a wall-clock delay could land in the imports, before the command runs), or, with ``ready_line``, once it printed that line on stdout
     and then ``delay`` s of wall time (a command that waits rather than works).  (exit status, seconds
     from the signal to the exit, stderr, whether it had already finished)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -43,7 +60,7 @@ def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_li
     elif _cpu_s(p.pid) is None:  # pragma: no cover - no /proc: wall time
         time.sleep(delay)
     else:
-        wait_until(p, lambda: (_cpu_s(p.pid) or 0.0) >= delay, f"{args[0]}: {delay} s of CPU")
+        wait_until(p, lambda: (_cpu_s(p.pid) or 0.0) >= delay, f"{args[0]}: {delay} s of CPU", every_s=0.05)
     if p.poll() is not None:
         return p.returncode, 0.0, p.stderr.read(), True
     t = time.monotonic()
