@@ -23,7 +23,7 @@ KINDS = ("at best", "1 behind", "2 behind", "3 behind")
 
 
 def queue_stream(n_events: int = 40_000, seed: int = 1, tick: float = 0.01, price: float = 3000.0,
-                 dt_ms: float = 250.0, pull: float = 0.003):
+                 dt_ms: float = 250.0, pull: float = 0.003, churn: float = 0.0, hidden_out: list | None = None):
     """A stream where the queue decides: (liqcore events of one symbol, tick, the book at the start).
 
     One symbol, a one-tick spread, a price that moves only when a level is emptied.  Every event
@@ -40,12 +40,22 @@ def queue_stream(n_events: int = 40_000, seed: int = 1, tick: float = 0.01, pric
       the new best (so a limit at the pulled price fills THROUGH it), and the other side's best comes a
       tick closer (one-tick spread again).
 
-    Levels behind the best never change until they are the best again (their sizes are kept); a level
-    never shown gets a fresh size (lognormal, median 1.0) when it is first needed.  So the size a
-    limit behind the best finds when its level becomes the best is the size that was there when it
-    joined: liqcore's default rule for a level it has not seen (``queue-unseen seen``).  The book at the
-    start (every level the stream later visits) is returned for hftbacktest's depth snapshot; liqcore
-    sees top of book only.  Times are nanoseconds from 2023-11-14."""
+    With ``churn`` 0 (default), levels behind the best never change until they are the best again
+    (their sizes are kept); a level never shown gets a fresh size (lognormal, median 1.0) when it is
+    first needed.  So the size a limit behind the best finds when its level becomes the best is the size
+    that was there when it joined: liqcore's default rule for a level it has not seen (``queue-unseen
+    seen``) holds by construction.
+
+    ``churn`` > 0: that share of the events instead changes a level 1-3 ticks BEHIND the best, on a side
+    drawn at random: orders there are cancelled (x U(0.2, 0.8)) or added (+ U(0.3, 1.5) x the level), in
+    equal turns, while orders may rest there.  Top of book does not show these: they go to
+    ``hidden_out`` (a list, appended ``(ns, side 3/4, tick, size)``) for hftbacktest's depth, not into
+    the events liqcore reads.  This is where the default rule can be wrong: it counts the size displayed
+    when the level becomes the best, a venue the size there when the order joined less what was
+    cancelled since.
+
+    The book at the start (every level the stream later visits) is returned for hftbacktest's depth
+    snapshot; liqcore sees top of book only.  Times are nanoseconds from 2023-11-14."""
     from liqcore.types import EVENT_DTYPE
 
     rng = np.random.default_rng(seed)
@@ -81,6 +91,17 @@ def queue_stream(n_events: int = 40_000, seed: int = 1, tick: float = 0.01, pric
         t += int(rng.exponential(dt_ms * 1e6)) + 1
         side = 3 if rng.random() < 0.5 else 4
         k = bid if side == 3 else ask
+        if churn > 0.0 and rng.random() < churn:  # a level behind the best changes, unseen by top of book
+            k = (bid if side == 3 else ask) + (-1 if side == 3 else 1) * int(rng.integers(1, 4))
+            lvl = size(side, k)
+            if rng.random() < 0.5:
+                lvl = max(0.02, round(lvl * rng.uniform(0.2, 0.8), 3))
+            else:
+                lvl = round(lvl * (1.0 + rng.uniform(0.3, 1.5)), 3)
+            hidden[side][k] = lvl
+            if hidden_out is not None:
+                hidden_out.append((t, side, k, lvl))
+            continue
         u = rng.random()
         if u < pull:
             hidden[side].pop(k, None)
@@ -151,9 +172,11 @@ def book_stream(hours: float = 6.0, symbol: str = "ETHUSDT", days: float = 1.0):
     return ev, 10.0 ** -SYMBOL_SPECS[symbol].price_dec
 
 
-def to_hftbacktest(ev: np.ndarray, tick: float, start: dict | None = None) -> np.ndarray:
+def to_hftbacktest(ev: np.ndarray, tick: float, start: dict | None = None, hidden: list | None = None) -> np.ndarray:
     """The stream in hftbacktest's event format (see the module docstring); ``start`` ({side: {tick:
-    size}}, :func:`queue_stream`): the book at the start, as depth events before the first row."""
+    size}}, :func:`queue_stream`): the book at the start, as depth events before the first row;
+    ``hidden`` (``queue_stream(hidden_out=...)``): changes of levels behind the best, as depth events at
+    their times (liqcore's events do not carry them)."""
     from hftbacktest.types import (BUY_EVENT, DEPTH_EVENT, EXCH_EVENT, LOCAL_EVENT, SELL_EVENT, TRADE_EVENT,
                                    event_dtype)
 
@@ -167,8 +190,16 @@ def to_hftbacktest(ev: np.ndarray, tick: float, start: dict | None = None) -> np
             for k, q in book.items():
                 levels[side][k] = q
                 rows.append((DEPTH_EVENT | EXCH_EVENT | LOCAL_EVENT | flag, t0, t0, k * tick, q, 0, 0, 0.0))
+    hidden = list(hidden or ())
+    h = 0
     for e in ev:
         ts, px, qty, side = int(e["ts_recv"]), float(e["price"]), float(e["qty"]), int(e["side"])
+        while h < len(hidden) and hidden[h][0] < ts:
+            ht, hside, hk, hq = hidden[h]
+            levels[hside][hk] = hq
+            rows.append((DEPTH_EVENT | EXCH_EVENT | LOCAL_EVENT | (BUY_EVENT if hside == 3 else SELL_EVENT), ht, ht,
+                         hk * tick, hq, 0, 0, 0.0))
+            h += 1
         if int(e["kind"]) == 7:
             k = round(px / tick)
             book = levels[side]
@@ -402,21 +433,39 @@ def at_limit_share(ev, orders, fills, tick) -> tuple[int, int]:
     return at, n
 
 
-def agreement(ev, orders, a, b, kind=None) -> tuple[int, int, int]:
-    """(orders of ``kind`` (all: None), fill/no-fill identical, the same outcome: both unfilled, or both
-    filled within one event of each other).  Every event of :func:`queue_stream` has its own time, so a
-    fill time names its event."""
+def agreement(ev, orders, a, b, kind=None, only=None) -> tuple[int, int, int]:
+    """(orders of ``kind`` (all: None; ``only``: a set of order indices, further), fill/no-fill
+    identical, the same outcome: both unfilled, or both filled at the same event).  Every event of
+    :func:`queue_stream` has its own time, so a fill time names its event.  The same outcome is the
+    metric the bench and the test gate on; fill / no-fill alone is reported beside it, with its own
+    negative control (it separates a queue model from none far less)."""
     ts = ev["ts_recv"]
-    js = [j for j, o in enumerate(orders) if kind is None or o[3] == kind]
+    js = [j for j, o in enumerate(orders) if (kind is None or o[3] == kind) and (only is None or j in only)]
     same = sum(1 for j in js if (a[j] is None) == (b[j] is None))
     exact = sum(1 for j in js if (a[j] is None and b[j] is None) or (
         a[j] is not None and b[j] is not None
-        and abs(int(np.searchsorted(ts, a[j])) - int(np.searchsorted(ts, b[j]))) <= 1))
+        and int(np.searchsorted(ts, a[j])) == int(np.searchsorted(ts, b[j]))))
     return len(js), same, exact
 
 
+def churned(orders, hidden, tick, latency_ns, timeout_ns, fills) -> set:
+    """The orders whose level changed unseen (a ``hidden`` change at its price and side) while they
+    rested: between their arrival and their fill (``fills``: hftbacktest's, ns or None) or cancel."""
+    by = {}
+    for t, side, k, _q in hidden:
+        by.setdefault((side, k), []).append(t)
+    out = set()
+    for j, (t, side, px, _k) in enumerate(orders):
+        ts = by.get((3 if side > 0 else 4, round(px / tick)), ())
+        lo, hi = t + latency_ns, fills[j] if fills[j] is not None else t + timeout_ns + latency_ns
+        if any(lo <= x <= hi for x in ts):
+            out.add(j)
+    return out
+
+
 def queue_compare(n_events=40_000, seed=1, every_s=15.0, latency_ms=50.0, timeout_s=30.0,
-                  models=("risk-averse", "prob:2"), runs=("seen", "empty", "seen/empty-hbt", "no queue")) -> dict:
+                  models=("risk-averse", "prob:2"), runs=("seen", "empty", "seen/empty-hbt", "no queue"),
+                  churn: float = 0.0) -> dict:
     """liqcore against hftbacktest on :func:`queue_stream`, every model, orders at the best and 1-3 ticks
     behind (in turn, alternating buy / sell).  Per model:
 
@@ -429,13 +478,17 @@ def queue_compare(n_events=40_000, seed=1, every_s=15.0, latency_ms=50.0, timeou
       reached: only prints through the limit fill), against hftbacktest with the snapshot.
 
     Fill times are compared as event times: every event of the stream has its own time, so equal
-    times are the same event.  ``runs``: which of these to make."""
-    ev, tick, start = queue_stream(n_events, seed)
-    hev_snap = to_hftbacktest(ev, tick, start)
+    times are the same event.  ``runs``: which of these to make.  ``churn`` (:func:`queue_stream`):
+    levels behind the best cancelled and refilled unseen by top of book; hftbacktest's depth (the
+    snapshot runs) gets those changes, liqcore does not.  The result's ``hidden`` lists them."""
+    hidden = []
+    ev, tick, start = queue_stream(n_events, seed, churn=churn, hidden_out=hidden)
+    hev_snap = to_hftbacktest(ev, tick, start, hidden)
     hev_top = to_hftbacktest(ev, tick)
     orders = orders_for(ev, tick, every_s, depth=4)
     lat, tmo = int(latency_ms * 1e6), int(timeout_s * 1e9)
-    out = {"orders": orders, "ev": ev, "tick": tick, "models": {}}
+    out = {"orders": orders, "ev": ev, "tick": tick, "models": {}, "hidden": hidden, "latency_ns": lat,
+           "timeout_ns": tmo}
     for model in models:
         memo = {}
 
@@ -456,29 +509,63 @@ def queue_compare(n_events=40_000, seed=1, every_s=15.0, latency_ms=50.0, timeou
     return out
 
 
-def queue_report(n_events=40_000, seed=1, every_s=15.0, latency_ms=50.0, timeout_s=30.0) -> dict:
-    """:func:`queue_compare`, printed.  Returns its result."""
+def conservative(a, b) -> tuple[int, int]:
+    """(orders liqcore fills where hftbacktest does not or at an earlier event, orders it fills later or
+    not at all where hftbacktest fills): ``a`` liqcore's fill times, ``b`` hftbacktest's."""
+    early = sum(1 for x, y in zip(a, b) if x is not None and (y is None or x < y))
+    late = sum(1 for x, y in zip(a, b) if y is not None and (x is None or y < x))
+    return early, late
+
+
+def queue_report(n_events=40_000, seed=1, every_s=15.0, latency_ms=50.0, timeout_s=30.0, churn: float = 0.0,
+                 runs=("seen", "empty", "seen/empty-hbt", "no queue")) -> dict:
+    """:func:`queue_compare`, printed: per model the headline first (the same outcome, the metric the
+    bench gates on, with the negative control's figure on the same metric), then fill / no-fill alone
+    with its own control, then each run by order kind.  ``churn`` > 0: also the orders whose level
+    changed unseen while they rested, apart.  Returns its result."""
     import time
 
     t = time.perf_counter()
-    res = queue_compare(n_events, seed, every_s, latency_ms, timeout_s)
+    res = queue_compare(n_events, seed, every_s, latency_ms, timeout_s, runs=runs, churn=churn)
     orders, ev, tick = res["orders"], res["ev"], res["tick"]
     span = (int(ev["ts_recv"][-1]) - int(ev["ts_recv"][0])) / 3600e9
-    print(f"queue-decides stream (seed {seed}): {len(ev):,} events over {span:.1f} h, {len(orders)} post-only orders "
-          f"(every {every_s:g} s, at the best and 1-3 ticks behind), order latency {latency_ms:g} ms, cancel after "
-          f"{timeout_s:g} s; {time.perf_counter() - t:.1f} s")
-    for model, runs in res["models"].items():
-        lq, hb = runs["seen"]
+    what = (f"levels behind the best cancelled and refilled unseen ({len(res['hidden']):,} changes, churn {churn:g})"
+            if churn else "levels behind the best unchanged")
+    print(f"queue-decides stream (seed {seed}, {what}): {len(ev):,} events over {span:.1f} h, {len(orders)} post-only "
+          f"orders (every {every_s:g} s, at the best and 1-3 ticks behind), order latency {latency_ms:g} ms, cancel "
+          f"after {timeout_s:g} s; {time.perf_counter() - t:.1f} s")
+
+    def pct(x, n):
+        return f"{x}/{n} = {100.0 * x / max(n, 1):.2f} %"
+
+    for model, got in res["models"].items():
+        lq, hb = got["seen"]
         at, nf = at_limit_share(ev, orders, hb, tick)
         print(f"  {model}: hftbacktest fills {nf} orders, {at} of them ({100.0 * at / max(nf, 1):.1f} %) on a print AT "
               "the limit price (not through)")
-        for name, (a, b) in runs.items():
+        n, same, exact = agreement(ev, orders, lq, hb)
+        line = f"    HEADLINE same outcome (both unfilled, or both filled at the same event): {pct(exact, n)}"
+        if "no queue" in got:
+            cn, csame, cexact = agreement(ev, orders, *got["no queue"])
+            line += f"; negative control (liqcore's sizes x1e9) {pct(cexact, cn)}"
+            line += f"\n    fill / no-fill alone: {pct(same, n)}; negative control {pct(csame, cn)}"
+        print(line)
+        early, late = conservative(lq, hb)
+        print(f"    liqcore fills earlier than hftbacktest (or where it does not) on {early} orders, later (or not at "
+              f"all) on {late}")
+        if churn:
+            ch = churned(orders, res["hidden"], tick, res["latency_ns"], res["timeout_ns"], hb)
+            rest = set(range(len(orders))) - ch
+            cn, _cs, ce = agreement(ev, orders, lq, hb, only=ch)
+            rn, _rs, re_ = agreement(ev, orders, lq, hb, only=rest)
+            print(f"    orders whose level changed unseen while they rested: same outcome {pct(ce, cn)}; the other "
+                  f"orders: {pct(re_, rn)}")
+        for name, (a, b) in got.items():
             n, same, exact = agreement(ev, orders, a, b)
             parts = []
             for kind in KINDS:
                 kn, ks, ke = agreement(ev, orders, a, b, kind)
-                parts.append(f"{kind} {100.0 * ks / kn:.1f} / {100.0 * ke / kn:.1f} %")
-            print(f"    {name:15s}: fill/no-fill identical {same}/{n} = {100.0 * same / n:.2f} %, same outcome "
-                  f"(no fill, or a fill within one event) {exact}/{n} = {100.0 * exact / n:.2f} %; by order: "
-                  + ", ".join(parts))
+                parts.append(f"{kind} {100.0 * ke / max(kn, 1):.1f} % ({100.0 * ks / max(kn, 1):.1f} %)")
+            print(f"    {name:15s}: same outcome {pct(exact, n)} (fill / no-fill {100.0 * same / n:.2f} %); by order, "
+                  "same outcome (fill / no-fill): " + ", ".join(parts))
     return res

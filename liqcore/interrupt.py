@@ -132,14 +132,17 @@ class InterruptGuard:
 
     # -- the interrupt -------------------------------------------------------------------------
     def _say(self) -> None:
+        # written under the lock: a second caller (the signal handler in the main thread, the deadline's
+        # thread) returns only once the line is out, so the main thread cannot reach os._exit between the
+        # first caller's claim and its write (a busy machine preempts a thread right there: exit 130, no line)
         with self._lock:
             if self._said:
                 return
             self._said = True
-        try:  # straight to the descriptor: the main thread may hold sys.stderr's lock
-            os.write(2, f"{self.command}: interrupted\n".encode())
-        except OSError:
-            pass
+            try:  # straight to the descriptor: the main thread may hold sys.stderr's lock
+                os.write(2, f"{self.command}: interrupted\n".encode())
+            except OSError:
+                pass
 
     def _on_signal(self, signum, frame) -> None:
         """The Python-level handler (main thread, between two bytecodes)."""

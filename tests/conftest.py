@@ -9,8 +9,8 @@ into the folder of the liqcore package it mainly exercises: ``io`` (io, dataset,
 ``research``, ``live``, ``testing`` (the fake exchanges), ``config`` (config, secrets), ``cli`` (behaviour
 common to every command: cli, commands, interrupt, atomic outputs), ``project`` (the repository as a whole:
 layering, import, README, this session). Helper modules (``_live_helpers``, ``_live_strategy``, ``simdata``,
-``streamcheck``, ``_session_env``) and ``data/`` stay here, on sys.path, importable by name from every
-folder; a fixture only one folder uses goes into that folder's ``conftest.py``, one all use stays here."""
+``streamcheck``, ``_session_env``, ``_procs``) and ``data/`` stay here, on sys.path, importable by name from
+every folder (``_netguard/``: the loopback guard, below); a fixture only one folder uses goes into that folder's ``conftest.py``, one all use stays here."""
 from __future__ import annotations
 
 import os
@@ -31,6 +31,40 @@ import _session_env  # noqa: E402
 from _session_env import pytest_unconfigure  # noqa: E402,F401  (the hook: cache removed, shutdown noise filtered)
 
 _session_env.isolate_environment()  # before any test module imports liqcore
+
+# the tests never leave 127.0.0.1 (tests/_netguard/loopback_only.py): this process, and every Python process a
+# test starts with the session's environment (its PYTHONPATH starts with the guard's folder, whose
+# sitecustomize installs it); an attempt noted during a test fails that test (loopback_only_guard below)
+_NETGUARD = ROOT / "tests" / "_netguard"
+if str(_NETGUARD) not in sys.path:
+    sys.path.insert(0, str(_NETGUARD))
+import loopback_only  # noqa: E402
+
+loopback_only.install()
+if str(_NETGUARD) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(_NETGUARD), *filter(None, [os.environ.get("PYTHONPATH")])])
+os.environ[loopback_only.ENV] = str(Path(_session_env.SESSION_CACHE) / f"loopback-attempts-{os.getpid()}.log")
+
+
+def _noted_attempts() -> list[str]:
+    try:
+        with open(os.environ[loopback_only.ENV], encoding="utf-8") as fh:
+            return fh.read().splitlines()
+    except OSError:
+        return []
+
+
+@pytest.fixture(autouse=True)
+def loopback_only_guard():
+    """Fails the test during which this process, or a process it started, tried to reach past 127.0.0.1
+    (resolve a name other than localhost, or connect to an address that is not loopback)."""
+    before = (len(loopback_only.VIOLATIONS), len(_noted_attempts()))
+    yield
+    mine = loopback_only.VIOLATIONS[before[0]:]
+    children = [a for a in _noted_attempts()[before[1]:] if f"pid {os.getpid()})" not in a]
+    if mine or children:
+        pytest.fail("a test never leaves 127.0.0.1, but this one tried to reach " + "; ".join(mine + children),
+                    pytrace=False)
 
 
 @pytest.hookimpl(optionalhook=True)  # (a session run with -p no:xdist has no such hook)

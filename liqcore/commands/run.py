@@ -323,13 +323,22 @@ def build(args):
         engine.kill_switch.toggle = lambda: True
     engine.replay_clock = replay_clock
     if gateway is None and replay_clock is None and venue == "bybit":
-        # paper trading on the venue's data: event times are judged against its clock (public time endpoint)
+        # paper trading on the venue's data: event times are judged against its clock (public time endpoint):
+        # --rest-url's, else the network's -- unless the feed is not the network's (--ws-url without
+        # --rest-url): its clock is then unknown, and asking the network's would ask a venue the run never
+        # connected to
         import functools
 
         from liqcore.live.bybit_gateway import public_clock_offset
         from liqcore.venues.bybit import stream as bybit_stream
 
-        engine.venue_clock = functools.partial(public_clock_offset, rest_url or bybit_stream.REST_ENDPOINTS[args.network])
+        if rest_url or not ws_url:
+            engine.venue_clock = functools.partial(public_clock_offset,
+                                                   rest_url or bybit_stream.REST_ENDPOINTS[args.network])
+        else:
+            logging.getLogger("liqcore.run").info(
+                "venue clock: --ws-url without --rest-url: event times are judged by this machine's clock "
+                "(give --rest-url to judge them by the venue's)")
     if args.record:
         from liqcore.live.recorder import Recorder
 

@@ -148,3 +148,17 @@ def test_the_price_grid_is_the_greatest_common_step_of_the_prints():
     odd = [1.0, 1.0 + np.pi / 1e3, 1.0 + np.e / 1e2]
     assert grid(odd) == pytest.approx(1.0 / (np.pi / 1e3))
     assert grid([5.0]) == 0.0
+
+
+def test_the_price_grid_reads_every_print_not_the_first_ones():
+    """300,000 prints on a 0.1 grid, then one a 0.01 tick off it: the grid is 0.01 (it read the first
+    262,144 prints only, and said 0.1: a limit at 2995.57 was moved to 2995.5)."""
+    from liqcore.types import EVENT_DTYPE
+
+    rng = np.random.default_rng(4)
+    prices = np.round(3000.0 + rng.integers(-500, 500, 300_001) / 10.0, 1)
+    prices[-1] = 3000.01
+    ev = np.zeros(len(prices), EVENT_DTYPE)
+    ev["kind"] = Kind.TRADE
+    ev["price"] = prices
+    assert float(price_grids(ev, 1)[0]) == 100.0

@@ -11,17 +11,56 @@ import time
 from pathlib import Path
 
 import pytest
+from _procs import signal_and_wait, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _interrupt(args, delay, tmp_path, *, second=None, python_args=None):
-    """Start ``liqcore ARGS``, SIGINT it after ``delay`` s: (exit status, seconds from the signal to the
-    exit, stderr, whether it had already finished)."""
+def _stat(pid) -> list[bytes] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()  # (the fields after the command's name)
+    except OSError:
+        return None
+
+
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` and its descendants (live and ended) have used so far:
+    a command that hands its work to worker processes counts theirs (None: no /proc here)."""
+    own = _stat(pid)
+    if own is None:
+        return None
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit() and (st := _stat(d)) is not None:
+            parent.setdefault(int(st[1]), []).append((int(d), st))
+    ticks = sum(int(x) for x in own[11:15])  # utime, stime, cutime, cstime (ended children waited for)
+    todo = [pid]
+    while todo:
+        for child, st in parent.get(todo.pop(), ()):
+            ticks += sum(int(x) for x in st[11:15])
+            todo.append(child)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_line=None):
+    """Start ``liqcore ARGS``, SIGINT it once it has done ``delay`` s of work: ``delay`` s of CPU time, its
+    worker processes' included (a busy machine stretches the wall time of its imports, not their CPU time:
+    a wall-clock delay could land in the imports, before the command runs), or, with ``ready_line``, once it printed that line on stdout
+    and then ``delay`` s of wall time (a command that waits rather than works).  (exit status, seconds
+    from the signal to the exit, stderr, whether it had already finished)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, *(python_args or ["-m", "liqcore"]), *args]
-    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(delay)
+    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE if ready_line else subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    if ready_line is not None:
+        line = p.stdout.readline()  # blocks until the line (or the end: the assertion below says so)
+        assert line.strip() == ready_line or p.poll() is not None, line
+        time.sleep(delay)
+    elif _cpu_s(p.pid) is None:  # pragma: no cover - no /proc: wall time
+        time.sleep(delay)
+    else:
+        wait_until(p, lambda: (_cpu_s(p.pid) or 0.0) >= delay, f"{args[0]}: {delay} s of CPU", every_s=0.05)
     if p.poll() is not None:
         return p.returncode, 0.0, p.stderr.read(), True
     t = time.monotonic()
@@ -30,12 +69,7 @@ def _interrupt(args, delay, tmp_path, *, second=None, python_args=None):
         time.sleep(second)
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
-    try:
-        p.wait(30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        pytest.fail(f"{args[0]} still running 30 s after SIGINT at {delay} s")
+    signal_and_wait(p, signal.SIGINT, 30, f"{args[0] if args else 'the command'}, interrupted after {delay} s")
     return p.returncode, time.monotonic() - t, p.stderr.read(), False
 
 
@@ -78,6 +112,7 @@ import liqcore.commands.detect as d
 
 def run(args):  # swallows every KeyboardInterrupt, as a library callback does
     import time
+    print("running", flush=True)  # the test interrupts after this: the command runs, past the imports
     t0 = time.monotonic()
     while time.monotonic() - t0 < 20:
         try:
@@ -94,13 +129,14 @@ sys.exit(main())
 
 
 def test_a_swallowed_interrupt_still_ends_the_command_within_a_second(tmp_path):
-    rc, took, err, done = _interrupt([], 1.5, tmp_path, python_args=["-c", _SWALLOWS])
+    rc, took, err, done = _interrupt([], 0.5, tmp_path, python_args=["-c", _SWALLOWS], ready_line="running")
     assert not done and rc == 130 and err == "liqcore detect: interrupted\n", err
     assert took < 1.0
 
 
 def test_a_second_interrupt_ends_it_at_once(tmp_path):
-    rc, took, err, done = _interrupt([], 1.5, tmp_path, python_args=["-c", _SWALLOWS], second=0.1)
+    rc, took, err, done = _interrupt([], 0.5, tmp_path, python_args=["-c", _SWALLOWS], second=0.1,
+                                     ready_line="running")
     assert not done and rc == 130 and err == "liqcore detect: interrupted\n", err
     assert took < 0.5
 
@@ -166,3 +202,34 @@ def test_an_interrupt_wrapped_in_another_error_is_an_interrupt(wrapper, via_caus
     assert err.strip().endswith("liqcore detect: interrupted") and "Traceback" not in err and "error:" not in err, err
     assert signal.getsignal(signal.SIGINT) is before
     assert not is_interrupt(RuntimeError("plain")) and is_interrupt(KeyboardInterrupt())
+
+
+def test_interrupted_is_said_before_any_caller_returns(monkeypatch):
+    """The deadline's thread claims the line and is preempted before writing it (a busy machine); the main
+    thread's own call must not return (and go on to os._exit) until the line is out: exit 130 with an empty
+    stderr was seen at load 16 on 2 cores."""
+    import threading
+
+    import liqcore.interrupt as it
+
+    written = []
+    claimed = threading.Event()
+    real_write = os.write
+
+    def slow_write(fd, data):
+        if fd == 2 and threading.current_thread().name == "claimer":
+            claimed.set()
+            time.sleep(0.3)  # preempted between the claim and the write
+        written.append(data)
+        return len(data)
+
+    monkeypatch.setattr(it.os, "write", slow_write)
+    g = it.InterruptGuard("research")
+    t = threading.Thread(target=g._say, name="claimer")
+    t.start()
+    assert claimed.wait(10)
+    g._say()  # the main thread's call: returns only once the line is out
+    assert written == [b"liqcore research: interrupted\n"]
+    t.join(10)
+    assert written == [b"liqcore research: interrupted\n"]  # once
+    monkeypatch.setattr(it.os, "write", real_write)

@@ -348,13 +348,13 @@ def _trade_key(t: dict) -> tuple:
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)  # two CPU-bound commands: bounds that hold on a busy machine (a hang guard only)
 def test_paper_replay_through_the_fake_exchange_trades_like_the_backtest(tmp_path):
     """`run --replay` at full speed follows the recording's receive times: the same trades as `liqcore
     backtest` on the same recording (entries, exits, prices, reasons), not cooldowns on the wall clock."""
     files = replay_recording(tmp_path / "rec")
     bt = subprocess.run([sys.executable, "-m", "liqcore", "backtest", *map(str, files), "--json", "--no-progress",
-                         *REPLAY_FLAGS], capture_output=True, timeout=60)
+                         *REPLAY_FLAGS], capture_output=True, timeout=240)
     assert bt.returncode == 0, bt.stderr.decode()[-2000:]
     bt_trades = json.loads(bt.stdout)["trades"]
     assert sorted(t["exit_reason"] for t in bt_trades) == ["stop_loss", "stop_loss", "take_profit", "take_profit",
@@ -362,7 +362,7 @@ def test_paper_replay_through_the_fake_exchange_trades_like_the_backtest(tmp_pat
     assert len(files) == 2  # (the recorder starts a file per hour: the directory is replayed)
     run = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(files[0].parent),
                           "--speed", "0", "--duration", "60", "--no-dashboard", "--json", "--log",
-                          str(tmp_path / "log.jsonl"), *REPLAY_FLAGS], capture_output=True, timeout=90)
+                          str(tmp_path / "log.jsonl"), *REPLAY_FLAGS], capture_output=True, timeout=240)
     assert run.returncode == 0, run.stderr.decode()[-3000:]
     s = json.loads(run.stdout)
     assert s["clock"] == "replay" and s["mode"] == "paper"
@@ -396,7 +396,7 @@ def _paper_replay(files, params, *, tick_each_frame=True):
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)  # CPU-bound: a hang guard that holds on a busy machine
 def test_paper_replay_of_a_market_entry_strategy_trades_like_the_backtest(tmp_path):
     """A streaming strategy with market entries and exit notices: paper trading a recording gives exactly
     the backtest's trades (entry and exit times, prices, reasons), and cascade-mm's too."""

@@ -231,15 +231,22 @@ def _live_names():
     return out
 
 
+@pytest.fixture(scope="module")
+def synthetic_recording(tmp_path_factory):
+    """One recording of the synthetic market for every strategy below (read only)."""
+    return _synthetic_recording(tmp_path_factory.mktemp("rec"))
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # CPU-bound (4-5 s of CPU, up to 25 s wall at load 14 on 2 cores): a hang guard only
 @pytest.mark.parametrize("name", _live_names())
-def test_paper_replay_equals_the_backtest_for_every_live_strategy(tmp_path, name):
+def test_paper_replay_equals_the_backtest_for_every_live_strategy(synthetic_recording, name):
     """Every strategy that runs live (cascade-mm, and every registered strategy with a streaming form): paper
     trading a recording of a synthetic market gives exactly the backtest's trades on the same recording."""
     from liqcore.backtest.run import backtest
     from liqcore.testing.fake_replay import ReplayClock, read_recording
 
-    files = _synthetic_recording(tmp_path / "rec")
+    files = synthetic_recording
     params = Params(strategy=name)
     bt = backtest(files, params, equity=10_000.0)
     # paper orders work at the venue's price grid (a sell limit rounded up); the backtest's limits are not

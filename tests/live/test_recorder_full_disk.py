@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import shutil
 import signal
 import subprocess
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from _procs import signal_and_wait, wait_until
 from liqcore.live.recorder import Recorder, read_lines
 from liqcore.testing.fake_exchange import FakeExchangeThread
 
@@ -94,10 +97,58 @@ def printing_venue():
         ft.stop()
 
 
-def _cli(argv, preexec):
-    # (the cache of compiled kernels stays where it is: only the recorder's output is on the small disk)
-    return subprocess.run([sys.executable, "-m", "liqcore", *argv], capture_output=True, timeout=90,
-                          preexec_fn=preexec)
+def _until(argv, preexec, ready, bound_s: float = 100.0) -> tuple[int, bytes, str]:
+    """Run ``liqcore ARGV`` until ``ready(stderr so far)`` is true (polled; the condition, not a fixed
+    duration: on a busy machine the process takes its time to start and to fill the disk), then SIGTERM
+    it (a graceful stop, as --duration's end); ``bound_s`` bounds the wait.  ``(exit status, stdout,
+    stderr)``.  (The cache of compiled kernels stays where it is: only the recorder's output is on the
+    small disk.)"""
+    p = subprocess.Popen([sys.executable, "-m", "liqcore", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=preexec)
+    chunks: list[bytes] = []
+    out: list[bytes] = []
+    readers = [threading.Thread(target=lambda: chunks.extend(iter(lambda: p.stderr.read1(4096), b"")), daemon=True),
+               threading.Thread(target=lambda: out.append(p.stdout.read()), daemon=True)]
+    for t in readers:
+        t.start()
+    met = []
+
+    def cond():
+        met.append(ready(b"".join(chunks).decode(errors="replace")))
+        return met[-1]
+
+    wait_until(p, cond, f"liqcore {argv[0]}: the condition", bound_s, every_s=0.05)
+    signal_and_wait(p, signal.SIGTERM, 60, f"liqcore {argv[0]}")
+    for t in readers:
+        t.join(10)
+    err = b"".join(chunks).decode(errors="replace")
+    assert met and met[-1], f"liqcore {argv[0]} ended (exit {p.returncode}) before the condition: {err[-2000:]}"
+    return p.returncode, b"".join(out), err
+
+
+def _unwritten_said(err: str) -> int:
+    """The recorder's last status line's count of lines it could not write (``NOT WRITTEN=N``)."""
+    found = re.findall(r"NOT WRITTEN=(\d+)", err)
+    return int(found[-1]) if found else 0
+
+
+def _metric(port: int, name: str) -> float:
+    """A gauge of the runner's Prometheus endpoint on 127.0.0.1 (0 while it does not answer yet)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            body = r.read().decode()
+    except OSError:
+        return 0.0
+    m = re.search(rf"^{name}(?:{{[^}}]*}})? ([0-9.eE+-]+)$", body, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _readable(d: Path) -> int:
@@ -107,10 +158,12 @@ def _readable(d: Path) -> int:
 def test_record_on_a_full_disk_says_so_once_counts_and_exits_1(small_disk, printing_venue):
     where, preexec, _ = small_disk
     out = where / "rec"
-    p = _cli(["record", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", printing_venue.public_ws_url,
-              "--duration", "3", "--out", str(out), "--quiet", "--flush", "0.2"], preexec)
-    err = p.stderr.decode()
-    assert p.returncode == 1, (p.stdout, err[-2000:])
+    # runs until its own status line counts more than 100 lines it could not write (the disk filled and the
+    # venue kept printing), then stops as at the end of --duration (here only a bound)
+    rc, stdout, err = _until(["record", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url",
+                              printing_venue.public_ws_url, "--duration", "90", "--out", str(out), "--flush", "0.2"],
+                             preexec, lambda e: _unwritten_said(e) > 100)
+    assert rc == 1, (stdout, err[-2000:])
     assert "Traceback" not in err
     said = [ln for ln in err.splitlines() if "recorder: cannot write" in ln]
     assert len(said) == 1, err[-3000:]  # once, at the first failure: not once per frame
@@ -120,21 +173,25 @@ def test_record_on_a_full_disk_says_so_once_counts_and_exits_1(small_disk, print
     unwritten = int(last.rsplit(": ", 1)[1].split()[0])
     assert unwritten > 100  # the venue kept printing for seconds after the disk filled: each line counted
     # what the recorder says it wrote is exactly what reads back (files cut back to their last complete block)
-    written = int(p.stdout.decode().split()[1])
+    written = int(stdout.decode().split()[1])
     assert written > 0 and _readable(out) == written
 
 
 def test_run_with_record_on_a_full_disk_keeps_trading_and_says_it_once(small_disk, printing_venue):
     where, preexec, _ = small_disk
     out = where / "rec"
-    p = _cli(["run", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", printing_venue.public_ws_url,
-              "--duration", "3", "--record", str(out), "--no-dashboard", "--json"], preexec)
-    err = p.stderr.decode()
-    assert p.returncode == 1, err[-2000:]
+    port = _free_port()
+    # runs until its metrics count more than 100 lines the recorder could not write, then stops (SIGTERM, as
+    # at the end of --duration, here only a bound)
+    rc, stdout, err = _until(["run", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url",
+                              printing_venue.public_ws_url, "--duration", "90", "--record", str(out), "--no-dashboard",
+                              "--json", "--metrics-port", str(port)], preexec,
+                             lambda e: _metric(port, "liqcore_recorder_unwritten") > 100)
+    assert rc == 1, err[-2000:]
     assert "Traceback" not in err and len(err.splitlines()) <= 6, err[-3000:]
     assert sum("recorder: cannot write" in ln for ln in err.splitlines()) == 1
     assert err.strip().splitlines()[-1].startswith("liqcore run: error: --record: cannot write ")
-    s = json.loads(p.stdout)
+    s = json.loads(stdout)
     rec = s["recorder"]
     assert rec["error"] and rec["unwritten"] > 100
     # every frame still reached the engine: decoded, none lost to the recorder's failure

@@ -12,7 +12,11 @@ the +-5 s around each cascade's start, pooled over cascades, and the lag of its 
 Throttles bias the answer: a venue whose stream shows at most one liquidation per second (Binance,
 OKX; Bybit before 2025-02) shows a cascade's first liquidation late by up to its throttle (a later
 one replaced it on event time; held to the end of the second on receive time), so it looks like a
-follower by up to 1000 ms even when it is not.  The findings state each venue's throttle.
+follower by up to 1000 ms even when it is not.  The findings state each venue's throttle, and a pair's
+verdict honours the slower venue's: a lead whose CI does not lie wholly beyond +-its throttle (the
+venue's resolution) reads "not resolvable at <venue>'s resolution", not "<venue> leads" -- on the null
+market with Binance throttled to 1 s the CI on event time excludes 0 on about one seed in six, always
+within the throttle.
 """
 from __future__ import annotations
 
@@ -46,6 +50,21 @@ def _grid_returns(t: np.ndarray, p: np.ndarray, a: int, n: int, step: int) -> np
         return np.full(n - 1, np.nan)
     lp = np.log(p[k])
     return np.diff(lp)
+
+
+def _verdict(row: dict, a: str, b: str, slow: str) -> str:
+    """A pair's verdict on event time: ``"<venue> leads"`` only when the delay's CI excludes 0 AND lies
+    wholly beyond +-``resolution_ms`` (the slower venue's throttle: its first liquidation shown is late by
+    up to that); ``"not resolvable at <slow>'s resolution"`` when the CI excludes 0 within it; ``"no
+    lead"`` when the CI spans 0; ``"too few"`` without a CI."""
+    lo, hi, med, res_ms = row["lo_ms_event"], row["hi_ms_event"], row["median_ms_event"], row["resolution_ms"]
+    if row["n"] < 2 or not math.isfinite(lo):
+        return "too few"
+    if lo <= 0 <= hi:
+        return "no lead"
+    if lo > res_ms or hi < -res_ms:
+        return f"{a if med > 0 else b} leads"
+    return f"not resolvable at {slow}'s resolution"
 
 
 def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci: float = 0.95, **_) -> StudyResult:
@@ -100,7 +119,12 @@ def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci
             row[f"median_ms_{lab}"] = float(np.median(x)) if len(x) else math.nan
             row[f"lo_ms_{lab}"], row[f"hi_ms_{lab}"] = lo, hi
             row[f"a_first_pct_{lab}"] = 100.0 * float(np.mean(x > 0)) if len(x) else math.nan
+        slow = a if thr_ms[a] >= thr_ms[b] else b
+        row["resolution_ms"] = float(thr_ms[slow])
+        row["slower_venue"] = vname[slow]
+        row["verdict"] = _verdict(row, vname[a], vname[b], vname[slow])
         rows.append(row)
+        head[f"{vname[a]}_{vname[b]}_verdict"] = row["verdict"]
         head[f"{vname[a]}_{vname[b]}_median_ms_event"] = row["median_ms_event"]
         head[f"{vname[a]}_{vname[b]}_ci_ms_event"] = [row["lo_ms_event"], row["hi_ms_event"]]
     pairs = pd.DataFrame(rows)
@@ -159,11 +183,19 @@ def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci
         if r["n"] < 2 or not math.isfinite(lo):
             res.findings.append(f"{a} vs {b}: {r['n']} cascade(s) with large liquidations on both: too few for a CI.")
             continue
-        if lo > 0 or hi < 0:
-            lead, by = (a, med) if med > 0 else (b, -med)
-            verdict = f"{lead} leads by {by:.0f} ms"
-        else:
+        verdict, res_ms = r["verdict"], r["resolution_ms"]
+        if verdict.endswith(" leads"):
+            verdict += f" by {abs(med):.0f} ms"
+            if res_ms > 0:
+                verdict += f" (the CI lies beyond the {res_ms:.0f} ms throttle)"
+        elif verdict == "no lead":
             verdict = "no lead (the CI spans 0)"
+            if res_ms > 0:
+                verdict += f"; a lead under {res_ms:.0f} ms is not resolvable at this pair's slower venue's resolution"
+        else:
+            verdict = (f"{verdict} (the CI excludes 0 but not the +-{res_ms:.0f} ms of {r['slower_venue']}'s throttle: a later "
+                       f"liquidation replaces the first within each window, so a lead this small cannot be told from "
+                       f"the throttle)")
         res.findings.append(
             f"{a} vs {b}: {b}'s first large liquidation comes {med:+.0f} ms after {a}'s (median of {r['n']} "
             f"cross-venue cascades, {pct}% CI [{lo:+.0f}, {hi:+.0f}] ms, event time; receive time "
