@@ -10,9 +10,14 @@ equity, ledger) -- the machinery the sweeps' ``--chunk-days`` uses
 for count (tested); only the feed-latency note's median / p99 are taken over a decimated sample of the
 receive delays when the span holds more than :data:`LATENCY_SAMPLE` events.
 
+Every fill rule runs in chunks: under ``--fill queue`` the chunks carry the top of book (QUOTE rows)
+to the simulator, whose state (the book in force, the queue ahead of a working limit) carries across
+chunks as the positions do; the price grid (``--fill queue``, ``--price-grid auto``), which the whole
+load reads from each symbol's first prints, is read from the first chunks before any is replayed
+(:class:`_GridGate`), and a span without a quote falls back to ``through`` as the whole load does.
+
 Where chunks cannot reproduce the whole load exactly, :func:`chunk_reason` names why and the caller
-loads the span whole (and says so): a strategy other than ``cascade-mm``, the queue fill rule or the
-price grid (they read the whole span's book and prices), order latencies drawn from a journal, the
+loads the span whole (and says so): a strategy other than ``cascade-mm``, order latencies drawn from a journal, the
 guide's avoided times, ``feed-latency-mode constant``, a dataset selection with several (venue, symbol)
 pairs, or a chunk boundary the detector's stray-time test would see (:class:`NotStreamable`).
 """
@@ -77,14 +82,16 @@ class _Span:  # a sweep partition's fields the chunk reader uses (and a window: 
     end_ns: int | None
 
 
-def chunk_reason(params, strategy) -> str | None:
-    """Why a backtest with ``params`` and ``strategy`` (an instance) cannot run in chunks, or None."""
+def chunk_reason(params, strategy, *, book: bool = False) -> str | None:
+    """Why a backtest with ``params`` and ``strategy`` (an instance) cannot run in chunks, or None.
+    ``book``: the caller carries the top of book and the price grid across its chunks
+    (:func:`replay_chunked` does); otherwise the queue rule and the price grid need the whole span."""
     from liqcore.execution.avoid import Avoid
 
     name = type(strategy).name
     if name != "cascade-mm" or type(strategy).signals is not _cascade_mm_signals():
         return f"strategy {name} builds its signals over the whole span"
-    if params.fill == "queue" or getattr(params, "price_grid", "off") == "auto":
+    if not book and (params.fill == "queue" or getattr(params, "price_grid", "off") == "auto"):
         return "fill queue / price-grid auto read the whole span's top of book and price grid"
     if params.order_latency_from:
         return "order-latency-from draws latencies over the whole run's signals"
@@ -99,6 +106,60 @@ def _cascade_mm_signals():
     from liqcore.strategies.cascade_mm import CascadeMM
 
     return CascadeMM.signals
+
+
+class _GridGate:
+    """Hands the chunks to the simulator cells once their price grid is known.  The whole load reads
+    each symbol's grid from its first :data:`liqcore.execution.events.GRID_PRINTS` trade prints
+    (``--fill queue`` or ``--price-grid auto``): the chunks are held (what the simulator reads of
+    them) until every symbol has shown that many prints, or the span ends; then the grid is set on
+    every cell and the held chunks are replayed in order.  Memory: the chunks up to that many prints
+    (one default chunk of a busy symbol), then nothing."""
+
+    def __init__(self, params):
+        self.on = params.fill == "queue" or getattr(params, "price_grid", "off") == "auto"
+        self.held: list = []  # (chunk, records, their print indices)
+        self.prices: dict = {}  # symbol id -> [the first trade prices]
+        self.seen: dict = {}  # symbol id -> trade prints seen (at most GRID_PRINTS counted)
+
+    def feed(self, cells, ch, rec, ni) -> None:
+        from liqcore.execution.events import GRID_PRINTS
+        from liqcore.types import Kind
+
+        if not self.on:
+            for c in cells:
+                c.feed(ch, rec, ni)
+            return
+        n_sym = len(cells[0].par)
+        ev = ch.events
+        is_trade = ev["kind"] == int(Kind.TRADE)
+        sym = ev["symbol_id"][is_trade]
+        px = ev["price"][is_trade]
+        for sid in range(n_sym):
+            have = self.seen.get(sid, 0)
+            if have < GRID_PRINTS:
+                take = px[sym == sid][:GRID_PRINTS - have].copy()
+                self.prices.setdefault(sid, []).append(take)
+                self.seen[sid] = have + len(take)
+        self.held.append((ch, rec, ni))
+        if all(self.seen.get(sid, 0) >= GRID_PRINTS for sid in range(n_sym)):
+            self.flush(cells)
+
+    def flush(self, cells) -> None:
+        """Set the grid (from the prints seen) and replay the held chunks; later chunks pass through."""
+        from liqcore.execution.events import grid_of_prices
+
+        if not self.on:
+            return
+        for sid in range(len(cells[0].par)):
+            parts = self.prices.get(sid)
+            g = grid_of_prices(np.concatenate(parts)) if parts else 0.0
+            for c in cells:
+                c.par["grid"][sid] = g
+        held, self.held, self.prices, self.on = self.held, [], {}, False
+        for ch, rec, ni in held:
+            for c in cells:
+                c.feed(ch, rec, ni)
 
 
 class _Delays:
@@ -162,9 +223,11 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.types import CASCADE_DTYPE, Kind
     from liqcore._libs.detector import CascadeDetector
 
-    why = chunk_reason(params, strategy)
+    why = chunk_reason(params, strategy, book=True)
     if why:
         raise NotStreamable(why)
+    book = params.fill == "queue"  # the QUOTE rows are replayed with the prints
+    grid = _GridGate(params)
     if not chunk_days or chunk_days <= 0:
         raise NotStreamable("no chunk length")
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
@@ -179,6 +242,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     det_counts: dict = {}
     delays = _Delays()
     reg = None
+    bare = None  # under the queue rule: the through run it falls back to when the span has no quote
     n_events = 0
     kinds: set = set()
 
@@ -193,19 +257,24 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
             continue
         te = events["ts_event"]
         tail = boundary_tail(tail, te, o, jump)
-        ch = _Chunk(events, o, so)
+        ch = _Chunk(events, o, so, book=book)
         for k, v in ch.dropped.items():
             dropped[k] = dropped.get(k, 0) + v
         if cell is None:
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
             cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
+            if book:  # the same run without a book, kept until a quote shows (none in the span: through)
+                bare = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
+                bare.par["queue"] = 0
         elif int(ch.events["symbol_id"].max()) + 1 > len(cell.st):
             raise NotStreamable("a symbol appears after the first chunk")
         rec_all, counts = _Run(detector, o).run(ch.events)
         add_counts(counts)
         rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
         recs.append(rec)
-        cell.feed(ch, rec, ch.sim_index(rec["event_index"]))
+        if bare is not None and bool((ch.events["kind"] == int(Kind.QUOTE)).any()):
+            bare = None  # the span has a book: the queue rule holds (the whole load's queue_fallback)
+        grid.feed([c for c in (cell, bare) if c is not None], ch, rec, ch.sim_index(rec["event_index"]))
         min_trade = cheapest_trade(ch.events, min_trade)
         liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
         delays.add(ch.events)
@@ -215,9 +284,17 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         n_events += len(ch.events)
         if on_chunk is not None:
             on_chunk(len(ch.events))
+        ch.events = None  # a chunk held for the price grid keeps only what the simulator reads
         del ch, events
     if cell is None:
         raise NotStreamable("the selection has no events")
+    grid.flush([c for c in (cell, bare) if c is not None])
+    fallback = False
+    if bare is not None:  # no quote in the span: the queue rule falls back to through, as the whole load's
+        from liqcore.execution.events import queue_fallback
+
+        fallback = queue_fallback(cell.par, np.zeros(0, dtype=liqs[0].dtype))
+        cell = bare
     _rest, counts = detector.run(np.zeros(0, dtype=liqs[0].dtype), flush=True, index_offset=o)
     add_counts(counts)
     got = {}
@@ -236,7 +313,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         equity=float(got["port"][0]["equity"]), start_ns=int(got["start_ns"]), end_ns=int(got["end_ns"]),
         records=rec, n_prints=int(cell.n_prints), sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end,
         working_at_end=working_at_end, note=_note(min_trade, liqs), events=None, dropped=dropped,
-        strategy=type(strategy).name, signals=sig, strategy_obj=strategy,
+        strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         latency={"order": order_latency_note(params, None), "feed": delays.note(int(params.feed_latency_ns or 0))},
     )
     from liqcore.codes import KIND_NAMES

@@ -281,14 +281,20 @@ class _Cell:
 class _Chunk:
     """One chunk's events cleaned as :class:`liqcore.backtest.sweeps.Prepared` cleans a partition."""
 
-    def __init__(self, events, o: int, so: int):
+    def __init__(self, events, o: int, so: int, book: bool = False):
+        """``book``: the top of book (QUOTE rows) is replayed too (the queue rule), not only the
+        trade prints and funding."""
         from liqcore.execution.events import clean_prints
         from liqcore.types import Kind, take_records
 
         ev, self.dropped = clean_prints(np.ascontiguousarray(events))
         self.events, self.o, self.so = ev, o, so
         self.ts = np.ascontiguousarray(ev["ts_recv"])
-        self.kept = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) | (ev["kind"] == int(Kind.FUNDING)))
+        k = ev["kind"]
+        sim = (k == int(Kind.TRADE)) | (k == int(Kind.FUNDING))
+        if book:
+            sim |= k == int(Kind.QUOTE)
+        self.kept = np.flatnonzero(sim)
         self.sim = take_records(ev, self.kept)
         self.sim_ts = np.ascontiguousarray(self.sim["ts_recv"])
 

@@ -11,7 +11,7 @@ from liqcore.types import EVENT_DTYPE, Kind
 
 __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",
            "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity", "queue_fallback",
-           "NO_BOOK_WARNING", "price_grids", "apply_price_grid",
+           "NO_BOOK_WARNING", "price_grids", "grid_of_prices", "apply_price_grid",
            "book_view"]
 
 #: said once per process when ``--fill queue`` meets an input without top of book
@@ -165,6 +165,23 @@ def _common_step(steps: np.ndarray) -> float:
     return float(steps.min())
 
 
+def grid_of_prices(prices: np.ndarray) -> float:
+    """The price grid (ticks per unit of price; 0: fewer than two distinct prices) of one symbol's
+    trade prints ``prices`` (:func:`price_grids` gives it each symbol's first :data:`GRID_PRINTS`)."""
+    px = np.unique(prices)
+    px = px[np.isfinite(px)]
+    if len(px) < 2:
+        return 0.0
+    steps = np.diff(px)
+    steps = steps[steps > 0]
+    step = _common_step(steps) if len(steps) else 0.0
+    if step <= 0:
+        return 0.0
+    g = 1.0 / step
+    r = round(g)
+    return float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
+
+
 def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     """Per symbol id, the price grid of its trade prints in ticks per unit of price (0: fewer than two
     distinct prices): the reciprocal of the greatest common step between distinct prices among its first
@@ -182,17 +199,7 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     price = events["price"][is_trade]
     sym = events["symbol_id"][is_trade]
     for sid in range(n_sym):
-        px = np.unique(price[sym == sid][:GRID_PRINTS])
-        px = px[np.isfinite(px)]
-        if len(px) < 2:
-            continue
-        steps = np.diff(px)
-        steps = steps[steps > 0]
-        step = _common_step(steps) if len(steps) else 0.0
-        if step > 0:
-            g = 1.0 / step
-            r = round(g)
-            out[sid] = float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
+        out[sid] = grid_of_prices(price[sym == sid][:GRID_PRINTS])
     try:
         _last_grids = (weakref.ref(events), key, out.copy())
     except TypeError:  # (an object that takes no weak reference: not cached)
