@@ -92,7 +92,7 @@ def chunk_reason(params, strategy, *, book: bool = False) -> str | None:
     if name != "cascade-mm" or type(strategy).signals is not _cascade_mm_signals():
         return f"strategy {name} builds its signals over the whole span"
     if not book and (params.fill == "queue" or getattr(params, "price_grid", "off") == "auto"):
-        return "fill queue / price-grid auto read the whole span's top of book and price grid"
+        return "fill queue / price-grid auto: this reader does not carry the top of book and the price grid"
     if params.order_latency_from:
         return "order-latency-from draws latencies over the whole run's signals"
     if Avoid.from_params(params) is not None:
