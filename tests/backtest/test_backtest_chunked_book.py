@@ -71,19 +71,12 @@ def test_queue_rule_in_chunks_equals_the_whole_load(tmp_path_factory, data, days
 def test_the_queue_rule_reads_a_dataset_in_chunks_with_the_book(tmp_path_factory, monkeypatch):
     """``backtest(DS, fill=queue)`` reads in chunks (no read spans more than one, no events kept), replays
     the quotes (the result differs from the through rule's) and equals the whole load."""
-    from liqcore.io import dataset as D
+    from tests.backtest.test_backtest_chunked import _spy_reads
 
     path = _datasets(tmp_path_factory)["book"]
     p = Params.from_mapping({"fill": "queue", "offset": "0.02%", "quantile": "0.9"})
     whole = backtest(path, p, equity=10_000.0, chunk_days=0)
-    calls = []
-    real = D.load_dataset
-
-    def spy(*a, **kw):
-        calls.append((kw.get("start_ns"), kw.get("end_ns")))
-        return real(*a, **kw)
-
-    monkeypatch.setattr(D, "load_dataset", spy)
+    calls = _spy_reads(monkeypatch)
     res = backtest(path, p, equity=10_000.0, chunk_days=0.25, read="all")
     assert res.events is None and not res.fill_fallback
     assert len(calls) >= 8 and all(s is not None and e - s <= DAY // 4 for s, e in calls)
