@@ -253,3 +253,30 @@ def test_the_section_merge_is_the_stable_sort(a, z, sort):
     got = event_order(ts)
     want = np.argsort(ts, kind="stable")
     assert np.array_equal(np.arange(len(ts)) if got is None else got, want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(te=st.lists(st.integers(0, 3), min_size=1, max_size=40), data=st.data(), buckets=st.sampled_from([1, 2, 0]))
+def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
+    """The merge finds exact duplicates among rows sharing their event time through a hash of the other
+    columns, then compares the rows that hash alike byte for byte: the same rows as np.unique of every row's
+    bytes, also when the hash collides (``buckets``: the hash cut to 1 or 2 values; 0: the real hash).  A
+    quote's bid and ask (same times, other side and price) are never duplicates."""
+    from liqcore import dataset as DS
+
+    n = len(te)
+    r = np.zeros(n, DS._ROW_DTYPE)
+    r["ts_event_ns"] = np.sort(te)
+    r["ts_recv_ns"] = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    r["side"] = data.draw(st.lists(st.sampled_from([3, 4]), min_size=n, max_size=n))
+    r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0, -0.0, 0.0]), min_size=n, max_size=n))
+    r["trade_id"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    idx = DS._equal_time_runs(r["ts_event_ns"])
+    _u, first = np.unique(r[idx].view(np.dtype((np.void, DS._ROW_DTYPE.itemsize))), return_index=True)
+    dup = np.ones(len(idx), bool)
+    dup[first] = False
+    real = DS._row_hash
+    with pytest.MonkeyPatch.context() as mp:
+        if buckets:
+            mp.setattr(DS, "_row_hash", lambda rows, i: real(rows, i) % np.uint64(buckets))
+        assert np.array_equal(DS._duplicates(r, idx), idx[dup])
