@@ -7,7 +7,13 @@ directory, removed at the end unless ``--keep``): per symbol and UTC day one tar
 (``--rate`` trades a day, default 3 M, a random walk of 0.1 price steps, bursts of trading around each
 cascade) and one ``liquidations`` file (``--liqs`` a day, default 1,500: a Poisson background plus
 ``--cascades`` bursts a day, default 30, of 4-12 large liquidations within 40 s, the price pushed
-through the burst and drifting back), both ``.csv.gz`` named as tardis names them.
+through the burst and drifting back), both ``.csv.gz`` named as tardis names them; with ``--quotes RATE``
+also one tardis ``quotes`` file (``exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,
+bid_price,bid_amount``: RATE top-of-book updates a day, the bid at or a tick under the last trade, the ask
+a tick above), and the queue rule's backtests are timed too (``--fill queue``: full replay in chunks,
+``--read windows``, ``--read auto``, ``--chunk-days 0``; in the warm process, against the same floor).
+The files are generated in a child process: a child's peak RSS (``wait4``) counts what its parent
+held when it was started, so every measured child starts from a small parent.
 
 Steps, each in its own child process (wall seconds and the child's peak RSS from ``wait4``):
 
@@ -24,6 +30,7 @@ Steps, each in its own child process (wall seconds and the child's peak RSS from
 
     python benches/bench_density.py [--rate 3000000] [--days 2] [--symbols BTCUSDT] [--skip-sweep]
     python benches/bench_density.py --days 4 --json benches/results/density-4d.json
+    python benches/bench_density.py --days 1 --quotes 6000000 --skip-sweep   # with the book (issue 41)
 
 Prints the parameters, the machine's load, then one line per figure with its unit, its floor and the
 ratio; ``--json FILE`` also writes every figure.  Bars (issue: a year of real-density data), on
@@ -219,8 +226,20 @@ def _child_inprocess(ds: str, repeat: int, queue: bool = False) -> dict:
     return {"rows": rows, "trades": trades, "floor_s": f, "backtest_s": b, "queue_s": q}
 
 
+def _child_generate(raw: str, syms: str, days: int, rate: int, liqs: int, cascades: int, seed: int,
+                    quotes: int) -> dict:
+    n_tr = n_lq = n_q = 0
+    for s in syms.split(","):
+        for d in range(days):
+            x, y, z = generate_day(Path(raw), s, d, rate, liqs, cascades, seed, quotes)
+            n_tr, n_lq, n_q = n_tr + x, n_lq + y, n_q + z
+    return {"trades": n_tr, "liquidations": n_lq, "quotes": n_q}
+
+
 def child_main(which: str, args: list[str]) -> None:
-    if which == "floor-convert":
+    if which == "generate":
+        out = _child_generate(args[0], args[1], *map(int, args[2:]))
+    elif which == "floor-convert":
         out = _child_floor_convert(args[1:], args[0])
     elif which == "inprocess":
         out = _child_inprocess(args[0], int(args[1]), len(args) > 2 and args[2] == "queue")
@@ -329,11 +348,11 @@ def main() -> int:
             shutil.rmtree(raw, ignore_errors=True)
             raw.mkdir(parents=True)
             t0 = time.perf_counter()
-            n_tr = n_lq = n_q = 0
-            for s in syms:
-                for d in range(a.days):
-                    x, y, z = generate_day(raw, s, d, a.rate, a.liqs, a.cascades, a.seed, a.quotes)
-                    n_tr, n_lq, n_q = n_tr + x, n_lq + y, n_q + z
+            # in a child: a peak RSS read by wait4 keeps what the process held before its exec, so every
+            # step's child must start from a small parent (the generated tables are a GiB at 6 M quotes)
+            g = measured([py, __file__, "--child", "generate", str(raw), ",".join(syms), str(a.days), str(a.rate),
+                          str(a.liqs), str(a.cascades), str(a.seed), str(a.quotes)], env)
+            n_tr, n_lq, n_q = g["trades"], g["liquidations"], g["quotes"]
             print(f"generated {n_tr:,} trades + {n_q:,} quotes + {n_lq:,} liquidations: {_du(raw) / 1e6:,.0f} MB gzip CSV in "
                   f"{time.perf_counter() - t0:.1f} s")
         files = sorted(str(p) for p in raw.glob("*.csv.gz"))
