@@ -360,11 +360,16 @@ def _write_parquet(table, where) -> None:
     from liqcore.io.dataset import BULK_KINDS, ROW_GROUP_ROWS
 
     bulk = pc.is_in(table.column("kind"), value_set=pa.array(BULK_KINDS, pa.int8()))
+    bulk = np.asarray(bulk.to_numpy(zero_copy_only=False), dtype=bool)
     # dictionary pages only for the few-valued columns: on times and prices they cost time and size
     with pq.ParquetWriter(where, table.schema, compression="zstd", use_dictionary=["kind", "side", "flags"]) as w:
-        for part in (table.filter(pc.invert(bulk)), table.filter(bulk)):
-            if part.num_rows:
-                w.write_table(part, row_group_size=ROW_GROUP_ROWS)
+        for keep in (~bulk, bulk):
+            # a row group at a time (the rows from its first to its last, filtered): no copy of the
+            # section (most of the file) is held
+            section = np.flatnonzero(keep)
+            for a in range(0, len(section), ROW_GROUP_ROWS):
+                lo, hi = int(section[a]), int(section[min(a + ROW_GROUP_ROWS, len(section)) - 1]) + 1
+                w.write_table(table.slice(lo, hi - lo).filter(pa.array(keep[lo:hi])), row_group_size=ROW_GROUP_ROWS)
 
 
 def _write_format(out_dir, symbols) -> None:
