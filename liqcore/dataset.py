@@ -295,13 +295,14 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
 
 
 def _row_hash(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of the rows ``idx`` of ``rows`` (_ROW_DTYPE) other than their event time, from the
-    columns' bits: rows equal byte for byte hash alike."""
+    """A 64-bit hash of the rows ``idx`` of ``rows`` (_ROW_DTYPE), from the columns' bits: rows equal
+    byte for byte hash alike."""
     m = np.uint64(0x9E3779B97F4A7C15)
-    h = np.ascontiguousarray(rows["ts_recv_ns"][idx]).view(np.uint64) * m
+    h = np.ascontiguousarray(rows["ts_event_ns"][idx]).view(np.uint64) * m
     small = (rows["kind"][idx].view(np.uint8).astype(np.uint64) | (rows["side"][idx].view(np.uint8).astype(np.uint64) << np.uint64(8))
              | (rows["flags"][idx].astype(np.uint64) << np.uint64(16)))
-    for col in (small, np.ascontiguousarray(rows["price"][idx]).view(np.uint64),
+    for col in (np.ascontiguousarray(rows["ts_recv_ns"][idx]).view(np.uint64), small,
+                np.ascontiguousarray(rows["price"][idx]).view(np.uint64),
                 np.ascontiguousarray(rows["qty"][idx]).view(np.uint64),
                 np.ascontiguousarray(rows["trade_id"][idx]).view(np.uint64)):
         h ^= h >> np.uint64(29)
@@ -312,20 +313,15 @@ def _row_hash(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
 def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Positions (into ``rows``) of the rows among ``idx`` (increasing positions: the rows sharing their
     event time with a neighbour) that repeat an earlier row of ``idx`` byte for byte; the first of each
-    is kept.  Equal rows share their event time and their :func:`_row_hash`, so only rows whose (event
-    time, hash) another row has are compared whole (np.unique of their bytes): a quote's bid and ask,
-    which share their times, are told apart by the hash instead of a sort of every row's bytes."""
+    is kept.  Equal rows hash alike (:func:`_row_hash`), so only rows whose hash another row has are
+    compared whole (np.unique of their bytes): a quote's bid and ask, which share their times, are told
+    apart by one sort of their hashes instead of a sort of every row's bytes."""
     h = _row_hash(rows, idx)
-    te = rows["ts_event_ns"][idx]
-    o = np.lexsort((h, te))  # stable: equal keys keep their order
-    hs, ts = h[o], te[o]
-    same = (hs[1:] == hs[:-1]) & (ts[1:] == ts[:-1])
+    hs = np.sort(h)
+    same = hs[1:] == hs[:-1]
     if not same.any():
         return np.zeros(0, np.int64)
-    member = np.zeros(len(o), dtype=bool)
-    member[1:] |= same
-    member[:-1] |= same
-    cand = idx[np.sort(o[member])]  # every row that could repeat another, in their order
+    cand = idx[np.isin(h, hs[1:][same])]  # every row that could repeat another, in their order
     whole = take_records(rows, cand).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
     _u, first = np.unique(whole, return_index=True)
     if len(first) == len(cand):
