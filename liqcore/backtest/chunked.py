@@ -108,60 +108,6 @@ def _cascade_mm_signals():
     return CascadeMM.signals
 
 
-class _GridGate:
-    """Hands the chunks to the simulator cells once their price grid is known.  The whole load reads
-    each symbol's grid from its first :data:`liqcore.execution.events.GRID_PRINTS` trade prints
-    (``--fill queue`` or ``--price-grid auto``): the chunks are held (what the simulator reads of
-    them) until every symbol has shown that many prints, or the span ends; then the grid is set on
-    every cell and the held chunks are replayed in order.  Memory: the chunks up to that many prints
-    (one default chunk of a busy symbol), then nothing."""
-
-    def __init__(self, params):
-        self.on = params.fill == "queue" or getattr(params, "price_grid", "off") == "auto"
-        self.held: list = []  # (chunk, records, their print indices)
-        self.prices: dict = {}  # symbol id -> [the first trade prices]
-        self.seen: dict = {}  # symbol id -> trade prints seen (at most GRID_PRINTS counted)
-
-    def feed(self, cells, ch, rec, ni) -> None:
-        from liqcore.execution.events import GRID_PRINTS
-        from liqcore.types import Kind
-
-        if not self.on:
-            for c in cells:
-                c.feed(ch, rec, ni)
-            return
-        n_sym = len(cells[0].par)
-        ev = ch.events
-        is_trade = ev["kind"] == int(Kind.TRADE)
-        sym = ev["symbol_id"][is_trade]
-        px = ev["price"][is_trade]
-        for sid in range(n_sym):
-            have = self.seen.get(sid, 0)
-            if have < GRID_PRINTS:
-                take = px[sym == sid][:GRID_PRINTS - have].copy()
-                self.prices.setdefault(sid, []).append(take)
-                self.seen[sid] = have + len(take)
-        self.held.append((ch, rec, ni))
-        if all(self.seen.get(sid, 0) >= GRID_PRINTS for sid in range(n_sym)):
-            self.flush(cells)
-
-    def flush(self, cells) -> None:
-        """Set the grid (from the prints seen) and replay the held chunks; later chunks pass through."""
-        from liqcore.execution.events import grid_of_prices
-
-        if not self.on:
-            return
-        for sid in range(len(cells[0].par)):
-            parts = self.prices.get(sid)
-            g = grid_of_prices(np.concatenate(parts)) if parts else 0.0
-            for c in cells:
-                c.par["grid"][sid] = g
-        held, self.held, self.prices, self.on = self.held, [], {}, False
-        for ch, rec, ni in held:
-            for c in cells:
-                c.feed(ch, rec, ni)
-
-
 class _Delays:
     """Receive delays (ts_recv - ts_event) of the recorded events, for the feed-latency note: all of
     them up to :data:`LATENCY_SAMPLE`, then every ``stride``-th (the stride doubles as they grow)."""
@@ -215,7 +161,8 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     ``detector_counts``, ``n_events`` (events read) and ``kinds`` (the input kinds read); the result
     itself is built by :func:`liqcore.backtest.run.backtest_chunked`.  :class:`NotStreamable`
     (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk."""
-    from liqcore.backtest.stream import _Cell, _Chunk, _note, _Run, boundary_tail, cheapest_trade, recv_chunks, span_mask
+    from liqcore.backtest.stream import (_Cell, _Chunk, _GridGate, _note, _Run, boundary_tail, cheapest_trade, needs_grid,
+                                         recv_chunks, span_mask)
     from liqcore.execution.detect import confirmed_records
     from liqcore.execution.latency import order_latency_note
     from liqcore.execution.replay import at_end
@@ -227,7 +174,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     if why:
         raise NotStreamable(why)
     book = params.fill == "queue"  # the QUOTE rows are replayed with the prints
-    grid = _GridGate(params)
+    grid = _GridGate(needs_grid(params))
     if not chunk_days or chunk_days <= 0:
         raise NotStreamable("no chunk length")
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)

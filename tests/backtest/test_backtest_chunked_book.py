@@ -88,7 +88,7 @@ def test_the_queue_rule_reads_a_dataset_in_chunks_with_the_book(tmp_path_factory
 
 def test_a_chunk_held_for_the_grid_keeps_only_what_the_simulator_reads(tmp_path_factory, monkeypatch):
     """Until the grid is known the chunks are held, without their events; from then on they pass."""
-    from liqcore.backtest import chunked as C
+    from liqcore.backtest import stream as C
     from liqcore.execution import events as E
 
     path = _datasets(tmp_path_factory)["book"]
@@ -123,3 +123,32 @@ def test_queue_rule_in_chunks_on_the_real_recordings_falls_back_as_the_whole_loa
     assert whole.fill_fallback and whole.n_prints > 5_000
     for days in (0.01, 0.5):
         _same(whole, backtest_chunked(str(ds), p, obj, symbols=["BTCUSDT"], equity=10_000.0, chunk_days=days))
+
+
+@pytest.mark.parametrize("data", ["book", "late", "bare"])
+def test_a_sweep_over_fill_rules_in_chunks_equals_the_whole_partition(tmp_path_factory, data):
+    """A sweep over fill rules, queue models and the price grid reads a dataset partition in chunks with
+    its book (every task in chunks, none loaded whole) and gives the whole partition's rows, window by
+    window, fill-model label included (a partition without a quote: the queue rule's fall-back)."""
+    import dataclasses
+
+    from liqcore.backtest import sweep_grid as SG
+    from liqcore.backtest import sweeps as S
+    from liqcore.execution import events as E
+    from tests.backtest.test_sweep_stream import _same, _table, _windows
+
+    path = _datasets(tmp_path_factory)[data]
+    grid = SG.validate_grid({"fill": ["through", "queue", "touch"], "queue-model": ["risk-averse", "prob:2"],
+                             "price-grid": ["off", "auto"], "offset": ["0.02%", "0.1%"], "quantile": ["0.9"]})
+    part = S.Partition(S.Source("dataset", path=path), ("BTCUSDT",))
+    from liqcore.dataset import load_dataset
+
+    t0 = int(load_dataset(path).events["ts_recv"].min())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(E, "GRID_PRINTS", 3_000)  # the grid's prints span several chunks
+        a, _ = _table([part], _windows(t0), grid=grid)
+        b, stats = _table([dataclasses.replace(part, chunk_days=0.1)], _windows(t0), grid=grid)
+    _same(a, b)
+    assert stats["chunked_tasks"] >= 1 and stats["chunked_ran_whole"] == {}
+    labels = set(b["fill_model"])
+    assert any("no top of book" in x for x in labels) == (data == "bare")
