@@ -268,18 +268,19 @@ def _equal_time_runs(te: np.ndarray) -> np.ndarray:
 
 def _merge_rows(rows: np.ndarray) -> np.ndarray:
     """Rows sorted by (event time, receive time), stable, exact duplicates removed (the first kept)."""
-
     te = rows["ts_event_ns"]
     if len(rows) > 1:
         d = np.diff(te)
         if not bool(np.all(d >= 0)):  # old rows and new (two sorted runs): a stable sort merges them
             rows = take_records(rows, np.argsort(te, kind="stable"))
             te = rows["ts_event_ns"]
+        del d
         # in event-time order: only runs of equal event times need ordering by receive time, and only they
         # can hold duplicates (the reordering keeps every event time in its place: the same runs)
         idx = _equal_time_runs(te)
-        if len(idx):
-            tr = rows["ts_recv_ns"]
+        tr = rows["ts_recv_ns"]
+        # already in receive-time order within every run (a quote's bid and ask: one time): nothing to sort
+        if len(idx) and bool(np.any((te[1:] == te[:-1]) & (tr[1:] < tr[:-1]))):
             order = np.lexsort((tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
             if not bool(np.all(order[1:] > order[:-1])):
                 perm = np.arange(len(rows))
@@ -296,7 +297,17 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
 
 def _row_hash(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """A 64-bit hash of the rows ``idx`` of ``rows`` (_ROW_DTYPE), from the columns' bits: rows equal
-    byte for byte hash alike."""
+    byte for byte hash alike.  Computed a block of rows at a time (its temporaries: one block's)."""
+    block = 1 << 20
+    if len(idx) <= block:
+        return _row_hash_block(rows, idx)
+    out = np.empty(len(idx), np.uint64)
+    for a in range(0, len(idx), block):
+        out[a:a + block] = _row_hash_block(rows, idx[a:a + block])
+    return out
+
+
+def _row_hash_block(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     m = np.uint64(0x9E3779B97F4A7C15)
     h = np.ascontiguousarray(rows["ts_event_ns"][idx]).view(np.uint64) * m
     small = (rows["kind"][idx].view(np.uint8).astype(np.uint64) | (rows["side"][idx].view(np.uint8).astype(np.uint64) << np.uint64(8))
