@@ -350,11 +350,13 @@ class _Chunk:
         ev, self.dropped = clean_prints(np.ascontiguousarray(events))
         self.events, self.o, self.so = ev, o, so
         self.ts = np.ascontiguousarray(ev["ts_recv"])
+        if book:  # most rows are the book's: the simulator reads the chunk as it is (it skips the other kinds)
+            self.kept = np.arange(len(ev))
+            self.sim = ev
+            self.sim_ts = self.ts
+            return
         k = ev["kind"]
-        sim = (k == int(Kind.TRADE)) | (k == int(Kind.FUNDING))
-        if book:
-            sim |= k == int(Kind.QUOTE)
-        self.kept = np.flatnonzero(sim)
+        self.kept = np.flatnonzero((k == int(Kind.TRADE)) | (k == int(Kind.FUNDING)))
         self.sim = take_records(ev, self.kept)
         self.sim_ts = np.ascontiguousarray(self.sim["ts_recv"])
 
