@@ -295,6 +295,23 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
     return rows
 
 
+def _merge_runs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``np.concatenate([old, new])`` stably sorted by event time (old rows first among equal times) when
+    both are sorted by event time, built in one array (no concatenated copy, no sort order, no gather);
+    otherwise the concatenation (:func:`_merge_rows` sorts it)."""
+    to, tn = old["ts_event_ns"], new["ts_event_ns"]
+    if not (bool(np.all(to[1:] >= to[:-1])) and bool(np.all(tn[1:] >= tn[:-1]))):
+        return np.concatenate([old, new])
+    # an old row goes before every new row of its time or later
+    pos = np.searchsorted(tn, to, "left") + np.arange(len(old))
+    out = np.empty(len(old) + len(new), _ROW_DTYPE)
+    is_old = np.zeros(len(out), dtype=bool)
+    is_old[pos] = True
+    out[pos] = old
+    out[~is_old] = new
+    return out
+
+
 def _row_hash(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """A 64-bit hash of the rows ``idx`` of ``rows`` (_ROW_DTYPE), from the columns' bits: rows equal
     byte for byte hash alike.  Computed a block of rows at a time (its temporaries: one block's)."""
@@ -544,8 +561,10 @@ def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = Fa
         if k in have:
             old = _read_partition(out_dir, url, have[k])
             old_rows = len(old)
-            new = np.concatenate([old, new])
+            new = _merge_runs(old, new)
+            del old
         merged = _merge_rows(new)
+        del new
         added += len(merged) - old_rows
         ok = not url and _still_checked(merged, name, have.get(k) if old_rows else None, checked)
         _put_partition(out_dir, url, k, merged, have.get(k), ok)
