@@ -296,19 +296,26 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
 
 
 def _merge_runs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """``np.concatenate([old, new])`` stably sorted by event time (old rows first among equal times) when
-    both are sorted by event time, built in one array (no concatenated copy, no sort order, no gather);
-    otherwise the concatenation (:func:`_merge_rows` sorts it)."""
+    """``np.concatenate([old, new])`` stably sorted by event time, built in one array (no concatenated
+    copy, no sort order, no gather), when ``new`` is sorted by event time and ``old`` is a few sorted
+    runs (a partition file's sections: each sorted); otherwise the concatenation (:func:`_merge_rows`
+    sorts it).  A row's place: its place in its run, plus the rows of earlier runs at its time or
+    before and of later runs before its time."""
     to, tn = old["ts_event_ns"], new["ts_event_ns"]
-    if not (bool(np.all(to[1:] >= to[:-1])) and bool(np.all(tn[1:] >= tn[:-1]))):
+    cuts = np.flatnonzero(to[1:] < to[:-1]) + 1
+    if len(cuts) > 8 or not bool(np.all(tn[1:] >= tn[:-1])):
         return np.concatenate([old, new])
-    # an old row goes before every new row of its time or later
-    pos = np.searchsorted(tn, to, "left") + np.arange(len(old))
+    edges = np.concatenate([[0], cuts, [len(old)]]).tolist()
+    runs = [(old, a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a] + [(new, 0, len(new))]
+    times = [r["ts_event_ns"][a:b] for r, a, b in runs]
     out = np.empty(len(old) + len(new), _ROW_DTYPE)
-    is_old = np.zeros(len(out), dtype=bool)
-    is_old[pos] = True
-    out[pos] = old
-    out[~is_old] = new
+    for i, (r, a, b) in enumerate(runs):
+        t = times[i]
+        pos = np.arange(len(t), dtype=np.int64)
+        for j, u in enumerate(times):
+            if j != i:
+                pos += np.searchsorted(u, t, "right" if j < i else "left")
+        out[pos] = r[a:b]
     return out
 
 
@@ -429,6 +436,7 @@ def _partition_files(out_dir, url: bool) -> dict:
 
 
 def _read_partition(out_dir, url: bool, files) -> np.ndarray:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from liqcore.io import storage
@@ -442,6 +450,9 @@ def _read_partition(out_dir, url: bool, files) -> np.ndarray:
     else:
         tables = [pq.read_table(f) for f in files]
     parts = [_rows_of_table(t) for t in tables]
+    del tables
+    # the decoded columns go back to the system now, not held by pyarrow's pool beside the merge's arrays
+    pa.default_memory_pool().release_unused()
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 

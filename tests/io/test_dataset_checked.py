@@ -314,20 +314,22 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
 
 
 @settings(max_examples=300, deadline=None)
-@given(a=st.lists(st.integers(0, 6), max_size=30), b=st.lists(st.integers(0, 6), max_size=30), sort_a=st.booleans())
-def test_old_and_new_rows_merge_as_their_concatenation_stably_sorted(a, b, sort_a):
-    """A partition's old rows and a file's new rows (each sorted by event time) are merged in one array, as
-    their concatenation stably sorted (old first among equal times) would be; unsorted old rows: the
+@given(a=st.lists(st.integers(0, 6), max_size=30), b=st.lists(st.integers(0, 6), max_size=30), split=st.integers(0, 30),
+       sort_b=st.booleans())
+def test_old_and_new_rows_merge_as_their_concatenation_stably_sorted(a, b, split, sort_b):
+    """A partition's old rows (a file's two sections, each sorted by event time) and a file's new rows (sorted)
+    are merged in one array, as their concatenation stably sorted would be; new rows out of order: the
     concatenation, which the merge sorts."""
     from liqcore import dataset as DS
 
     old, new = np.zeros(len(a), DS._ROW_DTYPE), np.zeros(len(b), DS._ROW_DTYPE)
-    old["ts_event_ns"] = sorted(a) if sort_a else a
-    new["ts_event_ns"] = sorted(b)
+    k = min(split, len(a))
+    old["ts_event_ns"] = sorted(a[:k]) + sorted(a[k:])
+    new["ts_event_ns"] = sorted(b) if sort_b else b
     old["qty"], new["qty"] = np.arange(len(a)), 100 + np.arange(len(b))  # which row is which
     cat = np.concatenate([old, new])
     got = DS._merge_runs(old, new)
-    if sort_a or a == sorted(a):
+    if sort_b or b == sorted(b):
         assert got.tobytes() == cat[np.argsort(cat["ts_event_ns"], kind="stable")].tobytes()
     else:
         assert got.tobytes() == cat.tobytes()
