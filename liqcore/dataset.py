@@ -379,28 +379,27 @@ def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False
     return pa.table({c: pa.array(rows[c]) for c, _t, _f in _FILE_COLUMNS}).replace_schema_metadata(meta)
 
 
-def _write_parquet(table, where) -> None:
-    """One partition file: its rows (sorted by event time) in two sections, each in its own row groups
-    of at most ROW_GROUP_ROWS rows and sorted by event time: first every kind but trades and quotes
-    (liquidations, marks, funding, gaps: a small share), then trades and quotes; so a read of the
-    first kinds skips the second section's row groups by their ``kind`` statistics."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
+    """One partition file of ``rows`` (_ROW_DTYPE, sorted by event time; ``meta``: the
+    :func:`_file_table` arguments after the rows) in two sections, each in its own row groups of at most
+    ROW_GROUP_ROWS rows and sorted by event time: first every kind but trades and quotes (liquidations,
+    marks, funding, gaps: a small share), then trades and quotes; so a read of the first kinds skips
+    the second section's row groups by their ``kind`` statistics.  Each section goes to the file in
+    blocks of whole row groups: no columnar copy of the partition is held beside its rows."""
     import pyarrow.parquet as pq
 
     from liqcore.io.dataset import BULK_KINDS, ROW_GROUP_ROWS
 
-    bulk = pc.is_in(table.column("kind"), value_set=pa.array(BULK_KINDS, pa.int8()))
-    bulk = np.asarray(bulk.to_numpy(zero_copy_only=False), dtype=bool)
+    bulk = np.isin(rows["kind"], np.asarray(BULK_KINDS, dtype=np.int8))
+    schema = _file_table(rows[:0], *meta).schema
+    step = 64 * ROW_GROUP_ROWS  # a block: 64 row groups
     # dictionary pages only for the few-valued columns: on times and prices they cost time and size
-    with pq.ParquetWriter(where, table.schema, compression="zstd", use_dictionary=["kind", "side", "flags"]) as w:
+    with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"]) as w:
         for keep in (~bulk, bulk):
-            # a row group at a time (the rows from its first to its last, filtered): no copy of the
-            # section (most of the file) is held
             section = np.flatnonzero(keep)
-            for a in range(0, len(section), ROW_GROUP_ROWS):
-                lo, hi = int(section[a]), int(section[min(a + ROW_GROUP_ROWS, len(section)) - 1]) + 1
-                w.write_table(table.slice(lo, hi - lo).filter(pa.array(keep[lo:hi])), row_group_size=ROW_GROUP_ROWS)
+            for a in range(0, len(section), step):
+                block = take_records(rows, section[a:a + step])
+                w.write_table(_file_table(block, *meta), row_group_size=ROW_GROUP_ROWS)
 
 
 def _write_format(out_dir, symbols) -> None:
@@ -462,13 +461,13 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
     from liqcore.io import storage
 
     v, s, d = key
-    table = _file_table(rows, v, s, checked)
+    meta = (v, s, checked)
     name = f"venue={v}/symbol={s}/date={d}"
     if url:
         import io
 
         buf = io.BytesIO()
-        _write_parquet(table, buf)
+        _write_parquet(rows, meta, buf)
         storage.write_bytes(storage.join(out_dir, name, "part-0.parquet"), buf.getvalue())
         fs, _root = storage.filesystem(out_dir)
         for f in old_files or ():
@@ -479,7 +478,7 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
     part_dir = Path(out_dir) / f"venue={v}" / f"symbol={s}" / f"date={d}"
     part_dir.mkdir(parents=True, exist_ok=True)
     tmp = part_dir / f".part-0.parquet.tmp{os.getpid()}"
-    _write_parquet(table, tmp)
+    _write_parquet(rows, meta, tmp)
     replace_durably(tmp, part_dir / "part-0.parquet")
     for stale in part_dir.glob("*.parquet"):
         if stale.name != "part-0.parquet":
