@@ -33,6 +33,7 @@ COMMANDS = {
     "cache": "liqcore.commands.cache",
     "leak-audit": "liqcore.commands.leak_audit",
     "research": "liqcore.commands.research",
+    "download": "liqcore.commands.download",
 }
 
 _HELP = {
@@ -52,6 +53,7 @@ _HELP = {
     "cache": "show where the synthetic-market cache is and how large (info), or delete it (clear)",
     "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
     "research": "run every research study; --report DIR writes FINDINGS.md + an HTML page with figures and criteria",
+    "download": "download Binance/Bybit/OKX public archives or tardis.dev datasets into a dataset or a directory",
 }
 
 

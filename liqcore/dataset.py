@@ -267,7 +267,9 @@ def _equal_time_runs(te: np.ndarray) -> np.ndarray:
 
 
 def _merge_rows(rows: np.ndarray) -> np.ndarray:
-    """Rows sorted by (event time, receive time), stable, exact duplicates removed (the first kept)."""
+    """Rows sorted by (event time, receive time), stable, duplicates removed: exact ones (the first
+    kept), then by a load's rule (:func:`liqcore.io.base.dedupe`: the same trade id, or the same row
+    where one of them has no id), so old and new rows from two sources of one trade keep it once."""
     te = rows["ts_event_ns"]
     if len(rows) > 1:
         d = np.diff(te)
@@ -291,6 +293,13 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
             if len(drop):
                 keep = np.ones(len(rows), dtype=bool)
                 keep[drop] = False
+                rows = take_records(rows, keep)
+                idx = _equal_time_runs(rows["ts_event_ns"])
+        if len(idx):  # then a load's rule: the same trade by its id, or by its row where one side has no id
+            keep_run = _run_duplicates(take_records(rows, idx))
+            if keep_run is not None:
+                keep = np.ones(len(rows), dtype=bool)
+                keep[idx] = keep_run
                 rows = take_records(rows, keep)
     return rows
 
@@ -364,6 +373,19 @@ def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     dup = np.ones(len(cand), dtype=bool)
     dup[first] = False
     return cand[dup]
+
+
+def _run_duplicates(sub: np.ndarray):
+    """:func:`liqcore.io.base.duplicate_keep` over a partition's rows ``sub`` (one venue and symbol,
+    sorted by event time): the rows a load keeps, or None when it keeps them all."""
+    from liqcore.io.base import duplicate_keep
+    from liqcore.types import EVENT_DTYPE
+
+    ev = np.zeros(len(sub), EVENT_DTYPE)
+    for c, _t, f in _FILE_COLUMNS:
+        if f is not None:
+            ev[f] = sub[c]
+    return duplicate_keep(ev, sub["trade_id"] if sub["trade_id"].any() else None)
 
 
 def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False):
@@ -455,9 +477,12 @@ def _read_partition(out_dir, url: bool, files) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, checked: bool = False) -> None:
+def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, checked: bool = False,
+                   marks: dict | None = None) -> None:
     """One partition written whole: a local file replaced atomically, or one object in one request;
-    its other files then go.  ``checked``: its rows passed a load's checks (the file says so)."""
+    its other files then go.  ``checked``: its rows passed a load's checks: the file's mark (its size and
+    digest, :func:`liqcore.io.checked.mark_of`) goes into ``marks`` (the dataset's checked marks, by path in
+    the dataset; the partition's old marks leave it either way)."""
     from liqcore.io import storage
 
     v, s, d = key
@@ -479,6 +504,13 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
     part_dir.mkdir(parents=True, exist_ok=True)
     tmp = part_dir / f".part-0.parquet.tmp{os.getpid()}"
     _write_parquet(rows, meta, tmp)
+    if marks is not None:
+        for rel in [r for r in marks if r.startswith(name + "/")]:
+            del marks[rel]
+        if checked:  # the bytes written (a rename keeps them)
+            from liqcore.io.checked import mark_of
+
+            marks[f"{name}/part-0.parquet"] = mark_of(str(tmp))
     replace_durably(tmp, part_dir / "part-0.parquet")
     for stale in part_dir.glob("*.parquet"):
         if stale.name != "part-0.parquet":
@@ -492,32 +524,40 @@ def _upgrade(out_dir, url: bool, have: dict) -> None:
         _put_partition(out_dir, url, key, _merge_rows(_read_partition(out_dir, url, files)), files)
 
 
-def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool) -> bool:
+def _write_marks(out_dir, marks: dict) -> None:
+    """The local dataset's checked marks (:data:`liqcore.io.checked.MARKS_FILE`), replaced durably."""
+    import orjson
+
+    from liqcore.io.checked import MARKS_FILE
+
+    body = orjson.dumps({"format": 1, "digest": "sha256", "files": dict(sorted(marks.items()))},
+                        option=orjson.OPT_INDENT_2)
+    tmp = Path(out_dir) / f".{MARKS_FILE}.tmp{os.getpid()}"
+    tmp.write_bytes(body)
+    replace_durably(tmp, Path(out_dir) / MARKS_FILE)
+
+
+def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, marks: dict | None = None,
+                   root=None) -> bool:
     """Whether a partition's merged ``rows`` may be marked checked: the new rows came from a load's
-    checks, the old file (if any) was marked, the row rules hold for every row
+    checks, the old file (if any) is the one its mark in ``marks`` (the dataset's, in ``root``) was taken
+    of (:func:`liqcore.io.checked.verified`), the row rules hold for every row
     (:func:`liqcore.io.checked.row_problems`) and, when old and new rows meet, a load's duplicate rule
     finds no pair among them."""
-    from liqcore.io.base import dedupe
-    from liqcore.io.checked import footer, row_problems
+    from liqcore.io.checked import row_problems, verified
 
     if not new_checked or row_problems(rows, symbol):
         return False
     if old_files:
-        if any(not str(f).endswith(".parquet") or not Path(f).is_file() or not footer(str(f)).checked
-               for f in old_files):
+        marks = marks or {}
+        if any(not str(f).endswith(".parquet") or not Path(f).is_file()
+               or not verified(str(f), marks.get(Path(f).relative_to(root).as_posix())) for f in old_files):
             return False
-        from liqcore.types import EVENT_DTYPE, take_records
+        from liqcore.types import take_records
 
         idx = _equal_time_runs(rows["ts_event_ns"])  # merged rows are sorted: duplicates share a time
-        if len(idx):
-            sub = take_records(rows, idx)
-            ev = np.zeros(len(sub), EVENT_DTYPE)
-            for c, _t, f in _FILE_COLUMNS:
-                if f is not None:
-                    ev[f] = sub[c]
-            tids = sub["trade_id"] if sub["trade_id"].any() else None
-            if dedupe(ev, tids)[1]:
-                return False
+        if len(idx) and _run_duplicates(take_records(rows, idx)) is not None:
+            return False
     return True
 
 
@@ -537,6 +577,11 @@ def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = Fa
     fmt = read_format(out_dir)
     if fmt is None and have:  # a dataset of the old format: upgraded once, now
         _upgrade(out_dir, url, have)
+    marks = None
+    if not url:  # the dataset's checked marks: a partition written now leaves its old ones
+        from liqcore.io.checked import read_marks
+
+        marks = dict(read_marks(out))
     # partitions: (venue, symbol id, UTC day) from the codes, never from names
     sid = events["symbol_id"].astype(np.int64)
     day = events["ts_event"] // NS_PER_DAY
@@ -576,10 +621,12 @@ def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = Fa
         merged = _merge_rows(new)
         del new
         added += len(merged) - old_rows
-        ok = not url and _still_checked(merged, name, have.get(k) if old_rows else None, checked)
-        _put_partition(out_dir, url, k, merged, have.get(k), ok)
+        ok = not url and _still_checked(merged, name, have.get(k) if old_rows else None, checked, marks, out)
+        _put_partition(out_dir, url, k, merged, have.get(k), ok, marks)
         symbols.add((k[0], k[1]))
     _write_format(out_dir, symbols)
+    if marks is not None:
+        _write_marks(out_dir, marks)
     return {"partitions": n_parts, "rows_added": int(added), "rows_refused": int(refused)}
 
 
@@ -814,3 +861,11 @@ def _convert_files(files, ahead, reader, state, out, manifest, sel, done, kinds,
         tmp.write_bytes(body)
         replace_durably(tmp, out / MANIFEST)
     return done
+
+
+def read_manifest(out_dir) -> dict:
+    """The dataset's manifest (``MANIFEST``): what was converted into it, keyed by path or, for a file
+    fetched from a URL, by the URL; ``{}`` when there is none."""
+    from liqcore.io import storage
+
+    return _read_manifest(out_dir if storage.is_url(out_dir) else Path(out_dir))

@@ -8,7 +8,8 @@ command line.
 
 :class:`Secret` keeps a value out of ``repr``/``str``/``format``/pickling, so a secret that reaches a log
 line, a journal or an exception message shows as ``Secret('***')``.  :func:`mask_key` shows at most the
-first four characters of an API key.  :class:`RedactingFilter` is a logging filter that scrubs given
+first four characters of an API key; :func:`redact_url` shows a URL without its ``user:password@`` part.
+:class:`RedactingFilter` is a logging filter that scrubs given
 values from formatted log records, as a second line of defence.
 """
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-__all__ = ["Secret", "Credentials", "load_credentials", "mask_key", "RedactingFilter", "KEY_FILE_ENV"]
+__all__ = ["Secret", "Credentials", "load_credentials", "load_api_key", "mask_key", "redact_url", "url_userinfo",
+           "RedactingFilter", "KEY_FILE_ENV"]
 
 #: environment variable naming a default key file
 KEY_FILE_ENV = "LIQCORE_KEY_FILE"
@@ -95,6 +98,31 @@ class Credentials:
         return f"Credentials(api_key={mask_key(self.api_key)!r}, api_secret=Secret('***'), source={self.source!r})"
 
     __str__ = __repr__
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None]:
+    """``scheme://user:password@host/...`` -> (the URL without ``user:password@``, the user info or None)."""
+    s = str(url)
+    scheme, sep, rest = s.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
+        return s, None
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    host = rest[:end]
+    if "@" not in host:
+        return s, None
+    info, _at, host = host.rpartition("@")
+    return f"{scheme}{sep}{host}{rest[end:]}", info
+
+
+def redact_url(url) -> str:
+    """The URL as shown in messages, logs and reprs: any ``user:password@`` part removed."""
+    return _split_userinfo(str(url))[0]
+
+
+def url_userinfo(url) -> Secret | None:
+    """The ``user:password`` of a URL (percent-encoded as written), as a :class:`Secret`; None without one."""
+    info = _split_userinfo(str(url))[1]
+    return Secret(info) if info is not None else None
 
 
 def _check_private(path: Path) -> None:
@@ -179,6 +207,33 @@ def load_credentials(
     if creds is None:
         raise ValueError(f"key_file: {path} holds neither {kname}/{sname} nor api_key/api_secret")
     return creds
+
+
+def load_api_key(name: str, key_file: str | os.PathLike | None = None,
+                 env: Mapping[str, str] | None = None) -> Secret:
+    """A lone API key (a data vendor's, such as ``TARDIS_API_KEY``): from ``key_file`` when given (a
+    0600 file holding ``NAME=value`` lines, a JSON object with ``NAME`` or ``api_key``, or the key alone
+    on one line), else the environment variable ``name``.  Raises ValueError (never showing a value)
+    when there is none or the file is group/world accessible."""
+    env = os.environ if env is None else env
+    if key_file is None:
+        value = (env.get(name) or "").strip()
+        if not value:
+            raise ValueError(f"{name}: no API key (set {name} or give --key-file FILE, a file of mode 0600)")
+        return Secret(value)
+    path = Path(key_file).expanduser()
+    if not path.exists():
+        raise ValueError(f"key_file: {path} does not exist")
+    _check_private(path)
+    text = path.read_text()
+    lines = [ln.strip() for ln in text.lstrip("\ufeff").splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    if len(lines) == 1 and "=" not in lines[0] and not lines[0].startswith("{"):
+        return Secret(lines[0])  # the key alone
+    m = _parse_key_file(text, path)
+    value = (m.get(name) or m.get("api_key") or "").strip()
+    if not value:
+        raise ValueError(f"key_file: {path} holds neither {name} nor api_key")
+    return Secret(value)
 
 
 class RedactingFilter(logging.Filter):

@@ -1,7 +1,8 @@
 """A headless Chromium driven over the Chrome DevTools protocol (its own websocket, through aiohttp): what
 the web dashboard's browser tests need and no more (open a page, evaluate JavaScript, collect console
 errors and uncaught exceptions, take a screenshot).  ``chromium_path()`` is None when no Chromium is
-installed (the tests then skip, saying so)."""
+installed; ``require_chromium()`` then skips the test, saying so, except under CI (``CI=true``), where a
+missing browser fails it (as a missing hftbacktest does): CI installs Chromium, so its absence is a fault."""
 from __future__ import annotations
 
 import asyncio
@@ -10,12 +11,14 @@ import itertools
 import re
 import shutil
 import subprocess
+import os
 import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-__all__ = ["chromium_path", "Browser"]
+__all__ = ["chromium_path", "require_chromium", "under_ci", "Browser"]
 
 
 def chromium_path() -> str | None:
@@ -24,6 +27,22 @@ def chromium_path() -> str | None:
         if p:
             return p
     return None
+
+
+def under_ci() -> bool:
+    """Whether the tests run under CI (``CI`` set to 1/true/yes, as CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_chromium() -> str:
+    """Chromium's path; without one, the test skips (saying how to install it), or fails under CI."""
+    exe = chromium_path()
+    if exe is None:
+        why = "chromium is not installed (apt-get install chromium); the browser tests drive a headless Chromium"
+        if under_ci():
+            pytest.fail("CI: " + why, pytrace=False)
+        pytest.skip(why)
+    return exe
 
 
 class Browser:

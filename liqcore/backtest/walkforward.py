@@ -117,6 +117,23 @@ def combine(rows: list[dict]) -> dict:
             "days": len(days), "day0": days[0] if days else 0, "daily": daily.tolist()}
 
 
+def join_folds(fold_metrics: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The test folds' returns joined in time: ``(daily, steps)``.  ``steps``: every fold's daily
+    returns one fold after the other (the folds in time order, not overlapping), so a UTC day two
+    folds share is two steps (the first fold's part of it, then the second's); ``daily``: one return a
+    UTC day, a shared day holding its folds' parts compounded ((1 + a)(1 + b) - 1).  Both compound to
+    the folds' returns compounded, whatever the day boundaries.  ``fold_metrics``: :func:`combine`
+    dicts with ``day0`` and ``daily``."""
+    days: dict[int, float] = {}
+    steps: list[float] = []
+    for m in fold_metrics:
+        for i, x in enumerate(m.get("daily") or []):
+            d = int(m["day0"]) + i
+            days[d] = (1.0 + days.get(d, 0.0)) * (1.0 + float(x)) - 1.0
+            steps.append(float(x))
+    return np.array([days[d] for d in sorted(days)], dtype=float), np.array(steps, dtype=float)
+
+
 def _score(metric: str, v) -> float:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return -math.inf
@@ -201,11 +218,8 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
             runner, before, time.perf_counter() - t_run, len({t.part.label for t in tasks}))}}
     oos_rows = {f.index: combine(per_fold[f.index]) for f in fl}
     report_folds = []
-    oos_daily: dict[int, float] = {}
     for f, (ci, ism) in zip(fl, chosen):
         om = oos_rows[f.index]
-        for i, x in enumerate(om.get("daily", [])):
-            oos_daily[om["day0"] + i] = x
         why_is, why_oos = undefined_why(metric, ism), undefined_why(metric, om)
         report_folds.append({
             "chosen_by": None if why_is else metric,
@@ -220,10 +234,11 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
         })
     from liqcore.backtest import metrics as M
 
-    od = np.array([oos_daily[d] for d in sorted(oos_daily)])
+    # the folds joined in time: a day two folds share holds both parts (not the later fold's alone)
+    od, steps = join_folds([oos_rows[f.index] for f in fl])
     is_vals = [_finite(f["in_sample"].get(metric)) for f in report_folds]
     oos_vals = [_finite(f["out_of_sample"].get(metric)) for f in report_folds]
-    curve = np.concatenate([[1.0], np.cumprod(1.0 + od)])
+    curve = np.concatenate([[1.0], np.cumprod(1.0 + steps)])  # the drawdown sees each fold's part of a day
     overall_oos = {"total_return": float(curve[-1] - 1.0), "sharpe": M._finite(M.sharpe(od)),
                    "max_drawdown": M.max_drawdown(curve),
                    "trades": int(sum(f["out_of_sample"]["trades"] or 0 for f in report_folds))}

@@ -59,11 +59,14 @@ def judged_strategy(args, strategy, *, live: bool = False):
     if mode == "refresh" and hasattr(judge, "refresh"):
         judge.refresh = True
     key = getattr(judge, "key", None)
-    if key:  # a second line of defence: the live log's redaction filter knows it too
-        from liqcore.live.logging import register_secret
+    for s in (key, getattr(judge, "userinfo", None)):
+        if s:  # a second line of defence: the live log's redaction filter knows it too
+            from liqcore.live.logging import register_secret
 
-        register_secret(key.reveal())
-    elif hasattr(judge, "check"):  # (an OpenAI-compatible endpoint on this machine, allowed without a key)
+            register_secret(s.reveal())
+            if ":" in s.reveal():  # (the URL's password alone, as a message might hold it)
+                register_secret(s.reveal().partition(":")[2])
+    if not key and hasattr(judge, "check"):  # (an OpenAI-compatible endpoint on this machine, allowed without a key)
         import sys
 
         print(f"judge {judge.where}: no API key configured: no Authorization header is sent "

@@ -4,8 +4,8 @@
     liqcore convert PATH... --dataset DIR [--kind K] [--symbol S] [--force] [--lock-wait DUR]
 
 Columns: ts_event_ns, ts_recv_ns (int64), venue, symbol, kind, side (strings), price, qty (float64),
-flags (uint8); readable by pandas, polars, duckdb and ``liqcore.io.load_events``.  An --out ending in
-.csv writes the contract CSV instead.
+flags (uint8), trade_id (int64: the venue's trade id, 0 for none); readable by pandas, polars, duckdb
+and ``liqcore.io.load_events``.  An --out ending in .csv writes the contract CSV instead.
 
 --out and --dataset may be URLs (s3://bucket/ds, gs://..., any fsspec URL; credentials from the
 environment, profile files or --storage-option KEY=VALUE), and so may the recordings.
@@ -53,10 +53,13 @@ def run(args) -> int:
     output_file(args.out, "--out", url_ok=True)
     start, end = time_window(args)
     result = load_recordings(args)
-    events = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, start=start, end=end)
+    keep = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, start=start, end=end,
+                  mask=True)
+    events = result.events[keep]
+    tids = result.trade_ids[keep] if result.trade_ids is not None else None  # the venues' trade ids, kept
     require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
                    selection=selection_label(kind=args.kind, symbol=args.symbol, start=args.start, end=args.end))
-    path = save_events(events, args.out, registry=result.registry)
+    path = save_events(events, args.out, registry=result.registry, trade_ids=tids)
     print(result.summary(), file=sys.stderr)
     print(f"wrote {len(events)} events to {path}", file=sys.stderr)
     return 0

@@ -51,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "large liquidations across the venues of one instrument")
     p.add_argument("--instrument-table", default=None, metavar="TOML",
                    help="--scope instrument: instrument overrides ([instruments.<id>] bybit/binance/okx = symbol)")
+    p.add_argument("--market-wide", type=int, default=None, metavar="K",
+                   help="also list market-wide cascades: moments when cascades confirm on at least K unrelated "
+                        "instruments (a contract on several venues counts once) within --market-window")
+    p.add_argument("--market-window", default="60s", metavar="W",
+                   help="--market-wide: the window (default 60s; units ms, s, m, h)")
     add_param_arguments(p, groups=("detector",))
     from liqcore.commands.inputs import add_mapping_arguments
 
@@ -200,6 +205,7 @@ def run(args) -> int:
         det = CascadeDetector.from_params(params)
         records, counts = det.run(events, flush=True)
     rows = cascades(records)
+    wide = _market_wide(args, records, reg, events, table if args.scope == "instrument" else None)
     if shares is not None:
         by = {}
         for sh in shares:
@@ -236,6 +242,12 @@ def run(args) -> int:
                 obj["first_venue"] = obj["venue"]
                 obj["shares"] = c["shares"]
             line = orjson.dumps(obj) + b"\n"
+            if out is not None:
+                out.write(line)
+            else:
+                sys.stdout.write(line.decode())
+        for w in wide if wide is not None else ():
+            line = orjson.dumps(_wide_obj(w)) + b"\n"
             if out is not None:
                 out.write(line)
             else:
@@ -277,8 +289,54 @@ def run(args) -> int:
             _money(c["long_notional"]), _money(c["short_notional"]), _money(c["threshold"]),
         )
     console.print(table)
+    if wide is not None:
+        _print_wide(console, wide, args)
     for line in _count_lines(res, counts, len(rows)):
         console.print(line, highlight=False)
     if throttle_note(events):
         console.print(f"note: {throttle_note(events)}", highlight=False, markup=False)
     return 0
+
+
+def _market_wide(args, records, reg, events, table):
+    """The market-wide episodes of the run's cascades (``--market-wide K``), or None without the option."""
+    if args.market_wide is None:
+        return None
+    from liqcore.features.registry import parse_window
+    from liqcore.market.wide import market_wide_records
+
+    if args.market_wide < 2:
+        raise ValueError(f"market-wide: K is the number of instruments and must be >= 2; got {args.market_wide}")
+    window = parse_window(args.market_window, "market-window")
+    end = int(events["ts_recv"].max()) if len(events) else None
+    return market_wide_records(records, reg, window_ns=window, min_instruments=args.market_wide, table=table,
+                               end_ns=end)
+
+
+def _wide_obj(w) -> dict:
+    from liqcore.types import dominant_name
+
+    return {"market_wide": True, "start_ns": int(w["start_ns"]), "confirm_ns": int(w["confirm_ns"]),
+            "end_ns": int(w["end_ns"]), "n_instruments": int(w["n_instruments"]), "n_cascades": int(w["n_cascades"]),
+            "dominant": dominant_name(int(w["dominant"])), "long_notional": float(w["long_notional"]),
+            "short_notional": float(w["short_notional"]), "open_at_end": bool(w["open_at_end"])}
+
+
+def _print_wide(console, wide, args) -> None:
+    from rich.table import Table
+
+    from liqcore.types import dominant_name
+
+    t = Table(title=f"market-wide cascades ({args.market_wide} or more instruments confirming within "
+                    f"{args.market_window})")
+    for name, justify in (("start (UTC)", "left"), ("confirm", "left"), ("end", "left"), ("instruments", "right"),
+                          ("cascades", "right"), ("dominant", "left"), ("long notional", "right"),
+                          ("short notional", "right")):
+        t.add_column(name, justify=justify, no_wrap=True)
+    for w in wide:
+        end = _utc_short(int(w["end_ns"]), int(w["start_ns"])) + (" (input ends)" if w["open_at_end"] else "")
+        t.add_row(_utc(int(w["start_ns"])), _utc_short(int(w["confirm_ns"]), int(w["start_ns"])), end,
+                  str(int(w["n_instruments"])), str(int(w["n_cascades"])), dominant_name(int(w["dominant"])),
+                  _money(float(w["long_notional"])), _money(float(w["short_notional"])))
+    console.print(t)
+    console.print(f"market-wide cascades: {len(wide)}", highlight=False)

@@ -8,8 +8,8 @@ notional sum (price x qty, liquidations and trades), a top-of-book table per sym
 rows), then the rejects by reason, then the load report
 per file (rows read, events kept, rows re-ordered, rows rejected by reason, time span, venues /
 symbols / kinds found).  With --json: one JSON object per event line (venue, symbol, kind, side, price,
-qty, notional, ts_event_ns, ts_recv_ns) on stdout, and the load report as one line
-``load report: {"files": {...}, "skipped": {...}, "duplicates": N}`` on stderr.
+qty, notional, ts_event_ns, ts_recv_ns, and trade_id for a trade with the venue's id) on stdout, and
+the load report as one line ``load report: {"files": {...}, "skipped": {...}, "duplicates": N}`` on stderr.
 Homemade CSV / Parquet files: --columns ts=T,symbol=s,side=S,price=p,qty=q --ts-unit ms --kind
 liquidation --side-means order --venue binance (see docs/data.md).
 Formats (detected per file when --format is not given, and line by line in files of JSON or log
@@ -50,7 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_mapping_arguments(p)  # after the command's own --kind / --venue, which then say the rows' kind / venue
 
 
-def write_json_lines(events: np.ndarray, registry, out) -> None:
+def write_json_lines(events: np.ndarray, registry, out, trade_ids: np.ndarray | None = None) -> None:
+    """One JSON object per event; ``trade_ids`` (aligned with the events, 0: none): a trade with the
+    venue's id carries it as ``trade_id``."""
     import orjson
 
     vnames = ("?", "bybit", "binance", "okx")
@@ -58,9 +60,10 @@ def write_json_lines(events: np.ndarray, registry, out) -> None:
     knames = ("?", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote")
     syms = [s for _, _, s in registry]
     buf = []
-    for ts, tr, price, qty, sid, side, kind, venue, _flags in events.tolist():
+    ids = trade_ids.tolist() if trade_ids is not None else [0] * len(events)
+    for (ts, tr, price, qty, sid, side, kind, venue, _flags), tid in zip(events.tolist(), ids):
         notional = price * qty if kind in (1, 2) else None
-        buf.append(orjson.dumps({
+        row = {
             "venue": vnames[venue] if 0 <= venue < 4 else "?",
             "symbol": syms[sid] if sid >= 0 else "*",
             "kind": knames[kind] if 0 <= kind < 8 else "?",
@@ -70,7 +73,10 @@ def write_json_lines(events: np.ndarray, registry, out) -> None:
             "notional": notional,
             "ts_event_ns": ts,
             "ts_recv_ns": tr,
-        }))
+        }
+        if tid:
+            row["trade_id"] = tid
+        buf.append(orjson.dumps(row))
         if len(buf) >= 4096:
             out.write(b"\n".join(buf) + b"\n")
             buf = []
@@ -213,8 +219,10 @@ def run(args) -> int:
 
     start, end = time_window(args)
     result = load_recordings(args)
-    events = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, venue=args.venue,
-                    start=start, end=end)
+    keep = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, venue=args.venue,
+                  start=start, end=end, mask=True)
+    events = result.events[keep]
+    tids = result.trade_ids[keep] if result.trade_ids is not None else None
     require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
                    selection=selection_label(kind=args.kind, symbol=args.symbol, venue=args.venue,
                                              start=args.start, end=args.end))
@@ -222,12 +230,13 @@ def run(args) -> int:
         if args.limit < 0:
             raise ValueError("limit: must be >= 0")
         events = events[: args.limit]
+        tids = tids[: args.limit] if tids is not None else None
     if args.json:
         import orjson
 
         # the per-file load report: one JSON line on stderr, so stdout stays one event per line
         sys.stderr.write("load report: " + orjson.dumps(load_report(result)).decode() + "\n")
-        write_json_lines(events, result.registry, sys.stdout.buffer)
+        write_json_lines(events, result.registry, sys.stdout.buffer, tids)
     else:
         print_summary(result, events)
     return 0

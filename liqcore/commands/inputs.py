@@ -312,14 +312,15 @@ def apply_time_window(events: np.ndarray, start: int | None, end: int | None) ->
 
 
 def select(events: np.ndarray, registry, *, kind=None, symbol=None, venue=None, start=None, end=None,
-           keep_global: bool = False) -> np.ndarray:
+           keep_global: bool = False, mask: bool = False) -> np.ndarray:
     """Events filtered by kind / symbol / venue names (comma lists) and receive time [start, end).
-    ``keep_global``: events without a symbol (gaps) pass the symbol filter."""
+    ``keep_global``: events without a symbol (gaps) pass the symbol filter.  ``mask``: the boolean
+    mask of the events kept instead (to cut arrays aligned with them alike)."""
     from liqcore.types import Kind, Venue
     from liqcore.venues.common import KIND_BY_NAME
 
     ev = events
-    mask = np.ones(len(ev), dtype=bool)
+    keep = np.ones(len(ev), dtype=bool)
     if kind:
         codes = []
         for k in str(kind).split(","):
@@ -331,20 +332,22 @@ def select(events: np.ndarray, registry, *, kind=None, symbol=None, venue=None, 
             if k not in KIND_BY_NAME:
                 raise ValueError(f"kind: unknown kind {k!r} (expected {', '.join(x.name.lower() for x in Kind)})")
             codes.append(KIND_BY_NAME[k])
-        mask &= np.isin(ev["kind"], codes)
+        keep &= np.isin(ev["kind"], codes)
     if venue:
         vs = [int(Venue.parse(v)) for v in str(venue).split(",") if v.strip()]
-        mask &= np.isin(ev["venue"], vs)
+        keep &= np.isin(ev["venue"], vs)
     if symbol:
         wanted = set(symbol_list(symbol)) | {s.strip().upper() for s in str(symbol).split(",") if s.strip()}
         ids = [sid for sid, _, s in registry if s.upper() in wanted]
         m = np.isin(ev["symbol_id"], ids)
-        mask &= (m | (ev["symbol_id"] < 0)) if keep_global else m
+        keep &= (m | (ev["symbol_id"] < 0)) if keep_global else m
     if start is not None:
-        mask &= ev["ts_recv"] >= start
+        keep &= ev["ts_recv"] >= start
     if end is not None:
-        mask &= ev["ts_recv"] < end
-    return ev if mask.all() else ev[mask]
+        keep &= ev["ts_recv"] < end
+    if mask:
+        return keep
+    return ev if keep.all() else ev[keep]
 
 
 def selection_label(**flags) -> str:

@@ -20,6 +20,8 @@ import sys
 
 import orjson
 
+from liqcore.commands.run import add_web_arguments
+
 HELP = "the go-live checklist of a session's journal: cascades/day, fill and win rate, reaction, fees, live vs model"
 
 
@@ -33,9 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "only; price, latency, queue position) and decompose the pnl gap into missed fills, extra "
                         "fills, price, fees and timing (USD)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--web", metavar="[HOST:]PORT",
-                   help="serve the session's view on the web dashboard (default host 127.0.0.1) until Ctrl-C")
-    p.add_argument("--web-token-file", metavar="FILE", help="--web: the token (first line of FILE) every request needs")
+    add_web_arguments(p, "serve the session's view on the web dashboard (default host 127.0.0.1) until Ctrl-C")
 
 
 def serve(args) -> int:
@@ -43,22 +43,16 @@ def serve(args) -> int:
     import asyncio
     import signal
 
-    from liqcore.live.web import WebDashboard, is_loopback, new_token, parse_web_address, read_token_file
+    from liqcore.live.web import WebDashboard, announce, web_options
     from liqcore.live.web_journal import journal_view
 
-    host, port = parse_web_address(args.web)
-    token = read_token_file(args.web_token_file) if args.web_token_file else None
-    printed = token is None and not is_loopback(host)
-    if printed:
-        token = new_token()
+    opts = web_options(args)
     view = journal_view(args.path)
 
     async def main() -> None:
-        web = WebDashboard(lambda: view, host, port, token=token)
+        web = WebDashboard(lambda: view, opts["host"], opts["port"], token=opts["token"], ssl_context=opts["ssl"])
         url = await web.start()
-        print(f"web dashboard: {url} (the session in {args.path}; Ctrl-C stops)", file=sys.stderr, flush=True)
-        if printed:
-            print(f"web dashboard token: {token} (open {url}?token=<token> once)", file=sys.stderr, flush=True)
+        announce(url, opts, f" (the session in {args.path}; Ctrl-C stops)")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -87,8 +81,8 @@ def run(args) -> int:
     for r in args.recording or ():
         if not Path(r).exists():
             raise ValueError(f"recording: {r} does not exist")
-    if args.web_token_file and not args.web:
-        raise ValueError("web-token-file: needs --web [HOST:]PORT")
+    if (args.web_token_file or args.web_cert or args.web_key) and not args.web:
+        raise ValueError("web: --web-token-file and --web-cert/--web-key need --web [HOST:]PORT")
     if args.web:
         return serve(args)
     if args.explain and not args.recording:

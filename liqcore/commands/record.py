@@ -1,7 +1,16 @@
 """Record raw websocket frames with their receive times (zstd, hourly files per venue).
 
-    liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--ws-url URL] [--duration S]
-                   [--no-book] [--ping-interval 5s] [--stall-timeout 10s]
+    liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--dataset DS] [--ws-url URL]
+                   [--duration S] [--no-book] [--ping-interval 5s] [--stall-timeout 10s]
+    liqcore record --venue binance --symbols all [--also BTCUSDT,ETHUSDT] --out DIR
+    liqcore record --venue bybit --symbols all [--quote USDT] [--exclude A,B] [--min-volume 5e6] --out DIR
+
+``--symbols all`` records every liquidation of the venue: Binance's all-market ``!forceOrder@arr`` and OKX's
+``liquidation-orders`` (SWAP) carry every symbol on one stream; on Bybit the venue's list of linear
+perpetuals (its REST API, ``--rest-url`` to override; cached for an hour with the time fetched) gives one
+``allLiquidation`` topic per symbol, sharded over as many connections as the venue's limits require, less
+``--exclude`` and the symbols whose 24 h turnover is below ``--min-volume`` (quote units).  Trades and the top
+of book are recorded for the ``--also`` symbols only.
 
 The recorder subscribes to the liquidations and trades of every symbol and, unless ``--no-book``, its
 top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``orderbook.1``, OKX
@@ -10,7 +19,10 @@ top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``
 Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed losses are recorded
 as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
 ``--stall-timeout``) the gap's ``recv_ns`` is the last frame received, where the blind time began.
-Read back with ``liqcore events`` / ``liqcore.io.load_events``.
+Read back with ``liqcore events`` / ``liqcore.io.load_events``.  With ``--dataset DS`` each hourly file
+is also converted into the dataset DS as it closes (as ``liqcore convert --dataset`` would), in the
+background; a run starts by converting the files of ``--out`` not converted yet, so a recorder that was
+stopped or killed catches up.
 
 Exit status 1, with the reason on stderr, when the feed never connected or no frame of market data was
 recorded in the run (only subscription acks or pongs): a recorder under cron or systemd must not look healthy
@@ -33,8 +45,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
     p.add_argument("--venue", default="bybit", help="bybit | binance | okx (default bybit)")
-    p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT")
+    p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT; or all (every liquidation of "
+                                                    "the venue)")
+    p.add_argument("--also", default="", metavar="SYMS",
+                   help="--symbols all: the symbols whose trades (and top of book) are recorded too (comma list)")
+    p.add_argument("--exclude", default="", metavar="SYMS", help="--symbols all (Bybit): symbols left out (comma list)")
+    p.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency (default USDT)")
+    p.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
+                   help="--symbols all (Bybit): leave out symbols whose 24 h turnover is below QUOTE units")
+    p.add_argument("--rest-url", default=None, metavar="URL",
+                   help="--symbols all: the venue's REST base URL for its instrument list (mirrors, tests)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--dataset", default=None, metavar="DS",
+                   help="also convert each hourly file into the dataset DS as it closes (and, at the start, the "
+                        "files of --out not converted yet)")
     p.add_argument("--ws-url", metavar="URL", help="override the public websocket URL")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
@@ -52,15 +76,42 @@ def _symbols(text: str) -> list[str]:
     return syms
 
 
+def _whole_market(args, venue: str) -> tuple[list[str], list]:
+    """``--symbols all``: the symbols watched and the connection specs (liqcore.market.streams)."""
+    from liqcore.market.streams import ALL_MARKET_STREAM, whole_market_specs
+
+    also = [s.strip().upper() for s in args.also.split(",") if s.strip()]
+    if venue in ALL_MARKET_STREAM:
+        if args.exclude or args.min_volume is not None:
+            raise ValueError(f"symbols: {venue}'s all-market liquidation stream carries every symbol and cannot be "
+                             "narrowed (--exclude / --min-volume are for Bybit); select symbols when reading "
+                             "(liqcore events --symbol)")
+        print(f"recording every {venue} liquidation ({ALL_MARKET_STREAM[venue]})"
+              + (f" and the trades of {','.join(also)}" if also else ""), file=sys.stderr)
+        return (also or ["ALL"]), whole_market_specs(venue, [], also, url=args.ws_url, network=args.network,
+                                                     book=args.book)
+    from liqcore.market.universe import load_universe
+
+    u = asyncio.run(load_universe(venue, base_url=args.rest_url, quote=args.quote))
+    u = u.select(exclude=args.exclude.split(","), min_volume=args.min_volume)
+    if not u.symbols:
+        raise ValueError(f"symbols: no {args.quote} perpetual of {venue} is left after --exclude / --min-volume")
+    specs = whole_market_specs(venue, u.symbols, also, url=args.ws_url, network=args.network, book=args.book,
+                               tickers=True)
+    print(f"{u.describe()}; {len(specs)} connection(s)", file=sys.stderr)
+    return u.symbols, specs
+
+
 async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = None, network: str = "mainnet",
                  duration: float | None = None, flush_s: float = 1.0, quiet: bool = True,
-                 stop_event: asyncio.Event | None = None, book: bool = True, **conn_kwargs) -> dict:
+                 stop_event: asyncio.Event | None = None, book: bool = True, on_closed=None, **conn_kwargs) -> dict:
     """Record until ``duration`` elapses, ``stop_event`` is set or the task is cancelled; returns counts.
-    ``book``: also the top of book of every symbol."""
+    ``book``: also the top of book of every symbol.  ``on_closed(path)``: called with each hourly file
+    once it is closed whole."""
     from liqcore.live.feeds import FeedManager
     from liqcore.live.recorder import Recorder
 
-    rec = Recorder(out, flush_every_s=flush_s)
+    rec = Recorder(out, flush_every_s=flush_s, on_closed=on_closed)
     stop = stop_event or asyncio.Event()
 
     def on_gap_events(events, reason):
@@ -115,13 +166,33 @@ def run(args) -> int:
     from liqcore.live.feeds import stream_module
 
     params = params_from_args(args)
-    symbols = _symbols(args.symbols)
     stream_module(args.venue)  # validates the venue
+    venue = args.venue.lower()
+    extra = {}
+    if args.symbols.strip().lower() == "all":
+        symbols, extra["specs"] = _whole_market(args, venue)
+    else:
+        for name in ("also", "exclude"):
+            if getattr(args, name):
+                raise ValueError(f"{name}: only with --symbols all")
+        if args.min_volume is not None:
+            raise ValueError("min-volume: only with --symbols all")
+        symbols = _symbols(args.symbols)
     if args.duration is not None and args.duration <= 0:
         raise ValueError("duration: must be positive seconds")
     from liqcore.commands.outputs import output_dir
 
     output_dir(args.out, "--out")
+    feeder = None
+    if args.dataset:  # each hourly file into the dataset as it closes; first, those a stopped run left
+        from pathlib import Path
+
+        from liqcore.download.feeder import DatasetFeeder
+
+        output_dir(args.dataset, "--dataset", url_ok=True)
+        feeder = DatasetFeeder(args.dataset)
+        for f in sorted(Path(args.out).glob("*.jsonl.zst")):
+            feeder.submit(f)
     install_uvloop()
 
     async def main():
@@ -132,14 +203,24 @@ def run(args) -> int:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
-        return await record(args.venue.lower(), symbols, args.out, args.ws_url, args.network, args.duration,
-                            args.flush, args.quiet, stop, book=args.book, ping_interval_s=params.ping_interval_ns / 1e9,
-                            stall_timeout_s=params.stall_timeout_ns / 1e9)
+        res = await record(venue, symbols, args.out, args.ws_url, args.network, args.duration,
+                           args.flush, args.quiet, stop, book=args.book, ping_interval_s=params.ping_interval_ns / 1e9,
+                           stall_timeout_s=params.stall_timeout_ns / 1e9,
+                           on_closed=feeder.submit if feeder is not None else None, **extra)
+        return res, stop.is_set()
 
-    res = asyncio.run(main())
+    res, stopped = asyncio.run(main())
     if not args.quiet:
         print(file=sys.stderr)
     print(f"recorded {res['lines']} frames, {res['gaps']} gaps into {', '.join(res['files']) or '(nothing)'}")
+    if feeder is not None:  # stopped by a signal: only the file being converted; the next run takes the rest
+        feeder.close(wait=not stopped)
+        print(feeder.summary() + ("; the files not converted yet are taken by the next record --dataset"
+                                  if stopped else ""), file=sys.stderr)
+        if feeder.failed:
+            print(f"liqcore record: error: {len(feeder.failed)} file(s) not converted into {args.dataset} "
+                  f"(named above)", file=sys.stderr)
+            return 1
     if res["write_error"]:  # frames the disk did not take: said at once (log), counted, and a failed run
         print(f"liqcore record: error: cannot write {res['write_error']}: {res['unwritten']} lines not written",
               file=sys.stderr)

@@ -84,12 +84,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "time (what `liqcore journal --recording` replays through the fill model)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
     p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
-    p.add_argument("--web", metavar="[HOST:]PORT",
-                   help="serve the web dashboard on HOST:PORT (default host 127.0.0.1; read-only; any other interface "
-                        "needs the token printed at start or --web-token-file)")
-    p.add_argument("--web-token-file", metavar="FILE", help="--web: the token (first line of FILE) every request needs")
+    add_web_arguments(p, "serve the web dashboard on HOST:PORT (default host 127.0.0.1; read-only; any other "
+                         "interface, and --web-control, need the token printed at start or --web-token-file)")
     p.add_argument("--web-control", action="store_true",
-                   help="--web: add the kill-switch and flatten-all buttons (each asks for confirmation)")
+                   help="--web: add the kill-switch and flatten-all buttons (each asks for confirmation; they need "
+                        "the token, the loopback too)")
     p.add_argument("--log", metavar="FILE", help="JSON log file (default: stderr)")
     p.add_argument("--features", metavar="N[,N...]", type=_feature_names,
                    help="named features to keep current from the stream (e.g. flow.ofi@5m:zscore; see "
@@ -204,22 +203,19 @@ def _instrument_scope(args, params, venue: str, symbols: list[str]):
     return watch, InstrumentDetector(p, registry, venue, table), registry
 
 
-def web_options(args) -> dict | None:
-    """``--web``/``--web-token-file``/``--web-control`` as the runner's ``web`` dict (None without --web); off the
-    loopback a token is generated (printed at start) unless a token file gives one."""
-    from liqcore.live.web import is_loopback, new_token, parse_web_address, read_token_file
+def add_web_arguments(p, what: str) -> None:
+    """The ``--web`` flags ``liqcore run`` and ``liqcore journal --web`` share (``what``: the --web help)."""
+    p.add_argument("--web", metavar="[HOST:]PORT", help=what)
+    p.add_argument("--web-token-file", metavar="FILE", help="--web: the token (first line of FILE) every request needs")
+    p.add_argument("--web-cert", metavar="PEM", help="--web: serve HTTPS with this certificate (chain), with --web-key")
+    p.add_argument("--web-key", metavar="PEM", help="--web: the private key of --web-cert")
 
-    if not getattr(args, "web", None):
-        if getattr(args, "web_token_file", None) or getattr(args, "web_control", False):
-            raise ValueError("web: --web-token-file and --web-control need --web [HOST:]PORT")
-        return None
-    host, port = parse_web_address(args.web)
-    token, printed = None, False
-    if args.web_token_file:
-        token = read_token_file(args.web_token_file)
-    elif not is_loopback(host):
-        token, printed = new_token(), True
-    return {"host": host, "port": port, "token": token, "print_token": printed, "control": bool(args.web_control)}
+
+def web_options(args) -> dict | None:
+    """``--web`` and its flags as the runner's ``web`` dict (:func:`liqcore.live.web.web_options`)."""
+    from liqcore.live.web import web_options as options
+
+    return options(args)
 
 
 def build(args):

@@ -124,6 +124,10 @@ class _LiveStore(FeatureStore):
         self._venue_start: dict[int, int] = {}
         self._venue_gaps: dict[int, list] = {}
         self._live_sids: list[int] = []
+        self.confirms = _Grow("sid")  # every symbol's confirmations (the market-wide count)
+
+    def _all_confirms(self):
+        return self.confirms.ts, self.confirms.cols["sid"].astype(np.int64)
 
     @property
     def instruments(self):
@@ -189,7 +193,8 @@ class LiveFeatures:
         self._n = 0
         fams = {fn.family for fn in self._fnames.values()}
         self._user = any(all_bases()[fn.key].needs == "user" for fn in self._fnames.values())
-        self._need_cascades = any(fn.name.startswith("liq_cascade") for fn in self._fnames.values())
+        self._need_cascades = any(fn.name.startswith("liq_cascade") or fn.name == "market_wide"
+                                  for fn in self._fnames.values())
         self._merged_cascades = any(fn.merged and fn.name.startswith("liq_cascade") for fn in self._fnames.values())
         self._det = None
         self._mdet: dict[str, tuple] = {}
@@ -358,6 +363,7 @@ class LiveFeatures:
                     inst = self.store._inst(int(rec["symbol_id"]))
                     inst.cascades.append(int(rec["confirm_recv_ns"]),
                                          v=float(rec["long_notional"]) + float(rec["short_notional"]))
+                    self.store.confirms.append(int(rec["confirm_recv_ns"]), sid=float(rec["symbol_id"]))
         if self._merged_cascades and sid >= 0:
             sym = self.registry.symbol(sid)
             got = self._mdet.get(sym)
@@ -394,6 +400,7 @@ class LiveFeatures:
                     inst.events = ev[0][:n - k]
         for _det, s in self._mdet.values():
             s.trim(before)
+        self.store.confirms.trim(before)
 
     def advance(self, t_ns: int) -> None:
         """Move the clock (no event): values after the last event stay readable up to ``t_ns``."""

@@ -116,6 +116,9 @@ BUILTIN: dict[str, BaseFeature] = {b.key: b for b in [
     _b("liquidations", "liq_cascade_flag", "cascade", "1 if the cascade detector (default parameters, run causally) "
        "confirmed a cascade of the symbol in (t-W, t], else 0", ("5m",)),
     _b("liquidations", "liq_cascade_count", "cascade", "cascades confirmed in (t-W, t]", ("1h",)),
+    _b("liquidations", "market_wide", "cascade", "number of distinct instruments of the whole data (every symbol; one "
+       "contract on several venues counts once) whose cascade detector confirmed a cascade in (t-W, t]; >= 3 at 1m is "
+       "a market-wide cascade (liqcore.market.wide)", ("1m",)),
     _b("liquidations", "liq_cascade_size", "cascade", "cumulative notional (long + short, at confirmation) of the cascades "
        "confirmed in (t-W, t]; 0 with none", ("5m",)),
     # -- flow ----------------------------------------------------------------------------------

@@ -291,6 +291,29 @@ class FeatureStore:
         inst.cascades = _Stream(rec["confirm_recv_ns"], v=rec["long_notional"] + rec["short_notional"])
         return inst.cascades
 
+    def _market_wide(self, inst: _Inst, W: int, t: np.ndarray):
+        """Distinct instruments of the whole store with a confirmation in ``(t - W, t]`` (the same for every
+        symbol; masked by the symbol's own data span and gaps like every liquidation feature)."""
+        from liqcore.instruments import groups
+        from liqcore.market.wide import market_wide_count
+
+        ts, sid = self._all_confirms()
+        n = len(self.registry)
+        got = getattr(self, "_instrument_groups", None)
+        if got is None or len(got) != n:  # the registry only grows (live): its length keys the table
+            got = self._instrument_groups = groups(self.registry)[0]
+        v = market_wide_count(ts, got[sid], t, window_ns=W).astype(np.float64)
+        if inst.components:
+            _, _, _, _, r = self._liq_parts(inst, W, t)
+        else:
+            r = self._mask(inst, t, W, inst.venue_start)
+        return _finish(v, r)
+
+    def _all_confirms(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(confirm_recv_ns, symbol_id)`` of every symbol's confirmed cascades (the market-wide count's input)."""
+        rec = self._records_all()
+        return rec["confirm_recv_ns"], rec["symbol_id"].astype(np.int64)
+
     def _records_all(self) -> np.ndarray:
         if self._records is None:
             liq = self.events["kind"] == Kind.LIQUIDATION
@@ -471,7 +494,7 @@ class FeatureStore:
             return self._user(inst, spec, W, t)
         fam, nm = fn.family, fn.name
         if fam == "liquidations":
-            if nm.startswith("liq_cascade"):
+            if nm.startswith("liq_cascade") or nm == "market_wide":
                 return self._cascade(inst, nm, W, t)
             return self._liq(inst, nm, W, t)
         if fam == "flow":
@@ -608,6 +631,8 @@ class FeatureStore:
         return _finish(v, r)
 
     def _cascade(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
+        if nm == "market_wide":
+            return self._market_wide(inst, W, t)
         s = self._cascades(inst)
         lo, hi = self._at(s.ts, t, W), self._at(s.ts, t)
         if nm == "liq_cascade_flag":

@@ -213,29 +213,37 @@ def _unreadable_why(path, exc: Exception) -> str:
 
 
 def dedupe(events: np.ndarray, trade_ids: np.ndarray | None = None, *, with_ids: bool = False):
-    """Drop exact duplicates (venue, symbol, kind, ts_event, side, qty, price; floats bit-exact, and
-    the venue's trade id when ``trade_ids`` gives one), keeping the first occurrence and the input
-    order.  Returns (events, number removed), or with ``with_ids`` (events, trade ids kept, number
-    removed).  Two trades with different ids are two trades, whatever their time, price, size and side;
-    the same trade seen twice (overlapping recordings) has the same id and goes.  Events without an id
-    (liquidations, sources without one) keep the rule without it.  Quotes are states of the book, not
-    occurrences: a top of book that comes back within the same stamp (A, B, A) is kept, so the last
-    state stays the last."""
-    ev, ids, k = _dedupe(events, trade_ids)
+    """Drop duplicates, keeping the input order.  Two events are the same when their rows are equal
+    (venue, symbol, kind, ts_event, side, qty, price; floats bit-exact) and, when both carry the
+    venue's trade id (``trade_ids``, 0: none), their ids are equal: two trades with different ids are
+    two trades, whatever their time, price, size and side, and the same trade seen twice (overlapping
+    recordings) goes.  An event without an id (a liquidation, a source that keeps none) is the same as
+    any event with its row: of such a group the events with an id are kept (one per id), else the
+    first, so a recording and its own export without ids show each trade once, in either order.
+    Quotes are states of the book, not occurrences: a top of book that comes back within the same
+    stamp (A, B, A) is kept, so the last state stays the last.  Returns (events, number removed), or
+    with ``with_ids`` (events, trade ids kept, number removed)."""
+    keep = duplicate_keep(events, trade_ids)
+    if keep is None:
+        ev, ids, k = events, trade_ids, 0
+    else:
+        ev, ids = events[keep], (trade_ids[keep] if trade_ids is not None else None)
+        k = len(events) - len(ev)
     return (ev, ids, k) if with_ids else (ev, k)
 
 
-def _dedupe(events: np.ndarray, trade_ids):
+def duplicate_keep(events: np.ndarray, trade_ids=None) -> np.ndarray | None:
+    """The rows :func:`dedupe` keeps (a boolean mask), or None when it keeps them all."""
     n = len(events)
     if n < 2:
-        return events, trade_ids, 0
+        return None
     ts = events["ts_event"]
     not_quote = events["kind"] != _QUOTE
     if np.all(ts[1:] >= ts[:-1]):
         # sorted: duplicates share ts_event, so only runs of equal times need the full key
         eq = ts[1:] == ts[:-1]
         if not eq.any():
-            return events, trade_ids, 0
+            return None
         cand = np.zeros(n, dtype=bool)
         cand[1:] |= eq
         cand[:-1] |= eq
@@ -243,14 +251,12 @@ def _dedupe(events: np.ndarray, trade_ids):
     else:
         idx = np.flatnonzero(not_quote)
     if not len(idx):
-        return events, trade_ids, 0
+        return None
     sub = events[idx]
     key = np.empty(
         len(idx),
-        dtype=[("ts", "<i8"), ("sid", "<i4"), ("venue", "i1"), ("kind", "i1"), ("side", "i1"), ("p", "<i8"), ("q", "<i8"),
-               ("tid", "<i8")],
+        dtype=[("ts", "<i8"), ("sid", "<i4"), ("venue", "i1"), ("kind", "i1"), ("side", "i1"), ("p", "<i8"), ("q", "<i8")],
     )
-    key["tid"] = trade_ids[idx] if trade_ids is not None else 0
     key["ts"] = sub["ts_event"]
     key["sid"] = sub["symbol_id"]
     key["venue"] = sub["venue"]
@@ -258,10 +264,26 @@ def _dedupe(events: np.ndarray, trade_ids):
     key["side"] = sub["side"]
     key["p"] = sub["price"].view(np.int64)
     key["q"] = sub["qty"].view(np.int64)
-    _, first = np.unique(key, return_index=True)
-    if len(first) == len(idx):
-        return events, trade_ids, 0
+    _u, row_first, group = np.unique(key, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    tid = np.asarray(trade_ids[idx], np.int64) if trade_ids is not None else None
+    if tid is None or not tid.any():  # no ids: the row alone
+        if len(row_first) == len(idx):
+            return None
+        first = row_first
+        drop_unnamed = np.zeros(len(idx), dtype=bool)
+    else:
+        pair = np.empty(len(idx), dtype=[("g", "<i8"), ("t", "<i8")])
+        pair["g"], pair["t"] = group, tid
+        _u, first = np.unique(pair, return_index=True)  # one per (row, id)
+        named = np.zeros(len(row_first), dtype=bool)
+        named[group[tid != 0]] = True
+        drop_unnamed = (tid == 0) & named[group]  # no id, and its row has an event with one: the same event
+        if len(first) == len(idx) and not drop_unnamed.any():
+            return None
+    keep_sub = np.zeros(len(idx), dtype=bool)
+    keep_sub[first] = True
+    keep_sub &= ~drop_unnamed
     keep = np.ones(n, dtype=bool)
-    keep[idx] = False
-    keep[idx[first]] = True
-    return events[keep], (trade_ids[keep] if trade_ids is not None else None), n - int(keep.sum())
+    keep[idx] = keep_sub
+    return keep

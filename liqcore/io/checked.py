@@ -1,20 +1,27 @@
 """Reading a dataset's checked partition files at the Parquet decoder's pace.
 
 A partition file liqcore writes from loaded events (``liqcore convert --dataset``, or
-:func:`liqcore.dataset.write_dataset` of a :class:`~liqcore.io.LoadResult`) carries ``"checked": true`` in
-its ``liqcore`` footer metadata: its rows passed every check of a load when they were read from their
-source (the row rules, plausible times, prices and sizes, duplicates), and the row rules again when
-written (:func:`row_problems`).  A load of such files does not judge them again: it decodes the
+:func:`liqcore.dataset.write_dataset` of a :class:`~liqcore.io.LoadResult`) is marked checked: its rows
+passed every check of a load when they were read from their source (the row rules, plausible times,
+prices and sizes, duplicates), and the row rules again when written (:func:`row_problems`).  The mark is
+kept in the dataset's own list of checked files, :data:`MARKS_FILE` (each file's path in the dataset, its
+size in bytes, the SHA-256 of its bytes, of its footer and of each row group's bytes: :func:`mark_of`),
+not in the file: a file rewritten by another tool (which copies a Parquet footer's metadata as it is) no
+longer has the bytes that were checked, so it is read the checking way, and the load says so once,
+naming it.  A read verifies the footer and the row groups it decodes (:func:`verify_groups`), so what it
+decodes is what was checked.  (The file's footer still says ``"checked": true``, for information only:
+a read never trusts it.)  A load of verified files does not judge them again: it decodes the
 columns it needs from the row groups whose statistics can hold matching rows, keeps the rows of the
 time range, kinds and receive range asked for, drops the ones ahead of their receive time by more than
 ``max-clock-skew`` (that bound is a load parameter), and lays them out as events in event-time order --
 the events the checking read gives on the same files (tested), several times faster.
 
-A file without the mark (written from a bare event array, by another tool, or by an earlier version)
-goes through the checking read, as does every file of a load asked to ``recheck``.
+A file without a verified mark (written from a bare event array, by another tool, or by an earlier
+version) goes through the checking read, as does every file of a load asked to ``recheck``.
 
-The files' footers are read once per process (cached by path, size and modification time): a backtest
-reading a dataset in hundreds of windows prunes row groups from memory.
+The files' footers are read, and their footers and row groups verified, once per process (cached by
+path, size, modification time and inode): a backtest reading a dataset in hundreds of windows prunes row
+groups from memory and digests each group once.
 """
 from __future__ import annotations
 
@@ -47,6 +54,9 @@ class Footer:
     ev_hi: int = _I64_MAX
     rv_lo: int = _I64_MIN
     rv_hi: int = _I64_MAX
+    # each row group's bytes in the file ([start, end): its column chunks) and the footer's length in bytes
+    spans: tuple = ()
+    meta_len: int = 0
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -85,11 +95,185 @@ def footer(path: str) -> Footer:
         checked = False
     ev, rv = ranges["ts_event_ns"], ranges["ts_recv_ns"]
     bounds = (int(ev[:, 0].min()), int(ev[:, 1].max()), int(rv[:, 0].min()), int(rv[:, 1].max())) if g else ()
-    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds)
+    if not bounds:
+        bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
+    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=group_spans(md),
+               meta_len=int(md.serialized_size))
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)
     return f
+
+
+#: the dataset's list of checked partition files (in its root): {"format": 1, "digest": "sha256", "files":
+#: {"venue=V/symbol=S/date=D/part-0.parquet": {"size": bytes, "sha256": the file's, "footer": the footer's,
+#: "groups": [each row group's]}}} (hex SHA-256 digests; :func:`mark_of`)
+MARKS_FILE = "_liqcore_checked.json"
+
+_MARKS: dict[str, tuple] = {}  # dataset root -> (the marks file's stat key, its files)
+_DIGESTS: dict[str, tuple] = {}  # file path -> (its stat key when digested, its SHA-256 hex)
+
+
+def _stat_key(path: str) -> tuple | None:
+    try:
+        s = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (s.st_size, s.st_mtime_ns, s.st_ino)
+
+
+def read_marks(root) -> dict:
+    """The checked marks of the local dataset ``root``: path in the dataset -> its mark (:func:`mark_of`; {}
+    without a marks file, or with one that is not valid: then nothing is trusted)."""
+    import orjson
+
+    p = os.path.join(str(root), MARKS_FILE)
+    key = _stat_key(p)
+    if key is None:
+        return {}
+    hit = _MARKS.get(p)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    try:
+        with open(p, "rb") as fh:
+            d = orjson.loads(fh.read())
+        files = d.get("files") if isinstance(d, dict) and d.get("digest") == "sha256" else None
+        files = {str(k): v for k, v in files.items() if isinstance(v, dict)} if isinstance(files, dict) else {}
+    except (OSError, orjson.JSONDecodeError):
+        files = {}
+    if len(_MARKS) > 10_000:
+        _MARKS.clear()
+    _MARKS[p] = (key, files)
+    return files
+
+
+def file_digest(path: str) -> tuple[tuple, str]:
+    """The SHA-256 (hex) of the bytes of the file at ``path``, with the size, modification time and inode of
+    the file it digested -> ``(key, digest)`` (cached while they stay)."""
+    import hashlib
+
+    key = _stat_key(path)
+    hit = _DIGESTS.get(path)
+    if hit is not None and hit[0] == key:
+        return hit
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        s = os.fstat(fh.fileno())
+        key = (s.st_size, s.st_mtime_ns, s.st_ino)
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+        s = os.fstat(fh.fileno())
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != key:  # written to while digested: not the file of any mark
+            return key, ""
+    if len(_DIGESTS) > 100_000:
+        _DIGESTS.clear()
+    _DIGESTS[path] = (key, h.hexdigest())
+    return _DIGESTS[path]
+
+
+def group_spans(md) -> tuple:
+    """Each row group's bytes in a Parquet file (``md`` its metadata): ``(start, end)``, from its column
+    chunks' first page (the dictionary page where there is one) to their end."""
+    out = []
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        lo, hi = None, 0
+        for j in range(rg.num_columns):
+            c = rg.column(j)
+            start = int(c.data_page_offset)
+            if c.has_dictionary_page and c.dictionary_page_offset is not None and int(c.dictionary_page_offset) > 0:
+                start = min(start, int(c.dictionary_page_offset))
+            lo = start if lo is None else min(lo, start)
+            hi = max(hi, start + int(c.total_compressed_size))
+        out.append((lo or 0, hi))
+    return tuple(out)
+
+
+def _sha(fd: int, lo: int, hi: int) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    while lo < hi:
+        b = os.pread(fd, min(hi - lo, 1 << 22), lo)
+        if not b:
+            break
+        h.update(b)
+        lo += len(b)
+    return h.hexdigest()
+
+
+def mark_of(path: str) -> dict:
+    """The checked mark of the file at ``path`` as the marks file keeps it: its size, the SHA-256 of its
+    bytes, of its footer (the Parquet metadata and its length: every row group's place, size and
+    statistics) and of each row group's bytes (:func:`group_spans`), so a read verifies what it decodes."""
+    import pyarrow.parquet as pq
+
+    key, digest = file_digest(path)
+    md = pq.read_metadata(path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        s = os.fstat(fd)
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != key:
+            raise ValueError(f"dataset: {path} changed while it was marked")
+        tail = key[0] - 8 - int(md.serialized_size)
+        return {"size": int(key[0]), "sha256": digest, "footer": _sha(fd, tail, key[0]),
+                "groups": [_sha(fd, lo, hi) for lo, hi in group_spans(md)]}
+    finally:
+        os.close(fd)
+
+
+_GROUPS_OK: dict = {}  # (path, stat key, the mark's footer digest) -> the row groups verified (-1: the footer)
+
+
+def verify_groups(path: str, f: Footer, mark, groups) -> bool:
+    """Whether the footer ``f`` of the file at ``path`` and its row groups ``groups`` are the bytes ``mark``
+    was taken of (the footer's SHA-256, each group's; a mark without them: the whole file's).  Each is
+    digested once per process while the file's size, modification time and inode stay."""
+    if not isinstance(mark, dict) or not f.key or mark.get("size") != f.key[0]:
+        return False
+    sums = mark.get("groups")
+    if not isinstance(sums, list):
+        return verified(path, mark, f.key)
+    if len(sums) != len(f.spans):
+        return False
+    ck = (path, f.key, str(mark.get("footer")))  # (a mark taken again: verified again)
+    ok = _GROUPS_OK.get(ck)
+    if ok is None:
+        if len(_GROUPS_OK) > 100_000:
+            _GROUPS_OK.clear()
+        ok = _GROUPS_OK[ck] = set()
+    todo = ([-1] if -1 not in ok else []) + [int(g) for g in groups if int(g) not in ok]
+    if not todo:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        s = os.fstat(fd)
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # not the file its footer was read from
+            return False
+        for g in todo:
+            lo, hi = (f.key[0] - 8 - f.meta_len, f.key[0]) if g < 0 else f.spans[g]
+            if _sha(fd, lo, hi) != (mark.get("footer") if g < 0 else sums[g]):
+                return False
+            ok.add(g)
+    finally:
+        os.close(fd)
+    return True
+
+
+def verified(path: str, mark, key: tuple | None = None) -> bool:
+    """Whether the file at ``path`` is the one its ``mark`` (:func:`read_marks`) was taken of: the same size
+    and the same SHA-256 of its bytes (``key``: and the size, modification time and inode its footer was
+    read with, so the footer read is of the bytes verified)."""
+    if not isinstance(mark, dict) or not isinstance(mark.get("sha256"), str):
+        return False
+    try:
+        k, digest = file_digest(path)
+    except FileNotFoundError:
+        return False
+    return k[0] == mark.get("size") and digest == mark["sha256"] and (key is None or k == tuple(key))
 
 
 def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range) -> np.ndarray:
@@ -137,9 +321,14 @@ def _open(path: str, f: Footer):
     k = (path, f.key)
     pf = _OPEN.get(k)
     if pf is None:
-        pf = _OPEN[k] = pq.ParquetFile(path)
+        fh = open(path, "rb")
+        s = os.fstat(fh.fileno())
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digest were of these bytes)
+            fh.close()
+            raise ValueError(f"dataset: {path} was replaced while being read; read it again")
+        pf = _OPEN[k] = pq.ParquetFile(fh)
         while len(_OPEN) > 4:
-            _OPEN.popitem(last=False)[1].close()
+            _OPEN.popitem(last=False)[1].close(force=True)  # (and the file it was opened on)
     _OPEN.move_to_end(k)
     return pf
 
@@ -189,13 +378,19 @@ def _row_mask(te, tr, kind, start_ns, end_ns, kinds, recv_range):
     return m
 
 
+class Unverified(Exception):
+    """A file's footer or row groups are not the bytes its checked mark was taken of (``args[0]``: its path)."""
+
+
 def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None, max_clock_skew_ns=None,
-                 trade_ids: bool = False):
+                 trade_ids: bool = False, marks=None):
     """The events of checked partition files ``files`` (``(path, venue code, symbol id)``, in the order
     a dataset scan lists them) with event time in [start_ns, end_ns), kind in ``kinds`` and received in
     ``recv_range`` (``(lo, hi, feed_latency_ns)``, as :func:`liqcore.io.dataset.recv_filter`), in event-time
     order (stable) -> ``(events, trade ids or None, rows matched, rows of the row groups decoded,
-    events dropped as ahead of their receive time, the symbol ids that have events)``."""
+    events dropped as ahead of their receive time, the symbol ids that have events)``.  ``marks``: path ->
+    its checked mark: the footer and every row group to be decoded are verified against it first
+    (:func:`verify_groups`; :class:`Unverified` when one is not)."""
     import pyarrow.parquet as pq
 
     from liqcore.types import take_records
@@ -209,6 +404,8 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     for path, venue, sid in files:
         f = footer(path)
         groups = groups_to_read(f, start_ns, end_ns, kinds, recv_range)
+        if marks is not None and not verify_groups(path, f, marks.get(path), groups):
+            raise Unverified(path)
         if not len(groups):
             continue
         table, n_new = _groups(path, f, groups, cols)

@@ -1,5 +1,5 @@
 """Readers of the event contract, liqcore's own columns: ``contract-csv`` (header
-``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags]``) and ``parquet`` (the same
+``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags][,trade_id]``) and ``parquet`` (the same
 columns, as :func:`liqcore.io.save_events` and ``liqcore convert`` write them; datasets hold them too).
 Both go through one vectorised check (:func:`_load_table`) that gives a record the same reject reason
 as the CSV row path (:func:`_contract_row`)."""
@@ -17,7 +17,18 @@ from liqcore.venues.common import KIND_BY_NAME, RECV_UNKNOWN, SIDE_BY_NAME, VENU
 
 _I64_MAX = 2**63 - 1
 CONTRACT_COLUMNS = ("ts_event_ns", "venue", "symbol", "side", "price", "qty")
-CONTRACT_OPTIONAL = ("kind", "ts_recv_ns", "flags")
+CONTRACT_OPTIONAL = ("kind", "ts_recv_ns", "flags", "trade_id")
+
+
+def table_trade_ids(table, kept: list | None = None) -> np.ndarray | None:
+    """A table's ``trade_id`` column (the venues' trade ids; null or 0: none) as int64, cut to the rows
+    :func:`_load_table` kept (``kept``), or None when the table has no id."""
+    if not table.num_rows or "trade_id" not in table.column_names:
+        return None
+    tids = np.asarray(table.column("trade_id").fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    if kept:
+        tids = tids[kept[0]]
+    return tids if tids.any() else None
 
 
 def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: bool, has_flags: bool):
@@ -109,7 +120,10 @@ def _load_contract_csv(data: bytes, st: _FileState) -> np.ndarray | None:
         cols = [c.strip() for c in table.column_names]
         if all(c in cols for c in CONTRACT_COLUMNS) and len(cols) == len(set(cols)):
             table = table.rename_columns(cols)
-            return _load_table(table, st, lambda row: f"{st.path}:{row + 2}", null_reason="non_numeric")
+            kept: list = []
+            arr = _load_table(table, st, lambda row: f"{st.path}:{row + 2}", null_reason="non_numeric", kept=kept)
+            st.sink.arrays.append((len(st.sink.rows), arr, table_trade_ids(table, kept)))  # with the trade ids
+            return None
     _load_contract_csv_rows(data, st)
     return None
 
@@ -125,6 +139,7 @@ def _load_contract_csv_rows(data: bytes, st: _FileState) -> None:
     if missing:
         raise ValueError(f"{st.path}: contract CSV lacks column(s) {', '.join(missing)} (header: {','.join(cols)})")
     has_kind, has_recv, has_flags = "kind" in cols, "ts_recv_ns" in cols, "flags" in cols
+    has_id = "trade_id" in cols
     sink = st.sink
     rows = sink.rows
     for i, rec in enumerate(reader):
@@ -134,6 +149,14 @@ def _load_contract_csv_rows(data: bytes, st: _FileState) -> None:
             rows.append(_contract_row(rec, sink, lineno, has_kind, has_recv, has_flags))
         except Reject as r:
             st.bad(lineno, r.reason, r.field)
+            continue
+        if has_id and (rec.get("trade_id") or "").strip():
+            try:
+                tid = int(rec["trade_id"])
+            except ValueError:  # not an id of ours: the row stands without one
+                tid = 0
+            if tid and -(1 << 63) <= tid < (1 << 63):
+                sink.tids[len(rows) - 1] = tid
 
 
 def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
@@ -144,7 +167,10 @@ def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
     missing = [c for c in CONTRACT_COLUMNS if c not in table.column_names]
     if missing:
         raise ValueError(f"{path}: Parquet file lacks column(s) {', '.join(missing)} (has: {', '.join(table.column_names)})")
-    return _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field")
+    kept: list = []
+    arr = _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field", kept=kept)
+    st.trade_ids = table_trade_ids(table, kept)  # the venues' trade ids, beside the rows kept
+    return arr
 
 
 def _load_table(table, st: _FileState, where, null_reason: str, kept: list | None = None) -> np.ndarray:
@@ -311,7 +337,8 @@ def _read_contract_csv_table(data: bytes):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    types = {"ts_event_ns": pa.int64(), "ts_recv_ns": pa.int64(), "flags": pa.int64(), "price": pa.float64(),
+    types = {"ts_event_ns": pa.int64(), "ts_recv_ns": pa.int64(), "flags": pa.int64(), "trade_id": pa.int64(),
+             "price": pa.float64(),
              "qty": pa.float64(), "venue": pa.string(), "symbol": pa.string(), "side": pa.string(), "kind": pa.string()}
     try:
         opts = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,

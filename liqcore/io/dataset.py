@@ -12,8 +12,9 @@ event time and written in row groups of at most :data:`ROW_GROUP_ROWS` rows (eac
 statistics of ``ts_event_ns``, so a time filter skips whole groups).  ``DIR/_liqcore_dataset.json``
 (:data:`FORMAT_FILE`) names the format, the code tables and the dataset's symbols.  A dataset written
 before format 2 (``kind`` and ``side`` as names, no format file) still loads, the slower way, saying so
-once; the next write into it upgrades it.  A local partition file written from loaded events says ``"checked": true``
-in its footer and is read without judging its rows again (:mod:`liqcore.io.checked`).
+once; the next write into it upgrades it.  A local partition file written from loaded events is marked checked in the
+dataset's :data:`~liqcore.io.checked.MARKS_FILE` (its size, the SHA-256 of its footer and of each row group) and,
+while the bytes a read decodes match, read without judging its rows again (:mod:`liqcore.io.checked`); one that does not match is read the checking way, said once.
 
 A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
 ``memory://...``; :mod:`liqcore.io.storage`): its partitions are listed (one listing, nothing
@@ -28,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.base import LoadResult, _FileState, dedupe
-from liqcore.io.contract import _load_table
+from liqcore.io.checked import MARKS_FILE
+from liqcore.io.contract import _load_table, table_trade_ids
 from liqcore.io.plausible import _sane_ids
 
 #: the manifest of converted files a dataset keeps (written by :func:`liqcore.dataset.convert_to_dataset`)
@@ -230,11 +232,14 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     else:  # a selection that may be empty (a chunk of a symbol listed later): no rows, no error
         sel = list(partitions) if partitions is not None else dataset_info(path)
     old = read_format(path) is None  # written before format 2: names (and maybe some codes) in kind / side
+    unverified: list = []  # files marked checked that are not the files their marks were taken of
     if not url and not old and not recheck:
         fast = _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_clock_skew_ns, kinds,
-                             recv_range, trade_ids)
+                             recv_range, trade_ids, unverified)
         if fast is not None:
             return fast
+        if unverified:
+            _note_unverified(path, unverified, warn)
     dset = None if url else _open(path)
     flt = None
 
@@ -284,13 +289,10 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     kept: list = []
     arr = _load_table(table, st, lambda row: f"{storage.display(path)}: row {row}", null_reason="missing_field",
                       kept=kept) if table.num_rows else np.zeros(0, EVENT_DTYPE)
-    tids = None  # the venues' trade ids (read by dedupe only)
-    if table.num_rows and "trade_id" in table.column_names:
-        tids = np.asarray(table.column("trade_id").fill_null(0).to_numpy(zero_copy_only=False), np.int64)[kept[0]]
-        if not tids.any():
-            tids = None
-    # implausible times, prices, sizes: counted, dropped (liqcore.validate)
-    arr, tids = _sane_ids(arr, tids, st, forced=False)
+    tids = table_trade_ids(table, kept)  # the venues' trade ids (read by dedupe only)
+    # implausible times, prices, sizes: counted, dropped (liqcore.validate); a time is a stray among its own
+    # partition's rows (the scan lays partitions end to end: a lone row of a small one is not a stray)
+    arr, tids = _sane_ids(arr, tids, st, forced=False, segments=_partition_starts(table, kept[0]) if kept else None)
     if tids is not None:
         from liqcore.io.plausible import _future_mask
 
@@ -313,7 +315,50 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
                      sources=[str(path)], trade_ids=tids, checked=True)
     res.files[str(path)] = {"format": "dataset", "records": table.num_rows, "events": len(arr),
                             "rejects": rejects, "partitions": len(sel), "rows_read": rows_read, "checked": False}
+    if unverified:
+        res.files[str(path)]["unverified"] = sorted(unverified)
     return res
+
+
+def _partition_starts(table, keep) -> np.ndarray | None:
+    """The first kept row (``keep``: a mask over ``table``'s rows) of each partition of a dataset scan's
+    table, in the kept rows' numbering (None without the partition columns)."""
+    from liqcore.io.contract import _dictionary
+
+    if not table.num_rows or not all(c in table.column_names for c in _PART_COLS):
+        return None
+    change = np.zeros(table.num_rows, dtype=bool)
+    change[0] = True
+    for c in _PART_COLS:
+        idx = np.asarray(_dictionary(table.column(c))[0])
+        change[1:] |= idx[1:] != idx[:-1]
+    part = np.cumsum(change)[np.asarray(keep, dtype=bool)]
+    if not len(part):
+        return None
+    return np.concatenate([[0], np.flatnonzero(part[1:] != part[:-1]) + 1])
+
+
+#: files already named as not verified (path, size, modification time, inode), so each is said once per process
+_TOLD_UNVERIFIED: set = set()
+
+
+def _note_unverified(path, files, warn) -> None:
+    """Say once per process, naming them, that marked files of the dataset are not the files their marks
+    were taken of, so the load checks them (and the rest of its selection) again."""
+    from liqcore.io.checked import _stat_key
+
+    new = [f for f in sorted(files) if (f, _stat_key(f)) not in _TOLD_UNVERIFIED]
+    if not new:
+        return
+    _TOLD_UNVERIFIED.update((f, _stat_key(f)) for f in new)
+    if warn is None:
+        from liqcore.io.base import _warn_stderr as warn
+    root = str(path).rstrip("/") + "/"
+    names = [f[len(root):] if f.startswith(root) else f for f in new]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    warn(f"dataset {path}: {len(names)} file(s) marked checked are not the bytes their mark was taken of "
+         f"(size or SHA-256 in {MARKS_FILE} differ, or no mark there: rewritten by another tool?): {shown}; "
+         "their rows are checked as read (bad rows counted and dropped, duplicates removed)")
 
 
 def _wanted(parts, venues, symbols, start_ns, end_ns) -> list:
@@ -348,21 +393,35 @@ def _parquet_files(folder: str) -> list[str]:
 
 
 def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_clock_skew_ns, kinds, recv_range,
-                  trade_ids):
-    """:func:`load_dataset` of a local dataset whose selected partition files are all marked checked
-    (:mod:`liqcore.io.checked`), or None when one is not (the checking read then reads them all)."""
-    from liqcore.io.checked import footer, read_checked
+                  trade_ids, unverified: list):
+    """:func:`load_dataset` of a local dataset whose selected partition files all carry a verified checked
+    mark (:mod:`liqcore.io.checked`: the dataset's marks file holds their size and SHA-256), or None when
+    one does not (the checking read then reads them all); ``unverified`` gets the files marked checked
+    (in the marks file or their footer) that are not the bytes their mark was taken of."""
+    from liqcore.io.checked import Unverified, footer, read_checked, read_marks
     from liqcore.types import SymbolRegistry
     from liqcore.validate import symbol_problem as problem
     from liqcore.venues.common import VENUE_BY_NAME, Sink
 
     want = _wanted(sel, venues, symbols, start_ns, end_ns)
+    marks = read_marks(path)
     files = []
+    fast = True
+    mine = {}  # path -> its mark (its footer and the row groups a read decodes are verified against it)
     for v, s, d in want:
-        for f in _parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")):
-            if v not in VENUE_BY_NAME or not footer(f).checked:
-                return None
-            files.append((f, v, s))
+        name = f"venue={v}/symbol={s}/date={d}"
+        for f in _parquet_files(os.path.join(str(path), name)):
+            ft = footer(f)
+            mark = marks.get(f"{name}/{os.path.basename(f)}")
+            if v in VENUE_BY_NAME and ft.checked and isinstance(mark, dict) and mark.get("size") == ft.key[0]:
+                files.append((f, v, s))
+                mine[f] = mark
+                continue
+            fast = False
+            if mark is not None or ft.checked:  # said to be checked, but not these bytes
+                unverified.append(f)
+    if not fast:
+        return None
     files.sort()  # the order a dataset scan lists them
     registry = registry if registry is not None else SymbolRegistry()
     sink = Sink(registry, None)
@@ -372,9 +431,13 @@ def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_cl
         if vs[1] != "*" and problem(*vs):
             return None
     key = {vs: (-1 if vs[1] == "*" else i) for i, vs in enumerate(pairs)}
-    ev, tids, matched, decoded, n_future, present = read_checked(
-        [(f, VENUE_BY_NAME[v], key[(VENUE_BY_NAME[v], s)]) for f, v, s in files], start_ns, end_ns, kinds,
-        recv_range, max_clock_skew_ns, trade_ids)
+    try:
+        ev, tids, matched, decoded, n_future, present = read_checked(
+            [(f, VENUE_BY_NAME[v], key[(VENUE_BY_NAME[v], s)]) for f, v, s in files], start_ns, end_ns, kinds,
+            recv_range, max_clock_skew_ns, trade_ids, marks=mine)
+    except Unverified as exc:  # a footer or row group that is not the bytes marked: the checking read
+        unverified.append(exc.args[0])
+        return None
     table = np.full(len(pairs) + 1, -1, np.int32)  # key -> symbol id (the last: "*", -1)
     for vs in pairs:
         if vs[1] != "*" and key[vs] in present:

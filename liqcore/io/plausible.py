@@ -41,18 +41,27 @@ def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
     return _sane_ids(arr, None, st, forced)[0]
 
 
-def _sane_ids(arr: np.ndarray, ids, st: _FileState, forced: bool):
+def _sane_ids(arr: np.ndarray, ids, st: _FileState, forced: bool, segments=None):
     """One file's events (in file order) without the implausible ones (liqcore.validate: times outside
     2017 .. 2100 or stray from their neighbours, prices off the symbol's reference by 10x,
     absurd notionals), each counted.  With a forced headerless CSV format, a file most of whose records
-    fail, or whose price column steps by exactly 1 like an id, raises ValueError naming the column."""
+    fail, or whose price column steps by exactly 1 like an id, raises ValueError naming the column.
+    ``segments``: the first row of each of several files laid end to end (a dataset's partitions, in
+    scan order): a time is judged a stray among the neighbours of its own file only."""
     from liqcore.validate import crossed_quotes, implausible_times, implausible_values
 
     sink = st.sink
     if len(arr):
         # liqcore's own format may hold a relative clock (a simulation's): every time before 2000
         calendar = not _own_clock(st.fmt) or int(arr["ts_event"].max()) >= RECV_CLOCK_MIN_NS
-        tbad = implausible_times(arr["ts_event"], arr["ts_recv"], recv_unknown=RECV_UNKNOWN, calendar=calendar)
+        if segments is None or len(segments) <= 1:
+            tbad = implausible_times(arr["ts_event"], arr["ts_recv"], recv_unknown=RECV_UNKNOWN, calendar=calendar)
+        else:
+            te, tr = arr["ts_event"], arr["ts_recv"]
+            tbad = np.zeros(len(arr), dtype=bool)
+            ends = [int(x) for x in segments[1:]] + [len(arr)]
+            for a, b in zip((int(x) for x in segments), ends):
+                tbad[a:b] = implausible_times(te[a:b], tr[a:b], recv_unknown=RECV_UNKNOWN, calendar=calendar)
         n = int(np.count_nonzero(tbad))
         if n:
             sink.count("implausible_time", n)

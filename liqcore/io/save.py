@@ -12,8 +12,10 @@ from liqcore.io.files import _base_name, _compression
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 
 
-def events_to_table(events: np.ndarray, registry: SymbolRegistry):
-    """Events -> pyarrow Table with the contract columns (names as strings)."""
+def events_to_table(events: np.ndarray, registry: SymbolRegistry, trade_ids: np.ndarray | None = None):
+    """Events -> pyarrow Table with the contract columns (names as strings) and ``trade_id`` (int64,
+    the venue's trade id aligned with the events; 0: none), so that a load of the file with the
+    recording it came from tells the same trade by its id."""
     import pyarrow as pa
 
     sid = events["symbol_id"].astype(np.int64)
@@ -33,15 +35,26 @@ def events_to_table(events: np.ndarray, registry: SymbolRegistry):
             "price": pa.array(events["price"], pa.float64()),
             "qty": pa.array(events["qty"], pa.float64()),
             "flags": pa.array(events["flags"], pa.uint8()),
+            "trade_id": pa.array(_ids(events, trade_ids), pa.int64()),
         }
     )
 
 
-def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
+def _ids(events: np.ndarray, trade_ids) -> np.ndarray:
+    if trade_ids is None:
+        return np.zeros(len(events), np.int64)
+    trade_ids = np.asarray(trade_ids, np.int64)
+    if len(trade_ids) != len(events):
+        raise ValueError(f"trade_ids: {len(trade_ids)} ids for {len(events)} events")
+    return trade_ids
+
+
+def save_events(result, path, registry: SymbolRegistry | None = None, trade_ids: np.ndarray | None = None) -> Path:
     """Write events (a LoadResult, or an array with ``registry=``) as a contract Parquet or CSV file
-    (chosen by the suffix: .parquet/.pq or .csv, optionally .csv.gz)."""
+    (chosen by the suffix: .parquet/.pq or .csv, optionally .csv.gz), with the venues' trade ids
+    (a LoadResult's ``trade_ids``, or ``trade_ids=`` aligned with the array) in ``trade_id``."""
     if isinstance(result, LoadResult):
-        events, registry = result.events, result.registry
+        events, registry, trade_ids = result.events, result.registry, result.trade_ids
     else:
         events = np.asarray(result)
         if registry is None:
@@ -52,7 +65,7 @@ def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
 
     url = str(path) if storage.is_url(str(path)) else None
     path = Path(path) if url is None else Path(url.rsplit("/", 1)[-1])
-    table = events_to_table(events, registry)
+    table = events_to_table(events, registry, trade_ids)
     base = _base_name(path)
     if url is not None and (base.endswith(".parquet") or base.endswith(".pq")):  # one object, whole
         import pyarrow.parquet as pq
@@ -71,7 +84,7 @@ def save_events(result, path, registry: SymbolRegistry | None = None) -> Path:
     elif base.endswith(".csv"):
         import pyarrow.csv as pacsv
 
-        order = ["ts_event_ns", "venue", "symbol", "side", "price", "qty", "kind", "ts_recv_ns", "flags"]
+        order = ["ts_event_ns", "venue", "symbol", "side", "price", "qty", "kind", "ts_recv_ns", "flags", "trade_id"]
         buf = _io.BytesIO()
         buf.write((",".join(order) + "\n").encode())
         # floats in their shortest round-trip form (as repr), no quoting (names hold no commas)

@@ -54,15 +54,9 @@ def protocol(url: str) -> str:
 
 def display(url) -> str:
     """The URL as shown in messages: any ``user:password@`` part removed."""
-    s = str(url)
-    m = _URL.match(s)
-    if not m:
-        return s
-    rest = s[m.end():]
-    host, slash, tail = rest.partition("/")
-    if "@" in host:
-        host = host.rpartition("@")[2]
-    return f"{m.group(0)}{host}{slash}{tail}"
+    from liqcore.secrets import redact_url
+
+    return redact_url(url)
 
 
 def _value(text: str):
@@ -387,6 +381,17 @@ def stage(url: str, keep=None) -> list[Path]:
 def source_of(path) -> str | None:
     """The URL a staged local copy came from (None: a local file)."""
     return _STAGED.get(str(path))
+
+
+def note_source(path, url: str) -> None:
+    """Record that the local file ``path`` is a copy of ``url`` (a file ``liqcore download`` fetched):
+    :func:`source_of` then names the URL, and a dataset's manifest keys the file by it."""
+    _STAGED[str(path)] = url
+
+
+def forget_source(path) -> None:
+    """Drop what :func:`note_source` recorded for ``path`` (the copy was deleted)."""
+    _STAGED.pop(str(path), None)
 
 
 # ---- a resumable table of parts -------------------------------------------------------------------

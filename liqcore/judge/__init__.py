@@ -77,9 +77,10 @@ def make_judge(spec: str | None, *, url: str | None = None, model: str | None = 
         if not model:
             raise ValueError("judge openai: give --judge-model NAME or set LIQCORE_JUDGE_MODEL")
         from liqcore.judge.openai import _loopback
+        from liqcore.secrets import redact_url
 
         if not key and not _loopback(str(url)):
-            raise ValueError(f"judge openai ({model} at {url}): no API key configured: set LIQCORE_JUDGE_API_KEY "
+            raise ValueError(f"judge openai ({model} at {redact_url(url)}): no API key configured: set LIQCORE_JUDGE_API_KEY "
                              "(or OPENAI_API_KEY) or give --judge-key-file FILE; only a local endpoint "
                              "(localhost, 127.x.x.x, ::1) may go without one")
         judge = OpenAIJudge(url, model, Secret(key) if key else None, news=provider, cache=cache)

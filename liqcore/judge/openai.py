@@ -109,14 +109,20 @@ class OpenAIJudge(Judge):
     def __init__(self, url: str, model: str, key=None, news=None, temperature: float = 0.0, cache=None,
                  json_mode: bool = True) -> None:
         super().__init__()
-        from liqcore.secrets import Secret
+        from liqcore.secrets import Secret, redact_url, url_userinfo
 
         if not str(url).startswith(("http://", "https://")):
-            raise ValueError(f"judge-url: expected an http(s) URL; got {url!r}")
-        u = str(url).rstrip("/")
+            raise ValueError(f"judge-url: expected an http(s) URL; got {redact_url(url)!r}")
+        u = redact_url(str(url)).rstrip("/")
+        #: the endpoint (shown in .where, the repr, messages and the cache: never with ``user:password@``)
         self.url = u if u.endswith("/chat/completions") else u + "/chat/completions"
         self.model = str(model)
         self.key = Secret(key) if isinstance(key, str) else key
+        #: ``user:password`` given in the URL: sent as HTTP basic auth, never shown
+        self.userinfo = url_userinfo(url)
+        if self.userinfo and self.key:
+            raise ValueError(f"judge-url: {u} carries user:password and an API key is configured too: "
+                             "give one (both would be the Authorization header)")
         self.news = news
         self.temperature = float(temperature)
         self.cache = cache
@@ -125,7 +131,8 @@ class OpenAIJudge(Judge):
         self._session = None
 
     def __repr__(self) -> str:
-        return f"OpenAIJudge({self.url!r}, {self.model!r}, key={self.key!r})"
+        return f"OpenAIJudge({self.url!r}, {self.model!r}, key={self.key!r}" + \
+            (f", userinfo={self.userinfo!r})" if self.userinfo else ")")
 
     @property
     def base(self) -> str:
@@ -140,6 +147,13 @@ class OpenAIJudge(Judge):
         headers = {"Content-Type": "application/json"}
         if self.key:
             headers["Authorization"] = "Bearer " + self.key.reveal()
+        elif self.userinfo:
+            import base64
+            from urllib.parse import unquote
+
+            user, _c, password = self.userinfo.reveal().partition(":")
+            basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+            headers["Authorization"] = "Basic " + basic
         return headers
 
     def _client(self):

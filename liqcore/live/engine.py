@@ -76,7 +76,7 @@ from liqcore.live.persist import StateKeeper
 from liqcore.live.streampath import (FUNDING as _FUNDING, LIQUIDATION as _LIQUIDATION, MARK as _MARK,
                                      QUOTE as _QUOTE, RECV_MIN as _RECV_MIN, TRADE as _TRADE, StreamPath,
                                      check_live_strategy, count_implausible, is_guide, open_stream)  # noqa: F401
-from liqcore.live.venueclock import VenueClock
+from liqcore.live.venueclock import HOLD_MARGIN_NS, VenueClock
 from liqcore.live.views import checklist as _checklist, collect as _collect_metrics, new_checks, snapshot as _snapshot
 from liqcore.live.warm import WarmPath, seed_history as _seed_history
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
@@ -152,6 +152,10 @@ class Engine:
         # registry id -> core index, and symbol name -> (sid, core index)
         self._core_idx, self._by_symbol = symbol_maps(self.registry, self.traded)
         self._held: dict[int, tuple[int, float]] = {}
+        #: events stamped past the clock guard's bound, held for a new measurement of the venue's clock
+        #: (liqcore.live.venueclock): (wall time first held, the rows in arrival order)
+        self._future_held: list = []
+        self._future_since = 0
         # ---- live queue-position estimate of the resting entries (liqcore.live.queue_estimate) ----
         self.queue_est = LiveQueue([s for _, s in self.traded], self.params,
                                    lambda sym: self.instrument(sym).tick_size, lambda: self.journal)
@@ -185,6 +189,11 @@ class Engine:
         self.replay_clock = None
         #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
         self.recorder = None
+        #: ``row_tap(batch)``: handed every batch of events processed (a list of EVENT_DTYPE-ordered tuples or an
+        #: EVENT_DTYPE array), by reference, before they are processed (the web dashboard's price trail);
+        #: ``row_tap.reject(symbol_id, ts_recv, price)`` is told of each event then dropped (an implausible
+        #: print, a time ahead of its receive time), so what it draws is what the engine took
+        self.row_tap = None
         self._last_event_ns = 0  # latest ts_event seen (detector clock)
         self._last_event_wall = 0  # wall time when it was seen
         # the latest receive time the caller handed in (on_frame's recv_ns, on_events' ts_recv) and how far it
@@ -207,6 +216,8 @@ class Engine:
                                         annotate=getattr(self.detector, "annotate", None))  # (instrument scope)
         self.venue_clock_guard = VenueClock(self.params, self.gateway, self.paper, self.health, self._decoders,
                                             self.rejects, om)
+        if guide:  # (the detector-driven path holds events past the bound for a new measurement of the clock)
+            self.venue_clock_guard.on_offset = self._judge_held
         self.stream_path = None if guide else StreamPath(
             self.stream, self.core, self.detector, self.registry, self._core_idx, om, self.queue_est,
             self.venue_clock_guard, self.rejects, self.liq_seen, self._liq_times,
@@ -266,8 +277,8 @@ class Engine:
             v = Venue.parse(venue).name.lower()
             d = self._decoders[venue] = self._decoders[v] = Decoder(
                 v, registry=self.registry, max_clock_skew_ns=self.params.max_clock_skew_ns)
-            skew = self.venue_clock_guard.skew_ns
-            if skew != self.params.max_clock_skew_ns:  # judged against the venue's clock
+            skew = self.venue_clock_guard.decoder_skew_ns
+            if skew != self.params.max_clock_skew_ns:  # judged against the venue's clock (events held: beyond)
                 d.max_clock_skew_ns = skew
         return d
 
@@ -316,6 +327,8 @@ class Engine:
             self.features.on_events(events)
         if self.stream_path is not None:
             self.events += n
+            if self.row_tap is not None:
+                self.row_tap(events)
             return self.stream_path.on_events(events)
         return self._on_rows(events.tolist())
 
@@ -330,9 +343,30 @@ class Engine:
             n += x <= t_ns
         return float(n)
 
-    def _on_rows(self, rows: list) -> list[Decision]:
-        """:meth:`on_events` of the detector-driven strategy on the events as tuples (EVENT_DTYPE order)."""
+    def _hold_future(self, row) -> None:
+        """Hold an event stamped past the clock guard's bound and ask for the venue's clock at once."""
+        now = time.time_ns()
+        if not self._future_held:
+            self._future_since = now
+        self._future_held.append(row)
+        self.venue_clock_guard.sync(now)
+
+    def _judge_held(self) -> list[Decision]:
+        """The held events judged again against the venue's clock as measured now (a new offset, or
+        ``hold_s`` passed): the ones within the bound are processed in their order, the rest rejected."""
+        rows, self._future_held, self._future_since = self._future_held, [], 0
+        if not rows:
+            return []
+        self.events -= len(rows)  # (counted when they arrived)
+        return self._on_rows(rows, hold=False)
+
+    def _on_rows(self, rows: list, hold: bool = True) -> list[Decision]:
+        """:meth:`on_events` of the detector-driven strategy on the events as tuples (EVENT_DTYPE order);
+        ``hold``: events stamped past the bound are held for a new measurement of the venue's clock where
+        it can be measured (False: judged now)."""
         self.events += len(rows)
+        if self.row_tap is not None:
+            self.row_tap(rows)
         out: list[Decision] = []
         det = self.detector
         core_idx = self._core_idx
@@ -346,14 +380,23 @@ class Engine:
         liqs = None  # traded symbols with liquidations in these events (their prepared entries are re-checked)
         plausible = getattr(det, "plausible", None)  # (None for a detector without a plausibility check)
         rejects = self.rejects
-        for ts, tr, price, qty, sid, side, kind, venue, _flags in rows:
+        vclock = self.venue_clock_guard
+        for row in rows:
+            ts, tr, price, qty, sid, side, kind, venue, _flags = row
             if ts - tr > skew and tr >= _RECV_MIN:
                 # stamped ahead of its receive time: it must not move the detector's (or any) clock
+                if hold and vclock.can_hold and ts - tr <= skew + HOLD_MARGIN_NS:
+                    self._hold_future(row)  # (a venue clock that jumped: judged again once measured)
+                    continue
                 self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
+                if self.row_tap is not None:
+                    self.row_tap.reject(sid, tr, price)
                 continue
             if kind <= _MARK and plausible is not None and (bad := plausible(sid, kind, price, qty, ts)):
                 # an absurd price or size (liqcore.validate): never a print, never large, never a trade
                 count_implausible(rejects, bad, sid, kind, price, qty)
+                if self.row_tap is not None:
+                    self.row_tap.reject(sid, tr, price)
                 continue
             if kind == _TRADE:
                 ci = core_idx.get(sid)
@@ -458,6 +501,8 @@ class Engine:
             om.run_books()
         if rc is None:
             self.venue_clock_guard.check(now)
+            if self._future_held and time.time_ns() - self._future_since > self.venue_clock_guard.hold_s * 1e9:
+                self._judge_held()  # (no new measurement in time: judged against the clock as it stands)
         if self._last_event_ns and rc is None:  # (a replay's detector follows its events alone, as a backtest's)
             # the detector runs on venue event time: advance it by the wall time since the last event
             ev_now = self._last_event_ns + max(0, now - self._last_event_wall)

@@ -211,8 +211,9 @@ def _ms(ns) -> float | None:
 
 def live_one_way(db, session: dict) -> dict:
     """:func:`one_way_latency` of the journal ``db`` with the session's ``latency-split``."""
-    split = float((session.get("params") or {}).get("latency_split", 0.5) or 0.5)
-    return one_way_latency(_live_orders(db), split)
+    split = (session.get("params") or {}).get("latency_split")
+    # 0 (all of the round trip on the way back) is a split like any other, as the backtest takes it
+    return one_way_latency(_live_orders(db), 0.5 if split is None else float(split))
 
 
 def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict:
@@ -307,10 +308,13 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
 
 
 def _queue_summary(qs: list) -> dict:
-    """Counts over the entries with a live queue estimate: rested, filled by the queue rule, filled by the
-    venue, and the two agreeing (both filled or both not)."""
-    return {"rested": len(qs), "rule_filled": sum(1 for q in qs if q["model_fill_delay_ms"] is not None),
-            "venue_filled": sum(1 for q in qs if q["venue_filled"]), "agree": sum(1 for q in qs if q["agrees"])}
+    """Counts over the entries with a live queue estimate: rested, estimated (the size ahead was known when
+    they rested: a top of book with their price the best), filled by the queue rule,
+    filled by the venue, and the two agreeing (both filled or both not) among the estimated ones."""
+    est = [q for q in qs if q["ahead_at_rest"] is not None]
+    return {"rested": len(qs), "estimated": len(est),
+            "rule_filled": sum(1 for q in est if q["model_fill_delay_ms"] is not None),
+            "venue_filled": sum(1 for q in qs if q["venue_filled"]), "agree": sum(1 for q in est if q["agrees"])}
 
 
 def _live_queue(q: dict | None, lv: dict | None, decision_ns: int) -> dict | None:
@@ -320,11 +324,12 @@ def _live_queue(q: dict | None, lv: dict | None, decision_ns: int) -> dict | Non
     if q is None:
         return None
     mf = q.get("model_fill_ns")
+    estimated = q.get("ahead_at_rest") is not None  # the size ahead unknown when it rested: no estimate
     return {"ahead_at_rest": q.get("ahead_at_rest"), "fill_chance_at_rest": q.get("fill_chance_at_rest"),
             "ahead_last": q.get("ahead_last"), "outcome": q.get("outcome"),
             "model_fill_delay_ms": _ms(int(mf) - decision_ns) if mf is not None else None,
             "venue_filled": bool(lv is not None and lv["qty"] > 0),
-            "agrees": (mf is not None) == bool(lv is not None and lv["qty"] > 0)}
+            "agrees": ((mf is not None) == bool(lv is not None and lv["qty"] > 0)) if estimated else None}
 
 
 def _model_fill_rate(res) -> float | None:
@@ -344,13 +349,17 @@ def _f(x, spec=".2f") -> str:
 
 
 def _queue_cell(q: dict | None) -> str:
-    """'ahead at rest (base units), fill chance -> queue rule filled at +ms / not filled'."""
+    """'ahead at rest (base units), fill chance -> queue rule filled at +ms / not filled; venue filled /
+    not filled', or, when the size ahead was unknown as it rested (no top of book seen with its price the
+    best), 'ahead unknown; venue ...': the queue rule had nothing to work down."""
     if q is None:
         return "-"
-    ahead = "?" if q["ahead_at_rest"] is None else format(q["ahead_at_rest"], ".4g")
+    venue = "venue filled" if q["venue_filled"] else "venue not filled"
+    if q["ahead_at_rest"] is None:
+        return f"ahead unknown; {venue}"
     ch = "-" if q["fill_chance_at_rest"] is None else f"{100 * q['fill_chance_at_rest']:.0f}%"
     got = "not filled" if q["model_fill_delay_ms"] is None else f"filled +{q['model_fill_delay_ms']:.0f} ms"
-    return f"{ahead} ahead, {ch} -> {got}"
+    return f"{format(q['ahead_at_rest'], '.4g')} ahead, {ch} -> rule {got}; {venue}"
 
 
 def format_explain(ex: dict, console=None) -> None:
@@ -421,6 +430,13 @@ def format_explain(ex: dict, console=None) -> None:
               markup=False, highlight=False)
     qs = ex.get("queue_estimate") or {}
     if qs.get("rested"):
-        con.print(f"live queue estimate: {qs['rested']} entries rested; the queue rule on the live book filled "
-                  f"{qs['rule_filled']}, the venue filled {qs['venue_filled']}; they agree on {qs['agree']} of "
-                  f"{qs['rested']} entries", markup=False, highlight=False)
+        est = qs.get("estimated", qs["rested"])
+        nobook = qs["rested"] - est
+        parts = [f"live queue estimate: {qs['rested']} entries rested, the venue filled {qs['venue_filled']}"]
+        if est:
+            parts.append(f"{est} with the size ahead known: the queue rule on the live book filled "
+                         f"{qs['rule_filled']}, they agree with the venue on {qs['agree']} of {est}")
+        if nobook:
+            parts.append(f"{nobook} with the size ahead unknown when they rested (no top of book seen with their "
+                         "price the best)")
+        con.print("; ".join(parts), markup=False, highlight=False)

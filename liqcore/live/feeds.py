@@ -98,6 +98,7 @@ class FeedManager:
             self.symbols, url=url, network=network, **opts)
         self.gaps = 0
         self.gap_log: list[tuple[int, str]] = []
+        self._stopping = False  # (the connections closed by stop() are not lost: no gap counted)
         self.clock = clock
         #: a replay's coverage, one per connection, on the replayed clock (None: the connections' own, wall time)
         self._replay_cov: list[Coverage] | None = None
@@ -149,8 +150,9 @@ class FeedManager:
         def on_gap(reason: str, ts_ns: int) -> None:
             if self.clock is not None:  # a replay: the blind time starts at the replayed time
                 ts_ns = self.clock()
-            self.gaps += 1
-            self.gap_log.append((ts_ns, reason))
+            if not self._stopping:  # our own stop is not a lost connection (the run's gaps= and the pages agree)
+                self.gaps += 1
+                self.gap_log.append((ts_ns, reason))
             if self.on_gap_events is None:
                 return
             ids = []
@@ -169,6 +171,7 @@ class FeedManager:
         await asyncio.wait_for(asyncio.gather(*(c.wait_connected() for c in self.connections)), timeout)
 
     async def stop(self) -> None:
+        self._stopping = True
         await asyncio.gather(*(c.stop() for c in self.connections), return_exceptions=True)
 
     # ------------------------------------------------------------------ health

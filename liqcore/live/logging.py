@@ -22,7 +22,13 @@ def register_secret(value: str) -> None:
         _SECRETS.append(value)
 
 
+#: the ``user:password@`` of a URL in a message
+_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@?#]+@")
+
+
 def redact(text: str) -> str:
+    if "@" in text:
+        text = _URL_USERINFO.sub(r"\1***@", text)
     for s in _SECRETS:
         if s in text:
             text = text.replace(s, "***")

@@ -81,6 +81,9 @@ class Recorder:
     ``write_frame(venue, payload, recv_ns)`` and ``write_gap(venue, reason, recv_ns)`` are cheap
     (a buffered compressor write); ``maybe_flush()`` / ``flush()`` push a zstd block to the OS.
 
+    ``on_closed(path)``: called with each file once it is closed whole (the hour rotated, or
+    :meth:`close`), e.g. to convert it into a dataset.
+
     A write that fails (a full disk, a quota, a file size limit) never raises into the caller: the recorder
     logs ONE error naming the file and the cause, cuts each open file back to its last complete block (what
     was recorded before stays readable) and from then counts every line it could not write
@@ -94,8 +97,9 @@ class Recorder:
     _END_BLOCK = b"\x01\x00\x00"
 
     def __init__(self, out_dir: str | Path, *, level: int = 3, flush_every_s: float = 1.0,
-                 flush_every_lines: int = 5000, retry_s: float = 5.0):
+                 flush_every_lines: int = 5000, retry_s: float = 5.0, on_closed=None):
         self.out_dir = Path(out_dir)
+        self._on_closed = on_closed  # called with a file's path once it is closed whole (rotation, close)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.level = level
         self.flush_every_s = flush_every_s
@@ -148,6 +152,8 @@ class Recorder:
         fh.close()
         self._pending_v.pop(venue, None)
         self._good.pop(venue, None)
+        if self._on_closed is not None:
+            self._on_closed(self.out_dir / name)
 
     def _fail(self, exc: OSError, venue: str | None) -> None:
         """A write failed: cut every open file back to its last complete block, count what is lost, say it

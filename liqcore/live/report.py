@@ -12,8 +12,9 @@ Figures (each computed from what the journal holds; None when it holds nothing t
 * ``fill_rate``: entries with any fill / entries sent (entries still working at the end are counted apart);
 * ``win_rate``: closed trades with a positive pnl / closed trades (pnl after fees and funding);
 * ``reaction``: milliseconds from the decision (the receive time of the event that decided it) to the
-  create request written to the venue (``send``) and to the venue's first acknowledgement (``ack``):
-  p50 / p99 / max / n;
+  create request written to the venue (``send``; in a paper session the entry handed to the in-process
+  paper venue, whose order latency the fill model then applies: ``reaction_send_to`` says which) and to
+  the venue's first acknowledgement (``ack``): p50 / p99 / max / n;
 * ``fees``: the fee the venue actually charged on the session's fills (per maker / taker, in bps of the
   filled notional) beside the fee model's ``maker-fee-bps`` / ``taker-fee-bps`` of the session;
 * ``model``: with the session's recorded frames (``liqcore run --record DIR`` or ``liqcore record``), the
@@ -77,6 +78,15 @@ def _day(ts: int) -> str:
     return _dt.datetime.fromtimestamp(ts / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d")
 
 
+def _utc(ts: int) -> str:
+    """A nanosecond stamp as a UTC time to the millisecond: ``2026-01-05 06:07:50.064``."""
+    import datetime as _dt
+
+    ts = int(ts)
+    whole = _dt.datetime.fromtimestamp(ts // 1_000_000_000, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{whole}.{ts % 1_000_000_000 // 1_000_000:03d}"
+
+
 def journal_report(path, recording=None, explain: bool = False) -> dict:
     """The checklist figures of the journal at ``path`` (see the module docstring).  ``recording``: the
     session's recorded frames (paths), replayed through the backtest for the live-vs-model comparison.
@@ -131,9 +141,17 @@ def _report(db, recording, explain: bool = False) -> dict:
     out["win_rate"] = {"trades": len(trades), "wins": wins, "rate": (wins / len(trades)) if trades else None,
                        "pnl": float(sum(float(t.get("pnl") or 0) for t in trades))}
     # ---- reaction times
-    sends = [(d["sent_ns"] - d["recv_ns"]) / 1e6 for _, _, d in _rows(db, "sent")
-             if d.get("recv_ns") and d.get("sent_ns")]
-    intents = {k: d for _, k, d in _rows(db, "intent")}
+    sent_rows = _rows(db, "sent")
+    sends = [(d["sent_ns"] - d["recv_ns"]) / 1e6 for _, _, d in sent_rows if d.get("recv_ns") and d.get("sent_ns")]
+    intent_rows = _rows(db, "intent")
+    intents = {k: d for _, k, d in intent_rows}
+    entry_intents = [(ts, k, d) for ts, k, d in intent_rows if d.get("kind", "entry") == "entry"]
+    paper = session.get("mode") == "paper"
+    if paper:  # the in-process paper venue: an entry is handed to it when journaled (no create is written)
+        sent_keys = {k for _, k, _ in sent_rows}
+        sends += [(ts - int(d["decision_ns"])) / 1e6 for ts, k, d in entry_intents
+                  if k not in sent_keys and int(d.get("decision_ns") or 0) > 0]
+    out["orders_journaled"] = len(entry_intents)
     first_ack: dict[str, int] = {}
     for ts, k, d in _rows(db, "order_update"):
         if d.get("status") not in ("pending", "rejected") and k not in first_ack and (d.get("kind") or "entry") == "entry":
@@ -141,6 +159,7 @@ def _report(db, recording, explain: bool = False) -> dict:
     acks = [(first_ack[c] - int(it.get("decision_ns") or 0)) / 1e6 for c, it in intents.items()
             if c in first_ack and it.get("kind", "entry") == "entry" and int(it.get("decision_ns") or 0) > 0]
     out["reaction_ms"] = {"send": _pct(sends), "ack": _pct(acks)}
+    out["reaction_send_to"] = "the in-process paper venue" if paper else "the venue"
     # ---- fees charged vs the model
     fills = [orjson.loads(d) for d, in db.execute("SELECT data FROM fills ORDER BY ts_ns")]
     fee: dict = {}
@@ -196,9 +215,13 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
     # orders within 3 s of the decision
     lim = T["order_within_s"] * 1e3
     late = sum(1 for x in sends if x > lim)
+    n_entries = rep.get("orders_journaled", 0)
+    to = rep.get("reaction_send_to", "the venue")
     out.append({"target": "orders within 3 s of the decision", "goal": f"every entry written within {lim / 1e3:g} s",
                 "measured": (f"{len(sends) - late} of {len(sends)} within {lim / 1e3:g} s, max {max(sends):.0f} ms"
-                             if sends else "no order sent"),
+                             + (f" (sent to {to})" if to != "the venue" else "") if sends else
+                             (f"{n_entries} entries journaled, no send time recorded" if n_entries
+                              else "no order sent")),
                 "verdict": _verdict(None if not sends else late == 0)})
     # fill rate and win rate
     fr = rep["fill_rate"]
@@ -359,9 +382,11 @@ def format_report(rep: dict) -> str:
     w = rep["win_rate"]
     lines.append(f"win rate: {_f(w['rate'] and 100 * w['rate'], '.1f')}% ({w['wins']} of {w['trades']} trades; "
                  f"pnl {w['pnl']:.2f} in the quote currency)")
+    to = rep.get("reaction_send_to", "the venue")
     for k, v in rep["reaction_ms"].items():
+        what = {"send": f"decision -> order sent to {to}", "ack": "decision -> first answer"}.get(k, k)
         lines.append(f"reaction ({k}): " + ("-" if v is None else
-                     f"p50 {v['p50']:.1f} ms, p99 {v['p99']:.1f} ms, max {v['max']:.1f} ms (n={v['n']})"))
+                     f"p50 {v['p50']:.1f} ms, p99 {v['p99']:.1f} ms, max {v['max']:.1f} ms (n={v['n']}; {what})"))
     for side, v in rep["fees"].items():
         lines.append(f"fee {side}: charged {_f(v['bps'], '.2f')} bps on {v['fills']} fills "
                      f"(model {_f(v['model_bps'], '.2f')} bps)")
@@ -370,7 +395,7 @@ def format_report(rep: dict) -> str:
         lines.append(f"live vs fill model: {m['matched']} matched, {m['live_only']} live only, "
                      f"{m['model_only']} model only; mean diff {_f(m['mean_diff_bps'], '.2f')} bps")
         for r in m["fills"]:
-            lines.append(f"  {r['symbol']} @{r['decision_ns']}: live {_f(r['live_price'], '.6g')} "
+            lines.append(f"  {r['symbol']} decided {_utc(r['decision_ns'])} UTC: live {_f(r['live_price'], '.6g')} "
                          f"model {_f(r['model_price'], '.6g')} diff {_f(r['diff_bps'], '.2f')} bps")
     else:
         lines.append("live vs fill model: no recording given (--recording)")

@@ -6,7 +6,7 @@ needs the funding rate, carried by Bybit's ``tickers`` topic); a strategy whose 
 stream cannot deliver raises ValueError at construction, naming the missing kinds.
 
 ``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False,
-web=None)``; ``web``: ``{"host", "port", "token", "control"}`` serves the web dashboard
+web=None)``; ``web``: ``{"host", "port", "token", "control", "ssl"}`` serves the web dashboard
 (:mod:`liqcore.live.web`) from this process, its address (and token) printed on stderr at start;
 ``await runner.run(duration=None, stop=None)`` returns a summary dict when ``duration`` elapses, ``stop``
 is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels every working entry
@@ -240,22 +240,17 @@ class LiveRunner:
         return self.summary()
 
     async def _start_web(self) -> None:
-        """The web dashboard (``web``): bound, pushing, its address (and token, off the loopback) on stderr."""
-        import sys
-
-        from liqcore.live.web import LiveView, WebDashboard
+        """The web dashboard (``web``): bound, pushing, its address (and token, when generated; off the loopback
+        without TLS, that it is plain HTTP) on stderr."""
+        from liqcore.live.web import LiveView, WebDashboard, announce
 
         w = self.web
         control = bool(w.get("control"))
         self._web = WebDashboard(LiveView(self, control=control), w.get("host", "127.0.0.1"), int(w.get("port", 0)),
                                  hz=float(w.get("hz", self.dashboard_hz)), token=w.get("token"), control=control,
-                                 engine=self.engine)
+                                 engine=self.engine, ssl_context=w.get("ssl"))
         self.web_url = await self._web.start()
-        print(f"web dashboard: {self.web_url}" + (" (kill switch and flatten-all enabled)" if control else ""),
-              file=sys.stderr, flush=True)
-        if w.get("token") and w.get("print_token", True):
-            print(f"web dashboard token: {w['token']} (open {self.web_url}?token=<token> once)", file=sys.stderr,
-                  flush=True)
+        announce(self.web_url, w, " (kill switch and flatten-all enabled)" if control else "")
         log.info("web dashboard on %s", self.web_url)
 
     def summary(self) -> dict:

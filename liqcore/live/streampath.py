@@ -116,6 +116,8 @@ class StreamPath:
         self.refusal = refusal
         self.decided = decided
         self.advanced = advanced
+        #: ``on_reject(symbol_id, ts_recv, price)``: told of each event dropped here (the web dashboard's price trail)
+        self.on_reject = None
 
     def on_events(self, events: np.ndarray) -> list[Decision]:
         """Per event: the detector (records for the strategy when it uses them), the strategy's ``on_event``,
@@ -134,9 +136,13 @@ class StreamPath:
             for k, (ts, tr, price, qty, sid, side, kind, venue, _flags) in enumerate(events.tolist()):
                 if ts - tr > skew and tr >= RECV_MIN:
                     rejects["future_time"] = rejects.get("future_time", 0) + 1
+                    if self.on_reject is not None:
+                        self.on_reject(sid, tr, price)
                     continue
                 if kind <= MARK and plausible is not None and (bad := plausible(sid, kind, price, qty, ts)):
                     count_implausible(rejects, bad, sid, kind, price, qty)
+                    if self.on_reject is not None:
+                        self.on_reject(sid, tr, price)
                     continue
                 recs = ()
                 if (kind == QUOTE or kind == TRADE) and sid in core_idx:  # the live queue estimate

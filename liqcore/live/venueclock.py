@@ -6,14 +6,26 @@ is the local clock plus the offset the gateway measures for signing (:meth:`Venu
 paper trading :attr:`VenueClock.source`, e.g. the venue's public time, or 0 without one), re-measured at
 once when events start to be rejected; a measured offset beyond the limit, or rejections that go on for
 ``alarm_after_s``, is an alarm.
+
+A venue clock that jumps (its offset +3 s, then +9 s) makes the first events after the jump look stamped
+in the future until the clock is measured again.  Where it can be measured again (a venue gateway, or a
+paper session with a :attr:`~VenueClock.source`), those events are held instead of dropped: the engine
+keeps the ones within :data:`HOLD_MARGIN_NS` beyond the bound, asks for a measurement at once, and
+judges them again when the new offset arrives (:attr:`VenueClock.on_offset`), or after
+:attr:`VenueClock.hold_s` without one -- so a cascade whose first liquidation came right after the jump
+still confirms.  Events further ahead, or still ahead after the measurement, are rejected as before.
 """
 from __future__ import annotations
 
 import logging
 
-__all__ = ["VenueClock"]
+__all__ = ["VenueClock", "HOLD_MARGIN_NS"]
 
 log = logging.getLogger("liqcore.engine")
+
+#: how far beyond the clock guard's bound an event may be stamped and still be held for a new measurement
+#: of the venue's clock (a jump of up to this much loses no event); the decoders drop what lies beyond
+HOLD_MARGIN_NS = 60_000_000_000
 
 
 class VenueClock:
@@ -50,6 +62,20 @@ class VenueClock:
         #: endpoint), asked at start and when events look stamped in the future; a venue gateway's own
         #: measurement (``clock_offset_ms`` / ``sync_clock``) is used instead when there is one
         self.source = None
+        #: seconds events stamped past the bound are held for a new measurement before they are judged anyway
+        self.hold_s = 3.0
+        #: called (no arguments) after each new offset: the engine judges its held events again
+        self.on_offset = None
+
+    @property
+    def can_hold(self) -> bool:
+        """Whether the venue's clock can be measured again here (events past the bound are then held)."""
+        return (self.source if self.paper else getattr(self.gateway, "sync_clock", None)) is not None
+
+    @property
+    def decoder_skew_ns(self) -> int:
+        """The decoders' own bound: the guard's, plus :data:`HOLD_MARGIN_NS` where events are held."""
+        return self.skew_ns + HOLD_MARGIN_NS if self.can_hold else self.skew_ns
 
     def set_offset(self, offset_ns: int) -> None:
         """The venue's clock minus the local clock (ns): the clock guard judges event times against the
@@ -59,7 +85,7 @@ class VenueClock:
         self.offset_ns = offset_ns
         self.skew_ns = limit + offset_ns
         for d in {id(d): d for d in self.decoders.values()}.values():
-            d.max_clock_skew_ns = self.skew_ns
+            d.max_clock_skew_ns = self.decoder_skew_ns
         if abs(offset_ns) > limit:
             self.health.alarm("clock_offset", f"local clock {abs(offset_ns) / 1e9:.1f} s "
                               f"{'behind' if offset_ns > 0 else 'ahead of'} the venue's (limit max-clock-skew "
@@ -68,6 +94,8 @@ class VenueClock:
         else:
             self.health.clear_alarm("clock_offset", f"local clock within {limit / 1e9:g} s of the venue's "
                                     f"({offset_ns / 1e6:+.0f} ms)")
+        if self.on_offset is not None:
+            self.on_offset()
 
     def _future_rejected(self) -> int:
         n = self.rejects.get("future_time", 0)

@@ -5,14 +5,20 @@
 fetched from the internet) and push the view to it over a websocket at a few Hz (default 4): the view
 is taken by a timer task on the runner's event loop, between two frames, from ``LiveRunner.snapshot()``
 (the engine's snapshot plus the feed's health), and serialized once per push with orjson for every open
-page.  :class:`LiveView` adds what one snapshot cannot know: the equity curve, each symbol's sampled
-price, the cascades seen and the fills (the core's closed trades, read when their count changed).
+page.  :class:`LiveView` adds what one snapshot cannot know: the equity curve, each symbol's trades
+(every one the engine took, decimated: :class:`PriceTrail`), the cascades seen and the fills (the core's closed trades, read when their count changed).
 
-Safe by default: read-only, and bound to 127.0.0.1.  On any other interface (or with a token file) every
-request needs the token (``?token=`` once, which sets an HttpOnly cookie and redirects to the bare URL;
-or ``Authorization: Bearer``; or the cookie): without it, 401 (the websocket too).  The kill switch and
-flatten-all endpoints exist only with ``control=True`` (``--web-control``), take POST with the
-``X-Liqcore-Control: 1`` header (which a cross-site form cannot send) and act through the engine's own
+Safe by default: read-only, and bound to 127.0.0.1.  Every request (the websocket too) is checked first:
+its ``Host`` must name the bound address (on the loopback: ``localhost`` or a loopback address; elsewhere an
+IP address, the bound name or this machine's host name), against DNS rebinding, and an ``Origin`` (or a
+``Sec-Fetch-Site: cross-site``) must be the page's own, so another web page the operator has open can
+neither read the view nor drive the controls: 403.  On any other interface, with a token file, or with the
+control endpoints (loopback too) every request needs the token: ``/?token=`` once (only on ``/``, which
+sets an HttpOnly, SameSite=Strict cookie, Secure under TLS, and redirects to the bare URL), or
+``Authorization: Bearer``, or the cookie; without it, 401.  ``cert``/``key`` serve HTTPS (``--web-cert``/
+``--web-key``); off the loopback without them the runner says at start that the page is plain HTTP.  The
+kill switch and flatten-all endpoints exist only with ``control=True`` (``--web-control``), take POST with
+the ``X-Liqcore-Control: 1`` header (which a cross-site form cannot send) and act through the engine's own
 paths: the kill switch (:class:`~liqcore.live.risk.KillSwitch`, as SIGUSR1) and the order manager's
 cancel and reduce-only close (as a hold timeout's exit).  No secret is in the view: the snapshot carries
 none, and the token never appears in a page or a pushed view.
@@ -25,6 +31,8 @@ import hmac
 import ipaddress
 import logging
 import secrets
+import socket
+import ssl
 import time
 from pathlib import Path
 
@@ -34,7 +42,8 @@ from aiohttp import WSMsgType, web
 from liqcore.live.report import TARGETS
 
 __all__ = ["WebDashboard", "LiveView", "parse_web_address", "is_loopback", "read_token_file", "flatten_all",
-           "set_kill_switch", "new_token", "STATIC_DIR"]
+           "set_kill_switch", "new_token", "tls_context", "plain_http_warning", "web_options", "announce",
+           "STATIC_DIR"]
 
 log = logging.getLogger("liqcore.web")
 
@@ -74,6 +83,49 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _host_name(header: str) -> str:
+    """The name in a ``Host`` header (``name``, ``name:port``, ``[v6]:port``), lower case, without the port."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        return h[1:h.find("]")] if "]" in h else ""
+    if h.count(":") == 1:
+        h = h.split(":")[0]
+    return h.rstrip(".")
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
+
+
+def tls_context(cert, key) -> ssl.SSLContext:
+    """The server's TLS context from a PEM certificate (chain) and its private key (``--web-cert``/``--web-key``);
+    ValueError naming the flag when either is missing or they do not load."""
+    if not cert or not key:
+        raise ValueError("web-cert: --web-cert and --web-key go together (a PEM certificate and its private key)")
+    for flag, path in (("web-cert", cert), ("web-key", key)):
+        if not Path(path).is_file():
+            raise ValueError(f"{flag}: cannot read {path}: no such file")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(str(cert), str(key))
+    except (ssl.SSLError, OSError) as exc:
+        raise ValueError(f"web-cert: {cert} and {key} are not a PEM certificate and its key ({exc})") from None
+    return ctx
+
+
+def plain_http_warning(host: str, tls: bool) -> str | None:
+    """The line said at start when the page is served off the loopback without TLS (None otherwise)."""
+    if tls or is_loopback(host):
+        return None
+    return (f"warning: the web dashboard on {host} is plain HTTP: the token and the view cross the network "
+            "unencrypted (--web-cert/--web-key serve HTTPS)")
 
 
 def read_token_file(path) -> str:
@@ -134,11 +186,120 @@ def _thin(points: list) -> None:
         points[:] = points[:-keep:2] + points[-keep:]
 
 
+class PriceTrail:
+    """Every trade of the traded symbols, decimated for the page's price chart, none dropped.
+
+    The engine hands each batch of events to :meth:`__call__` (its ``row_tap``: a reference kept, nothing
+    else on the decision path); :meth:`drain` reads them when the view is taken.  Each symbol's trades fall
+    in buckets of ``width_s`` seconds that keep the first, lowest, highest and last price with their times
+    (the line through them spans exactly the range the bucket's trades span: an M4 decimation); when a
+    symbol has more than ``max_buckets``, the width doubles and neighbouring buckets merge (first of the
+    first, lowest of the lows, highest of the highs, last of the last), so every trade still lies within
+    its bucket's range.  Times are the receive times (the engine's clock, as the fills and equity)."""
+
+    def __init__(self, names: dict, *, max_buckets: int = MAX_POINTS // 4, width_s: float = 1.0):
+        from liqcore.types import Kind
+
+        self.names = dict(names)  # registry symbol id -> the symbol's name
+        self.max_buckets = int(max_buckets)
+        self.width_s = float(width_s)
+        self.buckets: dict[str, list] = {}  # symbol -> [[k, t_open, open, t_lo, lo, t_hi, hi, t_close, close]]
+        self.trades = 0
+        self._pending: collections.deque = collections.deque()
+        self._rejected: set = set()  # (symbol id, receive ns, price) of the events the engine dropped
+        self._closed: dict[str, tuple] = {}  # symbol -> (buckets whose vertices are made, those vertices)
+        self._trade = int(Kind.TRADE)
+
+    def __call__(self, batch) -> None:
+        # (a reference only: the decoder makes a new list or array per frame, and nothing writes into it later)
+        self._pending.append(batch)
+
+    def reject(self, sid: int, tr: int, price: float) -> None:
+        """The engine dropped this event (an implausible print, a time ahead of its receive time): not drawn."""
+        self._rejected.add((sid, tr, price))
+
+    def drain(self) -> None:
+        names, trade, add, rejected = self.names, self._trade, self.add, self._rejected
+        while self._pending:
+            batch = self._pending.popleft()
+            if not isinstance(batch, list):  # an EVENT_DTYPE array: its trades
+                batch = batch[batch["kind"] == trade].tolist()
+            for _ts, tr, price, _qty, sid, _side, kind, _venue, _flags in batch:
+                if kind == trade and sid in names and price > 0 and price == price and price != float("inf"):
+                    if rejected and (sid, tr, price) in rejected:
+                        continue
+                    add(names[sid], tr / 1e9, price)
+        rejected.clear()
+
+    def add(self, symbol: str, t: float, price: float) -> None:
+        self.trades += 1
+        b = self.buckets.get(symbol)
+        if b is None:
+            b = self.buckets[symbol] = []
+        k = int(t // self.width_s)
+        if b and k <= b[-1][0]:  # (a receive time out of order joins the newest bucket)
+            x = b[-1]
+            if price < x[4]:
+                x[3], x[4] = t, price
+            if price > x[6]:
+                x[5], x[6] = t, price
+            if t >= x[7]:
+                x[7], x[8] = t, price
+            return
+        b.append([k, t, price, t, price, t, price, t, price])
+        if len(b) > self.max_buckets:
+            self._coarsen()
+
+    def _coarsen(self) -> None:
+        """Double the width; every symbol's neighbouring buckets merge (all symbols share one width)."""
+        self.width_s *= 2
+        self._closed.clear()
+        for sym, b in self.buckets.items():
+            out: list = []
+            for x in b:
+                k = x[0] // 2
+                if out and out[-1][0] == k:
+                    y = out[-1]
+                    if x[4] < y[4]:
+                        y[3], y[4] = x[3], x[4]
+                    if x[6] > y[6]:
+                        y[5], y[6] = x[5], x[6]
+                    if x[7] >= y[7]:
+                        y[7], y[8] = x[7], x[8]
+                else:
+                    out.append([k, *x[1:]])
+            self.buckets[sym] = out
+        if any(len(b) > self.max_buckets for b in self.buckets.values()):
+            self._coarsen()
+
+    def points(self, symbol: str) -> list:
+        """The line's vertices, ``[[t_s, price]]`` in time order: per bucket its first, lowest, highest and last
+        trade (those that coincide once).  The closed buckets' vertices are kept between calls (a merge
+        starts them over): only the newest bucket's are made again."""
+        b = self.buckets.get(symbol, ())
+        n_closed, done = self._closed.get(symbol, (0, []))
+        for x in b[n_closed:len(b) - 1]:
+            done.extend(self._vertices(x))
+        self._closed[symbol] = (max(len(b) - 1, 0), done)
+        return done + (self._vertices(b[-1]) if b else [])
+
+    @staticmethod
+    def _vertices(x) -> list:
+        out, seen = [], None
+        # in time order (stable: at one time the first trade stays first and the last, last)
+        for t, px in sorted(((x[1], x[2]), (x[3], x[4]), (x[5], x[6]), (x[7], x[8])), key=lambda v: v[0]):
+            if (t, px) != seen:
+                out.append([t, px])
+                seen = (t, px)
+        return out
+
+
 class LiveView:
     """The view a page shows of a running runner: ``{"source", "now_ns", "snapshot", "history", "control"}``.
 
     ``history``: ``equity`` ([t_s, equity] per closed trade and per change seen), ``prices`` ({symbol:
-    [[t_s, last price]]}, sampled per view), ``cascades`` ({symbol: [{ts_ns, dominant, threshold, action,
+    [[t_s, price]]}: every trade received, decimated by :class:`PriceTrail`, whose bucket width in seconds is
+    ``price_bucket_s``), ``cascades`` ({symbol: [{ts_ns, dominant, threshold, action,
     detail}]}, from the decisions: every confirmed cascade is decided), ``fills`` ([{t_s, symbol, side,
     price, kind}]: the closed trades' entries and exits and the open positions' entries).  Times are the
     engine's clock (the replayed receive time in a replay)."""
@@ -154,6 +315,11 @@ class LiveView:
         self._seen: set = set()
         self.closed: list = []
         self._n_trades = 0
+        names = {sid: self.engine.traded[ci][1] for sid, ci in self.engine._core_idx.items()}
+        self.trail = PriceTrail(names)
+        self.engine.row_tap = self.trail  # (each batch of events by reference; read when the view is taken)
+        if getattr(self.engine, "stream_path", None) is not None:
+            self.engine.stream_path.on_reject = self.trail.reject
 
     def __call__(self) -> dict:
         eng = self.engine
@@ -169,15 +335,9 @@ class LiveView:
         if not self.equity or self.equity[-1][1] != eq:
             _thin(self.equity)
             self.equity.append([t, eq])
-        thr = {}
-        for r in rows:
-            px = r.get("last_price")
-            thr[r["symbol"]] = r.get("threshold")
-            if px is not None and px == px and px > 0:
-                pts = self.prices.setdefault(r["symbol"], [])
-                if not pts or pts[-1][1] != px:
-                    _thin(pts)
-                    pts.append([t, px])
+        thr = {r["symbol"]: r.get("threshold") for r in rows}
+        self.trail.drain()
+        self.prices = {sym: self.trail.points(sym) for sym in self.trail.buckets}
         for d in snap.get("recent") or ():
             key = (d["ts_ns"], d["symbol"])
             if key in self._seen:
@@ -197,7 +357,7 @@ class LiveView:
         first = getattr(eng.core, "_first_ns", None) or now
         return {"source": self.source, "now_ns": now, "snapshot": snap, "control": self.control,
                 "targets": TARGETS, "session_days": (now - first) / 86_400e9,
-                "history": {"equity": self.equity, "prices": self.prices,
+                "history": {"equity": self.equity, "prices": self.prices, "price_bucket_s": self.trail.width_s,
                             "cascades": {s: list(q) for s, q in self.cascades.items()}, "fills": fills}}
 
     def _read_trades(self) -> None:
@@ -226,15 +386,19 @@ class WebDashboard:
     ``await start()`` binds and starts pushing; ``url`` is then the address; ``await stop()``."""
 
     def __init__(self, view, host: str = "127.0.0.1", port: int = 0, *, hz: float = 4.0, token: str | None = None,
-                 control: bool = False, engine=None):
+                 control: bool = False, engine=None, ssl_context: ssl.SSLContext | None = None):
         if not hz > 0:
             raise ValueError("web: the push rate must be positive (Hz)")
         if token is None and not is_loopback(host):
             raise ValueError(f"web: {host} is not the loopback interface: a token is required")
         if control and engine is None:
             raise ValueError("web: the control endpoints need the engine")
+        if control and token is None:
+            raise ValueError("web: the control endpoints need a token (the loopback too)")
         self.view, self.host, self.port, self.hz = view, host, int(port), float(hz)
         self.token, self.control, self.engine = token, bool(control), engine
+        self.ssl_context = ssl_context
+        self.names = self._names(host)
         self.clients: set = set()
         self.pushes = 0
         self.last_push_ms = 0.0
@@ -242,9 +406,30 @@ class WebDashboard:
         self._task: asyncio.Task | None = None
         self._last: bytes = b"{}"
 
+    @staticmethod
+    def _names(host: str) -> frozenset:
+        """The ``Host`` names this server answers to besides IP addresses: the bound name, and on the loopback
+        ``localhost``; bound to every interface (or another address), this machine's host name too."""
+        names = {host.lower().rstrip(".")}
+        if is_loopback(host):
+            names.add("localhost")
+        else:
+            hn = socket.gethostname().lower()
+            names |= {hn, hn.split(".")[0]}
+        return frozenset(n for n in names if n)
+
+    def host_ok(self, header: str | None) -> bool:
+        """Whether a request's ``Host`` names this server (not a name an attacker's DNS points at it)."""
+        name = _host_name(header or "")
+        if not name:
+            return False
+        if _is_ip(name):
+            return ipaddress.ip_address(name).is_loopback if is_loopback(self.host) else True
+        return name in self.names
+
     # ---------------------------------------------------------------- app
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._guard])
         app.router.add_get("/", self._index)
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/api/view", self._api_view)
@@ -275,24 +460,47 @@ class WebDashboard:
             await ws.close()
 
     def _token_ok(self, request: web.Request) -> bool:
-        given = (request.query.get("token") or request.cookies.get(COOKIE) or "")
+        given = request.cookies.get(COOKIE) or ""
         auth = request.headers.get("Authorization", "")
         if not given and auth.startswith("Bearer "):
             given = auth[7:].strip()
         return bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
 
+    def _refusal(self, request: web.Request) -> str | None:
+        """Why a request is refused before any token is looked at (None: it may go on): a ``Host`` that does
+        not name this server, or an ``Origin`` (``Sec-Fetch-Site``) that is not the page's own."""
+        if not self.host_ok(request.headers.get("Host")):
+            return "403: this dashboard answers only to its own address (Host refused)\n"
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.lower() != f"{request.scheme}://{request.host}".lower():
+            return "403: requests from another web page are refused (Origin)\n"
+        site = request.headers.get("Sec-Fetch-Site")
+        if site == "cross-site" and not (request.method == "GET" and request.path == "/"
+                                         and request.headers.get("Sec-Fetch-Mode") == "navigate"):
+            return "403: requests from another web page are refused (Sec-Fetch-Site)\n"
+        return None
+
     @web.middleware
-    async def _auth(self, request: web.Request, handler):
+    async def _guard(self, request: web.Request, handler):
+        why = self._refusal(request)
+        if why is not None:
+            log.warning("web: refused %s %s (Host %r, Origin %r)", request.method, request.path,
+                        request.headers.get("Host"), request.headers.get("Origin"))
+            return web.Response(status=403, text=why)
         if self.token is None:
             return await handler(request)
+        query = request.query.get("token")
+        if query is not None and request.method == "GET" and request.path == "/":
+            # the token leaves the address bar: an HttpOnly cookie carries it from now on
+            if not (query and hmac.compare_digest(query.encode(), self.token.encode())):
+                return web.Response(status=401, text="401: wrong token\n")
+            resp = web.HTTPSeeOther("/")
+            resp.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/",
+                            secure=self.ssl_context is not None)
+            raise resp
         if not self._token_ok(request):
             return web.Response(status=401, text="401: this dashboard needs its token (printed by the runner at "
                                                  "start, or the --web-token-file): open /?token=TOKEN once\n")
-        if "token" in request.query and request.method == "GET" and request.path == "/":
-            # the token leaves the address bar: an HttpOnly cookie carries it from now on
-            resp = web.HTTPSeeOther("/")
-            resp.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/")
-            raise resp
         return await handler(request)
 
     async def _index(self, request):
@@ -381,7 +589,7 @@ class WebDashboard:
     async def start(self) -> str:
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, ssl_context=self.ssl_context)
         await site.start()
         addrs = self._runner.addresses
         if addrs and self.port == 0:
@@ -391,12 +599,46 @@ class WebDashboard:
     @property
     def url(self) -> str:
         h = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{h}:{self.port}/"
+        return f"{'https' if self.ssl_context is not None else 'http'}://{h}:{self.port}/"
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()  # (pages closed, the push task stopped: the app's shutdown hooks)
             self._runner = None
+
+
+def web_options(args) -> dict | None:
+    """``--web``/``--web-token-file``/``--web-control``/``--web-cert``/``--web-key`` as the dashboard's settings
+    ``{"host", "port", "token", "print_token", "control", "ssl"}`` (None without --web).  A token is generated
+    (and printed at start) off the loopback and whenever the control endpoints are on, unless a token file
+    gives one; the TLS context is loaded here, so a bad certificate fails before anything starts."""
+    control = bool(getattr(args, "web_control", False))
+    cert, key = getattr(args, "web_cert", None), getattr(args, "web_key", None)
+    if not getattr(args, "web", None):
+        if getattr(args, "web_token_file", None) or control or cert or key:
+            raise ValueError("web: --web-token-file, --web-control and --web-cert/--web-key need --web [HOST:]PORT")
+        return None
+    host, port = parse_web_address(args.web)
+    token, printed = None, False
+    if args.web_token_file:
+        token = read_token_file(args.web_token_file)
+    elif control or not is_loopback(host):
+        token, printed = new_token(), True
+    ctx = tls_context(cert, key) if (cert or key) else None
+    return {"host": host, "port": port, "token": token, "print_token": printed, "control": control, "ssl": ctx}
+
+
+def announce(url: str, opts: dict, what: str = "") -> None:
+    """Say on stderr where the dashboard is (``what`` after the address), its token when it was generated
+    here, and, off the loopback without TLS, that the page is plain HTTP."""
+    import sys
+
+    print(f"web dashboard: {url}{what}", file=sys.stderr, flush=True)
+    if opts.get("token") and opts.get("print_token", True):
+        print(f"web dashboard token: {opts['token']} (open {url}?token=<token> once)", file=sys.stderr, flush=True)
+    warn = plain_http_warning(opts.get("host", "127.0.0.1"), opts.get("ssl") is not None)
+    if warn:
+        print(warn, file=sys.stderr, flush=True)
 
 
 def new_token() -> str:

@@ -3,10 +3,12 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqcore.backtest import sweep_grid as SG, sweep_store as SS, sweeps as S
 from liqcore.backtest.synthetic import DEFAULT_START_NS
-from liqcore.backtest.walkforward import combine, folds, walkforward
+from liqcore.backtest.walkforward import combine, folds, join_folds, walkforward
 from liqcore.cli import main
 from liqcore.config import Params
 
@@ -45,6 +47,25 @@ def test_combine_is_equal_weight_across_partitions():
     assert c["daily"] == pytest.approx([0.01, -0.01, 0.03])
     assert c["total_return"] == pytest.approx(1.01 * 0.99 * 1.03 - 1)
     assert c["trades"] == 3 and c["win_rate"] == pytest.approx(2 / 3) and c["avg_return"] == pytest.approx(0.02)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 20_000), st.lists(st.tuples(st.integers(0, 2), st.lists(
+    st.floats(-0.5, 0.5, allow_nan=False, allow_subnormal=False), min_size=1, max_size=6)), min_size=1, max_size=6))
+def test_joined_out_of_sample_return_is_the_folds_compounded(day0, spec):
+    # folds in time order; each next fold starts on the day the last one ended (shared day), the next
+    # day, or a day later: the joined return is the folds' returns compounded, whatever the day boundaries
+    fm, d = [], day0
+    for gap, daily in spec:
+        d += gap if fm else 0
+        fm.append(combine([{"trades": 1, "wins": 0, "avg_return": 0.0, "fills": 1, "day0": d, "daily": daily}]))
+        d += len(daily) - 1
+    daily, steps = join_folds(fm)
+    want = np.prod([1.0 + m["total_return"] for m in fm]) - 1.0
+    assert np.prod(1.0 + daily) - 1.0 == pytest.approx(want, rel=1e-9, abs=1e-12)
+    assert np.prod(1.0 + steps) - 1.0 == pytest.approx(want, rel=1e-9, abs=1e-12)
+    assert len(daily) == len({m["day0"] + i for m in fm for i in range(len(m["daily"]))})  # one return a day
+    assert len(steps) == sum(len(m["daily"]) for m in fm)
 
 
 def test_walkforward_picks_the_train_best_and_runs_it_alone_on_the_test_fold():
@@ -131,6 +152,14 @@ def test_cli_walkforward_short_recording_folds_follow_the_data(tmp_path, capsys,
         assert f["note"]["in_sample"].startswith("the Sharpe ratio of daily returns needs at least 2 UTC days")
         assert f["chosen_by"] is None and "first cell is used" in f["note"]["chosen"]
     assert rep["notes"] and "sharpe is undefined in every train window" in rep["notes"][0]
+    # the three test folds lie within one UTC day: the joined return is all three compounded, not the last
+    assert len({f["test_start_ns"] // D for f in rep["folds"]}) == 1
+    fold_returns = [f["out_of_sample"]["total_return"] for f in rep["folds"]]
+    joined = rep["overall"]["out_of_sample"]["total_return"]
+    assert joined == pytest.approx(np.prod([1.0 + r for r in fold_returns]) - 1.0, rel=1e-12)
+    assert sum(r != 0 for r in fold_returns) >= 2  # more than one fold traded: the last alone would differ
+    assert rep["overall"]["out_of_sample"]["max_drawdown"] >= max(f["out_of_sample"]["max_drawdown"]
+                                                                  for f in rep["folds"]) - 1e-15
     assert "at least 3 days" in rep["dsr"]["why"]
     drawn = plot_walkforward(rep, str(tmp_path / "p.png"))
     text = " ".join(drawn)

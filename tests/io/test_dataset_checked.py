@@ -1,8 +1,9 @@
 """Partition files written from loaded events are marked checked and read without judging them again:
 the same events as the checking read for any selection (time range, kinds, receive range, symbols,
 venues, clock guard), in the same order with the same symbol ids; a file without the mark (a bare
-array, a bad row, a merge that a load would dedupe, a file replaced by another tool) is read the
-checking way, its bad rows counted and dropped."""
+array, a bad row, a merge that a load would dedupe, a file replaced by another tool) or whose bytes are
+not those the dataset's mark (size, SHA-256) was taken of (rewritten with its footer kept, copied into
+another dataset) is read the checking way, its bad rows counted and dropped."""
 from __future__ import annotations
 
 import numpy as np
@@ -159,7 +160,62 @@ def test_a_file_replaced_by_another_tool_is_read_the_checking_way(tmp_path):
     assert got.rejects == {"non_positive": 1} and len(got.events) == n - 1
 
 
-def test_a_merge_keeps_the_mark_unless_a_load_would_find_duplicates(tmp_path):
+def test_a_file_rewritten_by_plain_pyarrow_with_its_footer_kept_is_checked_again_and_named(tmp_path):
+    """``read_table`` -> edit -> ``write_table`` keeps the schema metadata, so the footer still says checked;
+    the dataset's marks (size, SHA-256) no longer match: the load reads the checking way, counts and drops a
+    trade at -1.0, a price of inf and a NaN size, removes the duplicated row, and names the file once."""
+    import shutil
+
+    from liqcore.io.checked import MARKS_FILE
+
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=10, cache=False)
+    f = save_events(m.events, tmp_path / "m.parquet", m.registry)
+    ds = tmp_path / "ds"
+    write_dataset(load_events([f]), ds)
+    (part,) = _files(ds)
+    rel = part.relative_to(ds).as_posix()
+    assert rel in orjson.loads((ds / MARKS_FILE).read_bytes())["files"]
+    before = load_dataset(ds)  # (its footer and digest are now cached)
+    assert before.files[str(ds)]["checked"] is True and before.rejects == {} and before.duplicates == 0
+    n = len(before.events)
+    t = pq.read_table(part)
+    trades = np.flatnonzero(t.column("kind").to_numpy() == int(Kind.TRADE))
+    price, qty = t.column("price").to_numpy().copy(), t.column("qty").to_numpy().copy()
+    price[trades[3]], price[trades[7]], qty[trades[11]] = -1.0, np.inf, np.nan
+    t = t.set_column(t.schema.get_field_index("price"), "price", pa.array(price))
+    t = t.set_column(t.schema.get_field_index("qty"), "qty", pa.array(qty))
+    j = int(trades[20])
+    t = pa.concat_tables([t.slice(0, j + 1), t.slice(j, 1), t.slice(j + 1)])  # one row twice
+    pq.write_table(t, part)  # plain pyarrow: the schema metadata (the footer's "checked": true) is kept
+    assert _mark(part).get("checked") is True
+    notes: list = []
+    got = load_dataset(ds, warn=notes.append)
+    assert got.files[str(ds)]["checked"] is False and got.files[str(ds)]["unverified"] == [str(part)]
+    assert sum(got.rejects.values()) == 3 and got.rejects == {"non_positive": 1, "non_finite": 2}
+    assert got.duplicates == 1 and len(got.events) == n - 3
+    slow = load_dataset(ds, recheck=True)
+    assert np.array_equal(got.events, slow.events) and got.rejects == slow.rejects
+    assert len(notes) == 1 and rel in notes[0] and "checked as read" in notes[0]
+    load_dataset(ds, warn=notes.append)
+    assert len(notes) == 1  # said once
+    # the same file copied into another dataset (its footer says checked, that dataset has no mark of it)
+    other = tmp_path / "other"
+    (other / part.parent.relative_to(ds)).mkdir(parents=True)
+    shutil.copy(ds / "_liqcore_dataset.json", other)
+    shutil.copy(part, other / rel)
+    assert load_dataset(other, warn=notes.append).rejects == got.rejects and rel in notes[-1]
+    # a clean partition rewritten with the same rows (other bytes), then written into: the old file is not
+    # the one marked, so the merge is not marked either (its rows are not vouched for)
+    ds2 = tmp_path / "ds2"
+    write_dataset(load_events([f]), ds2)
+    (part2,) = _files(ds2)
+    pq.write_table(pq.read_table(part2), part2, compression="snappy")
+    write_dataset(load_events([f]), ds2)
+    assert orjson.loads((ds2 / MARKS_FILE).read_bytes())["files"] == {}
+    assert load_dataset(ds2).files[str(ds2)]["checked"] is False
+
+
+def test_a_merge_removes_what_a_load_would_and_keeps_the_mark(tmp_path):
     m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=8, cache=False)
     f = save_events(m.events, tmp_path / "m.parquet", m.registry)
     res = load_events([f])
@@ -168,13 +224,15 @@ def test_a_merge_keeps_the_mark_unless_a_load_would_find_duplicates(tmp_path):
     write_dataset(res, ds)  # the same rows again: exact duplicates, removed by the merge
     assert all(_mark(p).get("checked") for p in _files(ds))
     assert len(load_dataset(ds).events) == len(res.events)
-    # a second recording of the same trades (other receive times): a load's duplicate rule removes them
+    # a second recording of the same events (other receive times, no ids): the merge applies a load's
+    # duplicate rule, so nothing is added and the partitions stay marked
     ev = res.events.copy()
     ev["ts_recv"] += 1_000
-    write_dataset(ev, ds, res.registry, checked=True)
-    assert not any(_mark(p).get("checked") for p in _files(ds))
+    info = write_dataset(ev, ds, res.registry, checked=True)
+    assert info["rows_added"] == 0
+    assert all(_mark(p).get("checked") for p in _files(ds))
     got = load_dataset(ds)
-    assert got.duplicates > 0 and got.files[str(ds)]["checked"] is False
+    assert got.duplicates == 0 and got.files[str(ds)]["checked"] is True and len(got.events) == len(res.events)
 
 
 def test_convert_marks_its_partitions(tmp_path):
@@ -223,14 +281,19 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
 @given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30), data=st.data())
 def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     """Old and new rows of a partition (each sorted by event time, or not at all) merge to the rows sorted by
-    (event time, receive time), stable, exact duplicates removed: as one lexicographic sort would."""
+    (event time, receive time), stable, exact duplicates removed, then a load's duplicate rule (the same
+    trade id, or the same row where one has no id; quotes never): as one lexicographic sort and the
+    rule written out row by row would."""
     from liqcore.dataset import _ROW_DTYPE, _merge_rows
+    from tests.io.test_trade_ids import reference_keep
 
     n = len(te)
     r = np.zeros(n, _ROW_DTYPE)
     r["ts_event_ns"] = te
     r["ts_recv_ns"] = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
     r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0]), min_size=n, max_size=n))
+    r["kind"] = data.draw(st.lists(st.sampled_from([int(Kind.TRADE), int(Kind.QUOTE)]), min_size=n, max_size=n))
+    r["trade_id"] = data.draw(st.lists(st.sampled_from([0, 0, 7, 9]), min_size=n, max_size=n))
     if data.draw(st.booleans()):  # two sorted runs: old rows, then new ones
         a = data.draw(st.integers(0, n))
         r[:a] = np.sort(r[:a], order="ts_event_ns", kind="stable")
@@ -239,7 +302,10 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     _u, first = np.unique(want.view(np.dtype((np.void, _ROW_DTYPE.itemsize))), return_index=True)
     keep = np.zeros(n, bool)
     keep[first] = True
-    assert np.array_equal(_merge_rows(r.copy()), want[keep])
+    want = want[keep]
+    rows = [(int(w["ts_event_ns"]), int(w["kind"]), int(w["side"]), float(w["price"]), float(w["qty"])) for w in want]
+    want = want[reference_keep(rows, want["trade_id"].tolist(), (want["kind"] == int(Kind.QUOTE)).tolist())]
+    assert np.array_equal(_merge_rows(r.copy()), want)
 
 
 @settings(max_examples=400, deadline=None)
@@ -334,3 +400,130 @@ def test_old_and_new_rows_merge_as_their_concatenation_stably_sorted(a, b, split
     else:
         assert got.tobytes() == cat.tobytes()
     assert DS._merge_rows(got).tobytes() == DS._merge_rows(cat).tobytes()
+
+
+def test_real_recordings_read_fast_as_checked_and_a_plain_pyarrow_rewrite_of_one_is_caught(tmp_path, real_data):
+    """Real Binance recordings (liquidations and trades) converted: the fast read of the busiest symbol is its
+    checking read; its busiest partition rewritten by plain pyarrow (footer kept) with a trade at -1.0, a
+    price of inf, a NaN size and a duplicated row is read the checking way: 3 rejects, 1 duplicate, the file
+    named.  Every folder's whole dataset reads fast as its checking read (a lone row of a small partition
+    is not judged a stray against the next symbol's rows)."""
+    from liqcore.dataset import convert_to_dataset
+
+    for folder in ("binance-forceorder-2024-08", "binance-forceorder-2025-12", "binance-forceorder-2025-01"):
+        src = real_data / folder
+        ds = tmp_path / folder
+        convert_to_dataset([src / "binance.csv", src / "binance_trades.csv"], ds)
+        whole, checking = load_dataset(ds), load_dataset(ds, recheck=True)
+        assert whole.files[str(ds)]["checked"] is True and len(_files(ds)) > 50
+        assert np.array_equal(whole.events, checking.events) and list(whole.registry) == list(checking.registry)
+        assert checking.rejects == {} and checking.duplicates == 0
+    part = max((pq.read_metadata(p).num_rows, p) for p in _files(ds))[1]  # the busiest partition
+    sym = [part.parent.parent.name[len("symbol="):]]
+    fast, slow = load_dataset(ds, symbols=sym), load_dataset(ds, symbols=sym, recheck=True)
+    assert fast.files[str(ds)]["checked"] is True and len(fast.events) > 1_000
+    assert np.array_equal(fast.events, slow.events) and list(fast.registry) == list(slow.registry)
+    assert fast.rejects == slow.rejects == {} and slow.duplicates == 0
+    t = pq.read_table(part)
+    trades = np.flatnonzero(t.column("kind").to_numpy() == int(Kind.TRADE))
+    assert len(trades) > 30
+    price, qty = t.column("price").to_numpy().copy(), t.column("qty").to_numpy().copy()
+    price[trades[1]], price[trades[5]], qty[trades[9]] = -1.0, np.inf, np.nan
+    t = t.set_column(t.schema.get_field_index("price"), "price", pa.array(price))
+    t = t.set_column(t.schema.get_field_index("qty"), "qty", pa.array(qty))
+    j = int(trades[20])
+    pq.write_table(pa.concat_tables([t.slice(0, j + 1), t.slice(j, 1), t.slice(j + 1)]), part)
+    assert _mark(part).get("checked") is True  # the footer still says so
+    notes: list = []
+    got = load_dataset(ds, symbols=sym, warn=notes.append)
+    assert got.files[str(ds)]["unverified"] == [str(part)] and len(notes) == 1
+    assert part.relative_to(ds).as_posix() in notes[0]
+    assert got.rejects == {"non_positive": 1, "non_finite": 2} and got.duplicates == 1
+    assert len(got.events) == len(fast.events) - 3
+    assert np.array_equal(got.events, load_dataset(ds, symbols=sym, recheck=True).events)
+
+
+def test_the_checking_read_judges_stray_times_within_each_partition(tmp_path):
+    """A dataset scan lays partitions end to end (venue, symbol, date): a lone row of a small partition lies
+    days from the rows of the symbols before and after it, and is no stray (the fast read keeps it, the
+    checking read must too); a row days from its own partition's neighbours (a file another tool wrote) is."""
+    from liqcore.types import EVENT_DTYPE, SymbolRegistry, Venue
+
+    reg = SymbolRegistry()
+    t0 = 1_767_225_600_000_000_000
+    # AAA and CCC: day 10; BBB: one row on day 5, among DDD's rows of that day (DDD: days 5 and 10). The
+    # scan reads AAA (day 10), BBB (day 5), CCC (day 10), DDD: BBB's row lies 5 days from both its neighbours
+    h = 3_600_000_000_000
+    rows = []
+    for name, times in (("AAAUSDT", [t0 + 9 * D + k * h for k in range(10)]), ("BBBUSDT", [t0 + 4 * D + 5 * h + 1]),
+                        ("CCCUSDT", [t0 + 9 * D + k * h + 7 for k in range(10)]),
+                        ("DDDUSDT", [t0 + 4 * D + k * h for k in range(10)] + [t0 + 9 * D + k * h + 9 for k in range(10)])):
+        sid = reg.id(int(Venue.BYBIT), name)
+        rows += [(t, t + 5_000_000, 3000.0, 1.0, sid, int(Venue.BYBIT), 1, int(Kind.LIQUIDATION), 0) for t in times]
+    ev = np.array(sorted(rows), dtype=EVENT_DTYPE)
+    f = save_events(ev, tmp_path / "m.parquet", reg)
+    res = load_events([f])
+    assert len(res.events) == 41 and res.rejects == {}
+    ds = tmp_path / "ds"
+    write_dataset(res, ds)
+    fast, slow = load_dataset(ds), load_dataset(ds, recheck=True)
+    assert fast.files[str(ds)]["checked"] is True and len(fast.events) == 41
+    assert slow.rejects == {} and np.array_equal(fast.events, slow.events)
+    # a partition written by another tool with a row five days from its neighbours: judged a stray
+    (part,) = [p for p in _files(ds) if "AAAUSDT" in str(p)]
+    t = pq.read_table(part)
+    te = t.column("ts_event_ns").to_numpy().copy()
+    assert len(te) == 10
+    te[4] += 5 * D
+    pq.write_table(t.set_column(0, "ts_event_ns", pa.array(te)).replace_schema_metadata(None), part)
+    got = load_dataset(ds)
+    assert got.files[str(ds)]["checked"] is False and got.rejects == {"implausible_time": 1}
+    assert len(got.events) == 40
+
+
+def test_a_read_verifies_the_footer_and_the_row_groups_it_decodes(tmp_path):
+    """The mark holds the SHA-256 of the file's footer and of each row group's bytes: a read verifies the
+    footer and the groups it decodes (each once per process), so a short read of a big file does not digest
+    all of it, and a byte changed in place inside a group fails exactly the reads that decode that group."""
+    from liqcore.io import checked as C
+
+    m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=11, cache=False)
+    f = save_events(m.events, tmp_path / "m.parquet", m.registry)
+    ds = tmp_path / "ds"
+    keep = io_dataset.ROW_GROUP_ROWS
+    io_dataset.ROW_GROUP_ROWS = 2_000
+    try:
+        write_dataset(load_events([f]), ds)
+    finally:
+        io_dataset.ROW_GROUP_ROWS = keep
+    (part,) = _files(ds)
+    mark = C.read_marks(ds)[part.relative_to(ds).as_posix()]
+    ft = C.footer(str(part))
+    assert len(mark["groups"]) == len(ft.spans) >= 6 and ft.spans[-1][1] <= ft.key[0] - 8 - ft.meta_len
+    # a window that decodes a few groups verifies those and the footer only
+    te = ft.ev
+    g = int(np.flatnonzero(ft.kd[:, 0] == int(Kind.TRADE))[2])  # a trades group well inside the day
+    w = dict(start_ns=int(te[g, 0]), end_ns=int(te[g, 1]), kinds={int(Kind.TRADE)})
+    fast = load_dataset(ds, **w)
+    assert fast.files[str(ds)]["checked"] is True
+    assert np.array_equal(fast.events, load_dataset(ds, recheck=True, **w).events)
+    done = C._GROUPS_OK[(str(part), ft.key, mark["footer"])]
+    assert -1 in done and g in done and len(done) < len(ft.spans)  # not the whole file
+    # one byte of another group changed in place (same size, same footer)
+    other = max(i for i in range(len(ft.spans)) if i not in done)
+    lo, hi = ft.spans[other]
+    with open(part, "r+b") as fh:
+        fh.seek((lo + hi) // 2)
+        b = fh.read(1)
+        fh.seek((lo + hi) // 2)
+        fh.write(bytes([b[0] ^ 0xFF]))
+    ft2 = C.footer(str(part))
+    assert ft2.key != ft.key and ft2.spans == ft.spans
+    assert C.verify_groups(str(part), ft2, mark, sorted(done - {-1}))  # what the window decodes: unchanged
+    assert not C.verify_groups(str(part), ft2, mark, [other])
+    again = load_dataset(ds, **w)
+    assert again.files[str(ds)]["checked"] is True and np.array_equal(again.events, fast.events)
+    assert not C.verified(str(part), mark)  # the whole file's digest (a merge's check) sees the change
+    # a changed footer (statistics, places) fails every read
+    bad = dict(mark, footer="0" * 64)
+    assert not C.verify_groups(str(part), ft2, bad, [])

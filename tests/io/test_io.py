@@ -124,7 +124,7 @@ def test_parquet_readable_by_pandas_polars_duckdb(tmp_path):
     duckdb = pytest.importorskip("duckdb")
     r = _sample(tmp_path)
     out = save_events(r, tmp_path / "e.parquet")
-    cols = ["ts_event_ns", "ts_recv_ns", "venue", "symbol", "kind", "side", "price", "qty", "flags"]
+    cols = ["ts_event_ns", "ts_recv_ns", "venue", "symbol", "kind", "side", "price", "qty", "flags", "trade_id"]
     df = pd.read_parquet(out)
     assert list(df.columns) == cols and len(df) == 18
     assert df["ts_event_ns"].dtype == np.int64 and df["price"].dtype == np.float64

@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqcore.dataset import convert_to_dataset, load_dataset
 from liqcore.io import load_events
@@ -140,3 +143,127 @@ def test_bybit_uuid_ids_tell_trades_apart():
     kept, n = dedupe(np.concatenate([ev, ev]), np.concatenate([ids, ids]))
     assert len(kept) == 3 and n == 3
     assert dedupe(ev)[1] == 2  # without the ids, the old rule: one trade
+
+
+# ---- the same trade from two sources (a recording and its own conversion), issue 43 item 2 -------------------
+def reference_keep(rows: list, tids: list, quote: list) -> np.ndarray:
+    """The duplicate rule written out row by row: quotes are all kept; of the events with one row
+    (``rows[i]``: any hashable of the compared fields), those with an id are kept once per id and
+    those without are dropped, or when none has an id the first alone is kept."""
+    named = {r for r, t, q in zip(rows, tids, quote) if t and not q}
+    seen, keep = set(), []
+    for r, t, q in zip(rows, tids, quote):
+        if q:
+            keep.append(True)
+        elif (not t and r in named) or (r, t) in seen:
+            keep.append(False)
+        else:
+            seen.add((r, t))
+            keep.append(True)
+    return np.array(keep, dtype=bool)
+
+
+_ROW = st.tuples(st.integers(0, 3), st.sampled_from([int(Kind.TRADE), int(Kind.LIQUIDATION), int(Kind.QUOTE)]),
+                 st.sampled_from([1.0, 2.0]), st.sampled_from([0, 0, 5, 6]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ROW, min_size=0, max_size=24), st.booleans(), st.booleans())
+def test_dedupe_is_the_rule_written_out(spec, sort, with_ids):
+    from liqcore.io.base import dedupe
+    from liqcore.types import make_events
+
+    if sort:
+        spec = sorted(spec, key=lambda x: x[0])
+    ev = make_events(ts_event=[s[0] for s in spec], kind=[s[1] for s in spec], price=[s[2] for s in spec], qty=1.0,
+                     side=[3 if s[1] != Kind.LIQUIDATION else 1 for s in spec], venue=1,
+                     ts_recv=list(range(len(spec))))
+    tids = np.array([s[3] for s in spec], np.int64) if with_ids else None
+    keep = reference_keep([(s[0], s[1], s[2]) for s in spec], [s[3] if with_ids else 0 for s in spec],
+                          [s[1] == Kind.QUOTE for s in spec])
+    out, ids, n = dedupe(ev, tids, with_ids=True)
+    assert np.array_equal(out, ev[keep]) and n == len(ev) - int(keep.sum())
+    assert (ids is None) if tids is None else np.array_equal(ids, tids[keep])
+
+
+def _tour(tmp_path):
+    """The README tour's files: the bundled recording and its own conversions."""
+    from liqcore.data import sample_recording
+
+    rec = tmp_path / "recordings" / "sample-bybit.jsonl.zst"
+    rec.parent.mkdir()
+    rec.write_bytes(sample_recording().read_bytes())
+    return rec
+
+
+N_SAMPLE_TRADES = 4542  # the bundled recording's trades
+
+
+@pytest.mark.parametrize("name", ["events.parquet", "data.csv"])
+def test_convert_out_keeps_the_trade_ids_and_a_recording_with_it_shows_each_trade_once(tmp_path, capsys, name):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from liqcore.cli import main
+
+    rec = _tour(tmp_path)
+    out = tmp_path / name
+    assert main(["convert", str(rec.parent), "--out", str(out)]) == 0
+    src = load_events(rec)
+    table = pq.read_table(out) if name.endswith(".parquet") else pacsv.read_csv(out)
+    assert table.column("trade_id").to_pylist() == src.trade_ids.tolist()  # the venue's ids, as the load has them
+    assert int((src.trade_ids != 0).sum()) == N_SAMPLE_TRADES
+    for paths in ([rec, out], [out, rec]):
+        both = load_events(paths)
+        assert int((both.events["kind"] == Kind.TRADE).sum()) == N_SAMPLE_TRADES
+        assert np.array_equal(both.events, src.events) and both.duplicates == len(src.events)
+    capsys.readouterr()
+    assert main(["events", str(rec), str(out), "--json", "--kind", "trade"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == N_SAMPLE_TRADES
+    assert [json.loads(x)["trade_id"] for x in lines] == src.trade_ids[src.events["kind"] == Kind.TRADE].tolist()
+
+
+@pytest.mark.parametrize("name", ["old.parquet", "old.csv"])
+def test_a_conversion_without_ids_and_its_recording_show_each_trade_once(tmp_path, name):
+    # a file written before the ids were kept (or by a tool that keeps none): the full row decides
+    rec = _tour(tmp_path)
+    src = load_events(rec)
+    import liqcore.io.save as save
+
+    out = tmp_path / name
+    save.save_events(src.events, out, registry=src.registry)  # no trade_ids: the column holds 0 (none)
+    if name.endswith(".csv"):  # and a CSV without the column at all
+        lines = out.read_text().splitlines()
+        out.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+        assert lines[0].endswith(",trade_id") and "trade_id" not in out.read_text().splitlines()[0]
+    for paths in ([rec, out], [out, rec]):
+        both = load_events(paths)
+        assert int((both.events["kind"] == Kind.TRADE).sum()) == N_SAMPLE_TRADES
+        assert np.array_equal(both.trade_ids, src.trade_ids)  # the rows with the venue's ids are the ones kept
+        assert len(both.events) == len(src.events)
+
+
+@pytest.mark.parametrize("ids", [True, False])
+@pytest.mark.parametrize("csv_first", [True, False])
+def test_a_dataset_takes_a_recording_and_its_csv_conversion_once(tmp_path, capsys, ids, csv_first):
+    from liqcore.cli import main
+
+    rec = _tour(tmp_path)
+    csv = tmp_path / "data.csv"
+    assert main(["convert", str(rec.parent), "--out", str(csv)]) == 0
+    if not ids:  # a CSV without the trade_id column
+        lines = csv.read_text().splitlines()
+        assert lines[0].endswith(",trade_id")
+        csv.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+    ds = tmp_path / "ds"
+    first, second = (csv, rec.parent) if csv_first else (rec.parent, csv)
+    capsys.readouterr()
+    assert main(["convert", str(first), "--dataset", str(ds)]) == 0
+    assert "; 6414 new rows" in capsys.readouterr().err
+    assert main(["convert", str(second), "--dataset", str(ds)]) == 0
+    assert "; 0 new rows" in capsys.readouterr().err
+    back = load_dataset(ds)
+    assert int((back.events["kind"] == Kind.TRADE).sum()) == N_SAMPLE_TRADES
+    assert np.array_equal(back.events, load_events(rec).events)
+    assert back.files[str(ds)]["checked"] is True

@@ -336,3 +336,73 @@ def test_live_asks_one_call_per_signal_and_never_reads_the_cache(tmp_path):
         finally:
             runner.close()
         assert len(fake.requests) == 3
+
+
+def test_a_judge_url_with_credentials_is_shown_nowhere(tmp_path, caplog, capsys):
+    """``https://user:pass@host/v1``: the password (and the user) appear in no output -- ``.where``, ``.url``,
+    the repr, the start-up check's line and its errors, make_judge's errors, the log, the answers cache,
+    the command's own stderr line -- while the endpoint still gets them (HTTP basic auth)."""
+    import argparse
+    import asyncio
+    import base64
+
+    from liqcore.commands._judge import add_judge_arguments, judged_strategy
+    from liqcore.judge import JudgeUnavailable
+    from liqcore.judge.cache import JudgeCache
+    from liqcore.live.logging import JsonFormatter
+
+    pw, user = "hunter2-url-pass", "bob-the-user"
+    seen: list[str] = []
+    with FakeOpenAI() as fake, caplog.at_level(logging.DEBUG):
+        url = fake.url.replace("http://", f"http://{user}:{pw}@")
+        cache = JudgeCache(tmp_path / "cache.sqlite")
+        j = OpenAIJudge(url, "valid", None, cache=cache)
+        seen += [repr(j), str(j.__dict__), j.where, j.url, j.base]
+        seen.append(asyncio.run(j.check(10.0)))
+        runner = JudgeRunner(j, 10.0)
+        try:
+            ((v, why),) = runner.call_many([_ctx()])  # (a backtest's call: its answer goes into the cache)
+        finally:
+            runner.close()
+        assert why == "" and v.action == "enter"
+        sent = fake.requests[-1]["headers"]["Authorization"]
+        assert sent == "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()  # the endpoint has them
+        bad = OpenAIJudge(url, "malformed", None)  # a refused answer is logged
+        runner = JudgeRunner(bad, 10.0)
+        try:
+            assert runner.call(_ctx())[1] == "refused"
+        finally:
+            runner.close()
+        # the command's own line (no API key: basic auth only), and the live log's redaction of a URL
+        p = argparse.ArgumentParser()
+        add_judge_arguments(p)
+        args = p.parse_args(["--judge", "openai", "--judge-url", url, "--judge-model", "valid", "--judge-cache", "off"])
+        strat = judged_strategy(args, LiqTrend())
+        strat.runner.close()
+        assert strat.judge.userinfo is not None
+    seen.append(capsys.readouterr().err)
+    seen.append(caplog.text)
+    rec = logging.LogRecord("liqcore.engine", logging.WARNING, "x", 1, "judge at %s failed", (url,), None)
+    seen.append(JsonFormatter().format(rec))
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "cache.sqlite")
+    rows = db.execute("SELECT * FROM answers").fetchall()
+    db.close()
+    assert len(rows) == 1
+    seen.append(repr(rows))
+    # errors: unreachable, a URL that is not http(s), no key for a remote endpoint, a key with credentials too
+    down = OpenAIJudge(f"http://{user}:{pw}@127.0.0.1:9/v1", "valid", None)
+    with pytest.raises(JudgeUnavailable) as e1:
+        asyncio.run(down.check(5.0))
+    with pytest.raises(ValueError) as e2:
+        OpenAIJudge(f"ftp://{user}:{pw}@example.invalid/v1", "m", None)
+    with pytest.raises(ValueError) as e3:
+        make_judge("openai", url=f"https://{user}:{pw}@example.invalid/v1", model="m", env={})
+    with pytest.raises(ValueError) as e4:
+        OpenAIJudge(f"https://{user}:{pw}@example.invalid/v1", "m", Secret(KEY))
+    seen += [str(e.value) for e in (e1, e2, e3, e4)]
+    assert seen[2].startswith("openai (valid at http://127.0.0.1:") and "endpoint answers" in seen[5]
+    assert "example.invalid/v1" in seen[-1] and "127.0.0.1:9/v1" in seen[-4]
+    for text in seen:
+        assert pw not in text and user not in text, text

@@ -192,3 +192,23 @@ def test_explain_recovers_the_entry_price_under_a_delay_on_the_way_back(tmp_path
     _recovered(ex, fed)
     (r,) = ex["orders"]
     assert r["backtest_price"] == pytest.approx(2995.5) and r["live_price"] == pytest.approx(2995.5)
+
+
+def test_a_latency_split_of_0_is_honoured_not_read_as_half(tmp_path):
+    """A session run with ``latency-split 0`` (all of the round trip on the way back, as the backtest takes it)
+    puts none of a create's round trip on the way out; the default (no split recorded) is half of it."""
+    from liqcore.live.explain import live_one_way
+
+    db = sqlite3.connect(tmp_path / "j.sqlite")
+    db.executescript("CREATE TABLE log (id INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, type TEXT NOT NULL, key TEXT,"
+                     " data TEXT); CREATE TABLE fills (exec_id TEXT PRIMARY KEY, client_id TEXT, symbol TEXT,"
+                     " data TEXT, ts_ns INTEGER)")
+    dec, sent, ans = 1_000_000_000, 1_010_000_000, 1_210_000_000  # sent 10 ms after the decision, answered 200 ms later
+    for ts, typ, data in ((dec, "intent", {"symbol": "ETHUSDT", "side": "buy", "decision_ns": dec}),
+                          (sent, "sent", {"sent_ns": sent}), (ans, "ack", {"ack_ns": ans})):
+        db.execute("INSERT INTO log (ts_ns, type, key, data) VALUES (?, ?, ?, ?)", (ts, typ, "c1", json.dumps(data)))
+    got = {s: live_one_way(db, {"params": {} if s is None else {"latency_split": s}}) for s in (0.0, None, 1.0)}
+    db.close()
+    assert got[0.0]["outbound_ms"] == pytest.approx(10.0) and got[0.0]["inbound_ms"] == pytest.approx(200.0)
+    assert "latency-split 0 %" in got[0.0]["method"]
+    assert got[None]["outbound_ms"] == pytest.approx(110.0) and got[1.0]["outbound_ms"] == pytest.approx(210.0)

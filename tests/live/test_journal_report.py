@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import time
@@ -24,6 +25,14 @@ from _live_helpers import PARAMS
 from _live_helpers import wait_until as _wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+
+def _utc(ns: int) -> str:
+    """A ns stamp as the UTC time to the millisecond (numpy's reading of it)."""
+    import numpy as np
+
+    return str(np.datetime64(int(ns), "ns").astype("datetime64[ms]")).replace("T", " ")
+
 
 def _session(tmp_path):
     """ETHUSDT: a cascade, its entry filled by the venue, closed at the take-profit (a win); SOLUSDT: a cascade
@@ -100,6 +109,22 @@ def test_every_checklist_figure_from_a_session_against_the_fake_exchange(tmp_pat
     assert row["model_price"] == pytest.approx(orders["ETHUSDT"].price) and row["diff_bps"] == pytest.approx(0.0)
     text = format_report(rep)
     assert "fill rate: 50.0%" in text and "win rate: 100.0%" in text and "1 matched" in text
+    # a venue session: the sends are the creates written to the venue; times as UTC times, not ns stamps
+    assert rep["reaction_send_to"] == "the venue" and "(n=2; decision -> order sent to the venue)" in text
+    assert f"ETHUSDT decided {_utc(row['decision_ns'])} UTC: live" in text and not re.search(r"\d{16,}", text)
+    (within,) = [t for t in rep["targets"] if t["target"] == "orders within 3 s of the decision"]
+    assert within["measured"].startswith("2 of 2 within 3 s") and within["verdict"] == "pass"
+    # a journal whose send rows are gone (an older version's): its 2 entries are not "no order sent"
+    import shutil
+    import sqlite3
+
+    shutil.copy(tmp_path / "j.sqlite", tmp_path / "nosend.sqlite")
+    with sqlite3.connect(tmp_path / "nosend.sqlite") as db:
+        db.execute("DELETE FROM log WHERE type='sent'")
+    rep2 = journal_report(tmp_path / "nosend.sqlite")
+    (within,) = [t for t in rep2["targets"] if t["target"] == "orders within 3 s of the decision"]
+    assert within["measured"] == "2 entries journaled, no send time recorded" and within["verdict"] == "too early"
+    assert "no order sent" not in format_report(rep2)
     # the command: same figures as JSON; a file that is not a journal is one line, exit 1
     p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--json",
                         "--recording", str(tmp_path / "rec")], capture_output=True, timeout=60)
@@ -172,6 +197,40 @@ def test_run_record_then_journal_report_on_a_paper_replay(tmp_path):
     assert m["matched"] == 7 and m["live_only"] == 0 and m["model_only"] == 0 and m["model_trades"] == 7
     assert all(r["diff_bps"] == pytest.approx(0.0, abs=1e-9) and r["live_ns"] == r["model_ns"] for r in m["fills"])
     assert sum(rep["cascades"]["per_day"]["ETHUSDT"].values()) == s["cascades"]
+    # the paper session sent its 8 entries (to the in-process paper venue): the report says so, never "no
+    # order sent" nor an empty reaction time
+    assert rep["orders_journaled"] == 8 and rep["reaction_ms"]["send"]["n"] == 8
+    assert rep["reaction_send_to"] == "the in-process paper venue"
+    (within,) = [t for t in rep["targets"] if t["target"] == "orders within 3 s of the decision"]
+    assert within["measured"].startswith("8 of 8 within 3 s") and within["verdict"] == "pass"
+    p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--recording",
+                        str(tmp_path / "rec"), "--explain"], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    text = p.stdout.decode()
+    assert "reaction (send): p50" in text and "n=8; decision -> order sent to the in-process paper venue" in text
+    assert "no order sent" not in text and "reaction (send): -" not in text
+    # times as UTC times, never raw nanosecond stamps
+    assert not re.search(r"\d{16,}", text), re.search(r".{40}\d{16,}.{10}", text)
+    for r in m["fills"]:
+        assert f"ETHUSDT decided {_utc(r['decision_ns'])} UTC: live" in text
+    # the live queue column of an entry the venue filled never reads "not filled"; without a top of book in the
+    # recording the size ahead is unknown, and the row says so
+    rows = [line for line in text.splitlines() if "│ ETHUSDT │" in line]
+    filled = [line for line in rows if re.search(r"│ both +│ filled +│", line)]
+    assert len(filled) == 7 and all("ahead unknown; venue filled" in line for line in filled)
+    assert not any("? ahead" in line or "-> not filled" in line for line in rows)
+    assert ("the venue filled 7; 8 with the size ahead unknown when they rested (no top of book seen with their "
+            "price the best)") in text
+
+
+def test_the_explain_queue_cell_says_what_the_rule_and_the_venue_did():
+    from liqcore.live.explain import _queue_cell
+
+    q = {"ahead_at_rest": 2.5, "fill_chance_at_rest": 0.4, "model_fill_delay_ms": None, "venue_filled": True}
+    assert _queue_cell(q) == "2.5 ahead, 40% -> rule not filled; venue filled"
+    assert _queue_cell({**q, "model_fill_delay_ms": 120.0, "venue_filled": False}) == \
+        "2.5 ahead, 40% -> rule filled +120 ms; venue not filled"
+    assert _queue_cell({**q, "ahead_at_rest": None, "fill_chance_at_rest": None}) == "ahead unknown; venue filled"
 
 
 def test_run_refuses_a_bad_strategy_or_exits_before_starting(tmp_path):

@@ -50,10 +50,11 @@ def cascade_frames(venue_ms: int, symbol: str = "ETHUSDT") -> list[bytes]:
 
 
 # ------------------------------------------------------------------------------- venue clock (skew)
-async def _live_against_offset_venue(offset_ms: int, jump_to_ms: int | None = None):
+async def _live_against_offset_venue(offset_ms: int, jump_to_ms: int | None = None, probe: bool = True):
     """A live engine (BybitGateway) against the fake venue whose clock runs ``offset_ms`` ahead of this
-    machine's; with ``jump_to_ms`` the venue's clock jumps after the engine started (a probe liquidation is
-    then sent first, as a real feed would keep sending).  Returns (create requests, summary, metrics text)."""
+    machine's; with ``jump_to_ms`` the venue's clock jumps after the engine started (with ``probe`` a probe
+    liquidation is then sent first and the re-measure awaited, as a real feed would keep sending; without,
+    the cascade's frames come right after the jump).  Returns (create requests, summary, metrics text)."""
     from liqcore.live.bybit_gateway import BybitGateway
 
     async with FakeExchange(time_offset_ms=offset_ms) as fx:
@@ -62,18 +63,19 @@ async def _live_against_offset_venue(offset_ms: int, jump_to_ms: int | None = No
         runner = LiveRunner(eng, "bybit", ["ETHUSDT"], ws_url=fx.public_ws_url, clock_interval_s=0.05)
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop=stop))
-        await runner.feed.wait_connected(5)
+        await runner.feed.wait_connected(30)  # (bounds that hold on a busy machine)
         await asyncio.sleep(0.2)
         if jump_to_ms is not None:
             fx.time_offset_ms = jump_to_ms
+        if jump_to_ms is not None and probe:
             await fx.push(orjson.dumps(liquidation_frame("ETHUSDT", 3000, 0.3, "Buy", fx.now_ms())))
             t = time.monotonic()
-            while abs(eng.venue_clock_offset_ns - jump_to_ms * 1_000_000) > 500_000_000 and time.monotonic() - t < 5:
+            while abs(eng.venue_clock_offset_ns - jump_to_ms * 1_000_000) > 500_000_000 and time.monotonic() - t < 30:
                 await asyncio.sleep(0.02)
         for f in cascade_frames(fx.now_ms()):
             await fx.push(f)
         t = time.monotonic()
-        while not fx.requests_to("/v5/order/create") and time.monotonic() - t < 5:
+        while not fx.requests_to("/v5/order/create") and time.monotonic() - t < 30:
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.2)
         text = eng.metrics.render()
@@ -103,9 +105,23 @@ def test_a_venue_clock_jump_from_3s_to_9s_is_remeasured_and_the_next_cascade_tra
     caplog.set_level(logging.WARNING, logger="liqcore.engine")
     n, summary, text = asyncio.run(_live_against_offset_venue(3000, jump_to_ms=9000))
     assert n == 1 and summary["orders"] == 1
-    assert summary["decoder"]["future_time"] == 1  # the probe before the re-measure, nothing after
+    # the probe, stamped past the bound before the re-measure, was held for it, then taken: nothing lost
+    assert summary["decoder"]["future_time"] == 0 and summary["rejects"].get("future_time", 0) == 0
     assert "9.0 s behind" in summary["alarms"]["clock_offset"]
     assert 'liqcore_alarm{alarm="clock_offset"} 1' in text
+
+
+@pytest.mark.integration
+def test_a_venue_clock_jump_loses_no_event_a_cascade_right_after_it_places_its_order(caplog):
+    """The independent fault run: the venue's clock jumps +3 s -> +9 s and a two-liquidation cascade comes
+    right then, before anything else: its first liquidation (stamped past the bound until the clock is
+    measured again) is held for the new measurement, not dropped, so the cascade confirms and places its
+    order."""
+    caplog.set_level(logging.WARNING, logger="liqcore.engine")
+    n, summary, text = asyncio.run(_live_against_offset_venue(3000, jump_to_ms=9000, probe=False))
+    assert n == 1 and summary["orders"] == 1 and summary["cascades"] == 1
+    assert summary["decoder"]["future_time"] == 0 and summary["rejects"].get("future_time", 0) == 0
+    assert "9.0 s behind" in summary["alarms"]["clock_offset"]
 
 
 def test_events_from_the_future_that_go_on_are_an_alarm_not_silent_blindness(caplog):
@@ -143,6 +159,46 @@ def test_one_future_stamp_is_dropped_without_an_alarm():
     for k in range(1, 5):
         eng.on_clock(t0 + k * 1_000_000_000)
     assert eng.decoder("bybit").counters["future_time"] == 1 and eng.snapshot()["alarms"] == {}
+
+
+def test_events_held_across_a_clock_jump_are_judged_again_by_the_new_offset_or_after_the_hold():
+    """A session whose venue clock can be measured again (here a paper session's source) holds events
+    stamped past the bound: a new offset takes them (a cascade of two confirms), and without one they are
+    judged after ``hold_s`` against the clock as it stands (rejected as future_time, not kept forever)."""
+    async def source():  # (never awaited here: no loop runs the measurement; the test sets the offset)
+        return None
+
+    def engine():
+        eng = Engine(P, symbols=["ETHUSDT"])
+        eng.venue_clock = source
+        eng.set_venue_clock_offset(3_000_000_000)  # +3 s
+        return eng
+
+    t0 = time.time_ns()
+    ms = t0 // 1_000_000 + 9_000  # the venue's clock jumped to +9 s: 9 s ahead of the receive time
+    eng = engine()
+    for i, q in enumerate(BASE):  # the baseline, on the old clock
+        eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, q, "Buy", ms - 9_000 - 600 + i)), t0)
+    for dt, q in ((0, 10), (100, 12)):  # the cascade, stamped on the jumped clock
+        eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, q, "Buy", ms + dt)), t0 + dt * 1_000_000)
+    assert len(eng._future_held) == 2 and eng.cascades == 0 and eng.rejects.get("future_time", 0) == 0
+    eng.set_venue_clock_offset(9_000_000_000)  # measured again: the held events are judged by it
+    assert eng._future_held == [] and eng.cascades == 1 and eng.rejects.get("future_time", 0) == 0
+    assert eng.decoder("bybit").counters["future_time"] == 0
+    # no new measurement: after hold_s they are judged against the clock as it stands (+3 s): rejected
+    eng = engine()
+    eng.venue_clock_guard.hold_s = 0.2
+    eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, 10, "Buy", ms)), t0)
+    assert len(eng._future_held) == 1
+    t = time.monotonic()
+    while eng._future_held and time.monotonic() - t < 30:
+        eng.on_clock()
+        time.sleep(0.02)
+    assert eng._future_held == [] and eng.rejects.get("future_time", 0) == 1 and eng.cascades == 0
+    # an event past the bound by more than the hold margin is rejected at once, as before
+    far = t0 // 1_000_000 + 3_000 + 5_000 + 61_000
+    eng.on_frame("bybit", orjson.dumps(liquidation_frame("ETHUSDT", 3000, 10, "Buy", far)), t0)
+    assert eng._future_held == [] and eng.decoder("bybit").counters["future_time"] == 1
 
 
 # ------------------------------------------------------------------------ intent log truncated (SIGBUS)

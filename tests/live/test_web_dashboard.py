@@ -20,12 +20,14 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp.test_utils import TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqcore.live.engine import Engine
 from liqcore.live.web import (WebDashboard, flatten_all, is_loopback, parse_web_address, read_token_file)
 from liqcore.testing.fake_replay import trade_frame
 
-from _cdp import Browser, chromium_path
+from _cdp import Browser, require_chromium
 from _live_helpers import PARAMS, cascade_frames
 
 pytestmark = pytest.mark.timeout(180)
@@ -77,6 +79,9 @@ def test_cli_generates_a_token_off_the_loopback_and_none_on_it(tmp_path):
     f.write_text(TOKEN)  # a token file: required on the loopback too, and not printed
     o = web_options(argparse.Namespace(web=":8080", web_token_file=str(f), web_control=True))
     assert o["token"] == TOKEN and not o["print_token"] and o["control"]
+    # the control endpoints need a token on the loopback too: one is generated and printed
+    o = web_options(argparse.Namespace(web=":8080", web_token_file=None, web_control=True))
+    assert o["host"] == "127.0.0.1" and len(o["token"]) >= 30 and o["print_token"] and o["control"]
     with pytest.raises(ValueError, match="need --web"):
         web_options(argparse.Namespace(web=None, web_token_file=None, web_control=True))
 
@@ -162,6 +167,187 @@ def test_static_files_are_package_data_and_nothing_is_fetched_from_elsewhere():
     assert "web_static/*" in cfg["tool"]["setuptools"]["package-data"]["liqcore.live"]
 
 
+# ---------------------------------------------------------------- Host, Origin, token (DNS rebinding, other pages)
+
+VIEW = {"source": "live", "snapshot": {"equity": 10_000.0, "positions": [{"symbol": "ETHUSDT"}]}, "history": {}}
+EVIL = "http://evil.example"
+
+
+def test_a_foreign_origin_or_host_is_refused_on_the_loopback_http_and_websocket():
+    """No token (the loopback default): a page on another site reads nothing over the websocket or HTTP, and a
+    name an attacker's DNS points at 127.0.0.1 (DNS rebinding) gets nothing either; the page's own origin does."""
+    async def main():
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, hz=20)
+        url = await dash.start()
+        own = url.rstrip("/")
+        port = dash.port
+        try:
+            async with aiohttp.ClientSession() as s:
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                    await s.ws_connect(url + "ws", origin=EVIL)
+                assert e.value.status == 403
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:  # another port of the same host too
+                    await s.ws_connect(url + "ws", origin=f"http://127.0.0.1:{port + 1}")
+                assert e.value.status == 403
+                for path in ("/", "/api/view", "/api/health", "/static/app.js"):
+                    async with s.get(url + path.lstrip("/"), headers={"Origin": EVIL}) as r:
+                        assert r.status == 403 and "10000" not in await r.text(), path
+                    async with s.get(url + path.lstrip("/"), headers={"Host": f"evil.example:{port}"}) as r:
+                        assert r.status == 403 and "Host" in await r.text(), path
+                async with s.get(url + "api/view", headers={"Host": f"127.0.0.1.evil.example:{port}"}) as r:
+                    assert r.status == 403
+                async with s.get(url + "api/view", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"}) as r:
+                    assert r.status == 403  # a cross-site fetch that hides its Origin
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                    await s.ws_connect(url + "ws", origin=own, headers={"Host": f"evil.example:{port}"})
+                assert e.value.status == 403
+                # the page's own origin and the loopback's names are served
+                ws = await s.ws_connect(url + "ws", origin=own)
+                msg = await ws.receive(timeout=30)
+                assert json.loads(msg.data)["snapshot"]["equity"] == 10_000.0
+                await ws.close()
+                for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
+                    async with s.get(url + "api/view", headers={"Host": host, "Origin": f"http://{host}"}) as r:
+                        assert r.status == 200 and (await r.json())["snapshot"]["equity"] == 10_000.0, host
+        finally:
+            await dash.stop()
+
+    asyncio.run(main())
+
+
+def test_control_needs_the_token_on_the_loopback_too():
+    async def main():
+        eng = _engine_with_a_position()
+        await eng.start()
+        with pytest.raises(ValueError, match="need a token"):
+            WebDashboard(lambda: {}, "127.0.0.1", 0, control=True, engine=eng)
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, control=True, engine=eng, token=TOKEN)
+        url = await dash.start()
+        port = dash.port
+        hdr = {"X-Liqcore-Control": "1"}
+        try:
+            async with aiohttp.ClientSession() as s:
+                async with s.post(url + "api/kill", json={"on": True}, headers=hdr) as r:
+                    assert r.status == 401
+                async with s.post(url + "api/flatten", headers=hdr) as r:
+                    assert r.status == 401
+                # the request of a rebinding page: foreign Host and Origin, the control header, no token
+                evil = {**hdr, "Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
+                async with s.post(url + "api/kill", json={"on": True}, headers=evil) as r:
+                    assert r.status == 403
+                # even with the token, another page's Origin is refused
+                async with s.post(url + "api/kill", json={"on": True},
+                                  headers={**hdr, "Origin": EVIL, "Authorization": f"Bearer {TOKEN}"}) as r:
+                    assert r.status == 403
+                assert not eng.risk.killed and eng.books["ETHUSDT"].position_qty > 0
+                async with s.post(url + "api/kill", json={"on": True},
+                                  headers={**hdr, "Origin": url.rstrip("/"), "Authorization": f"Bearer {TOKEN}"}) as r:
+                    assert r.status == 200 and await r.json() == {"kill_switch": True}
+                assert eng.risk.killed
+        finally:
+            await dash.stop()
+
+    asyncio.run(main())
+
+
+def test_the_token_in_the_address_only_on_the_root_and_only_once():
+    async def main():
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, token=TOKEN)
+        url = await dash.start()
+        try:
+            async with aiohttp.ClientSession() as s:
+                for path in ("api/view", "api/health", "static/app.js", "ws"):
+                    async with s.get(url + path, params={"token": TOKEN}, allow_redirects=False) as r:
+                        assert r.status == 401, path  # ?token= is taken on / only
+                async with s.get(url, params={"token": "wrong-" + TOKEN}, allow_redirects=False) as r:
+                    assert r.status == 401 and "Set-Cookie" not in r.headers
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                async with s.get(url, params={"token": TOKEN}, allow_redirects=False) as r:
+                    assert r.status == 303 and r.headers["Location"] == "/"
+                    cookie = r.headers["Set-Cookie"]
+                    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+                async with s.get(url + "api/view") as r:  # the cookie from now on
+                    assert r.status == 200
+        finally:
+            await dash.stop()
+
+    asyncio.run(main())
+
+
+def _self_signed(tmp_path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by its own key, made here (nothing from the user's machine)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    c, k = tmp_path / "cert.pem", tmp_path / "key.pem"
+    c.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    k.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return c, k
+
+
+def test_https_with_a_certificate_and_a_secure_cookie(tmp_path, capsys):
+    import argparse
+    import ssl
+
+    from liqcore.live.web import announce, plain_http_warning, tls_context, web_options
+
+    cert, key = _self_signed(tmp_path)
+    opts = web_options(argparse.Namespace(web="127.0.0.1:0", web_token_file=None, web_control=False,
+                                          web_cert=str(cert), web_key=str(key)))
+    client = ssl.create_default_context(cafile=str(cert))  # the client trusts this certificate only
+
+    async def main():
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, token=TOKEN, ssl_context=opts["ssl"])
+        url = await dash.start()
+        try:
+            assert url.startswith("https://127.0.0.1:")
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                async with s.get(url, params={"token": TOKEN}, allow_redirects=False, ssl=client) as r:
+                    assert r.status == 303
+                    cookie = r.headers["Set-Cookie"]
+                    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+                ws = await s.ws_connect(url.replace("https", "wss") + "ws", ssl=client, origin=url.rstrip("/"),
+                                        headers={"Authorization": f"Bearer {TOKEN}"})
+                msg = await ws.receive(timeout=30)
+                assert json.loads(msg.data)["snapshot"]["equity"] == 10_000.0
+                await ws.close()
+                with pytest.raises(aiohttp.ClientError):  # plain HTTP is not served on the TLS port
+                    async with s.get(url.replace("https", "http") + "api/health") as r:
+                        assert r.status >= 400
+        finally:
+            await dash.stop()
+
+    asyncio.run(main())
+    # off the loopback the start says plainly that the page is plain HTTP, unless it is served over TLS
+    assert plain_http_warning("127.0.0.1", False) is None and plain_http_warning("192.0.2.10", True) is None
+    announce("http://192.0.2.10:8080/", {"host": "192.0.2.10", "token": TOKEN, "print_token": True, "ssl": None})
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "web dashboard: http://192.0.2.10:8080/" and TOKEN in err[1]
+    assert err[2].startswith("warning: the web dashboard on 192.0.2.10 is plain HTTP") and "--web-cert" in err[2]
+    announce("https://192.0.2.10:8080/", {"host": "192.0.2.10", "token": TOKEN, "print_token": True, "ssl": opts["ssl"]})
+    assert "plain HTTP" not in capsys.readouterr().err
+    with pytest.raises(ValueError, match="web-cert: cannot read"):
+        tls_context(tmp_path / "missing.pem", key)
+    with pytest.raises(ValueError, match="web-cert: .* are not a PEM certificate"):
+        tls_context(key, key)
+    with pytest.raises(ValueError, match="go together"):
+        tls_context(cert, None)
+
+
 # ---------------------------------------------------------------- control endpoints
 
 def _engine_with_a_position() -> Engine:
@@ -179,16 +365,16 @@ def test_control_endpoints_exist_only_with_control_and_act_through_the_engine():
         eng = _engine_with_a_position()
         await eng.start()
         off = WebDashboard(lambda: {}, "127.0.0.1", 0, engine=eng)
-        on = WebDashboard(lambda: {}, "127.0.0.1", 0, control=True, engine=eng)
+        on = WebDashboard(lambda: {}, "127.0.0.1", 0, control=True, engine=eng, token=TOKEN)
         s_off, s_on = await _serve(off), await _serve(on)
-        hdr = {"X-Liqcore-Control": "1"}
+        hdr = {"X-Liqcore-Control": "1", "Authorization": f"Bearer {TOKEN}"}
         try:
             async with aiohttp.ClientSession() as s:
                 for path in ("/api/kill", "/api/flatten"):
                     async with s.post(f"http://127.0.0.1:{s_off.port}{path}", json={"on": True}, headers=hdr) as r:
                         assert r.status in (404, 405), path  # no such endpoint without --web-control
                 base = f"http://127.0.0.1:{s_on.port}"
-                async with s.post(base + "/api/kill", json={"on": True}) as r:
+                async with s.post(base + "/api/kill", json={"on": True}, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
                     assert r.status == 403  # a cross-site form cannot send the header
                 assert not eng.risk.killed
                 async with s.post(base + "/api/kill", json={"on": "yes"}, headers=hdr) as r:
@@ -228,10 +414,132 @@ def test_flatten_cancels_a_resting_entry():
     asyncio.run(main())
 
 
+# ---------------------------------------------------------------- the price trail
+
+def line_range_at(points, t: float, w: float) -> tuple[float, float]:
+    """The lowest and highest price the line through ``points`` ([[t, price]], in time order) draws within
+    ``w`` seconds of ``t`` (its vertices there and where it crosses the window's edges)."""
+    vals = [p for tt, p in points if t - w <= tt <= t + w]
+    for edge in (t - w, t + w):
+        for (ta, pa), (tb, pb) in zip(points, points[1:]):
+            if ta < edge < tb:
+                vals.append(pa + (pb - pa) * (edge - ta) / (tb - ta))
+    assert vals, f"no line within {w} s of {t}"
+    return min(vals), max(vals)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 5.0), st.floats(1.0, 2.0), st.integers(0, 1)), min_size=1, max_size=400),
+       st.integers(2, 12))
+def test_price_trail_keeps_every_trade_within_the_line(steps, max_buckets):
+    """Decimated, not dropped: however many buckets merge, every trade lies within the line's range within one
+    bucket of its time, the line's extremes are the trades', and the vertices stay within 4 per bucket."""
+    from liqcore.live.web import PriceTrail
+
+    trail = PriceTrail({7: "ETHUSDT", 8: "BTCUSDT"}, max_buckets=max_buckets, width_s=0.25)
+    t, trades = 1_767_582_000.0, {"ETHUSDT": [], "BTCUSDT": []}
+    for dt, px, which in steps:
+        t += dt
+        sym = ("ETHUSDT", "BTCUSDT")[which]
+        trades[sym].append((t, px))
+        trail([(int(t * 1e9), int(t * 1e9), px, 1.0, 7 + which, 1, 2, 1, 0)])
+        if len(trades[sym]) % 3 == 0:  # views taken while trades arrive (the closed buckets' vertices kept)
+            trail.drain()
+            trail.points(sym)
+    trail([(int(t * 1e9), int(t * 1e9), 5.0, 1.0, 9, 1, 2, 1, 0), (int(t * 1e9), int(t * 1e9), 5.0, 1.0, 7, 1, 1, 1, 0)])
+    trail.drain()  # (another symbol's trade and a liquidation are not drawn)
+    assert trail.trades == len(steps)
+    w = trail.width_s
+    for sym, got in trades.items():
+        pts = trail.points(sym)
+        assert pts == [v for x in trail.buckets.get(sym, ()) for v in PriceTrail._vertices(x)]  # as made afresh
+        assert len(pts) <= 4 * max_buckets and [p[0] for p in pts] == sorted(p[0] for p in pts)
+        if not got:
+            assert pts == []
+            continue
+        assert min(p for _, p in pts) == min(p for _, p in got) and max(p for _, p in pts) == max(p for _, p in got)
+        assert pts[0][1] == got[0][1] and pts[-1][1] == got[-1][1]  # the first and the last trade
+        for tt, px in got:
+            lo, hi = line_range_at(pts, int(tt * 1e9) / 1e9, w)
+            assert lo <= px <= hi
+
+
+def test_price_trail_reads_the_engine_batches_arrays_too():
+    import numpy as np
+
+    from liqcore.live.web import PriceTrail
+    from liqcore.types import EVENT_DTYPE
+
+    trail = PriceTrail({3: "SOLUSDT"})
+    ev = np.zeros(3, EVENT_DTYPE)
+    ev["ts_recv"] = [1_000_000_000, 2_000_000_000, 3_000_000_000]
+    ev["price"] = [150.0, 151.0, 149.0]
+    ev["symbol_id"] = 3
+    ev["kind"] = [2, 1, 2]  # a trade, a liquidation, a trade
+    trail(ev)
+    trail(ev[:0])
+    trail.drain()
+    assert trail.points("SOLUSDT") == [[1.0, 150.0], [3.0, 149.0]] and trail.trades == 2
+
+
+@pytest.mark.parametrize("strategy", ["cascade-mm", "cascade-fade"])  # the guide's path and the streaming path
+def test_the_price_line_is_what_the_engine_took(strategy):
+    """Every trade the engine took is on the line; an absurd print (100x the price) and a print stamped 10 min
+    ahead of its receive time, which the engine drops and counts, are not drawn."""
+    import types
+
+    import numpy as np
+
+    from liqcore.live.web import LiveView
+    from liqcore.types import EVENT_DTYPE, Kind, Venue
+
+    eng = Engine(PARAMS, symbols=["ETHUSDT"], strategy=strategy)
+    assert (eng.stream_path is None) == (strategy == "cascade-mm")
+    view = LiveView(types.SimpleNamespace(engine=eng, snapshot=eng.snapshot))
+    t0 = 1_763_683_200_000
+    good = [3000.0, 3001.5, 2999.0, 3002.0, 3000.5]
+    for i, px in enumerate(good):
+        eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", px, 1, "Sell", t0 + 1000 * i)), (t0 + 1000 * i) * 10**6)
+    eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 300_000.0, 1, "Sell", t0 + 6000)), (t0 + 6000) * 10**6)
+    # (the decoder drops a print stamped ahead of its receive time; events handed in directly meet the engine's
+    # own check)
+    ahead = np.zeros(1, EVENT_DTYPE)
+    ahead[0] = ((t0 + 7000 + 600_000) * 10**6, (t0 + 7000) * 10**6, 2500.0, 1.0, eng.registry.id("bybit", "ETHUSDT"),
+                -1, int(Kind.TRADE), int(Venue.BYBIT), 0)
+    eng.on_events(ahead)
+    eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", 3003.0, 1, "Sell", t0 + 8000)), (t0 + 8000) * 10**6)
+    assert eng.rejects.get("implausible_price") == 1 and eng.rejects.get("future_time") == 1, eng.rejects
+    pts = view()["history"]["prices"]["ETHUSDT"]
+    assert sorted({p for _, p in pts}) == sorted(good + [3003.0])
+    assert view.trail.trades == len(good) + 1
+
+
 # ---------------------------------------------------------------- in a real browser
 
-needs_chromium = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (CI installs it: "
-                                    "apt-get install chromium); the browser tests drive a headless Chromium")
+@pytest.fixture
+def chromium() -> str:
+    """Chromium's path: the browser tests skip without one, and fail under CI (CI=true), which installs it."""
+    return require_chromium()
+
+
+needs_chromium = pytest.mark.usefixtures("chromium")
+
+
+def test_ci_without_a_browser_fails_the_browser_tests(tmp_path):
+    """Under CI a missing Chromium fails the browser tests (a skip would let CI pass without them); elsewhere
+    they skip, saying why.  (PATH holds no browser here: an empty folder.)"""
+    test = f"{Path(__file__).relative_to(ROOT)}::test_order_and_position_rows_in_chromium"
+    runs = {}
+    for ci in ("true", ""):
+        env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+        env.update(PATH=str(tmp_path), CI=ci, PYTHONPATH=str(ROOT))
+        p = subprocess.run([sys.executable, "-m", "pytest", "-n", "0", "-q", "-rs", "-p", "no:cacheprovider", test],
+                           cwd=ROOT, env=env, capture_output=True, timeout=300)
+        runs[ci] = (p.returncode, p.stdout.decode(errors="replace"))
+    code, out = runs["true"]
+    assert code == 1 and "1 error" in out and "CI: chromium is not installed" in out, out[-2000:]
+    code, out = runs[""]
+    assert code == 0 and "1 skipped" in out and "chromium is not installed" in out, out[-2000:]
 
 
 def _free_port() -> int:
@@ -292,9 +600,22 @@ DOM = """(() => ({
   connects: +document.getElementById('status').dataset.connects,
   source: document.getElementById('source').textContent,
   balance: document.querySelector('#account tr td.num').textContent,
+  feed_gaps: [...document.querySelectorAll('#feeds tr')].filter(r => r.cells[0].textContent === 'frames / gaps / reconnects')
+               .map(r => +r.cells[1].textContent.split(' / ')[1]),
+  axes: ['equity-chart', 'price-chart'].map(id => [+document.getElementById(id).dataset.t0, +document.getElementById(id).dataset.t1]),
+  ylabels: ['equity-chart', 'price-chart'].map(id => JSON.parse(document.getElementById(id).dataset.ylabels || '[]')),
+  line: document.getElementById('price-chart').lcPoints,
+  symbol: document.getElementById('price-symbol').value,
+  view_fills: view.history.fills, bucket_s: view.history.price_bucket_s,
+  clipped: [...document.querySelectorAll('.card')].filter(c => c.scrollWidth > c.clientWidth + 1 || c.scrollHeight > c.clientHeight + 1)
+             .map(c => c.querySelector('h2').textContent),
   orders_count: +[...document.querySelectorAll('#account tr')].find(r => r.cells[0].textContent.startsWith('cascades / orders'))
                   .cells[1].textContent.split(' / ')[1],
 }))()"""
+
+
+#: the page has drawn a view (the account table's figures), not merely opened its socket
+DRAWN = "document.querySelector('#account tr td.num') !== null"
 
 
 SEEN = """(() => {
@@ -312,6 +633,8 @@ SEEN = """(() => {
 @needs_chromium
 @pytest.mark.integration
 def test_replay_watched_in_chromium(recordings, tmp_path):
+    """The replay watched at 1,400 px: tables, charts, checklist; the price line drawn from every trade (decimated)
+    passes through every fill, on the equity chart's time axis; the feed's gaps are the run's; nothing clipped."""
     port = _free_port()
     proc = _start(_replay(port), recordings)
     try:
@@ -319,9 +642,9 @@ def test_replay_watched_in_chromium(recordings, tmp_path):
         assert url == f"http://127.0.0.1:{port}/"
 
         async def main():
-            async with Browser(tmp_path / "profile") as b:
+            async with Browser(tmp_path / "profile", width=1400) as b:
                 await b.open(url)
-                await b.wait_for("document.getElementById('status').dataset.connects === '1'")
+                await b.wait_for(DRAWN)
                 # watch the replay: every render of the orders and positions tables is seen (the resting entry
                 # and the open position show while they exist: 0.4 s for the first position at 1000x)
                 await b.eval(SEEN)
@@ -352,6 +675,20 @@ def test_replay_watched_in_chromium(recordings, tmp_path):
     assert any(c.startswith("cascades per day ETHUSDT|5-9 /day") for c in checks), checks
     assert any(c.startswith("fill rate|50-80 %") for c in checks) and any(c.startswith("win rate|65-75 %") for c in checks)
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:4] == b"\x89PNG"
+    # the price line: every trade, decimated (far more than a per-view sample's handful of vertices), through
+    # every fill at its time; one time axis with the equity chart; round, distinct axis labels
+    assert final["symbol"] == "ETHUSDT" and final["prices"] > 200 and final["bucket_s"] > 0
+    fills = [f for f in final["view_fills"] if f["symbol"] == "ETHUSDT"]
+    assert len(fills) == final["fills"] > 0
+    for f in fills:
+        lo, hi = line_range_at(final["line"], f["t"], final["bucket_s"])
+        assert lo - 1e-9 <= f["price"] <= hi + 1e-9, (f, lo, hi)
+    assert final["axes"][0] == final["axes"][1] and final["axes"][0][0] < final["axes"][0][1]
+    for labels in final["ylabels"]:
+        assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+    # the feed's gaps as the run counted them, and no panel clipped with scrollbars at 1,400 px
+    assert final["feed_gaps"] == [summary["gaps"]]
+    assert final["clipped"] == []
 
 
 @needs_chromium
@@ -361,11 +698,15 @@ def test_page_reconnects_when_the_server_behind_it_restarts(recordings, tmp_path
     proc = _start([*_replay(port), "--journal", "session.sqlite", "--web-control"], recordings)
     try:
         url = _wait_line(proc, "web dashboard:").split("web dashboard:")[1].split()[0]
+        # --web-control: the token on the loopback too, generated and printed at start
+        token = _wait_line(proc, "web dashboard token:").split("web dashboard token:")[1].split()[0]
 
         async def main():
             async with Browser(tmp_path / "profile") as b:
-                await b.open(url)
-                await b.wait_for("document.getElementById('status').dataset.connects === '1'")
+                await b.open(url + "?token=" + token)
+                # the content drawn from the first view, not just the socket open
+                await b.wait_for(DRAWN)
+                assert await b.eval("location.search") == ""  # the token left the address bar
                 d = await b.eval(DOM)
                 assert d["controls"]  # --web-control: the buttons are there
                 await asyncio.to_thread(_wait_line, proc, "replay finished", 90)
@@ -377,7 +718,8 @@ def test_page_reconnects_when_the_server_behind_it_restarts(recordings, tmp_path
                 try:
                     await asyncio.to_thread(_wait_line, server, "web dashboard:")
                     await b.wait_for("document.getElementById('status').dataset.connects === '2'", timeout=30)
-                    await b.wait_for("document.getElementById('source').textContent.startsWith('journal')")
+                    await b.wait_for("document.getElementById('source').textContent.startsWith('journal') && "
+                                     + DRAWN)
                     d = await b.eval(DOM)
                 finally:
                     code2, _ = await asyncio.to_thread(_stop, server)
@@ -391,6 +733,44 @@ def test_page_reconnects_when_the_server_behind_it_restarts(recordings, tmp_path
     assert code2 == 0 and [e for e in errors if "ERR_CONNECTION_REFUSED" not in e] == []
     assert d["status"] == "connected" and d["cascades"] == 2 and not d["controls"]
     assert d["equity"] >= 1 and d["fills"] >= 2
+
+
+@needs_chromium
+def test_another_page_in_chromium_cannot_read_the_dashboard(tmp_path):
+    """A page from another origin (another port of 127.0.0.1), open in the same browser, opens the dashboard's
+    websocket (which no CORS rule guards): refused, it receives nothing; the dashboard's own page does."""
+    async def main():
+        dash = WebDashboard(lambda: VIEW, "127.0.0.1", 0, hz=20)
+        url = await dash.start()
+        evil_js = ("window.got = []; window.wsClosed = null;"
+                   f"const ws = new WebSocket('ws://127.0.0.1:{dash.port}/ws');"
+                   "ws.onmessage = e => window.got.push(e.data); ws.onclose = e => { window.wsClosed = e.code; };")
+        app = web.Application()
+        app.router.add_get("/", lambda r: web.Response(text=f"<html><body><script>{evil_js}</script></body></html>",
+                                                       content_type="text/html"))
+        evil = web.AppRunner(app, access_log=None)
+        await evil.setup()
+        site = web.TCPSite(evil, "127.0.0.1", 0)
+        await site.start()
+        evil_url = f"http://127.0.0.1:{evil.addresses[0][1]}/"
+        try:
+            async with Browser(tmp_path / "profile") as b:
+                await b.open(evil_url)
+                closed = await b.wait_for("window.wsClosed != null && String(window.wsClosed)")
+                got = await b.eval("window.got")
+                await b.open(url)  # the dashboard's own page
+                await b.wait_for(DRAWN)
+                own = await b.eval("document.getElementById('status').textContent")
+                return closed, got, own
+        finally:
+            await evil.cleanup()
+            await dash.stop()
+
+    from aiohttp import web
+
+    closed, got, own = asyncio.run(main())
+    assert got == [] and closed == "1006", (closed, got)  # the handshake refused (403): no message at all
+    assert own == "connected"  # the dashboard's own page: served and drawn
 
 
 @needs_chromium
@@ -420,12 +800,21 @@ def test_order_and_position_rows_in_chromium(tmp_path):
                 left = await b.wait_for("document.querySelectorAll('#orders .order-row').length === 0 "
                                         "&& document.querySelectorAll('#orders tr.empty').length === 1")
                 await b.screenshot(tmp_path / "position.png")
-                return orders, pos, left, list(b.errors)
+                labels = [await b.eval("JSON.parse(document.getElementById('equity-chart').dataset.ylabels)")]
+                # an equity that moved by a cent (a fee): the axis still reads distinct figures
+                labels.append(await b.eval(
+                    "(() => { const c = document.createElement('canvas'); c.width = 900; c.height = 180;"
+                    " lcChart(c, {points: [[1e9, 10000], [1e9 + 60, 10000.01], [1e9 + 120, 10000.004]]});"
+                    " return JSON.parse(c.dataset.ylabels); })()"))
+                return orders, pos, left, labels, list(b.errors)
         finally:
             await dash.stop()
 
-    orders, pos, left, errors = asyncio.run(main())
+    orders, pos, left, labels, errors = asyncio.run(main())
     assert errors == [] and left
+    # live, the equity holds at its start (or moves by a cent): the axis reads distinct figures around it
+    for axis in labels:
+        assert len(axis) >= 3 and len(set(axis)) == len(axis), labels
     assert orders == [["ETHUSDT", "buy", "2995.5", "new", orders[0][4], orders[0][5]]]
     sym, side, qty, entry, current, pnl, best, dd, stop, tp, held = pos[0]
     assert (sym, side, qty, entry, current) == ("ETHUSDT", "long", "0.8300", "2995.5", "2995")

@@ -240,6 +240,10 @@ LAYERS = {
     "_libs": 1, "_jit": 1,
     # 2: readers of venues and files, datasets, the cache, the execution model's Python front
     "venues": 2, "io": 2, "dataset": 2, "cache": 2, "execution": 2, "instruments": 2,
+    #    and the downloads that feed the readers and the dataset writer (liqcore download)
+    "download": 2,
+    #    the whole market: a venue's universe and its rules, market-wide cascades over every instrument's records
+    "market": 2,
     # 3: the named point-in-time feature store; liq-trend's judge (decision matrix, answer format, the
     #    OpenAI-compatible client, news providers, the off-thread runner the live engine reaches through it)
     "features": 3, "judge": 3,

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["", "backtest", "live", "strategies", "venues", "_libs", "_jit", "commands", "research", "testing"]
+PACKAGES = ["", "backtest", "live", "strategies", "venues", "_libs", "_jit", "commands", "research", "testing",
+            "download", "market"]
 
 
 def _doc(pkg: str) -> str:

@@ -330,7 +330,8 @@ def _multi_venue_market():
 
 def test_live_value_equals_historical_on_the_recording():
     e, reg, start = _multi_venue_market()
-    names = list(NAMED_FEATURES) + ["liquidations/all.liq_cascade_count@1h", "liquidations/all.liq_largest@5m"]
+    names = list(NAMED_FEATURES) + ["liquidations/all.liq_cascade_count@1h", "liquidations/all.liq_largest@5m",
+                                    "liquidations.market_wide@1m", "liquidations.market_wide@1h"]
     full = FeatureStore(e, reg, lookback=24, min_periods=5)
     lf = LiveFeatures(names, reg, lookback=24, min_periods=5)
     ts = e["ts_recv"]

@@ -130,8 +130,6 @@ function drawChecklist(v, s) {
 
 function drawCharts(v, s) {
   const h = v.history || {};
-  const eq = $("equity-chart");
-  lcChart(eq, {points: h.equity || [], color: "#66bb6a", empty: "no equity point yet"});
   const sel = $("price-symbol"), syms = Object.keys(h.prices || {});
   for (const r of s.symbols || []) if (!syms.includes(r.symbol)) syms.push(r.symbol);
   if (sel.options.length !== syms.length) {
@@ -139,16 +137,23 @@ function drawCharts(v, s) {
     for (const sym of syms) { const o = document.createElement("option"); o.value = o.textContent = sym; sel.appendChild(o); }
     if (syms.includes(cur)) sel.value = cur;
   }
-  const sym = sel.value, pts = (h.prices || {})[sym] || [];
+  const sym = sel.value, pts = (h.prices || {})[sym] || [], eqPts = (h.equity || []).slice();
+  const tNow = (v.now_ns || 0) / 1e9, lastEq = eqPts[eqPts.length - 1];
+  if (lastEq && tNow > lastEq[0]) eqPts.push([tNow, lastEq[1]]);  // the equity holds until now
   const near = t => { let best = null; for (const p of pts) { if (p[0] <= t) best = p[1]; else break; } return best ?? (pts[0] || [0, NaN])[1]; };
-  const marks = [];
   const casc = ((h.cascades || {})[sym] || []).map(c => ({t: c.ts_ns / 1e9, y: near(c.ts_ns / 1e9), color: "#ffca28",
     shape: /long|sell/i.test(c.dominant || "") ? "down" : "up"}));
   const fills = (h.fills || []).filter(f => f.symbol === sym).map(f => ({t: f.t, y: f.price, shape: "dot", color: f.side === "buy" ? "#66bb6a" : "#ef5350"}));
+  // one time axis for both charts: from the first point either has to the view's time
+  const times = eqPts.map(p => p[0]).concat(pts.map(p => p[0]), casc.map(m => m.t), fills.map(m => m.t)).filter(Number.isFinite);
+  const range = times.length ? [Math.min(...times), Math.max(Math.max(...times), tNow)] : null;
+  lcChart($("equity-chart"), {points: eqPts, color: "#66bb6a", empty: "no equity point yet", range, steps: true});
   const pc = $("price-chart");
-  lcChart(pc, {points: pts, markers: casc.concat(fills), color: "#4fc3f7", empty: "no price yet"});
+  lcChart(pc, {points: pts, markers: casc.concat(fills), color: "#4fc3f7", empty: "no price yet", range});
   pc.dataset.cascades = String(casc.filter(m => Number.isFinite(m.y)).length);
   pc.dataset.fills = String(fills.length);
+  const note = $("price-note");
+  note.textContent = h.price_bucket_s ? `every trade; per ${fmt(h.price_bucket_s, h.price_bucket_s < 1 ? 3 : 0)} s its first, low, high and last` : "";
 }
 
 function draw(v) {

@@ -11,7 +11,7 @@ import orjson
 from liqcore.venues.spec import ConnectionSpec
 
 __all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "REST_ENDPOINTS", "topics", "subscribe_messages",
-           "connection_specs", "is_pong", "PING", "MAX_ARGS_CHARS", "ARGS_PER_REQUEST"]
+           "connection_specs", "topic_specs", "is_pong", "PING", "MAX_ARGS_CHARS", "ARGS_PER_REQUEST"]
 
 ENDPOINTS = {
     "mainnet": "wss://stream.bybit.com/v5/public/linear",
@@ -98,8 +98,14 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
+    return topic_specs(topics(symbols, trades, tickers, legacy, book), url, max_chars=max_chars, per_request=per_request)
+
+
+def topic_specs(tops: list[str], url: str, *, max_chars: int = MAX_ARGS_CHARS,
+                per_request: int = ARGS_PER_REQUEST) -> list[ConnectionSpec]:
+    """One :class:`ConnectionSpec` per connection the topics need (at most ``max_chars`` of args each)."""
     specs = []
-    for group in _chunk_connections(topics(symbols, trades, tickers, legacy, book), max_chars):
+    for group in _chunk_connections(tops, max_chars):
         syms = sorted({t.rsplit(".", 1)[1] for t in group})
         specs.append(ConnectionSpec(venue="bybit", url=url, subscribe=subscribe_messages(group, per_request),
                                     topics=group, symbols=syms, ping_payload=PING,

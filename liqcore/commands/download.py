@@ -1,0 +1,101 @@
+"""Download the venues' public archives or tardis.dev's datasets, into a dataset or a directory.
+
+    liqcore download binance-vision --symbols BTCUSDT,ETHUSDT --types aggTrades,bookTicker \\
+        --from 2024-08-01 --to 2024-08-07 --dataset ds/
+    liqcore download bybit-archive --symbols BTCUSDT --from 2024-08-01 --to 2024-08-07 --out files/
+    liqcore download okx-archive --symbols BTC-USDT-SWAP --from 2024-08-01 --to 2024-08-07 --dataset ds/
+    TARDIS_API_KEY=... liqcore download tardis --exchange binance-futures --symbols BTCUSDT \\
+        --types liquidations,trades,quotes --from 2024-08-01 --to 2024-08-02 --dataset ds/
+
+Sources: binance-vision (USD-M futures: aggTrades, trades, bookTicker, metrics daily; fundingRate
+monthly; --monthly takes the monthly files of aggTrades, trades, bookTicker; every zip checked
+against its .CHECKSUM), bybit-archive (trades), okx-archive (trades, aggtrades), tardis (--exchange;
+liquidations, trades, quotes, book_snapshot_5, book_snapshot_25, derivative_ticker into a dataset,
+any data type with --out).  --from and --to are UTC days, both included.
+
+--dataset converts each file as it arrives, with the readers and checks of `liqcore convert`; a
+file already converted is skipped without being fetched.  --out keeps the files as downloaded (a
+file already there is skipped).  A file the source does not have (HTTP 404) is listed at the end
+(--strict: an error).  429 and 5xx answers and cut connections are retried (--retries), after the
+server's Retry-After when it sends one.  Ctrl-C or a kill leaves no half file and no half partition:
+run the same command again to resume.
+
+The tardis.dev key comes from TARDIS_API_KEY or --key-file (mode 0600: TARDIS_API_KEY=... or the key
+alone), never from the command line, and is never printed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "download Binance/Bybit/OKX public archives or tardis.dev datasets into a dataset or a directory"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from liqcore.download.sources import SOURCES
+
+    p.add_argument("source", choices=list(SOURCES), help="where from")
+    p.add_argument("--symbols", required=True, help="comma list (BTCUSDT; OKX: BTC-USDT-SWAP)")
+    p.add_argument("--types", default=None,
+                   help="comma list of file types (default: the source's first: aggTrades, trades, liquidations)")
+    p.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD", help="first UTC day")
+    p.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="last UTC day (included)")
+    p.add_argument("--dataset", default=None, metavar="DS", help="convert into the partitioned dataset DS")
+    p.add_argument("--out", default=None, metavar="DIR", help="keep the files as downloaded in DIR")
+    p.add_argument("--exchange", default=None, help="tardis: the exchange id (binance-futures, bybit, okex-swap, ...)")
+    p.add_argument("--key-file", default=None, metavar="FILE", help="tardis: a 0600 file holding the API key")
+    p.add_argument("--base-url", default=None, metavar="URL", help="the source's address (a mirror)")
+    p.add_argument("--monthly", action="store_true",
+                   help="binance-vision: monthly files for the types that have them (a month's events in memory)")
+    p.add_argument("--jobs", type=int, default=4, help="downloads at a time (default 4)")
+    p.add_argument("--retries", type=int, default=5, help="retries of a file on 429, 5xx or a cut connection (default 5)")
+    p.add_argument("--backoff", default="1s", metavar="DUR",
+                   help="first wait before a retry when the server sends no Retry-After, doubled each time (default 1s)")
+    p.add_argument("--timeout", default="60s", metavar="DUR", help="connect and read timeout (default 60s)")
+    p.add_argument("--strict", action="store_true", help="a file the source does not have (404) is an error")
+    p.add_argument("--lock-wait", default="10m", metavar="DUR",
+                   help="with --dataset: how long to wait while another process writes the dataset (default 10m)")
+    p.add_argument("--feed-latency", default="0", metavar="DUR",
+                   help="receive time = event time + this, for files without receive times (default 0)")
+    p.add_argument("--instruments", default=None, metavar="FILE",
+                   help="contract values of instruments liqcore does not ship (OKX swaps)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from liqcore.config import parse_duration
+    from liqcore.download import download
+    from liqcore.download.sources import parse_day
+
+    if bool(args.out) == bool(args.dataset):
+        raise ValueError("out: give exactly one of --dataset DS or --out DIR")
+    if args.dataset:
+        from liqcore.commands.outputs import output_dir
+
+        output_dir(args.dataset, "--dataset", url_ok=True)
+    start, end = parse_day(args.start, "from"), parse_day(args.end, "to")
+    key = None
+    if args.source == "tardis":
+        from liqcore.secrets import load_api_key
+
+        key = load_api_key("TARDIS_API_KEY", args.key_file)
+    elif args.key_file:
+        raise ValueError(f"key-file: {args.source} needs no key (only tardis does)")
+    elif args.exchange:
+        raise ValueError(f"exchange: {args.source} serves one exchange (only tardis takes --exchange)")
+    summary = download(
+        args.source, args.symbols.split(","), (args.types or "").split(","), start, end,
+        dataset=args.dataset, out=args.out, exchange=args.exchange, base_url=args.base_url, jobs=args.jobs,
+        retries=args.retries, backoff_s=parse_duration(args.backoff, "backoff") / 1e9,
+        timeout_s=parse_duration(args.timeout, "timeout") / 1e9, strict=args.strict, monthly=args.monthly,
+        api_key=key, lock_wait=parse_duration(args.lock_wait, "lock-wait") / 1e9,
+        feed_latency_ns=parse_duration(args.feed_latency, "feed-latency"), instruments=args.instruments,
+        progress=not args.no_progress)
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    if not summary.ok:
+        bad = len(summary.refused) + len(summary.failed)
+        print(f"liqcore download: error: {bad} file(s) refused or failed (named above); run again to retry them",
+              file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,210 @@
+"""HTTP for ``liqcore download`` (aiohttp): one file at a time per job, written to a temporary name
+beside its destination (:func:`liqcore._atomic.atomic_path`) and renamed only when whole and, for a
+file with a ``.CHECKSUM``, verified -- a kill or Ctrl-C leaves no half file under the real name, and
+the next run removes the temporaries of writers that died.
+
+* 200: the body, streamed to disk (never held in memory), its SHA-256 computed on the way.
+* 404: the source does not have the file (:class:`Missing`), never retried.
+* 401 / 403: the key was refused (:class:`KeyRefused`): fatal, one line, the key never in it.
+* 429, 5xx, a connection cut mid-file, a body shorter than its ``Content-Length``, a timeout:
+  retried up to ``retries`` times, after the server's ``Retry-After`` (seconds or an HTTP date) when
+  it sends one, else an exponential backoff (``backoff_s`` x 2^attempt, jittered, at most 60 s).  A
+  429 is the server's rate limit: until its Retry-After has passed, no job sends a request.
+* A ``.CHECKSUM`` (``<sha256>  <file name>``) that does not match the file: :class:`ChecksumMismatch`
+  naming the file; the file is not kept.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from liqcore._atomic import atomic_path
+
+__all__ = ["Missing", "KeyRefused", "ChecksumMismatch", "FetchFailed", "Fetched", "Fetcher", "retry_after_s"]
+
+#: the longest wait a Retry-After may impose (a longer one is capped, and said so by the retry count)
+MAX_WAIT_S = 300.0
+_CHUNK = 1 << 16
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+#: what a retry cures: the connection cut, refused or timed out
+_NETWORK = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, asyncio.TimeoutError)
+
+
+class Missing(Exception):
+    """The source answered 404: it does not have the file."""
+
+
+class KeyRefused(Exception):
+    """The source refused the API key (401 / 403)."""
+
+
+class ChecksumMismatch(ValueError):
+    """The file's SHA-256 is not its ``.CHECKSUM``'s."""
+
+
+class FetchFailed(Exception):
+    """A file that could not be fetched after every retry, or answered with another HTTP status."""
+
+
+class _Retry(Exception):
+    def __init__(self, why: str, wait_s: float | None = None, rate_limited: bool = False):
+        super().__init__(why)
+        self.why, self.wait_s, self.rate_limited = why, wait_s, rate_limited
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds: a number of seconds, or an HTTP date (the time until it);
+    None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+@dataclass
+class Fetched:
+    """A file written whole: where, how many bytes, how many tries it took."""
+
+    path: Path
+    nbytes: int
+    attempts: int
+
+
+class Fetcher:
+    """Downloads over one aiohttp session: ``jobs`` files at a time, ``retries`` retries each,
+    ``headers`` on every request (the tardis key; never printed), ``on_bytes(n)`` called as bytes
+    arrive (the progress bar)."""
+
+    def __init__(self, session: aiohttp.ClientSession, *, jobs: int, retries: int, backoff_s: float,
+                 on_bytes=None):
+        self.session, self.retries, self.backoff_s = session, int(retries), float(backoff_s)
+        self._sem = asyncio.Semaphore(max(1, int(jobs)))
+        self._on_bytes = on_bytes or (lambda n: None)
+        self.retried = 0  # retries done, over every file
+        self._resume_at = 0.0  # (loop time) a 429's Retry-After holds every request back until then
+
+    async def fetch(self, url: str, dest: Path, *, checksum_url: str | None = None) -> Fetched:
+        """``url`` -> ``dest`` (renamed there when whole and verified).  Raises :class:`Missing`,
+        :class:`KeyRefused`, :class:`ChecksumMismatch` or :class:`FetchFailed`."""
+        async with self._sem:
+            tries = [0]
+
+            async def once() -> tuple[int, str]:
+                tries[0] += 1
+                with atomic_path(dest) as tmp:  # renamed to dest only when this returns
+                    got = await self._get_file(url, tmp)
+                    if checksum_url is not None:
+                        await self._verify(checksum_url, dest.name, got[1])
+                    return got
+
+            nbytes, _digest = await self._retrying(once)
+            return Fetched(dest, nbytes, tries[0])
+
+    async def _retrying(self, once):
+        """``await once()`` until it returns, again after each :class:`_Retry` (at most ``retries``)."""
+        attempt = 0
+        while True:
+            try:
+                return await once()
+            except _Retry as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    raise FetchFailed(f"{exc.why} after {attempt} tries") from None
+                self.retried += 1
+                wait = self._wait(attempt, exc.wait_s)
+                if exc.rate_limited:  # the server's rate limit: no request of any job before it has passed
+                    loop = asyncio.get_running_loop()
+                    self._resume_at = max(self._resume_at, loop.time() + wait)
+                await asyncio.sleep(wait)
+
+    async def _rate_limit(self) -> None:
+        """Wait while a 429's Retry-After holds requests back."""
+        loop = asyncio.get_running_loop()
+        while (left := self._resume_at - loop.time()) > 0:
+            await asyncio.sleep(left)
+
+    def _wait(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, MAX_WAIT_S)
+        return min(60.0, self.backoff_s * (2 ** (attempt - 1))) * (0.5 + random.random() / 2)
+
+    async def _verify(self, url: str, name: str, digest: str) -> None:
+        """The file ``name``'s SHA-256 ``digest`` against its ``.CHECKSUM`` at ``url``."""
+        async def once() -> bytes:
+            await self._rate_limit()
+            try:
+                async with self.session.get(url) as r:
+                    self._check_status(r, url)
+                    return await r.read()
+            except _NETWORK as exc:
+                raise _Retry(_why(exc)) from None
+            except Missing:
+                raise ChecksumMismatch(f"checksum: {name} has no .CHECKSUM at the source (HTTP 404); "
+                                       f"the file was not kept") from None
+
+        text = (await self._retrying(once)).decode("utf-8", "replace").strip()
+        want = text.split()[0].lower() if text else ""
+        if not _HEX64.match(want):
+            raise ChecksumMismatch(f"checksum: the .CHECKSUM of {name} holds no SHA-256 ({text[:80]!r}); "
+                                   f"the file was not kept")
+        if digest != want:
+            raise ChecksumMismatch(f"checksum mismatch: {name} has SHA-256 {digest}, its .CHECKSUM says {want}; "
+                                   f"the file was not kept")
+
+    async def _get_file(self, url: str, tmp: Path) -> tuple[int, str]:
+        h = hashlib.sha256()
+        n = 0
+        await self._rate_limit()
+        try:
+            async with self.session.get(url) as r:
+                self._check_status(r, url)
+                expected = r.content_length
+                with open(tmp, "wb") as fh:
+                    async for chunk in r.content.iter_chunked(_CHUNK):
+                        fh.write(chunk)
+                        h.update(chunk)
+                        n += len(chunk)
+                        self._on_bytes(len(chunk))
+                if expected is not None and n != expected:
+                    raise _Retry(f"the connection was cut at {n} of {expected} bytes")
+        except _NETWORK as exc:
+            raise _Retry(_why(exc)) from None
+        return n, h.hexdigest()
+
+    @staticmethod
+    def _check_status(r: aiohttp.ClientResponse, url: str) -> None:
+        if r.status == 200:
+            return
+        if r.status == 404:
+            raise Missing(url)
+        if r.status in (401, 403):
+            raise KeyRefused(f"HTTP {r.status}")
+        if r.status == 429 or r.status >= 500:
+            raise _Retry(f"HTTP {r.status}", retry_after_s(r.headers.get("Retry-After")), rate_limited=r.status == 429)
+        raise FetchFailed(f"HTTP {r.status} {r.reason or ''}".strip())
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "the connection was cut mid-file"
+    return " ".join(str(exc).split()) or type(exc).__name__

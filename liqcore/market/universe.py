@@ -1,0 +1,283 @@
+"""A venue's whole universe of USDT perpetuals, with each one's trading rules, from its public REST API.
+
+``await fetch_universe("binance")`` asks the venue which linear perpetuals trade now and on what grid:
+
+* Binance USD-M: ``GET /fapi/v1/exchangeInfo`` (``contractType`` PERPETUAL, ``status`` TRADING; the
+  ``PRICE_FILTER`` tick, ``LOT_SIZE`` step and minimum, ``MIN_NOTIONAL``) and ``GET /fapi/v1/ticker/24hr``
+  (``quoteVolume``: the 24 h turnover in quote units);
+* Bybit v5: ``GET /v5/market/instruments-info?category=linear`` (paged by ``cursor``; ``contractType``
+  LinearPerpetual, ``status`` Trading; ``priceFilter`` / ``lotSizeFilter``) and
+  ``GET /v5/market/tickers?category=linear`` (``turnover24h``);
+* OKX v5: ``GET /api/v5/public/instruments?instType=SWAP`` (``state`` live, ``ctType`` linear; ``tickSz``,
+  ``lotSz`` and ``minSz`` in contracts of ``ctVal`` base units each) and ``GET /api/v5/market/tickers?instType=SWAP``
+  (``volCcy24h`` base units x ``last``).
+
+The answer is a :class:`Universe`: the symbols in the venue's spelling (sorted), each one's
+:class:`liqcore.venues.instruments.Instrument` (OKX's in base units: ``tickSz``; lot = ``lotSz x ctVal``), the
+time it was fetched and what was left out and why (another quote currency, not trading, below the turnover
+floor, excluded by name, a malformed row).  :func:`load_universe` keeps the last answer per venue in the cache
+directory (``universe-<venue>.json``, with its fetch time) and serves it while it is younger than
+``max_age_s``; when the venue cannot be reached it falls back to the cached one of any age, saying how old it
+is, and without one it fails in one line.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from liqcore.venues.instruments import Instrument
+
+__all__ = ["Universe", "fetch_universe", "load_universe", "REST_URLS", "UniverseError"]
+
+REST_URLS = {"binance": "https://fapi.binance.com", "bybit": "https://api.bybit.com", "okx": "https://www.okx.com"}
+_TIMEOUT_S = 15.0
+
+
+class UniverseError(ValueError):
+    """The venue's instrument list could not be had (one line: which venue, which URL, why)."""
+
+
+@dataclass
+class Universe:
+    venue: str
+    quote: str
+    rules: dict[str, Instrument]  # symbol (venue spelling) -> its trading rules
+    turnover: dict[str, float]  # symbol -> 24 h turnover in quote units (nan: not reported)
+    fetched_ns: int
+    left_out: dict[str, int] = field(default_factory=dict)  # reason -> instruments
+    source: str = "venue"  # "venue" (asked now) or "cache" (an earlier answer)
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted(self.rules)
+
+    def age_s(self, now_ns: int | None = None) -> float:
+        return ((time.time_ns() if now_ns is None else now_ns) - self.fetched_ns) / 1e9
+
+    def select(self, *, exclude=(), min_volume: float | None = None) -> "Universe":
+        """The same universe less the symbols named in ``exclude`` and those whose 24 h turnover is below
+        ``min_volume`` (quote units; a symbol without a reported turnover is kept only without a floor)."""
+        ex = {str(s).strip().upper() for s in exclude if str(s).strip()}
+        rules, left = {}, dict(self.left_out)
+        for s, r in self.rules.items():
+            if s.upper() in ex:
+                left["excluded"] = left.get("excluded", 0) + 1
+            elif min_volume is not None and not (self.turnover.get(s, math.nan) >= min_volume):
+                left["below_min_volume"] = left.get("below_min_volume", 0) + 1
+            else:
+                rules[s] = r
+        return Universe(self.venue, self.quote, rules, {s: self.turnover.get(s, math.nan) for s in rules},
+                        self.fetched_ns, left, self.source)
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.fetched_ns / 1e9))
+        left = ", ".join(f"{k}={v}" for k, v in sorted(self.left_out.items()))
+        return (f"{self.venue}: {len(self.rules)} {self.quote} perpetuals (instrument list fetched {when}"
+                f"{', from the cache' if self.source == 'cache' else ''})" + (f"; left out: {left}" if left else ""))
+
+    # ---- the cache form
+    def to_json(self) -> dict:
+        return {"venue": self.venue, "quote": self.quote, "fetched_ns": self.fetched_ns, "left_out": self.left_out,
+                "rules": {s: {"tick_size": r.tick_size, "qty_step": r.qty_step, "min_qty": r.min_qty,
+                              "max_qty": None if math.isinf(r.max_qty) else r.max_qty, "min_notional": r.min_notional}
+                          for s, r in self.rules.items()},
+                "turnover": {s: (None if v != v else v) for s, v in self.turnover.items()}}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Universe":
+        rules = {s: Instrument(s, float(r["tick_size"]), float(r["qty_step"]), float(r["min_qty"]),
+                               math.inf if r.get("max_qty") is None else float(r["max_qty"]), float(r["min_notional"]))
+                 for s, r in d["rules"].items()}
+        return cls(str(d["venue"]), str(d["quote"]), rules,
+                   {s: (math.nan if v is None else float(v)) for s, v in d.get("turnover", {}).items()},
+                   int(d["fetched_ns"]), dict(d.get("left_out", {})), "cache")
+
+
+def _count(d: dict, k: str) -> None:
+    d[k] = d.get(k, 0) + 1
+
+
+async def _get(session, url: str, params: dict | None = None):
+    import aiohttp
+
+    try:
+        async with session.get(url, params=params) as r:
+            if r.status != 200:
+                text = (await r.text())[:200].replace("\n", " ")
+                raise UniverseError(f"instrument list: {url} answered HTTP {r.status} ({text})")
+            return await r.json(content_type=None)
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+        raise UniverseError(f"instrument list: cannot reach {url} ({type(e).__name__}: {e or 'timed out'})") from None
+    except ValueError as e:
+        if isinstance(e, UniverseError):
+            raise
+        raise UniverseError(f"instrument list: {url} did not answer JSON ({e})") from None
+
+
+async def _binance(session, base: str, quote: str, left: dict):
+    info = await _get(session, f"{base}/fapi/v1/exchangeInfo")
+    rules = {}
+    for row in (info.get("symbols") or []) if isinstance(info, dict) else []:
+        if not isinstance(row, dict):
+            _count(left, "malformed")
+            continue
+        if row.get("contractType") != "PERPETUAL":
+            _count(left, "not_perpetual")
+        elif row.get("quoteAsset") != quote:
+            _count(left, "other_quote")
+        elif row.get("status") != "TRADING":
+            _count(left, "not_trading")
+        else:
+            try:
+                rules[row["symbol"]] = Instrument.from_binance(row)
+            except (ValueError, KeyError):
+                _count(left, "malformed")
+    tick = await _get(session, f"{base}/fapi/v1/ticker/24hr")
+    turnover = {}
+    for t in tick if isinstance(tick, list) else []:
+        try:
+            turnover[str(t["symbol"])] = float(t["quoteVolume"])
+        except (KeyError, TypeError, ValueError):
+            pass
+    return rules, turnover
+
+
+async def _bybit(session, base: str, quote: str, left: dict):
+    rules, cursor = {}, ""
+    for _ in range(100):
+        p = {"category": "linear", "limit": "1000"}
+        if cursor:
+            p["cursor"] = cursor
+        res = await _get(session, f"{base}/v5/market/instruments-info", p)
+        if not isinstance(res, dict) or res.get("retCode") not in (0, None):
+            raise UniverseError(f"instrument list: {base}/v5/market/instruments-info answered "
+                                f"retCode {res.get('retCode') if isinstance(res, dict) else '?'}")
+        body = res.get("result") or {}
+        for row in body.get("list") or []:
+            if not isinstance(row, dict):
+                _count(left, "malformed")
+            elif row.get("contractType") != "LinearPerpetual":
+                _count(left, "not_perpetual")
+            elif row.get("quoteCoin") != quote:
+                _count(left, "other_quote")
+            elif row.get("status") != "Trading":
+                _count(left, "not_trading")
+            else:
+                try:
+                    rules[row["symbol"]] = Instrument.from_bybit(row)
+                except (ValueError, KeyError):
+                    _count(left, "malformed")
+        cursor = body.get("nextPageCursor") or ""
+        if not cursor:
+            break
+    res = await _get(session, f"{base}/v5/market/tickers", {"category": "linear"})
+    turnover = {}
+    for t in ((res.get("result") or {}).get("list") or []) if isinstance(res, dict) else []:
+        try:
+            turnover[str(t["symbol"])] = float(t["turnover24h"])
+        except (KeyError, TypeError, ValueError):
+            pass
+    return rules, turnover
+
+
+async def _okx(session, base: str, quote: str, left: dict):
+    res = await _get(session, f"{base}/api/v5/public/instruments", {"instType": "SWAP"})
+    if not isinstance(res, dict) or str(res.get("code", "0")) != "0":
+        raise UniverseError(f"instrument list: {base}/api/v5/public/instruments answered code "
+                            f"{res.get('code') if isinstance(res, dict) else '?'}")
+    rules = {}
+    for row in res.get("data") or []:
+        if not isinstance(row, dict):
+            _count(left, "malformed")
+            continue
+        if row.get("ctType") != "linear":
+            _count(left, "not_perpetual")  # inverse swaps
+        elif row.get("settleCcy") != quote:
+            _count(left, "other_quote")
+        elif row.get("state") != "live":
+            _count(left, "not_trading")
+        else:
+            try:
+                ct = float(row["ctVal"])
+                inst = str(row["instId"])
+                rules[inst] = Instrument(inst, float(row["tickSz"]), float(row["lotSz"]) * ct, float(row["minSz"]) * ct)
+            except (KeyError, TypeError, ValueError):
+                _count(left, "malformed")
+    tick = await _get(session, f"{base}/api/v5/market/tickers", {"instType": "SWAP"})
+    turnover = {}
+    for t in (tick.get("data") or []) if isinstance(tick, dict) else []:
+        try:
+            turnover[str(t["instId"])] = float(t["volCcy24h"]) * float(t["last"])
+        except (KeyError, TypeError, ValueError):
+            pass
+    return rules, turnover
+
+
+_FETCH = {"binance": _binance, "bybit": _bybit, "okx": _okx}
+
+
+async def fetch_universe(venue: str, *, base_url: str | None = None, quote: str = "USDT",
+                         timeout_s: float = _TIMEOUT_S) -> Universe:
+    """The venue's linear perpetuals settled in ``quote`` that trade now, with their rules (asked now)."""
+    import aiohttp
+
+    v = str(venue).lower()
+    if v not in _FETCH:
+        raise UniverseError(f"venue: expected one of {', '.join(_FETCH)}; got {venue!r}")
+    base = (base_url or REST_URLS[v]).rstrip("/")
+    left: dict[str, int] = {}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as s:
+        rules, turnover = await _FETCH[v](s, base, str(quote).upper(), left)
+    if not rules:
+        raise UniverseError(f"instrument list: {base} lists no {quote} perpetual that trades")
+    return Universe(v, str(quote).upper(), rules, {s: turnover.get(s, math.nan) for s in rules}, time.time_ns(), left)
+
+
+def _cache_path(venue: str, quote: str, cache_dir: str | Path | None) -> Path:
+    if cache_dir is None:
+        from liqcore.cache import cache_dir as default_dir
+
+        cache_dir = default_dir()
+    return Path(cache_dir) / f"universe-{venue}-{quote.lower()}.json"
+
+
+async def load_universe(venue: str, *, base_url: str | None = None, quote: str = "USDT", max_age_s: float = 3600.0,
+                        cache_dir: str | Path | None = None, warn=None) -> Universe:
+    """:func:`fetch_universe`, through the cache: a cached answer younger than ``max_age_s`` is served as it
+    is; otherwise the venue is asked and the answer kept (written whole: temp file + rename).  When the venue
+    cannot be reached, a cached answer of any age is served and ``warn`` (default: stderr) is told its age."""
+    from liqcore._atomic import atomic_path
+
+    v, q = str(venue).lower(), str(quote).upper()
+    path = _cache_path(v, q, cache_dir)
+    cached = None
+    try:
+        cached = Universe.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        cached = None
+    if cached is not None and cached.age_s() < max_age_s and base_url is None:
+        return cached
+    try:
+        u = await fetch_universe(v, base_url=base_url, quote=q)
+    except UniverseError as e:
+        if cached is None:
+            raise
+        (warn or _stderr)(f"{e}; using the instrument list cached {cached.age_s() / 3600:.1f} h ago")
+        return cached
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(u.to_json()))
+    except OSError as e:
+        (warn or _stderr)(f"instrument list: not cached ({e})")
+    return u
+
+
+def _stderr(msg: str) -> None:
+    import sys
+
+    print(f"warning: {msg}", file=sys.stderr)

@@ -1,0 +1,168 @@
+"""A real HTTP server on 127.0.0.1 (aiohttp.web, in a thread) that serves files laid out as a source
+publishes them, and misbehaves on request: a 429 with Retry-After, a 5xx, a connection cut mid-file,
+a slow answer, a required Bearer key (401 otherwise).  Every request is logged (path, time, status)."""
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import io
+import threading
+import time
+import zipfile
+
+from aiohttp import web
+
+
+class ArchiveServer:
+    """``files``: URL path -> bytes.  ``rules``: URL path -> a list of misbehaviours used in turn, one
+    per request (``("429", retry_after_s)``, ``("503",)``, ``("cut",)``, ``("slow", seconds)``); once
+    used up the file is served.  ``key``: every request needs ``Authorization: Bearer <key>``."""
+
+    def __init__(self, files: dict[str, bytes], *, key: str | None = None, delay_s: float = 0.0):
+        self.files, self.key, self.delay_s = dict(files), key, delay_s
+        self.rules: dict[str, list] = {}
+        self.log: list[tuple[str, float, int, str]] = []  # (path, monotonic time, status, Authorization)
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self._thread.start()
+        assert self._ready.wait(30), "the test server did not start"
+        return self
+
+    def __exit__(self, *exc):
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+    def requests(self, suffix: str) -> list[tuple[str, float, int, str]]:
+        return [r for r in self.log if r[0].endswith(suffix)]
+
+    def _serve(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        auth = request.headers.get("Authorization", "")
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.key is not None and auth != f"Bearer {self.key}":
+            return self._log(path, auth, web.Response(status=401, text="Unauthorized: invalid API key"))
+        if path not in self.files:
+            return self._log(path, auth, web.Response(status=404, text="Not Found"))
+        body = self.files[path]
+        rule = self.rules.get(path, [])
+        step = rule.pop(0) if rule else None
+        if step and step[0] == "429":
+            return self._log(path, auth, web.Response(status=429, headers={"Retry-After": str(step[1])}))
+        if step and step[0] == "503":
+            return self._log(path, auth, web.Response(status=503))
+        if step and step[0] == "slow":
+            await asyncio.sleep(step[1])
+        if step and step[0] == "cut":  # the whole length announced, half sent, the connection closed
+            resp = web.StreamResponse(status=200)
+            resp.content_length = len(body)
+            await resp.prepare(request)
+            await resp.write(body[: len(body) // 2])
+            self._log(path, auth, resp)
+            request.transport.close()
+            return resp
+        return self._log(path, auth, web.Response(body=body))
+
+    def _log(self, path, auth, resp):
+        self.log.append((path, time.monotonic(), resp.status, auth))
+        return resp
+
+
+# ---- files as the sources write them ------------------------------------------------------------
+AGG_HEADER = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker"
+BOOK_HEADER = "update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,transaction_time,event_time"
+TARDIS_TRADES = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
+TARDIS_QUOTES = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"
+PRICE = {"BTCUSDT": 60000.0, "ETHUSDT": 3000.0}
+
+
+def day_ms(day: str) -> int:
+    import datetime as dt
+
+    return int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def zipped(name: str, text: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name[:-4] + ".csv", text)
+    return buf.getvalue()
+
+
+def agg_csv(sym: str, day: str, n: int = 40) -> str:
+    p, t0 = PRICE[sym], day_ms(day)
+    rows = [f"{1000 + i},{p + (i % 9) * 0.1:.1f},{0.001 * (i % 7 + 1):.3f},{5000 + 2 * i},{5001 + 2 * i},"
+            f"{t0 + 60_000 + 997 * i},{'true' if i % 3 == 0 else 'false'}" for i in range(n)]
+    return AGG_HEADER + "\n" + "\n".join(rows) + "\n"
+
+
+def book_csv(sym: str, day: str, n: int = 30) -> str:
+    p, t0 = PRICE[sym], day_ms(day)
+    rows = [f"{9000 + i},{p + (i % 5) * 0.1:.1f},{1.5 + i % 3},{p + 0.5 + (i % 5) * 0.1:.1f},{2.5 + i % 4},"
+            f"{t0 + 120_000 + 1_013 * i},{t0 + 120_001 + 1_013 * i}" for i in range(n)]
+    return BOOK_HEADER + "\n" + "\n".join(rows) + "\n"
+
+
+def binance_vision(symbols, days, types=("aggTrades", "bookTicker")) -> dict[str, bytes]:
+    """data.binance.vision's layout: ``/data/futures/um/daily/<type>/<SYM>/<SYM>-<type>-<day>.zip`` and
+    its ``.CHECKSUM`` (``<sha256>  <name>``)."""
+    out = {}
+    for sym in symbols:
+        for day in days:
+            for t in types:
+                name = f"{sym}-{t}-{day}.zip"
+                body = zipped(name, agg_csv(sym, day) if t == "aggTrades" else book_csv(sym, day))
+                path = f"/data/futures/um/daily/{t}/{sym}/{name}"
+                out[path] = body
+                out[path + ".CHECKSUM"] = f"{hashlib.sha256(body).hexdigest()}  {name}\n".encode()
+    return out
+
+
+def tardis(exchange: str, symbol: str, days, types=("liquidations", "trades", "quotes")) -> dict[str, bytes]:
+    """datasets.tardis.dev's layout: ``/v1/<exchange>/<type>/<YYYY>/<MM>/<DD>/<SYMBOL>.csv.gz``; times in
+    microseconds; Binance liquidations carry no id and come at most one per symbol per second."""
+    out = {}
+    p = PRICE[symbol]
+    for day in days:
+        t0 = day_ms(day) * 1000
+        for t in types:
+            if t == "liquidations":
+                rows = [f"{exchange},{symbol},{t0 + 3_000_000 * i},{t0 + 3_000_000 * i + 900},,"
+                        f"{'sell' if i % 2 else 'buy'},{p - 5 + i * 0.5:.1f},{0.01 * (i + 1):.3f}" for i in range(12)]
+                text = TARDIS_TRADES + "\n" + "\n".join(rows)
+            elif t == "trades":
+                rows = [f"{exchange},{symbol},{t0 + 500_000 * i + 7},{t0 + 500_000 * i + 800},{777000 + i},"
+                        f"{'buy' if i % 3 else 'sell'},{p + (i % 7) * 0.1:.1f},{0.002 * (i % 5 + 1):.3f}"
+                        for i in range(40)]
+                text = TARDIS_TRADES + "\n" + "\n".join(rows)
+            else:
+                rows = [f"{exchange},{symbol},{t0 + 700_000 * i + 3},{t0 + 700_000 * i + 600},{1.0 + i % 3},"
+                        f"{p + 0.5 + (i % 4) * 0.1:.1f},{p + (i % 4) * 0.1:.1f},{2.0 + i % 2}" for i in range(25)]
+                text = TARDIS_QUOTES + "\n" + "\n".join(rows)
+            y, m, d = day.split("-")
+            out[f"/v1/{exchange}/{t}/{y}/{m}/{d}/{symbol}.csv.gz"] = gzip.compress((text + "\n").encode(), mtime=0)
+    return out

@@ -1,0 +1,54 @@
+"""``.ci/run`` stops when Chromium cannot be installed (the browser tests would otherwise be skipped and CI pass
+without them), and runs the tests under ``CI=true`` (a missing browser or hftbacktest fails its tests).
+
+The script runs for real, with a PATH of stand-ins: ``python`` and ``pip`` that log their arguments (nothing is
+installed), an ``apt-get`` that fails or "installs" a ``chromium``, and no browser."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bin(tmp_path: Path, apt_ok: bool) -> tuple[Path, Path]:
+    b = tmp_path / "bin"
+    b.mkdir()
+    log = tmp_path / "calls.log"
+    for tool in ("dirname", "cat", "chmod"):
+        (b / tool).symlink_to(shutil.which(tool))
+    for name in ("python", "pip"):  # log the call (and the CI variable it sees), do nothing
+        (b / name).write_text(f'#!/bin/bash\necho "{name} $* CI=$CI" >> {log}\n')
+    apt = (f'#!/bin/bash\necho "apt-get $*" >> {log}\n' +
+           (f'if [ "$1" = install ]; then printf "#!/bin/bash\\n" > {b}/chromium; chmod +x {b}/chromium; fi\n'
+            if apt_ok else 'exit 100\n'))
+    (b / "apt-get").write_text(apt)
+    for f in b.iterdir():
+        if not f.is_symlink():
+            f.chmod(0o755)
+    return b, log
+
+
+def _run(tmp_path: Path, apt_ok: bool):
+    b, log = _bin(tmp_path, apt_ok)
+    p = subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], env={"PATH": str(b), "HOME": str(tmp_path)},
+                       capture_output=True, timeout=60)
+    return p, (log.read_text().splitlines() if log.exists() else [])
+
+
+def test_ci_stops_when_chromium_cannot_be_installed(tmp_path):
+    p, calls = _run(tmp_path, apt_ok=False)
+    err = p.stderr.decode()
+    assert p.returncode == 1, err
+    assert err.strip().splitlines()[-1] == ".ci/run: error: cannot install chromium (apt-get failed); the browser tests need it"
+    assert any(c.startswith("apt-get update") for c in calls)
+    assert not any(c.startswith(("pip install -e", "python -m pytest")) for c in calls), calls  # no test ran
+
+
+def test_ci_runs_the_tests_under_ci_once_chromium_is_installed(tmp_path):
+    p, calls = _run(tmp_path, apt_ok=True)
+    assert p.returncode == 0, p.stderr.decode()
+    assert "apt-get install -y -qq chromium" in calls
+    tests = [c for c in calls if c.startswith("python -m pytest")]
+    assert tests and all(c.endswith("CI=true") for c in tests), calls
