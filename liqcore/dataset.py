@@ -295,6 +295,7 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
                 keep[drop] = False
                 rows = take_records(rows, keep)
                 idx = _equal_time_runs(rows["ts_event_ns"])
+        idx = _not_quotes(rows, idx)  # a load's rule never pairs quotes: the book's rows stay out of it
         if len(idx):  # then a load's rule: the same trade by its id, or by its row where one side has no id
             keep_run = _run_duplicates(take_records(rows, idx))
             if keep_run is not None:
@@ -373,6 +374,15 @@ def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     dup = np.ones(len(cand), dtype=bool)
     dup[first] = False
     return cand[dup]
+
+
+def _not_quotes(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The positions ``idx`` (rows sharing their event time with a neighbour) of rows that are not quotes:
+    a load's duplicate rule (:func:`liqcore.io.base.duplicate_keep`) pairs only rows of one kind and
+    time and leaves quotes alone, so what it finds among these is what it finds among ``idx``."""
+    from liqcore.types import Kind
+
+    return idx[rows["kind"][idx] != int(Kind.QUOTE)]
 
 
 def _run_duplicates(sub: np.ndarray):
@@ -556,6 +566,7 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, 
         from liqcore.types import take_records
 
         idx = _equal_time_runs(rows["ts_event_ns"])  # merged rows are sorted: duplicates share a time
+        idx = _not_quotes(rows, idx)
         if len(idx) and _run_duplicates(take_records(rows, idx)) is not None:
             return False
     return True

@@ -527,3 +527,32 @@ def test_a_read_verifies_the_footer_and_the_row_groups_it_decodes(tmp_path):
     # a changed footer (statistics, places) fails every read
     bad = dict(mark, footer="0" * 64)
     assert not C.verify_groups(str(part), ft2, bad, [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 3), st.sampled_from([2, 2, 7, 1]), st.sampled_from([3, 4]),
+                               st.sampled_from([1.0, 2.0]), st.integers(0, 2)), min_size=1, max_size=40))
+def test_the_load_rule_pass_leaves_quotes_out_with_the_same_result(rows):
+    """The merge's load-rule duplicate pass runs over the rows sharing a time that are not quotes: the rows
+    kept are those the pass over every row sharing a time keeps (the rule never pairs quotes), so a day of a
+    busy book is not copied for it."""
+    from liqcore import dataset as DS
+
+    r = np.zeros(len(rows), DS._ROW_DTYPE)
+    r["ts_event_ns"] = sorted(x[0] for x in rows)
+    r["kind"] = [x[1] for x in rows]
+    r["side"] = [x[2] if x[1] != 1 else x[2] - 2 for x in rows]
+    r["price"] = [x[3] for x in rows]
+    r["qty"] = 1.0
+    r["trade_id"] = [x[4] for x in rows]
+    idx = DS._equal_time_runs(r["ts_event_ns"])
+
+    def kept(ix):
+        keep = np.ones(len(r), bool)
+        if len(ix):
+            k = DS._run_duplicates(DS.take_records(r, ix))
+            if k is not None:
+                keep[ix] = k
+        return keep
+
+    assert np.array_equal(kept(DS._not_quotes(r, idx)), kept(idx))
