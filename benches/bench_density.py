@@ -7,7 +7,13 @@ directory, removed at the end unless ``--keep``): per symbol and UTC day one tar
 (``--rate`` trades a day, default 3 M, a random walk of 0.1 price steps, bursts of trading around each
 cascade) and one ``liquidations`` file (``--liqs`` a day, default 1,500: a Poisson background plus
 ``--cascades`` bursts a day, default 30, of 4-12 large liquidations within 40 s, the price pushed
-through the burst and drifting back), both ``.csv.gz`` named as tardis names them.
+through the burst and drifting back), both ``.csv.gz`` named as tardis names them; with ``--quotes RATE``
+also one tardis ``quotes`` file (``exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,
+bid_price,bid_amount``: RATE top-of-book updates a day, the bid at or a tick under the last trade, the ask
+a tick above), and the queue rule's backtests are timed too (``--fill queue``: full replay in chunks,
+``--read windows``, ``--read auto``, ``--chunk-days 0``; in the warm process, against the same floor).
+The files are generated in a child process: a child's peak RSS (``wait4``) counts what its parent
+held when it was started, so every measured child starts from a small parent.
 
 Steps, each in its own child process (wall seconds and the child's peak RSS from ``wait4``):
 
@@ -25,6 +31,7 @@ Steps, each in its own child process (wall seconds and the child's peak RSS from
 
     python benches/bench_density.py [--rate 3000000] [--days 2] [--symbols BTCUSDT] [--skip-sweep]
     python benches/bench_density.py --days 4 --json benches/results/density-4d.json
+    python benches/bench_density.py --days 1 --quotes 6000000 --skip-sweep   # with the book (issue 41)
 
 Prints the parameters, the machine's load, then one line per figure with its unit, its floor and the
 ratio; ``--json FILE`` also writes every figure.  Bars (issue: a year of real-density data), on
@@ -55,7 +62,7 @@ GIB = 1024 ** 3
 
 
 # ------------------------------------------------------------------------------------------- files
-def _write_csv(path: Path, table) -> None:
+def _write_csv(path: Path, table, header=HEADER) -> None:
     """``table`` as a tardis ``.csv.gz``: the header line, unquoted rows."""
     import pyarrow.csv as pacsv
 
@@ -64,12 +71,14 @@ def _write_csv(path: Path, table) -> None:
     import gzip
 
     with gzip.open(path, "wb", compresslevel=1) as out:
-        out.write((",".join(HEADER) + "\n").encode())
+        out.write((",".join(header) + "\n").encode())
         pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
-def generate_day(folder: Path, symbol: str, day: int, rate: int, liqs: int, cascades: int, seed: int) -> tuple[int, int]:
-    """One UTC day of one symbol: its trades and liquidations files; returns (trades, liquidations)."""
+def generate_day(folder: Path, symbol: str, day: int, rate: int, liqs: int, cascades: int, seed: int,
+                 quotes: int = 0) -> tuple[int, int, int]:
+    """One UTC day of one symbol: its trades and liquidations files, and with ``quotes`` > 0 its tardis
+    ``quotes`` file (that many top-of-book updates); returns (trades, liquidations, quotes)."""
     import numpy as np
     import pyarrow as pa
 
@@ -131,7 +140,36 @@ def generate_day(folder: Path, symbol: str, day: int, rate: int, liqs: int, casc
         "amount": np.round(l_usd / l_px, 3) + 0.001,
     })
     _write_csv(folder / f"binance-futures_liquidations_{_date(day)}_{symbol}.csv.gz", liq)
-    return len(ts), len(l_t)
+    n_q = _quotes_day(folder, symbol, day, quotes, rng, ts, price, tick, dec) if quotes else 0
+    return len(ts), len(l_t), n_q
+
+
+QUOTES_HEADER = ["exchange", "symbol", "timestamp", "local_timestamp", "ask_amount", "ask_price", "bid_price",
+                 "bid_amount"]
+
+
+def _quotes_day(folder: Path, symbol: str, day: int, n: int, rng, ts, price, tick: float, dec: int) -> int:
+    """The day's tardis ``quotes`` file: ``n`` top-of-book updates at uniform times, the best bid at or one
+    tick under the last trade's price, the ask one tick above the bid, sizes log-normal."""
+    import numpy as np
+    import pyarrow as pa
+
+    d0 = T0_US + day * DAY_US
+    qt = np.sort(rng.integers(0, DAY_US, n)) + d0
+    last = price[np.maximum(np.searchsorted(ts, qt, "right") - 1, 0)]
+    bid = np.round(last - tick * (rng.random(n) < 0.5), dec)
+    table = pa.table({
+        "exchange": pa.array(["binance-futures"] * n),
+        "symbol": pa.array([symbol] * n),
+        "timestamp": qt,
+        "local_timestamp": qt + rng.integers(1_000, 40_000, n),
+        "ask_amount": np.round(rng.lognormal(0.0, 1.2, n), 3) + 0.001,
+        "ask_price": np.round(bid + tick, dec),
+        "bid_price": bid,
+        "bid_amount": np.round(rng.lognormal(0.0, 1.2, n), 3) + 0.001,
+    })
+    _write_csv(folder / f"binance-futures_quotes_{_date(day)}_{symbol}.csv.gz", table, QUOTES_HEADER)
+    return n
 
 
 def _date(day: int) -> str:
@@ -155,10 +193,11 @@ def _child_floor_convert(files: list[str], out: str) -> dict:
     return {"rows": n, "wall_s": time.perf_counter() - t0}
 
 
-def _child_inprocess(ds: str, repeat: int) -> dict:
+def _child_inprocess(ds: str, repeat: int, queue: bool = False) -> dict:
     import pyarrow.dataset as pads
 
     import liqcore
+    from liqcore.config import Params
 
     def floor():
         return pads.dataset(ds, format="parquet", partitioning="hive").to_table().num_rows
@@ -166,24 +205,45 @@ def _child_inprocess(ds: str, repeat: int) -> dict:
     def bt():
         return len(liqcore.backtest([ds]).ledger)
 
+    def bt_queue():
+        return len(liqcore.backtest([ds], Params(fill="queue")).ledger)
+
     floor(), bt()  # warm: imports, kernels, the file cache
-    f, b = [], []
+    if queue:
+        bt_queue()
+    f, b, q = [], [], []
     rows = trades = 0
-    for _ in range(repeat):  # alternating, so both see the same machine
+    for _ in range(repeat):  # alternating, so all see the same machine
         t0 = time.perf_counter()
         rows = floor()
         f.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         trades = bt()
         b.append(time.perf_counter() - t0)
-    return {"rows": rows, "trades": trades, "floor_s": f, "backtest_s": b}
+        if queue:
+            t0 = time.perf_counter()
+            bt_queue()
+            q.append(time.perf_counter() - t0)
+    return {"rows": rows, "trades": trades, "floor_s": f, "backtest_s": b, "queue_s": q}
+
+
+def _child_generate(raw: str, syms: str, days: int, rate: int, liqs: int, cascades: int, seed: int,
+                    quotes: int) -> dict:
+    n_tr = n_lq = n_q = 0
+    for s in syms.split(","):
+        for d in range(days):
+            x, y, z = generate_day(Path(raw), s, d, rate, liqs, cascades, seed, quotes)
+            n_tr, n_lq, n_q = n_tr + x, n_lq + y, n_q + z
+    return {"trades": n_tr, "liquidations": n_lq, "quotes": n_q}
 
 
 def child_main(which: str, args: list[str]) -> None:
-    if which == "floor-convert":
+    if which == "generate":
+        out = _child_generate(args[0], args[1], *map(int, args[2:]))
+    elif which == "floor-convert":
         out = _child_floor_convert(args[1:], args[0])
     elif which == "inprocess":
-        out = _child_inprocess(args[0], int(args[1]))
+        out = _child_inprocess(args[0], int(args[1]), len(args) > 2 and args[2] == "queue")
     else:
         raise SystemExit(f"unknown child {which}")
     print("BENCH " + json.dumps(out))
@@ -250,6 +310,9 @@ def main() -> int:
     ap.add_argument("--symbols", default="BTCUSDT", help="comma-separated (default BTCUSDT)")
     ap.add_argument("--liqs", type=int, default=1500, help="liquidations per day and symbol (default 1500)")
     ap.add_argument("--cascades", type=int, default=30, help="liquidation bursts per day and symbol (default 30)")
+    ap.add_argument("--quotes", type=int, default=0, metavar="RATE",
+                    help="top-of-book updates per day and symbol, as tardis 'quotes' files (default 0: no book); "
+                         "then the queue rule's backtests are timed too")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--dir", help="where the files and the dataset go (default: a new temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the files and the dataset")
@@ -271,10 +334,12 @@ def main() -> int:
     tmp = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="bench-density-"))
     tmp.mkdir(parents=True, exist_ok=True)
     raw, ds = tmp / "raw", tmp / "ds"
-    fig: dict = {"params": {"rate_per_day": a.rate, "days": a.days, "symbols": syms, "liqs_per_day": a.liqs,
+    fig: dict = {"params": {"rate_per_day": a.rate, "quotes_per_day": a.quotes, "days": a.days, "symbols": syms,
+                            "liqs_per_day": a.liqs,
                             "cascades_per_day": a.cascades, "seed": a.seed, "configs": a.configs},
                  "load_start": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
-    print(f"bench_density: {a.rate:,} trades/day x {a.days} day(s) x {len(syms)} symbol(s) ({', '.join(syms)}), "
+    print(f"bench_density: {a.rate:,} trades/day + {a.quotes:,} quotes/day x {a.days} day(s) x {len(syms)} symbol(s) "
+          f"({', '.join(syms)}), "
           f"{a.liqs:,} liquidations/day, {a.cascades} bursts/day, seed {a.seed}; folder {tmp}")
     print(f"load average at start: {fig['load_start']}")
     env = _env()
@@ -284,12 +349,12 @@ def main() -> int:
             shutil.rmtree(raw, ignore_errors=True)
             raw.mkdir(parents=True)
             t0 = time.perf_counter()
-            n_tr = n_lq = 0
-            for s in syms:
-                for d in range(a.days):
-                    x, y = generate_day(raw, s, d, a.rate, a.liqs, a.cascades, a.seed)
-                    n_tr, n_lq = n_tr + x, n_lq + y
-            print(f"generated {n_tr:,} trades + {n_lq:,} liquidations: {_du(raw) / 1e6:,.0f} MB gzip CSV in "
+            # in a child: a peak RSS read by wait4 keeps what the process held before its exec, so every
+            # step's child must start from a small parent (the generated tables are a GiB at 6 M quotes)
+            g = measured([py, __file__, "--child", "generate", str(raw), ",".join(syms), str(a.days), str(a.rate),
+                          str(a.liqs), str(a.cascades), str(a.seed), str(a.quotes)], env)
+            n_tr, n_lq, n_q = g["trades"], g["liquidations"], g["quotes"]
+            print(f"generated {n_tr:,} trades + {n_q:,} quotes + {n_lq:,} liquidations: {_du(raw) / 1e6:,.0f} MB gzip CSV in "
                   f"{time.perf_counter() - t0:.1f} s")
         files = sorted(str(p) for p in raw.glob("*.csv.gz"))
         rows_csv = None
@@ -313,6 +378,11 @@ def main() -> int:
         # backtest, as shipped (chunks) and whole
         runs = [("chunked", ["--read", "all"]), ("windows", [])] + (
             [] if a.skip_whole else [("whole", ["--chunk-days", "0"])])
+        if a.quotes:  # the queue rule reads the book: the same dataset, every read
+            runs += [("queue", ["--fill", "queue", "--read", "all"]),
+                     ("queue-windows", ["--fill", "queue", "--read", "windows"]),
+                     ("queue-auto", ["--fill", "queue"])] + (
+                [] if a.skip_whole else [("queue-whole", ["--fill", "queue", "--chunk-days", "0"])])
         bts = {}
         for name, extra in runs:
             r = measured([py, "-m", "liqcore", "backtest", str(ds), "--json", *extra], env)
@@ -321,7 +391,9 @@ def main() -> int:
                          "digest": _digest(out["trades"])}
             label = {"chunked": "--read all: full replay in chunks of about 1 M rows",
                      "windows": "default read: window-local, exact",
-                     "whole": "--chunk-days 0"}[name]
+                     "whole": "--chunk-days 0", "queue": "--fill queue --read all, full replay in chunks",
+                     "queue-windows": "--fill queue --read windows", "queue-auto": "--fill queue, default read",
+                     "queue-whole": "--fill queue --chunk-days 0"}[name]
             print(f"liqcore backtest DS ({label}): {r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB, "
                   f"{len(out['trades'])} trades"
                   + (f" (bar peak <= 1.0 GiB: {_bar(r['peak_gib'] <= 1.0)})" if name == "chunked" else ""))
@@ -331,15 +403,32 @@ def main() -> int:
                 o = bts[name]
                 print(f"  {name} / chunked full replay: time {o['wall_s'] / c['wall_s']:.2f}x, peak "
                       f"{o['peak_gib'] / c['peak_gib']:.2f}x; same trades: {o['digest'] == c['digest']}")
+        if "queue" in bts:
+            q = bts["queue"]
+            print(f"  queue / through (both full replay in chunks): time {q['wall_s'] / c['wall_s']:.2f}x "
+                  f"(bar <= 1.3x: {_bar(q['wall_s'] <= 1.3 * c['wall_s'])}), peak {q['peak_gib'] / c['peak_gib']:.2f}x; "
+                  f"queue peak {q['peak_gib']:.2f} GiB (bar <= 1.0 GiB: {_bar(q['peak_gib'] <= 1.0)})")
+            for name in ("queue-windows", "queue-auto", "queue-whole"):
+                if name in bts:
+                    o = bts[name]
+                    print(f"  {name} / queue full replay in chunks: time {o['wall_s'] / q['wall_s']:.2f}x, peak "
+                          f"{o['peak_gib'] / q['peak_gib']:.2f}x; same trades: {o['digest'] == q['digest']}")
         fig["backtest"] = bts
         if not a.skip_inprocess:
-            r = measured([py, __file__, "--child", "inprocess", str(ds), str(a.repeat)], env)
+            r = measured([py, __file__, "--child", "inprocess", str(ds), str(a.repeat)] + (["queue"] if a.quotes else []),
+                         env)
             fl, bt = statistics.median(r["floor_s"]), statistics.median(r["backtest_s"])
             fig["inprocess"] = {"floor_s": r["floor_s"], "backtest_s": r["backtest_s"], "rows": r["rows"],
                                 "trades": r["trades"], "ratio": bt / fl, "peak_gib": r["peak_gib"]}
             print(f"in one warm process (median of {a.repeat}): liqcore.backtest([DS]) {bt:.2f} s; floor "
                   f"pyarrow dataset(DS).to_table() {fl:.2f} s ({r['rows']:,} rows); ratio {bt / fl:.2f}x "
                   f"(bar <= 2x: {_bar(bt <= 2 * fl)})")
+            if r.get("queue_s"):
+                qu = statistics.median(r["queue_s"])
+                fig["inprocess"]["queue_s"] = r["queue_s"]
+                print(f"  liqcore.backtest([DS], fill queue) {qu:.2f} s: {qu / fl:.2f}x the floor, {qu / bt:.2f}x the "
+                      f"through rule (bars: both < 0.5x the floor: {_bar(max(qu, bt) < 0.5 * fl)}; queue <= 1.3x "
+                      f"through: {_bar(qu <= 1.3 * bt)})")
         if not a.skip_sweep:
             n1 = max(1, int(round(a.configs ** 0.5)))
             n2 = max(1, a.configs // n1)

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore._atomic import pid_alive, replace_durably
+from liqcore.types import take_records
 
 # the reading side lives with the other readers (liqcore.io.dataset); this module builds on it
 from liqcore.io.dataset import (  # noqa: F401  (re-exported: liqcore.dataset names both sides)
@@ -269,33 +270,32 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
     """Rows sorted by (event time, receive time), stable, duplicates removed: exact ones (the first
     kept), then by a load's rule (:func:`liqcore.io.base.dedupe`: the same trade id, or the same row
     where one of them has no id), so old and new rows from two sources of one trade keep it once."""
-    from liqcore.types import take_records
-
     te = rows["ts_event_ns"]
     if len(rows) > 1:
         d = np.diff(te)
         if not bool(np.all(d >= 0)):  # old rows and new (two sorted runs): a stable sort merges them
             rows = take_records(rows, np.argsort(te, kind="stable"))
             te = rows["ts_event_ns"]
+        del d
         # in event-time order: only runs of equal event times need ordering by receive time, and only they
         # can hold duplicates (the reordering keeps every event time in its place: the same runs)
         idx = _equal_time_runs(te)
-        if len(idx):
-            tr = rows["ts_recv_ns"]
+        tr = rows["ts_recv_ns"]
+        # already in receive-time order within every run (a quote's bid and ask: one time): nothing to sort
+        if len(idx) and bool(np.any((te[1:] == te[:-1]) & (tr[1:] < tr[:-1]))):
             order = np.lexsort((tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
             if not bool(np.all(order[1:] > order[:-1])):
                 perm = np.arange(len(rows))
                 perm[idx] = idx[order]
                 rows = take_records(rows, perm)
-        if len(idx):  # the whole row compared within the runs
-            whole = take_records(rows, idx).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
-            _u, first = np.unique(whole, return_index=True)
-            if len(first) < len(idx):
+        if len(idx):  # the whole row compared within the runs (only rows that hash alike: see _duplicates)
+            drop = _duplicates(rows, idx)
+            if len(drop):
                 keep = np.ones(len(rows), dtype=bool)
-                keep[idx] = False
-                keep[idx[first]] = True
+                keep[drop] = False
                 rows = take_records(rows, keep)
                 idx = _equal_time_runs(rows["ts_event_ns"])
+        idx = _not_quotes(rows, idx)  # a load's rule never pairs quotes: the book's rows stay out of it
         if len(idx):  # then a load's rule: the same trade by its id, or by its row where one side has no id
             keep_run = _run_duplicates(take_records(rows, idx))
             if keep_run is not None:
@@ -303,6 +303,86 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
                 keep[idx] = keep_run
                 rows = take_records(rows, keep)
     return rows
+
+
+def _merge_runs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``np.concatenate([old, new])`` stably sorted by event time, built in one array (no concatenated
+    copy, no sort order, no gather), when ``new`` is sorted by event time and ``old`` is a few sorted
+    runs (a partition file's sections: each sorted); otherwise the concatenation (:func:`_merge_rows`
+    sorts it).  A row's place: its place in its run, plus the rows of earlier runs at its time or
+    before and of later runs before its time."""
+    to, tn = old["ts_event_ns"], new["ts_event_ns"]
+    cuts = np.flatnonzero(to[1:] < to[:-1]) + 1
+    if len(cuts) > 8 or not bool(np.all(tn[1:] >= tn[:-1])):
+        return np.concatenate([old, new])
+    edges = np.concatenate([[0], cuts, [len(old)]]).tolist()
+    runs = [(old, a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a] + [(new, 0, len(new))]
+    times = [r["ts_event_ns"][a:b] for r, a, b in runs]
+    out = np.empty(len(old) + len(new), _ROW_DTYPE)
+    for i, (r, a, b) in enumerate(runs):
+        t = times[i]
+        pos = np.arange(len(t), dtype=np.int64)
+        for j, u in enumerate(times):
+            if j != i:
+                pos += np.searchsorted(u, t, "right" if j < i else "left")
+        out[pos] = r[a:b]
+    return out
+
+
+def _row_hash(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of the rows ``idx`` of ``rows`` (_ROW_DTYPE), from the columns' bits: rows equal
+    byte for byte hash alike.  Computed a block of rows at a time (its temporaries: one block's)."""
+    block = 1 << 20
+    if len(idx) <= block:
+        return _row_hash_block(rows, idx)
+    out = np.empty(len(idx), np.uint64)
+    for a in range(0, len(idx), block):
+        out[a:a + block] = _row_hash_block(rows, idx[a:a + block])
+    return out
+
+
+def _row_hash_block(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    m = np.uint64(0x9E3779B97F4A7C15)
+    h = np.ascontiguousarray(rows["ts_event_ns"][idx]).view(np.uint64) * m
+    small = (rows["kind"][idx].view(np.uint8).astype(np.uint64) | (rows["side"][idx].view(np.uint8).astype(np.uint64) << np.uint64(8))
+             | (rows["flags"][idx].astype(np.uint64) << np.uint64(16)))
+    for col in (np.ascontiguousarray(rows["ts_recv_ns"][idx]).view(np.uint64), small,
+                np.ascontiguousarray(rows["price"][idx]).view(np.uint64),
+                np.ascontiguousarray(rows["qty"][idx]).view(np.uint64),
+                np.ascontiguousarray(rows["trade_id"][idx]).view(np.uint64)):
+        h ^= h >> np.uint64(29)
+        h = (h + col) * m
+    return h
+
+
+def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Positions (into ``rows``) of the rows among ``idx`` (increasing positions: the rows sharing their
+    event time with a neighbour) that repeat an earlier row of ``idx`` byte for byte; the first of each
+    is kept.  Equal rows hash alike (:func:`_row_hash`), so only rows whose hash another row has are
+    compared whole (np.unique of their bytes): a quote's bid and ask, which share their times, are told
+    apart by one sort of their hashes instead of a sort of every row's bytes."""
+    h = _row_hash(rows, idx)
+    hs = np.sort(h)
+    same = hs[1:] == hs[:-1]
+    if not same.any():
+        return np.zeros(0, np.int64)
+    cand = idx[np.isin(h, hs[1:][same])]  # every row that could repeat another, in their order
+    whole = take_records(rows, cand).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
+    _u, first = np.unique(whole, return_index=True)
+    if len(first) == len(cand):
+        return np.zeros(0, np.int64)
+    dup = np.ones(len(cand), dtype=bool)
+    dup[first] = False
+    return cand[dup]
+
+
+def _not_quotes(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The positions ``idx`` (rows sharing their event time with a neighbour) of rows that are not quotes:
+    a load's duplicate rule (:func:`liqcore.io.base.duplicate_keep`) pairs only rows of one kind and
+    time and leaves quotes alone, so what it finds among these is what it finds among ``idx``."""
+    from liqcore.types import Kind
+
+    return idx[rows["kind"][idx] != int(Kind.QUOTE)]
 
 
 def _run_duplicates(sub: np.ndarray):
@@ -331,23 +411,27 @@ def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False
     return pa.table({c: pa.array(rows[c]) for c, _t, _f in _FILE_COLUMNS}).replace_schema_metadata(meta)
 
 
-def _write_parquet(table, where) -> None:
-    """One partition file: its rows (sorted by event time) in two sections, each in its own row groups
-    of at most ROW_GROUP_ROWS rows and sorted by event time: first every kind but trades and quotes
-    (liquidations, marks, funding, gaps: a small share), then trades and quotes; so a read of the
-    first kinds skips the second section's row groups by their ``kind`` statistics."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
+    """One partition file of ``rows`` (_ROW_DTYPE, sorted by event time; ``meta``: the
+    :func:`_file_table` arguments after the rows) in two sections, each in its own row groups of at most
+    ROW_GROUP_ROWS rows and sorted by event time: first every kind but trades and quotes (liquidations,
+    marks, funding, gaps: a small share), then trades and quotes; so a read of the first kinds skips
+    the second section's row groups by their ``kind`` statistics.  Each section goes to the file in
+    blocks of whole row groups: no columnar copy of the partition is held beside its rows."""
     import pyarrow.parquet as pq
 
     from liqcore.io.dataset import BULK_KINDS, ROW_GROUP_ROWS
 
-    bulk = pc.is_in(table.column("kind"), value_set=pa.array(BULK_KINDS, pa.int8()))
+    bulk = np.isin(rows["kind"], np.asarray(BULK_KINDS, dtype=np.int8))
+    schema = _file_table(rows[:0], *meta).schema
+    step = 64 * ROW_GROUP_ROWS  # a block: 64 row groups
     # dictionary pages only for the few-valued columns: on times and prices they cost time and size
-    with pq.ParquetWriter(where, table.schema, compression="zstd", use_dictionary=["kind", "side", "flags"]) as w:
-        for part in (table.filter(pc.invert(bulk)), table.filter(bulk)):
-            if part.num_rows:
-                w.write_table(part, row_group_size=ROW_GROUP_ROWS)
+    with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"]) as w:
+        for keep in (~bulk, bulk):
+            section = np.flatnonzero(keep)
+            for a in range(0, len(section), step):
+                block = take_records(rows, section[a:a + step])
+                w.write_table(_file_table(block, *meta), row_group_size=ROW_GROUP_ROWS)
 
 
 def _write_format(out_dir, symbols) -> None:
@@ -383,6 +467,7 @@ def _partition_files(out_dir, url: bool) -> dict:
 
 
 def _read_partition(out_dir, url: bool, files) -> np.ndarray:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from liqcore.io import storage
@@ -396,6 +481,9 @@ def _read_partition(out_dir, url: bool, files) -> np.ndarray:
     else:
         tables = [pq.read_table(f) for f in files]
     parts = [_rows_of_table(t) for t in tables]
+    del tables
+    # the decoded columns go back to the system now, not held by pyarrow's pool beside the merge's arrays
+    pa.default_memory_pool().release_unused()
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
@@ -408,13 +496,13 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
     from liqcore.io import storage
 
     v, s, d = key
-    table = _file_table(rows, v, s, checked)
+    meta = (v, s, checked)
     name = f"venue={v}/symbol={s}/date={d}"
     if url:
         import io
 
         buf = io.BytesIO()
-        _write_parquet(table, buf)
+        _write_parquet(rows, meta, buf)
         storage.write_bytes(storage.join(out_dir, name, "part-0.parquet"), buf.getvalue())
         fs, _root = storage.filesystem(out_dir)
         for f in old_files or ():
@@ -425,7 +513,7 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
     part_dir = Path(out_dir) / f"venue={v}" / f"symbol={s}" / f"date={d}"
     part_dir.mkdir(parents=True, exist_ok=True)
     tmp = part_dir / f".part-0.parquet.tmp{os.getpid()}"
-    _write_parquet(table, tmp)
+    _write_parquet(rows, meta, tmp)
     if marks is not None:
         for rel in [r for r in marks if r.startswith(name + "/")]:
             del marks[rel]
@@ -478,6 +566,7 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, 
         from liqcore.types import take_records
 
         idx = _equal_time_runs(rows["ts_event_ns"])  # merged rows are sorted: duplicates share a time
+        idx = _not_quotes(rows, idx)
         if len(idx) and _run_duplicates(take_records(rows, idx)) is not None:
             return False
     return True
@@ -538,8 +627,10 @@ def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = Fa
         if k in have:
             old = _read_partition(out_dir, url, have[k])
             old_rows = len(old)
-            new = np.concatenate([old, new])
+            new = _merge_runs(old, new)
+            del old
         merged = _merge_rows(new)
+        del new
         added += len(merged) - old_rows
         ok = not url and _still_checked(merged, name, have.get(k) if old_rows else None, checked, marks, out)
         _put_partition(out_dir, url, k, merged, have.get(k), ok, marks)

@@ -355,16 +355,19 @@ def quote_pairs(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             & (a["ts_event"] == b["ts_event"]) & (a["ts_recv"] == b["ts_recv"]) & sides)
     j = np.flatnonzero(pair)
     if len(j) > 1:  # overlapping pairs (three rows of one time): keep the first of each run
-        keep = np.ones(len(j), dtype=bool)
-        last = -2
-        for k, i in enumerate(j.tolist()):
-            if i == last + 1:
-                keep[k] = False
-            else:
-                last = i
-        j = j[keep]
+        j = j[_first_of_overlaps(j)]
     first_is_bid = side[j] == _BID
     return np.where(first_is_bid, j, j + 1), np.where(first_is_bid, j + 1, j)
+
+
+def _first_of_overlaps(j: np.ndarray) -> np.ndarray:
+    """Mask of the pairs to keep among pairs starting at rows ``j`` (increasing): pairs at j and j + 1
+    overlap (share a row); in each run of consecutive starts s, s + 1, s + 2... the first pair is kept,
+    the next (overlapping it) dropped, and so on: the starts an even distance from the run's first."""
+    k = np.arange(len(j))
+    start = np.r_[True, j[1:] != j[:-1] + 1]
+    first = np.maximum.accumulate(np.where(start, k, 0))
+    return (j - j[first]) % 2 == 0
 
 
 def crossed_quotes(events: np.ndarray) -> np.ndarray:
@@ -374,9 +377,9 @@ def crossed_quotes(events: np.ndarray) -> np.ndarray:
     out = np.zeros(len(events), dtype=bool)
     ib, ia = quote_pairs(events)
     if len(ib):
-        bid, ask = events[ib], events[ia]
+        qty, price = events["qty"], events["price"]  # the two columns, gathered (not whole rows)
         with np.errstate(invalid="ignore"):
-            crossed = (bid["qty"] > 0) & (ask["qty"] > 0) & (bid["price"] >= ask["price"])
+            crossed = (qty[ib] > 0) & (qty[ia] > 0) & (price[ib] >= price[ia])
         out[ib[crossed]] = True
         out[ia[crossed]] = True
     return out

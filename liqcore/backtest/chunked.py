@@ -10,9 +10,14 @@ equity, ledger) -- the machinery the sweeps' ``--chunk-days`` uses
 for count (tested); only the feed-latency note's median / p99 are taken over a decimated sample of the
 receive delays when the span holds more than :data:`LATENCY_SAMPLE` events.
 
+Every fill rule runs in chunks: under ``--fill queue`` the chunks carry the top of book (QUOTE rows)
+to the simulator, whose state (the book in force, the queue ahead of a working limit) carries across
+chunks as the positions do; the price grid (``--fill queue``, ``--price-grid auto``), which the whole
+load reads from each symbol's first prints, is read from the first chunks before any is replayed
+(:class:`_GridGate`), and a span without a quote falls back to ``through`` as the whole load does.
+
 Where chunks cannot reproduce the whole load exactly, :func:`chunk_reason` names why and the caller
-loads the span whole (and says so): a strategy other than ``cascade-mm``, the queue fill rule or the
-price grid (they read the whole span's book and prices), order latencies drawn from a journal, the
+loads the span whole (and says so): a strategy other than ``cascade-mm``, order latencies drawn from a journal, the
 guide's avoided times, ``feed-latency-mode constant``, a dataset selection with several (venue, symbol)
 pairs, or a chunk boundary the detector's stray-time test would see (:class:`NotStreamable`).
 """
@@ -77,15 +82,17 @@ class _Span:  # a sweep partition's fields the chunk reader uses (and a window: 
     end_ns: int | None
 
 
-def chunk_reason(params, strategy) -> str | None:
-    """Why a backtest with ``params`` and ``strategy`` (an instance) cannot run in chunks, or None."""
+def chunk_reason(params, strategy, *, book: bool = False) -> str | None:
+    """Why a backtest with ``params`` and ``strategy`` (an instance) cannot run in chunks, or None.
+    ``book``: the caller carries the top of book and the price grid across its chunks
+    (:func:`replay_chunked` does); otherwise the queue rule and the price grid need the whole span."""
     from liqcore.execution.avoid import Avoid
 
     name = type(strategy).name
     if name != "cascade-mm" or type(strategy).signals is not _cascade_mm_signals():
         return f"strategy {name} builds its signals over the whole span"
-    if params.fill == "queue" or getattr(params, "price_grid", "off") == "auto":
-        return "fill queue / price-grid auto read the whole span's top of book and price grid"
+    if not book and (params.fill == "queue" or getattr(params, "price_grid", "off") == "auto"):
+        return "fill queue / price-grid auto: this reader does not carry the top of book and the price grid"
     if params.order_latency_from:
         return "order-latency-from draws latencies over the whole run's signals"
     if Avoid.from_params(params) is not None:
@@ -154,7 +161,8 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     ``detector_counts``, ``n_events`` (events read) and ``kinds`` (the input kinds read); the result
     itself is built by :func:`liqcore.backtest.run.backtest_chunked`.  :class:`NotStreamable`
     (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk."""
-    from liqcore.backtest.stream import _Cell, _Chunk, _note, _Run, boundary_tail, cheapest_trade, recv_chunks, span_mask
+    from liqcore.backtest.stream import (_Cell, _Chunk, _GridGate, _note, _Run, boundary_tail, cheapest_trade, needs_grid,
+                                         recv_chunks, span_mask)
     from liqcore.execution.detect import confirmed_records
     from liqcore.execution.latency import order_latency_note
     from liqcore.execution.replay import at_end
@@ -162,9 +170,11 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.types import CASCADE_DTYPE, Kind
     from liqcore._libs.detector import CascadeDetector
 
-    why = chunk_reason(params, strategy)
+    why = chunk_reason(params, strategy, book=True)
     if why:
         raise NotStreamable(why)
+    book = params.fill == "queue"  # the QUOTE rows are replayed with the prints
+    grid = _GridGate(needs_grid(params))
     if not chunk_days or chunk_days <= 0:
         raise NotStreamable("no chunk length")
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
@@ -179,6 +189,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     det_counts: dict = {}
     delays = _Delays()
     reg = None
+    bare = None  # under the queue rule: the through run it falls back to when the span has no quote
     n_events = 0
     kinds: set = set()
 
@@ -193,19 +204,24 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
             continue
         te = events["ts_event"]
         tail = boundary_tail(tail, te, o, jump)
-        ch = _Chunk(events, o, so)
+        ch = _Chunk(events, o, so, book=book)
         for k, v in ch.dropped.items():
             dropped[k] = dropped.get(k, 0) + v
         if cell is None:
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
             cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
+            if book:  # the same run without a book, kept until a quote shows (none in the span: through)
+                bare = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
+                bare.par["queue"] = 0
         elif int(ch.events["symbol_id"].max()) + 1 > len(cell.st):
             raise NotStreamable("a symbol appears after the first chunk")
         rec_all, counts = _Run(detector, o).run(ch.events)
         add_counts(counts)
         rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
         recs.append(rec)
-        cell.feed(ch, rec, ch.sim_index(rec["event_index"]))
+        if bare is not None and bool((ch.events["kind"] == int(Kind.QUOTE)).any()):
+            bare = None  # the span has a book: the queue rule holds (the whole load's queue_fallback)
+        grid.feed([c for c in (cell, bare) if c is not None], ch, rec, ch.sim_index(rec["event_index"]))
         min_trade = cheapest_trade(ch.events, min_trade)
         liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
         delays.add(ch.events)
@@ -215,9 +231,17 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         n_events += len(ch.events)
         if on_chunk is not None:
             on_chunk(len(ch.events))
+        ch.events = None  # a chunk held for the price grid keeps only what the simulator reads
         del ch, events
     if cell is None:
         raise NotStreamable("the selection has no events")
+    grid.flush([c for c in (cell, bare) if c is not None])
+    fallback = False
+    if bare is not None:  # no quote in the span: the queue rule falls back to through, as the whole load's
+        from liqcore.execution.events import queue_fallback
+
+        fallback = queue_fallback(cell.par, np.zeros(0, dtype=liqs[0].dtype))
+        cell = bare
     _rest, counts = detector.run(np.zeros(0, dtype=liqs[0].dtype), flush=True, index_offset=o)
     add_counts(counts)
     got = {}
@@ -236,7 +260,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         equity=float(got["port"][0]["equity"]), start_ns=int(got["start_ns"]), end_ns=int(got["end_ns"]),
         records=rec, n_prints=int(cell.n_prints), sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end,
         working_at_end=working_at_end, note=_note(min_trade, liqs), events=None, dropped=dropped,
-        strategy=type(strategy).name, signals=sig, strategy_obj=strategy,
+        strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         latency={"order": order_latency_note(params, None), "feed": delays.note(int(params.feed_latency_ns or 0))},
     )
     from liqcore.codes import KIND_NAMES

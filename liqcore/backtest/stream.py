@@ -278,17 +278,85 @@ class _Cell:
         return row(self.ledger, self.counts, self.st, self.port, self.equity, start_ns, end_ns, with_daily)
 
 
+def needs_grid(params) -> bool:
+    """Whether a replay with ``params`` reads the price grid (``--fill queue`` implies it)."""
+    return params.fill == "queue" or getattr(params, "price_grid", "off") == "auto"
+
+
+class _GridGate:
+    """Hands the chunks to the simulator cells once their price grid is known.  The whole load reads
+    each symbol's grid from its first :data:`liqcore.execution.events.GRID_PRINTS` trade prints
+    (``--fill queue`` or ``--price-grid auto``): the chunks are held (what the simulator reads of
+    them) until every symbol has shown that many prints, or the span ends; then the grid is set on
+    every cell and the held chunks are replayed in order.  Memory: the chunks up to that many prints
+    (one default chunk of a busy symbol), then nothing.  Cells whose parameters need no grid get none."""
+
+    def __init__(self, on: bool):
+        self.on = on  # some cell needs the grid (:func:`needs_grid`)
+        self.held: list = []  # (chunk, records, their print indices)
+        self.prices: dict = {}  # symbol id -> [the first trade prices]
+        self.seen: dict = {}  # symbol id -> trade prints seen (at most GRID_PRINTS counted)
+
+    def feed(self, cells, ch, rec, ni) -> None:
+        from liqcore.execution.events import GRID_PRINTS
+        from liqcore.types import Kind
+
+        if not self.on:
+            for c in cells:
+                c.feed(ch, rec, ni)
+            return
+        n_sym = len(cells[0].par)
+        ev = ch.events
+        is_trade = ev["kind"] == int(Kind.TRADE)
+        sym = ev["symbol_id"][is_trade]
+        px = ev["price"][is_trade]
+        for sid in range(n_sym):
+            have = self.seen.get(sid, 0)
+            if have < GRID_PRINTS:
+                take = px[sym == sid][:GRID_PRINTS - have].copy()
+                self.prices.setdefault(sid, []).append(take)
+                self.seen[sid] = have + len(take)
+        self.held.append((ch, rec, ni))
+        if all(self.seen.get(sid, 0) >= GRID_PRINTS for sid in range(n_sym)):
+            self.flush(cells)
+
+    def flush(self, cells) -> None:
+        """Set the grid (from the prints seen) and replay the held chunks; later chunks pass through."""
+        from liqcore.execution.events import grid_of_prices
+
+        if not self.on:
+            return
+        for sid in range(len(cells[0].par)):
+            parts = self.prices.get(sid)
+            g = grid_of_prices(np.concatenate(parts)) if parts else 0.0
+            for c in cells:
+                if needs_grid(c.params):
+                    c.par["grid"][sid] = g
+        held, self.held, self.prices, self.on = self.held, [], {}, False
+        for ch, rec, ni in held:
+            for c in cells:
+                c.feed(ch, rec, ni)
+
+
 class _Chunk:
     """One chunk's events cleaned as :class:`liqcore.backtest.sweeps.Prepared` cleans a partition."""
 
-    def __init__(self, events, o: int, so: int):
+    def __init__(self, events, o: int, so: int, book: bool = False):
+        """``book``: the top of book (QUOTE rows) is replayed too (the queue rule), not only the
+        trade prints and funding."""
         from liqcore.execution.events import clean_prints
         from liqcore.types import Kind, take_records
 
         ev, self.dropped = clean_prints(np.ascontiguousarray(events))
         self.events, self.o, self.so = ev, o, so
         self.ts = np.ascontiguousarray(ev["ts_recv"])
-        self.kept = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) | (ev["kind"] == int(Kind.FUNDING)))
+        if book:  # most rows are the book's: the simulator reads the chunk as it is (it skips the other kinds)
+            self.kept = np.arange(len(ev))
+            self.sim = ev
+            self.sim_ts = self.ts
+            return
+        k = ev["kind"]
+        self.kept = np.flatnonzero((k == int(Kind.TRADE)) | (k == int(Kind.FUNDING)))
         self.sim = take_records(ev, self.kept)
         self.sim_ts = np.ascontiguousarray(self.sim["ts_recv"])
 
@@ -334,6 +402,9 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
     detector = CascadeDetector.from_params(det_params)
     jump = int(detector.max_time_jump_ns) if hasattr(detector, "max_time_jump_ns") else NS_PER_DAY
     cells = None
+    bare: list = []  # per cell under the queue rule: its run without a book, until a quote shows
+    book = any(p.fill == "queue" for p in param_sets)  # the QUOTE rows go to the simulator too
+    gate = _GridGate(any(needs_grid(p) for p in param_sets))
     o = so = 0
     tail = np.zeros(0, np.int64)  # the last event times of the previous chunk (the stray test's neighbours)
     min_trade, liqs = None, []
@@ -342,10 +413,15 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
             continue
         te = events["ts_event"]
         tail = boundary_tail(tail, te, o, jump)
-        ch = _Chunk(events, o, so)
+        ch = _Chunk(events, o, so, book=book)
         if cells is None:
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
             cells = [_Cell(p, w, reg, n_sym, equity, ch.sim.dtype) for p in param_sets for w in windows]
+            bare = [_Cell(c.params, c.w, reg, n_sym, equity, ch.sim.dtype) if c.params.fill == "queue" else None
+                    for c in cells]
+            for b in bare:
+                if b is not None:
+                    b.par["queue"] = 0
         elif int(ch.events["symbol_id"].max()) + 1 > len(cells[0].st):
             raise NotStreamable("a symbol appears after the first chunk")
         rec, _ = detect(ch.events, det_params, detector=_Run(detector, o))
@@ -353,17 +429,29 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
 
         rec = confirmed_records(rec, ordered=True)
         ni = ch.sim_index(rec["event_index"])
-        for c in cells:
-            c.feed(ch, rec, ni)
+        if any(b is not None for b in bare) and bool((ch.events["kind"] == int(Kind.QUOTE)).any()):
+            bare = [None] * len(cells)  # the partition has a book: the queue rule holds
+        gate.feed(cells + [b for b in bare if b is not None], ch, rec, ni)
         min_trade = cheapest_trade(ch.events, min_trade)
         liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
         o += len(ch.events)
         so += len(ch.sim)
+        ch.events = None  # a chunk held for the price grid keeps only what the simulator reads
         del ch, events
     if cells is None:
         raise NotStreamable("the partition has no events")
+    gate.flush(cells + [b for b in bare if b is not None])
     note = _note(min_trade, liqs)
-    return [c.finish(with_daily, row) for c in cells], note
+    rows = []
+    for c, b in zip(cells, bare):
+        r = (b if b is not None else c).finish(with_daily, row)
+        if b is not None:  # no quote in the partition: the queue rule fell back to through (said once)
+            from liqcore.execution.events import queue_fallback
+
+            queue_fallback(c.par, np.zeros(0, dtype=_event_dtype()))
+            r["queue_fallback"] = True
+        rows.append(r)
+    return rows, note
 
 
 class _Run:

@@ -535,9 +535,6 @@ def _streamed(task: Task, det: Params, psets: list):
     from liqcore.backtest.stream import NotStreamable, evaluate_streamed
 
     try:
-        if any(p.fill == "queue" or p.price_grid == "auto" for p in psets):
-            raise NotStreamable("fill queue / price-grid auto read the partition's top of book and price grid "
-                                "whole")
         if any(p.strategy not in FAST_STRATEGIES or p.order_latency_from for p in psets):
             bad = next(p for p in psets if p.strategy not in FAST_STRATEGIES or p.order_latency_from)
             raise NotStreamable(f"strategy {bad.strategy}" + (" with order-latency-from" if bad.order_latency_from else "")
@@ -550,7 +547,7 @@ def _streamed(task: Task, det: Params, psets: list):
     rows = out[0]
     per = len(rows) // max(1, len(psets))
     for k, row in enumerate(rows):  # parameter set major: the fill model behind each row's returns
-        row["fill_model"] = fill_label(psets[min(k // max(1, per), len(psets) - 1)])
+        row["fill_model"] = fill_label(psets[min(k // max(1, per), len(psets) - 1)], row.pop("queue_fallback", False))
     _LOADS[0] += 1  # a chunked pass reads the partition once per task (its seconds: part of the work)
     _CHUNKED[0] += 1
     return out

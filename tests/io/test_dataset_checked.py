@@ -321,6 +321,87 @@ def test_the_section_merge_is_the_stable_sort(a, z, sort):
     assert np.array_equal(np.arange(len(ts)) if got is None else got, want)
 
 
+@settings(max_examples=200, deadline=None)
+@given(te=st.lists(st.integers(0, 3), min_size=1, max_size=40), data=st.data(), buckets=st.sampled_from([1, 2, 0]))
+def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
+    """The merge finds exact duplicates among rows sharing their event time through a hash of the other
+    columns, then compares the rows that hash alike byte for byte: the same rows as np.unique of every row's
+    bytes, also when the hash collides (``buckets``: the hash cut to 1 or 2 values; 0: the real hash).  A
+    quote's bid and ask (same times, other side and price) are never duplicates."""
+    from liqcore import dataset as DS
+
+    n = len(te)
+    r = np.zeros(n, DS._ROW_DTYPE)
+    r["ts_event_ns"] = np.sort(te)
+    r["ts_recv_ns"] = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    r["side"] = data.draw(st.lists(st.sampled_from([3, 4]), min_size=n, max_size=n))
+    r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0, -0.0, 0.0]), min_size=n, max_size=n))
+    r["trade_id"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    idx = DS._equal_time_runs(r["ts_event_ns"])
+    _u, first = np.unique(r[idx].view(np.dtype((np.void, DS._ROW_DTYPE.itemsize))), return_index=True)
+    dup = np.ones(len(idx), bool)
+    dup[first] = False
+    real = DS._row_hash
+    with pytest.MonkeyPatch.context() as mp:
+        if buckets:
+            mp.setattr(DS, "_row_hash", lambda rows, i: real(rows, i) % np.uint64(buckets))
+        assert np.array_equal(DS._duplicates(r, idx), idx[dup])
+
+
+@settings(max_examples=25, deadline=None)
+@given(kinds=st.lists(st.sampled_from([1, 2, 2, 2, 3, 7, 7]), min_size=1, max_size=1200), groups=st.sampled_from([1, 3, 7, 50]))
+def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_were(tmp_path_factory, kinds, groups):
+    """The writer builds each section from the rows in blocks of whole row groups (no columnar copy of the
+    partition held): the file is byte for byte the one written from the whole table's two sections."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from liqcore import dataset as DS
+    from liqcore.io import dataset as IO
+
+    n = len(kinds)
+    rows = np.zeros(n, DS._ROW_DTYPE)
+    rows["ts_event_ns"] = np.arange(n)
+    rows["kind"] = kinds
+    rows["price"] = np.arange(n) * 0.5
+    table = DS._file_table(rows, "binance", "BTCUSDT")
+    d = tmp_path_factory.mktemp("rg")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(IO, "ROW_GROUP_ROWS", groups)
+        DS._write_parquet(rows, ("binance", "BTCUSDT"), str(d / "new.parquet"))
+        bulk = pc.is_in(table.column("kind"), value_set=pa.array(IO.BULK_KINDS, pa.int8()))
+        with pq.ParquetWriter(str(d / "ref.parquet"), table.schema, compression="zstd",
+                              use_dictionary=["kind", "side", "flags"]) as w:
+            for part in (table.filter(pc.invert(bulk)), table.filter(bulk)):
+                if part.num_rows:
+                    w.write_table(part, row_group_size=groups)
+    assert (d / "new.parquet").read_bytes() == (d / "ref.parquet").read_bytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.lists(st.integers(0, 6), max_size=30), b=st.lists(st.integers(0, 6), max_size=30), split=st.integers(0, 30),
+       sort_b=st.booleans())
+def test_old_and_new_rows_merge_as_their_concatenation_stably_sorted(a, b, split, sort_b):
+    """A partition's old rows (a file's two sections, each sorted by event time) and a file's new rows (sorted)
+    are merged in one array, as their concatenation stably sorted would be; new rows out of order: the
+    concatenation, which the merge sorts."""
+    from liqcore import dataset as DS
+
+    old, new = np.zeros(len(a), DS._ROW_DTYPE), np.zeros(len(b), DS._ROW_DTYPE)
+    k = min(split, len(a))
+    old["ts_event_ns"] = sorted(a[:k]) + sorted(a[k:])
+    new["ts_event_ns"] = sorted(b) if sort_b else b
+    old["qty"], new["qty"] = np.arange(len(a)), 100 + np.arange(len(b))  # which row is which
+    cat = np.concatenate([old, new])
+    got = DS._merge_runs(old, new)
+    if sort_b or b == sorted(b):
+        assert got.tobytes() == cat[np.argsort(cat["ts_event_ns"], kind="stable")].tobytes()
+    else:
+        assert got.tobytes() == cat.tobytes()
+    assert DS._merge_rows(got).tobytes() == DS._merge_rows(cat).tobytes()
+
+
 def test_real_recordings_read_fast_as_checked_and_a_plain_pyarrow_rewrite_of_one_is_caught(tmp_path, real_data):
     """Real Binance recordings (liquidations and trades) converted: the fast read of the busiest symbol is its
     checking read; its busiest partition rewritten by plain pyarrow (footer kept) with a trade at -1.0, a
@@ -446,3 +527,32 @@ def test_a_read_verifies_the_footer_and_the_row_groups_it_decodes(tmp_path):
     # a changed footer (statistics, places) fails every read
     bad = dict(mark, footer="0" * 64)
     assert not C.verify_groups(str(part), ft2, bad, [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 3), st.sampled_from([2, 2, 7, 1]), st.sampled_from([3, 4]),
+                               st.sampled_from([1.0, 2.0]), st.integers(0, 2)), min_size=1, max_size=40))
+def test_the_load_rule_pass_leaves_quotes_out_with_the_same_result(rows):
+    """The merge's load-rule duplicate pass runs over the rows sharing a time that are not quotes: the rows
+    kept are those the pass over every row sharing a time keeps (the rule never pairs quotes), so a day of a
+    busy book is not copied for it."""
+    from liqcore import dataset as DS
+
+    r = np.zeros(len(rows), DS._ROW_DTYPE)
+    r["ts_event_ns"] = sorted(x[0] for x in rows)
+    r["kind"] = [x[1] for x in rows]
+    r["side"] = [x[2] if x[1] != 1 else x[2] - 2 for x in rows]
+    r["price"] = [x[3] for x in rows]
+    r["qty"] = 1.0
+    r["trade_id"] = [x[4] for x in rows]
+    idx = DS._equal_time_runs(r["ts_event_ns"])
+
+    def kept(ix):
+        keep = np.ones(len(r), bool)
+        if len(ix):
+            k = DS._run_duplicates(DS.take_records(r, ix))
+            if k is not None:
+                keep[ix] = k
+        return keep
+
+    assert np.array_equal(kept(DS._not_quotes(r, idx)), kept(idx))
