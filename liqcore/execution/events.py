@@ -161,6 +161,10 @@ def _common_step(steps: np.ndarray) -> float:
     return float(steps.min())
 
 
+#: the trade prints per symbol :func:`price_grids` reads (the first ones): enough to meet neighbouring ticks
+GRID_PRINTS = 1 << 18
+
+
 def grid_of_prices(prices: np.ndarray) -> float:
     """The price grid (ticks per unit of price; 0: fewer than two distinct prices) of one symbol's
     trade prints ``prices`` (:func:`price_grids` gives it each symbol's first :data:`GRID_PRINTS`)."""
