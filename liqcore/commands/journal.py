@@ -20,7 +20,7 @@ import sys
 
 import orjson
 
-from liqcore.commands.run import add_web_arguments
+from liqcore.commands._web import add_web_arguments
 
 HELP = "the go-live checklist of a session's journal: cascades/day, fill and win rate, reaction, fees, live vs model"
 

@@ -85,6 +85,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "time (what `liqcore journal --recording` replays through the fill model)")
     p.add_argument("--metrics-port", type=int, metavar="N", help="Prometheus endpoint on 127.0.0.1:N/metrics")
     p.add_argument("--no-dashboard", action="store_true", help="no live dashboard (e.g. under a service manager)")
+    from liqcore.commands._web import add_web_arguments
+
     add_web_arguments(p, "serve the web dashboard on HOST:PORT (default host 127.0.0.1; read-only; any other "
                          "interface, and --web-control, need the token printed at start or --web-token-file)")
     p.add_argument("--web-control", action="store_true",
@@ -202,14 +204,6 @@ def _instrument_scope(args, params, venue: str, symbols: list[str]):
         raise ValueError(f"scope: no other venue of --watch-venues lists {','.join(symbols)}; nothing to watch")
     registry = SymbolRegistry()
     return watch, InstrumentDetector(p, registry, venue, table), registry
-
-
-def add_web_arguments(p, what: str) -> None:
-    """The ``--web`` flags ``liqcore run`` and ``liqcore journal --web`` share (``what``: the --web help)."""
-    p.add_argument("--web", metavar="[HOST:]PORT", help=what)
-    p.add_argument("--web-token-file", metavar="FILE", help="--web: the token (first line of FILE) every request needs")
-    p.add_argument("--web-cert", metavar="PEM", help="--web: serve HTTPS with this certificate (chain), with --web-key")
-    p.add_argument("--web-key", metavar="PEM", help="--web: the private key of --web-cert")
 
 
 def web_options(args) -> dict | None:

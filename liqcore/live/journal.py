@@ -72,6 +72,17 @@ log = logging.getLogger("liqcore.journal")
 SCHEMA_VERSION = 3
 
 
+
+def _pread_all(fd: int) -> bytes:
+    """Every byte of the open file ``fd``, read from its start (its position left as it is)."""
+    parts, off = [], 0
+    while True:
+        b = os.pread(fd, 1 << 20, off)
+        if not b:
+            return b"".join(parts)
+        parts.append(b)
+        off += len(b)
+
 class JournalBusy(ValueError):
     """``Journal(path, exclusive=True)`` on a journal another open journal (another process) holds."""
 
@@ -577,8 +588,14 @@ class Journal:
         if self._ilog_path is None or not self._ilog_path.exists():
             return []
         out = []
-        with open(self._ilog_path, "rb") as fh:
-            blob = fh.read()
+        if self._ilog_fd is not None:
+            # read through this journal's own descriptor: opening the file again would break this journal's own
+            # lease on it, and the kernel would hold that open for the lease-break time (45 s) while the one
+            # thread that could give the lease up waits in it
+            blob = _pread_all(self._ilog_fd)
+        else:
+            with open(self._ilog_path, "rb") as fh:
+                blob = fh.read()
         for line in blob.split(b"\n"):
             line = line.strip(b"\0")  # a log left by a crash is zero-filled past its last line
             if not line:

@@ -90,10 +90,42 @@ def install() -> None:
     socket.getaddrinfo = getaddrinfo
     socket.socket.connect = connect
     socket.socket.connect_ex = connect_ex
-    try:
-        import uvloop
-    except ImportError:
+    # uvloop is guarded once something imports it (importing it here would load it into every child, which
+    # the import tests would then see as liqcore's doing)
+    _after_import("uvloop", _guard_uvloop)
+
+
+def _after_import(name: str, fn) -> None:
+    """Call ``fn(module)`` once module ``name`` is imported (now, when it already is)."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:
+        fn(sys.modules[name])
         return
+
+    class _Finder:
+        def find_spec(self, fullname, path=None, target=None):
+            if fullname != name:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(fullname)
+            loader = getattr(spec, "loader", None)
+            if loader is None or not hasattr(loader, "exec_module"):
+                return spec
+            run = loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                fn(module)
+
+            loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, _Finder())
+
+
+def _guard_uvloop(uvloop) -> None:
     real_loop_gai = uvloop.Loop.getaddrinfo
     real_create = uvloop.Loop.create_connection
 

@@ -222,14 +222,14 @@ def test_a_rewritten_checked_file_is_not_read_by_its_columns(tmp_path_factory):
     from liqcore.backtest.stream import NotStreamable
     from liqcore.backtest.synthetic import synthetic_market
     from liqcore.dataset import write_dataset
-    from liqcore.io.dataset import _parquet_files
+    from liqcore.io.dataset import parquet_files
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False)
     out = str(tmp_path_factory.mktemp("rewritten") / "ds")
     write_dataset(m.events, out, m.registry, checked=True)
     obj, p = resolve_strategy(None, Params())
     before = backtest_windows(out, p, obj, equity=10_000.0)  # verified: read by its columns
-    files = sorted(f for d in __import__("pathlib").Path(out).rglob("date=*") for f in _parquet_files(str(d)))
+    files = sorted(f for d in __import__("pathlib").Path(out).rglob("date=*") for f in parquet_files(str(d)))
     t = pq.read_table(files[0])
     pq.write_table(t, files[0], row_group_size=5_000)  # the same rows, other bytes, the footer's metadata kept
     with pytest.raises(NotStreamable, match="verified checked mark"):

@@ -52,7 +52,7 @@ def test_dask_matches_threads(market):
     distributed = pytest.importorskip("distributed")
     grid = {"stop-loss": ["0.25%", "1%"], "fill": ["through", "touch"]}
     threads = sweep(market, grid, equity=1.0, progress=False, workers=2)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         dasked = sweep(market, grid, equity=1.0, progress=False, client=client)
