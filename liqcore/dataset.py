@@ -32,6 +32,12 @@ groups of at most :data:`ROW_GROUP_ROWS` rows; ``venue``, ``symbol`` and ``date`
 names (hive partitioning).  The writer works on codes: partitions come from (venue, symbol id, UTC
 day), never from a pass over names.  A dataset written before format 2 is upgraded in place by its
 next write.
+
+Why one module: writing a partition is one transaction over one row layout (``_ROW_DTYPE``): its old rows
+read back, merged with the new ones (the sorted-run merge, the duplicate rules), written in sections, its
+checked mark taken of the bytes written and the manifest and marks updated, all under the writer lock.
+Each step reads the state the one before left (the rows, the lock, the marks), and the merge's properties
+are tested against the file the write produces; split across modules they would share private state.
 """
 from __future__ import annotations
 

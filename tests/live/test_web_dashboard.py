@@ -531,8 +531,10 @@ def test_ci_without_a_browser_fails_the_browser_tests(tmp_path):
     test = f"{Path(__file__).relative_to(ROOT)}::test_order_and_position_rows_in_chromium"
     runs = {}
     for ci in ("true", ""):
-        env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
-        env.update(PATH=str(tmp_path), CI=ci, PYTHONPATH=str(ROOT))
+        # (no LIQCORE_* of this session: the inner session's "user's cache" is a folder of its own, which this
+        # session's other workers do not write into)
+        env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS") and not k.startswith("LIQCORE_")}
+        env.update(PATH=str(tmp_path), CI=ci, PYTHONPATH=str(ROOT), LIQCORE_CACHE_DIR=str(tmp_path / f"cache{ci}"))
         p = subprocess.run([sys.executable, "-m", "pytest", "-n", "0", "-q", "-rs", "-p", "no:cacheprovider", test],
                            cwd=ROOT, env=env, capture_output=True, timeout=300)
         runs[ci] = (p.returncode, p.stdout.decode(errors="replace"))
