@@ -18,26 +18,42 @@ def events_to_table(events: np.ndarray, registry: SymbolRegistry, trade_ids: np.
     recording it came from tells the same trade by its id."""
     import pyarrow as pa
 
-    sid = events["symbol_id"].astype(np.int64)
     syms = registry.symbols_array()
-    vnames = np.array(["", "bybit", "binance", "okx"], dtype=object)
-    snames = np.array(["none", "long", "short", "buy", "sell"], dtype=object)
-    knames = np.array(["", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote"], dtype=object)
-    symbol = np.where(sid >= 0, syms[np.clip(sid, 0, max(len(syms) - 1, 0))] if len(syms) else "", "*")
+    n = len(syms)
+    sid = events["symbol_id"].astype(np.int64)
+    # each name column as codes into its (tiny) table of names, taken in C (no Python string per row);
+    # a symbol id past the registry names its last symbol, a negative one "*" (a global event)
+    sym_idx = np.where(sid >= 0, np.minimum(sid, n - 1) if n else n + 1, n)
     return pa.table(
         {
             "ts_event_ns": pa.array(events["ts_event"], pa.int64()),
             "ts_recv_ns": pa.array(events["ts_recv"], pa.int64()),
-            "venue": pa.array(vnames[events["venue"].astype(np.int64)].tolist(), pa.string()),
-            "symbol": pa.array(symbol.tolist(), pa.string()),
-            "kind": pa.array(knames[events["kind"].astype(np.int64)].tolist(), pa.string()),
-            "side": pa.array(snames[events["side"].astype(np.int64)].tolist(), pa.string()),
+            "venue": _names(_VENUES, events["venue"]),
+            "symbol": _names([*syms.tolist(), "*", ""], sym_idx),
+            "kind": _names(_KINDS, events["kind"]),
+            "side": _names(_SIDES, events["side"]),
             "price": pa.array(events["price"], pa.float64()),
             "qty": pa.array(events["qty"], pa.float64()),
             "flags": pa.array(events["flags"], pa.uint8()),
             "trade_id": pa.array(_ids(events, trade_ids), pa.int64()),
         }
     )
+
+
+_VENUES = ["", "bybit", "binance", "okx"]
+_SIDES = ["none", "long", "short", "buy", "sell"]
+_KINDS = ["", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote"]
+
+
+def _names(names: list, codes: np.ndarray):
+    """A string column: ``names[code]`` for each code (an IndexError for a code out of the table)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) and (int(codes.min()) < 0 or int(codes.max()) >= len(names)):
+        raise IndexError(f"code out of range for {len(names)} names")
+    return pc.take(pa.array(names, pa.string()), pa.array(codes, pa.int64()))
 
 
 def _ids(events: np.ndarray, trade_ids) -> np.ndarray:
