@@ -26,16 +26,16 @@ def events_to_table(events: np.ndarray, registry: SymbolRegistry, trade_ids: np.
     sym_idx = np.where(sid >= 0, np.minimum(sid, n - 1) if n else n + 1, n)
     return pa.table(
         {
-            "ts_event_ns": pa.array(events["ts_event"], pa.int64()),
-            "ts_recv_ns": pa.array(events["ts_recv"], pa.int64()),
+            "ts_event_ns": _column(events["ts_event"], pa.int64()),
+            "ts_recv_ns": _column(events["ts_recv"], pa.int64()),
             "venue": _names(_VENUES, events["venue"]),
             "symbol": _names([*syms.tolist(), "*", ""], sym_idx),
             "kind": _names(_KINDS, events["kind"]),
             "side": _names(_SIDES, events["side"]),
-            "price": pa.array(events["price"], pa.float64()),
-            "qty": pa.array(events["qty"], pa.float64()),
-            "flags": pa.array(events["flags"], pa.uint8()),
-            "trade_id": pa.array(_ids(events, trade_ids), pa.int64()),
+            "price": _column(events["price"], pa.float64()),
+            "qty": _column(events["qty"], pa.float64()),
+            "flags": _column(events["flags"], pa.uint8()),
+            "trade_id": _column(_ids(events, trade_ids), pa.int64()),
         }
     )
 
@@ -43,6 +43,15 @@ def events_to_table(events: np.ndarray, registry: SymbolRegistry, trade_ids: np.
 _VENUES = ["", "bybit", "binance", "okx"]
 _SIDES = ["none", "long", "short", "buy", "sell"]
 _KINDS = ["", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote"]
+
+
+def _column(values: np.ndarray, typ):
+    """A numpy column as an Arrow array of ``typ`` (its bytes, one copy when strided; ``pa.array`` of a
+    numpy array imports pandas, a fixed cost of a few tenths of a second on each convert)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values, dtype=typ.to_pandas_dtype())
+    return pa.Array.from_buffers(typ, len(values), [None, pa.py_buffer(values)])
 
 
 def _names(names: list, codes: np.ndarray):
@@ -53,7 +62,10 @@ def _names(names: list, codes: np.ndarray):
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) and (int(codes.min()) < 0 or int(codes.max()) >= len(names)):
         raise IndexError(f"code out of range for {len(names)} names")
-    return pc.take(pa.array(names, pa.string()), pa.array(codes, pa.int64()))
+    raw = [str(x).encode() for x in names]  # the table of names, built from its buffers (as _column)
+    offsets = np.cumsum([0] + [len(b) for b in raw], dtype=np.int32)
+    table = pa.Array.from_buffers(pa.string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raw))])
+    return pc.take(table, _column(codes, pa.int64()))
 
 
 def _ids(events: np.ndarray, trade_ids) -> np.ndarray:
