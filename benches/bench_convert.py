@@ -154,7 +154,8 @@ def run(which: str, files, out, root=None) -> dict:
     if p.returncode:
         raise SystemExit(f"{which} failed (exit {p.returncode})")
     inner = json.loads(stdout.strip().splitlines()[-1])
-    return {"wall_s": wall, "work_s": inner["wall_s"], "rows": inner["rows"], "peak_mib": ru.ru_maxrss / 1024}
+    return {"wall_s": wall, "work_s": inner["wall_s"], "rows": inner["rows"], "peak_mib": ru.ru_maxrss / 1024,
+            "cpu_s": ru.ru_utime + ru.ru_stime}
 
 
 def main() -> int:
@@ -255,10 +256,11 @@ def single_file(a) -> int:
                 m = run("single" if which == "baseline" else which, [f], out, root)
                 res[which].append(m)
                 print(f"run {i + 1} {which:8s}: {m['wall_s']:.2f} s wall ({m['work_s']:.2f} s of work), "
-                      f"peak RSS {m['peak_mib']:,.0f} MiB", flush=True)
+                      f"{m['cpu_s']:.2f} s CPU (all threads), peak RSS {m['peak_mib']:,.0f} MiB", flush=True)
         med = {k: statistics.median(m["wall_s"] for m in v) for k, v in res.items()}
         for k, v in res.items():
-            print(f"median of {len(v)} {k}: {med[k]:.2f} s wall, peak RSS "
+            print(f"median of {len(v)} {k}: {med[k]:.2f} s wall, "
+                  f"{statistics.median(m['cpu_s'] for m in v):.2f} s CPU, peak RSS "
                   f"{statistics.median(m['peak_mib'] for m in v):,.0f} MiB")
         print(f"median wall: convert --out {med['single']:.2f} s; pandas read_csv + mapping + to_parquet "
               f"{med['pandas']:.2f} s; pyarrow read_csv + write_table {med['floor']:.2f} s; convert / pandas = "
