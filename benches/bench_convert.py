@@ -9,7 +9,14 @@ buy|sell,<price>,<amount>``, gzip), ``--rate`` trades a day (3 M: a real venue's
                                     [--baseline OTHER_CHECKOUT]
 
 Prints each run's wall seconds and peak RSS, the medians, the ratio convert / floor (the bar: <= 1.5x) and
-the load of the dataset (wall, peak RSS, events).  ``--baseline``: another liqcore checkout (built in place)
+the load of the dataset (wall, peak RSS, events).
+
+    python benches/bench_convert.py --single-file [--rate 6000000] [--repeat 3] [--dir DIR] [--baseline OLD]
+
+``--single-file``: one tardis trades file of ``--rate`` rows (default 6 M), and ``liqcore convert FILE --out
+x.parquet`` against, in the same run, alternating, each in its own process: pandas ``read_csv`` + the same
+mapping to the event contract's columns + ``to_parquet`` (zstd, as liqcore writes), and pyarrow's floor
+(``read_csv`` + ``write_table``).  ``--baseline``: another liqcore checkout (built in place)
 whose convert and load run alternating with this one's in the same run (before -> after).
 """
 from __future__ import annotations
@@ -90,11 +97,45 @@ def child(which: str, files: list[str], out: str, root: str | None) -> None:
         rc = main(["convert", *files, "--dataset", out])
         assert rc == 0, rc
         rows = None
+    elif which == "single":  # liqcore convert FILE --out x.parquet
+        from liqcore.cli import main
+
+        rc = main(["convert", *files, "--out", out])
+        assert rc == 0, rc
+        rows = None
+    elif which == "pandas":  # read_csv + the mapping to the contract's columns + to_parquet
+        rows = pandas_convert(files, out)
     else:  # load
         from liqcore.dataset import load_dataset
 
         rows = len(load_dataset(out).events)
     print(json.dumps({"wall_s": time.perf_counter() - t0, "rows": rows}))
+
+
+VENUE_NAMES = {"binance-futures": "binance", "binance": "binance", "bybit": "bybit", "okex-swap": "okx"}
+
+
+def pandas_convert(files: list[str], out: str) -> int:
+    """pandas' way: ``read_csv``, the tardis trades columns mapped to the event contract's (times us -> ns,
+    the venue's name, kind ``trade``, the taker's side, ``amount`` as qty, the trade id), ``to_parquet``."""
+    import numpy as np
+    import pandas as pd
+
+    df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if len(files) > 1 else pd.read_csv(files[0])
+    ev = pd.DataFrame({
+        "ts_event_ns": df["timestamp"].to_numpy(np.int64) * 1000,
+        "ts_recv_ns": df["local_timestamp"].to_numpy(np.int64) * 1000,
+        "venue": df["exchange"].map(VENUE_NAMES),
+        "symbol": df["symbol"].str.upper(),
+        "kind": "trade",
+        "side": df["side"].str.lower(),
+        "price": df["price"].astype(np.float64),
+        "qty": df["amount"].astype(np.float64),
+        "flags": np.zeros(len(df), np.uint8),
+        "trade_id": df["id"].to_numpy(np.int64),
+    })
+    ev.to_parquet(out, compression="zstd", index=False)
+    return len(ev)
 
 
 def run(which: str, files, out, root=None) -> dict:
@@ -113,7 +154,8 @@ def run(which: str, files, out, root=None) -> dict:
     if p.returncode:
         raise SystemExit(f"{which} failed (exit {p.returncode})")
     inner = json.loads(stdout.strip().splitlines()[-1])
-    return {"wall_s": wall, "work_s": inner["wall_s"], "rows": inner["rows"], "peak_mib": ru.ru_maxrss / 1024}
+    return {"wall_s": wall, "work_s": inner["wall_s"], "rows": inner["rows"], "peak_mib": ru.ru_maxrss / 1024,
+            "cpu_s": ru.ru_utime + ru.ru_stime}
 
 
 def main() -> int:
@@ -123,7 +165,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=2, help="alternating runs of each (default 2)")
     ap.add_argument("--dir", help="where the day files are (reused when present) and the outputs go")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
-    ap.add_argument("--child", choices=["floor", "convert", "load"], help=argparse.SUPPRESS)
+    ap.add_argument("--single-file", action="store_true",
+                    help="one file of --rate rows: convert FILE --out x.parquet against pandas and pyarrow")
+    ap.add_argument("--child", choices=["floor", "convert", "load", "single", "pandas"], help=argparse.SUPPRESS)
     ap.add_argument("--baseline", help="another liqcore checkout to time alternating with this one")
     ap.add_argument("--out", help=argparse.SUPPRESS)
     ap.add_argument("--root", help=argparse.SUPPRESS)
@@ -132,6 +176,8 @@ def main() -> int:
     if a.child:
         child(a.child, a.files, a.out, a.root)
         return 0
+    if a.single_file:
+        return single_file(a)
     import shutil
 
     base = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="bench-convert-"))
@@ -181,6 +227,50 @@ def main() -> int:
     finally:
         for which in ("floor", "convert", "baseline"):
             shutil.rmtree(base / f"out-{which}", ignore_errors=True)
+        if not a.keep and not a.dir:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+def single_file(a) -> int:
+    """``--single-file``: convert FILE --out x.parquet against pandas and pyarrow's floor, alternating."""
+    import shutil
+
+    rows = a.rate if a.rate != 3_000_000 else 6_000_000
+    base = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="bench-convert-"))
+    base.mkdir(parents=True, exist_ok=True)
+    f = base / f"binance-futures_trades_2024-08-01_BTCUSDT-{rows}.csv.gz"
+    t0 = time.perf_counter()
+    if not f.is_file():
+        generate_day(f, 0, rows)
+    print(f"1 tardis trades file x {rows:,} rows: {f.stat().st_size / 1e6:,.1f} MB gzip "
+          f"({time.perf_counter() - t0:.1f} s to generate or find)")
+    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    kinds = [("floor", None), ("pandas", None), ("single", None)] + ([("baseline", a.baseline)] if a.baseline else [])
+    res: dict = {k: [] for k, _r in kinds}
+    try:
+        for i in range(a.repeat):
+            for which, root in kinds:
+                out = base / f"out-{which}" if which == "floor" else base / f"out-{which}.parquet"
+                shutil.rmtree(out, ignore_errors=True) if which == "floor" else out.unlink(missing_ok=True)
+                m = run("single" if which == "baseline" else which, [f], out, root)
+                res[which].append(m)
+                print(f"run {i + 1} {which:8s}: {m['wall_s']:.2f} s wall ({m['work_s']:.2f} s of work), "
+                      f"{m['cpu_s']:.2f} s CPU (all threads), peak RSS {m['peak_mib']:,.0f} MiB", flush=True)
+        med = {k: statistics.median(m["wall_s"] for m in v) for k, v in res.items()}
+        for k, v in res.items():
+            print(f"median of {len(v)} {k}: {med[k]:.2f} s wall, "
+                  f"{statistics.median(m['cpu_s'] for m in v):.2f} s CPU, peak RSS "
+                  f"{statistics.median(m['peak_mib'] for m in v):,.0f} MiB")
+        print(f"median wall: convert --out {med['single']:.2f} s; pandas read_csv + mapping + to_parquet "
+              f"{med['pandas']:.2f} s; pyarrow read_csv + write_table {med['floor']:.2f} s; convert / pandas = "
+              f"{med['single'] / med['pandas']:.2f}x, convert / pyarrow = {med['single'] / med['floor']:.2f}x"
+              + (f"; baseline checkout {med['baseline']:.2f} s" if a.baseline else "")
+              + f"; load average (1 min) at end: {os.getloadavg()[0]:.2f}")
+    finally:
+        shutil.rmtree(base / "out-floor", ignore_errors=True)
+        for which in ("pandas", "single", "baseline"):
+            (base / f"out-{which}.parquet").unlink(missing_ok=True)
         if not a.keep and not a.dir:
             shutil.rmtree(base, ignore_errors=True)
     return 0

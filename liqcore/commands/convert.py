@@ -55,8 +55,9 @@ def run(args) -> int:
     result = load_recordings(args)
     keep = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, start=start, end=end,
                   mask=True)
-    events = result.events[keep]
-    tids = result.trade_ids[keep] if result.trade_ids is not None else None  # the venues' trade ids, kept
+    events, tids = result.events, result.trade_ids  # the venues' trade ids, kept alike
+    if not keep.all():  # a selection: cut (no copy of the whole file when every event is kept)
+        events, tids = events[keep], (tids[keep] if tids is not None else None)
     require_events(result, args.paths, allow_empty=args.allow_empty, usable=len(events),
                    selection=selection_label(kind=args.kind, symbol=args.symbol, start=args.start, end=args.end))
     path = save_events(events, args.out, registry=result.registry, trade_ids=tids)

@@ -18,26 +18,64 @@ def events_to_table(events: np.ndarray, registry: SymbolRegistry, trade_ids: np.
     recording it came from tells the same trade by its id."""
     import pyarrow as pa
 
-    sid = events["symbol_id"].astype(np.int64)
     syms = registry.symbols_array()
-    vnames = np.array(["", "bybit", "binance", "okx"], dtype=object)
-    snames = np.array(["none", "long", "short", "buy", "sell"], dtype=object)
-    knames = np.array(["", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote"], dtype=object)
-    symbol = np.where(sid >= 0, syms[np.clip(sid, 0, max(len(syms) - 1, 0))] if len(syms) else "", "*")
+    n = len(syms)
+    sid = events["symbol_id"].astype(np.int64)
+    # each name column as codes into its (tiny) table of names, taken in C (no Python string per row);
+    # a symbol id past the registry names its last symbol, a negative one "*" (a global event)
+    sym_idx = np.where(sid >= 0, np.minimum(sid, n - 1) if n else n + 1, n)
     return pa.table(
         {
-            "ts_event_ns": pa.array(events["ts_event"], pa.int64()),
-            "ts_recv_ns": pa.array(events["ts_recv"], pa.int64()),
-            "venue": pa.array(vnames[events["venue"].astype(np.int64)].tolist(), pa.string()),
-            "symbol": pa.array(symbol.tolist(), pa.string()),
-            "kind": pa.array(knames[events["kind"].astype(np.int64)].tolist(), pa.string()),
-            "side": pa.array(snames[events["side"].astype(np.int64)].tolist(), pa.string()),
-            "price": pa.array(events["price"], pa.float64()),
-            "qty": pa.array(events["qty"], pa.float64()),
-            "flags": pa.array(events["flags"], pa.uint8()),
-            "trade_id": pa.array(_ids(events, trade_ids), pa.int64()),
+            "ts_event_ns": _column(events["ts_event"], pa.int64()),
+            "ts_recv_ns": _column(events["ts_recv"], pa.int64()),
+            "venue": _names(_VENUES, events["venue"]),
+            "symbol": _names([*syms.tolist(), "*", ""], sym_idx),
+            "kind": _names(_KINDS, events["kind"]),
+            "side": _names(_SIDES, events["side"]),
+            "price": _column(events["price"], pa.float64()),
+            "qty": _column(events["qty"], pa.float64()),
+            "flags": _column(events["flags"], pa.uint8()),
+            "trade_id": _column(_ids(events, trade_ids), pa.int64()),
         }
     )
+
+
+#: how the contract's Parquet file is written: zstd; the times and trade ids (rising, mostly) delta-encoded,
+#: the names dictionary-encoded, prices and sizes plain (6 M tardis trades: written in 0.8 s instead of
+#: 1.0 s, 63 MB instead of 91 MB, read back in half the time; the table read back is the same)
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "use_dictionary": ["venue", "symbol", "kind", "side", "flags"],
+    "column_encoding": {"ts_event_ns": "DELTA_BINARY_PACKED", "ts_recv_ns": "DELTA_BINARY_PACKED",
+                        "trade_id": "DELTA_BINARY_PACKED"},
+}
+
+_VENUES = ["", "bybit", "binance", "okx"]
+_SIDES = ["none", "long", "short", "buy", "sell"]
+_KINDS = ["", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote"]
+
+
+def _column(values: np.ndarray, typ):
+    """A numpy column as an Arrow array of ``typ`` (its bytes, one copy when strided; ``pa.array`` of a
+    numpy array imports pandas, a fixed cost of a few tenths of a second on each convert)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values, dtype=typ.to_pandas_dtype())
+    return pa.Array.from_buffers(typ, len(values), [None, pa.py_buffer(values)])
+
+
+def _names(names: list, codes: np.ndarray):
+    """A string column: ``names[code]`` for each code (an IndexError for a code out of the table)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) and (int(codes.min()) < 0 or int(codes.max()) >= len(names)):
+        raise IndexError(f"code out of range for {len(names)} names")
+    raw = [str(x).encode() for x in names]  # the table of names, built from its buffers (as _column)
+    offsets = np.cumsum([0] + [len(b) for b in raw], dtype=np.int32)
+    table = pa.Array.from_buffers(pa.string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raw))])
+    return pc.take(table, _column(codes, pa.int64()))
 
 
 def _ids(events: np.ndarray, trade_ids) -> np.ndarray:
@@ -71,7 +109,7 @@ def save_events(result, path, registry: SymbolRegistry | None = None, trade_ids:
         import pyarrow.parquet as pq
 
         buf = _io.BytesIO()
-        pq.write_table(table, buf, compression="zstd")
+        pq.write_table(table, buf, **PARQUET_OPTIONS)
         storage.write_bytes(url, buf.getvalue())
         return url
     if base.endswith(".parquet") or base.endswith(".pq"):
@@ -80,7 +118,7 @@ def save_events(result, path, registry: SymbolRegistry | None = None, trade_ids:
         from liqcore._atomic import atomic_path
 
         with atomic_path(path) as tmp:  # a kill or a full disk leaves the earlier file whole
-            pq.write_table(table, tmp, compression="zstd")
+            pq.write_table(table, tmp, **PARQUET_OPTIONS)
     elif base.endswith(".csv"):
         import pyarrow.csv as pacsv
 

@@ -269,8 +269,8 @@ class _Conv:
             col = self._num(col, _INT_RE, "int64")
         else:
             bad_text = None
-        null = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
-        v = np.asarray(col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        null = _nulls(col)
+        v = _np(col.fill_null(0) if col.null_count else col, np.int64)
         return v, null, bad_text
 
     def floats(self, batch, name):
@@ -281,8 +281,8 @@ class _Conv:
         if self.lenient:
             bad_text = self._bad_text(col, _FLOAT_RE)
             col = self._num(col, _FLOAT_RE, "float64")
-        null = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
-        v = np.asarray(col.fill_null(_NAN).to_numpy(zero_copy_only=False), dtype=np.float64)
+        null = _nulls(col)
+        v = _np(col.fill_null(_NAN) if col.null_count else col, np.float64)
         return v, null, bad_text
 
     @staticmethod
@@ -300,9 +300,8 @@ class _Conv:
         import pyarrow.compute as pc
 
         ok = pc.match_substring_regex(col, regex)
-        ok = np.asarray(pc.fill_null(ok, True).to_numpy(zero_copy_only=False), dtype=bool)
-        empty = np.asarray(pc.fill_null(pc.equal(pc.binary_length(col), 0), False).to_numpy(zero_copy_only=False),
-                           dtype=bool)
+        ok = _np(pc.fill_null(ok, True), bool)
+        empty = _np(pc.fill_null(pc.equal(pc.binary_length(col), 0), False), bool)
         return ~ok & ~empty
 
     def codes(self, batch, name):
@@ -315,7 +314,7 @@ class _Conv:
             col = pc.dictionary_encode(col)
         ind = col.indices
         ind = ind if ind.null_count == 0 else ind.fill_null(-1)
-        idx = np.asarray(ind.to_numpy(zero_copy_only=False), dtype=np.int64)
+        idx = _np(ind, np.int64)
         values = [v.strip() if v is not None else b"" for v in col.dictionary.to_pylist()]
         return idx, values
 
@@ -429,6 +428,27 @@ class _Conv:
         return v
 
 
+def _np(arr, dtype) -> np.ndarray:
+    """An Arrow array as numpy: a null-free primitive one read from its data buffer (pyarrow's
+    ``to_numpy`` imports pandas, a fixed cost of a few tenths of a second on each convert)."""
+    import pyarrow as pa
+
+    if arr.null_count or not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)
+                              or pa.types.is_boolean(arr.type)):
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype)
+    if pa.types.is_boolean(arr.type):  # bits: as bytes first
+        arr = arr.cast(pa.uint8())
+    data = np.frombuffer(arr.buffers()[1], dtype=arr.type.to_pandas_dtype())
+    return np.asarray(data[arr.offset:arr.offset + len(arr)], dtype=dtype)
+
+
+def _nulls(col) -> np.ndarray:
+    """The mask of a column's empty cells."""
+    import pyarrow.compute as pc
+
+    return np.zeros(len(col), dtype=bool) if not col.null_count else _np(pc.is_null(col), bool)
+
+
 def _trade_ids(col) -> np.ndarray:
     """The ``id`` column -> int64 trade ids (0: empty): numbers as they are, other text (Bybit's
     UUIDs) by a stable 64-bit hash of each distinct value (:func:`liqcore.venues.common.trade_id`)."""
@@ -437,7 +457,7 @@ def _trade_ids(col) -> np.ndarray:
 
     try:
         v = pc.cast(pc.cast(col, pa.string()), pa.int64())
-        return np.asarray(v.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return _np(v.fill_null(0) if v.null_count else v, np.int64)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     from liqcore.venues.common import trade_id
@@ -445,7 +465,7 @@ def _trade_ids(col) -> np.ndarray:
     enc = pc.dictionary_encode(col)
     values = enc.dictionary.to_pylist()
     codes = np.array([trade_id(x.decode("utf-8", "replace").strip()) for x in values] + [0], dtype=np.int64)
-    idx = np.asarray(enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False), dtype=np.int64)
+    idx = _np(enc.indices.fill_null(len(values)), np.int64)
     return codes[idx]
 
 
