@@ -118,36 +118,48 @@ async def _get(session, url: str, params: dict | None = None):
         raise UniverseError(f"instrument list: {url} did not answer JSON ({e})") from None
 
 
-async def _binance(session, base: str, quote: str, left: dict):
-    info = await _get(session, f"{base}/fapi/v1/exchangeInfo")
-    rules = {}
-    for row in (info.get("symbols") or []) if isinstance(info, dict) else []:
+def _take(rows, left: dict, rules: dict, checks, key: str, parse) -> None:
+    """Each row that passes ``checks`` (``(field, wanted value, reason left out)``, in order) into ``rules``
+    (``rules[row[key]] = parse(row)``); the others counted in ``left`` by reason (``malformed``: not a row, or
+    ``parse`` refused it)."""
+    for row in rows or []:
         if not isinstance(row, dict):
             _count(left, "malformed")
             continue
-        if row.get("contractType") != "PERPETUAL":
-            _count(left, "not_perpetual")
-        elif row.get("quoteAsset") != quote:
-            _count(left, "other_quote")
-        elif row.get("status") != "TRADING":
-            _count(left, "not_trading")
-        else:
-            try:
-                rules[row["symbol"]] = Instrument.from_binance(row)
-            except (ValueError, KeyError):
-                _count(left, "malformed")
-    tick = await _get(session, f"{base}/fapi/v1/ticker/24hr")
-    turnover = {}
-    for t in tick if isinstance(tick, list) else []:
+        why = next((reason for f, want, reason in checks if row.get(f) != want), None)
+        if why is not None:
+            _count(left, why)
+            continue
         try:
-            turnover[str(t["symbol"])] = float(t["quoteVolume"])
+            rules[str(row[key])] = parse(row)
+        except (ValueError, KeyError, TypeError):
+            _count(left, "malformed")
+
+
+def _turnover(rows, key: str, value) -> dict:
+    """Symbol -> 24 h turnover in quote units (``value(row)``) of the ticker rows that carry it."""
+    out = {}
+    for t in rows or []:
+        try:
+            out[str(t[key])] = float(value(t))
         except (KeyError, TypeError, ValueError):
             pass
-    return rules, turnover
+    return out
+
+
+async def _binance(session, base: str, quote: str, left: dict):
+    info = await _get(session, f"{base}/fapi/v1/exchangeInfo")
+    rules: dict = {}
+    _take(info.get("symbols") if isinstance(info, dict) else None, left, rules,
+          (("contractType", "PERPETUAL", "not_perpetual"), ("quoteAsset", quote, "other_quote"),
+           ("status", "TRADING", "not_trading")), "symbol", Instrument.from_binance)
+    tick = await _get(session, f"{base}/fapi/v1/ticker/24hr")
+    return rules, _turnover(tick if isinstance(tick, list) else None, "symbol", lambda t: t["quoteVolume"])
 
 
 async def _bybit(session, base: str, quote: str, left: dict):
-    rules, cursor = {}, ""
+    rules: dict = {}
+    cursor = ""
     for _ in range(100):
         p = {"category": "linear", "limit": "1000"}
         if cursor:
@@ -157,31 +169,21 @@ async def _bybit(session, base: str, quote: str, left: dict):
             raise UniverseError(f"instrument list: {base}/v5/market/instruments-info answered "
                                 f"retCode {res.get('retCode') if isinstance(res, dict) else '?'}")
         body = res.get("result") or {}
-        for row in body.get("list") or []:
-            if not isinstance(row, dict):
-                _count(left, "malformed")
-            elif row.get("contractType") != "LinearPerpetual":
-                _count(left, "not_perpetual")
-            elif row.get("quoteCoin") != quote:
-                _count(left, "other_quote")
-            elif row.get("status") != "Trading":
-                _count(left, "not_trading")
-            else:
-                try:
-                    rules[row["symbol"]] = Instrument.from_bybit(row)
-                except (ValueError, KeyError):
-                    _count(left, "malformed")
+        _take(body.get("list"), left, rules,
+              (("contractType", "LinearPerpetual", "not_perpetual"), ("quoteCoin", quote, "other_quote"),
+               ("status", "Trading", "not_trading")), "symbol", Instrument.from_bybit)
         cursor = body.get("nextPageCursor") or ""
         if not cursor:
             break
     res = await _get(session, f"{base}/v5/market/tickers", {"category": "linear"})
-    turnover = {}
-    for t in ((res.get("result") or {}).get("list") or []) if isinstance(res, dict) else []:
-        try:
-            turnover[str(t["symbol"])] = float(t["turnover24h"])
-        except (KeyError, TypeError, ValueError):
-            pass
-    return rules, turnover
+    rows = (res.get("result") or {}).get("list") if isinstance(res, dict) else None
+    return rules, _turnover(rows, "symbol", lambda t: t["turnover24h"])
+
+
+def _okx_rule(row: dict) -> Instrument:
+    """OKX's grid in base units: ``tickSz``; lot and minimum in contracts of ``ctVal`` base units each."""
+    ct = float(row["ctVal"])
+    return Instrument(str(row["instId"]), float(row["tickSz"]), float(row["lotSz"]) * ct, float(row["minSz"]) * ct)
 
 
 async def _okx(session, base: str, quote: str, left: dict):
@@ -189,32 +191,13 @@ async def _okx(session, base: str, quote: str, left: dict):
     if not isinstance(res, dict) or str(res.get("code", "0")) != "0":
         raise UniverseError(f"instrument list: {base}/api/v5/public/instruments answered code "
                             f"{res.get('code') if isinstance(res, dict) else '?'}")
-    rules = {}
-    for row in res.get("data") or []:
-        if not isinstance(row, dict):
-            _count(left, "malformed")
-            continue
-        if row.get("ctType") != "linear":
-            _count(left, "not_perpetual")  # inverse swaps
-        elif row.get("settleCcy") != quote:
-            _count(left, "other_quote")
-        elif row.get("state") != "live":
-            _count(left, "not_trading")
-        else:
-            try:
-                ct = float(row["ctVal"])
-                inst = str(row["instId"])
-                rules[inst] = Instrument(inst, float(row["tickSz"]), float(row["lotSz"]) * ct, float(row["minSz"]) * ct)
-            except (KeyError, TypeError, ValueError):
-                _count(left, "malformed")
+    rules: dict = {}
+    _take(res.get("data"), left, rules,  # (ctType inverse: the coin-margined swaps)
+          (("ctType", "linear", "not_perpetual"), ("settleCcy", quote, "other_quote"), ("state", "live", "not_trading")),
+          "instId", _okx_rule)
     tick = await _get(session, f"{base}/api/v5/market/tickers", {"instType": "SWAP"})
-    turnover = {}
-    for t in (tick.get("data") or []) if isinstance(tick, dict) else []:
-        try:
-            turnover[str(t["instId"])] = float(t["volCcy24h"]) * float(t["last"])
-        except (KeyError, TypeError, ValueError):
-            pass
-    return rules, turnover
+    rows = tick.get("data") if isinstance(tick, dict) else None
+    return rules, _turnover(rows, "instId", lambda t: float(t["volCcy24h"]) * float(t["last"]))
 
 
 _FETCH = {"binance": _binance, "bybit": _bybit, "okx": _okx}
