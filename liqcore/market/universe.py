@@ -193,7 +193,8 @@ async def _okx(session, base: str, quote: str, left: dict):
                             f"{res.get('code') if isinstance(res, dict) else '?'}")
     rules: dict = {}
     _take(res.get("data"), left, rules,  # (ctType inverse: the coin-margined swaps)
-          (("ctType", "linear", "not_perpetual"), ("settleCcy", quote, "other_quote"), ("state", "live", "not_trading")),
+          (("ctType", "linear", "not_perpetual"), ("settleCcy", quote, "other_quote"),
+           ("state", "live", "not_trading")),
           "instId", _okx_rule)
     tick = await _get(session, f"{base}/api/v5/market/tickers", {"instType": "SWAP"})
     rows = tick.get("data") if isinstance(tick, dict) else None
