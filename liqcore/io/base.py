@@ -287,3 +287,24 @@ def duplicate_keep(events: np.ndarray, trade_ids=None) -> np.ndarray | None:
     keep = np.ones(n, dtype=bool)
     keep[idx] = keep_sub
     return keep
+
+
+def arrow_numpy(arr, dtype) -> np.ndarray:
+    """An Arrow array as numpy: a null-free primitive one read from its data buffer (pyarrow's
+    ``to_numpy`` imports pandas, a fixed cost of a few tenths of a second on each convert)."""
+    import pyarrow as pa
+
+    if arr.null_count or not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)
+                              or pa.types.is_boolean(arr.type)):
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype)
+    if pa.types.is_boolean(arr.type):  # bits: as bytes first
+        arr = arr.cast(pa.uint8())
+    data = np.frombuffer(arr.buffers()[1], dtype=arr.type.to_pandas_dtype())
+    return np.asarray(data[arr.offset:arr.offset + len(arr)], dtype=dtype)
+
+
+def arrow_nulls(col) -> np.ndarray:
+    """The mask of a column's empty cells."""
+    import pyarrow.compute as pc
+
+    return np.zeros(len(col), dtype=bool) if not col.null_count else arrow_numpy(pc.is_null(col), bool)

@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.base import TIER_MARKED, Reader, _FileState
+from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.files import _Blocks
 from liqcore.types import EVENT_DTYPE, Kind, Side
 
@@ -426,27 +427,6 @@ class _Conv:
         self.reject(bad, ~np.isfinite(v), "non_finite", name)
         self.reject(bad, v <= 0, "non_positive", name, lambda i: repr(float(v[i])))
         return v
-
-
-def _np(arr, dtype) -> np.ndarray:
-    """An Arrow array as numpy: a null-free primitive one read from its data buffer (pyarrow's
-    ``to_numpy`` imports pandas, a fixed cost of a few tenths of a second on each convert)."""
-    import pyarrow as pa
-
-    if arr.null_count or not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)
-                              or pa.types.is_boolean(arr.type)):
-        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype)
-    if pa.types.is_boolean(arr.type):  # bits: as bytes first
-        arr = arr.cast(pa.uint8())
-    data = np.frombuffer(arr.buffers()[1], dtype=arr.type.to_pandas_dtype())
-    return np.asarray(data[arr.offset:arr.offset + len(arr)], dtype=dtype)
-
-
-def _nulls(col) -> np.ndarray:
-    """The mask of a column's empty cells."""
-    import pyarrow.compute as pc
-
-    return np.zeros(len(col), dtype=bool) if not col.null_count else _np(pc.is_null(col), bool)
 
 
 def _trade_ids(col) -> np.ndarray:

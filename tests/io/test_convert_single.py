@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from liqcore.cli import main
 from liqcore.io import events_to_table, load_events, save_events
-from liqcore.io.tardis import _np, _nulls
+from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
