@@ -145,7 +145,12 @@ class InterruptGuard:
                 pass
 
     def _on_signal(self, signum, frame) -> None:
-        """The Python-level handler (main thread, between two bytecodes)."""
+        """The Python-level handler (main thread, between two bytecodes).  A second Ctrl-C ends the process at
+        once (the line said once): raised again, it could reach the interpreter's top level after the command
+        returned, as a traceback."""
+        if self.interrupted:
+            self._say()
+            self.exit_now()
         self.interrupted = True
         self._say()
         raise KeyboardInterrupt

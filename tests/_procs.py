@@ -21,8 +21,9 @@ def wait_until(p: subprocess.Popen, cond, what: str, bound_s: float = 120.0, eve
 
 
 def signal_and_wait(p: subprocess.Popen, sig, within_s: float, what: str) -> None:
-    """Send ``sig`` to ``p`` (if it still runs) and wait for it to end; fail (and kill it) after ``within_s``."""
-    if p.poll() is None:
+    """Send ``sig`` to ``p`` (if it still runs; None: no signal, the caller sent it) and wait for it to end;
+    fail (and kill it) after ``within_s``."""
+    if sig is not None and p.poll() is None:
         p.send_signal(sig)
     try:
         p.wait(within_s)

@@ -69,7 +69,8 @@ def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_li
         time.sleep(second)
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
-    signal_and_wait(p, signal.SIGINT, 30, f"{args[0] if args else 'the command'}, interrupted after {delay} s")
+    # (the SIGINT was sent above, once: a second one here would be a second Ctrl-C)
+    signal_and_wait(p, None, 30, f"{args[0] if args else 'the command'}, interrupted after {delay} s")
     return p.returncode, time.monotonic() - t, p.stderr.read(), False
 
 
