@@ -57,6 +57,22 @@ GRACE_S = 0.6
 _STOP = b"\0"  # written by uninstall(): signal numbers are never 0
 
 
+#: quick clean-ups (removing a command's temporary folder) run when the process is ended at once: the
+#: interrupt's deadline or a second Ctrl-C, which skip the command's own ``finally`` blocks
+_ON_FORCED_EXIT: list = []
+
+
+def on_forced_exit(fn) -> None:
+    """Run ``fn()`` (quick; its errors ignored) if the process is ended at once by an interrupt."""
+    _ON_FORCED_EXIT.append(fn)
+
+
+def drop_forced_exit(fn) -> None:
+    """No longer run ``fn`` at a forced exit (the command cleaned up itself)."""
+    if fn in _ON_FORCED_EXIT:
+        _ON_FORCED_EXIT.remove(fn)
+
+
 class InterruptGuard:
     """Context manager: the mechanism above for ``command`` while the block runs (main thread only;
     elsewhere it does nothing).  ``grace_s=None``: no deadline (the command stops gracefully itself)."""
@@ -213,6 +229,11 @@ class InterruptGuard:
                 except Exception:  # noqa: BLE001
                     pass
 
+        for fn in list(_ON_FORCED_EXIT):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - exiting anyway
+                pass
         t = threading.Thread(target=flush, daemon=True)  # never wait on a blocked pipe
         t.start()
         t.join(0.1)

@@ -133,6 +133,13 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
                          "a file of mode 0600)")
     summary = DownloadSummary(source, dataset is not None)
     todo, stage = _todo(units, summary, dataset, out)
+    from liqcore.interrupt import drop_forced_exit, on_forced_exit
+
+    def remove_stage():
+        shutil.rmtree(stage, ignore_errors=True)
+
+    if dataset is not None:  # (a Ctrl-C whose deadline ends the process before the finally below)
+        on_forced_exit(remove_stage)
     try:
         asyncio.run(_run(todo, summary, stage, dataset=dataset, jobs=jobs, retries=retries, backoff_s=backoff_s,
                          strict=strict, api_key=api_key, lock_wait=lock_wait, feed_latency_ns=feed_latency_ns,
@@ -140,7 +147,8 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
                          source=source))
     finally:
         if dataset is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+            remove_stage()
+            drop_forced_exit(remove_stage)
     return summary
 
 
