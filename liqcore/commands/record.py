@@ -49,12 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--venue", default="bybit", help="bybit | binance | okx (default bybit)")
     p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT; or all (every liquidation of "
                                                     "the venue)")
-    p.add_argument("--also", default="", metavar="SYMS",
-                   help="--symbols all: the symbols whose trades (and top of book) are recorded too (comma list)")
-    p.add_argument("--exclude", default="", metavar="SYMS", help="--symbols all (Bybit): symbols left out (comma list)")
-    p.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency (default USDT)")
-    p.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
-                   help="--symbols all (Bybit): leave out symbols whose 24 h turnover is below QUOTE units")
+    from liqcore.commands._market import add_universe_arguments
+
+    add_universe_arguments(p, also="recorded", narrowed="left out (Bybit)")
     p.add_argument("--rest-url", default=None, metavar="URL",
                    help="--symbols all: the venue's REST base URL for its instrument list (mirrors, tests)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -131,7 +128,9 @@ def _whole_market(args, venue: str) -> tuple[list[str], list]:
     """``--symbols all``: the symbols watched and the connection specs (liqcore.market.streams)."""
     from liqcore.market.streams import ALL_MARKET_STREAM, whole_market_specs
 
-    also = [s.strip().upper() for s in args.also.split(",") if s.strip()]
+    from liqcore.commands._market import select_universe, symbol_list
+
+    also = symbol_list(args.also)
     if venue in ALL_MARKET_STREAM:
         if args.exclude or args.min_volume is not None:
             raise ValueError(f"symbols: {venue}'s all-market liquidation stream carries every symbol and cannot be "
@@ -141,12 +140,7 @@ def _whole_market(args, venue: str) -> tuple[list[str], list]:
               + (f" and the trades of {','.join(also)}" if also else ""), file=sys.stderr)
         return (also or ["ALL"]), whole_market_specs(venue, [], also, url=args.ws_url, network=args.network,
                                                      book=args.book)
-    from liqcore.market.universe import load_universe
-
-    u = asyncio.run(load_universe(venue, base_url=args.rest_url, quote=args.quote))
-    u = u.select(exclude=args.exclude.split(","), min_volume=args.min_volume)
-    if not u.symbols:
-        raise ValueError(f"symbols: no {args.quote} perpetual of {venue} is left after --exclude / --min-volume")
+    _, u = select_universe(args, venue, args.rest_url)
     specs = whole_market_specs(venue, u.symbols, also, url=args.ws_url, network=args.network, book=args.book,
                                tickers=True)
     print(f"{u.describe()}; {len(specs)} connection(s)", file=sys.stderr)
@@ -225,11 +219,9 @@ def run(args) -> int:
     if args.symbols.strip().lower() == "all":
         symbols, extra["specs"] = _whole_market(args, venue)
     else:
-        for name in ("also", "exclude"):
-            if getattr(args, name):
-                raise ValueError(f"{name}: only with --symbols all")
-        if args.min_volume is not None:
-            raise ValueError("min-volume: only with --symbols all")
+        from liqcore.commands._market import check_list_flags
+
+        check_list_flags(args)
         symbols = _symbols(args.symbols)
         from liqcore.commands.inputs import warn_unknown_symbols
 

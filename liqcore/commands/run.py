@@ -5,7 +5,18 @@
     liqcore run --symbols ETHUSDT,SOLUSDT --replay synthetic --live          # the whole live path, offline
     liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
     liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
+    liqcore run --venue binance --symbols all --exclude BTCUSDT --min-volume 5e6    # every perpetual of the venue
+    liqcore run --venue binance --symbols all --replay rec/ --no-dashboard   # a whole-market recording, offline
     liqcore run --strategy cascade-fade --exits engine --journal s.sqlite --record rec/   # any strategy; the session kept
+
+``--symbols all`` watches every liquidation of the venue (Binance ``!forceOrder@arr``, OKX
+``liquidation-orders`` SWAP, Bybit ``allLiquidation.<symbol>`` of every listed perpetual, sharded over
+connections); each symbol keeps its own threshold and cascade state.  The venue's instrument list (its REST
+API, ``--rest-url`` to override; cached for an hour with the time fetched) gives the traded symbols and each
+one's trading rules (tick, lot, minimum quantity and notional): every order is rounded and checked on its
+symbol's rules before it leaves, and a cascade on a symbol the list does not hold is refused and counted
+(``no_instrument``), never sent.  ``--exclude`` and ``--min-volume`` leave symbols out of trading; trades
+(and the top of book) are subscribed for ``--also`` only.
 
 Paper trading a ``--replay`` runs on the recording's receive times: decisions, cooldowns, entry and
 hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
@@ -14,7 +25,9 @@ backtest`` finds on the same recording (``--live`` replays trade against the fak
 ``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
 environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
 command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
-127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used).
+127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used);
+with ``--venue binance`` it replays a Binance recording (what ``liqcore record --venue binance`` writes)
+through a fake Binance market stream on 127.0.0.1, on the same path as the live feed.
 SIGUSR1 toggles the kill switch (no new entries); so does the file given by ``--kill-switch`` when it
 exists. A replay run ends once the whole recording was replayed (or after ``--duration``).
 ``--web [HOST:]PORT`` serves the web dashboard from this process (read-only, 127.0.0.1 unless a host is
@@ -53,7 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
     p.add_argument("--venue", default="bybit", help="market-data venue: bybit | binance | okx (default bybit)")
-    p.add_argument("--symbols", default="DOGEUSDT,SOLUSDT,ETHUSDT", help="comma list of traded symbols")
+    p.add_argument("--symbols", default="DOGEUSDT,SOLUSDT,ETHUSDT",
+                   help="comma list of traded symbols; or all (every perpetual of the venue: its all-market "
+                        "liquidation stream, the traded symbols and their trading rules from its instrument list)")
+    from liqcore.commands._market import add_universe_arguments
+
+    add_universe_arguments(p, also="subscribed", narrowed="not traded")
     p.add_argument("--scope", default="venue", choices=("venue", "instrument"),
                    help="venue: a cascade is counted on the trade venue's liquidations alone; instrument: on the "
                         "liquidations of every venue of the instrument (--watch-venues), each judged against its own "
@@ -66,11 +84,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--scope instrument: a public websocket URL override for one watched venue (repeatable)")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
     p.add_argument("--ws-url", metavar="URL", help="public websocket URL override")
-    p.add_argument("--rest-url", metavar="URL", help="Bybit REST URL override (--live)")
+    p.add_argument("--rest-url", metavar="URL", help="REST URL override: the Bybit gateway's (--live) and, with "
+                   "--symbols all, the venue's instrument list")
     p.add_argument("--private-ws-url", metavar="URL", help="Bybit private websocket URL override (--live)")
     p.add_argument("--live", action="store_true", help="send real orders through the Bybit gateway")
     p.add_argument("--key-file", metavar="FILE", help="0600 file with BYBIT_API_KEY/BYBIT_API_SECRET (--live)")
-    p.add_argument("--replay", metavar="PATH|synthetic", help="replay recordings (or a synthetic market) through a local fake exchange")
+    p.add_argument("--replay", metavar="PATH|synthetic", help="replay recordings (or a synthetic market) through a local "
+                   "fake exchange (Bybit; --venue binance: Binance recordings through a fake Binance market stream)")
     p.add_argument("--allow-empty", action="store_true",
                    help="run (with a warning) even when --replay or --seed-history recordings have nothing usable")
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
@@ -115,10 +135,13 @@ def _symbols(text: str) -> list[str]:
     return syms
 
 
-def _replay_source(args, symbols):
+def _replay_source(args, symbols, venue: str = "bybit", topics=None):
+    """The frames a ``--replay`` sends; Binance: only those of the subscribed ``topics`` (stream names)."""
     from liqcore.testing.fake_replay import read_recording, synthetic_frames
 
     if args.replay == "synthetic":
+        if venue != "bybit":
+            raise ValueError("replay: the synthetic market is replayed as Bybit frames; use --venue bybit")
         from liqcore.backtest.synthetic import synthetic_market
 
         if not args.replay_days > 0:
@@ -128,32 +151,45 @@ def _replay_source(args, symbols):
 
     if not Path(args.replay).exists():
         raise ValueError(f"replay: {args.replay} does not exist")
-    _check_replay(args.replay, symbols, args.allow_empty)
+    if venue == "binance":
+        from liqcore.testing.fake_streams import binance_streams
+
+        def wanted(frame) -> bool:
+            return any(n in topics for n in binance_streams(frame))
+        what = "of the subscribed streams"
+    else:
+        keys = [f'.{s}"'.encode() for s in symbols]
+
+        def wanted(frame) -> bool:
+            return any(k in frame for k in keys)
+        what = f"of --symbols {','.join(symbols)}" if len(symbols) <= 10 else f"of the {len(symbols)} symbols"
+    _check_replay(args.replay, venue, wanted, what, args.allow_empty)
     args.replay_rejects = {}  # lines the replay skips (implausible receive times, malformed): in the summary
-    return read_recording(args.replay, "bybit", stats=args.replay_rejects)
+    frames = read_recording(args.replay, venue, stats=args.replay_rejects)
+    return (f for f in frames if wanted(f[1])) if venue == "binance" else frames
 
 
-def _check_replay(path, symbols, allow_empty: bool) -> None:
-    """Fail (exit 1, naming why) unless the recording has a Bybit frame of a traded symbol: stops at
-    the first one, reads the whole recording only when there is none."""
+def _check_replay(path, venue: str, wanted, what: str, allow_empty: bool) -> None:
+    """Fail (exit 1, naming why) unless the recording has a frame of ``venue`` that the run ``wanted``: stops
+    at the first one, reads the whole recording only when there is none."""
     from liqcore.io import require_usable
     from liqcore.testing.fake_replay import read_recording
 
     stats: dict = {}
-    keys = [f'.{s}"'.encode() for s in symbols]
     frames = 0
-    for _, frame in read_recording(path, "bybit", stats=stats):
+    for _, frame in read_recording(path, venue, stats=stats):
         frames += 1
-        if any(k in frame for k in keys):
+        if wanted(frame):
             return
+    name = venue.capitalize()
     if frames:
-        why = f"{frames:,} Bybit frames, none of --symbols {','.join(symbols)}"
+        why = f"{frames:,} {name} frames, none {what}"
     elif stats:
         why = f"{sum(stats.values()):,} lines skipped (" + ", ".join(f"{k} {v:,}" for k, v in sorted(stats.items())) + ")"
     else:
         why = "no recorder lines found"
-    require_usable(0, [path], reason=why + "; --replay takes Bybit recorder files (what `liqcore record --venue bybit` writes)",
-                   allow_empty=allow_empty)
+    require_usable(0, [path], reason=why + f"; --replay takes {name} recorder files (what `liqcore record --venue "
+                   f"{venue}` writes)", allow_empty=allow_empty)
 
 
 def _instrument_scope(args, params, venue: str, symbols: list[str]):
@@ -234,14 +270,27 @@ def build(args):
     checked = check_judge(strategy)  # an OpenAI-compatible judge: one cheap call before anything starts
     if checked:
         print(checked, flush=True)
-    symbols = _symbols(args.symbols)
-    if not args.replay:  # the live venues: a symbol they do not list brings no market data
-        from liqcore.commands.inputs import warn_unknown_symbols
-
-        warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
     venue = (args.trade_venue or args.venue).lower()
-    watch, detector, registry = _instrument_scope(args, params, venue, symbols)
     stream_module(venue)
+    universe = None  # --symbols all: (the venue's instrument list, the traded part of it)
+    if str(args.symbols).strip().lower() == "all":
+        if getattr(args, "scope", "venue") == "instrument":
+            raise ValueError("scope: --symbols all watches one venue's whole market; --scope instrument takes a list")
+        from liqcore.commands._market import select_universe
+
+        universe = select_universe(args, venue, args.rest_url)
+        symbols = universe[1].symbols
+        print(f"{universe[1].describe()}: every one traded on its own rules", file=sys.stderr, flush=True)
+    else:
+        from liqcore.commands._market import check_list_flags
+
+        check_list_flags(args)
+        symbols = _symbols(args.symbols)
+        if not args.replay:  # the live venues: a symbol they do not list brings no market data
+            from liqcore.commands.inputs import warn_unknown_symbols
+
+            warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
+    watch, detector, registry = _instrument_scope(args, params, venue, symbols)
     from liqcore.live.feeds import feed_options
     from liqcore.strategies import resolve_strategy
 
@@ -264,22 +313,34 @@ def build(args):
     ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
     fake_thread = replay_clock = None
     if args.replay:
-        if venue != "bybit":
-            raise ValueError("replay: the fake exchange speaks Bybit; use --venue bybit")
+        if venue not in ("bybit", "binance"):
+            raise ValueError("replay: the fake venues replay Bybit and Binance recordings; use --venue bybit or binance")
         from liqcore.testing.fake_exchange import FakeExchangeThread
 
-        source = _replay_source(args, symbols)
+        if venue == "binance" or universe is not None:  # (the streams the run subscribes)
+            subscribed = {t for sp in _feed_specs(venue, symbols, universe, args, feed_opts, None) for t in sp.topics}
+        else:
+            from liqcore.venues.bybit.stream import topics
+
+            subscribed = topics(symbols, tickers=bool(feed_opts.get("tickers")))
+        source = _replay_source(args, symbols, venue, subscribed)
         if not args.live:
             # paper trading a replay runs on the replayed receive times (cooldowns, timeouts, decisions),
             # like a backtest of the same recording; --live trades against the fake venue in wall time
             from liqcore.testing.fake_replay import ReplayClock
-            from liqcore.venues.bybit.stream import topics
 
-            replay_clock = ReplayClock(topics=topics(symbols, tickers=bool(feed_opts.get("tickers"))))
+            # (Binance: the source holds only the subscribed streams' frames)
+            replay_clock = ReplayClock(topics=subscribed if venue == "bybit" else None)
             source = replay_clock.wrap(source)
-        fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
-        fx = fake_thread.start()
-        ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
+        if venue == "binance":
+            from liqcore.testing.fake_streams import FakeMarketStream
+
+            fake_thread = FakeExchangeThread(FakeMarketStream, venue="binance", replay=source, speed=args.speed or None)
+            ws_url = fake_thread.start().ws_url
+        else:
+            fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
+            fx = fake_thread.start()
+            ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None
     if args.live:
         from liqcore.live.bybit_gateway import BybitGateway
@@ -311,7 +372,10 @@ def build(args):
             raise
     engine = Engine(params, venues=[venue, *(v for v, _, _ in watch)], gateway=gateway, journal=journal,
                     symbols=symbols, equity=args.equity, notional=notional, kill_switch=args.kill_switch,
-                    strategy=strategy, registry=registry, detector=detector)
+                    strategy=strategy, registry=registry, detector=detector,
+                    instruments=universe[1].rules if universe is not None else None)
+    if universe is not None:  # a cascade on a symbol the instrument list does not hold: no_instrument
+        engine.listed = {engine.registry.id(venue, s) for s in universe[0].rules}
     if args.read_only:
         engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
         engine.kill_switch.toggle = lambda: True
@@ -350,10 +414,25 @@ def build(args):
                        reason=f"no {venue} liquidation received before now to seed the thresholds from")
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
                         web=web_options(args),
+                        specs=_feed_specs(venue, symbols, universe, args, feed_opts, ws_url) if universe else None,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
                         features=getattr(args, "features", None) or (), watch=watch,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
     return engine, runner, fake_thread
+
+
+def _feed_specs(venue: str, symbols, universe, args, feed_opts: dict, url):
+    """The market-data connections of the run: ``--symbols all``: the venue's all-market liquidation stream
+    (:func:`liqcore.market.streams.whole_market_specs`) and the --also symbols' trades; a list: its streams."""
+    if universe is None:
+        from liqcore.live.feeds import stream_module
+
+        return stream_module(venue).connection_specs(symbols, url=url, network=args.network, **feed_opts)
+    from liqcore.commands._market import symbol_list
+    from liqcore.market.streams import whole_market_specs
+
+    return whole_market_specs(venue, symbols, symbol_list(args.also), url=url, network=args.network,
+                              book=bool(feed_opts.get("book")), tickers=bool(feed_opts.get("tickers")))
 
 
 async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 1.0, linger: bool = False) -> None:
@@ -486,13 +565,17 @@ def run(args) -> int:
 def summary_line(summary: dict) -> str:
     """The one-line text summary: ``fills=4 (entry 2, exit 2)`` tells entry fills from exit fills."""
     fk = summary["fills_by_kind"]
-    line = (f"{summary['mode']} {summary['venue']} {','.join(summary['symbols'])}: frames={summary['frames']} "
+    from liqcore.live.runner import symbols_text
+
+    line = (f"{summary['mode']} {summary['venue']} {symbols_text(summary['symbols'])}: frames={summary['frames']} "
             f"cascades={summary['cascades']} orders={summary['orders']} "
             f"fills={summary['fills']} (entry {fk['entry']}, exit {fk['exit']}) trades={len(summary['trades'])} "
             f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
             f"errors={summary['errors']}")
     for w in summary.get("watch") or []:  # --scope instrument: the other venues' liquidation feeds
         line += f" watched {w['venue']} {','.join(w['symbols'])}: frames={w['frames']}"
+    if (summary.get("decided") or {}).get("no_instrument"):  # cascades on symbols without trading rules
+        line += f" no_instrument={summary['decided']['no_instrument']} (cascades refused: no trading rules)"
     dropped = {k: v for k, v in (summary.get("rejects") or {}).items() if "implausible" in k and v}
     if dropped:
         line += " dropped: " + ", ".join(f"{k} {v:,}" for k, v in sorted(dropped.items()))

@@ -100,8 +100,9 @@ class DecisionLog:
     Calls back: ``on_error()`` (a failed bookkeeping step or callback).
 
     Exposes: ``decisions`` (the recent ones, bounded), ``cascades`` (confirmed so far), ``blocked`` (cascades
-    the shell refused, by reason), ``names`` (symbol id -> (venue, symbol) cache); :meth:`record` (a detector
-    record in: its dict out), :meth:`emit` (a finished decision)."""
+    the shell refused, by reason), ``outcomes`` (every decision, by outcome: ``order`` or the reason), ``names``
+    (symbol id -> (venue, symbol) cache); :meth:`record` (a detector record in: its dict out), :meth:`emit` (a
+    finished decision)."""
 
     def __init__(self, registry, core_idx: dict, orders, checks: dict, metrics, journal, *, on_error,
                  on_cascade=None, on_decision=None, annotate=None):
@@ -118,6 +119,7 @@ class DecisionLog:
         self.decisions: list[Decision] = []  # recent decisions (bounded)
         self.cascades = 0
         self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
+        self.outcomes: dict[str, int] = {}  # every decision by outcome: "order" or its reason (e.g. no_instrument)
         self.names: dict[int, tuple[str, str]] = {}  # symbol_id -> (venue, symbol) of detector records
 
     def record(self, rec) -> dict:
@@ -164,6 +166,8 @@ class DecisionLog:
             self.annotate(d)
         if d.reason in ("kill_switch", "halted"):
             self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
+        k = d.reason or d.action
+        self.outcomes[k] = self.outcomes.get(k, 0) + 1
         self.decisions.append(d)
         if len(self.decisions) > 1000:
             del self.decisions[:500]

@@ -107,6 +107,8 @@ class Engine:
     ``warm``, ``keeper``, ``lifecycle``); the parts' state is read through them (the delegating properties
     below keep the older names working)."""
 
+    listed: set | None = None  #: registry ids of the symbols whose trading rules are known (see _refusal)
+
     def __init__(self, params: Params | None = None, venues: Iterable[str] | str = ("bybit",), gateway=None,
                  registry: SymbolRegistry | None = None, journal=None,
                  on_decision: Callable[[Decision], None] | None = None,
@@ -274,10 +276,6 @@ class Engine:
     @property
     def mode(self) -> str:
         return "paper" if self.paper else "live"
-
-    @property
-    def equity(self) -> float:
-        return self.core.equity
 
     # ------------------------------------------------------------------ the synchronous core
     def on_frame(self, venue: str, frame: bytes, recv_ns: int | None = None) -> list[Decision]:
@@ -504,7 +502,7 @@ class Engine:
         ci = self._core_idx.get(sid)
         d = Decision(info["venue"], info["symbol"], sid, info["cascade_id"], ts, info["dominant"], "none")
         res = None
-        d.reason = self._refusal(ci)
+        d.reason = self._refusal(ci, sid)
         if not d.reason:
             if ci in self._held:
                 self._flush_held(ci)
@@ -517,10 +515,11 @@ class Engine:
                                             "cascade_id": info["cascade_id"]})
         return self._decided(d, res, ci)
 
-    def _refusal(self, ci: int | None) -> str:
-        """Why a decision is refused before the core is asked (not traded, kill switch, halted), or ""."""
+    def _refusal(self, ci: int | None, sid: int = -1) -> str:
+        """Why a decision is refused before the core is asked (not traded; ``no_instrument``: not traded and
+        its symbol id not in :attr:`listed`, the symbols whose trading rules are known; kill switch, halted), or ""."""
         if ci is None:
-            return "not_traded"
+            return "no_instrument" if self.listed is not None and sid not in self.listed else "not_traded"
         if self.kill_switch.killed:
             return "kill_switch"
         if self.health.halted:
@@ -593,7 +592,7 @@ _DELEGATED = {
     "error_counts": "health.error_counts", "alarm": "health.alarm", "clear_alarm": "health.clear_alarm",
     "all_alarms": "health.all_alarms", "clock_ok": "health.clock_ok", "clock_failed": "health.clock_failed",
     "set_venue_clock_offset": "venue_clock_guard.set_offset", "start": "lifecycle.start",
-    "shutdown": "lifecycle.shutdown", "session_info": "lifecycle.session_info",
+    "shutdown": "lifecycle.shutdown", "session_info": "lifecycle.session_info", "equity": "core.equity",
 }
 for _name, _path in _DELEGATED.items():
     setattr(Engine, _name, _via(_path.rstrip("="), _path.endswith("=")))

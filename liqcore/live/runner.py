@@ -12,6 +12,10 @@ web=None)``; ``web``: ``{"host", "port", "token", "control", "ssl"}`` serves the
 is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels every working entry
 (batch cancels, confirmed; positions keep their venue TP/SL) within the ``shutdown-timeout``, flushes the
 journal and closes the gateway; ``summary["shutdown"]`` names any entry whose cancel could not be confirmed.
+``specs``: the feed's connections as given (``run --symbols all``: the venue's all-market liquidation stream,
+:func:`liqcore.market.streams.whole_market_specs`) instead of the symbols' own streams.  The summary counts
+the confirmed cascades per symbol (``cascades_by_symbol``) and every decision by outcome (``decided``:
+``order`` or the reason, e.g. ``no_instrument``).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import time
 
 from liqcore.live.feeds import FeedManager
 
-__all__ = ["LiveRunner"]
+__all__ = ["LiveRunner", "symbols_text"]
 
 log = logging.getLogger("liqcore.runner")
 
@@ -71,6 +75,14 @@ def strategy_needs(engine, features=()) -> frozenset:
     return frozenset(needs) | {"liquidation", "trade"} | feature_needs(features) | book
 
 
+def symbols_text(symbols, most: int = 10) -> str:
+    """``ETHUSDT,SOLUSDT``; beyond ``most`` symbols (a whole market) the first ones and the count."""
+    symbols = list(symbols)
+    if len(symbols) <= most:
+        return ",".join(symbols)
+    return f"{','.join(symbols[:3])},... ({len(symbols)} symbols)"
+
+
 def _liquidation_specs(venue: str, symbols, url, network: str):
     """The connections of a watched venue's liquidation stream alone (no trades: orders are elsewhere)."""
     from liqcore.live.feeds import stream_module
@@ -85,7 +97,7 @@ class LiveRunner:
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
                  warm_interval_s: float | None = 0.002,
                  feed_symbols: list[str] | None = None, features=(), watch=(), web: dict | None = None,
-                 **conn_kwargs):
+                 specs=None, **conn_kwargs):
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
@@ -105,7 +117,8 @@ class LiveRunner:
         self.needs = strategy_needs(engine, features)
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
                                 registry=engine.registry, url=ws_url, network=network,
-                                clock=engine.now_ns if replay else None, needs=self.needs, **conn_kwargs)
+                                clock=engine.now_ns if replay else None, needs=self.needs, specs=specs,
+                                **conn_kwargs)
         #: the other venues' liquidation feeds (instrument scope, ``watch``: ``(venue, symbols, url or None)``):
         #: liquidations only, into the same engine (its detector counts them; orders stay on ``venue``)
         self.watch_feeds = [
@@ -208,7 +221,7 @@ class LiveRunner:
 
             self._dashboard = Dashboard(self.snapshot, self.dashboard_hz)
             self._dashboard.start()
-        log.info("running: venue=%s symbols=%s mode=%s", self.venue, ",".join(self.symbols), self.engine.mode)
+        log.info("running: venue=%s symbols=%s mode=%s", self.venue, symbols_text(self.symbols), self.engine.mode)
         try:
             if duration is not None:
                 try:
@@ -264,7 +277,8 @@ class LiveRunner:
                            "decoder": self._decoder_counters(f.venue)} for f in self.watch_feeds],
                 "gaps": h["gaps"], "reconnects": h["reconnects"], "coverage": h["coverage"],
                 "coverage_by_hour": {str(k): v for k, v in self.feed.coverage_by_hour().items()},
-                "cascades": eng.cascades, "orders": eng.orders, "fills": eng.fills,
+                "cascades": eng.cascades, "cascades_by_symbol": dict(eng.checks["cascades"]),
+                "decided": dict(eng.decision_log.outcomes), "orders": eng.orders, "fills": eng.fills,
                 "fills_by_kind": dict(eng.fill_kinds), "equity": eng.equity, "day_pnl": snap["day_pnl"],
                 "errors": snap["errors"], "errors_by_source": snap["errors_by_source"], "halted": eng.halted,
                 "alarms": snap.get("alarms", {}),

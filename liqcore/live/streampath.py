@@ -88,7 +88,7 @@ class StreamPath:
     ``note_fields`` (the strategy's notes on a signal, or None).
 
     Calls back: ``keep_record(rec)`` (the decision log keeps a detector record; never decided here),
-    ``refusal(ci)`` (the engine's shell checks: not traded, kill switch, halt), ``decided(d, res, ci)`` (the
+    ``refusal(ci, sid)`` (the engine's shell checks: not traded, kill switch, halt), ``decided(d, res, ci)`` (the
     order path, which also hands the decision to the decision log) and ``advanced(ts, tr)`` (once per batch:
     the latest venue time seen and its receive time, the engine's detector clock).
 
@@ -213,7 +213,7 @@ class StreamPath:
         if self.note_fields is not None:
             d.note_fields = self.note_fields(g)  # noqa
         res = None
-        d.reason = self.refusal(ci)
+        d.reason = self.refusal(ci, sid)
         if not d.reason:
             row = np.array(g, dtype=g.dtype).reshape(1).copy()
             row["symbol_id"] = ci

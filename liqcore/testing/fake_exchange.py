@@ -784,9 +784,12 @@ class FakeExchangeThread:
 
     ``with FakeExchangeThread(replay=..., speed=...) as fx:`` yields the started exchange (its URLs are
     ready); :meth:`call` runs a coroutine (e.g. ``fx.trade(...)``) in the exchange's loop from any thread.
+    ``factory``: another fake venue with the same ``start`` / ``stop`` coroutines (e.g.
+    :class:`liqcore.testing.fake_streams.FakeMarketStream`, the Binance replay), built with ``kwargs``.
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, factory=None, **kwargs) -> None:
+        self._factory = factory
         self._kwargs = kwargs
         self.fx: FakeExchange | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -800,7 +803,7 @@ class FakeExchangeThread:
             self._loop = loop
             asyncio.set_event_loop(loop)
             try:
-                self.fx = FakeExchange(**self._kwargs)
+                self.fx = (self._factory or FakeExchange)(**self._kwargs)
                 loop.run_until_complete(self.fx.start())
             except BaseException as exc:  # reported to start()
                 self._error = exc

@@ -16,29 +16,70 @@ transport at once; it returns ``time.perf_counter_ns()`` taken just before the w
 without awaiting).  ``fs.subscribed(stream)`` says whether a connection holds that subscription.  Frames are
 whatever the caller gives (``liqcore.venues.binance.samples`` / ``okx.samples`` build real ones).
 
+A replay (``FakeMarketStream("binance", replay=frames, speed=10)``, what ``liqcore run --venue binance
+--replay FILE`` serves): the ``(recv_ns, frame_bytes)`` source (:func:`liqcore.testing.fake_replay.read_recording`)
+is sent at ``speed`` times real time (None or 0: as fast as possible), starting ``replay_delay`` seconds
+after the first subscription arrives; each frame goes to the connections subscribed to one of its streams
+(:func:`binance_streams`: a ``forceOrder`` push to ``!forceOrder@arr`` and ``<sym>@forceOrder``, a trade to
+``<sym>@aggTrade`` / ``<sym>@trade``, ...), waiting while a connection's send buffer is full (nothing is
+dropped); ``replay_done`` is set once every frame was sent, ``stats["replayed"]`` counts them.
+
 The Bybit public stream (and the whole Bybit order API) is :class:`liqcore.testing.fake_exchange.FakeExchange`;
 these two fakes carry market data only, for live runs that watch several venues' liquidations.
 """
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 
 import orjson
 from aiohttp import WSMsgType, web
 
-__all__ = ["FakeMarketStream"]
+__all__ = ["FakeMarketStream", "binance_streams"]
 
 _PATHS = {"binance": "/ws", "okx": "/ws/v5/public"}
+#: a Binance push's event type -> the streams that carry it (``{s}``: the symbol, lower case)
+_BINANCE_STREAMS = {b"forceOrder": ("!forceOrder@arr", "{s}@forceOrder"), b"aggTrade": ("{s}@aggTrade",),
+                    b"trade": ("{s}@trade",), b"bookTicker": ("{s}@bookTicker",),
+                    b"markPriceUpdate": ("{s}@markPrice@1s", "{s}@markPrice", "!markPrice@arr@1s")}
+_EVENT = re.compile(rb'"e":"([A-Za-z]+)"')
+_SYMBOL = re.compile(rb'"s":"([A-Za-z0-9_]+)"')
+_REPLAY_HIGH_WATER = 4 << 20  # bytes queued on a connection before the replay waits for it to drain
+
+
+def binance_streams(frame: bytes) -> tuple[str, ...]:
+    """The Binance stream names a raw push belongs to (a combined stream's wrapper: its ``stream``); ()
+    for anything else (a subscription answer)."""
+    head = frame[:64]
+    if head.startswith(b'{"stream":"'):
+        return (frame[11:frame.index(b'"', 11)].decode(),)
+    e = _EVENT.search(frame)
+    if e is None or e.group(1) not in _BINANCE_STREAMS:
+        return ()
+    s = _SYMBOL.search(frame)
+    sym = s.group(1).decode().lower() if s else ""
+    return tuple(n.format(s=sym) for n in _BINANCE_STREAMS[e.group(1)])
 
 
 class FakeMarketStream:
-    def __init__(self, venue: str, host: str = "127.0.0.1") -> None:
+    def __init__(self, venue: str, host: str = "127.0.0.1", *, replay=None, speed: float | None = None,
+                 replay_delay: float = 0.25) -> None:
         venue = str(venue).lower()
         if venue not in _PATHS:
             raise ValueError(f"venue: the fake market stream speaks binance or okx; got {venue!r}")
+        if replay is not None and venue != "binance":
+            raise ValueError(f"replay: the fake market stream replays Binance recordings; got {venue!r}")
         self.venue = venue
         self.host = host
         self.port = 0
+        self.replay_source = replay
+        self.speed = speed or None
+        self.replay_delay = float(replay_delay)
+        self.replay_done: asyncio.Event | None = None
+        self.stats = {"replayed": 0, "unrouted": 0}
+        self._subscribed: asyncio.Event | None = None
+        self._replay_task: asyncio.Task | None = None
         self._runner: web.AppRunner | None = None
         self._conns: dict[web.WebSocketResponse, set[str]] = {}
         self._transports: dict = {}
@@ -56,9 +97,48 @@ class FakeMarketStream:
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
+        self.replay_done = asyncio.Event()
+        self._subscribed = asyncio.Event()
+        if self.replay_source is not None:
+            self._replay_task = asyncio.create_task(self._replay())
+        else:
+            self.replay_done.set()
         return self
 
+    async def _replay(self) -> None:
+        """Send the replay source (see the module docstring); ``replay_done`` once it is all sent."""
+        try:
+            await self._subscribed.wait()
+            await asyncio.sleep(self.replay_delay)  # the client's remaining subscriptions
+            t0_wall, t0_rec = time.monotonic(), None
+            for recv_ns, frame in self.replay_source:
+                data = bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else orjson.dumps(frame)
+                if t0_rec is None:
+                    t0_rec = recv_ns
+                if self.speed:
+                    delay = t0_wall + (recv_ns - t0_rec) / 1e9 / self.speed - time.monotonic()
+                    await asyncio.sleep(max(delay, 0))
+                elif self.stats["replayed"] % 128 == 0:
+                    await asyncio.sleep(0)  # as fast as possible, but let the loop breathe
+                names = binance_streams(data)
+                if not names:
+                    self.stats["unrouted"] += 1
+                    continue
+                while any(tr is not None and not tr.is_closing() and tr.get_write_buffer_size() > _REPLAY_HIGH_WATER
+                          for tr in self._transports.values()):
+                    await asyncio.sleep(0.005)  # a slow reader: wait, never drop
+                self.write_any(data, names)
+                self.stats["replayed"] += 1
+        finally:
+            self.replay_done.set()
+
     async def stop(self) -> None:
+        if self._replay_task is not None:
+            self._replay_task.cancel()
+            try:
+                await self._replay_task
+            except (asyncio.CancelledError, Exception):
+                pass
         for ws in list(self._conns):
             await ws.close()
         if self._runner is not None:
@@ -80,12 +160,17 @@ class FakeMarketStream:
     def write(self, frame: bytes | dict, stream: str) -> int:
         """:meth:`push` without awaiting: the text frame is framed here and written to each subscribed
         connection's transport at once (as a venue's server writes it)."""
+        return self.write_any(frame, (stream,))
+
+    def write_any(self, frame: bytes | dict, streams) -> int:
+        """:meth:`write` to each connection subscribed to any of ``streams`` (once per connection)."""
         data = frame if isinstance(frame, (bytes, bytearray)) else orjson.dumps(frame)
         n = len(data)
         head = bytes((0x81, n)) if n < 126 else (bytes((0x81, 126)) + n.to_bytes(2, "big") if n < 65536
                                                  else bytes((0x81, 127)) + n.to_bytes(8, "big"))
         out = head + data
-        trs = [self._transports[ws] for ws, subs in self._conns.items() if stream in subs and not ws.closed]
+        trs = [self._transports[ws] for ws, subs in self._conns.items()
+               if not ws.closed and any(n in subs for n in streams)]
         t = time.perf_counter_ns()  # just before the writes
         for tr in trs:
             if tr is not None and not tr.is_closing():
@@ -114,6 +199,7 @@ class FakeMarketStream:
                     method, names = m.get("method"), [str(x) for x in m.get("params") or []]
                     if method == "SUBSCRIBE":
                         subs.update(names)
+                        self._subscribed.set()
                     elif method == "UNSUBSCRIBE":
                         subs.difference_update(names)
                     await ws.send_str(orjson.dumps({"result": None, "id": m.get("id")}).decode())

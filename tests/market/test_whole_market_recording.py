@@ -15,29 +15,10 @@ N_SYMBOLS = 300
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
-    from liqcore.venues.binance.samples import liquidation_frame
+    from tests.market._venues import write_all_market_recording
 
-    rng = np.random.default_rng(1)
-    t0 = 1_767_225_600_000
-    lines = []
-    for k in range(N_SYMBOLS):
-        sym = f"C{k:03d}USDT"
-        px = float(np.round(rng.uniform(0.5, 100), 2))
-        for t in np.sort(rng.integers(0, 4 * 3600 * 1000, 150)):
-            q = float(rng.lognormal(0, 1)) * 100 / px
-            side = "SELL" if rng.random() < .5 else "BUY"
-            lines.append((int(t0 + t), liquidation_frame(sym, int(t0 + t), q, px, side)))
-        for b in (int(rng.integers(3 * 3600_000, 3.4 * 3600_000)), int(rng.integers(3.6 * 3600_000, 4 * 3600_000))):
-            # two bursts of 4 large ones 1.5 s apart, once the threshold has its 100 liquidations of history
-            for j in range(4):
-                t = int(t0 + b + j * 1500)
-                lines.append((t, liquidation_frame(sym, t, 5000 / px, px, "SELL")))
-    lines.sort(key=lambda x: x[0])
     path = tmp_path_factory.mktemp("allmkt") / "binance-all.jsonl"
-    with open(path, "wb") as f:
-        for t, fr in lines:
-            f.write(orjson.dumps({"recv_ns": t * 1_000_000 + 40_000_000, "venue": "binance",
-                                  "frame": orjson.loads(fr)}) + b"\n")
+    write_all_market_recording(path, [f"C{k:03d}USDT" for k in range(N_SYMBOLS)])
     return path
 
 

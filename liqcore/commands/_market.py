@@ -1,0 +1,45 @@
+"""``--symbols all`` for the commands that watch a venue's whole market (``record``, ``run``): the flags that
+narrow it, their checks, and the venue's instrument list (:mod:`liqcore.market.universe`) narrowed by them."""
+from __future__ import annotations
+
+import asyncio
+
+__all__ = ["add_universe_arguments", "check_list_flags", "select_universe", "symbol_list"]
+
+
+def add_universe_arguments(p, *, also: str, narrowed: str) -> None:
+    """``--also``, ``--exclude``, ``--quote``, ``--min-volume`` (``also``: what the --also symbols get;
+    ``narrowed``: what --exclude and --min-volume leave out)."""
+    p.add_argument("--also", default="", metavar="SYMS",
+                   help=f"--symbols all: the symbols whose trades (and top of book) are {also} too (comma list)")
+    p.add_argument("--exclude", default="", metavar="SYMS", help=f"--symbols all: symbols {narrowed} (comma list)")
+    p.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency (default USDT)")
+    p.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
+                   help=f"--symbols all: symbols whose 24 h turnover is below QUOTE units {narrowed}")
+
+
+def symbol_list(text: str) -> list[str]:
+    """A comma list of symbols, upper case, blanks dropped."""
+    return [s.strip().upper() for s in str(text or "").split(",") if s.strip()]
+
+
+def check_list_flags(args) -> None:
+    """A symbol list (not ``--symbols all``): the flags that narrow a whole market are refused."""
+    for name in ("also", "exclude"):
+        if getattr(args, name, ""):
+            raise ValueError(f"{name}: only with --symbols all")
+    if getattr(args, "min_volume", None) is not None:
+        raise ValueError("min-volume: only with --symbols all")
+
+
+def select_universe(args, venue: str, rest_url: str | None):
+    """``(universe, selected)``: the venue's instrument list (its REST API at ``rest_url``, else the cached one
+    while it is younger than an hour, else the venue's own URL) and the same less ``--exclude`` and the symbols
+    below ``--min-volume``; a selection left empty fails in one line."""
+    from liqcore.market.universe import load_universe
+
+    u = asyncio.run(load_universe(venue, base_url=rest_url, quote=args.quote))
+    sel = u.select(exclude=symbol_list(args.exclude), min_volume=args.min_volume)
+    if not sel.symbols:
+        raise ValueError(f"symbols: no {args.quote} perpetual of {venue} is left after --exclude / --min-volume")
+    return u, sel

@@ -1,0 +1,149 @@
+"""Local servers laid out as each venue's documentation shows (Binance exchangeInfo + 24 h tickers, Bybit's paged
+instruments-info + tickers, OKX's instruments + tickers), 400 perpetuals with tick 0.0001 and lot 10, served on
+127.0.0.1 by :class:`Server` (an aiohttp app in a thread of its own)."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from aiohttp import web
+
+N = 400
+
+
+def _names(n=N):
+    return [f"C{i:03d}USDT" for i in range(n)]
+
+
+def _binance_app():
+    syms = []
+    for i, s in enumerate(_names()):
+        syms.append({"symbol": s, "status": "TRADING", "contractType": "PERPETUAL", "quoteAsset": "USDT",
+                     "filters": [{"filterType": "PRICE_FILTER", "tickSize": "0.0001"},
+                                 {"filterType": "LOT_SIZE", "stepSize": "10", "minQty": "10", "maxQty": "1000000"},
+                                 {"filterType": "MIN_NOTIONAL", "notional": "5"}]})
+    syms += [{"symbol": "BTCUSDT_260327", "status": "TRADING", "contractType": "CURRENT_QUARTER", "quoteAsset": "USDT",
+              "filters": []},
+             {"symbol": "BTCUSDC", "status": "TRADING", "contractType": "PERPETUAL", "quoteAsset": "USDC", "filters": []},
+             {"symbol": "OLDUSDT", "status": "SETTLING", "contractType": "PERPETUAL", "quoteAsset": "USDT", "filters": []},
+             {"symbol": "BADUSDT", "status": "TRADING", "contractType": "PERPETUAL", "quoteAsset": "USDT", "filters": []}]
+    app = web.Application()
+
+    async def info(_):
+        return web.json_response({"timezone": "UTC", "symbols": syms})
+
+    async def tick(_):
+        return web.json_response([{"symbol": s, "quoteVolume": str(1e6 * (i % 10))} for i, s in enumerate(_names())])
+
+    app.router.add_get("/fapi/v1/exchangeInfo", info)
+    app.router.add_get("/fapi/v1/ticker/24hr", tick)
+    return app
+
+
+def _bybit_app(seen: list, n: int = N):
+    rows = [{"symbol": s, "contractType": "LinearPerpetual", "status": "Trading", "quoteCoin": "USDT",
+             "priceFilter": {"tickSize": "0.0001"},
+             "lotSizeFilter": {"qtyStep": "10", "minOrderQty": "10", "maxOrderQty": "1000000", "minNotionalValue": "5"}}
+            for s in _names(n)]
+    rows.append({"symbol": "BTC-26DEC26", "contractType": "LinearFutures", "status": "Trading", "quoteCoin": "USDT"})
+    app = web.Application()
+
+    async def info(req):
+        seen.append(dict(req.query))
+        assert req.query["category"] == "linear"
+        start = int(req.query.get("cursor") or 0)
+        page = rows[start:start + 250]  # the venue pages its answer
+        nxt = str(start + 250) if start + 250 < len(rows) else ""
+        return web.json_response({"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": page,
+                                                                             "nextPageCursor": nxt}})
+
+    async def tick(_):
+        return web.json_response({"retCode": 0, "result": {"list": [{"symbol": s, "turnover24h": str(1e6 * (i % 10))}
+                                                                   for i, s in enumerate(_names())]}})
+
+    app.router.add_get("/v5/market/instruments-info", info)
+    app.router.add_get("/v5/market/tickers", tick)
+    return app
+
+
+def _okx_app():
+    data = [{"instId": f"C{i:03d}-USDT-SWAP", "ctType": "linear", "settleCcy": "USDT", "state": "live",
+             "tickSz": "0.0001", "lotSz": "1", "minSz": "1", "ctVal": "10"} for i in range(N)]
+    data.append({"instId": "BTC-USD-SWAP", "ctType": "inverse", "settleCcy": "BTC", "state": "live", "tickSz": "0.1",
+                 "lotSz": "1", "minSz": "1", "ctVal": "100"})
+    app = web.Application()
+
+    async def inst(req):
+        assert req.query["instType"] == "SWAP"
+        return web.json_response({"code": "0", "msg": "", "data": data})
+
+    async def tick(_):
+        return web.json_response({"code": "0", "data": [{"instId": d["instId"], "volCcy24h": "1000", "last": "2"}
+                                                         for d in data]})
+
+    app.router.add_get("/api/v5/public/instruments", inst)
+    app.router.add_get("/api/v5/market/tickers", tick)
+    return app
+
+
+class Server:
+    """An aiohttp app on 127.0.0.1 in a thread of its own."""
+
+    def __init__(self, app):
+        self.app, self.loop = app, asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+
+        async def up():
+            self.runner = web.AppRunner(self.app, access_log=None)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+            return site._server.sockets[0].getsockname()[1]
+
+        self.port = asyncio.run_coroutine_threadsafe(up(), self.loop).result(30)
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def __exit__(self, *exc):
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+T0_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+
+
+def write_all_market_recording(path, names, seed: int = 1, trades=()) -> None:
+    """A recording of Binance's all-market ``!forceOrder@arr`` pushes (the recorder's format: one
+    ``{"recv_ns", "venue", "frame"}`` line each, received 40 ms after the event) over ``names``: per symbol 150
+    liquidations of random size over 4 h and two bursts of 4 large ones 1.5 s apart once the threshold has its
+    history; the symbols of ``trades`` also get an ``aggTrade`` every 10 s at their price."""
+    import numpy as np
+    import orjson
+
+    from liqcore.venues.binance.samples import liquidation_frame
+
+    rng = np.random.default_rng(seed)
+    lines = []
+    for sym in names:
+        px = float(np.round(rng.uniform(0.5, 100), 2))
+        for t in np.sort(rng.integers(0, 4 * 3600 * 1000, 150)):
+            q = float(rng.lognormal(0, 1)) * 100 / px
+            side = "SELL" if rng.random() < .5 else "BUY"
+            lines.append((int(T0_MS + t), liquidation_frame(sym, int(T0_MS + t), q, px, side)))
+        for b in (int(rng.integers(3 * 3600_000, 3.4 * 3600_000)), int(rng.integers(3.6 * 3600_000, 4 * 3600_000))):
+            for j in range(4):
+                t = int(T0_MS + b + j * 1500)
+                lines.append((t, liquidation_frame(sym, t, 5000 / px, px, "SELL")))
+        if sym in trades:
+            for i, t in enumerate(range(T0_MS, T0_MS + 4 * 3600_000, 10_000)):
+                lines.append((t, orjson.dumps({"e": "aggTrade", "E": t + 1, "s": sym, "a": i, "p": f"{px:.2f}",
+                                               "q": "1.000", "f": i, "l": i, "T": t, "m": bool(i % 2)})))
+    lines.sort(key=lambda x: x[0])
+    with open(path, "wb") as f:
+        for t, fr in lines:
+            f.write(orjson.dumps({"recv_ns": t * 1_000_000 + 40_000_000, "venue": "binance",
+                                  "frame": orjson.loads(fr)}) + b"\n")

@@ -1,0 +1,100 @@
+"""`liqcore run --venue binance --symbols all --replay FILE` on a recording of Binance's all-market
+``!forceOrder@arr`` pushes over 300 symbols: the recording goes through a fake Binance market stream on
+127.0.0.1 and the live feed's code path; the run finds, symbol by symbol, the cascades `liqcore detect FILE`
+finds, and orders only the symbols whose trading rules the venue's instrument list (a local REST server)
+holds, each on its own grid (tick 0.0001, lot 10); a cascade on an unlisted symbol is refused and counted."""
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from tests.market._venues import Server, _binance_app, write_all_market_recording
+
+LISTED = [f"C{k:03d}USDT" for k in range(295)]  # (the local venue lists C000 .. C399)
+UNLISTED = [f"NEW{k}USDT" for k in range(5)]  # listed by no venue: no trading rules
+TRADED_TOO = LISTED[:5]  # their trades recorded and subscribed (--also): the paper venue fills on them
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    path = tmp_path_factory.mktemp("allrun") / "binance-all.jsonl"
+    write_all_market_recording(path, LISTED + UNLISTED, seed=7, trades=TRADED_TOO)
+    return path
+
+
+def _detect(recording, capsys) -> dict:
+    from liqcore.cli import main
+
+    assert main(["detect", str(recording), "--json"]) == 0
+    rows = [orjson.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
+    out: dict = {}
+    for r in rows:
+        out.setdefault(r["symbol"], set()).add((r["start_ns"], r["confirm_ns"], r["dominant"], r["end_ns"],
+                                                r["n_events"], r["n_large"]))
+    return out
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_run_all_replays_a_binance_recording_with_detect_s_cascades_and_orders_only_listed_symbols(
+        recording, tmp_path, capsys):
+    from liqcore.cli import main
+
+    expected = _detect(recording, capsys)
+    assert len(expected) == len(LISTED) + len(UNLISTED)
+    journal = tmp_path / "s.sqlite"
+    with Server(_binance_app()) as srv:
+        code = main(["run", "--venue", "binance", "--symbols", "all", "--also", ",".join(TRADED_TOO),
+                     "--replay", str(recording), "--rest-url", srv.url, "--no-dashboard", "--duration", "540",
+                     "--journal", str(journal), "--json", "--notional", "1234.5"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "binance: 400 USDT perpetuals" in out.err
+    summary = orjson.loads(out.out.strip().splitlines()[-1])
+    assert summary["venue"] == "binance" and len(summary["symbols"]) == 400
+    with sqlite3.connect(journal) as db:
+        logged = [orjson.loads(d) for (d,) in db.execute("SELECT data FROM log WHERE type = 'cascade'")]
+        orders = db.execute("SELECT symbol, price, qty, intent FROM orders WHERE kind = 'entry'").fetchall()
+    confirmed, ended = {}, {}
+    for c in logged:
+        key = (c["start_ns"], c["confirm_ns"], c["dominant"])
+        if c["record"] == "confirmed":
+            confirmed.setdefault(c["symbol"], set()).add(key)
+        else:
+            ended.setdefault(c["symbol"], set()).add(key + (c["end_ns"], c["n_events"], c["n_large"]))
+    # every symbol's cascades, as detect finds them: confirmed at the same moments; those the replay saw end
+    # (a cascade still open when the recording stops is ended by detect's flush alone) end alike
+    assert confirmed == {s: {x[:3] for x in v} for s, v in expected.items()}
+    assert sum(map(len, ended.values())) >= len(expected) and all(v <= expected[s] for s, v in ended.items())
+    assert summary["cascades_by_symbol"] == {s: len(v) for s, v in expected.items()}
+    # a cascade on a symbol without trading rules: refused, counted, never sent
+    assert summary["decided"]["no_instrument"] == sum(len(expected[s]) for s in UNLISTED) > 0
+    assert orders and {s for s, *_ in orders} <= set(TRADED_TOO)
+    for sym, price, qty, intent in orders:
+        i = orjson.loads(intent)
+        p, q = Decimal(str(i["price"])), Decimal(str(i["qty"]))
+        assert p % Decimal("0.0001") == 0 and q % 10 == 0 and q >= 10 and p * q >= 5  # tick, lot, minimums
+        assert p * q <= Decimal("1234.5")  # the quantity rounds down to the lot
+
+
+def test_run_all_refuses_a_replay_with_none_of_its_streams(tmp_path, capsys):
+    from liqcore.cli import main
+
+    rec = tmp_path / "bybit.jsonl"
+    rec.write_bytes(orjson.dumps({"recv_ns": 1_767_225_600_000_000_000, "venue": "bybit",
+                                  "frame": {"topic": "allLiquidation.C001USDT", "data": []}}) + b"\n")
+    with Server(_binance_app()) as srv:
+        code = main(["run", "--venue", "binance", "--symbols", "all", "--replay", str(rec), "--rest-url", srv.url,
+                     "--no-dashboard", "--duration", "30"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Binance recorder files" in err and len(err.strip().splitlines()[-1]) < 400
+
+
+def test_list_flags_need_symbols_all(capsys):
+    from liqcore.cli import main
+
+    assert main(["run", "--venue", "binance", "--symbols", "ETHUSDT", "--exclude", "BTCUSDT", "--no-dashboard"]) != 0
+    assert "exclude: only with --symbols all" in capsys.readouterr().err
