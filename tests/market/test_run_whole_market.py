@@ -98,3 +98,50 @@ def test_list_flags_need_symbols_all(capsys):
 
     assert main(["run", "--venue", "binance", "--symbols", "ETHUSDT", "--exclude", "BTCUSDT", "--no-dashboard"]) != 0
     assert "exclude: only with --symbols all" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def split(recording, tmp_path_factory):
+    """The recording cut at 2 h: the first part (75 liquidations a symbol, no burst yet) seeds, the rest
+    is replayed (its bursts come after 3 h: without the seed no symbol has its 100 liquidations by then)."""
+    from tests.market._venues import T0_MS
+
+    d = tmp_path_factory.mktemp("split")
+    cut = (T0_MS + 2 * 3600_000) * 1_000_000
+    lines = recording.read_bytes().splitlines(keepends=True)
+    early = [x for x in lines if orjson.loads(x)["recv_ns"] < cut]
+    (d / "early.jsonl").write_bytes(b"".join(early))
+    (d / "late.jsonl").write_bytes(b"".join(x for x in lines if orjson.loads(x)["recv_ns"] >= cut))
+    return d / "early.jsonl", d / "late.jsonl"
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("seed_from", ["recording", "dataset"])
+def test_seed_history_warm_starts_every_symbol_of_the_whole_market(split, recording, seed_from, tmp_path, capsys):
+    """--seed-history (a recording, or the dataset converted from it) gives each of the 300 symbols its own
+    threshold history: the replayed part's cascades are those detect finds on the whole recording."""
+    from liqcore.cli import main
+
+    early, late = split
+    expected = {s: {x[:3] for x in v} for s, v in _detect(recording, capsys).items()}
+    assert main(["detect", str(late), "--json"]) in (0, 1)  # the late part alone: no symbol has its history
+    assert not [x for x in capsys.readouterr().out.splitlines() if x.strip()]
+    seed = early
+    if seed_from == "dataset":
+        seed = tmp_path / "ds"
+        assert main(["convert", str(early), "--dataset", str(seed)]) == 0
+    capsys.readouterr()
+    with Server(_binance_app()) as srv:
+        code = main(["run", "--venue", "binance", "--symbols", "all", "--replay", str(late), "--rest-url", srv.url,
+                     "--seed-history", str(seed), "--no-dashboard", "--duration", "540", "--json",
+                     "--journal", str(tmp_path / "s.sqlite")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        logged = [orjson.loads(d) for (d,) in db.execute("SELECT data FROM log WHERE type = 'cascade'")]
+    confirmed: dict = {}
+    for c in logged:
+        if c["record"] == "confirmed":
+            confirmed.setdefault(c["symbol"], set()).add((c["start_ns"], c["confirm_ns"], c["dominant"]))
+    assert confirmed == expected and len(confirmed) == len(LISTED) + len(UNLISTED)
