@@ -376,6 +376,8 @@ def build(args):
                     instruments=universe[1].rules if universe is not None else None)
     if universe is not None:  # a cascade on a symbol the instrument list does not hold: no_instrument
         engine.listed = {engine.registry.id(venue, s) for s in universe[0].rules}
+        if universe[0].contract:  # OKX: every listed swap's contract size (its sizes come in contracts)
+            engine.decoder(venue).set_instruments(universe[0].contract)
     if args.read_only:
         engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
         engine.kill_switch.toggle = lambda: True

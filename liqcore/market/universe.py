@@ -13,7 +13,8 @@
   (``volCcy24h`` base units x ``last``).
 
 The answer is a :class:`Universe`: the symbols in the venue's spelling (sorted), each one's
-:class:`liqcore.venues.instruments.Instrument` (OKX's in base units: ``tickSz``; lot = ``lotSz x ctVal``), the
+:class:`liqcore.venues.instruments.Instrument` (OKX's in base units: ``tickSz``; lot = ``lotSz x ctVal``; each
+swap's ``ctVal`` in ``contract``, what its liquidations' sizes in contracts are multiplied by), the
 time it was fetched and what was left out and why (another quote currency, not trading, below the turnover
 floor, excluded by name, a malformed row).  :func:`load_universe` keeps the last answer per venue in the cache
 directory (``universe-<venue>.json``, with its fetch time) and serves it while it is younger than
@@ -50,6 +51,8 @@ class Universe:
     fetched_ns: int
     left_out: dict[str, int] = field(default_factory=dict)  # reason -> instruments
     source: str = "venue"  # "venue" (asked now) or "cache" (an earlier answer)
+    #: OKX: symbol -> ``ctVal`` (base units per contract: its liquidations and trades are counted in contracts)
+    contract: dict[str, float] = field(default_factory=dict)
 
     @property
     def symbols(self) -> list[str]:
@@ -71,7 +74,7 @@ class Universe:
             else:
                 rules[s] = r
         return Universe(self.venue, self.quote, rules, {s: self.turnover.get(s, math.nan) for s in rules},
-                        self.fetched_ns, left, self.source)
+                        self.fetched_ns, left, self.source, {s: c for s, c in self.contract.items() if s in rules})
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.fetched_ns / 1e9))
@@ -85,7 +88,7 @@ class Universe:
                 "rules": {s: {"tick_size": r.tick_size, "qty_step": r.qty_step, "min_qty": r.min_qty,
                               "max_qty": None if math.isinf(r.max_qty) else r.max_qty, "min_notional": r.min_notional}
                           for s, r in self.rules.items()},
-                "turnover": {s: (None if v != v else v) for s, v in self.turnover.items()}}
+                "turnover": {s: (None if v != v else v) for s, v in self.turnover.items()}, "contract": self.contract}
 
     @classmethod
     def from_json(cls, d: dict) -> "Universe":
@@ -94,7 +97,8 @@ class Universe:
                  for s, r in d["rules"].items()}
         return cls(str(d["venue"]), str(d["quote"]), rules,
                    {s: (math.nan if v is None else float(v)) for s, v in d.get("turnover", {}).items()},
-                   int(d["fetched_ns"]), dict(d.get("left_out", {})), "cache")
+                   int(d["fetched_ns"]), dict(d.get("left_out", {})), "cache",
+                   {s: float(c) for s, c in (d.get("contract") or {}).items()})
 
 
 def _count(d: dict, k: str) -> None:
@@ -154,7 +158,7 @@ async def _binance(session, base: str, quote: str, left: dict):
           (("contractType", "PERPETUAL", "not_perpetual"), ("quoteAsset", quote, "other_quote"),
            ("status", "TRADING", "not_trading")), "symbol", Instrument.from_binance)
     tick = await _get(session, f"{base}/fapi/v1/ticker/24hr")
-    return rules, _turnover(tick if isinstance(tick, list) else None, "symbol", lambda t: t["quoteVolume"])
+    return rules, _turnover(tick if isinstance(tick, list) else None, "symbol", lambda t: t["quoteVolume"]), {}
 
 
 async def _bybit(session, base: str, quote: str, left: dict):
@@ -177,7 +181,7 @@ async def _bybit(session, base: str, quote: str, left: dict):
             break
     res = await _get(session, f"{base}/v5/market/tickers", {"category": "linear"})
     rows = (res.get("result") or {}).get("list") if isinstance(res, dict) else None
-    return rules, _turnover(rows, "symbol", lambda t: t["turnover24h"])
+    return rules, _turnover(rows, "symbol", lambda t: t["turnover24h"]), {}
 
 
 def _okx_rule(row: dict) -> Instrument:
@@ -196,9 +200,12 @@ async def _okx(session, base: str, quote: str, left: dict):
           (("ctType", "linear", "not_perpetual"), ("settleCcy", quote, "other_quote"),
            ("state", "live", "not_trading")),
           "instId", _okx_rule)
+    # each kept swap's ctVal (parsed already by _okx_rule: the rows that did not parse were left out)
+    contract = {str(r["instId"]): float(r["ctVal"]) for r in res.get("data") or []
+                if isinstance(r, dict) and str(r.get("instId")) in rules}
     tick = await _get(session, f"{base}/api/v5/market/tickers", {"instType": "SWAP"})
     rows = tick.get("data") if isinstance(tick, dict) else None
-    return rules, _turnover(rows, "instId", lambda t: float(t["volCcy24h"]) * float(t["last"]))
+    return rules, _turnover(rows, "instId", lambda t: float(t["volCcy24h"]) * float(t["last"])), contract
 
 
 _FETCH = {"binance": _binance, "bybit": _bybit, "okx": _okx}
@@ -215,10 +222,11 @@ async def fetch_universe(venue: str, *, base_url: str | None = None, quote: str 
     base = (base_url or REST_URLS[v]).rstrip("/")
     left: dict[str, int] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as s:
-        rules, turnover = await _FETCH[v](s, base, str(quote).upper(), left)
+        rules, turnover, contract = await _FETCH[v](s, base, str(quote).upper(), left)
     if not rules:
         raise UniverseError(f"instrument list: {base} lists no {quote} perpetual that trades")
-    return Universe(v, str(quote).upper(), rules, {s: turnover.get(s, math.nan) for s in rules}, time.time_ns(), left)
+    return Universe(v, str(quote).upper(), rules, {s: turnover.get(s, math.nan) for s in rules}, time.time_ns(), left,
+                    contract=contract)
 
 
 def _cache_path(venue: str, quote: str, cache_dir: str | Path | None) -> Path:

@@ -145,3 +145,64 @@ def test_seed_history_warm_starts_every_symbol_of_the_whole_market(split, record
         if c["record"] == "confirmed":
             confirmed.setdefault(c["symbol"], set()).add((c["start_ns"], c["confirm_ns"], c["dominant"]))
     assert confirmed == expected and len(confirmed) == len(LISTED) + len(UNLISTED)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_run_all_on_okx_sizes_a_long_tail_swap_with_its_listed_contract_value(tmp_path, capsys):
+    """OKX counts liquidations in contracts: the instrument list's ctVal of every swap (C123-USDT-SWAP: 10
+    base units, in no shipped table) sizes them, so the long-tail swap's cascade is found, not rejected."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from liqcore.cli import main
+    from liqcore.testing.fake_exchange import FakeExchangeThread
+    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.okx.samples import liquidation_frame
+
+    from tests.market._venues import _okx_app
+
+    stream = '{"channel":"liquidation-orders","instType":"SWAP"}'
+    ft = FakeExchangeThread(FakeMarketStream, venue="okx")
+    fs = ft.start()
+    journal = tmp_path / "s.sqlite"
+    seen = {}
+
+    def venue():
+        deadline = time.monotonic() + 120
+        while not fs.subscribed(stream) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        t0 = int(time.time() * 1000) - 30_000
+        sizes = [5, 1, 3, 2, 4, 1.5, 100, 120]  # contracts: six small, then two large 1 s apart
+        for i, sz in enumerate(sizes):
+            ft.call(fs.push(liquidation_frame("C123-USDT-SWAP", t0 + i * 1000, sz, 2.5), stream))
+        while time.monotonic() < deadline:  # until the run has journaled the cascade
+            try:
+                with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as db:
+                    seen["rows"] = db.execute("SELECT data FROM log WHERE type = 'cascade'").fetchall()
+                if seen["rows"]:
+                    break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    t = threading.Thread(target=venue, daemon=True)
+    try:
+        with Server(_okx_app()) as srv:
+            t.start()
+            code = main(["run", "--venue", "okx", "--symbols", "all", "--rest-url", srv.url, "--ws-url", fs.ws_url,
+                         "--no-dashboard", "--duration", "150", "--json", "--journal", str(journal),
+                         "--min-history", "5", "--history", "50"])
+    finally:
+        t.join(30)
+        ft.stop()
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    summary = orjson.loads(out.out.strip().splitlines()[-1])
+    assert summary["cascades_by_symbol"] == {"C123-USDT-SWAP": 1}
+    assert not summary["decoder"].get("unknown_instrument")
+    (c,) = [orjson.loads(d) for (d,) in seen["rows"] if orjson.loads(d)["record"] == "confirmed"]
+    assert c["long_notional"] == pytest.approx((100 + 120) * 10 * 2.5, rel=1e-9)  # contracts x ctVal x price

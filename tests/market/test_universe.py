@@ -38,9 +38,15 @@ def test_each_venue_lists_its_perpetuals_with_their_rules(venue):
         assert u.left_out == {"not_perpetual": 1}
     if venue == "okx":  # contracts of ctVal 10 base units: the lot in base units
         assert first == "C000-USDT-SWAP" and u.left_out == {"not_perpetual": 1} and u.turnover[first] == 2000.0
+        # each swap's contract value (its liquidations come in contracts), kept through a selection and the cache
+        assert len(u.contract) == N and u.contract[first] == 10.0
+        assert Universe.from_json(json.loads(json.dumps(u.to_json()))).contract == u.contract
+    else:
+        assert u.contract == {}
     # a turnover floor and exclusions
     sel = u.select(exclude=[u.symbols[1], "nosuch"], min_volume=5e6)
     assert u.symbols[1] not in sel.symbols and sel.left_out["excluded"] == 1
+    assert set(sel.contract) == (set(sel.symbols) if venue == "okx" else set())
     if venue != "okx":
         assert len(sel.symbols) == 200 and sel.left_out["below_min_volume"] == 199  # (the excluded one was below too)
 
