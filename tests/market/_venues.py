@@ -116,15 +116,28 @@ class Server:
 T0_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 
 
-def write_all_market_recording(path, names, seed: int = 1, trades=()) -> None:
-    """A recording of Binance's all-market ``!forceOrder@arr`` pushes (the recorder's format: one
-    ``{"recv_ns", "venue", "frame"}`` line each, received 40 ms after the event) over ``names``: per symbol 150
-    liquidations of random size over 4 h and two bursts of 4 large ones 1.5 s apart once the threshold has its
-    history; the symbols of ``trades`` also get an ``aggTrade`` every 10 s at their price."""
+def write_all_market_recording(path, names, seed: int = 1, trades=(), venue: str = "binance") -> None:
+    """A recording of a whole market's liquidations (the recorder's format: one ``{"recv_ns", "venue", "frame"}``
+    line each, received 40 ms after the event): Binance's all-market ``!forceOrder@arr`` pushes, or Bybit's
+    ``allLiquidation.<symbol>`` frames, over ``names``: per symbol 150 liquidations of random size over 4 h and
+    two bursts of 4 large ones 1.5 s apart once the threshold has its history; the symbols of ``trades`` also
+    get a trade every 10 s at their price (Binance ``aggTrade``, Bybit ``publicTrade``)."""
     import numpy as np
     import orjson
 
+    from liqcore.testing import fake_replay
     from liqcore.venues.binance.samples import liquidation_frame
+
+    def liq(sym, t, q, px, side):  # side: the liquidated order's side (SELL: a long liquidated)
+        if venue == "binance":
+            return liquidation_frame(sym, t, q, px, side)
+        return orjson.dumps(fake_replay.liquidation_frame(sym, px, round(q, 4), "Buy" if side == "SELL" else "Sell", t))
+
+    def trade(sym, i, t, px):
+        if venue == "binance":
+            return orjson.dumps({"e": "aggTrade", "E": t + 1, "s": sym, "a": i, "p": f"{px:.2f}", "q": "1.000", "f": i,
+                                 "l": i, "T": t, "m": bool(i % 2)})
+        return orjson.dumps(fake_replay.trade_frame(sym, f"{px:.2f}", 1, "Sell" if i % 2 else "Buy", t, str(i)))
 
     rng = np.random.default_rng(seed)
     lines = []
@@ -133,17 +146,16 @@ def write_all_market_recording(path, names, seed: int = 1, trades=()) -> None:
         for t in np.sort(rng.integers(0, 4 * 3600 * 1000, 150)):
             q = float(rng.lognormal(0, 1)) * 100 / px
             side = "SELL" if rng.random() < .5 else "BUY"
-            lines.append((int(T0_MS + t), liquidation_frame(sym, int(T0_MS + t), q, px, side)))
+            lines.append((int(T0_MS + t), liq(sym, int(T0_MS + t), q, px, side)))
         for b in (int(rng.integers(3 * 3600_000, 3.4 * 3600_000)), int(rng.integers(3.6 * 3600_000, 4 * 3600_000))):
             for j in range(4):
                 t = int(T0_MS + b + j * 1500)
-                lines.append((t, liquidation_frame(sym, t, 5000 / px, px, "SELL")))
+                lines.append((t, liq(sym, t, 5000 / px, px, "SELL")))
         if sym in trades:
             for i, t in enumerate(range(T0_MS, T0_MS + 4 * 3600_000, 10_000)):
-                lines.append((t, orjson.dumps({"e": "aggTrade", "E": t + 1, "s": sym, "a": i, "p": f"{px:.2f}",
-                                               "q": "1.000", "f": i, "l": i, "T": t, "m": bool(i % 2)})))
+                lines.append((t, trade(sym, i, t, px)))
     lines.sort(key=lambda x: x[0])
     with open(path, "wb") as f:
         for t, fr in lines:
-            f.write(orjson.dumps({"recv_ns": t * 1_000_000 + 40_000_000, "venue": "binance",
+            f.write(orjson.dumps({"recv_ns": t * 1_000_000 + 40_000_000, "venue": venue,
                                   "frame": orjson.loads(fr)}) + b"\n")
