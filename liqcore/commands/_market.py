@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-__all__ = ["add_universe_arguments", "check_list_flags", "select_universe", "symbol_list"]
+__all__ = ["add_universe_arguments", "check_list_flags", "select_universe", "symbol_list", "list_rules"]
 
 
 def add_universe_arguments(p, *, also: str, narrowed: str) -> None:
@@ -43,3 +43,27 @@ def select_universe(args, venue: str, rest_url: str | None):
     if not sel.symbols:
         raise ValueError(f"symbols: no {args.quote} perpetual of {venue} is left after --exclude / --min-volume")
     return u, sel
+
+
+def list_rules(args, venue: str, symbols: list[str]) -> dict | None:
+    """A symbol list traded on Binance or OKX (paper): each symbol's trading rules from the venue's instrument
+    list (its REST API at ``--rest-url``, else the cache or the venue's own URL); a listed symbol the venue does
+    not hold is said on stderr (its cascades are refused: ``no_instrument``).  None (the shipped table, Bybit's
+    grids of the majors) for Bybit (its gateway loads the venue's list), for a replay or a ``--ws-url`` feed
+    without ``--rest-url`` (the venue is not the one the run talks to), or when the list cannot be had (said)."""
+    import sys
+
+    from liqcore.market.universe import UniverseError, load_universe
+
+    if venue not in ("binance", "okx") or (not args.rest_url and (args.replay or args.ws_url)):
+        return None
+    try:
+        u = asyncio.run(load_universe(venue, base_url=args.rest_url, quote=args.quote))
+    except UniverseError as e:
+        print(f"warning: {e}; orders follow the shipped instrument table", file=sys.stderr)
+        return None
+    missing = [s for s in symbols if s not in u.rules]
+    if missing:
+        print(f"warning: {venue} lists no {args.quote} perpetual {','.join(missing)}: its cascades are refused "
+              "(no_instrument)", file=sys.stderr)
+    return {s: u.rules[s] for s in symbols if s in u.rules}

@@ -372,8 +372,12 @@ def build(args):
             raise
     engine = Engine(params, venues=[venue, *(v for v, _, _ in watch)], gateway=gateway, journal=journal,
                     symbols=symbols, equity=args.equity, notional=notional, kill_switch=args.kill_switch,
-                    strategy=strategy, registry=registry, detector=detector,
-                    instruments=universe[1].rules if universe is not None else None)
+                    strategy=strategy, registry=registry, detector=detector)
+    from liqcore.commands._market import list_rules
+
+    rules = universe[1].rules if universe is not None else list_rules(args, venue, symbols)
+    if rules is not None:  # every order on its symbol's rules from the venue's list; no rules, no order
+        engine.order_manager.use_only(rules)
     if universe is not None:  # a cascade on a symbol the instrument list does not hold: no_instrument
         engine.listed = {engine.registry.id(venue, s) for s in universe[0].rules}
         if universe[0].contract:  # OKX: every listed swap's contract size (its sizes come in contracts)

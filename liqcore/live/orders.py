@@ -187,6 +187,12 @@ class OrderManager:
             except (ValueError, KeyError):
                 pass
 
+    def use_only(self, rules: dict) -> None:
+        """The venue's instrument list (symbol -> :class:`Instrument` or its mapping) is the whole table: the
+        shipped one is dropped, so an order on a symbol the list does not hold is refused (``no_instrument``)."""
+        self._instr = {str(s).upper(): Instrument.from_mapping(str(s).upper(), m) for s, m in rules.items()}
+        self._instr_given = set(self._instr)
+
     def instrument(self, symbol: str) -> Instrument:
         inst = self._instr.get(symbol)
         if inst is None:

@@ -121,7 +121,7 @@ def write_all_market_recording(path, names, seed: int = 1, trades=(), venue: str
     line each, received 40 ms after the event): Binance's all-market ``!forceOrder@arr`` pushes, or Bybit's
     ``allLiquidation.<symbol>`` frames, over ``names``: per symbol 150 liquidations of random size over 4 h and
     two bursts of 4 large ones 1.5 s apart once the threshold has its history; the symbols of ``trades`` also
-    get a trade every 10 s at their price (Binance ``aggTrade``, Bybit ``publicTrade``)."""
+    get a trade every 2 s at their price over the bursts' hour (Binance ``aggTrade``, Bybit ``publicTrade``)."""
     import numpy as np
     import orjson
 
@@ -152,7 +152,7 @@ def write_all_market_recording(path, names, seed: int = 1, trades=(), venue: str
                 t = int(T0_MS + b + j * 1500)
                 lines.append((t, liq(sym, t, 5000 / px, px, "SELL")))
         if sym in trades:
-            for i, t in enumerate(range(T0_MS, T0_MS + 4 * 3600_000, 10_000)):
+            for i, t in enumerate(range(T0_MS + 3 * 3600_000 - 60_000, T0_MS + 4 * 3600_000, 2_000)):
                 lines.append((t, trade(sym, i, t, px)))
     lines.sort(key=lambda x: x[0])
     with open(path, "wb") as f:

@@ -21,14 +21,14 @@ TRADED_TOO = LISTED[:5]  # their trades recorded and subscribed (--also): the pa
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     path = tmp_path_factory.mktemp("allrun") / "binance-all.jsonl"
-    write_all_market_recording(path, LISTED + UNLISTED, seed=7, trades=TRADED_TOO)
+    write_all_market_recording(path, LISTED + UNLISTED, seed=7, trades=TRADED_TOO + UNLISTED[:1])
     return path
 
 
 @pytest.fixture(scope="module")
 def bybit_recording(tmp_path_factory):
     path = tmp_path_factory.mktemp("allrun") / "bybit-all.jsonl"
-    write_all_market_recording(path, LISTED + UNLISTED, seed=7, trades=TRADED_TOO, venue="bybit")
+    write_all_market_recording(path, LISTED + UNLISTED, seed=7, trades=TRADED_TOO + UNLISTED[:1], venue="bybit")
     return path
 
 
@@ -221,3 +221,30 @@ def test_run_all_on_okx_sizes_a_long_tail_swap_with_its_listed_contract_value(tm
     assert not summary["decoder"].get("unknown_instrument")
     (c,) = [orjson.loads(d) for (d,) in seen["rows"] if orjson.loads(d)["record"] == "confirmed"]
     assert c["long_notional"] == pytest.approx((100 + 120) * 10 * 2.5, rel=1e-9)  # contracts x ctVal x price
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_binance_symbol_list_trades_on_the_venue_s_rules_not_the_shipped_table(recording, tmp_path, capsys):
+    """A list on Binance: its symbols' rules come from the venue's instrument list (the shipped table holds
+    Bybit's grids of five majors): a long-tail symbol's orders go out on its tick and lot; a symbol the venue
+    does not list is said at start and its cascades are refused (no_instrument)."""
+    from liqcore.cli import main
+
+    sym = TRADED_TOO[1]
+    with Server(_binance_app()) as srv:
+        code = main(["run", "--venue", "binance", "--symbols", f"{sym},{UNLISTED[0]}", "--replay", str(recording),
+                     "--rest-url", srv.url, "--no-dashboard", "--duration", "300", "--json", "--notional", "1234.5",
+                     "--journal", str(tmp_path / "s.sqlite")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert f"binance lists no USDT perpetual {UNLISTED[0]}" in out.err
+    summary = orjson.loads(out.out.strip().splitlines()[-1])
+    assert summary["decided"]["no_instrument"] == summary["cascades_by_symbol"][UNLISTED[0]] > 0
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        orders = db.execute("SELECT symbol, intent FROM orders WHERE kind = 'entry'").fetchall()
+    assert orders and {s for s, _ in orders} == {sym}
+    for _, intent in orders:
+        i = orjson.loads(intent)
+        p, q = Decimal(str(i["price"])), Decimal(str(i["qty"]))
+        assert p % Decimal("0.0001") == 0 and q % 10 == 0 and q >= 10 and p * q <= Decimal("1234.5")
