@@ -50,7 +50,8 @@ def _detect(recording, capsys) -> dict:
 def test_run_all_replays_a_whole_market_recording_with_detect_s_cascades_and_orders_only_listed_symbols(
         venue, request, tmp_path, capsys):
     """Binance: one all-market stream carries the unlisted symbols too (their cascades are found and refused,
-    ``no_instrument``); Bybit: only the listed symbols' ``allLiquidation`` topics are subscribed."""
+    ``no_instrument``), and the ones --exclude and --min-volume leave out (``not_traded``); Bybit: only the
+    selected symbols' ``allLiquidation`` topics are subscribed."""
     from liqcore.cli import main
 
     recording = request.getfixturevalue("recording" if venue == "binance" else "bybit_recording")
@@ -60,14 +61,18 @@ def test_run_all_replays_a_whole_market_recording_with_detect_s_cascades_and_ord
     with Server(_binance_app() if venue == "binance" else _bybit_app([])) as srv:
         code = main(["run", "--venue", venue, "--symbols", "all", "--also", ",".join(TRADED_TOO),
                      "--replay", str(recording), "--rest-url", srv.url, "--no-dashboard", "--duration", "540",
-                     "--journal", str(journal), "--json", "--notional", "1234.5"])
+                     "--journal", str(journal), "--json", "--notional", "1234.5",
+                     "--exclude", LISTED[11], "--min-volume", "1"])  # (C000, C010, ...: a 24 h turnover of 0)
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert f"{venue}: 400 USDT perpetuals" in out.err
+    narrowed = {LISTED[11], *LISTED[::10]}
+    assert f"{venue}: 359 USDT perpetuals" in out.err and "below_min_volume=40, excluded=1" in out.err
     summary = orjson.loads(out.out.strip().splitlines()[-1])
-    assert summary["venue"] == venue and len(summary["symbols"]) == 400
-    if venue == "bybit":  # (the unlisted symbols' topics are not subscribed: the fake venue never sends them)
-        expected = {s: v for s, v in expected.items() if s not in UNLISTED}
+    assert summary["venue"] == venue and len(summary["symbols"]) == 359 and not narrowed & set(summary["symbols"])
+    if venue == "bybit":  # (the topics of the unlisted and left-out symbols are not subscribed, but --also's)
+        expected = {s: v for s, v in expected.items() if s in TRADED_TOO or (s not in UNLISTED and s not in narrowed)}
+    else:  # listed, but left out of trading
+        assert summary["decided"]["not_traded"] == sum(len(expected[s]) for s in narrowed)
     with sqlite3.connect(journal) as db:
         logged = [orjson.loads(d) for (d,) in db.execute("SELECT data FROM log WHERE type = 'cascade'")]
         orders = db.execute("SELECT symbol, price, qty, intent FROM orders WHERE kind = 'entry'").fetchall()
@@ -87,7 +92,7 @@ def test_run_all_replays_a_whole_market_recording_with_detect_s_cascades_and_ord
     refused = summary["decided"].get("no_instrument", 0)
     assert refused == (sum(len(expected[s]) for s in UNLISTED) if venue == "binance" else 0)
     assert refused or venue == "bybit"
-    assert orders and {s for s, *_ in orders} <= set(TRADED_TOO)
+    assert orders and {s for s, *_ in orders} <= set(TRADED_TOO) - narrowed
     for sym, price, qty, intent in orders:
         i = orjson.loads(intent)
         p, q = Decimal(str(i["price"])), Decimal(str(i["qty"]))
