@@ -251,12 +251,9 @@ class FakeExchange(LoopbackVenue):
             sender.cancel()
             self._private_sender = None
             self._private_out = None
-        if self._replay_task is not None:
-            self._replay_task.cancel()
-            try:
-                await self._replay_task
-            except (asyncio.CancelledError, Exception):
-                pass
+        from liqcore.testing.fake_replay import end_task
+
+        await end_task(self._replay_task)
         for c in list(self._conns):
             c.closed = True
             try:
@@ -413,21 +410,10 @@ class FakeExchange(LoopbackVenue):
             await self._start_evt.wait()
             if self.replay_start == "subscribe" and self.replay_delay > 0:
                 await asyncio.sleep(self.replay_delay)  # let the client send its remaining subscriptions
-            t0_wall = time.monotonic()
-            t0_rec = None
-            for recv_ns, frame in self.replay_source:
-                if t0_rec is None:
-                    t0_rec = recv_ns
-                if self.speed:
-                    target = t0_wall + (recv_ns - t0_rec) / 1e9 / self.speed
-                    delay = target - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    else:
-                        await asyncio.sleep(0)
-                elif self.stats["replayed"] % 128 == 0:
-                    await asyncio.sleep(0)  # as fast as possible, but let the loop breathe
-                await self._publish(bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else orjson.dumps(frame))
+            from liqcore.testing.fake_replay import paced
+
+            async for _, frame in paced(self.replay_source, self.speed):
+                await self._publish(frame)
                 self.stats["replayed"] += 1
         finally:
             self.replay_done.set()

@@ -36,6 +36,8 @@ import time
 import orjson
 from aiohttp import WSMsgType, web
 
+from liqcore.testing.fake_replay import end_task, paced
+
 __all__ = ["FakeMarketStream", "binance_streams"]
 
 _PATHS = {"binance": "/ws", "okx": "/ws/v5/public"}
@@ -110,16 +112,7 @@ class FakeMarketStream:
         try:
             await self._subscribed.wait()
             await asyncio.sleep(self.replay_delay)  # the client's remaining subscriptions
-            t0_wall, t0_rec = time.monotonic(), None
-            for recv_ns, frame in self.replay_source:
-                data = bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else orjson.dumps(frame)
-                if t0_rec is None:
-                    t0_rec = recv_ns
-                if self.speed:
-                    delay = t0_wall + (recv_ns - t0_rec) / 1e9 / self.speed - time.monotonic()
-                    await asyncio.sleep(max(delay, 0))
-                elif self.stats["replayed"] % 128 == 0:
-                    await asyncio.sleep(0)  # as fast as possible, but let the loop breathe
+            async for _, data in paced(self.replay_source, self.speed):
                 names = binance_streams(data)
                 if not names:
                     self.stats["unrouted"] += 1
@@ -133,12 +126,7 @@ class FakeMarketStream:
             self.replay_done.set()
 
     async def stop(self) -> None:
-        if self._replay_task is not None:
-            self._replay_task.cancel()
-            try:
-                await self._replay_task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await end_task(self._replay_task)
         for ws in list(self._conns):
             await ws.close()
         if self._runner is not None:
