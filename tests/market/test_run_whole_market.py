@@ -253,3 +253,15 @@ def test_a_binance_symbol_list_trades_on_the_venue_s_rules_not_the_shipped_table
         i = orjson.loads(intent)
         p, q = Decimal(str(i["price"])), Decimal(str(i["qty"]))
         assert p % Decimal("0.0001") == 0 and q % 10 == 0 and q >= 10 and p * q <= Decimal("1234.5")
+
+
+def test_the_fake_binance_stream_routes_each_push_to_its_streams():
+    from liqcore.testing.fake_streams import binance_streams
+    from liqcore.venues.binance.samples import book_ticker_frame, liquidation_frame, trade_frame
+
+    assert binance_streams(liquidation_frame("ARCUSDT", 1, 2.0, 3.0)) == ("!forceOrder@arr", "arcusdt@forceOrder")
+    assert binance_streams(trade_frame("ARCUSDT", 1, 2.0, 3.0)) == ("arcusdt@trade",)
+    assert binance_streams(trade_frame("ARCUSDT", 1, 2.0, 3.0, stream=True)) == ("arcusdt@trade",)  # combined
+    assert binance_streams(book_ticker_frame("ARCUSDT", 1, 1.0, 2.0, 1.1, 2.0)) == ("arcusdt@bookTicker",)
+    assert binance_streams(orjson.dumps({"e": "aggTrade", "s": "ARCUSDT", "p": "1"})) == ("arcusdt@aggTrade",)
+    assert binance_streams(b'{"result":null,"id":1}') == () and binance_streams(b'{"e":"kline","s":"X"}') == ()
