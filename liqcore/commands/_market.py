@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-__all__ = ["add_universe_arguments", "check_list_flags", "select_universe", "symbol_list", "list_rules"]
+__all__ = ["add_universe_arguments", "check_list_flags", "select_universe", "fetch_selection", "symbol_list",
+           "list_rules"]
 
 
 def add_universe_arguments(p, *, also: str, narrowed: str) -> None:
@@ -36,9 +37,14 @@ def select_universe(args, venue: str, rest_url: str | None):
     """``(universe, selected)``: the venue's instrument list (its REST API at ``rest_url``, else the cached one
     while it is younger than an hour, else the venue's own URL) and the same less ``--exclude`` and the symbols
     below ``--min-volume``; a selection left empty fails in one line."""
+    return asyncio.run(fetch_selection(args, venue, rest_url))
+
+
+async def fetch_selection(args, venue: str, rest_url: str | None, max_age_s: float = 3600.0):
+    """:func:`select_universe` in a running loop (``max_age_s``: how old a cached list may be served)."""
     from liqcore.market.universe import load_universe
 
-    u = asyncio.run(load_universe(venue, base_url=rest_url, quote=args.quote))
+    u = await load_universe(venue, base_url=rest_url, quote=args.quote, max_age_s=max_age_s)
     sel = u.select(exclude=symbol_list(args.exclude), min_volume=args.min_volume)
     if not sel.symbols:
         raise ValueError(f"symbols: no {args.quote} perpetual of {venue} is left after --exclude / --min-volume")

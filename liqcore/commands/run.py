@@ -72,6 +72,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.commands._market import add_universe_arguments
 
     add_universe_arguments(p, also="subscribed", narrowed="not traded")
+    p.add_argument("--instruments-refresh", default="1h", metavar="DUR",
+                   help="--symbols all: ask the venue for its instrument list again every DUR (default 1h; 0: never): "
+                        "delisted symbols get no new order (their positions and entries reported), new listings "
+                        "are watched, changed rules apply")
     p.add_argument("--scope", default="venue", choices=("venue", "instrument"),
                    help="venue: a cascade is counted on the trade venue's liquidations alone; instrument: on the "
                         "liquidations of every venue of the instrument (--watch-venues), each judged against its own "
@@ -277,7 +281,9 @@ def build(args):
         if getattr(args, "scope", "venue") == "instrument":
             raise ValueError("scope: --symbols all watches one venue's whole market; --scope instrument takes a list")
         from liqcore.commands._market import select_universe
+        from liqcore.units import parse_duration
 
+        refresh_s = parse_duration(args.instruments_refresh, "instruments-refresh") / 1e9  # (checked before it starts)
         universe = select_universe(args, venue, args.rest_url)
         symbols = universe[1].symbols
         print(f"{universe[1].describe()}: every one traded on its own rules", file=sys.stderr, flush=True)
@@ -378,10 +384,12 @@ def build(args):
     rules = universe[1].rules if universe is not None else list_rules(args, venue, symbols)
     if rules is not None:  # every order on its symbol's rules from the venue's list; no rules, no order
         engine.order_manager.use_only(rules)
+    listing = None
     if universe is not None:  # a cascade on a symbol the instrument list does not hold: no_instrument
         engine.listed = {engine.registry.id(venue, s) for s in universe[0].rules}
         if universe[0].contract:  # OKX: every listed swap's contract size (its sizes come in contracts)
             engine.decoder(venue).set_instruments(universe[0].contract)
+        listing = _listing_watch(args, engine, venue, universe, refresh_s)
     if args.read_only:
         engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
         engine.kill_switch.toggle = lambda: True
@@ -424,7 +432,20 @@ def build(args):
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
                         features=getattr(args, "features", None) or (), watch=watch,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
+    runner.listing = listing
     return engine, runner, fake_thread
+
+
+def _listing_watch(args, engine, venue: str, universe, every_s: float):
+    """``--instruments-refresh``: the instrument list asked again every ``every_s`` while running
+    (:class:`liqcore.live.listing.ListingWatch`), or None (0: never)."""
+    if every_s <= 0:
+        return None
+    from liqcore.commands._market import fetch_selection
+    from liqcore.live.listing import ListingWatch
+
+    return ListingWatch(engine, venue, lambda: fetch_selection(args, venue, args.rest_url, max_age_s=every_s / 2),
+                        *universe, interval_s=every_s)
 
 
 def _feed_specs(venue: str, symbols, universe, args, feed_opts: dict, url):
@@ -463,14 +484,20 @@ async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 
 async def _run(runner, engine, fake_thread, duration):
     """The runner until ``duration``, a signal, or (a replay) the end of the recording."""
     stop = asyncio.Event()
-    watcher = None
+    watcher = listing = None
     if fake_thread is not None:
         watcher = asyncio.ensure_future(_stop_after_replay(fake_thread.fx, engine, stop, linger=runner.web is not None))
+    if getattr(runner, "listing", None) is not None:  # --symbols all: the instrument list refreshed
+        listing = asyncio.ensure_future(runner.listing.run(stop))
     try:
-        return await runner.run(duration=duration, stop=stop)
+        summary = await runner.run(duration=duration, stop=stop)
+        if listing is not None:
+            summary["instruments"] = runner.listing.summary()
+        return summary
     finally:
-        if watcher is not None:
-            watcher.cancel()
+        for task in (watcher, listing):
+            if task is not None:
+                task.cancel()
 
 
 def run(args) -> int:

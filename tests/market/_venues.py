@@ -15,14 +15,17 @@ def _names(n=N):
     return [f"C{i:03d}USDT" for i in range(n)]
 
 
-def _binance_app():
-    syms = []
-    for i, s in enumerate(_names()):
-        syms.append({"symbol": s, "status": "TRADING", "contractType": "PERPETUAL", "quoteAsset": "USDT",
-                     "filters": [{"filterType": "PRICE_FILTER", "tickSize": "0.0001"},
-                                 {"filterType": "LOT_SIZE", "stepSize": "10", "minQty": "10", "maxQty": "1000000"},
-                                 {"filterType": "MIN_NOTIONAL", "notional": "5"}]})
-    syms += [{"symbol": "BTCUSDT_260327", "status": "TRADING", "contractType": "CURRENT_QUARTER", "quoteAsset": "USDT",
+def _binance_app(names=None):
+    """``names``: the listed perpetuals (default C000USDT .. C399USDT), read at each request: a list the test
+    changes is a venue whose listings change."""
+    def row(s):
+        return {"symbol": s, "status": "TRADING", "contractType": "PERPETUAL", "quoteAsset": "USDT",
+                "filters": [{"filterType": "PRICE_FILTER", "tickSize": "0.0001"},
+                            {"filterType": "LOT_SIZE", "stepSize": "10", "minQty": "10", "maxQty": "1000000"},
+                            {"filterType": "MIN_NOTIONAL", "notional": "5"}]}
+
+    names = _names() if names is None else names
+    other = [{"symbol": "BTCUSDT_260327", "status": "TRADING", "contractType": "CURRENT_QUARTER", "quoteAsset": "USDT",
               "filters": []},
              {"symbol": "BTCUSDC", "status": "TRADING", "contractType": "PERPETUAL", "quoteAsset": "USDC", "filters": []},
              {"symbol": "OLDUSDT", "status": "SETTLING", "contractType": "PERPETUAL", "quoteAsset": "USDT", "filters": []},
@@ -30,10 +33,10 @@ def _binance_app():
     app = web.Application()
 
     async def info(_):
-        return web.json_response({"timezone": "UTC", "symbols": syms})
+        return web.json_response({"timezone": "UTC", "symbols": [row(s) for s in names] + other})
 
     async def tick(_):
-        return web.json_response([{"symbol": s, "quoteVolume": str(1e6 * (i % 10))} for i, s in enumerate(_names())])
+        return web.json_response([{"symbol": s, "quoteVolume": str(1e6 * (i % 10))} for i, s in enumerate(names)])
 
     app.router.add_get("/fapi/v1/exchangeInfo", info)
     app.router.add_get("/fapi/v1/ticker/24hr", tick)

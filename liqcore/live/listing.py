@@ -1,0 +1,124 @@
+"""The venue's instrument list while a whole-market run goes on (``liqcore run --symbols all``).
+
+:class:`ListingWatch` asks the venue for its list again every ``interval_s`` (``--instruments-refresh``) and
+applies what changed to the running engine:
+
+* a symbol the venue no longer lists (delisted, or no longer trading) leaves: its trading rules are dropped,
+  so no new order can leave for it (a cascade on it is refused as ``no_instrument``); a position or resting
+  entry it still holds is reported (log warning and a ``delisted`` journal row naming them) for the operator,
+  the position keeping its exits;
+* a new listing joins the watched symbols (its cascades are counted; on Binance and OKX the all-market
+  stream already carries its liquidations) and is reported (``listed`` journal row); it is traded from the
+  next start (the strategy core's symbols are fixed for a run);
+* a symbol whose rules changed (a new tick or lot size) trades on the new ones from then on.
+
+Each refresh that changed something is logged and journaled (``instruments`` row: when the list was fetched,
+what joined, left and changed); a refresh that fails (the venue unreachable) is logged and the list in force
+kept, with its age.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+__all__ = ["ListingWatch"]
+
+log = logging.getLogger("liqcore.listing")
+
+
+class ListingWatch:
+    """``fetch()``: an awaitable giving ``(universe, selected)`` (:func:`liqcore.market.universe.load_universe`
+    and its selection by the run's flags); ``universe`` / ``selected``: the ones in force at start."""
+
+    def __init__(self, engine, venue: str, fetch, universe, selected, interval_s: float):
+        self.engine = engine
+        self.venue = venue
+        self.fetch = fetch
+        self.interval_s = float(interval_s)
+        self.listed = set(universe.rules)
+        self.rules = dict(selected.rules)
+        self.fetched_ns = universe.fetched_ns
+        self.refreshes = 0
+        self.failures = 0
+        self.joined: list[str] = []
+        self.left: list[str] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Refresh every ``interval_s`` until ``stop``."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self.interval_s)
+                return
+            except asyncio.TimeoutError:
+                pass
+            await self.refresh()
+
+    async def refresh(self) -> dict | None:
+        """Ask the venue once and apply the changes; returns them (None: the list could not be had)."""
+        from liqcore.market.universe import UniverseError
+
+        try:
+            universe, selected = await self.fetch()
+        except (UniverseError, ValueError) as e:
+            self.failures += 1
+            log.warning("instrument list not refreshed (%s); the list fetched %.0f s ago stays in force", e,
+                        (time.time_ns() - self.fetched_ns) / 1e9)
+            return None
+        self.refreshes += 1
+        return self.apply(universe, selected)
+
+    def apply(self, universe, selected) -> dict:
+        eng, venue = self.engine, self.venue
+        now = set(universe.rules)
+        joined, left = sorted(now - self.listed), sorted(self.listed - now)
+        changed = sorted(s for s, r in selected.rules.items() if s in self.rules and self.rules[s] != r)
+        self.listed, self.rules, self.fetched_ns = now, dict(selected.rules), universe.fetched_ns
+        eng.order_manager.use_only(self.rules)  # a delisted symbol: no rules, no order
+        eng.listed = {eng.registry.id(venue, s) for s in now}
+        if universe.contract:  # OKX: a new swap's contract size
+            eng.decoder(venue).set_instruments(universe.contract)
+        held = self._held(left)
+        out = {"fetched_ns": universe.fetched_ns, "listed": len(now), "joined": joined, "left": left,
+               "changed": changed, "held": held}
+        self.joined += joined
+        self.left += left
+        if joined or left or changed:
+            log.info("instrument list refreshed: %d listed; joined %s (watched, traded from the next start); left %s "
+                     "(no new order); rules changed %s", len(now), joined or "none", left or "none", changed or "none")
+            j = eng.journal
+            if j is not None:
+                ts = eng.now_ns()
+                j.note("instruments", out, ts)
+                for s in left:
+                    j.note("delisted", {"symbol": s, **held.get(s, {})}, ts)
+                for s in joined:
+                    j.note("listed", {"symbol": s}, ts)
+        for s, what in held.items():
+            log.warning("%s left the venue's instrument list with %s: no new order is sent for it; the position keeps "
+                        "its exits (close it by hand if the venue does not settle it)", s,
+                        ", ".join(f"{k} {v}" for k, v in what.items()))
+        return out
+
+    def _held(self, symbols) -> dict:
+        """The open positions (quantity) and resting entries (client id) of ``symbols``."""
+        from liqcore.live.orders import OrderManager
+
+        books = self.engine.order_manager.books
+        out = {}
+        for s in symbols:
+            b = books.get(s)
+            if b is None:
+                continue
+            what = {}
+            if b.position_qty:
+                what["position_qty"] = b.position_qty
+            if b.entry is not None and b.entry_status in OrderManager.WORKING_STATUSES:
+                what["resting_entry"] = b.entry.client_id
+            if what:
+                out[s] = what
+        return out
+
+    def summary(self) -> dict:
+        return {"refreshes": self.refreshes, "failures": self.failures, "joined": self.joined, "left": self.left,
+                "listed": len(self.listed)}
