@@ -74,8 +74,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_universe_arguments(p, also="subscribed", narrowed="not traded")
     p.add_argument("--instruments-refresh", default="1h", metavar="DUR",
                    help="--symbols all: ask the venue for its instrument list again every DUR (default 1h; 0: never): "
-                        "delisted symbols get no new order (their positions and entries reported), new listings "
-                        "are watched, changed rules apply")
+                        "delisted symbols get no new order (their positions and entries per --delisted), new "
+                        "listings are watched, changed rules apply")
+    p.add_argument("--delisted", default="report", choices=("report", "close"),
+                   help="--symbols all: a delisted symbol's position and resting entry: report them (log and journal; "
+                        "default) or close them (entry cancelled, position closed at market)")
     p.add_argument("--scope", default="venue", choices=("venue", "instrument"),
                    help="venue: a cascade is counted on the trade venue's liquidations alone; instrument: on the "
                         "liquidations of every venue of the instrument (--watch-venues), each judged against its own "
@@ -445,7 +448,7 @@ def _listing_watch(args, engine, venue: str, universe, every_s: float):
     from liqcore.live.listing import ListingWatch
 
     return ListingWatch(engine, venue, lambda: fetch_selection(args, venue, args.rest_url, max_age_s=every_s / 2),
-                        *universe, interval_s=every_s)
+                        *universe, interval_s=every_s, delisted=args.delisted)
 
 
 def _feed_specs(venue: str, symbols, universe, args, feed_opts: dict, url):

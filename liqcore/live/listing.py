@@ -5,8 +5,9 @@ applies what changed to the running engine:
 
 * a symbol the venue no longer lists (delisted, or no longer trading) leaves: its trading rules are dropped,
   so no new order can leave for it (a cascade on it is refused as ``no_instrument``); a position or resting
-  entry it still holds is reported (log warning and a ``delisted`` journal row naming them) for the operator,
-  the position keeping its exits;
+  entry it still holds is, per ``delisted`` (``--delisted``): ``report``, named in a log warning and the
+  ``delisted`` journal row for the operator (the position keeping its exits), or ``close``, the resting entry
+  cancelled and the position closed at market (reduce-only), and said the same way;
 * a new listing joins the watched symbols (its cascades are counted; on Binance and OKX the all-market
   stream already carries its liquidations) and is reported (``listed`` journal row); it is traded from the
   next start (the strategy core's symbols are fixed for a run);
@@ -31,7 +32,10 @@ class ListingWatch:
     """``fetch()``: an awaitable giving ``(universe, selected)`` (:func:`liqcore.market.universe.load_universe`
     and its selection by the run's flags); ``universe`` / ``selected``: the ones in force at start."""
 
-    def __init__(self, engine, venue: str, fetch, universe, selected, interval_s: float):
+    def __init__(self, engine, venue: str, fetch, universe, selected, interval_s: float, delisted: str = "report"):
+        if delisted not in ("report", "close"):
+            raise ValueError(f"delisted: expected report or close; got {delisted!r}")
+        self.delisted = delisted
         self.engine = engine
         self.venue = venue
         self.fetch = fetch
@@ -79,6 +83,8 @@ class ListingWatch:
         if universe.contract:  # OKX: a new swap's contract size
             eng.decoder(venue).set_instruments(universe.contract)
         held = self._held(left)
+        if self.delisted == "close":
+            self._close(held)
         out = {"fetched_ns": universe.fetched_ns, "listed": len(now), "joined": joined, "left": left,
                "changed": changed, "held": held}
         self.joined += joined
@@ -95,10 +101,24 @@ class ListingWatch:
                 for s in joined:
                     j.note("listed", {"symbol": s}, ts)
         for s, what in held.items():
-            log.warning("%s left the venue's instrument list with %s: no new order is sent for it; the position keeps "
-                        "its exits (close it by hand if the venue does not settle it)", s,
-                        ", ".join(f"{k} {v}" for k, v in what.items()))
+            log.warning("%s left the venue's instrument list with %s: no new order is sent for it; %s", s,
+                        ", ".join(f"{k} {v}" for k, v in what.items() if k != "action"),
+                        "its resting entry cancelled and its position closed at market" if self.delisted == "close"
+                        else "the position keeps its exits (close it by hand if the venue does not settle it)")
         return out
+
+    def _close(self, held: dict) -> None:
+        """``--delisted close``: the resting entries of ``held`` cancelled, the positions closed at market."""
+        om = self.engine.order_manager
+        for s, what in held.items():
+            book = om.books[s]
+            if book.position_qty and not book.closing:
+                om.close_at_market(s, "delisted")
+                what["action"] = "closed"
+            elif "resting_entry" in what and not book.position_qty and not book.cancel_sent:
+                book.cancel_sent = True
+                om.spawn(om.cancel(s, what["resting_entry"]))
+                what["action"] = "cancelled"
 
     def _held(self, symbols) -> dict:
         """The open positions (quantity) and resting entries (client id) of ``symbols``."""

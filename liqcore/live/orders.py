@@ -347,12 +347,19 @@ class OrderManager:
             elif e["event"] in ("hold_timeout_due", "exit_due", "signal_exit_due") and not book.closing \
                     and book.position_qty:
                 # the guide's option B: an exit the engine watches, closed at market (reduce-only)
-                self.seq += 1
-                book.closing = make_client_id(sym, self.seq)
-                book.close_reason = e.get("reason", "timeout")
-                if self.journal is not None:
-                    self.journal.set_state("seq", self.seq)
-                self.spawn(self._close(sym, book.closing))
+                self.close_at_market(sym, e.get("reason", "timeout"))
+
+    def close_at_market(self, sym: str, reason: str) -> str:
+        """Close ``sym``'s position at market (reduce-only) through the gateway, ``reason`` on its book;
+        returns the close's client id."""
+        self.seq += 1
+        book = self.books[sym]
+        book.closing = make_client_id(sym, self.seq)
+        book.close_reason = reason
+        if self.journal is not None:
+            self.journal.set_state("seq", self.seq)
+        self.spawn(self._close(sym, book.closing))
+        return book.closing
 
     def account_exit(self, ex: dict) -> None:
         """A closed trade (the core's ledger row): equity, loss limits, cooldown, journal."""

@@ -1,6 +1,7 @@
 """`liqcore run --symbols all` asks the venue for its instrument list again while it runs
 (``--instruments-refresh``): against a local Binance REST server whose list changes, a delisted symbol gets no
-new order (its resting entry reported), a new listing is watched, and both are logged and journaled."""
+new order (its resting entry reported, or its position closed with ``--delisted close``), a new listing is
+watched, and both are logged and journaled."""
 from __future__ import annotations
 
 import os
@@ -31,9 +32,19 @@ def _wait(cond, deadline: float) -> bool:
     return False
 
 
+def _entry_status(journal, sym: str):
+    try:
+        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT status, price FROM orders WHERE symbol = ? AND kind = 'entry'", (sym,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return row
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(300)
-def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listings(tmp_path, capsys):
+@pytest.mark.parametrize("delisted", ["report", "close"])
+def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listings(delisted, tmp_path, capsys):
     from liqcore.cli import main
     from liqcore.testing.fake_exchange import FakeExchangeThread
     from liqcore.testing.fake_streams import FakeMarketStream
@@ -45,11 +56,15 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
     journal = tmp_path / "s.sqlite"
     steps: dict = {}
 
+    def trade(sym: str, price: float) -> None:
+        now = int(time.time() * 1000)
+        ft.call(fs.push(orjson.dumps({"e": "aggTrade", "E": now, "s": sym, "a": 1, "p": f"{price:.4f}", "q": "100",
+                                      "f": 1, "l": 1, "T": now, "m": False}), f"{sym.lower()}@aggTrade"))
+
     def cascade(sym: str) -> None:
         """A trade (the reference price), six small liquidations and two large ones 1 s apart."""
         now = int(time.time() * 1000)
-        ft.call(fs.push(orjson.dumps({"e": "aggTrade", "E": now, "s": sym, "a": 1, "p": "2.5000", "q": "100",
-                                      "f": 1, "l": 1, "T": now, "m": False}), f"{sym.lower()}@aggTrade"))
+        trade(sym, 2.5)
         for i, q in enumerate([50, 10, 30, 20, 40, 15, 1000, 1200]):
             ft.call(fs.push(liquidation_frame(sym, now - 9000 + i * 1000, q, 2.5, "SELL"), "!forceOrder@arr"))
 
@@ -62,6 +77,10 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
             _wait(lambda: fs.subscribed("!forceOrder@arr") and fs.subscribed("c006usdt@aggTrade"), deadline)
             cascade("C005USDT")  # an entry rests on C005 (the paper venue has no print through it)
             steps["entry"] = _wait(lambda: [d for d in decided("C005USDT") if d["action"] == "order"], deadline)
+            if delisted == "close":  # a print through the entry: a position on C005
+                trade("C005USDT", 2.0)
+                steps["filled"] = _wait(lambda: (_entry_status(journal, "C005USDT") or ("",))[0] == "filled",
+                                        deadline)
             names.remove("C005USDT")  # the venue delists C005 and C006 and lists NEW9
             names.remove("C006USDT")
             names.append("NEW9USDT")
@@ -79,13 +98,13 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
             code = main(["run", "--venue", "binance", "--symbols", "all", "--also", "C005USDT,C006USDT,NEW9USDT",
                          "--rest-url", srv.url, "--ws-url", fs.ws_url, "--instruments-refresh", "0.2s",
                          "--no-dashboard", "--duration", "200", "--json", "--journal", str(journal),
-                         "--min-history", "5", "--history", "50", "--notional", "100"])
+                         "--min-history", "5", "--history", "50", "--notional", "100", "--delisted", delisted])
     finally:
         t.join(30)
         ft.stop()
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert steps == {"entry": True, "refreshed": True, "decided": True}, out.err[-3000:]
+    assert all(steps.values()) and len(steps) == (4 if delisted == "close" else 3), (steps, out.err[-3000:])
     summary = orjson.loads(out.out.strip().splitlines()[-1])
     assert summary["instruments"]["left"] == ["C005USDT", "C006USDT"] and summary["instruments"]["joined"] == ["NEW9USDT"]
     # C006: traded at start, delisted since: its cascade is refused before anything is sent
@@ -94,7 +113,14 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
     assert summary["orders"] == 1  # C005's entry, placed before it was delisted
     (row,) = _rows(journal, "instruments")
     assert row["left"] == ["C005USDT", "C006USDT"] and row["joined"] == ["NEW9USDT"]
-    delisted = {r["symbol"]: r for r in _rows(journal, "delisted")}
-    assert set(delisted) == {"C005USDT", "C006USDT"} and delisted["C005USDT"]["resting_entry"]
-    assert [r["symbol"] for r in _rows(journal, "listed")] == ["NEW9USDT"]
-    assert "C005USDT left the venue's instrument list with resting_entry" in out.err
+    gone = {r["symbol"]: r for r in _rows(journal, "delisted")}
+    assert set(gone) == {"C005USDT", "C006USDT"} and [r["symbol"] for r in _rows(journal, "listed")] == ["NEW9USDT"]
+    if delisted == "report":
+        assert gone["C005USDT"]["resting_entry"] and "action" not in gone["C005USDT"]
+        assert "C005USDT left the venue's instrument list with resting_entry" in out.err
+        assert "the position keeps its exits" in out.err and summary["trades"] == []
+    else:  # the position closed at market, at the last print
+        assert gone["C005USDT"]["position_qty"] > 0 and gone["C005USDT"]["action"] == "closed"
+        assert "its position closed at market" in out.err
+        (tr,) = summary["trades"]
+        assert tr["symbol"] == "C005USDT" and tr["exit_price"] == pytest.approx(2.0)
