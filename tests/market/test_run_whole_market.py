@@ -32,10 +32,27 @@ def bybit_recording(tmp_path_factory):
     return path
 
 
-def _detect(recording, capsys) -> dict:
+def _same_cascades(journal, expected: dict) -> None:
+    """The run's journaled cascades are ``expected`` (detect's, symbol -> {(start, confirm, dominant, end,
+    events, large)}): confirmed at the same moments, symbol by symbol, and those the replay saw end (a cascade
+    still open when the recording stops is ended by detect's flush alone) end alike, the dominant side too."""
+    with sqlite3.connect(journal) as db:
+        logged = [orjson.loads(d) for (d,) in db.execute("SELECT data FROM log WHERE type = 'cascade'")]
+    confirmed, ended = {}, {}
+    for c in logged:
+        key = (c["start_ns"], c["confirm_ns"])
+        if c["record"] == "confirmed":
+            confirmed.setdefault(c["symbol"], set()).add(key)
+        else:
+            ended.setdefault(c["symbol"], set()).add(key + (c["dominant"], c["end_ns"], c["n_events"], c["n_large"]))
+    assert confirmed == {s: {x[:2] for x in v} for s, v in expected.items()}
+    assert sum(map(len, ended.values())) >= len(expected) / 2 and all(v <= expected[s] for s, v in ended.items())
+
+
+def _detect(recording, capsys, *params) -> dict:
     from liqcore.cli import main
 
-    assert main(["detect", str(recording), "--json"]) == 0
+    assert main(["detect", str(recording), "--json", *params]) == 0
     rows = [orjson.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
     out: dict = {}
     for r in rows:
@@ -74,19 +91,8 @@ def test_run_all_replays_a_whole_market_recording_with_detect_s_cascades_and_ord
     else:  # listed, but left out of trading
         assert summary["decided"]["not_traded"] == sum(len(expected[s]) for s in narrowed)
     with sqlite3.connect(journal) as db:
-        logged = [orjson.loads(d) for (d,) in db.execute("SELECT data FROM log WHERE type = 'cascade'")]
         orders = db.execute("SELECT symbol, price, qty, intent FROM orders WHERE kind = 'entry'").fetchall()
-    confirmed, ended = {}, {}
-    for c in logged:
-        key = (c["start_ns"], c["confirm_ns"], c["dominant"])
-        if c["record"] == "confirmed":
-            confirmed.setdefault(c["symbol"], set()).add(key)
-        else:
-            ended.setdefault(c["symbol"], set()).add(key + (c["end_ns"], c["n_events"], c["n_large"]))
-    # every symbol's cascades, as detect finds them: confirmed at the same moments; those the replay saw end
-    # (a cascade still open when the recording stops is ended by detect's flush alone) end alike
-    assert confirmed == {s: {x[:3] for x in v} for s, v in expected.items()}
-    assert sum(map(len, ended.values())) >= len(expected) and all(v <= expected[s] for s, v in ended.items())
+    _same_cascades(journal, expected)  # every symbol's cascades, as detect finds them
     assert summary["cascades_by_symbol"] == {s: len(v) for s, v in expected.items()}
     # a cascade on a symbol without trading rules: refused, counted, never sent
     refused = summary["decided"].get("no_instrument", 0)
@@ -144,7 +150,7 @@ def test_seed_history_warm_starts_every_symbol_of_the_whole_market(split, record
     from liqcore.cli import main
 
     early, late = split
-    expected = {s: {x[:3] for x in v} for s, v in _detect(recording, capsys).items()}
+    expected = _detect(recording, capsys)
     assert main(["detect", str(late), "--json"]) in (0, 1)  # the late part alone: no symbol has its history
     assert not [x for x in capsys.readouterr().out.splitlines() if x.strip()]
     seed = early
@@ -158,13 +164,8 @@ def test_seed_history_warm_starts_every_symbol_of_the_whole_market(split, record
                      "--journal", str(tmp_path / "s.sqlite")])
     out = capsys.readouterr()
     assert code == 0, out.err
-    with sqlite3.connect(tmp_path / "s.sqlite") as db:
-        logged = [orjson.loads(d) for (d,) in db.execute("SELECT data FROM log WHERE type = 'cascade'")]
-    confirmed: dict = {}
-    for c in logged:
-        if c["record"] == "confirmed":
-            confirmed.setdefault(c["symbol"], set()).add((c["start_ns"], c["confirm_ns"], c["dominant"]))
-    assert confirmed == expected and len(confirmed) == len(LISTED) + len(UNLISTED)
+    _same_cascades(tmp_path / "s.sqlite", expected)
+    assert len(expected) == len(LISTED) + len(UNLISTED)
 
 
 @pytest.mark.integration
@@ -265,3 +266,40 @@ def test_the_fake_binance_stream_routes_each_push_to_its_streams():
     assert binance_streams(book_ticker_frame("ARCUSDT", 1, 1.0, 2.0, 1.1, 2.0)) == ("arcusdt@bookTicker",)
     assert binance_streams(orjson.dumps({"e": "aggTrade", "s": "ARCUSDT", "p": "1"})) == ("arcusdt@aggTrade",)
     assert binance_streams(b'{"result":null,"id":1}') == () and binance_streams(b'{"e":"kline","s":"X"}') == ()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_run_all_on_real_binance_liquidations_finds_detect_s_cascades(real_data, tmp_path, capsys):
+    """Real ``!forceOrder@arr`` liquidations (January 2025, 3,510 over 221 symbols, USDC-settled ones among
+    them) as the recorder writes them: the run's cascades per symbol are detect's on the same recording, and
+    the symbols the (USDT) instrument list does not hold are refused."""
+    from liqcore.cli import main
+    from liqcore.venues.binance.parse import restore_symbol
+
+    lines = []
+    for ln in (real_data / "binance-forceorder-2025-01" / "binance.csv").read_text().splitlines():
+        f = ln.split(",")
+        if len(f) < 11 or f[0] == "s":
+            continue
+        t = int(f[10])
+        o = dict(zip(("s", "S", "o", "f", "q", "p", "ap", "X", "l", "z"), [restore_symbol(f[0].strip()), *f[1:10]]))
+        lines.append((t * 1_000_000 + 50_000_000, {"e": "forceOrder", "E": t, "o": {**o, "T": t}}))
+    lines.sort(key=lambda x: x[0])
+    rec = tmp_path / "real.jsonl"
+    rec.write_bytes(b"".join(orjson.dumps({"recv_ns": t, "venue": "binance", "frame": fr}) + b"\n" for t, fr in lines))
+    symbols = {fr["o"]["s"] for _, fr in lines}
+    usdt = sorted(s for s in symbols if s.endswith("USDT"))
+    assert len(symbols) > 200 and len(usdt) < len(symbols)
+    params = ["--min-history", "5", "--history", "50"]
+    expected = _detect(rec, capsys, *params)
+    assert sum(map(len, expected.values())) >= 20
+    with Server(_binance_app(usdt)) as srv:
+        code = main(["run", "--venue", "binance", "--symbols", "all", "--replay", str(rec), "--rest-url", srv.url,
+                     "--no-dashboard", "--duration", "540", "--json", "--journal", str(tmp_path / "s.sqlite"), *params])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    summary = orjson.loads(out.out.strip().splitlines()[-1])
+    _same_cascades(tmp_path / "s.sqlite", expected)
+    unlisted = sum(len(v) for s, v in expected.items() if s not in usdt)
+    assert summary["decided"].get("no_instrument", 0) == unlisted
