@@ -436,6 +436,11 @@ def build(args):
                         features=getattr(args, "features", None) or (), watch=watch,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
     runner.listing = listing
+    if listing is not None and venue == "bybit":  # a new listing's allLiquidation topic: subscribed when it joins
+        from liqcore.market.streams import whole_market_specs
+
+        listing.on_joined = lambda syms: runner.feed.add_specs(
+            whole_market_specs(venue, syms, [], url=ws_url, network=args.network, book=False))
     return engine, runner, fake_thread
 
 

@@ -106,11 +106,28 @@ class FeedManager:
             self._replay_cov = [Coverage(start_ns=clock()) for _ in self.specs]
             self._up_after: list[int | None] = [None] * len(self.specs)  # reconnected: up at the next replayed frame
             self._ever_up = [False] * len(self.specs)
-        self.connections = [
-            WsConnection(spec, self._frame_handler(i), self._gap_handler(spec),
-                         **({"on_state": self._state_handler(i)} if clock is not None else {}), **conn_kwargs)
-            for i, spec in enumerate(self.specs)
-        ]
+        self._conn_kwargs = conn_kwargs
+        self.connections = [self._connection(i, spec) for i, spec in enumerate(self.specs)]
+
+    def _connection(self, i: int, spec: ConnectionSpec) -> WsConnection:
+        return WsConnection(spec, self._frame_handler(i), self._gap_handler(spec),
+                            **({"on_state": self._state_handler(i)} if self.clock is not None else {}),
+                            **self._conn_kwargs)
+
+    def add_specs(self, specs: list[ConnectionSpec]) -> None:
+        """More connections while running (e.g. a new listing's liquidation topic), started at once (inside
+        the running loop) and counted in the feed's health like the others."""
+        for spec in specs:
+            i = len(self.specs)
+            self.specs.append(spec)
+            if self.clock is not None:
+                self._replay_cov.append(Coverage(start_ns=self.clock()))
+                self._up_after.append(None)
+                self._ever_up.append(False)
+            c = self._connection(i, spec)
+            self.connections.append(c)
+            if not self._stopping:
+                c.start()
 
     def _frame_handler(self, i: int = 0):
         if self.clock is None:

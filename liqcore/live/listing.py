@@ -9,8 +9,9 @@ applies what changed to the running engine:
   ``delisted`` journal row for the operator (the position keeping its exits), or ``close``, the resting entry
   cancelled and the position closed at market (reduce-only), and said the same way;
 * a new listing joins the watched symbols (its cascades are counted; on Binance and OKX the all-market
-  stream already carries its liquidations) and is reported (``listed`` journal row); it is traded from the
-  next start (the strategy core's symbols are fixed for a run);
+  stream already carries its liquidations, on Bybit ``on_joined(symbols)`` subscribes the selected ones'
+  topics) and is reported (``listed`` journal row); it is traded from the next start (the strategy core's
+  symbols are fixed for a run);
 * a symbol whose rules changed (a new tick or lot size) trades on the new ones from then on.
 
 Each refresh that changed something is logged and journaled (``instruments`` row: when the list was fetched,
@@ -36,6 +37,9 @@ class ListingWatch:
         if delisted not in ("report", "close"):
             raise ValueError(f"delisted: expected report or close; got {delisted!r}")
         self.delisted = delisted
+        #: called with the new listings the run's selection keeps (``--exclude``, ``--min-volume``): the venue's
+        #: liquidation topics they need subscribed (Bybit), or None (an all-market stream carries them)
+        self.on_joined = None
         self.engine = engine
         self.venue = venue
         self.fetch = fetch
@@ -83,6 +87,8 @@ class ListingWatch:
         if universe.contract:  # OKX: a new swap's contract size
             eng.decoder(venue).set_instruments(universe.contract)
         held = self._held(left)
+        if joined and self.on_joined is not None and (keep := [s for s in joined if s in selected.rules]):
+            self.on_joined(keep)
         if self.delisted == "close":
             self._close(held)
         out = {"fetched_ns": universe.fetched_ns, "listed": len(now), "joined": joined, "left": left,

@@ -306,6 +306,10 @@ class FakeExchange(LoopbackVenue):
     def connections(self, kind: str | None = None) -> int:
         return sum(1 for c in self._conns if not c.closed and (kind is None or c.kind == kind))
 
+    def subscribed(self, topic: str) -> bool:
+        """A public connection open now holds ``topic``."""
+        return any(c.kind == "public" and not c.closed and topic in c.topics for c in tuple(self._conns))
+
     def _abort(self, c: _Conn) -> None:
         c.closed = True
         self.stats["drops"] += 1

@@ -43,15 +43,17 @@ def _binance_app(names=None):
     return app
 
 
-def _bybit_app(seen: list, n: int = N):
-    rows = [{"symbol": s, "contractType": "LinearPerpetual", "status": "Trading", "quoteCoin": "USDT",
-             "priceFilter": {"tickSize": "0.0001"},
-             "lotSizeFilter": {"qtyStep": "10", "minOrderQty": "10", "maxOrderQty": "1000000", "minNotionalValue": "5"}}
-            for s in _names(n)]
-    rows.append({"symbol": "BTC-26DEC26", "contractType": "LinearFutures", "status": "Trading", "quoteCoin": "USDT"})
+def _bybit_app(seen: list, n: int = N, names=None):
+    """``names``: the listed perpetuals (default the first ``n`` of C000USDT ...), read at each request."""
+    names = _names(n) if names is None else names
     app = web.Application()
 
     async def info(req):
+        rows = [{"symbol": s, "contractType": "LinearPerpetual", "status": "Trading", "quoteCoin": "USDT",
+                 "priceFilter": {"tickSize": "0.0001"},
+                 "lotSizeFilter": {"qtyStep": "10", "minOrderQty": "10", "maxOrderQty": "1000000",
+                                   "minNotionalValue": "5"}} for s in names]
+        rows.append({"symbol": "BTC-26DEC26", "contractType": "LinearFutures", "status": "Trading", "quoteCoin": "USDT"})
         seen.append(dict(req.query))
         assert req.query["category"] == "linear"
         start = int(req.query.get("cursor") or 0)

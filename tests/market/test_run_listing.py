@@ -124,3 +124,52 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
         assert "its position closed at market" in out.err
         (tr,) = summary["trades"]
         assert tr["symbol"] == "C005USDT" and tr["exit_price"] == pytest.approx(2.0)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_new_bybit_listing_is_subscribed_while_running(tmp_path, capsys):
+    """Bybit has one ``allLiquidation`` topic per symbol: a listing that joins the refreshed list is subscribed on a
+    connection of its own at once, and its cascades are counted (it is traded from the next start)."""
+    from liqcore.cli import main
+    from liqcore.testing.fake_exchange import FakeExchangeThread
+    from liqcore.testing.fake_replay import liquidation_frame
+
+    from tests.market._venues import _bybit_app
+
+    names = [f"C{i:03d}USDT" for i in range(10)]
+    ft = FakeExchangeThread()
+    fx = ft.start()
+    journal = tmp_path / "s.sqlite"
+    steps: dict = {}
+
+    def venue():
+        deadline = time.monotonic() + 120
+        try:
+            steps["subscribed"] = _wait(lambda: fx.subscribed("allLiquidation.C009USDT"), deadline)
+            names.append("NEW9USDT")
+            steps["joined"] = _wait(lambda: fx.subscribed("allLiquidation.NEW9USDT"), deadline)
+            now = int(time.time() * 1000)
+            for i, q in enumerate([50, 10, 30, 20, 40, 15, 1000, 1200]):
+                ft.call(fx.push(liquidation_frame("NEW9USDT", 2.5, q, "Buy", now - 9000 + i * 1000)))
+            steps["decided"] = _wait(lambda: [d for d in _rows(journal, "decision") if d["symbol"] == "NEW9USDT"],
+                                     deadline)
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    t = threading.Thread(target=venue, daemon=True)
+    try:
+        with Server(_bybit_app([], names=names)) as srv:
+            t.start()
+            code = main(["run", "--venue", "bybit", "--symbols", "all", "--rest-url", srv.url, "--ws-url",
+                         fx.public_ws_url, "--instruments-refresh", "0.2s", "--no-dashboard", "--duration", "200",
+                         "--json", "--journal", str(journal), "--min-history", "5", "--history", "50"])
+    finally:
+        t.join(30)
+        ft.stop()
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert steps == {"subscribed": True, "joined": True, "decided": True}, out.err[-3000:]
+    summary = orjson.loads(out.out.strip().splitlines()[-1])
+    assert summary["instruments"]["joined"] == ["NEW9USDT"] and summary["cascades_by_symbol"] == {"NEW9USDT": 1}
+    assert [d["reason"] for d in _rows(journal, "decision")] == ["not_traded"]
