@@ -124,6 +124,11 @@ def test_list_flags_need_symbols_all(capsys):
 
     assert main(["run", "--venue", "binance", "--symbols", "ETHUSDT", "--exclude", "BTCUSDT", "--no-dashboard"]) != 0
     assert "exclude: only with --symbols all" in capsys.readouterr().err
+    # refused before the venue is asked for anything (no server here: asking would fail differently)
+    assert main(["run", "--venue", "binance", "--symbols", "all", "--scope", "instrument", "--no-dashboard"]) != 0
+    assert "--scope instrument takes a list" in capsys.readouterr().err
+    assert main(["run", "--venue", "binance", "--symbols", "all", "--instruments-refresh", "soon", "--no-dashboard"]) != 0
+    assert "instruments-refresh" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
