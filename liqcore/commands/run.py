@@ -91,13 +91,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--scope instrument: a public websocket URL override for one watched venue (repeatable)")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
     p.add_argument("--ws-url", metavar="URL", help="public websocket URL override")
-    p.add_argument("--rest-url", metavar="URL", help="REST URL override: the Bybit gateway's (--live) and, with "
-                   "--symbols all, the venue's instrument list")
+    p.add_argument("--rest-url", metavar="URL", help="REST URL override: the Bybit gateway's (--live) and the venue's "
+                   "instrument list (--symbols all; a symbol list on Binance or OKX)")
     p.add_argument("--private-ws-url", metavar="URL", help="Bybit private websocket URL override (--live)")
     p.add_argument("--live", action="store_true", help="send real orders through the Bybit gateway")
     p.add_argument("--key-file", metavar="FILE", help="0600 file with BYBIT_API_KEY/BYBIT_API_SECRET (--live)")
-    p.add_argument("--replay", metavar="PATH|synthetic", help="replay recordings (or a synthetic market) through a local "
-                   "fake exchange (Bybit; --venue binance: Binance recordings through a fake Binance market stream)")
+    p.add_argument("--replay", metavar="PATH|synthetic",
+                   help="replay recordings (or a synthetic market) through a local fake exchange (Bybit; --venue "
+                        "binance: Binance recordings through a fake Binance market stream)")
     p.add_argument("--allow-empty", action="store_true",
                    help="run (with a warning) even when --replay or --seed-history recordings have nothing usable")
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
