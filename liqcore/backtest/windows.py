@@ -43,6 +43,8 @@ from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 #: ``--read`` choices: auto (the strategy's declaration), windows, all (the full replay)
 READ_MODES = ("auto", "windows", "all")
 _HOUR = 3_600_000_000_000
+#: under the queue rule, a window's read starts this much early for the book in force at its start
+_PRE = 1_000_000_000
 
 
 def window_reason(params, strategy) -> str | None:
@@ -51,7 +53,7 @@ def window_reason(params, strategy) -> str | None:
 
     if getattr(type(strategy), "reads", "all") != "windows":
         return f"strategy {type(strategy).name} reads every event (reads = {getattr(type(strategy), 'reads', 'all')!r})"
-    return chunk_reason(params, strategy)
+    return chunk_reason(params, strategy, book=True)  # the book and the price grid: :func:`replay_windows`
 
 
 def _span(path, symbols, start_ns, end_ns):
@@ -154,8 +156,21 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     sim_dtype = np.zeros(0, _dtype()).dtype
     from liqcore.backtest.chunked import _Source, _Span
 
+    from liqcore.backtest.stream import needs_grid
+
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
     cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, sim_dtype)
+    if needs_grid(params):  # the full replay's price grid: from the span's first prints
+        for sid, g_sid in _first_prints_grid(rd, lo, hi, t_first, t_last, len(cell.par)).items():
+            cell.par["grid"][sid] = g_sid
+    book = params.fill == "queue"  # the QUOTE rows are replayed in the windows (the book, the queue)
+    fallback = False
+    if book and not _has_quotes(rd, clock.g, lo, hi):  # no quote in the span: through, as the full replay
+        from liqcore.execution.events import queue_fallback
+
+        fallback = queue_fallback(cell.par, np.zeros(0, _dtype()))
+        book = False
+    clock.book = book
     t_rec = rec["confirm_recv_ns"].astype(np.int64)
     starts, ends = t_rec - before, t_rec + after
     det_recv = det_ev["ts_recv"]
@@ -167,7 +182,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     o = so = 0
     i = 0
     cur_end = None  # every receive time before this was read by an earlier window
-    bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and k != Kind.QUOTE]  # quotes: the queue rule only
+    # quotes: the queue rule only
+    bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and (book or k != Kind.QUOTE)]
     skew = params.max_clock_skew_ns
     fund_recv = det_recv[det_ev["kind"] == int(Kind.FUNDING)]  # a funding payment reads the last price
     n_skipped = 0
@@ -185,13 +201,19 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             while j < len(rec) and starts[j] < b + gap:  # windows closer than a row group: one read
                 b = max(b, min(int(ends[j]), int(t_rec[j]) + step))
                 j += 1
+            floor = t_first if cur_end is None else cur_end  # every row received before it was replayed
             if cur_end is not None and a < cur_end:
                 a = cur_end
             # event time <= receive time + max-clock-skew (later ones are dropped as from the future)
             e_hi = hi if skew is None else min(hi, b + int(skew) + 1)
-            raw = rd.read(lo, e_hi, kinds=bulk_and_rare, recv=(a, b))
+            a_pre = max(floor, a - _PRE) if book else a  # the book in force at the window's start
+            raw = rd.read(lo, e_hi, kinds=bulk_and_rare, recv=(a_pre, b))
+            if a_pre < a:
+                k_a = int(np.searchsorted(raw["ts_recv"], a, "left"))
+                _book_before(cell, rd, raw[:k_a], lo, hi, floor, a_pre)
+                raw = raw[k_a:]
             cur_end = b
-            rare_pos = np.flatnonzero(raw["kind"] != int(Kind.TRADE))
+            rare_pos = np.flatnonzero((raw["kind"] != int(Kind.TRADE)) & (raw["kind"] != int(Kind.QUOTE)))
             w, d = clean_prints(raw)
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
@@ -202,7 +224,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
             r = rec[m].copy()
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
-            ch = _Chunk(w, o, so)
+            ch = _Chunk(w, o, so, book=book)
             cell.feed(ch, r, ch.sim_index(r["event_index"]))
             tr = w[w["kind"] == int(Kind.TRADE)]
             if len(tr):
@@ -210,6 +232,11 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 kinds.add(int(Kind.TRADE))
             delays.add(tr)
             n_events += len(tr)
+            if book:
+                n_q = int(np.count_nonzero(w["kind"] == int(Kind.QUOTE)))
+                n_events += n_q
+                if n_q:
+                    kinds.add(int(Kind.QUOTE))
             o += len(ch.events)
             so += len(ch.sim)
             carry = cell.carry is not None and len(cell.carry[0]) > 0
@@ -223,6 +250,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             if to > b:
                 n_skipped += clock.skipped
                 a, b = to, min(to + step, hi)
+                cur_end = to  # the skipped rows set the simulator's last price and book (:func:`_quiet_until`)
             else:
                 a, b = b, min(b + step, hi)
         i = j
@@ -248,7 +276,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         equity=float(got["port"][0]["equity"]), start_ns=int(got["start_ns"]), end_ns=int(got["end_ns"]),
         records=rec, n_prints=int(cell.n_prints), sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end,
         working_at_end=working_at_end, note=note, events=None, dropped=dropped,
-        strategy=type(strategy).name, signals=sig, strategy_obj=strategy,
+        strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         latency={"order": order_latency_note(params, None),
                  "feed": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
@@ -485,11 +513,99 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
     if to <= b or not np.any(near & (g["tr_min"] < to)):
         return b
     last = clock.last_print(np.flatnonzero(near & (g["tr_min"] < to)), b, to)
-    if last is None:
-        return b  # an exact tie between the last prints: read them
+    if last is None or (clock.book and clock.quotes is None):
+        return b  # an exact tie between the last prints (or the last quotes not in the tail groups): read them
     if last:
         s["last_price"], s["last_ns"] = last[1], last[0]
+    if clock.book:
+        for side, (price, qty) in clock.quotes.items():
+            col = "bid" if side == _BID else "ask"
+            s[col], s[col + "_qty"] = price, qty
     return to
+
+
+_BID, _ASK = 3, 4  # Side.BUY: a QUOTE row of the best bid; any other side: the best ask (the simulator's)
+
+
+def _last_row(te: np.ndarray, tr: np.ndarray, *vals):
+    """The last row in the full replay's order (receive time, then event time), as ``(te, tr, *vals)``;
+    ``()`` for no row, None when two rows tie in both times with different values (their order is the
+    load's)."""
+    if not len(te):
+        return ()
+    k = np.lexsort((te, tr))[-1]
+    tie = (tr == tr[k]) & (te == te[k])
+    if np.count_nonzero(tie) > 1 and any(np.unique(v[tie]).size > 1 for v in vals):
+        return None
+    return (int(te[k]), int(tr[k])) + tuple(float(v[k]) for v in vals)
+
+
+def _put_quotes(st, q: np.ndarray, have: set) -> set:
+    """Set the book in force of ``st`` (STATE_DTYPE) from the last best bid and best ask rows of
+    ``q`` (events in the full replay's order), for the sides not in ``have``; the sides set."""
+    from liqcore.types import Kind
+
+    got = set()
+    q = q[q["kind"] == int(Kind.QUOTE)]
+    for side, m in ((_BID, q["side"] == _BID), (_ASK, q["side"] != _BID)):
+        k = np.flatnonzero(m)
+        if side in have or not len(k):
+            continue
+        e = q[k[-1]]
+        sid = int(e["symbol_id"])
+        if 0 <= sid < len(st):
+            col = "bid" if side == _BID else "ask"
+            st[sid][col], st[sid][col + "_qty"] = e["price"], e["qty"]
+        got.add(side)
+    return got
+
+
+def _book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int) -> None:
+    """Between windows the simulator is flat, and a quote there only sets the book in force: set it
+    as the full replay leaves it at a window's start, from the last best bid and ask rows received
+    before it -- in ``pre`` (the rows read from ``a`` on), else read back from ``a`` in doubling steps
+    down to ``floor`` (before it, every row was replayed: the simulator's book is the full replay's)."""
+    from liqcore.types import Kind
+
+    have = _put_quotes(cell.st, pre, set())
+    step = _PRE
+    while len(have) < 2 and a > floor:
+        a0 = max(floor, a - step)
+        have |= _put_quotes(cell.st, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
+        a, step = a0, step * 2
+
+
+def _first_prints_grid(rd, lo: int, hi: int, t_first: int, t_last: int, n_sym: int) -> dict:
+    """Symbol id -> price grid, from its first :data:`~liqcore.execution.events.GRID_PRINTS` trade
+    prints in receive order (read from the span's first receive time ``t_first`` in growing steps), as
+    the full replay reads it (:class:`liqcore.backtest.stream._GridGate`)."""
+    from liqcore.execution.events import GRID_PRINTS, clean_prints, grid_of_prices
+    from liqcore.types import Kind
+
+    prices: dict = {sid: [] for sid in range(n_sym)}
+    seen = dict.fromkeys(prices, 0)
+    a, step = t_first, _HOUR
+    while a <= t_last and min(seen.values()) < GRID_PRINTS:
+        ev, _d = clean_prints(rd.read(lo, hi, kinds=[int(Kind.TRADE)], recv=(a, a + step)))
+        ev = ev[ev["kind"] == int(Kind.TRADE)]
+        for sid in prices:
+            take = ev["price"][ev["symbol_id"] == sid][:GRID_PRINTS - seen[sid]]
+            prices[sid].append(take)
+            seen[sid] += len(take)
+        a, step = a + step, min(step * 2, NS_PER_DAY)
+    return {sid: grid_of_prices(np.concatenate(p)) if p else 0.0 for sid, p in prices.items()}
+
+
+def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:
+    """Whether the selection holds a QUOTE row (the queue rule falls back to through without one): none
+    when no bulk row group's ``kind`` statistics reach it, else the first group with one that keeps a
+    quote in the selection."""
+    from liqcore.types import Kind
+
+    for i in np.flatnonzero(g["has_quotes"]):
+        if len(rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))):
+            return True
+    return False
 
 
 def _first_stray(ts: np.ndarray, jump: int) -> bool:
@@ -518,7 +634,8 @@ def _bulk_groups(path, sel) -> dict:
         raise NotStreamable("the dataset keeps trades and liquidations in shared row groups (written before "
                             "sections: convert it again)")
     marks = read_marks(path)
-    cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades")}
+    cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades",
+                            "has_quotes")}
     where = []
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
     for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
@@ -559,10 +676,12 @@ def _bulk_groups(path, sel) -> dict:
                 cols["p_max"].append(st["price"][1])
                 cols["q_max"].append(st["qty"][1])
                 cols["has_trades"].append(kmin == 2)
+                cols["has_quotes"].append(kmax == 7)  # min and max are values of the group's rows
                 where.append((f, rid, rg.num_rows, ft, mark))
     out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
     out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
     out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
+    out["has_quotes"] = np.asarray(cols["has_quotes"], dtype=bool)
     out["where"] = where
     return out
 
@@ -581,6 +700,8 @@ class _ClockRows:
         self.files: dict = {}  # path -> the open ParquetFile
         self.rows_read = 0
         self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
+        self.book = False  # the queue rule: :meth:`last_print` also finds the last best bid and ask rows
+        self.quotes: dict | None = None  # Side.BUY (the best bid) / Side.SELL -> (price, size) of the last
 
     def open(self, i):
         """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
@@ -633,26 +754,32 @@ class _ClockRows:
         inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
         self.skipped = int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
         tail = [int(i) for i in ids if g["tr_max"][int(i)] >= int(g["tr_min"][ids].max())]
-        best = ()
-        cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"]
-        tes, trs, prs = [], [], []
+        cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"] + (["side", "qty"] if self.book else [])
+        parts = []
         for i in tail:
             _path, rid, n, _ft, _mark = g["where"][i]
             t = self.open(i).read_row_group(rid, columns=cols)
             self.rows_read += n
             te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
-            keep = self._kept(te, tr) & (tr >= b) & (tr < to) & (t.column("kind").to_numpy() == int(Kind.TRADE))
-            tes.append(te[keep])
-            trs.append(tr[keep])
-            prs.append(t.column("price").to_numpy()[keep])
-        te, tr, pr = np.concatenate(tes), np.concatenate(trs), np.concatenate(prs)
-        if not len(te):
-            return best
-        k = np.lexsort((te, tr))[-1]
-        tie = (tr == tr[k]) & (te == te[k])
-        if np.count_nonzero(tie) > 1 and np.unique(pr[tie]).size > 1:
-            return None
-        return int(tr[k]), float(pr[k])
+            keep = self._kept(te, tr) & (tr >= b) & (tr < to)
+            parts.append({c: t.column(c).to_numpy()[keep] for c in cols})
+        r = {c: np.concatenate([x[c] for x in parts]) for c in cols}
+        if self.book:
+            # the last best bid and best ask rows (the skipped quotes only set the book in force): in the
+            # tail groups, else in no other group of the span (its kind statistics), else unknown (None)
+            q = r["kind"] == int(Kind.QUOTE)
+            others = any(bool(g["has_quotes"][int(i)]) for i in ids if int(i) not in tail)
+            self.quotes = {}
+            for side, m in ((_BID, q & (r["side"] == _BID)), (_ASK, q & (r["side"] != _BID))):
+                got = _last_row(r["ts_event_ns"][m], r["ts_recv_ns"][m], r["price"][m], r["qty"][m])
+                if got is None or (got == () and others):
+                    self.quotes = None
+                    break
+                if got:
+                    self.quotes[side] = got[2:]
+        m = r["kind"] == int(Kind.TRADE)
+        got = _last_row(r["ts_event_ns"][m], r["ts_recv_ns"][m], r["price"][m])
+        return got if not got else (got[1], got[2])
 
     def rows(self, a: int, b: int):
         """(ts_event, ts_recv) of the rows received in [a, b), in event-time order."""
