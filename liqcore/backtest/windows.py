@@ -22,6 +22,16 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
    away from the limit, or between the stop and the target, before the deadlines) are passed over
    undecoded (:func:`_quiet_until`).
 
+Under the queue rule (``--fill queue``) the windows replay the QUOTE rows with the prints.  A resting
+post-only limit's queue depends only on the book in force at its arrival (the post-only check, the
+size displayed at its price) and then on the quotes and prints at or through its price (an open
+position's take-profit likewise): between windows nothing is working and a quote only sets the book
+in force, so a window starts from the last best bid and ask received before it (:func:`_book_before`),
+and a quiet row group passed over sets its last ones (:meth:`_ClockRows.last_print`).  The price grid
+(the queue rule, ``--price-grid auto``) is read from the span's first prints
+(:func:`_first_prints_grid`); a span without a quote falls back to through (:func:`_has_quotes`), as
+the full replay does.
+
 Between windows the simulator is flat: a print there changes only the symbol's last price, and a
 window starts ``max-ref-age`` before its signal, so the entry prices from the same reference trade
 (or finds none, as the full replay does).  The ledger, the counts, the summary's metrics and the
