@@ -55,6 +55,8 @@ READ_MODES = ("auto", "windows", "all")
 _HOUR = 3_600_000_000_000
 #: under the queue rule, a window's read starts this much early for the book in force at its start
 _PRE = 1_000_000_000
+#: the first span read at each end of the selection (:func:`_edges`), doubling until it holds rows
+_EDGE = 10_000_000_000
 
 
 def window_reason(params, strategy) -> str | None:
@@ -444,9 +446,13 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
 
 
 def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
-    """Every row (all kinds) of the selection's first and of its last hour of receive times, found
-    from the rare rows and the bulk groups' ``ts_recv_ns`` statistics (bounds: a span read empty is
-    stepped past, in doubling steps)."""
+    """Every row (all kinds) of the selection's first receive times (at least three rows that are not
+    bad prints: the detector's stray-time test of the first event reads the next two) and of its last
+    ones, found from the rare rows and the bulk groups' ``ts_recv_ns`` statistics: spans of ten
+    seconds, then doubling, read from each end until they hold them (a dense book: a few seconds, not
+    the hour of rows read before)."""
+    from liqcore.execution.events import bad_prints
+
     lows = [int(det_ev["ts_recv"][0])] if len(det_ev) else []
     highs = [int(det_ev["ts_recv"][-1])] if len(det_ev) else []
     if len(g["tr_min"]):
@@ -457,16 +463,24 @@ def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
     top = max(highs) + 1
     out = []
     for forward in (True, False):
-        t, step = (min(lows) if forward else top), _HOUR
+        t, step = (min(lows) if forward else top), _EDGE
+        parts: list = []
+        n = 0
         while True:
             a, b = (t, min(t + step, top)) if forward else (max(t - step, min(lows)), t)
             ev = rd.read(lo, hi, kinds=None, recv=(a, b))
             if len(ev):
-                out.append(ev)
+                parts.append(ev)
+                bt, bf = bad_prints(ev)
+                n += int(np.count_nonzero(~(bt | bf)))
+            if n >= (3 if forward else 1):
                 break
             if (forward and b >= top) or (not forward and a <= min(lows)):
+                if parts:
+                    break
                 raise NotStreamable("the selection has no events")
             t, step = (b, step * 2) if forward else (a, step * 2)
+        out.append(np.concatenate(parts if forward else parts[::-1]))
     return out[0], out[1]
 
 
