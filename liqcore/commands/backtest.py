@@ -217,7 +217,9 @@ def _chunked(args, params, strategy, steps):
             r = res.read
             if not args.json:
                 print(f"backtest: read window-local: {r['rows_read']:,} rows decoded of the selection's "
-                      f"{r['rows_total']:,} rows (liquidations, then trades in the signals' windows, "
+                      f"{r['rows_total']:,} rows (liquidations, then trades"
+                      f"{' and the book' if params.fill == 'queue' and not res.fill_fallback else ''} in the "
+                      "signals' windows, "
                       f"{r['rows_skipped']:,} rows passed over in row groups where nothing could reach the live "
                       f"order or position), and the time columns of {r['rows_clock']:,} trade rows for the "
                       "detector's clock (--read all replays every event)", file=sys.stderr)
