@@ -360,3 +360,21 @@ def test_the_detection_read_of_a_book_skips_the_trades_and_quotes_row_groups(tmp
     decoded = fast.files[path]["rows_read"]
     assert decoded < 2 * n_rare + 2 * 2_000 * 3, (decoded, n_rare)  # the rare section's groups, not the bulk
     assert decoded < rows_total(path) / 4
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kinds=st.sets(st.sampled_from([int(k) for k in Kind if int(k) > 0]), min_size=1),
+       lo=st.floats(0, 1.5), span=st.floats(0.01, 1.0))
+def test_any_kinds_read_of_a_sectioned_book_equals_the_checking_read(tmp_path_factory, kinds, lo, span):
+    """Whatever kinds and receive times a read asks for, passing over the trades-and-quotes row groups by
+    their kind minimum keeps every row the checking read (which judges every row) returns."""
+    from liqcore.io.dataset import load_dataset
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 2_000, book=True)
+    d = 86_400_000_000_000
+    t0 = int(load_dataset(path, kinds=[int(Kind.LIQUIDATION)], trade_ids=False).events["ts_recv"].min())
+    rr = (t0 + int(lo * d), t0 + int((lo + span) * d), 0)
+    kw = dict(kinds=sorted(kinds), recv_range=rr, trade_ids=False, check=False)
+    fast, slow = load_dataset(path, **kw), load_dataset(path, recheck=True, **kw)
+    assert fast.files[path]["checked"] is True
+    assert np.array_equal(fast.events, slow.events)
