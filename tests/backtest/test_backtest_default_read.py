@@ -378,3 +378,31 @@ def test_any_kinds_read_of_a_sectioned_book_equals_the_checking_read(tmp_path_fa
     fast, slow = load_dataset(path, **kw), load_dataset(path, recheck=True, **kw)
     assert fast.files[path]["checked"] is True
     assert np.array_equal(fast.events, slow.events)
+
+
+@pytest.mark.parametrize("grid_prints", [300, 5_000])
+@pytest.mark.parametrize("fill", ["queue", "through"])
+def test_the_price_grid_is_read_from_the_first_prints_as_the_full_replay_reads_it(tmp_path_factory, monkeypatch,
+                                                                                  grid_prints, fill):
+    """The price grid (``--fill queue``, ``--price-grid auto``) comes from the span's first prints in
+    receive order, fewer than the span holds here: the default read finds the full replay's grid (the
+    same ledger: a limit on another tick fills at another price) without reading the span."""
+    from liqcore.execution import events as E
+
+    from liqcore.backtest.synthetic import synthetic_market
+
+    monkeypatch.setattr(E, "GRID_PRINTS", grid_prints)
+    key = ("finer-later",)
+    if key not in _DS:  # the first prints on a 0.1 tick, the later ones on 0.01: the grid is the first ones'
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False, effects={"book": True})
+        ev = m.events.copy()
+        tr = np.flatnonzero(ev["kind"] == int(Kind.TRADE))
+        ev["price"][tr] = np.round(ev["price"][tr], 1)
+        later = tr[len(tr) // 10:]
+        ev["price"][later] += np.where(np.arange(len(later)) % 3 == 0, 0.03, 0.0)
+        _DS[key] = _write(ev, m.registry, tmp_path_factory.mktemp("grid") / "ds", 2_000)
+    p = Params.from_mapping({"fill": fill, "price-grid": "auto", "offset": "0.05%", "take-profit": "0.3%"})
+    full, dflt = _equal(_DS[key], p)
+    assert dflt.read["path"] == "windows" and len(full.trades()) > 0
+    monkeypatch.setattr(E, "GRID_PRINTS", 1 << 30)  # every print: another grid, other trades
+    assert backtest([_DS[key]], p, equity=10_000.0, read="all").trades() != full.trades()
