@@ -804,7 +804,9 @@ class _ClockRows:
         """The last trade print received in [b, to) among row groups ``ids`` (the only ones holding
         rows received there), in the full replay's order, as ``(ts_recv, price)``; ``()`` when there
         is none, None when two prints tie in receive and event time with different prices (their order
-        is the load's).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
+        is the load's) or when a group not decoded (not among the latest) may hold a print received as
+        late (its ``ts_recv_ns`` maximum, a group with trades).  With :attr:`book`, :attr:`quotes` the
+        same for the last best bid and best ask rows (None: unknown).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
         only the latest groups are, for the last print)."""
         from liqcore.types import Kind
 
@@ -822,21 +824,32 @@ class _ClockRows:
             keep = self._kept(te, tr) & (tr >= b) & (tr < to)
             parts.append({c: t.column(c).to_numpy()[keep] for c in cols})
         r = {c: np.concatenate([x[c] for x in parts]) for c in cols}
-        if self.book:
-            # the last best bid and best ask rows (the skipped quotes only set the book in force): in the
-            # tail groups, else in no other group of the span (its kind statistics), else unknown (None)
+        rest = [int(i) for i in ids if int(i) not in tail]
+
+        def latest(col):  # the latest receive time a row of the other groups (holding such rows) can have
+            return max((int(g["tr_max"][i]) for i in rest if g[col][i]), default=None)
+
+        def last(m, col, *vals):
+            """The last row of mask ``m`` in [b, to): from the tail groups, unless another group of the
+            span may hold one received as late or later (None: unknown, the span is read)."""
+            got = _last_row(r["ts_event_ns"][m], r["ts_recv_ns"][m], *vals)
+            t_rest = latest(col)
+            if got is None or (t_rest is not None and (got == () or got[1] <= t_rest)):
+                return None
+            return got
+
+        if self.book:  # the last best bid and best ask rows (the skipped quotes only set the book in force)
             q = r["kind"] == int(Kind.QUOTE)
-            others = any(bool(g["has_quotes"][int(i)]) for i in ids if int(i) not in tail)
             self.quotes = {}
             for side, m in ((_BID, q & (r["side"] == _BID)), (_ASK, q & (r["side"] != _BID))):
-                got = _last_row(r["ts_event_ns"][m], r["ts_recv_ns"][m], r["price"][m], r["qty"][m])
-                if got is None or (got == () and others):
+                got = last(m, "has_quotes", r["price"][m], r["qty"][m])
+                if got is None:
                     self.quotes = None
                     break
                 if got:
                     self.quotes[side] = got[2:]
         m = r["kind"] == int(Kind.TRADE)
-        got = _last_row(r["ts_event_ns"][m], r["ts_recv_ns"][m], r["price"][m])
+        got = last(m, "has_trades", r["price"][m])
         return got if not got else (got[1], got[2])
 
     def rows(self, a: int, b: int):
