@@ -428,11 +428,11 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     is the same (:mod:`liqcore.backtest.chunked`; the span is loaded whole where chunks would differ).
     ``read``: on a dataset, ``"auto"`` (default; ``"windows"`` is the same) reads only what the strategy
     declares it needs -- a window-local strategy such as ``cascade-mm``: the liquidations, the trade
-    rows that time the detector's clock at each, then trades in its signals' windows
-    (:mod:`liqcore.backtest.windows`), with the full replay's trades and records -- and replays every
-    event where that cannot be proven from the dataset's statistics or the run needs the whole span
-    (the queue fill rule, a strategy that reads everything) or ``chunk_days`` is given (the full
-    replay's chunks); ``"all"`` always replays every event.
+    rows that time the detector's clock at each, then trades (and the book, under the queue fill rule)
+    in its signals' windows (:mod:`liqcore.backtest.windows`), with the full replay's trades and
+    records -- and replays every event where that cannot be proven from the dataset's statistics or
+    the run needs the whole span (a strategy that reads everything) or ``chunk_days`` is given (the
+    full replay's chunks); ``"all"`` always replays every event.
     """
     params = params or Params()
     obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work

@@ -22,6 +22,16 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
    away from the limit, or between the stop and the target, before the deadlines) are passed over
    undecoded (:func:`_quiet_until`).
 
+Under the queue rule (``--fill queue``) the windows replay the QUOTE rows with the prints.  A resting
+post-only limit's queue depends only on the book in force at its arrival (the post-only check, the
+size displayed at its price) and then on the quotes and prints at or through its price (an open
+position's take-profit likewise): between windows nothing is working and a quote only sets the book
+in force, so a window starts from the last best bid and ask received before it (:func:`_book_before`),
+and a quiet row group passed over sets its last ones (:meth:`_ClockRows.last_print`).  The price grid
+(the queue rule, ``--price-grid auto``) is read from the span's first prints
+(:func:`_first_prints_grid`); a span without a quote falls back to through (:func:`_has_quotes`), as
+the full replay does.
+
 Between windows the simulator is flat: a print there changes only the symbol's last price, and a
 window starts ``max-ref-age`` before its signal, so the entry prices from the same reference trade
 (or finds none, as the full replay does).  The ledger, the counts, the summary's metrics and the
@@ -34,15 +44,18 @@ feed-latency note are taken over the rows read (they say so); ``n_prints`` count
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 
 #: ``--read`` choices: auto (the strategy's declaration), windows, all (the full replay)
 READ_MODES = ("auto", "windows", "all")
 _HOUR = 3_600_000_000_000
+#: under the queue rule, a window's read starts this much early for the book in force at its start
+_PRE = 1_000_000_000
+#: the first span read at each end of the selection (:func:`_edges`), doubling until it holds rows
+_EDGE = 10_000_000_000
 
 
 def window_reason(params, strategy) -> str | None:
@@ -51,7 +64,7 @@ def window_reason(params, strategy) -> str | None:
 
     if getattr(type(strategy), "reads", "all") != "windows":
         return f"strategy {type(strategy).name} reads every event (reads = {getattr(type(strategy), 'reads', 'all')!r})"
-    return chunk_reason(params, strategy)
+    return chunk_reason(params, strategy, book=True)  # the book and the price grid: :func:`replay_windows`
 
 
 def _span(path, symbols, start_ns, end_ns):
@@ -154,8 +167,21 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     sim_dtype = np.zeros(0, _dtype()).dtype
     from liqcore.backtest.chunked import _Source, _Span
 
+    from liqcore.backtest.stream import needs_grid
+
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
     cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, sim_dtype)
+    if needs_grid(params):  # the full replay's price grid: from the span's first prints
+        for sid, g_sid in _first_prints_grid(rd, lo, hi, t_first, t_last, len(cell.par)).items():
+            cell.par["grid"][sid] = g_sid
+    book = params.fill == "queue"  # the QUOTE rows are replayed in the windows (the book, the queue)
+    fallback = False
+    if book and not _has_quotes(rd, clock.g, lo, hi):  # no quote in the span: through, as the full replay
+        from liqcore.execution.events import queue_fallback
+
+        fallback = queue_fallback(cell.par, np.zeros(0, _dtype()))
+        book = False
+    clock.book = book
     t_rec = rec["confirm_recv_ns"].astype(np.int64)
     starts, ends = t_rec - before, t_rec + after
     det_recv = det_ev["ts_recv"]
@@ -167,7 +193,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     o = so = 0
     i = 0
     cur_end = None  # every receive time before this was read by an earlier window
-    bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and k != Kind.QUOTE]  # quotes: the queue rule only
+    # quotes: the queue rule only
+    bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and (book or k != Kind.QUOTE)]
     skew = params.max_clock_skew_ns
     fund_recv = det_recv[det_ev["kind"] == int(Kind.FUNDING)]  # a funding payment reads the last price
     n_skipped = 0
@@ -185,13 +212,19 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             while j < len(rec) and starts[j] < b + gap:  # windows closer than a row group: one read
                 b = max(b, min(int(ends[j]), int(t_rec[j]) + step))
                 j += 1
+            floor = t_first if cur_end is None else cur_end  # every row received before it was replayed
             if cur_end is not None and a < cur_end:
                 a = cur_end
             # event time <= receive time + max-clock-skew (later ones are dropped as from the future)
             e_hi = hi if skew is None else min(hi, b + int(skew) + 1)
-            raw = rd.read(lo, e_hi, kinds=bulk_and_rare, recv=(a, b))
+            a_pre = max(floor, a - _PRE) if book else a  # the book in force at the window's start
+            raw = rd.read(lo, e_hi, kinds=bulk_and_rare, recv=(a_pre, b))
+            if a_pre < a:
+                k_a = int(np.searchsorted(raw["ts_recv"], a, "left"))
+                _book_before(cell, rd, raw[:k_a], lo, hi, floor, a_pre)
+                raw = raw[k_a:]
             cur_end = b
-            rare_pos = np.flatnonzero(raw["kind"] != int(Kind.TRADE))
+            rare_pos = np.flatnonzero((raw["kind"] != int(Kind.TRADE)) & (raw["kind"] != int(Kind.QUOTE)))
             w, d = clean_prints(raw)
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
@@ -202,7 +235,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
             r = rec[m].copy()
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
-            ch = _Chunk(w, o, so)
+            ch = _Chunk(w, o, so, book=book)
             cell.feed(ch, r, ch.sim_index(r["event_index"]))
             tr = w[w["kind"] == int(Kind.TRADE)]
             if len(tr):
@@ -210,6 +243,11 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 kinds.add(int(Kind.TRADE))
             delays.add(tr)
             n_events += len(tr)
+            if book:
+                n_q = int(np.count_nonzero(w["kind"] == int(Kind.QUOTE)))
+                n_events += n_q
+                if n_q:
+                    kinds.add(int(Kind.QUOTE))
             o += len(ch.events)
             so += len(ch.sim)
             carry = cell.carry is not None and len(cell.carry[0]) > 0
@@ -223,6 +261,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             if to > b:
                 n_skipped += clock.skipped
                 a, b = to, min(to + step, hi)
+                cur_end = to  # the skipped rows set the simulator's last price and book (:func:`_quiet_until`)
             else:
                 a, b = b, min(b + step, hi)
         i = j
@@ -248,7 +287,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         equity=float(got["port"][0]["equity"]), start_ns=int(got["start_ns"]), end_ns=int(got["end_ns"]),
         records=rec, n_prints=int(cell.n_prints), sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end,
         working_at_end=working_at_end, note=note, events=None, dropped=dropped,
-        strategy=type(strategy).name, signals=sig, strategy_obj=strategy,
+        strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         latency={"order": order_latency_note(params, None),
                  "feed": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
@@ -349,6 +388,7 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
     who = np.flatnonzero((det_ev["kind"] == int(Kind.LIQUIDATION)) | (det_ev["kind"] == int(Kind.GAP)))
     wit = []
     k = 0
+    spans = []
     while k < len(who):  # liquidations whose spans are closer than a row group are read as one
         a = int(det_ev["ts_event"][who[k]]) - ahead
         b = int(det_ev["ts_recv"][who[k]])
@@ -357,6 +397,10 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
         while m < len(who) and int(det_ev["ts_event"][who[m]]) - ahead < b + gap and b - a < _HOUR:
             b = max(b, int(det_ev["ts_recv"][who[m]]))
             m += 1
+        spans.append((k, m, a, b))
+        k = m
+    clock.plan([clock.ids(a, b) for _k, _m, a, b in spans])  # the groups to decode, in the order needed
+    for k, m, a, b in spans:
         te, tr = clock.rows(a, b)  # in event-time order
         if len(te):
             r_te, r_tr = det_ev["ts_event"][who[k:m]], det_ev["ts_recv"][who[k:m]]
@@ -369,7 +413,6 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
                 if len(before_it):
                     j = int(i0[x] + before_it[-1])
                     wit.append((int(te[j]), int(tr[j])))
-        k = m
     w = np.zeros(len(set(wit)), det_ev.dtype)
     if len(w):
         # a bulk row only times the detector's clock (its price: no reference the plausibility rule
@@ -406,9 +449,13 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
 
 
 def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
-    """Every row (all kinds) of the selection's first and of its last hour of receive times, found
-    from the rare rows and the bulk groups' ``ts_recv_ns`` statistics (bounds: a span read empty is
-    stepped past, in doubling steps)."""
+    """Every row (all kinds) of the selection's first receive times (at least three rows that are not
+    bad prints: the detector's stray-time test of the first event reads the next two) and of its last
+    ones, found from the rare rows and the bulk groups' ``ts_recv_ns`` statistics: spans of ten
+    seconds, then doubling, read from each end until they hold them (a dense book: a few seconds, not
+    the hour of rows read before)."""
+    from liqcore.execution.events import bad_prints
+
     lows = [int(det_ev["ts_recv"][0])] if len(det_ev) else []
     highs = [int(det_ev["ts_recv"][-1])] if len(det_ev) else []
     if len(g["tr_min"]):
@@ -419,16 +466,24 @@ def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
     top = max(highs) + 1
     out = []
     for forward in (True, False):
-        t, step = (min(lows) if forward else top), _HOUR
+        t, step = (min(lows) if forward else top), _EDGE
+        parts: list = []
+        n = 0
         while True:
             a, b = (t, min(t + step, top)) if forward else (max(t - step, min(lows)), t)
             ev = rd.read(lo, hi, kinds=None, recv=(a, b))
             if len(ev):
-                out.append(ev)
+                parts.append(ev)
+                bt, bf = bad_prints(ev)
+                n += int(np.count_nonzero(~(bt | bf)))
+            if n >= (3 if forward else 1):
                 break
             if (forward and b >= top) or (not forward and a <= min(lows)):
+                if parts:
+                    break
                 raise NotStreamable("the selection has no events")
             t, step = (b, step * 2) if forward else (a, step * 2)
+        out.append(np.concatenate(parts if forward else parts[::-1]))
     return out[0], out[1]
 
 
@@ -485,11 +540,83 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
     if to <= b or not np.any(near & (g["tr_min"] < to)):
         return b
     last = clock.last_print(np.flatnonzero(near & (g["tr_min"] < to)), b, to)
-    if last is None:
-        return b  # an exact tie between the last prints: read them
+    if last is None or (clock.book and clock.quotes is None):
+        return b  # an exact tie between the last prints (or the last quotes not in the tail groups): read them
     if last:
         s["last_price"], s["last_ns"] = last[1], last[0]
+    if clock.book:
+        for side, (price, qty) in clock.quotes.items():
+            col = "bid" if side == _BID else "ask"
+            s[col], s[col + "_qty"] = price, qty
     return to
+
+
+def _put_quotes(st, q: np.ndarray, have: set) -> set:
+    """Set the book in force of ``st`` (STATE_DTYPE) from the last best bid and best ask rows of
+    ``q`` (events in the full replay's order), for the sides not in ``have``; the sides set."""
+    from liqcore.types import Kind
+
+    got = set()
+    q = q[q["kind"] == int(Kind.QUOTE)]
+    for side, m in ((_BID, q["side"] == _BID), (_ASK, q["side"] != _BID)):
+        k = np.flatnonzero(m)
+        if side in have or not len(k):
+            continue
+        e = q[k[-1]]
+        sid = int(e["symbol_id"])
+        if 0 <= sid < len(st):
+            col = "bid" if side == _BID else "ask"
+            st[sid][col], st[sid][col + "_qty"] = e["price"], e["qty"]
+        got.add(side)
+    return got
+
+
+def _book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int) -> None:
+    """Between windows the simulator is flat, and a quote there only sets the book in force: set it
+    as the full replay leaves it at a window's start, from the last best bid and ask rows received
+    before it -- in ``pre`` (the rows read from ``a`` on), else read back from ``a`` in doubling steps
+    down to ``floor`` (before it, every row was replayed: the simulator's book is the full replay's)."""
+    from liqcore.types import Kind
+
+    have = _put_quotes(cell.st, pre, set())
+    step = _PRE
+    while len(have) < 2 and a > floor:
+        a0 = max(floor, a - step)
+        have |= _put_quotes(cell.st, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
+        a, step = a0, step * 2
+
+
+def _first_prints_grid(rd, lo: int, hi: int, t_first: int, t_last: int, n_sym: int) -> dict:
+    """Symbol id -> price grid, from its first :data:`~liqcore.execution.events.GRID_PRINTS` trade
+    prints in receive order (read from the span's first receive time ``t_first`` in growing steps), as
+    the full replay reads it (:class:`liqcore.backtest.stream._GridGate`)."""
+    from liqcore.execution.events import GRID_PRINTS, clean_prints, grid_of_prices
+    from liqcore.types import Kind
+
+    prices: dict = {sid: [] for sid in range(n_sym)}
+    seen = dict.fromkeys(prices, 0)
+    a, step = t_first, _HOUR
+    while a <= t_last and min(seen.values()) < GRID_PRINTS:
+        ev, _d = clean_prints(rd.read(lo, hi, kinds=[int(Kind.TRADE)], recv=(a, a + step)))
+        ev = ev[ev["kind"] == int(Kind.TRADE)]
+        for sid in prices:
+            take = ev["price"][ev["symbol_id"] == sid][:GRID_PRINTS - seen[sid]]
+            prices[sid].append(take)
+            seen[sid] += len(take)
+        a, step = a + step, min(step * 2, NS_PER_DAY)
+    return {sid: grid_of_prices(np.concatenate(p)) if p else 0.0 for sid, p in prices.items()}
+
+
+def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:
+    """Whether the selection holds a QUOTE row (the queue rule falls back to through without one): none
+    when no bulk row group's ``kind`` statistics reach it, else the first group with one that keeps a
+    quote in the selection."""
+    from liqcore.types import Kind
+
+    for i in np.flatnonzero(g["has_quotes"]):
+        if len(rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))):
+            return True
+    return False
 
 
 def _first_stray(ts: np.ndarray, jump: int) -> bool:
@@ -497,181 +624,6 @@ def _first_stray(ts: np.ndarray, jump: int) -> bool:
     if len(ts) < 3:
         return len(ts) == 2 and abs(int(ts[0]) - int(ts[1])) > jump  # too few to tell: assume it could
     return abs(int(ts[0]) - int(ts[1])) > jump and abs(int(ts[1]) - int(ts[2])) <= jump
-
-
-def _bulk_groups(path, sel) -> dict:
-    """Min/max statistics of the selection's bulk row groups (trades and quotes: the groups whose
-    ``kind`` minimum is a bulk kind, datasets written with sections), from the Parquet footers of
-    files with a verified checked mark (:mod:`liqcore.io.checked`: the footer is the one marked, and
-    each row group is verified before it is decoded, :meth:`_ClockRows.open`): the statistics are
-    those of the rows that were checked, and a load keeps every row of such a file."""
-    import pyarrow.parquet as pq
-
-    from liqcore.io import storage
-    from liqcore.io.checked import footer, read_marks, verify_groups
-    from liqcore.io.dataset import BULK_KINDS, parquet_files, read_format
-
-    if storage.is_url(path):
-        raise NotStreamable("a dataset on object storage is read the checking way (no verified marks)")
-    fmt = read_format(path) or {}
-    if not fmt.get("sections"):
-        raise NotStreamable("the dataset keeps trades and liquidations in shared row groups (written before "
-                            "sections: convert it again)")
-    marks = read_marks(path)
-    cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades")}
-    where = []
-    need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
-    for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
-        name = f"venue={v}/symbol={s}/date={d}"
-        for f in parquet_files(os.path.join(str(path), name)):
-            ft = footer(f)
-            mark = marks.get(f"{name}/{os.path.basename(f)}")
-            md = pq.read_metadata(f)
-            if not (ft.checked and isinstance(mark, dict) and verify_groups(f, ft, mark, [])):
-                if md.num_rows:
-                    raise NotStreamable(f"{f} has no verified checked mark (its rows are judged on reading)")
-                continue
-            names = [md.schema.column(j).path for j in range(md.num_columns)]
-            for rid in range(md.num_row_groups):
-                rg = md.row_group(rid)
-                st = {}
-                for c in need:
-                    x = rg.column(names.index(c)).statistics if c in names else None
-                    if x is None or not x.has_min_max:
-                        break
-                    st[c] = (x.min, x.max)
-                if len(st) < len(need):
-                    if rg.num_rows:
-                        raise NotStreamable("a row group without min/max statistics")
-                    continue
-                kmin, kmax = int(st["kind"][0]), int(st["kind"][1])
-                if kmin not in BULK_KINDS:
-                    continue  # a group of the rare section: its rows are read whole
-                if kmax != kmin and kmax not in BULK_KINDS:
-                    raise NotStreamable("a row group mixes trades with other kinds")
-                if st["ts_recv_ns"][0] < 946_684_800_000_000_000:  # rows without a receive time
-                    raise NotStreamable("bulk rows without a recorded receive time")
-                cols["te_min"].append(st["ts_event_ns"][0])
-                cols["te_max"].append(st["ts_event_ns"][1])
-                cols["tr_min"].append(st["ts_recv_ns"][0])
-                cols["tr_max"].append(st["ts_recv_ns"][1])
-                cols["p_min"].append(st["price"][0])
-                cols["p_max"].append(st["price"][1])
-                cols["q_max"].append(st["qty"][1])
-                cols["has_trades"].append(kmin == 2)
-                where.append((f, rid, rg.num_rows, ft, mark))
-    out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
-    out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
-    out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
-    out["where"] = where
-    return out
-
-
-class _ClockRows:
-    """Event and receive times of the bulk rows received in a span, the selection's rules applied
-    (event times in [lo, hi), receive times in [start, end), rows more than max-clock-skew ahead of
-    their receive time dropped): two columns of the row groups whose ``ts_recv_ns`` statistics meet
-    the span, each decoded once (spans come in receive order).  The files are checked ones (their
-    rows passed every rule when written, trade prices finite and positive: a load keeps them all),
-    so the rows are the full replay's."""
-
-    def __init__(self, g, lo, hi, start_ns, end_ns, skew):
-        self.g, self.lo, self.hi, self.start, self.end, self.skew = g, lo, hi, start_ns, end_ns, skew
-        self.cache: dict = {}
-        self.files: dict = {}  # path -> the open ParquetFile
-        self.rows_read = 0
-        self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
-
-    def open(self, i):
-        """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
-        checked mark (:class:`NotStreamable` when they are not the bytes checked: the caller replays
-        every event, the checking way)."""
-        import pyarrow.parquet as pq
-
-        from liqcore.io.checked import verify_groups
-
-        path, rid, _n, ft, mark = self.g["where"][i]
-        if not verify_groups(path, ft, mark, [rid]):
-            raise NotStreamable(f"{path}: a row group is not the bytes its checked mark was taken of")
-        f = self.files.get(path)
-        if f is None:
-            f = self.files[path] = pq.ParquetFile(path)
-        return f
-
-    def group(self, i):
-        if i not in self.cache:
-            _path, rid, n, _ft, _mark = self.g["where"][i]
-            t = self.open(i).read_row_group(rid, columns=["ts_event_ns", "ts_recv_ns"])
-            self.rows_read += n
-            te = t.column("ts_event_ns").to_numpy()
-            tr = t.column("ts_recv_ns").to_numpy()
-            keep = self._kept(te, tr)
-            self.cache[i] = (te[keep], tr[keep])
-        return self.cache[i]
-
-    def _kept(self, te, tr):
-        """Mask of the rows a load of the selection keeps (event times in [lo, hi), receive times in
-        [start, end), none more than max-clock-skew ahead of its receive time)."""
-        keep = (te >= self.lo) & (te < self.hi)
-        if self.start is not None:
-            keep &= tr >= self.start
-        if self.end is not None:
-            keep &= tr < self.end
-        if self.skew is not None:
-            keep &= te - tr <= int(self.skew)
-        return keep
-
-    def last_print(self, ids, b: int, to: int):
-        """The last trade print received in [b, to) among row groups ``ids`` (the only ones holding
-        rows received there), in the full replay's order, as ``(ts_recv, price)``; ``()`` when there
-        is none, None when two prints tie in receive and event time with different prices (their order
-        is the load's).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
-        only the latest groups are, for the last print)."""
-        from liqcore.types import Kind
-
-        g = self.g
-        inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
-        self.skipped = int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
-        tail = [int(i) for i in ids if g["tr_max"][int(i)] >= int(g["tr_min"][ids].max())]
-        best = ()
-        cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"]
-        tes, trs, prs = [], [], []
-        for i in tail:
-            _path, rid, n, _ft, _mark = g["where"][i]
-            t = self.open(i).read_row_group(rid, columns=cols)
-            self.rows_read += n
-            te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
-            keep = self._kept(te, tr) & (tr >= b) & (tr < to) & (t.column("kind").to_numpy() == int(Kind.TRADE))
-            tes.append(te[keep])
-            trs.append(tr[keep])
-            prs.append(t.column("price").to_numpy()[keep])
-        te, tr, pr = np.concatenate(tes), np.concatenate(trs), np.concatenate(prs)
-        if not len(te):
-            return best
-        k = np.lexsort((te, tr))[-1]
-        tie = (tr == tr[k]) & (te == te[k])
-        if np.count_nonzero(tie) > 1 and np.unique(pr[tie]).size > 1:
-            return None
-        return int(tr[k]), float(pr[k])
-
-    def rows(self, a: int, b: int):
-        """(ts_event, ts_recv) of the rows received in [a, b), in event-time order."""
-        g = self.g
-        for i in [i for i in self.cache if g["tr_max"][i] < a]:
-            del self.cache[i]
-        ids = np.flatnonzero((g["tr_max"] >= a) & (g["tr_min"] < b))
-        parts = [self.group(int(i)) for i in ids]
-        if not parts:
-            z = np.zeros(0, np.int64)
-            return z, z
-        te = np.concatenate([p[0] for p in parts])
-        tr = np.concatenate([p[1] for p in parts])
-        m = (tr >= a) & (tr < b)
-        te, tr = te[m], tr[m]
-        if len(te) > 1 and not bool(np.all(te[1:] >= te[:-1])):
-            o = np.argsort(te, kind="stable")
-            te, tr = te[o], tr[o]
-        return te, tr
 
 
 def _check_prices(det, g: dict, det_ev: np.ndarray, delta: int) -> None:

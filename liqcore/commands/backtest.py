@@ -36,9 +36,9 @@ def add_arguments(parser) -> None:
     out.add_argument("--read", choices=("auto", "windows", "all"), default="auto",
                      help="a dataset: auto (default; windows is the same) reads what the strategy declares: for a "
                           "window-local strategy such as cascade-mm the liquidations, the trade rows that time the "
-                          "detector at each, then trades only from each signal to its last possible exit -- the "
-                          "full replay's trades and cascades, exactly; it replays every event (and says why) where "
-                          "the dataset's statistics cannot prove that, or for the queue fill rule, or with "
+                          "detector at each, then trades (and, under --fill queue, the book) only from each signal "
+                          "to its last possible exit -- the full replay's trades and cascades, exactly; it replays "
+                          "every event (and says why) where the dataset's statistics cannot prove that, or with "
                           "--chunk-days; all: replay every event")
     out.add_argument("--min-trades", type=int, default=30, metavar="N",
                      help="fewest completed trades for which the results are compared with the trading "
@@ -217,7 +217,9 @@ def _chunked(args, params, strategy, steps):
             r = res.read
             if not args.json:
                 print(f"backtest: read window-local: {r['rows_read']:,} rows decoded of the selection's "
-                      f"{r['rows_total']:,} rows (liquidations, then trades in the signals' windows, "
+                      f"{r['rows_total']:,} rows (liquidations, then trades"
+                      f"{' and the book' if params.fill == 'queue' and not res.fill_fallback else ''} in the "
+                      "signals' windows, "
                       f"{r['rows_skipped']:,} rows passed over in row groups where nothing could reach the live "
                       f"order or position), and the time columns of {r['rows_clock']:,} trade rows for the "
                       "detector's clock (--read all replays every event)", file=sys.stderr)

@@ -276,9 +276,13 @@ def verified(path: str, mark, key: tuple | None = None) -> bool:
     return k[0] == mark.get("size") and digest == mark["sha256"] and (key is None or k == tuple(key))
 
 
-def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range) -> np.ndarray:
+def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) -> np.ndarray:
     """Indices of the row groups of ``f`` whose statistics can hold a row of the selection (the same
-    conditions as the row filter of :func:`read_checked`)."""
+    conditions as the row filter of :func:`read_checked`).  ``bulk``: the file is written in sections
+    (its dataset's format file says so) and these are the kinds of its bulk section
+    (:data:`liqcore.io.dataset.BULK_KINDS`), so a row group whose ``kind`` minimum is one of them
+    (trade, quote) holds only those -- a read of liquidations and marks passes over a group of trades
+    and quotes, though its kind range [2, 7] spans the codes of marks."""
     from liqcore.venues.common import RECV_UNKNOWN
 
     # the whole file first: most files of a long span lie outside a short read
@@ -297,7 +301,13 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range) -> np.ndarray
         ok &= f.ev[:, 0] < int(end_ns)
     if kinds is not None:
         codes = np.asarray(sorted(kinds), np.int64)
-        ok &= ((codes[None, :] >= f.kd[:, :1]) & (codes[None, :] <= f.kd[:, 1:])).any(axis=1)
+        hit = ((codes[None, :] >= f.kd[:, :1]) & (codes[None, :] <= f.kd[:, 1:])).any(axis=1)
+        if bulk:
+            bk = np.asarray(bulk, np.int64)
+            b = codes[np.isin(codes, bk)]
+            in_bulk = ((b[None, :] >= f.kd[:, :1]) & (b[None, :] <= f.kd[:, 1:])).any(axis=1)
+            hit = np.where(np.isin(f.kd[:, 0], bk), in_bulk, hit)
+        ok &= hit
     if recv_range is not None:
         recorded = (f.rv[:, 1] >= lo) & (f.rv[:, 0] < hi)
         unknown = (f.rv[:, 0] <= RECV_UNKNOWN) & (f.rv[:, 1] >= RECV_UNKNOWN) \
@@ -383,14 +393,15 @@ class Unverified(Exception):
 
 
 def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None, max_clock_skew_ns=None,
-                 trade_ids: bool = False, marks=None):
+                 trade_ids: bool = False, marks=None, bulk=None):
     """The events of checked partition files ``files`` (``(path, venue code, symbol id)``, in the order
     a dataset scan lists them) with event time in [start_ns, end_ns), kind in ``kinds`` and received in
     ``recv_range`` (``(lo, hi, feed_latency_ns)``, as :func:`liqcore.io.dataset.recv_filter`), in event-time
     order (stable) -> ``(events, trade ids or None, rows matched, rows of the row groups decoded,
     events dropped as ahead of their receive time, the symbol ids that have events)``.  ``marks``: path ->
     its checked mark: the footer and every row group to be decoded are verified against it first
-    (:func:`verify_groups`; :class:`Unverified` when one is not)."""
+    (:func:`verify_groups`; :class:`Unverified` when one is not).  ``bulk``: the kinds of the bulk
+    section of files written in sections (:func:`groups_to_read`)."""
     import pyarrow.parquet as pq
 
     from liqcore.types import take_records
@@ -403,7 +414,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     skew = None if max_clock_skew_ns is None else int(max_clock_skew_ns)
     for path, venue, sid in files:
         f = footer(path)
-        groups = groups_to_read(f, start_ns, end_ns, kinds, recv_range)
+        groups = groups_to_read(f, start_ns, end_ns, kinds, recv_range, bulk)
         if marks is not None and not verify_groups(path, f, marks.get(path), groups):
             raise Unverified(path)
         if not len(groups):

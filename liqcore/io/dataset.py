@@ -434,7 +434,8 @@ def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_cl
     try:
         ev, tids, matched, decoded, n_future, present = read_checked(
             [(f, VENUE_BY_NAME[v], key[(VENUE_BY_NAME[v], s)]) for f, v, s in files], start_ns, end_ns, kinds,
-            recv_range, max_clock_skew_ns, trade_ids, marks=mine)
+            recv_range, max_clock_skew_ns, trade_ids, marks=mine,
+            bulk=BULK_KINDS if (read_format(path) or {}).get("sections") else None)  # rare kinds: bulk groups skipped
     except Unverified as exc:  # a footer or row group that is not the bytes marked: the checking read
         unverified.append(exc.args[0])
         return None

@@ -37,17 +37,20 @@ def _write(events, registry, out, rows):
     return str(out)
 
 
-def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, rows: int, ahead_s: float = 0.0):
+def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, rows: int, ahead_s: float = 0.0,
+                  book: bool = False):
     """A 2-day synthetic market whose liquidations are, for a random half, received up to ``late_s``
     seconds late (trades stamped after them arrive first: the detector's late-event clamp moves them)
     and, for a random quarter, stamped up to ``shift_s`` seconds earlier (out of order); a random tenth
     of the trades is received up to ``ahead_s`` seconds before its own time (a venue clock ahead: up to
-    max-clock-skew, 5 s, kept; beyond, dropped as from the future)."""
-    key = (seed, late_s, shift_s, rows, ahead_s)
+    max-clock-skew, 5 s, kept; beyond, dropped as from the future).  ``book``: with its top of book
+    (QUOTE rows of the best bid and ask, in the trades' row groups), as the queue rule reads it."""
+    key = (seed, late_s, shift_s, rows, ahead_s, book)
     if key not in _DS:
         from liqcore.backtest.synthetic import synthetic_market
 
-        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=seed, cache=False)
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=seed, cache=False,
+                             effects={"book": True} if book else None)
         ev = m.events.copy()
         rng = np.random.default_rng(seed)
         liq = np.flatnonzero(ev["kind"] == int(Kind.LIQUIDATION))
@@ -68,11 +71,19 @@ def _same_records(a: np.ndarray, b: np.ndarray) -> None:
         assert np.array_equal(a[f], b[f]), f
 
 
+def _same_ledger(a: np.ndarray, b: np.ndarray) -> None:
+    """Every field of every ledger row (the queue position at the entry, the levels, the fees...)."""
+    assert len(a) == len(b)
+    for f in a.dtype.names:
+        assert np.array_equal(a[f], b[f], equal_nan=a[f].dtype.kind == "f"), f
+
+
 def _equal(path, p, chunk_days=None, symbols=None):
     full = backtest([path], p, equity=10_000.0, read="all", chunk_days=chunk_days)
     dflt = backtest([path], p, equity=10_000.0)  # the default read
     assert getattr(full, "read", None) is None
     assert dflt.trades() == full.trades()
+    _same_ledger(dflt.ledger, full.ledger)
     assert _summary(dflt) == _summary(full)
     assert (dflt.counts == full.counts).all()
     _same_records(dflt.records, full.records)
@@ -86,19 +97,23 @@ def _equal(path, p, chunk_days=None, symbols=None):
        offset=st.sampled_from(["0.05%", "0.3%"]), tp=st.sampled_from(["0.15%", "1%"]),
        hold=st.sampled_from(["5m", "4h"]), entry=st.sampled_from(["10s", "10m"]),
        window=st.sampled_from(["20s", "60s"]), refresh=st.sampled_from(["5m", "1h"]),
-       chunk_days=st.sampled_from([None, 0.1, 1.0]), ahead_s=st.sampled_from([0.0, 4.0, 8.0]))
+       chunk_days=st.sampled_from([None, 0.1, 1.0]), ahead_s=st.sampled_from([0.0, 4.0, 8.0]),
+       book=st.booleans(), model=st.sampled_from(["risk-averse", "prob:2", "prob:0.5"]),
+       unseen=st.sampled_from(["seen", "empty"]), grid=st.sampled_from(["off", "auto"]))
 def test_default_read_equals_the_full_replay(tmp_path_factory, seed, late_s, shift_s, rows, fill, offset, tp, hold,
-                                             entry, window, refresh, chunk_days, ahead_s):
-    path = _late_dataset(tmp_path_factory, seed, late_s, shift_s, rows, ahead_s)
+                                             entry, window, refresh, chunk_days, ahead_s, book, model, unseen, grid):
+    """Under every fill rule, the queue rule's queue models and rules for unseen levels included, on
+    datasets with and without their top of book (the queue rule falls back to through without one)."""
+    path = _late_dataset(tmp_path_factory, seed, late_s, shift_s, rows, ahead_s, book)
     p = Params.from_mapping({"offset": offset, "take-profit": tp, "hold-timeout": hold, "entry-timeout": entry,
-                             "window": window, "refresh": refresh, "fill": fill})
+                             "window": window, "refresh": refresh, "fill": fill, "queue-model": model,
+                             "queue-unseen": unseen, "price-grid": grid})
     full, dflt = _equal(path, p, chunk_days)
     assert len(full.records) > 0
-    if fill != "queue":  # the queue rule reads the whole span's book: the full replay, said so
-        assert dflt.read["path"] == "windows"
+    assert dflt.read["path"] == "windows"  # every fill rule reads window-local by default
+    assert dflt.fill_fallback == full.fill_fallback == (fill == "queue" and not book)
+    if fill != "queue" and grid == "off" and not book:  # (the grid reads the span's first prints)
         assert dflt.read["rows_read"] < dflt.read["rows_total"]
-    else:
-        assert getattr(dflt, "read", None) is None
 
 
 @pytest.mark.parametrize("name", ["cascade-fade", "liq-trend"])
@@ -135,6 +150,12 @@ def test_quiet_row_groups_are_passed_over_by_their_statistics(tmp_path_factory, 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 700)
     full, dflt = _equal(path, Params.from_mapping(params))
     assert len(full.trades()) > 0
+    assert dflt.read["rows_skipped"] > 0, dflt.read
+    # under the queue rule, with the book: the skipped groups' quotes set the book in force (their last best
+    # bid and ask), and a quote at or through the working limit (or the take-profit) is not a quiet one
+    book = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 700, book=True)
+    full, dflt = _equal(book, Params.from_mapping(params | {"fill": "queue"}))
+    assert len(full.trades()) > 0 and not dflt.fill_fallback
     assert dflt.read["rows_skipped"] > 0, dflt.read
 
 
@@ -178,6 +199,43 @@ def test_price_far_from_the_trades_falls_back_to_the_full_replay(tmp_path_factor
     assert main(["backtest", path, "--equity", "10000"]) == 0
     err = capsys.readouterr().err
     assert "replaying every event" in err and "price-factor" in err
+
+
+@pytest.mark.parametrize("params", [{"fill": "queue"},
+                                    {"fill": "queue", "queue-model": "prob:2", "offset": "0.05%", "take-profit": "0.3%"},
+                                    {"fill": "queue", "queue-unseen": "empty", "entry-timeout": "30m",
+                                     "hold-timeout": "4h", "take-profit": "1%", "stop-loss": "1%"}])
+def test_queue_rule_reads_the_book_window_local(tmp_path_factory, monkeypatch, params):
+    """The queue rule on a dataset with a thin book (every 40th top-of-book row: the book in force at a
+    window's start was often set minutes before it): the default read decodes the book only in the
+    signals' windows and reads back, past the rows between windows, for the last best bid and ask
+    before each; the same ledger (the queue positions too), counts and records as the full replay."""
+    import liqcore.backtest.windows as W
+    from liqcore.backtest.synthetic import synthetic_market
+
+    key = ("thin-book",)
+    if key not in _DS:
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False, effects={"book": True})
+        q = np.flatnonzero(m.events["kind"] == int(Kind.QUOTE))
+        drop = np.setdiff1d(q, q[::40])
+        ev = np.delete(m.events, drop)
+        _DS[key] = _write(ev, m.registry, tmp_path_factory.mktemp("thin") / "ds", 2_000)
+    back = []
+    real = W._Reader.read
+
+    def counting(self, a, b, kinds=None, recv=None):
+        out = real(self, a, b, kinds=kinds, recv=recv)
+        if kinds == [int(Kind.QUOTE)] and recv is not None:
+            back.append(len(out))
+        return out
+
+    monkeypatch.setattr(W._Reader, "read", counting)
+    full, dflt = _equal(_DS[key], Params.from_mapping(params))
+    assert dflt.read["path"] == "windows" and not dflt.fill_fallback
+    assert len(full.trades()) > 0
+    if params == {"fill": "queue"}:  # the default offset: limits at the best, their queue known at the fill
+        assert (full.ledger["queue_ahead"] >= 0).any()
+    assert back and sum(back) > 0  # the book in force at some window's start was read from before it
 
 
 @pytest.mark.parametrize("fill", ["through", "touch"])
@@ -272,7 +330,9 @@ def test_default_read_on_the_real_binance_recordings(real_data, tmp_path_factory
         top = [res.registry.symbol(int(i)) for i in np.argsort(-n_liq, kind="stable")[:2] if n_liq[i]]
         out = _write(ev, res.registry, tmp_path_factory.mktemp("real") / "ds", 16_384)
         for sym in top:
-            for p in (Params(), Params.from_mapping({"min-history": "20", "quantile": "0.8", "window": "120s"})):
+            for p in (Params(), Params.from_mapping({"min-history": "20", "quantile": "0.8", "window": "120s"}),
+                      # no book recorded: the queue rule falls back to through, on the price grid of the first prints
+                      Params.from_mapping({"min-history": "20", "quantile": "0.8", "fill": "queue"})):
                 obj, p = resolve_strategy(None, p)
                 whole = load_dataset(out, symbols=[sym], max_clock_skew_ns=p.max_clock_skew_ns, trade_ids=False)
                 full = backtest(whole, p, equity=10_000.0)  # every event of the symbol, loaded whole
@@ -282,3 +342,67 @@ def test_default_read_on_the_real_binance_recordings(real_data, tmp_path_factory
                 _same_records(win.records, full.records)
                 checked += len(full.records)
     assert checked > 0  # cascades were confirmed and compared
+
+
+def test_the_detection_read_of_a_book_skips_the_trades_and_quotes_row_groups(tmp_path_factory):
+    """A dataset written in sections with its top of book: a bulk row group holding trades and quotes has
+    the kind range [2, 7], which spans the codes of marks, funding, gaps and open interest; its kind
+    minimum (a bulk kind) says it holds only trades and quotes, so the read of the other kinds (the
+    detection pass) decodes none of them -- and reads the same rows as the checking read."""
+    from liqcore.io.dataset import BULK_KINDS, load_dataset, rows_total
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 2_000, book=True)
+    rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
+    fast = load_dataset(path, kinds=rare, trade_ids=False)
+    slow = load_dataset(path, kinds=rare, trade_ids=False, recheck=True)
+    n_rare = int(np.isin(slow.events["kind"], rare).sum())
+    assert n_rare > 0 and np.array_equal(fast.events, slow.events)
+    decoded = fast.files[path]["rows_read"]
+    assert decoded < 2 * n_rare + 2 * 2_000 * 3, (decoded, n_rare)  # the rare section's groups, not the bulk
+    assert decoded < rows_total(path) / 4
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kinds=st.sets(st.sampled_from([int(k) for k in Kind if int(k) > 0]), min_size=1),
+       lo=st.floats(0, 1.5), span=st.floats(0.01, 1.0))
+def test_any_kinds_read_of_a_sectioned_book_equals_the_checking_read(tmp_path_factory, kinds, lo, span):
+    """Whatever kinds and receive times a read asks for, passing over the trades-and-quotes row groups by
+    their kind minimum keeps every row the checking read (which judges every row) returns."""
+    from liqcore.io.dataset import load_dataset
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 2_000, book=True)
+    d = 86_400_000_000_000
+    t0 = int(load_dataset(path, kinds=[int(Kind.LIQUIDATION)], trade_ids=False).events["ts_recv"].min())
+    rr = (t0 + int(lo * d), t0 + int((lo + span) * d), 0)
+    kw = dict(kinds=sorted(kinds), recv_range=rr, trade_ids=False, check=False)
+    fast, slow = load_dataset(path, **kw), load_dataset(path, recheck=True, **kw)
+    assert fast.files[path]["checked"] is True
+    assert np.array_equal(fast.events, slow.events)
+
+
+@pytest.mark.parametrize("grid_prints", [300, 5_000])
+@pytest.mark.parametrize("fill", ["queue", "through"])
+def test_the_price_grid_is_read_from_the_first_prints_as_the_full_replay_reads_it(tmp_path_factory, monkeypatch,
+                                                                                  grid_prints, fill):
+    """The price grid (``--fill queue``, ``--price-grid auto``) comes from the span's first prints in
+    receive order, fewer than the span holds here: the default read finds the full replay's grid (the
+    same ledger: a limit on another tick fills at another price) without reading the span."""
+    from liqcore.execution import events as E
+
+    from liqcore.backtest.synthetic import synthetic_market
+
+    monkeypatch.setattr(E, "GRID_PRINTS", grid_prints)
+    key = ("finer-later",)
+    if key not in _DS:  # the first prints on a 0.1 tick, the later ones on 0.01: the grid is the first ones'
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False, effects={"book": True})
+        ev = m.events.copy()
+        tr = np.flatnonzero(ev["kind"] == int(Kind.TRADE))
+        ev["price"][tr] = np.round(ev["price"][tr], 1)
+        later = tr[len(tr) // 10:]
+        ev["price"][later] += np.where(np.arange(len(later)) % 3 == 0, 0.03, 0.0)
+        _DS[key] = _write(ev, m.registry, tmp_path_factory.mktemp("grid") / "ds", 2_000)
+    p = Params.from_mapping({"fill": fill, "price-grid": "auto", "offset": "0.05%", "take-profit": "0.3%"})
+    full, dflt = _equal(_DS[key], p)
+    assert dflt.read["path"] == "windows" and len(full.trades()) > 0
+    monkeypatch.setattr(E, "GRID_PRINTS", 1 << 30)  # every print: another grid, other trades
+    assert backtest([_DS[key]], p, equity=10_000.0, read="all").trades() != full.trades()

@@ -1,0 +1,257 @@
+"""The bulk row groups of a dataset selection (trades and quotes), as the window-local read
+(:mod:`liqcore.backtest.windows`) uses them: their min/max statistics from the Parquet footers of
+files whose checked marks verify (:func:`_bulk_groups`), and two or a few of their columns decoded
+directly, each group verified against its mark first (:class:`_ClockRows`: the detector's clock, the
+last print and the last best bid and ask of a span passed over).  Every access to the row-group
+layout is here, so a change of the on-disk layout is a change of this module."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from liqcore.backtest.stream import NotStreamable
+
+#: the detector's clock: row groups decoded ahead in one call (two time columns: 16 MB at 32 x 16,384 rows)
+_PREFETCH = 32
+_BID, _ASK = 3, 4  # Side.BUY: a QUOTE row of the best bid; any other side: the best ask (the simulator's)
+
+
+def _last_row(te: np.ndarray, tr: np.ndarray, *vals):
+    """The last row in the full replay's order (receive time, then event time), as ``(te, tr, *vals)``;
+    ``()`` for no row, None when two rows tie in both times with different values (their order is the
+    load's)."""
+    if not len(te):
+        return ()
+    k = np.lexsort((te, tr))[-1]
+    tie = (tr == tr[k]) & (te == te[k])
+    if np.count_nonzero(tie) > 1 and any(np.unique(v[tie]).size > 1 for v in vals):
+        return None
+    return (int(te[k]), int(tr[k])) + tuple(float(v[k]) for v in vals)
+
+
+def _bulk_groups(path, sel) -> dict:
+    """Min/max statistics of the selection's bulk row groups (trades and quotes: the groups whose
+    ``kind`` minimum is a bulk kind, datasets written with sections), from the Parquet footers of
+    files with a verified checked mark (:mod:`liqcore.io.checked`: the footer is the one marked, and
+    each row group is verified before it is decoded, :meth:`_ClockRows.open`): the statistics are
+    those of the rows that were checked, and a load keeps every row of such a file."""
+    import pyarrow.parquet as pq
+
+    from liqcore.io import storage
+    from liqcore.io.checked import footer, read_marks, verify_groups
+    from liqcore.io.dataset import BULK_KINDS, parquet_files, read_format
+
+    if storage.is_url(path):
+        raise NotStreamable("a dataset on object storage is read the checking way (no verified marks)")
+    fmt = read_format(path) or {}
+    if not fmt.get("sections"):
+        raise NotStreamable("the dataset keeps trades and liquidations in shared row groups (written before "
+                            "sections: convert it again)")
+    marks = read_marks(path)
+    cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades",
+                            "has_quotes")}
+    where = []
+    need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
+    for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
+        name = f"venue={v}/symbol={s}/date={d}"
+        for f in parquet_files(os.path.join(str(path), name)):
+            ft = footer(f)
+            mark = marks.get(f"{name}/{os.path.basename(f)}")
+            md = pq.read_metadata(f)
+            if not (ft.checked and isinstance(mark, dict) and verify_groups(f, ft, mark, [])):
+                if md.num_rows:
+                    raise NotStreamable(f"{f} has no verified checked mark (its rows are judged on reading)")
+                continue
+            names = [md.schema.column(j).path for j in range(md.num_columns)]
+            for rid in range(md.num_row_groups):
+                rg = md.row_group(rid)
+                st = {}
+                for c in need:
+                    x = rg.column(names.index(c)).statistics if c in names else None
+                    if x is None or not x.has_min_max:
+                        break
+                    st[c] = (x.min, x.max)
+                if len(st) < len(need):
+                    if rg.num_rows:
+                        raise NotStreamable("a row group without min/max statistics")
+                    continue
+                kmin, kmax = int(st["kind"][0]), int(st["kind"][1])
+                if kmin not in BULK_KINDS:
+                    continue  # a group of the rare section: its rows are read whole
+                if kmax != kmin and kmax not in BULK_KINDS:
+                    raise NotStreamable("a row group mixes trades with other kinds")
+                if st["ts_recv_ns"][0] < 946_684_800_000_000_000:  # rows without a receive time
+                    raise NotStreamable("bulk rows without a recorded receive time")
+                cols["te_min"].append(st["ts_event_ns"][0])
+                cols["te_max"].append(st["ts_event_ns"][1])
+                cols["tr_min"].append(st["ts_recv_ns"][0])
+                cols["tr_max"].append(st["ts_recv_ns"][1])
+                cols["p_min"].append(st["price"][0])
+                cols["p_max"].append(st["price"][1])
+                cols["q_max"].append(st["qty"][1])
+                cols["has_trades"].append(kmin == 2)
+                cols["has_quotes"].append(kmax == 7)  # min and max are values of the group's rows
+                where.append((f, rid, rg.num_rows, ft, mark))
+    out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
+    out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
+    out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
+    out["has_quotes"] = np.asarray(cols["has_quotes"], dtype=bool)
+    out["where"] = where
+    return out
+
+
+class _ClockRows:
+    """Event and receive times of the bulk rows received in a span, the selection's rules applied
+    (event times in [lo, hi), receive times in [start, end), rows more than max-clock-skew ahead of
+    their receive time dropped): two columns of the row groups whose ``ts_recv_ns`` statistics meet
+    the span, each decoded once (spans come in receive order).  The files are checked ones (their
+    rows passed every rule when written, trade prices finite and positive: a load keeps them all),
+    so the rows are the full replay's."""
+
+    def __init__(self, g, lo, hi, start_ns, end_ns, skew):
+        self.g, self.lo, self.hi, self.start, self.end, self.skew = g, lo, hi, start_ns, end_ns, skew
+        self.cache: dict = {}
+        self.files: dict = {}  # path -> the open ParquetFile
+        self.rows_read = 0
+        self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
+        self.book = False  # the queue rule: :meth:`last_print` also finds the last best bid and ask rows
+        self.quotes: dict | None = None  # Side.BUY (the best bid) / Side.SELL -> (price, size) of the last
+
+    def open(self, i):
+        """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
+        checked mark (:class:`NotStreamable` when they are not the bytes checked: the caller replays
+        every event, the checking way)."""
+        return self.open_all([i])
+
+    def ids(self, a: int, b: int) -> np.ndarray:
+        """The row groups that can hold rows received in [a, b) (their ``ts_recv_ns`` statistics)."""
+        g = self.g
+        return np.flatnonzero((g["tr_max"] >= a) & (g["tr_min"] < b))
+
+    def plan(self, parts) -> None:
+        """The groups :meth:`rows` will decode, in the order it will need them: a group not yet decoded
+        is decoded with the next ones planned (up to :data:`_PREFETCH` of them, one pyarrow call per
+        file: fewer calls, and their columns decoded on every core)."""
+        order = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        _u, first = np.unique(order, return_index=True)
+        self._plan = order[np.sort(first)]
+        self._at = {int(i): k for k, i in enumerate(self._plan)}
+
+    def group(self, i):
+        if i not in self.cache:
+            k = getattr(self, "_at", {}).get(int(i))
+            batch = [int(i)] if k is None else [int(j) for j in self._plan[k:k + _PREFETCH] if int(j) not in self.cache]
+            by_file: dict = {}
+            for j in batch:
+                by_file.setdefault(self.g["where"][j][0], []).append(j)
+            for js in by_file.values():
+                f = self.open_all(js)
+                t = f.read_row_groups([self.g["where"][j][1] for j in js], columns=["ts_event_ns", "ts_recv_ns"])
+                te_all, tr_all = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
+                o = 0
+                for j in js:
+                    n = self.g["where"][j][2]
+                    te, tr = te_all[o:o + n], tr_all[o:o + n]
+                    o += n
+                    self.rows_read += n
+                    keep = self._kept(te, tr)
+                    self.cache[j] = (te[keep], tr[keep])
+        return self.cache[i]
+
+    def open_all(self, js):
+        """:meth:`open` of row groups ``js`` of one file, verified together."""
+        import pyarrow.parquet as pq
+
+        from liqcore.io.checked import verify_groups
+
+        path, _rid, _n, ft, mark = self.g["where"][js[0]]
+        if not verify_groups(path, ft, mark, [self.g["where"][j][1] for j in js]):
+            raise NotStreamable(f"{path}: a row group is not the bytes its checked mark was taken of")
+        f = self.files.get(path)
+        if f is None:
+            f = self.files[path] = pq.ParquetFile(path)
+        return f
+
+    def _kept(self, te, tr):
+        """Mask of the rows a load of the selection keeps (event times in [lo, hi), receive times in
+        [start, end), none more than max-clock-skew ahead of its receive time)."""
+        keep = (te >= self.lo) & (te < self.hi)
+        if self.start is not None:
+            keep &= tr >= self.start
+        if self.end is not None:
+            keep &= tr < self.end
+        if self.skew is not None:
+            keep &= te - tr <= int(self.skew)
+        return keep
+
+    def last_print(self, ids, b: int, to: int):
+        """The last trade print received in [b, to) among row groups ``ids`` (the only ones holding
+        rows received there), in the full replay's order, as ``(ts_recv, price)``; ``()`` when there
+        is none, None when two prints tie in receive and event time with different prices (their order
+        is the load's) or when a group not decoded (not among the latest) may hold a print received as
+        late (its ``ts_recv_ns`` maximum, a group with trades).  With :attr:`book`, :attr:`quotes` the
+        same for the last best bid and best ask rows (None: unknown).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
+        only the latest groups are, for the last print)."""
+        from liqcore.types import Kind
+
+        g = self.g
+        inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
+        self.skipped = int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
+        tail = [int(i) for i in ids if g["tr_max"][int(i)] >= int(g["tr_min"][ids].max())]
+        cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"] + (["side", "qty"] if self.book else [])
+        parts = []
+        for i in tail:
+            _path, rid, n, _ft, _mark = g["where"][i]
+            t = self.open(i).read_row_group(rid, columns=cols)
+            self.rows_read += n
+            te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
+            keep = self._kept(te, tr) & (tr >= b) & (tr < to)
+            parts.append({c: t.column(c).to_numpy()[keep] for c in cols})
+        r = {c: np.concatenate([x[c] for x in parts]) for c in cols}
+        rest = [int(i) for i in ids if int(i) not in tail]
+
+        def latest(col):  # the latest receive time a row of the other groups (holding such rows) can have
+            return max((int(g["tr_max"][i]) for i in rest if g[col][i]), default=None)
+
+        def last(m, col, *vals):
+            """The last row of mask ``m`` in [b, to): from the tail groups, unless another group of the
+            span may hold one received as late or later (None: unknown, the span is read)."""
+            got = _last_row(r["ts_event_ns"][m], r["ts_recv_ns"][m], *vals)
+            t_rest = latest(col)
+            if got is None or (t_rest is not None and (got == () or got[1] <= t_rest)):
+                return None
+            return got
+
+        if self.book:  # the last best bid and best ask rows (the skipped quotes only set the book in force)
+            q = r["kind"] == int(Kind.QUOTE)
+            self.quotes = {}
+            for side, m in ((_BID, q & (r["side"] == _BID)), (_ASK, q & (r["side"] != _BID))):
+                got = last(m, "has_quotes", r["price"][m], r["qty"][m])
+                if got is None:
+                    self.quotes = None
+                    break
+                if got:
+                    self.quotes[side] = got[2:]
+        m = r["kind"] == int(Kind.TRADE)
+        got = last(m, "has_trades", r["price"][m])
+        return got if not got else (got[1], got[2])
+
+    def rows(self, a: int, b: int):
+        """(ts_event, ts_recv) of the rows received in [a, b), in event-time order."""
+        g = self.g
+        for i in [i for i in self.cache if g["tr_max"][i] < a]:
+            del self.cache[i]
+        ids = self.ids(a, b)
+        parts = [self.group(int(i)) for i in ids]
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return z, z
+        te = np.concatenate([p[0] for p in parts])
+        tr = np.concatenate([p[1] for p in parts])
+        m = (tr >= a) & (tr < b)
+        te, tr = te[m], tr[m]
+        if len(te) > 1 and not bool(np.all(te[1:] >= te[:-1])):
+            o = np.argsort(te, kind="stable")
+            te, tr = te[o], tr[o]
+        return te, tr
