@@ -43,6 +43,7 @@ class FakeMarketStream:
         self._conns: dict[web.WebSocketResponse, set[str]] = {}
         self._transports: dict = {}
         self.messages: list[bytes] = []  # every text message received, in order
+        self.written = 0  # data frames written (one per frame and connection), for lost-frame counts
 
     @property
     def ws_url(self) -> str:
@@ -77,20 +78,50 @@ class FakeMarketStream:
     async def push(self, frame: bytes | dict, stream: str) -> int:
         return self.write(frame, stream)
 
-    def write(self, frame: bytes | dict, stream: str) -> int:
+    def write(self, frame: bytes | dict, stream: str | tuple | list) -> int:
         """:meth:`push` without awaiting: the text frame is framed here and written to each subscribed
-        connection's transport at once (as a venue's server writes it)."""
+        connection's transport at once (as a venue's server writes it).  ``stream``: a name, or several (a
+        connection subscribed to any of them gets the frame once)."""
+        t, _ = self.write_counted(frame, stream)
+        return t
+
+    def write_counted(self, frame: bytes | dict, stream: str | tuple | list) -> tuple[int, int]:
+        """:meth:`write`, also returning to how many connections the frame was written."""
         data = frame if isinstance(frame, (bytes, bytearray)) else orjson.dumps(frame)
         n = len(data)
         head = bytes((0x81, n)) if n < 126 else (bytes((0x81, 126)) + n.to_bytes(2, "big") if n < 65536
                                                  else bytes((0x81, 127)) + n.to_bytes(8, "big"))
         out = head + data
-        trs = [self._transports[ws] for ws, subs in self._conns.items() if stream in subs and not ws.closed]
+        names = (stream,) if isinstance(stream, str) else tuple(stream)
+        trs = [self._transports[ws] for ws, subs in self._conns.items()
+               if not ws.closed and any(s in subs for s in names)]
         t = time.perf_counter_ns()  # just before the writes
+        k = 0
         for tr in trs:
             if tr is not None and not tr.is_closing():
                 tr.write(out)
-        return t
+                k += 1
+        self.written += k
+        return t, k
+
+    def liquidation(self, frame: bytes | dict, symbol: str) -> tuple[int, int]:
+        """One liquidation of ``symbol`` as the venue routes it: Binance to the all-market ``!forceOrder@arr``
+        and to ``<symbol>@forceOrder``; OKX to ``liquidation-orders`` of ``instType`` SWAP (the channel has
+        no per-instrument form).  Returns (``perf_counter_ns`` just before the writes, connections written to)."""
+        if self.venue == "binance":
+            return self.write_counted(frame, ("!forceOrder@arr", f"{symbol.lower()}@forceOrder"))
+        return self.write_counted(frame, '{"channel":"liquidation-orders","instType":"SWAP"}')
+
+    def trade(self, frame: bytes | dict, symbol: str) -> tuple[int, int]:
+        """One trade of ``symbol`` (Binance: ``<symbol>@aggTrade`` and ``@trade``; OKX: ``trades``)."""
+        if self.venue == "binance":
+            s = symbol.lower()
+            return self.write_counted(frame, (f"{s}@aggTrade", f"{s}@trade"))
+        return self.write_counted(frame, orjson.dumps({"channel": "trades", "instId": symbol}).decode())
+
+    def subscriptions(self) -> set[str]:
+        """Every stream some open connection holds now."""
+        return set().union(*self._conns.values()) if self._conns else set()
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
