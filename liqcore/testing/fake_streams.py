@@ -9,6 +9,11 @@
   is answered with one ``{"event": "subscribe", "arg": {...}, "connId": ...}`` per argument; the text
   ``ping`` is answered ``pong``.
 
+Its public REST serves ``instruments`` (rows of :mod:`liqcore.testing.fake_universe`; by default 400 USDT
+perpetuals): Binance ``/fapi/v1/exchangeInfo`` and ``/fapi/v1/ticker/24hr``, OKX ``/api/v5/public/instruments``
+and ``/api/v5/market/tickers`` at ``fs.rest_url``.  ``fs.liquidation(frame, symbol)`` routes a liquidation as the
+venue does (Binance: the all-market ``!forceOrder@arr`` and ``<symbol>@forceOrder``).
+
 ``await fs.push(frame, stream)`` sends a frame now to every connection subscribed to ``stream`` (Binance: a
 stream name such as ``ethusdt@forceOrder``; OKX: the argument as compact JSON, e.g.
 ``{"channel":"liquidation-orders","instType":"SWAP"}``), framed here and written to each connection's
@@ -32,26 +37,48 @@ _PATHS = {"binance": "/ws", "okx": "/ws/v5/public"}
 
 
 class FakeMarketStream:
-    def __init__(self, venue: str, host: str = "127.0.0.1") -> None:
+    def __init__(self, venue: str, host: str = "127.0.0.1", instruments: dict | None = None) -> None:
         venue = str(venue).lower()
         if venue not in _PATHS:
             raise ValueError(f"venue: the fake market stream speaks binance or okx; got {venue!r}")
         self.venue = venue
+        #: the instrument list its public REST serves (liqcore.testing.fake_universe rows; default: 400 of them)
+        self.instruments = instruments
         self.host = host
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._conns: dict[web.WebSocketResponse, set[str]] = {}
         self._transports: dict = {}
         self.messages: list[bytes] = []  # every text message received, in order
+        self.rest_requests: list[str] = []  # paths of the REST requests answered, in order
         self.written = 0  # data frames written (one per frame and connection), for lost-frame counts
 
     @property
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}{_PATHS[self.venue]}"
 
+    @property
+    def rest_url(self) -> str:
+        """The base URL of its public REST API (the instrument list and the 24 h tickers)."""
+        return f"http://{self.host}:{self.port}"
+
     async def start(self) -> "FakeMarketStream":
+        from liqcore.testing import fake_universe as fu
+
+        if self.instruments is None:
+            self.instruments = fu.market_instruments(400)
         app = web.Application()
         app.router.add_get(_PATHS[self.venue], self._ws)
+        rest = ({"/fapi/v1/exchangeInfo": lambda q: fu.binance_exchange_info(self.instruments, int(time.time() * 1000)),
+                 "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(self.instruments)} if self.venue == "binance" else
+                {"/api/v5/public/instruments": lambda q: fu.okx_instruments(self.instruments),
+                 "/api/v5/market/tickers": lambda q: fu.okx_tickers(self.instruments)})
+        for path, answer in rest.items():
+            async def handler(request, answer=answer):
+                self.rest_requests.append(request.path)
+                return web.json_response(answer(request.query), dumps=lambda o: orjson.dumps(o).decode())
+
+            app.router.add_get(path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
