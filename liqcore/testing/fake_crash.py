@@ -5,7 +5,7 @@ to whatever is subscribed: every liquidation goes to the all-market ``!forceOrde
 ``crash = CrashPlay(fs, symbols)``, then, in order:
 
 * ``await crash.warm_up(per_symbol)``: one trade (a reference price) and ``per_symbol`` small liquidations
-  (notional 500-1,500 quote) per symbol, so every symbol's large-liquidation threshold exists;
+  (notional 500-1,500 quote at random, or ``falling``) per symbol, so every symbol's large-liquidation threshold exists;
 * ``await crash.probes(k, idle_ms)``: ``k`` quiet-feed cascades, each on its own symbol: a large liquidation,
   ``idle_ms``-``2 x idle_ms`` of silence, the confirming large one, the same silence again;
 * ``await crash.crash(seconds, rate, wave_s, calm_s)``: ``rate`` liquidations a second spread evenly over every
@@ -92,14 +92,19 @@ class CrashPlay:
         self.phases.append((name, t0, time.perf_counter_ns()))
 
     # ------------------------------------------------------------------ phases
-    async def warm_up(self, per_symbol: int, rate: float = 2000.0) -> None:
+    async def warm_up(self, per_symbol: int, rate: float = 2000.0, falling: bool = False) -> None:
+        """``falling``: each symbol's sizes fall from 1,500 to 500 quote (none is then above the threshold set by
+        the first ones: no signal before the caller's own)."""
         t0 = time.perf_counter_ns()
         for i, s in enumerate(self.symbols):  # a reference price for every symbol
             t = self._t_ms(s)
             _, k = self.fs.trade(trade_frame(s, t, 1.0, self.price[s], "SELL", trade_id=i + 1), s)
             self.written += k
         syms = self.symbols
-        await self._paced(per_symbol * len(syms), rate, lambda i: self.liquidate(syms[i % len(syms)], self._small()))
+        lo, hi = SMALL
+        step = (hi - lo) / max(1, per_symbol - 1)
+        await self._paced(per_symbol * len(syms), rate, lambda i: self.liquidate(
+            syms[i % len(syms)], hi - step * (i // len(syms)) if falling else self._small()))
         self._phase("warm-up", t0)
 
     async def probes(self, k: int, idle_ms: float = 25.0, name: str = "quiet", offset: int = 0) -> list:
