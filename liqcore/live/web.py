@@ -40,6 +40,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from liqcore.live.report import TARGETS
+from liqcore.live.web_rank import AnomalyBoard, page_view, rank
 
 __all__ = ["WebDashboard", "LiveView", "parse_web_address", "is_loopback", "read_token_file", "flatten_all",
            "set_kill_switch", "new_token", "tls_context", "plain_http_warning", "web_options", "announce",
@@ -209,6 +210,9 @@ class PriceTrail:
         self._rejected: set = set()  # (symbol id, receive ns, price) of the events the engine dropped
         self._closed: dict[str, tuple] = {}  # symbol -> (buckets whose vertices are made, those vertices)
         self._trade = int(Kind.TRADE)
+        self._liq = int(Kind.LIQUIDATION)
+        #: a :class:`liqcore.live.web_rank.AnomalyBoard` that gets every liquidation kept (None: none)
+        self.board = None
 
     def __call__(self, batch) -> None:
         # (a reference only: the decoder makes a new list or array per frame, and nothing writes into it later)
@@ -219,16 +223,21 @@ class PriceTrail:
         self._rejected.add((sid, tr, price))
 
     def drain(self) -> None:
-        names, trade, add, rejected = self.names, self._trade, self.add, self._rejected
+        names, trade, liq, add, rejected, board = self.names, self._trade, self._liq, self.add, self._rejected, self.board
         while self._pending:
             batch = self._pending.popleft()
-            if not isinstance(batch, list):  # an EVENT_DTYPE array: its trades
-                batch = batch[batch["kind"] == trade].tolist()
-            for _ts, tr, price, _qty, sid, _side, kind, _venue, _flags in batch:
-                if kind == trade and sid in names and price > 0 and price == price and price != float("inf"):
+            if not isinstance(batch, list):  # an EVENT_DTYPE array: its trades (and liquidations)
+                k = batch["kind"]
+                batch = batch[(k == trade) | (k == liq)].tolist() if board is not None else batch[k == trade].tolist()
+            for _ts, tr, price, qty, sid, side, kind, _venue, _flags in batch:
+                if sid not in names or not (price > 0 and price != float("inf")):
+                    continue
+                if kind == trade:
                     if rejected and (sid, tr, price) in rejected:
                         continue
                     add(names[sid], tr / 1e9, price)
+                elif kind == liq and board is not None and not (rejected and (sid, tr, price) in rejected):
+                    board.add(names[sid], tr / 1e9, price * qty, side == 1)  # (Side.LONG: a long liquidated)
         rejected.clear()
 
     def add(self, symbol: str, t: float, price: float) -> None:
@@ -317,6 +326,7 @@ class LiveView:
         self._n_trades = 0
         names = {sid: self.engine.traded[ci][1] for sid, ci in self.engine._core_idx.items()}
         self.trail = PriceTrail(names)
+        self.trail.board = self.board = AnomalyBoard()
         self.engine.row_tap = self.trail  # (each batch of events by reference; read when the view is taken)
         if getattr(self.engine, "stream_path", None) is not None:
             self.engine.stream_path.on_reject = self.trail.reject
@@ -346,6 +356,9 @@ class LiveView:
             q = self.cascades.setdefault(d["symbol"], collections.deque(maxlen=CASCADES_KEPT))
             q.append({"ts_ns": int(d["ts_ns"]), "dominant": d.get("dominant"), "threshold": thr.get(d["symbol"]),
                       "action": d.get("action"), "detail": d.get("detail")})
+        # every symbol ranked by its anomaly now (the page shows one page of them: web_rank.page_view)
+        snap["symbols"] = rank(rows, self.board, t, {sym: q[-1]["ts_ns"] for sym, q in self.cascades.items() if q})
+        snap["resting_orders"] = [dict(r["order"], symbol=r["symbol"]) for r in snap["symbols"] if r.get("order")]
         fills = list(self.closed)
         for p in snap.get("positions") or ():
             fills.append({"t": p["entry_ns"] / 1e9, "symbol": p["symbol"], "price": p["entry_price"],
@@ -400,11 +413,13 @@ class WebDashboard:
         self.ssl_context = ssl_context
         self.names = self._names(host)
         self.clients: set = set()
+        self.prefs: dict = {}  # page -> what it shows: {"page", "per_page", "chart"} (web_rank.page_view)
         self.pushes = 0
         self.last_push_ms = 0.0
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task | None = None
         self._last: bytes = b"{}"
+        self._view: dict | None = None
 
     @staticmethod
     def _names(host: str) -> frozenset:
@@ -514,7 +529,8 @@ class WebDashboard:
         return web.FileResponse(path, headers={"Content-Type": _TYPES[path.suffix], "Cache-Control": "no-cache"})
 
     async def _api_view(self, request):
-        return web.Response(body=self._dump(), content_type="application/json")
+        """The view one page shows (``?page=N&per_page=K&chart=SYMBOL``: ``web_rank.page_view``)."""
+        return web.Response(body=self._dump(dict(request.query)), content_type="application/json")
 
     async def _health(self, request):
         """The server itself: pages connected, views pushed, the last view's build + serialization time (ms)."""
@@ -525,13 +541,23 @@ class WebDashboard:
         ws = web.WebSocketResponse(heartbeat=10.0)
         await ws.prepare(request)
         self.clients.add(ws)
+        self.prefs[ws] = {}
         try:
-            await ws.send_str(self._dump().decode())
-            async for msg in ws:  # the page sends nothing but pings; a close ends the loop
+            await ws.send_str(self._dump({}).decode())
+            async for msg in ws:  # the page says which page and chart it shows; a close ends the loop
                 if msg.type == WSMsgType.ERROR:
                     break
+                if msg.type == WSMsgType.TEXT:
+                    try:
+                        ask = orjson.loads(msg.data)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(ask, dict):
+                        self.prefs[ws] = {k: ask[k] for k in ("page", "per_page", "chart") if k in ask}
+                        await ws.send_str(self._dump(self.prefs[ws], fresh=False).decode())
         finally:
             self.clients.discard(ws)
+            self.prefs.pop(ws, None)
         return ws
 
     def _control_ok(self, request) -> bool:
@@ -557,10 +583,13 @@ class WebDashboard:
         return web.json_response(flatten_all(self.engine))
 
     # ---------------------------------------------------------------- push
-    def _dump(self) -> bytes:
+    def _dump(self, prefs: dict | None = None, fresh: bool = True) -> bytes:
+        """The view (taken now, or with ``fresh`` off the last one taken) as one page shows it (``prefs``)."""
         t0 = time.perf_counter()
         try:
-            self._last = orjson.dumps(self.view(), option=_DUMPS)
+            if fresh or self._view is None:
+                self._view = self.view()
+            self._last = orjson.dumps(page_view(self._view, prefs), option=_DUMPS)
         except Exception:
             log.exception("web view failed; the last one is served")
         self.last_push_ms = (time.perf_counter() - t0) * 1e3
@@ -574,12 +603,14 @@ class WebDashboard:
                 if isinstance(self.view, LiveView):
                     self.view()  # a live view keeps its history while no page is open (not serialized)
                 continue
-            data = self._dump().decode()
             self.pushes += 1
+            fresh = True
             for ws in list(self.clients):
                 if ws.closed:
                     self.clients.discard(ws)
                     continue
+                data = self._dump(self.prefs.get(ws), fresh=fresh).decode()  # (its page of the one view taken)
+                fresh = False
                 try:
                     await asyncio.wait_for(ws.send_str(data), 1.0)
                 except (asyncio.TimeoutError, ConnectionError, RuntimeError):

@@ -1,0 +1,114 @@
+"""The web page at whole-market scale: every traded symbol ranked by its current anomaly, and the view cut to
+the page a browser shows (:func:`page_view`), so 400 symbols never cross the websocket whole at 4 Hz.
+
+:class:`AnomalyBoard` keeps, per symbol, its liquidation notional (quote) in ``bin_s`` bins (5 minutes) by side,
+for the last ``bins`` bins, from the events the engine hands the page (its ``row_tap``: nothing on the decision
+path).  A symbol's anomaly now:
+
+* ``z``: the current bin's notional against the symbol's own baseline, the ``bins`` bins before it (empty bins
+  count as 0 from the symbol's first liquidation on): ``(now - mean) / std`` (std floored at 1 quote unit);
+  None with fewer than 3 baseline bins;
+* ``purity``: the dominant side's share of the current bin's notional (1.0: one-sided), None without any;
+* its last cascade (the decision time) and whether a cascade is active.
+
+:func:`rank` orders the snapshot's rows: active cascades first, then by ``z`` (None last), ``purity``, the
+latest cascade and the name; each row gets ``rank`` (1 = most anomalous), ``z``, ``purity`` and
+``last_cascade_ns``.
+"""
+from __future__ import annotations
+
+import math
+
+__all__ = ["AnomalyBoard", "rank", "page_view", "PER_PAGE", "MAX_PER_PAGE"]
+
+#: rows per page by default, and at most
+PER_PAGE = 25
+MAX_PER_PAGE = 100
+
+
+class AnomalyBoard:
+    def __init__(self, bin_s: float = 300.0, bins: int = 24):
+        if not bin_s > 0 or bins < 3:
+            raise ValueError("anomaly board: bin_s > 0 and at least 3 baseline bins")
+        self.bin_s, self.bins = float(bin_s), int(bins)
+        self._by: dict[str, dict[int, list]] = {}  # symbol -> {bin index: [long notional, short notional]}
+        self._first: dict[str, int] = {}  # symbol -> its first bin
+
+    def add(self, symbol: str, t_s: float, notional: float, long_liquidated: bool) -> None:
+        if not (notional > 0 and math.isfinite(notional) and math.isfinite(t_s)):
+            return
+        k = int(t_s // self.bin_s)
+        b = self._by.get(symbol)
+        if b is None:
+            b = self._by[symbol] = {}
+            self._first[symbol] = k
+        x = b.get(k)
+        if x is None:
+            x = b[k] = [0.0, 0.0]
+            if len(b) > self.bins + 2:  # only the baseline and the current bin are kept
+                for old in sorted(b)[:len(b) - self.bins - 2]:
+                    del b[old]
+        x[0 if long_liquidated else 1] += notional
+        self._first[symbol] = min(self._first[symbol], k)
+
+    def anomaly(self, symbol: str, now_s: float) -> tuple[float | None, float | None]:
+        """``(z, purity)`` of ``symbol`` now."""
+        b = self._by.get(symbol)
+        if not b:
+            return None, None
+        k = int(now_s // self.bin_s)
+        cur = b.get(k, (0.0, 0.0))
+        total = cur[0] + cur[1]
+        purity = max(cur) / total if total > 0 else None
+        lo = max(self._first[symbol], k - self.bins)
+        base = [sum(b.get(i, (0.0, 0.0))) for i in range(lo, k)]
+        if len(base) < 3:
+            return None, purity
+        mean = sum(base) / len(base)
+        std = max(1.0, math.sqrt(sum((x - mean) ** 2 for x in base) / (len(base) - 1)))
+        return (total - mean) / std, purity
+
+
+def rank(rows: list[dict], board: AnomalyBoard, now_s: float, last_cascade: dict) -> list[dict]:
+    """The rows (each a copy with ``rank``, ``z``, ``purity``, ``last_cascade_ns``), most anomalous first."""
+    out = []
+    for r in rows:
+        z, purity = board.anomaly(r["symbol"], now_s)
+        out.append(dict(r, z=z, purity=purity, last_cascade_ns=last_cascade.get(r["symbol"])))
+    out.sort(key=lambda r: (not r.get("active"), -(r["z"] if r["z"] is not None else -math.inf),
+                            -(r["purity"] if r["purity"] is not None else -1.0), -(r["last_cascade_ns"] or 0),
+                            r["symbol"]))
+    for i, r in enumerate(out, 1):
+        r["rank"] = i
+    return out
+
+
+def page_view(view: dict, prefs: dict | None) -> dict:
+    """The view one page shows: the ranked symbol rows of its page (``prefs``: ``page`` from 0, ``per_page``) and
+    the price history of its chart symbol (``prefs["chart"]``; default the best-ranked symbol with prices) only.
+    ``snapshot.symbols_total``, ``page``, ``pages``, ``per_page`` and ``history.price_symbols`` say what else
+    there is."""
+    prefs = prefs or {}
+    snap = view.get("snapshot") or {}
+    rows = snap.get("symbols") or []
+    per = _int(prefs.get("per_page"), PER_PAGE, 1, MAX_PER_PAGE)
+    pages = max(1, -(-len(rows) // per))
+    pg = _int(prefs.get("page"), 0, 0, pages - 1)
+    out_snap = dict(snap, symbols=rows[pg * per:(pg + 1) * per], symbols_total=len(rows), page=pg, pages=pages,
+                    per_page=per)
+    hist = view.get("history") or {}
+    prices = hist.get("prices") or {}
+    chart = prefs.get("chart")
+    if chart not in prices:
+        chart = next((r["symbol"] for r in rows if r["symbol"] in prices), None)
+    out_hist = dict(hist, prices={chart: prices[chart]} if chart in prices else {}, price_symbols=sorted(prices),
+                    chart=chart)
+    return dict(view, snapshot=out_snap, history=out_hist)
+
+
+def _int(v, default: int, lo: int, hi: int) -> int:
+    try:
+        x = int(v)
+    except (TypeError, ValueError):
+        return default
+    return min(hi, max(lo, x))
