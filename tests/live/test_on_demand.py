@@ -5,11 +5,6 @@ Every wait is on a condition, with a bound."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,18 +16,7 @@ from liqcore.testing.fake_crash import CrashPlay, crash_symbols
 from liqcore.testing.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import trade_frame
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-async def _until(cond, what: str, proc, bound_s: float = 60.0) -> None:
-    deadline = time.monotonic() + bound_s
-    while not cond():
-        if proc.poll() is not None:
-            pytest.fail(f"{what}: the runner exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {bound_s:g} s")
-        await asyncio.sleep(0.05)
-
+from _fake_market_run import start_run, stop_run, until
 
 def _ops(fs, op: str) -> list[str]:
     """Every stream name the runner asked the fake to (un)subscribe, in order."""
@@ -47,51 +31,42 @@ def _ops(fs, op: str) -> list[str]:
 async def _session(tmp_path: Path):
     syms = ["BTCUSDT", "SOLUSDT", *crash_symbols(8)]  # (a paper order needs the symbol's trading rules: SOL's are known)
     fs = await FakeMarketStream("binance").start()
-    cmd = [sys.executable, "-m", "liqcore", "run", "--venue", "binance", "--symbols", ",".join(syms), "--ws-url",
-           fs.ws_url, "--on-demand", "0.5", "--book-symbols", "BTCUSDT", "--min-history", "20", "--window", "2s",
-           "--entry-timeout", "2s", "--no-dashboard", "--json", "--log", str(tmp_path / "run.log")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ))
+    proc = start_run("--venue", "binance", "--symbols", ",".join(syms), "--ws-url", fs.ws_url, "--on-demand", "0.5",
+                     "--book-symbols", "BTCUSDT", "--min-history", "20", "--window", "2s", "--entry-timeout", "2s",
+                     "--log", str(tmp_path / "run.log"))
     seen = {}
     try:
         subs = fs.subscriptions
-        await _until(lambda: {f"{s.lower()}@forceOrder" for s in syms} <= subs() and "btcusdt@aggTrade" in subs(),
+        await until(lambda: {f"{s.lower()}@forceOrder" for s in syms} <= subs() and "btcusdt@aggTrade" in subs(),
                      "the liquidation streams and the always-on symbol's trades", proc)
         seen["start"] = sorted(n for n in subs() if not n.endswith("@forceOrder"))
         crash = CrashPlay(fs, syms, seed=5)
         await crash.warm_up(25, falling=True)  # (none above the threshold; its one trade per symbol reaches the subscribed symbol only)
         seen["quiet_trade_delivered"] = fs.trade(trade_frame("Z005USDT", 1, 1.0, 2.25), "Z005USDT")[1]
         crash.liquidate("SOLUSDT", 50_000.0)  # a large one: a live signal on SOL
-        await _until(lambda: "solusdt@aggTrade" in subs(), "SOL's trades subscribed on its signal", proc)
+        await until(lambda: "solusdt@aggTrade" in subs(), "SOL's trades subscribed on its signal", proc)
         seen["after_signal"] = sorted(n for n in subs() if not n.endswith("@forceOrder"))
         t_ms = time.time_ns() // 1_000_000
         assert fs.trade(trade_frame("SOLUSDT", t_ms, 1.0, crash.price["SOLUSDT"]), "SOLUSDT")[1] == 1
         await asyncio.sleep(0.2)  # (not a wait for an outcome: the trade is on the wire before the confirm)
         crash.liquidate("SOLUSDT", 50_000.0)  # confirms: a paper entry rests, then times out (2 s)
-        await _until(lambda: "solusdt@aggTrade" in _ops(fs, "UNSUBSCRIBE"), "SOL's trades unsubscribed when done",
+        await until(lambda: "solusdt@aggTrade" in _ops(fs, "UNSUBSCRIBE"), "SOL's trades unsubscribed when done",
                      proc)
         seen["end"] = sorted(n for n in subs() if not n.endswith("@forceOrder"))
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
+        rc, summary, err = stop_run(proc)
         await fs.stop()
-    return seen, fs, proc.returncode, out.decode(), err.decode()
+    return seen, fs, rc, summary, err
 
 
 def test_trades_are_subscribed_on_a_signal_and_unsubscribed_when_done(tmp_path):
-    seen, fs, rc, out, err = asyncio.run(_session(tmp_path))
+    seen, fs, rc, s, err = asyncio.run(_session(tmp_path))
     assert rc == 0, err[-2000:]
     assert seen["start"] == ["btcusdt@aggTrade"]  # the always-on list, nothing else
     assert seen["quiet_trade_delivered"] == 0  # a quiet symbol's trades are not sent to the runner at all
     assert seen["after_signal"] == ["btcusdt@aggTrade", "solusdt@aggTrade"]
     assert seen["end"] == ["btcusdt@aggTrade"]
     assert _ops(fs, "SUBSCRIBE").count("solusdt@aggTrade") == 1 and _ops(fs, "UNSUBSCRIBE") == ["solusdt@aggTrade"]
-    s = json.loads(out.strip().splitlines()[-1])
     assert s["cascades"] == 1 and s["orders"] == 1, [d["reason"] for d in s["decisions"]]  # the signal was traded (the trade gave its reference price)
     assert s["on_demand"] == {"subscribed": 1, "peak": 2, "ever": 2, "always": 1, "symbols": 10,
                               "subscribes": 1, "unsubscribes": 1}
