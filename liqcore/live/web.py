@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import collections.abc
 import hmac
 import ipaddress
 import logging
@@ -303,6 +304,24 @@ class PriceTrail:
         return out
 
 
+class _TrailPrices(collections.abc.Mapping):
+    """Each symbol's price line (:meth:`PriceTrail.points`), made when it is read."""
+
+    def __init__(self, trail: PriceTrail):
+        self.trail = trail
+
+    def __getitem__(self, symbol: str) -> list:
+        if symbol not in self.trail.buckets:
+            raise KeyError(symbol)
+        return self.trail.points(symbol)
+
+    def __iter__(self):
+        return iter(list(self.trail.buckets))
+
+    def __len__(self) -> int:
+        return len(self.trail.buckets)
+
+
 class LiveView:
     """The view a page shows of a running runner: ``{"source", "now_ns", "snapshot", "history", "control"}``.
 
@@ -347,7 +366,7 @@ class LiveView:
             self.equity.append([t, eq])
         thr = {r["symbol"]: r.get("threshold") for r in rows}
         self.trail.drain()
-        self.prices = {sym: self.trail.points(sym) for sym in self.trail.buckets}
+        self.prices = _TrailPrices(self.trail)  # (made when read: a page reads its chart's one symbol)
         for d in snap.get("recent") or ():
             key = (d["ts_ns"], d["symbol"])
             if key in self._seen:

@@ -33,6 +33,9 @@ class AnomalyBoard:
         self.bin_s, self.bins = float(bin_s), int(bins)
         self._by: dict[str, dict[int, list]] = {}  # symbol -> {bin index: [long notional, short notional]}
         self._first: dict[str, int] = {}  # symbol -> its first bin
+        #: symbol -> (current bin, mean, std, baseline bins) of its last anomaly: the baseline is made again only when
+        #: the bin rolls over or a liquidation lands in a bin before the current one (a late one)
+        self._base: dict[str, tuple] = {}
 
     def add(self, symbol: str, t_s: float, notional: float, long_liquidated: bool) -> None:
         if not (notional > 0 and math.isfinite(notional) and math.isfinite(t_s)):
@@ -50,6 +53,9 @@ class AnomalyBoard:
                     del b[old]
         x[0 if long_liquidated else 1] += notional
         self._first[symbol] = min(self._first[symbol], k)
+        c = self._base.get(symbol)
+        if c is not None and k < c[0]:
+            del self._base[symbol]
 
     def anomaly(self, symbol: str, now_s: float) -> tuple[float | None, float | None]:
         """``(z, purity)`` of ``symbol`` now."""
@@ -60,13 +66,19 @@ class AnomalyBoard:
         cur = b.get(k, (0.0, 0.0))
         total = cur[0] + cur[1]
         purity = max(cur) / total if total > 0 else None
-        lo = max(self._first[symbol], k - self.bins)
-        base = [sum(b.get(i, (0.0, 0.0))) for i in range(lo, k)]
-        if len(base) < 3:
+        c = self._base.get(symbol)
+        if c is None or c[0] != k:
+            lo = max(self._first[symbol], k - self.bins)
+            base = [sum(b.get(i, (0.0, 0.0))) for i in range(lo, k)]
+            if len(base) < 3:
+                c = (k, 0.0, 1.0, len(base))
+            else:
+                mean = sum(base) / len(base)
+                c = (k, mean, max(1.0, math.sqrt(sum((x - mean) ** 2 for x in base) / (len(base) - 1))), len(base))
+            self._base[symbol] = c
+        if c[3] < 3:
             return None, purity
-        mean = sum(base) / len(base)
-        std = max(1.0, math.sqrt(sum((x - mean) ** 2 for x in base) / (len(base) - 1)))
-        return (total - mean) / std, purity
+        return (total - c[1]) / c[2], purity
 
 
 def rank(rows: list[dict], board: AnomalyBoard, now_s: float, last_cascade: dict) -> list[dict]:

@@ -33,7 +33,11 @@ def test_z_and_purity_equal_their_definition(events, now_bin):
     """Against a brute force: the current bin's notional, its baseline of the 24 bins before it (from the
     symbol's first bin), the dominant side's share."""
     b = AnomalyBoard(BIN, 24)
-    for k, x, long_ in events:
+    half = len(events) // 2
+    for k, x, long_ in events[:half]:
+        b.add("S", k * BIN + 1.0, x, long_)
+    b.anomaly("S", now_bin * BIN + 2.0)  # (its baseline kept: the later ones, late or not, must be counted)
+    for k, x, long_ in events[half:]:
         b.add("S", k * BIN + 1.0, x, long_)
     z, purity = b.anomaly("S", now_bin * BIN + 2.0)
     first = min(k for k, _, _ in events)
