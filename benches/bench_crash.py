@@ -35,6 +35,7 @@ import asyncio
 import gc
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -126,7 +127,7 @@ async def play(args, tmp: Path) -> dict:
     fs = await FakeMarketStream("binance").start()
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = runner_cmd(fs.ws_url, args.symbols_arg or ",".join(symbols), tmp, args.window, args.min_history,
-                     args.liqcore_args)
+                     shlex.split(args.liqcore_args))
     out = open(tmp / "summary.json", "wb")
     err = open(tmp / "stderr.txt", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
@@ -212,7 +213,8 @@ def report(args, res: dict, m: dict) -> bool:
     (l0, (s0, t0)), (l1, (s1, t1)) = res["load"]
     steal = f", hypervisor steal {100 * (s1 - s0) / (t1 - t0):.1f} % of CPU time" if t1 > t0 else ""
     print(f"crash replay: {res['symbols']} symbols, {args.seconds:g} s at {args.rate:g} liquidations/s "
-          f"(played in {res['crash_wall_s']:.1f} s), waves {args.wave:g} s / calm {args.calm:g} s, --window {args.window}; "
+          f"(played in {res['crash_wall_s']:.1f} s), waves {args.wave:g} s / calm {args.calm:g} s, --window {args.window}"
+          f"{' ' + args.liqcore_args if args.liqcore_args else ''}; "
           f"load average {l0:.2f} -> {l1:.2f}{steal}")
     lost_frames = m["frames_written"] - m["frames_decoded"]
     lost_liq = m["liquidations_written"] - m["liquidations_seen"]
@@ -263,7 +265,8 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=25.0, help="ms of silence around a quiet cascade's confirm (x1..x2)")
     ap.add_argument("--settle", type=float, default=7.0, help="s of silence after the crash (default 7)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--liqcore-args", nargs="*", default=[], help="extra flags for liqcore run")
+    ap.add_argument("--liqcore-args", default="", metavar="'FLAGS'",
+                    help="extra flags for liqcore run, one quoted string (e.g. --liqcore-args='--on-demand 5')")
     args = ap.parse_args()
     import uvloop
 
