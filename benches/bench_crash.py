@@ -246,6 +246,11 @@ def report(args, res: dict, m: dict) -> bool:
           f"{res['rss_after_crash'].get('VmRSS', float('nan')):.0f} MB, at the end {rss.get('VmRSS', float('nan')):.0f} MB "
           f"[bar peak <= 600 MB: {'OK' if ok_rss else 'MISSED'}]; runner CPU during the crash "
           f"{res['crash_cpu_s']:.1f} s = {100 * res['crash_cpu_s'] / res['crash_wall_s']:.0f} % of one core")
+    od = res["summary"].get("on_demand")
+    if od:  # (--on-demand) the symbols whose trades were subscribed
+        print(f"  on demand: {od['ever']} of {od['symbols']} symbols subscribed at some time, at most {od['peak']} at "
+              f"once, {od['subscribed']} at the end ({od['subscribes']} subscribe and {od['unsubscribes']} unsubscribe "
+              f"steps)")
     return ok_lost and ok_dec and ok_r and ok_rss
 
 
