@@ -137,12 +137,19 @@ class LiveRunner:
         self.web_url: str | None = None
         self.started_ns = 0
 
-    def snapshot(self) -> dict:
-        snap = self.engine.snapshot()
+    def snapshot(self, symbols=None) -> dict:
+        """The engine's snapshot (``symbols``: only those symbols' rows) and the feeds' health."""
+        if symbols is None:
+            snap = self.engine.snapshot()
+        else:
+            from liqcore.live.views import snapshot
+
+            snap = snapshot(self.engine, symbols)
         snap["feeds"] = [f.health() for f in self.feeds]
         lf = getattr(self.engine, "features", None)
         if lf is not None:  # named features kept by the engine, per traded symbol
-            snap["features"] = {f"{v}:{s}": lf.snapshot(f"{v}:{s}") for v, s in self.engine.traded}
+            snap["features"] = {f"{v}:{s}": lf.snapshot(f"{v}:{s}") for v, s in self.engine.traded
+                                if symbols is None or s in symbols}
         return snap
 
     async def _clock(self, stop: asyncio.Event) -> None:

@@ -41,7 +41,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from liqcore.live.report import TARGETS
-from liqcore.live.web_rank import AnomalyBoard, page_view, rank
+from liqcore.live.web_rank import AnomalyBoard, page_bounds, page_view, rank
 
 __all__ = ["WebDashboard", "LiveView", "parse_web_address", "is_loopback", "read_token_file", "flatten_all",
            "set_kill_switch", "new_token", "tls_context", "plain_http_warning", "web_options", "announce",
@@ -350,13 +350,29 @@ class LiveView:
         if getattr(self.engine, "stream_path", None) is not None:
             self.engine.stream_path.on_reject = self.trail.reject
 
-    def __call__(self) -> dict:
+    def __call__(self, pages=None) -> dict:
+        """The view now.  ``pages``: the pages open (each its ``{"page", "per_page"}``): only the symbols they show get
+        their whole row (the others their rank and anomaly alone); None: every row whole."""
         eng = self.engine
-        snap = self.runner.snapshot()
         now = int(eng.now_ns())
         t = now / 1e9
-        rows = snap.get("symbols") or []
-        n_trades = sum(int(r.get("trades") or 0) for r in rows)
+        self.trail.drain()
+        det, by = eng.detector, eng._by_symbol
+        active = getattr(det, "active", None)
+        # every symbol ranked by its anomaly now (the page shows one page of them: web_rank.page_view)
+        order = rank([{"venue": v, "symbol": s, "active": bool(active(by[s][0])) if active is not None else False}
+                      for v, s in eng.traded], self.board, t,
+                     {sym: q[-1]["ts_ns"] for sym, q in self.cascades.items() if q})
+        need = None
+        if pages is not None:
+            need = set()
+            for prefs in pages:
+                pg, _, per = page_bounds(len(order), prefs)
+                need.update(r["symbol"] for r in order[pg * per:(pg + 1) * per])
+        snap = self._snapshot(need)
+        full = {r["symbol"]: r for r in snap.get("symbols") or []}
+        snap["symbols"] = [dict(full[r["symbol"]], **r) if r["symbol"] in full else r for r in order]
+        n_trades = sum(b.trades for b in eng.order_manager.books.values())
         if n_trades != self._n_trades:  # a trade closed: its entry and exit, and the equity after it
             self._n_trades = n_trades
             self._read_trades()
@@ -364,20 +380,23 @@ class LiveView:
         if not self.equity or self.equity[-1][1] != eq:
             _thin(self.equity)
             self.equity.append([t, eq])
-        thr = {r["symbol"]: r.get("threshold") for r in rows}
-        self.trail.drain()
         self.prices = _TrailPrices(self.trail)  # (made when read: a page reads its chart's one symbol)
+        thr = getattr(det, "threshold", None)
         for d in snap.get("recent") or ():
             key = (d["ts_ns"], d["symbol"])
             if key in self._seen:
                 continue
             self._seen.add(key)
             q = self.cascades.setdefault(d["symbol"], collections.deque(maxlen=CASCADES_KEPT))
-            q.append({"ts_ns": int(d["ts_ns"]), "dominant": d.get("dominant"), "threshold": thr.get(d["symbol"]),
+            sid = by.get(d["symbol"], (None,))[0]
+            q.append({"ts_ns": int(d["ts_ns"]), "dominant": d.get("dominant"),
+                      "threshold": thr(sid) if thr is not None and sid is not None else None,
                       "action": d.get("action"), "detail": d.get("detail")})
-        # every symbol ranked by its anomaly now (the page shows one page of them: web_rank.page_view)
-        snap["symbols"] = rank(rows, self.board, t, {sym: q[-1]["ts_ns"] for sym, q in self.cascades.items() if q})
-        snap["resting_orders"] = [dict(r["order"], symbol=r["symbol"]) for r in snap["symbols"] if r.get("order")]
+        at = eng._last_event_wall or time.time_ns()  # (the resting entries of every symbol, not only the pages')
+        snap["resting_orders"] = [
+            {"symbol": s, "side": b.entry.side, "price": b.entry.price, "status": b.entry_status,
+             "queue": eng.queue_est.row(s, at)}
+            for s, b in eng.order_manager.books.items() if b.entry is not None and not b.position_qty]
         fills = list(self.closed)
         for p in snap.get("positions") or ():
             fills.append({"t": p["entry_ns"] / 1e9, "symbol": p["symbol"], "price": p["entry_price"],
@@ -391,6 +410,15 @@ class LiveView:
                 "targets": TARGETS, "session_days": (now - first) / 86_400e9,
                 "history": {"equity": self.equity, "prices": self.prices, "price_bucket_s": self.trail.width_s,
                             "cascades": {s: list(q) for s, q in self.cascades.items()}, "fills": fills}}
+
+    def _snapshot(self, need) -> dict:
+        """The runner's snapshot with the rows of ``need`` (None: every row)."""
+        if need is None:
+            return self.runner.snapshot()
+        try:
+            return self.runner.snapshot(symbols=need)
+        except TypeError:  # (a runner whose snapshot takes no selection, e.g. the engine's own: every row)
+            return self.runner.snapshot()
 
     def _read_trades(self) -> None:
         eng = self.engine
@@ -573,7 +601,7 @@ class WebDashboard:
                         continue
                     if isinstance(ask, dict):
                         self.prefs[ws] = {k: ask[k] for k in ("page", "per_page", "chart") if k in ask}
-                        await ws.send_str(self._dump(self.prefs[ws], fresh=False).decode())
+                        await ws.send_str(self._dump(self.prefs[ws]).decode())
         finally:
             self.clients.discard(ws)
             self.prefs.pop(ws, None)
@@ -602,12 +630,14 @@ class WebDashboard:
         return web.json_response(flatten_all(self.engine))
 
     # ---------------------------------------------------------------- push
-    def _dump(self, prefs: dict | None = None, fresh: bool = True) -> bytes:
-        """The view (taken now, or with ``fresh`` off the last one taken) as one page shows it (``prefs``)."""
+    def _dump(self, prefs: dict | None = None, fresh: bool = True, pages=None) -> bytes:
+        """The view (taken now for ``pages``, default this page alone, or with ``fresh`` off the last one taken) as
+        one page shows it (``prefs``)."""
         t0 = time.perf_counter()
         try:
             if fresh or self._view is None:
-                self._view = self.view()
+                self._view = (self.view(pages=pages if pages is not None else [prefs or {}])
+                              if isinstance(self.view, LiveView) else self.view())
             self._last = orjson.dumps(page_view(self._view, prefs), option=_DUMPS)
         except Exception:
             log.exception("web view failed; the last one is served")
@@ -620,15 +650,16 @@ class WebDashboard:
             await asyncio.sleep(every)
             if not self.clients:
                 if isinstance(self.view, LiveView):
-                    self.view()  # a live view keeps its history while no page is open (not serialized)
+                    self.view(pages=[])  # a live view keeps its history while no page is open (no row made)
                 continue
             self.pushes += 1
             fresh = True
+            pages = [self.prefs.get(ws) or {} for ws in self.clients]  # (one view, with the rows every page shows)
             for ws in list(self.clients):
                 if ws.closed:
                     self.clients.discard(ws)
                     continue
-                data = self._dump(self.prefs.get(ws), fresh=fresh).decode()  # (its page of the one view taken)
+                data = self._dump(self.prefs.get(ws), fresh=fresh, pages=pages).decode()  # (its page of the one view)
                 fresh = False
                 try:
                     await asyncio.wait_for(ws.send_str(data), 1.0)

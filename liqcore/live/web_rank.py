@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["AnomalyBoard", "rank", "page_view", "PER_PAGE", "MAX_PER_PAGE"]
+__all__ = ["AnomalyBoard", "rank", "page_view", "page_bounds", "PER_PAGE", "MAX_PER_PAGE"]
 
 #: rows per page by default, and at most
 PER_PAGE = 25
@@ -103,9 +103,7 @@ def page_view(view: dict, prefs: dict | None) -> dict:
     prefs = prefs or {}
     snap = view.get("snapshot") or {}
     rows = snap.get("symbols") or []
-    per = _int(prefs.get("per_page"), PER_PAGE, 1, MAX_PER_PAGE)
-    pages = max(1, -(-len(rows) // per))
-    pg = _int(prefs.get("page"), 0, 0, pages - 1)
+    pg, pages, per = page_bounds(len(rows), prefs)
     out_snap = dict(snap, symbols=rows[pg * per:(pg + 1) * per], symbols_total=len(rows), page=pg, pages=pages,
                     per_page=per)
     hist = view.get("history") or {}
@@ -116,6 +114,14 @@ def page_view(view: dict, prefs: dict | None) -> dict:
     out_hist = dict(hist, prices={chart: prices[chart]} if chart in prices else {}, price_symbols=sorted(prices),
                     chart=chart)
     return dict(view, snapshot=out_snap, history=out_hist)
+
+
+def page_bounds(n: int, prefs: dict | None) -> tuple[int, int, int]:
+    """``(page, pages, per_page)`` of ``n`` ranked rows as ``prefs`` asks (page from 0, clamped; per_page 1-100)."""
+    prefs = prefs or {}
+    per = _int(prefs.get("per_page"), PER_PAGE, 1, MAX_PER_PAGE)
+    pages = max(1, -(-n // per))
+    return _int(prefs.get("page"), 0, 0, pages - 1), pages, per
 
 
 def _int(v, default: int, lo: int, hi: int) -> int:
