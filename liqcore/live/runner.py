@@ -7,8 +7,8 @@ stream cannot deliver raises ValueError at construction, naming the missing kind
 
 ``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False,
 web=None, on_demand=None)``; ``on_demand``: ``{"always": [symbols], "linger_s": s}`` subscribes the trades and the
-top of book of a symbol only while it needs them (:mod:`liqcore.live.ondemand`); ``web``: ``{"host", "port", "token", "control", "ssl"}`` serves the web dashboard
-(:mod:`liqcore.live.web`) from this process, its address (and token) printed on stderr at start;
+top of book of a symbol only while it needs them (:mod:`liqcore.live.ondemand`); ``web``: ``{"host", "port",
+"token", "control", "ssl"}`` serves the web dashboard (:mod:`liqcore.live.web`) from this process, its address (and token) printed on stderr at start;
 ``await runner.run(duration=None, stop=None)`` returns a summary dict when ``duration`` elapses, ``stop``
 is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels every working entry
 (batch cancels, confirmed; positions keep their venue TP/SL) within the ``shutdown-timeout``, flushes the
