@@ -61,6 +61,7 @@ class OnDemand:
         self.opts.setdefault("trades", True)
         self.linger_s, self.interval_s = float(linger_s), float(interval_s)
         self._mod = stream_module(self.venue)
+        self._names: dict[str, list] = {}  # symbol -> its per-symbol streams
         self.subscribed: set[str] = set(self.always)
         self._wanted_at: dict[str, float] = {}  # symbol -> monotonic time it was last wanted
         self.history: list[tuple[int, str, list[str]]] = []
@@ -79,7 +80,13 @@ class OnDemand:
 
     # ------------------------------------------------------------------ the venue's names and messages
     def names(self, symbol: str) -> list:
-        """The per-symbol streams of ``symbol`` (its liquidations apart)."""
+        """The per-symbol streams of ``symbol`` (its liquidations apart; made once per symbol)."""
+        got = self._names.get(symbol)
+        if got is None:
+            got = self._names[symbol] = self._make_names(symbol)
+        return got
+
+    def _make_names(self, symbol: str) -> list:
         v, o = self.venue, self.opts
         if v == "binance":
             return [n for n in self._mod.streams([symbol], trades=o.get("trades", True), all_liquidations=True,
@@ -112,7 +119,7 @@ class OnDemand:
         """The connection's subscribe list: what a (re)connect subscribes, the current set."""
         self.spec.subscribe = self.messages("subscribe", self.subscribed)
         self.spec.symbols = sorted(self.subscribed)
-        self.spec.topics = [orjson.dumps(n).decode() if isinstance(n, dict) else n
+        self.spec.topics = [n if isinstance(n, str) else orjson.dumps(n).decode()
                             for s in self.spec.symbols for n in self.names(s)]
 
     # ------------------------------------------------------------------ what is wanted
