@@ -104,8 +104,16 @@ def page_view(view: dict, prefs: dict | None) -> dict:
     snap = view.get("snapshot") or {}
     rows = snap.get("symbols") or []
     pg, pages, per = page_bounds(len(rows), prefs)
-    out_snap = dict(snap, symbols=rows[pg * per:(pg + 1) * per], symbols_total=len(rows), page=pg, pages=pages,
-                    per_page=per)
+    shown = rows[pg * per:(pg + 1) * per]
+    out_snap = dict(snap, symbols=shown, symbols_total=len(rows), page=pg, pages=pages, per_page=per)
+    ck = snap.get("checklist")
+    cpd = (ck or {}).get("cascades_per_day") or {}
+    if len(cpd) > 10:  # a whole market: the counts, and the rates of the page's symbols
+        from liqcore.live.report import TARGETS, per_day_summary
+
+        mine = {r["symbol"] for r in shown}
+        out_snap["checklist"] = dict(ck, cascades_per_day={k: v for k, v in cpd.items() if k in mine},
+                                     cascades_per_day_summary=per_day_summary(cpd, *TARGETS["cascades_per_day"]))
     hist = view.get("history") or {}
     prices = hist.get("prices") or {}
     chart = prefs.get("chart")

@@ -153,3 +153,21 @@ def test_sixty_symbols_ranked_and_paged_in_chromium(tmp_path):
     assert [r[:2] for r in page2] == [[str(r["rank"]), r["symbol"]] for r in second["symbols"]]
     assert page2[0][0] == "26" and len(page2) == 25 and sent == [25, 1]
     assert pager == "page 2 of 3 (60 symbols, ranked by anomaly now)" and prev_disabled is False
+
+
+def test_a_whole_market_checklist_goes_as_counts_and_the_page_symbols_rates():
+    from liqcore.live.report import per_day_text
+
+    rates = {f"S{i:02d}": float(i) for i in range(12)}  # 0..11 a day: 5-9 within, 0-4 below, 10-11 above
+    rows = [{"symbol": s} for s in sorted(rates, key=lambda s: -rates[s])]
+    view = {"snapshot": {"symbols": rows, "checklist": {"cascades_per_day": rates, "entries": 3}}, "history": {}}
+    ck = page_view(view, {"page": 0, "per_page": 4})["snapshot"]["checklist"]
+    assert ck["cascades_per_day"] == {"S11": 11.0, "S10": 10.0, "S09": 9.0, "S08": 8.0} and ck["entries"] == 3
+    assert ck["cascades_per_day_summary"] == {"symbols": 12, "within": 5, "below": 5, "above": 2,
+                                              "top": [["S11", 11.0], ["S10", 10.0], ["S09", 9.0]]}
+    assert per_day_text(rates, 5, 9) == ("12 symbols: 5 within 5-9/day, 5 below, 2 above; "
+                                         "most: S11 11.0/day, S10 10.0/day, S09 9.0/day")
+    few = {"S01": 6.0, "S02": 1.5}
+    assert per_day_text(few, 5, 9) == "S01 6.0/day, S02 1.5/day"  # (a few symbols: each named, as before)
+    assert "cascades_per_day_summary" not in page_view(
+        {"snapshot": {"symbols": [], "checklist": {"cascades_per_day": few}}}, {})["snapshot"]["checklist"]

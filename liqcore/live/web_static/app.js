@@ -124,7 +124,9 @@ function drawChecklist(v, s) {
   if (v.source === "journal" && v.report_targets) {
     for (const t of v.report_targets) rows.push([t.target, t.measured, t.goal, [t.verdict, t.verdict === "pass" ? "pass" : t.verdict === "fail" ? "fail" : "early"]]);
   } else {
-    const [lo, hi] = T.cascades_per_day || [null, null];
+    const [lo, hi] = T.cascades_per_day || [null, null], sm = c.cascades_per_day_summary;
+    if (sm) rows.push([`cascades per day: ${sm.symbols} symbols`, `${sm.within} within, ${sm.below} below, ${sm.above} above; most: ` +
+      sm.top.map(([k, n]) => `${k} ${fmt(n, 1)}`).join(", "), `${lo}-${hi} /day`, verdict(v.session_days < 1 ? null : sm.below + sm.above === 0)]);
     for (const [sym, n] of Object.entries(c.cascades_per_day || {}))
       rows.push([`cascades per day ${sym}`, fmt(n, 1) + " /day", `${lo}-${hi} /day`, verdict(v.session_days < 1 ? null : n >= lo && n <= hi)]);
     const fr = T.fill_rate || [0, 1], wr = T.win_rate || [0, 1];
