@@ -113,3 +113,48 @@ def test_a_resting_order_keeps_its_symbol_wanted_after_the_cascade_ends():
     sent = []
     assert od.step(eng, sent.append) == (["SOLUSDT"], [])
     assert [orjson.loads(m)["params"] for m in sent] == [["solusdt@aggTrade"]]
+
+
+def test_bybit_topics_come_and_go_with_a_signal(tmp_path):
+    """The same against the fake Bybit: ``publicTrade.SOLUSDT`` subscribed on SOL's large liquidation and
+    unsubscribed once its signal lapsed (no confirming one within the 2 s window), XRP's always on."""
+    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.testing.fake_replay import liquidation_frame as bybit_liq
+
+    syms = ["SOLUSDT", "XRPUSDT", "DOGEUSDT"]
+
+    async def go():
+        fx = FakeExchange()
+        await fx.start()
+
+        def topics() -> set:
+            return {t for c in list(fx._conns) if c.kind == "public" and not c.closed for t in c.topics}
+
+        proc = start_run("--venue", "bybit", "--symbols", ",".join(syms), "--ws-url", fx.public_ws_url, "--on-demand",
+                         "0.5", "--book-symbols", "XRPUSDT", "--min-history", "20", "--window", "2s",
+                         "--log", str(tmp_path / "run.log"))
+        seen = {}
+        try:
+            await until(lambda: {f"allLiquidation.{s}" for s in syms} | {"publicTrade.XRPUSDT"} <= topics(),
+                        "liquidations of every symbol and XRP's trades", proc)
+            seen["start"] = sorted(t for t in topics() if t.startswith("publicTrade."))
+            t = time.time_ns() // 1_000_000
+            for k in range(25):  # falling sizes: thresholds, no signal
+                for s in syms:
+                    t += 1
+                    await fx.push(bybit_liq(s, 1.0, round(1500 - 40 * k, 1), "Buy", t))
+            await fx.push(bybit_liq("SOLUSDT", 1.0, 50_000.0, "Buy", t + 1))  # SOL's signal
+            await until(lambda: "publicTrade.SOLUSDT" in topics(), "SOL's trades subscribed", proc)
+            seen["signal"] = sorted(t for t in topics() if t.startswith("publicTrade."))
+            await until(lambda: "publicTrade.SOLUSDT" not in topics(), "SOL's trades unsubscribed", proc)
+            seen["end"] = sorted(t for t in topics() if t.startswith("publicTrade."))
+        finally:
+            rc, summary, err = stop_run(proc)
+            await fx.stop()
+        return seen, rc, summary, err
+
+    seen, rc, s, err = asyncio.run(go())
+    assert rc == 0, err[-2000:]
+    assert seen == {"start": ["publicTrade.XRPUSDT"], "signal": ["publicTrade.SOLUSDT", "publicTrade.XRPUSDT"],
+                    "end": ["publicTrade.XRPUSDT"]}
+    assert s["cascades"] == 0 and s["on_demand"]["ever"] == 2 and s["on_demand"]["unsubscribes"] == 1
