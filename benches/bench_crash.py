@@ -169,9 +169,8 @@ async def play(args, tmp: Path) -> dict:
         err.close()
         await fs.stop()
     if proc.returncode != 0:
-        raise SystemExit(f"crash: the runner exited with {proc.returncode}: "
-                         + (tmp / "stderr.txt").read_text(errors="replace").strip().splitlines()[-1:][0]
-                         if (tmp / "stderr.txt").read_text(errors="replace").strip() else "no message")
+        last = ((tmp / "stderr.txt").read_text(errors="replace").strip().splitlines() or ["no message"])[-1]
+        raise SystemExit(f"crash: the runner exited with {proc.returncode}: {last}")
     summary = json.loads((tmp / "summary.json").read_text().strip().splitlines()[-1])
     st = json.loads((tmp / "stamps.json").read_text())
     res.update(summary=summary, stamps=st, crash=crash, load=(load0, load1))
@@ -276,7 +275,11 @@ def main() -> int:
     import uvloop
 
     with tempfile.TemporaryDirectory(prefix="liqcore-crash-", dir=os.environ.get("LIQCORE_BENCH_TMP")) as d:
-        res = uvloop.run(play(args, Path(d)))
+        try:
+            res = uvloop.run(play(args, Path(d)))
+        except KeyboardInterrupt:  # (the runner, in this process group, got the Ctrl-C too and stopped)
+            print("crash: interrupted", file=sys.stderr)
+            return 130
         ok = report(args, res, measure(res))
     return 0 if ok else 1
 
