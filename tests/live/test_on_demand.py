@@ -16,7 +16,7 @@ from liqcore.testing.fake_crash import CrashPlay, crash_symbols
 from liqcore.testing.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import trade_frame
 
-from _fake_market_run import start_run, stop_run, until
+from _fake_market_run import decoded, free_port, start_run, stop_run, until
 
 def _ops(fs, op: str) -> list[str]:
     """Every stream name the runner asked the fake to (un)subscribe, in order."""
@@ -31,9 +31,10 @@ def _ops(fs, op: str) -> list[str]:
 async def _session(tmp_path: Path):
     syms = ["BTCUSDT", "SOLUSDT", *crash_symbols(8)]  # (a paper order needs the symbol's trading rules: SOL's are known)
     fs = await FakeMarketStream("binance").start()
+    port = free_port()
     proc = start_run("--venue", "binance", "--symbols", ",".join(syms), "--ws-url", fs.ws_url, "--on-demand", "0.5",
                      "--book-symbols", "BTCUSDT", "--min-history", "20", "--window", "2s", "--entry-timeout", "2s",
-                     "--log", str(tmp_path / "run.log"))
+                     "--log", str(tmp_path / "run.log"), metrics_port=port)
     seen = {}
     try:
         subs = fs.subscriptions
@@ -48,7 +49,8 @@ async def _session(tmp_path: Path):
         seen["after_signal"] = sorted(n for n in subs() if not n.endswith("@forceOrder"))
         t_ms = time.time_ns() // 1_000_000
         assert fs.trade(trade_frame("SOLUSDT", t_ms, 1.0, crash.price["SOLUSDT"]), "SOLUSDT")[1] == 1
-        await asyncio.sleep(0.2)  # (not a wait for an outcome: the trade is on the wire before the confirm)
+        # the trade (on the on-demand connection) decoded before the confirm (on the liquidation one) is written
+        await until(lambda: decoded(port) >= crash.written + 1, "SOL's trade decoded", proc)
         crash.liquidate("SOLUSDT", 50_000.0)  # confirms: a paper entry rests, then times out (2 s)
         await until(lambda: "solusdt@aggTrade" in _ops(fs, "UNSUBSCRIBE"), "SOL's trades unsubscribed when done",
                      proc)
