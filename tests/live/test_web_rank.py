@@ -115,7 +115,11 @@ def test_sixty_symbols_ranked_and_paged_in_chromium(tmp_path):
         eng = Engine(Params(), symbols=syms)
         runner = types.SimpleNamespace(engine=eng, snapshot=eng.snapshot)
         live = LiveView(runner)  # (the engine's events reach the page's view from now on)
-        _market(eng, syms, time.time())
+        now_s = time.time()
+        _market(eng, syms, now_s)
+        # the view's clock stays in the market's current 5-minute bin however long the page takes (a fixed clock:
+        # the wall clock would move the burst into the baseline when a bin boundary passes mid-test)
+        eng.replay_clock = types.SimpleNamespace(now_ns=int((math.floor(now_s / BIN) * BIN + 10) * 1e9))
         dash = WebDashboard(live, "127.0.0.1", 0, hz=10)
         url = await dash.start()
         rows = "[...document.querySelectorAll('#symbols .symbol-row')].map(r => [...r.cells].map(c => c.textContent))"
