@@ -1,14 +1,14 @@
 """The web page at whole-market scale: every traded symbol ranked by its current anomaly, and the view cut to
 the page a browser shows (:func:`page_view`), so 400 symbols never cross the websocket whole at 4 Hz.
 
-:class:`AnomalyBoard` keeps, per symbol, its liquidation notional (quote) in ``bin_s`` bins (5 minutes) by side,
-for the last ``bins`` bins, from the events the engine hands the page (its ``row_tap``: nothing on the decision
-path).  A symbol's anomaly now:
+:class:`AnomalyBoard` keeps, per symbol, its liquidation notional (quote) by side in steps of ``step_s`` (1 minute),
+from the events the engine hands the page (its ``row_tap``: nothing on the decision path).  A symbol's anomaly now:
 
-* ``z``: the current bin's notional against the symbol's own baseline, the ``bins`` bins before it (empty bins
-  count as 0 from the symbol's first liquidation on): ``(now - mean) / std`` (std floored at 1 quote unit);
-  None with fewer than 3 baseline bins;
-* ``purity``: the dominant side's share of the current bin's notional (1.0: one-sided), None without any;
+* ``z``: its notional in the rolling ``window_s`` now (the last 5 minutes, to the minute) against its own baseline,
+  the ``windows`` (24) windows of the same length before it (those that end at or after the symbol's first
+  liquidation; empty ones count 0): ``(now - mean) / std`` (std floored at 1 quote unit); None with fewer than 3
+  baseline windows;
+* ``purity``: the dominant side's share of the window's notional (1.0: one-sided), None without any;
 * its last cascade (the decision time) and whether a cascade is active.
 
 :func:`rank` orders the snapshot's rows: active cascades first, then by ``z`` (None last), ``purity``, the
@@ -27,20 +27,21 @@ MAX_PER_PAGE = 100
 
 
 class AnomalyBoard:
-    def __init__(self, bin_s: float = 300.0, bins: int = 24):
-        if not bin_s > 0 or bins < 3:
-            raise ValueError("anomaly board: bin_s > 0 and at least 3 baseline bins")
-        self.bin_s, self.bins = float(bin_s), int(bins)
-        self._by: dict[str, dict[int, list]] = {}  # symbol -> {bin index: [long notional, short notional]}
-        self._first: dict[str, int] = {}  # symbol -> its first bin
-        #: symbol -> (current bin, mean, std, baseline bins) of its last anomaly: the baseline is made again only when
-        #: the bin rolls over or a liquidation lands in a bin before the current one (a late one)
+    def __init__(self, window_s: float = 300.0, windows: int = 24, step_s: float = 60.0):
+        if not (step_s > 0 and window_s >= step_s) or windows < 3:
+            raise ValueError("anomaly board: step_s > 0, window_s >= step_s and at least 3 baseline windows")
+        self.step_s, self.per, self.windows = float(step_s), max(1, int(round(window_s / step_s))), int(windows)
+        self.keep = self.per * (self.windows + 1) + 1  # steps kept per symbol: the window now and its baseline
+        self._by: dict[str, dict[int, list]] = {}  # symbol -> {step index: [long notional, short notional]}
+        self._first: dict[str, int] = {}  # symbol -> its first step
+        #: symbol -> (step now, mean, std, baseline windows) of its last anomaly: the baseline is made again only when
+        #: the step rolls over or a liquidation lands before the window now (a late one)
         self._base: dict[str, tuple] = {}
 
     def add(self, symbol: str, t_s: float, notional: float, long_liquidated: bool) -> None:
         if not (notional > 0 and math.isfinite(notional) and math.isfinite(t_s)):
             return
-        k = int(t_s // self.bin_s)
+        k = int(t_s // self.step_s)
         b = self._by.get(symbol)
         if b is None:
             b = self._by[symbol] = {}
@@ -48,28 +49,39 @@ class AnomalyBoard:
         x = b.get(k)
         if x is None:
             x = b[k] = [0.0, 0.0]
-            if len(b) > self.bins + 2:  # only the baseline and the current bin are kept
-                for old in sorted(b)[:len(b) - self.bins - 2]:
+            if len(b) > self.keep:
+                for old in sorted(b)[:len(b) - self.keep]:
                     del b[old]
         x[0 if long_liquidated else 1] += notional
         self._first[symbol] = min(self._first[symbol], k)
         c = self._base.get(symbol)
-        if c is not None and k < c[0]:
+        if c is not None and k <= c[0] - self.per:
             del self._base[symbol]
+
+    def _sum(self, b: dict, lo: int, hi: int) -> tuple[float, float]:
+        """Long and short notional of the steps ``lo``..``hi`` (inclusive)."""
+        lg = sh = 0.0
+        for i in range(lo, hi + 1):
+            x = b.get(i)
+            if x is not None:
+                lg += x[0]
+                sh += x[1]
+        return lg, sh
 
     def anomaly(self, symbol: str, now_s: float) -> tuple[float | None, float | None]:
         """``(z, purity)`` of ``symbol`` now."""
         b = self._by.get(symbol)
         if not b:
             return None, None
-        k = int(now_s // self.bin_s)
-        cur = b.get(k, (0.0, 0.0))
+        k, per = int(now_s // self.step_s), self.per
+        cur = self._sum(b, k - per + 1, k)
         total = cur[0] + cur[1]
         purity = max(cur) / total if total > 0 else None
         c = self._base.get(symbol)
         if c is None or c[0] != k:
-            lo = max(self._first[symbol], k - self.bins)
-            base = [sum(b.get(i, (0.0, 0.0))) for i in range(lo, k)]
+            first = self._first[symbol]
+            base = [sum(self._sum(b, k - per * j - per + 1, k - per * j)) for j in range(1, self.windows + 1)
+                    if k - per * j >= first]
             if len(base) < 3:
                 c = (k, 0.0, 1.0, len(base))
             else:

@@ -26,27 +26,32 @@ pytestmark = pytest.mark.timeout(180)
 BIN = 300.0
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 30), st.floats(1.0, 1e6), st.booleans()), min_size=1, max_size=80),
-       st.integers(0, 40))
-def test_z_and_purity_equal_their_definition(events, now_bin):
-    """Against a brute force: the current bin's notional, its baseline of the 24 bins before it (from the
-    symbol's first bin), the dominant side's share."""
-    b = AnomalyBoard(BIN, 24)
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 150), st.floats(1.0, 1e6), st.booleans()), min_size=1, max_size=80),
+       st.integers(0, 170), st.integers(1, 6))
+def test_z_and_purity_equal_their_definition(events, now_step, per):
+    """Against a brute force over the events: the notional of the rolling window now (``per`` steps of 60 s), its
+    baseline of the 24 windows before it (those ending at or after the symbol's first step), the dominant side's
+    share; with a first read between two halves of the events (its kept baseline must count the later ones)."""
+    b = AnomalyBoard(window_s=60.0 * per, windows=24, step_s=60.0)
+    events = [(k % (now_step + 1), x, long_) for k, x, long_ in events]  # (received by now: none after the clock)
     half = len(events) // 2
+    now = now_step * 60.0 + 2.0
     for k, x, long_ in events[:half]:
-        b.add("S", k * BIN + 1.0, x, long_)
-    b.anomaly("S", now_bin * BIN + 2.0)  # (its baseline kept: the later ones, late or not, must be counted)
+        b.add("S", k * 60.0 + 1.0, x, long_)
+    b.anomaly("S", now)
     for k, x, long_ in events[half:]:
-        b.add("S", k * BIN + 1.0, x, long_)
-    z, purity = b.anomaly("S", now_bin * BIN + 2.0)
+        b.add("S", k * 60.0 + 1.0, x, long_)
+    z, purity = b.anomaly("S", now)
     first = min(k for k, _, _ in events)
-    bins = {}
-    for k, x, long_ in events:
-        bins.setdefault(k, [0.0, 0.0])[0 if long_ else 1] += x
-    cur = bins.get(now_bin, [0.0, 0.0])
+
+    def window(end):  # long, short of the steps end-per+1 .. end
+        lg = sum(x for k, x, long_ in events if end - per < k <= end and long_)
+        return lg, sum(x for k, x, long_ in events if end - per < k <= end and not long_)
+
+    cur = window(now_step)
     assert purity == (pytest.approx(max(cur) / sum(cur)) if sum(cur) else None)
-    base = [sum(bins.get(i, [0.0, 0.0])) for i in range(max(first, now_bin - 24), now_bin)]
+    base = [sum(window(now_step - per * j)) for j in range(1, 25) if now_step - per * j >= first]
     if len(base) < 3:
         assert z is None
     else:
@@ -56,7 +61,7 @@ def test_z_and_purity_equal_their_definition(events, now_bin):
 
 
 def test_rank_puts_active_then_z_then_purity_then_the_latest_cascade():
-    b = AnomalyBoard(BIN, 24)
+    b = AnomalyBoard()
     for k in range(5):
         for s in ("A", "B", "C", "D", "E"):
             b.add(s, k * BIN, 1000.0 + 10 * k, True)
