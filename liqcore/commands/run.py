@@ -128,6 +128,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kill-switch", metavar="FILE", help="no new entries while this file exists")
     p.add_argument("--equity", type=float, default=10_000.0, help="paper starting equity (quote; --live reads the wallet)")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    p.add_argument("--on-demand", nargs="?", type=float, const=10.0, metavar="LINGER_S",
+                   help="trades and top of book only for symbols with a live signal, a resting order or a position "
+                        "(subscribed when needed, unsubscribed LINGER_S seconds after, default 10); liquidations of "
+                        "every symbol as always")
+    p.add_argument("--book-symbols", metavar="S[,S...]", help="with --on-demand: symbols whose trades and top of "
+                   "book stay subscribed all the time")
     p.add_argument("--seed-history", nargs="+", metavar="PATH",
                    help="recordings whose past liquidations seed the detector's thresholds at start-up")
     add_param_arguments(p, groups=("detector", "strategy", "execution", "risk", "feed"))
@@ -278,6 +284,8 @@ def build(args):
     checked = check_judge(strategy)  # an OpenAI-compatible judge: one cheap call before anything starts
     if checked:
         print(checked, flush=True)
+    if args.book_symbols and args.on_demand is None:
+        raise ValueError("book-symbols: the always-on list is for --on-demand")
     venue = (args.trade_venue or args.venue).lower()
     stream_module(venue)
     universe = None  # --symbols all: (the venue's instrument list, the traded part of it)
@@ -431,6 +439,8 @@ def build(args):
         require_usable(sum(seeded.values()), args.seed_history, allow_empty=args.allow_empty,
                        reason=f"no {venue} liquidation received before now to seed the thresholds from")
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
+                        on_demand=None if args.on_demand is None else {
+                            "always": _symbols(args.book_symbols) if args.book_symbols else [], "linger_s": args.on_demand},
                         web=web_options(args),
                         specs=_feed_specs(venue, symbols, universe, args, feed_opts, ws_url) if universe else None,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,

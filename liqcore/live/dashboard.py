@@ -171,7 +171,9 @@ def checklist_table(ck: dict | None):
     t.add_column("item")
     t.add_column("value")
     per = ck.get("cascades_per_day") or {}
-    t.add_row("cascades / day", ", ".join(f"{s} {_fmt(n, '.1f')}" for s, n in per.items()) or "-")
+    from liqcore.live.report import TARGETS, per_day_text
+
+    t.add_row("cascades / day", per_day_text(per, *TARGETS["cascades_per_day"]) if per else "-")
     fr = ck.get("fill_rate")
     t.add_row("fill rate", "-" if fr is None else f"{100 * fr:.1f}% ({ck.get('filled', 0)} of {ck.get('entries', 0)})")
     wr = ck.get("win_rate")

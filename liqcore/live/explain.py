@@ -221,6 +221,9 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
     ``db`` (an open sqlite3 connection) against ``res``, the backtest of the session's recording (``one_way``:
     :func:`live_one_way`, when the backtest ran on its inferred way out)."""
     live = _live_orders(db)
+    # the decisions that sent nothing, and why (a symbol without trading rules, busy, cooldown, ...): a backtest
+    # fill there is lined up with the live refusal's reason
+    refused = {(k, int(t)): str(d.get("reason") or "") for t, k, d in _rows(db, "decision") if d.get("action") != "order"}
     ow = one_way if one_way is not None else live_one_way(db, session)
     qest = _queue_estimates(db)
     model, model_lat = _model_orders(res)
@@ -242,7 +245,7 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
         row = {"symbol": key[0], "decision_ns": key[1], "category": cat,
                "side": "long" if (lv or md)["side"] > 0 else "short",
                "live_status": lv["status"] if lv is not None else "no order",
-               "live_reason": lv["reason"] if lv is not None else "",
+               "live_reason": lv["reason"] if lv is not None else refused.get(key, ""),
                "backtest_status": "filled" if mf else ("not filled" if key in model_lat else "no order"),
                "live_price": lv["entry_price"] if lf else None, "backtest_price": md["entry_price"] if mf else None,
                "price_diff_bps": None, "live_latency_ms": None, "backtest_latency_ms": None, "latency_diff_ms": None,

@@ -199,6 +199,28 @@ def _verdict(ok: bool | None) -> str:
     return "too early" if ok is None else ("pass" if ok else "fail")
 
 
+def per_day_summary(means: dict, lo: float, hi: float) -> dict:
+    """Cascades per day per symbol, in counts: how many symbols within ``lo``-``hi`` a day, below, above, and the
+    three most frequent (``[symbol, per day]``)."""
+    vals = list(means.values())
+    top = sorted(means.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return {"symbols": len(vals), "within": sum(1 for v in vals if lo <= v <= hi),
+            "below": sum(1 for v in vals if v < lo), "above": sum(1 for v in vals if v > hi),
+            "top": [[k, v] for k, v in top]}
+
+
+def per_day_text(means: dict, lo: float, hi: float, limit: int = 10) -> str:
+    """The measured cascades per day per symbol in words: each symbol up to ``limit`` of them, counts beyond
+    (a whole market is hundreds of symbols)."""
+    if not means:
+        return "no cascade"
+    if len(means) <= limit:
+        return ", ".join(f"{s} {m:.1f}/day" for s, m in sorted(means.items()))
+    c = per_day_summary(means, lo, hi)
+    return (f"{c['symbols']} symbols: {c['within']} within {lo:g}-{hi:g}/day, {c['below']} below, {c['above']} above; "
+            "most: " + ", ".join(f"{k} {v:.1f}/day" for k, v in c["top"]))
+
+
 def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict], span: list[int]) -> list[dict]:
     """The guide's go-live targets beside the measured values (see :data:`TARGETS`)."""
     T = TARGETS
@@ -212,8 +234,8 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
     early = hours < 24.0
     bad = {s: m for s, m in means.items() if not lo <= m <= hi}
     out.append({"target": "cascades per day per symbol", "goal": f"{lo:g}-{hi:g} per day per symbol",
-                "measured": (", ".join(f"{s} {m:.1f}/day" for s, m in sorted(means.items())) or "no cascade")
-                + f" over {hours:.2f} h", "verdict": _verdict(None if early else (bool(means) and not bad))})
+                "measured": per_day_text(means, lo, hi) + f" over {hours:.2f} h",
+                "verdict": _verdict(None if early else (bool(means) and not bad))})
     # orders within 3 s of the decision
     lim = T["order_within_s"] * 1e3
     late = sum(1 for x in sends if x > lim)

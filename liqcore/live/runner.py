@@ -6,8 +6,9 @@ needs the funding rate, carried by Bybit's ``tickers`` topic); a strategy whose 
 stream cannot deliver raises ValueError at construction, naming the missing kinds.
 
 ``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False,
-web=None)``; ``web``: ``{"host", "port", "token", "control", "ssl"}`` serves the web dashboard
-(:mod:`liqcore.live.web`) from this process, its address (and token) printed on stderr at start;
+web=None, on_demand=None)``; ``on_demand``: ``{"always": [symbols], "linger_s": s}`` subscribes the trades and the
+top of book of a symbol only while it needs them (:mod:`liqcore.live.ondemand`); ``web``: ``{"host", "port",
+"token", "control", "ssl"}`` serves the web dashboard (:mod:`liqcore.live.web`) from this process, its address (and token) printed on stderr at start;
 ``await runner.run(duration=None, stop=None)`` returns a summary dict when ``duration`` elapses, ``stop``
 is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels every working entry
 (batch cancels, confirmed; positions keep their venue TP/SL) within the ``shutdown-timeout``, flushes the
@@ -97,7 +98,7 @@ class LiveRunner:
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
                  warm_interval_s: float | None = 0.002,
                  feed_symbols: list[str] | None = None, features=(), watch=(), web: dict | None = None,
-                 specs=None, **conn_kwargs):
+                 specs=None, on_demand: dict | None = None, **conn_kwargs):
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
@@ -115,17 +116,32 @@ class LiveRunner:
         # subscribe what the strategy's inputs need (e.g. the tickers carrying the funding rate); a strategy
         # whose inputs the venue's stream cannot deliver is refused here, before anything connects
         self.needs = strategy_needs(engine, features)
+        #: data on demand (``on_demand``: ``{"always": [symbols], "linger_s": s}``): the feed carries the liquidations
+        #: alone; trades and the rest come on a connection of their own, per symbol while it needs them
+        #: (:class:`liqcore.live.ondemand.OnDemand`)
+        self.on_demand = self.demand_feed = None
+        if on_demand is not None:
+            from liqcore.live.feeds import feed_options
+            from liqcore.live.ondemand import OnDemand
+
+            syms = feed_symbols or self.symbols
+            self.on_demand = OnDemand(venue, syms, opts=feed_options(venue, self.needs), url=ws_url, network=network,
+                                      **on_demand)
+            if specs is None:  # (--symbols all: its specs already carry the liquidations alone)
+                specs = _liquidation_specs(venue, syms, ws_url, network)
+            # (no GAP events from it: a lost trade stream blinds no liquidation, and ends no cascade)
+            self.demand_feed = FeedManager(venue, syms, engine.on_frame, None, registry=engine.registry,
+                                           specs=[self.on_demand.spec], **conn_kwargs)
         self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
-                                registry=engine.registry, url=ws_url, network=network,
-                                clock=engine.now_ns if replay else None, needs=self.needs, specs=specs,
-                                **conn_kwargs)
+                                registry=engine.registry, url=ws_url, network=network, specs=specs,
+                                clock=engine.now_ns if replay else None, needs=self.needs, **conn_kwargs)
         #: the other venues' liquidation feeds (instrument scope, ``watch``: ``(venue, symbols, url or None)``):
         #: liquidations only, into the same engine (its detector counts them; orders stay on ``venue``)
         self.watch_feeds = [
             FeedManager(v, syms, engine.on_frame, engine.on_gap, registry=engine.registry, network=network,
                         specs=_liquidation_specs(v, syms, url, network), **conn_kwargs)
             for v, syms, url in watch]
-        self.feeds = [self.feed, *self.watch_feeds]
+        self.feeds = [self.feed, *self.watch_feeds, *([self.demand_feed] if self.demand_feed else [])]
         self._metrics_runner = None
         self._dashboard = None
         self.web = web
@@ -133,12 +149,19 @@ class LiveRunner:
         self.web_url: str | None = None
         self.started_ns = 0
 
-    def snapshot(self) -> dict:
-        snap = self.engine.snapshot()
+    def snapshot(self, symbols=None) -> dict:
+        """The engine's snapshot (``symbols``: only those symbols' rows) and the feeds' health."""
+        if symbols is None:
+            snap = self.engine.snapshot()
+        else:
+            from liqcore.live.views import snapshot
+
+            snap = snapshot(self.engine, symbols)
         snap["feeds"] = [f.health() for f in self.feeds]
         lf = getattr(self.engine, "features", None)
         if lf is not None:  # named features kept by the engine, per traded symbol
-            snap["features"] = {f"{v}:{s}": lf.snapshot(f"{v}:{s}") for v, s in self.engine.traded}
+            snap["features"] = {f"{v}:{s}": lf.snapshot(f"{v}:{s}") for v, s in self.engine.traded
+                                if symbols is None or s in symbols}
         return snap
 
     async def _clock(self, stop: asyncio.Event) -> None:
@@ -211,6 +234,10 @@ class LiveRunner:
         for f in self.feeds:
             await f.start()
         clock = loop.create_task(self._clock(stop), name="clock")
+        demand = None
+        if self.on_demand is not None:
+            demand = loop.create_task(self.on_demand.run(self.engine, self.demand_feed.connections[0], stop),
+                                      name="on-demand")
         warm = None
         if self.warm_interval_s and hasattr(self.engine, "idle_tick"):
             warm = loop.create_task(self._keep_warm(stop), name="warm")
@@ -233,6 +260,8 @@ class LiveRunner:
         finally:
             stop.set()
             clock.cancel()
+            if demand is not None:
+                demand.cancel()
             if warm is not None:
                 warm.cancel()
             if self._dashboard is not None:
@@ -286,7 +315,8 @@ class LiveRunner:
                 "decoder": self._decoder_counters(), "clock": "replay" if eng.replay_clock is not None else "wall",
                 "trades": eng.core.result().trades(),
                 "decisions": [d.to_dict() for d in eng.decisions[-50:]],
-                "shutdown": eng.shutdown_report, "recorder": self.recorder_summary()}
+                "shutdown": eng.shutdown_report, "recorder": self.recorder_summary(),
+                **({"on_demand": self.on_demand.stats()} if self.on_demand is not None else {})}
 
     def recorder_summary(self) -> dict | None:
         """``--record``: lines written and not written (a full disk), the first write error, the files."""

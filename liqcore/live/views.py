@@ -71,10 +71,11 @@ def _symbol_row(eng, v: str, s: str) -> dict:
             "pnl": book.realized, "trades": book.trades, "status": p["status"]}
 
 
-def snapshot(eng) -> dict:
-    """State for dashboards (see :meth:`Engine.snapshot`): assembled here."""
+def snapshot(eng, symbols=None) -> dict:
+    """State for dashboards (see :meth:`Engine.snapshot`): assembled here.  ``symbols``: the traded symbols whose
+    rows are made (default every one; a page of a whole market shows a few of hundreds)."""
     om, health, dlog = eng.order_manager, eng.health, eng.decision_log
-    rows = [_symbol_row(eng, v, s) for v, s in eng.traded]
+    rows = [_symbol_row(eng, v, s) for v, s in eng.traded if symbols is None or s in symbols]
     recent = []
     for d in dlog.decisions[-8:]:
         detail = d.reason if d.action != "order" else f"{d.side} {d.qty:g} @ {d.price:g} tp {d.take_profit:g} sl {d.stop_loss:g}"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import collections.abc
 import hmac
 import ipaddress
 import logging
@@ -40,6 +41,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from liqcore.live.report import TARGETS
+from liqcore.live.web_rank import AnomalyBoard, page_bounds, page_view, rank
 
 __all__ = ["WebDashboard", "LiveView", "parse_web_address", "is_loopback", "read_token_file", "flatten_all",
            "set_kill_switch", "new_token", "tls_context", "plain_http_warning", "web_options", "announce",
@@ -209,6 +211,9 @@ class PriceTrail:
         self._rejected: set = set()  # (symbol id, receive ns, price) of the events the engine dropped
         self._closed: dict[str, tuple] = {}  # symbol -> (buckets whose vertices are made, those vertices)
         self._trade = int(Kind.TRADE)
+        self._liq = int(Kind.LIQUIDATION)
+        #: a :class:`liqcore.live.web_rank.AnomalyBoard` that gets every liquidation kept (None: none)
+        self.board = None
 
     def __call__(self, batch) -> None:
         # (a reference only: the decoder makes a new list or array per frame, and nothing writes into it later)
@@ -219,16 +224,21 @@ class PriceTrail:
         self._rejected.add((sid, tr, price))
 
     def drain(self) -> None:
-        names, trade, add, rejected = self.names, self._trade, self.add, self._rejected
+        names, trade, liq, add, rejected, board = self.names, self._trade, self._liq, self.add, self._rejected, self.board
         while self._pending:
             batch = self._pending.popleft()
-            if not isinstance(batch, list):  # an EVENT_DTYPE array: its trades
-                batch = batch[batch["kind"] == trade].tolist()
-            for _ts, tr, price, _qty, sid, _side, kind, _venue, _flags in batch:
-                if kind == trade and sid in names and price > 0 and price == price and price != float("inf"):
+            if not isinstance(batch, list):  # an EVENT_DTYPE array: its trades (and liquidations)
+                k = batch["kind"]
+                batch = batch[(k == trade) | (k == liq)].tolist() if board is not None else batch[k == trade].tolist()
+            for _ts, tr, price, qty, sid, side, kind, _venue, _flags in batch:
+                if sid not in names or not (price > 0 and price != float("inf")):
+                    continue
+                if kind == trade:
                     if rejected and (sid, tr, price) in rejected:
                         continue
                     add(names[sid], tr / 1e9, price)
+                elif kind == liq and board is not None and not (rejected and (sid, tr, price) in rejected):
+                    board.add(names[sid], tr / 1e9, price * qty, side == 1)  # (Side.LONG: a long liquidated)
         rejected.clear()
 
     def add(self, symbol: str, t: float, price: float) -> None:
@@ -294,6 +304,24 @@ class PriceTrail:
         return out
 
 
+class _TrailPrices(collections.abc.Mapping):
+    """Each symbol's price line (:meth:`PriceTrail.points`), made when it is read."""
+
+    def __init__(self, trail: PriceTrail):
+        self.trail = trail
+
+    def __getitem__(self, symbol: str) -> list:
+        if symbol not in self.trail.buckets:
+            raise KeyError(symbol)
+        return self.trail.points(symbol)
+
+    def __iter__(self):
+        return iter(list(self.trail.buckets))
+
+    def __len__(self) -> int:
+        return len(self.trail.buckets)
+
+
 class LiveView:
     """The view a page shows of a running runner: ``{"source", "now_ns", "snapshot", "history", "control"}``.
 
@@ -317,17 +345,34 @@ class LiveView:
         self._n_trades = 0
         names = {sid: self.engine.traded[ci][1] for sid, ci in self.engine._core_idx.items()}
         self.trail = PriceTrail(names)
+        self.trail.board = self.board = AnomalyBoard()
         self.engine.row_tap = self.trail  # (each batch of events by reference; read when the view is taken)
         if getattr(self.engine, "stream_path", None) is not None:
             self.engine.stream_path.on_reject = self.trail.reject
 
-    def __call__(self) -> dict:
+    def __call__(self, pages=None) -> dict:
+        """The view now.  ``pages``: the pages open (each its ``{"page", "per_page"}``): only the symbols they show get
+        their whole row (the others their rank and anomaly alone); None: every row whole."""
         eng = self.engine
-        snap = self.runner.snapshot()
         now = int(eng.now_ns())
         t = now / 1e9
-        rows = snap.get("symbols") or []
-        n_trades = sum(int(r.get("trades") or 0) for r in rows)
+        self.trail.drain()
+        det, by = eng.detector, eng._by_symbol
+        active = getattr(det, "active", None)
+        # every symbol ranked by its anomaly now (the page shows one page of them: web_rank.page_view)
+        order = rank([{"venue": v, "symbol": s, "active": bool(active(by[s][0])) if active is not None else False}
+                      for v, s in eng.traded], self.board, t,
+                     {sym: q[-1]["ts_ns"] for sym, q in self.cascades.items() if q})
+        need = None
+        if pages is not None:
+            need = set()
+            for prefs in pages:
+                pg, _, per = page_bounds(len(order), prefs)
+                need.update(r["symbol"] for r in order[pg * per:(pg + 1) * per])
+        snap = self._snapshot(need)
+        full = {r["symbol"]: r for r in snap.get("symbols") or []}
+        snap["symbols"] = [dict(full[r["symbol"]], **r) if r["symbol"] in full else r for r in order]
+        n_trades = sum(b.trades for b in eng.order_manager.books.values())
         if n_trades != self._n_trades:  # a trade closed: its entry and exit, and the equity after it
             self._n_trades = n_trades
             self._read_trades()
@@ -335,17 +380,23 @@ class LiveView:
         if not self.equity or self.equity[-1][1] != eq:
             _thin(self.equity)
             self.equity.append([t, eq])
-        thr = {r["symbol"]: r.get("threshold") for r in rows}
-        self.trail.drain()
-        self.prices = {sym: self.trail.points(sym) for sym in self.trail.buckets}
+        self.prices = _TrailPrices(self.trail)  # (made when read: a page reads its chart's one symbol)
+        thr = getattr(det, "threshold", None)
         for d in snap.get("recent") or ():
             key = (d["ts_ns"], d["symbol"])
             if key in self._seen:
                 continue
             self._seen.add(key)
             q = self.cascades.setdefault(d["symbol"], collections.deque(maxlen=CASCADES_KEPT))
-            q.append({"ts_ns": int(d["ts_ns"]), "dominant": d.get("dominant"), "threshold": thr.get(d["symbol"]),
+            sid = by.get(d["symbol"], (None,))[0]
+            q.append({"ts_ns": int(d["ts_ns"]), "dominant": d.get("dominant"),
+                      "threshold": thr(sid) if thr is not None and sid is not None else None,
                       "action": d.get("action"), "detail": d.get("detail")})
+        at = eng._last_event_wall or time.time_ns()  # (the resting entries of every symbol, not only the pages')
+        snap["resting_orders"] = [
+            {"symbol": s, "side": b.entry.side, "price": b.entry.price, "status": b.entry_status,
+             "queue": eng.queue_est.row(s, at)}
+            for s, b in eng.order_manager.books.items() if b.entry is not None and not b.position_qty]
         fills = list(self.closed)
         for p in snap.get("positions") or ():
             fills.append({"t": p["entry_ns"] / 1e9, "symbol": p["symbol"], "price": p["entry_price"],
@@ -359,6 +410,15 @@ class LiveView:
                 "targets": TARGETS, "session_days": (now - first) / 86_400e9,
                 "history": {"equity": self.equity, "prices": self.prices, "price_bucket_s": self.trail.width_s,
                             "cascades": {s: list(q) for s, q in self.cascades.items()}, "fills": fills}}
+
+    def _snapshot(self, need) -> dict:
+        """The runner's snapshot with the rows of ``need`` (None: every row)."""
+        if need is None:
+            return self.runner.snapshot()
+        try:
+            return self.runner.snapshot(symbols=need)
+        except TypeError:  # (a runner whose snapshot takes no selection, e.g. the engine's own: every row)
+            return self.runner.snapshot()
 
     def _read_trades(self) -> None:
         eng = self.engine
@@ -400,11 +460,13 @@ class WebDashboard:
         self.ssl_context = ssl_context
         self.names = self._names(host)
         self.clients: set = set()
+        self.prefs: dict = {}  # page -> what it shows: {"page", "per_page", "chart"} (web_rank.page_view)
         self.pushes = 0
         self.last_push_ms = 0.0
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task | None = None
         self._last: bytes = b"{}"
+        self._view: dict | None = None
 
     @staticmethod
     def _names(host: str) -> frozenset:
@@ -514,7 +576,8 @@ class WebDashboard:
         return web.FileResponse(path, headers={"Content-Type": _TYPES[path.suffix], "Cache-Control": "no-cache"})
 
     async def _api_view(self, request):
-        return web.Response(body=self._dump(), content_type="application/json")
+        """The view one page shows (``?page=N&per_page=K&chart=SYMBOL``: ``web_rank.page_view``)."""
+        return web.Response(body=self._dump(dict(request.query)), content_type="application/json")
 
     async def _health(self, request):
         """The server itself: pages connected, views pushed, the last view's build + serialization time (ms)."""
@@ -525,13 +588,23 @@ class WebDashboard:
         ws = web.WebSocketResponse(heartbeat=10.0)
         await ws.prepare(request)
         self.clients.add(ws)
+        self.prefs[ws] = {}
         try:
-            await ws.send_str(self._dump().decode())
-            async for msg in ws:  # the page sends nothing but pings; a close ends the loop
+            await ws.send_str(self._dump({}).decode())
+            async for msg in ws:  # the page says which page and chart it shows; a close ends the loop
                 if msg.type == WSMsgType.ERROR:
                     break
+                if msg.type == WSMsgType.TEXT:
+                    try:
+                        ask = orjson.loads(msg.data)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(ask, dict):
+                        self.prefs[ws] = {k: ask[k] for k in ("page", "per_page", "chart") if k in ask}
+                        await ws.send_str(self._dump(self.prefs[ws]).decode())
         finally:
             self.clients.discard(ws)
+            self.prefs.pop(ws, None)
         return ws
 
     def _control_ok(self, request) -> bool:
@@ -557,10 +630,15 @@ class WebDashboard:
         return web.json_response(flatten_all(self.engine))
 
     # ---------------------------------------------------------------- push
-    def _dump(self) -> bytes:
+    def _dump(self, prefs: dict | None = None, fresh: bool = True, pages=None) -> bytes:
+        """The view (taken now for ``pages``, default this page alone, or with ``fresh`` off the last one taken) as
+        one page shows it (``prefs``)."""
         t0 = time.perf_counter()
         try:
-            self._last = orjson.dumps(self.view(), option=_DUMPS)
+            if fresh or self._view is None:
+                self._view = (self.view(pages=pages if pages is not None else [prefs or {}])
+                              if isinstance(self.view, LiveView) else self.view())
+            self._last = orjson.dumps(page_view(self._view, prefs), option=_DUMPS)
         except Exception:
             log.exception("web view failed; the last one is served")
         self.last_push_ms = (time.perf_counter() - t0) * 1e3
@@ -572,14 +650,17 @@ class WebDashboard:
             await asyncio.sleep(every)
             if not self.clients:
                 if isinstance(self.view, LiveView):
-                    self.view()  # a live view keeps its history while no page is open (not serialized)
+                    self.view(pages=[])  # a live view keeps its history while no page is open (no row made)
                 continue
-            data = self._dump().decode()
             self.pushes += 1
+            fresh = True
+            pages = [self.prefs.get(ws) or {} for ws in self.clients]  # (one view, with the rows every page shows)
             for ws in list(self.clients):
                 if ws.closed:
                     self.clients.discard(ws)
                     continue
+                data = self._dump(self.prefs.get(ws), fresh=fresh, pages=pages).decode()  # (its page of the one view)
+                fresh = False
                 try:
                     await asyncio.wait_for(ws.send_str(data), 1.0)
                 except (asyncio.TimeoutError, ConnectionError, RuntimeError):

@@ -1,6 +1,7 @@
 """Shipped test kit: a fake Bybit v5 exchange on loopback (REST + public/private websockets, fill model,
-fault injection), a fake Binance USD-M venue (order REST + user stream) and helpers to build or replay
-venue frames.  Names load lazily (no aiohttp at import).
+fault injection), a fake Binance USD-M venue (order REST + user stream), fake Binance and OKX market streams
+(with their instrument lists: a whole market of 400 perpetuals, ``fake_universe``; a market-wide crash played on
+them, ``fake_crash``) and helpers to build or replay venue frames.  Names load lazily (no aiohttp at import).
 
 Shipped so that users can test their own gateways and strategies against a venue without the
 network.  May import: the data contract (``liqcore.types``, ``liqcore.validate``) and the readers
@@ -34,6 +35,10 @@ _EXPORTS = {
     "frames_from_objects": "liqcore.testing.fake_replay",
     "trade_frame": "liqcore.testing.fake_replay",
     "liquidation_frame": "liqcore.testing.fake_replay",
+    "FakeMarketStream": "liqcore.testing.fake_streams",
+    "market_instruments": "liqcore.testing.fake_universe",
+    "CrashPlay": "liqcore.testing.fake_crash",
+    "crash_symbols": "liqcore.testing.fake_crash",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,7 +12,8 @@ against the last trade, resting limits fill on prints strictly through, stops tr
   /fapi/v1/openOrders``, ``DELETE /fapi/v1/batchOrders`` (up to 10 ``origClientOrderIdList`` /
   ``orderIdList`` ids of one symbol, one answer per id), ``DELETE /fapi/v1/allOpenOrders`` (one symbol's regular
   open orders; conditional orders stay), ``GET /fapi/v2/positionRisk``, ``GET /fapi/v2/balance``, ``GET /fapi/v1/time``,
-  ``GET /fapi/v1/exchangeInfo``, ``POST/PUT /fapi/v1/listenKey``;
+  ``GET /fapi/v1/exchangeInfo`` and ``GET /fapi/v1/ticker/24hr`` (``instruments``: e.g.
+  ``liqcore.testing.fake_universe.market_instruments(400)``), ``POST/PUT /fapi/v1/listenKey``;
 * conditional orders on ``POST/GET/DELETE /fapi/v1/algoOrder`` (``algoType=CONDITIONAL``, types
   TAKE_PROFIT / TAKE_PROFIT_MARKET / STOP / STOP_MARKET, ``clientAlgoId``) and ``GET /fapi/v1/openAlgoOrders``;
   unlike Bybit's attached TP/SL they do NOT disappear when the position closes (the client cancels them);
@@ -320,11 +321,13 @@ class FakeBinance(LoopbackVenue):
         if path == "/fapi/v1/time":
             return {"serverTime": self.now_ms()}, []
         if path == "/fapi/v1/exchangeInfo":
-            syms = [{"symbol": s, "status": "TRADING", "quoteAsset": "USDT", "filters": [
-                {"filterType": "PRICE_FILTER", "tickSize": fmt_num(i["tickSize"]), "minPrice": fmt_num(i["tickSize"]), "maxPrice": "1000000"},
-                {"filterType": "LOT_SIZE", "stepSize": fmt_num(i["qtyStep"]), "minQty": fmt_num(i["minOrderQty"]), "maxQty": "1000000"},
-                {"filterType": "MIN_NOTIONAL", "notional": "5"}]} for s, i in v.instruments.items()]
-            return {"timezone": "UTC", "serverTime": self.now_ms(), "symbols": syms}, []
+            from liqcore.testing.fake_universe import binance_exchange_info
+
+            return binance_exchange_info(v.instruments, self.now_ms()), []
+        if path == "/fapi/v1/ticker/24hr":
+            from liqcore.testing.fake_universe import binance_tickers
+
+            return binance_tickers(v.instruments), []
         if path == "/fapi/v1/listenKey":
             self._auth(request, raw_qs, signed=False)
             if method == "POST":

@@ -607,25 +607,6 @@ class FakeVenue:
         return {"list": [{"accountType": "UNIFIED", "totalEquity": fmt_num(eq), "totalWalletBalance": fmt_num(self.wallet_balance),
                           "totalMarginBalance": fmt_num(eq), "totalAvailableBalance": fmt_num(eq), "coin": [coin]}]}
 
-    def instruments_info(self, p: dict) -> list[dict]:
-        symbol = p.get("symbol")
-        out = []
-        for sym, inst in self.instruments.items():
-            if symbol and sym != symbol:
-                continue
-            out.append({
-                "symbol": sym, "contractType": "LinearPerpetual", "status": "Trading",
-                "baseCoin": sym[:-4], "quoteCoin": "USDT", "settleCoin": "USDT",
-                "priceScale": str(max(0, -int(math.floor(math.log10(inst["tickSize"]) + 1e-9)))),
-                "priceFilter": {"minPrice": fmt_num(inst["tickSize"]), "maxPrice": "1999999", "tickSize": fmt_num(inst["tickSize"])},
-                "lotSizeFilter": {"maxOrderQty": "1000000", "minOrderQty": fmt_num(inst["minOrderQty"]),
-                                  "qtyStep": fmt_num(inst["qtyStep"]), "postOnlyMaxOrderQty": "1000000",
-                                  "minNotionalValue": "5"},
-                "leverageFilter": {"minLeverage": "1", "maxLeverage": "100", "leverageStep": "0.01"},
-                "fundingInterval": 480,
-            })
-        return out
-
     # ------------------------------------------------------------ market
     def on_trade(self, symbol: str, price: float, qty: float = math.inf) -> list[tuple[str, dict]]:
         """A trade of ``qty`` printed at ``price``: trigger stops (stop-loss first), fill resting limits."""

@@ -20,7 +20,8 @@
   trailing stop), ``GET
   /v5/order/realtime``, ``/v5/order/history``, ``/v5/execution/list``, ``/v5/position/list``, ``/v5/account/wallet-balance`` (signed: X-BAPI-* headers,
   HMAC over timestamp+key+recvWindow+payload, recv-window rule, retCodes 10002/10003/10004), and
-  unsigned ``/v5/market/instruments-info`` and ``/v5/market/time``.  Create, cancel and cancel-batch are limited to
+  unsigned ``/v5/market/instruments-info`` (paged by ``cursor``: ``liqcore.testing.fake_universe``), ``/v5/market/tickers``
+  and ``/v5/market/time``.  Create, cancel and cancel-batch are limited to
   ``rate_limit`` requests per rolling second each (retCode 10006), like the venue.  ``fx.requests`` records
   every request with its receive time and outcome (``fx.on_request`` hooks see each as it arrives;
   ``await fx.wait_for_request(path, n)`` waits for them).
@@ -697,12 +698,12 @@ class FakeExchange(LoopbackVenue):
     async def _handle_rest(self, request, path, raw, query, body, recv_ns):
         headers = {"X-Bapi-Limit": str(self.rate_limit or 10), "X-Bapi-Limit-Status": "9", "X-Bapi-Limit-Reset-Timestamp": str(self.now_ms())}
         method = request.method
-        public = path in ("/v5/market/time", "/v5/market/instruments-info")
+        public = path in ("/v5/market/time", "/v5/market/instruments-info", "/v5/market/tickers")
         routes = {
             ("POST", "/v5/order/create"), ("POST", "/v5/order/cancel"), ("POST", "/v5/order/cancel-all"),
             ("POST", "/v5/order/cancel-batch"), ("POST", "/v5/position/trading-stop"),
             ("GET", "/v5/order/realtime"), ("GET", "/v5/order/history"), ("GET", "/v5/execution/list"), ("GET", "/v5/position/list"), ("GET", "/v5/account/wallet-balance"),
-            ("GET", "/v5/market/time"), ("GET", "/v5/market/instruments-info"),
+            ("GET", "/v5/market/time"), ("GET", "/v5/market/instruments-info"), ("GET", "/v5/market/tickers"),
         }
         if (method, path) not in routes:
             return 404, 0, "Not Found", None, headers
@@ -725,7 +726,18 @@ class FakeExchange(LoopbackVenue):
             elif path == "/v5/market/instruments-info":
                 if query.get("category") != "linear":
                     raise VenueError(10001, "params error: category must be linear")
-                result = {"category": "linear", "list": self.venue.instruments_info(query), "nextPageCursor": ""}
+                from liqcore.testing.fake_universe import bybit_instruments_page
+
+                try:  # (paged by cursor, as the venue does: a whole market is more than one page)
+                    result = bybit_instruments_page(self.venue.instruments, query)
+                except ValueError as e:
+                    raise VenueError(10001, str(e)) from None
+            elif path == "/v5/market/tickers":
+                from liqcore.testing.fake_universe import bybit_tickers
+
+                if query.get("category") != "linear":
+                    raise VenueError(10001, "params error: category must be linear")
+                result = bybit_tickers(self.venue.instruments)
             elif path == "/v5/order/create":
                 result, pushes = self.venue.create(body)
             elif path == "/v5/position/trading-stop":

@@ -9,6 +9,11 @@
   is answered with one ``{"event": "subscribe", "arg": {...}, "connId": ...}`` per argument; the text
   ``ping`` is answered ``pong``.
 
+Its public REST serves ``instruments`` (rows of :mod:`liqcore.testing.fake_universe`; by default 400 USDT
+perpetuals): Binance ``/fapi/v1/exchangeInfo`` and ``/fapi/v1/ticker/24hr``, OKX ``/api/v5/public/instruments``
+and ``/api/v5/market/tickers`` at ``fs.rest_url``.  ``fs.liquidation(frame, symbol)`` routes a liquidation as the
+venue does (Binance: the all-market ``!forceOrder@arr`` and ``<symbol>@forceOrder``).
+
 ``await fs.push(frame, stream)`` sends a frame now to every connection subscribed to ``stream`` (Binance: a
 stream name such as ``ethusdt@forceOrder``; OKX: the argument as compact JSON, e.g.
 ``{"channel":"liquidation-orders","instType":"SWAP"}``), framed here and written to each connection's
@@ -65,14 +70,16 @@ def binance_streams(frame: bytes) -> tuple[str, ...]:
 
 
 class FakeMarketStream:
-    def __init__(self, venue: str, host: str = "127.0.0.1", *, replay=None, speed: float | None = None,
-                 replay_delay: float = 0.25) -> None:
+    def __init__(self, venue: str, host: str = "127.0.0.1", instruments: dict | None = None, *, replay=None,
+                 speed: float | None = None, replay_delay: float = 0.25) -> None:
         venue = str(venue).lower()
         if venue not in _PATHS:
             raise ValueError(f"venue: the fake market stream speaks binance or okx; got {venue!r}")
         if replay is not None and venue != "binance":
             raise ValueError(f"replay: the fake market stream replays Binance recordings; got {venue!r}")
         self.venue = venue
+        #: the instrument list its public REST serves (liqcore.testing.fake_universe rows; default: 400 of them)
+        self.instruments = instruments
         self.host = host
         self.port = 0
         self.replay_source = replay
@@ -86,14 +93,35 @@ class FakeMarketStream:
         self._conns: dict[web.WebSocketResponse, set[str]] = {}
         self._transports: dict = {}
         self.messages: list[bytes] = []  # every text message received, in order
+        self.rest_requests: list[str] = []  # paths of the REST requests answered, in order
+        self.written = 0  # data frames written (one per frame and connection), for lost-frame counts
 
     @property
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}{_PATHS[self.venue]}"
 
+    @property
+    def rest_url(self) -> str:
+        """The base URL of its public REST API (the instrument list and the 24 h tickers)."""
+        return f"http://{self.host}:{self.port}"
+
     async def start(self) -> "FakeMarketStream":
+        from liqcore.testing import fake_universe as fu
+
+        if self.instruments is None:
+            self.instruments = fu.market_instruments(400)
         app = web.Application()
         app.router.add_get(_PATHS[self.venue], self._ws)
+        rest = ({"/fapi/v1/exchangeInfo": lambda q: fu.binance_exchange_info(self.instruments, int(time.time() * 1000)),
+                 "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(self.instruments)} if self.venue == "binance" else
+                {"/api/v5/public/instruments": lambda q: fu.okx_instruments(self.instruments),
+                 "/api/v5/market/tickers": lambda q: fu.okx_tickers(self.instruments)})
+        for path, answer in rest.items():
+            async def handler(request, answer=answer):
+                self.rest_requests.append(request.path)
+                return web.json_response(answer(request.query), dumps=lambda o: orjson.dumps(o).decode())
+
+            app.router.add_get(path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
@@ -145,25 +173,54 @@ class FakeMarketStream:
     async def push(self, frame: bytes | dict, stream: str) -> int:
         return self.write(frame, stream)
 
-    def write(self, frame: bytes | dict, stream: str) -> int:
+    def write(self, frame: bytes | dict, stream: str | tuple | list) -> int:
         """:meth:`push` without awaiting: the text frame is framed here and written to each subscribed
-        connection's transport at once (as a venue's server writes it)."""
-        return self.write_any(frame, (stream,))
+        connection's transport at once (as a venue's server writes it).  ``stream``: a name, or several (a
+        connection subscribed to any of them gets the frame once)."""
+        t, _ = self.write_counted(frame, stream)
+        return t
 
     def write_any(self, frame: bytes | dict, streams) -> int:
         """:meth:`write` to each connection subscribed to any of ``streams`` (once per connection)."""
+        return self.write_counted(frame, tuple(streams))[0]
+
+    def write_counted(self, frame: bytes | dict, stream: str | tuple | list) -> tuple[int, int]:
+        """:meth:`write`, also returning to how many connections the frame was written."""
         data = frame if isinstance(frame, (bytes, bytearray)) else orjson.dumps(frame)
         n = len(data)
         head = bytes((0x81, n)) if n < 126 else (bytes((0x81, 126)) + n.to_bytes(2, "big") if n < 65536
                                                  else bytes((0x81, 127)) + n.to_bytes(8, "big"))
         out = head + data
+        names = (stream,) if isinstance(stream, str) else tuple(stream)
         trs = [self._transports[ws] for ws, subs in self._conns.items()
-               if not ws.closed and any(n in subs for n in streams)]
+               if not ws.closed and any(s in subs for s in names)]
         t = time.perf_counter_ns()  # just before the writes
+        k = 0
         for tr in trs:
             if tr is not None and not tr.is_closing():
                 tr.write(out)
-        return t
+                k += 1
+        self.written += k
+        return t, k
+
+    def liquidation(self, frame: bytes | dict, symbol: str) -> tuple[int, int]:
+        """One liquidation of ``symbol`` as the venue routes it: Binance to the all-market ``!forceOrder@arr``
+        and to ``<symbol>@forceOrder``; OKX to ``liquidation-orders`` of ``instType`` SWAP (the channel has
+        no per-instrument form).  Returns (``perf_counter_ns`` just before the writes, connections written to)."""
+        if self.venue == "binance":
+            return self.write_counted(frame, ("!forceOrder@arr", f"{symbol.lower()}@forceOrder"))
+        return self.write_counted(frame, '{"channel":"liquidation-orders","instType":"SWAP"}')
+
+    def trade(self, frame: bytes | dict, symbol: str) -> tuple[int, int]:
+        """One trade of ``symbol`` (Binance: ``<symbol>@aggTrade`` and ``@trade``; OKX: ``trades``)."""
+        if self.venue == "binance":
+            s = symbol.lower()
+            return self.write_counted(frame, (f"{s}@aggTrade", f"{s}@trade"))
+        return self.write_counted(frame, orjson.dumps({"channel": "trades", "instId": symbol}).decode())
+
+    def subscriptions(self) -> set[str]:
+        """Every stream some open connection holds now."""
+        return set().union(*self._conns.values()) if self._conns else set()
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)

@@ -2,7 +2,10 @@
 // only draws it.  It reconnects by itself when the runner restarts.  Nothing is fetched from elsewhere.
 "use strict";
 const $ = id => document.getElementById(id);
-let view = null, connects = 0;
+let view = null, connects = 0, sock = null;
+// what this page shows: its page of the ranked symbols and its chart symbol (the server sends only those)
+const prefs = {page: 0, per_page: 25, chart: null};
+function ask(change) { Object.assign(prefs, change); if (sock && sock.readyState === 1) sock.send(JSON.stringify(prefs)); }
 
 function fmt(x, d = 2) {
   if (x === null || x === undefined || (typeof x === "number" && !Number.isFinite(x))) return "-";
@@ -66,13 +69,23 @@ function drawTables(v, s) {
   });
   const rows = s.symbols || [];
   fill($("symbols").tBodies[0], rows, "symbol-row", (tr, r) => {
-    cell(tr, r.symbol); cell(tr, px(r.last_price), "num"); cell(tr, fmt(r.threshold, 0), "num");
+    cell(tr, r.rank == null ? "-" : String(r.rank), "num");
+    cell(tr, r.symbol); cell(tr, r.z == null ? "-" : fmt(r.z, 1), "num");
+    cell(tr, r.purity == null ? "-" : fmt(100 * r.purity, 0) + " %", "num");
+    cell(tr, px(r.last_price), "num"); cell(tr, fmt(r.threshold, 0), "num");
     cell(tr, r.warmup ? `warming up ${r.warmup.seen}/${r.warmup.need}` : (r.active ? "ACTIVE" : r.status || ""));
-    cell(tr, r.last_cascade || "-"); cell(tr, String(r.trades ?? 0), "num"); cell(tr, fmt(r.pnl), signed(r.pnl));
+    cell(tr, r.last_cascade_ns ? utc(r.last_cascade_ns) + " " + (r.last_cascade || "") : (r.last_cascade || "-"));
+    cell(tr, String(r.trades ?? 0), "num"); cell(tr, fmt(r.pnl), signed(r.pnl));
   });
-  fill($("orders").tBodies[0], rows.filter(r => r.order), "order-row", (tr, r) => {
-    const o = r.order, q = o.queue || {};
-    cell(tr, r.symbol); cell(tr, o.side); cell(tr, px(o.price), "num"); cell(tr, o.status);
+  const total = s.symbols_total ?? rows.length, pages = s.pages || 1, pg = s.page || 0;
+  const pager = $("symbols-page");
+  pager.textContent = `page ${pg + 1} of ${pages} (${total} symbols, ranked by anomaly now)`;
+  pager.dataset.page = String(pg); pager.dataset.pages = String(pages); pager.dataset.total = String(total);
+  $("page-prev").disabled = pg <= 0; $("page-next").disabled = pg >= pages - 1;
+  const orders = s.resting_orders || rows.filter(r => r.order).map(r => Object.assign({symbol: r.symbol}, r.order));
+  fill($("orders").tBodies[0], orders, "order-row", (tr, o) => {
+    const q = o.queue || {};
+    cell(tr, o.symbol); cell(tr, o.side); cell(tr, px(o.price), "num"); cell(tr, o.status);
     cell(tr, q.ahead == null ? "-" : fmt(q.ahead, 3), "num");
     cell(tr, q.fill_chance == null ? "-" : fmt(100 * q.fill_chance, 1) + " %", "num");
   });
@@ -111,7 +124,9 @@ function drawChecklist(v, s) {
   if (v.source === "journal" && v.report_targets) {
     for (const t of v.report_targets) rows.push([t.target, t.measured, t.goal, [t.verdict, t.verdict === "pass" ? "pass" : t.verdict === "fail" ? "fail" : "early"]]);
   } else {
-    const [lo, hi] = T.cascades_per_day || [null, null];
+    const [lo, hi] = T.cascades_per_day || [null, null], sm = c.cascades_per_day_summary;
+    if (sm) rows.push([`cascades per day: ${sm.symbols} symbols`, `${sm.within} within, ${sm.below} below, ${sm.above} above; most: ` +
+      sm.top.map(([k, n]) => `${k} ${fmt(n, 1)}`).join(", "), `${lo}-${hi} /day`, verdict(v.session_days < 1 ? null : sm.below + sm.above === 0)]);
     for (const [sym, n] of Object.entries(c.cascades_per_day || {}))
       rows.push([`cascades per day ${sym}`, fmt(n, 1) + " /day", `${lo}-${hi} /day`, verdict(v.session_days < 1 ? null : n >= lo && n <= hi)]);
     const fr = T.fill_rate || [0, 1], wr = T.win_rate || [0, 1];
@@ -130,13 +145,14 @@ function drawChecklist(v, s) {
 
 function drawCharts(v, s) {
   const h = v.history || {};
-  const sel = $("price-symbol"), syms = Object.keys(h.prices || {});
+  const sel = $("price-symbol"), syms = (h.price_symbols || Object.keys(h.prices || {})).slice();
   for (const r of s.symbols || []) if (!syms.includes(r.symbol)) syms.push(r.symbol);
-  if (sel.options.length !== syms.length) {
+  if (sel.options.length !== syms.length || [...sel.options].some((o, i) => o.value !== syms[i])) {
     const cur = sel.value; sel.replaceChildren();
     for (const sym of syms) { const o = document.createElement("option"); o.value = o.textContent = sym; sel.appendChild(o); }
     if (syms.includes(cur)) sel.value = cur;
   }
+  if (h.chart && !prefs.chart && syms.includes(h.chart)) sel.value = h.chart;  // (the server's pick until one is chosen)
   const sym = sel.value, pts = (h.prices || {})[sym] || [], eqPts = (h.equity || []).slice();
   const tNow = (v.now_ns || 0) / 1e9, lastEq = eqPts[eqPts.length - 1];
   if (lastEq && tNow > lastEq[0]) eqPts.push([tNow, lastEq[1]]);  // the equity holds until now
@@ -165,8 +181,8 @@ function draw(v) {
 }
 
 function connect() {
-  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
-  ws.onopen = () => { connects += 1; const st = $("status"); st.textContent = "connected"; st.className = "up"; st.dataset.connects = String(connects); };
+  const ws = sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+  ws.onopen = () => { connects += 1; if (prefs.page || prefs.chart) ask({}); const st = $("status"); st.textContent = "connected"; st.className = "up"; st.dataset.connects = String(connects); };
   ws.onmessage = ev => { try { draw(JSON.parse(ev.data)); } catch (e) { console.error("liqcore view:", e); } };
   ws.onclose = () => { const st = $("status"); st.textContent = "disconnected: retrying…"; st.className = "down"; setTimeout(connect, 1000); };
   ws.onerror = () => ws.close();
@@ -182,5 +198,7 @@ $("kill-btn").addEventListener("click", () => {
   control("/api/kill", {on}, on ? "Turn the kill switch ON (no new entries)?" : "Turn the kill switch OFF (entries allowed again)?");
 });
 $("flatten-btn").addEventListener("click", () => control("/api/flatten", {}, "Flatten all: kill switch on, cancel every resting entry and close every position at market?"));
-$("price-symbol").addEventListener("change", () => view && drawCharts(view, view.snapshot || {}));
+$("price-symbol").addEventListener("change", () => { ask({chart: $("price-symbol").value}); if (view) drawCharts(view, view.snapshot || {}); });
+$("page-prev").addEventListener("click", () => ask({page: Math.max(0, prefs.page - 1)}));
+$("page-next").addEventListener("click", () => ask({page: prefs.page + 1}));
 connect();

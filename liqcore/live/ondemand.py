@@ -1,0 +1,197 @@
+"""Data on demand: a symbol's trades and top of book (and whatever else per-symbol stream the strategy needs)
+are subscribed only while the symbol needs them, on a connection of their own; the liquidations of every
+symbol stay on the liquidation feed.
+
+A symbol needs them while it has
+
+* a live signal: the detector holds an active (confirmed, not ended) cascade on it, or a large liquidation that
+  the next one could confirm (:meth:`CascadeDetector.armable`) and the symbol had a liquidation within the last
+  cascade window, or the engine decided on it within the last ``linger_s``;
+* a resting order or a position (the strategy core's state of the symbol is not flat);
+* or it is on the always-on list (``run --book-symbols``).
+
+Every ``interval_s`` the wanted set is compared with the subscribed one: the new symbols are subscribed at
+once, the ones no longer wanted are unsubscribed ``linger_s`` after they were last wanted (so a symbol that
+flickers does not churn subscriptions).  The messages are the venue's own (Binance ``SUBSCRIBE`` /
+``UNSUBSCRIBE`` by stream name, at most 200 a message; Bybit ``subscribe`` / ``unsubscribe`` topics, 10 a
+message; OKX ``subscribe`` / ``unsubscribe`` args), at most one of each kind per tick (Binance takes 10
+incoming messages a second: with the default 0.25 s tick the manager sends at most 8).  The connection's
+subscribe list always holds the current set, so a reconnect subscribes what is wanted then.
+
+:attr:`history` keeps ``(wall ns, "subscribe" | "unsubscribe", symbols)``; :meth:`stats` says how many symbols
+are subscribed now, at most and in all.  Memory and CPU then follow the active symbols: the trades of a quiet
+symbol are never received, decoded or kept.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import numpy as np
+import orjson
+
+from liqcore.venues.spec import ConnectionSpec
+
+__all__ = ["OnDemand"]
+
+log = logging.getLogger("liqcore.ondemand")
+
+#: names per message, per venue
+_PER_MESSAGE = {"binance": 200, "bybit": 10, "okx": 50}
+
+
+class OnDemand:
+    def __init__(self, venue: str, symbols, *, always=(), opts: dict | None = None, url: str | None = None,
+                 network: str = "mainnet", linger_s: float = 10.0, interval_s: float = 0.25):
+        from liqcore.live.feeds import stream_module
+
+        self.venue = str(venue).lower()
+        if self.venue not in _PER_MESSAGE:
+            raise ValueError(f"venue: data on demand speaks bybit, binance or okx; got {venue!r}")
+        self.symbols = [str(s).strip().upper() for s in symbols]
+        self.always = [str(s).strip().upper() for s in always if str(s).strip()]
+        unknown = [s for s in self.always if s not in set(self.symbols)]
+        if unknown:
+            raise ValueError(f"book-symbols: {', '.join(unknown)} not among the traded symbols")
+        if not linger_s >= 0 or not interval_s > 0:
+            raise ValueError("on demand: linger must be >= 0 s and the interval > 0 s")
+        self.opts = {k: v for k, v in dict(opts or {}).items() if k in ("trades", "book", "mark_price", "tickers",
+                                                                         "funding", "open_interest", "mark")}
+        self.opts.setdefault("trades", True)
+        self.linger_s, self.interval_s = float(linger_s), float(interval_s)
+        self._mod = stream_module(self.venue)
+        self._names: dict[str, list] = {}  # symbol -> its per-symbol streams
+        self.subscribed: set[str] = set(self.always)
+        self._wanted_at: dict[str, float] = {}  # symbol -> monotonic time it was last wanted
+        self.history: list[tuple[int, str, list[str]]] = []
+        self.peak = len(self.subscribed)
+        self.ever: set[str] = set(self.subscribed)
+        self._id = 0
+        base = self._mod.connection_specs(self.symbols[:1], url=url, network=network)[0]
+        self.spec = ConnectionSpec(venue=self.venue, url=base.url, subscribe=[], topics=[], symbols=[],
+                                   ping_payload=base.ping_payload, ping_interval_s=base.ping_interval_s,
+                                   is_pong=base.is_pong, send_interval_s=base.send_interval_s)
+        self._resubscribe_list()
+        self._decided = 0  # decisions of the engine already looked at
+        self._last_decided: dict[str, float] = {}
+        self._liq_counts: dict[str, int] = {}  # liquidations the engine saw per symbol, at the last look
+        self._last_liq: dict[str, float] = {}  # symbol -> monotonic time its count last grew
+
+    # ------------------------------------------------------------------ the venue's names and messages
+    def names(self, symbol: str) -> list:
+        """The per-symbol streams of ``symbol`` (its liquidations apart; made once per symbol)."""
+        got = self._names.get(symbol)
+        if got is None:
+            got = self._names[symbol] = self._make_names(symbol)
+        return got
+
+    def _make_names(self, symbol: str) -> list:
+        v, o = self.venue, self.opts
+        if v == "binance":
+            return [n for n in self._mod.streams([symbol], trades=o.get("trades", True), all_liquidations=True,
+                                                 book=o.get("book", False), mark_price=o.get("mark_price", False))
+                    if not n.startswith("!")]
+        if v == "bybit":
+            return [t for t in self._mod.topics([symbol], trades=o.get("trades", True), tickers=o.get("tickers", False),
+                                                book=o.get("book", False)) if not t.startswith(("allLiquidation.", "liquidation."))]
+        return [a for a in self._mod.args([symbol], trades=o.get("trades", True), book=o.get("book", False),
+                                          funding=o.get("funding", False), open_interest=o.get("open_interest", False),
+                                          mark=o.get("mark", False)) if a.get("channel") != "liquidation-orders"]
+
+    def messages(self, op: str, symbols) -> list[bytes]:
+        """The venue's ``op`` ("subscribe" | "unsubscribe") messages for the symbols' streams."""
+        names = [n for s in sorted(symbols) for n in self.names(s)]
+        k = _PER_MESSAGE[self.venue]
+        out = []
+        for i in range(0, len(names), k):
+            self._id += 1
+            chunk = names[i:i + k]
+            if self.venue == "binance":
+                out.append(orjson.dumps({"method": op.upper(), "params": chunk, "id": self._id}))
+            elif self.venue == "bybit":
+                out.append(orjson.dumps({"req_id": f"od{self._id}", "op": op, "args": chunk}))
+            else:
+                out.append(orjson.dumps({"op": op, "args": chunk}))
+        return out
+
+    def _resubscribe_list(self) -> None:
+        """The connection's subscribe list: what a (re)connect subscribes, the current set."""
+        self.spec.subscribe = self.messages("subscribe", self.subscribed)
+        self.spec.symbols = sorted(self.subscribed)
+        self.spec.topics = [n if isinstance(n, str) else orjson.dumps(n).decode()
+                            for s in self.spec.symbols for n in self.names(s)]
+
+    # ------------------------------------------------------------------ what is wanted
+    def wanted(self, engine) -> set[str]:
+        """The symbols that need their streams now (see the module docstring)."""
+        out = set(self.always)
+        by_symbol = engine._by_symbol
+        det = engine.detector
+        active, armable = getattr(det, "active", None), getattr(det, "armable", None)
+        busy = set(np.flatnonzero(engine.core.st["status"]).tolist())  # resting orders and positions
+        decisions = engine.decisions
+        now = time.monotonic()
+        if len(decisions) < self._decided:  # (the decision list was trimmed)
+            self._decided = 0
+        for d in decisions[self._decided:]:
+            self._last_decided[d.symbol] = now
+        self._decided = len(decisions)
+        # a pending large liquidation is live for one cascade window after the symbol's latest liquidation (the
+        # detector's own clock of a symbol stops with its events: it would say armable for ever)
+        window_s = getattr(det, "window_ns", 60_000_000_000) / 1e9
+        seen, counts, last_liq = engine.liq_seen, self._liq_counts, self._last_liq
+        for s in self.symbols:
+            sid, ci = by_symbol[s]
+            n = seen.get(sid, 0)
+            if counts.get(s, 0) != n:
+                counts[s] = n
+                last_liq[s] = now
+            if (ci in busy or (active is not None and active(sid))
+                    or (armable is not None and now - last_liq.get(s, -1e18) < window_s and armable(sid))
+                    or now - self._last_decided.get(s, -1e18) < self.linger_s):
+                out.add(s)
+        return out
+
+    def step(self, engine, send) -> tuple[list[str], list[str]]:
+        """One tick: subscribe what became wanted, unsubscribe what was not wanted for ``linger_s``; ``send(msg)``
+        writes a message on the connection (False: not connected; the subscribe list covers the reconnect).
+        Returns (subscribed, unsubscribed) symbols."""
+        now = time.monotonic()
+        want = self.wanted(engine)
+        for s in want:
+            self._wanted_at[s] = now
+        add = sorted(want - self.subscribed)
+        drop = sorted(s for s in self.subscribed - want if now - self._wanted_at.get(s, -1e18) >= self.linger_s)
+        for op, syms in (("subscribe", add), ("unsubscribe", drop)):
+            if not syms:
+                continue
+            for msg in self.messages(op, syms):
+                send(msg)
+            self.history.append((time.time_ns(), op, syms))
+        if add or drop:
+            self.subscribed.update(add)
+            self.subscribed.difference_update(drop)
+            self.ever.update(add)
+            self.peak = max(self.peak, len(self.subscribed))
+            self._resubscribe_list()
+            log.info("on demand: +%d -%d symbols, %d subscribed", len(add), len(drop), len(self.subscribed))
+        return add, drop
+
+    async def run(self, engine, connection, stop: asyncio.Event) -> None:
+        """:meth:`step` every ``interval_s`` until ``stop``; a failing step is logged and the next one tried."""
+        while not stop.is_set():
+            try:
+                self.step(engine, connection.send)
+            except Exception:
+                log.exception("on demand: subscription step failed")
+            try:
+                await asyncio.wait_for(stop.wait(), self.interval_s)
+            except asyncio.TimeoutError:
+                pass
+
+    def stats(self) -> dict:
+        return {"subscribed": len(self.subscribed), "peak": self.peak, "ever": len(self.ever),
+                "always": len(self.always), "symbols": len(self.symbols),
+                "subscribes": sum(1 for _, op, _ in self.history if op == "subscribe"),
+                "unsubscribes": sum(1 for _, op, _ in self.history if op == "unsubscribe")}

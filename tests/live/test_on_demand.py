@@ -1,0 +1,162 @@
+"""Data on demand (`run --on-demand`): against the fake Binance stream on 127.0.0.1, the trades of a symbol are
+subscribed when it gets a live signal (a large liquidation), kept while its paper entry rests, unsubscribed when
+done; the always-on list (--book-symbols) is subscribed from the start; a quiet symbol's trades never arrive.
+Every wait is on a condition, with a bound."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from liqcore.live.ondemand import OnDemand
+from liqcore.testing.fake_crash import CrashPlay, crash_symbols
+from liqcore.testing.fake_streams import FakeMarketStream
+from liqcore.venues.binance.samples import trade_frame
+
+from _fake_market_run import decoded, free_port, start_run, stop_run, until
+
+def _ops(fs, op: str) -> list[str]:
+    """Every stream name the runner asked the fake to (un)subscribe, in order."""
+    out = []
+    for m in fs.messages:
+        d = orjson.loads(m)
+        if d.get("method") == op:
+            out += d["params"]
+    return out
+
+
+async def _session(tmp_path: Path):
+    syms = ["BTCUSDT", "SOLUSDT", *crash_symbols(8)]  # (a paper order needs the symbol's trading rules: SOL's are known)
+    fs = await FakeMarketStream("binance").start()
+    port = free_port()
+    proc = start_run("--venue", "binance", "--symbols", ",".join(syms), "--ws-url", fs.ws_url, "--on-demand", "0.5",
+                     "--book-symbols", "BTCUSDT", "--min-history", "20", "--window", "2s", "--entry-timeout", "2s",
+                     "--log", str(tmp_path / "run.log"), metrics_port=port)
+    seen = {}
+    try:
+        subs = fs.subscriptions
+        await until(lambda: {f"{s.lower()}@forceOrder" for s in syms} <= subs() and "btcusdt@aggTrade" in subs(),
+                     "the liquidation streams and the always-on symbol's trades", proc)
+        seen["start"] = sorted(n for n in subs() if not n.endswith("@forceOrder"))
+        crash = CrashPlay(fs, syms, seed=5)
+        await crash.warm_up(25, falling=True)  # (none above the threshold; its one trade per symbol reaches the subscribed symbol only)
+        seen["quiet_trade_delivered"] = fs.trade(trade_frame("Z005USDT", 1, 1.0, 2.25), "Z005USDT")[1]
+        crash.liquidate("SOLUSDT", 50_000.0)  # a large one: a live signal on SOL
+        await until(lambda: "solusdt@aggTrade" in subs(), "SOL's trades subscribed on its signal", proc)
+        seen["after_signal"] = sorted(n for n in subs() if not n.endswith("@forceOrder"))
+        t_ms = time.time_ns() // 1_000_000
+        assert fs.trade(trade_frame("SOLUSDT", t_ms, 1.0, crash.price["SOLUSDT"]), "SOLUSDT")[1] == 1
+        # the trade (on the on-demand connection) decoded before the confirm (on the liquidation one) is written
+        await until(lambda: decoded(port) >= crash.written + 1, "SOL's trade decoded", proc)
+        crash.liquidate("SOLUSDT", 50_000.0)  # confirms: a paper entry rests, then times out (2 s)
+        await until(lambda: "solusdt@aggTrade" in _ops(fs, "UNSUBSCRIBE"), "SOL's trades unsubscribed when done",
+                     proc)
+        seen["end"] = sorted(n for n in subs() if not n.endswith("@forceOrder"))
+    finally:
+        rc, summary, err = stop_run(proc)
+        await fs.stop()
+    return seen, fs, rc, summary, err
+
+
+def test_trades_are_subscribed_on_a_signal_and_unsubscribed_when_done(tmp_path):
+    seen, fs, rc, s, err = asyncio.run(_session(tmp_path))
+    assert rc == 0, err[-2000:]
+    assert seen["start"] == ["btcusdt@aggTrade"]  # the always-on list, nothing else
+    assert seen["quiet_trade_delivered"] == 0  # a quiet symbol's trades are not sent to the runner at all
+    assert seen["after_signal"] == ["btcusdt@aggTrade", "solusdt@aggTrade"]
+    assert seen["end"] == ["btcusdt@aggTrade"]
+    assert _ops(fs, "SUBSCRIBE").count("solusdt@aggTrade") == 1 and _ops(fs, "UNSUBSCRIBE") == ["solusdt@aggTrade"]
+    assert s["cascades"] == 1 and s["orders"] == 1, [d["reason"] for d in s["decisions"]]  # the signal was traded (the trade gave its reference price)
+    assert s["on_demand"] == {"subscribed": 1, "peak": 2, "ever": 2, "always": 1, "symbols": 10,
+                              "subscribes": 1, "unsubscribes": 1}
+
+
+def test_each_venue_speaks_its_own_subscribe_and_unsubscribe():
+    b = OnDemand("binance", ["ETHUSDT", "SOLUSDT"], opts={"trades": True, "book": True}, url="ws://127.0.0.1:1/ws")
+    assert [orjson.loads(m) for m in b.messages("unsubscribe", ["SOLUSDT"])] == [
+        {"method": "UNSUBSCRIBE", "params": ["solusdt@aggTrade", "solusdt@bookTicker"], "id": 1}]
+    y = OnDemand("bybit", ["ETHUSDT"], opts={"trades": True, "book": True}, url="ws://127.0.0.1:1/v5/public/linear")
+    assert orjson.loads(y.messages("subscribe", ["ETHUSDT"])[0])["args"] == ["publicTrade.ETHUSDT", "orderbook.1.ETHUSDT"]
+    o = OnDemand("okx", ["ETHUSDT"], opts={"trades": True}, url="ws://127.0.0.1:1/ws/v5/public")
+    assert orjson.loads(o.messages("subscribe", ["ETHUSDT"])[0]) == {
+        "op": "subscribe", "args": [{"channel": "trades", "instId": "ETH-USDT-SWAP"}]}
+    with pytest.raises(ValueError, match="book-symbols: BTCUSDT not among the traded symbols"):
+        OnDemand("binance", ["ETHUSDT"], always=["BTCUSDT"])
+
+
+def test_a_resting_order_keeps_its_symbol_wanted_after_the_cascade_ends():
+    import time as _t
+
+    from liqcore.config import Params
+    from liqcore.live.engine import Engine
+    from liqcore.venues.binance.samples import liquidation_frame
+
+    syms = ["SOLUSDT", "XRPUSDT"]
+    eng = Engine(Params(min_history=20, window_ns=2_000_000_000), venues=["binance"], symbols=syms)
+    od = OnDemand("binance", syms, url="ws://127.0.0.1:1/ws", linger_s=0.0)
+    t = _t.time_ns() // 1_000_000 - 60_000
+    for k in range(25):  # falling sizes: a threshold, no signal
+        for s in syms:
+            t += 1
+            eng.on_frame("binance", liquidation_frame(s, t, round((1500 - 40 * k) / 150.0, 4), 150.0), t * 1_000_000)
+    assert od.wanted(eng) == set()
+    eng.on_frame("binance", trade_frame("SOLUSDT", t + 1, 1.0, 150.0), (t + 1) * 1_000_000)
+    eng.on_frame("binance", liquidation_frame("SOLUSDT", t + 2, 300.0, 150.0), (t + 2) * 1_000_000)
+    assert od.wanted(eng) == {"SOLUSDT"}  # a large liquidation pending: a live signal
+    eng.on_frame("binance", liquidation_frame("SOLUSDT", t + 3, 300.0, 150.0), (t + 3) * 1_000_000)
+    assert eng.orders == 1 and eng.core.position(eng._by_symbol["SOLUSDT"][1])["status"] != "flat"
+    eng.detector.tick((t + 60_000) * 1_000_000)  # the cascade ends; the entry still rests
+    assert not eng.detector.active(eng._by_symbol["SOLUSDT"][0])
+    od._last_liq.clear()  # (its last liquidation long ago)
+    assert od.wanted(eng) == {"SOLUSDT"}
+    sent = []
+    assert od.step(eng, sent.append) == (["SOLUSDT"], [])
+    assert [orjson.loads(m)["params"] for m in sent] == [["solusdt@aggTrade"]]
+
+
+def test_bybit_topics_come_and_go_with_a_signal(tmp_path):
+    """The same against the fake Bybit: ``publicTrade.SOLUSDT`` subscribed on SOL's large liquidation and
+    unsubscribed once its signal lapsed (no confirming one within the 2 s window), XRP's always on."""
+    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.testing.fake_replay import liquidation_frame as bybit_liq
+
+    syms = ["SOLUSDT", "XRPUSDT", "DOGEUSDT"]
+
+    async def go():
+        fx = FakeExchange()
+        await fx.start()
+
+        def topics() -> set:
+            return {t for c in list(fx._conns) if c.kind == "public" and not c.closed for t in c.topics}
+
+        proc = start_run("--venue", "bybit", "--symbols", ",".join(syms), "--ws-url", fx.public_ws_url, "--on-demand",
+                         "0.5", "--book-symbols", "XRPUSDT", "--min-history", "20", "--window", "2s",
+                         "--log", str(tmp_path / "run.log"))
+        seen = {}
+        try:
+            await until(lambda: {f"allLiquidation.{s}" for s in syms} | {"publicTrade.XRPUSDT"} <= topics(),
+                        "liquidations of every symbol and XRP's trades", proc)
+            seen["start"] = sorted(t for t in topics() if t.startswith("publicTrade."))
+            t = time.time_ns() // 1_000_000
+            for k in range(25):  # falling sizes: thresholds, no signal
+                for s in syms:
+                    t += 1
+                    await fx.push(bybit_liq(s, 1.0, round(1500 - 40 * k, 1), "Buy", t))
+            await fx.push(bybit_liq("SOLUSDT", 1.0, 50_000.0, "Buy", t + 1))  # SOL's signal
+            await until(lambda: "publicTrade.SOLUSDT" in topics(), "SOL's trades subscribed", proc)
+            seen["signal"] = sorted(t for t in topics() if t.startswith("publicTrade."))
+            await until(lambda: "publicTrade.SOLUSDT" not in topics(), "SOL's trades unsubscribed", proc)
+            seen["end"] = sorted(t for t in topics() if t.startswith("publicTrade."))
+        finally:
+            rc, summary, err = stop_run(proc)
+            await fx.stop()
+        return seen, rc, summary, err
+
+    seen, rc, s, err = asyncio.run(go())
+    assert rc == 0, err[-2000:]
+    assert seen == {"start": ["publicTrade.XRPUSDT"], "signal": ["publicTrade.SOLUSDT", "publicTrade.XRPUSDT"],
+                    "end": ["publicTrade.XRPUSDT"]}
+    assert s["cascades"] == 0 and s["on_demand"]["ever"] == 2 and s["on_demand"]["unsubscribes"] == 1
