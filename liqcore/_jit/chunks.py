@@ -1,0 +1,199 @@
+"""One pass from the read to the simulator: a chunk of events in receive-time order, cut, cleaned and
+summed up in one compiled pass (:func:`fuse_chunk`), after a short plan over its two time columns
+(:func:`recv_plan`).  The readable twin is ``pysrc/chunks.py``.
+
+The chunked backtest (:mod:`liqcore.backtest.stream`) used to walk each chunk through a dozen numpy
+passes, each a copy or a mask of the whole chunk: join the carried rows to the read, check the receive
+order, gather in that order, copy the carried rest, mask the bad prints, gather the prints, copy the
+receive times, then mask for the grid's prints, the cheapest trade, the liquidations, the receive
+delays and the kinds present.  Here the read (``raw``) and the rows carried from the previous read
+(``carry``) go row by row, in receive-time order, either into the chunk (``out``) or into the next
+carry (``rest``); each chunk row is looked at once, as it is written.
+
+Row rules (the old passes' rules, held equal by the property tests):
+
+* order: ``order`` is the stable receive-time order of ``carry`` then ``raw`` (empty: already in order);
+  the first ``k`` rows of that order are the chunk, the others the next carry;
+* a chunk row whose receive time is outside ``[lo, hi)`` is left out (the caller's receive-time span);
+* ``clean``: a trade print with a non-finite or non-positive price, a funding event with a non-finite
+  rate: kind 0 in ``out`` (the simulator ignores it), counted in ``stat[S_BAD_TRADE]`` / ``stat[S_BAD_FUNDING]``;
+* ``kinds[kind & 255]``: rows per kind, after cleaning (a cleaned row counts as kind 0);
+* ``book`` false: the trade prints and funding events also go to ``sim`` (the simulator's rows), their
+  chunk positions to ``kept`` and their receive times to ``sim_ts``;
+* ``liq``: the chunk positions of the liquidations;
+* ``need[sid]`` (> 0): that many more trade prints of symbol ``sid`` go to ``grid_px`` / ``grid_sym``
+  (``need`` counts down); ``stat[S_MAX_SID]``: the highest symbol id of a trade print;
+* receive delays (``ts_recv - ts_event``) of the rows without the RECV_ESTIMATED flag go to ``delay``
+  for every ``stride``-th such row counted from ``seen`` (the rows of earlier chunks); ``stat[S_N_REC]``
+  / ``stat[S_N_EST]`` count the rows with and without a recorded receive time;
+* ``stat[S_CHEAPEST]``: the chunk position of the first trade print of the smallest notional (price x
+  qty; a NaN notional is the smallest, as numpy's argmin takes it; every notional +inf: the first
+  print), -1 without a print.
+
+Nothing compiles at import: the functions compile, or load from Numba's cache, on first call.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: slots of ``stat``
+S_ROWS, S_KEPT, S_LIQ, S_GRID, S_DELAY, S_N_REC, S_N_EST, S_CHEAPEST, S_BAD_TRADE, S_BAD_FUNDING, S_MAX_SID = range(11)
+N_STAT = 11
+
+_TRADE = 1
+_FUNDING = 5
+_LIQUIDATION = 0  # set below from liqcore.types (kept numeric in the kernels)
+_RECV_ESTIMATED = 0
+
+
+def _codes():
+    from liqcore.types import Flag, Kind
+
+    return int(Kind.TRADE), int(Kind.FUNDING), int(Kind.LIQUIDATION), int(Flag.RECV_ESTIMATED)
+
+
+_TRADE, _FUNDING, _LIQUIDATION, _RECV_ESTIMATED = _codes()
+
+
+@njit(cache=True, nogil=True)
+def recv_plan(carry, raw, margin, ts):
+    """The plan of one read: ``ts`` gets the receive times of ``carry`` then ``raw``; returns (the
+    earliest receive time of ``raw``, the cut: its latest event time - ``margin``, whether ``ts`` is
+    in order, ``k``: the rows received before the cut)."""
+    nc = len(carry)
+    nr = len(raw)
+    lo = np.int64(0)
+    hi = np.int64(0)
+    ordered = True
+    prev = np.int64(0)
+    for i in range(nc):
+        t = carry[i].ts_recv
+        ts[i] = t
+        if i and t < prev:
+            ordered = False
+        prev = t
+    for j in range(nr):
+        t = raw[j].ts_recv
+        e = raw[j].ts_event
+        if j == 0 or t < lo:
+            lo = t
+        if j == 0 or e > hi:
+            hi = e
+        ts[nc + j] = t
+        if (nc + j) and t < prev:
+            ordered = False
+        prev = t
+    cut = hi - margin
+    k = 0
+    for i in range(nc + nr):
+        if ts[i] < cut:
+            k += 1
+    return lo, cut, ordered, k
+
+
+@njit(cache=True, nogil=True)
+def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, sim_ts, kept, liq, need, grid_px,
+               grid_sym, stride, seen, delay, kinds, stat):
+    """The chunk and the next carry of ``carry`` + ``raw`` in one pass (the module's row rules);
+    the counts go to ``stat`` (``S_*`` slots), ``kinds`` adds up."""
+    nc = len(carry)
+    n = nc + len(raw)
+    m = 0
+    n_kept = 0
+    n_liq = 0
+    n_grid = 0
+    n_delay = 0
+    n_rec = 0
+    n_est = 0
+    cheap = -1
+    cheap_v = np.inf
+    cheap_nan = False
+    first_trade = -1
+    bad_t = 0
+    bad_f = 0
+    max_sid = -1
+    r = 0
+    n_need = len(need)
+    for i in range(n):
+        j = order[i] if len(order) else i
+        if i >= k:
+            if j < nc:
+                rest[r] = carry[j]
+            else:
+                rest[r] = raw[j - nc]
+            r += 1
+            continue
+        if j < nc:
+            t = carry[j].ts_recv
+        else:
+            t = raw[j - nc].ts_recv
+        if t < lo or t >= hi:
+            continue
+        if j < nc:
+            out[m] = carry[j]
+        else:
+            out[m] = raw[j - nc]
+        e = out[m]
+        kind = np.int64(e.kind)
+        price = e.price
+        if not clean:
+            pass
+        elif kind == _TRADE and not (np.isfinite(price) and price > 0):
+            e.kind = 0
+            kind = 0
+            bad_t += 1
+        elif kind == _FUNDING and not np.isfinite(price):
+            e.kind = 0
+            kind = 0
+            bad_f += 1
+        kinds[kind & 255] += 1
+        ts[m] = t
+        if kind == _TRADE:
+            sid = np.int64(e.symbol_id)
+            if sid > max_sid:
+                max_sid = sid
+            if 0 <= sid < n_need and need[sid] > 0:
+                grid_px[n_grid] = price
+                grid_sym[n_grid] = sid
+                n_grid += 1
+                need[sid] -= 1
+            v = price * e.qty
+            if first_trade < 0:
+                first_trade = m
+            if not cheap_nan:
+                if np.isnan(v):
+                    cheap = m
+                    cheap_nan = True
+                elif v < cheap_v:
+                    cheap_v = v
+                    cheap = m
+        elif kind == _LIQUIDATION:
+            liq[n_liq] = m
+            n_liq += 1
+        if not book and (kind == _TRADE or kind == _FUNDING):
+            sim[n_kept] = e
+            sim_ts[n_kept] = t
+            kept[n_kept] = m
+            n_kept += 1
+        if e.flags & _RECV_ESTIMATED:
+            n_est += 1
+        else:
+            if (seen + n_rec) % stride == 0:
+                delay[n_delay] = t - e.ts_event
+                n_delay += 1
+            n_rec += 1
+        m += 1
+    if cheap < 0:
+        cheap = first_trade  # every notional +inf: the first print (none: -1)
+    stat[S_ROWS] = m
+    stat[S_KEPT] = n_kept
+    stat[S_LIQ] = n_liq
+    stat[S_GRID] = n_grid
+    stat[S_DELAY] = n_delay
+    stat[S_N_REC] = n_rec
+    stat[S_N_EST] = n_est
+    stat[S_CHEAPEST] = cheap
+    stat[S_BAD_TRADE] = bad_t
+    stat[S_BAD_FUNDING] = bad_f
+    stat[S_MAX_SID] = max_sid
