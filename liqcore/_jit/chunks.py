@@ -37,30 +37,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from liqcore.types import Flag, Kind
+
 #: slots of ``stat``
 S_ROWS, S_KEPT, S_LIQ, S_GRID, S_DELAY, S_N_REC, S_N_EST, S_CHEAPEST, S_BAD_TRADE, S_BAD_FUNDING, S_MAX_SID = range(11)
 N_STAT = 11
 
-_TRADE = 1
-_FUNDING = 5
-_LIQUIDATION = 0  # set below from liqcore.types (kept numeric in the kernels)
-_RECV_ESTIMATED = 0
-
-
-def _codes():
-    from liqcore.types import Flag, Kind
-
-    return int(Kind.TRADE), int(Kind.FUNDING), int(Kind.LIQUIDATION), int(Flag.RECV_ESTIMATED)
-
-
-_TRADE, _FUNDING, _LIQUIDATION, _RECV_ESTIMATED = _codes()
+_TRADE = int(Kind.TRADE)
+_FUNDING = int(Kind.FUNDING)
+_LIQUIDATION = int(Kind.LIQUIDATION)
+_RECV_ESTIMATED = int(Flag.RECV_ESTIMATED)
 
 
 @njit(cache=True, nogil=True)
-def recv_plan(carry, raw, margin, ts):
+def recv_plan(carry, raw, margin, whole, ts, counts):
     """The plan of one read: ``ts`` gets the receive times of ``carry`` then ``raw``; returns (the
-    earliest receive time of ``raw``, the cut: its latest event time - ``margin``, whether ``ts`` is
-    in order, ``k``: the rows received before the cut)."""
+    earliest receive time of ``raw``, the cut: its latest event time - ``margin``, whether ``ts`` is in
+    order, ``k``: the rows received before the cut; ``whole``: every row).  ``counts`` gets, among those
+    ``k`` rows, the trade prints and funding events (``counts[0]``) and the liquidations
+    (``counts[1]``): the room :func:`fuse_chunk` needs for them."""
     nc = len(carry)
     nr = len(raw)
     lo = np.int64(0)
@@ -86,9 +81,18 @@ def recv_plan(carry, raw, margin, ts):
         prev = t
     cut = hi - margin
     k = 0
+    n_sim = 0
+    n_liq = 0
     for i in range(nc + nr):
-        if ts[i] < cut:
+        if whole or ts[i] < cut:
             k += 1
+            kind = np.int64(carry[i].kind) if i < nc else np.int64(raw[i - nc].kind)
+            if kind == _TRADE or kind == _FUNDING:
+                n_sim += 1
+            elif kind == _LIQUIDATION:
+                n_liq += 1
+    counts[0] = n_sim
+    counts[1] = n_liq
     return lo, cut, ordered, k
 
 

@@ -148,6 +148,7 @@ def recv_chunks(part, chunk_ns: int, load=None):
 
 
 _INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+_NO_ORDER = np.zeros(0, np.int64)  # (the rows are in receive-time order as they are)
 
 
 class _Fuse:
@@ -163,16 +164,35 @@ class _Fuse:
         self.o = self.so = 0  # events and simulator rows handed out so far
         self.passes = 0  # compiled passes run (one per read, and one per cut of a whole load)
 
-    def __call__(self, carry, raw, order, k: int, n_sym: int):
-        """(the chunk as a :class:`_Chunk`, or None when no row of it is kept; the next carry)."""
+    def read(self, carry, raw, margin: int, n_sym: int, whole: bool = False):
+        """One read: (the earliest receive time of ``raw``, the cut, the rows before it (``k``), the
+        chunk as a :class:`_Chunk` or None when no row of it is kept, the next carry).  ``carry``: the
+        rows of the previous read not yet handed out; ``raw``: the read, in event-time order;
+        ``margin``: a receive time is at most this before its event time; ``whole``: every row goes to
+        the chunk (a whole load cut in time)."""
+        from liqcore._jit import chunks as K
+
+        ts = np.empty(len(carry) + len(raw), np.int64)
+        counts = np.zeros(2, np.int64)
+        lo, cut, ordered, k = K.recv_plan(carry, raw, int(margin), bool(whole), ts, counts)
+        # stable: the carried events (earlier event times) keep their place among equal receive times
+        order = _NO_ORDER if ordered or whole else np.argsort(ts, kind="stable")
+        del ts
+        ch, rest = self(carry, raw, order, int(k), n_sym, counts)
+        return int(lo), int(cut), int(k), ch, rest
+
+    def __call__(self, carry, raw, order, k: int, n_sym: int, counts):
+        """(the chunk as a :class:`_Chunk`, or None when no row of it is kept; the next carry) of the
+        first ``k`` rows of ``carry`` + ``raw`` in ``order``; ``counts``: the trade prints and funding
+        events, and the liquidations, among them (:func:`liqcore._jit.chunks.recv_plan`)."""
         from liqcore._jit import chunks as K
         from liqcore.execution.events import GRID_PRINTS
 
         dt = raw.dtype
         n = len(carry) + len(raw)
         out, rest = np.empty(k, dt), np.empty(n - k, dt)
-        ts, liq = np.empty(k, np.int64), np.empty(k, np.int64)
-        cap = 0 if self.book else k  # (capacities: pages never written are never touched)
+        ts, liq = np.empty(k, np.int64), np.empty(int(counts[1]), np.int64)
+        cap = 0 if self.book else int(counts[0])
         sim, sim_ts, kept = np.empty(cap, dt), np.empty(cap, np.int64), np.empty(cap, np.int64)
         gate = self.gate
         if gate is not None and gate.on:
@@ -184,7 +204,7 @@ class _Fuse:
         grid_px, grid_sym = np.empty(g_cap), np.empty(g_cap, np.int64)
         d = self.delays
         stride, seen = (int(d.stride), int(d.seen)) if d is not None else (_INT64_MAX, 1)
-        delay = np.empty(k // stride + 1 if d is not None else 0, np.int64)
+        delay = np.empty(k // stride + 1 if d is not None else 0, np.int64)  # (at most)
         kinds, stat = np.zeros(256, np.int64), np.zeros(K.N_STAT, np.int64)
         K.fuse_chunk(carry, raw, order, int(k), self.lo, self.hi, self.book, self.clean, out, rest, ts, sim, sim_ts,
                      kept, liq, need, grid_px, grid_sym, stride, seen, delay, kinds, stat)
@@ -226,8 +246,6 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
     passes: the plan over its two time columns (:func:`liqcore._jit.chunks.recv_plan`: the cut and
     whether it is in receive-time order; a stable sort of the receive times when not) and the chunk's
     pass, which moves each row once, into the chunk or the next carry."""
-    from liqcore._jit import chunks as K
-
     fuse = fuse if fuse is not None else _Fuse(book=book, lo=recv_lo, hi=recv_hi, gate=gate, delays=delays,
                                                clean=clean)
     src = part.source
@@ -244,13 +262,12 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
             yield _Chunk(ev, 0, 0, book=book), reg
             return
         none = np.zeros(0, ev.dtype)
-        no_order = np.zeros(0, np.int64)
         t = int(ts[0])
         i = 0
         while i < len(ev):
             j = int(np.searchsorted(ts, t + chunk_ns, "left"))
             if j > i:
-                ch, _rest = fuse(none, ev[i:j], no_order, j - i, len(reg))
+                ch = fuse.read(none, ev[i:j], 0, len(reg), whole=True)[3]
                 if ch is not None:
                     yield ch, reg
             i, t = j, t + chunk_ns
@@ -263,22 +280,17 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
             continue
         if carry is None:
             carry = np.zeros(0, raw.dtype)
-        ts = np.empty(len(carry) + len(raw), np.int64)
-        lo, cut, ordered, k = K.recv_plan(carry, raw, margin, ts)
-        if handed is not None and int(lo) < handed:
+        lo, cut, k, ch, carry = fuse.read(carry, raw, margin, len(reg))
+        if handed is not None and lo < handed:
             raise NotStreamable("a receive time earlier than a chunk already handed out")
-        # stable: the carried events (earlier event times) keep their place among equal receive times
-        order = np.zeros(0, np.int64) if ordered else np.argsort(ts, kind="stable")
-        del ts
-        ch, carry = fuse(carry, raw, order, int(k), len(reg))
-        del raw, order  # the next range is read while only the chunk handed out is held
+        del raw  # the next range is read while only the chunk handed out is held
         if k:
-            handed = int(cut)
+            handed = cut
             if ch is not None:
                 yield ch, reg
         del ch
     if carry is not None and len(carry):
-        ch, _rest = fuse(np.zeros(0, carry.dtype), carry, np.zeros(0, np.int64), len(carry), len(reg))
+        ch = fuse.read(np.zeros(0, carry.dtype), carry, 0, len(reg), whole=True)[3]
         if ch is not None:
             yield ch, reg
 

@@ -1,0 +1,86 @@
+"""Twin of ``liqcore/_jit/chunks.py``: one read's plan and its chunk's one pass, written row by row for
+reading.  Same arguments, same outputs (arrays filled in place, ``stat`` by the kernel's ``S_*`` slots)."""
+from __future__ import annotations
+
+import math
+
+from liqcore.types import Flag, Kind
+
+S_ROWS, S_KEPT, S_LIQ, S_GRID, S_DELAY, S_N_REC, S_N_EST, S_CHEAPEST, S_BAD_TRADE, S_BAD_FUNDING, S_MAX_SID = range(11)
+
+
+def recv_plan(carry, raw, margin, whole, ts, counts):
+    """(earliest receive time of ``raw``, cut = latest event time of ``raw`` - ``margin``, whether the
+    receive times of ``carry`` then ``raw`` (written to ``ts``) are in order, ``k``: the rows received
+    before the cut, or every row when ``whole``); ``counts``: among those rows, the trade prints and
+    funding events, and the liquidations."""
+    rows = list(carry) + list(raw)
+    times = [int(r["ts_recv"]) for r in rows]
+    ts[:] = times
+    lo = min(int(r["ts_recv"]) for r in raw)
+    cut = max(int(r["ts_event"]) for r in raw) - int(margin)
+    ordered = all(b >= a for a, b in zip(times, times[1:]))
+    before = [r for r in rows if whole or int(r["ts_recv"]) < cut]
+    counts[0] = sum(1 for r in before if int(r["kind"]) in (int(Kind.TRADE), int(Kind.FUNDING)))
+    counts[1] = sum(1 for r in before if int(r["kind"]) == int(Kind.LIQUIDATION))
+    return lo, cut, ordered, len(before)
+
+
+def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, sim_ts, kept, liq, need, grid_px,
+               grid_sym, stride, seen, delay, kinds, stat):
+    """The chunk (``out``) and the next carry (``rest``) of ``carry`` + ``raw``, with what the chunk
+    holds summed up; the rules are the kernel module's docstring."""
+    rows = list(carry) + list(raw)
+    sequence = [rows[j] for j in order] if len(order) else rows
+    chunk_rows, rest_rows = sequence[:k], sequence[k:]
+    for r, row in enumerate(rest_rows):
+        rest[r] = row
+    m = n_kept = n_liq = n_grid = n_delay = n_rec = n_est = bad_trade = bad_funding = 0
+    cheapest, cheapest_notional, first_trade, max_sid = -1, None, -1, -1
+    for row in chunk_rows:
+        t = int(row["ts_recv"])
+        if not lo <= t < hi:  # outside the receive-time span: not in the chunk
+            continue
+        out[m] = row
+        e = out[m]
+        kind, price = int(e["kind"]), float(e["price"])
+        if clean and kind == int(Kind.TRADE) and not (math.isfinite(price) and price > 0):
+            e["kind"], kind = 0, 0
+            bad_trade += 1
+        elif clean and kind == int(Kind.FUNDING) and not math.isfinite(price):
+            e["kind"], kind = 0, 0
+            bad_funding += 1
+        kinds[kind & 255] += 1
+        ts[m] = t
+        if kind == int(Kind.TRADE):
+            sid = int(e["symbol_id"])
+            max_sid = max(max_sid, sid)
+            if 0 <= sid < len(need) and need[sid] > 0:  # the price grid still needs this symbol's prints
+                grid_px[n_grid], grid_sym[n_grid] = price, sid
+                n_grid += 1
+                need[sid] -= 1
+            if first_trade < 0:
+                first_trade = m
+            notional = price * float(e["qty"])
+            if cheapest_notional is None or not math.isnan(cheapest_notional):  # the first NaN stays the cheapest
+                if math.isnan(notional) or notional < (math.inf if cheapest_notional is None else cheapest_notional):
+                    cheapest, cheapest_notional = m, notional
+        elif kind == int(Kind.LIQUIDATION):
+            liq[n_liq] = m
+            n_liq += 1
+        if not book and kind in (int(Kind.TRADE), int(Kind.FUNDING)):  # the simulator's rows
+            sim[n_kept], sim_ts[n_kept], kept[n_kept] = e, t, m
+            n_kept += 1
+        if int(e["flags"]) & int(Flag.RECV_ESTIMATED):
+            n_est += 1
+        else:
+            if (seen + n_rec) % stride == 0:  # every stride-th recorded row, counted over the chunks
+                delay[n_delay] = t - int(e["ts_event"])
+                n_delay += 1
+            n_rec += 1
+        m += 1
+    if cheapest < 0:
+        cheapest = first_trade
+    stat[:] = [m, n_kept, n_liq, n_grid, n_delay, n_rec, n_est, cheapest, bad_trade, bad_funding, max_sid]
+    return None
+
