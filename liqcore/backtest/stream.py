@@ -219,7 +219,7 @@ class _Fuse:
         bad = {"bad_trade_price": int(stat[K.S_BAD_TRADE]), "bad_funding_rate": int(stat[K.S_BAD_FUNDING])}
         ch.dropped = {r: v for r, v in bad.items() if v}
         if self.book:
-            ch.kept, ch.sim, ch.sim_ts = np.arange(m), ch.events, ch.ts
+            ch.kept, ch.sim, ch.sim_ts = None, ch.events, ch.ts  # every row goes to the simulator
         else:
             nk = int(stat[K.S_KEPT])
             ch.kept, ch.sim, ch.sim_ts = kept[:nk], sim[:nk], sim_ts[:nk]
@@ -329,8 +329,7 @@ class _Cell:
             r = rec[m]
             self.rec_max = max(self.rec_max or int(r["confirm_recv_ns"].max()), int(r["confirm_recv_ns"].max()))
             self._add(r, ni_glob[m])
-        j0 = int(np.searchsorted(chunk.kept, i0, "left"))
-        j1 = int(np.searchsorted(chunk.kept, i1, "left"))
+        j0, j1 = chunk.sim_pos(i0), chunk.sim_pos(i1)
         if self.base is None and (j1 > j0 or i1 > i0):
             self.base = chunk.so + j0  # the window's prints start here (as the whole run cuts them)
         if j1 <= j0 or self.carry is None or not len(self.carry[0]):
@@ -462,7 +461,7 @@ class _Chunk:
         self.events, self.o, self.so = ev, o, so
         self.ts = np.ascontiguousarray(ev["ts_recv"])
         if book:  # most rows are the book's: the simulator reads the chunk as it is (it skips the other kinds)
-            self.kept = np.arange(len(ev))
+            self.kept = None  # every row: the chunk position is the simulator's
             self.sim = ev
             self.sim_ts = self.ts
             return
@@ -499,10 +498,18 @@ class _Chunk:
             return self.events[self.liq]
         return self.events[self.events["kind"] == int(Kind.LIQUIDATION)].copy()
 
+    def sim_pos(self, i: int) -> int:
+        """The simulator's first row at or after chunk position ``i``."""
+        if self.kept is None:
+            return min(max(int(i), 0), len(self.sim))
+        return int(np.searchsorted(self.kept, i, "left"))
+
     def sim_index(self, idx):
         """Global event indices (in this chunk) -> global print indices, with the whole run's tie
         order (:meth:`liqcore.backtest.sweeps.Prepared.sim_index`)."""
         loc = np.asarray(idx, dtype=np.int64) - self.o
+        if self.kept is None:  # every row is the simulator's (what the search below gives on 0, 1, 2...)
+            return np.clip(loc, -1, len(self.sim) - 1) + self.so
         k = np.searchsorted(self.kept, loc, "left")
         is_kept = (k < len(self.kept)) & (self.kept[np.minimum(k, max(len(self.kept) - 1, 0))] == loc) \
             if len(self.kept) else np.zeros(len(loc), dtype=bool)
