@@ -119,6 +119,7 @@ def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, si
     max_sid = -1
     r = 0
     n_need = len(need)
+    nxt = (stride - seen % stride) % stride  # the next recorded row (counted in this chunk) sampled
     for i in range(n):
         j = order[i] if len(order) else i
         if i >= k:
@@ -183,9 +184,10 @@ def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, si
         if e.flags & _RECV_ESTIMATED:
             n_est += 1
         else:
-            if (seen + n_rec) % stride == 0:
+            if n_rec == nxt:  # (seen + n_rec) % stride == 0
                 delay[n_delay] = t - e.ts_event
                 n_delay += 1
+                nxt += stride
             n_rec += 1
         m += 1
     if cheap < 0:
