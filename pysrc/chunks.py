@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from liqcore.types import Flag, Kind
 
 S_ROWS, S_KEPT, S_LIQ, S_GRID, S_DELAY, S_N_REC, S_N_EST, S_CHEAPEST, S_BAD_TRADE, S_BAD_FUNDING, S_MAX_SID = range(11)
 
 
-def recv_plan(carry, raw, margin, whole, ts, counts):
-    """(earliest receive time of ``raw``, cut = latest event time of ``raw`` - ``margin``, whether the
-    receive times of ``carry`` then ``raw`` (written to ``ts``) are in order, ``k``: the rows received
-    before the cut, or every row when ``whole``); ``counts``: among those rows, the trade prints and
-    funding events, and the liquidations."""
+def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
+    """With ``fill_ns`` >= 0, each row of ``raw`` without a receive time (-1) gets ``ts_event + fill_ns``
+    and the RECV_ESTIMATED flag (in place); then (earliest receive time of ``raw``, cut = latest event
+    time of ``raw`` - ``margin``, whether the receive times of ``carry`` then ``raw`` (written to ``ts``)
+    are in order, ``k``: the rows received before the cut, or every row when ``whole``); ``counts``:
+    among those rows, the trade prints and funding events, and the liquidations."""
+    if fill_ns >= 0:
+        for r in raw:
+            if int(r["ts_recv"]) == -1:
+                r["ts_recv"] = int(r["ts_event"]) + int(fill_ns)
+                r["flags"] = int(r["flags"]) | int(Flag.RECV_ESTIMATED)
     rows = list(carry) + list(raw)
     times = [int(r["ts_recv"]) for r in rows]
     ts[:] = times
@@ -84,3 +92,38 @@ def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, si
     stat[:] = [m, n_kept, n_liq, n_grid, n_delay, n_rec, n_est, cheapest, bad_trade, bad_funding, max_sid]
     return None
 
+
+def numpy_passes_read(carry, raw, margin, lo, hi, book, n_sym, gate_seen, delays, o, so):
+    """One read through the numpy passes the chunked backtest ran before :func:`fuse_chunk` (their code,
+    kept as the second oracle and the benches' baseline): join the carry, receive-time order (a gather),
+    cut, copy the rest, keep the receive-time span ``[lo, hi)``, clean the prints and gather the print
+    array (:class:`liqcore.backtest.stream._Chunk`), then the grid's prints (``gate_seen``: prints the
+    grid has per symbol), the receive delays (``delays``, a ``_Delays``), the cheapest trade, the
+    liquidations, the kinds present and the quote test, each a pass of its own.  Returns (``k``, None
+    or (the chunk, its summary), the next carry)."""
+    from liqcore.backtest.stream import _Chunk, cheapest_trade, span_mask
+    from liqcore.execution.events import GRID_PRINTS, prepare_events
+
+    ev = raw if not len(carry) else np.concatenate([carry, raw])
+    ev = prepare_events(ev)
+    cut = int(raw["ts_event"].max()) - margin
+    k = int(np.searchsorted(ev["ts_recv"], cut, "left"))
+    rest = ev[k:].copy()
+    chunk = ev[:k]
+    chunk = chunk[span_mask(chunk["ts_recv"], lo, hi)]
+    if not len(chunk):
+        return k, None, rest
+    ch = _Chunk(chunk, o, so, book=book)
+    ev = ch.events
+    is_trade = ev["kind"] == int(Kind.TRADE)
+    sym, px = ev["symbol_id"][is_trade], ev["price"][is_trade]
+    grid = {}
+    for sid in range(n_sym):
+        have = gate_seen.get(sid, 0)
+        if have < GRID_PRINTS:
+            grid[sid] = px[sym == sid][:GRID_PRINTS - have]
+    delays.add(ev)
+    summary = dict(cheapest=cheapest_trade(ev, None), liqs=ev[ev["kind"] == int(Kind.LIQUIDATION)].copy(),
+                   kinds={int(x) for x in np.flatnonzero(np.bincount(ev["kind"].astype(np.int64)))},
+                   has_quote=bool((ev["kind"] == int(Kind.QUOTE)).any()), grid=grid)
+    return k, (ch, summary), rest

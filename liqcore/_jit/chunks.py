@@ -1,6 +1,7 @@
 """One pass from the read to the simulator: a chunk of events in receive-time order, cut, cleaned and
 summed up in one compiled pass (:func:`fuse_chunk`), after a short plan over its two time columns
-(:func:`recv_plan`).  The readable twin is ``pysrc/chunks.py``.
+(:func:`recv_plan`, which also fills the receive times not recorded).  The readable twin is
+``pysrc/chunks.py``.
 
 The chunked backtest (:mod:`liqcore.backtest.stream`) used to walk each chunk through a dozen numpy
 passes, each a copy or a mask of the whole chunk: join the carried rows to the read, check the receive
@@ -47,11 +48,15 @@ _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
 _LIQUIDATION = int(Kind.LIQUIDATION)
 _RECV_ESTIMATED = int(Flag.RECV_ESTIMATED)
+_RECV_UNKNOWN = -1  # ts_recv of an event recorded without one (liqcore.venues.common.RECV_UNKNOWN)
 
 
 @njit(cache=True, nogil=True)
-def recv_plan(carry, raw, margin, whole, ts, counts):
-    """The plan of one read: ``ts`` gets the receive times of ``carry`` then ``raw``; returns (the
+def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
+    """The plan of one read: with ``fill_ns`` >= 0, a row of ``raw`` recorded without a receive time
+    (``ts_recv`` -1) gets ``ts_event + fill_ns`` and the RECV_ESTIMATED flag, in place (what
+    :func:`liqcore.venues.common.fill_recv` does); ``ts`` gets the receive times of ``carry`` then
+    ``raw``; returns (the
     earliest receive time of ``raw``, the cut: its latest event time - ``margin``, whether ``ts`` is in
     order, ``k``: the rows received before the cut; ``whole``: every row).  ``counts`` gets, among those
     ``k`` rows, the trade prints and funding events (``counts[0]``) and the liquidations
@@ -71,6 +76,10 @@ def recv_plan(carry, raw, margin, whole, ts, counts):
     for j in range(nr):
         t = raw[j].ts_recv
         e = raw[j].ts_event
+        if fill_ns >= 0 and t == _RECV_UNKNOWN:
+            t = e + fill_ns
+            raw[j].ts_recv = t
+            raw[j].flags |= _RECV_ESTIMATED
         if j == 0 or t < lo:
             lo = t
         if j == 0 or e > hi:

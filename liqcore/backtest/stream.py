@@ -62,10 +62,10 @@ def boundary_tail(tail: np.ndarray, te: np.ndarray, o: int, jump: int) -> np.nda
 
 # ------------------------------------------------------------------------------------------ chunks
 def _dataset_chunks(part, chunk_ns: int):
-    """Raw event arrays of consecutive event-time ranges of a dataset partition (one registry)."""
+    """Raw event arrays of consecutive event-time ranges of a dataset partition (one registry), with
+    the receive times not recorded still unknown (the read's plan fills them: :meth:`_Fuse.read`)."""
     from liqcore.io.dataset import check_selection, load_dataset
     from liqcore.types import SymbolRegistry
-    from liqcore.venues.common import fill_recv
 
     src = part.source
     try:
@@ -89,7 +89,6 @@ def _dataset_chunks(part, chunk_ns: int):
         res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=a, end_ns=b,
                            max_clock_skew_ns=src.max_clock_skew_ns, check=False, registry=reg,
                            trade_ids=False, partitions=sel)
-        fill_recv(res.events, src.feed_latency_ns)
         if len(reg) > 1:
             raise NotStreamable("the partition holds more than one (venue, symbol) pair")
         ev = res.events
@@ -164,17 +163,18 @@ class _Fuse:
         self.o = self.so = 0  # events and simulator rows handed out so far
         self.passes = 0  # compiled passes run (one per read, and one per cut of a whole load)
 
-    def read(self, carry, raw, margin: int, n_sym: int, whole: bool = False):
+    def read(self, carry, raw, margin: int, n_sym: int, whole: bool = False, fill_ns: int = -1):
         """One read: (the earliest receive time of ``raw``, the cut, the rows before it (``k``), the
         chunk as a :class:`_Chunk` or None when no row of it is kept, the next carry).  ``carry``: the
         rows of the previous read not yet handed out; ``raw``: the read, in event-time order;
         ``margin``: a receive time is at most this before its event time; ``whole``: every row goes to
-        the chunk (a whole load cut in time)."""
+        the chunk (a whole load cut in time); ``fill_ns`` >= 0: a row of ``raw`` without a receive time
+        is given ``ts_event + fill_ns`` (flag RECV_ESTIMATED; ``raw`` changed in place)."""
         from liqcore._jit import chunks as K
 
         ts = np.empty(len(carry) + len(raw), np.int64)
         counts = np.zeros(2, np.int64)
-        lo, cut, ordered, k = K.recv_plan(carry, raw, int(margin), bool(whole), ts, counts)
+        lo, cut, ordered, k = K.recv_plan(carry, raw, int(margin), bool(whole), int(fill_ns), ts, counts)
         # stable: the carried events (earlier event times) keep their place among equal receive times
         order = _NO_ORDER if ordered or whole else np.argsort(ts, kind="stable")
         del ts
@@ -249,9 +249,11 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
     fuse = fuse if fuse is not None else _Fuse(book=book, lo=recv_lo, hi=recv_hi, gate=gate, delays=delays,
                                                clean=clean)
     src = part.source
+    fill_ns = -1  # (receive times filled by the reader)
     if src.kind == "dataset":
         raw_parts = _dataset_chunks(part, chunk_ns)
         margin = int(src.max_clock_skew_ns or 0)  # a receive time is at most this before its event time
+        fill_ns = int(src.feed_latency_ns or 0)  # a receive time not recorded: the event time + feed latency
     elif src.kind == "synthetic" and len(part.symbols) == 1:
         raw_parts = _synthetic_chunks(part, chunk_ns)
         margin = 0  # received after the event
@@ -280,7 +282,7 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
             continue
         if carry is None:
             carry = np.zeros(0, raw.dtype)
-        lo, cut, k, ch, carry = fuse.read(carry, raw, margin, len(reg))
+        lo, cut, k, ch, carry = fuse.read(carry, raw, margin, len(reg), fill_ns=fill_ns)
         if handed is not None and lo < handed:
             raise NotStreamable("a receive time earlier than a chunk already handed out")
         del raw  # the next range is read while only the chunk handed out is held

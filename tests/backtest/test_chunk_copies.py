@@ -46,7 +46,8 @@ def test_one_read_allocates_the_events_once(book, carried):
     passes -- join, ordered gather, carry copy, masks, print gather, time copies -- did not."""
     from liqcore.backtest import chunked as C
     from liqcore.backtest import stream as ST
-    from tests.kernels.test_chunk_pass_property import _events, _old_read
+    from pysrc.chunks import numpy_passes_read
+    from tests.kernels.test_chunk_pass_property import _events
 
     ev = _events(3, N + carried, n_sym=1)
     carry = ev[:carried][np.argsort(ev["ts_recv"][:carried], kind="stable")].copy()
@@ -61,5 +62,5 @@ def test_one_read_allocates_the_events_once(book, carried):
     assert new <= bound, f"the fused read allocated {new / len(ev):.1f} B per event row; bound {bound / len(ev):.1f}"
     del ch, rest
 
-    old, _r = _peak(lambda: _old_read(carry, raw, 0, None, None, book, 1, {}, C._Delays(), 0, 0))
+    old, _r = _peak(lambda: numpy_passes_read(carry, raw, 0, None, None, book, 1, {}, C._Delays(), 0, 0))
     assert old > bound, f"the old passes allocated {old / len(ev):.1f} B per event row"

@@ -81,9 +81,9 @@ def _same_arrays(a: dict, b: dict):
        margin=hs.sampled_from([0, S // 2, 3 * S]), whole=hs.booleans(), sort=hs.booleans(), book=hs.booleans(),
        clean=hs.booleans(), span=hs.sampled_from(["open", "low", "high", "both"]),
        need=hs.lists(hs.integers(0, 40), max_size=3), stride=hs.sampled_from([1, 2, 3, 8]),
-       seen=hs.integers(0, 20))
+       seen=hs.integers(0, 20), fill=hs.sampled_from([-1, 0, 7 * S // 1000]), unknown=hs.floats(0, 0.5))
 def test_the_kernels_equal_their_twin(seed, n_carry, n_raw, margin, whole, sort, book, clean, span, need, stride,
-                                      seen):
+                                      seen, fill, unknown):
     """recv_plan and fuse_chunk, compiled, give the twin's outputs exactly, over carries, reads, cuts,
     orders, spans, fill rules, the grid's needs and the delays' strides."""
     from liqcore._jit import chunks as K
@@ -91,13 +91,16 @@ def test_the_kernels_equal_their_twin(seed, n_carry, n_raw, margin, whole, sort,
     ev = _events(seed, n_carry + n_raw)
     carry = ev[:n_carry][np.argsort(ev["ts_recv"][:n_carry], kind="stable")] if sort else ev[:n_carry].copy()
     raw = ev[n_carry:].copy()
+    raw["ts_recv"][np.random.default_rng(seed).random(n_raw) < unknown] = -1  # recorded without a receive time
     plans = []
     for mod in (K, twin):
         ts, counts = np.zeros(n_carry + n_raw, np.int64), np.zeros(2, np.int64)
-        plans.append((tuple(int(x) for x in mod.recv_plan(carry, raw, margin, whole, ts, counts)), ts, counts))
-    assert plans[0][0] == plans[1][0]
+        read = raw.copy()
+        plan = mod.recv_plan(carry, read, margin, whole, fill, ts, counts)
+        plans.append((tuple(int(x) for x in plan), ts, counts, read))
+    assert plans[0][0] == plans[1][0] and plans[0][3].tobytes() == plans[1][3].tobytes()
     assert np.array_equal(plans[0][1], plans[1][1]) and np.array_equal(plans[0][2], plans[1][2])
-    (_lo, _cut, ordered, k), ts, counts = plans[0]
+    (_lo, _cut, ordered, k), ts, counts, raw = plans[0]
     order = np.zeros(0, np.int64) if ordered else np.argsort(ts, kind="stable")
     t = np.sort(ts)
     lo = int(t[len(t) // 4]) if span in ("low", "both") else int(np.iinfo(np.int64).min)
@@ -109,36 +112,6 @@ def test_the_kernels_equal_their_twin(seed, n_carry, n_raw, margin, whole, sort,
 
 
 # ------------------------------------------------------------------------------ fused == the old passes
-def _old_read(carry, raw, margin, lo, hi, book, n_sym, gate_seen, delays, o, so):
-    """One read through the passes the chunked backtest ran before the fused pass (its code, kept)."""
-    from liqcore.backtest.stream import _Chunk, cheapest_trade, span_mask
-    from liqcore.execution.events import GRID_PRINTS, prepare_events
-
-    ev = raw if not len(carry) else np.concatenate([carry, raw])
-    ev = prepare_events(ev)
-    cut = int(raw["ts_event"].max()) - margin
-    k = int(np.searchsorted(ev["ts_recv"], cut, "left"))
-    rest = ev[k:].copy()
-    chunk = ev[:k]
-    chunk = chunk[span_mask(chunk["ts_recv"], lo, hi)]
-    if not len(chunk):
-        return k, None, rest
-    ch = _Chunk(chunk, o, so, book=book)
-    ev = ch.events
-    is_trade = ev["kind"] == int(Kind.TRADE)
-    sym, px = ev["symbol_id"][is_trade], ev["price"][is_trade]
-    grid = {}
-    for sid in range(n_sym):
-        have = gate_seen.get(sid, 0)
-        if have < GRID_PRINTS:
-            grid[sid] = px[sym == sid][:GRID_PRINTS - have]
-    delays.add(ev)
-    summary = dict(cheapest=cheapest_trade(ev, None), liqs=ev[ev["kind"] == int(Kind.LIQUIDATION)].copy(),
-                   kinds={int(x) for x in np.flatnonzero(np.bincount(ev["kind"].astype(np.int64)))},
-                   has_quote=bool((ev["kind"] == int(Kind.QUOTE)).any()), grid=grid)
-    return k, (ch, summary), rest
-
-
 def _reads(ev: np.ndarray, n_parts: int, seed: int):
     """``ev`` (event-time order) cut into ``n_parts`` consecutive reads of random sizes."""
     rng = np.random.default_rng(seed)
@@ -151,6 +124,7 @@ def _same_reads(ev, n_parts, seed, margin, book, span, grid_prints, monkeypatch)
     from liqcore.backtest import chunked as C
     from liqcore.backtest import stream as ST
     from liqcore.execution import events as E
+    from liqcore.venues.common import fill_recv
 
     monkeypatch.setattr(E, "GRID_PRINTS", grid_prints)
     monkeypatch.setattr(C, "LATENCY_SAMPLE", 40)  # the delays' stride doubles within the test
@@ -165,15 +139,22 @@ def _same_reads(ev, n_parts, seed, margin, book, span, grid_prints, monkeypatch)
     o = so = 0
     chunks = 0
     parts = _reads(ev, n_parts, seed)
+    unknown = np.random.default_rng(seed).random(len(ev)) < 0.1  # recorded without a receive time
     for i, raw in enumerate(parts):
         last = i == len(parts) - 1
-        k_old, old, carry_old = _old_read(carry_old, raw, margin, lo, hi, book, n_sym, gate.seen, d_old, o, so)
-        _lo, _cut, k_new, ch, carry_new = fuse.read(carry_new, raw, margin, n_sym)
+        read = raw.copy()
+        read["ts_recv"][unknown[:len(read)]] = -1
+        unknown = unknown[len(read):]
+        filled = fill_recv(read.copy(), 3 * S // 1000)  # (the reader filled them before the old passes)
+        k_old, old, carry_old = twin.numpy_passes_read(carry_old, filled, margin, lo, hi, book, n_sym, gate.seen,
+                                                       d_old, o, so)
+        _lo, _cut, k_new, ch, carry_new = fuse.read(carry_new, read, margin, n_sym, fill_ns=3 * S // 1000)
+        assert read.tobytes() == filled.tobytes()  # the plan filled them in place, as the reader did
         assert k_new == k_old and carry_new.tobytes() == carry_old.tobytes()
         for final in ((False, True) if last else (False,)):
             if final:  # the last carry, handed out whole
-                k_old, old, _r = _old_read(np.zeros(0, EVENT_DTYPE), carry_old, -(1 << 62), lo, hi, book, n_sym,
-                                           gate.seen, d_old, o, so)
+                k_old, old, _r = twin.numpy_passes_read(np.zeros(0, EVENT_DTYPE), carry_old, -(1 << 62), lo, hi,
+                                                        book, n_sym, gate.seen, d_old, o, so)
                 ch = fuse.read(np.zeros(0, EVENT_DTYPE), carry_new, 0, n_sym, whole=True)[3]
             assert (ch is None) == (old is None)
             if ch is None:
