@@ -16,7 +16,8 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
     and the RECV_ESTIMATED flag (in place); then (earliest receive time of ``raw``, cut = latest event
     time of ``raw`` - ``margin``, whether the receive times of ``carry`` then ``raw`` (written to ``ts``)
     are in order, ``k``: the rows received before the cut, or every row when ``whole``); ``counts``:
-    among those rows, the trade prints and funding events, and the liquidations."""
+    among those rows, the trade prints and funding events, the liquidations, the rows with a recorded
+    receive time."""
     if fill_ns >= 0:
         for r in raw:
             if int(r["ts_recv"]) == -1:
@@ -31,6 +32,7 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
     before = [r for r in rows if whole or int(r["ts_recv"]) < cut]
     counts[0] = sum(1 for r in before if int(r["kind"]) in (int(Kind.TRADE), int(Kind.FUNDING)))
     counts[1] = sum(1 for r in before if int(r["kind"]) == int(Kind.LIQUIDATION))
+    counts[2] = sum(1 for r in before if not int(r["flags"]) & int(Flag.RECV_ESTIMATED))
     return lo, cut, ordered, len(before)
 
 

@@ -59,8 +59,8 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
     ``raw``; returns (the
     earliest receive time of ``raw``, the cut: its latest event time - ``margin``, whether ``ts`` is in
     order, ``k``: the rows received before the cut; ``whole``: every row).  ``counts`` gets, among those
-    ``k`` rows, the trade prints and funding events (``counts[0]``) and the liquidations
-    (``counts[1]``): the room :func:`fuse_chunk` needs for them."""
+    ``k`` rows, the trade prints and funding events (``counts[0]``), the liquidations (``counts[1]``)
+    and the rows with a recorded receive time (``counts[2]``): the room :func:`fuse_chunk` needs."""
     nc = len(carry)
     nr = len(raw)
     lo = np.int64(0)
@@ -92,16 +92,21 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
     k = 0
     n_sim = 0
     n_liq = 0
+    n_rec = 0
     for i in range(nc + nr):
         if whole or ts[i] < cut:
             k += 1
             kind = np.int64(carry[i].kind) if i < nc else np.int64(raw[i - nc].kind)
+            flags = carry[i].flags if i < nc else raw[i - nc].flags
             if kind == _TRADE or kind == _FUNDING:
                 n_sim += 1
             elif kind == _LIQUIDATION:
                 n_liq += 1
+            if not flags & _RECV_ESTIMATED:
+                n_rec += 1
     counts[0] = n_sim
     counts[1] = n_liq
+    counts[2] = n_rec
     return lo, cut, ordered, k
 
 

@@ -125,14 +125,15 @@ class _Delays:
         est = (ev["flags"] & int(Flag.RECV_ESTIMATED)) != 0
         d = (ev["ts_recv"][~est] - ev["ts_event"][~est]).astype(np.int64)
         first = (-self.seen) % self.stride  # the global positions 0, stride, 2*stride...
-        self.add_sample(d[first::self.stride], len(d), int(est.sum()))
+        # a copy: a strided view would keep the chunk's whole array alive
+        self.add_sample(d[first::self.stride].copy(), len(d), int(est.sum()))
 
     def add_sample(self, d, n_rec: int, n_est: int):
         """The delays ``d`` of a chunk's recorded events at the global positions 0, stride, 2 x stride...
         (of its ``n_rec`` recorded events; ``n_est`` more had an estimated receive time)."""
         self.n_est += int(n_est)
         self.seen += int(n_rec)
-        d = np.array(d, np.int64)  # a copy: a view would keep the chunk's whole array alive
+        d = np.asarray(d, np.int64)  # (an array of its own: no view of a chunk)
         self.parts.append(d)
         self.n += len(d)
         while self.n > LATENCY_SAMPLE:

@@ -173,7 +173,7 @@ class _Fuse:
         from liqcore._jit import chunks as K
 
         ts = np.empty(len(carry) + len(raw), np.int64)
-        counts = np.zeros(2, np.int64)
+        counts = np.zeros(3, np.int64)
         lo, cut, ordered, k = K.recv_plan(carry, raw, int(margin), bool(whole), int(fill_ns), ts, counts)
         # stable: the carried events (earlier event times) keep their place among equal receive times
         order = _NO_ORDER if ordered or whole else np.argsort(ts, kind="stable")
@@ -184,7 +184,8 @@ class _Fuse:
     def __call__(self, carry, raw, order, k: int, n_sym: int, counts):
         """(the chunk as a :class:`_Chunk`, or None when no row of it is kept; the next carry) of the
         first ``k`` rows of ``carry`` + ``raw`` in ``order``; ``counts``: the trade prints and funding
-        events, and the liquidations, among them (:func:`liqcore._jit.chunks.recv_plan`)."""
+        events, the liquidations and the rows with a recorded receive time among them
+        (:func:`liqcore._jit.chunks.recv_plan`)."""
         from liqcore._jit import chunks as K
         from liqcore.execution.events import GRID_PRINTS
 
@@ -204,14 +205,16 @@ class _Fuse:
         grid_px, grid_sym = np.empty(g_cap), np.empty(g_cap, np.int64)
         d = self.delays
         stride, seen = (int(d.stride), int(d.seen)) if d is not None else (_INT64_MAX, 1)
-        delay = np.empty(k // stride + 1 if d is not None else 0, np.int64)  # (at most)
+        first = (-seen) % stride  # the first recorded row sampled (the global positions 0, stride, 2 x stride...)
+        delay = np.empty(max(0, -(-(int(counts[2]) - first) // stride)) if d is not None else 0, np.int64)
         kinds, stat = np.zeros(256, np.int64), np.zeros(K.N_STAT, np.int64)
         K.fuse_chunk(carry, raw, order, int(k), self.lo, self.hi, self.book, self.clean, out, rest, ts, sim, sim_ts,
                      kept, liq, need, grid_px, grid_sym, stride, seen, delay, kinds, stat)
         self.passes += 1
         m = int(stat[K.S_ROWS])
-        if d is not None:
-            d.add_sample(delay[:int(stat[K.S_DELAY])], int(stat[K.S_N_REC]), int(stat[K.S_N_EST]))
+        if d is not None:  # (a copy only when rows outside [lo, hi) left part of the room unused)
+            nd = int(stat[K.S_DELAY])
+            d.add_sample(delay if nd == len(delay) else delay[:nd].copy(), int(stat[K.S_N_REC]), int(stat[K.S_N_EST]))
         if not m:
             return None, rest
         ch = _Chunk.__new__(_Chunk)

@@ -94,7 +94,7 @@ def test_the_kernels_equal_their_twin(seed, n_carry, n_raw, margin, whole, sort,
     raw["ts_recv"][np.random.default_rng(seed).random(n_raw) < unknown] = -1  # recorded without a receive time
     plans = []
     for mod in (K, twin):
-        ts, counts = np.zeros(n_carry + n_raw, np.int64), np.zeros(2, np.int64)
+        ts, counts = np.zeros(n_carry + n_raw, np.int64), np.zeros(3, np.int64)
         read = raw.copy()
         plan = mod.recv_plan(carry, read, margin, whole, fill, ts, counts)
         plans.append((tuple(int(x) for x in plan), ts, counts, read))
