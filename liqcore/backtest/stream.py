@@ -1,7 +1,9 @@
 """A sweep task over a long partition in time chunks: memory holds one chunk of events, not the span.
 
 The partition's events are read chunk after chunk in receive-time order (a dataset: one time range
-at a time; other sources: loaded whole, then cut); the cascade detector runs over each chunk
+at a time; other sources: loaded whole, then cut), each chunk made in one compiled pass from the read
+(:func:`fused_chunks`: ordered, cut, cleaned and summed up as each row is copied once, into the chunk
+or the rows carried to the next read); the cascade detector runs over each chunk
 carrying its state; every (parameter set, window) keeps its own simulator state (a few rows per
 symbol plus its ledger) and replays each chunk's trade prints with the records confirmed so far.
 The rows are the same, value for value, as the whole-partition run of
