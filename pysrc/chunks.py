@@ -39,7 +39,9 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
 def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, sim_ts, kept, liq, need, grid_px,
                grid_sym, stride, seen, delay, kinds, stat):
     """The chunk (``out``) and the next carry (``rest``) of ``carry`` + ``raw``, with what the chunk
-    holds summed up; the rules are the kernel module's docstring."""
+    holds summed up; the rules are the kernel module's docstring.  Rows outside ``[lo, hi)`` are left
+    out one by one here; the kernel, whose rows in ``order`` are in receive-time order, finds them as
+    the run before and the run after the kept ones."""
     rows = list(carry) + list(raw)
     sequence = [rows[j] for j in order] if len(order) else rows
     chunk_rows, rest_rows = sequence[:k], sequence[k:]
