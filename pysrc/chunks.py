@@ -33,11 +33,18 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
     counts[0] = sum(1 for r in before if int(r["kind"]) in (int(Kind.TRADE), int(Kind.FUNDING)))
     counts[1] = sum(1 for r in before if int(r["kind"]) == int(Kind.LIQUIDATION))
     counts[2] = sum(1 for r in before if not int(r["flags"]) & int(Flag.RECV_ESTIMATED))
+    counts[3] = sum(1 for r in before if _bad(int(r["kind"]), float(r["price"])))
     return lo, cut, ordered, len(before)
 
 
-def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, sim_ts, kept, liq, need, grid_px,
-               grid_sym, stride, seen, delay, kinds, stat):
+def _bad(kind: int, price: float) -> bool:
+    """A trade print with a non-finite or non-positive price, a funding event with a non-finite rate."""
+    return (kind == int(Kind.TRADE) and not (math.isfinite(price) and price > 0)) or (
+        kind == int(Kind.FUNDING) and not math.isfinite(price))
+
+
+def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, sim_ts, kept, liq, bad, need,
+               grid_px, grid_sym, stride, seen, delay, kinds, stat):
     """The chunk (``out``) and the next carry (``rest``) of ``carry`` + ``raw``, with what the chunk
     holds summed up; the rules are the kernel module's docstring.  Rows outside ``[lo, hi)`` are left
     out one by one here; the kernel, whose rows in ``order`` are in receive-time order, finds them as
@@ -56,12 +63,13 @@ def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, si
         out[m] = row
         e = out[m]
         kind, price = int(e["kind"]), float(e["price"])
-        if clean and kind == int(Kind.TRADE) and not (math.isfinite(price) and price > 0):
-            e["kind"], kind = 0, 0
-            bad_trade += 1
-        elif clean and kind == int(Kind.FUNDING) and not math.isfinite(price):
-            e["kind"], kind = 0, 0
-            bad_funding += 1
+        if clean and _bad(kind, price):  # a bad print: noted, taken as kind 0 from here (the row unchanged)
+            bad[bad_trade + bad_funding] = m
+            if kind == int(Kind.TRADE):
+                bad_trade += 1
+            else:
+                bad_funding += 1
+            kind = 0
         kinds[kind & 255] += 1
         ts[m] = t
         if kind == int(Kind.TRADE):

@@ -18,7 +18,9 @@ Row rules (the old passes' rules, held equal by the property tests):
 * a chunk row whose receive time is outside ``[lo, hi)`` is left out (the caller's receive-time span:
   the chunk's rows being in receive-time order, those kept are one run of them);
 * ``clean``: a trade print with a non-finite or non-positive price, a funding event with a non-finite
-  rate: kind 0 in ``out`` (the simulator ignores it), counted in ``stat[S_BAD_TRADE]`` / ``stat[S_BAD_FUNDING]``;
+  rate is a bad print: its chunk position goes to ``bad`` (the caller makes its kind 0, which the
+  simulator ignores, once the detector has seen the chunk as read), counted in ``stat[S_BAD_TRADE]`` /
+  ``stat[S_BAD_FUNDING]``, and the rules below take it as kind 0;
 * ``kinds[kind & 255]``: rows per kind, after cleaning (a cleaned row counts as kind 0);
 * ``book`` false: the trade prints and funding events also go to ``sim`` (the simulator's rows; gathered
   after the pass from their chunk positions, ``kept``) and their receive times to ``sim_ts``;
@@ -60,8 +62,9 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
     ``raw``; returns (the
     earliest receive time of ``raw``, the cut: its latest event time - ``margin``, whether ``ts`` is in
     order, ``k``: the rows received before the cut; ``whole``: every row).  ``counts`` gets, among those
-    ``k`` rows, the trade prints and funding events (``counts[0]``), the liquidations (``counts[1]``)
-    and the rows with a recorded receive time (``counts[2]``): the room :func:`fuse_chunk` needs."""
+    ``k`` rows, the trade prints and funding events (``counts[0]``), the liquidations (``counts[1]``),
+    the rows with a recorded receive time (``counts[2]``) and the bad prints (``counts[3]``): the room
+    :func:`fuse_chunk` needs."""
     nc = len(carry)
     nr = len(raw)
     lo = np.int64(0)
@@ -94,6 +97,7 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
     n_sim = 0
     n_liq = 0
     n_rec = 0
+    n_bad = 0
     for i in range(nc + nr):
         if whole or ts[i] < cut:
             k += 1
@@ -105,9 +109,14 @@ def recv_plan(carry, raw, margin, whole, fill_ns, ts, counts):
                 n_liq += 1
             if not flags & _RECV_ESTIMATED:
                 n_rec += 1
+            price = carry[i].price if i < nc else raw[i - nc].price
+            if (kind == _TRADE and not (np.isfinite(price) and price > 0)) or (
+                    kind == _FUNDING and not np.isfinite(price)):
+                n_bad += 1
     counts[0] = n_sim
     counts[1] = n_liq
     counts[2] = n_rec
+    counts[3] = n_bad
     return lo, cut, ordered, k
 
 
@@ -128,8 +137,8 @@ def _first_at(carry, raw, order, a, b, t):
 
 
 @njit(cache=True, nogil=True)
-def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, sim_ts, kept, liq, need, grid_px,
-               grid_sym, stride, seen, delay, kinds, stat):
+def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, sim_ts, kept, liq, bad, need,
+               grid_px, grid_sym, stride, seen, delay, kinds, stat):
     """The chunk and the next carry of ``carry`` + ``raw`` in one pass (the module's row rules);
     the counts go to ``stat`` (``S_*`` slots), ``kinds`` adds up."""
     nc = len(carry)
@@ -178,11 +187,11 @@ def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, si
         if not clean:
             pass
         elif kind == _TRADE and not (np.isfinite(price) and price > 0):
-            e.kind = 0
+            bad[bad_t + bad_f] = m
             kind = 0
             bad_t += 1
         elif kind == _FUNDING and not np.isfinite(price):
-            e.kind = 0
+            bad[bad_t + bad_f] = m
             kind = 0
             bad_f += 1
         kinds[kind & 255] += 1

@@ -205,7 +205,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
 
     # one compiled pass per chunk: the whole load keeps receive times in [start_ns, end_ns) too
     for ch, reg in fused_chunks(part, int(chunk_days * NS_PER_DAY), book=book, recv_lo=start_ns, recv_hi=end_ns,
-                                gate=grid, delays=delays):
+                                gate=grid, delays=delays, defer_clean=True):
         if not len(ch.events):
             continue
         tail = boundary_tail(tail, ch.events["ts_event"], o, jump)
@@ -219,7 +219,8 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
                 bare.par["queue"] = 0
         elif int(ch.events["symbol_id"].max()) + 1 > len(cell.st):
             raise NotStreamable("a symbol appears after the first chunk")
-        rec_all, counts = _Run(detector, o).run(ch.events)
+        rec_all, counts = _Run(detector, o).run(ch.events)  # the chunk as read, as the whole load's detector
+        ch.clean()  # then the bad prints neutralised for the simulator, as the whole load's
         add_counts(counts)
         rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
         recs.append(rec)

@@ -158,8 +158,9 @@ class _Fuse:
     times kept (``[lo, hi)``), the price grid's prints still needed (``gate``, a :class:`_GridGate`)
     and the receive delays' sampler (``delays``: ``seen``, ``stride``, ``add_sample``)."""
 
-    def __init__(self, *, book=False, lo=None, hi=None, gate=None, delays=None, clean=True):
+    def __init__(self, *, book=False, lo=None, hi=None, gate=None, delays=None, clean=True, defer_clean=False):
         self.book, self.gate, self.delays, self.clean = bool(book), gate, delays, bool(clean)
+        self.defer_clean = bool(defer_clean)  # the caller cleans the chunk (:meth:`_Chunk.clean`)
         self.lo = _INT64_MIN if lo is None else int(lo)
         self.hi = _INT64_MAX if hi is None else int(hi)
         self.o = self.so = 0  # events and simulator rows handed out so far
@@ -175,7 +176,7 @@ class _Fuse:
         from liqcore._jit import chunks as K
 
         ts = np.empty(len(carry) + len(raw), np.int64)
-        counts = np.zeros(3, np.int64)
+        counts = np.zeros(4, np.int64)
         lo, cut, ordered, k = K.recv_plan(carry, raw, int(margin), bool(whole), int(fill_ns), ts, counts)
         # stable: the carried events (earlier event times) keep their place among equal receive times
         order = _NO_ORDER if ordered or whole else np.argsort(ts, kind="stable")
@@ -194,7 +195,7 @@ class _Fuse:
         dt = raw.dtype
         n = len(carry) + len(raw)
         out, rest = np.empty(k, dt), np.empty(n - k, dt)
-        ts, liq = np.empty(k, np.int64), np.empty(int(counts[1]), np.int64)
+        ts, liq, bad = np.empty(k, np.int64), np.empty(int(counts[1]), np.int64), np.empty(int(counts[3]), np.int64)
         cap = 0 if self.book else int(counts[0])
         sim, sim_ts, kept = np.empty(cap, dt), np.empty(cap, np.int64), np.empty(cap, np.int64)
         gate = self.gate
@@ -211,7 +212,7 @@ class _Fuse:
         delay = np.empty(max(0, -(-(int(counts[2]) - first) // stride)) if d is not None else 0, np.int64)
         kinds, stat = np.zeros(256, np.int64), np.zeros(K.N_STAT, np.int64)
         K.fuse_chunk(carry, raw, order, int(k), self.lo, self.hi, self.book, self.clean, out, rest, ts, sim, sim_ts,
-                     kept, liq, need, grid_px, grid_sym, stride, seen, delay, kinds, stat)
+                     kept, liq, bad, need, grid_px, grid_sym, stride, seen, delay, kinds, stat)
         self.passes += 1
         m = int(stat[K.S_ROWS])
         if d is not None:  # (a copy only when rows outside [lo, hi) left part of the room unused)
@@ -221,8 +222,11 @@ class _Fuse:
             return None, rest
         ch = _Chunk.__new__(_Chunk)
         ch.events, ch.o, ch.so, ch.ts = out[:m], self.o, self.so, ts[:m]
-        bad = {"bad_trade_price": int(stat[K.S_BAD_TRADE]), "bad_funding_rate": int(stat[K.S_BAD_FUNDING])}
-        ch.dropped = {r: v for r, v in bad.items() if v}
+        dropped = {"bad_trade_price": int(stat[K.S_BAD_TRADE]), "bad_funding_rate": int(stat[K.S_BAD_FUNDING])}
+        ch.dropped = {r: v for r, v in dropped.items() if v}
+        ch.bad = bad[:int(stat[K.S_BAD_TRADE]) + int(stat[K.S_BAD_FUNDING])]
+        if not self.defer_clean:
+            ch.clean()
         if self.book:
             ch.kept, ch.sim, ch.sim_ts = None, ch.events, ch.ts  # every row goes to the simulator
         else:
@@ -240,19 +244,21 @@ class _Fuse:
 
 
 def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo: int | None = None,
-                 recv_hi: int | None = None, gate=None, delays=None, clean: bool = True, fuse=None):
+                 recv_hi: int | None = None, gate=None, delays=None, clean: bool = True, defer_clean: bool = False,
+                 fuse=None):
     """Yield ``(chunk, registry)``: the partition's events in receive-time order (stable: the order
     :func:`liqcore.backtest.sweeps.load_partition` gives), cut into consecutive chunks of about
     ``chunk_ns`` of time, each a :class:`_Chunk` made in one compiled pass (:class:`_Fuse`: ``book``,
     the receive times kept ``[recv_lo, recv_hi)``, the grid ``gate``, the ``delays`` sampler, ``clean``
-    the bad prints; ``fuse``: a :class:`_Fuse` to use instead).  A dataset is read one time range at a
+    the bad prints, at once or, ``defer_clean``, when the caller says (:meth:`_Chunk.clean`); ``fuse``: a
+    :class:`_Fuse` to use instead).  A dataset is read one time range at a
     time, a one-symbol synthetic market generated in parts; other sources are loaded whole
     (``load(part)`` -> (events in receive-time order, registry)) and cut.  A read goes through two
     passes: the plan over its two time columns (:func:`liqcore._jit.chunks.recv_plan`: the cut and
     whether it is in receive-time order; a stable sort of the receive times when not) and the chunk's
     pass, which moves each row once, into the chunk or the next carry."""
     fuse = fuse if fuse is not None else _Fuse(book=book, lo=recv_lo, hi=recv_hi, gate=gate, delays=delays,
-                                               clean=clean)
+                                               clean=clean, defer_clean=defer_clean)
     src = part.source
     fill_ns = -1  # (receive times filled by the reader)
     if src.kind == "dataset":
@@ -478,10 +484,19 @@ class _Chunk:
         self.sim_ts = np.ascontiguousarray(self.sim["ts_recv"])
 
     # what the fused pass (:class:`_Fuse`) sums up of the chunk; read from the events for a chunk made here
+    bad = None  # positions of the bad prints not yet neutralised (:meth:`clean`)
     kind_rows = None  # rows per kind code (256 counts)
     liq = None  # positions of the liquidations
     cheapest = None  # position of the cheapest trade print (-1: none)
     grid = None  # (prices, symbol ids) of the trade prints the price grid still needs
+
+    def clean(self) -> None:
+        """Neutralise the bad prints the fused pass found (kind 0: the simulator ignores them), in place;
+        a caller whose detector must see the chunk as read (the backtest's, as the whole load's) cleans
+        after detecting.  The print array never holds them."""
+        if self.bad is not None and len(self.bad):
+            self.events["kind"][self.bad] = 0
+        self.bad = None
 
     def kinds(self) -> set:
         """The kind codes present."""

@@ -52,6 +52,7 @@ def _outputs(carry, raw, k, counts, book, n_need, stride):
     cap = 0 if book else int(counts[0])
     return dict(out=np.zeros(k, dt), rest=np.zeros(n - k, dt), ts=np.zeros(k, np.int64), sim=np.zeros(cap, dt),
                 sim_ts=np.zeros(cap, np.int64), kept=np.zeros(cap, np.int64), liq=np.zeros(int(counts[1]), np.int64),
+                bad=np.zeros(int(counts[3]), np.int64),
                 grid_px=np.zeros(k), grid_sym=np.zeros(k, np.int64), delay=np.zeros(k // stride + 1, np.int64),
                 kinds=np.zeros(256, np.int64), stat=np.zeros(11, np.int64))
 
@@ -60,7 +61,7 @@ def _run(mod, carry, raw, order, k, lo, hi, book, clean, need, stride, seen, cou
     o = _outputs(carry, raw, k, counts, book, len(need), stride)
     need = need.copy()
     mod.fuse_chunk(carry, raw, order, k, lo, hi, book, clean, o["out"], o["rest"], o["ts"], o["sim"], o["sim_ts"],
-                   o["kept"], o["liq"], need, o["grid_px"], o["grid_sym"], stride, seen, o["delay"], o["kinds"],
+                   o["kept"], o["liq"], o["bad"], need, o["grid_px"], o["grid_sym"], stride, seen, o["delay"], o["kinds"],
                    o["stat"])
     o["need"] = need
     return o
@@ -94,7 +95,7 @@ def test_the_kernels_equal_their_twin(seed, n_carry, n_raw, margin, whole, sort,
     raw["ts_recv"][np.random.default_rng(seed).random(n_raw) < unknown] = -1  # recorded without a receive time
     plans = []
     for mod in (K, twin):
-        ts, counts = np.zeros(n_carry + n_raw, np.int64), np.zeros(3, np.int64)
+        ts, counts = np.zeros(n_carry + n_raw, np.int64), np.zeros(4, np.int64)
         read = raw.copy()
         plan = mod.recv_plan(carry, read, margin, whole, fill, ts, counts)
         plans.append((tuple(int(x) for x in plan), ts, counts, read))
