@@ -1,6 +1,7 @@
 """The Numba kernels: the execution model (``sim.py``: signals -> orders -> fills -> trades), the
-synthetic market (``synth.py``), the feature store's scans (``features.py``) and the zone
-detector (``zones.py``).  Nothing here compiles at import: functions compile (or load from the
+synthetic market (``synth.py``), the feature store's scans (``features.py``), the zone
+detector (``zones.py``) and the chunked backtest's one pass per chunk from the read to the simulator
+(``chunks.py``).  Nothing here compiles at import: functions compile (or load from the
 Numba cache) on first call, and only modules that need them import this package.
 
 May import: numpy, numba, ``liqcore.types`` and the signal contract (``SIGNAL_DTYPE`` and its

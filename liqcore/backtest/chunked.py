@@ -123,11 +123,17 @@ class _Delays:
         from liqcore.types import Flag
 
         est = (ev["flags"] & int(Flag.RECV_ESTIMATED)) != 0
-        self.n_est += int(est.sum())
         d = (ev["ts_recv"][~est] - ev["ts_event"][~est]).astype(np.int64)
         first = (-self.seen) % self.stride  # the global positions 0, stride, 2*stride...
-        self.seen += len(d)
-        d = d[first::self.stride].copy()  # a copy: a strided view would keep the chunk's whole array alive
+        # a copy: a strided view would keep the chunk's whole array alive
+        self.add_sample(d[first::self.stride].copy(), len(d), int(est.sum()))
+
+    def add_sample(self, d, n_rec: int, n_est: int):
+        """The delays ``d`` of a chunk's recorded events at the global positions 0, stride, 2 x stride...
+        (of its ``n_rec`` recorded events; ``n_est`` more had an estimated receive time)."""
+        self.n_est += int(n_est)
+        self.seen += int(n_rec)
+        d = np.asarray(d, np.int64)  # (an array of its own: no view of a chunk)
         self.parts.append(d)
         self.n += len(d)
         while self.n > LATENCY_SAMPLE:
@@ -161,13 +167,13 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     ``detector_counts``, ``n_events`` (events read) and ``kinds`` (the input kinds read); the result
     itself is built by :func:`liqcore.backtest.run.backtest_chunked`.  :class:`NotStreamable`
     (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk."""
-    from liqcore.backtest.stream import (_Cell, _Chunk, _GridGate, _note, _Run, boundary_tail, cheapest_trade, needs_grid,
-                                         recv_chunks, span_mask)
+    from liqcore.backtest.stream import (_Cell, _GridGate, _note, _Run, boundary_tail, cheapest_trade, fused_chunks,
+                                         needs_grid)
     from liqcore.execution.detect import confirmed_records
     from liqcore.execution.latency import order_latency_note
     from liqcore.execution.replay import at_end
     from liqcore.strategies.cascade_mm import records_to_signals
-    from liqcore.types import CASCADE_DTYPE, Kind
+    from liqcore.types import CASCADE_DTYPE
     from liqcore._libs.detector import CascadeDetector
 
     why = chunk_reason(params, strategy, book=True)
@@ -197,14 +203,12 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         for k, v in dict(c).items():
             det_counts[k] = det_counts.get(k, 0) + int(v)
 
-    for events, reg in recv_chunks(part, int(chunk_days * NS_PER_DAY)):
-        if start_ns is not None or end_ns is not None:  # the whole load keeps receive times in the range too
-            events = events[span_mask(events["ts_recv"], start_ns, end_ns)]
-        if not len(events):
+    # one compiled pass per chunk: the whole load keeps receive times in [start_ns, end_ns) too
+    for ch, reg in fused_chunks(part, int(chunk_days * NS_PER_DAY), book=book, recv_lo=start_ns, recv_hi=end_ns,
+                                gate=grid, delays=delays, defer_clean=True):
+        if not len(ch.events):
             continue
-        te = events["ts_event"]
-        tail = boundary_tail(tail, te, o, jump)
-        ch = _Chunk(events, o, so, book=book)
+        tail = boundary_tail(tail, ch.events["ts_event"], o, jump)
         for k, v in ch.dropped.items():
             dropped[k] = dropped.get(k, 0) + v
         if cell is None:
@@ -215,24 +219,24 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
                 bare.par["queue"] = 0
         elif int(ch.events["symbol_id"].max()) + 1 > len(cell.st):
             raise NotStreamable("a symbol appears after the first chunk")
-        rec_all, counts = _Run(detector, o).run(ch.events)
+        rec_all, counts = _Run(detector, o).run(ch.events)  # the chunk as read, as the whole load's detector
+        ch.clean()  # then the bad prints neutralised for the simulator, as the whole load's
         add_counts(counts)
         rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
         recs.append(rec)
-        if bare is not None and bool((ch.events["kind"] == int(Kind.QUOTE)).any()):
+        if bare is not None and ch.has_quote():
             bare = None  # the span has a book: the queue rule holds (the whole load's queue_fallback)
         grid.feed([c for c in (cell, bare) if c is not None], ch, rec, ch.sim_index(rec["event_index"]))
-        min_trade = cheapest_trade(ch.events, min_trade)
-        liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
-        delays.add(ch.events)
-        kinds |= {int(k) for k in np.flatnonzero(np.bincount(ch.events["kind"].astype(np.int64)))}
+        min_trade = cheapest_trade(ch.events, min_trade, ch.cheapest)
+        liqs.append(ch.liquidations())
+        kinds |= ch.kinds()  # (the receive delays were sampled in the chunk's pass)
         o += len(ch.events)
         so += len(ch.sim)
         n_events += len(ch.events)
         if on_chunk is not None:
             on_chunk(len(ch.events))
         ch.events = None  # a chunk held for the price grid keeps only what the simulator reads
-        del ch, events
+        del ch
     if cell is None:
         raise NotStreamable("the selection has no events")
     grid.flush([c for c in (cell, bare) if c is not None])

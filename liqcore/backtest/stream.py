@@ -1,7 +1,9 @@
 """A sweep task over a long partition in time chunks: memory holds one chunk of events, not the span.
 
 The partition's events are read chunk after chunk in receive-time order (a dataset: one time range
-at a time; other sources: loaded whole, then cut); the cascade detector runs over each chunk
+at a time; other sources: loaded whole, then cut), each chunk made in one compiled pass from the read
+(:func:`fused_chunks`: ordered, cut, cleaned and summed up as each row is copied once, into the chunk
+or the rows carried to the next read); the cascade detector runs over each chunk
 carrying its state; every (parameter set, window) keeps its own simulator state (a few rows per
 symbol plus its ledger) and replays each chunk's trade prints with the records confirmed so far.
 The rows are the same, value for value, as the whole-partition run of
@@ -27,20 +29,24 @@ class NotStreamable(Exception):
     """The chunked run would not equal the whole-partition run; the message says why."""
 
 
-def cheapest_trade(events: np.ndarray, best: np.ndarray | None) -> np.ndarray | None:
+def cheapest_trade(events: np.ndarray, best: np.ndarray | None, k: int | None = None) -> np.ndarray | None:
     """The smallest-notional trade of ``events`` and ``best`` (a one-row array or None), as a one-row copy:
-    what a chunked pass keeps for the data note's cheapest trade without holding the span."""
+    what a chunked pass keeps for the data note's cheapest trade without holding the span.  ``k``: the
+    position of ``events``' own cheapest trade when known (-1: no trade; :class:`_Fuse` finds it)."""
     from liqcore.types import Kind
 
-    is_trade = events["kind"] == int(Kind.TRADE)
-    if not is_trade.any():
+    if k is None:
+        is_trade = events["kind"] == int(Kind.TRADE)
+        if not is_trade.any():
+            return best
+        # the first trade of the smallest notional, read from the columns (no copy of the trade records)
+        notional = np.where(is_trade, events["price"] * events["qty"], np.inf)
+        k = int(np.argmin(notional))
+        if not is_trade[k]:  # every trade's notional is +inf: the first trade, as argmin over the trades gives
+            k = int(np.argmax(is_trade))
+    elif k < 0:
         return best
-    # the first trade of the smallest notional, read from the columns (no copy of the trade records)
-    notional = np.where(is_trade, events["price"] * events["qty"], np.inf)
-    k = int(np.argmin(notional))
-    if not is_trade[k]:  # every trade's notional is +inf: the first trade, as argmin over the trades gives
-        k = int(np.argmax(is_trade))
-    if best is None or float(notional[k]) < float(best["price"][0] * best["qty"][0]):
+    if best is None or float(events["price"][k] * events["qty"][k]) < float(best["price"][0] * best["qty"][0]):
         return events[k:k + 1].copy()
     return best
 
@@ -58,10 +64,10 @@ def boundary_tail(tail: np.ndarray, te: np.ndarray, o: int, jump: int) -> np.nda
 
 # ------------------------------------------------------------------------------------------ chunks
 def _dataset_chunks(part, chunk_ns: int):
-    """Raw event arrays of consecutive event-time ranges of a dataset partition (one registry)."""
+    """Raw event arrays of consecutive event-time ranges of a dataset partition (one registry), with
+    the receive times not recorded still unknown (the read's plan fills them: :meth:`_Fuse.read`)."""
     from liqcore.io.dataset import check_selection, load_dataset
     from liqcore.types import SymbolRegistry
-    from liqcore.venues.common import fill_recv
 
     src = part.source
     try:
@@ -85,7 +91,6 @@ def _dataset_chunks(part, chunk_ns: int):
         res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=a, end_ns=b,
                            max_clock_skew_ns=src.max_clock_skew_ns, check=False, registry=reg,
                            trade_ids=False, partitions=sel)
-        fill_recv(res.events, src.feed_latency_ns)
         if len(reg) > 1:
             raise NotStreamable("the partition holds more than one (venue, symbol) pair")
         ev = res.events
@@ -137,15 +142,129 @@ def _synthetic_chunks(part, chunk_ns: int):
 def recv_chunks(part, chunk_ns: int, load=None):
     """Yield ``(events, registry)``: the partition's events in receive-time order (stable: the order
     :func:`liqcore.backtest.sweeps.load_partition` gives), cut into consecutive chunks of about
-    ``chunk_ns`` of time.  A dataset is read one time range at a time, a one-symbol synthetic market
-    generated in parts; other sources are loaded whole (``load(part)`` -> (events in receive-time
-    order, registry)) and cut."""
-    from liqcore.execution.events import prepare_events
+    ``chunk_ns`` of time, as read (not cleaned).  :func:`fused_chunks` hands out the same chunks
+    cleaned and summed up for the simulator."""
+    for ch, reg in fused_chunks(part, chunk_ns, load, clean=False):
+        yield ch.events, reg
 
+
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+_NO_ORDER = np.zeros(0, np.int64)  # (the rows are in receive-time order as they are)
+
+
+class _Fuse:
+    """The one compiled pass (:func:`liqcore._jit.chunks.fuse_chunk`) of each chunk, and what it
+    needs of its caller: the fill rule (``book``: the simulator reads the whole chunk), the receive
+    times kept (``[lo, hi)``), the price grid's prints still needed (``gate``, a :class:`_GridGate`)
+    and the receive delays' sampler (``delays``: ``seen``, ``stride``, ``add_sample``)."""
+
+    def __init__(self, *, book=False, lo=None, hi=None, gate=None, delays=None, clean=True, defer_clean=False):
+        self.book, self.gate, self.delays, self.clean = bool(book), gate, delays, bool(clean)
+        self.defer_clean = bool(defer_clean)  # the caller cleans the chunk (:meth:`_Chunk.clean`)
+        self.lo = _INT64_MIN if lo is None else int(lo)
+        self.hi = _INT64_MAX if hi is None else int(hi)
+        self.o = self.so = 0  # events and simulator rows handed out so far
+        self.passes = 0  # compiled passes run (one per read, and one per cut of a whole load)
+
+    def read(self, carry, raw, margin: int, n_sym: int, whole: bool = False, fill_ns: int = -1):
+        """One read: (the earliest receive time of ``raw``, the cut, the rows before it (``k``), the
+        chunk as a :class:`_Chunk` or None when no row of it is kept, the next carry).  ``carry``: the
+        rows of the previous read not yet handed out; ``raw``: the read, in event-time order;
+        ``margin``: a receive time is at most this before its event time; ``whole``: every row goes to
+        the chunk (a whole load cut in time); ``fill_ns`` >= 0: a row of ``raw`` without a receive time
+        is given ``ts_event + fill_ns`` (flag RECV_ESTIMATED; ``raw`` changed in place)."""
+        from liqcore._jit import chunks as K
+
+        ts = np.empty(len(carry) + len(raw), np.int64)
+        counts = np.zeros(4, np.int64)
+        lo, cut, ordered, k = K.recv_plan(carry, raw, int(margin), bool(whole), int(fill_ns), ts, counts)
+        # stable: the carried events (earlier event times) keep their place among equal receive times
+        order = _NO_ORDER if ordered or whole else np.argsort(ts, kind="stable")
+        del ts
+        ch, rest = self(carry, raw, order, int(k), n_sym, counts)
+        return int(lo), int(cut), int(k), ch, rest
+
+    def __call__(self, carry, raw, order, k: int, n_sym: int, counts):
+        """(the chunk as a :class:`_Chunk`, or None when no row of it is kept; the next carry) of the
+        first ``k`` rows of ``carry`` + ``raw`` in ``order``; ``counts``: the trade prints and funding
+        events, the liquidations and the rows with a recorded receive time among them
+        (:func:`liqcore._jit.chunks.recv_plan`)."""
+        from liqcore._jit import chunks as K
+        from liqcore.execution.events import GRID_PRINTS
+
+        dt = raw.dtype
+        n = len(carry) + len(raw)
+        out, rest = np.empty(k, dt), np.empty(n - k, dt)
+        ts, liq, bad = np.empty(k, np.int64), np.empty(int(counts[1]), np.int64), np.empty(int(counts[3]), np.int64)
+        cap = 0 if self.book else int(counts[0])
+        sim, sim_ts, kept = np.empty(cap, dt), np.empty(cap, np.int64), np.empty(cap, np.int64)
+        gate = self.gate
+        if gate is not None and gate.on:
+            need = np.array([GRID_PRINTS - min(gate.seen.get(s, 0), GRID_PRINTS) for s in range(max(n_sym, 1))],
+                            np.int64)
+        else:
+            need = np.zeros(0, np.int64)
+        g_cap = min(k, int(need.sum()))
+        grid_px, grid_sym = np.empty(g_cap), np.empty(g_cap, np.int64)
+        d = self.delays
+        stride, seen = (int(d.stride), int(d.seen)) if d is not None else (_INT64_MAX, 1)
+        first = (-seen) % stride  # the first recorded row sampled (the global positions 0, stride, 2 x stride...)
+        delay = np.empty(max(0, -(-(int(counts[2]) - first) // stride)) if d is not None else 0, np.int64)
+        kinds, stat = np.zeros(256, np.int64), np.zeros(K.N_STAT, np.int64)
+        K.fuse_chunk(carry, raw, order, int(k), self.lo, self.hi, self.book, self.clean, out, rest, ts, sim, sim_ts,
+                     kept, liq, bad, need, grid_px, grid_sym, stride, seen, delay, kinds, stat)
+        self.passes += 1
+        m = int(stat[K.S_ROWS])
+        if d is not None:  # (a copy only when rows outside [lo, hi) left part of the room unused)
+            nd = int(stat[K.S_DELAY])
+            d.add_sample(delay if nd == len(delay) else delay[:nd].copy(), int(stat[K.S_N_REC]), int(stat[K.S_N_EST]))
+        if not m:
+            return None, rest
+        ch = _Chunk.__new__(_Chunk)
+        ch.events, ch.o, ch.so, ch.ts = out[:m], self.o, self.so, ts[:m]
+        dropped = {"bad_trade_price": int(stat[K.S_BAD_TRADE]), "bad_funding_rate": int(stat[K.S_BAD_FUNDING])}
+        ch.dropped = {r: v for r, v in dropped.items() if v}
+        ch.bad = bad[:int(stat[K.S_BAD_TRADE]) + int(stat[K.S_BAD_FUNDING])]
+        if not self.defer_clean:
+            ch.clean()
+        if self.book:
+            ch.kept, ch.sim, ch.sim_ts = None, ch.events, ch.ts  # every row goes to the simulator
+        else:
+            nk = int(stat[K.S_KEPT])
+            ch.kept, ch.sim, ch.sim_ts = kept[:nk], sim[:nk], sim_ts[:nk]
+        ch.kind_rows = kinds
+        ch.liq = liq[:int(stat[K.S_LIQ])]
+        ch.cheapest = int(stat[K.S_CHEAPEST])
+        # the grid's prints, unless a print's symbol id lies past the ones asked for (then read from the events)
+        ch.grid = (grid_px[:int(stat[K.S_GRID])], grid_sym[:int(stat[K.S_GRID])]) \
+            if len(need) and int(stat[K.S_MAX_SID]) < len(need) else None
+        self.o += m
+        self.so += len(ch.sim)
+        return ch, rest
+
+
+def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo: int | None = None,
+                 recv_hi: int | None = None, gate=None, delays=None, clean: bool = True, defer_clean: bool = False,
+                 fuse=None):
+    """Yield ``(chunk, registry)``: the partition's events in receive-time order (stable: the order
+    :func:`liqcore.backtest.sweeps.load_partition` gives), cut into consecutive chunks of about
+    ``chunk_ns`` of time, each a :class:`_Chunk` made in one compiled pass (:class:`_Fuse`: ``book``,
+    the receive times kept ``[recv_lo, recv_hi)``, the grid ``gate``, the ``delays`` sampler, ``clean``
+    the bad prints, at once or, ``defer_clean``, when the caller says (:meth:`_Chunk.clean`); ``fuse``: a
+    :class:`_Fuse` to use instead).  A dataset is read one time range at a
+    time, a one-symbol synthetic market generated in parts; other sources are loaded whole
+    (``load(part)`` -> (events in receive-time order, registry)) and cut.  A read goes through two
+    passes: the plan over its two time columns (:func:`liqcore._jit.chunks.recv_plan`: the cut and
+    whether it is in receive-time order; a stable sort of the receive times when not) and the chunk's
+    pass, which moves each row once, into the chunk or the next carry."""
+    fuse = fuse if fuse is not None else _Fuse(book=book, lo=recv_lo, hi=recv_hi, gate=gate, delays=delays,
+                                               clean=clean, defer_clean=defer_clean)
     src = part.source
+    fill_ns = -1  # (receive times filled by the reader)
     if src.kind == "dataset":
         raw_parts = _dataset_chunks(part, chunk_ns)
         margin = int(src.max_clock_skew_ns or 0)  # a receive time is at most this before its event time
+        fill_ns = int(src.feed_latency_ns or 0)  # a receive time not recorded: the event time + feed latency
     elif src.kind == "synthetic" and len(part.symbols) == 1:
         raw_parts = _synthetic_chunks(part, chunk_ns)
         margin = 0  # received after the event
@@ -153,14 +272,17 @@ def recv_chunks(part, chunk_ns: int, load=None):
         ev, reg = load(part)  # the other sources load whole: cut what is loaded
         ts = ev["ts_recv"]
         if not len(ev):
-            yield ev, reg
+            yield _Chunk(ev, 0, 0, book=book), reg
             return
+        none = np.zeros(0, ev.dtype)
         t = int(ts[0])
         i = 0
         while i < len(ev):
             j = int(np.searchsorted(ts, t + chunk_ns, "left"))
             if j > i:
-                yield ev[i:j], reg
+                ch = fuse.read(none, ev[i:j], 0, len(reg), whole=True)[3]
+                if ch is not None:
+                    yield ch, reg
             i, t = j, t + chunk_ns
         return
     carry = None
@@ -169,22 +291,21 @@ def recv_chunks(part, chunk_ns: int, load=None):
     for raw, reg in raw_parts:  # in event-time order: later parts hold later event times
         if not len(raw):
             continue
-        if handed is not None and int(raw["ts_recv"].min()) < handed:
+        if carry is None:
+            carry = np.zeros(0, raw.dtype)
+        lo, cut, k, ch, carry = fuse.read(carry, raw, margin, len(reg), fill_ns=fill_ns)
+        if handed is not None and lo < handed:
             raise NotStreamable("a receive time earlier than a chunk already handed out")
-        ev = raw if carry is None or not len(carry) else np.concatenate([carry, raw])
-        ev = prepare_events(ev)  # stable: the carried events (earlier event times) keep their place
-        cut = int(raw["ts_event"].max()) - margin  # every later event is received at or after this
-        k = int(np.searchsorted(ev["ts_recv"], cut, "left"))
-        carry = ev[k:].copy()
         del raw  # the next range is read while only the chunk handed out is held
         if k:
             handed = cut
-            out, ev = ev[:k], None
-            yield out, reg
-            del out
-        ev = None
+            if ch is not None:
+                yield ch, reg
+        del ch
     if carry is not None and len(carry):
-        yield carry, reg
+        ch = fuse.read(np.zeros(0, carry.dtype), carry, 0, len(reg), whole=True)[3]
+        if ch is not None:
+            yield ch, reg
 
 
 # ---------------------------------------------------------------------------------------- one cell
@@ -221,8 +342,7 @@ class _Cell:
             r = rec[m]
             self.rec_max = max(self.rec_max or int(r["confirm_recv_ns"].max()), int(r["confirm_recv_ns"].max()))
             self._add(r, ni_glob[m])
-        j0 = int(np.searchsorted(chunk.kept, i0, "left"))
-        j1 = int(np.searchsorted(chunk.kept, i1, "left"))
+        j0, j1 = chunk.sim_pos(i0), chunk.sim_pos(i1)
         if self.base is None and (j1 > j0 or i1 > i0):
             self.base = chunk.so + j0  # the window's prints start here (as the whole run cuts them)
         if j1 <= j0 or self.carry is None or not len(self.carry[0]):
@@ -306,10 +426,13 @@ class _GridGate:
                 c.feed(ch, rec, ni)
             return
         n_sym = len(cells[0].par)
-        ev = ch.events
-        is_trade = ev["kind"] == int(Kind.TRADE)
-        sym = ev["symbol_id"][is_trade]
-        px = ev["price"][is_trade]
+        if ch.grid is not None:  # the fused pass took them (at most the prints still needed per symbol)
+            px, sym = ch.grid
+        else:
+            ev = ch.events
+            is_trade = ev["kind"] == int(Kind.TRADE)
+            sym = ev["symbol_id"][is_trade]
+            px = ev["price"][is_trade]
         for sid in range(n_sym):
             have = self.seen.get(sid, 0)
             if have < GRID_PRINTS:
@@ -351,7 +474,7 @@ class _Chunk:
         self.events, self.o, self.so = ev, o, so
         self.ts = np.ascontiguousarray(ev["ts_recv"])
         if book:  # most rows are the book's: the simulator reads the chunk as it is (it skips the other kinds)
-            self.kept = np.arange(len(ev))
+            self.kept = None  # every row: the chunk position is the simulator's
             self.sim = ev
             self.sim_ts = self.ts
             return
@@ -360,10 +483,55 @@ class _Chunk:
         self.sim = take_records(ev, self.kept)
         self.sim_ts = np.ascontiguousarray(self.sim["ts_recv"])
 
+    # what the fused pass (:class:`_Fuse`) sums up of the chunk; read from the events for a chunk made here
+    bad = None  # positions of the bad prints not yet neutralised (:meth:`clean`)
+    kind_rows = None  # rows per kind code (256 counts)
+    liq = None  # positions of the liquidations
+    cheapest = None  # position of the cheapest trade print (-1: none)
+    grid = None  # (prices, symbol ids) of the trade prints the price grid still needs
+
+    def clean(self) -> None:
+        """Neutralise the bad prints the fused pass found (kind 0: the simulator ignores them), in place;
+        a caller whose detector must see the chunk as read (the backtest's, as the whole load's) cleans
+        after detecting.  The print array never holds them."""
+        if self.bad is not None and len(self.bad):
+            self.events["kind"][self.bad] = 0
+        self.bad = None
+
+    def kinds(self) -> set:
+        """The kind codes present."""
+        if self.kind_rows is not None:
+            return {int(k) for k in np.flatnonzero(self.kind_rows)}
+        return {int(k) for k in np.flatnonzero(np.bincount(self.events["kind"].astype(np.int64)))}
+
+    def has_quote(self) -> bool:
+        """Whether the chunk holds top-of-book rows (QUOTE)."""
+        from liqcore.types import Kind
+
+        if self.kind_rows is not None:
+            return bool(self.kind_rows[int(Kind.QUOTE)])
+        return bool((self.events["kind"] == int(Kind.QUOTE)).any())
+
+    def liquidations(self) -> np.ndarray:
+        """The chunk's liquidations (a copy)."""
+        from liqcore.types import Kind
+
+        if self.liq is not None:
+            return self.events[self.liq]
+        return self.events[self.events["kind"] == int(Kind.LIQUIDATION)].copy()
+
+    def sim_pos(self, i: int) -> int:
+        """The simulator's first row at or after chunk position ``i``."""
+        if self.kept is None:
+            return min(max(int(i), 0), len(self.sim))
+        return int(np.searchsorted(self.kept, i, "left"))
+
     def sim_index(self, idx):
         """Global event indices (in this chunk) -> global print indices, with the whole run's tie
         order (:meth:`liqcore.backtest.sweeps.Prepared.sim_index`)."""
         loc = np.asarray(idx, dtype=np.int64) - self.o
+        if self.kept is None:  # every row is the simulator's (what the search below gives on 0, 1, 2...)
+            return np.clip(loc, -1, len(self.sim) - 1) + self.so
         k = np.searchsorted(self.kept, loc, "left")
         is_kept = (k < len(self.kept)) & (self.kept[np.minimum(k, max(len(self.kept) - 1, 0))] == loc) \
             if len(self.kept) else np.zeros(len(loc), dtype=bool)
@@ -396,7 +564,6 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
     with_daily)``: a window's row.  :class:`NotStreamable` when chunks would not give the whole run's
     rows (nothing is returned then)."""
     from liqcore.execution.detect import detect
-    from liqcore.types import Kind
     from liqcore._libs.detector import CascadeDetector
 
     detector = CascadeDetector.from_params(det_params)
@@ -408,12 +575,10 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
     o = so = 0
     tail = np.zeros(0, np.int64)  # the last event times of the previous chunk (the stray test's neighbours)
     min_trade, liqs = None, []
-    for events, reg in recv_chunks(part, int(chunk_ns), load):
-        if not len(events):
+    for ch, reg in fused_chunks(part, int(chunk_ns), load, book=book, gate=gate):
+        if not len(ch.events):
             continue
-        te = events["ts_event"]
-        tail = boundary_tail(tail, te, o, jump)
-        ch = _Chunk(events, o, so, book=book)
+        tail = boundary_tail(tail, ch.events["ts_event"], o, jump)
         if cells is None:
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
             cells = [_Cell(p, w, reg, n_sym, equity, ch.sim.dtype) for p in param_sets for w in windows]
@@ -429,15 +594,15 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
 
         rec = confirmed_records(rec, ordered=True)
         ni = ch.sim_index(rec["event_index"])
-        if any(b is not None for b in bare) and bool((ch.events["kind"] == int(Kind.QUOTE)).any()):
+        if any(b is not None for b in bare) and ch.has_quote():
             bare = [None] * len(cells)  # the partition has a book: the queue rule holds
         gate.feed(cells + [b for b in bare if b is not None], ch, rec, ni)
-        min_trade = cheapest_trade(ch.events, min_trade)
-        liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
+        min_trade = cheapest_trade(ch.events, min_trade, ch.cheapest)
+        liqs.append(ch.liquidations())
         o += len(ch.events)
         so += len(ch.sim)
         ch.events = None  # a chunk held for the price grid keeps only what the simulator reads
-        del ch, events
+        del ch
     if cells is None:
         raise NotStreamable("the partition has no events")
     gate.flush(cells + [b for b in bare if b is not None])

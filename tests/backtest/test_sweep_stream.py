@@ -62,14 +62,14 @@ def test_chunked_pass_hands_records_across_chunks(monkeypatch):
     monkeypatch.setattr(SC, "U_BLOCK", 7000)
 
     sizes = []
-    real = ST.recv_chunks
+    real = ST.fused_chunks
 
-    def spy(part, chunk_ns, load=None):
-        for ev, reg in real(part, chunk_ns, load):
-            sizes.append(len(ev))
-            yield ev, reg
+    def spy(part, chunk_ns, load=None, **kw):
+        for ch, reg in real(part, chunk_ns, load, **kw):
+            sizes.append(len(ch.events))
+            yield ch, reg
 
-    monkeypatch.setattr(ST, "recv_chunks", spy)
+    monkeypatch.setattr(ST, "fused_chunks", spy)
     part = S.Partition(SRC, ("BTCUSDT",))
     a, _ = _table([part], _windows(DEFAULT_START_NS))
     b, _ = _table([dataclasses.replace(part, chunk_days=0.05)], _windows(DEFAULT_START_NS))
