@@ -46,6 +46,7 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
                                            ("assemble", "assemble"),
                                            ("recv_times", "recv_times"),
                                            ("book_quotes", "book_quotes"))),
+    "liqcore._jit.xscope": ("pysrc.xscope", (("sparse_keep", "sparse_keep"),)),
     "liqcore._jit.zones": ("pysrc.zones", (("linear_quantile", "linear_quantile"),
                                            ("zone_entries", "zone_entries"))),
 }

@@ -80,6 +80,9 @@ class _Span:  # a sweep partition's fields the chunk reader uses (and a window: 
     symbols: tuple
     start_ns: int | None
     end_ns: int | None
+    #: several (venue, symbol) pairs are read together (their symbol ids registered first, in the
+    #: whole load's order: :func:`liqcore.backtest.stream.recv_chunks`)
+    multi: bool = False
 
 
 def chunk_reason(params, strategy, *, book: bool = False) -> str | None:
@@ -154,13 +157,17 @@ class _Delays:
 
 def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None = None,
                      end_ns: int | None = None, equity: float = 1.0, chunk_days: float = DEFAULT_CHUNK_DAYS,
-                     on_chunk=None):
+                     on_chunk=None, scope: str = "venue", trade_venue=None, table=None):
     """The backtest of dataset ``path`` (``symbols``, event times in [start_ns, end_ns), receive times
     in the same range) read in chunks of ``chunk_days``: a
     dict of :class:`liqcore.backtest.run.BacktestResult`'s fields equal to the whole load's, plus
     ``detector_counts``, ``n_events`` (events read) and ``kinds`` (the input kinds read); the result
     itself is built by :func:`liqcore.backtest.run.backtest_chunked`.  :class:`NotStreamable`
-    (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk."""
+    (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk.
+    ``scope="instrument"``: cascades counted across the venues of each instrument
+    (:class:`liqcore.backtest.chunked_scope.InstrumentChunks`; ``table``: a
+    :func:`liqcore.instruments.load_table` table, ``trade_venue``: the venue every cascade is traded on),
+    as the whole load's ``backtest --scope instrument``."""
     from liqcore.backtest.stream import (_Cell, _Chunk, _GridGate, _note, _Run, boundary_tail, cheapest_trade, needs_grid,
                                          recv_chunks, span_mask)
     from liqcore.execution.detect import confirmed_records
@@ -178,8 +185,11 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     if not chunk_days or chunk_days <= 0:
         raise NotStreamable("no chunk length")
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
-    part = _Span(src, tuple(symbols or ()), start_ns, end_ns)
+    if scope not in ("venue", "instrument"):
+        raise ValueError(f"scope: venue or instrument; got {scope!r}")
+    part = _Span(src, tuple(symbols or ()), start_ns, end_ns, multi=True)
     detector = CascadeDetector.from_params(params)
+    xs = None  # instrument scope: its detection (built with the first chunk's registry: every symbol)
     jump = int(getattr(detector, "max_time_jump_ns", NS_PER_DAY))
     cell = None
     o = so = 0
@@ -209,13 +219,21 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
             dropped[k] = dropped.get(k, 0) + v
         if cell is None:
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
+            sym_seen = np.zeros(n_sym, bool)
             cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
             if book:  # the same run without a book, kept until a quote shows (none in the span: through)
                 bare = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
                 bare.par["queue"] = 0
         elif int(ch.events["symbol_id"].max()) + 1 > len(cell.st):
             raise NotStreamable("a symbol appears after the first chunk")
-        rec_all, counts = _Run(detector, o).run(ch.events)
+        if scope == "instrument":
+            if xs is None:
+                from liqcore.backtest.chunked_scope import InstrumentChunks
+
+                xs = InstrumentChunks(params, reg, table, trade_venue)
+            rec_all, counts = xs.run(events, o)  # as the whole load: the events before clean_prints
+        else:
+            rec_all, counts = _Run(detector, o).run(ch.events)
         add_counts(counts)
         rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
         recs.append(rec)
@@ -226,6 +244,8 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         liqs.append(ch.events[ch.events["kind"] == int(Kind.LIQUIDATION)].copy())
         delays.add(ch.events)
         kinds |= {int(k) for k in np.flatnonzero(np.bincount(ch.events["kind"].astype(np.int64)))}
+        sid = ch.events["symbol_id"]
+        sym_seen[np.unique(sid[sid >= 0])] = True
         o += len(ch.events)
         so += len(ch.sim)
         n_events += len(ch.events)
@@ -242,8 +262,14 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
 
         fallback = queue_fallback(cell.par, np.zeros(0, dtype=liqs[0].dtype))
         cell = bare
-    _rest, counts = detector.run(np.zeros(0, dtype=liqs[0].dtype), flush=True, index_offset=o)
-    add_counts(counts)
+    if xs is not None:  # the whole load's per-venue pass has no end-of-input flush; the rule's counts
+        _rest, counts = xs.finish()
+        det_counts.update(counts)
+    else:
+        _rest, counts = detector.run(np.zeros(0, dtype=liqs[0].dtype), flush=True, index_offset=o)
+        add_counts(counts)
+    if len(reg) > 1 and not bool(sym_seen[:len(reg)].all()):
+        raise NotStreamable("a selected symbol has no events in the span (the whole load gives it no id)")
     got = {}
 
     def row(ledger, counts, st, port, eq, s_ns, e_ns, _daily):

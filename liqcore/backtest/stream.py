@@ -69,7 +69,8 @@ def _dataset_chunks(part, chunk_ns: int):
     except ValueError as exc:  # the whole read says what is missing
         raise NotStreamable(str(exc)) from None
     pairs = sorted({(p[0], p[1]) for p in sel})
-    if len(pairs) != 1:
+    multi = getattr(part, "multi", False)  # a backtest's read of several pairs (liqcore.backtest.chunked)
+    if len(pairs) != 1 and not multi:
         raise NotStreamable(f"the partition holds {len(pairs)} (venue, symbol) pairs")
     days = sorted({p[2] for p in sel})
     lo = int(np.datetime64(days[0], "D").astype("datetime64[ns]").astype(np.int64))
@@ -79,6 +80,12 @@ def _dataset_chunks(part, chunk_ns: int):
     if part.end_ns is not None:
         hi = min(hi, int(part.end_ns))
     reg = SymbolRegistry()
+    if multi:  # every pair's id first, in the whole load's order (venue code, then symbol)
+        from liqcore.venues.common import VENUE_BY_NAME, Sink
+
+        sink = Sink(reg, None)
+        for vs in sorted((VENUE_BY_NAME[v], s) for v, s in pairs if s != "*" and v in VENUE_BY_NAME):
+            sink.sid(*vs)
     a = lo
     while a < hi:
         b = min(a + chunk_ns, hi)
@@ -86,7 +93,7 @@ def _dataset_chunks(part, chunk_ns: int):
                            max_clock_skew_ns=src.max_clock_skew_ns, check=False, registry=reg,
                            trade_ids=False, partitions=sel)
         fill_recv(res.events, src.feed_latency_ns)
-        if len(reg) > 1:
+        if len(reg) > 1 and not multi:
             raise NotStreamable("the partition holds more than one (venue, symbol) pair")
         ev = res.events
         del res  # the next range is read with nothing of this one held here

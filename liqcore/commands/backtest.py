@@ -85,8 +85,7 @@ def run(args) -> int:
             raise ValueError("trade-venue: only with --scope instrument")
         if args.instrument_table and args.scope != "instrument":
             raise ValueError("instrument-table: only with --scope instrument")
-        # instrument scope detects across venues in one pass over the whole span
-        res = _chunked(args, params, strategy, steps) if args.scope != "instrument" else None
+        res = _chunked(args, params, strategy, steps)
         if res is not None:
             label, n_events = f"dataset {args.paths[0]}", res.n_events
         else:
@@ -203,6 +202,15 @@ def _chunked(args, params, strategy, steps):
     if days is None:
         days = default_chunk_days(args.paths[0], syms, start, end)
     how = getattr(args, "read", "auto")
+    scope = {}
+    if getattr(args, "scope", "venue") == "instrument":  # cascades across venues: the full replay's chunks
+        from liqcore.instruments import load_table
+
+        scope = dict(scope="instrument", trade_venue=args.trade_venue, table=load_table(args.instrument_table))
+        if how != "all" and not args.json:
+            print("backtest: replaying every event (--scope instrument: the window-local read follows one "
+                  "venue's cascades)", file=sys.stderr)
+        how = "all"
     if how == "windows" or (how == "auto" and args.chunk_days is None):  # --chunk-days: the full replay's chunks
         from liqcore.backtest.run import backtest_windows
 
@@ -228,7 +236,7 @@ def _chunked(args, params, strategy, steps):
     steps.step(f"reading the dataset in chunks of {span}: detection and execution")
     try:
         res = backtest_chunked(args.paths[0], params, strategy, symbols=syms, start_ns=start, end_ns=end,
-                               equity=args.equity, chunk_days=days)
+                               equity=args.equity, chunk_days=days, **scope)
     except NotStreamable as exc:
         if not args.json:
             print(f"backtest: reading the span whole ({exc})", file=sys.stderr)
