@@ -27,17 +27,21 @@ __all__ = ["InstrumentChunks"]
 class InstrumentChunks:
     """Instrument-scope records chunk by chunk.  ``registry``: every symbol of the read, registered
     before the first chunk (the instrument groups come from it); ``trade_venue``: the records move to
-    that venue's symbol of their instrument (:func:`liqcore.instruments.retarget`)."""
+    that venue's symbol of their instrument (:func:`liqcore.instruments.retarget`).  ``group``
+    (``group[symbol_id]``) and ``detector`` (the per-venue detector) replace the ones built from the
+    registry and ``params`` (whose ``window_ns`` and ``min_large`` the cross-venue rule reads)."""
 
-    def __init__(self, params, registry, table=None, trade_venue=None):
+    def __init__(self, params, registry=None, table=None, trade_venue=None, *, group=None, detector=None):
         from liqcore._libs.detector import CascadeDetector
         from liqcore.instruments import groups, load_table
 
         self.params = params
         self.registry = registry
-        self.group, _ = groups(registry, table if table is not None else load_table(None))
+        if group is None:
+            group, _ = groups(registry, table if table is not None else load_table(None))
+        self.group = np.ascontiguousarray(group, dtype=np.int64)
         self.trade_venue = trade_venue
-        self.det = CascadeDetector.from_params(params)
+        self.det = detector if detector is not None else CascadeDetector.from_params(params)
         G = int(self.group.max()) + 1 if len(self.group) else 0
         self.clock = np.full(G, np.iinfo(np.int64).min, np.int64)
         self.vmask = np.zeros(G, np.uint32)

@@ -1,0 +1,212 @@
+"""Instrument scope and several (venue, symbol) pairs read in chunks equal the whole load.
+
+* the chunk walk (liqcore._jit.xscope.sparse_keep) equals its twin (pysrc/xscope.py), state and all;
+* instrument-scope detection chunk by chunk (liqcore.backtest.chunked_scope.InstrumentChunks) gives the
+  whole stream's records byte for byte and its counts, on random streams of several venues with late
+  events, gaps and venue-wide gaps, cut anywhere;
+* ``backtest DS --scope instrument`` on a two-venue dataset is read in chunks (several of them) and its
+  result -- ledger, records, detector counts -- equals the whole load's, over chunk lengths, trade
+  venues and fill rules; a two-venue dataset in venue scope too.
+"""
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from liqcore._libs.detector import CascadeDetector
+from liqcore._libs.xvenue import detect
+from liqcore.types import CASCADE_DTYPE
+from tests.kernels.test_detector_property import params, streams
+
+
+def _state(G):
+    return [np.full(G, np.iinfo(np.int64).min, np.int64), np.zeros(G, np.uint32), np.zeros(G, np.bool_),
+            np.zeros(G, np.int64), np.zeros(G, np.int8), np.zeros(G, np.int64)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(p=params(), s=streams(bad=True), n_groups=st.integers(1, 3), data=st.data())
+def test_sparse_keep_matches_twin(p, s, n_groups, data):
+    from liqcore._jit.xscope import sparse_keep
+    from pysrc.xscope import sparse_keep as twin
+
+    W, ev = s
+    p["window_ns"] = W
+    marks = np.zeros(len(ev), np.int8)
+    CascadeDetector(**p).run(ev, flush=False, marks=marks, thresholds=np.full(len(ev), np.nan))
+    group = np.array(data.draw(st.lists(st.integers(0, n_groups - 1), min_size=8, max_size=8)), np.int64)
+    G = int(group.max()) + 1
+    cut = data.draw(st.integers(0, len(ev)))
+    ks, ts = _state(G), _state(G)
+    for a, b in ((0, cut), (cut, len(ev))):  # two chunks: the state carries
+        e = ev[a:b]
+        args = (e["ts_event"], e["symbol_id"], e["kind"], e["venue"], marks[a:b], group, W)
+        sk, ik, lk = sparse_keep(*args, *ks)
+        st_, it, lt = twin(*args, *ts)
+        assert sk.tolist() == st_.tolist() and ik.tolist() == it.tolist() and lk == lt
+        for x, y in zip(ks, ts):
+            assert x.tolist() == y.tolist()
+        for x in (ks, ts):  # the caller's part: a clock setter of this chunk not listed is carried
+            x[4][x[4] == 1] = 2
+
+
+def _whole(ev, p, group):
+    marks = np.zeros(len(ev), np.int8)
+    thr = np.full(len(ev), np.nan)
+    _, counts = CascadeDetector(**p).run(ev, flush=False, marks=marks, thresholds=thr)
+    recs, _, xc = detect(ev, marks, thr, group, p["window_ns"], p["min_large"], flush=True)
+    counts = dict(counts)
+    counts.update(xc)
+    return recs, counts
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=params(), s=streams(bad=True), n_groups=st.integers(1, 3), data=st.data())
+def test_instrument_detection_in_chunks_equals_the_whole_stream(p, s, n_groups, data):
+    from liqcore.backtest.chunked_scope import InstrumentChunks
+
+    W, ev = s
+    p["window_ns"] = W
+    group = np.array(data.draw(st.lists(st.integers(0, n_groups - 1), min_size=8, max_size=8)), np.int64)
+    want, want_counts = _whole(ev, p, group)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(ev)), max_size=5)))
+    xs = InstrumentChunks(SimpleNamespace(window_ns=W, min_large=p["min_large"]), group=group,
+                          detector=CascadeDetector(**p))
+    got, counts = [], {}
+    for a, b in zip([0] + cuts, cuts + [len(ev)]):
+        r, c = xs.run(ev[a:b], a)
+        got.append(r)
+        for k, v in c.items():
+            counts[k] = counts.get(k, 0) + int(v)
+    rest, xc = xs.finish()
+    counts.update(xc)
+    got = np.concatenate(got + [rest]) if got else rest
+    assert got.dtype == CASCADE_DTYPE
+    assert got.tobytes() == want.tobytes()
+    assert counts == {k: int(v) for k, v in want_counts.items()}
+    assert len(xs.rows) <= len(ev)
+
+
+def test_a_late_liquidation_is_clamped_to_the_clock_another_venue_set_in_an_earlier_chunk():
+    """A Binance trade at 1000 (not Binance's first event, nor the one the open cascade expires at)
+    sets the instrument's clock; Bybit's large liquidations at 950 and 960 come after it (late): the
+    cascade's last large liquidation is at 1000, as in the whole stream, wherever the cut falls (the
+    trade, neither a liquidation nor a gap, is carried to the chunk that needs it)."""
+    from liqcore.backtest.chunked_scope import InstrumentChunks
+    from liqcore.types import EVENT_DTYPE, Kind, Side, Venue
+
+    liq, trade, by, bn = int(Kind.LIQUIDATION), int(Kind.TRADE), int(Venue.BYBIT), int(Venue.BINANCE)
+    rows = [(90, 1.0, 1, int(Side.SELL), trade, bn)]  # Binance seen before: the trade at 1000 is not its first
+    rows += [(100 + 10 * i, 1.0, 0, int(Side.LONG), liq, by) for i in range(5)]
+    rows += [(1000, 1.0, 1, int(Side.BUY), trade, bn), (950, 50.0, 0, int(Side.LONG), liq, by),
+             (960, 60.0, 0, int(Side.LONG), liq, by)]
+    ev = np.array([(t, t + 5, 100.0, q, sid, side, k, v, 0) for t, q, sid, side, k, v in rows], dtype=EVENT_DTYPE)
+    p = dict(quantile=0.5, history=20, min_history=2, refresh_ns=0, window_ns=10_000, min_large=2)
+    group = np.array([0, 0])
+    want, want_counts = _whole(ev, p, group)
+    assert want["end_ns"].tolist() == [130, 1000] and want_counts["late"] == 2
+    for cut in range(len(ev) + 1):
+        xs = InstrumentChunks(SimpleNamespace(window_ns=10_000, min_large=2), group=group,
+                              detector=CascadeDetector(**p))
+        a, _ = xs.run(ev[:cut], 0)
+        b, _ = xs.run(ev[cut:], cut)
+        rest, xc = xs.finish()
+        assert np.concatenate([a, b, rest]).tobytes() == want.tobytes(), cut
+        assert xc["late"] == 2
+
+
+# ----------------------------------------------------------------------------------- a dataset
+@functools.lru_cache(maxsize=None)
+def _dataset(root: str) -> str:
+    from liqcore.backtest.synthetic_venues import venue_market
+    from liqcore.dataset import write_dataset
+
+    m = venue_market(days=3, venues=("bybit", "binance"), lead_ms={"bybit": 150}, seed=7)
+    path = f"{root}/vm"
+    write_dataset(m.events, path, m.registry)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_venues(tmp_path_factory):
+    return _dataset(str(tmp_path_factory.mktemp("scope")))
+
+
+def _whole_instrument(path, params, strategy, trade_venue):
+    """The whole load's --scope instrument, as the command ran it before chunks."""
+    from liqcore.backtest.run import prepare_events, run_strategy
+    from liqcore.dataset import load_dataset
+    from liqcore.instruments import detect_instruments, groups, load_table, retarget
+
+    r = load_dataset(path)
+    ev = prepare_events(r.events)
+    group, _ = groups(r.registry, load_table(None))
+    recs, _, counts, _ = detect_instruments(ev, r.registry, params, group=group)
+    if trade_venue:
+        recs, counts["dropped_no_trade_venue"] = retarget(recs, r.registry, group, trade_venue)
+    res = run_strategy(ev, r.registry, params, strategy, equity=10_000.0, records=recs)
+    res.detector_counts = counts
+    return res
+
+
+def _same(a, b):
+    assert a.ledger.tobytes() == b.ledger.tobytes()
+    assert a.records.tobytes() == b.records.tobytes()
+    assert {k: int(v) for k, v in a.detector_counts.items()} == {k: int(v) for k, v in b.detector_counts.items()}
+    assert a.summary() == b.summary()
+    assert [tuple(x) for x in a.registry] == [tuple(x) for x in b.registry]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hours=st.sampled_from([1, 2, 5, 7, 24, 72]), trade_venue=st.sampled_from([None, "binance", "bybit"]),
+       fill=st.sampled_from(["through", "touch", "queue"]))
+def test_scope_instrument_dataset_in_chunks_equals_whole_load(two_venues, hours, trade_venue, fill):
+    from liqcore.backtest.run import backtest_chunked, resolve_strategy
+    from liqcore.config import Params
+    from liqcore.instruments import load_table
+
+    strategy, params = resolve_strategy("cascade-mm", Params(fill=fill))
+    want = _whole_instrument(two_venues, params, strategy, trade_venue)
+    seen = []
+    got = backtest_chunked(two_venues, params, strategy, equity=10_000.0, chunk_days=hours / 24,
+                           on_chunk=seen.append, scope="instrument", trade_venue=trade_venue,
+                           table=load_table(None))
+    _same(got, want)
+    assert got.n_events == sum(seen)
+    if hours < 72:  # memory follows the chunk: no chunk holds the span
+        assert len(seen) >= 72 // hours - 1 and max(seen) < got.n_events
+
+
+def test_two_venue_dataset_in_venue_scope_is_read_in_chunks(two_venues):
+    from liqcore.backtest.run import backtest, backtest_chunked, resolve_strategy
+    from liqcore.config import Params
+
+    strategy, params = resolve_strategy("cascade-mm", Params(fill="queue"))
+    want = backtest(two_venues, params, equity=10_000.0, chunk_days=0)
+    seen = []
+    got = backtest_chunked(two_venues, params, strategy, equity=10_000.0, chunk_days=0.25, on_chunk=seen.append)
+    assert len(seen) >= 10 and max(seen) < got.n_events
+    assert got.ledger.tobytes() == want.ledger.tobytes() and len(got.ledger) > 0
+    assert got.records.tobytes() == want.records.tobytes()
+    assert got.summary() == want.summary()
+
+
+def test_cli_scope_instrument_reads_a_dataset_in_chunks(two_venues, capsysbinary):
+    from liqcore.cli import main
+
+    base = ["backtest", two_venues, "--scope", "instrument", "--trade-venue", "binance", "--json", "--no-progress"]
+    assert main(base + ["--chunk-days", "0"]) == 0
+    whole = orjson.loads(capsysbinary.readouterr().out)
+    assert main(base) == 0  # the default: chunks
+    chunked = orjson.loads(capsysbinary.readouterr().out)
+    assert chunked == whole and len(whole["trades"]) > 0
+    assert {t["venue"] for t in whole["trades"]} == {"binance"}
+    assert main(base[:-2] + ["--no-progress"]) == 0
+    err = capsysbinary.readouterr().err.decode()
+    assert "replaying every event (--scope instrument" in err and "reading the span whole" not in err
