@@ -83,6 +83,8 @@ class _Span:  # a sweep partition's fields the chunk reader uses (and a window: 
     #: several (venue, symbol) pairs are read together (their symbol ids registered first, in the
     #: whole load's order: :func:`liqcore.backtest.stream.recv_chunks`)
     multi: bool = False
+    #: processes reading the time ranges ahead (1: this one)
+    workers: int = 1
 
 
 def chunk_reason(params, strategy, *, book: bool = False) -> str | None:
@@ -157,7 +159,7 @@ class _Delays:
 
 def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None = None,
                      end_ns: int | None = None, equity: float = 1.0, chunk_days: float = DEFAULT_CHUNK_DAYS,
-                     on_chunk=None, scope: str = "venue", trade_venue=None, table=None):
+                     on_chunk=None, scope: str = "venue", trade_venue=None, table=None, workers: int = 1):
     """The backtest of dataset ``path`` (``symbols``, event times in [start_ns, end_ns), receive times
     in the same range) read in chunks of ``chunk_days``: a
     dict of :class:`liqcore.backtest.run.BacktestResult`'s fields equal to the whole load's, plus
@@ -167,7 +169,9 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     ``scope="instrument"``: cascades counted across the venues of each instrument
     (:class:`liqcore.backtest.chunked_scope.InstrumentChunks`; ``table``: a
     :func:`liqcore.instruments.load_table` table, ``trade_venue``: the venue every cascade is traded on),
-    as the whole load's ``backtest --scope instrument``."""
+    as the whole load's ``backtest --scope instrument``.  ``workers`` > 1: that many processes read the
+    next time ranges (every series of the selection) while this one detects and replays the current
+    one; each holds one range, and the result is the one-process run's (tested)."""
     from liqcore.backtest.stream import (_Cell, _Chunk, _GridGate, _note, _Run, boundary_tail, cheapest_trade, needs_grid,
                                          recv_chunks, span_mask)
     from liqcore.execution.detect import confirmed_records
@@ -187,7 +191,9 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
     if scope not in ("venue", "instrument"):
         raise ValueError(f"scope: venue or instrument; got {scope!r}")
-    part = _Span(src, tuple(symbols or ()), start_ns, end_ns, multi=True)
+    if int(workers) < 1:
+        raise ValueError(f"workers: must be >= 1; got {workers!r}")
+    part = _Span(src, tuple(symbols or ()), start_ns, end_ns, multi=True, workers=int(workers))
     detector = CascadeDetector.from_params(params)
     xs = None  # instrument scope: its detection (built with the first chunk's registry: every symbol)
     jump = int(getattr(detector, "max_time_jump_ns", NS_PER_DAY))

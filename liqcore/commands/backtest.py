@@ -11,6 +11,7 @@ Examples:
 """
 from __future__ import annotations
 
+import os
 import sys
 
 HELP = "backtest a strategy (default cascade-mm) on recordings or a synthetic market"
@@ -33,6 +34,10 @@ def add_arguments(parser) -> None:
                      help="a partitioned dataset is read and replayed in time chunks of D days, so memory holds "
                           "one chunk, not the span (default: about a million rows of the densest day, at most 1 day, "
                           "at least 1 hour; 0: load the span whole); the results are the same")
+    out.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="a dataset read in chunks: N processes read the next time ranges (every venue and "
+                          "symbol of the selection) while this one detects and replays the current one, each "
+                          "holding one range (default 1; 0: one per core); the results are the same")
     out.add_argument("--read", choices=("auto", "windows", "all"), default="auto",
                      help="a dataset: auto (default; windows is the same) reads what the strategy declares: for a "
                           "window-local strategy such as cascade-mm the liquidations, the trade rows that time the "
@@ -71,6 +76,8 @@ def run(args) -> int:
     strategy = judged_strategy(args, strategy)
     if not (args.equity > 0):
         raise ValueError("equity: must be positive")
+    if args.workers < 0:
+        raise ValueError(f"workers: must be >= 0 (0: one per core); got {args.workers}")
     if args.min_trades < 1:
         raise ValueError(f"min-trades: must be >= 1; got {args.min_trades}")
     from liqcore.commands import inputs
@@ -233,10 +240,13 @@ def _chunked(args, params, strategy, steps):
                 type(strategy).check_inputs(res.kinds, params)
                 return res
     span = f"{days * 24:g} hour(s)" if days < 1 else f"{days:g} day(s)"
-    steps.step(f"reading the dataset in chunks of {span}: detection and execution")
+    workers = args.workers or (os.cpu_count() or 1)
+    by = f", {workers} reading processes" if workers > 1 else ""
+    advance = steps.counted(f"reading the dataset in chunks of {span}{by}: detection and execution",
+                            _selected_rows(args.paths[0], syms, start, end), "rows of the selected days")
     try:
         res = backtest_chunked(args.paths[0], params, strategy, symbols=syms, start_ns=start, end_ns=end,
-                               equity=args.equity, chunk_days=days, **scope)
+                               equity=args.equity, chunk_days=days, on_chunk=advance, workers=workers, **scope)
     except NotStreamable as exc:
         if not args.json:
             print(f"backtest: reading the span whole ({exc})", file=sys.stderr)
@@ -250,6 +260,19 @@ def _chunked(args, params, strategy, steps):
                                                       check=False).events[:0], registry=res.registry),
                        args.paths, allow_empty=getattr(args, "allow_empty", False), usable=0)
     return res
+
+
+def _selected_rows(path, syms, start, end) -> int:
+    """The rows of the selection's partitions (from the Parquet footers; 0 when they cannot be read)."""
+    from liqcore.io import storage
+    from liqcore.io.dataset import check_selection, rows_per_partition
+
+    if storage.is_url(str(path)):  # a footer costs a request there
+        return 0
+    try:
+        return int(sum(rows_per_partition(path, check_selection(path, syms, start, end)).values()))
+    except (ValueError, OSError):
+        return 0
 
 
 def _example_events(args, res) -> None:

@@ -210,3 +210,67 @@ def test_cli_scope_instrument_reads_a_dataset_in_chunks(two_venues, capsysbinary
     assert main(base[:-2] + ["--no-progress"]) == 0
     err = capsysbinary.readouterr().err.decode()
     assert "replaying every event (--scope instrument" in err and "reading the span whole" not in err
+
+
+# ------------------------------------------------------------------------------ reading processes
+@pytest.mark.parametrize("scope", ["venue", "instrument"])
+def test_reading_processes_give_the_one_process_result(two_venues, scope):
+    from liqcore.backtest.run import backtest_chunked, resolve_strategy
+    from liqcore.config import Params
+
+    strategy, params = resolve_strategy("cascade-mm", Params(fill="queue"))
+    kw = dict(scope=scope, trade_venue="bybit") if scope == "instrument" else {}
+    one, two = [], []
+    a = backtest_chunked(two_venues, params, strategy, equity=10_000.0, chunk_days=0.2, on_chunk=one.append, **kw)
+    b = backtest_chunked(two_venues, params, strategy, equity=10_000.0, chunk_days=0.2, on_chunk=two.append,
+                         workers=2, **kw)
+    assert one == two and len(one) >= 10  # the same chunks, in the same order
+    _same(a, b)
+    assert len(a.ledger) > 0
+
+
+def test_cli_workers_same_output_and_a_bad_count_is_one_line(two_venues, capsysbinary):
+    from liqcore.cli import main
+
+    base = ["backtest", two_venues, "--read", "all", "--chunk-days", "0.25", "--json", "--no-progress"]
+    assert main(base) == 0
+    one = capsysbinary.readouterr().out
+    assert main(base + ["--workers", "2"]) == 0
+    assert capsysbinary.readouterr().out == one
+    assert main(base + ["--workers", "-1"]) == 2
+    err = capsysbinary.readouterr().err.decode().strip().splitlines()
+    assert err == ["liqcore backtest: error: workers: must be >= 0 (0: one per core); got -1"]
+
+
+def _alive_with(marker: str) -> list[int]:
+    import os
+
+    me = os.getpid()
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != me:
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as fh:
+                    if marker.encode() in fh.read():
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def test_ctrl_c_stops_the_reading_processes_within_a_second(two_venues, tmp_path):
+    import time
+
+    from tests.cli.test_interrupt import _interrupt
+
+    # 10-minute chunks: hundreds of ranges, read by two processes, for many seconds
+    rc, took, err, done = _interrupt(["backtest", two_venues, "--read", "all", "--chunk-days", "0.007",
+                                      "--workers", "2", "--no-progress", "--json"], 2.0, tmp_path)
+    assert not done, "the backtest finished before the interrupt: make its chunks smaller"
+    assert rc == 130 and err.strip().splitlines()[-1] == "liqcore backtest: interrupted", err[-2000:]
+    assert "Traceback" not in err
+    assert took < 1.0
+    t0 = time.monotonic()
+    while _alive_with(two_venues) and time.monotonic() - t0 < 30:  # no reading process outlives it
+        time.sleep(0.05)
+    assert _alive_with(two_venues) == []
