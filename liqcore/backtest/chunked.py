@@ -18,8 +18,14 @@ load reads from each symbol's first prints, is read from the first chunks before
 
 Where chunks cannot reproduce the whole load exactly, :func:`chunk_reason` names why and the caller
 loads the span whole (and says so): a strategy other than ``cascade-mm``, order latencies drawn from a journal, the
-guide's avoided times, ``feed-latency-mode constant``, a dataset selection with several (venue, symbol)
-pairs, or a chunk boundary the detector's stray-time test would see (:class:`NotStreamable`).
+guide's avoided times, ``feed-latency-mode constant``, a selected (venue, symbol) pair without an event
+in the span (the whole load gives it no symbol id), or a chunk boundary the detector's stray-time test
+would see (:class:`NotStreamable`).
+
+A selection of several (venue, symbol) pairs is read in the same chunks (every pair's symbol id is
+registered before the first, in the whole load's order); ``scope="instrument"`` counts cascades across
+the venues of each instrument (:mod:`liqcore.backtest.chunked_scope`); ``workers`` processes read the
+next time ranges ahead of the replay (:func:`liqcore.backtest.stream.recv_chunks`).
 """
 from __future__ import annotations
 
