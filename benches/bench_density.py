@@ -21,7 +21,8 @@ Steps, each in its own child process (wall seconds and the child's peak RSS from
   ``pyarrow.parquet.write_table`` of every file (same files, same child shape);
 * ``backtest``: ``liqcore backtest DS --json`` (the guide's strategy, cascade-mm, default parameters),
   as shipped (the default read: window-local for this strategy), with ``--read all`` (the full replay,
-  read in chunks) and with ``--chunk-days 0`` (the whole span loaded at once: the
+  read in chunks), the same with ``--workers 0`` (one reading process per core; the peak is the
+  largest process's, from ``wait4``) and with ``--chunk-days 0`` (the whole span loaded at once: the
   behaviour before chunks);
 * ``in-process``: one warm child that times ``pyarrow.dataset.dataset(DS).to_table()`` (the load
   floor) and ``liqcore.backtest([DS])``, alternating, ``--repeat`` times each, after one untimed run
@@ -414,7 +415,8 @@ def main() -> int:
                          "one symbol-day at a time; the same partition files as convert of the tardis files) "
                          "instead of generating the files and timing convert: the cheap way to a 30-day dataset")
     ap.add_argument("--backtests", metavar="NAMES",
-                    help="comma-separated backtests to time (default all): chunked (through, --read all), windows "
+                    help="comma-separated backtests to time (default all): chunked (through, --read all), "
+                         "chunked-workers (the same, --workers 0: one reading process per core), windows "
                          "(through, default read), whole, queue (--fill queue --read all), queue-windows, "
                          "queue-auto (--fill queue, default read), queue-whole")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
@@ -481,7 +483,8 @@ def main() -> int:
         print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
               f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
         # backtest, as shipped (chunks) and whole
-        runs = [("chunked", ["--read", "all"]), ("windows", [])] + (
+        runs = [("chunked", ["--read", "all"]), ("chunked-workers", ["--read", "all", "--workers", "0"]),
+                ("windows", [])] + (
             [] if a.skip_whole else [("whole", ["--chunk-days", "0"])])
         if a.quotes:  # the queue rule reads the book: the same dataset, every read
             runs += [("queue", ["--fill", "queue", "--read", "all"]),
@@ -501,6 +504,7 @@ def main() -> int:
             bts[name] = {"wall_s": r["wall_s"], "peak_gib": r["peak_gib"], "trades": len(out["trades"]),
                          "digest": _digest(out["trades"])}
             label = {"chunked": "--read all: full replay in chunks of about 1 M rows",
+                     "chunked-workers": f"--read all --workers 0: {os.cpu_count()} reading processes",
                      "windows": "default read: window-local, exact",
                      "whole": "--chunk-days 0", "queue": "--fill queue --read all, full replay in chunks",
                      "queue-windows": "--fill queue --read windows", "queue-auto": "--fill queue, default read",
@@ -509,7 +513,7 @@ def main() -> int:
                   f"{len(out['trades'])} trades"
                   + (f" (bar peak <= 1.0 GiB: {_bar(r['peak_gib'] <= 1.0)})" if name == "chunked" else ""))
         c = bts.get("chunked")
-        for name in ("windows", "whole"):
+        for name in ("chunked-workers", "windows", "whole"):
             if name in bts and c:
                 o = bts[name]
                 print(f"  {name} / chunked full replay: time {o['wall_s'] / c['wall_s']:.2f}x, peak "
