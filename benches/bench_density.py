@@ -417,7 +417,7 @@ def main() -> int:
     ap.add_argument("--backtests", metavar="NAMES",
                     help="comma-separated backtests to time (default all): chunked (through, --read all), "
                          "chunked-workers (the same, --workers 0: one reading process per core), windows "
-                         "(through, default read), whole, queue (--fill queue --read all), queue-windows, "
+                         "(through, default read), whole, queue (--fill queue --read all), queue-workers (the same, --workers 0), queue-windows, "
                          "queue-auto (--fill queue, default read), queue-whole")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -488,6 +488,7 @@ def main() -> int:
             [] if a.skip_whole else [("whole", ["--chunk-days", "0"])])
         if a.quotes:  # the queue rule reads the book: the same dataset, every read
             runs += [("queue", ["--fill", "queue", "--read", "all"]),
+                     ("queue-workers", ["--fill", "queue", "--read", "all", "--workers", "0"]),
                      ("queue-windows", ["--fill", "queue", "--read", "windows"]),
                      ("queue-auto", ["--fill", "queue"])] + (
                 [] if a.skip_whole else [("queue-whole", ["--fill", "queue", "--chunk-days", "0"])])
@@ -507,6 +508,7 @@ def main() -> int:
                      "chunked-workers": f"--read all --workers 0: {os.cpu_count()} reading processes",
                      "windows": "default read: window-local, exact",
                      "whole": "--chunk-days 0", "queue": "--fill queue --read all, full replay in chunks",
+                     "queue-workers": f"--fill queue --read all --workers 0: {os.cpu_count()} reading processes",
                      "queue-windows": "--fill queue --read windows", "queue-auto": "--fill queue, default read",
                      "queue-whole": "--fill queue --chunk-days 0"}[name]
             print(f"liqcore backtest DS ({label}): {r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB, "
@@ -525,7 +527,7 @@ def main() -> int:
                   f"queue peak {q['peak_gib']:.2f} GiB (bar <= 1.0 GiB: {_bar(q['peak_gib'] <= 1.0)})")
         if "queue" in bts:
             q = bts["queue"]
-            for name in ("queue-windows", "queue-auto", "queue-whole"):
+            for name in ("queue-workers", "queue-windows", "queue-auto", "queue-whole"):
                 if name in bts:
                     o = bts[name]
                     print(f"  {name} / queue full replay in chunks: time {o['wall_s'] / q['wall_s']:.2f}x, peak "
