@@ -417,8 +417,8 @@ def main() -> int:
     ap.add_argument("--backtests", metavar="NAMES",
                     help="comma-separated backtests to time (default all): chunked (through, --read all), "
                          "chunked-workers (the same, --workers 0: one reading process per core), windows "
-                         "(through, default read), whole, queue (--fill queue --read all), queue-workers (the same, --workers 0), queue-windows, "
-                         "queue-auto (--fill queue, default read), queue-whole")
+                         "(through, default read), whole, queue (--fill queue --read all), queue-workers (the "
+                         "same, --workers 0), queue-windows, queue-auto (--fill queue, default read), queue-whole")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a, rest = ap.parse_known_args()
