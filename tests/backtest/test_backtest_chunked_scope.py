@@ -313,3 +313,20 @@ def test_every_symbol_of_the_real_recordings_in_chunks_equals_the_whole_load(rea
         _same(got, want_i)
     # 2025-01's recording pauses for longer than max-time-jump across every cut tried: refused each time
     assert ran >= 1 or folder == "binance-forceorder-2025-01"
+
+
+def test_the_default_chunk_counts_every_selected_pair_of_the_day(two_venues, monkeypatch):
+    """A chunk of several pairs holds all their rows of its hours: the default chunk length comes from a
+    day's rows summed over the pairs (one pair at a time, a sweep's partition: the densest pair's)."""
+    from liqcore.backtest import chunked as C
+    from liqcore.io import dataset as D
+
+    rows = D.rows_per_partition(two_venues, D.dataset_info(two_venues))
+    per_day: dict = {}
+    for (_v, _s, d), n in rows.items():
+        per_day[d] = per_day.get(d, 0) + n
+    day, pair = max(per_day.values()), max(rows.values())
+    assert len({(v, s) for v, s, _d in rows}) == 2 and day > pair
+    monkeypatch.setattr(C, "DEFAULT_CHUNK_ROWS", day // 4 + 1)
+    assert C.default_chunk_days(two_venues) == 6 / 24
+    assert C.default_chunk_days(two_venues, together=False) == int(24 * (day // 4 + 1) / pair) / 24
