@@ -8,6 +8,7 @@ Examples:
   liqcore backtest --synthetic --days 7 --symbols ETHUSDT,SOLUSDT --seed 3 --report report/
   liqcore backtest --synthetic --days 3 --offset 0.2% --fill touch --json
   liqcore backtest --synthetic --strategy cascade-mm --trail 0.3% --slippage-bps 1
+  liqcore backtest DS --scope instrument --trade-venue binance --workers 0   # a dataset of several venues
 """
 from __future__ import annotations
 

@@ -330,3 +330,21 @@ def test_the_default_chunk_counts_every_selected_pair_of_the_day(two_venues, mon
     monkeypatch.setattr(C, "DEFAULT_CHUNK_ROWS", day // 4 + 1)
     assert C.default_chunk_days(two_venues) == 6 / 24
     assert C.default_chunk_days(two_venues, together=False) == int(24 * (day // 4 + 1) / pair) / 24
+
+
+def test_the_chunked_read_shows_its_rows_as_it_goes(monkeypatch):
+    """The command's display of a chunked read: rows done of the selected days' rows, with the percentage."""
+    import rich.console
+
+    from liqcore.commands.inputs import Steps
+
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+    with Steps(True) as steps:
+        advance = steps.counted("reading the dataset in chunks of 1 hour(s)", 4_000, "rows of the selected days")
+        advance(1_000)
+        assert steps._p.tasks[-1].description == ("reading the dataset in chunks of 1 hour(s): 1,000 of 4,000 rows "
+                                                  "of the selected days (25 %)")
+        advance(3_000)
+        assert steps._p.tasks[-1].description.endswith("4,000 of 4,000 rows of the selected days (100 %)")
+    with Steps(False) as steps:  # --no-progress / --json: nothing shown, nothing counted
+        assert steps.counted("x", 10, "rows")(5) is None and steps._p is None
