@@ -21,7 +21,8 @@ Steps, each in its own child process (wall seconds and the child's peak RSS from
   ``pyarrow.parquet.write_table`` of every file (same files, same child shape);
 * ``backtest``: ``liqcore backtest DS --json`` (the guide's strategy, cascade-mm, default parameters),
   as shipped (the default read: window-local for this strategy), with ``--read all`` (the full replay,
-  read in chunks) and with ``--chunk-days 0`` (the whole span loaded at once: the
+  read in chunks), the same with ``--workers 0`` (one reading process per core; the peak is the
+  largest process's, from ``wait4``) and with ``--chunk-days 0`` (the whole span loaded at once: the
   behaviour before chunks);
 * ``in-process``: one warm child that times ``pyarrow.dataset.dataset(DS).to_table()`` (the load
   floor) and ``liqcore.backtest([DS])``, alternating, ``--repeat`` times each, after one untimed run
@@ -32,6 +33,14 @@ Steps, each in its own child process (wall seconds and the child's peak RSS from
     python benches/bench_density.py [--rate 3000000] [--days 2] [--symbols BTCUSDT] [--skip-sweep]
     python benches/bench_density.py --days 4 --json benches/results/density-4d.json
     python benches/bench_density.py --days 1 --quotes 6000000 --skip-sweep   # with the book (issue 41)
+    # 30 days with the book, the dataset written directly (no CSV, no convert timed), the queue rule only:
+    python benches/bench_density.py --days 30 --quotes 6000000 --direct --backtests queue-auto,queue \
+        --skip-sweep --skip-inprocess --dir /tmp/d30 --keep
+
+With ``--direct`` the generated events are written straight into the dataset, one symbol-day at a time
+(the same partition files as ``convert`` of the tardis files: tested), so a month is built in minutes and
+no CSV is kept; ``--backtests`` picks the backtests timed.  The 30-day bar: ``backtest DS --fill queue``
+(the guide's strategy, queue-aware) <= 30 s and <= 1 GiB, a year extrapolated linearly <= 6 min.
 
 Prints the parameters, the machine's load, then one line per figure with its unit, its floor and the
 ratio; ``--json FILE`` also writes every figure.  Bars (issue: a year of real-density data), on
@@ -79,6 +88,16 @@ def generate_day(folder: Path, symbol: str, day: int, rate: int, liqs: int, casc
                  quotes: int = 0) -> tuple[int, int, int]:
     """One UTC day of one symbol: its trades and liquidations files, and with ``quotes`` > 0 its tardis
     ``quotes`` file (that many top-of-book updates); returns (trades, liquidations, quotes)."""
+    tabs = day_tables(symbol, day, rate, liqs, cascades, seed, quotes)
+    for kind, table in tabs.items():
+        _write_csv(folder / f"binance-futures_{kind}_{_date(day)}_{symbol}.csv.gz", table,
+                   QUOTES_HEADER if kind == "quotes" else HEADER)
+    return tuple(tabs[k].num_rows if k in tabs else 0 for k in ("trades", "liquidations", "quotes"))
+
+
+def day_tables(symbol: str, day: int, rate: int, liqs: int, cascades: int, seed: int, quotes: int = 0) -> dict:
+    """One UTC day of one symbol as the tardis files' tables: ``{"trades", "liquidations"[, "quotes"]}``
+    (pyarrow tables with the files' columns, in the files' row order)."""
     import numpy as np
     import pyarrow as pa
 
@@ -117,7 +136,6 @@ def generate_day(folder: Path, symbol: str, day: int, rate: int, liqs: int, casc
         "price": price,
         "amount": np.round(rng.lognormal(-4.0, 1.5, len(ts)), 3) + 0.001,
     })
-    _write_csv(folder / f"binance-futures_trades_{_date(day)}_{symbol}.csv.gz", trades)
     # liquidations: a Poisson background of ordinary sizes, plus each burst's large ones
     per = rng.integers(4, 13, n_c)
     n_bg = max(liqs - int(per.sum()), 0)
@@ -139,17 +157,18 @@ def generate_day(folder: Path, symbol: str, day: int, rate: int, liqs: int, casc
         "price": l_px,
         "amount": np.round(l_usd / l_px, 3) + 0.001,
     })
-    _write_csv(folder / f"binance-futures_liquidations_{_date(day)}_{symbol}.csv.gz", liq)
-    n_q = _quotes_day(folder, symbol, day, quotes, rng, ts, price, tick, dec) if quotes else 0
-    return len(ts), len(l_t), n_q
+    out = {"trades": trades, "liquidations": liq}
+    if quotes:
+        out["quotes"] = _quotes_day(symbol, day, quotes, rng, ts, price, tick, dec)
+    return out
 
 
 QUOTES_HEADER = ["exchange", "symbol", "timestamp", "local_timestamp", "ask_amount", "ask_price", "bid_price",
                  "bid_amount"]
 
 
-def _quotes_day(folder: Path, symbol: str, day: int, n: int, rng, ts, price, tick: float, dec: int) -> int:
-    """The day's tardis ``quotes`` file: ``n`` top-of-book updates at uniform times, the best bid at or one
+def _quotes_day(symbol: str, day: int, n: int, rng, ts, price, tick: float, dec: int):
+    """The day's tardis ``quotes`` table: ``n`` top-of-book updates at uniform times, the best bid at or one
     tick under the last trade's price, the ask one tick above the bid, sizes log-normal."""
     import numpy as np
     import pyarrow as pa
@@ -168,7 +187,74 @@ def _quotes_day(folder: Path, symbol: str, day: int, n: int, rng, ts, price, tic
         "bid_price": bid,
         "bid_amount": np.round(rng.lognormal(0.0, 1.2, n), 3) + 0.001,
     })
-    _write_csv(folder / f"binance-futures_quotes_{_date(day)}_{symbol}.csv.gz", table, QUOTES_HEADER)
+    return table
+
+
+def day_events(tables: dict, registry):
+    """The events a tardis reader makes of :func:`day_tables`'s tables, built from their columns without
+    the CSV round trip: ``(EVENT_DTYPE array in event-time order, trade ids)``.  Trades: TRADE rows, the
+    taker's side; liquidations: LIQUIDATION rows, the liquidated position's side (a forced sell closes a
+    long), flagged SAMPLED (Binance's throttled stream); quotes: two QUOTE rows per update (bid, then ask).
+    Equal to ``liqcore convert`` of the files (tests/backtest/test_bench_direct.py)."""
+    import numpy as np
+
+    from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, Venue
+
+    def col(t, name):
+        return t.column(name).to_numpy()
+
+    parts, ids = [], []
+    for kind, t in tables.items():
+        sym = col(t, "symbol")[0] if t.num_rows else "X"
+        sid = registry.id(Venue.BINANCE, str(sym))
+        ts, recv = col(t, "timestamp").astype(np.int64) * 1000, col(t, "local_timestamp").astype(np.int64) * 1000
+        if kind == "quotes":
+            ev = np.zeros(2 * t.num_rows, EVENT_DTYPE)
+            for k, (p, q, side) in enumerate((("bid_price", "bid_amount", Side.BUY),
+                                              ("ask_price", "ask_amount", Side.SELL))):
+                o = ev[k::2]
+                o["ts_event"], o["ts_recv"], o["price"], o["qty"] = ts, recv, col(t, p), col(t, q)
+                o["side"], o["kind"] = int(side), int(Kind.QUOTE)
+            tid = np.zeros(len(ev), np.int64)
+        else:
+            ev = np.zeros(t.num_rows, EVENT_DTYPE)
+            buy = col(t, "side") == "buy"
+            liq = kind == "liquidations"
+            ev["ts_event"], ev["ts_recv"], ev["price"], ev["qty"] = ts, recv, col(t, "price"), col(t, "amount")
+            if liq:
+                ev["side"] = np.where(buy, int(Side.SHORT), int(Side.LONG))
+                ev["kind"], ev["flags"] = int(Kind.LIQUIDATION), int(Flag.SAMPLED)
+                tid = np.zeros(len(ev), np.int64)
+            else:
+                ev["side"] = np.where(buy, int(Side.BUY), int(Side.SELL))
+                ev["kind"] = int(Kind.TRADE)
+                tid = col(t, "id").astype(np.int64)
+        ev["symbol_id"], ev["venue"] = sid, int(Venue.BINANCE)
+        parts.append(ev)
+        ids.append(tid)
+    ev, tid = np.concatenate(parts), np.concatenate(ids)
+    order = np.argsort(ev["ts_event"], kind="stable")
+    return ev[order], tid[order]
+
+
+def write_direct(ds: Path, syms: list[str], days: int, rate: int, liqs: int, cascades: int, seed: int,
+                 quotes: int) -> dict:
+    """The dataset of :func:`generate_day`'s files, written day by day from the generated events
+    (:func:`day_events` + ``liqcore.dataset.write_dataset``): no CSV, memory one symbol-day."""
+    from liqcore.dataset import write_dataset
+    from liqcore.types import SymbolRegistry
+
+    n = {"trades": 0, "liquidations": 0, "quotes": 0}
+    for s in syms:
+        for d in range(days):
+            tabs = day_tables(s, d, rate, liqs, cascades, seed, quotes)
+            for k, t in tabs.items():
+                n[k] += t.num_rows
+            reg = SymbolRegistry()
+            ev, tid = day_events(tabs, reg)
+            del tabs
+            write_dataset(ev, str(ds), reg, trade_ids=tid, checked=True)
+            del ev, tid
     return n
 
 
@@ -240,6 +326,8 @@ def _child_generate(raw: str, syms: str, days: int, rate: int, liqs: int, cascad
 def child_main(which: str, args: list[str]) -> None:
     if which == "generate":
         out = _child_generate(args[0], args[1], *map(int, args[2:]))
+    elif which == "direct":
+        out = write_direct(Path(args[0]), args[1].split(","), *map(int, args[2:]))
     elif which == "floor-convert":
         out = _child_floor_convert(args[1:], args[0])
     elif which == "inprocess":
@@ -322,6 +410,15 @@ def main() -> int:
     ap.add_argument("--skip-sweep", action="store_true")
     ap.add_argument("--skip-whole", action="store_true", help="skip the --chunk-days 0 backtest (the old path)")
     ap.add_argument("--skip-inprocess", action="store_true")
+    ap.add_argument("--direct", action="store_true",
+                    help="write the dataset straight from the generated events (liqcore.dataset.write_dataset, "
+                         "one symbol-day at a time; the same partition files as convert of the tardis files) "
+                         "instead of generating the files and timing convert: the cheap way to a 30-day dataset")
+    ap.add_argument("--backtests", metavar="NAMES",
+                    help="comma-separated backtests to time (default all): chunked (through, --read all), "
+                         "chunked-workers (the same, --workers 0: one reading process per core), windows "
+                         "(through, default read), whole, queue (--fill queue --read all), queue-workers (the "
+                         "same, --workers 0), queue-windows, queue-auto (--fill queue, default read), queue-whole")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a, rest = ap.parse_known_args()
@@ -345,7 +442,17 @@ def main() -> int:
     env = _env()
     py = sys.executable
     try:
-        if not (a.reuse and raw.is_dir()):
+        if a.direct and not (a.reuse and ds.is_dir()):
+            shutil.rmtree(ds, ignore_errors=True)
+            g = measured([py, __file__, "--child", "direct", str(ds), ",".join(syms), str(a.days), str(a.rate),
+                          str(a.liqs), str(a.cascades), str(a.seed), str(a.quotes)], env)
+            fig["direct"] = {"wall_s": g["wall_s"], "peak_gib": g["peak_gib"], "trades": g["trades"],
+                             "quotes": g["quotes"], "liquidations": g["liquidations"]}
+            print(f"wrote the dataset directly from {g['trades']:,} trades + {g['quotes']:,} quotes + "
+                  f"{g['liquidations']:,} liquidations: {g['wall_s']:.1f} s, peak {g['peak_gib']:.2f} GiB")
+        if a.direct:
+            pass
+        elif not (a.reuse and raw.is_dir()):
             shutil.rmtree(raw, ignore_errors=True)
             raw.mkdir(parents=True)
             t0 = time.perf_counter()
@@ -359,7 +466,7 @@ def main() -> int:
         files = sorted(str(p) for p in raw.glob("*.csv.gz"))
         rows_csv = None
         # convert, and its floor
-        if not (a.reuse and ds.is_dir()):
+        if not a.direct and not (a.reuse and ds.is_dir()):
             shutil.rmtree(ds, ignore_errors=True)
             floor = measured([py, __file__, "--child", "floor-convert", str(tmp / "floor")] + files, env)
             shutil.rmtree(tmp / "floor", ignore_errors=True)
@@ -376,13 +483,21 @@ def main() -> int:
         print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
               f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
         # backtest, as shipped (chunks) and whole
-        runs = [("chunked", ["--read", "all"]), ("windows", [])] + (
+        runs = [("chunked", ["--read", "all"]), ("chunked-workers", ["--read", "all", "--workers", "0"]),
+                ("windows", [])] + (
             [] if a.skip_whole else [("whole", ["--chunk-days", "0"])])
         if a.quotes:  # the queue rule reads the book: the same dataset, every read
             runs += [("queue", ["--fill", "queue", "--read", "all"]),
+                     ("queue-workers", ["--fill", "queue", "--read", "all", "--workers", "0"]),
                      ("queue-windows", ["--fill", "queue", "--read", "windows"]),
                      ("queue-auto", ["--fill", "queue"])] + (
                 [] if a.skip_whole else [("queue-whole", ["--fill", "queue", "--chunk-days", "0"])])
+        if a.backtests:
+            want = {x.strip() for x in a.backtests.split(",") if x.strip()}
+            unknown = want - {n for n, _ in runs}
+            if unknown:
+                raise SystemExit(f"bench: --backtests: unknown or unavailable {', '.join(sorted(unknown))}")
+            runs = [(n, e) for n, e in runs if n in want]
         bts = {}
         for name, extra in runs:
             r = measured([py, "-m", "liqcore", "backtest", str(ds), "--json", *extra], env)
@@ -390,29 +505,41 @@ def main() -> int:
             bts[name] = {"wall_s": r["wall_s"], "peak_gib": r["peak_gib"], "trades": len(out["trades"]),
                          "digest": _digest(out["trades"])}
             label = {"chunked": "--read all: full replay in chunks of about 1 M rows",
+                     "chunked-workers": f"--read all --workers 0: {os.cpu_count()} reading processes",
                      "windows": "default read: window-local, exact",
                      "whole": "--chunk-days 0", "queue": "--fill queue --read all, full replay in chunks",
+                     "queue-workers": f"--fill queue --read all --workers 0: {os.cpu_count()} reading processes",
                      "queue-windows": "--fill queue --read windows", "queue-auto": "--fill queue, default read",
                      "queue-whole": "--fill queue --chunk-days 0"}[name]
             print(f"liqcore backtest DS ({label}): {r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB, "
                   f"{len(out['trades'])} trades"
                   + (f" (bar peak <= 1.0 GiB: {_bar(r['peak_gib'] <= 1.0)})" if name == "chunked" else ""))
-        c = bts["chunked"]
-        for name in ("windows", "whole"):
-            if name in bts:
+        c = bts.get("chunked")
+        for name in ("chunked-workers", "windows", "whole"):
+            if name in bts and c:
                 o = bts[name]
                 print(f"  {name} / chunked full replay: time {o['wall_s'] / c['wall_s']:.2f}x, peak "
                       f"{o['peak_gib'] / c['peak_gib']:.2f}x; same trades: {o['digest'] == c['digest']}")
-        if "queue" in bts:
+        if "queue" in bts and c:
             q = bts["queue"]
             print(f"  queue / through (both full replay in chunks): time {q['wall_s'] / c['wall_s']:.2f}x "
                   f"(bar <= 1.3x: {_bar(q['wall_s'] <= 1.3 * c['wall_s'])}), peak {q['peak_gib'] / c['peak_gib']:.2f}x; "
                   f"queue peak {q['peak_gib']:.2f} GiB (bar <= 1.0 GiB: {_bar(q['peak_gib'] <= 1.0)})")
-            for name in ("queue-windows", "queue-auto", "queue-whole"):
+        if "queue" in bts:
+            q = bts["queue"]
+            for name in ("queue-workers", "queue-windows", "queue-auto", "queue-whole"):
                 if name in bts:
                     o = bts[name]
                     print(f"  {name} / queue full replay in chunks: time {o['wall_s'] / q['wall_s']:.2f}x, peak "
                           f"{o['peak_gib'] / q['peak_gib']:.2f}x; same trades: {o['digest'] == q['digest']}")
+        for name in ("queue-auto", "queue"):  # the bar: 30 days with the book, queue-aware; a year extrapolated
+            if name in bts:
+                o = bts[name]
+                year = o["wall_s"] * 365 / a.days
+                print(f"  {name}: {a.days} day(s) in {o['wall_s']:.1f} s, peak {o['peak_gib']:.2f} GiB; a year of "
+                      f"{len(syms)} symbol(s) extrapolated linearly: {year / 60:.1f} min"
+                      + (f" (bars, 30 days: <= 30 s {_bar(o['wall_s'] <= 30)}, <= 1 GiB {_bar(o['peak_gib'] <= 1.0)}; "
+                         f"a year <= 6 min {_bar(year <= 360)})" if a.days == 30 else ""))
         fig["backtest"] = bts
         if not a.skip_inprocess:
             r = measured([py, __file__, "--child", "inprocess", str(ds), str(a.repeat)] + (["queue"] if a.quotes else []),

@@ -18,8 +18,14 @@ load reads from each symbol's first prints, is read from the first chunks before
 
 Where chunks cannot reproduce the whole load exactly, :func:`chunk_reason` names why and the caller
 loads the span whole (and says so): a strategy other than ``cascade-mm``, order latencies drawn from a journal, the
-guide's avoided times, ``feed-latency-mode constant``, a dataset selection with several (venue, symbol)
-pairs, or a chunk boundary the detector's stray-time test would see (:class:`NotStreamable`).
+guide's avoided times, ``feed-latency-mode constant``, a selected (venue, symbol) pair without an event
+in the span (the whole load gives it no symbol id), or a chunk boundary the detector's stray-time test
+would see (:class:`NotStreamable`).
+
+A selection of several (venue, symbol) pairs is read in the same chunks (every pair's symbol id is
+registered before the first, in the whole load's order); ``scope="instrument"`` counts cascades across
+the venues of each instrument (:mod:`liqcore.backtest.chunked_scope`); ``workers`` processes read the
+next time ranges ahead of the replay (:func:`liqcore.backtest.stream.recv_chunks`).
 """
 from __future__ import annotations
 
@@ -38,9 +44,11 @@ DEFAULT_CHUNK_ROWS = 1_000_000
 MIN_CHUNK_DAYS = 1 / 24
 
 
-def default_chunk_days(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None) -> float:
+def default_chunk_days(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, *,
+                       together: bool = True) -> float:
     """The default chunk length (days) of a dataset read: :data:`DEFAULT_CHUNK_ROWS` rows of its
-    densest selected day (rows counted from the Parquet footers, nothing decoded), at most
+    densest selected day, every selected pair's rows of the day together (``together=False``: the densest
+    pair's, for reads of one pair at a time) (rows counted from the Parquet footers, nothing decoded), at most
     :data:`DEFAULT_CHUNK_DAYS` and at least :data:`MIN_CHUNK_DAYS`, rounded down to whole hours.
     Smaller chunks hold less memory and stay in the processor's caches: on 3 M trades a day, 8-hour
     chunks run in 0.8x the time and 0.6x the peak memory of whole days (same trades: chunks never
@@ -55,7 +63,11 @@ def default_chunk_days(path, symbols=None, start_ns: int | None = None, end_ns: 
         rows = rows_per_partition(path, sel)
     except (ValueError, OSError):  # the read itself says what is wrong
         return DEFAULT_CHUNK_DAYS
-    densest = max(rows.values(), default=0)
+    per_day: dict = {}
+    for (v, sym, d), n in rows.items():  # a chunk holds every selected pair's rows of its hours
+        key = d if together else (v, sym, d)
+        per_day[key] = per_day.get(key, 0) + n
+    densest = max(per_day.values(), default=0)
     if densest <= DEFAULT_CHUNK_ROWS:
         return DEFAULT_CHUNK_DAYS
     hours = max(1, int(24 * DEFAULT_CHUNK_ROWS / densest))
@@ -80,6 +92,11 @@ class _Span:  # a sweep partition's fields the chunk reader uses (and a window: 
     symbols: tuple
     start_ns: int | None
     end_ns: int | None
+    #: several (venue, symbol) pairs are read together (their symbol ids registered first, in the
+    #: whole load's order: :func:`liqcore.backtest.stream.recv_chunks`)
+    multi: bool = False
+    #: processes reading the time ranges ahead (1: this one)
+    workers: int = 1
 
 
 def chunk_reason(params, strategy, *, book: bool = False) -> str | None:
@@ -160,13 +177,19 @@ class _Delays:
 
 def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None = None,
                      end_ns: int | None = None, equity: float = 1.0, chunk_days: float = DEFAULT_CHUNK_DAYS,
-                     on_chunk=None):
+                     on_chunk=None, scope: str = "venue", trade_venue=None, table=None, workers: int = 1):
     """The backtest of dataset ``path`` (``symbols``, event times in [start_ns, end_ns), receive times
     in the same range) read in chunks of ``chunk_days``: a
     dict of :class:`liqcore.backtest.run.BacktestResult`'s fields equal to the whole load's, plus
     ``detector_counts``, ``n_events`` (events read) and ``kinds`` (the input kinds read); the result
     itself is built by :func:`liqcore.backtest.run.backtest_chunked`.  :class:`NotStreamable`
-    (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk."""
+    (nothing returned) when chunks would not reproduce it.  ``on_chunk(n_events)``: called per chunk.
+    ``scope="instrument"``: cascades counted across the venues of each instrument
+    (:class:`liqcore.backtest.chunked_scope.InstrumentChunks`; ``table``: a
+    :func:`liqcore.instruments.load_table` table, ``trade_venue``: the venue every cascade is traded on),
+    as the whole load's ``backtest --scope instrument``.  ``workers`` > 1: that many processes read the
+    next time ranges (every series of the selection) while this one detects and replays the current
+    one; each holds one range, and the result is the one-process run's (tested)."""
     from liqcore.backtest.stream import (_Cell, _GridGate, _note, _Run, boundary_tail, cheapest_trade, fused_chunks,
                                          needs_grid)
     from liqcore.execution.detect import confirmed_records
@@ -184,8 +207,13 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     if not chunk_days or chunk_days <= 0:
         raise NotStreamable("no chunk length")
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
-    part = _Span(src, tuple(symbols or ()), start_ns, end_ns)
+    if scope not in ("venue", "instrument"):
+        raise ValueError(f"scope: venue or instrument; got {scope!r}")
+    if int(workers) < 1:
+        raise ValueError(f"workers: must be >= 1; got {workers!r}")
+    part = _Span(src, tuple(symbols or ()), start_ns, end_ns, multi=True, workers=int(workers))
     detector = CascadeDetector.from_params(params)
+    xs = None  # instrument scope: its detection (built with the first chunk's registry: every symbol)
     jump = int(getattr(detector, "max_time_jump_ns", NS_PER_DAY))
     cell = None
     o = so = 0
@@ -213,13 +241,21 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
             dropped[k] = dropped.get(k, 0) + v
         if cell is None:
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
+            sym_seen = np.zeros(n_sym, bool)
             cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
             if book:  # the same run without a book, kept until a quote shows (none in the span: through)
                 bare = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
                 bare.par["queue"] = 0
         elif int(ch.events["symbol_id"].max()) + 1 > len(cell.st):
             raise NotStreamable("a symbol appears after the first chunk")
-        rec_all, counts = _Run(detector, o).run(ch.events)  # the chunk as read, as the whole load's detector
+        if scope == "instrument":
+            if xs is None:
+                from liqcore.backtest.chunked_scope import InstrumentChunks
+
+                xs = InstrumentChunks(params, reg, table, trade_venue)
+            rec_all, counts = xs.run(ch.events, o)  # the chunk as read (before its bad prints are neutralised)
+        else:
+            rec_all, counts = _Run(detector, o).run(ch.events)  # the chunk as read, as the whole load's detector
         ch.clean()  # then the bad prints neutralised for the simulator, as the whole load's
         add_counts(counts)
         rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
@@ -230,6 +266,8 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         min_trade = cheapest_trade(ch.events, min_trade, ch.cheapest)
         liqs.append(ch.liquidations())
         kinds |= ch.kinds()  # (the receive delays were sampled in the chunk's pass)
+        sid = ch.events["symbol_id"]
+        sym_seen[np.unique(sid[sid >= 0])] = True
         o += len(ch.events)
         so += len(ch.sim)
         n_events += len(ch.events)
@@ -246,8 +284,14 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
 
         fallback = queue_fallback(cell.par, np.zeros(0, dtype=liqs[0].dtype))
         cell = bare
-    _rest, counts = detector.run(np.zeros(0, dtype=liqs[0].dtype), flush=True, index_offset=o)
-    add_counts(counts)
+    if xs is not None:  # the whole load's per-venue pass has no end-of-input flush; the rule's counts
+        _rest, counts = xs.finish()
+        det_counts.update(counts)
+    else:
+        _rest, counts = detector.run(np.zeros(0, dtype=liqs[0].dtype), flush=True, index_offset=o)
+        add_counts(counts)
+    if len(reg) > 1 and not bool(sym_seen[:len(reg)].all()):
+        raise NotStreamable("a selected symbol has no events in the span (the whole load gives it no id)")
     got = {}
 
     def row(ledger, counts, st, port, eq, s_ns, e_ns, _daily):

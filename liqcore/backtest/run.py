@@ -493,18 +493,19 @@ def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
 
 def backtest_chunked(path, params: Params, strategy, *, symbols=None, start_ns: int | None = None,
                      end_ns: int | None = None, equity: float = 1.0, chunk_days: float | None = None,
-                     on_chunk=None) -> BacktestResult:
+                     on_chunk=None, **scope) -> BacktestResult:
     """The backtest of the dataset at ``path`` (``symbols``, event and receive times in [start_ns,
     end_ns)) with ``strategy`` (an instance), read and replayed in time chunks of ``chunk_days``
     (:func:`liqcore.backtest.chunked.replay_chunked`): the whole load's result, without its events
-    (``events`` is None; ``n_events`` counts them, ``kinds`` names their kinds).
+    (``events`` is None; ``n_events`` counts them, ``kinds`` names their kinds).  ``scope``:
+    ``scope="instrument"``, ``trade_venue``, ``table`` (:func:`~liqcore.backtest.chunked.replay_chunked`).
     :class:`liqcore.backtest.stream.NotStreamable` when chunks would not reproduce the whole load."""
     from liqcore.backtest.chunked import default_chunk_days, replay_chunked
 
     if chunk_days is None:
         chunk_days = default_chunk_days(path, symbols, start_ns, end_ns)
     f = replay_chunked(path, params, strategy, symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity,
-                       chunk_days=chunk_days, on_chunk=on_chunk)
+                       chunk_days=chunk_days, on_chunk=on_chunk, **scope)
     extra = {k: f.pop(k) for k in ("detector_counts", "n_events", "kinds")}
     res = BacktestResult(**f)
     res.detector_counts = extra["detector_counts"]

@@ -75,7 +75,8 @@ def _dataset_chunks(part, chunk_ns: int):
     except ValueError as exc:  # the whole read says what is missing
         raise NotStreamable(str(exc)) from None
     pairs = sorted({(p[0], p[1]) for p in sel})
-    if len(pairs) != 1:
+    multi = getattr(part, "multi", False)  # a backtest's read of several pairs (liqcore.backtest.chunked)
+    if len(pairs) != 1 and not multi:
         raise NotStreamable(f"the partition holds {len(pairs)} (venue, symbol) pairs")
     days = sorted({p[2] for p in sel})
     lo = int(np.datetime64(days[0], "D").astype("datetime64[ns]").astype(np.int64))
@@ -85,19 +86,96 @@ def _dataset_chunks(part, chunk_ns: int):
     if part.end_ns is not None:
         hi = min(hi, int(part.end_ns))
     reg = SymbolRegistry()
+    workers = max(1, int(getattr(part, "workers", 1) or 1))
+    if multi or workers > 1:  # every pair's id first, in the whole load's order (venue code, then symbol)
+        from liqcore.venues.common import VENUE_BY_NAME, Sink
+
+        sink = Sink(reg, None)
+        for vs in sorted((VENUE_BY_NAME[v], s) for v, s in pairs if s != "*" and v in VENUE_BY_NAME):
+            sink.sid(*vs)
+    ranges = []
     a = lo
     while a < hi:
-        b = min(a + chunk_ns, hi)
-        res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=a, end_ns=b,
-                           max_clock_skew_ns=src.max_clock_skew_ns, check=False, registry=reg,
-                           trade_ids=False, partitions=sel)
-        if len(reg) > 1:
+        ranges.append((a, min(a + chunk_ns, hi)))
+        a = ranges[-1][1]
+    job = (src.path, list(part.symbols) or None, src.max_clock_skew_ns, src.feed_latency_ns, sel)
+    if workers > 1 and len(ranges) > 1:
+        n_reg = len(reg)
+        for ev, items in _parallel_reads(job, ranges, [(int(v), s) for _i, v, s in reg], workers):
+            if len(items) != n_reg:  # a pair the listing did not name: ids could differ from the whole load's
+                raise NotStreamable("a (venue, symbol) pair outside the dataset's listing")
+            yield ev, reg
+            del ev
+        return
+    for a, b in ranges:
+        ev = _read_range(job, a, b, reg)
+        if len(reg) > 1 and not multi:
             raise NotStreamable("the partition holds more than one (venue, symbol) pair")
-        ev = res.events
-        del res  # the next range is read with nothing of this one held here
-        yield ev, reg
+        yield ev, reg  # the next range is read with nothing of this one held here
         del ev
-        a = b
+
+
+def _read_range(job, a: int, b: int, reg) -> np.ndarray:
+    """The events of event times [a, b) of a dataset read (``job``: path, symbols, clock skew, feed
+    latency, the selection's partitions), symbol ids from ``reg``; the receive times not recorded stay
+    unknown (the read's plan fills them: :meth:`_Fuse.read`)."""
+    from liqcore.io.dataset import load_dataset
+
+    path, symbols, skew, _latency, sel = job
+    res = load_dataset(path, symbols=symbols, start_ns=a, end_ns=b, max_clock_skew_ns=skew, check=False,
+                       registry=reg, trade_ids=False, partitions=sel)
+    return res.events
+
+
+def _worker_read(job, a: int, b: int, items):
+    """:func:`_read_range` in a worker process: (events, the registry's pairs after the read)."""
+    from liqcore.types import SymbolRegistry
+
+    reg = SymbolRegistry(items)
+    ev = _read_range(job, a, b, reg)
+    return ev, [(int(v), s) for _i, v, s in reg]
+
+
+def _quiet_worker() -> None:  # Ctrl-C is the parent's: it ends the workers (terminate) and says so
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _parallel_reads(job, ranges, items, workers: int):
+    """The ranges' events, in order, read by a pool of ``workers`` processes: at most ``workers`` + 1
+    ranges are read or waiting at once (memory: that many chunks, one per worker), the next read
+    starts as soon as one is handed out.  The workers are ended however the reading ends: Ctrl-C (the
+    workers ignore it; this process ends them at once), an error, or the caller stopping early; a
+    worker that dies (out of memory) is an error, never a wait without end."""
+    import collections
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork (as the sweeps' local pool): the workers start at once, and the main module is not re-run
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_quiet_worker)
+    try:
+        todo = iter(ranges)
+        pending: collections.deque = collections.deque()
+        for a, b in todo:
+            pending.append(pool.submit(_worker_read, job, a, b, items))
+            if len(pending) > workers:
+                break
+        while pending:
+            out = pending.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.submit(_worker_read, job, nxt[0], nxt[1], items))
+            yield out
+            del out
+        pool.shutdown(wait=True)
+    finally:
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:  # a read under way is not waited for
+            if p.is_alive():
+                p.terminate()
 
 
 def span_mask(t: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndarray:

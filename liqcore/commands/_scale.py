@@ -194,7 +194,7 @@ def plan_source(args, params, opts: dict):
     if cdays is None and src.kind == "dataset":  # a dataset is read a time range at a time by default
         from liqcore.backtest.chunked import default_chunk_days
 
-        cdays = default_chunk_days(src.path, symbols, filt[0], filt[1])
+        cdays = default_chunk_days(src.path, symbols, filt[0], filt[1], together=args.by != "symbol")
     cdays = cdays or None  # 0: whole
     pdays = getattr(args, "partition_days", None)
     if pdays is None:

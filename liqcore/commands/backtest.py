@@ -8,9 +8,11 @@ Examples:
   liqcore backtest --synthetic --days 7 --symbols ETHUSDT,SOLUSDT --seed 3 --report report/
   liqcore backtest --synthetic --days 3 --offset 0.2% --fill touch --json
   liqcore backtest --synthetic --strategy cascade-mm --trail 0.3% --slippage-bps 1
+  liqcore backtest DS --scope instrument --trade-venue binance --workers 0   # a dataset of several venues
 """
 from __future__ import annotations
 
+import os
 import sys
 
 HELP = "backtest a strategy (default cascade-mm) on recordings or a synthetic market"
@@ -33,6 +35,10 @@ def add_arguments(parser) -> None:
                      help="a partitioned dataset is read and replayed in time chunks of D days, so memory holds "
                           "one chunk, not the span (default: about a million rows of the densest day, at most 1 day, "
                           "at least 1 hour; 0: load the span whole); the results are the same")
+    out.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="a dataset read in chunks: N processes read the next time ranges (every venue and "
+                          "symbol of the selection) while this one detects and replays the current one, each "
+                          "holding one range (default 1; 0: one per core); the results are the same")
     out.add_argument("--read", choices=("auto", "windows", "all"), default="auto",
                      help="a dataset: auto (default; windows is the same) reads what the strategy declares: for a "
                           "window-local strategy such as cascade-mm the liquidations, the trade rows that time the "
@@ -71,6 +77,8 @@ def run(args) -> int:
     strategy = judged_strategy(args, strategy)
     if not (args.equity > 0):
         raise ValueError("equity: must be positive")
+    if args.workers < 0:
+        raise ValueError(f"workers: must be >= 0 (0: one per core); got {args.workers}")
     if args.min_trades < 1:
         raise ValueError(f"min-trades: must be >= 1; got {args.min_trades}")
     from liqcore.commands import inputs
@@ -85,8 +93,7 @@ def run(args) -> int:
             raise ValueError("trade-venue: only with --scope instrument")
         if args.instrument_table and args.scope != "instrument":
             raise ValueError("instrument-table: only with --scope instrument")
-        # instrument scope detects across venues in one pass over the whole span
-        res = _chunked(args, params, strategy, steps) if args.scope != "instrument" else None
+        res = _chunked(args, params, strategy, steps)
         if res is not None:
             label, n_events = f"dataset {args.paths[0]}", res.n_events
         else:
@@ -203,6 +210,15 @@ def _chunked(args, params, strategy, steps):
     if days is None:
         days = default_chunk_days(args.paths[0], syms, start, end)
     how = getattr(args, "read", "auto")
+    scope = {}
+    if getattr(args, "scope", "venue") == "instrument":  # cascades across venues: the full replay's chunks
+        from liqcore.instruments import load_table
+
+        scope = dict(scope="instrument", trade_venue=args.trade_venue, table=load_table(args.instrument_table))
+        if how != "all" and not args.json:
+            print("backtest: replaying every event (--scope instrument: the window-local read follows one "
+                  "venue's cascades)", file=sys.stderr)
+        how = "all"
     if how == "windows" or (how == "auto" and args.chunk_days is None):  # --chunk-days: the full replay's chunks
         from liqcore.backtest.run import backtest_windows
 
@@ -227,10 +243,13 @@ def _chunked(args, params, strategy, steps):
                 type(strategy).check_inputs(res.kinds, params)
                 return res
     span = f"{days * 24:g} hour(s)" if days < 1 else f"{days:g} day(s)"
-    steps.step(f"reading the dataset in chunks of {span}: detection and execution")
+    workers = args.workers or (os.cpu_count() or 1)
+    by = f", {workers} reading processes" if workers > 1 else ""
+    advance = steps.counted(f"reading the dataset in chunks of {span}{by}: detection and execution",
+                            _selected_rows(args.paths[0], syms, start, end), "rows of the selected days")
     try:
         res = backtest_chunked(args.paths[0], params, strategy, symbols=syms, start_ns=start, end_ns=end,
-                               equity=args.equity, chunk_days=days)
+                               equity=args.equity, chunk_days=days, on_chunk=advance, workers=workers, **scope)
     except NotStreamable as exc:
         if not args.json:
             print(f"backtest: reading the span whole ({exc})", file=sys.stderr)
@@ -244,6 +263,19 @@ def _chunked(args, params, strategy, steps):
                                                       check=False).events[:0], registry=res.registry),
                        args.paths, allow_empty=getattr(args, "allow_empty", False), usable=0)
     return res
+
+
+def _selected_rows(path, syms, start, end) -> int:
+    """The rows of the selection's partitions (from the Parquet footers; 0 when they cannot be read)."""
+    from liqcore.io import storage
+    from liqcore.io.dataset import check_selection, rows_per_partition
+
+    if storage.is_url(str(path)):  # a footer costs a request there
+        return 0
+    try:
+        return int(sum(rows_per_partition(path, check_selection(path, syms, start, end)).values()))
+    except (ValueError, OSError):
+        return 0
 
 
 def _example_events(args, res) -> None:

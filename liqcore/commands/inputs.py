@@ -63,6 +63,21 @@ class Steps:
                     self._p.update(t.id, completed=1, total=1)
             self._p.add_task(text, total=None)
 
+    def counted(self, text: str, total: int, unit: str):
+        """A step that counts to ``total`` ``unit``: returns ``advance(n)``, which shows ``text: n of total
+        unit (p %)`` (nothing when the display is off)."""
+        self.step(text)
+        if self._p is None or total <= 0:
+            return lambda n: None
+        task = self._p.tasks[-1].id
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += int(n)
+            self._p.update(task, description=f"{text}: {done[0]:,} of {total:,} {unit} "
+                                             f"({min(100.0, 100.0 * done[0] / total):.0f} %)")
+        return advance
+
     def __exit__(self, *exc):
         if self._p is not None:
             self._p.__exit__(*exc)

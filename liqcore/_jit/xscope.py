@@ -1,0 +1,113 @@
+"""Numba kernel of the chunked instrument-scope read: which events the cross-venue rule needs.
+
+The cross-venue half of instrument-scope detection (:func:`liqcore._libs.xvenue.detect`) walks every
+event the per-venue detector kept (``marks != 0``), but an event that is neither a liquidation nor a
+gap changes a group's state in only three ways: it raises the group's clock (a later liquidation's
+time is clamped to it), it adds its venue to the group's venues (a venue-wide gap reaches the
+groups that have seen the venue), and it may end the group's open cascade (the first event whose
+clamped time passes the last large liquidation's time + the window).  ``sparse_keep`` walks one chunk
+of events in the detector's order, carrying per group the clock, the venues seen, the pending expiry
+time and where the event that set the clock is, and lists the events that keep the rule's result
+when it is run over them alone:
+
+* every liquidation (mark 2 or 3) and every gap (group-level or venue-wide);
+* the first event of each (group, venue);
+* before a liquidation or gap of a group (and a venue-wide gap reaching it), the event that set the
+  group's clock, if not listed yet (the clock the liquidation is clamped to, from the same event);
+* after each large liquidation, the first event of its group whose clamped time passes the large
+  liquidation's clamped time + ``window_ns`` (the event a cascade can expire at).
+
+The listed entries are ``(src, idx)``: ``src`` 0 = row ``idx`` of this chunk, 1 = the event carried
+from an earlier chunk as group ``idx``'s clock setter.  ``late`` counts the events whose time is
+before their group's clock (the rule's ``late`` count, which only the full walk can give).  The
+readable twin is ``pysrc/xscope.py``; ``tests/backtest/test_backtest_chunked_scope.py`` compares the
+two with hypothesis and holds the chunked instrument-scope backtest equal to the whole load.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["sparse_keep"]
+
+#: where a group's clock setter is (``mx_src``)
+MX_NONE = 0  # listed already, or a venue-wide gap (listed), or no event yet
+MX_CHUNK = 1  # row ``mx_i`` of the current chunk, not listed yet
+MX_CARRIED = 2  # carried from an earlier chunk, not listed yet
+
+KIND_GAP = 5
+
+
+@njit(cache=True, nogil=True)
+def _list_setter(g, mx_src, mx_i, out_src, out_idx, n_out):
+    if mx_src[g] == MX_CHUNK:
+        out_src[n_out] = 0
+        out_idx[n_out] = mx_i[g]
+        n_out += 1
+    elif mx_src[g] == MX_CARRIED:
+        out_src[n_out] = 1
+        out_idx[n_out] = g
+        n_out += 1
+    mx_src[g] = MX_NONE
+    return n_out
+
+
+@njit(cache=True, nogil=True)
+def sparse_keep(ts, sid, kind, venue, marks, group, window_ns, clock, vmask, searching, pending, mx_src, mx_i):
+    """``(out_src, out_idx, late)`` of one chunk (see the module); the state arrays (one entry per
+    group: ``clock`` int64, ``vmask`` uint32, ``searching`` bool, ``pending`` int64, ``mx_src`` int8,
+    ``mx_i`` int64) are updated in place and carry to the next chunk (``mx_src == MX_CHUNK`` must be
+    turned into ``MX_CARRIED`` by the caller, which keeps the row)."""
+    n = len(ts)
+    G = len(clock)
+    out_src = np.empty(3 * n + G + 1, np.int8)
+    out_idx = np.empty(3 * n + G + 1, np.int64)
+    n_out = 0
+    late = 0
+    for i in range(n):
+        m = marks[i]
+        if m == 0:
+            continue
+        t = ts[i]
+        vbit = np.uint32(1) << np.uint32(venue[i])
+        s = sid[i]
+        if s == -1:  # a venue-wide gap: every group that has seen the venue, at its clock
+            for g in range(G):
+                if vmask[g] & vbit:
+                    if t > clock[g]:
+                        clock[g] = t
+                        mx_src[g] = MX_NONE  # the gap (listed) set it
+                    else:
+                        n_out = _list_setter(g, mx_src, mx_i, out_src, out_idx, n_out)
+            out_src[n_out] = 0
+            out_idx[n_out] = i
+            n_out += 1
+            continue
+        g = group[s]
+        new_venue = (vmask[g] & vbit) == 0
+        vmask[g] |= vbit
+        sig = kind[i] == KIND_GAP or m == 2 or m == 3
+        if sig:
+            n_out = _list_setter(g, mx_src, mx_i, out_src, out_idx, n_out)
+        tc = t
+        if t < clock[g]:
+            late += 1
+            tc = clock[g]
+        elif t > clock[g]:
+            clock[g] = t
+            mx_src[g] = MX_CHUNK
+            mx_i[g] = i
+        keep = sig or new_venue
+        if not sig and searching[g] and tc > pending[g]:
+            keep = True
+            searching[g] = False
+        if m == 3:
+            searching[g] = True
+            pending[g] = tc + window_ns
+        if keep:
+            out_src[n_out] = 0
+            out_idx[n_out] = i
+            n_out += 1
+            if mx_src[g] == MX_CHUNK and mx_i[g] == i:
+                mx_src[g] = MX_NONE
+    return out_src[:n_out].copy(), out_idx[:n_out].copy(), late

@@ -1,0 +1,121 @@
+"""Instrument-scope detection over a dataset read in chunks (``backtest DS --scope instrument``).
+
+The whole load's instrument scope (:func:`liqcore.instruments.detect_instruments`) runs the per-venue
+detector over every event (marks: kept, liquidation, large; each large liquidation's threshold), then
+the cross-venue rule (:func:`liqcore._libs.xvenue.detect`) over the kept events.  Read in chunks, the
+per-venue detector carries its state from chunk to chunk (as the venue-scope chunks do); the
+cross-venue rule is run over the few events it needs (:func:`liqcore._jit.xscope.sparse_keep`: the
+liquidations and gaps, the event that set each group's clock before them, the first event of each
+(group, venue), the event an open cascade expires at), which grow by a few rows per liquidation.
+After each chunk the rule is run again over all those rows (without the end-of-input flush): it is
+causal, so the records it gives for the rows up to the chunk are the whole load's, and the chunk
+hands the new ones (their ``event_index`` mapped back to the events) to the simulator.  The
+``late`` count, which needs every event, is counted by the chunk walk itself.
+
+Memory: the chunk, plus the kept rows (about three per liquidation: 1,500 liquidations a day are
+a few hundred KB a month).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE
+
+__all__ = ["InstrumentChunks"]
+
+
+class InstrumentChunks:
+    """Instrument-scope records chunk by chunk.  ``registry``: every symbol of the read, registered
+    before the first chunk (the instrument groups come from it); ``trade_venue``: the records move to
+    that venue's symbol of their instrument (:func:`liqcore.instruments.retarget`).  ``group``
+    (``group[symbol_id]``) and ``detector`` (the per-venue detector) replace the ones built from the
+    registry and ``params`` (whose ``window_ns`` and ``min_large`` the cross-venue rule reads)."""
+
+    def __init__(self, params, registry=None, table=None, trade_venue=None, *, group=None, detector=None):
+        from liqcore._libs.detector import CascadeDetector
+        from liqcore.instruments import groups, load_table
+
+        self.params = params
+        self.registry = registry
+        if group is None:
+            group, _ = groups(registry, table if table is not None else load_table(None))
+        self.group = np.ascontiguousarray(group, dtype=np.int64)
+        self.trade_venue = trade_venue
+        self.det = detector if detector is not None else CascadeDetector.from_params(params)
+        G = int(self.group.max()) + 1 if len(self.group) else 0
+        self.clock = np.full(G, np.iinfo(np.int64).min, np.int64)
+        self.vmask = np.zeros(G, np.uint32)
+        self.searching = np.zeros(G, np.bool_)
+        self.pending = np.zeros(G, np.int64)
+        self.mx_src = np.zeros(G, np.int8)
+        self.mx_i = np.zeros(G, np.int64)
+        self.carried: dict = {}  # group -> (row, mark, threshold, event index): its clock setter
+        self.rows = np.zeros(0, EVENT_DTYPE)  # what the cross-venue rule reads
+        self.marks = np.zeros(0, np.int8)
+        self.thr = np.zeros(0, np.float64)
+        self.gidx = np.zeros(0, np.int64)  # each row's index in the whole read
+        self.n_handed = 0  # records given out so far
+        self.late = 0
+        self.dropped = 0  # confirmed records of an instrument the trade venue does not list
+
+    def run(self, events: np.ndarray, offset: int) -> tuple[np.ndarray, dict]:
+        """``(records, counts)`` of the chunk ``events`` (the whole read's events ``offset`` on): the
+        records the whole load emits at these events (``event_index`` into the whole read), the
+        per-venue detector's counts for the chunk."""
+        from liqcore._jit.xscope import MX_CARRIED, MX_CHUNK, sparse_keep
+        from liqcore._libs.xvenue import detect
+
+        ev = np.ascontiguousarray(events)
+        n = len(ev)
+        marks = np.zeros(n, np.int8)
+        thr = np.full(n, np.nan)
+        _, counts = self.det.run(ev, flush=False, marks=marks, thresholds=thr, index_offset=offset)
+        if len(self.group) and n and int(ev["symbol_id"].max()) >= len(self.group):
+            from liqcore.backtest.stream import NotStreamable
+
+            raise NotStreamable("a symbol outside the registry read first")
+        src, idx, late = sparse_keep(ev["ts_event"], ev["symbol_id"], ev["kind"], ev["venue"], marks, self.group,
+                                     int(self.params.window_ns), self.clock, self.vmask, self.searching,
+                                     self.pending, self.mx_src, self.mx_i)
+        self.late += int(late)
+        rows = ev[idx]  # src 1 entries are replaced below (their idx is a group)
+        mk, th, gi = marks[idx], thr[idx], idx + offset
+        for k in np.flatnonzero(src == 1):
+            r, m, t, g = self.carried.pop(int(idx[k]))
+            rows[k], mk[k], th[k], gi[k] = r, m, t, g
+        for g in np.flatnonzero(self.mx_src == MX_CHUNK):  # clock setters not listed yet: carried
+            i = int(self.mx_i[g])
+            self.carried[int(g)] = (ev[i].copy(), marks[i], thr[i], offset + i)
+            self.mx_src[g] = MX_CARRIED
+        self.rows = np.concatenate([self.rows, rows])
+        self.marks = np.concatenate([self.marks, mk])
+        self.thr = np.concatenate([self.thr, th])
+        self.gidx = np.concatenate([self.gidx, gi])
+        return self._records(detect, False), dict(counts)
+
+    def _records(self, detect, flush: bool) -> np.ndarray:
+        rec, _shares, self.xc = detect(self.rows, self.marks, self.thr, self.group, int(self.params.window_ns),
+                                       int(self.params.min_large), flush=flush)
+        new = rec[self.n_handed:].copy()
+        self.n_handed = len(rec)
+        at = new["event_index"] >= 0
+        new["event_index"][at] = self.gidx[new["event_index"][at]]
+        if self.trade_venue:
+            from liqcore.instruments import retarget
+
+            new, dropped = retarget(new, self.registry, self.group, self.trade_venue)
+            self.dropped += dropped
+        return np.asarray(new, dtype=CASCADE_DTYPE)
+
+    def finish(self) -> tuple[np.ndarray, dict]:
+        """The end of input: the records the flush emits, and the cross-venue rule's counts
+        (``late``, ``cascades``, ``records``) as the whole load gives them, with
+        ``dropped_no_trade_venue`` when the records move to a trade venue."""
+        from liqcore._libs.xvenue import detect
+
+        rest = self._records(detect, True)
+        counts = dict(self.xc)
+        counts["late"] = self.late
+        if self.trade_venue:
+            counts["dropped_no_trade_venue"] = self.dropped
+        return rest, counts
