@@ -3,7 +3,8 @@
 * :func:`write_dataset` adds events to a dataset.  Every (venue, symbol, UTC date) partition the new
   events touch is rewritten as the union of its old and new rows, exact duplicates removed, sorted by
   event time: appending a new day adds partitions, re-converting the same file changes nothing.
-* :func:`convert_to_dataset` converts recording files incrementally: a manifest
+* :func:`convert_to_dataset` converts recording files incrementally, writing each partition once per
+  run (a day's files read one after the other, a day in memory): a manifest
   (``DIR/_liqcore_manifest.json``: path -> size, mtime, and the kind / symbol filters a filtered
   convert took) skips files already converted unchanged with the same (or no) filters.
 * One writer at a time: :func:`dataset_lock` holds ``DIR/.liqcore-writer.lock`` (an advisory
@@ -238,11 +239,19 @@ _ROW_DTYPE = np.dtype([(c, t) for c, t, _f in _FILE_COLUMNS])
 
 
 def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
+    """Events -> a partition's rows; an empty side of the book (a quote of size 0) with the price 0 a load
+    gives it (:func:`liqcore.io.contract._load_table`; the tardis reader leaves it NaN), so the rows
+    written are the rows read back and the file can be marked checked."""
+    from liqcore.types import Kind
+
     rows = np.empty(len(events), _ROW_DTYPE)
     for c, _t, f in _FILE_COLUMNS:
         if f is not None:
             rows[c] = events[f]
     rows["trade_id"] = trade_ids if trade_ids is not None else 0
+    empty = np.flatnonzero((rows["qty"] == 0) & (rows["kind"] == int(Kind.QUOTE)))
+    if len(empty):
+        rows["price"][empty] = 0.0
     return rows
 
 
@@ -319,7 +328,7 @@ def _merge_runs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     before and of later runs before its time."""
     to, tn = old["ts_event_ns"], new["ts_event_ns"]
     cuts = np.flatnonzero(to[1:] < to[:-1]) + 1
-    if len(cuts) > 8 or not bool(np.all(tn[1:] >= tn[:-1])):
+    if len(cuts) > 16 or not bool(np.all(tn[1:] >= tn[:-1])):
         return np.concatenate([old, new])
     edges = np.concatenate([[0], cuts, [len(old)]]).tolist()
     runs = [(old, a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a] + [(new, 0, len(new))]
@@ -580,40 +589,42 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, 
 
 def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = False) -> dict:
     from liqcore.io import storage
-    from liqcore.io.dataset import read_format
-    from liqcore.types import take_records
 
-    url = storage.is_url(out_dir)
-    out = Path(out_dir) if not url else None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
     events = np.asarray(events)
+    url = storage.is_url(out_dir)
+    if not url:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
     if len(events) == 0:
         return {"partitions": 0, "rows_added": 0, "rows_refused": 0}
-    have = _partition_files(out_dir, url)
-    fmt = read_format(out_dir)
-    if fmt is None and have:  # a dataset of the old format: upgraded once, now
-        _upgrade(out_dir, url, have)
-    marks = None
-    if not url:  # the dataset's checked marks: a partition written now leaves its old ones
-        from liqcore.io.checked import read_marks
+    parts, refused = _split(events, registry, trade_ids, None if url else Path(out_dir).resolve())
+    n_parts, added = _write_parts(out_dir, {k: ([rows], checked) for k, rows in parts})
+    return {"partitions": n_parts, "rows_added": int(added), "rows_refused": int(refused)}
 
-        marks = dict(read_marks(out))
-    # partitions: (venue, symbol id, UTC day) from the codes, never from names
+
+def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
+    """``events`` cut into their (venue, symbol, UTC date) partitions -> ``([(key, rows), ...], rows
+    refused)``: each partition's rows (:data:`_ROW_DTYPE`, in the events' order), keyed by the
+    partition's names (from the codes, never from a pass over names); rows whose venue or symbol cannot
+    name a directory inside the dataset (``root``; None: object storage) are refused."""
+    from liqcore.types import take_records
+
+    if not len(events):
+        return [], 0
     sid = events["symbol_id"].astype(np.int64)
     day = events["ts_event"] // NS_PER_DAY
     d0 = int(day.min())
     ndays = int(day.max()) - d0 + 1
     group = ((sid + 1) * 4 + events["venue"].astype(np.int64)) * ndays + (day - d0)
+    del sid, day
     uniq, inv = np.unique(group, return_inverse=True)
+    del group
     inv = inv.reshape(-1)
     order = np.argsort(inv, kind="stable") if len(uniq) > 1 else None
     bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=len(uniq)))])
+    del inv
     syms = registry.symbols_array()
     vnames = ("", "bybit", "binance", "okx")
-    root = out.resolve() if out is not None else None
-    symbols = {tuple(x) for x in (fmt or {}).get("symbols", [])} | {(k[0], k[1]) for k in have}
-    added = refused = n_parts = 0
+    out, refused = [], 0
     for j, g in enumerate(uniq.tolist()):
         rest, dd = divmod(g, ndays)
         s_id, v = divmod(rest, 4)
@@ -625,26 +636,70 @@ def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = Fa
         if not name or not _safe_key(key, root):  # a name that cannot be a directory inside the dataset
             refused += int(bounds[j + 1] - bounds[j])
             continue
-        n_parts += 1
-        k = (key["venue"], key["symbol"], key["date"])
         part = events if order is None else take_records(events, sel)
-        new = _rows_of(part, trade_ids[sel] if trade_ids is not None else None)
+        out.append(((key["venue"], key["symbol"], key["date"]),
+                    _rows_of(part, trade_ids[sel] if trade_ids is not None else None)))
+    return out, refused
+
+
+def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
+    """Write each partition of ``parts`` (key -> ``(runs, checked)``: the new rows as runs sorted by event
+    time, in the order they came, and whether they all passed a load's checks) once: its old rows (if
+    any) and the runs merged (:func:`_merge_many`, then :func:`_merge_rows`: the result of adding the runs
+    one write at a time, in one), then the format file and the checked marks -> ``(partitions written,
+    rows added)``.  A dataset of the old format is upgraded first."""
+    from liqcore.io import storage
+    from liqcore.io.dataset import read_format
+
+    url = storage.is_url(out_dir)
+    out = Path(out_dir) if not url else None
+    if not parts:
+        return 0, 0
+    have = _partition_files(out_dir, url)
+    fmt = read_format(out_dir)
+    if fmt is None and have:  # a dataset of the old format: upgraded once, now
+        _upgrade(out_dir, url, have)
+    marks = None
+    if not url:  # the dataset's checked marks: a partition written now leaves its old ones
+        from liqcore.io.checked import read_marks
+
+        marks = dict(read_marks(out))
+    symbols = {tuple(x) for x in (fmt or {}).get("symbols", [])} | {(k[0], k[1]) for k in have}
+    added = 0
+    for k in sorted(parts):
+        runs, checked = parts[k]
+        runs = [r for r in runs if len(r)]
+        if not runs:
+            continue
         old_rows = 0
         if k in have:
             old = _read_partition(out_dir, url, have[k])
             old_rows = len(old)
-            new = _merge_runs(old, new)
+            runs = [old] + runs
             del old
+        new = _merge_many(runs)
+        del runs
         merged = _merge_rows(new)
         del new
         added += len(merged) - old_rows
-        ok = not url and _still_checked(merged, name, have.get(k) if old_rows else None, checked, marks, out)
+        ok = not url and _still_checked(merged, k[1], have.get(k) if old_rows else None, checked, marks, out)
         _put_partition(out_dir, url, k, merged, have.get(k), ok, marks)
+        del merged
         symbols.add((k[0], k[1]))
     _write_format(out_dir, symbols)
     if marks is not None:
         _write_marks(out_dir, marks)
-    return {"partitions": n_parts, "rows_added": int(added), "rows_refused": int(refused)}
+    return len(parts), added
+
+
+def _merge_many(runs: list) -> np.ndarray:
+    """The rows of ``runs`` (each sorted by event time, or a few sorted runs: a partition file's
+    sections) concatenated in order and stably sorted by event time (as ``np.concatenate`` then a
+    stable sort), built by :func:`_merge_runs`."""
+    if len(runs) == 1:
+        return runs[0]
+    head = runs[0] if len(runs) == 2 else np.concatenate(runs[:-1])
+    return _merge_runs(head, runs[-1])
 
 
 def _safe_key(key: dict, root: Path) -> bool:
@@ -701,9 +756,13 @@ def _selection(kinds, symbols) -> dict | None:
 def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
                        instruments=None, force: bool = False, kinds=None, symbols=None,
                        lock_wait: float | None = None, on_wait=None, warn=None) -> dict:
-    """Convert recording files into the dataset ``out_dir``, one file at a time (memory: one file's
-    events), holding the dataset's writer lock throughout (``lock_wait``, ``on_wait``: see
-    :func:`dataset_lock`).  A file whose (resolved path, size, mtime) is in the manifest is skipped
+    """Convert recording files into the dataset ``out_dir``, holding the dataset's writer lock throughout
+    (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, at most
+    one ahead, in the order of the dates their names carry (tardis names a day's trades, quotes and
+    liquidations files by it), then as given; each (venue, symbol, date) partition is written once, when no
+    later file can add to it (the bytes converting the files one at a time, in that order, gives), so
+    memory follows a day's rows, not the span's (files whose names carry no date: written after each
+    file); a file enters the manifest once all its rows are written.  A file whose (resolved path, size, mtime) is in the manifest is skipped
     unless ``force`` -- when it was converted whole, or with the same ``kinds`` / ``symbols``
     filters (a filtered convert records its filters, so a later whole convert still takes the rest).
     Of several files, one that cannot be read is skipped (``unreadable``: path -> why; not marked
@@ -756,19 +815,52 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
                            instruments=instruments, warn=warn)
 
     ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read one ahead
-    reader = _ReadAhead([files[i] for i in ahead], load)
-    ahead = set(ahead)
+    plan = _plan(files, ahead)
+    reader = _ReadAhead([files[i] for i in plan], load)
     try:
-        return _convert_files(files, ahead, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn)
+        return _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn)
     finally:
         reader.close()
 
 
+#: a date in a recording file's name (tardis: ``binance-futures_trades_2024-08-01_BTCUSDT.csv.gz``)
+_NAME_DATE = r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)"
+
+
+def _name_day(path) -> int | None:
+    """The UTC day (days since 1970) a recording file's name says it holds (one ``YYYY-MM-DD`` in its
+    name), or None."""
+    import re
+
+    found = set(re.findall(_NAME_DATE, Path(str(path)).name))
+    if len(found) != 1:
+        return None
+    try:
+        return int(np.datetime64(found.pop(), "D").astype(np.int64))
+    except ValueError:
+        return None
+
+
+def _plan(files, ahead: list) -> list:
+    """The order a convert reads the files ``ahead`` (indices into ``files``) in: by the date their names
+    say, then as given, when every name says one (a day's trades, quotes and liquidations files one after
+    the other, so each day's partitions are written once, then dropped from memory); as given otherwise."""
+    days = [_name_day(files[i]) for i in ahead]
+    if not ahead or any(d is None for d in days):
+        return list(ahead)
+    return [i for _d, i in sorted(zip(days, ahead))]
+
+
+#: a convert writes its pending partitions once they hold this many rows, whatever days they are (memory)
+_PENDING_ROWS = 24_000_000
+
+
 class _ReadAhead:
-    """Loads the files of a convert in a thread, one file ahead of the writes: reading and parsing the
-    next file (pyarrow and numpy, which release the GIL) overlaps checking and writing this one.
-    Memory: two files' events at most.  :meth:`get` returns the next file's result (or raises its
-    error) in order; :meth:`close` stops the thread after the file it is reading."""
+    """Loads the files of a convert in a thread, at most one file ahead of the writes: reading and
+    parsing the next file (pyarrow and numpy, which release the GIL) overlaps checking and writing this
+    one, and the thread starts a file only once the one before it was taken (memory: this file's events
+    and the next one's).  :meth:`get` returns the next file's result (or raises its error) in order;
+    :meth:`close` stops the thread after the file it is reading."""
 
     def __init__(self, files, load):
         import queue
@@ -776,6 +868,7 @@ class _ReadAhead:
 
         self._files, self._load = list(files), load
         self._q: queue.Queue = queue.Queue(maxsize=1)
+        self._taken = threading.Semaphore(1)  # released by get(): the next file may be read
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liqcore-convert-read", daemon=True)
         if self._files:
@@ -785,6 +878,9 @@ class _ReadAhead:
         import queue
 
         for f in self._files:
+            while not self._taken.acquire(timeout=0.1):  # the file before this one was taken
+                if self._stop.is_set():
+                    return
             if self._stop.is_set():
                 return
             try:
@@ -809,6 +905,7 @@ class _ReadAhead:
                 if not self._thread.is_alive():
                     raise RuntimeError(f"convert: the reading thread stopped before {f}") from None
                 continue
+            self._taken.release()
             if g is not f:
                 raise RuntimeError(f"convert: read {g} where {f} was due")
             if exc is not None:
@@ -819,16 +916,44 @@ class _ReadAhead:
         self._stop.set()
 
 
-def _convert_files(files, ahead, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn) -> dict:
-    import orjson
-
+def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn) -> dict:
+    """The convert's loop: the files of ``plan`` read in its order (one ahead), each file's rows cut into
+    partitions and held until no later file of the plan can add to them (its name names a later day,
+    :func:`_plan`), then each such partition written once, merged with its old rows (the same file as
+    adding the files one at a time); a file goes into the manifest once all its partitions are written."""
     from liqcore.io import storage
 
-    for i, f in enumerate(files):
+    root = None if storage.is_url(out) else Path(out).resolve()
+    pending: dict = {}  # partition key -> ([rows of each file, in plan order], all checked)
+    waiting: dict = {}  # file index -> (its manifest key, its entry, the partitions it still waits for)
+    held = 0  # rows pending
+    seen = set()
+    converted = []
+    planned = set(plan)
+
+    def flush(keep_from: int | None) -> None:
+        nonlocal held
+        keys = [k for k in pending if keep_from is None or _day_of(k[2]) < keep_from]
+        if keys:
+            n_parts, added = _write_parts(out, {k: pending.pop(k) for k in keys})
+            done["partitions"] += n_parts
+            done["rows_added"] += int(added)
+        held = sum(len(r) for runs, _c in pending.values() for r in runs)
+        gone = set(keys)
+        for i in sorted(waiting):
+            key, value, parts = waiting[i]
+            parts -= gone
+            if not parts:
+                del waiting[i]
+                manifest[key] = value
+                _save_manifest(out, manifest)
+
+    for i in range(len(files)):
+        if i not in planned:
+            done["skipped"].append(str(files[i]))
+    for p, i in enumerate(plan):
+        f = files[i]
         key, entry, prev, same, whole_before, skip = state(f)
-        if i not in ahead:
-            done["skipped"].append(str(f))
-            continue
         try:
             res = reader.get(f)
         except (ValueError, OSError) as exc:  # of several files, one that cannot be read is skipped
@@ -838,46 +963,77 @@ def _convert_files(files, ahead, reader, state, out, manifest, sel, done, kinds,
 
             done["unreadable"][str(f)] = why = _unreadable_why(f, exc)
             warn(f"skipped {f}: {why}")
-            continue
-        if skip:  # listed twice: converted above
+            res = None
+        if res is not None and (key, str(sel)) in seen:  # listed twice: converted above
             done["skipped"].append(str(f))
-            continue
-        ev, tids = res.events, res.trade_ids
-        if kinds or symbols:
-            from liqcore.venues.common import KIND_BY_NAME
+            res = None
+        if res is not None:
+            seen.add((key, str(sel)))
+            ev, tids = res.events, res.trade_ids
+            if kinds or symbols:
+                from liqcore.venues.common import KIND_BY_NAME
 
-            m = np.ones(len(ev), dtype=bool)
-            if kinds:
-                codes = [KIND_BY_NAME[k] for k in kinds]
-                m &= np.isin(ev["kind"], codes)
-            if symbols:
-                ids = [sid for sid, _v, s in res.registry if s in set(symbols)]
-                m &= np.isin(ev["symbol_id"], ids)
-            ev = ev[m]
-            tids = tids[m] if tids is not None else None
-        info = write_dataset(ev, out, res.registry, trade_ids=tids, checked=res.checked)
-        for k, v in res.rejects.items():
-            done["rejects"][k] = done["rejects"].get(k, 0) + v
-        if info["rows_refused"]:
-            done["rejects"]["bad_symbol"] = done["rejects"].get("bad_symbol", 0) + info["rows_refused"]
-        done["partitions"] += info["partitions"]
-        done["rows_added"] += info["rows_added"]
-        done["converted"].append(str(f))
-        if sel is None or whole_before:  # the whole file is in the dataset (now, or already)
-            manifest[key] = entry
-        else:  # only what the filters took: a whole convert later still takes the rest
-            taken = list(prev["filters"]) if same else []
-            if sel not in taken:
-                taken.append(sel)
-            manifest[key] = {**entry, "filters": taken}
-        body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-        if storage.is_url(out):  # the manifest last, whole in one request
-            storage.write_bytes(storage.join(out, MANIFEST), body)
-            continue
-        tmp = out / f".{MANIFEST}.tmp{os.getpid()}"
-        tmp.write_bytes(body)
-        replace_durably(tmp, out / MANIFEST)
+                m = np.ones(len(ev), dtype=bool)
+                if kinds:
+                    codes = [KIND_BY_NAME[k] for k in kinds]
+                    m &= np.isin(ev["kind"], codes)
+                if symbols:
+                    ids = [sid for sid, _v, s in res.registry if s in set(symbols)]
+                    m &= np.isin(ev["symbol_id"], ids)
+                ev = ev[m]
+                tids = tids[m] if tids is not None else None
+            parts, refused = _split(np.asarray(ev), res.registry, tids, root)
+            del ev, tids
+            for k, v in res.rejects.items():
+                done["rejects"][k] = done["rejects"].get(k, 0) + v
+            if refused:
+                done["rejects"]["bad_symbol"] = done["rejects"].get("bad_symbol", 0) + refused
+            checked = bool(res.checked)
+            del res
+            mine = {k for k, _r in parts}
+            for k, rows in parts:
+                runs, ok = pending.get(k, ([], True))
+                runs.append(rows)
+                pending[k] = (runs, ok and checked)
+                held += len(rows)
+            del parts
+            converted.append(i)
+            if sel is None or whole_before:  # the whole file is in the dataset (now, or already)
+                value = entry
+            else:  # only what the filters took: a whole convert later still takes the rest
+                taken = list(prev["filters"]) if same else []
+                if sel not in taken:
+                    taken.append(sel)
+                value = {**entry, "filters": taken}
+            waiting[i] = (key, value, mine)
+        nxt = _name_day(files[plan[p + 1]]) if p + 1 < len(plan) else None
+        this = _name_day(f)
+        if nxt is None or this is None or held > _PENDING_ROWS:  # the last file, or files of no named day
+            flush(None)
+        else:  # a later file may add to partitions of its day or after: the earlier ones are complete
+            flush(nxt)
+    flush(None)
+    done["converted"] = [str(files[i]) for i in sorted(converted)]
     return done
+
+
+def _day_of(date: str) -> int:
+    return int(np.datetime64(date, "D").astype(np.int64))
+
+
+def _save_manifest(out, manifest: dict) -> None:
+    """The dataset's manifest written (object storage: whole in one request, after the partitions)."""
+    import orjson
+
+    from liqcore.io import storage
+
+    body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    if storage.is_url(out):
+        storage.write_bytes(storage.join(out, MANIFEST), body)
+        return
+    tmp = out / f".{MANIFEST}.tmp{os.getpid()}"
+    tmp.write_bytes(body)
+    replace_durably(tmp, out / MANIFEST)
 
 
 def read_manifest(out_dir) -> dict:
