@@ -50,7 +50,8 @@ from pathlib import Path
 import numpy as np
 
 from liqcore._atomic import pid_alive, replace_durably
-from liqcore.types import take_records
+from liqcore.io.checked import ASK_COLS
+from liqcore.types import Kind, take_records
 
 # the reading side lives with the other readers (liqcore.io.dataset); this module builds on it
 from liqcore.io.dataset import (  # noqa: F401  (re-exported: liqcore.dataset names both sides)
@@ -259,15 +260,26 @@ def _rows_of_table(table) -> np.ndarray:
     """A partition file's table (either format) -> rows."""
     from liqcore.io.dataset import upgrade_table
 
+    from liqcore.io.checked import bulk_order, expand_pairs
+
     table = upgrade_table(table)
-    rows = np.empty(table.num_rows, _ROW_DTYPE)
-    for c, t, _f in _FILE_COLUMNS:
-        if c in table.column_names:
-            rows[c] = np.asarray(table.column(c).to_numpy(zero_copy_only=False)).astype(t, copy=False)
-        else:
-            rows[c] = -1 if c == "ts_recv_ns" else 0
-    if "trade_id" in table.column_names:
-        rows["trade_id"] = np.asarray(table.column("trade_id").fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    n = table.num_rows
+    cols = {}
+    for c, t, _f in _FILE_COLUMNS + tuple((a, "float64", None) for a in ASK_COLS):
+        if c not in table.column_names:
+            if c not in ASK_COLS:
+                cols[c] = np.full(n, -1 if c == "ts_recv_ns" else 0, t)
+            continue
+        col = table.column(c)
+        if c == "trade_id":
+            col = col.fill_null(0)
+        cols[c] = np.asarray(col.to_numpy(zero_copy_only=False)).astype(t, copy=False)
+    del table
+    cols = expand_pairs(cols)  # format 3: a quote row carrying its ask -> the bid row and the ask row
+    order = bulk_order(cols["ts_event_ns"], cols["ts_recv_ns"], cols["kind"])
+    rows = np.empty(len(cols["kind"]), _ROW_DTYPE)
+    for c, _t, _f in _FILE_COLUMNS:
+        rows[c] = cols.pop(c) if order is None else cols.pop(c)[order]
     return rows
 
 
@@ -282,9 +294,13 @@ def _equal_time_runs(te: np.ndarray) -> np.ndarray:
 
 
 def _merge_rows(rows: np.ndarray) -> np.ndarray:
-    """Rows sorted by (event time, receive time), stable, duplicates removed: exact ones (the first
-    kept), then by a load's rule (:func:`liqcore.io.base.dedupe`: the same trade id, or the same row
-    where one of them has no id), so old and new rows from two sources of one trade keep it once."""
+    """Rows sorted by (event time, receive time, quotes after the other kinds), stable, duplicates removed:
+    exact ones (the first kept), then by a load's rule (:func:`liqcore.io.base.dedupe`: the same trade id,
+    or the same row where one of them has no id), so old and new rows from two sources of one trade keep
+    it once.  (Quotes after trades of the same times: the order a format-3 file, whose quotes are a
+    section of their own, gives back, :func:`liqcore.io.checked.bulk_order`; never an order of sources.)"""
+    from liqcore.types import Kind
+
     te = rows["ts_event_ns"]
     if len(rows) > 1:
         d = np.diff(te)
@@ -296,13 +312,17 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
         # can hold duplicates (the reordering keeps every event time in its place: the same runs)
         idx = _equal_time_runs(te)
         tr = rows["ts_recv_ns"]
-        # already in receive-time order within every run (a quote's bid and ask: one time): nothing to sort
-        if len(idx) and bool(np.any((te[1:] == te[:-1]) & (tr[1:] < tr[:-1]))):
-            order = np.lexsort((tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
+        quote = rows["kind"] == int(Kind.QUOTE)
+        # already in (receive time, quotes last) order within every run (a quote's bid and ask: one time):
+        # nothing to sort
+        same = te[1:] == te[:-1]
+        if len(idx) and bool(np.any(same & ((tr[1:] < tr[:-1]) | ((tr[1:] == tr[:-1]) & quote[:-1] & ~quote[1:])))):
+            order = np.lexsort((quote[idx], tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
             if not bool(np.all(order[1:] > order[:-1])):
                 perm = np.arange(len(rows))
                 perm[idx] = idx[order]
                 rows = take_records(rows, perm)
+        del quote, same
         if len(idx):  # the whole row compared within the runs (only rows that hash alike: see _duplicates)
             drop = _duplicates(rows, idx)
             if len(drop):
@@ -413,40 +433,107 @@ def _run_duplicates(sub: np.ndarray):
     return duplicate_keep(ev, sub["trade_id"] if sub["trade_id"].any() else None)
 
 
-def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False):
+#: the format partition files are written in (3; 2: every quote as two rows, kept for tests comparing the two)
+_WRITE_FORMAT = FORMAT
+
+
+def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False, ask=None):
+    """A block of a partition file: ``rows``' columns, in format 3 with the ask columns (``ask``: their
+    values, NaN for null; None: all null)."""
     import orjson
     import pyarrow as pa
 
-    from liqcore.io.dataset import FORMAT
-
-    info = {"format": FORMAT, "venue": venue, "symbol": symbol}
+    info = {"format": _WRITE_FORMAT, "venue": venue, "symbol": symbol}
     if checked:  # its rows passed a load's checks: reads do not judge them again (liqcore.io.checked)
         info["checked"] = True
     meta = {b"liqcore": orjson.dumps(info)}
-    return pa.table({c: pa.array(rows[c]) for c, _t, _f in _FILE_COLUMNS}).replace_schema_metadata(meta)
+    cols = {c: pa.array(rows[c]) for c, _t, _f in _FILE_COLUMNS}
+    if _WRITE_FORMAT >= 3:
+        for name, v in zip(ASK_COLS, ask if ask is not None else (None, None)):
+            cols[name] = pa.nulls(len(rows), pa.float64()) if v is None else pa.array(v, from_pandas=True)
+    return pa.table(cols).replace_schema_metadata(meta)
+
+
+def _pairs(q: np.ndarray) -> np.ndarray:
+    """Positions ``i`` of quote rows ``q`` (in file order) whose row ``i + 1`` is the other side of the same
+    top-of-book update: a bid (side buy) then an ask (side sell) with the same event and receive times and
+    flags, no trade id, an ask price that is a number.  (Two candidates never overlap: a candidate's second
+    row is an ask, a candidate's first a bid.)"""
+    if len(q) < 2:
+        return np.zeros(0, np.int64)
+    a, b = q[:-1], q[1:]
+    c = ((a["side"] == 3) & (b["side"] == 4) & (a["ts_event_ns"] == b["ts_event_ns"])
+         & (a["ts_recv_ns"] == b["ts_recv_ns"]) & (a["flags"] == b["flags"]) & (a["trade_id"] == 0)
+         & (b["trade_id"] == 0) & ~np.isnan(b["price"]))
+    return np.flatnonzero(c)
+
+
+def _compact_quotes(q: np.ndarray):
+    """Quote rows (file order) -> ``(rows, ask_price, ask_qty)``: each bid-and-ask pair (:func:`_pairs`) as
+    one row, the bid's, carrying the ask (NaN where a row carries none)."""
+    first = _pairs(q)
+    keep = np.ones(len(q), dtype=bool)
+    keep[first + 1] = False
+    ap = np.full(len(q), np.nan)
+    aq = np.full(len(q), np.nan)
+    ap[first] = q["price"][first + 1]
+    aq[first] = q["qty"][first + 1]
+    return take_records(q, keep), ap[keep], aq[keep]
 
 
 def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     """One partition file of ``rows`` (_ROW_DTYPE, sorted by event time; ``meta``: the
-    :func:`_file_table` arguments after the rows) in two sections, each in its own row groups of at most
+    :func:`_file_table` arguments after the rows) in sections, each in its own row groups of at most
     ROW_GROUP_ROWS rows and sorted by event time: first every kind but trades and quotes (liquidations,
-    marks, funding, gaps: a small share), then trades and quotes; so a read of the first kinds skips
-    the second section's row groups by their ``kind`` statistics.  Each section goes to the file in
-    blocks of whole row groups: no columnar copy of the partition is held beside its rows."""
+    marks, funding, gaps: a small share), then the trades, then the quotes, each top-of-book update one
+    row carrying its bid and ask (:func:`_compact_quotes`; format 2: trades and quotes in one section,
+    two rows per update); so a read of some kinds skips the other sections' row groups by their ``kind``
+    statistics.  Each section goes to the file in blocks of whole row groups: no columnar copy of the
+    partition is held beside its rows."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from liqcore.io.dataset import BULK_KINDS, ROW_GROUP_ROWS
 
-    bulk = np.isin(rows["kind"], np.asarray(BULK_KINDS, dtype=np.int8))
+    kind = rows["kind"]
+    if _WRITE_FORMAT >= 3:
+        sections = [~np.isin(kind, np.asarray(BULK_KINDS, dtype=np.int8)), kind == int(Kind.TRADE),
+                    kind == int(Kind.QUOTE)]
+    else:
+        bulk = np.isin(kind, np.asarray(BULK_KINDS, dtype=np.int8))
+        sections = [~bulk, bulk]
     schema = _file_table(rows[:0], *meta).schema
     step = 64 * ROW_GROUP_ROWS  # a block: 64 row groups
     # dictionary pages only for the few-valued columns: on times and prices they cost time and size
     with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"]) as w:
-        for keep in (~bulk, bulk):
+        for j, keep in enumerate(sections):
             section = np.flatnonzero(keep)
-            for a in range(0, len(section), step):
-                block = take_records(rows, section[a:a + step])
-                w.write_table(_file_table(block, *meta), row_group_size=ROW_GROUP_ROWS)
+            if j < 2:
+                for a in range(0, len(section), step):
+                    block = take_records(rows, section[a:a + step])
+                    w.write_table(_file_table(block, *meta), row_group_size=ROW_GROUP_ROWS)
+                continue
+            carry = None  # compacted rows short of a whole row group, written with the next block
+            a = 0
+            while a < len(section):
+                b = min(a + step, len(section))
+                block = take_records(rows, section[a:min(b + 1, len(section))])  # (one row ahead: its pair)
+                if b < len(section) and len(_pairs(block[-2:])):  # the block's last row is a bid whose ask is next
+                    b += 1
+                else:
+                    block = block[:b - a]
+                t = _quote_table(block, meta)
+                t = t if carry is None else pa.concat_tables([carry, t])
+                whole = t.num_rows if b >= len(section) else t.num_rows // ROW_GROUP_ROWS * ROW_GROUP_ROWS
+                if whole:
+                    w.write_table(t.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
+                carry = t.slice(whole) if whole < t.num_rows else None
+                a = b
+
+
+def _quote_table(block: np.ndarray, meta: tuple):
+    rows, ap, aq = _compact_quotes(block)
+    return _file_table(rows, *meta, ask=(ap, aq))
 
 
 def _write_format(out_dir, symbols) -> None:
@@ -454,10 +541,12 @@ def _write_format(out_dir, symbols) -> None:
     import orjson
 
     from liqcore.io import storage
-    from liqcore.io.dataset import FORMAT, FORMAT_FILE, KIND_NAMES, ROW_GROUP_ROWS, SIDE_NAMES
+    from liqcore.io.dataset import FORMAT_FILE, KIND_NAMES, ROW_GROUP_ROWS, SIDE_NAMES
 
-    body = orjson.dumps({"format": FORMAT, "kinds": list(KIND_NAMES), "sides": list(SIDE_NAMES),
-                         "row_group_rows": ROW_GROUP_ROWS, "sections": True, "symbols": sorted([list(x) for x in symbols])},
+    body = orjson.dumps({"format": _WRITE_FORMAT, "kinds": list(KIND_NAMES), "sides": list(SIDE_NAMES),
+                         "row_group_rows": ROW_GROUP_ROWS, "sections": True,
+                         **({"quote_rows": "paired"} if _WRITE_FORMAT >= 3 else {}),
+                         "symbols": sorted([list(x) for x in symbols])},
                         option=orjson.OPT_INDENT_2)
     if storage.is_url(out_dir):
         storage.write_bytes(storage.join(out_dir, FORMAT_FILE), body)
@@ -542,11 +631,22 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
             stale.unlink()
 
 
-def _upgrade(out_dir, url: bool, have: dict) -> None:
-    """A dataset written before format 2, rewritten in format 2 (each partition file replaced whole),
-    once, before anything is added to it; the format file comes last."""
+def _upgrade(out_dir, url: bool, have: dict, fmt: dict | None = None) -> None:
+    """A dataset of an older format, rewritten in the format written now (each partition file replaced
+    whole), once, before anything is added to it; the format file comes last.  A file's checked mark
+    carries over when the file is the one marked (the rows are the same rows, laid out anew)."""
+    marks = None
+    if not url and fmt is not None:
+        from liqcore.io.checked import read_marks
+
+        marks = dict(read_marks(Path(out_dir)))
+    root = None if url else Path(out_dir)
     for key, files in sorted(have.items()):
-        _put_partition(out_dir, url, key, _merge_rows(_read_partition(out_dir, url, files)), files)
+        rows = _merge_rows(_read_partition(out_dir, url, files))
+        ok = marks is not None and _still_checked(rows, key[1], files, True, marks, root)
+        _put_partition(out_dir, url, key, rows, files, ok, marks)
+    if marks is not None:
+        _write_marks(out_dir, marks)
 
 
 def _write_marks(out_dir, marks: dict) -> None:
@@ -657,8 +757,8 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
         return 0, 0
     have = _partition_files(out_dir, url)
     fmt = read_format(out_dir)
-    if fmt is None and have:  # a dataset of the old format: upgraded once, now
-        _upgrade(out_dir, url, have)
+    if have and (fmt is None or int(fmt.get("format", 0)) < _WRITE_FORMAT):  # an older format: upgraded once, now
+        _upgrade(out_dir, url, have, fmt)
     marks = None
     if not url:  # the dataset's checked marks: a partition written now leaves its old ones
         from liqcore.io.checked import read_marks

@@ -518,7 +518,8 @@ def _bulk_groups(path, sel) -> dict:
         raise NotStreamable("the dataset keeps trades and liquidations in shared row groups (written before "
                             "sections: convert it again)")
     marks = read_marks(path)
-    cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades")}
+    cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades",
+                            "has_quotes")}
     where = []
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
     for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
@@ -555,14 +556,20 @@ def _bulk_groups(path, sel) -> dict:
                 cols["te_max"].append(st["ts_event_ns"][1])
                 cols["tr_min"].append(st["ts_recv_ns"][0])
                 cols["tr_max"].append(st["ts_recv_ns"][1])
-                cols["p_min"].append(st["price"][0])
-                cols["p_max"].append(st["price"][1])
+                p_lo, p_hi = st["price"]
+                x = rg.column(names.index("ask_price")).statistics if "ask_price" in names else None
+                if x is not None and x.has_min_max:  # format 3: a quote row's ask prices too
+                    p_lo, p_hi = min(p_lo, x.min), max(p_hi, x.max)
+                cols["p_min"].append(p_lo)
+                cols["p_max"].append(p_hi)
                 cols["q_max"].append(st["qty"][1])
                 cols["has_trades"].append(kmin == 2)
+                cols["has_quotes"].append(kmax == 7)  # (format 3: a quote group holds nothing else)
                 where.append((f, rid, rg.num_rows, ft, mark))
     out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
     out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
     out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
+    out["has_quotes"] = np.asarray(cols["has_quotes"], dtype=bool)
     out["where"] = where
     return out
 

@@ -38,8 +38,9 @@ MANIFEST = "_liqcore_manifest.json"
 #: the format file of a dataset: {"format": 2, "kinds": [...], "sides": [...], "symbols": [[venue, symbol], ...],
 #: "row_group_rows": n}; absent from datasets written before format 2
 FORMAT_FILE = "_liqcore_dataset.json"
-#: the dataset format written now (2: kind and side as int8 codes; 1, before: as names)
-FORMAT = 2
+#: the dataset format written now (3: a top-of-book update is one row in a quotes section of its own;
+#: 2: kind and side as int8 codes, a quote as a bid row and an ask row; 1, before: kind and side as names)
+FORMAT = 3
 #: the most rows in one Parquet row group of a partition file (rows sorted by event time, so each
 #: group spans a time range its statistics name: about 8 minutes of a 3 M trades/day symbol, so a
 #: window-local backtest decodes little beyond its windows; decoding speed and file size are within a
@@ -104,7 +105,7 @@ def _note_old(path, warn) -> None:
     _TOLD_OLD.add(key)
     if warn is None:
         from liqcore.io.base import _warn_stderr as warn
-    warn(f"dataset {path} was written before format {FORMAT} (kind and side stored as names): it loads the "
+    warn(f"dataset {path} was written before format 2 (kind and side stored as names): it loads the "
          "slower way; the next 'liqcore convert ... --dataset' into it upgrades it in place")
 
 
@@ -276,6 +277,11 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
                 if name in sch.names:
                     sch = sch.set(sch.get_field_index(name), pa.field(name, pa.string()))
             dset = dset.replace_schema(sch)
+        if "ask_price" not in dset.schema.names:  # (files of format 3 among older ones: their asks kept)
+            import pyarrow as pa
+
+            dset = dset.replace_schema(dset.schema.append(pa.field("ask_price", pa.float64()))
+                                       .append(pa.field("ask_qty", pa.float64())))
         table = dset.to_table(filter=flt)
         rows_read = rows_in_groups(dset, flt, rflt)
     if url:
@@ -283,6 +289,7 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     if old and table.num_rows:
         _note_old(storage.display(path) if url else path, warn)  # names, not codes: the slower way
         table = upgrade_table(table)
+    table = expand_table(table)  # format 3: each quote row as its bid and its ask, in format 2's order
     registry = registry if registry is not None else SymbolRegistry()
     sink = Sink(registry, None)
     st = _FileState(str(path), sink, False, "parquet")
@@ -542,6 +549,49 @@ def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
         tables.append(t)
     table = pa.concat_tables(tables, promote_options="default")
     return table.filter(flt) if flt is not None else table
+
+
+def expand_table(table):
+    """A table of partition-file rows (one or more partitions' files, each in its section order) with
+    each format-3 quote row that carries the ask (``ask_price`` not null) as two rows, its bid (side buy)
+    then its ask (side sell), and each partition's trades and quotes laid out as format 2 holds them
+    (:func:`liqcore.io.checked.bulk_order`); the ask columns dropped.  Null prices stay null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from liqcore.io.checked import ASK_COLS, bulk_order
+
+    if "ask_price" not in table.column_names:
+        return table
+    ap = table.column("ask_price")
+    two = np.asarray(ap.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if two.any():
+        n = table.num_rows
+        starts = _partition_starts(table, np.ones(n, dtype=bool))
+        starts = np.zeros(1, np.int64) if starts is None else np.asarray(starts, np.int64)
+        idx = np.repeat(np.arange(n), two.astype(np.int64) + 1)
+        second = np.zeros(len(idx), dtype=bool)
+        second[np.flatnonzero(two) + np.arange(1, int(two.sum()) + 1)] = True
+        t = table.take(pa.array(idx))
+        mask = pa.array(second)
+        for name, alt in (("price", t.column("ask_price")), ("qty", t.column("ask_qty")),
+                          ("side", pa.scalar(4, t.schema.field("side").type))):
+            t = t.set_column(t.column_names.index(name), name, pc.if_else(mask, alt, t.column(name)))
+        # each partition's rows: a permutation of its own
+        before = np.concatenate([[0], np.cumsum(two)])
+        bounds = np.concatenate([starts + before[starts], [len(idx)]])
+        te = np.asarray(t.column("ts_event_ns").fill_null(0).to_numpy(zero_copy_only=False))
+        tr = np.asarray(t.column("ts_recv_ns").fill_null(-1).to_numpy(zero_copy_only=False))
+        kind = np.asarray(t.column("kind").fill_null(0).to_numpy(zero_copy_only=False))
+        perm = None
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            o = bulk_order(te[a:b], tr[a:b], kind[a:b])
+            if o is not None:
+                if perm is None:
+                    perm = np.arange(len(idx))
+                perm[a:b] = a + o
+        table = t if perm is None else t.take(pa.array(perm))
+    return table.drop_columns([c for c in ASK_COLS if c in table.column_names])
 
 
 def upgrade_table(table):
