@@ -27,12 +27,15 @@ The reading side (:func:`load_dataset`, :func:`dataset_info`, :func:`check_selec
 :func:`is_dataset`) lives in :mod:`liqcore.io.dataset`, with the other readers, and is re-exported
 here; this module, the writing side, imports :mod:`liqcore.io` and never the other way round.
 
-Columns of every file (format 2, see :mod:`liqcore.io.dataset`): ``ts_event_ns, ts_recv_ns`` (int64),
-``kind, side`` (int8 codes), ``price, qty`` (float64), ``flags`` (uint8), ``trade_id`` (int64, 0: none), sorted by event time in row
-groups of at most :data:`ROW_GROUP_ROWS` rows; ``venue``, ``symbol`` and ``date`` live in the directory
-names (hive partitioning).  The writer works on codes: partitions come from (venue, symbol id, UTC
-day), never from a pass over names.  A dataset written before format 2 is upgraded in place by its
-next write.
+Columns of every file (format 3, see :mod:`liqcore.io.dataset`): ``ts_event_ns, ts_recv_ns`` (int64),
+``kind, side`` (int8 codes), ``price, qty`` (float64), ``flags`` (uint8), ``trade_id`` (int64, 0: none),
+``ask_price, ask_qty`` (float64, a quote row's ask), in three sections (rare kinds, trades, quotes: one
+row per top-of-book update), each sorted by event time in row groups of at most :data:`ROW_GROUP_ROWS`
+rows; ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning).  In memory a
+partition's rows are the events' (a quote's bid and ask two rows); the file's quote section pairs them
+(:func:`_compact_quotes`) and every read expands them again.  The writer works on codes: partitions come
+from (venue, symbol id, UTC day), never from a pass over names.  A dataset of an older format is
+upgraded in place by its next write.
 
 Why one module: writing a partition is one transaction over one row layout (``_ROW_DTYPE``): its old rows
 read back, merged with the new ones (the sorted-run merge, the duplicate rules), written in sections, its

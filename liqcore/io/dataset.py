@@ -3,16 +3,28 @@ part-0.parquet``, written by :mod:`liqcore.dataset`): :func:`is_dataset`, :func:
 partitions present), :func:`check_selection` and :func:`load_dataset` (symbol / venue / time filters,
 only the matching partitions opened), returning a :class:`~liqcore.io.LoadResult`.
 
-Columns of every file (format 2): ``ts_event_ns, ts_recv_ns`` (int64), ``kind, side`` (int8: the codes
+Columns of every file (format 3): ``ts_event_ns, ts_recv_ns`` (int64), ``kind, side`` (int8: the codes
 of :class:`liqcore.types.Kind` and :class:`liqcore.types.Side`), ``price, qty`` (float64), ``flags``
 (uint8), ``trade_id`` (int64: the venue's trade id, 0 when the source has none; read by dedupe only,
-so two trades with different ids are never duplicates); ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning) and are read
-dictionary-encoded, so a load turns them into codes from the distinct names only.  Rows are sorted by
-event time and written in row groups of at most :data:`ROW_GROUP_ROWS` rows (each with min/max
-statistics of ``ts_event_ns``, so a time filter skips whole groups).  ``DIR/_liqcore_dataset.json``
+so two trades with different ids are never duplicates), ``ask_price, ask_qty`` (float64, null but on
+quote rows that carry an ask); ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning) and are read
+dictionary-encoded, so a load turns them into codes from the distinct names only.  A file holds three
+sections, each sorted by event time then receive time and in row groups of its own of at most
+:data:`ROW_GROUP_ROWS` rows (each with min/max statistics of ``ts_event_ns``, ``ts_recv_ns`` and
+``kind``, so a time or kind filter skips whole groups): the rare kinds (liquidations, marks, funding,
+gaps, open interest), the trades, the top of book.  A top-of-book update is one row: the bid in
+``price`` / ``qty`` (side buy) and the ask in ``ask_price`` / ``ask_qty`` (an empty side: size 0, price
+0); a quote row without an ask is one side alone (side buy or sell).  Reads give each such row as two
+events, the bid then the ask, with the trades and quotes in one event-time order (receive time, then
+trades before quotes, at equal event times): the events a format-2 file of the same rows gives
+(format 2: a quote as two rows, trades and quotes in one section; format 1: kind and side as names).
+Why nullable ask columns in the one row layout rather than a quotes file or schema of its own: every
+reader, the checked marks and the row-group statistics keep one layout, an all-null column chunk of a
+trade row group costs a few bytes, and a read of trades alone never decodes a quote row group (their
+``kind`` statistics differ).  ``DIR/_liqcore_dataset.json``
 (:data:`FORMAT_FILE`) names the format, the code tables and the dataset's symbols.  A dataset written
 before format 2 (``kind`` and ``side`` as names, no format file) still loads, the slower way, saying so
-once; the next write into it upgrades it.  A local partition file written from loaded events is marked checked in the
+once; a dataset of format 2 loads as it is; the next write into either upgrades it to format 3.  A local partition file written from loaded events is marked checked in the
 dataset's :data:`~liqcore.io.checked.MARKS_FILE` (its size, the SHA-256 of its footer and of each row group) and,
 while the bytes a read decodes match, read without judging its rows again (:mod:`liqcore.io.checked`); one that does not match is read the checking way, said once.
 
@@ -35,8 +47,8 @@ from liqcore.io.plausible import _sane_ids
 
 #: the manifest of converted files a dataset keeps (written by :func:`liqcore.dataset.convert_to_dataset`)
 MANIFEST = "_liqcore_manifest.json"
-#: the format file of a dataset: {"format": 2, "kinds": [...], "sides": [...], "symbols": [[venue, symbol], ...],
-#: "row_group_rows": n}; absent from datasets written before format 2
+#: the format file of a dataset: {"format": 3, "kinds": [...], "sides": [...], "symbols": [[venue, symbol], ...],
+#: "row_group_rows": n, "sections": true, "quote_rows": "paired"}; absent from datasets written before format 2
 FORMAT_FILE = "_liqcore_dataset.json"
 #: the dataset format written now (3: a top-of-book update is one row in a quotes section of its own;
 #: 2: kind and side as int8 codes, a quote as a bid row and an ask row; 1, before: kind and side as names)
@@ -50,6 +62,7 @@ ROW_GROUP_ROWS = 16_384
 #: datasets carry ``"sections": true`` in their format file, each file holds first the other kinds
 #: (liquidations, marks, funding, gaps, open interest: a small share) in their own row groups, then
 #: these, each section sorted by event time, so a read of liquidations skips the bulk's row groups
+#: (format 3: the trades, then the quotes, each a section of its own)
 BULK_KINDS = (2, 7)
 #: the code tables a format-2 dataset is written with (index = code)
 KIND_NAMES = ("", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote")
