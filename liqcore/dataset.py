@@ -507,8 +507,12 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
         sections = [~bulk, bulk]
     schema = _file_table(rows[:0], *meta).schema
     step = 64 * ROW_GROUP_ROWS  # a block: 64 row groups
-    # dictionary pages only for the few-valued columns: on times and prices they cost time and size
-    with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"]) as w:
+    # dictionary pages only for the few-valued columns: on times and prices they cost time and size; the
+    # times (sorted, or nearly) and the trade ids (counting up) as deltas: a fifth less disk than plain
+    # values (a day of 3 M trades and 6 M quotes: 153 -> 117 MB), decoded as fast
+    enc = {c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS} if _WRITE_FORMAT >= 3 else None
+    with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"],
+                          column_encoding=enc) as w:
         for j, keep in enumerate(sections):
             section = np.flatnonzero(keep)
             if j < 2:
@@ -532,6 +536,10 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
                     w.write_table(t.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
                 carry = t.slice(whole) if whole < t.num_rows else None
                 a = b
+
+
+#: the columns a format-3 file stores as deltas (Parquet's DELTA_BINARY_PACKED)
+_DELTA_COLUMNS = ("ts_event_ns", "ts_recv_ns", "trade_id")
 
 
 def _quote_table(block: np.ndarray, meta: tuple):
@@ -713,18 +721,30 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
 
     if not len(events):
         return [], 0
-    sid = events["symbol_id"].astype(np.int64)
-    day = events["ts_event"] // NS_PER_DAY
-    d0 = int(day.min())
-    ndays = int(day.max()) - d0 + 1
-    group = ((sid + 1) * 4 + events["venue"].astype(np.int64)) * ndays + (day - d0)
-    del sid, day
-    uniq, inv = np.unique(group, return_inverse=True)
-    del group
-    inv = inv.reshape(-1)
-    order = np.argsort(inv, kind="stable") if len(uniq) > 1 else None
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=len(uniq)))])
-    del inv
+    sid = events["symbol_id"]
+    venue = events["venue"]
+    te = events["ts_event"]
+    d0 = int(te.min()) // NS_PER_DAY
+    ndays = int(te.max()) // NS_PER_DAY - d0 + 1
+    if sid.min() == sid.max() and venue.min() == venue.max() and bool(np.all(te[1:] >= te[:-1])):
+        # one venue and symbol in event-time order (a day file): its days are runs, cut without a sort
+        day = te // NS_PER_DAY
+        cut = np.flatnonzero(day[1:] != day[:-1]) + 1
+        bounds = np.concatenate([[0], cut, [len(te)]])
+        g0 = ((int(sid[0]) + 1) * 4 + int(venue[0])) * ndays - d0
+        uniq = g0 + day[bounds[:-1]]
+        order = None
+        del day, cut
+        contiguous = True
+    else:
+        group = ((sid.astype(np.int64) + 1) * 4 + venue.astype(np.int64)) * ndays + (te // NS_PER_DAY - d0)
+        uniq, inv = np.unique(group, return_inverse=True)
+        del group
+        inv = inv.reshape(-1)
+        order = np.argsort(inv, kind="stable") if len(uniq) > 1 else None
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=len(uniq)))])
+        del inv
+        contiguous = order is None
     syms = registry.symbols_array()
     vnames = ("", "bybit", "binance", "okx")
     out, refused = [], 0
@@ -735,11 +755,11 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
         date = str(np.datetime64(d0 + dd, "D"))
         name = "*" if s_id < 0 else (str(syms[s_id]) if s_id < len(syms) else "")
         key = {"venue": vnames[v] if 0 <= v < 4 else str(v), "symbol": name, "date": date}
-        sel = order[bounds[j]:bounds[j + 1]] if order is not None else slice(None)
+        sel = slice(int(bounds[j]), int(bounds[j + 1])) if contiguous else order[bounds[j]:bounds[j + 1]]
         if not name or not _safe_key(key, root):  # a name that cannot be a directory inside the dataset
             refused += int(bounds[j + 1] - bounds[j])
             continue
-        part = events if order is None else take_records(events, sel)
+        part = events[sel] if contiguous else take_records(events, sel)
         out.append(((key["venue"], key["symbol"], key["date"]),
                     _rows_of(part, trade_ids[sel] if trade_ids is not None else None)))
     return out, refused

@@ -376,7 +376,8 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
         DS._write_parquet(rows, ("binance", "BTCUSDT"), str(d / "new.parquet"))
         bulk = pc.is_in(table.column("kind"), value_set=pa.array(IO.BULK_KINDS, pa.int8()))
         with pq.ParquetWriter(str(d / "ref.parquet"), table.schema, compression="zstd",
-                              use_dictionary=["kind", "side", "flags"]) as w:
+                              use_dictionary=["kind", "side", "flags"],
+                              column_encoding={c: "DELTA_BINARY_PACKED" for c in DS._DELTA_COLUMNS}) as w:
             trades = pc.equal(table.column("kind"), pa.scalar(2, pa.int8()))
             for part in (table.filter(pc.invert(bulk)), table.filter(trades), quotes):
                 if part.num_rows:
