@@ -260,10 +260,11 @@ def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
 
 
 def _rows_of_table(table) -> np.ndarray:
-    """A partition file's table (either format) -> rows."""
+    """A partition file's table (any format) -> rows, in the file's order, a format-3 quote row carrying its
+    ask as its two rows (the bid, then the ask)."""
     from liqcore.io.dataset import upgrade_table
 
-    from liqcore.io.checked import bulk_order, expand_pairs
+    from liqcore.io.checked import expand_pairs
 
     table = upgrade_table(table)
     n = table.num_rows
@@ -279,10 +280,9 @@ def _rows_of_table(table) -> np.ndarray:
         cols[c] = np.asarray(col.to_numpy(zero_copy_only=False)).astype(t, copy=False)
     del table
     cols = expand_pairs(cols)  # format 3: a quote row carrying its ask -> the bid row and the ask row
-    order = bulk_order(cols["ts_event_ns"], cols["ts_recv_ns"], cols["kind"])
     rows = np.empty(len(cols["kind"]), _ROW_DTYPE)
     for c, _t, _f in _FILE_COLUMNS:
-        rows[c] = cols.pop(c) if order is None else cols.pop(c)[order]
+        rows[c] = cols.pop(c)
     return rows
 
 
@@ -496,16 +496,12 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from liqcore.io.dataset import BULK_KINDS, ROW_GROUP_ROWS
+    from liqcore.io.dataset import ROW_GROUP_ROWS
 
-    kind = rows["kind"]
-    if _WRITE_FORMAT >= 3:
-        sections = [~np.isin(kind, np.asarray(BULK_KINDS, dtype=np.int8)), kind == int(Kind.TRADE),
-                    kind == int(Kind.QUOTE)]
-    else:
-        bulk = np.isin(kind, np.asarray(BULK_KINDS, dtype=np.int8))
-        sections = [~bulk, bulk]
-    schema = _file_table(rows[:0], *meta).schema
+    parts = rows if isinstance(rows, list) else _by_section(rows)  # (the sections: each sorted by event time)
+    if _WRITE_FORMAT < 3:  # trades and quotes in one section, in the merge's order
+        parts = [parts[0], _merge_rows(np.concatenate(parts[1:]))]
+    schema = _file_table(parts[0][:0], *meta).schema
     step = 64 * ROW_GROUP_ROWS  # a block: 64 row groups
     # dictionary pages only for the few-valued columns: on times and prices they cost time and size; the
     # times (sorted, or nearly) and the trade ids (counting up) as deltas: a fifth less disk than plain
@@ -513,18 +509,16 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     enc = {c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS} if _WRITE_FORMAT >= 3 else None
     with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"],
                           column_encoding=enc) as w:
-        for j, keep in enumerate(sections):
-            section = np.flatnonzero(keep)
+        for j, section in enumerate(parts):
             if j < 2:
                 for a in range(0, len(section), step):
-                    block = take_records(rows, section[a:a + step])
-                    w.write_table(_file_table(block, *meta), row_group_size=ROW_GROUP_ROWS)
+                    w.write_table(_file_table(section[a:a + step], *meta), row_group_size=ROW_GROUP_ROWS)
                 continue
             carry = None  # compacted rows short of a whole row group, written with the next block
             a = 0
             while a < len(section):
                 b = min(a + step, len(section))
-                block = take_records(rows, section[a:min(b + 1, len(section))])  # (one row ahead: its pair)
+                block = section[a:min(b + 1, len(section))]  # (one row ahead: its pair)
                 if b < len(section) and len(_pairs(block[-2:])):  # the block's last row is a bid whose ask is next
                     b += 1
                 else:
@@ -653,7 +647,7 @@ def _upgrade(out_dir, url: bool, have: dict, fmt: dict | None = None) -> None:
         marks = dict(read_marks(Path(out_dir)))
     root = None if url else Path(out_dir)
     for key, files in sorted(have.items()):
-        rows = _merge_rows(_read_partition(out_dir, url, files))
+        rows = [_merge_rows(x) for x in _by_section(_read_partition(out_dir, url, files))]
         ok = marks is not None and _still_checked(rows, key[1], files, True, marks, root)
         _put_partition(out_dir, url, key, rows, files, ok, marks)
     if marks is not None:
@@ -682,7 +676,8 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, 
     finds no pair among them."""
     from liqcore.io.checked import row_problems, verified
 
-    if not new_checked or row_problems(rows, symbol):
+    parts = rows if isinstance(rows, list) else [rows]  # (a partition's sections, each merged on its own)
+    if not new_checked or any(row_problems(r, symbol) for r in parts):
         return False
     if old_files:
         marks = marks or {}
@@ -691,10 +686,11 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, 
             return False
         from liqcore.types import take_records
 
-        idx = _equal_time_runs(rows["ts_event_ns"])  # merged rows are sorted: duplicates share a time
-        idx = _not_quotes(rows, idx)
-        if len(idx) and _run_duplicates(take_records(rows, idx)) is not None:
-            return False
+        for r in parts:
+            idx = _equal_time_runs(r["ts_event_ns"])  # merged rows are sorted: duplicates share a time
+            idx = _not_quotes(r, idx)
+            if len(idx) and _run_duplicates(take_records(r, idx)) is not None:
+                return False
     return True
 
 
@@ -800,11 +796,20 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
             old_rows = len(old)
             runs = [old] + runs
             del old
-        new = _merge_many(runs)
+        # each section (rare kinds, trades, quotes) merged on its own: no row of one can be a duplicate of
+        # or change the order of another's (the merge's keys and duplicate rules hold kinds apart), and
+        # the file keeps them apart
+        secs = [[], [], []]
+        for r in runs:
+            for i, x in enumerate(_by_section(r)):
+                if len(x):
+                    secs[i].append(x)
         del runs
-        merged = _merge_rows(new)
-        del new
-        added += len(merged) - old_rows
+        merged = []
+        for i in range(3):
+            merged.append(_merge_rows(_merge_many(secs[i])) if secs[i] else np.zeros(0, _ROW_DTYPE))
+            secs[i] = None
+        added += sum(len(m) for m in merged) - old_rows
         ok = not url and _still_checked(merged, k[1], have.get(k) if old_rows else None, checked, marks, out)
         _put_partition(out_dir, url, k, merged, have.get(k), ok, marks)
         del merged
@@ -813,6 +818,25 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
     if marks is not None:
         _write_marks(out_dir, marks)
     return len(parts), added
+
+
+def _section(kind: np.ndarray) -> np.ndarray:
+    """The section of a partition file each row of kind ``kind`` goes to: 0 the rare kinds (liquidations,
+    marks, funding, gaps, open interest), 1 the trades, 2 the quotes."""
+    return np.where(kind == int(Kind.TRADE), 1, np.where(kind == int(Kind.QUOTE), 2, 0)).astype(np.int8)
+
+
+def _by_section(rows: np.ndarray) -> list:
+    """``rows`` as its three sections' rows (:func:`_section`), each in the rows' order: views when the rows
+    are of one kind (a file of trades) or laid out section after section (a format-3 file read back)."""
+    if not len(rows):
+        return [rows, rows, rows]
+    k = rows["kind"]
+    sec = _section(k)
+    if bool(np.all(sec[1:] >= sec[:-1])):
+        cut = np.searchsorted(sec, [1, 2], "left").tolist()
+        return [rows[:cut[0]], rows[cut[0]:cut[1]], rows[cut[1]:]]
+    return [take_records(rows, sec == i) for i in range(3)]
 
 
 def _merge_many(runs: list) -> np.ndarray:

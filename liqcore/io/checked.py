@@ -312,7 +312,7 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range) -> np.ndarray
 #: the row groups decoded last (path, footer, group, columns -> its table): a window-local backtest reads
 #: consecutive receive-time ranges whose boundary groups it would otherwise decode twice
 _RECENT: OrderedDict = OrderedDict()
-_RECENT_GROUPS = 8
+_RECENT_GROUPS = 16  # (format 3: a span's trades and quotes are two groups)
 
 
 _OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
@@ -559,9 +559,8 @@ def expand_pairs(c: dict) -> dict:
     k = int(np.count_nonzero(paired))
     if not k:
         return rest
-    n = len(ap)
-    idx = np.repeat(np.arange(n), paired.astype(np.int64) + 1)
-    out = {name: v[idx] for name, v in rest.items()}
+    reps = 2 if k == len(ap) else paired.astype(np.int64) + 1  # (a row group of quotes: every row two)
+    out = {name: np.repeat(v, reps) for name, v in rest.items()}
     second = np.flatnonzero(paired) + np.arange(1, k + 1)  # the ask's place: after its bid
     out["side"][second] = 4  # Side.SELL
     out["price"][second] = ap[paired]
@@ -576,35 +575,35 @@ def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray |
     its section order (the rare kinds, then the trades, then the quotes, each sorted by event time, then
     receive time), out as the same file in format 2 held them: the rare kinds, then trades and quotes in
     one section sorted by (event time, receive time), trades first where both tie (the writer's rule,
-    :func:`liqcore.dataset._merge_rows`).  Only runs of one event time holding both a trade and a quote
-    are sorted; the rest is placed by binary searches."""
+    :func:`liqcore.dataset._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
+    runs); only runs of one event time whose receive times then go down are sorted again."""
     n = len(te)
-    q = np.flatnonzero(kind == int(Kind.QUOTE))
-    if not len(q) or not n:
+    isq = kind == int(Kind.QUOTE)
+    if not n or not isq[-1]:
         return None
-    c0 = int(q[0])
-    if c0 + len(q) != n or not np.all(q == np.arange(c0, n)):  # not one trailing section: as they are
+    tail = int(np.argmin(isq[::-1]))  # the quotes at the end (0: every row is one)
+    c0 = n - tail if tail else 0
+    if int(np.count_nonzero(isq)) != n - c0:  # not one trailing section: as they are
         return None
     b0 = c0 - int(np.count_nonzero(kind[:c0] == int(Kind.TRADE)))
     teb, tec = te[b0:c0], te[c0:]
     if not len(teb) or int(teb[-1]) < int(tec[0]):
         return None  # no trade after the first quote: the sections are in order already
-    nb, nc = len(teb), len(tec)
-    pos_b = np.arange(nb) + np.searchsorted(tec, teb, "left")  # by event time, trades first at equal times
-    pos_c = np.arange(nc) + np.searchsorted(teb, tec, "right")
-    bulk = np.empty(nb + nc, np.int64)
-    bulk[pos_b] = np.arange(b0, c0)
-    bulk[pos_c] = np.arange(c0, n)
-    # runs of one event time holding trades and quotes: ordered by receive time, trades first at ties
-    tb = te[bulk]
-    shared = np.intersect1d(teb, tec, assume_unique=False)
-    if len(shared):
-        idx = np.flatnonzero(np.isin(tb, shared))
+    # by event time, trades first at equal times: a stable sort of two sorted runs (a merge, not a sort)
+    bulk = np.argsort(te[b0:], kind="stable") + b0
+    # runs of one event time whose receive times are out of order (a quote received before a trade of its
+    # event time): those runs ordered by receive time, trades first at ties
+    tb, rb = te[bulk], tr[bulk]
+    same = tb[1:] == tb[:-1]
+    bad = np.flatnonzero(same & (rb[1:] < rb[:-1]))
+    if len(bad):
+        run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
+        hit = np.zeros(int(run[-1]) + 1, dtype=bool)
+        hit[run[bad]] = True
+        idx = np.flatnonzero(hit[run])
         src = (bulk[idx] >= c0).astype(np.int8)
-        rb = tr[bulk[idx]]
-        order = np.lexsort((src, rb, tb[idx]))
-        if not bool(np.all(order[1:] > order[:-1])):
-            bulk[idx] = bulk[idx][order]
+        order = np.lexsort((src, rb[idx], tb[idx]))
+        bulk[idx] = bulk[idx][order]
     out = np.empty(n, np.int64)
     out[:b0] = np.arange(b0)
     out[b0:] = bulk
