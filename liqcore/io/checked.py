@@ -312,7 +312,7 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range) -> np.ndarray
 #: the row groups decoded last (path, footer, group, columns -> its table): a window-local backtest reads
 #: consecutive receive-time ranges whose boundary groups it would otherwise decode twice
 _RECENT: OrderedDict = OrderedDict()
-_RECENT_GROUPS = 16  # (format 3: a span's trades and quotes are two groups)
+_RECENT_GROUPS = 8
 
 
 _OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
