@@ -60,6 +60,7 @@ class Footer:
     spans: tuple = ()
     meta_len: int = 0
     asks: bool = False  # the file has the ask columns of format 3 (a quote row carries its bid and ask)
+    events: int = -1  # the events its rows give (a quote row carrying an ask: two), from the statistics
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -100,8 +101,16 @@ def footer(path: str) -> Footer:
     bounds = (int(ev[:, 0].min()), int(ev[:, 1].max()), int(rv[:, 0].min()), int(rv[:, 1].max())) if g else ()
     if not bounds:
         bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
+    asks = all(c in names for c in ASK_COLS)
+    events = int(rows.sum())
+    if asks:  # every non-null ask is a second event (null counts: from the statistics; none: every row)
+        j = names.index("ask_price")
+        for i in range(g):
+            st = md.row_group(i).column(j).statistics
+            nulls = st.null_count if st is not None and st.has_null_count else 0
+            events += int(rows[i]) - int(nulls)
     f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=group_spans(md),
-               meta_len=int(md.serialized_size), asks=all(c in names for c in ASK_COLS))
+               meta_len=int(md.serialized_size), asks=asks, events=events)
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)

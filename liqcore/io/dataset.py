@@ -171,11 +171,12 @@ def dataset_info(path) -> list[tuple[str, str, str]]:
 
 
 def rows_per_partition(path, partitions) -> dict[tuple[str, str, str], int]:
-    """Rows of each (venue, symbol, date) partition of the local dataset ``path``, from its Parquet
-    files' footers (nothing decoded)."""
+    """Events of each (venue, symbol, date) partition of the local dataset ``path`` (its rows; a format-3
+    quote row carrying its ask counts two: the events a read holds in memory), from its Parquet files'
+    footers (nothing decoded)."""
     from liqcore.io.checked import footer
 
-    return {(v, s, d): sum(int(footer(f).rows.sum())
+    return {(v, s, d): sum(footer(f).events
                            for f in parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")))
             for v, s, d in partitions}
 

@@ -122,6 +122,10 @@ def test_one_row_per_update_in_its_own_section_marked_and_failing_closed_when_al
     assert res.files[str(ds)]["rows_read"] == int(np.count_nonzero(ev["kind"] == int(Kind.TRADE)))
     whole = load_dataset(ds)
     assert whole.files[str(ds)]["checked"] is True and whole.events.tobytes() == ev.tobytes()
+    # the chunk planner's count (from the footers, nothing decoded) is of events, as a read holds them
+    from liqcore.io.dataset import dataset_info, rows_per_partition
+
+    assert list(rows_per_partition(ds, dataset_info(ds)).values()) == [len(ev)]
     # the mark covers the ask columns: one byte of an ask changed, the file is read the checking way, said once
     col = md.schema.names.index("ask_price")
     rg = md.row_group(md.num_row_groups - 1)
