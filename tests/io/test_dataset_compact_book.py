@@ -172,3 +172,21 @@ def test_windows_bulk_groups_tell_quote_groups_and_cover_the_asks(tmp_path, monk
     assert g["p_min"].min() == 99.9 and g["p_max"].max() == 100.1  # the asks' prices count
     if fmt == 3:
         assert g["has_quotes"].any() and not (g["has_quotes"] & g["has_trades"]).any()
+
+
+def test_real_recordings_load_the_same_from_format_2_and_format_3(real_data, tmp_path, monkeypatch):
+    """The bundled real Binance recordings (liquidations and trades), converted in format 2 and format 3:
+    the same events, trade ids and counts, through the checked read and the checking read."""
+    from liqcore.dataset import convert_to_dataset
+
+    for folder in sorted(p for p in real_data.iterdir() if p.is_dir()):
+        files = sorted(folder.glob("*.csv"))
+        two, three = tmp_path / folder.name / "two", tmp_path / folder.name / "three"
+        with monkeypatch.context() as mp:
+            mp.setattr(DS, "_WRITE_FORMAT", 2)
+            convert_to_dataset(files, two)
+        convert_to_dataset(files, three)
+        for kw in ({}, {"recheck": True}):
+            a, b = load_dataset(two, **kw), load_dataset(three, **kw)
+            assert len(a.events) > 1000 and a.events.tobytes() == b.events.tobytes(), (folder.name, kw)
+            assert np.array_equal(a.trade_ids, b.trade_ids) and a.rejects == b.rejects, (folder.name, kw)
