@@ -419,6 +419,8 @@ def main() -> int:
                          "chunked-workers (the same, --workers 0: one reading process per core), windows "
                          "(through, default read), whole, queue (--fill queue --read all), queue-workers (the "
                          "same, --workers 0), queue-windows, queue-auto (--fill queue, default read), queue-whole")
+    ap.add_argument("--skip-backtest", action="store_true",
+                    help="only generate, convert (with its floor) and measure the disk (no backtest runs)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a, rest = ap.parse_known_args()
@@ -482,6 +484,12 @@ def main() -> int:
         fig["disk"] = {"csv_gz_bytes": _du(raw), "dataset_bytes": _du(ds)}
         print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
               f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
+        if a.skip_backtest:
+            fig["load_end"] = _load()
+            print(f"load average at end: {fig['load_end']}")
+            if a.json:
+                Path(a.json).write_text(json.dumps(fig, indent=2, default=str) + "\n")
+            return 0
         # backtest, as shipped (chunks) and whole
         runs = [("chunked", ["--read", "all"]), ("chunked-workers", ["--read", "all", "--workers", "0"]),
                 ("windows", [])] + (

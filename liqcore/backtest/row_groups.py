@@ -87,9 +87,17 @@ def _bulk_groups(path, sel) -> dict:
                 cols["te_max"].append(st["ts_event_ns"][1])
                 cols["tr_min"].append(st["ts_recv_ns"][0])
                 cols["tr_max"].append(st["ts_recv_ns"][1])
-                cols["p_min"].append(st["price"][0])
-                cols["p_max"].append(st["price"][1])
-                cols["q_max"].append(st["qty"][1])
+                p_lo, p_hi, q_hi = st["price"][0], st["price"][1], st["qty"][1]
+                for c in ("ask_price", "ask_qty"):  # format 3: a quote row carries its ask too
+                    x = rg.column(names.index(c)).statistics if c in names else None
+                    if x is not None and x.has_min_max:
+                        if c == "ask_price":
+                            p_lo, p_hi = min(p_lo, x.min), max(p_hi, x.max)
+                        else:
+                            q_hi = max(q_hi, x.max)
+                cols["p_min"].append(p_lo)
+                cols["p_max"].append(p_hi)
+                cols["q_max"].append(q_hi)
                 cols["has_trades"].append(kmin == 2)
                 cols["has_quotes"].append(kmax == 7)  # min and max are values of the group's rows
                 where.append((f, rid, rg.num_rows, ft, mark))
@@ -203,11 +211,23 @@ class _ClockRows:
         parts = []
         for i in tail:
             _path, rid, n, _ft, _mark = g["where"][i]
-            t = self.open(i).read_row_group(rid, columns=cols)
+            f = self.open(i)
+            asks = self.book and "ask_price" in f.schema_arrow.names  # format 3: one row per update
+            t = f.read_row_group(rid, columns=cols + (["ask_price", "ask_qty"] if asks else []))
             self.rows_read += n
             te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
             keep = self._kept(te, tr) & (tr >= b) & (tr < to)
-            parts.append({c: t.column(c).to_numpy()[keep] for c in cols})
+            part = {c: t.column(c).to_numpy()[keep] for c in cols}
+            if asks:  # the ask a quote row carries, as the row a load gives it (side sell, after the bid)
+                ap = t.column("ask_price").to_numpy(zero_copy_only=False)[keep]
+                has = ~np.isnan(ap)
+                if has.any():
+                    aq = t.column("ask_qty").to_numpy(zero_copy_only=False)[keep]
+                    extra = {c: part[c][has] for c in cols}
+                    extra["price"], extra["qty"] = ap[has], aq[has]
+                    extra["side"] = np.full(int(has.sum()), _ASK, part["side"].dtype)
+                    part = {c: np.concatenate([part[c], extra[c]]) for c in cols}
+            parts.append(part)
         r = {c: np.concatenate([x[c] for x in parts]) for c in cols}
         rest = [int(i) for i in ids if int(i) not in tail]
 

@@ -36,6 +36,8 @@ from liqcore.types import EVENT_DTYPE, Kind
 #: the event columns of a partition file, as read (trade ids only when asked)
 _COLS = ("ts_event_ns", "ts_recv_ns", "kind", "side", "price", "qty", "flags")
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+#: the columns of a format-3 partition file's quote rows that carry the ask (null on every other row)
+ASK_COLS = ("ask_price", "ask_qty")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Footer:
     # each row group's bytes in the file ([start, end): its column chunks) and the footer's length in bytes
     spans: tuple = ()
     meta_len: int = 0
+    asks: bool = False  # the file has the ask columns of format 3 (a quote row carries its bid and ask)
+    events: int = -1  # the events its rows give (a quote row carrying an ask: two), from the statistics
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -97,8 +101,16 @@ def footer(path: str) -> Footer:
     bounds = (int(ev[:, 0].min()), int(ev[:, 1].max()), int(rv[:, 0].min()), int(rv[:, 1].max())) if g else ()
     if not bounds:
         bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
+    asks = all(c in names for c in ASK_COLS)
+    events = int(rows.sum())
+    if asks:  # every non-null ask is a second event (null counts: from the statistics; none: every row)
+        j = names.index("ask_price")
+        for i in range(g):
+            st = md.row_group(i).column(j).statistics
+            nulls = st.null_count if st is not None and st.has_null_count else 0
+            events += int(rows[i]) - int(nulls)
     f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=group_spans(md),
-               meta_len=int(md.serialized_size))
+               meta_len=int(md.serialized_size), asks=asks, events=events)
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)
@@ -392,6 +404,13 @@ class Unverified(Exception):
     """A file's footer or row groups are not the bytes its checked mark was taken of (``args[0]``: its path)."""
 
 
+def _events(m, two, n: int) -> int:
+    """Events of the rows selected by mask ``m`` (None: all ``n``), rows marked in ``two`` counting twice."""
+    if two is None:
+        return n if m is None else int(np.count_nonzero(m))
+    return (n + int(np.count_nonzero(two))) if m is None else int(np.count_nonzero(m)) + int(np.count_nonzero(m & two))
+
+
 def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None, max_clock_skew_ns=None,
                  trade_ids: bool = False, marks=None, bulk=None):
     """The events of checked partition files ``files`` (``(path, venue code, symbol id)``, in the order
@@ -407,7 +426,6 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     from liqcore.types import take_records
     from liqcore.venues.common import RECV_CLOCK_MIN_NS
 
-    cols = list(_COLS) + (["trade_id"] if trade_ids else [])
     pieces, id_pieces = [], []
     matched = decoded = n_future = 0
     present = set()
@@ -419,43 +437,55 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
             raise Unverified(path)
         if not len(groups):
             continue
+        cols = list(_COLS) + (["trade_id"] if trade_ids else []) + (list(ASK_COLS) if f.asks else [])
         table, n_new = _groups(path, f, groups, cols)
         decoded += n_new
-        ev = np.empty(table.num_rows, EVENT_DTYPE)  # filled batch by batch (a row group each), then cut
-        ids = np.empty(table.num_rows, np.int64) if trade_ids else None
-        o = 0
+        kept = []  # each batch's (a row group's) columns, the selection's rows, quotes as their two sides
         for batch in table.to_batches():
             c = {name: batch.column(k).to_numpy(zero_copy_only=False) for k, name in enumerate(cols)}
             te, tr = c["ts_event_ns"], c["ts_recv_ns"]
             m = _row_mask(te, tr, c["kind"], start_ns, end_ns, kinds, recv_range)
-            matched += len(te) if m is None else int(np.count_nonzero(m))
+            two = ~np.isnan(c["ask_price"]) if f.asks else None  # rows that are two events (counted so)
+            matched += _events(m, two, len(te))
             if skew is not None:  # the live engine's clock guard (drop_future)
                 ahead = (tr >= RECV_CLOCK_MIN_NS) & (te - tr > skew)
                 if m is not None:
                     ahead &= m
-                k = int(np.count_nonzero(ahead))
+                k = _events(ahead, two, len(te))
                 if k:
                     n_future += k
                     m = ~ahead if m is None else m & ~ahead
             if m is not None and not m.all():  # (a row group at the range's edges)
                 c = {name: v[m] for name, v in c.items()}
-            n = len(c["ts_event_ns"])
-            if not n:
-                continue
-            w = ev[o:o + n]
+            if len(c["ts_event_ns"]):
+                kept.append(expand_pairs(c))
+        del table
+        n = sum(len(c["ts_event_ns"]) for c in kept)
+        if not n:
+            continue
+        ev = np.empty(n, EVENT_DTYPE)
+        ids = np.empty(n, np.int64) if trade_ids else None
+        o = 0
+        for c in kept:
+            k = len(c["ts_event_ns"])
+            w = ev[o:o + k]
             w["ts_event"], w["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
             w["price"], w["qty"] = c["price"], c["qty"]
             w["symbol_id"], w["venue"] = sid, venue
             w["side"], w["kind"], w["flags"] = c["side"], c["kind"], c["flags"]
             if ids is not None:
-                ids[o:o + n] = c["trade_id"]
-            o += n
-        del table
-        if o:
-            present.add(sid)
-            pieces.append(ev[:o])
-            if ids is not None:
-                id_pieces.append(ids[:o])
+                ids[o:o + k] = c["trade_id"]
+            o += k
+        del kept
+        if f.asks:  # the quotes' own section laid among the trades as format 2 holds them
+            order = bulk_order(ev["ts_event"], ev["ts_recv"], ev["kind"])
+            if order is not None:
+                ev = take_records(ev, order)
+                ids = ids[order] if ids is not None else None
+        present.add(sid)
+        pieces.append(ev)
+        if ids is not None:
+            id_pieces.append(ids)
     if not pieces:
         return np.zeros(0, EVENT_DTYPE), None, matched, decoded, n_future, present
     ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
@@ -533,3 +563,68 @@ def row_problems(rows: np.ndarray, symbol: str) -> int:
         bad |= quote & (q == 0) & (p != 0)
         bad |= ~liq & (np.isinf(p) | ~np.isfinite(q))
     return n + int(np.count_nonzero(bad))
+
+
+def expand_pairs(c: dict) -> dict:
+    """Columns of partition-file rows (numpy arrays by name; ``ask_price`` and ``ask_qty`` NaN where null)
+    -> the same rows as events: a format-3 quote row that carries the ask (``ask_price`` not null) becomes
+    its bid (side buy, ``price``, ``qty``) followed by its ask (side sell, ``ask_price``, ``ask_qty``), with
+    the row's times, kind and flags; every other row stays one row.  The ask columns are dropped."""
+    ap = c.get("ask_price")
+    if ap is None:
+        return c
+    aq = c["ask_qty"]
+    rest = {k: v for k, v in c.items() if k not in ASK_COLS}
+    paired = ~np.isnan(ap)
+    k = int(np.count_nonzero(paired))
+    if not k:
+        return rest
+    reps = 2 if k == len(ap) else paired.astype(np.int64) + 1  # (a row group of quotes: every row two)
+    out = {name: np.repeat(v, reps) for name, v in rest.items()}
+    second = np.flatnonzero(paired) + np.arange(1, k + 1)  # the ask's place: after its bid
+    out["side"][second] = 4  # Side.SELL
+    out["price"][second] = ap[paired]
+    out["qty"][second] = aq[paired]
+    if "trade_id" in out:
+        out["trade_id"][second] = 0
+    return out
+
+
+def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray | None:
+    """The order (a permutation, None: as they are) that lays one format-3 partition file's rows, read in
+    its section order (the rare kinds, then the trades, then the quotes, each sorted by event time, then
+    receive time), out as the same file in format 2 held them: the rare kinds, then trades and quotes in
+    one section sorted by (event time, receive time), trades first where both tie (the writer's rule,
+    :func:`liqcore.dataset._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
+    runs); only runs of one event time whose receive times then go down are sorted again."""
+    n = len(te)
+    isq = kind == int(Kind.QUOTE)
+    if not n or not isq[-1]:
+        return None
+    tail = int(np.argmin(isq[::-1]))  # the quotes at the end (0: every row is one)
+    c0 = n - tail if tail else 0
+    if int(np.count_nonzero(isq)) != n - c0:  # not one trailing section: as they are
+        return None
+    b0 = c0 - int(np.count_nonzero(kind[:c0] == int(Kind.TRADE)))
+    teb, tec = te[b0:c0], te[c0:]
+    if not len(teb) or int(teb[-1]) < int(tec[0]):
+        return None  # no trade after the first quote: the sections are in order already
+    # by event time, trades first at equal times: a stable sort of two sorted runs (a merge, not a sort)
+    bulk = np.argsort(te[b0:], kind="stable") + b0
+    # runs of one event time whose receive times are out of order (a quote received before a trade of its
+    # event time): those runs ordered by receive time, trades first at ties
+    tb, rb = te[bulk], tr[bulk]
+    same = tb[1:] == tb[:-1]
+    bad = np.flatnonzero(same & (rb[1:] < rb[:-1]))
+    if len(bad):
+        run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
+        hit = np.zeros(int(run[-1]) + 1, dtype=bool)
+        hit[run[bad]] = True
+        idx = np.flatnonzero(hit[run])
+        src = (bulk[idx] >= c0).astype(np.int8)
+        order = np.lexsort((src, rb[idx], tb[idx]))
+        bulk[idx] = bulk[idx][order]
+    out = np.empty(n, np.int64)
+    out[:b0] = np.arange(b0)
+    out[b0:] = bulk
+    return out

@@ -3,16 +3,28 @@ part-0.parquet``, written by :mod:`liqcore.dataset`): :func:`is_dataset`, :func:
 partitions present), :func:`check_selection` and :func:`load_dataset` (symbol / venue / time filters,
 only the matching partitions opened), returning a :class:`~liqcore.io.LoadResult`.
 
-Columns of every file (format 2): ``ts_event_ns, ts_recv_ns`` (int64), ``kind, side`` (int8: the codes
+Columns of every file (format 3): ``ts_event_ns, ts_recv_ns`` (int64), ``kind, side`` (int8: the codes
 of :class:`liqcore.types.Kind` and :class:`liqcore.types.Side`), ``price, qty`` (float64), ``flags``
 (uint8), ``trade_id`` (int64: the venue's trade id, 0 when the source has none; read by dedupe only,
-so two trades with different ids are never duplicates); ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning) and are read
-dictionary-encoded, so a load turns them into codes from the distinct names only.  Rows are sorted by
-event time and written in row groups of at most :data:`ROW_GROUP_ROWS` rows (each with min/max
-statistics of ``ts_event_ns``, so a time filter skips whole groups).  ``DIR/_liqcore_dataset.json``
+so two trades with different ids are never duplicates), ``ask_price, ask_qty`` (float64, null but on
+quote rows that carry an ask); ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning) and are read
+dictionary-encoded, so a load turns them into codes from the distinct names only.  A file holds three
+sections, each sorted by event time then receive time and in row groups of its own of at most
+:data:`ROW_GROUP_ROWS` rows (each with min/max statistics of ``ts_event_ns``, ``ts_recv_ns`` and
+``kind``, so a time or kind filter skips whole groups): the rare kinds (liquidations, marks, funding,
+gaps, open interest), the trades, the top of book.  A top-of-book update is one row: the bid in
+``price`` / ``qty`` (side buy) and the ask in ``ask_price`` / ``ask_qty`` (an empty side: size 0, price
+0); a quote row without an ask is one side alone (side buy or sell).  Reads give each such row as two
+events, the bid then the ask, with the trades and quotes in one event-time order (receive time, then
+trades before quotes, at equal event times): the events a format-2 file of the same rows gives
+(format 2: a quote as two rows, trades and quotes in one section; format 1: kind and side as names).
+Why nullable ask columns in the one row layout rather than a quotes file or schema of its own: every
+reader, the checked marks and the row-group statistics keep one layout, an all-null column chunk of a
+trade row group costs a few bytes, and a read of trades alone never decodes a quote row group (their
+``kind`` statistics differ).  ``DIR/_liqcore_dataset.json``
 (:data:`FORMAT_FILE`) names the format, the code tables and the dataset's symbols.  A dataset written
 before format 2 (``kind`` and ``side`` as names, no format file) still loads, the slower way, saying so
-once; the next write into it upgrades it.  A local partition file written from loaded events is marked checked in the
+once; a dataset of format 2 loads as it is; the next write into either upgrades it to format 3.  A local partition file written from loaded events is marked checked in the
 dataset's :data:`~liqcore.io.checked.MARKS_FILE` (its size, the SHA-256 of its footer and of each row group) and,
 while the bytes a read decodes match, read without judging its rows again (:mod:`liqcore.io.checked`); one that does not match is read the checking way, said once.
 
@@ -35,11 +47,12 @@ from liqcore.io.plausible import _sane_ids
 
 #: the manifest of converted files a dataset keeps (written by :func:`liqcore.dataset.convert_to_dataset`)
 MANIFEST = "_liqcore_manifest.json"
-#: the format file of a dataset: {"format": 2, "kinds": [...], "sides": [...], "symbols": [[venue, symbol], ...],
-#: "row_group_rows": n}; absent from datasets written before format 2
+#: the format file of a dataset: {"format": 3, "kinds": [...], "sides": [...], "symbols": [[venue, symbol], ...],
+#: "row_group_rows": n, "sections": true, "quote_rows": "paired"}; absent from datasets written before format 2
 FORMAT_FILE = "_liqcore_dataset.json"
-#: the dataset format written now (2: kind and side as int8 codes; 1, before: as names)
-FORMAT = 2
+#: the dataset format written now (3: a top-of-book update is one row in a quotes section of its own;
+#: 2: kind and side as int8 codes, a quote as a bid row and an ask row; 1, before: kind and side as names)
+FORMAT = 3
 #: the most rows in one Parquet row group of a partition file (rows sorted by event time, so each
 #: group spans a time range its statistics name: about 8 minutes of a 3 M trades/day symbol, so a
 #: window-local backtest decodes little beyond its windows; decoding speed and file size are within a
@@ -49,6 +62,7 @@ ROW_GROUP_ROWS = 16_384
 #: datasets carry ``"sections": true`` in their format file, each file holds first the other kinds
 #: (liquidations, marks, funding, gaps, open interest: a small share) in their own row groups, then
 #: these, each section sorted by event time, so a read of liquidations skips the bulk's row groups
+#: (format 3: the trades, then the quotes, each a section of its own)
 BULK_KINDS = (2, 7)
 #: the code tables a format-2 dataset is written with (index = code)
 KIND_NAMES = ("", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote")
@@ -104,7 +118,7 @@ def _note_old(path, warn) -> None:
     _TOLD_OLD.add(key)
     if warn is None:
         from liqcore.io.base import _warn_stderr as warn
-    warn(f"dataset {path} was written before format {FORMAT} (kind and side stored as names): it loads the "
+    warn(f"dataset {path} was written before format 2 (kind and side stored as names): it loads the "
          "slower way; the next 'liqcore convert ... --dataset' into it upgrades it in place")
 
 
@@ -157,11 +171,12 @@ def dataset_info(path) -> list[tuple[str, str, str]]:
 
 
 def rows_per_partition(path, partitions) -> dict[tuple[str, str, str], int]:
-    """Rows of each (venue, symbol, date) partition of the local dataset ``path``, from its Parquet
-    files' footers (nothing decoded)."""
+    """Events of each (venue, symbol, date) partition of the local dataset ``path`` (its rows; a format-3
+    quote row carrying its ask counts two: the events a read holds in memory), from its Parquet files'
+    footers (nothing decoded)."""
     from liqcore.io.checked import footer
 
-    return {(v, s, d): sum(int(footer(f).rows.sum())
+    return {(v, s, d): sum(footer(f).events
                            for f in parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")))
             for v, s, d in partitions}
 
@@ -276,6 +291,11 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
                 if name in sch.names:
                     sch = sch.set(sch.get_field_index(name), pa.field(name, pa.string()))
             dset = dset.replace_schema(sch)
+        if "ask_price" not in dset.schema.names:  # (files of format 3 among older ones: their asks kept)
+            import pyarrow as pa
+
+            dset = dset.replace_schema(dset.schema.append(pa.field("ask_price", pa.float64()))
+                                       .append(pa.field("ask_qty", pa.float64())))
         table = dset.to_table(filter=flt)
         rows_read = rows_in_groups(dset, flt, rflt)
     if url:
@@ -283,6 +303,7 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     if old and table.num_rows:
         _note_old(storage.display(path) if url else path, warn)  # names, not codes: the slower way
         table = upgrade_table(table)
+    table = expand_table(table)  # format 3: each quote row as its bid and its ask, in format 2's order
     registry = registry if registry is not None else SymbolRegistry()
     sink = Sink(registry, None)
     st = _FileState(str(path), sink, False, "parquet")
@@ -543,6 +564,49 @@ def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
         tables.append(t)
     table = pa.concat_tables(tables, promote_options="default")
     return table.filter(flt) if flt is not None else table
+
+
+def expand_table(table):
+    """A table of partition-file rows (one or more partitions' files, each in its section order) with
+    each format-3 quote row that carries the ask (``ask_price`` not null) as two rows, its bid (side buy)
+    then its ask (side sell), and each partition's trades and quotes laid out as format 2 holds them
+    (:func:`liqcore.io.checked.bulk_order`); the ask columns dropped.  Null prices stay null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from liqcore.io.checked import ASK_COLS, bulk_order
+
+    if "ask_price" not in table.column_names:
+        return table
+    ap = table.column("ask_price")
+    two = np.asarray(ap.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if two.any():
+        n = table.num_rows
+        starts = _partition_starts(table, np.ones(n, dtype=bool))
+        starts = np.zeros(1, np.int64) if starts is None else np.asarray(starts, np.int64)
+        idx = np.repeat(np.arange(n), two.astype(np.int64) + 1)
+        second = np.zeros(len(idx), dtype=bool)
+        second[np.flatnonzero(two) + np.arange(1, int(two.sum()) + 1)] = True
+        t = table.take(pa.array(idx))
+        mask = pa.array(second)
+        for name, alt in (("price", t.column("ask_price")), ("qty", t.column("ask_qty")),
+                          ("side", pa.scalar(4, t.schema.field("side").type))):
+            t = t.set_column(t.column_names.index(name), name, pc.if_else(mask, alt, t.column(name)))
+        # each partition's rows: a permutation of its own
+        before = np.concatenate([[0], np.cumsum(two)])
+        bounds = np.concatenate([starts + before[starts], [len(idx)]])
+        te = np.asarray(t.column("ts_event_ns").fill_null(0).to_numpy(zero_copy_only=False))
+        tr = np.asarray(t.column("ts_recv_ns").fill_null(-1).to_numpy(zero_copy_only=False))
+        kind = np.asarray(t.column("kind").fill_null(0).to_numpy(zero_copy_only=False))
+        perm = None
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            o = bulk_order(te[a:b], tr[a:b], kind[a:b])
+            if o is not None:
+                if perm is None:
+                    perm = np.arange(len(idx))
+                perm[a:b] = a + o
+        table = t if perm is None else t.take(pa.array(perm))
+    return table.drop_columns([c for c in ASK_COLS if c in table.column_names])
 
 
 def upgrade_table(table):

@@ -282,7 +282,7 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
 @given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30), data=st.data())
 def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     """Old and new rows of a partition (each sorted by event time, or not at all) merge to the rows sorted by
-    (event time, receive time), stable, exact duplicates removed, then a load's duplicate rule (the same
+    (event time, receive time, quotes after trades), stable, exact duplicates removed, then a load's duplicate rule (the same
     trade id, or the same row where one has no id; quotes never): as one lexicographic sort and the
     rule written out row by row would."""
     from liqcore.dataset import _ROW_DTYPE, _merge_rows
@@ -298,7 +298,7 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
         a = data.draw(st.integers(0, n))
         r[:a] = np.sort(r[:a], order="ts_event_ns", kind="stable")
         r[a:] = np.sort(r[a:], order="ts_event_ns", kind="stable")
-    want = r[np.lexsort((r["ts_recv_ns"], r["ts_event_ns"]))]
+    want = r[np.lexsort((r["kind"] == int(Kind.QUOTE), r["ts_recv_ns"], r["ts_event_ns"]))]
     _u, first = np.unique(want.view(np.dtype((np.void, _ROW_DTYPE.itemsize))), return_index=True)
     keep = np.zeros(n, bool)
     keep[first] = True
@@ -352,7 +352,8 @@ def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
 @given(kinds=st.lists(st.sampled_from([1, 2, 2, 2, 3, 7, 7]), min_size=1, max_size=1200), groups=st.sampled_from([1, 3, 7, 50]))
 def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_were(tmp_path_factory, kinds, groups):
     """The writer builds each section from the rows in blocks of whole row groups (no columnar copy of the
-    partition held): the file is byte for byte the one written from the whole table's two sections."""
+    partition held): the file is byte for byte the one written from the whole table's three sections (the
+    rare kinds, the trades, the quotes with each bid-and-ask pair as one row, pairs never cut by a block)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -362,18 +363,23 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
 
     n = len(kinds)
     rows = np.zeros(n, DS._ROW_DTYPE)
-    rows["ts_event_ns"] = np.arange(n)
+    rows["ts_event_ns"] = np.arange(n) // 2  # (a quote at an even place and the next one: an update's two sides)
     rows["kind"] = kinds
+    rows["side"] = np.where(rows["kind"] == 7, 3 + np.arange(n) % 2, 0)
     rows["price"] = np.arange(n) * 0.5
     table = DS._file_table(rows, "binance", "BTCUSDT")
+    quotes = DS._file_table(*DS._compact_quotes(rows[rows["kind"] == 7])[:1], "binance", "BTCUSDT",
+                            ask=DS._compact_quotes(rows[rows["kind"] == 7])[1:])
     d = tmp_path_factory.mktemp("rg")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(IO, "ROW_GROUP_ROWS", groups)
         DS._write_parquet(rows, ("binance", "BTCUSDT"), str(d / "new.parquet"))
         bulk = pc.is_in(table.column("kind"), value_set=pa.array(IO.BULK_KINDS, pa.int8()))
         with pq.ParquetWriter(str(d / "ref.parquet"), table.schema, compression="zstd",
-                              use_dictionary=["kind", "side", "flags"]) as w:
-            for part in (table.filter(pc.invert(bulk)), table.filter(bulk)):
+                              use_dictionary=["kind", "side", "flags"],
+                              column_encoding={c: "DELTA_BINARY_PACKED" for c in DS._DELTA_COLUMNS}) as w:
+            trades = pc.equal(table.column("kind"), pa.scalar(2, pa.int8()))
+            for part in (table.filter(pc.invert(bulk)), table.filter(trades), quotes):
                 if part.num_rows:
                     w.write_table(part, row_group_size=groups)
     assert (d / "new.parquet").read_bytes() == (d / "ref.parquet").read_bytes()

@@ -63,7 +63,7 @@ def test_a_dataset_holds_codes_and_loads_the_same_events(tmp_path, market):
     out = tmp_path / "ds"
     write_dataset(market.events, out, market.registry)
     fmt = json.loads((out / FORMAT_FILE).read_text())
-    assert fmt["format"] == 2 and fmt["kinds"][2] == "trade" and fmt["sides"][3] == "buy"
+    assert fmt["format"] == 3 and fmt["kinds"][2] == "trade" and fmt["sides"][3] == "buy"
     assert sorted(map(tuple, fmt["symbols"])) == [("bybit", "ETHUSDT"), ("bybit", "SOLUSDT")]
     f = next(out.glob("venue=bybit/symbol=ETHUSDT/date=*/part-0.parquet"))
     schema = pq.read_schema(f)
@@ -132,7 +132,7 @@ def test_an_old_dataset_loads_the_same_says_so_once_and_is_upgraded_by_a_write(t
     _same(old, type(old)(events=first, registry=market.registry))
     # the next write upgrades every partition (old ones included) and adds the rest
     write_dataset(ev, out, market.registry)
-    assert json.loads((out / FORMAT_FILE).read_text())["format"] == 2
+    assert json.loads((out / FORMAT_FILE).read_text())["format"] == 3
     for f in out.glob("venue=*/symbol=*/date=*/*.parquet"):
         assert pq.read_schema(f).field("kind").type == pa.int8()
     notes = []
