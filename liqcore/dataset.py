@@ -297,11 +297,12 @@ def _equal_time_runs(te: np.ndarray) -> np.ndarray:
 
 
 def _merge_rows(rows: np.ndarray) -> np.ndarray:
-    """Rows sorted by (event time, receive time, quotes after the other kinds), stable, duplicates removed:
+    """Rows sorted by (event time, receive time, quotes before the other kinds), stable, duplicates removed:
     exact ones (the first kept), then by a load's rule (:func:`liqcore.io.base.dedupe`: the same trade id,
     or the same row where one of them has no id), so old and new rows from two sources of one trade keep
-    it once.  (Quotes after trades of the same times: the order a format-3 file, whose quotes are a
-    section of their own, gives back, :func:`liqcore.io.checked.bulk_order`; never an order of sources.)"""
+    it once.  (Quotes before trades of the same times, the book in force when the trade prints: the order a
+    format-3 file, whose quotes are a section of their own, gives back, :func:`liqcore.io.checked.bulk_order`;
+    never an order of sources.)"""
     from liqcore.types import Kind
 
     te = rows["ts_event_ns"]
@@ -316,11 +317,11 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
         idx = _equal_time_runs(te)
         tr = rows["ts_recv_ns"]
         quote = rows["kind"] == int(Kind.QUOTE)
-        # already in (receive time, quotes last) order within every run (a quote's bid and ask: one time):
+        # already in (receive time, quotes first) order within every run (a quote's bid and ask: one time):
         # nothing to sort
         same = te[1:] == te[:-1]
-        if len(idx) and bool(np.any(same & ((tr[1:] < tr[:-1]) | ((tr[1:] == tr[:-1]) & quote[:-1] & ~quote[1:])))):
-            order = np.lexsort((quote[idx], tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
+        if len(idx) and bool(np.any(same & ((tr[1:] < tr[:-1]) | ((tr[1:] == tr[:-1]) & ~quote[:-1] & quote[1:])))):
+            order = np.lexsort((~quote[idx], tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
             if not bool(np.all(order[1:] > order[:-1])):
                 perm = np.arange(len(rows))
                 perm[idx] = idx[order]

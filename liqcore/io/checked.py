@@ -594,7 +594,7 @@ def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray |
     """The order (a permutation, None: as they are) that lays one format-3 partition file's rows, read in
     its section order (the rare kinds, then the trades, then the quotes, each sorted by event time, then
     receive time), out as the same file in format 2 held them: the rare kinds, then trades and quotes in
-    one section sorted by (event time, receive time), trades first where both tie (the writer's rule,
+    one section sorted by (event time, receive time), quotes first where both tie (the writer's rule,
     :func:`liqcore.dataset._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
     runs); only runs of one event time whose receive times then go down are sorted again."""
     n = len(te)
@@ -609,10 +609,12 @@ def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray |
     teb, tec = te[b0:c0], te[c0:]
     if not len(teb) or int(teb[-1]) < int(tec[0]):
         return None  # no trade after the first quote: the sections are in order already
-    # by event time, trades first at equal times: a stable sort of two sorted runs (a merge, not a sort)
-    bulk = np.argsort(te[b0:], kind="stable") + b0
-    # runs of one event time whose receive times are out of order (a quote received before a trade of its
-    # event time): those runs ordered by receive time, trades first at ties
+    # by event time, quotes first at equal times (the book in force when a trade of that time prints): a
+    # stable sort of the two sorted runs, quotes laid first (a merge, not a sort)
+    cand = np.concatenate([np.arange(c0, n), np.arange(b0, c0)])
+    bulk = cand[np.argsort(te[cand], kind="stable")]
+    # runs of one event time whose receive times are out of order (a trade received before a quote of its
+    # event time): those runs ordered by receive time, quotes first at ties
     tb, rb = te[bulk], tr[bulk]
     same = tb[1:] == tb[:-1]
     bad = np.flatnonzero(same & (rb[1:] < rb[:-1]))
@@ -621,7 +623,7 @@ def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray |
         hit = np.zeros(int(run[-1]) + 1, dtype=bool)
         hit[run[bad]] = True
         idx = np.flatnonzero(hit[run])
-        src = (bulk[idx] >= c0).astype(np.int8)
+        src = (bulk[idx] < c0).astype(np.int8)  # (0: a quote, first at ties)
         order = np.lexsort((src, rb[idx], tb[idx]))
         bulk[idx] = bulk[idx][order]
     out = np.empty(n, np.int64)

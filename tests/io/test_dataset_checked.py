@@ -282,7 +282,7 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
 @given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30), data=st.data())
 def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     """Old and new rows of a partition (each sorted by event time, or not at all) merge to the rows sorted by
-    (event time, receive time, quotes after trades), stable, exact duplicates removed, then a load's duplicate rule (the same
+    (event time, receive time, quotes before trades), stable, exact duplicates removed, then a load's duplicate rule (the same
     trade id, or the same row where one has no id; quotes never): as one lexicographic sort and the
     rule written out row by row would."""
     from liqcore.dataset import _ROW_DTYPE, _merge_rows
@@ -298,7 +298,7 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
         a = data.draw(st.integers(0, n))
         r[:a] = np.sort(r[:a], order="ts_event_ns", kind="stable")
         r[a:] = np.sort(r[a:], order="ts_event_ns", kind="stable")
-    want = r[np.lexsort((r["kind"] == int(Kind.QUOTE), r["ts_recv_ns"], r["ts_event_ns"]))]
+    want = r[np.lexsort((r["kind"] != int(Kind.QUOTE), r["ts_recv_ns"], r["ts_event_ns"]))]
     _u, first = np.unique(want.view(np.dtype((np.void, _ROW_DTYPE.itemsize))), return_index=True)
     keep = np.zeros(n, bool)
     keep[first] = True

@@ -98,10 +98,11 @@ def _book(n=40_000):
     ev["ts_event"] = np.repeat(t, 3)
     ev["ts_recv"] = ev["ts_event"] + 2_000_000
     ev["symbol_id"], ev["venue"] = sid, int(Venue.BINANCE)
-    ev["kind"] = np.tile([int(Kind.TRADE), int(Kind.QUOTE), int(Kind.QUOTE)], n)
-    ev["side"] = np.tile([int(Side.BUY), int(Side.BUY), int(Side.SELL)], n)
-    ev["price"] = np.tile([100.0, 99.9, 100.1], n)
-    ev["qty"] = np.tile([0.5, 3.0, 4.0], n)
+    # the book in force, then the trade of the same time (a load's order at equal times: quotes first)
+    ev["kind"] = np.tile([int(Kind.QUOTE), int(Kind.QUOTE), int(Kind.TRADE)], n)
+    ev["side"] = np.tile([int(Side.BUY), int(Side.SELL), int(Side.BUY)], n)
+    ev["price"] = np.tile([99.9, 100.1, 100.0], n)
+    ev["qty"] = np.tile([3.0, 4.0, 0.5], n)
     return ev[ev["ts_event"] < T0 - T0 % DAY + DAY], reg  # one day
 
 
