@@ -201,6 +201,7 @@ class _ClockRows:
         late (its ``ts_recv_ns`` maximum, a group with trades).  With :attr:`book`, :attr:`quotes` the
         same for the last best bid and best ask rows (None: unknown).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
         only the latest groups are, for the last print)."""
+        from liqcore.io.dataset import expand_table
         from liqcore.types import Kind
 
         g = self.g
@@ -215,19 +216,11 @@ class _ClockRows:
             asks = self.book and "ask_price" in f.schema_arrow.names  # format 3: one row per update
             t = f.read_row_group(rid, columns=cols + (["ask_price", "ask_qty"] if asks else []))
             self.rows_read += n
+            if asks:  # each quote row as the bid and ask rows a load gives
+                t = expand_table(t)
             te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
             keep = self._kept(te, tr) & (tr >= b) & (tr < to)
-            part = {c: t.column(c).to_numpy()[keep] for c in cols}
-            if asks:  # the ask a quote row carries, as the row a load gives it (side sell, after the bid)
-                ap = t.column("ask_price").to_numpy(zero_copy_only=False)[keep]
-                has = ~np.isnan(ap)
-                if has.any():
-                    aq = t.column("ask_qty").to_numpy(zero_copy_only=False)[keep]
-                    extra = {c: part[c][has] for c in cols}
-                    extra["price"], extra["qty"] = ap[has], aq[has]
-                    extra["side"] = np.full(int(has.sum()), _ASK, part["side"].dtype)
-                    part = {c: np.concatenate([part[c], extra[c]]) for c in cols}
-            parts.append(part)
+            parts.append({c: t.column(c).to_numpy()[keep] for c in cols})
         r = {c: np.concatenate([x[c] for x in parts]) for c in cols}
         rest = [int(i) for i in ids if int(i) not in tail]
 
