@@ -98,7 +98,7 @@ def _dataset_chunks(part, chunk_ns: int):
     while a < hi:
         ranges.append((a, min(a + chunk_ns, hi)))
         a = ranges[-1][1]
-    job = (src.path, list(part.symbols) or None, src.max_clock_skew_ns, src.feed_latency_ns, sel)
+    job = (src.path, list(part.symbols) or None, src.max_clock_skew_ns, sel)
     if workers > 1 and len(ranges) > 1:
         n_reg = len(reg)
         for ev, items in _parallel_reads(job, ranges, [(int(v), s) for _i, v, s in reg], workers):
@@ -116,12 +116,12 @@ def _dataset_chunks(part, chunk_ns: int):
 
 
 def _read_range(job, a: int, b: int, reg) -> np.ndarray:
-    """The events of event times [a, b) of a dataset read (``job``: path, symbols, clock skew, feed
-    latency, the selection's partitions), symbol ids from ``reg``; the receive times not recorded stay
+    """The events of event times [a, b) of a dataset read (``job``: path, symbols, clock skew, the
+    selection's partitions), symbol ids from ``reg``; the receive times not recorded stay
     unknown (the read's plan fills them: :meth:`_Fuse.read`)."""
     from liqcore.io.dataset import load_dataset
 
-    path, symbols, skew, _latency, sel = job
+    path, symbols, skew, sel = job
     res = load_dataset(path, symbols=symbols, start_ns=a, end_ns=b, max_clock_skew_ns=skew, check=False,
                        registry=reg, trade_ids=False, partitions=sel)
     return res.events
