@@ -625,6 +625,31 @@ class StrategyCore:
             hold = _int("hold_deadline_ns", hold_deadline_ns)
         return bool(self._sim.set_open(self.st, sid, sign, ts, px, tp, sl, no, hold, 0.0))
 
+    def add_symbols(self, symbols: list[str], *, venue: str = "bybit") -> list[int]:
+        """Grow the core by ``symbols`` (names as the constructor takes them; a venue's new listing traded
+        without a restart): each gets a flat state row, its parameter row (presets applied, the mode's
+        settings as at construction) and zero counts; the rows held are kept as they are.  Returns their
+        symbol_idx; a symbol the core holds already is a ValueError."""
+        from liqcore.execution.arrays import symbol_params
+
+        n0 = self._n
+        for name in symbols:
+            v, _, s = str(name).rpartition(":")
+            if self.registry.get(Venue.parse(v or venue), s) is not None:
+                raise ValueError(f"symbols: {name} is traded already")
+            self.registry.id(Venue.parse(v or venue), s)
+        n = len(self.registry)
+        par = symbol_params(self.params, self.registry, n)[n0:]
+        if self.mode == "venue":
+            par["inbound_ns"] = 0
+            par["engine_exits"] = 0
+        self.par = np.concatenate([self.par, par])
+        self.st = np.concatenate([self.st, self._sim.new_state(n - n0)])
+        self.counts = np.concatenate([self.counts, np.zeros((n - n0, self.counts.shape[1]), dtype=self.counts.dtype)])
+        self._n = n
+        self.wants_quotes = bool(self.par["queue"].any()) and self.mode == "paper"
+        return list(range(n0, n))
+
     def set_equity(self, equity: float) -> None:
         """The account's equity (a venue wallet, a journal); loss-limit anchors are left as they are."""
         self.port[0]["equity"] = _positive("equity", equity)

@@ -447,11 +447,15 @@ def build(args):
                         features=getattr(args, "features", None) or (), watch=watch,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
     runner.listing = listing
-    if listing is not None and venue == "bybit":  # a new listing's allLiquidation topic: subscribed when it joins
-        from liqcore.market.streams import whole_market_specs
+    if listing is not None:
+        listing.runner = runner  # (its traded symbols and data on demand follow the list)
+    if listing is not None and venue == "bybit":  # per-symbol liquidation topics: follow the list
+        from liqcore.market.streams import bybit_symbol_topics
 
-        listing.on_joined = lambda syms: runner.feed.add_specs(
-            whole_market_specs(venue, syms, [], url=ws_url, network=args.network, book=False))
+        # a new listing's allLiquidation topic: on a connection with room left, else on a new one
+        listing.on_joined = lambda syms: runner.feed.add_topics([f"allLiquidation.{s}" for s in syms])
+        # a delisted symbol's topics (its liquidations, and its trades and book of --also): unsubscribed
+        listing.on_left = lambda syms: runner.feed.remove_topics(bybit_symbol_topics(syms))
     return engine, runner, fake_thread
 
 

@@ -129,6 +129,61 @@ class FeedManager:
             if not self._stopping:
                 c.start()
 
+    def add_topics(self, topics, url: str | None = None) -> list[str]:
+        """Bybit: ``topics`` subscribed while running (e.g. a new listing's ``allLiquidation`` topic): on the
+        connections that still have room within the venue's args limit (``MAX_ARGS_CHARS`` a connection), the
+        rest on new connections (at ``url``, default the last connection's); each one's subscribe list keeps
+        them for its reconnects.  Returns the topics added (one subscribed already is left out)."""
+        if self.venue != "bybit":
+            raise ValueError(f"add_topics: per-topic subscriptions are Bybit's; got {self.venue}")
+        from liqcore.venues.bybit.stream import MAX_ARGS_CHARS, args_chars, subscribe_messages, topic_specs
+
+        held = {t for sp in self.specs for t in sp.topics}
+        todo = [t for t in dict.fromkeys(topics) if t not in held]
+        out = list(todo)
+        for spec, conn in zip(self.specs, self.connections):
+            if not todo or spec.url != (url or spec.url):
+                continue
+            used, fit = args_chars(spec.topics), []
+            for t in todo:
+                used += len(t) + 3  # (its quotes and a comma)
+                if used > MAX_ARGS_CHARS:
+                    break
+                fit.append(t)
+            if not fit:
+                continue  # (this connection is full)
+            spec.topics = spec.topics + fit
+            spec.subscribe = subscribe_messages(spec.topics)
+            spec.symbols = sorted({t.rsplit(".", 1)[1] for t in spec.topics})
+            for msg in subscribe_messages(fit, req_prefix="join"):
+                conn.send(msg)
+            todo = todo[len(fit):]
+        if todo:
+            self.add_specs(topic_specs(todo, url or self.specs[-1].url))
+        return out
+
+    def remove_topics(self, topics) -> list[str]:
+        """Bybit: ``topics`` unsubscribed on the connections that hold them (``unsubscribe`` requests, as many
+        topics a request as a subscribe) and dropped from those connections' subscribe lists, so that a
+        reconnect no longer subscribes them (e.g. a delisted symbol's ``allLiquidation`` topic).  Returns the
+        topics removed; one no connection holds is left out."""
+        if self.venue != "bybit":
+            raise ValueError(f"remove_topics: per-topic subscriptions are Bybit's; got {self.venue}")
+        from liqcore.venues.bybit.stream import subscribe_messages
+
+        gone, out = set(topics), []
+        for spec, conn in zip(self.specs, self.connections):
+            drop = [t for t in spec.topics if t in gone]
+            if not drop:
+                continue
+            spec.topics = [t for t in spec.topics if t not in gone]
+            spec.subscribe = subscribe_messages(spec.topics)  # (what a reconnect sends)
+            spec.symbols = sorted({t.rsplit(".", 1)[1] for t in spec.topics})
+            for msg in subscribe_messages(drop, req_prefix="unsub", op="unsubscribe"):
+                conn.send(msg)  # (not connected: the next connect subscribes the list without them)
+            out += drop
+        return out
+
     def _frame_handler(self, i: int = 0):
         if self.clock is None:
             # ``on_frame(payload, recv_ns)`` -> ``on_frame_cb(venue, payload, recv_ns)``, with no Python frame between

@@ -8,10 +8,15 @@ applies what changed to the running engine:
   entry it still holds is, per ``delisted`` (``--delisted``): ``report``, named in a log warning and the
   ``delisted`` journal row for the operator (the position keeping its exits), or ``close``, the resting entry
   cancelled and the position closed at market (reduce-only), and said the same way;
-* a new listing joins the watched symbols (its cascades are counted; on Binance and OKX the all-market
-  stream already carries its liquidations, on Bybit ``on_joined(symbols)`` subscribes the selected ones'
-  topics) and is reported (``listed`` journal row); it is traded from the next start (the strategy core's
-  symbols are fixed for a run);
+* a symbol the venue delisted also leaves the feeds: ``on_left(symbols)`` unsubscribes its liquidation topic
+  where the venue has one per symbol (Bybit ``allLiquidation.<symbol>``, and its trades and book of
+  ``--also``), and the data-on-demand manager (``runner.on_demand``) unsubscribes its trade and book streams
+  on every venue; what was unsubscribed is in its ``delisted`` journal row;
+* a new listing the run's selection keeps (``--exclude``, ``--min-volume``) is traded at once, without a
+  restart (:func:`liqcore.live.admit.admit`: the strategy core, the books and the paper venue grow by it; its
+  orders are rounded to the rules the list gave), on Bybit ``on_joined(symbols)`` subscribes its liquidation
+  topic (on Binance and OKX the all-market stream already carries it; OKX's contract size is set, so its frames
+  are no longer ``unknown_instrument``), data on demand watches it, and it is reported (``listed`` row);
 * a symbol whose rules changed (a new tick or lot size) trades on the new ones from then on.
 
 Each refresh that changed something is logged and journaled (``instruments`` row: when the list was fetched,
@@ -23,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+
+import orjson
 
 __all__ = ["ListingWatch"]
 
@@ -40,6 +47,10 @@ class ListingWatch:
         #: called with the new listings the run's selection keeps (``--exclude``, ``--min-volume``): the venue's
         #: liquidation topics they need subscribed (Bybit), or None (an all-market stream carries them)
         self.on_joined = None
+        #: called with the delisted symbols: unsubscribes their per-symbol topics (Bybit) and returns them
+        self.on_left = None
+        #: the live runner (its symbols and its data-on-demand manager follow the list), or None
+        self.runner = None
         self.engine = engine
         self.venue = venue
         self.fetch = fetch
@@ -87,31 +98,64 @@ class ListingWatch:
         if universe.contract:  # OKX: a new swap's contract size
             eng.decoder(venue).set_instruments(universe.contract)
         held = self._held(left)
-        if joined and self.on_joined is not None and (keep := [s for s in joined if s in selected.rules]):
-            self.on_joined(keep)
+        traded = self._join([s for s in joined if s in selected.rules])
+        gone = self._leave(left)
         if self.delisted == "close":
             self._close(held)
         out = {"fetched_ns": universe.fetched_ns, "listed": len(now), "joined": joined, "left": left,
-               "changed": changed, "held": held}
+               "changed": changed, "held": held, "traded": traded, "unsubscribed": sorted(gone)}
         self.joined += joined
         self.left += left
         if joined or left or changed:
-            log.info("instrument list refreshed: %d listed; joined %s (watched, traded from the next start); left %s "
-                     "(no new order); rules changed %s", len(now), joined or "none", left or "none", changed or "none")
+            log.info("instrument list refreshed: %d listed; joined %s (traded now: %s); left %s (no new order; "
+                     "unsubscribed %s); rules changed %s", len(now), joined or "none", traded or "none", left or "none",
+                     sorted(gone) or "none", changed or "none")
             j = eng.journal
             if j is not None:
                 ts = eng.now_ns()
                 j.note("instruments", out, ts)
                 for s in left:
-                    j.note("delisted", {"symbol": s, **held.get(s, {})}, ts)
+                    j.note("delisted", {"symbol": s, **held.get(s, {}),
+                                        "unsubscribed": sorted(n for n in gone if gone[n] == s)}, ts)
                 for s in joined:
-                    j.note("listed", {"symbol": s}, ts)
+                    j.note("listed", {"symbol": s, "traded": s in traded}, ts)
         for s, what in held.items():
             log.warning("%s left the venue's instrument list with %s: no new order is sent for it; %s", s,
                         ", ".join(f"{k} {v}" for k, v in what.items() if k != "action"),
                         "its resting entry cancelled and its position closed at market" if self.delisted == "close"
                         else "the position keeps its exits (close it by hand if the venue does not settle it)")
         return out
+
+    def _join(self, keep: list) -> list:
+        """The new listings the selection keeps: traded now, watched by data on demand, their topics subscribed."""
+        if not keep:
+            return []
+        from liqcore.live.admit import admit
+
+        traded = admit(self.engine, self.venue, keep)
+        r = self.runner
+        if r is not None:
+            r.symbols += [s for s in traded if s not in r.symbols]
+            if r.on_demand is not None:
+                r.on_demand.add_symbols(traded)
+        if self.on_joined is not None:
+            self.on_joined(keep)
+        return traded
+
+    def _leave(self, left: list) -> dict:
+        """The delisted symbols' per-symbol streams unsubscribed: ``{stream name: symbol}``."""
+        gone: dict = {}
+        if not left:
+            return gone
+        if self.on_left is not None:
+            for t in self.on_left(left) or ():
+                gone[t] = t.rsplit(".", 1)[-1]
+        od = getattr(self.runner, "on_demand", None)
+        if od is not None:
+            for s in od.drop_symbols(left):
+                for n in od.names(s):
+                    gone[n if isinstance(n, str) else orjson.dumps(n).decode()] = s
+        return gone
 
     def _close(self, held: dict) -> None:
         """``--delisted close``: the resting entries of ``held`` cancelled, the positions closed at market."""

@@ -73,6 +73,7 @@ class OnDemand:
                                    ping_payload=base.ping_payload, ping_interval_s=base.ping_interval_s,
                                    is_pong=base.is_pong, send_interval_s=base.send_interval_s)
         self._resubscribe_list()
+        self._send = None  # the connection's send, once run() has it
         self._decided = 0  # decisions of the engine already looked at
         self._last_decided: dict[str, float] = {}
         self._liq_counts: dict[str, int] = {}  # liquidations the engine saw per symbol, at the last look
@@ -121,6 +122,33 @@ class OnDemand:
         self.spec.symbols = sorted(self.subscribed)
         self.spec.topics = [n if isinstance(n, str) else orjson.dumps(n).decode()
                             for s in self.spec.symbols for n in self.names(s)]
+
+    # ------------------------------------------------------------------ the traded symbols change
+    def add_symbols(self, symbols) -> list[str]:
+        """New traded symbols (a new listing admitted while running): watched from the next tick."""
+        new = [s for s in (str(x).strip().upper() for x in symbols) if s and s not in set(self.symbols)]
+        self.symbols += new
+        return new
+
+    def drop_symbols(self, symbols, send=None) -> list[str]:
+        """Symbols the venue delisted: their streams unsubscribed now (``send``: the connection's, default the
+        one :meth:`run` uses) and never wanted again; returns the ones that were subscribed."""
+        gone = {str(x).strip().upper() for x in symbols}
+        self.symbols = [s for s in self.symbols if s not in gone]
+        self.always = [s for s in self.always if s not in gone]
+        for s in gone:
+            self._wanted_at.pop(s, None)
+        was = sorted(self.subscribed & gone)
+        if was:
+            send = send or self._send
+            for msg in self.messages("unsubscribe", was):
+                if send is not None:
+                    send(msg)
+            self.history.append((time.time_ns(), "unsubscribe", was))
+            self.subscribed.difference_update(was)
+            self._resubscribe_list()
+            log.info("on demand: -%d delisted symbols, %d subscribed", len(was), len(self.subscribed))
+        return was
 
     # ------------------------------------------------------------------ what is wanted
     def wanted(self, engine) -> set[str]:
@@ -180,6 +208,7 @@ class OnDemand:
 
     async def run(self, engine, connection, stop: asyncio.Event) -> None:
         """:meth:`step` every ``interval_s`` until ``stop``; a failing step is logged and the next one tried."""
+        self._send = connection.send
         while not stop.is_set():
             try:
                 self.step(engine, connection.send)

@@ -193,6 +193,13 @@ class OrderManager:
         self._instr = {str(s).upper(): Instrument.from_mapping(str(s).upper(), m) for s, m in rules.items()}
         self._instr_given = set(self._instr)
 
+    def add_books(self, symbols) -> None:
+        """New traded symbols (next in core order): an empty book each."""
+        for s in symbols:
+            if s not in self.books:
+                self.books[s] = _Book()
+                self.by_index.append(self.books[s])
+
     def instrument(self, symbol: str) -> Instrument:
         inst = self._instr.get(symbol)
         if inst is None:

@@ -68,6 +68,13 @@ class QueueEstimate:
         self.orders: dict[int, dict] = {}  # index -> the resting entry: client id, side, price, times, estimate at rest
         self._flow = [(deque(), deque()) for _ in range(self.n)]  # (prints hitting the bid, the ask): (ts, qty)
 
+    def grow(self, k: int) -> None:
+        """``k`` more symbols (a new listing traded without a restart): flat rows, no tick known yet."""
+        self.st = np.concatenate([self.st, sim.new_state(int(k))])
+        self.grid = np.concatenate([self.grid, np.zeros(int(k))])
+        self._flow += [(deque(), deque()) for _ in range(int(k))]
+        self.n += int(k)
+
     # ------------------------------------------------------------------ updates
     def on_quote(self, i: int, ts_ns: int, side: int, price: float, qty: float) -> None:
         """A top-of-book row (``side`` Side.BUY: the best bid, else the best ask)."""
@@ -170,6 +177,14 @@ class LiveQueue:
         self.est = QueueEstimate(len(self.symbols), queue_model=getattr(params, "queue_model", "risk-averse"),
                                  unseen=getattr(params, "queue_unseen", "seen"),
                                  timeout_ns=int(getattr(params, "entry_timeout_ns", 1_800_000_000_000)))
+
+    def add(self, symbols) -> None:
+        """New traded symbols, next in core-index order."""
+        new = [s for s in symbols if s not in self.index]
+        for s in new:
+            self.index[s] = len(self.symbols)
+            self.symbols.append(s)
+        self.est.grow(len(new))
 
     def on_row(self, i: int, ts_ns: int, kind: int, side: int, price: float, qty: float) -> None:
         """A QUOTE or TRADE row of traded symbol ``i`` (the engine's core index)."""

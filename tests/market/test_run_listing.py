@@ -41,6 +41,19 @@ def _entry_status(journal, sym: str):
     return row
 
 
+def _entry_qty(journal, sym: str) -> float:
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as db:
+        return db.execute("SELECT qty FROM orders WHERE symbol = ? AND kind = 'entry'", (sym,)).fetchone()[0]
+
+
+def _on_grid(x: float, step: str) -> bool:
+    """``x`` (as the journal keeps it) a whole number of ``step``s."""
+    from decimal import Decimal
+
+    q = Decimal(repr(x)) / Decimal(step)
+    return q == q.to_integral_value() and q > 0
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("delisted", ["report", "close"])
@@ -109,12 +122,17 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
     assert summary["instruments"]["left"] == ["C005USDT", "C006USDT"] and summary["instruments"]["joined"] == ["NEW9USDT"]
     # C006: traded at start, delisted since: its cascade is refused before anything is sent
     assert [d["reason"] for d in decided("C006USDT")] == ["no_instrument"]
-    assert [d["reason"] for d in decided("NEW9USDT")] == ["not_traded"]  # watched; traded from the next start
-    assert summary["orders"] == 1  # C005's entry, placed before it was delisted
+    # the new listing: traded at once, its entry on its own grid (tick 0.0001, lot 10)
+    assert [d["action"] for d in decided("NEW9USDT")] == ["order"]
+    assert summary["orders"] == 2  # C005's entry, placed before it was delisted, and NEW9's
+    status, price = _entry_status(journal, "NEW9USDT")
+    assert _on_grid(price, "0.0001") and _on_grid(_entry_qty(journal, "NEW9USDT"), "10")
+    assert "NEW9USDT" in summary["symbols"]
     (row,) = _rows(journal, "instruments")
     assert row["left"] == ["C005USDT", "C006USDT"] and row["joined"] == ["NEW9USDT"]
     gone = {r["symbol"]: r for r in _rows(journal, "delisted")}
-    assert set(gone) == {"C005USDT", "C006USDT"} and [r["symbol"] for r in _rows(journal, "listed")] == ["NEW9USDT"]
+    assert set(gone) == {"C005USDT", "C006USDT"}
+    assert [(r["symbol"], r["traded"]) for r in _rows(journal, "listed")] == [("NEW9USDT", True)]
     if delisted == "report":
         assert gone["C005USDT"]["resting_entry"] and "action" not in gone["C005USDT"]
         assert "C005USDT left the venue's instrument list with resting_entry" in out.err
@@ -128,9 +146,11 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
 
 @pytest.mark.integration
 @pytest.mark.timeout(300)
-def test_a_new_bybit_listing_is_subscribed_while_running(tmp_path, capsys):
-    """Bybit has one ``allLiquidation`` topic per symbol: a listing that joins the refreshed list is subscribed on a
-    connection of its own at once, and its cascades are counted (it is traded from the next start)."""
+def test_a_new_bybit_listing_is_subscribed_and_traded_without_a_restart(tmp_path, capsys):
+    """Bybit has one ``allLiquidation`` topic per symbol: a listing that joins the refreshed list is subscribed at
+    once (on the connection that has room), becomes a traded symbol of the running engine, data on demand
+    subscribes its trades when its first large liquidation arms it, and the cascade that follows places an
+    entry rounded to its rules (tick 0.0001, lot 10), all without a restart."""
     from liqcore.cli import main
     from liqcore.testing.fake_exchange import FakeExchangeThread
     from liqcore.testing.fake_replay import liquidation_frame
@@ -147,11 +167,18 @@ def test_a_new_bybit_listing_is_subscribed_while_running(tmp_path, capsys):
         deadline = time.monotonic() + 120
         try:
             steps["subscribed"] = _wait(lambda: fx.subscribed("allLiquidation.C009USDT"), deadline)
+            conns = fx.connections("public")
             names.append("NEW9USDT")
             steps["joined"] = _wait(lambda: fx.subscribed("allLiquidation.NEW9USDT"), deadline)
+            steps["same_connection"] = fx.connections("public") == conns  # (the one connection had room)
             now = int(time.time() * 1000)
-            for i, q in enumerate([50, 10, 30, 20, 40, 15, 1000, 1200]):
+            for i, q in enumerate([50, 10, 30, 20, 40, 15, 1000]):
                 ft.call(fx.push(liquidation_frame("NEW9USDT", 2.5, q, "Buy", now - 9000 + i * 1000)))
+            # the large one arms it: its trades are subscribed on demand (the reference price of its entry)
+            steps["on_demand"] = _wait(lambda: fx.subscribed("publicTrade.NEW9USDT"), deadline)
+            ft.call(fx.trade("NEW9USDT", 2.51237, 100.0))
+            time.sleep(0.2)  # (ordering on one loop: the trade before the confirming liquidation)
+            ft.call(fx.push(liquidation_frame("NEW9USDT", 2.5, 1200, "Buy", now - 2000)))
             steps["decided"] = _wait(lambda: [d for d in _rows(journal, "decision") if d["symbol"] == "NEW9USDT"],
                                      deadline)
         finally:
@@ -163,13 +190,19 @@ def test_a_new_bybit_listing_is_subscribed_while_running(tmp_path, capsys):
             t.start()
             code = main(["run", "--venue", "bybit", "--symbols", "all", "--rest-url", srv.url, "--ws-url",
                          fx.public_ws_url, "--instruments-refresh", "0.2s", "--no-dashboard", "--duration", "200",
-                         "--json", "--journal", str(journal), "--min-history", "5", "--history", "50"])
+                         "--json", "--journal", str(journal), "--min-history", "5", "--history", "50",
+                         "--notional", "100", "--on-demand", "5"])
     finally:
         t.join(30)
         ft.stop()
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert steps == {"subscribed": True, "joined": True, "decided": True}, out.err[-3000:]
+    assert steps == {"subscribed": True, "joined": True, "same_connection": True, "on_demand": True,
+                     "decided": True}, out.err[-3000:]
     summary = orjson.loads(out.out.strip().splitlines()[-1])
     assert summary["instruments"]["joined"] == ["NEW9USDT"] and summary["cascades_by_symbol"] == {"NEW9USDT": 1}
-    assert [d["reason"] for d in _rows(journal, "decision")] == ["not_traded"]
+    assert [d["action"] for d in _rows(journal, "decision")] == ["order"] and summary["orders"] == 1
+    status, price = _entry_status(journal, "NEW9USDT")
+    qty = _entry_qty(journal, "NEW9USDT")
+    assert _on_grid(price, "0.0001") and _on_grid(qty, "10") and price * qty >= 5.0  # (its minimum notional)
+    assert [(r["symbol"], r["traded"]) for r in _rows(journal, "listed")] == [("NEW9USDT", True)]

@@ -1,7 +1,7 @@
 """Bybit v5 public linear stream: endpoints, topics, chunked subscriptions and the heartbeat.
 
 Limits honoured: ``args`` of one public connection <= 21,000 characters (new connections are opened
-beyond that), at most ``ARGS_PER_REQUEST`` topics per subscribe request, heartbeat
+beyond that; counted as the array is sent), at most ``ARGS_PER_REQUEST`` topics per subscribe request, heartbeat
 ``{"req_id":"hb","op":"ping"}`` every 20 s (the server drops a connection silent for 10 minutes).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import orjson
 from liqcore.venues.spec import ConnectionSpec
 
 __all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "REST_ENDPOINTS", "topics", "subscribe_messages",
-           "connection_specs", "topic_specs", "is_pong", "PING", "MAX_ARGS_CHARS", "ARGS_PER_REQUEST"]
+           "connection_specs", "topic_specs", "is_pong", "PING", "MAX_ARGS_CHARS", "ARGS_PER_REQUEST", "args_chars"]
 
 ENDPOINTS = {
     "mainnet": "wss://stream.bybit.com/v5/public/linear",
@@ -35,7 +35,12 @@ KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"tickers": True}
          "open_interest": {"tickers": True},
          "quote": {"book": True}}
 
-MAX_ARGS_CHARS = 21_000  # total length of subscribed args on one public connection
+#: Bybit v5 "Connect", Public channel - Args limits: "for one public connection, you cannot have length of
+#: 'args' array over 21,000 characters" (every category); "Spot can input up to 10 args for each subscription
+#: request", "no args limit for Futures" (the linear perpetuals).  The length is counted here on the array as
+#: it goes on the wire (``args_chars``: quotes, commas and brackets included), the stricter reading.
+MAX_ARGS_CHARS = 21_000
+#: topics per subscribe request: the spot limit, kept for the linear stream too (well within the limit)
 ARGS_PER_REQUEST = 10
 PING = b'{"req_id":"hb","op":"ping"}'
 PING_INTERVAL_S = 20.0
@@ -68,23 +73,32 @@ def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = F
     return out
 
 
+def args_chars(tops: list[str]) -> int:
+    """The length of ``tops`` as an ``args`` array on the wire (``["a","b"]``: quotes, commas and brackets)."""
+    return 2 + sum(len(t) + 2 for t in tops) + max(0, len(tops) - 1)
+
+
 def _chunk_connections(tops: list[str], max_chars: int) -> list[list[str]]:
+    """``tops`` in groups whose args array (:func:`args_chars`) stays within ``max_chars``."""
     conns: list[list[str]] = [[]]
-    used = 0
+    used = 2  # (the brackets)
     for t in tops:
-        if len(t) > max_chars:
+        if 2 + len(t) + 2 > max_chars:
             raise ValueError(f"topics: {t!r} longer than the per-connection limit")
-        if used + len(t) > max_chars and conns[-1]:
+        cost = len(t) + 2 + (1 if used > 2 else 0)
+        if used + cost > max_chars:
             conns.append([])
-            used = 0
+            used, cost = 2, len(t) + 2
         conns[-1].append(t)
-        used += len(t)
+        used += cost
     return [c for c in conns if c]
 
 
-def subscribe_messages(tops: list[str], per_request: int = ARGS_PER_REQUEST, req_prefix: str = "sub") -> list[bytes]:
+def subscribe_messages(tops: list[str], per_request: int = ARGS_PER_REQUEST, req_prefix: str = "sub",
+                       op: str = "subscribe") -> list[bytes]:
+    """The ``op`` (``subscribe`` / ``unsubscribe``) requests for ``tops``, ``per_request`` topics each."""
     return [
-        orjson.dumps({"req_id": f"{req_prefix}{i // per_request}", "op": "subscribe", "args": tops[i:i + per_request]})
+        orjson.dumps({"req_id": f"{req_prefix}{i // per_request}", "op": op, "args": tops[i:i + per_request]})
         for i in range(0, len(tops), per_request)
     ]
 

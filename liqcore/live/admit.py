@@ -1,0 +1,60 @@
+"""A new listing traded without a restart: :func:`admit` makes symbols traded symbols of a running engine.
+
+A whole-market run (``liqcore run --symbols all``) fixes its traded symbols at start; when the venue lists a
+new perpetual while it runs (:class:`liqcore.live.listing.ListingWatch`), the symbol joins every part that
+keeps per-symbol state, in the order the engine's own construction gives them:
+
+* the strategy core grows by one flat row (:meth:`StrategyCore.add_symbols`: its parameter row with the
+  presets applied, zero counts), the engine's maps (registry id -> core index, name -> (id, index)) and its
+  traded list (the parts hold these by reference: the order manager, the fast lane, the decision log, the warm
+  path, the state keeper and the lifecycle see it at once);
+* the order manager gets its book, the live queue estimate its row, the paper venue its index (a venue gateway
+  loads its instrument, so that its order bodies can be built);
+* its trading rules are the ones the instrument list gave (:meth:`OrderManager.use_only`, by the caller).
+
+The detector keeps a baseline for every symbol whose liquidations it sees, traded or not: a new listing's
+threshold starts with its first liquidation, whenever it is admitted.  A cascade that confirms on it after
+:func:`admit` is decided by the core like any other, and its order is rounded to its rules.
+"""
+from __future__ import annotations
+
+import logging
+
+__all__ = ["admit"]
+
+log = logging.getLogger("liqcore.listing")
+
+
+def admit(engine, venue: str, symbols) -> list[str]:
+    """Make ``symbols`` (``venue``'s spelling) traded symbols of the running ``engine``; returns the ones added
+    (a symbol traded already is left as it is)."""
+    new = [s for s in dict.fromkeys(str(x).strip().upper() for x in symbols) if s and s not in engine._by_symbol]
+    if not new:
+        return []
+    core = engine.core
+    idx = core.add_symbols([f"{venue}:{s}" for s in new])
+    for s, ci in zip(new, idx):
+        sid = engine.registry.id(venue, s)
+        engine.traded.append((venue, s))
+        engine._core_idx[sid] = ci
+        engine._by_symbol[s] = (sid, ci)
+    om = engine.order_manager
+    om.add_books(new)
+    engine.queue_est.add(new)
+    gw = engine.gateway
+    if engine.paper:
+        gw.bind(core, {s: ci for s, (_, ci) in engine._by_symbol.items()})
+    else:
+        if isinstance(getattr(gw, "symbols", None), list):
+            gw.symbols.extend(new)
+        load = getattr(gw, "load_instruments", None)
+        if load is not None:  # (its order bodies are built from its own instrument table)
+            om.spawn(_load(load, new))
+    return new
+
+
+async def _load(load, symbols) -> None:
+    try:
+        await load(symbols)
+    except Exception as e:  # the venue's rules of the order manager still round and check every order
+        log.warning("gateway: instruments of the new listings %s not loaded (%s)", ",".join(symbols), e)
