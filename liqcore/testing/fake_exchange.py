@@ -2,7 +2,9 @@
 
 ``async with FakeExchange(replay=frames, speed=10) as fx:`` serves
 
-* ``fx.public_ws_url`` (``/v5/public/linear``): subscribe/unsubscribe acks, ``{"op":"ping"}`` -> pong,
+* ``fx.public_ws_url`` (``/v5/public/linear``): subscribe/unsubscribe acks (a subscribe that would take the
+  connection's args past 21,000 characters is refused, as the venue does; ``fx.public_ops`` keeps every
+  request), ``{"op":"ping"}`` -> pong,
   pushes of the replayed/injected ``allLiquidation.*``, ``publicTrade.*``, ``tickers.*`` frames to the
   connections subscribed to their topic.  The replay source is an iterable of ``(recv_ns, frame_bytes)``
   (see :mod:`liqcore.testing.fake_replay`), sent at ``speed`` times real time (``speed=None`` or ``0``:
@@ -135,6 +137,16 @@ class FakeRequest:
     fault: str = ""
 
 
+#: the venue's limit on one public connection's subscribed ``args`` (Bybit v5 "Connect": "you cannot have
+#: length of 'args' array over 21,000 characters"); counted on the array as sent: a subscribe past it is refused
+MAX_PUBLIC_ARGS_CHARS = 21_000
+
+
+def _args_chars(topics) -> int:
+    """The length of the connection's topics as one JSON ``args`` array."""
+    return len(orjson.dumps(sorted(topics)))
+
+
 class _Conn:
     __slots__ = ("kind", "ws", "transport", "topics", "authed", "sent", "stalled", "conn_id", "closed")
 
@@ -204,6 +216,8 @@ class FakeExchange(LoopbackVenue):
         self.on_request: list[Callable[[FakeRequest], None]] = []  # called as each request arrives
         self.sent_log: deque[tuple[int, str]] = deque(maxlen=100_000)
         self.auth_log: list[tuple[int, bool, str]] = []  # (recv_ns, ok, reason)
+        #: the public subscribe / unsubscribe requests received: (conn_id, op, args, accepted)
+        self.public_ops: list[tuple[str, str, list, bool]] = []
         self.stats = {"public_frames": 0, "private_frames": 0, "public_connections": 0, "private_connections": 0,
                       "drops": 0, "replayed": 0, "bad_frames": 0}
         self.replay_done: asyncio.Event | None = None
@@ -450,12 +464,16 @@ class FakeExchange(LoopbackVenue):
                 elif op in ("subscribe", "unsubscribe"):
                     args = m.get("args")
                     ok = isinstance(args, list) and all(isinstance(a, str) and "." in a for a in args)
+                    why = f"error:handler not found,topic:{args}"
+                    if ok and op == "subscribe" and _args_chars(c.topics | set(args)) > MAX_PUBLIC_ARGS_CHARS:
+                        ok, why = False, f"error:args of a public connection over {MAX_PUBLIC_ARGS_CHARS} characters"
+                    self.public_ops.append((c.conn_id, op, list(args) if isinstance(args, list) else args, ok))
                     if ok:
                         if op == "subscribe":
                             c.topics.update(args)
                         else:
                             c.topics.difference_update(args)
-                    await self._send(c, orjson.dumps({"success": ok, "ret_msg": "" if ok else f"error:handler not found,topic:{args}",
+                    await self._send(c, orjson.dumps({"success": ok, "ret_msg": "" if ok else why,
                                                       "conn_id": c.conn_id, "req_id": req_id, "op": op}).decode())
                     if ok and op == "subscribe" and self.replay_start == "subscribe" and self._start_evt is not None:
                         self._start_evt.set()

@@ -206,3 +206,74 @@ def test_a_new_bybit_listing_is_subscribed_and_traded_without_a_restart(tmp_path
     qty = _entry_qty(journal, "NEW9USDT")
     assert _on_grid(price, "0.0001") and _on_grid(qty, "10") and price * qty >= 5.0  # (its minimum notional)
     assert [(r["symbol"], r["traded"]) for r in _rows(journal, "listed")] == [("NEW9USDT", True)]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_delisted_bybit_symbol_s_topics_are_unsubscribed_and_stay_so_after_a_reconnect(tmp_path, capsys):
+    """A symbol the refreshed list no longer holds: the fake Bybit receives the ``unsubscribe`` op for exactly its
+    ``allLiquidation`` topic (on the whole-market connection) and its on-demand trade topic (on the data-on-demand
+    connection); its resting entry is reported (``--delisted report``) with what was unsubscribed; after the
+    venue drops every public connection, the reconnects subscribe the others' topics but never its."""
+    from liqcore.cli import main
+    from liqcore.testing.fake_exchange import FakeExchangeThread
+    from liqcore.testing.fake_replay import liquidation_frame
+
+    from tests.market._venues import _bybit_app
+
+    names = [f"C{i:03d}USDT" for i in range(10)]
+    ft = FakeExchangeThread()
+    fx = ft.start()
+    journal = tmp_path / "s.sqlite"
+    steps: dict = {}
+    gone = {"allLiquidation.C005USDT", "publicTrade.C005USDT"}
+
+    def unsubscribed():
+        return [(cid, a) for cid, op, args, ok in list(fx.public_ops) if op == "unsubscribe" for a in args]
+
+    def venue():
+        deadline = time.monotonic() + 120
+        try:
+            steps["subscribed"] = _wait(lambda: fx.subscribed("allLiquidation.C009USDT")
+                                        and fx.subscribed("publicTrade.C005USDT"), deadline)
+            ft.call(fx.trade("C005USDT", 2.5, 100.0))  # (the entry's reference price; nothing prints through it)
+            time.sleep(0.2)
+            now = int(time.time() * 1000)
+            for i, q in enumerate([50, 10, 30, 20, 40, 15, 1000, 1200]):
+                ft.call(fx.push(liquidation_frame("C005USDT", 2.5, q, "Buy", now - 9000 + i * 1000)))
+            steps["entry"] = _wait(lambda: (_entry_status(journal, "C005USDT") or ("",))[0] == "new", deadline)
+            names.remove("C005USDT")  # the venue delists C005
+            steps["unsubscribed"] = _wait(lambda: {a for _, a in unsubscribed()} == gone
+                                          and _rows(journal, "delisted"), deadline)
+            steps["settled"] = _wait(lambda: not any(fx.subscribed(t) for t in gone), deadline)
+            n_ops = len(fx.public_ops)
+            steps["dropped"] = fx.drop("public") >= 2
+            steps["resubscribed"] = _wait(lambda: fx.subscribed("allLiquidation.C009USDT")
+                                          and fx.subscribed("allLiquidation.C004USDT"), deadline)
+            time.sleep(0.5)  # (any later subscribe request of the reconnects would be in by now)
+            steps["not_again"] = not any(fx.subscribed(t) for t in gone) and not any(
+                a in gone for _, op, args, _ in fx.public_ops[n_ops:] if op == "subscribe" for a in args)
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    t = threading.Thread(target=venue, daemon=True)
+    try:
+        with Server(_bybit_app([], names=names)) as srv:
+            t.start()
+            code = main(["run", "--venue", "bybit", "--symbols", "all", "--rest-url", srv.url, "--ws-url",
+                         fx.public_ws_url, "--instruments-refresh", "0.2s", "--no-dashboard", "--duration", "200",
+                         "--json", "--journal", str(journal), "--min-history", "5", "--history", "50",
+                         "--notional", "100", "--on-demand", "5", "--book-symbols", "C005USDT"])
+    finally:
+        t.join(30)
+        ft.stop()
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert steps == {k: True for k in ("subscribed", "entry", "unsubscribed", "settled", "dropped", "resubscribed",
+                                       "not_again")}, (steps, out.err[-3000:])
+    ops = unsubscribed()
+    assert sorted(a for _, a in ops) == sorted(gone)  # exactly its topics, each once
+    assert len({cid for cid, _ in ops}) == 2  # (the whole-market connection and the data-on-demand one)
+    (row,) = _rows(journal, "delisted")
+    assert row["symbol"] == "C005USDT" and row["resting_entry"] and sorted(row["unsubscribed"]) == sorted(gone)
+    assert "C005USDT left the venue's instrument list with resting_entry" in out.err
