@@ -10,7 +10,11 @@
 perpetuals (its REST API, ``--rest-url`` to override; cached for an hour with the time fetched) gives one
 ``allLiquidation`` topic per symbol, sharded over as many connections as the venue's limits require, less
 ``--exclude`` and the symbols whose 24 h turnover is below ``--min-volume`` (quote units).  Trades and the top
-of book are recorded for the ``--also`` symbols only.
+of book are recorded for the ``--also`` symbols only.  OKX counts liquidations in contracts: its instrument
+list (every swap's ``ctVal``, tick and lot, with the time fetched) is kept in ``--out`` as
+``instruments-okx.json`` (merged with one an earlier run left there), and every reader of the recording
+(``liqcore events``, ``detect``, ``backtest``, ``convert``) sizes the frames with it: base quantity =
+contracts x ctVal.
 
 The recorder subscribes to the liquidations and trades of every symbol and, unless ``--no-book``, its
 top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``orderbook.1``, OKX
@@ -124,8 +128,9 @@ def _symbols(text: str) -> list[str]:
     return syms
 
 
-def _whole_market(args, venue: str) -> tuple[list[str], list]:
-    """``--symbols all``: the symbols watched and the connection specs (liqcore.market.streams)."""
+def _whole_market(args, venue: str) -> tuple[list[str], list, object]:
+    """``--symbols all``: the symbols watched, the connection specs (liqcore.market.streams) and, for OKX (whose
+    liquidations come in contracts), the venue's instrument list to keep with the recording (else None)."""
     from liqcore.market.streams import ALL_MARKET_STREAM, whole_market_specs
 
     from liqcore.commands._market import select_universe, symbol_list
@@ -136,15 +141,19 @@ def _whole_market(args, venue: str) -> tuple[list[str], list]:
             raise ValueError(f"symbols: {venue}'s all-market liquidation stream carries every symbol and cannot be "
                              "narrowed (--exclude / --min-volume are for Bybit); select symbols when reading "
                              "(liqcore events --symbol)")
+        kept = None
+        if venue == "okx":  # sizes in contracts: every swap's ctVal is kept with the recording (read back with it)
+            kept, _ = select_universe(args, venue, args.rest_url)
+            print(f"{kept.describe()}: kept with the recording (its contract sizes)", file=sys.stderr)
         print(f"recording every {venue} liquidation ({ALL_MARKET_STREAM[venue]})"
               + (f" and the trades of {','.join(also)}" if also else ""), file=sys.stderr)
         return (also or ["ALL"]), whole_market_specs(venue, [], also, url=args.ws_url, network=args.network,
-                                                     book=args.book)
+                                                     book=args.book), kept
     _, u = select_universe(args, venue, args.rest_url)
     specs = whole_market_specs(venue, u.symbols, also, url=args.ws_url, network=args.network, book=args.book,
                                tickers=True)
     print(f"{u.describe()}; {len(specs)} connection(s)", file=sys.stderr)
-    return u.symbols, specs
+    return u.symbols, specs, None
 
 
 async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = None, network: str = "mainnet",
@@ -216,8 +225,9 @@ def run(args) -> int:
     stream_module(args.venue)  # validates the venue
     venue = args.venue.lower()
     extra = {}
+    kept = None  # (OKX --symbols all: the instrument list kept with the recording)
     if args.symbols.strip().lower() == "all":
-        symbols, extra["specs"] = _whole_market(args, venue)
+        symbols, extra["specs"], kept = _whole_market(args, venue)
     else:
         from liqcore.commands._market import check_list_flags
 
@@ -231,6 +241,10 @@ def run(args) -> int:
     from liqcore.commands.outputs import output_dir
 
     output_dir(args.out, "--out")
+    if kept is not None:
+        from liqcore.market.universe import keep_with_recording
+
+        print(f"instrument list kept in {keep_with_recording(kept, args.out)}", file=sys.stderr)
     feeder = None
     if args.dataset:  # each hourly file into the dataset as it closes; first, those a stopped run left
         from pathlib import Path

@@ -85,7 +85,7 @@ def load_events(
         if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
             _empty_file(result, path, "is empty (0 bytes)")  # said so, not "cannot detect the format"
             continue
-        sink = Sink(registry, inst)
+        sink = Sink(registry, _with_recording(inst, instruments, path))
         reader = forced if forced is not None else (readers.by_suffix(_base_name(path)) or readers.container(path))
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
             fmt = reader.name
@@ -246,3 +246,18 @@ def _join_ids(chunks, id_chunks):
     return np.concatenate([i if i is not None else np.zeros(len(c), np.int64) for c, i in zip(chunks, id_chunks)])
 
 
+
+
+def _with_recording(inst: dict, given, path) -> dict:
+    """The OKX ctVal table for one file: the shipped one, then the instrument list kept with the recording
+    (:func:`liqcore.venues.instruments.recording_instruments`), then the caller's ``instruments=``."""
+    from liqcore.venues.instruments import default_instruments, load_instruments, recording_instruments
+
+    side = recording_instruments(path)
+    if not side:
+        return inst
+    out = {**default_instruments(), **side}
+    if given is not None:
+        base = default_instruments()
+        out.update({k: v for k, v in load_instruments(given).items() if base.get(k) != v})
+    return out

@@ -200,8 +200,10 @@ def _base_suffix(path: Path) -> str:
 
 
 def _expand(paths) -> list[Path]:
-    """Paths -> the files to read (directories walked for recording files, sorted); ValueError
-    naming a path that does not exist."""
+    """Paths -> the files to read (directories walked for recording files, sorted; an OKX instrument list kept
+    with a recording is not one); ValueError naming a path that does not exist."""
+    from liqcore.venues.instruments import RECORDING_INSTRUMENTS
+
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     suffixes = REGISTRY.dir_suffixes()
@@ -210,11 +212,14 @@ def _expand(paths) -> list[Path]:
         from liqcore.io import storage
 
         if storage.is_url(p):  # a URL is never a local path: its files are fetched to a local copy
-            out.extend(storage.stage(p, keep=lambda name: _base_suffix(Path(name)) in suffixes))
+            # (an instrument list kept with the recording is fetched beside them, read as one, not as events)
+            out.extend(q for q in storage.stage(p, keep=lambda name: _base_suffix(Path(name)) in suffixes)
+                       if Path(q).name != RECORDING_INSTRUMENTS)
             continue
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and _base_suffix(q) in suffixes))
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and _base_suffix(q) in suffixes
+                              and q.name != RECORDING_INSTRUMENTS))
         elif p.exists():
             out.append(p)
         else:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from liqcore.venues.instruments import Instrument
 
-__all__ = ["Universe", "fetch_universe", "load_universe", "REST_URLS", "UniverseError"]
+__all__ = ["Universe", "fetch_universe", "load_universe", "REST_URLS", "UniverseError", "keep_with_recording"]
 
 REST_URLS = {"binance": "https://fapi.binance.com", "bybit": "https://api.bybit.com", "okx": "https://www.okx.com"}
 _TIMEOUT_S = 15.0
@@ -267,6 +267,31 @@ async def load_universe(venue: str, *, base_url: str | None = None, quote: str =
     except OSError as e:
         (warn or _stderr)(f"instrument list: not cached ({e})")
     return u
+
+
+def keep_with_recording(u: Universe, out_dir: str | Path) -> Path:
+    """Keep ``u`` (OKX: each swap's ``ctVal``, what its liquidations' sizes in contracts are multiplied by) in the
+    recording directory ``out_dir`` as :data:`liqcore.venues.instruments.RECORDING_INSTRUMENTS`, the file the
+    readers size the recording's OKX frames with.  A list kept there already (an earlier recording into the same
+    directory) is merged: the swaps of both, each on its latest values, the time fetched the latest.  Written
+    whole (temp file + rename)."""
+    from liqcore._atomic import atomic_path
+    from liqcore.venues.instruments import RECORDING_INSTRUMENTS
+
+    path = Path(out_dir) / RECORDING_INSTRUMENTS
+    d = u.to_json()
+    try:
+        old = json.loads(path.read_text())
+        for k in ("rules", "turnover", "contract"):
+            d[k] = {**(old.get(k) or {}), **d[k]}
+        d["fetched_ns"] = max(int(old.get("fetched_ns") or 0), d["fetched_ns"])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, TypeError, AttributeError) as e:
+        raise UniverseError(f"instrument list: {path} exists and cannot be read as one ({e}); move it away") from None
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(d))
+    return path
 
 
 def _stderr(msg: str) -> None:

@@ -13,7 +13,9 @@ OKX ``liquidation-orders`` report ``sz`` in CONTRACTS; base quantity = ``sz x ct
 table covers the major USDT swaps (values of OKX ``GET /api/v5/public/instruments?instType=SWAP``).
 Anything else must come from the caller (``instruments=`` of the Decoder/loader, e.g. a table
 fetched from that endpoint and parsed with :func:`parse_okx_instruments`); an unknown instId is a
-counted ``unknown_instrument`` reject, never a guess.
+counted ``unknown_instrument`` reject, never a guess.  A whole-market OKX recording (``liqcore record --venue
+okx --symbols all``) keeps the venue's instrument list beside its files (:data:`RECORDING_INSTRUMENTS`): the
+readers size its liquidations with it (:func:`recording_instruments`).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Mapping
 
-__all__ = ["Instrument", "DEFAULT_INSTRUMENTS", "grid_count", "grid_str", "grid_float", "HALF_EVEN", "FLOOR", "CEILING",
+__all__ = ["RECORDING_INSTRUMENTS", "recording_instruments", "Instrument", "DEFAULT_INSTRUMENTS", "grid_count", "grid_str", "grid_float", "HALF_EVEN", "FLOOR", "CEILING",
            "OKX_CT_VAL", "default_instruments", "parse_okx_instruments", "load_instruments"]
 
 HALF_EVEN, FLOOR, CEILING = 0, 1, 2
@@ -313,3 +315,39 @@ def load_instruments(mapping_or_path=None) -> dict[str, float]:
     else:
         raise ValueError(f"instruments: {mapping_or_path}: expected a JSON object")
     return table
+
+
+#: the OKX instrument list kept in a recording's directory by ``liqcore record --venue okx --symbols all``
+#: (:meth:`liqcore.market.universe.Universe.to_json`: each swap's rules, ``contract`` instId -> ctVal, and the
+#: time it was fetched, ``fetched_ns``)
+RECORDING_INSTRUMENTS = "instruments-okx.json"
+
+
+def recording_instruments(path) -> dict[str, float]:
+    """instId -> ctVal kept with the recording ``path`` (a file: in its directory; a directory: in it), or {}
+    without one; a file there that cannot be read as one is a ValueError naming it."""
+    import os
+
+    import orjson
+
+    try:
+        where = path if os.path.isdir(path) else os.path.dirname(os.fspath(path)) or "."
+    except TypeError:  # (a stream, not a path)
+        return {}
+    side = os.path.join(where, RECORDING_INSTRUMENTS)
+    try:
+        with open(side, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise ValueError(f"instruments: cannot read {side} ({e.strerror or e})") from None
+    try:
+        obj = orjson.loads(raw)
+        contract = obj["contract"]
+        if not isinstance(contract, dict):
+            raise TypeError
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise ValueError(f"instruments: {side} is not an instrument list (a JSON object with a 'contract' "
+                         "object of instId -> ctVal)") from None
+    return {str(k): _check(k, v) for k, v in contract.items()}

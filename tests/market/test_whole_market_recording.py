@@ -56,3 +56,102 @@ def test_detect_reads_the_all_market_stream_per_symbol(recording, capsys):
     wide = [r for r in rows if r.get("market_wide")]
     assert len({r["symbol"] for r in per}) == N_SYMBOLS and {r["venue"] for r in per} == {"binance"}
     assert wide and all(w["n_instruments"] >= 5 for w in wide)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_an_okx_whole_market_recording_keeps_its_instrument_list_and_reads_back_in_base_units(tmp_path, capsys):
+    """OKX counts liquidations in contracts: `record --venue okx --symbols all` keeps the venue's instrument list
+    (400 swaps, each its own ctVal, tick and lot, with the time fetched) beside the recording, and reading the
+    recording back gives, per symbol, quantity = contracts x ctVal and notional = that x price; the same files
+    without the list are refused as unknown_instrument (never a guess)."""
+    import os
+    import shutil
+    import signal
+    import threading
+    import time
+
+    from aiohttp import web
+
+    from liqcore.cli import main
+    from liqcore.io import load_events
+    from liqcore.testing.fake_exchange import FakeExchangeThread
+    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.testing.fake_universe import market_instruments, okx_inst_id, okx_instruments, okx_tickers
+    from liqcore.types import Kind
+    from liqcore.venues.instruments import RECORDING_INSTRUMENTS
+    from liqcore.venues.okx.samples import liquidation_frame
+
+    from tests.market._venues import Server
+
+    inst = market_instruments(400, seed=3)
+    ct = {okx_inst_id(s): i["qtyStep"] for s, i in inst.items()}  # (the fake lists a contract of one lot)
+    picks = [okx_inst_id(s) for s in sorted(inst)[::67]]  # six swaps over every grid, majors and long tail
+    assert len({ct[p] for p in picks}) >= 4
+    app = web.Application()
+
+    async def instruments(_):
+        return web.json_response(okx_instruments(inst))
+
+    async def tickers(_):
+        return web.json_response(okx_tickers(inst))
+
+    app.router.add_get("/api/v5/public/instruments", instruments)
+    app.router.add_get("/api/v5/market/tickers", tickers)
+    stream = '{"channel":"liquidation-orders","instType":"SWAP"}'
+    ft = FakeExchangeThread(FakeMarketStream, venue="okx")
+    fs = ft.start()
+    out_dir = tmp_path / "rec"
+    pushed = {}  # instId -> [(contracts, price)]
+
+    def venue():
+        deadline = time.monotonic() + 120
+        try:
+            while not fs.subscribed(stream) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            t0 = int(time.time() * 1000) - 10_000
+            for k, inst_id in enumerate(picks):
+                px = inst[[s for s in inst if okx_inst_id(s) == inst_id][0]]["price"]
+                for j, sz in enumerate((3, 17, 250)):
+                    ft.call(fs.push(liquidation_frame(inst_id, t0 + k * 100 + j, sz, px), stream))
+                    pushed.setdefault(inst_id, []).append((sz, px))
+            while time.monotonic() < deadline:  # until the recorder has written them all
+                try:
+                    got = load_events([out_dir], warn=lambda m: None).events
+                except ValueError:
+                    got = ()
+                if len(got) == 3 * len(picks):
+                    break
+                time.sleep(0.1)
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    t = threading.Thread(target=venue, daemon=True)
+    try:
+        with Server(app) as srv:
+            t.start()
+            code = main(["record", "--venue", "okx", "--symbols", "all", "--rest-url", srv.url, "--ws-url", fs.ws_url,
+                         "--out", str(out_dir), "--flush", "0.1", "--quiet", "--duration", "200"])
+    finally:
+        t.join(30)
+        ft.stop()
+    err = capsys.readouterr().err
+    assert code == 0, err
+    kept = orjson.loads((out_dir / RECORDING_INSTRUMENTS).read_bytes())
+    assert kept["venue"] == "okx" and len(kept["contract"]) == 400 and kept["contract"] == pytest.approx(ct)
+    assert abs(kept["fetched_ns"] - time.time_ns()) < 600e9 and len(kept["rules"]) == 400
+    assert f"instrument list kept in {out_dir / RECORDING_INSTRUMENTS}" in err
+    res = load_events([out_dir])
+    ev = res.events[res.events["kind"] == int(Kind.LIQUIDATION)]
+    assert not res.rejects.get("unknown_instrument") and len(ev) == 3 * len(picks)
+    for inst_id, rows in pushed.items():
+        mine = ev[ev["symbol_id"] == res.registry.id("okx", inst_id)]
+        assert sorted(mine["qty"].tolist()) == pytest.approx(sorted(sz * ct[inst_id] for sz, _ in rows), rel=1e-12)
+        assert sorted((mine["qty"] * mine["price"]).tolist()) == pytest.approx(
+            sorted(sz * ct[inst_id] * px for sz, px in rows), rel=1e-12)  # notional = contracts x ctVal x price
+    # the same frames without the list: the swaps the shipped table lacks are refused, never guessed
+    bare = tmp_path / "bare"
+    shutil.copytree(out_dir, bare)
+    (bare / RECORDING_INSTRUMENTS).unlink()
+    res2 = load_events([bare], warn=lambda m: None)
+    assert res2.rejects.get("unknown_instrument", 0) >= 3 and len(res2.events) < len(ev)
