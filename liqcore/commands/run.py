@@ -74,8 +74,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_universe_arguments(p, also="subscribed", narrowed="not traded")
     p.add_argument("--instruments-refresh", default="1h", metavar="DUR",
                    help="--symbols all: ask the venue for its instrument list again every DUR (default 1h; 0: never): "
-                        "delisted symbols get no new order (their positions and entries per --delisted), new "
-                        "listings are watched, changed rules apply")
+                        "delisted symbols get no new order (their positions and entries per --delisted) and leave "
+                        "the feeds, new listings are traded at once on their rules, changed rules apply")
     p.add_argument("--delisted", default="report", choices=("report", "close"),
                    help="--symbols all: a delisted symbol's position and resting entry: report them (log and journal; "
                         "default) or close them (entry cancelled, position closed at market)")
