@@ -91,6 +91,17 @@ def _okx_app():
     return app
 
 
+def wait_for(cond, deadline: float, every_s: float = 0.05) -> bool:
+    """Poll ``cond()`` until it is true (True) or ``deadline`` (``time.monotonic()``) passes (False)."""
+    import time
+
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(every_s)
+    return False
+
+
 class Server:
     """An aiohttp app on 127.0.0.1 in a thread of its own."""
 

@@ -16,6 +16,8 @@ from hypothesis import given, settings, strategies as st
 
 from liqcore.venues.bybit.stream import ARGS_PER_REQUEST, MAX_ARGS_CHARS, args_chars, topic_specs
 
+from tests.market._venues import wait_for as _wait
+
 _SYM = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=30).map(lambda s: s + "USDT")
 
 
@@ -52,14 +54,6 @@ def test_topics_added_while_running_fill_the_connection_with_room_then_open_anot
     assert fm.remove_topics([more[0], more[-1], "allLiquidation.NOTHELD"]) == [more[0], more[-1]]
     assert more[0] not in fm.specs[0].topics and more[-1] not in fm.specs[1].topics
     assert not any(more[0] in m.decode() for m in fm.specs[0].subscribe)
-
-
-def _wait(cond, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.integration

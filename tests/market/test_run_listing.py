@@ -13,7 +13,7 @@ import time
 import orjson
 import pytest
 
-from tests.market._venues import Server, _binance_app
+from tests.market._venues import Server, _binance_app, wait_for as _wait
 
 
 def _rows(journal, kind: str) -> list[dict]:
@@ -24,14 +24,6 @@ def _rows(journal, kind: str) -> list[dict]:
         return []
 
 
-def _wait(cond, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _entry_status(journal, sym: str):
     try:
         with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as db:
@@ -39,6 +31,38 @@ def _entry_status(journal, sym: str):
     except sqlite3.Error:
         return None
     return row
+
+
+def _run_bybit_all(ft, venue, names: list, journal, *flags: str) -> int:
+    """``liqcore run --venue bybit --symbols all`` on the fake Bybit ``ft`` (its instrument list ``names``, read at
+    each refresh, every 0.2 s) while ``venue()`` plays the venue in a thread (it ends the run with SIGINT)."""
+    from liqcore.cli import main
+
+    from tests.market._venues import _bybit_app
+
+    t = threading.Thread(target=venue, daemon=True)
+    try:
+        with Server(_bybit_app([], names=names)) as srv:
+            t.start()
+            return main(["run", "--venue", "bybit", "--symbols", "all", "--rest-url", srv.url, "--ws-url",
+                         ft.fx.public_ws_url, "--instruments-refresh", "0.2s", "--no-dashboard", "--duration", "200",
+                         "--json", "--journal", str(journal), "--min-history", "5", "--history", "50",
+                         "--notional", "100", *flags])
+    finally:
+        t.join(30)
+        ft.stop()
+
+
+def _events_total(port: int) -> float:
+    """The run's ``liqcore_events_total`` (its Prometheus endpoint on 127.0.0.1), -1 while it does not answer."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return -1.0
+    return next((float(ln.split()[-1]) for ln in text.splitlines() if ln.startswith("liqcore_events_total")), -1.0)
 
 
 def _entry_qty(journal, sym: str) -> float:
@@ -151,17 +175,17 @@ def test_a_new_bybit_listing_is_subscribed_and_traded_without_a_restart(tmp_path
     once (on the connection that has room), becomes a traded symbol of the running engine, data on demand
     subscribes its trades when its first large liquidation arms it, and the cascade that follows places an
     entry rounded to its rules (tick 0.0001, lot 10), all without a restart."""
-    from liqcore.cli import main
     from liqcore.testing.fake_exchange import FakeExchangeThread
     from liqcore.testing.fake_replay import liquidation_frame
 
-    from tests.market._venues import _bybit_app
+    from tests._fake_market_run import free_port
 
     names = [f"C{i:03d}USDT" for i in range(10)]
     ft = FakeExchangeThread()
     fx = ft.start()
     journal = tmp_path / "s.sqlite"
     steps: dict = {}
+    port = free_port()
 
     def venue():
         deadline = time.monotonic() + 120
@@ -176,28 +200,20 @@ def test_a_new_bybit_listing_is_subscribed_and_traded_without_a_restart(tmp_path
                 ft.call(fx.push(liquidation_frame("NEW9USDT", 2.5, q, "Buy", now - 9000 + i * 1000)))
             # the large one arms it: its trades are subscribed on demand (the reference price of its entry)
             steps["on_demand"] = _wait(lambda: fx.subscribed("publicTrade.NEW9USDT"), deadline)
+            seen = _events_total(port)
             ft.call(fx.trade("NEW9USDT", 2.51237, 100.0))
-            time.sleep(0.2)  # (ordering on one loop: the trade before the confirming liquidation)
+            # (the trade comes on the on-demand connection: processed before the confirming liquidation is sent)
+            steps["traded"] = _wait(lambda: _events_total(port) > seen, deadline)
             ft.call(fx.push(liquidation_frame("NEW9USDT", 2.5, 1200, "Buy", now - 2000)))
             steps["decided"] = _wait(lambda: [d for d in _rows(journal, "decision") if d["symbol"] == "NEW9USDT"],
                                      deadline)
         finally:
             os.kill(os.getpid(), signal.SIGINT)
 
-    t = threading.Thread(target=venue, daemon=True)
-    try:
-        with Server(_bybit_app([], names=names)) as srv:
-            t.start()
-            code = main(["run", "--venue", "bybit", "--symbols", "all", "--rest-url", srv.url, "--ws-url",
-                         fx.public_ws_url, "--instruments-refresh", "0.2s", "--no-dashboard", "--duration", "200",
-                         "--json", "--journal", str(journal), "--min-history", "5", "--history", "50",
-                         "--notional", "100", "--on-demand", "5"])
-    finally:
-        t.join(30)
-        ft.stop()
+    code = _run_bybit_all(ft, venue, names, journal, "--on-demand", "5", "--metrics-port", str(port))
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert steps == {"subscribed": True, "joined": True, "same_connection": True, "on_demand": True,
+    assert steps == {"subscribed": True, "joined": True, "same_connection": True, "on_demand": True, "traded": True,
                      "decided": True}, out.err[-3000:]
     summary = orjson.loads(out.out.strip().splitlines()[-1])
     assert summary["instruments"]["joined"] == ["NEW9USDT"] and summary["cascades_by_symbol"] == {"NEW9USDT": 1}
@@ -215,11 +231,8 @@ def test_a_delisted_bybit_symbol_s_topics_are_unsubscribed_and_stay_so_after_a_r
     ``allLiquidation`` topic (on the whole-market connection) and its on-demand trade topic (on the data-on-demand
     connection); its resting entry is reported (``--delisted report``) with what was unsubscribed; after the
     venue drops every public connection, the reconnects subscribe the others' topics but never its."""
-    from liqcore.cli import main
     from liqcore.testing.fake_exchange import FakeExchangeThread
     from liqcore.testing.fake_replay import liquidation_frame
-
-    from tests.market._venues import _bybit_app
 
     names = [f"C{i:03d}USDT" for i in range(10)]
     ft = FakeExchangeThread()
@@ -248,25 +261,15 @@ def test_a_delisted_bybit_symbol_s_topics_are_unsubscribed_and_stay_so_after_a_r
             steps["settled"] = _wait(lambda: not any(fx.subscribed(t) for t in gone), deadline)
             n_ops = len(fx.public_ops)
             steps["dropped"] = fx.drop("public") >= 2
-            steps["resubscribed"] = _wait(lambda: fx.subscribed("allLiquidation.C009USDT")
-                                          and fx.subscribed("allLiquidation.C004USDT"), deadline)
-            time.sleep(0.5)  # (any later subscribe request of the reconnects would be in by now)
+            # both connections back (the whole-market one re-sent its one subscribe request: all ten topics)
+            steps["resubscribed"] = _wait(lambda: fx.connections("public") == 2 and fx.subscribed(
+                "allLiquidation.C009USDT") and fx.subscribed("allLiquidation.C004USDT"), deadline)
             steps["not_again"] = not any(fx.subscribed(t) for t in gone) and not any(
                 a in gone for _, op, args, _ in fx.public_ops[n_ops:] if op == "subscribe" for a in args)
         finally:
             os.kill(os.getpid(), signal.SIGINT)
 
-    t = threading.Thread(target=venue, daemon=True)
-    try:
-        with Server(_bybit_app([], names=names)) as srv:
-            t.start()
-            code = main(["run", "--venue", "bybit", "--symbols", "all", "--rest-url", srv.url, "--ws-url",
-                         fx.public_ws_url, "--instruments-refresh", "0.2s", "--no-dashboard", "--duration", "200",
-                         "--json", "--journal", str(journal), "--min-history", "5", "--history", "50",
-                         "--notional", "100", "--on-demand", "5", "--book-symbols", "C005USDT"])
-    finally:
-        t.join(30)
-        ft.stop()
+    code = _run_bybit_all(ft, venue, names, journal, "--on-demand", "5", "--book-symbols", "C005USDT")
     out = capsys.readouterr()
     assert code == 0, out.err
     assert steps == {k: True for k in ("subscribed", "entry", "unsubscribed", "settled", "dropped", "resubscribed",
