@@ -12,7 +12,8 @@ perpetuals (its REST API, ``--rest-url`` to override; cached for an hour with th
 ``--exclude`` and the symbols whose 24 h turnover is below ``--min-volume`` (quote units).  Trades and the top
 of book are recorded for the ``--also`` symbols only.  OKX counts liquidations in contracts: its instrument
 list (every swap's ``ctVal``, tick and lot, with the time fetched) is kept in ``--out`` as
-``instruments-okx.json`` (merged with one an earlier run left there), and every reader of the recording
+``instruments-okx.json`` (merged with one an earlier run left there, and again every
+``--instruments-refresh``, default 1 h, so a swap listed while recording is kept too), and every reader of the recording
 (``liqcore events``, ``detect``, ``backtest``, ``convert``) sizes the frames with it: base quantity =
 contracts x ctVal.
 
@@ -69,6 +70,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no periodic status line")
     p.add_argument("--no-book", dest="book", action="store_false",
                    help="do not record the top of book (best bid/ask and sizes; recorded by default)")
+    p.add_argument("--instruments-refresh", default="1h", metavar="DUR",
+                   help="--venue okx --symbols all: ask the venue for its instrument list again every DUR (default 1h; "
+                        "0: never) and merge it into the one kept with the recording (a swap listed while recording "
+                        "is sized when read back)")
     add_param_arguments(p, groups=("feed",))
 
 
@@ -156,6 +161,26 @@ def _whole_market(args, venue: str) -> tuple[list[str], list, object]:
     return u.symbols, specs, None
 
 
+async def _keep_refreshed(args, venue: str, stop: asyncio.Event, every_s: float) -> None:
+    """OKX ``--symbols all``: the instrument list asked for again every ``every_s`` until ``stop`` and merged into
+    the one kept with the recording; a refresh that fails is said once and the list kept stays as it is."""
+    from liqcore.commands._market import fetch_selection
+    from liqcore.market.universe import keep_with_recording
+
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+            return
+        except asyncio.TimeoutError:
+            pass
+        try:
+            u, _ = await fetch_selection(args, venue, args.rest_url, max_age_s=every_s / 2)
+            keep_with_recording(u, args.out)
+        except (ValueError, OSError) as e:  # (UniverseError is a ValueError)
+            logging.getLogger("liqcore.record").warning(
+                "instrument list not refreshed (%s); the one kept with the recording stays as it is", e)
+
+
 async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = None, network: str = "mainnet",
                  duration: float | None = None, flush_s: float = 1.0, quiet: bool = True,
                  stop_event: asyncio.Event | None = None, book: bool = True, on_closed=None, **conn_kwargs) -> dict:
@@ -226,6 +251,9 @@ def run(args) -> int:
     venue = args.venue.lower()
     extra = {}
     kept = None  # (OKX --symbols all: the instrument list kept with the recording)
+    from liqcore.units import parse_duration
+
+    refresh_s = parse_duration(args.instruments_refresh, "instruments-refresh") / 1e9
     if args.symbols.strip().lower() == "all":
         symbols, extra["specs"], kept = _whole_market(args, venue)
     else:
@@ -265,10 +293,18 @@ def run(args) -> int:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
-        res = await record(venue, symbols, args.out, args.ws_url, args.network, args.duration,
-                           args.flush, args.quiet, stop, book=args.book, ping_interval_s=params.ping_interval_ns / 1e9,
-                           stall_timeout_s=params.stall_timeout_ns / 1e9,
-                           on_closed=feeder.submit if feeder is not None else None, **extra)
+        refresher = None
+        if kept is not None and refresh_s > 0:  # (a swap listed while recording: its ctVal kept too)
+            refresher = asyncio.ensure_future(_keep_refreshed(args, venue, stop, refresh_s))
+        try:
+            res = await record(venue, symbols, args.out, args.ws_url, args.network, args.duration,
+                               args.flush, args.quiet, stop, book=args.book,
+                               ping_interval_s=params.ping_interval_ns / 1e9,
+                               stall_timeout_s=params.stall_timeout_ns / 1e9,
+                               on_closed=feeder.submit if feeder is not None else None, **extra)
+        finally:
+            if refresher is not None:
+                refresher.cancel()
         return res, stop.is_set()
 
     res, stopped = asyncio.run(main())  # (the status line ends itself: StatusLine)
