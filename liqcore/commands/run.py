@@ -449,13 +449,10 @@ def build(args):
     runner.listing = listing
     if listing is not None:
         listing.runner = runner  # (its traded symbols and data on demand follow the list)
-    if listing is not None and venue == "bybit":  # per-symbol liquidation topics: follow the list
-        from liqcore.market.streams import bybit_symbol_topics
-
-        # a new listing's allLiquidation topic: on a connection with room left, else on a new one
-        listing.on_joined = lambda syms: runner.feed.add_topics([f"allLiquidation.{s}" for s in syms])
-        # a delisted symbol's topics (its liquidations, and its trades and book of --also): unsubscribed
-        listing.on_left = lambda syms: runner.feed.remove_topics(bybit_symbol_topics(syms))
+        # a delisted symbol's streams (Bybit: its liquidations; its trades and book of --also): unsubscribed
+        listing.on_left = lambda syms: runner.feed.remove_topics(runner.feed.symbol_topics(syms))
+    if listing is not None and venue == "bybit":  # a new listing's allLiquidation topic: on a connection with
+        listing.on_joined = lambda syms: runner.feed.add_topics([f"allLiquidation.{s}" for s in syms])  # room left
     return engine, runner, fake_thread
 
 

@@ -516,9 +516,9 @@ class Engine:
         return self._decided(d, res, ci)
 
     def _refusal(self, ci: int | None, sid: int = -1) -> str:
-        """Why a decision is refused before the core is asked (not traded; ``no_instrument``: not traded and
-        its symbol id not in :attr:`listed`, the symbols whose trading rules are known; kill switch, halted), or ""."""
-        if ci is None:
+        """Why a decision is refused before the core is asked (``no_instrument``: its symbol id not in :attr:`listed`,
+        the symbols whose trading rules are known, e.g. delisted; not traded; kill switch, halted), or ""."""
+        if self.listed is not None and sid not in self.listed or ci is None:
             return "no_instrument" if self.listed is not None and sid not in self.listed else "not_traded"
         if self.kill_switch.killed:
             return "kill_switch"

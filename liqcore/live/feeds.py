@@ -28,6 +28,7 @@ import time
 from typing import Callable
 
 import numpy as np
+import orjson
 
 from liqcore.live.transport import ConnectionSpec, Coverage, WsConnection
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
@@ -162,24 +163,50 @@ class FeedManager:
             self.add_specs(topic_specs(todo, url or self.specs[-1].url))
         return out
 
-    def remove_topics(self, topics) -> list[str]:
-        """Bybit: ``topics`` unsubscribed on the connections that hold them (``unsubscribe`` requests, as many
-        topics a request as a subscribe) and dropped from those connections' subscribe lists, so that a
-        reconnect no longer subscribes them (e.g. a delisted symbol's ``allLiquidation`` topic).  Returns the
-        topics removed; one no connection holds is left out."""
-        if self.venue != "bybit":
-            raise ValueError(f"remove_topics: per-topic subscriptions are Bybit's; got {self.venue}")
-        from liqcore.venues.bybit.stream import subscribe_messages
+    def _messages(self, op: str, topics: list[str]) -> list[bytes]:
+        """The venue's ``op`` requests for ``topics`` (as the specs hold them: OKX args as JSON text)."""
+        v = self.venue
+        if v == "bybit":
+            from liqcore.venues.bybit.stream import subscribe_messages
 
+            return subscribe_messages(topics, req_prefix="unsub" if op == "unsubscribe" else "sub", op=op)
+        if v == "binance":
+            from liqcore.venues.binance.stream import subscribe_messages
+
+            return subscribe_messages(topics, op=op)
+        from liqcore.venues.okx.stream import subscribe_messages
+
+        return subscribe_messages([orjson.loads(t) for t in topics], op=op)
+
+    def _symbol_of(self, topic: str) -> str:
+        """The symbol of a per-symbol stream ("" for an all-market one): Bybit ``<topic>.<SYMBOL>``, Binance
+        ``<symbol>@<stream>``, OKX args with an ``instId``."""
+        if self.venue == "bybit":
+            return topic.rsplit(".", 1)[-1]
+        if self.venue == "binance":
+            return "" if topic.startswith("!") else topic.split("@", 1)[0].upper()
+        return str(orjson.loads(topic).get("instId") or "").upper()
+
+    def symbol_topics(self, symbols) -> list[str]:
+        """The per-symbol streams the connections hold for ``symbols``."""
+        syms = {str(s).strip().upper() for s in symbols}
+        return [t for sp in self.specs for t in sp.topics if self._symbol_of(t) in syms]
+
+    def remove_topics(self, topics) -> list[str]:
+        """``topics`` (as the specs hold them) unsubscribed on the connections that hold them, in the venue's own
+        requests, and dropped from those connections' subscribe lists, so that a reconnect no longer subscribes
+        them (e.g. a delisted symbol's: :meth:`symbol_topics`).  Returns the topics removed; one no connection
+        holds is left out.  (A Binance connection with its streams in the URL is left as it is.)"""
         gone, out = set(topics), []
         for spec, conn in zip(self.specs, self.connections):
             drop = [t for t in spec.topics if t in gone]
-            if not drop:
+            if not drop or (self.venue == "binance" and not spec.subscribe and "/stream" in spec.url):
                 continue
             spec.topics = [t for t in spec.topics if t not in gone]
-            spec.subscribe = subscribe_messages(spec.topics)  # (what a reconnect sends)
-            spec.symbols = sorted({t.rsplit(".", 1)[1] for t in spec.topics})
-            for msg in subscribe_messages(drop, req_prefix="unsub", op="unsubscribe"):
+            spec.subscribe = self._messages("subscribe", spec.topics)  # (what a reconnect sends)
+            left = {self._symbol_of(t) for t in drop} - {self._symbol_of(t) for t in spec.topics}
+            spec.symbols = [s for s in spec.symbols if s.upper() not in left]  # (its gap no longer theirs)
+            for msg in self._messages("unsubscribe", drop):
                 conn.send(msg)  # (not connected: the next connect subscribes the list without them)
             out += drop
         return out

@@ -8,10 +8,10 @@ applies what changed to the running engine:
   entry it still holds is, per ``delisted`` (``--delisted``): ``report``, named in a log warning and the
   ``delisted`` journal row for the operator (the position keeping its exits), or ``close``, the resting entry
   cancelled and the position closed at market (reduce-only), and said the same way;
-* a symbol the venue delisted also leaves the feeds: ``on_left(symbols)`` unsubscribes its liquidation topic
-  where the venue has one per symbol (Bybit ``allLiquidation.<symbol>``, and its trades and book of
-  ``--also``), and the data-on-demand manager (``runner.on_demand``) unsubscribes its trade and book streams
-  on every venue; what was unsubscribed is in its ``delisted`` journal row;
+* a symbol the venue delisted also leaves the feeds: ``on_left(symbols)`` unsubscribes its per-symbol streams
+  (Bybit ``allLiquidation.<symbol>``; its trades and book of ``--also`` on every venue), and the data-on-demand
+  manager (``runner.on_demand``) unsubscribes its trade and book streams on every venue; what was unsubscribed
+  is in its ``delisted`` journal row;
 * a new listing the run's selection keeps (``--exclude``, ``--min-volume``) is traded at once, without a
   restart (:func:`liqcore.live.admit.admit`: the strategy core, the books and the paper venue grow by it; its
   orders are rounded to the rules the list gave), on Bybit ``on_joined(symbols)`` subscribes its liquidation
@@ -148,8 +148,9 @@ class ListingWatch:
         if not left:
             return gone
         if self.on_left is not None:
-            for t in self.on_left(left) or ():
-                gone[t] = t.rsplit(".", 1)[-1]
+            syms = set(left)
+            for t in self.on_left(left) or ():  # (a stream name holds its symbol, any case)
+                gone[t] = next((s for s in syms if s.lower() in t.lower()), "")
         od = getattr(self.runner, "on_demand", None)
         if od is not None:
             for s in od.drop_symbols(left):

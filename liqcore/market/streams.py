@@ -11,7 +11,7 @@ whole market's trades are orders of magnitude more frames than its liquidations.
 """
 from __future__ import annotations
 
-__all__ = ["whole_market_specs", "ALL_MARKET_STREAM", "bybit_symbol_topics"]
+__all__ = ["whole_market_specs", "ALL_MARKET_STREAM"]
 
 #: the venues whose liquidations come on one stream for every symbol (no instrument list needed)
 ALL_MARKET_STREAM = {"binance": "!forceOrder@arr", "okx": '{"channel":"liquidation-orders","instType":"SWAP"}'}
@@ -45,9 +45,3 @@ def whole_market_specs(venue: str, universe: list[str], also: list[str], *, url:
         return topic_specs(tops, url)
     raise ValueError(f"venue: expected bybit, binance or okx; got {venue!r}")
 
-
-def bybit_symbol_topics(symbols) -> list[str]:
-    """Every Bybit public topic of ``symbols`` a run may hold: its liquidations, trades, tickers and top of book."""
-    from liqcore.venues.bybit.stream import topics
-
-    return topics(symbols, trades=True, tickers=True, book=True)

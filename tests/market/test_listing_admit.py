@@ -143,3 +143,29 @@ def test_on_demand_unsubscribes_a_delisted_symbol_in_the_venue_s_own_message(ven
     assert all(sym.lower() not in m.decode().lower() for m in od.spec.subscribe)  # (a reconnect: not again)
     assert od.drop_symbols([sym], send=sent.append) == [] and len(sent) == 1
     assert np.array_equal(sorted(od.subscribed), [other])
+
+
+@pytest.mark.parametrize("venue", ["binance", "okx", "bybit"])
+def test_the_feed_unsubscribes_a_delisted_symbol_s_streams_and_keeps_the_all_market_one(venue):
+    from liqcore.live.feeds import FeedManager
+    from liqcore.market.streams import whole_market_specs
+
+    syms = {"okx": ["C001-USDT-SWAP", "C005-USDT-SWAP"]}.get(venue, ["C001USDT", "C005USDT"])
+    specs = whole_market_specs(venue, syms, syms, url="ws://127.0.0.1:9/ws", book=True)
+    fm = FeedManager(venue, syms, lambda *a: None, specs=specs)
+    before = [t for sp in fm.specs for t in sp.topics]
+    mine = fm.symbol_topics([syms[1]])
+    assert len(mine) >= 2 and all(syms[1].lower() in t.lower() for t in mine)  # (its trades and its book)
+    sent: list = []
+    fm.connections[0].send = lambda m: sent.append(orjson.loads(m)) or True
+    assert fm.remove_topics(mine) == mine
+    after = [t for sp in fm.specs for t in sp.topics]
+    assert after == [t for t in before if t not in mine]  # the all-market stream and the other symbol's stay
+    assert fm.specs[0].symbols == [syms[0]] or venue == "bybit" and syms[1] not in fm.specs[0].symbols
+    got = [a for m in sent for a in (m.get("params") or m.get("args"))]
+    if venue == "okx":
+        assert [orjson.dumps(a).decode() for a in got] == mine and all(m["op"] == "unsubscribe" for m in sent)
+    else:
+        assert got == mine and all(m.get("method", m.get("op")).lower() == "unsubscribe" for m in sent)
+    resub = [a for m in fm.specs[0].subscribe for a in (orjson.loads(m).get("params") or orjson.loads(m)["args"])]
+    assert len(resub) == len(after) and not any(syms[1].lower() in orjson.dumps(a).decode().lower() for a in resub)

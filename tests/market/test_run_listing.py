@@ -122,6 +122,10 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
             names.remove("C006USDT")
             names.append("NEW9USDT")
             steps["refreshed"] = _wait(lambda: _rows(journal, "instruments"), deadline)
+            # the delisted symbols' --also trade streams are unsubscribed; the new listing's stay
+            steps["unsubscribed"] = _wait(lambda: not fs.subscribed("c005usdt@aggTrade")
+                                          and not fs.subscribed("c006usdt@aggTrade"), deadline)
+            steps["kept"] = fs.subscribed("new9usdt@aggTrade") and fs.subscribed("!forceOrder@arr")
             cascade("C006USDT")
             cascade("NEW9USDT")
             steps["decided"] = _wait(lambda: decided("C006USDT") and decided("NEW9USDT"), deadline)
@@ -141,7 +145,7 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
         ft.stop()
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert all(steps.values()) and len(steps) == (4 if delisted == "close" else 3), (steps, out.err[-3000:])
+    assert all(steps.values()) and len(steps) == (6 if delisted == "close" else 5), (steps, out.err[-3000:])
     summary = orjson.loads(out.out.strip().splitlines()[-1])
     assert summary["instruments"]["left"] == ["C005USDT", "C006USDT"] and summary["instruments"]["joined"] == ["NEW9USDT"]
     # C006: traded at start, delisted since: its cascade is refused before anything is sent
@@ -156,6 +160,8 @@ def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listi
     assert row["left"] == ["C005USDT", "C006USDT"] and row["joined"] == ["NEW9USDT"]
     gone = {r["symbol"]: r for r in _rows(journal, "delisted")}
     assert set(gone) == {"C005USDT", "C006USDT"}
+    assert {s: r["unsubscribed"] for s, r in gone.items()} == {"C005USDT": ["c005usdt@aggTrade"],
+                                                               "C006USDT": ["c006usdt@aggTrade"]}
     assert [(r["symbol"], r["traded"]) for r in _rows(journal, "listed")] == [("NEW9USDT", True)]
     if delisted == "report":
         assert gone["C005USDT"]["resting_entry"] and "action" not in gone["C005USDT"]

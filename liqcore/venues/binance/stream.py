@@ -52,8 +52,9 @@ def streams(symbols, trades: bool = True, all_liquidations: bool = False, book: 
     return out
 
 
-def subscribe_messages(names: list[str], per_request: int = PARAMS_PER_REQUEST) -> list[bytes]:
-    return [orjson.dumps({"method": "SUBSCRIBE", "params": names[i:i + per_request], "id": i // per_request + 1})
+def subscribe_messages(names: list[str], per_request: int = PARAMS_PER_REQUEST, op: str = "subscribe") -> list[bytes]:
+    """The ``op`` (``subscribe`` / ``unsubscribe``) requests for the stream ``names``, ``per_request`` each."""
+    return [orjson.dumps({"method": op.upper(), "params": names[i:i + per_request], "id": i // per_request + 1})
             for i in range(0, len(names), per_request)]
 
 

@@ -59,16 +59,17 @@ def args(symbols, trades: bool = True, book: bool = False, *, funding: bool = Fa
     return out
 
 
-def subscribe_messages(arg_list: list[dict], max_bytes: int = MAX_REQUEST_BYTES) -> list[bytes]:
+def subscribe_messages(arg_list: list[dict], max_bytes: int = MAX_REQUEST_BYTES, op: str = "subscribe") -> list[bytes]:
+    """The ``op`` (``subscribe`` / ``unsubscribe``) requests for ``arg_list``, each at most ``max_bytes``."""
     msgs, cur = [], []
     for a in arg_list:
         cand = cur + [a]
-        if cur and len(orjson.dumps({"op": "subscribe", "args": cand})) > max_bytes:
-            msgs.append(orjson.dumps({"op": "subscribe", "args": cur}))
+        if cur and len(orjson.dumps({"op": op, "args": cand})) > max_bytes:
+            msgs.append(orjson.dumps({"op": op, "args": cur}))
             cand = [a]
         cur = cand
     if cur:
-        msgs.append(orjson.dumps({"op": "subscribe", "args": cur}))
+        msgs.append(orjson.dumps({"op": op, "args": cur}))
     return msgs
 
 
