@@ -241,7 +241,7 @@ class BacktestResult:
         rows = [{"scope": "all", **self.summary()}]
         rows += [{"scope": k, **v} for k, v in self.per_symbol().items()]
         keys = list(dict.fromkeys(k for r in rows for k in r))
-        keys = [k for k in keys if k not in ("data_note", "dropped", "skips")]
+        keys = [k for k in keys if k not in ("data_note", "dropped", "skips", "refused")]
         return pa.table({k: [r.get(k) for r in rows] for k in keys})
 
     def save(self, out_dir: str | Path) -> list[Path]:

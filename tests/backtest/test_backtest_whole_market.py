@@ -1,0 +1,134 @@
+"""`liqcore backtest REC --symbols all` on a whole-market Binance recording of 300 symbols (liquidations of all of
+them, trades of a few, as `record --symbols all --also ...` writes): every symbol's cascades are detected (those of
+`liqcore detect`), the symbols of the instrument list trade on their rules (tick 0.0001, lot 10, minimum notional 5
+quote: entry, take-profit and stop-loss on the tick, quantity on the lot), and every cascade on another symbol is
+counted by why it is not traded -- no trading rules (``no_instrument``, even with trades to fill on), left out
+(``not_traded``), no trade in the data (``no_market_data``) -- and never filled."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from tests.backtest._whole_market import instrument_list, write_recording
+
+NAMES = [f"C{i:03d}USDT" for i in range(300)]
+LISTED = NAMES[:290]  # C290 .. C299: no trading rules
+WITH_TRADES = NAMES[:5] + ["C295USDT"]  # C295: trades to fill on, but no rules
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    d = tmp_path_factory.mktemp("wholemarket")
+    price = write_recording(d / "rec.jsonl", NAMES, WITH_TRADES)
+    (d / "universe.json").write_text(json.dumps(instrument_list(LISTED)))
+    return d, price
+
+
+def _detect(path, capsys) -> dict:
+    from liqcore.cli import main
+
+    assert main(["detect", str(path), "--json"]) == 0
+    out: dict = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line.strip():
+            r = orjson.loads(line)
+            out[r["symbol"]] = out.get(r["symbol"], 0) + 1
+    return out
+
+
+def _backtest(capsys, *argv) -> tuple[int, dict | None, str]:
+    from liqcore.cli import main
+
+    code = main(["backtest", *map(str, argv), "--no-progress", "--json"])
+    out = capsys.readouterr()
+    return code, (orjson.loads(out.out) if code == 0 else None), out.err
+
+
+def _on(x: float, step: str) -> bool:
+    return Decimal(repr(float(x))) % Decimal(step) == 0
+
+
+def test_symbols_all_detects_every_symbol_and_trades_only_those_with_rules_on_their_grid(market, tmp_path, capsys):
+    d, _price = market
+    cascades = _detect(d / "rec.jsonl", capsys)
+    assert len(cascades) == 300
+    code, res, err = _backtest(capsys, d / "rec.jsonl", "--symbols", "all", "--instruments", d / "universe.json",
+                               "--exclude", "C001USDT", "--notional", "1234.5", "--out", tmp_path / "out")
+    assert code == 0, err
+    s = res["summary"]
+    refused = s["refused"]
+    # every cascade of detect is decided: sent to the execution model or refused with its reason
+    assert s["cascades"] + sum(refused.values()) == sum(cascades.values())
+    assert refused["no_instrument"] == sum(cascades[x] for x in NAMES[290:])
+    assert refused["not_traded"] == cascades["C001USDT"]
+    traded = [x for x in WITH_TRADES if x in LISTED and x != "C001USDT"]
+    assert refused["no_market_data"] == sum(n for x, n in cascades.items() if x in LISTED and x not in WITH_TRADES)
+    assert s["cascades"] == sum(cascades[x] for x in traded)
+    assert s["fills"] > 0 and s["symbols"] == 300
+    ledger = pq.read_table(tmp_path / "out" / "ledger.parquet").to_pylist()
+    assert ledger and {r["symbol"] for r in ledger} <= set(traded)  # C295 had prints to fill on: no rules, no trade
+    for r in ledger:
+        assert r["entry"] == "limit"
+        for f in ("entry_price", "tp_price", "sl_price"):  # on the tick
+            assert _on(r[f], "0.0001"), (f, r[f])
+        qty = r["notional"] / r["entry_price"]
+        assert abs(qty - 10 * round(qty / 10)) < 1e-6 and round(qty) >= 10  # on the lot, at least the minimum
+        assert 5 <= r["notional"] <= 1234.5  # down to the lot: never more than asked
+
+
+def test_symbols_all_without_rules_would_trade_the_rules_less_symbol(market, capsys):
+    """The same data with C295's rules in the list: it trades (the refusal above is the missing rules')."""
+    d, _ = market
+    (d / "all.json").write_text(json.dumps(instrument_list(NAMES)))
+    code, res, err = _backtest(capsys, d / "rec.jsonl", "--symbols", "all", "--instruments", d / "all.json")
+    assert code == 0, err
+    assert "C295USDT" in {t["symbol"] for t in res["trades"]}
+    assert "no_instrument" not in res["summary"]["refused"]
+
+
+def test_an_entry_below_the_minimum_after_the_lot_is_not_opened(market, capsys):
+    """At 300 quote a symbol priced near 100 rounds down to 0 lots of 10: not opened, counted below_minimum."""
+    d, price = market
+    code, res, err = _backtest(capsys, d / "rec.jsonl", "--symbols", "all", "--instruments", d / "universe.json",
+                               "--notional", "300")
+    assert code == 0, err
+    assert price["C004USDT"] * 10 > 300 > price["C002USDT"] * 10
+    assert res["summary"]["below_minimum"] >= 1
+    assert "C004USDT" not in {t["symbol"] for t in res["trades"]}
+    assert "C002USDT" in {t["symbol"] for t in res["trades"]}
+
+
+def test_symbols_all_refusals_are_one_line(market, tmp_path, capsys, monkeypatch):
+    d, _ = market
+    monkeypatch.setenv("LIQCORE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    code, _, err = _backtest(capsys, d / "rec.jsonl", "--symbols", "all")
+    assert code != 0 and "--instruments FILE" in err and len(err.strip().splitlines()) == 1
+    # the venue's own answer holds no turnover: --min-volume cannot be applied
+    info = {"symbols": [{"symbol": x, "contractType": "PERPETUAL", "status": "TRADING", "filters": [
+        {"filterType": "PRICE_FILTER", "tickSize": "0.0001"},
+        {"filterType": "LOT_SIZE", "stepSize": "10", "minQty": "10"}]} for x in LISTED]}
+    (tmp_path / "info.json").write_text(json.dumps(info))
+    code, _, err = _backtest(capsys, d / "rec.jsonl", "--symbols", "all", "--instruments", tmp_path / "info.json",
+                             "--min-volume", "1e6")
+    assert code != 0 and "min-volume" in err and "turnover" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _backtest(capsys, d / "rec.jsonl", "--symbols", "C000USDT", "--exclude", "C001USDT")
+    assert code != 0 and "exclude: only with --symbols all" in err
+
+
+def test_symbols_all_reads_the_cached_instrument_list_and_min_volume_narrows_it(market, tmp_path, capsys,
+                                                                                monkeypatch):
+    """Without --instruments: the list `run`/`record --symbols all` cached; --min-volume narrows the traded
+    symbols by its 24 h turnover (C000, C010, ...: 0)."""
+    d, _ = market
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "universe-binance-usdt.json").write_text(json.dumps(instrument_list(LISTED)))
+    monkeypatch.setenv("LIQCORE_CACHE_DIR", str(cache))
+    code, res, err = _backtest(capsys, d / "rec.jsonl", "--symbols", "all", "--min-volume", "1")
+    assert code == 0, err
+    assert "C000USDT" not in {t["symbol"] for t in res["trades"]} and res["summary"]["refused"]["not_traded"] >= 1
+    assert {t["symbol"] for t in res["trades"]} <= {"C002USDT", "C003USDT", "C004USDT", "C001USDT"}
