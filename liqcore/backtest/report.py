@@ -157,11 +157,14 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
         t.add_row(*row)
     console.print(t)
     keys = ["busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols", "no_reference_price"]
-    keys += [k for k in ("skipped", "daily_trades", "max_positions", "leverage") if s.get(k)]
+    keys += [k for k in ("skipped", "daily_trades", "max_positions", "leverage", "below_minimum") if s.get(k)]
     reasons = ", ".join(f"{k}={s[k]}" for k in keys)
     if s.get("skips"):
         reasons += " (skipped: " + ", ".join(f"{k}={v}" for k, v in s["skips"].items()) + ")"
     console.print(f"nothing placed because: {reasons}")
+    if s.get("refused"):  # --symbols all: decisions on symbols not traded, never sent
+        console.print("cascades on symbols not traded (decisions, never sent): "
+                      + ", ".join(f"{k}={v}" for k, v in sorted(s["refused"].items())), markup=False, highlight=False)
     console.print(f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g}; open at end: {s['open_at_end']}, "
                   f"working entries at end: {s['working_at_end']}")
     if s.get("fill_model"):
