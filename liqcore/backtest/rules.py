@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_rules", "rule_columns", "apply_rules", "refusals", "REFUSALS"]
+__all__ = ["load_rules", "rule_columns", "apply_rules", "refusals", "session_refusals", "REFUSALS"]
 
 #: why a symbol's signals are not sent to the execution model, as the live runner names them
 REFUSALS = ("no_instrument", "not_traded", "no_market_data")
@@ -136,4 +136,17 @@ def refusals(registry, events: np.ndarray, universe, *, exclude=(), quote: str =
             out[sid] = "not_traded"
         elif sid not in traded_prints:
             out[sid] = "no_market_data"
+    return out
+
+
+def session_refusals(registry, traded, rules) -> dict[int, str]:
+    """symbol id -> reason for a replay of a live session: a symbol it did not trade (``traded``: its symbols;
+    None: every one) is ``not_traded``, a traded one without trading rules (``rules``: symbol -> rules; None:
+    not known) ``no_instrument``."""
+    out = {}
+    for sid, _venue, sym in registry:
+        if traded is not None and sym not in traded:
+            out[sid] = "not_traded"
+        elif rules is not None and sym not in rules:
+            out[sid] = "no_instrument"
     return out

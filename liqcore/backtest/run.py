@@ -446,7 +446,8 @@ def _refuse_signals(sig: np.ndarray, refuse: dict) -> tuple[np.ndarray, dict]:
 
 def backtest(source, params: Params | None = None, *, strategy=None, equity: float = 1.0,
              registry: SymbolRegistry | None = None, records: np.ndarray | None = None,
-             detector=None, chunk_days: float | None = None, read: str = "auto") -> BacktestResult:
+             detector=None, chunk_days: float | None = None, read: str = "auto", traded=None,
+             rules: dict | None = None) -> BacktestResult:
     """Run a strategy (default ``params.strategy``, i.e. ``cascade-mm``) through the execution model.
 
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
@@ -464,13 +465,15 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     in its signals' windows (:mod:`liqcore.backtest.windows`), with the full replay's trades and
     records -- and replays every event where that cannot be proven from the dataset's statistics or
     the run needs the whole span (a strategy that reads everything) or ``chunk_days`` is given (the
-    full replay's chunks); ``"all"`` always replays every event.
+    full replay's chunks); ``"all"`` always replays every event.  ``traded`` (symbols) and ``rules`` (symbol
+    -> :class:`liqcore.venues.instruments.Instrument`): a live session's replay -- a symbol not traded or
+    without rules sends nothing (``res.refused``), the others trade on their rules (the span is loaded whole).
     """
     params = params or Params()
     obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work
     if read not in ("auto", "windows", "all"):
         raise ValueError(f"read: must be auto, windows or all; got {read!r}")
-    if records is None and detector is None and registry is None:
+    if records is None and detector is None and registry is None and traded is None and rules is None:
         res = _dataset_chunked(source, params, obj, equity, chunk_days, read)
         if res is not None:
             return res
@@ -482,7 +485,13 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
 
         events, n_future = drop_future(events, params.max_clock_skew_ns)
     events = prepare_events(events)
-    res = run_strategy(events, registry, params, obj, equity=equity, records=records, detector=detector)
+    refuse = None
+    if traded is not None or rules is not None:
+        from liqcore.backtest.rules import session_refusals
+
+        refuse = session_refusals(registry, traded, rules)
+    res = run_strategy(events, registry, params, obj, equity=equity, records=records, detector=detector,
+                       rules=rules, refuse=refuse)
     if n_future:
         res.dropped["future_time"] = n_future
     return res
