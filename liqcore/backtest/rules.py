@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_rules", "rule_columns", "apply_rules", "refusals", "session_refusals", "REFUSALS"]
+__all__ = ["load_rules", "rule_columns", "apply_rules", "refusals", "session_refusals", "refuse_records",
+           "trade_symbols", "dataset_trade_symbols", "REFUSALS"]
 
 #: why a symbol's signals are not sent to the execution model, as the live runner names them
 REFUSALS = ("no_instrument", "not_traded", "no_market_data")
@@ -117,15 +118,46 @@ def _quote_of(symbol: str, quote: str) -> bool:
     return symbol.endswith(f"-{q}-SWAP") or (symbol.endswith(q) and len(symbol) > len(q) and "-" not in symbol)
 
 
-def refusals(registry, events: np.ndarray, universe, *, exclude=(), quote: str = "USDT",
+def trade_symbols(events: np.ndarray, registry) -> set[str]:
+    """The symbols with at least one trade in ``events``."""
+    from liqcore.types import Kind
+
+    return {registry.symbol(int(s)) for s in np.unique(events["symbol_id"][events["kind"] == int(Kind.TRADE)])
+            if int(s) < len(registry)}
+
+
+def dataset_trade_symbols(path, start_ns: int | None = None, end_ns: int | None = None) -> set[str] | None:
+    """The symbols with at least one trade in the dataset at ``path`` on the days of [start_ns, end_ns), from
+    each partition's ``kind`` column alone (None: a dataset written before format 2, kinds stored as names)."""
+    import pyarrow.dataset as ds
+
+    from liqcore.io.dataset import _day, _open, read_format
+    from liqcore.types import Kind
+
+    if read_format(path) is None:
+        return None
+    flt = None
+    if start_ns is not None:
+        flt = ds.field("date") >= _day(start_ns)
+    if end_ns is not None:
+        f = ds.field("date") <= _day(end_ns - 1)
+        flt = f if flt is None else flt & f
+    out: set[str] = set()
+    is_trade = ds.field("kind") == int(Kind.TRADE)
+    for frag in _open(path).get_fragments(filter=flt):
+        sym = str(ds.get_partition_keys(frag.partition_expression).get("symbol", ""))
+        if sym and sym not in out and frag.count_rows(filter=is_trade) > 0:
+            out.add(sym)
+    return out
+
+
+def refusals(registry, with_trades: set[str] | None, universe, *, exclude=(), quote: str = "USDT",
              min_volume: float | None = None) -> dict[int, str]:
     """symbol id -> why its signals are not sent (:data:`REFUSALS`), for every symbol of ``registry`` not
     traded: no rules in ``universe`` (``no_instrument``), left out by ``exclude`` / ``quote`` / ``min_volume``
-    (``not_traded``; the turnover is the list's), or no trade in ``events`` (``no_market_data``)."""
-    from liqcore.types import Kind
-
+    (``not_traded``; the turnover is the list's), or not among ``with_trades``, the symbols with a trade in the
+    data (``no_market_data``; None: not known, such a symbol's limit entries find no reference price)."""
     ex = {str(s).strip().upper() for s in exclude if str(s).strip()}
-    traded_prints = set(np.unique(events["symbol_id"][events["kind"] == int(Kind.TRADE)]).tolist())
     out = {}
     for sid, _venue, sym in registry:
         sym = str(sym)
@@ -134,9 +166,22 @@ def refusals(registry, events: np.ndarray, universe, *, exclude=(), quote: str =
         elif sym.upper() in ex or not _quote_of(sym, quote) or (
                 min_volume is not None and not (universe.turnover.get(sym, math.nan) >= min_volume)):
             out[sid] = "not_traded"
-        elif sid not in traded_prints:
+        elif with_trades is not None and sym not in with_trades:
             out[sid] = "no_market_data"
     return out
+
+
+def refuse_records(records: np.ndarray, refuse: dict) -> tuple[np.ndarray, dict]:
+    """``(records kept, {reason: cascades refused})``: the confirmed cascade ``records`` of the symbols in
+    ``refuse`` (symbol id -> reason) dropped, each counted by its symbol's reason."""
+    if not refuse or not len(records):
+        return records, {}
+    sids = np.fromiter(refuse, dtype=np.int64, count=len(refuse))
+    out = np.isin(records["symbol_id"], sids)
+    counted: dict = {}
+    for sid in records["symbol_id"][out].tolist():
+        counted[refuse[int(sid)]] = counted.get(refuse[int(sid)], 0) + 1
+    return records[~out], counted
 
 
 def session_refusals(registry, traded, rules) -> dict[int, str]:

@@ -130,7 +130,9 @@ def _whole(args, params, strategy, steps):
     events = prepare_events(events)
     rules = refuse = None
     if args.whole_market:
-        rules, refuse = _market_rules(args, events, registry, steps)
+        from liqcore.backtest.rules import trade_symbols
+
+        rules, refuse = _market_rules(args, trade_symbols(events, registry), registry, steps)
     if len(events):  # an empty input (--allow-empty) has nothing to check
         type(strategy).check_inputs(input_kinds(events), params)
     records = None
@@ -179,9 +181,36 @@ def _whole_market_flags(args) -> None:
     args.symbols = None  # every symbol of the input is read and detected
 
 
-def _market_rules(args, events, registry, steps):
+def _market_dataset(args, params, strategy, steps, start, end, days, workers):
+    """A whole-market dataset read in time chunks (:func:`liqcore.backtest.run.backtest_chunked`; memory holds one
+    chunk): every symbol's cascades detected, the traded symbols on their rules; None (the span loaded whole,
+    said) where chunks cannot give the whole load's result."""
+    from liqcore.backtest.rules import dataset_trade_symbols
+    from liqcore.backtest.run import backtest_chunked
+    from liqcore.backtest.stream import NotStreamable
+
+    with_trades = dataset_trade_symbols(args.paths[0], start, end)
+    try:
+        res = backtest_chunked(args.paths[0], params, strategy, start_ns=start, end_ns=end, equity=args.equity,
+                               chunk_days=days, workers=workers,
+                               trading=lambda reg: _market_rules(args, with_trades, reg, steps)[::-1])
+    except NotStreamable as exc:
+        if not args.json:
+            print(f"backtest: reading the span whole ({exc})", file=sys.stderr)
+        return None
+    if not res.n_events:
+        return None
+    type(strategy).check_inputs(res.kinds, params)
+    if not args.json:
+        print(f"backtest: read in chunks of {days * 24:g} hour(s) of every symbol's rows (--symbols all)",
+              file=sys.stderr)
+    return res
+
+
+def _market_rules(args, with_trades, registry, steps):
     """``(rules, refuse)`` of a whole-market backtest (:mod:`liqcore.backtest.rules`): each traded symbol's
-    trading rules, and why each other symbol of the data is not traded; said on stderr in one line."""
+    trading rules, and why each other symbol of the data is not traded (``with_trades``: the symbols with a
+    trade in the data; None: not known); said on stderr in one line."""
     from liqcore.backtest.rules import load_rules, refusals
     from liqcore.commands._market import symbol_list
 
@@ -195,7 +224,7 @@ def _market_rules(args, events, registry, steps):
     if args.min_volume is not None and not universe.turnover:
         raise ValueError(f"min-volume: the instrument list {source} holds no 24 h turnover; give one that does "
                          "(liqcore's cached list) or leave --min-volume out")
-    refuse = refusals(registry, events, universe, exclude=symbol_list(args.exclude), quote=args.quote,
+    refuse = refusals(registry, with_trades, universe, exclude=symbol_list(args.exclude), quote=args.quote,
                       min_volume=args.min_volume)
     rules = {s: universe.rules[s] for sid, _v, s in registry if sid not in refuse}
     why: dict = {}
@@ -278,16 +307,13 @@ def _chunked(args, params, strategy, steps):
         raise ValueError(f"chunk-days: must be >= 0; got {args.chunk_days}")
     if args.synthetic or days == 0 or len(args.paths) != 1 or not is_dataset(args.paths[0]):
         return None
-    if args.whole_market:  # (each symbol's rules and refusals: the whole load's execution model)
-        if not args.json:
-            print("backtest: reading the span whole (--symbols all: each symbol on its trading rules)",
-                  file=sys.stderr)
-        return None
     start, end = inputs.time_window(args)
     syms = inputs.symbol_list(args.symbols) if getattr(args, "symbols", None) else None
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
     if days is None:
         days = default_chunk_days(args.paths[0], syms, start, end)
+    if args.whole_market:  # (the window-local read follows one symbol)
+        return _market_dataset(args, params, strategy, steps, start, end, days, args.workers or (os.cpu_count() or 1))
     how = getattr(args, "read", "auto")
     scope = {}
     if getattr(args, "scope", "venue") == "instrument":  # cascades across venues: the full replay's chunks
