@@ -152,3 +152,20 @@ def test_symbols_all_on_the_dataset_gives_the_recording_s_backtest(market, tmp_p
     assert got["trades"] == want["trades"] and want["trades"]
     keys = ("cascades", "orders", "fills", "refused", "below_minimum", "no_reference_price", "pnl")
     assert {k: got["summary"][k] for k in keys} == {k: want["summary"][k] for k in keys}
+
+
+def test_the_summary_table_of_a_whole_market_keeps_the_most_traded_symbols():
+    """300 symbols with cascades: ALL, then the 12 with the most trades (then cascades), not 300 columns."""
+    from liqcore.backtest.report import MAX_SYMBOL_COLUMNS, summary_rows
+
+    class Result:
+        strategy = "cascade-mm"
+
+        def per_symbol(self):
+            return {f"binance:{x}": {"trades": i % 17, "cascades": i % 5} for i, x in enumerate(NAMES)}
+
+    header, rows = summary_rows(Result(), {"trades": 1, "cascades": 2})
+    assert len(header) == 2 + MAX_SYMBOL_COLUMNS and all(len(r) == len(header) for r in rows)
+    per = Result().per_symbol()
+    shown = [per[f"binance:{x}"]["trades"] for x in header[2:]]
+    assert shown == sorted(shown, reverse=True) and min(shown) == 16
