@@ -171,27 +171,15 @@ def refusals(registry, with_trades: set[str] | None, universe, *, exclude=(), qu
     return out
 
 
-def refuse_records(records: np.ndarray, refuse: dict) -> tuple[np.ndarray, dict]:
-    """``(records kept, {reason: cascades refused})``: the confirmed cascade ``records`` of the symbols in
-    ``refuse`` (symbol id -> reason) dropped, each counted by its symbol's reason."""
-    if not refuse or not len(records):
-        return records, {}
+def refuse_records(rows: np.ndarray, refuse: dict, counted: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """``(rows kept, {reason: rows refused})``: the rows (cascade records, signals: a ``symbol_id`` field) of the
+    symbols in ``refuse`` (symbol id -> reason) dropped, each counted by its symbol's reason (only where
+    ``counted``, a mask of ``rows``, when given)."""
+    if not refuse or not len(rows):
+        return rows, {}
     sids = np.fromiter(refuse, dtype=np.int64, count=len(refuse))
-    out = np.isin(records["symbol_id"], sids)
-    counted: dict = {}
-    for sid in records["symbol_id"][out].tolist():
-        counted[refuse[int(sid)]] = counted.get(refuse[int(sid)], 0) + 1
-    return records[~out], counted
-
-
-def session_refusals(registry, traded, rules) -> dict[int, str]:
-    """symbol id -> reason for a replay of a live session: a symbol it did not trade (``traded``: its symbols;
-    None: every one) is ``not_traded``, a traded one without trading rules (``rules``: symbol -> rules; None:
-    not known) ``no_instrument``."""
-    out = {}
-    for sid, _venue, sym in registry:
-        if traded is not None and sym not in traded:
-            out[sid] = "not_traded"
-        elif rules is not None and sym not in rules:
-            out[sid] = "no_instrument"
-    return out
+    out = np.isin(rows["symbol_id"], sids)
+    tally: dict = {}
+    for sid in rows["symbol_id"][out if counted is None else out & counted].tolist():
+        tally[refuse[int(sid)]] = tally.get(refuse[int(sid)], 0) + 1
+    return rows[~out], tally

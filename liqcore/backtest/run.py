@@ -432,16 +432,10 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
 def _refuse_signals(sig: np.ndarray, refuse: dict) -> tuple[np.ndarray, dict]:
     """``(signals kept, {reason: decisions refused})``: the signals of the symbols in ``refuse`` (symbol id ->
     reason) dropped; each of them but an exit notice counts as a refused decision, as live."""
+    from liqcore.backtest.rules import refuse_records
     from liqcore.signals import SKIP_EXIT
 
-    sids = np.fromiter(refuse, dtype=np.int64, count=len(refuse))
-    out = np.isin(sig["symbol_id"], sids)
-    counted: dict = {}
-    decided = out & ~((sig["direction"] == 0) & (sig["skip_code"] == SKIP_EXIT))
-    for sid in sig["symbol_id"][decided].tolist():
-        reason = refuse[int(sid)]
-        counted[reason] = counted.get(reason, 0) + 1
-    return sig[~out], counted
+    return refuse_records(sig, refuse, counted=~((sig["direction"] == 0) & (sig["skip_code"] == SKIP_EXIT)))
 
 
 def backtest(source, params: Params | None = None, *, strategy=None, equity: float = 1.0,
