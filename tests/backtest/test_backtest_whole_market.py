@@ -28,10 +28,10 @@ def market(tmp_path_factory):
     return d, price
 
 
-def _detect(path, capsys) -> dict:
+def _detect(path, capsys, *params) -> dict:
     from liqcore.cli import main
 
-    assert main(["detect", str(path), "--json"]) == 0
+    assert main(["detect", str(path), "--json", *params]) == 0
     out: dict = {}
     for line in capsys.readouterr().out.splitlines():
         if line.strip():
@@ -169,3 +169,49 @@ def test_the_summary_table_of_a_whole_market_keeps_the_most_traded_symbols():
     per = Result().per_symbol()
     shown = [per[f"binance:{x}"]["trades"] for x in header[2:]]
     assert shown == sorted(shown, reverse=True) and min(shown) == 16
+
+
+@pytest.mark.parametrize("folder", ["binance-forceorder-2024-08", "binance-forceorder-2025-01",
+                                    "binance-forceorder-2025-12"])
+def test_symbols_all_on_real_binance_recordings(real_data, folder, tmp_path, capsys):
+    """The real all-market recordings (`!forceOrder@arr` and the large trades): every cascade `detect` finds is
+    decided (traded or refused by its reason), the symbols listed on their own ticks (each one's print grid) and a
+    lot of 0.001 trade on them, and the dataset converted from the recording gives the same backtest."""
+    import numpy as np
+
+    from liqcore.cli import main
+    from liqcore.execution.events import grid_of_prices
+    from liqcore.io import load_events
+    from liqcore.types import Kind
+
+    src = real_data / folder
+    loaded = load_events([str(src)])
+    ev, reg = loaded.events, loaded.registry
+    ticks = {}
+    for sid, _v, sym in reg:
+        g = grid_of_prices(ev["price"][(ev["symbol_id"] == sid) & (ev["kind"] == int(Kind.TRADE))])
+        ticks[sym] = 1 / g if g > 0 else 0.0001
+    listed = sorted(ticks)[: max(1, len(ticks) - 2)]  # the last two by name: no rules
+    u = instrument_list(listed, lot="0.001", min_notional="5")
+    for s in listed:
+        u["rules"][s]["tick_size"] = ticks[s]
+    (tmp_path / "u.json").write_text(json.dumps(u))
+    capsys.readouterr()
+    n_detect = sum(_detect(src, capsys, "--min-history", "20").values())
+    args = ("--symbols", "all", "--instruments", tmp_path / "u.json", "--min-history", "20")
+    code, res, err = _backtest(capsys, src, *args)
+    assert code == 0, err
+    s = res["summary"]
+    assert n_detect > 0 and s["cascades"] + sum(s.get("refused", {}).values()) == n_detect
+    for t in res["trades"]:
+        assert t["symbol"] in listed
+        k = t["entry_price"] / ticks[t["symbol"]]
+        assert abs(k - round(k)) < 1e-6, t
+    assert main(["convert", str(src), "--dataset", str(tmp_path / "ds")]) == 0
+    capsys.readouterr()
+    code, got, err = _backtest(capsys, tmp_path / "ds", *args)
+    assert code == 0, err
+    assert got["trades"] == res["trades"]
+    keys = ("cascades", "orders", "fills", "refused", "below_minimum", "pnl")
+    assert {k: got["summary"].get(k) for k in keys} == {k: s.get(k) for k in keys}
+    assert np.isfinite(s["pnl"])
