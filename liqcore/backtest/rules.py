@@ -183,3 +183,16 @@ def refuse_records(rows: np.ndarray, refuse: dict, counted: np.ndarray | None = 
     for sid in rows["symbol_id"][out if counted is None else out & counted].tolist():
         tally[refuse[int(sid)]] = tally.get(refuse[int(sid)], 0) + 1
     return rows[~out], tally
+
+
+def session_refusals(registry, traded, rules) -> dict[int, str]:
+    """symbol id -> reason for a replay of a live session: a symbol it did not trade (``traded``: its symbols;
+    None: every one) is ``not_traded``, a traded one without trading rules (``rules``: symbol -> rules; None:
+    not known) ``no_instrument``."""
+    out = {}
+    for sid, _venue, sym in registry:
+        if traded is not None and sym not in traded:
+            out[sid] = "not_traded"
+        elif rules is not None and sym not in rules:
+            out[sid] = "no_instrument"
+    return out
