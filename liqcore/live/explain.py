@@ -273,7 +273,7 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
         counts[cat] += 1
         lp = _live_pnl(lv) if lf else None
         row = {"symbol": key[0], "decision_ns": key[1], "category": cat,
-               "side": "long" if (lv or md or {"side": 0})["side"] > 0 else ("short" if (lv or md) else "-"),
+               "side": "-" if (lv or md) is None else ("long" if (lv or md)["side"] > 0 else "short"),
                "live_status": lv["status"] if lv is not None else "no order",
                "live_reason": lv["reason"] if lv is not None else refused.get(key, ""),
                "backtest_status": "filled" if mf else ("not filled" if key in model_lat else "no order"),
