@@ -215,3 +215,40 @@ def test_symbols_all_on_real_binance_recordings(real_data, folder, tmp_path, cap
     keys = ("cascades", "orders", "fills", "refused", "below_minimum", "pnl")
     assert {k: got["summary"].get(k) for k in keys} == {k: s.get(k) for k in keys}
     assert np.isfinite(s["pnl"])
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_backtest_all_trades_what_run_all_traded_on_the_same_recording(tmp_path, monkeypatch):
+    """`liqcore run --venue binance --symbols all --replay REC` (paper, the venue's instrument list from a local REST
+    server on 127.0.0.1: tick 0.0001, lot 10), then `liqcore backtest REC --symbols all` with no --instruments: the
+    list the run cached is the backtest's, and the two trade the same symbols at the same decisions, entry and exit
+    prices; the symbol the list does not hold (NEW0USDT, with trades to fill on) is refused by both."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from tests.market._venues import Server, _binance_app
+
+    rec = tmp_path / "rec.jsonl"
+    write_recording(rec, NAMES + ["NEW0USDT"], WITH_TRADES[:5] + ["NEW0USDT"])
+    monkeypatch.setenv("LIQCORE_CACHE_DIR", str(tmp_path / "cache"))
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[2])
+    with Server(_binance_app()) as srv:
+        p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--venue", "binance", "--symbols", "all", "--also",
+                            ",".join(WITH_TRADES[:5] + ["NEW0USDT"]), "--replay", str(rec), "--rest-url", srv.url,
+                            "--no-dashboard", "--duration", "300", "--journal", str(tmp_path / "j.sqlite"), "--json",
+                            "--notional", "1234.5"], cwd=root, capture_output=True, text=True, timeout=540)
+    assert p.returncode == 0, p.stderr[-2000:]
+    live = orjson.loads(p.stdout.strip().splitlines()[-1])
+    assert live["decided"]["no_instrument"] == 2 and live["fills"] > 0
+    with sqlite3.connect(tmp_path / "j.sqlite") as db:
+        live_trades = sorted((t["symbol"], t["signal_ns"], t["entry_price"], t["exit_price"], t["exit_reason"])
+                             for t in (orjson.loads(x) for (x,) in db.execute("SELECT data FROM log WHERE type='trade'")))
+    p = subprocess.run([sys.executable, "-m", "liqcore", "backtest", str(rec), "--symbols", "all", "--notional", "1234.5",
+                        "--json", "--no-progress"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    bt = orjson.loads(p.stdout)
+    assert bt["summary"]["refused"]["no_instrument"] == live["decided"]["no_instrument"]
+    assert live_trades and sorted((t["symbol"], t["signal_ns"], t["entry_price"], t["exit_price"], t["exit_reason"])
+                                  for t in bt["trades"]) == live_trades
