@@ -159,7 +159,7 @@ class Model:
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
         self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0,
                      "queue_unseen": 0, "inbound_ns": 0, "engine_exits": 0, "lot": 0.0, "min_qty": 0.0,
-                     "min_notional": 0.0, **p}
+                     "min_notional": 0.0, "max_qty": 0.0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
@@ -298,7 +298,8 @@ class Model:
                 return False
             notional = min(notional, room)
         if q["lot"] > 0:  # the venue's lot: the quantity down to it, and its minimums checked
-            qty = math.floor(notional / price / q["lot"] + 1e-9) * q["lot"]
+            raw = min(notional / price, q["max_qty"]) if q["max_qty"] > 0 else notional / price
+            qty = math.floor(raw / q["lot"] + 1e-9) * q["lot"]
             if not qty > 0 or qty < q["min_qty"] - 1e-12 or qty * price < q["min_notional"] - 1e-9:
                 s.status = FLAT
                 self.counts[sid]["below_minimum"] += 1

@@ -55,7 +55,8 @@ states them for users):
 * Sizing at the fill: ``notional`` (fixed, if > 0) or ``size x equity``, times the signal's size
   multiplier; with ``leverage`` > 0 capped so that open notionals stay <= ``leverage x equity`` (no
   room -> the entry is cancelled, counted ``leverage``).  With the symbol's trading rules (``lot`` > 0) the
-  quantity goes down to the lot and an entry below the minimum qty or notional is not opened (``below_minimum``);
+  quantity (capped at the maximum order qty) goes down to the lot and an entry below the minimum qty or notional
+  is not opened (``below_minimum``);
   the stop-loss, like the take-profit, is put on the tick away from the market (a long's down, a short's up).
 * The way back (per-symbol ``inbound_ns``, the rest of the order latency's round trip): the bot learns of
   an entry fill that long after it, so a timed exit (below) is due no earlier than the fill + ``inbound_ns``;
@@ -247,9 +248,10 @@ PARAM_DTYPE = np.dtype([
     # (``--exits engine``): the take-profit / stop-loss / trailing stop are the engine's, in force from
     # the fill + inbound_ns + order_latency_ns (the exit order's way out); 0: held by the venue from the fill
     ("inbound_ns", "<i8"), ("engine_exits", "<i8"),
-    # the symbol's trading rules (0: none): the entry's quantity goes down to the lot (base units) at the fill,
-    # and an entry below the minimum order qty (base units) or notional (quote) is not opened (below_minimum)
-    ("lot", "<f8"), ("min_qty", "<f8"), ("min_notional", "<f8"),
+    # the symbol's trading rules (0: none): the entry's quantity, capped at the maximum order qty (0: none), goes
+    # down to the lot (base units) at the fill, and an entry below the minimum order qty (base units) or notional
+    # (quote) is not opened (below_minimum)
+    ("lot", "<f8"), ("min_qty", "<f8"), ("min_notional", "<f8"), ("max_qty", "<f8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -553,7 +555,10 @@ def _open(st, port, par, sid, ts, price, counts, capped):
         if notional > room:
             notional = room
     if q.lot > 0.0:  # the venue's lot: the quantity down to it, and its minimums checked
-        qty = math.floor(notional / price / q.lot + 1e-9) * q.lot
+        raw = notional / price
+        if q.max_qty > 0.0 and raw > q.max_qty:
+            raw = q.max_qty
+        qty = math.floor(raw / q.lot + 1e-9) * q.lot
         if not qty > 0.0 or qty < q.min_qty - 1e-12 or qty * price < q.min_notional - 1e-9:
             s.status = FLAT
             counts[sid, C_BELOW_MINIMUM] += 1

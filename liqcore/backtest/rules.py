@@ -95,11 +95,13 @@ def _when(ns: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ns / 1e9))
 
 
-def rule_columns(inst) -> tuple[float, float, float, float]:
-    """``(grid, lot, min_qty, min_notional)`` of an :class:`~liqcore.venues.instruments.Instrument` for the
-    execution model: grid in ticks per unit of price, exact for a decimal tick (0.0001 -> 10000)."""
+def rule_columns(inst) -> tuple[float, float, float, float, float]:
+    """``(grid, lot, min_qty, min_notional, max_qty)`` of an :class:`~liqcore.venues.instruments.Instrument` for
+    the execution model: grid in ticks per unit of price, exact for a decimal tick (0.0001 -> 10000); max_qty 0:
+    none."""
     units, decimals = inst.tick_grid[0], inst.tick_grid[1]
-    return float(10 ** decimals) / units, float(inst.qty_step), float(inst.min_qty), float(inst.min_notional)
+    cap = float(inst.max_qty) if math.isfinite(inst.max_qty) else 0.0
+    return float(10 ** decimals) / units, float(inst.qty_step), float(inst.min_qty), float(inst.min_notional), cap
 
 
 def apply_rules(par: np.ndarray, registry, rules: dict | None) -> None:
@@ -110,7 +112,7 @@ def apply_rules(par: np.ndarray, registry, rules: dict | None) -> None:
         inst = rules.get(registry.symbol(sid))
         if inst is not None:
             row = par[sid]
-            row["grid"], row["lot"], row["min_qty"], row["min_notional"] = rule_columns(inst)
+            row["grid"], row["lot"], row["min_qty"], row["min_notional"], row["max_qty"] = rule_columns(inst)
 
 
 def _quote_of(symbol: str, quote: str) -> bool:

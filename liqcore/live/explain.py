@@ -153,7 +153,8 @@ def session_trading(db, session: dict) -> tuple:
     traded = {str(s).rpartition(":")[2] for s in syms} if syms is not None else None
     noted = session.get("rules")
     if noted is not None:
-        rules = {s: Instrument(s, float(r[0]), float(r[1]), float(r[2]), math.inf, float(r[3]))
+        rules = {s: Instrument(s, float(r[0]), float(r[1]), float(r[2]),
+                               float(r[4]) if len(r) > 4 and r[4] is not None else math.inf, float(r[3]))
                  for s, r in noted.items()}
         return traded, rules
     if traded is not None:

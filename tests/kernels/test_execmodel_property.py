@@ -96,6 +96,7 @@ params_st = hs.fixed_dictionaries({
     "lot": hs.sampled_from([0.0, 0.0, 0.001, 0.1]),
     "min_qty": hs.sampled_from([0.0, 0.002]),
     "min_notional": hs.sampled_from([0.0, 0.2]),
+    "max_qty": hs.sampled_from([0.0, 0.0, 0.003]),
 })
 port_st = hs.fixed_dictionaries({
     "daily_loss": hs.sampled_from([0.0, 0.001, 0.01]),
@@ -202,6 +203,7 @@ def test_invariants(seed, p, port):
             lots = r["notional"] / r["entry_price"] / p["lot"]
             assert abs(lots - round(lots)) < 1e-6 and round(lots) >= 1
             assert r["notional"] / r["entry_price"] >= p["min_qty"] - 1e-9 and r["notional"] >= p["min_notional"] - 1e-9
+            assert p["max_qty"] == 0 or r["notional"] / r["entry_price"] <= p["max_qty"] + 1e-9
         if p["grid"] > 0 and r["entry_kind"] == 0:  # a maker entry and the levels on the tick
             for f in ("entry_price", "tp_price", "sl_price"):
                 if math.isfinite(r[f]):

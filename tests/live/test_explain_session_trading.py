@@ -24,12 +24,14 @@ def _journal(decisions) -> sqlite3.Connection:
 
 def test_the_note_s_rules_are_the_backtest_s():
     db = _journal([("Z001USDT", "no_instrument")])
-    session = {"symbols": ["binance:SOLUSDT", "binance:Z001USDT"], "rules": {"SOLUSDT": [0.01, 0.1, 0.1, 5.0]}}
+    session = {"symbols": ["binance:SOLUSDT", "binance:XRPUSDT", "binance:Z001USDT"],
+               "rules": {"SOLUSDT": [0.01, 0.1, 0.1, 5.0, None], "XRPUSDT": [0.0001, 1.0, 1.0, 5.0, 1e6]}}
     traded, rules = session_trading(db, session)
-    assert traded == {"SOLUSDT", "Z001USDT"}
-    sol = rules["SOLUSDT"]
+    assert traded == {"SOLUSDT", "XRPUSDT", "Z001USDT"}
+    sol, xrp = rules["SOLUSDT"], rules["XRPUSDT"]
     assert (sol.tick_size, sol.qty_step, sol.min_qty, sol.min_notional, sol.max_qty) == (0.01, 0.1, 0.1, 5.0, math.inf)
-    assert set(rules) == {"SOLUSDT"}  # Z001: traded without rules -> no_instrument in the backtest
+    assert (xrp.tick_size, xrp.max_qty) == (0.0001, 1e6)
+    assert set(rules) == {"SOLUSDT", "XRPUSDT"}  # Z001: traded without rules -> no_instrument in the backtest
 
 
 def test_an_older_journal_leaves_out_the_symbols_refused_for_want_of_rules():
