@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["load_rules", "rule_columns", "apply_rules", "refusals", "session_refusals", "refuse_records",
-           "trade_symbols", "dataset_trade_symbols", "REFUSALS"]
+           "trade_symbols", "REFUSALS"]
 
 #: why a symbol's signals are not sent to the execution model, as the live runner names them
 REFUSALS = ("no_instrument", "not_traded", "no_market_data")
@@ -59,7 +59,7 @@ def load_rules(path: str | None, venue: str, quote: str = "USDT", cache_dir=None
     """``(universe, source)``: the instrument list (a :class:`liqcore.market.universe.Universe`) from ``path``
     or, without one, the venue's list cached by ``run``/``record --symbols all``; ``source`` says where it came
     from in words.  ValueError in one line when there is none."""
-    from liqcore.market.universe import Universe, _cache_path
+    from liqcore.market.universe import Universe, cache_path
 
     if path is not None:
         p = Path(path)
@@ -81,7 +81,7 @@ def load_rules(path: str | None, venue: str, quote: str = "USDT", cache_dir=None
                              "or the venue's answer (Binance exchangeInfo, Bybit instruments-info)")
         mtime = int(p.stat().st_mtime * 1e9)
         return Universe(venue, quote.upper(), rules, {}, mtime, source="file"), f"{p} (the venue's answer)"
-    cached = _cache_path(venue, quote.upper(), cache_dir)
+    cached = cache_path(venue, quote.upper(), cache_dir)
     try:
         u = Universe.from_json(json.loads(cached.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
@@ -126,31 +126,6 @@ def trade_symbols(events: np.ndarray, registry) -> set[str]:
 
     return {registry.symbol(int(s)) for s in np.unique(events["symbol_id"][events["kind"] == int(Kind.TRADE)])
             if int(s) < len(registry)}
-
-
-def dataset_trade_symbols(path, start_ns: int | None = None, end_ns: int | None = None) -> set[str] | None:
-    """The symbols with at least one trade in the dataset at ``path`` on the days of [start_ns, end_ns), from
-    each partition's ``kind`` column alone (None: a dataset written before format 2, kinds stored as names)."""
-    import pyarrow.dataset as ds
-
-    from liqcore.io.dataset import _day, _open, read_format
-    from liqcore.types import Kind
-
-    if read_format(path) is None:
-        return None
-    flt = None
-    if start_ns is not None:
-        flt = ds.field("date") >= _day(start_ns)
-    if end_ns is not None:
-        f = ds.field("date") <= _day(end_ns - 1)
-        flt = f if flt is None else flt & f
-    out: set[str] = set()
-    is_trade = ds.field("kind") == int(Kind.TRADE)
-    for frag in _open(path).get_fragments(filter=flt):
-        sym = str(ds.get_partition_keys(frag.partition_expression).get("symbol", ""))
-        if sym and sym not in out and frag.count_rows(filter=is_trade) > 0:
-            out.add(sym)
-    return out
 
 
 def refusals(registry, with_trades: set[str] | None, universe, *, exclude=(), quote: str = "USDT",

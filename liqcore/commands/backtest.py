@@ -185,11 +185,11 @@ def _market_dataset(args, params, strategy, steps, start, end, days, workers):
     """A whole-market dataset read in time chunks (:func:`liqcore.backtest.run.backtest_chunked`; memory holds one
     chunk): every symbol's cascades detected, the traded symbols on their rules; None (the span loaded whole,
     said) where chunks cannot give the whole load's result."""
-    from liqcore.backtest.rules import dataset_trade_symbols
     from liqcore.backtest.run import backtest_chunked
     from liqcore.backtest.stream import NotStreamable
+    from liqcore.io.dataset import trade_symbols
 
-    with_trades = dataset_trade_symbols(args.paths[0], start, end)
+    with_trades = trade_symbols(args.paths[0], start, end)
     try:
         res = backtest_chunked(args.paths[0], params, strategy, start_ns=start, end_ns=end, equity=args.equity,
                                chunk_days=days, workers=workers,
