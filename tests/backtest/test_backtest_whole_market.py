@@ -252,3 +252,15 @@ def test_backtest_all_trades_what_run_all_traded_on_the_same_recording(tmp_path,
     assert bt["summary"]["refused"]["no_instrument"] == live["decided"]["no_instrument"]
     assert live_trades and sorted((t["symbol"], t["signal_ns"], t["entry_price"], t["exit_price"], t["exit_reason"])
                                   for t in bt["trades"]) == live_trades
+
+
+def test_quote_leaves_out_the_symbols_of_another_settlement_currency(market, capsys):
+    """--quote USDC on a USDT market: no symbol settles in it; every cascade is counted not_traded (the unlisted
+    ones no_instrument), none traded."""
+    d, _ = market
+    code, res, err = _backtest(capsys, d / "rec.jsonl", "--symbols", "all", "--instruments", d / "universe.json",
+                               "--quote", "USDC")
+    assert code == 0, err
+    s = res["summary"]
+    assert s["cascades"] == 0 and not res["trades"]
+    assert set(s["refused"]) == {"not_traded", "no_instrument"} and s["refused"]["not_traded"] > 0
