@@ -56,7 +56,7 @@ COUNT_NAMES = (
     "cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
     "timeout", "no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed",
     "external", "skipped", "daily_trades", "max_positions", "leverage", "trail", "stop_price", "max_hold",
-    "signal_exit", "replaced",
+    "signal_exit", "replaced", "below_minimum",
 )
 _REASON_COUNT = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "timeout", TRAIL: "trail",
                  STOP_PRICE: "stop_price", MAX_HOLD: "max_hold", SIGNAL_EXIT: "signal_exit", REPLACED: "replaced"}
@@ -158,7 +158,8 @@ class Model:
     def __post_init__(self):
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
         self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0,
-                     "queue_unseen": 0, "inbound_ns": 0, "engine_exits": 0, **p}
+                     "queue_unseen": 0, "inbound_ns": 0, "engine_exits": 0, "lot": 0.0, "min_qty": 0.0,
+                     "min_notional": 0.0, "max_qty": 0.0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
@@ -296,6 +297,14 @@ class Model:
                 self.counts[sid]["leverage"] += 1
                 return False
             notional = min(notional, room)
+        if q["lot"] > 0:  # the venue's lot: the quantity down to it, and its minimums checked
+            raw = min(notional / price, q["max_qty"]) if q["max_qty"] > 0 else notional / price
+            qty = math.floor(raw / q["lot"] + 1e-9) * q["lot"]
+            if not qty > 0 or qty < q["min_qty"] - 1e-12 or qty * price < q["min_notional"] - 1e-9:
+                s.status = FLAT
+                self.counts[sid]["below_minimum"] += 1
+                return False
+            notional = qty * price
         s.status = OPEN
         s.entry_ns = ts
         s.seen_ns = _sat(ts, int(q["inbound_ns"]))
@@ -310,10 +319,10 @@ class Model:
         sl = q["stop_loss"] if math.isnan(s.sl_frac) else s.sl_frac
         if s.side > 0:
             s.tp_price = on_grid(price * (1.0 + tp), -1, q["grid"]) if tp >= 0 else math.inf
-            s.sl_price = price * (1.0 - sl) if sl >= 0 else -math.inf
+            s.sl_price = on_grid(price * (1.0 - sl), 1, q["grid"]) if sl >= 0 else -math.inf
         else:
             s.tp_price = on_grid(price * (1.0 - tp), 1, q["grid"]) if tp >= 0 else -math.inf
-            s.sl_price = price * (1.0 + sl) if sl >= 0 else math.inf
+            s.sl_price = on_grid(price * (1.0 + sl), -1, q["grid"]) if sl >= 0 else math.inf
         s.peak = price
         s.notional = notional
         s.funding = 0.0

@@ -54,7 +54,10 @@ states them for users):
   exit due before the fill cancels the entry; a cancelled or rejected entry starts no cooldown.
 * Sizing at the fill: ``notional`` (fixed, if > 0) or ``size x equity``, times the signal's size
   multiplier; with ``leverage`` > 0 capped so that open notionals stay <= ``leverage x equity`` (no
-  room -> the entry is cancelled, counted ``leverage``).
+  room -> the entry is cancelled, counted ``leverage``).  With the symbol's trading rules (``lot`` > 0) the
+  quantity (capped at the maximum order qty) goes down to the lot and an entry below the minimum qty or notional
+  is not opened (``below_minimum``);
+  the stop-loss, like the take-profit, is put on the tick away from the market (a long's down, a short's up).
 * The way back (per-symbol ``inbound_ns``, the rest of the order latency's round trip): the bot learns of
   an entry fill that long after it, so a timed exit (below) is due no earlier than the fill + ``inbound_ns``;
   with ``engine_exits`` (``--exits engine``) the take-profit, stop-loss and trailing stop are the engine's and
@@ -142,7 +145,8 @@ C_STOP_PRICE = 22
 C_MAX_HOLD = 23
 C_SIGNAL_EXIT = 24
 C_REPLACED = 25
-N_COUNTS = 26
+C_BELOW_MINIMUM = 26  # an entry whose quantity, down to the symbol's lot, is below its minimum qty or notional
+N_COUNTS = 27
 #: the counts column of each exit reason (index = reason; EXTERNAL and anything unknown: C_EXTERNAL)
 EXIT_COUNT_COLUMN = (C_EXTERNAL, C_TAKE_PROFIT, C_STOP_LOSS, C_TIMEOUT, C_EXTERNAL, C_TRAIL, C_STOP_PRICE,
                      C_MAX_HOLD, C_SIGNAL_EXIT, C_REPLACED)
@@ -150,7 +154,7 @@ COUNT_NAMES = (
     "cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
     "timeout", "no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed",
     "external", "skipped", "daily_trades", "max_positions", "leverage", "trail", "stop_price", "max_hold",
-    "signal_exit", "replaced",
+    "signal_exit", "replaced", "below_minimum",
 )
 
 # ---- step_signal / step_entry results ------------------------------------------------------------
@@ -244,6 +248,10 @@ PARAM_DTYPE = np.dtype([
     # (``--exits engine``): the take-profit / stop-loss / trailing stop are the engine's, in force from
     # the fill + inbound_ns + order_latency_ns (the exit order's way out); 0: held by the venue from the fill
     ("inbound_ns", "<i8"), ("engine_exits", "<i8"),
+    # the symbol's trading rules (0: none): the entry's quantity, capped at the maximum order qty (0: none), goes
+    # down to the lot (base units) at the fill, and an entry below the minimum order qty (base units) or notional
+    # (quote) is not opened (below_minimum)
+    ("lot", "<f8"), ("min_qty", "<f8"), ("min_notional", "<f8"), ("max_qty", "<f8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -546,6 +554,16 @@ def _open(st, port, par, sid, ts, price, counts, capped):
             return 0
         if notional > room:
             notional = room
+    if q.lot > 0.0:  # the venue's lot: the quantity down to it, and its minimums checked
+        raw = notional / price
+        if q.max_qty > 0.0 and raw > q.max_qty:
+            raw = q.max_qty
+        qty = math.floor(raw / q.lot + 1e-9) * q.lot
+        if not qty > 0.0 or qty < q.min_qty - 1e-12 or qty * price < q.min_notional - 1e-9:
+            s.status = FLAT
+            counts[sid, C_BELOW_MINIMUM] += 1
+            return 0
+        notional = qty * price
     s.status = OPEN
     s.entry_ns = ts
     s.seen_ns = _add_sat(ts, q.inbound_ns)
@@ -565,10 +583,10 @@ def _open(st, port, par, sid, ts, price, counts, capped):
         sl = q.stop_loss
     if s.side > 0:
         s.tp_price = _on_grid(price * (1.0 + tp), -1, q.grid) if tp >= 0.0 else np.inf
-        s.sl_price = price * (1.0 - sl) if sl >= 0.0 else -np.inf
+        s.sl_price = _on_grid(price * (1.0 - sl), 1, q.grid) if sl >= 0.0 else -np.inf
     else:
         s.tp_price = _on_grid(price * (1.0 - tp), 1, q.grid) if tp >= 0.0 else -np.inf
-        s.sl_price = price * (1.0 + sl) if sl >= 0.0 else np.inf
+        s.sl_price = _on_grid(price * (1.0 + sl), -1, q.grid) if sl >= 0.0 else np.inf
     s.peak = price
     s.notional = notional
     s.funding = 0.0

@@ -177,7 +177,8 @@ class _Delays:
 
 def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None = None,
                      end_ns: int | None = None, equity: float = 1.0, chunk_days: float = DEFAULT_CHUNK_DAYS,
-                     on_chunk=None, scope: str = "venue", trade_venue=None, table=None, workers: int = 1):
+                     on_chunk=None, scope: str = "venue", trade_venue=None, table=None, workers: int = 1,
+                     trading=None):
     """The backtest of dataset ``path`` (``symbols``, event times in [start_ns, end_ns), receive times
     in the same range) read in chunks of ``chunk_days``: a
     dict of :class:`liqcore.backtest.run.BacktestResult`'s fields equal to the whole load's, plus
@@ -189,7 +190,10 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     :func:`liqcore.instruments.load_table` table, ``trade_venue``: the venue every cascade is traded on),
     as the whole load's ``backtest --scope instrument``.  ``workers`` > 1: that many processes read the
     next time ranges (every series of the selection) while this one detects and replays the current
-    one; each holds one range, and the result is the one-process run's (tested)."""
+    one; each holds one range, and the result is the one-process run's (tested).  ``trading(registry)`` (a
+    whole market, ``--symbols all``): ``(refuse, rules)`` -- symbol id -> why its cascades are not traded
+    (dropped before the simulator, counted in ``refused``) and symbol -> trading rules
+    (:mod:`liqcore.backtest.rules`; not with a price grid taken from the prints: :class:`NotStreamable`)."""
     from liqcore.backtest.stream import (_Cell, _GridGate, _note, _Run, boundary_tail, cheapest_trade, fused_chunks,
                                          needs_grid)
     from liqcore.execution.detect import confirmed_records
@@ -204,6 +208,9 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         raise NotStreamable(why)
     book = params.fill == "queue"  # the QUOTE rows are replayed with the prints
     grid = _GridGate(needs_grid(params))
+    if trading is not None and needs_grid(params):
+        raise NotStreamable("the symbols' trading rules set their price grids: the whole load's")
+    refuse, refused = {}, {}
     if not chunk_days or chunk_days <= 0:
         raise NotStreamable("no chunk length")
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
@@ -246,6 +253,13 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
             if book:  # the same run without a book, kept until a quote shows (none in the span: through)
                 bare = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
                 bare.par["queue"] = 0
+            if trading is not None:  # a whole market: each traded symbol on its rules, the others refused
+                from liqcore.backtest.rules import apply_rules
+
+                refuse, rules = trading(reg)
+                for c in (cell, bare):
+                    if c is not None:
+                        apply_rules(c.par, reg, rules)
         elif int(ch.events["symbol_id"].max()) + 1 > len(cell.st):
             raise NotStreamable("a symbol appears after the first chunk")
         if scope == "instrument":
@@ -259,6 +273,12 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         ch.clean()  # then the bad prints neutralised for the simulator, as the whole load's
         add_counts(counts)
         rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
+        if refuse:
+            from liqcore.backtest.rules import refuse_records
+
+            rec, n_refused = refuse_records(rec, refuse)
+            for k, v in n_refused.items():
+                refused[k] = refused.get(k, 0) + v
         recs.append(rec)
         if bare is not None and ch.has_quote():
             bare = None  # the span has a book: the queue rule holds (the whole load's queue_fallback)
@@ -310,6 +330,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         working_at_end=working_at_end, note=_note(min_trade, liqs), events=None, dropped=dropped,
         strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         latency={"order": order_latency_note(params, None), "feed": delays.note(int(params.feed_latency_ns or 0))},
+        refused=refused,
     )
     from liqcore.codes import KIND_NAMES
 

@@ -23,7 +23,7 @@ COUNT_NAMES = (
     "cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
     "timeout", "no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed",
     "external", "skipped", "daily_trades", "max_positions", "leverage", "trail", "stop_price", "max_hold",
-    "signal_exit", "replaced",
+    "signal_exit", "replaced", "below_minimum",
 )
 SKIP_REASONS = ("no_reference_price", "cooldown", "busy", "max_symbols", "loss_limit", "hours", "mixed", "skipped",
                 "daily_trades", "max_positions")

@@ -148,7 +148,10 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     console = console or Console()
     s = result.summary()
     header, rows = summary_rows(result, s)
-    t = Table(title="backtest summary (rows: metrics; columns: all symbols, then each symbol)")
+    n_sym = len(result.per_symbol())
+    t = Table(title="backtest summary (rows: metrics; columns: all symbols, then each symbol)" if n_sym <= MAX_SYMBOL_COLUMNS
+              else f"backtest summary (rows: metrics; columns: all {n_sym} symbols with a cascade or trade, then the "
+                   f"{MAX_SYMBOL_COLUMNS} with the most trades; every symbol: --json or --out)")
     t.add_column("metric")
     t.add_column("ALL", justify="right", style="bold")
     for name in header[2:]:
@@ -157,11 +160,14 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
         t.add_row(*row)
     console.print(t)
     keys = ["busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols", "no_reference_price"]
-    keys += [k for k in ("skipped", "daily_trades", "max_positions", "leverage") if s.get(k)]
+    keys += [k for k in ("skipped", "daily_trades", "max_positions", "leverage", "below_minimum") if s.get(k)]
     reasons = ", ".join(f"{k}={s[k]}" for k in keys)
     if s.get("skips"):
         reasons += " (skipped: " + ", ".join(f"{k}={v}" for k, v in s["skips"].items()) + ")"
     console.print(f"nothing placed because: {reasons}")
+    if s.get("refused"):  # --symbols all: decisions on symbols not traded, never sent
+        console.print("cascades on symbols not traded (decisions, never sent): "
+                      + ", ".join(f"{k}={v}" for k, v in sorted(s["refused"].items())), markup=False, highlight=False)
     console.print(f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g}; open at end: {s['open_at_end']}, "
                   f"working entries at end: {s['working_at_end']}")
     if s.get("fill_model"):
@@ -187,10 +193,19 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
         console.print(verdict(s, min_trades))
 
 
+#: the symbol columns of the summary table at most (a whole market: the most traded, then the most cascades)
+MAX_SYMBOL_COLUMNS = 12
+
+
 def summary_rows(result, s: dict | None = None) -> tuple[list[str], list[list[str]]]:
-    """The summary table the CLI prints: header (metric, ALL, each symbol) and one row of text per metric."""
+    """The summary table the CLI prints: header (metric, ALL, each symbol -- at most :data:`MAX_SYMBOL_COLUMNS`
+    of them, the most trades then cascades first) and one row of text per metric."""
     s = result.summary() if s is None else s
     per = result.per_symbol()
+    if len(per) > MAX_SYMBOL_COLUMNS:  # (every symbol: --json, --out)
+        top = sorted(per.items(), key=lambda kv: (-int(kv[1].get("trades") or 0), -int(kv[1].get("cascades") or 0),
+                                                  kv[0]))[:MAX_SYMBOL_COLUMNS]
+        per = dict(top)
     cols = list(_COLS)
     if getattr(result, "strategy", "cascade-mm") != "cascade-mm":  # every signal is a decision
         cols[0] = ("cascades", "decisions")

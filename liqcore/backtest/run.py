@@ -72,6 +72,8 @@ class BacktestResult:
     signals: np.ndarray | None = field(default=None, repr=False)  # SIGNAL_DTYPE, in processing order
     strategy_obj: object = field(default=None, repr=False, compare=False)  # names its skip / exit codes
     latency: dict = field(default_factory=dict)  # "order" / "feed": which latency the run used, in words
+    #: decisions not sent by reason (no_instrument, not_traded, no_market_data: liqcore.backtest.rules)
+    refused: dict = field(default_factory=dict)
 
     # ---- display (a notebook: the summary table the CLI prints; plots as Figures) -----------------
     def __repr__(self) -> str:
@@ -109,6 +111,8 @@ class BacktestResult:
             out["skips"] = skips
         if self.dropped:
             out["dropped"] = dict(self.dropped)
+        if self.refused:  # decisions on symbols not traded (no trading rules, left out, no trades in the data)
+            out["refused"] = dict(self.refused)
         if self.note:
             out["data_note"] = self.note
         for k, v in self.latency.items():  # which order / feed latency the run used
@@ -237,7 +241,7 @@ class BacktestResult:
         rows = [{"scope": "all", **self.summary()}]
         rows += [{"scope": k, **v} for k, v in self.per_symbol().items()]
         keys = list(dict.fromkeys(k for r in rows for k in r))
-        keys = [k for k in keys if k not in ("data_note", "dropped", "skips")]
+        keys = [k for k in keys if k not in ("data_note", "dropped", "skips", "refused")]
         return pa.table({k: [r.get(k) for r in rows] for k in keys})
 
     def save(self, out_dir: str | Path) -> list[Path]:
@@ -341,12 +345,14 @@ def _resolve_source(source, registry=None, params: Params | None = None):
 
 
 def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRegistry | None, params: Params,
-                     equity: float = 1.0, *, strategy=None) -> BacktestResult:
+                     equity: float = 1.0, *, strategy=None, rules: dict | None = None) -> BacktestResult:
     """Replay ``events`` (EVENT_DTYPE) with a strategy's ``signals`` (SIGNAL_DTYPE; ``ev_idx`` refers
     to ``events`` as given) through the execution model.  Events not in ts_recv order are stably
     re-sorted and the signals' indices follow them; signals are put in processing order
     (:func:`liqcore.strategies.sort_signals`).  ``strategy`` (name, class or instance; default
-    ``params.strategy``) only names the ledger rows and the codes."""
+    ``params.strategy``) only names the ledger rows and the codes.  ``rules``: symbol -> its trading rules
+    (:class:`liqcore.venues.instruments.Instrument`; :mod:`liqcore.backtest.rules`): its prices on its tick,
+    quantities on its lot, minimums checked."""
     from liqcore._jit import sim
     from liqcore.signals import sort_signals
 
@@ -370,6 +376,10 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
     sig = apply_order_latency(sig, events, params)  # measured order latencies (order-latency-from): drawn per signal
     fallback = queue_fallback(r.par, events)  # --fill queue without top of book: through, said once
     apply_price_grid(r.par, params, events)
+    if rules:  # the venue's rules where they are known (after the grid of the prints: the venue's tick wins)
+        from liqcore.backtest.rules import apply_rules
+
+        apply_rules(r.par, registry, rules)
     start_ns = int(events["ts_recv"][0]) if len(events) else 0
     end_ns = int(events["ts_recv"][-1]) if len(events) else 0
     if len(sig):
@@ -392,9 +402,12 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
 
 
 def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Params, strategy=None, *,
-                 equity: float = 1.0, records: np.ndarray | None = None, detector=None) -> BacktestResult:
+                 equity: float = 1.0, records: np.ndarray | None = None, detector=None, rules: dict | None = None,
+                 refuse: dict | None = None) -> BacktestResult:
     """One strategy on prepared events (ts_recv order): inputs check, detection when the strategy
-    uses it (unless ``records`` are given), signals, execution model."""
+    uses it (unless ``records`` are given), signals, execution model.  ``rules``: symbol -> trading rules
+    (:func:`simulate_signals`); ``refuse``: symbol id -> reason (:func:`liqcore.backtest.rules.refusals`):
+    that symbol's signals are not sent, the decisions among them counted by reason in ``res.refused``."""
     obj, params = resolve_strategy(strategy, params)
     if len(events):  # an empty input (allowed by the caller) has nothing to check
         type(obj).check_inputs(input_kinds(events), params)
@@ -402,7 +415,11 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
     if type(obj).uses_detector and records is None:
         records, det_counts = detect(events, params, detector)
     sig = obj.signals(events, params, registry if registry is not None else SymbolRegistry(), records)
-    res = simulate_signals(events, sig, registry, params, equity, strategy=obj)
+    refused: dict = {}
+    if refuse:
+        sig, refused = _refuse_signals(sig, refuse)
+    res = simulate_signals(events, sig, registry, params, equity, strategy=obj, rules=rules)
+    res.refused = refused
     score = getattr(obj, "binary_evaluation", None)
     if score is not None:  # a strategy that predicts a binary outcome is scored as one as well
         res.binary = score(sig, events)
@@ -412,9 +429,19 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
     return res
 
 
+def _refuse_signals(sig: np.ndarray, refuse: dict) -> tuple[np.ndarray, dict]:
+    """``(signals kept, {reason: decisions refused})``: the signals of the symbols in ``refuse`` (symbol id ->
+    reason) dropped; each of them but an exit notice counts as a refused decision, as live."""
+    from liqcore.backtest.rules import refuse_records
+    from liqcore.signals import SKIP_EXIT
+
+    return refuse_records(sig, refuse, counted=~((sig["direction"] == 0) & (sig["skip_code"] == SKIP_EXIT)))
+
+
 def backtest(source, params: Params | None = None, *, strategy=None, equity: float = 1.0,
              registry: SymbolRegistry | None = None, records: np.ndarray | None = None,
-             detector=None, chunk_days: float | None = None, read: str = "auto") -> BacktestResult:
+             detector=None, chunk_days: float | None = None, read: str = "auto", traded=None,
+             rules: dict | None = None) -> BacktestResult:
     """Run a strategy (default ``params.strategy``, i.e. ``cascade-mm``) through the execution model.
 
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
@@ -432,13 +459,15 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     in its signals' windows (:mod:`liqcore.backtest.windows`), with the full replay's trades and
     records -- and replays every event where that cannot be proven from the dataset's statistics or
     the run needs the whole span (a strategy that reads everything) or ``chunk_days`` is given (the
-    full replay's chunks); ``"all"`` always replays every event.
+    full replay's chunks); ``"all"`` always replays every event.  ``traded`` (symbols) and ``rules`` (symbol
+    -> :class:`liqcore.venues.instruments.Instrument`): a live session's replay -- a symbol not traded or
+    without rules sends nothing (``res.refused``), the others trade on their rules (the span is loaded whole).
     """
     params = params or Params()
     obj, params = resolve_strategy(strategy, params)  # bad names / parameters: before any work
     if read not in ("auto", "windows", "all"):
         raise ValueError(f"read: must be auto, windows or all; got {read!r}")
-    if records is None and detector is None and registry is None:
+    if records is None and detector is None and registry is None and traded is None and rules is None:
         res = _dataset_chunked(source, params, obj, equity, chunk_days, read)
         if res is not None:
             return res
@@ -450,7 +479,13 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
 
         events, n_future = drop_future(events, params.max_clock_skew_ns)
     events = prepare_events(events)
-    res = run_strategy(events, registry, params, obj, equity=equity, records=records, detector=detector)
+    refuse = None
+    if traded is not None or rules is not None:
+        from liqcore.backtest.rules import session_refusals
+
+        refuse = session_refusals(registry, traded, rules)
+    res = run_strategy(events, registry, params, obj, equity=equity, records=records, detector=detector,
+                       rules=rules, refuse=refuse)
     if n_future:
         res.dropped["future_time"] = n_future
     return res

@@ -9,6 +9,14 @@ Examples:
   liqcore backtest --synthetic --days 3 --offset 0.2% --fill touch --json
   liqcore backtest --synthetic --strategy cascade-mm --trail 0.3% --slippage-bps 1
   liqcore backtest DS --scope instrument --trade-venue binance --workers 0   # a dataset of several venues
+  liqcore backtest rec/ --symbols all --instruments universe-binance-usdt.json --exclude BTCUSDT   # a whole market
+
+``--symbols all`` backtests a whole-market recording or dataset (``liqcore record --symbols all``): every symbol's
+detector runs; the symbols traded are those of the instrument list (``--instruments FILE``, else the venue's list
+cached by ``liqcore run``/``record --symbols all``; a recording does not hold it) less ``--exclude``, ``--quote`` and
+``--min-volume``, each on its trading rules (entry, take-profit and stop-loss on its tick, quantity on its lot, its
+minimum quantity and notional checked), as the live runner trades them; a cascade on any other symbol is counted
+by why it is not traded (``no_instrument``, ``not_traded``, ``no_market_data``: no trade in the data), never filled.
 """
 from __future__ import annotations
 
@@ -50,6 +58,16 @@ def add_arguments(parser) -> None:
                      help="fewest completed trades for which the results are compared with the trading "
                           "guide's claims; below, the summary and report say the sample is too small (default 30)")
     add_param_arguments(parser)
+    wm = parser.add_argument_group("whole market (--symbols all)")
+    wm.add_argument("--instruments", default=None, metavar="FILE",
+                    help="--symbols all: the instrument list with each symbol's trading rules: the file liqcore run / "
+                         "record --symbols all cache (universe-<venue>-<quote>.json) or the venue's answer (Binance "
+                         "exchangeInfo, Bybit instruments-info); default: the venue's cached list")
+    wm.add_argument("--exclude", default="", metavar="SYMS", help="--symbols all: symbols not traded (comma list)")
+    wm.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency traded (default USDT)")
+    wm.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
+                    help="--symbols all: symbols whose 24 h turnover in the instrument list is below QUOTE units are "
+                         "not traded")
     xv = parser.add_argument_group("cross-venue cascades")
     xv.add_argument("--scope", choices=("venue", "instrument"), default="venue",
                     help="venue (default): cascades per (venue, symbol); instrument: counted across the venues of one "
@@ -86,6 +104,7 @@ def run(args) -> int:
 
     output_dir(args.out, "--out")
     output_dir(args.report, "--report")
+    _whole_market_flags(args)
     if args.synthetic:  # the synthetic market's kinds are known: a missing input is refused before it is built
         type(strategy).check_inputs(inputs.SYNTHETIC_KINDS, params)
     with inputs.Steps(not args.no_progress and not args.json) as steps:
@@ -107,8 +126,13 @@ def _whole(args, params, strategy, steps):
     from liqcore.backtest.run import detect, input_kinds, prepare_events, run_strategy
     from liqcore.commands import inputs
 
-    events, registry, label = inputs.load_source(args, params, steps, filter_symbols=True)
+    events, registry, label = inputs.load_source(args, params, steps, filter_symbols=not args.whole_market)
     events = prepare_events(events)
+    rules = refuse = None
+    if args.whole_market:
+        from liqcore.backtest.rules import trade_symbols
+
+        rules, refuse = _market_rules(args, trade_symbols(events, registry), registry, steps)
     if len(events):  # an empty input (--allow-empty) has nothing to check
         type(strategy).check_inputs(input_kinds(events), params)
     records = None
@@ -127,12 +151,91 @@ def _whole(args, params, strategy, steps):
         records, det_counts = detect(events, params)
     steps.step(f"strategy {type(strategy).name}: signals and execution")
     try:
-        res = run_strategy(events, registry, params, strategy, equity=args.equity, records=records)
+        res = run_strategy(events, registry, params, strategy, equity=args.equity, records=records, rules=rules,
+                           refuse=refuse)
     finally:
         if getattr(strategy, "runner", None) is not None:
             strategy.runner.close()
     res.detector_counts = det_counts
     return res, label, len(events)
+
+
+def _whole_market_flags(args) -> None:
+    """``args.whole_market``: ``--symbols all``; the flags that narrow it only with it, and not on a synthetic
+    market or across venues (one line each)."""
+    args.whole_market = str(getattr(args, "symbols", None) or "").strip().lower() == "all"
+    if not args.whole_market:
+        for name in ("exclude", "instruments"):
+            if getattr(args, name):
+                raise ValueError(f"{name.replace('_', '-')}: only with --symbols all")
+        if args.min_volume is not None:
+            raise ValueError("min-volume: only with --symbols all")
+        return
+    if args.synthetic:
+        raise ValueError("symbols: --symbols all backtests a whole-market recording or dataset (liqcore record "
+                         "--symbols all); a synthetic market takes a symbol list")
+    if args.scope == "instrument":
+        raise ValueError("scope: --symbols all trades one venue's whole market; --scope instrument takes a list")
+    if args.min_volume is not None and not args.min_volume >= 0:
+        raise ValueError(f"min-volume: must be >= 0 quote units; got {args.min_volume}")
+    args.symbols = None  # every symbol of the input is read and detected
+
+
+def _market_dataset(args, params, strategy, steps, start, end, days, workers):
+    """A whole-market dataset read in time chunks (:func:`liqcore.backtest.run.backtest_chunked`; memory holds one
+    chunk): every symbol's cascades detected, the traded symbols on their rules; None (the span loaded whole,
+    said) where chunks cannot give the whole load's result."""
+    from liqcore.backtest.run import backtest_chunked
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.io.dataset import trade_symbols
+
+    with_trades = trade_symbols(args.paths[0], start, end)
+    try:
+        res = backtest_chunked(args.paths[0], params, strategy, start_ns=start, end_ns=end, equity=args.equity,
+                               chunk_days=days, workers=workers,
+                               trading=lambda reg: _market_rules(args, with_trades, reg, steps)[::-1])
+    except NotStreamable as exc:
+        if not args.json:
+            print(f"backtest: reading the span whole ({exc})", file=sys.stderr)
+        return None
+    if not res.n_events:
+        return None
+    type(strategy).check_inputs(res.kinds, params)
+    if not args.json:
+        print(f"backtest: read in chunks of {days * 24:g} hour(s) of every symbol's rows (--symbols all)",
+              file=sys.stderr)
+    return res
+
+
+def _market_rules(args, with_trades, registry, steps):
+    """``(rules, refuse)`` of a whole-market backtest (:mod:`liqcore.backtest.rules`): each traded symbol's
+    trading rules, and why each other symbol of the data is not traded (``with_trades``: the symbols with a
+    trade in the data; None: not known); said on stderr in one line."""
+    from liqcore.backtest.rules import load_rules, refusals
+    from liqcore.commands._market import symbol_list
+
+    venues = sorted({v.name.lower() for _sid, v, _s in registry if int(v)})
+    if len(venues) != 1:
+        raise ValueError(f"symbols: --symbols all trades one venue's whole market; the input holds "
+                         f"{', '.join(venues) or 'no venue'}")
+    venue = venues[0]
+    steps.step(f"reading {venue}'s trading rules")
+    universe, source = load_rules(args.instruments, venue, args.quote)
+    if args.min_volume is not None and not universe.turnover:
+        raise ValueError(f"min-volume: the instrument list {source} holds no 24 h turnover; give one that does "
+                         "(liqcore's cached list) or leave --min-volume out")
+    refuse = refusals(registry, with_trades, universe, exclude=symbol_list(args.exclude), quote=args.quote,
+                      min_volume=args.min_volume)
+    rules = {s: universe.rules[s] for sid, _v, s in registry if sid not in refuse}
+    why: dict = {}
+    for r in refuse.values():
+        why[r] = why.get(r, 0) + 1
+    if not args.json:
+        left = ", ".join(f"{n} {r}" for r, n in sorted(why.items()))
+        print(f"backtest: whole market of {venue}: {len(registry)} symbols in the input, {len(rules)} traded on "
+              f"their trading rules from {source}" + (f"; not traded (symbols): {left}" if left else ""),
+              file=sys.stderr)
+    return rules, refuse
 
 
 def _write(args, res, strategy, steps, label: str):
@@ -209,6 +312,8 @@ def _chunked(args, params, strategy, steps):
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
     if days is None:
         days = default_chunk_days(args.paths[0], syms, start, end)
+    if args.whole_market:  # (the window-local read follows one symbol)
+        return _market_dataset(args, params, strategy, steps, start, end, days, args.workers or (os.cpu_count() or 1))
     how = getattr(args, "read", "auto")
     scope = {}
     if getattr(args, "scope", "venue") == "instrument":  # cascades across venues: the full replay's chunks

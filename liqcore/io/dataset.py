@@ -532,6 +532,30 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
     return (n, sum(m.num_row_groups for m in metas)) if groups else n
 
 
+def trade_symbols(path, start_ns: int | None = None, end_ns: int | None = None) -> set[str] | None:
+    """The symbols with at least one trade in the dataset at ``path`` on the UTC days of [start_ns, end_ns), from
+    each partition's ``kind`` column alone (None: a dataset written before format 2, kinds stored as names)."""
+    import pyarrow.dataset as ds
+
+    from liqcore.types import Kind
+
+    if read_format(path) is None:
+        return None
+    flt = None
+    if start_ns is not None:
+        flt = ds.field("date") >= _day(start_ns)
+    if end_ns is not None:
+        f = ds.field("date") <= _day(end_ns - 1)
+        flt = f if flt is None else flt & f
+    out: set[str] = set()
+    is_trade = ds.field("kind") == int(Kind.TRADE)
+    for frag in _open(path).get_fragments(filter=flt):
+        sym = str(ds.get_partition_keys(frag.partition_expression).get("symbol", ""))
+        if sym and sym not in out and frag.count_rows(filter=is_trade) > 0:
+            out.add(sym)
+    return out
+
+
 def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
     """The rows of the dataset at the URL ``path`` that match: its partitions pruned by venue, symbol
     and date from one listing, then the selected files fetched concurrently (one request each) and

@@ -1,13 +1,18 @@
 """Live versus backtest, explained order by order (``liqcore journal DB --recording DIR --explain``).
 
 The session's own recording is replayed through the backtest with the session's parameters (the
-journal's ``session`` note) and starting equity; every entry order is then lined up on its decision
+journal's ``session`` note) and starting equity, trading the symbols the session traded on the trading
+rules it held (the note's ``rules``: entry, take-profit and stop-loss on the tick, quantity on the lot,
+minimums checked; a symbol the session did not trade, or traded without rules, sends nothing in the
+backtest either: :func:`session_trading`); every entry order is then lined up on its decision
 (symbol and decision time, the receive time of the deciding event, which the live engine and the replay
 share):
 
 * ``both`` -- filled live and in the backtest; ``live only`` -- filled live, not in the backtest;
   ``backtest only`` -- filled in the backtest, not live (the live status says why: ``rejected`` by the
-  venue, ``cancelled``, still ``working``); ``neither`` -- sent live, filled nowhere.
+  venue, ``cancelled``, still ``working``); ``neither`` -- sent live, filled nowhere; ``not traded`` -- a
+  cascade on a symbol the session did not trade (no trading rules: ``no_instrument``, or left out:
+  ``not_traded``), no order on either side.
 * per order: the entry price of each side and the difference (bps, > 0 = live paid more), the order
   latency of each side (live: one way, decision to the order's arrival at the venue -- the create's send
   plus its way out, from the venue's timestamp of its answer where the journal has it, else
@@ -47,10 +52,11 @@ import orjson
 
 from liqcore.params import latency_ways
 
-__all__ = ["explain_session", "format_explain", "COMPONENTS"]
+__all__ = ["explain_session", "format_explain", "session_trading", "COMPONENTS"]
 
 COMPONENTS = ("missed_fills", "extra_fills", "price", "fees", "timing", "size", "funding", "open_at_end")
 _QUEUE_FIELDS = ("queue_ahead", "queue_position")  # a ledger field a queue-aware fill model may keep
+_SYMBOL_REFUSALS = ("no_instrument", "not_traded")  # a live decision refused for its symbol, not its moment
 
 
 def _rows(db, type_: str):
@@ -133,6 +139,27 @@ def _queue_estimates(db) -> dict:
         return {}
     names = [c[0] for c in cur.description]
     return {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
+
+
+def session_trading(db, session: dict) -> tuple:
+    """``(traded, rules)`` of the session, for its backtest to trade what it traded as it did: the symbols it
+    traded (the session note's; None: not noted) and their trading rules (symbol ->
+    :class:`liqcore.venues.instruments.Instrument`, from the note's ``rules``).  A journal whose note holds no
+    rules: None, and the symbols whose cascades the session refused for want of rules (``no_instrument``) are
+    left out of the traded ones."""
+    from liqcore.venues.instruments import Instrument
+
+    syms = session.get("symbols")
+    traded = {str(s).rpartition(":")[2] for s in syms} if syms is not None else None
+    noted = session.get("rules")
+    if noted is not None:
+        rules = {s: Instrument(s, float(r[0]), float(r[1]), float(r[2]),
+                               float(r[4]) if len(r) > 4 and r[4] is not None else math.inf, float(r[3]))
+                 for s, r in noted.items()}
+        return traded, rules
+    if traded is not None:
+        traded -= {k for _, k, d in _rows(db, "decision") if d.get("reason") == "no_instrument"}
+    return traded, None
 
 
 def _model_orders(res) -> tuple[dict, dict]:
@@ -233,17 +260,21 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
         paper_lat = latency_ways(res.params)[0]  # the way out of the session's order-latency (its round trip)
     comp = dict.fromkeys(COMPONENTS, 0.0)
     rows = []
-    counts = dict.fromkeys(("both", "live_only", "backtest_only", "neither"), 0)
+    counts = dict.fromkeys(("both", "live_only", "backtest_only", "neither", "not_traded"), 0)
     live_total = model_total = 0.0
-    for key in sorted(set(live) | set(model), key=lambda k: (k[1], k[0])):
+    # a cascade on a symbol the session did not trade (no trading rules, left out): refused live and, with the
+    # same refusals, in the backtest: lined up as such
+    off = {k for k, why in refused.items() if why in _SYMBOL_REFUSALS}
+    for key in sorted(set(live) | set(model) | off, key=lambda k: (k[1], k[0])):
         lv, md = live.get(key), model.get(key)
         lf = lv is not None and lv["qty"] > 0
         mf = md is not None
-        cat = "both" if lf and mf else ("live_only" if lf else ("backtest_only" if mf else "neither"))
+        cat = "both" if lf and mf else ("live_only" if lf else ("backtest_only" if mf else (
+            "not_traded" if lv is None and key in off and key not in model_lat else "neither")))
         counts[cat] += 1
         lp = _live_pnl(lv) if lf else None
         row = {"symbol": key[0], "decision_ns": key[1], "category": cat,
-               "side": "long" if (lv or md)["side"] > 0 else "short",
+               "side": "-" if (lv or md) is None else ("long" if (lv or md)["side"] > 0 else "short"),
                "live_status": lv["status"] if lv is not None else "no order",
                "live_reason": lv["reason"] if lv is not None else refused.get(key, ""),
                "backtest_status": "filled" if mf else ("not filled" if key in model_lat else "no order"),
@@ -391,7 +422,9 @@ def format_explain(ex: dict, console=None) -> None:
     days = sorted({datetime.fromtimestamp(r["decision_ns"] / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")
                    for r in ex["orders"]})
     t = Table(title=f"{len(ex['orders'])} orders ({', '.join(days) or 'none'}, UTC): {c['both']} filled in both, "
-                    f"{c['live_only']} live only, {c['backtest_only']} backtest only, {c['neither']} neither")
+                    f"{c['live_only']} live only, {c['backtest_only']} backtest only, {c['neither']} neither"
+                    + (f"; {c['not_traded']} cascades on symbols not traded (no order on either side)"
+                       if c.get("not_traded") else ""))
     for col in ("decision", "symbol", "side", "category", "live", "backtest", "live price", "bt price", "diff bps",
                 "live lat ms", "bt lat ms", "lat diff ms", "bt queue ahead", "live queue est", "live pnl USD",
                 "bt pnl USD", "gap USD"):

@@ -100,6 +100,9 @@ class Lifecycle:
                 "venues": list(self.venues), "symbols": [f"{v}:{s}" for v, s in self.traded],
                 "equity": self.core.equity, "maker_fee_bps": params.maker_fee_bps,
                 "taker_fee_bps": params.taker_fee_bps, "params": par,
+                # each traded symbol's trading rules held at the start ([tick, lot, min qty, min notional, max qty]; a symbol
+                # without any sends nothing, no_instrument): liqcore journal --explain replays on the same ones
+                "rules": self.orders.known_rules([s for _, s in self.traded]),
                 # the parameters the user set (the rest took defaults and per-symbol presets): a replay of the
                 # session applies the same presets
                 "explicit": sorted(params.explicit)}

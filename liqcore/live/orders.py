@@ -213,6 +213,12 @@ class OrderManager:
             raise ValueError(f"instruments: no tick size / qty step known for {symbol} (pass instruments=)")
         return inst
 
+    def known_rules(self, symbols) -> dict[str, list]:
+        """symbol -> ``[tick size, qty step, min qty, min notional, max qty (None: none)]`` of each of ``symbols``
+        whose trading rules are held now (the session note: a replay of the session trades on the same grids)."""
+        return {s: [i.tick_size, i.qty_step, i.min_qty, i.min_notional, i.max_qty if i.max_qty < float("inf") else None]
+                for s in symbols if (i := self._instr.get(s)) is not None}
+
     def instrument_key(self, symbol: str) -> int:
         """Identity of the symbol's current instrument (a prepared entry is stale once it changes)."""
         return id(self._instr.get(symbol))

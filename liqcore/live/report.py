@@ -177,7 +177,10 @@ def _report(db, recording, explain: bool = False) -> dict:
     # ---- live fills beside the fill model on the recorded frames
     out["model"] = None
     if recording:
-        res = _model_run(recording, session)
+        from liqcore.live.explain import session_trading
+
+        trading = session_trading(db, session)  # the symbols the session traded, on its rules: as live refused
+        res = _model_run(recording, session, trading=trading)
         out["model"] = _versus_model(recording, session, intents, fills, res)
         if explain:  # every order lined up, the pnl gap decomposed (liqcore.live.explain)
             from liqcore.live.explain import explain_session, live_one_way
@@ -187,7 +190,7 @@ def _report(db, recording, explain: bool = False) -> dict:
                 # a live session: the backtest's orders arrive the inferred one-way outbound latency after
                 # their decision (the median over the session's entries), as the venue saw them
                 ex_res = _model_run(recording, session, order_latency_ns=max(int(round(ow["outbound_ms"] * 1e6)), 1),
-                                    inbound_ns=max(int(round((ow["inbound_ms"] or 0.0) * 1e6)), 0))
+                                    inbound_ns=max(int(round((ow["inbound_ms"] or 0.0) * 1e6)), 0), trading=trading)
                 out["explain"] = explain_session(db, session, ex_res, one_way=ow)
             else:
                 out["explain"] = explain_session(db, session, res)
@@ -319,10 +322,12 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
     return out
 
 
-def _model_run(recording, session: dict, order_latency_ns: int | None = None, inbound_ns: int = 0):
+def _model_run(recording, session: dict, order_latency_ns: int | None = None, inbound_ns: int = 0,
+               trading: tuple = (None, None)):
     """The session's recording through the backtest with the session's parameters and starting equity
     (``order_latency_ns``: this constant way out instead, decision to arrival, and ``inbound_ns`` the way
-    back: a round trip of their sum split at their ratio)."""
+    back: a round trip of their sum split at their ratio; ``trading``: the session's traded symbols and their
+    trading rules, :func:`liqcore.live.explain.session_trading`)."""
     from liqcore.backtest.run import backtest
     from liqcore.config import Params
 
@@ -340,7 +345,7 @@ def _model_run(recording, session: dict, order_latency_ns: int | None = None, in
         par.pop("order_latency_from", None)
     params = Params.from_mapping(par)
     return backtest(recording if isinstance(recording, (list, tuple)) else [str(recording)], params,
-                    equity=float(session.get("equity") or 10_000.0))
+                    equity=float(session.get("equity") or 10_000.0), traded=trading[0], rules=trading[1])
 
 
 def _versus_model(recording, session: dict, intents: dict, fills: list[dict], res=None) -> dict:

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from liqcore.venues.instruments import Instrument
 
-__all__ = ["Universe", "fetch_universe", "load_universe", "REST_URLS", "UniverseError", "keep_with_recording"]
+__all__ = ["Universe", "fetch_universe", "load_universe", "cache_path", "REST_URLS", "UniverseError",
+           "keep_with_recording"]
 
 REST_URLS = {"binance": "https://fapi.binance.com", "bybit": "https://api.bybit.com", "okx": "https://www.okx.com"}
 _TIMEOUT_S = 15.0
@@ -227,6 +228,12 @@ async def fetch_universe(venue: str, *, base_url: str | None = None, quote: str 
         raise UniverseError(f"instrument list: {base} lists no {quote} perpetual that trades")
     return Universe(v, str(quote).upper(), rules, {s: turnover.get(s, math.nan) for s in rules}, time.time_ns(), left,
                     contract=contract)
+
+
+def cache_path(venue: str, quote: str, cache_dir: str | Path | None = None) -> Path:
+    """Where :func:`load_universe` keeps the venue's last list (``universe-<venue>-<quote>.json`` in the cache
+    directory)."""
+    return _cache_path(venue, quote, cache_dir)
 
 
 def _cache_path(venue: str, quote: str, cache_dir: str | Path | None) -> Path:

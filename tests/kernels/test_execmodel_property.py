@@ -91,6 +91,12 @@ params_st = hs.fixed_dictionaries({
     "trail": hs.sampled_from([0.0, 0.001]),
     "daily_trades": hs.sampled_from([0, 1, 3]),
     "hours": hs.sampled_from([(-1, -1), (13, 18), (22, 3)]),
+    # a symbol's trading rules (0: none): the price grid (ticks per unit), the lot and the minimums
+    "grid": hs.sampled_from([0.0, 0.0, 100.0]),
+    "lot": hs.sampled_from([0.0, 0.0, 0.001, 0.1]),
+    "min_qty": hs.sampled_from([0.0, 0.002]),
+    "min_notional": hs.sampled_from([0.0, 0.2]),
+    "max_qty": hs.sampled_from([0.0, 0.0, 0.003]),
 })
 port_st = hs.fixed_dictionaries({
     "daily_loss": hs.sampled_from([0.0, 0.001, 0.01]),
@@ -178,7 +184,8 @@ def test_invariants(seed, p, port):
     assert c["cascades"] == c["signals"] + c["busy"] + c["cooldown"] + c["mixed"] + c["skipped"]
     assert c["signals"] == (c["orders"] + c["hours"] + c["loss_limit"] + c["daily_trades"] + c["max_symbols"]
                             + c["max_positions"] + c["no_reference_price"])
-    assert c["orders"] == c["rejected"] + c["fills"] + c["unfilled"] + c["leverage"] + working_end
+    assert c["orders"] == (c["rejected"] + c["fills"] + c["unfilled"] + c["leverage"] + c["below_minimum"]
+                           + working_end)
     exits = ("take_profit", "stop_loss", "timeout", "trail", "stop_price", "max_hold", "signal_exit", "replaced")
     assert c["fills"] == sum(c[k] for k in exits) + open_end
     assert len(ledger) == sum(c[k] for k in exits)
@@ -192,6 +199,15 @@ def test_invariants(seed, p, port):
         assert math.isclose(r["ret"], r["side"] * (r["exit_price"] - r["entry_price"]) / r["entry_price"]
                             - r["fees"] - r["funding"], rel_tol=1e-12, abs_tol=1e-15)
         assert r["entry_ns"] <= r["exit_ns"] and r["signal_ns"] <= r["entry_ns"]
+        if p["lot"] > 0:  # the quantity on the lot, at or above the minimums
+            lots = r["notional"] / r["entry_price"] / p["lot"]
+            assert abs(lots - round(lots)) < 1e-6 and round(lots) >= 1
+            assert r["notional"] / r["entry_price"] >= p["min_qty"] - 1e-9 and r["notional"] >= p["min_notional"] - 1e-9
+            assert p["max_qty"] == 0 or r["notional"] / r["entry_price"] <= p["max_qty"] + 1e-9
+        if p["grid"] > 0 and r["entry_kind"] == 0:  # a maker entry and the levels on the tick
+            for f in ("entry_price", "tp_price", "sl_price"):
+                if math.isfinite(r[f]):
+                    assert abs(r[f] * p["grid"] - round(r[f] * p["grid"])) < 1e-6, f
     assert pt[0]["equity"] == eq
     # no more positions at once than the caps allow (without replace, nothing is ever over a cap)
     if not port["replace"]:

@@ -1,6 +1,7 @@
 """`journal --explain` of a Binance session over several symbols, a long-tail one among them (no known trading
 rules): every decided cascade lined up, whatever its symbol; a symbol the session refused to trade says why
-(``no order (no_instrument)``) instead of a bare "no order".  The session runs against the fake Binance stream
+(``no order (no_instrument)``) instead of a bare "no order", and the backtest it is compared with refuses it too
+and trades the others on the session's own rules (their ticks).  The session runs against the fake Binance stream
 on 127.0.0.1 (`liqcore run --record`), every wait bounded."""
 from __future__ import annotations
 
@@ -65,3 +66,13 @@ def test_explain_lines_up_every_symbol_and_says_why_one_was_not_traded(tmp_path)
     assert by["SOLUSDT"]["live_status"] == "filled" and by["XRPUSDT"]["live_status"] == "filled"
     for sym in ("Z001USDT", "Z002USDT"):
         assert (by[sym]["live_status"], by[sym]["live_reason"]) == ("no order", "no_instrument")
+        # the backtest applies the same refusals: no rules, no order there either (the prints went through them)
+        assert by[sym]["backtest_status"] == "no order" and by[sym]["category"] == "not_traded" and by[sym]["gap"] == 0
+    # and the same rules: the backtest's entries of the traded symbols on their ticks (SOL 0.01, XRP 0.0001), as
+    # the live ones
+    from decimal import Decimal
+
+    for sym, tick in (("SOLUSDT", "0.01"), ("XRPUSDT", "0.0001")):
+        assert by[sym]["backtest_price"] is not None
+        assert Decimal(repr(by[sym]["backtest_price"])) % Decimal(tick) == 0, (sym, by[sym]["backtest_price"])
+        assert Decimal(repr(by[sym]["live_price"])) % Decimal(tick) == 0
