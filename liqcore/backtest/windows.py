@@ -11,6 +11,9 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
    of the row groups their ``ts_recv_ns`` statistics select; the bulk row groups' min/max statistics
    prove that the detector's plausibility and stray-time rules judge every event as in the full
    replay (:func:`_exact_detection`), else :class:`NotStreamable` and the caller replays every event.
+   That each file is laid out in sections is proven from its verified bytes (its row groups' ``kind``
+   statistics, or a group's ``kind`` column where they span other codes), not taken from the format
+   file, which no checked mark covers (:func:`liqcore.backtest.row_groups._group_kinds`).
 2. execution: for every confirmed record decided at ``t``, the window ``[t - before, t + after)`` of
    :meth:`~liqcore.strategies.base.Strategy.window_ns` (the reference trade's age; the entry
    timeout, hold timeout and order latencies); overlapping windows are merged, and a window is read

@@ -408,3 +408,66 @@ def test_the_price_grid_is_read_from_the_first_prints_as_the_full_replay_reads_i
     assert dflt.read["path"] == "windows" and len(full.trades()) > 0
     monkeypatch.setattr(E, "GRID_PRINTS", 1 << 30)  # every print: another grid, other trades
     assert backtest([_DS[key]], p, equity=10_000.0, read="all").trades() != full.trades()
+
+
+def _unsection(path, rows: int, only=None) -> list:
+    """Rewrite the checked partition files of the dataset at ``path`` as a writer without sections lays
+    them out (every kind in one event-time order, row groups of ``rows`` mixing liquidations, marks,
+    funding, trades and quotes), each marked checked anew (its rows are the checked ones: a genuine
+    checked file of a dataset written before sections), while the dataset's format file still says
+    ``"sections": true`` (as a hand-edited or stale one would).  ``only``: how many files (default all)."""
+    import json
+    import os
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from liqcore.io.checked import MARKS_FILE, mark_of
+    from liqcore.io.dataset import FORMAT_FILE, parquet_files
+
+    root = __import__("pathlib").Path(path)
+    assert json.loads((root / FORMAT_FILE).read_text())["sections"] is True
+    files = sorted(f for d in root.rglob("date=*") for f in parquet_files(str(d)))[:only]
+    marks = json.loads((root / MARKS_FILE).read_text())
+    for f in files:
+        t = pq.read_table(f)
+        t = t.take(pc.sort_indices(t, sort_keys=[("ts_event_ns", "ascending"), ("ts_recv_ns", "ascending")]))
+        t = t.replace_schema_metadata(pq.read_schema(f).metadata)  # its footer still says "checked"
+        pq.write_table(t, f, row_group_size=rows)
+        kinds = [set(pc.unique(g.column("kind")).to_pylist()) for g in
+                 (pq.ParquetFile(f).read_row_group(i, columns=["kind"]) for i in range(pq.ParquetFile(f).num_row_groups))]
+        assert any(2 in k and len(k - {2, 7}) for k in kinds)  # a group mixing trades with other kinds
+        marks["files"][os.path.relpath(f, root)] = mark_of(f)
+    (root / MARKS_FILE).write_text(json.dumps(marks))
+    _ = pa
+    return files
+
+
+@pytest.mark.parametrize("fill", ["through", "queue"])
+@pytest.mark.parametrize("only", [None, 1])
+def test_a_format_file_claiming_sections_is_proven_per_file(tmp_path_factory, capsys, fill, only):
+    """The window read trusts a file's layout in sections only as far as its verified bytes prove it:
+    a dataset whose format file says ``"sections": true`` while its checked files (all, or one of them)
+    were written without sections (row groups mixing marks and liquidations with trades and quotes,
+    which the detection read would pass over as bulk groups) replays every event, and the CLI says why
+    in one line; the trades and records are the full replay's."""
+    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.cli import main
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+    path = _write(m.events, m.registry, tmp_path_factory.mktemp("unsectioned") / "ds", 2_000)
+    obj, p = resolve_strategy(None, Params.from_mapping({"fill": fill}))
+    honest = backtest_windows(path, p, obj, equity=10_000.0)  # written in sections: the window read
+    _unsection(path, 2_000, only)
+    with pytest.raises(NotStreamable, match="not written in sections"):
+        backtest_windows(path, p, obj, equity=10_000.0)
+    full, dflt = _equal(path, p)
+    assert getattr(dflt, "read", None) is None and dflt.trades() == honest.trades()
+    _same_records(dflt.records, honest.records)
+    capsys.readouterr()
+    assert main(["backtest", path, "--equity", "10000", "--fill", fill]) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "replaying every event" in ln]
+    assert len(err) == 1 and "not written in sections" in err[0]
