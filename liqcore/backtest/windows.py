@@ -101,6 +101,7 @@ class _Reader:
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore.execution.events import prepare_events
         from liqcore.io.dataset import load_dataset
+        from liqcore.types import take_records
         from liqcore.venues.common import fill_recv
 
         a = start_ns if self.start_ns is None else max(start_ns, self.start_ns)
@@ -114,13 +115,16 @@ class _Reader:
         if len(self.reg) > 1:
             raise NotStreamable("the selection holds more than one (venue, symbol) pair")
         ev = fill_recv(res.events, self.fl)
-        lo = a if self.start_ns is None else self.start_ns
-        m = (ev["ts_recv"] >= lo) if self.start_ns is not None else np.ones(len(ev), bool)
-        if self.end_ns is not None:
-            m &= ev["ts_recv"] < self.end_ns
-        if recv is not None:
-            m &= (ev["ts_recv"] >= recv[0]) & (ev["ts_recv"] < recv[1])
-        return prepare_events(ev[m])
+        tr = ev["ts_recv"]
+        m = None
+        for x, y in ((self.start_ns, self.end_ns), recv or (None, None)):
+            if x is not None:
+                m = (tr >= x) if m is None else m & (tr >= x)
+            if y is not None:
+                m = (tr < y) if m is None else m & (tr < y)
+        if m is not None and not m.all():  # (a read by receive time keeps every row but the few filled in)
+            ev = take_records(ev, np.flatnonzero(m))
+        return prepare_events(ev)
 
 
 def _dtype():
@@ -147,7 +151,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.execution.replay import at_end
     from liqcore.io.dataset import BULK_KINDS, rows_total
     from liqcore.strategies.cascade_mm import records_to_signals
-    from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry
+    from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry, take_records
 
     why = window_reason(params, strategy)
     if why:
@@ -227,7 +231,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 _book_before(cell, rd, raw[:k_a], lo, hi, floor, a_pre)
                 raw = raw[k_a:]
             cur_end = b
-            rare_pos = np.flatnonzero((raw["kind"] != int(Kind.TRADE)) & (raw["kind"] != int(Kind.QUOTE)))
+            kd = raw["kind"]
+            is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
+            rare_pos = np.flatnonzero(~(is_tr | is_q))
             w, d = clean_prints(raw)
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
@@ -240,14 +246,15 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
             ch = _Chunk(w, o, so, book=book)
             cell.feed(ch, r, ch.sim_index(r["event_index"]))
-            tr = w[w["kind"] == int(Kind.TRADE)]
+            # (the prints: a bad one was neutralised by clean_prints; a gather of whole rows, not field by field)
+            tr = take_records(w, np.flatnonzero((w["kind"] == int(Kind.TRADE)) if d else is_tr))
             if len(tr):
                 min_trade = cheapest_trade(tr, min_trade)
                 kinds.add(int(Kind.TRADE))
             delays.add(tr)
             n_events += len(tr)
             if book:
-                n_q = int(np.count_nonzero(w["kind"] == int(Kind.QUOTE)))
+                n_q = int(np.count_nonzero(is_q))  # (clean_prints leaves quotes as they are)
                 n_events += n_q
                 if n_q:
                     kinds.add(int(Kind.QUOTE))
