@@ -211,13 +211,18 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     # strategy refuses (loss limit, cooldown, busy) or an order that fills and exits soon costs one
     # step, not the whole plan (the trades are the same: between steps the simulator is flat)
     step = max(min(gap, after), 1_000_000_000)
+    # a window's first step ends once its order has arrived (the order latency there and back, and a
+    # second): from there a resting order away from the prints lets the quiet row groups be passed over
+    # (:func:`_quiet_until`) instead of decoding a whole step of trades (and quotes) after each signal
+    lat = max(int(getattr(params, "order_latency_ns", 0) or 0), 0)
+    first = min(step, 2 * lat + 1_000_000_000)
     while i < len(rec):
         a = int(starts[i])
-        b = min(int(ends[i]), int(t_rec[i]) + step)
+        b = min(int(ends[i]), int(t_rec[i]) + first)
         j = i + 1
         while True:
             while j < len(rec) and starts[j] < b + gap:  # windows closer than a row group: one read
-                b = max(b, min(int(ends[j]), int(t_rec[j]) + step))
+                b = max(b, min(int(ends[j]), int(t_rec[j]) + first))
                 j += 1
             floor = t_first if cur_end is None else cur_end  # every row received before it was replayed
             if cur_end is not None and a < cur_end:

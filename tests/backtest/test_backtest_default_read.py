@@ -471,3 +471,32 @@ def test_a_format_file_claiming_sections_is_proven_per_file(tmp_path_factory, ca
     assert main(["backtest", path, "--equity", "10000", "--fill", fill]) == 0
     err = [ln for ln in capsys.readouterr().err.splitlines() if "replaying every event" in ln]
     assert len(err) == 1 and "not written in sections" in err[0]
+
+
+@pytest.mark.parametrize("fill", ["through", "queue"])
+def test_a_windows_first_step_ends_once_its_order_has_arrived(tmp_path_factory, monkeypatch, fill):
+    """A window's first step reads up to its order's arrival (the order latency there and back, and a
+    second), not a whole step: from there the row groups quiet for the resting order are passed over by
+    their statistics.  Every signal's first read ends within that bound of it; the same ledger, counts
+    and records as the full replay."""
+    import liqcore.backtest.windows as W
+
+    path = _late_dataset(tmp_path_factory, 11, 3.0, 0.0, 2_000, book=True)
+    p = Params.from_mapping({"fill": fill, "entry-timeout": "30m", "offset": "0.3%", "order-latency": "50ms"})
+    ends = []
+    real = W._Reader.read
+
+    def spy(self, a, b, kinds=None, recv=None):
+        if recv is not None and kinds is not None and int(Kind.TRADE) in kinds and int(Kind.LIQUIDATION) in kinds:
+            ends.append(int(recv[1]))
+        return real(self, a, b, kinds=kinds, recv=recv)
+
+    monkeypatch.setattr(W._Reader, "read", spy)
+    full, dflt = _equal(path, p)
+    assert dflt.read["path"] == "windows" and len(full.records) > 0
+    t = np.sort(dflt.records["confirm_recv_ns"].astype(np.int64))
+    bound = 2 * 50_000_000 + 1_000_000_000
+    # the first signal's window: its first read ends at the bound past it (before: a whole step, minutes)
+    assert min(e for e in ends if e > t[0]) == t[0] + bound, (t[0], ends[:5])
+    # and most signals start a window of their own read that way (the others lie in a step already read)
+    assert sum(int(s) + bound in set(ends) for s in t) >= len(t) // 2, (t, ends)
