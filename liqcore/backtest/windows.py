@@ -272,7 +272,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             # a position or order still live: read on, past the row groups in which every print is a
             # quiet one for it (:func:`_quiet_until`)
             to = b if carry else _quiet_until(cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi),
-                                              fund_recv)
+                                              fund_recv, rd, (lo, hi))
             if to > b:
                 n_skipped += clock.skipped
                 a, b = to, min(to + step, hi)
@@ -502,7 +502,7 @@ def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
     return out[0], out[1]
 
 
-def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
+def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd=None, span=()) -> int:
     """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
     print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
     statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
@@ -512,7 +512,8 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
     Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
     trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
     set as the symbol's last price (two row groups' columns at most), as the full replay leaves it.
-    Returns the receive time to read on from (``b``: nothing to skip)."""
+    Returns the receive time to read on from (``b``: nothing to skip).  ``rd``, ``span`` (``lo``,
+    ``hi``): the last print and quotes are read through the window reader (:func:`_last_in_tail`)."""
     from liqcore._jit.sim import OPEN, RESTING
     from liqcore.signals import ENTRY_LIMIT
 
@@ -554,7 +555,10 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
     to = min(end, int(g["tr_min"][loud].min())) if loud.any() else end
     if to <= b or not np.any(near & (g["tr_min"] < to)):
         return b
-    last = clock.last_print(np.flatnonzero(near & (g["tr_min"] < to)), b, to)
+    ids = np.flatnonzero(near & (g["tr_min"] < to))
+    last = _last_in_tail(rd, clock, ids, b, to, *span) if rd is not None else None
+    if last is None:
+        last = clock.last_print(ids, b, to)
     if last is None or (clock.book and clock.quotes is None):
         return b  # an exact tie between the last prints (or the last quotes not in the tail groups): read them
     if last:
@@ -564,6 +568,41 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
             col = "bid" if side == _BID else "ask"
             s[col], s[col + "_qty"] = price, qty
     return to
+
+
+def _last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int):
+    """:meth:`_ClockRows.last_print` of row groups ``ids`` over ``[b, to)`` read as the window reads
+    its rows: the rows received from the latest of the groups' first receive times ``m`` on (only the
+    latest groups hold them: every other group's last receive time is before ``m``), as events in the
+    full replay's order, so the last print and the last best bid and ask are the last ones there (no
+    tie to judge), and the groups decoded stay in the reader's cache for the step read next, which
+    starts in them.  Sets :attr:`_ClockRows.skipped` and (with the book) :attr:`_ClockRows.quotes`;
+    None when a print (or a side of the book) has no row received there: the caller reads the groups."""
+    from liqcore.types import Kind
+
+    g = clock.g
+    m = int(g["tr_min"][ids].max())
+    if not b <= m < to:
+        return None
+    kinds = (int(Kind.TRADE), int(Kind.QUOTE)) if clock.book else (int(Kind.TRADE),)
+    ev = rd.read(lo, hi, kinds=kinds, recv=(m, to))
+    k, px = ev["kind"], ev["price"]
+    pr = np.flatnonzero((k == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
+    if not len(pr):
+        return None
+    quotes = {}
+    if clock.book:
+        q = k == int(Kind.QUOTE)
+        for side, sel in ((_BID, q & (ev["side"] == _BID)), (_ASK, q & (ev["side"] != _BID))):
+            at = np.flatnonzero(sel)
+            if not len(at):
+                return None
+            quotes[side] = (float(px[at[-1]]), float(ev["qty"][at[-1]]))
+    inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
+    clock.skipped = int(sum(g["where"][i][2] for i in inside))
+    clock.quotes = quotes if clock.book else None
+    e = ev[pr[-1]]
+    return int(e["ts_recv"]), float(e["price"])
 
 
 def _put_quotes(st, q: np.ndarray, have: set) -> set:

@@ -500,3 +500,36 @@ def test_a_windows_first_step_ends_once_its_order_has_arrived(tmp_path_factory, 
     assert min(e for e in ends if e > t[0]) == t[0] + bound, (t[0], ends[:5])
     # and most signals start a window of their own read that way (the others lie in a step already read)
     assert sum(int(s) + bound in set(ends) for s in t) >= len(t) // 2, (t, ends)
+
+
+@pytest.mark.parametrize("params", [{"fill": "queue"}, {"fill": "queue", "offset": "0.3%", "entry-timeout": "30m"},
+                                    {"fill": "through", "take-profit": "1%", "hold-timeout": "4h"}])
+def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_columns(tmp_path_factory, monkeypatch,
+                                                                                   params):
+    """A quiet span passed over sets the symbol's last print (and under the queue rule the book in
+    force) from its latest row groups: read as the window reads rows (events in the full replay's
+    order, the groups kept in the reader's cache for the next step, :func:`_last_in_tail`) they are
+    the ones the groups' columns give (:meth:`_ClockRows.last_print`), wherever both answer; the
+    same ledger as the full replay."""
+    import liqcore.backtest.windows as W
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
+    real = W._last_in_tail
+    seen = []
+
+    def check(rd, clock, ids, b, to, lo, hi):
+        got = real(rd, clock, ids, b, to, lo, hi)
+        if got is not None:
+            quotes, skipped = clock.quotes, clock.skipped
+            ref = clock.last_print(ids, b, to)
+            if ref is not None and (not clock.book or clock.quotes is not None):
+                assert ref == got and clock.skipped == skipped
+                if clock.book:
+                    assert clock.quotes == quotes
+                seen.append(1)
+            clock.quotes, clock.skipped = quotes, skipped
+        return got
+
+    monkeypatch.setattr(W, "_last_in_tail", check)
+    full, dflt = _equal(path, Params.from_mapping(params))
+    assert dflt.read["path"] == "windows" and seen, "no quiet span was compared"
