@@ -533,3 +533,29 @@ def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_column
     monkeypatch.setattr(W, "_last_in_tail", check)
     full, dflt = _equal(path, Params.from_mapping(params))
     assert dflt.read["path"] == "windows" and seen, "no quiet span was compared"
+
+
+@pytest.mark.parametrize("fill", ["through", "queue"])
+def test_a_format_2_book_proves_its_sections_by_its_kind_columns(tmp_path_factory, monkeypatch, fill):
+    """A dataset written in format 2 (a quote as two rows, trades and quotes in one section: its bulk
+    row groups' kind range [2, 7] spans the codes of marks and funding, which the statistics cannot
+    rule out): each such group's ``kind`` column, decoded once its bytes are verified, proves it holds
+    trades and quotes only, so the window read still runs, with the full replay's trades and records."""
+    import liqcore.dataset as DS
+    from liqcore.backtest.synthetic import synthetic_market
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+    monkeypatch.setattr(DS, "_WRITE_FORMAT", 2)
+    path = _write(m.events, m.registry, tmp_path_factory.mktemp("format2") / "ds", 2_000)
+    monkeypatch.undo()
+    import pyarrow.parquet as pq
+
+    from liqcore.io.dataset import parquet_files
+
+    f = sorted(x for d in __import__("pathlib").Path(path).rglob("date=*") for x in parquet_files(str(d)))[0]
+    md = pq.read_metadata(f)
+    k = [md.schema.column(j).path for j in range(md.num_columns)].index("kind")
+    assert any((md.row_group(i).column(k).statistics.min, md.row_group(i).column(k).statistics.max) == (2, 7)
+               for i in range(md.num_row_groups))
+    full, dflt = _equal(path, Params.from_mapping({"fill": fill}))
+    assert dflt.read["path"] == "windows" and len(full.trades()) > 0
