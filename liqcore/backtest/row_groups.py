@@ -31,15 +31,17 @@ def _last_row(te: np.ndarray, tr: np.ndarray, *vals):
 
 
 def _bulk_groups(path, sel) -> dict:
-    """Min/max statistics of the selection's bulk row groups (trades and quotes: the groups whose
-    ``kind`` minimum is a bulk kind, datasets written with sections), from the Parquet footers of
-    files with a verified checked mark (:mod:`liqcore.io.checked`: the footer is the one marked, and
-    each row group is verified before it is decoded, :meth:`_ClockRows.open`): the statistics are
-    those of the rows that were checked, and a load keeps every row of such a file."""
+    """Min/max statistics of the selection's bulk row groups (trades and quotes), from the Parquet
+    footers of files with a verified checked mark (:mod:`liqcore.io.checked`: the footer is the one
+    marked, and each row group is verified before it is decoded, :meth:`_ClockRows.open`): the
+    statistics are those of the rows that were checked, and a load keeps every row of such a file.
+    Each file's layout in sections (every group holds bulk kinds only or none: the detection read
+    passes over the bulk groups) is proven from its verified bytes (:func:`_group_kinds`), not taken
+    from the dataset's format file."""
     import pyarrow.parquet as pq
 
     from liqcore.io import storage
-    from liqcore.io.checked import footer, read_marks, verify_groups
+    from liqcore.io.checked import _stat_key, footer, read_marks, verify_groups
     from liqcore.io.dataset import BULK_KINDS, parquet_files, read_format
 
     if storage.is_url(path):
@@ -63,6 +65,8 @@ def _bulk_groups(path, sel) -> dict:
                 if md.num_rows:
                     raise NotStreamable(f"{f} has no verified checked mark (its rows are judged on reading)")
                 continue
+            if _stat_key(f) != ft.key:  # the statistics read are the verified footer's
+                raise NotStreamable(f"{f} changed while it was read")
             names = [md.schema.column(j).path for j in range(md.num_columns)]
             for rid in range(md.num_row_groups):
                 rg = md.row_group(rid)
@@ -76,11 +80,9 @@ def _bulk_groups(path, sel) -> dict:
                     if rg.num_rows:
                         raise NotStreamable("a row group without min/max statistics")
                     continue
-                kmin, kmax = int(st["kind"][0]), int(st["kind"][1])
-                if kmin not in BULK_KINDS:
+                kinds = _group_kinds(f, ft, mark, rid, int(st["kind"][0]), int(st["kind"][1]))
+                if not kinds <= set(BULK_KINDS):
                     continue  # a group of the rare section: its rows are read whole
-                if kmax != kmin and kmax not in BULK_KINDS:
-                    raise NotStreamable("a row group mixes trades with other kinds")
                 if st["ts_recv_ns"][0] < 946_684_800_000_000_000:  # rows without a receive time
                     raise NotStreamable("bulk rows without a recorded receive time")
                 cols["te_min"].append(st["ts_event_ns"][0])
@@ -98,8 +100,8 @@ def _bulk_groups(path, sel) -> dict:
                 cols["p_min"].append(p_lo)
                 cols["p_max"].append(p_hi)
                 cols["q_max"].append(q_hi)
-                cols["has_trades"].append(kmin == 2)
-                cols["has_quotes"].append(kmax == 7)  # min and max are values of the group's rows
+                cols["has_trades"].append(2 in kinds)
+                cols["has_quotes"].append(7 in kinds)
                 where.append((f, rid, rg.num_rows, ft, mark))
     out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
     out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
@@ -107,6 +109,33 @@ def _bulk_groups(path, sel) -> dict:
     out["has_quotes"] = np.asarray(cols["has_quotes"], dtype=bool)
     out["where"] = where
     return out
+
+
+def _group_kinds(path, ft, mark, rid: int, kmin: int, kmax: int) -> set:
+    """The kind codes row group ``rid`` of the verified file at ``path`` may hold, as far as its bytes
+    prove them, to place it in the file's rare section or its bulk one (trades, quotes): the statistics
+    alone when the range ``[kmin, kmax]`` holds only bulk codes or none (a format-3 group of trades is
+    [2, 2], of quotes [7, 7], of liquidations [1, 1]); else its ``kind`` column, decoded after its
+    bytes are verified against the file's checked mark (a rare group of liquidations and marks, [1, 3];
+    a format-2 group of trades and quotes, [2, 7]: a few such groups).  The dataset's format file
+    saying ``"sections": true`` is not what is trusted: a file written without sections (a group
+    mixing trades with other kinds) raises :class:`NotStreamable` (the caller replays every event)."""
+    from liqcore.io.checked import verify_groups
+    from liqcore.io.dataset import BULK_KINDS
+
+    span = set(range(kmin, kmax + 1))
+    if span <= set(BULK_KINDS) or not span & set(BULK_KINDS):
+        return {kmin, kmax}
+    import pyarrow.parquet as pq
+
+    if not verify_groups(path, ft, mark, [rid]):
+        raise NotStreamable(f"{path}: a row group is not the bytes its checked mark was taken of")
+    col = pq.ParquetFile(path).read_row_group(rid, columns=["kind"]).column("kind")
+    kinds = {int(k) for k in np.unique(col.to_numpy(zero_copy_only=False))}
+    if kinds & set(BULK_KINDS) and not kinds <= set(BULK_KINDS):
+        raise NotStreamable(f"{path} is not written in sections (row group {rid} mixes trades or quotes with "
+                            "other kinds), whatever the dataset's format file says")
+    return kinds
 
 
 class _ClockRows:
@@ -201,7 +230,6 @@ class _ClockRows:
         late (its ``ts_recv_ns`` maximum, a group with trades).  With :attr:`book`, :attr:`quotes` the
         same for the last best bid and best ask rows (None: unknown).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
         only the latest groups are, for the last print)."""
-        from liqcore.io.dataset import expand_table
         from liqcore.types import Kind
 
         g = self.g
@@ -216,11 +244,18 @@ class _ClockRows:
             asks = self.book and "ask_price" in f.schema_arrow.names  # format 3: one row per update
             t = f.read_row_group(rid, columns=cols + (["ask_price", "ask_qty"] if asks else []))
             self.rows_read += n
-            if asks:  # each quote row as the bid and ask rows a load gives
-                t = expand_table(t)
             te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
             keep = self._kept(te, tr) & (tr >= b) & (tr < to)
-            parts.append({c: t.column(c).to_numpy()[keep] for c in cols})
+            c = {name: t.column(name).to_numpy(zero_copy_only=False)[keep] for name in t.column_names}
+            if asks:  # a quote row carrying its ask: its ask as the second row a load gives (the order of
+                # rows is not needed: the last row is found by its times, ties judged by their values)
+                ap, aq = c.pop("ask_price"), c.pop("ask_qty")
+                two = ~np.isnan(ap)
+                ask = {k: v[two] for k, v in c.items()}
+                ask["side"] = np.full(len(ask["side"]), 4, ask["side"].dtype)  # Side.SELL
+                ask["price"], ask["qty"] = ap[two], aq[two]
+                c = {k: np.concatenate([c[k], ask[k]]) for k in cols}
+            parts.append(c)
         r = {c: np.concatenate([x[c] for x in parts]) for c in cols}
         rest = [int(i) for i in ids if int(i) not in tail]
 

@@ -11,6 +11,9 @@ the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passe
    of the row groups their ``ts_recv_ns`` statistics select; the bulk row groups' min/max statistics
    prove that the detector's plausibility and stray-time rules judge every event as in the full
    replay (:func:`_exact_detection`), else :class:`NotStreamable` and the caller replays every event.
+   That each file is laid out in sections is proven from its verified bytes (its row groups' ``kind``
+   statistics, or a group's ``kind`` column where they span other codes), not taken from the format
+   file, which no checked mark covers (:func:`liqcore.backtest.row_groups._group_kinds`).
 2. execution: for every confirmed record decided at ``t``, the window ``[t - before, t + after)`` of
    :meth:`~liqcore.strategies.base.Strategy.window_ns` (the reference trade's age; the entry
    timeout, hold timeout and order latencies); overlapping windows are merged, and a window is read
@@ -98,6 +101,7 @@ class _Reader:
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore.execution.events import prepare_events
         from liqcore.io.dataset import load_dataset
+        from liqcore.types import take_records
         from liqcore.venues.common import fill_recv
 
         a = start_ns if self.start_ns is None else max(start_ns, self.start_ns)
@@ -111,13 +115,16 @@ class _Reader:
         if len(self.reg) > 1:
             raise NotStreamable("the selection holds more than one (venue, symbol) pair")
         ev = fill_recv(res.events, self.fl)
-        lo = a if self.start_ns is None else self.start_ns
-        m = (ev["ts_recv"] >= lo) if self.start_ns is not None else np.ones(len(ev), bool)
-        if self.end_ns is not None:
-            m &= ev["ts_recv"] < self.end_ns
-        if recv is not None:
-            m &= (ev["ts_recv"] >= recv[0]) & (ev["ts_recv"] < recv[1])
-        return prepare_events(ev[m])
+        tr = ev["ts_recv"]
+        m = None
+        for x, y in ((self.start_ns, self.end_ns), recv or (None, None)):
+            if x is not None:
+                m = (tr >= x) if m is None else m & (tr >= x)
+            if y is not None:
+                m = (tr < y) if m is None else m & (tr < y)
+        if m is not None and not m.all():  # (a read by receive time keeps every row but the few filled in)
+            ev = take_records(ev, np.flatnonzero(m))
+        return prepare_events(ev)
 
 
 def _dtype():
@@ -144,7 +151,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.execution.replay import at_end
     from liqcore.io.dataset import BULK_KINDS, rows_total
     from liqcore.strategies.cascade_mm import records_to_signals
-    from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry
+    from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry, take_records
 
     why = window_reason(params, strategy)
     if why:
@@ -204,13 +211,18 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     # strategy refuses (loss limit, cooldown, busy) or an order that fills and exits soon costs one
     # step, not the whole plan (the trades are the same: between steps the simulator is flat)
     step = max(min(gap, after), 1_000_000_000)
+    # a window's first step ends once its order has arrived (the order latency there and back, and a
+    # second): from there a resting order away from the prints lets the quiet row groups be passed over
+    # (:func:`_quiet_until`) instead of decoding a whole step of trades (and quotes) after each signal
+    lat = max(int(getattr(params, "order_latency_ns", 0) or 0), 0)
+    first = min(step, 2 * lat + 1_000_000_000)
     while i < len(rec):
         a = int(starts[i])
-        b = min(int(ends[i]), int(t_rec[i]) + step)
+        b = min(int(ends[i]), int(t_rec[i]) + first)
         j = i + 1
         while True:
             while j < len(rec) and starts[j] < b + gap:  # windows closer than a row group: one read
-                b = max(b, min(int(ends[j]), int(t_rec[j]) + step))
+                b = max(b, min(int(ends[j]), int(t_rec[j]) + first))
                 j += 1
             floor = t_first if cur_end is None else cur_end  # every row received before it was replayed
             if cur_end is not None and a < cur_end:
@@ -224,7 +236,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 _book_before(cell, rd, raw[:k_a], lo, hi, floor, a_pre)
                 raw = raw[k_a:]
             cur_end = b
-            rare_pos = np.flatnonzero((raw["kind"] != int(Kind.TRADE)) & (raw["kind"] != int(Kind.QUOTE)))
+            kd = raw["kind"]
+            is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
+            rare_pos = np.flatnonzero(~(is_tr | is_q))
             w, d = clean_prints(raw)
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
@@ -237,14 +251,15 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
             ch = _Chunk(w, o, so, book=book)
             cell.feed(ch, r, ch.sim_index(r["event_index"]))
-            tr = w[w["kind"] == int(Kind.TRADE)]
+            # (the prints: a bad one was neutralised by clean_prints; a gather of whole rows, not field by field)
+            tr = take_records(w, np.flatnonzero((w["kind"] == int(Kind.TRADE)) if d else is_tr))
             if len(tr):
                 min_trade = cheapest_trade(tr, min_trade)
                 kinds.add(int(Kind.TRADE))
             delays.add(tr)
             n_events += len(tr)
             if book:
-                n_q = int(np.count_nonzero(w["kind"] == int(Kind.QUOTE)))
+                n_q = int(np.count_nonzero(is_q))  # (clean_prints leaves quotes as they are)
                 n_events += n_q
                 if n_q:
                     kinds.add(int(Kind.QUOTE))
@@ -257,7 +272,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             # a position or order still live: read on, past the row groups in which every print is a
             # quiet one for it (:func:`_quiet_until`)
             to = b if carry else _quiet_until(cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi),
-                                              fund_recv)
+                                              fund_recv, rd, (lo, hi))
             if to > b:
                 n_skipped += clock.skipped
                 a, b = to, min(to + step, hi)
@@ -487,7 +502,7 @@ def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
     return out[0], out[1]
 
 
-def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
+def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd=None, span=()) -> int:
     """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
     print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
     statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
@@ -497,7 +512,8 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
     Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
     trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
     set as the symbol's last price (two row groups' columns at most), as the full replay leaves it.
-    Returns the receive time to read on from (``b``: nothing to skip)."""
+    Returns the receive time to read on from (``b``: nothing to skip).  ``rd``, ``span`` (``lo``,
+    ``hi``): the last print and quotes are read through the window reader (:func:`_last_in_tail`)."""
     from liqcore._jit.sim import OPEN, RESTING
     from liqcore.signals import ENTRY_LIMIT
 
@@ -539,7 +555,10 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
     to = min(end, int(g["tr_min"][loud].min())) if loud.any() else end
     if to <= b or not np.any(near & (g["tr_min"] < to)):
         return b
-    last = clock.last_print(np.flatnonzero(near & (g["tr_min"] < to)), b, to)
+    ids = np.flatnonzero(near & (g["tr_min"] < to))
+    last = _last_in_tail(rd, clock, ids, b, to, *span) if rd is not None else None
+    if last is None:
+        last = clock.last_print(ids, b, to)
     if last is None or (clock.book and clock.quotes is None):
         return b  # an exact tie between the last prints (or the last quotes not in the tail groups): read them
     if last:
@@ -549,6 +568,41 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray) -> int:
             col = "bid" if side == _BID else "ask"
             s[col], s[col + "_qty"] = price, qty
     return to
+
+
+def _last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int):
+    """:meth:`_ClockRows.last_print` of row groups ``ids`` over ``[b, to)`` read as the window reads
+    its rows: the rows received from the latest of the groups' first receive times ``m`` on (only the
+    latest groups hold them: every other group's last receive time is before ``m``), as events in the
+    full replay's order, so the last print and the last best bid and ask are the last ones there (no
+    tie to judge), and the groups decoded stay in the reader's cache for the step read next, which
+    starts in them.  Sets :attr:`_ClockRows.skipped` and (with the book) :attr:`_ClockRows.quotes`;
+    None when a print (or a side of the book) has no row received there: the caller reads the groups."""
+    from liqcore.types import Kind
+
+    g = clock.g
+    m = int(g["tr_min"][ids].max())
+    if not b <= m < to:
+        return None
+    kinds = (int(Kind.TRADE), int(Kind.QUOTE)) if clock.book else (int(Kind.TRADE),)
+    ev = rd.read(lo, hi, kinds=kinds, recv=(m, to))
+    k, px = ev["kind"], ev["price"]
+    pr = np.flatnonzero((k == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
+    if not len(pr):
+        return None
+    quotes = {}
+    if clock.book:
+        q = k == int(Kind.QUOTE)
+        for side, sel in ((_BID, q & (ev["side"] == _BID)), (_ASK, q & (ev["side"] != _BID))):
+            at = np.flatnonzero(sel)
+            if not len(at):
+                return None
+            quotes[side] = (float(px[at[-1]]), float(ev["qty"][at[-1]]))
+    inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
+    clock.skipped = int(sum(g["where"][i][2] for i in inside))
+    clock.quotes = quotes if clock.book else None
+    e = ev[pr[-1]]
+    return int(e["ts_recv"]), float(e["price"])
 
 
 def _put_quotes(st, q: np.ndarray, have: set) -> set:

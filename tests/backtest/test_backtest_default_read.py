@@ -408,3 +408,154 @@ def test_the_price_grid_is_read_from_the_first_prints_as_the_full_replay_reads_i
     assert dflt.read["path"] == "windows" and len(full.trades()) > 0
     monkeypatch.setattr(E, "GRID_PRINTS", 1 << 30)  # every print: another grid, other trades
     assert backtest([_DS[key]], p, equity=10_000.0, read="all").trades() != full.trades()
+
+
+def _unsection(path, rows: int, only=None) -> list:
+    """Rewrite the checked partition files of the dataset at ``path`` as a writer without sections lays
+    them out (every kind in one event-time order, row groups of ``rows`` mixing liquidations, marks,
+    funding, trades and quotes), each marked checked anew (its rows are the checked ones: a genuine
+    checked file of a dataset written before sections), while the dataset's format file still says
+    ``"sections": true`` (as a hand-edited or stale one would).  ``only``: how many files (default all)."""
+    import json
+    import os
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from liqcore.io.checked import MARKS_FILE, mark_of
+    from liqcore.io.dataset import FORMAT_FILE, parquet_files
+
+    root = __import__("pathlib").Path(path)
+    assert json.loads((root / FORMAT_FILE).read_text())["sections"] is True
+    files = sorted(f for d in root.rglob("date=*") for f in parquet_files(str(d)))[:only]
+    marks = json.loads((root / MARKS_FILE).read_text())
+    for f in files:
+        t = pq.read_table(f)
+        t = t.take(pc.sort_indices(t, sort_keys=[("ts_event_ns", "ascending"), ("ts_recv_ns", "ascending")]))
+        t = t.replace_schema_metadata(pq.read_schema(f).metadata)  # its footer still says "checked"
+        pq.write_table(t, f, row_group_size=rows)
+        kinds = [set(pc.unique(g.column("kind")).to_pylist()) for g in
+                 (pq.ParquetFile(f).read_row_group(i, columns=["kind"]) for i in range(pq.ParquetFile(f).num_row_groups))]
+        assert any(2 in k and len(k - {2, 7}) for k in kinds)  # a group mixing trades with other kinds
+        marks["files"][os.path.relpath(f, root)] = mark_of(f)
+    (root / MARKS_FILE).write_text(json.dumps(marks))
+    _ = pa
+    return files
+
+
+@pytest.mark.parametrize("fill", ["through", "queue"])
+@pytest.mark.parametrize("only", [None, 1])
+def test_a_format_file_claiming_sections_is_proven_per_file(tmp_path_factory, capsys, fill, only):
+    """The window read trusts a file's layout in sections only as far as its verified bytes prove it:
+    a dataset whose format file says ``"sections": true`` while its checked files (all, or one of them)
+    were written without sections (row groups mixing marks and liquidations with trades and quotes,
+    which the detection read would pass over as bulk groups) replays every event, and the CLI says why
+    in one line; the trades and records are the full replay's."""
+    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.cli import main
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+    path = _write(m.events, m.registry, tmp_path_factory.mktemp("unsectioned") / "ds", 2_000)
+    obj, p = resolve_strategy(None, Params.from_mapping({"fill": fill}))
+    honest = backtest_windows(path, p, obj, equity=10_000.0)  # written in sections: the window read
+    _unsection(path, 2_000, only)
+    with pytest.raises(NotStreamable, match="not written in sections"):
+        backtest_windows(path, p, obj, equity=10_000.0)
+    full, dflt = _equal(path, p)
+    assert getattr(dflt, "read", None) is None and dflt.trades() == honest.trades()
+    _same_records(dflt.records, honest.records)
+    capsys.readouterr()
+    assert main(["backtest", path, "--equity", "10000", "--fill", fill]) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "replaying every event" in ln]
+    assert len(err) == 1 and "not written in sections" in err[0]
+
+
+@pytest.mark.parametrize("fill", ["through", "queue"])
+def test_a_windows_first_step_ends_once_its_order_has_arrived(tmp_path_factory, monkeypatch, fill):
+    """A window's first step reads up to its order's arrival (the order latency there and back, and a
+    second), not a whole step: from there the row groups quiet for the resting order are passed over by
+    their statistics.  Every signal's first read ends within that bound of it; the same ledger, counts
+    and records as the full replay."""
+    import liqcore.backtest.windows as W
+
+    path = _late_dataset(tmp_path_factory, 11, 3.0, 0.0, 2_000, book=True)
+    p = Params.from_mapping({"fill": fill, "entry-timeout": "30m", "offset": "0.3%", "order-latency": "50ms"})
+    ends = []
+    real = W._Reader.read
+
+    def spy(self, a, b, kinds=None, recv=None):
+        if recv is not None and kinds is not None and int(Kind.TRADE) in kinds and int(Kind.LIQUIDATION) in kinds:
+            ends.append(int(recv[1]))
+        return real(self, a, b, kinds=kinds, recv=recv)
+
+    monkeypatch.setattr(W._Reader, "read", spy)
+    full, dflt = _equal(path, p)
+    assert dflt.read["path"] == "windows" and len(full.records) > 0
+    t = np.sort(dflt.records["confirm_recv_ns"].astype(np.int64))
+    bound = 2 * 50_000_000 + 1_000_000_000
+    # the first signal's window: its first read ends at the bound past it (before: a whole step, minutes)
+    assert min(e for e in ends if e > t[0]) == t[0] + bound, (t[0], ends[:5])
+    # and most signals start a window of their own read that way (the others lie in a step already read)
+    assert sum(int(s) + bound in set(ends) for s in t) >= len(t) // 2, (t, ends)
+
+
+@pytest.mark.parametrize("params", [{"fill": "queue"}, {"fill": "queue", "offset": "0.3%", "entry-timeout": "30m"},
+                                    {"fill": "through", "take-profit": "1%", "hold-timeout": "4h"}])
+def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_columns(tmp_path_factory, monkeypatch,
+                                                                                   params):
+    """A quiet span passed over sets the symbol's last print (and under the queue rule the book in
+    force) from its latest row groups: read as the window reads rows (events in the full replay's
+    order, the groups kept in the reader's cache for the next step, :func:`_last_in_tail`) they are
+    the ones the groups' columns give (:meth:`_ClockRows.last_print`), wherever both answer; the
+    same ledger as the full replay."""
+    import liqcore.backtest.windows as W
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
+    real = W._last_in_tail
+    seen = []
+
+    def check(rd, clock, ids, b, to, lo, hi):
+        got = real(rd, clock, ids, b, to, lo, hi)
+        if got is not None:
+            quotes, skipped = clock.quotes, clock.skipped
+            ref = clock.last_print(ids, b, to)
+            if ref is not None and (not clock.book or clock.quotes is not None):
+                assert ref == got and clock.skipped == skipped
+                if clock.book:
+                    assert clock.quotes == quotes
+                seen.append(1)
+            clock.quotes, clock.skipped = quotes, skipped
+        return got
+
+    monkeypatch.setattr(W, "_last_in_tail", check)
+    full, dflt = _equal(path, Params.from_mapping(params))
+    assert dflt.read["path"] == "windows" and seen, "no quiet span was compared"
+
+
+@pytest.mark.parametrize("fill", ["through", "queue"])
+def test_a_format_2_book_proves_its_sections_by_its_kind_columns(tmp_path_factory, monkeypatch, fill):
+    """A dataset written in format 2 (a quote as two rows, trades and quotes in one section: its bulk
+    row groups' kind range [2, 7] spans the codes of marks and funding, which the statistics cannot
+    rule out): each such group's ``kind`` column, decoded once its bytes are verified, proves it holds
+    trades and quotes only, so the window read still runs, with the full replay's trades and records."""
+    import liqcore.dataset as DS
+    from liqcore.backtest.synthetic import synthetic_market
+
+    m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+    monkeypatch.setattr(DS, "_WRITE_FORMAT", 2)
+    path = _write(m.events, m.registry, tmp_path_factory.mktemp("format2") / "ds", 2_000)
+    monkeypatch.undo()
+    import pyarrow.parquet as pq
+
+    from liqcore.io.dataset import parquet_files
+
+    f = sorted(x for d in __import__("pathlib").Path(path).rglob("date=*") for x in parquet_files(str(d)))[0]
+    md = pq.read_metadata(f)
+    k = [md.schema.column(j).path for j in range(md.num_columns)].index("kind")
+    assert any((md.row_group(i).column(k).statistics.min, md.row_group(i).column(k).statistics.max) == (2, 7)
+               for i in range(md.num_row_groups))
+    full, dflt = _equal(path, Params.from_mapping({"fill": fill}))
+    assert dflt.read["path"] == "windows" and len(full.trades()) > 0
