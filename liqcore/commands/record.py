@@ -118,10 +118,9 @@ class StatusLine(logging.Handler):
 
 
 def _symbols(text: str) -> list[str]:
-    syms = [s.strip().upper() for s in str(text).split(",") if s.strip()]
-    if not syms:
-        raise ValueError("symbols: give at least one symbol, e.g. --symbols ETHUSDT,SOLUSDT")
-    return syms
+    from liqcore.commands._market import traded_symbols
+
+    return traded_symbols(text)
 
 
 def _whole_market(args, venue: str) -> tuple[list[str], list]:
@@ -216,7 +215,9 @@ def run(args) -> int:
     stream_module(args.venue)  # validates the venue
     venue = args.venue.lower()
     extra = {}
-    if args.symbols.strip().lower() == "all":
+    from liqcore.commands._market import whole_market
+
+    if whole_market(args.symbols):
         symbols, extra["specs"] = _whole_market(args, venue)
     else:
         from liqcore.commands._market import check_list_flags
