@@ -57,3 +57,63 @@ def test_all_mixed_into_a_symbol_list_is_refused_in_one_line(command, symbols, t
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"liqcore {command}: error: symbols: 'all' (every perpetual of the venue) cannot be mixed with "
                    "symbol names; use --symbols all --also S,... or a list of symbols"]
+
+
+def _market_file(path, *, days: int, seed: int, echo_ms: int | None = None) -> None:
+    """Binance ``!forceOrder@arr`` recorder lines (the documented payload) of 6 unrelated symbols over ``days``:
+    steady small liquidations and, per symbol, about 4 cascades a day (4 large ones 4 s apart) at independent
+    uniform times; ``echo_ms``: every cascade of the first symbol is echoed on each other symbol that much later
+    (contagion), on top of their own."""
+    import json
+    import random
+
+    rng = random.Random(seed)
+    syms = ["ARCUSDT", "KAIAUSDT", "TRBUSDT", "ONTUSDT", "FLOWUSDT", "GHSTUSDT"]
+    t0, span = 1_767_225_600_000, days * 86_400_000
+    rows = []
+    first = []
+    for k, s in enumerate(syms):
+        t = t0 + rng.randint(0, 3000)
+        while t < t0 + span:
+            t += rng.randint(60_000, 200_000)
+            rows.append((t, s, rng.choice("BS"), rng.lognormvariate(4, 0.7)))
+        for _ in range(4 * days):
+            c = rng.randint(t0 + 3_600_000, t0 + span - 600_000)
+            first += [c] if k == 0 else []
+            rows += [(c + j * 4000, s, "S", rng.lognormvariate(4, 0.7) * 30) for j in range(4)]
+    if echo_ms is not None:
+        rows += [(c + echo_ms * k + j * 4000, s, "S", rng.lognormvariate(4, 0.7) * 30)
+                 for c in first for k, s in enumerate(syms[1:], 1) for j in range(4)]
+    rows.sort()
+    last: dict = {}
+    with open(path, "w") as f:
+        for t, s, side, notional in rows:
+            t = max(t, last.get(s, 0) + 1000)  # the venue's throttle: one per symbol per second
+            last[s] = t
+            q = f"{notional / 2.0:.3f}"
+            o = {"s": s, "S": "BUY" if side == "B" else "SELL", "o": "LIMIT", "f": "IOC", "q": q, "p": "2.0000",
+                 "ap": "2.0000", "X": "FILLED", "l": q, "z": q, "T": t}
+            f.write(json.dumps({"recv_ns": (t + 15) * 1_000_000, "venue": "binance", "frame": {
+                "stream": "!forceOrder@arr", "data": {"e": "forceOrder", "E": t + 1, "o": o}}}) + "\n")
+
+
+@pytest.mark.parametrize("echo_ms, K, verdict", [(None, 2, "within"), (5_000, 3, "OUTSIDE")])
+def test_detect_runs_the_market_wide_null_test_on_a_recording(echo_ms, K, verdict, tmp_path, capsys):
+    """``detect FILE --market-wide K --chance``: the chance rate of market-wide episodes, from the command line,
+    on a recording liqcore did not generate: independent symbols lie within it, a contagion lies outside.  (12
+    days: with D days a draw keeps two instruments aligned with probability 1/D, so a short span has little power.)"""
+    from liqcore.cli import main
+
+    path = tmp_path / "market.jsonl"
+    _market_file(path, days=12, seed=11, echo_ms=echo_ms)
+    assert main(["detect", str(path), "--market-wide", str(K), "--chance", "100", "--json"]) == 0
+    out, err = capsys.readouterr()
+    episodes = sum('"market_wide":true' in x for x in out.splitlines())
+    line = next(x for x in err.splitlines() if x.startswith("market-wide episodes:"))
+    # (the null counts the whole days of the span: 11 here; the episodes of the last part-day are listed only)
+    observed = int(line.split()[2])
+    assert 0 < observed <= episodes and " observed over 11 d; " in line, line
+    assert line.endswith(f"{verdict} what chance gives"), line
+    assert main(["detect", str(path), "--chance"]) == 2
+    assert capsys.readouterr().err.strip() == ("liqcore detect: error: chance: the null test of market-wide "
+                                               "cascades needs --market-wide K")
