@@ -117,3 +117,39 @@ def test_detect_runs_the_market_wide_null_test_on_a_recording(echo_ms, K, verdic
     assert main(["detect", str(path), "--chance"]) == 2
     assert capsys.readouterr().err.strip() == ("liqcore detect: error: chance: the null test of market-wide "
                                                "cascades needs --market-wide K")
+
+
+def test_the_ranked_page_keeps_every_cascade_decided_between_two_views():
+    """A market-wide burst decides more cascades between two views of the page (4 Hz) than the snapshot's eight
+    recent decisions: each symbol's last cascade (the ranking's tie-break, the page's column) and its cascade
+    history still hold every one."""
+    import types
+
+    import orjson
+
+    from liqcore.config import Params
+    from liqcore.live.engine import Engine
+    from liqcore.live.web import LiveView
+    from liqcore.testing.fake_replay import liquidation_frame
+
+    syms = [f"S{i:02d}USDT" for i in range(30)]
+    eng = Engine(Params(min_history=10, refresh_ns=0), symbols=syms)
+    live = LiveView(types.SimpleNamespace(engine=eng, snapshot=eng.snapshot))
+    t0 = 1_767_225_600_000
+    for i, s in enumerate(syms):  # a baseline: 12 small liquidations each, 70 s apart (never two in a window)
+        for k in range(12):
+            t = t0 + k * 70_000 + i
+            eng.on_frame("bybit", orjson.dumps(liquidation_frame(s, 10.0, 1.0, "Buy", t)), t * 10**6)
+    live()  # a view before the burst
+    burst = syms[:20]
+    for j in range(2):  # then 20 symbols cascade at once: two large liquidations each
+        for i, s in enumerate(burst):
+            t = t0 + 900_000 + j * 2000 + i
+            eng.on_frame("bybit", orjson.dumps(liquidation_frame(s, 10.0, 500.0, "Buy", t)), t * 10**6)
+    decided = {d.symbol: d.ts_ns for d in eng.decision_log.decisions}
+    assert set(decided) == set(burst)
+    view = live()
+    rows = {r["symbol"]: r for r in view["snapshot"]["symbols"]}
+    assert {s: rows[s]["last_cascade_ns"] for s in burst} == decided
+    assert {s: [c["ts_ns"] for c in q] for s, q in view["history"]["cascades"].items()} == {
+        s: [t] for s, t in decided.items()}
