@@ -545,8 +545,9 @@ class WebDashboard:
             return "403: requests from another web page are refused (Origin)\n"
         site = request.headers.get("Sec-Fetch-Site")
         if site == "cross-site" and not (request.method == "GET" and request.path == "/"
-                                         and request.headers.get("Sec-Fetch-Mode") == "navigate"):
-            return "403: requests from another web page are refused (Sec-Fetch-Site)\n"
+                                         and request.headers.get("Sec-Fetch-Mode") == "navigate"
+                                         and request.headers.get("Sec-Fetch-Dest", "document") == "document"):
+            return "403: requests from another web page are refused (Sec-Fetch-Site)\n"  # (a frame of it too)
         return None
 
     @web.middleware
@@ -573,7 +574,8 @@ class WebDashboard:
         return await handler(request)
 
     async def _index(self, request):
-        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+        return web.FileResponse(STATIC_DIR / "index.html", headers={  # never inside another site's frame
+            "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"})
 
     async def _static(self, request):
         name = request.match_info["name"]

@@ -153,3 +153,36 @@ def test_the_ranked_page_keeps_every_cascade_decided_between_two_views():
     assert {s: rows[s]["last_cascade_ns"] for s in burst} == decided
     assert {s: [c["ts_ns"] for c in q] for s, q in view["history"]["cascades"].items()} == {
         s: [t] for s, t in decided.items()}
+
+
+def test_another_site_cannot_frame_the_page():
+    """A foreign site may link to the page (a top-level navigation is served) but not frame it (clickjacking the
+    controls, or showing the view inside its own page): a cross-site frame navigation gets 403, and the page
+    itself tells the browser never to be framed."""
+    import aiohttp
+
+    from liqcore.live.web import WebDashboard
+
+    view = {"source": "live", "snapshot": {"equity": 10_000.0}, "history": {}}
+
+    async def main():
+        dash = WebDashboard(lambda: view, "127.0.0.1", 0, hz=20)
+        url = await dash.start()
+        out = {}
+        try:
+            async with aiohttp.ClientSession() as s:
+                for dest in ("document", "iframe", "frame", "embed", "object"):
+                    async with s.get(url, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
+                                                   "Sec-Fetch-Dest": dest}) as r:
+                        out[dest] = r.status
+                async with s.get(url) as r:
+                    out["headers"] = (r.status, r.headers.get("X-Frame-Options"),
+                                      r.headers.get("Content-Security-Policy"))
+        finally:
+            await dash.stop()
+        return out
+
+    out = asyncio.run(main())
+    assert out["document"] == 200
+    assert [out[d] for d in ("iframe", "frame", "embed", "object")] == [403] * 4
+    assert out["headers"] == (200, "DENY", "frame-ancestors 'none'")
