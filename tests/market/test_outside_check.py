@@ -186,3 +186,23 @@ def test_another_site_cannot_frame_the_page():
     assert out["document"] == 200
     assert [out[d] for d in ("iframe", "frame", "embed", "object")] == [403] * 4
     assert out["headers"] == (200, "DENY", "frame-ancestors 'none'")
+
+
+def test_a_page_push_carries_the_latest_cascades_not_every_symbol_s_history():
+    """400 symbols with 20 cascades each: a push carries the chart symbol's cascades and the market's latest 50
+    (the page's cascade table), not 8,000 rows at 4 Hz; the count of all is said."""
+    from liqcore.live.web_rank import RECENT_CASCADES, page_view
+
+    syms = [f"S{i:03d}USDT" for i in range(400)]
+    casc = {s: [{"ts_ns": 10**18 + k * 10**12 + i, "dominant": "long", "action": "none", "detail": "x"}
+                for k in range(20)] for i, s in enumerate(syms)}
+    view = {"snapshot": {"symbols": [{"symbol": s} for s in syms]},
+            "history": {"cascades": casc, "prices": {"S007USDT": [[1.0, 2.0]]}}}
+    out = page_view(view, {"page": 0, "per_page": 25, "chart": "S007USDT"})["history"]
+    sent = [(s, c["ts_ns"]) for s, q in out["cascades"].items() for c in q]
+    latest = sorted(((s, c["ts_ns"]) for s, q in casc.items() for c in q), key=lambda x: -x[1])[:RECENT_CASCADES]
+    assert RECENT_CASCADES == 50 and set(latest) <= set(sent)
+    assert out["cascades"]["S007USDT"] == casc["S007USDT"]  # the chart's markers: all of its symbol's
+    assert len(sent) <= RECENT_CASCADES + 20 and out["cascades_total"] == 8000
+    assert page_view({"snapshot": {}, "history": {"cascades": {"A": casc["S000USDT"][:3]}}}, {})["history"][
+        "cascades"] == {"A": casc["S000USDT"][:3]}  # (a few: sent as they are)
