@@ -199,6 +199,9 @@ def _check_replay(path, venue: str, wanted, what: str, allow_empty: bool) -> Non
         why = f"{frames:,} {name} frames, none {what}"
     elif stats:
         why = f"{sum(stats.values()):,} lines skipped (" + ", ".join(f"{k} {v:,}" for k, v in sorted(stats.items())) + ")"
+        if stats.get("raw_frame"):
+            why += ("; raw_frame: a venue's websocket frame without the recorder's receive time (`liqcore detect` and "
+                    "`backtest` read those)")
     else:
         why = "no recorder lines found"
     require_usable(0, [path], reason=why + f"; --replay takes {name} recorder files (what `liqcore record --venue "

@@ -206,3 +206,22 @@ def test_a_page_push_carries_the_latest_cascades_not_every_symbol_s_history():
     assert len(sent) <= RECENT_CASCADES + 20 and out["cascades_total"] == 8000
     assert page_view({"snapshot": {}, "history": {"cascades": {"A": casc["S000USDT"][:3]}}}, {})["history"][
         "cascades"] == {"A": casc["S000USDT"][:3]}  # (a few: sent as they are)
+
+
+def test_a_replay_of_raw_all_market_frames_says_they_lack_receive_times(tmp_path, capsys):
+    """Binance's own ``!forceOrder@arr`` frames, one per line (what `detect` reads), are not malformed: a replay
+    refuses them saying they carry no receive time; a broken line is still counted as malformed."""
+    from liqcore.cli import main
+
+    o = {"s": "ARCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "10", "p": "0.1", "ap": "0.1", "X": "FILLED",
+         "l": "10", "z": "10", "T": 1767225600000}
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text('{"stream":"!forceOrder@arr","data":{"e":"forceOrder","E":1767225600001,"o":%s}}\n{"stream":\n'
+                   % __import__("json").dumps(o))
+    assert main(["detect", str(raw), "--json"]) == 0
+    assert "liquidations 1," in capsys.readouterr().err
+    assert main(["run", "--venue", "binance", "--symbols", "ARCUSDT", "--replay", str(raw), "--no-dashboard",
+                 "--duration", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"liqcore run: error: no usable events in {raw}: 2 lines skipped (malformed 1, raw_frame 1); "
+                          "raw_frame: a venue's websocket frame without the recorder's receive time"), err
