@@ -247,9 +247,12 @@ def run(args) -> int:
     async def main():
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        from liqcore.interrupt import graceful_stop
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, graceful_stop("record", stop, "stopping: the open file is closed whole")
+                                        if sig == signal.SIGINT else stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
         res = await record(venue, symbols, args.out, args.ws_url, args.network, args.duration,

@@ -225,3 +225,60 @@ def test_a_replay_of_raw_all_market_frames_says_they_lack_receive_times(tmp_path
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"liqcore run: error: no usable events in {raw}: 2 lines skipped (malformed 1, raw_frame 1); "
                           "raw_frame: a venue's websocket frame without the recorder's receive time"), err
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("command", ["run", "record"])
+def test_ctrl_c_on_a_whole_market_command_says_interrupted(command, tmp_path):
+    """``run`` and ``record`` stop gracefully on Ctrl-C (their summary printed) and say so on stderr, as every
+    other command does."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    from _procs import signal_and_wait, wait_until
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), LIQCORE_CACHE_DIR=str(tmp_path / "cache"))
+    with Server(_binance_app()) as srv:
+        if command == "run":
+            rec = tmp_path / "market.jsonl"
+            _market_file(rec, days=2, seed=5)
+            args = ["run", "--venue", "binance", "--symbols", "all", "--replay", str(rec), "--rest-url", srv.url,
+                    "--no-dashboard", "--speed", "1", "--duration", "200", "--web", "127.0.0.1:0"]
+            ready = "web dashboard: http://"
+        else:
+            args = ["record", "--venue", "binance", "--symbols", "all", "--ws-url", "ws://127.0.0.1:1",
+                    "--out", str(tmp_path / "rec"), "--duration", "200"]
+            ready = "feed cannot connect"  # (inside its event loop: a connect attempt made)
+        p = subprocess.Popen([sys.executable, "-m", "liqcore", *args], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        err: list[str] = []
+        reader = threading.Thread(target=lambda: err.extend(iter(p.stderr.readline, "")), daemon=True)
+        reader.start()
+        wait_until(p, lambda: any(ready in x for x in err), f"{command} started", bound_s=120)
+        if command == "run":  # the feed connected and frames replayed (its page says so)
+            import urllib.request
+
+            import orjson
+
+            url = next(x for x in err if ready in x).split()[-1]
+
+            def fed() -> bool:
+                with urllib.request.urlopen(url + "api/view?per_page=1", timeout=10) as r:
+                    feeds = orjson.loads(r.read())["snapshot"]["feeds"]
+                return bool(feeds) and feeds[0]["connected"] and feeds[0]["frames"] > 1  # (beyond the ack)
+
+            wait_until(p, fed, "the replay's feed connected", bound_s=120, every_s=0.2)
+        assert p.poll() is None, "".join(err)
+        signal_and_wait(p, signal.SIGINT, 30, f"{command} after Ctrl-C")
+        out = p.stdout.read()
+        reader.join(10)
+    said = [x for x in err if x.startswith(f"liqcore {command}: interrupted")]
+    # (record: its feed never connected, so the recording failed, exit 1 with that reason, as documented)
+    assert len(said) == 1 and p.returncode == (0 if command == "run" else 1), "".join(err)[-2000:]
+    assert ("paper binance" in out) if command == "run" else out.startswith("recorded 0 frames"), out
