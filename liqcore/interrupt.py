@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 
-__all__ = ["EXIT_CODE", "GRACE_S", "InterruptGuard"]
+__all__ = ["EXIT_CODE", "GRACE_S", "InterruptGuard", "graceful_stop"]
 
 #: the exit status of an interrupted command (128 + SIGINT, as a shell reports it)
 EXIT_CODE = 130
@@ -60,6 +60,20 @@ _STOP = b"\0"  # written by uninstall(): signal numbers are never 0
 #: quick clean-ups (removing a command's temporary folder) run when the process is ended at once: the
 #: interrupt's deadline or a second Ctrl-C, which skip the command's own ``finally`` blocks
 _ON_FORCED_EXIT: list = []
+
+
+def graceful_stop(command: str, stop, how: str):
+    """The SIGINT handler of a command that stops gracefully in its event loop (``run``, ``record``): says
+    ``liqcore COMMAND: interrupted (HOW)`` on stderr once, then sets ``stop`` (an ``asyncio.Event``)."""
+    said = []
+
+    def handler() -> None:
+        if not said:
+            said.append(1)
+            print(f"liqcore {command}: interrupted ({how})", file=sys.stderr, flush=True)
+        stop.set()
+
+    return handler
 
 
 def on_forced_exit(fn) -> None:

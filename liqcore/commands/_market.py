@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 __all__ = ["add_universe_arguments", "check_list_flags", "select_universe", "fetch_selection", "symbol_list",
-           "list_rules"]
+           "list_rules", "whole_market", "traded_symbols"]
 
 
 def add_universe_arguments(p, *, also: str, narrowed: str) -> None:
@@ -22,6 +22,22 @@ def add_universe_arguments(p, *, also: str, narrowed: str) -> None:
 def symbol_list(text: str) -> list[str]:
     """A comma list of symbols, upper case, blanks dropped."""
     return [s.strip().upper() for s in str(text or "").split(",") if s.strip()]
+
+
+def whole_market(text: str) -> bool:
+    """``--symbols all`` (any case; blanks and stray commas dropped)."""
+    return symbol_list(text) == ["ALL"]
+
+
+def traded_symbols(text: str) -> list[str]:
+    """A ``--symbols`` list (not ``all``): at least one name, and ``all`` not mixed into it."""
+    syms = symbol_list(text)
+    if not syms:
+        raise ValueError("symbols: give at least one symbol, e.g. --symbols ETHUSDT,SOLUSDT")
+    if "ALL" in syms:
+        raise ValueError("symbols: 'all' (every perpetual of the venue) cannot be mixed with symbol names; "
+                         "use --symbols all --also S,... or a list of symbols")
+    return syms
 
 
 def check_list_flags(args) -> None:

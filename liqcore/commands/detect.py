@@ -56,6 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "instruments (a contract on several venues counts once) within --market-window")
     p.add_argument("--market-window", default="60s", metavar="W",
                    help="--market-wide: the window (default 60s; units ms, s, m, h)")
+    p.add_argument("--chance", nargs="?", type=int, const=200, default=None, metavar="DRAWS",
+                   help="--market-wide: also the null test: the episodes independent instruments give by chance "
+                        "(each one's confirmations shifted by its own random whole number of days; DRAWS draws, "
+                        "default 200; needs 2 whole days of input) and whether the count observed lies in its "
+                        "95 %% interval")
     add_param_arguments(p, groups=("detector",))
     from liqcore.commands.inputs import add_mapping_arguments
 
@@ -206,6 +211,7 @@ def run(args) -> int:
         records, counts = det.run(events, flush=True)
     rows = cascades(records)
     wide = _market_wide(args, records, reg, events, table if args.scope == "instrument" else None)
+    chance = _chance(args, records, reg, events, table if args.scope == "instrument" else None)
     if shares is not None:
         by = {}
         for sh in shares:
@@ -256,6 +262,8 @@ def run(args) -> int:
             out.flush()
         for line in _count_lines(res, counts, len(rows)):
             print(line, file=sys.stderr)
+        if chance is not None:
+            print(_chance_line(chance), file=sys.stderr)
         if throttle_note(events):
             print(f"note: {throttle_note(events)}", file=sys.stderr)
         return 0
@@ -291,6 +299,8 @@ def run(args) -> int:
     console.print(table)
     if wide is not None:
         _print_wide(console, wide, args)
+    if chance is not None:
+        console.print(_chance_line(chance), highlight=False, markup=False)
     for line in _count_lines(res, counts, len(rows)):
         console.print(line, highlight=False)
     if throttle_note(events):
@@ -311,6 +321,30 @@ def _market_wide(args, records, reg, events, table):
     end = int(events["ts_recv"].max()) if len(events) else None
     return market_wide_records(records, reg, window_ns=window, min_instruments=args.market_wide, table=table,
                                end_ns=end)
+
+
+def _chance(args, records, reg, events, table):
+    """``--chance``: :func:`liqcore.market.wide.chance_rate` of the run's confirmations over the input's span
+    (receive times), each symbol mapped to its instrument as the episodes are; None without the option."""
+    if args.chance is None:
+        return None
+    if args.market_wide is None:
+        raise ValueError("chance: the null test of market-wide cascades needs --market-wide K")
+    if args.chance < 20:
+        raise ValueError(f"chance: at least 20 draws; got {args.chance}")
+    from liqcore.features.registry import parse_window
+    from liqcore.market.wide import _confirmed, _groups_of, chance_rate
+
+    if not len(events):
+        raise ValueError("chance: no events")
+    rec = _confirmed(records)
+    return chance_rate(rec["confirm_recv_ns"], _groups_of(rec, reg, table), start_ns=int(events["ts_recv"].min()),
+                       end_ns=int(events["ts_recv"].max()), window_ns=parse_window(args.market_window, "market-window"),
+                       min_instruments=args.market_wide, draws=args.chance)
+
+
+def _chance_line(cr) -> str:
+    return f"{cr}: {'within' if cr.within else 'OUTSIDE'} what chance gives"
 
 
 def _wide_obj(w) -> dict:

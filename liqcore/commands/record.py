@@ -127,10 +127,9 @@ class StatusLine(logging.Handler):
 
 
 def _symbols(text: str) -> list[str]:
-    syms = [s.strip().upper() for s in str(text).split(",") if s.strip()]
-    if not syms:
-        raise ValueError("symbols: give at least one symbol, e.g. --symbols ETHUSDT,SOLUSDT")
-    return syms
+    from liqcore.commands._market import traded_symbols
+
+    return traded_symbols(text)
 
 
 def _whole_market(args, venue: str) -> tuple[list[str], list, object]:
@@ -253,8 +252,10 @@ def run(args) -> int:
     kept = None  # (OKX --symbols all: the instrument list kept with the recording)
     from liqcore.units import parse_duration
 
+    from liqcore.commands._market import whole_market
+
     refresh_s = parse_duration(args.instruments_refresh, "instruments-refresh") / 1e9
-    if args.symbols.strip().lower() == "all":
+    if whole_market(args.symbols):
         symbols, extra["specs"], kept = _whole_market(args, venue)
     else:
         from liqcore.commands._market import check_list_flags
@@ -288,9 +289,12 @@ def run(args) -> int:
     async def main():
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        from liqcore.interrupt import graceful_stop
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, graceful_stop("record", stop, "stopping: the open file is closed whole")
+                                        if sig == signal.SIGINT else stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
         refresher = None

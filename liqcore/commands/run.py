@@ -143,10 +143,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _symbols(text: str) -> list[str]:
-    syms = [s.strip().upper() for s in str(text).split(",") if s.strip()]
-    if not syms:
-        raise ValueError("symbols: give at least one symbol, e.g. --symbols ETHUSDT,SOLUSDT")
-    return syms
+    from liqcore.commands._market import traded_symbols
+
+    return traded_symbols(text)
 
 
 def _replay_source(args, symbols, venue: str = "bybit", topics=None):
@@ -200,6 +199,9 @@ def _check_replay(path, venue: str, wanted, what: str, allow_empty: bool) -> Non
         why = f"{frames:,} {name} frames, none {what}"
     elif stats:
         why = f"{sum(stats.values()):,} lines skipped (" + ", ".join(f"{k} {v:,}" for k, v in sorted(stats.items())) + ")"
+        if stats.get("raw_frame"):
+            why += ("; raw_frame: a venue's websocket frame without the recorder's receive time (`liqcore detect` and "
+                    "`backtest` read those)")
     else:
         why = "no recorder lines found"
     require_usable(0, [path], reason=why + f"; --replay takes {name} recorder files (what `liqcore record --venue "
@@ -289,7 +291,9 @@ def build(args):
     venue = (args.trade_venue or args.venue).lower()
     stream_module(venue)
     universe = None  # --symbols all: (the venue's instrument list, the traded part of it)
-    if str(args.symbols).strip().lower() == "all":
+    from liqcore.commands._market import whole_market
+
+    if whole_market(args.symbols):
         if getattr(args, "scope", "venue") == "instrument":
             raise ValueError("scope: --symbols all watches one venue's whole market; --scope instrument takes a list")
         from liqcore.commands._market import select_universe

@@ -215,9 +215,13 @@ class LiveRunner:
         loop = asyncio.get_running_loop()
         stop = stop or asyncio.Event()
         if self.install_signals:
+            from liqcore.interrupt import graceful_stop
+
             for sig in (signal.SIGINT, signal.SIGTERM):
                 try:
-                    loop.add_signal_handler(sig, stop.set)
+                    loop.add_signal_handler(sig, graceful_stop(
+                        "run", stop, "stopping: working entries cancelled, the journal flushed")
+                        if sig == signal.SIGINT else stop.set)
                 except (NotImplementedError, RuntimeError):
                     pass
             self.engine.risk.install_signal(loop)

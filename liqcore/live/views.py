@@ -71,16 +71,19 @@ def _symbol_row(eng, v: str, s: str) -> dict:
             "pnl": book.realized, "trades": book.trades, "status": p["status"]}
 
 
+def decision_row(d) -> dict:
+    """A decision as the dashboards show it (``detail``: the refusal's reason, or the order placed)."""
+    detail = d.reason if d.action != "order" else f"{d.side} {d.qty:g} @ {d.price:g} tp {d.take_profit:g} sl {d.stop_loss:g}"
+    return {"ts_ns": d.ts_ns, "symbol": d.symbol, "dominant": d.dominant, "action": d.action, "detail": detail,
+            "notes": d.notes}
+
+
 def snapshot(eng, symbols=None) -> dict:
     """State for dashboards (see :meth:`Engine.snapshot`): assembled here.  ``symbols``: the traded symbols whose
     rows are made (default every one; a page of a whole market shows a few of hundreds)."""
     om, health, dlog = eng.order_manager, eng.health, eng.decision_log
     rows = [_symbol_row(eng, v, s) for v, s in eng.traded if symbols is None or s in symbols]
-    recent = []
-    for d in dlog.decisions[-8:]:
-        detail = d.reason if d.action != "order" else f"{d.side} {d.qty:g} @ {d.price:g} tp {d.take_profit:g} sl {d.stop_loss:g}"
-        recent.append({"ts_ns": d.ts_ns, "symbol": d.symbol, "dominant": d.dominant, "action": d.action,
-                       "detail": detail, "notes": d.notes})
+    recent = [decision_row(d) for d in dlog.decisions[-8:]]
     rs = eng.risk.snapshot(dlog.blocked)
     errs = health.error_counts()
     return {"mode": eng.mode, "equity": eng.core.equity, "day_pnl": rs["day_pnl"], "week_pnl": rs["week_pnl"],

@@ -41,6 +41,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from liqcore.live.report import TARGETS
+from liqcore.live.views import decision_row
 from liqcore.live.web_rank import AnomalyBoard, page_bounds, page_view, rank
 
 __all__ = ["WebDashboard", "LiveView", "parse_web_address", "is_loopback", "read_token_file", "flatten_all",
@@ -359,6 +360,23 @@ class LiveView:
         self.trail.drain()
         det, by = eng.detector, eng._by_symbol
         active = getattr(det, "active", None)
+        thr = getattr(det, "threshold", None)
+        # every decision since the last view (a market-wide burst decides more than the snapshot's recent eight
+        # between two views): the newest back to the first one seen, kept oldest first; before the ranking, whose
+        # last cascade they are
+        fresh = []
+        for dd in reversed(eng.decision_log.decisions):
+            key = (dd.ts_ns, dd.symbol)
+            if key in self._seen:
+                break
+            fresh.append(dd)
+        for d in map(decision_row, reversed(fresh)):
+            self._seen.add((d["ts_ns"], d["symbol"]))
+            q = self.cascades.setdefault(d["symbol"], collections.deque(maxlen=CASCADES_KEPT))
+            sid = by.get(d["symbol"], (None,))[0]
+            q.append({"ts_ns": int(d["ts_ns"]), "dominant": d.get("dominant"),
+                      "threshold": thr(sid) if thr is not None and sid is not None else None,
+                      "action": d.get("action"), "detail": d.get("detail")})
         # every symbol ranked by its anomaly now (the page shows one page of them: web_rank.page_view)
         order = rank([{"venue": v, "symbol": s, "active": bool(active(by[s][0])) if active is not None else False}
                       for v, s in eng.traded], self.board, t,
@@ -381,17 +399,6 @@ class LiveView:
             _thin(self.equity)
             self.equity.append([t, eq])
         self.prices = _TrailPrices(self.trail)  # (made when read: a page reads its chart's one symbol)
-        thr = getattr(det, "threshold", None)
-        for d in snap.get("recent") or ():
-            key = (d["ts_ns"], d["symbol"])
-            if key in self._seen:
-                continue
-            self._seen.add(key)
-            q = self.cascades.setdefault(d["symbol"], collections.deque(maxlen=CASCADES_KEPT))
-            sid = by.get(d["symbol"], (None,))[0]
-            q.append({"ts_ns": int(d["ts_ns"]), "dominant": d.get("dominant"),
-                      "threshold": thr(sid) if thr is not None and sid is not None else None,
-                      "action": d.get("action"), "detail": d.get("detail")})
         at = eng._last_event_wall or time.time_ns()  # (the resting entries of every symbol, not only the pages')
         snap["resting_orders"] = [
             {"symbol": s, "side": b.entry.side, "price": b.entry.price, "status": b.entry_status,
@@ -538,8 +545,9 @@ class WebDashboard:
             return "403: requests from another web page are refused (Origin)\n"
         site = request.headers.get("Sec-Fetch-Site")
         if site == "cross-site" and not (request.method == "GET" and request.path == "/"
-                                         and request.headers.get("Sec-Fetch-Mode") == "navigate"):
-            return "403: requests from another web page are refused (Sec-Fetch-Site)\n"
+                                         and request.headers.get("Sec-Fetch-Mode") == "navigate"
+                                         and request.headers.get("Sec-Fetch-Dest", "document") == "document"):
+            return "403: requests from another web page are refused (Sec-Fetch-Site)\n"  # (a frame of it too)
         return None
 
     @web.middleware
@@ -566,7 +574,8 @@ class WebDashboard:
         return await handler(request)
 
     async def _index(self, request):
-        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+        return web.FileResponse(STATIC_DIR / "index.html", headers={  # never inside another site's frame
+            "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"})
 
     async def _static(self, request):
         name = request.match_info["name"]

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["AnomalyBoard", "rank", "page_view", "page_bounds", "PER_PAGE", "MAX_PER_PAGE"]
+__all__ = ["AnomalyBoard", "rank", "page_view", "page_bounds", "PER_PAGE", "MAX_PER_PAGE", "RECENT_CASCADES"]
 
 #: rows per page by default, and at most
 PER_PAGE = 25
 MAX_PER_PAGE = 100
+#: the market's latest cascades a push carries (the page's cascade table), besides all of the chart symbol's
+RECENT_CASCADES = 50
 
 
 class AnomalyBoard:
@@ -111,7 +113,8 @@ def page_view(view: dict, prefs: dict | None) -> dict:
     """The view one page shows: the ranked symbol rows of its page (``prefs``: ``page`` from 0, ``per_page``) and
     the price history of its chart symbol (``prefs["chart"]``; default the best-ranked symbol with prices) only.
     ``snapshot.symbols_total``, ``page``, ``pages``, ``per_page`` and ``history.price_symbols`` say what else
-    there is."""
+    there is; ``history.cascades`` holds the chart symbol's and the market's latest :data:`RECENT_CASCADES`
+    (``cascades_total``: how many the view holds)."""
     prefs = prefs or {}
     snap = view.get("snapshot") or {}
     rows = snap.get("symbols") or []
@@ -133,6 +136,18 @@ def page_view(view: dict, prefs: dict | None) -> dict:
         chart = next((r["symbol"] for r in rows if r["symbol"] in prices), None)
     out_hist = dict(hist, prices={chart: prices[chart]} if chart in prices else {}, price_symbols=sorted(prices),
                     chart=chart)
+    casc = hist.get("cascades") or {}
+    n = sum(map(len, casc.values()))
+    if n > RECENT_CASCADES:  # a whole market: the chart symbol's and the latest across the market, not every one
+        import heapq
+
+        latest = heapq.nlargest(RECENT_CASCADES, ((c["ts_ns"], s, i) for s, q in casc.items() for i, c in enumerate(q)))
+        keep: dict = {}
+        for _, s, i in latest:
+            keep.setdefault(s, set()).add(i)
+        out_hist["cascades"] = {s: [c for i, c in enumerate(q) if s == chart or i in keep.get(s, ())]
+                                for s, q in casc.items() if s == chart or s in keep}
+    out_hist["cascades_total"] = n
     return dict(view, snapshot=out_snap, history=out_hist)
 
 

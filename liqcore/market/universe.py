@@ -17,13 +17,14 @@ The answer is a :class:`Universe`: the symbols in the venue's spelling (sorted),
 swap's ``ctVal`` in ``contract``, what its liquidations' sizes in contracts are multiplied by), the
 time it was fetched and what was left out and why (another quote currency, not trading, below the turnover
 floor, excluded by name, a malformed row).  :func:`load_universe` keeps the last answer per venue in the cache
-directory (``universe-<venue>.json``, with its fetch time) and serves it while it is younger than
+directory (``universe-<venue>-<quote>.json``, a mirror's in a file of its own; with its fetch time) and serves it while it is younger than
 ``max_age_s``; when the venue cannot be reached it falls back to the cached one of any age, saying how old it
 is, and without one it fails in one line.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import time
@@ -230,18 +231,22 @@ async def fetch_universe(venue: str, *, base_url: str | None = None, quote: str 
                     contract=contract)
 
 
-def cache_path(venue: str, quote: str, cache_dir: str | Path | None = None) -> Path:
+def cache_path(venue: str, quote: str, cache_dir: str | Path | None = None, base_url: str | None = None) -> Path:
     """Where :func:`load_universe` keeps the venue's last list (``universe-<venue>-<quote>.json`` in the cache
-    directory)."""
-    return _cache_path(venue, quote, cache_dir)
+    directory; a list fetched from another URL, ``...-<hash of the URL>.json``)."""
+    return _cache_path(venue, quote, cache_dir, base_url)
 
 
-def _cache_path(venue: str, quote: str, cache_dir: str | Path | None) -> Path:
+def _cache_path(venue: str, quote: str, cache_dir: str | Path | None, base_url: str | None = None) -> Path:
+    """The venue's own URL: ``universe-<venue>-<quote>.json``; any other (a mirror, a test server): a file of
+    its own (``...-<hash of the URL>.json``), so one server's list is never served as another's."""
     if cache_dir is None:
         from liqcore.cache import cache_dir as default_dir
 
         cache_dir = default_dir()
-    return Path(cache_dir) / f"universe-{venue}-{quote.lower()}.json"
+    base = (base_url or REST_URLS[venue]).rstrip("/")
+    tail = "" if base == REST_URLS[venue].rstrip("/") else "-" + hashlib.sha256(base.encode()).hexdigest()[:12]
+    return Path(cache_dir) / f"universe-{venue}-{quote.lower()}{tail}.json"
 
 
 async def load_universe(venue: str, *, base_url: str | None = None, quote: str = "USDT", max_age_s: float = 3600.0,
@@ -252,13 +257,15 @@ async def load_universe(venue: str, *, base_url: str | None = None, quote: str =
     from liqcore._atomic import atomic_path
 
     v, q = str(venue).lower(), str(quote).upper()
-    path = _cache_path(v, q, cache_dir)
+    if v not in _FETCH:
+        raise UniverseError(f"venue: expected one of {', '.join(_FETCH)}; got {venue!r}")
+    path = _cache_path(v, q, cache_dir, base_url)
     cached = None
     try:
         cached = Universe.from_json(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         cached = None
-    if cached is not None and cached.age_s() < max_age_s and base_url is None:
+    if cached is not None and cached.age_s() < max_age_s and base_url is None:  # (a mirror's: asked each time)
         return cached
     try:
         u = await fetch_universe(v, base_url=base_url, quote=q)

@@ -216,7 +216,9 @@ def chance_rate(times, groups, *, start_ns: int, end_ns: int, window_ns: int = D
                 min_instruments: int = DEFAULT_MIN_INSTRUMENTS, draws: int = 200, seed: int = 0) -> ChanceRate:
     """The chance rate of market-wide episodes: each instrument's confirmations shifted by its own random
     whole number of days, circularly within ``[start_ns, start_ns + D days)`` (``D`` = the whole days of the
-    span; confirmations past them are left out of both counts), ``draws`` times."""
+    span; confirmations past them are left out of both counts), ``draws`` times.  The days are dealt without
+    repeats while they last (instruments beyond ``D`` start another round), so no two instruments keep their
+    alignment unless there are more of them than days."""
     W, K = _check(window_ns, min_instruments)
     days = (int(end_ns) - int(start_ns)) // DAY_NS
     if days < 2:
@@ -230,8 +232,12 @@ def chance_rate(times, groups, *, start_ns: int, end_ns: int, window_ns: int = D
     rng = np.random.default_rng(seed)
     uniq, inv = np.unique(g, return_inverse=True)
     counts = np.empty(int(draws))
+    reps = -(-len(uniq) // days)
     for d in range(int(draws)):
-        shift = rng.integers(0, days, size=len(uniq)) * DAY_NS
+        # each instrument a uniform random day, spread: no two share one while days remain (two instruments
+        # shifted alike keep their alignment, a contagion included; with D days a free draw did so with
+        # probability 1/D per pair, which left a short span's test little power)
+        shift = np.concatenate([rng.permutation(days) for _ in range(reps)])[:len(uniq)] * DAY_NS
         ts = (t + shift[inv]) % span
         counts[d] = len(market_wide(ts, g, window_ns=W, min_instruments=K))
     mean = float(counts.mean())

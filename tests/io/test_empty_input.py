@@ -104,8 +104,8 @@ def test_run_replay_of_files_it_cannot_replay(tmp_path, rejected_file, capsys):
     binance.write_bytes(b'{"recv_ns":1,"venue":"binance","frame":{"e":"forceOrder"}}\n' * 3)
     other = tmp_path / "other.jsonl"
     other.write_bytes(b'{"recv_ns":1,"venue":"bybit","frame":{"topic":"publicTrade.BTCUSDT","data":[]}}\n')
-    cases = {raw: "1 lines skipped (malformed 1)", binance: "3 lines skipped (other_venue 3)",
-             other: "1 Bybit frames, none of --symbols ETHUSDT", rejected_file: "12 lines skipped (malformed 12)"}
+    cases = {raw: "1 lines skipped (raw_frame 1); raw_frame: a venue's websocket frame without the recorder's receive time", binance: "3 lines skipped (other_venue 3)",
+             other: "1 Bybit frames, none of --symbols ETHUSDT", rejected_file: "12 lines skipped (malformed 10, raw_frame 2)"}
     for path, why in cases.items():
         assert main(["run", "--symbols", "ETHUSDT", "--replay", str(path), "--no-dashboard", "--duration", "1"]) == 1
         err = capsys.readouterr().err

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from liqcore.market.universe import Universe, UniverseError, fetch_universe, load_universe
+from liqcore.market.universe import REST_URLS, Universe, UniverseError, fetch_universe, load_universe
 
 from tests.market._venues import N, Server, _binance_app, _bybit_app, _names, _okx_app  # noqa: F401
 
@@ -51,10 +51,11 @@ def test_each_venue_lists_its_perpetuals_with_their_rules(venue):
         assert len(sel.symbols) == 200 and sel.left_out["below_min_volume"] == 199  # (the excluded one was below too)
 
 
-def test_the_list_is_cached_with_its_time_and_served_when_the_venue_is_down(tmp_path):
+def test_the_list_is_cached_with_its_time_and_served_when_the_venue_is_down(tmp_path, monkeypatch):
     seen = []
     with Server(_bybit_app(seen)) as srv:
         url = srv.url
+        monkeypatch.setitem(REST_URLS, "bybit", url)  # (the local server stands for the venue's own URL)
         u = asyncio.run(load_universe("bybit", base_url=url, cache_dir=tmp_path))
         assert len(seen) == 2
     path = tmp_path / "universe-bybit-usdt.json"
