@@ -41,7 +41,7 @@ def _bulk_groups(path, sel) -> dict:
     import pyarrow.parquet as pq
 
     from liqcore.io import storage
-    from liqcore.io.checked import _stat_key, footer, read_marks, verify_groups
+    from liqcore.io.checked import footer, read_marks, stat_key, verify_groups
     from liqcore.io.dataset import BULK_KINDS, parquet_files, read_format
 
     if storage.is_url(path):
@@ -65,7 +65,7 @@ def _bulk_groups(path, sel) -> dict:
                 if md.num_rows:
                     raise NotStreamable(f"{f} has no verified checked mark (its rows are judged on reading)")
                 continue
-            if _stat_key(f) != ft.key:  # the statistics read are the verified footer's
+            if stat_key(f) != ft.key:  # the statistics read are the verified footer's
                 raise NotStreamable(f"{f} changed while it was read")
             names = [md.schema.column(j).path for j in range(md.num_columns)]
             for rid in range(md.num_row_groups):

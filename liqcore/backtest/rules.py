@@ -55,10 +55,10 @@ def _from_venue_answer(obj) -> dict | None:
     return out
 
 
-def load_rules(path: str | None, venue: str, quote: str = "USDT", cache_dir=None):
+def load_rules(path: str | None, venue: str, quote: str = "USDT", cache_dir=None, base_url: str | None = None):
     """``(universe, source)``: the instrument list (a :class:`liqcore.market.universe.Universe`) from ``path``
-    or, without one, the venue's list cached by ``run``/``record --symbols all``; ``source`` says where it came
-    from in words.  ValueError in one line when there is none."""
+    or, without one, the list ``run``/``record --symbols all`` cached from the venue (or from ``base_url``, their
+    ``--rest-url``); ``source`` says where it came from in words.  ValueError in one line when there is none."""
     from liqcore.market.universe import Universe, cache_path
 
     if path is not None:
@@ -81,13 +81,14 @@ def load_rules(path: str | None, venue: str, quote: str = "USDT", cache_dir=None
                              "or the venue's answer (Binance exchangeInfo, Bybit instruments-info)")
         mtime = int(p.stat().st_mtime * 1e9)
         return Universe(venue, quote.upper(), rules, {}, mtime, source="file"), f"{p} (the venue's answer)"
-    cached = cache_path(venue, quote.upper(), cache_dir)
+    cached = cache_path(venue, quote.upper(), cache_dir, base_url)
     try:
         u = Universe.from_json(json.loads(cached.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         raise ValueError(f"symbols: --symbols all trades each symbol on its trading rules and none are known for "
-                         f"{venue} {quote.upper()}: give --instruments FILE (an instrument list) or run `liqcore "
-                         f"record --venue {venue} --symbols all` once to cache the venue's list") from None
+                         f"{venue} {quote.upper()}{' from ' + base_url if base_url else ''}: give --instruments FILE (an "
+                         f"instrument list) or run `liqcore record --venue {venue} --symbols all` once to cache "
+                         f"the venue's list") from None
     return u, f"the {venue} instrument list cached {u.age_s() / 3600:.1f} h ago ({cached})"
 
 

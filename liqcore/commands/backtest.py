@@ -63,6 +63,9 @@ def add_arguments(parser) -> None:
                     help="--symbols all: the instrument list with each symbol's trading rules: the file liqcore run / "
                          "record --symbols all cache (universe-<venue>-<quote>.json) or the venue's answer (Binance "
                          "exchangeInfo, Bybit instruments-info); default: the venue's cached list")
+    wm.add_argument("--rest-url", default=None, metavar="URL",
+                    help="--symbols all: the instrument list liqcore run / record --symbols all cached from this "
+                         "REST base URL (a mirror, a test server: each URL's list is cached apart); nothing is fetched")
     wm.add_argument("--exclude", default="", metavar="SYMS", help="--symbols all: symbols not traded (comma list)")
     wm.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency traded (default USDT)")
     wm.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
@@ -165,7 +168,7 @@ def _whole_market_flags(args) -> None:
     market or across venues (one line each)."""
     args.whole_market = str(getattr(args, "symbols", None) or "").strip().lower() == "all"
     if not args.whole_market:
-        for name in ("exclude", "instruments"):
+        for name in ("exclude", "instruments", "rest_url"):
             if getattr(args, name):
                 raise ValueError(f"{name.replace('_', '-')}: only with --symbols all")
         if args.min_volume is not None:
@@ -220,7 +223,9 @@ def _market_rules(args, with_trades, registry, steps):
                          f"{', '.join(venues) or 'no venue'}")
     venue = venues[0]
     steps.step(f"reading {venue}'s trading rules")
-    universe, source = load_rules(args.instruments, venue, args.quote)
+    if args.instruments and args.rest_url:
+        raise ValueError("instruments: give --instruments FILE or --rest-url URL, not both")
+    universe, source = load_rules(args.instruments, venue, args.quote, base_url=args.rest_url)
     if args.min_volume is not None and not universe.turnover:
         raise ValueError(f"min-volume: the instrument list {source} holds no 24 h turnover; give one that does "
                          "(liqcore's cached list) or leave --min-volume out")

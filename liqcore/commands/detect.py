@@ -333,12 +333,12 @@ def _chance(args, records, reg, events, table):
     if args.chance < 20:
         raise ValueError(f"chance: at least 20 draws; got {args.chance}")
     from liqcore.features.registry import parse_window
-    from liqcore.market.wide import _confirmed, _groups_of, chance_rate
+    from liqcore.market.wide import chance_rate, confirmations
 
     if not len(events):
         raise ValueError("chance: no events")
-    rec = _confirmed(records)
-    return chance_rate(rec["confirm_recv_ns"], _groups_of(rec, reg, table), start_ns=int(events["ts_recv"].min()),
+    _, times, groups = confirmations(records, reg, table)
+    return chance_rate(times, groups, start_ns=int(events["ts_recv"].min()),
                        end_ns=int(events["ts_recv"].max()), window_ns=parse_window(args.market_window, "market-window"),
                        min_instruments=args.market_wide, draws=args.chance)
 

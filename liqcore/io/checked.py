@@ -134,6 +134,12 @@ def _stat_key(path: str) -> tuple | None:
     return (s.st_size, s.st_mtime_ns, s.st_ino)
 
 
+def stat_key(path: str) -> tuple | None:
+    """The (size, modification time, inode) key under which a file's footer read is kept (:func:`footer`):
+    a file changed or replaced since has another key; None when it is gone."""
+    return _stat_key(path)
+
+
 def read_marks(root) -> dict:
     """The checked marks of the local dataset ``root``: path in the dataset -> its mark (:func:`mark_of`; {}
     without a marks file, or with one that is not valid: then nothing is trusted)."""

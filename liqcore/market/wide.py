@@ -28,7 +28,7 @@ import numpy as np
 
 from liqcore.types import CASCADE_DTYPE, Dominant, RecordKind, dominant_of
 
-__all__ = ["MARKET_WIDE_DTYPE", "market_wide", "market_wide_records", "market_wide_count", "chance_rate",
+__all__ = ["MARKET_WIDE_DTYPE", "market_wide", "market_wide_records", "confirmations", "market_wide_count", "chance_rate",
            "ChanceRate", "DEFAULT_WINDOW_NS", "DEFAULT_MIN_INSTRUMENTS"]
 
 DEFAULT_WINDOW_NS = 60_000_000_000
@@ -150,6 +150,14 @@ def _groups_of(rec: np.ndarray, registry, table) -> np.ndarray:
     return g[rec["symbol_id"]]
 
 
+def confirmations(records, registry=None, table=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CONFIRMED rows of the detector's ``records`` (CASCADE_DTYPE) and, for each, its instrument group
+    (each symbol mapped as :func:`market_wide_records` maps it): ``(rows, confirm_recv_ns, groups)``, the input
+    :func:`market_wide` and :func:`chance_rate` take."""
+    rec = _confirmed(records)
+    return rec, rec["confirm_recv_ns"], _groups_of(rec, registry, table)
+
+
 def market_wide_records(records, registry=None, *, window_ns: int = DEFAULT_WINDOW_NS,
                         min_instruments: int = DEFAULT_MIN_INSTRUMENTS, table=None,
                         end_ns: int | None = None) -> np.ndarray:
@@ -157,8 +165,8 @@ def market_wide_records(records, registry=None, *, window_ns: int = DEFAULT_WIND
     used, at their ``confirm_recv_ns``).  ``registry`` (a :class:`liqcore.types.SymbolRegistry`) maps each
     record's symbol to its instrument through ``table`` (default :func:`liqcore.instruments.default_table`);
     without one, each symbol id is its own instrument."""
-    rec = _confirmed(records)
-    return market_wide(rec["confirm_recv_ns"], _groups_of(rec, registry, table), rec["long_notional"],
+    rec, times, groups_ = confirmations(records, registry, table)
+    return market_wide(times, groups_, rec["long_notional"],
                        rec["short_notional"], window_ns=window_ns, min_instruments=min_instruments, end_ns=end_ns)
 
 

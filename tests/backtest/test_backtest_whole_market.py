@@ -221,8 +221,9 @@ def test_symbols_all_on_real_binance_recordings(real_data, folder, tmp_path, cap
 @pytest.mark.timeout(600)
 def test_backtest_all_trades_what_run_all_traded_on_the_same_recording(tmp_path, monkeypatch):
     """`liqcore run --venue binance --symbols all --replay REC` (paper, the venue's instrument list from a local REST
-    server on 127.0.0.1: tick 0.0001, lot 10), then `liqcore backtest REC --symbols all` with no --instruments: the
-    list the run cached is the backtest's, and the two trade the same symbols at the same decisions, entry and exit
+    server on 127.0.0.1: tick 0.0001, lot 10), then `liqcore backtest REC --symbols all --rest-url URL` with no --instruments:
+    the list the run cached from that URL is the backtest's (and without --rest-url, none is: a list from a test
+    server is never taken for the venue's own), and the two trade the same symbols at the same decisions, entry and exit
     prices; the symbol the list does not hold (NEW0USDT, with trades to fill on) is refused by both."""
     import sqlite3
     import subprocess
@@ -246,10 +247,13 @@ def test_backtest_all_trades_what_run_all_traded_on_the_same_recording(tmp_path,
         live_trades = sorted((t["symbol"], t["signal_ns"], t["entry_price"], t["exit_price"], t["exit_reason"])
                              for t in (orjson.loads(x) for (x,) in db.execute("SELECT data FROM log WHERE type='trade'")))
     p = subprocess.run([sys.executable, "-m", "liqcore", "backtest", str(rec), "--symbols", "all", "--notional", "1234.5",
-                        "--json", "--no-progress"], cwd=root, capture_output=True, text=True, timeout=300)
+                        "--rest-url", srv.url, "--json", "--no-progress"], cwd=root, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     bt = orjson.loads(p.stdout)
     assert bt["summary"]["refused"]["no_instrument"] == live["decided"]["no_instrument"]
+    q = subprocess.run([sys.executable, "-m", "liqcore", "backtest", str(rec), "--symbols", "all", "--json",
+                        "--no-progress"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert q.returncode != 0 and "none are known for binance USDT" in q.stderr and len(q.stderr.strip().splitlines()) == 1
     assert live_trades and sorted((t["symbol"], t["signal_ns"], t["entry_price"], t["exit_price"], t["exit_reason"])
                                   for t in bt["trades"]) == live_trades
 
