@@ -396,10 +396,34 @@ def _row_hash_block(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Positions (into ``rows``) of the rows among ``idx`` (increasing positions: the rows sharing their
-    event time with a neighbour) that repeat an earlier row of ``idx`` byte for byte; the first of each
-    is kept.  Equal rows hash alike (:func:`_row_hash`), so only rows whose hash another row has are
-    compared whole (np.unique of their bytes): a quote's bid and ask, which share their times, are told
-    apart by one sort of their hashes instead of a sort of every row's bytes."""
+    event time with a neighbour, ``rows`` sorted by event time) that repeat an earlier row of ``idx`` byte
+    for byte; the first of each is kept.  Equal rows share their event time, so a duplicate lies in its
+    row's run of one event time: a run of two rows (a quote's bid and ask, nearly every run of a book) is
+    settled by comparing its two rows' bytes; only the rows of longer runs go through the hash
+    (:func:`_hashed_duplicates`)."""
+    if not len(idx):
+        return np.zeros(0, np.int64)
+    te = rows["ts_event_ns"][idx]
+    start = np.flatnonzero(np.concatenate([[True], te[1:] != te[:-1]]))  # each run's first place in idx
+    size = np.diff(np.append(start, len(idx)))
+    two = start[size == 2]
+    whole = rows.view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
+    a = idx[two]
+    dup = a[whole[a] == whole[idx[two + 1]]] + 1  # (a run of two is two neighbouring rows)
+    long_runs = size > 2
+    if not long_runs.any():
+        return dup
+    in_long = np.repeat(long_runs, size)
+    more = _hashed_duplicates(rows, idx[in_long])
+    return np.sort(np.concatenate([dup, more])) if len(dup) else more
+
+
+def _hashed_duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """:func:`_duplicates` of the rows ``idx`` (increasing; whole runs of one event time) by hashing:
+    equal rows hash alike (:func:`_row_hash`), so only rows whose hash another row has are compared whole
+    (np.unique of their bytes): one sort of the hashes instead of a sort of every row's bytes."""
+    if not len(idx):
+        return np.zeros(0, np.int64)
     h = _row_hash(rows, idx)
     hs = np.sort(h)
     same = hs[1:] == hs[:-1]

@@ -562,3 +562,26 @@ def test_the_load_rule_pass_leaves_quotes_out_with_the_same_result(rows):
         return keep
 
     assert np.array_equal(kept(DS._not_quotes(r, idx)), kept(idx))
+
+
+@settings(max_examples=300, deadline=None)
+@given(te=st.lists(st.integers(0, 40), min_size=1, max_size=60), data=st.data())
+def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data):
+    """Runs of one event time of two rows (a quote's bid and ask: nearly every run of a book) are settled
+    by comparing their two rows' bytes, longer runs by the hash: together the same rows as np.unique of
+    every row's bytes (NaN, 0.0 and -0.0 prices told apart by their bytes, as the file keeps them)."""
+    from liqcore import dataset as DS
+
+    n = len(te)
+    r = np.zeros(n, DS._ROW_DTYPE)
+    r["ts_event_ns"] = np.sort(te)
+    r["ts_recv_ns"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    r["kind"] = data.draw(st.lists(st.sampled_from([int(Kind.TRADE), int(Kind.QUOTE)]), min_size=n, max_size=n))
+    r["side"] = data.draw(st.lists(st.sampled_from([3, 4]), min_size=n, max_size=n))
+    r["price"] = data.draw(st.lists(st.sampled_from([1.0, np.nan, -0.0, 0.0]), min_size=n, max_size=n))
+    r["trade_id"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    idx = DS._equal_time_runs(r["ts_event_ns"])
+    _u, first = np.unique(r[idx].view(np.dtype((np.void, DS._ROW_DTYPE.itemsize))), return_index=True)
+    dup = np.ones(len(idx), bool)
+    dup[first] = False
+    assert np.array_equal(DS._duplicates(r, idx), idx[dup])
