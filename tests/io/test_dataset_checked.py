@@ -585,3 +585,22 @@ def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data)
     dup = np.ones(len(idx), bool)
     dup[first] = False
     assert np.array_equal(DS._duplicates(r, idx), idx[dup])
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.one_of(_CLEAN, _ANY), min_size=1, max_size=40), block=st.integers(1, 7),
+       star=st.booleans())
+def test_the_row_rules_count_the_same_a_block_at_a_time(rows, block, star):
+    """:func:`row_problems` judges a partition a block of rows at a time (bounded temporaries): the count is
+    the whole array's, wherever the blocks cut it."""
+    from liqcore.dataset import _ROW_DTYPE
+    from liqcore.io import checked as CK
+
+    r = np.zeros(len(rows), _ROW_DTYPE)
+    for i, (t, k, sd, p, q) in enumerate(rows):
+        r[i] = (t * 1_700_000_000_000_000_000, 1_700_000_000_000_000_000, k, sd, p, q, 0, 0)
+    sym = "*" if star else "ETHUSDT"
+    whole = CK._row_problems(r, sym)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CK, "_PROBLEM_BLOCK", block)
+        assert CK.row_problems(r, sym) == whole
