@@ -302,7 +302,9 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
     or the same row where one of them has no id), so old and new rows from two sources of one trade keep
     it once.  (Quotes before trades of the same times, the book in force when the trade prints: the order a
     format-3 file, whose quotes are a section of their own, gives back, :func:`liqcore.io.checked.bulk_order`;
-    never an order of sources.)"""
+    never an order of sources.)  ``rows`` is the caller's to give away: runs of one event time out of
+    (receive time, quotes first) order are reordered in it, in place (a copy of a day's rows costs more
+    than the merge)."""
     from liqcore.types import Kind
 
     te = rows["ts_event_ns"]
@@ -320,13 +322,19 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
         # already in (receive time, quotes first) order within every run (a quote's bid and ask: one time):
         # nothing to sort
         same = te[1:] == te[:-1]
-        if len(idx) and bool(np.any(same & ((tr[1:] < tr[:-1]) | ((tr[1:] == tr[:-1]) & ~quote[:-1] & quote[1:])))):
-            order = np.lexsort((~quote[idx], tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
+        bad = np.flatnonzero(same & ((tr[1:] < tr[:-1]) | ((tr[1:] == tr[:-1]) & ~quote[:-1] & quote[1:])))
+        if len(bad):
+            # only the runs holding a pair out of order are sorted (a run in order: a stable sort keeps it);
+            # runs are contiguous: their places stay theirs
+            run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
+            hit = np.zeros(int(run[-1]) + 1, dtype=bool)
+            hit[run[bad]] = True
+            sub = np.flatnonzero(hit[run])
+            del run, hit
+            order = np.lexsort((~quote[sub], tr[sub], te[sub]))
             if not bool(np.all(order[1:] > order[:-1])):
-                perm = np.arange(len(rows))
-                perm[idx] = idx[order]
-                rows = take_records(rows, perm)
-        del quote, same
+                rows[sub] = rows[sub[order]]  # in place: only those runs' rows move
+        del quote, same, bad
         if len(idx):  # the whole row compared within the runs (only rows that hash alike: see _duplicates)
             drop = _duplicates(rows, idx)
             if len(drop):
@@ -406,16 +414,26 @@ def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     te = rows["ts_event_ns"][idx]
     start = np.flatnonzero(np.concatenate([[True], te[1:] != te[:-1]]))  # each run's first place in idx
     size = np.diff(np.append(start, len(idx)))
-    two = start[size == 2]
-    whole = rows.view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
-    a = idx[two]
-    dup = a[whole[a] == whole[idx[two + 1]]] + 1  # (a run of two is two neighbouring rows)
+    a = idx[start[size == 2]]  # (a run of two: two neighbouring rows, a and a + 1)
+    dup = a[_same_as_next(rows)[a]] + 1
     long_runs = size > 2
     if not long_runs.any():
         return dup
     in_long = np.repeat(long_runs, size)
     more = _hashed_duplicates(rows, idx[in_long])
     return np.sort(np.concatenate([dup, more])) if len(dup) else more
+
+
+def _same_as_next(rows: np.ndarray) -> np.ndarray:
+    """Whether each row of ``rows`` (_ROW_DTYPE) but the last equals the next one byte for byte (floats
+    compared by their bits: NaN is NaN, 0.0 is not -0.0), a column at a time."""
+    eq = np.ones(max(len(rows) - 1, 0), dtype=bool)
+    for name in _ROW_DTYPE.names:
+        col = rows[name]
+        if col.dtype.kind == "f":
+            col = col.view(np.uint64)
+        eq &= col[1:] == col[:-1]
+    return eq
 
 
 def _hashed_duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
