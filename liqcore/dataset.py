@@ -947,8 +947,8 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
                        instruments=None, force: bool = False, kinds=None, symbols=None,
                        lock_wait: float | None = None, on_wait=None, warn=None) -> dict:
     """Convert recording files into the dataset ``out_dir``, holding the dataset's writer lock throughout
-    (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, at most
-    one ahead, in the order of the dates their names carry (tardis names a day's trades, quotes and
+    (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, ahead of
+    the writes by at most one big file (:class:`_ReadAhead`), in the order of the dates their names carry (tardis names a day's trades, quotes and
     liquidations files by it), then as given; each (venue, symbol, date) partition is written once, when no
     later file can add to it (the bytes converting the files one at a time, in that order, gives), so
     memory follows a day's rows, not the span's (files whose names carry no date: written after each
@@ -1004,7 +1004,7 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         return load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
                            instruments=instruments, warn=warn)
 
-    ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read one ahead
+    ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read ahead (_ReadAhead)
     plan = _plan(files, ahead)
     reader = _ReadAhead([files[i] for i in plan], load)
     try:
@@ -1045,44 +1045,56 @@ def _plan(files, ahead: list) -> list:
 _PENDING_ROWS = 24_000_000
 
 
-class _ReadAhead:
-    """Loads the files of a convert in a thread, at most one file ahead of the writes: reading and
-    parsing the next file (pyarrow and numpy, which release the GIL) overlaps checking and writing this
-    one, and the thread starts a file only once the one before it was taken (memory: this file's events
-    and the next one's).  :meth:`get` returns the next file's result (or raises its error) in order;
-    :meth:`close` stops the thread after the file it is reading."""
+#: the read-ahead of a convert goes on while the files it read and the caller has not taken yet hold at
+#: most this many bytes on disk (a day's liquidations file), not past a big one (a day's quotes)
+_SMALL_FILE_BYTES = 4 << 20
 
-    def __init__(self, files, load):
+
+class _ReadAhead:
+    """Loads the files of a convert in a thread, ahead of the writes: reading and parsing the next file
+    (pyarrow and numpy, which release the GIL) overlaps checking and writing this one.  The thread starts
+    a file once the files it read before and the caller has not taken yet hold at most ``small`` bytes
+    on disk (:data:`_SMALL_FILE_BYTES`; 0: once every one was taken): a day's small liquidations file
+    read does not stop the next day's quotes from being read while the day before is written (memory:
+    the caller's rows, small files up to that budget, and one file being read).  :meth:`get` returns the next file's result (or raises
+    its error) in order; :meth:`close` stops the thread after the file it is reading."""
+
+    def __init__(self, files, load, small: int | None = None):
         import queue
         import threading
 
         self._files, self._load = list(files), load
-        self._q: queue.Queue = queue.Queue(maxsize=1)
-        self._taken = threading.Semaphore(1)  # released by get(): the next file may be read
+        self._small = _SMALL_FILE_BYTES if small is None else small
+        self._q: queue.Queue = queue.Queue()
+        self._cond = threading.Condition()
+        self._held = 0  # bytes on disk of the files read and not taken yet
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liqcore-convert-read", daemon=True)
         if self._files:
             self._thread.start()
 
-    def _run(self) -> None:
-        import queue
+    @staticmethod
+    def _size(f) -> int:
+        try:
+            return max(int(os.stat(f).st_size), 1)
+        except (OSError, TypeError, ValueError):  # (a file gone: its load says why) counted as big
+            return 1 << 62
 
+    def _run(self) -> None:
         for f in self._files:
-            while not self._taken.acquire(timeout=0.1):  # the file before this one was taken
-                if self._stop.is_set():
-                    return
+            with self._cond:
+                while self._held > self._small and not self._stop.is_set():  # past the budget: wait
+                    self._cond.wait(timeout=0.1)
             if self._stop.is_set():
                 return
             try:
                 item = (f, self._load(f), None)
             except Exception as exc:  # raised in the caller's thread, by get()
                 item = (f, None, exc)
-            while not self._stop.is_set():
-                try:
-                    self._q.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
+            size = self._size(f)
+            with self._cond:
+                self._held += size
+            self._q.put(item + (size,))
             del item
 
     def get(self, f):
@@ -1090,12 +1102,14 @@ class _ReadAhead:
 
         while True:
             try:
-                g, res, exc = self._q.get(timeout=0.1)  # (a Ctrl-C is taken within 0.1 s)
+                g, res, exc, size = self._q.get(timeout=0.1)  # (a Ctrl-C is taken within 0.1 s)
             except queue.Empty:
-                if not self._thread.is_alive():
+                if not self._thread.is_alive() and self._q.empty():
                     raise RuntimeError(f"convert: the reading thread stopped before {f}") from None
                 continue
-            self._taken.release()
+            with self._cond:
+                self._held -= size
+                self._cond.notify_all()
             if g is not f:
                 raise RuntimeError(f"convert: read {g} where {f} was due")
             if exc is not None:
@@ -1104,10 +1118,12 @@ class _ReadAhead:
 
     def close(self) -> None:
         self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
 
 
 def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn) -> dict:
-    """The convert's loop: the files of ``plan`` read in its order (one ahead), each file's rows cut into
+    """The convert's loop: the files of ``plan`` read in its order (ahead: :class:`_ReadAhead`), each file's rows cut into
     partitions and held until no later file of the plan can add to them (its name names a later day,
     :func:`_plan`), then each such partition written once, merged with its old rows (the same file as
     adding the files one at a time); a file goes into the manifest once all its partitions are written."""
