@@ -875,6 +875,10 @@ def _by_section(rows: np.ndarray) -> list:
     if not len(rows):
         return [rows, rows, rows]
     k = rows["kind"]
+    k0 = k[0]
+    if k[-1] == k0 and bool(np.all(k == k0)):  # one kind (a file of trades, of quotes): one section
+        i = int(_section(k[:1])[0])
+        return [rows if j == i else rows[:0] for j in range(3)]
     sec = _section(k)
     if bool(np.all(sec[1:] >= sec[:-1])):
         cut = np.searchsorted(sec, [1, 2], "left").tolist()

@@ -606,3 +606,21 @@ def test_the_row_rules_count_the_same_a_block_at_a_time(rows, block, star):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(CK, "_PROBLEM_BLOCK", block)
         assert CK.row_problems(r, sym) == whole
+
+
+@settings(max_examples=200, deadline=None)
+@given(kinds=st.lists(st.sampled_from([1, 2, 3, 7]), max_size=30) | st.lists(st.sampled_from([1, 2, 3, 7]), max_size=1).map(
+    lambda k: k * 9))
+def test_rows_cut_into_sections_as_their_kinds_say(kinds):
+    """A partition's rows cut into its file's three sections (the rare kinds, the trades, the quotes), each in
+    the rows' order: a one-kind run of rows (a file of trades or quotes: a fast path) as any other."""
+    from liqcore import dataset as DS
+
+    r = np.zeros(len(kinds), DS._ROW_DTYPE)
+    r["kind"] = kinds
+    r["ts_event_ns"] = np.arange(len(kinds))
+    got = DS._by_section(r)
+    sec = DS._section(r["kind"])
+    assert len(got) == 3
+    for i in range(3):
+        assert got[i].dtype == DS._ROW_DTYPE and got[i].tobytes() == r[sec == i].tobytes()
