@@ -806,7 +806,8 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
 
 def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
     """Write each partition of ``parts`` (key -> ``(runs, checked)``: the new rows as runs sorted by event
-    time, in the order they came, and whether they all passed a load's checks) once: its old rows (if
+    time, in the order they came, and whether they all passed a load's checks; taken out of ``parts`` as
+    it is written, so its rows leave memory once merged) once: its old rows (if
     any) and the runs merged (:func:`_merge_many`, then :func:`_merge_rows`: the result of adding the runs
     one write at a time, in one), then the format file and the checked marks -> ``(partitions written,
     rows added)``.  A dataset of the old format is upgraded first."""
@@ -828,8 +829,9 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
         marks = dict(read_marks(out))
     symbols = {tuple(x) for x in (fmt or {}).get("symbols", [])} | {(k[0], k[1]) for k in have}
     added = 0
+    n_parts = len(parts)
     for k in sorted(parts):
-        runs, checked = parts[k]
+        runs, checked = parts.pop(k)  # (the rows leave memory once merged: no reference kept here)
         runs = [r for r in runs if len(r)]
         if not runs:
             continue
@@ -860,7 +862,7 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
     _write_format(out_dir, symbols)
     if marks is not None:
         _write_marks(out_dir, marks)
-    return len(parts), added
+    return n_parts, added
 
 
 def _section(kind: np.ndarray) -> np.ndarray:
@@ -1005,8 +1007,13 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         return key, entry, prev, same, whole_before, skip
 
     def load(f):
-        return load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
-                           instruments=instruments, warn=warn)
+        import pyarrow as pa
+
+        try:
+            return load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+                               instruments=instruments, warn=warn)
+        finally:  # the CSV reader's buffers go back to the system, not kept beside the next day's write
+            pa.default_memory_pool().release_unused()
 
     ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read ahead (_ReadAhead)
     plan = _plan(files, ahead)
