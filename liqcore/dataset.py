@@ -302,7 +302,9 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
     or the same row where one of them has no id), so old and new rows from two sources of one trade keep
     it once.  (Quotes before trades of the same times, the book in force when the trade prints: the order a
     format-3 file, whose quotes are a section of their own, gives back, :func:`liqcore.io.checked.bulk_order`;
-    never an order of sources.)"""
+    never an order of sources.)  ``rows`` is the caller's to give away: runs of one event time out of
+    (receive time, quotes first) order are reordered in it, in place (a copy of a day's rows costs more
+    than the merge)."""
     from liqcore.types import Kind
 
     te = rows["ts_event_ns"]
@@ -320,13 +322,19 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
         # already in (receive time, quotes first) order within every run (a quote's bid and ask: one time):
         # nothing to sort
         same = te[1:] == te[:-1]
-        if len(idx) and bool(np.any(same & ((tr[1:] < tr[:-1]) | ((tr[1:] == tr[:-1]) & ~quote[:-1] & quote[1:])))):
-            order = np.lexsort((~quote[idx], tr[idx], te[idx]))  # runs are contiguous: their places stay theirs
+        bad = np.flatnonzero(same & ((tr[1:] < tr[:-1]) | ((tr[1:] == tr[:-1]) & ~quote[:-1] & quote[1:])))
+        if len(bad):
+            # only the runs holding a pair out of order are sorted (a run in order: a stable sort keeps it);
+            # runs are contiguous: their places stay theirs
+            run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
+            hit = np.zeros(int(run[-1]) + 1, dtype=bool)
+            hit[run[bad]] = True
+            sub = np.flatnonzero(hit[run])
+            del run, hit
+            order = np.lexsort((~quote[sub], tr[sub], te[sub]))
             if not bool(np.all(order[1:] > order[:-1])):
-                perm = np.arange(len(rows))
-                perm[idx] = idx[order]
-                rows = take_records(rows, perm)
-        del quote, same
+                rows[sub] = rows[sub[order]]  # in place: only those runs' rows move
+        del quote, same, bad
         if len(idx):  # the whole row compared within the runs (only rows that hash alike: see _duplicates)
             drop = _duplicates(rows, idx)
             if len(drop):
@@ -396,10 +404,44 @@ def _row_hash_block(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Positions (into ``rows``) of the rows among ``idx`` (increasing positions: the rows sharing their
-    event time with a neighbour) that repeat an earlier row of ``idx`` byte for byte; the first of each
-    is kept.  Equal rows hash alike (:func:`_row_hash`), so only rows whose hash another row has are
-    compared whole (np.unique of their bytes): a quote's bid and ask, which share their times, are told
-    apart by one sort of their hashes instead of a sort of every row's bytes."""
+    event time with a neighbour, ``rows`` sorted by event time) that repeat an earlier row of ``idx`` byte
+    for byte; the first of each is kept.  Equal rows share their event time, so a duplicate lies in its
+    row's run of one event time: a run of two rows (a quote's bid and ask, nearly every run of a book) is
+    settled by comparing its two rows' bytes; only the rows of longer runs go through the hash
+    (:func:`_hashed_duplicates`)."""
+    if not len(idx):
+        return np.zeros(0, np.int64)
+    te = rows["ts_event_ns"][idx]
+    start = np.flatnonzero(np.concatenate([[True], te[1:] != te[:-1]]))  # each run's first place in idx
+    size = np.diff(np.append(start, len(idx)))
+    a = idx[start[size == 2]]  # (a run of two: two neighbouring rows, a and a + 1)
+    dup = a[_same_as_next(rows)[a]] + 1
+    long_runs = size > 2
+    if not long_runs.any():
+        return dup
+    in_long = np.repeat(long_runs, size)
+    more = _hashed_duplicates(rows, idx[in_long])
+    return np.sort(np.concatenate([dup, more])) if len(dup) else more
+
+
+def _same_as_next(rows: np.ndarray) -> np.ndarray:
+    """Whether each row of ``rows`` (_ROW_DTYPE) but the last equals the next one byte for byte (floats
+    compared by their bits: NaN is NaN, 0.0 is not -0.0), a column at a time."""
+    eq = np.ones(max(len(rows) - 1, 0), dtype=bool)
+    for name in _ROW_DTYPE.names:
+        col = rows[name]
+        if col.dtype.kind == "f":
+            col = col.view(np.uint64)
+        eq &= col[1:] == col[:-1]
+    return eq
+
+
+def _hashed_duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """:func:`_duplicates` of the rows ``idx`` (increasing; whole runs of one event time) by hashing:
+    equal rows hash alike (:func:`_row_hash`), so only rows whose hash another row has are compared whole
+    (np.unique of their bytes): one sort of the hashes instead of a sort of every row's bytes."""
+    if not len(idx):
+        return np.zeros(0, np.int64)
     h = _row_hash(rows, idx)
     hs = np.sort(h)
     same = hs[1:] == hs[:-1]
@@ -764,7 +806,8 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
 
 def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
     """Write each partition of ``parts`` (key -> ``(runs, checked)``: the new rows as runs sorted by event
-    time, in the order they came, and whether they all passed a load's checks) once: its old rows (if
+    time, in the order they came, and whether they all passed a load's checks; taken out of ``parts`` as
+    it is written, so its rows leave memory once merged) once: its old rows (if
     any) and the runs merged (:func:`_merge_many`, then :func:`_merge_rows`: the result of adding the runs
     one write at a time, in one), then the format file and the checked marks -> ``(partitions written,
     rows added)``.  A dataset of the old format is upgraded first."""
@@ -786,8 +829,9 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
         marks = dict(read_marks(out))
     symbols = {tuple(x) for x in (fmt or {}).get("symbols", [])} | {(k[0], k[1]) for k in have}
     added = 0
+    n_parts = len(parts)
     for k in sorted(parts):
-        runs, checked = parts[k]
+        runs, checked = parts.pop(k)  # (the rows leave memory once merged: no reference kept here)
         runs = [r for r in runs if len(r)]
         if not runs:
             continue
@@ -818,7 +862,7 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
     _write_format(out_dir, symbols)
     if marks is not None:
         _write_marks(out_dir, marks)
-    return len(parts), added
+    return n_parts, added
 
 
 def _section(kind: np.ndarray) -> np.ndarray:
@@ -833,6 +877,10 @@ def _by_section(rows: np.ndarray) -> list:
     if not len(rows):
         return [rows, rows, rows]
     k = rows["kind"]
+    k0 = k[0]
+    if k[-1] == k0 and bool(np.all(k == k0)):  # one kind (a file of trades, of quotes): one section
+        i = int(_section(k[:1])[0])
+        return [rows if j == i else rows[:0] for j in range(3)]
     sec = _section(k)
     if bool(np.all(sec[1:] >= sec[:-1])):
         cut = np.searchsorted(sec, [1, 2], "left").tolist()
@@ -905,8 +953,8 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
                        instruments=None, force: bool = False, kinds=None, symbols=None,
                        lock_wait: float | None = None, on_wait=None, warn=None) -> dict:
     """Convert recording files into the dataset ``out_dir``, holding the dataset's writer lock throughout
-    (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, at most
-    one ahead, in the order of the dates their names carry (tardis names a day's trades, quotes and
+    (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, ahead of
+    the writes by at most one big file (:class:`_ReadAhead`), in the order of the dates their names carry (tardis names a day's trades, quotes and
     liquidations files by it), then as given; each (venue, symbol, date) partition is written once, when no
     later file can add to it (the bytes converting the files one at a time, in that order, gives), so
     memory follows a day's rows, not the span's (files whose names carry no date: written after each
@@ -959,10 +1007,15 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         return key, entry, prev, same, whole_before, skip
 
     def load(f):
-        return load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
-                           instruments=instruments, warn=warn)
+        import pyarrow as pa
 
-    ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read one ahead
+        try:
+            return load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+                               instruments=instruments, warn=warn)
+        finally:  # the CSV reader's buffers go back to the system, not kept beside the next day's write
+            pa.default_memory_pool().release_unused()
+
+    ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read ahead (_ReadAhead)
     plan = _plan(files, ahead)
     reader = _ReadAhead([files[i] for i in plan], load)
     try:
@@ -1003,44 +1056,56 @@ def _plan(files, ahead: list) -> list:
 _PENDING_ROWS = 24_000_000
 
 
-class _ReadAhead:
-    """Loads the files of a convert in a thread, at most one file ahead of the writes: reading and
-    parsing the next file (pyarrow and numpy, which release the GIL) overlaps checking and writing this
-    one, and the thread starts a file only once the one before it was taken (memory: this file's events
-    and the next one's).  :meth:`get` returns the next file's result (or raises its error) in order;
-    :meth:`close` stops the thread after the file it is reading."""
+#: the read-ahead of a convert goes on while the files it read and the caller has not taken yet hold at
+#: most this many bytes on disk (a day's liquidations file), not past a big one (a day's quotes)
+_SMALL_FILE_BYTES = 4 << 20
 
-    def __init__(self, files, load):
+
+class _ReadAhead:
+    """Loads the files of a convert in a thread, ahead of the writes: reading and parsing the next file
+    (pyarrow and numpy, which release the GIL) overlaps checking and writing this one.  The thread starts
+    a file once the files it read before and the caller has not taken yet hold at most ``small`` bytes
+    on disk (:data:`_SMALL_FILE_BYTES`; 0: once every one was taken): a day's small liquidations file
+    read does not stop the next day's quotes from being read while the day before is written (memory:
+    the caller's rows, small files up to that budget, and one file being read).  :meth:`get` returns the next file's result (or raises
+    its error) in order; :meth:`close` stops the thread after the file it is reading."""
+
+    def __init__(self, files, load, small: int | None = None):
         import queue
         import threading
 
         self._files, self._load = list(files), load
-        self._q: queue.Queue = queue.Queue(maxsize=1)
-        self._taken = threading.Semaphore(1)  # released by get(): the next file may be read
+        self._small = _SMALL_FILE_BYTES if small is None else small
+        self._q: queue.Queue = queue.Queue()
+        self._cond = threading.Condition()
+        self._held = 0  # bytes on disk of the files read and not taken yet
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liqcore-convert-read", daemon=True)
         if self._files:
             self._thread.start()
 
-    def _run(self) -> None:
-        import queue
+    @staticmethod
+    def _size(f) -> int:
+        try:
+            return max(int(os.stat(f).st_size), 1)
+        except (OSError, TypeError, ValueError):  # (a file gone: its load says why) counted as big
+            return 1 << 62
 
+    def _run(self) -> None:
         for f in self._files:
-            while not self._taken.acquire(timeout=0.1):  # the file before this one was taken
-                if self._stop.is_set():
-                    return
+            with self._cond:
+                while self._held > self._small and not self._stop.is_set():  # past the budget: wait
+                    self._cond.wait(timeout=0.1)
             if self._stop.is_set():
                 return
             try:
                 item = (f, self._load(f), None)
             except Exception as exc:  # raised in the caller's thread, by get()
                 item = (f, None, exc)
-            while not self._stop.is_set():
-                try:
-                    self._q.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
+            size = self._size(f)
+            with self._cond:
+                self._held += size
+            self._q.put(item + (size,))
             del item
 
     def get(self, f):
@@ -1048,12 +1113,14 @@ class _ReadAhead:
 
         while True:
             try:
-                g, res, exc = self._q.get(timeout=0.1)  # (a Ctrl-C is taken within 0.1 s)
+                g, res, exc, size = self._q.get(timeout=0.1)  # (a Ctrl-C is taken within 0.1 s)
             except queue.Empty:
-                if not self._thread.is_alive():
+                if not self._thread.is_alive() and self._q.empty():
                     raise RuntimeError(f"convert: the reading thread stopped before {f}") from None
                 continue
-            self._taken.release()
+            with self._cond:
+                self._held -= size
+                self._cond.notify_all()
             if g is not f:
                 raise RuntimeError(f"convert: read {g} where {f} was due")
             if exc is not None:
@@ -1062,10 +1129,12 @@ class _ReadAhead:
 
     def close(self) -> None:
         self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
 
 
 def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn) -> dict:
-    """The convert's loop: the files of ``plan`` read in its order (one ahead), each file's rows cut into
+    """The convert's loop: the files of ``plan`` read in its order (ahead: :class:`_ReadAhead`), each file's rows cut into
     partitions and held until no later file of the plan can add to them (its name names a later day,
     :func:`_plan`), then each such partition written once, merged with its old rows (the same file as
     adding the files one at a time); a file goes into the manifest once all its partitions are written."""

@@ -537,13 +537,25 @@ def event_order(ts: np.ndarray) -> np.ndarray | None:
     return order
 
 
+#: rows :func:`row_problems` judges at a time
+_PROBLEM_BLOCK = 1 << 20
+
+
 def row_problems(rows: np.ndarray, symbol: str) -> int:
     """How many of a partition's rows (the file's columns, :data:`liqcore.dataset._ROW_DTYPE`) break a row
     rule of the contract (:func:`liqcore.io.contract._load_table`, the same rules): a time <= 0, a kind
     or side outside its codes, a liquidation, trade or quote side that is not its kind's, a liquidation's
     or trade's price or size not finite and > 0, an empty quote side with a price, a non-empty one
     without a positive price, an infinite price or a non-finite size elsewhere, a venue-wide (``*``) row
-    other than a gap.  A file with any is not marked checked."""
+    other than a gap.  A file with any is not marked checked.  Counted a block of rows at a time (its
+    temporaries: one block's, not the partition's)."""
+    block = _PROBLEM_BLOCK
+    if len(rows) > block:
+        return sum(_row_problems(rows[a:a + block], symbol) for a in range(0, len(rows), block))
+    return _row_problems(rows, symbol)
+
+
+def _row_problems(rows: np.ndarray, symbol: str) -> int:
     kind = rows["kind"]
     trade = kind == int(Kind.TRADE)
     with np.errstate(invalid="ignore"):

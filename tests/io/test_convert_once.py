@@ -1,6 +1,6 @@
 """``convert FILES --dataset DS`` writes each (venue, symbol, date) partition once per run: the files of a day
-(trades, quotes, liquidations, named by their date as tardis names them) are read one after the other, at most
-one file ahead, their rows merged with the partition's old rows in one write, and the day dropped from memory
+(trades, quotes, liquidations, named by their date as tardis names them) are read one after the other, ahead of the
+writes by at most one big file, their rows merged with the partition's old rows in one write, and the day dropped from memory
 before the next day's second file is read.  The partition files are the bytes converting the files one at a
 time gives."""
 from __future__ import annotations
@@ -111,6 +111,7 @@ def test_converting_all_files_at_once_gives_the_bytes_of_converting_them_one_by_
 
 def test_each_partition_is_written_once_and_a_day_leaves_memory_before_the_next_days_second_file(
         tmp_path, monkeypatch):
+    monkeypatch.setattr(dataset_mod, "_SMALL_FILE_BYTES", 0)  # every file counts as big: one file ahead
     raw = tmp_path / "raw"
     raw.mkdir()
     files = sorted(_day_files(raw, 0, 1) + _day_files(raw, 1, 2) + _day_files(raw, 2, 3))
@@ -142,3 +143,52 @@ def test_each_partition_is_written_once_and_a_day_leaves_memory_before_the_next_
     import json
 
     assert len(json.loads((ds / dataset_mod.MANIFEST).read_text())) == 9
+
+
+def test_the_read_ahead_passes_small_files_and_stops_at_a_big_one(tmp_path):
+    """While the caller holds a file, the reading thread reads the files after it as long as those it read and
+    the caller has not taken yet are small (a day's liquidations), so the next day's big file (its quotes) is
+    read while the day before is written; a big file read and not taken stops it until taken.  Results come
+    in the plan's order, errors where their file is due."""
+    import threading
+    import time
+
+    sizes = {"b1": 500, "s2": 10, "s3": 10, "b4": 500, "b5": 500, "bad6": 10}
+    files = []
+    for name, n in sizes.items():
+        p = tmp_path / name
+        p.write_bytes(b"x" * n)
+        files.append(p)
+    started, lock = [], threading.Lock()
+
+    def load(f):
+        with lock:
+            started.append(f.name)
+        if f.name == "bad6":
+            raise ValueError("bad6: unreadable")
+        return f.name.upper()
+
+    def wait_for(cond):
+        deadline = time.monotonic() + 30
+        while not cond():
+            assert time.monotonic() < deadline, started
+            time.sleep(0.01)
+
+    r = dataset_mod._ReadAhead(files, load, small=100)
+    try:
+        wait_for(lambda: "b1" in started)
+        assert r.get(files[0]) == "B1"
+        # b1 taken: s2 and s3 (small) are read, then b4 (big) although s2 and s3 are not taken yet
+        wait_for(lambda: "b4" in started)
+        wait_for(lambda: r._held >= 500)  # b4 read, not taken: b5 waits for it
+        assert "b5" not in started
+        assert [r.get(f) for f in files[1:4]] == ["S2", "S3", "B4"]
+        wait_for(lambda: "b5" in started)
+        assert r.get(files[4]) == "B5"
+        try:
+            r.get(files[5])
+            raise AssertionError("bad6 did not raise")
+        except ValueError as exc:
+            assert "bad6" in str(exc)
+    finally:
+        r.close()

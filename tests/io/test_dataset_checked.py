@@ -279,7 +279,8 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
 
 
 @settings(max_examples=300, deadline=None)
-@given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30), data=st.data())
+@given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30) | st.lists(st.integers(0, 40), min_size=1, max_size=60),
+       data=st.data())
 def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     """Old and new rows of a partition (each sorted by event time, or not at all) merge to the rows sorted by
     (event time, receive time, quotes before trades), stable, exact duplicates removed, then a load's duplicate rule (the same
@@ -305,6 +306,7 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     want = want[keep]
     rows = [(int(w["ts_event_ns"]), int(w["kind"]), int(w["side"]), float(w["price"]), float(w["qty"])) for w in want]
     want = want[reference_keep(rows, want["trade_id"].tolist(), (want["kind"] == int(Kind.QUOTE)).tolist())]
+    # (runs of one event time in order stay as they are; only runs out of order are sorted, in place)
     assert np.array_equal(_merge_rows(r.copy()), want)
 
 
@@ -562,3 +564,63 @@ def test_the_load_rule_pass_leaves_quotes_out_with_the_same_result(rows):
         return keep
 
     assert np.array_equal(kept(DS._not_quotes(r, idx)), kept(idx))
+
+
+@settings(max_examples=300, deadline=None)
+@given(te=st.lists(st.integers(0, 40), min_size=1, max_size=60), data=st.data())
+def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data):
+    """Runs of one event time of two rows (a quote's bid and ask: nearly every run of a book) are settled
+    by comparing their two rows' bytes, longer runs by the hash: together the same rows as np.unique of
+    every row's bytes (NaN, 0.0 and -0.0 prices told apart by their bytes, as the file keeps them)."""
+    from liqcore import dataset as DS
+
+    n = len(te)
+    r = np.zeros(n, DS._ROW_DTYPE)
+    r["ts_event_ns"] = np.sort(te)
+    r["ts_recv_ns"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    r["kind"] = data.draw(st.lists(st.sampled_from([int(Kind.TRADE), int(Kind.QUOTE)]), min_size=n, max_size=n))
+    r["side"] = data.draw(st.lists(st.sampled_from([3, 4]), min_size=n, max_size=n))
+    r["price"] = data.draw(st.lists(st.sampled_from([1.0, np.nan, -0.0, 0.0]), min_size=n, max_size=n))
+    r["trade_id"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    idx = DS._equal_time_runs(r["ts_event_ns"])
+    _u, first = np.unique(r[idx].view(np.dtype((np.void, DS._ROW_DTYPE.itemsize))), return_index=True)
+    dup = np.ones(len(idx), bool)
+    dup[first] = False
+    assert np.array_equal(DS._duplicates(r, idx), idx[dup])
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.one_of(_CLEAN, _ANY), min_size=1, max_size=40), block=st.integers(1, 7),
+       star=st.booleans())
+def test_the_row_rules_count_the_same_a_block_at_a_time(rows, block, star):
+    """:func:`row_problems` judges a partition a block of rows at a time (bounded temporaries): the count is
+    the whole array's, wherever the blocks cut it."""
+    from liqcore.dataset import _ROW_DTYPE
+    from liqcore.io import checked as CK
+
+    r = np.zeros(len(rows), _ROW_DTYPE)
+    for i, (t, k, sd, p, q) in enumerate(rows):
+        r[i] = (t * 1_700_000_000_000_000_000, 1_700_000_000_000_000_000, k, sd, p, q, 0, 0)
+    sym = "*" if star else "ETHUSDT"
+    whole = CK._row_problems(r, sym)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CK, "_PROBLEM_BLOCK", block)
+        assert CK.row_problems(r, sym) == whole
+
+
+@settings(max_examples=200, deadline=None)
+@given(kinds=st.lists(st.sampled_from([1, 2, 3, 7]), max_size=30) | st.lists(st.sampled_from([1, 2, 3, 7]), max_size=1).map(
+    lambda k: k * 9))
+def test_rows_cut_into_sections_as_their_kinds_say(kinds):
+    """A partition's rows cut into its file's three sections (the rare kinds, the trades, the quotes), each in
+    the rows' order: a one-kind run of rows (a file of trades or quotes: a fast path) as any other."""
+    from liqcore import dataset as DS
+
+    r = np.zeros(len(kinds), DS._ROW_DTYPE)
+    r["kind"] = kinds
+    r["ts_event_ns"] = np.arange(len(kinds))
+    got = DS._by_section(r)
+    sec = DS._section(r["kind"])
+    assert len(got) == 3
+    for i in range(3):
+        assert got[i].dtype == DS._ROW_DTYPE and got[i].tobytes() == r[sec == i].tobytes()
