@@ -102,6 +102,8 @@ class LiveRunner:
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
+        #: the run was stopped by the user's Ctrl-C (SIGINT)
+        self.interrupted = False
         self.metrics_port = metrics_port
         self.dashboard_on = dashboard
         self.dashboard_hz = dashboard_hz
@@ -217,11 +219,15 @@ class LiveRunner:
         if self.install_signals:
             from liqcore.interrupt import graceful_stop
 
+            said = graceful_stop("run", stop, "stopping: working entries cancelled, the journal flushed")
+
+            def interrupted() -> None:  # (the user's Ctrl-C: never reported as a feed that failed)
+                self.interrupted = True
+                said()
+
             for sig in (signal.SIGINT, signal.SIGTERM):
                 try:
-                    loop.add_signal_handler(sig, graceful_stop(
-                        "run", stop, "stopping: working entries cancelled, the journal flushed")
-                        if sig == signal.SIGINT else stop.set)
+                    loop.add_signal_handler(sig, interrupted if sig == signal.SIGINT else stop.set)
                 except (NotImplementedError, RuntimeError):
                     pass
             self.engine.risk.install_signal(loop)
@@ -304,6 +310,7 @@ class LiveRunner:
         h = self.feed.health()
         snap = eng.snapshot()
         return {"mode": eng.mode, "venue": self.venue, "symbols": self.symbols, "frames": h["frames"],
+                "interrupted": self.interrupted,
                 "feed_failure": self.feed.failure(data_frames=self._data_frames()) or next(
                     (why for f in self.watch_feeds if (why := f.failure()) is not None), None),
                 "watch": [{"venue": f.venue, "symbols": f.symbols, "frames": f.health()["frames"],
