@@ -484,7 +484,10 @@ def _feed_specs(venue: str, symbols, universe, args, feed_opts: dict, url):
     from liqcore.commands._market import symbol_list
     from liqcore.market.streams import whole_market_specs
 
-    return whole_market_specs(venue, symbols, symbol_list(args.also), url=url, network=args.network,
+    also = symbol_list(args.also)
+    if args.replay and args.on_demand is not None:  # every symbol's trades on the one feed, gated on replay time
+        also = list(dict.fromkeys([*also, *symbols]))  # (liqcore.live.ondemand: OnDemand.gate)
+    return whole_market_specs(venue, symbols, also, url=url, network=args.network,
                               book=bool(feed_opts.get("book")), tickers=bool(feed_opts.get("tickers")))
 
 
