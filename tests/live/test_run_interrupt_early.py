@@ -7,9 +7,7 @@ exchange that acknowledges the subscription and then prints nothing.  The SIGINT
 connecting / subscribed (a bounded wait on that condition, never a fixed sleep)."""
 from __future__ import annotations
 
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +16,7 @@ import time
 import pytest
 
 from liqcore.testing.fake_exchange import FakeExchangeThread
+from tests._fake_market_run import stop_run
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.integration]
 
@@ -37,23 +36,11 @@ def _wait(proc: subprocess.Popen, cond, what: str, bound_s: float = 60.0) -> Non
         time.sleep(0.02)
 
 
-def _interrupt(proc: subprocess.Popen) -> tuple[int, str, str]:
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        raise AssertionError(f"SIGINT did not stop the run within 60 s: {err.decode()[-2000:]}")
-    return proc.returncode, out.decode(), err.decode()
-
-
-def _check(code: int, out: str, err: str) -> None:
+def _check(code: int, summary: dict | None, err: str) -> None:
     assert "liqcore run: interrupted" in err, err[-2000:]
     assert "error" not in err and "never connected" not in err and "no market data" not in err, err[-2000:]
     assert "Traceback" not in err, err[-2000:]
     assert code == 0, (code, err[-2000:])
-    summary = json.loads(out.strip().splitlines()[-1])
     assert summary["interrupted"] is True and summary["feed_failure"], summary  # (kept in the summary, as facts)
 
 
@@ -74,7 +61,7 @@ def test_ctrl_c_while_the_handshake_is_pending_says_interrupted_not_never_connec
             return bool(accepted)
 
         _wait(proc, connecting, "the run connecting to the feed")
-        _check(*_interrupt(proc))
+        _check(*stop_run(proc))
     finally:
         for c in accepted:
             c.close()
@@ -86,4 +73,4 @@ def test_ctrl_c_before_the_first_market_data_says_interrupted_not_no_market_data
         proc = _start(fx.public_ws_url, tmp_path)
         _wait(proc, lambda: fx.subscribed("allLiquidation.ETHUSDT") or fx.subscribed("liquidation.ETHUSDT"),
               "the run subscribed")
-        _check(*_interrupt(proc))
+        _check(*stop_run(proc))
