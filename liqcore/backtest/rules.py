@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_rules", "rule_columns", "apply_rules", "refusals", "session_refusals", "refuse_records",
+__all__ = ["load_rules", "quote_of", "rule_columns", "apply_rules", "refusals", "session_refusals", "refuse_records",
            "trade_symbols", "REFUSALS"]
 
 #: why a symbol's signals are not sent to the execution model, as the live runner names them
@@ -116,7 +116,8 @@ def apply_rules(par: np.ndarray, registry, rules: dict | None) -> None:
             row["grid"], row["lot"], row["min_qty"], row["min_notional"], row["max_qty"] = rule_columns(inst)
 
 
-def _quote_of(symbol: str, quote: str) -> bool:
+def quote_of(symbol: str, quote: str) -> bool:
+    """Whether ``symbol``'s name says it is quoted in ``quote`` (``ETHUSDT``, OKX ``ETH-USDT-SWAP``)."""
     q = quote.upper()
     return symbol.endswith(f"-{q}-SWAP") or (symbol.endswith(q) and len(symbol) > len(q) and "-" not in symbol)
 
@@ -141,7 +142,7 @@ def refusals(registry, with_trades: set[str] | None, universe, *, exclude=(), qu
         sym = str(sym)
         if sym not in universe.rules:
             out[sid] = "no_instrument"
-        elif sym.upper() in ex or not _quote_of(sym, quote) or (
+        elif sym.upper() in ex or not quote_of(sym, quote) or (
                 min_volume is not None and not (universe.turnover.get(sym, math.nan) >= min_volume)):
             out[sid] = "not_traded"
         elif with_trades is not None and sym not in with_trades:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-__all__ = ["add_universe_arguments", "check_list_flags", "select_universe", "fetch_selection", "symbol_list",
+__all__ = ["add_universe_arguments", "recording_symbols", "check_list_flags", "select_universe", "fetch_selection", "symbol_list",
            "list_rules", "whole_market", "traded_symbols"]
 
 
-def add_universe_arguments(p, *, also: str, narrowed: str) -> None:
-    """``--also``, ``--exclude``, ``--quote``, ``--min-volume`` (``also``: what the --also symbols get;
-    ``narrowed``: what --exclude and --min-volume leave out)."""
-    p.add_argument("--also", default="", metavar="SYMS",
-                   help=f"--symbols all: the symbols whose trades (and top of book) are {also} too (comma list)")
+def add_universe_arguments(p, *, also: str | None, narrowed: str) -> None:
+    """``--also``, ``--exclude``, ``--quote``, ``--min-volume`` (``also``: what the --also symbols get, None: no
+    ``--also``; ``narrowed``: what --exclude and --min-volume leave out)."""
+    if also is not None:
+        p.add_argument("--also", default="", metavar="SYMS",
+                       help=f"--symbols all: the symbols whose trades (and top of book) are {also} too (comma list)")
     p.add_argument("--exclude", default="", metavar="SYMS", help=f"--symbols all: symbols {narrowed} (comma list)")
     p.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency (default USDT)")
     p.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
@@ -89,3 +90,52 @@ def list_rules(args, venue: str, symbols: list[str]) -> dict | None:
         print(f"warning: {venue} lists no {args.quote} perpetual {','.join(missing)}: its cascades are refused "
               "(no_instrument)", file=sys.stderr)
     return {s: u.rules[s] for s in symbols if s in u.rules}
+
+
+def recording_symbols(args, registry, venues, path: str | None = None) -> tuple[list[int], list[str]]:
+    """``--symbols all`` on a recording (``detect``): ``(ids, notes)``, the registry ids of every symbol of
+    ``venues`` (venue names) in it less the ``--exclude`` ones, those not quoted in ``--quote`` and (``--min-volume``)
+    those whose 24 h turnover is below the floor.  The quote and the turnover are the instrument list's
+    (``path``, else the list ``run``/``record --symbols all`` cached from the venue or ``--rest-url``;
+    nothing is fetched); a symbol the list does not hold, or without a list, is judged by its name's suffix (said
+    in ``notes``); ``--min-volume`` without a list that holds turnovers fails in one line."""
+    from liqcore.backtest.rules import load_rules, quote_of
+
+    quote, ex = str(args.quote).upper(), set(symbol_list(args.exclude))
+    if args.min_volume is not None and not args.min_volume >= 0:
+        raise ValueError(f"min-volume: must be >= 0 quote units; got {args.min_volume}")
+    if path and len(venues) != 1:
+        raise ValueError(f"instrument-list: one venue's instrument list; the input holds {', '.join(venues)} "
+                         "(select one with --venue)")
+    ids, notes = [], []
+    for venue in venues:
+        try:
+            u, source = load_rules(path, venue, quote, base_url=args.rest_url)
+        except ValueError:
+            if path:  # (the file given is unreadable: said, never passed over)
+                raise
+            u, source = None, ""
+        listed = u is not None and u.source != "file" and u.quote.upper() == quote  # (its symbols: quoted in it)
+        if args.min_volume is not None and (u is None or not u.turnover):
+            raise ValueError(f"min-volume: the 24 h turnover of {venue}'s symbols comes from its instrument list, "
+                             f"and {'none is cached' if u is None else source + ' holds none'}: give --instrument-list "
+                             f"FILE (the list liqcore run / record --symbols all cache) or leave --min-volume out")
+        by_name = 0
+        for sid, v, sym in registry:
+            if v.name.lower() != venue or sym.upper() in ex:
+                continue
+            if listed and sym in u.rules:
+                ok = True
+            else:
+                ok, by_name = quote_of(sym, quote), by_name + 1
+            if ok and args.min_volume is not None and not (u.turnover.get(sym, float("nan")) >= args.min_volume):
+                ok = False
+            if ok:
+                ids.append(int(sid))
+        if by_name:
+            where = (f"no {venue} {quote} instrument list is cached (`liqcore record --venue {venue} --symbols all` "
+                     "caches one; or give --instrument-list FILE)" if u is None else
+                     f"{by_name} {venue} symbol(s) the instrument list {source} does not hold" if listed else
+                     f"the instrument list {source} does not say each symbol's quote")
+            notes.append(f"note: --quote {quote}: {where}: judged by the name's suffix (…{quote}, …-{quote}-SWAP)")
+    return ids, notes

@@ -2,6 +2,7 @@
 
     liqcore detect PATH... [--format F] [--venue V] [--symbol S] [--json] [--scope venue|instrument]
                    [--instrument-table TOML] [detector parameters]
+    liqcore detect PATH... --symbols all [--exclude A,B] [--quote USDT] [--min-volume QUOTE] [--instrument-list FILE]
     liqcore detect --sample
 
 Loads the recordings (any format liqcore.io reads, detected per file), runs the cascade detector
@@ -18,6 +19,12 @@ OKX BTC-USDT-SWAP are BTC-USDT; ``--instrument-table`` overrides): a row per cro
 the venue that fired first and each venue's share (JSON: the keys above plus instrument, first_venue
 and shares).  --sample runs on the small synthetic sample bundled with liqcore
 (alone: given with PATH it is an error, never mixed into the recordings).
+
+``--symbols all`` detects every symbol of the input (a whole-market recording) less the ``--exclude`` ones, those
+not quoted in ``--quote`` (default USDT) and those whose 24 h turnover is below ``--min-volume`` (quote units):
+the quote and the turnover come from the instrument list (``--instrument-list FILE``, else the list ``liqcore run`` /
+``record --symbols all`` cached; nothing is fetched); without one, ``--quote`` goes by the symbol's name (said in
+a note) and ``--min-volume`` is an error.
 
 An input without a single liquidation (a trades file, top of book only) is an error saying what it
 holds (exit 1): no cascade can be found in it, and an empty table would read as "none happened".
@@ -44,6 +51,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run on the bundled synthetic sample (12 h of liquidations on Bybit, Binance and OKX)")
     p.add_argument("--venue", default=None, metavar="V", help="only these venues (comma list: bybit,binance,okx)")
     p.add_argument("--symbol", default=None, metavar="S", help="only these symbols (comma list, venue spelling)")
+    wm = p.add_argument_group("whole market (--symbols all)")
+    wm.add_argument("--symbols", default=None, metavar="SYMS|all",
+                    help="all: every symbol of the recording (a whole-market recording: liqcore record --symbols all), "
+                         "narrowed by --exclude, --quote and --min-volume; or a comma list (as --symbol)")
+    from liqcore.commands._market import add_universe_arguments
+
+    add_universe_arguments(wm, also=None, narrowed="left out")
+    wm.add_argument("--instrument-list", default=None, metavar="FILE",
+                    help="--symbols all: the instrument list giving each symbol's quote and 24 h turnover: the file "
+                         "liqcore run / record --symbols all cache (universe-<venue>-<quote>.json) or the venue's "
+                         "answer; default: the venue's cached list, else --quote goes by the symbol's name")
+    wm.add_argument("--rest-url", default=None, metavar="URL",
+                    help="--symbols all: the instrument list liqcore run / record --symbols all cached from this REST "
+                         "base URL (a mirror, a test server); nothing is fetched")
     add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per cascade per line")
     p.add_argument("--scope", choices=("venue", "instrument"), default="venue",
@@ -172,6 +193,7 @@ def run(args) -> int:
     for p in paths:
         if not p.exists():
             raise ValueError(f"PATH: no such file or directory: {p}")
+    whole = _symbols_flag(args)
     params = params_from_args(args)
     start, end = time_window(args)
     res = load_recordings(args, feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns,
@@ -179,17 +201,19 @@ def run(args) -> int:
     events = select(res.events, res.registry, symbol=args.symbol, venue=args.venue, start=start, end=end,
                     keep_global=True)
     log = sys.stderr if args.json else sys.stdout
+    if whole and len(events):  # --symbols all: every symbol of the input, less those the narrowing flags leave out
+        events = _whole_market(args, events, res.registry, log)
 
     require_events(res, [str(p) for p in paths], allow_empty=args.allow_empty, usable=len(events),
-                   selection=selection_label(venue=args.venue, symbol=args.symbol, start=args.start,
-                                             end=args.end))
+                   selection=selection_label(venue=args.venue, symbol=args.symbol, symbols=args.symbols,
+                                             start=args.start, end=args.end))
     if len(events) == 0:  # allowed (--allow-empty)
         print("no events in the input: no cascades", file=log)
         if res.rejects:
             print("loader rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res.rejects.items())), file=log)
         return 0
     if not _has_liquidations(events, paths, args, log, selection_label(
-            venue=args.venue, symbol=args.symbol, start=args.start, end=args.end)):  # allowed (--allow-empty)
+            venue=args.venue, symbol=args.symbol, symbols=args.symbols, start=args.start, end=args.end)):  # allowed (--allow-empty)
         return 0
 
     from liqcore.venues.common import throttle_note
@@ -306,6 +330,49 @@ def run(args) -> int:
     if throttle_note(events):
         console.print(f"note: {throttle_note(events)}", highlight=False, markup=False)
     return 0
+
+
+def _symbols_flag(args) -> bool:
+    """``--symbols``: True for ``all`` (the whole market of the input); a list joins ``--symbol``'s; the flags that
+    narrow a whole market only with ``all``."""
+    from liqcore.commands._market import check_list_flags, traded_symbols, whole_market
+
+    if args.symbols is not None and args.symbol:
+        raise ValueError("symbols: give --symbol or --symbols, not both")
+    if args.symbols is not None and whole_market(args.symbols):
+        if args.scope == "instrument":
+            raise ValueError("symbols: --symbols all selects one venue's whole market; --scope instrument takes a list")
+        return True
+    if args.symbols is not None:
+        args.symbol = ",".join(traded_symbols(args.symbols))
+    check_list_flags(args)
+    for name in ("instrument_list", "rest_url"):
+        if getattr(args, name):
+            raise ValueError(f"{name.replace('_', '-')}: only with --symbols all")
+    return False
+
+
+def _whole_market(args, events, registry, log):
+    """The events of ``--symbols all`` (:func:`liqcore.commands._market.recording_symbols`), the selection said."""
+    import numpy as np
+
+    from liqcore.commands._market import recording_symbols
+    from liqcore.types import Venue
+
+    venues = sorted(Venue(int(v)).name.lower() for v in np.unique(events["venue"]) if int(v))
+    if args.instrument_list and args.rest_url:
+        raise ValueError("instrument-list: give --instrument-list FILE or --rest-url URL, not both")
+    ids, notes = recording_symbols(args, registry, venues, args.instrument_list)
+    for n in notes:
+        print(n, file=log)
+    present = np.unique(events["symbol_id"][events["symbol_id"] >= 0])
+    kept = np.intersect1d(present, np.asarray(ids, dtype=present.dtype))
+    if not len(kept):
+        raise ValueError(f"symbols: none of the input's {len(present)} symbols is left after --exclude / --quote "
+                         f"{args.quote} / --min-volume")
+    print(f"--symbols all: {len(kept)} of the input's {len(present)} symbols (left out by --exclude / --quote / "
+          f"--min-volume: {len(present) - len(kept)})", file=log)
+    return events[np.isin(events["symbol_id"], kept) | (events["symbol_id"] < 0)]
 
 
 def _market_wide(args, records, reg, events, table):

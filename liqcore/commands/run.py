@@ -35,7 +35,9 @@ given; another interface needs the token printed at start or ``--web-token-file`
 the kill-switch and flatten-all buttons); with ``--replay`` the page keeps the final state once the
 recording ended, until SIGINT/SIGTERM or ``--duration``.
 SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
-Exit status 1, with the reason on stderr, when the market-data feed never connected or received no frame.
+Exit status 1, with the reason on stderr, when the market-data feed never connected or received no frame
+(a run the user stopped with Ctrl-C before the first market data says "interrupted" and exits 0, as any
+interrupted run).
 """
 from __future__ import annotations
 
@@ -482,7 +484,10 @@ def _feed_specs(venue: str, symbols, universe, args, feed_opts: dict, url):
     from liqcore.commands._market import symbol_list
     from liqcore.market.streams import whole_market_specs
 
-    return whole_market_specs(venue, symbols, symbol_list(args.also), url=url, network=args.network,
+    also = symbol_list(args.also)
+    if args.replay and args.on_demand is not None:  # every symbol's trades on the one feed, gated on replay time
+        also = list(dict.fromkeys([*also, *symbols]))  # (liqcore.live.ondemand: OnDemand.gate)
+    return whole_market_specs(venue, symbols, also, url=url, network=args.network,
                               book=bool(feed_opts.get("book")), tickers=bool(feed_opts.get("tickers")))
 
 
@@ -610,7 +615,9 @@ def run(args) -> int:
               file=sys.stderr)
         return 1
     failure = summary.get("feed_failure")
-    if failure and args.replay and args.allow_empty and "never connected" not in failure:
+    if failure and summary.get("interrupted"):  # the user's Ctrl-C cut the run short: not a feed that failed
+        print("note: interrupted before the feed delivered market data: no cascade could be seen", file=sys.stderr)
+    elif failure and args.replay and args.allow_empty and "never connected" not in failure:
         # an empty replay the user allowed: the fake venue had no market data to send
         print(f"warning: {failure} (--allow-empty)", file=sys.stderr)
     elif failure:  # a run that never saw the market failed at its job

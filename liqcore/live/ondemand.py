@@ -18,7 +18,14 @@ message; OKX ``subscribe`` / ``unsubscribe`` args), at most one of each kind per
 incoming messages a second: with the default 0.25 s tick the manager sends at most 8).  The connection's
 subscribe list always holds the current set, so a reconnect subscribes what is wanted then.
 
-:attr:`history` keeps ``(wall ns, "subscribe" | "unsubscribe", symbols)``; :meth:`stats` says how many symbols
+A replay (``clock``: the engine's ``now_ns``, the replayed receive time) runs on replay time, so its results depend
+on the recording alone, never on how fast the machine replays it: every stream comes on the one feed, in the
+recording's order, and :meth:`gate` (the feed's ``on_frame``) passes the liquidations and the per-symbol streams
+of the symbols subscribed at that replay time, drops the others (counted: ``gated``), and takes the step every
+``interval_s`` of replay time, after the first frame at or past the tick.  Nothing is sent to the replay venue:
+what a live run would subscribe at that moment is what the gate lets through from then on.
+
+:attr:`history` keeps ``(wall ns, or replay ns, "subscribe" | "unsubscribe", symbols)``; :meth:`stats` says how many symbols
 are subscribed now, at most and in all.  Memory and CPU then follow the active symbols: the trades of a quiet
 symbol are never received, decoded or kept.
 """
@@ -43,7 +50,7 @@ _PER_MESSAGE = {"binance": 200, "bybit": 10, "okx": 50}
 
 class OnDemand:
     def __init__(self, venue: str, symbols, *, always=(), opts: dict | None = None, url: str | None = None,
-                 network: str = "mainnet", linger_s: float = 10.0, interval_s: float = 0.25):
+                 network: str = "mainnet", linger_s: float = 10.0, interval_s: float = 0.25, clock=None):
         from liqcore.live.feeds import stream_module
 
         self.venue = str(venue).lower()
@@ -60,10 +67,13 @@ class OnDemand:
                                                                          "funding", "open_interest", "mark")}
         self.opts.setdefault("trades", True)
         self.linger_s, self.interval_s = float(linger_s), float(interval_s)
+        #: the replay's clock (ns; None: the wall clock); :attr:`gated`: frames :meth:`gate` dropped
+        self.clock, self.gated = clock, 0
+        self._changes = 0  # traded symbols added or dropped (the gate's set made again)
         self._mod = stream_module(self.venue)
         self._names: dict[str, list] = {}  # symbol -> its per-symbol streams
         self.subscribed: set[str] = set(self.always)
-        self._wanted_at: dict[str, float] = {}  # symbol -> monotonic time it was last wanted
+        self._wanted_at: dict[str, float] = {}  # symbol -> time (s, monotonic or replay) it was last wanted
         self.history: list[tuple[int, str, list[str]]] = []
         self.peak = len(self.subscribed)
         self.ever: set[str] = set(self.subscribed)
@@ -77,7 +87,14 @@ class OnDemand:
         self._decided = 0  # decisions of the engine already looked at
         self._last_decided: dict[str, float] = {}
         self._liq_counts: dict[str, int] = {}  # liquidations the engine saw per symbol, at the last look
-        self._last_liq: dict[str, float] = {}  # symbol -> monotonic time its count last grew
+        self._last_liq: dict[str, float] = {}  # symbol -> time (s) its count last grew
+
+    def _now(self) -> float:
+        """Seconds on the manager's clock: the replay's (:attr:`clock`), else monotonic."""
+        return self.clock() / 1e9 if self.clock is not None else time.monotonic()
+
+    def _stamp(self) -> int:
+        return int(self.clock()) if self.clock is not None else time.time_ns()
 
     # ------------------------------------------------------------------ the venue's names and messages
     def names(self, symbol: str) -> list:
@@ -128,6 +145,7 @@ class OnDemand:
         """New traded symbols (a new listing admitted while running): watched from the next tick."""
         new = [s for s in (str(x).strip().upper() for x in symbols) if s and s not in set(self.symbols)]
         self.symbols += new
+        self._changes += 1
         return new
 
     def drop_symbols(self, symbols, send=None) -> list[str]:
@@ -135,6 +153,7 @@ class OnDemand:
         one :meth:`run` uses) and never wanted again; returns the ones that were subscribed."""
         gone = {str(x).strip().upper() for x in symbols}
         self.symbols = [s for s in self.symbols if s not in gone]
+        self._changes += 1
         self.always = [s for s in self.always if s not in gone]
         for s in gone:
             self._wanted_at.pop(s, None)
@@ -144,7 +163,7 @@ class OnDemand:
             for msg in self.messages("unsubscribe", was):
                 if send is not None:
                     send(msg)
-            self.history.append((time.time_ns(), "unsubscribe", was))
+            self.history.append((self._stamp(), "unsubscribe", was))
             self.subscribed.difference_update(was)
             self._resubscribe_list()
             log.info("on demand: -%d delisted symbols, %d subscribed", len(was), len(self.subscribed))
@@ -159,7 +178,7 @@ class OnDemand:
         active, armable = getattr(det, "active", None), getattr(det, "armable", None)
         busy = set(np.flatnonzero(engine.core.st["status"]).tolist())  # resting orders and positions
         decisions = engine.decisions
-        now = time.monotonic()
+        now = self._now()
         if len(decisions) < self._decided:  # (the decision list was trimmed)
             self._decided = 0
         for d in decisions[self._decided:]:
@@ -185,7 +204,7 @@ class OnDemand:
         """One tick: subscribe what became wanted, unsubscribe what was not wanted for ``linger_s``; ``send(msg)``
         writes a message on the connection (False: not connected; the subscribe list covers the reconnect).
         Returns (subscribed, unsubscribed) symbols."""
-        now = time.monotonic()
+        now = self._now()
         want = self.wanted(engine)
         for s in want:
             self._wanted_at[s] = now
@@ -196,7 +215,7 @@ class OnDemand:
                 continue
             for msg in self.messages(op, syms):
                 send(msg)
-            self.history.append((time.time_ns(), op, syms))
+            self.history.append((self._stamp(), op, syms))
         if add or drop:
             self.subscribed.update(add)
             self.subscribed.difference_update(drop)
@@ -219,8 +238,70 @@ class OnDemand:
             except asyncio.TimeoutError:
                 pass
 
+    def gate(self, engine):
+        """A replay's ``on_frame(venue, frame, recv_ns)`` for the one feed (see the module docstring): the step
+        taken on replay time, then the frame passed to ``engine.on_frame`` unless it is a per-symbol stream of a
+        traded symbol not subscribed now."""
+        if self.clock is None:
+            raise ValueError("on demand: the gate runs on a replay's clock")
+        on_frame, symbol_of, step_ns = engine.on_frame, _SYMBOL_OF[self.venue], int(self.interval_s * 1e9)
+        traded, subscribed, tick, seen = set(self.symbols), self.subscribed, [None], [self._changes]
+        rc = getattr(engine, "replay_clock", None)
+
+        def nothing(_msg) -> None:  # (the replay venue sends every stream: nothing to ask it)
+            return None
+
+        def frame(venue, data, recv_ns=None):
+            sym = symbol_of(data if data.__class__ is bytes else bytes(data))
+            if sym is not None and sym in traded and sym not in subscribed:
+                self.gated += 1
+                if rc is not None:  # (its replayed receive time still passes)
+                    rc.stamp(data, recv_ns)
+                out = []
+            else:
+                out = on_frame(venue, data, recv_ns)
+            now = int(self.clock())
+            if tick[0] is None or now >= tick[0]:  # the step of the tick this frame reached, on replay time
+                tick[0] = (now // step_ns + 1) * step_ns
+                if seen[0] != self._changes:  # (a new listing admitted, a delisted symbol gone)
+                    seen[0] = self._changes
+                    traded.clear()
+                    traded.update(self.symbols)
+                self.step(engine, nothing)
+            return out
+
+        return frame
+
     def stats(self) -> dict:
         return {"subscribed": len(self.subscribed), "peak": self.peak, "ever": len(self.ever),
                 "always": len(self.always), "symbols": len(self.symbols),
                 "subscribes": sum(1 for _, op, _ in self.history if op == "subscribe"),
-                "unsubscribes": sum(1 for _, op, _ in self.history if op == "unsubscribe")}
+                "unsubscribes": sum(1 for _, op, _ in self.history if op == "unsubscribe"),
+                **({"gated": self.gated, "clock": "replay"} if self.clock is not None else {})}
+
+
+def _bybit_symbol(data: bytes) -> str | None:
+    """The symbol of a Bybit per-symbol stream's frame (its topic's last part); None for a liquidation."""
+    i = data.find(b'"topic":"', 0, 64)
+    if i < 0:
+        return None
+    j = data.find(b'"', i + 9)
+    topic = data[i + 9:j]
+    if topic.startswith((b"allLiquidation.", b"liquidation.")):
+        return None
+    return topic.rsplit(b".", 1)[-1].decode()
+
+
+def _binance_symbol(data: bytes) -> str | None:
+    """The symbol of a Binance per-symbol stream's event (raw or combined; its ``"s"``); None for a liquidation
+    (``forceOrder``) or a frame without one (an answer, an all-market array)."""
+    i = data.find(b'"e":"')
+    if i < 0 or data.startswith(b"forceOrder", i + 5):
+        return None
+    j = data.find(b'"s":"', i)
+    if j < 0:
+        return None
+    return data[j + 5:data.find(b'"', j + 5)].decode()
+
+
+_SYMBOL_OF = {"bybit": _bybit_symbol, "binance": _binance_symbol, "okx": lambda _data: None}

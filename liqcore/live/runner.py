@@ -102,6 +102,8 @@ class LiveRunner:
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
+        #: the run was stopped by the user's Ctrl-C (SIGINT)
+        self.interrupted = False
         self.metrics_port = metrics_port
         self.dashboard_on = dashboard
         self.dashboard_hz = dashboard_hz
@@ -120,19 +122,23 @@ class LiveRunner:
         #: alone; trades and the rest come on a connection of their own, per symbol while it needs them
         #: (:class:`liqcore.live.ondemand.OnDemand`)
         self.on_demand = self.demand_feed = None
+        on_frame = engine.on_frame
         if on_demand is not None:
             from liqcore.live.feeds import feed_options
             from liqcore.live.ondemand import OnDemand
 
             syms = feed_symbols or self.symbols
             self.on_demand = OnDemand(venue, syms, opts=feed_options(venue, self.needs), url=ws_url, network=network,
-                                      **on_demand)
+                                      clock=engine.now_ns if replay else None, **on_demand)
+        if on_demand is not None and replay:  # every stream on the one feed, gated on replay time (ondemand.gate)
+            on_frame = self.on_demand.gate(engine)
+        elif on_demand is not None:
             if specs is None:  # (--symbols all: its specs already carry the liquidations alone)
                 specs = _liquidation_specs(venue, syms, ws_url, network)
             # (no GAP events from it: a lost trade stream blinds no liquidation, and ends no cascade)
             self.demand_feed = FeedManager(venue, syms, engine.on_frame, None, registry=engine.registry,
                                            specs=[self.on_demand.spec], **conn_kwargs)
-        self.feed = FeedManager(venue, feed_symbols or self.symbols, engine.on_frame, engine.on_gap,
+        self.feed = FeedManager(venue, feed_symbols or self.symbols, on_frame, engine.on_gap,
                                 registry=engine.registry, url=ws_url, network=network, specs=specs,
                                 clock=engine.now_ns if replay else None, needs=self.needs, **conn_kwargs)
         #: the other venues' liquidation feeds (instrument scope, ``watch``: ``(venue, symbols, url or None)``):
@@ -217,11 +223,15 @@ class LiveRunner:
         if self.install_signals:
             from liqcore.interrupt import graceful_stop
 
+            said = graceful_stop("run", stop, "stopping: working entries cancelled, the journal flushed")
+
+            def interrupted() -> None:  # (the user's Ctrl-C: never reported as a feed that failed)
+                self.interrupted = True
+                said()
+
             for sig in (signal.SIGINT, signal.SIGTERM):
                 try:
-                    loop.add_signal_handler(sig, graceful_stop(
-                        "run", stop, "stopping: working entries cancelled, the journal flushed")
-                        if sig == signal.SIGINT else stop.set)
+                    loop.add_signal_handler(sig, interrupted if sig == signal.SIGINT else stop.set)
                 except (NotImplementedError, RuntimeError):
                     pass
             self.engine.risk.install_signal(loop)
@@ -239,7 +249,7 @@ class LiveRunner:
             await f.start()
         clock = loop.create_task(self._clock(stop), name="clock")
         demand = None
-        if self.on_demand is not None:
+        if self.demand_feed is not None:
             demand = loop.create_task(self.on_demand.run(self.engine, self.demand_feed.connections[0], stop),
                                       name="on-demand")
         warm = None
@@ -304,6 +314,7 @@ class LiveRunner:
         h = self.feed.health()
         snap = eng.snapshot()
         return {"mode": eng.mode, "venue": self.venue, "symbols": self.symbols, "frames": h["frames"],
+                "interrupted": self.interrupted,
                 "feed_failure": self.feed.failure(data_frames=self._data_frames()) or next(
                     (why for f in self.watch_feeds if (why := f.failure()) is not None), None),
                 "watch": [{"venue": f.venue, "symbols": f.symbols, "frames": f.health()["frames"],

@@ -200,10 +200,15 @@ class PriceTrail:
     first, lowest of the lows, highest of the highs, last of the last), so every trade still lies within
     its bucket's range.  Times are the receive times (the engine's clock, as the fills and equity)."""
 
-    def __init__(self, names: dict, *, max_buckets: int = MAX_POINTS // 4, width_s: float = 1.0):
+    def __init__(self, names: dict, *, max_buckets: int = MAX_POINTS // 4, width_s: float = 1.0, registry=None):
         from liqcore.types import Kind
 
         self.names = dict(names)  # registry symbol id -> the symbol's name
+        #: the engine's registry: the liquidations of every watched symbol (traded or not) reach the board; each
+        #: untraded one is noted in :attr:`watched` (symbol -> (venue name, registry id))
+        self.registry = registry
+        self.watched: dict[str, tuple[str, int]] = {}
+        self._watched_ids: dict[int, str] = {}
         self.max_buckets = int(max_buckets)
         self.width_s = float(width_s)
         self.buckets: dict[str, list] = {}  # symbol -> [[k, t_open, open, t_lo, lo, t_hi, hi, t_close, close]]
@@ -232,15 +237,26 @@ class PriceTrail:
                 k = batch["kind"]
                 batch = batch[(k == trade) | (k == liq)].tolist() if board is not None else batch[k == trade].tolist()
             for _ts, tr, price, qty, sid, side, kind, _venue, _flags in batch:
-                if sid not in names or not (price > 0 and price != float("inf")):
+                if not (price > 0 and price != float("inf")):
                     continue
                 if kind == trade:
-                    if rejected and (sid, tr, price) in rejected:
+                    if sid not in names or rejected and (sid, tr, price) in rejected:
                         continue
                     add(names[sid], tr / 1e9, price)
                 elif kind == liq and board is not None and not (rejected and (sid, tr, price) in rejected):
-                    board.add(names[sid], tr / 1e9, price * qty, side == 1)  # (Side.LONG: a long liquidated)
+                    name = names.get(sid) or self._watched_ids.get(sid) or self._watch(sid)
+                    if name is not None:
+                        board.add(name, tr / 1e9, price * qty, side == 1)  # (Side.LONG: a long liquidated)
         rejected.clear()
+
+    def _watch(self, sid: int) -> str | None:
+        """The name of a watched symbol the engine does not trade (None: no registry to name it)."""
+        if self.registry is None:
+            return None
+        v, sym = self.registry.lookup(sid)
+        self.watched[sym] = (v.name.lower(), int(sid))
+        self._watched_ids[int(sid)] = sym
+        return sym
 
     def add(self, symbol: str, t: float, price: float) -> None:
         self.trades += 1
@@ -345,7 +361,7 @@ class LiveView:
         self.closed: list = []
         self._n_trades = 0
         names = {sid: self.engine.traded[ci][1] for sid, ci in self.engine._core_idx.items()}
-        self.trail = PriceTrail(names)
+        self.trail = PriceTrail(names, registry=self.engine.registry)
         self.trail.board = self.board = AnomalyBoard()
         self.engine.row_tap = self.trail  # (each batch of events by reference; read when the view is taken)
         if getattr(self.engine, "stream_path", None) is not None:
@@ -378,9 +394,12 @@ class LiveView:
                       "threshold": thr(sid) if thr is not None and sid is not None else None,
                       "action": d.get("action"), "detail": d.get("detail")})
         # every symbol ranked by its anomaly now (the page shows one page of them: web_rank.page_view)
-        order = rank([{"venue": v, "symbol": s, "active": bool(active(by[s][0])) if active is not None else False}
-                      for v, s in eng.traded], self.board, t,
-                     {sym: q[-1]["ts_ns"] for sym, q in self.cascades.items() if q})
+        # (and every watched symbol with a liquidation the engine does not trade: ranked too, "tradable": False)
+        rows = [{"venue": v, "symbol": s, "active": bool(active(by[s][0])) if active is not None else False,
+                 "tradable": self._tradable(by[s][0], s)} for v, s in eng.traded]
+        rows += [{"venue": v, "symbol": s, "active": bool(active(sid)) if active is not None else False,
+                  "tradable": False} for s, (v, sid) in self.trail.watched.items() if s not in by]
+        order = rank(rows, self.board, t, {sym: q[-1]["ts_ns"] for sym, q in self.cascades.items() if q})
         need = None
         if pages is not None:
             need = set()
@@ -417,6 +436,17 @@ class LiveView:
                 "targets": TARGETS, "session_days": (now - first) / 86_400e9,
                 "history": {"equity": self.equity, "prices": self.prices, "price_bucket_s": self.trail.width_s,
                             "cascades": {s: list(q) for s, q in self.cascades.items()}, "fills": fills}}
+
+    def _tradable(self, sid: int, symbol: str) -> bool:
+        """A traded symbol whose trading rules are known (an order on it can leave)."""
+        eng = self.engine
+        if getattr(eng, "listed", None) is not None and sid not in eng.listed:
+            return False
+        try:
+            eng.order_manager.instrument(symbol)
+        except (ValueError, KeyError):
+            return False
+        return True
 
     def _snapshot(self, need) -> dict:
         """The runner's snapshot with the rows of ``need`` (None: every row)."""

@@ -1,4 +1,5 @@
-"""The web page at whole-market scale: every traded symbol ranked by its current anomaly, and the view cut to
+"""The web page at whole-market scale: every traded symbol, and every watched one with a liquidation (``tradable``:
+False), ranked by its current anomaly, and the view cut to
 the page a browser shows (:func:`page_view`), so 400 symbols never cross the websocket whole at 4 Hz.
 
 :class:`AnomalyBoard` keeps, per symbol, its liquidation notional (quote) by side in steps of ``step_s`` (1 minute),

@@ -180,3 +180,49 @@ def test_a_whole_market_checklist_goes_as_counts_and_the_page_symbols_rates():
     assert per_day_text(few, 5, 9) == "S01 6.0/day, S02 1.5/day"  # (a few symbols: each named, as before)
     assert "cascades_per_day_summary" not in page_view(
         {"snapshot": {"symbols": [], "checklist": {"cascades_per_day": few}}}, {})["snapshot"]["checklist"]
+
+
+def test_every_watched_symbol_with_a_liquidation_is_ranked_traded_or_not():
+    """A whole market watches more symbols than it trades: each watched symbol with a liquidation is a row of the
+    ranking (z, purity, last cascade) on /api/view, paged like the traded ones, and says it is not tradable;
+    the traded ones (their trading rules known) say they are."""
+    traded = [f"S{i:02d}" for i in range(60)]
+    watched = ["W1", "W2", "W3"]
+
+    async def main():
+        from liqcore.venues.instruments import Instrument
+
+        eng = Engine(Params(), symbols=traded)
+        # the venue's list holds every traded symbol's rules but S59's (a cascade on it: no_instrument)
+        eng.order_manager.use_only({s: Instrument(s, 0.0001, 10.0, 10.0) for s in traded if s != "S59"})
+        runner = types.SimpleNamespace(engine=eng, snapshot=eng.snapshot)
+        live = LiveView(runner)
+        now_s = time.time()
+        _market(eng, traded + watched, now_s)
+        cur = math.floor(now_s / BIN) * BIN
+        t = int((cur + 3) * 1000)  # W2: the largest burst of the market, one-sided
+        eng.on_frame("bybit", orjson.dumps(liquidation_frame("W2", 10.0, 9000.0, "Sell", t)), t * 10**6)
+        eng.replay_clock = types.SimpleNamespace(now_ns=int((cur + 10) * 1e9))
+        dash = WebDashboard(live, "127.0.0.1", 0, hz=10)
+        url = await dash.start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                pages = []
+                for page in range(3):
+                    async with http.get(f"{url}api/view?page={page}&per_page=25") as r:
+                        pages.append((await r.json())["snapshot"])
+                return pages
+        finally:
+            await dash.stop()
+
+    pages = asyncio.run(main())
+    rows = [r for p in pages for r in p["symbols"]]
+    assert pages[0]["symbols_total"] == 63 and pages[0]["pages"] == 3 and len(rows) == 63
+    assert [r["rank"] for r in rows] == list(range(1, 64))
+    by = {r["symbol"]: r for r in rows}
+    assert set(by) == set(traded) | set(watched)
+    assert rows[0]["symbol"] == "W2" and rows[0]["z"] > 3 and rows[0]["purity"] > 0.95  # ranked like any symbol
+    assert [rows[1]["symbol"], rows[2]["symbol"]] == ["S07", "S42"]
+    for s in watched:
+        assert by[s]["tradable"] is False and by[s]["venue"] == "bybit" and "z" in by[s] and "last_cascade_ns" in by[s]
+    assert all(by[s]["tradable"] is True for s in traded if s != "S59") and by["S59"]["tradable"] is False

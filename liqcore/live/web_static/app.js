@@ -76,6 +76,7 @@ function drawTables(v, s) {
     cell(tr, r.warmup ? `warming up ${r.warmup.seen}/${r.warmup.need}` : (r.active ? "ACTIVE" : r.status || ""));
     cell(tr, r.last_cascade_ns ? utc(r.last_cascade_ns) + " " + (r.last_cascade || "") : (r.last_cascade || "-"));
     cell(tr, String(r.trades ?? 0), "num"); cell(tr, fmt(r.pnl), signed(r.pnl));
+    cell(tr, r.tradable === false ? "no (watched only)" : "yes");
   });
   const total = s.symbols_total ?? rows.length, pages = s.pages || 1, pg = s.page || 0;
   const pager = $("symbols-page");
