@@ -657,8 +657,23 @@ def _first_prints_grid(rd, lo: int, hi: int, t_first: int, t_last: int, n_sym: i
             take = ev["price"][ev["symbol_id"] == sid][:GRID_PRINTS - seen[sid]]
             prices[sid].append(take)
             seen[sid] += len(take)
-        a, step = a + step, min(step * 2, NS_PER_DAY)
+        a = a + step
+        step = _grid_step(step, a - t_first, seen, GRID_PRINTS)
     return {sid: grid_of_prices(np.concatenate(p)) if p else 0.0 for sid, p in prices.items()}
+
+
+def _grid_step(step: int, done: int, seen: dict, need: int) -> int:
+    """The next span of receive time :func:`_first_prints_grid` reads after ``done`` ns holding ``seen``
+    (symbol id -> prints taken so far, each at most ``need``): the span the slowest symbol's rate so far
+    says holds its missing prints, a quarter more (a busy symbol: about one read more, not a doubled span
+    of rows read past the prints needed), at least a second; double the last span while a symbol has
+    none yet; at most a day.  Only how many rows are decoded depends on it: the loop reads on until
+    every symbol has its prints, so the grid is the same whatever the spans."""
+    low = min(seen.values()) if seen else 0
+    if low <= 0 or done <= 0:
+        return min(step * 2, NS_PER_DAY)
+    want = int(done * (need - low) / low * 1.25) + 1
+    return max(min(want, NS_PER_DAY), 1_000_000_000)
 
 
 def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:

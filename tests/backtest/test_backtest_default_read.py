@@ -559,3 +559,35 @@ def test_a_format_2_book_proves_its_sections_by_its_kind_columns(tmp_path_factor
                for i in range(md.num_row_groups))
     full, dflt = _equal(path, Params.from_mapping({"fill": fill}))
     assert dflt.read["path"] == "windows" and len(full.trades()) > 0
+
+
+def test_the_price_grid_read_stops_near_the_prints_it_needs(tmp_path_factory, monkeypatch):
+    """The grid's read (:func:`liqcore.backtest.windows._first_prints_grid`) sizes its next span from the
+    rate of the prints read so far instead of doubling it: a need half again the first hour's prints
+    decodes about the rows up to the last print needed (not three hours of rows), and the grid is the one
+    of the first prints in receive order all the same."""
+    from liqcore.backtest import windows as W
+    from liqcore.execution import events as E
+    from liqcore.io import checked as C
+    from liqcore.io.dataset import load_dataset
+    from liqcore.types import SymbolRegistry
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 500, book=True)
+    tr = load_dataset(path, kinds=[int(Kind.TRADE)], trade_ids=False).events
+    tr = tr[np.argsort(tr["ts_recv"], kind="stable")]
+    t0, hour = int(tr["ts_recv"][0]), 3_600_000_000_000
+    need = int(np.count_nonzero(tr["ts_recv"] < t0 + hour) * 3 // 2)
+    assert 1_000 < need < len(tr) // 4
+    monkeypatch.setattr(E, "GRID_PRINTS", need)
+
+    def reader():  # (and no row group decoded by an earlier read: each reader counts every group it decodes)
+        C._RECENT.clear()
+        lo, hi, sel = W._span(path, (), None, None)
+        return W._Reader(path, (), None, None, Params(), SymbolRegistry(), sel), lo, hi
+
+    rd, lo, hi = reader()
+    grid = W._first_prints_grid(rd, lo, hi, t0, int(tr["ts_recv"][-1]), 1)
+    assert grid == {0: E.grid_of_prices(tr["price"][:need])} and grid[0] > 0
+    floor_rd, lo, hi = reader()  # the rows of a read that stops at the last print needed
+    floor_rd.read(lo, hi, kinds=[int(Kind.TRADE)], recv=(t0, int(tr["ts_recv"][need - 1]) + 1))
+    assert rd.rows_read <= 1.3 * floor_rd.rows_read + 2 * 500, (rd.rows_read, floor_rd.rows_read)
