@@ -572,37 +572,41 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd=None,
 
 def _last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int):
     """:meth:`_ClockRows.last_print` of row groups ``ids`` over ``[b, to)`` read as the window reads
-    its rows: the rows received from the latest of the groups' first receive times ``m`` on (only the
-    latest groups hold them: every other group's last receive time is before ``m``), as events in the
-    full replay's order, so the last print and the last best bid and ask are the last ones there (no
-    tie to judge), and the groups decoded stay in the reader's cache for the step read next, which
-    starts in them.  Sets :attr:`_ClockRows.skipped` and (with the book) :attr:`_ClockRows.quotes`;
-    None when a print (or a side of the book) has no row received there: the caller reads the groups."""
+    its rows, back from ``to``: the rows received in the last second before it, then in spans doubling
+    back down to ``b``, until the last print (and with the book the last best bid and best ask) is
+    found, as events in the full replay's order, so the last ones there are the last ones (no tie to
+    judge).  A busy symbol's last second holds them: the passes over rows are a second's, not those of
+    the latest groups' whole span (the groups decoded, the latest ones, stay in the reader's cache for
+    the step read next).  Returns ``(ts_recv, price)``, ``()`` when no print was received in
+    ``[b, to)``; sets :attr:`_ClockRows.skipped` and (with the book) :attr:`_ClockRows.quotes` (the
+    sides found: a side without a row in the span keeps the book in force at ``b``, the full
+    replay's)."""
     from liqcore.types import Kind
 
     g = clock.g
-    m = int(g["tr_min"][ids].max())
-    if not b <= m < to:
-        return None
     kinds = (int(Kind.TRADE), int(Kind.QUOTE)) if clock.book else (int(Kind.TRADE),)
-    ev = rd.read(lo, hi, kinds=kinds, recv=(m, to))
-    k, px = ev["kind"], ev["price"]
-    pr = np.flatnonzero((k == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
-    if not len(pr):
-        return None
-    quotes = {}
-    if clock.book:
-        q = k == int(Kind.QUOTE)
-        for side, sel in ((_BID, q & (ev["side"] == _BID)), (_ASK, q & (ev["side"] != _BID))):
-            at = np.flatnonzero(sel)
-            if not len(at):
-                return None
-            quotes[side] = (float(px[at[-1]]), float(ev["qty"][at[-1]]))
+    last = None
+    quotes: dict = {}
+    a, step = to, _PRE
+    while a > b and (last is None or (clock.book and len(quotes) < 2)):
+        a0 = max(b, a - step)
+        ev = rd.read(lo, hi, kinds=kinds, recv=(a0, a))
+        k, px = ev["kind"], ev["price"]
+        if last is None:
+            pr = np.flatnonzero((k == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
+            if len(pr):
+                last = (int(ev["ts_recv"][pr[-1]]), float(px[pr[-1]]))
+        if clock.book:
+            q = k == int(Kind.QUOTE)
+            for side, sel in ((_BID, q & (ev["side"] == _BID)), (_ASK, q & (ev["side"] != _BID))):
+                at = np.flatnonzero(sel)
+                if side not in quotes and len(at):
+                    quotes[side] = (float(px[at[-1]]), float(ev["qty"][at[-1]]))
+        a, step = a0, step * 2
     inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
     clock.skipped = int(sum(g["where"][i][2] for i in inside))
     clock.quotes = quotes if clock.book else None
-    e = ev[pr[-1]]
-    return int(e["ts_recv"]), float(e["price"])
+    return () if last is None else last
 
 
 def _put_quotes(st, q: np.ndarray, have: set) -> set:
@@ -657,8 +661,23 @@ def _first_prints_grid(rd, lo: int, hi: int, t_first: int, t_last: int, n_sym: i
             take = ev["price"][ev["symbol_id"] == sid][:GRID_PRINTS - seen[sid]]
             prices[sid].append(take)
             seen[sid] += len(take)
-        a, step = a + step, min(step * 2, NS_PER_DAY)
+        a = a + step
+        step = _grid_step(step, a - t_first, seen, GRID_PRINTS)
     return {sid: grid_of_prices(np.concatenate(p)) if p else 0.0 for sid, p in prices.items()}
+
+
+def _grid_step(step: int, done: int, seen: dict, need: int) -> int:
+    """The next span of receive time :func:`_first_prints_grid` reads after ``done`` ns holding ``seen``
+    (symbol id -> prints taken so far, each at most ``need``): the span the slowest symbol's rate so far
+    says holds its missing prints, a quarter more (a busy symbol: about one read more, not a doubled span
+    of rows read past the prints needed), at least a second; double the last span while a symbol has
+    none yet; at most a day.  Only how many rows are decoded depends on it: the loop reads on until
+    every symbol has its prints, so the grid is the same whatever the spans."""
+    low = min(seen.values()) if seen else 0
+    if low <= 0 or done <= 0:
+        return min(step * 2, NS_PER_DAY)
+    want = int(done * (need - low) / low * 1.25) + 1
+    return max(min(want, NS_PER_DAY), 1_000_000_000)
 
 
 def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:

@@ -559,3 +559,77 @@ def test_a_format_2_book_proves_its_sections_by_its_kind_columns(tmp_path_factor
                for i in range(md.num_row_groups))
     full, dflt = _equal(path, Params.from_mapping({"fill": fill}))
     assert dflt.read["path"] == "windows" and len(full.trades()) > 0
+
+
+def test_the_price_grid_read_stops_near_the_prints_it_needs(tmp_path_factory, monkeypatch):
+    """The grid's read (:func:`liqcore.backtest.windows._first_prints_grid`) sizes its next span from the
+    rate of the prints read so far instead of doubling it: a need half again the first hour's prints
+    decodes about the rows up to the last print needed (not three hours of rows), and the grid is the one
+    of the first prints in receive order all the same."""
+    from liqcore.backtest import windows as W
+    from liqcore.execution import events as E
+    from liqcore.io import checked as C
+    from liqcore.io.dataset import load_dataset
+    from liqcore.types import SymbolRegistry
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 500, book=True)
+    tr = load_dataset(path, kinds=[int(Kind.TRADE)], trade_ids=False).events
+    tr = tr[np.argsort(tr["ts_recv"], kind="stable")]
+    t0, hour = int(tr["ts_recv"][0]), 3_600_000_000_000
+    need = int(np.count_nonzero(tr["ts_recv"] < t0 + hour) * 3 // 2)
+    assert 1_000 < need < len(tr) // 4
+    monkeypatch.setattr(E, "GRID_PRINTS", need)
+
+    def reader():  # (and no row group decoded by an earlier read: each reader counts every group it decodes)
+        C._RECENT.clear()
+        lo, hi, sel = W._span(path, (), None, None)
+        return W._Reader(path, (), None, None, Params(), SymbolRegistry(), sel), lo, hi
+
+    rd, lo, hi = reader()
+    grid = W._first_prints_grid(rd, lo, hi, t0, int(tr["ts_recv"][-1]), 1)
+    assert grid == {0: E.grid_of_prices(tr["price"][:need])} and grid[0] > 0
+    floor_rd, lo, hi = reader()  # the rows of a read that stops at the last print needed
+    floor_rd.read(lo, hi, kinds=[int(Kind.TRADE)], recv=(t0, int(tr["ts_recv"][need - 1]) + 1))
+    assert rd.rows_read <= 1.3 * floor_rd.rows_read + 2 * 500, (rd.rows_read, floor_rd.rows_read)
+
+
+@pytest.mark.parametrize("params", [{"fill": "queue"}, {"fill": "through", "take-profit": "1%", "hold-timeout": "4h"}])
+def test_the_last_print_and_book_of_a_quiet_span_are_read_back_from_its_end(tmp_path_factory, monkeypatch, params):
+    """The last print (and under the queue rule the last best bid and ask) of a quiet span passed over is
+    read back from the span's end in doubling spans (:func:`_last_in_tail`), not from the latest row
+    groups' first receive time: the rows read reach back at most twice the distance of the earliest
+    of those last rows, plus a second; the same ledger as the full replay."""
+    import liqcore.backtest.windows as W
+    from liqcore.types import Kind as K
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
+    real_tail, real_read = W._last_in_tail, W._Reader.read
+    spans: list = []
+    checked = []
+
+    def read(self, start_ns, end_ns, kinds=None, recv=None):
+        if recv is not None:
+            spans.append(recv)
+        return real_read(self, start_ns, end_ns, kinds=kinds, recv=recv)
+
+    def tail(rd, clock, ids, b, to, lo, hi):
+        spans.clear()
+        got = real_tail(rd, clock, ids, b, to, lo, hi)
+        reach = min(x[0] for x in spans) if spans else to
+        ev = real_read(rd, lo, hi, kinds=[int(K.TRADE), int(K.QUOTE)], recv=(b, to))
+        k = ev["kind"]
+        px = ev["price"]
+        lasts = [np.flatnonzero((k == int(K.TRADE)) & np.isfinite(px) & (px > 0))]
+        if clock.book:
+            lasts += [np.flatnonzero((k == int(K.QUOTE)) & (ev["side"] == 3)),
+                      np.flatnonzero((k == int(K.QUOTE)) & (ev["side"] != 3))]
+        if all(len(x) for x in lasts):
+            need = min(int(ev["ts_recv"][x[-1]]) for x in lasts)
+            assert to - reach <= max(W._PRE, 2 * (to - need) + W._PRE), (to - reach, to - need)
+            checked.append(1)
+        return got
+
+    monkeypatch.setattr(W._Reader, "read", read)
+    monkeypatch.setattr(W, "_last_in_tail", tail)
+    full, dflt = _equal(path, Params.from_mapping(params))
+    assert dflt.read["path"] == "windows" and checked, "no quiet span was read back"
