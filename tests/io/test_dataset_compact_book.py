@@ -61,9 +61,29 @@ def _write(ev, reg, out, fmt, split, monkeypatch):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(draws=st.lists(_DRAW, min_size=1, max_size=40), data=st.data())
 def test_a_format_3_dataset_loads_the_events_of_a_format_2_one(tmp_path_factory, monkeypatch, draws, data):
+    n = len(_events(draws, SymbolRegistry()))
+    split = data.draw(st.integers(0, n - 1))
+    _formats_agree(tmp_path_factory, monkeypatch, draws, split, data.draw(st.integers(0, 9)),
+                   data.draw(st.integers(1, 9)))
+
+
+def test_a_lone_bid_and_trades_of_its_times_load_quote_first_through_the_checking_read(tmp_path_factory,
+                                                                                       monkeypatch):
+    """A falsifying example hypothesis found: no quote row of the format-3 file carries an ask, so the
+    checking read (``recheck``) used to leave the file's sections as they are (the trade, then the bid of
+    the same event and receive time) where format 2 and the checked read give the bid first."""
+    draws = [("trade", 0, 0, 0, 0, False, False, 1)] * 4 + [("bid", 0, 0, 0, 0, False, False, 1)]
+    _formats_agree(tmp_path_factory, monkeypatch, draws, 0, 0, 1)
+    reg = SymbolRegistry()
+    d = tmp_path_factory.mktemp("lone")
+    write_dataset(_events(draws, reg), d, reg, checked=True)
+    got = load_dataset(d, check=False, recheck=True).events
+    assert got["kind"].tolist() == [int(Kind.QUOTE), int(Kind.TRADE)]  # the documented tie rule: quotes first
+
+
+def _formats_agree(tmp_path_factory, monkeypatch, draws, split, lo_at, span):
     reg = SymbolRegistry()
     ev = _events(draws, reg)
-    split = data.draw(st.integers(0, len(ev) - 1))
     d = tmp_path_factory.mktemp("fmt")
     two, three = d / "two", d / "three"
     with monkeypatch.context() as mp:
@@ -75,8 +95,8 @@ def test_a_format_3_dataset_loads_the_events_of_a_format_2_one(tmp_path_factory,
     rows3 = sum(pq.read_metadata(f).num_rows for f in three.glob("venue=*/symbol=*/date=*/*.parquet"))
     rows2 = sum(pq.read_metadata(f).num_rows for f in two.glob("venue=*/symbol=*/date=*/*.parquet"))
     assert rows3 <= rows2 and (rows3 < rows2 or n_quotes < 2 or "quote" not in [x[0] for x in draws])
-    lo = T0 + data.draw(st.integers(0, 9)) * 1000
-    hi = lo + data.draw(st.integers(1, 9)) * 1000
+    lo = T0 + lo_at * 1000
+    hi = lo + span * 1000
     for kw in ({}, {"recheck": True}, {"start_ns": lo, "end_ns": hi}, {"recv_range": (lo, hi, 0)},
                {"kinds": [int(Kind.QUOTE)]}, {"kinds": [int(Kind.TRADE), int(Kind.LIQUIDATION)]},
                {"recv_range": (lo, hi, 0), "recheck": True}):
