@@ -599,15 +599,15 @@ def expand_table(table):
     import pyarrow.compute as pc
 
     from liqcore.io.checked import ASK_COLS, bulk_order
+    from liqcore.types import Kind
 
     if "ask_price" not in table.column_names:
         return table
     ap = table.column("ask_price")
     two = np.asarray(ap.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    n = table.num_rows
+    t = table
     if two.any():
-        n = table.num_rows
-        starts = _partition_starts(table, np.ones(n, dtype=bool))
-        starts = np.zeros(1, np.int64) if starts is None else np.asarray(starts, np.int64)
         idx = np.repeat(np.arange(n), two.astype(np.int64) + 1)
         second = np.zeros(len(idx), dtype=bool)
         second[np.flatnonzero(two) + np.arange(1, int(two.sum()) + 1)] = True
@@ -616,20 +616,26 @@ def expand_table(table):
         for name, alt in (("price", t.column("ask_price")), ("qty", t.column("ask_qty")),
                           ("side", pa.scalar(4, t.schema.field("side").type))):
             t = t.set_column(t.column_names.index(name), name, pc.if_else(mask, alt, t.column(name)))
-        # each partition's rows: a permutation of its own
+    kind = np.asarray(t.column("kind").fill_null(0).to_numpy(zero_copy_only=False))
+    # each partition's rows in format 2's order, a permutation of its own: also where no quote row carries
+    # an ask (a lone bid is one row, yet its file's quotes are still a section after the trades)
+    if bool(np.any(kind == int(Kind.QUOTE))):
+        starts = _partition_starts(table, np.ones(n, dtype=bool))
+        starts = np.zeros(1, np.int64) if starts is None else np.asarray(starts, np.int64)
         before = np.concatenate([[0], np.cumsum(two)])
-        bounds = np.concatenate([starts + before[starts], [len(idx)]])
+        bounds = np.concatenate([starts + before[starts], [t.num_rows]])
         te = np.asarray(t.column("ts_event_ns").fill_null(0).to_numpy(zero_copy_only=False))
         tr = np.asarray(t.column("ts_recv_ns").fill_null(-1).to_numpy(zero_copy_only=False))
-        kind = np.asarray(t.column("kind").fill_null(0).to_numpy(zero_copy_only=False))
         perm = None
         for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             o = bulk_order(te[a:b], tr[a:b], kind[a:b])
             if o is not None:
                 if perm is None:
-                    perm = np.arange(len(idx))
+                    perm = np.arange(t.num_rows)
                 perm[a:b] = a + o
-        table = t if perm is None else t.take(pa.array(perm))
+        if perm is not None:
+            t = t.take(pa.array(perm))
+    table = t
     return table.drop_columns([c for c in ASK_COLS if c in table.column_names])
 
 

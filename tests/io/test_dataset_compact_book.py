@@ -61,9 +61,70 @@ def _write(ev, reg, out, fmt, split, monkeypatch):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(draws=st.lists(_DRAW, min_size=1, max_size=40), data=st.data())
 def test_a_format_3_dataset_loads_the_events_of_a_format_2_one(tmp_path_factory, monkeypatch, draws, data):
+    n = len(_events(draws, SymbolRegistry()))
+    split = data.draw(st.integers(0, n - 1))
+    _formats_agree(tmp_path_factory, monkeypatch, draws, split, data.draw(st.integers(0, 9)),
+                   data.draw(st.integers(1, 9)))
+
+
+def test_a_lone_bid_and_trades_of_its_times_load_quote_first_through_the_checking_read(tmp_path_factory,
+                                                                                       monkeypatch):
+    """A falsifying example hypothesis found: no quote row of the format-3 file carries an ask, so the
+    checking read (``recheck``) used to leave the file's sections as they are (the trade, then the bid of
+    the same event and receive time) where format 2 and the checked read give the bid first."""
+    draws = [("trade", 0, 0, 0, 0, False, False, 1)] * 4 + [("bid", 0, 0, 0, 0, False, False, 1)]
+    _formats_agree(tmp_path_factory, monkeypatch, draws, 0, 0, 1)
+    reg = SymbolRegistry()
+    d = tmp_path_factory.mktemp("lone")
+    write_dataset(_events(draws, reg), d, reg, checked=True)
+    got = load_dataset(d, check=False, recheck=True).events
+    assert got["kind"].tolist() == [int(Kind.QUOTE), int(Kind.TRADE)]  # the documented tie rule: quotes first
+
+
+def test_a_bid_and_ask_the_writer_does_not_keep_as_a_pair_is_not_counted_as_one_row(tmp_path_factory,
+                                                                                    monkeypatch):
+    """A falsifying example of the row count: a lone ask, then an update whose ask repeats it, at the same
+    times; the writer keeps one of the two equal ask rows (both formats alike), so format 2's file holds
+    the ask then the bid, which format 3 cannot fold into one row.  Format 3 is as many rows as format 2
+    less the bid-and-ask pairs format 2 holds, and loads the same events."""
+    draws = [("trade", 0, 0, 0, 0, False, False, 1), ("ask", 1, 1, 1, 1, False, False, 1),
+             ("quote", 1, 1, 1, 1, False, False, 1)]
+    _formats_agree(tmp_path_factory, monkeypatch, draws, 0, 0, 1)
+
+
+@pytest.mark.xfail(strict=True, reason="the writer's exact-duplicate rule (liqcore.dataset._merge_rows / "
+                   "_duplicates) drops a quote row that comes back within one stamp (ask X, ask Y, ask X -> X, Y), "
+                   "where a load of the events keeps quotes (liqcore.io.base.dedupe): the last state changes")
+def test_a_top_of_book_that_comes_back_within_one_stamp_keeps_its_last_state_through_a_write(tmp_path):
+    reg = SymbolRegistry()
+    draws = [("ask", 1, 1, 1, 1, False, False, 1), ("ask", 1, 1, 2, 1, False, False, 1),
+             ("ask", 1, 1, 1, 1, False, False, 1)]
+    ev = _events(draws, reg)
+    write_dataset(ev, tmp_path / "ds", reg, checked=True)
+    got = load_dataset(tmp_path / "ds", check=False).events
+    assert got["price"].tolist() == ev["price"].tolist() == [101.5, 102.5, 101.5]
+
+
+def _updates_of_two_rows(ds) -> int:
+    """The top-of-book updates a format-2 dataset holds as two rows: among each file's quote rows (in file
+    order), a bid row then an ask row of the same event and receive times and flags, without trade ids."""
+    n = 0
+    for f in ds.glob("venue=*/symbol=*/date=*/*.parquet"):
+        t = pq.read_table(f, columns=["ts_event_ns", "ts_recv_ns", "kind", "side", "flags", "trade_id"])
+        c = {k: t.column(k).to_numpy(zero_copy_only=False) for k in t.column_names}
+        q = c["kind"] == int(Kind.QUOTE)
+        c = {k: v[q] for k, v in c.items()}
+        a, b = slice(None, -1), slice(1, None)
+        n += int(np.count_nonzero((c["side"][a] == int(Side.BUY)) & (c["side"][b] == int(Side.SELL))
+                                  & (c["ts_event_ns"][a] == c["ts_event_ns"][b])
+                                  & (c["ts_recv_ns"][a] == c["ts_recv_ns"][b]) & (c["flags"][a] == c["flags"][b])
+                                  & (c["trade_id"][a] == 0) & (c["trade_id"][b] == 0)))
+    return n
+
+
+def _formats_agree(tmp_path_factory, monkeypatch, draws, split, lo_at, span):
     reg = SymbolRegistry()
     ev = _events(draws, reg)
-    split = data.draw(st.integers(0, len(ev) - 1))
     d = tmp_path_factory.mktemp("fmt")
     two, three = d / "two", d / "three"
     with monkeypatch.context() as mp:
@@ -71,12 +132,11 @@ def test_a_format_3_dataset_loads_the_events_of_a_format_2_one(tmp_path_factory,
     with monkeypatch.context() as mp:
         _write(ev, reg, three, 3, split, mp)
     assert json.loads((three / "_liqcore_dataset.json").read_text())["format"] == 3
-    n_quotes = int(np.count_nonzero(ev["kind"] == int(Kind.QUOTE)))
     rows3 = sum(pq.read_metadata(f).num_rows for f in three.glob("venue=*/symbol=*/date=*/*.parquet"))
     rows2 = sum(pq.read_metadata(f).num_rows for f in two.glob("venue=*/symbol=*/date=*/*.parquet"))
-    assert rows3 <= rows2 and (rows3 < rows2 or n_quotes < 2 or "quote" not in [x[0] for x in draws])
-    lo = T0 + data.draw(st.integers(0, 9)) * 1000
-    hi = lo + data.draw(st.integers(1, 9)) * 1000
+    assert rows3 == rows2 - _updates_of_two_rows(two)  # each bid-and-ask update of format 2: one row
+    lo = T0 + lo_at * 1000
+    hi = lo + span * 1000
     for kw in ({}, {"recheck": True}, {"start_ns": lo, "end_ns": hi}, {"recv_range": (lo, hi, 0)},
                {"kinds": [int(Kind.QUOTE)]}, {"kinds": [int(Kind.TRADE), int(Kind.LIQUIDATION)]},
                {"recv_range": (lo, hi, 0), "recheck": True}):
