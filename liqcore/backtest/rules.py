@@ -55,9 +55,17 @@ def _from_venue_answer(obj) -> dict | None:
     return out
 
 
+def kept_list(paths) -> str | None:
+    """The instrument list a whole-market recording keeps beside it (``record --venue okx --symbols all``:
+    :data:`liqcore.venues.instruments.RECORDING_INSTRUMENTS` in a recording directory of ``paths``), else None."""
+    from liqcore.venues.instruments import RECORDING_INSTRUMENTS
+
+    return next((str(q) for q in (Path(p) / RECORDING_INSTRUMENTS for p in paths) if q.is_file()), None)
+
+
 def load_rules(path: str | None, venue: str, quote: str = "USDT", cache_dir=None, base_url: str | None = None):
     """``(universe, source)``: the instrument list (a :class:`liqcore.market.universe.Universe`) from ``path``
-    or, without one, the list ``run``/``record --symbols all`` cached from the venue (or from ``base_url``, their
+    (the backtest's ``--instruments``, else the list a recording keeps: :func:`kept_list`) or, without one, the list ``run``/``record --symbols all`` cached from the venue (or from ``base_url``, their
     ``--rest-url``); ``source`` says where it came from in words.  ValueError in one line when there is none."""
     from liqcore.market.universe import Universe, cache_path
 

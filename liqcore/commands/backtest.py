@@ -225,7 +225,12 @@ def _market_rules(args, with_trades, registry, steps):
     steps.step(f"reading {venue}'s trading rules")
     if args.instruments and args.rest_url:
         raise ValueError("instruments: give --instruments FILE or --rest-url URL, not both")
-    universe, source = load_rules(args.instruments, venue, args.quote, base_url=args.rest_url)
+    path = args.instruments
+    if path is None and args.rest_url is None:  # an OKX recording keeps the list it was sized with beside it
+        from liqcore.backtest.rules import kept_list
+
+        path = kept_list(args.paths)
+    universe, source = load_rules(path, venue, args.quote, base_url=args.rest_url)
     if args.min_volume is not None and not universe.turnover:
         raise ValueError(f"min-volume: the instrument list {source} holds no 24 h turnover; give one that does "
                          "(liqcore's cached list) or leave --min-volume out")

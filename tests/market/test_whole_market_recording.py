@@ -179,6 +179,12 @@ def test_an_okx_whole_market_recording_keeps_its_instrument_list_and_reads_back_
     assert abs(kept["fetched_ns"] - time.time_ns()) < 600e9 and len(kept["rules"]) == 400
     assert f"instrument list kept in {out_dir / RECORDING_INSTRUMENTS}" in err
     ev = _check_sized(out_dir, pushed, ct)
+    # backtest --symbols all of the recording takes the list kept with it (no --instruments, nothing cached)
+    from liqcore.backtest.rules import kept_list, load_rules
+
+    assert kept_list([tmp_path, out_dir]) == str(out_dir / RECORDING_INSTRUMENTS) and kept_list([tmp_path]) is None
+    u, source = load_rules(kept_list([out_dir]), "okx", cache_dir=tmp_path / "empty-cache")
+    assert len(u.rules) == 400 and str(out_dir / RECORDING_INSTRUMENTS) in source
     # the same frames without the list: the swaps the shipped table lacks are refused, never guessed
     bare = tmp_path / "bare"
     shutil.copytree(out_dir, bare)
