@@ -248,7 +248,10 @@ def _off_median(x: np.ndarray, seg: np.ndarray, k: int, limit: float) -> np.ndar
     if n < 2:
         return off
     w = 2 * k + 1
-    step = (np.abs(np.diff(x)) > limit / (2 * k)) & (seg[1:] == seg[:-1])
+    d = np.diff(x)
+    step = np.abs(d, out=d) > limit / (2 * k)  # (in place: one temporary of n floats, not two)
+    del d
+    step &= seg[1:] == seg[:-1]
     if not step.any():
         return off
     near = np.zeros(n + 2 * k + 1, dtype=np.int64)
@@ -284,9 +287,12 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
     if not judged.any():
         return price_bad, notional_bad
     price = events["price"]
-    with np.errstate(over="ignore", invalid="ignore"):
-        notional = price * events["qty"]
-    notional_bad |= tradeish & ~(notional <= rule.max_notional)
+    if tradeish.any():
+        with np.errstate(over="ignore", invalid="ignore"):
+            notional = price * events["qty"]
+        notional_bad |= tradeish & ~(notional <= rule.max_notional)
+    else:  # quotes (marks) only: no notional is judged (n floats not held beside the price test)
+        notional = None
     priced = ((kind == _LIQ) | (kind == _TRADE) | (kind == _MARK) | quoted) & (price > 0) & np.isfinite(price)
     judged_px = priced & ~notional_bad
     all_sid = events["symbol_id"]
@@ -294,8 +300,9 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
     limit = float(np.log(rule.price_factor))
     if one_symbol and judged_px.all():
         # the usual file (one symbol, every price judged): the same test without grouping or gathering
-        ts = np.ascontiguousarray(events["ts_event"])
-        seg = np.cumsum(np.r_[True, np.diff(ts) > rule.reference_age_ns])
+        # (the times' steps read from the rows in place; segment numbers as int32 when they fit)
+        seg = np.cumsum(np.r_[True, np.diff(events["ts_event"]) > rule.reference_age_ns],
+                        dtype=np.int32 if n < 2**31 else np.int64)
         price_bad |= _off_median(np.log(price), seg, int(rule.window), limit) & judged
         idx = np.zeros(0, dtype=np.int64)
     else:
@@ -314,6 +321,8 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
         price_bad[idx] = bad & judged[idx]
     # notional against the symbol's P95 of its kind (over the events not already implausible)
     ok = tradeish & ~price_bad & ~notional_bad
+    if notional is None:  # no trade or liquidation: nothing more to judge
+        return price_bad, notional_bad
     if one_symbol and ok.all() and (kind[0] == kind).all():
         # one symbol, one kind, every event judged: one P95 without grouping
         notional_bad |= notional > rule.notional_multiple * np.quantile(notional, 0.95)
@@ -370,18 +379,52 @@ def _first_of_overlaps(j: np.ndarray) -> np.ndarray:
     return (j - j[first]) % 2 == 0
 
 
-def crossed_quotes(events: np.ndarray) -> np.ndarray:
+#: crossed_quotes judges this many rows at a time (its temporaries: a block's, not a day's quotes')
+_PAIR_BLOCK = 1 << 20
+
+
+def _pair_at(events: np.ndarray, i: int) -> bool:
+    """Whether rows i and i + 1 could form a top-of-book update (:func:`quote_pairs`'s pair test)."""
+    a, b = events[i], events[i + 1]
+    return bool(a["kind"] == _QUOTE and b["kind"] == _QUOTE and a["symbol_id"] == b["symbol_id"]
+                and a["ts_event"] == b["ts_event"] and a["ts_recv"] == b["ts_recv"] and a["side"] != b["side"]
+                and a["side"] in (_BID, _ASK) and b["side"] in (_BID, _ASK))
+
+
+def _pair_cuts(events: np.ndarray, block: int) -> list:
+    """Row offsets cutting ``events`` into blocks of about ``block`` rows, each cut at a row ``c`` where
+    rows c - 1 and c cannot pair: no update, nor a run of overlapping pairs, spans a cut, so
+    :func:`quote_pairs` over each block finds the updates it finds over the whole."""
+    n = len(events)
+    cuts = [0]
+    c = block
+    while c < n:
+        while c < n and _pair_at(events, c - 1):
+            c += 1
+        if c >= n:
+            break
+        cuts.append(c)
+        c += block
+    cuts.append(n)
+    return cuts
+
+
+def crossed_quotes(events: np.ndarray, block: int | None = None) -> np.ndarray:
     """Mask of the quote rows of crossed top-of-book updates (:func:`quote_pairs`): both sides
     non-empty and the bid at or above the ask (both rows are marked: the number of crossed updates is
-    the mask's count / 2)."""
+    the mask's count / 2).  Judged ``block`` rows at a time (:data:`_PAIR_BLOCK`), cut where no update
+    spans the cut (the same mask as the whole at once)."""
     out = np.zeros(len(events), dtype=bool)
-    ib, ia = quote_pairs(events)
-    if len(ib):
-        qty, price = events["qty"], events["price"]  # the two columns, gathered (not whole rows)
-        with np.errstate(invalid="ignore"):
-            crossed = (qty[ib] > 0) & (qty[ia] > 0) & (price[ib] >= price[ia])
-        out[ib[crossed]] = True
-        out[ia[crossed]] = True
+    cuts = _pair_cuts(events, int(block or _PAIR_BLOCK))
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        part = events[a:b]
+        ib, ia = quote_pairs(part)
+        if len(ib):
+            qty, price = part["qty"], part["price"]  # the two columns, gathered (not whole rows)
+            with np.errstate(invalid="ignore"):
+                crossed = (qty[ib] > 0) & (qty[ia] > 0) & (price[ib] >= price[ia])
+            out[a + ib[crossed]] = True
+            out[a + ia[crossed]] = True
     return out
 
 

@@ -676,6 +676,9 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
             st.culprits.clear()
             st.culprits.update(before[1])
             st.records = before[2]
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # the CSV reader's buffers: not held through the checks
     if opened and opened[-1].truncated:
         st.bad(0, "truncated_file", "compressed stream ends early")
         from liqcore.io.base import _warn_stderr
@@ -686,13 +689,30 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
         st.trade_ids = conv.tids[0] if len(conv.tids) == 1 else np.concatenate(conv.tids)
     if not chunks:
         return np.zeros(0, EVENT_DTYPE)
-    out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    out = _join(chunks)
     if fmt == "tardis-liquidations" and not st.forced and conv.liq_ids:
         why = _not_liquidations(out, np.concatenate(conv.liq_ids))
         if why:
             raise ValueError(f"format: {path}: named liquidations but looks like trades ({why}); read it with "
                              "--format tardis-trades, or with --format tardis-liquidations if it really holds "
                              "liquidations")
+    return out
+
+
+def _join(chunks: list) -> np.ndarray:
+    """The chunks, one after the other, in one array; each chunk is dropped from ``chunks`` (freed, if
+    nothing else holds it) once copied, so the memory held peaks near the whole plus one chunk, not
+    twice the whole as ``np.concatenate`` (the new array's pages are touched only as they are filled)."""
+    if len(chunks) == 1:
+        return chunks.pop()
+    out = np.empty(sum(len(c) for c in chunks), dtype=chunks[0].dtype)
+    pos = 0
+    for j in range(len(chunks)):
+        c, chunks[j] = chunks[j], None
+        out[pos:pos + len(c)] = c
+        pos += len(c)
+        del c
+    chunks.clear()
     return out
 
 

@@ -67,3 +67,17 @@ def test_the_shortcuts_still_catch_a_stray_price_and_time():
     pbad, _ = implausible_values(ev)
     assert np.flatnonzero(pbad).tolist() == [20]
     assert np.flatnonzero(implausible_times(ev["ts_event"], ev["ts_recv"])).tolist() == [30]
+
+
+@settings(max_examples=200, deadline=None)
+@given(_stream(), st.lists(st.booleans(), min_size=60, max_size=60))
+def test_a_book_alone_is_judged_as_beside_trades(ev, empty):
+    """A file of quotes only (no notional judged, the shortcut that keeps none) gets the rule's answer
+    for the same rows judged beside another symbol's trades (the grouping path, notionals computed)."""
+    ev["kind"] = int(Kind.QUOTE)
+    ev["qty"][np.asarray(empty[:len(ev)])] = 0.0  # empty sides of the book: not judged
+    other = _events([1] * 5, [3.0] * 5, [1.0] * 5, sid=9)
+    p1, n1 = implausible_values(ev)
+    p2, n2 = implausible_values(np.concatenate([ev, other]))
+    assert p1.tolist() == p2[:len(ev)].tolist()
+    assert n1.tolist() == n2[:len(ev)].tolist() and not n1.any()

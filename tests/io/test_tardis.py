@@ -455,3 +455,19 @@ def test_a_top_of_book_that_comes_back_within_one_stamp_is_kept(tmp_path):
     res = load_events(write(tmp_path / "binance-futures_quotes_2024-08-01_BTCUSDT.csv", QUOTES_HEADER, rows))
     assert len(res.events) == 6 and res.duplicates == 0
     assert res.events["price"][-1] == 64000.2 and res.events["side"][-1] == Side.SELL
+
+
+def test_join_lays_the_chunks_end_to_end_and_lets_each_go():
+    """tardis._join: a file's converted chunks in one array, as np.concatenate gives them, each chunk
+    dropped from the list once copied (a day of quotes is not held twice while it is joined)."""
+    from liqcore.io.tardis import _join
+    from liqcore.types import make_events
+
+    chunks = [make_events(ts_event=np.arange(i, i + n, dtype=np.int64), ts_recv=np.arange(n, dtype=np.int64),
+                          price=100.0 + i, qty=1.0 + n, side=3, kind=7) for i, n in ((0, 5), (5, 1), (6, 0), (6, 7))]
+    want = np.concatenate(chunks)
+    got = _join(chunks)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    assert chunks == []  # every chunk let go
+    one = [want.copy()]
+    assert _join(one).tobytes() == want.tobytes() and one == []
