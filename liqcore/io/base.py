@@ -308,3 +308,20 @@ def arrow_nulls(col) -> np.ndarray:
     import pyarrow.compute as pc
 
     return np.zeros(len(col), dtype=bool) if not col.null_count else arrow_numpy(pc.is_null(col), bool)
+
+
+def join_chunks(chunks: list) -> np.ndarray:
+    """The chunks, one after the other, in one array; each chunk is dropped from ``chunks`` (freed, if
+    nothing else holds it) once copied, so the memory held peaks near the whole plus one chunk, not
+    twice the whole as ``np.concatenate`` (the new array's pages are touched only as they are filled)."""
+    if len(chunks) == 1:
+        return chunks.pop()
+    out = np.empty(sum(len(c) for c in chunks), dtype=chunks[0].dtype)
+    pos = 0
+    for j in range(len(chunks)):
+        c, chunks[j] = chunks[j], None
+        out[pos:pos + len(c)] = c
+        pos += len(c)
+        del c
+    chunks.clear()
+    return out

@@ -52,6 +52,7 @@ import numpy as np
 
 from liqcore.io.base import TIER_MARKED, Reader, _FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
+from liqcore.io.base import join_chunks
 from liqcore.io.files import _Blocks
 from liqcore.types import EVENT_DTYPE, Kind, Side
 
@@ -689,30 +690,13 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
         st.trade_ids = conv.tids[0] if len(conv.tids) == 1 else np.concatenate(conv.tids)
     if not chunks:
         return np.zeros(0, EVENT_DTYPE)
-    out = _join(chunks)
+    out = join_chunks(chunks)
     if fmt == "tardis-liquidations" and not st.forced and conv.liq_ids:
         why = _not_liquidations(out, np.concatenate(conv.liq_ids))
         if why:
             raise ValueError(f"format: {path}: named liquidations but looks like trades ({why}); read it with "
                              "--format tardis-trades, or with --format tardis-liquidations if it really holds "
                              "liquidations")
-    return out
-
-
-def _join(chunks: list) -> np.ndarray:
-    """The chunks, one after the other, in one array; each chunk is dropped from ``chunks`` (freed, if
-    nothing else holds it) once copied, so the memory held peaks near the whole plus one chunk, not
-    twice the whole as ``np.concatenate`` (the new array's pages are touched only as they are filled)."""
-    if len(chunks) == 1:
-        return chunks.pop()
-    out = np.empty(sum(len(c) for c in chunks), dtype=chunks[0].dtype)
-    pos = 0
-    for j in range(len(chunks)):
-        c, chunks[j] = chunks[j], None
-        out[pos:pos + len(c)] = c
-        pos += len(c)
-        del c
-    chunks.clear()
     return out
 
 

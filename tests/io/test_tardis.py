@@ -458,9 +458,9 @@ def test_a_top_of_book_that_comes_back_within_one_stamp_is_kept(tmp_path):
 
 
 def test_join_lays_the_chunks_end_to_end_and_lets_each_go():
-    """tardis._join: a file's converted chunks in one array, as np.concatenate gives them, each chunk
+    """io.base.join_chunks: a file's converted chunks in one array, as np.concatenate gives them, each chunk
     dropped from the list once copied (a day of quotes is not held twice while it is joined)."""
-    from liqcore.io.tardis import _join
+    from liqcore.io.base import join_chunks as _join
     from liqcore.types import make_events
 
     chunks = [make_events(ts_event=np.arange(i, i + n, dtype=np.int64), ts_recv=np.arange(n, dtype=np.int64),
