@@ -105,3 +105,22 @@ def test_on_demand_fetches_the_lookback_klines_and_the_judge_sees_them():
     assert inp["candle_source"] == "klines" and inp["price_change"] == inside[-1][1] - inside[0][1] < 0
     assert int(sig["direction"]) == -1 and int(sig["skip_code"]) == 0
     assert "change_pct" in inp  # (the judge's candle figures come from those candles too)
+
+
+def test_a_venue_that_fails_leaves_the_trades_alone_and_says_so():
+    now = time.time_ns()
+    c = now // M * M - M
+
+    async def session():
+        with Server(_klines_app("binance", {})) as srv:  # (it knows no S0USDT: HTTP 400)
+            od = OnDemand("binance", ["S0USDT"], rest_url=srv.url)
+            obj, st = _stream()
+            await asyncio.wait_for(asyncio.gather(*od.fill_candles(SimpleNamespace(stream=st, _by_symbol={"S0USDT": (0, 0)}),
+                                                                   ["S0USDT"], now)), 30)
+            return od, obj, st
+
+    od, obj, st = asyncio.run(session())
+    assert od.klines == {"asked": 1, "answered": 0, "failed": 1, "candles": 0, "dropped": 0}
+    [sig] = _decide(st, _liquidations(c - 10 * M), c)
+    assert obj._inputs[(0, c)]["candle_source"] == "klines failed" and int(sig["skip_code"]) == SKIP_STRONG_NOT_ALIGNED
+    assert st.ask_klines(0, now) is not None  # (asked again on the next subscription)
