@@ -23,12 +23,11 @@ which venue, which URL, why).
 """
 from __future__ import annotations
 
-import asyncio
 import math
 
 import numpy as np
 
-from liqcore.market.universe import REST_URLS
+from liqcore.market.universe import REST_URLS, get_json
 
 __all__ = ["KLINE_DTYPE", "KlinesError", "fetch_klines", "parse_klines", "MINUTE_MS"]
 
@@ -106,23 +105,6 @@ def _params(venue: str, symbol: str, lo: int, hi: int, limit: int) -> dict:
     return {"instId": symbol, "bar": "1m", "after": hi + 1, "before": lo - 1, "limit": limit}
 
 
-async def _get(session, url: str, params: dict):
-    import aiohttp
-
-    try:
-        async with session.get(url, params=params) as r:
-            if r.status != 200:
-                text = (await r.text())[:200].replace("\n", " ")
-                raise KlinesError(f"klines: {url} answered HTTP {r.status} ({text})")
-            return await r.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-        raise KlinesError(f"klines: cannot reach {url} ({type(e).__name__}: {e or 'timed out'})") from None
-    except ValueError as e:
-        if isinstance(e, KlinesError):
-            raise
-        raise KlinesError(f"klines: {url} did not answer JSON ({e})") from None
-
-
 async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, base_url: str | None = None,
                        session=None, timeout_s: float = _TIMEOUT_S) -> tuple[np.ndarray, int]:
     """The 1-minute candles of ``symbol`` (the venue's spelling) opened in ``[start_ms, end_ms]``, sorted, and the
@@ -145,7 +127,8 @@ async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, b
         lo = start_ms
         while lo <= end_ms:  # pages of ``limit`` minutes
             hi = min(end_ms, lo + (limit - 1) * MINUTE_MS)
-            arr, d = parse_klines(v, await _get(session, url, _params(v, symbol, lo, hi, limit)), lo, hi, url)
+            got = await get_json(session, url, _params(v, symbol, lo, hi, limit), error=KlinesError, what="klines")
+            arr, d = parse_klines(v, got, lo, hi, url)
             parts.append(arr)
             dropped += d
             lo = hi + 1
