@@ -275,7 +275,8 @@ class OnDemand:
         from liqcore.market.klines import KlinesError, fetch_klines
 
         try:
-            candles, dropped = await fetch_klines(self.venue, symbol, start_ms, end_ms, base_url=self.rest_url)
+            name = self._mod.inst_id(symbol) if self.venue == "okx" else symbol  # (OKX asks by instId)
+            candles, dropped = await fetch_klines(self.venue, name, start_ms, end_ms, base_url=self.rest_url)
         except (KlinesError, OSError, ValueError) as e:
             self.klines["failed"] += 1
             log.warning("on demand: %s: no candles from the venue (%s)", symbol, e)

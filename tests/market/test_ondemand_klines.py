@@ -124,3 +124,21 @@ def test_a_venue_that_fails_leaves_the_trades_alone_and_says_so():
     [sig] = _decide(st, _liquidations(c - 10 * M), c)
     assert obj._inputs[(0, c)]["candle_source"] == "klines failed" and int(sig["skip_code"]) == SKIP_STRONG_NOT_ALIGNED
     assert st.ask_klines(0, now) is not None  # (asked again on the next subscription)
+
+
+def test_okx_klines_are_asked_by_instid():
+    now = time.time_ns()
+    rows = kline_rows((now // M - 5) * 60_000, 6)
+    seen: list = []
+
+    async def session():
+        with Server(_klines_app("okx", {"ABC-USDT-SWAP": rows}, seen, bad_row=False)) as srv:
+            od = OnDemand("okx", ["ABCUSDT"], rest_url=srv.url)
+            obj, st = _stream()
+            eng = SimpleNamespace(stream=st, _by_symbol={"ABCUSDT": (0, 0)})
+            await asyncio.wait_for(asyncio.gather(*od.fill_candles(eng, ["ABCUSDT"], now)), 30)
+            return od, st
+
+    od, st = asyncio.run(session())
+    assert seen[0]["instId"] == "ABC-USDT-SWAP" and seen[0]["bar"] == "1m"
+    assert od.klines["answered"] == 1 and od.klines["candles"] == 4 and len(st.klines[0]) == 8  # (open, close each)
