@@ -446,7 +446,8 @@ def build(args):
                        reason=f"no {venue} liquidation received before now to seed the thresholds from")
     runner = LiveRunner(engine, venue, symbols, ws_url=ws_url, network=args.network, metrics_port=args.metrics_port,
                         on_demand=None if args.on_demand is None else {
-                            "always": _symbols(args.book_symbols) if args.book_symbols else [], "linger_s": args.on_demand},
+                            "always": _symbols(args.book_symbols) if args.book_symbols else [], "linger_s": args.on_demand,
+                            "rest_url": rest_url},
                         web=web_options(args),
                         specs=_feed_specs(venue, symbols, universe, args, feed_opts, ws_url) if universe else None,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,

@@ -50,7 +50,8 @@ _PER_MESSAGE = {"binance": 200, "bybit": 10, "okx": 50}
 
 class OnDemand:
     def __init__(self, venue: str, symbols, *, always=(), opts: dict | None = None, url: str | None = None,
-                 network: str = "mainnet", linger_s: float = 10.0, interval_s: float = 0.25, clock=None):
+                 network: str = "mainnet", linger_s: float = 10.0, interval_s: float = 0.25, clock=None,
+                 rest_url: str | None = None):
         from liqcore.live.feeds import stream_module
 
         self.venue = str(venue).lower()
@@ -88,6 +89,11 @@ class OnDemand:
         self._last_decided: dict[str, float] = {}
         self._liq_counts: dict[str, int] = {}  # liquidations the engine saw per symbol, at the last look
         self._last_liq: dict[str, float] = {}  # symbol -> time (s) its count last grew
+        #: the venue's REST (None: its public one) asked for the candles of a newly subscribed symbol; what came
+        #: of it (fetches asked, answered, failed; candles given to the strategy; rows the venue sent malformed)
+        self.rest_url = rest_url
+        self.klines = {"asked": 0, "answered": 0, "failed": 0, "candles": 0, "dropped": 0}
+        self._kline_tasks: set = set()
 
     def _now(self) -> float:
         """Seconds on the manager's clock: the replay's (:attr:`clock`), else monotonic."""
@@ -228,15 +234,63 @@ class OnDemand:
     async def run(self, engine, connection, stop: asyncio.Event) -> None:
         """:meth:`step` every ``interval_s`` until ``stop``; a failing step is logged and the next one tried."""
         self._send = connection.send
+        self.fill_candles(engine, sorted(self.subscribed))  # (the always-on list)
         while not stop.is_set():
             try:
-                self.step(engine, connection.send)
+                add, _ = self.step(engine, connection.send)
+                if add:
+                    self.fill_candles(engine, add)
             except Exception:
                 log.exception("on demand: subscription step failed")
             try:
                 await asyncio.wait_for(stop.wait(), self.interval_s)
             except asyncio.TimeoutError:
                 pass
+
+    # ------------------------------------------------------------------ candles before the first trade
+    def fill_candles(self, engine, symbols, now_ns: int | None = None) -> list[asyncio.Task]:
+        """For each symbol whose strategy stream wants candles it has no trades for (a stream with
+        ``ask_klines``/``add_klines``, e.g. ``liq-trend``'s candle look-back), the venue's REST 1-minute klines of
+        the look-back, fetched in a task (never on the event path); the stream is given them when they arrive,
+        and says "klines pending" on a decision taken before (``now_ns``: the look-back's end, default now).  Returns
+        the tasks started."""
+        stream = getattr(engine, "stream", None)
+        ask = getattr(stream, "ask_klines", None)
+        if ask is None or not hasattr(stream, "add_klines"):
+            return []
+        now_ns, out = time.time_ns() if now_ns is None else int(now_ns), []
+        for s in symbols:
+            sid = engine._by_symbol[s][0]
+            span = ask(sid, now_ns)
+            if span is None:
+                continue
+            self.klines["asked"] += 1
+            task = asyncio.get_running_loop().create_task(self._fetch_candles(stream, sid, s, *span))
+            self._kline_tasks.add(task)
+            task.add_done_callback(self._kline_tasks.discard)
+            out.append(task)
+        return out
+
+    async def _fetch_candles(self, stream, sid: int, symbol: str, start_ms: int, end_ms: int) -> None:
+        from liqcore.market.klines import KlinesError, fetch_klines
+
+        try:
+            name = self._mod.inst_id(symbol) if self.venue == "okx" else symbol  # (OKX asks by instId)
+            candles, dropped = await fetch_klines(self.venue, name, start_ms, end_ms, base_url=self.rest_url)
+        except (KlinesError, OSError, ValueError) as e:
+            self.klines["failed"] += 1
+            log.warning("on demand: %s: no candles from the venue (%s)", symbol, e)
+            stream.add_klines(sid, None)
+            return
+        except asyncio.CancelledError:
+            stream.add_klines(sid, None)
+            raise
+        self.klines["answered"] += 1
+        self.klines["candles"] += len(candles)
+        self.klines["dropped"] += dropped
+        stream.add_klines(sid, candles)
+        log.info("on demand: %s: %d 1-minute candles from the venue's klines (%d rows dropped)", symbol,
+                 len(candles), dropped)
 
     def gate(self, engine):
         """A replay's ``on_frame(venue, frame, recv_ns)`` for the one feed (see the module docstring): the step
@@ -277,7 +331,8 @@ class OnDemand:
                 "always": len(self.always), "symbols": len(self.symbols),
                 "subscribes": sum(1 for _, op, _ in self.history if op == "subscribe"),
                 "unsubscribes": sum(1 for _, op, _ in self.history if op == "unsubscribe"),
-                **({"gated": self.gated, "clock": "replay"} if self.clock is not None else {})}
+                **({"gated": self.gated, "clock": "replay"} if self.clock is not None else {}),
+                **({"klines": dict(self.klines)} if self.klines["asked"] else {})}
 
 
 def _bybit_symbol(data: bytes) -> str | None:

@@ -107,21 +107,27 @@ def _count(d: dict, k: str) -> None:
     d[k] = d.get(k, 0) + 1
 
 
-async def _get(session, url: str, params: dict | None = None):
+async def get_json(session, url: str, params: dict | None = None, *, error=UniverseError, what: str = "instrument list"):
+    """A venue's JSON answer to ``GET url``; not reachable, not HTTP 200 or not JSON raises ``error`` (one line,
+    starting with ``what``)."""
     import aiohttp
 
     try:
         async with session.get(url, params=params) as r:
             if r.status != 200:
                 text = (await r.text())[:200].replace("\n", " ")
-                raise UniverseError(f"instrument list: {url} answered HTTP {r.status} ({text})")
+                raise error(f"{what}: {url} answered HTTP {r.status} ({text})")
             return await r.json(content_type=None)
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-        raise UniverseError(f"instrument list: cannot reach {url} ({type(e).__name__}: {e or 'timed out'})") from None
+        raise error(f"{what}: cannot reach {url} ({type(e).__name__}: {e or 'timed out'})") from None
     except ValueError as e:
-        if isinstance(e, UniverseError):
+        if isinstance(e, error):
             raise
-        raise UniverseError(f"instrument list: {url} did not answer JSON ({e})") from None
+        raise error(f"{what}: {url} did not answer JSON ({e})") from None
+
+
+async def _get(session, url: str, params: dict | None = None):
+    return await get_json(session, url, params)
 
 
 def _take(rows, left: dict, rules: dict, checks, key: str, parse) -> None:

@@ -283,6 +283,12 @@ class LiqTrendStream(SignalStream):
         self._deque = deque
         self._template = signal_template(params)
         self._restored = False
+        #: the venue's REST 1-minute candles of a symbol whose trades do not cover the look-back yet (data on
+        #: demand subscribes a symbol's trades only once it has a signal): symbol id -> (ts ns, price) points,
+        #: each candle's open at its open time and its close one ns before the next minute; used only for the span
+        #: before the symbol's first trade held (:meth:`add_klines`); :attr:`klines_pending`: asked, not answered
+        self.klines: dict[int, list] = {}
+        self.klines_pending: set[int] = set()
         strategy._inputs = {}
 
     def _closes(self, closes, i):
@@ -305,6 +311,9 @@ class LiqTrendStream(SignalStream):
                 if tr is not None:
                     while tr and tr[0][0] <= c - self.look:
                         tr.popleft()
+                source = "trades"
+                if sid in self.klines or sid in self.klines_pending:
+                    tr, source = self._with_klines(sid, tr, c)
                 has = bool(tr)
                 chg = tr[-1][1] - tr[0][1] if has else 0.0
                 aligned = has and d != 0 and ((chg > 0) - (chg < 0)) == d
@@ -319,6 +328,8 @@ class LiqTrendStream(SignalStream):
                 st._inputs[(sid, c)] = {"z": float(z), "rec_notional": float(rec), "long_share": float(share),
                                         "price_change": float(chg), "strength": "strong" if strong else "medium",
                                         "aligned": bool(aligned)}
+                if source != "trades":  # (the candles came from the venue's klines, or were asked and not back yet)
+                    st._inputs[(sid, c)]["candle_source"] = source
                 if aligned:
                     ts_a = np.fromiter((x[0] for x in tr), np.int64, len(tr))
                     px_a = np.fromiter((x[1] for x in tr), np.float64, len(tr))
@@ -346,6 +357,47 @@ class LiqTrendStream(SignalStream):
             for key in list(st._inputs)[: len(st._inputs) - self.MAX_INPUTS]:
                 del st._inputs[key]
         return self.pack(out)
+
+    def ask_klines(self, sid: int, now_ns: int) -> tuple[int, int] | None:
+        """The span (open times, ms) of the venue's 1-minute candles that would fill symbol ``sid``'s candle
+        look-back at ``now_ns`` (the symbol then counts as waiting for them until :meth:`add_klines`), or None
+        when its trades held already cover it or candles are held or asked."""
+        if sid in self.klines_pending or self.klines.get(sid):
+            return None
+        tr = self.trades.get(sid)
+        if tr and tr[0][0] <= now_ns - self.look:
+            return None
+        self.klines_pending.add(sid)
+        return (now_ns - self.look) // 60_000_000_000 * 60_000, now_ns // 1_000_000
+
+    def add_klines(self, sid: int, candles) -> None:
+        """The venue's 1-minute candles of ``sid`` (rows with ``open_ms``, ``open``, ``close``; oldest first): used
+        for the look-back's span before the first trade held.  None: the fetch failed (the candle check goes on
+        with the trades alone)."""
+        self.klines_pending.discard(sid)
+        if candles is None:
+            self.klines[sid] = []
+            return
+        pts = []
+        for t, o, c in zip(candles["open_ms"].tolist(), candles["open"].tolist(), candles["close"].tolist()):
+            pts.append((t * 1_000_000, o))
+            pts.append(((t + 60_000) * 1_000_000 - 1, c))
+        self.klines[sid] = pts
+
+    def _with_klines(self, sid: int, tr, c: int):
+        """(points, source) of the candle check at close ``c``: the venue's candle points in ``(c - look, c]``
+        before the first trade held, then the trades; ``source`` says where the candles came from."""
+        if sid in self.klines_pending:
+            return tr, "klines pending"
+        pts = self.klines.get(sid) or []
+        first = tr[0][0] if tr else c + 1
+        lo = c - self.look
+        got = [p for p in pts if lo < p[0] <= c and p[0] < first]
+        if pts and pts[-1][0] <= lo:  # (every candle is older than the look-back now: done with)
+            self.klines.pop(sid, None)
+        if not got:
+            return tr, ("trades" if pts else "klines failed" if sid in self.klines else "trades")
+        return self._deque(got + list(tr or ())), "klines"
 
     def on_event(self, ev, records=()):
         if self._restored:

@@ -175,3 +175,67 @@ def write_all_market_recording(path, names, seed: int = 1, trades=(), venue: str
         for t, fr in lines:
             f.write(orjson.dumps({"recv_ns": t * 1_000_000 + 40_000_000, "venue": venue,
                                   "frame": orjson.loads(fr)}) + b"\n")
+
+
+def kline_rows(start_ms: int, n: int, price0: float = 100.0, step: float = 0.5) -> list[tuple]:
+    """``n`` 1-minute candles from ``start_ms``: (open ms, open, high, low, close, volume), each closing ``step``
+    above its open (the next opens at that close)."""
+    out, p = [], price0
+    for k in range(n):
+        o, c = p, p + step
+        out.append((start_ms + k * 60_000, o, max(o, c) + 0.25, min(o, c) - 0.25, c, 10.0 + k))
+        p = c
+    return out
+
+
+def _klines_app(venue: str, candles: dict, seen: list | None = None, bad_row: bool = True):
+    """Each venue's kline endpoint as its documentation lays it out (Binance ``/fapi/v1/klines`` oldest first;
+    Bybit ``/v5/market/kline`` and OKX ``/api/v5/market/candles`` newest first), serving ``candles`` (symbol ->
+    :func:`kline_rows`) filtered by the request's span and limit; ``bad_row`` adds one malformed row to each
+    answer; ``seen`` collects the query of each request."""
+
+    def pick(sym, lo, hi, limit, newest_first):
+        rows = [r for r in candles.get(sym, ()) if lo <= r[0] <= hi]
+        rows = rows[-limit:] if newest_first else rows[:limit]
+        return rows[::-1] if newest_first else rows
+
+    async def binance(req):
+        q = req.query
+        (seen is not None) and seen.append(dict(q))
+        if q.get("interval") != "1m" or q.get("symbol") not in candles:
+            return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
+        rows = [[t, f"{o}", f"{h}", f"{lo}", f"{c}", f"{v}", t + 59_999, "0", 1, "0", "0", "0"]
+                for t, o, h, lo, c, v in pick(q["symbol"], int(q["startTime"]), int(q["endTime"]), int(q["limit"]), False)]
+        if bad_row:
+            rows.insert(len(rows) // 2, [rows[0][0] if rows else 0, "x", "1", "1", "1", "1"])
+        return web.json_response(rows)
+
+    async def bybit(req):
+        q = req.query
+        (seen is not None) and seen.append(dict(q))
+        if q.get("category") != "linear" or q.get("interval") != "1" or q.get("symbol") not in candles:
+            return web.json_response({"retCode": 10001, "retMsg": "params error", "result": {}})
+        rows = [[f"{t}", f"{o}", f"{h}", f"{lo}", f"{c}", f"{v}", f"{v * c}"]
+                for t, o, h, lo, c, v in pick(q["symbol"], int(q["start"]), int(q["end"]), int(q["limit"]), True)]
+        if bad_row:
+            rows.insert(1, ["1", "2", "1", "3", "2", "1", "1"])  # (high below low)
+        return web.json_response({"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "symbol": q["symbol"],
+                                                                            "list": rows}, "retExtInfo": {}, "time": 0})
+
+    async def okx(req):
+        q = req.query
+        (seen is not None) and seen.append(dict(q))
+        if q.get("bar") != "1m" or q.get("instId") not in candles:
+            return web.json_response({"code": "51001", "msg": "Instrument ID does not exist", "data": []})
+        lo = int(q["before"]) + 1 if "before" in q else 0
+        hi = int(q["after"]) - 1 if "after" in q else 2**62
+        rows = [[f"{t}", f"{o}", f"{h}", f"{lo_}", f"{c}", f"{v / 0.01}", f"{v}", f"{v * c}", "1"]
+                for t, o, h, lo_, c, v in pick(q["instId"], lo, hi, int(q.get("limit", 100)), True)]
+        if bad_row:
+            rows.append(["oops"])
+        return web.json_response({"code": "0", "msg": "", "data": rows})
+
+    app = web.Application()
+    path = {"binance": "/fapi/v1/klines", "bybit": "/v5/market/kline", "okx": "/api/v5/market/candles"}[venue]
+    app.router.add_get(path, {"binance": binance, "bybit": bybit, "okx": okx}[venue])
+    return app

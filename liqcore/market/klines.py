@@ -1,0 +1,139 @@
+"""A symbol's 1-minute candles from its venue's public REST API, for a span the live stream has no history of.
+
+``await fetch_klines("binance", "BTCUSDT", start_ms, end_ms)`` asks the venue for the 1-minute candles whose open
+time lies in ``[start_ms, end_ms]``:
+
+* Binance USD-M: ``GET /fapi/v1/klines`` (``symbol``, ``interval=1m``, ``startTime``, ``endTime``, ``limit`` up to
+  1500); an array of rows ``[open time ms, "open", "high", "low", "close", "volume", close time, ...]``, oldest
+  first;
+* Bybit v5: ``GET /v5/market/kline`` (``category=linear``, ``symbol``, ``interval=1``, ``start``, ``end``, ``limit``
+  up to 1000); ``result.list`` of ``["startTime", "open", "high", "low", "close", "volume", "turnover"]``, newest
+  first; ``retCode`` 0 when it answered;
+* OKX v5: ``GET /api/v5/market/candles`` (``instId``, ``bar=1m``, ``after`` = rows older than this ms,
+  ``before`` = rows newer than this ms, ``limit`` up to 300); ``data`` of ``["ts", "o", "h", "l", "c", "vol",
+  "volCcy", "volCcyQuote", "confirm"]``, newest first; ``code`` "0" when it answered.  The volume kept is
+  ``volCcy`` (base units; ``vol`` counts contracts).
+
+A span longer than one page is asked in pages of the venue's limit.  The answer is one array of :data:`KLINE_DTYPE`
+(``open_ms``, ``open``, ``high``, ``low``, ``close``, ``volume``; volume in base units), sorted by open time, one
+row per minute, and the number of rows dropped: a row that is not a list of numbers, has a non-positive or
+non-finite price, ``high < low``, or lies outside the span asked is counted and dropped, never raised.  A venue
+that cannot be reached, answers an HTTP error, or answers an error code raises :class:`KlinesError` (one line:
+which venue, which URL, why).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from liqcore.market.universe import REST_URLS, get_json
+
+__all__ = ["KLINE_DTYPE", "KlinesError", "fetch_klines", "parse_klines", "MINUTE_MS"]
+
+MINUTE_MS = 60_000
+KLINE_DTYPE = np.dtype([("open_ms", "i8"), ("open", "f8"), ("high", "f8"), ("low", "f8"), ("close", "f8"),
+                        ("volume", "f8")])
+#: venue -> (path, most rows a request returns)
+_ENDPOINT = {"binance": ("/fapi/v1/klines", 1500), "bybit": ("/v5/market/kline", 1000),
+             "okx": ("/api/v5/market/candles", 300)}
+_TIMEOUT_S = 10.0
+
+
+class KlinesError(ValueError):
+    """The venue's candles could not be had (one line: which venue, which URL, why)."""
+
+
+def _rows(venue: str, payload, url: str) -> list:
+    """The candle rows of a venue's answer (its error code raised as one line)."""
+    if venue == "binance":
+        if isinstance(payload, dict):  # {"code": -1121, "msg": "Invalid symbol."}
+            raise KlinesError(f"klines: {url} answered code {payload.get('code')} ({payload.get('msg')})")
+        return payload if isinstance(payload, list) else []
+    if venue == "bybit":
+        if not isinstance(payload, dict) or payload.get("retCode") not in (0, "0"):
+            got = payload if not isinstance(payload, dict) else f"retCode {payload.get('retCode')} ({payload.get('retMsg')})"
+            raise KlinesError(f"klines: {url} answered {got}")
+        rows = (payload.get("result") or {}).get("list")
+        return rows if isinstance(rows, list) else []
+    if not isinstance(payload, dict) or str(payload.get("code")) != "0":
+        got = payload if not isinstance(payload, dict) else f"code {payload.get('code')} ({payload.get('msg')})"
+        raise KlinesError(f"klines: {url} answered {got}")
+    rows = payload.get("data")
+    return rows if isinstance(rows, list) else []
+
+
+def parse_klines(venue: str, payload, start_ms: int | None = None, end_ms: int | None = None,
+                 url: str = "") -> tuple[np.ndarray, int]:
+    """(candles sorted by open time, rows dropped) of one venue answer; only open times in ``[start_ms, end_ms]``
+    kept (when given)."""
+    v = str(venue).lower()
+    if v not in _ENDPOINT:
+        raise KlinesError(f"venue: expected one of {', '.join(_ENDPOINT)}; got {venue!r}")
+    vol_at = 6 if v == "okx" else 5
+    out, dropped = [], 0
+    for row in _rows(v, payload, url or v):
+        try:
+            if not isinstance(row, (list, tuple)) or len(row) <= vol_at:
+                raise ValueError
+            t = int(row[0])
+            o, h, lo, c, vol = (float(row[k]) for k in (1, 2, 3, 4, vol_at))
+            if not all(math.isfinite(x) and x > 0 for x in (o, h, lo, c)) or h < lo or not (math.isfinite(vol) and vol >= 0):
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            dropped += 1
+            continue
+        if (start_ms is not None and t < start_ms) or (end_ms is not None and t > end_ms):
+            dropped += 1
+            continue
+        out.append((t, o, h, lo, c, vol))
+    arr = np.array(out, dtype=KLINE_DTYPE)
+    arr = arr[np.argsort(arr["open_ms"], kind="stable")]
+    if len(arr) > 1:  # (one row per minute: a repeated open time keeps the last one the venue sent)
+        keep = np.ones(len(arr), bool)
+        keep[:-1] = arr["open_ms"][1:] != arr["open_ms"][:-1]
+        dropped += int((~keep).sum())
+        arr = arr[keep]
+    return arr, dropped
+
+
+def _params(venue: str, symbol: str, lo: int, hi: int, limit: int) -> dict:
+    if venue == "binance":
+        return {"symbol": symbol, "interval": "1m", "startTime": lo, "endTime": hi, "limit": limit}
+    if venue == "bybit":
+        return {"category": "linear", "symbol": symbol, "interval": "1", "start": lo, "end": hi, "limit": limit}
+    return {"instId": symbol, "bar": "1m", "after": hi + 1, "before": lo - 1, "limit": limit}
+
+
+async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, base_url: str | None = None,
+                       session=None, timeout_s: float = _TIMEOUT_S) -> tuple[np.ndarray, int]:
+    """The 1-minute candles of ``symbol`` (the venue's spelling) opened in ``[start_ms, end_ms]``, sorted, and the
+    rows dropped (see the module docstring); ``session``: an aiohttp session to use (else one of its own)."""
+    import aiohttp
+
+    v = str(venue).lower()
+    if v not in _ENDPOINT:
+        raise KlinesError(f"venue: expected one of {', '.join(_ENDPOINT)}; got {venue!r}")
+    start_ms, end_ms = int(start_ms), int(end_ms)
+    if end_ms < start_ms:
+        raise KlinesError(f"klines: the span ends ({end_ms} ms) before it starts ({start_ms} ms)")
+    path, limit = _ENDPOINT[v]
+    url = (base_url or REST_URLS[v]).rstrip("/") + path
+    own = session is None
+    if own:
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s))
+    parts, dropped = [], 0
+    try:
+        lo = start_ms
+        while lo <= end_ms:  # pages of ``limit`` minutes
+            hi = min(end_ms, lo + (limit - 1) * MINUTE_MS)
+            got = await get_json(session, url, _params(v, symbol, lo, hi, limit), error=KlinesError, what="klines")
+            arr, d = parse_klines(v, got, lo, hi, url)
+            parts.append(arr)
+            dropped += d
+            lo = hi + 1
+    finally:
+        if own:
+            await session.close()
+    arr = np.concatenate(parts) if parts else np.zeros(0, KLINE_DTYPE)
+    return arr, dropped
