@@ -126,8 +126,10 @@ async def play(args, tmp: Path) -> dict:
     symbols = crash_symbols(args.symbols)
     fs = await FakeMarketStream("binance").start()
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = runner_cmd(fs.ws_url, args.symbols_arg or ",".join(symbols), tmp, args.window, args.min_history,
-                     shlex.split(args.liqcore_args))
+    extra = shlex.split(args.liqcore_args)
+    if (args.symbols_arg or "").lower() == "all" and "--rest-url" not in extra:
+        extra += ["--rest-url", fs.rest_url]  # the instrument list from the fake's REST (each URL's list cached apart)
+    cmd = runner_cmd(fs.ws_url, args.symbols_arg or ",".join(symbols), tmp, args.window, args.min_history, extra)
     out = open(tmp / "summary.json", "wb")
     err = open(tmp / "stderr.txt", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
