@@ -5,7 +5,8 @@ the same ones the live runner applies (:mod:`liqcore.commands._market`, :mod:`li
   (``--instruments FILE``: the cache form ``liqcore run``/``record --symbols all`` keep, ``universe-<venue>-<quote>.json``
   in the cache directory, or the venue's own answer -- Binance ``/fapi/v1/exchangeInfo``, Bybit
   ``/v5/market/instruments-info``), else the venue's list cached by an earlier ``run``/``record --symbols all``
-  (any age; its fetch time is said).  A recording does not hold the list.
+  (any age; its fetch time is said), or the list an OKX whole-market recording keeps beside it
+  (:func:`kept_list`).
 * every symbol of the data is detected; a cascade on a symbol the list does not hold is refused
   (``no_instrument``), one left out by ``--exclude``, ``--quote`` or ``--min-volume`` is not traded
   (``not_traded``), one without a trade in the data cannot be filled (``no_market_data``): each is counted,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 __all__ = ["add_universe_arguments", "recording_symbols", "check_list_flags", "select_universe", "fetch_selection", "symbol_list",
-           "list_rules", "whole_market", "traded_symbols"]
+           "list_rules", "whole_market", "traded_symbols",
+           "add_cached_list_argument"]
 
 
 def add_universe_arguments(p, *, also: str | None, narrowed: str) -> None:
@@ -18,6 +19,14 @@ def add_universe_arguments(p, *, also: str | None, narrowed: str) -> None:
     p.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency (default USDT)")
     p.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
                    help=f"--symbols all: symbols whose 24 h turnover is below QUOTE units {narrowed}")
+
+
+def add_cached_list_argument(p) -> None:
+    """``--rest-url URL`` of a command that reads a recording (``detect``, ``backtest``): the instrument list
+    ``run`` / ``record --symbols all`` cached from that REST base URL; nothing is fetched."""
+    p.add_argument("--rest-url", default=None, metavar="URL",
+                   help="--symbols all: the instrument list liqcore run / record --symbols all cached from this REST "
+                        "base URL (a mirror, a test server: each URL's list is cached apart); nothing is fetched")
 
 
 def symbol_list(text: str) -> list[str]:

@@ -12,8 +12,9 @@ Examples:
   liqcore backtest rec/ --symbols all --instruments universe-binance-usdt.json --exclude BTCUSDT   # a whole market
 
 ``--symbols all`` backtests a whole-market recording or dataset (``liqcore record --symbols all``): every symbol's
-detector runs; the symbols traded are those of the instrument list (``--instruments FILE``, else the venue's list
-cached by ``liqcore run``/``record --symbols all``; a recording does not hold it) less ``--exclude``, ``--quote`` and
+detector runs; the symbols traded are those of the instrument list (``--instruments FILE``; else the list an OKX
+recording keeps beside it, ``instruments-okx.json``; else the venue's list cached by ``liqcore run``/``record
+--symbols all``, or with ``--rest-url`` the one cached from that URL) less ``--exclude``, ``--quote`` and
 ``--min-volume``, each on its trading rules (entry, take-profit and stop-loss on its tick, quantity on its lot, its
 minimum quantity and notional checked), as the live runner trades them; a cascade on any other symbol is counted
 by why it is not traded (``no_instrument``, ``not_traded``, ``no_market_data``: no trade in the data), never filled.
@@ -63,14 +64,10 @@ def add_arguments(parser) -> None:
                     help="--symbols all: the instrument list with each symbol's trading rules: the file liqcore run / "
                          "record --symbols all cache (universe-<venue>-<quote>.json) or the venue's answer (Binance "
                          "exchangeInfo, Bybit instruments-info); default: the venue's cached list")
-    wm.add_argument("--rest-url", default=None, metavar="URL",
-                    help="--symbols all: the instrument list liqcore run / record --symbols all cached from this "
-                         "REST base URL (a mirror, a test server: each URL's list is cached apart); nothing is fetched")
-    wm.add_argument("--exclude", default="", metavar="SYMS", help="--symbols all: symbols not traded (comma list)")
-    wm.add_argument("--quote", default="USDT", help="--symbols all: the settlement currency traded (default USDT)")
-    wm.add_argument("--min-volume", type=float, default=None, metavar="QUOTE",
-                    help="--symbols all: symbols whose 24 h turnover in the instrument list is below QUOTE units are "
-                         "not traded")
+    from liqcore.commands._market import add_cached_list_argument, add_universe_arguments
+
+    add_cached_list_argument(wm)
+    add_universe_arguments(wm, also=None, narrowed="not traded")
     xv = parser.add_argument_group("cross-venue cascades")
     xv.add_argument("--scope", choices=("venue", "instrument"), default="venue",
                     help="venue (default): cascades per (venue, symbol); instrument: counted across the venues of one "

@@ -55,16 +55,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     wm.add_argument("--symbols", default=None, metavar="SYMS|all",
                     help="all: every symbol of the recording (a whole-market recording: liqcore record --symbols all), "
                          "narrowed by --exclude, --quote and --min-volume; or a comma list (as --symbol)")
-    from liqcore.commands._market import add_universe_arguments
+    from liqcore.commands._market import add_cached_list_argument, add_universe_arguments
 
     add_universe_arguments(wm, also=None, narrowed="left out")
     wm.add_argument("--instrument-list", default=None, metavar="FILE",
                     help="--symbols all: the instrument list giving each symbol's quote and 24 h turnover: the file "
                          "liqcore run / record --symbols all cache (universe-<venue>-<quote>.json) or the venue's "
                          "answer; default: the venue's cached list, else --quote goes by the symbol's name")
-    wm.add_argument("--rest-url", default=None, metavar="URL",
-                    help="--symbols all: the instrument list liqcore run / record --symbols all cached from this REST "
-                         "base URL (a mirror, a test server); nothing is fetched")
+    add_cached_list_argument(wm)
     add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per cascade per line")
     p.add_argument("--scope", choices=("venue", "instrument"), default="venue",
