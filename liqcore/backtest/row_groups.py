@@ -223,13 +223,16 @@ class _ClockRows:
         return keep
 
     def last_print(self, ids, b: int, to: int):
-        """The last trade print received in [b, to) among row groups ``ids`` (the only ones holding
+        """(From the groups' columns: the reference :func:`liqcore.backtest.windows._last_in_tail`, which
+        the window read uses, is tested against.)  The last trade print received in [b, to) among row
+        groups ``ids`` (the only ones holding
         rows received there), in the full replay's order, as ``(ts_recv, price)``; ``()`` when there
         is none, None when two prints tie in receive and event time with different prices (their order
         is the load's) or when a group not decoded (not among the latest) may hold a print received as
         late (its ``ts_recv_ns`` maximum, a group with trades).  With :attr:`book`, :attr:`quotes` the
         same for the last best bid and best ask rows (None: unknown).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
         only the latest groups are, for the last print)."""
+        from liqcore.io.dataset import expand_table
         from liqcore.types import Kind
 
         g = self.g
@@ -244,18 +247,11 @@ class _ClockRows:
             asks = self.book and "ask_price" in f.schema_arrow.names  # format 3: one row per update
             t = f.read_row_group(rid, columns=cols + (["ask_price", "ask_qty"] if asks else []))
             self.rows_read += n
+            if asks:  # each quote row as the bid and ask rows a load gives
+                t = expand_table(t)
             te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
             keep = self._kept(te, tr) & (tr >= b) & (tr < to)
-            c = {name: t.column(name).to_numpy(zero_copy_only=False)[keep] for name in t.column_names}
-            if asks:  # a quote row carrying its ask: its ask as the second row a load gives (the order of
-                # rows is not needed: the last row is found by its times, ties judged by their values)
-                ap, aq = c.pop("ask_price"), c.pop("ask_qty")
-                two = ~np.isnan(ap)
-                ask = {k: v[two] for k, v in c.items()}
-                ask["side"] = np.full(len(ask["side"]), 4, ask["side"].dtype)  # Side.SELL
-                ask["price"], ask["qty"] = ap[two], aq[two]
-                c = {k: np.concatenate([c[k], ask[k]]) for k in cols}
-            parts.append(c)
+            parts.append({c: t.column(c).to_numpy()[keep] for c in cols})
         r = {c: np.concatenate([x[c] for x in parts]) for c in cols}
         rest = [int(i) for i in ids if int(i) not in tail]
 

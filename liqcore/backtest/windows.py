@@ -30,7 +30,7 @@ post-only limit's queue depends only on the book in force at its arrival (the po
 size displayed at its price) and then on the quotes and prints at or through its price (an open
 position's take-profit likewise): between windows nothing is working and a quote only sets the book
 in force, so a window starts from the last best bid and ask received before it (:func:`_book_before`),
-and a quiet row group passed over sets its last ones (:meth:`_ClockRows.last_print`).  The price grid
+and a quiet row group passed over sets its last ones (:func:`_last_in_tail`).  The price grid
 (the queue rule, ``--price-grid auto``) is read from the span's first prints
 (:func:`_first_prints_grid`); a span without a quote falls back to through (:func:`_has_quotes`), as
 the full replay does.
@@ -502,7 +502,7 @@ def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
     return out[0], out[1]
 
 
-def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd=None, span=()) -> int:
+def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span) -> int:
     """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
     print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
     statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
@@ -511,7 +511,7 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd=None,
     deadlines after it; a resting limit entry's price below it (a buy), its deadlines after it.
     Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
     trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
-    set as the symbol's last price (two row groups' columns at most), as the full replay leaves it.
+    set as the symbol's last price, as the full replay leaves it.
     Returns the receive time to read on from (``b``: nothing to skip).  ``rd``, ``span`` (``lo``,
     ``hi``): the last print and quotes are read through the window reader (:func:`_last_in_tail`)."""
     from liqcore._jit.sim import OPEN, RESTING
@@ -556,9 +556,7 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd=None,
     if to <= b or not np.any(near & (g["tr_min"] < to)):
         return b
     ids = np.flatnonzero(near & (g["tr_min"] < to))
-    last = _last_in_tail(rd, clock, ids, b, to, *span) if rd is not None else None
-    if last is None:
-        last = clock.last_print(ids, b, to)
+    last = _last_in_tail(rd, clock, ids, b, to, *span)
     if last is None or (clock.book and clock.quotes is None):
         return b  # an exact tie between the last prints (or the last quotes not in the tail groups): read them
     if last:

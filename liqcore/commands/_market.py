@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-__all__ = ["add_universe_arguments", "recording_symbols", "check_list_flags", "select_universe", "fetch_selection", "symbol_list",
-           "list_rules", "whole_market", "traded_symbols",
+__all__ = ["add_universe_arguments", "recording_symbols", "check_list_flags", "select_universe", "fetch_selection",
+           "symbol_list", "list_rules", "whole_market", "traded_symbols",
            "add_cached_list_argument"]
 
 
