@@ -151,7 +151,8 @@ def _symbols(text: str) -> list[str]:
 
 
 def _replay_source(args, symbols, venue: str = "bybit", topics=None):
-    """The frames a ``--replay`` sends; Binance: only those of the subscribed ``topics`` (stream names)."""
+    """The frames a ``--replay`` sends; Binance, OKX: only those of the subscribed ``topics`` (Binance stream names,
+    OKX args as JSON)."""
     from liqcore.testing.fake_replay import read_recording, synthetic_frames
 
     if args.replay == "synthetic":
@@ -166,11 +167,13 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
 
     if not Path(args.replay).exists():
         raise ValueError(f"replay: {args.replay} does not exist")
-    if venue == "binance":
-        from liqcore.testing.fake_streams import binance_streams
+    if venue in ("binance", "okx"):
+        from liqcore.testing.fake_streams import market_streams
+
+        route = market_streams(venue)
 
         def wanted(frame) -> bool:
-            return any(n in topics for n in binance_streams(frame))
+            return any(n in topics for n in route(frame))
         what = "of the subscribed streams"
     else:
         keys = [f'.{s}"'.encode() for s in symbols]
@@ -181,7 +184,7 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
     _check_replay(args.replay, venue, wanted, what, args.allow_empty)
     args.replay_rejects = {}  # lines the replay skips (implausible receive times, malformed): in the summary
     frames = read_recording(args.replay, venue, stats=args.replay_rejects)
-    return (f for f in frames if wanted(f[1])) if venue == "binance" else frames
+    return (f for f in frames if wanted(f[1])) if venue in ("binance", "okx") else frames
 
 
 def _check_replay(path, venue: str, wanted, what: str, allow_empty: bool) -> None:
@@ -337,11 +340,12 @@ def build(args):
     ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
     fake_thread = replay_clock = None
     if args.replay:
-        if venue not in ("bybit", "binance"):
-            raise ValueError("replay: the fake venues replay Bybit and Binance recordings; use --venue bybit or binance")
+        if venue not in ("bybit", "binance", "okx"):
+            raise ValueError("replay: the fake venues replay Bybit, Binance and OKX recordings; use --venue bybit, "
+                             "binance or okx")
         from liqcore.testing.fake_exchange import FakeExchangeThread
 
-        if venue == "binance" or universe is not None:  # (the streams the run subscribes)
+        if venue != "bybit" or universe is not None:  # (the streams the run subscribes)
             subscribed = {t for sp in _feed_specs(venue, symbols, universe, args, feed_opts, None) for t in sp.topics}
         else:
             from liqcore.venues.bybit.stream import topics
@@ -353,13 +357,13 @@ def build(args):
             # like a backtest of the same recording; --live trades against the fake venue in wall time
             from liqcore.testing.fake_replay import ReplayClock
 
-            # (Binance: the source holds only the subscribed streams' frames)
+            # (Binance, OKX: the source holds only the subscribed streams' frames)
             replay_clock = ReplayClock(topics=subscribed if venue == "bybit" else None)
             source = replay_clock.wrap(source)
-        if venue == "binance":
+        if venue != "bybit":
             from liqcore.testing.fake_streams import FakeMarketStream
 
-            fake_thread = FakeExchangeThread(FakeMarketStream, venue="binance", replay=source, speed=args.speed or None)
+            fake_thread = FakeExchangeThread(FakeMarketStream, venue=venue, replay=source, speed=args.speed or None)
             ws_url = fake_thread.start().ws_url
         else:
             fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)

@@ -21,7 +21,8 @@ subscribe list always holds the current set, so a reconnect subscribes what is w
 A replay (``clock``: the engine's ``now_ns``, the replayed receive time) runs on replay time, so its results depend
 on the recording alone, never on how fast the machine replays it: every stream comes on the one feed, in the
 recording's order, and :meth:`gate` (the feed's ``on_frame``) passes the liquidations and the per-symbol streams
-of the symbols subscribed at that replay time, drops the others (counted: ``gated``), and takes the step every
+of the symbols subscribed at that replay time (a frame's symbol: Binance's ``"s"``, Bybit's topic, OKX's ``arg``
+``instId``), drops the others (counted: ``gated``), and takes the step every
 ``interval_s`` of replay time, after the first frame at or past the tick.  Nothing is sent to the replay venue:
 what a live run would subscribe at that moment is what the gate lets through from then on.
 
@@ -299,7 +300,7 @@ class OnDemand:
         if self.clock is None:
             raise ValueError("on demand: the gate runs on a replay's clock")
         on_frame, symbol_of, step_ns = engine.on_frame, _SYMBOL_OF[self.venue], int(self.interval_s * 1e9)
-        traded, subscribed, tick, seen = set(self.symbols), self.subscribed, [None], [self._changes]
+        traded, subscribed, tick, seen = self._wire_names(), self.subscribed, [None], [self._changes]
         rc = getattr(engine, "replay_clock", None)
 
         def nothing(_msg) -> None:  # (the replay venue sends every stream: nothing to ask it)
@@ -307,7 +308,7 @@ class OnDemand:
 
         def frame(venue, data, recv_ns=None):
             sym = symbol_of(data if data.__class__ is bytes else bytes(data))
-            if sym is not None and sym in traded and sym not in subscribed:
+            if sym is not None and (sym := traded.get(sym)) is not None and sym not in subscribed:
                 self.gated += 1
                 if rc is not None:  # (its replayed receive time still passes)
                     rc.stamp(data, recv_ns)
@@ -320,11 +321,19 @@ class OnDemand:
                 if seen[0] != self._changes:  # (a new listing admitted, a delisted symbol gone)
                     seen[0] = self._changes
                     traded.clear()
-                    traded.update(self.symbols)
+                    traded.update(self._wire_names())
                 self.step(engine, nothing)
             return out
 
         return frame
+
+    def _wire_names(self) -> dict[str, str]:
+        """The name each traded symbol has in its per-symbol frames -> the symbol: Binance's ``"s"`` and Bybit's
+        topic suffix are the symbol itself, OKX's ``instId`` is the one live subscription asks for
+        (``ETHUSDT`` -> ``ETH-USDT-SWAP``; an instId stays as it is)."""
+        if self.venue != "okx":
+            return {s: s for s in self.symbols}
+        return {self._mod.inst_id(s): s for s in self.symbols}
 
     def stats(self) -> dict:
         return {"subscribed": len(self.subscribed), "peak": self.peak, "ever": len(self.ever),
@@ -359,4 +368,18 @@ def _binance_symbol(data: bytes) -> str | None:
     return data[j + 5:data.find(b'"', j + 5)].decode()
 
 
-_SYMBOL_OF = {"bybit": _bybit_symbol, "binance": _binance_symbol, "okx": lambda _data: None}
+def _okx_symbol(data: bytes) -> str | None:
+    """The instId of an OKX per-symbol channel's push (its ``arg``: ``trades``, ``bbo-tbt``, ``books5``,
+    ``funding-rate``, ...); None for ``liquidation-orders`` (its ``arg`` names the ``instType``, every swap's
+    liquidations), for an answer (``{"event": ...}``) and for a frame without an ``arg``."""
+    i = data.find(b'"arg":{', 0, 64)
+    if i < 0 or data.find(b'"event":', 0, i) >= 0:
+        return None
+    end = data.find(b"}", i + 7)
+    j = data.find(b'"instId":"', i + 7, end)
+    if j < 0:
+        return None
+    return data[j + 10:data.find(b'"', j + 10)].decode()
+
+
+_SYMBOL_OF = {"bybit": _bybit_symbol, "binance": _binance_symbol, "okx": _okx_symbol}

@@ -21,13 +21,14 @@ transport at once; it returns ``time.perf_counter_ns()`` taken just before the w
 without awaiting).  ``fs.subscribed(stream)`` says whether a connection holds that subscription.  Frames are
 whatever the caller gives (``liqcore.venues.binance.samples`` / ``okx.samples`` build real ones).
 
-A replay (``FakeMarketStream("binance", replay=frames, speed=10)``, what ``liqcore run --venue binance
+A replay (``FakeMarketStream("binance", replay=frames, speed=10)``, what ``liqcore run --venue binance|okx
 --replay FILE`` serves): the ``(recv_ns, frame_bytes)`` source (:func:`liqcore.testing.fake_replay.read_recording`)
 is sent at ``speed`` times real time (None or 0: as fast as possible), starting ``replay_delay`` seconds
 after the first subscription arrives; each frame goes to the connections subscribed to one of its streams
 (:func:`binance_streams`: a ``forceOrder`` push to ``!forceOrder@arr`` and ``<sym>@forceOrder``, a trade to
-``<sym>@aggTrade`` / ``<sym>@trade``, ...), waiting while a connection's send buffer is full (nothing is
-dropped); ``replay_done`` is set once every frame was sent, ``stats["replayed"]`` counts them.
+``<sym>@aggTrade`` / ``<sym>@trade``, ...; :func:`okx_streams`: the push's ``arg``), waiting while a
+connection's send buffer is full (nothing is dropped); ``replay_done`` is set once every frame was sent,
+``stats["replayed"]`` counts them.
 
 The Bybit public stream (and the whole Bybit order API) is :class:`liqcore.testing.fake_exchange.FakeExchange`;
 these two fakes carry market data only, for live runs that watch several venues' liquidations.
@@ -43,7 +44,7 @@ from aiohttp import WSMsgType, web
 
 from liqcore.testing.fake_replay import end_task, paced
 
-__all__ = ["FakeMarketStream", "binance_streams"]
+__all__ = ["FakeMarketStream", "binance_streams", "okx_streams", "market_streams"]
 
 _PATHS = {"binance": "/ws", "okx": "/ws/v5/public"}
 #: a Binance push's event type -> the streams that carry it (``{s}``: the symbol, lower case)
@@ -69,14 +70,32 @@ def binance_streams(frame: bytes) -> tuple[str, ...]:
     return tuple(n.format(s=sym) for n in _BINANCE_STREAMS[e.group(1)])
 
 
+def okx_streams(frame: bytes) -> tuple[str, ...]:
+    """The OKX subscription an ``{"arg": {...}, "data": [...]}`` push belongs to, as compact JSON of its channel and
+    ``instId`` (or ``instType``: ``liquidation-orders``), the form the subscribe args take; () for anything else
+    (an ``event`` answer, a frame that is not JSON)."""
+    try:
+        m = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        return ()
+    arg = m.get("arg") if isinstance(m, dict) and "event" not in m else None
+    if not isinstance(arg, dict) or "channel" not in arg:
+        return ()
+    key = "instId" if "instId" in arg else "instType"
+    return (orjson.dumps({"channel": arg["channel"], key: arg.get(key)}).decode(),)
+
+
+def market_streams(venue: str):
+    """The router of a venue's replayed pushes: :func:`binance_streams` or :func:`okx_streams`."""
+    return {"binance": binance_streams, "okx": okx_streams}[str(venue).lower()]
+
+
 class FakeMarketStream:
     def __init__(self, venue: str, host: str = "127.0.0.1", instruments: dict | None = None, *, replay=None,
                  speed: float | None = None, replay_delay: float = 0.25) -> None:
         venue = str(venue).lower()
         if venue not in _PATHS:
             raise ValueError(f"venue: the fake market stream speaks binance or okx; got {venue!r}")
-        if replay is not None and venue != "binance":
-            raise ValueError(f"replay: the fake market stream replays Binance recordings; got {venue!r}")
         self.venue = venue
         #: the instrument list its public REST serves (liqcore.testing.fake_universe rows; default: 400 of them)
         self.instruments = instruments
@@ -140,8 +159,9 @@ class FakeMarketStream:
         try:
             await self._subscribed.wait()
             await asyncio.sleep(self.replay_delay)  # the client's remaining subscriptions
+            route = market_streams(self.venue)
             async for _, data in paced(self.replay_source, self.speed):
-                names = binance_streams(data)
+                names = route(data)
                 if not names:
                     self.stats["unrouted"] += 1
                     continue
@@ -254,6 +274,7 @@ class FakeMarketStream:
                         key = orjson.dumps(a).decode()
                         if op == "subscribe":
                             subs.add(key)
+                            self._subscribed.set()
                         elif op == "unsubscribe":
                             subs.discard(key)
                         await ws.send_str(orjson.dumps({"event": op, "arg": a, "connId": "fake"}).decode())

@@ -160,3 +160,34 @@ def test_bybit_topics_come_and_go_with_a_signal(tmp_path):
     assert seen == {"start": ["publicTrade.XRPUSDT"], "signal": ["publicTrade.SOLUSDT", "publicTrade.XRPUSDT"],
                     "end": ["publicTrade.XRPUSDT"]}
     assert s["cascades"] == 0 and s["on_demand"]["ever"] == 2 and s["on_demand"]["unsubscribes"] == 1
+
+
+def test_an_okx_replay_gate_reads_the_instid_of_each_channel():
+    """The replay gate of an OKX run: a per-symbol channel's push (``trades``, ``bbo-tbt``, ``books5``) passes
+    only while its instrument is subscribed, named by the ``arg``'s instId whether the run names it ``ETHUSDT``
+    or ``SOL-USDT-SWAP``; liquidations (``instType``-wide), answers and untraded instruments always pass."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from liqcore.venues.okx.samples import bbo_frame, liquidation_frame as okx_liq, trade_frame as okx_trade
+
+    syms = ["ETHUSDT", "SOL-USDT-SWAP"]
+    passed: list = []
+    eng = SimpleNamespace(on_frame=lambda v, f, t=None: passed.append(f) or [], detector=SimpleNamespace(),
+                          _by_symbol={s: (i, i) for i, s in enumerate(syms)}, decisions=[], liq_seen={},
+                          core=SimpleNamespace(st={"status": np.zeros(2, np.int8)}))
+    od = OnDemand("okx", syms, always=["ETHUSDT"], url="ws://127.0.0.1:1/ws/v5/public", clock=lambda: 10**18)
+    gate = od.gate(eng)
+    books5 = (b'{"arg":{"channel":"books5","instId":"SOL-USDT-SWAP"},"data":[{"asks":[["1","1","0","1"]],'
+              b'"bids":[["0.9","1","0","1"]],"instId":"SOL-USDT-SWAP","ts":"1723161255030","seqId":1}]}')
+    answer = b'{"event":"subscribe","arg":{"channel":"trades","instId":"SOL-USDT-SWAP"},"connId":"a"}'
+    frames = {"eth trade": okx_trade("ETH-USDT-SWAP", 1, 1, 3000.0), "eth book": bbo_frame("ETH-USDT-SWAP", 1, 1, 1, 2, 1),
+              "sol trade": okx_trade("SOL-USDT-SWAP", 1, 1, 150.0), "sol book": bbo_frame("SOL-USDT-SWAP", 1, 1, 1, 2, 1),
+              "sol books5": books5, "sol liquidation": okx_liq("SOL-USDT-SWAP", 1, 3, 150.0), "answer": answer,
+              "btc trade": okx_trade("BTC-USDT-SWAP", 1, 1, 60000.0)}
+    for f in frames.values():
+        gate("okx", f, 1)
+    assert [k for k, f in frames.items() if f in passed] == ["eth trade", "eth book", "sol liquidation", "answer",
+                                                             "btc trade"]
+    assert od.gated == 3

@@ -134,25 +134,35 @@ T0_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 
 def write_all_market_recording(path, names, seed: int = 1, trades=(), venue: str = "binance") -> None:
     """A recording of a whole market's liquidations (the recorder's format: one ``{"recv_ns", "venue", "frame"}``
-    line each, received 40 ms after the event): Binance's all-market ``!forceOrder@arr`` pushes, or Bybit's
-    ``allLiquidation.<symbol>`` frames, over ``names``: per symbol 150 liquidations of random size over 4 h and
-    two bursts of 4 large ones 1.5 s apart once the threshold has its history; the symbols of ``trades`` also
-    get a trade every 2 s at their price over the bursts' hour (Binance ``aggTrade``, Bybit ``publicTrade``)."""
+    line each, received 40 ms after the event): Binance's all-market ``!forceOrder@arr`` pushes, Bybit's
+    ``allLiquidation.<symbol>`` frames or OKX's ``liquidation-orders`` (``C000USDT`` is ``C000-USDT-SWAP`` there,
+    sized in contracts of 10, the ``ctVal`` of :func:`_okx_app`), over ``names``: per symbol 150 liquidations of
+    random size over 4 h and two bursts of 4 large ones 1.5 s apart once the threshold has its history; the
+    symbols of ``trades`` also get a trade every 2 s at their price over the bursts' hour (Binance ``aggTrade``,
+    Bybit ``publicTrade``, OKX ``trades``).  The same ``seed`` gives every venue the same market."""
     import numpy as np
     import orjson
 
     from liqcore.testing import fake_replay
     from liqcore.venues.binance.samples import liquidation_frame
+    from liqcore.venues.okx import samples as okx
+    from liqcore.venues.okx.stream import inst_id
 
     def liq(sym, t, q, px, side):  # side: the liquidated order's side (SELL: a long liquidated)
         if venue == "binance":
             return liquidation_frame(sym, t, q, px, side)
+        if venue == "okx":  # (the base quantity Binance's frame carries, in contracts of 10)
+            return okx.liquidation_frame(inst_id(sym), t, round(q, 4) / 10, px, side.lower())
         return orjson.dumps(fake_replay.liquidation_frame(sym, px, round(q, 4), "Buy" if side == "SELL" else "Sell", t))
 
     def trade(sym, i, t, px):
         if venue == "binance":
             return orjson.dumps({"e": "aggTrade", "E": t + 1, "s": sym, "a": i, "p": f"{px:.2f}", "q": "1.000", "f": i,
                                  "l": i, "T": t, "m": bool(i % 2)})
+        if venue == "okx":  # (m: the buyer made the price, the taker sold)
+            return orjson.dumps({"arg": {"channel": "trades", "instId": inst_id(sym)},
+                                 "data": [{"instId": inst_id(sym), "tradeId": str(i), "px": f"{px:.2f}", "sz": "0.1",
+                                           "side": "sell" if i % 2 else "buy", "ts": str(t), "count": "1"}]})
         return orjson.dumps(fake_replay.trade_frame(sym, f"{px:.2f}", 1, "Sell" if i % 2 else "Buy", t, str(i)))
 
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from tests.market._venues import Server, _binance_app, write_all_market_recording
+from tests.market._venues import Server, _binance_app, _okx_app, write_all_market_recording
 
 NAMES = [f"C{k:03d}USDT" for k in range(20)]  # (listed by the local venue)
 WITH_TRADES = NAMES[:6]  # their trades are recorded: the others' cascades find no reference price
@@ -22,11 +22,11 @@ def recording(tmp_path_factory):
     return path
 
 
-def _run(recording, capsys, speed: str) -> dict:
+def _run(recording, capsys, speed: str, venue: str = "binance") -> dict:
     from liqcore.cli import main
 
-    with Server(_binance_app()) as srv:
-        code = main(["run", "--venue", "binance", "--symbols", "all", "--replay", str(recording), "--rest-url", srv.url,
+    with Server(_binance_app() if venue == "binance" else _okx_app()) as srv:
+        code = main(["run", "--venue", venue, "--symbols", "all", "--replay", str(recording), "--rest-url", srv.url,
                      "--no-dashboard", "--duration", "300", "--json", "--notional", "1000", "--on-demand", "5",
                      "--speed", speed])
     out = capsys.readouterr()
@@ -54,3 +54,25 @@ def test_a_fast_replay_with_on_demand_decides_as_a_slow_one(recording, capsys):
     od = fast["on_demand"]
     assert od == slow["on_demand"] and od["clock"] == "replay"
     assert od["subscribes"] > 0 and od["unsubscribes"] > 0 and od["gated"] > 0 and od["peak"] < len(NAMES)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_an_okx_replay_with_on_demand_gates_by_instid_and_decides_as_binance(recording, tmp_path, capsys):
+    """The same market recorded as OKX frames (``liquidation-orders``; ``trades`` pushes naming their instId in
+    ``arg``): the gate reads the instId, so a symbol's trades pass only while it is subscribed, as on Binance;
+    every cascade is decided the same way, with the same subscriptions and the same frames gated."""
+    okx = tmp_path / "okx-all.jsonl"
+    write_all_market_recording(okx, NAMES, seed=5, trades=WITH_TRADES, venue="okx")
+    b = _run(recording, capsys, "0")
+    o = _run(okx, capsys, "0", venue="okx")
+
+    def decisions(s):
+        return sorted((d["symbol"].replace("-SWAP", "").replace("-", ""), d["ts_ns"], d.get("action"), d.get("reason"),
+                       d.get("side"), d.get("price")) for d in s["decisions"])
+
+    assert o["cascades"] == b["cascades"] >= 40 and decisions(o) == decisions(b)
+    assert o["orders"] == b["orders"] > 0 and o["decided"] == b["decided"]
+    od = o["on_demand"]
+    assert od == b["on_demand"] and od["gated"] > 0 and od["unsubscribes"] > 0
+    assert {d["symbol"] for d in o["decisions"] if d.get("action") == "order"} <= {f"{s[:-4]}-USDT-SWAP" for s in WITH_TRADES}
