@@ -196,14 +196,21 @@ class FeedManager:
         """``topics`` (as the specs hold them) unsubscribed on the connections that hold them, in the venue's own
         requests, and dropped from those connections' subscribe lists, so that a reconnect no longer subscribes
         them (e.g. a delisted symbol's: :meth:`symbol_topics`).  Returns the topics removed; one no connection
-        holds is left out.  (A Binance connection with its streams in the URL is left as it is.)"""
+        holds is left out.  A Binance combined-stream connection (``/stream?streams=a/b/c``) takes ``UNSUBSCRIBE``
+        as a raw one does, and its URL loses them (what a reconnect asks for)."""
         gone, out = set(topics), []
         for spec, conn in zip(self.specs, self.connections):
             drop = [t for t in spec.topics if t in gone]
-            if not drop or (self.venue == "binance" and not spec.subscribe and "/stream" in spec.url):
+            if not drop:
                 continue
             spec.topics = [t for t in spec.topics if t not in gone]
-            spec.subscribe = self._messages("subscribe", spec.topics)  # (what a reconnect sends)
+            in_url = self.venue == "binance" and "streams=" in spec.url
+            if in_url:
+                from liqcore.venues.binance.stream import url_without
+
+                spec.url = url_without(spec.url, drop)
+            if spec.subscribe or not in_url:
+                spec.subscribe = self._messages("subscribe", spec.topics)  # (what a reconnect sends)
             left = {self._symbol_of(t) for t in drop} - {self._symbol_of(t) for t in spec.topics}
             spec.symbols = [s for s in spec.symbols if s.upper() not in left]  # (its gap no longer theirs)
             for msg in self._messages("unsubscribe", drop):

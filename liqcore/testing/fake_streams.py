@@ -2,9 +2,10 @@
 
 ``async with FakeMarketStream("binance") as fs:`` serves ``fs.ws_url`` in the venue's wire protocol:
 
-* ``binance``: ``/ws`` (raw streams, subscribed by message): ``{"method": "SUBSCRIBE", "params": [names],
-  "id": n}`` is answered ``{"result": null, "id": n}``; ``UNSUBSCRIBE`` likewise; websocket pings are
-  answered by the server (aiohttp's autoping);
+* ``binance``: ``/ws`` (raw streams, subscribed by message) and ``/stream?streams=a/b/c`` (combined streams,
+  subscribed by the URL, and by message too): ``{"method": "SUBSCRIBE", "params": [names], "id": n}`` is answered
+  ``{"result": null, "id": n}``; ``UNSUBSCRIBE`` likewise; websocket pings are answered by the server (aiohttp's
+  autoping);
 * ``okx``: ``/ws/v5/public``: ``{"op": "subscribe", "args": [{"channel": ..., "instId"|"instType": ...}]}``
   is answered with one ``{"event": "subscribe", "arg": {...}, "connId": ...}`` per argument; the text
   ``ping`` is answered ``pong``.
@@ -20,6 +21,9 @@ stream name such as ``ethusdt@forceOrder``; OKX: the argument as compact JSON, e
 transport at once; it returns ``time.perf_counter_ns()`` taken just before the writes (``fs.write``: the same
 without awaiting).  ``fs.subscribed(stream)`` says whether a connection holds that subscription.  Frames are
 whatever the caller gives (``liqcore.venues.binance.samples`` / ``okx.samples`` build real ones).
+``fs.ops`` records every subscription change in order, ``(op, names)``: ``("url", [...])`` for the streams a
+combined-stream URL connected with, ``("subscribe" | "unsubscribe", [...])`` for each request (OKX names: the
+args as compact JSON).
 
 A replay (``FakeMarketStream("binance", replay=frames, speed=10)``, what ``liqcore run --venue binance|okx
 --replay FILE`` serves): the ``(recv_ns, frame_bytes)`` source (:func:`liqcore.testing.fake_replay.read_recording`)
@@ -112,6 +116,7 @@ class FakeMarketStream:
         self._conns: dict[web.WebSocketResponse, set[str]] = {}
         self._transports: dict = {}
         self.messages: list[bytes] = []  # every text message received, in order
+        self.ops: list[tuple[str, list[str]]] = []  # every subscription change, in order (the module docstring)
         self.rest_requests: list[str] = []  # paths of the REST requests answered, in order
         self.written = 0  # data frames written (one per frame and connection), for lost-frame counts
 
@@ -131,6 +136,8 @@ class FakeMarketStream:
             self.instruments = fu.market_instruments(400)
         app = web.Application()
         app.router.add_get(_PATHS[self.venue], self._ws)
+        if self.venue == "binance":  # (combined streams: /stream?streams=a/b/c)
+            app.router.add_get("/stream", self._ws)
         rest = ({"/fapi/v1/exchangeInfo": lambda q: fu.binance_exchange_info(self.instruments, int(time.time() * 1000)),
                  "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(self.instruments)} if self.venue == "binance" else
                 {"/api/v5/public/instruments": lambda q: fu.okx_instruments(self.instruments),
@@ -180,6 +187,13 @@ class FakeMarketStream:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def drop(self) -> int:
+        """Close every open websocket (as a venue restarting does; clients reconnect); returns how many."""
+        conns = [ws for ws in list(self._conns) if not ws.closed]
+        for ws in conns:
+            await ws.close()
+        return len(conns)
 
     async def __aenter__(self) -> "FakeMarketStream":
         return await self.start()
@@ -246,6 +260,11 @@ class FakeMarketStream:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         subs: set[str] = set()
+        if request.path == "/stream" and request.query.get("streams"):
+            names = [n for n in request.query["streams"].split("/") if n]
+            subs.update(names)
+            self.ops.append(("url", names))
+            self._subscribed.set()
         self._conns[ws] = subs
         self._transports[ws] = request.transport
         try:
@@ -267,9 +286,13 @@ class FakeMarketStream:
                         self._subscribed.set()
                     elif method == "UNSUBSCRIBE":
                         subs.difference_update(names)
+                    if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+                        self.ops.append((method.lower(), names))
                     await ws.send_str(orjson.dumps({"result": None, "id": m.get("id")}).decode())
                 else:
                     op = m.get("op")
+                    if op in ("subscribe", "unsubscribe"):
+                        self.ops.append((op, [orjson.dumps(a).decode() for a in m.get("args") or []]))
                     for a in m.get("args") or []:
                         key = orjson.dumps(a).decode()
                         if op == "subscribe":

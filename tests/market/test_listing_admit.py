@@ -169,3 +169,71 @@ def test_the_feed_unsubscribes_a_delisted_symbol_s_streams_and_keeps_the_all_mar
         assert got == mine and all(m.get("method", m.get("op")).lower() == "unsubscribe" for m in sent)
     resub = [a for m in fm.specs[0].subscribe for a in (orjson.loads(m).get("params") or orjson.loads(m)["args"])]
     assert len(resub) == len(after) and not any(syms[1].lower() in orjson.dumps(a).decode().lower() for a in resub)
+
+
+def test_a_binance_combined_stream_connection_unsubscribes_a_delisted_symbol_and_reconnects_without_it():
+    """A Binance connection whose streams are in its URL (``/stream?streams=a/b/c``), against the fake Binance
+    stream on 127.0.0.1: a delisted symbol's streams leave in one ``UNSUBSCRIBE`` on the open connection (the fake
+    records exactly which), no frame of them arrives after, and the reconnect after the venue drops the
+    connection asks for the URL without them."""
+    from liqcore.live.feeds import FeedManager
+    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.binance.samples import trade_frame
+    from liqcore.venues.binance.stream import connection_specs
+
+    from tests.market._venues import wait_for
+
+    syms = ["C001USDT", "C005USDT", "C007USDT"]
+
+    async def session():
+        fs = await FakeMarketStream("binance").start()
+        base = f"ws://127.0.0.1:{fs.port}"
+        specs = connection_specs(syms, url=base, combined=True, all_liquidations=True, book=True)
+        assert specs[0].url.startswith(base + "/stream?streams=") and not specs[0].subscribe
+        got: list = []
+        fm = FeedManager("binance", syms, lambda v, f, t=None: got.append(bytes(f)), specs=specs)
+
+        async def until(cond, what):
+            deadline = time.monotonic() + 30
+            while not cond():
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                await asyncio.sleep(0.02)
+
+        await fm.start()
+        try:
+            names = list(specs[0].topics)
+            await until(lambda: fs.ops == [("url", names)], "the combined connection")
+            mine = fm.symbol_topics(["C005USDT"])
+            assert mine == ["c005usdt@aggTrade", "c005usdt@bookTicker"]
+            assert fm.remove_topics(mine) == mine
+            await until(lambda: len(fs.ops) == 2, "the unsubscribe")
+            left = [n for n in names if n not in mine]
+            after_unsub = (list(fs.ops), fs.subscriptions())
+            t = int(time.time() * 1000)
+            delivered = (fs.trade(trade_frame("C005USDT", t, 1.0, 2.0), "C005USDT")[1],
+                         fs.trade(trade_frame("C007USDT", t, 1.0, 3.0), "C007USDT")[1])
+            await until(lambda: any(b'"C007USDT"' in f for f in got), "the kept symbol's trade")
+            assert await fs.drop() == 1
+            await until(lambda: len(fs.ops) == 3, "the reconnect")
+            return names, left, after_unsub, delivered, list(fs.ops), fm.specs[0].url, got
+        finally:
+            await fm.stop()
+            await fs.stop()
+
+    names, left, (ops, subs), delivered, ops_after, url, got = asyncio.run(session())
+    assert ops == [("url", names), ("unsubscribe", ["c005usdt@aggTrade", "c005usdt@bookTicker"])]
+    assert subs == set(left) and "!forceOrder@arr" in subs  # (the all-market stream stays)
+    assert delivered == (0, 1) and not any(b'"C005USDT"' in f for f in got)
+    assert ops_after[2] == ("url", left) and url.endswith("/stream?streams=" + "/".join(left))
+
+
+def test_a_combined_url_loses_only_the_unsubscribed_streams():
+    from liqcore.venues.binance.stream import url_without
+
+    u = "wss://fstream.binance.com/market/stream?streams=!forceOrder@arr/c005usdt@aggTrade/c001usdt@aggTrade&x=1"
+    assert url_without(u, ["c005usdt@aggTrade"]) == ("wss://fstream.binance.com/market/stream?streams="
+                                                     "!forceOrder@arr/c001usdt@aggTrade&x=1")
+    assert url_without(u, ["!forceOrder@arr", "c005usdt@aggTrade", "c001usdt@aggTrade"]) == (
+        "wss://fstream.binance.com/market/stream?x=1")  # (none left: it subscribes by message)
+    assert url_without("ws://127.0.0.1:9/stream?streams=a@b", ["a@b"]) == "ws://127.0.0.1:9/stream"
+    assert url_without("ws://127.0.0.1:9/ws", ["a@b"]) == "ws://127.0.0.1:9/ws"

@@ -12,7 +12,7 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "streams", "subscribe_messages", "connection_specs", "combined_url",
+__all__ = ["KINDS", "ENDPOINTS", "streams", "subscribe_messages", "connection_specs", "combined_url", "url_without",
            "MAX_STREAMS", "SEND_INTERVAL_S", "PARAMS_PER_REQUEST"]
 
 ENDPOINTS = {
@@ -60,6 +60,25 @@ def subscribe_messages(names: list[str], per_request: int = PARAMS_PER_REQUEST, 
 
 def combined_url(base: str, names: list[str]) -> str:
     return f"{base.rstrip('/')}/stream?streams={'/'.join(names)}"
+
+
+def url_without(url: str, names) -> str:
+    """A combined-stream URL (``.../stream?streams=a/b/c``) without the streams ``names`` (what a reconnect asks for
+    once they were unsubscribed); with none left, the bare ``.../stream``, which subscribes by message.  A URL
+    without ``streams=`` is returned as it is."""
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    gone, out = set(names), []
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if key != "streams":
+            out.append(part)
+            continue
+        keep = [n for n in value.split("/") if n and n not in gone]
+        if keep:
+            out.append("streams=" + "/".join(keep))
+    return base + ("?" + "&".join(out) if out else "")
 
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
