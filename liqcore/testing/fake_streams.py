@@ -12,7 +12,11 @@
 
 Its public REST serves ``instruments`` (rows of :mod:`liqcore.testing.fake_universe`; by default 400 USDT
 perpetuals): Binance ``/fapi/v1/exchangeInfo`` and ``/fapi/v1/ticker/24hr``, OKX ``/api/v5/public/instruments``
-and ``/api/v5/market/tickers`` at ``fs.rest_url``.  ``fs.liquidation(frame, symbol)`` routes a liquidation as the
+and ``/api/v5/market/tickers`` at ``fs.rest_url``; and ``klines`` (symbol, OKX: instId -> rows ``(open ms, open,
+high, low, close, base volume)``, one a minute) as the venue's 1-minute klines: Binance ``/fapi/v1/klines``
+(``symbol``, ``interval=1m``, ``startTime``/``endTime``, ``limit``; oldest first; an unknown symbol is HTTP 400
+code -1121), OKX ``/api/v5/market/candles`` (``instId``, ``bar=1m``, ``after``/``before``, ``limit``; newest
+first; an unknown instId is code 51001).  ``fs.liquidation(frame, symbol)`` routes a liquidation as the
 venue does (Binance: the all-market ``!forceOrder@arr`` and ``<symbol>@forceOrder``).
 
 ``await fs.push(frame, stream)`` sends a frame now to every connection subscribed to ``stream`` (Binance: a
@@ -96,13 +100,15 @@ def market_streams(venue: str):
 
 class FakeMarketStream:
     def __init__(self, venue: str, host: str = "127.0.0.1", instruments: dict | None = None, *, replay=None,
-                 speed: float | None = None, replay_delay: float = 0.25) -> None:
+                 speed: float | None = None, replay_delay: float = 0.25, klines: dict | None = None) -> None:
         venue = str(venue).lower()
         if venue not in _PATHS:
             raise ValueError(f"venue: the fake market stream speaks binance or okx; got {venue!r}")
         self.venue = venue
         #: the instrument list its public REST serves (liqcore.testing.fake_universe rows; default: 400 of them)
         self.instruments = instruments
+        #: symbol -> 1-minute candles its klines endpoint serves (the module docstring)
+        self.klines = dict(klines or {})
         self.host = host
         self.port = 0
         self.replay_source = replay
@@ -139,13 +145,17 @@ class FakeMarketStream:
         if self.venue == "binance":  # (combined streams: /stream?streams=a/b/c)
             app.router.add_get("/stream", self._ws)
         rest = ({"/fapi/v1/exchangeInfo": lambda q: fu.binance_exchange_info(self.instruments, int(time.time() * 1000)),
-                 "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(self.instruments)} if self.venue == "binance" else
+                 "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(self.instruments),
+                 "/fapi/v1/klines": self._binance_klines} if self.venue == "binance" else
                 {"/api/v5/public/instruments": lambda q: fu.okx_instruments(self.instruments),
-                 "/api/v5/market/tickers": lambda q: fu.okx_tickers(self.instruments)})
+                 "/api/v5/market/tickers": lambda q: fu.okx_tickers(self.instruments),
+                 "/api/v5/market/candles": self._okx_candles})
         for path, answer in rest.items():
             async def handler(request, answer=answer):
                 self.rest_requests.append(request.path)
-                return web.json_response(answer(request.query), dumps=lambda o: orjson.dumps(o).decode())
+                got = answer(request.query)
+                body, status = got if isinstance(got, tuple) else (got, 200)
+                return web.json_response(body, status=status, dumps=lambda o: orjson.dumps(o).decode())
 
             app.router.add_get(path, handler)
         self._runner = web.AppRunner(app, access_log=None)
@@ -160,6 +170,26 @@ class FakeMarketStream:
         else:
             self.replay_done.set()
         return self
+
+    def _candles(self, name, lo: int, hi: int, limit: int, newest_first: bool) -> list:
+        rows = [r for r in self.klines.get(name, ()) if lo <= r[0] <= hi]
+        return rows[-limit:][::-1] if newest_first else rows[:limit]
+
+    def _binance_klines(self, q):
+        if q.get("interval") != "1m" or q.get("symbol") not in self.klines:
+            return {"code": -1121, "msg": "Invalid symbol."}, 400
+        rows = self._candles(q["symbol"], int(q.get("startTime", 0)), int(q.get("endTime", 2**62)),
+                             int(q.get("limit", 500)), False)
+        return [[t, f"{o}", f"{h}", f"{lo}", f"{c}", f"{v}", t + 59_999, f"{v * c}", 1, "0", "0", "0"]
+                for t, o, h, lo, c, v in rows]
+
+    def _okx_candles(self, q):
+        if q.get("bar") != "1m" or q.get("instId") not in self.klines:
+            return {"code": "51001", "msg": "Instrument ID does not exist", "data": []}
+        rows = self._candles(q["instId"], int(q["before"]) + 1 if "before" in q else 0,
+                             int(q["after"]) - 1 if "after" in q else 2**62, int(q.get("limit", 100)), True)
+        return {"code": "0", "msg": "", "data": [[f"{t}", f"{o}", f"{h}", f"{lo}", f"{c}", "0", f"{v}", f"{v * c}", "1"]
+                                                 for t, o, h, lo, c, v in rows]}
 
     async def _replay(self) -> None:
         """Send the replay source (see the module docstring); ``replay_done`` once it is all sent."""

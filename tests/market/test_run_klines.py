@@ -1,0 +1,91 @@
+"""`liqcore run --on-demand` with a strategy that checks candles (``liq-trend``'s candle look-back): a symbol
+subscribed on demand has no trades from before, so the runner asks the venue's REST klines (the fake Binance
+stream on 127.0.0.1 serves ``/fapi/v1/klines`` as Binance documents it) and the strategy decides on them; a symbol
+the venue has no klines for is decided on its trades alone.  Every wait is on a condition, with a bound."""
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import urllib.request
+
+import pytest
+
+from liqcore.testing.fake_streams import FakeMarketStream
+from liqcore.venues.binance.samples import liquidation_frame, trade_frame
+
+from _fake_market_run import free_port, start_run, stop_run, until
+from tests.market._venues import kline_rows
+
+SEG_S = 2  # the strategy's segment (s): short, so a baseline of 5 takes seconds of wall time
+PX = {"SOLUSDT": 150.0, "XRPUSDT": 0.6}
+
+
+def _decisions(port: int) -> float:
+    """The decisions the runner made so far (every outcome), from its /metrics; -1 before it answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            body = r.read().decode()
+    except OSError:
+        return -1
+    return sum(float(v) for v in re.findall(r"^liqcore_decisions_total\{[^}]*\} ([0-9.eE+-]+)$", body, re.M))
+
+
+async def _next_segment() -> int:
+    """Wait (bounded) for the next segment of the wall clock to start; its start (ms)."""
+    start = (time.time_ns() // 1_000_000 // (SEG_S * 1000) + 1) * SEG_S * 1000
+    deadline = time.monotonic() + 2 * SEG_S + 5
+    while time.time_ns() // 1_000_000 < start + 50:  # (50 ms in: clear of the boundary)
+        assert time.monotonic() < deadline, "the wall clock did not reach the next segment"
+        await asyncio.sleep(0.01)
+    return start
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(180)
+def test_run_on_demand_asks_the_venue_s_klines_and_the_strategy_trades_on_them(tmp_path):
+    now_ms = time.time_ns() // 1_000_000
+    # SOL's last minutes fell from 160 (its klines: the look-back's candles and the current one); XRP: none served
+    sol = kline_rows((now_ms // 60_000 - 10) * 60_000, 12, price0=160.0, step=-0.5)
+
+    async def session():
+        fs = await FakeMarketStream("binance", klines={"SOLUSDT": sol}).start()
+        port = free_port()
+        proc = start_run("--venue", "binance", "--symbols", "SOLUSDT,XRPUSDT", "--ws-url", fs.ws_url, "--rest-url",
+                         fs.rest_url, "--on-demand", "60", "--book-symbols", "SOLUSDT,XRPUSDT", "--strategy", "liq-trend",
+                         "--segment", f"{SEG_S}s", "--baseline", "5", "--candle-lookback", "3m", "--notional", "100",
+                         "--log", str(tmp_path / "run.log"), metrics_port=port)
+        asked = []
+        try:
+            await until(lambda: {"solusdt@aggTrade", "xrpusdt@aggTrade", "solusdt@forceOrder", "xrpusdt@forceOrder"} <= fs.subscriptions()
+                        and fs.rest_requests.count("/fapi/v1/klines") == 2, "both symbols subscribed, klines asked",
+                        proc)
+            asked = list(fs.rest_requests)
+            for k in range(7):  # the z-score's baseline: 100 / 200 of liquidations a segment, both sides
+                t = await _next_segment()
+                for s, p in PX.items():
+                    n = 100.0 if k % 2 == 0 else 200.0
+                    fs.liquidation(liquidation_frame(s, t + 60, n / 2 / p, p, "SELL"), s)
+                    fs.liquidation(liquidation_frame(s, t + 61, n / 2 / p, p, "BUY"), s)
+            t = await _next_segment()
+            for s, p in PX.items():  # a long flush (a strong short), then one trade below SOL's last candle close
+                fs.liquidation(liquidation_frame(s, t + 60, 50_000.0 / p, p, "SELL"), s)
+                fs.trade(trade_frame(s, t + 100, 1.0, p * 0.9), s)
+            await until(lambda: _decisions(port) >= 2, "both symbols decided at the segment's close", proc)
+        finally:
+            rc, summary, err = stop_run(proc)
+            await fs.stop()
+        return asked, rc, summary, err
+
+    asked, rc, s, err = asyncio.run(session())
+    assert rc == 0, err[-2000:]
+    assert s["on_demand"]["klines"] == {"asked": 2, "answered": 1, "failed": 1, "candles": 4, "dropped": 0}
+    by = {d["symbol"]: d for d in s["decisions"]}
+    assert set(by) == {"SOLUSDT", "XRPUSDT"}, s["decisions"]
+    # SOL: the falling candles align the short (its one trade alone would not); XRP: one trade, no candles: not
+    # aligned, skipped before the judge
+    assert by["SOLUSDT"]["action"] == "order" and by["SOLUSDT"]["side"] == "sell", by["SOLUSDT"]
+    assert "candles aligned" in by["SOLUSDT"]["notes"], by["SOLUSDT"]
+    assert by["XRPUSDT"]["action"] == "none" and by["XRPUSDT"]["reason"] == "skipped", by["XRPUSDT"]
+    assert s["orders"] == 1
+    assert "/fapi/v1/klines" in asked
