@@ -24,7 +24,10 @@ recording's order, and :meth:`gate` (the feed's ``on_frame``) passes the liquida
 of the symbols subscribed at that replay time (a frame's symbol: Binance's ``"s"``, Bybit's topic, OKX's ``arg``
 ``instId``), drops the others (counted: ``gated``), and takes the step every
 ``interval_s`` of replay time, after the first frame at or past the tick.  Nothing is sent to the replay venue:
-what a live run would subscribe at that moment is what the gate lets through from then on.
+what a live run would subscribe at that moment is what the gate lets through from then on.  Nor is any venue asked
+for klines: for a strategy that wants candles (``ask_klines``/``add_klines``) the gate folds the trades it held back
+into each symbol's 1-minute candles (the look-back's minutes kept), and a symbol subscribed at a replay time is given
+the candles of the span its stream asks at once (``klines["source"]``: ``"recording"``), the same at any speed.
 
 :attr:`history` keeps ``(wall ns, or replay ns, "subscribe" | "unsubscribe", symbols)``; :meth:`stats` says how many symbols
 are subscribed now, at most and in all.  Memory and CPU then follow the active symbols: the trades of a quiet
@@ -302,14 +305,18 @@ class OnDemand:
         on_frame, symbol_of, step_ns = engine.on_frame, _SYMBOL_OF[self.venue], int(self.interval_s * 1e9)
         traded, subscribed, tick, seen = self._wire_names(), self.subscribed, [None], [self._changes]
         rc = getattr(engine, "replay_clock", None)
+        note, fill = self._recorded_candles(engine) or (None, None)
 
         def nothing(_msg) -> None:  # (the replay venue sends every stream: nothing to ask it)
             return None
 
         def frame(venue, data, recv_ns=None):
-            sym = symbol_of(data if data.__class__ is bytes else bytes(data))
+            raw = data if data.__class__ is bytes else bytes(data)
+            sym = symbol_of(raw)
             if sym is not None and (sym := traded.get(sym)) is not None and sym not in subscribed:
                 self.gated += 1
+                if note is not None:  # (its trades, the candles a live run would have asked the venue for)
+                    note(sym, raw)
                 if rc is not None:  # (its replayed receive time still passes)
                     rc.stamp(data, recv_ns)
                 out = []
@@ -322,10 +329,63 @@ class OnDemand:
                     seen[0] = self._changes
                     traded.clear()
                     traded.update(self._wire_names())
-                self.step(engine, nothing)
+                add, _ = self.step(engine, nothing)
+                if add and fill is not None:
+                    fill(add, now)
             return out
 
         return frame
+
+    def _recorded_candles(self, engine):
+        """A replay's candles (see the module docstring): ``(note(symbol, frame), fill(symbols, now_ns))``, or None
+        when the strategy asks for none.  ``note`` folds the trades of a frame the gate held back into the symbol's
+        1-minute candles (by trade time; the look-back's minutes kept); ``fill`` gives each newly subscribed
+        symbol that has some the candles of the span its stream asks (``ask_klines``) at once."""
+        import importlib
+
+        from liqcore.market.klines import KLINE_DTYPE, MINUTE_MS
+        from liqcore.types import Kind
+        from liqcore.venues.common import Reject
+
+        stream = getattr(engine, "stream", None)
+        if getattr(stream, "ask_klines", None) is None or not hasattr(stream, "add_klines"):
+            return None
+        parse = importlib.import_module(f"liqcore.venues.{self.venue}.parse").parse
+        kw = {"instruments": engine.decoder(self.venue).sink.instruments} if self.venue == "okx" else {}
+        keep_ms = int(getattr(stream, "look", 15 * 60 * 10**9)) // 1_000_000 + MINUTE_MS
+        tape: dict[str, dict[int, list]] = {}  # symbol -> open ms -> [open, high, low, close, volume]
+        trade = int(Kind.TRADE)
+
+        def note(symbol: str, data: bytes) -> None:
+            try:
+                ev = parse(data, None, **kw)
+            except (Reject, ValueError):
+                return
+            ev = ev[ev["kind"] == trade]
+            minutes = tape.setdefault(symbol, {})
+            for t, p, q in zip((ev["ts_event"] // 1_000_000).tolist(), ev["price"].tolist(), ev["qty"].tolist()):
+                m = t - t % MINUTE_MS
+                c = minutes.get(m)
+                if c is None:
+                    minutes[m] = [p, p, p, p, q]
+                    for old in [k for k in minutes if k < m - keep_ms]:
+                        del minutes[old]
+                else:
+                    c[1], c[2], c[3], c[4] = max(c[1], p), min(c[2], p), p, c[4] + q
+
+        def fill(symbols, now_ns: int) -> None:
+            for s in symbols:
+                minutes = tape.get(s)
+                span = stream.ask_klines(engine._by_symbol[s][0], now_ns) if minutes else None
+                if span is None:
+                    continue
+                rows = sorted((m, *c) for m, c in minutes.items() if span[0] <= m <= span[1])
+                self.klines["asked"] += 1
+                self.klines["answered"] += 1
+                self.klines["candles"] += len(rows)
+                stream.add_klines(engine._by_symbol[s][0], np.array(rows, dtype=KLINE_DTYPE))
+
+        return note, fill
 
     def _wire_names(self) -> dict[str, str]:
         """The name each traded symbol has in its per-symbol frames -> the symbol: Binance's ``"s"`` and Bybit's
@@ -341,7 +401,8 @@ class OnDemand:
                 "subscribes": sum(1 for _, op, _ in self.history if op == "subscribe"),
                 "unsubscribes": sum(1 for _, op, _ in self.history if op == "unsubscribe"),
                 **({"gated": self.gated, "clock": "replay"} if self.clock is not None else {}),
-                **({"klines": dict(self.klines)} if self.klines["asked"] else {})}
+                **({"klines": {**self.klines, **({"source": "recording"} if self.clock is not None else {})}}
+                   if self.klines["asked"] else {})}
 
 
 def _bybit_symbol(data: bytes) -> str | None:

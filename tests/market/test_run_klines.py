@@ -89,3 +89,69 @@ def test_run_on_demand_asks_the_venue_s_klines_and_the_strategy_trades_on_them(t
     assert by["XRPUSDT"]["action"] == "none" and by["XRPUSDT"]["reason"] == "skipped", by["XRPUSDT"]
     assert s["orders"] == 1
     assert "/fapi/v1/klines" in asked
+
+
+T0_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+MIN = 60_000
+FLUSH_MS = T0_MS + 41 * MIN + 5_000
+
+
+def _price(t_ms: int) -> float:
+    """SOL's tape: down from 110 (minute 30) to 100 at the flush, then up to 100.5 by minute 44."""
+    if t_ms <= FLUSH_MS:
+        return round(110.0 - 10.0 * (t_ms - T0_MS - 30 * MIN) / (FLUSH_MS - T0_MS - 30 * MIN), 2)
+    return round(100.0 + 0.5 * (t_ms - FLUSH_MS) / (T0_MS + 44 * MIN - FLUSH_MS), 2)
+
+
+def _write_recording(path) -> None:
+    """A Binance recording of SOLUSDT (the recorder's lines, received 40 ms after the event): a long and a short
+    liquidation a minute, falling in size (a detector threshold, none of them large), for 41 minutes; then one long
+    flush of 50,000 (a large one: a live signal, its trades subscribed; a strong short at the minute-42 close); a
+    trade every 5 s from minute 30 to 44, falling until the flush and rising a little after it."""
+    import orjson
+
+    lines = []
+    for m in range(41):
+        n = 300.0 - 5.0 * m
+        for k, side in ((10_000, "SELL"), (20_000, "BUY")):
+            t = T0_MS + m * MIN + k
+            lines.append((t, liquidation_frame("SOLUSDT", t, n / _price(max(t, T0_MS + 30 * MIN)) / 2, _price(max(t, T0_MS + 30 * MIN)), side)))
+    lines.append((FLUSH_MS, liquidation_frame("SOLUSDT", FLUSH_MS, 50_000.0 / 100.0, 100.0, "SELL")))
+    for i, t in enumerate(range(T0_MS + 30 * MIN, T0_MS + 44 * MIN, 5_000)):
+        if t != FLUSH_MS:
+            lines.append((t, orjson.dumps({"e": "aggTrade", "E": t, "s": "SOLUSDT", "a": i, "p": f"{_price(t):.2f}",
+                                           "q": "1.000", "f": i, "l": i, "T": t, "m": bool(i % 2)})))
+    lines.sort(key=lambda x: x[0])
+    with open(path, "wb") as f:
+        for t, fr in lines:
+            f.write(orjson.dumps({"recv_ns": t * 1_000_000 + 40_000_000, "venue": "binance",
+                                  "frame": orjson.loads(fr)}) + b"\n")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_replay_gives_the_candles_of_the_trades_it_held_back(tmp_path, capsys):
+    """Under ``--replay`` there is no venue to ask: a symbol subscribed on demand gets, at that replay time, the
+    1-minute candles of its recorded trades the gate held back (its look-back's span) -- what the venue's klines
+    would have said -- so the candle check sees the fall before the flush, not only the rise after it."""
+    import orjson
+
+    from liqcore.cli import main
+
+    rec = tmp_path / "sol.jsonl"
+    _write_recording(rec)
+    code = main(["run", "--venue", "binance", "--symbols", "SOLUSDT", "--replay", str(rec), "--speed", "0",
+                 "--on-demand", "10", "--strategy", "liq-trend", "--segment", "1m", "--baseline", "30",
+                 "--candle-lookback", "3m", "--min-history", "20", "--notional", "100", "--no-dashboard", "--json",
+                 "--duration", "200"])
+    out = capsys.readouterr()
+    assert code == 0, out.err[-2000:]
+    s = orjson.loads(out.out.strip().splitlines()[-1])
+    od = s["on_demand"]
+    # subscribed once, on the flush; the 3-minute look-back's span: minutes 38 to 41, from the held-back trades
+    assert od["ever"] == 1 and od["gated"] > 0
+    assert "klines" in od, "no candles given"
+    assert od["klines"] == {"asked": 1, "answered": 1, "failed": 0, "candles": 4, "dropped": 0, "source": "recording"}
+    [d] = [d for d in s["decisions"] if d["ts_ns"] // 1_000_000 == T0_MS + 42 * MIN]
+    assert d["symbol"] == "SOLUSDT" and d["action"] == "order" and d["side"] == "sell", d
+    assert "candles aligned" in d["notes"], d
