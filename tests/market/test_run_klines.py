@@ -140,13 +140,21 @@ def test_a_replay_gives_the_candles_of_the_trades_it_held_back(tmp_path, capsys)
 
     rec = tmp_path / "sol.jsonl"
     _write_recording(rec)
-    code = main(["run", "--venue", "binance", "--symbols", "SOLUSDT", "--replay", str(rec), "--speed", "0",
-                 "--on-demand", "10", "--strategy", "liq-trend", "--segment", "1m", "--baseline", "30",
-                 "--candle-lookback", "3m", "--min-history", "20", "--notional", "100", "--no-dashboard", "--json",
-                 "--duration", "200"])
-    out = capsys.readouterr()
-    assert code == 0, out.err[-2000:]
-    s = orjson.loads(out.out.strip().splitlines()[-1])
+
+    def run(speed: str) -> dict:
+        code = main(["run", "--venue", "binance", "--symbols", "SOLUSDT", "--replay", str(rec), "--speed", speed,
+                     "--on-demand", "10", "--strategy", "liq-trend", "--segment", "1m", "--baseline", "30",
+                     "--candle-lookback", "3m", "--min-history", "20", "--notional", "100", "--no-dashboard", "--json",
+                     "--duration", "200"])
+        out = capsys.readouterr()
+        assert code == 0, out.err[-2000:]
+        return orjson.loads(out.out.strip().splitlines()[-1])
+
+    s, paced = run("0"), run("600")  # (as fast as possible; the recording's 44 minutes in about 4.4 s)
+    def same(d):  # (a client id is made afresh each run)
+        return [{k: v for k, v in x.items() if k != "client_id"} for x in d["decisions"]]
+
+    assert same(s) == same(paced) and s["on_demand"] == paced["on_demand"]
     od = s["on_demand"]
     # subscribed once, on the flush; the 3-minute look-back's span: minutes 38 to 41, from the held-back trades
     assert od["ever"] == 1 and od["gated"] > 0
