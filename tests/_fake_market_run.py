@@ -45,15 +45,31 @@ async def until(cond, what: str, proc: subprocess.Popen, bound_s: float = 60.0) 
         await asyncio.sleep(0.05)
 
 
-def decoded(port: int) -> int:
-    """Data frames the runner's decoder counted (frames minus control frames), from its /metrics; -1 before it answers."""
+def _metrics(port: int) -> str | None:
+    """The runner's /metrics text, None before it answers."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            body = r.read().decode()
+            return r.read().decode()
     except OSError:
+        return None
+
+
+def decoded(port: int) -> int:
+    """Data frames the runner's decoder counted (frames minus control frames), from its /metrics; -1 before it answers."""
+    body = _metrics(port)
+    if body is None:
         return -1
     got = dict(re.findall(r'^liqcore_decoder\{[^}]*counter="(\w+)"[^}]*\} ([0-9.eE+-]+)$', body, re.M))
     return int(float(got.get("frames", 0)) - float(got.get("control", 0)))
+
+
+def metric_total(port: int, name: str) -> float:
+    """The sum of every series of the runner's metric ``name`` (e.g. ``liqcore_decisions_total``, by outcome), from
+    its /metrics; -1 before it answers."""
+    body = _metrics(port)
+    if body is None:
+        return -1.0
+    return sum(float(v) for v in re.findall(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.eE+-]+)$", body, re.M))
 
 
 def stop_run(proc: subprocess.Popen) -> tuple[int, dict | None, str]:

@@ -5,30 +5,18 @@ the venue has no klines for is decided on its trades alone.  Every wait is on a 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-import urllib.request
 
 import pytest
 
 from liqcore.testing.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import liquidation_frame, trade_frame
 
-from _fake_market_run import free_port, start_run, stop_run, until
+from _fake_market_run import free_port, metric_total, start_run, stop_run, until
 from tests.market._venues import kline_rows
 
 SEG_S = 2  # the strategy's segment (s): short, so a baseline of 5 takes seconds of wall time
 PX = {"SOLUSDT": 150.0, "XRPUSDT": 0.6}
-
-
-def _decisions(port: int) -> float:
-    """The decisions the runner made so far (every outcome), from its /metrics; -1 before it answers."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            body = r.read().decode()
-    except OSError:
-        return -1
-    return sum(float(v) for v in re.findall(r"^liqcore_decisions_total\{[^}]*\} ([0-9.eE+-]+)$", body, re.M))
 
 
 async def _next_segment() -> int:
@@ -71,7 +59,7 @@ def test_run_on_demand_asks_the_venue_s_klines_and_the_strategy_trades_on_them(t
             for s, p in PX.items():  # a long flush (a strong short), then one trade below SOL's last candle close
                 fs.liquidation(liquidation_frame(s, t + 60, 50_000.0 / p, p, "SELL"), s)
                 fs.trade(trade_frame(s, t + 100, 1.0, p * 0.9), s)
-            await until(lambda: _decisions(port) >= 2, "both symbols decided at the segment's close", proc)
+            await until(lambda: metric_total(port, "liqcore_decisions_total") >= 2, "both symbols decided at the segment's close", proc)
         finally:
             rc, summary, err = stop_run(proc)
             await fs.stop()
