@@ -151,3 +151,28 @@ def test_a_replay_gives_the_candles_of_the_trades_it_held_back(tmp_path, capsys)
     [d] = [d for d in s["decisions"] if d["ts_ns"] // 1_000_000 == T0_MS + 42 * MIN]
     assert d["symbol"] == "SOLUSDT" and d["action"] == "order" and d["side"] == "sell", d
     assert "candles aligned" in d["notes"], d
+
+
+@pytest.mark.parametrize("venue,name", [("okx", "SOL-USDT-SWAP"), ("binance", "SOLUSDT")])
+def test_the_fake_stream_serves_the_venue_s_klines_as_documented(venue, name):
+    """What the runner's klines client reads from the fake: a span paged and sorted (OKX newest first on the wire,
+    ``after``/``before`` exclusive bounds), and an instrument it does not hold answered with the venue's error."""
+    from liqcore.market.klines import KlinesError, fetch_klines
+
+    rows = kline_rows(T0_MS, 400, price0=100.0, step=0.01)
+
+    async def session():
+        fs = await FakeMarketStream(venue, klines={name: rows}).start()
+        try:
+            got, dropped = await fetch_klines(venue, name, T0_MS + 5 * MIN, T0_MS + 350 * MIN, base_url=fs.rest_url)
+            with pytest.raises(KlinesError, match="51001|-1121"):
+                await fetch_klines(venue, "NOPE-USDT-SWAP" if venue == "okx" else "NOPEUSDT", T0_MS, T0_MS + MIN,
+                                   base_url=fs.rest_url)
+            return got, dropped, fs.rest_requests
+        finally:
+            await fs.stop()
+
+    got, dropped, asked = asyncio.run(session())
+    assert dropped == 0 and got["open_ms"].tolist() == [r[0] for r in rows[5:351]]
+    assert got["close"].tolist() == [r[4] for r in rows[5:351]] and got["volume"].tolist() == [r[5] for r in rows[5:351]]
+    assert len(asked) == (3 if venue == "okx" else 2)  # (OKX: 300 rows a page)
