@@ -334,10 +334,37 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
     return np.flatnonzero(ok)
 
 
-#: the row groups decoded last (path, footer, group, columns -> its table): a window-local backtest reads
-#: consecutive receive-time ranges whose boundary groups it would otherwise decode twice
+#: the row groups decoded last (path, footer, group, columns -> its columns, :class:`_Group`): a window-local
+#: backtest reads consecutive receive-time ranges whose boundary groups it would otherwise decode twice
 _RECENT: OrderedDict = OrderedDict()
 _RECENT_GROUPS = 8
+
+
+class _Group:
+    """One decoded row group: its columns as numpy arrays (converted once), and, made on the first read
+    by receive time, the running maximum of its receive times and the running minimum from its end
+    (both non-decreasing), which place every row that can be received in a range within one slice."""
+
+    __slots__ = ("cols", "_pmax", "_smin")
+
+    def __init__(self, cols: dict):
+        self.cols = cols
+        self._pmax = self._smin = None
+
+    def recv_slice(self, lo: int, hi: int) -> tuple[int, int]:
+        """``(i0, i1)``: every row outside ``[i0, i1)`` has a receive time outside ``[lo, hi)`` (the rows
+        before ``i0`` are all received before ``lo``: their running maximum is; the rows from ``i1`` on
+        all at or after ``hi``: their running minimum is).  Two binary searches, the running extremes
+        made once per decoded group; rows are in event-time order, so receive times are nearly sorted
+        and the slice is about the range's rows.  Only for a group whose rows all have a receive time
+        (the caller checks its statistics: a row without one is kept by its event time)."""
+        if self._pmax is None:
+            tr = self.cols["ts_recv_ns"]
+            self._pmax = np.maximum.accumulate(tr)
+            self._smin = np.minimum.accumulate(tr[::-1])[::-1]
+        i0 = int(np.searchsorted(self._pmax, lo, "left"))
+        i1 = int(np.searchsorted(self._smin, hi, "left"))
+        return i0, max(i0, i1)
 
 
 _OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
@@ -362,11 +389,8 @@ def _open(path: str, f: Footer):
 
 
 def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
-    """The row groups ``groups`` of the file at ``path`` (columns ``cols``) as one table, the ones decoded
-    by the last reads taken from memory -> ``(table, rows decoded now)``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    """The row groups ``groups`` of the file at ``path`` (columns ``cols``), each a :class:`_Group`, the
+    ones decoded by the last reads taken from memory -> ``([group], rows decoded now)``."""
     key = (path, f.key, tuple(cols))
     todo = [int(g) for g in groups if (key, int(g)) not in _RECENT]
     if todo:
@@ -374,16 +398,17 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
         o = 0
         for g in todo:
             n = int(f.rows[g])
-            _RECENT[(key, g)] = t.slice(o, n)
+            part = t.slice(o, n)
+            _RECENT[(key, g)] = _Group({name: part.column(k).to_numpy() for k, name in enumerate(cols)})
             o += n
+        del t
     parts = []
     for g in groups.tolist():
         _RECENT.move_to_end((key, g))
         parts.append(_RECENT[(key, g)])
     while len(_RECENT) > max(_RECENT_GROUPS, len(groups)):
         _RECENT.popitem(last=False)
-    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
-    return table, int(f.rows[todo].sum()) if todo else 0
+    return parts, int(f.rows[todo].sum()) if todo else 0
 
 
 def _row_mask(te, tr, kind, start_ns, end_ns, kinds, recv_range):
@@ -427,10 +452,8 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     its checked mark: the footer and every row group to be decoded are verified against it first
     (:func:`verify_groups`; :class:`Unverified` when one is not).  ``bulk``: the kinds of the bulk
     section of files written in sections (:func:`groups_to_read`)."""
-    import pyarrow.parquet as pq
-
     from liqcore.types import take_records
-    from liqcore.venues.common import RECV_CLOCK_MIN_NS
+    from liqcore.venues.common import RECV_CLOCK_MIN_NS, RECV_UNKNOWN
 
     pieces, id_pieces = [], []
     matched = decoded = n_future = 0
@@ -444,11 +467,17 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         if not len(groups):
             continue
         cols = list(_COLS) + (["trade_id"] if trade_ids else []) + (list(ASK_COLS) if f.asks else [])
-        table, n_new = _groups(path, f, groups, cols)
+        parts, n_new = _groups(path, f, groups, cols)
         decoded += n_new
-        kept = []  # each batch's (a row group's) columns, the selection's rows, quotes as their two sides
-        for batch in table.to_batches():
-            c = {name: batch.column(k).to_numpy(zero_copy_only=False) for k, name in enumerate(cols)}
+        kept = []  # each row group's columns, the selection's rows, quotes as their two sides
+        for gi, part in zip(groups.tolist(), parts):
+            c = part.cols
+            if recv_range is not None and int(f.rv[gi, 0]) > RECV_UNKNOWN:  # (every row has a receive time)
+                i0, i1 = part.recv_slice(int(recv_range[0]), int(recv_range[1]))
+                if i1 <= i0:
+                    continue
+                if i1 - i0 < len(c["ts_recv_ns"]):
+                    c = {name: v[i0:i1] for name, v in c.items()}  # (views: the rows outside cannot match)
             te, tr = c["ts_event_ns"], c["ts_recv_ns"]
             m = _row_mask(te, tr, c["kind"], start_ns, end_ns, kinds, recv_range)
             two = ~np.isnan(c["ask_price"]) if f.asks else None  # rows that are two events (counted so)
@@ -465,7 +494,6 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
                 c = {name: v[m] for name, v in c.items()}
             if len(c["ts_event_ns"]):
                 kept.append(expand_pairs(c))
-        del table
         n = sum(len(c["ts_event_ns"]) for c in kept)
         if not n:
             continue

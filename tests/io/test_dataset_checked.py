@@ -624,3 +624,51 @@ def test_rows_cut_into_sections_as_their_kinds_say(kinds):
     assert len(got) == 3
     for i in range(3):
         assert got[i].dtype == DS._ROW_DTYPE and got[i].tobytes() == r[sec == i].tobytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(tr=st.lists(st.integers(0, 60), min_size=1, max_size=80), lo=st.integers(-5, 65), span=st.integers(0, 30))
+def test_a_groups_receive_slice_leaves_out_only_rows_received_outside_the_range(tr, lo, span):
+    """:meth:`_Group.recv_slice`: every row before its start or from its end is received outside [lo, hi),
+    whatever the order of the receive times (nearly sorted in a file, any order here)."""
+    from liqcore.io import checked as C
+
+    a = np.asarray(tr, np.int64)
+    hi = lo + span
+    g = C._Group({"ts_recv_ns": a})
+    i0, i1 = g.recv_slice(lo, hi)
+    assert 0 <= i0 <= i1 <= len(a)
+    inside = (a >= lo) & (a < hi)
+    assert not inside[:i0].any() and not inside[i1:].any()
+    # and it is the tightest slice its running extremes allow: its first and last rows can be received inside
+    if i1 > i0:
+        assert np.maximum.accumulate(a)[i0] >= lo and np.minimum.accumulate(a[::-1])[::-1][i1 - 1] < hi
+
+
+def test_a_short_receive_range_passes_only_its_slice_of_a_decoded_group_through_the_row_passes(checked,
+                                                                                                monkeypatch):
+    """A read of a second of receive time decodes whole row groups (up to 3,000 rows here) but hands the row
+    filters only the slice of each group its receive times can place in that second (the window-local
+    backtest's hundreds of short reads: their numpy passes follow the rows asked for, not the groups);
+    the events are the checking read's."""
+    from liqcore.io import checked as C
+
+    ds, res = checked
+    seen = []
+    real = C._row_mask
+
+    def spy(te, tr, kind, *a):
+        seen.append(len(te))
+        return real(te, tr, kind, *a)
+
+    monkeypatch.setattr(C, "_row_mask", spy)
+    tr = np.sort(res.events["ts_recv"])
+    mid = int(tr[len(tr) // 2])
+    rr = (mid, mid + 1_000_000_000, 0)
+    C._RECENT.clear()
+    fast = load_dataset(ds, recv_range=rr, check=False)
+    slow = load_dataset(ds, recv_range=rr, check=False, recheck=True)
+    assert np.array_equal(fast.events, slow.events) and len(fast.events) > 0
+    decoded = fast.files[str(ds)]["rows_read"]
+    assert seen and decoded > 20 * len(fast.events)
+    assert sum(seen) <= 4 * len(fast.events) + 100 < decoded / 4, (sum(seen), len(fast.events), decoded)
