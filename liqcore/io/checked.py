@@ -456,6 +456,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     from liqcore.venues.common import RECV_CLOCK_MIN_NS, RECV_UNKNOWN
 
     pieces, id_pieces = [], []
+    pend = []  # the pieces whose section order is still to be applied
     matched = decoded = n_future = 0
     present = set()
     skew = None if max_clock_skew_ns is None else int(max_clock_skew_ns)
@@ -493,33 +494,46 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
             if m is not None and not m.all():  # (a row group at the range's edges)
                 c = {name: v[m] for name, v in c.items()}
             if len(c["ts_event_ns"]):
-                kept.append(expand_pairs(c))
-        n = sum(len(c["ts_event_ns"]) for c in kept)
+                kept.append(c if f.asks and _all_paired(c) else expand_pairs(c))
+        n = sum(_n_events(c) for c in kept)
         if not n:
             continue
         ev = np.empty(n, EVENT_DTYPE)
         ids = np.empty(n, np.int64) if trade_ids else None
         o = 0
         for c in kept:
-            k = len(c["ts_event_ns"])
-            w = ev[o:o + k]
-            w["ts_event"], w["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
-            w["price"], w["qty"] = c["price"], c["qty"]
-            w["symbol_id"], w["venue"] = sid, venue
-            w["side"], w["kind"], w["flags"] = c["side"], c["kind"], c["flags"]
-            if ids is not None:
+            k = _n_events(c)
+            _fill(ev[o:o + k], c, sid, venue)
+            if ids is not None and k == len(c["trade_id"]):
                 ids[o:o + k] = c["trade_id"]
+            elif ids is not None:  # (a bid keeps its row's id, its ask has none, as expand_pairs gives them)
+                ids[o:o + k:2], ids[o + 1:o + k:2] = c["trade_id"], 0
             o += k
         del kept
-        if f.asks:  # the quotes' own section laid among the trades as format 2 holds them
-            order = bulk_order(ev["ts_event"], ev["ts_recv"], ev["kind"])
-            if order is not None:
-                ev = take_records(ev, order)
-                ids = ids[order] if ids is not None else None
+        # the quotes' own section laid among the trades as format 2 holds them (the gather is made once,
+        # with the event-time order of the pieces when this file is the only one)
+        order = bulk_order(ev["ts_event"], ev["ts_recv"], ev["kind"]) if f.asks else None
+        if order is not None:
+            pend.append(len(pieces))
         present.add(sid)
-        pieces.append(ev)
+        pieces.append((ev, order))
         if ids is not None:
             id_pieces.append(ids)
+    if len(pieces) == 1 and pieces[0][1] is not None:  # one gather: the section merge, then event time
+        ev, order = pieces[0]
+        later = event_order(ev["ts_event"][order])
+        final = order if later is None else order[later]
+        ev = take_records(ev, final)
+        tids = id_pieces[0][final] if trade_ids else None
+        if tids is not None and not tids.any():
+            tids = None
+        return ev, tids, matched, decoded, n_future, present
+    for j in pend:
+        ev, order = pieces[j]
+        pieces[j] = (take_records(ev, order), None)
+        if trade_ids:
+            id_pieces[j] = id_pieces[j][order]
+    pieces = [p for p, _o in pieces]
     if not pieces:
         return np.zeros(0, EVENT_DTYPE), None, matched, decoded, n_future, present
     ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
@@ -609,6 +623,34 @@ def _row_problems(rows: np.ndarray, symbol: str) -> int:
         bad |= quote & (q == 0) & (p != 0)
         bad |= ~liq & (np.isinf(p) | ~np.isfinite(q))
     return n + int(np.count_nonzero(bad))
+
+
+def _all_paired(c: dict) -> bool:
+    """Whether every row of the columns ``c`` is a format-3 quote row carrying its ask (a group of the
+    quotes' section: :func:`_fill` lays it out as two events a row, without :func:`expand_pairs`'s copies)."""
+    return not np.isnan(c["ask_price"]).any()
+
+
+def _n_events(c: dict) -> int:
+    """The events of the columns ``c``: two a row when they still carry the ask columns (all paired)."""
+    return len(c["ts_event_ns"]) * (2 if "ask_price" in c else 1)
+
+
+def _fill(w: np.ndarray, c: dict, sid: int, venue: int) -> None:
+    """Write the columns ``c`` as the events ``w`` (EVENT_DTYPE): one a row, or, with the ask columns
+    (every row a quote carrying its ask), its bid then its ask, as :func:`expand_pairs` lays them out."""
+    w["symbol_id"], w["venue"] = sid, venue
+    if "ask_price" not in c:
+        w["ts_event"], w["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
+        w["price"], w["qty"] = c["price"], c["qty"]
+        w["side"], w["kind"], w["flags"] = c["side"], c["kind"], c["flags"]
+        return
+    bid, ask = w[0::2], w[1::2]
+    for half in (bid, ask):
+        half["ts_event"], half["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
+        half["kind"], half["flags"] = c["kind"], c["flags"]
+    bid["side"], bid["price"], bid["qty"] = c["side"], c["price"], c["qty"]
+    ask["side"], ask["price"], ask["qty"] = 4, c["ask_price"], c["ask_qty"]  # Side.SELL
 
 
 def expand_pairs(c: dict) -> dict:

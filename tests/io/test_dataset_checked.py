@@ -672,3 +672,56 @@ def test_a_short_receive_range_passes_only_its_slice_of_a_decoded_group_through_
     decoded = fast.files[str(ds)]["rows_read"]
     assert seen and decoded > 20 * len(fast.events)
     assert sum(seen) <= 4 * len(fast.events) + 100 < decoded / 4, (sum(seen), len(fast.events), decoded)
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(1, 40), seed=st.integers(0, 10**6), ids=st.booleans())
+def test_a_quote_groups_pairs_are_laid_out_as_expand_pairs_lays_them(n, seed, ids):
+    """Rows of a format-3 quote group (every one carrying its ask) written straight into events, two a row
+    (:func:`_fill`), are the events :func:`expand_pairs` then the one-a-row layout give, trade ids too."""
+    from liqcore.io import checked as C
+    from liqcore.types import EVENT_DTYPE
+
+    rng = np.random.default_rng(seed)
+    c = {"ts_event_ns": rng.integers(1, 10**6, n), "ts_recv_ns": rng.integers(1, 10**6, n),
+         "kind": np.full(n, int(Kind.QUOTE), np.int8), "side": np.full(n, 3, np.int8),
+         "price": rng.random(n) * 100, "qty": rng.random(n), "flags": rng.integers(0, 3, n).astype(np.int8),
+         "ask_price": rng.random(n) * 100 + 100, "ask_qty": rng.random(n)}
+    if ids:
+        c["trade_id"] = rng.integers(0, 5, n)
+    assert C._all_paired(c) and C._n_events(c) == 2 * n
+    got = np.zeros(2 * n, EVENT_DTYPE)
+    C._fill(got, c, 3, 2)
+    ref = C.expand_pairs(dict(c))
+    want = np.zeros(2 * n, EVENT_DTYPE)
+    C._fill(want, ref, 3, 2)  # (one a row: the layout before pairs were written straight)
+    assert "ask_price" not in ref and got.tobytes() == want.tobytes()
+    assert (got["side"][1::2] == 4).all() and np.array_equal(got["price"][1::2], c["ask_price"])
+
+
+def test_a_book_files_read_gathers_its_events_once(tmp_path, monkeypatch):
+    """A read of one format-3 file's liquidations, trades and quotes (the window read's) lays the quotes'
+    section among the trades and the rare rows by event time in one gather of the events, not one per
+    order; the events are the checking read's."""
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.io import checked as C
+
+    m = synthetic_market(days=1, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+    write_dataset(m.events, tmp_path / "ds", m.registry, checked=True)
+    import liqcore.types as T
+
+    gathers = []
+    real = T.take_records
+
+    def count(rec, idx):
+        gathers.append(len(idx))
+        return real(rec, idx)
+
+    monkeypatch.setattr(T, "take_records", count)
+    C._RECENT.clear()
+    fast = load_dataset(tmp_path / "ds", check=False)
+    monkeypatch.setattr(T, "take_records", real)
+    slow = load_dataset(tmp_path / "ds", check=False, recheck=True)
+    assert np.array_equal(fast.events, slow.events)
+    assert (fast.events["kind"] == int(Kind.QUOTE)).any() and (fast.events["kind"] == int(Kind.LIQUIDATION)).any()
+    assert len(gathers) == 1, gathers
