@@ -30,7 +30,11 @@ post-only limit's queue depends only on the book in force at its arrival (the po
 size displayed at its price) and then on the quotes and prints at or through its price (an open
 position's take-profit likewise): between windows nothing is working and a quote only sets the book
 in force, so a window starts from the last best bid and ask received before it (:func:`_book_before`),
-and a quiet row group passed over sets its last ones (:func:`_last_in_tail`).  The price grid
+and a quiet row group passed over sets its last ones (:func:`_last_in_tail`).  A step read on while an
+open position's take-profit lies beyond every quote of the step's quote row groups (their price
+statistics, :func:`liqcore.backtest.row_groups._quotes_quiet`) decodes no quote: they could only set
+the book, which nothing reads before the next signal, and the next step that decodes quotes reads the
+book back to the last quote replayed (``book_at``).  The price grid
 (the queue rule, ``--price-grid auto``) is read from the span's first prints
 (:func:`_first_prints_grid`); a span without a quote falls back to through (:func:`_has_quotes`), as
 the full replay does.
