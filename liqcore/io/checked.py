@@ -473,7 +473,9 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         kept = []  # each row group's columns, the selection's rows, quotes as their two sides
         for gi, part in zip(groups.tolist(), parts):
             c = part.cols
-            if recv_range is not None and int(f.rv[gi, 0]) > RECV_UNKNOWN:  # (every row has a receive time)
+            # (every row has a receive time, not every one inside the range: its statistics say so)
+            if recv_range is not None and int(f.rv[gi, 0]) > RECV_UNKNOWN \
+                    and not (int(recv_range[0]) <= int(f.rv[gi, 0]) and int(f.rv[gi, 1]) < int(recv_range[1])):
                 i0, i1 = part.recv_slice(int(recv_range[0]), int(recv_range[1]))
                 if i1 <= i0:
                     continue
