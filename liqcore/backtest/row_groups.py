@@ -111,6 +111,40 @@ def _bulk_groups(path, sel) -> dict:
     return out
 
 
+def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
+    """Whether the quote rows received in ``[a, b)`` can only set the book in force, which nothing reads
+    before ``b``, so the window read may leave them undecoded (the queue rule; the book is read back at
+    the next step that decodes quotes, :func:`liqcore.backtest.windows._book_before`).  The simulator
+    (``liqcore._jit.sim``) reads the book at an order's arrival (the post-only check, its queue) and at an
+    entry's fill (the take-profit's queue); a quote moves a queue only on the working limit's side at or
+    past its price.  So: the symbol's one live state is an open position with no replacement queued, no
+    record (signal) is decided in the span and none is carried, and every quote row group meeting the
+    span keeps its prices short of the take-profit (a long's below it, a short's above it, on the price
+    grid, as ``run_exec`` compares them): while the position stays open its quotes are quiet, and once a
+    print closes it the simulator is flat and reads no book until the next signal's order arrives."""
+    from liqcore._jit.sim import OPEN
+
+    st = cell.st
+    if not clock.book or (cell.carry is not None and len(cell.carry[0])):
+        return False
+    live = np.flatnonzero(st["status"] != 0)
+    if len(live) != 1 or int(st[live[0]]["status"]) != OPEN or int(st[live[0]]["q_on"]) != 0:
+        return False
+    if np.any((t_rec >= a) & (t_rec < b)):
+        return False
+    s = st[int(live[0])]
+    g = clock.g
+    near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
+    grid = float(cell.par[int(live[0])]["grid"])
+
+    def tk(x):
+        return np.floor(x * grid + 0.5) if grid > 0.0 else x
+
+    tp = tk(float(s["tp_price"]))
+    quiet = tk(g["p_max"][near]) < tp if int(s["side"]) > 0 else tk(g["p_min"][near]) > tp
+    return bool(np.all(quiet))
+
+
 def _group_kinds(path, ft, mark, rid: int, kmin: int, kmax: int) -> set:
     """The kind codes row group ``rid`` of the verified file at ``path`` may hold, as far as its bytes
     prove them, to place it in the file's rare section or its bulk one (trades, quotes): the statistics

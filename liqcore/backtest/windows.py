@@ -30,7 +30,11 @@ post-only limit's queue depends only on the book in force at its arrival (the po
 size displayed at its price) and then on the quotes and prints at or through its price (an open
 position's take-profit likewise): between windows nothing is working and a quote only sets the book
 in force, so a window starts from the last best bid and ask received before it (:func:`_book_before`),
-and a quiet row group passed over sets its last ones (:func:`_last_in_tail`).  The price grid
+and a quiet row group passed over sets its last ones (:func:`_last_in_tail`).  A step read on while an
+open position's take-profit lies beyond every quote of the step's quote row groups (their price
+statistics, :func:`liqcore.backtest.row_groups._quotes_quiet`) decodes no quote: they could only set
+the book, which nothing reads before the next signal, and the next step that decodes quotes reads the
+book back to the last quote replayed (``book_at``).  The price grid
 (the queue rule, ``--price-grid auto``) is read from the span's first prints
 (:func:`_first_prints_grid`); a span without a quote falls back to through (:func:`_has_quotes`), as
 the full replay does.
@@ -49,7 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups
+from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups, _quotes_quiet
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 
 #: ``--read`` choices: auto (the strategy's declaration), windows, all (the full replay)
@@ -200,8 +204,10 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     o = so = 0
     i = 0
     cur_end = None  # every receive time before this was read by an earlier window
+    book_at = t_first  # the simulator's book is the full replay's up to this receive time
     # quotes: the queue rule only
     bulk_and_rare = [int(k) for k in Kind if int(k) > 0 and (book or k != Kind.QUOTE)]
+    no_quotes = [k for k in bulk_and_rare if k != int(Kind.QUOTE)]
     skew = params.max_clock_skew_ns
     fund_recv = det_recv[det_ev["kind"] == int(Kind.FUNDING)]  # a funding payment reads the last price
     n_skipped = 0
@@ -229,13 +235,17 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 a = cur_end
             # event time <= receive time + max-clock-skew (later ones are dropped as from the future)
             e_hi = hi if skew is None else min(hi, b + int(skew) + 1)
-            a_pre = max(floor, a - _PRE) if book else a  # the book in force at the window's start
-            raw = rd.read(lo, e_hi, kinds=bulk_and_rare, recv=(a_pre, b))
-            if a_pre < a:
+            # an open position whose take-profit no quote of the step can reach: its quotes only set the
+            # book, which nothing reads before the next signal (:func:`_quotes_quiet`): not decoded
+            q_now = book and not _quotes_quiet(clock, cell, a, b, t_rec)
+            a_pre = max(floor, a - _PRE) if q_now else a  # the book in force at the window's start
+            raw = rd.read(lo, e_hi, kinds=bulk_and_rare if q_now else no_quotes, recv=(a_pre, b))
+            if q_now and (a_pre < a or book_at < a):  # (back to ``book_at``: every quote before it was replayed)
                 k_a = int(np.searchsorted(raw["ts_recv"], a, "left"))
-                _book_before(cell, rd, raw[:k_a], lo, hi, floor, a_pre)
+                _book_before(cell, rd, raw[:k_a], lo, hi, book_at, a_pre)
                 raw = raw[k_a:]
             cur_end = b
+            book_at = b if q_now else book_at
             kd = raw["kind"]
             is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
             rare_pos = np.flatnonzero(~(is_tr | is_q))
@@ -275,6 +285,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                                               fund_recv, rd, (lo, hi))
             if to > b:
                 n_skipped += clock.skipped
+                if book and (book_at >= b or len(clock.quotes) == 2):  # (a side not found: still the stale one)
+                    book_at = to
                 a, b = to, min(to + step, hi)
                 cur_end = to  # the skipped rows set the simulator's last price and book (:func:`_quiet_until`)
             else:

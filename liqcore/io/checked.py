@@ -334,10 +334,37 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
     return np.flatnonzero(ok)
 
 
-#: the row groups decoded last (path, footer, group, columns -> its table): a window-local backtest reads
-#: consecutive receive-time ranges whose boundary groups it would otherwise decode twice
+#: the row groups decoded last (path, footer, group, columns -> its columns, :class:`_Group`): a window-local
+#: backtest reads consecutive receive-time ranges whose boundary groups it would otherwise decode twice
 _RECENT: OrderedDict = OrderedDict()
 _RECENT_GROUPS = 8
+
+
+class _Group:
+    """One decoded row group: its columns as numpy arrays (converted once), and, made on the first read
+    by receive time, the running maximum of its receive times and the running minimum from its end
+    (both non-decreasing), which place every row that can be received in a range within one slice."""
+
+    __slots__ = ("cols", "_pmax", "_smin")
+
+    def __init__(self, cols: dict):
+        self.cols = cols
+        self._pmax = self._smin = None
+
+    def recv_slice(self, lo: int, hi: int) -> tuple[int, int]:
+        """``(i0, i1)``: every row outside ``[i0, i1)`` has a receive time outside ``[lo, hi)`` (the rows
+        before ``i0`` are all received before ``lo``: their running maximum is; the rows from ``i1`` on
+        all at or after ``hi``: their running minimum is).  Two binary searches, the running extremes
+        made once per decoded group; rows are in event-time order, so receive times are nearly sorted
+        and the slice is about the range's rows.  Only for a group whose rows all have a receive time
+        (the caller checks its statistics: a row without one is kept by its event time)."""
+        if self._pmax is None:
+            tr = self.cols["ts_recv_ns"]
+            self._pmax = np.maximum.accumulate(tr)
+            self._smin = np.minimum.accumulate(tr[::-1])[::-1]
+        i0 = int(np.searchsorted(self._pmax, lo, "left"))
+        i1 = int(np.searchsorted(self._smin, hi, "left"))
+        return i0, max(i0, i1)
 
 
 _OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
@@ -362,11 +389,8 @@ def _open(path: str, f: Footer):
 
 
 def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
-    """The row groups ``groups`` of the file at ``path`` (columns ``cols``) as one table, the ones decoded
-    by the last reads taken from memory -> ``(table, rows decoded now)``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    """The row groups ``groups`` of the file at ``path`` (columns ``cols``), each a :class:`_Group`, the
+    ones decoded by the last reads taken from memory -> ``([group], rows decoded now)``."""
     key = (path, f.key, tuple(cols))
     todo = [int(g) for g in groups if (key, int(g)) not in _RECENT]
     if todo:
@@ -374,16 +398,17 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
         o = 0
         for g in todo:
             n = int(f.rows[g])
-            _RECENT[(key, g)] = t.slice(o, n)
+            part = t.slice(o, n)
+            _RECENT[(key, g)] = _Group({name: part.column(k).to_numpy() for k, name in enumerate(cols)})
             o += n
+        del t
     parts = []
     for g in groups.tolist():
         _RECENT.move_to_end((key, g))
         parts.append(_RECENT[(key, g)])
     while len(_RECENT) > max(_RECENT_GROUPS, len(groups)):
         _RECENT.popitem(last=False)
-    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
-    return table, int(f.rows[todo].sum()) if todo else 0
+    return parts, int(f.rows[todo].sum()) if todo else 0
 
 
 def _row_mask(te, tr, kind, start_ns, end_ns, kinds, recv_range):
@@ -427,12 +452,11 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     its checked mark: the footer and every row group to be decoded are verified against it first
     (:func:`verify_groups`; :class:`Unverified` when one is not).  ``bulk``: the kinds of the bulk
     section of files written in sections (:func:`groups_to_read`)."""
-    import pyarrow.parquet as pq
-
     from liqcore.types import take_records
-    from liqcore.venues.common import RECV_CLOCK_MIN_NS
+    from liqcore.venues.common import RECV_CLOCK_MIN_NS, RECV_UNKNOWN
 
     pieces, id_pieces = [], []
+    pend = []  # the pieces whose section order is still to be applied
     matched = decoded = n_future = 0
     present = set()
     skew = None if max_clock_skew_ns is None else int(max_clock_skew_ns)
@@ -444,11 +468,19 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         if not len(groups):
             continue
         cols = list(_COLS) + (["trade_id"] if trade_ids else []) + (list(ASK_COLS) if f.asks else [])
-        table, n_new = _groups(path, f, groups, cols)
+        parts, n_new = _groups(path, f, groups, cols)
         decoded += n_new
-        kept = []  # each batch's (a row group's) columns, the selection's rows, quotes as their two sides
-        for batch in table.to_batches():
-            c = {name: batch.column(k).to_numpy(zero_copy_only=False) for k, name in enumerate(cols)}
+        kept = []  # each row group's columns, the selection's rows, quotes as their two sides
+        for gi, part in zip(groups.tolist(), parts):
+            c = part.cols
+            # (every row has a receive time, not every one inside the range: its statistics say so)
+            if recv_range is not None and int(f.rv[gi, 0]) > RECV_UNKNOWN \
+                    and not (int(recv_range[0]) <= int(f.rv[gi, 0]) and int(f.rv[gi, 1]) < int(recv_range[1])):
+                i0, i1 = part.recv_slice(int(recv_range[0]), int(recv_range[1]))
+                if i1 <= i0:
+                    continue
+                if i1 - i0 < len(c["ts_recv_ns"]):
+                    c = {name: v[i0:i1] for name, v in c.items()}  # (views: the rows outside cannot match)
             te, tr = c["ts_event_ns"], c["ts_recv_ns"]
             m = _row_mask(te, tr, c["kind"], start_ns, end_ns, kinds, recv_range)
             two = ~np.isnan(c["ask_price"]) if f.asks else None  # rows that are two events (counted so)
@@ -464,34 +496,46 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
             if m is not None and not m.all():  # (a row group at the range's edges)
                 c = {name: v[m] for name, v in c.items()}
             if len(c["ts_event_ns"]):
-                kept.append(expand_pairs(c))
-        del table
-        n = sum(len(c["ts_event_ns"]) for c in kept)
+                kept.append(c if f.asks and _all_paired(c) else expand_pairs(c))
+        n = sum(_n_events(c) for c in kept)
         if not n:
             continue
         ev = np.empty(n, EVENT_DTYPE)
         ids = np.empty(n, np.int64) if trade_ids else None
         o = 0
         for c in kept:
-            k = len(c["ts_event_ns"])
-            w = ev[o:o + k]
-            w["ts_event"], w["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
-            w["price"], w["qty"] = c["price"], c["qty"]
-            w["symbol_id"], w["venue"] = sid, venue
-            w["side"], w["kind"], w["flags"] = c["side"], c["kind"], c["flags"]
-            if ids is not None:
+            k = _n_events(c)
+            _fill(ev[o:o + k], c, sid, venue)
+            if ids is not None and k == len(c["trade_id"]):
                 ids[o:o + k] = c["trade_id"]
+            elif ids is not None:  # (a bid keeps its row's id, its ask has none, as expand_pairs gives them)
+                ids[o:o + k:2], ids[o + 1:o + k:2] = c["trade_id"], 0
             o += k
         del kept
-        if f.asks:  # the quotes' own section laid among the trades as format 2 holds them
-            order = bulk_order(ev["ts_event"], ev["ts_recv"], ev["kind"])
-            if order is not None:
-                ev = take_records(ev, order)
-                ids = ids[order] if ids is not None else None
+        # the quotes' own section laid among the trades as format 2 holds them (the gather is made once,
+        # with the event-time order of the pieces when this file is the only one)
+        order = bulk_order(ev["ts_event"], ev["ts_recv"], ev["kind"]) if f.asks else None
+        if order is not None:
+            pend.append(len(pieces))
         present.add(sid)
-        pieces.append(ev)
+        pieces.append((ev, order))
         if ids is not None:
             id_pieces.append(ids)
+    if len(pieces) == 1 and pieces[0][1] is not None:  # one gather: the section merge, then event time
+        ev, order = pieces[0]
+        later = event_order(ev["ts_event"][order])
+        final = order if later is None else order[later]
+        ev = take_records(ev, final)
+        tids = id_pieces[0][final] if trade_ids else None
+        if tids is not None and not tids.any():
+            tids = None
+        return ev, tids, matched, decoded, n_future, present
+    for j in pend:
+        ev, order = pieces[j]
+        pieces[j] = (take_records(ev, order), None)
+        if trade_ids:
+            id_pieces[j] = id_pieces[j][order]
+    pieces = [p for p, _o in pieces]
     if not pieces:
         return np.zeros(0, EVENT_DTYPE), None, matched, decoded, n_future, present
     ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
@@ -581,6 +625,34 @@ def _row_problems(rows: np.ndarray, symbol: str) -> int:
         bad |= quote & (q == 0) & (p != 0)
         bad |= ~liq & (np.isinf(p) | ~np.isfinite(q))
     return n + int(np.count_nonzero(bad))
+
+
+def _all_paired(c: dict) -> bool:
+    """Whether every row of the columns ``c`` is a format-3 quote row carrying its ask (a group of the
+    quotes' section: :func:`_fill` lays it out as two events a row, without :func:`expand_pairs`'s copies)."""
+    return not np.isnan(c["ask_price"]).any()
+
+
+def _n_events(c: dict) -> int:
+    """The events of the columns ``c``: two a row when they still carry the ask columns (all paired)."""
+    return len(c["ts_event_ns"]) * (2 if "ask_price" in c else 1)
+
+
+def _fill(w: np.ndarray, c: dict, sid: int, venue: int) -> None:
+    """Write the columns ``c`` as the events ``w`` (EVENT_DTYPE): one a row, or, with the ask columns
+    (every row a quote carrying its ask), its bid then its ask, as :func:`expand_pairs` lays them out."""
+    w["symbol_id"], w["venue"] = sid, venue
+    if "ask_price" not in c:
+        w["ts_event"], w["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
+        w["price"], w["qty"] = c["price"], c["qty"]
+        w["side"], w["kind"], w["flags"] = c["side"], c["kind"], c["flags"]
+        return
+    bid, ask = w[0::2], w[1::2]
+    for half in (bid, ask):
+        half["ts_event"], half["ts_recv"] = c["ts_event_ns"], c["ts_recv_ns"]
+        half["kind"], half["flags"] = c["kind"], c["flags"]
+    bid["side"], bid["price"], bid["qty"] = c["side"], c["price"], c["qty"]
+    ask["side"], ask["price"], ask["qty"] = 4, c["ask_price"], c["ask_qty"]  # Side.SELL
 
 
 def expand_pairs(c: dict) -> dict:

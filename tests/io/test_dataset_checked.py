@@ -624,3 +624,104 @@ def test_rows_cut_into_sections_as_their_kinds_say(kinds):
     assert len(got) == 3
     for i in range(3):
         assert got[i].dtype == DS._ROW_DTYPE and got[i].tobytes() == r[sec == i].tobytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(tr=st.lists(st.integers(0, 60), min_size=1, max_size=80), lo=st.integers(-5, 65), span=st.integers(0, 30))
+def test_a_groups_receive_slice_leaves_out_only_rows_received_outside_the_range(tr, lo, span):
+    """:meth:`_Group.recv_slice`: every row before its start or from its end is received outside [lo, hi),
+    whatever the order of the receive times (nearly sorted in a file, any order here)."""
+    from liqcore.io import checked as C
+
+    a = np.asarray(tr, np.int64)
+    hi = lo + span
+    g = C._Group({"ts_recv_ns": a})
+    i0, i1 = g.recv_slice(lo, hi)
+    assert 0 <= i0 <= i1 <= len(a)
+    inside = (a >= lo) & (a < hi)
+    assert not inside[:i0].any() and not inside[i1:].any()
+    # and it is the tightest slice its running extremes allow: its first and last rows can be received inside
+    if i1 > i0:
+        assert np.maximum.accumulate(a)[i0] >= lo and np.minimum.accumulate(a[::-1])[::-1][i1 - 1] < hi
+
+
+def test_a_short_receive_range_passes_only_its_slice_of_a_decoded_group_through_the_row_passes(checked,
+                                                                                                monkeypatch):
+    """A read of a second of receive time decodes whole row groups (up to 3,000 rows here) but hands the row
+    filters only the slice of each group its receive times can place in that second (the window-local
+    backtest's hundreds of short reads: their numpy passes follow the rows asked for, not the groups);
+    the events are the checking read's."""
+    from liqcore.io import checked as C
+
+    ds, res = checked
+    seen = []
+    real = C._row_mask
+
+    def spy(te, tr, kind, *a):
+        seen.append(len(te))
+        return real(te, tr, kind, *a)
+
+    monkeypatch.setattr(C, "_row_mask", spy)
+    tr = np.sort(res.events["ts_recv"])
+    mid = int(tr[len(tr) // 2])
+    rr = (mid, mid + 1_000_000_000, 0)
+    C._RECENT.clear()
+    fast = load_dataset(ds, recv_range=rr, check=False)
+    slow = load_dataset(ds, recv_range=rr, check=False, recheck=True)
+    assert np.array_equal(fast.events, slow.events) and len(fast.events) > 0
+    decoded = fast.files[str(ds)]["rows_read"]
+    assert seen and decoded > 20 * len(fast.events)
+    assert sum(seen) <= 4 * len(fast.events) + 100 < decoded / 4, (sum(seen), len(fast.events), decoded)
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(1, 40), seed=st.integers(0, 10**6), ids=st.booleans())
+def test_a_quote_groups_pairs_are_laid_out_as_expand_pairs_lays_them(n, seed, ids):
+    """Rows of a format-3 quote group (every one carrying its ask) written straight into events, two a row
+    (:func:`_fill`), are the events :func:`expand_pairs` then the one-a-row layout give, trade ids too."""
+    from liqcore.io import checked as C
+    from liqcore.types import EVENT_DTYPE
+
+    rng = np.random.default_rng(seed)
+    c = {"ts_event_ns": rng.integers(1, 10**6, n), "ts_recv_ns": rng.integers(1, 10**6, n),
+         "kind": np.full(n, int(Kind.QUOTE), np.int8), "side": np.full(n, 3, np.int8),
+         "price": rng.random(n) * 100, "qty": rng.random(n), "flags": rng.integers(0, 3, n).astype(np.int8),
+         "ask_price": rng.random(n) * 100 + 100, "ask_qty": rng.random(n)}
+    if ids:
+        c["trade_id"] = rng.integers(0, 5, n)
+    assert C._all_paired(c) and C._n_events(c) == 2 * n
+    got = np.zeros(2 * n, EVENT_DTYPE)
+    C._fill(got, c, 3, 2)
+    ref = C.expand_pairs(dict(c))
+    want = np.zeros(2 * n, EVENT_DTYPE)
+    C._fill(want, ref, 3, 2)  # (one a row: the layout before pairs were written straight)
+    assert "ask_price" not in ref and got.tobytes() == want.tobytes()
+    assert (got["side"][1::2] == 4).all() and np.array_equal(got["price"][1::2], c["ask_price"])
+
+
+def test_a_book_files_read_gathers_its_events_once(tmp_path, monkeypatch):
+    """A read of one format-3 file's liquidations, trades and quotes (the window read's) lays the quotes'
+    section among the trades and the rare rows by event time in one gather of the events, not one per
+    order; the events are the checking read's."""
+    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.io import checked as C
+
+    m = synthetic_market(days=1, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+    write_dataset(m.events, tmp_path / "ds", m.registry, checked=True)
+    import liqcore.types as T
+
+    gathers = []
+    real = T.take_records
+
+    def count(rec, idx):
+        gathers.append(len(idx))
+        return real(rec, idx)
+
+    monkeypatch.setattr(T, "take_records", count)
+    C._RECENT.clear()
+    fast = load_dataset(tmp_path / "ds", check=False)
+    monkeypatch.setattr(T, "take_records", real)
+    slow = load_dataset(tmp_path / "ds", check=False, recheck=True)
+    assert np.array_equal(fast.events, slow.events)
+    assert (fast.events["kind"] == int(Kind.QUOTE)).any() and (fast.events["kind"] == int(Kind.LIQUIDATION)).any()
+    assert len(gathers) == 1, gathers
