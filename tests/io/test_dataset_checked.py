@@ -278,14 +278,34 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
     assert (row_problems(r, sym) == 0) == unchanged
 
 
+def reference_repeats_kept(rows: np.ndarray, src: list) -> np.ndarray:
+    """The writer's rule for quote rows written out row by row: the sources are added one at a time, in the
+    order of their numbers; a quote row of the source being added is dropped while an equal row (byte for
+    byte) is already held more times than this source has shown it so far; every other row is kept."""
+    held: dict = {}
+    keep = np.ones(len(rows), bool)
+    for s in sorted(set(src)):
+        mine: dict = {}
+        for i in range(len(rows)):
+            if src[i] != s or rows["kind"][i] != int(Kind.QUOTE):
+                continue
+            v = rows[i:i + 1].tobytes()
+            mine[v] = mine.get(v, 0) + 1
+            keep[i] = mine[v] > held.get(v, 0)
+        for v, c in mine.items():
+            held[v] = max(held.get(v, 0), c)
+    return keep
+
+
 @settings(max_examples=300, deadline=None)
 @given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30) | st.lists(st.integers(0, 40), min_size=1, max_size=60),
        data=st.data())
 def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
-    """Old and new rows of a partition (each sorted by event time, or not at all) merge to the rows sorted by
-    (event time, receive time, quotes before trades), stable, exact duplicates removed, then a load's duplicate rule (the same
-    trade id, or the same row where one has no id; quotes never): as one lexicographic sort and the
-    rule written out row by row would."""
+    """Old and new rows of a partition (each run sorted by event time, or not at all) merge to the rows sorted by
+    (event time, receive time, quotes before trades), stable; a quote row that an earlier source (the old rows,
+    then each new run) already holds as often is dropped, repeats within one source stay; then a load's
+    duplicate rule (the same trade id, or the same row where one has no id; quotes never): as one
+    lexicographic sort and the rules written out row by row would."""
     from liqcore.dataset import _ROW_DTYPE, _merge_rows
 
     n = len(te)
@@ -295,19 +315,25 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0]), min_size=n, max_size=n))
     r["kind"] = data.draw(st.lists(st.sampled_from([int(Kind.TRADE), int(Kind.QUOTE)]), min_size=n, max_size=n))
     r["trade_id"] = data.draw(st.lists(st.sampled_from([0, 0, 7, 9]), min_size=n, max_size=n))
-    if data.draw(st.booleans()):  # two sorted runs: old rows, then new ones
-        a = data.draw(st.integers(0, n))
-        r[:a] = np.sort(r[:a], order="ts_event_ns", kind="stable")
-        r[a:] = np.sort(r[a:], order="ts_event_ns", kind="stable")
-    want = r[np.lexsort((r["kind"] != int(Kind.QUOTE), r["ts_recv_ns"], r["ts_event_ns"]))]
-    _u, first = np.unique(want.view(np.dtype((np.void, _ROW_DTYPE.itemsize))), return_index=True)
-    keep = np.zeros(n, bool)
-    keep[first] = True
-    want = want[keep]
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3)))  # sources: the old rows, then new runs
+    src = np.zeros(n, np.uint8)
+    for c in cuts:
+        src[c:] += 1
+    one = not cuts or data.draw(st.booleans())  # one source (a rewrite of a partition's own rows)
+    if data.draw(st.booleans()):  # each source's rows sorted by event time
+        for s in set(src.tolist()):
+            at = np.flatnonzero(src == s)
+            r[at] = np.sort(r[at], order="ts_event_ns", kind="stable")
+    order = np.lexsort((r["kind"] != int(Kind.QUOTE), r["ts_recv_ns"], r["ts_event_ns"]))
+    want, wsrc = r[order], src[order]
+    if not one:
+        keep = reference_repeats_kept(want, wsrc.tolist())
+        want = want[keep]
     rows = [(int(w["ts_event_ns"]), int(w["kind"]), int(w["side"]), float(w["price"]), float(w["qty"])) for w in want]
     want = want[reference_keep(rows, want["trade_id"].tolist(), (want["kind"] == int(Kind.QUOTE)).tolist())]
     # (runs of one event time in order stay as they are; only runs out of order are sorted, in place)
-    assert np.array_equal(_merge_rows(r.copy()), want)
+    got = _merge_rows(r.copy()) if one else _merge_rows(r.copy(), src.copy())
+    assert got.tobytes() == want.tobytes()
 
 
 @settings(max_examples=400, deadline=None)
@@ -408,6 +434,10 @@ def test_old_and_new_rows_merge_as_their_concatenation_stably_sorted(a, b, split
     else:
         assert got.tobytes() == cat.tobytes()
     assert DS._merge_rows(got).tobytes() == DS._merge_rows(cat).tobytes()
+    # each row's source label moves with it (the quote rule needs to know which rows were there before)
+    lab = np.arange(len(cat), dtype=np.uint16)
+    got2, moved = DS._merge_runs(old, new, lab)
+    assert got2.tobytes() == got.tobytes() and got.tobytes() == cat[moved].tobytes()
 
 
 def test_real_recordings_read_fast_as_checked_and_a_plain_pyarrow_rewrite_of_one_is_caught(tmp_path, real_data):

@@ -92,9 +92,6 @@ def test_a_bid_and_ask_the_writer_does_not_keep_as_a_pair_is_not_counted_as_one_
     _formats_agree(tmp_path_factory, monkeypatch, draws, 0, 0, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="the writer's exact-duplicate rule (liqcore.dataset._merge_rows / "
-                   "_duplicates) drops a quote row that comes back within one stamp (ask X, ask Y, ask X -> X, Y), "
-                   "where a load of the events keeps quotes (liqcore.io.base.dedupe): the last state changes")
 def test_a_top_of_book_that_comes_back_within_one_stamp_keeps_its_last_state_through_a_write(tmp_path):
     reg = SymbolRegistry()
     draws = [("ask", 1, 1, 1, 1, False, False, 1), ("ask", 1, 1, 2, 1, False, False, 1),
