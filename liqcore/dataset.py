@@ -1,8 +1,12 @@
 """Hive-partitioned Parquet datasets of events: ``DIR/venue=V/symbol=S/date=YYYY-MM-DD/part-0.parquet``.
 
 * :func:`write_dataset` adds events to a dataset.  Every (venue, symbol, UTC date) partition the new
-  events touch is rewritten as the union of its old and new rows, exact duplicates removed, sorted by
-  event time: appending a new day adds partitions, re-converting the same file changes nothing.
+  events touch is rewritten as the union of its old and new rows, sorted by event time, duplicates
+  removed as a load of the sources would: trades and the other kinds by a load's rule (the same trade
+  id, or the same row where one has no id); a top-of-book row only as often as the partition already
+  holds it (each old row cancels one equal new row: a top of book that comes back within one stamp,
+  X, Y, X, keeps its rows).  Appending a new day adds partitions, re-converting the same file (or
+  overlapping recordings of the same rows) changes nothing.
 * :func:`convert_to_dataset` converts recording files incrementally, writing each partition once per
   run (a day's files read one after the other, a day in memory): a manifest
   (``DIR/_liqcore_manifest.json``: path -> size, mtime, and the kind / symbol filters a filtered
@@ -459,19 +463,6 @@ def _row_hash_block(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
         h ^= h >> np.uint64(29)
         h = (h + col) * m
     return h
-
-
-def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Positions (into ``rows``) of the rows among ``idx`` (increasing positions: the rows sharing their
-    event time with a neighbour, ``rows`` sorted by event time) that repeat an earlier row of ``idx`` byte
-    for byte; the first of each is kept (:func:`_equal_groups`)."""
-    cand, group = _equal_groups(rows, idx)
-    if not len(cand):
-        return cand
-    first = np.zeros(len(cand), dtype=bool)
-    _u, at = np.unique(group, return_index=True)  # (cand increasing: a group's first row comes first)
-    first[at] = True
-    return cand[~first]
 
 
 def _equal_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

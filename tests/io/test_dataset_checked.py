@@ -352,9 +352,9 @@ def test_the_section_merge_is_the_stable_sort(a, z, sort):
 @settings(max_examples=200, deadline=None)
 @given(te=st.lists(st.integers(0, 3), min_size=1, max_size=40), data=st.data(), buckets=st.sampled_from([1, 2, 0]))
 def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
-    """The merge finds exact duplicates among rows sharing their event time through a hash of the other
-    columns, then compares the rows that hash alike byte for byte: the same rows as np.unique of every row's
-    bytes, also when the hash collides (``buckets``: the hash cut to 1 or 2 values; 0: the real hash).  A
+    """The merge finds equal rows among rows sharing their event time through a hash of the other
+    columns, then compares the rows that hash alike byte for byte: the rows and groups a comparison of every
+    row's bytes gives, also when the hash collides (``buckets``: the hash cut to 1 or 2 values; 0: the real hash).  A
     quote's bid and ask (same times, other side and price) are never duplicates."""
     from liqcore import dataset as DS
 
@@ -366,14 +366,11 @@ def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
     r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0, -0.0, 0.0]), min_size=n, max_size=n))
     r["trade_id"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
     idx = DS._equal_time_runs(r["ts_event_ns"])
-    _u, first = np.unique(r[idx].view(np.dtype((np.void, DS._ROW_DTYPE.itemsize))), return_index=True)
-    dup = np.ones(len(idx), bool)
-    dup[first] = False
     real = DS._row_hash
     with pytest.MonkeyPatch.context() as mp:
         if buckets:
             mp.setattr(DS, "_row_hash", lambda rows, i: real(rows, i) % np.uint64(buckets))
-        assert np.array_equal(DS._duplicates(r, idx), idx[dup])
+        _assert_equal_groups(DS, r, idx)
 
 
 @settings(max_examples=25, deadline=None)
@@ -600,8 +597,9 @@ def test_the_load_rule_pass_leaves_quotes_out_with_the_same_result(rows):
 @given(te=st.lists(st.integers(0, 40), min_size=1, max_size=60), data=st.data())
 def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data):
     """Runs of one event time of two rows (a quote's bid and ask: nearly every run of a book) are settled
-    by comparing their two rows' bytes, longer runs by the hash: together the same rows as np.unique of
-    every row's bytes (NaN, 0.0 and -0.0 prices told apart by their bytes, as the file keeps them)."""
+    by comparing their two rows' bytes, longer runs by the hash: together the rows and groups a comparison
+    of every row's bytes gives (NaN, 0.0 and -0.0 prices told apart by their bytes, as the file keeps
+    them), also over a run's quote rows alone (rows of one run that are not neighbours)."""
     from liqcore import dataset as DS
 
     n = len(te)
@@ -613,10 +611,22 @@ def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data)
     r["price"] = data.draw(st.lists(st.sampled_from([1.0, np.nan, -0.0, 0.0]), min_size=n, max_size=n))
     r["trade_id"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
     idx = DS._equal_time_runs(r["ts_event_ns"])
-    _u, first = np.unique(r[idx].view(np.dtype((np.void, DS._ROW_DTYPE.itemsize))), return_index=True)
-    dup = np.ones(len(idx), bool)
-    dup[first] = False
-    assert np.array_equal(DS._duplicates(r, idx), idx[dup])
+    _assert_equal_groups(DS, r, idx)
+    quotes = idx[r["kind"][idx] == int(Kind.QUOTE)]  # (the merge's subset: a run's quote rows, not adjacent)
+    _assert_equal_groups(DS, r, quotes)
+
+
+def _assert_equal_groups(DS, r, idx):
+    """``_equal_groups(r, idx)`` is, written out: the rows of ``idx`` whose bytes another row of ``idx`` has,
+    in increasing order, numbered alike exactly when their bytes are alike."""
+    b = [r[i:i + 1].tobytes() for i in idx]
+    want = [int(i) for i, x in zip(idx, b) if b.count(x) > 1]
+    pos, group = DS._equal_groups(r, idx)
+    assert pos.tolist() == want
+    by_pos = {int(p): int(g) for p, g in zip(pos, group)}
+    for i in want:
+        for j in want:
+            assert (by_pos[i] == by_pos[j]) == (r[i:i + 1].tobytes() == r[j:j + 1].tobytes())
 
 
 @settings(max_examples=150, deadline=None)
