@@ -382,24 +382,29 @@ def _mixed_quote_runs(te: np.ndarray, src: np.ndarray, quote: np.ndarray, same: 
 
 
 def _repeats(rows: np.ndarray, src: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Positions (increasing, into ``rows``) of the rows among ``idx`` (increasing positions: every row of
-    a run of one event time that may equal another) that an earlier source's equal rows cancel: the rows are added one source at a time
-    (``src``: 0 the old rows, then each new run), and each row already there cancels at most one equal
-    row of the source being added, its first not yet cancelled.  So a row value that ``c_s`` rows of
-    source ``s`` hold is held ``max_s c_s`` times: the multiset union of the sources, where the rows one
-    source repeats within itself (a top of book back within one stamp) all stay."""
+    """Positions (into ``rows``, in no particular order) of the rows among ``idx`` (increasing positions:
+    every row of a run of one event time that may equal another) that an earlier source's equal rows
+    cancel: the rows are added one source at a time (``src``: 0 the old rows, then each new run), and each
+    row already there cancels at most one equal row of the source being added, its first not yet
+    cancelled.  So a row value that ``c_s`` rows of source ``s`` hold is held ``max_s c_s`` times: the
+    multiset union of the sources, where the rows one source repeats within itself (a top of book back
+    within one stamp) all stay."""
     cand, group = _equal_groups(rows, idx)
     if not len(cand):
         return np.zeros(0, np.int64)
-    s = src[cand].astype(np.int64)
-    order = np.lexsort((s, group))  # by value, then source; positions increasing within each (stable)
-    g, s, cand = group[order], s[order], cand[order]
+    s = src[cand]
     n = len(cand)
+    same_g = group[1:] == group[:-1]
+    if bool(np.any(same_g & (s[1:] < s[:-1]))):  # (equal rows merged stably come source by source)
+        order = np.lexsort((cand, s, group))
+        cand, group, s = cand[order], group[order], s[order]
+        same_g = group[1:] == group[:-1]
+    # each equal value's rows, source by source, positions increasing: segments of one (value, source)
     new_seg = np.ones(n, dtype=bool)
-    new_seg[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
+    new_seg[1:] = ~same_g | (s[1:] != s[:-1])
     seg_start = np.flatnonzero(new_seg)
     seg_n = np.diff(np.append(seg_start, n))
-    seg_g = g[seg_start]
+    seg_g = np.cumsum(np.concatenate([[True], ~same_g]))[seg_start]  # each segment's value, counting up
     # the most rows of the value an earlier source holds (0 for a value's first source): the running
     # maximum of the counts within each value, one segment behind
     big = np.int64(n + 1)
@@ -407,7 +412,7 @@ def _repeats(rows: np.ndarray, src: np.ndarray, idx: np.ndarray) -> np.ndarray:
     prior = np.zeros(len(seg_start), np.int64)
     prior[1:] = np.where(seg_g[1:] == seg_g[:-1], incl[:-1], 0)
     rank = np.arange(n) - np.repeat(seg_start, seg_n)  # each row's place within its source's equal rows
-    return np.sort(cand[rank < np.repeat(prior, seg_n)])
+    return cand[rank < np.repeat(prior, seg_n)]
 
 
 def _merge_runs(old: np.ndarray, new: np.ndarray, labels: np.ndarray | None = None):
@@ -467,10 +472,12 @@ def _row_hash_block(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def _equal_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows among ``idx`` (increasing positions, ``rows`` sorted by event time: every row of a run of
-    one event time that may equal another) equal byte for byte to another row of ``idx`` -> ``(positions, increasing; a number per row, the
-    same for equal rows)``.  Equal rows share their event time, so they lie in one run: a run of two rows (a
-    quote's bid and ask, nearly every run of a book) is settled by comparing its two rows' bytes
-    (:func:`_same_pairs`); only the rows of longer runs go through the hash (:func:`_hashed_groups`)."""
+    one event time that may equal another) equal byte for byte to another row of ``idx`` -> ``(positions,
+    a number per row)``: equal rows share a number and lie next to each other, positions increasing
+    among them (the groups in no particular order).  Equal rows share their event time, so they lie in
+    one run: a run of two rows (a quote's bid and ask, nearly every run of a book) is settled by comparing
+    its two rows' bytes (:func:`_same_pairs`); only the rows of longer runs go through the hash
+    (:func:`_hashed_groups`)."""
     none = np.zeros(0, np.int64)
     if not len(idx):
         return none, none
@@ -479,20 +486,15 @@ def _equal_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.nda
     size = np.diff(np.append(start, len(idx)))
     two = start[size == 2]  # (a run of two: its rows idx[j] and idx[j + 1])
     two = two[_same_pairs(rows, idx[two], idx[two + 1])]
-    a = idx[two]
-    pos = np.stack([a, idx[two + 1]], axis=1).reshape(-1)
-    group = np.repeat(np.arange(len(a), dtype=np.int64), 2)
+    pos = np.stack([idx[two], idx[two + 1]], axis=1).reshape(-1)
+    group = np.repeat(np.arange(len(two), dtype=np.int64), 2)
     long_runs = size > 2
     if not long_runs.any():
         return pos, group
-    in_long = np.repeat(long_runs, size)
-    more, more_group = _hashed_groups(rows, idx[in_long])
+    more, more_group = _hashed_groups(rows, idx[np.repeat(long_runs, size)])
     if not len(pos):
         return more, more_group
-    pos = np.concatenate([pos, more])
-    group = np.concatenate([group, more_group + len(a)])
-    order = np.argsort(pos, kind="stable")
-    return pos[order], group[order]
+    return np.concatenate([pos, more]), np.concatenate([group, more_group + len(two)])
 
 
 def _same_pairs(rows: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -508,23 +510,44 @@ def _same_pairs(rows: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 
 def _hashed_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_equal_groups` of the rows ``idx`` (increasing; whole runs of one event time) by hashing:
-    equal rows hash alike (:func:`_row_hash`), so only rows whose hash another row has are compared whole
-    (np.unique of their bytes): one sort of the hashes instead of a sort of every row's bytes."""
+    """:func:`_equal_groups` of the rows ``idx`` (increasing) by hashing: equal rows hash alike
+    (:func:`_row_hash`), so the rows in hash order (a stable sort of one 64-bit key) whose hash the row
+    before them has are the candidates, and each is compared whole with that row; only when two rows of
+    one hash differ (a collision) are that hash's rows grouped by their bytes (np.unique)."""
     none = np.zeros(0, np.int64)
     if not len(idx):
         return none, none
     h = _row_hash(rows, idx)
-    hs = np.sort(h)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    del h
     same = hs[1:] == hs[:-1]
     if not same.any():
         return none, none
-    cand = idx[np.isin(h, hs[1:][same])]  # every row that could repeat another, in their order
-    whole = take_records(rows, cand).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
+    shared = np.zeros(len(hs), dtype=bool)  # rows whose hash another row has, in hash order
+    shared[1:] |= same
+    shared[:-1] |= same
+    keep = np.flatnonzero(shared)
+    cand, hs = idx[order[keep]], hs[keep]
+    del order, keep, shared
+    same = hs[1:] == hs[:-1]
+    eq = _same_pairs(rows, cand[:-1][same], cand[1:][same])
+    group = np.cumsum(np.concatenate([[True], ~same])) - 1  # one number per hash
+    if bool(eq.all()):
+        return cand, group
+    # a collision: the rows of the hashes holding one grouped by their bytes, the groups of one row dropped
+    bad = np.zeros(int(group[-1]) + 1, dtype=bool)
+    bad[group[1:][same][~eq]] = True
+    hit = bad[group]
+    sub = cand[hit]  # (still in hash order, positions increasing within each hash)
+    whole = take_records(rows, sub).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
     _u, inv, counts = np.unique(whole, return_inverse=True, return_counts=True)
     inv = inv.reshape(-1)
-    twice = counts[inv] > 1
-    return cand[twice], inv[twice].astype(np.int64)
+    by = np.argsort(inv, kind="stable")  # equal rows together, positions increasing among them
+    by = by[counts[inv[by]] > 1]
+    cand = np.concatenate([cand[~hit], sub[by]])
+    group = np.concatenate([group[~hit], inv[by].astype(np.int64) + int(group[-1]) + 1])
+    return cand, group
 
 
 def _not_quotes(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:

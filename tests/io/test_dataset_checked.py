@@ -618,11 +618,15 @@ def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data)
 
 def _assert_equal_groups(DS, r, idx):
     """``_equal_groups(r, idx)`` is, written out: the rows of ``idx`` whose bytes another row of ``idx`` has,
-    in increasing order, numbered alike exactly when their bytes are alike."""
+    numbered alike exactly when their bytes are alike, each number's rows next to each other in increasing
+    positions."""
     b = [r[i:i + 1].tobytes() for i in idx]
     want = [int(i) for i, x in zip(idx, b) if b.count(x) > 1]
     pos, group = DS._equal_groups(r, idx)
-    assert pos.tolist() == want
+    assert sorted(pos.tolist()) == want and len(pos) == len(want)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
+    assert len(starts) == len(set(group.tolist()))  # each number's rows together
+    assert all(pos[k + 1] > pos[k] for k in range(len(pos) - 1) if group[k + 1] == group[k])
     by_pos = {int(p): int(g) for p, g in zip(pos, group)}
     for i in want:
         for j in want:
@@ -664,3 +668,26 @@ def test_rows_cut_into_sections_as_their_kinds_say(kinds):
     assert len(got) == 3
     for i in range(3):
         assert got[i].dtype == DS._ROW_DTYPE and got[i].tobytes() == r[sec == i].tobytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(te=st.lists(st.integers(0, 4), min_size=1, max_size=40), data=st.data())
+def test_the_rows_an_earlier_source_cancels_are_the_rule_written_out(te, data):
+    """``_repeats`` (rows sorted by event time, each with its source, in any order of sources: the writer
+    hands them source by source, the rule does not count on it) drops the quote rows the rule written out
+    row by row drops: each source added in turn, a row already held as often as this source has shown it
+    cancels it."""
+    from liqcore import dataset as DS
+
+    n = len(te)
+    r = np.zeros(n, DS._ROW_DTYPE)
+    r["ts_event_ns"] = np.sort(te)
+    r["kind"] = int(Kind.QUOTE)
+    r["side"] = data.draw(st.lists(st.sampled_from([3, 4]), min_size=n, max_size=n))
+    r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0]), min_size=n, max_size=n))
+    src = np.asarray(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.uint8)
+    drop = DS._repeats(r, src, DS._equal_time_runs(r["ts_event_ns"]))
+    keep = np.ones(n, bool)
+    keep[drop] = False
+    assert len(set(drop.tolist())) == len(drop)
+    assert np.array_equal(keep, reference_repeats_kept(r, src.tolist()))
