@@ -510,14 +510,22 @@ def _same_pairs(rows: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 
 def _hashed_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_equal_groups` of the rows ``idx`` (increasing) by hashing: equal rows hash alike
-    (:func:`_row_hash`), so the rows in hash order (a stable sort of one 64-bit key) whose hash the row
-    before them has are the candidates, and each is compared whole with that row; only when two rows of
-    one hash differ (a collision) are that hash's rows grouped by their bytes (np.unique)."""
+    """:func:`_equal_groups` of the rows ``idx`` (increasing, whole runs of one event time) by hashing:
+    equal rows hash alike (:func:`_row_hash`), so the rows in the order of a key made of their run and
+    hash (a stable sort of one 64-bit key) whose key the row before them has are the candidates, and each
+    is compared whole with that row; only when two rows of one key differ (a collision) are that key's
+    rows grouped by their bytes (np.unique)."""
     none = np.zeros(0, np.int64)
     if not len(idx):
         return none, none
-    h = _row_hash(rows, idx)
+    # the key: the row's run of one event time, then 20 bits of its hash (equal rows share both): the
+    # rows stay in their runs' order, so the sort meets a nearly sorted key and the rows compared lie near
+    # each other (a key shared by two different rows of a run is a collision, settled below)
+    te = rows["ts_event_ns"][idx]
+    run = np.cumsum(np.concatenate([[0], te[1:] != te[:-1]])).astype(np.uint64)
+    del te
+    h = (run << np.uint64(20)) | (_row_hash(rows, idx) & np.uint64(0xFFFFF))
+    del run
     order = np.argsort(h, kind="stable")
     hs = h[order]
     del h
