@@ -532,7 +532,7 @@ def _hashed_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.nd
     same = hs[1:] == hs[:-1]
     if not same.any():
         return none, none
-    shared = np.zeros(len(hs), dtype=bool)  # rows whose hash another row has, in hash order
+    shared = np.zeros(len(hs), dtype=bool)  # rows whose key another row has, in key order
     shared[1:] |= same
     shared[:-1] |= same
     keep = np.flatnonzero(shared)
@@ -540,14 +540,14 @@ def _hashed_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.nd
     del order, keep, shared
     same = hs[1:] == hs[:-1]
     eq = _same_pairs(rows, cand[:-1][same], cand[1:][same])
-    group = np.cumsum(np.concatenate([[True], ~same])) - 1  # one number per hash
+    group = np.cumsum(np.concatenate([[True], ~same])) - 1  # one number per key
     if bool(eq.all()):
         return cand, group
-    # a collision: the rows of the hashes holding one grouped by their bytes, the groups of one row dropped
+    # a collision: the rows of the keys holding one grouped by their bytes, the groups of one row dropped
     bad = np.zeros(int(group[-1]) + 1, dtype=bool)
     bad[group[1:][same][~eq]] = True
     hit = bad[group]
-    sub = cand[hit]  # (still in hash order, positions increasing within each hash)
+    sub = cand[hit]  # (still in key order, positions increasing within each key)
     whole = take_records(rows, sub).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
     _u, inv, counts = np.unique(whole, return_inverse=True, return_counts=True)
     inv = inv.reshape(-1)
