@@ -13,7 +13,6 @@ from liqcore.dataset import convert_to_dataset, load_dataset, write_dataset
 from liqcore.io.base import dedupe
 from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry, Venue
 
-DAY = 86_400_000_000_000
 T0 = 1_722_513_600_000_000_000  # 2024-08-01 12:00 UTC: every event of a draw in one partition
 MS = 1_000_000
 
@@ -175,17 +174,17 @@ def test_the_same_file_converted_twice_and_overlapping_halves_change_nothing(tmp
     assert n == len(ev) - 1  # (the trade seen twice: a load's rule keeps it once; every quote row stays)
 
 
-@pytest.mark.parametrize("split", [1, 2])
-def test_a_second_write_adds_only_the_rows_the_first_did_not_hold(tmp_path, split):
+@pytest.mark.parametrize("second", ["longer", "same"])
+def test_a_second_write_adds_only_the_rows_the_first_did_not_hold(tmp_path, second):
     """X, Y, X written, then X, Y, X, Y (a longer recording of the same stamp): the one Y more is added,
     after the rows already there (old rows first, then the new ones, at equal times)."""
     ev, tids, reg = _events([("ask", 1, 1, 1, 1, 0), ("ask", 1, 1, 2, 1, 0), ("ask", 1, 1, 1, 1, 0),
                              ("ask", 1, 1, 2, 1, 0)])
     ds = tmp_path / "ds"
     write_dataset(ev[:3], ds, reg, checked=True)
-    res = write_dataset(ev if split == 1 else ev[:3], ds, reg, checked=True)
+    res = write_dataset(ev if second == "longer" else ev[:3], ds, reg, checked=True)
     got = load_dataset(ds, check=False).events["price"].tolist()
-    if split == 1:
+    if second == "longer":
         assert res["rows_added"] == 1 and got == [60_011.0, 60_012.0, 60_011.0, 60_012.0]
     else:
         assert res["rows_added"] == 0 and got == [60_011.0, 60_012.0, 60_011.0]
