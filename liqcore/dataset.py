@@ -1,8 +1,12 @@
 """Hive-partitioned Parquet datasets of events: ``DIR/venue=V/symbol=S/date=YYYY-MM-DD/part-0.parquet``.
 
 * :func:`write_dataset` adds events to a dataset.  Every (venue, symbol, UTC date) partition the new
-  events touch is rewritten as the union of its old and new rows, exact duplicates removed, sorted by
-  event time: appending a new day adds partitions, re-converting the same file changes nothing.
+  events touch is rewritten as the union of its old and new rows, sorted by event time, duplicates
+  removed as a load of the sources would: trades and the other kinds by a load's rule (the same trade
+  id, or the same row where one has no id); a top-of-book row only as often as the partition already
+  holds it (each old row cancels one equal new row: a top of book that comes back within one stamp,
+  X, Y, X, keeps its rows).  Appending a new day adds partitions, re-converting the same file (or
+  overlapping recordings of the same rows) changes nothing.
 * :func:`convert_to_dataset` converts recording files incrementally, writing each partition once per
   run (a day's files read one after the other, a day in memory): a manifest
   (``DIR/_liqcore_manifest.json``: path -> size, mtime, and the kind / symbol filters a filtered
@@ -296,27 +300,35 @@ def _equal_time_runs(te: np.ndarray) -> np.ndarray:
     return np.flatnonzero(run)
 
 
-def _merge_rows(rows: np.ndarray) -> np.ndarray:
+def _merge_rows(rows: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
     """Rows sorted by (event time, receive time, quotes before the other kinds), stable, duplicates removed:
-    exact ones (the first kept), then by a load's rule (:func:`liqcore.io.base.dedupe`: the same trade id,
-    or the same row where one of them has no id), so old and new rows from two sources of one trade keep
-    it once.  (Quotes before trades of the same times, the book in force when the trade prints: the order a
-    format-3 file, whose quotes are a section of their own, gives back, :func:`liqcore.io.checked.bulk_order`;
-    never an order of sources.)  ``rows`` is the caller's to give away: runs of one event time out of
-    (receive time, quotes first) order are reordered in it, in place (a copy of a day's rows costs more
-    than the merge)."""
+    a quote row that repeats, byte for byte, a row of an earlier source (:func:`_repeats`; ``src``: each
+    row's source, 0 the partition's old rows, then each new run in the order it is added; None: one
+    source), then a load's rule (:func:`liqcore.io.base.dedupe`: the same trade id, or the same row where
+    one of them has no id; quotes never), so old and new rows from two sources of one trade keep it once.
+    A quote is a state of the book, not an occurrence: a top of book that comes back within one stamp (ask
+    X, ask Y, ask X) keeps its three rows, as a load keeps them, while the same rows added again (the same
+    data written twice, overlapping recordings) are each cancelled by the equal row already there (a
+    multiset difference: writing equals a load of the union of the sources).  (Quotes before trades of the
+    same times, the book in force when the trade prints: the order a format-3 file, whose quotes are a
+    section of their own, gives back, :func:`liqcore.io.checked.bulk_order`; at equal times, kind and
+    receive time the order the rows came in: old rows first, then each source's in its order.)  ``rows``
+    (and ``src``) are the caller's to give away: runs of one event time out of (receive time, quotes
+    first) order are reordered in them, in place (a copy of a day's rows costs more than the merge)."""
     from liqcore.types import Kind
 
     te = rows["ts_event_ns"]
     if len(rows) > 1:
         d = np.diff(te)
         if not bool(np.all(d >= 0)):  # old rows and new (two sorted runs): a stable sort merges them
-            rows = take_records(rows, np.argsort(te, kind="stable"))
+            order = np.argsort(te, kind="stable")
+            rows = take_records(rows, order)
+            src = src[order] if src is not None else None
+            del order
             te = rows["ts_event_ns"]
         del d
         # in event-time order: only runs of equal event times need ordering by receive time, and only they
         # can hold duplicates (the reordering keeps every event time in its place: the same runs)
-        idx = _equal_time_runs(te)
         tr = rows["ts_recv_ns"]
         quote = rows["kind"] == int(Kind.QUOTE)
         # already in (receive time, quotes first) order within every run (a quote's bid and ask: one time):
@@ -334,15 +346,18 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
             order = np.lexsort((~quote[sub], tr[sub], te[sub]))
             if not bool(np.all(order[1:] > order[:-1])):
                 rows[sub] = rows[sub[order]]  # in place: only those runs' rows move
-        del quote, same, bad
-        if len(idx):  # the whole row compared within the runs (only rows that hash alike: see _duplicates)
-            drop = _duplicates(rows, idx)
+                if src is not None:
+                    src[sub] = src[sub[order]]
+        if src is not None:  # quotes of another source at a time: the only rows an earlier source's can cancel
+            if len(bad):  # (rows moved: their kinds with them)
+                quote = rows["kind"] == int(Kind.QUOTE)
+            drop = _repeats(rows, src, _mixed_quote_runs(te, src, quote, same))
             if len(drop):
                 keep = np.ones(len(rows), dtype=bool)
                 keep[drop] = False
                 rows = take_records(rows, keep)
-                idx = _equal_time_runs(rows["ts_event_ns"])
-        idx = _not_quotes(rows, idx)  # a load's rule never pairs quotes: the book's rows stay out of it
+        del quote, same, bad
+        idx = _not_quotes(rows, _equal_time_runs(rows["ts_event_ns"]))  # a load's rule never pairs quotes
         if len(idx):  # then a load's rule: the same trade by its id, or by its row where one side has no id
             keep_run = _run_duplicates(take_records(rows, idx))
             if keep_run is not None:
@@ -352,28 +367,81 @@ def _merge_rows(rows: np.ndarray) -> np.ndarray:
     return rows
 
 
-def _merge_runs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+def _mixed_quote_runs(te: np.ndarray, src: np.ndarray, quote: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Positions of the quote rows in runs of one event time (``te`` sorted; ``same``: each row's time is
+    the next one's) that hold rows of two sources or more (``src``): only there can a row repeat an
+    earlier source's.  Increasing: every quote row of each such run."""
+    mixed = same & (src[1:] != src[:-1])
+    if not mixed.any():
+        return np.zeros(0, np.int64)
+    run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
+    hit = np.zeros(int(run[-1]) + 1, dtype=bool)
+    # a run holds two sources when two of its rows next to each other differ (in any order of its rows)
+    hit[run[1:][mixed]] = True
+    return np.flatnonzero(hit[run] & quote)
+
+
+def _repeats(rows: np.ndarray, src: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Positions (into ``rows``, in no particular order) of the rows among ``idx`` (increasing positions:
+    every row of a run of one event time that may equal another) that an earlier source's equal rows
+    cancel: the rows are added one source at a time (``src``: 0 the old rows, then each new run), and each
+    row already there cancels at most one equal row of the source being added, its first not yet
+    cancelled.  So a row value that ``c_s`` rows of source ``s`` hold is held ``max_s c_s`` times: the
+    multiset union of the sources, where the rows one source repeats within itself (a top of book back
+    within one stamp) all stay."""
+    cand, group = _equal_groups(rows, idx)
+    if not len(cand):
+        return np.zeros(0, np.int64)
+    s = src[cand]
+    n = len(cand)
+    same_g = group[1:] == group[:-1]
+    if bool(np.any(same_g & (s[1:] < s[:-1]))):  # (equal rows merged stably come source by source)
+        order = np.lexsort((cand, s, group))
+        cand, group, s = cand[order], group[order], s[order]
+        same_g = group[1:] == group[:-1]
+    # each equal value's rows, source by source, positions increasing: segments of one (value, source)
+    new_seg = np.ones(n, dtype=bool)
+    new_seg[1:] = ~same_g | (s[1:] != s[:-1])
+    seg_start = np.flatnonzero(new_seg)
+    seg_n = np.diff(np.append(seg_start, n))
+    seg_g = np.cumsum(np.concatenate([[True], ~same_g]))[seg_start]  # each segment's value, counting up
+    # the most rows of the value an earlier source holds (0 for a value's first source): the running
+    # maximum of the counts within each value, one segment behind
+    big = np.int64(n + 1)
+    incl = np.maximum.accumulate(seg_g * big + seg_n) - seg_g * big
+    prior = np.zeros(len(seg_start), np.int64)
+    prior[1:] = np.where(seg_g[1:] == seg_g[:-1], incl[:-1], 0)
+    rank = np.arange(n) - np.repeat(seg_start, seg_n)  # each row's place within its source's equal rows
+    return cand[rank < np.repeat(prior, seg_n)]
+
+
+def _merge_runs(old: np.ndarray, new: np.ndarray, labels: np.ndarray | None = None):
     """``np.concatenate([old, new])`` stably sorted by event time, built in one array (no concatenated
     copy, no sort order, no gather), when ``new`` is sorted by event time and ``old`` is a few sorted
     runs (a partition file's sections: each sorted); otherwise the concatenation (:func:`_merge_rows`
     sorts it).  A row's place: its place in its run, plus the rows of earlier runs at its time or
-    before and of later runs before its time."""
+    before and of later runs before its time.  ``labels`` (one per row of the concatenation: each row's
+    source) -> ``(rows, labels)``, the labels moved with their rows."""
     to, tn = old["ts_event_ns"], new["ts_event_ns"]
     cuts = np.flatnonzero(to[1:] < to[:-1]) + 1
     if len(cuts) > 16 or not bool(np.all(tn[1:] >= tn[:-1])):
-        return np.concatenate([old, new])
+        cat = np.concatenate([old, new])
+        return cat if labels is None else (cat, labels)
     edges = np.concatenate([[0], cuts, [len(old)]]).tolist()
-    runs = [(old, a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a] + [(new, 0, len(new))]
-    times = [r["ts_event_ns"][a:b] for r, a, b in runs]
+    runs = [(old, a, b, a) for a, b in zip(edges[:-1], edges[1:]) if b > a] + [(new, 0, len(new), len(old))]
+    times = [r["ts_event_ns"][a:b] for r, a, b, _at in runs]
     out = np.empty(len(old) + len(new), _ROW_DTYPE)
-    for i, (r, a, b) in enumerate(runs):
+    out_labels = None if labels is None else np.empty(len(labels), labels.dtype)
+    for i, (r, a, b, at) in enumerate(runs):
         t = times[i]
         pos = np.arange(len(t), dtype=np.int64)
         for j, u in enumerate(times):
             if j != i:
                 pos += np.searchsorted(u, t, "right" if j < i else "left")
         out[pos] = r[a:b]
-    return out
+        if out_labels is not None:
+            out_labels[pos] = labels[at:at + b - a]
+    return out if labels is None else (out, out_labels)
 
 
 def _row_hash(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -402,59 +470,92 @@ def _row_hash_block(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return h
 
 
-def _duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Positions (into ``rows``) of the rows among ``idx`` (increasing positions: the rows sharing their
-    event time with a neighbour, ``rows`` sorted by event time) that repeat an earlier row of ``idx`` byte
-    for byte; the first of each is kept.  Equal rows share their event time, so a duplicate lies in its
-    row's run of one event time: a run of two rows (a quote's bid and ask, nearly every run of a book) is
-    settled by comparing its two rows' bytes; only the rows of longer runs go through the hash
-    (:func:`_hashed_duplicates`)."""
+def _equal_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows among ``idx`` (increasing positions, ``rows`` sorted by event time: every row of a run of
+    one event time that may equal another) equal byte for byte to another row of ``idx`` -> ``(positions,
+    a number per row)``: equal rows share a number and lie next to each other, positions increasing
+    among them (the groups in no particular order).  Equal rows share their event time, so they lie in
+    one run: a run of two rows (a quote's bid and ask, nearly every run of a book) is settled by comparing
+    its two rows' bytes (:func:`_same_pairs`); only the rows of longer runs go through the hash
+    (:func:`_hashed_groups`)."""
+    none = np.zeros(0, np.int64)
     if not len(idx):
-        return np.zeros(0, np.int64)
+        return none, none
     te = rows["ts_event_ns"][idx]
     start = np.flatnonzero(np.concatenate([[True], te[1:] != te[:-1]]))  # each run's first place in idx
     size = np.diff(np.append(start, len(idx)))
-    a = idx[start[size == 2]]  # (a run of two: two neighbouring rows, a and a + 1)
-    dup = a[_same_as_next(rows)[a]] + 1
+    two = start[size == 2]  # (a run of two: its rows idx[j] and idx[j + 1])
+    two = two[_same_pairs(rows, idx[two], idx[two + 1])]
+    pos = np.stack([idx[two], idx[two + 1]], axis=1).reshape(-1)
+    group = np.repeat(np.arange(len(two), dtype=np.int64), 2)
     long_runs = size > 2
     if not long_runs.any():
-        return dup
-    in_long = np.repeat(long_runs, size)
-    more = _hashed_duplicates(rows, idx[in_long])
-    return np.sort(np.concatenate([dup, more])) if len(dup) else more
+        return pos, group
+    more, more_group = _hashed_groups(rows, idx[np.repeat(long_runs, size)])
+    if not len(pos):
+        return more, more_group
+    return np.concatenate([pos, more]), np.concatenate([group, more_group + len(two)])
 
 
-def _same_as_next(rows: np.ndarray) -> np.ndarray:
-    """Whether each row of ``rows`` (_ROW_DTYPE) but the last equals the next one byte for byte (floats
+def _same_pairs(rows: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Whether row ``i[k]`` of ``rows`` (_ROW_DTYPE) equals row ``j[k]`` byte for byte, for each ``k`` (floats
     compared by their bits: NaN is NaN, 0.0 is not -0.0), a column at a time."""
-    eq = np.ones(max(len(rows) - 1, 0), dtype=bool)
+    eq = np.ones(len(i), dtype=bool)
     for name in _ROW_DTYPE.names:
         col = rows[name]
         if col.dtype.kind == "f":
             col = col.view(np.uint64)
-        eq &= col[1:] == col[:-1]
+        eq &= col[i] == col[j]
     return eq
 
 
-def _hashed_duplicates(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """:func:`_duplicates` of the rows ``idx`` (increasing; whole runs of one event time) by hashing:
-    equal rows hash alike (:func:`_row_hash`), so only rows whose hash another row has are compared whole
-    (np.unique of their bytes): one sort of the hashes instead of a sort of every row's bytes."""
+def _hashed_groups(rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_equal_groups` of the rows ``idx`` (increasing, whole runs of one event time) by hashing:
+    equal rows hash alike (:func:`_row_hash`), so the rows in the order of a key made of their run and
+    hash (a stable sort of one 64-bit key) whose key the row before them has are the candidates, and each
+    is compared whole with that row; only when two rows of one key differ (a collision) are that key's
+    rows grouped by their bytes (np.unique)."""
+    none = np.zeros(0, np.int64)
     if not len(idx):
-        return np.zeros(0, np.int64)
-    h = _row_hash(rows, idx)
-    hs = np.sort(h)
+        return none, none
+    # the key: the row's run of one event time, then 20 bits of its hash (equal rows share both): the
+    # rows stay in their runs' order, so the sort meets a nearly sorted key and the rows compared lie near
+    # each other (a key shared by two different rows of a run is a collision, settled below)
+    te = rows["ts_event_ns"][idx]
+    run = np.cumsum(np.concatenate([[0], te[1:] != te[:-1]])).astype(np.uint64)
+    del te
+    h = (run << np.uint64(20)) | (_row_hash(rows, idx) & np.uint64(0xFFFFF))
+    del run
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    del h
     same = hs[1:] == hs[:-1]
     if not same.any():
-        return np.zeros(0, np.int64)
-    cand = idx[np.isin(h, hs[1:][same])]  # every row that could repeat another, in their order
-    whole = take_records(rows, cand).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
-    _u, first = np.unique(whole, return_index=True)
-    if len(first) == len(cand):
-        return np.zeros(0, np.int64)
-    dup = np.ones(len(cand), dtype=bool)
-    dup[first] = False
-    return cand[dup]
+        return none, none
+    shared = np.zeros(len(hs), dtype=bool)  # rows whose key another row has, in key order
+    shared[1:] |= same
+    shared[:-1] |= same
+    keep = np.flatnonzero(shared)
+    cand, hs = idx[order[keep]], hs[keep]
+    del order, keep, shared
+    same = hs[1:] == hs[:-1]
+    eq = _same_pairs(rows, cand[:-1][same], cand[1:][same])
+    group = np.cumsum(np.concatenate([[True], ~same])) - 1  # one number per key
+    if bool(eq.all()):
+        return cand, group
+    # a collision: the rows of the keys holding one grouped by their bytes, the groups of one row dropped
+    bad = np.zeros(int(group[-1]) + 1, dtype=bool)
+    bad[group[1:][same][~eq]] = True
+    hit = bad[group]
+    sub = cand[hit]  # (still in key order, positions increasing within each key)
+    whole = take_records(rows, sub).view(np.dtype((np.void, _ROW_DTYPE.itemsize)))
+    _u, inv, counts = np.unique(whole, return_inverse=True, return_counts=True)
+    inv = inv.reshape(-1)
+    by = np.argsort(inv, kind="stable")  # equal rows together, positions increasing among them
+    by = by[counts[inv[by]] > 1]
+    cand = np.concatenate([cand[~hit], sub[by]])
+    group = np.concatenate([group[~hit], inv[by].astype(np.int64) + int(group[-1]) + 1])
+    return cand, group
 
 
 def _not_quotes(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -809,8 +910,11 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
     time, in the order they came, and whether they all passed a load's checks; taken out of ``parts`` as
     it is written, so its rows leave memory once merged) once: its old rows (if
     any) and the runs merged (:func:`_merge_many`, then :func:`_merge_rows`: the result of adding the runs
-    one write at a time, in one), then the format file and the checked marks -> ``(partitions written,
-    rows added)``.  A dataset of the old format is upgraded first."""
+    one write at a time, in one: each run a source, its quote rows new against the old rows and the runs
+    before it), then the format file and the checked marks -> ``(partitions written, rows added)``.  A run
+    is one source's rows whole (a file's, a write's): a source cut into two runs at a time that repeats a
+    quote row of its own (X, Y, X cut after Y) would lose the repeat.  A dataset of the old format is
+    upgraded first."""
     from liqcore.io import storage
     from liqcore.io.dataset import read_format
 
@@ -852,7 +956,14 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
         del runs
         merged = []
         for i in range(3):
-            merged.append(_merge_rows(_merge_many(secs[i])) if secs[i] else np.zeros(0, _ROW_DTYPE))
+            # the rows of each run are new against the old rows and the runs before it (a row of a quote
+            # already there cancels one equal new row: _merge_rows); only the quotes need their sources
+            if not secs[i]:
+                merged.append(np.zeros(0, _ROW_DTYPE))
+            elif i == 2:
+                merged.append(_merge_rows(*_merge_many(secs[i], labelled=True)))
+            else:  # (the other kinds: a load's rule alone, which finds every repeat of a row)
+                merged.append(_merge_rows(_merge_many(secs[i])))
             secs[i] = None
         added += sum(len(m) for m in merged) - old_rows
         ok = not url and _still_checked(merged, k[1], have.get(k) if old_rows else None, checked, marks, out)
@@ -888,14 +999,18 @@ def _by_section(rows: np.ndarray) -> list:
     return [take_records(rows, sec == i) for i in range(3)]
 
 
-def _merge_many(runs: list) -> np.ndarray:
+def _merge_many(runs: list, labelled: bool = False):
     """The rows of ``runs`` (each sorted by event time, or a few sorted runs: a partition file's
     sections) concatenated in order and stably sorted by event time (as ``np.concatenate`` then a
-    stable sort), built by :func:`_merge_runs`."""
+    stable sort), built by :func:`_merge_runs`.  ``labelled``: ``(rows, sources)``, each row's run number
+    (0 the first run), or None for one run."""
     if len(runs) == 1:
-        return runs[0]
+        return (runs[0], None) if labelled else runs[0]
     head = runs[0] if len(runs) == 2 else np.concatenate(runs[:-1])
-    return _merge_runs(head, runs[-1])
+    if not labelled:
+        return _merge_runs(head, runs[-1])
+    labels = np.repeat(np.arange(len(runs), dtype=np.min_scalar_type(len(runs))), [len(r) for r in runs])
+    return _merge_runs(head, runs[-1], labels)
 
 
 def _safe_key(key: dict, root: Path) -> bool:

@@ -1,6 +1,7 @@
 """``convert`` of tardis ``quotes`` and ``trades`` files loads exactly the events a load of the same files gives,
 under the dataset's write rules and nothing else: every row sorted by (event time, receive time, quotes before
-trades), exact duplicates once (the first), a quote's empty side with the price 0.  Generated books with empty
+trades), a trade's exact duplicates once (the first), every quote row kept (a top of book that comes back within
+a stamp, or is sent twice, is kept as a load keeps it), a quote's empty side with the price 0.  Generated books with empty
 sides, many updates of one event time, repeated rows, event times out of order in the file (tardis orders a file
 by receive time), over row groups of a few rows (pairs cut at a group's edge) and files read ahead."""
 from __future__ import annotations
@@ -45,7 +46,8 @@ def _side(s, base):
 
 def _reference(ev: np.ndarray, tids) -> np.ndarray:
     """The dataset's rules on a load's events: an empty quote side's price 0; sorted by (event time, receive
-    time, quotes first), stable; exact duplicates (the whole row and its trade id) once, the first."""
+    time, quotes first), stable; exact duplicates (the whole row and its trade id) of a trade once, the first;
+    every quote row (one source: its rows are states of the book, a repeat is kept)."""
     ev = ev.copy()
     empty = (ev["kind"] == int(Kind.QUOTE)) & (ev["qty"] == 0)
     ev["price"][empty] = 0.0
@@ -57,6 +59,7 @@ def _reference(ev: np.ndarray, tids) -> np.ndarray:
     _u, first = np.unique(key.view(np.dtype((np.void, key.dtype.itemsize))), return_index=True)
     keep = np.zeros(len(ev), bool)
     keep[first] = True
+    keep |= ev["kind"] == int(Kind.QUOTE)
     return ev[keep]
 
 

@@ -278,14 +278,34 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
     assert (row_problems(r, sym) == 0) == unchanged
 
 
+def reference_repeats_kept(rows: np.ndarray, src: list) -> np.ndarray:
+    """The writer's rule for quote rows written out row by row: the sources are added one at a time, in the
+    order of their numbers; a quote row of the source being added is dropped while an equal row (byte for
+    byte) is already held more times than this source has shown it so far; every other row is kept."""
+    held: dict = {}
+    keep = np.ones(len(rows), bool)
+    for s in sorted(set(src)):
+        mine: dict = {}
+        for i in range(len(rows)):
+            if src[i] != s or rows["kind"][i] != int(Kind.QUOTE):
+                continue
+            v = rows[i:i + 1].tobytes()
+            mine[v] = mine.get(v, 0) + 1
+            keep[i] = mine[v] > held.get(v, 0)
+        for v, c in mine.items():
+            held[v] = max(held.get(v, 0), c)
+    return keep
+
+
 @settings(max_examples=300, deadline=None)
 @given(te=st.lists(st.integers(0, 5), min_size=1, max_size=30) | st.lists(st.integers(0, 40), min_size=1, max_size=60),
        data=st.data())
 def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
-    """Old and new rows of a partition (each sorted by event time, or not at all) merge to the rows sorted by
-    (event time, receive time, quotes before trades), stable, exact duplicates removed, then a load's duplicate rule (the same
-    trade id, or the same row where one has no id; quotes never): as one lexicographic sort and the
-    rule written out row by row would."""
+    """Old and new rows of a partition (each run sorted by event time, or not at all) merge to the rows sorted by
+    (event time, receive time, quotes before trades), stable; a quote row that an earlier source (the old rows,
+    then each new run) already holds as often is dropped, repeats within one source stay; then a load's
+    duplicate rule (the same trade id, or the same row where one has no id; quotes never): as one
+    lexicographic sort and the rules written out row by row would."""
     from liqcore.dataset import _ROW_DTYPE, _merge_rows
 
     n = len(te)
@@ -295,19 +315,25 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0]), min_size=n, max_size=n))
     r["kind"] = data.draw(st.lists(st.sampled_from([int(Kind.TRADE), int(Kind.QUOTE)]), min_size=n, max_size=n))
     r["trade_id"] = data.draw(st.lists(st.sampled_from([0, 0, 7, 9]), min_size=n, max_size=n))
-    if data.draw(st.booleans()):  # two sorted runs: old rows, then new ones
-        a = data.draw(st.integers(0, n))
-        r[:a] = np.sort(r[:a], order="ts_event_ns", kind="stable")
-        r[a:] = np.sort(r[a:], order="ts_event_ns", kind="stable")
-    want = r[np.lexsort((r["kind"] != int(Kind.QUOTE), r["ts_recv_ns"], r["ts_event_ns"]))]
-    _u, first = np.unique(want.view(np.dtype((np.void, _ROW_DTYPE.itemsize))), return_index=True)
-    keep = np.zeros(n, bool)
-    keep[first] = True
-    want = want[keep]
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3)))  # sources: the old rows, then new runs
+    src = np.zeros(n, np.uint8)
+    for c in cuts:
+        src[c:] += 1
+    one = not cuts or data.draw(st.booleans())  # one source (a rewrite of a partition's own rows)
+    if data.draw(st.booleans()):  # each source's rows sorted by event time
+        for s in set(src.tolist()):
+            at = np.flatnonzero(src == s)
+            r[at] = np.sort(r[at], order="ts_event_ns", kind="stable")
+    order = np.lexsort((r["kind"] != int(Kind.QUOTE), r["ts_recv_ns"], r["ts_event_ns"]))
+    want, wsrc = r[order], src[order]
+    if not one:
+        keep = reference_repeats_kept(want, wsrc.tolist())
+        want = want[keep]
     rows = [(int(w["ts_event_ns"]), int(w["kind"]), int(w["side"]), float(w["price"]), float(w["qty"])) for w in want]
     want = want[reference_keep(rows, want["trade_id"].tolist(), (want["kind"] == int(Kind.QUOTE)).tolist())]
     # (runs of one event time in order stay as they are; only runs out of order are sorted, in place)
-    assert np.array_equal(_merge_rows(r.copy()), want)
+    got = _merge_rows(r.copy()) if one else _merge_rows(r.copy(), src.copy())
+    assert got.tobytes() == want.tobytes()
 
 
 @settings(max_examples=400, deadline=None)
@@ -326,9 +352,9 @@ def test_the_section_merge_is_the_stable_sort(a, z, sort):
 @settings(max_examples=200, deadline=None)
 @given(te=st.lists(st.integers(0, 3), min_size=1, max_size=40), data=st.data(), buckets=st.sampled_from([1, 2, 0]))
 def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
-    """The merge finds exact duplicates among rows sharing their event time through a hash of the other
-    columns, then compares the rows that hash alike byte for byte: the same rows as np.unique of every row's
-    bytes, also when the hash collides (``buckets``: the hash cut to 1 or 2 values; 0: the real hash).  A
+    """The merge finds equal rows among rows sharing their event time through a hash of the other
+    columns, then compares the rows that hash alike byte for byte: the rows and groups a comparison of every
+    row's bytes gives, also when the hash collides (``buckets``: the hash cut to 1 or 2 values; 0: the real hash).  A
     quote's bid and ask (same times, other side and price) are never duplicates."""
     from liqcore import dataset as DS
 
@@ -340,14 +366,11 @@ def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
     r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0, -0.0, 0.0]), min_size=n, max_size=n))
     r["trade_id"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
     idx = DS._equal_time_runs(r["ts_event_ns"])
-    _u, first = np.unique(r[idx].view(np.dtype((np.void, DS._ROW_DTYPE.itemsize))), return_index=True)
-    dup = np.ones(len(idx), bool)
-    dup[first] = False
     real = DS._row_hash
     with pytest.MonkeyPatch.context() as mp:
         if buckets:
             mp.setattr(DS, "_row_hash", lambda rows, i: real(rows, i) % np.uint64(buckets))
-        assert np.array_equal(DS._duplicates(r, idx), idx[dup])
+        _assert_equal_groups(DS, r, idx)
 
 
 @settings(max_examples=25, deadline=None)
@@ -408,6 +431,10 @@ def test_old_and_new_rows_merge_as_their_concatenation_stably_sorted(a, b, split
     else:
         assert got.tobytes() == cat.tobytes()
     assert DS._merge_rows(got).tobytes() == DS._merge_rows(cat).tobytes()
+    # each row's source label moves with it (the quote rule needs to know which rows were there before)
+    lab = np.arange(len(cat), dtype=np.uint16)
+    got2, moved = DS._merge_runs(old, new, lab)
+    assert got2.tobytes() == got.tobytes() and got.tobytes() == cat[moved].tobytes()
 
 
 def test_real_recordings_read_fast_as_checked_and_a_plain_pyarrow_rewrite_of_one_is_caught(tmp_path, real_data):
@@ -570,8 +597,9 @@ def test_the_load_rule_pass_leaves_quotes_out_with_the_same_result(rows):
 @given(te=st.lists(st.integers(0, 40), min_size=1, max_size=60), data=st.data())
 def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data):
     """Runs of one event time of two rows (a quote's bid and ask: nearly every run of a book) are settled
-    by comparing their two rows' bytes, longer runs by the hash: together the same rows as np.unique of
-    every row's bytes (NaN, 0.0 and -0.0 prices told apart by their bytes, as the file keeps them)."""
+    by comparing their two rows' bytes, longer runs by the hash: together the rows and groups a comparison
+    of every row's bytes gives (NaN, 0.0 and -0.0 prices told apart by their bytes, as the file keeps
+    them), also over a run's quote rows alone (rows of one run that are not neighbours)."""
     from liqcore import dataset as DS
 
     n = len(te)
@@ -583,10 +611,26 @@ def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data)
     r["price"] = data.draw(st.lists(st.sampled_from([1.0, np.nan, -0.0, 0.0]), min_size=n, max_size=n))
     r["trade_id"] = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
     idx = DS._equal_time_runs(r["ts_event_ns"])
-    _u, first = np.unique(r[idx].view(np.dtype((np.void, DS._ROW_DTYPE.itemsize))), return_index=True)
-    dup = np.ones(len(idx), bool)
-    dup[first] = False
-    assert np.array_equal(DS._duplicates(r, idx), idx[dup])
+    _assert_equal_groups(DS, r, idx)
+    quotes = idx[r["kind"][idx] == int(Kind.QUOTE)]  # (the merge's subset: a run's quote rows, not adjacent)
+    _assert_equal_groups(DS, r, quotes)
+
+
+def _assert_equal_groups(DS, r, idx):
+    """``_equal_groups(r, idx)`` is, written out: the rows of ``idx`` whose bytes another row of ``idx`` has,
+    numbered alike exactly when their bytes are alike, each number's rows next to each other in increasing
+    positions."""
+    b = [r[i:i + 1].tobytes() for i in idx]
+    want = [int(i) for i, x in zip(idx, b) if b.count(x) > 1]
+    pos, group = DS._equal_groups(r, idx)
+    assert sorted(pos.tolist()) == want and len(pos) == len(want)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
+    assert len(starts) == len(set(group.tolist()))  # each number's rows together
+    assert all(pos[k + 1] > pos[k] for k in range(len(pos) - 1) if group[k + 1] == group[k])
+    by_pos = {int(p): int(g) for p, g in zip(pos, group)}
+    for i in want:
+        for j in want:
+            assert (by_pos[i] == by_pos[j]) == (r[i:i + 1].tobytes() == r[j:j + 1].tobytes())
 
 
 @settings(max_examples=150, deadline=None)
@@ -725,3 +769,26 @@ def test_a_book_files_read_gathers_its_events_once(tmp_path, monkeypatch):
     assert np.array_equal(fast.events, slow.events)
     assert (fast.events["kind"] == int(Kind.QUOTE)).any() and (fast.events["kind"] == int(Kind.LIQUIDATION)).any()
     assert len(gathers) == 1, gathers
+
+
+@settings(max_examples=300, deadline=None)
+@given(te=st.lists(st.integers(0, 4), min_size=1, max_size=40), data=st.data())
+def test_the_rows_an_earlier_source_cancels_are_the_rule_written_out(te, data):
+    """``_repeats`` (rows sorted by event time, each with its source, in any order of sources: the writer
+    hands them source by source, the rule does not count on it) drops the quote rows the rule written out
+    row by row drops: each source added in turn, a row already held as often as this source has shown it
+    cancels it."""
+    from liqcore import dataset as DS
+
+    n = len(te)
+    r = np.zeros(n, DS._ROW_DTYPE)
+    r["ts_event_ns"] = np.sort(te)
+    r["kind"] = int(Kind.QUOTE)
+    r["side"] = data.draw(st.lists(st.sampled_from([3, 4]), min_size=n, max_size=n))
+    r["price"] = data.draw(st.lists(st.sampled_from([1.0, 2.0]), min_size=n, max_size=n))
+    src = np.asarray(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.uint8)
+    drop = DS._repeats(r, src, DS._equal_time_runs(r["ts_event_ns"]))
+    keep = np.ones(n, bool)
+    keep[drop] = False
+    assert len(set(drop.tolist())) == len(drop)
+    assert np.array_equal(keep, reference_repeats_kept(r, src.tolist()))

@@ -84,17 +84,15 @@ def test_a_lone_bid_and_trades_of_its_times_load_quote_first_through_the_checkin
 def test_a_bid_and_ask_the_writer_does_not_keep_as_a_pair_is_not_counted_as_one_row(tmp_path_factory,
                                                                                     monkeypatch):
     """A falsifying example of the row count: a lone ask, then an update whose ask repeats it, at the same
-    times; the writer keeps one of the two equal ask rows (both formats alike), so format 2's file holds
-    the ask then the bid, which format 3 cannot fold into one row.  Format 3 is as many rows as format 2
-    less the bid-and-ask pairs format 2 holds, and loads the same events."""
+    times; the writer keeps both equal ask rows (one source: a top of book may come back within a stamp),
+    so format 2's file holds the ask, the bid, the ask, of which format 3 folds the bid and the second ask
+    into one row.  Format 3 is as many rows as format 2 less the bid-and-ask pairs format 2 holds, and
+    loads the same events."""
     draws = [("trade", 0, 0, 0, 0, False, False, 1), ("ask", 1, 1, 1, 1, False, False, 1),
              ("quote", 1, 1, 1, 1, False, False, 1)]
     _formats_agree(tmp_path_factory, monkeypatch, draws, 0, 0, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="the writer's exact-duplicate rule (liqcore.dataset._merge_rows / "
-                   "_duplicates) drops a quote row that comes back within one stamp (ask X, ask Y, ask X -> X, Y), "
-                   "where a load of the events keeps quotes (liqcore.io.base.dedupe): the last state changes")
 def test_a_top_of_book_that_comes_back_within_one_stamp_keeps_its_last_state_through_a_write(tmp_path):
     reg = SymbolRegistry()
     draws = [("ask", 1, 1, 1, 1, False, False, 1), ("ask", 1, 1, 2, 1, False, False, 1),
