@@ -165,8 +165,10 @@ def implausible_times(ts_event: np.ndarray, ts_recv: np.ndarray | None = None, *
     bound, or an isolated stray (see :func:`_strays`).  The upper bound is :data:`FILE_TIME_MAX_NS`
     (files: the same result on any day) unless ``now_ns`` is given (a live feed: ``now_ns`` + 1 day).  ``calendar=False`` (a relative clock, e.g. a simulation's)
     skips the calendar bounds of ``ts_event``; ``max_time_jump_ns=None`` skips the stray test."""
-    ts = np.ascontiguousarray(ts_event, dtype=np.int64)  # a field of an event array: one pass, not many
     hi = FILE_TIME_MAX_NS if now_ns is None else time_max_ns(now_ns)
+    if _usual_times(ts_event, ts_recv, max_time_jump_ns, hi, calendar):
+        return np.zeros(len(ts_event), dtype=bool)
+    ts = np.ascontiguousarray(ts_event, dtype=np.int64)  # a field of an event array: one pass, not many
     if calendar:
         bad = (ts < TIME_MIN_NS) | (ts > hi)
     else:
@@ -200,6 +202,38 @@ def implausible_times(ts_event: np.ndarray, ts_recv: np.ndarray | None = None, *
                     kidx = ok[known]
                     bad[kidx[_strays(tr[known], int(max_time_jump_ns))]] = True
     return bad
+
+
+#: the screens of the usual file judge this many rows at a time (their temporaries: a block's, not a day's)
+_SCREEN_BLOCK = 1 << 20
+
+
+def _spans(n: int, block: int = 0):
+    """``(a, b)`` row ranges of about ``block`` rows (:data:`_SCREEN_BLOCK`) covering ``0 .. n``."""
+    block = int(block or _SCREEN_BLOCK)
+    return [(a, min(a + block, n)) for a in range(0, n, block)]
+
+
+def _usual_times(ts_event, ts_recv, jump, hi: int, calendar: bool) -> bool:
+    """Whether :func:`implausible_times` finds nothing, judged a block of rows at a time without its masks of
+    every row: at least 3 events, every event time inside the calendar (when ``calendar``), every receive time
+    a clock reading inside it, and no step between neighbours, in either column, larger than ``jump`` (the
+    usual file; then its general test, which is run otherwise, marks nothing)."""
+    n = len(ts_event)
+    if jump is None or n < 3:
+        return False
+    jump = int(jump)
+    for a, b in _spans(n):
+        for col, bounded in ((ts_event, calendar), (ts_recv, True)):
+            if col is None:
+                continue
+            c = np.asarray(col[a:b])
+            if bounded and (int(c.min()) < TIME_MIN_NS or int(c.max()) > hi):
+                return False
+            d = np.diff(np.asarray(col[max(a - 1, 0):b]), axis=0).astype(np.int64, copy=False)
+            if len(d) and (int(d.max()) > jump or int(d.min()) < -jump):
+                return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -280,8 +314,15 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
     notional_bad = np.zeros(n, dtype=bool)
     if not n:
         return price_bad, notional_bad
+    usual = _usual_prices(events, rule)
+    if usual == 0:  # the usual book (or marks) alone: no price off, no notional judged
+        return price_bad, notional_bad
     kind = events["kind"]
     tradeish = (kind == _LIQ) | (kind == _TRADE)
+    if usual is not None:  # no price off, no notional above max_notional: the P95 rule alone
+        with np.errstate(over="ignore", invalid="ignore"):
+            notional = events["price"] * events["qty"]
+        return price_bad, _notional_p95(events, kind, tradeish, notional, price_bad, notional_bad, True, rule)
     quoted = (kind == _QUOTE) & (events["qty"] > 0)  # a non-empty side of the book
     judged = tradeish | quoted
     if not judged.any():
@@ -319,10 +360,62 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
         bad = np.zeros(len(idx), dtype=bool)
         bad[order] = off
         price_bad[idx] = bad & judged[idx]
-    # notional against the symbol's P95 of its kind (over the events not already implausible)
-    ok = tradeish & ~price_bad & ~notional_bad
     if notional is None:  # no trade or liquidation: nothing more to judge
         return price_bad, notional_bad
+    return price_bad, _notional_p95(events, kind, tradeish, notional, price_bad, notional_bad, one_symbol, rule)
+
+
+def _usual_prices(events: np.ndarray, rule: Plausibility) -> int | None:
+    """When :func:`implausible_values` finds no price off and no notional above ``max_notional`` -- the usual
+    file --, the number of its trades and liquidations (whose notionals the P95 rule still judges); else
+    None.  Judged a block of rows at a time without the rule's masks of every row: one symbol; every row a
+    liquidation, trade or mark, or a quote of a non-empty side, with a positive finite price (a trade's or
+    liquidation's notional at most ``max_notional``); no step between neighbouring prices larger than a
+    little under ``log(price_factor) / (2 window)`` in log (so none is that far from its window's median:
+    the rule's own test, run otherwise, finds no candidate)."""
+    step = float(np.log(rule.price_factor)) / (2 * int(rule.window)) * (1 - 1e-9)  # (a margin: ulps of log)
+    n = len(events)
+    sid = events["symbol_id"]
+    first = int(sid[0])
+    trades = 0
+    for a, b in _spans(n):
+        e = events[a:b]
+        k, price, qty = e["kind"], e["price"], e["qty"]
+        if int(sid[a:b].min()) != first or int(sid[a:b].max()) != first:
+            return None
+        k0, k1 = int(k.min()), int(k.max())
+        if k0 == k1 == _QUOTE:  # a block of quotes (the usual book): each of a non-empty side?
+            if not float(qty.min()) > 0:  # (a NaN fails)
+                return None
+            nt = 0
+        else:
+            tradeish = (k == _LIQ) | (k == _TRADE)
+            if not bool(np.all(tradeish | (k == _MARK) | ((k == _QUOTE) & (qty > 0)))):
+                return None
+            nt = int(np.count_nonzero(tradeish))
+        with_prev = events["price"][max(a - 1, 0):b]  # (the row before the block: the step into it)
+        lo, hi = float(with_prev.min()), float(with_prev.max())
+        if not (lo > 0 and hi < np.inf):  # (a NaN fails both)
+            return None
+        if nt:
+            with np.errstate(over="ignore", invalid="ignore"):
+                notional = price * qty if nt == len(k) else price[tradeish] * qty[tradeish]
+            if not float(notional.max()) <= rule.max_notional:  # (a NaN fails)
+                return None
+            trades += nt
+        if np.log(hi) - np.log(lo) <= step:  # the block's whole range within one step: no step larger
+            continue
+        d = np.diff(np.log(with_prev))
+        if len(d) and not float(np.max(np.abs(d, out=d))) <= step:
+            return None
+    return trades
+
+
+def _notional_p95(events, kind, tradeish, notional, price_bad, notional_bad, one_symbol: bool,
+                  rule: Plausibility) -> np.ndarray:
+    """``notional_bad`` with the trades and liquidations whose notional is above ``notional_multiple`` x
+    their symbol's P95 of their kind (over the events not already implausible) marked."""
+    ok = tradeish & ~price_bad & ~notional_bad
     if one_symbol and ok.all() and (kind[0] == kind).all():
         # one symbol, one kind, every event judged: one P95 without grouping
         notional_bad |= notional > rule.notional_multiple * np.quantile(notional, 0.95)
@@ -345,7 +438,7 @@ def implausible_values(events: np.ndarray, rule: Plausibility = DEFAULT_PLAUSIBI
             p95[a:b] = np.quantile(srt[a:b], 0.95)
         too_big = srt > rule.notional_multiple * p95
         notional_bad[sub[order[too_big]]] = True
-    return price_bad, notional_bad
+    return notional_bad
 
 
 def quote_pairs(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -415,6 +508,11 @@ def crossed_quotes(events: np.ndarray, block: int | None = None) -> np.ndarray:
     the mask's count / 2).  Judged ``block`` rows at a time (:data:`_PAIR_BLOCK`), cut where no update
     spans the cut (the same mask as the whole at once)."""
     out = np.zeros(len(events), dtype=bool)
+    natural = _natural_pairs(events, int(block or _PAIR_BLOCK))
+    if natural is not None:  # rows 2i and 2i + 1 are the bid and ask of one update, for every i
+        out[0::2] = natural
+        out[1::2] = natural
+        return out
     cuts = _pair_cuts(events, int(block or _PAIR_BLOCK))
     for a, b in zip(cuts[:-1], cuts[1:]):
         part = events[a:b]
@@ -426,6 +524,34 @@ def crossed_quotes(events: np.ndarray, block: int | None = None) -> np.ndarray:
             out[a + ib[crossed]] = True
             out[a + ia[crossed]] = True
     return out
+
+
+def _natural_pairs(events: np.ndarray, block: int) -> np.ndarray | None:
+    """For quotes laid out as a reader of top of book writes them -- every row 2i a bid and row 2i + 1 the ask
+    of the same update (one symbol, the same times) --, the mask of the crossed updates (one per pair); None
+    for any other layout.  Then :func:`quote_pairs` pairs exactly rows 2i and 2i + 1 (a row 2i + 1 that
+    could pair with row 2i + 2 too starts a pair an odd distance into a run of overlapping pairs, which it
+    drops), so this is :func:`crossed_quotes`'s answer without its pairing; judged ``block`` rows at a time."""
+    n = len(events)
+    if n < 2 or n % 2:
+        return None
+    crossed = np.zeros(n // 2, dtype=bool)
+    step = max(2, block - block % 2)
+    for a in range(0, n, step):
+        e = events[a:a + step]
+        bid, ask = e[0::2], e[1::2]
+        k = e["kind"]
+        if not (int(k.min()) == int(k.max()) == _QUOTE):
+            return None
+        if not (int(bid["side"].min()) == int(bid["side"].max()) == _BID
+                and int(ask["side"].min()) == int(ask["side"].max()) == _ASK):
+            return None
+        for f in ("symbol_id", "ts_event", "ts_recv"):
+            if not bool(np.array_equal(bid[f], ask[f])):
+                return None
+        with np.errstate(invalid="ignore"):
+            crossed[a // 2:(a + len(e)) // 2] = (bid["qty"] > 0) & (ask["qty"] > 0) & (bid["price"] >= ask["price"])
+    return crossed
 
 
 def _group_order(key: np.ndarray) -> np.ndarray:

@@ -75,6 +75,7 @@ The package (one module per job; import names from ``liqcore.io`` itself, which 
 ``binance``    readers: Binance's liquidation log lines and headerless CSVs (forceOrder, aggTrades)
 ``contract``   readers: the event contract as CSV and Parquet
 ``tardis``     readers: tardis.dev CSV exports (pyarrow's CSV reader, column-wise conversion)
+``tardis_liquidations``  what says a tardis file named liquidations holds trades (used by ``tardis``)
 ``captures``   readers: raw frames after a receive-time prefix (tardis raw replay, hftbacktest)
 ``mapped``     reader: homemade CSV / Parquet through a column mapping, and its report
 ``archives``   what the public-archive readers share: zip / gzip opening, typed pyarrow CSV reading,

@@ -180,12 +180,21 @@ def file_report(arr: np.ndarray, registry: SymbolRegistry) -> dict:
     if not len(arr):
         return {"reordered": 0, "start_ns": None, "end_ns": None, "venues": [], "symbols": [], "kinds": {}}
     ts = arr["ts_event"]
-    reordered = int(np.count_nonzero(ts[1:] < np.maximum.accumulate(ts)[:-1])) if len(ts) > 1 else 0
-    kinds = np.bincount(arr["kind"].astype(np.int64), minlength=8)
+    reordered = _reordered(ts)
+    k = arr["kind"]
+    if int(k.min()) == int(k.max()) >= 0:  # one kind (a file of trades, of quotes): no count of every row
+        kinds = np.zeros(max(8, int(k[0]) + 1), dtype=np.int64)
+        kinds[int(k[0])] = len(k)
+    else:
+        kinds = np.bincount(k.astype(np.int64), minlength=8)
     from liqcore.types import Venue
 
     # the distinct venue codes and symbol ids by counting (small integers), not by sorting every row
-    vcodes = np.flatnonzero(np.bincount(arr["venue"].astype(np.int64) - np.int64(-128), minlength=256)) - 128
+    v = arr["venue"]
+    if int(v.min()) == int(v.max()):
+        vcodes = np.array([int(v[0])])
+    else:
+        vcodes = np.flatnonzero(np.bincount(v.astype(np.int64) - np.int64(-128), minlength=256)) - 128
     venues = sorted({Venue(int(v)).name.lower() if int(v) in Venue._value2member_map_ else str(int(v))
                      for v in vcodes})
     sid = arr["symbol_id"]
@@ -194,6 +203,28 @@ def file_report(arr: np.ndarray, registry: SymbolRegistry) -> dict:
     symbols = sorted({registry.symbol(int(s)) for s in ids if s >= 0})
     return {"reordered": reordered, "start_ns": int(ts.min()), "end_ns": int(ts.max()), "venues": venues,
             "symbols": symbols, "kinds": {KIND_NAMES.get(k, str(k)): int(c) for k, c in enumerate(kinds) if c}}
+
+
+def _reordered(ts: np.ndarray, block: int = 1 << 20) -> int:
+    """Rows of ``ts`` earlier than a row above them, counted ``block`` rows at a time (the running maximum
+    carried from block to block: a block's temporaries, not the file's)."""
+    n = len(ts)
+    count = 0
+    top = None  # the largest time above the block
+    for a in range(0, n, block):
+        t = ts[a:a + block]
+        if (top is None or t[0] >= top) and bool(np.all(t[1:] >= t[:-1])):  # in order (the usual file)
+            top = t[-1]
+            continue
+        if top is None:  # the first row has no row above it
+            acc = np.maximum.accumulate(t)
+            count += int(np.count_nonzero(t[1:] < acc[:-1]))
+        else:
+            acc = np.maximum.accumulate(t)
+            np.maximum(acc, top, out=acc)
+            count += int(t[0] < top) + int(np.count_nonzero(t[1:] < acc[:-1]))
+        top = acc[-1]
+    return count
 
 
 def _warn_stderr(line: str) -> None:
