@@ -216,13 +216,11 @@ def _reordered(ts: np.ndarray, block: int = 1 << 20) -> int:
         if (top is None or t[0] >= top) and bool(np.all(t[1:] >= t[:-1])):  # in order (the usual file)
             top = t[-1]
             continue
-        if top is None:  # the first row has no row above it
-            acc = np.maximum.accumulate(t)
-            count += int(np.count_nonzero(t[1:] < acc[:-1]))
-        else:
-            acc = np.maximum.accumulate(t)
+        acc = np.maximum.accumulate(t)
+        if top is not None:  # (the first row of the file has no row above it)
             np.maximum(acc, top, out=acc)
-            count += int(t[0] < top) + int(np.count_nonzero(t[1:] < acc[:-1]))
+            count += int(t[0] < top)
+        count += int(np.count_nonzero(t[1:] < acc[:-1]))
         top = acc[-1]
     return count
 

@@ -506,7 +506,7 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
     price = c.positive(batch, "price", bad)
     amount = c.positive(batch, "amount", bad)
     c.reject(bad, c.inst_bad, "unknown_instrument", "symbol", c.inst_name)
-    if _SHORTCUTS and not inverse.any() and bool(np.all(scale == 1.0)):
+    if _sizes_as_read(inverse, scale):
         qty = amount  # sizes as read: a size not finite and > 0 is a row rejected above
     else:
         with np.errstate(all="ignore"):
@@ -564,7 +564,7 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
     keep = None if _SHORTCUTS and not bad.any() else ~bad  # None: every row kept (no gather)
     n = len(bad) if keep is None else int(keep.sum())
     # sizes as read unless a row is of a Bybit inverse contract or an OKX one (contracts x contract value)
-    plain = _SHORTCUTS and not inverse.any() and bool(np.all(scale == 1.0))
+    plain = _sizes_as_read(inverse, scale)
     out = np.zeros(2 * n, dtype=EVENT_DTYPE)
     with np.errstate(all="ignore"):
         for k, (p, q, side) in enumerate(((bp, bq, Side.BUY), (ap, aq, Side.SELL))):
@@ -576,6 +576,12 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
             o["side"] = int(side)
             o["kind"] = int(Kind.QUOTE)
     return out
+
+
+def _sizes_as_read(inverse: np.ndarray, scale: np.ndarray) -> bool:
+    """Whether a batch's sizes are as read: no row of a Bybit inverse contract or an OKX one (contracts x
+    contract value), so no size is converted (a shortcut: off with :data:`_SHORTCUTS`)."""
+    return bool(_SHORTCUTS and not inverse.any() and np.all(scale == 1.0))
 
 
 def _clean_side(p, p_null, p_text, q, q_null, q_text) -> bool:
