@@ -248,7 +248,10 @@ def dedupe(events: np.ndarray, trade_ids: np.ndarray | None = None, *, with_ids:
     two trades, whatever their time, price, size and side, and the same trade seen twice (overlapping
     recordings) goes.  An event without an id (a liquidation, a source that keeps none) is the same as
     any event with its row: of such a group the events with an id are kept (one per id), else the
-    first, so a recording and its own export without ids show each trade once, in either order.
+    first, so a recording and its own export without ids show each trade once, in either order.  Of the
+    copies of one event the earliest received is kept (the same trade recorded by two sources: it was
+    known from its first arrival on, whichever source is read first), ties by input order, as a dataset's
+    writer keeps it (it orders each stamp's rows by receive time before this rule).
     Quotes are states of the book, not occurrences: a top of book that comes back within the same
     stamp (A, B, A) is kept, so the last state stays the last.  Returns (events, number removed), or
     with ``with_ids`` (events, trade ids kept, number removed)."""
@@ -296,15 +299,17 @@ def duplicate_keep(events: np.ndarray, trade_ids=None) -> np.ndarray | None:
     _u, row_first, group = np.unique(key, return_index=True, return_inverse=True)
     group = group.reshape(-1)
     tid = np.asarray(trade_ids[idx], np.int64) if trade_ids is not None else None
+    recv = sub["ts_recv"]
     if tid is None or not tid.any():  # no ids: the row alone
         if len(row_first) == len(idx):
             return None
-        first = row_first
+        first = _earliest(recv, group)
         drop_unnamed = np.zeros(len(idx), dtype=bool)
     else:
         pair = np.empty(len(idx), dtype=[("g", "<i8"), ("t", "<i8")])
         pair["g"], pair["t"] = group, tid
-        _u, first = np.unique(pair, return_index=True)  # one per (row, id)
+        _u, pair_group = np.unique(pair, return_inverse=True)
+        first = _earliest(recv, pair_group.reshape(-1))  # one per (row, id)
         named = np.zeros(len(row_first), dtype=bool)
         named[group[tid != 0]] = True
         drop_unnamed = (tid == 0) & named[group]  # no id, and its row has an event with one: the same event
@@ -316,6 +321,15 @@ def duplicate_keep(events: np.ndarray, trade_ids=None) -> np.ndarray | None:
     keep = np.ones(n, dtype=bool)
     keep[idx] = keep_sub
     return keep
+
+
+def _earliest(recv: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The position of each group's earliest-received member (ties: the first in input order)."""
+    order = np.lexsort((recv, group))  # stable: equal (group, receive time) keep their input order
+    g = group[order]
+    head = np.ones(len(g), dtype=bool)
+    head[1:] = g[1:] != g[:-1]
+    return order[head]
 
 
 def arrow_numpy(arr, dtype) -> np.ndarray:

@@ -146,44 +146,74 @@ def test_bybit_uuid_ids_tell_trades_apart():
 
 
 # ---- the same trade from two sources (a recording and its own conversion), issue 43 item 2 -------------------
-def reference_keep(rows: list, tids: list, quote: list) -> np.ndarray:
+def reference_keep(rows: list, tids: list, quote: list, recv: list | None = None) -> np.ndarray:
     """The duplicate rule written out row by row: quotes are all kept; of the events with one row
     (``rows[i]``: any hashable of the compared fields), those with an id are kept once per id and
-    those without are dropped, or when none has an id the first alone is kept."""
+    those without are dropped, or when none has an id one alone is kept; of the copies kept once, the
+    earliest received (``recv``; ties: the first in input order)."""
+    recv = list(range(len(rows))) if recv is None else recv
     named = {r for r, t, q in zip(rows, tids, quote) if t and not q}
-    seen, keep = set(), []
-    for r, t, q in zip(rows, tids, quote):
-        if q:
-            keep.append(True)
-        elif (not t and r in named) or (r, t) in seen:
-            keep.append(False)
-        else:
-            seen.add((r, t))
-            keep.append(True)
-    return np.array(keep, dtype=bool)
+    best = {}  # (row, id) -> the position of its earliest-received copy
+    for i, (r, t, q) in enumerate(zip(rows, tids, quote)):
+        if q or (not t and r in named):
+            continue
+        j = best.get((r, t))
+        if j is None or recv[i] < recv[j]:
+            best[(r, t)] = i
+    kept = set(best.values())
+    return np.array([q or i in kept for i, q in enumerate(quote)], dtype=bool)
 
 
 _ROW = st.tuples(st.integers(0, 3), st.sampled_from([int(Kind.TRADE), int(Kind.LIQUIDATION), int(Kind.QUOTE)]),
-                 st.sampled_from([1.0, 2.0]), st.sampled_from([0, 0, 5, 6]))
+                 st.sampled_from([1.0, 2.0]), st.sampled_from([0, 0, 5, 6]), st.integers(0, 3))
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(_ROW, min_size=0, max_size=24), st.booleans(), st.booleans())
-def test_dedupe_is_the_rule_written_out(spec, sort, with_ids):
+@given(st.lists(_ROW, min_size=0, max_size=24), st.booleans(), st.booleans(), st.booleans())
+def test_dedupe_is_the_rule_written_out(spec, sort, with_ids, recv_drawn):
     from liqcore.io.base import dedupe
     from liqcore.types import make_events
 
     if sort:
         spec = sorted(spec, key=lambda x: x[0])
+    recv = [s[4] for s in spec] if recv_drawn else list(range(len(spec)))
     ev = make_events(ts_event=[s[0] for s in spec], kind=[s[1] for s in spec], price=[s[2] for s in spec], qty=1.0,
-                     side=[3 if s[1] != Kind.LIQUIDATION else 1 for s in spec], venue=1,
-                     ts_recv=list(range(len(spec))))
+                     side=[3 if s[1] != Kind.LIQUIDATION else 1 for s in spec], venue=1, ts_recv=recv)
     tids = np.array([s[3] for s in spec], np.int64) if with_ids else None
     keep = reference_keep([(s[0], s[1], s[2]) for s in spec], [s[3] if with_ids else 0 for s in spec],
-                          [s[1] == Kind.QUOTE for s in spec])
+                          [s[1] == Kind.QUOTE for s in spec], recv)
     out, ids, n = dedupe(ev, tids, with_ids=True)
     assert np.array_equal(out, ev[keep]) and n == len(ev) - int(keep.sum())
     assert (ids is None) if tids is None else np.array_equal(ids, tids[keep])
+
+
+def test_two_recordings_of_one_trade_keep_the_earlier_received_in_a_load_and_a_dataset(tmp_path):
+    """The same trades recorded by two sources, the second source receiving them earlier: a load keeps the
+    earlier-received copies whichever file comes first, and a dataset written from both holds the same."""
+    from liqcore.io.base import dedupe
+
+    def csv(path, lag_ms):
+        lines = ["exchange,symbol,timestamp,local_timestamp,id,side,price,amount"]
+        for i in range(50):
+            t_us = (T0_MS + i * 1000) * 1000
+            lines.append(f"binance-futures,BTCUSDT,{t_us},{t_us + lag_ms * 1000},{9000 + i},"
+                         f"{'buy' if i % 2 else 'sell'},{56000 + i * 0.5},0.01")
+        path.write_text("\n".join(lines) + "\n")
+
+    slow, fast = tmp_path / "a" / "binance-futures_trades_2024-08-08_BTCUSDT.csv", tmp_path / "b" / \
+        "binance-futures_trades_2024-08-08_BTCUSDT.csv"
+    slow.parent.mkdir(), fast.parent.mkdir()
+    csv(slow, 40), csv(fast, 3)
+    want = load_events([fast]).events
+    for paths in ([slow, fast], [fast, slow]):
+        got = load_events(paths)
+        assert got.duplicates == 50 and np.array_equal(got.events, want), paths
+        ds = tmp_path / f"ds{paths[0].parent.name}"
+        convert_to_dataset(paths, ds)
+        assert np.array_equal(load_dataset(ds).events, want), paths
+    # negative control: with the first copy kept instead, the slow source's rows would stand
+    both = np.concatenate([load_events([slow]).events, want])
+    assert not np.array_equal(both[:50], want) and np.array_equal(dedupe(both)[0], want)
 
 
 def _tour(tmp_path):
