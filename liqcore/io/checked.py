@@ -458,6 +458,27 @@ def _with_fixed(got: dict, cols: list, fx: dict, n: int, schema) -> dict:
     return out
 
 
+def _open_terms(f: Footer, g: int, start_ns, end_ns, kinds, recv_range) -> tuple:
+    """``(start_ns, end_ns, kinds, recv_range)`` of a read, each left None where row group ``g``'s
+    statistics (of the verified footer ``f``) prove every row of it passes that test: its event times
+    inside ``[start_ns, end_ns)``, every kind code of its range asked for, every receive time recorded
+    and inside the receive range.  :func:`_row_mask` then makes no pass for it."""
+    from liqcore.venues.common import RECV_UNKNOWN
+
+    ev, kd, rv = f.ev[g], f.kd[g], f.rv[g]
+    if start_ns is not None and int(ev[0]) >= int(start_ns):
+        start_ns = None
+    if end_ns is not None and int(ev[1]) < int(end_ns):
+        end_ns = None
+    if kinds is not None and int(kd[1]) - int(kd[0]) < 64 \
+            and set(range(int(kd[0]), int(kd[1]) + 1)) <= {int(k) for k in kinds}:
+        kinds = None
+    if recv_range is not None and int(rv[0]) >= int(recv_range[0]) and int(rv[1]) < int(recv_range[1]) \
+            and int(rv[0]) > RECV_UNKNOWN:
+        recv_range = None
+    return start_ns, end_ns, kinds, recv_range
+
+
 def _row_mask(te, tr, kind, start_ns, end_ns, kinds, recv_range):
     m = None
 
@@ -529,7 +550,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
                 if i1 - i0 < len(c["ts_recv_ns"]):
                     c = {name: v[i0:i1] for name, v in c.items()}  # (views: the rows outside cannot match)
             te, tr = c["ts_event_ns"], c["ts_recv_ns"]
-            m = _row_mask(te, tr, c["kind"], start_ns, end_ns, kinds, recv_range)
+            m = _row_mask(te, tr, c["kind"], *_open_terms(f, gi, start_ns, end_ns, kinds, recv_range))
             two = ~np.isnan(c["ask_price"]) if "ask_price" in c else None  # rows that are two events (counted so)
             matched += _events(m, two, len(te))
             if skew is not None:  # the live engine's clock guard (drop_future)

@@ -113,3 +113,33 @@ def test_any_selection_of_a_book_dataset_reads_as_the_checking_read(book, lo, sp
     assert fast.files[str(ds)]["checked"] is True
     assert np.array_equal(fast.events, slow.events)
     assert fast.files[str(ds)]["records"] == slow.files[str(ds)]["records"]
+
+
+def test_row_tests_the_statistics_prove_make_no_pass(book, monkeypatch):
+    """A row group whose statistics put every row inside the read's event-time range, kinds and receive
+    range is not masked by those tests (the window read asks for every kind, over a receive range): only
+    the groups at a range's edge are; the events are the checking read's all the same."""
+    ds, m = book
+    calls = []
+    real = C._row_mask
+
+    def spy(te, tr, kind, start_ns, end_ns, kinds, recv_range):
+        calls.append((len(te), start_ns, end_ns, kinds, recv_range))
+        return real(te, tr, kind, start_ns, end_ns, kinds, recv_range)
+
+    t = m.events["ts_recv"]
+    lo, hi = int(np.quantile(t, 0.3)), int(np.quantile(t, 0.6))
+    every = [int(k) for k in Kind if int(k) > 0]
+    kw = dict(kinds=every, recv_range=(lo, hi, 0), start_ns=int(m.events["ts_event"].min()) - D,
+              end_ns=int(m.events["ts_event"].max()) + D, check=False)
+    monkeypatch.setattr(C, "_row_mask", spy)
+    C._RECENT.clear()
+    fast = load_dataset(ds, **kw)
+    monkeypatch.undo()
+    slow = load_dataset(ds, recheck=True, **kw)
+    assert np.array_equal(fast.events, slow.events) and len(fast.events) > 1_000
+    assert len(calls) > 4
+    assert all(c[1] is None and c[2] is None and c[3] is None for c in calls), calls  # proven: no pass
+    inside = [c for c in calls if c[4] is None]  # groups wholly inside the receive range: no receive pass
+    # (only a group at each end of a file's section is cut: two days, three sections)
+    assert len(inside) >= len(calls) - 12 and len(inside) > len(calls) // 2, calls
