@@ -521,9 +521,11 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
     deadlines after it; a resting limit entry's price below it (a buy), its deadlines after it.
     Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
     trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
-    set as the symbol's last price, as the full replay leaves it.
+    set as the symbol's last price, as the full replay leaves it; the skipped quotes (the queue rule:
+    none at or through the limit, the groups' statistics say) only set the book in force, read back by
+    the next step that replays quotes (:func:`_book_before`).
     Returns the receive time to read on from (``b``: nothing to skip).  ``rd``, ``span`` (``lo``,
-    ``hi``): the last print and quotes are read through the window reader (:func:`_last_in_tail`)."""
+    ``hi``): the last print is read through the window reader (:func:`_last_in_tail`)."""
     from liqcore._jit.sim import OPEN, RESTING
     from liqcore.signals import ENTRY_LIMIT
 
