@@ -186,8 +186,7 @@ class _ClockRows:
         self.files: dict = {}  # path -> the open ParquetFile
         self.rows_read = 0
         self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
-        self.book = False  # the queue rule: :meth:`last_print` also finds the last best bid and ask rows
-        self.quotes: dict | None = None  # Side.BUY (the best bid) / Side.SELL -> (price, size) of the last
+        self.book = False  # the queue rule (the QUOTE rows replayed: :func:`_quotes_quiet`)
 
     def open(self, i):
         """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
@@ -263,26 +262,20 @@ class _ClockRows:
         rows received there), in the full replay's order, as ``(ts_recv, price)``; ``()`` when there
         is none, None when two prints tie in receive and event time with different prices (their order
         is the load's) or when a group not decoded (not among the latest) may hold a print received as
-        late (its ``ts_recv_ns`` maximum, a group with trades).  With :attr:`book`, :attr:`quotes` the
-        same for the last best bid and best ask rows (None: unknown).  :attr:`skipped`: the rows of the groups wholly inside the span (never decoded;
-        only the latest groups are, for the last print)."""
-        from liqcore.io.dataset import expand_table
+        late (its ``ts_recv_ns`` maximum, a group with trades).  :attr:`skipped`: the rows of the groups
+        wholly inside the span (never decoded; only the latest groups are, for the last print)."""
         from liqcore.types import Kind
 
         g = self.g
         inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
         self.skipped = int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
         tail = [int(i) for i in ids if g["tr_max"][int(i)] >= int(g["tr_min"][ids].max())]
-        cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"] + (["side", "qty"] if self.book else [])
+        cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"]
         parts = []
         for i in tail:
             _path, rid, n, _ft, _mark = g["where"][i]
-            f = self.open(i)
-            asks = self.book and "ask_price" in f.schema_arrow.names  # format 3: one row per update
-            t = f.read_row_group(rid, columns=cols + (["ask_price", "ask_qty"] if asks else []))
+            t = self.open(i).read_row_group(rid, columns=cols)
             self.rows_read += n
-            if asks:  # each quote row as the bid and ask rows a load gives
-                t = expand_table(t)
             te, tr = t.column("ts_event_ns").to_numpy(), t.column("ts_recv_ns").to_numpy()
             keep = self._kept(te, tr) & (tr >= b) & (tr < to)
             parts.append({c: t.column(c).to_numpy()[keep] for c in cols})
@@ -301,16 +294,6 @@ class _ClockRows:
                 return None
             return got
 
-        if self.book:  # the last best bid and best ask rows (the skipped quotes only set the book in force)
-            q = r["kind"] == int(Kind.QUOTE)
-            self.quotes = {}
-            for side, m in ((_BID, q & (r["side"] == _BID)), (_ASK, q & (r["side"] != _BID))):
-                got = last(m, "has_quotes", r["price"][m], r["qty"][m])
-                if got is None:
-                    self.quotes = None
-                    break
-                if got:
-                    self.quotes[side] = got[2:]
         m = r["kind"] == int(Kind.TRADE)
         got = last(m, "has_trades", r["price"][m])
         return got if not got else (got[1], got[2])

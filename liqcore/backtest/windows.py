@@ -29,12 +29,12 @@ Under the queue rule (``--fill queue``) the windows replay the QUOTE rows with t
 post-only limit's queue depends only on the book in force at its arrival (the post-only check, the
 size displayed at its price) and then on the quotes and prints at or through its price (an open
 position's take-profit likewise): between windows nothing is working and a quote only sets the book
-in force, so a window starts from the last best bid and ask received before it (:func:`_book_before`),
-and a quiet row group passed over sets its last ones (:func:`_last_in_tail`).  A step read on while an
-open position's take-profit lies beyond every quote of the step's quote row groups (their price
-statistics, :func:`liqcore.backtest.row_groups._quotes_quiet`) decodes no quote: they could only set
-the book, which nothing reads before the next signal, and the next step that decodes quotes reads the
-book back to the last quote replayed (``book_at``).  The price grid
+in force, so a window starts from the last best bid and ask received before it (:func:`_book_before`).
+The quotes of quiet row groups passed over (:func:`_quiet_until`: none at or through the working
+limit) and of a step read on while an open position's take-profit lies beyond every quote of the
+step's quote row groups (their price statistics, :func:`liqcore.backtest.row_groups._quotes_quiet`)
+are not decoded: they could only set the book, which nothing reads there, and the next step that
+decodes quotes reads the book back to the last quote replayed (``book_at``).  The price grid
 (the queue rule, ``--price-grid auto``) is read from the span's first prints
 (:func:`_first_prints_grid`); a span without a quote falls back to through (:func:`_has_quotes`), as
 the full replay does.
@@ -283,10 +283,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             # quiet one for it (:func:`_quiet_until`)
             to = b if carry else _quiet_until(cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi),
                                               fund_recv, rd, (lo, hi))
-            if to > b:
+            if to > b:  # (the skipped quotes: read back by the next step that decodes quotes, from book_at)
                 n_skipped += clock.skipped
-                if book and (book_at >= b or len(clock.quotes) == 2):  # (a side not found: still the stale one)
-                    book_at = to
                 a, b = to, min(to + step, hi)
                 cur_end = to  # the skipped rows set the simulator's last price and book (:func:`_quiet_until`)
             else:
@@ -523,9 +521,11 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
     deadlines after it; a resting limit entry's price below it (a buy), its deadlines after it.
     Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
     trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
-    set as the symbol's last price, as the full replay leaves it.
+    set as the symbol's last price, as the full replay leaves it; the skipped quotes (the queue rule:
+    none at or through the limit, the groups' statistics say) only set the book in force, read back by
+    the next step that replays quotes (:func:`_book_before`).
     Returns the receive time to read on from (``b``: nothing to skip).  ``rd``, ``span`` (``lo``,
-    ``hi``): the last print and quotes are read through the window reader (:func:`_last_in_tail`)."""
+    ``hi``): the last print is read through the window reader (:func:`_last_in_tail`)."""
     from liqcore._jit.sim import OPEN, RESTING
     from liqcore.signals import ENTRY_LIMIT
 
@@ -569,53 +569,38 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
         return b
     ids = np.flatnonzero(near & (g["tr_min"] < to))
     last = _last_in_tail(rd, clock, ids, b, to, *span)
-    if last is None or (clock.book and clock.quotes is None):
-        return b  # an exact tie between the last prints (or the last quotes not in the tail groups): read them
+    if last is None:
+        return b  # an exact tie between the last prints: read them
     if last:
         s["last_price"], s["last_ns"] = last[1], last[0]
-    if clock.book:
-        for side, (price, qty) in clock.quotes.items():
-            col = "bid" if side == _BID else "ask"
-            s[col], s[col + "_qty"] = price, qty
     return to
 
 
 def _last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int):
     """:meth:`_ClockRows.last_print` of row groups ``ids`` over ``[b, to)`` read as the window reads
-    its rows, back from ``to``: the rows received in the last second before it, then in spans doubling
-    back down to ``b``, until the last print (and with the book the last best bid and best ask) is
-    found, as events in the full replay's order, so the last ones there are the last ones (no tie to
-    judge).  A busy symbol's last second holds them: the passes over rows are a second's, not those of
-    the latest groups' whole span (the groups decoded, the latest ones, stay in the reader's cache for
-    the step read next).  Returns ``(ts_recv, price)``, ``()`` when no print was received in
-    ``[b, to)``; sets :attr:`_ClockRows.skipped` and (with the book) :attr:`_ClockRows.quotes` (the
-    sides found: a side without a row in the span keeps the book in force at ``b``, the full
-    replay's)."""
+    its rows, back from ``to``: the trades received in the last second before it, then in spans
+    doubling back down to ``b``, until the last print is found, as events in the full replay's order,
+    so the last one there is the last one (no tie to judge).  A busy symbol's last second holds it: the
+    passes over rows are a second's, not those of the latest groups' whole span.  The skipped quotes
+    (the queue rule) are not read here: they only set the book in force, which the next step that
+    decodes quotes reads back (:func:`_book_before`, from ``book_at``); a step that does not cannot
+    read the book.  Returns ``(ts_recv, price)``, ``()`` when no print was received in ``[b, to)``;
+    sets :attr:`_ClockRows.skipped`."""
     from liqcore.types import Kind
 
     g = clock.g
-    kinds = (int(Kind.TRADE), int(Kind.QUOTE)) if clock.book else (int(Kind.TRADE),)
     last = None
-    quotes: dict = {}
     a, step = to, _PRE
-    while a > b and (last is None or (clock.book and len(quotes) < 2)):
+    while a > b and last is None:
         a0 = max(b, a - step)
-        ev = rd.read(lo, hi, kinds=kinds, recv=(a0, a))
-        k, px = ev["kind"], ev["price"]
-        if last is None:
-            pr = np.flatnonzero((k == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
-            if len(pr):
-                last = (int(ev["ts_recv"][pr[-1]]), float(px[pr[-1]]))
-        if clock.book:
-            q = k == int(Kind.QUOTE)
-            for side, sel in ((_BID, q & (ev["side"] == _BID)), (_ASK, q & (ev["side"] != _BID))):
-                at = np.flatnonzero(sel)
-                if side not in quotes and len(at):
-                    quotes[side] = (float(px[at[-1]]), float(ev["qty"][at[-1]]))
+        ev = rd.read(lo, hi, kinds=(int(Kind.TRADE),), recv=(a0, a))
+        px = ev["price"]
+        pr = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
+        if len(pr):
+            last = (int(ev["ts_recv"][pr[-1]]), float(px[pr[-1]]))
         a, step = a0, step * 2
     inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
     clock.skipped = int(sum(g["where"][i][2] for i in inside))
-    clock.quotes = quotes if clock.book else None
     return () if last is None else last
 
 

@@ -38,6 +38,9 @@ _COLS = ("ts_event_ns", "ts_recv_ns", "kind", "side", "price", "qty", "flags")
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 #: the columns of a format-3 partition file's quote rows that carry the ask (null on every other row)
 ASK_COLS = ("ask_price", "ask_qty")
+#: columns a row group's statistics may prove one value (or all null) for: filled in, not decoded
+#: (a group of quotes: kind, side and flags; a group of trades: kind and the ask columns)
+_FIXED = ("kind", "side", "flags") + ASK_COLS
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class Footer:
     meta_len: int = 0
     asks: bool = False  # the file has the ask columns of format 3 (a quote row carries its bid and ask)
     events: int = -1  # the events its rows give (a quote row carrying an ask: two), from the statistics
+    # per row group, the columns of :data:`_FIXED` its statistics prove it needs no decode for: name -> the
+    # value of every row (min == max, no null), or None when every row is null (a trade group's ask columns)
+    fixed: tuple = ()
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -110,11 +116,33 @@ def footer(path: str) -> Footer:
             nulls = st.null_count if st is not None and st.has_null_count else 0
             events += int(rows[i]) - int(nulls)
     f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=group_spans(md),
-               meta_len=int(md.serialized_size), asks=asks, events=events)
+               meta_len=int(md.serialized_size), asks=asks, events=events, fixed=_fixed_columns(md, names))
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)
     return f
+
+
+def _fixed_columns(md, names: list) -> tuple:
+    """Per row group of the Parquet metadata ``md``: the columns of :data:`_FIXED` whose statistics prove
+    every row's value (min == max and no null: that value; every row null: None) -> a dict each.  The
+    footer they are read from is the one a read verifies against the file's checked mark."""
+    out = []
+    idx = [(c, names.index(c)) for c in _FIXED if c in names]
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        n = rg.num_rows
+        got = {}
+        for c, j in idx:
+            st = rg.column(j).statistics
+            if st is None or not st.has_null_count:
+                continue
+            if n and st.null_count == n and c in ASK_COLS:
+                got[c] = None
+            elif st.null_count == 0 and st.has_min_max and st.min == st.max and c not in ASK_COLS:
+                got[c] = int(st.min)
+        out.append(got)
+    return tuple(out)
 
 
 #: the dataset's list of checked partition files (in its root): {"format": 1, "digest": "sha256", "files":
@@ -393,13 +421,19 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
     ones decoded by the last reads taken from memory -> ``([group], rows decoded now)``."""
     key = (path, f.key, tuple(cols))
     todo = [int(g) for g in groups if (key, int(g)) not in _RECENT]
-    if todo:
-        t = _open(path, f).read_row_groups(todo, columns=cols, use_threads=True)
+    by_cols: dict = {}  # the columns each group needs decoded (its fixed ones filled in): one call per set
+    for g in todo:
+        fx = f.fixed[g] if f.fixed else {}
+        by_cols.setdefault(tuple(c for c in cols if c not in fx), []).append(g)
+    for dec, gs in by_cols.items():
+        pf = _open(path, f)
+        t = pf.read_row_groups(gs, columns=list(dec), use_threads=True)
         o = 0
-        for g in todo:
+        for g in gs:
             n = int(f.rows[g])
             part = t.slice(o, n)
-            _RECENT[(key, g)] = _Group({name: part.column(k).to_numpy() for k, name in enumerate(cols)})
+            got = {name: part.column(k).to_numpy() for k, name in enumerate(dec)}
+            _RECENT[(key, g)] = _Group(_with_fixed(got, cols, f.fixed[g] if f.fixed else {}, n, pf.schema_arrow))
             o += n
         del t
     parts = []
@@ -409,6 +443,40 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
     while len(_RECENT) > max(_RECENT_GROUPS, len(groups)):
         _RECENT.popitem(last=False)
     return parts, int(f.rows[todo].sum()) if todo else 0
+
+
+def _with_fixed(got: dict, cols: list, fx: dict, n: int, schema) -> dict:
+    """A row group's columns ``cols`` (``n`` rows): the decoded ones ``got``, the fixed ones ``fx`` (a value:
+    every row's, laid out as the decoder gives it, the file's column type); the ask columns of a group
+    without a quote (``fx`` None: every row null) are left out (its rows are one event each)."""
+    out = {}
+    for c in cols:
+        if c in got:
+            out[c] = got[c]
+        elif fx[c] is not None:
+            out[c] = np.full(n, fx[c], schema.field(c).type.to_pandas_dtype())
+    return out
+
+
+def _open_terms(f: Footer, g: int, start_ns, end_ns, kinds, recv_range) -> tuple:
+    """``(start_ns, end_ns, kinds, recv_range)`` of a read, each left None where row group ``g``'s
+    statistics (of the verified footer ``f``) prove every row of it passes that test: its event times
+    inside ``[start_ns, end_ns)``, every kind code of its range asked for, every receive time recorded
+    and inside the receive range.  :func:`_row_mask` then makes no pass for it."""
+    from liqcore.venues.common import RECV_UNKNOWN
+
+    ev, kd, rv = f.ev[g], f.kd[g], f.rv[g]
+    if start_ns is not None and int(ev[0]) >= int(start_ns):
+        start_ns = None
+    if end_ns is not None and int(ev[1]) < int(end_ns):
+        end_ns = None
+    if kinds is not None and int(kd[1]) - int(kd[0]) < 64 \
+            and set(range(int(kd[0]), int(kd[1]) + 1)) <= {int(k) for k in kinds}:
+        kinds = None
+    if recv_range is not None and int(rv[0]) >= int(recv_range[0]) and int(rv[1]) < int(recv_range[1]) \
+            and int(rv[0]) > RECV_UNKNOWN:
+        recv_range = None
+    return start_ns, end_ns, kinds, recv_range
 
 
 def _row_mask(te, tr, kind, start_ns, end_ns, kinds, recv_range):
@@ -482,8 +550,8 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
                 if i1 - i0 < len(c["ts_recv_ns"]):
                     c = {name: v[i0:i1] for name, v in c.items()}  # (views: the rows outside cannot match)
             te, tr = c["ts_event_ns"], c["ts_recv_ns"]
-            m = _row_mask(te, tr, c["kind"], start_ns, end_ns, kinds, recv_range)
-            two = ~np.isnan(c["ask_price"]) if f.asks else None  # rows that are two events (counted so)
+            m = _row_mask(te, tr, c["kind"], *_open_terms(f, gi, start_ns, end_ns, kinds, recv_range))
+            two = ~np.isnan(c["ask_price"]) if "ask_price" in c else None  # rows that are two events (counted so)
             matched += _events(m, two, len(te))
             if skew is not None:  # the live engine's clock guard (drop_future)
                 ahead = (tr >= RECV_CLOCK_MIN_NS) & (te - tr > skew)
@@ -496,7 +564,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
             if m is not None and not m.all():  # (a row group at the range's edges)
                 c = {name: v[m] for name, v in c.items()}
             if len(c["ts_event_ns"]):
-                kept.append(c if f.asks and _all_paired(c) else expand_pairs(c))
+                kept.append(c if "ask_price" in c and _all_paired(c) else expand_pairs(c))
         n = sum(_n_events(c) for c in kept)
         if not n:
             continue

@@ -506,11 +506,11 @@ def test_a_windows_first_step_ends_once_its_order_has_arrived(tmp_path_factory, 
                                     {"fill": "through", "take-profit": "1%", "hold-timeout": "4h"}])
 def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_columns(tmp_path_factory, monkeypatch,
                                                                                    params):
-    """A quiet span passed over sets the symbol's last print (and under the queue rule the book in
-    force) from its latest row groups: read as the window reads rows (events in the full replay's
-    order, the groups kept in the reader's cache for the next step, :func:`_last_in_tail`) they are
-    the ones the groups' columns give (:meth:`_ClockRows.last_print`), wherever both answer; the
-    same ledger as the full replay."""
+    """A quiet span passed over sets the symbol's last print from its latest row groups: read as the
+    window reads rows (events in the full replay's order, :func:`_last_in_tail`) it is the one the
+    groups' columns give (:meth:`_ClockRows.last_print`), wherever both answer; the same ledger as the
+    full replay (under the queue rule the span's quotes are read back by the next step that decodes
+    quotes: tests/backtest/test_windows_book_readback.py)."""
     import liqcore.backtest.windows as W
 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
@@ -520,14 +520,12 @@ def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_column
     def check(rd, clock, ids, b, to, lo, hi):
         got = real(rd, clock, ids, b, to, lo, hi)
         if got is not None:
-            quotes, skipped = clock.quotes, clock.skipped
+            skipped = clock.skipped
             ref = clock.last_print(ids, b, to)
-            if ref is not None and (not clock.book or clock.quotes is not None):
+            if ref is not None:
                 assert ref == got and clock.skipped == skipped
-                if clock.book:
-                    assert clock.quotes == quotes
                 seen.append(1)
-            clock.quotes, clock.skipped = quotes, skipped
+            clock.skipped = skipped
         return got
 
     monkeypatch.setattr(W, "_last_in_tail", check)
@@ -595,10 +593,10 @@ def test_the_price_grid_read_stops_near_the_prints_it_needs(tmp_path_factory, mo
 
 @pytest.mark.parametrize("params", [{"fill": "queue"}, {"fill": "through", "take-profit": "1%", "hold-timeout": "4h"}])
 def test_the_last_print_and_book_of_a_quiet_span_are_read_back_from_its_end(tmp_path_factory, monkeypatch, params):
-    """The last print (and under the queue rule the last best bid and ask) of a quiet span passed over is
-    read back from the span's end in doubling spans (:func:`_last_in_tail`), not from the latest row
-    groups' first receive time: the rows read reach back at most twice the distance of the earliest
-    of those last rows, plus a second; the same ledger as the full replay."""
+    """The last print of a quiet span passed over is read back from the span's end in doubling spans
+    (:func:`_last_in_tail`), not from the latest row groups' first receive time: the rows read reach
+    back at most twice the distance of that last print, plus a second; the same ledger as the full
+    replay."""
     import liqcore.backtest.windows as W
     from liqcore.types import Kind as K
 
@@ -620,9 +618,6 @@ def test_the_last_print_and_book_of_a_quiet_span_are_read_back_from_its_end(tmp_
         k = ev["kind"]
         px = ev["price"]
         lasts = [np.flatnonzero((k == int(K.TRADE)) & np.isfinite(px) & (px > 0))]
-        if clock.book:
-            lasts += [np.flatnonzero((k == int(K.QUOTE)) & (ev["side"] == 3)),
-                      np.flatnonzero((k == int(K.QUOTE)) & (ev["side"] != 3))]
         if all(len(x) for x in lasts):
             need = min(int(ev["ts_recv"][x[-1]]) for x in lasts)
             assert to - reach <= max(W._PRE, 2 * (to - need) + W._PRE), (to - reach, to - need)

@@ -1,0 +1,92 @@
+"""Under the queue rule the window read (:mod:`liqcore.backtest.windows`) passes over quiet spans
+without decoding their quotes: a skipped quote only sets the book in force, and the next step that
+replays quotes reads the book back from the last quote replayed.  So every step that replays quotes
+starts from the full replay's book, and the trades are the full replay's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from liqcore.config import Params
+from liqcore.types import Kind
+from tests.backtest.test_backtest_default_read import _equal, _late_dataset
+
+_PARAMS = [{"fill": "queue"}, {"fill": "queue", "offset": "0.3%", "entry-timeout": "30m"},
+           {"fill": "queue", "take-profit": "1%", "hold-timeout": "4h", "queue-model": "prob:2"}]
+
+
+@pytest.mark.parametrize("params", _PARAMS)
+def test_a_quiet_span_passed_over_decodes_no_quote(tmp_path_factory, monkeypatch, params):
+    """The last print of a quiet span is read from its trades alone (the tail read asks for no quote)."""
+    import liqcore.backtest.windows as W
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
+    real_tail, real_read = W._last_in_tail, W._Reader.read
+    asked: list = []
+    inside = [False]
+
+    def read(self, start_ns, end_ns, kinds=None, recv=None):
+        if inside[0]:
+            asked.append(None if kinds is None else tuple(kinds))
+        return real_read(self, start_ns, end_ns, kinds=kinds, recv=recv)
+
+    def tail(*a):
+        inside[0] = True
+        try:
+            return real_tail(*a)
+        finally:
+            inside[0] = False
+
+    monkeypatch.setattr(W._Reader, "read", read)
+    monkeypatch.setattr(W, "_last_in_tail", tail)
+    full, dflt = _equal(path, Params.from_mapping(params))
+    assert dflt.read["path"] == "windows" and asked, "no quiet span was passed over"
+    assert all(k is not None and int(Kind.QUOTE) not in k for k in asked), asked
+
+
+@pytest.mark.parametrize("params", _PARAMS)
+def test_every_step_that_replays_quotes_starts_from_the_full_replays_book(tmp_path_factory, monkeypatch, params):
+    """Before each chunk with quotes reaches the simulator, its book in force (best bid and ask, their
+    sizes) is the last best bid and ask the full replay received before the chunk's first row -- also
+    after spans passed over undecoded (their quotes read back by that step)."""
+    import liqcore.backtest.stream as S
+    import liqcore.backtest.windows as W
+    from liqcore.types import SymbolRegistry
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
+    p = Params.from_mapping(params)
+    lo, hi, sel = W._span(path, (), None, None)
+    every = W._Reader(path, (), None, None, p, SymbolRegistry(), sel).read(lo, hi)  # all rows, in replay order
+    q = every[every["kind"] == int(Kind.QUOTE)]
+    bid, ask = q[q["side"] == 3], q[q["side"] != 3]
+    real_feed = S._Cell.feed
+    checked = []
+
+    def feed(self, chunk, rec, ni):
+        ev = getattr(chunk, "events", None)  # (the full replay's chunks too: the same holds there)
+        if ev is not None and len(ev) and (ev["kind"] == int(Kind.QUOTE)).any():
+            t0 = int(ev["ts_recv"][0])
+            s = self.st[0]
+            for rows, col in ((bid, "bid"), (ask, "ask")):
+                k = int(np.searchsorted(rows["ts_recv"], t0, "left"))
+                want = (rows["price"][k - 1], rows["qty"][k - 1]) if k else (np.nan, np.nan)
+                got = (s[col], s[col + "_qty"])
+                assert np.array_equal(np.asarray(got), np.asarray(want), equal_nan=True), (col, t0, got, want)
+            checked.append(t0)
+        return real_feed(self, chunk, rec, ni)
+
+    monkeypatch.setattr(S._Cell, "feed", feed)
+    skips = []
+    real_quiet = W._quiet_until
+
+    def quiet(cell, clock, b, *a):
+        to = real_quiet(cell, clock, b, *a)
+        if to > b:
+            skips.append((b, to))
+        return to
+
+    monkeypatch.setattr(W, "_quiet_until", quiet)
+    full, dflt = _equal(path, p)
+    assert dflt.read["path"] == "windows" and len(checked) > 5
+    # and some step replaying quotes came right after a span passed over (its book read back)
+    assert any(t >= to for _b, to in skips for t in checked), "no step after a skipped span replayed quotes"
