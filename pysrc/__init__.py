@@ -17,6 +17,7 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
                                               ("BucketZScore", "BucketZScore"))),
     "liqcore._libs.detector": ("pysrc.detector", (("CascadeDetector", "CascadeDetector"),)),
     "liqcore._libs.xvenue": ("pysrc.xvenue", (("detect", "detect"),)),
+    "liqcore._libs.readrows": ("pysrc.readrows", (("quote_rows", "quote_rows"), ("trade_rows", "trade_rows"))),
     "liqcore.venues._scan": ("pysrc.scan", (("LiveScan", "LiveScan"),)),
     "liqcore._jit.features": ("pysrc.features", (("range_max", "range_max"),
                                                  ("history_transform", "history_transform"),

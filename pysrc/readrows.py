@@ -1,0 +1,55 @@
+"""Reference twin of ``liqcore._libs.readrows``: a CSV reader's batch columns -> ``EVENT_DTYPE`` rows.
+
+The numpy code the tardis reader (:mod:`liqcore.io.tardis`) ran before the kernel, kept as the
+specification the property tests hold the kernel to, byte for byte:
+
+* :func:`quote_rows`: per kept row (``keep``: a row mask, None for every row), two QUOTE rows, the bid
+  (side BUY) then the ask (side SELL), with the row's times, symbol and venue, flags 0.  Each size in base
+  units: with ``inverse`` / ``scale`` None as read; else for a row of a Bybit inverse contract
+  (``inverse[i]``) the size over the price where the size is > 0 (0 otherwise: an empty side), for any
+  other row the size times its contract value ``scale[i]``.
+* :func:`trade_rows`: per kept row one row of ``kind`` (price and size as given), flags ``sampled`` on
+  the rows of a venue other than Bybit (code 1), 0 on Bybit's.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE, Kind, Side
+
+
+def quote_rows(ts, recv, bid_price, bid_qty, ask_price, ask_qty, sid, venue, keep=None, inverse=None, scale=None):
+    if (inverse is None) != (scale is None):
+        raise ValueError("readrows: inverse and scale are given together")
+    n = len(ts) if keep is None else int(np.count_nonzero(keep))
+    out = np.zeros(2 * n, dtype=EVENT_DTYPE)
+    with np.errstate(all="ignore"):
+        for k, (p, q, side) in enumerate(((bid_price, bid_qty, Side.BUY), (ask_price, ask_qty, Side.SELL))):
+            p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+            qty = q if inverse is None else np.where(inverse, np.where(q > 0, q / p, 0.0), q * scale)
+            o = out[k::2]
+            for name, col in (("ts_event", ts), ("ts_recv", recv), ("price", p), ("qty", qty), ("symbol_id", sid),
+                              ("venue", venue)):
+                col = np.asarray(col)
+                o[name] = col if keep is None else col[keep]
+            o["side"] = int(side)
+            o["kind"] = int(Kind.QUOTE)
+    return out
+
+
+def trade_rows(ts, recv, price, qty, sid, side, venue, kind, sampled=0, keep=None):
+    cols = [np.asarray(a) for a in (ts, recv, price, qty, sid, side, venue)]
+    if keep is not None:
+        cols = [a[keep] for a in cols]
+    ts, recv, price, qty, sid, side, venue = cols
+    out = np.empty(len(ts), dtype=EVENT_DTYPE)
+    out["ts_event"] = ts
+    out["ts_recv"] = recv
+    out["price"] = price
+    out["qty"] = qty
+    out["symbol_id"] = sid
+    out["side"] = side
+    out["kind"] = int(kind)
+    out["venue"] = venue
+    out["flags"] = np.where(venue != 1, sampled, 0) if sampled else 0
+    return out

@@ -1,0 +1,84 @@
+"""The reader's row writer (liqcore._libs.readrows) vs its twin (pysrc.readrows), byte for byte: quote
+rows (a bid and an ask row per kept row) and trade / liquidation rows, over random batches with NaN
+prices, empty sides (size 0), keep masks (none, some, every row dropped), Bybit inverse rows, OKX
+contract values, several venues and symbols, and empty batches."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liqcore._libs.readrows import quote_rows, trade_rows
+from liqcore.types import EVENT_DTYPE, Kind
+from pysrc import readrows as twin
+
+pytestmark = pytest.mark.property
+
+_PRICE = st.one_of(st.floats(0.01, 1e6), st.just(float("nan")), st.just(64000.5))
+_SIZE = st.one_of(st.floats(0.0, 1e4), st.just(0.0), st.just(float("nan")), st.just(float("inf")))
+
+
+@st.composite
+def _batch(draw):
+    n = draw(st.integers(0, 30))
+    col = lambda s: draw(st.lists(s, min_size=n, max_size=n))  # noqa: E731
+    c = {
+        "ts": np.array(col(st.integers(0, 2**62)), np.int64),
+        "recv": np.array(col(st.integers(-1, 2**62)), np.int64),
+        "bp": np.array(col(_PRICE), np.float64), "bq": np.array(col(_SIZE), np.float64),
+        "ap": np.array(col(_PRICE), np.float64), "aq": np.array(col(_SIZE), np.float64),
+        "sid": np.array(col(st.integers(0, 2**31 - 1)), np.int64),
+        "venue": np.array(col(st.integers(0, 3)), np.int64),
+        "side": np.array(col(st.integers(0, 4)), np.int64),
+    }
+    keep = draw(st.sampled_from(["none", "mask", "drop_all"]))
+    c["keep"] = None if keep == "none" else (np.zeros(n, bool) if keep == "drop_all"
+                                             else np.array(col(st.booleans()), bool))
+    if draw(st.booleans()):  # sizes converted: some rows inverse, the others times a contract value
+        c["inverse"] = np.array(col(st.booleans()), bool)
+        c["scale"] = np.array(col(st.sampled_from([1.0, 0.01, 0.1, 100.0])), np.float64)
+    else:
+        c["inverse"] = c["scale"] = None
+    return c
+
+
+@settings(max_examples=400, deadline=None)
+@given(_batch())
+def test_quote_rows_match_twin(c):
+    args = (c["ts"], c["recv"], c["bp"], c["bq"], c["ap"], c["aq"], c["sid"], c["venue"], c["keep"], c["inverse"],
+            c["scale"])
+    got, want = quote_rows(*args), twin.quote_rows(*args)
+    assert got.dtype == EVENT_DTYPE and got.tobytes() == want.tobytes()
+    kept = len(c["ts"]) if c["keep"] is None else int(c["keep"].sum())
+    assert len(got) == 2 * kept
+    assert np.all(got["kind"] == int(Kind.QUOTE))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_batch(), st.sampled_from([(int(Kind.TRADE), 0), (int(Kind.LIQUIDATION), 8)]))
+def test_trade_rows_match_twin(c, kind_flags):
+    kind, sampled = kind_flags
+    args = (c["ts"], c["recv"], c["bp"], c["bq"], c["sid"], c["side"], c["venue"], kind, sampled, c["keep"])
+    got, want = trade_rows(*args), twin.trade_rows(*args)
+    assert got.dtype == EVENT_DTYPE and got.tobytes() == want.tobytes()
+
+
+def test_inverse_and_contract_sizes():
+    """A Bybit inverse row's size is USD over the price (0 for an empty side); an OKX row's, contracts times
+    the contract value; the ask row follows its bid row."""
+    one = np.ones(2, np.int64)
+    out = quote_rows(np.array([5, 6]), np.array([7, 8]), np.array([50.0, 10.0]), np.array([100.0, 3.0]),
+                     np.array([np.nan, 20.0]), np.array([0.0, 4.0]), one, one, None,
+                     np.array([True, False]), np.array([1.0, 0.01]))
+    assert out["qty"].tolist() == [2.0, 0.0, 0.03, 0.04]
+    assert out["side"].tolist() == [3, 4, 3, 4] and out["ts_event"].tolist() == [5, 5, 6, 6]
+
+
+def test_a_column_of_the_wrong_length_is_refused():
+    z = np.zeros(3, np.int64)
+    f = np.zeros(3)
+    with pytest.raises(ValueError, match="a column of 2 rows for 3 rows"):
+        quote_rows(z, z, f, f, f, np.zeros(2), z, z)
+    with pytest.raises(ValueError, match="a mask of 2 rows for 3 rows"):
+        trade_rows(z, z, f, f, z, z, z, 2, 0, np.ones(2, bool))
