@@ -247,20 +247,13 @@ _ROW_DTYPE = np.dtype([(c, t) for c, t, _f in _FILE_COLUMNS])
 
 
 def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
-    """Events -> a partition's rows; an empty side of the book (a quote of size 0) with the price 0 a load
-    gives it (:func:`liqcore.io.contract._load_table`; the tardis reader leaves it NaN), so the rows
-    written are the rows read back and the file can be marked checked."""
-    from liqcore.types import Kind
+    """Events -> a partition's rows, in one compiled pass (:func:`liqcore._libs.readrows.partition_rows`); an
+    empty side of the book (a quote of size 0) with the price 0 a load gives it
+    (:func:`liqcore.io.contract._load_table`; the tardis reader leaves it NaN), so the rows written are the
+    rows read back and the file can be marked checked."""
+    from liqcore._libs.readrows import partition_rows
 
-    rows = np.empty(len(events), _ROW_DTYPE)
-    for c, _t, f in _FILE_COLUMNS:
-        if f is not None:
-            rows[c] = events[f]
-    rows["trade_id"] = trade_ids if trade_ids is not None else 0
-    empty = np.flatnonzero((rows["qty"] == 0) & (rows["kind"] == int(Kind.QUOTE)))
-    if len(empty):
-        rows["price"][empty] = 0.0
-    return rows
+    return partition_rows(events, trade_ids, np.empty(len(events), _ROW_DTYPE))
 
 
 def _rows_of_table(table) -> np.ndarray:

@@ -10,6 +10,10 @@ specification the property tests hold the kernel to, byte for byte:
   other row the size times its contract value ``scale[i]``.
 * :func:`trade_rows`: per kept row one row of ``kind`` (price and size as given), flags ``sampled`` on
   the rows of a venue other than Bybit (code 1), 0 on Bybit's.
+* :func:`partition_rows`: events -> a dataset partition's rows (``out``: ``liqcore.dataset._ROW_DTYPE``),
+  the columns of the file (times, kind, side, price, size, flags) with each event's trade id (``trade_ids``
+  None: 0), and the price 0 on an empty side of the book (a QUOTE of size 0; the numpy code of
+  ``liqcore.dataset._rows_of`` before the kernel).
 """
 from __future__ import annotations
 
@@ -52,4 +56,22 @@ def trade_rows(ts, recv, price, qty, sid, side, venue, kind, sampled=0, keep=Non
     out["kind"] = int(kind)
     out["venue"] = venue
     out["flags"] = np.where(venue != 1, sampled, 0) if sampled else 0
+    return out
+
+
+#: a partition row's columns and the event field each is taken from (None: the trade id)
+_ROW_FROM = (("ts_event_ns", "ts_event"), ("ts_recv_ns", "ts_recv"), ("kind", "kind"), ("side", "side"),
+             ("price", "price"), ("qty", "qty"), ("flags", "flags"), ("trade_id", None))
+
+
+def partition_rows(events, trade_ids, out):
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("readrows: events are not EVENT_DTYPE rows")
+    for c, f in _ROW_FROM:
+        if f is not None:
+            out[c] = events[f]
+    out["trade_id"] = trade_ids if trade_ids is not None else 0
+    empty = np.flatnonzero((out["qty"] == 0) & (out["kind"] == int(Kind.QUOTE)))
+    if len(empty):
+        out["price"][empty] = 0.0
     return out

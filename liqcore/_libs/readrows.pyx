@@ -11,12 +11,28 @@ every row).
 * :func:`trade_rows`: one row per kept row, of the kind given; flags ``sampled`` on the rows of a venue
   other than Bybit (code 1), 0 on Bybit's.
 
+And the step after, on the writer's side: :func:`partition_rows`, events -> a dataset partition's rows
+(:data:`liqcore.dataset._ROW_DTYPE`, 43 packed bytes: the file's columns; venue and symbol are the
+partition's), each with its trade id (0: none) and an empty side of the book (a QUOTE of size 0) with the
+price 0.
+
 The columns are written row by row into the output (one pass, no strided field writes, no gathered copy
 of every column by the mask).  The specification is the reference twin ``pysrc/readrows.py`` (the
 numpy code the tardis reader ran before), which the property tests hold equal, byte for byte.
 """
 cimport cython
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+
+# one row of a dataset partition (liqcore.dataset._ROW_DTYPE: packed, 43 bytes); partition_rows checks the layout
+cdef packed struct Row:
+    int64_t ts_event_ns
+    int64_t ts_recv_ns
+    int8_t kind
+    int8_t side
+    double price
+    double qty
+    uint8_t flags
+    int64_t trade_id
 
 from liqcore._libs.events cimport KIND_QUOTE, SIDE_BUY, SIDE_SELL, Event
 
@@ -26,6 +42,7 @@ from liqcore.types import EVENT_DTYPE
 
 _NO_ROWS = np.zeros(0, np.uint8)
 _NO_SCALE = np.zeros(0, np.float64)
+_NO_IDS = np.zeros(0, np.int64)
 
 
 def _i64(a):
@@ -161,4 +178,55 @@ def trade_rows(ts, recv, price, qty, sid, side, venue, int kind, int sampled=0, 
     if kept:
         with nogil:
             _trades(o, t_, r_, p_, q_, s_, d_, v_, k_, has_keep, <int8_t>kind, <uint8_t>sampled)
+    return out
+
+
+#: the layout :class:`Row` mirrors (name, numpy type, offset)
+_ROW_LAYOUT = (("ts_event_ns", "<i8", 0), ("ts_recv_ns", "<i8", 8), ("kind", "i1", 16), ("side", "i1", 17),
+               ("price", "<f8", 18), ("qty", "<f8", 26), ("flags", "u1", 34), ("trade_id", "<i8", 35))
+
+
+def _row_layout_ok(dt) -> bool:
+    return (dt.itemsize == sizeof(Row) and dt.names is not None and len(dt.names) == len(_ROW_LAYOUT)
+            and all(n in dt.fields and dt.fields[n][0] == np.dtype(t) and dt.fields[n][1] == o
+                    for n, t, o in _ROW_LAYOUT))
+
+
+cdef int _partition(Row[::1] out, const Event[:] ev, const int64_t[::1] ids, bint has_ids) except -1 nogil:
+    cdef Py_ssize_t i, n = ev.shape[0]
+    cdef Row *r
+    cdef const Event *e
+    for i in range(n):
+        e = &ev[i]
+        r = &out[i]
+        r.ts_event_ns = e.ts_event
+        r.ts_recv_ns = e.ts_recv
+        r.kind = e.kind
+        r.side = e.side
+        r.price = 0.0 if (e.kind == KIND_QUOTE and e.qty == 0) else e.price
+        r.qty = e.qty
+        r.flags = e.flags
+        r.trade_id = ids[i] if has_ids else 0
+    return 0
+
+
+def partition_rows(events, trade_ids, out):
+    """``events`` (EVENT_DTYPE) -> ``out`` (a partition's rows, of the same length: see the module's docstring),
+    each with its trade id (``trade_ids``: int64 aligned with the events, or None: 0)."""
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("readrows: events are not EVENT_DTYPE rows")
+    if not _row_layout_ok(out.dtype):
+        raise ValueError(f"readrows: out is not a partition's rows ({out.dtype})")
+    n = len(events)
+    ids = None if trade_ids is None else _i64(trade_ids)
+    _check(n, out, ids)
+    cdef bint has_ids = ids is not None
+    cdef const int64_t[::1] i_ = ids if has_ids else _NO_IDS
+    cdef const Event[:] e_
+    cdef Row[::1] o_
+    if n:
+        e_ = events
+        o_ = out
+        with nogil:
+            _partition(o_, e_, i_, has_ids)
     return out

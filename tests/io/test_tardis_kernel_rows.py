@@ -2,16 +2,20 @@
 numpy twin (pysrc.readrows, the reader's code before the kernel) loads: the same events byte for byte, the
 same trade ids, rejects and duplicates, on generated quotes and trades files (bad cells, empty sides,
 several exchanges and symbols, OKX contracts, Bybit inverse contracts) and on the bundled real Binance
-recordings written as tardis files."""
+recordings written as tardis files; and a dataset partition's rows made from those events by the kernel
+(liqcore.dataset._rows_of) are the twin's."""
 from __future__ import annotations
 
 import gzip
+
+import numpy as np
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 import liqcore.io.tardis as T
 import pysrc.readrows as twin
+from liqcore.dataset import _ROW_DTYPE, _rows_of
 from liqcore.io import load_events
 from tests.io.test_tardis_shortcuts import QUOTES, TRADES, _rows, real_tardis_files
 
@@ -63,5 +67,8 @@ def test_kernel_rows_on_the_real_recordings(real_data, tmp_path, monkeypatch):
         kernel, numpy_twin = _load_both(p, monkeypatch)
         assert kernel[0] != "refused" and kernel[4] == rows * (2 if "quotes" in p.name else 1)
         assert kernel == numpy_twin
+        res = load_events(p, warn=lambda _l: None)
+        want = twin.partition_rows(res.events, res.trade_ids, np.empty(len(res.events), _ROW_DTYPE))
+        assert _rows_of(res.events, res.trade_ids).tobytes() == want.tobytes()
         seen += 1
     assert seen

@@ -1,7 +1,8 @@
 """The reader's row writer (liqcore._libs.readrows) vs its twin (pysrc.readrows), byte for byte: quote
 rows (a bid and an ask row per kept row) and trade / liquidation rows, over random batches with NaN
 prices, empty sides (size 0), keep masks (none, some, every row dropped), Bybit inverse rows, OKX
-contract values, several venues and symbols, and empty batches."""
+contract values, several venues and symbols, and empty batches; and a dataset partition's rows from
+events (every kind, sizes 0 and -0.0, NaN prices, with and without trade ids, strided events)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.readrows import quote_rows, trade_rows
+from liqcore._libs.readrows import partition_rows, quote_rows, trade_rows
+from liqcore.dataset import _ROW_DTYPE
 from liqcore.types import EVENT_DTYPE, Kind
 from pysrc import readrows as twin
 
@@ -82,3 +84,42 @@ def test_a_column_of_the_wrong_length_is_refused():
         quote_rows(z, z, f, f, f, np.zeros(2), z, z)
     with pytest.raises(ValueError, match="a mask of 2 rows for 3 rows"):
         trade_rows(z, z, f, f, z, z, z, 2, 0, np.ones(2, bool))
+
+
+@st.composite
+def _events(draw):
+    n = draw(st.integers(0, 30))
+    col = lambda s: draw(st.lists(s, min_size=n, max_size=n))  # noqa: E731
+    ev = np.zeros(n, EVENT_DTYPE)
+    ev["ts_event"] = col(st.integers(-(2**62), 2**62))
+    ev["ts_recv"] = col(st.integers(-1, 2**62))
+    ev["price"] = col(_PRICE)
+    ev["qty"] = col(st.one_of(_SIZE, st.just(-0.0)))
+    ev["symbol_id"] = col(st.integers(-1, 2**31 - 1))
+    ev["side"] = col(st.integers(0, 4))
+    ev["kind"] = col(st.integers(1, 7))
+    ev["venue"] = col(st.integers(0, 3))
+    ev["flags"] = col(st.integers(0, 255))
+    ids = np.array(col(st.integers(-(2**63), 2**63 - 1)), np.int64) if draw(st.booleans()) else None
+    if draw(st.booleans()):  # a strided view (every other event), as a partition cut from a file's events
+        ev = np.repeat(ev, 2)[::2]
+    return ev, ids
+
+
+@settings(max_examples=400, deadline=None)
+@given(_events())
+def test_partition_rows_match_twin(c):
+    ev, ids = c
+    got = partition_rows(ev, ids, np.empty(len(ev), _ROW_DTYPE))
+    want = twin.partition_rows(ev, ids, np.empty(len(ev), _ROW_DTYPE))
+    assert got.tobytes() == want.tobytes()
+    empty = (ev["kind"] == int(Kind.QUOTE)) & (ev["qty"] == 0)
+    assert np.all(got["price"][empty] == 0.0)
+
+
+def test_partition_rows_refuses_another_layout():
+    ev = np.zeros(2, EVENT_DTYPE)
+    with pytest.raises(ValueError, match="not a partition's rows"):
+        partition_rows(ev, None, np.empty(2, np.dtype(_ROW_DTYPE.descr[:-1] + [("trade_id", "<i4")])))
+    with pytest.raises(ValueError, match="a column of 3 rows for 2 rows"):
+        partition_rows(ev, None, np.empty(3, _ROW_DTYPE))
