@@ -577,20 +577,24 @@ def _run_duplicates(sub: np.ndarray):
 _WRITE_FORMAT = FORMAT
 
 
-def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False, ask=None):
-    """A block of a partition file: ``rows``' columns, in format 3 with the ask columns (``ask``: their
-    values, NaN for null; None: all null)."""
+def _file_table(rows, venue: str, symbol: str, checked: bool = False, ask=None):
+    """A block of a partition file: ``rows``' columns (rows, or their columns:
+    :func:`liqcore._libs.readrows.file_columns`), in format 3 with the ask columns (``ask``: their values, NaN
+    for null; None: all null)."""
     import orjson
     import pyarrow as pa
 
+    from liqcore._libs.readrows import file_columns
+
+    cols = {c: pa.array(v) for c, v in (rows if isinstance(rows, dict) else file_columns(rows, False)).items()}
+    n = len(cols["kind"])
     info = {"format": _WRITE_FORMAT, "venue": venue, "symbol": symbol}
     if checked:  # its rows passed a load's checks: reads do not judge them again (liqcore.io.checked)
         info["checked"] = True
     meta = {b"liqcore": orjson.dumps(info)}
-    cols = {c: pa.array(rows[c]) for c, _t, _f in _FILE_COLUMNS}
     if _WRITE_FORMAT >= 3:
         for name, v in zip(ASK_COLS, ask if ask is not None else (None, None)):
-            cols[name] = pa.nulls(len(rows), pa.float64()) if v is None else pa.array(v, from_pandas=True)
+            cols[name] = pa.nulls(n, pa.float64()) if v is None else pa.array(v, from_pandas=True)
     return pa.table(cols).replace_schema_metadata(meta)
 
 
@@ -674,8 +678,13 @@ _DELTA_COLUMNS = ("ts_event_ns", "ts_recv_ns", "trade_id")
 
 
 def _quote_table(block: np.ndarray, meta: tuple):
-    rows, ap, aq = _compact_quotes(block)
-    return _file_table(rows, *meta, ask=(ap, aq))
+    """A block of quote rows as a partition file's table: each bid-and-ask pair one row carrying the ask (the
+    rule of :func:`_compact_quotes`, in one compiled pass: :func:`liqcore._libs.readrows.file_columns`)."""
+    from liqcore._libs.readrows import file_columns
+
+    cols = file_columns(block, True)
+    ask = (cols.pop("ask_price"), cols.pop("ask_qty"))
+    return _file_table(cols, *meta, ask=ask)
 
 
 def _write_format(out_dir, symbols) -> None:

@@ -14,6 +14,12 @@ specification the property tests hold the kernel to, byte for byte:
   the columns of the file (times, kind, side, price, size, flags) with each event's trade id (``trade_ids``
   None: 0), and the price 0 on an empty side of the book (a QUOTE of size 0; the numpy code of
   ``liqcore.dataset._rows_of`` before the kernel).
+* :func:`file_columns`: a block of a partition's rows -> the columns of a partition file, each a contiguous
+  array; with ``pairs`` each top-of-book update as one row: a row ``i`` that is a bid (side BUY) whose row
+  ``i + 1`` is an ask (side SELL) with the same event and receive times and flags, both without a trade id,
+  the ask's price a number, is one row, the bid's, with ``ask_price`` / ``ask_qty`` the ask's; every other
+  row is itself with NaN there (the numpy code of ``liqcore.dataset._compact_quotes`` and ``_file_table``
+  before the kernel).
 """
 from __future__ import annotations
 
@@ -74,4 +80,30 @@ def partition_rows(events, trade_ids, out):
     empty = np.flatnonzero((out["qty"] == 0) & (out["kind"] == int(Kind.QUOTE)))
     if len(empty):
         out["price"][empty] = 0.0
+    return out
+
+
+def file_columns(rows, pairs):
+    names = [c for c, _f in _ROW_FROM]
+    if rows.dtype.names != tuple(names):
+        raise ValueError(f"readrows: not a partition's rows ({rows.dtype})")
+    if not pairs:
+        return {c: np.ascontiguousarray(rows[c]) for c in names}
+    q = rows
+    first = np.zeros(0, np.int64)
+    if len(q) >= 2:
+        a, b = q[:-1], q[1:]
+        c = ((a["side"] == int(Side.BUY)) & (b["side"] == int(Side.SELL)) & (a["ts_event_ns"] == b["ts_event_ns"])
+             & (a["ts_recv_ns"] == b["ts_recv_ns"]) & (a["flags"] == b["flags"]) & (a["trade_id"] == 0)
+             & (b["trade_id"] == 0) & ~np.isnan(b["price"]))
+        first = np.flatnonzero(c)  # (two never overlap: a pair's second row is an ask, a pair's first a bid)
+    keep = np.ones(len(q), dtype=bool)
+    keep[first + 1] = False
+    ap = np.full(len(q), np.nan)
+    aq = np.full(len(q), np.nan)
+    ap[first] = q["price"][first + 1]
+    aq[first] = q["qty"][first + 1]
+    kept = q[keep]
+    out = {c: np.ascontiguousarray(kept[c]) for c in names}
+    out["ask_price"], out["ask_qty"] = ap[keep], aq[keep]
     return out

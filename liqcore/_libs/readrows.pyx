@@ -14,13 +14,17 @@ every row).
 And the step after, on the writer's side: :func:`partition_rows`, events -> a dataset partition's rows
 (:data:`liqcore.dataset._ROW_DTYPE`, 43 packed bytes: the file's columns; venue and symbol are the
 partition's), each with its trade id (0: none) and an empty side of the book (a QUOTE of size 0) with the
-price 0.
+price 0; and :func:`file_columns`, a block of a partition's rows -> the columns of a partition file
+(contiguous arrays), with ``pairs`` each top-of-book update (a bid row, then its ask row: the same event
+and receive times and flags, no trade id, an ask price that is a number) as one row, the bid's, carrying
+the ask's price and size (NaN where a row carries none).
 
 The columns are written row by row into the output (one pass, no strided field writes, no gathered copy
 of every column by the mask).  The specification is the reference twin ``pysrc/readrows.py`` (the
 numpy code the tardis reader ran before), which the property tests hold equal, byte for byte.
 """
 cimport cython
+from libc.math cimport NAN, isnan
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
 # one row of a dataset partition (liqcore.dataset._ROW_DTYPE: packed, 43 bytes); partition_rows checks the layout
@@ -229,4 +233,77 @@ def partition_rows(events, trade_ids, out):
         o_ = out
         with nogil:
             _partition(o_, e_, i_, has_ids)
+    return out
+
+
+cdef inline bint _paired(const Row *a, const Row *b) noexcept nogil:
+    # a bid row, then the ask row of the same update
+    return (a.side == SIDE_BUY and b.side == SIDE_SELL and a.ts_event_ns == b.ts_event_ns
+            and a.ts_recv_ns == b.ts_recv_ns and a.flags == b.flags and a.trade_id == 0 and b.trade_id == 0
+            and not isnan(b.price))
+
+
+cdef Py_ssize_t _count_out(const Row[:] rows, bint pairs) noexcept nogil:
+    cdef Py_ssize_t i = 0, m = 0, n = rows.shape[0]
+    while i < n:
+        i += 2 if (pairs and i + 1 < n and _paired(&rows[i], &rows[i + 1])) else 1
+        m += 1
+    return m
+
+
+cdef int _columns(const Row[:] rows, bint pairs, int64_t[::1] te, int64_t[::1] tr, int8_t[::1] kind,
+                  int8_t[::1] side, double[::1] price, double[::1] qty, uint8_t[::1] flags, int64_t[::1] tid,
+                  double[::1] ask_p, double[::1] ask_q) except -1 nogil:
+    cdef Py_ssize_t i = 0, j = 0, n = rows.shape[0]
+    cdef const Row *r
+    while i < n:
+        r = &rows[i]
+        te[j] = r.ts_event_ns
+        tr[j] = r.ts_recv_ns
+        kind[j] = r.kind
+        side[j] = r.side
+        price[j] = r.price
+        qty[j] = r.qty
+        flags[j] = r.flags
+        tid[j] = r.trade_id
+        if pairs:
+            if i + 1 < n and _paired(r, &rows[i + 1]):
+                ask_p[j] = rows[i + 1].price
+                ask_q[j] = rows[i + 1].qty
+                i += 1
+            else:
+                ask_p[j] = NAN
+                ask_q[j] = NAN
+        i += 1
+        j += 1
+    return 0
+
+
+def file_columns(rows, bint pairs):
+    """A block of a partition's rows -> ``{column: contiguous array}`` of a partition file's columns (the
+    rows' fields, and with ``pairs`` ``ask_price`` / ``ask_qty``: each top-of-book update one row, see the
+    module's docstring)."""
+    if not _row_layout_ok(rows.dtype):
+        raise ValueError(f"readrows: not a partition's rows ({rows.dtype})")
+    cdef const Row[:] r_
+    cdef Py_ssize_t m = 0
+    if len(rows):
+        r_ = rows
+        with nogil:
+            m = _count_out(r_, pairs)
+    out = {"ts_event_ns": np.empty(m, np.int64), "ts_recv_ns": np.empty(m, np.int64), "kind": np.empty(m, np.int8),
+           "side": np.empty(m, np.int8), "price": np.empty(m, np.float64), "qty": np.empty(m, np.float64),
+           "flags": np.empty(m, np.uint8), "trade_id": np.empty(m, np.int64)}
+    if pairs:
+        out["ask_price"] = np.empty(m, np.float64)
+        out["ask_qty"] = np.empty(m, np.float64)
+    cdef int64_t[::1] te = out["ts_event_ns"], tr = out["ts_recv_ns"], tid = out["trade_id"]
+    cdef int8_t[::1] kind = out["kind"], side = out["side"]
+    cdef double[::1] price = out["price"], qty = out["qty"]
+    cdef uint8_t[::1] flags = out["flags"]
+    cdef double[::1] ask_p = out["ask_price"] if pairs else _NO_SCALE
+    cdef double[::1] ask_q = out["ask_qty"] if pairs else _NO_SCALE
+    if m:
+        with nogil:
+            _columns(r_, pairs, te, tr, kind, side, price, qty, flags, tid, ask_p, ask_q)
     return out

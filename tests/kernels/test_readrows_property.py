@@ -2,7 +2,9 @@
 rows (a bid and an ask row per kept row) and trade / liquidation rows, over random batches with NaN
 prices, empty sides (size 0), keep masks (none, some, every row dropped), Bybit inverse rows, OKX
 contract values, several venues and symbols, and empty batches; and a dataset partition's rows from
-events (every kind, sizes 0 and -0.0, NaN prices, with and without trade ids, strided events)."""
+events (every kind, sizes 0 and -0.0, NaN prices, with and without trade ids, strided events); and a
+partition file's columns from its rows, quotes compacted (a bid and its ask as one row) or not, over
+rows made to pair and to almost pair (a time, flags or trade id apart, an ask price NaN, sides swapped)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.readrows import partition_rows, quote_rows, trade_rows
+from liqcore._libs.readrows import file_columns, partition_rows, quote_rows, trade_rows
 from liqcore.dataset import _ROW_DTYPE
 from liqcore.types import EVENT_DTYPE, Kind
 from pysrc import readrows as twin
@@ -123,3 +125,69 @@ def test_partition_rows_refuses_another_layout():
         partition_rows(ev, None, np.empty(2, np.dtype(_ROW_DTYPE.descr[:-1] + [("trade_id", "<i4")])))
     with pytest.raises(ValueError, match="a column of 3 rows for 2 rows"):
         partition_rows(ev, None, np.empty(3, _ROW_DTYPE))
+
+
+@st.composite
+def _quote_block(draw):
+    """Partition rows of top-of-book updates (a bid then an ask row), some of them broken in one field, with
+    other rows between them."""
+    rows = []
+    for _ in range(draw(st.integers(0, 12))):
+        t, r = draw(st.integers(0, 3)), draw(st.integers(-1, 3))
+        bid = [t, r, 7, 3, draw(_PRICE), draw(_SIZE), 0, 0]
+        ask = [t, r, 7, 4, draw(_PRICE), draw(_SIZE), 0, 0]
+        what = draw(st.sampled_from(["pair", "pair", "time", "recv", "flags", "tid", "nan", "swap", "alone", "trade"]))
+        if what == "time":
+            ask[0] += 1
+        elif what == "recv":
+            ask[1] += 1
+        elif what == "flags":
+            ask[6] = 8
+        elif what == "tid":
+            (bid if draw(st.booleans()) else ask)[7] = 5
+        elif what == "nan":
+            ask[4] = float("nan")
+        elif what == "swap":
+            bid, ask = ask, bid
+        rows += {"alone": [bid], "trade": [[t, r, 2, 3, 1.0, 1.0, 0, 9]]}.get(what, [bid, ask])
+    out = np.zeros(len(rows), _ROW_DTYPE)
+    for i, v in enumerate(rows):
+        out[i] = tuple(v)
+    if len(out) and draw(st.booleans()):  # a block cut from a section (starts inside a pair)
+        out = out[draw(st.integers(0, len(out) - 1)):]
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(_quote_block(), st.booleans())
+def test_file_columns_match_twin(rows, pairs):
+    got, want = file_columns(rows, pairs), twin.file_columns(rows, pairs)
+    assert list(got) == list(want)
+    for c in got:
+        assert got[c].dtype == want[c].dtype and got[c].flags.c_contiguous, c
+        assert got[c].tobytes() == want[c].tobytes(), c
+    if not pairs:
+        assert len(got["kind"]) == len(rows)
+
+
+def test_file_columns_pairs_a_bid_with_its_ask():
+    rows = np.zeros(3, _ROW_DTYPE)
+    rows["side"] = [3, 4, 3]
+    rows["kind"] = 7
+    rows["price"] = [10.0, 11.0, 9.0]
+    rows["qty"] = [1.0, 2.0, 3.0]
+    got = file_columns(rows, True)
+    assert got["price"].tolist() == [10.0, 9.0] and got["ask_price"][0] == 11.0 and got["ask_qty"][0] == 2.0
+    assert np.isnan(got["ask_price"][1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_quote_block())
+def test_a_quote_block_is_written_as_the_numpy_compaction_wrote_it(rows):
+    """The writer's quote table (the kernel) equals the table of the numpy compaction
+    (liqcore.dataset._compact_quotes) it replaced: the same columns, values, nulls and schema."""
+    import liqcore.dataset as DS
+
+    meta = ("binance", "BTCUSDT", True)
+    kept, ap, aq = DS._compact_quotes(rows)
+    assert DS._quote_table(rows, meta).equals(DS._file_table(kept, *meta, ask=(ap, aq)), check_metadata=True)
