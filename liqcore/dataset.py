@@ -869,14 +869,16 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
     d0 = int(te.min()) // NS_PER_DAY
     ndays = int(te.max()) // NS_PER_DAY - d0 + 1
     if sid.min() == sid.max() and venue.min() == venue.max() and bool(np.all(te[1:] >= te[:-1])):
-        # one venue and symbol in event-time order (a day file): its days are runs, cut without a sort
-        day = te // NS_PER_DAY
-        cut = np.flatnonzero(day[1:] != day[:-1]) + 1
+        # one venue and symbol in event-time order (a day file): its days are runs, cut without a sort where
+        # each next day starts (a search of the sorted times, not a day of every row); days without rows dropped
+        cut = np.searchsorted(te, np.arange(d0 + 1, d0 + ndays, dtype=np.int64) * NS_PER_DAY, side="left")
         bounds = np.concatenate([[0], cut, [len(te)]])
+        held = np.flatnonzero(bounds[1:] > bounds[:-1])  # the days that have rows
         g0 = ((int(sid[0]) + 1) * 4 + int(venue[0])) * ndays - d0
-        uniq = g0 + day[bounds[:-1]]
+        uniq = g0 + d0 + held
+        bounds = np.append(bounds[held], len(te))
         order = None
-        del day, cut
+        del cut, held
         contiguous = True
     else:
         group = ((sid.astype(np.int64) + 1) * 4 + venue.astype(np.int64)) * ndays + (te // NS_PER_DAY - d0)
