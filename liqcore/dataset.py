@@ -312,14 +312,12 @@ def _merge_rows(rows: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
 
     te = rows["ts_event_ns"]
     if len(rows) > 1:
-        d = np.diff(te)
-        if not bool(np.all(d >= 0)):  # old rows and new (two sorted runs): a stable sort merges them
+        if not bool(np.all(te[1:] >= te[:-1])):  # old rows and new (two sorted runs): a stable sort merges them
             order = np.argsort(te, kind="stable")
             rows = take_records(rows, order)
             src = src[order] if src is not None else None
             del order
             te = rows["ts_event_ns"]
-        del d
         # in event-time order: only runs of equal event times need ordering by receive time, and only they
         # can hold duplicates (the reordering keeps every event time in its place: the same runs)
         tr = rows["ts_recv_ns"]
@@ -331,11 +329,7 @@ def _merge_rows(rows: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
         if len(bad):
             # only the runs holding a pair out of order are sorted (a run in order: a stable sort keeps it);
             # runs are contiguous: their places stay theirs
-            run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
-            hit = np.zeros(int(run[-1]) + 1, dtype=bool)
-            hit[run[bad]] = True
-            sub = np.flatnonzero(hit[run])
-            del run, hit
+            sub = _runs_at(te, bad)
             order = np.lexsort((~quote[sub], tr[sub], te[sub]))
             if not bool(np.all(order[1:] > order[:-1])):
                 rows[sub] = rows[sub[order]]  # in place: only those runs' rows move
@@ -367,11 +361,18 @@ def _mixed_quote_runs(te: np.ndarray, src: np.ndarray, quote: np.ndarray, same: 
     mixed = same & (src[1:] != src[:-1])
     if not mixed.any():
         return np.zeros(0, np.int64)
-    run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
-    hit = np.zeros(int(run[-1]) + 1, dtype=bool)
     # a run holds two sources when two of its rows next to each other differ (in any order of its rows)
-    hit[run[1:][mixed]] = True
-    return np.flatnonzero(hit[run] & quote)
+    rows = _runs_at(te, np.flatnonzero(mixed))
+    return rows[quote[rows]]
+
+
+def _runs_at(te: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Every row (increasing positions) of the runs of equal event times (``te`` sorted) that hold a row of
+    ``pos``: each run found by a search of its time (no run number for every row)."""
+    v = np.unique(te[pos])
+    lo = np.searchsorted(te, v, side="left")
+    n = np.searchsorted(te, v, side="right") - lo
+    return np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(int(n.sum()), dtype=np.int64)
 
 
 def _repeats(rows: np.ndarray, src: np.ndarray, idx: np.ndarray) -> np.ndarray:
