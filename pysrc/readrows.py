@@ -20,6 +20,11 @@ specification the property tests hold the kernel to, byte for byte:
   the ask's price a number, is one row, the bid's, with ``ask_price`` / ``ask_qty`` the ask's; every other
   row is itself with NaN there (the numpy code of ``liqcore.dataset._compact_quotes`` and ``_file_table``
   before the kernel).
+* :func:`natural_pairs`: for quote rows laid out as :func:`quote_rows` writes them -- an even number of
+  rows, at least 2, every row 2i a QUOTE bid (side BUY) and row 2i + 1 a QUOTE ask (side SELL) with the same
+  symbol, event and receive times --, the mask of the crossed updates (both sizes > 0 and the bid price at
+  or above the ask's; NaN compares false), one per pair; None for any other layout (the numpy code of
+  ``liqcore.validate._natural_pairs`` before the kernel, judged in one block).
 """
 from __future__ import annotations
 
@@ -107,3 +112,20 @@ def file_columns(rows, pairs):
     out = {c: np.ascontiguousarray(kept[c]) for c in names}
     out["ask_price"], out["ask_qty"] = ap[keep], aq[keep]
     return out
+
+
+def natural_pairs(events):
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("readrows: events are not EVENT_DTYPE rows")
+    n = len(events)
+    if n < 2 or n % 2:
+        return None
+    bid, ask = events[0::2], events[1::2]
+    if not (np.all(events["kind"] == int(Kind.QUOTE)) and np.all(bid["side"] == int(Side.BUY))
+            and np.all(ask["side"] == int(Side.SELL))):
+        return None
+    for f in ("symbol_id", "ts_event", "ts_recv"):
+        if not bool(np.array_equal(bid[f], ask[f])):
+            return None
+    with np.errstate(invalid="ignore"):
+        return (bid["qty"] > 0) & (ask["qty"] > 0) & (bid["price"] >= ask["price"])

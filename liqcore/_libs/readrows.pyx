@@ -19,6 +19,10 @@ price 0; and :func:`file_columns`, a block of a partition's rows -> the columns 
 and receive times and flags, no trade id, an ask price that is a number) as one row, the bid's, carrying
 the ask's price and size (NaN where a row carries none).
 
+And for the plausibility rule: :func:`natural_pairs`, whether quote rows are laid out as :func:`quote_rows`
+writes them (row 2i a bid and row 2i + 1 the ask of the same update: QUOTE rows, the same symbol, event
+and receive times) and if so which updates are crossed (both sides non-empty, the bid at or above the ask).
+
 The columns are written row by row into the output (one pass, no strided field writes, no gathered copy
 of every column by the mask).  The specification is the reference twin ``pysrc/readrows.py`` (the
 numpy code the tardis reader ran before), which the property tests hold equal, byte for byte.
@@ -307,3 +311,35 @@ def file_columns(rows, bint pairs):
         with nogil:
             _columns(r_, pairs, te, tr, kind, side, price, qty, flags, tid, ask_p, ask_q)
     return out
+
+
+cdef int _natural(const Event[:] ev, uint8_t[::1] crossed) except -1 nogil:
+    # 1: laid out in pairs (crossed filled), 0: not
+    cdef Py_ssize_t i, n = ev.shape[0] // 2
+    cdef const Event *b
+    cdef const Event *a
+    for i in range(n):
+        b = &ev[2 * i]
+        a = &ev[2 * i + 1]
+        if (b.kind != KIND_QUOTE or a.kind != KIND_QUOTE or b.side != SIDE_BUY or a.side != SIDE_SELL
+                or b.symbol_id != a.symbol_id or b.ts_event != a.ts_event or b.ts_recv != a.ts_recv):
+            return 0
+        crossed[i] = b.qty > 0 and a.qty > 0 and b.price >= a.price
+    return 1
+
+
+def natural_pairs(events):
+    """Quote rows laid out as :func:`quote_rows` writes them -> the mask of the crossed updates (one per pair,
+    bool); None for any other layout (or an odd number of rows, or fewer than 2)."""
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("readrows: events are not EVENT_DTYPE rows")
+    n = len(events)
+    if n < 2 or n % 2:
+        return None
+    out = np.empty(n // 2, dtype=np.bool_)
+    cdef const Event[:] e_ = events
+    cdef uint8_t[::1] c_ = out.view(np.uint8)
+    cdef int ok
+    with nogil:
+        ok = _natural(e_, c_)
+    return out if ok else None

@@ -4,7 +4,8 @@ prices, empty sides (size 0), keep masks (none, some, every row dropped), Bybit 
 contract values, several venues and symbols, and empty batches; and a dataset partition's rows from
 events (every kind, sizes 0 and -0.0, NaN prices, with and without trade ids, strided events); and a
 partition file's columns from its rows, quotes compacted (a bid and its ask as one row) or not, over
-rows made to pair and to almost pair (a time, flags or trade id apart, an ask price NaN, sides swapped)."""
+rows made to pair and to almost pair (a time, flags or trade id apart, an ask price NaN, sides swapped);
+and the crossed updates of quote rows laid out in pairs, or almost (one field of one row off)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.readrows import file_columns, partition_rows, quote_rows, trade_rows
+from liqcore._libs.readrows import file_columns, natural_pairs, partition_rows, quote_rows, trade_rows
 from liqcore.dataset import _ROW_DTYPE
 from liqcore.types import EVENT_DTYPE, Kind
 from pysrc import readrows as twin
@@ -196,3 +197,35 @@ def test_a_quote_block_is_written_as_the_numpy_compaction_wrote_it(rows):
         a, b = got.column(c).combine_chunks(), want.column(c).combine_chunks()
         assert a.is_null().equals(b.is_null()), c
         assert a.fill_null(0).to_numpy().tobytes() == b.fill_null(0).to_numpy().tobytes(), c
+
+
+@st.composite
+def _pairs_layout(draw):
+    """Quote rows as the reader writes them (from :func:`quote_rows`), odd rows appended or one field of one
+    row put off its pair."""
+    c = draw(_batch())
+    ev = quote_rows(c["ts"], c["recv"], c["bp"], c["bq"], c["ap"], c["aq"], c["sid"], c["venue"])
+    what = draw(st.sampled_from(["as_is", "as_is", "odd", "kind", "side", "symbol_id", "ts_event", "ts_recv"]))
+    if what == "odd":
+        ev = np.concatenate([ev, ev[:1]])
+    elif what != "as_is" and len(ev):
+        i = draw(st.integers(0, len(ev) - 1))
+        ev[what][i] = {"kind": 2, "side": 4 if i % 2 == 0 else 3}.get(what, int(ev[what][i]) ^ 1)
+    return ev
+
+
+@settings(max_examples=400, deadline=None)
+@given(_pairs_layout())
+def test_natural_pairs_match_twin(ev):
+    got, want = natural_pairs(ev), twin.natural_pairs(ev)
+    assert (got is None) == (want is None)
+    if got is not None:
+        assert got.dtype == np.bool_ and got.tolist() == want.tolist()
+
+
+def test_natural_pairs_mark_a_crossed_update():
+    one = np.ones(2, np.int64)
+    ev = quote_rows(one, one, np.array([10.0, 10.0]), np.array([1.0, 0.0]), np.array([9.0, 9.0]),
+                    np.array([1.0, 1.0]), one, one)
+    assert natural_pairs(ev).tolist() == [True, False]  # (the second: its bid side empty)
+    assert natural_pairs(ev[:3]) is None and natural_pairs(ev[1:3]) is None
