@@ -17,7 +17,7 @@ import liqcore.io.tardis as T
 import pysrc.readrows as twin
 from liqcore.dataset import _ROW_DTYPE, _rows_of
 from liqcore.io import load_events
-from tests.io.test_tardis_shortcuts import QUOTES, TRADES, _rows, real_tardis_files
+from tests.io.test_tardis_shortcuts import QUOTES, TRADES, _rows, loaded, real_tardis_files
 
 
 def _load_both(path, monkeypatch):
@@ -27,13 +27,7 @@ def _load_both(path, monkeypatch):
         with monkeypatch.context() as m:
             m.setattr(T, "quote_rows", rows[0])
             m.setattr(T, "trade_rows", rows[1])
-            try:
-                res = load_events(path, warn=lambda _l: None)
-            except ValueError as exc:
-                out.append(("refused", str(exc)))
-                continue
-        tids = None if res.trade_ids is None else res.trade_ids.tolist()
-        out.append((res.events.tobytes(), tids, dict(res.rejects), res.duplicates, len(res.events)))
+            out.append(loaded(path))
     return out
 
 

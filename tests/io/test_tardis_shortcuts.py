@@ -68,18 +68,23 @@ def _rows(draw, trades: bool):
     return rows
 
 
+def loaded(path: Path):
+    """What a load of ``path`` gives, to compare: (events' bytes, trade ids, rejects, duplicates, events), or
+    ("refused", why)."""
+    try:
+        res = load_events(path, warn=lambda _l: None)
+    except ValueError as exc:
+        return ("refused", str(exc))
+    tids = None if res.trade_ids is None else res.trade_ids.tolist()
+    return (res.events.tobytes(), tids, dict(res.rejects), res.duplicates, len(res.events))
+
+
 def _load_both(path: Path, monkeypatch):
     """The load with the shortcuts, and with the general checks only."""
     out = []
     for on in (True, False):
         monkeypatch.setattr(T, "_SHORTCUTS", on)
-        try:
-            res = load_events(path, warn=lambda _l: None)
-        except ValueError as exc:
-            out.append(("refused", str(exc)))
-            continue
-        tids = None if res.trade_ids is None else res.trade_ids.tolist()
-        out.append((res.events.tobytes(), tids, dict(res.rejects), res.duplicates, len(res.events)))
+        out.append(loaded(path))
     return out
 
 
