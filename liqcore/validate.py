@@ -531,11 +531,27 @@ def _natural_pairs(events: np.ndarray, block: int) -> np.ndarray | None:
     of the same update (one symbol, the same times) --, the mask of the crossed updates (one per pair); None
     for any other layout.  Then :func:`quote_pairs` pairs exactly rows 2i and 2i + 1 (a row 2i + 1 that
     could pair with row 2i + 2 too starts a pair an odd distance into a run of overlapping pairs, which it
-    drops), so this is :func:`crossed_quotes`'s answer without its pairing; in one compiled pass
-    (:func:`liqcore._libs.readrows.natural_pairs`: no temporary of the rows, so ``block`` bounds nothing)."""
-    from liqcore._libs.readrows import natural_pairs
-
-    return natural_pairs(events)
+    drops), so this is :func:`crossed_quotes`'s answer without its pairing; judged ``block`` rows at a time."""
+    n = len(events)
+    if n < 2 or n % 2:
+        return None
+    crossed = np.zeros(n // 2, dtype=bool)
+    step = max(2, block - block % 2)
+    for a in range(0, n, step):
+        e = events[a:a + step]
+        bid, ask = e[0::2], e[1::2]
+        k = e["kind"]
+        if not (int(k.min()) == int(k.max()) == _QUOTE):
+            return None
+        if not (int(bid["side"].min()) == int(bid["side"].max()) == _BID
+                and int(ask["side"].min()) == int(ask["side"].max()) == _ASK):
+            return None
+        for f in ("symbol_id", "ts_event", "ts_recv"):
+            if not bool(np.array_equal(bid[f], ask[f])):
+                return None
+        with np.errstate(invalid="ignore"):
+            crossed[a // 2:(a + len(e)) // 2] = (bid["qty"] > 0) & (ask["qty"] > 0) & (bid["price"] >= ask["price"])
+    return crossed
 
 
 def _group_order(key: np.ndarray) -> np.ndarray:

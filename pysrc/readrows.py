@@ -24,7 +24,7 @@ specification the property tests hold the kernel to, byte for byte:
   rows, at least 2, every row 2i a QUOTE bid (side BUY) and row 2i + 1 a QUOTE ask (side SELL) with the same
   symbol, event and receive times --, the mask of the crossed updates (both sizes > 0 and the bid price at
   or above the ask's; NaN compares false), one per pair; None for any other layout (the numpy code of
-  ``liqcore.validate._natural_pairs`` before the kernel, judged in one block).
+  ``liqcore.validate._natural_pairs``, judged in one block).
 """
 from __future__ import annotations
 

@@ -229,3 +229,19 @@ def test_natural_pairs_mark_a_crossed_update():
                     np.array([1.0, 1.0]), one, one)
     assert natural_pairs(ev).tolist() == [True, False]  # (the second: its bid side empty)
     assert natural_pairs(ev[:3]) is None and natural_pairs(ev[1:3]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(_pairs_layout())
+def test_crossed_updates_count_as_the_rule(ev):
+    """The load's count of crossed updates (liqcore.io.plausible, through the kernel) is the rule's
+    (liqcore.validate.crossed_quotes: its rows / 2), and the kernel's layout answer is the rule's own
+    screen's (liqcore.validate._natural_pairs)."""
+    import liqcore.validate as V
+    from liqcore.io.plausible import _crossed_updates
+
+    assert _crossed_updates(ev, V.crossed_quotes) == int(np.count_nonzero(V.crossed_quotes(ev))) // 2
+    mine, rule = natural_pairs(ev), V._natural_pairs(ev, V._PAIR_BLOCK)
+    assert (mine is None) == (rule is None)
+    if mine is not None:
+        assert mine.tolist() == rule.tolist()
