@@ -247,20 +247,13 @@ _ROW_DTYPE = np.dtype([(c, t) for c, t, _f in _FILE_COLUMNS])
 
 
 def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
-    """Events -> a partition's rows; an empty side of the book (a quote of size 0) with the price 0 a load
-    gives it (:func:`liqcore.io.contract._load_table`; the tardis reader leaves it NaN), so the rows
-    written are the rows read back and the file can be marked checked."""
-    from liqcore.types import Kind
+    """Events -> a partition's rows, in one compiled pass (:func:`liqcore._libs.readrows.partition_rows`); an
+    empty side of the book (a quote of size 0) with the price 0 a load gives it
+    (:func:`liqcore.io.contract._load_table`; the tardis reader leaves it NaN), so the rows written are the
+    rows read back and the file can be marked checked."""
+    from liqcore._libs.readrows import partition_rows
 
-    rows = np.empty(len(events), _ROW_DTYPE)
-    for c, _t, f in _FILE_COLUMNS:
-        if f is not None:
-            rows[c] = events[f]
-    rows["trade_id"] = trade_ids if trade_ids is not None else 0
-    empty = np.flatnonzero((rows["qty"] == 0) & (rows["kind"] == int(Kind.QUOTE)))
-    if len(empty):
-        rows["price"][empty] = 0.0
-    return rows
+    return partition_rows(events, trade_ids, np.empty(len(events), _ROW_DTYPE))
 
 
 def _rows_of_table(table) -> np.ndarray:
@@ -319,14 +312,12 @@ def _merge_rows(rows: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
 
     te = rows["ts_event_ns"]
     if len(rows) > 1:
-        d = np.diff(te)
-        if not bool(np.all(d >= 0)):  # old rows and new (two sorted runs): a stable sort merges them
+        if not bool(np.all(te[1:] >= te[:-1])):  # old rows and new (two sorted runs): a stable sort merges them
             order = np.argsort(te, kind="stable")
             rows = take_records(rows, order)
             src = src[order] if src is not None else None
             del order
             te = rows["ts_event_ns"]
-        del d
         # in event-time order: only runs of equal event times need ordering by receive time, and only they
         # can hold duplicates (the reordering keeps every event time in its place: the same runs)
         tr = rows["ts_recv_ns"]
@@ -338,11 +329,7 @@ def _merge_rows(rows: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
         if len(bad):
             # only the runs holding a pair out of order are sorted (a run in order: a stable sort keeps it);
             # runs are contiguous: their places stay theirs
-            run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
-            hit = np.zeros(int(run[-1]) + 1, dtype=bool)
-            hit[run[bad]] = True
-            sub = np.flatnonzero(hit[run])
-            del run, hit
+            sub = _runs_at(te, bad)
             order = np.lexsort((~quote[sub], tr[sub], te[sub]))
             if not bool(np.all(order[1:] > order[:-1])):
                 rows[sub] = rows[sub[order]]  # in place: only those runs' rows move
@@ -374,11 +361,18 @@ def _mixed_quote_runs(te: np.ndarray, src: np.ndarray, quote: np.ndarray, same: 
     mixed = same & (src[1:] != src[:-1])
     if not mixed.any():
         return np.zeros(0, np.int64)
-    run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
-    hit = np.zeros(int(run[-1]) + 1, dtype=bool)
     # a run holds two sources when two of its rows next to each other differ (in any order of its rows)
-    hit[run[1:][mixed]] = True
-    return np.flatnonzero(hit[run] & quote)
+    rows = _runs_at(te, np.flatnonzero(mixed))
+    return rows[quote[rows]]
+
+
+def _runs_at(te: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Every row (increasing positions) of the runs of equal event times (``te`` sorted) that hold a row of
+    ``pos``: each run found by a search of its time (no run number for every row)."""
+    v = np.unique(te[pos])
+    lo = np.searchsorted(te, v, side="left")
+    n = np.searchsorted(te, v, side="right") - lo
+    return np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(int(n.sum()), dtype=np.int64)
 
 
 def _repeats(rows: np.ndarray, src: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -584,20 +578,24 @@ def _run_duplicates(sub: np.ndarray):
 _WRITE_FORMAT = FORMAT
 
 
-def _file_table(rows: np.ndarray, venue: str, symbol: str, checked: bool = False, ask=None):
-    """A block of a partition file: ``rows``' columns, in format 3 with the ask columns (``ask``: their
-    values, NaN for null; None: all null)."""
+def _file_table(rows, venue: str, symbol: str, checked: bool = False, ask=None):
+    """A block of a partition file: ``rows``' columns (rows, or their columns:
+    :func:`liqcore._libs.readrows.file_columns`), in format 3 with the ask columns (``ask``: their values, NaN
+    for null; None: all null)."""
     import orjson
     import pyarrow as pa
 
+    from liqcore._libs.readrows import file_columns
+
+    cols = {c: pa.array(v) for c, v in (rows if isinstance(rows, dict) else file_columns(rows, False)).items()}
+    n = len(cols["kind"])
     info = {"format": _WRITE_FORMAT, "venue": venue, "symbol": symbol}
     if checked:  # its rows passed a load's checks: reads do not judge them again (liqcore.io.checked)
         info["checked"] = True
     meta = {b"liqcore": orjson.dumps(info)}
-    cols = {c: pa.array(rows[c]) for c, _t, _f in _FILE_COLUMNS}
     if _WRITE_FORMAT >= 3:
         for name, v in zip(ASK_COLS, ask if ask is not None else (None, None)):
-            cols[name] = pa.nulls(len(rows), pa.float64()) if v is None else pa.array(v, from_pandas=True)
+            cols[name] = pa.nulls(n, pa.float64()) if v is None else pa.array(v, from_pandas=True)
     return pa.table(cols).replace_schema_metadata(meta)
 
 
@@ -681,8 +679,13 @@ _DELTA_COLUMNS = ("ts_event_ns", "ts_recv_ns", "trade_id")
 
 
 def _quote_table(block: np.ndarray, meta: tuple):
-    rows, ap, aq = _compact_quotes(block)
-    return _file_table(rows, *meta, ask=(ap, aq))
+    """A block of quote rows as a partition file's table: each bid-and-ask pair one row carrying the ask (the
+    rule of :func:`_compact_quotes`, in one compiled pass: :func:`liqcore._libs.readrows.file_columns`)."""
+    from liqcore._libs.readrows import file_columns
+
+    cols = file_columns(block, True)
+    ask = (cols.pop("ask_price"), cols.pop("ask_qty"))
+    return _file_table(cols, *meta, ask=ask)
 
 
 def _write_format(out_dir, symbols) -> None:
@@ -867,14 +870,16 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
     d0 = int(te.min()) // NS_PER_DAY
     ndays = int(te.max()) // NS_PER_DAY - d0 + 1
     if sid.min() == sid.max() and venue.min() == venue.max() and bool(np.all(te[1:] >= te[:-1])):
-        # one venue and symbol in event-time order (a day file): its days are runs, cut without a sort
-        day = te // NS_PER_DAY
-        cut = np.flatnonzero(day[1:] != day[:-1]) + 1
+        # one venue and symbol in event-time order (a day file): its days are runs, cut without a sort where
+        # each next day starts (a search of the sorted times, not a day of every row); days without rows dropped
+        cut = np.searchsorted(te, np.arange(d0 + 1, d0 + ndays, dtype=np.int64) * NS_PER_DAY, side="left")
         bounds = np.concatenate([[0], cut, [len(te)]])
+        held = np.flatnonzero(bounds[1:] > bounds[:-1])  # the days that have rows
         g0 = ((int(sid[0]) + 1) * 4 + int(venue[0])) * ndays - d0
-        uniq = g0 + day[bounds[:-1]]
+        uniq = g0 + d0 + held
+        bounds = np.append(bounds[held], len(te))
         order = None
-        del day, cut
+        del cut, held
         contiguous = True
     else:
         group = ((sid.astype(np.int64) + 1) * 4 + venue.astype(np.int64)) * ndays + (te // NS_PER_DAY - d0)

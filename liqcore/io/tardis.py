@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liqcore._libs.readrows import quote_rows, trade_rows
 from liqcore.io.base import TIER_MARKED, Reader, _FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import join_chunks
@@ -514,23 +515,11 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
         c.reject(bad, ~np.isfinite(qty) | (qty <= 0), "non_finite", "amount")
     c._strict()
     tids = _trade_ids(batch.column("id")) if "id" in batch.schema.names else None
-    if bad.any():
-        keep = ~bad
-        ts, recv, price, qty, sid, side, venue = (a[keep] for a in (ts, recv, price, qty, sid, side, venue))
-        tids = tids[keep] if tids is not None else None
+    keep = ~bad if bad.any() else None
     if tids is not None:
-        (c.liq_ids if liquidations else c.tids).append(tids)
-    out = np.empty(len(ts), dtype=EVENT_DTYPE)
-    out["ts_event"] = ts
-    out["ts_recv"] = recv
-    out["price"] = price
-    out["qty"] = qty
-    out["symbol_id"] = sid
-    out["side"] = side
-    out["kind"] = int(Kind.LIQUIDATION) if liquidations else int(Kind.TRADE)
-    out["venue"] = venue
-    out["flags"] = np.where(venue != 1, _SAMPLED, 0) if liquidations else 0
-    return out
+        (c.liq_ids if liquidations else c.tids).append(tids if keep is None else tids[keep])
+    kind = int(Kind.LIQUIDATION) if liquidations else int(Kind.TRADE)
+    return trade_rows(ts, recv, price, qty, sid, side, venue, kind, _SAMPLED if liquidations else 0, keep)
 
 
 def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
@@ -562,20 +551,9 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
     c.reject(bad, c.inst_bad, "unknown_instrument", "symbol", c.inst_name)
     c._strict()
     keep = None if _SHORTCUTS and not bad.any() else ~bad  # None: every row kept (no gather)
-    n = len(bad) if keep is None else int(keep.sum())
     # sizes as read unless a row is of a Bybit inverse contract or an OKX one (contracts x contract value)
     plain = _sizes_as_read(inverse, scale)
-    out = np.zeros(2 * n, dtype=EVENT_DTYPE)
-    with np.errstate(all="ignore"):
-        for k, (p, q, side) in enumerate(((bp, bq, Side.BUY), (ap, aq, Side.SELL))):
-            qty = q if plain else np.where(inverse, np.where(q > 0, q / p, 0.0), q * scale)
-            o = out[k::2]
-            for name, col in (("ts_event", ts), ("ts_recv", recv), ("price", p), ("qty", qty), ("symbol_id", sid),
-                              ("venue", venue)):
-                o[name] = col if keep is None else col[keep]
-            o["side"] = int(side)
-            o["kind"] = int(Kind.QUOTE)
-    return out
+    return quote_rows(ts, recv, bp, bq, ap, aq, sid, venue, keep, None if plain else inverse, None if plain else scale)
 
 
 def _sizes_as_read(inverse: np.ndarray, scale: np.ndarray) -> bool:

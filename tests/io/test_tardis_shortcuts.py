@@ -68,18 +68,23 @@ def _rows(draw, trades: bool):
     return rows
 
 
+def loaded(path: Path):
+    """What a load of ``path`` gives, to compare: (events' bytes, trade ids, rejects, duplicates, events), or
+    ("refused", why)."""
+    try:
+        res = load_events(path, warn=lambda _l: None)
+    except ValueError as exc:
+        return ("refused", str(exc))
+    tids = None if res.trade_ids is None else res.trade_ids.tolist()
+    return (res.events.tobytes(), tids, dict(res.rejects), res.duplicates, len(res.events))
+
+
 def _load_both(path: Path, monkeypatch):
     """The load with the shortcuts, and with the general checks only."""
     out = []
     for on in (True, False):
         monkeypatch.setattr(T, "_SHORTCUTS", on)
-        try:
-            res = load_events(path, warn=lambda _l: None)
-        except ValueError as exc:
-            out.append(("refused", str(exc)))
-            continue
-        tids = None if res.trade_ids is None else res.trade_ids.tolist()
-        out.append((res.events.tobytes(), tids, dict(res.rejects), res.duplicates, len(res.events)))
+        out.append(loaded(path))
     return out
 
 
@@ -105,9 +110,9 @@ def test_shortcuts_load_what_the_general_checks_load(tmp_path, monkeypatch, trad
     assert seen["clean"] > 0  # the shortcuts' case (nothing rejected) was among the files
 
 
-def test_shortcuts_on_the_real_recordings(real_data, tmp_path, monkeypatch):
-    """Each bundled Binance recording's trades of its busiest symbol, written as a tardis trades file and a quotes
-    file of their prices (the real times, prices and sizes), load the same both ways."""
+def real_tardis_files(real_data: Path, tmp_path: Path):
+    """Each bundled Binance recording's trades of its busiest symbol (at most 20,000), written as a tardis trades
+    file and a quotes file of their prices (the real times, prices and sizes): yields (path, rows in it)."""
     for folder in ("binance-forceorder-2024-08", "binance-forceorder-2025-01", "binance-forceorder-2025-12"):
         src = real_data / folder / "binance_trades.csv"
         if not src.is_file():
@@ -126,9 +131,16 @@ def test_shortcuts_on_the_real_recordings(real_data, tmp_path, monkeypatch):
                   for a, b, p, q in zip(us, rus, px, qty)]
         for name, header, rows in ((f"binance-futures_trades_2024-08-01_{sym}.csv.gz", TRADES, trades),
                                    (f"binance-futures_quotes_2024-08-01_{sym}.csv.gz", QUOTES, quotes)):
-            p = tmp_path / name
+            p = tmp_path / folder / name
+            p.parent.mkdir(parents=True, exist_ok=True)
             with gzip.open(p, "wt") as fh:
                 fh.write(header + "\n" + "".join(r + "\n" for r in rows))
-            fast, general = _load_both(p, monkeypatch)
-            assert fast[0] != "refused" and fast[4] == len(rows) * (2 if "quotes" in name else 1)
-            assert fast == general
+            yield p, len(rows)
+
+
+def test_shortcuts_on_the_real_recordings(real_data, tmp_path, monkeypatch):
+    """The bundled real recordings as tardis files (:func:`real_tardis_files`) load the same both ways."""
+    for p, rows in real_tardis_files(real_data, tmp_path):
+        fast, general = _load_both(p, monkeypatch)
+        assert fast[0] != "refused" and fast[4] == rows * (2 if "quotes" in p.name else 1)
+        assert fast == general
