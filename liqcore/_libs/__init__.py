@@ -3,7 +3,8 @@
 layout probe (``_contract.pyx``).  Built by ``setup.py``; importing them compiles nothing.
 
 May import: ``liqcore.types`` and each other (``cimport``) only -- no I/O, no pandas, nothing above
-the kernels.  Imported by everything that computes (strategies, backtest, research, live).
+the kernels.  Imported, inside functions, by everything that computes (strategies, backtest, research, live) and
+by the readers and the dataset writer (``readrows``: a file's rows in one pass).
 
 A new kernel goes here as ``<name>.pyx`` (plus ``.pxd``/``.pyi``; ``setup.py`` builds every ``.pyx``), with its
 pure-Python twin in ``pysrc/<name>.py``, its row in ``pysrc.TWINS`` and a property test comparing
