@@ -91,7 +91,8 @@ The package (one module per job; import names from ``liqcore.io`` itself, which 
 
 What it may import: numpy, :mod:`liqcore.types`, :mod:`liqcore.venues` (the parsers, the line
 decoder, instruments), :mod:`liqcore.validate`, :mod:`liqcore._atomic`, :mod:`liqcore.secrets` (a URL's credentials redacted
-wherever it is shown), the compiled row kernels of :mod:`liqcore._libs` (a reader's rows in one pass), and
+wherever it is shown), the compiled row kernels of :mod:`liqcore._libs` (a reader's rows in one pass; built
+beside the package, never compiled on import), and
 pyarrow / zstandard / fsspec inside functions (``import liqcore.io`` stays light).  Never :mod:`liqcore.dataset` (the dataset writer
 builds on this package), backtest, research, live, strategies or commands.  Inside the package the
 imports go one way: ``base`` and ``files`` <- the reader modules <- ``registry`` <- ``plausible`` <-

@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liqcore._libs.readrows import quote_rows, trade_rows
 from liqcore.io.base import TIER_MARKED, Reader, _FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import join_chunks
@@ -518,7 +519,6 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
     if tids is not None:
         (c.liq_ids if liquidations else c.tids).append(tids if keep is None else tids[keep])
     kind = int(Kind.LIQUIDATION) if liquidations else int(Kind.TRADE)
-    from liqcore._libs.readrows import trade_rows
     return trade_rows(ts, recv, price, qty, sid, side, venue, kind, _SAMPLED if liquidations else 0, keep)
 
 
@@ -553,7 +553,6 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
     keep = None if _SHORTCUTS and not bad.any() else ~bad  # None: every row kept (no gather)
     # sizes as read unless a row is of a Bybit inverse contract or an OKX one (contracts x contract value)
     plain = _sizes_as_read(inverse, scale)
-    from liqcore._libs.readrows import quote_rows
     return quote_rows(ts, recv, bp, bq, ap, aq, sid, venue, keep, None if plain else inverse, None if plain else scale)
 
 
