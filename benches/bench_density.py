@@ -365,7 +365,7 @@ def measured(cmd: list[str], env=None) -> dict:
     err = bufs["err"].decode(errors="replace")
     if p.returncode != 0:
         raise SystemExit(f"bench: {' '.join(cmd[:4])}... failed (exit {p.returncode}): {err.strip()[-400:]}")
-    res = {"wall_s": wall, "peak_gib": ru.ru_maxrss * 1024 / GIB}
+    res = {"wall_s": wall, "peak_gib": ru.ru_maxrss * 1024 / GIB, "cpu_s": ru.ru_utime + ru.ru_stime}
     for line in out.splitlines():
         if line.startswith("BENCH "):
             res.update(json.loads(line[6:]))
@@ -411,6 +411,8 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the files and the dataset")
     ap.add_argument("--reuse", action="store_true", help="with --dir: reuse the files and dataset already there")
     ap.add_argument("--repeat", type=int, default=3, help="timed in-process runs of each (default 3)")
+    ap.add_argument("--convert-repeat", type=int, default=1, metavar="N",
+                    help="convert and its floor N times each, alternated; the median of the per-run ratios (default 1)")
     ap.add_argument("--configs", type=int, default=100, help="sweep configurations (default 100)")
     ap.add_argument("--skip-sweep", action="store_true")
     ap.add_argument("--skip-whole", action="store_true", help="skip the --chunk-days 0 backtest (the old path)")
@@ -475,17 +477,31 @@ def main() -> int:
         # convert, and its floor
         if not a.direct and not (a.reuse and ds.is_dir()):
             shutil.rmtree(ds, ignore_errors=True)
-            floor = measured([py, __file__, "--child", "floor-convert", str(tmp / "floor")] + files, env)
-            shutil.rmtree(tmp / "floor", ignore_errors=True)
-            conv = measured([py, "-m", "liqcore", "convert", *files, "--dataset", str(ds)], env)
-            rows_csv = floor["rows"]
-            fig["convert"] = {"wall_s": conv["wall_s"], "peak_gib": conv["peak_gib"], "floor_s": floor["wall_s"],
-                              "floor_peak_gib": floor["peak_gib"], "rows": rows_csv,
-                              "ratio": conv["wall_s"] / floor["wall_s"]}
-            print(f"convert --dataset: {conv['wall_s']:.1f} s, peak {conv['peak_gib']:.2f} GiB; floor (pyarrow "
-                  f"read_csv + write_table): {floor['wall_s']:.1f} s, peak {floor['peak_gib']:.2f} GiB; ratio "
-                  f"{conv['wall_s'] / floor['wall_s']:.2f}x (bar <= 1.5x: {_bar(conv['wall_s'] <= 1.5 * floor['wall_s'])}); "
-                  f"{rows_csv / conv['wall_s'] / 1e6:.2f} M rows/s")
+            runs = []
+            for i in range(max(a.convert_repeat, 1)):  # alternated, so a change of load hits both
+                shutil.rmtree(ds, ignore_errors=True)
+                floor = measured([py, __file__, "--child", "floor-convert", str(tmp / "floor")] + files, env)
+                shutil.rmtree(tmp / "floor", ignore_errors=True)
+                conv = measured([py, "-m", "liqcore", "convert", *files, "--dataset", str(ds)], env)
+                runs.append((conv, floor))
+                if a.convert_repeat > 1:
+                    print(f"  convert run {i + 1}: {conv['wall_s']:.1f} s ({conv['cpu_s']:.1f} s CPU), floor "
+                          f"{floor['wall_s']:.1f} s ({floor['cpu_s']:.1f} s CPU): {conv['wall_s'] / floor['wall_s']:.2f}x "
+                          f"wall, {conv['cpu_s'] / floor['cpu_s']:.2f}x CPU; load {_load()}", flush=True)
+            rows_csv = runs[0][1]["rows"]
+            wall_r = statistics.median(c["wall_s"] / f["wall_s"] for c, f in runs)
+            cpu_r = statistics.median(c["cpu_s"] / f["cpu_s"] for c, f in runs)
+            conv, floor = runs[len(runs) // 2]
+            cw, fw = statistics.median(c["wall_s"] for c, _ in runs), statistics.median(f["wall_s"] for _, f in runs)
+            peak, fpeak = max(c["peak_gib"] for c, _ in runs), max(f["peak_gib"] for _, f in runs)
+            fig["convert"] = {"wall_s": [c["wall_s"] for c, _ in runs], "cpu_s": [c["cpu_s"] for c, _ in runs],
+                              "peak_gib": peak, "floor_s": [f["wall_s"] for _, f in runs],
+                              "floor_cpu_s": [f["cpu_s"] for _, f in runs], "floor_peak_gib": fpeak, "rows": rows_csv,
+                              "ratio": wall_r, "cpu_ratio": cpu_r}
+            what = f"median of {len(runs)} alternated runs: " if len(runs) > 1 else ""
+            print(f"convert --dataset: {what}{cw:.1f} s, peak {peak:.2f} GiB; floor (pyarrow read_csv + write_table): "
+                  f"{fw:.1f} s, peak {fpeak:.2f} GiB; ratio {wall_r:.2f}x wall (bar <= 1.5x: {_bar(wall_r <= 1.5)}), "
+                  f"{cpu_r:.2f}x CPU (user + sys); {rows_csv / cw / 1e6:.2f} M rows/s")
         fig["disk"] = {"csv_gz_bytes": _du(raw), "dataset_bytes": _du(ds)}
         print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
               f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
