@@ -121,6 +121,37 @@ def test_a_late_liquidation_is_clamped_to_the_clock_another_venue_set_in_an_earl
         assert xc["late"] == 2
 
 
+def test_the_flush_ends_open_cascades_at_the_latest_event_time_of_every_event_not_only_the_kept_rows():
+    """The end-of-input flush ends an open cascade at the latest event time seen (the detector's rule):
+    Bybit's cascade (instrument 0) is still open when the input ends with a Binance trade at 5000 of
+    instrument 1, a trade the cross-venue rule does not otherwise need (neither a liquidation nor a gap,
+    not Binance's first event there, not the one a cascade expires at); its FLUSH record is emitted at
+    5000 as in the whole stream, wherever the cut falls (the kept rows end at 210)."""
+    from liqcore.backtest.chunked_scope import InstrumentChunks
+    from liqcore.types import EVENT_DTYPE, EndReason, Kind, Side, Venue
+
+    liq, trade, by, bn = int(Kind.LIQUIDATION), int(Kind.TRADE), int(Venue.BYBIT), int(Venue.BINANCE)
+    rows = [(90, 1.0, 1, int(Side.SELL), trade, bn)]
+    rows += [(100 + 10 * i, 1.0, 0, int(Side.LONG), liq, by) for i in range(5)]
+    rows += [(200, 50.0, 0, int(Side.LONG), liq, by), (210, 60.0, 0, int(Side.LONG), liq, by),
+             (5000, 1.0, 1, int(Side.BUY), trade, bn)]
+    ev = np.array([(t, t + 5, 100.0, q, sid, side, k, v, 0) for t, q, sid, side, k, v in rows], dtype=EVENT_DTYPE)
+    p = dict(quantile=0.5, history=20, min_history=2, refresh_ns=0, window_ns=10_000, min_large=2)
+    group = np.array([0, 1])
+    want, want_counts = _whole(ev, p, group)
+    assert want["end_reason"].tolist() == [int(EndReason.NONE), int(EndReason.FLUSH)]
+    assert want["emit_ns"].tolist() == [130, 5000] and want_counts["cascades"] == 1
+    for cut in range(len(ev) + 1):
+        xs = InstrumentChunks(SimpleNamespace(window_ns=10_000, min_large=2), group=group,
+                              detector=CascadeDetector(**p))
+        a, _ = xs.run(ev[:cut], 0)
+        b, _ = xs.run(ev[cut:], cut)
+        rest, xc = xs.finish()
+        assert np.concatenate([a, b, rest]).tobytes() == want.tobytes(), cut
+        assert xs.rows["ts_event"].max() == 210  # the trade at 5000 is not a row the rule reads
+        assert xc == {k: int(v) for k, v in want_counts.items() if k in xc}
+
+
 # ----------------------------------------------------------------------------------- a dataset
 @functools.lru_cache(maxsize=None)
 def _dataset(root: str) -> str:
