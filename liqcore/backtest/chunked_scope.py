@@ -86,8 +86,8 @@ class InstrumentChunks:
         if len(seen):
             top = int(seen.max())
             self.now = top if self.now is None else max(self.now, top)
-        rows = ev[idx]  # src 1 entries are replaced below (their idx is a group)
-        mk, th, gi = marks[idx], thr[idx], idx + offset
+        at = np.where(src == 0, idx, 0)  # src 1 entries (their idx is a group, maybe >= n) are replaced below
+        rows, mk, th, gi = ev[at], marks[at], thr[at], idx + offset
         for k in np.flatnonzero(src == 1):
             r, m, t, g = self.carried.pop(int(idx[k]))
             rows[k], mk[k], th[k], gi[k] = r, m, t, g

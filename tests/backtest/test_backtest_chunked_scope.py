@@ -152,6 +152,34 @@ def test_the_flush_ends_open_cascades_at_the_latest_event_time_of_every_event_no
         assert xc == {k: int(v) for k, v in want_counts.items() if k in xc}
 
 
+def test_a_chunk_of_fewer_rows_than_the_group_id_of_its_carried_clock_setter_is_read():
+    """A Binance trade at 200 sets instrument 1's clock in the first chunk and is carried (not listed: not
+    Binance's first event there, neither a liquidation nor a gap); the next chunk is one row, a late
+    liquidation of instrument 1 at 150 that is clamped to that clock.  The carried setter is named by its
+    group (1), not by a row of the chunk: the one-row chunk is read (no IndexError), and every split
+    gives the whole stream's records and counts."""
+    from liqcore.backtest.chunked_scope import InstrumentChunks
+    from liqcore.types import EVENT_DTYPE, Kind, Side, Venue
+
+    liq, trade, bn = int(Kind.LIQUIDATION), int(Kind.TRADE), int(Venue.BINANCE)
+    rows = [(100, 1.0, 1, int(Side.SELL), trade), (200, 1.0, 1, int(Side.BUY), trade),
+            (150, 1.0, 1, int(Side.LONG), liq)]
+    rows += [(300 + 10 * i, 1.0, 1, int(Side.LONG), liq) for i in range(3)]
+    ev = np.array([(t, t + 5, 100.0, q, sid, side, k, bn, 0) for t, q, sid, side, k in rows], dtype=EVENT_DTYPE)
+    p = dict(quantile=0.5, history=20, min_history=2, refresh_ns=0, window_ns=10_000, min_large=2)
+    group = np.array([0, 1])
+    want, want_counts = _whole(ev, p, group)
+    assert len(want) > 0 and want_counts["late"] == 1
+    for a in range(len(ev) + 1):
+        for b in range(a, len(ev) + 1):
+            xs = InstrumentChunks(SimpleNamespace(window_ns=10_000, min_large=2), group=group,
+                                  detector=CascadeDetector(**p))
+            got = [xs.run(ev[x:y], x)[0] for x, y in ((0, a), (a, b), (b, len(ev)))]
+            rest, xc = xs.finish()
+            assert np.concatenate(got + [rest]).tobytes() == want.tobytes(), (a, b)
+            assert xc["late"] == 1
+
+
 # ----------------------------------------------------------------------------------- a dataset
 @functools.lru_cache(maxsize=None)
 def _dataset(root: str) -> str:
