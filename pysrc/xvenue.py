@@ -29,7 +29,9 @@ that FIRED FIRST (the large one at ``start``): on one venue's data (each symbol 
 records are the detector's, byte for byte.  When a cascade ends, one ``SHARE_DTYPE`` row per venue
 that had a liquidation in it (ascending venue code): its events, large ones, long and short
 notional, and its first large liquidation's event and receive times (-1: it had none).
-``flush`` ends the active cascades (FLUSH, ascending group) at the latest event time seen.
+``flush`` ends the active cascades (FLUSH, ascending group) at ``flush_ns``, by default the latest
+event time seen (of the events not skipped).  A caller that runs the rule over part of a stream (the
+chunked read keeps only the events the rule needs) passes the whole stream's latest event time.
 """
 from __future__ import annotations
 
@@ -81,7 +83,7 @@ def _share(c_shares: dict, venue: int, sid: int, notional: float, side: int, lar
 
 
 def detect(events: np.ndarray, marks: np.ndarray, thresholds: np.ndarray, group: np.ndarray, window_ns: int,
-           min_large: int, flush: bool = False, index_offset: int = 0):
+           min_large: int, flush: bool = False, index_offset: int = 0, flush_ns: int | None = None):
     """``(records, shares, counts)`` of the instrument-scope rule over ``events`` (see the module)."""
     W, k = int(window_ns), int(min_large)
     groups: dict[int, _Group] = {}
@@ -189,7 +191,7 @@ def detect(events: np.ndarray, marks: np.ndarray, thresholds: np.ndarray, group:
             counts["cascades"] += 1
             emit(g, int(RecordKind.CONFIRMED), t, index, int(EndReason.NONE))
     if flush:
-        now = state["now"] if state["now"] is not None else 0
+        now = int(flush_ns) if flush_ns is not None else (state["now"] if state["now"] is not None else 0)
         for gid in sorted(groups):
             g = groups[gid]
             if g.active:

@@ -15,4 +15,5 @@ def detect(
     min_large: int,
     flush: bool = False,
     index_offset: int = 0,
+    flush_ns: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]: ...

@@ -230,10 +230,11 @@ cdef class _Run:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def detect(events, marks, thresholds, group, int64_t window_ns, int64_t min_large, bint flush=False,
-           int64_t index_offset=0):
+           int64_t index_offset=0, flush_ns=None):
     """``(records, shares, counts)``: the instrument-scope cascades of ``events`` given the per-venue
     detector's ``marks`` and ``thresholds`` and ``group[symbol_id]`` (see the module and
-    ``pysrc/xvenue.py``).  ``counts``: late, cascades, records."""
+    ``pysrc/xvenue.py``).  ``counts``: late, cascades, records.  ``flush_ns``: the time the flush
+    ends the active cascades at (default: the latest event time seen in ``events``)."""
     from liqcore.types import EVENT_DTYPE
 
     if not isinstance(events, np.ndarray) or events.ndim != 1 or events.dtype != EVENT_DTYPE:
@@ -337,9 +338,13 @@ def detect(events, marks, thresholds, group, int64_t window_ns, int64_t min_larg
         if m == 2 or m == 3:
             s.liquidation(g, i, t, index)
     if flush:
+        if flush_ns is not None:
+            now = flush_ns
+        elif now == INT64_MIN:
+            now = 0
         for g in range(G):
             if s.active[g]:
-                s.end(g, now if now != INT64_MIN else 0, -1, END_FLUSH)
+                s.end(g, now, -1, END_FLUSH)
     records = out[:s.n_recs].copy()
     shares = _pack(s.shares)
     return records, shares, {"late": int(s.late), "cascades": int(s.cascades), "records": int(s.n_recs)}

@@ -10,7 +10,10 @@ liquidations and gaps, the event that set each group's clock before them, the fi
 After each chunk the rule is run again over all those rows (without the end-of-input flush): it is
 causal, so the records it gives for the rows up to the chunk are the whole load's, and the chunk
 hands the new ones (their ``event_index`` mapped back to the events) to the simulator.  The
-``late`` count, which needs every event, is counted by the chunk walk itself.
+``late`` count, which needs every event, is counted by the chunk walk itself, and so is the time the
+end-of-input flush ends the open cascades at: the latest event time of every event the per-venue
+detector kept, which the kept rows need not hold (an event of a later time that the rule does not
+otherwise need).
 
 Memory: the chunk, plus the kept rows (about three per liquidation: 1,500 liquidations a day are
 a few hundred KB a month).
@@ -56,6 +59,7 @@ class InstrumentChunks:
         self.gidx = np.zeros(0, np.int64)  # each row's index in the whole read
         self.n_handed = 0  # records given out so far
         self.late = 0
+        self.now = None  # the latest event time of the events kept so far (the flush's time)
         self.dropped = 0  # confirmed records of an instrument the trade venue does not list
 
     def run(self, events: np.ndarray, offset: int) -> tuple[np.ndarray, dict]:
@@ -78,8 +82,12 @@ class InstrumentChunks:
                                      int(self.params.window_ns), self.clock, self.vmask, self.searching,
                                      self.pending, self.mx_src, self.mx_i)
         self.late += int(late)
-        rows = ev[idx]  # src 1 entries are replaced below (their idx is a group)
-        mk, th, gi = marks[idx], thr[idx], idx + offset
+        seen = ev["ts_event"][marks != 0]
+        if len(seen):
+            top = int(seen.max())
+            self.now = top if self.now is None else max(self.now, top)
+        at = np.where(src == 0, idx, 0)  # src 1 entries (their idx is a group, maybe >= n) are replaced below
+        rows, mk, th, gi = ev[at], marks[at], thr[at], idx + offset
         for k in np.flatnonzero(src == 1):
             r, m, t, g = self.carried.pop(int(idx[k]))
             rows[k], mk[k], th[k], gi[k] = r, m, t, g
@@ -95,7 +103,7 @@ class InstrumentChunks:
 
     def _records(self, detect, flush: bool) -> np.ndarray:
         rec, _shares, self.xc = detect(self.rows, self.marks, self.thr, self.group, int(self.params.window_ns),
-                                       int(self.params.min_large), flush=flush)
+                                       int(self.params.min_large), flush=flush, flush_ns=self.now)
         new = rec[self.n_handed:].copy()
         self.n_handed = len(rec)
         at = new["event_index"] >= 0

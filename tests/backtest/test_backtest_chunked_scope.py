@@ -66,27 +66,44 @@ def _whole(ev, p, group):
     return recs, counts
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(p=params(), s=streams(bad=True), n_groups=st.integers(1, 3), data=st.data())
-def test_instrument_detection_in_chunks_equals_the_whole_stream(p, s, n_groups, data):
+def _in_chunks(ev, p, group, cuts):
+    """Instrument-scope detection over ``ev`` cut at ``cuts``: ``(records, counts, chunks)``, the counts
+    the chunks' summed with the end of input's."""
     from liqcore.backtest.chunked_scope import InstrumentChunks
 
-    W, ev = s
-    p["window_ns"] = W
-    group = np.array(data.draw(st.lists(st.integers(0, n_groups - 1), min_size=8, max_size=8)), np.int64)
-    want, want_counts = _whole(ev, p, group)
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(ev)), max_size=5)))
-    xs = InstrumentChunks(SimpleNamespace(window_ns=W, min_large=p["min_large"]), group=group,
+    xs = InstrumentChunks(SimpleNamespace(window_ns=p["window_ns"], min_large=p["min_large"]), group=group,
                           detector=CascadeDetector(**p))
     got, counts = [], {}
-    for a, b in zip([0] + cuts, cuts + [len(ev)]):
+    for a, b in zip([0] + list(cuts), list(cuts) + [len(ev)]):
         r, c = xs.run(ev[a:b], a)
         got.append(r)
         for k, v in c.items():
             counts[k] = counts.get(k, 0) + int(v)
     rest, xc = xs.finish()
     counts.update(xc)
-    got = np.concatenate(got + [rest]) if got else rest
+    return np.concatenate(got + [rest]), counts, xs
+
+
+#: the hand-built streams' detector: a liquidation at or above the median of the earlier ones is large
+_HAND = dict(quantile=0.5, history=20, min_history=2, refresh_ns=0, window_ns=10_000, min_large=2)
+
+
+def _hand_built(rows):
+    """Events of ``(ts_event, qty, symbol_id, side, kind, venue)`` rows at price 100, received 5 ns later."""
+    from liqcore.types import EVENT_DTYPE
+
+    return np.array([(t, t + 5, 100.0, q, sid, side, k, v, 0) for t, q, sid, side, k, v in rows], dtype=EVENT_DTYPE)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=params(), s=streams(bad=True), n_groups=st.integers(1, 3), data=st.data())
+def test_instrument_detection_in_chunks_equals_the_whole_stream(p, s, n_groups, data):
+    W, ev = s
+    p["window_ns"] = W
+    group = np.array(data.draw(st.lists(st.integers(0, n_groups - 1), min_size=8, max_size=8)), np.int64)
+    want, want_counts = _whole(ev, p, group)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(ev)), max_size=5)))
+    got, counts, xs = _in_chunks(ev, p, group, cuts)
     assert got.dtype == CASCADE_DTYPE
     assert got.tobytes() == want.tobytes()
     assert counts == {k: int(v) for k, v in want_counts.items()}
@@ -98,27 +115,69 @@ def test_a_late_liquidation_is_clamped_to_the_clock_another_venue_set_in_an_earl
     sets the instrument's clock; Bybit's large liquidations at 950 and 960 come after it (late): the
     cascade's last large liquidation is at 1000, as in the whole stream, wherever the cut falls (the
     trade, neither a liquidation nor a gap, is carried to the chunk that needs it)."""
-    from liqcore.backtest.chunked_scope import InstrumentChunks
-    from liqcore.types import EVENT_DTYPE, Kind, Side, Venue
+    from liqcore.types import Kind, Side, Venue
 
     liq, trade, by, bn = int(Kind.LIQUIDATION), int(Kind.TRADE), int(Venue.BYBIT), int(Venue.BINANCE)
     rows = [(90, 1.0, 1, int(Side.SELL), trade, bn)]  # Binance seen before: the trade at 1000 is not its first
     rows += [(100 + 10 * i, 1.0, 0, int(Side.LONG), liq, by) for i in range(5)]
     rows += [(1000, 1.0, 1, int(Side.BUY), trade, bn), (950, 50.0, 0, int(Side.LONG), liq, by),
              (960, 60.0, 0, int(Side.LONG), liq, by)]
-    ev = np.array([(t, t + 5, 100.0, q, sid, side, k, v, 0) for t, q, sid, side, k, v in rows], dtype=EVENT_DTYPE)
-    p = dict(quantile=0.5, history=20, min_history=2, refresh_ns=0, window_ns=10_000, min_large=2)
+    ev = _hand_built(rows)
     group = np.array([0, 0])
-    want, want_counts = _whole(ev, p, group)
+    want, want_counts = _whole(ev, _HAND, group)
     assert want["end_ns"].tolist() == [130, 1000] and want_counts["late"] == 2
     for cut in range(len(ev) + 1):
-        xs = InstrumentChunks(SimpleNamespace(window_ns=10_000, min_large=2), group=group,
-                              detector=CascadeDetector(**p))
-        a, _ = xs.run(ev[:cut], 0)
-        b, _ = xs.run(ev[cut:], cut)
-        rest, xc = xs.finish()
-        assert np.concatenate([a, b, rest]).tobytes() == want.tobytes(), cut
-        assert xc["late"] == 2
+        got, counts, _ = _in_chunks(ev, _HAND, group, [cut])
+        assert got.tobytes() == want.tobytes(), cut
+        assert counts["late"] == 2
+
+
+def test_the_flush_ends_open_cascades_at_the_latest_event_time_of_every_event_not_only_the_kept_rows():
+    """The end-of-input flush ends an open cascade at the latest event time seen (the detector's rule):
+    Bybit's cascade (instrument 0) is still open when the input ends with a Binance trade at 5000 of
+    instrument 1, a trade the cross-venue rule does not otherwise need (neither a liquidation nor a gap,
+    not Binance's first event there, not the one a cascade expires at); its FLUSH record is emitted at
+    5000 as in the whole stream, wherever the cut falls (the kept rows end at 210)."""
+    from liqcore.types import EndReason, Kind, Side, Venue
+
+    liq, trade, by, bn = int(Kind.LIQUIDATION), int(Kind.TRADE), int(Venue.BYBIT), int(Venue.BINANCE)
+    rows = [(90, 1.0, 1, int(Side.SELL), trade, bn)]
+    rows += [(100 + 10 * i, 1.0, 0, int(Side.LONG), liq, by) for i in range(5)]
+    rows += [(200, 50.0, 0, int(Side.LONG), liq, by), (210, 60.0, 0, int(Side.LONG), liq, by),
+             (5000, 1.0, 1, int(Side.BUY), trade, bn)]
+    ev = _hand_built(rows)
+    group = np.array([0, 1])
+    want, want_counts = _whole(ev, _HAND, group)
+    assert want["end_reason"].tolist() == [int(EndReason.NONE), int(EndReason.FLUSH)]
+    assert want["emit_ns"].tolist() == [130, 5000] and want_counts["cascades"] == 1
+    for cut in range(len(ev) + 1):
+        got, counts, xs = _in_chunks(ev, _HAND, group, [cut])
+        assert got.tobytes() == want.tobytes(), cut
+        assert xs.rows["ts_event"].max() == 210  # the trade at 5000 is not a row the rule reads
+        assert counts == {k: int(v) for k, v in want_counts.items()}
+
+
+def test_a_chunk_of_fewer_rows_than_the_group_id_of_its_carried_clock_setter_is_read():
+    """A Binance trade at 200 sets instrument 1's clock in the first chunk and is carried (not listed: not
+    Binance's first event there, neither a liquidation nor a gap); the next chunk is one row, a late
+    liquidation of instrument 1 at 150 that is clamped to that clock.  The carried setter is named by its
+    group (1), not by a row of the chunk: the one-row chunk is read (no IndexError), and every split
+    gives the whole stream's records and counts."""
+    from liqcore.types import Kind, Side, Venue
+
+    liq, trade, bn = int(Kind.LIQUIDATION), int(Kind.TRADE), int(Venue.BINANCE)
+    rows = [(100, 1.0, 1, int(Side.SELL), trade, bn), (200, 1.0, 1, int(Side.BUY), trade, bn),
+            (150, 1.0, 1, int(Side.LONG), liq, bn)]
+    rows += [(300 + 10 * i, 1.0, 1, int(Side.LONG), liq, bn) for i in range(3)]
+    ev = _hand_built(rows)
+    group = np.array([0, 1])
+    want, want_counts = _whole(ev, _HAND, group)
+    assert len(want) > 0 and want_counts["late"] == 1
+    for a in range(len(ev) + 1):
+        for b in range(a, len(ev) + 1):
+            got, counts, _ = _in_chunks(ev, _HAND, group, [a, b])
+            assert got.tobytes() == want.tobytes(), (a, b)
+            assert counts == {k: int(v) for k, v in want_counts.items()}
 
 
 # ----------------------------------------------------------------------------------- a dataset

@@ -1,7 +1,7 @@
 """Instrument scope (liqcore._libs.xvenue) vs its twin (pysrc.xvenue), and against venue scope.
 
 * kernel == twin, records and shares byte for byte, on random streams of several venues grouped
-  into instruments at random;
+  into instruments at random (the flush at the latest event time seen, or at a given ``flush_ns``);
 * each symbol its own group (one venue's data): the instrument-scope records ARE the detector's,
   byte for byte;
 * the split cascade: one large liquidation on each of two venues within the window is one
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from liqcore._libs.detector import CascadeDetector
 from liqcore._libs.xvenue import SHARE_DTYPE, detect
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, Side, Venue
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, EndReason, Kind, RecordKind, Side, Venue
 from pysrc.detector import CascadeDetector as PDetector
 from pysrc.xvenue import SHARE_DTYPE as P_SHARE_DTYPE
 from pysrc.xvenue import detect as p_detect
@@ -60,11 +60,15 @@ def test_kernel_matches_twin(p, s, flush, n_groups, data):
     p["window_ns"] = W
     _, marks, thr = _marks(p, ev)
     group = np.array(data.draw(st.lists(st.integers(0, n_groups - 1), min_size=8, max_size=8)), dtype=np.int64)
-    rk, sk, ck = detect(ev, marks, thr, group, W, p["min_large"], flush=flush)
-    rp, sp, cp = p_detect(ev, marks, thr, group, W, p["min_large"], flush=flush)
+    # the flush's time: the latest event time seen, or one the caller gives (a chunked read's)
+    flush_ns = data.draw(st.none() | st.integers(-(2**62), 2**62))
+    rk, sk, ck = detect(ev, marks, thr, group, W, p["min_large"], flush=flush, flush_ns=flush_ns)
+    rp, sp, cp = p_detect(ev, marks, thr, group, W, p["min_large"], flush=flush, flush_ns=flush_ns)
     _same(rk, rp)
     assert sk.tobytes() == sp.tobytes()
     assert ck == cp
+    if flush and flush_ns is not None:
+        assert (rk["emit_ns"][rk["end_reason"] == int(EndReason.FLUSH)] == flush_ns).all()
 
 
 @given(p=params(), s=streams(bad=True), flush=st.booleans())
