@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liqcore.io.decoded import DecodedGroup
+from liqcore.io.file_events import file_events
 from liqcore.types import EVENT_DTYPE, Kind
 
 #: the event columns of a partition file, as read (trade ids only when asked)
@@ -513,7 +514,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         cols = list(_COLS) + (["trade_id"] if trade_ids else []) + (list(ASK_COLS) if f.asks else [])
         parts, n_new = _groups(path, f, groups, cols)
         decoded += n_new
-        kept = []  # each row group's columns, the selection's rows, quotes as their two sides
+        kept, kept_at = [], []  # each row group's columns, the selection's rows, quotes as their two sides
         for gi, part in zip(groups.tolist(), parts):
             c = part.cols
             # (every row has a receive time, not every one inside the range: its statistics say so)
@@ -540,6 +541,13 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
                 c = {name: v[m] for name, v in c.items()}
             if len(c["ts_event_ns"]):
                 kept.append(c if "ask_price" in c and _all_paired(c) else expand_pairs(c))
+                kept_at.append(gi)
+        # a file in sections: its rows laid out in event order by one compiled pass (None: the numpy passes)
+        ev = file_events(kept, f.kd[kept_at], sid, venue) if f.asks and kept and not trade_ids else None
+        if ev is not None:
+            present.add(sid)
+            pieces.append((ev, None))
+            continue
         n = sum(_n_events(c) for c in kept)
         if not n:
             continue
