@@ -13,6 +13,11 @@ None (the caller keeps the numpy passes) unless the sections are in the order th
 rare rows sorted by event time and holding no TRADE or QUOTE row, every trade row a TRADE, every quote row
 a QUOTE carrying its ask (a price that is a number), the trades and the quotes each sorted by (event time,
 receive time).
+
+:func:`sort_recv`: the events sorted by ``ts_recv`` in place by an insertion sort, row by row; False once it
+has moved the rows more than ``_MOVES_PER_ROW`` places each on average (the rows placed so far sorted, the rest
+as they were).  Done, the events are those of ``np.argsort(..., kind="stable")`` and a gather
+(:func:`liqcore.execution.events.prepare_events`).
 """
 from __future__ import annotations
 
@@ -65,3 +70,24 @@ def section_events(rare, trades, quotes, sid: int, venue: int):
         order = np.arange(len(ev))
     later = event_order(ev["ts_event"][order])
     return take_records(ev, order if later is None else order[later])
+
+
+
+_MOVES_PER_ROW = 16
+
+
+def sort_recv(events) -> bool:
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: sort_recv takes contiguous EVENT_DTYPE events")
+    budget, moves = _MOVES_PER_ROW * len(events), 0
+    for i in range(1, len(events)):  # an insertion sort, row by row (a twin for small inputs)
+        row = events[i].copy()
+        j = i
+        while j > 0 and events["ts_recv"][j - 1] > row["ts_recv"]:
+            events[j] = events[j - 1]
+            j -= 1
+        events[j] = row
+        moves += i - j
+        if moves > budget:
+            return False
+    return True

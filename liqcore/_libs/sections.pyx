@@ -18,8 +18,17 @@ next event is the next rare row when its event time is at or before the next bul
 earlier of the next trade and the next quote by (event time, receive time), the quote at a tie.  The
 sections' order is checked on the way (the rare rows by event time, holding no trade or quote; every
 trade row a TRADE, every quote row a QUOTE carrying its ask): where it does not hold the function returns
-None and the caller lays the rows out the numpy way.  The specification is the reference twin
-``pysrc/sections.py``; the property tests hold the two equal, byte for byte, and both to the numpy passes.
+None and the caller lays the rows out the numpy way.
+
+And the step after, the window-local backtest's read (:class:`liqcore.backtest.windows._Reader`):
+:func:`sort_recv`, events in event-time order sorted by receive time (stable) in place, by an insertion sort
+of the rows themselves: a read's receive times are nearly sorted (each row a few places from its place), so
+the rows move a few places each, instead of numpy's sort of the receive times and a gather of every row into
+a new array (whose pages cost more than the sort); False when the rows would move too far (the caller then
+sorts them the numpy way).
+
+The specification is the reference twin ``pysrc/sections.py``; the property tests hold the two equal, byte
+for byte, and both to the numpy passes.
 """
 cimport cython
 from libc.math cimport isnan
@@ -162,3 +171,45 @@ def section_events(rare, trades, quotes, int sid, int venue):
             _merge(o, s, v, rte, rtr, rk, rs, rp, rq, rf, tte, ttr, tk, ts, tp, tq, tf, qte, qtr, qk, qs, qp, qq, qf,
                    ap, aq)
     return out
+
+
+#: moves per row past which :func:`sort_recv` gives up (the caller sorts the numpy way): bounds its work
+_MOVES_PER_ROW = 16
+
+
+cdef bint _insertion(Event *e, Py_ssize_t n, Py_ssize_t budget) noexcept nogil:
+    """Stable insertion sort of the ``n`` rows at ``e`` by ``ts_recv``; False past ``budget`` moves (the rows
+    placed so far sorted, the rest as they were)."""
+    cdef Py_ssize_t i, j, moves = 0
+    cdef Event tmp
+    for i in range(1, n):
+        if e[i].ts_recv >= e[i - 1].ts_recv:
+            continue
+        tmp = e[i]
+        j = i
+        while j > 0 and e[j - 1].ts_recv > tmp.ts_recv:
+            e[j] = e[j - 1]
+            j -= 1
+        e[j] = tmp
+        moves += i - j
+        if moves > budget:
+            return False
+    return True
+
+
+def sort_recv(events):
+    """Sort ``EVENT_DTYPE`` events (one-dimensional, contiguous, writable) by ``ts_recv`` in place, stable, by
+    moving the rows out of place (no copy of the rows, no gather): True when done; False when that would move
+    the rows more than :data:`_MOVES_PER_ROW` places each on average (far from sorted): then the rows placed so
+    far are in order and the rest as they were, and a stable sort of the whole (the caller's numpy sort) gives
+    the order a stable sort of the input gives."""
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: sort_recv takes contiguous EVENT_DTYPE events")
+    cdef Event[::1] o = events
+    cdef Py_ssize_t n = o.shape[0]
+    cdef bint done = True
+    cdef Py_ssize_t budget = _MOVES_PER_ROW * n
+    if n > 1:
+        with nogil:
+            done = _insertion(&o[0], n, budget)
+    return done

@@ -99,3 +99,52 @@ def test_section_events_place_a_trade_received_before_a_quote_of_its_time_first_
     q = {k: v[::-1] for k, v in q.items()}
     got = _same(r, t, q, 0, 0)
     assert got["price"].tolist() == [5.0, 7.0, 1.0, 2.0, 4.0, 6.0, 3.0]
+
+
+@st.composite
+def _events_nearly_in_receive_order(draw):
+    n = draw(st.integers(0, 60))
+    col = lambda s: draw(st.lists(s, min_size=n, max_size=n))  # noqa: E731
+    ev = np.zeros(n, EVENT_DTYPE)
+    ev["ts_event"] = np.arange(n) + 1_700_000_000_000_000_000
+    far = draw(st.sampled_from([0, 2, 6, 60]))  # how far a row's receive time may lie from its event time's
+    ev["ts_recv"] = ev["ts_event"] + np.array(col(st.integers(0, far)), np.int64)
+    ev["price"] = np.array(col(_PRICE), np.float64)
+    ev["kind"] = np.array(col(st.sampled_from([1, 2, 7])), np.int8)
+    ev["flags"] = np.array(col(st.integers(0, 255)), np.uint8)
+    if draw(st.booleans()):
+        ev = ev[::-1].copy()  # far from sorted: every row moves
+    return ev
+
+
+@settings(max_examples=500, deadline=None)
+@given(ev=_events_nearly_in_receive_order())
+def test_sort_recv_matches_the_stable_sort_and_its_twin(ev):
+    """In place, byte for byte the twin's (done or not); done, numpy's stable sort and gather; not done, the
+    numpy sort of what it leaves gives numpy's order of the input."""
+    from liqcore._libs.sections import sort_recv
+    from liqcore.execution.events import prepare_events
+
+    want_events = prepare_events(ev).copy()
+    got, mine = ev.copy(), ev.copy()
+    done, twin_done = sort_recv(got), twin.sort_recv(mine)
+    assert done == twin_done and got.tobytes() == mine.tobytes()
+    if done:
+        assert got.tobytes() == want_events.tobytes()
+    else:
+        assert prepare_events(got).tobytes() == want_events.tobytes()
+
+
+def test_sort_recv_gives_up_on_rows_far_from_their_place_and_refuses_other_arrays():
+    from liqcore._libs.sections import sort_recv
+
+    ev = np.zeros(200, EVENT_DTYPE)
+    ev["ts_recv"] = np.arange(200)[::-1]  # reversed: ~100 moves a row, past the bound
+    assert sort_recv(ev.copy()) is False and twin.sort_recv(ev.copy()) is False
+    ev["ts_recv"][:] = np.arange(200)
+    ev["ts_recv"][[10, 11]] = ev["ts_recv"][[11, 10]]
+    assert sort_recv(ev) is True and ev["ts_recv"].tolist() == list(range(200))
+    with pytest.raises(ValueError):
+        sort_recv(np.zeros(3, np.int64))
+    with pytest.raises(ValueError):
+        sort_recv(ev[::2])
