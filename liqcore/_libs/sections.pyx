@@ -30,7 +30,6 @@ sorts them the numpy way).
 The specification is the reference twin ``pysrc/sections.py``; the property tests hold the two equal, byte
 for byte, and both to the numpy passes.
 """
-cimport cython
 from libc.math cimport isnan
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
@@ -60,12 +59,12 @@ def _columns(c, quotes):
     return n, out
 
 
-cdef inline bint _before(int64_t te_a, int64_t tr_a, int64_t te_b, int64_t tr_b) nogil:
+cdef inline bint _before(int64_t te_a, int64_t tr_a, int64_t te_b, int64_t tr_b) noexcept nogil:
     """(te_a, tr_a) <= (te_b, tr_b)"""
     return te_a < te_b or (te_a == te_b and tr_a <= tr_b)
 
 
-cdef bint _sorted2(const int64_t[::1] te, const int64_t[::1] tr) noexcept nogil:
+cdef int _sorted2(const int64_t[::1] te, const int64_t[::1] tr) except -1 nogil:
     cdef Py_ssize_t i
     for i in range(1, te.shape[0]):
         if not _before(te[i - 1], tr[i - 1], te[i], tr[i]):
@@ -73,7 +72,7 @@ cdef bint _sorted2(const int64_t[::1] te, const int64_t[::1] tr) noexcept nogil:
     return True
 
 
-cdef bint _all_kind(const int8_t[::1] kind, int8_t k) noexcept nogil:
+cdef int _all_kind(const int8_t[::1] kind, int8_t k) except -1 nogil:
     cdef Py_ssize_t i
     for i in range(kind.shape[0]):
         if kind[i] != k:
@@ -81,7 +80,7 @@ cdef bint _all_kind(const int8_t[::1] kind, int8_t k) noexcept nogil:
     return True
 
 
-cdef bint _rare_ok(const int64_t[::1] te, const int8_t[::1] kind) noexcept nogil:
+cdef int _rare_ok(const int64_t[::1] te, const int8_t[::1] kind) except -1 nogil:
     cdef Py_ssize_t i
     for i in range(te.shape[0]):
         if kind[i] == KIND_TRADE or kind[i] == KIND_QUOTE or (i and te[i] < te[i - 1]):
@@ -89,7 +88,7 @@ cdef bint _rare_ok(const int64_t[::1] te, const int8_t[::1] kind) noexcept nogil
     return True
 
 
-cdef bint _paired(const double[::1] ap) noexcept nogil:
+cdef int _paired(const double[::1] ap) except -1 nogil:
     cdef Py_ssize_t i
     for i in range(ap.shape[0]):
         if isnan(ap[i]):
@@ -110,16 +109,14 @@ cdef inline void _put(Event *e, int64_t te, int64_t tr, double price, double qty
     e.flags = flags
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _merge(Event[::1] out, int32_t sid, int8_t venue,
+cdef int _merge(Event[::1] out, int32_t sid, int8_t venue,
                  const int64_t[::1] rte, const int64_t[::1] rtr, const int8_t[::1] rk, const int8_t[::1] rs,
                  const double[::1] rp, const double[::1] rq, const uint8_t[::1] rf,
                  const int64_t[::1] tte, const int64_t[::1] ttr, const int8_t[::1] tk, const int8_t[::1] ts,
                  const double[::1] tp, const double[::1] tq, const uint8_t[::1] tf,
                  const int64_t[::1] qte, const int64_t[::1] qtr, const int8_t[::1] qk, const int8_t[::1] qs,
                  const double[::1] qp, const double[::1] qq, const uint8_t[::1] qf,
-                 const double[::1] ap, const double[::1] aq) noexcept nogil:
+                 const double[::1] ap, const double[::1] aq) except -1 nogil:
     cdef Py_ssize_t i = 0, j = 0, k = 0, o = 0
     cdef Py_ssize_t nr = rte.shape[0], nt = tte.shape[0], nq = qte.shape[0]
     cdef bint take_q, has_bulk
@@ -142,6 +139,7 @@ cdef void _merge(Event[::1] out, int32_t sid, int8_t venue,
             _put(&out[o], tte[j], ttr[j], tp[j], tq[j], ts[j], tk[j], tf[j], sid, venue)
             j += 1
             o += 1
+    return 0
 
 
 def section_events(rare, trades, quotes, int sid, int venue):
