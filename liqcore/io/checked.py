@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from liqcore.io.decoded import DecodedGroup
+from liqcore.io.file_events import file_events
 from liqcore.types import EVENT_DTYPE, Kind
 
 #: the event columns of a partition file, as read (trade ids only when asked)
@@ -362,37 +364,10 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
     return np.flatnonzero(ok)
 
 
-#: the row groups decoded last (path, footer, group, columns -> its columns, :class:`_Group`): a window-local
-#: backtest reads consecutive receive-time ranges whose boundary groups it would otherwise decode twice
+#: the row groups decoded last (path, footer, group, columns -> a :class:`~liqcore.io.decoded.DecodedGroup`): a
+#: window-local backtest reads consecutive receive-time ranges whose boundary groups it would otherwise decode twice
 _RECENT: OrderedDict = OrderedDict()
 _RECENT_GROUPS = 8
-
-
-class _Group:
-    """One decoded row group: its columns as numpy arrays (converted once), and, made on the first read
-    by receive time, the running maximum of its receive times and the running minimum from its end
-    (both non-decreasing), which place every row that can be received in a range within one slice."""
-
-    __slots__ = ("cols", "_pmax", "_smin")
-
-    def __init__(self, cols: dict):
-        self.cols = cols
-        self._pmax = self._smin = None
-
-    def recv_slice(self, lo: int, hi: int) -> tuple[int, int]:
-        """``(i0, i1)``: every row outside ``[i0, i1)`` has a receive time outside ``[lo, hi)`` (the rows
-        before ``i0`` are all received before ``lo``: their running maximum is; the rows from ``i1`` on
-        all at or after ``hi``: their running minimum is).  Two binary searches, the running extremes
-        made once per decoded group; rows are in event-time order, so receive times are nearly sorted
-        and the slice is about the range's rows.  Only for a group whose rows all have a receive time
-        (the caller checks its statistics: a row without one is kept by its event time)."""
-        if self._pmax is None:
-            tr = self.cols["ts_recv_ns"]
-            self._pmax = np.maximum.accumulate(tr)
-            self._smin = np.minimum.accumulate(tr[::-1])[::-1]
-        i0 = int(np.searchsorted(self._pmax, lo, "left"))
-        i1 = int(np.searchsorted(self._smin, hi, "left"))
-        return i0, max(i0, i1)
 
 
 _OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
@@ -417,8 +392,9 @@ def _open(path: str, f: Footer):
 
 
 def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
-    """The row groups ``groups`` of the file at ``path`` (columns ``cols``), each a :class:`_Group`, the
-    ones decoded by the last reads taken from memory -> ``([group], rows decoded now)``."""
+    """The row groups ``groups`` of the file at ``path`` (columns ``cols``), each a
+    :class:`~liqcore.io.decoded.DecodedGroup`, the ones decoded by the last reads taken from memory ->
+    ``([group], rows decoded now)``."""
     key = (path, f.key, tuple(cols))
     todo = [int(g) for g in groups if (key, int(g)) not in _RECENT]
     by_cols: dict = {}  # the columns each group needs decoded (its fixed ones filled in): one call per set
@@ -433,7 +409,7 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
             n = int(f.rows[g])
             part = t.slice(o, n)
             got = {name: part.column(k).to_numpy() for k, name in enumerate(dec)}
-            _RECENT[(key, g)] = _Group(_with_fixed(got, cols, f.fixed[g] if f.fixed else {}, n, pf.schema_arrow))
+            _RECENT[(key, g)] = DecodedGroup(_with_fixed(got, cols, f.fixed[g] if f.fixed else {}, n, pf.schema_arrow))
             o += n
         del t
     parts = []
@@ -538,7 +514,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         cols = list(_COLS) + (["trade_id"] if trade_ids else []) + (list(ASK_COLS) if f.asks else [])
         parts, n_new = _groups(path, f, groups, cols)
         decoded += n_new
-        kept = []  # each row group's columns, the selection's rows, quotes as their two sides
+        kept, kept_at = [], []  # each row group's columns, the selection's rows, quotes as their two sides
         for gi, part in zip(groups.tolist(), parts):
             c = part.cols
             # (every row has a receive time, not every one inside the range: its statistics say so)
@@ -565,6 +541,13 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
                 c = {name: v[m] for name, v in c.items()}
             if len(c["ts_event_ns"]):
                 kept.append(c if "ask_price" in c and _all_paired(c) else expand_pairs(c))
+                kept_at.append(gi)
+        # a file in sections: its rows laid out in event order by one compiled pass (None: the numpy passes)
+        ev = file_events(kept, f.kd[kept_at], sid, venue) if f.asks and kept and not trade_ids else None
+        if ev is not None:
+            present.add(sid)
+            pieces.append((ev, None))
+            continue
         n = sum(_n_events(c) for c in kept)
         if not n:
             continue

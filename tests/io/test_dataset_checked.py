@@ -673,13 +673,14 @@ def test_rows_cut_into_sections_as_their_kinds_say(kinds):
 @settings(max_examples=200, deadline=None)
 @given(tr=st.lists(st.integers(0, 60), min_size=1, max_size=80), lo=st.integers(-5, 65), span=st.integers(0, 30))
 def test_a_groups_receive_slice_leaves_out_only_rows_received_outside_the_range(tr, lo, span):
-    """:meth:`_Group.recv_slice`: every row before its start or from its end is received outside [lo, hi),
-    whatever the order of the receive times (nearly sorted in a file, any order here)."""
-    from liqcore.io import checked as C
+    """:meth:`DecodedGroup.recv_slice` of a group without sorted event times (its running extremes): every row
+    before its start or from its end is received outside [lo, hi), whatever the order of the receive times
+    (nearly sorted in a file, any order here)."""
+    from liqcore.io.decoded import DecodedGroup
 
     a = np.asarray(tr, np.int64)
     hi = lo + span
-    g = C._Group({"ts_recv_ns": a})
+    g = DecodedGroup({"ts_recv_ns": a})
     i0, i1 = g.recv_slice(lo, hi)
     assert 0 <= i0 <= i1 <= len(a)
     inside = (a >= lo) & (a < hi)
@@ -687,6 +688,46 @@ def test_a_groups_receive_slice_leaves_out_only_rows_received_outside_the_range(
     # and it is the tightest slice its running extremes allow: its first and last rows can be received inside
     if i1 > i0:
         assert np.maximum.accumulate(a)[i0] >= lo and np.minimum.accumulate(a[::-1])[::-1][i1 - 1] < hi
+
+
+@settings(max_examples=300, deadline=None)
+@given(te=st.lists(st.integers(0, 40), min_size=1, max_size=80), delay=st.data(), lo=st.integers(-20, 90),
+       span=st.integers(0, 40))
+def test_a_sorted_groups_receive_slice_follows_its_delays_and_leaves_out_only_rows_received_outside(te, delay, lo,
+                                                                                                   span):
+    """:meth:`DecodedGroup.recv_slice` of a group whose event times are sorted (a checked file's bulk rows) bounds
+    the rows by their least and greatest receive delay (two binary searches on the event times, no running
+    extremes): every row before its start or from its end is received outside [lo, hi) -- delays of any sign
+    and spread, ties in event time -- and its first and last rows are stamped where the delays allow a receive
+    time inside (the slice is not cut wider than the bounds say; one row later or earlier would be wrong
+    somewhere in these examples)."""
+    from liqcore.io.decoded import DecodedGroup
+
+    e = np.sort(np.asarray(te, np.int64))
+    d = np.asarray(delay.draw(st.lists(st.integers(-6, 25), min_size=len(e), max_size=len(e))), np.int64)
+    r = e + d
+    hi = lo + span
+    g = DecodedGroup({"ts_event_ns": e, "ts_recv_ns": r})
+    i0, i1 = g.recv_slice(lo, hi)
+    assert g._pmax is None and g._smin is None  # (the delays' path: no running extremes made)
+    assert 0 <= i0 <= i1 <= len(e)
+    inside = (r >= lo) & (r < hi)
+    assert not inside[:i0].any() and not inside[i1:].any()
+    if i1 > i0:  # the tightest slice the delays allow
+        assert e[i0] + d.max() >= lo and e[i1 - 1] + d.min() < hi
+    # the same slice a second time (the bounds are made once per decoded group)
+    assert g.recv_slice(lo, hi) == (i0, i1)
+
+
+def test_a_sorted_groups_receive_slice_handles_bounds_beyond_int64():
+    """Receive ranges reaching the ends of int64 (an open range) slice a sorted group without overflow."""
+    from liqcore.io.decoded import DecodedGroup
+
+    e = np.asarray([10, 20, 30], np.int64)
+    g = DecodedGroup({"ts_event_ns": e, "ts_recv_ns": e + np.asarray([-5, 0, 7])})
+    assert g.recv_slice(-(2**63), 2**63 - 1) == (0, 3)
+    assert g.recv_slice(2**63 - 1, 2**63 - 1) == (3, 3)
+    assert g.recv_slice(-(2**63), -(2**63) + 1) == (0, 0)
 
 
 def test_a_short_receive_range_passes_only_its_slice_of_a_decoded_group_through_the_row_passes(checked,

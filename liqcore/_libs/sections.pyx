@@ -1,0 +1,213 @@
+# cython: language_level=3
+"""A checked partition file's rows of one read (:func:`liqcore.io.checked.read_checked`) laid out as
+events in event-time order, in one pass: :func:`section_events`.
+
+A partition file written in sections holds its rare rows (liquidations, marks, funding, gaps, open
+interest) first, then its trades, then its top-of-book updates (one row each, carrying the ask), each
+section sorted by event time, then receive time.  A read lays them out as the same file in format 2 held
+them, then in event-time order (stable): the trades and the quotes merged by event time with the quotes
+first at equal times (the book in force when a trade of that time prints) and a run of one event time
+ordered by receive time where its receive times go down (the quotes first at equal receive times), then
+the rare rows placed among them by event time, first at equal times; each quote row is two events, its
+bid (the row's side, price and size) then its ask (side SELL, the ask's price and size), with the row's
+times, kind and flags (the numpy passes of ``read_checked``: ``_fill``, ``bulk_order``, ``event_order``
+and the gather).
+
+With the trades and the quotes each sorted by (event time, receive time), that order is a merge: the
+next event is the next rare row when its event time is at or before the next bulk row's, else the
+earlier of the next trade and the next quote by (event time, receive time), the quote at a tie.  The
+sections' order is checked on the way (the rare rows by event time, holding no trade or quote; every
+trade row a TRADE, every quote row a QUOTE carrying its ask): where it does not hold the function returns
+None and the caller lays the rows out the numpy way.
+
+And the step after, the window-local backtest's read (:class:`liqcore.backtest.windows._Reader`):
+:func:`sort_recv`, events in event-time order sorted by receive time (stable) in place, by an insertion sort
+of the rows themselves: a read's receive times are nearly sorted (each row a few places from its place), so
+the rows move a few places each, instead of numpy's sort of the receive times and a gather of every row into
+a new array (whose pages cost more than the sort); False when the rows would move too far (the caller then
+sorts them the numpy way).
+
+The specification is the reference twin ``pysrc/sections.py``; the property tests hold the two equal, byte
+for byte, and both to the numpy passes.
+"""
+from libc.math cimport isnan
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+
+from liqcore._libs.events cimport KIND_QUOTE, KIND_TRADE, SIDE_SELL, Event
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE
+
+_COLS = ("ts_event_ns", "ts_recv_ns", "kind", "side", "price", "qty", "flags")
+_TYPES = (np.int64, np.int64, np.int8, np.int8, np.float64, np.float64, np.uint8)
+_NO_F = np.zeros(0, np.float64)
+
+
+def _columns(c, quotes):
+    """The columns of section ``c`` (name -> array; None or empty: no rows), contiguous, of the kernel's types."""
+    if c is None:
+        c = {}
+    n = len(c["ts_event_ns"]) if "ts_event_ns" in c else 0
+    out = []
+    for name, t in zip(_COLS + (("ask_price", "ask_qty") if quotes else ()),
+                       _TYPES + ((np.float64, np.float64) if quotes else ())):
+        a = np.ascontiguousarray(c[name], dtype=t) if n else np.zeros(0, t)
+        if len(a) != n:
+            raise ValueError(f"sections: column {name} has {len(a)} rows for {n}")
+        out.append(a)
+    return n, out
+
+
+cdef inline bint _before(int64_t te_a, int64_t tr_a, int64_t te_b, int64_t tr_b) noexcept nogil:
+    """(te_a, tr_a) <= (te_b, tr_b)"""
+    return te_a < te_b or (te_a == te_b and tr_a <= tr_b)
+
+
+cdef int _sorted2(const int64_t[::1] te, const int64_t[::1] tr) except -1 nogil:
+    cdef Py_ssize_t i
+    for i in range(1, te.shape[0]):
+        if not _before(te[i - 1], tr[i - 1], te[i], tr[i]):
+            return False
+    return True
+
+
+cdef int _all_kind(const int8_t[::1] kind, int8_t k) except -1 nogil:
+    cdef Py_ssize_t i
+    for i in range(kind.shape[0]):
+        if kind[i] != k:
+            return False
+    return True
+
+
+cdef int _rare_ok(const int64_t[::1] te, const int8_t[::1] kind) except -1 nogil:
+    cdef Py_ssize_t i
+    for i in range(te.shape[0]):
+        if kind[i] == KIND_TRADE or kind[i] == KIND_QUOTE or (i and te[i] < te[i - 1]):
+            return False
+    return True
+
+
+cdef int _paired(const double[::1] ap) except -1 nogil:
+    cdef Py_ssize_t i
+    for i in range(ap.shape[0]):
+        if isnan(ap[i]):
+            return False
+    return True
+
+
+cdef inline void _put(Event *e, int64_t te, int64_t tr, double price, double qty, int8_t side, int8_t kind,
+                      uint8_t flags, int32_t sid, int8_t venue) noexcept nogil:
+    e.ts_event = te
+    e.ts_recv = tr
+    e.price = price
+    e.qty = qty
+    e.symbol_id = sid
+    e.side = side
+    e.kind = kind
+    e.venue = venue
+    e.flags = flags
+
+
+cdef int _merge(Event[::1] out, int32_t sid, int8_t venue,
+                 const int64_t[::1] rte, const int64_t[::1] rtr, const int8_t[::1] rk, const int8_t[::1] rs,
+                 const double[::1] rp, const double[::1] rq, const uint8_t[::1] rf,
+                 const int64_t[::1] tte, const int64_t[::1] ttr, const int8_t[::1] tk, const int8_t[::1] ts,
+                 const double[::1] tp, const double[::1] tq, const uint8_t[::1] tf,
+                 const int64_t[::1] qte, const int64_t[::1] qtr, const int8_t[::1] qk, const int8_t[::1] qs,
+                 const double[::1] qp, const double[::1] qq, const uint8_t[::1] qf,
+                 const double[::1] ap, const double[::1] aq) except -1 nogil:
+    cdef Py_ssize_t i = 0, j = 0, k = 0, o = 0
+    cdef Py_ssize_t nr = rte.shape[0], nt = tte.shape[0], nq = qte.shape[0]
+    cdef bint take_q, has_bulk
+    cdef int64_t bte
+    while i < nr or j < nt or k < nq:
+        has_bulk = j < nt or k < nq
+        take_q = k < nq and (j >= nt or _before(qte[k], qtr[k], tte[j], ttr[j]))
+        if has_bulk:
+            bte = qte[k] if take_q else tte[j]
+        if i < nr and (not has_bulk or rte[i] <= bte):
+            _put(&out[o], rte[i], rtr[i], rp[i], rq[i], rs[i], rk[i], rf[i], sid, venue)
+            i += 1
+            o += 1
+        elif take_q:
+            _put(&out[o], qte[k], qtr[k], qp[k], qq[k], qs[k], qk[k], qf[k], sid, venue)
+            _put(&out[o + 1], qte[k], qtr[k], ap[k], aq[k], SIDE_SELL, qk[k], qf[k], sid, venue)
+            k += 1
+            o += 2
+        else:
+            _put(&out[o], tte[j], ttr[j], tp[j], tq[j], ts[j], tk[j], tf[j], sid, venue)
+            j += 1
+            o += 1
+    return 0
+
+
+def section_events(rare, trades, quotes, int sid, int venue):
+    """The rows of a file's three sections (each a dict of columns ``ts_event_ns``, ``ts_recv_ns``, ``kind``,
+    ``side``, ``price``, ``qty``, ``flags``, the quotes' also ``ask_price`` and ``ask_qty``; None: no rows)
+    -> ``EVENT_DTYPE`` events of symbol id ``sid`` and venue code ``venue`` in the read's event order (the
+    module's docstring), or None when the sections are not in the order that makes it a merge."""
+    nr, r = _columns(rare, False)
+    nt, t = _columns(trades, False)
+    nq, q = _columns(quotes, True)
+    cdef const int64_t[::1] rte = r[0], rtr = r[1], tte = t[0], ttr = t[1], qte = q[0], qtr = q[1]
+    cdef const int8_t[::1] rk = r[2], rs = r[3], tk = t[2], ts = t[3], qk = q[2], qs = q[3]
+    cdef const double[::1] rp = r[4], rq = r[5], tp = t[4], tq = t[5], qp = q[4], qq = q[5], ap = q[7], aq = q[8]
+    cdef const uint8_t[::1] rf = r[6], tf = t[6], qf = q[6]
+    cdef bint ok
+    with nogil:
+        ok = (_rare_ok(rte, rk) and _all_kind(tk, KIND_TRADE) and _sorted2(tte, ttr)
+              and _all_kind(qk, KIND_QUOTE) and _sorted2(qte, qtr) and _paired(ap))
+    if not ok:
+        return None
+    out = np.empty(nr + nt + 2 * nq, dtype=EVENT_DTYPE)
+    cdef Event[::1] o = out
+    cdef int32_t s = sid
+    cdef int8_t v = venue
+    if len(out):
+        with nogil:
+            _merge(o, s, v, rte, rtr, rk, rs, rp, rq, rf, tte, ttr, tk, ts, tp, tq, tf, qte, qtr, qk, qs, qp, qq, qf,
+                   ap, aq)
+    return out
+
+
+#: moves per row past which :func:`sort_recv` gives up (the caller sorts the numpy way): bounds its work
+_MOVES_PER_ROW = 16
+
+
+cdef bint _insertion(Event *e, Py_ssize_t n, Py_ssize_t budget) noexcept nogil:
+    """Stable insertion sort of the ``n`` rows at ``e`` by ``ts_recv``; False past ``budget`` moves (the rows
+    placed so far sorted, the rest as they were)."""
+    cdef Py_ssize_t i, j, moves = 0
+    cdef Event tmp
+    for i in range(1, n):
+        if e[i].ts_recv >= e[i - 1].ts_recv:
+            continue
+        tmp = e[i]
+        j = i
+        while j > 0 and e[j - 1].ts_recv > tmp.ts_recv:
+            e[j] = e[j - 1]
+            j -= 1
+        e[j] = tmp
+        moves += i - j
+        if moves > budget:
+            return False
+    return True
+
+
+def sort_recv(events):
+    """Sort ``EVENT_DTYPE`` events (one-dimensional, contiguous, writable) by ``ts_recv`` in place, stable, by
+    moving the rows out of place (no copy of the rows, no gather): True when done; False when that would move
+    the rows more than :data:`_MOVES_PER_ROW` places each on average (far from sorted): then the rows placed so
+    far are in order and the rest as they were, and a stable sort of the whole (the caller's numpy sort) gives
+    the order a stable sort of the input gives."""
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: sort_recv takes contiguous EVENT_DTYPE events")
+    cdef Event[::1] o = events
+    cdef Py_ssize_t n = o.shape[0]
+    cdef bint done = True
+    cdef Py_ssize_t budget = _MOVES_PER_ROW * n
+    if n > 1:
+        with nogil:
+            done = _insertion(&o[0], n, budget)
+    return done

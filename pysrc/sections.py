@@ -1,0 +1,93 @@
+"""Reference twin of ``liqcore._libs.sections``: a checked partition file's rows of one read -> events in
+the read's event order.
+
+The numpy passes :func:`liqcore.io.checked.read_checked` ran before the kernel, kept as the specification
+the property tests hold the kernel to, byte for byte: the sections' rows written as events (rare rows and
+trades one event a row; a quote row its bid -- the row's side, price and size -- then its ask, side SELL,
+the ask's price and size, both with the row's times, kind and flags), laid out as format 2 held them
+(:func:`liqcore.io.checked.bulk_order`: trades and quotes merged by event time, quotes first at ties, a
+run of one event time whose receive times go down ordered by receive time, quotes first), then in event-time
+order, stable (:func:`liqcore.io.checked.event_order`), gathered once.
+
+None (the caller keeps the numpy passes) unless the sections are in the order the kernel's merge needs: the
+rare rows sorted by event time and holding no TRADE or QUOTE row, every trade row a TRADE, every quote row
+a QUOTE carrying its ask (a price that is a number), the trades and the quotes each sorted by (event time,
+receive time).
+
+:func:`sort_recv`: the events sorted by ``ts_recv`` in place by an insertion sort, row by row; False once it
+has moved the rows more than ``_MOVES_PER_ROW`` places each on average (the rows placed so far sorted, the rest
+as they were).  Done, the events are those of ``np.argsort(..., kind="stable")`` and a gather
+(:func:`liqcore.execution.events.prepare_events`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.io.checked import bulk_order, event_order
+from liqcore.types import EVENT_DTYPE, Kind, Side, take_records
+
+_COLS = ("ts_event_ns", "ts_recv_ns", "kind", "side", "price", "qty", "flags")
+
+
+def _rows(c, names=_COLS) -> dict:
+    if c is None or "ts_event_ns" not in c:
+        return {k: np.zeros(0) for k in names}
+    return {k: np.asarray(c[k]) for k in names}
+
+
+def _sorted2(te, tr) -> bool:
+    te, tr = te.astype(np.int64), tr.astype(np.int64)
+    return bool(np.all((te[1:] > te[:-1]) | ((te[1:] == te[:-1]) & (tr[1:] >= tr[:-1]))))
+
+
+def section_events(rare, trades, quotes, sid: int, venue: int):
+    r, t = _rows(rare), _rows(trades)
+    q = _rows(quotes, _COLS + ("ask_price", "ask_qty"))
+    rk, tk, qk = (x["kind"].astype(np.int64) for x in (r, t, q))
+    ok = (not np.any((rk == int(Kind.TRADE)) | (rk == int(Kind.QUOTE)))
+          and bool(np.all(np.diff(r["ts_event_ns"].astype(np.int64)) >= 0))
+          and bool(np.all(tk == int(Kind.TRADE))) and _sorted2(t["ts_event_ns"], t["ts_recv_ns"])
+          and bool(np.all(qk == int(Kind.QUOTE))) and _sorted2(q["ts_event_ns"], q["ts_recv_ns"])
+          and not np.isnan(q["ask_price"].astype(np.float64)).any())
+    if not ok:
+        return None
+    nr, nt, nq = len(rk), len(tk), len(qk)
+    ev = np.zeros(nr + nt + 2 * nq, EVENT_DTYPE)
+    ev["symbol_id"], ev["venue"] = sid, venue
+    for lo, c in ((0, r), (nr, t)):  # one event a row, in the file's section order
+        w = ev[lo:lo + len(c["kind"])]
+        w["ts_event"], w["ts_recv"], w["price"], w["qty"] = c["ts_event_ns"], c["ts_recv_ns"], c["price"], c["qty"]
+        w["side"], w["kind"], w["flags"] = c["side"], c["kind"], c["flags"]
+    w = ev[nr + nt:]
+    bid, ask = w[0::2], w[1::2]
+    for half in (bid, ask):
+        half["ts_event"], half["ts_recv"] = q["ts_event_ns"], q["ts_recv_ns"]
+        half["kind"], half["flags"] = q["kind"], q["flags"]
+    bid["side"], bid["price"], bid["qty"] = q["side"], q["price"], q["qty"]
+    ask["side"], ask["price"], ask["qty"] = int(Side.SELL), q["ask_price"], q["ask_qty"]
+    order = bulk_order(ev["ts_event"], ev["ts_recv"], ev["kind"])
+    if order is None:
+        order = np.arange(len(ev))
+    later = event_order(ev["ts_event"][order])
+    return take_records(ev, order if later is None else order[later])
+
+
+
+_MOVES_PER_ROW = 16
+
+
+def sort_recv(events) -> bool:
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: sort_recv takes contiguous EVENT_DTYPE events")
+    budget, moves = _MOVES_PER_ROW * len(events), 0
+    for i in range(1, len(events)):  # an insertion sort, row by row (a twin for small inputs)
+        row = events[i].copy()
+        j = i
+        while j > 0 and events["ts_recv"][j - 1] > row["ts_recv"]:
+            events[j] = events[j - 1]
+            j -= 1
+        events[j] = row
+        moves += i - j
+        if moves > budget:
+            return False
+    return True

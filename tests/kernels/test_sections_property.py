@@ -1,0 +1,150 @@
+"""The compiled layout of a checked file's rows of one read (liqcore._libs.sections) vs its twin
+(pysrc.sections: the numpy passes read_checked ran before), byte for byte: rare rows, trades and quote rows
+(two events each) with many ties in event and receive time (a trade received before a quote of its event
+time, equal times across the sections), empty sections, NaN prices, every flag value; and sections out of
+the order the merge needs (a rare row out of time order or of a bulk kind, a trade or quote row out of
+(event, receive) order or of another kind, a quote without its ask): None from both."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liqcore._libs.sections import section_events
+from liqcore.types import EVENT_DTYPE, Kind
+from pysrc import sections as twin
+
+pytestmark = pytest.mark.property
+
+_PRICE = st.one_of(st.floats(0.01, 1e6), st.just(float("nan")), st.just(100.5))
+
+
+@st.composite
+def _section(draw, kind, max_rows, sort2=True):
+    n = draw(st.integers(0, max_rows))
+    col = lambda s: draw(st.lists(s, min_size=n, max_size=n))  # noqa: E731
+    te = np.array(col(st.integers(0, 12)), np.int64) + 1_700_000_000_000_000_000
+    tr = te + np.array(col(st.integers(-2, 4)), np.int64)
+    o = np.lexsort((tr, te)) if sort2 else np.argsort(te, kind="stable")
+    c = {"ts_event_ns": te[o], "ts_recv_ns": tr[o],
+         "kind": np.array(col(st.sampled_from([1, 3, 4, 5, 6])) if kind is None else [kind] * n, np.int8),
+         "side": np.array(col(st.integers(0, 4)), np.int8),
+         "price": np.array(col(_PRICE), np.float64), "qty": np.array(col(st.floats(0.0, 1e3)), np.float64),
+         "flags": np.array(col(st.integers(0, 255)), np.uint8)}
+    if kind == int(Kind.QUOTE):
+        c["ask_price"] = np.array(col(st.floats(0.01, 1e6)), np.float64)
+        c["ask_qty"] = np.array(col(st.floats(0.0, 1e3)), np.float64)
+    return c
+
+
+def _same(r, t, q, sid=3, venue=1):
+    got, want = section_events(r, t, q, sid, venue), twin.section_events(r, t, q, sid, venue)
+    if want is None:
+        assert got is None
+        return None
+    assert got is not None and got.dtype == EVENT_DTYPE and got.tobytes() == want.tobytes()
+    return got
+
+
+@settings(max_examples=500, deadline=None)
+@given(r=_section(None, 6, sort2=False), t=_section(int(Kind.TRADE), 25), q=_section(int(Kind.QUOTE), 25))
+def test_section_events_match_the_numpy_passes(r, t, q):
+    got = _same(r, t, q)
+    n_r, n_t, n_q = len(r["kind"]), len(t["kind"]), len(q["kind"])
+    assert got is not None and len(got) == n_r + n_t + 2 * n_q
+    assert np.all(np.diff(got["ts_event"]) >= 0)  # event-time order
+    assert np.count_nonzero(got["kind"] == int(Kind.QUOTE)) == 2 * n_q
+    assert np.all(got["symbol_id"] == 3) and np.all(got["venue"] == 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(r=_section(None, 6, sort2=False), t=_section(int(Kind.TRADE), 12), q=_section(int(Kind.QUOTE), 12),
+       which=st.sampled_from(["rare_order", "rare_kind", "trade_order", "trade_kind", "quote_order", "quote_kind",
+                              "quote_ask", "none_rare", "none_trades", "none_quotes"]), at=st.integers(0, 100))
+def test_section_events_refuse_sections_out_of_order_as_the_twin_does(r, t, q, which, at):
+    sec = {"rare": r, "trade": t, "quote": q}[which.split("_")[0] if not which.startswith("none") else "rare"]
+    n = len(sec["kind"])
+    if which == "none_rare":
+        r = None
+    elif which == "none_trades":
+        t = None
+    elif which == "none_quotes":
+        q = None
+    elif n >= 2 and which.endswith("order"):
+        i = at % (n - 1)
+        for k in sec:
+            sec[k] = sec[k].copy()
+        sec["ts_event_ns"][i + 1] = sec["ts_event_ns"][i] - 1  # a row stamped before the one above it
+    elif n and which.endswith("kind"):
+        sec["kind"] = sec["kind"].copy()
+        sec["kind"][at % n] = {"rare": int(Kind.TRADE), "trade": int(Kind.QUOTE), "quote": int(Kind.TRADE)}[
+            which.split("_")[0]]
+    elif n and which == "quote_ask":
+        sec["ask_price"] = sec["ask_price"].copy()
+        sec["ask_price"][at % n] = np.nan
+    _same(r, t, q)
+
+
+def test_section_events_place_a_trade_received_before_a_quote_of_its_time_first_and_rare_rows_first_at_ties():
+    """A run of one event time: the rare row first, then by receive time (the quote first at a tie)."""
+    t0 = 1_700_000_000_000_000_000
+    r = {"ts_event_ns": [t0], "ts_recv_ns": [t0 + 9], "kind": [1], "side": [1], "price": [1.0], "qty": [1.0],
+         "flags": [0]}
+    t = {"ts_event_ns": [t0, t0], "ts_recv_ns": [t0 + 1, t0 + 3], "kind": [2, 2], "side": [3, 4],
+         "price": [2.0, 3.0], "qty": [1.0, 1.0], "flags": [0, 0]}
+    q = {"ts_event_ns": [t0, t0 - 1], "ts_recv_ns": [t0 + 3, t0], "kind": [7, 7], "side": [3, 3],
+         "price": [4.0, 5.0], "qty": [1.0, 1.0], "flags": [0, 0], "ask_price": [6.0, 7.0], "ask_qty": [1.0, 1.0]}
+    assert section_events(r, t, q, 0, 0) is None  # the quotes out of event-time order
+    q = {k: v[::-1] for k, v in q.items()}
+    got = _same(r, t, q, 0, 0)
+    assert got["price"].tolist() == [5.0, 7.0, 1.0, 2.0, 4.0, 6.0, 3.0]
+
+
+@st.composite
+def _events_nearly_in_receive_order(draw):
+    n = draw(st.integers(0, 60))
+    col = lambda s: draw(st.lists(s, min_size=n, max_size=n))  # noqa: E731
+    ev = np.zeros(n, EVENT_DTYPE)
+    ev["ts_event"] = np.arange(n) + 1_700_000_000_000_000_000
+    far = draw(st.sampled_from([0, 2, 6, 60]))  # how far a row's receive time may lie from its event time's
+    ev["ts_recv"] = ev["ts_event"] + np.array(col(st.integers(0, far)), np.int64)
+    ev["price"] = np.array(col(_PRICE), np.float64)
+    ev["kind"] = np.array(col(st.sampled_from([1, 2, 7])), np.int8)
+    ev["flags"] = np.array(col(st.integers(0, 255)), np.uint8)
+    if draw(st.booleans()):
+        ev = ev[::-1].copy()  # far from sorted: every row moves
+    return ev
+
+
+@settings(max_examples=500, deadline=None)
+@given(ev=_events_nearly_in_receive_order())
+def test_sort_recv_matches_the_stable_sort_and_its_twin(ev):
+    """In place, byte for byte the twin's (done or not); done, numpy's stable sort and gather; not done, the
+    numpy sort of what it leaves gives numpy's order of the input."""
+    from liqcore._libs.sections import sort_recv
+    from liqcore.execution.events import prepare_events
+
+    want_events = prepare_events(ev).copy()
+    got, mine = ev.copy(), ev.copy()
+    done, twin_done = sort_recv(got), twin.sort_recv(mine)
+    assert done == twin_done and got.tobytes() == mine.tobytes()
+    if done:
+        assert got.tobytes() == want_events.tobytes()
+    else:
+        assert prepare_events(got).tobytes() == want_events.tobytes()
+
+
+def test_sort_recv_gives_up_on_rows_far_from_their_place_and_refuses_other_arrays():
+    from liqcore._libs.sections import sort_recv
+
+    ev = np.zeros(200, EVENT_DTYPE)
+    ev["ts_recv"] = np.arange(200)[::-1]  # reversed: ~100 moves a row, past the bound
+    assert sort_recv(ev.copy()) is False and twin.sort_recv(ev.copy()) is False
+    ev["ts_recv"][:] = np.arange(200)
+    ev["ts_recv"][[10, 11]] = ev["ts_recv"][[11, 10]]
+    assert sort_recv(ev) is True and ev["ts_recv"].tolist() == list(range(200))
+    with pytest.raises(ValueError):
+        sort_recv(np.zeros(3, np.int64))
+    with pytest.raises(ValueError):
+        sort_recv(ev[::2])
