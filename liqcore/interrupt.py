@@ -15,8 +15,9 @@ swallowed still exits 130.  Outputs already written stay (every liqcore output f
 whole or not at all).
 
 The deadline runs in a thread woken by the signal itself (``signal.set_wakeup_fd``), so it holds
-while the main thread is inside compiled code that releases the GIL; a compiled call that keeps
-the GIL delays it until that call returns.  Commands with a graceful stop of their own (``run``,
+while the main thread is inside compiled code that releases the GIL (every Numba kernel of
+:mod:`liqcore._jit` is compiled ``nogil``: tests/project/test_kernels_release_the_gil.py); a compiled
+call that keeps the GIL delays it until that call returns.  Commands with a graceful stop of their own (``run``,
 ``record``: cancel working entries, flush the journal; bounded by ``shutdown-timeout``) take the
 interrupt in their event loop and get no deadline.
 """

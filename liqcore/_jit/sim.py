@@ -329,7 +329,7 @@ def new_port(equity: float, daily_loss: float, weekly_loss: float, max_symbols: 
 # ================================================================================================
 # helpers
 # ================================================================================================
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _roll(port, ts):
     """Move the loss-limit anchors to the UTC day / ISO week of ``ts``."""
     p = port[0]
@@ -343,7 +343,7 @@ def _roll(port, ts):
             p.week_start_equity = p.equity
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _add_sat(a, b):
     """``a + b`` saturating at NEVER (b >= 0)."""
     if a > NEVER - b:
@@ -351,7 +351,7 @@ def _add_sat(a, b):
     return a + b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _on_grid(px, side, grid):
     """A maker limit on the price grid (``grid`` ticks per unit; 0: as is): a buy (``side`` > 0) to
     the tick at or below ``px``, a sell to the tick at or above it -- never more aggressive."""
@@ -362,7 +362,7 @@ def _on_grid(px, side, grid):
     return px
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tk(px, grid):
     """``px`` as its tick index on the price grid (``grid`` ticks per unit; a whole number held in a
     float, so that +-inf and NaN stay what they are), or as is without a grid.  Every comparison of a
@@ -372,7 +372,7 @@ def _tk(px, grid):
     return px
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _snap(px, grid):
     """A print's price on the grid (its nearest tick; as is without one): the reference of a limit, so that
     a print spelled in float32 (300.21 -> 300.2099914...) puts the limit where the tick says."""
@@ -381,7 +381,7 @@ def _snap(px, grid):
     return px
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _q_join(s, qside, px, grid, unseen):
     """A maker limit at ``px`` on the bid (``qside`` 1) or the ask (-1) joins the book: the size
     ahead of it is the size displayed at its price if that is the best on its side, 0 if it improves
@@ -404,7 +404,7 @@ def _q_join(s, qside, px, grid, unseen):
     s.q_traded = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _q_depth(s, pw, qside, px, grid):
     """The quote on the maker limit's side changed: what it says of the size displayed at ``px``
     moves the queue ahead (risk-averse, ``pw`` 0: only down to that size; power ``pw``: a fall not
@@ -444,7 +444,7 @@ def _q_depth(s, pw, qside, px, grid):
     s.q_traded = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _q_hit(s, price, lim, qside, qty, grid):
     """Does a print at ``price`` (size ``qty``) fill the maker limit ``lim`` on side ``qside`` under
     the queue rule?  Through the price: yes; at it (the same tick): it consumes the queue ahead first,
@@ -466,7 +466,7 @@ def _q_hit(s, price, lim, qside, qty, grid):
 # One resting maker limit per row of a STATE_DTYPE array, moved by exactly the functions the fill model
 # uses (_q_join, _q_depth, _q_hit): the live estimate and the backtest cannot drift apart.
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def queue_rest(st, i, side, price, grid, unseen):
     """Row ``i``'s maker limit (``side`` 1 buy on the bid, -1 sell on the ask, at ``price``) rests now:
     it joins the queue behind the size displayed at its price (the quote in force in the row)."""
@@ -478,7 +478,7 @@ def queue_rest(st, i, side, price, grid, unseen):
     s.q_first = s.q_ahead
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def queue_quote(st, i, side, price, qty, pw, grid):
     """A top-of-book row (``side`` 3 = the best bid, else the best ask) in force on row ``i``; under a
     resting limit on that side it moves the queue ahead (risk-averse ``pw`` 0, else power ``pw``)."""
@@ -493,7 +493,7 @@ def queue_quote(st, i, side, price, qty, pw, grid):
         _q_depth(s, pw, s.side, s.limit_price, grid)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def queue_print(st, i, price, qty, grid):
     """A print on row ``i``'s symbol: True when it fills the resting limit under the queue rule (a print
     through the price, or prints at it beyond the queue ahead); the queue ahead is consumed either way."""
@@ -503,7 +503,7 @@ def queue_print(st, i, price, qty, grid):
     return _q_hit(s, price, s.limit_price, s.side, qty, grid)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _settle(st, par, sid, ts, counts):
     """Time-driven transitions of one symbol at ``ts``: order arrival (post-only check against the
     last print), entry timeout, signal exit before the fill.  Returns EV_* bits."""
@@ -533,7 +533,7 @@ def _settle(st, par, sid, ts, counts):
     return ev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _open(st, port, par, sid, ts, price, counts, capped):
     """The entry fills at ``price``; with ``capped`` the leverage cap applies (no room: the entry is
     cancelled, counted ``leverage``).  Returns 1 if a position was opened."""
@@ -602,7 +602,7 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     return 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     s = st[sid]
     q = par[sid]
@@ -654,7 +654,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         _place_queued(st, par, sid, ts)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _stop(s):
     """(level, reason) of the stop in force of an open position: the tightest of stop-loss,
     trailing stop and stop price (ties in that order)."""
@@ -681,7 +681,7 @@ def _stop(s):
     return lvl, why
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _taker_px(price, side, slip):
     """A taker's fill price: ``price`` moved against the taker by ``slip`` (a fraction)."""
     if slip != 0.0:
@@ -692,7 +692,7 @@ def _taker_px(price, side, slip):
 # ================================================================================================
 # step functions (one per event kind)
 # ================================================================================================
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_trade(st, port, par, sid, ts, price, ledger, counts):
     """A trade print of symbol ``sid`` at ``ts`` (receive time): arrival/timeout of the entry, entry
     fill, exits; then the print becomes the symbol's last price.  Returns EV_* bits.  A print of
@@ -700,7 +700,7 @@ def step_trade(st, port, par, sid, ts, price, ledger, counts):
     return step_print(st, port, par, sid, ts, price, 0.0, ledger, counts)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
     """:func:`step_trade` with the print's size ``qty`` (the queue rule consumes the queue with it)."""
     if sid < 0 or sid >= st.shape[0]:
@@ -777,7 +777,7 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
     return ev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_exit(st, par, sid, ts, exit_code, tag):
     """An exit notice decided at ``ts`` for the signal tagged ``tag`` of symbol ``sid``: the strategy's
     exit condition became true now.  The symbol's working entry or position opened by that signal
@@ -801,7 +801,7 @@ def step_exit(st, par, sid, ts, exit_code, tag):
     return R_EXIT
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _replaces_same(s, p, direction, confidence):
     """Whether a signal on a symbol that holds a working entry or position replaces it (``replace-same``):
     an entry signal of strictly higher confidence than the held one, not while that one is already
@@ -809,7 +809,7 @@ def _replaces_same(s, p, direction, confidence):
     return p.replace_same != 0 and direction != 0 and s.closing == 0 and s.q_on == 0 and confidence > s.confidence
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _queue_entry(s, q, ts, direction, entry, confidence, size_mult, offset, take_profit, stop_loss, trail,
                  stop_price, max_hold_ns, entry_timeout_ns, exit_ns, exit_code, tag):
     """A same-symbol replacement decided at ``ts``: the open position closes at the first print at/after
@@ -839,7 +839,7 @@ def _queue_entry(s, q, ts, direction, entry, confidence, size_mult, offset, take
     s.q_latency_ns = q.order_latency_ns  # the signal's own latency (in force during its step), kept for the send
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _place_queued(st, par, sid, ts):
     """The queued entry of a same-symbol replacement is sent when the replaced position closes at ``ts``:
     it arrives the signal's order latency later (its own drawn latency, else ``order-latency``), its entry
@@ -881,7 +881,7 @@ def _place_queued(st, par, sid, ts):
     s.size_mult = s.q_size_mult
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, size_mult, offset,
                take_profit, stop_loss, trail, stop_price, max_hold_ns, entry_timeout_ns, exit_ns, exit_code,
                tag, counts):
@@ -1023,7 +1023,7 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
     return R_ORDER
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_signal(st, port, par, sid, ts, dominant, cascade_id, ledger, counts):
     """A CONFIRMED cascade of symbol ``sid`` decided at ``ts`` (the guide's strategy): dominant long
     -> a long limit entry, short -> a short one, anything else -> mixed.  See :func:`step_entry`."""
@@ -1034,7 +1034,7 @@ def step_signal(st, port, par, sid, ts, dominant, cascade_id, ledger, counts):
                       par[sid].trail, np.nan, -1, -1, NEVER, 0, cascade_id, counts)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_funding(st, sid, ts, rate):
     """A funding event: an open position pays ``side x rate x last / entry`` (fraction of its notional)."""
     if sid < 0 or sid >= st.shape[0]:
@@ -1044,7 +1044,7 @@ def step_funding(st, sid, ts, rate):
         s.funding += s.side * rate * s.last_price / s.entry_price
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_quote(st, par, sid, ts, side, price, qty, counts):
     """A top-of-book row of symbol ``sid`` (``side`` 3 = Side.BUY: the best bid, else the best ask;
     ``price``, displayed ``qty``).  An order due to arrive by ``ts`` arrives first (the post-only
@@ -1073,7 +1073,7 @@ def step_quote(st, par, sid, ts, side, price, qty, counts):
     return ev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_clock(st, port, par, ts, counts):
     """A clock tick: order arrivals and entry timeouts due by ``ts`` on every symbol, loss-limit day
     roll.  Returns EV_* bits (or-ed over symbols)."""
@@ -1085,7 +1085,7 @@ def step_clock(st, port, par, ts, counts):
     return ev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_price(st, sid, ts, price):
     """Record a print as the symbol's last price without simulating fills (live venue mode)."""
     if 0 <= sid < st.shape[0]:
@@ -1093,7 +1093,7 @@ def step_price(st, sid, ts, price):
         st[sid].last_ns = ts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def external_entry_fill(st, port, par, sid, ts, price, counts):
     """Venue mode: the entry filled at ``price``.  Returns 1 if a working entry became a position."""
     s = st[sid]
@@ -1103,7 +1103,7 @@ def external_entry_fill(st, port, par, sid, ts, price, counts):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def external_close(st, port, par, sid, ts, price, reason, ledger, counts):
     """Venue mode: the position closed at ``price`` (reason TAKE_PROFIT is charged the maker fee,
     everything else the taker fee).  Returns 1 if a position was closed (a ledger row was written)."""
@@ -1116,7 +1116,7 @@ def external_close(st, port, par, sid, ts, price, reason, ledger, counts):
     return 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def external_reject(st, sid, ts, counts):
     """Venue mode: the entry was rejected or cancelled by the venue (no cooldown)."""
     s = st[sid]
@@ -1130,7 +1130,7 @@ def external_reject(st, sid, ts, counts):
 # ================================================================================================
 # the backtest loop
 # ================================================================================================
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _signal_latency(par, sid, latency_ns):
     """A signal's own order latency (``latency_ns`` > 0, drawn from a measured distribution) in force for
     its step: sets the symbol's ``order_latency_ns``; returns the value it replaced for
@@ -1142,7 +1142,7 @@ def _signal_latency(par, sid, latency_ns):
     return kept
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _restore_latency(par, sid, kept):
     if kept >= 0:
         par[sid].order_latency_ns = kept
@@ -1292,7 +1292,7 @@ def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger
     return run_exec(ev, sig, st, port, par, ledger, counts, end_ns)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _guide_spec(s):
     """Reset a symbol's signal spec to the guide's (levels from the parameters, no trail / stop price
     / signal exit) -- for entries and positions set from outside a decision."""
@@ -1314,7 +1314,7 @@ def _guide_spec(s):
 # ================================================================================================
 # live-shell steps (venue mode, restarts): the shell changes the core's state only through these
 # ================================================================================================
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def external_cancel(st, sid, ts, counts):
     """The working entry was cancelled (entry timeout at the venue, operator, shutdown): it counts as
     unfilled and starts no cooldown.  Returns 1 if a working entry was cancelled."""
@@ -1328,7 +1328,7 @@ def external_cancel(st, sid, ts, counts):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def amend_entry(st, sid, price):
     """The working entry's limit becomes ``price`` (e.g. the venue's price grid).  Returns 1 if amended."""
     if sid < 0 or sid >= st.shape[0] or not price > 0.0:
@@ -1340,7 +1340,7 @@ def amend_entry(st, sid, price):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def set_exit_levels(st, sid, tp_price, sl_price, notional):
     """The open position's take-profit and stop-loss prices (and its notional) become the venue's;
     a value <= 0 keeps the current one.  Returns 1 if a position was updated."""
@@ -1358,7 +1358,7 @@ def set_exit_levels(st, sid, tp_price, sl_price, notional):
     return 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def set_working(st, sid, status, side, price, ref_price, cascade_id, signal_ns, arrive_ns, deadline_ns):
     """A flat symbol gets a working entry (``status`` PENDING or RESTING) placed outside a cascade
     decision (restart, operator).  Returns 1 if the entry was set."""
@@ -1379,7 +1379,7 @@ def set_working(st, sid, status, side, price, ref_price, cascade_id, signal_ns, 
     return 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def set_open(st, sid, side, entry_ns, entry_price, tp_price, sl_price, notional, hold_deadline_ns, funding):
     """A flat or working symbol gets an open position held at the venue (restart, external fill of an
     entry the core did not place).  Returns 1 if the position was set."""

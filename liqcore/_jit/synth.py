@@ -112,7 +112,7 @@ def _liquidation(p, book, side, notional, cascade, ep_cont, pdec, qdec, scale_p,
     out[1] = _to_ticks_round(notional / price, qdec) / scale_q
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
                     ep_start, ep_end, ep_side, ep_cont_arr, ep_notional, ep_n, ep_hl, ext_t, ext_side,
                     reg_t, reg_p, reg_f, state):
@@ -406,7 +406,7 @@ def simulate_symbol(p, u, t_ns, price, qty, side, kind, episode,
 NS_PER_MS = 1_000_000
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def make_distinct(t_ms, kind, side, price, qty, qty_dec):
     """Within one symbol's rows (time-sorted, ``t_ms`` in ms): a liquidation or trade identical to
     an earlier one of the same millisecond (kind, side, price, qty) gets one more lot, until it is
@@ -439,7 +439,7 @@ def make_distinct(t_ms, kind, side, price, qty, qty_dec):
     return changed
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def assemble(t_ms, price, qty, side, kind, offsets, sids, venue, out):
     """Merge the per-symbol runs (concatenated; run ``s`` is ``[offsets[s], offsets[s+1])``, each
     sorted by ``t_ms``, event time in ms) into ``out`` (EVENT_DTYPE) by ``ts_event``; ties go to the
@@ -469,7 +469,7 @@ def assemble(t_ms, price, qty, side, kind, offsets, sids, venue, out):
         out[i]["flags"] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def recv_times(ev, z, feed_latency_ns, batch_ns, n_symbols, flags, liq_flags):
     """Set ``ts_recv`` = push time + latency and ``flags``.  Latency = ``feed_latency_ns *
     exp(0.25 z)`` (truncated to ns; 0 when ``feed_latency_ns`` is 0).  With ``batch_ns > 0``
@@ -497,7 +497,7 @@ def recv_times(ev, z, feed_latency_ns, batch_ns, n_symbols, flags, liq_flags):
         ev[i]["ts_recv"] = ts + lat
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def book_quotes(ev, pdec, qdec, depth, thin, hl_s, z, out):
     """The top of book of the synthetic market: before every trade (kind 2) whose price is not the
     best on its side already (a taker BUY prints at the ask, a SELL at the bid; the spread is one

@@ -135,10 +135,10 @@ def summarize(ledger: np.ndarray, counts: np.ndarray, equity0: float, start_ns: 
 
 
 def min_trade_notional(events: np.ndarray, trade_kind: int = 2) -> float | None:
-    tr = events[events["kind"] == trade_kind]
-    if len(tr) == 0:
+    m = events["kind"] == trade_kind  # the two columns of the trades, not a copy of their records
+    if not m.any():
         return None
-    return float(np.min(tr["price"] * tr["qty"]))
+    return float(np.min(events["price"][m] * events["qty"][m]))
 
 
 def data_note(events: np.ndarray, threshold: float = 5_000.0) -> str | None:
