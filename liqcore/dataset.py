@@ -37,7 +37,8 @@ Columns of every file (format 3, see :mod:`liqcore.io.dataset`): ``ts_event_ns, 
 row per top-of-book update), each sorted by event time in row groups of at most :data:`ROW_GROUP_ROWS`
 rows; ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning).  In memory a
 partition's rows are the events' (a quote's bid and ask two rows); the file's quote section pairs them
-(:func:`_compact_quotes`) and every read expands them again.  The writer works on codes: partitions come
+(:func:`liqcore._libs.readrows.file_columns`, its rule written out in ``pysrc/readrows.py``) and every read
+expands them again.  The writer works on codes: partitions come
 from (venue, symbol id, UTC day), never from a pass over names.  A dataset of an older format is
 upgraded in place by its next write.
 
@@ -599,39 +600,12 @@ def _file_table(rows, venue: str, symbol: str, checked: bool = False, ask=None):
     return pa.table(cols).replace_schema_metadata(meta)
 
 
-def _pairs(q: np.ndarray) -> np.ndarray:
-    """Positions ``i`` of quote rows ``q`` (in file order) whose row ``i + 1`` is the other side of the same
-    top-of-book update: a bid (side buy) then an ask (side sell) with the same event and receive times and
-    flags, no trade id, an ask price that is a number.  (Two candidates never overlap: a candidate's second
-    row is an ask, a candidate's first a bid.)"""
-    if len(q) < 2:
-        return np.zeros(0, np.int64)
-    a, b = q[:-1], q[1:]
-    c = ((a["side"] == 3) & (b["side"] == 4) & (a["ts_event_ns"] == b["ts_event_ns"])
-         & (a["ts_recv_ns"] == b["ts_recv_ns"]) & (a["flags"] == b["flags"]) & (a["trade_id"] == 0)
-         & (b["trade_id"] == 0) & ~np.isnan(b["price"]))
-    return np.flatnonzero(c)
-
-
-def _compact_quotes(q: np.ndarray):
-    """Quote rows (file order) -> ``(rows, ask_price, ask_qty)``: each bid-and-ask pair (:func:`_pairs`) as
-    one row, the bid's, carrying the ask (NaN where a row carries none)."""
-    first = _pairs(q)
-    keep = np.ones(len(q), dtype=bool)
-    keep[first + 1] = False
-    ap = np.full(len(q), np.nan)
-    aq = np.full(len(q), np.nan)
-    ap[first] = q["price"][first + 1]
-    aq[first] = q["qty"][first + 1]
-    return take_records(q, keep), ap[keep], aq[keep]
-
-
 def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     """One partition file of ``rows`` (_ROW_DTYPE, sorted by event time; ``meta``: the
     :func:`_file_table` arguments after the rows) in sections, each in its own row groups of at most
     ROW_GROUP_ROWS rows and sorted by event time: first every kind but trades and quotes (liquidations,
     marks, funding, gaps: a small share), then the trades, then the quotes, each top-of-book update one
-    row carrying its bid and ask (:func:`_compact_quotes`; format 2: trades and quotes in one section,
+    row carrying its bid and ask (:func:`_quote_table`; format 2: trades and quotes in one section,
     two rows per update); so a read of some kinds skips the other sections' row groups by their ``kind``
     statistics.  Each section goes to the file in blocks of whole row groups: no columnar copy of the
     partition is held beside its rows."""
@@ -680,7 +654,7 @@ _DELTA_COLUMNS = ("ts_event_ns", "ts_recv_ns", "trade_id")
 
 def _quote_table(block: np.ndarray, meta: tuple):
     """A block of quote rows as a partition file's table: each bid-and-ask pair one row carrying the ask (the
-    rule of :func:`_compact_quotes`, in one compiled pass: :func:`liqcore._libs.readrows.file_columns`)."""
+    rule written out in ``pysrc/readrows.py``, in one compiled pass: :func:`liqcore._libs.readrows.file_columns`)."""
     from liqcore._libs.readrows import file_columns
 
     cols = file_columns(block, True)

@@ -18,8 +18,7 @@ specification the property tests hold the kernel to, byte for byte:
   array; with ``pairs`` each top-of-book update as one row: a row ``i`` that is a bid (side BUY) whose row
   ``i + 1`` is an ask (side SELL) with the same event and receive times and flags, both without a trade id,
   the ask's price a number, is one row, the bid's, with ``ask_price`` / ``ask_qty`` the ask's; every other
-  row is itself with NaN there (the numpy code of ``liqcore.dataset._compact_quotes`` and ``_file_table``
-  before the kernel).
+  row is itself with NaN there (the numpy code the dataset writer used before the kernel).
 * :func:`natural_pairs`: for quote rows laid out as :func:`quote_rows` writes them -- an even number of
   rows, at least 2, every row 2i a QUOTE bid (side BUY) and row 2i + 1 a QUOTE ask (side SELL) with the same
   symbol, event and receive times --, the mask of the crossed updates (both sizes > 0 and the bid price at

@@ -393,8 +393,7 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
     rows["side"] = np.where(rows["kind"] == 7, 3 + np.arange(n) % 2, 0)
     rows["price"] = np.arange(n) * 0.5
     table = DS._file_table(rows, "binance", "BTCUSDT")
-    quotes = DS._file_table(*DS._compact_quotes(rows[rows["kind"] == 7])[:1], "binance", "BTCUSDT",
-                            ask=DS._compact_quotes(rows[rows["kind"] == 7])[1:])
+    quotes = DS._quote_table(rows[rows["kind"] == 7], ("binance", "BTCUSDT"))
     d = tmp_path_factory.mktemp("rg")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(IO, "ROW_GROUP_ROWS", groups)

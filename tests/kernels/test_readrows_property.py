@@ -184,14 +184,15 @@ def test_file_columns_pairs_a_bid_with_its_ask():
 
 @settings(max_examples=200, deadline=None)
 @given(_quote_block())
-def test_a_quote_block_is_written_as_the_numpy_compaction_wrote_it(rows):
-    """The writer's quote table (the kernel) equals the table of the numpy compaction
-    (liqcore.dataset._compact_quotes) it replaced: the same columns, values, nulls and schema."""
+def test_a_quote_block_is_written_as_the_twins_compaction_writes_it(rows):
+    """The writer's quote table (the kernel) equals the table of the twin's compaction (pysrc.readrows,
+    the numpy rule the writer used before the kernel): the same columns, values, nulls and schema."""
     import liqcore.dataset as DS
 
     meta = ("binance", "BTCUSDT", True)
-    kept, ap, aq = DS._compact_quotes(rows)
-    got, want = DS._quote_table(rows, meta), DS._file_table(kept, *meta, ask=(ap, aq))
+    cols = twin.file_columns(rows, True)
+    ask = (cols.pop("ask_price"), cols.pop("ask_qty"))
+    got, want = DS._quote_table(rows, meta), DS._file_table(cols, *meta, ask=ask)
     assert got.schema.equals(want.schema, check_metadata=True) and got.num_rows == want.num_rows
     for c in got.column_names:  # (bytes, not values: NaN equals NaN)
         a, b = got.column(c).combine_chunks(), want.column(c).combine_chunks()
