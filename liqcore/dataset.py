@@ -600,6 +600,20 @@ def _file_table(rows, venue: str, symbol: str, checked: bool = False, ask=None):
     return pa.table(cols).replace_schema_metadata(meta)
 
 
+def _pairs(q: np.ndarray) -> np.ndarray:
+    """Positions ``i`` of quote rows ``q`` (in file order) whose row ``i + 1`` is the other side of the same
+    top-of-book update: a bid (side buy) then an ask (side sell) with the same event and receive times and
+    flags, no trade id, an ask price that is a number.  (Two candidates never overlap: a candidate's second
+    row is an ask, a candidate's first a bid.)"""
+    if len(q) < 2:
+        return np.zeros(0, np.int64)
+    a, b = q[:-1], q[1:]
+    c = ((a["side"] == 3) & (b["side"] == 4) & (a["ts_event_ns"] == b["ts_event_ns"])
+         & (a["ts_recv_ns"] == b["ts_recv_ns"]) & (a["flags"] == b["flags"]) & (a["trade_id"] == 0)
+         & (b["trade_id"] == 0) & ~np.isnan(b["price"]))
+    return np.flatnonzero(c)
+
+
 def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     """One partition file of ``rows`` (_ROW_DTYPE, sorted by event time; ``meta``: the
     :func:`_file_table` arguments after the rows) in sections, each in its own row groups of at most
