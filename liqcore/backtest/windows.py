@@ -294,6 +294,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             else:
                 a, b = b, min(b + step, hi)
         i = j
+    for k, flag in ((int(Kind.TRADE), "has_trades"), (int(Kind.QUOTE), "has_quotes")):
+        if k not in kinds and _has_kind(rd, clock.g, lo, hi, k, flag):  # what the data holds, not what was read
+            kinds.add(k)
     cell.start_ns, cell.last_ns = t_first, t_last
     got = {}
 
@@ -309,7 +312,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     open_at_end, working_at_end = at_end(got["st"])
     liqs = [det_ev[det_ev["kind"] == int(Kind.LIQUIDATION)].copy()]
     note = _note(min_trade, liqs)
-    if min_trade is not None and float(min_trade["price"][0] * min_trade["qty"][0]) >= 5_000.0:
+    if (min_trade is None and int(Kind.TRADE) in kinds) or (
+            min_trade is not None and float(min_trade["price"][0] * min_trade["qty"][0]) >= 5_000.0):
         note = _note(_cheapest_trade(rd, lo, hi), liqs)  # the windows' cheapest is no bound: all trades
     res = dict(
         params=params, registry=reg, ledger=got["ledger"][:n].copy(), counts=got["counts"], equity0=float(equity),
@@ -680,13 +684,18 @@ def _grid_step(step: int, done: int, seen: dict, need: int) -> int:
 
 
 def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:
-    """Whether the selection holds a QUOTE row (the queue rule falls back to through without one): none
-    when no bulk row group's ``kind`` statistics reach it, else the first group with one that keeps a
-    quote in the selection."""
+    """Whether the selection holds a QUOTE row (the queue rule falls back to through without one)."""
     from liqcore.types import Kind
 
-    for i in np.flatnonzero(g["has_quotes"]):
-        if len(rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))):
+    return _has_kind(rd, g, lo, hi, int(Kind.QUOTE), "has_quotes")
+
+
+def _has_kind(rd, g: dict, lo: int, hi: int, kind: int, flag: str) -> bool:
+    """Whether the selection holds a bulk row of ``kind`` (a trade or a quote), as the full replay would
+    see it, whatever the windows read: none when no bulk row group's ``kind`` statistics reach it
+    (``g[flag]``), else the first group with one that keeps such a row in the selection."""
+    for i in np.flatnonzero(g[flag]):
+        if len(rd.read(lo, hi, kinds=[kind], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))):
             return True
     return False
 

@@ -628,3 +628,25 @@ def test_the_last_print_and_book_of_a_quiet_span_are_read_back_from_its_end(tmp_
     monkeypatch.setattr(W, "_last_in_tail", tail)
     full, dflt = _equal(path, Params.from_mapping(params))
     assert dflt.read["path"] == "windows" and checked, "no quiet span was read back"
+
+
+@pytest.mark.parametrize("fill", ["through", "queue"])
+def test_a_span_with_no_confirmed_cascade_reads_as_the_full_replay(tmp_path_factory, capsys, fill):
+    """What the data holds (its kinds) comes from the selection's row groups, not from the rows a window
+    happened to read: a span in which no cascade confirms (so no window reads a trade) is a backtest with
+    no trade, exit 0, equal to ``--read all``, not "the data has no trade events"."""
+    import json
+
+    from liqcore.cli import main
+
+    path = _late_dataset(tmp_path_factory, 5, 0.0, 0.0, 2_000, book=True)
+    span = ["--symbols", "BTCUSDT", "--end", "2026-01-05T00:20:00Z", "--fill", fill, "--equity", "10000", "--json"]
+    runs = []
+    for extra in ([], ["--read", "all"]):
+        assert main(["backtest", path, *span, *extra]) == 0, capsys.readouterr().err
+        runs.append(json.loads(capsys.readouterr().out))
+    assert runs[0]["summary"]["read"]["path"] == "windows"  # the default read, not a fallback
+    assert runs[0]["trades"] == runs[1]["trades"] == []
+    assert runs[0]["summary"].get("cascades", 0) == runs[1]["summary"].get("cascades", 0)
+    dflt, full = ({k: v for k, v in r["summary"].items() if k not in ("read", "feed_latency_model")} for r in runs)
+    assert dflt == full
