@@ -174,9 +174,10 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
         console.print(f"fill: {s['fill_model']}", markup=False, highlight=False)
     if s.get("data_note"):
         console.print(f"[yellow]data note:[/] {s['data_note']}")
-    for k in ("order", "feed"):  # which latency the run used
-        if s.get(f"{k}_latency_model"):
-            console.print(f"{k} latency: {s[f'{k}_latency_model']}", markup=False, highlight=False, soft_wrap=True)
+    for k, f in (("order", "order_latency_model"), ("feed", "feed_latency_model"),
+                 ("feed", "feed_latency_model_of_rows_read")):  # which latency the run used
+        if s.get(f):
+            console.print(f"{k} latency: {s[f]}", markup=False, highlight=False, soft_wrap=True)
     for line in _binary_lines(result):
         console.print(line, markup=False, highlight=False)
     limits = loss_limit_line(result)
@@ -223,9 +224,10 @@ def run_lines(result, s: dict | None = None) -> list[str]:
     out = [f"strategy: {s.get('strategy', 'cascade-mm')}"]
     if s.get("fill_model"):
         out.append(f"fill: {s['fill_model']}")
-    for k in ("order", "feed"):
-        if s.get(f"{k}_latency_model"):
-            out.append(f"{k} latency: {s[f'{k}_latency_model']}")
+    for k, f in (("order", "order_latency_model"), ("feed", "feed_latency_model"),
+                 ("feed", "feed_latency_model_of_rows_read")):
+        if s.get(f):
+            out.append(f"{k} latency: {s[f]}")
     if s.get("data_note"):
         out.append(f"data note: {s['data_note']}")
     return out

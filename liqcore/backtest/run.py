@@ -45,6 +45,11 @@ def _confirmed(records: np.ndarray) -> np.ndarray:  # the old private name
     return confirmed_records(records, ordered=True)
 
 
+#: the summary's names of the run's latency notes; a note that can only describe the rows a read decoded
+#: (the default read's feed delays) says so in its own name, so no two reads share a field of different meaning
+LATENCY_FIELDS = {"order": "order_latency_model", "feed": "feed_latency_model",
+                  "feed_rows_read": "feed_latency_model_of_rows_read"}
+
 @dataclass
 class BacktestResult:
     """Ledger, counts and metrics of one backtest run."""
@@ -116,7 +121,7 @@ class BacktestResult:
         if self.note:
             out["data_note"] = self.note
         for k, v in self.latency.items():  # which order / feed latency the run used
-            out[f"{k}_latency_model"] = v
+            out[LATENCY_FIELDS.get(k, f"{k}_latency_model")] = v
         read = getattr(self, "read", None)
         if read:  # a dataset read window-local: the path and the rows of the row groups decoded
             out["read"] = dict(read)

@@ -322,7 +322,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         working_at_end=working_at_end, note=note, events=None, dropped=dropped,
         strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         latency={"order": order_latency_note(params, None),
-                 "feed": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
+                 "feed_rows_read": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
                rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,

@@ -326,7 +326,7 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
                     "method": ow["method"], "backtest_used": one_way is not None and ow["outbound_ms"] is not None,
                     "live_latency": "decision -> the order's arrival at the venue (one way, outbound estimate)"},
         "order_latency": res.latency.get("order") if getattr(res, "latency", None) else None,
-        "feed_latency": res.latency.get("feed") if getattr(res, "latency", None) else None,
+        "feed_latency": (res.latency.get("feed") or res.latency.get("feed_rows_read")) if getattr(res, "latency", None) else None,
         "orders": rows,
         "counts": {**counts, "live_rejected": sum(1 for r in sent if r["live_status"] == "rejected"),
                    "live_sent": len(sent), "backtest_fills": len(model)},

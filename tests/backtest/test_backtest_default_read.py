@@ -648,5 +648,8 @@ def test_a_span_with_no_confirmed_cascade_reads_as_the_full_replay(tmp_path_fact
     assert runs[0]["summary"]["read"]["path"] == "windows"  # the default read, not a fallback
     assert runs[0]["trades"] == runs[1]["trades"] == []
     assert runs[0]["summary"].get("cascades", 0) == runs[1]["summary"].get("cascades", 0)
-    dflt, full = ({k: v for k, v in r["summary"].items() if k not in ("read", "feed_latency_model")} for r in runs)
+    dflt, full = ({k: v for k, v in r["summary"].items()
+                   if k not in ("read", "feed_latency_model", "feed_latency_model_of_rows_read")} for r in runs)
     assert dflt == full
+    assert "feed_latency_model" not in runs[0]["summary"]  # the rows-read note says so in its own name
+    assert runs[0]["summary"]["feed_latency_model_of_rows_read"].endswith("(over the rows read)")
