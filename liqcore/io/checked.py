@@ -368,6 +368,11 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
 #: window-local backtest reads consecutive receive-time ranges whose boundary groups it would otherwise decode twice
 _RECENT: OrderedDict = OrderedDict()
 _RECENT_GROUPS = 8
+#: and more of them while their columns fit in this many bytes: the windows of dense signals, a step read
+#: on while an order or position is live, the book read back and the price grid's first prints meet the
+#: same groups again, each decoded once (the bound keeps a 30-day read's peak)
+_RECENT_BYTES = 64 << 20
+_recent_bytes = [0]
 
 
 _OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
@@ -409,16 +414,22 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
             n = int(f.rows[g])
             part = t.slice(o, n)
             got = {name: part.column(k).to_numpy() for k, name in enumerate(dec)}
-            _RECENT[(key, g)] = DecodedGroup(_with_fixed(got, cols, f.fixed[g] if f.fixed else {}, n, pf.schema_arrow))
+            dg = _RECENT[(key, g)] = DecodedGroup(_with_fixed(got, cols, f.fixed[g] if f.fixed else {}, n,
+                                                              pf.schema_arrow))
+            _recent_bytes[0] += _nbytes(dg)
             o += n
         del t
     parts = []
     for g in groups.tolist():
         _RECENT.move_to_end((key, g))
         parts.append(_RECENT[(key, g)])
-    while len(_RECENT) > max(_RECENT_GROUPS, len(groups)):
-        _RECENT.popitem(last=False)
+    while len(_RECENT) > max(_RECENT_GROUPS, len(groups)) and _recent_bytes[0] > _RECENT_BYTES:
+        _recent_bytes[0] -= _nbytes(_RECENT.popitem(last=False)[1])
     return parts, int(f.rows[todo].sum()) if todo else 0
+
+
+def _nbytes(dg: DecodedGroup) -> int:
+    return sum(int(a.nbytes) for a in dg.cols.values())
 
 
 def _with_fixed(got: dict, cols: list, fx: dict, n: int, schema) -> dict:
