@@ -248,3 +248,91 @@ def test_parse_order_row():
         parse_order({**row, "state": "weird"}, 0.1)
     with pytest.raises(ValueError, match="fillPx"):
         parse_order({**row, "fillPx": "abc"}, 0.1)
+
+
+def _okx_cascade(t0_ms: int) -> list[bytes]:
+    """The helpers' cascade in OKX's wire format: baseline liquidations of longs (``sell``; sizes in contracts of
+    0.1 ETH), a reference trade at 3000, then two large ones."""
+    from _live_helpers import BASELINE
+    from liqcore.venues.okx.samples import liquidation_frame, trade_frame
+
+    frames = [liquidation_frame(INST, t0_ms + i * 1000, round(q * 10, 4), 3000.0, "sell") for i, q in enumerate(BASELINE)]
+    frames.append(trade_frame(INST, t0_ms + 20_000, 1, 3000.0, "sell"))
+    frames.append(liquidation_frame(INST, t0_ms + 21_000, 100, 3000.0, "sell"))
+    frames.append(liquidation_frame(INST, t0_ms + 22_000, 120, 2999.0, "sell"))
+    return frames
+
+
+def _engine_session(fo, params):
+    from _live_helpers import PARAMS
+    from liqcore.live.engine import Engine
+
+    gw = OkxGateway(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, fo.ws_base, symbols=[INST],
+                    retry_backoff=0.02, timeout=2.0)
+    return gw, Engine(PARAMS.replace(**params), venues=("okx",), symbols=[INST], gateway=gw)
+
+
+def test_engine_trades_one_cascade_through_the_okx_gateway():
+    from _live_helpers import wait_until
+
+    async def main():
+        async with FakeOkx() as fo:
+            fo.set_last_price(INST, 3000.0)
+            gw, eng = _engine_session(fo, {})
+            await eng.start()
+            try:
+                now = time.time_ns()
+                decisions = []
+                for i, f in enumerate(_okx_cascade(int(time.time() * 1000) - 30_000)):
+                    decisions += eng.on_frame("okx", f, now - 1_000_000 + i)
+                (d,) = [x for x in decisions if x.action == "order"]
+                assert d.side == "buy"
+                await wait_until(lambda: eng.books[INST].entry_status == "new", 10)
+                (req,) = fo.requests_to("/api/v5/trade/order", "POST")
+                b = req.body
+                assert (b["instId"], b["ordType"], b["side"]) == (INST, "post_only", "buy")
+                intent = eng.books[INST].entry
+                assert float(b["sz"]) == pytest.approx(intent.qty / 0.1)  # contracts of 0.1 ETH
+                assert float(b["px"]) == intent.price and b["clOrdId"].isalnum()
+                await fo.trade(INST, intent.price - 1.0)  # the venue fills it
+                await wait_until(lambda: eng.core.position(0)["status"] == "open", 10)
+                await wait_until(lambda: len(fo.algos()) == 1, 10)  # reduce-only TP/SL for the filled contracts
+                (algo,) = fo.algos().values()
+                assert (algo["side"], float(algo["sz"])) == ("sell", float(b["sz"]))
+                assert float(algo["tpTriggerPx"]) == intent.take_profit and float(algo["slTriggerPx"]) == intent.stop_loss
+                await fo.trade(INST, intent.take_profit)  # the take-profit triggers: a resting limit
+                await fo.trade(INST, intent.take_profit + 1.0)  # and fills
+                await wait_until(lambda: eng.core.position(0)["status"] != "open", 10)
+                assert eng.fills >= 2
+            finally:
+                await eng.shutdown(timeout=2)
+
+    run(main())
+
+
+def test_engine_cancels_an_unfilled_okx_entry_on_its_timeout():
+    from _live_helpers import wait_until
+
+    async def main():
+        async with FakeOkx() as fo:
+            fo.set_last_price(INST, 3000.0)
+            gw, eng = _engine_session(fo, {"entry_timeout_ns": 2_000_000_000})
+            await eng.start()
+            try:
+                now = time.time_ns()
+                decisions = []
+                for i, f in enumerate(_okx_cascade(int(time.time() * 1000) - 30_000)):
+                    decisions += eng.on_frame("okx", f, now - 1_000_000 + i)
+                (d,) = [x for x in decisions if x.action == "order"]
+                await wait_until(lambda: eng.books[INST].entry_status == "new", 10)
+                eng.on_clock(d.ts_ns + 3_000_000_000)
+                await wait_until(lambda: fo.requests_to("/api/v5/trade/cancel-order", "POST"), 10)
+                await wait_until(lambda: eng.books[INST].entry is None, 10)
+                cl = fo.requests_to("/api/v5/trade/order", "POST")[0].body["clOrdId"]
+                (o,) = fo.orders_with_client_id(cl)
+                assert o.status == "Cancelled"
+                assert eng.core.summary_counts()["rejected"] == 0
+            finally:
+                await eng.shutdown(timeout=2)
+
+    run(main())
