@@ -30,7 +30,7 @@ does (the documents are named in tests/venues/test_okx_conformance.py):
   ``liquidation-orders`` on ``/ws/v5/public`` (:meth:`quote`, :meth:`trade`, :meth:`liquidation`);
   ``silenced`` (a set of channel names): subscriptions acknowledged, pushes never sent.
 
-Faults: :meth:`fail_next` (HTTP status), :meth:`drop` (close the private sockets abruptly).
+Faults: :meth:`fail_next` (HTTP status), :meth:`delay_next`, :meth:`rate_limit_next` (HTTP 429 code 50011), :meth:`drop` (close the private sockets abruptly).
 """
 from __future__ import annotations
 
@@ -174,6 +174,14 @@ class FakeOkx(LoopbackVenue):
     # ------------------------------------------------------------------ controls
     def fail_next(self, k: int = 1, status: int = 503, path: str | None = None, process: bool = False) -> None:
         self.http_faults.extend(HttpFault("status", path, status=status, process=process) for _ in range(k))
+
+    def delay_next(self, k: int = 1, seconds: float = 1.0, path: str | None = None, process: bool = True) -> None:
+        self.http_faults.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
+
+    def rate_limit_next(self, k: int = 1, path: str | None = None) -> None:
+        """The next ``k`` requests (to ``path``) answer HTTP 429 ``{"code": "50011", "msg": "Too Many Requests"}``
+        without being processed."""
+        self.http_faults.extend(HttpFault("rate_limit", path, status=429) for _ in range(k))
 
     def drop(self, endpoint: str | None = None) -> int:
         n = 0
@@ -472,9 +480,16 @@ class FakeOkx(LoopbackVenue):
             if f.path is None or path.startswith(f.path):
                 fault = self.http_faults.pop(i)
                 break
+        if fault is not None and fault.kind == "rate_limit":
+            rec.fault, rec.http_status = fault.kind, 429
+            return web.Response(status=429, body=orjson.dumps({"code": "50011", "msg": "Too Many Requests", "data": []}),
+                                content_type="application/json")
         if fault is not None and not fault.process:
             rec.fault, rec.http_status = fault.kind, fault.status
-            return web.Response(status=fault.status, text="Service Unavailable")
+            if fault.kind == "delay":
+                await asyncio.sleep(fault.delay)
+            else:
+                return web.Response(status=fault.status, text="Service Unavailable")
         pushes = []
         try:
             data, pushes = self._route(request, method, path, request_path, q, body, body_text)
@@ -484,9 +499,13 @@ class FakeOkx(LoopbackVenue):
             rec.ret_code = e.code
         rec.http_status = status
         await self._push_private(pushes)
-        if fault is not None:
-            rec.fault, rec.http_status = fault.kind, fault.status
-            return web.Response(status=fault.status, text="Bad Gateway")
+        if fault is not None and fault.process:
+            rec.fault = fault.kind
+            if fault.kind == "delay":
+                await asyncio.sleep(fault.delay)
+            else:
+                rec.http_status = fault.status
+                return web.Response(status=fault.status, text="Bad Gateway")
         return web.Response(status=status, body=orjson.dumps(doc), content_type="application/json")
 
     def _route(self, request, method, path, request_path, q, body, body_text):

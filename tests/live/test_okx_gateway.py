@@ -336,3 +336,51 @@ def test_engine_cancels_an_unfilled_okx_entry_on_its_timeout():
                 await eng.shutdown(timeout=2)
 
     run(main())
+
+
+@pytest.mark.parametrize("fault", ["timeout_created", "5xx_not_created", "5xx_created", "rate_limit"])
+def test_create_faults_never_double_an_order(fault):
+    """An unknown outcome (timeout, 5xx) is resolved by asking for the clOrdId before resending; 50011 (HTTP 429)
+    is retried after a back-off: one order at the venue whatever happened."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, timeout=0.3)
+            await gw.start()
+            try:
+                fo.set_last_price(INST, 2500.0)
+                path = "/api/v5/trade/order"
+                if fault == "timeout_created":
+                    fo.delay_next(1, seconds=0.7, path=path, process=True)
+                elif fault == "5xx_not_created":
+                    fo.fail_next(1, status=503, path=path)
+                elif fault == "5xx_created":
+                    fo.fail_next(1, status=502, path=path, process=True)
+                else:
+                    fo.rate_limit_next(2, path=path)
+                u = await gw.place(long_entry("idem1"))
+                assert u.client_id == "idem1" and u.status == "new"
+                posts = fo.requests_to(path, "POST")
+                assert len(fo.orders_with_client_id("idem1")) == 1
+                assert {r.body["clOrdId"] for r in posts} == {"idem1"}
+                assert len(posts) == {"timeout_created": 1, "5xx_not_created": 2, "5xx_created": 1, "rate_limit": 3}[fault]
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_rate_limits_are_per_endpoint_and_instrument():
+    """Place order and cancel order: 60 requests per 2 s per instrument (User ID + Instrument ID); algo orders:
+    20 requests per 2 s (OKX v5 #order-book-trading-trade-post-place-order, #order-book-trading-algo-trading-post-
+    place-algo-order)."""
+    gw = OkxGateway("k", "s", "p", "http://127.0.0.1:1", symbols=["ETHUSDT"])
+    a, b = gw._limiter(gw._place_limits, INST), gw._limiter(gw._place_limits, "SOL-USDT-SWAP")
+    assert a is not b and a is gw._limiter(gw._place_limits, INST)
+    assert (a.max_calls, round(a.window, 2)) == (60, 2.05) and gw._limiter(gw._cancel_limits, INST) is not a
+    assert (gw.algo_limiter.max_calls, round(gw.algo_limiter.window, 2)) == (20, 2.05)
+    assert gw.private_ws_url == "wss://ws.okx.com:8443/ws/v5/private"
+    demo = OkxGateway("k", "s", "p", "http://127.0.0.1:1/", "ws://127.0.0.1:9/custom/path", network="demo")
+    assert demo.private_ws_url == "ws://127.0.0.1:9/custom/path" and demo.rest.demo and demo.rest.base_url == "http://127.0.0.1:1"
+    assert OkxGateway("k", "s", "p", network="demo").private_ws_url == "wss://wspap.okx.com:8443/ws/v5/private"
+    with pytest.raises(ValueError, match="network"):
+        OkxGateway("k", "s", "p", network="moon")
