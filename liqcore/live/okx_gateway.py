@@ -115,6 +115,15 @@ def parse_order(o: dict, ct_val: float) -> tuple[OrderUpdate, Fill | None]:
     return u, fill
 
 
+class _StreamStats:
+    """What the engine's health reads of a private stream (``stats``: ``ping_failures``, ``callback_errors``)."""
+
+    __slots__ = ("stats",)
+
+    def __init__(self, stats: dict) -> None:
+        self.stats = stats
+
+
 class OkxGateway(VenueGateway):
     name = "okx"
     log = log
@@ -175,6 +184,20 @@ class OkxGateway(VenueGateway):
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
                       "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0}
+        self.stream = _StreamStats(self.stats)
+
+    async def _emit(self, cbs, obj) -> None:
+        """The callbacks' fan-out; a failing callback is logged and counted (``callback_errors``)."""
+        import inspect
+
+        for cb in cbs:
+            try:
+                r = cb(obj)
+                if inspect.isawaitable(r):
+                    await r
+            except Exception:
+                self.stats["callback_errors"] += 1
+                log.exception("gateway callback failed")
 
     # ------------------------------------------------------------------ names and sizes
     def _inst(self, symbol: str) -> str:

@@ -384,3 +384,26 @@ def test_rate_limits_are_per_endpoint_and_instrument():
     assert OkxGateway("k", "s", "p", network="demo").private_ws_url == "wss://wspap.okx.com:8443/ws/v5/private"
     with pytest.raises(ValueError, match="network"):
         OkxGateway("k", "s", "p", network="moon")
+
+
+def test_engine_shutdown_cancels_a_resting_okx_entry_in_one_batch():
+    from _live_helpers import wait_until
+
+    async def main():
+        async with FakeOkx() as fo:
+            fo.set_last_price(INST, 3000.0)
+            gw, eng = _engine_session(fo, {})
+            await eng.start()
+            now = time.time_ns()
+            for i, f in enumerate(_okx_cascade(int(time.time() * 1000) - 30_000)):
+                eng.on_frame("okx", f, now - 1_000_000 + i)
+            await wait_until(lambda: eng.books[INST].entry_status == "new", 10)
+            cl = fo.requests_to("/api/v5/trade/order", "POST")[0].body["clOrdId"]
+            await eng.shutdown(timeout=3)
+            (req,) = fo.requests_to("/api/v5/trade/cancel-batch-orders", "POST")
+            assert req.body == {"_": [{"instId": INST, "clOrdId": cl}]}
+            (o,) = fo.orders_with_client_id(cl)
+            assert o.status == "Cancelled"
+            assert gw.stream.stats["callback_errors"] == 0
+
+    run(main())
