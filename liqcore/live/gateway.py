@@ -213,7 +213,8 @@ _MEMBERS = tuple(sorted({n for n in vars(Gateway) if not n.startswith("_")} | se
 
 class GatewayCallbacks:
     """``on_update``/``on_fill`` registration and the awaited fan-out shared by the venue gateways.
-    A failing callback is logged and never stops the others or the gateway."""
+    A failing callback is logged (and counted in ``stats["callback_errors"]`` where the gateway keeps that
+    count) and never stops the others or the gateway."""
 
     _update_cbs: list
     _fill_cbs: list
@@ -235,5 +236,8 @@ class GatewayCallbacks:
                 if inspect.isawaitable(r):
                     await r
             except Exception:
+                stats = getattr(self, "stats", None)
+                if isinstance(stats, dict) and "callback_errors" in stats:  # (a gateway that counts them)
+                    stats["callback_errors"] += 1
                 logging.getLogger(f"liqcore.{getattr(self, 'name', 'gateway')}.gateway").exception(
                     "gateway callback failed")

@@ -33,14 +33,13 @@ import logging
 import math
 import random
 import time
-from collections import deque
 from decimal import ROUND_FLOOR, Decimal
 
 import orjson
 
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
-from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway
+from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.okx.rest import (
@@ -67,16 +66,6 @@ POST_ONLY_CANCEL = "31"  # cancelSource: "The post-only order will take liquidit
 ERR_NO_ORDER, ERR_CANCEL_FAILED, ERR_DUPLICATE = "51603", ("51400", "51401", "51402"), "51016"
 _LOGIN_ERRORS = {"60005": "invalid API key", "60024": "wrong API passphrase", "60007": "invalid signature: wrong API secret",
                  "60009": "login failed", "60006": "login timestamp expired: the local clock is off"}
-
-
-def _f(d: dict, k: str) -> float:
-    v = d.get(k)
-    if v in (None, ""):
-        return 0.0
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{k}: not a number: {v!r}") from None
 
 
 def _dec(x) -> Decimal:
@@ -173,31 +162,13 @@ class OkxGateway(VenueGateway):
         self._bracket: dict[str, dict] = {}  # instId -> {"cid", "placed", "algoId", "acl"}
         self._filled_ct: dict[str, Decimal] = {}  # client id -> contracts filled
         self._pos_ct: dict[str, float] = {}
-        self._seen: deque[str] = deque(maxlen=8192)
-        self._seen_set: set[str] = set()
-        self._tasks: set[asyncio.Task] = set()
-        self._stream_task: asyncio.Task | None = None
-        self._session = None
-        self._closing = False
+        self._init_stream_state()
         self._fatal: str | None = None
         self.connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
                       "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0}
         self.stream = _StreamStats(self.stats)
-
-    async def _emit(self, cbs, obj) -> None:
-        """The callbacks' fan-out; a failing callback is logged and counted (``callback_errors``)."""
-        import inspect
-
-        for cb in cbs:
-            try:
-                r = cb(obj)
-                if inspect.isawaitable(r):
-                    await r
-            except Exception:
-                self.stats["callback_errors"] += 1
-                log.exception("gateway callback failed")
 
     # ------------------------------------------------------------------ names and sizes
     def _inst(self, symbol: str) -> str:
@@ -258,25 +229,7 @@ class OkxGateway(VenueGateway):
             raise GatewayError(f"okx private stream: {why}")
 
     async def close(self) -> None:
-        self._closing = True
-        tasks = list(self._tasks) + ([self._stream_task] if self._stream_task else [])
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
-        self._stream_task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        await self.rest.close()
-
-    def _spawn(self, coro) -> None:
-        t = asyncio.create_task(coro)
-        self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
+        await self._stop_tasks()
 
     async def load_instruments(self) -> dict[str, Instrument]:
         rows = await self.rest.request("GET", "/api/v5/public/instruments", {"instType": "SWAP"}, signed=False)
@@ -297,17 +250,11 @@ class OkxGateway(VenueGateway):
             name = self._name(inst)
             ins = Instrument(name, float(spec["tickSz"]), float(spec["lotSz"] * spec["ctVal"]),
                              float(spec["minSz"] * spec["ctVal"]))
-            self._instruments[name] = ins
-            self._instruments[inst] = ins if name == inst else Instrument(inst, ins.tick_size, ins.qty_step, ins.min_qty)
+            for alias in {name, inst, inst.replace("-SWAP", "").replace("-", "")}:  # ETHUSDT and ETH-USDT-SWAP alike
+                self._instruments[alias] = ins if alias == name else Instrument(alias, ins.tick_size, ins.qty_step, ins.min_qty)
         cfg = (await self.rest.request("GET", "/api/v5/account/config") or [{}])[0]
         self.pos_mode, self.perm = str(cfg.get("posMode") or "net_mode"), str(cfg.get("perm") or "")
         return dict(self._instruments)
-
-    def instrument(self, symbol: str) -> Instrument:
-        inst = self._instruments.get(symbol) or self._instruments.get(_inst_id(symbol))
-        if inst is None:
-            raise ValueError(f"symbol: {symbol!r} has no instrument loaded")
-        return inst
 
     # ------------------------------------------------------------------ orders
     def _limiter(self, table: dict, inst: str) -> SlidingWindowLimiter:
@@ -372,9 +319,8 @@ class OkxGateway(VenueGateway):
                 if (done := await self._after_create_error(intent, attempt, exc, self._query)) is None:
                     continue
                 return done
-            known = self._orders.get((cid, kind))
-            if known is not None and known.status != "pending":
-                return known
+            if (known := self._answered(cid, kind)) is not None:
+                return known  # (its push came first)
             r = rows[0] if rows else {}
             u = OrderUpdate(cid, "new", intent.symbol, str(r.get("ordId") or ""), intent.side, intent.price, intent.qty,
                             kind=kind, ts_ns=time.time_ns())
@@ -629,11 +575,7 @@ class OkxGateway(VenueGateway):
         u = self._update(cid, kind, u)
         self._orders[(cid, kind)] = u
         await self._emit(self._update_cbs, u)
-        if fill is not None and fill.exec_id not in self._seen_set:
-            if len(self._seen) == self._seen.maxlen:
-                self._seen_set.discard(self._seen[0])
-            self._seen.append(fill.exec_id)
-            self._seen_set.add(fill.exec_id)
+        if fill is not None and self._first_seen(fill.exec_id):
             await self._emit(self._fill_cbs, Fill(cid, u.symbol, fill.side, fill.price, fill.qty, fill.fee, fill.is_maker,
                                                   fill.exec_id, kind, fill.ts_ns))
         if kind == "entry":
@@ -744,16 +686,8 @@ class OkxGateway(VenueGateway):
     async def _resync(self) -> None:
         """After a reconnect: re-query the orders still believed live (their missed changes are reported) and
         the positions (a position closed meanwhile clears its take-profit / stop-loss)."""
-        for (cid, kind), old in list(self._orders.items()):
-            if old.status in _TERMINAL or not old.symbol or cid not in self._intents:
-                continue
-            try:
-                u = await self._query(old.symbol, cid)
-            except GatewayError:
-                continue
-            if u is not None and (u.status, u.filled_qty) != (old.status, old.filled_qty):
-                await self._emit(self._update_cbs, u)
-                await self._after_entry_state(self._inst(u.symbol), cid, u)
+        for _kind, u in await self._requery_live(self._query):
+            await self._after_entry_state(self._inst(u.symbol), u.client_id, u)
         try:
             await self.positions()
         except GatewayError:
