@@ -120,6 +120,7 @@ class FakeOkx(LoopbackVenue):
         self.http_faults: list[HttpFault] = []
         self.silenced: set[str] = set()
         self.ws_log: list[tuple[str, dict]] = []  # (endpoint, message received) of every websocket request
+        self.pings: dict[str, int] = {"public": 0, "private": 0, "business": 0}  # text pings answered, by endpoint
         self._ids = itertools.count(600_000_000_000_000_001)
         self._ord_id: dict[str, str] = {}  # FakeVenue order id -> OKX ordId
         self._algos: dict[str, dict] = {}  # algoId -> {"algoClOrdId", "instId", "kids", "state", "ordType", ...}
@@ -338,6 +339,7 @@ class FakeOkx(LoopbackVenue):
                             break
                         continue
                     if msg.data == "ping":
+                        self.pings[endpoint] += 1
                         await ws.send_str("pong")
                         continue
                     try:

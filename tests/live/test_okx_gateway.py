@@ -407,3 +407,21 @@ def test_engine_shutdown_cancels_a_resting_okx_entry_in_one_batch():
             assert gw.stream.stats["callback_errors"] == 0
 
     run(main())
+
+
+def test_private_stream_keepalive_is_the_text_ping():
+    """OKX v5 #overview-websocket-connect: "The connection will break automatically if the subscription is not
+    established or data has not been pushed for more than 30 seconds", "send the String 'ping'", "Expect a 'pong'
+    as a response"."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=0.05)
+            rec = Rec(gw)
+            await gw.start()
+            try:
+                await rec.wait(lambda: fo.pings["private"] >= 3)
+                assert gw.connected.is_set() and gw.stats["ping_failures"] == 0 and gw.stats["bad_events"] == 0
+            finally:
+                await gw.close()
+
+    run(main())

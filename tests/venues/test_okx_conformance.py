@@ -252,7 +252,7 @@ async def _ask(ws, msg, n=1):
 
 
 def test_fake_websockets_endpoints_login_ping_and_wrong_url():
-    """#overview-websocket-connect: 'send the string "ping"' and "expect a 'pong' as a response"; #overview-websocket-
+    """#overview-websocket-connect: "send the String 'ping'", "Expect a 'pong' as a response"; #overview-websocket-
     login (failure ``{"event":"error","code":"60009"...}``); #error-code-websocket-public: 60005 "Invalid apiKey",
     60007 "Invalid sign", 60011 "Please log in", 60024 "Wrong passphrase", 60018 "Wrong URL or {0} doesn't exist.
     Please use the correct URL, channel and parameters referring to API document." (answered, e.g., for ``candle1s``
