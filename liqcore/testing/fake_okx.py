@@ -421,11 +421,11 @@ class FakeOkx(LoopbackVenue):
             if code is None or inst is None:
                 return [{"id": rid, "op": op, "code": "1", "msg": "", "data": [
                     {"sCode": "50014" if code is None else "51001",
-                     "sMsg": "Parameter instIdCode can not be empty." if code is None else "Instrument ID does not exist.",
+                     "sMsg": "Parameter instIdCode can not be empty." if code is None else "Instrument ID, Instrument ID code or Spread ID doesn't exist.",
                      "clOrdId": a.get("clOrdId", ""), "ordId": ""}]}]
             a["instId"] = inst
             if op == "order" and conn["login"] in self.read_only_keys:
-                return [{"id": rid, "op": op, "code": "1", "msg": "", "data": [{"sCode": "50120", "sMsg": "API key has no trade permission"}]}]
+                return [{"id": rid, "op": op, "code": "1", "msg": "", "data": [{"sCode": "50120", "sMsg": "This API key doesn't have permission to use this function"}]}]
             try:
                 row, pushes = self._place(a) if op == "order" else self._cancel(a)
             except _ItemErr as e:
@@ -440,15 +440,15 @@ class FakeOkx(LoopbackVenue):
         h = request.headers
         key = h.get("OK-ACCESS-KEY")
         if not key:
-            raise _Err("50103", "Request header OK-ACCESS-KEY can not be empty.", 401)
+            raise _Err("50103", 'Request header "OK-ACCESS-KEY" cannot be empty.', 401)
         if key not in self.api_keys:
             raise _Err("50111", "Invalid OK-ACCESS-KEY.", 401)
         if (h.get("x-simulated-trading") == "1") != self.demo:
             raise _Err("50101", "APIKey does not match current environment.", 401)
         if not h.get("OK-ACCESS-PASSPHRASE"):
-            raise _Err("50104", "Request header OK-ACCESS-PASSPHRASE can not be empty.", 401)
+            raise _Err("50104", 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.', 401)
         if h.get("OK-ACCESS-PASSPHRASE") != self.passphrases[key]:
-            raise _Err("50105", "Request header OK-ACCESS-PASSPHRASE incorrect.", 401)
+            raise _Err("50105", 'Request header "OK-ACCESS-PASSPHRASE" incorrect.', 401)
         ts = h.get("OK-ACCESS-TIMESTAMP", "")
         try:
             ms = _iso_ms(ts)
@@ -458,9 +458,9 @@ class FakeOkx(LoopbackVenue):
             raise _Err("50102", "Timestamp request expired.", 401)
         want = _sign(self.api_keys[key], f"{ts}{method}{request_path}{body}")
         if not hmac.compare_digest(want, h.get("OK-ACCESS-SIGN", "")):
-            raise _Err("50113", "Invalid Sign.", 401)
+            raise _Err("50113", "Invalid signature.", 401)
         if trade and key in self.read_only_keys:
-            raise _Err("50120", "API key doesn't have permission to use this function.", 401)
+            raise _Err("50120", "This API key doesn't have permission to use this function", 200)
         return key
 
     async def _http(self, request):
@@ -557,7 +557,7 @@ class FakeOkx(LoopbackVenue):
         if path == "/api/v5/trade/order" and method == "GET":
             o = self._find(q)
             if o is None:
-                raise _Err("51603", "Order does not exist", 200)
+                raise _Err("51603", "Order does not exist.", 200)
             return [self._order_json(o)], []
         if path == "/api/v5/trade/orders-pending":
             return [self._order_json(o) for o in v.open_orders(q.get("instId") or None)
@@ -637,9 +637,9 @@ class FakeOkx(LoopbackVenue):
             raise _ItemErr("51000", "Parameter sz error")
         n = sz / m["lotSz"]
         if abs(n - round(n)) > 1e-6:
-            raise _ItemErr("51121", f"Order quantity must be a multiple of the lot size ({fmt_num(m['lotSz'])}).")
+            raise _ItemErr("51121", "Order quantity must be a multiple of the lot size.")
         if sz < m["minSz"] - 1e-12:
-            raise _ItemErr("51020", f"Your order should meet or exceed the minimum order amount ({fmt_num(m['minSz'])}).")
+            raise _ItemErr("51020", "Your order should meet or exceed the minimum order amount.")
         return sz
 
     def _pos_side(self, p: dict, closing: bool) -> None:
@@ -654,12 +654,12 @@ class FakeOkx(LoopbackVenue):
         v = self.venue
         inst = p.get("instId")
         if inst not in self.instruments:
-            raise _ItemErr("51001", "Instrument ID does not exist.")
+            raise _ItemErr("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
         cl = p.get("clOrdId") or ""
         if cl and not _CLORD.fullmatch(cl):
             raise _ItemErr("51000", "Parameter clOrdId error")
         if cl and any(o.status in ("New", "PartiallyFilled") for o in self.orders_with_client_id(cl)):
-            raise _ItemErr("51016", "Duplicated clOrdId")
+            raise _ItemErr("51016", "Client order ID already exists.")
         if p.get("tdMode") not in ("cross", "isolated"):
             raise _ItemErr("51000", "Parameter tdMode error")
         side = p.get("side")
@@ -701,7 +701,7 @@ class FakeOkx(LoopbackVenue):
 
     def _cancel(self, p: dict):
         if p.get("instId") not in self.instruments:
-            raise _ItemErr("51001", "Instrument ID does not exist.")
+            raise _ItemErr("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
         o = self._find(p)
         if o is None or o.status not in ("New", "PartiallyFilled") or o.order_id in self._kid_algo:
             raise _ItemErr("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
@@ -712,7 +712,7 @@ class FakeOkx(LoopbackVenue):
     def _place_algo(self, p: dict):
         inst = p.get("instId")
         if inst not in self.instruments:
-            raise _ItemErr("51001", "Instrument ID does not exist.")
+            raise _ItemErr("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
         typ = p.get("ordType")
         if typ not in ("conditional", "oco"):
             raise _ItemErr("51000", "Parameter ordType error")
@@ -720,7 +720,7 @@ class FakeOkx(LoopbackVenue):
         if acl and not _CLORD.fullmatch(acl):
             raise _ItemErr("51000", "Parameter algoClOrdId error")
         if acl and any(a["algoClOrdId"] == acl and a["state"] == "live" for a in self._algos.values()):
-            raise _ItemErr("51016", "Duplicated algoClOrdId")
+            raise _ItemErr("51016", "Client order ID already exists.")
         if p.get("tdMode") not in ("cross", "isolated") or p.get("side") not in ("buy", "sell"):
             raise _ItemErr("51000", "Parameter tdMode or side error")
         self._pos_side(p, True)

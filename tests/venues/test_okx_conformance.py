@@ -101,9 +101,10 @@ def test_client_ids_conform_to_the_clordid_rule():
 
 
 def test_error_codes_are_one_line_each():
-    """#error-code-rest-api: 50102 "Timestamp request expired", 50105 "Request header OK-ACCESS-PASSPHRASE
-    incorrect", 50111 "Invalid OK-ACCESS-KEY", 50113 "Invalid Sign", 51008 "Order failed. Insufficient ... margin",
-    51000 "Parameter {param0} error"."""
+    """#error-code-rest-api: 50102 "Timestamp request expired.", 50105 'Request header "OK-ACCESS-PASSPHRASE"
+    incorrect.', 50111 "Invalid OK-ACCESS-KEY.", 50113 "Invalid signature.", 51008 (sub-code 1001) "Order failed.
+    Insufficient {param0} margin in account", 51000 "Parameter {param0} error", 50011 "Too Many Requests" (HTTP 429),
+    51400 "Order cancellation failed as the order has been filled, canceled or does not exist."."""
     for code in ("50102", "50105", "50111", "50113", "51008", "51000", "50011", "51400"):
         line = explain(code, "some\nvenue message")
         assert line.startswith(code + " ") and "\n" not in line
@@ -121,8 +122,9 @@ async def _raw(fo, method, path, body=None, headers=None, qs=""):
 
 def test_fake_rest_enforces_signature_timestamp_window_passphrase_and_demo_header():
     """#overview-rest-authentication-making-requests: "The server rejects requests where this [timestamp] differs
-    from server time by more than 30 seconds (error 50102)"; #error-code-rest-api-public (50105 passphrase
-    incorrect, 50111 invalid key, 50113 invalid sign, 50101 "APIKey does not match current environment")."""
+    from server time by more than 30 seconds (error 50102)"; #error-code-rest-api: 50105 'Request header
+    "OK-ACCESS-PASSPHRASE" incorrect.', 50111 "Invalid OK-ACCESS-KEY.", 50113 "Invalid signature.", 50101 "APIKey does
+    not match current environment."."""
     async def main():
         async with FakeOkx() as fo:
             path = "/api/v5/account/balance?ccy=USDT"
@@ -161,7 +163,8 @@ def test_fake_rest_enforces_signature_timestamp_window_passphrase_and_demo_heade
 def test_fake_preflight_reads():
     """#public-data-rest-api-get-instruments (``instType``, ``ctVal``, ``lotSz``, ``minSz``, ``tickSz``, ``instIdCode``
     "Instrument ID code"), #trading-account-rest-api-get-account-configuration (``acctLv``, ``posMode``
-    "long_short_mode / net_mode", ``perm`` "read_only / trade / withdraw", e.g. "read_only,trade"),
+    "long_short_mode ... net_mode", ``perm`` "The permission of the current requesting API key": ``read_only``,
+    ``trade``, ``withdraw``, joined as in its example "read_only,withdraw,trade"),
     #trading-account-rest-api-get-fee-rates, #trading-account-rest-api-get-leverage (``lever``),
     #trading-account-rest-api-get-balance (``details[].eq``), #trading-account-rest-api-get-positions,
     #public-data-rest-api-get-system-time (``ts``)."""
@@ -201,7 +204,11 @@ def test_fake_order_rules_clordid_lot_size_pos_side_and_post_only():
     numbers, or all letters of up to 32 characters"; ``posSide`` "It is required in the long/short mode ... Omitting
     it for FUTURES/SWAP in long/short mode returns error 51000"; ``sz`` "For FUTURES/SWAP/OPTION orders, it refers to
     the number of contracts"; ``post_only`` "If the order would have executed on placement, it will be canceled
-    instead"; a failed item answers with its ``sCode``/``sMsg`` (51121 lot size, 51020 minimum amount)."""
+    instead"; a failed item answers with its ``sCode``/``sMsg`` (#error-code-rest-api: 51121 "Order quantity must be a
+    multiple of the lot size.", 51020 "Your order should meet or exceed the minimum order amount.", 51016 "Client
+    order ID already exists.", 51001 "Instrument ID, Instrument ID code or Spread ID doesn't exist.");
+    #order-book-trading-trade-ws-order-channel ``cancelSource`` "31: The post-only order will take liquidity in taker
+    orders"."""
     async def main():
         from liqcore.testing.fake_okx import OKX_INSTRUMENTS
 
@@ -298,10 +305,11 @@ def test_fake_websockets_endpoints_login_ping_and_wrong_url():
 
 def test_fake_ws_order_op_needs_inst_id_code():
     """#order-book-trading-trade-ws-place-order (2026): request example ``{"id":"1512","op":"order","args":[{"side":
-    "buy","instIdCode":123456,"tdMode":"isolated","ordType":"market","sz":"100"}]}``, ``instIdCode`` "Integer ...
-    Instrument ID code" (``instId`` "Will be deprecated on February 2026"); an order without it is answered sCode
-    50014 "Parameter instIdCode can not be empty." (as quoted from the venue in public client tests).  The code comes
-    from #public-data-rest-api-get-instruments (``instIdCode``)."""
+    "buy","instIdCode":123456,"tdMode":"isolated","ordType":"market","sz":"100"}]}``; its parameters list only
+    ``instIdCode`` ("Integer", required, "Instrument ID code"); the page's January 2026 version still listed
+    ``instId`` with "Will be deprecated on February 2026".  An order without it is refused with 50014 ("Parameter
+    {param0} can not be empty.", #error-code-rest-api; the venue's own text "Parameter instIdCode can not be empty."
+    is quoted in public client tests).  The code comes from #public-data-rest-api-get-instruments (``instIdCode``)."""
     from liqcore.live.gateway import OrderIntent
     from liqcore.live.okx_gateway import OkxGateway
 
@@ -332,8 +340,9 @@ def test_fake_ws_order_op_needs_inst_id_code():
 
 
 def test_fake_public_pushes_and_silenced_channel():
-    """#order-book-trading-market-data-ws-order-book-channel: ``bbo-tbt`` / ``books5`` push ``asks``/``bids`` as
-    ``[price, size, deprecated, order count]`` with ``ts``; #public-data-websocket-liquidation-orders-channel (URL
+    """#order-book-trading-market-data-ws-order-book-channel (URL Path /ws/v5/public): ``bbo-tbt`` / ``books5`` push
+    ``asks``/``bids`` levels of price, size, a deprecated "0" ("is part of a deprecated feature and it is always
+    "0"") and the order count, with ``ts``; #public-data-websocket-liquidation-orders-channel (URL
     /ws/v5/public, ``details[]`` with ``side``, ``sz``, ``bkPx``, ``ts``); a silenced channel is acknowledged and never
     pushed.  The pushes decode with liqcore's OKX codec (quotes and liquidations in base units)."""
     from liqcore.venues.okx.parse import parse
