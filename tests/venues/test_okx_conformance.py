@@ -369,3 +369,33 @@ def test_fake_public_pushes_and_silenced_channel():
                 await s.close()
 
     run(main())
+
+
+def test_the_live_okx_stream_subscribes_its_channels_where_they_live():
+    """liqcore's OKX market stream (``liqcore.venues.okx.stream``: liquidations, trades, top of book ``bbo-tbt``,
+    funding, open interest, mark price) on the public endpoint: every channel it asks for is on /ws/v5/public as
+    OKX places them in 2026 (#public-data-websocket-liquidation-orders-channel, #order-book-trading-market-data-ws-
+    trades-channel, #order-book-trading-market-data-ws-order-book-channel, #public-data-websocket-funding-rate-
+    channel, #public-data-websocket-open-interest-channel, #public-data-websocket-mark-price-channel: URL Path
+    /ws/v5/public), so none is answered 60018; a top-of-book push decodes into quotes in base units."""
+    from liqcore.venues.okx.parse import parse
+    from liqcore.venues.okx.stream import connection_specs
+
+    async def main():
+        async with FakeOkx() as fo:
+            (spec,) = connection_specs(["ETHUSDT"], url=fo.public_ws_url, book=True, funding=True, open_interest=True,
+                                       mark=True)
+            s, pub = await _ws(fo, "public")
+            try:
+                for m in spec.subscribe:  # (liqcore's transport writes them as text frames)
+                    await pub.send_str(m.decode() if isinstance(m, bytes) else m)
+                acks = [orjson.loads((await asyncio.wait_for(pub.receive(), 5)).data) for _ in spec.topics]
+                assert [a["event"] for a in acks] == ["subscribe"] * len(spec.topics), acks
+                await fo.quote("ETH-USDT-SWAP", 2499.99, 10, 2500.01, 20)
+                ev = parse((await asyncio.wait_for(pub.receive(), 5)).data.encode(), recv_ns=time.time_ns())
+                assert sorted(zip(ev["price"].tolist(), ev["qty"].tolist())) == [(2499.99, 1.0), (2500.01, 2.0)]
+            finally:
+                await pub.close()
+                await s.close()
+
+    run(main())
