@@ -593,11 +593,22 @@ class OkxGateway(VenueGateway):
                 log.warning("okx private stream: %s", explain(msg.get("code"), msg.get("msg", "")))
             return
         for row in msg.get("data") or []:
+            if not isinstance(row, dict):
+                self.stats["bad_events"] += 1
+                continue
             if ch == "orders":
-                await self._on_order(row)
+                try:
+                    await self._on_order(row)
+                except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # one bad row: counted, the rest go on
+                    self.stats["bad_events"] += 1
+                    log.warning("okx order event dropped: %s", exc)
             elif ch == "positions":
                 inst = str(row.get("instId") or "")
-                pos = _f(row, "pos")
+                try:
+                    pos = _f(row, "pos")
+                except ValueError:
+                    self.stats["bad_events"] += 1
+                    continue
                 prev = self._pos_ct.get(inst, 0.0)
                 self._pos_ct[inst] = pos
                 br = self._bracket.get(inst)

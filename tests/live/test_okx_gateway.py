@@ -425,3 +425,41 @@ def test_private_stream_keepalive_is_the_text_ping():
                 await gw.close()
 
     run(main())
+
+
+def test_a_bad_private_push_is_counted_and_the_stream_goes_on():
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = Rec(gw)
+            await gw.start()
+            try:
+                good = {"instType": "SWAP", "instId": INST, "ordId": "1", "clOrdId": "ext1", "px": "2400", "sz": "5",
+                        "ordType": "limit", "side": "buy", "state": "live", "accFillSz": "0", "uTime": "1700000000000"}
+                await fo.publish("orders", {"channel": "orders", "instType": "SWAP"},
+                                 [{**good, "state": "exploded"}, "not a row", {**good, "px": "abc"}, good])
+                await fo.publish("positions", {"channel": "positions", "instType": "SWAP"}, [{"instId": INST, "pos": "x"}])
+                await rec.wait(lambda: any(u.client_id == "ext1" for u in rec.updates) and gw.stats["bad_events"] == 4)
+                assert gw.connected.is_set() and [u.status for u in rec.updates] == ["new"]
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_a_refused_private_login_is_one_line():
+    """The private websocket answers a bad login with 60024 "Wrong passphrase" (OKX v5 #error-code-websocket-public):
+    start fails in one line naming it, without the passphrase.  (REST on one fake, the websocket on another that
+    knows the key under a different passphrase.)"""
+    async def main():
+        async with FakeOkx() as fo, FakeOkx(api_keys={"fake-okx-key-0001": ("FAKEOKXSECRET0000DONOTUSE", "other")}) as ws_fo:
+            gw = OkxGateway(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, ws_fo.ws_base, timeout=1.0,
+                            connect_timeout=5.0)
+            with pytest.raises(GatewayError) as ei:
+                await gw.start()
+            await gw.close()
+            msg = str(ei.value)
+            assert msg == "okx private stream: login refused: 60024 wrong API passphrase"
+            assert fo.passphrase not in msg
+
+    run(main())
