@@ -94,11 +94,16 @@ def parse_order(o: dict, ct_val: float) -> tuple[OrderUpdate, Fill | None]:
     elif status == "cancelled" and src:
         reason = f"cancelSource {src}"
     ts = int(o.get("uTime") or 0) * 1_000_000
+    ct = _dec(ct_val)
+
+    def base(k: str) -> float:  # contracts x ctVal, exact in decimal (3 x 0.1 is 0.3)
+        return float(_dec(_f(o, k)) * ct)
+
     u = OrderUpdate(str(o.get("clOrdId") or ""), status, str(o.get("instId") or ""), str(o.get("ordId") or ""), side,
-                    _f(o, "px"), _f(o, "sz") * ct_val, _f(o, "accFillSz") * ct_val, _f(o, "avgPx"), reason, "entry", ts)
+                    _f(o, "px"), base("sz"), base("accFillSz"), _f(o, "avgPx"), reason, "entry", ts)
     fill = None
     if o.get("tradeId") and _f(o, "fillSz") > 0:
-        fill = Fill(u.client_id, u.symbol, side, _f(o, "fillPx"), _f(o, "fillSz") * ct_val, -_f(o, "fillFee"),
+        fill = Fill(u.client_id, u.symbol, side, _f(o, "fillPx"), base("fillSz"), -_f(o, "fillFee"),
                     o.get("execType") == "M", f"{o.get('instId')}-{o.get('tradeId')}",
                     "entry", int(o.get("fillTime") or o.get("uTime") or 0) * 1_000_000)
     return u, fill
@@ -188,12 +193,13 @@ class OkxGateway(VenueGateway):
     def ct_val(self, symbol: str) -> float:
         return float(self._spec(self._inst(symbol))["ctVal"])
 
-    def contracts(self, symbol: str, qty: float) -> str:
-        """``qty`` base units as an OKX ``sz`` (contracts, floored to ``lotSz``); ValueError below ``minSz``."""
+    def contracts(self, symbol: str, qty: float, check_min: bool = True) -> str:
+        """``qty`` base units as an OKX ``sz`` (contracts, floored to ``lotSz``); ValueError below ``minSz``
+        (``check_min=False``: any size, e.g. what a partial fill left)."""
         s = self._spec(self._inst(symbol))
         n = (_dec(qty) / s["ctVal"] / s["lotSz"] + Decimal("1e-9")).to_integral_value(ROUND_FLOOR)
         sz = n * s["lotSz"]
-        if sz < s["minSz"] or sz <= 0:
+        if check_min and (sz < s["minSz"] or sz <= 0):
             raise ValueError(f"qty: {qty!r} is {_fmt(_dec(qty) / s['ctVal'])} contracts, below OKX minSz {_fmt(s['minSz'])}")
         return _fmt(sz)
 
@@ -491,7 +497,7 @@ class OkxGateway(VenueGateway):
         br = self._bracket.get(inst)
         if u.kind == "entry" and br is not None and br["cid"] == cid and not br["placed"] and (
                 u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
-            self._filled_ct.setdefault(cid, Decimal(self.contracts(u.symbol, u.filled_qty)))
+            self._filled_ct.setdefault(cid, Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
             await self._place_bracket(inst)
 
     async def _place_bracket(self, inst: str) -> None:
