@@ -463,3 +463,27 @@ def test_a_refused_private_login_is_one_line():
             assert fo.passphrase not in msg
 
     run(main())
+
+
+def test_entry_cancelled_after_a_partial_fill_gets_tp_sl_for_the_filled_contracts():
+    async def main():
+        async with FakeOkx() as fo:
+            fo.venue.partial_fills = True
+            gw = make_gw(fo)
+            rec = Rec(gw)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(long_entry("part1", qty=0.5))  # 5 contracts
+                await fo.trade(INST, 2496.0, 2)  # 2 contracts trade through the bid
+                await rec.wait(lambda: any(u.status == "partially_filled" for u in rec.updates))
+                assert not fo.algos()  # no TP/SL for a working entry yet
+                c = await gw.cancel("ETHUSDT", "part1")
+                assert (c.status, c.filled_qty) == ("cancelled", pytest.approx(0.2))
+                await rec.wait(lambda: len(fo.algos()) == 1)
+                (algo,) = fo.algos().values()
+                assert (algo["sz"], algo["ordType"]) == ("2", "oco")
+            finally:
+                await gw.close()
+
+    run(main())
