@@ -1,4 +1,4 @@
-"""The core every venue order gateway shares (Bybit, Binance): what does not differ between venues.
+"""The core every venue order gateway shares (Bybit, Binance, OKX): what does not differ between venues.
 
 * the API key and secret held as :class:`liqcore.secrets.Secret` and registered with the live runner's
   log formatter, so that neither reaches a log;
