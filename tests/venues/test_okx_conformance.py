@@ -399,3 +399,19 @@ def test_the_live_okx_stream_subscribes_its_channels_where_they_live():
                 await s.close()
 
     run(main())
+
+
+def test_a_query_string_is_sent_exactly_as_signed():
+    """#overview-rest-authentication-signature: "GET request parameters are counted as requestpath, not body": the
+    query goes out byte for byte as it was signed (a comma-separated ``instId`` list is percent-encoded once)."""
+    async def main():
+        async with FakeOkx() as fo:
+            rest = OkxREST(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url)
+            try:
+                rows = await rest.request("GET", "/api/v5/account/leverage-info",
+                                          {"instId": "ETH-USDT-SWAP,SOL-USDT-SWAP", "mgnMode": "cross"})
+                assert [r["instId"] for r in rows] == ["ETH-USDT-SWAP", "SOL-USDT-SWAP"]
+            finally:
+                await rest.close()
+
+    run(main())

@@ -203,6 +203,7 @@ class OkxREST:
     async def request(self, method: str, path: str, params: dict | None = None, body=None, *, signed: bool = True,
                       limiter=None):
         import aiohttp
+        import yarl  # (the URL goes out exactly as signed)
 
         if self._session is None:
             await self.start()
@@ -221,7 +222,8 @@ class OkxREST:
             elif self.demo:
                 headers["x-simulated-trading"] = "1"
             try:
-                async with self._session.request(method, self.base_url + request_path, data=text or None, headers=headers,
+                async with self._session.request(method, yarl.URL(self.base_url + request_path, encoded=True),
+                                                 data=text or None, headers=headers,
                                                  timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
                     status = resp.status
                     raw = await resp.read()
