@@ -26,13 +26,12 @@ import logging
 import math
 import random
 import time
-from collections import deque
 
 import orjson
 
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.ratelimit import SlidingWindowLimiter
-from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway
+from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.binance.rest import (
@@ -51,16 +50,6 @@ STATUS_MAP = {"NEW": "new", "PARTIALLY_FILLED": "partially_filled", "FILLED": "f
 _ALGO_STATUS = {"NEW": "new", "CANCELED": "cancelled", "TRIGGERING": "triggered", "TRIGGERED": "triggered",
                 "FINISHED": "filled", "REJECTED": "rejected", "EXPIRED": "cancelled"}
 ERR_NO_SUCH_ORDER, ERR_UNKNOWN_ORDER, ERR_DUPLICATE, ERR_POST_ONLY = -2013, -2011, -4116, -5022
-
-
-def _f(d: dict, k: str) -> float:
-    v = d.get(k)
-    if v in (None, ""):
-        return 0.0
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{k}: not a number: {v!r}") from None
 
 
 def _kind_of(o: dict) -> str:
@@ -124,12 +113,7 @@ class BinanceGateway(VenueGateway):
         self._bracket: dict[str, dict] = {}  # symbol -> {"cid", "tp", "sl", "placed"}
         self._pos_qty: dict[str, float] = {}
         self._algo_cid: dict[str, str] = {}  # clientAlgoId -> entry client_id
-        self._seen: deque[str] = deque(maxlen=8192)
-        self._seen_set: set[str] = set()
-        self._tasks: set[asyncio.Task] = set()
-        self._stream_task: asyncio.Task | None = None
-        self._session = None
-        self._closing = False
+        self._init_stream_state()
         self.connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
@@ -150,24 +134,7 @@ class BinanceGateway(VenueGateway):
             raise GatewayError("binance user stream did not connect") from None
 
     async def close(self) -> None:
-        self._closing = True
-        for t in list(self._tasks) + ([self._stream_task] if self._stream_task else []):
-            t.cancel()
-        for t in list(self._tasks) + ([self._stream_task] if self._stream_task else []):
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
-        self._stream_task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        await self.rest.close()
-
-    def _spawn(self, coro) -> None:
-        t = asyncio.create_task(coro)
-        self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
+        await self._stop_tasks()
 
     # ------------------------------------------------------------------ instruments
     async def load_instruments(self) -> dict[str, Instrument]:
@@ -474,11 +441,7 @@ class BinanceGateway(VenueGateway):
                                 u.reason, kind, u.ts_ns)
             self._orders[(cid, kind)] = u
             await self._emit(self._update_cbs, u)
-            if fill is not None and fill.exec_id not in self._seen_set:
-                if len(self._seen) == self._seen.maxlen:
-                    self._seen_set.discard(self._seen[0])
-                self._seen.append(fill.exec_id)
-                self._seen_set.add(fill.exec_id)
+            if fill is not None and self._first_seen(fill.exec_id):
                 fill = Fill(cid, fill.symbol, fill.side, fill.price, fill.qty, fill.fee, fill.is_maker, fill.exec_id, kind, fill.ts_ns)
                 await self._emit(self._fill_cbs, fill)
             br = self._bracket.get(u.symbol)
@@ -586,23 +549,14 @@ class BinanceGateway(VenueGateway):
                     cid = br["cid"]
                     above = price >= (it.take_profit or math.inf) if it.side == "buy" else price <= (it.take_profit or -math.inf)
                     kind = "tp" if above else "sl"
-                self._seen.append(exec_id)
-                self._seen_set.add(exec_id)
+                self._first_seen(exec_id)
                 await self._emit(self._fill_cbs, Fill(cid or str(t.get("orderId")), sym, side, price, qty,
                                                       float(t.get("commission") or 0), bool(t.get("maker")), exec_id, kind or "entry",
                                                       int(t.get("time") or 0) * 1_000_000))
-        for (cid, kind), old in list(self._orders.items()):
-            if old.status in _TERMINAL or not old.symbol or cid not in self._intents:
-                continue
-            try:
-                u = await self._query(old.symbol, cid)
-            except GatewayError:
-                continue
-            if u is not None and (u.status, u.filled_qty) != (old.status, old.filled_qty):
-                await self._emit(self._update_cbs, u)
-                br = self._bracket.get(u.symbol)
-                if kind == "entry" and br is not None and br["cid"] == cid and u.status == "filled":
-                    self._spawn(self._place_bracket(u.symbol, u.filled_qty))
+        for kind, u in await self._requery_live(self._query):
+            br = self._bracket.get(u.symbol)
+            if kind == "entry" and br is not None and br["cid"] == u.client_id and u.status == "filled":
+                self._spawn(self._place_bracket(u.symbol, u.filled_qty))
         try:
             await self.positions()
         except GatewayError:

@@ -1,4 +1,4 @@
-"""The order-gateway protocol: Paper (default) and Bybit v5 (and later Binance USD-M) implement it.
+"""The order-gateway protocol: Paper (default), Bybit v5, Binance USD-M and OKX v5 implement it.
 
 A gateway turns :class:`OrderIntent` objects into venue orders and reports what happened as
 :class:`OrderUpdate` and :class:`Fill` objects through the callbacks the engine registers.  All
@@ -12,7 +12,7 @@ every gateway subclasses it: a gateway overrides what its venue has, and a missp
 (``AttributeError``) instead of silently taking a fallback.  The engine checks the members at
 construction (:func:`missing_members`).
 
-``client_id`` is the idempotency key (Bybit ``orderLinkId``, Binance ``newClientOrderId``): a gateway
+``client_id`` is the idempotency key (Bybit ``orderLinkId``, Binance ``newClientOrderId``, OKX ``clOrdId``): a gateway
 never sends two create requests for one client_id without first asking the venue whether the first
 one arrived.
 """
@@ -213,7 +213,8 @@ _MEMBERS = tuple(sorted({n for n in vars(Gateway) if not n.startswith("_")} | se
 
 class GatewayCallbacks:
     """``on_update``/``on_fill`` registration and the awaited fan-out shared by the venue gateways.
-    A failing callback is logged and never stops the others or the gateway."""
+    A failing callback is logged (and counted in ``stats["callback_errors"]`` where the gateway keeps that
+    count) and never stops the others or the gateway."""
 
     _update_cbs: list
     _fill_cbs: list
@@ -235,5 +236,8 @@ class GatewayCallbacks:
                 if inspect.isawaitable(r):
                     await r
             except Exception:
+                stats = getattr(self, "stats", None)
+                if isinstance(stats, dict) and "callback_errors" in stats:  # (a gateway that counts them)
+                    stats["callback_errors"] += 1
                 logging.getLogger(f"liqcore.{getattr(self, 'name', 'gateway')}.gateway").exception(
                     "gateway callback failed")

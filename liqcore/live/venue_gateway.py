@@ -1,4 +1,4 @@
-"""The core every venue order gateway shares (Bybit, Binance): what does not differ between venues.
+"""The core every venue order gateway shares (Bybit, Binance, OKX): what does not differ between venues.
 
 * the API key and secret held as :class:`liqcore.secrets.Secret` and registered with the live runner's
   log formatter, so that neither reaches a log;
@@ -9,6 +9,10 @@
 * the order state the gateway last saw (``_orders``: (client_id, kind) -> :class:`OrderUpdate`) and
   which statuses are final (:data:`TERMINAL`).
 
+* the background tasks of a private stream (:meth:`_init_stream_state`, :meth:`_spawn`, :meth:`_stop_tasks`),
+  the fills already reported (:meth:`_first_seen`) and the re-query of live orders after a reconnect
+  (:meth:`_requery_live`); :func:`field_float` reads a venue's decimal string field.
+
 A venue gateway subclasses :class:`VenueGateway` and keeps only what its venue does differently: the
 request bodies, the create/query/cancel protocol with its error codes, and its private stream.
 """
@@ -18,15 +22,27 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 
 from liqcore.live.gateway import Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.instruments import Instrument
 
-__all__ = ["VenueGateway", "TERMINAL"]
+__all__ = ["VenueGateway", "TERMINAL", "field_float"]
 
 #: order statuses after which an order changes no more
 TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
+
+
+def field_float(d: dict, k: str) -> float:
+    """The number in field ``k`` of a venue object (absent or empty: 0.0); ValueError naming the field."""
+    v = d.get(k)
+    if v in (None, ""):
+        return 0.0
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{k}: not a number: {v!r}") from None
 
 
 class VenueGateway(GatewayCallbacks, Gateway):
@@ -71,6 +87,65 @@ class VenueGateway(GatewayCallbacks, Gateway):
         except errors as exc:
             raise GatewayError(f"{self.name} start failed: {exc}") from None
         self.reconciled = {"orders": orders, "positions": positions}
+
+    # ------------------------------------------------------------------ the private stream's tasks
+    def _init_stream_state(self) -> None:
+        """The state of a private stream kept by the gateway: its task, its aiohttp session, the background
+        tasks it spawns and the fill ids already reported (the last 8192)."""
+        self._seen: deque[str] = deque(maxlen=8192)
+        self._seen_set: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._stream_task: asyncio.Task | None = None
+        self._session = None
+        self._closing = False
+
+    def _spawn(self, coro) -> None:
+        t = asyncio.create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    async def _stop_tasks(self) -> None:
+        """Cancel and await the stream and its tasks, close the session and the REST client."""
+        self._closing = True
+        tasks = list(self._tasks) + ([self._stream_task] if self._stream_task else [])
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._stream_task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await self.rest.close()
+
+    def _first_seen(self, exec_id: str) -> bool:
+        """True the first time a fill id is seen (then remembered); False for a fill already reported."""
+        if exec_id in self._seen_set:
+            return False
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(exec_id)
+        self._seen_set.add(exec_id)
+        return True
+
+    async def _requery_live(self, query) -> list[tuple[str, OrderUpdate]]:
+        """After a reconnect: ask the venue again (``await query(symbol, client_id)``) for each order of ours
+        still believed live; the changed ones are reported to the callbacks and returned as ``(kind, update)``."""
+        changed = []
+        for (cid, kind), old in list(self._orders.items()):
+            if old.status in TERMINAL or not old.symbol or cid not in self._intents:
+                continue
+            try:
+                u = await query(old.symbol, cid)
+            except GatewayError:
+                continue
+            if u is not None and (u.status, u.filled_qty) != (old.status, old.filled_qty):
+                await self._emit(self._update_cbs, u)
+                changed.append((kind, u))
+        return changed
 
     # ------------------------------------------------------------------ the venue's clock
     @property
@@ -166,6 +241,12 @@ class VenueGateway(GatewayCallbacks, Gateway):
         self.stats["create_retries"] += 1
         await asyncio.sleep(self.retry_backoff * attempt)
         return None
+
+    def _answered(self, client_id: str, kind: str) -> OrderUpdate | None:
+        """The state of an order the private stream already reported past ``pending`` (a push that overtook
+        the create's answer), or None."""
+        known = self._orders.get((client_id, kind))
+        return known if known is not None and known.status != "pending" else None
 
     def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
         """The last state of an order the gateway has seen (push, answer or query), or None."""

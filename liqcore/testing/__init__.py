@@ -1,5 +1,6 @@
 """Shipped test kit: a fake Bybit v5 exchange on loopback (REST + public/private websockets, fill model,
-fault injection), a fake Binance USD-M venue (order REST + user stream), fake Binance and OKX market streams
+fault injection), a fake Binance USD-M venue (order REST + user stream), a fake OKX v5 venue (REST, public /
+private / business websockets, ``fake_okx``), fake Binance and OKX market streams
 (with their instrument lists: a whole market of 400 perpetuals, ``fake_universe``; a market-wide crash played on
 them, ``fake_crash``) and helpers to build or replay venue frames.  Names load lazily (no aiohttp at import).
 
@@ -26,6 +27,10 @@ _EXPORTS = {
     "FakeBinance": "liqcore.testing.fake_binance",
     "BINANCE_API_KEY": "liqcore.testing.fake_binance",
     "BINANCE_API_SECRET": "liqcore.testing.fake_binance",
+    "FakeOkx": "liqcore.testing.fake_okx",
+    "OKX_API_KEY": "liqcore.testing.fake_okx",
+    "OKX_API_SECRET": "liqcore.testing.fake_okx",
+    "OKX_PASSPHRASE": "liqcore.testing.fake_okx",
     "FakeVenue": "liqcore.testing.fake_book",
     "FakeOrder": "liqcore.testing.fake_book",
     "FakePosition": "liqcore.testing.fake_book",

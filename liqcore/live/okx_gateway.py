@@ -1,0 +1,714 @@
+"""OKX v5 perpetual-swap order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
+
+* Sizes: the engine speaks base units, OKX contracts.  At :meth:`start` the gateway reads
+  ``GET /api/v5/public/instruments?instType=SWAP`` (``ctVal``, ``lotSz``, ``minSz``, ``tickSz``, ``instIdCode``)
+  and offers each traded symbol to the engine as an :class:`Instrument` in base units (qty step = ``lotSz`` x
+  ``ctVal``, minimum = ``minSz`` x ``ctVal``, tick = ``tickSz``); an order's ``sz`` is its qty / ``ctVal`` on the
+  ``lotSz`` grid.  Symbols: ``ETHUSDT`` or the instId ``ETH-USDT-SWAP``; updates carry the name the caller used.
+* Account: ``GET /api/v5/account/config`` gives the position mode (``posMode``: ``net_mode`` -> no ``posSide``;
+  ``long_short_mode`` -> ``posSide`` long/short) and the key's permissions (a key without ``trade`` is refused at
+  start, in one line).
+* Entries: ``POST /api/v5/trade/order`` with ``ordType=post_only`` (a crossing one is accepted, then canceled
+  with ``cancelSource`` 31: reported as ``rejected``), ``tdMode`` (``cross`` by default), and ``clOrdId`` =
+  :func:`~liqcore.venues.okx.rest.okx_client_id` of the client id (OKX takes 1-32 letters and digits).  After a
+  timeout / 5xx the gateway asks ``GET /api/v5/trade/order?clOrdId=`` (51603: not there) before resending.
+* Take-profit and stop-loss: when the entry FILLS (or is cancelled after a partial fill) one reduce-only algo
+  order ``POST /api/v5/trade/order-algo``: ``ordType=oco`` (or ``conditional`` with one level) for the filled
+  contracts, the take-profit a limit at its trigger price, the stop-loss a market order (``slOrdPx=-1``).  The
+  order it creates when triggered carries the algo's ``algoClOrdId`` (its ``ordType`` tells the side: limit =
+  take-profit, market = stop-loss).  When the position is flat the gateway cancels what is left
+  (``POST /api/v5/trade/cancel-algos``).
+* Cancels: ``POST /api/v5/trade/cancel-order`` and ``/cancel-batch-orders`` (20 per request).
+* Private websocket ``/ws/v5/private``: ``login`` (sign of ``timestamp + "GET" + "/users/self/verify"``, timestamp
+  in seconds), then the ``orders`` and ``positions`` channels (``instType=SWAP``); kept alive with the text
+  ``ping`` (answered ``pong``); reconnected with back-off, the orders believed live re-queried.
+* Rate limits as documented: place and cancel order 60 requests / 2 s per instrument, algo orders 20 / 2 s.
+* Errors: every venue refusal is one line naming its code and meaning (``liqcore.venues.okx.rest.explain``);
+  a wrong key, passphrase or secret fails :meth:`start` with one line that never contains the secret.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from decimal import ROUND_FLOOR, Decimal
+
+import orjson
+
+from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.ratelimit import SlidingWindowLimiter
+from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
+from liqcore.secrets import Secret
+from liqcore.venues.instruments import Instrument
+from liqcore.venues.okx.rest import (
+    BASE_URL,
+    OkxAPIError,
+    OkxRateLimited,
+    OkxREST,
+    OkxTransportError,
+    explain,
+    okx_client_id,
+    ws_login_args,
+)
+from liqcore.venues.okx.stream import inst_id as _inst_id
+
+__all__ = ["OkxGateway", "parse_order", "STATE_MAP", "WS_URLS"]
+
+log = logging.getLogger("liqcore.okx.gateway")
+
+STATE_MAP = {"live": "new", "partially_filled": "partially_filled", "filled": "filled", "canceled": "cancelled",
+             "mmp_canceled": "cancelled"}
+#: the private websocket's host of each network (the path ``/ws/v5/private`` is appended)
+WS_URLS = {"mainnet": "wss://ws.okx.com:8443", "demo": "wss://wspap.okx.com:8443"}
+POST_ONLY_CANCEL = "31"  # cancelSource: "The post-only order will take liquidity in taker orders"
+ERR_NO_ORDER, ERR_CANCEL_FAILED, ERR_DUPLICATE = "51603", ("51400", "51401", "51402"), "51016"
+_LOGIN_ERRORS = {"60005": "invalid API key", "60024": "wrong API passphrase", "60007": "invalid signature: wrong API secret",
+                 "60009": "login failed", "60006": "login timestamp expired: the local clock is off"}
+
+
+def _dec(x) -> Decimal:
+    return Decimal(repr(float(x))) if isinstance(x, float) else Decimal(str(x))
+
+
+def _fmt(d: Decimal) -> str:
+    s = format(d.normalize(), "f")
+    return s if s not in ("-0", "") else "0"
+
+
+def parse_order(o: dict, ct_val: float) -> tuple[OrderUpdate, Fill | None]:
+    """One ``orders`` channel row -> (OrderUpdate, Fill or None), sizes in base units (contracts x ``ct_val``);
+    the client id is the row's ``clOrdId`` (the gateway maps it back to liqcore's).  A post-only order canceled
+    because it would take (``cancelSource`` 31) is ``rejected``."""
+    st = o.get("state")
+    if st not in STATE_MAP:
+        raise ValueError(f"state: unknown order state {st!r}")
+    side = o.get("side")
+    if side not in ("buy", "sell"):
+        raise ValueError(f"side: unknown side {side!r}")
+    status, reason = STATE_MAP[st], ""
+    src = str(o.get("cancelSource") or "")
+    if status == "cancelled" and src == POST_ONLY_CANCEL:
+        status, reason = "rejected", "post_only: cancelSource 31 (the post-only order would take liquidity)"
+    elif status == "cancelled" and src:
+        reason = f"cancelSource {src}"
+    ts = int(o.get("uTime") or 0) * 1_000_000
+    ct = _dec(ct_val)
+
+    def base(k: str) -> float:  # contracts x ctVal, exact in decimal (3 x 0.1 is 0.3)
+        return float(_dec(_f(o, k)) * ct)
+
+    u = OrderUpdate(str(o.get("clOrdId") or ""), status, str(o.get("instId") or ""), str(o.get("ordId") or ""), side,
+                    _f(o, "px"), base("sz"), base("accFillSz"), _f(o, "avgPx"), reason, "entry", ts)
+    fill = None
+    if o.get("tradeId") and _f(o, "fillSz") > 0:
+        fill = Fill(u.client_id, u.symbol, side, _f(o, "fillPx"), base("fillSz"), -_f(o, "fillFee"),
+                    o.get("execType") == "M", f"{o.get('instId')}-{o.get('tradeId')}",
+                    "entry", int(o.get("fillTime") or o.get("uTime") or 0) * 1_000_000)
+    return u, fill
+
+
+class _StreamStats:
+    """What the engine's health reads of a private stream (``stats``: ``ping_failures``, ``callback_errors``)."""
+
+    __slots__ = ("stats",)
+
+    def __init__(self, stats: dict) -> None:
+        self.stats = stats
+
+
+class OkxGateway(VenueGateway):
+    name = "okx"
+    log = log
+    client_id_name = "OKX clOrdId"
+
+    def __init__(self, api_key: str | Secret, api_secret: str | Secret, passphrase: str | Secret, rest_url: str = BASE_URL,
+                 private_ws_url: str | None = None, *, symbols: list[str] | None = None, network: str = "mainnet",
+                 td_mode: str = "cross", timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2,
+                 connect_timeout: float = 10.0, reconnect_max: float = 10.0, ping_interval: float = 20.0) -> None:
+        if network == "testnet":
+            network = "demo"
+        if network not in WS_URLS:
+            raise ValueError(f"network: expected mainnet or demo, got {network!r}")
+        if td_mode not in ("cross", "isolated"):
+            raise ValueError(f"td_mode: expected cross or isolated, got {td_mode!r}")
+        self._hold_keys(api_key, api_secret)
+        self._passphrase = passphrase if isinstance(passphrase, Secret) else Secret(passphrase)
+        try:
+            from liqcore.live.logging import register_secret
+
+            register_secret(self._passphrase.reveal())
+        except ImportError:
+            pass
+        self.network, self.td_mode = network, td_mode
+        base = (rest_url or BASE_URL).rstrip("/")
+        if base.endswith("/api/v5"):
+            base = base[: -len("/api/v5")]
+        self.rest = OkxREST(self._key, self._secret, self._passphrase, base, demo=network == "demo", timeout=timeout)
+        url = (private_ws_url or WS_URLS[network]).rstrip("/")
+        scheme_host = url.split("://", 1)[-1]
+        self.private_ws_url = url if "/" in scheme_host else url + "/ws/v5/private"
+        self.symbols = list(symbols) if symbols else None
+        self.max_create_attempts = int(max_create_attempts)
+        self.retry_backoff = float(retry_backoff)
+        self.connect_timeout = float(connect_timeout)
+        self.reconnect_max = float(reconnect_max)
+        self.ping_interval = float(ping_interval)
+        self.pos_mode = "net_mode"
+        self.perm = ""
+        self._okx: dict[str, dict] = {}  # instId -> {"ctVal", "lotSz", "minSz", "tickSz", "instIdCode"} (Decimals)
+        self._names: dict[str, str] = {}  # instId -> the symbol name the engine uses
+        self._cl: dict[str, str] = {}  # clOrdId / algoClOrdId -> liqcore client id
+        self._place_limits: dict[str, SlidingWindowLimiter] = {}
+        self._cancel_limits: dict[str, SlidingWindowLimiter] = {}
+        self.algo_limiter = SlidingWindowLimiter(20, 2.0)
+        self.batch_limiter = SlidingWindowLimiter(15, 2.0)  # 300 orders / 2 s at 20 a request
+        self._bracket: dict[str, dict] = {}  # instId -> {"cid", "placed", "algoId", "acl"}
+        self._filled_ct: dict[str, Decimal] = {}  # client id -> contracts filled
+        self._pos_ct: dict[str, float] = {}
+        self._init_stream_state()
+        self._fatal: str | None = None
+        self.connected = asyncio.Event()
+        self.reconciled: dict[str, list] = {"orders": [], "positions": []}
+        self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
+                      "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0}
+        self.stream = _StreamStats(self.stats)
+
+    # ------------------------------------------------------------------ names and sizes
+    def _inst(self, symbol: str) -> str:
+        i = _inst_id(symbol)
+        self._names.setdefault(i, str(symbol).upper())
+        return i
+
+    def _name(self, inst: str) -> str:
+        return self._names.get(inst, inst)
+
+    def _spec(self, inst: str) -> dict:
+        try:
+            return self._okx[inst]
+        except KeyError:
+            raise ValueError(f"symbol: {inst!r} has no OKX instrument loaded") from None
+
+    def ct_val(self, symbol: str) -> float:
+        return float(self._spec(self._inst(symbol))["ctVal"])
+
+    def contracts(self, symbol: str, qty: float, check_min: bool = True) -> str:
+        """``qty`` base units as an OKX ``sz`` (contracts, floored to ``lotSz``); ValueError below ``minSz``
+        (``check_min=False``: any size, e.g. what a partial fill left)."""
+        s = self._spec(self._inst(symbol))
+        n = (_dec(qty) / s["ctVal"] / s["lotSz"] + Decimal("1e-9")).to_integral_value(ROUND_FLOOR)
+        sz = n * s["lotSz"]
+        if check_min and (sz < s["minSz"] or sz <= 0):
+            raise ValueError(f"qty: {qty!r} is {_fmt(_dec(qty) / s['ctVal'])} contracts, below OKX minSz {_fmt(s['minSz'])}")
+        return _fmt(sz)
+
+    def _px(self, symbol: str, px: float) -> str:
+        return self.instrument(symbol).price_str(px)
+
+    def cl_ord_id(self, client_id: str, suffix: str = "") -> str:
+        cl = okx_client_id(client_id + suffix)
+        self._cl[cl] = client_id
+        return cl
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        import aiohttp
+
+        await self._reconcile_at_start(self.load_instruments, (OkxAPIError, OkxTransportError))
+        if "trade" not in self.perm.split(","):
+            await self.rest.close()
+            raise GatewayError(f"okx start failed: the API key may not trade (perm {self.perm or 'none'}): "
+                               f"give it the trade permission")
+        self._session = aiohttp.ClientSession()
+        self._closing, self._fatal = False, None
+        self._stream_task = asyncio.create_task(self._stream(), name="okx-private-stream")
+        deadline = time.monotonic() + self.connect_timeout
+        while not self.connected.is_set() and self._fatal is None and time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(self.connected.wait(), 0.05)
+            except asyncio.TimeoutError:
+                pass
+        if not self.connected.is_set():
+            why = self._fatal or "did not connect"
+            await self.close()
+            raise GatewayError(f"okx private stream: {why}")
+
+    async def close(self) -> None:
+        await self._stop_tasks()
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        rows = await self.rest.request("GET", "/api/v5/public/instruments", {"instType": "SWAP"}, signed=False)
+        wanted = {self._inst(s) for s in self.symbols} if self.symbols else None
+        for r in rows or []:
+            try:
+                inst = str(r["instId"])
+                if wanted is not None and inst not in wanted:
+                    continue
+                spec = {k: Decimal(str(r[k])) for k in ("ctVal", "lotSz", "minSz", "tickSz")}
+                if min(spec.values()) <= 0:
+                    raise ValueError
+                spec["instIdCode"] = r.get("instIdCode")
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                self.stats["bad_events"] += 1
+                continue
+            self._okx[inst] = spec
+            name = self._name(inst)
+            ins = Instrument(name, float(spec["tickSz"]), float(spec["lotSz"] * spec["ctVal"]),
+                             float(spec["minSz"] * spec["ctVal"]))
+            for alias in {name, inst, inst.replace("-SWAP", "").replace("-", "")}:  # ETHUSDT and ETH-USDT-SWAP alike
+                self._instruments[alias] = ins if alias == name else Instrument(alias, ins.tick_size, ins.qty_step, ins.min_qty)
+        cfg = (await self.rest.request("GET", "/api/v5/account/config") or [{}])[0]
+        self.pos_mode, self.perm = str(cfg.get("posMode") or "net_mode"), str(cfg.get("perm") or "")
+        return dict(self._instruments)
+
+    # ------------------------------------------------------------------ orders
+    def _limiter(self, table: dict, inst: str) -> SlidingWindowLimiter:
+        lim = table.get(inst)
+        if lim is None:
+            lim = table[inst] = SlidingWindowLimiter(60, 2.0)
+        return lim
+
+    def _pos_side(self, side: str, closing: bool) -> str | None:
+        if self.pos_mode != "long_short_mode":
+            return None
+        if closing:
+            return "long" if side == "sell" else "short"
+        return "long" if side == "buy" else "short"
+
+    def order_body(self, intent: OrderIntent) -> dict:
+        """The ``POST /api/v5/trade/order`` body of ``intent`` (ValueError naming a bad field)."""
+        self.check_intent(intent)
+        inst = self._inst(intent.symbol)
+        closing = intent.reduce_only or intent.kind in ("exit", "tp", "sl")
+        b = {"instId": inst, "tdMode": self.td_mode, "side": intent.side, "clOrdId": self.cl_ord_id(intent.client_id),
+             "sz": self.contracts(intent.symbol, intent.qty)}
+        if intent.order_type == "market":
+            b["ordType"] = "market"
+        else:
+            if not (intent.price > 0 and math.isfinite(intent.price)):
+                raise ValueError(f"price: must be > 0 for a limit order, got {intent.price!r}")
+            b["ordType"] = "post_only" if intent.post_only else "limit"
+            b["px"] = self._px(intent.symbol, intent.price)
+        ps = self._pos_side(intent.side, closing)
+        if ps is not None:
+            b["posSide"] = ps
+        elif intent.reduce_only:
+            b["reduceOnly"] = True
+        return b
+
+    def ws_order_args(self, intent: OrderIntent) -> dict:
+        """The ``args[0]`` of the private websocket's ``order`` op: the REST body with ``instIdCode`` (an integer
+        from the instrument list) in place of ``instId``, as OKX wants on the websocket since 2026."""
+        b = self.order_body(intent)
+        code = self._spec(b.pop("instId"))["instIdCode"]
+        if code is None:
+            raise ValueError(f"symbol: {intent.symbol} has no instIdCode in the instrument list")
+        return {"instIdCode": int(code), **b}
+
+    def _update(self, cid: str, kind: str, u: OrderUpdate) -> OrderUpdate:
+        return OrderUpdate(cid, u.status, self._name(u.symbol), u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
+                           u.avg_price, u.reason, kind, u.ts_ns)
+
+    async def place(self, intent: OrderIntent) -> OrderUpdate:
+        body = self.order_body(intent)
+        inst = body["instId"]
+        self._intents[intent.client_id] = intent
+        if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+            self._bracket[inst] = {"cid": intent.client_id, "placed": False, "algoId": "", "acl": ""}
+        cid, kind = intent.client_id, intent.kind
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                rows = await self.rest.request("POST", "/api/v5/trade/order", body=body,
+                                               limiter=self._limiter(self._place_limits, inst))
+            except (OkxAPIError, OkxTransportError) as exc:
+                if (done := await self._after_create_error(intent, attempt, exc, self._query)) is None:
+                    continue
+                return done
+            if (known := self._answered(cid, kind)) is not None:
+                return known  # (its push came first)
+            r = rows[0] if rows else {}
+            u = OrderUpdate(cid, "new", intent.symbol, str(r.get("ordId") or ""), intent.side, intent.price, intent.qty,
+                            kind=kind, ts_ns=time.time_ns())
+            self._orders[(cid, kind)] = u
+            return u
+        raise GatewayError(f"okx create {cid}: not placed")  # pragma: no cover - the loop returns or raises
+
+    def _create_error(self, exc: BaseException) -> tuple[str, str]:
+        if isinstance(exc, OkxRateLimited):
+            return "rate_limited", str(exc)
+        if isinstance(exc, OkxAPIError):
+            return ("duplicate" if exc.code == ERR_DUPLICATE else "refused"), explain(exc.code, exc.msg)
+        return "unknown", exc.reason
+
+    async def _query(self, symbol: str, cid: str, required: bool = False) -> OrderUpdate | None:
+        inst, last = self._inst(symbol), ""
+        for i in range(4):
+            try:
+                rows = await self.rest.request("GET", "/api/v5/trade/order", {"instId": inst, "clOrdId": okx_client_id(cid)})
+            except OkxAPIError as exc:
+                if exc.code == ERR_NO_ORDER:
+                    return None
+                last = str(exc)
+                if not isinstance(exc, OkxRateLimited):
+                    break
+            except OkxTransportError as exc:
+                last = str(exc)
+            else:
+                if not rows:
+                    return None
+                u, _ = parse_order(rows[0], float(self._spec(inst)["ctVal"]))
+                kind = self._intents[cid].kind if cid in self._intents else u.kind
+                u = self._update(cid, kind, u)
+                self._orders[(cid, kind)] = u
+                return u
+            await asyncio.sleep(self.retry_backoff * (i + 1))
+        if required:
+            raise GatewayError(f"okx query {cid}: no answer from the venue ({last})")
+        return None
+
+    async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        return await self._query(symbol, client_id, required=True)
+
+    async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        inst = self._inst(symbol)
+        try:
+            await self.rest.request("POST", "/api/v5/trade/cancel-order",
+                                    body={"instId": inst, "clOrdId": okx_client_id(client_id)},
+                                    limiter=self._limiter(self._cancel_limits, inst))
+        except OkxRateLimited as exc:
+            raise GatewayError(f"okx cancel {client_id}: rate limited ({exc})") from None
+        except (OkxAPIError, OkxTransportError) as exc:
+            found = await self._query(symbol, client_id)
+            if found is not None and found.status in _TERMINAL:
+                return found
+            if found is None and isinstance(exc, OkxAPIError) and exc.code in ERR_CANCEL_FAILED:
+                return OrderUpdate(client_id, "rejected", symbol, reason=explain(exc.code, exc.msg), ts_ns=time.time_ns())
+            raise GatewayError(f"okx cancel {client_id}: {exc}") from None
+        u = await self._query(symbol, client_id)
+        if u is None:
+            return OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
+                               if client_id in self._intents else "entry", ts_ns=time.time_ns())
+        await self._after_entry_state(inst, client_id, u)
+        return u
+
+    #: orders per ``POST /api/v5/trade/cancel-batch-orders`` request
+    CANCEL_BATCH_MAX = 20
+
+    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+        """Cancel ``[(symbol, client_id)]`` with ``POST /api/v5/trade/cancel-batch-orders`` (up to 20 a request):
+        ``client_id -> (outcome, update)``: ``accepted`` with the order's state, ``not_found`` (51400-51402: not
+        open), or ``error: ...``.  A cancelled entry that was partly filled gets its take-profit / stop-loss."""
+        out: dict[str, tuple[str, OrderUpdate | None]] = {}
+        items = list(dict.fromkeys(orders))
+
+        async def one(chunk):
+            body = [{"instId": self._inst(s), "clOrdId": okx_client_id(c)} for s, c in chunk]
+            try:
+                rows = await self.rest.request("POST", "/api/v5/trade/cancel-batch-orders", body=body,
+                                               limiter=self.batch_limiter)
+            except OkxAPIError as exc:
+                rows = exc.data if isinstance(exc.data, list) and len(exc.data) == len(chunk) else None
+                if rows is None:
+                    for _, c in chunk:
+                        out[c] = (f"error: {exc}", None)
+                    return
+            except OkxTransportError as exc:
+                for _, c in chunk:
+                    out[c] = (f"error: {exc}", None)
+                return
+            for (s, c), r in zip(chunk, rows):
+                code = str((r or {}).get("sCode") or "0")
+                if code in ERR_CANCEL_FAILED:
+                    out[c] = ("not_found", None)
+                elif code != "0":
+                    out[c] = (f"error: {explain(code, (r or {}).get('sMsg', ''))}", None)
+                else:
+                    u = await self._query(s, c)
+                    out[c] = ("accepted", u)
+                    if u is not None:
+                        await self._after_entry_state(self._inst(s), c, u)
+
+        await asyncio.gather(*(one(items[i:i + self.CANCEL_BATCH_MAX]) for i in range(0, len(items), self.CANCEL_BATCH_MAX)))
+        return out
+
+    async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
+        inst = self._inst(symbol)
+        try:
+            rows = await self.rest.request("GET", "/api/v5/account/positions", {"instType": "SWAP", "instId": inst})
+        except (OkxAPIError, OkxTransportError) as exc:
+            raise GatewayError(f"okx close_position {symbol}: {exc}") from None
+        pos = sum(_f(r, "pos") for r in rows or [] if r.get("instId") == inst)
+        if pos == 0:
+            return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
+        qty = float(_dec(abs(pos)) * self._spec(inst)["ctVal"])
+        return await self.place(OrderIntent(symbol, "sell" if pos > 0 else "buy", qty, 0.0, client_id, post_only=False,
+                                            reduce_only=True, kind="exit", order_type="market"))
+
+    async def open_orders(self) -> list[OrderUpdate]:
+        try:
+            rows = await self.rest.request("GET", "/api/v5/trade/orders-pending", {"instType": "SWAP"})
+        except (OkxAPIError, OkxTransportError) as exc:
+            raise GatewayError(f"okx open_orders: {exc}") from None
+        out = []
+        for r in rows or []:
+            try:
+                ct = float(self._okx[r["instId"]]["ctVal"]) if r.get("instId") in self._okx else 1.0
+                u, _ = parse_order(r, ct)
+            except (ValueError, KeyError):
+                self.stats["bad_events"] += 1
+                continue
+            cid = self._cl.get(u.client_id, u.client_id)
+            out.append(self._update(cid, self._intents[cid].kind if cid in self._intents else "entry", u))
+        return out
+
+    async def positions(self) -> list[PositionInfo]:
+        try:
+            rows = await self.rest.request("GET", "/api/v5/account/positions", {"instType": "SWAP"})
+        except (OkxAPIError, OkxTransportError) as exc:
+            raise GatewayError(f"okx positions: {exc}") from None
+        out = []
+        for inst in list(self._pos_ct):
+            self._pos_ct[inst] = 0.0
+        for r in rows or []:
+            inst = str(r.get("instId") or "")
+            pos = _f(r, "pos")
+            if r.get("posSide") == "short":
+                pos = -abs(pos)
+            self._pos_ct[inst] = pos
+            if pos and inst in self._okx:
+                out.append(PositionInfo(self._name(inst), "buy" if pos > 0 else "sell",
+                                        float(_dec(abs(pos)) * self._okx[inst]["ctVal"]), _f(r, "avgPx")))
+        return out
+
+    async def equity(self, ccy: str = "USDT") -> float:
+        try:
+            rows = await self.rest.request("GET", "/api/v5/account/balance", {"ccy": ccy})
+        except (OkxAPIError, OkxTransportError) as exc:
+            raise GatewayError(f"okx balance: {exc}") from None
+        for acct in rows or []:
+            for d in acct.get("details") or []:
+                if d.get("ccy") == ccy:
+                    return _f(d, "eq")
+        raise GatewayError(f"okx balance: no {ccy} balance")
+
+    # ------------------------------------------------------------------ take-profit / stop-loss
+    async def _after_entry_state(self, inst: str, cid: str, u: OrderUpdate) -> None:
+        br = self._bracket.get(inst)
+        if u.kind == "entry" and br is not None and br["cid"] == cid and not br["placed"] and (
+                u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
+            self._filled_ct.setdefault(cid, Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
+            await self._place_bracket(inst)
+
+    async def _place_bracket(self, inst: str) -> None:
+        br = self._bracket.get(inst)
+        if br is None or br["placed"]:
+            return
+        intent = self._intents.get(br["cid"])
+        sz = self._filled_ct.get(br["cid"])
+        if intent is None or not sz:
+            return
+        br["placed"] = True
+        close = "sell" if intent.side == "buy" else "buy"
+        acl = self.cl_ord_id(br["cid"], "-b")
+        br["acl"] = acl
+        body = {"instId": inst, "tdMode": self.td_mode, "side": close, "sz": _fmt(sz), "algoClOrdId": acl}
+        ps = self._pos_side(close, True)
+        if ps is not None:
+            body["posSide"] = ps
+        else:
+            body["reduceOnly"] = True
+        if intent.take_profit:
+            tp = self._px(intent.symbol, intent.take_profit)
+            body.update(tpTriggerPx=tp, tpOrdPx=tp, tpTriggerPxType="last")
+        if intent.stop_loss:
+            body.update(slTriggerPx=self._px(intent.symbol, intent.stop_loss), slOrdPx="-1", slTriggerPxType="last")
+        body["ordType"] = "oco" if intent.take_profit and intent.stop_loss else "conditional"
+        self.stats["brackets"] += 1
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                rows = await self.rest.request("POST", "/api/v5/trade/order-algo", body=body, limiter=self.algo_limiter)
+                br["algoId"] = str((rows or [{}])[0].get("algoId") or "")
+                return
+            except OkxAPIError as exc:
+                if exc.code == ERR_DUPLICATE:
+                    return
+                if isinstance(exc, OkxRateLimited):
+                    await asyncio.sleep(self.retry_backoff * attempt)
+                    continue
+                log.error("okx take-profit/stop-loss of %s rejected: %s", br["cid"], explain(exc.code, exc.msg))
+                for k in ("tp", "sl"):
+                    await self._emit(self._update_cbs, OrderUpdate(br["cid"], "rejected", intent.symbol,
+                                                                   reason=explain(exc.code, exc.msg), kind=k, ts_ns=time.time_ns()))
+                return
+            except OkxTransportError:
+                try:
+                    rows = await self.rest.request("GET", "/api/v5/trade/orders-algo-pending",
+                                                   {"ordType": body["ordType"], "algoClOrdId": acl})
+                    if rows:
+                        br["algoId"] = str(rows[0].get("algoId") or "")
+                        return
+                except (OkxAPIError, OkxTransportError):
+                    pass
+                await asyncio.sleep(self.retry_backoff * attempt)
+        log.error("okx take-profit/stop-loss of %s not confirmed after %d attempts", br["cid"], self.max_create_attempts)
+
+    async def _clear_bracket(self, inst: str) -> None:
+        br = self._bracket.pop(inst, None)
+        if br is None or not br.get("algoId"):
+            return
+        try:
+            await self.rest.request("POST", "/api/v5/trade/cancel-algos", body=[{"instId": inst, "algoId": br["algoId"]}],
+                                    limiter=self.algo_limiter)
+        except OkxAPIError as exc:
+            if exc.code not in ERR_CANCEL_FAILED:
+                log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
+        except OkxTransportError as exc:
+            log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
+
+    # ------------------------------------------------------------------ private stream
+    async def _on_order(self, row: dict) -> None:
+        inst = str(row.get("instId") or "")
+        if inst not in self._okx:
+            return
+        u, fill = parse_order(row, float(self._okx[inst]["ctVal"]))
+        acl = str(row.get("algoClOrdId") or "")
+        if acl and acl in self._cl:  # an order our take-profit / stop-loss created when triggered
+            cid, kind = self._cl[acl], ("tp" if row.get("ordType") == "limit" else "sl")
+        else:
+            cid = self._cl.get(u.client_id, u.client_id)
+            kind = self._intents[cid].kind if cid in self._intents else ("exit" if row.get("reduceOnly") == "true" else "entry")
+        u = self._update(cid, kind, u)
+        self._orders[(cid, kind)] = u
+        await self._emit(self._update_cbs, u)
+        if fill is not None and self._first_seen(fill.exec_id):
+            await self._emit(self._fill_cbs, Fill(cid, u.symbol, fill.side, fill.price, fill.qty, fill.fee, fill.is_maker,
+                                                  fill.exec_id, kind, fill.ts_ns))
+        if kind == "entry":
+            self._filled_ct[cid] = _dec(row.get("accFillSz") or "0")
+            br = self._bracket.get(inst)
+            if br is not None and br["cid"] == cid and not br["placed"] and (
+                    u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
+                self._spawn(self._place_bracket(inst))
+
+    async def _handle(self, msg: dict) -> None:
+        arg = msg.get("arg") or {}
+        ch = arg.get("channel")
+        if "event" in msg:
+            if msg["event"] == "error":
+                log.warning("okx private stream: %s", explain(msg.get("code"), msg.get("msg", "")))
+            return
+        for row in msg.get("data") or []:
+            if not isinstance(row, dict):
+                self.stats["bad_events"] += 1
+                continue
+            if ch == "orders":
+                try:
+                    await self._on_order(row)
+                except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # one bad row: counted, the rest go on
+                    self.stats["bad_events"] += 1
+                    log.warning("okx order event dropped: %s", exc)
+            elif ch == "positions":
+                inst = str(row.get("instId") or "")
+                try:
+                    pos = _f(row, "pos")
+                except ValueError:
+                    self.stats["bad_events"] += 1
+                    continue
+                prev = self._pos_ct.get(inst, 0.0)
+                self._pos_ct[inst] = pos
+                br = self._bracket.get(inst)
+                if pos == 0 and prev != 0 and br is not None and br["placed"]:
+                    self._spawn(self._clear_bracket(inst))
+
+    async def _login(self, ws) -> None:
+        import aiohttp
+
+        args = ws_login_args(self._key, self._secret, self._passphrase, self.rest.now_ms() // 1000)
+        await ws.send_str(orjson.dumps({"op": "login", "args": [args]}).decode())
+        subs = {"orders", "positions"}
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                raise ConnectionError("closed during login")
+            if msg.data == "pong":
+                continue
+            ev = orjson.loads(msg.data)
+            if ev.get("event") == "login":
+                await ws.send_str(orjson.dumps({"op": "subscribe", "args": [
+                    {"channel": c, "instType": "SWAP"} for c in sorted(subs)]}).decode())
+            elif ev.get("event") == "subscribe":
+                subs.discard((ev.get("arg") or {}).get("channel"))
+                if not subs:
+                    return
+            elif ev.get("event") == "error":
+                code = str(ev.get("code"))
+                if code in _LOGIN_ERRORS:
+                    self._fatal = f"login refused: {code} {_LOGIN_ERRORS[code]}"
+                    raise PermissionError(self._fatal)
+                raise ConnectionError(explain(code, ev.get("msg", "")))
+
+    async def _pinger(self, ws) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            try:
+                await ws.send_str("ping")
+            except (ConnectionError, RuntimeError):
+                self.stats["ping_failures"] += 1
+                return
+
+    async def _stream(self) -> None:
+        import aiohttp
+
+        backoff, ever = 0.1, False
+        while not self._closing:
+            pinger = None
+            try:
+                async with self._session.ws_connect(self.private_ws_url, heartbeat=None) as ws:
+                    await asyncio.wait_for(self._login(ws), self.connect_timeout)
+                    if ever:
+                        self.stats["reconnects"] += 1
+                        self._spawn(self._resync())
+                    ever, backoff = True, 0.1
+                    self.connected.set()
+                    pinger = asyncio.create_task(self._pinger(ws))
+                    async for msg in ws:
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                                break
+                            continue
+                        if msg.data == "pong":
+                            continue
+                        try:
+                            ev = orjson.loads(msg.data)
+                            await self._handle(ev if isinstance(ev, dict) else {})
+                        except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError, KeyError) as exc:
+                            self.stats["bad_events"] += 1
+                            log.warning("okx private event dropped: %s", exc)
+            except asyncio.CancelledError:
+                raise
+            except PermissionError:
+                break
+            except (aiohttp.ClientError, ConnectionError, OSError, asyncio.TimeoutError, orjson.JSONDecodeError) as exc:
+                if not self._closing:
+                    log.warning("okx private stream down (%s); reconnecting in %.2fs", type(exc).__name__, backoff)
+            finally:
+                self.connected.clear()
+                if pinger is not None:
+                    pinger.cancel()
+            if self._closing:
+                break
+            await asyncio.sleep(backoff * (1 + 0.2 * random.random()))
+            backoff = min(backoff * 2, self.reconnect_max)
+
+    async def _resync(self) -> None:
+        """After a reconnect: re-query the orders still believed live (their missed changes are reported) and
+        the positions (a position closed meanwhile clears its take-profit / stop-loss)."""
+        for _kind, u in await self._requery_live(self._query):
+            await self._after_entry_state(self._inst(u.symbol), u.client_id, u)
+        try:
+            await self.positions()
+        except GatewayError:
+            return
+        for inst, br in list(self._bracket.items()):
+            if br["placed"] and not self._pos_ct.get(inst):
+                self._spawn(self._clear_bracket(inst))

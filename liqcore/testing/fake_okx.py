@@ -1,0 +1,773 @@
+"""A fake OKX v5 venue: a real aiohttp server on 127.0.0.1 laid out like OKX, sharing the matching rules of
+:mod:`liqcore.testing.fake_book` (post-only checked against the last trade, resting limits fill on prints
+strictly through, stops trigger at/through).  Sizes are CONTRACTS (``ctVal`` base units each), as on OKX.
+
+``async with FakeOkx() as fo:`` serves REST under ``fo.rest_url`` + ``/api/v5/...`` and websockets at
+``fo.ws_base`` + ``/ws/v5/public``, ``/ws/v5/private`` and ``/ws/v5/business``.  What it enforces, as OKX
+does (the documents are named in tests/venues/test_okx_conformance.py):
+
+* private REST: ``OK-ACCESS-KEY`` (50103 missing, 50111 unknown), ``OK-ACCESS-PASSPHRASE`` (50105 wrong),
+  ``OK-ACCESS-TIMESTAMP`` ISO 8601 with milliseconds within 30 s of the venue clock (50102), ``OK-ACCESS-SIGN``
+  = Base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath(+query) + body)) (50113); a demo venue
+  (``demo=True``) wants ``x-simulated-trading: 1`` and a live one refuses it (50101); a read-only key
+  (``read_only_keys``) may read but not trade (50120);
+* ``POST /api/v5/trade/order``: ``clOrdId`` of 1-32 letters and digits (51000), unique among live orders
+  (51016); ``tdMode`` cross/isolated; ``posSide`` omitted or ``net`` in net mode, ``long``/``short`` in
+  long/short mode (51000); ``sz`` a multiple of ``lotSz`` (51121) and at least ``minSz`` (51020); ``px`` on
+  ``tickSz``; margin (notional / leverage) within the balance (51008); ``ordType=post_only`` that would take is
+  accepted and then canceled (``cancelSource`` 31); a refused item answers ``code`` "1" with its ``sCode``;
+* ``GET /api/v5/trade/order``, ``/orders-pending``, ``POST /cancel-order``, ``/cancel-batch-orders`` (51400 not
+  open); algo orders ``POST /api/v5/trade/order-algo`` (``conditional`` / ``oco``, reduce-only, ``algoClOrdId``;
+  an oco's triggered side cancels the other), ``POST /cancel-algos``, ``GET /orders-algo-pending``; the order an
+  algo order creates when triggered carries its ``algoId`` / ``algoClOrdId``;
+* preflight reads: ``GET /api/v5/public/time``, ``/public/instruments?instType=SWAP`` (``ctVal``, ``lotSz``,
+  ``minSz``, ``tickSz``, ``instIdCode``), ``/account/config`` (``perm``, ``posMode``, ``acctLv``),
+  ``/account/trade-fee``, ``/account/leverage-info``, ``/account/balance``, ``/account/positions``;
+* websockets: text ``ping`` -> ``pong``; a channel subscribed on the wrong endpoint -> error 60018; private and
+  business channels need ``login`` first (60011; a bad login: 60005 key, 60024 passphrase, 60007 sign, 60006
+  timestamp); the ``order`` op needs ``instIdCode`` (sCode 50014); ``orders`` / ``positions`` pushes on
+  ``/ws/v5/private``, ``orders-algo`` on ``/ws/v5/business``; public ``bbo-tbt``, ``books5``, ``trades``,
+  ``liquidation-orders`` on ``/ws/v5/public`` (:meth:`quote`, :meth:`trade`, :meth:`liquidation`);
+  ``silenced`` (a set of channel names): subscriptions acknowledged, pushes never sent.
+
+Faults: :meth:`fail_next` (HTTP status), :meth:`delay_next`, :meth:`rate_limit_next` (HTTP 429 code 50011), :meth:`drop` (close the private sockets abruptly).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as _dt
+import hashlib
+import hmac
+import itertools
+import math
+import re
+import time
+from urllib.parse import parse_qsl
+
+import orjson
+
+from liqcore.testing.fake_book import FakeOrder, FakeVenue, VenueError, fmt_num
+from liqcore.testing.fake_exchange import FakeRequest, HttpFault, LoopbackVenue
+
+__all__ = ["FakeOkx", "OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE", "OKX_INSTRUMENTS"]
+
+OKX_API_KEY = "fake-okx-key-0001"
+OKX_API_SECRET = "FAKEOKXSECRET0000DONOTUSE"
+OKX_PASSPHRASE = "fake-okx-passphrase"
+
+#: the SWAP instruments the fake lists by default (contract values as OKX lists them)
+OKX_INSTRUMENTS: dict[str, dict] = {
+    "BTC-USDT-SWAP": {"ctVal": 0.01, "lotSz": 0.01, "minSz": 0.01, "tickSz": 0.1, "instIdCode": 10459},
+    "ETH-USDT-SWAP": {"ctVal": 0.1, "lotSz": 0.01, "minSz": 0.01, "tickSz": 0.01, "instIdCode": 10461},
+    "SOL-USDT-SWAP": {"ctVal": 1.0, "lotSz": 0.01, "minSz": 0.01, "tickSz": 0.01, "instIdCode": 10535},
+    "XRP-USDT-SWAP": {"ctVal": 100.0, "lotSz": 0.01, "minSz": 0.01, "tickSz": 0.0001, "instIdCode": 10520},
+}
+
+_CLORD = re.compile(r"[A-Za-z0-9]{1,32}")
+_STATE = {"New": "live", "PartiallyFilled": "partially_filled", "Filled": "filled", "Cancelled": "canceled",
+          "Rejected": "canceled", "Deactivated": "canceled", "Untriggered": "live", "Triggered": "live"}
+#: where each channel lives (the endpoints of OKX v5 as documented in 2026)
+CHANNEL_ENDPOINT = {
+    "bbo-tbt": "public", "books5": "public", "books": "public", "trades": "public", "liquidation-orders": "public",
+    "tickers": "public", "funding-rate": "public", "mark-price": "public", "open-interest": "public",
+    "orders": "private", "positions": "private", "account": "private", "balance_and_position": "private",
+    "orders-algo": "business", "algo-advance": "business", "trades-all": "business", "candle1m": "business",
+}
+
+
+class _Err(Exception):
+    def __init__(self, code: str, msg: str, http: int = 200, data=None) -> None:
+        super().__init__(msg)
+        self.code, self.msg, self.http, self.data = str(code), msg, http, data or []
+
+
+class _ItemErr(Exception):
+    def __init__(self, s_code: str, s_msg: str) -> None:
+        super().__init__(s_msg)
+        self.s_code, self.s_msg = str(s_code), s_msg
+
+
+def _iso_ms(ts: str) -> int:
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ts or ""):
+        raise ValueError(ts)
+    t = _dt.datetime.strptime(ts[:-1], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=_dt.timezone.utc)
+    return int(round(t.timestamp() * 1000))
+
+
+def _sign(secret: str, pre: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), pre.encode(), hashlib.sha256).digest()).decode()
+
+
+class FakeOkx(LoopbackVenue):
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_keys: dict[str, tuple[str, str]] | None = None,
+                 read_only_keys=(), instruments: dict[str, dict] | None = None, pos_mode: str = "net_mode",
+                 acct_lv: str = "2", demo: bool = False, time_offset_ms: int = 0, maker_fee: float = 0.0002,
+                 taker_fee: float = 0.0005, equity: float = 10_000.0, leverage: float = 10.0) -> None:
+        self.host, self.port = host, port
+        keys = dict(api_keys) if api_keys else {OKX_API_KEY: (OKX_API_SECRET, OKX_PASSPHRASE)}
+        self.api_keys = {k: v[0] for k, v in keys.items()}
+        self.passphrases = {k: v[1] for k, v in keys.items()}
+        self.read_only_keys = set(read_only_keys)
+        self.instruments = {k: dict(v) for k, v in (instruments or OKX_INSTRUMENTS).items()}
+        self.pos_mode, self.acct_lv, self.demo = pos_mode, acct_lv, bool(demo)
+        self.time_offset_ms = int(time_offset_ms)
+        self.leverage = float(leverage)
+        grid = {i: {"tickSize": m["tickSz"], "qtyStep": m["lotSz"], "minOrderQty": m["minSz"]} for i, m in self.instruments.items()}
+        self.venue = FakeVenue(instruments=grid, maker_fee=maker_fee, taker_fee=taker_fee, equity=equity,
+                               auto_deactivate=False, clock_ms=self.now_ms)
+        self.requests: list[FakeRequest] = []
+        self.http_faults: list[HttpFault] = []
+        self.silenced: set[str] = set()
+        self.ws_log: list[tuple[str, dict]] = []  # (endpoint, message received) of every websocket request
+        self.pings: dict[str, int] = {"public": 0, "private": 0, "business": 0}  # text pings answered, by endpoint
+        self._ids = itertools.count(600_000_000_000_000_001)
+        self._ord_id: dict[str, str] = {}  # FakeVenue order id -> OKX ordId
+        self._algos: dict[str, dict] = {}  # algoId -> {"algoClOrdId", "instId", "kids", "state", "ordType", ...}
+        self._kid_algo: dict[str, str] = {}  # FakeVenue order id of an algo's leg -> algoId
+        self._pending_exec: dict[str, dict] = {}
+        self._subs: list[dict] = []  # {"ws", "tr", "endpoint", "channel", "arg", "login"}
+        self._conns: list[dict] = []
+        self._runner = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def passphrase(self) -> str:
+        return self.passphrases[self.api_key]
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def private_ws_url(self) -> str:
+        return f"{self.ws_base}/ws/v5/private"
+
+    @property
+    def public_ws_url(self) -> str:
+        return f"{self.ws_base}/ws/v5/public"
+
+    async def start(self) -> FakeOkx:
+        from aiohttp import web
+
+        app = web.Application()
+        for ep in ("public", "private", "business"):
+            app.router.add_get(f"/ws/v5/{ep}", self._ws_handler(ep))
+        app.router.add_route("*", "/{tail:.*}", self._http)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        self.drop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeOkx:
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ controls
+    def fail_next(self, k: int = 1, status: int = 503, path: str | None = None, process: bool = False) -> None:
+        self.http_faults.extend(HttpFault("status", path, status=status, process=process) for _ in range(k))
+
+    def delay_next(self, k: int = 1, seconds: float = 1.0, path: str | None = None, process: bool = True) -> None:
+        self.http_faults.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
+
+    def rate_limit_next(self, k: int = 1, path: str | None = None) -> None:
+        """The next ``k`` requests (to ``path``) answer HTTP 429 ``{"code": "50011", "msg": "Too Many Requests"}``
+        without being processed."""
+        self.http_faults.extend(HttpFault("rate_limit", path, status=429) for _ in range(k))
+
+    def drop(self, endpoint: str | None = None) -> int:
+        n = 0
+        for c in list(self._conns):
+            if endpoint is None or c["endpoint"] == endpoint:
+                c["tr"].abort()
+                self._conns.remove(c)
+                n += 1
+        return n
+
+    def subscribed(self, channel: str, endpoint: str | None = None) -> bool:
+        return any(s["channel"] == channel and (endpoint is None or s["endpoint"] == endpoint) for s in self._subs)
+
+    def requests_to(self, path: str, method: str | None = None) -> list[FakeRequest]:
+        return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
+
+    def orders_with_client_id(self, cl: str) -> list[FakeOrder]:
+        return [o for o in self.venue.orders.values() if o.order_link_id == cl]
+
+    def set_last_price(self, inst_id: str, price: float) -> None:
+        self.venue.last_price[inst_id] = float(price)
+
+    def algos(self) -> dict[str, dict]:
+        """algoClOrdId -> the algo order (``state``: live / effective / canceled; ``legs``: its orders)."""
+        return {a["algoClOrdId"]: {**a, "legs": [self.venue.orders[k] for k in a["kids"]]} for a in self._algos.values()}
+
+    async def trade(self, inst_id: str, price: float, sz: float = math.inf, side: str = "buy") -> None:
+        """A trade of ``sz`` contracts at ``price``: the simulated book fills and triggers, then the
+        ``trades`` channel pushes it."""
+        pushes = self.venue.on_trade(inst_id, float(price), float(sz))
+        await self._push_private(pushes)
+        now = self.now_ms()
+        await self.publish("trades", {"channel": "trades", "instId": inst_id}, [
+            {"instId": inst_id, "tradeId": str(next(self._ids)), "px": fmt_num(price),
+             "sz": fmt_num(sz if math.isfinite(sz) else 1), "side": side, "ts": str(now), "count": "1"}])
+
+    async def quote(self, inst_id: str, bid: float, bid_sz: float, ask: float, ask_sz: float) -> None:
+        """Top of book on ``bbo-tbt`` and ``books5`` (sizes in contracts)."""
+        now = str(self.now_ms())
+        row = {"asks": [[fmt_num(ask), fmt_num(ask_sz), "0", "1"]], "bids": [[fmt_num(bid), fmt_num(bid_sz), "0", "1"]],
+               "ts": now, "seqId": int(now)}
+        for ch in ("bbo-tbt", "books5"):
+            await self.publish(ch, {"channel": ch, "instId": inst_id}, [{**row, "instId": inst_id}])
+
+    async def liquidation(self, inst_id: str, price: float, sz: float, side: str = "sell") -> None:
+        """One ``liquidation-orders`` push (``sz`` contracts; ``side`` sell = a long liquidated)."""
+        fam = inst_id.rsplit("-", 1)[0]
+        await self.publish("liquidation-orders", {"channel": "liquidation-orders", "instType": "SWAP"}, [
+            {"details": [{"bkLoss": "0", "bkPx": fmt_num(price), "ccy": "", "posSide": "long" if side == "sell" else "short",
+                          "side": side, "sz": fmt_num(sz), "ts": str(self.now_ms())}],
+             "instFamily": fam, "instId": inst_id, "instType": "SWAP", "uly": fam}])
+
+    async def publish(self, channel: str, arg: dict, data: list) -> None:
+        if channel in self.silenced:
+            return
+        frame = orjson.dumps({"arg": arg, "data": data}).decode()
+        for s in list(self._subs):
+            if s["channel"] != channel:
+                continue
+            sa = s["arg"]
+            if sa.get("instId") and sa["instId"] != (arg.get("instId") or (data[0].get("instId") if data else None)):
+                continue
+            try:
+                await s["ws"].send_str(frame)
+            except (ConnectionError, RuntimeError):
+                pass
+
+    # ------------------------------------------------------------------ wire shapes
+    def _oid(self, o: FakeOrder) -> str:
+        i = self._ord_id.get(o.order_id)
+        if i is None:
+            i = self._ord_id[o.order_id] = str(next(self._ids))
+        return i
+
+    def _order_json(self, o: FakeOrder, ex: dict | None = None) -> dict:
+        algo = self._algos.get(self._kid_algo.get(o.order_id, ""), {})
+        state = _STATE[o.status]
+        cancel_source = ""
+        if state == "canceled":
+            cancel_source = "31" if o.reject_reason == "EC_PostOnlyWillTakeLiquidity" else (
+                "21" if o.cancel_type == "CancelByReduceOnly" else "1")
+        now = str(o.updated_ms)
+        return {"instType": "SWAP", "instId": o.symbol, "ordId": self._oid(o), "clOrdId": o.order_link_id if not algo else "",
+                "px": fmt_num(o.price) if o.order_type == "Limit" else "", "sz": fmt_num(o.qty),
+                "ordType": "post_only" if o.time_in_force == "PostOnly" else o.order_type.lower(),
+                "side": o.side.lower(), "posSide": "net", "tdMode": "cross", "state": state,
+                "accFillSz": fmt_num(o.cum_exec_qty), "avgPx": fmt_num(o.avg_price),
+                "fillPx": ex["execPrice"] if ex else "", "fillSz": ex["execQty"] if ex else "0",
+                "tradeId": str(ex["seq"]) if ex else "", "execType": ("M" if ex["isMaker"] else "T") if ex else "",
+                "fillFee": ("-" + ex["execFee"]) if ex and ex["execFee"] != "0" else "0",
+                "fee": "-" + fmt_num(o.cum_exec_fee) if o.cum_exec_fee else "0", "feeCcy": "USDT",
+                "fillTime": ex["execTime"] if ex else "", "cancelSource": cancel_source,
+                "reduceOnly": "true" if o.reduce_only else "false", "algoId": algo.get("algoId", ""),
+                "algoClOrdId": algo.get("algoClOrdId", ""), "cTime": str(o.created_ms), "uTime": now}
+
+    def _algo_json(self, a: dict) -> dict:
+        return {"instType": "SWAP", "instId": a["instId"], "algoId": a["algoId"], "algoClOrdId": a["algoClOrdId"],
+                "ordType": a["ordType"], "side": a["side"], "posSide": "net", "tdMode": a["tdMode"], "sz": a["sz"],
+                "state": a["state"], "tpTriggerPx": a.get("tpTriggerPx", ""), "tpOrdPx": a.get("tpOrdPx", ""),
+                "slTriggerPx": a.get("slTriggerPx", ""), "slOrdPx": a.get("slOrdPx", ""), "reduceOnly": "true",
+                "actualSide": a.get("actualSide", ""), "cTime": str(a["cTime"]), "uTime": str(self.now_ms())}
+
+    def _events(self, pushes):
+        """FakeVenue pushes -> [(channel, data row)] of ``orders`` / ``positions`` / ``orders-algo``."""
+        out = []
+        for topic, d in pushes:
+            if topic == "execution":
+                self._pending_exec[d["orderId"]] = d
+                continue
+            if topic == "position":
+                size = float(d["size"] or 0) * (-1 if d["side"] == "Sell" else 1)
+                out.append(("positions", {"instType": "SWAP", "instId": d["symbol"], "posSide": "net", "mgnMode": "cross",
+                                          "pos": fmt_num(size) if size >= 0 else "-" + fmt_num(-size),
+                                          "avgPx": d["avgPrice"], "uTime": str(self.now_ms())}))
+                continue
+            o = self.venue.orders[d["orderId"]]
+            aid = self._kid_algo.get(o.order_id)
+            if aid is not None and d["orderStatus"] in ("Untriggered", "Deactivated"):
+                continue  # an algo leg: reported on orders-algo below
+            if aid is not None and d["orderStatus"] == "Triggered":
+                a = self._algos[aid]
+                if a["state"] == "live":
+                    a["state"] = "effective"
+                    a["actualSide"] = "tp" if o.stop_order_type == "TakeProfit" else "sl"
+                    for k in a["kids"]:  # one side of an oco triggered: the other is canceled
+                        sib = self.venue.orders[k]
+                        if k != o.order_id and sib.status == "Untriggered":
+                            sib.status, sib.cancel_type = "Deactivated", "CancelByOco"
+                    out.append(("orders-algo", self._algo_json(a)))
+                continue
+            ex = self._pending_exec.pop(o.order_id, None)
+            row = self._order_json(o, ex)
+            row["state"] = _STATE[d["orderStatus"]] if d["orderStatus"] in _STATE else row["state"]
+            out.append(("orders", row))
+        return out
+
+    async def _push_private(self, pushes) -> None:
+        for channel, row in self._events(pushes):
+            await self.publish(channel, {"channel": channel, "instType": "SWAP"}, [row])
+
+    # ------------------------------------------------------------------ websockets
+    def _ws_handler(self, endpoint: str):
+        async def handler(request):
+            from aiohttp import WSMsgType, web
+
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            conn = {"ws": ws, "tr": request.transport, "endpoint": endpoint, "login": None}
+            self._conns.append(conn)
+            try:
+                async for msg in ws:
+                    if msg.type != WSMsgType.TEXT:
+                        if msg.type == WSMsgType.ERROR:
+                            break
+                        continue
+                    if msg.data == "ping":
+                        self.pings[endpoint] += 1
+                        await ws.send_str("pong")
+                        continue
+                    try:
+                        req = orjson.loads(msg.data)
+                        if not isinstance(req, dict):
+                            raise ValueError
+                    except (orjson.JSONDecodeError, ValueError):
+                        await ws.send_str(orjson.dumps({"event": "error", "code": "60012",
+                                                        "msg": f"Invalid request: {msg.data[:200]}"}).decode())
+                        continue
+                    self.ws_log.append((endpoint, req))
+                    for answer in await self._ws_op(conn, req):
+                        await ws.send_str(orjson.dumps(answer).decode())
+            finally:
+                if conn in self._conns:
+                    self._conns.remove(conn)
+                self._subs = [s for s in self._subs if s["ws"] is not ws]
+            return ws
+
+        return handler
+
+    def _ws_login(self, conn: dict, args) -> dict:
+        a = args[0] if isinstance(args, list) and args and isinstance(args[0], dict) else {}
+        key = a.get("apiKey")
+        if key not in self.api_keys:
+            return {"event": "error", "code": "60005", "msg": "Invalid apiKey"}
+        if a.get("passphrase") != self.passphrases[key]:
+            return {"event": "error", "code": "60024", "msg": "Wrong passphrase"}
+        try:
+            ts = int(a.get("timestamp"))
+        except (TypeError, ValueError):
+            return {"event": "error", "code": "60004", "msg": "Invalid timestamp"}
+        if abs(ts - self.now_ms() / 1000) > 30:
+            return {"event": "error", "code": "60006", "msg": "Timestamp request expired"}
+        if not hmac.compare_digest(_sign(self.api_keys[key], f"{ts}GET/users/self/verify"), str(a.get("sign", ""))):
+            return {"event": "error", "code": "60007", "msg": "Invalid sign"}
+        conn["login"] = key
+        return {"event": "login", "code": "0", "msg": "", "connId": f"{id(conn) & 0xffffffff:08x}"}
+
+    async def _ws_op(self, conn: dict, req: dict) -> list[dict]:
+        op, ep = req.get("op"), conn["endpoint"]
+        if op == "login":
+            if ep == "public":
+                return [{"event": "error", "code": "60018", "msg": "Wrong URL or channel:login doesn't exist. Please use the "
+                         "correct URL, channel and parameters referring to API document."}]
+            return [self._ws_login(conn, req.get("args"))]
+        if op in ("subscribe", "unsubscribe"):
+            out = []
+            for arg in req.get("args") or []:
+                if not isinstance(arg, dict) or not arg.get("channel"):
+                    out.append({"event": "error", "code": "60013", "msg": "Invalid args"})
+                    continue
+                ch = arg["channel"]
+                where = CHANNEL_ENDPOINT.get(ch)
+                if where != ep:
+                    detail = ",".join(f"{k}:{v}" for k, v in arg.items())
+                    out.append({"event": "error", "code": "60018", "msg": f"Wrong URL or {detail} doesn't exist. Please use the "
+                                "correct URL, channel and parameters referring to API document.", "connId": "fake"})
+                    continue
+                if ep in ("private", "business") and where != "public" and conn["login"] is None:
+                    out.append({"event": "error", "code": "60011", "msg": "Please log in", "connId": "fake"})
+                    continue
+                if op == "subscribe":
+                    self._subs.append({"ws": conn["ws"], "endpoint": ep, "channel": ch, "arg": dict(arg)})
+                else:
+                    self._subs = [s for s in self._subs if not (s["ws"] is conn["ws"] and s["arg"] == arg)]
+                out.append({"event": op, "arg": arg, "connId": "fake"})
+            return out
+        if op in ("order", "cancel-order"):
+            rid = str(req.get("id") or "")
+            if ep != "private":
+                return [{"id": rid, "op": op, "code": "60018", "msg": f"Wrong URL or op:{op} doesn't exist.", "data": []}]
+            if conn["login"] is None:
+                return [{"event": "error", "code": "60011", "msg": "Please log in"}]
+            args = req.get("args") or [{}]
+            a = dict(args[0]) if isinstance(args[0], dict) else {}
+            code = a.pop("instIdCode", None)
+            inst = next((i for i, m in self.instruments.items() if m["instIdCode"] == code), None) if code is not None else None
+            if code is None or inst is None:
+                return [{"id": rid, "op": op, "code": "1", "msg": "", "data": [
+                    {"sCode": "50014" if code is None else "51001",
+                     "sMsg": "Parameter instIdCode can not be empty." if code is None else "Instrument ID, Instrument ID code or Spread ID doesn't exist.",
+                     "clOrdId": a.get("clOrdId", ""), "ordId": ""}]}]
+            a["instId"] = inst
+            if op == "order" and conn["login"] in self.read_only_keys:
+                return [{"id": rid, "op": op, "code": "1", "msg": "", "data": [{"sCode": "50120", "sMsg": "This API key doesn't have permission to use this function"}]}]
+            try:
+                row, pushes = self._place(a) if op == "order" else self._cancel(a)
+            except _ItemErr as e:
+                return [{"id": rid, "op": op, "code": "1", "msg": "", "data": [
+                    {"sCode": e.s_code, "sMsg": e.s_msg, "clOrdId": a.get("clOrdId", ""), "ordId": ""}]}]
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._push_private(pushes)))
+            return [{"id": rid, "op": op, "code": "0", "msg": "", "data": [row]}]
+        return [{"event": "error", "code": "60019", "msg": f"Invalid op: {op}"}]
+
+    # ------------------------------------------------------------------ REST
+    def _auth(self, request, method: str, request_path: str, body: str, trade: bool) -> str:
+        h = request.headers
+        key = h.get("OK-ACCESS-KEY")
+        if not key:
+            raise _Err("50103", 'Request header "OK-ACCESS-KEY" cannot be empty.', 401)
+        if key not in self.api_keys:
+            raise _Err("50111", "Invalid OK-ACCESS-KEY.", 401)
+        if (h.get("x-simulated-trading") == "1") != self.demo:
+            raise _Err("50101", "APIKey does not match current environment.", 401)
+        if not h.get("OK-ACCESS-PASSPHRASE"):
+            raise _Err("50104", 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.', 401)
+        if h.get("OK-ACCESS-PASSPHRASE") != self.passphrases[key]:
+            raise _Err("50105", 'Request header "OK-ACCESS-PASSPHRASE" incorrect.', 401)
+        ts = h.get("OK-ACCESS-TIMESTAMP", "")
+        try:
+            ms = _iso_ms(ts)
+        except ValueError:
+            raise _Err("50112", "Invalid OK-ACCESS-TIMESTAMP.", 401) from None
+        if abs(ms - self.now_ms()) > 30_000:
+            raise _Err("50102", "Timestamp request expired.", 401)
+        want = _sign(self.api_keys[key], f"{ts}{method}{request_path}{body}")
+        if not hmac.compare_digest(want, h.get("OK-ACCESS-SIGN", "")):
+            raise _Err("50113", "Invalid signature.", 401)
+        if trade and key in self.read_only_keys:
+            raise _Err("50120", "This API key doesn't have permission to use this function", 200)
+        return key
+
+    async def _http(self, request):
+        from aiohttp import web
+
+        path, method = request.path, request.method
+        raw_qs = request.rel_url.raw_query_string
+        request_path = request.rel_url.raw_path + (f"?{raw_qs}" if raw_qs else "")
+        body_text = (await request.read()).decode()
+        try:
+            body = orjson.loads(body_text) if body_text else None
+        except orjson.JSONDecodeError:
+            body = None
+        q = dict(parse_qsl(raw_qs))
+        rec = FakeRequest(method, path, q, body if isinstance(body, dict) else {"_": body}, {}, time.time_ns())
+        self.requests.append(rec)
+        fault = None
+        for i, f in enumerate(self.http_faults):
+            if f.path is None or path.startswith(f.path):
+                fault = self.http_faults.pop(i)
+                break
+        if fault is not None and fault.kind == "rate_limit":
+            rec.fault, rec.http_status = fault.kind, 429
+            return web.Response(status=429, body=orjson.dumps({"code": "50011", "msg": "Too Many Requests", "data": []}),
+                                content_type="application/json")
+        if fault is not None and not fault.process:
+            rec.fault, rec.http_status = fault.kind, fault.status
+            if fault.kind == "delay":
+                await asyncio.sleep(fault.delay)
+            else:
+                return web.Response(status=fault.status, text="Service Unavailable")
+        pushes = []
+        try:
+            data, pushes = self._route(request, method, path, request_path, q, body, body_text)
+            status, doc = 200, {"code": "0", "msg": "", "data": data}
+        except _Err as e:
+            status, doc = e.http, {"code": e.code, "msg": e.msg, "data": e.data}
+            rec.ret_code = e.code
+        rec.http_status = status
+        await self._push_private(pushes)
+        if fault is not None and fault.process:
+            rec.fault = fault.kind
+            if fault.kind == "delay":
+                await asyncio.sleep(fault.delay)
+            else:
+                rec.http_status = fault.status
+                return web.Response(status=fault.status, text="Bad Gateway")
+        return web.Response(status=status, body=orjson.dumps(doc), content_type="application/json")
+
+    def _route(self, request, method, path, request_path, q, body, body_text):
+        v = self.venue
+        if path == "/api/v5/public/time":
+            return [{"ts": str(self.now_ms())}], []
+        if path == "/api/v5/public/instruments":
+            if q.get("instType") != "SWAP":
+                raise _Err("51000", "Parameter instType error")
+            return [self._inst_json(i, m) for i, m in self.instruments.items() if not q.get("instId") or q["instId"] == i], []
+        if not path.startswith("/api/v5/"):
+            raise _Err("404", f"unknown path {path}", 404)
+        trade = method == "POST"
+        key = self._auth(request, method, request_path, body_text, trade)
+        if path == "/api/v5/account/config":
+            perm = "read_only" if key in self.read_only_keys else "read_only,trade"
+            return [{"uid": "44705892343619584", "mainUid": "44705892343619584", "acctLv": self.acct_lv,
+                     "posMode": self.pos_mode, "autoLoan": False, "greeksType": "PA", "level": "Lv1",
+                     "levelTmp": "", "ctIsoMode": "automatic", "mgnIsoMode": "automatic", "perm": perm,
+                     "label": "liqcore-fake", "ip": "", "roleType": "0", "traderInsts": [], "spotRoleType": "0",
+                     "kycLv": "2", "enableSpotBorrow": False, "spotBorrowAutoRepay": False}], []
+        if path == "/api/v5/account/trade-fee":
+            return [{"instType": q.get("instType", "SWAP"), "level": "Lv1", "maker": "-" + fmt_num(v.maker_fee),
+                     "taker": "-" + fmt_num(v.taker_fee), "makerU": "-" + fmt_num(v.maker_fee),
+                     "takerU": "-" + fmt_num(v.taker_fee), "ts": str(self.now_ms())}], []
+        if path == "/api/v5/account/leverage-info":
+            insts = [i for i in (q.get("instId") or "").split(",") if i]
+            if not insts or q.get("mgnMode") not in ("cross", "isolated"):
+                raise _Err("51000", "Parameter instId or mgnMode error")
+            return [{"instId": i, "mgnMode": q["mgnMode"], "posSide": "net", "lever": fmt_num(self.leverage)} for i in insts], []
+        if path == "/api/v5/account/balance":
+            w = v.wallet()["list"][0]
+            return [{"totalEq": w["totalEquity"], "uTime": str(self.now_ms()), "details": [
+                {"ccy": "USDT", "eq": w["totalEquity"], "cashBal": w["totalWalletBalance"], "availBal": w["totalAvailableBalance"],
+                 "availEq": w["totalAvailableBalance"], "upl": w["coin"][0]["unrealisedPnl"]}]}], []
+        if path == "/api/v5/account/positions":
+            out = []
+            for sym, pos in v.positions.items():
+                if pos.size and (not q.get("instId") or q["instId"] == sym):
+                    out.append({"instType": "SWAP", "instId": sym, "mgnMode": "cross", "posSide": "net",
+                                "pos": fmt_num(pos.size) if pos.size > 0 else "-" + fmt_num(-pos.size),
+                                "avgPx": fmt_num(pos.entry_price), "markPx": fmt_num(v.last_price.get(sym, pos.entry_price)),
+                                "lever": fmt_num(self.leverage), "upl": "0", "uTime": str(self.now_ms())})
+            return out, []
+        if path == "/api/v5/trade/order" and method == "POST":
+            return self._one(self._place, body)
+        if path == "/api/v5/trade/order" and method == "GET":
+            o = self._find(q)
+            if o is None:
+                raise _Err("51603", "Order does not exist.", 200)
+            return [self._order_json(o)], []
+        if path == "/api/v5/trade/orders-pending":
+            return [self._order_json(o) for o in v.open_orders(q.get("instId") or None)
+                    if o.order_id not in self._kid_algo and o.status in ("New", "PartiallyFilled")], []
+        if path == "/api/v5/trade/cancel-order" and method == "POST":
+            return self._one(self._cancel, body)
+        if path == "/api/v5/trade/cancel-batch-orders" and method == "POST":
+            return self._batch(self._cancel, body, 20)
+        if path == "/api/v5/trade/order-algo" and method == "POST":
+            return self._one(self._place_algo, body)
+        if path == "/api/v5/trade/cancel-algos" and method == "POST":
+            return self._batch(self._cancel_algo, body, 10)
+        if path == "/api/v5/trade/orders-algo-pending":
+            return [self._algo_json(a) for a in self._algos.values() if a["state"] == "live"
+                    and (not q.get("algoClOrdId") or a["algoClOrdId"] == q["algoClOrdId"])], []
+        raise _Err("404", f"unknown path {path}", 404)
+
+    def _one(self, fn, body):
+        if not isinstance(body, dict):
+            raise _Err("50000", "Body can not be empty.", 400)
+        try:
+            row, pushes = fn(body)
+        except _ItemErr as e:
+            raise _Err("1", "All operations failed", 200, [{"sCode": e.s_code, "sMsg": e.s_msg, "clOrdId": body.get("clOrdId", ""),
+                                                             "algoClOrdId": body.get("algoClOrdId", ""), "ordId": "", "algoId": ""}]) from None
+        return [row], pushes
+
+    def _batch(self, fn, body, limit: int):
+        if not isinstance(body, list) or not body:
+            raise _Err("50000", "Body can not be empty.", 400)
+        if len(body) > limit:
+            raise _Err("51000", f"Parameter error: at most {limit} orders per request")
+        rows, pushes, failed = [], [], 0
+        for item in body:
+            try:
+                row, ps = fn(item if isinstance(item, dict) else {})
+                rows.append(row)
+                pushes += ps
+            except _ItemErr as e:
+                failed += 1
+                rows.append({"sCode": e.s_code, "sMsg": e.s_msg, "ordId": (item or {}).get("ordId", ""),
+                             "clOrdId": (item or {}).get("clOrdId", ""), "algoId": (item or {}).get("algoId", "")})
+        if failed:
+            raise _Err("1" if failed == len(body) else "2", "All operations failed" if failed == len(body)
+                       else "Batch operation partially succeeded", 200, rows)
+        return rows, pushes
+
+    def _inst_json(self, i: str, m: dict) -> dict:
+        base, quote = i.split("-")[0], i.split("-")[1]
+        return {"instType": "SWAP", "instId": i, "instIdCode": m["instIdCode"], "uly": f"{base}-{quote}",
+                "instFamily": f"{base}-{quote}", "settleCcy": quote, "ctVal": fmt_num(m["ctVal"]), "ctMult": "1",
+                "ctValCcy": base, "ctType": "linear", "lotSz": fmt_num(m["lotSz"]), "minSz": fmt_num(m["minSz"]),
+                "tickSz": fmt_num(m["tickSz"]), "maxLmtSz": "100000000", "maxMktSz": "10000", "lever": "100",
+                "state": "live", "listTime": "1611916800000", "expTime": "", "ruleType": "normal"}
+
+    def _find(self, p: dict) -> FakeOrder | None:
+        if p.get("ordId"):
+            for fid, oid in self._ord_id.items():
+                if oid == p["ordId"]:
+                    o = self.venue.orders[fid]
+                    return o if (not p.get("instId") or o.symbol == p["instId"]) else None
+            return None
+        if p.get("clOrdId"):
+            live = [o for o in self.orders_with_client_id(p["clOrdId"]) if o.order_id not in self._kid_algo]
+            live.sort(key=lambda o: o.created_ms)
+            o = live[-1] if live else None
+            return o if (o is not None and (not p.get("instId") or o.symbol == p["instId"])) else None
+        raise _ItemErr("51000", "Parameter ordId or clOrdId error")
+
+    def _size(self, inst: str, sz_s) -> float:
+        m = self.instruments[inst]
+        try:
+            sz = float(sz_s)
+        except (TypeError, ValueError):
+            raise _ItemErr("51000", "Parameter sz error") from None
+        if not (sz > 0 and math.isfinite(sz)):
+            raise _ItemErr("51000", "Parameter sz error")
+        n = sz / m["lotSz"]
+        if abs(n - round(n)) > 1e-6:
+            raise _ItemErr("51121", "Order quantity must be a multiple of the lot size.")
+        if sz < m["minSz"] - 1e-12:
+            raise _ItemErr("51020", "Your order should meet or exceed the minimum order amount.")
+        return sz
+
+    def _pos_side(self, p: dict, closing: bool) -> None:
+        ps = p.get("posSide")
+        if self.pos_mode == "net_mode":
+            if ps not in (None, "", "net"):
+                raise _ItemErr("51000", "Parameter posSide error")
+        elif ps not in ("long", "short"):
+            raise _ItemErr("51000", "Parameter posSide error")
+
+    def _place(self, p: dict):
+        v = self.venue
+        inst = p.get("instId")
+        if inst not in self.instruments:
+            raise _ItemErr("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
+        cl = p.get("clOrdId") or ""
+        if cl and not _CLORD.fullmatch(cl):
+            raise _ItemErr("51000", "Parameter clOrdId error")
+        if cl and any(o.status in ("New", "PartiallyFilled") for o in self.orders_with_client_id(cl)):
+            raise _ItemErr("51016", "Client order ID already exists.")
+        if p.get("tdMode") not in ("cross", "isolated"):
+            raise _ItemErr("51000", "Parameter tdMode error")
+        side = p.get("side")
+        if side not in ("buy", "sell"):
+            raise _ItemErr("51000", "Parameter side error")
+        otype = p.get("ordType")
+        if otype not in ("post_only", "limit", "market", "ioc"):
+            raise _ItemErr("51000", "Parameter ordType error")
+        reduce_only = str(p.get("reduceOnly", "false")).lower() == "true"
+        self._pos_side(p, reduce_only)
+        sz = self._size(inst, p.get("sz"))
+        px = 0.0
+        if otype != "market":
+            try:
+                px = float(p.get("px"))
+            except (TypeError, ValueError):
+                raise _ItemErr("51000", "Parameter px error") from None
+            n = px / self.instruments[inst]["tickSz"]
+            if not (px > 0 and abs(n - round(n)) < 1e-6):
+                raise _ItemErr("51000", "Parameter px error")
+        if not reduce_only:
+            ref = px or v.last_price.get(inst, 0.0)
+            margin = sz * self.instruments[inst]["ctVal"] * ref / self.leverage
+            if margin > v.wallet_balance:
+                raise _ItemErr("51008", "Order failed. Insufficient USDT margin in account")
+        body = {"category": "linear", "symbol": inst, "side": side.capitalize(), "qty": fmt_num(sz), "orderLinkId": cl,
+                "orderType": "Market" if otype == "market" else "Limit", "reduceOnly": reduce_only}
+        if otype != "market":
+            body["price"] = fmt_num(px)
+            body["timeInForce"] = {"post_only": "PostOnly", "ioc": "IOC"}.get(otype, "GTC")
+        try:
+            res, pushes = v.create(body)
+        except VenueError as e:
+            raise _ItemErr("51169" if e.ret_code == 110017 else "51000",
+                           "Order failed because you don't have any positions to reduce." if e.ret_code == 110017 else e.ret_msg) from None
+        o = v.orders[res["orderId"]]
+        return {"ordId": self._oid(o), "clOrdId": cl, "tag": "", "ts": str(self.now_ms()), "sCode": "0",
+                "sMsg": "Order placed", "subCode": ""}, pushes
+
+    def _cancel(self, p: dict):
+        if p.get("instId") not in self.instruments:
+            raise _ItemErr("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
+        o = self._find(p)
+        if o is None or o.status not in ("New", "PartiallyFilled") or o.order_id in self._kid_algo:
+            raise _ItemErr("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
+        _, pushes = self.venue.cancel({"orderId": o.order_id})
+        return {"ordId": self._oid(o), "clOrdId": o.order_link_id, "ts": str(self.now_ms()), "sCode": "0",
+                "sMsg": "", "subCode": ""}, pushes
+
+    def _place_algo(self, p: dict):
+        inst = p.get("instId")
+        if inst not in self.instruments:
+            raise _ItemErr("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
+        typ = p.get("ordType")
+        if typ not in ("conditional", "oco"):
+            raise _ItemErr("51000", "Parameter ordType error")
+        acl = p.get("algoClOrdId") or ""
+        if acl and not _CLORD.fullmatch(acl):
+            raise _ItemErr("51000", "Parameter algoClOrdId error")
+        if acl and any(a["algoClOrdId"] == acl and a["state"] == "live" for a in self._algos.values()):
+            raise _ItemErr("51016", "Client order ID already exists.")
+        if p.get("tdMode") not in ("cross", "isolated") or p.get("side") not in ("buy", "sell"):
+            raise _ItemErr("51000", "Parameter tdMode or side error")
+        self._pos_side(p, True)
+        if self.pos_mode == "net_mode" and str(p.get("reduceOnly", "")).lower() != "true":
+            raise _ItemErr("51000", "Parameter reduceOnly error: must be true when posSide is net")
+        sz = self._size(inst, p.get("sz"))
+        legs = []
+        for kind, trig_k, px_k in (("StopLoss", "slTriggerPx", "slOrdPx"), ("TakeProfit", "tpTriggerPx", "tpOrdPx")):
+            if p.get(trig_k) in (None, ""):
+                continue
+            try:
+                trig, ordpx = float(p[trig_k]), float(p.get(px_k) or "nan")
+            except (TypeError, ValueError):
+                raise _ItemErr("51000", f"Parameter {trig_k} error") from None
+            if math.isnan(ordpx):
+                raise _ItemErr("51000", f"Parameter {px_k} error")
+            legs.append((kind, trig, ordpx))
+        if not legs or (typ == "oco" and len(legs) != 2):
+            raise _ItemErr("51000", "Parameter tpTriggerPx or slTriggerPx error")
+        aid = str(next(self._ids))
+        a = {"algoId": aid, "algoClOrdId": acl, "instId": inst, "ordType": typ, "side": p["side"], "tdMode": p["tdMode"],
+             "sz": fmt_num(sz), "state": "live", "kids": [], "cTime": self.now_ms()}
+        for k in ("tpTriggerPx", "tpOrdPx", "slTriggerPx", "slOrdPx"):
+            if p.get(k) not in (None, ""):
+                a[k] = str(p[k])
+        pushes = []
+        for kind, trig, ordpx in legs:
+            o, ps = self.venue.place_conditional(inst, p["side"].capitalize(), kind, trig, sz,
+                                                 "Market" if ordpx == -1 else "Limit", 0.0 if ordpx == -1 else ordpx)
+            a["kids"].append(o.order_id)
+            self._kid_algo[o.order_id] = aid
+            pushes += ps
+        self._algos[aid] = a
+        return {"algoId": aid, "algoClOrdId": acl, "clOrdId": "", "tag": "", "sCode": "0", "sMsg": ""}, pushes
+
+    def _cancel_algo(self, p: dict):
+        a = self._algos.get(str(p.get("algoId") or ""))
+        if a is None and p.get("algoClOrdId"):
+            a = next((x for x in self._algos.values() if x["algoClOrdId"] == p["algoClOrdId"] and x["state"] == "live"), None)
+        if a is None or a["state"] != "live" or a["instId"] != p.get("instId"):
+            raise _ItemErr("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
+        a["state"] = "canceled"
+        for k in a["kids"]:
+            o = self.venue.orders[k]
+            if o.status == "Untriggered":
+                o.status, o.cancel_type = "Deactivated", "CancelByUser"
+        asyncio.get_running_loop().call_soon(
+            lambda: asyncio.ensure_future(self.publish("orders-algo", {"channel": "orders-algo", "instType": "SWAP"},
+                                                       [self._algo_json(a)])))
+        return {"algoId": a["algoId"], "algoClOrdId": a["algoClOrdId"], "sCode": "0", "sMsg": ""}, []

@@ -1,0 +1,266 @@
+"""OKX v5 request signing and an asynchronous REST client.
+
+Signing (OKX v5 "REST Authentication"): every private request carries ``OK-ACCESS-KEY``,
+``OK-ACCESS-TIMESTAMP`` (ISO 8601 UTC with milliseconds, e.g. ``2020-12-08T09:08:57.715Z``; the venue
+refuses one more than 30 s from its clock with code 50102), ``OK-ACCESS-PASSPHRASE`` and
+``OK-ACCESS-SIGN`` = Base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath + body)), where a GET's
+query string is part of the requestPath and the body is the JSON text sent.  Demo trading adds the header
+``x-simulated-trading: 1``.  The private websocket's ``login`` op signs ``timestamp + "GET" +
+"/users/self/verify"`` the same way, with the timestamp in SECONDS (:func:`ws_login_args`).
+
+Answers are ``{"code": "0", "msg": "", "data": [...]}``; a refused request has another ``code`` (one
+failed item of a batch: ``code`` "1" or "2" and the item's ``sCode`` / ``sMsg``).  :func:`explain` says the
+codes the gateway meets in one line each.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as _dt
+import hashlib
+import hmac
+import logging
+import re
+import time
+from urllib.parse import urlencode
+
+import orjson
+
+from liqcore.secrets import Secret, mask_key
+
+__all__ = ["sign", "iso_timestamp", "sign_headers", "ws_login_args", "okx_client_id", "explain", "BASE_URL",
+           "OkxREST", "OkxError", "OkxAPIError", "OkxRateLimited", "OkxTransportError", "CODES"]
+
+BASE_URL = "https://www.okx.com"
+
+#: the codes the gateway acts on or reports, with what each means (one line)
+CODES = {
+    "1": "operation failed (see the item's sCode)",
+    "50001": "service temporarily unavailable",
+    "50011": "rate limit reached: too many requests",
+    "50013": "system busy",
+    "50014": "a required parameter is empty",
+    "50101": "the API key does not match the environment (demo trading keys need x-simulated-trading: 1)",
+    "50102": "request timestamp expired: the local clock is more than 30 s from the venue's",
+    "50103": "OK-ACCESS-KEY header missing",
+    "50104": "OK-ACCESS-PASSPHRASE header missing",
+    "50105": "wrong API passphrase",
+    "50111": "invalid API key",
+    "50113": "invalid signature: wrong API secret",
+    "50114": "invalid authorization",
+    "50120": "the API key has no permission for this request (a read-only key cannot trade)",
+    "51000": "parameter error",
+    "51001": "instrument does not exist",
+    "51008": "insufficient balance or margin for this order",
+    "51016": "duplicate clOrdId",
+    "51020": "order size below the minimum (minSz)",
+    "51121": "order size is not a multiple of the lot size (lotSz)",
+    "51400": "cancel failed: the order does not exist or is finished",
+    "51401": "cancel failed: the order is already canceled",
+    "51402": "cancel failed: the order is already filled",
+    "51603": "order does not exist",
+}
+
+_CLORD = re.compile(r"[A-Za-z0-9]{1,32}")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def explain(code, msg: str = "") -> str:
+    """``"<code> <what it means>[: <the venue's message>]"`` on one line."""
+    code = str(code)
+    what = CODES.get(code, "")
+    msg = " ".join(str(msg or "").split())
+    if what and msg and msg.lower() not in what.lower():
+        return f"{code} {what}: {msg}"
+    return f"{code} {what or msg or 'error'}"
+
+
+def okx_client_id(client_id: str) -> str:
+    """liqcore's client id as an OKX ``clOrdId`` / ``algoClOrdId`` ("a combination of case-sensitive
+    alphanumerics, all numbers, or all letters of up to 32 characters"): a conforming id is used as it is;
+    any other keeps its first 24 letters and digits and appends 8 hex digits of its SHA-256, so the mapping
+    is deterministic (a restarted gateway finds its orders again) and ids differing only in punctuation
+    stay distinct."""
+    cid = str(client_id)
+    if _CLORD.fullmatch(cid):
+        return cid
+    if not cid:
+        raise ValueError("client_id: empty")
+    return _NOT_ALNUM.sub("", cid)[:24] + hashlib.sha256(cid.encode()).hexdigest()[:8]
+
+
+def iso_timestamp(ms: int) -> str:
+    """Epoch milliseconds -> ``2020-12-08T09:08:57.715Z`` (UTC, milliseconds)."""
+    t = _dt.datetime.fromtimestamp(ms / 1000.0, _dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ms) % 1000:03d}Z"
+
+
+def sign(secret: str | Secret, timestamp: str, method: str, request_path: str, body: str = "") -> str:
+    """Base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath + body))."""
+    key = secret.reveal() if isinstance(secret, Secret) else str(secret)
+    pre = f"{timestamp}{method.upper()}{request_path}{body or ''}"
+    return base64.b64encode(hmac.new(key.encode(), pre.encode(), hashlib.sha256).digest()).decode()
+
+
+def sign_headers(key: str | Secret, secret: str | Secret, passphrase: str | Secret, method: str, request_path: str,
+                 body: str = "", *, timestamp_ms: int | None = None, demo: bool = False) -> dict[str, str]:
+    """The headers of one private request (``request_path`` with its query string)."""
+    ts = iso_timestamp(int(time.time() * 1000) if timestamp_ms is None else int(timestamp_ms))
+    h = {"OK-ACCESS-KEY": key.reveal() if isinstance(key, Secret) else str(key),
+         "OK-ACCESS-SIGN": sign(secret, ts, method, request_path, body),
+         "OK-ACCESS-TIMESTAMP": ts,
+         "OK-ACCESS-PASSPHRASE": passphrase.reveal() if isinstance(passphrase, Secret) else str(passphrase),
+         "Content-Type": "application/json"}
+    if demo:
+        h["x-simulated-trading"] = "1"
+    return h
+
+
+def ws_login_args(key: str | Secret, secret: str | Secret, passphrase: str | Secret, timestamp_s: int) -> dict:
+    """The ``args[0]`` of the private websocket's ``login`` op (timestamp in seconds)."""
+    ts = str(int(timestamp_s))
+    return {"apiKey": key.reveal() if isinstance(key, Secret) else str(key),
+            "passphrase": passphrase.reveal() if isinstance(passphrase, Secret) else str(passphrase),
+            "timestamp": ts, "sign": sign(secret, ts, "GET", "/users/self/verify")}
+
+
+# ---------------------------------------------------------------------------------------------- client
+log = logging.getLogger("liqcore.okx.rest")
+
+
+class OkxError(Exception):
+    """Base class of OKX client errors."""
+
+
+class OkxAPIError(OkxError):
+    """The venue answered with a code other than ``"0"`` (a definite refusal); ``code`` / ``msg`` are the
+    failed item's ``sCode`` / ``sMsg`` where the venue gave one."""
+
+    def __init__(self, path: str, code, msg: str, http_status: int = 200, data=None) -> None:
+        super().__init__(f"{path}: {explain(code, msg)}")
+        self.path, self.code, self.msg, self.http_status, self.data = path, str(code), str(msg or ""), http_status, data
+
+
+class OkxRateLimited(OkxAPIError):
+    """Code 50011 / HTTP 429 still returned after the client's retries."""
+
+
+class OkxTransportError(OkxError):
+    """Timeout, connection failure or HTTP 5xx: the request's outcome is unknown."""
+
+    def __init__(self, path: str, reason: str, http_status: int = 0) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason, self.http_status = path, reason, http_status
+
+
+class OkxREST:
+    """Signed OKX v5 REST client (aiohttp).  ``request()`` returns the answer's ``data``; a refusal raises
+    :class:`OkxAPIError` (50011 / HTTP 429 retried first, 50102 once after measuring the venue's clock
+    again); 5xx and timeouts raise :class:`OkxTransportError` (outcome unknown)."""
+
+    def __init__(self, api_key: str | Secret, api_secret: str | Secret, passphrase: str | Secret,
+                 base_url: str = BASE_URL, *, demo: bool = False, timeout: float = 5.0, rate_limit_retries: int = 3,
+                 session=None) -> None:
+        for name, v in (("api_key", api_key), ("api_secret", api_secret), ("passphrase", passphrase)):
+            if not (v.reveal() if isinstance(v, Secret) else v):
+                raise ValueError(f"{name}: empty")
+        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
+        self._passphrase = passphrase if isinstance(passphrase, Secret) else Secret(passphrase)
+        self.base_url = base_url.rstrip("/")
+        self.demo = bool(demo)
+        self.timeout = float(timeout)
+        self.rate_limit_retries = int(rate_limit_retries)
+        self.time_offset_ms = 0
+        self._session = session
+        self._own_session = session is None
+
+    def __repr__(self) -> str:
+        return f"OkxREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
+
+    async def start(self) -> None:
+        if self._session is None:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession()
+            self._own_session = True
+
+    async def close(self) -> None:
+        if self._session is not None and self._own_session:
+            await self._session.close()
+        self._session = None
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self.time_offset_ms
+
+    async def sync_time(self) -> int:
+        t0 = time.time_ns()
+        data = await self.request("GET", "/api/v5/public/time", signed=False)
+        t1 = time.time_ns()
+        self.time_offset_ms = int(int(data[0]["ts"]) - (t0 + t1) // 2 // 1_000_000)
+        return self.time_offset_ms
+
+    async def request(self, method: str, path: str, params: dict | None = None, body=None, *, signed: bool = True,
+                      limiter=None):
+        import aiohttp
+        import yarl  # (the URL goes out exactly as signed)
+
+        if self._session is None:
+            await self.start()
+        method = method.upper()
+        qs = urlencode([(k, v) for k, v in (params or {}).items() if v not in (None, "")])
+        request_path = path + (f"?{qs}" if qs else "")
+        text = orjson.dumps(body).decode() if body is not None else ""
+        attempt, resynced = 0, False
+        while True:
+            if limiter is not None:
+                await limiter.acquire()
+            headers = {"Content-Type": "application/json"}
+            if signed:
+                headers = sign_headers(self._key, self._secret, self._passphrase, method, request_path, text,
+                                       timestamp_ms=self.now_ms(), demo=self.demo)
+            elif self.demo:
+                headers["x-simulated-trading"] = "1"
+            try:
+                async with self._session.request(method, yarl.URL(self.base_url + request_path, encoded=True),
+                                                 data=text or None, headers=headers,
+                                                 timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
+                    status = resp.status
+                    raw = await resp.read()
+            except asyncio.TimeoutError:
+                log.warning("okx %s %s: timeout after %.2fs", method, path, self.timeout)
+                raise OkxTransportError(path, "timeout") from None
+            except aiohttp.ClientError as exc:
+                log.warning("okx %s %s: connection error %s", method, path, type(exc).__name__)
+                raise OkxTransportError(path, f"connection error: {type(exc).__name__}") from None
+            if status >= 500:
+                log.warning("okx %s %s: HTTP %d", method, path, status)
+                raise OkxTransportError(path, f"HTTP {status}", status)
+            try:
+                doc = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                doc = None
+            if not isinstance(doc, dict) or "code" not in doc:
+                raise OkxTransportError(path, f"HTTP {status}: not an OKX answer", status)
+            code, msg, data = str(doc.get("code")), str(doc.get("msg") or ""), doc.get("data")
+            if code == "0":
+                return data if data is not None else []
+            if code == "50011" or status == 429:
+                attempt += 1
+                if limiter is not None and hasattr(limiter, "penalise"):
+                    limiter.penalise(time.monotonic() + 0.2 * attempt)
+                if attempt > self.rate_limit_retries:
+                    raise OkxRateLimited(path, "50011", msg or "Too Many Requests", status, data)
+                log.warning("okx %s %s: rate limited, retry %d", method, path, attempt)
+                await asyncio.sleep(0.2 * 2 ** (attempt - 1))
+                continue
+            if code == "50102" and not resynced and path != "/api/v5/public/time":
+                resynced = True
+                try:
+                    await self.sync_time()
+                except OkxError:
+                    pass
+                continue
+            if code in ("1", "2") and isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("sCode"):
+                raise OkxAPIError(path, data[0]["sCode"], data[0].get("sMsg", ""), status, data)
+            raise OkxAPIError(path, code, msg, status, data)
