@@ -218,6 +218,8 @@ class FakeExchange(LoopbackVenue):
         self.auth_log: list[tuple[int, bool, str]] = []  # (recv_ns, ok, reason)
         #: the public subscribe / unsubscribe requests received: (conn_id, op, args, accepted)
         self.public_ops: list[tuple[str, str, list, bool]] = []
+        #: public topics subscribed and acknowledged as usual but never sent (:meth:`silence`)
+        self.silenced: set[str] = set()
         self.stats = {"public_frames": 0, "private_frames": 0, "public_connections": 0, "private_connections": 0,
                       "drops": 0, "replayed": 0, "bad_frames": 0}
         self.replay_done: asyncio.Event | None = None
@@ -321,6 +323,10 @@ class FakeExchange(LoopbackVenue):
     def connections(self, kind: str | None = None) -> int:
         return sum(1 for c in self._conns if not c.closed and (kind is None or c.kind == kind))
 
+    def silence(self, topic: str, silent: bool = True) -> None:
+        """Fault: public ``topic`` is acknowledged when subscribed, as ever, and never sent; ``silent=False`` ends it."""
+        (self.silenced.add if silent else self.silenced.discard)(topic)
+
     def subscribed(self, topic: str) -> bool:
         """A public connection open now holds ``topic``."""
         return any(c.kind == "public" and not c.closed and topic in c.topics for c in tuple(self._conns))
@@ -403,7 +409,7 @@ class FakeExchange(LoopbackVenue):
                 obj, topic = None, ""
                 self.stats["bad_frames"] += 1
         for c in tuple(self._conns):
-            if c.kind == "public" and topic in c.topics:
+            if c.kind == "public" and topic in c.topics and topic not in self.silenced:
                 await self._send(c, data, data_frame=True)
         sent_ns = time.time_ns()
         self.stats["public_frames"] += 1
