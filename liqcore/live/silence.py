@@ -65,49 +65,51 @@ def frame_key(venue: str, payload: bytes):
     Bybit ``b"publicTrade.ETHUSDT"``; Binance combined ``b"ethusdt@aggTrade"``, raw ``(b"aggTrade", b"ETHUSDT")``;
     OKX the ``arg`` object's bytes ``b'{"channel":"trades","instId":"ETH-USDT-SWAP"}'``.  The reference form of
     the inline code in :func:`watch_handler` (a test compares them)."""
-    if venue == "bybit":
-        i = payload.find(b'"topic":"', 0, 48)
-        return payload[i + 9:payload.find(b'"', i + 9)] if i >= 0 else None
+    if venue == "bybit":  # (venue frames start with their topic)
+        return payload[10:payload.find(b'"', 10, 96)] if payload.startswith(b'{"topic":"') else None
     if venue == "binance":
         if payload.startswith(b'{"stream":"'):
-            return payload[11:payload.find(b'"', 11)]
-        i = payload.find(b'"e":"', 0, 24)
-        if i < 0:
+            return payload[11:payload.find(b'"', 11, 96)]
+        if not payload.startswith(b'{"e":"'):  # (raw pushes start with their event type)
             return None
-        j = payload.find(b'"', i + 5)
+        j = payload.find(b'"', 6, 40)
         k = payload.find(b'"s":"', j)
-        return (payload[i + 5:j], payload[k + 5:payload.find(b'"', k + 5)]) if k > 0 else None
+        return (payload[6:j], payload[k + 5:payload.find(b'"', k + 5)]) if k > 0 else None
     if payload.startswith(b'{"arg":'):
-        return payload[7:payload.find(b"}", 7) + 1]
+        return payload[7:payload.find(b"}", 7, 160) + 1]
     return None
 
 
 def watch_handler(venue: str, last: dict, cb: Callable, *args) -> Callable[[bytes, int], None]:
     """``on_frame(payload, recv_ns)`` for a connection: ``last[frame_key(payload)] = recv_ns``, then
-    ``cb(*args, payload, recv_ns)``.  The key code is inlined per venue (this is the receive path)."""
+    ``cb(*args, payload, recv_ns)`` (``args``: the venue name alone, as the feed manager passes it).  The key code
+    is inlined per venue and its names bound as defaults (this is the receive path)."""
+    a0 = args[0] if len(args) == 1 else None
+    if len(args) != 1:
+        inner = cb
+
+        def cb(a, payload, recv_ns):  # (any other argument list: one more call)
+            inner(*args, payload, recv_ns)
     if venue == "bybit":
-        def on_frame(payload, recv_ns):
-            i = payload.find(b'"topic":"', 0, 48)
-            if i >= 0:
-                last[payload[i + 9:payload.find(b'"', i + 9)]] = recv_ns
-            cb(*args, payload, recv_ns)
+        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
+            if payload.startswith(b'{"topic":"'):
+                _last[payload[10:payload.find(b'"', 10, 96)]] = recv_ns
+            _cb(_a, payload, recv_ns)
     elif venue == "binance":
-        def on_frame(payload, recv_ns):
+        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
             if payload.startswith(b'{"stream":"'):
-                last[payload[11:payload.find(b'"', 11)]] = recv_ns
-            else:
-                i = payload.find(b'"e":"', 0, 24)
-                if i >= 0:
-                    j = payload.find(b'"', i + 5)
-                    k = payload.find(b'"s":"', j)
-                    if k > 0:
-                        last[(payload[i + 5:j], payload[k + 5:payload.find(b'"', k + 5)])] = recv_ns
-            cb(*args, payload, recv_ns)
+                _last[payload[11:payload.find(b'"', 11, 96)]] = recv_ns
+            elif payload.startswith(b'{"e":"'):
+                j = payload.find(b'"', 6, 40)
+                k = payload.find(b'"s":"', j)
+                if k > 0:
+                    _last[(payload[6:j], payload[k + 5:payload.find(b'"', k + 5)])] = recv_ns
+            _cb(_a, payload, recv_ns)
     else:
-        def on_frame(payload, recv_ns):
+        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
             if payload.startswith(b'{"arg":'):
-                last[payload[7:payload.find(b"}", 7) + 1]] = recv_ns
-            cb(*args, payload, recv_ns)
+                _last[payload[7:payload.find(b"}", 7, 160) + 1]] = recv_ns
+            _cb(_a, payload, recv_ns)
     return on_frame
 
 
