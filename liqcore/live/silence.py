@@ -286,6 +286,10 @@ class StreamWatch:
     def names(self) -> list[str]:
         return [s.name for s in self._streams.values()]
 
+    def heard_topics(self) -> set[str]:
+        """The subscribed topics some frame was heard for (from the receive path's dict, now)."""
+        return {s.topic for k in list(self.last) for s in self._streams_of(k)}
+
     # ------------------------------------------------------------------ the check
     def _streams_of(self, key) -> list:
         """The streams a frame key is heard by (resolved once per key)."""
