@@ -48,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=duration, default=10.0, metavar="DUR",
                    help="how long each stream may take to deliver its first frame, and each request (default 10s)")
     p.add_argument("--json", action="store_true", help="the rows as JSON")
-    add_param_arguments(p, groups=("strategy", "execution"))
+    add_param_arguments(p, groups=("strategy", "execution", "risk"))
 
 
 def _credentials(venue: str, key_file):
