@@ -20,6 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import dataclass
+
+from liqcore.secrets import Secret, mask_key
 
 HELP = "before going live: streams, clock skew, REST, key permissions, modes, leverage, fees, minimum order sizes"
 
@@ -51,11 +54,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_param_arguments(p, groups=("strategy", "execution", "risk"))
 
 
+@dataclass(frozen=True, repr=False)
+class _WithPassphrase:
+    """OKX credentials: the key, its secret and its passphrase (each a Secret: none prints)."""
+
+    api_key: Secret
+    api_secret: Secret
+    passphrase: Secret
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key={mask_key(self.api_key)!r}, api_secret=Secret('***'), passphrase=Secret('***'))"
+
+
 def _credentials(venue: str, key_file):
     """The venue's credentials, or None when none are given at all; ValueError (one line) on a bad file."""
     import os
 
-    from liqcore.secrets import KEY_FILE_ENV, Secret, load_credentials
+    from liqcore.secrets import KEY_FILE_ENV, load_credentials
 
     prefix = venue.upper()
     if key_file is None and not (os.environ.get(f"{prefix}_API_KEY") or os.environ.get(f"{prefix}_API_SECRET")
@@ -64,27 +79,13 @@ def _credentials(venue: str, key_file):
     creds = load_credentials(venue, key_file=key_file)
     if venue != "okx":
         return creds
-    name = "OKX_API_PASSPHRASE"
-    value = os.environ.get(name, "") if key_file is None else ""
-    path = key_file or os.environ.get(KEY_FILE_ENV)
-    if not value and path:
-        from pathlib import Path
+    from liqcore.secrets import load_named_secret
 
-        from liqcore.secrets import _check_private, _parse_key_file
+    passphrase = load_named_secret("OKX_API_PASSPHRASE", key_file)
+    if passphrase is None:
+        raise ValueError("OKX_API_PASSPHRASE: OKX keys need their passphrase (in --key-file or the environment)")
 
-        p = Path(path).expanduser()
-        _check_private(p)
-        value = _parse_key_file(p.read_text(), p).get(name, "")
-    if not value:
-        raise ValueError(f"{name}: OKX keys need their passphrase (in --key-file or the environment)")
-
-    class _OkxCreds:
-        api_key, api_secret, passphrase = creds.api_key, creds.api_secret, Secret(value.strip())
-
-        def __repr__(self):
-            return repr(creds)
-
-    return _OkxCreds()
+    return _WithPassphrase(creds.api_key, creds.api_secret, passphrase)
 
 
 def run(args) -> int:
