@@ -1,7 +1,9 @@
 """Shipped test kit: a fake Bybit v5 exchange on loopback (REST + public/private websockets, fill model,
 fault injection), a fake Binance USD-M venue (order REST + user stream), fake Binance and OKX market streams
 (with their instrument lists: a whole market of 400 perpetuals, ``fake_universe``; a market-wide crash played on
-them, ``fake_crash``) and helpers to build or replay venue frames.  Names load lazily (no aiohttp at import).
+them, ``fake_crash``), the account endpoints a preflight reads (``fake_accounts``: permissions, modes, leverage,
+fees) and helpers to build or replay venue frames.  Every public stream can be silenced (``silence(stream)``:
+acknowledged when subscribed, never sent).  Names load lazily (no aiohttp at import).
 
 Shipped so that users can test their own gateways and strategies against a venue without the
 network.  May import: the data contract (``liqcore.types``, ``liqcore.validate``) and the readers
@@ -26,6 +28,7 @@ _EXPORTS = {
     "FakeBinance": "liqcore.testing.fake_binance",
     "BINANCE_API_KEY": "liqcore.testing.fake_binance",
     "BINANCE_API_SECRET": "liqcore.testing.fake_binance",
+    "FakeAccount": "liqcore.testing.fake_accounts",
     "FakeVenue": "liqcore.testing.fake_book",
     "FakeOrder": "liqcore.testing.fake_book",
     "FakePosition": "liqcore.testing.fake_book",

@@ -189,6 +189,9 @@ async def _feed_case(venue, fake, silenced, push_sibling, needs):
 
 
 def test_bybit_silent_topic_reported_and_resubscribed():
+    """The fake's silenced topic follows Bybit v5 "Connect" (https://bybit-exchange.github.io/docs/v5/ws/connect):
+    a subscribe is answered ``{"success":true,"ret_msg":"","conn_id":"...","req_id":"","op":"subscribe"}`` as for any
+    topic; unsubscribing uses ``"op":"unsubscribe"`` with the same args.  Its frames are then never sent."""
     async def main():
         async with FakeExchange() as fx:
             fx.silence("orderbook.1.ETHUSDT")
@@ -272,3 +275,26 @@ def test_okx_silent_channel_reported_while_trades_flow():
                 await fm.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_silenced_fake_stream_is_acknowledged_and_never_sent():
+    """The fault follows the venue's subscription protocol: Binance USD-M "Live Subscribing/Unsubscribing to
+    streams" (https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/
+    Live-Subscribing-Unsubscribing-to-streams): request ``{"method": "SUBSCRIBE", "params": [...], "id": 1}``, response
+    ``{"result": null, "id": 1}``.  A silenced stream gets that answer, as any other, and then no frame: the
+    next frame on the connection is the sibling's, written after the silenced one."""
+    import aiohttp
+
+    async def main():
+        async with FakeMarketStream("binance") as fs, aiohttp.ClientSession() as s:
+            fs.silence("ethusdt@bookTicker")
+            async with s.ws_connect(fs.ws_url) as ws:
+                await ws.send_str('{"method":"SUBSCRIBE","params":["ethusdt@bookTicker","ethusdt@aggTrade"],"id":1}')
+                assert orjson.loads((await ws.receive(timeout=10)).data) == {"result": None, "id": 1}
+                assert fs.subscribed("ethusdt@bookTicker")
+                fs.write(bn.book_ticker_frame("ETHUSDT", 1, 1.0, 1.0, 2.0, 1.0), "ethusdt@bookTicker")
+                fs.write(bn.agg_trade_frame("ETHUSDT", 2, 1.0, 3000.0), "ethusdt@aggTrade")
+                got = (await ws.receive(timeout=10)).data
+                assert b'"e":"aggTrade"' in got.encode()
+
+    asyncio.run(main())
