@@ -457,7 +457,8 @@ def build(args):
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
                         features=getattr(args, "features", None) or (), watch=watch,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9,
-                        silent_after_s=params.silent_after_ns / 1e9)
+                        # (a replay's streams are whatever the recording holds: not watched for silence)
+                        silent_after_s=0.0 if args.replay else params.silent_after_ns / 1e9)
     runner.listing = listing
     if listing is not None:
         listing.runner = runner  # (its traded symbols and data on demand follow the list)
