@@ -129,6 +129,7 @@ async def _stream_rows(venue: str, symbols, ws_url, network: str, needs, timeout
         st = [c.stats for c in fm.connections]
         await fm.stop()
     connected = any(s.connects for s in st)
+    others = any(t in first for t in topics if not is_liquidation_stream(venue, t))
     rows = []
     for t in topics:
         name = f"{venue} {stream_name(venue, t)}"
@@ -139,7 +140,8 @@ async def _stream_rows(venue: str, symbols, ws_url, network: str, needs, timeout
             rows.append(Row("stream", name, "FAIL", f"never connected to {', '.join(urls)}{': ' + last if last else ''}"))
         elif is_liquidation_stream(venue, t):
             rows.append(Row("stream", name, "WARN", f"no liquidation within {timeout_s:g} s on {', '.join(urls)} "
-                                                    f"(liquidations come when they come; the others flowed)"))
+                                                    f"(liquidations come when they come"
+                                                    f"{'; the other streams flowed' if others else ''})"))
         else:
             rows.append(Row("stream", name, "FAIL", f"silent: no frame within {timeout_s:g} s on {', '.join(urls)}"))
     return rows
