@@ -62,8 +62,7 @@ class _Http:
         self.session, self.base = session, base.rstrip("/")
 
     async def get(self, target: str, headers: dict | None = None, base: str | None = None):
-        """``(status, body or None, seconds)``; a transport failure raises OSError-like errors."""
-        import aiohttp
+        """``(status, body or None, seconds)``; a transport failure raises (aiohttp's errors, timeouts)."""
         import orjson
 
         t0 = time.monotonic()
@@ -74,7 +73,6 @@ class _Http:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             body = None
-        _ = aiohttp
         return r.status, body, dt
 
 
@@ -186,7 +184,7 @@ async def _order_rows(http: _Http, acct, venue: str, symbols, rest_url, notional
     return rows
 
 
-async def _key_rows(http: _Http, acct, venue: str, symbols, creds, spot_base: str | None, offset_ms,
+async def _key_rows(http: _Http, acct, venue: str, symbols, creds, spot_base: str | None,
                     maker_bps: float, taker_bps: float) -> list[Row]:
     key = creds.api_key.reveal()
     secret = creds.api_secret
@@ -334,7 +332,7 @@ async def preflight(venue: str, symbols, *, ws_url: str | None = None, rest_url:
     rows: list[Row] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
         http = _Http(session, base)
-        clock, offset = await _clock_rows(http, acct, venue)
+        clock, _offset = await _clock_rows(http, acct, venue)
         rows += clock
         streams = asyncio.ensure_future(_stream_rows(venue, symbols, ws_url, network, needs, timeout_s))
         rows += await _order_rows(http, acct, venue, symbols, rest_url, notional)
@@ -344,7 +342,7 @@ async def preflight(venue: str, symbols, *, ws_url: str | None = None, rest_url:
         elif rows[0].status == "FAIL":
             rows.append(Row("key", venue, "SKIP", "the REST base did not answer: the key's checks were not run"))
         else:
-            rows += await _key_rows(http, acct, venue, symbols, creds, spot, offset, maker_fee_bps, taker_fee_bps)
+            rows += await _key_rows(http, acct, venue, symbols, creds, spot, maker_fee_bps, taker_fee_bps)
         stream_rows = await streams
     order = {"rest": 0, "clock": 1, "stream": 2}
     return sorted(rows[:2], key=lambda r: order.get(r.check, 9)) + stream_rows + rows[2:]
