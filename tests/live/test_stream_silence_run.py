@@ -1,7 +1,8 @@
 """End to end through `liqcore run`: Binance's top of book, subscribed and acknowledged but never sent while the
 aggTrade stream keeps the connection busy, is reported by name on stderr, in /metrics, in the journal and in the
-recording, and re-subscribed.  ``--silent-after 3s`` (the product's own flag) keeps the test short; every wait is on
-a condition, with a bound."""
+recording, and re-subscribed.  ``--silent-after 10s`` (the product's own flag) keeps the test short; the flowing
+stream, heard at every 0.5 s check, then has a 5 s bound, which no stall of a busy machine reaches.  Every wait is
+on a condition, with a bound."""
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +26,7 @@ def test_run_reports_a_silent_book_ticker_while_agg_trade_flows(tmp_path):
         fs = await FakeMarketStream("binance").start()
         fs.silence("ethusdt@bookTicker")
         proc = start_run("--venue", "binance", "--symbols", "ETHUSDT", "--ws-url", fs.ws_url, "--rest-url", fs.rest_url,
-                         "--fill", "queue", "--silent-after", "3s", "--journal", str(tmp_path / "j.sqlite"),
+                         "--fill", "queue", "--silent-after", "10s", "--journal", str(tmp_path / "j.sqlite"),
                          "--record", str(tmp_path / "rec"), "--log", str(tmp_path / "run.log"), metrics_port=port)
         k = 0
 
