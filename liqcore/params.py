@@ -277,6 +277,11 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("ping-interval", "ping_interval_ns", parse_duration, "5s", "heartbeat on every market-data socket", "feed", "DUR"),
     _Spec("stall-timeout", "stall_timeout_ns", parse_duration, "10s",
           "a feed socket silent this long is stalled: replaced, down from its last frame (> ping-interval)", "feed", "DUR"),
+    # one subscribed stream silent while the venue's other streams flow (liqcore.live.silence): reported by name,
+    # re-subscribed, then its connection reconnected; a heard stream's bound comes from its observed rate
+    _Spec("silent-after", "silent_after_ns", parse_duration, "60s",
+          "a subscribed stream never heard for this long while the venue's others flow is silent: reported, "
+          "re-subscribed (0 = off)", "feed", "DUR"),
     # live exits: the venue's own take-profit / stop-loss / trailing stop, or all watched by the engine
     _Spec("exits", "exits", _exits, "venue",
           "live exits: 'venue' (take-profit, stop-loss and trailing stop held by the venue where it has them; the "
@@ -337,6 +342,7 @@ RULES: dict[str, tuple[Any, Any, str, str]] = {
     "max_clock_skew_ns": (0, None, "[", "venue time allowed ahead of receive time"),
     "ping_interval_ns": (0, None, "(", ""),
     "stall_timeout_ns": (0, None, "(", "must also be longer than ping-interval"),
+    "silent_after_ns": (0, None, "[", "0 = off"),
     "shutdown_timeout_ns": (0, None, "(", ""),
     "trail": (0.0, 1.0, "[)", "0 = no trailing stop"),
     "slippage_bps": (0.0, 1000.0, "[]", ""),
@@ -476,6 +482,7 @@ class Params:
     fill_alarm_entries: int = 20
     ping_interval_ns: int = 5_000_000_000
     stall_timeout_ns: int = 10_000_000_000
+    silent_after_ns: int = 60_000_000_000
     exits: str = "venue"
     shutdown_timeout_ns: int = 5_000_000_000
     #: strategy parameters (``(field, value)`` pairs, sorted): each strategy's own vocabulary, read

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-__all__ = ["Secret", "Credentials", "load_credentials", "load_api_key", "mask_key", "redact_url", "url_userinfo",
+__all__ = ["Secret", "Credentials", "load_credentials", "load_api_key", "load_named_secret", "mask_key", "redact_url", "url_userinfo",
            "RedactingFilter", "KEY_FILE_ENV"]
 
 #: environment variable naming a default key file
@@ -234,6 +234,25 @@ def load_api_key(name: str, key_file: str | os.PathLike | None = None,
     if not value:
         raise ValueError(f"key_file: {path} holds neither {name} nor api_key")
     return Secret(value)
+
+
+def load_named_secret(name: str, key_file: str | os.PathLike | None = None,
+                      env: Mapping[str, str] | None = None) -> Secret | None:
+    """The value named ``name`` alone (e.g. ``OKX_API_PASSPHRASE``, which goes with a key and its secret): from the
+    environment when no ``key_file`` is given, else from ``key_file`` (0600; ``NAME=value`` lines or a JSON object),
+    else from ``$LIQCORE_KEY_FILE``; None when it is nowhere.  Never another name's value in its place."""
+    env = os.environ if env is None else env
+    if key_file is None and (env.get(name) or "").strip():
+        return Secret(env[name].strip())
+    path = key_file if key_file is not None else env.get(KEY_FILE_ENV)
+    if not path:
+        return None
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ValueError(f"key_file: {p} does not exist")
+    _check_private(p)
+    value = (_parse_key_file(p.read_text(), p).get(name) or "").strip()
+    return Secret(value) if value else None
 
 
 class RedactingFilter(logging.Filter):

@@ -214,6 +214,9 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
             data[0] = probe.counters["frames"] - probe.counters["control"]
 
     fm = FeedManager(venue, symbols, on_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
+    # a subscribed stream silent while the others flow: a gap line naming it (the feed logs the line itself)
+    fm.watch.on_silent.append(lambda r: rec.write_gap(venue, "silent", time.time_ns(), stream=r.stream,
+                                                      since_ns=r.since_ns))
     status = StatusLine()
     with status if not quiet else contextlib.nullcontext():
         await fm.start()
@@ -305,6 +308,7 @@ def run(args) -> int:
                                args.flush, args.quiet, stop, book=args.book,
                                ping_interval_s=params.ping_interval_ns / 1e9,
                                stall_timeout_s=params.stall_timeout_ns / 1e9,
+                               silent_after_s=params.silent_after_ns / 1e9,
                                on_closed=feeder.submit if feeder is not None else None, **extra)
         finally:
             if refresher is not None:

@@ -456,7 +456,9 @@ def build(args):
                         specs=_feed_specs(venue, symbols, universe, args, feed_opts, ws_url) if universe else None,
                         dashboard=not args.no_dashboard and sys.stdout.isatty(), install_signals=True,
                         features=getattr(args, "features", None) or (), watch=watch,
-                        ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9)
+                        ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9,
+                        # (a replay's streams are whatever the recording holds: not watched for silence)
+                        silent_after_s=0.0 if args.replay else params.silent_after_ns / 1e9)
     runner.listing = listing
     if listing is not None:
         listing.runner = runner  # (its traded symbols and data on demand follow the list)
@@ -557,6 +559,7 @@ def run(args) -> int:
         notices = logging.StreamHandler(sys.stderr)
         notices.setFormatter(logging.Formatter("warning: %(message)s"))
         logging.getLogger("liqcore.transport.connect").addHandler(notices)
+        logging.getLogger("liqcore.feeds.silent").addHandler(notices)  # (a silent stream too)
     try:
         engine, runner, fake_thread = build(args)
         if args.features:  # the engine keeps them current from the stream; the runner's snapshot shows them
@@ -600,6 +603,7 @@ def run(args) -> int:
         teardown_json_logging(log_handler)
         if notices is not None:
             logging.getLogger("liqcore.transport.connect").removeHandler(notices)
+            logging.getLogger("liqcore.feeds.silent").removeHandler(notices)
     for k, v in (getattr(args, "replay_rejects", None) or {}).items():  # lines the replay skipped
         summary.setdefault("rejects", {})[f"replay_{k}"] = v
     if args.json:

@@ -15,6 +15,10 @@ and a kind the venue's stream cannot deliver raises ValueError before anything c
 coverage by hour then follow the replayed time, not the wall clock (a feed that stayed connected through the
 whole replay covers 100 % of it; a reconnect counts as blind until the next frame replayed after it).
 
+``silent_after_s``: the ``silent-after`` parameter (default 60 s; 0: off; off in a replay): a subscribed stream
+that stays silent while the venue's other streams flow is reported, re-subscribed, then its connection
+reconnected (:mod:`liqcore.live.silence`; ``feed.watch``, its reports in ``health()["silent"]``).
+
 Keyword arguments beyond those go to every :class:`~liqcore.live.transport.WsConnection`, e.g.
 ``ping_interval_s`` and ``stall_timeout_s`` (the ``ping-interval`` / ``stall-timeout`` parameters).
 """
@@ -30,12 +34,15 @@ from typing import Callable
 import numpy as np
 import orjson
 
+from liqcore.live.silence import DEFAULT_SILENT_AFTER_S, StreamWatch, watch_handler
 from liqcore.live.transport import ConnectionSpec, Coverage, WsConnection
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
 __all__ = ["FeedManager", "gap_events", "stream_module", "feed_options", "VENUES"]
 
 log = logging.getLogger("liqcore.feeds")
+#: the silent-stream reports, one line each (a command that logs to a file still shows these on stderr)
+silent_log = logging.getLogger("liqcore.feeds.silent")
 VENUES = ("bybit", "binance", "okx")
 
 
@@ -84,7 +91,7 @@ class FeedManager:
                  on_gap_events: Callable[[np.ndarray, str], None] | None = None, *,
                  registry: SymbolRegistry | None = None, url: str | None = None, network: str = "mainnet",
                  specs: list[ConnectionSpec] | None = None, clock: Callable[[], int] | None = None,
-                 needs=None, **conn_kwargs):
+                 needs=None, silent_after_s: float = DEFAULT_SILENT_AFTER_S, watch_clock=None, **conn_kwargs):
         self.venue = Venue.parse(venue).name.lower()
         self.symbols = [str(s).strip().upper() for s in symbols]
         if not self.symbols:
@@ -108,12 +115,56 @@ class FeedManager:
             self._up_after: list[int | None] = [None] * len(self.specs)  # reconnected: up at the next replayed frame
             self._ever_up = [False] * len(self.specs)
         self._conn_kwargs = conn_kwargs
+        #: per-stream silence (:mod:`liqcore.live.silence`); off in a replay (its streams follow a recording)
+        self.watch = StreamWatch(self.venue, 0.0 if clock is not None else float(silent_after_s or 0.0),
+                                 resubscribe=self._resubscribe, reconnect=self._reconnect,
+                                 **({"clock": watch_clock} if watch_clock is not None else {}))
+        self.watch.on_silent.append(lambda rep: silent_log.warning("%s", rep.text()))
+        self.watch.on_heard.append(lambda rep: silent_log.warning("%s", rep.text()))
+        self._watch_task: asyncio.Task | None = None
+        for i, spec in enumerate(self.specs):
+            self.watch.track(i, spec.topics)
         self.connections = [self._connection(i, spec) for i, spec in enumerate(self.specs)]
 
     def _connection(self, i: int, spec: ConnectionSpec) -> WsConnection:
+        state = self._state_handler(i) if self.clock is not None else (
+            self._watch_state(i) if self.watch.enabled else None)
         return WsConnection(spec, self._frame_handler(i), self._gap_handler(spec),
-                            **({"on_state": self._state_handler(i)} if self.clock is not None else {}),
-                            **self._conn_kwargs)
+                            **({"on_state": state} if state is not None else {}), **self._conn_kwargs)
+
+    # ------------------------------------------------------------------ silent streams
+    def _watch_state(self, i: int):
+        watch = self.watch
+
+        def on_state(connected: bool) -> None:
+            if connected:  # (it subscribes its streams now: their silence counts from here)
+                watch.subscribed(i)
+
+        return on_state
+
+    def _resubscribe(self, i: int, topic: str) -> None:
+        """A silent stream asked again on its connection: unsubscribed, then subscribed."""
+        conn = self.connections[i]
+        for op in ("unsubscribe", "subscribe"):
+            for msg in self._messages(op, [topic]):
+                conn.send(msg)
+
+    def _reconnect(self, i: int) -> None:
+        self.connections[i].drop("silent")
+
+    async def _watch_loop(self) -> None:
+        w = self.watch
+        held = [sp.topics for sp in self.specs]
+        while not self._stopping:
+            await asyncio.sleep(w.tick_s)
+            try:
+                for i, sp in enumerate(self.specs):  # (data on demand rebinds its spec's topics as it goes)
+                    if i >= len(held) or sp.topics is not held[i]:
+                        w.track(i, sp.topics)
+                held = [sp.topics for sp in self.specs]
+                w.check()
+            except Exception:  # (a report callback's failure must not end the watch)
+                log.exception("silent-stream check failed")
 
     def add_specs(self, specs: list[ConnectionSpec]) -> None:
         """More connections while running (e.g. a new listing's liquidation topic), started at once (inside
@@ -125,6 +176,7 @@ class FeedManager:
                 self._replay_cov.append(Coverage(start_ns=self.clock()))
                 self._up_after.append(None)
                 self._ever_up.append(False)
+            self.watch.track(i, spec.topics)
             c = self._connection(i, spec)
             self.connections.append(c)
             if not self._stopping:
@@ -156,6 +208,7 @@ class FeedManager:
             spec.topics = spec.topics + fit
             spec.subscribe = subscribe_messages(spec.topics)
             spec.symbols = sorted({t.rsplit(".", 1)[1] for t in spec.topics})
+            self.watch.track(self.specs.index(spec), spec.topics)
             for msg in subscribe_messages(fit, req_prefix="join"):
                 conn.send(msg)
             todo = todo[len(fit):]
@@ -213,12 +266,16 @@ class FeedManager:
                 spec.subscribe = self._messages("subscribe", spec.topics)  # (what a reconnect sends)
             left = {self._symbol_of(t) for t in drop} - {self._symbol_of(t) for t in spec.topics}
             spec.symbols = [s for s in spec.symbols if s.upper() not in left]  # (its gap no longer theirs)
+            self.watch.track(self.specs.index(spec), spec.topics)  # (an unsubscribed stream is not silent)
             for msg in self._messages("unsubscribe", drop):
                 conn.send(msg)  # (not connected: the next connect subscribes the list without them)
             out += drop
         return out
 
     def _frame_handler(self, i: int = 0):
+        if self.clock is None and self.watch.enabled:
+            # the frame's stream key noted (one dict store), then ``on_frame_cb(venue, payload, recv_ns)``
+            return watch_handler(self.venue, self.watch.last, self.on_frame_cb, self.venue)
         if self.clock is None:
             # ``on_frame(payload, recv_ns)`` -> ``on_frame_cb(venue, payload, recv_ns)``, with no Python frame between
             return functools.partial(self.on_frame_cb, self.venue)
@@ -272,12 +329,16 @@ class FeedManager:
     async def start(self) -> None:
         for c in self.connections:
             c.start()
+        if self.watch.enabled and self._watch_task is None:
+            self._watch_task = asyncio.get_running_loop().create_task(self._watch_loop(), name=f"silence-{self.venue}")
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(asyncio.gather(*(c.wait_connected() for c in self.connections)), timeout)
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._watch_task is not None:
+            self._watch_task.cancel()
         await asyncio.gather(*(c.stop() for c in self.connections), return_exceptions=True)
 
     # ------------------------------------------------------------------ health
@@ -343,4 +404,5 @@ class FeedManager:
             "watchdog_kills": sum(s.watchdog_kills for s in st),
             "last_rx_age_s": (now_ns - last) / 1e9 if last else None,
             "coverage": self.coverage(),
+            "silent": self.watch.silent_streams(),  # streams silent now (liqcore.live.silence)
         }

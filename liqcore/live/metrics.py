@@ -72,6 +72,8 @@ class Metrics:
         "liqcore_entries_halted": "1 while new entries are halted (e.g. the clock keeps failing)",
         "liqcore_halts_total": "times new entries were halted",
         "liqcore_blocked_total": "cascades the shell refused (kill_switch, halted)",
+        "liqcore_stream_silent": "1 while a subscribed stream is silent as its venue's other streams flow",
+        "liqcore_stream_silences_total": "times a subscribed stream was found silent (re-subscribed, reconnected)",
     }
 
     def __init__(self):

@@ -5,6 +5,8 @@ Line formats (what ``liqcore.io.load_events`` reads back)::
     {"recv_ns":<int>,"venue":"bybit","frame":<the frame as JSON>}      # a JSON frame, embedded as is
     {"recv_ns":<int>,"venue":"bybit","frame":"<text>"}                 # a frame that is not JSON: a string
     {"recv_ns":<int>,"venue":"bybit","gap":{"reason":"stale"}}         # the feed was lost here
+    {"recv_ns":<int>,"venue":"binance","gap":{"reason":"silent","stream":"ethusdt@bookTicker","since_ns":<int>}}
+                                     # one stream was silent from since_ns until this line (its siblings flowed)
 
 Files are named ``<venue>-YYYYMMDDTHH.jsonl.zst`` by the UTC hour of ``recv_ns``. The compressor
 flushes a block every ``flush_every_s`` seconds or ``flush_every_lines`` lines, so a crash loses at
@@ -42,8 +44,14 @@ def frame_line(venue: str, payload: bytes, recv_ns: int) -> bytes:
         return head + b'"frame":' + orjson.dumps(text) + b"}\n"
 
 
-def gap_line(venue: str, reason: str, recv_ns: int) -> bytes:
-    return orjson.dumps({"recv_ns": int(recv_ns), "venue": venue, "gap": {"reason": str(reason)}}) + b"\n"
+def gap_line(venue: str, reason: str, recv_ns: int, stream: str | None = None, since_ns: int | None = None) -> bytes:
+    """A gap line; ``stream`` / ``since_ns``: one silent stream's gap (the rest of the venue flowed), from ``since_ns``."""
+    gap: dict = {"reason": str(reason)}
+    if stream is not None:
+        gap["stream"] = str(stream)
+    if since_ns is not None:
+        gap["since_ns"] = int(since_ns)
+    return orjson.dumps({"recv_ns": int(recv_ns), "venue": venue, "gap": gap}) + b"\n"
 
 
 def hour_file_name(venue: str, recv_ns: int) -> str:
@@ -226,7 +234,8 @@ class Recorder:
         if self._pending >= self.flush_every_lines:
             self.flush()
 
-    def write_gap(self, venue: str, reason: str, recv_ns: int) -> None:
+    def write_gap(self, venue: str, reason: str, recv_ns: int, stream: str | None = None,
+                  since_ns: int | None = None) -> None:
         self.gaps += 1
         if self._failed_at is not None:
             self.unwritten += 1
@@ -234,7 +243,7 @@ class Recorder:
         self.lines += 1
         self._pending_v[venue] = self._pending_v.get(venue, 0) + 1
         try:
-            self._writer(venue, recv_ns).write(gap_line(venue, reason, recv_ns))
+            self._writer(venue, recv_ns).write(gap_line(venue, reason, recv_ns, stream, since_ns))
         except OSError as exc:
             self._fail(exc, venue)
             return

@@ -148,12 +148,36 @@ class LiveRunner:
                         specs=_liquidation_specs(v, syms, url, network), **conn_kwargs)
             for v, syms, url in watch]
         self.feeds = [self.feed, *self.watch_feeds, *([self.demand_feed] if self.demand_feed else [])]
+        for f in self.feeds:  # a silent stream: metrics, journal, recording (the feed logs the line itself)
+            f.watch.on_silent.append(self._stream_silent)
+            f.watch.on_heard.append(self._stream_heard)
         self._metrics_runner = None
         self._dashboard = None
         self.web = web
         self._web = None
         self.web_url: str | None = None
         self.started_ns = 0
+
+    def _stream_silent(self, rep) -> None:
+        """A subscribed stream is silent (:mod:`liqcore.live.silence`): ``liqcore_stream_silent`` 1, a
+        ``stream_silent`` journal record, a ``silent`` gap line in the recording (``--record``)."""
+        eng, now = self.engine, time.time_ns()
+        eng.metrics.set("liqcore_stream_silent", 1.0, venue=rep.venue, stream=rep.stream)
+        eng.metrics.inc("liqcore_stream_silences_total", venue=rep.venue, stream=rep.stream)
+        if eng.journal is not None:
+            eng.journal.note("stream_silent", {"venue": rep.venue, "stream": rep.stream, "silent_s": rep.silent_s,
+                                               "bound_s": rep.bound_s, "heard_before": rep.heard,
+                                               "since_ns": rep.since_ns}, now, key=f"{rep.venue} {rep.stream}")
+        rec = getattr(eng, "recorder", None)
+        if rec is not None:
+            rec.write_gap(rep.venue, "silent", now, stream=rep.stream, since_ns=rep.since_ns)
+
+    def _stream_heard(self, rep) -> None:
+        eng, now = self.engine, time.time_ns()
+        eng.metrics.set("liqcore_stream_silent", 0.0, venue=rep.venue, stream=rep.stream)
+        if eng.journal is not None:
+            eng.journal.note("stream_heard", {"venue": rep.venue, "stream": rep.stream, "silent_s": rep.silent_s,
+                                              "since_ns": rep.since_ns}, now, key=f"{rep.venue} {rep.stream}")
 
     def snapshot(self, symbols=None) -> dict:
         """The engine's snapshot (``symbols``: only those symbols' rows) and the feeds' health."""

@@ -2,7 +2,9 @@
 fault injection), a fake Binance USD-M venue (order REST + user stream), a fake OKX v5 venue (REST, public /
 private / business websockets, ``fake_okx``), fake Binance and OKX market streams
 (with their instrument lists: a whole market of 400 perpetuals, ``fake_universe``; a market-wide crash played on
-them, ``fake_crash``) and helpers to build or replay venue frames.  Names load lazily (no aiohttp at import).
+them, ``fake_crash``), the account endpoints a preflight reads (``fake_accounts``: permissions, modes, leverage,
+fees) and helpers to build or replay venue frames.  Every public stream can be silenced (``silence(stream)``:
+acknowledged when subscribed, never sent).  Names load lazily (no aiohttp at import).
 
 Shipped so that users can test their own gateways and strategies against a venue without the
 network.  May import: the data contract (``liqcore.types``, ``liqcore.validate``) and the readers
@@ -31,6 +33,7 @@ _EXPORTS = {
     "OKX_API_KEY": "liqcore.testing.fake_okx",
     "OKX_API_SECRET": "liqcore.testing.fake_okx",
     "OKX_PASSPHRASE": "liqcore.testing.fake_okx",
+    "FakeAccount": "liqcore.testing.fake_accounts",
     "FakeVenue": "liqcore.testing.fake_book",
     "FakeOrder": "liqcore.testing.fake_book",
     "FakePosition": "liqcore.testing.fake_book",

@@ -80,6 +80,10 @@ class FakeBinance(LoopbackVenue):
         self._conns: list = []
         self._runner = None
         self.stalled = False  # user-stream events are lost while True (the socket stays open)
+        #: the key and the account its account endpoints report (liqcore.testing.fake_accounts)
+        from liqcore.testing.fake_accounts import FakeAccount
+
+        self.account = FakeAccount(maker_fee=maker_fee, taker_fee=taker_fee)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -402,7 +406,19 @@ class FakeBinance(LoopbackVenue):
             return {"algoId": self._aid(o), "clientAlgoId": o.order_link_id, "code": "200", "msg": "success"}, pushes
         if path == "/fapi/v1/openAlgoOrders":
             return [self._algo_json(o) for o in v.open_orders(p.get("symbol")) if o.stop_order_type and o.status == "Untriggered"], []
+        got = self._account_route(request, path, raw_qs)
+        if got is not None:
+            return got, []
         raise _Err(404, -1000, f"unknown path {path}")
+
+    def _account_route(self, request, path: str, raw_qs: str):
+        """The account endpoints ``liqcore preflight`` reads (:mod:`liqcore.testing.fake_accounts`), signed; None for
+        any other path."""
+        from liqcore.testing.fake_accounts import BINANCE_PATHS, binance_answer
+
+        if path not in BINANCE_PATHS or request.method != "GET":
+            return None
+        return binance_answer(self.account, path, self._auth(request, raw_qs, signed=True), self.venue.instruments)
 
     #: orders per DELETE /fapi/v1/batchOrders request
     CANCEL_BATCH_MAX = 10

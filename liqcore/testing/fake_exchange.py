@@ -63,6 +63,8 @@ from typing import Callable, Iterable
 
 import orjson
 
+from liqcore.testing.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
+from liqcore.testing.fake_accounts import FakeAccount
 from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
 
 __all__ = ["FakeExchange", "FakeExchangeThread", "Faults", "HttpFault", "FakeRequest", "DEFAULT_API_KEY", "DEFAULT_API_SECRET"]
@@ -218,6 +220,10 @@ class FakeExchange(LoopbackVenue):
         self.auth_log: list[tuple[int, bool, str]] = []  # (recv_ns, ok, reason)
         #: the public subscribe / unsubscribe requests received: (conn_id, op, args, accepted)
         self.public_ops: list[tuple[str, str, list, bool]] = []
+        #: public topics subscribed and acknowledged as usual but never sent (:meth:`silence`)
+        self.silenced: set[str] = set()
+        #: the key and the account its account endpoints report (liqcore.testing.fake_accounts)
+        self.account = FakeAccount(maker_fee=maker_fee, taker_fee=taker_fee)
         self.stats = {"public_frames": 0, "private_frames": 0, "public_connections": 0, "private_connections": 0,
                       "drops": 0, "replayed": 0, "bad_frames": 0}
         self.replay_done: asyncio.Event | None = None
@@ -321,6 +327,10 @@ class FakeExchange(LoopbackVenue):
     def connections(self, kind: str | None = None) -> int:
         return sum(1 for c in self._conns if not c.closed and (kind is None or c.kind == kind))
 
+    def silence(self, topic: str, silent: bool = True) -> None:
+        """Fault: public ``topic`` is acknowledged when subscribed, as ever, and never sent; ``silent=False`` ends it."""
+        (self.silenced.add if silent else self.silenced.discard)(topic)
+
     def subscribed(self, topic: str) -> bool:
         """A public connection open now holds ``topic``."""
         return any(c.kind == "public" and not c.closed and topic in c.topics for c in tuple(self._conns))
@@ -403,7 +413,7 @@ class FakeExchange(LoopbackVenue):
                 obj, topic = None, ""
                 self.stats["bad_frames"] += 1
         for c in tuple(self._conns):
-            if c.kind == "public" and topic in c.topics:
+            if c.kind == "public" and topic in c.topics and topic not in self.silenced:
                 await self._send(c, data, data_frame=True)
         sent_ns = time.time_ns()
         self.stats["public_frames"] += 1
@@ -722,6 +732,7 @@ class FakeExchange(LoopbackVenue):
             ("POST", "/v5/order/cancel-batch"), ("POST", "/v5/position/trading-stop"),
             ("GET", "/v5/order/realtime"), ("GET", "/v5/order/history"), ("GET", "/v5/execution/list"), ("GET", "/v5/position/list"), ("GET", "/v5/account/wallet-balance"),
             ("GET", "/v5/market/time"), ("GET", "/v5/market/instruments-info"), ("GET", "/v5/market/tickers"),
+            *(("GET", p) for p in ACCOUNT_PATHS),  # (liqcore preflight's: liqcore.testing.fake_accounts)
         }
         if (method, path) not in routes:
             return 404, 0, "Not Found", None, headers
@@ -788,7 +799,20 @@ class FakeExchange(LoopbackVenue):
             elif path == "/v5/position/list":
                 if query.get("category") != "linear":
                     raise VenueError(10001, "params error: category must be linear")
-                result = {"category": "linear", "list": self.venue.position_list(query), "nextPageCursor": ""}
+                rows = self.venue.position_list(query)
+                if self.account is not None:  # (the account's position mode and leverage: preflight reads them)
+                    from liqcore.testing.fake_accounts import bybit_position_fields
+
+                    rows = [bybit_position_fields(self.account, r) for r in rows]
+                result = {"category": "linear", "list": rows, "nextPageCursor": ""}
+            elif path in ACCOUNT_PATHS:
+                from liqcore.testing.fake_accounts import bybit_answer
+
+                try:
+                    result = bybit_answer(self.account, path, query, request.headers.get("X-BAPI-API-KEY", ""),
+                                          self.venue.instruments)
+                except ValueError as e:
+                    raise VenueError(10001, str(e)) from None
             else:  # wallet-balance
                 if query.get("accountType") not in ("UNIFIED", "CONTRACT"):
                     raise VenueError(10001, "params error: accountType invalid")

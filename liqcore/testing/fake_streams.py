@@ -125,6 +125,8 @@ class FakeMarketStream:
         self.ops: list[tuple[str, list[str]]] = []  # every subscription change, in order (the module docstring)
         self.rest_requests: list[str] = []  # paths of the REST requests answered, in order
         self.written = 0  # data frames written (one per frame and connection), for lost-frame counts
+        #: streams subscribed and acknowledged as usual but never sent (:meth:`silence`)
+        self.silenced: set[str] = set()
 
     @property
     def ws_url(self) -> str:
@@ -234,6 +236,11 @@ class FakeMarketStream:
     def subscribed(self, stream: str) -> bool:
         return any(stream in subs for subs in self._conns.values())
 
+    def silence(self, stream: str, silent: bool = True) -> None:
+        """Fault: ``stream`` (a Binance stream name, an OKX arg as compact JSON) is acknowledged when subscribed,
+        as ever, and never sent (a stream asked for on a path that does not carry it); ``silent=False`` ends it."""
+        (self.silenced.add if silent else self.silenced.discard)(stream)
+
     async def push(self, frame: bytes | dict, stream: str) -> int:
         return self.write(frame, stream)
 
@@ -256,6 +263,8 @@ class FakeMarketStream:
                                                  else bytes((0x81, 127)) + n.to_bytes(8, "big"))
         out = head + data
         names = (stream,) if isinstance(stream, str) else tuple(stream)
+        if self.silenced:
+            names = tuple(n for n in names if n not in self.silenced)
         trs = [self._transports[ws] for ws, subs in self._conns.items()
                if not ws.closed and any(s in subs for s in names)]
         t = time.perf_counter_ns()  # just before the writes

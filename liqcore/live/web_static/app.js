@@ -110,6 +110,9 @@ function drawFeeds(s) {
     pairs.push(["frames / gaps / reconnects", `${f.frames} / ${f.gaps} / ${f.reconnects}`]);
     pairs.push(["coverage", fmt(100 * f.coverage, 2) + " %"]);
     pairs.push(["last frame", f.last_rx_age_s == null ? "-" : fmt(f.last_rx_age_s, 1) + " s ago"]);
+    for (const q of f.silent || []) {  // a subscribed stream silent while the venue's others flow
+      pairs.push([`${q.venue} ${q.stream}`, "SILENT for " + fmt(q.silent_s, 0) + " s", "num neg"]);
+    }
   }
   pairs.push(["venue clock offset", fmt(s.venue_clock_offset_ms, 1) + " ms"]);
   kv($("feeds"), pairs);

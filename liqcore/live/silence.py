@@ -1,0 +1,400 @@
+"""Silent streams: a subscribed stream that stays quiet while the other streams of its venue flow.
+
+The connection-level stall check (``liqcore.live.transport``) replaces a socket on which nothing at all
+arrives; it cannot see one stream of a busy connection that the venue acknowledged and then never sends
+(e.g. a top-of-book stream subscribed on a path that does not carry it, next to a trade stream that keeps
+the connection busy).  :class:`StreamWatch` does, per stream (venue + stream name as subscribed, e.g.
+``binance ethusdt@bookTicker``):
+
+* the receive path stores, per frame, the frame's stream key in a dict (:func:`frame_key`: Bybit's
+  ``topic``, Binance's combined ``stream`` or the raw event type and symbol, OKX's ``arg``): one ``find`` or
+  two on the frame's head and one dict store, nothing else (see ``benches/bench_stream_watch.py``);
+* :meth:`StreamWatch.check`, run every ``tick_s`` on its own (injectable) clock, notices which keys
+  changed since the last check, keeps each stream's observed rate (the share of checks it was heard in)
+  and decides silence by the rule below;
+* a silent stream is reported once (``on_silent``), re-subscribed on its connection, and, if it stays
+  silent for another bound, its connection is reconnected; both repeat with a doubling wait (at most
+  ``MAX_RETRY_S``) while it stays silent; once heard again ``on_heard`` is called.
+
+The rule (``silent_after`` = the ``silent-after`` parameter, default 60 s; a stream is only judged while
+another stream of the same venue was heard within the bound, so a quiet venue or a dead socket is not a
+silent stream):
+
+* a stream never heard since it was (re)subscribed: silent after ``silent_after`` -- except a liquidation
+  stream, which may rightly stay empty for hours;
+* a stream heard before: silent after ``max(FACTOR x its mean interval, silent_after / 6)``, and only when that
+  bound is within ``silent_after`` (at least one message per ``silent_after / FACTOR`` on average: 6 s at the
+  default; a stream whose normal rate is one message a minute is never called silent after 10 s); the mean
+  interval is the time watched over the checks it was heard in;
+* a liquidation stream (bursty by nature) is judged only by that rate rule, and only once it was watched for
+  ``LIQ_MIN_WATCH`` x ``silent_after`` (10 minutes at the default), so a single burst does not make its
+  later quiet look implausible.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import orjson
+
+__all__ = ["StreamWatch", "Silence", "frame_key", "topic_keys", "stream_name", "is_liquidation_stream",
+           "watch_handler", "FACTOR", "DEFAULT_SILENT_AFTER_S"]
+
+log = logging.getLogger("liqcore.feeds.silent")
+
+#: a heard stream is silent after this many of its mean intervals (with a Poisson stream, e^-10 ~ 5e-5)
+FACTOR = 10.0
+DEFAULT_SILENT_AFTER_S = 60.0
+#: a liquidation stream is judged only after this many ``silent_after`` of watching (10 min at 60 s)
+LIQ_MIN_WATCH = 10.0
+#: the longest wait between two re-subscriptions / reconnects of a stream that stays silent
+MAX_RETRY_S = 900.0
+NS = 1_000_000_000
+
+# Binance raw event type -> the stream suffix that carries it
+_BINANCE_EVENTS = {"aggTrade": "aggTrade", "trade": "trade", "bookTicker": "bookTicker", "forceOrder": "forceOrder",
+                   "markPriceUpdate": "markPrice", "depthUpdate": "depth", "kline": "kline", "24hrTicker": "ticker",
+                   "24hrMiniTicker": "miniTicker"}
+
+
+# ---------------------------------------------------------------------------- keys (the receive path)
+def frame_key(venue: str, payload: bytes):
+    """The stream key of one data frame (what :func:`watch_handler` stores), or None (a control frame):
+    Bybit ``b"publicTrade.ETHUSDT"``; Binance combined ``b"ethusdt@aggTrade"``, raw ``(b"aggTrade", b"ETHUSDT")``;
+    OKX the ``arg`` object's bytes ``b'{"channel":"trades","instId":"ETH-USDT-SWAP"}'``.  The reference form of
+    the inline code in :func:`watch_handler` (a test compares them)."""
+    if venue == "bybit":  # (venue frames start with their topic)
+        return payload[10:payload.find(b'"', 10, 96)] if payload.startswith(b'{"topic":"') else None
+    if venue == "binance":
+        if payload.startswith(b'{"stream":"'):
+            return payload[11:payload.find(b'"', 11, 96)]
+        if not payload.startswith(b'{"e":"'):  # (raw pushes start with their event type)
+            return None
+        j = payload.find(b'"', 6, 40)
+        k = payload.find(b'"s":"', j)
+        return (payload[6:j], payload[k + 5:payload.find(b'"', k + 5)]) if k > 0 else None
+    if payload.startswith(b'{"arg":'):
+        return payload[7:payload.find(b"}", 7, 160) + 1]
+    return None
+
+
+def watch_handler(venue: str, last: dict, cb: Callable, *args) -> Callable[[bytes, int], None]:
+    """``on_frame(payload, recv_ns)`` for a connection: ``last[frame_key(payload)] = recv_ns``, then
+    ``cb(*args, payload, recv_ns)`` (``args``: the venue name alone, as the feed manager passes it).  The key code
+    is inlined per venue and its names bound as defaults (this is the receive path)."""
+    a0 = args[0] if len(args) == 1 else None
+    if len(args) != 1:
+        inner = cb
+
+        def cb(a, payload, recv_ns):  # (any other argument list: one more call)
+            inner(*args, payload, recv_ns)
+    if venue == "bybit":
+        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
+            if payload.startswith(b'{"topic":"'):
+                _last[payload[10:payload.find(b'"', 10, 96)]] = recv_ns
+            _cb(_a, payload, recv_ns)
+    elif venue == "binance":
+        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
+            if payload.startswith(b'{"stream":"'):
+                _last[payload[11:payload.find(b'"', 11, 96)]] = recv_ns
+            elif payload.startswith(b'{"e":"'):
+                j = payload.find(b'"', 6, 40)
+                k = payload.find(b'"s":"', j)
+                if k > 0:
+                    _last[(payload[6:j], payload[k + 5:payload.find(b'"', k + 5)])] = recv_ns
+            _cb(_a, payload, recv_ns)
+    else:
+        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
+            if payload.startswith(b'{"arg":'):
+                _last[payload[7:payload.find(b"}", 7, 160) + 1]] = recv_ns
+            _cb(_a, payload, recv_ns)
+    return on_frame
+
+
+def _okx_id(obj: dict) -> tuple:
+    return (obj.get("channel"), obj.get("instId") or obj.get("instType") or "")
+
+
+def topic_keys(venue: str, topic: str) -> list:
+    """The frame keys (:func:`frame_key`) a subscribed ``topic`` (as ``ConnectionSpec.topics`` holds it) is heard
+    by: Binance both its combined name and its raw ``(event, SYMBOL)`` form; OKX the normalised ``(channel,
+    instId|instType)``; an all-market Binance stream (``!forceOrder@arr``) is matched in :meth:`StreamWatch`."""
+    if venue == "bybit":
+        return [topic.encode()]
+    if venue == "binance":
+        out = [topic.encode()]
+        sym, _, rest = topic.partition("@")
+        suffix = rest.split("@", 1)[0]
+        for ev, suf in _BINANCE_EVENTS.items():
+            if suf == suffix or (suf == "depth" and suffix.startswith("depth")) or (suf == "kline" and suffix.startswith("kline")):
+                out.append((ev.encode(), sym.upper().encode()))
+        return out
+    try:
+        return [_okx_id(orjson.loads(topic))]
+    except (orjson.JSONDecodeError, AttributeError):
+        return []
+
+
+def stream_name(venue: str, topic: str) -> str:
+    """The stream as a reader names it: Bybit / Binance the topic itself, OKX ``channel:instId``."""
+    if venue == "okx":
+        try:
+            ch, inst = _okx_id(orjson.loads(topic))
+            return f"{ch}:{inst}"
+        except (orjson.JSONDecodeError, AttributeError):
+            return topic
+    return topic
+
+
+def is_liquidation_stream(venue: str, topic: str) -> bool:
+    t = topic.lower()
+    return "liquidation" in t or "forceorder" in t
+
+
+# ---------------------------------------------------------------------------- the watch
+@dataclass
+class _Stream:
+    conn: int
+    topic: str
+    name: str
+    liq: bool
+    since_ns: int = 0  # (re)subscribed at (the watch's clock)
+    watched_ns: int = 0  # time watched since the first subscription
+    heard_checks: int = 0  # checks in which it was heard
+    last_heard_ns: int = 0  # the check that last heard it (0: not since subscribed)
+    silent: bool = False
+    silent_since_ns: int = 0  # the start of its silence (last heard, or subscribed)
+    next_action_ns: int = 0
+    retry_s: float = 0.0
+    actions: int = 0  # re-subscriptions and reconnects made while silent
+    all_market: bool = False
+    keys: list = field(default_factory=list)
+
+
+@dataclass
+class Silence:
+    """One report: ``venue``, ``stream`` (the name), ``topic`` (as subscribed), ``silent_s`` (seconds since last
+    heard or subscribed), ``bound_s`` (the bound it passed), ``heard`` (False: never heard since subscribed),
+    ``since_ns`` (wall-clock ns of the silence's start), ``action`` (``resubscribe`` / ``reconnect`` / ``heard``)."""
+
+    venue: str
+    stream: str
+    topic: str
+    silent_s: float
+    bound_s: float
+    heard: bool
+    since_ns: int
+    action: str
+
+    def text(self) -> str:
+        if self.action == "heard":
+            return f"stream {self.venue} {self.stream} heard again after {self.silent_s:.0f} s of silence"
+        what = ("never heard since it was subscribed" if not self.heard else
+                f"silent for {self.silent_s:.0f} s (bound {self.bound_s:.0f} s from its observed rate)")
+        return (f"stream {self.venue} {self.stream} is silent: {what}, while the venue's other streams flow; "
+                f"{'re-subscribed' if self.action == 'resubscribe' else 'reconnecting its connection'}")
+
+
+class StreamWatch:
+    """Per-stream silence of one venue's connections (see the module docstring).
+
+    ``silent_after_s``: the ``silent-after`` bound (0: off).  ``clock``: monotonic ns (injectable: tests move
+    it).  ``on_silent(Silence)`` / ``on_heard(Silence)``: the reports.  ``resubscribe(conn_index, topic)`` and
+    ``reconnect(conn_index)``: the actions (the feed manager's).  ``last``: the dict the receive path writes
+    (:func:`watch_handler`)."""
+
+    def __init__(self, venue: str, silent_after_s: float = DEFAULT_SILENT_AFTER_S, *,
+                 clock: Callable[[], int] = time.monotonic_ns, on_silent=None, on_heard=None,
+                 resubscribe=None, reconnect=None):
+        self.venue = venue
+        self.silent_after_s = float(silent_after_s)
+        self.clock = clock
+        self.on_silent = list(filter(None, [on_silent]))
+        self.on_heard = list(filter(None, [on_heard]))
+        self.resubscribe = resubscribe
+        self.reconnect = reconnect
+        #: the receive path's dict: frame key -> the receive time of its last frame
+        self.last: dict = {}
+        self._prev: dict = {}
+        self._streams: dict[str, _Stream] = {}
+        self._index: dict = {}  # frame key (topic_keys) -> [_Stream]
+        self._cache: dict = {}  # frame key as received -> [_Stream] (resolved by _streams_of)
+        self._all_market: list[_Stream] = []  # Binance !forceOrder@arr and the like: any frame of their event
+        self._last_check_ns = 0
+        self._venue_heard_ns = 0  # the last check in which any stream of the venue was heard
+        self.reports = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.silent_after_s > 0
+
+    @property
+    def tick_s(self) -> float:
+        """Seconds between checks: a twentieth of the bound, at most 1 s."""
+        return max(0.01, min(1.0, self.silent_after_s / 20.0))
+
+    # ------------------------------------------------------------------ streams
+    def track(self, conn: int, topics) -> None:
+        """The ``topics`` (as the connection's spec holds them) of connection ``conn``; topics no longer held by
+        it are forgotten (an unsubscribed stream is not silent)."""
+        topics = list(topics)
+        keep = set(topics)
+        for t in [t for t, s in self._streams.items() if s.conn == conn and t not in keep]:
+            self._forget(t)
+        now = self.clock()
+        for t in topics:
+            if t in self._streams:
+                continue
+            s = _Stream(conn, t, stream_name(self.venue, t), is_liquidation_stream(self.venue, t), since_ns=now)
+            s.all_market = self.venue == "binance" and t.startswith("!")
+            s.keys = topic_keys(self.venue, t)
+            self._streams[t] = s
+            if s.all_market:
+                self._all_market.append(s)
+            for k in s.keys:
+                self._index.setdefault(k, []).append(s)
+        self._cache = {}
+
+    def _forget(self, topic: str) -> None:
+        s = self._streams.pop(topic)
+        for k in s.keys:
+            lst = self._index.get(k, [])
+            if s in lst:
+                lst.remove(s)
+        if s in self._all_market:
+            self._all_market.remove(s)
+        self._cache = {}
+
+    def subscribed(self, conn: int) -> None:
+        """Connection ``conn`` (re)connected and subscribes its streams: their silence counts from now."""
+        now = self.clock()
+        for s in self._streams.values():
+            if s.conn == conn:
+                s.since_ns = now
+                s.last_heard_ns = 0
+                if s.silent:
+                    s.silent_since_ns = s.silent_since_ns or now
+
+    def silent_streams(self) -> list[dict]:
+        """The streams silent now: ``[{"venue", "stream", "silent_s", "since_ns"}]``."""
+        now = self.clock()
+        return [{"venue": self.venue, "stream": s.name, "silent_s": (now - s.silent_since_ns) / NS}
+                for s in self._streams.values() if s.silent]
+
+    def names(self) -> list[str]:
+        return [s.name for s in self._streams.values()]
+
+    def heard_topics(self) -> set[str]:
+        """The subscribed topics some frame was heard for (from the receive path's dict, now)."""
+        return {s.topic for k in list(self.last) for s in self._streams_of(k)}
+
+    # ------------------------------------------------------------------ the check
+    def _streams_of(self, key) -> list:
+        """The streams a frame key is heard by (resolved once per key)."""
+        got = self._cache.get(key)
+        if got is None:
+            got = list(self._index.get(key, ()))
+            if isinstance(key, bytes) and key.startswith(b"{"):  # OKX: the arg object, normalised
+                try:
+                    got += self._index.get(_okx_id(orjson.loads(key)), [])
+                except (orjson.JSONDecodeError, AttributeError):
+                    pass
+            if isinstance(key, tuple) and key[0] == b"forceOrder":  # raw: the all-market stream hears it too
+                got += [s for s in self._all_market if s not in got]
+            self._cache[key] = got
+        return got
+
+    def bound_s(self, s: _Stream, now: int) -> float | None:
+        """The silence bound of stream ``s`` now (seconds), or None: not judged (see the module docstring)."""
+        sa = self.silent_after_s
+        if s.heard_checks == 0 or s.last_heard_ns == 0:
+            if s.liq or s.heard_checks:
+                # a liquidation stream may rightly stay empty; one heard in an earlier session: its rate decides
+                return self._rate_bound(s, now)
+            return sa
+        return self._rate_bound(s, now)
+
+    def _rate_bound(self, s: _Stream, now: int) -> float | None:
+        sa = self.silent_after_s
+        if not s.heard_checks:
+            return None
+        if s.liq and s.watched_ns < LIQ_MIN_WATCH * sa * NS:
+            return None
+        mean_s = max(s.watched_ns / NS, self.tick_s) / s.heard_checks
+        b = max(FACTOR * mean_s, sa / 6.0)
+        return b if FACTOR * mean_s <= sa else None
+
+    def check(self, now: int | None = None) -> list[Silence]:
+        """One check (call it every :attr:`tick_s`); returns the reports made (also handed to the callbacks)."""
+        now = self.clock() if now is None else int(now)
+        dt = now - self._last_check_ns if self._last_check_ns else 0
+        self._last_check_ns = now
+        last, prev = self.last, self._prev
+        heard_now: set = set()
+        if len(last) != len(prev) or last != prev:
+            for k, v in list(last.items()):
+                if prev.get(k) != v:
+                    heard_now.update(map(id, self._streams_of(k)))
+                    self._venue_heard_ns = now
+            self._prev = dict(last)
+        out: list[Silence] = []
+        if not self.enabled:
+            return out
+        wall = time.time_ns()
+        for s in self._streams.values():
+            if dt > 0:
+                s.watched_ns += dt
+            if id(s) in heard_now:
+                s.heard_checks += 1
+                if s.silent:
+                    rep = Silence(self.venue, s.name, s.topic, (now - s.silent_since_ns) / NS, 0.0, True,
+                                  wall - (now - s.silent_since_ns), "heard")
+                    s.silent, s.retry_s, s.actions = False, 0.0, 0
+                    out.append(rep)
+                    for cb in self.on_heard:
+                        cb(rep)
+                s.last_heard_ns = now
+                continue
+            start = s.last_heard_ns or s.since_ns
+            quiet_ns = now - start
+            if s.silent:
+                if now >= s.next_action_ns:
+                    self._act(s, now, now - s.silent_since_ns, again=True)
+                continue
+            b = self.bound_s(s, now)
+            if b is None or quiet_ns < b * NS:
+                continue
+            if now - self._venue_heard_ns > b * NS or not self._venue_heard_ns:
+                continue  # the whole venue is quiet: not this stream's silence
+            s.silent = True
+            s.silent_since_ns = start
+            rep = Silence(self.venue, s.name, s.topic, quiet_ns / NS, b, bool(s.last_heard_ns), wall - quiet_ns,
+                          "resubscribe")
+            self.reports += 1
+            out.append(rep)
+            for cb in self.on_silent:
+                cb(rep)
+            self._act(s, now, quiet_ns, again=False)
+        return out
+
+    def _act(self, s: _Stream, now: int, quiet_ns: int, again: bool) -> None:
+        """Re-subscribe (first, and every other try) or reconnect; the next try after a doubling wait."""
+        reconnect = again and s.actions % 2 == 1
+        s.actions += 1
+        s.retry_s = min(MAX_RETRY_S, (s.retry_s * 2) if s.retry_s else self.silent_after_s)
+        s.next_action_ns = now + int(s.retry_s * NS)
+        try:
+            if reconnect and self.reconnect is not None:
+                log.warning("stream %s %s still silent after %.0f s: reconnecting its connection", self.venue, s.name,
+                            quiet_ns / NS)
+                self.reconnect(s.conn)
+            elif self.resubscribe is not None:
+                if again:
+                    log.warning("stream %s %s still silent after %.0f s: re-subscribed", self.venue, s.name,
+                                quiet_ns / NS)
+                self.resubscribe(s.conn, s.topic)
+                s.since_ns = now  # (its own clock restarts; the silence's start is kept)
+        except Exception:
+            log.exception("silent stream %s %s: the action failed", self.venue, s.name)

@@ -1,0 +1,103 @@
+"""OKX v5 account endpoints a trader checks before going live (``liqcore preflight``).
+
+Pure request builders and readers of the documented answers (``{"code":"0","msg":"","data":[...]}``):
+
+* ``GET /api/v5/public/time`` -> ``data[0].ts`` (ms);
+* ``GET /api/v5/account/config`` -> ``data[0]``: ``perm`` (``read_only``, ``trade``, ``withdraw``, comma separated),
+  ``posMode`` (``net_mode`` one-way, ``long_short_mode`` hedge), ``acctLv`` (1 spot mode: no swaps; 2 futures
+  mode; 3 multi-currency margin; 4 portfolio margin);
+* ``GET /api/v5/account/leverage-info?instId=I&mgnMode=cross`` -> ``data[]``: ``lever``, ``mgnMode``;
+* ``GET /api/v5/account/trade-fee?instType=SWAP&instFamily=F`` -> ``data[0]``: ``maker``/``taker`` (and
+  ``makerU``/``takerU`` for USDT-margined contracts); OKX's sign: a NEGATIVE rate is a commission paid, a positive
+  one a rebate;
+* ``GET /api/v5/market/tickers?instType=SWAP`` -> ``data[]``: ``instId``, ``last``.
+
+Signing: headers ``OK-ACCESS-KEY``, ``OK-ACCESS-SIGN`` = base64 HMAC-SHA256(secret, timestamp + method +
+request path with query + body), ``OK-ACCESS-TIMESTAMP`` (ISO 8601 UTC, ms), ``OK-ACCESS-PASSPHRASE``; a request
+whose timestamp is more than 30 s from the server's time is refused (code 50102).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from urllib.parse import urlencode
+
+__all__ = ["TIME_PATH", "TICKERS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices", "signed", "data_of",
+           "config", "leverage", "fee_rates", "inst_family"]
+
+TIME_PATH = "/api/v5/public/time"
+TICKERS = ("/api/v5/market/tickers", {"instType": "SWAP"})
+SKEW_LIMIT_MS = (30_000, 30_000)
+CONFIG = "/api/v5/account/config"
+LEVERAGE = "/api/v5/account/leverage-info"
+TRADE_FEE = "/api/v5/account/trade-fee"
+
+
+class OkxAnswerError(ValueError):
+    pass
+
+
+def data_of(body: dict) -> list:
+    if not isinstance(body, dict) or "code" not in body:
+        raise OkxAnswerError("not an OKX v5 answer")
+    if str(body["code"]) != "0":
+        raise OkxAnswerError(f"code {body['code']}: {body.get('msg', '')}")
+    return body.get("data") or []
+
+
+def server_time_ms(body: dict) -> int:
+    return int(data_of(body)[0]["ts"])
+
+
+def _symbol(inst_id: str) -> str:
+    parts = inst_id.split("-")
+    return "".join(parts[:2]) if len(parts) >= 3 and parts[-1] == "SWAP" else inst_id
+
+
+def inst_family(symbol: str) -> str:
+    from liqcore.venues.okx.stream import inst_id
+
+    return inst_id(symbol).rsplit("-", 1)[0]
+
+
+def last_prices(body: dict) -> dict[str, float]:
+    return {_symbol(str(x["instId"])): float(x["last"]) for x in data_of(body) if x.get("last") not in (None, "")}
+
+
+def signed(api_key: str, secret, path: str, params: dict, now_ms: int, passphrase: str = "") -> tuple[str, dict]:
+    q = urlencode(params)
+    target = f"{path}?{q}" if q else path
+    ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + f".{now_ms % 1000:03d}Z"
+    raw = secret.reveal() if hasattr(secret, "reveal") else str(secret)
+    sig = base64.b64encode(hmac.new(raw.encode(), f"{ts}GET{target}".encode(), hashlib.sha256).digest()).decode()
+    return target, {"OK-ACCESS-KEY": api_key, "OK-ACCESS-SIGN": sig, "OK-ACCESS-TIMESTAMP": ts,
+                    "OK-ACCESS-PASSPHRASE": passphrase}
+
+
+def config(body: dict) -> dict:
+    """``{"trade", "withdraw", "mode": "one-way"|"hedge", "margin": text, "detail"}``."""
+    d = data_of(body)[0]
+    perm = {p.strip() for p in str(d.get("perm") or "").split(",") if p.strip()}
+    lv = str(d.get("acctLv") or "")
+    margin = {"1": "spot mode (no swaps)", "2": "futures mode", "3": "multi-currency margin",
+              "4": "portfolio margin"}.get(lv, lv or "?")
+    return {"trade": "trade" in perm and lv != "1", "withdraw": "withdraw" in perm,
+            "mode": "hedge" if d.get("posMode") == "long_short_mode" else "one-way", "margin": margin,
+            "detail": f"perm {','.join(sorted(perm)) or 'none'}"}
+
+
+def leverage(body: dict) -> dict:
+    rows = data_of(body)
+    if not rows:
+        raise OkxAnswerError("no leverage row")
+    return {"leverage": float(rows[0].get("lever") or 0), "margin": str(rows[0].get("mgnMode") or "?")}
+
+
+def fee_rates(body: dict, usdt: bool = True) -> tuple[float, float]:
+    """``(maker, taker)`` as COSTS (0.0002 = 2 bps paid; negative = a rebate): OKX's signs flipped."""
+    d = data_of(body)[0]
+    mk = d.get("makerU") if usdt and d.get("makerU") not in (None, "") else d.get("maker")
+    tk = d.get("takerU") if usdt and d.get("takerU") not in (None, "") else d.get("taker")
+    return -float(mk), -float(tk)
