@@ -335,9 +335,18 @@ def build(args):
         raise ValueError("notional: give either --notional or --size, not both")
     if args.speed < 0:
         raise ValueError("speed: must be >= 0")
-    if args.live and venue != "bybit":
-        raise ValueError("live: orders go through Bybit; use --venue bybit")
-    ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
+    if args.live and args.replay and venue != "bybit":
+        raise ValueError("live: --replay --live trades against the fake Bybit exchange; use --venue bybit, or drop "
+                         "--replay to trade on " + venue)
+    from liqcore.live.gateways import venue_urls
+
+    # a base (scheme://host:port) gets the venue's documented paths; a full URL is used as it is
+    urls = venue_urls(venue, args.network, args.ws_url, args.rest_url, args.private_ws_url)
+    ws_url, rest_url, priv_url = urls.ws, urls.rest, urls.private_ws
+    if args.live and not args.replay:
+        from liqcore.live.gateways import entry
+
+        entry(venue).gateway_class()  # (a gateway this installation lacks: said before anything starts)
     fake_thread = replay_clock = None
     if args.replay:
         if venue not in ("bybit", "binance", "okx"):
@@ -370,23 +379,21 @@ def build(args):
             fx = fake_thread.start()
             ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None
-    if args.live:
-        from liqcore.live.bybit_gateway import BybitGateway
+    if args.live:  # the venue's order gateway (liqcore.live.gateways: one table for the three venues)
+        from liqcore.live.gateways import load_keys, make_gateway
         from liqcore.live.logging import register_secret
-        from liqcore.venues.bybit import stream as bybit_stream
+        from liqcore.secrets import Credentials, Secret
 
         if fake_thread is not None:
-            key, secret = fake_thread.fx.api_key, fake_thread.fx.api_secret
+            creds = Credentials(Secret(fake_thread.fx.api_key), Secret(fake_thread.fx.api_secret), "fake exchange")
         else:
-            from liqcore.secrets import load_credentials
-
-            creds = load_credentials("bybit", key_file=args.key_file)
-            key, secret = creds.api_key, creds.api_secret
-        for v in (key, secret):
-            register_secret(v.reveal() if hasattr(v, "reveal") else v)
-        gateway = BybitGateway(key, secret, rest_url or bybit_stream.REST_ENDPOINTS[args.network],
-                               priv_url or bybit_stream.PRIVATE_ENDPOINTS[args.network], symbols=symbols,
-                               ping_interval=params.ping_interval_ns / 1e9, stale_after=params.stall_timeout_ns / 1e9)
+            creds = load_keys(venue, key_file=args.key_file)
+        for v in (creds.api_key, creds.api_secret, creds.passphrase):
+            if v is not None:
+                register_secret(v.reveal())
+        gateway = make_gateway(venue, creds, args.network, rest_url=rest_url, private_ws_url=priv_url,
+                               symbols=symbols, ping_interval=params.ping_interval_ns / 1e9,
+                               stale_after=params.stall_timeout_ns / 1e9)
     journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
     journal = None
     if journal_path and not args.read_only:
@@ -517,6 +524,8 @@ async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 
 
 async def _run(runner, engine, fake_thread, duration):
     """The runner until ``duration``, a signal, or (a replay) the end of the recording."""
+    from liqcore.live.gateway import GatewayError
+
     stop = asyncio.Event()
     watcher = listing = None
     if fake_thread is not None:
@@ -524,7 +533,15 @@ async def _run(runner, engine, fake_thread, duration):
     if getattr(runner, "listing", None) is not None:  # --symbols all: the instrument list refreshed
         listing = asyncio.ensure_future(runner.listing.run(stop))
     try:
-        summary = await runner.run(duration=duration, stop=stop)
+        try:
+            summary = await runner.run(duration=duration, stop=stop)
+        except GatewayError:  # (the venue refused the key at start: its sessions closed before the one line)
+            if engine.gateway is not None:
+                try:
+                    await engine.gateway.close()
+                except Exception:  # noqa: BLE001 - the start's own error is the one reported
+                    pass
+            raise
         if listing is not None:
             summary["instruments"] = runner.listing.summary()
         return summary
@@ -540,6 +557,7 @@ def run(args) -> int:
     import sqlite3
 
     from liqcore.cli import install_uvloop
+    from liqcore.live.gateway import GatewayError
 
     if not faulthandler.is_enabled():  # a fatal signal (SIGSEGV, SIGBUS, ...) leaves its traceback on stderr
         faulthandler.enable()
@@ -586,6 +604,11 @@ def run(args) -> int:
             summary["judge"] = judged
     except sqlite3.Error as exc:  # the journal's own cause (e.g. "database or disk is full"), one line
         print(f"liqcore run: error: {exc}", file=sys.stderr)
+        return 1
+    except GatewayError as exc:  # the venue refused the key, or its order API cannot be reached: one line
+        from liqcore.live.logging import redact
+
+        print("liqcore run: error: " + redact(" ".join(str(exc).split())), file=sys.stderr)
         return 1
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE or (args.web and exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES)):
