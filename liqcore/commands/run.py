@@ -1,9 +1,11 @@
-"""Live runner: websocket feeds, cascade detector, strategy, paper (default) or Bybit gateway.
+"""Live runner: websocket feeds, cascade detector, strategy, paper (default) or the venue's order gateway.
 
     liqcore run --venue bybit --symbols ETHUSDT,SOLUSDT,DOGEUSDT            # paper trading on mainnet data
     liqcore run --symbols ETHUSDT --replay recordings/ --speed 10            # offline, against a local fake exchange
     liqcore run --symbols ETHUSDT,SOLUSDT --replay synthetic --live          # the whole live path, offline
     liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
+    liqcore run --venue binance --symbols ETHUSDT --live --key-file ~/.binance.keys   # Binance USD-M orders
+    liqcore run --venue okx --symbols ETH-USDT-SWAP --live --key-file ~/.okx.keys     # OKX swaps (instIds)
     liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
     liqcore run --venue binance --symbols all --exclude BTCUSDT --min-volume 5e6    # every perpetual of the venue
     liqcore run --venue binance --symbols all --replay rec/ --no-dashboard   # a whole-market recording, offline
@@ -22,9 +24,13 @@ Paper trading a ``--replay`` runs on the recording's receive times: decisions, c
 hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
 backtest`` finds on the same recording (``--live`` replays trade against the fake venue in wall time).
 
-``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
-environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
-command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
+``--live`` sends real orders through the venue's gateway (:mod:`liqcore.live.gateways`: Bybit v5, Binance USD-M,
+OKX v5) and needs its keys in the environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600):
+BYBIT_API_KEY/BYBIT_API_SECRET, BINANCE_API_KEY/BINANCE_API_SECRET, or OKX_API_KEY/OKX_API_SECRET/
+OKX_API_PASSPHRASE; keys are never read from the command line, printed or journaled, and a key the venue
+refuses ends the run in one line (exit 1).  ``--ws-url``, ``--rest-url`` and ``--private-ws-url`` take a full
+URL or a ``scheme://host:port`` base, to which the venue's documented paths are appended
+(:func:`liqcore.live.gateways.venue_urls`). ``--replay PATH|synthetic`` starts the fake Bybit exchange on
 127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used);
 with ``--venue binance`` it replays a Binance recording (what ``liqcore record --venue binance`` writes)
 through a fake Binance market stream on 127.0.0.1, on the same path as the live feed.
@@ -48,7 +54,7 @@ import sys
 
 import orjson
 
-HELP = "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard"
+HELP = "live runner: feeds, detector, strategy, paper or the venue's order gateway, dashboard"
 
 
 def _feature_names(text: str) -> list[str]:
@@ -92,12 +98,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--venue-url", action="append", default=[], metavar="VENUE=URL",
                    help="--scope instrument: a public websocket URL override for one watched venue (repeatable)")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
-    p.add_argument("--ws-url", metavar="URL", help="public websocket URL override")
-    p.add_argument("--rest-url", metavar="URL", help="REST URL override: the Bybit gateway's (--live) and the venue's "
-                   "instrument list (--symbols all; a symbol list on Binance or OKX)")
-    p.add_argument("--private-ws-url", metavar="URL", help="Bybit private websocket URL override (--live)")
-    p.add_argument("--live", action="store_true", help="send real orders through the Bybit gateway")
-    p.add_argument("--key-file", metavar="FILE", help="0600 file with BYBIT_API_KEY/BYBIT_API_SECRET (--live)")
+    p.add_argument("--ws-url", metavar="URL", help="public websocket override: a full URL, or a scheme://host:port "
+                   "base to which the venue's path is appended (Bybit /v5/public/linear, Binance its market-stream "
+                   "path, OKX /ws/v5/public)")
+    p.add_argument("--rest-url", metavar="URL", help="REST base override (scheme://host:port): the order gateway's "
+                   "(--live) and the venue's instrument list (--symbols all; a symbol list on Binance or OKX)")
+    p.add_argument("--private-ws-url", metavar="URL", help="private websocket override (--live): a full URL, or a "
+                   "scheme://host:port base (Bybit /v5/private, Binance its user-data stream, OKX /ws/v5/private)")
+    p.add_argument("--live", action="store_true", help="send real orders through the venue's order gateway "
+                   "(bybit, binance, okx)")
+    p.add_argument("--key-file", metavar="FILE", help="--live: 0600 file with BYBIT_API_KEY/BYBIT_API_SECRET, "
+                   "BINANCE_API_KEY/BINANCE_API_SECRET or OKX_API_KEY/OKX_API_SECRET/OKX_API_PASSPHRASE")
     p.add_argument("--replay", metavar="PATH|synthetic",
                    help="replay recordings (or a synthetic market) through a local fake exchange (Bybit; --venue "
                         "binance: Binance recordings through a fake Binance market stream)")
