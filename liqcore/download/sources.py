@@ -102,9 +102,9 @@ class Span:
 
 
 _D = _dt.date
-_BV_INSTEAD_QUOTES = ("for the top of book after that use --source tardis --exchange binance-futures --types quotes, "
-                      "or record it as it happens with liqcore record --venue binance")
-_BV_OLDER = "for older days use --source tardis --exchange binance-futures (from 2019-11-17)"
+_BV_INSTEAD_QUOTES = ("for the top of book after that use liqcore download tardis --exchange binance-futures "
+                      "--types quotes, or record it as it happens with liqcore record --venue binance")
+_BV_OLDER = "for older days use liqcore download tardis --exchange binance-futures (from 2019-11-17)"
 
 #: (source, data type) -> its published span.  data.binance.vision, USD-M futures: every data family starts
 #: on 2019-12-31 (the first daily file, e.g. BTCUSDT-aggTrades-2019-12-31.zip; the monthly ones in 2020-01),
@@ -120,15 +120,15 @@ SPANS: dict[tuple[str, str], Span] = {
     ("binance-vision", "bookTicker"): Span(None, _D(2024, 3, 31), after="data.binance.vision published USD-M "
                                            "bookTicker files only up to 2024-03-31", newer=_BV_INSTEAD_QUOTES),
     ("binance-vision", "metrics"): Span(_D(2020, 9, 1), before="data.binance.vision's USD-M metrics start on "
-                                        "2020-09-01", older="for older open interest use --source tardis "
+                                        "2020-09-01", older="for older open interest use liqcore download tardis "
                                         "--exchange binance-futures --types derivative_ticker (from 2020-05-13)"),
     ("binance-vision", "fundingRate"): Span(_D(2020, 1, 1), before="data.binance.vision's USD-M fundingRate files "
-                                            "start in 2020-01", older="for older funding use --source tardis "
+                                            "start in 2020-01", older="for older funding use liqcore download tardis "
                                             "--exchange binance-futures --types derivative_ticker"),
 }
-_NO_LIQ = ("liquidationSnapshot", "data.binance.vision published USD-M liquidationSnapshot files only up to 2024-03-31 "
-           "and has since removed them; for liquidations use --source tardis --types liquidations, or record them "
-           "with liqcore record")
+_NO_LIQ = ("liquidationSnapshot", "data.binance.vision published USD-M liquidationSnapshot files only up to "
+           "2024-03-31 and has since removed them; for liquidations use liqcore download tardis --types "
+           "liquidations, or record them with liqcore record")
 
 _TARDIS_DOC = "tardis.dev has no {exchange} {type} before {first}"
 #: (tardis exchange, data type or ``*``) -> the first day tardis.dev has (its "Historical data details"

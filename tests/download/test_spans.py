@@ -84,7 +84,7 @@ def test_a_request_wholly_outside_is_refused_in_one_line_before_any_transfer(tmp
                  "--to", "2025-01-01", "--out", str(tmp_path / "out"), "--base-url", srv.url)
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1, r.stderr
-        assert "the last published day is 2024-03-31" in lines[0] and "--source tardis" in lines[0]
+        assert "the last published day is 2024-03-31" in lines[0] and "liqcore download tardis" in lines[0]
         assert "liqcore record" in lines[0] and srv.log == []
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
