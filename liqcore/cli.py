@@ -47,7 +47,7 @@ _HELP = {
     "sweep": "sweep detector / strategy / execution parameters x symbols x date ranges (process pool or dask)",
     "walkforward": "walk-forward validation of a parameter grid: per-fold selection, out-of-sample runs, PBO, DSR",
     "record": "record raw websocket frames with receive times (zstd, hourly files)",
-    "run": "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard",
+    "run": "live runner: feeds, detector, strategy, paper or the venue's order gateway, dashboard",
     "preflight": "before going live: streams, clock skew, REST, key permissions, modes, leverage, fees, minimum order sizes",
     "journal": "the go-live checklist of a session's journal: cascades/day, fill and win rate, reaction, fees, live vs model",
     "features": "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)",

@@ -122,7 +122,11 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
     if int(retries) < 0:
         raise ValueError(f"retries: must be 0 or more, got {retries}")
     src = SOURCES.get(source)
-    units = plan(source, symbols, types, start, end, base_url=base_url, exchange=exchange, monthly=monthly)
+    notes: list[str] = []  # the request cut to the days the source publishes (said before any transfer)
+    units = plan(source, symbols, types, start, end, base_url=base_url, exchange=exchange, monthly=monthly,
+                 notes=notes)
+    for line in notes:
+        (warn or _warn)(line)
     if dataset is not None:
         unreadable = sorted({u.type for u in units if not src.can_read(u.type)})
         if unreadable:

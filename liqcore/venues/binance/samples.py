@@ -66,8 +66,9 @@ _AGG = b'{"e":"aggTrade","E":%d,"s":"%s","a":%d,"p":"%.2f","q":"%.3f","f":%d,"l"
 
 def agg_trade_frame(symbol: str, t_ms: int, qty: float, price: float, taker: str = "BUY", agg_id: int = 1,
                     stream: bool = False) -> bytes:
-    """One ``aggTrade`` push at ``t_ms`` (trade time): ``qty`` base units at ``price``; ``taker`` ``BUY`` (``m``
-    false) or ``SELL``.  ``stream=True`` wraps it as a combined stream does."""
+    """One ``aggTrade`` push at ``t_ms`` (trade time; event time 1 ms later): ``qty`` base units at ``price``,
+    one trade (first = last = ``agg_id``); ``taker`` ``BUY`` (``m`` false) or ``SELL``.  ``stream=True`` wraps it
+    as a combined stream does."""
     f = _AGG % (t_ms + 1, symbol.encode(), agg_id, price, qty, agg_id, agg_id, t_ms,
                 b"true" if taker == "SELL" else b"false")
     if stream:
