@@ -23,7 +23,8 @@ Documents quoted (fetched 2026):
   URLs": "Public (bookTicker, depth) -> /public; Market (aggTrade, markPrice, kline, ticker, etc.) -> /market;
   Private (user data/listenKey) -> /private".
 * [SILENT] BYTEX-TRADE/bytex issue #7 and ccxt/node-binance-api issue #990: a stream on the wrong path "still accepts
-  the connection and acknowledges a SUBSCRIBE ... but never delivers it"; "don't mix public streams (@depth/@book...)".
+  the connection and acknowledges a SUBSCRIBE ... but never delivers it"; "don't mix public streams (@depth/@book...)";
+  bytex #7 measured "/public carries book tickers, trades and depth" (the raw ``@trade``; ``@aggTrade`` on /market).
 * [ALGO] https://developers.binance.com/docs/derivatives/usds-margined-futures/user-data-streams/Event-Algo-Order-Update
 * [ORDER] https://developers.binance.com/docs/derivatives/usds-margined-futures/user-data-streams/Event-Order-Update
 * [GENERAL] https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info (SIGNED endpoint
@@ -102,7 +103,8 @@ def test_the_documented_signature_vector_and_the_fake_checks_it():
 # ------------------------------------------------------------------ routed paths
 def test_each_stream_goes_on_the_path_its_category_names():
     """[NOTICE] table, [CCXT], [GOBINANCE]: book data on /public, every other market stream on /market."""
-    for name in ("btcusdt@bookTicker", "!bookTicker", "bnbusdt@depth", "bnbusdt@depth5@100ms", "btcusdt@rpiDepth@500ms"):
+    for name in ("btcusdt@bookTicker", "!bookTicker", "bnbusdt@depth", "bnbusdt@depth5@100ms", "btcusdt@rpiDepth@500ms",
+                 "btcusdt@trade"):  # (@trade: [SILENT]'s BYTEX-TRADE/bytex #7 measured it on /public, not /market)
         assert bs.category(name) == "public", name
     for name in ("bnbusdt@aggTrade", "btcusdt@markPrice", "btcusdt@markPrice@1s", "!forceOrder@arr",
                  "btcusdt@forceOrder", "btcusdt@kline_1m", "btcusdt@ticker", "!markPrice@arr@1s"):

@@ -49,9 +49,11 @@ _PUBLIC = ("bookticker", "depth", "rpidepth")
 
 def category(name: str) -> str:
     """The path category of a stream name: ``public`` for the book data (``<sym>@bookTicker``, ``!bookTicker``,
-    ``<sym>@depth...``, ``<sym>@rpiDepth...``), ``market`` for every other stream."""
+    ``<sym>@depth...``, ``<sym>@rpiDepth...``) and the raw ``<sym>@trade`` prints (pushed by the matching engine on
+    change: measured on ``/public`` only), ``market`` for every other stream (``@aggTrade``, ``@forceOrder``, ...)."""
     kind = str(name).split("@", 1)[1] if "@" in str(name) else str(name).lstrip("!")
-    return "public" if kind.lower().startswith(_PUBLIC) else "market"
+    kind = kind.lower()
+    return "public" if kind.startswith(_PUBLIC) or kind == "trade" else "market"
 
 
 def root_url(url: str) -> tuple[str, str | None, str]:
