@@ -146,6 +146,22 @@ def test_url_overrides_route_each_category():
         bs.connection_specs(["ETHUSDT"], max_streams=2000)
 
 
+def test_every_path_that_opens_a_binance_connection_keeps_one_category_each():
+    """``record`` / ``run --symbols all`` (whole_market_specs), the watched venues of ``--scope instrument`` (their
+    liquidations alone) and the live feed: the liquidations and trades on /market, the book on /public ([NOTICE])."""
+    from liqcore.live.runner import _liquidation_specs
+    from liqcore.market.streams import whole_market_specs
+
+    whole = whole_market_specs("binance", [], ["ETHUSDT"], url="ws://h:1", book=True)
+    assert [(s.url, s.topics) for s in whole] == [("ws://h:1/market/ws", ["!forceOrder@arr", "ethusdt@aggTrade"]),
+                                                  ("ws://h:1/public/ws", ["ethusdt@bookTicker"])]
+    watched = _liquidation_specs("binance", ["ETHUSDT"], None, "mainnet")
+    assert [(s.url, s.topics) for s in watched] == [("wss://fstream.binance.com/market/ws", ["ethusdt@forceOrder"])]
+    for net, root in (("testnet", "wss://fstream.binancefuture.com"), ("demo", "wss://demo-fstream.binance.com")):
+        assert [s.url for s in bs.connection_specs(["ETHUSDT"], network=net, book=True)] == [
+            f"{root}/market/ws", f"{root}/public/ws"]
+
+
 def test_the_user_stream_takes_the_private_route_with_its_events_allow_list():
     """[NOTICE]: ``wss://fstream.binance.com/private/ws?listenKey=<listenKey1>&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE``;
     [CCXT]: "/private/ws?listenKey=<key> for user data streams (query param format)"."""
