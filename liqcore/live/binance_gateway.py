@@ -512,6 +512,8 @@ class BinanceGateway(VenueGateway):
             st = _ALGO_STATUS.get(o.get("X"))
             if st is None or not caid.endswith(("-tp", "-sl")):
                 return
+            if o.get("X") == "FINISHED" and _f(o, "aq") < _f(o, "q"):
+                st = "cancelled"  # (FINISHED: the triggered order was filled or cancelled in the matching engine)
             sym = str(o.get("s") or "")
             cid = self._algo_cid.get(caid, caid)
             ai = str(o.get("ai") or "")
@@ -581,6 +583,7 @@ class BinanceGateway(VenueGateway):
         ``GET /fapi/v1/userTrades`` since the previous connection, de-duplicated with the stream's ids), then
         re-query the orders still believed live and the positions."""
         by_oid = {u.venue_order_id: (cid, kind) for (cid, kind), u in self._orders.items() if u.venue_order_id}
+        by_oid.update(self._triggered)  # (the orders conditional TP/SLs triggered, named by their ALGO_UPDATE)
         symbols = {u.symbol for u in self._orders.values() if u.symbol and u.status not in _TERMINAL} | set(self._bracket) | \
             {s for s, q in self._pos_qty.items() if q}
         for sym in sorted(symbols):

@@ -341,6 +341,9 @@ def test_a_triggered_conditional_order_is_followed_by_its_algo_update_ai():
         done = {**ALGO_UPDATE, "o": {**ALGO_UPDATE["o"], "caid": "lc-1-tp", "X": "FINISHED", "ai": "8886774",
                                      "aq": "0.01", "ap": "751.5"}}
         await gw._handle(done)
+        cut = {**ALGO_UPDATE, "o": {**ALGO_UPDATE["o"], "caid": "lc-1-tp", "X": "FINISHED", "ai": "8886775",
+                                    "aq": "0.004", "ap": "751.5"}}
+        await gw._handle(cut)  # (FINISHED short of its quantity: cancelled in the matching engine)
         await gw.close()
         return ups
 
@@ -349,6 +352,7 @@ def test_a_triggered_conditional_order_is_followed_by_its_algo_update_ai():
     assert (ups[1].client_id, ups[1].kind, ups[1].status, ups[1].venue_order_id) == ("lc-1", "tp", "triggered", "2148719")
     assert (ups[2].client_id, ups[2].kind, ups[2].venue_order_id) == ("lc-1", "tp", "8886774")
     assert (ups[3].status, ups[3].filled_qty, ups[3].avg_price) == ("filled", 0.01, 751.5)
+    assert (ups[4].status, ups[4].filled_qty, ups[4].kind) == ("cancelled", 0.004, "tp")
 
 
 @pytest.mark.integration
