@@ -9,15 +9,19 @@
   a TAKE_PROFIT limit at the TP price (trigger = limit = TP, the guide's limit take-profit) and a
   STOP_MARKET at the SL price, with ``clientAlgoId`` ``<client_id>-tp`` / ``-sl`` (idempotent the same way).
   Binance does not link them: when the position is flat the gateway cancels whatever is left.
-* Order updates and fills arrive on the user-data stream (``POST /fapi/v1/listenKey``, then
-  ``{ws_base}/ws/<listenKey>``; kept alive with ``PUT`` every ``keepalive`` seconds; reconnected with
-  back-off; fills missed meanwhile are fetched from ``GET /fapi/v1/userTrades`` and orders re-queried).  An order created by a triggered conditional order is recognised by
-  its original type (``ot``: TAKE_PROFIT* -> ``tp``, STOP* -> ``sl``) and reported under the entry's client_id.
+* Order updates and fills arrive on the user-data stream (``POST /fapi/v1/listenKey``, then the private route
+  ``{ws_base}/private/ws?listenKey=<key>&events=ORDER_TRADE_UPDATE/ALGO_UPDATE/ACCOUNT_UPDATE/listenKeyExpired``:
+  ``events`` is an allow list, an event it does not name is never sent; ``ws_base`` a root such as
+  ``wss://fstream.binance.com``, see :func:`liqcore.venues.binance.stream.user_stream_url`); kept alive with ``PUT``
+  every ``keepalive`` seconds; reconnected with back-off; fills missed meanwhile are fetched from
+  ``GET /fapi/v1/userTrades`` and orders re-queried).
+* A conditional TP/SL is followed to the order it triggers: its ``ALGO_UPDATE`` (``caid`` = our ``clientAlgoId``)
+  names the triggered order's id in ``ai`` once it reaches the matching engine, and every ``ORDER_TRADE_UPDATE``
+  of that order id (``i``) is booked as that exit (``tp`` / ``sl``) of the entry's client_id.  Should the order's
+  update come before the algo event that names it, its original type (``ot``: TAKE_PROFIT* -> ``tp``, STOP* ->
+  ``sl``) and the symbol's open bracket say which exit it is.
 
-Assumptions not covered by the project's wire-format notes (the conditional-order service is new): the
-``ALGO_UPDATE`` event fields (``caid``, ``X``) and the duplicate-id code -4116 for ``clientAlgoId``; fills of
-triggered conditional orders are identified from ``ORDER_TRADE_UPDATE`` alone, so a different
-``ALGO_UPDATE`` shape only loses the tp/sl ``new``/``cancelled`` notifications, never a fill.
+The duplicate-id code -4116 for ``clientAlgoId`` is assumed to be the one ``newClientOrderId`` has.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.binance.stream import USER_EVENTS, user_stream_url
 from liqcore.venues.binance.rest import (
     BinanceAPIError,
     BinanceRateLimited,
@@ -99,7 +104,8 @@ class BinanceGateway(VenueGateway):
     def __init__(self, api_key: str | Secret, api_secret: str | Secret, rest_url: str = "https://fapi.binance.com",
                  ws_base: str = "wss://fstream.binance.com", *, symbols: list[str] | None = None, recv_window: int = 5000,
                  timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2, keepalive: float = 1800.0,
-                 connect_timeout: float = 10.0, reconnect_max: float = 10.0, order_rate: int = 10) -> None:
+                 connect_timeout: float = 10.0, reconnect_max: float = 10.0, order_rate: int = 10,
+                 user_events: tuple[str, ...] = USER_EVENTS) -> None:
         self._hold_keys(api_key, api_secret)
         self.rest = BinanceREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
         self.ws_base = ws_base.rstrip("/")
@@ -113,6 +119,9 @@ class BinanceGateway(VenueGateway):
         self._bracket: dict[str, dict] = {}  # symbol -> {"cid", "tp", "sl", "placed"}
         self._pos_qty: dict[str, float] = {}
         self._algo_cid: dict[str, str] = {}  # clientAlgoId -> entry client_id
+        self._triggered: dict[str, tuple[str, str]] = {}  # order id a conditional order triggered -> (entry cid, kind)
+        #: the user-stream events asked for (the private route's ``events`` allow list)
+        self.user_events = tuple(user_events)
         self._init_stream_state()
         self.connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
@@ -432,10 +441,14 @@ class BinanceGateway(VenueGateway):
         if e == "ORDER_TRADE_UPDATE":
             u, fill = parse_order_update(ev.get("o") or {})
             cid, kind = u.client_id, u.kind
-            if cid in self._intents:
+            if u.venue_order_id in self._triggered:  # an order a conditional TP/SL triggered (its ALGO_UPDATE's ``ai``)
+                cid, kind = self._triggered[u.venue_order_id]
+            elif cid in self._intents:
                 kind = self._intents[cid].kind
             elif kind in ("tp", "sl"):
                 cid = self._bracket.get(u.symbol, {}).get("cid", cid)
+                if u.venue_order_id and cid in self._intents:
+                    self._triggered[u.venue_order_id] = (cid, kind)
             if (cid, kind) != (u.client_id, u.kind):
                 u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price,
                                 u.reason, kind, u.ts_ns)
@@ -462,10 +475,18 @@ class BinanceGateway(VenueGateway):
             st = _ALGO_STATUS.get(o.get("X"))
             if st is None or not caid.endswith(("-tp", "-sl")):
                 return
+            if o.get("X") == "FINISHED" and _f(o, "aq") < _f(o, "q"):
+                st = "cancelled"  # (FINISHED: the triggered order was filled or cancelled in the matching engine)
             sym = str(o.get("s") or "")
             cid = self._algo_cid.get(caid, caid)
+            ai = str(o.get("ai") or "")
+            if ai:  # the order it triggered in the matching engine: its updates are this exit's
+                self._triggered[ai] = (cid, caid[-2:])
+                if len(self._triggered) > 8192:
+                    self._triggered.pop(next(iter(self._triggered)))
             await self._emit(self._update_cbs, OrderUpdate(cid, st, sym, str(o.get("aid") or ""),
                                                            {"BUY": "buy", "SELL": "sell"}.get(o.get("S"), ""), _f(o, "tp"), _f(o, "q"),
+                                                           _f(o, "aq"), _f(o, "ap"), str(o.get("rm") or ""),
                                                            kind=caid[-2:], ts_ns=int(ev.get("E") or 0) * 1_000_000))
         elif e == "listenKeyExpired":
             raise ConnectionError("listenKey expired")
@@ -486,7 +507,8 @@ class BinanceGateway(VenueGateway):
             ka = None
             try:
                 lk = (await self.rest.request("POST", "/fapi/v1/listenKey", signed=False, key_only=True))["listenKey"]
-                async with self._session.ws_connect(f"{self.ws_base}/ws/{lk}", heartbeat=30.0) as ws:
+                async with self._session.ws_connect(user_stream_url(self.ws_base, lk, self.user_events),
+                                                    heartbeat=30.0) as ws:
                     if ever:
                         self.stats["reconnects"] += 1
                         self._spawn(self._resync(connected_ms))
@@ -524,6 +546,7 @@ class BinanceGateway(VenueGateway):
         ``GET /fapi/v1/userTrades`` since the previous connection, de-duplicated with the stream's ids), then
         re-query the orders still believed live and the positions."""
         by_oid = {u.venue_order_id: (cid, kind) for (cid, kind), u in self._orders.items() if u.venue_order_id}
+        by_oid.update(self._triggered)  # (the orders conditional TP/SLs triggered, named by their ALGO_UPDATE)
         symbols = {u.symbol for u in self._orders.values() if u.symbol and u.status not in _TERMINAL} | set(self._bracket) | \
             {s for s, q in self._pos_qty.items() if q}
         for sym in sorted(symbols):

@@ -12,7 +12,8 @@ A symbol needs them while it has
 
 Every ``interval_s`` the wanted set is compared with the subscribed one: the new symbols are subscribed at
 once, the ones no longer wanted are unsubscribed ``linger_s`` after they were last wanted (so a symbol that
-flickers does not churn subscriptions).  The messages are the venue's own (Binance ``SUBSCRIBE`` /
+flickers does not churn subscriptions).  Binance's book data (``@bookTicker``) goes on a connection of its own on
+the ``/public`` path, its trades and the rest on ``/market`` (a connection serves one path category).  The messages are the venue's own (Binance ``SUBSCRIBE`` /
 ``UNSUBSCRIBE`` by stream name, at most 200 a message; Bybit ``subscribe`` / ``unsubscribe`` topics, 10 a
 message; OKX ``subscribe`` / ``unsubscribe`` args), at most one of each kind per tick (Binance takes 10
 incoming messages a second: with the default 0.25 s tick the manager sends at most 8).  The connection's
@@ -83,10 +84,20 @@ class OnDemand:
         self.peak = len(self.subscribed)
         self.ever: set[str] = set(self.subscribed)
         self._id = 0
-        base = self._mod.connection_specs(self.symbols[:1], url=url, network=network)[0]
-        self.spec = ConnectionSpec(venue=self.venue, url=base.url, subscribe=[], topics=[], symbols=[],
-                                   ping_payload=base.ping_payload, ping_interval_s=base.ping_interval_s,
-                                   is_pong=base.is_pong, send_interval_s=base.send_interval_s)
+        #: one connection per path category the streams need (Binance: the ``market`` streams and the ``public`` book
+        #: data never share one; the other venues: one connection); :attr:`spec` is the first
+        self._cats: list = [None]
+        if self.venue == "binance":
+            probe = self.names(self.symbols[0]) if self.symbols else ["x@aggTrade"]
+            self._cats = list(dict.fromkeys(self._mod.category(n) for n in probe)) or ["market"]
+            bases = {self._mod.category(sp.topics[0]): sp for sp in
+                     self._mod.connection_specs(["X"], url=url, network=network, trades=True, book=True)}
+        else:
+            bases = {None: self._mod.connection_specs(self.symbols[:1], url=url, network=network)[0]}
+        self.specs = [ConnectionSpec(venue=self.venue, url=bases[c].url, subscribe=[], topics=[], symbols=[],
+                                     ping_payload=bases[c].ping_payload, ping_interval_s=bases[c].ping_interval_s,
+                                     is_pong=bases[c].is_pong, send_interval_s=bases[c].send_interval_s)
+                      for c in self._cats]
         self._resubscribe_list()
         self._send = None  # the connection's send, once run() has it
         self._decided = 0  # decisions of the engine already looked at
@@ -98,6 +109,11 @@ class OnDemand:
         self.rest_url = rest_url
         self.klines = {"asked": 0, "answered": 0, "failed": 0, "candles": 0, "dropped": 0}
         self._kline_tasks: set = set()
+
+    @property
+    def spec(self) -> ConnectionSpec:
+        """The first (Binance: the ``market``) connection's spec."""
+        return self.specs[0]
 
     def _now(self) -> float:
         """Seconds on the manager's clock: the replay's (:attr:`clock`), else monotonic."""
@@ -127,9 +143,15 @@ class OnDemand:
                                           funding=o.get("funding", False), open_interest=o.get("open_interest", False),
                                           mark=o.get("mark", False)) if a.get("channel") != "liquidation-orders"]
 
-    def messages(self, op: str, symbols) -> list[bytes]:
-        """The venue's ``op`` ("subscribe" | "unsubscribe") messages for the symbols' streams."""
-        names = [n for s in sorted(symbols) for n in self.names(s)]
+    def _sends(self, send) -> list:
+        """``send`` per connection: a list of them (one per :attr:`specs`), or one callable taking every message."""
+        return list(send) if isinstance(send, (list, tuple)) else [send] * len(self.specs)
+
+    def messages(self, op: str, symbols, cat: str | None = None) -> list[bytes]:
+        """The venue's ``op`` ("subscribe" | "unsubscribe") messages for the symbols' streams (``cat``: Binance, those
+        of that path category alone, what its connection takes)."""
+        names = [n for s in sorted(symbols) for n in self.names(s)
+                 if cat is None or self._mod.category(n) == cat]
         k = _PER_MESSAGE[self.venue]
         out = []
         for i in range(0, len(names), k):
@@ -145,10 +167,12 @@ class OnDemand:
 
     def _resubscribe_list(self) -> None:
         """The connection's subscribe list: what a (re)connect subscribes, the current set."""
-        self.spec.subscribe = self.messages("subscribe", self.subscribed)
-        self.spec.symbols = sorted(self.subscribed)
-        self.spec.topics = [n if isinstance(n, str) else orjson.dumps(n).decode()
-                            for s in self.spec.symbols for n in self.names(s)]
+        for spec, cat in zip(self.specs, self._cats):
+            spec.subscribe = self.messages("subscribe", self.subscribed, cat)
+            spec.symbols = sorted(self.subscribed)
+            spec.topics = [n if isinstance(n, str) else orjson.dumps(n).decode()
+                           for s in spec.symbols for n in self.names(s)
+                           if cat is None or self._mod.category(n) == cat]
 
     # ------------------------------------------------------------------ the traded symbols change
     def add_symbols(self, symbols) -> list[str]:
@@ -170,9 +194,10 @@ class OnDemand:
         was = sorted(self.subscribed & gone)
         if was:
             send = send or self._send
-            for msg in self.messages("unsubscribe", was):
-                if send is not None:
-                    send(msg)
+            if send is not None:
+                for fn, cat in zip(self._sends(send), self._cats):
+                    for msg in self.messages("unsubscribe", was, cat):
+                        fn(msg)
             self.history.append((self._stamp(), "unsubscribe", was))
             self.subscribed.difference_update(was)
             self._resubscribe_list()
@@ -212,8 +237,9 @@ class OnDemand:
 
     def step(self, engine, send) -> tuple[list[str], list[str]]:
         """One tick: subscribe what became wanted, unsubscribe what was not wanted for ``linger_s``; ``send(msg)``
-        writes a message on the connection (False: not connected; the subscribe list covers the reconnect).
-        Returns (subscribed, unsubscribed) symbols."""
+        writes a message on the connection (False: not connected; the subscribe list covers the reconnect): one
+        callable for every message, or a list, one per connection of :attr:`specs`.  Returns (subscribed,
+        unsubscribed) symbols."""
         now = self._now()
         want = self.wanted(engine)
         for s in want:
@@ -223,8 +249,9 @@ class OnDemand:
         for op, syms in (("subscribe", add), ("unsubscribe", drop)):
             if not syms:
                 continue
-            for msg in self.messages(op, syms):
-                send(msg)
+            for fn, cat in zip(self._sends(send), self._cats):
+                for msg in self.messages(op, syms, cat):
+                    fn(msg)
             self.history.append((self._stamp(), op, syms))
         if add or drop:
             self.subscribed.update(add)
@@ -236,12 +263,14 @@ class OnDemand:
         return add, drop
 
     async def run(self, engine, connection, stop: asyncio.Event) -> None:
-        """:meth:`step` every ``interval_s`` until ``stop``; a failing step is logged and the next one tried."""
-        self._send = connection.send
+        """:meth:`step` every ``interval_s`` until ``stop``; a failing step is logged and the next one tried.
+        ``connection``: the connection of each of :attr:`specs` (a list), or the one connection."""
+        conns = list(connection) if isinstance(connection, (list, tuple)) else [connection]
+        self._send = [c.send for c in conns]
         self.fill_candles(engine, sorted(self.subscribed))  # (the always-on list)
         while not stop.is_set():
             try:
-                add, _ = self.step(engine, connection.send)
+                add, _ = self.step(engine, self._send)
                 if add:
                     self.fill_candles(engine, add)
             except Exception:

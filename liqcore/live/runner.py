@@ -137,7 +137,7 @@ class LiveRunner:
                 specs = _liquidation_specs(venue, syms, ws_url, network)
             # (no GAP events from it: a lost trade stream blinds no liquidation, and ends no cascade)
             self.demand_feed = FeedManager(venue, syms, engine.on_frame, None, registry=engine.registry,
-                                           specs=[self.on_demand.spec], **conn_kwargs)
+                                           specs=list(self.on_demand.specs), **conn_kwargs)
         self.feed = FeedManager(venue, feed_symbols or self.symbols, on_frame, engine.on_gap,
                                 registry=engine.registry, url=ws_url, network=network, specs=specs,
                                 clock=engine.now_ns if replay else None, needs=self.needs, **conn_kwargs)
@@ -274,7 +274,7 @@ class LiveRunner:
         clock = loop.create_task(self._clock(stop), name="clock")
         demand = None
         if self.demand_feed is not None:
-            demand = loop.create_task(self.on_demand.run(self.engine, self.demand_feed.connections[0], stop),
+            demand = loop.create_task(self.on_demand.run(self.engine, list(self.demand_feed.connections), stop),
                                       name="on-demand")
         warm = None
         if self.warm_interval_s and hasattr(self.engine, "idle_tick"):

@@ -2,11 +2,14 @@
 user-data stream, sharing the matching rules of :mod:`liqcore.testing.fake_book` (post-only checked
 against the last trade, resting limits fill on prints strictly through, stops trigger at/through).
 
-``async with FakeBinance() as fb:`` serves ``fb.rest_url`` and ``fb.ws_base`` (user stream at
-``{ws_base}/ws/<listenKey>``; the market streams at ``{ws_base}/market/ws`` and ``/market/stream``, as
-Binance's 2026 routing serves aggTrade, forceOrder and markPrice: ``fb.market``, a
-:class:`liqcore.testing.fake_streams.FakeMarketStream` on the same port, so one ``scheme://host:port`` base
-serves a whole live run):
+``async with FakeBinance() as fb:`` serves ``fb.rest_url`` and ``fb.ws_base`` (a bare ``ws://host:port`` root).  The
+user stream is on the private route, as on the venue since 2026: ``{ws_base}/private/ws?listenKey=<key>&events=A/B``
+(``events``: the allow list, ``/``-separated; an event it does not name is never sent; without it every event) or
+``{ws_base}/private/ws/<listenKey>`` (every event); the retired ``{ws_base}/ws/<listenKey>`` accepts the connection and
+sends nothing.  ``fb.user_urls`` keeps the path and query of every user-stream connection, in order;
+the market streams at ``{ws_base}/market/...`` and ``{ws_base}/public/...`` (``fb.market``, a
+:class:`liqcore.testing.fake_streams.FakeMarketStream` on the same port, routed by category as on the venue,
+so one ``scheme://host:port`` base serves a whole live run):
 
 * signed endpoints check ``X-MBX-APIKEY``, the ``signature`` (HMAC-SHA256 of the query string before it)
   and the recv-window rule (codes -2015, -1022, -1021);
@@ -21,8 +24,10 @@ serves a whole live run):
   TAKE_PROFIT / TAKE_PROFIT_MARKET / STOP / STOP_MARKET, ``clientAlgoId``) and ``GET /fapi/v1/openAlgoOrders``;
   unlike Bybit's attached TP/SL they do NOT disappear when the position closes (the client cancels them);
 * user-stream events ``ORDER_TRADE_UPDATE`` (``o``: s, c, S, o, ot, f, q, p, ap, x, X, i, l, z, L, n, N, T, t,
-  m, R), ``ACCOUNT_UPDATE`` (``a.P``: s, pa, ep) and ``ALGO_UPDATE`` (``o``: caid, aid, at, o, s, S, X, tp, p, q).
-  An order created by a triggered conditional order carries ``ot`` = the conditional type and ``R`` = true.
+  m, R), ``ACCOUNT_UPDATE`` (``a.P``: s, pa, ep) and ``ALGO_UPDATE`` (``o``: caid, aid, at, o, s, S, X, tp, p, q,
+  and once triggered ``ai``, the triggered order's id, with ``aq`` / ``ap`` its filled qty and average price;
+  ``FINISHED`` when that order is filled or cancelled).  An order created by a triggered conditional order carries
+  ``ot`` = the conditional type and ``R`` = true.
 
 ``await fb.trade(symbol, price, qty)`` prints a trade (matching only; ``fb.market.trade(frame, symbol)`` /
 ``fb.market.liquidation(frame, symbol)`` push market-stream frames); faults: :meth:`fail_next`, :meth:`delay_next`,
@@ -52,7 +57,6 @@ BINANCE_API_SECRET = "fake-binance-secret-do-not-use"
 
 #: where Binance serves the regular market streams (aggTrade, forceOrder, markPrice) since 2026:
 #: ``wss://fstream.binance.com/market`` (+ ``/ws`` or ``/stream?streams=``)
-MARKET_PREFIX = "/market"
 
 _STATUS = {"New": "NEW", "PartiallyFilled": "PARTIALLY_FILLED", "Filled": "FILLED", "Cancelled": "CANCELED",
            "Rejected": "REJECTED", "Deactivated": "EXPIRED", "Untriggered": "NEW", "Triggered": "NEW"}
@@ -60,6 +64,10 @@ _ALGO_STATUS = {"Untriggered": "NEW", "Triggered": "TRIGGERED", "Deactivated": "
                 "New": "TRIGGERED", "PartiallyFilled": "TRIGGERED", "Filled": "FINISHED", "Rejected": "REJECTED"}
 _ALGO_TYPES = {"TAKE_PROFIT": ("TakeProfit", "Limit"), "TAKE_PROFIT_MARKET": ("TakeProfit", "Market"),
                "STOP": ("StopLoss", "Limit"), "STOP_MARKET": ("StopLoss", "Market")}
+
+
+#: the conditional types ``POST /fapi/v1/order`` refuses with -4120 since 2025-12 (they go to ``/fapi/v1/algoOrder``)
+_CONDITIONAL = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
 
 
 class _Err(Exception):
@@ -85,7 +93,8 @@ class FakeBinance(LoopbackVenue):
         self._algo_ids: dict[str, int] = {}
         self._triggered: set[str] = set()
         self._pending_exec: dict[str, dict] = {}
-        self._conns: list = []
+        self._conns: list = []  # (ws, transport, allowed events or None: all)
+        self.user_urls: list[str] = []
         self._runner = None
         self.stalled = False  # user-stream events are lost while True (the socket stays open)
         #: the key and the account its account endpoints report (liqcore.testing.fake_accounts)
@@ -105,9 +114,11 @@ class FakeBinance(LoopbackVenue):
         from liqcore.testing.fake_streams import FakeMarketStream
 
         app = web.Application()
-        app.router.add_get("/ws/{key}", self._user_ws)
+        app.router.add_get("/private/ws", self._user_ws)
+        app.router.add_get("/private/ws/{key}", self._user_ws)
+        app.router.add_get("/ws/{key}", self._user_ws)  # (retired: connects, never sends)
         self.market = FakeMarketStream("binance", host=self.host)
-        self.market.mount(app, MARKET_PREFIX)
+        self.market.mount(app)
         app.router.add_route("*", "/{tail:.*}", self._http)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -116,7 +127,7 @@ class FakeBinance(LoopbackVenue):
         return self
 
     async def stop(self) -> None:
-        for _ws, tr in list(self._conns):
+        for _ws, tr, _ev in list(self._conns):
             try:
                 tr.abort()
             except Exception:
@@ -146,7 +157,7 @@ class FakeBinance(LoopbackVenue):
 
     def drop(self) -> int:
         n = 0
-        for _ws, tr in list(self._conns):
+        for _ws, tr, _ev in list(self._conns):
             tr.abort()
             n += 1
         self._conns.clear()
@@ -207,6 +218,7 @@ class FakeBinance(LoopbackVenue):
                            "ep": d["entryPrice"], "up": d["unrealisedPnl"], "mt": "cross", "ps": "BOTH"}]}})
                 continue
             o = self.venue.orders[d["orderId"]]
+            finished = None
             st = d["orderStatus"]  # the state at the time of the push (the order object may have moved on)
             stop, otype = d["stopOrderType"], d["orderType"]
             if stop and o.order_id not in self._triggered:
@@ -214,7 +226,8 @@ class FakeBinance(LoopbackVenue):
                 out.append({"e": "ALGO_UPDATE", "E": now, "T": now, "o": {
                     "caid": o.order_link_id, "aid": self._aid(o), "at": "CONDITIONAL",
                     "o": kind + ("_MARKET" if otype == "Market" else ""), "s": o.symbol, "S": o.side.upper(),
-                    "X": _ALGO_STATUS.get(st, "NEW"), "tp": d["triggerPrice"], "p": d["price"], "q": d["qty"]}})
+                    "X": _ALGO_STATUS.get(st, "NEW"), "ai": str(self._iid(o)) if st == "Triggered" else "",
+                    "ap": "0", "aq": "0", "tp": d["triggerPrice"], "p": d["price"], "q": d["qty"]}})
                 if st != "Triggered":
                     continue
                 self._triggered.add(o.order_id)  # from now on a real order in the book
@@ -222,6 +235,13 @@ class FakeBinance(LoopbackVenue):
             else:
                 ex = self._pending_exec.pop(o.order_id, None)
                 status = _STATUS[st]
+                if stop and o.order_id in self._triggered and status in ("FILLED", "CANCELED", "EXPIRED"):  # the triggered order is done
+                    kind = "TAKE_PROFIT" if stop == "TakeProfit" else "STOP"
+                    finished = ({"e": "ALGO_UPDATE", "E": now, "T": now, "o": {
+                        "caid": o.order_link_id, "aid": self._aid(o), "at": "CONDITIONAL",
+                        "o": kind + ("_MARKET" if otype == "Market" else ""), "s": o.symbol, "S": o.side.upper(),
+                        "X": "FINISHED", "ai": str(self._iid(o)), "ap": d["avgPrice"] or "0", "aq": d["cumExecQty"],
+                        "tp": d["triggerPrice"], "p": d["price"], "q": d["qty"]}})
                 exec_type = "TRADE" if ex is not None else {"NEW": "NEW", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}.get(status, "NEW")
             ot = ""
             if stop:
@@ -234,6 +254,8 @@ class FakeBinance(LoopbackVenue):
                 "l": ex["execQty"] if ex else "0", "z": d["cumExecQty"], "L": ex["execPrice"] if ex else "0",
                 "n": ex["execFee"] if ex else "0", "N": "USDT", "T": now, "t": (ex["seq"] if ex else 0),
                 "m": bool(ex["isMaker"]) if ex else False, "R": o.reduce_only, "ps": "BOTH"}})
+            if finished is not None:  # (after the triggered order's own update)
+                out.append(finished)
         return out
 
     async def _push(self, pushes: list[tuple[str, dict]]) -> None:
@@ -242,7 +264,9 @@ class FakeBinance(LoopbackVenue):
             return
         for ev in events:
             data = orjson.dumps(ev).decode()
-            for ws, _tr in list(self._conns):
+            for ws, _tr, allowed in list(self._conns):
+                if allowed is not None and ev.get("e") not in allowed:
+                    continue  # (the connection's ``events`` allow list)
                 try:
                     await ws.send_str(data)
                 except (ConnectionError, RuntimeError):
@@ -252,13 +276,18 @@ class FakeBinance(LoopbackVenue):
     async def _user_ws(self, request):
         from aiohttp import WSMsgType, web
 
-        key = request.match_info["key"]
+        self.user_urls.append(request.path_qs)
+        key = request.match_info.get("key") or request.query.get("listenKey", "")
+        events = request.query.get("events")
+        allowed = set(events.split("/")) if events else None
+        if request.path.startswith("/ws/"):
+            allowed = set()  # the retired unrouted path: connects, and is never sent an event
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         if key not in self.listen_keys:
             await ws.close(code=4000, message=b"invalid listenKey")
             return ws
-        entry = (ws, request.transport)
+        entry = (ws, request.transport, allowed)
         self._conns.append(entry)
         try:
             async for msg in ws:
@@ -492,6 +521,8 @@ class FakeBinance(LoopbackVenue):
     def _new_order(self, p: dict):
         v = self.venue
         typ, tif, side = p.get("type"), p.get("timeInForce", "GTC"), p.get("side")
+        if typ in _CONDITIONAL:
+            raise _Err(400, -4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.")
         if typ not in ("LIMIT", "MARKET") or side not in ("BUY", "SELL"):
             raise _Err(400, -1116, "Invalid orderType or side.")
         cid = p.get("newClientOrderId") or ""

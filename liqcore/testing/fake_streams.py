@@ -2,10 +2,16 @@
 
 ``async with FakeMarketStream("binance") as fs:`` serves ``fs.ws_url`` in the venue's wire protocol:
 
-* ``binance``: ``/ws`` (raw streams, subscribed by message) and ``/stream?streams=a/b/c`` (combined streams,
-  subscribed by the URL, and by message too): ``{"method": "SUBSCRIBE", "params": [names], "id": n}`` is answered
-  ``{"result": null, "id": n}``; ``UNSUBSCRIBE`` likewise; websocket pings are answered by the server (aiohttp's
-  autoping);
+* ``binance``: the venue's routed paths (2026): ``/public`` (book data: ``@bookTicker``, ``@depth...``) and ``/market``
+  (``@aggTrade``, ``@forceOrder``, ``!forceOrder@arr``, ``@markPrice...``, ...), each as ``/ws`` (raw streams,
+  subscribed by message) and ``/stream?streams=a/b/c`` (combined streams, subscribed by the URL, and by message
+  too); ``fs.ws_url`` is the bare ``ws://host:port`` root, so a client routes each category itself.
+  ``{"method": "SUBSCRIBE", "params": [names], "id": n}`` is answered ``{"result": null, "id": n}``; ``UNSUBSCRIBE``
+  likewise.  As on the venue, a stream subscribed on the other category's path is ACKNOWLEDGED and never sent
+  (so is one named in ``fs.silence(name)``, the knob for tests of a silent stream); the retired unrouted ``/ws``
+  and ``/stream`` carry the book data alone.  A connection is closed (code 1008) when it sends more than
+  ``MAX_MSGS_PER_S`` (10) messages within a second or would hold more than ``MAX_STREAMS`` (1024) streams;
+  ``fs.closed_for`` counts those closes by reason.  Websocket pings are answered by the server (aiohttp's autoping);
 * ``okx``: ``/ws/v5/public``: ``{"op": "subscribe", "args": [{"channel": ..., "instId"|"instType": ...}]}``
   is answered with one ``{"event": "subscribe", "arg": {...}, "connId": ...}`` per argument; the text
   ``ping`` is answered ``pong``.
@@ -54,7 +60,12 @@ from liqcore.testing.fake_replay import end_task, paced
 
 __all__ = ["FakeMarketStream", "binance_streams", "okx_streams", "market_streams"]
 
-_PATHS = {"binance": "/ws", "okx": "/ws/v5/public"}
+_PATHS = {"binance": "", "okx": "/ws/v5/public"}
+#: Binance paths served -> the category of streams they send (the retired unrouted paths: the book data alone)
+_BINANCE_ROUTES = {"/public/ws": "public", "/public/stream": "public", "/market/ws": "market",
+                   "/market/stream": "market", "/ws": "public", "/stream": "public"}
+MAX_STREAMS = 1024
+MAX_MSGS_PER_S = 10
 #: a Binance push's event type -> the streams that carry it (``{s}``: the symbol, lower case)
 _BINANCE_STREAMS = {b"forceOrder": ("!forceOrder@arr", "{s}@forceOrder"), b"aggTrade": ("{s}@aggTrade",),
                     b"trade": ("{s}@trade",), b"bookTicker": ("{s}@bookTicker",),
@@ -125,8 +136,12 @@ class FakeMarketStream:
         self.ops: list[tuple[str, list[str]]] = []  # every subscription change, in order (the module docstring)
         self.rest_requests: list[str] = []  # paths of the REST requests answered, in order
         self.written = 0  # data frames written (one per frame and connection), for lost-frame counts
-        #: streams subscribed and acknowledged as usual but never sent (:meth:`silence`)
+        #: Binance: stream names acknowledged and never sent, whatever the path (the module docstring)
         self.silenced: set[str] = set()
+        #: Binance: every name each open connection had acknowledged (sent or not)
+        self._acked: dict[web.WebSocketResponse, set[str]] = {}
+        #: Binance: connections the fake closed, by reason (``"rate"``: > 10 messages/s, ``"streams"``: > 1024)
+        self.closed_for = {"rate": 0, "streams": 0}
 
     @property
     def ws_url(self) -> str:
@@ -143,9 +158,11 @@ class FakeMarketStream:
         if self.instruments is None:
             self.instruments = fu.market_instruments(400)
         app = web.Application()
-        app.router.add_get(_PATHS[self.venue], self._ws)
-        if self.venue == "binance":  # (combined streams: /stream?streams=a/b/c)
-            app.router.add_get("/stream", self._ws)
+        if self.venue == "binance":  # (each category's raw /ws and combined /stream?streams=a/b/c)
+            for path in _BINANCE_ROUTES:
+                app.router.add_get(path, self._ws)
+        else:
+            app.router.add_get(_PATHS[self.venue], self._ws)
         rest = ({"/fapi/v1/exchangeInfo": lambda q: fu.binance_exchange_info(self.instruments, int(time.time() * 1000)),
                  "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(self.instruments),
                  "/fapi/v1/klines": self._binance_klines} if self.venue == "binance" else
@@ -173,13 +190,15 @@ class FakeMarketStream:
             self.replay_done.set()
         return self
 
-    def mount(self, app: web.Application, prefix: str) -> None:
-        """Serve this stream's websockets on another venue's server ``app`` under ``prefix`` (Binance:
-        ``{prefix}/ws`` and ``{prefix}/stream``), e.g. the fake Binance's order API serving its market streams
-        on the same port; no replay, no REST of its own."""
-        app.router.add_get(prefix + _PATHS[self.venue], self._ws)
-        if self.venue == "binance":
-            app.router.add_get(prefix + "/stream", self._ws)
+    def mount(self, app: web.Application) -> None:
+        """Serve this stream's websockets on another venue's server ``app`` (Binance: each category's
+        ``/public`` and ``/market`` paths, raw ``/ws`` and combined ``/stream``), e.g. the fake Binance's order
+        API serving its market streams on the same port, so one ``scheme://host:port`` base serves a whole
+        live run; no replay, no REST of its own."""
+        for path in (_BINANCE_ROUTES if self.venue == "binance" else (_PATHS[self.venue],)):
+            if self.venue == "binance" and path in ("/ws", "/stream"):
+                continue  # (the retired unrouted paths: the order API's own /ws/<listenKey> stays its own)
+            app.router.add_get(path, self._ws)
         self.replay_done = asyncio.Event()
         self.replay_done.set()
         self._subscribed = asyncio.Event()
@@ -245,12 +264,19 @@ class FakeMarketStream:
         await self.stop()
 
     def subscribed(self, stream: str) -> bool:
-        return any(stream in subs for subs in self._conns.values())
+        """Some open connection holds ``stream`` and is sent it (Binance: on its category's path, not silenced)."""
+        return any(stream in subs and stream not in self.silenced for subs in self._conns.values())
 
-    def silence(self, stream: str, silent: bool = True) -> None:
-        """Fault: ``stream`` (a Binance stream name, an OKX arg as compact JSON) is acknowledged when subscribed,
-        as ever, and never sent (a stream asked for on a path that does not carry it); ``silent=False`` ends it."""
-        (self.silenced.add if silent else self.silenced.discard)(stream)
+    def acknowledged(self, stream: str) -> bool:
+        """Some open connection had ``stream`` acknowledged (sent or not: Binance's wrong path, :meth:`silence`)."""
+        return any(stream in acked for acked in self._acked.values()) or self.subscribed(stream)
+
+    def silence(self, *names: str) -> None:
+        """Binance: the streams ``names`` are acknowledged and never sent from now on (a venue's silent stream)."""
+        self.silenced.update(names)
+
+    def unsilence(self, *names: str) -> None:
+        self.silenced.difference_update(names)
 
     async def push(self, frame: bytes | dict, stream: str) -> int:
         return self.write(frame, stream)
@@ -274,10 +300,9 @@ class FakeMarketStream:
                                                  else bytes((0x81, 127)) + n.to_bytes(8, "big"))
         out = head + data
         names = (stream,) if isinstance(stream, str) else tuple(stream)
-        if self.silenced:
-            names = tuple(n for n in names if n not in self.silenced)
+        silenced = self.silenced
         trs = [self._transports[ws] for ws, subs in self._conns.items()
-               if not ws.closed and any(s in subs for s in names)]
+               if not ws.closed and any(s in subs and s not in silenced for s in names)]
         t = time.perf_counter_ns()  # just before the writes
         k = 0
         for tr in trs:
@@ -304,19 +329,38 @@ class FakeMarketStream:
 
     def subscriptions(self) -> set[str]:
         """Every stream some open connection holds now."""
-        return set().union(*self._conns.values()) if self._conns else set()
+        return set().union(*self._conns.values()) - self.silenced if self._conns else set()
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         subs: set[str] = set()
-        if request.path.endswith("/stream") and request.query.get("streams"):
+        acked: set[str] = set()
+        cat = _BINANCE_ROUTES.get(request.path) if self.venue == "binance" else None
+
+        def take(names) -> bool:
+            """Binance: ``names`` acknowledged; sent only when they are of the path's category.  False: the
+            connection would hold more than MAX_STREAMS."""
+            from liqcore.venues.binance.stream import category
+
+            if len(acked | set(names)) > MAX_STREAMS:
+                return False
+            acked.update(names)
+            subs.update(n for n in names if category(n) == cat)
+            return True
+
+        if self.venue == "binance" and request.path.endswith("/stream") and request.query.get("streams"):
             names = [n for n in request.query["streams"].split("/") if n]
-            subs.update(names)
             self.ops.append(("url", names))
+            if not take(names):
+                self.closed_for["streams"] += 1
+                await ws.close(code=1008, message=b"too many streams")
+                return ws
             self._subscribed.set()
         self._conns[ws] = subs
+        self._acked[ws] = acked
         self._transports[ws] = request.transport
+        arrivals: list[float] = []
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -325,6 +369,15 @@ class FakeMarketStream:
                 if self.venue == "okx" and msg.data == "ping":
                     await ws.send_str("pong")
                     continue
+                if self.venue == "binance":
+                    now = time.monotonic()
+                    arrivals.append(now)
+                    while arrivals and arrivals[0] <= now - 1.0:
+                        arrivals.pop(0)
+                    if len(arrivals) > MAX_MSGS_PER_S:  # (the venue: "will be disconnected")
+                        self.closed_for["rate"] += 1
+                        await ws.close(code=1008, message=b"too many messages")
+                        break
                 try:
                     m = orjson.loads(msg.data)
                 except orjson.JSONDecodeError:
@@ -332,10 +385,14 @@ class FakeMarketStream:
                 if self.venue == "binance":
                     method, names = m.get("method"), [str(x) for x in m.get("params") or []]
                     if method == "SUBSCRIBE":
-                        subs.update(names)
+                        if not take(names):
+                            self.closed_for["streams"] += 1
+                            await ws.close(code=1008, message=b"too many streams")
+                            break
                         self._subscribed.set()
                     elif method == "UNSUBSCRIBE":
                         subs.difference_update(names)
+                        acked.difference_update(names)
                     if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
                         self.ops.append((method.lower(), names))
                     await ws.send_str(orjson.dumps({"result": None, "id": m.get("id")}).decode())
@@ -353,5 +410,6 @@ class FakeMarketStream:
                         await ws.send_str(orjson.dumps({"event": op, "arg": a, "connId": "fake"}).decode())
         finally:
             self._conns.pop(ws, None)
+            self._acked.pop(ws, None)
             self._transports.pop(ws, None)
         return ws

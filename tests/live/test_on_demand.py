@@ -75,9 +75,17 @@ def test_trades_are_subscribed_on_a_signal_and_unsubscribed_when_done(tmp_path):
 
 
 def test_each_venue_speaks_its_own_subscribe_and_unsubscribe():
-    b = OnDemand("binance", ["ETHUSDT", "SOLUSDT"], opts={"trades": True, "book": True}, url="ws://127.0.0.1:1/ws")
+    b = OnDemand("binance", ["ETHUSDT", "SOLUSDT"], opts={"trades": True, "book": True}, url="ws://127.0.0.1:1")
     assert [orjson.loads(m) for m in b.messages("unsubscribe", ["SOLUSDT"])] == [
         {"method": "UNSUBSCRIBE", "params": ["solusdt@aggTrade", "solusdt@bookTicker"], "id": 1}]
+    # Binance: the trades on /market, the top of book on /public, each on its own connection (one path each)
+    assert [sp.url for sp in b.specs] == ["ws://127.0.0.1:1/market/ws", "ws://127.0.0.1:1/public/ws"]
+    assert [orjson.loads(m)["params"] for m in b.messages("subscribe", ["SOLUSDT"], "public")] == [["solusdt@bookTicker"]]
+    market, public = [], []
+    b.subscribed = {"ETHUSDT"}
+    assert b.drop_symbols(["ETHUSDT"], send=[market.append, public.append]) == ["ETHUSDT"]
+    assert [orjson.loads(m)["params"] for m in market] == [["ethusdt@aggTrade"]]
+    assert [orjson.loads(m)["params"] for m in public] == [["ethusdt@bookTicker"]]
     y = OnDemand("bybit", ["ETHUSDT"], opts={"trades": True, "book": True}, url="ws://127.0.0.1:1/v5/public/linear")
     assert orjson.loads(y.messages("subscribe", ["ETHUSDT"])[0])["args"] == ["publicTrade.ETHUSDT", "orderbook.1.ETHUSDT"]
     o = OnDemand("okx", ["ETHUSDT"], opts={"trades": True}, url="ws://127.0.0.1:1/ws/v5/public")
@@ -191,3 +199,42 @@ def test_an_okx_replay_gate_reads_the_instid_of_each_channel():
     assert [k for k, f in frames.items() if f in passed] == ["eth trade", "eth book", "sol liquidation", "answer",
                                                              "btc trade"]
     assert od.gated == 3
+
+
+def test_binance_on_demand_book_and_trades_reach_the_fake_on_their_own_paths():
+    """Against the fake Binance stream (which, like the venue, acknowledges and never sends a stream subscribed on
+    the other path): the always-on symbol's trades arrive on the /market connection and its top of book on the
+    /public one; dropping it unsubscribes each on its own connection."""
+    from liqcore.live.feeds import FeedManager
+    from liqcore.venues.binance.samples import book_ticker_frame
+
+    async def until(cond, what):
+        deadline = time.monotonic() + 30
+        while not cond():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await asyncio.sleep(0.02)
+
+    async def go():
+        async with FakeMarketStream("binance") as fs:
+            od = OnDemand("binance", ["SOLUSDT", "ETHUSDT"], always=["SOLUSDT"], opts={"trades": True, "book": True},
+                          url=fs.ws_url)
+            got: list[bytes] = []
+            fm = FeedManager("binance", ["SOLUSDT"], lambda v, f, t=None: got.append(bytes(f)), specs=list(od.specs))
+            await fm.start()
+            try:
+                await until(lambda: fs.subscribed("solusdt@aggTrade") and fs.subscribed("solusdt@bookTicker"),
+                            "the always-on symbol's trades and book")
+                t = time.time_ns() // 1_000_000
+                fs.trade(trade_frame("SOLUSDT", t, 1.0, 150.0), "SOLUSDT")
+                fs.write(book_ticker_frame("SOLUSDT", t, 149.9, 1.0, 150.1, 1.0), "solusdt@bookTicker")
+                await until(lambda: sum(f.startswith(b'{"e"') for f in got) >= 2, "both frames")
+                od.drop_symbols(["SOLUSDT"], send=[c.send for c in fm.connections])
+                await until(lambda: not fs.subscribed("solusdt@aggTrade") and not fs.subscribed("solusdt@bookTicker"),
+                            "both unsubscribed")
+                return sorted(sp.url.rsplit("/", 2)[1] for sp in fm.specs), sorted(fs.ops)
+            finally:
+                await fm.stop()
+
+    paths, ops = asyncio.run(go())
+    assert paths == ["market", "public"]
+    assert ("unsubscribe", ["solusdt@aggTrade"]) in ops and ("unsubscribe", ["solusdt@bookTicker"]) in ops

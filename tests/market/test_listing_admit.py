@@ -157,7 +157,8 @@ def test_the_feed_unsubscribes_a_delisted_symbol_s_streams_and_keeps_the_all_mar
     mine = fm.symbol_topics([syms[1]])
     assert len(mine) >= 2 and all(syms[1].lower() in t.lower() for t in mine)  # (its trades and its book)
     sent: list = []
-    fm.connections[0].send = lambda m: sent.append(orjson.loads(m)) or True
+    for c in fm.connections:  # (Binance: the market and the public connection)
+        c.send = lambda m: sent.append(orjson.loads(m)) or True
     assert fm.remove_topics(mine) == mine
     after = [t for sp in fm.specs for t in sp.topics]
     assert after == [t for t in before if t not in mine]  # the all-market stream and the other symbol's stay
@@ -167,15 +168,17 @@ def test_the_feed_unsubscribes_a_delisted_symbol_s_streams_and_keeps_the_all_mar
         assert [orjson.dumps(a).decode() for a in got] == mine and all(m["op"] == "unsubscribe" for m in sent)
     else:
         assert got == mine and all(m.get("method", m.get("op")).lower() == "unsubscribe" for m in sent)
-    resub = [a for m in fm.specs[0].subscribe for a in (orjson.loads(m).get("params") or orjson.loads(m)["args"])]
+    resub = [a for sp in fm.specs for m in sp.subscribe
+             for a in (orjson.loads(m).get("params") or orjson.loads(m)["args"])]
     assert len(resub) == len(after) and not any(syms[1].lower() in orjson.dumps(a).decode().lower() for a in resub)
 
 
 def test_a_binance_combined_stream_connection_unsubscribes_a_delisted_symbol_and_reconnects_without_it():
-    """A Binance connection whose streams are in its URL (``/stream?streams=a/b/c``), against the fake Binance
-    stream on 127.0.0.1: a delisted symbol's streams leave in one ``UNSUBSCRIBE`` on the open connection (the fake
-    records exactly which), no frame of them arrives after, and the reconnect after the venue drops the
-    connection asks for the URL without them."""
+    """Binance connections whose streams are in their URL (``/market/stream?streams=a/b/c`` and the book data's
+    ``/public/stream?streams=...``), against the fake Binance stream on 127.0.0.1: a delisted symbol's streams
+    leave in one ``UNSUBSCRIBE`` on each open connection that held them (the fake records exactly which), no
+    frame of them arrives after, and the reconnects after the venue drops the connections ask for the URLs
+    without them."""
     from liqcore.live.feeds import FeedManager
     from liqcore.testing.fake_streams import FakeMarketStream
     from liqcore.venues.binance.samples import trade_frame
@@ -189,7 +192,8 @@ def test_a_binance_combined_stream_connection_unsubscribes_a_delisted_symbol_and
         fs = await FakeMarketStream("binance").start()
         base = f"ws://127.0.0.1:{fs.port}"
         specs = connection_specs(syms, url=base, combined=True, all_liquidations=True, book=True)
-        assert specs[0].url.startswith(base + "/stream?streams=") and not specs[0].subscribe
+        assert [sp.url.split("?")[0] for sp in specs] == [base + "/market/stream", base + "/public/stream"]
+        assert not any(sp.subscribe for sp in specs)
         got: list = []
         fm = FeedManager("binance", syms, lambda v, f, t=None: got.append(bytes(f)), specs=specs)
 
@@ -201,30 +205,32 @@ def test_a_binance_combined_stream_connection_unsubscribes_a_delisted_symbol_and
 
         await fm.start()
         try:
-            names = list(specs[0].topics)
-            await until(lambda: fs.ops == [("url", names)], "the combined connection")
+            names = [list(sp.topics) for sp in specs]
+            await until(lambda: sorted(fs.ops) == sorted(("url", n) for n in names), "the combined connections")
             mine = fm.symbol_topics(["C005USDT"])
             assert mine == ["c005usdt@aggTrade", "c005usdt@bookTicker"]
             assert fm.remove_topics(mine) == mine
-            await until(lambda: len(fs.ops) == 2, "the unsubscribe")
-            left = [n for n in names if n not in mine]
+            await until(lambda: len(fs.ops) == 4, "the unsubscribes")
+            left = [[n for n in ns if n not in mine] for ns in names]
             after_unsub = (list(fs.ops), fs.subscriptions())
             t = int(time.time() * 1000)
             delivered = (fs.trade(trade_frame("C005USDT", t, 1.0, 2.0), "C005USDT")[1],
                          fs.trade(trade_frame("C007USDT", t, 1.0, 3.0), "C007USDT")[1])
             await until(lambda: any(b'"C007USDT"' in f for f in got), "the kept symbol's trade")
-            assert await fs.drop() == 1
-            await until(lambda: len(fs.ops) == 3, "the reconnect")
-            return names, left, after_unsub, delivered, list(fs.ops), fm.specs[0].url, got
+            assert await fs.drop() == 2
+            await until(lambda: len(fs.ops) == 6, "the reconnects")
+            return names, left, after_unsub, delivered, list(fs.ops), [sp.url for sp in fm.specs], got
         finally:
             await fm.stop()
             await fs.stop()
 
-    names, left, (ops, subs), delivered, ops_after, url, got = asyncio.run(session())
-    assert ops == [("url", names), ("unsubscribe", ["c005usdt@aggTrade", "c005usdt@bookTicker"])]
-    assert subs == set(left) and "!forceOrder@arr" in subs  # (the all-market stream stays)
+    names, left, (ops, subs), delivered, ops_after, urls, got = asyncio.run(session())
+    assert sorted(ops[2:]) == [("unsubscribe", ["c005usdt@aggTrade"]), ("unsubscribe", ["c005usdt@bookTicker"])]
+    assert subs == set(left[0]) | set(left[1]) and "!forceOrder@arr" in subs  # (the all-market stream stays)
     assert delivered == (0, 1) and not any(b'"C005USDT"' in f for f in got)
-    assert ops_after[2] == ("url", left) and url.endswith("/stream?streams=" + "/".join(left))
+    assert sorted(ops_after[4:]) == sorted(("url", ns) for ns in left)
+    assert urls[0].endswith("/market/stream?streams=" + "/".join(left[0]))
+    assert urls[1].endswith("/public/stream?streams=" + "/".join(left[1]))
 
 
 def test_a_combined_url_loses_only_the_unsubscribed_streams():

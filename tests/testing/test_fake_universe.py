@@ -68,7 +68,7 @@ def test_a_binance_liquidation_reaches_the_all_market_stream_and_its_symbol_stre
     async def go():
         async with FakeMarketStream("binance") as fs, aiohttp.ClientSession() as s:
             async def sub(names):
-                ws = await s.ws_connect(fs.ws_url)
+                ws = await s.ws_connect(fs.ws_url + "/market/ws")  # (liquidations: the market category's path)
                 await ws.send_str(orjson.dumps({"method": "SUBSCRIBE", "params": names, "id": 1}).decode())
                 assert orjson.loads((await ws.receive(timeout=30)).data) == {"result": None, "id": 1}
                 return ws

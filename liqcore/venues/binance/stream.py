@@ -1,25 +1,40 @@
-"""Binance USD-M futures market streams: endpoints, stream names, chunked subscriptions, heartbeat.
+"""Binance USD-M futures market streams: endpoints, stream names, routing by category, chunked subscriptions.
 
-Market streams live under ``wss://fstream.binance.com/market`` (2026) with ``/ws`` (raw, subscribe
-by message) and ``/stream?streams=a/b`` (combined, subscribed by URL). Limits honoured: <= 1024
-streams per connection, <= 10 incoming messages per second (subscribe messages are spaced by
-``SEND_INTERVAL_S``). The server pings every 3 minutes; the transport answers with pongs and sends
-websocket PING frames as its own heartbeat (every ``ping-interval``, 0.2 messages/s at the 5 s default).
+Since 2026 every stream lives on the path of its category (the venue's "WebSocket Change Notice", 2026-03-06;
+the unrouted paths were retired on 2026-04-23): ``wss://fstream.binance.com/public`` for the high-frequency book
+data (``<sym>@bookTicker``, ``@depth...``), ``/market`` for the rest (``@aggTrade``, ``@forceOrder``,
+``!forceOrder@arr``, ``@markPrice...``, klines, tickers), ``/private`` for the user data
+(``/private/ws?listenKey=<key>&events=A/B``).  Each category has ``/ws`` (raw, subscribed by message) and
+``/stream?streams=a/b`` (combined, subscribed by URL).  One connection serves one category: a stream subscribed
+on another category's path is acknowledged and never sent, so :func:`connection_specs` never mixes them.
+Limits honoured: <= 1024 streams per connection, <= 10 incoming messages per second (subscribe messages are spaced
+by ``SEND_INTERVAL_S``).  The server pings every 3 minutes; the transport answers with pongs and sends websocket
+PING frames as its own heartbeat (every ``ping-interval``, 0.2 messages/s at the 5 s default).
 """
 from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
 
 import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "streams", "subscribe_messages", "connection_specs", "combined_url", "url_without",
+__all__ = ["KINDS", "ENDPOINTS", "CATEGORIES", "USER_EVENTS", "category", "category_url", "root_url", "streams",
+           "subscribe_messages", "connection_specs", "combined_url", "url_without", "user_stream_url",
            "MAX_STREAMS", "SEND_INTERVAL_S", "PARAMS_PER_REQUEST"]
 
+#: the websocket roots; each category is served at ``<root>/<category>`` (testnet: the routes the established
+#: clients use for it, ``fstream.binancefuture.com``; demo: the venue's ``demo-fstream.binance.com``)
 ENDPOINTS = {
-    "mainnet": "wss://fstream.binance.com/market",
-    "testnet": "wss://stream.binancefuture.com",
-    "demo": "wss://stream.binancefuture.com",
+    "mainnet": "wss://fstream.binance.com",
+    "testnet": "wss://fstream.binancefuture.com",
+    "demo": "wss://demo-fstream.binance.com",
 }
+#: the path categories: ``public`` (high-frequency book data), ``market`` (everything else public), ``private``
+CATEGORIES = ("public", "market", "private")
+#: the user-stream events liqcore acts on: the ``events`` allow list of the private route (an event left out
+#: is never sent, ``listenKeyExpired`` included)
+USER_EVENTS = ("ORDER_TRADE_UPDATE", "ALGO_UPDATE", "ACCOUNT_UPDATE", "listenKeyExpired")
 #: the event kinds these streams can deliver, and the ``connection_specs`` option each one needs
 #: (``<sym>@markPrice@1s`` carries the mark price and the funding rate; the open interest is REST-only)
 KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"mark_price": True}, "funding": {"mark_price": True},
@@ -29,6 +44,44 @@ MAX_STREAMS = 1024
 MAX_MSGS_PER_S = 10
 SEND_INTERVAL_S = 1.0 / MAX_MSGS_PER_S + 0.02
 PARAMS_PER_REQUEST = 200
+_PUBLIC = ("bookticker", "depth", "rpidepth")
+
+
+def category(name: str) -> str:
+    """The path category of a stream name: ``public`` for the book data (``<sym>@bookTicker``, ``!bookTicker``,
+    ``<sym>@depth...``, ``<sym>@rpiDepth...``) and the raw ``<sym>@trade`` prints (pushed by the matching engine on
+    change: measured on ``/public`` only), ``market`` for every other stream (``@aggTrade``, ``@forceOrder``, ...)."""
+    kind = str(name).split("@", 1)[1] if "@" in str(name) else str(name).lstrip("!")
+    kind = kind.lower()
+    return "public" if kind.startswith(_PUBLIC) or kind == "trade" else "market"
+
+
+def root_url(url: str) -> tuple[str, str | None, str]:
+    """``url`` split into (root ``scheme://host[:port]``, its category or None, the rest of its path after the
+    category): ``wss://h/market/ws`` -> ``("wss://h", "market", "/ws")``; ``ws://h:1/`` -> ``("ws://h:1", None, "")``."""
+    u = urlsplit(url.strip())
+    if not u.scheme or not u.netloc:
+        raise ValueError(f"url: expected scheme://host[:port][/path]; got {url!r}")
+    root = f"{u.scheme}://{u.netloc}"
+    path = u.path.rstrip("/")
+    parts = path.split("/", 2)  # "", first, rest
+    if len(parts) > 1 and parts[1] in CATEGORIES:
+        return root, parts[1], ("/" + parts[2]) if len(parts) > 2 else ""
+    return root, None, path
+
+
+def category_url(url: str, cat: str) -> str:
+    """The URL a connection of category ``cat`` uses, from an endpoint or an override: a bare
+    ``scheme://host[:port]`` root or a category base (``.../market``) gets ``/<cat>``; a full URL with a category
+    (``.../market/ws``, ``.../public/stream?streams=...``) has it replaced by ``cat``; a full URL without one
+    (``.../ws``, ``.../stream...``, a test server's own layout) is used as it is."""
+    if cat not in CATEGORIES:
+        raise ValueError(f"category: expected one of {', '.join(CATEGORIES)}; got {cat!r}")
+    root, have, rest = root_url(url)
+    query = urlsplit(url.strip()).query
+    if have is None and rest:
+        return url
+    return f"{root}/{cat}{rest}" + (f"?{query}" if query else "")
 
 
 def streams(symbols, trades: bool = True, all_liquidations: bool = False, book: bool = False,
@@ -59,7 +112,11 @@ def subscribe_messages(names: list[str], per_request: int = PARAMS_PER_REQUEST, 
 
 
 def combined_url(base: str, names: list[str]) -> str:
-    return f"{base.rstrip('/')}/stream?streams={'/'.join(names)}"
+    """The combined-stream URL of ``names`` on ``base`` (a category base ``.../market``, or its ``.../stream``)."""
+    base = base.rstrip("/")
+    if not base.endswith("/stream"):
+        base += "/stream"
+    return f"{base}?streams={'/'.join(names)}"
 
 
 def url_without(url: str, names) -> str:
@@ -81,28 +138,51 @@ def url_without(url: str, names) -> str:
     return base + ("?" + "&".join(out) if out else "")
 
 
+def user_stream_url(base: str, listen_key: str, events=USER_EVENTS) -> str:
+    """The user-data stream of ``listen_key`` on the private route: ``<root>/private/ws?listenKey=<key>&events=A/B``
+    (``events``: the allow list; empty: no ``events`` parameter, every event).  ``base``: a root
+    (``wss://fstream.binance.com``), a category base or its ``/ws`` (the category is replaced by ``private``); any
+    other full URL (a test server's own layout) gets the query appended as it is."""
+    root, have, rest = root_url(base)
+    key = quote(str(listen_key), safe="")
+    query = f"listenKey={key}" + (f"&events={'/'.join(events)}" if events else "")
+    if have is None and rest not in ("", "/ws"):
+        return f"{base.rstrip('/')}?{query}"
+    return f"{root}/private/ws?{query}"
+
+
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
                      all_liquidations: bool = False, combined: bool = False,
                      max_streams: int = MAX_STREAMS, book: bool = False, mark_price: bool = False) -> list[ConnectionSpec]:
-    """Connections for the symbols' streams. ``url`` overrides the base (``.../market``); raw mode
-    connects to ``<base>/ws`` and subscribes by message; ``combined=True`` puts the streams in the URL.
-    A full URL already ending in ``/ws`` or containing ``/stream`` is used as it is."""
+    """Connections for the symbols' streams, one category each (the ``market`` ones first, then the ``public``
+    book data), at most ``max_streams`` streams a connection.  ``url`` overrides the endpoint: a root
+    ``scheme://host:port`` or a category base gets each category's documented path (:func:`category_url`); raw
+    mode connects to ``<category>/ws`` and subscribes by message, ``combined=True`` puts the streams in the URL
+    (``<category>/stream?streams=...``).  A full URL already ending in ``/ws`` or containing ``/stream`` is used as
+    it is (with its category, if it names one, replaced by each connection's)."""
     if url is None:
         try:
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
+    if not 0 < int(max_streams) <= MAX_STREAMS:
+        raise ValueError(f"max-streams: 1 to {MAX_STREAMS} streams per connection; got {max_streams}")
     names = streams(symbols, trades, all_liquidations, book, mark_price)
+    by_cat: dict[str, list[str]] = {"market": [], "public": []}
+    for n in names:
+        by_cat[category(n)].append(n)
     specs = []
-    for i in range(0, len(names), max_streams):
-        group = names[i:i + max_streams]
-        syms = sorted({n.split("@", 1)[0].upper() for n in group if not n.startswith("!")})
-        if combined:
-            conn_url, subs = combined_url(url, group), []
-        else:
-            conn_url = url if (url.rstrip("/").endswith("/ws") or "/stream" in url) else url.rstrip("/") + "/ws"
-            subs = subscribe_messages(group)
-        specs.append(ConnectionSpec(venue="binance", url=conn_url, subscribe=subs, topics=group, symbols=syms,
-                                    ping_payload=None, ping_interval_s=None, is_pong=None,
-                                    send_interval_s=SEND_INTERVAL_S))
+    for cat, cat_names in by_cat.items():
+        base = category_url(url, cat)
+        for i in range(0, len(cat_names), max_streams):
+            group = cat_names[i:i + max_streams]
+            syms = sorted({n.split("@", 1)[0].upper() for n in group if not n.startswith("!")})
+            if combined:
+                conn_url, subs = combined_url(base.partition("?")[0], group), []
+            else:
+                conn_url = base if (base.rstrip("/").endswith("/ws") or "/stream" in base) else base.rstrip("/") + "/ws"
+                subs = subscribe_messages(group)
+            specs.append(ConnectionSpec(venue="binance", url=conn_url, subscribe=subs, topics=group, symbols=syms,
+                                        ping_payload=None, ping_interval_s=None, is_pong=None,
+                                        send_interval_s=SEND_INTERVAL_S))
     return specs
