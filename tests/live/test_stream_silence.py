@@ -42,8 +42,9 @@ async def until(cond, what: str, bound_s: float = 15.0) -> None:
 
 # ---------------------------------------------------------------------------- the receive path's key
 FRAMES = [
-    ("bybit", orjson.dumps(bybit_trade("ETHUSDT", 3000, 1.0)), b"publicTrade.ETHUSDT"),
-    ("bybit", orjson.dumps(bybit_liq("ETHUSDT", 3000, 1.0)), b"allLiquidation.ETHUSDT"),
+    # (fixed times: the parameters' ids must be the same in every xdist worker's collection)
+    ("bybit", orjson.dumps(bybit_trade("ETHUSDT", 3000, 1.0, ts_ms=1_700_000_000_000)), b"publicTrade.ETHUSDT"),
+    ("bybit", orjson.dumps(bybit_liq("ETHUSDT", 3000, 1.0, ts_ms=1_700_000_000_000)), b"allLiquidation.ETHUSDT"),
     ("bybit", b'{"success":true,"ret_msg":"","conn_id":"x","req_id":"","op":"subscribe"}', None),
     ("binance", bn.agg_trade_frame("ETHUSDT", 1, 1.0, 3000.0), (b"aggTrade", b"ETHUSDT")),
     ("binance", bn.book_ticker_frame("ETHUSDT", 1, 1, 1, 2, 1, stream=True), b"ethusdt@bookTicker"),
