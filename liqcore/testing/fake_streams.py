@@ -269,7 +269,8 @@ class FakeMarketStream:
 
     def acknowledged(self, stream: str) -> bool:
         """Some open connection had ``stream`` acknowledged (sent or not: Binance's wrong path, :meth:`silence`)."""
-        return any(stream in acked for acked in self._acked.values()) or self.subscribed(stream)
+        return any(stream in acked for acked in self._acked.values()) or any(stream in subs for subs in
+                                                                              self._conns.values())
 
     def silence(self, *names: str) -> None:
         """Binance: the streams ``names`` are acknowledged and never sent from now on (a venue's silent stream)."""

@@ -27,7 +27,9 @@ def test_a_base_gets_each_venues_documented_paths():
     u = venue_urls("okx", "mainnet", b, "http://127.0.0.1:8900", b)
     assert (u.ws, u.private_ws) == (b + "/ws/v5/public", b + "/ws/v5/private")
     u = venue_urls("binance", "mainnet", b, "http://127.0.0.1:8900", b)
-    assert u.ws == b + "/market"
+    assert u.ws == b  # the root: each connection appends its category's path (/public, /market)
+    assert {s.url for s in binance_stream.connection_specs(["ETHUSDT"], u.ws, book=True)} == {
+        b + "/market/ws", b + "/public/ws"}
     # the paths are the venue modules' own, so a change there flows through
     assert u.ws == b + urlsplit(binance_stream.ENDPOINTS["mainnet"]).path
     assert u.private_ws == b  # the Binance gateway appends its user-data path to the base itself

@@ -39,7 +39,7 @@ def test_run_reports_a_silent_book_ticker_while_agg_trade_flows(tmp_path):
 
         pusher = asyncio.ensure_future(flow())
         try:
-            await until(lambda: fs.subscribed("ethusdt@bookTicker"), "bookTicker subscribed", proc)
+            await until(lambda: fs.acknowledged("ethusdt@bookTicker"), "bookTicker acknowledged", proc)
             await until(lambda: GAUGE.search(_metrics(port) or "") is not None, "liqcore_stream_silent 1", proc)
             await until(lambda: ("unsubscribe", ["ethusdt@bookTicker"]) in fs.ops, "the re-subscription", proc)
             body = _metrics(port)
