@@ -83,6 +83,26 @@ def test_paper_cascade_to_fill_and_take_profit(tmp_path):
     eng2.journal.close()
 
 
+def test_paper_exit_fees_are_charged_on_the_exit_notional():
+    """Each paper fill pays its own notional x the rate: the stop-loss (taker) exit pays taker x its price x
+    qty, not x the entry notional, and the session's equity is the fills' prices less the fills' fees."""
+    fills = []
+    eng = Engine(PARAMS, symbols=["ETHUSDT"], on_fill=fills.append)
+    t0 = 1_763_683_200_000
+    d = feed(eng, cascade_frames(t0_ms=t0))[0]
+    assert d.action == "order" and d.price == 2995.5
+    for px, dt in [(2996.0, 23_000), (2995.0, 24_000), (2960.0, 25_000)]:  # filled, then through the stop
+        eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", px, 1, "Sell", t0 + dt)), (t0 + dt) * 10**6)
+    assert [f.kind for f in fills] == ["entry", "sl"]
+    entry, exit_ = fills
+    assert not exit_.is_maker and exit_.price < entry.price
+    maker, taker = eng.core.fee_rates(0)
+    assert entry.fee == pytest.approx(entry.price * entry.qty * maker, rel=1e-12)
+    assert exit_.fee == pytest.approx(exit_.price * exit_.qty * taker, rel=1e-12)
+    pnl = entry.qty * (exit_.price - entry.price) - entry.fee - exit_.fee
+    assert eng.equity == pytest.approx(10_000 + pnl, rel=1e-13)
+
+
 def test_kill_switch_file_and_toggle(tmp_path):
     stop = tmp_path / "STOP"
     stop.write_text("")
