@@ -156,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     cmd = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(only=cmd if cmd in COMMANDS else None)
-    args = parser.parse_args(attach_negative_values(parser, argv))
+    args, extra = parser.parse_known_args(attach_negative_values(parser, argv))
+    if extra:  # argparse's own error, with the nearest option of the command for each unknown one
+        sub = _subparser(parser, getattr(args, "command", None))
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{_did_you_mean(sub or parser, extra)}")
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
@@ -202,6 +205,26 @@ def _main(argv: list[str]) -> int:
             raise
         print(f"liqcore {args.command}: error: {os_error_line(exc, args)}", file=sys.stderr)
         return 1
+
+
+def _subparser(parser: argparse.ArgumentParser, name) -> argparse.ArgumentParser | None:
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    return sub.choices.get(name) if sub is not None and name else None
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, extra: list[str]) -> str:
+    """``" (did you mean --sample?)"`` for the unknown options of ``extra`` close to one of ``parser``'s."""
+    import difflib
+
+    names = [o for o in parser._option_string_actions if o.startswith("--")]
+    hints = []
+    for tok in extra:
+        if not tok.startswith("--"):
+            continue
+        near = difflib.get_close_matches(tok.split("=", 1)[0], names, n=1, cutoff=0.6)
+        if near:
+            hints.append(f"{tok.split('=', 1)[0]} -> {near[0]}" if len(extra) > 1 else near[0])
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
 
 
 #: the output flags a command may have, in the order a message names them when an error has no path
