@@ -141,7 +141,7 @@ def _count_lines(res, counts: dict, n_cascades: int) -> list[str]:
     if skipped:
         lines.append("skipped: " + ", ".join(f"{k}={v}" for k, v in skipped.items()))
     if res.rejects:
-        lines.append("loader rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res.rejects.items())))
+        lines.append("loader rejects: " + res.rejects_text())
     if res.duplicates:
         lines.append(f"duplicates removed: {res.duplicates}")
     return lines
@@ -208,7 +208,7 @@ def run(args) -> int:
     if len(events) == 0:  # allowed (--allow-empty)
         print("no events in the input: no cascades", file=log)
         if res.rejects:
-            print("loader rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res.rejects.items())), file=log)
+            print("loader rejects: " + res.rejects_text(), file=log)
         return 0
     if not _has_liquidations(events, paths, args, log, selection_label(
             venue=args.venue, symbol=args.symbol, symbols=args.symbols, start=args.start, end=args.end)):  # allowed (--allow-empty)
