@@ -50,7 +50,8 @@ _HELP = {
     "journal": "the go-live checklist of a session's journal: cascades/day, fill and win rate, reaction, fees, live vs model",
     "features": "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)",
     "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes",
-    "cache": "show where the synthetic-market cache is and how large (info), or delete it (clear)",
+    "cache": ("the synthetic-market cache: where and how large (info), delete it (clear), fit it to its cap "
+             "(trim), export the judge's answers (export-judge)"),
     "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
     "research": "run every research study; --report DIR writes FINDINGS.md + an HTML page with figures and criteria",
     "download": "download Binance/Bybit/OKX public archives or tardis.dev datasets into a dataset or a directory",

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.types import Kind, Side
+from liqcore._tables import titled_table
 
 #: the trading guide's claims, printed beside the measured figures
 GUIDE = {
@@ -153,7 +154,7 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     s = result.summary()
     header, rows = summary_rows(result, s)
     n_sym = len(result.per_symbol())
-    t = Table(title="backtest summary (rows: metrics; columns: all symbols, then each symbol)" if n_sym <= MAX_SYMBOL_COLUMNS
+    t = titled_table("backtest summary (rows: metrics; columns: all symbols, then each symbol)" if n_sym <= MAX_SYMBOL_COLUMNS
               else f"backtest summary (rows: metrics; columns: all {n_sym} symbols with a cascade or trade, then the "
                    f"{MAX_SYMBOL_COLUMNS} with the most trades; every symbol: --json or --out)")
     t.add_column("metric")
@@ -187,7 +188,7 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     if limits:
         console.print(limits, markup=False, highlight=False)
     if guide and getattr(result, "strategy", "cascade-mm") == "cascade-mm":
-        g = Table(title="measured vs the trading guide's claims")
+        g = titled_table("measured vs the trading guide's claims")
         g.add_column("metric")
         g.add_column("measured", justify="right")
         g.add_column("guide claims")

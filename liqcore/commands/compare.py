@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import sys
 
+from liqcore._tables import titled_table
+
 HELP = "compare every strategy in and out of sample on recordings, the default and the null synthetic market"
 
 _SAMPLES = {"all": "all", "in": "in", "out": "out"}
@@ -102,7 +104,7 @@ def print_table(console, market: str, res) -> None:
 
     from liqcore.backtest.compare import null_guard
 
-    t = Table(title=f"{market}: {res.label} — {res.events:,} events; mean return per trade in bp with "
+    t = titled_table(f"{market}: {res.label} — {res.events:,} events; mean return per trade in bp with "
                     f"{res.ci:.0%} t-interval", title_justify="left")
     for c, j in (("strategy", "left"), ("sample", "left"), ("trades", "right"), ("win", "right"),
                  ("gross bp [CI]", "right"), ("net bp [CI]", "right"), ("Sharpe", "right"), ("max DD", "right")):

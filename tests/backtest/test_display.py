@@ -298,3 +298,17 @@ def test_the_guides_fill_rate_is_compared_per_signal():
     (row,) = [r for r in guide_comparison(s, result.params, min_trades=1) if r[0].startswith("fill rate")]
     assert row[1] == f"{100 * s['fills'] / s['signals']:.2f}%" and row[2] == "50-80 % of signals"
     assert "per signal" in row[0]
+
+
+def test_a_narrow_table_keeps_its_title_on_one_line(result):
+    """Two symbol columns made the summary table narrower than its title, which rich then wrapped to the
+    table's width ("... columns: all" / "symbols, then each symbol)"): the table is now as wide as its title."""
+    from rich.console import Console
+
+    from liqcore.backtest.report import print_summary
+
+    con = Console(width=200, record=True)
+    print_summary(result, con, min_trades=1)
+    lines = [ln.strip() for ln in con.export_text().splitlines()]
+    assert "backtest summary (rows: metrics; columns: all symbols, then each symbol)" in lines
+    assert "measured vs the trading guide's claims" in lines

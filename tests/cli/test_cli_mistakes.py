@@ -157,3 +157,12 @@ def test_a_misspelt_option_gets_a_did_you_mean(tmp_path):
         "unrecognized arguments: --synthtic --dyas=3 (did you mean --synthtic -> --synthetic, --dyas -> --days?)")
     r = _cli(["backtest", "--zzzz"], tmp_path)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("unrecognized arguments: --zzzz")
+
+
+def test_the_top_level_help_names_every_cache_action(capsys):
+    """``liqcore --help`` said cache was info or clear; it has trim and export-judge too."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for action in ("(info)", "(clear)", "(trim)", "(export-judge)"):
+        assert action in text, text

@@ -88,3 +88,18 @@ def test_the_backtest_header_counts_are_the_tables(tmp_path, monkeypatch, capsys
     assert head and table, out[:2000]
     assert (int(head[1].replace(",", "")), int(head[2].replace(",", ""))) == (table["cascades"], table["signals"])
     assert table["cascades"] != table["signals"]  # (the case where one number stood for both)
+
+
+def test_the_sweep_table_says_what_its_return_columns_are(tmp_path, monkeypatch, capsys):
+    """"mean ret" beside "return" said neither per what: the columns are the backtest table's "ret/trade" and
+    "total ret", a line under the table says what each is, and the title is one line."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--synthetic", "--days", "1", "--symbols", "ETHUSDT", "--grid", "offset=0.1%,0.2%",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    head = [ln for ln in out.splitlines() if "┃" in ln][0]
+    assert "ret/trade" in head and "total ret" in head and "mean ret" not in head
+    assert ("ret/trade: mean return per trade, a fraction of the trade's entry notional; total ret: the change of "
+            "the cell's equity over its span") in " ".join(out.split())
+    assert out.splitlines()[0].startswith("sweep on synthetic market") and out.splitlines()[0].endswith(
+        "top 2 by total_return")
