@@ -91,10 +91,12 @@ def verdict(summary: dict, min_trades: int = MIN_TRADES) -> str:
 
 def breakeven_win_rate(params, symbol: str = "ETHUSDT") -> float:
     """Win rate at which take-profits (TP - 2 maker fees) pay for stops (SL + maker + taker fee) at the
-    symbol's parameters, ignoring slippage beyond the stop, timeouts and funding."""
+    symbol's parameters, ignoring slippage beyond the stop, timeouts and funding.  Each fee is charged on
+    its own fill's notional, as the fill model does (a long's take-profit exit at ``1 + TP`` times the entry,
+    its stop at ``1 - SL``), all as fractions of the entry notional."""
     p = params.for_symbol(symbol)
     m, t = p.maker_fee_bps / 1e4, p.taker_fee_bps / 1e4
-    win, loss = p.take_profit - 2 * m, p.stop_loss + m + t
+    win, loss = p.take_profit - m - m * (1 + p.take_profit), p.stop_loss + m + t * (1 - p.stop_loss)
     return loss / (win + loss) if win + loss > 0 else float("nan")
 
 
