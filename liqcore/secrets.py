@@ -1,9 +1,10 @@
 """API credentials: loading from the environment or a private key file, and a wrapper that never shows them.
 
-Keys come from ``<VENUE>_API_KEY`` / ``<VENUE>_API_SECRET`` environment variables (e.g. ``BYBIT_API_KEY``),
-or from a key file readable by its owner only (mode ``0600`` or stricter; a group- or world-readable file
-is refused).  The file holds either ``NAME=value`` lines (``#`` comments, optional quotes) using the same
-variable names, or a JSON object ``{"api_key": ..., "api_secret": ...}``.  Keys never come from the
+Keys come from ``<VENUE>_API_KEY`` / ``<VENUE>_API_SECRET`` environment variables (e.g. ``BYBIT_API_KEY``;
+OKX also needs ``OKX_API_PASSPHRASE``, the passphrase given when the key was created), or from a key file
+readable by its owner only (mode ``0600`` or stricter; a group- or world-readable file is refused).  The
+file holds either ``NAME=value`` lines (``#`` comments, optional quotes) using the same variable names, or a
+JSON object ``{"api_key": ..., "api_secret": ...}`` (OKX: and ``"passphrase"``).  Keys never come from the
 command line.
 
 :class:`Secret` keeps a value out of ``repr``/``str``/``format``/pickling, so a secret that reaches a log
@@ -93,9 +94,13 @@ class Credentials:
     api_key: Secret
     api_secret: Secret
     source: str = ""
+    #: OKX's API passphrase (None for a venue without one)
+    passphrase: Secret | None = None
 
     def __repr__(self) -> str:
-        return f"Credentials(api_key={mask_key(self.api_key)!r}, api_secret=Secret('***'), source={self.source!r})"
+        extra = ", passphrase=Secret('***')" if self.passphrase is not None else ""
+        return (f"Credentials(api_key={mask_key(self.api_key)!r}, api_secret=Secret('***'){extra}, "
+                f"source={self.source!r})")
 
     __str__ = __repr__
 
@@ -170,29 +175,34 @@ def load_credentials(
     venue: str = "bybit",
     key_file: str | os.PathLike | None = None,
     env: Mapping[str, str] | None = None,
+    passphrase: bool = False,
 ) -> Credentials:
-    """Load ``venue``'s API key and secret.
+    """Load ``venue``'s API key and secret (with ``passphrase``, also ``<VENUE>_API_PASSPHRASE``: OKX's).
 
     Order: an explicit ``key_file``; else the environment (``<VENUE>_API_KEY`` and ``<VENUE>_API_SECRET``);
     else the file named by ``$LIQCORE_KEY_FILE``.  Raises ValueError (never showing a value) when nothing is
-    found, a file is group/world accessible, or only one of the two values is present.
+    found, a file is group/world accessible, or one of the needed values is missing.
     """
     env = os.environ if env is None else env
     prefix = venue.upper()
-    kname, sname = f"{prefix}_API_KEY", f"{prefix}_API_SECRET"
+    kname, sname, pname = f"{prefix}_API_KEY", f"{prefix}_API_SECRET", f"{prefix}_API_PASSPHRASE"
+    needed = f"{kname}, {sname} and {pname}" if passphrase else f"both {kname} and {sname}"
 
     def from_mapping(m: Mapping[str, str], source: str) -> Credentials | None:
         key = m.get(kname) or m.get("api_key")
         sec = m.get(sname) or m.get("api_secret")
+        phrase = (m.get(pname) or m.get("passphrase") or "") if passphrase else None
         if not key and not sec:
             return None
-        if not key or not sec:
-            missing = kname if not key else sname
-            raise ValueError(f"{missing}: missing in {source} (both {kname} and {sname} are needed)")
-        return Credentials(Secret(key.strip()), Secret(sec.strip()), source)
+        if not key or not sec or phrase == "":
+            missing = kname if not key else sname if not sec else pname
+            raise ValueError(f"{missing}: missing in {source} ({needed} are needed)")
+        return Credentials(Secret(key.strip()), Secret(sec.strip()), source,
+                           None if phrase is None else Secret(phrase.strip()))
 
     if key_file is None and (env.get(kname) or env.get(sname)):
-        creds = from_mapping({kname: env.get(kname, ""), sname: env.get(sname, "")}, "environment")
+        creds = from_mapping({kname: env.get(kname, ""), sname: env.get(sname, ""), pname: env.get(pname, "")},
+                             "environment")
         assert creds is not None
         return creds
     if key_file is None:

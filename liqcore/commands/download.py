@@ -69,6 +69,20 @@ def run(args) -> int:
 
     if bool(args.out) == bool(args.dataset):
         raise ValueError("out: give exactly one of --dataset DS or --out DIR")
+    from liqcore.download.run import missing_dirs, remove_empty
+
+    made = missing_dirs(args.out or args.dataset)  # made below; not left behind empty (a failed run)
+    try:
+        return _run(args)
+    finally:
+        remove_empty(made)
+
+
+def _run(args) -> int:
+    from liqcore.config import parse_duration
+    from liqcore.download import download
+    from liqcore.download.sources import parse_day
+
     if args.dataset:
         from liqcore.commands.outputs import output_dir
 

@@ -1,9 +1,11 @@
-"""Live runner: websocket feeds, cascade detector, strategy, paper (default) or Bybit gateway.
+"""Live runner: websocket feeds, cascade detector, strategy, paper (default) or the venue's order gateway.
 
     liqcore run --venue bybit --symbols ETHUSDT,SOLUSDT,DOGEUSDT            # paper trading on mainnet data
     liqcore run --symbols ETHUSDT --replay recordings/ --speed 10            # offline, against a local fake exchange
     liqcore run --symbols ETHUSDT,SOLUSDT --replay synthetic --live          # the whole live path, offline
     liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
+    liqcore run --venue binance --symbols ETHUSDT --live --key-file ~/.binance.keys   # Binance USD-M orders
+    liqcore run --venue okx --symbols ETH-USDT-SWAP --live --key-file ~/.okx.keys     # OKX swaps (instIds)
     liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
     liqcore run --venue binance --symbols all --exclude BTCUSDT --min-volume 5e6    # every perpetual of the venue
     liqcore run --venue binance --symbols all --replay rec/ --no-dashboard   # a whole-market recording, offline
@@ -22,9 +24,13 @@ Paper trading a ``--replay`` runs on the recording's receive times: decisions, c
 hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
 backtest`` finds on the same recording (``--live`` replays trade against the fake venue in wall time).
 
-``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
-environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
-command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
+``--live`` sends real orders through the venue's gateway (:mod:`liqcore.live.gateways`: Bybit v5, Binance USD-M,
+OKX v5) and needs its keys in the environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600):
+BYBIT_API_KEY/BYBIT_API_SECRET, BINANCE_API_KEY/BINANCE_API_SECRET, or OKX_API_KEY/OKX_API_SECRET/
+OKX_API_PASSPHRASE; keys are never read from the command line, printed or journaled, and a key the venue
+refuses ends the run in one line (exit 1).  ``--ws-url``, ``--rest-url`` and ``--private-ws-url`` take a full
+URL or a ``scheme://host:port`` base, to which the venue's documented paths are appended
+(:func:`liqcore.live.gateways.venue_urls`). ``--replay PATH|synthetic`` starts the fake Bybit exchange on
 127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used);
 with ``--venue binance`` it replays a Binance recording (what ``liqcore record --venue binance`` writes)
 through a fake Binance market stream on 127.0.0.1, on the same path as the live feed.
@@ -48,7 +54,7 @@ import sys
 
 import orjson
 
-HELP = "live runner: feeds, detector, strategy, paper or Bybit gateway, dashboard"
+HELP = "live runner: feeds, detector, strategy, paper or the venue's order gateway, dashboard"
 
 
 def _feature_names(text: str) -> list[str]:
@@ -92,12 +98,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--venue-url", action="append", default=[], metavar="VENUE=URL",
                    help="--scope instrument: a public websocket URL override for one watched venue (repeatable)")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
-    p.add_argument("--ws-url", metavar="URL", help="public websocket URL override")
-    p.add_argument("--rest-url", metavar="URL", help="REST URL override: the Bybit gateway's (--live) and the venue's "
-                   "instrument list (--symbols all; a symbol list on Binance or OKX)")
-    p.add_argument("--private-ws-url", metavar="URL", help="Bybit private websocket URL override (--live)")
-    p.add_argument("--live", action="store_true", help="send real orders through the Bybit gateway")
-    p.add_argument("--key-file", metavar="FILE", help="0600 file with BYBIT_API_KEY/BYBIT_API_SECRET (--live)")
+    p.add_argument("--ws-url", metavar="URL", help="public websocket override: a full URL, or a scheme://host:port "
+                   "base to which the venue's path is appended (Bybit /v5/public/linear, Binance its market-stream "
+                   "path, OKX /ws/v5/public)")
+    p.add_argument("--rest-url", metavar="URL", help="REST base override (scheme://host:port): the order gateway's "
+                   "(--live) and the venue's instrument list (--symbols all; a symbol list on Binance or OKX)")
+    p.add_argument("--private-ws-url", metavar="URL", help="private websocket override (--live): a full URL, or a "
+                   "scheme://host:port base (Bybit /v5/private, Binance its user-data stream, OKX /ws/v5/private)")
+    p.add_argument("--live", action="store_true", help="send real orders through the venue's order gateway "
+                   "(bybit, binance, okx)")
+    p.add_argument("--key-file", metavar="FILE", help="--live: 0600 file with BYBIT_API_KEY/BYBIT_API_SECRET, "
+                   "BINANCE_API_KEY/BINANCE_API_SECRET or OKX_API_KEY/OKX_API_SECRET/OKX_API_PASSPHRASE")
     p.add_argument("--replay", metavar="PATH|synthetic",
                    help="replay recordings (or a synthetic market) through a local fake exchange (Bybit; --venue "
                         "binance: Binance recordings through a fake Binance market stream)")
@@ -335,9 +346,18 @@ def build(args):
         raise ValueError("notional: give either --notional or --size, not both")
     if args.speed < 0:
         raise ValueError("speed: must be >= 0")
-    if args.live and venue != "bybit":
-        raise ValueError("live: orders go through Bybit; use --venue bybit")
-    ws_url, rest_url, priv_url = args.ws_url, args.rest_url, args.private_ws_url
+    if args.live and args.replay and venue != "bybit":
+        raise ValueError("live: --replay --live trades against the fake Bybit exchange; use --venue bybit, or drop "
+                         "--replay to trade on " + venue)
+    from liqcore.live.gateways import venue_urls
+
+    # a base (scheme://host:port) gets the venue's documented paths; a full URL is used as it is
+    urls = venue_urls(venue, args.network, args.ws_url, args.rest_url, args.private_ws_url)
+    ws_url, rest_url, priv_url = urls.ws, urls.rest, urls.private_ws
+    if args.live and not args.replay:
+        from liqcore.live.gateways import entry
+
+        entry(venue).gateway_class()  # (a gateway this installation lacks: said before anything starts)
     fake_thread = replay_clock = None
     if args.replay:
         if venue not in ("bybit", "binance", "okx"):
@@ -370,23 +390,21 @@ def build(args):
             fx = fake_thread.start()
             ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None
-    if args.live:
-        from liqcore.live.bybit_gateway import BybitGateway
+    if args.live:  # the venue's order gateway (liqcore.live.gateways: one table for the three venues)
+        from liqcore.live.gateways import load_keys, make_gateway
         from liqcore.live.logging import register_secret
-        from liqcore.venues.bybit import stream as bybit_stream
+        from liqcore.secrets import Credentials, Secret
 
         if fake_thread is not None:
-            key, secret = fake_thread.fx.api_key, fake_thread.fx.api_secret
+            creds = Credentials(Secret(fake_thread.fx.api_key), Secret(fake_thread.fx.api_secret), "fake exchange")
         else:
-            from liqcore.secrets import load_credentials
-
-            creds = load_credentials("bybit", key_file=args.key_file)
-            key, secret = creds.api_key, creds.api_secret
-        for v in (key, secret):
-            register_secret(v.reveal() if hasattr(v, "reveal") else v)
-        gateway = BybitGateway(key, secret, rest_url or bybit_stream.REST_ENDPOINTS[args.network],
-                               priv_url or bybit_stream.PRIVATE_ENDPOINTS[args.network], symbols=symbols,
-                               ping_interval=params.ping_interval_ns / 1e9, stale_after=params.stall_timeout_ns / 1e9)
+            creds = load_keys(venue, key_file=args.key_file)
+        for v in (creds.api_key, creds.api_secret, creds.passphrase):
+            if v is not None:
+                register_secret(v.reveal())
+        gateway = make_gateway(venue, creds, args.network, rest_url=rest_url, private_ws_url=priv_url,
+                               symbols=symbols, ping_interval=params.ping_interval_ns / 1e9,
+                               stale_after=params.stall_timeout_ns / 1e9)
     journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
     journal = None
     if journal_path and not args.read_only:
@@ -517,6 +535,8 @@ async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 
 
 async def _run(runner, engine, fake_thread, duration):
     """The runner until ``duration``, a signal, or (a replay) the end of the recording."""
+    from liqcore.live.gateway import GatewayError
+
     stop = asyncio.Event()
     watcher = listing = None
     if fake_thread is not None:
@@ -524,7 +544,15 @@ async def _run(runner, engine, fake_thread, duration):
     if getattr(runner, "listing", None) is not None:  # --symbols all: the instrument list refreshed
         listing = asyncio.ensure_future(runner.listing.run(stop))
     try:
-        summary = await runner.run(duration=duration, stop=stop)
+        try:
+            summary = await runner.run(duration=duration, stop=stop)
+        except GatewayError:  # (the venue refused the key at start: its sessions closed before the one line)
+            if engine.gateway is not None:
+                try:
+                    await engine.gateway.close()
+                except Exception:  # noqa: BLE001 - the start's own error is the one reported
+                    pass
+            raise
         if listing is not None:
             summary["instruments"] = runner.listing.summary()
         return summary
@@ -540,6 +568,7 @@ def run(args) -> int:
     import sqlite3
 
     from liqcore.cli import install_uvloop
+    from liqcore.live.gateway import GatewayError
 
     if not faulthandler.is_enabled():  # a fatal signal (SIGSEGV, SIGBUS, ...) leaves its traceback on stderr
         faulthandler.enable()
@@ -586,6 +615,11 @@ def run(args) -> int:
             summary["judge"] = judged
     except sqlite3.Error as exc:  # the journal's own cause (e.g. "database or disk is full"), one line
         print(f"liqcore run: error: {exc}", file=sys.stderr)
+        return 1
+    except GatewayError as exc:  # the venue refused the key, or its order API cannot be reached: one line
+        from liqcore.live.logging import redact
+
+        print("liqcore run: error: " + redact(" ".join(str(exc).split())), file=sys.stderr)
         return 1
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE or (args.web and exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES)):

@@ -10,6 +10,8 @@ the next run removes the temporaries of writers that died.
   retried up to ``retries`` times, after the server's ``Retry-After`` (seconds or an HTTP date) when
   it sends one, else an exponential backoff (``backoff_s`` x 2^attempt, jittered, at most 60 s).  A
   429 is the server's rate limit: until its Retry-After has passed, no job sends a request.
+* A host name that does not resolve (:class:`HostUnresolved`): not transient (no network, or a wrong
+  address), never retried: the run stops at once, in one line.
 * A ``.CHECKSUM`` (``<sha256>  <file name>``) that does not match the file: :class:`ChecksumMismatch`
   naming the file; the file is not kept.
 """
@@ -28,7 +30,8 @@ import aiohttp
 
 from liqcore._atomic import atomic_path
 
-__all__ = ["Missing", "KeyRefused", "ChecksumMismatch", "FetchFailed", "Fetched", "Fetcher", "retry_after_s"]
+__all__ = ["Missing", "KeyRefused", "HostUnresolved", "ChecksumMismatch", "FetchFailed", "Fetched", "Fetcher",
+           "retry_after_s"]
 
 #: the longest wait a Retry-After may impose (a longer one is capped, and said so by the retry count)
 MAX_WAIT_S = 300.0
@@ -44,6 +47,21 @@ class Missing(Exception):
 
 class KeyRefused(Exception):
     """The source refused the API key (401 / 403)."""
+
+
+class HostUnresolved(Exception):
+    """The source's host name did not resolve (no network, no DNS, or a wrong address): not retried."""
+
+    def __init__(self, host: str, why: str):
+        super().__init__(f"{host} does not resolve ({why})")
+        self.host = host
+
+
+def _unresolved(exc: "aiohttp.ClientConnectorDNSError") -> HostUnresolved:
+    host = getattr(exc, "host", None) or "the source's host"
+    os_error = getattr(exc, "os_error", None)
+    why = " ".join(str(getattr(os_error, "strerror", None) or os_error or exc).split()) or type(exc).__name__
+    return HostUnresolved(str(host), why)
 
 
 class ChecksumMismatch(ValueError):
@@ -154,6 +172,8 @@ class Fetcher:
                 async with self.session.get(url) as r:
                     self._check_status(r, url)
                     return await r.read()
+            except aiohttp.ClientConnectorDNSError as exc:  # (before _NETWORK: it is one of them)
+                raise _unresolved(exc) from None
             except _NETWORK as exc:
                 raise _Retry(_why(exc)) from None
             except Missing:
@@ -185,6 +205,8 @@ class Fetcher:
                         self._on_bytes(len(chunk))
                 if expected is not None and n != expected:
                     raise _Retry(f"the connection was cut at {n} of {expected} bytes")
+        except aiohttp.ClientConnectorDNSError as exc:  # (before _NETWORK: it is one of them)
+            raise _unresolved(exc) from None
         except _NETWORK as exc:
             raise _Retry(_why(exc)) from None
         return n, h.hexdigest()

@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liqcore.download.fetch import ChecksumMismatch, Fetcher, FetchFailed, KeyRefused, Missing
+from liqcore.download.fetch import ChecksumMismatch, Fetcher, FetchFailed, HostUnresolved, KeyRefused, Missing
 from liqcore.download.sources import SOURCES, Unit, plan
 
 __all__ = ["download", "DownloadSummary", "STAGE_PREFIX"]
@@ -122,7 +122,11 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
     if int(retries) < 0:
         raise ValueError(f"retries: must be 0 or more, got {retries}")
     src = SOURCES.get(source)
-    units = plan(source, symbols, types, start, end, base_url=base_url, exchange=exchange, monthly=monthly)
+    notes: list[str] = []  # the request cut to the days the source publishes (said before any transfer)
+    units = plan(source, symbols, types, start, end, base_url=base_url, exchange=exchange, monthly=monthly,
+                 notes=notes)
+    for line in notes:
+        (warn or _warn)(line)
     if dataset is not None:
         unreadable = sorted({u.type for u in units if not src.can_read(u.type)})
         if unreadable:
@@ -132,6 +136,41 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
         raise ValueError("TARDIS_API_KEY: no tardis.dev API key (set TARDIS_API_KEY or give --key-file FILE, "
                          "a file of mode 0600)")
     summary = DownloadSummary(source, dataset is not None)
+    # the directories this run creates (--out, the dataset's folder): removed again if they end up empty
+    made = missing_dirs(out if out is not None else dataset)
+    try:
+        return _download(source, units, summary, dataset, out, jobs=jobs, retries=retries, backoff_s=backoff_s,
+                         strict=strict, api_key=api_key, lock_wait=lock_wait, feed_latency_ns=feed_latency_ns,
+                         instruments=instruments, progress=progress, warn=warn, timeout_s=timeout_s)
+    finally:
+        remove_empty(made)
+
+
+def remove_empty(dirs: list[Path]) -> None:
+    """Remove the directories ``dirs`` (deepest first) that are empty; one holding anything stays."""
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+
+
+def missing_dirs(where) -> list[Path]:
+    """``where`` (a local path) and its missing parents, deepest first: what a ``mkdir(parents=True)`` makes."""
+    from liqcore.io import storage
+
+    if where is None or storage.is_url(str(where)):
+        return []
+    out = []
+    p = Path(where).absolute()
+    while not p.exists() and p != p.parent:
+        out.append(p)
+        p = p.parent
+    return out
+
+
+def _download(source, units, summary, dataset, out, *, jobs, retries, backoff_s, strict, api_key, lock_wait,
+              feed_latency_ns, instruments, progress, warn, timeout_s) -> DownloadSummary:
     todo, stage = _todo(units, summary, dataset, out)
     from liqcore.interrupt import drop_forced_exit, on_forced_exit
 
@@ -244,6 +283,9 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, datas
                         continue
                     except KeyRefused as exc:
                         raise ValueError(_refused_line(source, api_key, str(exc))) from None
+                    except HostUnresolved as exc:  # every file is on that host: no point trying the others
+                        raise ValueError(f"{source}: {exc}: no network, or a wrong --base-url; nothing more "
+                                         f"was fetched") from None
                     finally:
                         top_up()
                         bar.file_done()

@@ -19,13 +19,19 @@
 :func:`plan` turns a request (source, symbols, types, first and last day, inclusive) into
 :class:`Unit` s, one per file, in a fixed order (symbol, period, type): the order the dataset is
 written in, so the dataset does not depend on which download finished first.
+
+Every source publishes each data type for a span of days only (:func:`published_span`; the table
+``SPANS`` says where each bound comes from).  :func:`plan` asks for no file outside it: a request wholly
+outside a type's span is refused (one line naming the first or last published day and what to use
+instead); one partly outside is cut to the span, and the cut is said (``notes``).  No source has a day's
+files before the next day (UTC), nor a month's file before the month ended.
 """
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
 
-__all__ = ["Source", "Unit", "SOURCES", "plan", "parse_day"]
+__all__ = ["Source", "Unit", "SOURCES", "Span", "SPANS", "TARDIS_SPANS", "published_span", "plan", "parse_day"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,124 @@ SOURCES: dict[str, Source] = {
 }
 
 
+@dataclass(frozen=True)
+class Span:
+    """The days a source publishes one data type for: ``first`` .. ``last`` (inclusive; None: no bound known
+    on that side, the files' own absence (HTTP 404) tells), why there is none before ``first`` / after
+    ``last`` (``before``, ``after``), and what to use instead of the days before / after
+    (``older``, ``newer``)."""
+
+    first: _dt.date | None = None
+    last: _dt.date | None = None
+    after: str = ""
+    before: str = ""
+    older: str = ""
+    newer: str = ""
+
+
+_D = _dt.date
+_BV_INSTEAD_QUOTES = ("for the top of book after that use liqcore download tardis --exchange binance-futures "
+                      "--types quotes, or record it as it happens with liqcore record --venue binance")
+_BV_OLDER = "for older days use liqcore download tardis --exchange binance-futures (from 2019-11-17)"
+
+#: (source, data type) -> its published span.  data.binance.vision, USD-M futures: every data family starts
+#: on 2019-12-31 (the first daily file, e.g. BTCUSDT-aggTrades-2019-12-31.zip; the monthly ones in 2020-01),
+#: ``fundingRate`` (monthly) in 2020-01, ``metrics`` on 2020-09-01 (BTCUSDT; other symbols later);
+#: ``bookTicker`` stops after 2024-03-31 (daily files missing from 2024-04-01, the 2024-04 monthly file holds
+#: a few hours: binance/binance-public-data issues #334 and #380); ``liquidationSnapshot`` stopped after
+#: 2024-03-31 too (issue #337) and has since been removed (issue #420): liqcore has no reader for it.
+SPANS: dict[tuple[str, str], Span] = {
+    ("binance-vision", "aggTrades"): Span(_D(2019, 12, 31), before="data.binance.vision's USD-M archive starts on "
+                                          "2019-12-31", older=_BV_OLDER),
+    ("binance-vision", "trades"): Span(_D(2019, 12, 31), before="data.binance.vision's USD-M archive starts on "
+                                       "2019-12-31", older=_BV_OLDER),
+    ("binance-vision", "bookTicker"): Span(None, _D(2024, 3, 31), after="data.binance.vision published USD-M "
+                                           "bookTicker files only up to 2024-03-31", newer=_BV_INSTEAD_QUOTES),
+    ("binance-vision", "metrics"): Span(_D(2020, 9, 1), before="data.binance.vision's USD-M metrics start on "
+                                        "2020-09-01", older="for older open interest use liqcore download tardis "
+                                        "--exchange binance-futures --types derivative_ticker (from 2020-05-13)"),
+    ("binance-vision", "fundingRate"): Span(_D(2020, 1, 1), before="data.binance.vision's USD-M fundingRate files "
+                                            "start in 2020-01", older="for older funding use liqcore download tardis "
+                                            "--exchange binance-futures --types derivative_ticker"),
+}
+_NO_LIQ = ("liquidationSnapshot", "data.binance.vision published USD-M liquidationSnapshot files only up to "
+           "2024-03-31 and has since removed them; for liquidations use liqcore download tardis --types "
+           "liquidations, or record them with liqcore record")
+
+_TARDIS_DOC = "tardis.dev has no {exchange} {type} before {first}"
+#: (tardis exchange, data type or ``*``) -> the first day tardis.dev has (its "Historical data details"
+#: pages: Binance USDT futures "available since 2019-11-17", COIN futures 2020-06-16; Bybit inverse
+#: 2019-11-07, linear (USDT symbols) 2020-05-28, "Liquidations datasets are available since 2020-12-18";
+#: OKX swaps and futures 2019-03-30, liquidations 2020-12-18); ``linear``: the first day of a Bybit USDT
+#: or USDC symbol.
+TARDIS_SPANS: dict[tuple[str, str], _dt.date] = {
+    ("binance-futures", "*"): _D(2019, 11, 17),
+    ("binance-delivery", "*"): _D(2020, 6, 16),
+    ("bybit", "*"): _D(2019, 11, 7),
+    ("bybit", "linear"): _D(2020, 5, 28),
+    ("bybit", "liquidations"): _D(2020, 12, 18),
+    ("okex-swap", "*"): _D(2019, 3, 30),
+    ("okex-swap", "liquidations"): _D(2020, 12, 18),
+    ("okex-futures", "*"): _D(2019, 3, 30),
+    ("okex-futures", "liquidations"): _D(2020, 12, 18),
+}
+
+
+def _utc_today() -> _dt.date:
+    return _dt.datetime.now(_dt.timezone.utc).date()
+
+
+def published_span(source: str, type_: str, *, exchange: str | None = None, symbol: str = "",
+                   monthly: bool = False, today: _dt.date | None = None) -> Span:
+    """The span of days ``source`` publishes ``type_`` for (tardis: of ``exchange`` and ``symbol``), its
+    last day at most yesterday (UTC: a day's files come the next day; ``monthly``: the last day of the
+    last month that ended)."""
+    today = today or _utc_today()
+    span = SPANS.get((source, type_), Span())
+    if source == "tardis" and exchange:
+        first = TARDIS_SPANS.get((exchange, type_)) or TARDIS_SPANS.get((exchange, "*"))
+        linear = TARDIS_SPANS.get((exchange, "linear"))
+        what = type_
+        if linear is not None and symbol.endswith(("USDT", "USDC")) and (first is None or linear > first):
+            first, what = linear, f"{type_} of {symbol} (a linear contract)"
+        if first is not None:
+            span = Span(first, before=_TARDIS_DOC.format(exchange=exchange, type=what, first=first),
+                        older="nothing older is published there")
+    newest = today - _dt.timedelta(days=1)
+    if monthly:
+        newest = today.replace(day=1) - _dt.timedelta(days=1)
+    if span.last is None or span.last > newest:
+        what = "a month's file is published once the month ended" if monthly else \
+            "a day's files are published the day after (UTC)"
+        span = Span(span.first, newest, after=f"{source} has nothing newer yet: {what}", before=span.before,
+                    older=span.older, newer="for today's market use liqcore record")
+    return span
+
+
+def _clip(source: str, t: str, start: _dt.date, end: _dt.date, span: Span, notes: list | None):
+    """``(start, end)`` cut to ``span`` (None when nothing is left: a ValueError then names the bound);
+    a cut is noted once per type and reason."""
+    lo, hi = start, end
+    if span.first is not None and lo < span.first:
+        if end < span.first:
+            raise ValueError(f"from: {source} {t}: {span.before}; the first published day is {span.first} "
+                             f"(requested {start}..{end}); {span.older}")
+        lo = span.first
+        _note(notes, f"note: {source} {t}: cut to {lo}..{min(hi, span.last or hi)}: {span.before}; {span.older}")
+    if span.last is not None and hi > span.last:
+        if start > span.last:
+            raise ValueError(f"to: {source} {t}: {span.after}; the last published day is {span.last} "
+                             f"(requested {start}..{end}); {span.newer}")
+        hi = span.last
+        _note(notes, f"note: {source} {t}: cut to {lo}..{hi}: {span.after}; {span.newer}")
+    return lo, hi
+
+
+def _note(notes: list | None, line: str) -> None:
+    if notes is not None and line not in notes:
+        notes.append(line)
+
+
 def parse_day(text: str, what: str) -> _dt.date:
     """``YYYY-MM-DD`` -> a date; ValueError naming the flag otherwise."""
     try:
@@ -115,10 +239,14 @@ def _symbol(source: str, s: str) -> str:
 
 
 def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_url: str | None = None,
-         exchange: str | None = None, monthly: bool = False) -> list[Unit]:
+         exchange: str | None = None, monthly: bool = False, notes: list | None = None,
+         today: _dt.date | None = None) -> list[Unit]:
     """The files of a request, one :class:`Unit` each, ordered by (symbol, period, type).  ``monthly``:
     Binance's monthly files for the types that have them (months overlapping the range); types with
-    only one period (``metrics``: daily, ``fundingRate``: monthly) always take theirs."""
+    only one period (``metrics``: daily, ``fundingRate``: monthly) always take theirs.  Each type's days
+    are cut to its published span (:func:`published_span`, as of ``today``, default today UTC): a cut is
+    appended to ``notes`` (one line each); a type with no published day in the range is a ValueError
+    naming the first or last published day and what to use instead."""
     if source not in SOURCES:
         raise ValueError(f"source: unknown source {source!r} (one of {', '.join(SOURCES)})")
     src = SOURCES[source]
@@ -129,6 +257,8 @@ def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_ur
         raise ValueError("symbols: give at least one symbol")
     known = {t.lower(): t for t in src.types()}  # aggtrades -> aggTrades
     types = [known.get(t.strip().lower(), t.strip()) for t in types if t.strip()] or list(src.daily[:1])
+    if source == "binance-vision" and _NO_LIQ[0].lower() in {t.lower() for t in types}:
+        raise ValueError(f"types: {_NO_LIQ[1]}")
     unknown = [t for t in types if t not in src.types()]
     if unknown and not src.any_type:
         raise ValueError(f"types: {source} has no {', '.join(unknown)} (it has {', '.join(src.types())})")
@@ -146,10 +276,12 @@ def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_ur
         rows: list[tuple[str, str]] = []  # (period, type)
         for t in types:
             month = t in src.monthly and (monthly or t not in src.daily)
+            span = published_span(source, t, exchange=exchange, symbol=sym, monthly=month, today=today)
+            lo, hi = _clip(source if source != "tardis" else f"tardis {exchange}", t, start, end, span, notes)
             if month:
-                rows += [(m, t) for m in _months(start, end)]
+                rows += [(m, t) for m in _months(lo, hi)]
             else:
-                rows += [(d.isoformat(), t) for d in _days(start, end)]
+                rows += [(d.isoformat(), t) for d in _days(lo, hi)]
         for period, t in sorted(rows):
             units.append(_unit(source, base, sym, t, period, exchange))
     return units

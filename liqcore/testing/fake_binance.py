@@ -3,7 +3,10 @@ user-data stream, sharing the matching rules of :mod:`liqcore.testing.fake_book`
 against the last trade, resting limits fill on prints strictly through, stops trigger at/through).
 
 ``async with FakeBinance() as fb:`` serves ``fb.rest_url`` and ``fb.ws_base`` (user stream at
-``{ws_base}/ws/<listenKey>``):
+``{ws_base}/ws/<listenKey>``; the market streams at ``{ws_base}/market/ws`` and ``/market/stream``, as
+Binance's 2026 routing serves aggTrade, forceOrder and markPrice: ``fb.market``, a
+:class:`liqcore.testing.fake_streams.FakeMarketStream` on the same port, so one ``scheme://host:port`` base
+serves a whole live run):
 
 * signed endpoints check ``X-MBX-APIKEY``, the ``signature`` (HMAC-SHA256 of the query string before it)
   and the recv-window rule (codes -2015, -1022, -1021);
@@ -21,7 +24,8 @@ against the last trade, resting limits fill on prints strictly through, stops tr
   m, R), ``ACCOUNT_UPDATE`` (``a.P``: s, pa, ep) and ``ALGO_UPDATE`` (``o``: caid, aid, at, o, s, S, X, tp, p, q).
   An order created by a triggered conditional order carries ``ot`` = the conditional type and ``R`` = true.
 
-``await fb.trade(symbol, price, qty)`` prints a trade; faults: :meth:`fail_next`, :meth:`delay_next`,
+``await fb.trade(symbol, price, qty)`` prints a trade (matching only; ``fb.market.trade(frame, symbol)`` /
+``fb.market.liquidation(frame, symbol)`` push market-stream frames); faults: :meth:`fail_next`, :meth:`delay_next`,
 :meth:`rate_limit_next` (HTTP 429 with ``Retry-After``), :meth:`drop` (close user streams abruptly),
 ``fb.stalled = True`` (user-stream events are lost, the socket stays open).
 """
@@ -45,6 +49,10 @@ __all__ = ["FakeBinance", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
 
 BINANCE_API_KEY = "fake-binance-key-0001"
 BINANCE_API_SECRET = "fake-binance-secret-do-not-use"
+
+#: where Binance serves the regular market streams (aggTrade, forceOrder, markPrice) since 2026:
+#: ``wss://fstream.binance.com/market`` (+ ``/ws`` or ``/stream?streams=``)
+MARKET_PREFIX = "/market"
 
 _STATUS = {"New": "NEW", "PartiallyFilled": "PARTIALLY_FILLED", "Filled": "FILLED", "Cancelled": "CANCELED",
            "Rejected": "REJECTED", "Deactivated": "EXPIRED", "Untriggered": "NEW", "Triggered": "NEW"}
@@ -80,6 +88,7 @@ class FakeBinance(LoopbackVenue):
         self._conns: list = []
         self._runner = None
         self.stalled = False  # user-stream events are lost while True (the socket stays open)
+        self.market = None  # its market streams (FakeMarketStream), once started
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -89,8 +98,12 @@ class FakeBinance(LoopbackVenue):
     async def start(self) -> FakeBinance:
         from aiohttp import web
 
+        from liqcore.testing.fake_streams import FakeMarketStream
+
         app = web.Application()
         app.router.add_get("/ws/{key}", self._user_ws)
+        self.market = FakeMarketStream("binance", host=self.host)
+        self.market.mount(app, MARKET_PREFIX)
         app.router.add_route("*", "/{tail:.*}", self._http)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -105,6 +118,8 @@ class FakeBinance(LoopbackVenue):
             except Exception:
                 pass
         self._conns.clear()
+        if self.market is not None:
+            await self.market.drop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -171,6 +171,17 @@ class FakeMarketStream:
             self.replay_done.set()
         return self
 
+    def mount(self, app: web.Application, prefix: str) -> None:
+        """Serve this stream's websockets on another venue's server ``app`` under ``prefix`` (Binance:
+        ``{prefix}/ws`` and ``{prefix}/stream``), e.g. the fake Binance's order API serving its market streams
+        on the same port; no replay, no REST of its own."""
+        app.router.add_get(prefix + _PATHS[self.venue], self._ws)
+        if self.venue == "binance":
+            app.router.add_get(prefix + "/stream", self._ws)
+        self.replay_done = asyncio.Event()
+        self.replay_done.set()
+        self._subscribed = asyncio.Event()
+
     def _candles(self, name, lo: int, hi: int, limit: int, newest_first: bool) -> list:
         rows = [r for r in self.klines.get(name, ()) if lo <= r[0] <= hi]
         return rows[-limit:][::-1] if newest_first else rows[:limit]
@@ -290,7 +301,7 @@ class FakeMarketStream:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         subs: set[str] = set()
-        if request.path == "/stream" and request.query.get("streams"):
+        if request.path.endswith("/stream") and request.query.get("streams"):
             names = [n for n in request.query["streams"].split("/") if n]
             subs.update(names)
             self.ops.append(("url", names))

@@ -91,3 +91,17 @@ def test_redacting_filter(caplog):
     finally:
         logger.removeHandler(caplog.handler)
     assert SECRET not in caplog.text and "***" in caplog.text
+
+
+def test_okx_passphrase_from_env_json_and_missing(tmp_path):
+    env = {"OKX_API_KEY": KEY, "OKX_API_SECRET": SECRET, "OKX_API_PASSPHRASE": "phrase-0042"}
+    c = load_credentials("okx", env=env, passphrase=True)
+    assert c.passphrase.reveal() == "phrase-0042" and "phrase-0042" not in repr(c) and "passphrase" in repr(c)
+    p = tmp_path / "okx.json"
+    p.write_text('{"api_key": "%s", "api_secret": "%s", "passphrase": "phrase-0042"}' % (KEY, SECRET))
+    p.chmod(0o600)
+    assert load_credentials("okx", key_file=p, env={}, passphrase=True).passphrase.reveal() == "phrase-0042"
+    with pytest.raises(ValueError, match="OKX_API_PASSPHRASE: missing in environment") as e:
+        load_credentials("okx", env={"OKX_API_KEY": KEY, "OKX_API_SECRET": SECRET}, passphrase=True)
+    assert KEY not in str(e.value) and SECRET not in str(e.value)
+    assert load_credentials("bybit", env={"BYBIT_API_KEY": KEY, "BYBIT_API_SECRET": SECRET}).passphrase is None

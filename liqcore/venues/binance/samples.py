@@ -11,6 +11,11 @@ instead of writing frames by hand.  The shapes are the ones :mod:`liqcore.venues
     {"e":"bookTicker","u":400900217,"E":1739502303205,"T":1739502303204,"s":"ETHUSDT",
      "b":"2999.99","B":"12.500","a":"3000.00","A":"3.250"}
 
+``aggTrade`` (trades aggregated per 100 ms by price and taker side; ``m`` true: the buyer is the maker)::
+
+    {"e":"aggTrade","E":1739502303205,"s":"ETHUSDT","a":1,"p":"3000.00","q":"0.500","f":1,"l":1,
+     "T":1739502303204,"m":false}
+
 ``trade`` (raw trade stream)::
 
     {"e":"trade","E":1739502303205,"T":1739502303204,"s":"ETHUSDT","t":1,"p":"3000.00","q":"0.500",
@@ -18,7 +23,7 @@ instead of writing frames by hand.  The shapes are the ones :mod:`liqcore.venues
 """
 from __future__ import annotations
 
-__all__ = ["liquidation_frame", "book_ticker_frame", "trade_frame"]
+__all__ = ["liquidation_frame", "book_ticker_frame", "trade_frame", "agg_trade_frame"]
 
 _LIQ = (b'{"e":"forceOrder","E":%d,"o":{"s":"%s","S":"%s","o":"LIMIT","f":"IOC","q":"%.4f",'
         b'"p":"%.2f","ap":"%.2f","X":"FILLED","l":"%.4f","z":"%.4f","T":%d}}')
@@ -53,4 +58,18 @@ def trade_frame(symbol: str, t_ms: int, qty: float, price: float, taker: str = "
     f = _TRADE % (t_ms + 1, t_ms, symbol.encode(), trade_id, price, qty, b"true" if taker == "SELL" else b"false")
     if stream:
         return b'{"stream":"%s@trade","data":%s}' % (symbol.lower().encode(), f)
+    return f
+
+
+_AGG = b'{"e":"aggTrade","E":%d,"s":"%s","a":%d,"p":"%.2f","q":"%.3f","f":%d,"l":%d,"T":%d,"m":%s}'
+
+
+def agg_trade_frame(symbol: str, t_ms: int, qty: float, price: float, taker: str = "BUY", agg_id: int = 1,
+                    stream: bool = False) -> bytes:
+    """One ``aggTrade`` push at ``t_ms`` (trade time; event time 1 ms later): ``qty`` base units at ``price``,
+    one trade (first = last = ``agg_id``); ``taker`` ``BUY`` (``m`` false) or ``SELL``."""
+    f = _AGG % (t_ms + 1, symbol.encode(), agg_id, price, qty, agg_id, agg_id, t_ms,
+                b"true" if taker == "SELL" else b"false")
+    if stream:
+        return b'{"stream":"%s@aggTrade","data":%s}' % (symbol.lower().encode(), f)
     return f

@@ -11,13 +11,27 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING"]
+__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "BUSINESS_ENDPOINTS", "REST_ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING"]
 
 ENDPOINTS = {
     "mainnet": "wss://ws.okx.com:8443/ws/v5/public",
     "testnet": "wss://wspap.okx.com:8443/ws/v5/public",
     "demo": "wss://wspap.okx.com:8443/ws/v5/public",
 }
+#: OKX v5 "Overview - Production Trading Services" / "Demo Trading Services": the private (account, orders,
+#: positions) and business (algo orders) websockets; demo trading's REST is the production host with the
+#: header ``x-simulated-trading: 1``
+PRIVATE_ENDPOINTS = {
+    "mainnet": "wss://ws.okx.com:8443/ws/v5/private",
+    "testnet": "wss://wspap.okx.com:8443/ws/v5/private",
+    "demo": "wss://wspap.okx.com:8443/ws/v5/private",
+}
+BUSINESS_ENDPOINTS = {
+    "mainnet": "wss://ws.okx.com:8443/ws/v5/business",
+    "testnet": "wss://wspap.okx.com:8443/ws/v5/business",
+    "demo": "wss://wspap.okx.com:8443/ws/v5/business",
+}
+REST_ENDPOINTS = {"mainnet": "https://www.okx.com", "testnet": "https://www.okx.com", "demo": "https://www.okx.com"}
 #: the event kinds this stream can deliver, and the ``connection_specs`` option each one needs
 KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"mark": True}, "funding": {"funding": True},
          "open_interest": {"open_interest": True},
