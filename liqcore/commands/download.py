@@ -25,6 +25,8 @@ alone), never from the command line, and is never printed.
 """
 from __future__ import annotations
 
+import os
+
 import argparse
 import sys
 
@@ -92,7 +94,9 @@ def _run(args) -> int:
     if args.source == "tardis":
         from liqcore.secrets import load_api_key
 
-        key = load_api_key("TARDIS_API_KEY", args.key_file)
+        # no key at all: tardis serves the first day of each month without one (download() says what else needs it)
+        key = load_api_key("TARDIS_API_KEY", args.key_file) if args.key_file or \
+            os.environ.get("TARDIS_API_KEY", "").strip() else None
     elif args.key_file:
         raise ValueError(f"key-file: {args.source} needs no key (only tardis does)")
     elif args.exchange:

@@ -101,11 +101,12 @@ def test_the_dataset_equals_converting_the_same_files_by_hand(tmp_path, capsys):
         added = [int(line.rsplit(", ", 1)[1].split()[0].replace(",", "")) for line in err.splitlines()
                  if "rows added to the dataset" in line]
         assert sum(added) == rows
-        # a rerun fetches nothing: every file is in the dataset's manifest by its URL
+        # a rerun fetches no file: every file is in the dataset's manifest by its URL and the source's checksum,
+        # which the rerun asks for (the 12 small .CHECKSUM files: unchanged, so nothing is fetched again)
         n = len(srv.log)
         assert main(_args(srv.url, ds)) == 0
         err = capsys.readouterr().err
-        assert len(srv.log) == n
+        assert len(srv.log) == n + 12 and all(r[0].endswith(".zip.CHECKSUM") for r in srv.log[n:])
         assert "skipped 12 file(s) already in the dataset" in err
         _same_dataset(ds, ref)
     assert all(u.startswith(srv.url) for u in read_manifest(ds))
@@ -245,7 +246,9 @@ def test_into_a_dataset_on_object_storage(tmp_path, capsys):
         assert main(args) == 0
         n = len(srv.log)
         assert main(args) == 0
-        assert len(srv.log) == n and "skipped 4 file(s) already in the dataset" in capsys.readouterr().err
+        # (the rerun asks for the 4 files' .CHECKSUM, unchanged: nothing fetched again)
+        assert len(srv.log) == n + 4 and all(r[0].endswith(".CHECKSUM") for r in srv.log[n:])
+        assert "skipped 4 file(s) already in the dataset" in capsys.readouterr().err
     ra, rb = load_dataset(url), load_dataset(ref)
     assert len(ra.events) == 200 and ra.events.tobytes() == rb.events.tobytes()
 
