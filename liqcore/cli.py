@@ -52,7 +52,8 @@ _HELP = {
     "journal": "the go-live checklist of a session's journal: cascades/day, fill and win rate, reaction, fees, live vs model",
     "features": "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)",
     "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes",
-    "cache": "show where the synthetic-market cache is and how large (info), or delete it (clear)",
+    "cache": ("the synthetic-market cache: where and how large (info), delete it (clear), fit it to its cap "
+             "(trim), export the judge's answers (export-judge)"),
     "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
     "research": "run every research study; --report DIR writes FINDINGS.md + an HTML page with figures and criteria",
     "download": "download Binance/Bybit/OKX public archives or tardis.dev datasets into a dataset or a directory",
@@ -158,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     cmd = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(only=cmd if cmd in COMMANDS else None)
-    args = parser.parse_args(attach_negative_values(parser, argv))
+    args, extra = parser.parse_known_args(attach_negative_values(parser, argv))
+    if extra:  # argparse's own error, with the nearest option of the command for each unknown one
+        sub = _subparser(parser, getattr(args, "command", None))
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{_did_you_mean(sub or parser, extra)}")
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
@@ -204,6 +208,26 @@ def _main(argv: list[str]) -> int:
             raise
         print(f"liqcore {args.command}: error: {os_error_line(exc, args)}", file=sys.stderr)
         return 1
+
+
+def _subparser(parser: argparse.ArgumentParser, name) -> argparse.ArgumentParser | None:
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    return sub.choices.get(name) if sub is not None and name else None
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, extra: list[str]) -> str:
+    """``" (did you mean --sample?)"`` for the unknown options of ``extra`` close to one of ``parser``'s."""
+    import difflib
+
+    names = [o for o in parser._option_string_actions if o.startswith("--")]
+    hints = []
+    for tok in extra:
+        if not tok.startswith("--"):
+            continue
+        near = difflib.get_close_matches(tok.split("=", 1)[0], names, n=1, cutoff=0.6)
+        if near:
+            hints.append(f"{tok.split('=', 1)[0]} -> {near[0]}" if len(extra) > 1 else near[0])
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
 
 
 #: the output flags a command may have, in the order a message names them when an error has no path

@@ -1050,15 +1050,19 @@ def _read_manifest(out) -> dict:
         raise ValueError(f"dataset: {p} is not valid JSON") from None
 
 
-def _selection(kinds, symbols) -> dict | None:
-    """The filters of a convert as stored in the manifest (None: the whole file)."""
-    if not kinds and not symbols:
+def _selection(kinds, symbols, days=None) -> dict | None:
+    """The filters of a convert as stored in the manifest (None: the whole file); ``days``: ``(first, last)``
+    UTC days ``YYYY-MM-DD`` (a month's file cut to the days asked for)."""
+    if not kinds and not symbols and not days:
         return None
-    return {"kind": sorted(set(kinds)) if kinds else None, "symbol": sorted(set(symbols)) if symbols else None}
+    out = {"kind": sorted(set(kinds)) if kinds else None, "symbol": sorted(set(symbols)) if symbols else None}
+    if days:
+        out["days"] = [str(days[0]), str(days[1])]
+    return out
 
 
 def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
-                       instruments=None, force: bool = False, kinds=None, symbols=None,
+                       instruments=None, force: bool = False, kinds=None, symbols=None, days=None,
                        lock_wait: float | None = None, on_wait=None, warn=None) -> dict:
     """Convert recording files into the dataset ``out_dir``, holding the dataset's writer lock throughout
     (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, ahead of
@@ -1069,6 +1073,9 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
     file); a file enters the manifest once all its rows are written.  A file whose (resolved path, size, mtime) is in the manifest is skipped
     unless ``force`` -- when it was converted whole, or with the same ``kinds`` / ``symbols``
     filters (a filtered convert records its filters, so a later whole convert still takes the rest).
+    ``days``: ``(first, last)`` UTC days (``YYYY-MM-DD``, both kept): only the events of those days are taken
+    (a month's archive file cut to a request's days; the rows left out are counted in ``rejects`` as
+    ``outside_days``).
     Of several files, one that cannot be read is skipped (``unreadable``: path -> why; not marked
     converted) unless ``strict``; ``warn``: called with each warning line (default: stderr).  A
     completed run removes the temporary files of writers that died.  Returns ``{"converted": [...],
@@ -1090,17 +1097,18 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
         raise ValueError("paths: no recording files found")
     with dataset_lock(out, wait=lock_wait, on_wait=on_wait):
         done = _convert_locked(files, out, format=format, feed_latency_ns=feed_latency_ns, strict=strict,
-                               instruments=instruments, force=force, kinds=kinds, symbols=symbols, warn=warn)
+                               instruments=instruments, force=force, kinds=kinds, symbols=symbols, days=days,
+                               warn=warn)
         done["stale_removed"] = remove_stale_temporaries(out)
     return done
 
 
 def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols,
-                    warn) -> dict:
+                    warn, days=None) -> dict:
     from liqcore.io import load_events
 
     manifest = _read_manifest(out)
-    sel = _selection(kinds, symbols)
+    sel = _selection(kinds, symbols, days)
     done = {"converted": [], "skipped": [], "unreadable": {}, "partitions": 0, "rows_added": 0, "rejects": {}}
     from liqcore.io import storage
 
@@ -1108,6 +1116,8 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         st = f.stat()
         key = storage.source_of(f) or str(f.resolve())  # a recording fetched from a URL: its URL
         entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        if storage.version_of(f):  # the source's checksum, ETag or size: a rerun of download compares it
+            entry["source_version"] = storage.version_of(f)
         prev = manifest.get(key)
         same = isinstance(prev, dict) and all(prev.get(k) == v for k, v in entry.items())
         whole_before = same and "filters" not in prev
@@ -1127,7 +1137,8 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
     plan = _plan(files, ahead)
     reader = _ReadAhead([files[i] for i in plan], load)
     try:
-        return _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn)
+        return _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
+                              days)
     finally:
         reader.close()
 
@@ -1241,7 +1252,8 @@ class _ReadAhead:
             self._cond.notify_all()
 
 
-def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn) -> dict:
+def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
+                   days=None) -> dict:
     """The convert's loop: the files of ``plan`` read in its order (ahead: :class:`_ReadAhead`), each file's rows cut into
     partitions and held until no later file of the plan can add to them (its name names a later day,
     :func:`_plan`), then each such partition written once, merged with its old rows (the same file as
@@ -1295,6 +1307,14 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
         if res is not None:
             seen.add((key, str(sel)))
             ev, tids = res.events, res.trade_ids
+            if days:  # a month's file cut to the days asked for (event time, UTC days, both kept)
+                lo = int(np.datetime64(str(days[0]), "D").astype("datetime64[ns]").astype(np.int64))
+                hi = int(np.datetime64(str(days[1]), "D").astype("datetime64[ns]").astype(np.int64)) + 86_400 * 10**9
+                inside = (ev["ts_event"] >= lo) & (ev["ts_event"] < hi)
+                if not inside.all():
+                    done["rejects"]["outside_days"] = done["rejects"].get("outside_days", 0) + int((~inside).sum())
+                    ev = ev[inside]
+                    tids = tids[inside] if tids is not None else None
             if kinds or symbols:
                 from liqcore.venues.common import KIND_BY_NAME
 

@@ -364,8 +364,9 @@ _SCALE_FIELDS = ("offset", "take_profit", "stop_loss", "trail")
 
 def check_scale(fname: str, raw: Any) -> None:
     """ValueError when ``raw``, the user's value of price distance ``fname`` (offset, take-profit,
-    stop-loss, trail), is a bare number above :data:`SCALE_LIMIT` (5 %) and below 100 % (beyond, the
-    range rule speaks): such a distance needs its ``%`` (``20%``) to be taken."""
+    stop-loss, trail), is a bare number above :data:`SCALE_LIMIT` (5 %) and below 100 (from 100 on, the
+    range rule speaks): such a distance needs its ``%`` (``20%``) to be taken; one of 1 or more (``15``)
+    is out of range as a fraction and is most likely a percent without its sign, and says so."""
     if fname not in _SCALE_FIELDS or isinstance(raw, bool):
         return
     if isinstance(raw, str):
@@ -385,6 +386,10 @@ def check_scale(fname: str, raw: Any) -> None:
         raise ValueError(f"{name}: {x:g} without a % sign is the fraction {x:g}, i.e. {x * 100:g}% of the price "
                          f"(more than {SCALE_LIMIT * 100:g}% is unusual for a price distance); for {x:g} percent "
                          f"write {x:g}% (or {x / 100:g}); if you do mean {x * 100:g} percent, write {x * 100:g}%")
+    if 1.0 <= x < 100.0:  # a percent typed without its sign: the range rule alone would say "got 1500%"
+        name = _BY_FIELD[fname].name
+        raise ValueError(f"{name}: {x:g} without a % sign is the fraction {x:g}, i.e. {x * 100:g}% of the price, "
+                         f"beyond the 100% a price distance can be; for {x:g} percent write {x:g}% (or {x / 100:g})")
 
 
 def _show(fname: str, v: Any) -> str:

@@ -340,7 +340,7 @@ class Model:
         s, q = self.states[sid], self.par[sid]
         self.roll(ts)
         entry_fee = q["maker_fee"] if s.entry_kind == LIMIT else q["taker_fee"]
-        fees = entry_fee + exit_fee
+        fees = entry_fee + exit_fee * price / s.entry_price  # the exit's fee on its own notional
         ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
         pnl = s.notional * ret
         self.equity += pnl

@@ -10,7 +10,9 @@
   builds, every other worker and every command a test starts loads (cache files are written
   atomically, so two workers building the same market at once both end with a whole file).
 * :func:`users_cache_changes`: what the session wrote into the user's own cache directory (the
-  ``users_cache_untouched`` session fixture of ``conftest.py`` fails the session when anything).
+  ``users_cache_untouched`` session fixture of ``conftest.py`` fails the session when anything): only
+  the files the session also wrote into its own cache are watched, so the user's own liqcore using that
+  cache meanwhile (reading, trimming, building other markets) is not taken for the tests'.
 * :func:`pytest_unconfigure`: after pytest's summary, the interpreter's shutdown report of
   nanobind-based extensions (duckdb's "nanobind: leaked N instances/types/functions", about 40
   lines, printed after Python has finished: nothing a test can fix or act on) is filtered out of
@@ -92,7 +94,7 @@ def _users_cache_dir() -> str:
 
 
 def cache_listing(path: str | None) -> dict:
-    """``relative path -> (size, mtime_ns)`` of every file under ``path`` ({} when it does not exist)."""
+    """``relative path -> (size, mtime_ns, inode)`` of every file under ``path`` ({} when it does not exist)."""
     out = {}
     if path and os.path.isdir(path):
         for root, _dirs, files in os.walk(path):
@@ -102,14 +104,31 @@ def cache_listing(path: str | None) -> dict:
                     st = os.stat(full)
                 except OSError:
                     continue
-                out[os.path.relpath(full, path)] = (st.st_size, st.st_mtime_ns)
+                out[os.path.relpath(full, path)] = (st.st_size, st.st_mtime_ns, st.st_ino)
     return out
 
 
 def users_cache_changes() -> list[str]:
-    """What the session changed in the user's own cache directory (file names), [] when nothing."""
+    """What the session wrote into the user's own cache directory, [] when nothing: the files there that are
+    new since the session started, or written anew (another file under the name: another inode or size), AND
+    that this session wrote into its own cache too (the markets it built, the judge's answers): a test's
+    child that lost the session's cache variable writes exactly those.  Anything else the user's cache saw
+    meanwhile is not the tests': a liqcore of the user's in another shell reading a market (its last-use
+    time touched), trimming, or building a market this session never built.  Each entry says what was seen."""
+    from datetime import datetime, timezone
+
     now = cache_listing(USER_CACHE)
-    return sorted(k for k in set(now) | set(USER_CACHE_BEFORE) if now.get(k) != USER_CACHE_BEFORE.get(k))
+    ours = set(cache_listing(SESSION_CACHE))
+    out = []
+    for name in sorted(set(now) & ours):
+        size, mtime, ino = now[name]
+        before = USER_CACHE_BEFORE.get(name)
+        if before is not None and before[0] == size and before[2] == ino:
+            continue  # the same file, at most its last-use time touched (a read)
+        when = datetime.fromtimestamp(mtime / 1e9, tz=timezone.utc).strftime("%H:%M:%S UTC")
+        what = "new" if before is None else "written anew"
+        out.append(f"{name} ({what}, {size:,} bytes, modified {when})")
+    return out
 
 
 #: the lines of nanobind's shutdown leak report

@@ -124,12 +124,16 @@ def real_data_missing(path: Path = REAL_DATA) -> str | None:
 
 @pytest.fixture(scope="session", autouse=True)
 def users_cache_untouched():
-    """At the end of the session, the user's own cache directory holds what it held at the start: no test
-    (nor any command a test starts in a subprocess) reads or fills it."""
+    """At the end of the session, the user's own cache directory has no file the session wrote: no test (nor
+    any command a test starts in a subprocess) fills it (:func:`_session_env.users_cache_changes`: only the
+    files the session's own tests would write are watched)."""
     yield
     changed = _session_env.users_cache_changes()
-    assert not changed, (f"the tests wrote into the user's cache {_session_env.USER_CACHE}: {changed[:10]} (a "
-                         "subprocess environment without the session's LIQCORE_CACHE_DIR?)")
+    assert not changed, (f"the user's cache {_session_env.USER_CACHE} holds files this session built in its own "
+                         f"cache, new or written anew there since it started: {changed[:10]}. A test's subprocess "
+                         "without the session's LIQCORE_CACHE_DIR writes there; so would a liqcore of yours in "
+                         "another shell building the same market meanwhile (reads, trims and other markets of "
+                         "yours are not counted)")
 
 
 @pytest.fixture(scope="session")

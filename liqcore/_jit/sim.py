@@ -81,8 +81,10 @@ states them for users):
   that already has that many is skipped (``daily_trades``).
 * Funding on an open position at a FUNDING event: ``side x rate x last_price / entry_price`` is added to
   the fraction paid (longs pay positive funding).
-* Per-trade return = ``side x (exit - entry) / entry - (entry fee + exit fee) - funding``; equity +=
-  notional x return at the close; cooldown starts at the close.
+* Per-trade return = ``side x (exit - entry) / entry - (entry fee + exit fee x exit / entry) - funding``
+  (each fee is charged on its own fill's notional; the return is a fraction of the entry notional, so the
+  exit fee is scaled by ``exit / entry``); equity += notional x return at the close; cooldown starts at
+  the close.
 
 Why one module: the Numba step functions call each other and compile together into one state machine;
 its sections (the banners below) keep one job each.
@@ -609,7 +611,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     _roll(port, ts)
     p = port[0]
     entry_fee = q.maker_fee if s.entry_kind == ENTRY_LIMIT else q.taker_fee
-    fees = entry_fee + exit_fee
+    fees = entry_fee + exit_fee * price / s.entry_price  # the exit's fee on its own notional
     ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
     pnl = s.notional * ret
     p.equity += pnl

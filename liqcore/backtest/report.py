@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.types import Kind, Side
+from liqcore._tables import titled_table
 
 #: the trading guide's claims, printed beside the measured figures
 GUIDE = {
@@ -23,7 +24,8 @@ GUIDE = {
 
 _COLS = [
     ("cascades", "cascades"), ("signals", "signals"), ("orders", "orders"), ("rejected", "rejected"),
-    ("fills", "fills"), ("unfilled", "unfilled"), ("take_profit", "TP"), ("stop_loss", "SL"),
+    ("fills", "fills"), ("unfilled", "unfilled"), ("working_at_end", "working"), ("take_profit", "TP"),
+    ("stop_loss", "SL"),
     ("timeout", "timeout"), ("fill_rate", "fill rate"), ("win_rate", "win rate"), ("avg_hold_s", "avg hold"),
     ("avg_return", "ret/trade"), ("total_return", "total ret"), ("sharpe", "Sharpe"),
     ("max_drawdown", "max DD"), ("exposure", "exposure"),
@@ -89,10 +91,12 @@ def verdict(summary: dict, min_trades: int = MIN_TRADES) -> str:
 
 def breakeven_win_rate(params, symbol: str = "ETHUSDT") -> float:
     """Win rate at which take-profits (TP - 2 maker fees) pay for stops (SL + maker + taker fee) at the
-    symbol's parameters, ignoring slippage beyond the stop, timeouts and funding."""
+    symbol's parameters, ignoring slippage beyond the stop, timeouts and funding.  Each fee is charged on
+    its own fill's notional, as the fill model does (a long's take-profit exit at ``1 + TP`` times the entry,
+    its stop at ``1 - SL``), all as fractions of the entry notional."""
     p = params.for_symbol(symbol)
     m, t = p.maker_fee_bps / 1e4, p.taker_fee_bps / 1e4
-    win, loss = p.take_profit - 2 * m, p.stop_loss + m + t
+    win, loss = p.take_profit - m - m * (1 + p.take_profit), p.stop_loss + m + t * (1 - p.stop_loss)
     return loss / (win + loss) if win + loss > 0 else float("nan")
 
 
@@ -125,7 +129,10 @@ def guide_comparison(summary: dict, params=None, min_trades: int = MIN_TRADES,
     rows = [
         ("win rate", fmt("win_rate", summary.get("win_rate")), "~73%"),
         ("Sharpe (annualised)", fmt("sharpe", summary.get("sharpe")), GUIDE["sharpe_portfolio"]),
-        ("fill rate", fmt("fill_rate", summary.get("fill_rate")), GUIDE["fill_rate"]),
+        # on the guide's basis (fills per signal); the table's fill rate is per order
+        ("fill rate (fills per signal; per order: the table's)",
+         fmt("fill_rate", summary["fills"] / summary["signals"] if summary.get("signals") else None),
+         GUIDE["fill_rate"]),
         ("average hold", fmt("avg_hold_s", summary.get("avg_hold_s")), GUIDE["avg_hold"]),
         ("TP / SL / timeout split",
          "/".join(f"{(summary.get(k, 0) / summary['trades'] * 100):.0f}%" if summary.get("trades") else "-"
@@ -149,7 +156,7 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     s = result.summary()
     header, rows = summary_rows(result, s)
     n_sym = len(result.per_symbol())
-    t = Table(title="backtest summary (rows: metrics; columns: all symbols, then each symbol)" if n_sym <= MAX_SYMBOL_COLUMNS
+    t = titled_table("backtest summary (rows: metrics; columns: all symbols, then each symbol)" if n_sym <= MAX_SYMBOL_COLUMNS
               else f"backtest summary (rows: metrics; columns: all {n_sym} symbols with a cascade or trade, then the "
                    f"{MAX_SYMBOL_COLUMNS} with the most trades; every symbol: --json or --out)")
     t.add_column("metric")
@@ -184,7 +191,7 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     if limits:
         console.print(limits, markup=False, highlight=False)
     if guide and getattr(result, "strategy", "cascade-mm") == "cascade-mm":
-        g = Table(title="measured vs the trading guide's claims")
+        g = titled_table("measured vs the trading guide's claims")
         g.add_column("metric")
         g.add_column("measured", justify="right")
         g.add_column("guide claims")
@@ -233,10 +240,18 @@ def run_lines(result, s: dict | None = None) -> list[str]:
     return out
 
 
+def _span(ns: int) -> str:
+    """The data's span in words: hours and minutes under a day, days (2 decimals) from a day on."""
+    if ns >= 86_400 * 10**9:
+        return f"{ns / (86_400 * 10**9):.2f} d"
+    m = int(round(ns / 60e9))
+    return f"{m // 60} h {m % 60} min" if m >= 60 else f"{ns / 60e9:.1f} min"
+
+
 def result_repr(result) -> str:
     """A backtest result in a few lines: span, trades, return, risk, fill rule and latency."""
     s = result.summary()
-    span = (f"{_ts(int(s['start_ns']))} -> {_ts(int(s['end_ns']))} UTC ({s['days']:.2f} d)"
+    span = (f"{_ts(int(s['start_ns']))} -> {_ts(int(s['end_ns']))} UTC ({_span(int(s['end_ns']) - int(s['start_ns']))})"
             if s.get("end_ns") else "no events")
     head = (f"<BacktestResult {s.get('strategy', 'cascade-mm')}: {s['symbols']} symbol(s), {span}; "
             f"{fmt('cascades', s.get('cascades'))} cascades, {_trades(int(s.get('trades') or 0))}, "

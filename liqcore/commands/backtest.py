@@ -280,8 +280,9 @@ def _show(args, res, judged, label: str, n_events: int) -> int:
     from liqcore.backtest.report import print_summary
 
     console = Console()
+    tot = res.summary()  # the same counts as the table's ALL column (never the strategy's raw signal rows)
     console.print(f"[bold]{label}[/]: {n_events:,} events, {res.n_prints:,} trade prints; "
-                  f"strategy [bold]{res.strategy}[/]: {len(res.signals) if res.signals is not None else 0:,} signals")
+                  f"strategy [bold]{res.strategy}[/]: {tot['cascades']:,} cascades, {tot['signals']:,} signals")
     if args.synthetic:
         from liqcore.cache import cache_dir
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "show where the synthetic-market cache is and how large (info), or delete it (clear)"
+HELP = ("the synthetic-market cache: where and how large (info), delete it (clear), fit it to its cap "
+             "(trim), export the judge's answers (export-judge)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import sys
 
+from liqcore._tables import titled_table
+
 HELP = "compare every strategy in and out of sample on recordings, the default and the null synthetic market"
 
 _SAMPLES = {"all": "all", "in": "in", "out": "out"}
@@ -102,7 +104,7 @@ def print_table(console, market: str, res) -> None:
 
     from liqcore.backtest.compare import null_guard
 
-    t = Table(title=f"{market}: {res.label} — {res.events:,} events; mean return per trade in bp with "
+    t = titled_table(f"{market}: {res.label} — {res.events:,} events; mean return per trade in bp with "
                     f"{res.ci:.0%} t-interval", title_justify="left")
     for c, j in (("strategy", "left"), ("sample", "left"), ("trades", "right"), ("win", "right"),
                  ("gross bp [CI]", "right"), ("net bp [CI]", "right"), ("Sharpe", "right"), ("max DD", "right")):
@@ -134,15 +136,7 @@ def print_table(console, market: str, res) -> None:
     b = res.binary.get("all")
     if b is not None:
         for s in ("all", "in", "out"):
-            b = res.binary[s]
-            if b["n"]:
-                lo, hi = b["wilson"]
-                console.print(f"flush-reversal-rule as a binary ({s}): {b['hits']}/{b['n']} hits, hit rate "
-                              f"{b['hit_rate']:.1%} vs prior 50%, binomial p = {b['p_value']:.3g} (one-sided), "
-                              f"Wilson {res.ci:.0%} [{lo:.1%}, {hi:.1%}]; pending {b['pending']}", highlight=False)
-            else:
-                console.print(f"flush-reversal-rule as a binary ({s}): no complete signal hour "
-                              f"(pending {b['pending']})", highlight=False)
+            console.print(binary_line(s, res.binary[s], res.ci), highlight=False)
     if market == "null":
         bad = null_guard(res)
         if bad:
@@ -261,3 +255,19 @@ def run(args) -> int:
     if args.out:
         console.print(f"rows written to {args.out}")
     return 0
+
+
+def binary_line(sample: str, b: dict, ci: float) -> str:
+    """flush-reversal-rule's hourly binary of one sample in a line, on both bases, each named (the backtest
+    prints both too): the hour's close above the price at the signal, and above the hour's open."""
+    if not b["n"]:
+        return f"flush-reversal-rule as a binary ({sample}): no complete signal hour (pending {b['pending']})"
+    lo, hi = b["wilson"]
+    vs_open = ""
+    if b.get("n_vs_open"):
+        olo, ohi = b["wilson_vs_open"]
+        vs_open = (f"; vs the hour's open: {b['hits_vs_open']}/{b['n_vs_open']} hits, hit rate "
+                   f"{b['hit_rate_vs_open']:.1%}, p = {b['p_value_vs_open']:.3g}, Wilson {ci:.0%} [{olo:.1%}, {ohi:.1%}]")
+    return (f"flush-reversal-rule as a binary ({sample}; UP this hour, the hour's close vs the price at the signal): "
+            f"{b['hits']}/{b['n']} hits, hit rate {b['hit_rate']:.1%} vs prior 50%, binomial p = {b['p_value']:.3g} "
+            f"(one-sided), Wilson {ci:.0%} [{lo:.1%}, {hi:.1%}]{vs_open}; pending {b['pending']}")

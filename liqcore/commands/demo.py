@@ -18,7 +18,7 @@ def add_arguments(parser) -> None:
                         help="comma list (default: BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT)")
     parser.add_argument("--seed", type=int, default=7, help="market seed (default 7)")
     parser.add_argument("--equity", type=float, default=10_000.0, help="starting equity (default 10000)")
-    parser.add_argument("--report", metavar="DIR", default="liqcore-report",
+    parser.add_argument("--report", metavar="DIR", default=None,
                         help="report directory (default ./liqcore-report)")
     parser.add_argument("--no-report", action="store_true", help="print the summary only")
     parser.add_argument("--cache-dir", metavar="DIR", default=None,
@@ -55,6 +55,10 @@ def run(args) -> int:
     if args.min_trades < 1:
         raise ValueError(f"min-trades: must be >= 1; got {args.min_trades}")
 
+    if args.no_report and args.report is not None:  # one of them would be dropped without a word
+        raise ValueError(f"report: --report {args.report} and --no-report contradict each other; give one of them")
+    if args.report is None:
+        args.report = "liqcore-report"
     output_dir(args.cache_dir, "--cache-dir")
     if not args.no_report:
         output_dir(args.report, "--report")

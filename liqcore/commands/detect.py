@@ -36,6 +36,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from liqcore._tables import titled_table
+
 HELP = "detect liquidation cascades in recorded events"
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_liquidations.csv"
@@ -141,7 +143,7 @@ def _count_lines(res, counts: dict, n_cascades: int) -> list[str]:
     if skipped:
         lines.append("skipped: " + ", ".join(f"{k}={v}" for k, v in skipped.items()))
     if res.rejects:
-        lines.append("loader rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res.rejects.items())))
+        lines.append("loader rejects: " + res.rejects_text())
     if res.duplicates:
         lines.append(f"duplicates removed: {res.duplicates}")
     return lines
@@ -208,7 +210,7 @@ def run(args) -> int:
     if len(events) == 0:  # allowed (--allow-empty)
         print("no events in the input: no cascades", file=log)
         if res.rejects:
-            print("loader rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(res.rejects.items())), file=log)
+            print("loader rejects: " + res.rejects_text(), file=log)
         return 0
     if not _has_liquidations(events, paths, args, log, selection_label(
             venue=args.venue, symbol=args.symbol, symbols=args.symbols, start=args.start, end=args.end)):  # allowed (--allow-empty)
@@ -295,7 +297,7 @@ def run(args) -> int:
 
     console = Console(file=sys.stdout, width=max(Console(file=sys.stdout).width, 170))
     scope = "" if shares is None else "instrument scope, "
-    table = Table(title=f"liquidation cascades ({scope}window {params.window_ns / 1e9:g}s, "
+    table = titled_table(f"liquidation cascades ({scope}window {params.window_ns / 1e9:g}s, "
                         f"k={params.min_large}, q={params.quantile:g}, N={params.history})")
     cols = (("venue", "left"), ("symbol", "left")) if shares is None else (("instrument", "left"),
                                                                             ("first venue", "left"),
@@ -426,7 +428,7 @@ def _print_wide(console, wide, args) -> None:
 
     from liqcore.types import dominant_name
 
-    t = Table(title=f"market-wide cascades ({args.market_wide} or more instruments confirming within "
+    t = titled_table(f"market-wide cascades ({args.market_wide} or more instruments confirming within "
                     f"{args.market_window})")
     for name, justify in (("start (UTC)", "left"), ("confirm", "left"), ("end", "left"), ("instruments", "right"),
                           ("cascades", "right"), ("dominant", "left"), ("long notional", "right"),

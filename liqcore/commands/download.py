@@ -25,6 +25,8 @@ alone), never from the command line, and is never printed.
 """
 from __future__ import annotations
 
+import os
+
 import argparse
 import sys
 
@@ -69,6 +71,20 @@ def run(args) -> int:
 
     if bool(args.out) == bool(args.dataset):
         raise ValueError("out: give exactly one of --dataset DS or --out DIR")
+    from liqcore.download.run import missing_dirs, remove_empty
+
+    made = missing_dirs(args.out or args.dataset)  # made below; not left behind empty (a failed run)
+    try:
+        return _run(args)
+    finally:
+        remove_empty(made)
+
+
+def _run(args) -> int:
+    from liqcore.config import parse_duration
+    from liqcore.download import download
+    from liqcore.download.sources import parse_day
+
     if args.dataset:
         from liqcore.commands.outputs import output_dir
 
@@ -78,7 +94,9 @@ def run(args) -> int:
     if args.source == "tardis":
         from liqcore.secrets import load_api_key
 
-        key = load_api_key("TARDIS_API_KEY", args.key_file)
+        # no key at all: tardis serves the first day of each month without one (download() says what else needs it)
+        key = load_api_key("TARDIS_API_KEY", args.key_file) if args.key_file or \
+            os.environ.get("TARDIS_API_KEY", "").strip() else None
     elif args.key_file:
         raise ValueError(f"key-file: {args.source} needs no key (only tardis does)")
     elif args.exchange:

@@ -32,6 +32,8 @@ import sys
 
 import numpy as np
 
+from liqcore._tables import titled_table
+
 HELP = "print normalised events (or a per venue/symbol/kind summary) from recordings"
 
 
@@ -149,7 +151,7 @@ def print_summary(result, events: np.ndarray) -> None:
     from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 160)
-    table = Table(title=f"{len(events)} events ({len(result.sources)} file(s), {result.duplicates} duplicates removed)")
+    table = titled_table(f"{len(events)} events ({len(result.sources)} file(s), {result.duplicates} duplicates removed)")
     for col, just in (("venue", "left"), ("symbol", "left"), ("kind", "left"), ("count", "right"),
                       ("first (UTC)", "left"), ("last (UTC)", "left"), ("notional", "right")):
         table.add_column(col, justify=just)
@@ -159,7 +161,7 @@ def print_summary(result, events: np.ndarray) -> None:
     console.print(table)
     qrows = quote_summary_rows(events, result.registry)
     if qrows:
-        qt = Table(title="top of book (medians over updates with both sides quoted)")
+        qt = titled_table("top of book (medians over updates with both sides quoted)")
         for col in ("venue", "symbol", "updates", "median spread (price units)", "median spread (bps of mid)",
                     "crossed updates", "empty-side rows"):
             qt.add_column(col, justify="left" if col in ("venue", "symbol") else "right")
@@ -167,7 +169,7 @@ def print_summary(result, events: np.ndarray) -> None:
             qt.add_row(venue, sym, f"{n:,}", f"{sp:.6g}", f"{bps:.3f}", f"{crossed:,}", f"{empty:,}")
         console.print(qt)
     if result.rejects or result.recovered:
-        rt = Table(title="rejected / skipped records")
+        rt = titled_table("rejected / skipped records")
         rt.add_column("reason")
         rt.add_column("count", justify="right")
         for k, v in sorted(result.rejects.items()):
@@ -175,7 +177,7 @@ def print_summary(result, events: np.ndarray) -> None:
         for k, v in sorted(result.recovered.items()):
             rt.add_row(f"recovered: {k}", f"{v:,}")
         console.print(rt)
-    ft = Table(title="files (what each load read: rows, rejects by reason, rows sorted into place, span, contents)")
+    ft = titled_table("files (what each load read: rows, rejects by reason, rows sorted into place, span, contents)")
     for col, just in (("file", "left"), ("format", "left"), ("rows read", "right"), ("events", "right"),
                       ("re-ordered rows", "right"), ("rejected rows (by reason)", "left"),
                       ("first .. last event (UTC)", "left"), ("venue / symbols / kinds (events)", "left")):
@@ -184,7 +186,7 @@ def print_summary(result, events: np.ndarray) -> None:
         ft.add_row(*file_row(path, info))
     console.print(ft)
     if getattr(result, "skipped", None):
-        st = Table(title="files that could not be read (the others are loaded)")
+        st = titled_table("files that could not be read (the others are loaded)")
         for col in ("file", "status", "why"):
             st.add_column(col)
         for path, why in result.skipped.items():

@@ -19,6 +19,8 @@ Examples:
 """
 from __future__ import annotations
 
+from liqcore._tables import titled_table
+
 HELP = "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)"
 
 
@@ -82,13 +84,13 @@ def print_list(console) -> None:
     console.print("window: a duration with a unit (ns, us, ms, s, m, h, d), up to 30d; the value at t uses the "
                   "events received in (t - window, t]")
     console.print("/all: liquidations of the symbol merged across every venue in the data\n")
-    t = Table(title="transforms (against the feature at t - k*window, k = 1..lookback)", title_justify="left")
+    t = titled_table("transforms (against the feature at t - k*window, k = 1..lookback)", title_justify="left")
     t.add_column("transform")
     t.add_column("definition")
     for k, v in TRANSFORMS.items():
         t.add_row(k, escape(v))
     console.print(t)
-    t = Table(title="features", title_justify="left")
+    t = titled_table("features", title_justify="left")
     t.add_column("name")
     t.add_column("definition")
     for fam, doc in list(FAMILIES.items()) + [(f, "user features") for f in
@@ -153,7 +155,7 @@ def run_named(args) -> int:
         console = Console(width=200)
     console.print(f"[bold]{label}[/]: {len(events):,} events")
     for p in parts:
-        t = Table(title=p["symbol"], title_justify="left")
+        t = titled_table(p["symbol"], title_justify="left")
         t.add_column("time (UTC)")
         for n in names:
             t.add_column(n, justify="right")

@@ -18,6 +18,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from liqcore._tables import titled_table
+
 __all__ = ["OutputPathError", "output_file", "output_dir", "print_frame"]
 
 
@@ -108,7 +110,7 @@ def print_frame(console, frame, title: str, percent=()) -> None:
     import pandas as pd
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left")
+    t = titled_table(title, title_justify="left")
     for c in frame.columns:
         t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(frame[c]) else "left")
     pct = [str(c) in set(percent) for c in frame.columns]

@@ -44,6 +44,7 @@ import logging
 import signal
 import sys
 import time
+from datetime import datetime, timezone
 
 HELP = "record raw websocket frames with receive times (zstd, hourly files)"
 
@@ -78,13 +79,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class StatusLine(logging.Handler):
-    """The recorder's status line on stderr (rewritten in place with ``\\r``) and, while it is up, the
-    ``liqcore`` loggers' warnings: each ends the status line first, so a warning starts a line of its own
-    instead of running into the status text, and the next status is drawn on a fresh line."""
+    """The recorder's status line on stderr and, while it is up, the ``liqcore`` loggers' warnings.  On a
+    terminal the status is rewritten in place with ``\\r``, and a warning ends it first, so it starts a line
+    of its own and the next status is drawn on a fresh line.  Anywhere else (a log file, a pipe: ``tty``
+    False; None asks the stream) each status is a line of its own, stamped with the UTC time, at most one
+    per ``every_s`` seconds (the first at once): a log file gets readable lines, not one endless line."""
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, *, tty: bool | None = None, every_s: float = 60.0, clock=time.monotonic):
         super().__init__(logging.WARNING)
         self._stream = stream
+        self._tty = tty
+        self._every_s, self._clock, self._last = float(every_s), clock, None
         self._open = False  # a status text is on the current line, not ended by a newline
         self.setFormatter(logging.Formatter("warning: %(message)s"))
 
@@ -92,7 +97,25 @@ class StatusLine(logging.Handler):
     def stream(self):
         return self._stream or sys.stderr
 
+    @property
+    def tty(self) -> bool:
+        if self._tty is None:
+            try:
+                self._tty = bool(self.stream.isatty())
+            except (AttributeError, ValueError, OSError):
+                self._tty = False
+        return self._tty
+
     def show(self, text: str) -> None:
+        if not self.tty:
+            now = self._clock()
+            if self._last is not None and now - self._last < self._every_s:
+                return
+            self._last = now
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.stream.write(f"{stamp} {text}\n")
+            self.stream.flush()
+            return
         self.stream.write("\r" + text)
         self.stream.flush()
         self._open = True

@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import sys
 
+from liqcore._tables import titled_table
+
 HELP = "sweep detector / strategy / execution parameters x symbols x date ranges (process pool or dask)"
 
-_METRICS = {"trades": "trades", "win_rate": "win", "avg_return": "mean ret", "total_return": "return",
+_METRICS = {"trades": "trades", "win_rate": "win", "avg_return": "ret/trade", "total_return": "total ret",
             "sharpe": "Sharpe", "max_drawdown": "max DD", "fills": "fills"}
+#: what the return columns are (printed under the table): the backtest summary's labels and meanings
+_RETURNS_NOTE = ("ret/trade: mean return per trade, a fraction of the trade's entry notional; total ret: the "
+                 "change of the cell's equity over its span; win: trades with a return > 0")
 
 
 def add_arguments(parser) -> None:
@@ -223,11 +228,13 @@ def run(args) -> int:
     console = Console()
     names = list(grid)
     extra = [c for c in ("partition", "range") if c in ranked.columns and ranked[c].nunique() > 1]
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 40 + 12 * (len(names) + len(extra)) + 9 * len(_METRICS)))
     n = min(args.top, len(ranked))
-    t = Table(title=f"sweep on {label}: {len(table)} cells ({len(cells)} parameter sets x {len(parts)} "
-                    f"partition(s) x {len(windows)} range(s)); top {n} by {args.sort}")
+    title = (f"sweep on {label}: {len(table)} cells ({len(cells)} parameter sets x {len(parts)} "
+             f"partition(s) x {len(windows)} range(s)); top {n} by {args.sort}")
+    if not console.is_terminal:  # a file or a pipe: wide enough for the table and its title on one line
+        console = Console(width=max(console.width, 40 + 12 * (len(names) + len(extra)) + 9 * len(_METRICS),
+                                    len(title)))
+    t = titled_table(title)
     cols = extra + names + [m for m in _METRICS if m in ranked.columns]
     for c in cols:
         t.add_column(_METRICS.get(c, c), justify="right", no_wrap=True)
@@ -245,6 +252,7 @@ def run(args) -> int:
                 cells_txt.append(str(v))
         t.add_row(*cells_txt)
     console.print(t)
+    console.print(_RETURNS_NOTE, highlight=False)
     console.print(f"{stats['cells'] - stats['cached']} cells run, {stats['cached']} already stored",
                   highlight=False)
     from liqcore.backtest.schedule import describe

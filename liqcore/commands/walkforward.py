@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sys
 
+from liqcore._tables import titled_table
+
 HELP = "walk-forward validation of a parameter grid: per-fold selection, out-of-sample runs, PBO, DSR"
 
 
@@ -153,7 +155,7 @@ def print_report(rep: dict, args) -> None:
     m = rep["metric"]
     fmt = _pct if m in ("total_return", "avg_return", "win_rate", "max_drawdown") else _num
     unit = {"sharpe": " (ann.)", "trades": " (count)"}.get(m, "")
-    t = Table(title=f"walk-forward ({rep['scheme']}, {len(rep['folds'])} folds, {rep['cells']} cells, "
+    t = titled_table(f"walk-forward ({rep['scheme']}, {len(rep['folds'])} folds, {rep['cells']} cells, "
                     f"select by {m}) on {rep['source']}; returns in % of the starting equity, Sharpe of daily "
                     "returns annualised (x sqrt 365)")
     for c in ("fold", "train (UTC)", "test (UTC)", "chosen cell", f"IS {m}{unit}", f"OOS {m}{unit}", "IS return",

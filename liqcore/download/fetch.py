@@ -4,12 +4,16 @@ file with a ``.CHECKSUM``, verified -- a kill or Ctrl-C leaves no half file unde
 the next run removes the temporaries of writers that died.
 
 * 200: the body, streamed to disk (never held in memory), its SHA-256 computed on the way.
-* 404: the source does not have the file (:class:`Missing`), never retried.
-* 401 / 403: the key was refused (:class:`KeyRefused`): fatal, one line, the key never in it.
+* the source's "missing" statuses (404; 403 too for an object store that does not let anonymous
+  readers list it): the source does not have the file (:class:`Missing`), never retried.
+* the source's refusing statuses (401 / 403 where 403 does not mean missing): the key (or the
+  caller's network) was refused (:class:`KeyRefused`): fatal, one line, the key never in it.
 * 429, 5xx, a connection cut mid-file, a body shorter than its ``Content-Length``, a timeout:
   retried up to ``retries`` times, after the server's ``Retry-After`` (seconds or an HTTP date) when
   it sends one, else an exponential backoff (``backoff_s`` x 2^attempt, jittered, at most 60 s).  A
   429 is the server's rate limit: until its Retry-After has passed, no job sends a request.
+* A host name that does not resolve (:class:`HostUnresolved`): not transient (no network, or a wrong
+  address), never retried: the run stops at once, in one line.
 * A ``.CHECKSUM`` (``<sha256>  <file name>``) that does not match the file: :class:`ChecksumMismatch`
   naming the file; the file is not kept.
 """
@@ -28,7 +32,8 @@ import aiohttp
 
 from liqcore._atomic import atomic_path
 
-__all__ = ["Missing", "KeyRefused", "ChecksumMismatch", "FetchFailed", "Fetched", "Fetcher", "retry_after_s"]
+__all__ = ["Missing", "KeyRefused", "HostUnresolved", "ChecksumMismatch", "FetchFailed", "Fetched", "Fetcher",
+           "retry_after_s", "local_matches"]
 
 #: the longest wait a Retry-After may impose (a longer one is capped, and said so by the retry count)
 MAX_WAIT_S = 300.0
@@ -39,11 +44,28 @@ _NETWORK = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, asyncio.T
 
 
 class Missing(Exception):
-    """The source answered 404: it does not have the file."""
+    """The source answered one of its "missing" statuses (404, or 403 for an object store without
+    listing): it does not have the file."""
 
 
 class KeyRefused(Exception):
-    """The source refused the API key (401 / 403)."""
+    """The source refused the request (401 / 403 where those do not mean "missing"): the key, or the
+    caller's network."""
+
+
+class HostUnresolved(Exception):
+    """The source's host name did not resolve (no network, no DNS, or a wrong address): not retried."""
+
+    def __init__(self, host: str, why: str):
+        super().__init__(f"{host} does not resolve ({why})")
+        self.host = host
+
+
+def _unresolved(exc: "aiohttp.ClientConnectorDNSError") -> HostUnresolved:
+    host = getattr(exc, "host", None) or "the source's host"
+    os_error = getattr(exc, "os_error", None)
+    why = " ".join(str(getattr(os_error, "strerror", None) or os_error or exc).split()) or type(exc).__name__
+    return HostUnresolved(str(host), why)
 
 
 class ChecksumMismatch(ValueError):
@@ -81,11 +103,14 @@ def retry_after_s(value: str | None, now: float | None = None) -> float | None:
 
 @dataclass
 class Fetched:
-    """A file written whole: where, how many bytes, how many tries it took."""
+    """A file written whole: where, how many bytes, how many tries it took, and the source's version of it
+    (:meth:`Fetcher.version`'s form: ``sha256:<hex>`` of a file with a ``.CHECKSUM``, else the answer's
+    ``etag:<ETag>`` or ``size:<bytes>``)."""
 
     path: Path
     nbytes: int
     attempts: int
+    version: str | None = None
 
 
 class Fetcher:
@@ -94,8 +119,9 @@ class Fetcher:
     arrive (the progress bar)."""
 
     def __init__(self, session: aiohttp.ClientSession, *, jobs: int, retries: int, backoff_s: float,
-                 on_bytes=None):
+                 on_bytes=None, missing_status=(404,), refused_status=(401, 403)):
         self.session, self.retries, self.backoff_s = session, int(retries), float(backoff_s)
+        self.missing_status, self.refused_status = frozenset(missing_status), frozenset(refused_status)
         self._sem = asyncio.Semaphore(max(1, int(jobs)))
         self._on_bytes = on_bytes or (lambda n: None)
         self.retried = 0  # retries done, over every file
@@ -115,8 +141,51 @@ class Fetcher:
                         await self._verify(checksum_url, dest.name, got[1])
                     return got
 
-            nbytes, _digest = await self._retrying(once)
-            return Fetched(dest, nbytes, tries[0])
+            nbytes, digest, tag = await self._retrying(once)
+            return Fetched(dest, nbytes, tries[0], f"sha256:{digest}" if checksum_url is not None else tag)
+
+    async def version(self, url: str, checksum_url: str | None = None) -> str | None:
+        """The source's version of the file at ``url`` now, in :class:`Fetched`'s form: its ``.CHECKSUM``'s
+        SHA-256 (one small GET), else a HEAD's ``ETag`` or ``Content-Length``; None when the source does not
+        have it (or says neither).  What a resume compares with the version it converted or kept.  (Not a HEAD:
+        tardis.dev's CDN answers HEAD with 403; a GET whose body is not read costs its headers only.)"""
+        async with self._sem:
+            if checksum_url is not None:
+                async def get_sum() -> bytes:
+                    await self._rate_limit()
+                    try:
+                        async with self.session.get(checksum_url) as r:
+                            self._check_status(r, checksum_url)
+                            return await r.read()
+                    except aiohttp.ClientConnectorDNSError as exc:
+                        raise _unresolved(exc) from None
+                    except _NETWORK as exc:
+                        raise _Retry(_why(exc)) from None
+
+                try:
+                    text = (await self._retrying(get_sum)).decode("utf-8", "replace").strip()
+                except Missing:
+                    return None
+                want = text.split()[0].lower() if text else ""
+                return f"sha256:{want}" if _HEX64.match(want) else None
+
+            async def head() -> str | None:  # a GET closed after its headers: some sources refuse HEAD (403)
+                await self._rate_limit()
+                try:
+                    async with self.session.get(url) as r:
+                        self._check_status(r, url)
+                        tag = _tag(r)
+                        r.close()  # (the body is not read)
+                        return tag
+                except aiohttp.ClientConnectorDNSError as exc:
+                    raise _unresolved(exc) from None
+                except _NETWORK as exc:
+                    raise _Retry(_why(exc)) from None
+
+            try:
+                return await self._retrying(head)
+            except Missing:
+                return None
 
     async def _retrying(self, once):
         """``await once()`` until it returns, again after each :class:`_Retry` (at most ``retries``)."""
@@ -154,6 +223,8 @@ class Fetcher:
                 async with self.session.get(url) as r:
                     self._check_status(r, url)
                     return await r.read()
+            except aiohttp.ClientConnectorDNSError as exc:  # (before _NETWORK: it is one of them)
+                raise _unresolved(exc) from None
             except _NETWORK as exc:
                 raise _Retry(_why(exc)) from None
             except Missing:
@@ -169,13 +240,14 @@ class Fetcher:
             raise ChecksumMismatch(f"checksum mismatch: {name} has SHA-256 {digest}, its .CHECKSUM says {want}; "
                                    f"the file was not kept")
 
-    async def _get_file(self, url: str, tmp: Path) -> tuple[int, str]:
+    async def _get_file(self, url: str, tmp: Path) -> tuple[int, str, str | None]:
         h = hashlib.sha256()
         n = 0
         await self._rate_limit()
         try:
             async with self.session.get(url) as r:
                 self._check_status(r, url)
+                tag = _tag(r)
                 expected = r.content_length
                 with open(tmp, "wb") as fh:
                     async for chunk in r.content.iter_chunked(_CHUNK):
@@ -185,21 +257,62 @@ class Fetcher:
                         self._on_bytes(len(chunk))
                 if expected is not None and n != expected:
                     raise _Retry(f"the connection was cut at {n} of {expected} bytes")
+        except aiohttp.ClientConnectorDNSError as exc:  # (before _NETWORK: it is one of them)
+            raise _unresolved(exc) from None
         except _NETWORK as exc:
             raise _Retry(_why(exc)) from None
-        return n, h.hexdigest()
+        return n, h.hexdigest(), tag
 
-    @staticmethod
-    def _check_status(r: aiohttp.ClientResponse, url: str) -> None:
+    def _check_status(self, r: aiohttp.ClientResponse, url: str) -> None:
         if r.status == 200:
             return
-        if r.status == 404:
-            raise Missing(url)
-        if r.status in (401, 403):
+        if r.status in self.missing_status:
+            raise Missing(f"HTTP {r.status}")
+        if r.status in self.refused_status:
             raise KeyRefused(f"HTTP {r.status}")
         if r.status == 429 or r.status >= 500:
             raise _Retry(f"HTTP {r.status}", retry_after_s(r.headers.get("Retry-After")), rate_limited=r.status == 429)
         raise FetchFailed(f"HTTP {r.status} {r.reason or ''}".strip())
+
+
+def _tag(r: aiohttp.ClientResponse) -> str | None:
+    """A response's version of its file: its ``ETag`` (an object store's digest of the bytes), its ``x-md5``
+    (tardis.dev) and its length, ``etag:<ETag>|md5:<hex>|size:<bytes>`` (a part left out when the answer has
+    none)."""
+    parts = []
+    etag = r.headers.get("ETag")
+    if etag:
+        parts.append(f"etag:{etag.strip()}")
+    md5 = (r.headers.get("x-md5") or "").strip().lower()  # tardis.dev: the file's MD5
+    if re.fullmatch(r"[0-9a-f]{32}", md5):
+        parts.append(f"md5:{md5}")
+    if r.content_length is not None:
+        parts.append(f"size:{r.content_length}")
+    return "|".join(parts) or None
+
+
+def local_matches(path: Path, version: str) -> bool:
+    """Whether the local file ``path`` is the source's ``version`` of it (:meth:`Fetcher.version`'s form): its
+    SHA-256, or the ETag where that is a plain MD5 of the bytes (an object store's ETag of a file uploaded
+    whole), else its size; True when the version says nothing comparable."""
+    parts = dict(p.partition(":")[::2] for p in version.split("|"))
+    if "sha256" in parts:
+        return _digest(path, hashlib.sha256()) == parts["sha256"]
+    if "md5" in parts:
+        return _digest(path, hashlib.md5(usedforsecurity=False)) == parts["md5"]
+    etag = parts.get("etag", "").removeprefix("W/").strip('"').lower()
+    if re.fullmatch(r"[0-9a-f]{32}", etag):
+        return _digest(path, hashlib.md5(usedforsecurity=False)) == etag
+    if parts.get("size", "").isdigit():
+        return path.stat().st_size == int(parts["size"])
+    return True
+
+
+def _digest(path: Path, h) -> str:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _why(exc: BaseException) -> str:

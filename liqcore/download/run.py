@@ -13,6 +13,7 @@ directories of runs that died.
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import calendar
 import contextlib
 import os
@@ -23,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liqcore.download.fetch import ChecksumMismatch, Fetcher, FetchFailed, KeyRefused, Missing
+from liqcore.download.fetch import ChecksumMismatch, Fetcher, FetchFailed, HostUnresolved, KeyRefused, Missing
 from liqcore.download.sources import SOURCES, Unit, plan
 
 __all__ = ["download", "DownloadSummary", "STAGE_PREFIX"]
@@ -52,6 +53,8 @@ class DownloadSummary:
     retries: int = 0
     rejects: dict = field(default_factory=dict)
     stale_removed: int = 0
+    republished: list = field(default_factory=list)  # already there, but the source's version changed: fetched again
+    missing_status: tuple = (404,)
 
     @property
     def ok(self) -> bool:
@@ -78,8 +81,12 @@ class DownloadSummary:
                        f"({t['bytes']:,} bytes){rows}")
         for why, labels in self.skipped.items():
             out.append(f"skipped {len(labels)} file(s) {why}: {_names(labels)}")
+        if self.republished:
+            out.append(f"fetched again {len(self.republished)} file(s) the source republished since they were taken "
+                       f"(a new checksum, ETag or size): {_names(self.republished)}")
         if self.missing:
-            out.append(f"missing at the source (HTTP 404), {len(self.missing)} file(s): {_names(self.missing)}")
+            how = " or ".join(f"HTTP {s}" for s in self.missing_status)
+            out.append(f"missing at the source ({how}), {len(self.missing)} file(s): {_names(self.missing)}")
         for label, why in self.refused.items():
             out.append(f"refused {label}: {why}")
         for label, why in self.failed.items():
@@ -133,10 +140,50 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
             raise ValueError(f"types: liqcore cannot read {source} {', '.join(unreadable)} files into a dataset "
                              f"(it reads {', '.join(src.types())}); use --out to keep them as downloaded")
     if src.needs_key and not api_key:
-        raise ValueError("TARDIS_API_KEY: no tardis.dev API key (set TARDIS_API_KEY or give --key-file FILE, "
-                         "a file of mode 0600)")
-    summary = DownloadSummary(source, dataset is not None)
-    todo, stage = _todo(units, summary, dataset, out)
+        keyed = [u for u in units if not (src.keyless_first_of_month and u.period.endswith("-01"))]
+        if keyed:
+            free = " (without one tardis.dev serves the first day of each month only: "
+            free = free + f"{len({u.period for u in keyed})} requested day(s) are not)" if \
+                src.keyless_first_of_month else ""
+            raise ValueError(f"TARDIS_API_KEY: no tardis.dev API key{free}; set TARDIS_API_KEY or give "
+                             "--key-file FILE, a file of mode 0600")
+    summary = DownloadSummary(source, dataset is not None, missing_status=src.missing_status)
+    # the directories this run creates (--out, the dataset's folder): removed again if they end up empty
+    made = missing_dirs(out if out is not None else dataset)
+    try:
+        return _download(source, units, summary, dataset, out, span=(start, end), jobs=jobs, retries=retries, backoff_s=backoff_s,
+                         strict=strict, api_key=api_key, lock_wait=lock_wait, feed_latency_ns=feed_latency_ns,
+                         instruments=instruments, progress=progress, warn=warn, timeout_s=timeout_s)
+    finally:
+        remove_empty(made)
+
+
+def remove_empty(dirs: list[Path]) -> None:
+    """Remove the directories ``dirs`` (deepest first) that are empty; one holding anything stays."""
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+
+
+def missing_dirs(where) -> list[Path]:
+    """``where`` (a local path) and its missing parents, deepest first: what a ``mkdir(parents=True)`` makes."""
+    from liqcore.io import storage
+
+    if where is None or storage.is_url(str(where)):
+        return []
+    out = []
+    p = Path(where).absolute()
+    while not p.exists() and p != p.parent:
+        out.append(p)
+        p = p.parent
+    return out
+
+
+def _download(source, units, summary, dataset, out, *, span, jobs, retries, backoff_s, strict, api_key, lock_wait,
+              feed_latency_ns, instruments, progress, warn, timeout_s) -> DownloadSummary:
+    todo, stage, have = _todo(units, summary, dataset, out, span)
     from liqcore.interrupt import drop_forced_exit, on_forced_exit
 
     def remove_stage():
@@ -145,7 +192,8 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
     if dataset is not None:  # (a Ctrl-C whose deadline ends the process before the finally below)
         on_forced_exit(remove_stage)
     try:
-        asyncio.run(_run(todo, summary, stage, dataset=dataset, jobs=jobs, retries=retries, backoff_s=backoff_s,
+        asyncio.run(_run(todo, summary, stage, have=have, order={u.url: i for i, u in enumerate(units)},
+                         span=span, dataset=dataset, jobs=jobs, retries=retries, backoff_s=backoff_s,
                          strict=strict, api_key=api_key, lock_wait=lock_wait, feed_latency_ns=feed_latency_ns,
                          instruments=instruments, progress=progress, warn=warn, timeout_s=timeout_s,
                          source=source))
@@ -156,8 +204,33 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
     return summary
 
 
-def _todo(units: list[Unit], summary: DownloadSummary, dataset, out) -> tuple[list[Unit], Path]:
-    """The units still to fetch (the others in ``summary.skipped``) and where the files go."""
+def _month_cut(u: Unit, span) -> tuple[str, str] | None:
+    """The days of the month file ``u`` a request ``span`` (first and last day) asks for, when it does not ask
+    for the whole month (a dataset takes only those days' events); None for a day's file or a whole month."""
+    if len(u.period) != 7:
+        return None
+    first = _dt.date.fromisoformat(u.period + "-01")
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    lo, hi = max(first, span[0]), min(last, span[1])
+    return None if (lo, hi) == (first, last) else (lo.isoformat(), hi.isoformat())
+
+
+def _taken(entry, u: Unit, span) -> bool:
+    """Whether a manifest ``entry`` holds what ``u`` asks for: the whole file, or the days of a month's file
+    the request asks for (:func:`_month_cut`)."""
+    if not isinstance(entry, dict):
+        return False
+    if "filters" not in entry:
+        return True
+    cut = _month_cut(u, span)
+    return cut is not None and any(isinstance(f, dict) and f.get("days") == list(cut) and not f.get("kind")
+                                   and not f.get("symbol") for f in entry["filters"])
+
+
+def _todo(units: list[Unit], summary: DownloadSummary, dataset, out, span) -> tuple[list[Unit], Path, list]:
+    """The units still to fetch (the others in ``summary.skipped``), where the files go, and the units
+    already there with the source's version they were taken at (``(unit, version or None)``: a rerun asks
+    the source for its version now and fetches again what it republished)."""
     from liqcore.io import storage
 
     if out is not None:
@@ -170,11 +243,11 @@ def _todo(units: list[Unit], summary: DownloadSummary, dataset, out) -> tuple[li
         have = [u for u in units if (where / u.name).is_file()]
         if have:
             summary.skipped["already in --out"] = [u.label for u in have]
-        return [u for u in units if not (where / u.name).is_file()], where
+        return [u for u in units if not (where / u.name).is_file()], where, [(u, where / u.name) for u in have]
     from liqcore.dataset import read_manifest
 
     done = read_manifest(dataset)
-    have = [u for u in units if isinstance(done.get(u.url), dict) and "filters" not in done[u.url]]
+    have = [u for u in units if _taken(done.get(u.url), u, span)]
     if have:
         summary.skipped["already in the dataset"] = [u.label for u in have]
     skip = {u.url for u in have}
@@ -188,7 +261,39 @@ def _todo(units: list[Unit], summary: DownloadSummary, dataset, out) -> tuple[li
         summary.stale_removed = _remove_dead_stages(root)
         stage = root / f"{STAGE_PREFIX}{os.getpid()}"
         stage.mkdir(parents=True, exist_ok=True)
-    return todo, stage
+    return todo, stage, [(u, done[u.url].get("source_version")) for u in have]
+
+
+async def _republished(fetcher, have: list, summary: DownloadSummary) -> list[Unit]:
+    """The units of ``have`` whose source version now differs from the one they were taken at (a file the
+    source republished: a new ``.CHECKSUM``, ETag or size); they leave ``summary.skipped`` and are said in
+    ``summary.republished``.  ``have``: ``(unit, the version it was converted at)`` (a dataset's manifest; a
+    unit converted before versions were kept is left as it is) or ``(unit, the local file)`` (``--out``: the
+    file is compared with the source's version, :func:`liqcore.download.fetch.local_matches`)."""
+    from liqcore.download.fetch import local_matches
+
+    known = [(u, v) for u, v in have if v]
+    if not known:
+        return []
+    now = await asyncio.gather(*(fetcher.version(u.url, u.checksum_url) for u, _v in known))
+
+    def changed(v, cur) -> bool:
+        if cur is None:
+            return False  # the source no longer says (or has it): the file kept stays
+        if isinstance(v, Path):
+            return not local_matches(v, cur)
+        return cur != v
+
+    # (the local files' digests off the loop)
+    again = await asyncio.to_thread(lambda: [u for (u, v), cur in zip(known, now) if changed(v, cur)])
+    if again:
+        gone = {u.label for u in again}
+        for why in list(summary.skipped):
+            summary.skipped[why] = [lab for lab in summary.skipped[why] if lab not in gone]
+            if not summary.skipped[why]:
+                del summary.skipped[why]
+        summary.republished = [u.label for u in again]
+    return again
 
 
 def _remove_dead_stages(root: Path) -> int:
@@ -206,16 +311,29 @@ def _remove_dead_stages(root: Path) -> int:
     return n
 
 
-async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, dataset, jobs, retries, backoff_s,
-               strict, api_key, lock_wait, feed_latency_ns, instruments, progress, warn, timeout_s, source):
+async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, have, order, span, dataset, jobs, retries,
+               backoff_s, strict, api_key, lock_wait, feed_latency_ns, instruments, progress, warn, timeout_s,
+               source):
     import aiohttp
 
     headers = {"Authorization": f"Bearer {api_key.reveal()}"} if api_key else {}
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
-    bar = _Bar(len(todo), enabled=progress)
+    bar = None
     async with aiohttp.ClientSession(headers=headers, timeout=timeout, auto_decompress=False,
                                      raise_for_status=False) as session:
-        fetcher = Fetcher(session, jobs=jobs, retries=retries, backoff_s=backoff_s, on_bytes=bar.bytes)
+        src = SOURCES[source]
+        fetcher = Fetcher(session, jobs=jobs, retries=retries, backoff_s=backoff_s, on_bytes=lambda n: bar.bytes(n),
+                          missing_status=src.missing_status, refused_status=src.refused_status)
+        try:  # the files already there that the source has republished since: fetched again
+            todo = sorted(todo + await _republished(fetcher, have, summary), key=lambda u: order[u.url])
+        except KeyRefused as exc:
+            raise ValueError(_refused_line(source, api_key, str(exc))) from None
+        except HostUnresolved as exc:
+            raise ValueError(f"{source}: {exc}: no network, or a wrong --base-url; nothing was fetched") from None
+        except FetchFailed as exc:
+            raise ValueError(f"{source}: asking the source for the versions of the files already there: {exc}") \
+                from None
+        bar = _Bar(len(todo), enabled=progress)
         pending: deque = deque()
         rest = iter(todo)
 
@@ -234,9 +352,9 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, datas
                     u, task = pending.popleft()
                     try:
                         got = await task
-                    except Missing:
+                    except Missing as exc:
                         if strict:
-                            raise ValueError(f"missing at the source (HTTP 404): {u.label} ({u.url}); "
+                            raise ValueError(f"missing at the source ({exc}): {u.label} ({u.url}); "
                                              f"--strict stops here") from None
                         summary.missing.append(u.label)
                         continue
@@ -248,6 +366,9 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, datas
                         continue
                     except KeyRefused as exc:
                         raise ValueError(_refused_line(source, api_key, str(exc))) from None
+                    except HostUnresolved as exc:  # every file is on that host: no point trying the others
+                        raise ValueError(f"{source}: {exc}: no network, or a wrong --base-url; nothing more "
+                                         f"was fetched") from None
                     finally:
                         top_up()
                         bar.file_done()
@@ -255,7 +376,8 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, datas
                     if dataset is not None:
                         rows = await asyncio.to_thread(_convert, got.path, u, summary, dataset,
                                                        lock_wait=lock_wait, feed_latency_ns=feed_latency_ns,
-                                                       instruments=instruments, warn=warn)
+                                                       instruments=instruments, warn=warn, version=got.version,
+                                                       days=_month_cut(u, span))
                         if rows is None:
                             continue
                     summary.add(u, got.nbytes, rows)
@@ -274,16 +396,16 @@ def _refused_line(source: str, api_key, status: str) -> str:
 
 
 def _convert(path: Path, u: Unit, summary: DownloadSummary, dataset, *, lock_wait, feed_latency_ns, instruments,
-             warn) -> int | None:
+             warn, version: str | None = None, days=None) -> int | None:
     """Convert one downloaded file into the dataset (keyed by its URL), then delete it; the rows added,
     or None when the file could not be read (in ``summary.failed``)."""
     from liqcore.dataset import DatasetLocked, convert_to_dataset
     from liqcore.io import storage
 
-    storage.note_source(path, u.url)
+    storage.note_source(path, u.url, version)
     try:
         res = convert_to_dataset([path], dataset, feed_latency_ns=feed_latency_ns, instruments=instruments,
-                                 lock_wait=lock_wait, warn=warn or _warn)
+                                 lock_wait=lock_wait, warn=warn or _warn, days=days)
     except DatasetLocked:  # another writer kept the dataset past --lock-wait: the run stops, saying which
         raise
     except (ValueError, OSError) as exc:

@@ -66,6 +66,13 @@ class Source:
     readable: tuple[str, ...] | None = None
     needs_key: bool = False
     any_type: bool = False  # tardis: any data type it serves (the list above is what liqcore reads)
+    #: the HTTP statuses by which the source says it does not have a file (listed at the end, the run goes on):
+    #: 404; an object store that does not let anonymous readers list it answers 403 for a key it does not hold
+    missing_status: tuple[int, ...] = (404,)
+    #: the statuses that refuse the request itself (the key, or the caller's network): one line, the run stops
+    refused_status: tuple[int, ...] = (401, 403)
+    #: the days served without a key where a key is otherwise needed (tardis: the first day of each month)
+    keyless_first_of_month: bool = False
 
     def types(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.daily + self.monthly))
@@ -79,10 +86,15 @@ SOURCES: dict[str, Source] = {
                              daily=("aggTrades", "trades", "bookTicker", "metrics"),
                              monthly=("aggTrades", "trades", "bookTicker", "fundingRate")),
     "bybit-archive": Source("bybit-archive", "https://public.bybit.com", daily=("trades",)),
-    "okx-archive": Source("okx-archive", "https://www.okx.com", daily=("trades", "aggtrades")),
+    # OKX's archive is an object store behind its CDN (static.okx.com: the host OKX's own market-data-history
+    # endpoint links each file on): a file it does not have is answered 403 (no public listing), never 404 only
+    "okx-archive": Source("okx-archive", "https://static.okx.com", daily=("trades", "aggtrades"),
+                          missing_status=(403, 404), refused_status=(401,)),
+    # tardis.dev: "historical data for the first day of each month is available without an API key"
+    # (its downloadable CSV files' documentation); 401 / 403 refuse the key
     "tardis": Source("tardis", "https://datasets.tardis.dev",
                      daily=("liquidations", "trades", "quotes", "book_snapshot_5", "book_snapshot_25",
-                            "derivative_ticker"), needs_key=True, any_type=True),
+                            "derivative_ticker"), needs_key=True, any_type=True, keyless_first_of_month=True),
 }
 
 

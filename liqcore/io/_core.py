@@ -96,6 +96,8 @@ def load_events(
             if not first.strip() and not any(b.strip() for b in blocks) and not blk.truncated:
                 _empty_file(result, path, "is empty once decompressed" if not first else "holds only blank lines")
                 continue
+            if not first.strip() and blk.truncated:  # nothing decodable before the cut: cut short, not empty
+                raise ValueError(blk.truncation_note() + " (nothing before the cut: no record to read)")
             if forced is not None:
                 fmt, found = forced.name, {}
             else:
@@ -203,6 +205,11 @@ def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadRe
     for path in files:
         try:
             parts.append(load_events([path], registry=registry, strict=strict, warn=warn, **kw))
+            for p, info in parts[-1].files.items():  # an empty file among others: said, not only listed
+                if info.get("empty"):
+                    note = f"{p} {info['empty']}: no events from it"
+                    notes.append(note)
+                    warn(note)
         except (ValueError, OSError) as exc:
             why = _unreadable_why(path, exc)
             if strict:

@@ -57,6 +57,19 @@ class LoadResult:
     def n_rejected(self) -> int:
         return sum(v for k, v in self.rejects.items() if k not in ("control",) and k not in _SOFT)
 
+    def rejects_text(self) -> str:
+        """The rejects by reason, then which file(s) they came from: ``malformed_json=1, unknown_topic=1
+        (from bad.jsonl)``, or per file when several files had some (``(a.jsonl: malformed_json=1;
+        b.jsonl: unknown_topic=1)``)."""
+        text = ", ".join(f"{k}={v}" for k, v in sorted(self.rejects.items()))
+        by_file = {p: r for p, info in self.files.items() if (r := {k: v for k, v in (info.get("rejects") or {}).items() if v})}
+        if len(by_file) == 1:
+            return f"{text} (from {next(iter(by_file))})"
+        if by_file:
+            return text + " (" + "; ".join(f"{p}: " + ", ".join(f"{k}={v}" for k, v in sorted(r.items()))
+                                          for p, r in by_file.items()) + ")"
+        return text
+
     def summary(self) -> str:
         """A few human lines: totals, per-file counts, rejects by reason."""
         ev = self.events
@@ -72,7 +85,7 @@ class LoadResult:
                 line += f" reordered={info['reordered']}"
             lines.append(line)
         if self.rejects:
-            lines.append("  rejects: " + ", ".join(f"{k}={v}" for k, v in sorted(self.rejects.items())))
+            lines.append("  rejects: " + self.rejects_text())
         if self.recovered:
             lines.append("  recovered: " + ", ".join(f"{k}={v}" for k, v in sorted(self.recovered.items())))
         for path, why in self.skipped.items():

@@ -39,6 +39,7 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")
 _OPTIONS: dict = {}
 #: local staged copy -> the URL it came from
 _STAGED: dict[str, str] = {}
+_VERSION: dict[str, str] = {}  # staged path -> the source's version of it
 _STAGE_DIR: list = []
 
 
@@ -383,15 +384,25 @@ def source_of(path) -> str | None:
     return _STAGED.get(str(path))
 
 
-def note_source(path, url: str) -> None:
-    """Record that the local file ``path`` is a copy of ``url`` (a file ``liqcore download`` fetched):
-    :func:`source_of` then names the URL, and a dataset's manifest keys the file by it."""
+def note_source(path, url: str, version: str | None = None) -> None:
+    """Record that the local file ``path`` is a copy of ``url`` (a file ``liqcore download`` fetched), at the
+    source's ``version`` of it (a checksum, ETag or size): :func:`source_of` then names the URL, and a
+    dataset's manifest keys the file by it and keeps the version (:func:`version_of`), so a rerun fetches a
+    file the source republished."""
     _STAGED[str(path)] = url
+    if version:
+        _VERSION[str(path)] = version
+
+
+def version_of(path) -> str | None:
+    """The source's version of a staged copy (:func:`note_source`), or None."""
+    return _VERSION.get(str(path))
 
 
 def forget_source(path) -> None:
     """Drop what :func:`note_source` recorded for ``path`` (the copy was deleted)."""
     _STAGED.pop(str(path), None)
+    _VERSION.pop(str(path), None)
 
 
 # ---- a resumable table of parts -------------------------------------------------------------------

@@ -51,6 +51,7 @@ import numpy as np
 import orjson
 
 from liqcore.params import latency_ways
+from liqcore._tables import titled_table
 
 __all__ = ["explain_session", "format_explain", "session_trading", "COMPONENTS"]
 
@@ -421,7 +422,7 @@ def format_explain(ex: dict, console=None) -> None:
                   + "'live lat ms' is the outbound estimate", markup=False, highlight=False)
     days = sorted({datetime.fromtimestamp(r["decision_ns"] / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")
                    for r in ex["orders"]})
-    t = Table(title=f"{len(ex['orders'])} orders ({', '.join(days) or 'none'}, UTC): {c['both']} filled in both, "
+    t = titled_table(f"{len(ex['orders'])} orders ({', '.join(days) or 'none'}, UTC): {c['both']} filled in both, "
                     f"{c['live_only']} live only, {c['backtest_only']} backtest only, {c['neither']} neither"
                     + (f"; {c['not_traded']} cascades on symbols not traded (no order on either side)"
                        if c.get("not_traded") else ""))
@@ -441,7 +442,7 @@ def format_explain(ex: dict, console=None) -> None:
                   _f(r["backtest_pnl"]), _f(r["gap"]))
     con.print(t)
     p = ex["pnl"]
-    g = Table(title=f"pnl gap, live - backtest: {p['gap']:+.2f} USD (live {p['live']:.2f} USD, backtest "
+    g = titled_table(f"pnl gap, live - backtest: {p['gap']:+.2f} USD (live {p['live']:.2f} USD, backtest "
                     f"{p['backtest']:.2f} USD; sum over the orders)")
     g.add_column("part", no_wrap=True)
     g.add_column("USD", justify="right", no_wrap=True)

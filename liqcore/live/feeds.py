@@ -35,7 +35,7 @@ import numpy as np
 import orjson
 
 from liqcore.live.silence import DEFAULT_SILENT_AFTER_S, StreamWatch, watch_handler
-from liqcore.live.transport import ConnectionSpec, Coverage, WsConnection
+from liqcore.live.transport import OWN_STOP, ConnectionSpec, Coverage, WsConnection
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
 __all__ = ["FeedManager", "gap_events", "stream_module", "feed_options", "VENUES"]
@@ -316,6 +316,8 @@ class FeedManager:
             if not self._stopping:  # our own stop is not a lost connection (the run's gaps= and the pages agree)
                 self.gaps += 1
                 self.gap_log.append((ts_ns, reason))
+            else:  # named as such for the GAP events' consumers (the engine's journal does not count it as a gap)
+                reason = OWN_STOP
             if self.on_gap_events is None:
                 return
             ids = []

@@ -62,14 +62,20 @@ def _rand_topup(low: int = 64) -> None:
 
 
 def make_client_id(symbol: str, seq: int) -> str:
-    """A short unique orderLinkId: ``lc-<base>-<seq>-<rand>`` (<= 36 chars)."""
+    """A short orderLinkId, ``lc-<base>-<seq>-<rand>`` (<= 36 chars), unique within a session by
+    construction: the engine gives every id it makes the next value of its order sequence
+    (``OrderManager.seq``, kept across restarts in the journal), and ``lc-<base>-<seq>-`` is never cut
+    (at most 3 + 10 + 1 + 20 + 1 = 35 chars for any 64-bit ``seq``); only the random suffix, which tells
+    sessions apart, gives way to the 36-char limit."""
     base = symbol.upper()
     for q in ("USDT", "USDC", "USD"):
         if base.endswith(q) and len(base) > len(q):
             base = base[: -len(q)]
             break
-    cid = f"lc-{base[:10]}-{int(seq)}-{_rand6()}"
-    return cid[:36]
+    head = f"lc-{base[:10]}-{int(seq)}-"
+    if len(head) >= 36:  # (a sequence beyond 64 bits: the id would no longer name it whole)
+        raise ValueError(f"seq: {seq} is too long for a 36-character client order id")
+    return head + _rand6()[: 36 - len(head)]
 
 
 @dataclass

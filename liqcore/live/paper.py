@@ -205,9 +205,8 @@ class PaperGateway(Gateway):
                 side = "sell" if it.side == "buy" else "buy"
                 cid = e.get("close_client_id") or it.client_id
                 self.stats["exits"] += 1
-                # the backtest's accounting: both fees are fractions of the entry notional
-                f = self._fill(cid, sym, side, px, w.filled_qty, w.filled_qty * w.entry_price * fee_rate, kind == "tp",
-                               kind, ts)
+                # each fill pays its own notional x the rate (the fill model's accounting too)
+                f = self._fill(cid, sym, side, px, w.filled_qty, w.filled_qty * px * fee_rate, kind == "tp", kind, ts)
                 self._update(cid, "filled", OrderIntent(sym, side, w.filled_qty, px, cid, kind=kind), ts, kind=kind,
                              filled=f.qty, avg=px)
                 self._emit(self._exit_cbs, e)

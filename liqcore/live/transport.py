@@ -34,6 +34,9 @@ from typing import Callable
 
 from liqcore.venues.spec import ConnectionSpec  # re-exported: the spec lives in the venue layer
 
+#: the gap reason of a connection closed by our own stop (not a lost connection: no gap counted)
+OWN_STOP = "stopped"
+
 __all__ = ["ConnectionSpec", "WsConnection", "Coverage", "ConnectionStats", "check_feed_timing",
            "DEFAULT_PING_INTERVAL_S", "DEFAULT_STALL_TIMEOUT_S"]
 
@@ -380,7 +383,7 @@ class WsConnection:
                 was_up = True
             except asyncio.CancelledError:
                 if self.connected or self.coverage.connected:
-                    self._mark_down("stopped")
+                    self._mark_down(OWN_STOP)
                 raise
             except Exception as exc:  # refused, handshake failure, DNS, timeout
                 self.stats.connect_failures += 1

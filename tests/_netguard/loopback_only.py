@@ -2,7 +2,8 @@
 tests start.
 
 :func:`install` wraps ``socket.getaddrinfo`` (a name other than ``localhost`` is never resolved: no DNS
-query leaves), ``socket.socket.connect`` / ``connect_ex`` (an IPv4/IPv6 address that is not loopback is
+query leaves; a name under the reserved ``.invalid`` TLD fails as a resolver answers it, ``socket.gaierror``
+EAI_NONAME, and is no attempt to leave), ``socket.socket.connect`` / ``connect_ex`` (an IPv4/IPv6 address that is not loopback is
 refused) and, when uvloop is installed, its loop's ``getaddrinfo`` / ``create_connection`` (uvloop resolves
 and connects in C, past the socket module).  A refused attempt raises ``OSError`` (what a network failure
 raises: the code under test goes its usual way) AND is noted: in this process in :data:`VIOLATIONS`, and in
@@ -46,6 +47,21 @@ def _literal(host) -> bool:
     return True
 
 
+def reserved_invalid(host) -> bool:
+    """A name under the ``.invalid`` top-level domain (RFC 2606 / RFC 6761: never resolves; resolvers answer
+    NXDOMAIN without asking anyone)."""
+    if isinstance(host, bytes):
+        host = host.decode(errors="replace")
+    h = str(host or "").strip().rstrip(".").lower()
+    return h == "invalid" or h.endswith(".invalid")
+
+
+def _no_such_name(host, port):
+    """What a resolver answers for a ``.invalid`` name: a DNS failure, as it is, with no query sent (so no
+    attempt to leave 127.0.0.1 to note): a test can show how the code meets a name that does not resolve."""
+    raise socket.gaierror(socket.EAI_NONAME, f"Name or service not known ({host}: the .invalid TLD never resolves)")
+
+
 def _refuse(host, port, how: str):
     what = f"{host}:{port} ({how}, pid {os.getpid()})"
     VIOLATIONS.append(what)
@@ -70,6 +86,8 @@ def install() -> None:
     real_connect_ex = socket.socket.connect_ex
 
     def getaddrinfo(host, port, *args, **kwargs):
+        if reserved_invalid(host):
+            _no_such_name(host, port)
         if not (loopback(host) or _literal(host)):  # a name: resolving it would ask a DNS server
             _refuse(host, port, "name lookup")
         return real_gai(host, port, *args, **kwargs)
@@ -130,6 +148,8 @@ def _guard_uvloop(uvloop) -> None:
     real_create = uvloop.Loop.create_connection
 
     async def loop_getaddrinfo(self, host, port, *args, **kwargs):
+        if reserved_invalid(host):
+            _no_such_name(host, port)
         if not (loopback(host) or _literal(host)):
             _refuse(host, port, "name lookup (uvloop)")
         return await real_loop_gai(self, host, port, *args, **kwargs)

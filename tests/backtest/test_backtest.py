@@ -243,10 +243,14 @@ def test_help_lists_every_parameter(capsys):
 def test_breakeven_win_rate_from_tp_sl_and_fees():
     from liqcore.backtest.report import breakeven_win_rate
 
-    # win 0.15% - 2 x 2bp = 0.11%, loss 0.25% + 2bp + 5.5bp = 0.325%
-    assert breakeven_win_rate(Params()) == pytest.approx(0.325 / 0.435)
-    # BTC preset: win 0.50% - 0.04%, same loss
-    assert breakeven_win_rate(Params(), "BTCUSDT") == pytest.approx(0.325 / 0.785)
+    # each fee on its own fill's notional: win 0.15% - 2bp - 2bp x 1.0015, loss 0.25% + 2bp + 5.5bp x 0.9975
+    win, loss = 0.0015 - 0.0002 - 0.0002 * 1.0015, 0.0025 + 0.0002 + 0.00055 * 0.9975
+    assert breakeven_win_rate(Params()) == pytest.approx(loss / (win + loss), rel=1e-12)
+    assert round(100 * breakeven_win_rate(Params()), 1) == 74.7  # the figure the docs quote
+    # BTC preset: win 0.50% - 2bp - 2bp x 1.005, same loss
+    win = 0.005 - 0.0002 - 0.0002 * 1.005
+    assert breakeven_win_rate(Params(), "BTCUSDT") == pytest.approx(loss / (win + loss), rel=1e-12)
+    assert round(100 * breakeven_win_rate(Params(), "BTCUSDT"), 1) == 41.4
 
 
 # ---- tiny samples are not headlines ---------------------------------------------------------------

@@ -389,3 +389,4 @@ def test_every_strategy_trades_at_least_five_times_on_the_default_market(default
     assert set(rows) == set(EIGHT)
     few = {n: (r["trades"], r.get("why") or r.get("na")) for n, r in rows.items() if not (r["trades"] or 0) >= 5}
     assert not few, few
+

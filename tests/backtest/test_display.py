@@ -261,3 +261,54 @@ def test_progress_in_a_kernel_is_one_text_line(monkeypatch):
     assert shown[0].startswith("sweep: 0/3 (0%), ") and shown[-1].startswith("sweep: 3/3 done in ")
     monkeypatch.setattr("rich.console._is_jupyter", lambda: False)
     assert not isinstance(progress.progress_bar("sweep", 3), progress.TextLine)
+
+
+def test_result_repr_says_the_datas_span_not_its_calendar_days(tmp_path):
+    """The bundled sample covers 4 h 42 min of one UTC day: its repr says so (it said "(1.00 d)", the count of
+    UTC days touched); two synthetic days say about two days."""
+    from liqcore.data import copy_sample
+
+    res = backtest(str(copy_sample(tmp_path)))
+    s = res.summary()
+    minutes = round((s["end_ns"] - s["start_ns"]) / 60e9)
+    assert 4 * 60 < minutes < 5 * 60
+    assert f"UTC ({minutes // 60} h {minutes % 60} min);" in repr(res) and " d);" not in repr(res)
+
+
+def test_html_orders_add_up_with_the_working_entry(result):
+    """orders = fills + unfilled + rejected + working: the entry still working at the end has its row in the
+    HTML (and in the CLI's table), not only in a line under it."""
+    import re
+
+    s = result.summary()
+    assert s["working_at_end"] >= 1  # this market ends with an entry working (the case that did not add up)
+    assert s["orders"] == s["fills"] + s["unfilled"] + s["rejected"] + s["working_at_end"]
+    cells = dict(re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td>", result._repr_html_()))
+    assert int(cells["orders"]) == sum(int(cells[k]) for k in ("fills", "unfilled", "rejected", "working"))
+    assert int(cells["working"]) == s["working_at_end"]
+
+
+def test_the_guides_fill_rate_is_compared_per_signal():
+    """The guide's "50-80 % of signals" is set beside fills per signal, not fills per order (the table's)."""
+    from liqcore.backtest.report import guide_comparison
+
+    result = backtest(synthetic_market(days=7, seed=3, symbols=["ETHUSDT", "SOLUSDT"]))
+    s = result.summary()
+    assert s["fills"] / s["signals"] < s["fill_rate"]  # the two bases differ here
+    (row,) = [r for r in guide_comparison(s, result.params, min_trades=1) if r[0].startswith("fill rate")]
+    assert row[1] == f"{100 * s['fills'] / s['signals']:.2f}%" and row[2] == "50-80 % of signals"
+    assert "per signal" in row[0]
+
+
+def test_a_narrow_table_keeps_its_title_on_one_line(result):
+    """Two symbol columns made the summary table narrower than its title, which rich then wrapped to the
+    table's width ("... columns: all" / "symbols, then each symbol)"): the table is now as wide as its title."""
+    from rich.console import Console
+
+    from liqcore.backtest.report import print_summary
+
+    con = Console(width=200, record=True)
+    print_summary(result, con, min_trades=1)
+    lines = [ln.strip() for ln in con.export_text().splitlines()]
+    assert "backtest summary (rows: metrics; columns: all symbols, then each symbol)" in lines
+    assert "measured vs the trading guide's claims" in lines

@@ -36,9 +36,10 @@ def test_long_entry_fills_through_limit_then_take_profit_at_maker_fee():
     ev = c.on_trade(0, T0 + 5 * S, tp + 0.01)
     assert ev[0]["event"] == "exit" and ev[0]["exit_reason"] == "take_profit"
     assert ev[0]["exit_price"] == tp
-    assert ev[0]["fees"] == pytest.approx(4e-4)
-    assert ev[0]["return"] == pytest.approx(0.0015 - 4e-4, abs=1e-12)
-    assert c.equity == pytest.approx(1000.0 * (1 + 0.25 * (0.0015 - 4e-4)), rel=1e-12)
+    # each fee on its own fill's notional, as a fraction of the entry notional: the exit's scaled by exit / entry
+    assert ev[0]["fees"] == pytest.approx(2e-4 + 2e-4 * 1.0015, rel=1e-12)
+    assert ev[0]["return"] == pytest.approx(0.0015 - 2e-4 - 2e-4 * 1.0015, abs=1e-12)
+    assert c.equity == pytest.approx(1000.0 * (1 + 0.25 * (0.0015 - 2e-4 - 2e-4 * 1.0015)), rel=1e-12)
     # cooldown of 5 minutes from the close
     assert c.on_cascade(cascade(0, T0 + 60 * S))["reason"] == "cooldown"
     c.on_trade(0, T0 + 5 * S + 300 * S, 2500.0)
@@ -62,8 +63,8 @@ def test_short_mirror_and_stop_loss_at_print_price_taker():
     sl = d["price"] * 1.0025
     ev = c.on_trade(0, T0 + 2 * S, sl + 0.5)
     assert ev[0]["exit_reason"] == "stop_loss" and ev[0]["exit_price"] == sl + 0.5
-    assert ev[0]["fees"] == pytest.approx(2e-4 + 5.5e-4)
-    assert ev[0]["return"] == pytest.approx(-(sl + 0.5 - d["price"]) / d["price"] - 7.5e-4, abs=1e-12)
+    assert ev[0]["fees"] == pytest.approx(2e-4 + 5.5e-4 * (sl + 0.5) / d["price"], rel=1e-12)
+    assert ev[0]["return"] == pytest.approx(-(sl + 0.5 - d["price"]) / d["price"] - ev[0]["fees"], abs=1e-12)
 
 
 def test_post_only_rejected_when_price_reaches_limit_during_latency_no_cooldown():
@@ -101,7 +102,7 @@ def test_hold_timeout_closes_at_next_print_taker():
     assert c.on_trade(0, T0 + 1800 * S, d["price"]) == []  # 1 ns before the deadline
     ev = c.on_trade(0, T0 + 1801 * S + 7, d["price"] + 0.01)
     assert ev[0]["exit_reason"] == "timeout" and ev[0]["exit_price"] == d["price"] + 0.01
-    assert ev[0]["fees"] == pytest.approx(7.5e-4)
+    assert ev[0]["fees"] == pytest.approx(2e-4 + 5.5e-4 * (d["price"] + 0.01) / d["price"], rel=1e-12)
 
 
 def test_entry_timeout_cancels_without_cooldown():
@@ -184,7 +185,7 @@ def test_funding_longs_pay_positive_rate():
     c.on_funding(0, T0 + 2 * S, 0.001)
     assert c.position(0)["funding"] == pytest.approx(0.001 * (d["price"] - 0.01) / d["price"])
     ev = c.on_trade(0, T0 + 1801 * S + 1, d["price"])
-    assert ev[0]["return"] == pytest.approx(-7.5e-4 - 0.001 * (d["price"] - 0.01) / d["price"], abs=1e-12)
+    assert ev[0]["return"] == pytest.approx(-2e-4 - 5.5e-4 - 0.001 * (d["price"] - 0.01) / d["price"], abs=1e-12)
 
 
 def test_external_venue_mode():
@@ -197,7 +198,7 @@ def test_external_venue_mode():
     assert c.on_trade(0, T0 + 1802 * S, 2000.0) == [{"event": "hold_timeout_due", "symbol_idx": 0,
                                                      "ts_ns": T0 + 1802 * S}]
     x = c.external_close(0, T0 + 1803 * S, 2001.0, "timeout")
-    assert x["exit_reason"] == "timeout" and x["fees"] == pytest.approx(7.5e-4)
+    assert x["exit_reason"] == "timeout" and x["fees"] == pytest.approx(2e-4 + 5.5e-4 * 2001.0 / d["price"], rel=1e-12)
     assert c.external_close(0, T0 + 1804 * S, 2001.0, "timeout") is None
     c.on_trade(0, T0 + 3000 * S, 2000.0)
     c.on_cascade(cascade(0, T0 + 3000 * S))

@@ -143,3 +143,26 @@ def test_detect_on_an_input_without_liquidations_says_so_and_fails(tmp_path):
     assert "--allow-empty" in err[0]
     ok = _cli(["detect", str(f), "--allow-empty"], tmp_path)
     assert ok.returncode == 0 and "no liquidations in" in ok.stdout and "no cascades" in ok.stdout
+
+
+def test_a_misspelt_option_gets_a_did_you_mean(tmp_path):
+    """``detect --smaple`` named the unknown option and stopped there; it now names the command's option
+    nearest to it (several misspelt: each with its own), and an option near none gets no guess."""
+    r = _cli(["detect", "--smaple"], tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == \
+        "liqcore: error: unrecognized arguments: --smaple (did you mean --sample?)", r.stderr
+    r = _cli(["backtest", "--synthtic", "--dyas=3"], tmp_path)
+    assert r.stderr.strip().splitlines()[-1].endswith(
+        "unrecognized arguments: --synthtic --dyas=3 (did you mean --synthtic -> --synthetic, --dyas -> --days?)")
+    r = _cli(["backtest", "--zzzz"], tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("unrecognized arguments: --zzzz")
+
+
+def test_the_top_level_help_names_every_cache_action(capsys):
+    """``liqcore --help`` said cache was info or clear; it has trim and export-judge too."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for action in ("(info)", "(clear)", "(trim)", "(export-judge)"):
+        assert action in text, text

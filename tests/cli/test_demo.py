@@ -30,3 +30,14 @@ def test_demo_small_market_prints_an_honest_summary_and_writes_the_report(tmp_pa
     with redirect_stdout(out2), redirect_stderr(io.StringIO()):
         assert main(args + ["--no-report"]) == 0
     assert out2.getvalue().split("times:")[0] == text.split("times:")[0]
+
+
+def test_demo_report_and_no_report_together_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    """``--report X --no-report`` dropped ``--report`` without a word; the two contradict each other, and the
+    command says so before building anything (no folder made)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--report", str(tmp_path / "X"), "--no-report", "--cache-dir", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"liqcore demo: error: report: --report {tmp_path / 'X'} and --no-report contradict each other; "
+                   f"give one of them"], err
+    assert list(tmp_path.iterdir()) == []

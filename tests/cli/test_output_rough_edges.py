@@ -73,3 +73,33 @@ def test_print_frame_percent_columns():
     rows = [ln for ln in text.splitlines() if ln.startswith("│ a ") or ln.startswith("│ b ")]
     assert [c.split() for c in (r.split("│")[2] for r in rows)] == [["100%"], ["12.5%"]]
     assert [r.split("│")[3].strip() for r in rows] == ["1", "—"]  # other columns as before
+
+
+def test_the_backtest_header_counts_are_the_tables(tmp_path, monkeypatch, capsys):
+    """The header's cascade and signal counts are the table's ALL column (it printed the strategy's signal
+    rows, one per cascade, as "signals": 118 beside the table's 106)."""
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["backtest", "--synthetic", "--days", "7", "--symbols", "ETHUSDT,SOLUSDT", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    head = re.search(r"strategy cascade-mm: ([\d,]+) cascades, ([\d,]+) signals", out.replace("\n", " "))
+    table = {m[0]: int(m[1]) for m in re.findall(r"│ (cascades|signals) +│ +(\d+) │", out)}
+    assert head and table, out[:2000]
+    assert (int(head[1].replace(",", "")), int(head[2].replace(",", ""))) == (table["cascades"], table["signals"])
+    assert table["cascades"] != table["signals"]  # (the case where one number stood for both)
+
+
+def test_the_sweep_table_says_what_its_return_columns_are(tmp_path, monkeypatch, capsys):
+    """"mean ret" beside "return" said neither per what: the columns are the backtest table's "ret/trade" and
+    "total ret", a line under the table says what each is, and the title is one line."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--synthetic", "--days", "1", "--symbols", "ETHUSDT", "--grid", "offset=0.1%,0.2%",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    head = [ln for ln in out.splitlines() if "┃" in ln][0]
+    assert "ret/trade" in head and "total ret" in head and "mean ret" not in head
+    assert ("ret/trade: mean return per trade, a fraction of the trade's entry notional; total ret: the change of "
+            "the cell's equity over its span") in " ".join(out.split())
+    assert out.splitlines()[0].startswith("sweep on synthetic market") and out.splitlines()[0].endswith(
+        "top 2 by total_return")

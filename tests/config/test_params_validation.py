@@ -25,7 +25,7 @@ def test_mapping_and_toml_names_refuse_nonsense_naming_the_field(name, value):
         Params.from_mapping({name.replace("-", "_"): value})
 
 
-@pytest.mark.parametrize("kw", [dict(offset=1.5), dict(offset=-0.01), dict(take_profit=0.0), dict(size=-0.1),
+@pytest.mark.parametrize("kw", [dict(offset=100.0), dict(offset=-0.01), dict(take_profit=0.0), dict(size=-0.1),
                                 dict(window_ns=0), dict(taker_fee_bps=-1.0), dict(min_large=0)])
 def test_python_fields_are_validated(kw):
     field = next(iter(kw))
@@ -105,7 +105,7 @@ def test_toml_config_is_validated(tmp_path, capsys):
     cfg = tmp_path / "p.toml"
     cfg.write_text("[params]\noffset = 1.5\n")
     assert main(["backtest", "--synthetic", "--days", "0.01", "--config", str(cfg)]) == 2
-    assert "offset: must be within" in capsys.readouterr().err
+    assert "offset: 1.5 without a % sign" in capsys.readouterr().err  # (a percent without its sign, most likely)
     cfg.write_text("maker_fee_bps = -2\ntake_profit = \"0.3%\"\n")
     parser = build_parser(only="backtest")
     p = params_from_args(parser.parse_args(["backtest", "--config", str(cfg)]))
@@ -172,6 +172,22 @@ def test_a_bare_price_distance_above_5_percent_needs_its_percent_sign(name, valu
     p = Params(**{field: f"{x * 100:g}%"})
     assert getattr(p.replace(size=0.5), field) == pytest.approx(x)
     assert getattr(Params.from_mapping({"fill": "touch"}, base=p), field) == pytest.approx(x)
+
+
+@pytest.mark.parametrize("name,value", [("offset", 15), ("offset", "15"), ("take-profit", "1.5"), ("stop-loss", 1),
+                                        ("trail", "99")])
+def test_a_bare_percent_of_1_or_more_gets_the_percent_hint_too(name, value):
+    """``--offset 15`` (a percent without its sign) said only "must be within [0%, 100%) ... got 1500%"; it
+    now gets the same hint as ``--offset 0.2``: how to write 15 %."""
+    x = float(value)
+    field = name.replace("-", "_")
+    for call in (lambda: Params.from_mapping({name: value}), lambda: Params(**{field: value})):
+        with pytest.raises(ValueError, match=rf"^{name}: {x:g} without a % sign") as exc:
+            call()
+        assert f"for {x:g} percent write {x:g}% (or {x / 100:g})" in str(exc.value)
+    assert getattr(Params.from_mapping({name: f"{x:g}%"}), field) == pytest.approx(x / 100)
+    with pytest.raises(ValueError, match=rf"^{name}: must be within"):  # 100 and more: the range rule
+        Params.from_mapping({name: "100"})
 
 
 def test_cli_bare_offset_0_2_is_refused_in_a_real_process(tmp_path):

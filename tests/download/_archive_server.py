@@ -19,8 +19,18 @@ class ArchiveServer:
     per request (``("429", retry_after_s)``, ``("503",)``, ``("cut",)``, ``("slow", seconds)``); once
     used up the file is served.  ``key``: every request needs ``Authorization: Bearer <key>``."""
 
-    def __init__(self, files: dict[str, bytes], *, key: str | None = None, delay_s: float = 0.0):
+    def __init__(self, files: dict[str, bytes], *, key: str | None = None, delay_s: float = 0.0,
+                 missing_status: int = 404, etag: bool = False, free_first_of_month: bool = False):
+        """``missing_status``: what a path it does not hold gets (403: an object store whose anonymous readers
+        may not list it -- Amazon S3's GetObject reference: "If you don't have the s3:ListBucket permission,
+        Amazon S3 returns an HTTP status code 403 Access Denied error" for a key that does not exist).
+        ``etag``: every file answered with ``ETag: "<MD5 of its bytes>"`` (S3: "The ETag reflects changes
+        only to the contents of an object"; for an object uploaded whole it is an MD5 digest of its data).
+        ``free_first_of_month``: as datasets.tardis.dev -- "Historical datasets for the first day of each month
+        are available to download without API key" (docs.tardis.dev, downloadable CSV files); another day
+        without the key is answered 401 with tardis's own words."""
         self.files, self.key, self.delay_s = dict(files), key, delay_s
+        self.missing_status, self.etag, self.free_first_of_month = missing_status, etag, free_first_of_month
         self.rules: dict[str, list] = {}
         self.log: list[tuple[str, float, int, str]] = []  # (path, monotonic time, status, Authorization)
         self._ready = threading.Event()
@@ -64,10 +74,17 @@ class ArchiveServer:
         auth = request.headers.get("Authorization", "")
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        if self.key is not None and auth != f"Bearer {self.key}":
+        free = self.free_first_of_month and not auth and path.rsplit("/", 2)[-2] == "01"  # .../YYYY/MM/01/SYM
+        if self.key is not None and auth != f"Bearer {self.key}" and not free:
+            if self.free_first_of_month and not auth:
+                return self._log(path, auth, web.Response(status=401, text=(
+                    '{"code":100,"message":"For unauthorized requests, only historical CSV market datasets for '
+                    'the first day of each month are available"}')))
             return self._log(path, auth, web.Response(status=401, text="Unauthorized: invalid API key"))
         if path not in self.files:
-            return self._log(path, auth, web.Response(status=404, text="Not Found"))
+            return self._log(path, auth, web.Response(status=self.missing_status,
+                                                      text="Not Found" if self.missing_status == 404 else
+                                                      "<Error><Code>AccessDenied</Code></Error>"))
         body = self.files[path]
         rule = self.rules.get(path, [])
         step = rule.pop(0) if rule else None
@@ -85,7 +102,8 @@ class ArchiveServer:
             self._log(path, auth, resp)
             request.transport.close()
             return resp
-        return self._log(path, auth, web.Response(body=body))
+        headers = {"ETag": '"' + hashlib.md5(body).hexdigest() + '"'} if self.etag else None
+        return self._log(path, auth, web.Response(body=body, headers=headers))
 
     def _log(self, path, auth, resp):
         self.log.append((path, time.monotonic(), resp.status, auth))

@@ -101,11 +101,12 @@ def test_the_dataset_equals_converting_the_same_files_by_hand(tmp_path, capsys):
         added = [int(line.rsplit(", ", 1)[1].split()[0].replace(",", "")) for line in err.splitlines()
                  if "rows added to the dataset" in line]
         assert sum(added) == rows
-        # a rerun fetches nothing: every file is in the dataset's manifest by its URL
+        # a rerun fetches no file: every file is in the dataset's manifest by its URL and the source's checksum,
+        # which the rerun asks for (the 12 small .CHECKSUM files: unchanged, so nothing is fetched again)
         n = len(srv.log)
         assert main(_args(srv.url, ds)) == 0
         err = capsys.readouterr().err
-        assert len(srv.log) == n
+        assert len(srv.log) == n + 12 and all(r[0].endswith(".zip.CHECKSUM") for r in srv.log[n:])
         assert "skipped 12 file(s) already in the dataset" in err
         _same_dataset(ds, ref)
     assert all(u.startswith(srv.url) for u in read_manifest(ds))
@@ -186,7 +187,7 @@ def test_a_connection_cut_every_time_fails_the_file_by_name_after_its_retries(tm
         err = capsys.readouterr().err
         assert "failed BTCUSDT aggTrades 2024-01-01: the connection was cut mid-file after 3 tries" in err
         assert len(srv.requests(".zip")) == 3
-        assert list((tmp_path / "out").iterdir()) == []  # no half file, under any name
+        assert not (tmp_path / "out").exists()  # no half file, under any name, nor the empty folder it made
         srv.rules = {path: [("cut",)]}
         assert main(args) == 0  # one cut, then whole: the rerun gets it
         assert (tmp_path / "out" / "BTCUSDT-aggTrades-2024-01-01.zip").read_bytes() == files[path]
@@ -245,7 +246,9 @@ def test_into_a_dataset_on_object_storage(tmp_path, capsys):
         assert main(args) == 0
         n = len(srv.log)
         assert main(args) == 0
-        assert len(srv.log) == n and "skipped 4 file(s) already in the dataset" in capsys.readouterr().err
+        # (the rerun asks for the 4 files' .CHECKSUM, unchanged: nothing fetched again)
+        assert len(srv.log) == n + 4 and all(r[0].endswith(".CHECKSUM") for r in srv.log[n:])
+        assert "skipped 4 file(s) already in the dataset" in capsys.readouterr().err
     ra, rb = load_dataset(url), load_dataset(ref)
     assert len(ra.events) == 200 and ra.events.tobytes() == rb.events.tobytes()
 
@@ -262,3 +265,26 @@ def test_a_429_holds_every_job_back_until_its_retry_after(tmp_path, capsys):
         assert all(t - t429 >= 2.9 for t in later), [t - t429 for t in later]
     assert "1 retry" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.rsplit("/", 1)[1] for p in (a, b, c))
+
+
+@pytest.mark.parametrize("where", ["--dataset", "--out"])
+def test_a_host_that_does_not_resolve_fails_at_once_in_one_line_and_leaves_no_directory(tmp_path, where):
+    """Offline (or a wrong address): the source's name does not resolve. That is not transient: no retry, no
+    backoff, the run stops at once in one line, and the folders it would have made (the dataset, --out, their
+    missing parents) are not left behind empty. The name is under RFC 2606's ``.invalid``, which never
+    resolves: the tests' network guard answers it as a resolver does (EAI_NONAME) and no query leaves."""
+    target = tmp_path / "new" / "dl"
+    args = [sys.executable, "-m", "liqcore", "download", "binance-vision", "--symbols", ",".join(SYMS), "--types",
+            "aggTrades,bookTicker", "--from", DAYS[0], "--to", DAYS[-1], where, str(target),
+            "--base-url", "http://data.binance.invalid/", "--retries", "5", "--backoff", "5s"]
+    t0 = time.monotonic()
+    p = subprocess.run(args, capture_output=True, timeout=120, cwd=tmp_path)
+    took = time.monotonic() - t0
+    err = p.stderr.decode().strip().splitlines()
+    assert p.returncode != 0 and p.stdout == b""
+    assert len(err) == 1, err  # one line, no retry notices, no traceback
+    assert "data.binance.invalid does not resolve" in err[0] and "no network, or a wrong --base-url" in err[0], err
+    assert "after" not in err[0]  # (not "... after 6 tries")
+    # one backoff step would already be 2.5 s or more; the 15 s bar includes the interpreter's start
+    assert took < 15, took
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))

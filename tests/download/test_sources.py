@@ -50,7 +50,7 @@ def test_bybit_okx_and_tardis_paths():
         "https://public.bybit.com/trading/BTCUSDT/BTCUSDT2024-01-31.csv.gz", "BTCUSDT2024-01-31.csv.gz", None)
     (o,) = plan("okx-archive", ["btc-usdt-swap"], ["trades"], D1, D1)
     assert (o.url, o.name) == (
-        "https://www.okx.com/cdn/okex/traderecords/trades/daily/20240131/BTC-USDT-SWAP-trades-2024-01-31.zip",
+        "https://static.okx.com/cdn/okex/traderecords/trades/daily/20240131/BTC-USDT-SWAP-trades-2024-01-31.zip",
         "BTC-USDT-SWAP-trades-2024-01-31.zip")
     (t,) = plan("tardis", ["btc/usd"], ["derivative_ticker"], D1, D1, exchange="bitmex")
     assert (t.url, t.name) == ("https://datasets.tardis.dev/v1/bitmex/derivative_ticker/2024/01/31/BTC-USD.csv.gz",

@@ -63,7 +63,8 @@ def test_a_key_file_of_mode_0600_is_read_and_a_readable_one_refused(tmp_path):
 
 
 @pytest.mark.parametrize("key, says", [
-    (None, "TARDIS_API_KEY: no API key (set TARDIS_API_KEY or give --key-file FILE"),
+    (None, "TARDIS_API_KEY: no tardis.dev API key (without one tardis.dev serves the first day of each month only: "
+           "1 requested day(s) are not); set TARDIS_API_KEY or give --key-file FILE"),
     ("TD.wrong-key-also-secret-987654321", "tardis.dev refused the API key (HTTP 401)"),
 ])
 def test_no_key_or_a_wrong_key_is_one_line_and_the_key_is_in_no_output(tmp_path, key, says):

@@ -164,3 +164,38 @@ def test_an_empty_file_among_others_is_listed_as_empty_not_skipped(tmp_path, cap
     assert main(["events", str(d)]) == 0
     out = capsys.readouterr()
     assert "cannot detect" not in out.err and "skipped" not in out.err
+
+
+def test_an_empty_file_among_others_gets_a_warning_and_rejects_name_their_file(tmp_path, capsys):
+    """Among other inputs an empty file was only a row of ``events``' table: every reader now says so on
+    stderr; and the rejects line says which file the rejected records came from."""
+    (tmp_path / "a.csv").write_bytes(SAMPLE_CSV.read_bytes())
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"recv_ns":1,"venue":"bybit","frame":{"topic":"x"}}\nnot json\n')
+    warned = []
+    res = load_events([tmp_path / "a.csv", tmp_path / "empty.jsonl", bad], warn=warned.append)
+    assert warned == [f"{tmp_path / 'empty.jsonl'} is empty (0 bytes): no events from it"]
+    assert res.rejects_text() == f"malformed_json=1, unknown_topic=1 (from {bad})"
+    assert main(["detect", str(tmp_path / "a.csv"), str(tmp_path / "empty.jsonl"), str(bad)]) == 0
+    out = capsys.readouterr()
+    assert f"warning: {tmp_path / 'empty.jsonl'} is empty (0 bytes): no events from it" in out.err
+    assert f"loader rejects: malformed_json=1, unknown_topic=1 (from {bad})" in out.out
+    # rejects from two files: each file with its own
+    bad2 = tmp_path / "bad2.jsonl"
+    bad2.write_text('{"recv_ns":2,"venue":"bybit","frame":{"topic":"y"}}\n')
+    res = load_events([tmp_path / "a.csv", bad, bad2], warn=lambda _: None)
+    assert res.rejects_text() == (f"malformed_json=1, unknown_topic=2 ({bad}: malformed_json=1, unknown_topic=1; "
+                                  f"{bad2}: unknown_topic=1)")
+
+
+def test_a_compressed_file_cut_before_its_first_record_is_called_cut_short_not_empty(tmp_path, capsys):
+    import zstandard
+
+    whole = zstandard.ZstdCompressor().compress(SAMPLE_CSV.read_bytes())
+    f = tmp_path / "cut.jsonl.zst"
+    f.write_bytes(whole[:20])
+    assert main(["events", str(f)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the zstd stream ends early (file cut short?)" in err[0], err
+    assert "empty" not in err[0]

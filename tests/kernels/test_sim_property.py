@@ -91,7 +91,7 @@ def test_invariants(seed, p, risk):
         assert t["entry_ns"] < t["signal_ns"] + rows[sid]["entry_timeout_ns"]
         # return definition
         exit_fee = rows[sid]["maker_fee"] if t["exit_reason"] == 1 else rows[sid]["taker_fee"]
-        assert t["fees"] == rows[sid]["maker_fee"] + exit_fee
+        assert t["fees"] == rows[sid]["maker_fee"] + exit_fee * t["exit_price"] / t["entry_price"]  # each on its own notional
         want = side * (t["exit_price"] - t["entry_price"]) / t["entry_price"] - t["fees"] - t["funding"]
         assert t["ret"] == want
         at_exit = trades[(trades["symbol_id"] == sid) & (trades["ts_recv"] == t["exit_ns"])]["price"]

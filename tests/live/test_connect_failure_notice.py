@@ -76,14 +76,17 @@ def test_record_status_line_never_runs_into_a_warning(tmp_path):
     for ln in warn:  # each warning a line of its own, from its start
         assert ln.startswith("warning: bybit feed cannot connect to ") and "\r" not in ln and "frames=" not in ln, repr(ln)
         assert NOTICE.search(ln)
-    assert any(ln.startswith("\rbybit: frames=") for ln in lines)  # the status line is still drawn
+    # stderr is no terminal here: the status is a line of its own (stamped), never a \r-rewritten one that a
+    # log file would keep as one endless line
+    assert "\r" not in err
+    assert any(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ bybit: frames=\d+ gaps=", ln) for ln in lines), err[-2000:]
     assert lines[-2].startswith("liqcore record: error: ")  # the error, too, on a line of its own
 
 
 def test_status_line_ends_itself_before_a_warning_and_only_then():
     buf = io.StringIO()
     log = logging.getLogger("liqcore.test_status_line")
-    with StatusLine(buf) as st:
+    with StatusLine(buf, tty=True) as st:
         log.warning("first")  # nothing showing: no empty line before it
         st.show("x: frames=1")
         st.show("x: frames=2")
@@ -92,3 +95,24 @@ def test_status_line_ends_itself_before_a_warning_and_only_then():
         st.show("x: frames=3")
     assert buf.getvalue() == "warning: first\n\rx: frames=1\rx: frames=2\nwarning: second\n\rx: frames=3\n"
     assert st not in logging.getLogger("liqcore").handlers
+
+
+def test_status_lines_to_a_file_are_whole_lines_at_most_one_a_minute():
+    """stderr not a terminal (a log file): each status a line of its own with its UTC time, the first at
+    once, then at most one per ``every_s`` (60 s by default); warnings still their own lines."""
+    buf, now = io.StringIO(), [100.0]
+    log = logging.getLogger("liqcore.test_status_line")
+    with StatusLine(buf, clock=lambda: now[0]) as st:
+        assert not st.tty  # (StringIO: no terminal)
+        st.show("x: frames=1")
+        now[0] += 59.0
+        st.show("x: frames=2")  # within the minute: not written
+        log.warning("w")
+        now[0] += 1.0
+        st.show("x: frames=3")
+    lines = buf.getvalue().split("\n")
+    assert "\r" not in buf.getvalue() and lines[-1] == ""
+    assert [re.sub(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", "", ln) for ln in lines[:-1]] == [
+        "x: frames=1", "warning: w", "x: frames=3"]
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ x: frames=1$", lines[0])
+

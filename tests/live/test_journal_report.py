@@ -164,9 +164,8 @@ def test_dashboard_checklist_panel_from_the_engine(tmp_path):
     assert ck["fill_rate"] == 1.0 and ck["entries"] == 1 and ck["filled"] == 1
     assert ck["win_rate"] == 1.0 and ck["trades"] == 1
     assert ck["reaction_ms"]["n"] == 1 and ck["reaction_ms"]["p50"] == 0.0
-    # (the paper venue charges the exit fee on the entry notional, as the fill model does: a hair under 2 bps
-    # of the filled notional when the exit is above the entry)
-    assert ck["fees"]["maker"]["fills"] == 2 and ck["fees"]["maker"]["bps"] == pytest.approx(2.0, rel=5e-3)
+    # (each paper fill pays the rate on its own notional: exactly the model's 2 bps)
+    assert ck["fees"]["maker"]["fills"] == 2 and ck["fees"]["maker"]["bps"] == pytest.approx(2.0, rel=1e-9)
     assert ck["fees"]["maker"]["model_bps"] == 2.0
     con = Console(width=160, record=True)
     con.print(render(eng.snapshot()))
@@ -206,6 +205,9 @@ def test_run_record_then_journal_report_on_a_paper_replay(tmp_path):
     assert rep["reaction_send_to"] == "the in-process paper venue"
     (within,) = [t for t in rep["targets"] if t["target"] == "orders within 3 s of the decision"]
     assert within["measured"].startswith("8 of 8 within 3 s") and within["verdict"] == "pass"
+    # the journal counts the run's gaps, no more: the run's own clean stop is not one
+    (up,) = [t for t in rep["targets"] if t["target"] == "feed up 24 h+"]
+    assert s["gaps"] == 0 and up["measured"].endswith(", 0 gap(s)"), (s["gaps"], up["measured"])
     p = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "j.sqlite"), "--recording",
                         str(tmp_path / "rec"), "--explain"], capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr.decode()[-2000:]

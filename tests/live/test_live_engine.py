@@ -36,7 +36,8 @@ def test_instrument_rounding_and_client_ids():
     assert inst.round_qty(0.8349) == 0.83 and inst.round_qty(0.009) == 0.0
     doge = Instrument.from_mapping("DOGEUSDT", {"tickSize": 0.00001, "qtyStep": 1, "minOrderQty": 1})
     assert doge.round_price(0.123456, "buy") == 0.12345 and doge.round_price(0.123451, "sell") == 0.12346
-    ids = {make_client_id("1000PEPEUSDT", 10**12) for _ in range(200)}
+    # ids of distinct sequence numbers (as the engine makes them): distinct whatever the random suffix draws
+    ids = {make_client_id("1000PEPEUSDT", 10**12 + k) for k in range(200)}
     assert len(ids) == 200 and all(len(c) <= 36 and c.startswith("lc-1000PEPE-") for c in ids)
     with pytest.raises(ValueError, match="tick_size"):
         Instrument("X", 0.0, 1.0, 1.0)
@@ -81,6 +82,42 @@ def test_paper_cascade_to_fill_and_take_profit(tmp_path):
     assert eng2.core.port[0]["day_start_equity"] == pytest.approx(10_000.0)
     assert eng2.core.position(0)["cooldown_until_ns"] == rec.cooldowns["ETHUSDT"]
     eng2.journal.close()
+
+
+@pytest.mark.timeout(180)  # about 7 s alone; a busy machine may take several times that
+def test_a_million_client_ids_of_one_session_are_distinct_by_construction():
+    """10^6 ids made as the engine makes them (each the next value of the session's order sequence, over
+    symbols of every base length up to the 10 kept): no two alike, and each names its sequence number whole,
+    so no collision depends on the random suffix (the 64-bit limit too: the sequence is never cut)."""
+    syms = ["ETHUSDT", "1000PEPEUSDT", "BTCUSDC", "XBTUSD", "LONGERNAMEXYZUSDT", "A"]
+    n = len(syms)
+    ids = [make_client_id(syms[seq % n], seq) for seq in range(1, 10**6 + 1)]
+    assert [int(c.split("-", 3)[2]) for c in ids] == list(range(1, 10**6 + 1))  # each names its sequence whole
+    assert len(set(ids)) == 10**6 and max(map(len, ids)) <= 36
+    big = make_client_id("LONGERNAMEXYZUSDT", 2**63 - 1)
+    assert big.startswith(f"lc-LONGERNAME-{2**63 - 1}-") and len(big) == 36
+    with pytest.raises(ValueError, match="seq"):
+        make_client_id("LONGERNAMEXYZUSDT", 10**21)
+
+
+def test_paper_exit_fees_are_charged_on_the_exit_notional():
+    """Each paper fill pays its own notional x the rate: the stop-loss (taker) exit pays taker x its price x
+    qty, not x the entry notional, and the session's equity is the fills' prices less the fills' fees."""
+    fills = []
+    eng = Engine(PARAMS, symbols=["ETHUSDT"], on_fill=fills.append)
+    t0 = 1_763_683_200_000
+    d = feed(eng, cascade_frames(t0_ms=t0))[0]
+    assert d.action == "order" and d.price == 2995.5
+    for px, dt in [(2996.0, 23_000), (2995.0, 24_000), (2960.0, 25_000)]:  # filled, then through the stop
+        eng.on_frame("bybit", orjson.dumps(trade_frame("ETHUSDT", px, 1, "Sell", t0 + dt)), (t0 + dt) * 10**6)
+    assert [f.kind for f in fills] == ["entry", "sl"]
+    entry, exit_ = fills
+    assert not exit_.is_maker and exit_.price < entry.price
+    maker, taker = eng.core.fee_rates(0)
+    assert entry.fee == pytest.approx(entry.price * entry.qty * maker, rel=1e-12)
+    assert exit_.fee == pytest.approx(exit_.price * exit_.qty * taker, rel=1e-12)
+    pnl = entry.qty * (exit_.price - entry.price) - entry.fee - exit_.fee
+    assert eng.equity == pytest.approx(10_000 + pnl, rel=1e-13)
 
 
 def test_kill_switch_file_and_toggle(tmp_path):

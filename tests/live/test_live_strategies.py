@@ -73,10 +73,18 @@ def test_market_entry_and_exit_notice_closed_at_market_by_the_engine(tmp_path):
             await _wait(lambda: eng.core.position(0)["status"] == "open")
             assert eng.core.position(0)["entry_price"] == pytest.approx(3000.0)  # filled at the venue's last trade
             assert not fx.requests_to("/v5/position/trading-stop")  # no levels, no trail: nothing to hold there
-            await asyncio.sleep(0.35)  # past the notice's due time (300 ms + order-latency)
-            eng.on_clock()  # the stream emits the notice on the clock
-            await _print(fx, eng, 3010.0)  # the first print at/after the due time: closed at market
-            await _wait(lambda: eng.core.position(0)["status"] == "flat")
+            # the stream emits the notice on the clock once its due time (300 ms after the entry signal) has
+            # passed: ticked until it has; the first print once the notice has reached the core (order-latency
+            # later) closes at market: printed until the engine closes.  Conditions with bounds, not sleeps
+            # sized for an idle machine
+            await _wait(lambda: (eng.on_clock(), not eng.stream.exits)[1], timeout=30)
+            book = eng.order_manager.books["ETHUSDT"]
+            t = time.monotonic()
+            while not book.closing and eng.core.position(0)["status"] != "flat":
+                assert time.monotonic() - t < 30, "no close at market within 30 s of the exit notice"
+                await _print(fx, eng, 3010.0)
+                await asyncio.sleep(0.02)
+            await _wait(lambda: eng.core.position(0)["status"] == "flat", timeout=30)
             closes = fx.requests_to("/v5/order/create")[1:]
             assert len(closes) == 1 and closes[0].body["orderType"] == "Market" and closes[0].body["reduceOnly"]
             led = eng.core.ledger()

@@ -53,6 +53,18 @@ def test_the_session_refuses_and_notes_what_leaves_loopback():
     assert [n.split(" (")[0] for n in noted] == ["api.bybit.com:443", "192.0.2.1:9"], noted
 
 
+def test_a_name_under_invalid_fails_as_a_dns_failure_and_sends_nothing():
+    """RFC 2606's ``.invalid`` never resolves: the guard answers as a resolver does (``socket.gaierror``,
+    EAI_NONAME) without a query, and notes no attempt to leave: a test can meet a real DNS failure offline."""
+    mark = _mark()
+    for name in ("data.binance.invalid", "x.INVALID.", "invalid"):
+        with pytest.raises(socket.gaierror) as ei:
+            socket.getaddrinfo(name, 443)
+        assert ei.value.errno == socket.EAI_NONAME
+    assert _forget(*mark) == []
+    assert not loopback_only.reserved_invalid("invalid.example.com")  # only the TLD
+
+
 _CHILD = """
 import asyncio, socket, sys
 try:

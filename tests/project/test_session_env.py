@@ -97,23 +97,61 @@ def test_real_data_skips_say_how_to_get_the_recordings(tmp_path):
 
 _WRITES_USERS_CACHE = '''
 import os, subprocess, sys
+from pathlib import Path
 
 def test_a_child_without_the_session_cache():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}  # (drops the session's cache)
-    code = "from liqcore.cache import cache_dir; d = cache_dir(); d.mkdir(parents=True, exist_ok=True); (d / 'x.npz').write_bytes(b'1')"
+    # the session builds a market into its own cache ...
+    (Path(os.environ["LIQCORE_CACHE_DIR"]) / "synth-x.npz").write_bytes(b"1")
+    # ... and a child that lost the session's cache variable writes the same into the user's
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    code = "from liqcore.cache import cache_dir; d = cache_dir(); d.mkdir(parents=True, exist_ok=True); (d / 'synth-x.npz').write_bytes(b'1')"
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
 '''
+
+#: the user's own liqcore, in another shell, using the user's cache while the session runs: it reads a market
+#: (its last-use time touched), trims one away and builds one the session never built
+_USER_MEANWHILE = '''
+import os, subprocess, sys
+from pathlib import Path
+
+def test_the_user_runs_liqcore_in_another_shell(xdg_cache=Path(os.environ["XDG_CACHE_HOME"]) / "liqcore"):
+    (Path(os.environ["LIQCORE_CACHE_DIR"]) / "synth-ours.npz").write_bytes(b"1")  # a market of the session
+    code = ("import os; from pathlib import Path; d = Path(os.environ['LIQCORE_CACHE_DIR']); "
+            "os.utime(d / 'synth-read.npz'); (d / 'synth-trimmed.npz').unlink(); "
+            "(d / 'synth-theirs.npz').write_bytes(b'2' * 10)")
+    env = {**os.environ, "LIQCORE_CACHE_DIR": str(xdg_cache)}  # the user's shell: their own cache
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+'''
+
+
+def _inner_session(tmp_path, test_code: str):
+    (tmp_path / "test_child.py").write_text(test_code)
+    xdg = tmp_path / "xdg"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]), XDG_CACHE_HOME=str(xdg))
+    return xdg, subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                                "-p", "conftest", "--rootdir", str(tmp_path), str(tmp_path / "test_child.py")],
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_user_using_their_cache_meanwhile_does_not_fail_the_session(tmp_path):
+    """The guard failed three tests when the user ran liqcore in another shell meanwhile (a market read
+    touches its last-use time), blaming the tests' environment: it now watches only the files the session
+    itself wrote into its own cache (new or written anew in the user's), and says what it saw."""
+    user = tmp_path / "xdg" / "liqcore"
+    user.mkdir(parents=True)
+    for name in ("synth-read.npz", "synth-trimmed.npz"):
+        (user / name).write_bytes(b"0" * 10)
+    xdg, r = _inner_session(tmp_path, _USER_MEANWHILE)
+    assert sorted(f.name for f in user.iterdir()) == ["synth-read.npz", "synth-theirs.npz"]  # it all happened
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
 
 
 def test_a_session_that_writes_into_the_users_cache_fails(tmp_path):
     """The session fixture ``users_cache_untouched``: a test whose child process drops the session's cache
     variable (and so fills the user's cache, as 3 market files of 15 MB were) makes the session fail."""
-    (tmp_path / "test_child.py").write_text(_WRITES_USERS_CACHE)
-    xdg = tmp_path / "xdg"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
-    env.update(PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]), XDG_CACHE_HOME=str(xdg))
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                        "-p", "conftest", "--rootdir", str(tmp_path), str(tmp_path / "test_child.py")],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert (xdg / "liqcore" / "x.npz").is_file()  # the child did write there
-    assert r.returncode != 0 and "wrote into the user's cache" in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
+    xdg, r = _inner_session(tmp_path, _WRITES_USERS_CACHE)
+    assert (xdg / "liqcore" / "synth-x.npz").is_file()  # the child did write there
+    out = " ".join(r.stdout.split())
+    assert r.returncode != 0 and "holds files this session built in its own cache" in out, out[-3000:] + r.stderr[-2000:]
+    assert "synth-x.npz (new, 1 bytes, modified " in out

@@ -78,7 +78,7 @@ def test_the_tour_runs_clean_on_a_kernel(tmp_path):
     assert "<b>SweepResult</b>" in html("grid = ") and "best 5 by total return" in html("grid = ")
     assert "<b>StudyResult event</b>" in html("from liqcore.research.studies")
     assert "<b>BacktestResult</b>" in html("from liqcore.data import")
-    for start in ("res.plot()", 'res.plot(symbol="ETHUSDT")', "swept.plot(", "study.plot()", "real_res.plot("):
+    for start in ("res.plot()", 'res.plot(symbol="ETHUSDT")', "swept.plot(", "study.plot()", "sample_res.plot("):
         data = [o.get("data", {}) for o in outputs(start)]
         assert any("image/png" in d for d in data), start
         assert any("Figure" in d.get("text/plain", "") for d in data), start  # a matplotlib Figure

@@ -30,6 +30,19 @@ def test_planted_bybit_lead_of_150_ms_is_recovered():
     assert any("bybit leads" in f for f in res.findings)
 
 
+def test_the_slower_venue_is_never_the_leading_one():
+    """Equal throttles (none on either venue): neither is slower; a throttled venue is the slower one, and
+    a leading venue is never named the slower (it said ``slower_venue bybit`` beside ``bybit leads``)."""
+    _, free = _study((("bybit", 150.0),))
+    row = free.tables["delays"].iloc[0]
+    assert row["verdict"] == "bybit leads" and row["resolution_ms"] == 0.0
+    assert row["slower_venue"] == "neither"
+    _, thr = _study((("bybit", 150.0),), (("binance", 1000.0),))
+    row = thr.tables["delays"].iloc[0]
+    assert row["slower_venue"] == "binance" and row["resolution_ms"] == 1000.0
+    assert not row["verdict"].startswith(f"{row['slower_venue']} leads")
+
+
 def test_runs_with_runtime_warnings_as_errors():
     import warnings
 

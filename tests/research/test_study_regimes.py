@@ -29,6 +29,34 @@ def test_planted_volatility_link_found_in_the_volatile_state():
     assert any("liquidations come with the volatile regime" in f for f in r.findings)
 
 
+def test_the_shares_and_stays_say_where_they_come_from():
+    """The decoded share comes with the decoded path's run lengths (they imply it), and the chain's stays with
+    the long-run share they imply: each figure beside the ones it follows from, and the finding says why the
+    two shares differ."""
+    r = _run("volatility")
+    h = r.headline
+    t = r.tables["states"].set_index("state")
+    dq, dv = h["quiet_duration_min"], h["volatile_duration_min"]
+    assert h["volatile_share_chain"] == pytest.approx(dv / (dv + dq), rel=1e-9)
+    rq, rv = h["quiet_run_min"], h["volatile_run_min"]
+    assert rq == t.loc["quiet", "decoded_run_min"] and rv == t.loc["volatile", "decoded_run_min"]
+    assert rq > 0 and rv > 0
+    (line,) = [f for f in r.findings if f.startswith("Volatile state:")]
+    assert f"{h['volatile_share']:.1%} of the 5-minute steps on the decoded (Viterbi) path" in line
+    assert f"long-run share of {h['volatile_share_chain']:.1%}" in line and "not a draw from the chain" in line
+
+
+def test_decoded_runs_split_at_a_state_or_symbol_change():
+    import numpy as np
+
+    from liqcore.research.studies.regimes import _decoded_runs
+
+    state = np.array([0, 0, 1, 1, 1, 1, 0, 0, 0])
+    sym = np.array(["A"] * 4 + ["B"] * 5)
+    assert _decoded_runs(state, sym) == ([2, 3], [2, 2])
+    assert _decoded_runs(state[:0], sym[:0]) == ([], [])
+
+
 @pytest.mark.parametrize("seed", [11, 12])
 def test_null_market_no_liquidation_regime_link(seed):
     r = _run("null", seed=seed)

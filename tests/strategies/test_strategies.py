@@ -524,6 +524,13 @@ def test_flush_reversal_binary_evaluation():
     centre, half = (0.5 + z * z / 4) / (1 + z * z / 2), z * math.sqrt(0.25 / 2 + z * z / 16) / (1 + z * z / 2)
     assert lo == pytest.approx(centre - half) and hi == pytest.approx(centre + half)
     assert r["n_vs_open"] == 2 and r["hits_vs_open"] == 2
+    # compare's line names both bases (its "25/41" and the backtest's "21 of 41" were the two bases, unnamed)
+    from liqcore.commands.compare import binary_line
+
+    line = binary_line("all", r, 0.95)
+    assert line.startswith("flush-reversal-rule as a binary (all; UP this hour, the hour's close vs the price at the "
+                           "signal): 1/2 hits, hit rate 50.0% vs prior 50%")
+    assert "; vs the hour's open: 2/2 hits, hit rate 100.0%" in line and line.endswith("; pending 1")
 
 
 # ---- point in time: appending later events never changes an earlier signal -----------------------------

@@ -64,7 +64,16 @@ def _verdict(row: dict, a: str, b: str, slow: str) -> str:
         return "no lead"
     if lo > res_ms or hi < -res_ms:
         return f"{a if med > 0 else b} leads"
-    return f"not resolvable at {slow}'s resolution"
+    return f"not resolvable at {_owner(slow, a, b)} resolution"
+
+
+def _owner(slow: str, a: str, b: str) -> str:
+    """Whose throttle sets the resolution: ``"<slow>'s"``, or both venues' on a tie (``slow`` "neither")."""
+    return f"{a}'s and {b}'s" if slow == NEITHER else f"{slow}'s"
+
+
+#: ``slower_venue`` when the two venues' throttles are equal: neither is slower (never the first venue by default)
+NEITHER = "neither"
 
 
 def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci: float = 0.95, **_) -> StudyResult:
@@ -119,10 +128,10 @@ def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci
             row[f"median_ms_{lab}"] = float(np.median(x)) if len(x) else math.nan
             row[f"lo_ms_{lab}"], row[f"hi_ms_{lab}"] = lo, hi
             row[f"a_first_pct_{lab}"] = 100.0 * float(np.mean(x > 0)) if len(x) else math.nan
-        slow = a if thr_ms[a] >= thr_ms[b] else b
-        row["resolution_ms"] = float(thr_ms[slow])
-        row["slower_venue"] = vname[slow]
-        row["verdict"] = _verdict(row, vname[a], vname[b], vname[slow])
+        row["resolution_ms"] = float(max(thr_ms[a], thr_ms[b]))
+        # the venue with the coarser throttle; on a tie neither is (it said the first venue, beside "<it> leads")
+        row["slower_venue"] = (NEITHER if thr_ms[a] == thr_ms[b] else vname[a] if thr_ms[a] > thr_ms[b] else vname[b])
+        row["verdict"] = _verdict(row, vname[a], vname[b], row["slower_venue"])
         rows.append(row)
         head[f"{vname[a]}_{vname[b]}_verdict"] = row["verdict"]
         head[f"{vname[a]}_{vname[b]}_median_ms_event"] = row["median_ms_event"]
@@ -193,7 +202,7 @@ def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci
             if res_ms > 0:
                 verdict += f"; a lead under {res_ms:.0f} ms is not resolvable at this pair's slower venue's resolution"
         else:
-            verdict = (f"{verdict} (the CI excludes 0 but not the +-{res_ms:.0f} ms of {r['slower_venue']}'s throttle: a later "
+            verdict = (f"{verdict} (the CI excludes 0 but not the +-{res_ms:.0f} ms of {_owner(r['slower_venue'], a, b)} throttle: a later "
                        f"liquidation replaces the first within each window, so a lead this small cannot be told from "
                        f"the throttle)")
         res.findings.append(

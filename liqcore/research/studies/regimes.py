@@ -6,7 +6,11 @@ the model is learned from prices alone, and the liquidations per state are then 
 whether liquidations come with the volatile regime (a model fed the liquidations too would find
 "regimes" in their clustering alone, even where they move no price).
 
-Reported: each state's share of time, its expected duration (5 min / (1 - stay probability)), its mean
+Reported: each state's share of the 5-minute steps on the decoded (Viterbi) path and the mean length
+of its runs there, its expected duration from the fitted chain (5 min / (1 - stay probability); the
+chain's long-run share of the volatile state, p(q->v) / (p(q->v) + p(v->q)), follows from these and
+differs from the decoded share: the decoded path is the most likely sequence given the data, not a
+draw from the chain), its mean
 realized volatility and liquidation count (in their units), the transition matrix, the Bayesian
 information criterion of two states against one (a negative ``delta_bic`` favours two states), and
 the ratio of the liquidation rate in the volatile state to the quiet one with a 95 % interval from a
@@ -75,6 +79,20 @@ def _ratio_ci(num, state, blocks, n_boot, rng):
     return est, float(lo), float(hi)
 
 
+def _decoded_runs(state: np.ndarray, symbol: np.ndarray) -> tuple[list[int], list[int]]:
+    """The lengths (in steps) of the runs of each state (0 quiet, 1 volatile) on the decoded path; a run
+    ends where the state or the symbol changes."""
+    runs: tuple[list[int], list[int]] = ([], [])
+    if not len(state):
+        return runs
+    cut = np.flatnonzero((state[1:] != state[:-1]) | (symbol[1:] != symbol[:-1])) + 1
+    starts = np.concatenate([[0], cut])
+    lengths = np.diff(np.concatenate([starts, [len(state)]]))
+    for st, n in zip(state[starts].tolist(), lengths.tolist()):
+        runs[int(st)].append(int(n))
+    return runs
+
+
 def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
     """Two-state hidden-Markov model of the volatility regime, and the liquidations per state."""
     import pandas as pd
@@ -119,6 +137,13 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
                      "mean_liquidations_per_5m": float(fr["n_liq"][sel].mean()) if sel.any() else math.nan,
                      "n": int(sel.sum())})
     tab = pd.DataFrame(rows)
+    # the chain's long-run share of the volatile state (from its switch probabilities alone) and the decoded
+    # path's runs: the decoded path is the single most likely sequence given the data, not a draw from the
+    # chain, so its share and run lengths are its own (both are reported, side by side)
+    p_qv, p_vq = float(T[0, 1]), float(T[1, 0])
+    chain_share = p_qv / (p_qv + p_vq) if p_qv + p_vq > 0 else math.nan
+    runs = _decoded_runs(state, fr["symbol"].to_numpy())
+    tab["decoded_run_min"] = [STEP_MIN * float(np.mean(runs[j])) if runs[j] else math.nan for j in (0, 1)]
     liq_ratio = _ratio_ci(fr["n_liq"].to_numpy(np.float64), state, blocks, n_boot, rng)
     vol_ratio = _ratio_ci(fr["rv"].to_numpy(np.float64), state, blocks, n_boot, rng)
     res = StudyResult("regimes", title)
@@ -128,14 +153,21 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
                     "vol_ratio": vol_ratio[0], "vol_ratio_lo": vol_ratio[1], "vol_ratio_hi": vol_ratio[2],
                     "volatile_share": float(tab.share.iloc[1]),
                     "quiet_duration_min": float(tab.expected_duration_min.iloc[0]),
-                    "volatile_duration_min": float(tab.expected_duration_min.iloc[1]), "steps": int(len(fr))}
+                    "volatile_duration_min": float(tab.expected_duration_min.iloc[1]), "steps": int(len(fr)),
+                    "volatile_share_chain": chain_share,
+                    "quiet_run_min": float(tab.decoded_run_min.iloc[0]),
+                    "volatile_run_min": float(tab.decoded_run_min.iloc[1])}
     h = res.headline
     res.findings.append(
         f"Two-state hidden-Markov model of the 5-minute realized volatility over {len(fr):,} steps ({len(lengths)} symbols): BIC two states "
         f"{bic2:,.0f} against one {bic1:,.0f} (difference {h['delta_bic']:+,.0f}; negative favours two regimes).")
     res.findings.append(
-        f"Volatile state: {h['volatile_share']:.1%} of the time, expected stay {h['volatile_duration_min']:.0f} min "
-        f"(quiet: {h['quiet_duration_min']:.0f} min); realized volatility {vol_ratio[0]:.2f}x the quiet state's "
+        f"Volatile state: {h['volatile_share']:.1%} of the 5-minute steps on the decoded (Viterbi) path, in runs of "
+        f"{h['volatile_run_min']:.0f} min on average (quiet: {h['quiet_run_min']:.0f} min); the fitted switch "
+        f"probabilities alone give expected stays of {h['volatile_duration_min']:.0f} min (quiet: "
+        f"{h['quiet_duration_min']:.0f} min), so a long-run share of {chain_share:.1%}: the decoded path is the "
+        f"most likely sequence of states given the data, not a draw from the chain, and its share is its own; "
+        f"realized volatility {vol_ratio[0]:.2f}x the quiet state's "
         f"[95% {vol_ratio[1]:.2f}, {vol_ratio[2]:.2f}]; liquidations {liq_ratio[0]:.2f}x [95% {liq_ratio[1]:.2f}, "
         f"{liq_ratio[2]:.2f}] (hour-block bootstrap over the decoded states)"
         + ("." if not (np.isfinite(liq_ratio[1]) and liq_ratio[1] > 1)

@@ -1,0 +1,13 @@
+"""Rich tables that keep their title on one line: a table narrower than its title (two symbol columns
+under "backtest summary (rows: metrics; columns: all symbols, then each symbol)") wrapped the title to the
+table's width, cutting the header mid-phrase.  :func:`titled_table` makes the table at least as wide as its
+title (the console's width still caps it: a title longer than the screen wraps, as any line does)."""
+from __future__ import annotations
+
+
+def titled_table(title: str, **kw):
+    """``rich.table.Table(title=title, **kw)`` at least ``len(title)`` characters wide."""
+    from rich.table import Table
+
+    kw.setdefault("min_width", len(title))
+    return Table(title=title, **kw)
