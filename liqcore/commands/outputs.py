@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from liqcore._extras import need
 
 __all__ = ["OutputPathError", "output_file", "output_dir", "print_frame"]
 
@@ -105,7 +106,7 @@ def _url(path, flag: str, *, directory: bool, ok: bool) -> bool:
 
 def print_frame(console, frame, title: str, percent=()) -> None:
     """A DataFrame as a rich table; the columns named in ``percent`` hold fractions, shown in % (0.5 -> 50%)."""
-    import pandas as pd
+    pd = need("research", "pandas")
     from rich.table import Table
 
     t = Table(title=title, title_justify="left")
