@@ -299,7 +299,7 @@ def _show(args, res, judged, label: str, n_events: int) -> int:
 
         console.print(f"report written to {Path(args.report) / 'report.html'}"
                       + ("" if have("matplotlib") else " (without its charts: pip install 'liqcore[plot]' draws them)"),
-                      highlight=False)
+                      highlight=False, markup=False)
     return 0
 
 
