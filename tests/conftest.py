@@ -21,7 +21,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if os.environ.get("TEST_INSTALLED_LIQCORE"):
+    # the installed liqcore under test (CI's lean environment: the wheel), the checkout only for pysrc/
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 # the tests' own helper modules (``_live_helpers``, ``_live_strategy``, ...) import by name from every folder
 if str(ROOT / "tests") not in sys.path:

@@ -180,18 +180,18 @@ def _is_lean(python: str) -> bool:
 @pytest.fixture(scope="module")
 def lean_python(tmp_path_factory) -> str:
     """The interpreter of a virtual environment holding the lean core alone: this one when it is such an
-    environment (CI runs these tests inside its lean environment), else ``$LIQCORE_LEAN_PYTHON`` (CI hands
-    the full suite the one it built), else a new one: the wheel (``$LIQCORE_TEST_WHEEL``, or built here
+    environment (CI runs these tests inside its lean environment), else ``$LEAN_PYTHON`` (CI hands
+    the full suite the one it built), else a new one: the wheel (``$LEAN_WHEEL``, or built here
     once: the Cython kernels compile, about 1.5 CPU-minutes), a fresh venv, ``pip install`` of the wheel
     (its dependencies from the pip cache or index the machine is configured with)."""
     if _is_lean(sys.executable):
         return sys.executable
-    given = os.environ.get("LIQCORE_LEAN_PYTHON")
+    given = os.environ.get("LEAN_PYTHON")
     if given:
-        assert _is_lean(given), f"$LIQCORE_LEAN_PYTHON={given} holds an extra's package"
+        assert _is_lean(given), f"$LEAN_PYTHON={given} holds an extra's package"
         return given
     work = tmp_path_factory.mktemp("lean")
-    wheel = os.environ.get("LIQCORE_TEST_WHEEL")
+    wheel = os.environ.get("LEAN_WHEEL")
     if not wheel:
         out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                               "-w", str(work / "dist"), str(ROOT)], capture_output=True, text=True, timeout=1800)
