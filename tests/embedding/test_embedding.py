@@ -200,7 +200,10 @@ def lean_python(tmp_path_factory) -> str:
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     py = str(venv / "bin" / "python")
-    out = subprocess.run([py, "-m", "pip", "install", "-q", wheel], capture_output=True, text=True, timeout=1800)
+    env = _env(PATH=str(venv / "bin"))  # no compiler on PATH: a wheel needs none
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([py, "-m", "pip", "install", "-q", wheel], capture_output=True, text=True, timeout=1800,
+                         env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     return py
 
