@@ -173,6 +173,7 @@ LONGEST_FIRST = (
     "tests/kernels/test_fill_order.py",
     "tests/research/test_study_ic_regimes.py",
     "tests/backtest/test_compare.py",
+    "tests/embedding/test_embedding.py",  # about a minute with CI's lean environment, minutes when it builds one
     "tests/backtest/test_cache.py",
     "tests/cli/test_cli_judge.py",
     "tests/backtest/test_latency.py",
