@@ -32,7 +32,9 @@ def extensions():
                 include_dirs=[np.get_include()],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
                 + ([("CYTHON_TRACE", "0")] if DEBUG else [("NDEBUG", "1")]),
-                extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3"]),
+                # release: no debug information (-g0 overrides the interpreter's own -g): a fresh install
+                # compiles every kernel, and the debug information is most of that compile's time and size
+                extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3", "-g0"]),
             )
         )
     return exts

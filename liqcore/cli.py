@@ -37,6 +37,15 @@ COMMANDS = {
     "download": "liqcore.commands.download",
 }
 
+#: the extras a command cannot run without (``liqcore._extras``); the others run on the lean core, and
+#: their optional parts (the report's charts, a Dask cluster, object storage) ask for theirs when used
+COMMAND_EXTRAS = {
+    "research": ("research", "plot"),
+    "study": ("research",),
+    "sweep": ("sweep",),
+    "walkforward": ("sweep",),
+}
+
 _HELP = {
     "demo": "build the default synthetic market (30 days x 5 symbols), detect, backtest, report",
     "detect": "detect liquidation cascades in recorded events",
@@ -157,6 +166,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    try:
+        return _run_command(argv)
+    except ImportError as exc:  # an extra that is not installed: one line naming it, exit 1
+        from liqcore._extras import missing_extra_of
+
+        missing = missing_extra_of(exc)
+        if missing is None:
+            raise
+        cmd = next((a for a in argv if not a.startswith("-")), None)
+        print(f"liqcore {cmd}: {missing}" if cmd in COMMANDS else f"liqcore: {missing}", file=sys.stderr)
+        return 1
+
+
+def _run_command(argv: list[str]) -> int:
     cmd = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(only=cmd if cmd in COMMANDS else None)
     args, extra = parser.parse_known_args(attach_negative_values(parser, argv))
@@ -166,6 +189,10 @@ def _main(argv: list[str]) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    if args.command in COMMAND_EXTRAS:  # checked before any work: a missing extra costs nothing
+        from liqcore._extras import require
+
+        require(*COMMAND_EXTRAS[args.command])
     from liqcore.interrupt import is_interrupt
     from liqcore.io import NoUsableInput
 

@@ -39,6 +39,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from liqcore._extras import need
 
 __all__ = ["market", "folds", "mean_ci", "compare", "CompareResult", "MARKETS", "NULL_GUARD_SAMPLE", "FILL_RULES",
            "fill_variant"]
@@ -100,7 +101,7 @@ def mean_ci(x: np.ndarray, ci: float = 0.95) -> tuple[float | None, float | None
     m = float(np.mean(x))
     if n < 2:
         return m, None, None
-    from scipy.stats import t as student_t
+    student_t = need("research", "scipy.stats").t
 
     half = float(student_t.ppf(1.0 - (1.0 - ci) / 2.0, n - 1)) * float(np.std(x, ddof=1)) / math.sqrt(n)
     return m, m - half, m + half
@@ -181,7 +182,7 @@ class CompareResult:
     seconds: dict = field(default_factory=dict)  # strategy -> wall seconds
 
     def frame(self):
-        import pandas as pd
+        pd = need("research", "pandas")
 
         return pd.DataFrame(self.rows)
 
@@ -388,10 +389,10 @@ def _why_no_point(res: CompareResult, name: str, kind: str) -> str | None:
 def plot(results: dict, path: str, title: str = "") -> None:
     """Per-strategy mean return per trade (bp) with its interval, gross and net, one marker per
     market (``results``: market label -> :class:`CompareResult`), all trades."""
-    import matplotlib
+    matplotlib = need("plot", "matplotlib")
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = need("plot", "matplotlib.pyplot")
 
     labels = list(results)
     names = list(dict.fromkeys(r["strategy"] for res in results.values() for r in res.rows))

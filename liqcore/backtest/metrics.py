@@ -81,13 +81,13 @@ def sharpe_ci(daily: np.ndarray, ci: float = 0.95) -> tuple[float | None, float 
     """The ``ci`` interval of :func:`sharpe` (annualised): the daily Sharpe ratio ± z · its standard
     error sqrt((1 + SR²/2) / T) for T independent days (Lo 2002), times sqrt(365).  (None, None) when
     the ratio is undefined."""
-    from scipy.stats import norm
+    from statistics import NormalDist  # the standard normal's quantile (scipy's norm.ppf to 1e-15)
 
     s = sharpe(daily)
     if s is None:
         return None, None
     sr = s / math.sqrt(365.0)
-    half = float(norm.ppf(0.5 + ci / 2.0)) * math.sqrt((1.0 + 0.5 * sr * sr) / len(daily))
+    half = NormalDist().inv_cdf(0.5 + ci / 2.0) * math.sqrt((1.0 + 0.5 * sr * sr) / len(daily))
     return (sr - half) * math.sqrt(365.0), (sr + half) * math.sqrt(365.0)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.types import Kind, Side
 from liqcore._tables import titled_table
 
@@ -316,7 +317,7 @@ def _figure_class():
     if _FIGURE is None:
         import io
 
-        from matplotlib.figure import Figure
+        Figure = need("plot", "matplotlib.figure").Figure
 
         class ShownFigure(Figure):  # (named Figure in its repr: <Figure size 1100x420 with 1 Axes>)
             def _repr_png_(self) -> bytes:
@@ -501,7 +502,7 @@ def plot_per_symbol(result, path: Path) -> Path:
 
 def per_symbol_figure(result):
     """Per symbol: total return, win rate, cascades by outcome (a Figure)."""
-    from matplotlib.ticker import MaxNLocator
+    MaxNLocator = need("plot", "matplotlib.ticker").MaxNLocator
 
     plt = _plt()
     per = result.per_symbol()
@@ -571,7 +572,7 @@ def plot_returns(result, path: Path, min_trades: int = MIN_TRADES) -> Path:
 def returns_figure(result, min_trades: int = MIN_TRADES):
     """Histogram of per-trade returns by exit reason (every trade also marked on the axis when fewer
     than ``min_trades``); with no trades, a figure that says so."""
-    from matplotlib.ticker import MaxNLocator
+    MaxNLocator = need("plot", "matplotlib.ticker").MaxNLocator
 
     plt = _plt()
     L = result.ledger
@@ -686,6 +687,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
 
 
+#: what a report written without the plot extra says in place of its charts
+NO_CHARTS = ("this report was written without its charts (equity and drawdown, per symbol, per-trade returns, "
+             "examples on the price path): matplotlib is not installed; pip install 'liqcore[plot]' draws them.")
+
+
 def write_report(result, out_dir: str | Path, title: str = "liqcore backtest", notes: list[str] | None = None,
                  min_trades: int = MIN_TRADES) -> Path:
     """Write ``report.html`` and its PNGs into ``out_dir``; returns the HTML path.  Below
@@ -708,8 +714,12 @@ def _report_file(name: str) -> bool:
 def _write_report(result, out: Path, title: str, notes, min_trades: int) -> Path:
     s = result.summary()
     per = result.per_symbol()
+    from liqcore._extras import have
+
+    charts = have("matplotlib")  # without the plot extra: the page and its tables, no charts (it says so)
     figs = [plot_equity(result, out / "equity.png"), plot_per_symbol(result, out / "per_symbol.png"),
-            plot_returns(result, out / "returns.png", min_trades), plot_cascades(result, out / "cascades.png")]
+            plot_returns(result, out / "returns.png", min_trades),
+            plot_cascades(result, out / "cascades.png")] if charts else [None] * 4
     notes = list(notes or [])
     if s.get("fill_model"):
         notes.insert(0, f"Returns from the fill model: {s['fill_model']}.")
@@ -745,6 +755,8 @@ def _write_report(result, out: Path, title: str, notes, min_trades: int) -> Path
     ]
     for n in notes:
         parts.append(f"<p class='note'><b>Note on the data:</b> {html.escape(n)}</p>")
+    if not charts:
+        parts.append(f"<p class='note'><b>No charts:</b> {html.escape(NO_CHARTS)}</p>")
     is_guide = getattr(result, "strategy", "cascade-mm") == "cascade-mm"
     parts += ["<h2>Results</h2>", _table(header, rows)]
     if is_guide:
@@ -769,9 +781,9 @@ def _write_report(result, out: Path, title: str, notes, min_trades: int) -> Path
         f"<h2>{'Cascades' if is_guide else 'Signals'} where nothing was placed</h2>", _table(["reason", "count"], reasons),
         "<h2>Equity and drawdown</h2>",
         *([f"<p>{html.escape(loss_limit_line(result))} (shaded).</p>"] if loss_limit_stretches(result) else []),
-        "<img src='equity.png' width='100%'>",
-        "<h2>Per symbol</h2>", "<img src='per_symbol.png' width='100%'>",
-        "<h2>Per-trade returns</h2>", "<img src='returns.png'>",
+        *(["<img src='equity.png' width='100%'>",
+            "<h2>Per symbol</h2>", "<img src='per_symbol.png' width='100%'>",
+            "<h2>Per-trade returns</h2>", "<img src='returns.png'>"] if charts else []),
     ]
     if figs[3] is not None:
         parts += ["<h2>Examples on the price path</h2>",

@@ -13,9 +13,11 @@ import math
 import textwrap
 
 import numpy as np
-import pandas as pd
 
+from liqcore._extras import need
 from liqcore.backtest.report import _Figures, _table, _ts, fmt
+
+pd = need("sweep", "pandas")  # SweepResult is a DataFrame: the sweep extra (MissingExtra names it)
 
 #: sweep metrics that are fractions: shown in % on figures and in the displays
 PCT_METRICS = ("total_return", "win_rate", "max_drawdown", "avg_return", "fill_rate", "exposure")

@@ -296,7 +296,11 @@ def _show(args, res, judged, label: str, n_events: int) -> int:
     if args.report:
         from pathlib import Path
 
-        console.print(f"report written to {Path(args.report) / 'report.html'}", highlight=False)
+        from liqcore._extras import have
+
+        console.print(f"report written to {Path(args.report) / 'report.html'}"
+                      + ("" if have("matplotlib") else " (without its charts: pip install 'liqcore[plot]' draws them)"),
+                      highlight=False, markup=False)
     return 0
 
 

@@ -29,6 +29,7 @@ Examples:
 from __future__ import annotations
 
 import sys
+from liqcore._extras import need
 
 from liqcore._tables import titled_table
 
@@ -227,7 +228,7 @@ def run(args) -> int:
 
         plot(results, args.plot, title="liqcore compare: mean return per trade, all trades")
     if args.out:
-        import pandas as pd
+        pd = need("research", "pandas")
 
         df = pd.concat([r.frame().assign(market=k) for k, r in results.items()], ignore_index=True)
         df = df[["market"] + [c for c in df.columns if c != "market"]]

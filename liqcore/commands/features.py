@@ -18,6 +18,7 @@ Examples:
   liqcore features data/binance.csv data/binance_trades.csv --symbols BTCUSDT,ETHUSDT --bar 1m
 """
 from __future__ import annotations
+from liqcore._extras import need
 
 from liqcore._tables import titled_table
 
@@ -55,7 +56,7 @@ def add_arguments(parser) -> None:
 
 def summary_frame(df):
     """One row per symbol: bars, liquidations, notional, cascades, trades, extreme-z bars, funding."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     if df.empty:
         return pd.DataFrame(columns=["venue", "symbol", "bars", "liquidations", "liq_notional", "cascades",
@@ -147,7 +148,7 @@ def run_named(args) -> int:
                     obj["null_reasons"] = nulls
                 out.write(orjson.dumps(obj) + b"\n")
         return 0
-    import pandas as pd
+    pd = need("research", "pandas")
     from rich.table import Table
 
     console = Console()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from liqcore._extras import need
 
 from liqcore._tables import titled_table
 
@@ -107,7 +108,7 @@ def _url(path, flag: str, *, directory: bool, ok: bool) -> bool:
 
 def print_frame(console, frame, title: str, percent=()) -> None:
     """A DataFrame as a rich table; the columns named in ``percent`` hold fractions, shown in % (0.5 -> 50%)."""
-    import pandas as pd
+    pd = need("research", "pandas")
     from rich.table import Table
 
     t = titled_table(title, title_justify="left")

@@ -21,6 +21,7 @@ Examples:
 from __future__ import annotations
 
 import sys
+from liqcore._extras import need
 
 HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes, lead-lag"
 
@@ -164,7 +165,7 @@ def run_named(name: str, args) -> int:
         if args.plot and res.available and res.plots:
             from pathlib import Path
 
-            import matplotlib
+            matplotlib = need("plot", "matplotlib")
 
             from liqcore._atomic import atomic_path
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.features.registry import (
     ATR_BARS, CORR_BUCKETS, FeatureName, all_bases, parse_name,
 )
@@ -862,7 +863,7 @@ class FeatureStore:
         """A pandas DataFrame: ``t_ns``, ``time`` (UTC), ``symbol`` (``venue:SYMBOL``), then one column
         per name (NaN = null).  ``df.attrs["null_reasons"]``: ``{symbol: {name: {reason: count}}}``;
         ``df.attrs["sampling"]``: how each venue samples liquidations."""
-        import pandas as pd
+        pd = need("research", "pandas")
 
         parts = self.compute(times, names, symbol)
         nulls: dict = {}
@@ -960,7 +961,7 @@ def _one_time(x) -> int:
     s = str(x).strip()
     if s.lstrip("-").isdigit():
         return int(s)
-    import pandas as pd
+    pd = need("research", "pandas")
 
     try:
         ts = pd.Timestamp(s)

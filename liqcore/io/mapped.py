@@ -152,10 +152,19 @@ def _numbers(arr) -> np.ndarray:
 
     if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_decimal(arr.type):
         return pc.cast(arr, pa.float64(), safe=False).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-    import pandas as pd
-
-    return pd.to_numeric(pd.Series(pc.cast(arr, pa.string()).to_numpy(zero_copy_only=False)),
-                         errors="coerce").to_numpy(np.float64)
+    text = pc.cast(arr, pa.string())
+    try:  # every value a number (or missing): pyarrow's own parse
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    out = np.full(len(text), np.nan)  # some value is not a number: NaN there, value by value
+    for i, v in enumerate(text.to_pylist()):
+        if v is not None:
+            try:
+                out[i] = float(v)
+            except ValueError:
+                pass
+    return out
 
 
 def _times(arr, unit: str, fld: str, col: str) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,6 @@ import math
 from collections import deque
 
 import numpy as np
-from scipy.stats import poisson
 
 from liqcore._jit import sim
 from liqcore.params import queue_power
@@ -46,6 +45,32 @@ FLOW_WINDOW_NS = 60_000_000_000
 _BID = int(Side.BUY)
 _BUY, _SELL = int(Side.BUY), int(Side.SELL)
 _QUOTE = int(Kind.QUOTE)
+
+
+def poisson_at_least(k: int, mean: float) -> float:
+    """P(N >= k) for N Poisson with mean ``mean`` (scipy's ``poisson.sf(k - 1, mean)``, without scipy:
+    the live runner is part of the lean core).  Sums the smaller tail, each term exp(-mean + i ln mean -
+    ln i!) (no overflow): the terms below ``k`` when ``k - 1 < mean`` (then 1 - that sum), else the terms
+    from ``k`` up, which fall at least geometrically past the mean, until they no longer change the sum."""
+    k = int(k)
+    if k <= 0:
+        return 1.0
+    if not mean > 0.0:
+        return 0.0
+    lm = math.log(mean)
+
+    def term(i: int) -> float:
+        return math.exp(-mean + i * lm - math.lgamma(i + 1))
+
+    if k - 1 < mean:  # the lower tail is the smaller one
+        return max(0.0, 1.0 - math.fsum(term(i) for i in range(k)))
+    total, i = 0.0, k
+    t = term(i)
+    while t > 0.0 and t > total * 1e-17:
+        total += t
+        i += 1
+        t = term(i)
+    return min(1.0, total)
 
 
 class QueueEstimate:
@@ -154,7 +179,7 @@ class QueueEstimate:
             return None
         rate = len(q) / (FLOW_WINDOW_NS / 1e9)  # prints per second hitting the order's side
         need = math.floor(ahead / mean) + 1
-        return float(poisson.sf(need - 1, rate * left_ns / 1e9))
+        return poisson_at_least(need, rate * left_ns / 1e9)
 
 
 def _push(q: deque, ts_ns: int, qty: float) -> None:

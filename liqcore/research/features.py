@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.execution.events import check_events as _check_events, select_symbols, sort_recv  # noqa: F401
 from liqcore.types import CASCADE_DTYPE, Dominant, Kind, Side, SymbolRegistry
 
@@ -100,7 +101,7 @@ def features(events, registry: SymbolRegistry | None, bar="1m", zscore_window: i
     Bad prices or quantities (NaN, inf, <= 0; a NaN funding rate) are dropped and counted by reason
     in ``df.attrs["dropped"]``.
     """
-    import pandas as pd
+    pd = need("research", "pandas")
 
     from liqcore._libs.zscore import RollingZScore
     from liqcore.config import parse_duration

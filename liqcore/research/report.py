@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies import STUDIES, Panel, StudyResult, run_study
 
 __all__ = ["run_all", "criteria", "write_report", "status_text", "md_cell"]
@@ -65,7 +66,7 @@ def _active(tab, name) -> str:
 
 
 def _wilson(hits: float, n: float, ci: float = 0.95) -> tuple[float, float]:
-    from statsmodels.stats.proportion import proportion_confint
+    proportion_confint = need("research", "statsmodels.stats.proportion").proportion_confint
 
     lo, hi = proportion_confint(int(round(hits)), int(round(n)), alpha=1.0 - ci, method="wilson")
     return float(lo), float(hi)
@@ -74,7 +75,7 @@ def _wilson(hits: float, n: float, ci: float = 0.95) -> tuple[float, float]:
 def _r2_interval(r2: float, slope: float, n: int, ci: float = 0.95) -> tuple[float, float]:
     """The ``ci`` interval of R² of a one-regressor fit: the Fisher-z interval of its correlation,
     squared (bounds that straddle 0 give a lower bound of 0)."""
-    from scipy.stats import norm
+    norm = need("research", "scipy.stats").norm
 
     r = math.copysign(math.sqrt(max(r2, 0.0)), slope)
     if n <= 3 or abs(r) >= 1.0:
@@ -341,7 +342,7 @@ def format_value(v, kind: str) -> str:
 def display_table(df):
     """A study table as text for FINDINGS.md and index.html: every header with its unit, every cell
     formatted by :func:`format_value` (``findings.json`` keeps the raw values: fractions, not %)."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     out = {}
     for c in df.columns:

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.types import CASCADE_DTYPE, Dominant, Kind, SymbolRegistry, dominant_name
 
 __all__ = ["event_study", "summarize_study", "horizon_label", "study_horizons", "parse_horizons"]
@@ -71,7 +72,7 @@ def event_study(events, registry: SymbolRegistry | None, records: np.ndarray | N
     ``max_ref_age``: the oldest usable reference trade (a duration; default ``params.max_ref_age_ns``,
     the strategy's 5 s); an older one leaves the cascade without a reference (every return NaN,
     ``ref_age_ns`` still reported)."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     from liqcore.research.features import _check_events, _confirmed_records, select_symbols, sort_recv
 
@@ -188,7 +189,7 @@ def summarize_study(df, *, ci: float = 0.95, n_boot: int = 2000, seed: int = 0, 
     (``ci_low``, ``ci_high``; ``ci`` level, ``n_boot`` resamples, seeded), ``reversion_share`` (share
     with a signed return > 0), ``mean_mae`` and ``mean_mfe``.  Rows for ``symbol == "ALL"`` pool
     every symbol; ``by_symbol=False`` gives only those.  Mixed cascades carry no sign and are left out."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     if not 0.0 < ci < 1.0:
         raise ValueError(f"ci: must be in (0, 1); got {ci!r}")

@@ -246,6 +246,38 @@ class FlushReversalStream(SignalStream):
         return self._closes(closes, t, self.n - 1, inclusive=True)
 
 
+def coin_p_greater(k: int, m: int) -> float:
+    """One-sided exact binomial test against the 50/50 prior: P(X >= k), X ~ Binomial(m, 0.5) (scipy's
+    ``binomtest(k, m, 0.5, alternative="greater").pvalue``, in exact integers: the backtest is part of
+    the lean core, without scipy)."""
+    from fractions import Fraction
+    from math import comb
+
+    return float(Fraction(sum(comb(m, i) for i in range(max(k, 0), m + 1)), 2 ** m))
+
+
+def coin_p_two_sided(k: int, m: int) -> float:
+    """Two-sided exact binomial test against 50/50: the chance of an outcome as far from m/2 as k or
+    farther, either side (scipy's ``binomtest(k, m, 0.5).pvalue``; the distribution is symmetric)."""
+    lo, hi = min(k, m - k), max(k, m - k)
+    if lo == hi:
+        return 1.0
+    return min(1.0, 2.0 * coin_p_greater(hi, m))
+
+
+def wilson(k: int, m: int, confidence: float) -> tuple[float, float]:
+    """The Wilson score interval of k successes in m trials at ``confidence`` (two-sided, no continuity
+    correction; scipy's ``proportion_ci(method="wilson")``)."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
+    p = k / m
+    denom = 2.0 * (m + z * z)
+    center = (2.0 * m * p + z * z) / denom
+    delta = z * math.sqrt(4.0 * m * p * (1.0 - p) + z * z) / denom
+    return (center - delta, center + delta)
+
+
 def evaluate_binary(signals: np.ndarray, events: np.ndarray, *, confidence: float = 0.95) -> dict:
     """The rule as a binary prediction ("UP for the rest of the hour") against the 50/50 prior.
 
@@ -256,8 +288,6 @@ def evaluate_binary(signals: np.ndarray, events: np.ndarray, *, confidence: floa
     (0.5), ``p_value`` (one-sided binomial test, greater than 0.5), ``p_value_two_sided``, ``wilson``
     (the Wilson score interval at ``confidence``), the same for the hour's open (``hits_vs_open``,
     ...), and ``pending`` (signals whose hour is not complete, or without a trade price)."""
-    from scipy.stats import binomtest
-
     sig = np.asarray(signals)
     sig = sig[sig["direction"] == 1]
     st = streams(events)
@@ -288,10 +318,8 @@ def evaluate_binary(signals: np.ndarray, events: np.ndarray, *, confidence: floa
         if m == 0:
             return {"n": 0, "hits": 0, "hit_rate": None, "p_value": None, "p_value_two_sided": None,
                     "wilson": None}
-        bt = binomtest(k, m, 0.5, alternative="greater")
-        ci = binomtest(k, m, 0.5).proportion_ci(confidence_level=confidence, method="wilson")
-        return {"n": m, "hits": k, "hit_rate": k / m, "p_value": float(bt.pvalue),
-                "p_value_two_sided": float(binomtest(k, m, 0.5).pvalue), "wilson": (float(ci.low), float(ci.high))}
+        return {"n": m, "hits": k, "hit_rate": k / m, "p_value": coin_p_greater(k, m),
+                "p_value_two_sided": coin_p_two_sided(k, m), "wilson": wilson(k, m, confidence)}
 
     a, b = stats(hits, n), stats(hits_open, n_open)
     out = dict(a)
@@ -366,8 +394,6 @@ def post_cascade_binary(events: np.ndarray, registry, params=None, records: np.n
     open: the base rate), ``fired`` (hours where the rule held), ``hits`` / ``hit_rate`` /
     ``p_value`` / ``wilson`` (the rule's hours that closed above the open, one-sided binomial test
     against the 50 % prior), ``pending`` and ``rows`` (one dict per post-cascade hour)."""
-    from scipy.stats import binomtest
-
     from liqcore.execution.detect import detect
     from liqcore.features.store import FeatureStore
     from liqcore.types import SymbolRegistry
@@ -412,9 +438,8 @@ def post_cascade_binary(events: np.ndarray, registry, params=None, records: np.n
            "hit_rate": k / m if m else None, "p_value": None, "wilson": None, "prior": 0.5,
            "confidence": confidence, "pending": len(rows) - len(done), "rows": rows}
     if m:
-        out["p_value"] = float(binomtest(k, m, 0.5, alternative="greater").pvalue)
-        ci = binomtest(k, m, 0.5).proportion_ci(confidence_level=confidence, method="wilson")
-        out["wilson"] = (float(ci.low), float(ci.high))
+        out["p_value"] = coin_p_greater(k, m)
+        out["wilson"] = wilson(k, m, confidence)
     return out
 
 

@@ -13,8 +13,10 @@ from hypothesis import strategies as hs
 from kernels.test_queue_fills import TICK, book_market, one_order_per_symbol
 from simdata import MS, S, param_array, param_rows
 
-from liqcore.live.queue_estimate import QueueEstimate
+from liqcore.live.queue_estimate import QueueEstimate, poisson_at_least
 from liqcore.types import Kind, Side
+
+pytestmark = pytest.mark.core  # needs no extra: CI also runs it in the lean environment
 
 
 def run(ev, sig, rows, end_ns=None):
@@ -130,3 +132,19 @@ def test_the_chance_of_a_fill_is_the_poisson_tail_of_the_prints_needed():
     end = qe.on_end(0, t + 3, "filled")
     assert end["model_fill_ns"] == t + 2 and end["ahead_at_rest"] == 3.0 and end["outcome"] == "filled"
     assert qe.estimate(0, t + 4) is None
+
+
+def test_the_poisson_tail_is_exact_without_scipy():
+    """poisson_at_least(k, mean) = P(N >= k): the exact sums on small cases, and scipy's poisson.sf(k - 1)
+    (where scipy is installed) to 1e-12 over tails from 1e-300 to 1, means from 1e-6 to 6,000."""
+    assert poisson_at_least(0, 3.0) == 1.0 and poisson_at_least(-2, 3.0) == 1.0
+    assert poisson_at_least(1, 0.0) == 0.0
+    for lam in (0.1, 1.0, 7.5, 40.0):
+        for k in (1, 2, 5, 12, 60):
+            want = 1.0 - math.fsum(math.exp(-lam) * lam**j / math.factorial(j) for j in range(k))
+            assert poisson_at_least(k, lam) == pytest.approx(want, rel=1e-9, abs=1e-15)
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for lam in (1e-6, 0.01, 0.5, 1.0, 9.9, 10.0, 100.0, 1000.0, 6000.0):
+        for k in (1, 2, 3, 10, 50, 100, 1000, 5000, 6100):
+            assert poisson_at_least(k, lam) == pytest.approx(float(scipy_stats.poisson.sf(k - 1, lam)),
+                                                             rel=1e-9, abs=1e-12), (k, lam)

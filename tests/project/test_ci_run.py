@@ -16,10 +16,13 @@ def _bin(tmp_path: Path, apt_ok: bool) -> tuple[Path, Path]:
     b = tmp_path / "bin"
     b.mkdir()
     log = tmp_path / "calls.log"
-    for tool in ("dirname", "cat", "chmod"):
+    for tool in ("dirname", "cat", "chmod", "rm", "mktemp", "mkdir", "cp"):
         (b / tool).symlink_to(shutil.which(tool))
     for name in ("python", "pip"):  # log the call (and the CI variable it sees), do nothing
         (b / name).write_text(f'#!/bin/bash\necho "{name} $* CI=$CI" >> {log}\n')
+    # `python -m venv DIR` makes DIR/bin/python: the same logging stand-in (the lean environment's interpreter)
+    (b / "python").write_text(f'#!/bin/bash\necho "python $* CI=$CI" >> {log}\n'
+                              f'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp {b}/python "$3/bin/python"; fi\n')
     apt = (f'#!/bin/bash\necho "apt-get $*" >> {log}\n' +
            (f'if [ "$1" = install ]; then printf "#!/bin/bash\\n" > {b}/chromium; chmod +x {b}/chromium; fi\n'
             if apt_ok else 'exit 100\n'))
@@ -52,3 +55,7 @@ def test_ci_runs_the_tests_under_ci_once_chromium_is_installed(tmp_path):
     assert "apt-get install -y -qq chromium" in calls
     tests = [c for c in calls if c.startswith("python -m pytest")]
     assert tests and all(c.endswith("CI=true") for c in tests), calls
+    # the lean environment first (the core's tests and the embedding examples), then the README's command
+    lean = next(i for i, c in enumerate(calls) if c.startswith("python -m pytest") and "-m core" in c)
+    assert any(c.startswith("python -m venv") for c in calls[:lean])
+    assert lean < calls.index("python -m pytest CI=true")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.types import Kind
 
 NS_S = 1_000_000_000
@@ -201,7 +202,7 @@ class Panel:
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
+    rankdata = need("research", "scipy.stats").rankdata
 
     return rankdata(x)
 
@@ -214,7 +215,7 @@ def block_corr(x, y, blocks, n_boot: int = 300, seed: int = 0, spearman: bool = 
     Student-t p-value with ``k - 1`` degrees of freedom: conservative when there are few blocks.  The
     standard error is never taken below ``1 / sqrt(n)``, its value for independent observations
     (the bootstrap can understate it when one variable is heavy-tailed)."""
-    from scipy.stats import t as student_t
+    student_t = need("research", "scipy.stats").t
 
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
@@ -311,7 +312,7 @@ def _xcorr(x: np.ndarray, y: np.ndarray, max_lag: int) -> np.ndarray:
     sx, sy = x.std(), y.std()
     if sx == 0 or sy == 0:
         return np.full(2 * max_lag + 1, np.nan)
-    from scipy import fft as sfft
+    sfft = need("research", "scipy.fft")
 
     nfft = sfft.next_fast_len(n + max_lag + 1, real=True)  # no circular wrap within +-max_lag
     c = sfft.irfft(np.conj(sfft.rfft(x, nfft)) * sfft.rfft(y, nfft), nfft)

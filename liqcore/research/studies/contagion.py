@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_S, NS_MIN, NS_H, StudyResult, unavailable, Panel, _xcorr
 from liqcore.types import Kind
 
@@ -37,8 +38,8 @@ def study_contagion(panel: Panel, params=None, window_s: float = 60.0, granger_l
     """Lead/lag of liquidation rates between the leader (BTC) and each other symbol (the
     ``max_symbols`` with the most liquidations, at least 30 each); P(alt cascade within the window |
     leader cascade) against the base rate; Granger tests both ways."""
-    import pandas as pd
-    from scipy.stats import binomtest
+    pd = need("research", "pandas")
+    binomtest = need("research", "scipy.stats").binomtest
 
     title = "cross-asset liquidation contagion"
     leader = panel.leader()
@@ -247,7 +248,7 @@ def _union_length(iv: np.ndarray, a: int, b: int) -> int:
 def _granger(x_lead, y, lag):
     """p-values of the SSR F test (statsmodels ``grangercausalitytests``, ``lag`` lags): x
     Granger-causes y, and y causes x."""
-    from statsmodels.tsa.stattools import grangercausalitytests
+    grangercausalitytests = need("research", "statsmodels.tsa.stattools").grangercausalitytests
 
     def test(cause, effect):
         if len(effect) < 10 * lag + 10 or np.ptp(cause) == 0 or np.ptp(effect) == 0:

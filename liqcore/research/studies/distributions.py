@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_H, NS_S, Panel, StudyResult, _fmt_p, unavailable
 from liqcore.types import Side
 
@@ -48,7 +49,7 @@ def _share_ci(num: np.ndarray, den: np.ndarray, labels: np.ndarray, n_boot: int,
     boots = boots[np.isfinite(boots)]
     lo, hi = np.quantile(boots, [0.025, 0.975])
     se = float(boots.std())
-    from scipy.stats import norm
+    norm = need("research", "scipy.stats").norm
 
     p = float(2 * norm.sf(abs(s - 0.5) / se)) if se > 0 else (0.0 if s != 0.5 else 1.0)
     return s, float(lo), float(hi), p
@@ -84,7 +85,7 @@ def _pct(x) -> str:
 def study_distributions(panel: Panel, params=None, n_boot: int = 300, seed: int = 0, records=None, **_):
     """Liquidation statistics: buy/sell split, size histogram and quantiles, cascade duration and size
     distributions.  ``records``: the detector's records (CASCADE_DTYPE) if already computed."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     from liqcore.types import RecordKind
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_S, NS_MIN, NS_H, SESSIONS, StudyResult, unavailable, Panel, _bp, _num2
 from liqcore.types import Side
 
@@ -15,7 +16,7 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
     """Post-cascade signed returns (+ = reversion) with recovery time to the pre-cascade price, size
     buckets, hour of day and a quiet/volatile regime split.  ``frame``: an :func:`event_study`
     frame already computed on the panel's events (its columns are added to in place)."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     from liqcore.research.study import event_study, plot_study, summarize_study, t_stat
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_MIN, NS_H, NS_DAY, StudyResult, unavailable, Panel, _fmt_p
 
 
@@ -17,7 +18,7 @@ def study_heatmap(panel: Panel, zones: int = 3, window_h: int = 24, horizon_min:
     """Liquidation density by price level; zones = the densest levels of the previous day; the
     probabilities of reversal and of break-out when the price next touches a zone, against random
     levels of the same day's range."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     title = "liquidation heatmap: zones, reversals and break-outs"
     if panel.n("t_liq") == 0:
@@ -135,7 +136,7 @@ def _touches(path: np.ndarray, b: float, horizon: int):
 
 
 def _two_prop_p(a, b) -> float:
-    from scipy.stats import norm
+    norm = need("research", "scipy.stats").norm
 
     a = np.asarray(a, bool)
     b = np.asarray(b, bool)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_MIN, NS_H, StudyResult, unavailable, Panel, _ranks, block_corr, _blocks
 
 
@@ -67,7 +68,7 @@ def ic_frame(panel: Panel, params=None, names=None, store=None):
     feature store, built once) and the forward returns of the last trade price from that time to
     5 m, 15 m, 1 h and 4 h later (NaN when no trade is received in the horizon, or when the
     reference trade is more than an hour old)."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     from liqcore.features.store import FeatureStore
 
@@ -150,7 +151,7 @@ def _within_symbol_ranks(x: np.ndarray, groups) -> np.ndarray:
     """Percentile ranks in (0, 1) within each symbol (``groups``: the row indices of each symbol;
     NaN stays NaN): pooling across symbols then compares each symbol with itself, not BTC-sized
     notionals with DOGE-sized ones."""
-    from scipy.stats import rankdata
+    rankdata = need("research", "scipy.stats").rankdata
 
     out = np.full(len(x), np.nan)
     for g in groups:
@@ -165,7 +166,7 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
              store=None, **_):
     """Spearman IC of each named feature vs forward returns (per symbol and pooled, block-bootstrap
     CI), walk-forward fold ICs, and ridge / gradient-boosting baselines out of sample per fold."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     title = "named features vs forward returns (IC, walk-forward models)"
     names = check_ic_names(names)  # bad names: an error before any work
@@ -318,8 +319,8 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
 def _regime_ic(fr, feats, X, sym, symbols, t_all, n_boot):
     """Pooled IC (ranks within symbol and regime) of each feature within each regime, and the
     volatile-minus-quiet difference with a normal interval from the two block-bootstrap ones."""
-    import pandas as pd
-    from scipy.stats import norm
+    pd = need("research", "pandas")
+    norm = need("research", "scipy.stats").norm
 
     if "regime" not in fr:
         return None
@@ -418,8 +419,8 @@ def _permutation_importance(fitted, Xt, yt, feats, lab, fold, repeats: int = 3, 
 def _importance_summary(rows):
     """Mean permutation importance per horizon and feature over the folds, with a t interval over the
     folds (a fold is one stretch of time)."""
-    import pandas as pd
-    from scipy.stats import t as student_t
+    pd = need("research", "pandas")
+    student_t = need("research", "scipy.stats").t
 
     cols = ["horizon", "feature", "family", "folds", "importance", "ci_low", "ci_high", "rank"]
     if not rows:
@@ -470,8 +471,8 @@ def _get_ic(pooled, feat, hor):
 
 
 def _fit_models(X, y, Xt, fitted: dict | None = None):
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.linear_model import Ridge
+    HistGradientBoostingRegressor = need("research", "sklearn.ensemble").HistGradientBoostingRegressor
+    Ridge = need("research", "sklearn.linear_model").Ridge
 
     keep = np.array([len(np.unique(c[np.isfinite(c)])) >= 2 for c in X.T], bool)  # informative columns only
     if not keep.any():

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_H, NS_S, Panel, StudyResult, _fmt_p, block_corr, unavailable
 from liqcore.types import Kind, Side
 
@@ -78,7 +79,7 @@ def _c(x) -> str:
 def study_lag(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
     """Lead/lag of liquidations against price (1-second grid), the "liquidations lag price by 0-5 s"
     test, and the liquidation-to-price-tick delay against random times."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     title = "liquidations against price: lead/lag and the liquidation-to-price-tick delay"
     if panel.n("t_liq") == 0:

@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_S, Panel, StudyResult, unavailable
 from liqcore.types import Kind, RecordKind, Venue
 
@@ -78,7 +79,7 @@ NEITHER = "neither"
 
 def study_lead_lag(panel: Panel, params=None, table=None, n_boot: int = 2000, ci: float = 0.95, **_) -> StudyResult:
     """See the module."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     from liqcore.config import Params
     from liqcore.instruments import detect_instruments, groups, throttle_ns

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import (
     NS_S,
     NS_MIN,
@@ -65,8 +66,9 @@ def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int 
     """Time-of-day and day-of-week clustering of liquidations (tests over days as replicates),
     sweeps (consecutive same-side liquidations stepping through price levels) and what follows them,
     and absorption: price impact per 1 M of net liquidated notional, by session and weekend."""
-    import pandas as pd
-    from scipy.stats import kruskal, mannwhitneyu
+    pd = need("research", "pandas")
+    _m = need("research", "scipy.stats")
+    kruskal, mannwhitneyu = _m.kruskal, _m.mannwhitneyu
 
     title = "liquidation microstructure"
     if panel.n("t_liq") == 0:
@@ -191,7 +193,7 @@ def study_microstructure(panel: Panel, sweep_gap_s: float = 2.0, sweep_min: int 
     ab = pd.DataFrame(arows)
     # absorption (the plan: "large liquidations with minimal price impact"): the share absorbed, with a
     # Wilson interval, per symbol and session and pooled over the symbols
-    from scipy.stats import binomtest
+    binomtest = need("research", "scipy.stats").binomtest
 
     brows, pooled = [], {}
     for name in panel.names:

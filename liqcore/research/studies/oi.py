@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import (
     NS_MIN,
     NS_H,
@@ -23,7 +24,7 @@ from liqcore.research.studies._common import (
 def study_oi(panel: Panel, n_boot: int = 300, max_lag: int = 10, **_):
     """Open-interest changes between ticker snapshots decomposed into the quantity liquidated in the
     interval and the rest (organic flow): R², slope, quiet/volatile split, lead/lag."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     title = "open interest vs liquidations"
     have = [s for s in panel.names if len(panel.sym[s]["t_oi"]) >= 20]

@@ -22,13 +22,14 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_H, NS_MIN, Panel, StudyResult, unavailable
 
 STEP_MIN = 5
 
 
 def _frame(panel: Panel):
-    import pandas as pd
+    pd = need("research", "pandas")
 
     out = []
     for name in panel.names:
@@ -95,7 +96,7 @@ def _decoded_runs(state: np.ndarray, symbol: np.ndarray) -> tuple[list[int], lis
 
 def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
     """Two-state hidden-Markov model of the volatility regime, and the liquidations per state."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     title = "two-state hidden-Markov model of the volatility regime, and liquidations per state"
     if panel.n("t_trade") == 0:
@@ -103,7 +104,7 @@ def study_regimes(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
     if panel.n("t_liq") == 0:
         return unavailable("regimes", title, "the input has no liquidations (nothing to compare the regimes by)")
     try:
-        from hmmlearn.hmm import GaussianHMM
+        GaussianHMM = need("research", "hmmlearn.hmm").GaussianHMM
     except ImportError:  # pragma: no cover - a dependency; stated rather than raised
         return unavailable("regimes", title, "the hmmlearn package is not installed")
     fr = _frame(panel)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import StudyResult, unavailable, Panel, _bp, _num2
 
 
@@ -18,7 +19,7 @@ def _portfolio(res, dailies: dict, M) -> None:
     Table ``portfolio``: its Sharpe ratio with the 95 % interval, total (compounded) return and
     maximum drawdown, beside each strategy's; table ``daily_corr``: the correlation of their daily
     returns (low = diversification)."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     if len(dailies) < 2:
         res.findings.append("Portfolio of the plan's strategies: n/a — fewer than two strategies ran on this input.")
@@ -73,8 +74,8 @@ def study_strategies(panel: Panel, params=None, strategies=PLAN_STRATEGIES, oos_
     daily returns over the whole input (in sample) and over its first ``1 - oos_share`` and last
     ``oos_share`` of days (a split in time: the later part is out of sample for any conclusion drawn
     on the earlier one)."""
-    import pandas as pd
-    from scipy.stats import t as student_t
+    pd = need("research", "pandas")
+    student_t = need("research", "scipy.stats").t
 
     from liqcore.backtest import metrics as M
     from liqcore.backtest.run import prepare_events, run_strategy

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from liqcore._extras import need
 from liqcore.research.studies._common import NS_MIN, NS_H, StudyResult, unavailable, Panel, block_corr, _ols, _blocks
 
 
@@ -17,7 +18,7 @@ def vol_frame(panel: Panel):
     bands of the last 20 one-minute closes, upper minus lower over the middle, a fraction), realized
     volatility of the hour ending 5 minutes before (``past_vol_1h``: the regime before the rate's
     window) and forward realized volatility."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     out = []
     for name in panel.names:
@@ -79,7 +80,7 @@ def _within_rank(df, col):
 def study_volatility(panel: Panel, n_boot: int = 300, **_):
     """Liquidation rate and its z-score vs forward realized volatility (5 m, 15 m, 1 h): IC and R²
     against an ATR baseline, and the liquidation rate's information beyond ATR (partial IC)."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     title = "liquidations as a volatility predictor"
     if panel.n("t_trade") == 0:
@@ -203,7 +204,7 @@ def study_volatility(panel: Panel, n_boot: int = 300, **_):
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:
-    from scipy.stats import rankdata
+    rankdata = need("research", "scipy.stats").rankdata
 
     n1 = int(label.sum())
     n0 = len(label) - n1
@@ -218,7 +219,7 @@ def _transitions(fr, n_boot: int = 300, seed: int = 0):
     ending 5 minutes before below the symbol's median), a transition when the next 15 minutes' realized volatility is above the
     symbol's 80th percentile of it.  Per predictor (liquidation rate, its z-score, ATR, band width):
     ROC AUC with a 95 % interval (hour blocks resampled) and the precision of its top 10 %."""
-    import pandas as pd
+    pd = need("research", "pandas")
 
     g = fr.groupby("symbol")
     quiet = (fr["past_vol_1h"] < g["past_vol_1h"].transform("median")).to_numpy()
@@ -277,7 +278,7 @@ def _plot_vol(fr, path):
     ax.set_xlabel("liquidations per minute (last 5 minutes)")
     ax.set_ylabel("forward 15 m realized vol / symbol median (ratio)")
     ax.set_yscale("log")
-    from matplotlib.ticker import FormatStrFormatter
+    FormatStrFormatter = need("plot", "matplotlib.ticker").FormatStrFormatter
 
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # 0.6, 1, 2: not 6x10^-1
     ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
