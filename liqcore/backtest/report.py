@@ -131,7 +131,7 @@ def guide_comparison(summary: dict, params=None, min_trades: int = MIN_TRADES,
         ("win rate", fmt("win_rate", summary.get("win_rate")), "~73%"),
         ("Sharpe (annualised)", fmt("sharpe", summary.get("sharpe")), GUIDE["sharpe_portfolio"]),
         # on the guide's basis (fills per signal); the table's fill rate is per order
-        ("fill rate (fills per signal; per order: the table's)",
+        ("fill rate per signal",
          fmt("fill_rate", summary["fills"] / summary["signals"] if summary.get("signals") else None),
          GUIDE["fill_rate"]),
         ("average hold", fmt("avg_hold_s", summary.get("avg_hold_s")), GUIDE["avg_hold"]),

@@ -83,7 +83,8 @@ class StatusLine(logging.Handler):
     terminal the status is rewritten in place with ``\\r``, and a warning ends it first, so it starts a line
     of its own and the next status is drawn on a fresh line.  Anywhere else (a log file, a pipe: ``tty``
     False; None asks the stream) each status is a line of its own, stamped with the UTC time, at most one
-    per ``every_s`` seconds (the first at once): a log file gets readable lines, not one endless line."""
+    per ``every_s`` seconds (the first at once; each second while lines are not being written): a log file
+    gets readable lines, not one endless line."""
 
     def __init__(self, stream=None, *, tty: bool | None = None, every_s: float = 60.0, clock=time.monotonic):
         super().__init__(logging.WARNING)
@@ -106,10 +107,11 @@ class StatusLine(logging.Handler):
                 self._tty = False
         return self._tty
 
-    def show(self, text: str) -> None:
+    def show(self, text: str, urgent: bool = False) -> None:
+        """Show the status ``text``; ``urgent`` (lines being lost) is written off a terminal without the wait."""
         if not self.tty:
             now = self._clock()
-            if self._last is not None and now - self._last < self._every_s:
+            if not urgent and self._last is not None and now - self._last < self._every_s:
                 return
             self._last = now
             stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -255,7 +257,7 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
                     h = fm.health()
                     lost = f" NOT WRITTEN={rec.unwritten}" if rec.unwritten else ""
                     status.show(f"{venue}: frames={h['frames']} gaps={h['gaps']} connected={h['connected']} "
-                                f"coverage={h['coverage']:.3f}{lost}")
+                                f"coverage={h['coverage']:.3f}{lost}", urgent=bool(rec.unwritten))
                 if duration is not None and time.monotonic() - t0 >= duration:
                     break
         finally:

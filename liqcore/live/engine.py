@@ -71,7 +71,6 @@ from liqcore.live.fastlane import FastLane
 from liqcore.live.health import Health
 from liqcore.live.orders import OrderManager, make_client_id, per_minute  # noqa: F401
 from liqcore.live.persist import StateKeeper
-from liqcore.live.transport import OWN_STOP
 from liqcore.live.streampath import (FUNDING as _FUNDING, LIQUIDATION as _LIQUIDATION, MARK as _MARK,
                                      QUOTE as _QUOTE, RECV_MIN as _RECV_MIN, TRADE as _TRADE, StreamPath,
                                      check_live_strategy, count_implausible, is_guide, open_stream)  # noqa: F401
@@ -448,15 +447,9 @@ class Engine:
             self.order_manager.core_events(self.core.on_trade(c, tr, price))
 
     def on_gap(self, events: np.ndarray, reason: str = "") -> None:
-        """GAP events from the feed manager (a disconnect): open cascades of those symbols end."""
+        """GAP events from the feed manager (a disconnect): open cascades of those symbols end (see Health.feed_gap)."""
         self.on_events(events)
-        if reason != OWN_STOP:
-            self.metrics.inc("liqcore_gaps_total", venue=Venue(int(events["venue"][0])).name.lower() if len(events) else "?")
-        if self.journal is not None and len(events):
-            # the feeds' own stop ends open cascades too, but it is no gap: journaled apart, so the journal's gap
-            # count is the run's (``gaps=``)
-            kind = "feed_stop" if reason == OWN_STOP else "gap"
-            self.journal.note(kind, {"reason": reason, "symbols": events["symbol_id"].tolist()}, int(events["ts_recv"][0]))
+        self.health.feed_gap(events, reason, self.metrics)
 
     def on_clock(self, now_ns: int | None = None) -> list[dict]:
         """Time passes without events: cascades expire, order arrivals and entry timeouts are settled."""

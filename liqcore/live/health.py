@@ -14,6 +14,9 @@ import logging
 import math
 import time
 
+from liqcore.live.transport import OWN_STOP
+from liqcore.types import Venue
+
 __all__ = ["Health"]
 
 log = logging.getLogger("liqcore.engine")
@@ -31,7 +34,7 @@ class Health:
     ``clock_failure_limit``, ``halted`` ("" or why new entries are halted), ``halts``, ``journal_errors``,
     ``alarms`` (name -> text); :meth:`error`, :meth:`alarm`, :meth:`clear_alarm`, :meth:`all_alarms`,
     :meth:`alarm_names`, :meth:`error_counts`, :meth:`entry_ended`, :meth:`clock_ok`, :meth:`clock_failed`,
-    :meth:`journal_failed`, :meth:`journal_ok`."""
+    :meth:`journal_failed`, :meth:`journal_ok`, :meth:`feed_gap`."""
 
     def __init__(self, params, journal, gateway):
         self.params = params
@@ -55,6 +58,17 @@ class Health:
     def error(self) -> None:
         """A failure was caught (and logged by whoever caught it)."""
         self.errors += 1
+
+    def feed_gap(self, events, reason: str, metrics) -> None:
+        """A feed's GAP events (``reason``: why it went down): counted (``liqcore_gaps_total``) and journaled as a
+        ``gap``.  The feeds' own stop (``OWN_STOP``) ends the open cascades too but is no gap: journaled as
+        ``feed_stop`` and not counted, so the journal's gap count is the run's ``gaps=``."""
+        own = reason == OWN_STOP
+        if not own:
+            metrics.inc("liqcore_gaps_total", venue=Venue(int(events["venue"][0])).name.lower() if len(events) else "?")
+        if self.journal is not None and len(events):
+            self.journal.note("feed_stop" if own else "gap", {"reason": reason, "symbols": events["symbol_id"].tolist()},
+                              int(events["ts_recv"][0]))
 
     def error_counts(self) -> dict[str, int]:
         """Failures caught so far, by source: ``engine`` (callbacks, bookkeeping, orders not confirmed),

@@ -63,7 +63,7 @@ def test_backtest_end_to_end_on_a_handmade_cascade():
     assert t["entry_price"] == pytest.approx(100.0 * (1 - 0.0015))
     assert t["exit_price"] == pytest.approx(t["entry_price"] * 1.0015)
     assert t["exit_reason"] == "take_profit"
-    assert t["return"] == pytest.approx(0.0015 - 0.0004, abs=1e-12)
+    assert t["return"] == pytest.approx(0.0015 - 0.0002 - 0.0002 * 1.0015, abs=1e-12)  # each fee on its own fill
     assert s["equity_end"] == pytest.approx(1000.0 * (1 + 0.25 * t["return"]), rel=1e-12)
     assert s["win_rate"] == 1.0 and s["fill_rate"] == 1.0
     assert res.per_symbol()["binance:ETHUSDT"]["fills"] == 1

@@ -110,9 +110,11 @@ def test_status_lines_to_a_file_are_whole_lines_at_most_one_a_minute():
         log.warning("w")
         now[0] += 1.0
         st.show("x: frames=3")
+        now[0] += 1.0
+        st.show("x: frames=4 NOT WRITTEN=5", urgent=True)  # lines being lost: said without the wait
     lines = buf.getvalue().split("\n")
     assert "\r" not in buf.getvalue() and lines[-1] == ""
     assert [re.sub(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", "", ln) for ln in lines[:-1]] == [
-        "x: frames=1", "warning: w", "x: frames=3"]
+        "x: frames=1", "warning: w", "x: frames=3", "x: frames=4 NOT WRITTEN=5"]
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ x: frames=1$", lines[0])
 
