@@ -85,8 +85,9 @@ _LAZY = {
     # whatever the import order, where a name bound to the function was replaced by the package
     # as soon as a submodule was imported
     "backtest": ("liqcore.backtest", None),
-    "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
-    "sweep": ("liqcore.backtest.run", "sweep"),
+    "synthetic_market": ("liqcore.synthetic.market", "synthetic_market"),
+    # the package, callable as its function sweep() (the same function as liqcore.backtest.sweep)
+    "sweep": ("liqcore.sweep", None),
 }
 
 __all__ = [

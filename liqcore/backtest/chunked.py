@@ -54,7 +54,7 @@ def default_chunk_days(path, symbols=None, start_ns: int | None = None, end_ns: 
     chunks run in 0.8x the time and 0.6x the peak memory of whole days (same trades: chunks never
     change a result).  An object-store dataset (its footers cost a request each): whole days."""
     from liqcore.io import storage
-    from liqcore.io.dataset import check_selection, rows_per_partition
+    from liqcore.dataset.read import check_selection, rows_per_partition
 
     if storage.is_url(path):
         return DEFAULT_CHUNK_DAYS

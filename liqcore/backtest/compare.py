@@ -55,9 +55,9 @@ MIN_SHARPE_DAYS = 5
 def market(kind: str = "default", **kw):
     """The synthetic market ``kind``: ``"default"`` or ``"null"`` (liquidations have no effect on
     later prices: the generator's ``null`` preset).  ``kw`` go to
-    :func:`liqcore.backtest.synthetic.synthetic_market` (days, symbols, seed, venue, cache_dir); the
+    :func:`liqcore.synthetic.market.synthetic_market` (days, symbols, seed, venue, cache_dir); the
     market has its top of book (QUOTE rows) unless ``effects`` says otherwise."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     if kind not in MARKETS:
         raise ValueError(f"market: expected one of {', '.join(MARKETS)}; got {kind!r}")
@@ -77,7 +77,7 @@ def folds(start_ns: int, end_ns: int, n_folds: int) -> list[tuple[tuple[int, int
     if block <= 0:
         raise ValueError(f"folds: the data span is too short for {n} folds")
     try:  # the walk-forward module's folds, where this checkout has it
-        from liqcore.backtest.walkforward import folds as wf_folds
+        from liqcore.sweep.walkforward import folds as wf_folds
     except ImportError:
         wf_folds = None
     if wf_folds is not None:

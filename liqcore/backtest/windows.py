@@ -75,7 +75,7 @@ def window_reason(params, strategy) -> str | None:
 
 
 def _span(path, symbols, start_ns, end_ns):
-    from liqcore.io.dataset import check_selection
+    from liqcore.dataset.read import check_selection
 
     sel = check_selection(path, list(symbols) or None, start_ns, end_ns)
     pairs = sorted({(p[0], p[1]) for p in sel})
@@ -105,7 +105,7 @@ class _Reader:
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore._libs.sections import sort_recv
         from liqcore.execution.events import check_events, prepare_events
-        from liqcore.io.dataset import load_dataset
+        from liqcore.dataset.read import load_dataset
         from liqcore.types import take_records
         from liqcore.venues.common import fill_recv
 
@@ -157,7 +157,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.execution.events import clean_prints
     from liqcore.execution.latency import order_latency_note
     from liqcore.execution.replay import at_end
-    from liqcore.io.dataset import BULK_KINDS, rows_total
+    from liqcore.dataset.read import BULK_KINDS, rows_total
     from liqcore.strategies.cascade_mm import records_to_signals
     from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry, take_records
 

@@ -187,7 +187,7 @@ def _market_dataset(args, params, strategy, steps, start, end, days, workers):
     said) where chunks cannot give the whole load's result."""
     from liqcore.backtest.run import backtest_chunked
     from liqcore.backtest.stream import NotStreamable
-    from liqcore.io.dataset import trade_symbols
+    from liqcore.dataset.read import trade_symbols
 
     with_trades = trade_symbols(args.paths[0], start, end)
     try:
@@ -380,7 +380,7 @@ def _chunked(args, params, strategy, steps):
 def _selected_rows(path, syms, start, end) -> int:
     """The rows of the selection's partitions (from the Parquet footers; 0 when they cannot be read)."""
     from liqcore.io import storage
-    from liqcore.io.dataset import check_selection, rows_per_partition
+    from liqcore.dataset.read import check_selection, rows_per_partition
 
     if storage.is_url(str(path)):  # a footer costs a request there
         return 0

@@ -208,7 +208,7 @@ def run(args) -> int:
                     print("compare: no usable events: nothing to compare", file=sys.stderr)
                     return 0
             elif kind == "venues":
-                from liqcore.backtest.synthetic_venues import venue_market
+                from liqcore.synthetic.venues import venue_market
 
                 symbol = (args.symbols or "BTCUSDT").split(",")[0].strip().upper()
                 vs = tuple(v.strip() for v in args.venues.split(",") if v.strip())

@@ -193,7 +193,7 @@ def add_synthetic_arguments(parser, *, what: str = "use") -> None:
 def synthetic_knobs(args) -> tuple[dict, dict]:
     """(generator overrides, market effects) from ``--knob NAME=VALUE`` arguments."""
     from liqcore._jit.synth import PARAM_NAMES
-    from liqcore.backtest.synthetic import Effects
+    from liqcore.synthetic.market import Effects
 
     over, eff = {}, {}
     for item in getattr(args, "knob", None) or []:
@@ -228,7 +228,7 @@ def synthetic_from_args(args, steps=None, *, preset: str | None = None, book: bo
     """The synthetic market of the arguments (``--days``, ``--symbols``, ``--seed``, ``--venue``,
     ``--preset`` unless ``preset`` is given, ``--knob``, and ``args.synthetic_effects`` set by a
     command); ``book``: with its top of book (the queue fill rule reads it).  Returns ``(market, label)``."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     kw = synthetic_symbols(args)
     preset = preset if preset is not None else getattr(args, "preset", None)

@@ -100,7 +100,7 @@ def run(args) -> int:
         m = getattr(args, "_market", None)
         if m is not None and (only is None or "event" in only):
             steps.step("cascade detection vs the generator's episodes")
-            from liqcore.backtest.synthetic import cascade_stats
+            from liqcore.synthetic.market import cascade_stats
 
             st = cascade_stats(m)
             w = np.array([v["cascades_per_day"] for v in st.values()])

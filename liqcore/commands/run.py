@@ -158,7 +158,7 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
     if args.replay == "synthetic":
         if venue != "bybit":
             raise ValueError("replay: the synthetic market is replayed as Bybit frames; use --venue bybit")
-        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.synthetic.market import synthetic_market
 
         if not args.replay_days > 0:
             raise ValueError("replay-days: must be positive")

@@ -214,7 +214,7 @@ def _venue_ms(text, what: str) -> dict:
 
 def _venue_market(args, steps):
     """The multi-venue synthetic market of ``--venues``, ``--lead``, ``--throttle``, ``--days``, ``--seed``."""
-    from liqcore.backtest.synthetic_venues import venue_market
+    from liqcore.synthetic.venues import venue_market
 
     symbol = (args.symbols or "BTCUSDT").split(",")[0].strip().upper()
     venues = tuple(v.strip() for v in args.venues.split(",") if v.strip())

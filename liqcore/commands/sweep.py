@@ -100,7 +100,7 @@ def plot_sweep(table, names: list[str], metric: str, path: str, grid=None) -> st
 
 
 def windows_from(args, opts, span):
-    from liqcore.backtest.sweeps import Window
+    from liqcore.sweep.cells import Window
     from liqcore.commands._scale import NS_PER_DAY, parse_time
 
     ranges = args.ranges or (",".join(opts["ranges"]) if opts.get("ranges") else None)
@@ -144,8 +144,8 @@ def _fmt_day(ns):
 
 
 def run(args) -> int:
-    from liqcore.backtest.sweep_grid import split_grid
-    from liqcore.backtest.sweep_store import run_cells
+    from liqcore.sweep.grid import split_grid
+    from liqcore.sweep.store import run_cells
     from liqcore.commands._scale import cells_from, collect_grid, make_runner, plan_source
     from liqcore.config import params_from_args
 
@@ -170,7 +170,7 @@ def run(args) -> int:
         bad = [h for h in heat if h not in grid]
         if bad or not 1 <= len(heat) <= 2:
             raise ValueError(f"heatmap: give one or two grid parameters (grid: {', '.join(grid)})")
-    from liqcore.backtest.sweeps import METRICS
+    from liqcore.sweep.cells import METRICS
 
     if args.plot and args.metric not in METRICS:
         raise ValueError(f"metric: expected one of {', '.join(METRICS)}; got {args.metric!r}")
@@ -212,7 +212,7 @@ def run(args) -> int:
         import orjson  # floats exactly as computed (NaN -> null)
 
         sys.stdout.buffer.write(orjson.dumps(ranked.to_dict("records"), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
-        from liqcore.backtest.schedule import describe
+        from liqcore.sweep.schedule import describe
 
         if describe(stats):  # stdout is the table; the run's cost goes to stderr
             print(describe(stats), file=sys.stderr)
@@ -247,7 +247,7 @@ def run(args) -> int:
     console.print(t)
     console.print(f"{stats['cells'] - stats['cached']} cells run, {stats['cached']} already stored",
                   highlight=False)
-    from liqcore.backtest.schedule import describe
+    from liqcore.sweep.schedule import describe
 
     if describe(stats):
         console.print(describe(stats), markup=False, highlight=False, soft_wrap=True)

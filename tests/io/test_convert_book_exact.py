@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import liqcore.dataset as DS
-import liqcore.io.dataset as IO
+import liqcore.dataset.read as IO
 from liqcore.io import load_events
 from liqcore.types import Kind
 

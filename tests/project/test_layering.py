@@ -240,6 +240,8 @@ LAYERS = {
     "_libs": 1, "_jit": 1,
     # 2: readers of venues and files, datasets, the cache, the execution model's Python front
     "venues": 2, "io": 2, "dataset": 2, "cache": 2, "execution": 2, "instruments": 2,
+    #    the synthetic market (a generated source of events and wire frames)
+    "synthetic": 2,
     #    and the downloads that feed the readers and the dataset writer (liqcore download)
     "download": 2,
     #    the whole market: a venue's universe and its rules, market-wide cascades over every instrument's records
@@ -250,7 +252,7 @@ LAYERS = {
     # 4: strategies, and the command-line parameter glue that installs their registry
     "strategies": 4, "config": 4,
     # 5: backtests, sweeps, studies and reports
-    "backtest": 5, "research": 5,
+    "backtest": 5, "research": 5, "sweep": 5,
     # 6: the live shell and the fake venues it is tested against
     "live": 6, "testing": 6,
     # 7: the command line
@@ -267,7 +269,7 @@ def _modules() -> dict[str, Path]:
 
 def module_deps(path: Path, mods: dict[str, Path]) -> list[tuple[int, str]]:
     """The liqcore modules ``path`` imports (function-level imports included), each resolved to the
-    module it names: ``from liqcore.io import dataset`` is ``liqcore.io.dataset``, ``from liqcore.io
+    module it names: ``from liqcore.io import dataset`` is ``liqcore.dataset.read``, ``from liqcore.io
     import load_events`` is the package ``liqcore.io``.  The root package (imported by every submodule
     anyway) and the module itself are left out."""
     here = _module_name(path)
@@ -432,10 +434,12 @@ def private_imports(mods: dict[str, Path]) -> list[str]:
 #: private names still taken across packages in files other work owns this round (the io readers and
 #: the dataset front; the judge's key-file checks): each entry is one import to make public there
 PRIVATE_IMPORTS_PENDING = {
-    "liqcore/commands/_scale.py": {"liqcore.dataset._open"},
-    "liqcore/dataset.py": {"liqcore.io.dataset._PART_COLS", "liqcore.io.dataset._open", "liqcore.io._expand",
-                           "liqcore.io._warn_stderr", "liqcore.io.dataset._url_partitions",
-                           "liqcore.io._unreadable_why"},
+    "liqcore/commands/_scale.py": {"liqcore.dataset.read._open"},
+    "liqcore/dataset/write.py": {"liqcore.io._expand", "liqcore.io._warn_stderr", "liqcore.io._unreadable_why"},
+    # the dataset's reader builds on the readers' base (it lived in liqcore.io until the dataset got its room)
+    "liqcore/dataset/read.py": {"liqcore.io.base._FileState", "liqcore.io.contract._load_table",
+                                "liqcore.io.plausible._sane_ids", "liqcore.io.contract._dictionary",
+                                "liqcore.io.base._warn_stderr", "liqcore.io.plausible._future_mask"},
     "liqcore/judge/__init__.py": {"liqcore.secrets._check_private", "liqcore.secrets._parse_key_file"},
     "liqcore/testing/fake_replay.py": {"liqcore.io._Blocks", "liqcore.io._warn_stderr"},
 }
@@ -568,3 +572,4 @@ def test_the_ownership_check_sees_a_shared_attribute(tmp_path):
 def test_the_engine_module_is_short():
     n = (PKG / "live" / "engine.py").read_text(encoding="utf-8").count("\n")
     assert n < 600, f"liqcore/live/engine.py has {n} lines: its jobs belong in its parts"
+

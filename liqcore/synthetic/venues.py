@@ -1,7 +1,7 @@
 """One instrument on several venues: the ground truth of the lead-lag study.
 
 ``venue_market(days, symbol="BTCUSDT", venues=("bybit", "binance"), lead_ms={"bybit": 150}, ...)``
-composes the single-venue generator (:func:`liqcore.backtest.synthetic.simulate_symbol`) once per
+composes the single-venue generator (:func:`liqcore.synthetic.market.simulate_symbol`) once per
 venue: each venue has its own background liquidations, trades and price path (its own seed), and
 no cascade of its own: every cascade comes from ONE latent event (a Poisson shock of the symbol's
 cascade rate, on a side drawn once), scheduled on each venue as an external shock at
@@ -74,7 +74,7 @@ def venue_market(days: float = 4.0, symbol: str = "BTCUSDT", venues=("bybit", "b
                  feed_latency_ms: float = 50.0, start_ns: int = _DEFAULT_START_NS) -> VenueMarket:
     """Generate the market (see the module)."""
     from liqcore._jit import synth as k
-    from liqcore.backtest.synthetic import build_params, simulate_symbol
+    from liqcore.synthetic.market import build_params, simulate_symbol
 
     venues = tuple(Venue.parse(v).name.lower() for v in venues)
     if len(venues) < 2 or len(set(venues)) != len(venues):

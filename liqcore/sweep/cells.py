@@ -18,11 +18,11 @@
   task runner share that private state, so they live here together.
 
 The rest of a sweep lives next door, each in its own module: the parameter grid (validating, splitting
-and expanding it, grid files) in :mod:`liqcore.backtest.sweep_grid`; the runners that ship tasks to
+and expanding it, grid files) in :mod:`liqcore.sweep.grid`; the runners that ship tasks to
 processes (in-process, a local pool, a dask cluster) and the run's scheduling numbers in
-:mod:`liqcore.backtest.sweep_runners`; the store of finished cells and :func:`~liqcore.backtest.sweep_store.run_cells`,
-which skips the cells already stored and runs the rest, in :mod:`liqcore.backtest.sweep_store`.
-Where each task runs (the work follows the data) is decided by :mod:`liqcore.backtest.schedule`.
+:mod:`liqcore.sweep.runners`; the store of finished cells and :func:`~liqcore.sweep.store.run_cells`,
+which skips the cells already stored and runs the rest, in :mod:`liqcore.sweep.store`.
+Where each task runs (the work follows the data) is decided by :mod:`liqcore.sweep.schedule`.
 """
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def load_partition(part: Partition):
 
     src = part.source
     if src.kind == "synthetic":
-        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.synthetic.market import synthetic_market
 
         kw = {"symbols": tuple(part.symbols)} if part.symbols else {}
         m = synthetic_market(days=src.days, seed=src.seed, venue=src.venue, cache=src.cache, **kw)
@@ -439,7 +439,7 @@ def run_counted(task) -> tuple[list, dict]:
     """(rows, cost) of ``task`` run here: ``loads`` (1 when this process loaded the partition for it),
     ``load_s``, ``busy_s`` (seconds from start to end, loading included), ``holds`` (the partition
     hash this process holds now) and ``worker`` (a dask worker's address, else the process id)."""
-    from liqcore.backtest.schedule import peak_rss
+    from liqcore.sweep.schedule import peak_rss
 
     t0 = time.perf_counter()
     n0, s0 = _LOADS[0], _LOADS[1]
@@ -470,7 +470,7 @@ def warm_kernels() -> float:
     t0 = time.perf_counter()
     import importlib
 
-    for mod in ("liqcore.backtest.synthetic", "liqcore.dataset", "liqcore.io", "liqcore.venues.common"):
+    for mod in ("liqcore.synthetic.market", "liqcore.dataset", "liqcore.io", "liqcore.venues.common"):
         importlib.import_module(mod)  # the loaders' modules (a worker's first load then reads data only)
     from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry
 

@@ -1,6 +1,6 @@
 """Scheduling of sweep tasks: the work follows the data.
 
-A sweep's tasks (see :mod:`liqcore.backtest.sweeps`) come planned partition after partition.  Loading a
+A sweep's tasks (see :mod:`liqcore.sweep.cells`) come planned partition after partition.  Loading a
 partition (reading or generating its events, preparing them) costs as much as evaluating hundreds of
 cells, so where a task runs matters more than when:
 
@@ -22,7 +22,7 @@ cells, so where a task runs matters more than when:
   forks.
 
 This module knows tasks only by ``task.keys`` (their cells) and ``task.part_key`` (their partition);
-the sweep machinery (:mod:`liqcore.backtest.sweeps`, :mod:`liqcore.backtest.sweep_runners`) imports it,
+the sweep machinery (:mod:`liqcore.sweep.cells`, :mod:`liqcore.sweep.runners`) imports it,
 never the other way round.
 """
 from __future__ import annotations
@@ -268,7 +268,7 @@ except ImportError:  # pragma: no cover - dask is optional
 
 class WarmPlugin(_WorkerPlugin):
     """A dask worker plugin: every worker (those running now and any that joins later) runs ``fn``
-    (a module-level function, e.g. :func:`liqcore.backtest.sweeps.warm_kernels`: imports liqcore and
+    (a module-level function, e.g. :func:`liqcore.sweep.cells.warm_kernels`: imports liqcore and
     loads its kernels) when it starts, before it takes sweep tasks; ``worker.liqcore_warm_s`` keeps
     what ``fn`` returned (seconds)."""
 
@@ -282,7 +282,7 @@ class WarmPlugin(_WorkerPlugin):
 
 
 def describe(stats: dict) -> str | None:
-    """One line of a run's scheduling numbers (see :func:`liqcore.backtest.sweep_runners.scheduling`), or
+    """One line of a run's scheduling numbers (see :func:`liqcore.sweep.runners.scheduling`), or
     None when the run has none."""
     if stats.get("partition_loads") is None:
         return None

@@ -87,7 +87,7 @@ effect on later prices, no effects at all) and one per planted effect.
 Why one module: the synthetic market's front end (parameters, calibration, the cache key, frames for every
 venue) around the Numba generator in ``liqcore/_jit/synth.py``: one model of the market in one place.
 The cache entries themselves (where one lives, reading and writing it) are
-:mod:`liqcore.backtest.synthetic_cache`; the venues' wire frames, :mod:`liqcore.backtest.synthetic_wire`.
+:mod:`liqcore.synthetic.cache`; the venues' wire frames, :mod:`liqcore.synthetic.wire`.
 """
 from __future__ import annotations
 
@@ -101,8 +101,8 @@ from typing import Iterator
 
 import numpy as np
 
-from liqcore.backtest import synthetic_wire as wire
-from liqcore.backtest.synthetic_cache import cache_path, read_market, write_market
+from liqcore.synthetic import wire
+from liqcore.synthetic.cache import cache_path, read_market, write_market
 from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
 
 __all__ = [
@@ -936,7 +936,7 @@ def cascade_stats(market: Market, detector="auto") -> dict:
     cascades that overlap a ground-truth episode.  ``detector``: "auto" or "cython" (the compiled
     ``liqcore._libs.detector``), or any detector class with the same ``from_params`` / ``run`` API
     (e.g. a reference implementation to compare against)."""
-    from liqcore.config import Params
+    from liqcore.params import Params
     from liqcore.types import RecordKind
 
     if isinstance(detector, str):

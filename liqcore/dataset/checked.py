@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liqcore.io.decoded import DecodedGroup
-from liqcore.io.file_events import file_events
+from liqcore.dataset.decoded import DecodedGroup
+from liqcore.dataset.file_events import file_events
 from liqcore.types import EVENT_DTYPE, Kind
 
 #: the event columns of a partition file, as read (trade ids only when asked)
@@ -328,7 +328,7 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
     """Indices of the row groups of ``f`` whose statistics can hold a row of the selection (the same
     conditions as the row filter of :func:`read_checked`).  ``bulk``: the file is written in sections
     (its dataset's format file says so) and these are the kinds of its bulk section
-    (:data:`liqcore.io.dataset.BULK_KINDS`), so a row group whose ``kind`` minimum is one of them
+    (:data:`liqcore.dataset.read.BULK_KINDS`), so a row group whose ``kind`` minimum is one of them
     (trade, quote) holds only those -- a read of liquidations and marks passes over a group of trades
     and quotes, though its kind range [2, 7] spans the codes of marks."""
     from liqcore.venues.common import RECV_UNKNOWN
@@ -364,7 +364,7 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
     return np.flatnonzero(ok)
 
 
-#: the row groups decoded last (path, footer, group, columns -> a :class:`~liqcore.io.decoded.DecodedGroup`): a
+#: the row groups decoded last (path, footer, group, columns -> a :class:`~liqcore.dataset.decoded.DecodedGroup`): a
 #: window-local backtest reads consecutive receive-time ranges whose boundary groups it would otherwise decode twice
 _RECENT: OrderedDict = OrderedDict()
 _RECENT_GROUPS = 8
@@ -398,7 +398,7 @@ def _open(path: str, f: Footer):
 
 def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
     """The row groups ``groups`` of the file at ``path`` (columns ``cols``), each a
-    :class:`~liqcore.io.decoded.DecodedGroup`, the ones decoded by the last reads taken from memory ->
+    :class:`~liqcore.dataset.decoded.DecodedGroup`, the ones decoded by the last reads taken from memory ->
     ``([group], rows decoded now)``."""
     key = (path, f.key, tuple(cols))
     todo = [int(g) for g in groups if (key, int(g)) not in _RECENT]
@@ -501,7 +501,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
                  trade_ids: bool = False, marks=None, bulk=None):
     """The events of checked partition files ``files`` (``(path, venue code, symbol id)``, in the order
     a dataset scan lists them) with event time in [start_ns, end_ns), kind in ``kinds`` and received in
-    ``recv_range`` (``(lo, hi, feed_latency_ns)``, as :func:`liqcore.io.dataset.recv_filter`), in event-time
+    ``recv_range`` (``(lo, hi, feed_latency_ns)``, as :func:`liqcore.dataset.read.recv_filter`), in event-time
     order (stable) -> ``(events, trade ids or None, rows matched, rows of the row groups decoded,
     events dropped as ahead of their receive time, the symbol ids that have events)``.  ``marks``: path ->
     its checked mark: the footer and every row group to be decoded are verified against it first
@@ -648,7 +648,7 @@ _PROBLEM_BLOCK = 1 << 20
 
 
 def row_problems(rows: np.ndarray, symbol: str) -> int:
-    """How many of a partition's rows (the file's columns, :data:`liqcore.dataset._ROW_DTYPE`) break a row
+    """How many of a partition's rows (the file's columns, :data:`liqcore.dataset.write._ROW_DTYPE`) break a row
     rule of the contract (:func:`liqcore.io.contract._load_table`, the same rules): a time <= 0, a kind
     or side outside its codes, a liquidation, trade or quote side that is not its kind's, a liquidation's
     or trade's price or size not finite and > 0, an empty quote side with a price, a non-empty one
@@ -747,7 +747,7 @@ def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray |
     its section order (the rare kinds, then the trades, then the quotes, each sorted by event time, then
     receive time), out as the same file in format 2 held them: the rare kinds, then trades and quotes in
     one section sorted by (event time, receive time), quotes first where both tie (the writer's rule,
-    :func:`liqcore.dataset._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
+    :func:`liqcore.dataset.write._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
     runs); only runs of one event time whose receive times then go down are sorted again."""
     n = len(te)
     isq = kind == int(Kind.QUOTE)
