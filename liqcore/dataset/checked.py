@@ -1,27 +1,12 @@
-"""Reading a dataset's checked partition files at the Parquet decoder's pace.
+"""Reading a dataset's checked partition files at the Parquet decoder's pace (:func:`read_checked`).
 
-A partition file liqcore writes from loaded events (``liqcore convert --dataset``, or
-:func:`liqcore.dataset.write_dataset` of a :class:`~liqcore.io.LoadResult`) is marked checked: its rows
-passed every check of a load when they were read from their source (the row rules, plausible times,
-prices and sizes, duplicates), and the row rules again when written (:func:`row_problems`).  The mark is
-kept in the dataset's own list of checked files, :data:`MARKS_FILE` (each file's path in the dataset, its
-size in bytes, the SHA-256 of its bytes, of its footer and of each row group's bytes: :func:`mark_of`),
-not in the file: a file rewritten by another tool (which copies a Parquet footer's metadata as it is) no
-longer has the bytes that were checked, so it is read the checking way, and the load says so once,
-naming it.  A read verifies the footer and the row groups it decodes (:func:`verify_groups`), so what it
-decodes is what was checked.  (The file's footer still says ``"checked": true``, for information only:
-a read never trusts it.)  A load of verified files does not judge them again: it decodes the
-columns it needs from the row groups whose statistics can hold matching rows, keeps the rows of the
-time range, kinds and receive range asked for, drops the ones ahead of their receive time by more than
-``max-clock-skew`` (that bound is a load parameter), and lays them out as events in event-time order --
-the events the checking read gives on the same files (tested), several times faster.
+A file written from loaded events is marked in the dataset's :data:`MARKS_FILE` (size, SHA-256 of
+its bytes, footer and row groups: :func:`mark_of`); a read verifies what it decodes
+(:func:`verify_groups`) and lays the rows out as events without judging them again.  Footers and
+digests are cached per process.  The rule and its reasons: docs/data.md, "The dataset's files".
 
-A file without a verified mark (written from a bare event array, by another tool, or by an earlier
-version) goes through the checking read, as does every file of a load asked to ``recheck``.
-
-The files' footers are read, and their footers and row groups verified, once per process (cached by
-path, size, modification time and inode): a backtest reading a dataset in hundreds of windows prunes row
-groups from memory and digests each group once.
+May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's
+``decoded`` and ``file_events``.
 """
 from __future__ import annotations
 

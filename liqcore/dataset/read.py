@@ -1,37 +1,12 @@
-"""Reading hive-partitioned Parquet datasets of events (``DIR/venue=V/symbol=S/date=YYYY-MM-DD/
-part-0.parquet``, written by :mod:`liqcore.dataset`): :func:`is_dataset`, :func:`dataset_info` (the
-partitions present), :func:`check_selection` and :func:`load_dataset` (symbol / venue / time filters,
-only the matching partitions opened), returning a :class:`~liqcore.io.LoadResult`.
+"""Reading a dataset: :func:`is_dataset`, :func:`dataset_info`, :func:`check_selection`, :func:`load_dataset`.
 
-Columns of every file (format 3): ``ts_event_ns, ts_recv_ns`` (int64), ``kind, side`` (int8: the codes
-of :class:`liqcore.types.Kind` and :class:`liqcore.types.Side`), ``price, qty`` (float64), ``flags``
-(uint8), ``trade_id`` (int64: the venue's trade id, 0 when the source has none; read by dedupe only,
-so two trades with different ids are never duplicates), ``ask_price, ask_qty`` (float64, null but on
-quote rows that carry an ask); ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning) and are read
-dictionary-encoded, so a load turns them into codes from the distinct names only.  A file holds three
-sections, each sorted by event time then receive time and in row groups of its own of at most
-:data:`ROW_GROUP_ROWS` rows (each with min/max statistics of ``ts_event_ns``, ``ts_recv_ns`` and
-``kind``, so a time or kind filter skips whole groups): the rare kinds (liquidations, marks, funding,
-gaps, open interest), the trades, the top of book.  A top-of-book update is one row: the bid in
-``price`` / ``qty`` (side buy) and the ask in ``ask_price`` / ``ask_qty`` (an empty side: size 0, price
-0); a quote row without an ask is one side alone (side buy or sell).  Reads give each such row as two
-events, the bid then the ask, with the trades and quotes in one event-time order (receive time, then
-trades before quotes, at equal event times): the events a format-2 file of the same rows gives
-(format 2: a quote as two rows, trades and quotes in one section; format 1: kind and side as names).
-Why nullable ask columns in the one row layout rather than a quotes file or schema of its own: every
-reader, the checked marks and the row-group statistics keep one layout, an all-null column chunk of a
-trade row group costs a few bytes, and a read of trades alone never decodes a quote row group (their
-``kind`` statistics differ).  ``DIR/_liqcore_dataset.json``
-(:data:`FORMAT_FILE`) names the format, the code tables and the dataset's symbols.  A dataset written
-before format 2 (``kind`` and ``side`` as names, no format file) still loads, the slower way, saying so
-once; a dataset of format 2 loads as it is; the next write into either upgrades it to format 3.  A local partition file written from loaded events is marked checked in the
-dataset's :data:`~liqcore.dataset.checked.MARKS_FILE` (its size, the SHA-256 of its footer and of each row group) and,
-while the bytes a read decodes match, read without judging its rows again (:mod:`liqcore.dataset.checked`); one that does not match is read the checking way, said once.
+Only the partitions a venue / symbol / time filter selects are opened (on object storage: one listing,
+the selected files fetched concurrently); checked files are read the fast way (``checked``), the
+others the checking way; older formats still load.  The columns, sections, format file and formats
+1-3: docs/data.md, "The dataset's files".
 
-A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
-``memory://...``; :mod:`liqcore.io.storage`): its partitions are listed (one listing, nothing
-downloaded), pruned by venue, symbol and date, and only the selected partitions' files are fetched
-(concurrently, one request each).
+May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``, the readers'
+base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked``.
 """
 from __future__ import annotations
 

@@ -1,52 +1,13 @@
-"""Hive-partitioned Parquet datasets of events: ``DIR/venue=V/symbol=S/date=YYYY-MM-DD/part-0.parquet``.
+"""Writing a dataset: :func:`write_dataset`, :func:`convert_to_dataset`, the manifest and the writer lock.
 
-* :func:`write_dataset` adds events to a dataset.  Every (venue, symbol, UTC date) partition the new
-  events touch is rewritten as the union of its old and new rows, sorted by event time, duplicates
-  removed as a load of the sources would: trades and the other kinds by a load's rule (the same trade
-  id, or the same row where one has no id); a top-of-book row only as often as the partition already
-  holds it (each old row cancels one equal new row: a top of book that comes back within one stamp,
-  X, Y, X, keeps its rows).  Appending a new day adds partitions, re-converting the same file (or
-  overlapping recordings of the same rows) changes nothing.
-* :func:`convert_to_dataset` converts recording files incrementally, writing each partition once per
-  run (a day's files read one after the other, a day in memory): a manifest
-  (``DIR/_liqcore_manifest.json``: path -> size, mtime, and the kind / symbol filters a filtered
-  convert took) skips files already converted unchanged with the same (or no) filters.
-* One writer at a time: :func:`dataset_lock` holds ``DIR/.liqcore-writer.lock`` (an advisory
-  ``flock``, released by the system when the holder dies; the file names the holder's pid) around
-  every write; a second writer waits for it (with a message) or fails naming the holder.  A run that
-  completes removes the temporary files (``.part-0.parquet.tmpPID``) left by writers that died.
-* :func:`load_dataset` reads a dataset lazily with symbol / venue / time filters (only the matching
-  partitions are opened), returning a :class:`liqcore.io.LoadResult`.
-* :func:`dataset_info` lists the (venue, symbol, date) partitions present.
+Each partition a write touches is rewritten as the union of its old and new rows, in sections, its
+checked mark taken of the bytes written, the manifest and marks updated, under :func:`dataset_lock`
+(a ``flock``, or a lock object on object storage).  Layout, duplicates, the manifest, the lock:
+docs/data.md, "The dataset's files"; converting and killed converts: docs/sweeps.md, "Partitioned datasets".
 
-A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
-``memory://...``; see :mod:`liqcore.io.storage`).  There every partition file is written whole in
-one request (an object store never shows a part of one), the manifest last; the writer lock is a
-lock object ``DIR/.liqcore-writer.lock`` created with a conditional write (``If-None-Match: *``), so
-of two writers exactly one holds it; a writer that died leaves it behind: a writer on the same host
-takes it over, one on another host fails naming the holder (delete the object once that writer is
-gone).  Nothing is ever created locally for a URL.
-
-The reading side (:func:`load_dataset`, :func:`dataset_info`, :func:`check_selection`,
-:func:`is_dataset`) lives in :mod:`liqcore.dataset.read`, with the other readers, and is re-exported
-here; this module, the writing side, imports :mod:`liqcore.io` and never the other way round.
-
-Columns of every file (format 3, see :mod:`liqcore.dataset.read`): ``ts_event_ns, ts_recv_ns`` (int64),
-``kind, side`` (int8 codes), ``price, qty`` (float64), ``flags`` (uint8), ``trade_id`` (int64, 0: none),
-``ask_price, ask_qty`` (float64, a quote row's ask), in three sections (rare kinds, trades, quotes: one
-row per top-of-book update), each sorted by event time in row groups of at most :data:`ROW_GROUP_ROWS`
-rows; ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning).  In memory a
-partition's rows are the events' (a quote's bid and ask two rows); the file's quote section pairs them
-(:func:`liqcore._libs.readrows.file_columns`, its rule written out in ``pysrc/readrows.py``) and every read
-expands them again.  The writer works on codes: partitions come
-from (venue, symbol id, UTC day), never from a pass over names.  A dataset of an older format is
-upgraded in place by its next write.
-
-Why one module: writing a partition is one transaction over one row layout (``_ROW_DTYPE``): its old rows
-read back, merged with the new ones (the sorted-run merge, the duplicate rules), written in sections, its
-checked mark taken of the bytes written and the manifest and marks updated, all under the writer lock.
-Each step reads the state the one before left (the rows, the lock, the marks), and the merge's properties
-are tested against the file the write produces; split across modules they would share private state.
+Why one module: writing a partition is one transaction over one row layout (``_ROW_DTYPE``), each step
+reading the state the one before left.  May import: numpy, pyarrow, ``types``, ``validate``, ``_atomic``,
+``_libs.readrows``, ``venues.common``, ``io`` (the sources, storage) and this package's ``read``, ``checked``.
 """
 from __future__ import annotations
 

@@ -1,28 +1,13 @@
-"""Sweep cells and tasks: cells = detector configuration x execution configuration x partition x window.
+"""Sweep cells and tasks: detector configuration x execution configuration x partition x window.
 
-* A **source** names where events come from (a synthetic market, a partitioned dataset, recording
-  files); a **partition** is a group of symbols of a source over a time span, loaded by whoever runs it
-  (a worker process or a dask worker reads its own partitions: tasks carry paths and filters, never
-  arrays).  A **window** is a [start, end) time range inside a partition (a date range of a sweep, a
-  train or test fold of a walk-forward).
-* Detection runs once per (detector configuration, partition); every execution variant and every
-  window reuses its records (detection is causal, so the records inside a window are those a run
-  started at the partition start would see: the detector is warm at the window start).
-* :func:`evaluate_cells` is the one seam between the machinery and the strategy: given the prepared
-  events of a partition, a detector configuration, its records, a list of execution/strategy
-  parameter sets and windows, it returns one metrics row per (parameter set, window).
-* :func:`plan_tasks` groups cells into tasks (partition x detector configuration x execution cells);
-  :func:`run_task` runs one in whatever process holds it, against this process's partition cache
-  (:data:`SHARED`, the partitions a local pool's parent loaded before it forked, and the private
-  one-partition cache with its load counters, which :func:`run_counted` reports).  The cache and the
-  task runner share that private state, so they live here together.
+Detection runs once per (detector configuration, partition), every execution variant and window reuses
+its records; :func:`evaluate_cells` is the one seam between the machinery and the strategy;
+:func:`plan_tasks` groups cells into tasks, :func:`run_task` runs one against this process's
+partition cache (:data:`SHARED` and the private one; they share state, so they live here).
+Sources, partitions and windows: docs/sweeps.md, "Cells, partitions and windows".
 
-The rest of a sweep lives next door, each in its own module: the parameter grid (validating, splitting
-and expanding it, grid files) in :mod:`liqcore.sweep.grid`; the runners that ship tasks to
-processes (in-process, a local pool, a dask cluster) and the run's scheduling numbers in
-:mod:`liqcore.sweep.runners`; the store of finished cells and :func:`~liqcore.sweep.store.run_cells`,
-which skips the cells already stored and runs the rest, in :mod:`liqcore.sweep.store`.
-Where each task runs (the work follows the data) is decided by :mod:`liqcore.sweep.schedule`.
+May import: numpy, ``types``, ``params``, ``config``, ``_jit``, ``io``, ``dataset``, ``synthetic``,
+``execution``, ``venues.common``, ``backtest`` and this package's ``schedule``.
 """
 from __future__ import annotations
 
