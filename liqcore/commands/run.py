@@ -1,43 +1,11 @@
-"""Live runner: websocket feeds, cascade detector, strategy, paper (default) or Bybit gateway.
+"""``liqcore run``: the live runner: websocket feeds, cascade detector, strategy, paper (default) or Bybit gateway.
 
-    liqcore run --venue bybit --symbols ETHUSDT,SOLUSDT,DOGEUSDT            # paper trading on mainnet data
-    liqcore run --symbols ETHUSDT --replay recordings/ --speed 10            # offline, against a local fake exchange
-    liqcore run --symbols ETHUSDT,SOLUSDT --replay synthetic --live          # the whole live path, offline
-    liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
-    liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
-    liqcore run --venue binance --symbols all --exclude BTCUSDT --min-volume 5e6    # every perpetual of the venue
-    liqcore run --venue binance --symbols all --replay rec/ --no-dashboard   # a whole-market recording, offline
-    liqcore run --strategy cascade-fade --exits engine --journal s.sqlite --record rec/   # any strategy; the session kept
+Usage, ``--symbols all``, replays, ``--live`` and keys, the kill switch, ``--web``, signals and the
+exit status: docs/commands.md, "`liqcore run`", and docs/live.md.
 
-``--symbols all`` watches every liquidation of the venue (Binance ``!forceOrder@arr``, OKX
-``liquidation-orders`` SWAP, Bybit ``allLiquidation.<symbol>`` of every listed perpetual, sharded over
-connections); each symbol keeps its own threshold and cascade state.  The venue's instrument list (its REST
-API, ``--rest-url`` to override; cached for an hour with the time fetched) gives the traded symbols and each
-one's trading rules (tick, lot, minimum quantity and notional): every order is rounded and checked on its
-symbol's rules before it leaves, and a cascade on a symbol the list does not hold is refused and counted
-(``no_instrument``), never sent.  ``--exclude`` and ``--min-volume`` leave symbols out of trading; trades
-(and the top of book) are subscribed for ``--also`` only.
-
-Paper trading a ``--replay`` runs on the recording's receive times: decisions, cooldowns, entry and
-hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
-backtest`` finds on the same recording (``--live`` replays trade against the fake venue in wall time).
-
-``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
-environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
-command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
-127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used);
-with ``--venue binance`` it replays a Binance recording (what ``liqcore record --venue binance`` writes)
-through a fake Binance market stream on 127.0.0.1, on the same path as the live feed.
-SIGUSR1 toggles the kill switch (no new entries); so does the file given by ``--kill-switch`` when it
-exists. A replay run ends once the whole recording was replayed (or after ``--duration``).
-``--web [HOST:]PORT`` serves the web dashboard from this process (read-only, 127.0.0.1 unless a host is
-given; another interface needs the token printed at start or ``--web-token-file``; ``--web-control`` adds
-the kill-switch and flatten-all buttons); with ``--replay`` the page keeps the final state once the
-recording ended, until SIGINT/SIGTERM or ``--duration``.
-SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
-Exit status 1, with the reason on stderr, when the market-data feed never connected or received no frame
-(a run the user stopped with Ctrl-C before the first market data says "interrupted" and exits 0, as any
-interrupted run).
+May import: the layers below the command line (``live``, ``testing`` for ``--replay``, ``venues``,
+``market``, ``features``, ``strategies``, ``synthetic``, ``io``, ``secrets``, ``config``) and this
+package's shared ``inputs``, ``outputs``, ``_market``, ``_judge`` and ``_web``.
 """
 from __future__ import annotations
 
