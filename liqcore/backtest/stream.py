@@ -1,20 +1,9 @@
 """A sweep task over a long partition in time chunks: memory holds one chunk of events, not the span.
 
-The partition's events are read chunk after chunk in receive-time order (a dataset: one time range
-at a time; other sources: loaded whole, then cut), each chunk made in one compiled pass from the read
-(:func:`fused_chunks`: ordered, cut, cleaned and summed up as each row is copied once, into the chunk
-or the rows carried to the next read); the cascade detector runs over each chunk
-carrying its state; every (parameter set, window) keeps its own simulator state (a few rows per
-symbol plus its ledger) and replays each chunk's trade prints with the records confirmed so far.
-The rows are the same, value for value, as the whole-partition run of
-:func:`liqcore.sweep.cells.evaluate_cells` (tested): a record is handed to the simulator in the
-chunk whose events it precedes, the end-of-run clock step is taken once, at the window's real end.
+The details: docs/design.md, "A sweep task in time chunks".
 
-Where the chunks cannot reproduce the whole run exactly, :class:`NotStreamable` is raised before any
-row is returned and the caller runs the partition whole: a strategy other than the cascade
-strategy's fast path, a dataset partition that holds more than one (venue, symbol) pair, a receive
-time earlier than a chunk already handed out (clock skew beyond the guard), or a time gap longer
-than the detector's ``max-time-jump`` at a chunk boundary (its stray-time test looks at neighbours).
+May import: ``numpy``, ``_jit``, ``_libs.detector``, ``dataset.read``, ``execution.detect``,
+``execution.events``, ``execution.replay``, ``synthetic.chunks``, ``types`` and ``venues.common``.
 """
 from __future__ import annotations
 
