@@ -1,23 +1,9 @@
 """Binance USD-M futures order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
 
-* Entries are post-only LIMIT orders with ``timeInForce=GTX`` (a crossing entry is refused with code
-  -5022: reported as ``rejected``); ``newClientOrderId = intent.client_id`` is the idempotency key: after a
-  timeout / 5xx the gateway asks ``GET /fapi/v1/order?origClientOrderId=`` (-2013 = not there) before
-  resending, and a -4116 duplicate answer is resolved by the same query.
-* TP/SL cannot be attached on Binance: when the entry FILLS (or is cancelled after a partial fill) the
-  gateway places two reduce-only conditional orders on ``POST /fapi/v1/algoOrder`` (``algoType=CONDITIONAL``):
-  a TAKE_PROFIT limit at the TP price (trigger = limit = TP, the guide's limit take-profit) and a
-  STOP_MARKET at the SL price, with ``clientAlgoId`` ``<client_id>-tp`` / ``-sl`` (idempotent the same way).
-  Binance does not link them: when the position is flat the gateway cancels whatever is left.
-* Order updates and fills arrive on the user-data stream (``POST /fapi/v1/listenKey``, then
-  ``{ws_base}/ws/<listenKey>``; kept alive with ``PUT`` every ``keepalive`` seconds; reconnected with
-  back-off; fills missed meanwhile are fetched from ``GET /fapi/v1/userTrades`` and orders re-queried).  An order created by a triggered conditional order is recognised by
-  its original type (``ot``: TAKE_PROFIT* -> ``tp``, STOP* -> ``sl``) and reported under the entry's client_id.
+The details: docs/live.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
 
-Assumptions not covered by the project's wire-format notes (the conditional-order service is new): the
-``ALGO_UPDATE`` event fields (``caid``, ``X``) and the duplicate-id code -4116 for ``clientAlgoId``; fills of
-triggered conditional orders are identified from ``ORDER_TRADE_UPDATE`` alone, so a different
-``ALGO_UPDATE`` shape only loses the tp/sl ``new``/``cancelled`` notifications, never a fill.
+May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance.rest``, ``venues.instruments`` and this
+package's ``gateway``, ``ratelimit``, ``venue_gateway``.
 """
 from __future__ import annotations
 
