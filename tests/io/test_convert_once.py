@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-import liqcore.dataset as dataset_mod
+import liqcore.dataset.write as dataset_mod
 import liqcore.io as io_mod
 from liqcore.dataset import convert_to_dataset, load_dataset
 from liqcore.dataset.checked import MARKS_FILE
