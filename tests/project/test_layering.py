@@ -257,7 +257,7 @@ LAYERS = {
     # 6: the live shell and the fake venues it is tested against
     "live": 6, "testing": 6,
     # 7: the command line
-    "commands": 7, "cli": 7, "__main__": 7,
+    "commands": 7, "cli": 7, "cli_help": 7, "__main__": 7,
 }
 #: modules the kernels may import: nothing that reads or writes files, sockets or databases
 KERNEL_IMPORTS = ("numpy", "numba", "math", "time", "cython", "libc", "cpython", "__future__",
