@@ -3,7 +3,7 @@
 A partition file written from checked events is marked in the dataset's ``_liqcore_checked.json`` with
 its size and the SHA-256 of its footer and of each row group's bytes; a load verifies the footer and the
 row groups it decodes (each once per process, then cached by size, modification time and inode) and,
-when they match, skips the row rules, plausibility and dedupe (``liqcore.io.checked``).  This bench writes a dataset of ``--days`` days x ``--rate`` trades a day of
+when they match, skips the row rules, plausibility and dedupe (``liqcore.dataset.checked``).  This bench writes a dataset of ``--days`` days x ``--rate`` trades a day of
 one symbol (a random walk on a 0.1 grid, 2,000 liquidations a day) and times, in this process, median
 of ``--runs`` each, the cases alternating (every per-process cache cleared before each timed run; the
 files sit in the page cache, as after a write or a first read), wall and CPU seconds of this process:
@@ -69,8 +69,8 @@ def market(days: int, rate: int, seed: int = 1):
 
 
 def clear(keep_digests: bool = False) -> None:
-    from liqcore.io import checked as C
-    from liqcore.io import dataset as D
+    from liqcore.dataset import checked as C
+    from liqcore.dataset import read as D
 
     C._FOOTERS.clear()
     C._RECENT.clear()
@@ -109,7 +109,7 @@ def main() -> int:
     a = ap.parse_args()
 
     from liqcore.dataset import load_dataset, write_dataset
-    from liqcore.io.checked import footer, read_marks, verify_groups
+    from liqcore.dataset.checked import footer, read_marks, verify_groups
 
     print(f"load average at start: {loadavg()}")
     with tempfile.TemporaryDirectory(prefix="bench-checked-") as tmp:

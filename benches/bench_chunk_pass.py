@@ -61,7 +61,7 @@ def generated(rows: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
 
 def from_dataset(path: str, hour: int) -> tuple[np.ndarray, np.ndarray]:
     """(no carry, one hour of the dataset at ``path`` as the chunked backtest reads it)."""
-    from liqcore.io.dataset import check_selection, load_dataset
+    from liqcore.dataset.read import check_selection, load_dataset
     from liqcore.venues.common import fill_recv
 
     day = sorted({p[2] for p in check_selection(path)})[0]

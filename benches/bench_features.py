@@ -33,7 +33,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from liqcore.backtest.synthetic import synthetic_market  # noqa: E402
+from liqcore.synthetic.market import synthetic_market  # noqa: E402
 from liqcore.research import NAMED_FEATURES, FeatureStore  # noqa: E402
 from liqcore.types import Kind, Side  # noqa: E402
 

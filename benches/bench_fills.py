@@ -59,7 +59,7 @@ def run_once(sim, ev, cols, par, n_sym, end_ns):
 def speed(args) -> None:
     from liqcore._jit import sim
     from liqcore.backtest.run import _confirmed, detect, prepare_events, symbol_params
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.config import Params
     from liqcore.execution.events import apply_price_grid
 

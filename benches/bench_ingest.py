@@ -3,7 +3,7 @@ Engine.on_frame (Decoder -> CascadeDetector -> StrategyCore, paper gateway) on o
 
 The replay is one market hour of five Bybit linear symbols at a realistic density: publicTrade
 frames (20/s/symbol, 1-5 prints each), tickers deltas (10/s/symbol) and the liquidations and trades of
-the seeded synthetic market (``liqcore.backtest.synthetic``) -- about 540 k frames. A server process
+the seeded synthetic market (``liqcore.synthetic.market``) -- about 540 k frames. A server process
 (pinned to the other core) sends them over one websocket.
 
 * capacity: the server sends as fast as it can; frames/s of the engine client, and in the same run
@@ -36,7 +36,7 @@ PRICES = {"BTCUSDT": 95_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 180.0, "XRPUSDT": 
 
 def build_hour(minutes: float, seed: int = 7) -> list[bytes]:
     """Frames of ``minutes`` of market, in time order (see the module docstring)."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     start_ms = 1_767_225_600_000  # 2026-01-01T00:00Z
     m = synthetic_market(days=minutes / 1440, symbols=SYMBOLS, seed=seed,

@@ -46,7 +46,7 @@ def _load() -> str:
 
 def _quotes(ds: str):
     """The quote section (in memory: a row per side) of the dataset's biggest partition."""
-    from liqcore import dataset as DS
+    from liqcore.dataset import write as DS
 
     have = DS._partition_files(ds, False)
     if not have:
@@ -76,7 +76,7 @@ def _floor(runs):
 
 
 def child(ds: str, repeat: int, floor: bool) -> None:
-    from liqcore import dataset as DS
+    from liqcore.dataset import write as DS
 
     q, key = _quotes(ds)
     half = len(q) // 2

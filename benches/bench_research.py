@@ -29,7 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from liqcore.backtest.run import detect  # noqa: E402
-from liqcore.backtest.synthetic import synthetic_market  # noqa: E402
+from liqcore.synthetic.market import synthetic_market  # noqa: E402
 from liqcore.config import Params, parse_duration  # noqa: E402
 from liqcore.research import event_study, features  # noqa: E402
 from liqcore.research.features import sort_recv  # noqa: E402

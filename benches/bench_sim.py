@@ -122,7 +122,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from liqcore.backtest.run import _confirmed, detect, prepare_events, symbol_params
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.config import Params
     from liqcore._jit import sim
     from pysrc import execmodel as twin

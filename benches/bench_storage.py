@@ -59,7 +59,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
 
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.dataset import convert_to_dataset, dataset_info, load_dataset
     from liqcore.io import save_events
 

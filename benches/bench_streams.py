@@ -52,7 +52,7 @@ def main() -> None:
 
     import liqcore
     from liqcore.backtest.run import detect, prepare_events
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.config import Params
     from liqcore.strategies import get_strategy
     from liqcore.strategies.catalog import register_seven

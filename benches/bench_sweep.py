@@ -86,7 +86,7 @@ def sched(st: dict) -> str:
 
 
 def grid_1000():
-    from liqcore.backtest import sweep_grid as SG
+    from liqcore.sweep import grid as SG
 
     vals = [f"{0.05 * i:.2f}%" for i in range(1, 11)]
     return SG.validate_grid({"offset": vals, "take-profit": vals,
@@ -110,7 +110,7 @@ def main() -> None:
                          "the code before chunking)")
     args = ap.parse_args()
 
-    from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
+    from liqcore.sweep import grid as SG, runners as SR, store as SS, cells as S
     from liqcore.config import Params
 
     print(f"loadavg at start: {loadavg()}")
@@ -124,7 +124,7 @@ def main() -> None:
 
     # ---- baseline: the one-detection thread sweep over the whole market
     from liqcore.backtest.run import sweep as old_sweep
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=30, seed=7)
     g = grid_1000()
@@ -185,8 +185,8 @@ def main() -> None:
               f"({pool2:.2f} s); identical table: {same}; {sched(dst)} [loadavg {loadavg()}]")
 
     # ---- walk-forward
-    from liqcore.backtest.synthetic import DEFAULT_START_NS
-    from liqcore.backtest.walkforward import walkforward
+    from liqcore.synthetic.market import DEFAULT_START_NS
+    from liqcore.sweep.walkforward import walkforward
 
     wg = SG.validate_grid({"quantile": [0.9, 0.95], "offset": ["0.1%", "0.15%", "0.2%", "0.25%", "0.3%"],
                           "take-profit": ["0.1%", "0.15%", "0.2%", "0.3%", "0.5%"], "stop-loss": ["0.25%", "0.5%"]})
@@ -212,7 +212,7 @@ def main() -> None:
 
 
 def run_scale(args) -> None:
-    from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
+    from liqcore.sweep import grid as SG, runners as SR, store as SS, cells as S
     from liqcore.config import Params
 
     base = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT",

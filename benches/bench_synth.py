@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 _CHILD = """
 import time
 t0 = time.perf_counter()
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 m = synthetic_market(days=30, cache=False)
 print(time.perf_counter() - t0, len(m.events))
 """
@@ -55,7 +55,7 @@ def main() -> int:
 
     import numpy as np
 
-    from liqcore.backtest import synthetic as S
+    from liqcore.synthetic import market as S
     from pysrc import synth as T
 
     with tempfile.TemporaryDirectory() as d:

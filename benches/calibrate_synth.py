@@ -8,7 +8,7 @@ For each symbol, three knobs are fitted by fixed-point iteration, averaging over
 * the cascade kernel decay ``beta_c`` -> mean detector cascade duration (about inversely).
 
 Nothing here looks at trades, fills or strategy PnL.  The script prints the ratios to store in
-``liqcore.backtest.synthetic.SYMBOL_SPECS`` (scale_ratio, shock_ratio, beta_ratio) and the measured
+``liqcore.synthetic.market.SYMBOL_SPECS`` (scale_ratio, shock_ratio, beta_ratio) and the measured
 statistics.
 
     python benches/calibrate_synth.py [--days 30] [--rounds 6] [--seeds 101,102,103]
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from liqcore.backtest import synthetic as S  # noqa: E402
+from liqcore.synthetic import market as S  # noqa: E402
 
 
 def measure(symbol: str, days: float, seeds, overrides: dict) -> dict:

@@ -161,7 +161,7 @@ def queue_stream(n_events: int = 40_000, seed: int = 1, tick: float = 0.01, pric
 def book_stream(hours: float = 6.0, symbol: str = "ETHUSDT", days: float = 1.0):
     """(events of one symbol, first ``hours``, ts_event := ts_recv; tick) from the synthetic market
     with its book."""
-    from liqcore.backtest.synthetic import SYMBOL_SPECS, synthetic_market
+    from liqcore.synthetic.market import SYMBOL_SPECS, synthetic_market
 
     m = synthetic_market(days=days, symbols=(symbol,), effects={"book": True}, feed_latency_ns=0, cache=False)
     ev = m.events

@@ -1,6 +1,6 @@
 """Generate liqcore/data/sample-bybit.jsonl.zst: the small Bybit recording bundled with liqcore.
 
-A slice of the synthetic market (``liqcore.backtest.synthetic``, seed 7, ETHUSDT) as its Bybit v5
+A slice of the synthetic market (``liqcore.synthetic.market``, seed 7, ETHUSDT) as its Bybit v5
 public frames (``allLiquidation``, ``publicTrade``, ``tickers``), written in the recorder's line format
 (``{"recv_ns": ..., "venue": "bybit", "frame": {...}}``, what ``liqcore record`` writes) and compressed
 with zstd.  The slice, 03:00-07:42 UTC of the market's first day, is long enough for the detector's
@@ -23,7 +23,7 @@ FROM_H, TO_H = 3.0, 7.7  # hours after the market's start
 
 
 def generate() -> bytes:
-    from liqcore.backtest.synthetic import DEFAULT_START_NS, synthetic_market
+    from liqcore.synthetic.market import DEFAULT_START_NS, synthetic_market
     from liqcore.live.recorder import frame_line
 
     with tempfile.TemporaryDirectory() as cache:

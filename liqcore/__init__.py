@@ -1,28 +1,13 @@
 """liqcore: a compiled-core engine for trading crypto perpetual-futures liquidation cascades.
 
-Importing ``liqcore`` is cheap: it loads numpy and the compiled Cython kernels, never numba, uvloop
-or the asyncio shell; heavier names are resolved lazily on first attribute access.
+Importing it loads numpy, the data contract and the parameter vocabulary, never numba, uvloop or the
+asyncio shell; public names resolve on first use (a new one is a row in ``_LAZY``).  It installs the
+loader through which ``params`` finds the strategies (imported on the first look-up, not here).
 
-The package by layer; each may import only the layers before it, and nothing imports ``commands``:
-
-1. the contract and the vocabulary: ``types`` (event/cascade dtypes, venues, codes), ``validate``
-   (plausibility rules), ``units`` -> ``params`` (parameter names, units, ranges);
-2. the kernels: ``_libs`` (Cython) and ``_jit`` (Numba), each with its twin in ``pysrc/``;
-3. the wire and the files: ``venues`` (one folder per exchange), the readers and writers (``io``,
-   ``dataset``), ``cache``;
-4. the work: ``strategies`` (signals), ``backtest`` (the execution model's front, sweeps,
-   reports), ``research`` (features, studies); ``config`` (command-line and TOML glue);
-5. ``live`` (feeds, engine, gateways, journal); ``testing`` (fake venues for tests);
-6. ``commands`` (one module per ``liqcore <command>``), loaded by ``cli``.
-
-Each package's docstring says what it may import and where a new piece of its kind goes.  This
-module imports ``types`` and the vocabulary (``units``, ``params``: the standard library only); a new
-public name is one row in ``_LAZY`` (resolved on first use).
-
-It is also where the strategy registry meets the vocabulary: the parameter vocabulary sits below the
-strategies and never imports them, so this module (above every layer) installs the loader through which
-``params`` finds the strategy names and each strategy's own parameters (``liqcore.strategies`` is
-imported on the first such look-up, not here).
+The layers, bottom up (README, "Layout"; held by ``tests/project/test_layering.py``): the contract
+and vocabulary; the kernels; the readers, the dataset, the synthetic market and the execution front;
+features; strategies and ``config``; ``backtest``, ``sweep``, ``research``; ``live``, ``testing``;
+``commands``.  May import: ``types``, ``params`` (and, lazily, the names of ``_LAZY``).
 """
 from __future__ import annotations
 
@@ -85,8 +70,9 @@ _LAZY = {
     # whatever the import order, where a name bound to the function was replaced by the package
     # as soon as a submodule was imported
     "backtest": ("liqcore.backtest", None),
-    "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
-    "sweep": ("liqcore.backtest.run", "sweep"),
+    "synthetic_market": ("liqcore.synthetic.market", "synthetic_market"),
+    # the package, callable as its function sweep() (the same function as liqcore.backtest.sweep)
+    "sweep": ("liqcore.sweep", None),
 }
 
 __all__ = [

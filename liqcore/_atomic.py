@@ -1,23 +1,8 @@
 """Atomic outputs: a file or a report directory is either wholly the old one or wholly the new one.
 
-Every output a command writes (a converted file, a ledger, a sweep table, a plot, a JSON document)
-is written to a temporary file in the destination's own directory, flushed (and fsynced for data
-files) and renamed over the destination; a failure or a kill before the rename leaves the earlier
-output exactly as it was.  A report directory is built beside its destination and swapped in whole.
+The details: docs/backtest.md, "Atomic outputs".
 
-    from liqcore._atomic import atomic_path, write_bytes, building_dir, save_figure
-
-    with atomic_path("out.parquet") as tmp:     # write tmp by path (the name keeps its suffixes)
-        pq.write_table(table, tmp)
-    write_bytes("summary.json", data)           # bytes in one go
-    with building_dir("report/") as d:          # fill d; on success it replaces report/ whole
-        (d / "report.html").write_text(html)
-
-Temporary names start with ``.liqcore-tmp-PID-`` (files) or end in ``.liqcore-tmp-PID`` (directories);
-one left behind by a killed writer is removed by the next write of the same output.
-
-A full disk (ENOSPC, EDQUOT) while writing is raised as :class:`DiskFull`, an OSError that names the
-destination; the command line prints it as one line and exits non-zero.
+May import: the standard library.
 """
 from __future__ import annotations
 

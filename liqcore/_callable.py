@@ -1,6 +1,6 @@
 """A package or module that shares its name with the function it is about, callable as that function.
 
-``liqcore.backtest`` is a package and ``backtest`` its main function; ``liqcore.backtest.walkforward``
+``liqcore.backtest`` is a package and ``backtest`` its main function; ``liqcore.sweep.walkforward``
 is a module and ``walkforward`` its function.  Python binds a submodule as an attribute of its parent
 when the submodule is imported, so a lazy name that resolves to the *function* is replaced by the
 *module* as soon as anything imports that module (``from liqcore import synthetic_market, backtest``

@@ -1,31 +1,10 @@
-"""Where liqcore keeps regenerable data (the synthetic-market ``.npz`` files), and how to inspect or
-clear it.
+"""Where liqcore keeps regenerable data (the synthetic-market ``.npz`` files), and how to inspect or clear it.
 
-The cache lives in the user's cache directory, never in the working directory:
+The directory, what :func:`clear_cache` deletes, the size cap (:func:`enforce_limit`) and the market
+file's lossless column encoding (:func:`save_market` / :func:`load_market`): docs/backtest.md, "The cache".
 
-1. ``$LIQCORE_CACHE_DIR`` when set (``$LIQCORE_CACHE`` is still honoured as an older spelling);
-2. otherwise the platform's user cache directory for ``liqcore``: ``$XDG_CACHE_HOME/liqcore`` or
-   ``~/.cache/liqcore`` on Linux, ``~/Library/Caches/liqcore`` on macOS,
-   ``%LOCALAPPDATA%\\liqcore\\Cache`` on Windows.
-
-Everything in it can be deleted at any time (``liqcore cache clear``); it is rebuilt on demand.
-:func:`clear_cache` deletes only the files liqcore writes there (``synth-*.npz`` and their temporary
-files, and ``judge-answers.sqlite``, a backtest's language-model answers: :mod:`liqcore.judge.cache`),
-so pointing ``$LIQCORE_CACHE_DIR`` at a shared directory is safe.  The size cap below evicts markets
-only, never the judge's answers.
-
-The cache has a size cap: ``$LIQCORE_CACHE_MAX`` (``--cache-max`` on the command line; a size such
-as ``500MB``, ``2GB``, ``0`` to keep nothing, ``unlimited``), default :data:`DEFAULT_MAX_BYTES`
-(1 GB).  Each use of a file marks it used (its modification time); after a write, the least
-recently used files are deleted until the cache fits (:func:`enforce_limit`), and a file larger
-than the cap alone is not written.
-
-A market file (:func:`save_market` / :func:`load_market`) is an uncompressed ``.npz`` whose event
-columns are stored one by one, each made small without loss and compressed with zstd: the event
-times as steps from one event to the next, the receive times as offsets from the event times,
-prices and sizes as integers of their decimals (only when dividing them back gives every value bit
-for bit; otherwise as they are), the symbol ids in one byte when they fit.  Loading gives the event
-array byte for byte as it was saved (the columns are decompressed in parallel).
+May import: numpy, zstandard and platformdirs (inside functions) and the standard library; never the
+synthetic market itself (``synthetic.cache`` calls it).
 """
 from __future__ import annotations
 

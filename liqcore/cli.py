@@ -13,6 +13,8 @@ import re
 import sys
 import time
 
+from liqcore.cli_help import DESCRIPTIONS
+
 #: when the command started (time.monotonic()): deadlines such as --dask-timeout count from here
 STARTED = time.monotonic()
 
@@ -100,7 +102,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             if exc.name != modname:
                 raise
             continue
-        p = sub.add_parser(name, help=getattr(mod, "HELP", _HELP[name]), description=getattr(mod, "__doc__", None),
+        p = sub.add_parser(name, help=getattr(mod, "HELP", _HELP[name]),
+                           description=DESCRIPTIONS.get(name, getattr(mod, "__doc__", None)),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

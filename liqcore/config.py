@@ -1,19 +1,8 @@
 """Parameters from the command line and TOML files, and every configuration name in one place.
 
-The parameter vocabulary is in three layers, each importing only the ones above it in this list:
+The details: docs/design.md, "The parameter vocabulary's layers".
 
-* :mod:`liqcore.units` -- unit parsers (durations, fractions and percents, counts, hours, on/off);
-* :mod:`liqcore.params` -- the vocabulary: :data:`PARAMS`, :class:`Params`, :data:`RULES`, presets;
-* this module -- the command-line glue: one ``--name`` flag per parameter in argparse groups
-  (:func:`add_param_arguments`, :func:`params_from_args`) and TOML files (:func:`load_config`).
-  It reads the strategy names and each strategy's own parameters through the vocabulary's hook
-  (:func:`liqcore.params.strategy_registry`), never by importing :mod:`liqcore.strategies`: the root
-  package installs the registry's loader (see :mod:`liqcore`), so that it is known wherever
-  :class:`Params` is used.
-
-Every public name of the two lower layers is importable from here too (``from liqcore.config import
-Params, parse_duration``).  A new flag that is a parameter goes into the vocabulary; a new way of
-reading parameters (another file format) goes here.
+May import: ``params`` and ``units``.
 """
 from __future__ import annotations
 

@@ -1,23 +1,8 @@
 """Instruments across venues: one id for the same contract on Bybit, Binance and OKX.
 
-``BTC-USDT`` is Bybit ``BTCUSDT``, Binance ``BTCUSDT`` and OKX ``BTC-USDT-SWAP``: the same linear
-USDT perpetual seen through three margin engines.  Quantities are already in base units on every
-venue (OKX contracts are multiplied by ``ctVal`` when decoded, from ``liqcore.venues.instruments``),
-so notionals compare across venues.  The table is built from the venues' instrument tables (the
-Bybit order-grid table and the OKX ``ctVal`` table): every base they list gets ``BASE-USDT``; any
-other symbol spelled ``BASEUSDT`` (Bybit, Binance) or ``BASE-USDT-SWAP`` (OKX) joins ``BASE-USDT`` by
-the same rule.  User overrides (:func:`load_table`: a TOML file or a mapping) replace or add rows::
+The details: docs/data.md, "Instruments across venues".
 
-    [instruments.BTC-USDT]
-    bybit = "BTCUSDT"
-    binance = "BTCUSDT"
-    okx = "BTC-USDT-SWAP"
-
-Throttles (:func:`throttle_ns`): Binance's ``forceOrder`` stream and OKX's ``liquidation-orders``
-push at most one liquidation per symbol per second (the latest); Bybit's ``allLiquidation`` pushes
-every event since 2025-02 (its legacy ``liquidation`` topic: one per second before).  A throttled
-venue's first liquidation of a cascade is late by up to its throttle, which biases any "which venue
-fires first" answer toward the unthrottled venue.
+May import: ``numpy``, ``_libs.detector``, ``_libs.xvenue``, ``types`` and ``venues.instruments``.
 """
 from __future__ import annotations
 

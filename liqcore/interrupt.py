@@ -1,25 +1,8 @@
 """Ctrl-C (SIGINT) for every command: one mechanism, installed by :func:`liqcore.cli.main`.
 
-The first interrupt
+The details: docs/commands.md, "Ctrl-C, for every command".
 
-* says ``liqcore COMMAND: interrupted`` on stderr at once;
-* raises KeyboardInterrupt in the main thread, so the command unwinds as written (files closed,
-  finished sweep parts kept, process pools shut down) and ``main`` returns 130;
-* starts a deadline (:data:`GRACE_S`): a process that has not ended by then (the interrupt was
-  swallowed, e.g. inside a Numba/llvmlite callback, which prints "Exception ignored ...
-  KeyboardInterrupt"; or the unwinding waits for a worker thread or process to finish its task)
-  terminates its worker processes, flushes what it printed and exits with status 130.
-
-A second interrupt exits at once (130).  A command that returns normally after an interrupt it
-swallowed still exits 130.  Outputs already written stay (every liqcore output file is written
-whole or not at all).
-
-The deadline runs in a thread woken by the signal itself (``signal.set_wakeup_fd``), so it holds
-while the main thread is inside compiled code that releases the GIL (every Numba kernel of
-:mod:`liqcore._jit` is compiled ``nogil``: tests/project/test_kernels_release_the_gil.py); a compiled
-call that keeps the GIL delays it until that call returns.  Commands with a graceful stop of their own (``run``,
-``record``: cancel working entries, flush the journal; bounded by ``shutdown-timeout``) take the
-interrupt in their event loop and get no deadline.
+May import: the standard library.
 """
 from __future__ import annotations
 

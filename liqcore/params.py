@@ -1,19 +1,8 @@
 """The parameter vocabulary: one set of names for CLI flags, TOML keys and Python fields.
 
-``--min-history`` on the command line, ``min_history`` in TOML and in :class:`Params`.
-Durations accept ``50ms``, ``60s``, ``5m``, ``1h``, ``1d`` or plain seconds and are stored as int
-nanoseconds (fields ending in ``_ns``).  Fractions accept ``0.0015`` or ``0.15%``.
+The details: docs/design.md, "The parameter vocabulary".
 
-Per-symbol presets: the guide's defaults for every symbol, with the BTC exception (offset 0.10 %,
-take-profit 0.50 %).  ``Params.for_symbol("BTCUSDT")`` applies the preset unless the user set the
-field explicitly (on the command line or in the config file).
-
-Layer: above the unit parsers (:mod:`liqcore.units`), below everything that takes parameters.  It
-never imports the strategies: their own parameters (``min-notional``...) and the strategy names
-are looked up through one hook, :func:`set_strategy_registry`, which the root package
-(:mod:`liqcore`, imported before any of its modules) installs.  Without it the vocabulary knows the
-shared parameters and the default strategy only.  A new shared parameter is one ``_Spec`` in
-:data:`PARAMS`, one field of :class:`Params` and, when it has a range, one :data:`RULES` entry.
+May import: ``units``.
 """
 from __future__ import annotations
 

@@ -1,49 +1,13 @@
 """The signal contract: what a strategy hands to the execution model (numpy only).
 
-A strategy turns point-in-time inputs (events by receive time, the cascade detector's records,
-feature values as they stood) into **signals**: rows of :data:`SIGNAL_DTYPE`.  It never fills orders:
-the one execution model (:mod:`liqcore.execution` over the Numba kernel in :mod:`liqcore._jit.sim`)
-turns signals into orders, fills and trades, in backtest and paper trading alike.  The rules of that
-model are in the strategies page of the documentation.
+A strategy turns point-in-time inputs into rows of :data:`SIGNAL_DTYPE`; the one execution model
+(``execution`` over ``_jit.sim``) fills them.  The fields, their "use the run's parameter" values and
+the exit notices of streaming strategies: docs/strategies.md, "Signals" and "The signal contract,
+field by field".
 
-This module is the floor of the strategy layer: it imports numpy only, so the kernels, the execution
-front, the feature store and the strategies can all import it.  A new field or code of the contract
-goes here (and the Numba kernel, which imports the codes from here, follows).
-
-Fields of a signal (``NaN`` / ``-1`` mean "the run's parameter value", see each field):
-
-* ``ts_ns`` -- decision time on the receive-time clock (the ``ts_recv`` of the deciding event, or a
-  bar's close).  ``ev_idx`` -- position of the deciding event in the time-ordered event array: the
-  signal is processed right AFTER that event (-1 = before the first event); equal ``ts_ns`` are
-  ordered by ``ev_idx``, equal ``(ts_ns, ev_idx)`` by descending ``confidence``.
-* ``symbol_id``; ``direction`` +1 long, -1 short, 0 = a decision not to trade, counted by
-  ``skip_code`` (:data:`SKIP_MIXED` = 1 is counted as ``mixed``, anything else as ``skipped``;
-  strategy-specific codes start at 100).
-* ``entry`` -- :data:`ENTRY_LIMIT` (post-only limit at ``ref x (1 -/+ offset)``) or
-  :data:`ENTRY_MARKET` (taker order, fills at the first trade print at/after arrival).
-* ``confidence`` in [0, 1] (ranks simultaneous signals; ``replace`` compares it), ``size_mult``
-  (position size multiplier, 1.0 = the run's ``size``).
-* ``offset``, ``take_profit``, ``stop_loss`` -- fractions; NaN = the run's parameter; 0 in
-  ``take_profit`` / ``stop_loss`` = none.  ``trail`` -- trailing-stop fraction from the best print
-  since the entry; 0 or NaN = none.  ``stop_price`` -- an absolute stop-market price; NaN = none.
-* ``max_hold_ns`` -- close at the first print at/after fill + max hold (taker); -1 = the run's
-  ``hold-timeout``, 0 = none.  ``entry_timeout_ns`` -- unfilled entry cancelled after this; -1 = the
-  run's ``entry-timeout``.
-* ``exit_ns`` -- signal exit: the strategy's exit condition became true at this time; the position
-  is closed at the first print at/after ``exit_ns + order-latency`` (taker).  :data:`NEVER` = no
-  signal exit.  ``exit_code`` -- the strategy's reason for it (ledger).  ``tag`` -- the strategy's id
-  of the signal (cascade id, bar index, zone id), carried into the ledger.
-* ``latency_ns`` -- the order latency of this signal's orders (its entry's arrival at the venue and
-  its signal exit), drawn from a measured distribution (``order-latency-from``); 0 = the run's
-  ``order-latency``.
-
-**Exit notices** (the streaming form, :class:`liqcore.strategies.SignalStream`): a stream cannot know a signal's exit
-time when it emits the signal, so its signals carry ``exit_ns`` = :data:`NEVER` and the stream emits,
-when the exit condition becomes true, a row with direction 0, ``skip_code`` :data:`SKIP_EXIT`, the
-``tag`` of the signal whose position must close, ``exit_code`` and ``ts_ns`` = that time.  The
-execution model treats it exactly as the signal's own ``exit_ns`` = ``ts_ns``: close at the first
-print at/after ``ts_ns + order-latency`` (taker, reason ``signal_exit``).  A notice is not a decision
-(nothing is counted); a notice for a signal that holds no entry or position changes nothing.
+The floor of the strategy layer: it imports numpy only, so the kernels, the execution front, the
+features and the strategies can import it.  A new field or code of the contract goes here (the Numba
+kernel imports the codes from here).
 """
 from __future__ import annotations
 

@@ -1,29 +1,11 @@
 """The data contract: the event dtype, the cascade record dtype, enums and the symbol registry.
 
-Every stream, file and kernel in liqcore speaks :data:`EVENT_DTYPE`.  One row is one market event:
+Every stream, file and kernel speaks :data:`EVENT_DTYPE` (40 bytes, mirrored by the Cython struct
+``Event`` in ``liqcore/_libs/events.pxd``; a contract test compares the two).  Each field's meaning
+and units: docs/data.md, "The event contract".
 
-==============  ========  ==========================================================================
-field           type      meaning
-==============  ========  ==========================================================================
-``ts_event``    int64     venue event time, ns since the Unix epoch (Bybit ``T``, Binance ``o.T``, OKX ``ts``)
-``ts_recv``     int64     when this process received it, ns (replays: recorded time or ts_event + feed latency)
-``price``       float64   liquidation: the venue's price (Binance ``ap``, Bybit/OKX bankruptcy price);
-                          trade: trade price; mark: mark price; funding: the funding RATE (fraction);
-                          open interest: mark price if known else NaN; quote: the best bid or ask price
-``qty``         float64   base units (OKX contracts x ctVal); 0 for mark/funding; OI in base units;
-                          quote: the size displayed at that price (0: the side of the book is empty)
-``symbol_id``   int32     index into a :class:`SymbolRegistry` (one id per (venue, symbol)); -1 = every
-                          symbol of ``venue`` (used by venue-wide GAP events)
-``side``        int8      :class:`Side`: liquidations carry the LIQUIDATED POSITION (LONG/SHORT), trades
-                          the TAKER side (BUY/SELL), quotes the side of the book (BUY = bid, SELL =
-                          ask: a top-of-book update is two rows with the same times), everything else NONE
-``kind``        int8      :class:`Kind`
-``venue``       int8      :class:`Venue`
-``flags``       uint8     bit field, see :class:`Flag`
-==============  ========  ==========================================================================
-
-The layout is 40 bytes, naturally aligned, and is mirrored by the Cython struct ``Event`` in
-``liqcore/_libs/events.pxd`` (a contract test compares the two).
+May import: numpy and the standard library only (the ground every layer stands on).  A new kind, flag
+or venue goes here, with its row in docs/data.md.
 """
 from __future__ import annotations
 

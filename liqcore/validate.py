@@ -1,46 +1,11 @@
 """Plausibility rules for data nobody vetted: one place for every loader, writer, decoder and detector.
 
-Symbols
-    A venue symbol is 1..:data:`MAX_SYMBOL_LEN` characters of the venue's alphabet: letters and digits
-    plus ``-`` (Bybit, OKX: ``BTC-USDT-SWAP``, ``BTC-27DEC24``) or ``_`` (Binance: ``BTCUSD_PERP``),
-    starting with a letter or digit and holding at least one letter (``41997.6USDT`` or ``12345`` is
-    not a symbol).  A record whose symbol fails is rejected and counted as ``bad_symbol``; such a
-    name never reaches a file name (:func:`safe_name` guards every writer that names a file after a
-    symbol or venue).
+Symbols (:func:`safe_name`), times (:data:`TIME_MIN_NS`, :data:`FILE_TIME_MAX_NS`, :func:`time_max_ns`,
+the stray test), prices and sizes (:class:`Plausibility`) and the top of book (:func:`crossed_quotes`).
+The rules and their reasons: docs/data.md, "What is plausible".
 
-Times
-    An event time (and a recorded receive time) is plausible between :data:`TIME_MIN_NS`
-    (2017-01-01 UTC) and, in a file (recordings, archives, datasets, liqcore's own event files,
-    synthetic markets saved), :data:`FILE_TIME_MAX_NS` (2100-01-01 UTC, a fixed bound: the same files
-    give the same events whatever day they are read); in a live feed, now + :data:`TIME_AHEAD_NS`
-    (1 day; :func:`time_max_ns`).  An event time further than
-    ``max_time_jump_ns`` (default :data:`MAX_TIME_JUMP_NS`, 1 day) from both its neighbours in the
-    file, while those neighbours are close to each other, is an isolated stray (a corrupt stamp).
-    Both are rejected and counted as ``implausible_time``.  A file in liqcore's own event format
-    (contract CSV, Parquet, datasets) whose times all lie before 2000 is read as a relative clock (a
-    simulation's): only the stray test applies to it.
-
-Prices and sizes (:class:`Plausibility`)
-    A liquidation or trade is implausible when its price is more than ``price_factor`` (10) times
-    above or below the symbol's reference price, or its notional (price x qty) exceeds
-    ``max_notional`` (absolute, in quote currency) or ``notional_multiple`` (10,000) times the
-    symbol's P95 notional.  The reference price is, in a batch (a file), the median price of the
-    symbol's neighbouring events in time (5 on each side, trades, marks and liquidations, none across a
-    pause of over an hour); in a stream (live decoder, detector), the symbol's last accepted trade, mark
-    or liquidation price if at most an hour old (and when
-    ``reanchor`` (3) events in a row disagree with it but agree with each other, the reference moves
-    to them: a stream that started on one bad value recovers).  The P95 notional is, in a batch, over
-    the symbol's events of that kind in the file; in the detector, its rolling threshold history.
-    Implausible events are dropped and counted as ``implausible_price`` / ``implausible_notional``;
-    they are never large, never part of a cascade and never a reason to trade.  A real crash (prices
-    falling 50-90 % within minutes) moves the reference with it and loses nothing.
-
-Top of book (quotes)
-    A quote row (best bid or best ask, with its displayed size) whose side is not empty (size > 0) is
-    judged like a trade against the reference price, and joins the reference; its displayed size is
-    no traded notional, so it is never judged by notional.  An empty side (size 0) is not judged.  A
-    crossed book (a bid at or above the ask of the same update) is counted as ``crossed_book``
-    (:func:`crossed_quotes`) and kept: venues publish it for an instant during fast moves.
+May import: numpy and the standard library only (it sits at the ground, under every reader).  A new
+rule goes here, with its paragraph in docs/data.md.
 """
 from __future__ import annotations
 

@@ -10,10 +10,10 @@ specification the property tests hold the kernel to, byte for byte:
   other row the size times its contract value ``scale[i]``.
 * :func:`trade_rows`: per kept row one row of ``kind`` (price and size as given), flags ``sampled`` on
   the rows of a venue other than Bybit (code 1), 0 on Bybit's.
-* :func:`partition_rows`: events -> a dataset partition's rows (``out``: ``liqcore.dataset._ROW_DTYPE``),
+* :func:`partition_rows`: events -> a dataset partition's rows (``out``: ``liqcore.dataset.write._ROW_DTYPE``),
   the columns of the file (times, kind, side, price, size, flags) with each event's trade id (``trade_ids``
   None: 0), and the price 0 on an empty side of the book (a QUOTE of size 0; the numpy code of
-  ``liqcore.dataset._rows_of`` before the kernel).
+  ``liqcore.dataset.write._rows_of`` before the kernel).
 * :func:`file_columns`: a block of a partition's rows -> the columns of a partition file, each a contiguous
   array; with ``pairs`` each top-of-book update as one row: a row ``i`` that is a bid (side BUY) whose row
   ``i + 1`` is an ask (side SELL) with the same event and receive times and flags, both without a trade id,

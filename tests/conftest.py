@@ -154,7 +154,7 @@ def default_market():
     SOLUSDT, XRPUSDT, DOGEUSDT, seed 7, no top of book: ``liqcore compare --synthetic`` replays the
     same events once it has set its quotes aside), generated once per session into the session's
     cache directory."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     return synthetic_market()
 

@@ -1,40 +1,11 @@
-"""One pass from the read to the simulator: a chunk of events in receive-time order, cut, cleaned and
-summed up in one compiled pass (:func:`fuse_chunk`), after a short plan over its two time columns
-(:func:`recv_plan`, which also fills the receive times not recorded).  The readable twin is
-``pysrc/chunks.py``.
+"""One pass from the read to the simulator: a chunk cut, cleaned and summed up (:func:`fuse_chunk`).
 
-The chunked backtest (:mod:`liqcore.backtest.stream`) used to walk each chunk through a dozen numpy
-passes, each a copy or a mask of the whole chunk: join the carried rows to the read, check the receive
-order, gather in that order, copy the carried rest, mask the bad prints, gather the prints, copy the
-receive times, then mask for the grid's prints, the cheapest trade, the liquidations, the receive
-delays and the kinds present.  Here the read (``raw``) and the rows carried from the previous read
-(``carry``) go row by row, in receive-time order, either into the chunk (``out``) or into the next
-carry (``rest``); each chunk row is looked at once, as it is written.
+:func:`recv_plan` plans the chunk over its two time columns (and fills the receive times not recorded);
+:func:`fuse_chunk` then takes the read and the rows carried from the previous read row by row, in
+receive-time order, into the chunk or the next carry, looking at each row once.  The twin is
+``pysrc/chunks.py``; the row rules: docs/design.md, "One pass over a chunk: the row rules".
 
-Row rules (the old passes' rules, held equal by the property tests):
-
-* order: ``order`` is the stable receive-time order of ``carry`` then ``raw`` (empty: already in order);
-  the first ``k`` rows of that order are the chunk, the others the next carry;
-* a chunk row whose receive time is outside ``[lo, hi)`` is left out (the caller's receive-time span:
-  the chunk's rows being in receive-time order, those kept are one run of them);
-* ``clean``: a trade print with a non-finite or non-positive price, a funding event with a non-finite
-  rate is a bad print: its chunk position goes to ``bad`` (the caller makes its kind 0, which the
-  simulator ignores, once the detector has seen the chunk as read), counted in ``stat[S_BAD_TRADE]`` /
-  ``stat[S_BAD_FUNDING]``, and the rules below take it as kind 0;
-* ``kinds[kind & 255]``: rows per kind, after cleaning (a cleaned row counts as kind 0);
-* ``book`` false: the trade prints and funding events also go to ``sim`` (the simulator's rows; gathered
-  after the pass from their chunk positions, ``kept``) and their receive times to ``sim_ts``;
-* ``liq``: the chunk positions of the liquidations;
-* ``need[sid]`` (> 0): that many more trade prints of symbol ``sid`` go to ``grid_px`` / ``grid_sym``
-  (``need`` counts down); ``stat[S_MAX_SID]``: the highest symbol id of a trade print;
-* receive delays (``ts_recv - ts_event``) of the rows without the RECV_ESTIMATED flag go to ``delay``
-  for every ``stride``-th such row counted from ``seen`` (the rows of earlier chunks); ``stat[S_N_REC]``
-  / ``stat[S_N_EST]`` count the rows with and without a recorded receive time;
-* ``stat[S_CHEAPEST]``: the chunk position of the first trade print of the smallest notional (price x
-  qty; a NaN notional is the smallest, as numpy's argmin takes it; every notional +inf: the first
-  print), -1 without a print.
-
-Nothing compiles at import: the functions compile, or load from Numba's cache, on first call.
+May import: numpy, numba, ``types``.  Nothing compiles at import (Numba's cache, on first call).
 """
 from __future__ import annotations
 

@@ -1,26 +1,8 @@
 """Numba kernel of the feature store: the maximum of ``values[lo:hi]`` for many index ranges at once.
 
-``range_max(values, lo, hi)`` answers each query ``[lo[i], hi[i])`` in O(block) time: the values are
-grouped in blocks of :data:`BLOCK` elements, a sparse table holds the maxima of every run of 2**j
-whole blocks, and a query takes the partial blocks at its two ends element by element and the whole
-blocks in between from the table.  An empty range (``hi <= lo``) gives NaN.  The minimum is
-``-range_max(-values, lo, hi)``.  Values must be finite (the store drops the others before).
+The details: docs/research.md, "The feature store's kernels".
 
-``history_transform(src, idx0, stride, m, code)`` computes, for each row ``i``, a transform of
-``x = src[idx0[i]]`` against its history ``src[idx0[i] - k * stride]``, ``k = 1..m`` (NaN = null,
-skipped; an index outside ``src`` counts as null): the z-score (population std; 0 when the history
-is flat: max == min), mean, std, max, min or rank ``(#below + #equal / 2) / #valid``.  Mean and
-variance come from one pass over the values shifted by the first one (``d = h - h_first``:
-``mean = h_first + sum d / c``, ``var = (sum d^2 - (sum d)^2 / c) / c``, clamped at 0).  It returns the
-values and the number of valid history values per row.  Sums run in ``k`` order, so a row's result
-does not depend on how many rows are computed together.
-
-``search_right(a, v)`` is ``numpy.searchsorted(a, v, side="right")`` for a sorted int64 ``a``:
-each query gallops from the previous answer when it is not smaller than the previous query (runs
-of sorted queries cost O(log distance) each, with the memory locality of a merge), else does a
-plain binary search.
-
-The readable twin (and the oracle of the property tests) is ``pysrc/features.py``.
+May import: ``numba`` and ``numpy``.
 """
 from __future__ import annotations
 

@@ -1,93 +1,13 @@
 """The execution model: signals -> orders -> fills -> trades, as Numba per-event step functions.
 
-One model for every strategy (:mod:`liqcore.strategies`): a strategy makes signals
-(:data:`liqcore.strategies.SIGNAL_DTYPE`), this module fills them.  The same step functions serve the
-backtest loop (:func:`run_exec`, one call over whole arrays; :func:`run_sim` is the cascade
-market-maker's entry point on detector records) and paper trading
-(:class:`liqcore.backtest.core.StrategyCore`, one call per live event), so the fill model of a
-backtest is the fill model of paper trading.  The readable twin is ``pysrc/execmodel.py`` (its
-``simulate_records`` is the cascade market-maker's path, :func:`run_sim`).
+One model for every strategy, backtest and paper trading alike: :func:`run_exec` (whole arrays),
+:func:`run_sim` (the cascade market-maker on detector records) and ``backtest.core.StrategyCore`` (one
+call per live event) share the step functions; twin ``pysrc/execmodel.py``.  State: ``st``
+(:data:`STATE_DTYPE`), ``port`` (:data:`PORT_DTYPE`), ``par`` (:data:`PARAM_DTYPE`), ``ledger``
+(:data:`LEDGER_DTYPE`), ``counts`` (``C_*``).  Rules: docs/strategies.md, "The execution model, rule by rule".
 
-State lives in numpy structured arrays:
-
-* ``st``  -- :data:`STATE_DTYPE`, one row per symbol id (working order / position / cooldown / last print)
-* ``port`` -- :data:`PORT_DTYPE`, one row: equity, loss-limit anchors, portfolio rules
-* ``par`` -- :data:`PARAM_DTYPE`, one row per symbol id (per-symbol presets already applied)
-* ``ledger`` -- :data:`LEDGER_DTYPE`, one row per closed trade (``port[0].n_trades`` rows used)
-* ``counts`` -- int64 ``(n_symbols, N_COUNTS)``, indexed by the ``C_*`` constants
-
-Rules (the choices the prose leaves open pinned down here; the documentation's strategies page
-states them for users):
-
-* Signals are merged with the events by (time, event index): a signal is processed right after the
-  event ``ev_idx``.  Every signal counts as a decision (``cascades``), except exit notices
-  (direction 0, skip code ``SKIP_EXIT``): a notice decided at ``t`` with the tag of the signal that
-  opened the symbol's working entry / position makes its signal exit due at ``t + order-latency``,
-  exactly as that signal's ``exit_ns = t`` would have (:func:`step_exit`); streaming strategies,
-  which cannot know a signal's exit time when they emit it, send notices instead.
-* Gates in order: a skip signal (direction 0) other than mixed (``skipped``), busy (working entry or
-  open position on the symbol), cooldown, busy (its end not yet heard of: ``free_ns``), mixed (direction 0 with SKIP_MIXED), [``signals``], hours, loss limit, daily trades,
-  max-symbols, max-positions (with ``replace``), reference price (limit entries only: the symbol's
-  last print, no older than ``max_ref_age``), [order].  The caps count symbols with an open position
-  OR a working entry, except a position already being closed by ``replace``.
-* ``replace``: at a cap, a signal whose confidence is strictly higher than the weakest (lowest
-  confidence, then oldest signal, then lowest symbol id) working entry or position takes its place:
-  a working entry is cancelled (``unfilled``), a position is closed at the first print of its
-  symbol at/after decision + order latency (taker, reason ``replaced``).
-* ``replace_same`` (port): a signal on a symbol that holds a working entry or position, with a
-  confidence strictly higher than the held one's, replaces it instead of being ``busy`` (it passes the
-  busy and cooldown gates; the others apply): a working entry is cancelled (``unfilled``) and the new
-  one placed at once; a position is closed at the first print at/after decision + order latency
-  (taker, reason ``replaced``) and the new entry is queued (counted ``orders``) and sent when the
-  position closes, whatever closed it (it arrives an order latency later; entry timeout from then).
-  The symbol keeps its cap slot while it is closing for the replacement; a further signal on it is
-  ``busy``.
-* The order arrives ``order_latency`` (the way out of the round trip) after the decision.  Limit (post-only): rejected if at arrival
-  the last print has reached the limit; fills at the limit on a print strictly through it (``touch``:
-  also at it), maker fee.  ``queue`` (per-symbol ``queue``; QUOTE rows, :func:`step_quote`): the
-  post-only check is against the quote in force; the limit joins behind the size displayed at its
-  price (0 inside the spread, unknown behind the best until its level is the best); prints at its
-  price consume that queue first and fill the whole order once more than it has traded; quotes move
-  the queue (:func:`_q_depth`: risk-averse or power ``queue_pow``); the take-profit is such a limit
-  too.  ``grid`` > 0 puts maker limits (entries, take-profits) on the passive tick.  Market: fills at the first print at/after arrival at that price moved
-  against the taker by ``slippage``, taker fee.  The entry timeout runs from the decision; a signal
-  exit due before the fill cancels the entry; a cancelled or rejected entry starts no cooldown.
-* Sizing at the fill: ``notional`` (fixed, if > 0) or ``size x equity``, times the signal's size
-  multiplier; with ``leverage`` > 0 capped so that open notionals stay <= ``leverage x equity`` (no
-  room -> the entry is cancelled, counted ``leverage``).  With the symbol's trading rules (``lot`` > 0) the
-  quantity (capped at the maximum order qty) goes down to the lot and an entry below the minimum qty or notional
-  is not opened (``below_minimum``);
-  the stop-loss, like the take-profit, is put on the tick away from the market (a long's down, a short's up).
-* The way back (per-symbol ``inbound_ns``, the rest of the order latency's round trip): the bot learns of
-  an entry fill that long after it, so a timed exit (below) is due no earlier than the fill + ``inbound_ns``;
-  with ``engine_exits`` (``--exits engine``) the take-profit, stop-loss and trailing stop are the engine's and
-  act only on prints at or after the fill + ``inbound_ns`` + ``order_latency_ns`` (its exit orders' way
-  out; the trailing stop's peak follows the prints meanwhile).  Venue-held exits are not delayed.  An
-  entry rejected (at its arrival) or cancelled (at its deadline), or a position closed, is heard of
-  ``inbound_ns`` later: a signal on the symbol before then is ``busy``.
-* A print that fills the entry does not also exit the position: exits are checked from the next
-  print.  On one print: a due timed exit (hold timeout / max hold, signal exit, replace: the earliest
-  due; ties: the hold) closes at the print's price (taker, with slippage); else the stop in force
-  (the tightest of stop-loss, trailing stop and stop price; ties in that order) triggers on a print
-  at or beyond it and fills at that print's price (taker, with slippage); else take-profit (limit
-  rule, maker).  The trailing stop follows the best print since the fill (starting at the fill
-  price): long ``peak x (1 - trail)``, short ``peak x (1 + trail)``.
-* Levels: a signal's NaN fraction = the symbol's parameter (applied as the guide's simulator always
-  did: a parameter of 0 puts the level at the fill price); a signal's 0 = no such level.
-* Loss limits: realised equity change since the start of the UTC day (ISO week, Monday 00:00 UTC)
-  at or below ``-limit x equity at that start`` blocks new orders until the next day (week).  0
-  disables a limit.  Open positions are managed as usual.
-* ``daily_trades`` (> 0): positions opened per symbol per UTC day (of the fill); a signal on a day
-  that already has that many is skipped (``daily_trades``).
-* Funding on an open position at a FUNDING event: ``side x rate x last_price / entry_price`` is added to
-  the fraction paid (longs pay positive funding).
-* Per-trade return = ``side x (exit - entry) / entry - (entry fee + exit fee x exit / entry) - funding``
-  (each fee is charged on its own fill's notional; the return is a fraction of the entry notional, so the
-  exit fee is scaled by ``exit / entry``); equity += notional x return at the close; cooldown starts at
-  the close.
-
-Why one module: the Numba step functions call each other and compile together into one state machine;
-its sections (the banners below) keep one job each.
+Why one module: the step functions call each other and compile into one state machine; its sections
+(the banners below) keep one job each.  May import: numpy, numba, ``types``, ``signals``, ``codes``.
 """
 from __future__ import annotations
 

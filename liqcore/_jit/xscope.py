@@ -1,27 +1,10 @@
-"""Numba kernel of the chunked instrument-scope read: which events the cross-venue rule needs.
+"""Numba kernel of the chunked instrument-scope read: which events the cross-venue rule needs (:func:`sparse_keep`).
 
-The cross-venue half of instrument-scope detection (:func:`liqcore._libs.xvenue.detect`) walks every
-event the per-venue detector kept (``marks != 0``), but an event that is neither a liquidation nor a
-gap changes a group's state in only three ways: it raises the group's clock (a later liquidation's
-time is clamped to it), it adds its venue to the group's venues (a venue-wide gap reaches the
-groups that have seen the venue), and it may end the group's open cascade (the first event whose
-clamped time passes the last large liquidation's time + the window).  ``sparse_keep`` walks one chunk
-of events in the detector's order, carrying per group the clock, the venues seen, the pending expiry
-time and where the event that set the clock is, and lists the events that keep the rule's result
-when it is run over them alone:
+It walks one chunk in the detector's order and lists the events that keep the cross-venue rule's
+result when it is run over them alone.  The rules: docs/design.md, "The chunked instrument-scope
+read"; twin ``pysrc/xscope.py``.
 
-* every liquidation (mark 2 or 3) and every gap (group-level or venue-wide);
-* the first event of each (group, venue);
-* before a liquidation or gap of a group (and a venue-wide gap reaching it), the event that set the
-  group's clock, if not listed yet (the clock the liquidation is clamped to, from the same event);
-* after each large liquidation, the first event of its group whose clamped time passes the large
-  liquidation's clamped time + ``window_ns`` (the event a cascade can expire at).
-
-The listed entries are ``(src, idx)``: ``src`` 0 = row ``idx`` of this chunk, 1 = the event carried
-from an earlier chunk as group ``idx``'s clock setter.  ``late`` counts the events whose time is
-before their group's clock (the rule's ``late`` count, which only the full walk can give).  The
-readable twin is ``pysrc/xscope.py``; ``tests/backtest/test_backtest_chunked_scope.py`` compares the
-two with hypothesis and holds the chunked instrument-scope backtest equal to the whole load.
+May import: numpy and numba only.
 """
 from __future__ import annotations
 

@@ -1,22 +1,8 @@
 """Numba kernel of the ``zone-bounce`` strategy: a trailing liquidation heatmap walked with the trades.
 
-``zone_entries(ev_pos, is_liq, ts, bucket, notional, lookback_ns, q, min_buckets)`` walks ONE symbol's
-liquidations and trades in event order (``ev_pos`` increasing: the backtest's receive order):
+The details: docs/design.md, "The zone-bounce heatmap walk".
 
-* a liquidation adds its notional to its price bucket (a dense bucket id, ``0 <= bucket``);
-* before each trade, liquidations received at or before ``ts - lookback_ns`` leave the heatmap (the
-  window is ``(t - lookback, t]``); a bucket is non-empty while it holds at least one liquidation
-  (a count, so float residue never keeps a bucket alive; its notional is set to exactly 0 when the
-  count reaches 0);
-* a trade whose bucket differs from the previous trade's is a candidate: when its bucket is
-  non-empty, at least ``min_buckets`` buckets are non-empty and its notional is at or above the
-  ``q`` quantile of the non-empty buckets' notionals (linear interpolation between order
-  statistics: ``h = (n - 1) q``, ``v = a[lo] + (h - lo) (a[lo + 1] - a[lo])``), the trade ENTERS A
-  ZONE: from above (previous bucket higher) -> +1 (support, long), from below -> -1 (resistance).
-
-Returns ``(row, direction, rank)`` for each entry: ``row`` = the trade's position in the input,
-``rank`` = the share of non-empty buckets whose notional is at or below the zone's.  The readable twin
-is ``pysrc/zones.py``; ``tests/strategies/test_strategies.py`` compares the two with hypothesis.
+May import: ``numba`` and ``numpy``.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ every row).
   other than Bybit (code 1), 0 on Bybit's.
 
 And the step after, on the writer's side: :func:`partition_rows`, events -> a dataset partition's rows
-(:data:`liqcore.dataset._ROW_DTYPE`, 43 packed bytes: the file's columns; venue and symbol are the
+(:data:`liqcore.dataset.write._ROW_DTYPE`, 43 packed bytes: the file's columns; venue and symbol are the
 partition's), each with its trade id (0: none) and an empty side of the book (a QUOTE of size 0) with the
 price 0; and :func:`file_columns`, a block of a partition's rows -> the columns of a partition file
 (contiguous arrays), with ``pairs`` each top-of-book update (a bid row, then its ask row: the same event
@@ -31,7 +31,7 @@ cimport cython
 from libc.math cimport NAN, isnan
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
-# one row of a dataset partition (liqcore.dataset._ROW_DTYPE: packed, 43 bytes); partition_rows checks the layout
+# one row of a dataset partition (liqcore.dataset.write._ROW_DTYPE: packed, 43 bytes); partition_rows checks the layout
 cdef packed struct Row:
     int64_t ts_event_ns
     int64_t ts_recv_ns

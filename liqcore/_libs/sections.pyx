@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""A checked partition file's rows of one read (:func:`liqcore.io.checked.read_checked`) laid out as
+"""A checked partition file's rows of one read (:func:`liqcore.dataset.checked.read_checked`) laid out as
 events in event-time order, in one pass: :func:`section_events`.
 
 A partition file written in sections holds its rare rows (liquidations, marks, funding, gaps, open

@@ -1,25 +1,14 @@
-"""Backtest: the tick simulator front, results, sweeps and reports.
+"""Backtest: the reading plans, the simulation front, results, reports and comparison.
 
-Names resolve lazily, so importing :mod:`liqcore.backtest` compiles nothing and does not import
-numba, pandas or matplotlib; the Numba kernels compile (or load from the cache) on first use.
+Names resolve lazily: importing it compiles nothing and imports no numba, pandas or matplotlib.
+:func:`backtest` (detect once, simulate, a :class:`BacktestResult`), :func:`sweep` (see
+``liqcore.sweep``), :class:`StrategyCore` (the paper/live core), :func:`synthetic_market` (from
+``liqcore.synthetic``).  The package is callable as :func:`backtest`.
 
-* :func:`backtest` -- detect once, simulate, return a :class:`BacktestResult`.
-* :func:`sweep` -- vary execution parameters over the same cascade records.
-* :func:`run_cells` -- sweeps at scale (detector x execution x partitions x windows, resumable,
-  process pool or dask); :func:`evaluate_cells` is the strategy seam it calls.
-* :func:`folds` / :func:`walkforward` -- walk-forward folds and validation; :func:`pbo`,
-  :func:`deflated_sharpe` -- overfitting statistics.
-* :class:`StrategyCore` -- the per-event strategy + fill model for paper/live trading.
-* :func:`synthetic_market` -- the synthetic market generator.
-
-May import: the data contract (``liqcore.types``), the parameter vocabulary (``liqcore.config``),
-the kernels (``_libs``, ``_jit``), ``venues``, the readers (``liqcore.io``, ``liqcore.dataset``),
-``strategies`` and ``liqcore.cache``.  Imported by ``research``, ``live`` (the paper core) and
-``commands``; never by the kernels, ``venues`` or ``strategies``.
-
-A new way of running or judging a backtest (a validation scheme, a metric family, a report) goes
-here as one module with its name in ``_LAZY`` below; a new strategy goes to ``strategies``, a new
-fill rule to the execution model (``liqcore/_jit/sim.py`` and its twin).
+May import: the layers below it (``types``, ``config``, the kernels, ``venues``, ``io``, ``dataset``,
+``synthetic``, ``execution``, ``strategies``, ``cache``); from ``sweep`` only the walk-forward folds
+(``compare``).  A new way of reading or judging a backtest goes here as one module, its name in
+``_LAZY``; a sweep or validation scheme goes to ``sweep``, a fill rule to ``liqcore/_jit/sim.py``.
 """
 from __future__ import annotations
 
@@ -30,14 +19,7 @@ _LAZY = {
     "sweep": ("liqcore.backtest.run", "sweep"),
     "BacktestResult": ("liqcore.backtest.run", "BacktestResult"),
     "StrategyCore": ("liqcore.backtest.core", "StrategyCore"),
-    "folds": ("liqcore.backtest.walkforward", "folds"),
-    # the module, callable as its function (see liqcore/_callable.py): one thing in any import order
-    "walkforward": ("liqcore.backtest.walkforward", None),
-    "pbo": ("liqcore.backtest.overfit", "pbo"),
-    "deflated_sharpe": ("liqcore.backtest.overfit", "deflated_sharpe"),
-    "evaluate_cells": ("liqcore.backtest.sweeps", "evaluate_cells"),
-    "run_cells": ("liqcore.backtest.sweep_store", "run_cells"),
-    "synthetic_market": ("liqcore.backtest.synthetic", "synthetic_market"),
+    "synthetic_market": ("liqcore.synthetic.market", "synthetic_market"),
 }
 
 __all__ = list(_LAZY)

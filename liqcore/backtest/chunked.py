@@ -1,31 +1,12 @@
-"""A backtest of a partitioned dataset read in time chunks: memory holds one chunk of events, not the
-span.
+"""A backtest of a partitioned dataset read in time chunks: memory holds one chunk, not the span.
 
-``liqcore backtest DS`` and :func:`liqcore.backtest` on a dataset path read the dataset one time range
-at a time (by default about :data:`DEFAULT_CHUNK_ROWS` rows of the densest day:
-:func:`default_chunk_days`), run the cascade detector over each chunk carrying its state, and replay
-each chunk's trade prints through the simulator carrying its state (open positions, working orders,
-equity, ledger) -- the machinery the sweeps' ``--chunk-days`` uses
-(:mod:`liqcore.backtest.stream`).  The result is the whole-load backtest's, trade for trade and count
-for count (tested); only the feed-latency note's median / p99 are taken over a decimated sample of the
-receive delays when the span holds more than :data:`LATENCY_SAMPLE` events.
+:func:`replay_chunked` runs the detector and the simulator over each chunk carrying their state; the
+result is the whole load's, trade for trade.  :func:`chunk_reason` names why a run cannot be chunked
+(the caller then loads the span whole).  What is read, the fill rules in chunks and the exceptions:
+docs/backtest.md, "A dataset is read in time chunks"; a chunk's way through: docs/design.md.
 
-Every fill rule runs in chunks: under ``--fill queue`` the chunks carry the top of book (QUOTE rows)
-to the simulator, whose state (the book in force, the queue ahead of a working limit) carries across
-chunks as the positions do; the price grid (``--fill queue``, ``--price-grid auto``), which the whole
-load reads from each symbol's first prints, is read from the first chunks before any is replayed
-(:class:`_GridGate`), and a span without a quote falls back to ``through`` as the whole load does.
-
-Where chunks cannot reproduce the whole load exactly, :func:`chunk_reason` names why and the caller
-loads the span whole (and says so): a strategy other than ``cascade-mm``, order latencies drawn from a journal, the
-guide's avoided times, ``feed-latency-mode constant``, a selected (venue, symbol) pair without an event
-in the span (the whole load gives it no symbol id), or a chunk boundary the detector's stray-time test
-would see (:class:`NotStreamable`).
-
-A selection of several (venue, symbol) pairs is read in the same chunks (every pair's symbol id is
-registered before the first, in the whole load's order); ``scope="instrument"`` counts cascades across
-the venues of each instrument (:mod:`liqcore.backtest.chunked_scope`); ``workers`` processes read the
-next time ranges ahead of the replay (:func:`liqcore.backtest.stream.recv_chunks`).
+May import: numpy, ``types``, ``codes``, ``_libs``, ``io``, ``dataset``, ``execution``, ``strategies`` and
+this package's ``stream``, ``rules`` and ``chunked_scope``.
 """
 from __future__ import annotations
 
@@ -54,7 +35,7 @@ def default_chunk_days(path, symbols=None, start_ns: int | None = None, end_ns: 
     chunks run in 0.8x the time and 0.6x the peak memory of whole days (same trades: chunks never
     change a result).  An object-store dataset (its footers cost a request each): whole days."""
     from liqcore.io import storage
-    from liqcore.io.dataset import check_selection, rows_per_partition
+    from liqcore.dataset.read import check_selection, rows_per_partition
 
     if storage.is_url(path):
         return DEFAULT_CHUNK_DAYS

@@ -1,22 +1,9 @@
 """Instrument-scope detection over a dataset read in chunks (``backtest DS --scope instrument``).
 
-The whole load's instrument scope (:func:`liqcore.instruments.detect_instruments`) runs the per-venue
-detector over every event (marks: kept, liquidation, large; each large liquidation's threshold), then
-the cross-venue rule (:func:`liqcore._libs.xvenue.detect`) over the kept events.  Read in chunks, the
-per-venue detector carries its state from chunk to chunk (as the venue-scope chunks do); the
-cross-venue rule is run over the few events it needs (:func:`liqcore._jit.xscope.sparse_keep`: the
-liquidations and gaps, the event that set each group's clock before them, the first event of each
-(group, venue), the event an open cascade expires at), which grow by a few rows per liquidation.
-After each chunk the rule is run again over all those rows (without the end-of-input flush): it is
-causal, so the records it gives for the rows up to the chunk are the whole load's, and the chunk
-hands the new ones (their ``event_index`` mapped back to the events) to the simulator.  The
-``late`` count, which needs every event, is counted by the chunk walk itself, and so is the time the
-end-of-input flush ends the open cascades at: the latest event time of every event the per-venue
-detector kept, which the kept rows need not hold (an event of a later time that the rule does not
-otherwise need).
+The details: docs/design.md, "Instrument scope in chunks".
 
-Memory: the chunk, plus the kept rows (about three per liquidation: 1,500 liquidations a day are
-a few hundred KB a month).
+May import: ``numpy``, ``_jit.xscope``, ``_libs.detector``, ``_libs.xvenue``, ``instruments``, ``types`` and
+this package's ``stream``.
 """
 from __future__ import annotations
 

@@ -1,37 +1,12 @@
-"""Every strategy on the same inputs, in and out of sample: the honest comparison.
+"""Every strategy on the same inputs, in and out of sample: the honest comparison (:func:`compare`).
 
-    >>> from liqcore.backtest.compare import compare, market
-    >>> m = market("null", days=7)                            # the null synthetic market
-    >>> res = compare(m.events, m.registry, label="null")     # all eight strategies, 4 folds
-    >>> res.frame()                                           # one row per (strategy, sample)
+One backtest per strategy over the whole input, its trades split by decision time into walk-forward
+folds (in sample, out of sample, all), with confidence intervals, daily Sharpe ratios and drawdowns;
+:func:`market` builds the default or the null synthetic market.  What it measures and why:
+docs/strategies.md, "Comparing strategies".
 
-For each strategy (its own parameters at their defaults; the shared execution and risk parameters
-as given) one backtest runs over the whole input through the one execution model (a strategy whose
-inputs are not in the data, e.g. funding, gets rows with ``na`` = ``"needs funding"`` and no
-numbers; the others still run), and its trades
-are split by their **decision time** (the signal's time):
-
-* **walk-forward folds**: the span from the first to the last event is cut into ``folds + 1``
-  equal blocks (:func:`folds`); fold ``k`` trains on block ``k`` and tests on block ``k + 1``.
-  Nothing is fitted on the train windows here (every parameter is fixed at its default), so
-* **in sample** = the trades decided in the first train window (block 0), and
-* **out of sample** = the test windows' trades concatenated (blocks 1 .. folds), and
-* **all** = every trade.
-
-Per sample: trades, win rate (net return > 0), mean return per trade **gross** (the price move
-from the entry fill to the exit fill in the trade's direction, slippage included, fees and funding
-excluded) and **net** (after fees and funding), each with a two-sided Student-t confidence
-interval of the mean (``mean ± t(1 - (1 - ci)/2, n - 1) · sd / √n``, sd with ddof 1; none below
-2 trades), the Sharpe ratio of daily returns (annualised with √365, every UTC day of the sample's
-window counts; only for windows of at least :data:`MIN_SHARPE_DAYS` days) and the maximum drawdown of the sample's realised equity curve.
-
-The feature rule ``flush-reversal-rule`` is also scored as a binary prediction
-(:func:`liqcore.strategies.flush_reversal.evaluate_binary`): hits, hit rate, one-sided binomial
-p-value against the 50/50 prior and a Wilson interval.
-
-:func:`market` builds the default synthetic market or the **null market** (the same generator with
-every effect of liquidations on later prices switched off).  On the null market no strategy may
-show a positive gross edge beyond its interval: such an edge is a bug or a leak, not a result.
+May import: numpy, pandas (inside functions), ``types``, ``params``, ``config``, ``instruments``, ``_atomic``,
+``strategies``, ``synthetic``, this package's ``run`` and ``metrics``, and from ``sweep`` the folds only.
 """
 from __future__ import annotations
 
@@ -56,9 +31,9 @@ MIN_SHARPE_DAYS = 5
 def market(kind: str = "default", **kw):
     """The synthetic market ``kind``: ``"default"`` or ``"null"`` (liquidations have no effect on
     later prices: the generator's ``null`` preset).  ``kw`` go to
-    :func:`liqcore.backtest.synthetic.synthetic_market` (days, symbols, seed, venue, cache_dir); the
+    :func:`liqcore.synthetic.market.synthetic_market` (days, symbols, seed, venue, cache_dir); the
     market has its top of book (QUOTE rows) unless ``effects`` says otherwise."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     if kind not in MARKETS:
         raise ValueError(f"market: expected one of {', '.join(MARKETS)}; got {kind!r}")
@@ -78,7 +53,7 @@ def folds(start_ns: int, end_ns: int, n_folds: int) -> list[tuple[tuple[int, int
     if block <= 0:
         raise ValueError(f"folds: the data span is too short for {n} folds")
     try:  # the walk-forward module's folds, where this checkout has it
-        from liqcore.backtest.walkforward import folds as wf_folds
+        from liqcore.sweep.walkforward import folds as wf_folds
     except ImportError:
         wf_folds = None
     if wf_folds is not None:

@@ -1,29 +1,11 @@
-"""StrategyCore: the cascade strategy + fill model driven one event at a time.
+"""StrategyCore: the cascade strategy + fill model driven one event at a time (paper and venue modes).
 
-It holds the same state arrays as the backtest loop and calls the same Numba step functions
-(:mod:`liqcore._jit.sim`), so paper trading fills exactly as a backtest does::
+It holds the backtest loop's state arrays and calls the same Numba step functions (``liqcore._jit.sim``),
+so paper trading fills as a backtest does.  The API, venue mode and the live shell's methods:
+docs/strategies.md, "`StrategyCore`, one event at a time".
 
-    core = StrategyCore(Params(), ["ETHUSDT", "BTCUSDT"], equity=10_000.0)
-    core.on_trade(0, ts_ns, 2500.0)                 # -> [] or [{"event": "entry_filled", ...}, ...]
-    core.on_cascade(record)                          # -> {"action": "order", "side": "buy", "price": ...}
-    core.on_funding(0, ts_ns, 0.0001)
-    core.on_clock(ts_ns)                             # arrivals / entry timeouts due by ts_ns
-    core.ledger(), core.summary()
-
-Paper mode (default) simulates fills on the trade prints.  Venue mode (``mode="venue"``) leaves fills
-to the venue: prints only update the reference price, and the live shell reports what happened with
-:meth:`external_entry_fill`, :meth:`external_close`, :meth:`external_reject` and
-:meth:`external_cancel` (a new entry works at once: the venue decides a post-only rejection, not the
-core's arrival check); ``on_trade`` then returns ``{"event": "hold_timeout_due"}`` when an open
-position has passed its hold timeout.
-
-The live shell changes the state only through methods (each a thin wrapper over a Numba function on
-the same arrays): :meth:`amend_entry` (the venue's price grid), :meth:`set_exit_levels` (the venue's
-TP/SL after a fill), :meth:`set_working_order` / :meth:`set_position` / :meth:`set_equity`, and
-:meth:`snapshot` / :meth:`restore` (a JSON-able dict per symbol + portfolio) across restarts.
-
-Why one module: one job, the execution model driven one event at a time; every method is a wrapper over
-the same state arrays and Numba steps, and splitting them would scatter the one set of arrays they share.
+Why one module: every method wraps the same state arrays and Numba steps.  May import: numpy, ``types``,
+``codes``, ``config``, ``signals``, ``_jit``, ``execution``, ``strategies`` and this package's ``run``.
 """
 from __future__ import annotations
 

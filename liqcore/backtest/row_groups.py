@@ -32,7 +32,7 @@ def _last_row(te: np.ndarray, tr: np.ndarray, *vals):
 
 def _bulk_groups(path, sel) -> dict:
     """Min/max statistics of the selection's bulk row groups (trades and quotes), from the Parquet
-    footers of files with a verified checked mark (:mod:`liqcore.io.checked`: the footer is the one
+    footers of files with a verified checked mark (:mod:`liqcore.dataset.checked`: the footer is the one
     marked, and each row group is verified before it is decoded, :meth:`_ClockRows.open`): the
     statistics are those of the rows that were checked, and a load keeps every row of such a file.
     Each file's layout in sections (every group holds bulk kinds only or none: the detection read
@@ -41,8 +41,8 @@ def _bulk_groups(path, sel) -> dict:
     import pyarrow.parquet as pq
 
     from liqcore.io import storage
-    from liqcore.io.checked import footer, read_marks, stat_key, verify_groups
-    from liqcore.io.dataset import BULK_KINDS, parquet_files, read_format
+    from liqcore.dataset.checked import footer, read_marks, stat_key, verify_groups
+    from liqcore.dataset.read import BULK_KINDS, parquet_files, read_format
 
     if storage.is_url(path):
         raise NotStreamable("a dataset on object storage is read the checking way (no verified marks)")
@@ -154,8 +154,8 @@ def _group_kinds(path, ft, mark, rid: int, kmin: int, kmax: int) -> set:
     a format-2 group of trades and quotes, [2, 7]: a few such groups).  The dataset's format file
     saying ``"sections": true`` is not what is trusted: a file written without sections (a group
     mixing trades with other kinds) raises :class:`NotStreamable` (the caller replays every event)."""
-    from liqcore.io.checked import verify_groups
-    from liqcore.io.dataset import BULK_KINDS
+    from liqcore.dataset.checked import verify_groups
+    from liqcore.dataset.read import BULK_KINDS
 
     span = set(range(kmin, kmax + 1))
     if span <= set(BULK_KINDS) or not span & set(BULK_KINDS):
@@ -233,7 +233,7 @@ class _ClockRows:
         """:meth:`open` of row groups ``js`` of one file, verified together."""
         import pyarrow.parquet as pq
 
-        from liqcore.io.checked import verify_groups
+        from liqcore.dataset.checked import verify_groups
 
         path, _rid, _n, ft, mark = self.g["where"][js[0]]
         if not verify_groups(path, ft, mark, [self.g["where"][j][1] for j in js]):

@@ -1,19 +1,9 @@
 """Trading rules and the traded symbols of a whole-market backtest (``liqcore backtest PATH --symbols all``),
 the same ones the live runner applies (:mod:`liqcore.commands._market`, :mod:`liqcore.live.orders`):
 
-* the rules (tick, lot, minimum quantity and notional per symbol) come from an instrument list: a file
-  (``--instruments FILE``: the cache form ``liqcore run``/``record --symbols all`` keep, ``universe-<venue>-<quote>.json``
-  in the cache directory, or the venue's own answer -- Binance ``/fapi/v1/exchangeInfo``, Bybit
-  ``/v5/market/instruments-info``), else the venue's list cached by an earlier ``run``/``record --symbols all``
-  (any age; its fetch time is said), or the list an OKX whole-market recording keeps beside it
-  (:func:`kept_list`).
-* every symbol of the data is detected; a cascade on a symbol the list does not hold is refused
-  (``no_instrument``), one left out by ``--exclude``, ``--quote`` or ``--min-volume`` is not traded
-  (``not_traded``), one without a trade in the data cannot be filled (``no_market_data``): each is counted,
-  none is sent to the execution model;
-* the traded symbols' entries, take-profits and stop-losses go on the tick (away from the market), their
-  quantities down to the lot, and an entry below the minimum quantity or notional is not opened
-  (``below_minimum``), in the execution model's ``lot`` / ``min_qty`` / ``min_notional`` / ``grid`` columns.
+The details: docs/backtest.md, "Trading rules of a whole-market backtest".
+
+May import: ``numpy``, ``market.universe``, ``types`` and ``venues.instruments``.
 """
 from __future__ import annotations
 

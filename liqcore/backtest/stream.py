@@ -1,20 +1,9 @@
 """A sweep task over a long partition in time chunks: memory holds one chunk of events, not the span.
 
-The partition's events are read chunk after chunk in receive-time order (a dataset: one time range
-at a time; other sources: loaded whole, then cut), each chunk made in one compiled pass from the read
-(:func:`fused_chunks`: ordered, cut, cleaned and summed up as each row is copied once, into the chunk
-or the rows carried to the next read); the cascade detector runs over each chunk
-carrying its state; every (parameter set, window) keeps its own simulator state (a few rows per
-symbol plus its ledger) and replays each chunk's trade prints with the records confirmed so far.
-The rows are the same, value for value, as the whole-partition run of
-:func:`liqcore.backtest.sweeps.evaluate_cells` (tested): a record is handed to the simulator in the
-chunk whose events it precedes, the end-of-run clock step is taken once, at the window's real end.
+The details: docs/design.md, "A sweep task in time chunks".
 
-Where the chunks cannot reproduce the whole run exactly, :class:`NotStreamable` is raised before any
-row is returned and the caller runs the partition whole: a strategy other than the cascade
-strategy's fast path, a dataset partition that holds more than one (venue, symbol) pair, a receive
-time earlier than a chunk already handed out (clock skew beyond the guard), or a time gap longer
-than the detector's ``max-time-jump`` at a chunk boundary (its stray-time test looks at neighbours).
+May import: ``numpy``, ``_jit``, ``_libs.detector``, ``dataset.read``, ``execution.detect``,
+``execution.events``, ``execution.replay``, ``synthetic.chunks``, ``types`` and ``venues.common``.
 """
 from __future__ import annotations
 
@@ -66,7 +55,7 @@ def boundary_tail(tail: np.ndarray, te: np.ndarray, o: int, jump: int) -> np.nda
 def _dataset_chunks(part, chunk_ns: int):
     """Raw event arrays of consecutive event-time ranges of a dataset partition (one registry), with
     the receive times not recorded still unknown (the read's plan fills them: :meth:`_Fuse.read`)."""
-    from liqcore.io.dataset import check_selection, load_dataset
+    from liqcore.dataset.read import check_selection, load_dataset
     from liqcore.types import SymbolRegistry
 
     src = part.source
@@ -119,7 +108,7 @@ def _read_range(job, a: int, b: int, reg) -> np.ndarray:
     """The events of event times [a, b) of a dataset read (``job``: path, symbols, clock skew, the
     selection's partitions), symbol ids from ``reg``; the receive times not recorded stay
     unknown (the read's plan fills them: :meth:`_Fuse.read`)."""
-    from liqcore.io.dataset import load_dataset
+    from liqcore.dataset.read import load_dataset
 
     path, symbols, skew, sel = job
     res = load_dataset(path, symbols=symbols, start_ns=a, end_ns=b, max_clock_skew_ns=skew, check=False,
@@ -197,8 +186,8 @@ def in_span(ev: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndar
 
 def _synthetic_chunks(part, chunk_ns: int):
     """Raw event arrays of a one-symbol synthetic partition, generated part after part
-    (:mod:`liqcore.backtest.synthetic_chunks`), gathered into about ``chunk_ns`` of event time."""
-    from liqcore.backtest.synthetic_chunks import market_chunks
+    (:mod:`liqcore.synthetic.chunks`), gathered into about ``chunk_ns`` of event time."""
+    from liqcore.synthetic.chunks import market_chunks
 
     src = part.source
     buf = None
@@ -219,7 +208,7 @@ def _synthetic_chunks(part, chunk_ns: int):
 
 def recv_chunks(part, chunk_ns: int, load=None):
     """Yield ``(events, registry)``: the partition's events in receive-time order (stable: the order
-    :func:`liqcore.backtest.sweeps.load_partition` gives), cut into consecutive chunks of about
+    :func:`liqcore.sweep.cells.load_partition` gives), cut into consecutive chunks of about
     ``chunk_ns`` of time, as read (not cleaned).  :func:`fused_chunks` hands out the same chunks
     cleaned and summed up for the simulator."""
     for ch, reg in fused_chunks(part, chunk_ns, load, clean=False):
@@ -325,7 +314,7 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
                  recv_hi: int | None = None, gate=None, delays=None, clean: bool = True, defer_clean: bool = False,
                  fuse=None):
     """Yield ``(chunk, registry)``: the partition's events in receive-time order (stable: the order
-    :func:`liqcore.backtest.sweeps.load_partition` gives), cut into consecutive chunks of about
+    :func:`liqcore.sweep.cells.load_partition` gives), cut into consecutive chunks of about
     ``chunk_ns`` of time, each a :class:`_Chunk` made in one compiled pass (:class:`_Fuse`: ``book``,
     the receive times kept ``[recv_lo, recv_hi)``, the grid ``gate``, the ``delays`` sampler, ``clean``
     the bad prints, at once or, ``defer_clean``, when the caller says (:meth:`_Chunk.clean`); ``fuse``: a
@@ -540,7 +529,7 @@ class _GridGate:
 
 
 class _Chunk:
-    """One chunk's events cleaned as :class:`liqcore.backtest.sweeps.Prepared` cleans a partition."""
+    """One chunk's events cleaned as :class:`liqcore.sweep.cells.Prepared` cleans a partition."""
 
     def __init__(self, events, o: int, so: int, book: bool = False):
         """``book``: the top of book (QUOTE rows) is replayed too (the queue rule), not only the
@@ -606,7 +595,7 @@ class _Chunk:
 
     def sim_index(self, idx):
         """Global event indices (in this chunk) -> global print indices, with the whole run's tie
-        order (:meth:`liqcore.backtest.sweeps.Prepared.sim_index`)."""
+        order (:meth:`liqcore.sweep.cells.Prepared.sim_index`)."""
         loc = np.asarray(idx, dtype=np.int64) - self.o
         if self.kept is None:  # every row is the simulator's (what the search below gives on 0, 1, 2...)
             return np.clip(loc, -1, len(self.sim) - 1) + self.so
@@ -635,7 +624,7 @@ def _event_dtype():
 
 def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0, with_daily: bool = False,
                       chunk_ns: int = 7 * NS_PER_DAY, *, load, row) -> tuple[list[dict], str | None]:
-    """Rows (parameter set major, as :func:`liqcore.backtest.sweeps.evaluate_cells`) and the data note
+    """Rows (parameter set major, as :func:`liqcore.sweep.cells.evaluate_cells`) and the data note
     of ``part`` read and replayed in chunks of ``chunk_ns``; every parameter set runs the cascade
     strategy's simulator (the caller checks).  ``load(part)``: the whole-partition loader (sources
     that are not read in parts); ``row(ledger, counts, st, port, equity, start_ns, end_ns,

@@ -1,53 +1,13 @@
-"""A dataset backtest that reads only what a window-local strategy needs.
+"""A dataset backtest that reads only what a window-local strategy needs (:func:`replay_windows`).
 
-For a strategy that declares ``reads = "windows"`` (:attr:`liqcore.strategies.base.Strategy.reads`;
-the guide's ``cascade-mm``), :func:`replay_windows` reads a dataset in two passes:
+For a strategy that declares ``reads = "windows"`` (``cascade-mm``): pass 1 reads the rows that are not
+trades or quotes for detection, pass 2 reads and replays the window around each confirmed record,
+merged, read on while an order or position lives, quiet row groups passed over undecoded.  What it
+reads and why the result is the full replay's: docs/data.md, "The default read: only what can change
+an outcome"; the chunk's way through the house: docs/design.md.
 
-1. detection: only the rows that are not trades or quotes (liquidations, marks, funding, gaps, open
-   interest), a small share; a dataset written with sections (its format file says ``"sections":
-   true``) keeps them in their own row groups, so the Parquet reader skips the trades' row groups by
-   their ``kind`` statistics.  Before each liquidation and gap the detector also gets the bulk row
-   that sets its clock there (the late-event clamp), read as two columns (event and receive time)
-   of the row groups their ``ts_recv_ns`` statistics select; the bulk row groups' min/max statistics
-   prove that the detector's plausibility and stray-time rules judge every event as in the full
-   replay (:func:`_exact_detection`), else :class:`NotStreamable` and the caller replays every event.
-   That each file is laid out in sections is proven from its verified bytes (its row groups' ``kind``
-   statistics, or a group's ``kind`` column where they span other codes), not taken from the format
-   file, which no checked mark covers (:func:`liqcore.backtest.row_groups._group_kinds`).
-2. execution: for every confirmed record decided at ``t``, the window ``[t - before, t + after)`` of
-   :meth:`~liqcore.strategies.base.Strategy.window_ns` (the reference trade's age; the entry
-   timeout, hold timeout and order latencies); overlapping windows are merged, and a window is read
-   on (by ``after`` more) while a position or order is still live at its end, and windows closer
-   than one row group's time span are read as one (no row group is decoded twice).  Each window's trades,
-   funding and the pass-1 rows in it are read by receive time, the row groups pruned by their
-   ``ts_recv_ns`` statistics, and replayed by the simulator carrying its state.  While reading on,
-   the row groups in which every print is a quiet one for the live order or position (its price range
-   away from the limit, or between the stop and the target, before the deadlines) are passed over
-   undecoded (:func:`_quiet_until`).
-
-Under the queue rule (``--fill queue``) the windows replay the QUOTE rows with the prints.  A resting
-post-only limit's queue depends only on the book in force at its arrival (the post-only check, the
-size displayed at its price) and then on the quotes and prints at or through its price (an open
-position's take-profit likewise): between windows nothing is working and a quote only sets the book
-in force, so a window starts from the last best bid and ask received before it (:func:`_book_before`).
-The quotes of quiet row groups passed over (:func:`_quiet_until`: none at or through the working
-limit) and of a step read on while an open position's take-profit lies beyond every quote of the
-step's quote row groups (their price statistics, :func:`liqcore.backtest.row_groups._quotes_quiet`)
-are not decoded: they could only set the book, which nothing reads there, and the next step that
-decodes quotes reads the book back to the last quote replayed (``book_at``).  The price grid
-(the queue rule, ``--price-grid auto``) is read from the span's first prints
-(:func:`_first_prints_grid`); a span without a quote falls back to through (:func:`_has_quotes`), as
-the full replay does.
-
-Between windows the simulator is flat: a print there changes only the symbol's last price, and a
-window starts ``max-ref-age`` before its signal, so the entry prices from the same reference trade
-(or finds none, as the full replay does).  The ledger, the counts, the summary's metrics and the
-confirmed cascade records are the full replay's (tested, on generated data with late and
-out-of-order liquidations and on real recordings); ``start_ns`` / ``end_ns`` are the first and last
-receive times of the selection.  The detector's own counts (events, late) are over the rows it was
-given, and the cascades' ENDED records (not kept by a backtest) may end at a liquidation rather
-than at the trade past their window.  The data note's cheapest trade, the dropped bad prints and the
-feed-latency note are taken over the rows read (they say so); ``n_prints`` counts the prints replayed.
+May import: numpy, ``types``, ``codes``, ``signals``, ``validate``, the kernels, ``dataset``, ``execution``,
+``strategies``, ``venues.common`` and this package's ``row_groups``, ``stream`` and ``chunked``.
 """
 from __future__ import annotations
 
@@ -75,7 +35,7 @@ def window_reason(params, strategy) -> str | None:
 
 
 def _span(path, symbols, start_ns, end_ns):
-    from liqcore.io.dataset import check_selection
+    from liqcore.dataset.read import check_selection
 
     sel = check_selection(path, list(symbols) or None, start_ns, end_ns)
     pairs = sorted({(p[0], p[1]) for p in sel})
@@ -105,7 +65,7 @@ class _Reader:
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore._libs.sections import sort_recv
         from liqcore.execution.events import check_events, prepare_events
-        from liqcore.io.dataset import load_dataset
+        from liqcore.dataset.read import load_dataset
         from liqcore.types import take_records
         from liqcore.venues.common import fill_recv
 
@@ -157,7 +117,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.execution.events import clean_prints
     from liqcore.execution.latency import order_latency_note
     from liqcore.execution.replay import at_end
-    from liqcore.io.dataset import BULK_KINDS, rows_total
+    from liqcore.dataset.read import BULK_KINDS, rows_total
     from liqcore.strategies.cascade_mm import records_to_signals
     from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry, take_records
 

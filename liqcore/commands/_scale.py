@@ -64,7 +64,7 @@ def parse_time(value, name: str) -> int | None:
 
 def collect_grid(args) -> tuple[dict, dict]:
     """(validated grid, [sweep] options) from --grid flags and TOML files."""
-    from liqcore.backtest.sweep_grid import load_grid_file, validate_grid
+    from liqcore.sweep.grid import load_grid_file, validate_grid
 
     raw: dict = {}
     opts: dict = {}
@@ -93,7 +93,7 @@ def collect_grid(args) -> tuple[dict, dict]:
 
 
 def make_runner(args):
-    from liqcore.backtest.sweep_runners import DaskRunner, LocalRunner
+    from liqcore.sweep.runners import DaskRunner, LocalRunner
 
     if args.workers < 1:
         raise ValueError("workers: must be >= 1")
@@ -121,7 +121,7 @@ def make_runner(args):
 
 def plan_source(args, params, opts: dict):
     """(partitions, (span start, span end), label).  Checks the requested symbols and dates exist."""
-    from liqcore.backtest.sweeps import Partition, Source
+    from liqcore.sweep.cells import Partition, Source
 
     symbols = [s.strip() for s in (args.symbols or ",".join(opts.get("symbols", []))).split(",") if s.strip()] \
         if (args.symbols or opts.get("symbols")) else []
@@ -132,7 +132,7 @@ def plan_source(args, params, opts: dict):
     if args.synthetic:
         if args.paths:
             raise ValueError("paths: give either recordings or --synthetic, not both")
-        from liqcore.backtest.synthetic import DEFAULT_START_NS
+        from liqcore.synthetic.market import DEFAULT_START_NS
 
         if not args.days > 0:
             raise ValueError("days: must be positive")
@@ -226,7 +226,7 @@ def data_span(parts, span: tuple[int, int]) -> tuple[int, int]:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    from liqcore.dataset import _open
+    from liqcore.dataset.read import _open
 
     d = _open(parts[0].source.path)
     col = "ts_recv_ns" if "ts_recv_ns" in d.schema.names else "ts_event_ns"
@@ -257,7 +257,7 @@ def _is_dataset(path) -> bool:
 
 
 def cells_from(grid: dict, args, opts: dict) -> list[dict]:
-    from liqcore.backtest.sweep_grid import expand_cells
+    from liqcore.sweep.grid import expand_cells
 
     samples = args.samples if args.samples is not None else opts.get("samples")
     seed = args.sample_seed if args.sample_seed is not None else opts.get("seed", 0)

@@ -3,21 +3,12 @@
 strategies that use it, the cascade detector's records) into signals; the execution model replays
 trades and signals into orders, fills and trades.
 
-Examples:
-  liqcore backtest data/binance.csv data/binance_trades.csv --out results/
-  liqcore backtest --synthetic --days 7 --symbols ETHUSDT,SOLUSDT --seed 3 --report report/
-  liqcore backtest --synthetic --days 3 --offset 0.2% --fill touch --json
-  liqcore backtest --synthetic --strategy cascade-mm --trail 0.3% --slippage-bps 1
-  liqcore backtest DS --scope instrument --trade-venue binance --workers 0   # a dataset of several venues
-  liqcore backtest rec/ --symbols all --instruments universe-binance-usdt.json --exclude BTCUSDT   # a whole market
+The details: docs/commands.md, "`liqcore backtest`".
 
-``--symbols all`` backtests a whole-market recording or dataset (``liqcore record --symbols all``): every symbol's
-detector runs; the symbols traded are those of the instrument list (``--instruments FILE``; else the list an OKX
-recording keeps beside it, ``instruments-okx.json``; else the venue's list cached by ``liqcore run``/``record
---symbols all``, or with ``--rest-url`` the one cached from that URL) less ``--exclude``, ``--quote`` and
-``--min-volume``, each on its trading rules (entry, take-profit and stop-loss on its tick, quantity on its lot, its
-minimum quantity and notional checked), as the live runner trades them; a cascade on any other symbol is counted
-by why it is not traded (``no_instrument``, ``not_traded``, ``no_market_data``: no trade in the data), never filled.
+May import: ``numpy``, ``orjson``, ``backtest.chunked``, ``backtest.report``, ``backtest.rules``,
+``backtest.run``, ``backtest.stream``, ``cache``, ``config``, ``dataset``, ``dataset.read``,
+``execution.events``, ``instruments``, ``io``, ``venues.common`` and this package's ``_judge``, ``_market``,
+``inputs``, ``outputs``.
 """
 from __future__ import annotations
 
@@ -187,7 +178,7 @@ def _market_dataset(args, params, strategy, steps, start, end, days, workers):
     said) where chunks cannot give the whole load's result."""
     from liqcore.backtest.run import backtest_chunked
     from liqcore.backtest.stream import NotStreamable
-    from liqcore.io.dataset import trade_symbols
+    from liqcore.dataset.read import trade_symbols
 
     with_trades = trade_symbols(args.paths[0], start, end)
     try:
@@ -385,7 +376,7 @@ def _chunked(args, params, strategy, steps):
 def _selected_rows(path, syms, start, end) -> int:
     """The rows of the selection's partitions (from the Parquet footers; 0 when they cannot be read)."""
     from liqcore.io import storage
-    from liqcore.io.dataset import check_selection, rows_per_partition
+    from liqcore.dataset.read import check_selection, rows_per_partition
 
     if storage.is_url(str(path)):  # a footer costs a request there
         return 0

@@ -1,20 +1,9 @@
 """Show or clear liqcore's cache of regenerable data (the synthetic markets built by ``demo``,
 ``backtest --synthetic``, ``sweep --synthetic`` and ``run --replay synthetic``).
 
-    liqcore cache             # same as: liqcore cache info
-    liqcore cache info        # where the cache is, how many files, how large, its size cap
-    liqcore cache clear       # delete them (they are rebuilt on demand)
-    liqcore cache trim        # delete the least recently used until the cache fits its cap
-    liqcore cache export-judge answers.jsonl   # the judge's cached answers as a replay file
+The details: docs/commands.md, "`liqcore cache`".
 
-The cache is capped (default 1 GB; ``$LIQCORE_CACHE_MAX`` or ``--cache-max SIZE`` such as ``500MB``,
-``2GB``, ``0``, ``unlimited``): whenever a market is written, the least recently used ones are deleted
-until the cache fits, and a market larger than the cap alone is not cached.
-
-The cache directory is ``$LIQCORE_CACHE_DIR`` when set, else the user cache directory
-(``$XDG_CACHE_HOME/liqcore`` or ``~/.cache/liqcore`` on Linux, ``~/Library/Caches/liqcore`` on macOS,
-``%LOCALAPPDATA%\\liqcore\\Cache`` on Windows).  Only liqcore's own files are deleted.  A
-``.liqcore-cache/`` directory left in the working directory by older versions is reported and cleared too.
+May import: ``orjson``, ``cache``, ``judge.cache`` and this package's ``inputs``.
 """
 from __future__ import annotations
 

@@ -1,30 +1,10 @@
-"""Compare strategies on the same inputs: one table of every strategy (default: all eight), in sample
-and out of sample, on recordings or on synthetic markets.
+"""``liqcore compare``: every strategy on the same inputs, in and out of sample, in one table.
 
-Each strategy runs once over the whole input with its own parameters at their defaults (the shared
-execution and risk parameters, e.g. fees and slippage, as given); its trades are split by decision
-time into walk-forward folds: the span is cut into --folds + 1 equal blocks, fold k trains on block
-k and tests on block k + 1.  Nothing is fitted here, so "in" = the trades of the first train
-window (block 0) and "out" = the test windows' trades concatenated (blocks 1 .. N); "all" = every
-trade.  Columns: trades, win rate (net return > 0), mean return per trade gross (before fees and
-funding) and net (after) with a Student-t confidence interval of the mean (--ci), the Sharpe ratio
-of daily returns (x sqrt(365)) and the maximum drawdown.
+Folds, columns, the null market and the examples: docs/commands.md, "`liqcore compare`", and
+docs/strategies.md, "Comparing strategies".
 
---synthetic runs the default synthetic market and the null market (the same generator with every
-effect of liquidations on later prices switched off; --market picks one).  On the null market no
-strategy should show a gross edge whose interval lies above zero: such an edge would be a bug or
-a leak, and the command says so.  The feature rule flush-reversal-rule is also scored as a binary
-prediction ("up by the end of the hour"): hits, hit rate, one-sided binomial p-value against the
-50/50 prior, Wilson interval.  A strategy whose inputs are not in the data (flush-reversal-rule
-needs funding events) shows "n/a — needs funding" and the others still run.
-
-Examples:
-  liqcore compare --synthetic --days 2
-  liqcore compare --synthetic --strategies cascade-mm,cascade-fade,liq-trend --folds 5 --plot compare.png
-  liqcore compare recordings/ --strategies cascade-mm,zone-bounce --json
-  liqcore compare --synthetic --market null --out null.csv
-  liqcore compare recordings/ --strategies cascade-mm --trade-venue binance   # venue vs instrument scope
-  liqcore compare --synthetic --venues bybit,binance --days 4 --strategies cascade-mm --trade-venue binance
+May import: the layers below the command line (``backtest.compare``, ``synthetic``, ``config``, ``_atomic``) and
+this package's shared ``inputs`` and ``outputs``.
 """
 from __future__ import annotations
 
@@ -203,7 +183,7 @@ def run(args) -> int:
                     print("compare: no usable events: nothing to compare", file=sys.stderr)
                     return 0
             elif kind == "venues":
-                from liqcore.backtest.synthetic_venues import venue_market
+                from liqcore.synthetic.venues import venue_market
 
                 symbol = (args.symbols or "BTCUSDT").split(",")[0].strip().upper()
                 vs = tuple(v.strip() for v in args.venues.split(",") if v.strip())

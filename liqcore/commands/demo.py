@@ -45,7 +45,7 @@ def run(args) -> int:
 
     from liqcore.backtest.report import print_summary, write_report
     from liqcore.backtest.run import detect, prepare_events, simulate
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.commands.inputs import Steps
     from liqcore.config import Params
     from liqcore.types import Kind
@@ -111,7 +111,7 @@ def run(args) -> int:
             path = write_report(
                 res, args.report,
                 title=f"liqcore demo: synthetic market, {market.days:g} days, {', '.join(market.symbols)}",
-                notes=["This is a SYNTHETIC market (liqcore.backtest.synthetic), calibrated on the trading "
+                notes=["This is a SYNTHETIC market (liqcore.synthetic.market), calibrated on the trading "
                        "guide's cascade frequencies and thresholds, not on strategy results. Results here say "
                        "how the strategy behaves on that model, not what it would earn live.",
                        "The same strategy under each fill rule (limits on the price grid): "

@@ -1,34 +1,10 @@
-"""Detect liquidation cascades in recorded events.
+"""``liqcore detect``: liquidation cascades in recorded events, one row (or JSON line) per cascade.
 
-    liqcore detect PATH... [--format F] [--venue V] [--symbol S] [--json] [--scope venue|instrument]
-                   [--instrument-table TOML] [detector parameters]
-    liqcore detect PATH... --symbols all [--exclude A,B] [--quote USDT] [--min-volume QUOTE] [--instrument-list FILE]
-    liqcore detect --sample
+Usage, the columns, ``--json``, ``--scope instrument``, ``--symbols all`` and the empty-input rule:
+docs/commands.md, "`liqcore detect`".
 
-Loads the recordings (any format liqcore.io reads, detected per file), runs the cascade detector
-over them in event-time order (every cascade still active at the end of the input is ended there),
-and prints one row per cascade: venue, symbol, start, confirm and end (UTC), duration, dominant
-side, liquidations, large ones, long/short notional and the threshold in force at confirmation,
-then the counts (events, liquidations, skipped by reason, loader rejects, cascades).
-
---json prints one JSON object per line per cascade instead, with exactly the keys venue, symbol,
-start_ns, confirm_ns, end_ns, dominant, n_events, n_large, long_notional, short_notional, threshold;
-the counts then go to stderr.  ``--scope instrument`` counts large liquidations (each large against its
-own venue's rolling threshold) across the venues of one instrument (Bybit BTCUSDT, Binance BTCUSDT and
-OKX BTC-USDT-SWAP are BTC-USDT; ``--instrument-table`` overrides): a row per cross-venue cascade with
-the venue that fired first and each venue's share (JSON: the keys above plus instrument, first_venue
-and shares).  --sample runs on the small synthetic sample bundled with liqcore
-(alone: given with PATH it is an error, never mixed into the recordings).
-
-``--symbols all`` detects every symbol of the input (a whole-market recording) less the ``--exclude`` ones, those
-not quoted in ``--quote`` (default USDT) and those whose 24 h turnover is below ``--min-volume`` (quote units):
-the quote and the turnover come from the instrument list (``--instrument-list FILE``, else the list ``liqcore run`` /
-``record --symbols all`` cached; nothing is fetched); without one, ``--quote`` goes by the symbol's name (said in
-a note) and ``--min-volume`` is an error.
-
-An input without a single liquidation (a trades file, top of book only) is an error saying what it
-holds (exit 1): no cascade can be found in it, and an empty table would read as "none happened".
-``--allow-empty`` accepts it (a note, no cascades, exit 0), as it accepts an input without events.
+May import: the layers below the command line (``io``, ``_libs.detector``, ``market``, ``features``,
+``instruments``, ``config``) and this package's shared ``inputs`` and ``_market``.
 """
 from __future__ import annotations
 

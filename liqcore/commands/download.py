@@ -1,27 +1,10 @@
-"""Download the venues' public archives or tardis.dev's datasets, into a dataset or a directory.
+"""``liqcore download``: the venues' public archives or tardis.dev's datasets, into a dataset or a directory.
 
-    liqcore download binance-vision --symbols BTCUSDT,ETHUSDT --types aggTrades,bookTicker \\
-        --from 2024-08-01 --to 2024-08-07 --dataset ds/
-    liqcore download bybit-archive --symbols BTCUSDT --from 2024-08-01 --to 2024-08-07 --out files/
-    liqcore download okx-archive --symbols BTC-USDT-SWAP --from 2024-08-01 --to 2024-08-07 --dataset ds/
-    TARDIS_API_KEY=... liqcore download tardis --exchange binance-futures --symbols BTCUSDT \\
-        --types liquidations,trades,quotes --from 2024-08-01 --to 2024-08-02 --dataset ds/
+Sources, ``--dataset`` / ``--out``, retries, resuming and the tardis.dev key: docs/commands.md,
+"`liqcore download`".
 
-Sources: binance-vision (USD-M futures: aggTrades, trades, bookTicker, metrics daily; fundingRate
-monthly; --monthly takes the monthly files of aggTrades, trades, bookTicker; every zip checked
-against its .CHECKSUM), bybit-archive (trades), okx-archive (trades, aggtrades), tardis (--exchange;
-liquidations, trades, quotes, book_snapshot_5, book_snapshot_25, derivative_ticker into a dataset,
-any data type with --out).  --from and --to are UTC days, both included.
-
---dataset converts each file as it arrives, with the readers and checks of `liqcore convert`; a
-file already converted is skipped without being fetched.  --out keeps the files as downloaded (a
-file already there is skipped).  A file the source does not have (HTTP 404) is listed at the end
-(--strict: an error).  429 and 5xx answers and cut connections are retried (--retries), after the
-server's Retry-After when it sends one.  Ctrl-C or a kill leaves no half file and no half partition:
-run the same command again to resume.
-
-The tardis.dev key comes from TARDIS_API_KEY or --key-file (mode 0600: TARDIS_API_KEY=... or the key
-alone), never from the command line, and is never printed.
+May import: the layers below the command line (``download``, ``secrets``, ``config``) and this
+package's shared ``outputs``.
 """
 from __future__ import annotations
 

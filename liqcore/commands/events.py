@@ -1,29 +1,9 @@
-"""Print normalised events from recordings, or a summary per venue/symbol/kind.
+"""``liqcore events``: normalised events from recordings, or a summary per venue / symbol / kind.
 
-    liqcore events PATH... [--format F] [--json] [--kind liquidation,trade] [--symbol X] [--limit N]
+Usage, the tables, ``--json`` and the formats: docs/commands.md, "`liqcore events`", and docs/data.md.
 
-Without --json: a table per (venue, symbol, kind) with count, first/last event time (UTC) and the
-notional sum (price x qty, liquidations and trades), a top-of-book table per symbol with quotes
-(updates, median spread in price units and in basis points of the mid, crossed updates, empty-side
-rows), then the rejects by reason, then the load report
-per file (rows read, events kept, rows re-ordered, rows rejected by reason, time span, venues /
-symbols / kinds found).  With --json: one JSON object per event line (venue, symbol, kind, side, price,
-qty, notional, ts_event_ns, ts_recv_ns, and trade_id for a trade with the venue's id) on stdout, and
-the load report as one line ``load report: {"files": {...}, "skipped": {...}, "duplicates": N}`` on stderr.
-Homemade CSV / Parquet files: --columns ts=T,symbol=s,side=S,price=p,qty=q --ts-unit ms --kind
-liquidation --side-means order --venue binance (see docs/data.md).
-Formats (detected per file when --format is not given, and line by line in files of JSON or log
-lines; .gz/.zst read transparently):
-  raw                 one websocket message per line (Bybit, Binance, OKX; the venue told by shape)
-  recorder            {"recv_ns": ..., "venue": ..., "frame": ...} lines, as `liqcore record` writes
-  bybit-archive       Bybit liquidation archive lines {"ts", "exchange": "bybit", "stream", "result"}
-  binance-log         Binance log lines "2026-03-10 13:10:19 Liquidation: {forceOrder object}"
-  jsonl               any mix of the four above, told line by line
-  binance-csv         headerless Binance liquidation CSV (s,S,o,f,q,p,ap,X,l,z,T,usd_size[,tier])
-  binance-trades-csv  headerless Binance aggTrades CSV (E,symbol,a,p,q,T,m[,usd_size,tier])
-  contract-csv        ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags] with header
-  parquet             the same columns (what `liqcore convert` writes)
-  columns             any CSV or Parquet through --columns (homemade files)
+May import: the layers below the command line (``io``, ``types``, ``validate``, ``venues.common``) and
+this package's shared ``inputs``.
 """
 from __future__ import annotations
 

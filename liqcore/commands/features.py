@@ -1,21 +1,9 @@
 """Named point-in-time features at given times, the list of feature names, or feature bars.
 
-Named features (``family.name@window[:transform]``, see ``--list``) at each time of ``--at``, each
-exactly as it was knowable then (events received at or before the time):
+The details: docs/commands.md, "`liqcore features`".
 
-  liqcore features --list
-  liqcore features --synthetic --days 3 --at 2026-01-06T12:00:00Z,2026-01-06T13:00:00Z \
-      --names liquidations.liq_imbalance@15m:zscore,flow.ofi@5m:zscore,funding.funding_avg@1h --symbols ETHUSDT
-  liqcore features recordings/ --at 1767700800000000000 --names price.return@5m --json
-
-Feature bars per (venue, symbol, bar) (``--bar``): liquidations per side, imbalance, rate, taker flow
-and order-flow imbalance, prices and returns, funding, detector cascades, and z-scores against the
-previous bars.  Every row carries ``available_ns`` = bar close + ``--lag``.
-
-Examples:
-  liqcore features --synthetic --days 7 --bar 15m --out features.parquet
-  liqcore features recordings/ --bar 1m --zscore-window 96 --lag 5s --out features.csv
-  liqcore features data/binance.csv data/binance_trades.csv --symbols BTCUSDT,ETHUSDT --bar 1m
+May import: ``orjson``, ``pandas``, ``_atomic``, ``backtest.metrics``, ``config``, ``features.registry``,
+``features.store``, ``research.features`` and this package's ``inputs``, ``outputs``.
 """
 from __future__ import annotations
 from liqcore._extras import need

@@ -1,21 +1,9 @@
 """The input side every command shares: its arguments and its loading.
 
-Commands read recordings (files or directories, any format :func:`liqcore.io.load_events` reads)
-or a seeded synthetic market, and narrow them with the same filters.  Every command takes its input
-arguments and its loading from here; no command imports another command's helpers.
+The details: docs/design.md, "The inputs every command shares".
 
-    from liqcore.commands.inputs import add_source_arguments, load_source, Steps
-    add_source_arguments(parser)                 # PATH..., --format, --allow-empty, --synthetic ..., filters
-    events, registry, label = load_source(args, params, steps)
-
-Two shapes of input:
-
-* a **source** (:func:`add_source_arguments` / :func:`load_source`): recordings or ``--synthetic``
-  (``--days``, ``--symbols``, ``--seed``, ``--venue``, ``--preset``, ``--knob``), with ``--start`` / ``--end`` (receive time)
-  and, for recordings, ``--symbols`` as a filter;
-* **recordings only** (:func:`add_recording_arguments` / :func:`load_recordings`): ``--strict``,
-  ``--feed-latency``, ``--instruments`` besides ``--format`` and ``--allow-empty``, with the filters
-  of :func:`select` (``--kind``, ``--symbol``, ``--venue``, ``--start``, ``--end``).
+May import: ``numpy``, ``_jit.synth``, ``config``, ``dataset``, ``execution.latency``, ``features.store``,
+``instruments``, ``io``, ``io.mapped``, ``synthetic.market``, ``types`` and ``venues.common``.
 """
 from __future__ import annotations
 
@@ -193,7 +181,7 @@ def add_synthetic_arguments(parser, *, what: str = "use") -> None:
 def synthetic_knobs(args) -> tuple[dict, dict]:
     """(generator overrides, market effects) from ``--knob NAME=VALUE`` arguments."""
     from liqcore._jit.synth import PARAM_NAMES
-    from liqcore.backtest.synthetic import Effects
+    from liqcore.synthetic.market import Effects
 
     over, eff = {}, {}
     for item in getattr(args, "knob", None) or []:
@@ -228,7 +216,7 @@ def synthetic_from_args(args, steps=None, *, preset: str | None = None, book: bo
     """The synthetic market of the arguments (``--days``, ``--symbols``, ``--seed``, ``--venue``,
     ``--preset`` unless ``preset`` is given, ``--knob``, and ``args.synthetic_effects`` set by a
     command); ``book``: with its top of book (the queue fill rule reads it).  Returns ``(market, label)``."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     kw = synthetic_symbols(args)
     preset = preset if preset is not None else getattr(args, "preset", None)

@@ -1,39 +1,10 @@
-"""Record raw websocket frames with their receive times (zstd, hourly files per venue).
+"""``liqcore record``: raw websocket frames with their receive times (zstd, hourly files per venue).
 
-    liqcore record --venue bybit --symbols ETHUSDT,SOLUSDT --out DIR [--dataset DS] [--ws-url URL]
-                   [--duration S] [--no-book] [--ping-interval 5s] [--stall-timeout 10s]
-    liqcore record --venue binance --symbols all [--also BTCUSDT,ETHUSDT] --out DIR
-    liqcore record --venue bybit --symbols all [--quote USDT] [--exclude A,B] [--min-volume 5e6] --out DIR
+Usage, ``--symbols all``, the frames subscribed, the line format, ``--dataset`` and the exit status:
+docs/commands.md, "`liqcore record`", and docs/live.md, "Recording".
 
-``--symbols all`` records every liquidation of the venue: Binance's all-market ``!forceOrder@arr`` and OKX's
-``liquidation-orders`` (SWAP) carry every symbol on one stream; on Bybit the venue's list of linear
-perpetuals (its REST API, ``--rest-url`` to override; cached for an hour with the time fetched) gives one
-``allLiquidation`` topic per symbol, sharded over as many connections as the venue's limits require, less
-``--exclude`` and the symbols whose 24 h turnover is below ``--min-volume`` (quote units).  Trades and the top
-of book are recorded for the ``--also`` symbols only.  OKX counts liquidations in contracts: its instrument
-list (every swap's ``ctVal``, tick and lot, with the time fetched) is kept in ``--out`` as
-``instruments-okx.json`` (merged with one an earlier run left there, and again every
-``--instruments-refresh``, default 1 h, so a swap listed while recording is kept too), and every reader of the recording
-(``liqcore events``, ``detect``, ``backtest``, ``convert``) sizes the frames with it: base quantity =
-contracts x ctVal.
-
-The recorder subscribes to the liquidations and trades of every symbol and, unless ``--no-book``, its
-top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``orderbook.1``, OKX
-``bbo-tbt``).  On Bybit it also subscribes to ``tickers`` (mark price, funding rate and open interest).
-
-Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed losses are recorded
-as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
-``--stall-timeout``) the gap's ``recv_ns`` is the last frame received, where the blind time began.
-Read back with ``liqcore events`` / ``liqcore.io.load_events``.  With ``--dataset DS`` each hourly file
-is also converted into the dataset DS as it closes (as ``liqcore convert --dataset`` would), in the
-background; a run starts by converting the files of ``--out`` not converted yet, so a recorder that was
-stopped or killed catches up.
-
-Exit status 1, with the reason on stderr, when the feed never connected or no frame of market data was
-recorded in the run (only subscription acks or pongs): a recorder under cron or systemd must not look healthy
-after recording nothing.  A write that fails (a full disk) is said at once, in one log line; the recorder
-keeps the files readable up to their last complete block, counts every line it could not write, tries again
-every 5 s, and the command exits 1 naming the file, the cause and the count.
+May import: the layers below the command line (``live`` feeds and recorder, ``market``, ``venues``,
+``download.feeder``, ``config``) and this package's shared ``inputs``, ``outputs`` and ``_market``.
 """
 from __future__ import annotations
 

@@ -1,19 +1,9 @@
 """Run every research study and write the findings report.
 
-    liqcore research PATH...|--synthetic [--report DIR] [--json]
+The details: docs/commands.md, "`liqcore research`".
 
-Studies: event, ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes.  With ``--report DIR``:
-``FINDINGS.md``, ``index.html`` (figures: cascade examples with the price, heatmap, IC by horizon,
-lead/lag, volatility scatter, ...), the PNG files and ``findings.json``, with the research plan's
-success criteria each marked met (the 95% interval of the measured value clears the threshold), not
-met, or n/a with the reason the input cannot measure it.  A study whose inputs are
-missing (no trades, no open interest, a single symbol) is reported as not available, with the reason.
-
-Examples:
-  liqcore research --synthetic --report report/
-  liqcore research --synthetic --preset null --days 10 --report null-report/
-  liqcore research recordings/bybit/ --report report/ --studies event,contagion,oi
-  liqcore research --synthetic --studies ic --names liquidations.liq_imbalance@15m:zscore,flow.ofi@5m:zscore
+May import: ``numpy``, ``orjson``, ``config``, ``research.report``, ``research.studies``,
+``synthetic.market`` and this package's ``inputs``.
 """
 from __future__ import annotations
 
@@ -100,7 +90,7 @@ def run(args) -> int:
         m = getattr(args, "_market", None)
         if m is not None and (only is None or "event" in only):
             steps.step("cascade detection vs the generator's episodes")
-            from liqcore.backtest.synthetic import cascade_stats
+            from liqcore.synthetic.market import cascade_stats
 
             st = cascade_stats(m)
             w = np.array([v["cascades_per_day"] for v in st.values()])

@@ -1,49 +1,12 @@
-"""Live runner: websocket feeds, cascade detector, strategy, paper (default) or the venue's order gateway.
+"""``liqcore run``: the live runner: websocket feeds, cascade detector, strategy, paper (default) or the venue's
+order gateway (Bybit, Binance, OKX).
 
-    liqcore run --venue bybit --symbols ETHUSDT,SOLUSDT,DOGEUSDT            # paper trading on mainnet data
-    liqcore run --symbols ETHUSDT --replay recordings/ --speed 10            # offline, against a local fake exchange
-    liqcore run --symbols ETHUSDT,SOLUSDT --replay synthetic --live          # the whole live path, offline
-    liqcore run --symbols ETHUSDT --live --network testnet                   # real orders (keys: env or 0600 file)
-    liqcore run --venue binance --symbols ETHUSDT --live --key-file ~/.binance.keys   # Binance USD-M orders
-    liqcore run --venue okx --symbols ETH-USDT-SWAP --live --key-file ~/.okx.keys     # OKX swaps (instIds)
-    liqcore run --symbols ETHUSDT --seed-history recordings/                 # thresholds from past liquidations
-    liqcore run --venue binance --symbols all --exclude BTCUSDT --min-volume 5e6    # every perpetual of the venue
-    liqcore run --venue binance --symbols all --replay rec/ --no-dashboard   # a whole-market recording, offline
-    liqcore run --strategy cascade-fade --exits engine --journal s.sqlite --record rec/   # any strategy; the session kept
+Usage, ``--symbols all``, replays, ``--live`` and keys, the kill switch, ``--web``, signals and the
+exit status: docs/commands.md, "`liqcore run`", and docs/live.md.
 
-``--symbols all`` watches every liquidation of the venue (Binance ``!forceOrder@arr``, OKX
-``liquidation-orders`` SWAP, Bybit ``allLiquidation.<symbol>`` of every listed perpetual, sharded over
-connections); each symbol keeps its own threshold and cascade state.  The venue's instrument list (its REST
-API, ``--rest-url`` to override; cached for an hour with the time fetched) gives the traded symbols and each
-one's trading rules (tick, lot, minimum quantity and notional): every order is rounded and checked on its
-symbol's rules before it leaves, and a cascade on a symbol the list does not hold is refused and counted
-(``no_instrument``), never sent.  ``--exclude`` and ``--min-volume`` leave symbols out of trading; trades
-(and the top of book) are subscribed for ``--also`` only.
-
-Paper trading a ``--replay`` runs on the recording's receive times: decisions, cooldowns, entry and
-hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
-backtest`` finds on the same recording (``--live`` replays trade against the fake venue in wall time).
-
-``--live`` sends real orders through the venue's gateway (:mod:`liqcore.live.gateways`: Bybit v5, Binance USD-M,
-OKX v5) and needs its keys in the environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600):
-BYBIT_API_KEY/BYBIT_API_SECRET, BINANCE_API_KEY/BINANCE_API_SECRET, or OKX_API_KEY/OKX_API_SECRET/
-OKX_API_PASSPHRASE; keys are never read from the command line, printed or journaled, and a key the venue
-refuses ends the run in one line (exit 1).  ``--ws-url``, ``--rest-url`` and ``--private-ws-url`` take a full
-URL or a ``scheme://host:port`` base, to which the venue's documented paths are appended
-(:func:`liqcore.live.gateways.venue_urls`). ``--replay PATH|synthetic`` starts the fake Bybit exchange on
-127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used);
-with ``--venue binance`` it replays a Binance recording (what ``liqcore record --venue binance`` writes)
-through a fake Binance market stream on 127.0.0.1, on the same path as the live feed.
-SIGUSR1 toggles the kill switch (no new entries); so does the file given by ``--kill-switch`` when it
-exists. A replay run ends once the whole recording was replayed (or after ``--duration``).
-``--web [HOST:]PORT`` serves the web dashboard from this process (read-only, 127.0.0.1 unless a host is
-given; another interface needs the token printed at start or ``--web-token-file``; ``--web-control`` adds
-the kill-switch and flatten-all buttons); with ``--replay`` the page keeps the final state once the
-recording ended, until SIGINT/SIGTERM or ``--duration``.
-SIGINT/SIGTERM: resting entries are cancelled, positions keep their TP/SL, the journal is flushed.
-Exit status 1, with the reason on stderr, when the market-data feed never connected or received no frame
-(a run the user stopped with Ctrl-C before the first market data says "interrupted" and exits 0, as any
-interrupted run).
+May import: the layers below the command line (``live``, ``testing`` for ``--replay``, ``venues``,
+``market``, ``features``, ``strategies``, ``synthetic``, ``io``, ``secrets``, ``config``) and this
+package's shared ``inputs``, ``outputs``, ``_market``, ``_judge`` and ``_web``.
 """
 from __future__ import annotations
 
@@ -169,7 +132,7 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
     if args.replay == "synthetic":
         if venue != "bybit":
             raise ValueError("replay: the synthetic market is replayed as Bybit frames; use --venue bybit")
-        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.synthetic.market import synthetic_market
 
         if not args.replay_days > 0:
             raise ValueError("replay-days: must be positive")

@@ -2,21 +2,11 @@
 default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes,
 lead-lag.
 
-The event study: for every confirmed cascade, the forward return of the last trade price from the
-decision time (confirm receive time) to each horizon, signed so that positive = reversion (up after
-longs were flushed, down after shorts were), with the max adverse excursion; summarised per symbol
-and dominant side (n, mean, median, t-stat, bootstrap CI, share of reversions).  The other studies
-print their tables and findings; ``--json`` prints them as JSON, ``--plot PNG`` writes the figures.
+The details: docs/commands.md, "`liqcore study`".
 
-A study whose inputs are missing (no trades, no open interest, a single symbol) prints "not
-available because ..." and exits with status 1.
-
-Examples:
-  liqcore study --synthetic --days 30 --plot study.png
-  liqcore study contagion --synthetic --preset contagion --days 5 --plot lead_lag.png
-  liqcore study oi recordings/bybit/ --json
-  liqcore study lead-lag --synthetic --days 6 --venues bybit,binance --lead bybit=150 --plot lead_lag.png
-  liqcore study data/binance.csv data/binance_trades.csv --min-history 20 --refresh 0 --horizons 10s,1m,5m
+May import: ``matplotlib``, ``orjson``, ``_atomic``, ``backtest.metrics``, ``config``, ``instruments``,
+``research.report``, ``research.studies``, ``research.study``, ``synthetic.venues``, ``venues.common`` and
+this package's ``inputs``, ``outputs``.
 """
 from __future__ import annotations
 
@@ -215,7 +205,7 @@ def _venue_ms(text, what: str) -> dict:
 
 def _venue_market(args, steps):
     """The multi-venue synthetic market of ``--venues``, ``--lead``, ``--throttle``, ``--days``, ``--seed``."""
-    from liqcore.backtest.synthetic_venues import venue_market
+    from liqcore.synthetic.venues import venue_market
 
     symbol = (args.symbols or "BTCUSDT").split(",")[0].strip().upper()
     venues = tuple(v.strip() for v in args.venues.split(",") if v.strip())

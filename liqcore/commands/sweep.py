@@ -1,27 +1,9 @@
-"""Sweep parameters: every combination of the grid (detector, strategy, execution and risk parameters)
-x partitions (one per symbol by default) x date ranges, on a local process pool or a dask cluster.
-Detection runs once per detector configuration and partition; every execution variant reuses its
-records.  With --out FILE.parquet the run is resumable: every finished task is stored at once in
-FILE.parquet.parts/, and a rerun (after a crash or Ctrl-C) skips the cells already done.
+"""``liqcore sweep``: every combination of a grid x partitions x date ranges, on a process pool or dask.
 
-Examples:
-  liqcore sweep --synthetic --days 30 --grid offset=0.1%,0.15%,0.2%,0.3% --grid take-profit=0.1%,0.15%,0.3%
-  liqcore sweep --synthetic --grid grid.toml --samples 200 --sample-seed 1 --out sweep.parquet --plot heat.png
-  liqcore sweep data/ds --symbols BTCUSDT,ETHUSDT --start 2026-01-01 --end 2026-02-01 --grid quantile=0.9,0.95,0.99
-  liqcore sweep --synthetic --grid stop-loss=0.25%,0.5%,1% --dask local --workers 2
-  liqcore sweep --synthetic --grid offset=0.1%,0.2% --scheduler tcp://scheduler:8786 --dask-timeout 5s
-  liqcore sweep s3://bucket/ds --grid offset=0.1%,0.2% --scheduler tcp://scheduler:8786 --out s3://bucket/sweep.parquet
+Examples, grid files and resuming: docs/commands.md, "`liqcore sweep`", and docs/sweeps.md.
 
-A grid file (TOML):
-  [grid]
-  quantile = [0.9, 0.95, 0.99]
-  window = ["30s", "60s"]
-  offset = ["0.1%", "0.15%", "0.2%"]
-  [sweep]            # optional
-  samples = 50       # random search
-  seed = 1
-  symbols = ["BTCUSDT", "ETHUSDT"]
-  ranges = ["2026-01-05:2026-01-20", "2026-01-20:2026-02-04"]
+May import: the layers below the command line (``sweep``, ``backtest.results``, ``io.storage``,
+``config``, ``_atomic``) and this package's shared ``inputs``, ``outputs`` and ``_scale``.
 """
 from __future__ import annotations
 
@@ -105,7 +87,7 @@ def plot_sweep(table, names: list[str], metric: str, path: str, grid=None) -> st
 
 
 def windows_from(args, opts, span):
-    from liqcore.backtest.sweeps import Window
+    from liqcore.sweep.cells import Window
     from liqcore.commands._scale import NS_PER_DAY, parse_time
 
     ranges = args.ranges or (",".join(opts["ranges"]) if opts.get("ranges") else None)
@@ -149,8 +131,8 @@ def _fmt_day(ns):
 
 
 def run(args) -> int:
-    from liqcore.backtest.sweep_grid import split_grid
-    from liqcore.backtest.sweep_store import run_cells
+    from liqcore.sweep.grid import split_grid
+    from liqcore.sweep.store import run_cells
     from liqcore.commands._scale import cells_from, collect_grid, make_runner, plan_source
     from liqcore.config import params_from_args
 
@@ -175,7 +157,7 @@ def run(args) -> int:
         bad = [h for h in heat if h not in grid]
         if bad or not 1 <= len(heat) <= 2:
             raise ValueError(f"heatmap: give one or two grid parameters (grid: {', '.join(grid)})")
-    from liqcore.backtest.sweeps import METRICS
+    from liqcore.sweep.cells import METRICS
 
     if args.plot and args.metric not in METRICS:
         raise ValueError(f"metric: expected one of {', '.join(METRICS)}; got {args.metric!r}")
@@ -217,7 +199,7 @@ def run(args) -> int:
         import orjson  # floats exactly as computed (NaN -> null)
 
         sys.stdout.buffer.write(orjson.dumps(ranked.to_dict("records"), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
-        from liqcore.backtest.schedule import describe
+        from liqcore.sweep.schedule import describe
 
         if describe(stats):  # stdout is the table; the run's cost goes to stderr
             print(describe(stats), file=sys.stderr)
@@ -255,7 +237,7 @@ def run(args) -> int:
     console.print(_RETURNS_NOTE, highlight=False)
     console.print(f"{stats['cells'] - stats['cached']} cells run, {stats['cached']} already stored",
                   highlight=False)
-    from liqcore.backtest.schedule import describe
+    from liqcore.sweep.schedule import describe
 
     if describe(stats):
         console.print(describe(stats), markup=False, highlight=False, soft_wrap=True)

@@ -53,9 +53,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import orjson
 
-    from liqcore.backtest.sweep_grid import split_grid
-    from liqcore.backtest.sweeps import SELECT_METRICS
-    from liqcore.backtest.walkforward import folds, walkforward
+    from liqcore.sweep.grid import split_grid
+    from liqcore.sweep.cells import SELECT_METRICS
+    from liqcore.sweep.walkforward import folds, walkforward
     from liqcore.commands._scale import cells_from, collect_grid, data_span, make_runner, plan_source
     from liqcore.config import params_from_args
 
@@ -202,7 +202,7 @@ def print_report(rep: dict, args) -> None:
         console.print(f"deflated Sharpe ratio of the best cell ({' '.join(f'{k}={v}' for k, v in d['cell'].items())}):"
                       f" {_num(d['dsr'])} (daily Sharpe {_num(d['sharpe'])} vs {_num(d['sr0'])} expected from "
                       f"{d['trials']} unskilled trials)", highlight=False)
-    from liqcore.backtest.schedule import describe
+    from liqcore.sweep.schedule import describe
 
     st = rep.get("stats") or {}
     for what, part in (("train folds", st), ("test folds", st.get("test_folds") or {})):

@@ -1,30 +1,9 @@
 """The sources ``liqcore download`` knows, laid out as each publishes its files.
 
-=================  ===========================================================================================
-``binance-vision`` data.binance.vision, USD-M futures:
-                   ``/data/futures/um/daily/<type>/<SYMBOL>/<SYMBOL>-<type>-<YYYY-MM-DD>.zip`` and
-                   ``/data/futures/um/monthly/<type>/<SYMBOL>/<SYMBOL>-<type>-<YYYY-MM>.zip``, each with a
-                   ``.CHECKSUM`` file beside it (``<sha256>  <file name>``).  Types: ``aggTrades``,
-                   ``trades``, ``bookTicker`` (daily and monthly), ``metrics`` (daily only),
-                   ``fundingRate`` (monthly only).
-``bybit-archive``  public.bybit.com: ``/trading/<SYMBOL>/<SYMBOL><YYYY-MM-DD>.csv.gz`` (type ``trades``).
-``okx-archive``    OKX's trade archive: ``/cdn/okex/traderecords/<type>/daily/<YYYYMMDD>/<instId>-<type>-
-                   <YYYY-MM-DD>.zip`` (types ``trades``, ``aggtrades``; instruments such as ``BTC-USDT-SWAP``).
-``tardis``         datasets.tardis.dev: ``/v1/<exchange>/<data type>/<YYYY>/<MM>/<DD>/<SYMBOL>.csv.gz`` with
-                   ``Authorization: Bearer <key>``; kept under tardis's own file name
-                   ``<exchange>_<data type>_<YYYY-MM-DD>_<SYMBOL>.csv.gz`` (the reader tells liquidations
-                   from trades by it).
-=================  ===========================================================================================
+The details: docs/commands.md, "The sources liqcore download knows, laid out as each publishes its files
+(liqcore.download.sources)".
 
-:func:`plan` turns a request (source, symbols, types, first and last day, inclusive) into
-:class:`Unit` s, one per file, in a fixed order (symbol, period, type): the order the dataset is
-written in, so the dataset does not depend on which download finished first.
-
-Every source publishes each data type for a span of days only (:func:`published_span`; the table
-``SPANS`` says where each bound comes from).  :func:`plan` asks for no file outside it: a request wholly
-outside a type's span is refused (one line naming the first or last published day and what to use
-instead); one partly outside is cut to the span, and the cut is said (``notes``).  No source has a day's
-files before the next day (UTC), nor a month's file before the month ended.
+May import: the standard library.
 """
 from __future__ import annotations
 

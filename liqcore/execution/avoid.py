@@ -3,17 +3,9 @@ no new entry on weekends (``avoid-weekends``), around scheduled news (``news-cal
 ``news-before`` to ``news-after`` around each time) or inside exchange maintenance windows
 (``maintenance-calendar``).  Positions already open keep their exits.
 
-Calendar files are text, one entry per line; blank lines and ``#`` comments are ignored:
+The details: docs/strategies.md, "The avoid rules, as applied".
 
-* news: ``TIME [label]``, e.g. ``2026-01-28T19:00Z FOMC``;
-* maintenance: ``START END [label]``, e.g. ``2026-02-03T06:00Z 2026-02-03T07:30Z bybit``.
-
-Times are ISO 8601 (``2026-01-28T19:00Z``, ``2026-01-28 19:00:00+00:00``); a time without an offset is
-UTC.  A file that cannot be read is one ValueError line naming the file and the line.
-
-Applied to a strategy's entry signals (:func:`avoid_signals`: direction 0, ``skip_code``
-:data:`~liqcore.signals.SKIP_AVOID`, counted ``skipped`` and named ``avoid``), to the guide's confirmed
-cascades (:func:`avoid_records`: dropped) and, live, to each decision by the strategy core.
+May import: ``numpy`` and ``signals``.
 """
 from __future__ import annotations
 

@@ -217,7 +217,7 @@ def apply_price_grid(par: np.ndarray, params, events: np.ndarray) -> None:
 
 
 def book_view(prep):
-    """A sweep partition (:class:`liqcore.backtest.sweeps.Prepared`, whose passes keep trades and
+    """A sweep partition (:class:`liqcore.sweep.cells.Prepared`, whose passes keep trades and
     funding only) with its QUOTE rows kept too, for the queue rule, and the symbols' price grids
     (``grids``, ``has_quotes``); built on first need and kept on ``prep``."""
     book = prep.__dict__.get("_book")

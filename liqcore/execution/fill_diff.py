@@ -1,22 +1,9 @@
 """Which entries two fill models fill differently, and why.
 
-Two backtests of the same signals under two fill rules (say ``through`` and ``queue``) should fill nested
-sets of entries: per order, whatever fills through the price also fills behind the queue, and whatever
-fills behind the queue also fills on a touch (tests/kernels/test_fill_order.py checks it with the path
-effects removed).  On a whole run they need not: a fill under one rule opens a position that makes a
-later signal ``busy`` or starts a cooldown, which the other rule does not have; a price grid moves a
-limit to the passive tick.  :func:`fill_differences` counts the entries (by signal tag) filled under
-one run and not under the other, each with its cause:
+The details: docs/backtest.md, "Why two fill models fill different entries".
 
-* ``knock-on``: in the other run, the symbol held a position at the signal's time (busy), or was in its
-  cooldown after one, or the portfolio was at its ``max-symbols`` cap;
-* ``grid``: the other run puts maker limits on a price grid and this entry's limit was off it (it moved
-  to the passive tick there);
-* ``rule``: neither, where this run's rule is the looser one (``a`` stricter than ``b``: a print at
-  the limit, or a touch, fills under ``b`` only) -- the difference the rules exist to make;
-* ``other``: neither, where this run's rule is the stricter one (for instance the other run's
-  post-only check against the quote in force, or a working entry there that never filled and so left no
-  ledger row): an entry that breaks the nesting for a reason not shown here."""
+May import: ``numpy``.
+"""
 from __future__ import annotations
 
 import numpy as np

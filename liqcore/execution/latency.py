@@ -1,27 +1,10 @@
-"""Latency as measured: the order latency of a backtest drawn from a live session's journal, and the feed
-latency a replay used, said in words.
+"""Latency as measured: order latencies drawn from a live session's journal, feed latency said in words.
 
-Order latency (``order-latency-from``): every entry a live session sent has, in its journal, the time
-the create request was written (``sent``) and the time the venue's answer to it came back (``ack``; a
-journal written before the answer was recorded: the venue's first acknowledgement of the order).  The
-differences are the session's measured order latencies; each sample also carries the liquidations per
-minute the session had seen in the minute before the send (``liq_per_min``).  A backtest draws one
-latency per signal from those samples, seeded (the same seed gives the same latencies, so the same
-fills): with ``order-latency-by-rate``, from the samples whose rate falls in the same bucket as the
-replay's rate at the decision (:data:`RATE_EDGES`: under 1, 1-10, 10-100 and 100 or more liquidations
-per minute; an empty bucket borrows the nearest bucket that has samples), since a crash is when latency
-spikes.  A sample is a round trip: the create's way out to the venue and the answer's way back.  Only the
-way out decides where the order stands (its arrival: the post-only check and the queue join), so a draw
-is split (``latency-split``, the outbound share, default 50 %: half each way): the signal's
-``latency_ns`` passed to the execution model is ``split x round trip`` (at least 1 ns), the rest is the
-answer's inbound delay (:func:`split_latency`), whose journal median (:func:`journal_inbound_ns`) is the
-run's way back.  A constant ``order-latency`` is a round trip too, split the same way
-(:func:`liqcore.params.latency_ways`).
+:func:`split_latency`, :func:`journal_inbound_ns`, :func:`apply_feed_latency`, :func:`apply_order_latency`,
+:func:`feed_latency_note`.  The rules (samples, rate buckets, the outbound share, feed latency modes):
+docs/backtest.md, "Latency" and "Latency as measured: the rules".
 
-Feed latency: the replay feeds every event to the strategy at its receive time; an event recorded with a
-receive time has its own feed latency (``ts_recv - ts_event``), one recorded without gets
-``ts_event + feed-latency`` (flag ``RECV_ESTIMATED``); ``feed-latency-mode constant`` gives every event
-``ts_event + feed-latency`` (:func:`apply_feed_latency`).  :func:`feed_latency_note` says which held.
+May import: numpy, ``types``, ``params`` and ``io.sqlite_reader`` (the journal).
 """
 from __future__ import annotations
 

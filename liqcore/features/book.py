@@ -1,20 +1,9 @@
 """The ``book`` feature family: top of book (quote rows: best bid and best ask with their displayed
 sizes), point in time.
 
-A quote row updates one side of the book (``side`` BUY = best bid, SELL = best ask; a displayed size
-of 0 means that side is empty).  The book known at ``t`` is the last bid row and the last ask row
-with ``ts_recv <= t``; the two rows of one update share their times, so an update is never seen half
-applied.  Values (``W`` only spaces the history the transforms compare with, as for ``price.last``):
+The details: docs/research.md, "The `book` family".
 
-* ``book.spread``: best ask - best bid (price units); null when a side is empty or not yet known;
-* ``book.spread_bps``: the spread in basis points of the mid price ((bid + ask) / 2);
-* ``book.bid_size`` / ``book.ask_size``: the displayed size at the best bid / ask (base units; 0 when
-  that side is empty); null before that side's first quote.
-
-Null before the instrument's first quote (the window reaches before the data covers the stream),
-after the end of the data and over a feed gap.  Per venue only (no ``book/all``).  A quote row with
-a negative or non-finite size, or a non-empty side with a non-positive price, is dropped and counted
-as ``bad_quote`` in the store's ``dropped``.
+May import: ``numpy``.
 """
 from __future__ import annotations
 

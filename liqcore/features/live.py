@@ -1,19 +1,9 @@
 """Named features kept current from a live stream.
 
-    >>> lf = LiveFeatures(["liquidations.liq_imbalance@15m:zscore", "flow.ofi@5m:zscore"], registry)
-    >>> lf.on_events(events)              # or lf.update(ts_event, ts_recv, sid, venue, kind, side, price, qty)
-    >>> lf.value("flow.ofi@5m:zscore", "ETHUSDT")       # at the latest receive time; None = null
-    >>> lf.why_null("flow.ofi@5m:zscore", "ETHUSDT")    # the reason, "" when the value is not null
+The details: docs/research.md, "Live features, kept current".
 
-The live store keeps, per instrument and stream, the same arrays the historical store builds from a
-recording (receive times and running prefix sums, accumulated in the same order), and evaluates a
-feature with the same code.  So a value read live at ``t`` equals ``historical([t])`` on the
-recording of the stream (the test suite feeds one stream through both).  Cascade features come from
-a :class:`liqcore._libs.detector.CascadeDetector` fed the liquidations and feed gaps as they arrive,
-the same kernel the historical store runs in batch.  Old entries are dropped once they are older
-than the longest history any requested feature needs (``horizon_ns``); the running sums keep their
-absolute values, so dropping changes no value.  Events must arrive in receive order (a late one is
-counted in ``late`` and placed at the latest receive time seen).
+May import: ``numpy``, ``_libs.detector``, ``params``, ``types`` and this package's ``book``, ``registry``,
+``store``.
 """
 from __future__ import annotations
 

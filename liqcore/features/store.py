@@ -1,27 +1,12 @@
 """The feature store: named point-in-time features at any times, exactly as they were knowable.
 
-    >>> from liqcore.features import historical, FeatureStore
-    >>> df = historical(times, ["liquidations.liq_imbalance@15m:zscore", "flow.ofi@5m:zscore",
-    ...                         "funding.funding_avg@1h"], market, symbol="BTCUSDT")
+:func:`historical` and :class:`FeatureStore`: a value at ``t`` uses the events with ``ts_recv <= t``,
+windows are ``(t - W, t]``, computed from prefix sums (bit-for-bit the live store's).  The rules and
+nulls: docs/research.md, "The value of a feature at time `t`" and "How it is computed, and how fast".
 
-The value of a feature at ``t`` uses exactly the events with ``ts_recv <= t``; a window ``@W`` is the
-right-closed interval ``(t - W, t]``.  Transforms compare the value at ``t`` with the same feature at
-``t - k W``, ``k = 1..lookback`` (never with itself or later).  A value is null (NaN, with a reason)
-when its window reaches before the data covers the stream it needs, past the end of the data, into a
-feed gap, or when it is undefined (an imbalance with nothing in the window, a transform with fewer
-than ``min_periods`` past values).  Definitions: :mod:`liqcore.features.registry` and
-``docs/research.md``.
-
-Computation: per instrument and stream, the events sorted by receive time and prefix sums of their
-values; a window sum is ``cum[searchsorted(ts, t)] - cum[searchsorted(ts, t - W)]`` (separate arrays
-per side, so an empty window is exactly 0).  Window maxima use the Numba kernel
-:func:`liqcore._jit.features.range_max`.  Prefix sums accumulate left to right, so the value at ``t``
-computed on the input truncated at ``t`` is bit-for-bit the value computed on the whole input
-(what the leak audit checks), and the live store (:class:`liqcore.features.live.LiveFeatures`),
-which keeps the same prefix sums incrementally, returns the same numbers.
-
-Why one module: the store's caches, its point-in-time windows and its transforms are one object's state;
-the definitions live in ``registry.py`` and the live side in ``live.py``.
+Why one module: the caches, windows and transforms are one object's state.  May import: numpy,
+pandas, ``types``, ``params``, ``instruments``, ``io``, ``execution``, ``market.wide``, ``_jit.features``
+and this package's ``registry`` and ``book``.
 """
 from __future__ import annotations
 

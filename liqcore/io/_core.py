@@ -1,7 +1,7 @@
 """The per-file loop of :func:`load_events`: for each file, the reader the registry names (or the
 forced one), its events through the plausibility rule and the clock guard, then every file merged,
 sorted by ``ts_event`` (stable) and deduplicated; datasets (directories) read by
-:mod:`liqcore.io.dataset`.  Of several files, one that cannot be read is skipped (:func:`_load_each`).
+:mod:`liqcore.dataset.read`.  Of several files, one that cannot be read is skipped (:func:`_load_each`).
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import numpy as np
 
 import liqcore.io.registry as _registry
 from liqcore.io.base import LoadResult, _FileState, _unreadable_why, _warn_stderr, dedupe, file_report
-from liqcore.io.dataset import is_dataset, load_dataset
 from liqcore.io.files import _Blocks, _base_name
 from liqcore.io.plausible import _future_mask, _sane, _sane_ids  # noqa: F401
 from liqcore.io.registry import MIX, _expand, canonical_format
@@ -65,6 +64,8 @@ def load_events(
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = list(paths)
+    from liqcore.dataset.read import is_dataset, load_dataset  # the dataset builds on io: reached when called
+
     datasets = [p for p in paths if is_dataset(p)]  # partitioned datasets (liqcore convert --dataset)
     files = _expand([p for p in paths if not is_dataset(p)])
     if len(files) > 1:  # one at a time, so that a file that cannot be read does not take the others down

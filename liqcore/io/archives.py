@@ -1,22 +1,10 @@
-"""What the readers of the venues' public archives share (Binance public data, the Bybit and OKX
-trade archives): opening the file (a ``.zip`` holding one CSV, ``.gz`` / ``.zst``, or plain CSV),
-telling a header from a headerless first row, reading the columns through pyarrow's CSV reader with
-explicit types, event times in any unit, the checks every row goes through, and the end of every
-load (rows put in time order, counted; a file whose rows fail in bulk is an error naming the column).
+"""What the readers of the venues' public archives share: opening, typed reading, times, row checks.
 
-Reading: the typed pyarrow read is the fast path; when a cell does not parse as its column's type,
-the file is read again as text and every column checked cell by cell (regular expressions over the
-whole column), so one bad cell costs one row (``non_numeric``), never the file.  Rows with the wrong
-number of columns are ``bad_row``.  Empty cells are ``missing_field``.
+The fast typed pyarrow read with its lenient fallback, time units told by magnitude, the row checks
+and the end of every load: docs/archives.md, "What every archive reader shares".
 
-Times: each cell's unit is told by its magnitude (seconds < 1e11 <= milliseconds < 1e14 <=
-microseconds < 1e17 <= nanoseconds), so files that moved from milliseconds to microseconds read
-right; times outside 2000 .. 2100 are ``bad_time``, and a daily (monthly) file's rows outside its
-day (month), give or take a day, are ``implausible_time``.
-
-Receive times: these files hold none, so every event gets ``ts_recv = RECV_UNKNOWN``, which the
-loader turns into ``ts_event + feed_latency_ns`` with ``Flag.RECV_ESTIMATED`` (the rule of every
-file without receive times).
+May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's ``base``
+and ``files``.
 """
 from __future__ import annotations
 

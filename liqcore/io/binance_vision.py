@@ -1,27 +1,10 @@
-"""Readers of Binance's public data files of USD-M futures (data.binance.vision): ``.zip`` files
-holding one CSV (or that CSV unzipped, or ``.gz`` / ``.zst``), named
-``<SYMBOL>-<kind>-<YYYY-MM-DD>.zip`` (daily) or ``<SYMBOL>-<kind>-<YYYY-MM>.zip`` (monthly).  The
-symbol is the file name's (``metrics`` files carry it in a column).  Older files have no header row:
-such a file is told by its name and the shape of its first row; files with a header are told by it.
+"""Readers of Binance's public data files of USD-M futures (data.binance.vision).
 
-=========================  ====================================================================
-``binance-aggtrades``      ``agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,
-                           is_buyer_maker`` -> TRADE at ``transact_time``, qty = quantity (base units),
-                           side = the taker: ``is_buyer_maker`` true -> the taker SOLD (Side.SELL)
-``binance-trades``         ``id,price,qty,quote_qty,time,is_buyer_maker`` -> TRADE, the same rules
-``binance-bookticker``     ``update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,
-                           transaction_time,event_time`` -> two QUOTE rows per update at
-                           ``transaction_time``: Side.BUY = best bid, Side.SELL = best ask, qty = size
-``binance-metrics``        ``create_time,symbol,sum_open_interest,sum_open_interest_value,...`` (every
-                           5 minutes; ``create_time`` a ``YYYY-MM-DD HH:MM:SS`` UTC string) ->
-                           OPEN_INTEREST, qty = ``sum_open_interest`` (base units), price NaN
-``binance-funding``        ``calc_time,funding_interval_hours,last_funding_rate`` -> FUNDING, price =
-                           the rate (a fraction), qty 0
-=========================  ====================================================================
+``binance-aggtrades``, ``binance-trades``, ``binance-bookticker``, ``binance-metrics`` and
+``binance-funding``, daily or monthly zips (or their CSV).  Columns, sides and times: docs/archives.md,
+"Formats" and "Binance public data, column by column".
 
-Times are milliseconds (newer files may hold microseconds: each cell's unit is told by its
-magnitude).  Rows out of time order are put in order and counted (``reordered`` of the file).  What
-every archive reader shares (reading, checks, receive times): :mod:`liqcore.io.archives`.
+May import: numpy, ``types`` and this package's ``base`` and ``archives``.
 """
 from __future__ import annotations
 

@@ -2,18 +2,9 @@
 was received, decoded by the venue decoders (:mod:`liqcore.venues.decoder`: the venue told by each
 frame's shape) with that time as ``ts_recv``:
 
-=================  ====================================================================================
-``tardis-raw``     tardis.dev's raw replay format: an ISO-8601 UTC time (``2024-08-01T00:00:00.1234567Z``,
-                   28 characters; other fraction lengths and ``+00:00`` are read too), a space, the
-                   frame.  An empty line between frames is a disconnect: a GAP event of the venue at
-                   the receive time of the frame before it
-``hftbacktest``    hftbacktest's collector format: an integer time (nanoseconds; 13-digit ms and 16-digit
-                   us values are told by their size), a space, the frame:
-                   ``1723161255030314667 {"stream":"btcusdt@trade","data":{...}}``
-=================  ====================================================================================
+The details: docs/data.md, "Raw captures with a receive-time prefix".
 
-A line whose prefix is not a time is ``bad_time``; a frame that is not JSON ``malformed_json``; a
-frame of a stream the decoders do not read ``unknown_topic`` -- each counted, the load goes on.
+May import: ``orjson``, ``validate``, ``venues.common``, ``venues.decoder`` and this package's ``base``.
 """
 from __future__ import annotations
 

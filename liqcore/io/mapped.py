@@ -2,18 +2,10 @@
 line (``--columns ts=T,symbol=s,side=S,price=p,qty=q --ts-unit ms --side-means order --kind
 liquidation``, optional ``venue=`` and ``ts_recv=`` columns, or ``--venue``), format ``columns``.
 
-:class:`ColumnMapping` holds what the user said; :func:`read_mapped` reads one file with it (pyarrow's
-CSV reader, ``.gz`` / ``.zst`` / ``.bz2`` by the file name, or pyarrow's Parquet reader) and records
-what each column was taken as (``files[path]["mapping"]`` of the :class:`~liqcore.io.base.LoadResult`);
-:func:`mapping_report` says it in one line per load.  A mapping that does not fit the file is a
-ValueError naming the column: a column that is not there, side values that are not recognised, a
-time unit that puts the rows outside 2017 .. now.  Rows that fail one by one (a price that is not a
-positive number, an unknown symbol spelling) are counted by reason, as for every format.
+The details: docs/data.md, "Homemade files through a column mapping".
 
-The side rules (one table for every format in docs/data.md): a liquidation's side is either the
-forced ORDER's side (``--side-means order``: BUY = a short position was liquidated, SELL = a long
-one) or the liquidated POSITION's side (``--side-means position``: LONG / SHORT, or BUY = long);
-a trade's side is the taker's (BUY / SELL).
+May import: ``numpy``, ``pandas``, ``pyarrow``, ``types``, ``validate``, ``venues.common`` and this
+package's ``base``.
 """
 from __future__ import annotations
 

@@ -1,23 +1,10 @@
-"""Object storage and every other fsspec file system: datasets, recordings and outputs named by a URL
-(``s3://bucket/ds``, ``gs://bucket/ds``, ``memory://ds``, ``file:///data/ds``, any protocol fsspec
-knows) instead of a local path.
+"""Object storage and every other fsspec file system: datasets, recordings and outputs named by a URL.
 
-* :func:`is_url` tells a URL (``PROTOCOL://...``) from a local path; a URL is never read or written as
-  a local path (no directory named ``s3:`` is ever created).
-* Credentials come from the standard places of each file system: for S3, the environment
-  (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``,
-  ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL`` for an S3-compatible server such as MinIO), the profile
-  files (``~/.aws/credentials``, ``~/.aws/config``) and instance roles; for GCS, the application
-  default credentials.  :func:`set_options` adds ``KEY=VALUE`` options (the command line's
-  ``--storage-option``), passed to the file system of every URL; they stay in this process (and the
-  local worker processes it forks) and are never printed: a dask worker takes its credentials from its
-  own environment.
-* Objects are written whole in one request (:func:`write_bytes`: an object is either the old one or
-  the new one, never a part); :func:`object_lock` is a dataset's writer lock on object storage: a lock
-  object created with a conditional write (``If-None-Match: *``), so of two writers exactly one gets
-  it.
-* :func:`stage` copies recording files named by a URL into a local temporary directory (removed at
-  exit), so every reader of local files reads them.
+:func:`is_url`, :func:`set_options` (never printed), :func:`write_bytes` (whole objects),
+:func:`object_lock` (a dataset's writer lock on object storage) and :func:`stage`.  Credentials and
+the rules: docs/sweeps.md, "Data on object storage" and "URLs, credentials and whole-object writes".
+
+May import: fsspec and pyarrow inside functions, ``_atomic``, ``secrets``; no other io module.
 """
 from __future__ import annotations
 

@@ -1,46 +1,12 @@
-"""Readers of tardis.dev's downloadable CSV files (``.csv`` / ``.csv.gz``), told by their header:
+"""Readers of tardis.dev's downloadable CSV files (``.csv`` / ``.csv.gz``), told by their header.
 
-========================  ===================================================================================
-``tardis-liquidations``   ``exchange,symbol,timestamp,local_timestamp,id,side,price,amount``: LIQUIDATION
-                          events; ``side`` is the side of the forced ORDER, so ``buy`` = a short position
-                          was liquidated (Side.SHORT), ``sell`` = a long one (Side.LONG)
-``tardis-trades``         the same header: TRADE events, ``side`` = the taker (aggressor): BUY / SELL
-``tardis-derivative-      ``exchange,symbol,timestamp,local_timestamp,funding_timestamp,funding_rate,
-ticker``                  predicted_funding_rate,open_interest,last_price,index_price,mark_price``: MARK
-                          when the mark price changes, FUNDING (price = the rate) when the funding rate or
-                          the funding time changes, OPEN_INTEREST (qty = open interest, price = the latest
-                          mark price or NaN) when it changes; empty cells are values not sent
-``tardis-quotes``         ``exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,
-                          bid_amount``: top of book, two QUOTE rows per update (BUY = best bid, SELL = best
-                          ask, qty = size displayed; an empty side: price NaN, qty 0)
-``tardis-book-snapshot``  ``book_snapshot_5`` / ``book_snapshot_25`` (``...,asks[0].price,asks[0].amount,
-                          bids[0].price,bids[0].amount,...``): their top level, as quotes
-========================  ===================================================================================
+``tardis-liquidations``, ``tardis-trades``, ``tardis-derivative-ticker``, ``tardis-quotes`` and
+``tardis-book-snapshot``: read with pyarrow's CSV reader in batches, converted column-wise; a bad cell
+costs its row (the lenient path), never the file.  Sides, times, units, venues and what tells
+trades from liquidations: docs/backtest.md, "tardis.dev exports and raw captures", and docs/data.md.
 
-Trades and liquidations share a header: the file name (tardis names files ``<exchange>_<data
-type>_<date>_<symbol>.csv.gz``) tells them, else the ``id`` column (liquidations carry none on these
-venues); a file neither tells is an error asking for ``--format``.  A file the name calls liquidations
-is checked against what only trades can hold (:func:`_not_liquidations`): distinct trade ids in the
-``id`` column on Binance / OKX (tardis leaves their liquidations' id empty), or Binance rows after
-2021-04-27 three of a symbol within a second (its feed sends at most one per second per symbol); such
-a file is an error saying what it looks like.  A format given (``--format``) is not second-guessed.
-
-Times: ``timestamp`` (the exchange's time) -> ``ts_event``, ``local_timestamp`` (when tardis received
-it) -> ``ts_recv``.  tardis writes microseconds since the epoch, but some files carry nanoseconds (19
-digits): the unit of every value is told by its size (13 digits ms, 16 us, 19 ns).  Exchanges:
-``binance-futures`` -> Binance, ``bybit`` -> Bybit, ``okex-swap`` -> OKX; rows of any other exchange are
-rejected as ``unknown_venue`` (the exchange is named in the error of a file made of them).  Sizes in
-base units: OKX sizes (trades, liquidations, book, open interest) are contracts, times the contract
-value of the instrument table (an instrument without one is ``unknown_instrument``); Bybit inverse
-contracts (``BTCUSD``, ``BTCUSDZ24``: 1 USD each) are divided by the price.  Binance and OKX
-liquidations are flagged SAMPLED (the venues show at most one liquidation per symbol per second).
-tardis's Binance liquidation ``price`` is the forced order's price (``p``), not its average fill price
-(``ap``, which :mod:`liqcore.venues.binance.parse` takes).
-
-Read with pyarrow's CSV reader in batches (typed columns, only those needed), converted column-wise.
-A cell that is not a number makes the file go through the lenient path (every column as bytes, the
-numbers checked before they are converted), so a bad cell costs its row, never the file.  A file most
-of whose rows are rejected is an error naming the column and what it holds.
+May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``,
+``_libs.readrows`` and this package's ``base``, ``files`` and ``tardis_liquidations``.
 """
 from __future__ import annotations
 

@@ -1,20 +1,12 @@
 """The liq-trend judge: the last word on a liquidation signal before it becomes an entry.
 
-* :mod:`liqcore.judge.core` -- the decision matrix, the verdict, the strict answer format, the judges
-  that need no network (the matrix itself, recorded answers, a Python callable) and the candle figures
-  the judge is shown.
-* :mod:`liqcore.judge.news` -- news providers (none by default; a JSONL file of headlines).
-* :mod:`liqcore.judge.openai` -- a judge asking any OpenAI-compatible chat-completions endpoint.
-* :mod:`liqcore.judge.runner` -- runs a judge off the caller's thread with a timeout (a late, failed or
-  refused answer means "don't enter"), counted and logged.
-* :func:`make_judge` -- a judge from the command line's ``--judge`` spec.
+``core`` (the decision matrix, the verdict, the answer format, judges without network), ``news``,
+``openai`` (any OpenAI-compatible endpoint), ``runner`` (off-thread, with a timeout), ``cache`` (a
+backtest's answers on disk) and :func:`make_judge` (the ``--judge`` spec).
 
-* :mod:`liqcore.judge.cache` -- a backtest's answers on disk (keyed by model, prompt and parameters),
-  exported as the replay file.
-
-This package imports no other liqcore layer but :mod:`liqcore.secrets`, :mod:`liqcore.cache` (where
-the answers are kept) and :mod:`liqcore._atomic`: the strategies use it and the live engine reaches
-it through them.
+May import: numpy, aiohttp and, of liqcore, only ``secrets``, ``cache`` and ``_atomic``: the strategies use it
+and the live engine reaches it through them.  A new judge or news provider is a module here, built by
+:func:`make_judge`.
 """
 from __future__ import annotations
 

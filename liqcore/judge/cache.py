@@ -1,25 +1,8 @@
 """The judge's answers on disk: a backtest asks a language model once per question, ever.
 
-A backtest knows every signal ahead (a signal is decided from the market alone; the judge only
-vetoes or weighs it), so its questions are asked concurrently and their answers kept here, in one
-SQLite file in liqcore's cache directory (:func:`liqcore.cache.cache_dir`: ``$LIQCORE_CACHE_DIR`` or
-the user cache directory), ``judge-answers.sqlite``.
+The details: docs/strategies.md, "The judge's answers on disk".
 
-* **Key**: the SHA-256 of the endpoint's address, the model and the whole request body (the system
-  prompt, the user message with the signal's point-in-time context, temperature, JSON mode): the
-  same question to the same model with the same parameters is the same entry; any change (a new
-  prompt, another temperature, another model) is a new question.
-* **Value**: the model's reply text as received (parsed again at every use, so a fixed parser
-  reads old replies the fixed way), or "late": no answer within the timeout of the run that asked
-  (the seconds are kept; a rerun with the same or a shorter timeout reads it as late again without
-  asking, a longer timeout asks again).  Transport failures and HTTP errors are not kept (they say
-  nothing about the model): the next run asks again.
-* **Export**: :meth:`JudgeCache.export` writes the answers as the replay file
-  (``{"key": signal key, "answer": {...}}`` per line) that ``--judge replay:FILE`` reads: the
-  answers of a backtest pinned in a file that goes with the results.
-
-Live trading never reads this cache (one signal, one call).  ``liqcore cache clear`` deletes it
-with the markets; it is never evicted by the markets' size cap.
+May import: ``_atomic``, ``cache`` and this package's ``core``.
 """
 from __future__ import annotations
 

@@ -1,32 +1,9 @@
 """The decision matrix, the judge's verdict and answer format, and the judges that need no network.
 
-**Decision matrix** (liquidation intensity x candle alignment x news), exactly as tabulated:
+The matrix (intensity x candle alignment x news), the answer a language-model judge must return and
+what refuses it (:class:`JudgeError`): docs/strategies.md, "The judge's decision matrix and answer format".
 
-====================  ===============  ===========  ===========================
-intensity             candles aligned  news         decision
-====================  ===============  ===========  ===========================
-strong                yes              agrees       enter, high confidence
-strong                yes              none         enter, medium confidence
-strong                no               agrees       hold / observe
-medium                yes              agrees       enter, medium confidence
-medium                no, or no news                don't enter
-any                   any              contradicts  don't enter
-====================  ===============  ===========  ===========================
-
-The one combination the table leaves open, strong + not aligned + no news, is "don't enter" (both
-later steps count against it).  *Strong* = z at or above the high threshold AND a one-sided share above
-the high purity level; *medium* = z at or above the base threshold and a share above the base purity.
-
-**Answer format** (what a language-model judge must return: a JSON object; one markdown fence
-around it, `````json ... `````, is taken off)::
-
-    {"symbol": "...", "direction": "LONG" | "SHORT", "action": "enter" | "hold" | "don't enter",
-     "confidence": "high" | "medium" | "low", "liq_note": "...", "trend_note": "...",
-     "news_note": "...", "action_reason": "..."}
-
-``direction``, ``action`` and ``confidence`` are required and must take those values; the notes are
-strings (at most 500 characters each); any other key, a direction other than the signal's, or text
-around the JSON (other than one code fence) refuses the answer (:class:`JudgeError`).  Confidence labels map to 1.0 / 0.6 / 0.3.
+May import: numpy and this package's ``news``; never the network clients (``judge.openai``).
 """
 from __future__ import annotations
 

@@ -1,25 +1,8 @@
 """A judge asking any OpenAI-compatible chat-completions endpoint (``POST {url}/chat/completions``).
 
-The system message is the decision framework (:data:`PROMPT`); the user message is one JSON object:
-the liquidation signal (symbol, direction, z-score and its thresholds, segment notional, one-sided
-share and its purity levels, strength), the 1-minute candles over the look-back (change, volatility,
-trend, aligned or not) and the day's headlines when a news provider is configured (else ``"news":
-[]`` and ``"news_provider": "none"``).  The answer must be the strict answer format
-(:func:`liqcore.judge.core.parse_answer`; one markdown code fence around it is taken off); anything
-else is refused.  JSON mode (``"response_format": {"type": "json_object"}``) is requested; an endpoint
-that rejects the field (HTTP 400 naming ``response_format``) is asked again without it, and no longer
-with it.  The API key is a :class:`liqcore.secrets.Secret`: it goes into the ``Authorization:
-Bearer`` header only, never into a log line, an error or a recording (an error reply's body, which
-may quote the key, is never shown).
+The details: docs/strategies.md, "A judge behind an OpenAI-compatible endpoint".
 
-:meth:`OpenAIJudge.check` is the start-up check of ``liqcore run``: one cheap call (``GET
-{base}/models``, no tokens spent; a one-token completion where the endpoint has no model list) that
-tells a refused key (401/403), an unreachable server or a model the endpoint does not offer apart
-from a working judge.
-
-In a backtest the questions go through :meth:`OpenAIJudge.prepare` / :meth:`OpenAIJudge.cached` /
-:meth:`OpenAIJudge.ask` with the answers cache (:mod:`liqcore.judge.cache`); live, :meth:`answer`
-asks once per signal and never reads the cache.
+May import: ``aiohttp``, ``secrets`` and this package's ``cache``, ``core``.
 """
 from __future__ import annotations
 

@@ -1,20 +1,8 @@
 """A new listing traded without a restart: :func:`admit` makes symbols traded symbols of a running engine.
 
-A whole-market run (``liqcore run --symbols all``) fixes its traded symbols at start; when the venue lists a
-new perpetual while it runs (:class:`liqcore.live.listing.ListingWatch`), the symbol joins every part that
-keeps per-symbol state, in the order the engine's own construction gives them:
+The details: docs/live.md, "A new listing traded without a restart (liqcore.live.admit)".
 
-* the strategy core grows by one flat row (:meth:`StrategyCore.add_symbols`: its parameter row with the
-  presets applied, zero counts), the engine's maps (registry id -> core index, name -> (id, index)) and its
-  traded list (the parts hold these by reference: the order manager, the fast lane, the decision log, the warm
-  path, the state keeper and the lifecycle see it at once);
-* the order manager gets its book, the live queue estimate its row, the paper venue its index (a venue gateway
-  loads its instrument, so that its order bodies can be built);
-* its trading rules are the ones the instrument list gave (:meth:`OrderManager.use_only`, by the caller).
-
-The detector keeps a baseline for every symbol whose liquidations it sees, traded or not: a new listing's
-threshold starts with its first liquidation, whenever it is admitted.  A cascade that confirms on it after
-:func:`admit` is decided by the core like any other, and its order is rounded to its rules.
+May import: the standard library.
 """
 from __future__ import annotations
 

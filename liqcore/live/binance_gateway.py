@@ -1,27 +1,9 @@
 """Binance USD-M futures order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
 
-* Entries are post-only LIMIT orders with ``timeInForce=GTX`` (a crossing entry is refused with code
-  -5022: reported as ``rejected``); ``newClientOrderId = intent.client_id`` is the idempotency key: after a
-  timeout / 5xx the gateway asks ``GET /fapi/v1/order?origClientOrderId=`` (-2013 = not there) before
-  resending, and a -4116 duplicate answer is resolved by the same query.
-* TP/SL cannot be attached on Binance: when the entry FILLS (or is cancelled after a partial fill) the
-  gateway places two reduce-only conditional orders on ``POST /fapi/v1/algoOrder`` (``algoType=CONDITIONAL``):
-  a TAKE_PROFIT limit at the TP price (trigger = limit = TP, the guide's limit take-profit) and a
-  STOP_MARKET at the SL price, with ``clientAlgoId`` ``<client_id>-tp`` / ``-sl`` (idempotent the same way).
-  Binance does not link them: when the position is flat the gateway cancels whatever is left.
-* Order updates and fills arrive on the user-data stream (``POST /fapi/v1/listenKey``, then the private route
-  ``{ws_base}/private/ws?listenKey=<key>&events=ORDER_TRADE_UPDATE/ALGO_UPDATE/ACCOUNT_UPDATE/listenKeyExpired``:
-  ``events`` is an allow list, an event it does not name is never sent; ``ws_base`` a root such as
-  ``wss://fstream.binance.com``, see :func:`liqcore.venues.binance.stream.user_stream_url`); kept alive with ``PUT``
-  every ``keepalive`` seconds; reconnected with back-off; fills missed meanwhile are fetched from
-  ``GET /fapi/v1/userTrades`` and orders re-queried).
-* A conditional TP/SL is followed to the order it triggers: its ``ALGO_UPDATE`` (``caid`` = our ``clientAlgoId``)
-  names the triggered order's id in ``ai`` once it reaches the matching engine, and every ``ORDER_TRADE_UPDATE``
-  of that order id (``i``) is booked as that exit (``tp`` / ``sl``) of the entry's client_id.  Should the order's
-  update come before the algo event that names it, its original type (``ot``: TAKE_PROFIT* -> ``tp``, STOP* ->
-  ``sl``) and the symbol's open bracket say which exit it is.
+The details: docs/live.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
 
-The duplicate-id code -4116 for ``clientAlgoId`` is assumed to be the one ``newClientOrderId`` has.
+May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance.rest``, ``venues.instruments`` and this
+package's ``gateway``, ``ratelimit``, ``venue_gateway``.
 """
 from __future__ import annotations
 

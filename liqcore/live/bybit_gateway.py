@@ -1,35 +1,12 @@
 """Bybit v5 order gateway (USDT linear perpetuals), implementing :class:`liqcore.live.gateway.Gateway`.
 
-* ``start()`` syncs the clock with the server, loads the instruments (tick size, qty step, minimum qty),
-  RECONCILES the account (open orders and positions are fetched and kept in :attr:`reconciled`), and opens
-  the private stream (order / execution / position pushes feed ``on_update`` / ``on_fill``).
-* ``place(intent)`` sends a post-only Limit entry with its take-profit and stop-loss attached, or a
-  Market order (``order_type="market"``).  ``orderLinkId = intent.client_id`` is the idempotency key:
-  on a timeout, a connection error or an HTTP 5xx the gateway first asks the venue for that orderLinkId
-  (``GET /v5/order/realtime``) and resends the SAME request only if the venue does not have it; a
-  ``110072`` duplicate answer means the order is there and is queried.  An order is never doubled.
-  Rate-limit answers are retried after the venue's reset time.  The create goes out on the REST client's
-  own keep-alive HTTP/1.1 connection (``fast_create``, the default), everything else through aiohttp.  Create and cancel each pass a rolling
-  10-per-second limiter (:class:`liqcore.live.ratelimit.SlidingWindowLimiter`).
-* TP/SL: by default (``tp_mode="limit"``) the entry carries ``tpslMode=Partial``, ``tpOrderType=Limit``,
-  ``tpLimitPrice = takeProfit`` and a Market stop-loss.  This is the closest Bybit offers to the trading
-  guide's and the backtest's limit take-profit: the TP rests as a conditional limit at the TP price
-  (maker fee when the bounce trades through it, never a worse price), while ``tpslMode=Full`` forces a
-  Market TP (taker fee plus slippage on every winner, which at 0.15 % targets costs a large share of the
-  edge).  The compromise: the Partial limit TP is placed only when the last price touches the trigger, so
-  on a fast spike through the level it may execute as taker at the TP price, and a TP limit that the price
-  touches and leaves stays unfilled until the next visit (the position is then closed by the stop-loss or
-  the hold timeout).  ``tp_mode="market"`` selects ``tpslMode=Full`` with Market TP/SL.
-* Venue conditional TP/SL orders carry no orderLinkId; their updates and fills are reported under the
-  client_id of the entry that created them, with ``kind`` ``tp`` / ``sl``.
-* After a private-stream reconnect the gateway re-queries every order it still believes live and the
-  executions since the disconnect, and reports what changed (fills de-duplicated by ``exec_id``).
+Start (clock sync, instruments, reconcile, the private stream), idempotent creates keyed by
+``orderLinkId``, rate limits, TP/SL modes and reconnects: docs/live.md, "The Bybit order gateway".
+Keys are held as :class:`liqcore.secrets.Secret`; logs show at most the first four characters.
 
-Keys are held as :class:`liqcore.secrets.Secret`; logs show at most the first four characters of the key.
-
-Why one module: one class, the venue's order state machine (create, cancel, reconcile, the private
-stream); its parts share the orders in flight, and splitting them would spread one protocol over several
-files.
+Why one module: one class, the venue's order state machine; its parts share the orders in flight.
+May import: ``secrets``, ``venues.bybit`` (REST, private stream), ``venues.instruments`` and this
+package's ``gateway``, ``venue_gateway`` and ``ratelimit``.
 """
 from __future__ import annotations
 

@@ -1,53 +1,14 @@
-"""The embeddable engine: frames or events in, decisions (and orders) out.
+"""The embeddable engine: frames or events in, decisions (and orders) out (:class:`Engine`).
 
-    from liqcore import Engine, Params
     eng = Engine(Params(), symbols=["ETHUSDT", "SOLUSDT"])           # paper gateway by default
     decisions = eng.on_frame("bybit", frame_bytes, time.time_ns())    # synchronous core
     await eng.start()                                                  # inside a running loop: orders go out
 
-The strategy is ``params.strategy`` (or ``strategy=``): the guide's ``cascade-mm`` decides on the detector's
-records (below); any other strategy runs in its streaming form (:class:`liqcore.live.streampath.StreamPath`),
-whose signals go through the same strategy core (:meth:`StrategyCore.on_signal`; exit notices close the
-position of their tag).  ``params.exits``: with a venue gateway, ``venue`` leaves take-profit, stop-loss
-and (Bybit) the trailing stop to the venue and watches the rest; ``engine`` watches every exit and closes
-at market, reduce-only.
-
-The core path is synchronous and allocation-light: decode (:class:`liqcore.venues.decoder.Decoder`)
--> :class:`CascadeDetector` ``update`` per event -> :class:`StrategyCore` decision (busy, cooldown,
-mixed, hours, loss limits, max symbols, reference price: the only risk checks) behind the kill switch
-and the clock-failure halt -> an :class:`OrderIntent` rounded to the instrument grid (BUY down, SELL up)
-and committed to the journal BEFORE it is handed to the gateway. When the engine is attached to a running
-loop (:meth:`start` / :meth:`attach`) a gateway with ``send_now`` (BybitGateway) writes the create request
-right there, on ``on_frame``'s stack, when its create connection is idle and a rate-limit slot is free, and
-a task reads the answer once it is in; otherwise each intent becomes one task that awaits ``gateway.place``.
-Either way the engine never blocks, owns or configures the caller's loop. Without a loop, intents wait in
-:attr:`pending` until ``await engine.dispatch()``.
-
-Modes: with the :class:`PaperGateway` (default) the StrategyCore simulates fills on the live trade
-stream with the backtest's fill model; with a venue gateway (e.g. BybitGateway) the venue fills and
-the engine reports the venue's fills and rejections to the core (``external_*``), cancels entries the
-core timed out and market-closes positions past the hold timeout.
-
-Clock guard: an event whose venue time is more than ``params.max_clock_skew_ns`` ahead of the venue's
-clock at its receive time is rejected (``future_time``) before it reaches the detector or any clock
-(:class:`liqcore.live.venueclock.VenueClock`: the offset the gateway measures for signing, or a paper
-session's :attr:`venue_clock`; rejections that go on, or an offset beyond the limit, are an alarm).  A
-replay clock (:attr:`replay_clock`) makes paper trading a replay run on the recorded receive times.  State
-survives restarts through the :class:`Journal` (restored by :meth:`start`).
-
-The engine is a composition: it owns the feed-side state (decoders, the detector, the coalesced idle
-prints, the reject counts) and wires feed -> detector -> strategy -> orders; each other job is an object
-it owns, with its own state and an interface declared in its class docstring (given at construction,
-calls back, exposes): :class:`~liqcore.live.orders.OrderManager` (the order lifecycle),
-:class:`~liqcore.live.fastlane.FastLane` (entries prepared before their cascade confirms),
-:class:`~liqcore.live.streampath.StreamPath` (the streaming strategies' event path),
-:class:`~liqcore.live.decisions.DecisionLog` (records and decisions kept, journaled, called back),
-:class:`~liqcore.live.health.Health` (failures, alarms, halts), :class:`~liqcore.live.venueclock.VenueClock`
-(the clock guard's venue clock), :class:`~liqcore.live.warm.WarmPath` (warm-up and the quiet-feed warm
-path), :class:`~liqcore.live.persist.StateKeeper` (restore, reconcile, save) and
-:class:`~liqcore.live.lifecycle.Lifecycle` (start, shutdown); :mod:`liqcore.live.inputs` checks the
-construction arguments and :mod:`liqcore.live.views` assembles the snapshot, the checklist and the
-metrics.  The gateway is reached only through its declared protocol (:class:`liqcore.live.gateway.Gateway`).
+A composition: it owns the feed-side state and wires feed -> detector -> strategy -> orders; each other
+job is an object it owns (orders, fast lane, stream path, decisions, health, venue clock, warm path,
+state keeper, lifecycle).  The strategies, exits, core path, modes and clock guard: docs/live.md,
+"Embedding the engine" and "The engine, part by part".  May import: ``live``'s parts, ``venues``,
+``strategies``, ``features.live``, ``backtest.core``, ``config``, ``types`` and the kernels.
 """
 from __future__ import annotations
 

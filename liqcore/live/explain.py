@@ -1,45 +1,11 @@
 """Live versus backtest, explained order by order (``liqcore journal DB --recording DIR --explain``).
 
-The session's own recording is replayed through the backtest with the session's parameters (the
-journal's ``session`` note) and starting equity, trading the symbols the session traded on the trading
-rules it held (the note's ``rules``: entry, take-profit and stop-loss on the tick, quantity on the lot,
-minimums checked; a symbol the session did not trade, or traded without rules, sends nothing in the
-backtest either: :func:`session_trading`); every entry order is then lined up on its decision
-(symbol and decision time, the receive time of the deciding event, which the live engine and the replay
-share):
+The session's recording is replayed through the backtest with the session's parameters, rules and
+equity; every entry order is lined up on its decision (:func:`session_trading`,
+:func:`one_way_latency`) and the pnl gap decomposed into parts that add up.  The categories, columns
+and parts: docs/live.md, "Live versus backtest, explained" and "`--explain`, column by column".
 
-* ``both`` -- filled live and in the backtest; ``live only`` -- filled live, not in the backtest;
-  ``backtest only`` -- filled in the backtest, not live (the live status says why: ``rejected`` by the
-  venue, ``cancelled``, still ``working``); ``neither`` -- sent live, filled nowhere; ``not traded`` -- a
-  cascade on a symbol the session did not trade (no trading rules: ``no_instrument``, or left out:
-  ``not_traded``), no order on either side.
-* per order: the entry price of each side and the difference (bps, > 0 = live paid more), the order
-  latency of each side (live: one way, decision to the order's arrival at the venue -- the create's send
-  plus its way out, from the venue's timestamp of its answer where the journal has it, else
-  ``latency-split`` of the create's round trip: :func:`one_way_latency`; a paper session: the
-  latency its simulated venue applies; backtest: decision to the order's arrival in the fill model) and the fill delay of each (decision to the entry fill), the
-  backtest's queue position of the filled entry (the size displayed ahead of it when it joined the
-  queue, base units) under ``--fill queue`` (otherwise ``n/a (fill model: ...)``), the live queue estimate
-  of the entry (``live_queue``: the size ahead and the chance of a fill when it rested, when the queue rule
-  run on the live top of book and prints had it filled, ms after the decision, and whether that agrees with
-  the venue's fill; ``-`` for a journal without the ``queue_estimates`` table or an entry that never
-  rested), and the pnl of each side in USD (the quote currency).
-
-The live pnl of a trade is the venue's: the entry and exit fills' prices and quantities, the fees the
-venue charged, and funding.  The gap (live pnl - backtest pnl, USD) is decomposed, each part summed
-over the orders, the parts adding up to the total:
-
-* ``missed_fills`` -- minus the backtest pnl of the backtest-only fills;
-* ``extra_fills`` -- the live pnl of the live-only fills;
-* ``price`` -- orders filled in both: ``side x (backtest entry - live entry) x live qty`` (what a
-  worse entry price cost);
-* ``timing`` -- orders filled in both: ``side x (live exit - backtest exit) x live qty`` (exits at other
-  times and prices: a different path after the fill);
-* ``size`` -- orders filled in both: ``side x (backtest exit - backtest entry) x (live qty - backtest
-  qty)`` (the same trade on another size);
-* ``fees`` and ``funding`` -- orders filled in both: minus the difference of what each side paid;
-* ``open_at_end`` -- a live position still open when the session ended (no live pnl): minus the
-  backtest pnl of that order.
+May import: numpy, orjson, ``params``, ``venues.instruments`` and the kernels (``_jit``).
 """
 from __future__ import annotations
 

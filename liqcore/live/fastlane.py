@@ -1,26 +1,8 @@
 """The fast lane: an entry prepared before its cascade confirms (an object the engine owns).
 
-A live bot idles between cascades, and after an idle spell every instruction of the order path runs from
-cold caches.  So, while the feed is quiet, the engine prepares the order of each traded symbol that is one
-large liquidation away from a cascade (:meth:`CascadeDetector.armable`): for both sides it asks the
-strategy core what it would decide now (:meth:`StrategyCore.preview_cascade`, on copies of the state),
-rounds the entry to the instrument's grid exactly as the order path does, reserves the next client id,
-formats the intent-log line (the decision time and cascade id are filled in later) and has the gateway
-format and sign the whole create request (:meth:`BybitGateway.prepare`).
+The details: docs/live.md, "The fast lane (liqcore.live.fastlane)".
 
-When the confirming liquidation arrives, the detector's record is read without building an array, the
-core decides on its real state at the record's time (the same ``on_cascade`` call as the order path), and
-only when that decision equals the prepared one field by field (side, price, reference price, notional,
-take-profit, stop-loss), the client-id sequence has not moved, the signature is fresh and the gateway can
-write at once, the intent-log line is written (the write-ahead stays before the send) and the prepared
-request goes out as it is.  The order path then runs as usual on the same stack with the core's decision
-already made, and adopts the order (journal rows, book, answer handling) instead of building it again.
-In every other case nothing is written here and the order path places the order itself.
-
-Prepared orders are re-checked after every frame that touched an armed or liquidating symbol and on the
-runner's quiet-feed tick (:meth:`Engine.idle_tick`), and re-signed before :attr:`arm_ttl_ns` passes.
-Only the detector-driven strategy (``cascade-mm``) with a gateway that has ``prepare`` (Bybit) and a
-journal that writes ahead to its intent log uses the lane; ``Engine.prearm = False`` turns it off.
+May import: the standard library.
 """
 from __future__ import annotations
 

@@ -1,26 +1,10 @@
 """Feed manager: the market-data connections of one venue, frames out, GAP events on every drop.
 
-``FeedManager(venue, symbols, on_frame, on_gap_events=None, registry=None, url=None, network="mainnet")``
-opens the venue's connections (``liqcore.venues.<venue>.stream.connection_specs``), passes every data
-frame to ``on_frame(venue, payload, recv_ns)`` and, on every disconnect, builds :class:`Kind.GAP` events
-for the symbols of the lost connection (``symbol_id`` per symbol when a registry knows them, ``-1`` =
-the whole venue otherwise) and hands them to ``on_gap_events(events, reason)``.  The GAP events carry
-the start of the blind time: for a stalled socket, the last frame it received.
+The details: docs/live.md, "Feed manager (liqcore.live.feeds)".
 
-``needs``: the event kinds the consumer (the strategy) needs: the connections then also subscribe what
-carries them (:func:`feed_options`; e.g. Bybit ``tickers.S`` for the funding rate and the open interest),
-and a kind the venue's stream cannot deliver raises ValueError before anything connects.
-
-``clock``: a replay's clock (a callable returning ns, e.g. the engine's ``now_ns``): gaps, coverage and
-coverage by hour then follow the replayed time, not the wall clock (a feed that stayed connected through the
-whole replay covers 100 % of it; a reconnect counts as blind until the next frame replayed after it).
-
-``silent_after_s``: the ``silent-after`` parameter (default 60 s; 0: off; off in a replay): a subscribed stream
-that stays silent while the venue's other streams flow is reported, re-subscribed, then its connection
-reconnected (:mod:`liqcore.live.silence`; ``feed.watch``, its reports in ``health()["silent"]``).
-
-Keyword arguments beyond those go to every :class:`~liqcore.live.transport.WsConnection`, e.g.
-``ping_interval_s`` and ``stall_timeout_s`` (the ``ping-interval`` / ``stall-timeout`` parameters).
+May import: ``numpy``, ``orjson``, ``types``, ``venues.binance.stream``, ``venues.bybit.stream``,
+``venues.okx.stream`` and this package's ``transport`` and
+``silence``.
 """
 from __future__ import annotations
 

@@ -1,20 +1,8 @@
 """The order-gateway protocol: Paper (default), Bybit v5, Binance USD-M and OKX v5 implement it.
 
-A gateway turns :class:`OrderIntent` objects into venue orders and reports what happened as
-:class:`OrderUpdate` and :class:`Fill` objects through the callbacks the engine registers.  All
-methods are coroutines that never block the event loop; none of them raises on a venue rejection
-(that is an update with ``status == "rejected"``); transport failures that could not be resolved
-raise :class:`GatewayError`.
+The details: docs/live.md, "The order-gateway protocol (liqcore.live.gateway)".
 
-Every method the engine calls is declared on :class:`Gateway`, the optional ones with a default
-(e.g. ``cancel_batch`` cancels one by one, ``instrument`` knows none, ``send_now`` writes nothing), and
-every gateway subclasses it: a gateway overrides what its venue has, and a misspelt name fails loudly
-(``AttributeError``) instead of silently taking a fallback.  The engine checks the members at
-construction (:func:`missing_members`).
-
-``client_id`` is the idempotency key (Bybit ``orderLinkId``, Binance ``newClientOrderId``, OKX ``clOrdId``): a gateway
-never sends two create requests for one client_id without first asking the venue whether the first
-one arrived.
+May import: ``venues.orders``.
 """
 from __future__ import annotations
 

@@ -1,52 +1,13 @@
-"""SQLite (WAL) journal of the live engine: every cascade, decision, order, order update, fill,
-position and equity change, and the state a restart resumes from.
+"""SQLite (WAL) journal of the live engine: every cascade, decision, order, fill, position and equity
+change, and the state a restart resumes from (:class:`Journal`).
 
-Durability model: the database runs in WAL mode with ``synchronous=NORMAL``: a committed transaction
-survives the process being killed (``kill -9``) at any moment; only an OS crash can lose the last
-commits. Write-ahead: an order intent is made durable BEFORE the create request is sent, by appending
-one line to an intent log next to the database (``<db>.intents``), a file mapped into memory: the line
-is copied into the file's pages in the kernel's page cache, without a system call.  That is as safe as a
-``write()`` against a killed process (the pages belong to the kernel, not to the process) and far
-cheaper than a commit, so it stays off the reaction path.  While the journal is open the file is
-``intent_log.INTENT_LOG_MAP_BYTES`` long and zero-filled past its last line; :meth:`Journal.close` trims it to its
-lines.  One open journal owns the log (an exclusive ``flock``); another one on the same database neither
-replays, empties, trims nor opens it and commits its own intents instead (``exclusive=True``: refuses
-with :class:`JournalBusy`, naming the holder's pid).  With ``lease=True`` the owner holds a write lease on
-the log (Linux): another program's open of it (a truncation, a rewrite) waits until the journal has
-committed its intents, left the map and appends with plain ``write()`` calls instead
-(:meth:`Journal.check_intent_log`); without one, the file's size is checked before the quiet tick's store
-and its identity on the clock tick, so a truncated file is never stored into (a SIGBUS).
-The intent's SQLite rows follow in the next transaction; a restart replays, from the log, only the intents SQLite does not hold
-(an intent already committed is never replayed), so the log is emptied only once it has grown past
-``INTENT_LOG_TRUNCATE_BYTES`` (1 MiB) and every intent in it is committed; its lines are then zeroed in
-place and the file keeps its blocks (appending to a file that must allocate its blocks again costs several
-times more).  Venue acks, order updates, fills and positions are committed at once when they arrive;
-cascades, decisions and equity marks are batched and committed by :meth:`maybe_flush`
-(every ``batch_interval_s``) or with the next order record. A commit costs tens of microseconds
-(no fsync in WAL/NORMAL); WAL checkpoints, the only fsyncs, run on a worker thread with its own
-connection, so the loop is never blocked for long.
+An order intent is durable in the memory-mapped intent log before its create request is sent; its
+rows follow in SQLite.  The durability model, the tables, schema versions and migrations: docs/live.md,
+"Journal and restart" and "The journal's durability model and tables".
 
-Tables: ``log`` (append-only history: ``ts_ns, type, key, data`` JSON), ``orders`` (latest state per
-order, keyed by ``(client_id, kind)``: an entry and the take-profit / stop-loss children the venue created
-from it share the entry's client id but are separate rows with their own venue order ids and statuses),
-``positions`` (latest per symbol), ``fills`` (unique exec ids), ``state`` (equity, sequence counter,
-cooldowns, day/week marks), ``queue_estimates`` (one row per rested post-only entry).
-
-``queue_estimates`` holds the live queue-position estimate of each post-only entry that rested (size
-ahead and chance of a fill when it rested, the last size ahead, when the queue rule would have filled it,
-how it ended: :mod:`liqcore.live.queue_estimate`).
-
-Schema version 3 (``PRAGMA user_version``).  A journal of version 2 gets the ``queue_estimates`` table
-(empty) when opened.  A journal written by version 1 (orders keyed by client id
-alone) is migrated when opened: the ``orders`` table is rebuilt from the append-only ``log`` (every intent
-and order update, in order), which restores the rows a child's update had overwritten.  A file whose
-``orders`` table has any other layout is refused with a ValueError naming the file.
-
-Why one module: the intent log and the SQLite journal are one durability protocol (an intent stays
-durable in the log until its rows commit), kept together so the order between the two reads in one
-place.  The intent log's file machinery (block reservation, the holder's lock, the write lease) is
-:mod:`liqcore.live.intent_log`; the read-only queries (:class:`~liqcore.live.journal_queries.Recovered`, history, order rows) are
-:mod:`liqcore.live.journal_queries`.
+Why one module: the intent log and the SQLite journal are one durability protocol, kept together so
+the order between the two reads in one place (the file machinery: ``intent_log``; the read-only
+queries: ``journal_queries``).  May import: the standard library, orjson and this package's ``intent_log``.
 """
 from __future__ import annotations
 

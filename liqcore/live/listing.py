@@ -1,27 +1,8 @@
 """The venue's instrument list while a whole-market run goes on (``liqcore run --symbols all``).
 
-:class:`ListingWatch` asks the venue for its list again every ``interval_s`` (``--instruments-refresh``) and
-applies what changed to the running engine:
+The details: docs/live.md, "The venue's instrument list during a whole-market run (liqcore.live.listing)".
 
-* a symbol the venue no longer lists (delisted, or no longer trading) leaves: its trading rules are dropped,
-  so no new order can leave for it (a cascade on it is refused as ``no_instrument``); a position or resting
-  entry it still holds is, per ``delisted`` (``--delisted``): ``report``, named in a log warning and the
-  ``delisted`` journal row for the operator (the position keeping its exits), or ``close``, the resting entry
-  cancelled and the position closed at market (reduce-only), and said the same way;
-* a symbol the venue delisted also leaves the feeds: ``on_left(symbols)`` unsubscribes its per-symbol streams
-  (Bybit ``allLiquidation.<symbol>``; its trades and book of ``--also`` on every venue), and the data-on-demand
-  manager (``runner.on_demand``) unsubscribes its trade and book streams on every venue; what was unsubscribed
-  is in its ``delisted`` journal row;
-* a new listing the run's selection keeps (``--exclude``, ``--min-volume``) is traded at once, without a
-  restart (:func:`liqcore.live.admit.admit`: the strategy core, the books and the paper venue grow by it; its
-  orders are rounded to the rules the list gave), on Bybit ``on_joined(symbols)`` subscribes its liquidation
-  topic (on Binance and OKX the all-market stream already carries it; OKX's contract size is set, so its frames
-  are no longer ``unknown_instrument``), data on demand watches it, and it is reported (``listed`` row);
-* a symbol whose rules changed (a new tick or lot size) trades on the new ones from then on.
-
-Each refresh that changed something is logged and journaled (``instruments`` row: when the list was fetched,
-what joined, left and changed); a refresh that fails (the venue unreachable) is logged and the list in force
-kept, with its age.
+May import: ``orjson``, ``market.universe`` and this package's ``admit``, ``orders``.
 """
 from __future__ import annotations
 

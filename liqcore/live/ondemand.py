@@ -1,38 +1,11 @@
-"""Data on demand: a symbol's trades and top of book (and whatever else per-symbol stream the strategy needs)
-are subscribed only while the symbol needs them, on a connection of their own; the liquidations of every
-symbol stay on the liquidation feed.
+"""Data on demand: a symbol's trades and top of book subscribed only while the symbol needs them.
 
-A symbol needs them while it has
+Every ``interval_s`` the wanted set (live signals, resting orders or positions, the always-on list) is
+compared with the subscribed one; a replay gates the recorded streams on replay time (:meth:`gate`).
+The rules, the venues' messages and limits: docs/live.md, "Data on demand".
 
-* a live signal: the detector holds an active (confirmed, not ended) cascade on it, or a large liquidation that
-  the next one could confirm (:meth:`CascadeDetector.armable`) and the symbol had a liquidation within the last
-  cascade window, or the engine decided on it within the last ``linger_s``;
-* a resting order or a position (the strategy core's state of the symbol is not flat);
-* or it is on the always-on list (``run --book-symbols``).
-
-Every ``interval_s`` the wanted set is compared with the subscribed one: the new symbols are subscribed at
-once, the ones no longer wanted are unsubscribed ``linger_s`` after they were last wanted (so a symbol that
-flickers does not churn subscriptions).  Binance's book data (``@bookTicker``) goes on a connection of its own on
-the ``/public`` path, its trades and the rest on ``/market`` (a connection serves one path category).  The messages are the venue's own (Binance ``SUBSCRIBE`` /
-``UNSUBSCRIBE`` by stream name, at most 200 a message; Bybit ``subscribe`` / ``unsubscribe`` topics, 10 a
-message; OKX ``subscribe`` / ``unsubscribe`` args), at most one of each kind per tick (Binance takes 10
-incoming messages a second: with the default 0.25 s tick the manager sends at most 8).  The connection's
-subscribe list always holds the current set, so a reconnect subscribes what is wanted then.
-
-A replay (``clock``: the engine's ``now_ns``, the replayed receive time) runs on replay time, so its results depend
-on the recording alone, never on how fast the machine replays it: every stream comes on the one feed, in the
-recording's order, and :meth:`gate` (the feed's ``on_frame``) passes the liquidations and the per-symbol streams
-of the symbols subscribed at that replay time (a frame's symbol: Binance's ``"s"``, Bybit's topic, OKX's ``arg``
-``instId``), drops the others (counted: ``gated``), and takes the step every
-``interval_s`` of replay time, after the first frame at or past the tick.  Nothing is sent to the replay venue:
-what a live run would subscribe at that moment is what the gate lets through from then on.  Nor is any venue asked
-for klines: for a strategy that wants candles (``ask_klines``/``add_klines``) the gate folds the trades it held back
-into each symbol's 1-minute candles (the look-back's minutes kept), and a symbol subscribed at a replay time is given
-the candles of the span its stream asks at once (``klines["source"]``: ``"recording"``), the same at any speed.
-
-:attr:`history` keeps ``(wall ns, or replay ns, "subscribe" | "unsubscribe", symbols)``; :meth:`stats` says how many symbols
-are subscribed now, at most and in all.  Memory and CPU then follow the active symbols: the trades of a quiet
-symbol are never received, decoded or kept.
+May import: numpy, orjson, ``types``, ``venues`` (``common``, ``spec``), ``market.klines`` and this
+package's ``feeds``.
 """
 from __future__ import annotations
 

@@ -1,19 +1,12 @@
 """The order manager: the life of every order the engine decides, and its journal rows.
 
-It turns a strategy core's decision into an :class:`OrderIntent` on the instrument's grid (BUY down,
-SELL up; quantities on the lot step), gives it a unique client id, writes it to the journal BEFORE the
-gateway sees it (write-ahead), dispatches it (on the caller's stack through the gateway's ``send_now``,
-as a task, or queued in ``pending`` without a loop), reads the venue's acknowledgements, fills and
-cancels back into the books and the core, closes positions at market (reduce-only) when the core or
-the exit watch asks, and cancels every working entry at shutdown with confirmation.
-
-:class:`OrderManager` is an object the engine owns (its interface is in the class docstring): it holds
-the books, the pending intents, the tasks, the loop and the client-id sequence; the engine reaches them
-through it.
+The details: docs/live.md, "The order manager (liqcore.live.orders)".
 
 Why one module: its single job is the order lifecycle, from the decision to the final
 state at shutdown (build, journal ahead, send, read the answers and fills back, close, cancel and confirm
 at shutdown); the shutdown's batch cancel-and-confirm loop is the largest part and reads the same books.
+
+May import: ``venues.instruments`` and this package's ``decisions``, ``gateway``, ``recovery``.
 """
 from __future__ import annotations
 

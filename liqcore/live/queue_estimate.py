@@ -1,31 +1,10 @@
 """The live queue-position estimate of each resting post-only entry: the size ahead of it and the chance
 that it fills, from the top of book and the prints the engine receives.
 
-The queue rule is the backtest's (``--fill queue``, :mod:`liqcore._jit.sim`), run by the same kernel
-functions (:func:`~liqcore._jit.sim.queue_rest`, :func:`~liqcore._jit.sim.queue_quote`,
-:func:`~liqcore._jit.sim.queue_print`) on a state row per traded symbol:
+The details: docs/live.md, "The live queue-position estimate of each resting post-only entry
+(liqcore.live.queue_estimate)".
 
-* a limit that rests joins behind the size displayed at its price when that price is the best on its
-  side, ahead of nothing when it improves the best, and behind an unknown size when it lies behind the
-  best (known once its level is the best; ``queue-unseen empty``: nothing);
-* a print at its price consumes the queue ahead first; the order fills (in the model) once more than
-  that has traded at its price, or on a print through the price;
-* a fall in the displayed size at its price not explained by prints is split between ahead and behind by
-  the configured ``queue-model`` (``risk-averse``: the queue ahead only shrinks to the displayed size;
-  ``prob:N``: the share f(ahead)/(f(ahead)+f(behind)) of the fall is ahead, f(x) = x^N).
-
-The chance of a fill is an estimate on top of that rule: the prints that hit the order's side of the
-book (sell-aggressor prints for a buy limit, buy-aggressor prints for a sell) in the last
-:data:`FLOW_WINDOW_NS` give a rate of prints (per second) and their mean size; if such prints keep coming
-as a Poisson stream, the order fills when more than the size ahead has printed, i.e. after
-``floor(ahead / mean size) + 1`` prints; the chance is the probability of at least that many prints
-before the entry times out (``entry-timeout`` from the decision).  Unknown size ahead, or no print seen
-in the window: no chance is given (``None``).
-
-The object is pure state with an update API (:meth:`QueueEstimate.on_quote`, :meth:`~QueueEstimate.on_trade`,
-:meth:`~QueueEstimate.on_order_rested`, :meth:`~QueueEstimate.on_end`) and a read
-(:meth:`~QueueEstimate.estimate`); the engine only calls it, and writes what :meth:`~QueueEstimate.on_end`
-returns to the journal's ``queue_estimates`` table.
+May import: ``numpy``, ``scipy``, ``_jit``, ``params`` and ``types``.
 """
 from __future__ import annotations
 

@@ -1,21 +1,8 @@
 """Recovery: what a (re)started engine learns from its journal and the venue.
 
-Decided by pure functions, applied by the engine:
+The details: docs/live.md, "Recovery (liqcore.live.recovery)".
 
-* :func:`restore_plan` ``(journal records, the engine's symbols, params, now) -> RestorePlan``: the books,
-  the strategy core's partial snapshot (positions, resting entries, cooldowns, loss-limit anchors), the
-  equity, the client-id sequence and the intents to send again.  Journaled but maybe never sent: an entry
-  still ``pending`` and younger than its entry-timeout is sent again (same client_id: the gateway's
-  idempotent place resolves it); an older one is never sent (the reconcile asks the venue about it).
-* :func:`reconcile_entry` ``(a working entry, the venue's answer about it, params, now) -> EntryPlan``: in
-  venue mode, after a restart, for every entry the journal holds as working: an entry older than its
-  entry-timeout is never (re)sent (cancelled if it rests, closed as ``stale_intent`` if the venue never
-  got it), and a fill the engine missed is applied.
-* :func:`unknown_positions` ``(the venue's positions, the books) -> [(symbol, size)]``: positions the
-  journal does not know (reported, left alone).
-
-The engine (:class:`liqcore.live.engine.Engine`) reads the journal, asks the venue and applies these
-plans; nothing here touches an engine, a journal file or a venue.
+May import: the standard library this package's ``gateway``.
 """
 from __future__ import annotations
 

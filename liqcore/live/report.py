@@ -1,33 +1,9 @@
 """The go-live checklist as a report, from a session's journal (``liqcore journal PATH``, the dashboard).
 
-    from liqcore.live.report import journal_report, format_report
-    rep = journal_report("liqcore-live.sqlite", recording="rec/")   # recording: the session's frames
-    print(format_report(rep))
+The details: docs/live.md, "The go-live checklist as a report (liqcore.live.report)".
 
-Figures (each computed from what the journal holds; None when it holds nothing to compute it from):
-
-* ``cascades``: confirmed cascades per UTC day per symbol (``per_day``: ``{symbol: {day: n}}``), the
-  session's span (``hours``: from its start to its shutdown, replayed time in a replay) and the mean per day
-  of each symbol over ``days`` (the span in days, at least one);
-* ``fill_rate``: entries with any fill / entries sent (entries still working at the end are counted apart);
-* ``win_rate``: closed trades with a positive pnl / closed trades (pnl after fees and funding);
-* ``reaction``: milliseconds from the decision (the receive time of the event that decided it) to the
-  create request written to the venue (``send``; in a paper session the entry handed to the in-process
-  paper venue, whose order latency the fill model then applies: ``reaction_send_to`` says which) and to
-  the venue's first acknowledgement (``ack``): p50 / p99 / max / n;
-* ``fees``: the fee the venue actually charged on the session's fills (per maker / taker, in bps of the
-  filled notional) beside the fee model's ``maker-fee-bps`` / ``taker-fee-bps`` of the session;
-* ``model``: with the session's recorded frames (``liqcore run --record DIR`` or ``liqcore record``), the
-  recording replayed through the backtest's fill model with the session's parameters, and the live entry
-  fills beside the model's, fill by fill (matched on the decision time): live and model fill time and
-  price, the price difference in bps, and the decisions that filled on one side only;
-* ``explain`` (``explain=True``, with the recording): every entry order lined up live vs backtest and the pnl
-  gap decomposed (:mod:`liqcore.live.explain`); the targets then carry a "live fills vs the model" row;
-* ``targets``: the trading guide's go-live targets, each beside the measured value with a verdict
-  ``pass`` / ``fail`` / ``too early`` (:data:`TARGETS`; every duration on the session's own clock, the
-  replayed one in a replay): cascades 5-9 per day per symbol, orders written within 3 s of the decision,
-  fill rate 50-80 %, win rate 65-75 %, the feed up 24 h or more without a gap, and take-profit /
-  stop-loss quality (both sides exited by each kind of level, the fills within tolerance of the level).
+May import: ``numpy``, ``orjson``, ``backtest.run``, ``config``, ``io.sqlite_reader`` and this package's
+``explain``.
 """
 from __future__ import annotations
 

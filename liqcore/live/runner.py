@@ -1,22 +1,10 @@
 """The live runner: feeds -> engine -> gateway, with clock, metrics endpoint, dashboard, kill switch
 and a clean shutdown.
 
-The feed subscribes what the engine's strategy needs (``Strategy.needs``: e.g. ``flush-reversal-rule``
-needs the funding rate, carried by Bybit's ``tickers`` topic); a strategy whose inputs the venue's live
-stream cannot deliver raises ValueError at construction, naming the missing kinds.
+The details: docs/live.md, "The live runner (liqcore.live.runner)".
 
-``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False,
-web=None, on_demand=None)``; ``on_demand``: ``{"always": [symbols], "linger_s": s}`` subscribes the trades and the
-top of book of a symbol only while it needs them (:mod:`liqcore.live.ondemand`); ``web``: ``{"host", "port",
-"token", "control", "ssl"}`` serves the web dashboard (:mod:`liqcore.live.web`) from this process, its address (and token) printed on stderr at start;
-``await runner.run(duration=None, stop=None)`` returns a summary dict when ``duration`` elapses, ``stop``
-is set, or SIGINT/SIGTERM arrive (when ``install_signals``). On the way out it cancels every working entry
-(batch cancels, confirmed; positions keep their venue TP/SL) within the ``shutdown-timeout``, flushes the
-journal and closes the gateway; ``summary["shutdown"]`` names any entry whose cancel could not be confirmed.
-``specs``: the feed's connections as given (``run --symbols all``: the venue's all-market liquidation stream,
-:func:`liqcore.market.streams.whole_market_specs`) instead of the symbols' own streams.  The summary counts
-the confirmed cascades per symbol (``cascades_by_symbol``) and every decision by outcome (``decided``:
-``order`` or the reason, e.g. ``no_instrument``).
+May import: ``features.registry``, ``interrupt`` and this package's ``dashboard``, ``feeds``, ``metrics``,
+``ondemand``, ``views``, ``web``.
 """
 from __future__ import annotations
 

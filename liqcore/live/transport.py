@@ -1,27 +1,8 @@
 """Websocket transport for market-data feeds: one reconnecting connection per :class:`ConnectionSpec`.
 
-Built on picows (measured against websockets in ``benches/bench_ws.py``: about 5x less receive cost
-per message on loopback) and plain asyncio; it never sets an event-loop policy and runs on whatever
-loop is current (uvloop under the CLI).
+The details: docs/live.md, "Websocket transport for market-data feeds (liqcore.live.transport)".
 
-What a :class:`WsConnection` does:
-
-* connects, sends the venue's subscribe messages (spaced by ``spec.send_interval_s`` so venue
-  incoming-message limits hold), hands every data frame to ``on_frame(payload_bytes, recv_ns)``;
-* sends a heartbeat every ``ping_interval_s`` (default 5 s; never less often than the venue's own
-  requirement ``spec.ping_interval_s``): Bybit ``{"op":"ping"}``, OKX text ``ping``, websocket PING
-  frames where the venue has no application heartbeat (Binance); answers server pings with pongs;
-* declares the socket stalled when nothing at all (data, pong, control frame) arrived for
-  ``stall_timeout_s`` (default 10 s, longer than the ping interval): a live socket answers the
-  heartbeat well within that, so a quiet liquidation feed is kept, while a socket whose peer went
-  silent with the TCP connection still open is replaced within ``stall_timeout_s`` of its last frame.
-  The blind time counts from the LAST FRAME RECEIVED: the coverage records the connection as down
-  from then, and the GAP handed on carries that time;
-* on every disconnect calls ``on_gap(reason, ts_ns)`` (the feed manager turns it into GAP events so
-  no cascade spans a blind spot), then reconnects with exponential backoff and jitter and
-  resubscribes;
-* keeps :class:`Coverage` (connected share of wall time, per UTC hour; a stall counts as down from the
-  last frame received).
+May import: ``venues.spec``.
 """
 from __future__ import annotations
 

@@ -1,19 +1,8 @@
 """The venue's clock, as the clock guard sees it.
 
-An event whose venue time is more than ``params.max_clock_skew_ns`` ahead of the venue's clock at its
-receive time is rejected (``future_time``) before it reaches the detector or any clock.  The venue's clock
-is the local clock plus the offset the gateway measures for signing (:meth:`VenueClock.set_offset`; in
-paper trading :attr:`VenueClock.source`, e.g. the venue's public time, or 0 without one), re-measured at
-once when events start to be rejected; a measured offset beyond the limit, or rejections that go on for
-``alarm_after_s``, is an alarm.
+The details: docs/live.md, "The venue's clock, as the clock guard sees it (liqcore.live.venueclock)".
 
-A venue clock that jumps (its offset +3 s, then +9 s) makes the first events after the jump look stamped
-in the future until the clock is measured again.  Where it can be measured again (a venue gateway, or a
-paper session with a :attr:`~VenueClock.source`), those events are held instead of dropped: the engine
-keeps the ones within :data:`HOLD_MARGIN_NS` beyond the bound, asks for a measurement at once, and
-judges them again when the new offset arrives (:attr:`VenueClock.on_offset`), or after
-:attr:`VenueClock.hold_s` without one -- so a cascade whose first liquidation came right after the jump
-still confirms.  Events further ahead, or still ahead after the measurement, are rejected as before.
+May import: the standard library.
 """
 from __future__ import annotations
 

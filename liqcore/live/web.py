@@ -1,27 +1,9 @@
 """The live runner's web dashboard: an aiohttp server in the runner's process, off the decision path.
 
-``liqcore run --web [HOST:]PORT`` (and ``liqcore journal DB --web [HOST:]PORT``) serve one page
-(``web_static/``: HTML, CSS, the page's script and its canvas charts, all in the package: nothing is
-fetched from the internet) and push the view to it over a websocket at a few Hz (default 4): the view
-is taken by a timer task on the runner's event loop, between two frames, from ``LiveRunner.snapshot()``
-(the engine's snapshot plus the feed's health), and serialized once per push with orjson for every open
-page.  :class:`LiveView` adds what one snapshot cannot know: the equity curve, each symbol's trades
-(every one the engine took, decimated: :class:`PriceTrail`), the cascades seen and the fills (the core's closed trades, read when their count changed).
+The details: docs/live.md, "The live runner's web dashboard (liqcore.live.web)".
 
-Safe by default: read-only, and bound to 127.0.0.1.  Every request (the websocket too) is checked first:
-its ``Host`` must name the bound address (on the loopback: ``localhost`` or a loopback address; elsewhere an
-IP address, the bound name or this machine's host name), against DNS rebinding, and an ``Origin`` (or a
-``Sec-Fetch-Site: cross-site``) must be the page's own, so another web page the operator has open can
-neither read the view nor drive the controls: 403.  On any other interface, with a token file, or with the
-control endpoints (loopback too) every request needs the token: ``/?token=`` once (only on ``/``, which
-sets an HttpOnly, SameSite=Strict cookie, Secure under TLS, and redirects to the bare URL), or
-``Authorization: Bearer``, or the cookie; without it, 401.  ``cert``/``key`` serve HTTPS (``--web-cert``/
-``--web-key``); off the loopback without them the runner says at start that the page is plain HTTP.  The
-kill switch and flatten-all endpoints exist only with ``control=True`` (``--web-control``), take POST with
-the ``X-Liqcore-Control: 1`` header (which a cross-site form cannot send) and act through the engine's own
-paths: the kill switch (:class:`~liqcore.live.risk.KillSwitch`, as SIGUSR1) and the order manager's
-cancel and reduce-only close (as a hold timeout's exit).  No secret is in the view: the snapshot carries
-none, and the token never appears in a page or a pushed view.
+May import: ``aiohttp``, ``orjson``, ``types`` and this package's ``orders``, ``report``, ``views``,
+``web_rank``.
 """
 from __future__ import annotations
 

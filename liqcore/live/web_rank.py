@@ -2,19 +2,9 @@
 False), ranked by its current anomaly, and the view cut to
 the page a browser shows (:func:`page_view`), so 400 symbols never cross the websocket whole at 4 Hz.
 
-:class:`AnomalyBoard` keeps, per symbol, its liquidation notional (quote) by side in steps of ``step_s`` (1 minute),
-from the events the engine hands the page (its ``row_tap``: nothing on the decision path).  A symbol's anomaly now:
+The details: docs/live.md, "The web page at whole-market scale (liqcore.live.web_rank)".
 
-* ``z``: its notional in the rolling ``window_s`` now (the last 5 minutes, to the minute) against its own baseline,
-  the ``windows`` (24) windows of the same length before it (those that end at or after the symbol's first
-  liquidation; empty ones count 0): ``(now - mean) / std`` (std floored at 1 quote unit); None with fewer than 3
-  baseline windows;
-* ``purity``: the dominant side's share of the window's notional (1.0: one-sided), None without any;
-* its last cascade (the decision time) and whether a cascade is active.
-
-:func:`rank` orders the snapshot's rows: active cascades first, then by ``z`` (None last), ``purity``, the
-latest cascade and the name; each row gets ``rank`` (1 = most anomalous), ``z``, ``purity`` and
-``last_cascade_ns``.
+May import: the standard library this package's ``report``.
 """
 from __future__ import annotations
 

@@ -1,31 +1,8 @@
 """Instrument scope, live: one detector over the liquidation streams of every venue of an instrument.
 
-:class:`InstrumentDetector` has the live interface of :class:`liqcore._libs.detector.CascadeDetector`
-(``update`` per event, ``tick``, ``gap``, ``flush``, ``last_records``, ``last_confirmed``, ``armable``,
-``plausible``, ``seed``, ``threshold``, ``active``, ``stats``), so the engine takes it as its ``detector``
-and nothing else in the engine changes.  Per event:
+The details: docs/live.md, "Instrument scope, live (liqcore.live.xscope)".
 
-1. the per-venue detector (a ``CascadeDetector``) judges it: skipped, kept, a liquidation, or a LARGE one
-   against the rolling P95 of its own (venue, symbol) (:attr:`CascadeDetector.last_event_mark`); its own
-   venue-scope records are not used;
-2. the cross-venue rule (the streaming form of ``liqcore._libs.xvenue.detect``, the same rule in the same
-   order of operations: records equal the batch kernel's on the same events, a tested property) counts the
-   large liquidations of every venue of the event's instrument (``liqcore.instruments``): ``min_large`` of
-   them within ``window_ns`` confirm a cascade of the instrument;
-3. a record of an instrument the trade venue lists is moved to the trade venue's symbol (``symbol_id`` and
-   ``venue``; times, notionals and ids unchanged: the decision stays at the confirming liquidation, on
-   whichever venue it arrived), so the engine orders on the trade venue only.  An instrument the trade venue
-   does not list keeps its first venue's symbol (the engine refuses it: ``not_traded``).
-
-Each cascade's venue shares (liquidations, large ones, long/short notional, the first large liquidation's
-event and receive time, per venue) and the venue that fired first (its earliest large liquidation) are kept
-for the decision: :meth:`annotate` writes them on the engine's :class:`~liqcore.live.decisions.Decision`
-(``first_venue``, ``shares``), hence into the journal's decision row and the run summary.
-
-Throttles: Binance's ``forceOrder`` and OKX's ``liquidation-orders`` streams push at most one liquidation
-per symbol per second, Bybit's ``allLiquidation`` every one; so a throttled venue's share is a lower bound
-and its first large liquidation may reach the detector up to a second late: "which venue fired first" leans
-toward Bybit (:func:`liqcore.instruments.throttle_ns`).
+May import: ``numpy``, ``_libs.detector``, ``instruments`` and ``types``.
 """
 from __future__ import annotations
 

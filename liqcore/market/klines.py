@@ -1,25 +1,8 @@
 """A symbol's 1-minute candles from its venue's public REST API, for a span the live stream has no history of.
 
-``await fetch_klines("binance", "BTCUSDT", start_ms, end_ms)`` asks the venue for the 1-minute candles whose open
-time lies in ``[start_ms, end_ms]``:
+The details: docs/live.md, "1-minute candles from the venues".
 
-* Binance USD-M: ``GET /fapi/v1/klines`` (``symbol``, ``interval=1m``, ``startTime``, ``endTime``, ``limit`` up to
-  1500); an array of rows ``[open time ms, "open", "high", "low", "close", "volume", close time, ...]``, oldest
-  first;
-* Bybit v5: ``GET /v5/market/kline`` (``category=linear``, ``symbol``, ``interval=1``, ``start``, ``end``, ``limit``
-  up to 1000); ``result.list`` of ``["startTime", "open", "high", "low", "close", "volume", "turnover"]``, newest
-  first; ``retCode`` 0 when it answered;
-* OKX v5: ``GET /api/v5/market/candles`` (``instId``, ``bar=1m``, ``after`` = rows older than this ms,
-  ``before`` = rows newer than this ms, ``limit`` up to 300); ``data`` of ``["ts", "o", "h", "l", "c", "vol",
-  "volCcy", "volCcyQuote", "confirm"]``, newest first; ``code`` "0" when it answered.  The volume kept is
-  ``volCcy`` (base units; ``vol`` counts contracts).
-
-A span longer than one page is asked in pages of the venue's limit.  The answer is one array of :data:`KLINE_DTYPE`
-(``open_ms``, ``open``, ``high``, ``low``, ``close``, ``volume``; volume in base units), sorted by open time, one
-row per minute, and the number of rows dropped: a row that is not a list of numbers, has a non-positive or
-non-finite price, ``high < low``, or lies outside the span asked is counted and dropped, never raised.  A venue
-that cannot be reached, answers an HTTP error, or answers an error code raises :class:`KlinesError` (one line:
-which venue, which URL, why).
+May import: ``aiohttp``, ``numpy`` and this package's ``universe``.
 """
 from __future__ import annotations
 

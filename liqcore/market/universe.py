@@ -1,25 +1,8 @@
 """A venue's whole universe of USDT perpetuals, with each one's trading rules, from its public REST API.
 
-``await fetch_universe("binance")`` asks the venue which linear perpetuals trade now and on what grid:
+The details: docs/live.md, "A venue's universe of perpetuals".
 
-* Binance USD-M: ``GET /fapi/v1/exchangeInfo`` (``contractType`` PERPETUAL, ``status`` TRADING; the
-  ``PRICE_FILTER`` tick, ``LOT_SIZE`` step and minimum, ``MIN_NOTIONAL``) and ``GET /fapi/v1/ticker/24hr``
-  (``quoteVolume``: the 24 h turnover in quote units);
-* Bybit v5: ``GET /v5/market/instruments-info?category=linear`` (paged by ``cursor``; ``contractType``
-  LinearPerpetual, ``status`` Trading; ``priceFilter`` / ``lotSizeFilter``) and
-  ``GET /v5/market/tickers?category=linear`` (``turnover24h``);
-* OKX v5: ``GET /api/v5/public/instruments?instType=SWAP`` (``state`` live, ``ctType`` linear; ``tickSz``,
-  ``lotSz`` and ``minSz`` in contracts of ``ctVal`` base units each) and ``GET /api/v5/market/tickers?instType=SWAP``
-  (``volCcy24h`` base units x ``last``).
-
-The answer is a :class:`Universe`: the symbols in the venue's spelling (sorted), each one's
-:class:`liqcore.venues.instruments.Instrument` (OKX's in base units: ``tickSz``; lot = ``lotSz x ctVal``; each
-swap's ``ctVal`` in ``contract``, what its liquidations' sizes in contracts are multiplied by), the
-time it was fetched and what was left out and why (another quote currency, not trading, below the turnover
-floor, excluded by name, a malformed row).  :func:`load_universe` keeps the last answer per venue in the cache
-directory (``universe-<venue>-<quote>.json``, a mirror's in a file of its own; with its fetch time) and serves it while it is younger than
-``max_age_s``; when the venue cannot be reached it falls back to the cached one of any age, saying how old it
-is, and without one it fails in one line.
+May import: ``aiohttp``, ``_atomic``, ``cache`` and ``venues.instruments``.
 """
 from __future__ import annotations
 

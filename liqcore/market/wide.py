@@ -1,24 +1,8 @@
 """Market-wide cascades: cascades confirming on several unrelated instruments at once.
 
-A per-symbol cascade is a local event: one crowded contract flushed.  When cascades confirm on ``K`` or
-more *unrelated* instruments within ``W`` (default 3 within 60 s), the forced flow is the market's, not
-one contract's.  The rule, on the cascade detector's CONFIRMED records in decision order (their
-``confirm_recv_ns``, the receive time of the confirming liquidation, so it is causal):
+The details: docs/research.md, "Market-wide cascades, the rule".
 
-* ``count(t)`` = the number of distinct instruments with a confirmation in ``(t - W, t]``.  An instrument
-  is a contract, whatever the venue (Bybit BTCUSDT and OKX BTC-USDT-SWAP are one: :mod:`liqcore.instruments`),
-  so the same cascade seen on three venues counts once.
-* A **market-wide episode** is a maximal stretch with ``count(t) >= K``.  Its record is emitted at the
-  confirmation that brings the count to ``K`` (``confirm_ns``, the decision time); ``start_ns`` is the
-  first confirmation then in the window; ``end_ns`` is when the count fell below ``K`` (the ``K``-th most
-  recent instrument's last confirmation + ``W``; the input's end for an episode still open there).
-* Its notionals are the long and short notionals (at confirmation) of every confirmation in the
-  episode; the **dominant side across the market** is the larger (longs flushed: ``Dominant.LONG``).
-
-:func:`market_wide_count` is the feature ``liquidations.market_wide@W`` at any times.  :func:`chance_rate`
-is the null: the same symbols' confirmations, each instrument's shifted by its own random whole number of
-days (circularly within the span, so each keeps its time-of-day pattern and its count), give the rate
-that independent instruments produce by chance; an observed rate inside that interval is what chance gives.
+May import: ``numpy``, ``instruments`` and ``types``.
 """
 from __future__ import annotations
 

@@ -1,21 +1,9 @@
 """Point-in-time feature bars per (venue, symbol, bar) from liquidations, trades and funding.
 
-    >>> from liqcore.research import features
-    >>> df = features(market.events, market.registry, bar="1m", zscore_window=96, lag="0s")
-    >>> df[["symbol", "bar_start", "liq_imbalance", "z_liq_imbalance", "ofi", "z_ofi", "funding_rate"]]
+The details: docs/research.md, "Feature bars, how they are built".
 
-Bars are epoch-aligned on the RECEIVE time: bar ``k`` holds the events with
-``k * bar <= ts_recv < (k + 1) * bar``, so a bar only ever contains what this process had received
-by its close.  Each row carries ``available_ns = bar close + lag``, the time its values become
-knowable; nothing in a row depends on an event received at or after the bar's close.  Z-scores
-compare a bar with the ``zscore_window`` bars BEFORE it (the compiled
-:class:`liqcore._libs.zscore.RollingZScore`, population std; empty bars count, as 0), never with
-itself or later bars.  Cascade columns come from the real detector's CONFIRMED records, placed in the
-bar of their decision time ``confirm_recv_ns``.
-
-Every symbol gets a dense grid of bars from the bar of its first event to the bar of its last one
-(empty bars included), unless ``dense=False`` asks for the non-empty bars only (their z-scores are
-the same numbers: the baseline still counts the empty bars).  Column meanings: ``docs/research.md``.
+May import: ``numpy``, ``pandas``, ``_libs.zscore``, ``config``, ``execution.detect``, ``execution.events``
+and ``types``.
 """
 from __future__ import annotations
 

@@ -1,21 +1,9 @@
 """Post-cascade event study: what the price did after every confirmed cascade.
 
-    >>> from liqcore.research import event_study, summarize_study
-    >>> df = event_study(market.events, market.registry, horizons=("10s", "30s", "1m", "5m", "15m"))
-    >>> summarize_study(df)          # per symbol and dominant side: n, mean/median, t, CI, reversions
+The details: docs/research.md, "The event study, how it is computed".
 
-For every CONFIRMED record of the detector the decision time is ``t0 = confirm_recv_ns`` (the
-receive time of the confirming liquidation).  The reference price ``p0`` is the last trade of the
-symbol received at or before ``t0`` (point-in-time: nothing after the decision), ``ref_age_ns`` how
-old it is.  For each horizon ``h``: ``p_h`` = the last trade received at or before ``t0 + h``;
-``ret_h = p_h / p0 - 1``; ``signed_ret_h = sign * ret_h`` with ``sign = +1`` after a long-dominant
-cascade (longs were flushed, the price dipped: a move back UP is a reversion) and ``-1`` after a
-short-dominant one, so positive = reversion; mixed cascades get no sign (NaN).  ``mae_h`` is the
-maximum adverse excursion over the trades received in ``(t0, t0 + h]``: the largest move AGAINST the
-reversion, as a non-negative fraction of ``p0`` (0 when the price never went against it);
-``mfe_h`` the maximum favourable excursion likewise.  A horizon reaching past the symbol's last
-recorded trade is not observed (NaN), and so is every horizon of a cascade without a reference
-(no trade yet, or the last one older than ``max_ref_age``, by default the strategy's ``max-ref-age``).
+May import: ``numpy``, ``pandas``, ``_atomic``, ``backtest.report``, ``config``, ``types`` and this
+package's ``features``.
 """
 from __future__ import annotations
 

@@ -1,24 +1,13 @@
 """Strategies: one module per strategy, signals only (the execution model fills them).
 
-    >>> from liqcore.strategies import get_strategy, strategy_names, register_strategy
-    >>> cls = get_strategy("cascade-mm")       # unknown names: ValueError with the nearest name
-    >>> register_strategy(MyStrategy)          # a user's own Strategy subclass (see examples/)
+:func:`get_strategy`, :func:`strategy_names`, :func:`register_strategy` (a user's own subclass, see
+``examples/``) and :func:`resolve_strategy`; the signal contract lives in ``liqcore.signals`` and is
+re-exported here, the base class in ``base``.  Writing one: docs/strategies.md, "Writing a strategy".
 
-    >>> obj, params = resolve_strategy("cascade-fade", params)   # by name: the registry's job
-
-The signal contract (:data:`SIGNAL_DTYPE`, codes, :func:`empty_signals`...) lives in
-:mod:`liqcore.signals` and is re-exported here; the base class is in :mod:`liqcore.strategies.base`.
-
-May import: the data contract (``liqcore.types``), the signal contract (``liqcore.signals``), the
-parameter vocabulary (``liqcore.units``, ``liqcore.params``; never the command-line glue
-``liqcore.config``), the kernels (``_libs``, ``_jit``), the execution front (``liqcore.execution``)
-and the named features (``liqcore.features``); never backtest, research or live
-(``tests/project/test_layering.py`` checks it).  Imported by ``backtest``, ``research``, ``live``,
-``commands`` and ``liqcore.config`` (which installs this registry into the vocabulary).
-
-A new strategy goes here as one module with one :class:`Strategy` subclass (signals only; its own
-parameters in ``PARAMS``) and one row in ``catalog.py`` (built-in) -- or, outside the package,
-through :func:`register_strategy`.
+May import: ``types``, ``signals``, ``units``, ``params`` (never ``config``), the kernels, ``execution``
+and ``features``; never backtest, research or live (``tests/project/test_layering.py``).  A new
+strategy goes here as one module with one :class:`Strategy` subclass and one row in ``catalog.py``,
+or outside the package through :func:`register_strategy`.
 """
 from __future__ import annotations
 

@@ -1,43 +1,9 @@
 """``cascade-fade``: fade a large liquidation cascade (the research plan's strategy 1).
 
-Rules (signals only; the execution model fills them):
+Rules (running notional, trigger, direction, entry, the continuation exit) and parameters:
+docs/strategies.md, "The rules of `cascade-fade`, in full".
 
-* **Cascades** are the detector's (the rolling-P95 "large" rule and the cluster window, with the
-  detector's parameters).  A cascade's *running notional* is ``long + short`` liquidation notional
-  since its start: at its CONFIRMED record the notionals of all liquidations of the symbol in
-  ``[start, confirmation]``, then every liquidation of the symbol while it is active (the events
-  after the confirming one and before the event that ends it; a cascade still active when the data
-  ends takes every later liquidation of the data).
-* **Trigger**: the first event at which the running notional reaches ``min-notional`` (default
-  5,000,000 quote units; ``>=``).  When it is already reached at confirmation, the decision is at the
-  confirming event.  At most one signal per cascade; a cascade that ends below ``min-notional`` gives
-  none.  Decision time = that event's receive time.
-* **Direction**: fade.  The flushed side is the side with the larger running notional at the
-  trigger: longs flushed -> long, shorts flushed -> short; equal -> a skip (counted as ``mixed``).
-* **Entry**: market (``order-latency``, ``slippage-bps``).
-* **Exits**:
-
-  - ``hold-timeout`` (this strategy's default 10 min, the plan's 5-15 min reversion target);
-  - *cascade continues* (the stop on "more liquidations in the same direction"): a signal exit at
-    the receive time of the ``continue-large``-th (default 1) large liquidation on the flushed side
-    that counts as a continuation (large = notional at or above the cascade's threshold in its
-    CONFIRMED record).  With ``continue-from end`` (the default) only liquidations received from the
-    event that ENDS the cascade on count (the ending event's own liquidation included): the
-    cascade's own tail -- the large liquidations that are still part of the cascade the trade fades
-    -- is the move being faded, not a continuation; a new same-side wave after the detector closed
-    the cascade is.  A cascade still active when the data ends has no continuation.  With
-    ``continue-from decision`` every such liquidation received after the decision counts (the
-    literal reading; it closes most trades within seconds on the cascade's own tail).  The
-    execution model closes at the first print at or after that time plus ``order-latency``; a
-    continuation that comes before the fill closes the position at once.  ``continue-large 0``
-    turns this exit off;
-  - a fallback ``stop-loss`` (default 1 %); no take-profit (``take-profit`` default 0 = none).
-
-* Confidence 1, size multiplier 1; ``tag`` = the cascade id.
-
-Parameters: ``min-notional`` (shared with ``imbalance-reversal``), ``continue-large``,
-``continue-from``; shared ones
-with this strategy's defaults: ``hold-timeout`` 10m, ``stop-loss`` 1%, ``take-profit`` 0.
+May import: numpy, ``types``, ``execution.detect`` and this package's ``base`` and ``_common``.
 """
 from __future__ import annotations
 

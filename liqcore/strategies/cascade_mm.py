@@ -1,19 +1,8 @@
 """``cascade-mm``: the trading guide's cascade market-maker as a strategy.
 
-Rules (signals only; the execution model places, fills and exits the orders):
+Rules: docs/strategies.md, "The rules of `cascade-mm`, in full".
 
-* One signal per CONFIRMED cascade record of the detector, decided at the confirming event's
-  receive time (``ts_ns`` = ``confirm_recv_ns``, ``ev_idx`` = the confirming event's index).
-* Dominant side ``long`` (longs were flushed, price dipped) -> a long signal; ``short`` -> a short
-  signal; ``mixed`` (a tie) -> a skip signal (direction 0, ``skip_code`` = SKIP_MIXED), counted as
-  ``mixed``.
-* Entry: post-only limit at ``ref x (1 -/+ offset)``; take-profit, stop-loss, entry timeout, hold
-  timeout from the run's parameters (``offset``, ``take-profit``, ``stop-loss``, ``entry-timeout``,
-  ``hold-timeout``, with the BTC preset); a trailing stop when ``trail`` is set (default none).
-* Confidence 1, size multiplier 1, no signal exit; ``tag`` = the cascade id.
-
-The execution model applies the guide's gates in this order: busy symbol, cooldown, mixed, hours,
-loss limits, daily trades, max symbols / max positions, reference price.
+May import: ``numpy``, ``execution.detect``, ``types`` and this package's ``base``.
 """
 from __future__ import annotations
 

@@ -1,94 +1,11 @@
 """``cascade-score``: ride a scored liquidation cascade (the second strategy article).
 
+Rules (window, trigger, entry, the 0-10 score, the funding and score filters, size, the scaled
+stop, the exits) and parameters: docs/strategies.md, "`cascade-score`: ride a scored cascade".
+
 Why one module: the score's terms, its filters and the stream that feeds them are one rule, read and
-tested together; split, each part would only make sense through the others.
-
-Rules (signals only; the execution model fills them):
-
-* **Window**: per symbol and side, the notional of the counted liquidations received in the
-  trailing ``score-window`` (default 90s): ``(t - score-window, t]``.  A liquidation is counted when
-  its notional is at least the symbol's floor: with ``trigger-scale quantile`` (the default) the
-  ``min-liq-quantile`` (default 0.84) quantile, linear between order statistics, of the notionals of
-  the symbol's previous ``trigger-history`` liquidations of any size; until the symbol has
-  ``trigger-min-history`` liquidations, and with ``trigger-scale fixed`` (the article's rule),
-  ``min-liq-notional`` (default 50,000 quote units, the article's stream filter ``min_usd``, a
-  BTC-market figure: on the default synthetic market 50,000 is the 0.84 quantile of BTCUSDT's
-  liquidation notionals).  Smaller liquidations count nowhere but in the proximity heatmap.
-* **Trigger**: a liquidation whose side's window notional goes from below the symbol's trigger to
-  at or above it (a crossing: the side must fall below the trigger again before it can trigger
-  again).  The trigger (``trigger-scale quantile``, the default) is per symbol: the
-  ``trigger-quantile`` (default 0.95) quantile, linear between order statistics, of the window
-  notionals of its side right after each of the symbol's previous ``trigger-history`` (default
-  1000) counted liquidations of either side; until the symbol has ``trigger-min-history`` (default
-  50) of them, and with ``trigger-scale fixed`` (the article's rule), ``trigger-notional``
-  (default 5,000,000 quote units, BTC-sized).
-* **Entry** (the article: "5-15 seconds after the first large liquidation event fires, once it is
-  clear that follow-on liquidations are occurring"): with ``entry-from trigger`` (the default) the
-  anchor is the trigger -- the event the article's own code fires on (its window crossing the
-  threshold); the decision is ``entry-delay`` (default 5s) after it, inside the article's 5-15 s.
-  With ``entry-from first`` the anchor is the first liquidation of the trigger's window (the first
-  counted liquidation received in ``(trigger - score-window, trigger]``); the decision is at
-  ``max(anchor + entry-delay, trigger)``, and a decision more than ``entry-max`` (default 15s)
-  after the anchor is a skip ``late_entry``.  (``first`` takes any liquidation of
-  ``min-liq-notional`` -- the article's stream filter, not its "large" -- as the anchor, so a stray
-  one up to a window before the burst makes many bursts late: it is not the default.)  Only if at
-  least one further liquidation on the same side than the anchor was received by the decision;
-  otherwise a skip ``no_follow_through``.  Direction: trend
-  -- longs flushed -> **short**, shorts flushed -> **long**.  Market entry.
-* **Score** (0-10), at the decision, with ``N`` = the flushed side's window notional then:
-
-  - speed (0-4 points): ``r`` = (N / score-window in seconds) / the median of the same quantity
-    measured right after each of the previous ``score-history`` (default 100) liquidations of that
-    side before the trigger; ``4 x clip(log10(r) / 2, 0, 1)`` (4 points at 100x the usual speed,
-    0 at or below it; 0 when there is no history or the median is 0);
-  - size (0-4 points): ``4 x min(1, N / (4 x trigger))`` (1 point at the trigger, 4 at 4x; against
-    the symbol's trigger, not a fixed quote amount, so it scales with it);
-  - proximity (0-2 points), from the ``zone-bounce`` heatmap (``zone-width``, ``zone-lookback``,
-    ``zone-quantile``, ``zone-min-buckets``) of the liquidations received up to the decision: the
-    nearest zone beyond the last trade price in the flush direction (below it for a long flush,
-    above for a short flush), at distance ``d`` from the price (to the zone's near edge, as a
-    fraction): ``2 x min(1, d / proximity-range)`` (default range 3 %: a support within reach
-    stops a cascade, none within 3 % lets it travel); no zone in that direction -> 2 points.  When
-    the heatmap has fewer than ``zone-min-buckets`` buckets, or there is no trade price yet, the
-    proximity term is left out and the score is ``(speed + size) x 10 / 8``.
-
-* **Funding filter** (``funding-filter`` on, the default; the article: "a cascade that begins with
-  high positive funding has more long inventory to burn through"): the last funding rate of the
-  symbol received at or before the decision must show the flushed side crowded -- longs flushed:
-  ``rate - funding-neutral > funding-margin``; shorts flushed: ``funding-neutral - rate >
-  funding-margin`` (defaults 0.01 %, the venues' rate of a balanced market, and 0); else a skip
-  ``funding_not_elevated``, or ``no_funding`` before the symbol's first funding rate.  With the
-  filter on the strategy needs funding events: a run without them is refused.
-* **Score filter**: a score below ``min-score`` (default 7, the article's "7+") is a skip
-  ``below_min_score``.
-* **Size**: multiplier ``score / 10 x min(N / ref, 2)``, ``ref`` = ``score-notional`` (default 10 M)
-  x the symbol's trigger / ``trigger-notional`` (``score-notional`` itself with a fixed trigger);
-  a multiplier below ``min-size-mult`` (default 0.01) is a skip ``below_min_size`` (the venue's own
-  minimum order size is checked where orders are made).  Confidence = ``score / 10``.
-* **Stop-loss** scaled with volatility: ``clip(stop-range-mult x (max - min) / last, stop-min,
-  stop-max)`` over the trade prices received in ``(decision - vol-lookback, decision]`` (defaults
-  1, 0.8 %, 1.5 %, 15m); no trade there -> ``stop-loss``; a ``stop-loss`` the user set is used as
-  given.
-* **Exits**: ``stop-loss`` 0.8 % (the fallback of the scaled stop), ``take-profit`` 2 %, ``hold-timeout`` 10 min, ``daily-trades`` 6
-  per symbol (this strategy's defaults), and a signal exit when the flushed side's window
-  notional falls ``exit-drop`` (default 60 %) from its peak since the decision while the trade is
-  at least ``exit-min-move`` (default 0.5 %) in profit: the first time ``t`` after the decision (a
-  liquidation arriving or one leaving the window, or a trade) at which the window is at or below
-  ``(1 - exit-drop) x peak`` and the last trade price received by then is ``exit-min-move`` beyond
-  the last trade price at the decision in the trade's direction (only times up to the end of the
-  data; a decision later than the data's last event is not made).  ``exit-min-move 0`` is the
-  article's rule as written: the window alone (it falls once the burst leaves the window, so it
-  ends nearly every trade one window after the burst).  Never adds to a position (one position per symbol).
-* ``tag`` = the trigger's event index.
-
-Parameters: ``score-window``, ``min-liq-notional``, ``min-liq-quantile``, ``min-score``, ``trigger-notional``, ``trigger-scale``,
-``trigger-quantile``, ``trigger-history``, ``trigger-min-history``, ``funding-filter``, ``funding-neutral``,
-``funding-margin``, ``entry-delay``,
-``entry-max``, ``entry-from``, ``score-history``,
-``score-notional``, ``min-size-mult``, ``exit-drop``, ``exit-min-move``, ``stop-min``, ``stop-max``,
-``stop-range-mult``, ``vol-lookback``, ``proximity-range``, and the zone parameters
-shared with ``zone-bounce``; shared: ``stop-loss`` 0.8%, ``take-profit`` 2%, ``hold-timeout`` 10m,
-``daily-trades`` 6.
+tested together.  May import: numpy, ``types``, ``units`` and this package's ``base``, ``_common`` and
+``zone_bounce`` (the proximity heatmap).
 """
 from __future__ import annotations
 

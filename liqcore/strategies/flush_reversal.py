@@ -1,37 +1,10 @@
 """``flush-reversal-rule``: the feature rule "longs flushed, flow turned, crowd short -> UP this hour".
 
-Rules (signals only; the execution model fills them):
+Rules (features, rule, trade, binary scoring: :func:`evaluate_binary`) and parameters:
+docs/strategies.md, "`flush-reversal-rule`".
 
-* At each bar close ``t`` (``bar``, this strategy's default 1m, on the UTC epoch grid), per
-  instrument (venue and symbol), with the named point-in-time features of the feature store
-  (:mod:`liqcore.research`; each value uses only events received at or before ``t``):
-
-  - ``liquidations.liq_imbalance@15m:zscore`` -- ``(short - long) / (short + long)`` of the
-    liquidation notional over ``(t - 15m, t]`` (null with no liquidation), as a z-score against the
-    same feature at ``t - k x 15m``, ``k = 1..96`` (population std; null with fewer than 20 past
-    values; a flat history gives 0);
-  - ``flow.ofi@5m:zscore`` -- ``(taker buy - taker sell) / (taker buy + taker sell)`` of the trade
-    notional over ``(t - 5m, t]``, z-scored the same way against ``t - k x 5m``;
-  - ``funding.funding_avg@1h`` -- the time-weighted mean over ``(t - 1h, t]`` of the funding rate
-    last known at each venue carrying the symbol, averaged across those venues.
-
-* **Rule**: ``liq_imbalance z < -imbalance-z`` (default 2: longs flushed) and the ``ofi`` z-score
-  **flips** above ``ofi-z`` (default 1: flow turned to buying: above ``ofi-z`` at this bar close and
-  at or below it at the previous bar close; ``ofi-mode level`` accepts any bar close above it) and
-  ``funding_avg < funding-max`` (default 0: the crowd is short) -> predict UP: a **long** signal.
-  A null feature never fires (with ``flip``, a null previous ofi z-score neither).  At most one signal per
-  instrument per UTC hour (the first bar close of the hour that meets the rule; a close at exactly
-  hh:00 belongs to the hour that starts then).
-* **As a perp trade**: market entry, a signal exit at the end of the UTC hour (closed at the first
-  print at or after the hour's end plus ``order-latency``); no take-profit, stop-loss or hold
-  timeout by default (``take-profit``, ``stop-loss``, ``hold-timeout`` default 0 here).
-* **As a binary** (:func:`evaluate_binary`): a hit when the hour's last trade price (the last trade
-  received before the hour's end) is above the last trade price at the signal time; beside it, a
-  hit when it is above the hour's open (the first trade received in the hour).
-* Confidence 1, size multiplier 1; ``tag`` = the hour number (hour start / 1h).
-
-Parameters: ``bar`` (shared), ``imbalance-z``, ``ofi-z``, ``ofi-mode`` (``flip``/``level``), ``funding-max``; shared: ``take-profit`` 0,
-``stop-loss`` 0, ``hold-timeout`` 0.
+May import: numpy, ``types``, ``units``, ``execution.detect``, ``features`` (the named point-in-time
+features) and this package's ``base`` and ``_common``.
 """
 from __future__ import annotations
 

@@ -1,32 +1,9 @@
-"""``imbalance-reversal``: trade against an extreme one-sided liquidation imbalance (the research
-plan's strategy 2).
+"""``imbalance-reversal``: trade against an extreme one-sided liquidation imbalance (strategy 2).
 
-Rules (signals only; the execution model fills them):
+Rules (bars, the trailing imbalance, entry, the normalised / worsens exits) and parameters:
+docs/strategies.md, "The rules of `imbalance-reversal`, in full".
 
-* **Bars** of ``bar`` (default 5m) on the UTC epoch grid; decisions at bar closes ``t``.
-* At each close, over the trailing ``imbalance-window`` (default 15m), i.e. the liquidations of the
-  symbol received in ``(t - imbalance-window, t]``: ``L`` = notional of liquidated longs, ``S`` = of
-  liquidated shorts, ``total = L + S``, ``imbalance = (S - L) / total`` (0 when ``total`` is 0).
-* **Entry** only when ``total >= min-notional`` (this strategy's default 1,000,000 quote units) and
-  one side holds at least ``extreme`` of it (default 0.7, the plan's "> 70 % one-sided"; it must be
-  above 0.5): ``L >= extreme x total`` (``imbalance <= 1 - 2 x extreme``, -0.4) -> **long** (longs
-  were flushed, fade them); ``S >= extreme x total`` -> **short**.  Market entry.  Every bar close
-  that meets the rule is a signal (the execution model keeps one position per symbol).
-* **Exits** (the first that happens):
-
-  - *normalised*: a signal exit at the first LATER bar close where ``|imbalance| <= normal``
-    (default 0.2); a window with no liquidation at all counts as normalised (imbalance 0);
-  - *worsens* (the plan's stop): a signal exit at the first later bar close whose imbalance has the
-    same sign, a larger magnitude and a larger ``total`` than the triggering bar's;
-  - ``hold-timeout`` (this strategy's default 1h, the plan's 1-hour target);
-  - a fallback ``stop-loss`` (default 1 %); no take-profit.
-
-* Confidence = the one-sided share ``max(L, S) / total``; size multiplier 1; ``tag`` = bar number
-  (close / bar).
-
-Parameters: ``bar`` (shared with ``vol-breakout`` and ``flush-reversal-rule``, each with its own
-default), ``imbalance-window``, ``min-notional`` (shared with ``cascade-fade``), ``extreme``,
-``normal``; shared: ``hold-timeout`` 1h, ``stop-loss`` 1%, ``take-profit`` 0.
+May import: numpy, ``units`` and this package's ``base`` and ``_common``.
 """
 from __future__ import annotations
 

@@ -1,62 +1,10 @@
 """``liq-trend``: follow the side that is being wiped out (the first strategy article).
 
-Rules (signals only; the execution model fills them):
+Rules (segments, z-score trigger, candle check, the judge, execution) and parameters:
+docs/strategies.md, "`liq-trend`: follow the side being wiped out".
 
-* **Segments** of ``segment`` (default 5m) on the UTC epoch grid; decisions at segment closes ``t``.
-  ``rec`` = the notional of the symbol's liquidations received in ``(t - segment, t]``, counting only
-  liquidations of at least ``min-liq-notional`` (default 0 = all).  (The article keeps only Binance
-  orders with status ``FILLED``; the normalised event stream carries no order status, every
-  liquidation event counts.)
-* **z** = ``(rec - mean) / std`` over the previous ``baseline`` segments (default 288, one day;
-  population std); a flat baseline gives z = 0; no z before ``baseline`` complete segments exist
-  (the rolling z-score kernel ``RollingZScore``, in the batch and the streaming form alike).
-* **Trigger**: ``z >= z-entry`` (default 2) and ``rec > 0``, and the segment is one-sided: long share
-  ``L / rec > purity`` (default 0.75) -> **short** (trend following: longs are being wiped out);
-  ``< 1 - purity`` -> **long**; otherwise a skip (counted as ``mixed``).
-  Strong = ``z >= z-strong`` (default 4) AND a one-sided share above ``purity-strong`` (default 0.9);
-  otherwise medium.
-* **Candle check**: the price change over the last ``candle-lookback`` (default 15m) of 1-minute
-  candles built from trades = the last trade price received at or before ``t`` minus the first trade
-  price received in ``(t - candle-lookback, t]`` (the first candle's open to the last candle's close).
-  Aligned = the change has the trade's sign (up for a long, down for a short); no trade or no change
-  = not aligned.
-* **Candles not aligned**: strong -> skip ``strong_not_aligned``, medium -> ``medium_not_aligned``
-  (the decision matrix never enters them).
-* **Judge** (:mod:`liqcore.judge`: the decision matrix with the news column, or a language model):
-  ``LiqTrend(judge=...)`` -- None = the matrix alone with no news provider (its "no news" row: strong
-  enters at medium confidence, medium does not enter), a :class:`liqcore.judge.Judge`, or a callable
-  (:class:`liqcore.judge.FunctionJudge`).  Each aligned signal's context (``symbol_id``, ``venue``,
-  ``symbol``, ``ts_ns``, ``direction``, ``z``, ``rec_notional``, ``long_share``, ``strength``,
-  ``aligned``, the 1-minute candles' ``price_change``/``change_pct``/``volatility_pct``/``trend``,
-  the thresholds, ``confidence`` = 1.0 strong / 0.6 medium) goes to the judge; it enters when the
-  verdict is ``enter`` with confidence >= ``judge-min-confidence`` (default 0.6, "medium"); else a skip
-  ``judge_veto`` (don't enter), ``judge_hold``, ``below_confidence`` or ``judge_no_answer`` (late,
-  failed or refused; after ``judge_timeout`` seconds).  The batch form (a backtest) knows every
-  signal ahead and asks the judge about all of them concurrently, at most ``judge_concurrency``
-  (default 8) at a time, each with its own timeout, through the judge's answers cache when it has
-  one (:mod:`liqcore.judge.cache`); the streaming form asks off the event path and enters when the answer arrives (at that time), unless
-  the judge is instant (the matrix, recorded answers), which decides at the segment close.
-* **Execution**: market entry; ranked by confidence with ``max-positions`` (this strategy's default
-  5; ``max-symbols`` defaults to 1000 here, so the position cap is the one that binds) and
-  ``replace-weakest`` off (the article: once the cap is reached every further signal is skipped;
-  ``replace-weakest on`` makes a stronger signal close the weakest position instead); a ``trail``
-  (default 2 %) and a fallback ``stop-loss`` (default 1 %), **both in force** -- the tighter stop
-  applies: the fallback guards the entry (it is the tighter one until the best price has run about
-  1 % in the trade's favour), the trail takes over after that.  (With a trail tighter than the
-  fallback, e.g. 1 % / 2 %, the trail is tighter from the fill on and the fallback never acts.
-  The article's code takes the looser of the two, ``min(trail stop, fallback stop)`` for a long,
-  which leaves the trailing stop dead once the position is in profit; liqcore keeps both in force
-  as its prose says.)  ``replace-same`` on (the article): a signal on a symbol that already holds a
-  position, with a strictly higher confidence than that position's, closes it (taker, reason
-  ``replaced``) and its own entry is sent once the close has filled; a signal of equal or lower
-  confidence is refused (``busy``).  A replacement keeps the number of positions, so it is not
-  stopped by the cap.  No take-profit; ``hold-timeout`` default 0 (none).
-* Size multiplier 1; ``tag`` = segment number.
-
-Parameters: ``segment``, ``baseline`` (shared with ``vol-breakout``, default 288 here),
-``min-liq-notional``, ``z-entry``, ``z-strong``, ``purity``, ``candle-lookback``; shared:
-``max-positions`` 5, ``max-symbols`` 1000, ``replace-weakest`` off, ``replace-same`` on, ``trail`` 2%, ``stop-loss`` 1%,
-``take-profit`` 0, ``hold-timeout`` 0.
+May import: numpy, ``units``, ``_libs.zscore``, ``judge`` (the decision matrix or a language model) and
+this package's ``base``, ``_common`` and ``vol_breakout``.
 """
 from __future__ import annotations
 

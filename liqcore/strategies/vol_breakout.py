@@ -1,27 +1,9 @@
 """``vol-breakout``: follow the price when the liquidation rate spikes (the research plan's strategy 4).
 
-Rules (signals only; the execution model fills them):
+Rules (bars, the rate z-score trigger, direction, the exits) and parameters: docs/strategies.md,
+"The rules of `vol-breakout`, in full".
 
-* **Bars** of ``bar`` (this strategy's default 1m) on the UTC epoch grid; decisions at bar closes.
-* **Rate** = the number of liquidations of the symbol received in the bar ``(t - bar, t]``.
-  **z** = ``(rate - mean) / std`` over the previous ``baseline`` bars (default 60; population std);
-  a flat baseline (std 0) gives z = 0; no z before ``baseline`` complete bars exist.
-* **Trigger**: ``z > rate-z`` (default 3, the plan's "> 3 sigma").
-* **Direction**: trend -- the sign of the price change over the triggering bar: ``close - open``
-  with open = the first and close = the last trade received in the bar.  Up -> long, down -> short;
-  no trade in the bar -> skip ``no_price``; no change -> skip ``flat_bar``.  Market entry.
-* **Exits**:
-
-  - *rate normalises*: a signal exit at the first LATER bar close where ``z < rate-z-exit``
-    (default 1);
-  - *price reverses*: ``stop_price`` = the triggering bar's open (a long stops on a print at or
-    below it, a short at or above);
-  - ``hold-timeout`` (this strategy's default 1h); no ``stop-loss`` and no take-profit by default.
-
-* Confidence = ``min(1, z / (2 x rate-z))``; size multiplier 1; ``tag`` = bar number.
-
-Parameters: ``bar`` (shared, default 1m here), ``baseline`` (shared with ``liq-trend``, default 60
-here), ``rate-z``, ``rate-z-exit``; shared: ``hold-timeout`` 1h, ``stop-loss`` 0, ``take-profit`` 0.
+May import: numpy, ``units``, ``_libs.windows`` and this package's ``base`` and ``_common``.
 """
 from __future__ import annotations
 

@@ -1,33 +1,10 @@
-"""``zone-bounce``: trade the bounce off a price level where many positions were liquidated (the
-research plan's strategy 3).
+"""``zone-bounce``: trade the bounce off a price level where many positions were liquidated (strategy 3).
 
-Rules (signals only; the execution model fills them):
+Rules (the log-spaced heatmap, zones, the trigger on entering one, exits) and parameters:
+docs/strategies.md, "The rules of `zone-bounce`, in full".  The heatmap walk is the Numba kernel
+``liqcore._jit.zones.zone_entries`` (twin ``pysrc/zones.py``).
 
-* **Heatmap**: liquidation notional by price bucket.  Buckets are log-spaced: bucket ``b`` holds the
-  prices in ``[g^b, g^(b+1))`` with ``g = 1 + zone-width`` (default 0.2 %), i.e.
-  ``b = floor(log(price) / log(g))`` of the liquidation's price.  The heatmap at a decision holds the
-  symbol's liquidations received before the deciding trade (earlier in the receive order) and within
-  the trailing ``zone-lookback`` (default 3 days): ``t - zone-lookback < ts_recv``.
-* **Zone**: a bucket whose notional is at or above the ``zone-quantile`` (default 0.9) of the notionals
-  of the non-empty buckets (linear interpolation between order statistics), when at least
-  ``zone-min-buckets`` (default 10) buckets are non-empty.  Each bucket is its own zone (adjacent
-  zone buckets are not merged).
-* **Trigger**: a trade whose bucket differs from the previous trade's of the symbol and is a zone --
-  it ENTERS the zone: from above (the previous trade's bucket was higher) -> **long** (support);
-  from below -> **short** (resistance).  Decision at that trade.  Market entry.
-* **Exits**: ``take-profit`` (this strategy's default 0.5 %, the plan's "moves away from the zone");
-  ``stop_price`` one bucket beyond the zone's far edge (long: ``g^(b-1)``, one bucket below the
-  zone's lower edge; short: ``g^(b+2)``, one bucket above its upper edge) -- a stop-market that
-  triggers on a print at or beyond it (the plan's "zone breaks"; a print, not a bar close);
-  ``hold-timeout`` (default 1h); no percentage ``stop-loss`` by default.
-* Confidence = the zone's rank: the share of non-empty buckets whose notional is at or below the
-  zone's; size multiplier 1; ``tag`` = the bucket number ``b``.
-
-The heatmap walk is the Numba kernel :func:`liqcore._jit.zones.zone_entries` (twin: ``pysrc/zones.py``).
-
-Parameters: ``zone-width``, ``zone-lookback``, ``zone-quantile``, ``zone-min-buckets`` (all four shared
-with ``cascade-score``'s proximity term); shared: ``take-profit`` 0.5%, ``stop-loss`` 0,
-``hold-timeout`` 1h.
+May import: numpy, ``units``, ``_jit.zones`` and this package's ``base`` and ``_common``.
 """
 from __future__ import annotations
 

@@ -2,37 +2,9 @@
 user-data stream, sharing the matching rules of :mod:`liqcore.testing.fake_book` (post-only checked
 against the last trade, resting limits fill on prints strictly through, stops trigger at/through).
 
-``async with FakeBinance() as fb:`` serves ``fb.rest_url`` and ``fb.ws_base`` (a bare ``ws://host:port`` root).  The
-user stream is on the private route, as on the venue since 2026: ``{ws_base}/private/ws?listenKey=<key>&events=A/B``
-(``events``: the allow list, ``/``-separated; an event it does not name is never sent; without it every event) or
-``{ws_base}/private/ws/<listenKey>`` (every event); the retired ``{ws_base}/ws/<listenKey>`` accepts the connection and
-sends nothing.  ``fb.user_urls`` keeps the path and query of every user-stream connection, in order;
-the market streams at ``{ws_base}/market/...`` and ``{ws_base}/public/...`` (``fb.market``, a
-:class:`liqcore.testing.fake_streams.FakeMarketStream` on the same port, routed by category as on the venue,
-so one ``scheme://host:port`` base serves a whole live run):
+The details: docs/live.md, "A fake Binance USD-M futures venue (liqcore.testing.fake_binance)".
 
-* signed endpoints check ``X-MBX-APIKEY``, the ``signature`` (HMAC-SHA256 of the query string before it)
-  and the recv-window rule (codes -2015, -1022, -1021);
-* ``POST/GET/DELETE /fapi/v1/order`` (LIMIT ``GTX`` that would take -> HTTP 400 code -5022, nothing
-  recorded; duplicate ``newClientOrderId`` -> -4116; unknown order -> -2013 / -2011), ``GET
-  /fapi/v1/openOrders``, ``DELETE /fapi/v1/batchOrders`` (up to 10 ``origClientOrderIdList`` /
-  ``orderIdList`` ids of one symbol, one answer per id), ``DELETE /fapi/v1/allOpenOrders`` (one symbol's regular
-  open orders; conditional orders stay), ``GET /fapi/v2/positionRisk``, ``GET /fapi/v2/balance``, ``GET /fapi/v1/time``,
-  ``GET /fapi/v1/exchangeInfo`` and ``GET /fapi/v1/ticker/24hr`` (``instruments``: e.g.
-  ``liqcore.testing.fake_universe.market_instruments(400)``), ``POST/PUT /fapi/v1/listenKey``;
-* conditional orders on ``POST/GET/DELETE /fapi/v1/algoOrder`` (``algoType=CONDITIONAL``, types
-  TAKE_PROFIT / TAKE_PROFIT_MARKET / STOP / STOP_MARKET, ``clientAlgoId``) and ``GET /fapi/v1/openAlgoOrders``;
-  unlike Bybit's attached TP/SL they do NOT disappear when the position closes (the client cancels them);
-* user-stream events ``ORDER_TRADE_UPDATE`` (``o``: s, c, S, o, ot, f, q, p, ap, x, X, i, l, z, L, n, N, T, t,
-  m, R), ``ACCOUNT_UPDATE`` (``a.P``: s, pa, ep) and ``ALGO_UPDATE`` (``o``: caid, aid, at, o, s, S, X, tp, p, q,
-  and once triggered ``ai``, the triggered order's id, with ``aq`` / ``ap`` its filled qty and average price;
-  ``FINISHED`` when that order is filled or cancelled).  An order created by a triggered conditional order carries
-  ``ot`` = the conditional type and ``R`` = true.
-
-``await fb.trade(symbol, price, qty)`` prints a trade (matching only; ``fb.market.trade(frame, symbol)`` /
-``fb.market.liquidation(frame, symbol)`` push market-stream frames); faults: :meth:`fail_next`, :meth:`delay_next`,
-:meth:`rate_limit_next` (HTTP 429 with ``Retry-After``), :meth:`drop` (close user streams abruptly),
-``fb.stalled = True`` (user-stream events are lost, the socket stays open).
+May import: ``aiohttp``, ``orjson`` and this package's ``fake_book``, ``fake_exchange``, ``fake_universe``.
 """
 from __future__ import annotations
 

@@ -1,28 +1,10 @@
 """Order, position and account state of the fake Bybit v5 venue (no I/O; the server in
 :mod:`liqcore.testing.fake_exchange` wraps it).
 
-Matching follows the backtest's fill model (docs/backtest.md), applied to the trades the venue prints:
+The details: docs/live.md, "Order, position and account state of the fake Bybit v5 venue
+(liqcore.testing.fake_book)".
 
-* a post-only Limit order whose price has reached the last trade (a Buy at or above it, a Sell at or below
-  it) is created and immediately Cancelled with ``rejectReason = EC_PostOnlyWillTakeLiquidity``;
-* a resting Limit Buy fills completely at its limit when a trade prints strictly below it (Sell: strictly
-  above) as maker (``fill_on_touch=True`` also fills on a print at the limit); with ``partial_fills=True``
-  a print fills at most its own size (the order goes PartiallyFilled until the rest trades);
-* a filled entry with an attached take-profit/stop-loss opens a position and creates the conditional
-  orders (``stopOrderType`` TakeProfit/StopLoss with ``tpslMode=Full``, PartialTakeProfit/PartialStopLoss
-  with ``Partial``), status Untriggered, ``orderLinkId`` empty as on Bybit;
-* on each print the stop-loss is checked before the take-profit; a stop triggers on a print at or beyond
-  its trigger price; a Market child fills at that print's price as taker, a Limit child (``tpLimitPrice``)
-  becomes a resting reduce-only limit that fills by the maker rule;
-* when the position is flat the remaining conditional orders are Deactivated;
-* a Market order fills at once at the last trade price as taker.
-
-Planted differences (tests of the live-versus-backtest explanation): ``fill_worse_ticks=N`` fills every
-resting entry (a Limit order that is not reduce-only) N ticks worse than its limit (a Buy higher, a Sell
-lower); ``reject_post_only_every=N`` rejects every N-th post-only create (the N-th, 2N-th...) as if it
-would have taken liquidity.
-
-Every state change returns the private-stream pushes it causes as ``(topic, data)`` pairs.
+May import: the standard library.
 """
 from __future__ import annotations
 

@@ -2,23 +2,10 @@
 to whatever is subscribed: every liquidation goes to the all-market ``!forceOrder@arr`` and to its symbol's
 ``<symbol>@forceOrder``, so a runner on a symbol list and one on the whole market see the same frames.
 
-``crash = CrashPlay(fs, symbols)``, then, in order:
+The details: docs/live.md, "A market-wide crash, played by the fake Binance market stream
+(liqcore.testing.fake_crash)".
 
-* ``await crash.warm_up(per_symbol)``: one trade (a reference price) and ``per_symbol`` small liquidations
-  (notional 500-1,500 quote at random, or ``falling``) per symbol, so every symbol's large-liquidation threshold exists;
-* ``await crash.probes(k, idle_ms)``: ``k`` quiet-feed cascades, each on its own symbol: a large liquidation,
-  ``idle_ms``-``2 x idle_ms`` of silence, the confirming large one, the same silence again;
-* ``await crash.crash(seconds, rate, wave_s, calm_s)``: ``rate`` liquidations a second spread evenly over every
-  symbol for ``seconds``; each symbol goes through waves (``wave_s`` seconds in which six liquidations in ten
-  are large) separated by ``calm_s`` seconds of small ones only, its waves offset at random from the
-  other symbols', so cascades confirm and end all through the crash.
-
-Every liquidation's event time is the wall clock in ms when it is built, strictly increasing per symbol, so
-``(symbol, event ms)`` names one frame: :attr:`stamps` maps it to ``time.perf_counter_ns()`` taken just before
-its write (the clock a runner in another process reads too).  :attr:`written` counts the data frames written
-(per connection), :attr:`liquidations` the liquidations, :attr:`phases` each phase's ``(name, first
-perf_counter_ns, last perf_counter_ns)``.  Writes are paced by the wall clock: the frames due are written at
-each wake-up (every millisecond or so), never all at once.
+May import: ``venues.binance.samples``.
 """
 from __future__ import annotations
 

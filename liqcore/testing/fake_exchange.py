@@ -1,50 +1,13 @@
 """A fake Bybit v5 exchange: a real HTTP + websocket server on 127.0.0.1 (aiohttp, ephemeral port).
 
-``async with FakeExchange(replay=frames, speed=10) as fx:`` serves
+``async with FakeExchange(replay=frames, speed=10) as fx:`` serves the public and private websockets
+and the REST API (signed as the venue signs), replays frames, moves its market with every print
+(``fake_book``) and injects faults and one-way delays; :class:`FakeExchangeThread` runs one in a thread.
+What it serves and the faults: docs/live.md, "The fake exchange (Bybit v5)".
 
-* ``fx.public_ws_url`` (``/v5/public/linear``): subscribe/unsubscribe acks (a subscribe that would take the
-  connection's args past 21,000 characters is refused, as the venue does; ``fx.public_ops`` keeps every
-  request), ``{"op":"ping"}`` -> pong,
-  pushes of the replayed/injected ``allLiquidation.*``, ``publicTrade.*``, ``tickers.*`` frames to the
-  connections subscribed to their topic.  The replay source is an iterable of ``(recv_ns, frame_bytes)``
-  (see :mod:`liqcore.testing.fake_replay`), sent at ``speed`` times real time (``speed=None`` or ``0``:
-  as fast as possible), starting ``replay_delay`` seconds (default 0.25) after the first public subscription
-  arrives (``replay_start="subscribe"``),
-  at once (``"immediate"``) or on :meth:`FakeExchange.start_replay` (``"manual"``).  Every ``publicTrade``
-  print also moves the fake's market: resting orders fill, stops trigger (:mod:`.fake_book`).
-  ``await fx.push(frame)`` injects a frame now; ``fx.on_sent`` holds hooks ``hook(topic, frame_bytes,
-  sent_ns)`` called after a public frame went out (``sent_ns`` = ``time.time_ns()`` just after the send).
-* ``fx.private_ws_url`` (``/v5/private``): ``auth`` op with the signature checked (``expires`` must be in
-  the future), subscribe to ``order`` / ``execution`` / ``position`` / ``wallet``, ping -> pong, pushes on
-  every state change.
-* ``fx.rest_url``: ``POST /v5/order/create``, ``/v5/order/cancel``, ``/v5/order/cancel-batch`` (up to 20
-  orders; per-order codes in ``retExtInfo.list``), ``/v5/order/cancel-all`` (``orderFilter``), ``/v5/position/trading-stop`` (full-position TP/SL and
-  trailing stop), ``GET
-  /v5/order/realtime``, ``/v5/order/history``, ``/v5/execution/list``, ``/v5/position/list``, ``/v5/account/wallet-balance`` (signed: X-BAPI-* headers,
-  HMAC over timestamp+key+recvWindow+payload, recv-window rule, retCodes 10002/10003/10004), and
-  unsigned ``/v5/market/instruments-info`` (paged by ``cursor``: ``liqcore.testing.fake_universe``), ``/v5/market/tickers``
-  and ``/v5/market/time``.  Create, cancel and cancel-batch are limited to
-  ``rate_limit`` requests per rolling second each (retCode 10006), like the venue.  ``fx.requests`` records
-  every request with its receive time and outcome (``fx.on_request`` hooks see each as it arrives;
-  ``await fx.wait_for_request(path, n)`` waits for them).
-
-Fault injection (per test, or through the constructor's ``faults``): :meth:`fail_next` (HTTP 5xx,
-optionally after the request was processed), :meth:`rate_limit_next` (retCode 10006 or HTTP 403/429 with
-``X-Bapi-Limit-Reset-Timestamp``), :meth:`delay_next` (slow ack, optionally with the order already created),
-:meth:`drop` (close websockets abruptly now) or ``faults.drop_public_after`` / ``drop_private_after``
-(after N pushed frames), :meth:`stall` (stop sending and ignore pings, socket kept open), and
-``faults.duplicate_public`` / ``duplicate_private`` (every pushed frame sent twice).  One-way delays:
-``order_delay_ms`` (order requests, POST ``/v5/order/*``, take effect that late: the order's arrival) and
-``response_delay_ms`` (every REST answer and private push leaves that late, in order; the answer's
-``time`` is when the venue processed the request); the public market data is never delayed.  Planted differences
-from the backtest's fill model: ``fill_worse_ticks`` and ``reject_post_only_every`` (see :mod:`.fake_book`).
-
-:class:`FakeExchangeThread` runs a fake in a background thread with its own event loop (for the CLI,
-``liqcore run --replay``); ``python -m liqcore.testing.fake_exchange --replay FILE`` serves one and prints
-its URLs as a JSON line.
-
-Why one module: one fake venue speaking one wire protocol: REST and the public and private websockets
-share the book, the accounts and the request log (the book itself is in ``fake_book.py``).
+Why one module: one fake venue speaking one wire protocol (REST and both websockets share the book,
+accounts and request log).  May import: aiohttp, orjson and this package's ``fake_book``,
+``fake_replay``, ``fake_universe``.
 """
 from __future__ import annotations
 

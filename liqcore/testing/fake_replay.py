@@ -5,7 +5,7 @@
   every zstd frame of a file in turn (a restarted recorder appends one);
   ``frame`` may also be the raw frame text).  Lines of other venues are skipped; malformed lines are
   counted by reason in the ``stats`` dict passed in (or raise with file and line when ``strict``).
-* :func:`synthetic_frames` turns ``liqcore.backtest.synthetic.synthetic_market(...)`` output into the
+* :func:`synthetic_frames` turns ``liqcore.synthetic.market.synthetic_market(...)`` output into the
   same shape (``.frames("bybit")``).
 * :func:`trade_frame` / :func:`liquidation_frame` build single Bybit v5 public frames for tests.
 * :class:`ReplayClock` carries each replayed frame's recorded receive time to the engine that receives

@@ -1,51 +1,10 @@
 """Fake public market-data websockets of Binance USD-M futures and OKX: a real aiohttp server on 127.0.0.1.
 
-``async with FakeMarketStream("binance") as fs:`` serves ``fs.ws_url`` in the venue's wire protocol:
+``async with FakeMarketStream("binance") as fs:`` serves ``fs.ws_url`` in the venue's protocol, its
+instruments and klines over REST, ``fs.push`` / ``fs.liquidation`` and replays (:func:`binance_streams`,
+:func:`okx_streams`).  What it serves: docs/live.md, "The fake market streams (Binance, OKX)".
 
-* ``binance``: the venue's routed paths (2026): ``/public`` (book data: ``@bookTicker``, ``@depth...``) and ``/market``
-  (``@aggTrade``, ``@forceOrder``, ``!forceOrder@arr``, ``@markPrice...``, ...), each as ``/ws`` (raw streams,
-  subscribed by message) and ``/stream?streams=a/b/c`` (combined streams, subscribed by the URL, and by message
-  too); ``fs.ws_url`` is the bare ``ws://host:port`` root, so a client routes each category itself.
-  ``{"method": "SUBSCRIBE", "params": [names], "id": n}`` is answered ``{"result": null, "id": n}``; ``UNSUBSCRIBE``
-  likewise.  As on the venue, a stream subscribed on the other category's path is ACKNOWLEDGED and never sent
-  (so is one named in ``fs.silence(name)``, the knob for tests of a silent stream); the retired unrouted ``/ws``
-  and ``/stream`` carry the book data alone.  A connection is closed (code 1008) when it sends more than
-  ``MAX_MSGS_PER_S`` (10) messages within a second or would hold more than ``MAX_STREAMS`` (1024) streams;
-  ``fs.closed_for`` counts those closes by reason.  Websocket pings are answered by the server (aiohttp's autoping);
-* ``okx``: ``/ws/v5/public``: ``{"op": "subscribe", "args": [{"channel": ..., "instId"|"instType": ...}]}``
-  is answered with one ``{"event": "subscribe", "arg": {...}, "connId": ...}`` per argument; the text
-  ``ping`` is answered ``pong``.
-
-Its public REST serves ``instruments`` (rows of :mod:`liqcore.testing.fake_universe`; by default 400 USDT
-perpetuals): Binance ``/fapi/v1/exchangeInfo`` and ``/fapi/v1/ticker/24hr``, OKX ``/api/v5/public/instruments``
-and ``/api/v5/market/tickers`` at ``fs.rest_url``; and ``klines`` (symbol, OKX: instId -> rows ``(open ms, open,
-high, low, close, base volume)``, one a minute) as the venue's 1-minute klines: Binance ``/fapi/v1/klines``
-(``symbol``, ``interval=1m``, ``startTime``/``endTime``, ``limit``; oldest first; an unknown symbol is HTTP 400
-code -1121), OKX ``/api/v5/market/candles`` (``instId``, ``bar=1m``, ``after``/``before``, ``limit``; newest
-first; an unknown instId is code 51001).  ``fs.liquidation(frame, symbol)`` routes a liquidation as the
-venue does (Binance: the all-market ``!forceOrder@arr`` and ``<symbol>@forceOrder``).
-
-``await fs.push(frame, stream)`` sends a frame now to every connection subscribed to ``stream`` (Binance: a
-stream name such as ``ethusdt@forceOrder``; OKX: the argument as compact JSON, e.g.
-``{"channel":"liquidation-orders","instType":"SWAP"}``), framed here and written to each connection's
-transport at once; it returns ``time.perf_counter_ns()`` taken just before the writes (``fs.write``: the same
-without awaiting).  ``fs.subscribed(stream)`` says whether a connection holds that subscription.  Frames are
-whatever the caller gives (``liqcore.venues.binance.samples`` / ``okx.samples`` build real ones).
-``fs.ops`` records every subscription change in order, ``(op, names)``: ``("url", [...])`` for the streams a
-combined-stream URL connected with, ``("subscribe" | "unsubscribe", [...])`` for each request (OKX names: the
-args as compact JSON).
-
-A replay (``FakeMarketStream("binance", replay=frames, speed=10)``, what ``liqcore run --venue binance|okx
---replay FILE`` serves): the ``(recv_ns, frame_bytes)`` source (:func:`liqcore.testing.fake_replay.read_recording`)
-is sent at ``speed`` times real time (None or 0: as fast as possible), starting ``replay_delay`` seconds
-after the first subscription arrives; each frame goes to the connections subscribed to one of its streams
-(:func:`binance_streams`: a ``forceOrder`` push to ``!forceOrder@arr`` and ``<sym>@forceOrder``, a trade to
-``<sym>@aggTrade`` / ``<sym>@trade``, ...; :func:`okx_streams`: the push's ``arg``), waiting while a
-connection's send buffer is full (nothing is dropped); ``replay_done`` is set once every frame was sent,
-``stats["replayed"]`` counts them.
-
-The Bybit public stream (and the whole Bybit order API) is :class:`liqcore.testing.fake_exchange.FakeExchange`;
-these two fakes carry market data only, for live runs that watch several venues' liquidations.
+May import: aiohttp, orjson and this package (``fake_replay``, ``fake_universe``).
 """
 from __future__ import annotations
 

@@ -1,42 +1,12 @@
-"""Streaming decoder for the live shell, and the line decoder the bulk loader uses.
+"""Streaming decoder for the live shell (:class:`Decoder`), and the line decoder the bulk loader uses (:class:`LineDecoder`).
 
-:class:`Decoder` turns websocket frames of one connection into event arrays::
+``Decoder(venue).feed(frame, recv_ns)`` gives an event array and never raises on a bad frame: every
+frame is accepted, rejected (counted by reason) or control.  The clock guard, duplicate suppression
+and the decoding paths (compiled scanner, regular expressions, orjson and the venue codecs, all equal):
+docs/live.md, "The decoder: every frame counted, the clock guard, duplicates".
 
-    dec = Decoder("bybit")
-    events = dec.feed(frame_bytes, recv_ns=time.time_ns())   # EVENT_DTYPE, possibly empty
-    dec.counters    # {"frames": .., "accepted_frames": .., "rejected_frames": .., "control": ..,
-                    #  "events": .., "duplicate": .., "malformed_json": .., "missing_field": .., ...}
-
-It never raises on a bad frame: every frame ends up as accepted (events, possibly none), rejected
-(counted by reason) or control, so ``frames == accepted_frames + rejected_frames + control``.  Bad
-records inside a valid multi-record frame are counted by reason (a frame whose records are all bad
-counts as rejected).
-
-Clock guard: an event whose venue time is more than ``max_clock_skew_ns`` (default 5 s) ahead of the
-frame's receive time is dropped and counted as ``future_time`` (a frame whose events are all dropped so
-counts as rejected); one such stamp would otherwise move the detector's clock of its symbol ahead.
-Receive times before 2000 (test stamps, sequence numbers) are not clock readings and are not compared.
-
-Duplicate suppression: an event whose (symbol, kind, ts_event, side, qty, price) was emitted by this
-decoder among the last ``dedupe_horizon`` events of the same kind (default 8192 per kind, i.e.
-several minutes of liquidations on a busy venue, a few seconds of BTC trades) is dropped and counted
-as ``duplicate``.  Typical source: a venue re-sending a snapshot after a resubscribe.  Quotes (top of
-book) are exempt: an unchanged side repeated within one millisecond is a real update, and each
-update's bid and ask rows belong together.  Order-book depth frames (Binance ``depthUpdate``, Bybit
-``orderbook.50`` and deeper, OKX ``books*``) are accepted with no event and counted as ``depth_skipped``.
-
-Decoding paths, all giving identical results (property tests compare them): the compact liquidation
-frames as the venues send them (Bybit ``allLiquidation`` with up to 64 events and legacy
-``liquidation.``, Binance ``forceOrder`` raw or in a combined stream, OKX ``liquidation-orders`` with
-one detail) are read whole by the compiled ``liqcore.venues._scan.LiveScan`` when it is built: match,
-symbol id, clock guard, duplicate suppression and the rows or the event array, in C.  Without the
-extension, anchored regular expressions take the Bybit ``allLiquidation`` and Binance shapes.
-Everything else, and anything those would reject, goes through ``orjson`` and the venue codecs
-(``liqcore.venues.<venue>.parse``), which name the reason.  The bulk loader's compiled matcher reads
-the same Bybit and Binance shapes, raw or inside recorder lines.
-
-Why one module: the streaming :class:`Decoder` and the bulk :class:`LineDecoder` share every parsing
-rule (property tests compare their results); keeping them together keeps their rules together.
+Why one module: both decoders share every parsing rule (property tests compare them).  May import:
+numpy, orjson, ``types`` and ``venues`` (the codecs, ``common``, ``instruments``, the compiled scanner).
 """
 from __future__ import annotations
 

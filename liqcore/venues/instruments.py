@@ -1,21 +1,8 @@
 """Instruments of the venues: the order grid of a symbol (:class:`Instrument`) and OKX contract sizes.
 
-:class:`Instrument` is the one place where prices and quantities are put on a venue's grid: tick size,
-qty step, minimum and maximum order qty and minimum order notional, rounding (a BUY limit rounds down, a
-SELL limit up, so never closer to the market than asked; quantities round down) and the venue's decimal
-strings.  The engine and the Bybit and Binance gateways all use it.  Rounding is exact (decimal grid
-arithmetic, floats only where their error bound decides the case); float noise within 1e-9 steps of a
-grid point counts as on it (2496.2500000001 is on the 0.01 grid).
+The details: docs/data.md, "Instruments of the venues (liqcore.venues.instruments)".
 
-OKX contract sizes: instId -> ``ctVal`` (base units per contract) for USDT-margined swaps.
-
-OKX ``liquidation-orders`` report ``sz`` in CONTRACTS; base quantity = ``sz x ctVal``.  The shipped
-table covers the major USDT swaps (values of OKX ``GET /api/v5/public/instruments?instType=SWAP``).
-Anything else must come from the caller (``instruments=`` of the Decoder/loader, e.g. a table
-fetched from that endpoint and parsed with :func:`parse_okx_instruments`); an unknown instId is a
-counted ``unknown_instrument`` reject, never a guess.  A whole-market OKX recording (``liqcore record --venue
-okx --symbols all``) keeps the venue's instrument list beside its files (:data:`RECORDING_INSTRUMENTS`): the
-readers size its liquidations with it (:func:`recording_instruments`).
+May import: ``orjson``.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ _DS: dict = {}
 
 def _dataset(tmp_path_factory):
     if "path" not in _DS:
-        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.synthetic.market import synthetic_market
         from liqcore.dataset import write_dataset
 
         m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False)
@@ -34,7 +34,7 @@ def ds(tmp_path_factory):
 
 def _spy_reads(monkeypatch) -> list:
     """The (start_ns, end_ns) of every dataset read from now on (the reads still happen)."""
-    from liqcore.io import dataset as D
+    from liqcore.dataset import read as D
 
     calls = []
     real = D.load_dataset
@@ -86,7 +86,7 @@ def test_the_default_chunk_holds_about_a_million_rows_of_the_densest_day(ds, mon
     """A dense day is read in parts of the day (the footers' row counts decide, nothing decoded), a sparse
     one whole; the result is the whole load's either way."""
     from liqcore.backtest import chunked as C
-    from liqcore.io import dataset as D
+    from liqcore.dataset import read as D
 
     rows = D.rows_per_partition(ds, D.dataset_info(ds))
     densest = max(rows.values())

@@ -21,7 +21,7 @@ def _datasets(tmp_path_factory) -> dict:
     """Three datasets of the same market: with its book, with its book from the second half of the
     span only, and without a book."""
     if not _DS:
-        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.synthetic.market import synthetic_market
         from liqcore.dataset import write_dataset
 
         m = synthetic_market(days=3, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
@@ -132,8 +132,8 @@ def test_a_sweep_over_fill_rules_in_chunks_equals_the_whole_partition(tmp_path_f
     window, fill-model label included (a partition without a quote: the queue rule's fall-back)."""
     import dataclasses
 
-    from liqcore.backtest import sweep_grid as SG
-    from liqcore.backtest import sweeps as S
+    from liqcore.sweep import grid as SG
+    from liqcore.sweep import cells as S
     from liqcore.execution import events as E
     from tests.backtest.test_sweep_stream import _same, _table, _windows
 

@@ -183,7 +183,7 @@ def test_a_chunk_of_fewer_rows_than_the_group_id_of_its_carried_clock_setter_is_
 # ----------------------------------------------------------------------------------- a dataset
 @functools.lru_cache(maxsize=None)
 def _dataset(root: str) -> str:
-    from liqcore.backtest.synthetic_venues import venue_market
+    from liqcore.synthetic.venues import venue_market
     from liqcore.dataset import write_dataset
 
     m = venue_market(days=3, venues=("bybit", "binance"), lead_ms={"bybit": 150}, seed=7)
@@ -378,7 +378,7 @@ def test_the_default_chunk_counts_every_selected_pair_of_the_day(two_venues, mon
     """A chunk of several pairs holds all their rows of its hours: the default chunk length comes from a
     day's rows summed over the pairs (one pair at a time, a sweep's partition: the densest pair's)."""
     from liqcore.backtest import chunked as C
-    from liqcore.io import dataset as D
+    from liqcore.dataset import read as D
 
     rows = D.rows_per_partition(two_venues, D.dataset_info(two_venues))
     per_day: dict = {}

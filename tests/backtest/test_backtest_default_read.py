@@ -25,7 +25,7 @@ _REC_FIELDS = ("start_ns", "confirm_ns", "confirm_recv_ns", "end_ns", "emit_ns",
 
 
 def _write(events, registry, out, rows):
-    import liqcore.io.dataset as iod
+    import liqcore.dataset.read as iod
     from liqcore.dataset import write_dataset
 
     keep = iod.ROW_GROUP_ROWS
@@ -47,7 +47,7 @@ def _late_dataset(tmp_path_factory, seed: int, late_s: float, shift_s: float, ro
     (QUOTE rows of the best bid and ask, in the trades' row groups), as the queue rule reads it."""
     key = (seed, late_s, shift_s, rows, ahead_s, book)
     if key not in _DS:
-        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.synthetic.market import synthetic_market
 
         m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=seed, cache=False,
                              effects={"book": True} if book else None)
@@ -184,7 +184,7 @@ def test_price_far_from_the_trades_falls_back_to_the_full_replay(tmp_path_factor
     """A liquidation 20x away from every trade: the plausibility rule judges it against the trades in
     the full replay; the default read cannot prove the same from its rows, so it replays everything
     (and the CLI says why)."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.cli import main
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False)
@@ -211,7 +211,7 @@ def test_queue_rule_reads_the_book_window_local(tmp_path_factory, monkeypatch, p
     signals' windows and reads back, past the rows between windows, for the last best bid and ask
     before each; the same ledger (the queue positions too), counts and records as the full replay."""
     import liqcore.backtest.windows as W
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     key = ("thin-book",)
     if key not in _DS:
@@ -245,7 +245,7 @@ def test_default_read_with_a_book(tmp_path_factory, fill):
     """A dataset with its top of book (QUOTE rows in the trades' row groups): the full replay's detector
     sees the quotes too (they move its clock), so the clock read takes them; the same trades and
     records as the full replay."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
     assert (m.events["kind"] == int(Kind.QUOTE)).sum() > 0
@@ -259,7 +259,7 @@ def test_unchecked_files_fall_back_to_the_full_replay(tmp_path_factory):
     read by their columns alone: the default read replays every event, with the same trades."""
     from liqcore.backtest.run import backtest_windows, resolve_strategy
     from liqcore.backtest.stream import NotStreamable
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.dataset import write_dataset
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False)
@@ -280,9 +280,9 @@ def test_a_rewritten_checked_file_is_not_read_by_its_columns(tmp_path_factory):
 
     from liqcore.backtest.run import backtest_windows, resolve_strategy
     from liqcore.backtest.stream import NotStreamable
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.dataset import write_dataset
-    from liqcore.io.dataset import parquet_files
+    from liqcore.dataset.read import parquet_files
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False)
     out = str(tmp_path_factory.mktemp("rewritten") / "ds")
@@ -351,7 +351,7 @@ def test_the_detection_read_of_a_book_skips_the_trades_and_quotes_row_groups(tmp
     the kind range [2, 7], which spans the codes of marks, funding, gaps and open interest; its kind
     minimum (a bulk kind) says it holds only trades and quotes, so the read of the other kinds (the
     detection pass) decodes none of them -- and reads the same rows as the checking read."""
-    from liqcore.io.dataset import BULK_KINDS, load_dataset, rows_total
+    from liqcore.dataset.read import BULK_KINDS, load_dataset, rows_total
 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 2_000, book=True)
     rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
@@ -370,7 +370,7 @@ def test_the_detection_read_of_a_book_skips_the_trades_and_quotes_row_groups(tmp
 def test_any_kinds_read_of_a_sectioned_book_equals_the_checking_read(tmp_path_factory, kinds, lo, span):
     """Whatever kinds and receive times a read asks for, passing over the trades-and-quotes row groups by
     their kind minimum keeps every row the checking read (which judges every row) returns."""
-    from liqcore.io.dataset import load_dataset
+    from liqcore.dataset.read import load_dataset
 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 2_000, book=True)
     d = 86_400_000_000_000
@@ -391,7 +391,7 @@ def test_the_price_grid_is_read_from_the_first_prints_as_the_full_replay_reads_i
     same ledger: a limit on another tick fills at another price) without reading the span."""
     from liqcore.execution import events as E
 
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     monkeypatch.setattr(E, "GRID_PRINTS", grid_prints)
     key = ("finer-later",)
@@ -423,8 +423,8 @@ def _unsection(path, rows: int, only=None) -> list:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from liqcore.io.checked import MARKS_FILE, mark_of
-    from liqcore.io.dataset import FORMAT_FILE, parquet_files
+    from liqcore.dataset.checked import MARKS_FILE, mark_of
+    from liqcore.dataset.read import FORMAT_FILE, parquet_files
 
     root = __import__("pathlib").Path(path)
     assert json.loads((root / FORMAT_FILE).read_text())["sections"] is True
@@ -454,7 +454,7 @@ def test_a_format_file_claiming_sections_is_proven_per_file(tmp_path_factory, ca
     in one line; the trades and records are the full replay's."""
     from liqcore.backtest.run import backtest_windows, resolve_strategy
     from liqcore.backtest.stream import NotStreamable
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.cli import main
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
@@ -539,8 +539,8 @@ def test_a_format_2_book_proves_its_sections_by_its_kind_columns(tmp_path_factor
     row groups' kind range [2, 7] spans the codes of marks and funding, which the statistics cannot
     rule out): each such group's ``kind`` column, decoded once its bytes are verified, proves it holds
     trades and quotes only, so the window read still runs, with the full replay's trades and records."""
-    import liqcore.dataset as DS
-    from liqcore.backtest.synthetic import synthetic_market
+    import liqcore.dataset.write as DS
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
     monkeypatch.setattr(DS, "_WRITE_FORMAT", 2)
@@ -548,7 +548,7 @@ def test_a_format_2_book_proves_its_sections_by_its_kind_columns(tmp_path_factor
     monkeypatch.undo()
     import pyarrow.parquet as pq
 
-    from liqcore.io.dataset import parquet_files
+    from liqcore.dataset.read import parquet_files
 
     f = sorted(x for d in __import__("pathlib").Path(path).rglob("date=*") for x in parquet_files(str(d)))[0]
     md = pq.read_metadata(f)
@@ -566,8 +566,8 @@ def test_the_price_grid_read_stops_near_the_prints_it_needs(tmp_path_factory, mo
     of the first prints in receive order all the same."""
     from liqcore.backtest import windows as W
     from liqcore.execution import events as E
-    from liqcore.io import checked as C
-    from liqcore.io.dataset import load_dataset
+    from liqcore.dataset import checked as C
+    from liqcore.dataset.read import load_dataset
     from liqcore.types import SymbolRegistry
 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 500, book=True)
@@ -661,7 +661,7 @@ def test_dense_signals_decode_no_row_twice(tmp_path_factory, fill):
     order or position is live, the book read back, the price grid's first prints): the row groups those reads
     meet again are taken from the decoded ones kept in memory, so the default read decodes no more rows than
     the selection holds (before: 248,610 of 160,879 on a book of 2 days), and its result is the full replay's."""
-    import liqcore.io.checked as ck
+    import liqcore.dataset.checked as ck
 
     path = _late_dataset(tmp_path_factory, 5, 0.0, 0.0, 16_384, book=True)
     ck._RECENT.clear()

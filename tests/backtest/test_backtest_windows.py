@@ -15,8 +15,8 @@ _DS: dict = {}
 
 def _dataset(tmp_path_factory, seed: int, monkeypatch=None):
     if seed not in _DS:
-        import liqcore.io.dataset as iod
-        from liqcore.backtest.synthetic import synthetic_market
+        import liqcore.dataset.read as iod
+        from liqcore.synthetic.market import synthetic_market
         from liqcore.dataset import write_dataset
 
         m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=seed, cache=False)
@@ -70,7 +70,7 @@ def test_window_local_backtest_equals_the_full_replay(tmp_path_factory, seed, of
 def test_window_local_reads_fewer_rows(tmp_path_factory, monkeypatch):
     import pyarrow.parquet as pq
 
-    from liqcore.io.dataset import load_dataset
+    from liqcore.dataset.read import load_dataset
 
     path = _dataset(tmp_path_factory, 5)
     assert load_dataset(path).files[path]["checked"] is True  # read as converted datasets are
@@ -90,7 +90,7 @@ def test_window_local_reads_fewer_rows(tmp_path_factory, monkeypatch):
     total = res.read["rows_total"]
     assert total > 0 and res.read["rows_read"] < 0.8 * total, res.read  # 71 % on this cascade-dense market
     decoded.clear()
-    import liqcore.io.checked as ck
+    import liqcore.dataset.checked as ck
 
     ck._RECENT.clear()  # (the groups the windows decoded, kept in memory: the full replay decodes them anew)
     ck._recent_bytes[0] = 0

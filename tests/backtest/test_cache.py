@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.cache import cache_dir, cache_info, clear_cache
 from liqcore.cli import main
 
@@ -200,7 +200,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from liqcore.backtest.synthetic import TRUTH_DTYPE  # noqa: E402
+from liqcore.synthetic.market import TRUTH_DTYPE  # noqa: E402
 from liqcore.cache import load_market, save_market  # noqa: E402
 from liqcore.types import EVENT_DTYPE, Kind  # noqa: E402
 

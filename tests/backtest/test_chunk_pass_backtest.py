@@ -13,7 +13,7 @@ from liqcore.types import Kind
 
 @pytest.fixture(scope="module")
 def dirty(tmp_path_factory) -> str:
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.dataset import write_dataset
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=11, cache=False, effects={"book": True})

@@ -78,7 +78,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     """The S3 server, a dataset converted onto it from a recording, and the cluster."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.io import save_events
 
     home = tmp_path_factory.mktemp("cluster")

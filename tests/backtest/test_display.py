@@ -127,9 +127,9 @@ def test_sweep_command_png_is_the_same_figure(swept, tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def walked():
-    from liqcore.backtest import sweep_grid as SG, sweeps as S
-    from liqcore.backtest.synthetic import DEFAULT_START_NS
-    from liqcore.backtest.walkforward import walkforward
+    from liqcore.sweep import grid as SG, cells as S
+    from liqcore.synthetic.market import DEFAULT_START_NS
+    from liqcore.sweep.walkforward import walkforward
     from liqcore.config import Params
 
     day = 86_400 * 10**9
@@ -171,7 +171,7 @@ def test_walkforward_command_png_is_the_same_figure(walked, tmp_path, monkeypatc
 
 
 def test_run_cells_returns_a_sweep_result():
-    from liqcore.backtest import sweep_grid as SG, sweep_store as SS, sweeps as S
+    from liqcore.sweep import grid as SG, store as SS, cells as S
     from liqcore.backtest.results import SweepResult
     from liqcore.config import Params
 

@@ -255,7 +255,7 @@ def test_skip_signals_are_counted_by_code():
 def test_cascade_mm_is_the_guide_simulator():
     """The guide's strategy through backtest(strategy=...) gives the records path's ledger exactly."""
     from liqcore.backtest.run import detect, prepare_events, simulate
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=1, symbols=("ETHUSDT", "BTCUSDT"), seed=5)
     p = Params()

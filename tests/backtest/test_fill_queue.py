@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from liqcore.backtest.run import backtest, sweep
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.config import Params
 from liqcore.execution.events import NO_BOOK_WARNING, price_grids
 from liqcore.types import Kind

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from liqcore.backtest.run import prepare_events, resolve_strategy, run_strategy
-from liqcore.backtest.synthetic_venues import venue_market
+from liqcore.synthetic.venues import venue_market
 from liqcore.config import Params
 from liqcore.instruments import detect_instruments, groups, retarget
 from liqcore.types import RecordKind, Venue

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from liqcore.backtest.run import backtest
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.config import Params
 from liqcore.execution.latency import draw_latencies, journal_latencies, liquidation_rate, rate_bucket
 from liqcore.live.journal import Journal
@@ -175,7 +175,7 @@ def test_a_sweep_draws_the_journal_latencies_as_the_backtest_does(tmp_path, mark
     """The sweep's cascade-mm fast path would use the constant: a cell with order-latency-from goes through
     the backtest front, so its row equals the backtest's."""
     from liqcore.backtest.run import detect, prepare_events
-    from liqcore.backtest.sweeps import Window, evaluate_cells, prepare
+    from liqcore.sweep.cells import Window, evaluate_cells, prepare
 
     j = str(_journal(tmp_path / "j.sqlite", calm=90_000 * MS, crash=600_000 * MS))  # 1.5 and 10 minutes
     p = Params(order_latency_from=j, latency_seed=3)

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from liqcore.backtest.report import equity_figure, loss_limit_stretches, print_summary
 from liqcore.backtest.run import detect, prepare_events, simulate
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.config import Params
 
 

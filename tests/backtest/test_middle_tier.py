@@ -87,7 +87,7 @@ def test_historical_on_a_store_honours_end_ns_and_params():
 # ---- 2. the sweep seam falls back to no other API ----------------------------------------------------
 @pytest.fixture(scope="module")
 def prepared():
-    from liqcore.backtest import sweeps as Sw
+    from liqcore.sweep import cells as Sw
 
     ev, reg = Sw.load_partition(Sw.Partition(Sw.Source("synthetic", days=1, seed=11), ("ETHUSDT",)))
     prep = Sw.Prepared(ev, reg)
@@ -99,7 +99,8 @@ def test_sweep_window_keeps_the_portfolio_rules_whatever_backtest_run_offers(pre
     """The fast path builds the portfolio row from the execution front itself: removing the old
     ``backtest.run.new_portfolio`` cannot make it drop ``notional`` / ``leverage`` /
     ``max_positions`` / ``replace`` (it used to fall back to a bare ``new_port``)."""
-    from liqcore.backtest import run as R, sweeps as Sw
+    from liqcore.backtest import run as R
+    from liqcore.sweep import cells as Sw
 
     prep, rec = prepared
     p = Params.from_mapping({"notional": 250.0, "leverage": 3.0, "max-positions": 1, "replace-weakest": "on"})
@@ -113,7 +114,8 @@ def test_sweep_window_keeps_the_portfolio_rules_whatever_backtest_run_offers(pre
 def test_sweep_generic_path_never_falls_back_to_simulate(prepared, monkeypatch):
     """Without ``run_strategy`` the generic window is an error, not a silent replay of the cascade
     strategy through ``simulate`` (which ignores the strategy)."""
-    from liqcore.backtest import run as R, sweeps as Sw
+    from liqcore.backtest import run as R
+    from liqcore.sweep import cells as Sw
 
     prep, rec = prepared
     p = Params.from_mapping({"strategy": "cascade-fade"})

@@ -6,7 +6,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from liqcore.backtest.overfit import deflated_sharpe, expected_max_sharpe, pbo
+from liqcore.sweep.overfit import deflated_sharpe, expected_max_sharpe, pbo
 
 
 def _mean(x, axis=0):

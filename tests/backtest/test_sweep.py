@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from liqcore.backtest.run import backtest, sweep
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.cli import main
 from liqcore.commands.sweep import parse_grid
 from liqcore.config import Params
@@ -176,7 +176,7 @@ def test_plot_metric_names_are_the_table_columns(tmp_path):
     """Every metric --plot/--metric accepts is a column of the table a sweep writes."""
     import pandas as pd
 
-    from liqcore.backtest.sweeps import METRICS
+    from liqcore.sweep.cells import METRICS
 
     out = tmp_path / "s.parquet"
     assert main(["sweep", "--synthetic", "--days", "1", "--symbols", "ETHUSDT", "--grid", "offset=0.1%,0.2%",

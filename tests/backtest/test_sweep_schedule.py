@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from liqcore.backtest import schedule as SC
-from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
+from liqcore.sweep import schedule as SC
+from liqcore.sweep import grid as SG, runners as SR, store as SS, cells as S
 from liqcore.cli import main
 from liqcore.config import Params
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from liqcore.backtest import stream as ST
-from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
+from liqcore.sweep import grid as SG, runners as SR, store as SS, cells as S
 from liqcore.config import Params
 
 DAY = S.NS_PER_DAY
@@ -40,7 +40,7 @@ def _same(a, b):
 
 
 def test_chunked_synthetic_sweep_equals_whole_cell_by_cell():
-    from liqcore.backtest.synthetic import DEFAULT_START_NS
+    from liqcore.synthetic.market import DEFAULT_START_NS
 
     whole = [S.Partition(SRC, ("BTCUSDT",)), S.Partition(SRC, ("ETHUSDT", "SOLUSDT"))]
     chunked = [dataclasses.replace(p, chunk_days=0.1) for p in whole]  # 30 chunks, every boundary crossed
@@ -55,8 +55,8 @@ def test_chunked_pass_hands_records_across_chunks(monkeypatch):
     """The chunks really are chunks: no chunk holds more than its share (the generator itself runs in
     parts of 5,000 rows), and records confirmed in one chunk enter the simulator in a later one, still
     giving the whole run's rows."""
-    from liqcore.backtest import synthetic_chunks as SC
-    from liqcore.backtest.synthetic import DEFAULT_START_NS
+    from liqcore.synthetic import chunks as SC
+    from liqcore.synthetic.market import DEFAULT_START_NS
 
     monkeypatch.setattr(SC, "ROW_BLOCK", 5000)
     monkeypatch.setattr(SC, "U_BLOCK", 7000)
@@ -78,9 +78,9 @@ def test_chunked_pass_hands_records_across_chunks(monkeypatch):
 
 
 def test_chunked_dataset_partition_reads_ranges_and_equals_whole(tmp_path, monkeypatch):
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.dataset import write_dataset
-    from liqcore.io import dataset as D
+    from liqcore.dataset import read as D
 
     m = synthetic_market(days=3, symbols=("BTCUSDT",), seed=11, cache=False)
     out = tmp_path / "ds"
@@ -109,7 +109,7 @@ def test_strategy_without_a_chunked_path_runs_whole_with_the_same_rows():
     b, st = _table([dataclasses.replace(part, chunk_days=0.25)], [S.Window()], grid=grid, whole_ok=True)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert st["chunked_tasks"] == 0 and list(st["chunked_ran_whole"].values()) == [1]
-    from liqcore.backtest.schedule import describe
+    from liqcore.sweep.schedule import describe
 
     assert "1 task(s) ran on the whole partition instead of in chunks: strategy liq-trend" in describe(st)
     assert sum(S._WHOLE.values()) == n0 + 1 and any("liq-trend" in k for k in S._WHOLE)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from liqcore.backtest import sweep_grid as SG, sweep_runners as SR, sweep_store as SS, sweeps as S
+from liqcore.sweep import grid as SG, runners as SR, store as SS, cells as S
 from liqcore.backtest.run import backtest, simulate
 from liqcore.cli import main
 from liqcore.config import Params

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore.backtest import synthetic as S
-from liqcore.backtest.synthetic_wire import okx_inst
+from liqcore.synthetic import market as S
+from liqcore.synthetic.wire import okx_inst
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, Venue
 from pysrc import synth as T
 
@@ -455,7 +455,7 @@ def test_importing_the_front_compiles_nothing():
     import subprocess
     import sys
 
-    code = ("import sys, liqcore; liqcore.synthetic_market; import liqcore.backtest.synthetic; "
+    code = ("import sys, liqcore; liqcore.synthetic_market; import liqcore.synthetic.market; "
             "print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

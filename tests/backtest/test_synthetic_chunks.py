@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore.backtest import synthetic as S
-from liqcore.backtest.synthetic_chunks import market_chunks, symbol_rows
+from liqcore.synthetic import market as S
+from liqcore.synthetic.chunks import market_chunks, symbol_rows
 from pysrc import synth as T
 
 

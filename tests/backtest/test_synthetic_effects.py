@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from liqcore.backtest import synthetic as S
+from liqcore.synthetic import market as S
 from liqcore.types import Kind
 
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore.backtest import sweep_grid as SG, sweep_store as SS, sweeps as S
-from liqcore.backtest.synthetic import DEFAULT_START_NS
-from liqcore.backtest.walkforward import combine, folds, join_folds, walkforward
+from liqcore.sweep import grid as SG, store as SS, cells as S
+from liqcore.synthetic.market import DEFAULT_START_NS
+from liqcore.sweep.walkforward import combine, folds, join_folds, walkforward
 from liqcore.cli import main
 from liqcore.config import Params
 

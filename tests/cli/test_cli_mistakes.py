@@ -110,7 +110,7 @@ def test_config_given_a_directory_names_the_flag(tmp_path):
     assert f"{tmp_path} is a directory" in line and "TOML" in line
     grid = tmp_path / "grid"
     grid.mkdir()
-    from liqcore.backtest.sweep_grid import load_grid_file
+    from liqcore.sweep.grid import load_grid_file
 
     with pytest.raises(ValueError, match=f"--grid: {grid} is a directory"):
         load_grid_file(grid)

@@ -24,7 +24,7 @@ def _no_work(*_a, **_k):
 
 def _forbid_work(monkeypatch):
     """Make every command's first piece of work raise, so a test sees whether the path checks ran first."""
-    import liqcore.backtest.synthetic as synthetic
+    import liqcore.synthetic.market as synthetic
     import liqcore.commands.inputs as inputs
     import liqcore.commands.record as record
     import liqcore.commands.run as run

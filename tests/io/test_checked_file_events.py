@@ -1,4 +1,4 @@
-"""A checked read lays a file's rows out in event order by one compiled pass (:mod:`liqcore.io.file_events`,
+"""A checked read lays a file's rows out in event order by one compiled pass (:mod:`liqcore.dataset.file_events`,
 the kernel ``liqcore._libs.sections``) where its sections allow, else by the numpy passes: the same events, byte
 for byte, on generated books (quotes and trades of equal event and receive times, a trade received before a
 quote of its time, liquidations among them, lone bids the writer cannot pair, small row groups: several groups
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import liqcore.io.checked as C
-import liqcore.io.dataset as iod
+import liqcore.dataset.checked as C
+import liqcore.dataset.read as iod
 from liqcore.dataset import load_dataset, write_dataset
 from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry, Venue
 
@@ -44,7 +44,7 @@ def _events(draws):
 def _both(monkeypatch, ds, **kw):
     """The load through the compiled layout and through the numpy passes (without trade ids, as a backtest reads;
     with them the numpy passes carry the ids along); how many files the kernel laid out."""
-    import liqcore.io.file_events as FE
+    import liqcore.dataset.file_events as FE
 
     used = []
     real = FE.file_events

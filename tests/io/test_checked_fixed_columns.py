@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from liqcore.dataset import load_dataset, write_dataset
-from liqcore.io import checked as C
-from liqcore.io import dataset as io_dataset
+from liqcore.dataset import checked as C
+from liqcore.dataset import read as io_dataset
 from liqcore.types import Kind
 
 D = 86_400_000_000_000
@@ -21,7 +21,7 @@ D = 86_400_000_000_000
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     """A format-3 dataset with its book (quote rows carry bid and ask), small row groups."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
     out = tmp_path_factory.mktemp("fixed") / "ds"

@@ -13,8 +13,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import liqcore.dataset as DS
-import liqcore.io.dataset as IO
+import liqcore.dataset.write as DS
+import liqcore.dataset.read as IO
 from liqcore.io import load_events
 from liqcore.types import Kind
 
@@ -96,5 +96,5 @@ def test_a_converted_book_loads_the_events_of_its_files(tmp_path_factory, quotes
         mp.setattr(DS, "_SMALL_FILE_BYTES", data.draw(st.sampled_from([0, 1 << 20])))  # read ahead or not
         DS.convert_to_dataset(files, ds, warn=lambda _m: None)
     for recheck in (False, True):  # the checked read and the checking read
-        got = DS.load_dataset(ds, check=False, recheck=recheck)
+        got = IO.load_dataset(ds, check=False, recheck=recheck)
         assert got.events.tobytes() == want.tobytes(), recheck

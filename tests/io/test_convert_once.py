@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-import liqcore.dataset as dataset_mod
+import liqcore.dataset.write as dataset_mod
 import liqcore.io as io_mod
 from liqcore.dataset import convert_to_dataset, load_dataset
-from liqcore.io.checked import MARKS_FILE
+from liqcore.dataset.checked import MARKS_FILE
 
 T0_US = 1_722_470_400_000_000  # 2024-08-01T00:00Z
 DAY_US = 86_400_000_000

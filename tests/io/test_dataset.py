@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.cli import main
 from liqcore.dataset import dataset_info, load_dataset
 from liqcore.io import load_events, save_events

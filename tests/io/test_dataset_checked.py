@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.dataset import load_dataset, write_dataset
 from liqcore.io import load_events, save_events
-from liqcore.io import dataset as io_dataset
+from liqcore.dataset import read as io_dataset
 from liqcore.types import Kind
 from tests.io.test_trade_ids import reference_keep  # the duplicate rule written out row by row
 
@@ -91,7 +91,7 @@ def test_any_selection_of_a_checked_dataset_equals_the_checking_read(checked, lo
     rr = (t0 + int(r_lo * D), t0 + int((r_lo + r_span) * D), fl) if recv else None
     kw = dict(start_ns=start, end_ns=end, kinds=kinds, recv_range=rr, symbols=symbols, venues=venues,
               max_clock_skew_ns=skew, check=False)
-    from liqcore.io import checked as C
+    from liqcore.dataset import checked as C
 
     C._RECENT.clear()  # (row groups decoded by the example before would not be decoded again)
     fast, slow = load_dataset(ds, **kw), load_dataset(ds, recheck=True, **kw)
@@ -167,7 +167,7 @@ def test_a_file_rewritten_by_plain_pyarrow_with_its_footer_kept_is_checked_again
     trade at -1.0, a price of inf and a NaN size, removes the duplicated row, and names the file once."""
     import shutil
 
-    from liqcore.io.checked import MARKS_FILE
+    from liqcore.dataset.checked import MARKS_FILE
 
     m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=10, cache=False)
     f = save_events(m.events, tmp_path / "m.parquet", m.registry)
@@ -258,9 +258,9 @@ _ANY = st.tuples(st.sampled_from([1, 0, -5]), st.integers(-1, 8), st.integers(-1
 def test_the_write_time_row_rules_are_the_loaders(rows, star):
     """A partition's rows pass :func:`row_problems` exactly when the contract's reader keeps every one
     of them unchanged (an empty quote side's price it would set to 0 counts as a change)."""
-    from liqcore.dataset import _ROW_DTYPE
+    from liqcore.dataset.write import _ROW_DTYPE
     from liqcore.io.base import _FileState
-    from liqcore.io.checked import row_problems
+    from liqcore.dataset.checked import row_problems
     from liqcore.io.contract import _load_table
     from liqcore.types import SymbolRegistry
     from liqcore.venues.common import Sink
@@ -306,7 +306,7 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
     then each new run) already holds as often is dropped, repeats within one source stay; then a load's
     duplicate rule (the same trade id, or the same row where one has no id; quotes never): as one
     lexicographic sort and the rules written out row by row would."""
-    from liqcore.dataset import _ROW_DTYPE, _merge_rows
+    from liqcore.dataset.write import _ROW_DTYPE, _merge_rows
 
     n = len(te)
     r = np.zeros(n, _ROW_DTYPE)
@@ -341,7 +341,7 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
 def test_the_section_merge_is_the_stable_sort(a, z, sort):
     """A partition file's two sections (each sorted by event time) come out in ``np.argsort(kind="stable")``
     order, whichever run is the short one; any other order falls back to that sort."""
-    from liqcore.io.checked import event_order
+    from liqcore.dataset.checked import event_order
 
     ts = np.asarray((sorted(a) + sorted(z)) if sort else (a + z), dtype=np.int64)
     got = event_order(ts)
@@ -356,7 +356,7 @@ def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
     columns, then compares the rows that hash alike byte for byte: the rows and groups a comparison of every
     row's bytes gives, also when the hash collides (``buckets``: the hash cut to 1 or 2 values; 0: the real hash).  A
     quote's bid and ask (same times, other side and price) are never duplicates."""
-    from liqcore import dataset as DS
+    from liqcore.dataset import write as DS
 
     n = len(te)
     r = np.zeros(n, DS._ROW_DTYPE)
@@ -383,8 +383,8 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from liqcore import dataset as DS
-    from liqcore.io import dataset as IO
+    from liqcore.dataset import write as DS
+    from liqcore.dataset import read as IO
 
     n = len(kinds)
     rows = np.zeros(n, DS._ROW_DTYPE)
@@ -416,7 +416,7 @@ def test_old_and_new_rows_merge_as_their_concatenation_stably_sorted(a, b, split
     """A partition's old rows (a file's two sections, each sorted by event time) and a file's new rows (sorted)
     are merged in one array, as their concatenation stably sorted would be; new rows out of order: the
     concatenation, which the merge sorts."""
-    from liqcore import dataset as DS
+    from liqcore.dataset import write as DS
 
     old, new = np.zeros(len(a), DS._ROW_DTYPE), np.zeros(len(b), DS._ROW_DTYPE)
     k = min(split, len(a))
@@ -519,7 +519,7 @@ def test_a_read_verifies_the_footer_and_the_row_groups_it_decodes(tmp_path):
     """The mark holds the SHA-256 of the file's footer and of each row group's bytes: a read verifies the
     footer and the groups it decodes (each once per process), so a short read of a big file does not digest
     all of it, and a byte changed in place inside a group fails exactly the reads that decode that group."""
-    from liqcore.io import checked as C
+    from liqcore.dataset import checked as C
 
     m = synthetic_market(days=1, symbols=("ETHUSDT",), seed=11, cache=False)
     f = save_events(m.events, tmp_path / "m.parquet", m.registry)
@@ -570,7 +570,7 @@ def test_the_load_rule_pass_leaves_quotes_out_with_the_same_result(rows):
     """The merge's load-rule duplicate pass runs over the rows sharing a time that are not quotes: the rows
     kept are those the pass over every row sharing a time keeps (the rule never pairs quotes), so a day of a
     busy book is not copied for it."""
-    from liqcore import dataset as DS
+    from liqcore.dataset import write as DS
 
     r = np.zeros(len(rows), DS._ROW_DTYPE)
     r["ts_event_ns"] = sorted(x[0] for x in rows)
@@ -599,7 +599,7 @@ def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data)
     by comparing their two rows' bytes, longer runs by the hash: together the rows and groups a comparison
     of every row's bytes gives (NaN, 0.0 and -0.0 prices told apart by their bytes, as the file keeps
     them), also over a run's quote rows alone (rows of one run that are not neighbours)."""
-    from liqcore import dataset as DS
+    from liqcore.dataset import write as DS
 
     n = len(te)
     r = np.zeros(n, DS._ROW_DTYPE)
@@ -638,8 +638,8 @@ def _assert_equal_groups(DS, r, idx):
 def test_the_row_rules_count_the_same_a_block_at_a_time(rows, block, star):
     """:func:`row_problems` judges a partition a block of rows at a time (bounded temporaries): the count is
     the whole array's, wherever the blocks cut it."""
-    from liqcore.dataset import _ROW_DTYPE
-    from liqcore.io import checked as CK
+    from liqcore.dataset.write import _ROW_DTYPE
+    from liqcore.dataset import checked as CK
 
     r = np.zeros(len(rows), _ROW_DTYPE)
     for i, (t, k, sd, p, q) in enumerate(rows):
@@ -657,7 +657,7 @@ def test_the_row_rules_count_the_same_a_block_at_a_time(rows, block, star):
 def test_rows_cut_into_sections_as_their_kinds_say(kinds):
     """A partition's rows cut into its file's three sections (the rare kinds, the trades, the quotes), each in
     the rows' order: a one-kind run of rows (a file of trades or quotes: a fast path) as any other."""
-    from liqcore import dataset as DS
+    from liqcore.dataset import write as DS
 
     r = np.zeros(len(kinds), DS._ROW_DTYPE)
     r["kind"] = kinds
@@ -675,7 +675,7 @@ def test_a_groups_receive_slice_leaves_out_only_rows_received_outside_the_range(
     """:meth:`DecodedGroup.recv_slice` of a group without sorted event times (its running extremes): every row
     before its start or from its end is received outside [lo, hi), whatever the order of the receive times
     (nearly sorted in a file, any order here)."""
-    from liqcore.io.decoded import DecodedGroup
+    from liqcore.dataset.decoded import DecodedGroup
 
     a = np.asarray(tr, np.int64)
     hi = lo + span
@@ -700,7 +700,7 @@ def test_a_sorted_groups_receive_slice_follows_its_delays_and_leaves_out_only_ro
     and spread, ties in event time -- and its first and last rows are stamped where the delays allow a receive
     time inside (the slice is not cut wider than the bounds say; one row later or earlier would be wrong
     somewhere in these examples)."""
-    from liqcore.io.decoded import DecodedGroup
+    from liqcore.dataset.decoded import DecodedGroup
 
     e = np.sort(np.asarray(te, np.int64))
     d = np.asarray(delay.draw(st.lists(st.integers(-6, 25), min_size=len(e), max_size=len(e))), np.int64)
@@ -720,7 +720,7 @@ def test_a_sorted_groups_receive_slice_follows_its_delays_and_leaves_out_only_ro
 
 def test_a_sorted_groups_receive_slice_handles_bounds_beyond_int64():
     """Receive ranges reaching the ends of int64 (an open range) slice a sorted group without overflow."""
-    from liqcore.io.decoded import DecodedGroup
+    from liqcore.dataset.decoded import DecodedGroup
 
     e = np.asarray([10, 20, 30], np.int64)
     g = DecodedGroup({"ts_event_ns": e, "ts_recv_ns": e + np.asarray([-5, 0, 7])})
@@ -735,7 +735,7 @@ def test_a_short_receive_range_passes_only_its_slice_of_a_decoded_group_through_
     filters only the slice of each group its receive times can place in that second (the window-local
     backtest's hundreds of short reads: their numpy passes follow the rows asked for, not the groups);
     the events are the checking read's."""
-    from liqcore.io import checked as C
+    from liqcore.dataset import checked as C
 
     ds, res = checked
     seen = []
@@ -763,7 +763,7 @@ def test_a_short_receive_range_passes_only_its_slice_of_a_decoded_group_through_
 def test_a_quote_groups_pairs_are_laid_out_as_expand_pairs_lays_them(n, seed, ids):
     """Rows of a format-3 quote group (every one carrying its ask) written straight into events, two a row
     (:func:`_fill`), are the events :func:`expand_pairs` then the one-a-row layout give, trade ids too."""
-    from liqcore.io import checked as C
+    from liqcore.dataset import checked as C
     from liqcore.types import EVENT_DTYPE
 
     rng = np.random.default_rng(seed)
@@ -787,8 +787,8 @@ def test_a_book_files_read_gathers_its_events_once(tmp_path, monkeypatch):
     """A read of one format-3 file's liquidations, trades and quotes (the window read's) lays the quotes'
     section among the trades and the rare rows by event time in one gather of the events, not one per
     order; the events are the checking read's."""
-    from liqcore.backtest.synthetic import synthetic_market
-    from liqcore.io import checked as C
+    from liqcore.synthetic.market import synthetic_market
+    from liqcore.dataset import checked as C
 
     m = synthetic_market(days=1, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
     write_dataset(m.events, tmp_path / "ds", m.registry, checked=True)
@@ -818,7 +818,7 @@ def test_the_rows_an_earlier_source_cancels_are_the_rule_written_out(te, data):
     hands them source by source, the rule does not count on it) drops the quote rows the rule written out
     row by row drops: each source added in turn, a row already held as often as this source has shown it
     cancels it."""
-    from liqcore import dataset as DS
+    from liqcore.dataset import write as DS
 
     n = len(te)
     r = np.zeros(n, DS._ROW_DTYPE)

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import liqcore.dataset as DS
+import liqcore.dataset.write as DS
 from liqcore.dataset import load_dataset, write_dataset
-from liqcore.io.checked import MARKS_FILE
+from liqcore.dataset.checked import MARKS_FILE
 from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry, Venue
 
 DAY = 86_400_000_000_000
@@ -182,7 +182,7 @@ def test_one_row_per_update_in_its_own_section_marked_and_failing_closed_when_al
     whole = load_dataset(ds)
     assert whole.files[str(ds)]["checked"] is True and whole.events.tobytes() == ev.tobytes()
     # the chunk planner's count (from the footers, nothing decoded) is of events, as a read holds them
-    from liqcore.io.dataset import dataset_info, rows_per_partition
+    from liqcore.dataset.read import dataset_info, rows_per_partition
 
     assert list(rows_per_partition(ds, dataset_info(ds)).values()) == [len(ev)]
     # the mark covers the ask columns: one byte of an ask changed, the file is read the checking way, said once

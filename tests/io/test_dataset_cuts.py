@@ -3,7 +3,7 @@ partitions by searching the sorted times for each day's start: the same partitio
 their trade ids) as grouping every event by its day, over events spanning several days with empty days
 between them, times before 1970 and on a day's first nanosecond; and the same as the general cut (events
 of two symbols, grouped by sort) gives each symbol.  And the runs of equal event times a partition's merge
-reorders or compares (:func:`liqcore.dataset._runs_at`, found by searching their times) are the rows the
+reorders or compares (:func:`liqcore.dataset.write._runs_at`, found by searching their times) are the rows the
 run numbering of every row found."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import liqcore.dataset as DS
+import liqcore.dataset.write as DS
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 
 DAY = 86_400_000_000_000

@@ -10,10 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
-from liqcore.dataset import FORMAT_FILE, load_dataset, write_dataset
+from liqcore.synthetic.market import synthetic_market
+from liqcore.dataset.read import FORMAT_FILE
+from liqcore.dataset import load_dataset, write_dataset
 from liqcore.io import events_to_table
-from liqcore.io import dataset as io_dataset
+from liqcore.dataset import read as io_dataset
 
 D = 86_400_000_000_000
 _FIELDS = ("ts_event", "ts_recv", "price", "qty", "side", "kind", "venue", "flags")

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.cli import main
-from liqcore.dataset import LOCK, MANIFEST, dataset_lock, load_dataset
+from liqcore.dataset.write import LOCK
+from liqcore.dataset.read import MANIFEST
+from liqcore.dataset import dataset_lock, load_dataset
 from liqcore.io import load_events, save_events
 
 ROOT = Path(__file__).resolve().parents[2]

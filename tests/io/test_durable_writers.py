@@ -8,8 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from liqcore import _atomic
-from liqcore.backtest.synthetic import synthetic_market
-from liqcore.dataset import MANIFEST, convert_to_dataset
+from liqcore.synthetic.market import synthetic_market
+from liqcore.dataset.read import MANIFEST
+from liqcore.dataset import convert_to_dataset
 from liqcore.io import save_events
 
 
@@ -42,7 +43,7 @@ def test_a_dataset_convert_fsyncs_every_file_it_renames(tmp_path, monkeypatch):
 
 
 def test_resuming_a_sweep_names_an_unreadable_part(tmp_path, capsys):
-    from liqcore.backtest.sweep_store import Store
+    from liqcore.sweep.store import Store
 
     out = tmp_path / "sweep.parquet"
     parts = tmp_path / "sweep.parquet.parts"

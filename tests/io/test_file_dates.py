@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic import DEFAULT_START_NS, synthetic_market
+from liqcore.synthetic.market import DEFAULT_START_NS, synthetic_market
 from liqcore.dataset import load_dataset, write_dataset
 from liqcore.io import load_events, save_events
 from liqcore.validate import FILE_TIME_MAX_NS, implausible_times, time_max_ns

@@ -8,7 +8,7 @@ import pytest
 
 from liqcore.dataset import write_dataset
 from liqcore.io import load_events, save_events
-from liqcore.io.dataset import load_dataset
+from liqcore.dataset.read import load_dataset
 from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry, Venue
 
 T0 = 1_723_161_255_000_000_000

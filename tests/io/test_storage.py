@@ -33,7 +33,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.io import save_events
 
     m = synthetic_market(days=3, symbols=("ETHUSDT", "SOLUSDT"), seed=5)
@@ -167,7 +167,8 @@ def test_one_writer_at_a_time_through_a_lock_object(aws, recording, tmp_path):
     import orjson
     import s3fs
 
-    from liqcore.dataset import LOCK, dataset_lock
+    from liqcore.dataset.write import LOCK
+    from liqcore.dataset import dataset_lock
 
     rec, _m = recording
     url = f"s3://{BUCKET}/locked-ds"

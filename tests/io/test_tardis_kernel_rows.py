@@ -3,7 +3,7 @@ numpy twin (pysrc.readrows, the reader's code before the kernel) loads: the same
 same trade ids, rejects and duplicates, on generated quotes and trades files (bad cells, empty sides,
 several exchanges and symbols, OKX contracts, Bybit inverse contracts) and on the bundled real Binance
 recordings written as tardis files; and a dataset partition's rows made from those events by the kernel
-(liqcore.dataset._rows_of) are the twin's."""
+(liqcore.dataset.write._rows_of) are the twin's."""
 from __future__ import annotations
 
 import gzip
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 import liqcore.io.tardis as T
 import pysrc.readrows as twin
-from liqcore.dataset import _ROW_DTYPE, _rows_of
+from liqcore.dataset.write import _ROW_DTYPE, _rows_of
 from liqcore.io import load_events
 from tests.io.test_tardis_shortcuts import QUOTES, TRADES, _rows, loaded, real_tardis_files
 

@@ -190,7 +190,7 @@ def test_recorder_and_sweep_names_stay_inside_their_directory(tmp_path):
     # sweep parts are named by a hash of the cell, never by a symbol
     from types import SimpleNamespace
 
-    from liqcore.backtest.sweeps import Partition, Window, cell_key
+    from liqcore.sweep.cells import Partition, Window, cell_key
     from liqcore.config import Params
 
     src = SimpleNamespace(ident=lambda: {"path": "../../evil"})

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liqcore._libs.readrows import file_columns, natural_pairs, partition_rows, quote_rows, trade_rows
-from liqcore.dataset import _ROW_DTYPE
+from liqcore.dataset.write import _ROW_DTYPE
 from liqcore.types import EVENT_DTYPE, Kind
 from pysrc import readrows as twin
 
@@ -187,7 +187,7 @@ def test_file_columns_pairs_a_bid_with_its_ask():
 def test_a_quote_block_is_written_as_the_twins_compaction_writes_it(rows):
     """The writer's quote table (the kernel) equals the table of the twin's compaction (pysrc.readrows,
     the numpy rule the writer used before the kernel): the same columns, values, nulls and schema."""
-    import liqcore.dataset as DS
+    import liqcore.dataset.write as DS
 
     meta = ("binance", "BTCUSDT", True)
     cols = twin.file_columns(rows, True)

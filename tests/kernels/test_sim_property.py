@@ -148,7 +148,7 @@ def test_kernel_matches_twin_on_a_synthetic_market_with_detected_cascades(tmp_pa
     """Reference check on realistic data: the synthetic market, the compiled detector's records, the
     guide's parameters with per-symbol presets (BTC)."""
     from liqcore.backtest.run import _confirmed, detect, prepare_events, symbol_params
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.config import Params
 
     m = synthetic_market(days=1, symbols=("ETHUSDT", "BTCUSDT"), seed=5, cache_dir=tmp_path)

@@ -217,7 +217,7 @@ def _algo_posts(fb):
 
 
 def _synthetic_recording(path, days=1.0):
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.live.recorder import Recorder
     from liqcore.testing.fake_replay import synthetic_frames
 

@@ -110,7 +110,7 @@ def test_bad_arguments_are_refused():
 
 @pytest.fixture(scope="module")
 def null_market():
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     return synthetic_market(days=12, symbols=SYMBOLS, seed=11, preset="null")
 
@@ -174,7 +174,7 @@ def test_on_the_null_market_the_rate_is_what_independent_symbols_give_by_chance(
 def test_the_chance_test_fails_where_cascades_spread_across_symbols():
     """Negative control of the null test: on the contagion market (BTC's cascades open episodes on the other
     symbols 10 s later) the observed rate lies far above the chance interval."""
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=12, symbols=SYMBOLS, seed=11, preset="contagion")
     cr = _rate(m)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -240,6 +241,8 @@ LAYERS = {
     "_libs": 1, "_jit": 1,
     # 2: readers of venues and files, datasets, the cache, the execution model's Python front
     "venues": 2, "io": 2, "dataset": 2, "cache": 2, "execution": 2, "instruments": 2,
+    #    the synthetic market (a generated source of events and wire frames)
+    "synthetic": 2,
     #    and the downloads that feed the readers and the dataset writer (liqcore download)
     "download": 2,
     #    the whole market: a venue's universe and its rules, market-wide cascades over every instrument's records
@@ -250,11 +253,11 @@ LAYERS = {
     # 4: strategies, and the command-line parameter glue that installs their registry
     "strategies": 4, "config": 4,
     # 5: backtests, sweeps, studies and reports
-    "backtest": 5, "research": 5,
+    "backtest": 5, "research": 5, "sweep": 5,
     # 6: the live shell and the fake venues it is tested against
     "live": 6, "testing": 6,
     # 7: the command line
-    "commands": 7, "cli": 7, "__main__": 7,
+    "commands": 7, "cli": 7, "cli_help": 7, "__main__": 7,
 }
 #: modules the kernels may import: nothing that reads or writes files, sockets or databases
 KERNEL_IMPORTS = ("numpy", "numba", "math", "time", "cython", "libc", "cpython", "__future__",
@@ -267,7 +270,7 @@ def _modules() -> dict[str, Path]:
 
 def module_deps(path: Path, mods: dict[str, Path]) -> list[tuple[int, str]]:
     """The liqcore modules ``path`` imports (function-level imports included), each resolved to the
-    module it names: ``from liqcore.io import dataset`` is ``liqcore.io.dataset``, ``from liqcore.io
+    module it names: ``from liqcore.io import dataset`` is ``liqcore.dataset.read``, ``from liqcore.io
     import load_events`` is the package ``liqcore.io``.  The root package (imported by every submodule
     anyway) and the module itself are left out."""
     here = _module_name(path)
@@ -432,10 +435,12 @@ def private_imports(mods: dict[str, Path]) -> list[str]:
 #: private names still taken across packages in files other work owns this round (the io readers and
 #: the dataset front; the judge's key-file checks): each entry is one import to make public there
 PRIVATE_IMPORTS_PENDING = {
-    "liqcore/commands/_scale.py": {"liqcore.dataset._open"},
-    "liqcore/dataset.py": {"liqcore.io.dataset._PART_COLS", "liqcore.io.dataset._open", "liqcore.io._expand",
-                           "liqcore.io._warn_stderr", "liqcore.io.dataset._url_partitions",
-                           "liqcore.io._unreadable_why"},
+    "liqcore/commands/_scale.py": {"liqcore.dataset.read._open"},
+    "liqcore/dataset/write.py": {"liqcore.io._expand", "liqcore.io._warn_stderr", "liqcore.io._unreadable_why"},
+    # the dataset's reader builds on the readers' base (it lived in liqcore.io until the dataset got its room)
+    "liqcore/dataset/read.py": {"liqcore.io.base._FileState", "liqcore.io.contract._load_table",
+                                "liqcore.io.plausible._sane_ids", "liqcore.io.contract._dictionary",
+                                "liqcore.io.base._warn_stderr", "liqcore.io.plausible._future_mask"},
     "liqcore/judge/__init__.py": {"liqcore.secrets._check_private", "liqcore.secrets._parse_key_file"},
     "liqcore/testing/fake_replay.py": {"liqcore.io._Blocks", "liqcore.io._warn_stderr"},
 }
@@ -568,3 +573,108 @@ def test_the_ownership_check_sees_a_shared_attribute(tmp_path):
 def test_the_engine_module_is_short():
     n = (PKG / "live" / "engine.py").read_text(encoding="utf-8").count("\n")
     assert n < 600, f"liqcore/live/engine.py has {n} lines: its jobs belong in its parts"
+
+
+# ---- one room per job: the synthetic market, sweeps and the dataset -------------------------------
+#: the rooms and what each holds (the module files of each package)
+ROOMS = {
+    "synthetic": {"market.py", "wire.py", "chunks.py", "venues.py", "cache.py"},
+    "sweep": {"cells.py", "grid.py", "runners.py", "schedule.py", "store.py", "walkforward.py", "overfit.py"},
+    "dataset": {"write.py", "read.py", "checked.py", "decoded.py", "file_events.py"},
+}
+
+
+def test_each_job_has_its_room_and_the_old_homes_are_gone():
+    import importlib
+
+    for room, files in ROOMS.items():
+        assert files <= {f.name for f in (PKG / room).glob("*.py")}, room
+    left = sorted(str(f.relative_to(ROOT)) for pat in ("synthetic*.py", "sweep*.py", "walkforward.py", "overfit.py",
+                                                       "schedule.py") for f in (PKG / "backtest").glob(pat))
+    left += [p for p in ("liqcore/dataset.py", "liqcore/io/dataset.py", "liqcore/io/checked.py",
+                         "liqcore/io/decoded.py") if (ROOT / p).exists()]
+    assert left == [], f"left in their old homes: {left}"
+    for old in ("liqcore.backtest.synthetic", "liqcore.backtest.sweeps", "liqcore.backtest.walkforward",
+                "liqcore.backtest.overfit", "liqcore.io.dataset", "liqcore.io.checked"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)
+
+
+@pytest.mark.parametrize("room, forbidden", [
+    # a source of events: below everything that runs or judges a backtest
+    ("synthetic", ("backtest", "sweep", "research", "live", "strategies", "features", "dataset", "io", "commands")),
+    # one format, written and read: never what runs on top of it
+    ("dataset", ("backtest", "sweep", "synthetic", "research", "live", "strategies", "features", "commands")),
+    # sweeps run backtests; nothing of the live shell or the command line
+    ("sweep", ("live", "testing", "commands", "research")),
+])
+def test_the_rooms_import_only_what_their_init_allows(room, forbidden):
+    bad = _layer_offenders(_files(f"liqcore/{room}"), forbidden)
+    assert bad == [], f"liqcore.{room} must not import {', '.join(forbidden)}:\n" + "\n".join(bad)
+
+
+def test_backtest_takes_only_the_walk_forward_folds_from_the_sweeps():
+    """``backtest`` sits under ``sweep`` (a sweep runs backtests); its comparison of strategies over
+    walk-forward folds is the one place it reaches up, for the folds alone."""
+    mods = _modules()
+    bad = [f"{f.relative_to(ROOT)}:{line} imports {dep}" for m, f in mods.items() if m.startswith("liqcore.backtest")
+           for line, dep in module_deps(f, mods) if dep.startswith("liqcore.sweep")
+           and not (m == "liqcore.backtest.compare" and dep == "liqcore.sweep.walkforward")]
+    assert bad == [], "\n".join(bad)
+
+
+def test_io_reaches_the_dataset_only_when_a_dataset_directory_is_loaded():
+    """The dataset's reader builds on ``io``'s readers; ``io`` imports it only inside ``load_events`` (a
+    function-level import), so importing either package first works."""
+    bad = []
+    for f in _files("liqcore/io"):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        for node in tree.body:  # module level only
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [_from_module(node, _package_of(f))] if isinstance(node, ast.ImportFrom) else []
+            bad += [f"{f.relative_to(ROOT)}:{node.lineno} imports {m}" for m in mods if m.startswith("liqcore.dataset")]
+    assert bad == [], "\n".join(bad)
+    for first in ("liqcore.dataset.checked", "liqcore.dataset.read", "liqcore.dataset.write", "liqcore.io"):
+        subprocess.run([sys.executable, "-c", f"import {first}, liqcore.dataset.read, liqcore.io; "
+                        "liqcore.io.load_events; liqcore.dataset.read.load_dataset"], check=True)
+
+
+def only_re_exports(mods: dict[str, Path]) -> list[str]:
+    """Modules whose body, past the docstring, ``from __future__`` and ``__all__``, is imports alone: a plain
+    module of that shape only re-exports another's names; a package ``__init__`` of that shape is a shim
+    when none of its imports is from its own package."""
+    bad = []
+    for m, f in mods.items():
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+                and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")
+                and not (isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets))]
+        if not body or not all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body):
+            continue
+        if f.name != "__init__.py":
+            bad.append(str(f.relative_to(ROOT)))
+            continue
+        srcs = [_from_module(n, _package_of(f)) if isinstance(n, ast.ImportFrom) else a.name
+                for n in body for a in (n.names if isinstance(n, ast.Import) else [None])]
+        if not any(s == m or s.startswith(m + ".") for s in srcs):
+            bad.append(str(f.relative_to(ROOT)))
+    return bad
+
+
+def test_no_module_only_re_exports_another():
+    bad = only_re_exports(_modules())
+    assert bad == [], "modules that only re-export another's names (import from the home instead):\n" + "\n".join(bad)
+
+
+def test_the_re_export_check_sees_one(tmp_path, monkeypatch):
+    pkg = tmp_path / "liqcore" / "a"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""A."""\nfrom liqcore.a.m import f\n')
+    (pkg / "m.py").write_text('"""M."""\ndef f():\n    pass\n')
+    (pkg / "old.py").write_text('"""Old."""\nfrom __future__ import annotations\nfrom liqcore.a.m import f\n__all__ = ["f"]\n')
+    other = tmp_path / "liqcore" / "b"
+    other.mkdir()
+    (other / "__init__.py").write_text("from liqcore.a.m import f  # noqa\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    mods = {_module_name(f): f for f in sorted((tmp_path / "liqcore").rglob("*.py"))}
+    assert only_re_exports(mods) == ["liqcore/a/old.py", "liqcore/b/__init__.py"]

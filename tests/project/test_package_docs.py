@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["", "backtest", "live", "strategies", "venues", "_libs", "_jit", "commands", "research", "testing",
-            "download", "market"]
+            "download", "market", "synthetic", "sweep", "dataset"]
 
 
 def _doc(pkg: str) -> str:

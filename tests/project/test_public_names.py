@@ -26,7 +26,8 @@ def _names(pkg: str) -> list[str]:
     return list(importlib.import_module(pkg)._LAZY)
 
 
-@pytest.mark.parametrize("pkg", ["liqcore", "liqcore.backtest"])
+@pytest.mark.parametrize("pkg", ["liqcore", "liqcore.backtest", "liqcore.sweep", "liqcore.synthetic",
+                                 "liqcore.dataset"])
 def test_every_lazy_name_means_one_thing_in_any_order(pkg):
     names = _names(pkg)
     seen = set()
@@ -46,20 +47,27 @@ def test_from_liqcore_import_synthetic_market_then_backtest_is_callable():
             "from liqcore.backtest import backtest as f\n"
             "c = f(m)\n"
             "print(type(a).__name__, a.summary()['trades'] == b.summary()['trades'] == c.summary()['trades'])\n"
-            "import liqcore.backtest.report as r, liqcore.backtest.walkforward as w\n"
-            "from liqcore.backtest import walkforward\n"
+            "import liqcore.backtest.report as r, liqcore.sweep.walkforward as w\n"
+            "from liqcore.sweep import walkforward\n"
             "print(w is walkforward, callable(walkforward), r.__name__)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["BacktestResult", "True", "True", "True", "liqcore.backtest.report"]
 
 
-def test_liqcore_sweep_is_the_backtest_packages_sweep_and_gives_a_sweep_result():
+def test_liqcore_sweep_is_the_sweep_package_callable_as_the_backtest_packages_sweep():
+    """``from liqcore import sweep`` is the package ``liqcore.sweep`` (the sweeps' room), callable as the
+    function it always meant (``liqcore.backtest.sweep``), in any import order."""
     import liqcore
+    import liqcore.sweep as package
     from liqcore import Params
     from liqcore.backtest import sweep
     from liqcore.backtest.results import SweepResult
 
-    assert liqcore.sweep is sweep
+    assert liqcore.sweep is package and callable(package) and package.sweep is sweep
+    code = ("import liqcore.sweep.cells\nfrom liqcore import sweep\nimport liqcore.sweep as p\n"
+            "print(sweep is p, callable(sweep))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True"]
     m = liqcore.synthetic_market(days=1, seed=5, symbols=["ETHUSDT"])
     swept = liqcore.sweep(m, {"offset": ["0.1%", "0.2%"]}, Params())
     assert isinstance(swept, SweepResult) and list(swept["offset"]) == ["0.1%", "0.2%"]

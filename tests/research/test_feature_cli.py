@@ -26,7 +26,7 @@ def test_at_names_json_matches_historical(capsys):
     assert rc == 0
     rows = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 4 and set(rows[0]) >= {"t_ns", "values", "symbol"}
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=1, symbols=("BTCUSDT", "ETHUSDT"))
     df = historical(at, names, m, symbol="ETHUSDT")

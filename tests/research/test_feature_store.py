@@ -246,7 +246,7 @@ def test_flat_history_gives_zero_and_short_history_gives_null():
 # ---- the Python API and bad input -----------------------------------------------------------------
 
 def test_historical_frame_and_null_reasons():
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=1, symbols=("BTCUSDT", "ETHUSDT"), seed=5)
     times = ["2026-01-05T18:00:00Z", m.start_ns + 3600 * S, m.start_ns - S]
@@ -304,7 +304,7 @@ def test_user_feature_sees_only_the_past_and_gets_transforms():
 # ---- live == historical ---------------------------------------------------------------------------
 
 def _multi_venue_market():
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     a = synthetic_market(days=0.5, symbols=("BTCUSDT", "ETHUSDT"), seed=3)
     b = synthetic_market(days=0.5, symbols=("ETHUSDT", "BTCUSDT"), seed=4, venue="binance")

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic_venues import throttled, venue_market
+from liqcore.synthetic.venues import throttled, venue_market
 from liqcore.research.studies import run_study
 from liqcore.types import Flag, Kind, Venue
 

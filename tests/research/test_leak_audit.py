@@ -31,7 +31,7 @@ register_feature("leaky.next_trade_price", next_trade_price, vectorized=True, re
 
 @pytest.fixture(scope="module")
 def small_market():
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     return synthetic_market(days=1, symbols=("BTCUSDT", "ETHUSDT"), seed=11)
 

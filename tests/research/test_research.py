@@ -134,7 +134,7 @@ def test_bad_arguments_name_the_field(kw, field):
 
 @pytest.fixture(scope="module")
 def market():
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     return synthetic_market(days=1, seed=11)
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.research.studies import Panel, ic_names, run_study
 
 SYMS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from liqcore._jit.synth import PARAM_NAMES
-from liqcore.backtest.synthetic import build_params, synthetic_market
+from liqcore.synthetic.market import build_params, synthetic_market
 from liqcore.research.studies import STUDIES, Panel, run_study
 
 SYMS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.research.studies import Panel, run_study
 
 NAMES = ("liquidations.liq_imbalance@15m,liquidations.liq_imbalance@5m,liquidations.liq_imbalance@15m:zscore,"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.research.studies import STUDIES, Panel, run_study
 from liqcore.types import Kind
 

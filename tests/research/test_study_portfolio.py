@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from liqcore.backtest import metrics as M
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.research.studies import Panel, StudyResult, run_study
 from liqcore.research.studies.strategies import _portfolio
 

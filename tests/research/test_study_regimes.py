@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.research.studies import STUDIES, Panel, run_study
 
 SYMS = ("BTCUSDT", "ETHUSDT")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.research.studies import Panel, run_study
 
 SYMS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

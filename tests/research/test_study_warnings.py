@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liqcore.backtest.synthetic import synthetic_market
+from liqcore.synthetic.market import synthetic_market
 from liqcore.config import Params
 from liqcore.execution.detect import confirmed_records, detect
 from liqcore.research.studies import STUDIES, Panel, run_study, unavailable

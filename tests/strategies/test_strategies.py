@@ -645,7 +645,7 @@ def test_zone_kernel_matches_twin(data):
 
 def test_each_strategy_runs_through_the_execution_model_on_a_synthetic_market():
     from liqcore.backtest.run import prepare_events, run_strategy
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=2, symbols=("ETHUSDT", "SOLUSDT"), seed=5)
     ev = prepare_events(m.events)

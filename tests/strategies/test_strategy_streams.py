@@ -94,7 +94,7 @@ def check(name, ev, registry, over, *, min_signals=0, min_notices=0):
 @pytest.fixture(scope="module")
 def synth():
     from liqcore.backtest.run import prepare_events
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
 
     m = synthetic_market(days=1, seed=3, symbols=("BTCUSDT", "ETHUSDT"))
     return prepare_events(m.events), m.registry

@@ -421,7 +421,7 @@ def test_background_thread_mode():
 def test_replays_synthetic_market_frames(tmp_path):
     import itertools
 
-    from liqcore.backtest.synthetic import synthetic_market
+    from liqcore.synthetic.market import synthetic_market
     from liqcore.testing import synthetic_frames
 
     m = synthetic_market(days=1, symbols=("ETHUSDT",), cache_dir=tmp_path)

@@ -1,43 +1,12 @@
-"""The research plan's studies: one module per study, each a function
-``study_<name>(panel, ...) -> StudyResult``, run by name through :func:`run_study`.
+"""The research plan's studies: one module per study, ``study_<name>(panel, ...)``, run by :func:`run_study`.
 
-    >>> from liqcore.research.studies import run_study, STUDIES
-    >>> res = run_study("contagion", market.events, market.registry)
-    >>> res.table            # the main table (pandas)
-    >>> res.headline         # the key numbers, plain floats
-    >>> res.findings         # plain sentences, including "no effect" when there is none
-
-Every study states when it cannot run ("not available because ..."): ``res.available`` is False,
-``res.reason`` says why, and no number is computed from missing inputs.  Significance is judged
-with block bootstraps over time (blocks of at least an hour) or with tests on independent units
-(days, cells), never with tests that assume independent overlapping returns.
-
-Studies (module = name): ``event`` (post-cascade returns with recovery time, size buckets, hour of
-day, regimes), ``ic`` (Spearman IC of features vs forward returns, walk-forward ridge and gradient
-boosting), ``heatmap`` (liquidation density by price level, zones, reversal vs break-out against
-random levels), ``contagion`` (lead/lag of liquidation rates, conditional cascade probability,
-Granger tests), ``volatility`` (liquidation rate vs forward realized volatility against an ATR
-baseline), ``oi`` (open-interest changes explained by liquidations; lead/lag), ``microstructure``
-(time-of-day/day-of-week clustering, sweeps, absorption), ``strategies`` (the plan's four
-strategies backtested through the execution model), ``distributions`` (buy/sell split, liquidation-size
-histogram, cascade duration and size distributions), ``lag`` (lead/lag of liquidations against the
-1-second return, the "liquidations lag price by 0-5 s" test, the liquidation-to-price-tick delay),
-``regimes`` (a two-state hidden-Markov model of volatility and liquidations), ``lead-lag`` (which venue
-of one instrument fires first in a cross-venue cascade, in ms, and the venues' price lead).  ``docs/research.md`` describes each.
-
-Layout and rules:
-
-* ``_common.py``: what several studies share: the time units, the input (:class:`Panel`, the
-  events split per symbol), the result (:class:`StudyResult`, :func:`unavailable`), the block
-  bootstrap, OLS and the number formats.  It imports no study.
-* ``<name>.py``: one study, in the same shape: its inputs from the panel -> its tables -> its plots
-  (``res.plots``, drawn only when a report asks) -> its findings lines.  A study module imports
-  ``_common``, ``liqcore.types``, the feature store and the event study of ``liqcore.research``, and
-  the layers research builds on (backtest, strategies, config); never another study module, never
-  this package's ``__init__``, never ``liqcore.commands``.
-* A new study is one new module ``<name>.py`` with a ``study_<name>`` function, registered in one
-  place: the :data:`STUDIES` table below (the CLI's ``liqcore study NAME`` and ``liqcore research``
-  read it).
+Every study says when it cannot run (``res.available``, ``res.reason``) and judges significance with
+block bootstraps over time or tests on independent units.  What each measures: docs/research.md, "The
+studies: `liqcore study NAME`".  ``_common.py`` holds what studies share (units, :class:`Panel`,
+:class:`StudyResult`, the bootstrap, OLS) and imports no study.  A study may import ``_common``,
+``types``, the feature store, the event study and the layers research builds on (backtest,
+strategies, config); never another study, this ``__init__`` or ``commands``.  A new study: one module
+``<name>.py`` and its row in :data:`STUDIES` below.
 """
 from __future__ import annotations
 

@@ -1,23 +1,9 @@
 """The ``lag`` study: the timing of liquidations against price, on the exchange's clock.
 
-* Lead/lag profile: on a 1-second grid per symbol, the Spearman correlation of the second's signed
-  liquidated notional (``+log1p(notional)`` for shorts liquidated, i.e. forced buys that push the
-  price up; ``-`` for longs) with the 1-second log return ``k`` seconds later, ``k`` from -10 to
-  +10 s.  ``k < 0``: the price moved before the liquidations (they lag price); ``k = 0``: the same
-  second; ``k > 0``: the price follows.
-* The research plan's test "liquidations lag price by 0-5 s": the correlation of the signed
-  liquidations of a second with the return over the 5 s before it (``before_corr``), against the
-  return over the 5 s after it (``after_corr``); supported when ``before_corr``'s interval is above
-  0 and above ``after_corr``.
-* Liquidation-to-price-tick delay: for each liquidation, the time until the first trade printed
-  at or after it at a price beyond the last trade before it in the forced direction (below it after
-  a long liquidation, above after a short one), against the time until the first such trade in the
-  opposite direction from the same liquidation (the same trade activity: a liquidation with no
-  effect on price shows both alike), and the share of liquidations whose first price tick is in the
-  forced direction (50 % = no reaction).
+The details: docs/research.md, "The `lag` study, in full".
 
-Intervals: block bootstrap over hours (correlations through ``block_corr``, medians by resampling
-whole hours); liquidations cluster, so tests on single seconds or events would be too confident."""
+May import: ``numpy``, ``pandas``, ``backtest.report``, ``types`` and this package's ``_common``.
+"""
 from __future__ import annotations
 
 import math

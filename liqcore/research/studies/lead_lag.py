@@ -1,22 +1,9 @@
 """The ``lead-lag`` study: which venue of one instrument fires first in a cascade, by how many ms.
 
-Cross-venue cascades come from the instrument-scope detector (``liqcore.instruments``: a
-liquidation is large against its own venue's rolling P95, the 2-in-60 s rule counts large ones
-across the venues of the instrument).  For every pair of venues (A, B) and every cascade holding a
-large liquidation of both: the delay ``first large of B - first large of A`` in ms, on event time
-(the venues' own stamps) and on receive time (this machine's clock), summarised by the median with
-a bootstrap CI over cascades (cascades are independent units).  How often each venue fires first.
-The price lead: the cross-correlation of the two venues' last-trade-price returns on a 10 ms grid in
-the +-5 s around each cascade's start, pooled over cascades, and the lag of its peak.
+The details: docs/research.md, "The `lead-lag` study, in full".
 
-Throttles bias the answer: a venue whose stream shows at most one liquidation per second (Binance,
-OKX; Bybit before 2025-02) shows a cascade's first liquidation late by up to its throttle (a later
-one replaced it on event time; held to the end of the second on receive time), so it looks like a
-follower by up to 1000 ms even when it is not.  The findings state each venue's throttle, and a pair's
-verdict honours the slower venue's: a lead whose CI does not lie wholly beyond +-its throttle (the
-venue's resolution) reads "not resolvable at <venue>'s resolution", not "<venue> leads" -- on the null
-market with Binance throttled to 1 s the CI on event time excludes 0 on about one seed in six, always
-within the throttle.
+May import: ``numpy``, ``pandas``, ``backtest.report``, ``config``, ``instruments``, ``types`` and this
+package's ``_common``.
 """
 from __future__ import annotations
 

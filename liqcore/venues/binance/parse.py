@@ -1,53 +1,11 @@
 """Binance USD-M futures frames and third-party CSV recordings -> events.  Pure: no I/O, no asyncio.
 
-``forceOrder`` (raw stream, or wrapped by a combined stream as ``{"stream":"!forceOrder@arr","data":{...}}``)::
+``forceOrder``, ``aggTrade``, ``markPriceUpdate``, ``trade``, ``bookTicker`` (``depthUpdate`` counted as
+``depth_skipped``), control frames, and the CSV dumps (:func:`parse_csv_liquidations`,
+:func:`parse_csv_agg_trades`).  Each frame's fields, sides and flags: docs/data.md, "The venues'
+websocket frames, decoded" and "Sides".
 
-    {"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",
-     "q":"0.014","p":"9910","ap":"9910","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}
-
-    -> LIQUIDATION ts_event=o.T, price=ap (average fill), qty=z (accumulated filled), flags SAMPLED
-       (Binance pushes at most one liquidation per symbol per second); side: o.S is the side of the
-       forced CLOSE order, so "SELL" -> LONG liquidated, "BUY" -> SHORT liquidated (the side rules of
-       every venue and file format, and what the throttle does to results: docs/data.md).
-
-``aggTrade``::
-
-    {"e":"aggTrade","E":123456789,"s":"BTCUSDT","a":5933014,"p":"0.001","q":"100","f":100,"l":105,
-     "T":123456785,"m":true}
-
-    -> TRADE ts_event=T, price=p, qty=q; m true = buyer is maker = the taker SOLD -> Side.SELL.
-
-``markPriceUpdate`` (also as the array of ``!markPrice@arr``)::
-
-    {"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091",
-     "P":"11784.25641265","r":"0.00038167","T":1562306400000}
-
-    -> MARK (price=p) and FUNDING (price=r, skipped when r is empty), ts_event=E.
-
-``trade`` (the raw trade stream ``<symbol>@trade``; ``X`` is the trade type)::
-
-    {"e":"trade","E":1723161255031,"T":1723161255030,"s":"BTCUSDT","t":5166239143,"p":"61010.50",
-     "q":"0.004","X":"MARKET","m":true}
-
-    -> TRADE ts_event=T, price=p, qty=q, side from m as for aggTrade.  Only ``X="MARKET"`` (or no
-       ``X``) prints are trades; other types (``INSURANCE_FUND``, ``ADL``, ``NA``) are counted as
-       ``non_market_trade`` and carry no event.
-
-``bookTicker`` (``<symbol>@bookTicker``: every change of the best bid or ask)::
-
-    {"e":"bookTicker","u":400900217,"E":1568014460893,"T":1568014460891,"s":"BNBUSDT",
-     "b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}
-
-    -> two QUOTE rows with ts_event=T (E when T is missing): side BUY = best bid (price=b, qty=B),
-       side SELL = best ask (price=a, qty=A); a side with size 0 is empty (its price is kept as 0).
-
-``depthUpdate`` (``<symbol>@depth``, ``@depth<levels>``): order-book depth is not decoded; each such
-frame is counted as ``depth_skipped`` (not an error) and carries no event.
-
-Control frames: ``{"result":null,"id":1}`` (subscribe result), ``{"error":{...},"id":1}``.
-
-CSV recordings (third-party ``!forceOrder@arr`` dumps, see :func:`parse_csv_liquidations`, and
-aggTrade dumps, see :func:`parse_csv_agg_trades`) are parsed here too.
+May import: the standard library, numpy and ``venues.common``.
 """
 from __future__ import annotations
 

@@ -1,25 +1,10 @@
 """Sample Binance USD-M public frames, built from values: the engine's warm path (and tests) use these
 instead of writing frames by hand.  The shapes are the ones :mod:`liqcore.venues.binance.parse` reads.
 
-``forceOrder`` (one liquidation order; ``S="SELL"``: a LONG liquidated, Binance's convention)::
+The details: docs/live.md, "Sample Binance USD-M public frames, built from values
+(liqcore.venues.binance.samples)".
 
-    {"e":"forceOrder","E":1739502303204,"o":{"s":"ETHUSDT","S":"SELL","o":"LIMIT","f":"IOC",
-     "q":"10.0000","p":"3000.00","ap":"3000.00","X":"FILLED","l":"10.0000","z":"10.0000","T":1739502303204}}
-
-``bookTicker`` (top of book; in a combined stream wrapped as ``{"stream":"ethusdt@bookTicker","data":...}``)::
-
-    {"e":"bookTicker","u":400900217,"E":1739502303205,"T":1739502303204,"s":"ETHUSDT",
-     "b":"2999.99","B":"12.500","a":"3000.00","A":"3.250"}
-
-``aggTrade`` (``m`` true: the buyer is the maker, i.e. the taker sold)::
-
-    {"e":"aggTrade","E":1739502303205,"s":"ETHUSDT","a":5933014,"p":"3000.00","q":"0.500","f":100,"l":105,
-     "T":1739502303204,"m":true}
-
-``trade`` (raw trade stream)::
-
-    {"e":"trade","E":1739502303205,"T":1739502303204,"s":"ETHUSDT","t":1,"p":"3000.00","q":"0.500",
-     "X":"MARKET","m":false}
+May import: the standard library.
 """
 from __future__ import annotations
 

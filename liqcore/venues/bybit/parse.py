@@ -1,52 +1,11 @@
 """Bybit v5 public linear frames -> events.  Pure functions: no I/O, no asyncio.
 
-``allLiquidation.{symbol}`` (``data`` is an ARRAY; several events per frame)::
+``allLiquidation``, legacy ``liquidation``, ``publicTrade``, ``tickers`` (snapshot then deltas, merged per
+connection in ``sink.tickers``), ``orderbook.1`` (deeper books counted as ``depth_skipped``) and control
+frames.  Each frame's fields, sides and flags: docs/data.md, "The venues' websocket frames, decoded"
+and "Sides".
 
-    {"topic":"allLiquidation.ROSEUSDT","type":"snapshot","ts":1739502303204,
-     "data":[{"T":1739502302929,"s":"ROSEUSDT","S":"Sell","v":"20000","p":"0.04499"}]}
-
-    -> LIQUIDATION ts_event=T ms, price=p (bankruptcy price), qty=v (base), side: S="Buy" -> LONG
-       liquidated, "Sell" -> SHORT liquidated (Bybit's own convention, the opposite of Binance; the side
-       rules of every venue and file format are one table in docs/data.md).
-
-legacy ``liquidation.{symbol}`` (``data`` is an OBJECT; ``updatedTime`` in the docs' example,
-``updateTime`` in their table: both accepted; at most one event per second per symbol, so its events
-carry Flag.SAMPLED)::
-
-    {"topic":"liquidation.BTCUSDT","type":"snapshot","ts":1703485237953,
-     "data":{"updatedTime":1703485237953,"symbol":"BTCUSDT","side":"Sell","size":"0.003","price":"43511.70"}}
-
-``publicTrade.{symbol}`` (``S`` is the TAKER side -> Side.BUY / Side.SELL)::
-
-    {"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,
-     "data":[{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick",
-              "i":"20f43950-d8dd-5b31-9112-a178eb6023af","BT":false,"seq":1783284617}]}
-
-``tickers.{symbol}`` (first a ``snapshot``, then ``delta`` frames omitting unchanged fields; the
-merged state lives in ``sink.tickers[symbol]``, per connection)::
-
-    {"topic":"tickers.BTCUSDT","type":"snapshot","ts":1673272861686,"cs":24987956059,
-     "data":{"symbol":"BTCUSDT","markPrice":"17217.33","fundingRate":"-0.000212",
-             "openInterest":"68744.761", ...}}
-
-    -> for each of these fields present in the frame: MARK (price=markPrice), FUNDING
-       (price=fundingRate, qty 0), OPEN_INTEREST (qty=openInterest, price=merged markPrice or NaN);
-       ts_event = the frame's ``ts``.
-
-``orderbook.1.{symbol}`` (top of book; linear contracts push only snapshots, again every 3 s
-without a change; ``cts`` is the matching engine's time, ``ts`` the feed's)::
-
-    {"topic":"orderbook.1.BTCUSDT","type":"snapshot","ts":1672304484978,
-     "data":{"s":"BTCUSDT","b":[["16493.50","0.006"]],"a":[["16611.00","0.029"]],"u":18521288,
-             "seq":7961638724},"cts":1672304484976}
-
-    -> two QUOTE rows with ts_event = cts (ts when absent): side BUY = best bid ``b[0]``, side SELL =
-       best ask ``a[0]`` (price, size in base units); an empty list is an empty side (size 0).  A
-       ``delta`` frame changes only the sides it lists (a size "0" empties that side); the merged top
-       lives in ``sink.tickers[("orderbook.1", symbol)]``.  Deeper books (``orderbook.50`` etc.) are
-       not decoded: counted as ``depth_skipped``, no event.
-
-Control frames (subscribe acks, ``{"success":true,"ret_msg":"pong",...,"op":"ping"}``) -> CONTROL.
+May import: the standard library, numpy and ``venues.common``.
 """
 from __future__ import annotations
 

@@ -1,27 +1,9 @@
 """Bybit v5 REST: request signing and an asynchronous (aiohttp) client.
 
-Signing (v5 HMAC): headers ``X-BAPI-API-KEY``, ``X-BAPI-TIMESTAMP`` (ms), ``X-BAPI-RECV-WINDOW`` and
-``X-BAPI-SIGN`` = lowercase hex HMAC-SHA256(secret, timestamp + api_key + recv_window + payload), where
-the payload is the query string for GET and the exact body bytes for POST.  The client serialises a POST
-body once with orjson, signs those bytes and sends the same bytes.  The venue accepts a request when
-``server_time - recv_window <= timestamp < server_time + 1000``; the client keeps an offset to the
-server clock (:meth:`BybitREST.sync_time`) and re-syncs once on retCode 10002.
+The details: docs/live.md, "Bybit v5 REST: request signing and an asynchronous (aiohttp) client
+(liqcore.venues.bybit.rest)".
 
-Errors: a venue answer with ``retCode != 0`` raises :class:`BybitAPIError` (``ret_code``, ``ret_msg``); a
-rate-limit answer (retCode 10006, HTTP 403/429) is retried after the reset time the venue announces
-(``X-Bapi-Limit-Reset-Timestamp``) or an exponential back-off, then raises :class:`BybitRateLimited`;
-a timeout, connection failure or HTTP 5xx raises :class:`BybitTransportError` (the outcome of the request
-is UNKNOWN: a create may or may not have reached the book).  No message ever contains the secret.
-
-Order creates (``fast_create``, the default) go out on the client's own keep-alive HTTP/1.1 connection:
-the signed request is formatted as one bytes object and written before anything is awaited (constant
-header lines prepared once per path); the connection is opened at :meth:`BybitREST.start` and kept alive
-with a ``GET /v5/market/time`` while idle (``keepalive_interval``); every other call goes through aiohttp.  Both paths send the same
-method, path, headers, body and signature and map errors the same way.
-
-The signing is in :mod:`liqcore.venues.bybit.signing`, the keep-alive create connections in
-:mod:`liqcore.venues.bybit.h1`; this module is the client that uses both: one venue's REST calls, the
-fast create path and the aiohttp path signing and sending the same bytes and mapping errors the same way.
+May import: ``aiohttp``, ``orjson``, ``secrets`` and this package's ``h1``.
 """
 from __future__ import annotations
 

@@ -1,51 +1,11 @@
 """OKX v5 public frames -> events.  Pure: no I/O, no asyncio.
 
-``liquidation-orders`` (instType-wide; ``sz`` in CONTRACTS for SWAP)::
+``liquidation-orders``, ``trades``, ``funding-rate``, ``bbo-tbt`` (depth channels counted as
+``depth_skipped``), ``mark-price``, ``open-interest`` and control frames; contract sizes times the
+instrument's ctVal (an instId without one: ``unknown_instrument``).  Each frame's fields, sides and
+flags: docs/data.md, "The venues' websocket frames, decoded" and "Sides".
 
-    {"arg":{"channel":"liquidation-orders","instType":"SWAP"},
-     "data":[{"details":[{"bkLoss":"0","bkPx":"0.007831","ccy":"","posSide":"short","side":"buy",
-                          "sz":"13","ts":"1692266434010"}],
-              "instFamily":"IOST-USDT","instId":"IOST-USDT-SWAP","instType":"SWAP","uly":"IOST-USDT"}]}
-
-    -> one LIQUIDATION per detail: ts_event=ts, price=bkPx, qty = sz x ctVal(instId) (base units),
-       flags SAMPLED (at most one order per contract per second is shown); side is the liquidation
-       ORDER side: "sell" -> LONG liquidated, "buy" -> SHORT liquidated (``posSide`` is ``net`` in net
-       mode, so it is not used; the side rules of every venue and file format: docs/data.md).  An instId without a ctVal in the instrument table is rejected as
-       ``unknown_instrument`` (never guessed).  The symbol is the instId (``BTC-USDT-SWAP``).
-
-``trades``::
-
-    {"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},
-     "data":[{"instId":"BTC-USDT-SWAP","tradeId":"130639474","px":"42219.9","sz":"0.12",
-              "side":"buy","ts":"1630048897897","count":"3"}]}
-
-    -> TRADE (side = taker side: buy -> Side.BUY); SWAP/FUTURES sizes are contracts (x ctVal),
-       SPOT sizes are base units.
-
-``funding-rate``::
-
-    {"arg":{"channel":"funding-rate","instId":"BTC-USDT-SWAP"},
-     "data":[{"fundingRate":"0.0001","fundingTime":"1703059200000","instId":"BTC-USDT-SWAP",
-              "instType":"SWAP","nextFundingTime":"1703088000000","ts":"1703070685309"}]}
-
-    -> FUNDING price=fundingRate, ts_event = ts (the publication time; ``fundingTime`` is the
-       future settlement time and is never used as an event time).  Without ``ts`` the receive time
-       is used, and without either the item is rejected.
-
-``bbo-tbt`` (top of book, tick by tick; ``books5``/``books``/``books-l2-tbt``/``books50-l2-tbt``
-depth channels are counted as ``depth_skipped`` and carry no event)::
-
-    {"arg":{"channel":"bbo-tbt","instId":"BTC-USDT-SWAP"},
-     "data":[{"asks":[["62510.1","35","0","3"]],"bids":[["62510","120","0","7"]],
-              "ts":"1723161255030","seqId":2340718461}]}
-
-    -> two QUOTE rows with ts_event=ts: side BUY = best bid ``bids[0]``, side SELL = best ask
-       ``asks[0]`` ([price, size, deprecated, order count]); SWAP/FUTURES sizes are contracts (x
-       ctVal, as for trades); an empty list is an empty side (size 0).
-
-``mark-price`` (``markPx`` -> MARK) and ``open-interest`` (``oiCcy`` base units -> OPEN_INTEREST)
-are decoded the same way.  Control: ``{"event":"subscribe"|"unsubscribe"|"error"|"login"|...}`` and
-the text ``pong``.
+May import: the standard library, numpy and ``venues.common``.
 """
 from __future__ import annotations
 

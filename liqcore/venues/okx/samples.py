@@ -1,26 +1,10 @@
 """Sample OKX v5 public frames, built from values (for tests and warm paths).  The shapes are the ones
 :mod:`liqcore.venues.okx.parse` reads.
 
-``bbo-tbt`` (top of book, tick by tick; sizes in contracts for SWAP: ``BTC-USDT-SWAP`` has a contract
-value of 0.01 BTC)::
+The details: docs/live.md, "Sample OKX v5 public frames, built from values (for tests and warm paths)
+(liqcore.venues.okx.samples)".
 
-    {"arg":{"channel":"bbo-tbt","instId":"BTC-USDT-SWAP"},
-     "data":[{"asks":[["62510.1","35","0","3"]],"bids":[["62510.0","120","0","7"]],
-              "ts":"1723161255030","seqId":2340718461}]}
-
-``trades``::
-
-    {"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},
-     "data":[{"instId":"BTC-USDT-SWAP","tradeId":"1","px":"62510.1","sz":"3","side":"buy",
-              "ts":"1723161255030","count":"1"}]}
-
-``liquidation-orders`` (instType-wide; sizes in contracts; ``side`` is the liquidation order's: ``sell`` = a
-LONG liquidated)::
-
-    {"arg":{"channel":"liquidation-orders","instType":"SWAP"},
-     "data":[{"details":[{"bkLoss":"0","bkPx":"3000.0","ccy":"","posSide":"long","side":"sell","sz":"13",
-                          "ts":"1723161255030"}],"instFamily":"ETH-USDT","instId":"ETH-USDT-SWAP",
-              "instType":"SWAP","uly":"ETH-USDT"}]}
+May import: the standard library.
 """
 from __future__ import annotations
 

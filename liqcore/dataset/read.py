@@ -1,37 +1,12 @@
-"""Reading hive-partitioned Parquet datasets of events (``DIR/venue=V/symbol=S/date=YYYY-MM-DD/
-part-0.parquet``, written by :mod:`liqcore.dataset`): :func:`is_dataset`, :func:`dataset_info` (the
-partitions present), :func:`check_selection` and :func:`load_dataset` (symbol / venue / time filters,
-only the matching partitions opened), returning a :class:`~liqcore.io.LoadResult`.
+"""Reading a dataset: :func:`is_dataset`, :func:`dataset_info`, :func:`check_selection`, :func:`load_dataset`.
 
-Columns of every file (format 3): ``ts_event_ns, ts_recv_ns`` (int64), ``kind, side`` (int8: the codes
-of :class:`liqcore.types.Kind` and :class:`liqcore.types.Side`), ``price, qty`` (float64), ``flags``
-(uint8), ``trade_id`` (int64: the venue's trade id, 0 when the source has none; read by dedupe only,
-so two trades with different ids are never duplicates), ``ask_price, ask_qty`` (float64, null but on
-quote rows that carry an ask); ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning) and are read
-dictionary-encoded, so a load turns them into codes from the distinct names only.  A file holds three
-sections, each sorted by event time then receive time and in row groups of its own of at most
-:data:`ROW_GROUP_ROWS` rows (each with min/max statistics of ``ts_event_ns``, ``ts_recv_ns`` and
-``kind``, so a time or kind filter skips whole groups): the rare kinds (liquidations, marks, funding,
-gaps, open interest), the trades, the top of book.  A top-of-book update is one row: the bid in
-``price`` / ``qty`` (side buy) and the ask in ``ask_price`` / ``ask_qty`` (an empty side: size 0, price
-0); a quote row without an ask is one side alone (side buy or sell).  Reads give each such row as two
-events, the bid then the ask, with the trades and quotes in one event-time order (receive time, then
-trades before quotes, at equal event times): the events a format-2 file of the same rows gives
-(format 2: a quote as two rows, trades and quotes in one section; format 1: kind and side as names).
-Why nullable ask columns in the one row layout rather than a quotes file or schema of its own: every
-reader, the checked marks and the row-group statistics keep one layout, an all-null column chunk of a
-trade row group costs a few bytes, and a read of trades alone never decodes a quote row group (their
-``kind`` statistics differ).  ``DIR/_liqcore_dataset.json``
-(:data:`FORMAT_FILE`) names the format, the code tables and the dataset's symbols.  A dataset written
-before format 2 (``kind`` and ``side`` as names, no format file) still loads, the slower way, saying so
-once; a dataset of format 2 loads as it is; the next write into either upgrades it to format 3.  A local partition file written from loaded events is marked checked in the
-dataset's :data:`~liqcore.io.checked.MARKS_FILE` (its size, the SHA-256 of its footer and of each row group) and,
-while the bytes a read decodes match, read without judging its rows again (:mod:`liqcore.io.checked`); one that does not match is read the checking way, said once.
+Only the partitions a venue / symbol / time filter selects are opened (on object storage: one listing,
+the selected files fetched concurrently); checked files are read the fast way (``checked``), the
+others the checking way; older formats still load.  The columns, sections, format file and formats
+1-3: docs/data.md, "The dataset's files".
 
-A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
-``memory://...``; :mod:`liqcore.io.storage`): its partitions are listed (one listing, nothing
-downloaded), pruned by venue, symbol and date, and only the selected partitions' files are fetched
-(concurrently, one request each).
+May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``, the readers'
+base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked``.
 """
 from __future__ import annotations
 
@@ -41,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.base import LoadResult, _FileState, dedupe
-from liqcore.io.checked import MARKS_FILE
+from liqcore.dataset.checked import MARKS_FILE
 from liqcore.io.contract import _load_table, table_trade_ids
 from liqcore.io.plausible import _sane_ids
 
@@ -174,7 +149,7 @@ def rows_per_partition(path, partitions) -> dict[tuple[str, str, str], int]:
     """Events of each (venue, symbol, date) partition of the local dataset ``path`` (its rows; a format-3
     quote row carrying its ask counts two: the events a read holds in memory), from its Parquet files'
     footers (nothing decoded)."""
-    from liqcore.io.checked import footer
+    from liqcore.dataset.checked import footer
 
     return {(v, s, d): sum(footer(f).events
                            for f in parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")))
@@ -225,7 +200,7 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     [lo, hi) (a row without a recorded receive time: event time + feed latency in that range).  Both
     are pushed down to the Parquet reader, which skips every row group whose statistics exclude them;
     ``res.files[path]["rows_read"]`` counts the rows of the row groups it read.  Partition files marked
-    checked when written are not judged again (:mod:`liqcore.io.checked`; ``res.files[path]["checked"]``
+    checked when written are not judged again (:mod:`liqcore.dataset.checked`; ``res.files[path]["checked"]``
     says so) unless ``recheck``; ``trade_ids=False``: the venues' trade ids are not read from them (a
     backtest never needs them; a load that may be written elsewhere or merged with other sources does).
     ``partitions``: the dataset's (venue, symbol, date) partitions when the caller listed them already
@@ -366,7 +341,7 @@ _TOLD_UNVERIFIED: set = set()
 def _note_unverified(path, files, warn) -> None:
     """Say once per process, naming them, that marked files of the dataset are not the files their marks
     were taken of, so the load checks them (and the rest of its selection) again."""
-    from liqcore.io.checked import _stat_key
+    from liqcore.dataset.checked import _stat_key
 
     new = [f for f in sorted(files) if (f, _stat_key(f)) not in _TOLD_UNVERIFIED]
     if not new:
@@ -416,10 +391,10 @@ def parquet_files(folder: str) -> list[str]:
 def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_clock_skew_ns, kinds, recv_range,
                   trade_ids, unverified: list):
     """:func:`load_dataset` of a local dataset whose selected partition files all carry a verified checked
-    mark (:mod:`liqcore.io.checked`: the dataset's marks file holds their size and SHA-256), or None when
+    mark (:mod:`liqcore.dataset.checked`: the dataset's marks file holds their size and SHA-256), or None when
     one does not (the checking read then reads them all); ``unverified`` gets the files marked checked
     (in the marks file or their footer) that are not the bytes their mark was taken of."""
-    from liqcore.io.checked import Unverified, footer, read_checked, read_marks
+    from liqcore.dataset.checked import Unverified, footer, read_checked, read_marks
     from liqcore.types import SymbolRegistry
     from liqcore.validate import symbol_problem as problem
     from liqcore.venues.common import VENUE_BY_NAME, Sink
@@ -594,11 +569,11 @@ def expand_table(table):
     """A table of partition-file rows (one or more partitions' files, each in its section order) with
     each format-3 quote row that carries the ask (``ask_price`` not null) as two rows, its bid (side buy)
     then its ask (side sell), and each partition's trades and quotes laid out as format 2 holds them
-    (:func:`liqcore.io.checked.bulk_order`); the ask columns dropped.  Null prices stay null."""
+    (:func:`liqcore.dataset.checked.bulk_order`); the ask columns dropped.  Null prices stay null."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from liqcore.io.checked import ASK_COLS, bulk_order
+    from liqcore.dataset.checked import ASK_COLS, bulk_order
     from liqcore.types import Kind
 
     if "ask_price" not in table.column_names:

@@ -1,28 +1,13 @@
-"""Sweep cells and tasks: cells = detector configuration x execution configuration x partition x window.
+"""Sweep cells and tasks: detector configuration x execution configuration x partition x window.
 
-* A **source** names where events come from (a synthetic market, a partitioned dataset, recording
-  files); a **partition** is a group of symbols of a source over a time span, loaded by whoever runs it
-  (a worker process or a dask worker reads its own partitions: tasks carry paths and filters, never
-  arrays).  A **window** is a [start, end) time range inside a partition (a date range of a sweep, a
-  train or test fold of a walk-forward).
-* Detection runs once per (detector configuration, partition); every execution variant and every
-  window reuses its records (detection is causal, so the records inside a window are those a run
-  started at the partition start would see: the detector is warm at the window start).
-* :func:`evaluate_cells` is the one seam between the machinery and the strategy: given the prepared
-  events of a partition, a detector configuration, its records, a list of execution/strategy
-  parameter sets and windows, it returns one metrics row per (parameter set, window).
-* :func:`plan_tasks` groups cells into tasks (partition x detector configuration x execution cells);
-  :func:`run_task` runs one in whatever process holds it, against this process's partition cache
-  (:data:`SHARED`, the partitions a local pool's parent loaded before it forked, and the private
-  one-partition cache with its load counters, which :func:`run_counted` reports).  The cache and the
-  task runner share that private state, so they live here together.
+Detection runs once per (detector configuration, partition), every execution variant and window reuses
+its records; :func:`evaluate_cells` is the one seam between the machinery and the strategy;
+:func:`plan_tasks` groups cells into tasks, :func:`run_task` runs one against this process's
+partition cache (:data:`SHARED` and the private one; they share state, so they live here).
+Sources, partitions and windows: docs/sweeps.md, "Cells, partitions and windows".
 
-The rest of a sweep lives next door, each in its own module: the parameter grid (validating, splitting
-and expanding it, grid files) in :mod:`liqcore.backtest.sweep_grid`; the runners that ship tasks to
-processes (in-process, a local pool, a dask cluster) and the run's scheduling numbers in
-:mod:`liqcore.backtest.sweep_runners`; the store of finished cells and :func:`~liqcore.backtest.sweep_store.run_cells`,
-which skips the cells already stored and runs the rest, in :mod:`liqcore.backtest.sweep_store`.
-Where each task runs (the work follows the data) is decided by :mod:`liqcore.backtest.schedule`.
+May import: numpy, ``types``, ``params``, ``config``, ``_jit``, ``io``, ``dataset``, ``synthetic``,
+``execution``, ``venues.common``, ``backtest`` and this package's ``schedule``.
 """
 from __future__ import annotations
 
@@ -154,7 +139,7 @@ def load_partition(part: Partition):
 
     src = part.source
     if src.kind == "synthetic":
-        from liqcore.backtest.synthetic import synthetic_market
+        from liqcore.synthetic.market import synthetic_market
 
         kw = {"symbols": tuple(part.symbols)} if part.symbols else {}
         m = synthetic_market(days=src.days, seed=src.seed, venue=src.venue, cache=src.cache, **kw)
@@ -439,7 +424,7 @@ def run_counted(task) -> tuple[list, dict]:
     """(rows, cost) of ``task`` run here: ``loads`` (1 when this process loaded the partition for it),
     ``load_s``, ``busy_s`` (seconds from start to end, loading included), ``holds`` (the partition
     hash this process holds now) and ``worker`` (a dask worker's address, else the process id)."""
-    from liqcore.backtest.schedule import peak_rss
+    from liqcore.sweep.schedule import peak_rss
 
     t0 = time.perf_counter()
     n0, s0 = _LOADS[0], _LOADS[1]
@@ -470,7 +455,7 @@ def warm_kernels() -> float:
     t0 = time.perf_counter()
     import importlib
 
-    for mod in ("liqcore.backtest.synthetic", "liqcore.dataset", "liqcore.io", "liqcore.venues.common"):
+    for mod in ("liqcore.synthetic.market", "liqcore.dataset", "liqcore.io", "liqcore.venues.common"):
         importlib.import_module(mod)  # the loaders' modules (a worker's first load then reads data only)
     from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry
 

@@ -1,5 +1,5 @@
 """One symbol's synthetic market generated in parts: the same events as
-:func:`liqcore.backtest.synthetic.synthetic_market` for that symbol alone, in event-time order, without
+:func:`liqcore.synthetic.market.synthetic_market` for that symbol alone, in event-time order, without
 ever holding the whole span (memory: one part's rows and uniforms).
 
 The generator kernel stops at the top of a step when its uniforms or its row buffer run out and
@@ -25,11 +25,11 @@ ROW_BLOCK = 1 << 18
 def symbol_rows(p: np.ndarray, seed: int, symbol: str, regime=None, u_block: int = U_BLOCK,
                 row_block: int = ROW_BLOCK, episodes: dict | None = None):
     """Yield the kernel's rows of one symbol part after part: dicts of ``t_ns``, ``price``, ``qty``,
-    ``side``, ``kind`` (the columns :func:`liqcore.backtest.synthetic.simulate_symbol` returns).
+    ``side``, ``kind`` (the columns :func:`liqcore.synthetic.market.simulate_symbol` returns).
     ``episodes`` (a dict, optional) receives the whole run's cascade episodes when the last part is out
-    (the second dict :func:`~liqcore.backtest.synthetic.simulate_symbol` returns)."""
+    (the second dict :func:`~liqcore.synthetic.market.simulate_symbol` returns)."""
     from liqcore._jit import synth as k
-    from liqcore.backtest.synthetic import _symbol_key
+    from liqcore.synthetic.market import _symbol_key
 
     gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), _symbol_key(symbol), 0])))
     reg = tuple(np.zeros(0, np.float64) for _ in range(3)) if regime is None else tuple(
@@ -66,7 +66,7 @@ def market_chunks(symbol: str, days: float, seed: int = 7, venue: str = "bybit",
     """Yield ``(events, registry)``: the events of ``synthetic_market(days, (symbol,), seed, venue)``
     (default effects) in consecutive parts, event-time order; concatenated, exactly that market's."""
     from liqcore._jit import synth as k
-    from liqcore.backtest import synthetic as S
+    from liqcore.synthetic import market as S
     from liqcore.types import EVENT_DTYPE, SymbolRegistry, Venue
 
     days, symbols, seed, venue_s, start_ns, feed_latency_ns = S._check_args(
@@ -126,9 +126,9 @@ def market_chunks(symbol: str, days: float, seed: int = 7, venue: str = "bybit",
 
 def _with_crowding(rows_iter, eff, seed: int, symbol: str, episodes: dict, p: np.ndarray):
     """The parts of ``rows_iter`` with the crowding term on their funding prints, from the whole run's
-    ``episodes`` (:func:`liqcore.backtest.synthetic.crowding_funding`, print by print: the whole
+    ``episodes`` (:func:`liqcore.synthetic.market.crowding_funding`, print by print: the whole
     market's values)."""
-    from liqcore.backtest.synthetic import crowding_funding
+    from liqcore.synthetic.market import crowding_funding
 
     for rows in rows_iter:
         crowding_funding(eff, seed, symbol, rows, episodes, p)
@@ -136,7 +136,7 @@ def _with_crowding(rows_iter, eff, seed: int, symbol: str, episodes: dict, p: np
 
 
 def _recv(ev, venue, feed_latency_ns: int, zgen) -> None:
-    """:func:`liqcore.backtest.synthetic._set_recv` on one part, the normal draws continuing ``zgen``."""
+    """:func:`liqcore.synthetic.market._set_recv` on one part, the normal draws continuing ``zgen``."""
     from liqcore._jit.synth import recv_times
     from liqcore.types import Flag, Venue
 

@@ -1,27 +1,10 @@
-"""One instrument on several venues: the ground truth of the lead-lag study.
+"""One instrument on several venues: the ground truth of the lead-lag study (:func:`venue_market`).
 
-``venue_market(days, symbol="BTCUSDT", venues=("bybit", "binance"), lead_ms={"bybit": 150}, ...)``
-composes the single-venue generator (:func:`liqcore.backtest.synthetic.simulate_symbol`) once per
-venue: each venue has its own background liquidations, trades and price path (its own seed), and
-no cascade of its own: every cascade comes from ONE latent event (a Poisson shock of the symbol's
-cascade rate, on a side drawn once), scheduled on each venue as an external shock at
+The generator runs once per venue, every cascade scheduled from one latent event with each venue's
+lead and jitter, and each venue's liquidation stream throttled as its feed is: docs/research.md, "One
+instrument on several synthetic venues".
 
-    latent time - lead_ms[venue] + N(0, jitter_ms)
-
-so ``lead_ms={"bybit": 150}`` makes Bybit's cascades start 150 ms before the other venues' on
-average (a venue not named leads by 0).  The null market is ``lead_ms={}``: no lead.  The cascade's
-price impact follows each venue's own liquidations, so the venues' prices lead by the same amount.
-
-Throttle (``throttle_ms[venue]``, ms; 0: every event): the venue's liquidation stream shows only the
-LATEST liquidation of each ``throttle`` window per symbol (Binance's ``forceOrder`` snapshot rule,
-OKX's one per second), pushed at the window's end, so the first liquidation a throttled venue shows
-of a cascade is later than the venue's first by up to its throttle, on event time (a later one
-replaced it) and on receive time (held to the window's end).  Default: none on any venue, so the
-planted lead is what a study must recover; set ``{"binance": 1000, "okx": 1000}`` for today's feeds.
-
-Receive time: event time + ``feed_latency_ms`` + an exponential jitter of 5 ms mean (per venue and
-event, seeded), or the throttle window's end + the same.  ``.truth`` holds one row per latent event:
-its time, side and each venue's scheduled onset.
+May import: numpy, ``types``, ``_jit`` and this package's ``market``.
 """
 from __future__ import annotations
 
@@ -74,7 +57,7 @@ def venue_market(days: float = 4.0, symbol: str = "BTCUSDT", venues=("bybit", "b
                  feed_latency_ms: float = 50.0, start_ns: int = _DEFAULT_START_NS) -> VenueMarket:
     """Generate the market (see the module)."""
     from liqcore._jit import synth as k
-    from liqcore.backtest.synthetic import build_params, simulate_symbol
+    from liqcore.synthetic.market import build_params, simulate_symbol
 
     venues = tuple(Venue.parse(v).name.lower() for v in venues)
     if len(venues) < 2 or len(set(venues)) != len(venues):

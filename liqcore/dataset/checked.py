@@ -1,27 +1,12 @@
-"""Reading a dataset's checked partition files at the Parquet decoder's pace.
+"""Reading a dataset's checked partition files at the Parquet decoder's pace (:func:`read_checked`).
 
-A partition file liqcore writes from loaded events (``liqcore convert --dataset``, or
-:func:`liqcore.dataset.write_dataset` of a :class:`~liqcore.io.LoadResult`) is marked checked: its rows
-passed every check of a load when they were read from their source (the row rules, plausible times,
-prices and sizes, duplicates), and the row rules again when written (:func:`row_problems`).  The mark is
-kept in the dataset's own list of checked files, :data:`MARKS_FILE` (each file's path in the dataset, its
-size in bytes, the SHA-256 of its bytes, of its footer and of each row group's bytes: :func:`mark_of`),
-not in the file: a file rewritten by another tool (which copies a Parquet footer's metadata as it is) no
-longer has the bytes that were checked, so it is read the checking way, and the load says so once,
-naming it.  A read verifies the footer and the row groups it decodes (:func:`verify_groups`), so what it
-decodes is what was checked.  (The file's footer still says ``"checked": true``, for information only:
-a read never trusts it.)  A load of verified files does not judge them again: it decodes the
-columns it needs from the row groups whose statistics can hold matching rows, keeps the rows of the
-time range, kinds and receive range asked for, drops the ones ahead of their receive time by more than
-``max-clock-skew`` (that bound is a load parameter), and lays them out as events in event-time order --
-the events the checking read gives on the same files (tested), several times faster.
+A file written from loaded events is marked in the dataset's :data:`MARKS_FILE` (size, SHA-256 of
+its bytes, footer and row groups: :func:`mark_of`); a read verifies what it decodes
+(:func:`verify_groups`) and lays the rows out as events without judging them again.  Footers and
+digests are cached per process.  The rule and its reasons: docs/data.md, "The dataset's files".
 
-A file without a verified mark (written from a bare event array, by another tool, or by an earlier
-version) goes through the checking read, as does every file of a load asked to ``recheck``.
-
-The files' footers are read, and their footers and row groups verified, once per process (cached by
-path, size, modification time and inode): a backtest reading a dataset in hundreds of windows prunes row
-groups from memory and digests each group once.
+May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's
+``decoded`` and ``file_events``.
 """
 from __future__ import annotations
 
@@ -31,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liqcore.io.decoded import DecodedGroup
-from liqcore.io.file_events import file_events
+from liqcore.dataset.decoded import DecodedGroup
+from liqcore.dataset.file_events import file_events
 from liqcore.types import EVENT_DTYPE, Kind
 
 #: the event columns of a partition file, as read (trade ids only when asked)
@@ -328,7 +313,7 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
     """Indices of the row groups of ``f`` whose statistics can hold a row of the selection (the same
     conditions as the row filter of :func:`read_checked`).  ``bulk``: the file is written in sections
     (its dataset's format file says so) and these are the kinds of its bulk section
-    (:data:`liqcore.io.dataset.BULK_KINDS`), so a row group whose ``kind`` minimum is one of them
+    (:data:`liqcore.dataset.read.BULK_KINDS`), so a row group whose ``kind`` minimum is one of them
     (trade, quote) holds only those -- a read of liquidations and marks passes over a group of trades
     and quotes, though its kind range [2, 7] spans the codes of marks."""
     from liqcore.venues.common import RECV_UNKNOWN
@@ -364,7 +349,7 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
     return np.flatnonzero(ok)
 
 
-#: the row groups decoded last (path, footer, group, columns -> a :class:`~liqcore.io.decoded.DecodedGroup`): a
+#: the row groups decoded last (path, footer, group, columns -> a :class:`~liqcore.dataset.decoded.DecodedGroup`): a
 #: window-local backtest reads consecutive receive-time ranges whose boundary groups it would otherwise decode twice
 _RECENT: OrderedDict = OrderedDict()
 _RECENT_GROUPS = 8
@@ -398,7 +383,7 @@ def _open(path: str, f: Footer):
 
 def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
     """The row groups ``groups`` of the file at ``path`` (columns ``cols``), each a
-    :class:`~liqcore.io.decoded.DecodedGroup`, the ones decoded by the last reads taken from memory ->
+    :class:`~liqcore.dataset.decoded.DecodedGroup`, the ones decoded by the last reads taken from memory ->
     ``([group], rows decoded now)``."""
     key = (path, f.key, tuple(cols))
     todo = [int(g) for g in groups if (key, int(g)) not in _RECENT]
@@ -501,7 +486,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
                  trade_ids: bool = False, marks=None, bulk=None):
     """The events of checked partition files ``files`` (``(path, venue code, symbol id)``, in the order
     a dataset scan lists them) with event time in [start_ns, end_ns), kind in ``kinds`` and received in
-    ``recv_range`` (``(lo, hi, feed_latency_ns)``, as :func:`liqcore.io.dataset.recv_filter`), in event-time
+    ``recv_range`` (``(lo, hi, feed_latency_ns)``, as :func:`liqcore.dataset.read.recv_filter`), in event-time
     order (stable) -> ``(events, trade ids or None, rows matched, rows of the row groups decoded,
     events dropped as ahead of their receive time, the symbol ids that have events)``.  ``marks``: path ->
     its checked mark: the footer and every row group to be decoded are verified against it first
@@ -648,7 +633,7 @@ _PROBLEM_BLOCK = 1 << 20
 
 
 def row_problems(rows: np.ndarray, symbol: str) -> int:
-    """How many of a partition's rows (the file's columns, :data:`liqcore.dataset._ROW_DTYPE`) break a row
+    """How many of a partition's rows (the file's columns, :data:`liqcore.dataset.write._ROW_DTYPE`) break a row
     rule of the contract (:func:`liqcore.io.contract._load_table`, the same rules): a time <= 0, a kind
     or side outside its codes, a liquidation, trade or quote side that is not its kind's, a liquidation's
     or trade's price or size not finite and > 0, an empty quote side with a price, a non-empty one
@@ -747,7 +732,7 @@ def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray |
     its section order (the rare kinds, then the trades, then the quotes, each sorted by event time, then
     receive time), out as the same file in format 2 held them: the rare kinds, then trades and quotes in
     one section sorted by (event time, receive time), quotes first where both tie (the writer's rule,
-    :func:`liqcore.dataset._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
+    :func:`liqcore.dataset.write._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
     runs); only runs of one event time whose receive times then go down are sorted again."""
     n = len(te)
     isq = kind == int(Kind.QUOTE)

@@ -1,7 +1,7 @@
 """The parameter grid of a sweep: checking a grid's names and values, telling detector parameters from
 execution/strategy ones, expanding a grid into cells (every combination or a random sample) and
 reading a TOML grid file.  A cell is a dict of CLI parameter names to values; the sweep machinery
-(:mod:`liqcore.backtest.sweeps`) runs them."""
+(:mod:`liqcore.sweep.cells`) runs them."""
 from __future__ import annotations
 
 import itertools

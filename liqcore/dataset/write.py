@@ -1,52 +1,13 @@
-"""Hive-partitioned Parquet datasets of events: ``DIR/venue=V/symbol=S/date=YYYY-MM-DD/part-0.parquet``.
+"""Writing a dataset: :func:`write_dataset`, :func:`convert_to_dataset`, the manifest and the writer lock.
 
-* :func:`write_dataset` adds events to a dataset.  Every (venue, symbol, UTC date) partition the new
-  events touch is rewritten as the union of its old and new rows, sorted by event time, duplicates
-  removed as a load of the sources would: trades and the other kinds by a load's rule (the same trade
-  id, or the same row where one has no id); a top-of-book row only as often as the partition already
-  holds it (each old row cancels one equal new row: a top of book that comes back within one stamp,
-  X, Y, X, keeps its rows).  Appending a new day adds partitions, re-converting the same file (or
-  overlapping recordings of the same rows) changes nothing.
-* :func:`convert_to_dataset` converts recording files incrementally, writing each partition once per
-  run (a day's files read one after the other, a day in memory): a manifest
-  (``DIR/_liqcore_manifest.json``: path -> size, mtime, and the kind / symbol filters a filtered
-  convert took) skips files already converted unchanged with the same (or no) filters.
-* One writer at a time: :func:`dataset_lock` holds ``DIR/.liqcore-writer.lock`` (an advisory
-  ``flock``, released by the system when the holder dies; the file names the holder's pid) around
-  every write; a second writer waits for it (with a message) or fails naming the holder.  A run that
-  completes removes the temporary files (``.part-0.parquet.tmpPID``) left by writers that died.
-* :func:`load_dataset` reads a dataset lazily with symbol / venue / time filters (only the matching
-  partitions are opened), returning a :class:`liqcore.io.LoadResult`.
-* :func:`dataset_info` lists the (venue, symbol, date) partitions present.
+Each partition a write touches is rewritten as the union of its old and new rows, in sections, its
+checked mark taken of the bytes written, the manifest and marks updated, under :func:`dataset_lock`
+(a ``flock``, or a lock object on object storage).  Layout, duplicates, the manifest, the lock:
+docs/data.md, "The dataset's files"; converting and killed converts: docs/sweeps.md, "Partitioned datasets".
 
-A dataset may live on object storage or any fsspec file system (``s3://bucket/ds``, ``gs://...``,
-``memory://...``; see :mod:`liqcore.io.storage`).  There every partition file is written whole in
-one request (an object store never shows a part of one), the manifest last; the writer lock is a
-lock object ``DIR/.liqcore-writer.lock`` created with a conditional write (``If-None-Match: *``), so
-of two writers exactly one holds it; a writer that died leaves it behind: a writer on the same host
-takes it over, one on another host fails naming the holder (delete the object once that writer is
-gone).  Nothing is ever created locally for a URL.
-
-The reading side (:func:`load_dataset`, :func:`dataset_info`, :func:`check_selection`,
-:func:`is_dataset`) lives in :mod:`liqcore.io.dataset`, with the other readers, and is re-exported
-here; this module, the writing side, imports :mod:`liqcore.io` and never the other way round.
-
-Columns of every file (format 3, see :mod:`liqcore.io.dataset`): ``ts_event_ns, ts_recv_ns`` (int64),
-``kind, side`` (int8 codes), ``price, qty`` (float64), ``flags`` (uint8), ``trade_id`` (int64, 0: none),
-``ask_price, ask_qty`` (float64, a quote row's ask), in three sections (rare kinds, trades, quotes: one
-row per top-of-book update), each sorted by event time in row groups of at most :data:`ROW_GROUP_ROWS`
-rows; ``venue``, ``symbol`` and ``date`` live in the directory names (hive partitioning).  In memory a
-partition's rows are the events' (a quote's bid and ask two rows); the file's quote section pairs them
-(:func:`liqcore._libs.readrows.file_columns`, its rule written out in ``pysrc/readrows.py``) and every read
-expands them again.  The writer works on codes: partitions come
-from (venue, symbol id, UTC day), never from a pass over names.  A dataset of an older format is
-upgraded in place by its next write.
-
-Why one module: writing a partition is one transaction over one row layout (``_ROW_DTYPE``): its old rows
-read back, merged with the new ones (the sorted-run merge, the duplicate rules), written in sections, its
-checked mark taken of the bytes written and the manifest and marks updated, all under the writer lock.
-Each step reads the state the one before left (the rows, the lock, the marks), and the merge's properties
-are tested against the file the write produces; split across modules they would share private state.
+Why one module: writing a partition is one transaction over one row layout (``_ROW_DTYPE``), each step
+reading the state the one before left.  May import: numpy, pyarrow, ``types``, ``validate``, ``_atomic``,
+``_libs.readrows``, ``venues.common``, ``io`` (the sources, storage) and this package's ``read``, ``checked``.
 """
 from __future__ import annotations
 
@@ -58,29 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from liqcore._atomic import pid_alive, replace_durably
-from liqcore.io.checked import ASK_COLS
+from liqcore.dataset.checked import ASK_COLS
+from liqcore.dataset.read import FORMAT, FORMAT_FILE, MANIFEST, NS_PER_DAY, ROW_GROUP_ROWS
 from liqcore.types import Kind, take_records
-
-# the reading side lives with the other readers (liqcore.io.dataset); this module builds on it
-from liqcore.io.dataset import (  # noqa: F401  (re-exported: liqcore.dataset names both sides)
-    _PART_COLS,
-    FORMAT,
-    FORMAT_FILE,
-    MANIFEST,
-    NS_PER_DAY,
-    ROW_GROUP_ROWS,
-    _open,
-    check_selection,
-    dataset_info,
-    is_dataset,
-    load_dataset,
-)
 
 #: the writer lock of a dataset (its content: the holder's pid)
 LOCK = ".liqcore-writer.lock"
 
-__all__ = ["write_dataset", "convert_to_dataset", "load_dataset", "dataset_info", "is_dataset", "MANIFEST",
-           "dataset_lock", "DatasetLocked", "remove_stale_temporaries"]
+__all__ = ["write_dataset", "convert_to_dataset", "read_manifest", "dataset_lock", "DatasetLocked",
+           "remove_stale_temporaries"]
 
 
 class DatasetLocked(ValueError):
@@ -209,7 +156,7 @@ def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = N
     symbol is not a valid name (see :mod:`liqcore.validate`) are refused, never written (a symbol never
     names a directory outside the dataset).  ``checked``: the events passed a load's checks (default: a
     LoadResult's own ``checked``; a bare array: False); then the partition files are marked so, when
-    the row rules hold for every row, and reads do not judge them again (:mod:`liqcore.io.checked`)."""
+    the row rules hold for every row, and reads do not judge them again (:mod:`liqcore.dataset.checked`)."""
     from liqcore.io import LoadResult
 
     if isinstance(events, LoadResult):
@@ -260,9 +207,9 @@ def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
 def _rows_of_table(table) -> np.ndarray:
     """A partition file's table (any format) -> rows, in the file's order, a format-3 quote row carrying its
     ask as its two rows (the bid, then the ask)."""
-    from liqcore.io.dataset import upgrade_table
+    from liqcore.dataset.read import upgrade_table
 
-    from liqcore.io.checked import expand_pairs
+    from liqcore.dataset.checked import expand_pairs
 
     table = upgrade_table(table)
     n = table.num_rows
@@ -305,7 +252,7 @@ def _merge_rows(rows: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
     data written twice, overlapping recordings) are each cancelled by the equal row already there (a
     multiset difference: writing equals a load of the union of the sources).  (Quotes before trades of the
     same times, the book in force when the trade prints: the order a format-3 file, whose quotes are a
-    section of their own, gives back, :func:`liqcore.io.checked.bulk_order`; at equal times, kind and
+    section of their own, gives back, :func:`liqcore.dataset.checked.bulk_order`; at equal times, kind and
     receive time the order the rows came in: old rows first, then each source's in its order.)  ``rows``
     (and ``src``) are the caller's to give away: runs of one event time out of (receive time, quotes
     first) order are reordered in them, in place (a copy of a day's rows costs more than the merge)."""
@@ -591,7 +538,7 @@ def _file_table(rows, venue: str, symbol: str, checked: bool = False, ask=None):
     cols = {c: pa.array(v) for c, v in (rows if isinstance(rows, dict) else file_columns(rows, False)).items()}
     n = len(cols["kind"])
     info = {"format": _WRITE_FORMAT, "venue": venue, "symbol": symbol}
-    if checked:  # its rows passed a load's checks: reads do not judge them again (liqcore.io.checked)
+    if checked:  # its rows passed a load's checks: reads do not judge them again (liqcore.dataset.checked)
         info["checked"] = True
     meta = {b"liqcore": orjson.dumps(info)}
     if _WRITE_FORMAT >= 3:
@@ -626,7 +573,7 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from liqcore.io.dataset import ROW_GROUP_ROWS
+    from liqcore.dataset.read import ROW_GROUP_ROWS
 
     parts = rows if isinstance(rows, list) else _by_section(rows)  # (the sections: each sorted by event time)
     if _WRITE_FORMAT < 3:  # trades and quotes in one section, in the merge's order
@@ -681,7 +628,7 @@ def _write_format(out_dir, symbols) -> None:
     import orjson
 
     from liqcore.io import storage
-    from liqcore.io.dataset import FORMAT_FILE, KIND_NAMES, ROW_GROUP_ROWS, SIDE_NAMES
+    from liqcore.dataset.read import FORMAT_FILE, KIND_NAMES, ROW_GROUP_ROWS, SIDE_NAMES
 
     body = orjson.dumps({"format": _WRITE_FORMAT, "kinds": list(KIND_NAMES), "sides": list(SIDE_NAMES),
                          "row_group_rows": ROW_GROUP_ROWS, "sections": True,
@@ -699,7 +646,7 @@ def _write_format(out_dir, symbols) -> None:
 def _partition_files(out_dir, url: bool) -> dict:
     """(venue, symbol, date) -> the partition's Parquet files (paths, or keys of the object store)."""
     if url:
-        from liqcore.io.dataset import _url_partitions
+        from liqcore.dataset.read import _url_partitions
 
         return _url_partitions(out_dir)
     out = Path(out_dir)
@@ -735,7 +682,7 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
                    marks: dict | None = None) -> None:
     """One partition written whole: a local file replaced atomically, or one object in one request;
     its other files then go.  ``checked``: its rows passed a load's checks: the file's mark (its size and
-    digest, :func:`liqcore.io.checked.mark_of`) goes into ``marks`` (the dataset's checked marks, by path in
+    digest, :func:`liqcore.dataset.checked.mark_of`) goes into ``marks`` (the dataset's checked marks, by path in
     the dataset; the partition's old marks leave it either way)."""
     from liqcore.io import storage
 
@@ -762,7 +709,7 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
         for rel in [r for r in marks if r.startswith(name + "/")]:
             del marks[rel]
         if checked:  # the bytes written (a rename keeps them)
-            from liqcore.io.checked import mark_of
+            from liqcore.dataset.checked import mark_of
 
             marks[f"{name}/part-0.parquet"] = mark_of(str(tmp))
     replace_durably(tmp, part_dir / "part-0.parquet")
@@ -777,7 +724,7 @@ def _upgrade(out_dir, url: bool, have: dict, fmt: dict | None = None) -> None:
     carries over when the file is the one marked (the rows are the same rows, laid out anew)."""
     marks = None
     if not url and fmt is not None:
-        from liqcore.io.checked import read_marks
+        from liqcore.dataset.checked import read_marks
 
         marks = dict(read_marks(Path(out_dir)))
     root = None if url else Path(out_dir)
@@ -790,10 +737,10 @@ def _upgrade(out_dir, url: bool, have: dict, fmt: dict | None = None) -> None:
 
 
 def _write_marks(out_dir, marks: dict) -> None:
-    """The local dataset's checked marks (:data:`liqcore.io.checked.MARKS_FILE`), replaced durably."""
+    """The local dataset's checked marks (:data:`liqcore.dataset.checked.MARKS_FILE`), replaced durably."""
     import orjson
 
-    from liqcore.io.checked import MARKS_FILE
+    from liqcore.dataset.checked import MARKS_FILE
 
     body = orjson.dumps({"format": 1, "digest": "sha256", "files": dict(sorted(marks.items()))},
                         option=orjson.OPT_INDENT_2)
@@ -806,10 +753,10 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, 
                    root=None) -> bool:
     """Whether a partition's merged ``rows`` may be marked checked: the new rows came from a load's
     checks, the old file (if any) is the one its mark in ``marks`` (the dataset's, in ``root``) was taken
-    of (:func:`liqcore.io.checked.verified`), the row rules hold for every row
-    (:func:`liqcore.io.checked.row_problems`) and, when old and new rows meet, a load's duplicate rule
+    of (:func:`liqcore.dataset.checked.verified`), the row rules hold for every row
+    (:func:`liqcore.dataset.checked.row_problems`) and, when old and new rows meet, a load's duplicate rule
     finds no pair among them."""
-    from liqcore.io.checked import row_problems, verified
+    from liqcore.dataset.checked import row_problems, verified
 
     parts = rows if isinstance(rows, list) else [rows]  # (a partition's sections, each merged on its own)
     if not new_checked or any(row_problems(r, symbol) for r in parts):
@@ -909,7 +856,7 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
     quote row of its own (X, Y, X cut after Y) would lose the repeat.  A dataset of the old format is
     upgraded first."""
     from liqcore.io import storage
-    from liqcore.io.dataset import read_format
+    from liqcore.dataset.read import read_format
 
     url = storage.is_url(out_dir)
     out = Path(out_dir) if not url else None
@@ -921,7 +868,7 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
         _upgrade(out_dir, url, have, fmt)
     marks = None
     if not url:  # the dataset's checked marks: a partition written now leaves its old ones
-        from liqcore.io.checked import read_marks
+        from liqcore.dataset.checked import read_marks
 
         marks = dict(read_marks(out))
     symbols = {tuple(x) for x in (fmt or {}).get("symbols", [])} | {(k[0], k[1]) for k in have}

@@ -1,5 +1,5 @@
 """A checked partition file's rows of one read laid out as events in event-time order by one compiled pass
-(:func:`liqcore._libs.sections.section_events`) instead of :func:`liqcore.io.checked.read_checked`'s numpy
+(:func:`liqcore._libs.sections.section_events`) instead of :func:`liqcore.dataset.checked.read_checked`'s numpy
 passes (the events written, the quotes merged among the trades, the rare rows placed by event time, a
 gather): :func:`file_events`."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The synthetic market's cache entries: where one lives (``synth-<key>.npz`` in the cache directory),
 reading one back, and writing one (atomically, under the cache's size cap, least recently used evicted
 first).  The key itself (the generator's version, code digest and arguments) is the generator's
-(:mod:`liqcore.backtest.synthetic`); an entry that cannot be read is regenerated, and a directory that
+(:mod:`liqcore.synthetic.market`); an entry that cannot be read is regenerated, and a directory that
 cannot be written only costs the next call a regeneration.
 """
 from __future__ import annotations

@@ -1,93 +1,13 @@
-"""The synthetic market: seeded, calibrated ticks for several perpetuals, as events and as wire frames.
+"""The synthetic market's generator: seeded, calibrated ticks for several perpetuals (:func:`synthetic_market`).
 
-``synthetic_market(days=30, symbols=(...), seed=7, venue="bybit")`` returns a :class:`Market`:
-liquidations, trades, mark prices and fundings in the event contract (``liqcore.types``), the
-generator's own cascade episodes (``.truth``), and ``.frames(venue)``, the same market rendered as
-Bybit, Binance or OKX websocket messages for the codecs.
+``synthetic_market(days=30, symbols=(...), seed=7, venue="bybit")`` returns a :class:`Market`: events,
+the generator's own cascade episodes (``.truth``) and ``.frames(venue)`` (via ``wire``).  The model,
+its calibration, receive times and effect knobs: docs/research.md, "The synthetic market's model" and
+"Synthetic-market knobs and presets"; its kernel: ``liqcore/_jit/synth.py`` (twin ``pysrc/synth.py``).
 
-The model (specified in ``pysrc/synth.py``, run by the Numba kernel ``liqcore._jit.synth``) per
-symbol: a background Hawkes process of ordinary liquidations, cascade episodes (Poisson shocks,
-each starting a second Hawkes channel of heavier, mostly one-sided liquidations), a diffusive mid
-price pushed by forced flow with a transient part that reverts and a permanent part, Poisson trades
-whose rate rises with cascade activity, marks every 10 s and fundings every 8 h.
-
-Choices and where they come from (the trading guide's figures and the strategy's rules):
-
-* Price levels and ticks: BTC 90,000 (tick 0.1), ETH 3,000 (0.01), SOL 150 (0.01), XRP 2.0
-  (0.0001), DOGE 0.20 (0.00001); lots 0.001 / 0.01 / 0.1 / 1 / 1.  Daily volatility 2.5 / 3.5 / 4.5
-  / 4.0 / 5.0 %.  Other symbols get a generic spec (price 10, 4 decimals, 4 %/day).
-* Trades: baseline 0.3-0.4 prints/s per symbol (a few million prints for 30 days x 5 symbols),
-  plus ``kappa_t = 15`` prints per unit of cascade liquidation intensity; lognormal notionals.
-* Activity: a daily cycle of amplitude 0.35 peaking at 15:30 UTC (the guide's 13-18 UTC session is
-  the busiest), times 0.7 on Saturdays and Sundays (the guide: "low-volume weekends, fewer
-  cascades").  It scales background liquidations, shocks and trades alike.  No cross-symbol
-  contagion: each symbol is independent.
-* Background liquidations: 600-1,200 per day per symbol, branching ratio 0.4, kernel 20 s;
-  lognormal notionals (sigma 1.3) with a median of 1/20 of the symbol's notional scale (cascade
-  notionals: 2x the scale, so their medians are 40x apart); 55 % longs.
-* Cascades: shocks at a per-symbol rate; each opens an episode with 2 expected immigrants besides
-  its first liquidation and branching ratio 0.5 (about 6 liquidations per episode); kernel decay
-  set per symbol from the guide's average durations (ETH 12 s, BTC 14 s, SOL 9 s, XRP 9 s, DOGE
-  8 s).  Episode sides: 62 % long flushes (the guide: buy-dominant 55-70 %); 85 % of an episode's
-  liquidations on its side.  Cascade notionals lognormal, median 2x the scale, sigma 0.8.
-* Impact: 4 bp x sqrt(N / scale) per liquidation (square-root impact), so an average episode moves
-  the price a few tenths of a percent.  Forced flow overshoots and tends to snap back (the
-  documents' stylised fact): 75 % of episodes keep only 10 % of their impact, the transient rest
-  decaying with a half-life drawn per episode (median 40 s, lognormal sigma 0.6: seconds to
-  minutes); 25 % of episodes (the guide's "cascade doesn't revert" share) keep 90 %.  These were
-  fixed from the documents before any backtest and are never tuned on strategy PnL.
-* Crowd positioning (funding and background liquidations): a standardised hourly AR(1) state ``y``
-  per symbol (half-life 36 h; 60 % of its variance shared by every symbol), ``y < 0`` = the crowd is
-  short.  The funding level is ``0.01 % + 0.012 % x y`` (each 8-hourly print adds 0.002 % noise), so
-  funding is negative about a fifth of the time, in stretches of a day or more, as real perpetual
-  funding is in risk-off phases; the long share of background liquidations is ``55 % + 15 % x y``
-  (a short crowd gets its shorts liquidated).  Cascade episodes do not depend on it.  Drawn from
-  its own seeds (:func:`positioning_regime`); the :class:`Effects` knobs ``positioning`` and
-  ``funding_regime_sd`` at 0 switch it off.
-* Crowding before flushes (funding only; a modelling assumption): leveraged inventory piles up on a
-  side before that side is flushed, and the crowded side pays funding (the research plan: open
-  interest builds up before cascades; liquidations explain 30-60 % of its changes in volatile
-  regimes).  :func:`crowding_funding` adds the inventory still to be burnt (each later episode of
-  the side, weighted by its notional, decaying with the time to it, e-folding 12 h), long minus
-  short and standardised, to the funding prints so that it carries 30 % of the funding rate's
-  variance (the low end of that range).  Liquidations, trades and marks are untouched.
-* Calibration: the notional scale, the shock rate and the cascade kernel decay of each symbol are
-  fitted (``SymbolSpec.scale_ratio / shock_ratio / beta_ratio``) so that the REAL
-  detector with default parameters (q 0.95, N 1000, min_history 100, refresh 1 h, W 60 s, k 2)
-  finds the guide's cascades per day (ETH 9.4, BTC 7.4, SOL 6.9, XRP 5.3, DOGE 4.4), average
-  durations and P95 thresholds (BTC 200K, ETH 80K, SOL 15K, XRP 12K, DOGE 10K).  ``benches/calibrate_synth.py``
-  measures them; ``benches/results/synthetic.md`` records the measured values and tolerances.
-
-Receive times: ``ts_event`` is on the millisecond grid (venues stamp ms); ``ts_recv`` adds a feed
-latency, lognormally jittered around ``feed_latency_ns`` (never negative), to the moment the venue
-pushes the event: Bybit batches ``allLiquidation`` every 500 ms (push at the end of the batch),
-everything else is pushed at once.  Binance and OKX show at most one liquidation per symbol per
-second (``Market.sampled_mask``; ``.frames`` renders only those); their liquidations carry the
-SAMPLED flag; ``.events`` keeps every liquidation (the market itself), the mask tells which ones
-the venue would show.  The throttle keeps a liquidation when at least 1000 ms passed since the last one
-shown: in the 2025-12 Binance recording the smallest same-symbol gap of 1788 is 1008 ms, which a
-"latest of each fixed second" rule would not produce.
-
-Symbols keep the names given (``BTCUSDT``) in ``.registry`` for every venue; OKX frames carry the
-instId (``BTC-USDT-SWAP``) and sizes in contracts (ctVal from ``liqcore.venues.instruments``, the
-table the OKX codec maps them back with: BTC 0.01, ETH 0.1, SOL 1, XRP 100, DOGE 1000).
-
-Exact duplicates (same symbol, kind, ms, side, price, qty), which the codecs would drop, are made
-distinct by adding one lot to the later one.
-
-Effect knobs (each defaults to the behaviour above, so the default market does not change):
-reversion / continuation (``p_cont``, ``perm_rev``, ``perm_cont``, ``hl_med``), impact (``impact``),
-liquidation -> volatility (``vol_liq``, default 0, and ``vol_hl``, 600 s: the diffusion variance
-times ``1 + vol_liq * V``, V +1 per cascade liquidation, decaying with half-life ``vol_hl``), the
-time-of-day profile (``diurnal_a``, ``peak_sod``, ``weekend``) are generator parameters
-(``overrides``); BTC -> alt contagion with a lag and open interest consistent with the liquidations
-are market-level :class:`Effects`.  :data:`PRESETS` names markets: ``null`` (liquidations have no
-effect on later prices, no effects at all) and one per planted effect.
-
-Why one module: the synthetic market's front end (parameters, calibration, the cache key, frames for every
-venue) around the Numba generator in ``liqcore/_jit/synth.py``: one model of the market in one place.
-The cache entries themselves (where one lives, reading and writing it) are
-:mod:`liqcore.backtest.synthetic_cache`; the venues' wire frames, :mod:`liqcore.backtest.synthetic_wire`.
+Why one module: the front end (parameters, calibration, the cache key, frames) of one model of the
+market.  May import: numpy, ``types``, ``params``, ``_jit``, ``_libs`` (the detector) and this
+package's ``cache`` and ``wire``.
 """
 from __future__ import annotations
 
@@ -101,8 +21,8 @@ from typing import Iterator
 
 import numpy as np
 
-from liqcore.backtest import synthetic_wire as wire
-from liqcore.backtest.synthetic_cache import cache_path, read_market, write_market
+from liqcore.synthetic import wire
+from liqcore.synthetic.cache import cache_path, read_market, write_market
 from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
 
 __all__ = [
@@ -936,7 +856,7 @@ def cascade_stats(market: Market, detector="auto") -> dict:
     cascades that overlap a ground-truth episode.  ``detector``: "auto" or "cython" (the compiled
     ``liqcore._libs.detector``), or any detector class with the same ``from_params`` / ``run`` API
     (e.g. a reference implementation to compare against)."""
-    from liqcore.config import Params
+    from liqcore.params import Params
     from liqcore.types import RecordKind
 
     if isinstance(detector, str):

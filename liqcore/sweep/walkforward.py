@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from liqcore.backtest.metrics import undefined_why
-from liqcore.backtest.sweep_store import run_cells
-from liqcore.backtest.sweeps import NS_PER_DAY, SELECT_METRICS, Window
+from liqcore.sweep.store import run_cells
+from liqcore.sweep.cells import NS_PER_DAY, SELECT_METRICS, Window
 
 __all__ = ["Fold", "folds", "parse_span", "walkforward", "combine"]
 
@@ -147,14 +147,14 @@ def walkforward(cells: list[dict], partitions, span: tuple[int, int], n_folds: i
     dict with short text and HTML displays and ``.plot()``): ``folds`` (per fold: windows, chosen cell,
     in-sample and out-of-sample metrics), ``overall`` (mean in-sample metric, out-of-sample metrics of
     the concatenated test folds, degradation), ``pbo`` and ``dsr`` over the whole grid."""
-    from liqcore.backtest import overfit
+    from liqcore.sweep import overfit
 
     if metric not in SELECT_METRICS:
         raise ValueError(f"metric: expected one of {', '.join(SELECT_METRICS)}; got {metric!r}")
     fl = folds(span[0], span[1], n_folds, train, test, scheme)
     if len(cells) < 2:
         raise ValueError("walkforward: the grid needs at least 2 cells to choose from")
-    from liqcore.backtest.sweep_runners import LocalRunner
+    from liqcore.sweep.runners import LocalRunner
 
     runner = runner or LocalRunner(1)
     with runner:
@@ -164,7 +164,7 @@ def walkforward(cells: list[dict], partitions, span: tuple[int, int], n_folds: i
 
 def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, runner, progress, cscv_blocks,
                  out, scheme):
-    from liqcore.backtest import overfit
+    from liqcore.sweep import overfit
 
     full = Window(span[0], span[1], "span")
     windows = [f.train for f in fl] + [full]
@@ -190,7 +190,7 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     test_cells = []
     for f, (ci, _m) in zip(fl, chosen):
         test_cells.append((f, cells[ci]))
-    from liqcore.backtest.sweeps import plan_tasks
+    from liqcore.sweep.cells import plan_tasks
 
     tasks = []
     for f, c in test_cells:
@@ -203,7 +203,7 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     per_fold: dict[int, list] = {}
     import time
 
-    from liqcore.backtest.sweep_runners import scheduling
+    from liqcore.sweep.runners import scheduling
 
     counters = getattr(runner, "counters", None)
     before, t_run = (counters.snapshot() if counters is not None else None), time.perf_counter()
@@ -299,4 +299,4 @@ def _mean(vals):
 
 from liqcore._callable import make_callable  # noqa: E402
 
-make_callable(__name__, "walkforward")  # liqcore.backtest.walkforward(...) is walkforward(...)
+make_callable(__name__, "walkforward")  # liqcore.sweep.walkforward(...) is walkforward(...)

@@ -1,29 +1,12 @@
-"""Scheduling of sweep tasks: the work follows the data.
+"""Scheduling of sweep tasks: the work follows the data (:func:`assign`, :class:`PinnedPool`).
 
-A sweep's tasks (see :mod:`liqcore.backtest.sweeps`) come planned partition after partition.  Loading a
-partition (reading or generating its events, preparing them) costs as much as evaluating hundreds of
-cells, so where a task runs matters more than when:
+Tasks come planned partition after partition; :func:`assign` cuts the line into one segment per worker
+(McNaughton's rule), :class:`PinnedPool` pins each segment to a worker, :class:`Counters` adds up what
+the tasks cost, :class:`WarmPlugin` warms a dask worker.  The rules and the numbers reported:
+docs/sweeps.md, "How the work is scheduled".
 
-* :func:`assign` lays the tasks end to end in that order and cuts the line into one segment per
-  worker of (nearly) equal cell count (McNaughton's wrap-around rule).  A worker runs its segment in
-  order, so it loads each partition of its segment once; only the partitions on a cut are shared by
-  two workers.  Loads <= partitions + workers - 1, and no worker idles while another has a queue.
-* With fewer partitions than workers the partitions are cut across workers anyway (every worker gets
-  work); a local pool then loads those partitions once in the parent process before it forks its
-  workers, which share the loaded events copy-on-write: no worker loads at all.
-* :class:`PinnedPool` is a local process pool whose tasks are pinned to a worker: each worker gets
-  its whole segment in one message (small tasks cost no round trip each) and streams one result per
-  task back as it finishes (every finished task is stored at once: the sweep stays resumable).
-* Every task comes back with what it cost (whether it loaded its partition, the seconds spent loading
-  and working, the worker, its peak memory); the runners add these up (:class:`Counters`); the sweep
-  reports loads, tasks, worker utilisation (busy time / (workers x wall time)) and peak memory.
-* :class:`WarmPlugin` warms a dask worker when it joins (imports liqcore, loads the compiled kernels)
-  so that none of that lands inside the timed work; a local pool's parent warms itself before it
-  forks.
-
-This module knows tasks only by ``task.keys`` (their cells) and ``task.part_key`` (their partition);
-the sweep machinery (:mod:`liqcore.backtest.sweeps`, :mod:`liqcore.backtest.sweep_runners`) imports it,
-never the other way round.
+It knows tasks only by ``task.keys`` and ``task.part_key``; it imports the standard library only, and
+``cells`` / ``runners`` import it, never the other way round.
 """
 from __future__ import annotations
 
@@ -268,7 +251,7 @@ except ImportError:  # pragma: no cover - dask is optional
 
 class WarmPlugin(_WorkerPlugin):
     """A dask worker plugin: every worker (those running now and any that joins later) runs ``fn``
-    (a module-level function, e.g. :func:`liqcore.backtest.sweeps.warm_kernels`: imports liqcore and
+    (a module-level function, e.g. :func:`liqcore.sweep.cells.warm_kernels`: imports liqcore and
     loads its kernels) when it starts, before it takes sweep tasks; ``worker.liqcore_warm_s`` keeps
     what ``fn`` returned (seconds)."""
 
@@ -282,7 +265,7 @@ class WarmPlugin(_WorkerPlugin):
 
 
 def describe(stats: dict) -> str | None:
-    """One line of a run's scheduling numbers (see :func:`liqcore.backtest.sweep_runners.scheduling`), or
+    """One line of a run's scheduling numbers (see :func:`liqcore.sweep.runners.scheduling`), or
     None when the run has none."""
     if stats.get("partition_loads") is None:
         return None

@@ -1,22 +1,8 @@
-"""Overfitting statistics of a parameter search.
+"""Overfitting statistics of a parameter search: :func:`pbo` (CSCV) and :func:`deflated_sharpe`.
 
-* :func:`pbo` -- probability of backtest overfitting by combinatorially symmetric cross-validation
-  (Bailey, Borwein, López de Prado, Zhu, "The Probability of Backtest Overfitting", 2015).  The
-  T x N matrix of per-period returns (N configurations) is cut into S equal blocks of rows (S even).
-  For every one of the C(S, S/2) ways to pick S/2 blocks as the in-sample set J (the rest is the
-  out-of-sample set J'), the configuration n* with the best in-sample performance is located in the
-  out-of-sample ranking: relative rank w = rank(n*) / (N + 1) (rank 1 = worst, N = best) and logit
-  lambda = ln(w / (1 - w)).  PBO = share of combinations with lambda <= 0 (the in-sample winner is at
-  or below the out-of-sample median).  Performance = mean / standard deviation of the returns (a
-  configuration without spread scores 0).  When every configuration has the same returns there is
-  nothing to select and PBO is None.
-* :func:`deflated_sharpe` -- the deflated Sharpe ratio (Bailey & López de Prado, "The Deflated Sharpe
-  Ratio", 2014): the probability that the true Sharpe ratio exceeds the expected maximum of N
-  unskilled trials, ``SR0 = sqrt(V) ((1 - g) Z(1 - 1/N) + g Z(1 - 1/(N e)))`` (g the Euler-Mascheroni
-  constant, V the variance of the trials' Sharpe ratios, Z the standard normal quantile), adjusted for
-  the skewness and kurtosis of the selected returns:
-  ``DSR = Phi((SR - SR0) sqrt(T - 1) / sqrt(1 - skew SR + (kurt - 1) / 4 SR^2))``.
-  Sharpe ratios here are per period (not annualised), as the formula requires.
+The formulas and their sources: docs/sweeps.md, "The overfitting statistics, as computed".
+
+May import: numpy only.
 """
 from __future__ import annotations
 

@@ -1,20 +1,20 @@
-"""Runners of sweep tasks: where a sweep's tasks (:mod:`liqcore.backtest.sweeps`) are run -- in this
+"""Runners of sweep tasks: where a sweep's tasks (:mod:`liqcore.sweep.cells`) are run -- in this
 process, on a local pool of processes (:class:`LocalRunner`) or on a dask cluster
 (:class:`DaskRunner`, reached within a deadline) -- and what a run cost (:func:`scheduling`: loads,
 busy time, utilisation, peak memory, from the runner's counters).  A runner takes planned tasks and
 yields (task, rows) as they finish; results are identical whichever runs them.  Which worker gets
-which task is decided by :mod:`liqcore.backtest.schedule`; each task is run by
-:func:`liqcore.backtest.sweeps.run_counted` in the worker's process."""
+which task is decided by :mod:`liqcore.sweep.schedule`; each task is run by
+:func:`liqcore.sweep.cells.run_counted` in the worker's process."""
 from __future__ import annotations
 
-from liqcore.backtest.sweeps import SHARED, run_counted, share_partitions, warm_kernels
+from liqcore.sweep.cells import SHARED, run_counted, share_partitions, warm_kernels
 
 __all__ = ["LocalRunner", "DaskRunner", "make_runner", "scheduling"]
 
 
 class LocalRunner:
     """In-process (``workers == 1``) or a local pool of ``workers`` processes.  The work follows the
-    data (:mod:`liqcore.backtest.schedule`): each worker gets one consecutive run of the planned tasks
+    data (:mod:`liqcore.sweep.schedule`): each worker gets one consecutive run of the planned tasks
     (partition after partition, equal cell counts), so it loads each of its partitions once; the
     partitions cut across several workers (fewer partitions than workers) are loaded once by this
     process before it forks the workers, which share them.  ``counters`` adds up what tasks cost."""
@@ -25,7 +25,7 @@ class LocalRunner:
         self.workers = int(workers)
         self._pool = None
         self._depth = 0
-        from liqcore.backtest.schedule import Counters
+        from liqcore.sweep.schedule import Counters
 
         self.counters = Counters()
 
@@ -50,7 +50,7 @@ class LocalRunner:
         workers forked.  Nothing to do in-process or when the workers run already."""
         if self.workers == 1 or self._pool is not None:
             return
-        from liqcore.backtest.schedule import PinnedPool, shared_partitions
+        from liqcore.sweep.schedule import PinnedPool, shared_partitions
 
         import multiprocessing as mp
 
@@ -63,7 +63,7 @@ class LocalRunner:
 
     def run(self, tasks):
         """Yield (task, rows) as tasks finish."""
-        from liqcore.backtest.schedule import assign
+        from liqcore.sweep.schedule import assign
 
         tasks = list(tasks)
         if self.workers == 1:
@@ -87,7 +87,7 @@ class DaskRunner:
         self.address, self.workers, self.timeout = address, int(workers), float(timeout)
         self.client = self.cluster = None
         self._depth = 0
-        from liqcore.backtest.schedule import Counters
+        from liqcore.sweep.schedule import Counters
 
         self.counters = Counters()
 
@@ -110,8 +110,8 @@ class DaskRunner:
 
     def _warm(self) -> None:
         """Every worker (and any that joins later) imports liqcore and loads its kernels now, before
-        the timed work (:class:`liqcore.backtest.schedule.WarmPlugin`)."""
-        from liqcore.backtest.schedule import WarmPlugin
+        the timed work (:class:`liqcore.sweep.schedule.WarmPlugin`)."""
+        from liqcore.sweep.schedule import WarmPlugin
 
         register = getattr(self.client, "register_plugin", None) or self.client.register_worker_plugin
         try:
@@ -137,7 +137,7 @@ class DaskRunner:
         elsewhere.  Results come straight from the workers as they finish."""
         from distributed import as_completed
 
-        from liqcore.backtest.schedule import assign
+        from liqcore.sweep.schedule import assign
 
         tasks = list(tasks)
         addrs = sorted(self.client.scheduler_info().get("workers", {}))
@@ -207,7 +207,7 @@ def scheduling(runner, before: tuple, wall_s: float, partitions: int) -> dict:
     partitions run, partition loads (by any process, the pool's parent included), seconds loading,
     tasks, workers, busy seconds (summed over workers) and utilisation = busy / (workers x wall)."""
     _tasks, loads, load_s, busy = (a - b for a, b in zip(runner.counters.snapshot(), before))
-    from liqcore.backtest.schedule import peak_rss
+    from liqcore.sweep.schedule import peak_rss
 
     workers = int(getattr(runner, "n_workers", None) or getattr(runner, "workers", 1) or 1)
     peaks = dict(runner.counters.peak_rss)

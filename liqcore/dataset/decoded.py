@@ -1,4 +1,4 @@
-"""One decoded row group of a checked partition file (:mod:`liqcore.io.checked`): its columns as numpy
+"""One decoded row group of a checked partition file (:mod:`liqcore.dataset.checked`): its columns as numpy
 arrays, converted once and kept among the groups decoded last, and the slice of its rows a read by
 receive time needs to look at (:meth:`DecodedGroup.recv_slice`)."""
 from __future__ import annotations

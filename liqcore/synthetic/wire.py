@@ -1,6 +1,6 @@
 """The synthetic market's wire frames: each event rendered as the JSON message its venue's public stream
 would push (Bybit, Binance, OKX), in receive-time order, with the symbol's price and quantity decimals.
-The generator (:mod:`liqcore.backtest.synthetic`) hands in the events' columns as lists; the venues'
+The generator (:mod:`liqcore.synthetic.market`) hands in the events' columns as lists; the venues'
 codecs read these frames back exactly as they read a recording.
 """
 from __future__ import annotations

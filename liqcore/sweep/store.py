@@ -2,7 +2,7 @@
 file, plus ``OUT.parts/``, one file per finished task written the moment it ends, locally or on
 object storage); :func:`run_cells` plans the tasks, leaves out the cells already stored (a rerun after
 a crash or an interruption picks up where it stopped; an unreadable part is named and its cells run
-again), runs the rest on a runner (:mod:`liqcore.backtest.sweep_runners`) and returns the table in
+again), runs the rest on a runner (:mod:`liqcore.sweep.runners`) and returns the table in
 cell order."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import math
 import time
 from pathlib import Path
 
-from liqcore.backtest.sweep_runners import LocalRunner, scheduling
-from liqcore.backtest.sweeps import Partition, Task, Window, plan_tasks
+from liqcore.sweep.runners import LocalRunner, scheduling
+from liqcore.sweep.cells import Partition, Task, Window, plan_tasks
 from liqcore.config import Params
 
 __all__ = ["Store", "run_cells"]

@@ -1,0 +1,41 @@
+"""The dataset: hive-partitioned Parquet files of events; one package for its one format (docs/data.md).
+
+* ``write`` -- writing and converting into a dataset, the manifest of converted files, the writer lock;
+* ``read`` -- reading with filters, the partitions and row counts, the format file;
+* ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group.
+
+May import: the contract and vocabulary, the kernels, ``venues`` and the readers of ``io`` (``base``,
+``contract``, ``plausible``, ``storage``, ``file_events``); ``io`` reaches in only to load a dataset
+directory.  A new piece of the format goes into the module of its side, its rule into docs/data.md.
+"""
+from __future__ import annotations
+
+_LAZY = {
+    "write_dataset": ("liqcore.dataset.write", "write_dataset"),
+    "convert_to_dataset": ("liqcore.dataset.write", "convert_to_dataset"),
+    "read_manifest": ("liqcore.dataset.write", "read_manifest"),
+    "dataset_lock": ("liqcore.dataset.write", "dataset_lock"),
+    "DatasetLocked": ("liqcore.dataset.write", "DatasetLocked"),
+    "load_dataset": ("liqcore.dataset.read", "load_dataset"),
+    "dataset_info": ("liqcore.dataset.read", "dataset_info"),
+    "check_selection": ("liqcore.dataset.read", "check_selection"),
+    "is_dataset": ("liqcore.dataset.read", "is_dataset"),
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    try:
+        modname, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'liqcore.dataset' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(modname), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,35 @@
+"""The synthetic market: seeded, calibrated ticks for several perpetuals, as events and as wire frames.
+
+* ``market`` -- the generator (:func:`synthetic_market` -> ``Market``); ``wire`` -- its venues' frames;
+* ``chunks`` -- a market generated day by day; ``venues`` -- one market seen by several venues;
+* ``cache`` -- generated markets kept on disk.
+
+May import: the contract and vocabulary (``types``, ``params``), the kernels (``_jit.synth``, ``_libs``),
+``venues`` (instrument tables) and ``cache``; never ``backtest``, ``sweep``, ``research`` or ``live``.
+A new effect of the model or a new rendering of the market goes here, as a module of its own.
+"""
+from __future__ import annotations
+
+_LAZY = {
+    "synthetic_market": ("liqcore.synthetic.market", "synthetic_market"),
+    "Market": ("liqcore.synthetic.market", "Market"),
+    "venue_market": ("liqcore.synthetic.venues", "venue_market"),
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    try:
+        modname, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'liqcore.synthetic' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(modname), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
