@@ -1,7 +1,10 @@
 """Backtest report: summary tables for the terminal (rich) and an HTML report with PNG figures
 (matplotlib, Agg backend): equity and drawdown, per-symbol results, per-trade returns, and a few
 cascades drawn on the price path with liquidations, entry and exit marked; plus the parameter
-table and notes on the data."""
+table and notes on the data.
+
+Why one module: the terminal tables and the HTML page render the same rows, cells and notes of one result.
+"""
 from __future__ import annotations
 
 import html

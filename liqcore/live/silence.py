@@ -1,34 +1,9 @@
-"""Silent streams: a subscribed stream that stays quiet while the other streams of its venue flow.
+"""Silent streams: a subscribed stream that stays quiet while the other streams of its venue flow
+(:class:`StreamWatch`): reported once, re-subscribed, then its connection reconnected, with a doubling wait.
+The per-frame key (:func:`frame_key`) is one or two ``find`` on the frame's head and one dict store.
+The rule and its reasons: docs/live.md, "Silent streams, the watch (`liqcore.live.silence`)".
 
-The connection-level stall check (``liqcore.live.transport``) replaces a socket on which nothing at all
-arrives; it cannot see one stream of a busy connection that the venue acknowledged and then never sends
-(e.g. a top-of-book stream subscribed on a path that does not carry it, next to a trade stream that keeps
-the connection busy).  :class:`StreamWatch` does, per stream (venue + stream name as subscribed, e.g.
-``binance ethusdt@bookTicker``):
-
-* the receive path stores, per frame, the frame's stream key in a dict (:func:`frame_key`: Bybit's
-  ``topic``, Binance's combined ``stream`` or the raw event type and symbol, OKX's ``arg``): one ``find`` or
-  two on the frame's head and one dict store, nothing else (see ``benches/bench_stream_watch.py``);
-* :meth:`StreamWatch.check`, run every ``tick_s`` on its own (injectable) clock, notices which keys
-  changed since the last check, keeps each stream's observed rate (the share of checks it was heard in)
-  and decides silence by the rule below;
-* a silent stream is reported once (``on_silent``), re-subscribed on its connection, and, if it stays
-  silent for another bound, its connection is reconnected; both repeat with a doubling wait (at most
-  ``MAX_RETRY_S``) while it stays silent; once heard again ``on_heard`` is called.
-
-The rule (``silent_after`` = the ``silent-after`` parameter, default 60 s; a stream is only judged while
-another stream of the same venue was heard within the bound, so a quiet venue or a dead socket is not a
-silent stream):
-
-* a stream never heard since it was (re)subscribed: silent after ``silent_after`` -- except a liquidation
-  stream, which may rightly stay empty for hours;
-* a stream heard before: silent after ``max(FACTOR x its mean interval, silent_after / 6)``, and only when that
-  bound is within ``silent_after`` (at least one message per ``silent_after / FACTOR`` on average: 6 s at the
-  default; a stream whose normal rate is one message a minute is never called silent after 10 s); the mean
-  interval is the time watched over the checks it was heard in;
-* a liquidation stream (bursty by nature) is judged only by that rate rule, and only once it was watched for
-  ``LIQ_MIN_WATCH`` x ``silent_after`` (10 minutes at the default), so a single burst does not make its
-  later quiet look implausible.
+May import: ``orjson`` and the standard library.
 """
 from __future__ import annotations
 

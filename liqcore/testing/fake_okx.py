@@ -1,36 +1,11 @@
-"""A fake OKX v5 venue: a real aiohttp server on 127.0.0.1 laid out like OKX, sharing the matching rules of
-:mod:`liqcore.testing.fake_book` (post-only checked against the last trade, resting limits fill on prints
-strictly through, stops trigger at/through).  Sizes are CONTRACTS (``ctVal`` base units each), as on OKX.
+"""A fake OKX v5 venue: a real aiohttp server on 127.0.0.1 laid out like OKX (REST ``/api/v5/...``, websockets
+``/ws/v5/public``, ``/ws/v5/private``, ``/ws/v5/business``), sharing the matching rules of
+:mod:`liqcore.testing.fake_book`; sizes in contracts.  What it enforces, as OKX does, and its faults:
+docs/live.md, "A fake OKX v5 venue (`liqcore.testing.fake_okx`)"; the documents it follows are named in
+tests/venues/test_okx_conformance.py.
 
-``async with FakeOkx() as fo:`` serves REST under ``fo.rest_url`` + ``/api/v5/...`` and websockets at
-``fo.ws_base`` + ``/ws/v5/public``, ``/ws/v5/private`` and ``/ws/v5/business``.  What it enforces, as OKX
-does (the documents are named in tests/venues/test_okx_conformance.py):
-
-* private REST: ``OK-ACCESS-KEY`` (50103 missing, 50111 unknown), ``OK-ACCESS-PASSPHRASE`` (50105 wrong),
-  ``OK-ACCESS-TIMESTAMP`` ISO 8601 with milliseconds within 30 s of the venue clock (50102), ``OK-ACCESS-SIGN``
-  = Base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath(+query) + body)) (50113); a demo venue
-  (``demo=True``) wants ``x-simulated-trading: 1`` and a live one refuses it (50101); a read-only key
-  (``read_only_keys``) may read but not trade (50120);
-* ``POST /api/v5/trade/order``: ``clOrdId`` of 1-32 letters and digits (51000), unique among live orders
-  (51016); ``tdMode`` cross/isolated; ``posSide`` omitted or ``net`` in net mode, ``long``/``short`` in
-  long/short mode (51000); ``sz`` a multiple of ``lotSz`` (51121) and at least ``minSz`` (51020); ``px`` on
-  ``tickSz``; margin (notional / leverage) within the balance (51008); ``ordType=post_only`` that would take is
-  accepted and then canceled (``cancelSource`` 31); a refused item answers ``code`` "1" with its ``sCode``;
-* ``GET /api/v5/trade/order``, ``/orders-pending``, ``POST /cancel-order``, ``/cancel-batch-orders`` (51400 not
-  open); algo orders ``POST /api/v5/trade/order-algo`` (``conditional`` / ``oco``, reduce-only, ``algoClOrdId``;
-  an oco's triggered side cancels the other), ``POST /cancel-algos``, ``GET /orders-algo-pending``; the order an
-  algo order creates when triggered carries its ``algoId`` / ``algoClOrdId``;
-* preflight reads: ``GET /api/v5/public/time``, ``/public/instruments?instType=SWAP`` (``ctVal``, ``lotSz``,
-  ``minSz``, ``tickSz``, ``instIdCode``), ``/account/config`` (``perm``, ``posMode``, ``acctLv``),
-  ``/account/trade-fee``, ``/account/leverage-info``, ``/account/balance``, ``/account/positions``;
-* websockets: text ``ping`` -> ``pong``; a channel subscribed on the wrong endpoint -> error 60018; private and
-  business channels need ``login`` first (60011; a bad login: 60005 key, 60024 passphrase, 60007 sign, 60006
-  timestamp); the ``order`` op needs ``instIdCode`` (sCode 50014); ``orders`` / ``positions`` pushes on
-  ``/ws/v5/private``, ``orders-algo`` on ``/ws/v5/business``; public ``bbo-tbt``, ``books5``, ``trades``,
-  ``liquidation-orders`` on ``/ws/v5/public`` (:meth:`quote`, :meth:`trade`, :meth:`liquidation`);
-  ``silenced`` (a set of channel names): subscriptions acknowledged, pushes never sent.
-
-Faults: :meth:`fail_next` (HTTP status), :meth:`delay_next`, :meth:`rate_limit_next` (HTTP 429 code 50011), :meth:`drop` (close the private sockets abruptly).
+Why one module: one server's REST and websocket handlers share its book, orders and keys.
+May import: ``aiohttp``, ``orjson`` and this package's ``fake_book``.
 """
 from __future__ import annotations
 
