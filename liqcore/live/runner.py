@@ -2,7 +2,8 @@
 and a clean shutdown.
 
 The feed subscribes what the engine's strategy needs (``Strategy.needs``: e.g. ``flush-reversal-rule``
-needs the funding rate, carried by Bybit's ``tickers`` topic); a strategy whose inputs the venue's live
+needs the funding rate, carried by Bybit's ``tickers`` topic), and the top of book when orders go to a venue
+or paper fills follow the queue rule (:func:`book_needs`); a strategy whose inputs the venue's live
 stream cannot deliver raises ValueError at construction, naming the missing kinds.
 
 ``LiveRunner(engine, venue, symbols, ws_url=None, network="mainnet", metrics_port=None, dashboard=False,
