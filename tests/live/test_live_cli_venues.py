@@ -302,8 +302,9 @@ def test_okx_live_cli_entry_fill_tp_sl_journal(tmp_path):
         cid = b["clOrdId"]
         assert re.fullmatch(r"[A-Za-z0-9]{1,32}", cid), cid
         assert fo.requests_to("/api/v5/public/instruments") and fo.requests_to("/api/v5/market/tickers")
-        orders = lambda: journal_rows(tmp_path / "j.sqlite",  # noqa: E731
-                                      "SELECT client_id, venue_order_id, status FROM orders WHERE kind='entry'")
+        def orders():
+            return journal_rows(tmp_path / "j.sqlite",
+                                "SELECT client_id, venue_order_id, status FROM orders WHERE kind='entry'")
         wait_until(child, lambda: [r for r in orders() if r[1]], "the entry's ack journaled")
         jcid = orders()[0][0]
         px = float(b["px"])
