@@ -5,8 +5,8 @@
     liqcore preflight --venue binance --symbols ETHUSDT --fill queue --json
 
 Checks (``liqcore.live.preflight``): the REST base answers; this machine's clock against the venue's server
-time, within the bound its signing needs; every public stream the run would subscribe (the strategy's inputs,
-as ``liqcore run`` subscribes them) delivers a first frame within ``--timeout``; each symbol's smallest order
+time, within the bound its signing needs; every public stream the live run would subscribe (the strategy's
+inputs, trades and the top of book, as ``liqcore run --live`` subscribes them) delivers a first frame within ``--timeout``; each symbol's smallest order
 against ``--notional``; with a key: its permissions (trading on; withdrawals on is a warning), the position and
 margin modes, each symbol's leverage, and the account's maker and taker fees against the strategy's
 ``maker-fee-bps`` / ``taker-fee-bps`` (the guide's edge needs a maker fee of at most 2 bps).
@@ -104,8 +104,10 @@ def run(args) -> int:
     symbols = traded_symbols(args.symbols)
     params = params_from_args(args)
     strat = type(resolve_strategy(None, params)[0])
-    # the streams `liqcore run` would subscribe for this strategy (its inputs, trades, and the book for --fill queue)
-    needs = frozenset(strat.needs_for(params)) | {"liquidation", "trade"} | ({"quote"} if params.fill == "queue" else set())
+    # the streams `liqcore run --live` would subscribe for this strategy (its inputs, trades, the top of book)
+    from liqcore.live.runner import book_needs
+
+    needs = frozenset(strat.needs_for(params)) | {"liquidation", "trade"} | book_needs(params.fill == "queue", True)
     from liqcore.live.feeds import feed_options
 
     feed_options(venue, needs, who=f"strategy {strat.name}")  # (a kind the venue cannot deliver: one line)

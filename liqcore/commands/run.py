@@ -297,7 +297,10 @@ def build(args):
 
     strat = type(resolve_strategy(None, params)[0])
     # a strategy whose inputs this venue's live stream cannot deliver: refused before anything starts
-    needs = frozenset(strat.needs_for(params)) | {"liquidation", "trade"} | ({"quote"} if params.fill == "queue" else set())
+    from liqcore.live.runner import book_needs
+
+    # (the top of book: every --live run, and a paper run under --fill queue; the runner's feed asks the same)
+    needs = frozenset(strat.needs_for(params)) | {"liquidation", "trade"} | book_needs(params.fill == "queue", args.live)
     feed_opts = feed_options(venue, needs, who=f"strategy {strat.name}")
     if getattr(args, "features", None):  # (--features: kept current from the same feed)
         from liqcore.live.runner import feature_needs

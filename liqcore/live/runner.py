@@ -54,13 +54,23 @@ def feature_needs(names) -> frozenset:
     return frozenset(out)
 
 
+def book_needs(queue_fill: bool, live: bool) -> frozenset:
+    """``{"quote"}`` (the traded symbols' top of book: Bybit ``orderbook.1.S``, Binance ``<sym>@bookTicker``,
+    OKX ``bbo-tbt``) when a run needs it, else nothing: every live run (orders at the venue: the live queue
+    estimate of a resting entry and the silent-stream watch read it), whatever the fill rule, and a paper run
+    that fills by the queue rule (``--fill queue``)."""
+    return frozenset({"quote"}) if queue_fill or live else frozenset()
+
+
 def strategy_needs(engine, features=()) -> frozenset:
     """The event kinds the engine's strategy needs (its ``needs``) and the named ``features`` kept beside it,
-    liquidations and trades always, and the top of book (``quote``) when its core fills by the queue rule."""
+    liquidations and trades always, and the top of book (``quote``, :func:`book_needs`) when its orders go to
+    a venue or its core fills by the queue rule."""
     strat = getattr(engine, "strategy", None)
     cls = type(strat)
     needs = cls.needs_for(getattr(engine, "params", None)) if hasattr(cls, "needs_for") else getattr(cls, "needs", ())
-    book = {"quote"} if getattr(getattr(engine, "core", None), "wants_quotes", False) else set()  # --fill queue
+    book = book_needs(getattr(getattr(engine, "core", None), "wants_quotes", False),
+                      not getattr(engine, "paper", True))
     return frozenset(needs) | {"liquidation", "trade"} | feature_needs(features) | book
 
 

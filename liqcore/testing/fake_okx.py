@@ -493,6 +493,13 @@ class FakeOkx(LoopbackVenue):
             if q.get("instType") != "SWAP":
                 raise _Err("51000", "Parameter instType error")
             return [self._inst_json(i, m) for i, m in self.instruments.items() if not q.get("instId") or q["instId"] == i], []
+        if path == "/api/v5/market/tickers":  # public (rate limit rule: IP): no key
+            if not q.get("instType"):
+                raise _Err("50014", "Parameter instType can not be empty.")
+            if q["instType"] != "SWAP":  # (the fake lists swaps only)
+                raise _Err("51000", "Parameter instType error")
+            return [self._ticker_json(i, m) for i, m in self.instruments.items()
+                    if not q.get("instFamily") or i.startswith(q["instFamily"] + "-")], []
         if not path.startswith("/api/v5/"):
             raise _Err("404", f"unknown path {path}", 404)
         trade = method == "POST"
@@ -587,6 +594,17 @@ class FakeOkx(LoopbackVenue):
                 "ctValCcy": base, "ctType": "linear", "lotSz": fmt_num(m["lotSz"]), "minSz": fmt_num(m["minSz"]),
                 "tickSz": fmt_num(m["tickSz"]), "maxLmtSz": "100000000", "maxMktSz": "10000", "lever": "100",
                 "state": "live", "listTime": "1611916800000", "expTime": "", "ruleType": "normal"}
+
+    def _ticker_json(self, i: str, m: dict) -> dict:
+        """A ``/api/v5/market/tickers`` row: ``last`` the last trade (``set_last_price``; "" before any);
+        ``volCcy24h`` the 24 h volume in base units (the instrument's ``volCcy24h``, else 0), ``vol24h`` the
+        same in contracts; the best bid and ask at the last price."""
+        last = self.venue.last_price.get(i)
+        px = fmt_num(last) if last is not None else ""
+        vol = float(m.get("volCcy24h", 0.0))
+        return {"instType": "SWAP", "instId": i, "last": px, "lastSz": "1" if px else "", "askPx": px, "askSz": "1",
+                "bidPx": px, "bidSz": "1", "open24h": px, "high24h": px, "low24h": px, "volCcy24h": fmt_num(vol),
+                "vol24h": fmt_num(vol / float(m["ctVal"])), "sodUtc0": px, "sodUtc8": px, "ts": str(self.now_ms())}
 
     def _find(self, p: dict) -> FakeOrder | None:
         if p.get("ordId"):

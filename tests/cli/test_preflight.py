@@ -15,6 +15,7 @@ from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 from liqcore.testing.fake_streams import FakeMarketStream
 from liqcore.venues.binance import samples as bn
+from liqcore.venues.bybit.samples import orderbook_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 BOUND_S = 120.0  # a bound on the whole command, not its expected time (a few seconds)
@@ -48,10 +49,13 @@ def _rows(out: str) -> dict:
 
 # ---------------------------------------------------------------------------- Bybit
 async def _bybit_flow(fx: FakeExchange) -> None:
-    """Trades and liquidations of ETHUSDT every 50 ms (the public streams flow)."""
+    """Trades, liquidations and the top of book of ETHUSDT every 50 ms (the public streams flow)."""
+    k = 0
     while True:
+        k += 1
         await fx.push(trade_frame("ETHUSDT", 3000, 1.0))
         await fx.push(liquidation_frame("ETHUSDT", 3000, 1.0))
+        await fx.push(orderbook_frame("ETHUSDT", 1_700_000_000_000 + k, 2999.9, 1.0, 3000.0, 1.0, update_id=k))
         await asyncio.sleep(0.05)
 
 
@@ -76,7 +80,7 @@ def test_bybit_healthy_account_passes_every_check(tmp_path):
     assert rc == 0, err
     rows = _rows(out)
     want = {("rest", None), ("clock", "bybit"), ("stream", "bybit allLiquidation.ETHUSDT"),
-            ("stream", "bybit publicTrade.ETHUSDT"), ("min order", "ETHUSDT"), ("permissions", "trading"),
+            ("stream", "bybit publicTrade.ETHUSDT"), ("stream", "bybit orderbook.1.ETHUSDT"), ("min order", "ETHUSDT"), ("permissions", "trading"),
             ("permissions", "withdrawals"), ("margin mode", "bybit"), ("position mode", "bybit"),
             ("leverage", "ETHUSDT"), ("fees", "ETHUSDT maker"), ("fees", "ETHUSDT taker")}
     got = {(c, t if c != "rest" else None) for c, t in rows}

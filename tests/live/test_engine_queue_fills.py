@@ -62,3 +62,20 @@ def test_live_feed_subscribes_the_top_of_book_under_the_queue_rule():
         assert topic in subs, (venue, subs[:300])
         plain = FeedManager(venue, ["ETHUSDT"], lambda *a: None, needs=strategy_needs(through))
         assert topic not in repr([s.__dict__ for s in plain.specs])
+
+
+def test_live_feed_subscribes_the_top_of_book_whatever_the_fill_rule():
+    """Orders at a venue (a gateway that is not the paper one): the top of book is subscribed under every fill
+    rule (the live queue estimate of a resting entry and the silent-stream watch read it); paper trading
+    asks for it only under the queue rule."""
+    from liqcore.live.feeds import FeedManager
+    from liqcore.live.okx_gateway import OkxGateway
+    from liqcore.live.runner import book_needs, strategy_needs
+
+    assert book_needs(False, True) == book_needs(True, False) == {"quote"} and not book_needs(False, False)
+    for fill in ("through", "touch", "queue"):
+        gw = OkxGateway("k", "s", "p", "http://127.0.0.1:9", "ws://127.0.0.1:9", symbols=["ETH-USDT-SWAP"])
+        live = Engine(PARAMS.replace(fill=fill), venues=("okx",), symbols=["ETH-USDT-SWAP"], gateway=gw)
+        assert not live.paper and "quote" in strategy_needs(live), fill
+        fm = FeedManager("okx", ["ETH-USDT-SWAP"], lambda *a: None, needs=strategy_needs(live))
+        assert "bbo-tbt" in repr([s.__dict__ for s in fm.specs]), fill

@@ -5,8 +5,8 @@ stream, the reduce-only take-profit and stop-loss, the entry timeout's cancel, t
 one line and a non-zero exit, and no key, secret or passphrase appears in any output."""
 from __future__ import annotations
 
-import importlib.util
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +20,7 @@ import pytest
 
 from liqcore.testing.fake_binance import FakeBinance
 from liqcore.testing.fake_exchange import FakeExchangeThread
+from liqcore.testing.fake_okx import FakeOkx
 from liqcore.venues.binance.samples import agg_trade_frame, liquidation_frame
 
 from _live_helpers import BASELINE, cascade_frames
@@ -107,6 +108,8 @@ def _binance_cascade_to_entry(th, fb, child) -> dict:
     wait_until(child, lambda: fb.market.subscribed("ethusdt@forceOrder") and fb.market.subscribed("ethusdt@aggTrade")
                and fb._conns, "market streams subscribed and user stream connected")
     assert child.poll() is None, child.stderr.read().decode()[-2000:]
+    # a live run subscribes the top of book whatever the fill rule (the live queue estimate, the silence watch)
+    wait_until(child, lambda: fb.market.subscribed("ethusdt@bookTicker"), "the top of book subscribed")
     t0 = int(time.time() * 1000) - 30_000
     for kind, f in binance_cascade(t0):
         on_loop(th, (lambda f=f: fb.market.liquidation(f, "ETHUSDT")) if kind == "liq"
@@ -210,8 +213,8 @@ def test_bybit_live_cli_on_url_bases(tmp_path):
                        "--json", "--no-dashboard", "--duration", "150", *DETECTOR])
         wait_until(child, lambda: fx.connections("public") >= 1 and fx.connections("private") >= 1, "connected")
         assert child.poll() is None, child.stderr.read().decode()[-2000:]
-        wait_until(child, lambda: fx.subscribed("allLiquidation.ETHUSDT") and fx.subscribed("publicTrade.ETHUSDT"),
-                   "subscribed")
+        wait_until(child, lambda: fx.subscribed("allLiquidation.ETHUSDT") and fx.subscribed("publicTrade.ETHUSDT")
+                   and fx.subscribed("orderbook.1.ETHUSDT"), "subscribed (the top of book too: a live run)")
         for f in cascade_frames():
             th.call(fx.push(f))
         wait_until(child, lambda: fx.requests_to("/v5/order/create"), "the entry placed")
@@ -232,6 +235,127 @@ def test_bybit_live_cli_on_url_bases(tmp_path):
         assert summary["fills_by_kind"]["entry"] == 1
         blob = outputs(tmp_path, out, err)
         assert fx.api_key.encode() not in blob and fx.api_secret.encode() not in blob
+    finally:
+        th.stop()
+
+
+# ------------------------------------------------------------------------------------------------ OKX
+INST = "ETH-USDT-SWAP"  # ctVal 0.1 ETH, lotSz 0.01 contracts, tickSz 0.01 in the fake
+
+
+def okx_push(th: FakeExchangeThread, fo: FakeOkx, frame: bytes) -> None:
+    """One public frame (as OKX sends it) pushed to its channel's subscribers."""
+    d = orjson.loads(frame)
+    th.call(fo.publish(d["arg"]["channel"], d["arg"], d["data"]))
+
+
+def okx_cascade(t0_ms: int) -> list[bytes]:
+    """The helpers' cascade in OKX's wire format: baseline liquidations of longs (``sell``; sizes in contracts of
+    0.1 ETH), a reference trade at 3000, then two large ones: what confirms a cascade under ``DETECTOR``."""
+    from liqcore.venues.okx.samples import liquidation_frame, trade_frame
+
+    frames = [liquidation_frame(INST, t0_ms + i * 1000, round(q * 10, 4), 3000.0, "sell") for i, q in enumerate(BASELINE)]
+    frames.append(trade_frame(INST, t0_ms + 20_000, 1, 3000.0, "sell"))
+    frames.append(liquidation_frame(INST, t0_ms + 21_000, 100, 3000.0, "sell"))
+    frames.append(liquidation_frame(INST, t0_ms + 22_000, 120, 2999.0, "sell"))
+    return frames
+
+
+def _okx_run(tmp_path, fo, key=None, secret=None, passphrase=None, duration="150"):
+    kf = key_file(tmp_path, f"OKX_API_KEY={key or fo.api_key}\nOKX_API_SECRET={secret or fo.api_secret}\n"
+                            f"OKX_API_PASSPHRASE={passphrase or fo.passphrase}\n")
+    base = f"ws://127.0.0.1:{fo.port}"
+    return start(["--venue", "okx", "--symbols", INST, "--live", "--key-file", str(kf), "--ws-url", base,
+                  "--rest-url", f"http://127.0.0.1:{fo.port}", "--private-ws-url", base,
+                  "--journal", str(tmp_path / "j.sqlite"), "--json", "--no-dashboard", "--duration", duration,
+                  "--log", str(tmp_path / "log.jsonl"), *DETECTOR])
+
+
+@pytest.mark.timeout(240)
+def test_okx_live_cli_entry_fill_tp_sl_journal(tmp_path):
+    """``liqcore run --venue okx --live`` on ``scheme://host:port`` bases (``/ws/v5/public``, ``/ws/v5/private``,
+    ``/api/v5/...`` appended): on a confirmed cascade a signed ``post_only`` entry in contracts on the
+    instrument's ``tickSz`` and ``lotSz``, with a ``clOrdId`` OKX accepts (1-32 letters and digits); its fill
+    on the private ``orders`` channel; the reduce-only take-profit and stop-loss (one ``oco`` algo order) for
+    the filled contracts; all of it journaled; the top of book (``bbo-tbt``) subscribed; no key, secret or
+    passphrase in any output."""
+    th = FakeExchangeThread(FakeOkx)
+    fo = th.start()
+    try:
+        on_loop(th, lambda: fo.set_last_price(INST, 3000.0))
+        child = _okx_run(tmp_path, fo)
+        wait_until(child, lambda: fo.subscribed("liquidation-orders", "public") and fo.subscribed("trades", "public")
+                   and fo.subscribed("orders", "private"), "public channels subscribed and private orders subscribed")
+        assert child.poll() is None, child.stderr.read().decode()[-2000:]
+        assert fo.subscribed("bbo-tbt", "public"), "a live run subscribes the top of book"
+        for f in okx_cascade(int(time.time() * 1000) - 30_000):
+            okx_push(th, fo, f)
+
+        def created():
+            return [r for r in fo.requests_to("/api/v5/trade/order", "POST")
+                    if r.http_status == 200 and r.ret_code is None]  # (the fake refuses a bad signature: 50113)
+        wait_until(child, created, "the entry placed")
+        assert child.poll() is None, child.stderr.read().decode()[-2000:]
+        b = created()[0].body
+        assert (b["instId"], b["ordType"], b["side"], b["tdMode"]) == (INST, "post_only", "buy", "cross"), b
+        assert on_grid(b["px"], "0.01") and on_grid(b["sz"], "0.01") and Decimal(b["sz"]) >= Decimal("0.01")
+        cid = b["clOrdId"]
+        assert re.fullmatch(r"[A-Za-z0-9]{1,32}", cid), cid
+        assert fo.requests_to("/api/v5/public/instruments") and fo.requests_to("/api/v5/market/tickers")
+        def orders():
+            return journal_rows(tmp_path / "j.sqlite",
+                                "SELECT client_id, venue_order_id, status FROM orders WHERE kind='entry'")
+        wait_until(child, lambda: [r for r in orders() if r[1]], "the entry's ack journaled")
+        jcid = orders()[0][0]
+        px = float(b["px"])
+        th.call(fo.trade(INST, px - 1.0))  # a print through the resting buy: filled
+        wait_until(child, lambda: len(fo.algos()) >= 1, "take-profit and stop-loss placed")
+        (algo,) = fo.algos().values()
+        assert (algo["ordType"], algo["side"], algo["instId"]) == ("oco", "sell", INST), algo
+        assert Decimal(algo["sz"]) == Decimal(b["sz"]), algo
+        (sent,) = [r.body for r in fo.requests_to("/api/v5/trade/order-algo", "POST") if r.ret_code is None]
+        assert str(sent["reduceOnly"]).lower() == "true" and sent["algoClOrdId"] == algo["algoClOrdId"], sent
+        assert float(algo["tpTriggerPx"]) > px > float(algo["slTriggerPx"])
+        assert on_grid(algo["tpTriggerPx"], "0.01") and on_grid(algo["slTriggerPx"], "0.01")
+        assert re.fullmatch(r"[A-Za-z0-9]{1,32}", algo["algoClOrdId"]), algo["algoClOrdId"]
+        wait_until(child, lambda: journal_rows(tmp_path / "j.sqlite",
+                                               f"SELECT 1 FROM fills WHERE client_id='{jcid}'"), "the fill journaled")
+        signal_and_wait(child, signal.SIGTERM, 60, "liqcore run --venue okx --live")
+        out, err = child.communicate()
+        assert child.returncode == 0, err.decode()[-2000:]
+        assert b"instrument list" not in err, err.decode()[-2000:]  # the rules came from the venue's list
+        summary = orjson.loads(out.decode().strip().splitlines()[-1])
+        assert summary["venue"] == "okx" and summary["mode"] == "live", summary["mode"]
+        assert summary["fills_by_kind"]["entry"] == 1 and summary["orders"] >= 1
+        status = journal_rows(tmp_path / "j.sqlite", f"SELECT status FROM orders WHERE client_id='{jcid}'")
+        assert ("filled",) in status, status
+        blob = outputs(tmp_path, out, err)
+        for s in (fo.api_key, fo.api_secret, fo.passphrase):
+            assert s.encode() not in blob
+    finally:
+        th.stop()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("what", ["key", "passphrase"])
+def test_okx_wrong_key_or_passphrase_is_one_line_and_never_shown(tmp_path, what):
+    """A key OKX does not know (50111) or a wrong passphrase (50105): one line on stderr naming okx, exit 1,
+    nothing on stdout; neither the key, the secret nor the passphrase in any output."""
+    th = FakeExchangeThread(FakeOkx)
+    fo = th.start()
+    key = "WRONGkey-7f3a9c2e51" if what == "key" else fo.api_key
+    secret = "WRONGsecret-0d4b8e6a77c1" if what == "key" else fo.api_secret
+    passphrase = "WRONGpass-5e1c9a" if what == "passphrase" else fo.passphrase
+    try:
+        child = _okx_run(tmp_path, fo, key, secret, passphrase, duration="60")
+        out, err = child.communicate(timeout=90)
+        lines = err.decode().strip().splitlines()
+        assert child.returncode == 1, err.decode()[-3000:]
+        assert len(lines) == 1 and lines[0].startswith("liqcore run: error: "), lines
+        assert "okx" in lines[0].lower() and out == b"", lines
+        blob = outputs(tmp_path, out, err)
+        for s in (key, secret, passphrase):
+            assert s.encode() not in blob, s
     finally:
         th.stop()
 
@@ -283,19 +407,3 @@ def test_key_file_of_another_venue_is_one_line(tmp_path):
     lines = err.decode().strip().splitlines()
     assert child.returncode != 0 and len(lines) == 1, lines
     assert "BINANCE_API_KEY" in lines[0] and b"k-123456789" not in out + err
-
-
-@pytest.mark.timeout(60)
-@pytest.mark.skipif(importlib.util.find_spec("liqcore.live.okx_gateway") is not None,
-                    reason="the OKX gateway is installed: its live run is the OKX gateway's own test")
-def test_okx_live_without_its_gateway_is_one_line(tmp_path):
-    """Until the OKX gateway module is installed, ``--venue okx --live`` says so in one line, before anything
-    starts, and exits non-zero; no credential is shown."""
-    kf = key_file(tmp_path, "OKX_API_KEY=k-123456789\nOKX_API_SECRET=s-987654321\nOKX_API_PASSPHRASE=p-55555\n")
-    child = start(["--venue", "okx", "--symbols", "ETH-USDT-SWAP", "--live", "--key-file", str(kf),
-                   "--ws-url", "ws://127.0.0.1:9", "--no-dashboard"])
-    out, err = child.communicate(timeout=50)
-    lines = err.decode().strip().splitlines()
-    assert child.returncode != 0 and len(lines) == 1, lines
-    assert "liqcore.live.okx_gateway" in lines[0]
-    assert not any(s in out + err for s in (b"k-123456789", b"s-987654321", b"p-55555"))

@@ -160,6 +160,32 @@ def test_fake_rest_enforces_signature_timestamp_window_passphrase_and_demo_heade
     run(main())
 
 
+def test_fake_public_tickers_need_no_key():
+    """#order-book-trading-market-data-get-tickers: "Retrieve the latest price snapshot, best bid/ask price, and
+    trading volume in the last 24 hours.  Rate Limit: 20 requests per 2 seconds.  Rate limit rule: IP.  HTTP
+    Request GET /api/v5/market/tickers", request ``instType`` (required: SPOT, SWAP, FUTURES, OPTION), answer
+    ``instId``, ``last`` "Last traded price", ``volCcy24h`` "24h trading volume, with a unit of currency ... If it
+    is a derivatives contract, the value is the number of base currency", ``vol24h`` "... If it is a derivatives
+    contract, the value is the number of contracts", ``ts``.  A market-data endpoint limited by IP is public:
+    python-okx (github.com/okxapi/python-okx, okx/MarketData.py ``get_tickers(instType, uly, instFamily)``)
+    sends it as GET /api/v5/market/tickers without signing, like /api/v5/public/instruments."""
+    async def main():
+        insts = {"ETH-USDT-SWAP": {"ctVal": 0.1, "lotSz": 0.01, "minSz": 0.01, "tickSz": 0.01, "instIdCode": 10461,
+                                   "volCcy24h": 1500.0}}
+        async with FakeOkx(instruments=insts) as fo:
+            fo.set_last_price("ETH-USDT-SWAP", 3000.5)
+            status, doc = await _raw(fo, "GET", "/api/v5/market/tickers", qs="instType=SWAP")  # no OK-ACCESS-* header
+            assert status == 200 and doc["code"] == "0", doc
+            (t,) = doc["data"]
+            assert (t["instType"], t["instId"], t["last"], t["volCcy24h"], t["vol24h"]) == (
+                "SWAP", "ETH-USDT-SWAP", "3000.5", "1500", "15000")
+            assert int(t["ts"]) > 0
+            # #error-code-rest-api: 50014 "Parameter {param0} can not be empty."
+            assert (await _raw(fo, "GET", "/api/v5/market/tickers"))[1]["code"] == "50014"
+
+    run(main())
+
+
 def test_fake_preflight_reads():
     """#public-data-rest-api-get-instruments (``instType``, ``ctVal``, ``lotSz``, ``minSz``, ``tickSz``, ``instIdCode``
     "Instrument ID code"), #trading-account-rest-api-get-account-configuration (``acctLv``, ``posMode``
