@@ -269,6 +269,23 @@ def test_okx_skewed_clock_fails(tmp_path):
     assert rc == 1
     r = _rows(out)[("clock", "okx")]
     assert r["status"] == "FAIL" and "behind" in r["detail"] and "30000 ms behind" in r["detail"]
+    # OKX refuses the signed reads too (50102), and the row says so in one line
+    assert "code 50102" in _rows(out)[("permissions", "trading")]["detail"]
+
+
+def test_okx_key_file_without_passphrase_is_one_line_error(tmp_path):
+    rc, out, err = _okx(tmp_path, lambda fo: None, passphrase=None)
+    assert rc != 0 and out == ""
+    assert err.count("\n") == 1 and "OKX_API_PASSPHRASE" in err and "Traceback" not in err
+    assert OKX_API_SECRET not in err
+
+
+def test_okx_demo_network_sends_the_simulated_trading_header(tmp_path):
+    # a demo venue refuses a request without x-simulated-trading: 1 (50101), so a PASS shows the header went out
+    rc, out, err = _okx(tmp_path, lambda fo: None, "--json", "--network", "demo", demo=True)
+    assert rc == 0, err
+    rows = _rows(out)
+    assert rows[("permissions", "trading")]["status"] == "PASS" and rows[("fees", "ETHUSDT maker")]["status"] == "PASS"
 
 
 def test_okx_costly_fees_warn_and_fail(tmp_path):
