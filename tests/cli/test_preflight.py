@@ -1,7 +1,8 @@
 """`liqcore preflight` against local venues (the fake Bybit exchange; the fake Binance order API with the fake
-Binance market stream): a healthy account passes (exit 0, every row in the JSON), a silent stream, a read-only key,
-a skewed clock and a maker fee above the strategy's assumption each fail (exit 1) naming what failed.  The run is
-a real subprocess; the fakes run in this test's loop; every wait has a bound."""
+Binance market stream; the fake OKX venue, its REST and public websocket): a healthy account passes (exit 0, every
+row in the JSON), a silent stream, a read-only key, a skewed clock, a maker fee above the strategy's assumption and
+(OKX) a smallest order above --notional each fail (exit 1) naming what failed.  The run is a real subprocess; the
+fakes run in this test's loop; every wait has a bound."""
 from __future__ import annotations
 
 import asyncio
@@ -278,6 +279,14 @@ def test_okx_key_file_without_passphrase_is_one_line_error(tmp_path):
     assert rc != 0 and out == ""
     assert err.count("\n") == 1 and "OKX_API_PASSPHRASE" in err and "Traceback" not in err
     assert OKX_API_SECRET not in err
+
+
+def test_okx_wrong_passphrase_fails_the_key_rows_with_okx_code(tmp_path):
+    rc, out, err = _okx(tmp_path, lambda fo: None, "--json", passphrase="not-the-passphrase")
+    assert rc == 1
+    r = _rows(out)[("permissions", "trading")]
+    assert r["status"] == "FAIL" and "code 50105" in r["detail"] and "passphrase" in r["detail"]
+    assert "not-the-passphrase" not in out and "not-the-passphrase" not in err
 
 
 def test_okx_demo_network_sends_the_simulated_trading_header(tmp_path):
