@@ -33,6 +33,9 @@ does (the documents are named in tests/venues/test_okx_conformance.py):
   ``silenced`` (a set of channel names): subscriptions acknowledged, pushes never sent.
 
 Faults: :meth:`fail_next` (HTTP status), :meth:`delay_next`, :meth:`rate_limit_next` (HTTP 429 code 50011), :meth:`drop` (close the private sockets abruptly).
+
+Why one module: it is one server whose REST routes, websocket endpoints and simulated book share one state (a
+REST order's fill is pushed on the private socket the same call answers), so the parts cannot be read apart.
 """
 from __future__ import annotations
 
