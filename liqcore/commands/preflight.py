@@ -3,6 +3,7 @@
     liqcore preflight --venue bybit --symbols ETHUSDT,SOLUSDT --notional 50             # public checks only
     liqcore preflight --venue bybit --symbols ETHUSDT --key-file ~/.bybit.keys --notional 50
     liqcore preflight --venue binance --symbols ETHUSDT --fill queue --json
+    liqcore preflight --venue okx --symbols ETHUSDT --key-file ~/.okx.keys --notional 50   # + OKX_API_PASSPHRASE
 
 Checks (``liqcore.live.preflight``): the REST base answers; this machine's clock against the venue's server
 time, within the bound its signing needs; every public stream the run would subscribe (the strategy's inputs,
@@ -42,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key-file", metavar="FILE", help="0600 file with the venue's API key and secret (OKX: and "
                                                       "OKX_API_PASSPHRASE); default: the environment")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
-    p.add_argument("--ws-url", metavar="URL", help="public websocket base (scheme://host:port; the venue's paths appended)")
+    p.add_argument("--ws-url", metavar="URL", help="public websocket URL, as `liqcore run --ws-url` takes it (the whole URL, e.g. "
+                                                "wss://ws.okx.com:8443/ws/v5/public)")
     p.add_argument("--rest-url", metavar="URL", help="REST base (scheme://host:port)")
     p.add_argument("--private-ws-url", metavar="URL", help="private websocket base (as `liqcore run` takes it; "
                                                            "not connected by these checks)")

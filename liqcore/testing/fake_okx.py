@@ -21,8 +21,10 @@ does (the documents are named in tests/venues/test_okx_conformance.py):
   an oco's triggered side cancels the other), ``POST /cancel-algos``, ``GET /orders-algo-pending``; the order an
   algo order creates when triggered carries its ``algoId`` / ``algoClOrdId``;
 * preflight reads: ``GET /api/v5/public/time``, ``/public/instruments?instType=SWAP`` (``ctVal``, ``lotSz``,
-  ``minSz``, ``tickSz``, ``instIdCode``), ``/account/config`` (``perm``, ``posMode``, ``acctLv``),
-  ``/account/trade-fee``, ``/account/leverage-info``, ``/account/balance``, ``/account/positions``;
+  ``minSz``, ``tickSz``, ``instIdCode``), ``/market/tickers?instType=SWAP`` (public: ``last``, ``vol24h``
+  contracts, ``volCcy24h`` base units; :meth:`set_last_price` / :meth:`trade` set them), ``/account/config``
+  (``perm``, ``posMode``, ``acctLv``), ``/account/trade-fee`` (``instType`` required: 50014 when
+  missing), ``/account/leverage-info``, ``/account/balance``, ``/account/positions``;
 * websockets: text ``ping`` -> ``pong``; a channel subscribed on the wrong endpoint -> error 60018; private and
   business channels need ``login`` first (60011; a bad login: 60005 key, 60024 passphrase, 60007 sign, 60006
   timestamp); the ``order`` op needs ``instIdCode`` (sCode 50014); ``orders`` / ``positions`` pushes on
@@ -31,6 +33,9 @@ does (the documents are named in tests/venues/test_okx_conformance.py):
   ``silenced`` (a set of channel names): subscriptions acknowledged, pushes never sent.
 
 Faults: :meth:`fail_next` (HTTP status), :meth:`delay_next`, :meth:`rate_limit_next` (HTTP 429 code 50011), :meth:`drop` (close the private sockets abruptly).
+
+Why one module: it is one server whose REST routes, websocket endpoints and simulated book share one state (a
+REST order's fill is pushed on the private socket the same call answers), so the parts cannot be read apart.
 """
 from __future__ import annotations
 
@@ -95,6 +100,15 @@ def _iso_ms(ts: str) -> int:
     return int(round(t.timestamp() * 1000))
 
 
+def _inst_type(q: dict, allowed) -> str:
+    """The required ``instType`` query parameter: missing 50014, not one of ``allowed`` 51000."""
+    if not q.get("instType"):
+        raise _Err("50014", "Parameter instType can not be empty.")
+    if q["instType"] not in allowed:
+        raise _Err("51000", "Parameter instType error")
+    return q["instType"]
+
+
 def _sign(secret: str, pre: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), pre.encode(), hashlib.sha256).digest()).decode()
 
@@ -119,6 +133,7 @@ class FakeOkx(LoopbackVenue):
         self.requests: list[FakeRequest] = []
         self.http_faults: list[HttpFault] = []
         self.silenced: set[str] = set()
+        self.volume: dict[str, float] = {}  # instId -> contracts traded through trade() (the tickers' vol24h)
         self.ws_log: list[tuple[str, dict]] = []  # (endpoint, message received) of every websocket request
         self.pings: dict[str, int] = {"public": 0, "private": 0, "business": 0}  # text pings answered, by endpoint
         self._ids = itertools.count(600_000_000_000_000_001)
@@ -213,6 +228,8 @@ class FakeOkx(LoopbackVenue):
         """A trade of ``sz`` contracts at ``price``: the simulated book fills and triggers, then the
         ``trades`` channel pushes it."""
         pushes = self.venue.on_trade(inst_id, float(price), float(sz))
+        if math.isfinite(sz):
+            self.volume[inst_id] = self.volume.get(inst_id, 0.0) + float(sz)
         await self._push_private(pushes)
         now = self.now_ms()
         await self.publish("trades", {"channel": "trades", "instId": inst_id}, [
@@ -518,6 +535,11 @@ class FakeOkx(LoopbackVenue):
             if q.get("instType") != "SWAP":
                 raise _Err("51000", "Parameter instType error")
             return [self._inst_json(i, m) for i, m in self.instruments.items() if not q.get("instId") or q["instId"] == i], []
+        if path == "/api/v5/market/tickers":
+            if _inst_type(q, ("SPOT", "SWAP", "FUTURES", "OPTION")) != "SWAP":
+                return [], []
+            return [self._ticker_json(i) for i in self.instruments
+                    if not q.get("instFamily") or i.rsplit("-", 1)[0] == q["instFamily"]], []
         if not path.startswith("/api/v5/"):
             raise _Err("404", f"unknown path {path}", 404)
         trade = method == "POST"
@@ -530,6 +552,7 @@ class FakeOkx(LoopbackVenue):
                      "label": "liqcore-fake", "ip": "", "roleType": "0", "traderInsts": [], "spotRoleType": "0",
                      "kycLv": "2", "enableSpotBorrow": False, "spotBorrowAutoRepay": False}], []
         if path == "/api/v5/account/trade-fee":
+            _inst_type(q, ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"))
             return [{"instType": q.get("instType", "SWAP"), "level": "Lv1", "maker": "-" + fmt_num(v.maker_fee),
                      "taker": "-" + fmt_num(v.taker_fee), "makerU": "-" + fmt_num(v.maker_fee),
                      "takerU": "-" + fmt_num(v.taker_fee), "ts": str(self.now_ms())}], []
@@ -604,6 +627,17 @@ class FakeOkx(LoopbackVenue):
             raise _Err("1" if failed == len(body) else "2", "All operations failed" if failed == len(body)
                        else "Batch operation partially succeeded", 200, rows)
         return rows, pushes
+
+    def _ticker_json(self, i: str) -> dict:
+        """One ``/market/tickers`` row: ``last`` the last trade's price ("" before any), ``vol24h`` contracts and
+        ``volCcy24h`` base units traded through :meth:`trade` (the fake's whole life counts as the 24 h)."""
+        px = self.venue.last_price.get(i)
+        last = fmt_num(px) if px else ""
+        vol = self.volume.get(i, 0.0)
+        return {"instType": "SWAP", "instId": i, "last": last, "lastSz": "1" if px else "", "askPx": last, "askSz": "",
+                "bidPx": last, "bidSz": "", "open24h": last, "high24h": last, "low24h": last,
+                "volCcy24h": fmt_num(vol * self.instruments[i]["ctVal"]), "vol24h": fmt_num(vol),
+                "sodUtc0": last, "sodUtc8": last, "ts": str(self.now_ms())}
 
     def _inst_json(self, i: str, m: dict) -> dict:
         base, quote = i.split("-")[0], i.split("-")[1]
