@@ -3,6 +3,7 @@
     liqcore preflight --venue bybit --symbols ETHUSDT,SOLUSDT --notional 50             # public checks only
     liqcore preflight --venue bybit --symbols ETHUSDT --key-file ~/.bybit.keys --notional 50
     liqcore preflight --venue binance --symbols ETHUSDT --fill queue --json
+    liqcore preflight --venue okx --symbols ETHUSDT --key-file ~/.okx.keys --notional 50   # + OKX_API_PASSPHRASE
 
 Checks (``liqcore.live.preflight``): the REST base answers; this machine's clock against the venue's server
 time, within the bound its signing needs; every public stream the live run would subscribe (the strategy's
@@ -42,7 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key-file", metavar="FILE", help="0600 file with the venue's API key and secret (OKX: and "
                                                       "OKX_API_PASSPHRASE); default: the environment")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
-    p.add_argument("--ws-url", metavar="URL", help="public websocket base (scheme://host:port; the venue's paths appended)")
+    p.add_argument("--ws-url", metavar="URL", help="public websocket URL as `liqcore run --ws-url` takes it: a full URL "
+                                                "(e.g. wss://ws.okx.com:8443/ws/v5/public) or a scheme://host:port base "
+                                                "the venue's paths are appended to")
     p.add_argument("--rest-url", metavar="URL", help="REST base (scheme://host:port)")
     p.add_argument("--private-ws-url", metavar="URL", help="private websocket base (as `liqcore run` takes it; "
                                                            "not connected by these checks)")
@@ -117,7 +120,12 @@ def run(args) -> int:
             if v is not None:
                 register_secret(v.reveal())
     notional = params.notional if params.notional > 0 else None
-    rows = asyncio.run(preflight(venue, symbols, ws_url=args.ws_url, rest_url=args.rest_url, network=args.network,
+    from liqcore.live.gateways import venue_urls
+
+    # the URLs as `liqcore run` takes them: a full URL as it is, a scheme://host:port base with the venue's paths
+    urls = venue_urls(venue, args.network, args.ws_url, args.rest_url, args.private_ws_url)
+    ws_url = args.ws_url if args.ws_url is None else urls.ws
+    rows = asyncio.run(preflight(venue, symbols, ws_url=ws_url, rest_url=args.rest_url, network=args.network,
                                  creds=creds, timeout_s=args.timeout, notional=notional, needs=needs,
                                  maker_fee_bps=params.maker_fee_bps, taker_fee_bps=params.taker_fee_bps,
                                  spot_rest_url=args.spot_rest_url))

@@ -161,9 +161,15 @@ async def _order_rows(http: _Http, acct, venue: str, symbols, rest_url, notional
         prices = acct.last_prices(body)
     except Exception as e:  # (the minimum notional alone is still judged)
         log.info("preflight: no last prices (%s)", e)
+    if venue == "okx":  # (OKX lists instIds: ETHUSDT is ETH-USDT-SWAP; its sizes are contracts of ctVal base units)
+        from liqcore.venues.okx.stream import inst_id
+
+        key = {s: inst_id(s) for s in symbols}
+    else:
+        key = {s: s for s in symbols}
     rows = []
     for s in symbols:
-        r = u.rules.get(s)
+        r = u.rules.get(key[s])
         if r is None:
             rows.append(Row("min order", s, "FAIL", f"{venue} lists no USDT perpetual {s}"))
             continue
@@ -173,6 +179,9 @@ async def _order_rows(http: _Http, acct, venue: str, symbols, rest_url, notional
         what = (f"min qty {r.min_qty:g} x last {px:g} = {by_qty:.2f} USDT" if by_qty == by_qty
                 else f"min qty {r.min_qty:g} (no last price)") + f", min notional {r.min_notional:g} USDT, " \
                                                                   f"tick {r.tick_size:g}, lot {r.qty_step:g}"
+        ct = u.contract.get(key[s])
+        if ct:
+            what += f"; quantities in base units, 1 contract = {ct:g} {key[s].split('-')[0]}"
         if notional is None:
             rows.append(Row("min order", s, "PASS", f"smallest order {smallest:.2f} USDT ({what}); no --notional given"))
         elif smallest <= notional:
@@ -185,7 +194,7 @@ async def _order_rows(http: _Http, acct, venue: str, symbols, rest_url, notional
 
 
 async def _key_rows(http: _Http, acct, venue: str, symbols, creds, spot_base: str | None,
-                    maker_bps: float, taker_bps: float) -> list[Row]:
+                    maker_bps: float, taker_bps: float, network: str = "mainnet") -> list[Row]:
     key = creds.api_key.reveal()
     secret = creds.api_secret
     passphrase = getattr(creds, "passphrase", None)
@@ -193,7 +202,7 @@ async def _key_rows(http: _Http, acct, venue: str, symbols, creds, spot_base: st
 
     async def call(path, params=None, base=None):
         now = int(time.time() * 1000)
-        extra = {"passphrase": passphrase} if venue == "okx" else {}
+        extra = {"passphrase": passphrase, "demo": network != "mainnet"} if venue == "okx" else {}
         target, headers = acct.signed(key, secret, path, dict(params or {}), now, **extra)
         try:
             status, body, _ = await http.get(target, headers, base=base)
@@ -342,7 +351,7 @@ async def preflight(venue: str, symbols, *, ws_url: str | None = None, rest_url:
         elif rows[0].status == "FAIL":
             rows.append(Row("key", venue, "SKIP", "the REST base did not answer: the key's checks were not run"))
         else:
-            rows += await _key_rows(http, acct, venue, symbols, creds, spot, maker_fee_bps, taker_fee_bps)
+            rows += await _key_rows(http, acct, venue, symbols, creds, spot, maker_fee_bps, taker_fee_bps, network)
         stream_rows = await streams
     order = {"rest": 0, "clock": 1, "stream": 2}
     return sorted(rows[:2], key=lambda r: order.get(r.check, 9)) + stream_rows + rows[2:]

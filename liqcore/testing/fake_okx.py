@@ -70,6 +70,15 @@ def _iso_ms(ts: str) -> int:
     return int(round(t.timestamp() * 1000))
 
 
+def _inst_type(q: dict, allowed) -> str:
+    """The required ``instType`` query parameter: missing 50014, not one of ``allowed`` 51000."""
+    if not q.get("instType"):
+        raise _Err("50014", "Parameter instType can not be empty.")
+    if q["instType"] not in allowed:
+        raise _Err("51000", "Parameter instType error")
+    return q["instType"]
+
+
 def _sign(secret: str, pre: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), pre.encode(), hashlib.sha256).digest()).decode()
 
@@ -94,6 +103,7 @@ class FakeOkx(LoopbackVenue):
         self.requests: list[FakeRequest] = []
         self.http_faults: list[HttpFault] = []
         self.silenced: set[str] = set()
+        self.volume: dict[str, float] = {}  # instId -> contracts traded through trade() (the tickers' vol24h)
         self.ws_log: list[tuple[str, dict]] = []  # (endpoint, message received) of every websocket request
         self.pings: dict[str, int] = {"public": 0, "private": 0, "business": 0}  # text pings answered, by endpoint
         self._ids = itertools.count(600_000_000_000_000_001)
@@ -188,6 +198,8 @@ class FakeOkx(LoopbackVenue):
         """A trade of ``sz`` contracts at ``price``: the simulated book fills and triggers, then the
         ``trades`` channel pushes it."""
         pushes = self.venue.on_trade(inst_id, float(price), float(sz))
+        if math.isfinite(sz):
+            self.volume[inst_id] = self.volume.get(inst_id, 0.0) + float(sz)
         await self._push_private(pushes)
         now = self.now_ms()
         await self.publish("trades", {"channel": "trades", "instId": inst_id}, [
@@ -512,6 +524,7 @@ class FakeOkx(LoopbackVenue):
                      "label": "liqcore-fake", "ip": "", "roleType": "0", "traderInsts": [], "spotRoleType": "0",
                      "kycLv": "2", "enableSpotBorrow": False, "spotBorrowAutoRepay": False}], []
         if path == "/api/v5/account/trade-fee":
+            _inst_type(q, ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"))
             return [{"instType": q.get("instType", "SWAP"), "level": "Lv1", "maker": "-" + fmt_num(v.maker_fee),
                      "taker": "-" + fmt_num(v.taker_fee), "makerU": "-" + fmt_num(v.maker_fee),
                      "takerU": "-" + fmt_num(v.taker_fee), "ts": str(self.now_ms())}], []
@@ -586,6 +599,17 @@ class FakeOkx(LoopbackVenue):
             raise _Err("1" if failed == len(body) else "2", "All operations failed" if failed == len(body)
                        else "Batch operation partially succeeded", 200, rows)
         return rows, pushes
+
+    def _ticker_json(self, i: str) -> dict:
+        """One ``/market/tickers`` row: ``last`` the last trade's price ("" before any), ``vol24h`` contracts and
+        ``volCcy24h`` base units traded through :meth:`trade` (the fake's whole life counts as the 24 h)."""
+        px = self.venue.last_price.get(i)
+        last = fmt_num(px) if px else ""
+        vol = self.volume.get(i, 0.0)
+        return {"instType": "SWAP", "instId": i, "last": last, "lastSz": "1" if px else "", "askPx": last, "askSz": "",
+                "bidPx": last, "bidSz": "", "open24h": last, "high24h": last, "low24h": last,
+                "volCcy24h": fmt_num(vol * self.instruments[i]["ctVal"]), "vol24h": fmt_num(vol),
+                "sodUtc0": last, "sodUtc8": last, "ts": str(self.now_ms())}
 
     def _inst_json(self, i: str, m: dict) -> dict:
         base, quote = i.split("-")[0], i.split("-")[1]

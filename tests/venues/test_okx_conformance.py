@@ -441,3 +441,41 @@ def test_a_query_string_is_sent_exactly_as_signed():
                 await rest.close()
 
     run(main())
+
+
+def test_fake_public_tickers_and_the_fee_rates_request():
+    """#order-book-trading-market-data-get-tickers: "Retrieve the latest price snapshot, best bid/ask price, and
+    trading volume in the last 24 hours ... GET /api/v5/market/tickers", request parameter ``instType`` (required:
+    "SPOT", "SWAP", "FUTURES", "OPTION") and ``instFamily`` ("Applicable to FUTURES/SWAP/OPTION"); response ``last``
+    "Last traded price", ``vol24h`` "24h trading volume, with a unit of contract", ``volCcy24h`` "24h trading volume,
+    with a unit of currency. If it is a derivatives contract, the value is the number of base currency".  It is a
+    public endpoint: python-okx (github.com/okxapi/python-okx, okx/MarketData.py ``get_tickers(instType, uly='',
+    instFamily='')`` -> ``TICKERS_INFO = '/api/v5/market/tickers'`` in okx/consts.py) calls it with the client's
+    default key '-1', i.e. unsigned.  #trading-account-rest-api-get-fee-rates: ``instType`` is required ("SPOT",
+    "MARGIN", "SWAP", "FUTURES", "OPTION"), ``instFamily`` "Applicable to FUTURES/SWAP/OPTION";
+    #error-code-rest-api: 50014 "Parameter {param0} can not be empty."."""
+    async def main():
+        async with FakeOkx() as fo:
+            rest = OkxREST(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url)
+            try:
+                fo.set_last_price("ETH-USDT-SWAP", 3000.0)
+                await fo.trade("ETH-USDT-SWAP", 3001.5, 20)  # 20 contracts of 0.1 ETH
+                # unsigned: no OK-ACCESS-* header at all
+                status, doc = await _raw(fo, "GET", "/api/v5/market/tickers", headers={}, qs="instType=SWAP")
+                assert status == 200 and doc["code"] == "0"
+                rows = {r["instId"]: r for r in doc["data"]}
+                eth = rows["ETH-USDT-SWAP"]
+                assert (eth["instType"], eth["last"], eth["vol24h"], eth["volCcy24h"]) == ("SWAP", "3001.5", "20", "2")
+                assert rows["BTC-USDT-SWAP"]["last"] == ""  # never traded here
+                fam = await rest.request("GET", "/api/v5/market/tickers", {"instType": "SWAP", "instFamily": "ETH-USDT"},
+                                         signed=False)
+                assert [r["instId"] for r in fam] == ["ETH-USDT-SWAP"]
+                assert (await _raw(fo, "GET", "/api/v5/market/tickers", headers={}, qs=""))[1]["code"] == "50014"
+                (fee,) = await rest.request("GET", "/api/v5/account/trade-fee", {"instType": "SWAP", "instFamily": "ETH-USDT"})
+                assert (fee["makerU"], fee["takerU"]) == ("-0.0002", "-0.0005")
+                with pytest.raises(OkxAPIError, match="50014"):
+                    await rest.request("GET", "/api/v5/account/trade-fee", {"instFamily": "ETH-USDT"})
+            finally:
+                await rest.close()
+
+    run(main())

@@ -13,15 +13,13 @@ Pure request builders and readers of the documented answers (``{"code":"0","msg"
 * ``GET /api/v5/market/tickers?instType=SWAP`` -> ``data[]``: ``instId``, ``last``.
 
 Signing: headers ``OK-ACCESS-KEY``, ``OK-ACCESS-SIGN`` = base64 HMAC-SHA256(secret, timestamp + method +
-request path with query + body), ``OK-ACCESS-TIMESTAMP`` (ISO 8601 UTC, ms), ``OK-ACCESS-PASSPHRASE``; a request
-whose timestamp is more than 30 s from the server's time is refused (code 50102).
+request path with query + body), ``OK-ACCESS-TIMESTAMP`` (ISO 8601 UTC, ms), ``OK-ACCESS-PASSPHRASE``, and for
+demo trading ``x-simulated-trading: 1`` (the same REST base); a request whose timestamp is more than 30 s from
+the server's time is refused (code 50102).  ``/public/time``, ``/public/instruments`` and ``/market/tickers`` are
+public (unsigned).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import time
 from urllib.parse import urlencode
 
 __all__ = ["TIME_PATH", "TICKERS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices", "signed", "data_of",
@@ -43,7 +41,9 @@ def data_of(body: dict) -> list:
     if not isinstance(body, dict) or "code" not in body:
         raise OkxAnswerError("not an OKX v5 answer")
     if str(body["code"]) != "0":
-        raise OkxAnswerError(f"code {body['code']}: {body.get('msg', '')}")
+        from liqcore.venues.okx.rest import explain
+
+        raise OkxAnswerError(f"code {explain(body['code'], body.get('msg', ''))}")
     return body.get("data") or []
 
 
@@ -66,14 +66,15 @@ def last_prices(body: dict) -> dict[str, float]:
     return {_symbol(str(x["instId"])): float(x["last"]) for x in data_of(body) if x.get("last") not in (None, "")}
 
 
-def signed(api_key: str, secret, path: str, params: dict, now_ms: int, passphrase: str = "") -> tuple[str, dict]:
+def signed(api_key: str, secret, path: str, params: dict, now_ms: int, passphrase: str = "",
+           demo: bool = False) -> tuple[str, dict]:
+    """``(request path with its query, headers)`` of one signed GET, as the gateway signs it
+    (:func:`liqcore.venues.okx.rest.sign_headers`; ``demo``: demo trading's ``x-simulated-trading: 1``)."""
+    from liqcore.venues.okx.rest import sign_headers
+
     q = urlencode(params)
     target = f"{path}?{q}" if q else path
-    ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + f".{now_ms % 1000:03d}Z"
-    raw = secret.reveal() if hasattr(secret, "reveal") else str(secret)
-    sig = base64.b64encode(hmac.new(raw.encode(), f"{ts}GET{target}".encode(), hashlib.sha256).digest()).decode()
-    return target, {"OK-ACCESS-KEY": api_key, "OK-ACCESS-SIGN": sig, "OK-ACCESS-TIMESTAMP": ts,
-                    "OK-ACCESS-PASSPHRASE": passphrase}
+    return target, sign_headers(api_key, secret, passphrase, "GET", target, timestamp_ms=now_ms, demo=demo)
 
 
 def config(body: dict) -> dict:
