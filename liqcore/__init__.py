@@ -11,6 +11,8 @@ features; strategies and ``config``; ``backtest``, ``sweep``, ``research``; ``li
 """
 from __future__ import annotations
 
+from liqcore._lazy import lazy_exports
+
 import sys as _sys
 
 if _sys.argv and (_sys.argv[0] == "-m" or _sys.argv[0].rsplit("/", 1)[-1] == "liqcore"):
@@ -92,19 +94,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    try:
-        modname, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'liqcore' has no attribute {name!r}") from None
-    import importlib
-
-    value = importlib.import_module(modname)
-    if attr is not None:
-        value = getattr(value, attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -12,6 +12,8 @@ May import: the layers below it (``types``, ``config``, the kernels, ``venues``,
 """
 from __future__ import annotations
 
+from liqcore._lazy import lazy_exports
+
 _LAZY = {
     "backtest": ("liqcore.backtest.run", "backtest"),
     "simulate": ("liqcore.backtest.run", "simulate"),
@@ -25,22 +27,7 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    try:
-        modname, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'liqcore.backtest' has no attribute {name!r}") from None
-    import importlib
-
-    value = importlib.import_module(modname)
-    if attr is not None:
-        value = getattr(value, attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 from liqcore._callable import make_callable  # noqa: E402

@@ -10,6 +10,8 @@ directory.  A new piece of the format goes into the module of its side, its rule
 """
 from __future__ import annotations
 
+from liqcore._lazy import lazy_exports
+
 _LAZY = {
     "write_dataset": ("liqcore.dataset.write", "write_dataset"),
     "convert_to_dataset": ("liqcore.dataset.write", "convert_to_dataset"),
@@ -25,17 +27,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    try:
-        modname, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'liqcore.dataset' has no attribute {name!r}") from None
-    import importlib
-
-    value = getattr(importlib.import_module(modname), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -10,6 +10,8 @@ A new effect of the model or a new rendering of the market goes here, as a modul
 """
 from __future__ import annotations
 
+from liqcore._lazy import lazy_exports
+
 _LAZY = {
     "synthetic_market": ("liqcore.synthetic.market", "synthetic_market"),
     "Market": ("liqcore.synthetic.market", "Market"),
@@ -19,17 +21,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    try:
-        modname, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'liqcore.synthetic' has no attribute {name!r}") from None
-    import importlib
-
-    value = getattr(importlib.import_module(modname), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -16,7 +16,8 @@ order book (``fake_book.py``); its frames come from ``liqcore/venues/<venue>/``.
 """
 from __future__ import annotations
 
-import importlib
+from liqcore._lazy import lazy_exports
+
 
 _EXPORTS = {
     "FakeExchange": "liqcore.testing.fake_exchange",
@@ -52,14 +53,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    mod = _EXPORTS.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'liqcore.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, {name: (mod, name) for name, mod in _EXPORTS.items()})

@@ -236,7 +236,7 @@ def test_the_numba_kernel_codes_are_the_contract():
 LAYERS = {
     # 0: the vocabulary and contracts every layer shares (numpy and the standard library only)
     "types": 0, "units": 0, "params": 0, "signals": 0, "validate": 0, "secrets": 0, "_atomic": 0, "_callable": 0,
-    "interrupt": 0, "data": 0, "codes": 0, "progress": 0, "_extras": 0, "_tables": 0,
+    "interrupt": 0, "data": 0, "codes": 0, "progress": 0, "_extras": 0, "_tables": 0, "_lazy": 0,
     # 1: the compiled kernels and the Numba code
     "_libs": 1, "_jit": 1,
     # 2: readers of venues and files, datasets, the cache, the execution model's Python front
