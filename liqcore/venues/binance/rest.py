@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import orjson
 
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.rest_session import RESTSession
 
 __all__ = ["sign", "signed_query", "BASE_URL", "TESTNET_URL", "BinanceREST", "BinanceError", "BinanceAPIError",
            "BinanceRateLimited", "BinanceTransportError"]
@@ -88,7 +89,7 @@ class BinanceTransportError(BinanceError):
         self.path, self.reason, self.http_status = path, reason, http_status
 
 
-class BinanceREST:
+class BinanceREST(RESTSession):
     """Signed Binance USD-M futures REST client (aiohttp).  Every parameter goes in the query string (also
     for POST/DELETE), followed by ``recvWindow``, ``timestamp`` and ``signature``; the key goes in
     ``X-MBX-APIKEY``.  HTTP 429/418 are retried after ``Retry-After``; 5xx and timeouts raise
@@ -102,38 +103,14 @@ class BinanceREST:
             raise ValueError("api_secret: empty")
         self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
-        self.base_url = base_url.rstrip("/")
         self.recv_window = int(recv_window)
-        self.timeout = float(timeout)
-        self.rate_limit_retries = int(rate_limit_retries)
-        self.time_offset_ms = 0
-        self._session = session
-        self._own_session = session is None
+        self._hold_session(base_url, timeout, rate_limit_retries, session)
 
     def __repr__(self) -> str:
         return f"BinanceREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
 
-    async def start(self) -> None:
-        if self._session is None:
-            import aiohttp
-
-            self._session = aiohttp.ClientSession()
-            self._own_session = True
-
-    async def close(self) -> None:
-        if self._session is not None and self._own_session:
-            await self._session.close()
-        self._session = None
-
-    def now_ms(self) -> int:
-        return int(time.time() * 1000) + self.time_offset_ms
-
-    async def sync_time(self) -> int:
-        t0 = time.time_ns()
-        res = await self.request("GET", "/fapi/v1/time", signed=False)
-        t1 = time.time_ns()
-        self.time_offset_ms = int(int(res["serverTime"]) - (t0 + t1) // 2 // 1_000_000)
-        return self.time_offset_ms
+    async def _server_time_ms(self) -> int:
+        return int((await self.request("GET", "/fapi/v1/time", signed=False))["serverTime"])
 
     async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True,
                       key_only: bool = False, limiter=None):

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import orjson
 
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.rest_session import RESTSession
 
 __all__ = ["sign", "iso_timestamp", "sign_headers", "ws_login_args", "okx_client_id", "explain", "BASE_URL",
            "OkxREST", "OkxError", "OkxAPIError", "OkxRateLimited", "OkxTransportError", "CODES"]
@@ -153,7 +154,7 @@ class OkxTransportError(OkxError):
         self.path, self.reason, self.http_status = path, reason, http_status
 
 
-class OkxREST:
+class OkxREST(RESTSession):
     """Signed OKX v5 REST client (aiohttp).  ``request()`` returns the answer's ``data``; a refusal raises
     :class:`OkxAPIError` (50011 / HTTP 429 retried first, 50102 once after measuring the venue's clock
     again); 5xx and timeouts raise :class:`OkxTransportError` (outcome unknown)."""
@@ -167,38 +168,14 @@ class OkxREST:
         self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
         self._passphrase = passphrase if isinstance(passphrase, Secret) else Secret(passphrase)
-        self.base_url = base_url.rstrip("/")
         self.demo = bool(demo)
-        self.timeout = float(timeout)
-        self.rate_limit_retries = int(rate_limit_retries)
-        self.time_offset_ms = 0
-        self._session = session
-        self._own_session = session is None
+        self._hold_session(base_url, timeout, rate_limit_retries, session)
 
     def __repr__(self) -> str:
         return f"OkxREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
 
-    async def start(self) -> None:
-        if self._session is None:
-            import aiohttp
-
-            self._session = aiohttp.ClientSession()
-            self._own_session = True
-
-    async def close(self) -> None:
-        if self._session is not None and self._own_session:
-            await self._session.close()
-        self._session = None
-
-    def now_ms(self) -> int:
-        return int(time.time() * 1000) + self.time_offset_ms
-
-    async def sync_time(self) -> int:
-        t0 = time.time_ns()
-        data = await self.request("GET", "/api/v5/public/time", signed=False)
-        t1 = time.time_ns()
-        self.time_offset_ms = int(int(data[0]["ts"]) - (t0 + t1) // 2 // 1_000_000)
-        return self.time_offset_ms
+    async def _server_time_ms(self) -> int:
+        return int((await self.request("GET", "/api/v5/public/time", signed=False))[0]["ts"])
 
     async def request(self, method: str, path: str, params: dict | None = None, body=None, *, signed: bool = True,
                       limiter=None):
