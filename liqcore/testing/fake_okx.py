@@ -600,17 +600,6 @@ class FakeOkx(LoopbackVenue):
                        else "Batch operation partially succeeded", 200, rows)
         return rows, pushes
 
-    def _ticker_json(self, i: str) -> dict:
-        """One ``/market/tickers`` row: ``last`` the last trade's price ("" before any), ``vol24h`` contracts and
-        ``volCcy24h`` base units traded through :meth:`trade` (the fake's whole life counts as the 24 h)."""
-        px = self.venue.last_price.get(i)
-        last = fmt_num(px) if px else ""
-        vol = self.volume.get(i, 0.0)
-        return {"instType": "SWAP", "instId": i, "last": last, "lastSz": "1" if px else "", "askPx": last, "askSz": "",
-                "bidPx": last, "bidSz": "", "open24h": last, "high24h": last, "low24h": last,
-                "volCcy24h": fmt_num(vol * self.instruments[i]["ctVal"]), "vol24h": fmt_num(vol),
-                "sodUtc0": last, "sodUtc8": last, "ts": str(self.now_ms())}
-
     def _inst_json(self, i: str, m: dict) -> dict:
         base, quote = i.split("-")[0], i.split("-")[1]
         return {"instType": "SWAP", "instId": i, "instIdCode": m["instIdCode"], "uly": f"{base}-{quote}",
@@ -620,15 +609,19 @@ class FakeOkx(LoopbackVenue):
                 "state": "live", "listTime": "1611916800000", "expTime": "", "ruleType": "normal"}
 
     def _ticker_json(self, i: str, m: dict) -> dict:
-        """A ``/api/v5/market/tickers`` row: ``last`` the last trade (``set_last_price``; "" before any);
-        ``volCcy24h`` the 24 h volume in base units (the instrument's ``volCcy24h``, else 0), ``vol24h`` the
-        same in contracts; the best bid and ask at the last price."""
+        """A ``/api/v5/market/tickers`` row: ``last`` the last trade (``set_last_price`` or :meth:`trade`; "" before
+        any); ``vol24h`` contracts and ``volCcy24h`` base units traded through :meth:`trade` (the fake's whole life
+        counts as the 24 h), else the instrument's own ``volCcy24h`` (0 without one); the best bid and ask at the
+        last price."""
         last = self.venue.last_price.get(i)
-        px = fmt_num(last) if last is not None else ""
-        vol = float(m.get("volCcy24h", 0.0))
-        return {"instType": "SWAP", "instId": i, "last": px, "lastSz": "1" if px else "", "askPx": px, "askSz": "1",
-                "bidPx": px, "bidSz": "1", "open24h": px, "high24h": px, "low24h": px, "volCcy24h": fmt_num(vol),
-                "vol24h": fmt_num(vol / float(m["ctVal"])), "sodUtc0": px, "sodUtc8": px, "ts": str(self.now_ms())}
+        px = fmt_num(last) if last else ""
+        traded = self.volume.get(i, 0.0)
+        ct = float(m["ctVal"])
+        vol_ccy = traded * ct if traded else float(m.get("volCcy24h", 0.0))
+        return {"instType": "SWAP", "instId": i, "last": px, "lastSz": "1" if px else "", "askPx": px,
+                "askSz": "1" if px else "", "bidPx": px, "bidSz": "1" if px else "", "open24h": px, "high24h": px,
+                "low24h": px, "volCcy24h": fmt_num(vol_ccy), "vol24h": fmt_num(traded if traded else vol_ccy / ct),
+                "sodUtc0": px, "sodUtc8": px, "ts": str(self.now_ms())}
 
     def _find(self, p: dict) -> FakeOrder | None:
         if p.get("ordId"):
