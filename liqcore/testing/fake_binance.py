@@ -27,9 +27,6 @@ __all__ = ["FakeBinance", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
 BINANCE_API_KEY = "fake-binance-key-0001"
 BINANCE_API_SECRET = "fake-binance-secret-do-not-use"
 
-#: where Binance serves the regular market streams (aggTrade, forceOrder, markPrice) since 2026:
-#: ``wss://fstream.binance.com/market`` (+ ``/ws`` or ``/stream?streams=``)
-
 _STATUS = {"New": "NEW", "PartiallyFilled": "PARTIALLY_FILLED", "Filled": "FILLED", "Cancelled": "CANCELED",
            "Rejected": "REJECTED", "Deactivated": "EXPIRED", "Untriggered": "NEW", "Triggered": "NEW"}
 _ALGO_STATUS = {"Untriggered": "NEW", "Triggered": "TRIGGERED", "Deactivated": "CANCELED", "Cancelled": "CANCELED",
