@@ -50,3 +50,21 @@ async def wait_until(cond, timeout=5.0):
         if time.monotonic() - t > timeout:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+class GatewayRecorder:
+    """A gateway's order updates and fills as they arrive (``updates``, ``fills``); :meth:`wait` polls a
+    condition on them with a bound (``timeout`` s, the recorder's ``default_timeout`` when not given)."""
+
+    def __init__(self, gw, default_timeout: float = 5.0):
+        self.updates, self.fills = [], []
+        self.default_timeout = float(default_timeout)
+        gw.on_update(self.updates.append)
+        gw.on_fill(self.fills.append)
+
+    async def wait(self, pred, timeout: float | None = None):
+        deadline = time.monotonic() + (self.default_timeout if timeout is None else timeout)
+        while not pred():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met; updates={self.updates} fills={self.fills}")
+            await asyncio.sleep(0.01)

@@ -115,12 +115,6 @@ class FakeBinance(LoopbackVenue):
         await self.stop()
 
     # ------------------------------------------------------------------ controls
-    def fail_next(self, k: int = 1, status: int = 503, path: str | None = None, process: bool = False) -> None:
-        self.http_faults.extend(HttpFault("status", path, status=status, process=process) for _ in range(k))
-
-    def delay_next(self, k: int = 1, seconds: float = 1.0, path: str | None = None, process: bool = True) -> None:
-        self.http_faults.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
-
     def rate_limit_next(self, k: int = 1, path: str | None = None, retry_after_s: int = 0) -> None:
         self.http_faults.extend(HttpFault("rate_limit", path, status=429, reset_after_ms=retry_after_s * 1000) for _ in range(k))
 

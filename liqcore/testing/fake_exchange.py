@@ -65,6 +65,16 @@ class LoopbackVenue:
         """The fake venue's clock (local clock + ``time_offset_ms``)."""
         return time.time_ns() // 1_000_000 + self.time_offset_ms
 
+    # HTTP faults of a venue that keeps them in ``self.http_faults`` (the fake Binance and OKX venues; the fake
+    # Bybit exchange keeps its own in ``self.faults`` and overrides these)
+    def fail_next(self, k: int = 1, status: int = 503, path: str | None = None, process: bool = False) -> None:
+        """The next ``k`` matching requests get HTTP ``status``; with ``process`` the request is handled first."""
+        self.http_faults.extend(HttpFault("status", path, status=status, process=process) for _ in range(k))
+
+    def delay_next(self, k: int = 1, seconds: float = 1.0, path: str | None = None, process: bool = True) -> None:
+        """Delay the next ``k`` matching responses; ``process=True``: the request takes effect before the delay."""
+        self.http_faults.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
+
 
 @dataclass
 class HttpFault:

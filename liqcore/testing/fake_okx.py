@@ -158,12 +158,6 @@ class FakeOkx(LoopbackVenue):
         await self.stop()
 
     # ------------------------------------------------------------------ controls
-    def fail_next(self, k: int = 1, status: int = 503, path: str | None = None, process: bool = False) -> None:
-        self.http_faults.extend(HttpFault("status", path, status=status, process=process) for _ in range(k))
-
-    def delay_next(self, k: int = 1, seconds: float = 1.0, path: str | None = None, process: bool = True) -> None:
-        self.http_faults.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
-
     def rate_limit_next(self, k: int = 1, path: str | None = None) -> None:
         """The next ``k`` requests (to ``path``) answer HTTP 429 ``{"code": "50011", "msg": "Too Many Requests"}``
         without being processed."""

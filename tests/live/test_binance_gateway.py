@@ -11,24 +11,15 @@ import pytest
 from liqcore.live.binance_gateway import BinanceGateway, parse_order_update
 from liqcore.live.gateway import Gateway, GatewayError, OrderIntent
 from liqcore.testing.fake_binance import FakeBinance
+from tests._live_helpers import GatewayRecorder
 
 
 def run(coro, timeout: float = 30.0):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-class Rec:
-    def __init__(self, gw):
-        self.updates, self.fills = [], []
-        gw.on_update(self.updates.append)
-        gw.on_fill(self.fills.append)
-
-    async def wait(self, pred, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while not pred():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met; updates={self.updates} fills={self.fills}")
-            await asyncio.sleep(0.01)
+def Rec(gw):
+    return GatewayRecorder(gw, default_timeout=5.0)
 
 
 def make_gw(fb, **kw):

@@ -14,6 +14,7 @@ import pytest
 from liqcore.live.gateway import Gateway, GatewayError, OrderIntent
 from liqcore.live.okx_gateway import OkxGateway, parse_order
 from liqcore.testing.fake_okx import FakeOkx
+from tests._live_helpers import GatewayRecorder
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -24,18 +25,8 @@ def run(coro, timeout: float = 40.0):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-class Rec:
-    def __init__(self, gw):
-        self.updates, self.fills = [], []
-        gw.on_update(self.updates.append)
-        gw.on_fill(self.fills.append)
-
-    async def wait(self, pred, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while not pred():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met; updates={self.updates} fills={self.fills}")
-            await asyncio.sleep(0.01)
+def Rec(gw):
+    return GatewayRecorder(gw, default_timeout=10.0)
 
 
 def make_gw(fo, **kw):
