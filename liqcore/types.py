@@ -58,6 +58,10 @@ class Kind(IntEnum):
     GAP = 5  # feed gap: open cascades of the symbol (or of the whole venue when symbol_id == -1) end
     OPEN_INTEREST = 6
     QUOTE = 7  # top of book: one row per side (BUY = best bid, SELL = best ask), price and displayed size
+    #: one L2 price level: side BUY = a bid level, SELL = an ask level; qty = the level's NEW total displayed
+    #: size (0 removes the level).  Rows flagged SNAPSHOT form runs that replace the symbol's book; a row
+    #: flagged DEPTH_GAP (price 0, qty 0) says the book is unknown until the next snapshot run
+    DEPTH = 8
 
 
 class Venue(IntEnum):
@@ -91,6 +95,12 @@ class Flag(IntFlag):
     #: counts and notionals of such events are lower bounds
     THROTTLED = 8
     TIME_RECOVERED = 16  # ts_event rebuilt from another field of the record (a recording's bad time column)
+    #: a DEPTH row of a snapshot: a run of consecutive SNAPSHOT rows of one symbol (receive order) replaces
+    #: its book (the first snapshot row after a non-snapshot row empties both sides first)
+    SNAPSHOT = 32
+    #: a DEPTH row (price 0, qty 0) marking a sequence gap in the depth stream (a missed update, a
+    #: checksum mismatch, a reconnect): the symbol's book is empty / unknown until the next snapshot run
+    DEPTH_GAP = 64
 
 
 class Dominant(IntEnum):

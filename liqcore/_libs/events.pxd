@@ -17,6 +17,7 @@ cdef enum:
     KIND_GAP = 5
     KIND_OPEN_INTEREST = 6
     KIND_QUOTE = 7
+    KIND_DEPTH = 8
 
 cdef enum:
     DOM_MIXED = 0
