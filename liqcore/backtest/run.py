@@ -22,7 +22,7 @@ from liqcore.execution.arrays import new_portfolio, symbol_params  # noqa: F401 
 from liqcore.codes import EXIT_NAMES
 from liqcore.execution.detect import confirmed_records, detect  # noqa: F401  (detect re-exported)
 from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kinds re-exported)
-    apply_price_grid, check_equity, clean_prints, follow_order, input_kinds, prepare_events, queue_fallback,
+    apply_price_grid, check_equity, clean_prints, depth_books, follow_order, input_kinds, prepare_events, queue_fallback,
     recv_order, take_events,
 )
 from liqcore.execution.replay import at_end, n_symbols, new_replay
@@ -306,8 +306,10 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         sig = apply_order_latency(sim.records_signals(rec["confirm_recv_ns"], rec["event_index"], rec["symbol_id"],
                                                       rec["dominant"], rec["cascade_id"], r.par), events, params)
     t0 = time.perf_counter()
+    book = depth_books(r.par, events)  # the L2 book, when DEPTH rows are given to the queue rule
     if sig is not None:
-        n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns)
+        n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns,
+                                *(book if book is not None else ()))
     else:
         n_prints = sim.run_sim(
             events,
@@ -316,7 +318,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
             np.ascontiguousarray(rec["symbol_id"], dtype=np.int64),
             np.ascontiguousarray(rec["dominant"], dtype=np.int64),
             np.ascontiguousarray(rec["cascade_id"], dtype=np.int64),
-            r.st, r.port, r.par, r.ledger, r.counts, end_ns,
+            r.st, r.port, r.par, r.ledger, r.counts, end_ns, depth=book,
         )
     elapsed = time.perf_counter() - t0
     n_trades = int(r.port[0]["n_trades"])
@@ -390,7 +392,9 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
     if len(sig):
         end_ns = max(end_ns, int(sig["ts_ns"].max()))
     t0 = time.perf_counter()
-    n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns)
+    book = depth_books(r.par, events)  # the L2 book, when DEPTH rows are given to the queue rule
+    n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns,
+                            *(book if book is not None else ()))
     elapsed = time.perf_counter() - t0
     n_trades = int(r.port[0]["n_trades"])
     open_at_end, working_at_end = at_end(r.st)
