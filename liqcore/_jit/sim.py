@@ -329,7 +329,7 @@ def _q_join(s, qside, px, grid, unseen):
     at its level is ahead of it (0: no level there), unknown while the book is."""
     if s.d_on != 0:
         s.q_traded = 0.0
-        if s.d_key == _dp.dkey(px, grid) and s.d_side == qside:
+        if abs(px) < np.inf and s.d_key == _dp.dkey(px, grid) and s.d_side == qside:
             s.q_ahead = s.d_lvl if s.d_known != 0 else np.inf
             s.q_level = s.d_lvl
         else:  # its level is looked up by the replay before the next row (run_exec's _d_track)
@@ -1181,14 +1181,11 @@ def _d_track(st, par, tables, meta, sid):
 
 @njit(cache=True, nogil=True)
 def _d_settle_run(st, par, tables, sid):
-    """A snapshot run of symbol ``sid`` is over: its working limit's level is what the new book shows
-    (0: not listed), which moves the queue as a change of the level would."""
+    """A snapshot run of symbol ``sid`` is over (its next row, of any kind, has come): its working limit's
+    level is what the new book shows (0: not listed), which moves the queue as a change of the level would."""
     s = st[sid]
     s.d_pend = 0
-    if s.d_key == _dp.NO_LEVEL:
-        return
-    s.d_lvl = _dp.size_at(tables, sid, s.d_side > 0, s.d_key)
-    if _d_working(s) != 0:
+    if s.d_key != _dp.NO_LEVEL and _d_working(s) != 0:
         _q_move(s, par[sid].queue_pow, s.d_lvl)
 
 
@@ -1204,6 +1201,8 @@ def _d_row(st, par, tables, meta, sid, ts, side, price, qty, flags, counts):
     if s.d_pend != 0 and not ((flags & _dp._SNAP) != 0 and meta[sid, _dp.M_RUN] == ts):
         _d_settle_run(st, par, tables, sid)  # the run before this row is over
     first = s.d_on == 0
+    if (flags & _dp._SNAP) != 0 and meta[sid, _dp.M_RUN] != ts:
+        s.d_lvl = 0.0  # a new snapshot run: the level is gone unless the run lists it
     key = _dp.apply_row(tables, meta, sid, ts, side, price, qty, flags, q.grid)
     s.d_on = 1
     s.d_known = meta[sid, _dp.M_KNOWN]
@@ -1217,13 +1216,13 @@ def _d_row(st, par, tables, meta, sid, ts, side, price, qty, flags, counts):
     if (flags & _dp._GAP) != 0:  # the book is unknown: so is the level, until the next snapshot run
         s.d_lvl = 0.0
         return
-    if (flags & _dp._SNAP) != 0:
-        s.d_pend = 1
-        return
     if key == s.d_key and (side == _BID) == (s.d_side > 0):
         s.d_lvl = qty
-        if _d_working(s) != 0:
-            _q_move(s, q.queue_pow, qty)
+    if (flags & _dp._SNAP) != 0:
+        s.d_pend = 1  # the queue moves once the run is over (the symbol's next row)
+        return
+    if key == s.d_key and (side == _BID) == (s.d_side > 0) and _d_working(s) != 0:
+        _q_move(s, q.queue_pow, qty)
 
 
 @njit(cache=True, nogil=True)
@@ -1258,6 +1257,9 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns, tables=None, meta=N
         t = e.ts_recv
         while nt < t or (nt == t and ni < i):
             g = sig[r]
+            if tables is not None:
+                if 0 <= g.symbol_id < nsym and st[g.symbol_id].d_pend != 0:
+                    _d_settle_run(st, par, tables, g.symbol_id)
             kept = _signal_latency(par, g.symbol_id, g.latency_ns)
             step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                        g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
@@ -1274,6 +1276,10 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns, tables=None, meta=N
                 nt = NEVER
                 ni = NEVER
         k = e.kind
+        if tables is not None:
+            sid = e.symbol_id
+            if k != _DEPTH and 0 <= sid < nsym and st[sid].d_pend != 0:
+                _d_settle_run(st, par, tables, sid)
         if k == _TRADE:
             prints += 1
             sid = e.symbol_id
@@ -1309,9 +1315,6 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns, tables=None, meta=N
                         s.last_price = price
                         s.last_ns = t
                         continue
-            if tables is not None:
-                if 0 <= sid < nsym and st[sid].d_pend != 0:
-                    _d_settle_run(st, par, tables, sid)
             step_print(st, port, par, sid, t, price, e.qty, ledger, counts)
             if tables is not None:
                 if 0 <= sid < nsym:
@@ -1353,6 +1356,9 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns, tables=None, meta=N
                     _d_row(st, par, tables, meta, sid, t, e.side, e.price, e.qty, e.flags, counts)
     while r < nr:
         g = sig[r]
+        if tables is not None:
+            if 0 <= g.symbol_id < nsym and st[g.symbol_id].d_pend != 0:
+                _d_settle_run(st, par, tables, g.symbol_id)
         kept = _signal_latency(par, g.symbol_id, g.latency_ns)
         step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                    g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
