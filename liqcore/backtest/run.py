@@ -35,6 +35,8 @@ __all__ = ["backtest", "simulate", "simulate_signals", "detect", "sweep", "Backt
            "prepare_events", "resolve_strategy", "input_kinds"]
 
 _EXIT_NAMES = EXIT_NAMES  # the old private name
+#: the ledger's fill_rule: which rule decided an entry's fill (-1: a print through the limit, or a market entry)
+_FILL_RULES = {0: "queue (top of book)", 1: "queue (depth)", -1: "print"}
 
 
 def _recv_order(events: np.ndarray) -> np.ndarray | None:  # the old private name
@@ -192,6 +194,9 @@ class BacktestResult:
                 "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"),
                 "fees": float(r["fees"]),
                 "return": float(r["ret"]),
+                # the entry's limit (a market entry has none) and the rule that decided its fill
+                "limit_price": float(r["entry_price"]) if int(r["entry_kind"]) != 1 else None,
+                "fill_rule": _FILL_RULES.get(int(r["fill_rule"]), "print"),
             }
             if detail:
                 row.update(strategy=self.strategy, tag=int(r["cascade_id"]),
