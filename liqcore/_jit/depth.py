@@ -44,7 +44,7 @@ def dkey(price, grid):
     return np.int64(np.floor(price * FINE + 0.5))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def new_books(n_symbols):
     """Empty books of ``n_symbols`` symbols: (tables, meta); table ``2 x sid`` is the bids of ``sid``,
     ``2 x sid + 1`` its asks."""

@@ -7,6 +7,10 @@ trades from liquidations: docs/backtest.md, "tardis.dev exports and raw captures
 
 May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``,
 ``_libs.readrows`` and this package's ``base``, ``files`` and ``tardis_liquidations``.
+
+Why one module: every tardis format shares one batch reader and one converter of the common columns
+(:class:`_Conv`: exchanges, instruments, times, the lenient and strict paths); each format adds only its
+batch converter (the ``_KINDS`` table).
 """
 from __future__ import annotations
 
