@@ -1,5 +1,5 @@
 """``liqcore backtest`` on a hand-made tardis-layout market with an ``incremental_book_L2`` file beside the
-trades and liquidations (tests/depthmarket.py): the queue at the entry's level, 5 ticks behind the best,
+trades and liquidations (tests/depth_episodes.py): the queue at the entry's level, 5 ticks behind the best,
 decides.  With depth exactly the even episodes fill; controls: the level x1e6 fills none, an empty level
 fills at its first print; a level cancelled and refilled behind the order keeps its place; without the
 depth file the result is the top-of-book rule's (no book here: through, which never fills at the level)."""
@@ -11,7 +11,7 @@ import sys
 import orjson
 import pytest
 
-from depthmarket import ARGS, LEVEL, episode_of, write_market
+from depth_episodes import ARGS, LEVEL, episode_of, write_market
 
 pytestmark = pytest.mark.slow
 
