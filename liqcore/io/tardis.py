@@ -32,7 +32,7 @@ _TICKER = _COMMON + ("funding_timestamp", "funding_rate", "open_interest", "mark
 _QUOTES = _COMMON + ("ask_amount", "ask_price", "bid_price", "bid_amount")
 _BOOK = _COMMON + ("asks[0].price", "asks[0].amount", "bids[0].price", "bids[0].amount")
 _INT_COLS = frozenset({"timestamp", "local_timestamp", "funding_timestamp"})
-_STR_COLS = frozenset({"exchange", "symbol", "side", "id"})
+_STR_COLS = frozenset({"exchange", "symbol", "side", "id", "is_snapshot"})
 _SAMPLED = 8
 _NAN = float("nan")
 #: Bybit inverse contracts (1 USD each): perpetuals ``BTCUSD``, futures ``BTCUSDZ24``
