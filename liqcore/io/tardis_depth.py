@@ -2,8 +2,9 @@
 and ``tardis-book-depth`` (``book_snapshot_25`` / ``book_snapshot_5``, each row a whole snapshot).
 
 A file is told by its header and its name (``..._incremental_book_L2_...``, ``..._book_snapshot_25_...``).
-Rows keep the file's (receive) order; a snapshot run that does not start the symbol's rows is preceded by
-a DEPTH_GAP row (a reconnect, or the next whole snapshot).  Bad rows are counted and dropped.  The rows:
+Rows keep the file's (receive) order; a DEPTH_GAP row goes before each snapshot run that does not start
+the symbol's rows (a reconnect, or the next whole snapshot) and before updates that come before the
+symbol's first snapshot (the book they change is not known).  Bad rows are counted and dropped.  The rows:
 docs/data.md, "The event contract" and "tardis.dev depth files".
 
 May import: numpy, pyarrow (inside functions), ``types`` and this package's ``base`` and ``tardis``.
@@ -70,18 +71,19 @@ def _with_gaps(rows: np.ndarray, state: dict) -> np.ndarray:
     if not len(rows):
         return rows
     snap = (rows["flags"] & _SNAP) != 0
-    if not snap.any() and not state:
-        return rows
     sid, recv = rows["symbol_id"].astype(np.int64), rows["ts_recv"]
     order = np.argsort(sid, kind="stable")
     s_sid, s_snap, s_recv = sid[order], snap[order], recv[order]
     first = np.r_[True, s_sid[1:] != s_sid[:-1]]
     prev_snap = np.r_[False, s_snap[:-1]]
     prev_recv = np.r_[0, s_recv[:-1]]
+    starts = s_snap & (~prev_snap | (prev_recv != s_recv))
     for i in np.flatnonzero(first).tolist():  # the symbol's last row of the batches before
         had = state.get(int(s_sid[i]))
-        prev_snap[i], prev_recv[i] = (had if had is not None else (True, s_recv[i]))
-    starts = s_snap & (~prev_snap | (prev_recv != s_recv))
+        if had is None:  # the symbol's first row: a gap before it unless it is a snapshot (updates the
+            starts[i] = not s_snap[i]  # file holds before its first snapshot apply to a book not known)
+        else:
+            starts[i] = s_snap[i] and (not had[0] or had[1] != s_recv[i])
     last = np.r_[s_sid[1:] != s_sid[:-1], True]
     for i in np.flatnonzero(last).tolist():
         state[int(s_sid[i])] = (bool(s_snap[i]), int(s_recv[i]))
