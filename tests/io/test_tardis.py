@@ -275,8 +275,9 @@ def test_book_snapshot_top_level_as_quotes(tmp_path, levels):
             cells += [f"{3000.5 + lv + i * 0.01:.2f}", f"{10 + lv}", f"{3000.4 - lv + i * 0.01:.2f}", f"{20 + lv}"]
         rows.append(f"okex-swap,ETH-USDT-SWAP,{t(i, 'us')},{t(i, 'us') + 7}," + ",".join(cells))
     f = write(tmp_path / f"okex-swap_book_snapshot_{levels}_2024-08-01_ETH-USDT-SWAP.csv.gz", book_header(levels), rows)
-    assert detect_format(f) == "tardis-book-snapshot"
-    ev = load_events(f).events
+    # told by its name, the file is depth (tests/io/test_tardis_depth.py); its top level as quotes when asked
+    assert detect_format(f) == "tardis-book-depth"
+    ev = load_events(f, format="tardis-book-snapshot").events
     assert len(ev) == 400 and (ev["kind"] == Kind.QUOTE).all()
     bids, asks = ev[0::2], ev[1::2]
     assert np.allclose(bids["price"], [3000.4 + i * 0.01 for i in range(200)])
