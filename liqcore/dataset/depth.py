@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.types import EVENT_DTYPE, Flag, Kind
+from liqcore.types import EVENT_DTYPE, Flag, Kind, take_records
 
 #: the directory of a dataset that holds its depth, and the version of the depth files' layout
 DEPTH_DIR = "_depth"
@@ -24,6 +24,8 @@ DEPTH_GROUP_ROWS = 65_536
 _RUN = int(Flag.SNAPSHOT) | int(Flag.DEPTH_GAP)
 _NS_PER_DAY = 86_400_000_000_000
 _VENUES = ("", "bybit", "binance", "okx")
+#: the fields a depth file keeps (the symbol and venue: its partition's names)
+_STORED = ("ts_event", "ts_recv", "price", "qty", "side", "flags")
 
 
 def price_decimals(price: np.ndarray) -> int | None:
@@ -34,7 +36,12 @@ def price_decimals(price: np.ndarray) -> int | None:
         return 0
     if not np.all(np.isfinite(p)):
         return None
-    for k in range(10):
+    k0 = 0
+    if len(p) > 4096:  # the fewest decimals of a sample first: every row is then tested once, as a rule
+        k0 = price_decimals(p[:: len(p) // 2048])
+        if k0 is None:
+            return None
+    for k in range(k0, 10):
         scale = float(10**k)
         with np.errstate(all="ignore"):
             t = np.rint(p * scale)
@@ -47,15 +54,22 @@ def _table(rows: np.ndarray, venue: str, symbol: str):
     import orjson
     import pyarrow as pa
 
-    k = price_decimals(rows["price"])
-    cols = {"ts_recv_ns": pa.array(rows["ts_recv"]), "ts_event_ns": pa.array(rows["ts_event"])}
+    def arr(v):  # a numpy column as an Arrow array over its own buffer (contiguous: one copy of a field)
+        v = np.ascontiguousarray(v)
+        return pa.Array.from_buffers(pa.from_numpy_dtype(v.dtype), len(v), [None, pa.py_buffer(v)])
+
+    price = rows["price"]
+    k = price_decimals(price)
+    cols = {"ts_recv_ns": arr(rows["ts_recv"]), "ts_event_ns": arr(rows["ts_event"])}
     if k is not None:
-        cols["price_ticks"] = pa.array(np.rint(rows["price"] * float(10**k)).astype(np.int64))
+        ticks = np.multiply(price, float(10**k))
+        cols["price_ticks"] = arr(np.rint(ticks, out=ticks).astype(np.int64))
+        del ticks
     else:
-        cols["price"] = pa.array(rows["price"])
-    cols["qty"] = pa.array(rows["qty"])
-    cols["side"] = pa.array(rows["side"])
-    cols["flags"] = pa.array(rows["flags"])
+        cols["price"] = arr(price)
+    cols["qty"] = arr(rows["qty"])
+    cols["side"] = arr(rows["side"])
+    cols["flags"] = arr(rows["flags"])
     info = {"depth_format": DEPTH_FORMAT, "venue": venue, "symbol": symbol, "price_decimals": k}
     return pa.table(cols).replace_schema_metadata({b"liqcore": orjson.dumps(info)})
 
@@ -140,6 +154,8 @@ def split_depth(events: np.ndarray, trade_ids=None):
     depth = events["kind"] == int(Kind.DEPTH)
     if not depth.any():
         return events, trade_ids, None
+    if depth.all():  # a depth file: no copy
+        return events[:0], (trade_ids[:0] if trade_ids is not None else None), events
     rest = ~depth
     return events[rest], (trade_ids[rest] if trade_ids is not None else None), events[depth]
 
@@ -154,14 +170,23 @@ def write_depth(out_dir, events: np.ndarray, registry) -> dict:
     if storage.is_url(out_dir):
         raise ValueError("dataset: depth rows are written to a local dataset only (convert into a directory, "
                          "then copy it to the object store)")
-    ev = events[events["kind"] == int(Kind.DEPTH)]
+    kind = events["kind"]
+    ev = events if int(kind.min()) == int(kind.max()) == int(Kind.DEPTH) else events[kind == int(Kind.DEPTH)]
     if not len(ev):
         return {"partitions": 0, "rows_added": 0}
-    day = ev["ts_recv"] // _NS_PER_DAY
-    key = (ev["symbol_id"].astype(np.int64) * 4 + ev["venue"].astype(np.int64)) * 1_000_000 + day
-    uniq, inv = np.unique(key, return_inverse=True)
-    order = np.argsort(inv.reshape(-1), kind="stable")  # each partition's rows, in their order
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(inv.reshape(-1), minlength=len(uniq)))])
+    recv, sid, ven = ev["ts_recv"], ev["symbol_id"], ev["venue"]
+    d0, d1 = int(recv.min()) // _NS_PER_DAY, int(recv.max()) // _NS_PER_DAY
+    if d0 == d1 and int(sid.min()) == int(sid.max()) and int(ven.min()) == int(ven.max()):
+        # the usual file: one symbol and one day, one partition (no grouping pass)
+        uniq = np.array([(int(sid[0]) * 4 + int(ven[0])) * 1_000_000 + d0])
+        order, bounds = None, np.array([0, len(ev)])
+    else:
+        key = (sid.astype(np.int64) * 4 + ven.astype(np.int64)) * 1_000_000 + recv // _NS_PER_DAY
+        uniq, inv = np.unique(key, return_inverse=True)
+        del key
+        order = np.argsort(inv.reshape(-1), kind="stable")  # each partition's rows, in their order
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inv.reshape(-1), minlength=len(uniq)))])
+        del inv
     have = _partitions(out_dir)
     syms = registry.symbols_array()
     written = added = 0
@@ -172,16 +197,17 @@ def write_depth(out_dir, events: np.ndarray, registry) -> dict:
         date = str(np.datetime64(d, "D"))
         if not symbol or "/" in symbol or symbol.startswith("."):
             continue
-        new = ev[order[bounds[j]:bounds[j + 1]]]
-        new = new[np.argsort(new["ts_recv"], kind="stable")]
+        new = ev if order is None else take_records(ev, order[bounds[j]:bounds[j + 1]])  # (never written to)
+        r = new["ts_recv"]
+        if len(r) > 1 and not bool(np.all(r[1:] >= r[:-1])):
+            new = take_records(new, np.argsort(r, kind="stable"))
         dest = Path(out_dir) / DEPTH_DIR / f"venue={venue}" / f"symbol={symbol}" / f"date={date}" / "depth.parquet"
         old_f = have.get((venue, symbol, date))
         if old_f is not None:
             old, _n = _read_file(old_f)
             lo, hi = int(new["ts_recv"][0]), int(new["ts_recv"][-1])
             inside = old[(old["ts_recv"] >= lo) & (old["ts_recv"] <= hi)]
-            new["symbol_id"], new["venue"] = 0, 0  # (as read back)
-            if len(inside) == len(new) and inside.tobytes() == new.tobytes():
+            if len(inside) == len(new) and all(np.array_equal(inside[c], new[c]) for c in _STORED):
                 continue  # the same rows again: nothing to add
             rows = np.concatenate([old, new])  # another source: both, old rows first at equal receive times
             rows = rows[np.argsort(rows["ts_recv"], kind="stable")]
@@ -189,7 +215,6 @@ def write_depth(out_dir, events: np.ndarray, registry) -> dict:
         else:
             rows = new
             added += len(rows)
-        rows["symbol_id"], rows["venue"], rows["kind"] = 0, v, int(Kind.DEPTH)
         _write_file(rows, venue, symbol, dest)
         written += 1
     return {"partitions": written, "rows_added": int(added)}

@@ -115,17 +115,25 @@ def _l2(c, batch) -> np.ndarray:
     qty = _sizes(c, batch, "amount", bad)
     c.reject(bad, c.inst_bad, "unknown_instrument", "symbol", c.inst_name)
     c._strict()
-    with np.errstate(all="ignore"):
-        qty = np.where(inverse, qty / price, qty * scale)
-    keep = ~bad
-    rows = _rows(ts[keep], recv[keep], price[keep], qty[keep], sid[keep], side[keep], venue[keep],
-                 np.where(snap[keep] == 1, _SNAP, 0))
+    from liqcore._libs.readrows import trade_rows
+    from liqcore.io.tardis import _sizes_as_read
+
+    if not _sizes_as_read(inverse, scale):  # OKX contracts x contract value, Bybit inverse USD / price
+        with np.errstate(all="ignore"):
+            qty = np.where(inverse, qty / price, qty * scale)
+    keep = ~bad if bad.any() else None  # None: every row kept (no gather)
+    rows = trade_rows(ts, recv, price, qty, sid, side, venue, _DEPTH, 0, keep)  # (one compiled pass)
+    is_snap = snap == 1 if keep is None else snap[keep] == 1
+    if is_snap.any():
+        rows["flags"][np.flatnonzero(is_snap)] = _SNAP
     return _with_gaps(rows, c.state)
 
 
 def _sizes(c, batch, name, bad) -> np.ndarray:
     """A size column: finite and >= 0 (0: the level removed); a negative or missing one costs its row."""
     v, null, bad_text = c.floats(batch, name)
+    if bad_text is None and len(v) and not null.any() and v.min() >= 0 and v.max() < np.inf:
+        return v  # every cell a finite number >= 0 (by min / max: a NaN fails both): nothing to reject
     if bad_text is not None:
         c.reject(bad, bad_text, "non_numeric", name)
     c.reject(bad, null, "missing_field", name)
