@@ -300,8 +300,8 @@ Examples:
 Sources: binance-vision (USD-M futures: aggTrades, trades, bookTicker, metrics daily; fundingRate
 monthly; --monthly takes the monthly files of aggTrades, trades, bookTicker; every zip checked
 against its .CHECKSUM), bybit-archive (trades), okx-archive (trades, aggtrades), tardis (--exchange;
-liquidations, trades, quotes, book_snapshot_5, book_snapshot_25, derivative_ticker into a dataset,
-any data type with --out).  --from and --to are UTC days, both included.
+liquidations, trades, quotes, book_snapshot_5, book_snapshot_25, derivative_ticker, incremental_book_L2
+into a dataset, any data type with --out).  --from and --to are UTC days, both included.
 
 --dataset converts each file as it arrives, with the readers and checks of `liqcore convert`; a
 file already converted is skipped without being fetched.  --out keeps the files as downloaded (a

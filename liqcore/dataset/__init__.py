@@ -2,7 +2,8 @@
 
 * ``write`` -- writing and converting into a dataset, the manifest of converted files, the writer lock;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
-* ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group.
+* ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group;
+* ``depth`` -- the depth (DEPTH rows) in its own compact files, written and read by receive time and price.
 
 May import: the contract and vocabulary, the kernels, ``venues`` and the readers of ``io`` (``base``,
 ``contract``, ``plausible``, ``storage``, ``file_events``); ``io`` reaches in only to load a dataset
@@ -22,6 +23,8 @@ _LAZY = {
     "dataset_info": ("liqcore.dataset.read", "dataset_info"),
     "check_selection": ("liqcore.dataset.read", "check_selection"),
     "is_dataset": ("liqcore.dataset.read", "is_dataset"),
+    "load_depth": ("liqcore.dataset.depth", "load_depth"),
+    "write_depth": ("liqcore.dataset.depth", "write_depth"),
 }
 
 __all__ = list(_LAZY)

@@ -785,9 +785,14 @@ def _write_dataset(events, out_dir, registry, trade_ids=None, checked: bool = Fa
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     if len(events) == 0:
         return {"partitions": 0, "rows_added": 0, "rows_refused": 0}
+    from liqcore.dataset.depth import split_depth, write_depth
+
+    events, trade_ids, depth = split_depth(events, trade_ids)  # depth: its own compact files
+    d = write_depth(out_dir, depth, registry) if depth is not None else {"partitions": 0, "rows_added": 0}
     parts, refused = _split(events, registry, trade_ids, None if url else Path(out_dir).resolve())
     n_parts, added = _write_parts(out_dir, {k: ([rows], checked) for k, rows in parts})
-    return {"partitions": n_parts, "rows_added": int(added), "rows_refused": int(refused)}
+    return {"partitions": n_parts + d["partitions"], "rows_added": int(added) + d["rows_added"],
+            "rows_refused": int(refused)}
 
 
 def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
@@ -1274,6 +1279,14 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
                     m &= np.isin(ev["symbol_id"], ids)
                 ev = ev[m]
                 tids = tids[m] if tids is not None else None
+            from liqcore.dataset.depth import split_depth, write_depth
+
+            ev, tids, depth = split_depth(np.asarray(ev), tids)  # depth: its own compact files, written now
+            if depth is not None:
+                d = write_depth(out, depth, res.registry)
+                del depth
+                done["partitions"] += d["partitions"]
+                done["rows_added"] += d["rows_added"]
             parts, refused = _split(np.asarray(ev), res.registry, tids, root)
             del ev, tids
             for k, v in res.rejects.items():

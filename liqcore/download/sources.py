@@ -73,7 +73,7 @@ SOURCES: dict[str, Source] = {
     # (its downloadable CSV files' documentation); 401 / 403 refuse the key
     "tardis": Source("tardis", "https://datasets.tardis.dev",
                      daily=("liquidations", "trades", "quotes", "book_snapshot_5", "book_snapshot_25",
-                            "derivative_ticker"), needs_key=True, any_type=True, keyless_first_of_month=True),
+                            "derivative_ticker", "incremental_book_L2"), needs_key=True, any_type=True, keyless_first_of_month=True),
 }
 
 

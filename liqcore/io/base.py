@@ -284,7 +284,8 @@ def duplicate_keep(events: np.ndarray, trade_ids=None) -> np.ndarray | None:
     if n < 2:
         return None
     ts = events["ts_event"]
-    not_quote = (events["kind"] != _QUOTE) & (events["kind"] != _DEPTH)  # states of the book: never duplicates
+    # quotes and depth levels are states of the book, not occurrences: never duplicates
+    not_quote = (events["kind"] != _QUOTE) & (events["kind"] != _DEPTH)
     if np.all(ts[1:] >= ts[:-1]):
         # sorted: duplicates share ts_event, so only runs of equal times need the full key
         eq = ts[1:] == ts[:-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from liqcore.io import binance, bybit, captures, contract, jsonlines, mapped, tardis
+from liqcore.io import binance, bybit, captures, contract, jsonlines, mapped, tardis, tardis_depth
 from liqcore.io import binance_vision, bybit_public, okx_public  # the venues' public archives
 from liqcore.io.base import SHAPES, Reader
 from liqcore.io.files import _base_name, open_binary
@@ -30,8 +30,9 @@ READERS = (
     tardis.TRADES,
     tardis.DERIVATIVE_TICKER,
     tardis.QUOTES,
+    tardis_depth.L2,
+    tardis_depth.SNAPSHOTS,
     tardis.BOOK_SNAPSHOT,
-    tardis.DEPTH,
     captures.TARDIS_RAW,
     captures.HFTBACKTEST,
     *binance_vision.READERS,

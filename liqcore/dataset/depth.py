@@ -1,0 +1,257 @@
+"""A dataset's depth (DEPTH rows): :func:`write_depth`, :func:`load_depth`, kept apart from the other kinds.
+
+Depth is the largest stream by far, and read in receive order and by price, so it lives in its own
+compact files, ``_depth/venue=V/symbol=S/date=D/depth.parquet`` (``date``: the UTC day of the receive
+time), beside the partitions of the other kinds (the leading ``_`` keeps it out of their reads): rows
+in receive order, the price as an integer number of 10^-k (k per file), row groups whose statistics let
+a read skip what cannot touch a time or a price range.  Layout and rules: docs/data.md, "Depth in a
+dataset".  May import what the package may.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from liqcore.types import EVENT_DTYPE, Flag, Kind, take_records
+
+#: the directory of a dataset that holds its depth, and the version of the depth files' layout
+DEPTH_DIR = "_depth"
+DEPTH_FORMAT = 1
+#: rows of one row group of a depth file (about a minute of a busy perpetual's updates)
+DEPTH_GROUP_ROWS = 65_536
+_RUN = int(Flag.SNAPSHOT) | int(Flag.DEPTH_GAP)
+_NS_PER_DAY = 86_400_000_000_000
+_VENUES = ("", "bybit", "binance", "okx")
+#: the fields a depth file keeps (the symbol and venue: its partition's names)
+_STORED = ("ts_event", "ts_recv", "price", "qty", "side", "flags")
+
+
+def price_decimals(price: np.ndarray) -> int | None:
+    """The least k in 0..9 such that every price is an integer number of 10^-k read back exactly
+    (``ticks / 10**k`` gives the same float), None when none is."""
+    p = np.asarray(price, np.float64)
+    if not len(p):
+        return 0
+    if not np.all(np.isfinite(p)):
+        return None
+    k0 = 0
+    if len(p) > 4096:  # the fewest decimals of a sample first: every row is then tested once, as a rule
+        k0 = price_decimals(p[:: len(p) // 2048])
+        if k0 is None:
+            return None
+    for k in range(k0, 10):
+        scale = float(10**k)
+        with np.errstate(all="ignore"):
+            t = np.rint(p * scale)
+        if np.abs(t).max() < 2**53 and bool(np.all(t / scale == p)):
+            return k
+    return None
+
+
+def _table(rows: np.ndarray, venue: str, symbol: str):
+    import orjson
+    import pyarrow as pa
+
+    def arr(v):  # a numpy column as an Arrow array over its own buffer (contiguous: one copy of a field)
+        v = np.ascontiguousarray(v)
+        return pa.Array.from_buffers(pa.from_numpy_dtype(v.dtype), len(v), [None, pa.py_buffer(v)])
+
+    price = rows["price"]
+    k = price_decimals(price)
+    cols = {"ts_recv_ns": arr(rows["ts_recv"]), "ts_event_ns": arr(rows["ts_event"])}
+    if k is not None:
+        ticks = np.multiply(price, float(10**k))
+        cols["price_ticks"] = arr(np.rint(ticks, out=ticks).astype(np.int64))
+        del ticks
+    else:
+        cols["price"] = arr(price)
+    cols["qty"] = arr(rows["qty"])
+    cols["side"] = arr(rows["side"])
+    cols["flags"] = arr(rows["flags"])
+    info = {"depth_format": DEPTH_FORMAT, "venue": venue, "symbol": symbol, "price_decimals": k}
+    return pa.table(cols).replace_schema_metadata({b"liqcore": orjson.dumps(info)})
+
+
+def _write_file(rows: np.ndarray, venue: str, symbol: str, dest: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from liqcore._atomic import replace_durably
+
+    table = _table(rows, venue, symbol)
+    enc = {c: "DELTA_BINARY_PACKED" for c in ("ts_recv_ns", "ts_event_ns", "price_ticks") if c in table.column_names}
+    enc["qty"] = "BYTE_STREAM_SPLIT"
+    if "price" in table.column_names:
+        enc["price"] = "BYTE_STREAM_SPLIT"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
+    pq.write_table(table, tmp, row_group_size=DEPTH_GROUP_ROWS, compression="zstd",
+                   use_dictionary=["side", "flags"], column_encoding=enc, write_statistics=True)
+    replace_durably(tmp, dest)
+
+
+def _read_file(f, recv_range=None, price_range=None) -> tuple[np.ndarray, int]:
+    """The rows of one depth file (receive order) whose row groups can touch ``recv_range`` ``(lo, hi)`` and
+    ``price_range`` ``(lo, hi)`` -> (rows, rows of the row groups read)."""
+    import orjson
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(f)
+    meta = orjson.loads(pf.schema_arrow.metadata[b"liqcore"])
+    if int(meta.get("depth_format", 0)) > DEPTH_FORMAT:
+        raise ValueError(f"dataset: {f} is a depth file of a newer layout ({meta.get('depth_format')}) than this "
+                         f"liqcore reads ({DEPTH_FORMAT}): upgrade liqcore")
+    k = meta.get("price_decimals")
+    pcol = "price_ticks" if k is not None else "price"
+    scale = float(10**k) if k is not None else 1.0
+    names = pf.schema_arrow.names
+    md = pf.metadata
+    groups = []
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        st = {names[i]: rg.column(i).statistics for i in range(rg.num_columns)}
+        if recv_range is not None:
+            s = st["ts_recv_ns"]
+            if s is not None and s.has_min_max and (s.max < recv_range[0] or s.min >= recv_range[1]):
+                continue
+        if price_range is not None:
+            s, fl = st[pcol], st["flags"]
+            runs = fl is None or not fl.has_min_max or fl.max >= int(Flag.SNAPSHOT)  # snapshot or gap rows
+            if s is not None and s.has_min_max and not runs and (s.max / scale < price_range[0]
+                                                                   or s.min / scale > price_range[1]):
+                continue
+        groups.append(g)
+    if not groups:
+        return np.zeros(0, EVENT_DTYPE), 0
+    t = pf.read_row_groups(groups)
+    n = t.num_rows
+    out = np.zeros(n, EVENT_DTYPE)
+    out["ts_recv"] = t.column("ts_recv_ns").to_numpy()
+    out["ts_event"] = t.column("ts_event_ns").to_numpy()
+    p = t.column(pcol).to_numpy()
+    out["price"] = p / scale if k is not None else p
+    out["qty"] = t.column("qty").to_numpy()
+    out["side"] = t.column("side").to_numpy()
+    out["flags"] = t.column("flags").to_numpy()
+    out["kind"] = int(Kind.DEPTH)
+    return out, n
+
+
+def _partitions(out_dir) -> dict:
+    root = Path(out_dir) / DEPTH_DIR
+    have = {}
+    for f in root.glob("venue=*/symbol=*/date=*/depth.parquet"):
+        d, s, v = f.parent, f.parent.parent, f.parent.parent.parent
+        have[(v.name[6:], s.name[7:], d.name[5:])] = f
+    return have
+
+
+def split_depth(events: np.ndarray, trade_ids=None):
+    """``(events without their DEPTH rows, their trade ids, the DEPTH rows or None)`` (no copy without depth)."""
+    if not len(events):
+        return events, trade_ids, None
+    depth = events["kind"] == int(Kind.DEPTH)
+    if not depth.any():
+        return events, trade_ids, None
+    if depth.all():  # a depth file: no copy
+        return events[:0], (trade_ids[:0] if trade_ids is not None else None), events
+    rest = ~depth
+    return events[rest], (trade_ids[rest] if trade_ids is not None else None), events[depth]
+
+
+def write_depth(out_dir, events: np.ndarray, registry) -> dict:
+    """Add the DEPTH rows of ``events`` (in receive order within each symbol, as a reader gives them) to the
+    dataset in ``out_dir`` (the caller holds its writer lock) -> ``{"partitions", "rows_added"}``.  Per
+    (venue, symbol, receive day): the new rows replace the old rows received within their first and last
+    receive time (writing the same data again changes nothing), the others kept, in receive order."""
+    from liqcore.io import storage
+
+    if storage.is_url(out_dir):
+        raise ValueError("dataset: depth rows are written to a local dataset only (convert into a directory, "
+                         "then copy it to the object store)")
+    kind = events["kind"]
+    ev = events if int(kind.min()) == int(kind.max()) == int(Kind.DEPTH) else events[kind == int(Kind.DEPTH)]
+    if not len(ev):
+        return {"partitions": 0, "rows_added": 0}
+    recv, sid, ven = ev["ts_recv"], ev["symbol_id"], ev["venue"]
+    d0, d1 = int(recv.min()) // _NS_PER_DAY, int(recv.max()) // _NS_PER_DAY
+    if d0 == d1 and int(sid.min()) == int(sid.max()) and int(ven.min()) == int(ven.max()):
+        # the usual file: one symbol and one day, one partition (no grouping pass)
+        uniq = np.array([(int(sid[0]) * 4 + int(ven[0])) * 1_000_000 + d0])
+        order, bounds = None, np.array([0, len(ev)])
+    else:
+        key = (sid.astype(np.int64) * 4 + ven.astype(np.int64)) * 1_000_000 + recv // _NS_PER_DAY
+        uniq, inv = np.unique(key, return_inverse=True)
+        del key
+        order = np.argsort(inv.reshape(-1), kind="stable")  # each partition's rows, in their order
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inv.reshape(-1), minlength=len(uniq)))])
+        del inv
+    have = _partitions(out_dir)
+    syms = registry.symbols_array()
+    written = added = 0
+    for j, g in enumerate(uniq.tolist()):
+        rest, d = divmod(g, 1_000_000)
+        sid, v = divmod(rest, 4)
+        venue, symbol = _VENUES[v] if 0 <= v < 4 else str(v), str(syms[sid])
+        date = str(np.datetime64(d, "D"))
+        if not symbol or "/" in symbol or symbol.startswith("."):
+            continue
+        new = ev if order is None else take_records(ev, order[bounds[j]:bounds[j + 1]])  # (never written to)
+        r = new["ts_recv"]
+        if len(r) > 1 and not bool(np.all(r[1:] >= r[:-1])):
+            new = take_records(new, np.argsort(r, kind="stable"))
+        dest = Path(out_dir) / DEPTH_DIR / f"venue={venue}" / f"symbol={symbol}" / f"date={date}" / "depth.parquet"
+        old_f = have.get((venue, symbol, date))
+        if old_f is not None:
+            old, _n = _read_file(old_f)
+            lo, hi = int(new["ts_recv"][0]), int(new["ts_recv"][-1])
+            inside = old[(old["ts_recv"] >= lo) & (old["ts_recv"] <= hi)]
+            if len(inside) == len(new) and all(np.array_equal(inside[c], new[c]) for c in _STORED):
+                continue  # the same rows again: nothing to add
+            rows = np.concatenate([old, new])  # another source: both, old rows first at equal receive times
+            rows = rows[np.argsort(rows["ts_recv"], kind="stable")]
+            added += len(new)
+        else:
+            rows = new
+            added += len(rows)
+        _write_file(rows, venue, symbol, dest)
+        written += 1
+    return {"partitions": written, "rows_added": int(added)}
+
+
+def load_depth(path, symbols=None, venues=None, recv_range=None, price_range=None, registry=None):
+    """The DEPTH rows of the dataset in ``path`` -> ``(events, registry)``: EVENT_DTYPE rows in receive order
+    (stable: a symbol's rows in their written order), of ``symbols`` / ``venues`` (names; None: all).
+    ``recv_range`` ``(lo, hi)``: only the row groups that hold rows received in [lo, hi) are read, and only
+    those rows kept.  ``price_range`` ``(lo, hi)``: rows priced outside it are left out, except snapshot and
+    gap rows (a snapshot run's reset and a gap stay known); row groups of updates alone that cannot touch it
+    are not read.  A dataset without depth: no rows."""
+    from liqcore.types import SymbolRegistry
+
+    reg = registry if registry is not None else SymbolRegistry()
+    want_s = {str(s).upper() for s in symbols} if symbols else None
+    want_v = {str(v).lower() for v in venues} if venues else None
+    chunks = []
+    for (venue, symbol, date), f in sorted(_partitions(path).items()):
+        if (want_s is not None and symbol.upper() not in want_s) or (want_v is not None and venue not in want_v):
+            continue
+        if recv_range is not None:
+            d0 = int(np.datetime64(date, "D").astype(np.int64)) * _NS_PER_DAY
+            if d0 + _NS_PER_DAY <= recv_range[0] or d0 >= recv_range[1]:
+                continue
+        rows, _n = _read_file(f, recv_range, price_range)
+        if recv_range is not None and len(rows):
+            rows = rows[(rows["ts_recv"] >= recv_range[0]) & (rows["ts_recv"] < recv_range[1])]
+        if price_range is not None and len(rows):
+            p = rows["price"]
+            rows = rows[((p >= price_range[0]) & (p <= price_range[1])) | ((rows["flags"] & _RUN) != 0)]
+        rows["symbol_id"] = reg.id(venue, symbol)
+        rows["venue"] = _VENUES.index(venue) if venue in _VENUES else 0
+        chunks.append(rows)
+    if not chunks:
+        return np.zeros(0, EVENT_DTYPE), reg
+    out = np.concatenate(chunks)
+    if len(chunks) > 1:
+        out = out[np.argsort(out["ts_recv"], kind="stable")]
+    return out, reg
