@@ -352,7 +352,15 @@ def _resolve_source(source, registry=None, params: Params | None = None):
         p = params or Params()
         res = load_events(source, registry=registry, feed_latency_ns=p.feed_latency_ns,
                           max_clock_skew_ns=p.max_clock_skew_ns)
-        return apply_feed_latency(res.events, p), res.registry
+        events = res.events
+        if p.fill == "queue":  # the queue at depth: a dataset's depth rows replayed too
+            from liqcore.dataset import has_depth, is_dataset, with_depth
+
+            paths = [source] if isinstance(source, (str, Path)) else list(source)
+            for path in paths:
+                if is_dataset(path) and has_depth(path):
+                    events = with_depth(events, res.registry, path)
+        return apply_feed_latency(events, p), res.registry
     raise ValueError("source: expected a Market/LoadResult, an EVENT_DTYPE array, or file paths")
 
 
@@ -521,6 +529,11 @@ def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
     if not is_dataset(path):
         return None
     check_selection(path)  # an empty dataset: the whole read's error
+    if params.fill == "queue":
+        from liqcore.dataset import has_depth
+
+        if has_depth(path):  # the queue at depth: the whole load, the dataset's depth rows with its events
+            return None
     days = default_chunk_days(path) if chunk_days is None else float(chunk_days)
     if read == "windows" or (read == "auto" and chunk_days is None):  # chunk_days asks for the full replay
         try:

@@ -315,6 +315,14 @@ def _chunked(args, params, strategy, steps):
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
     if days is None:
         days = default_chunk_days(args.paths[0], syms, start, end)
+    if params.fill == "queue":
+        from liqcore.dataset import has_depth
+
+        if has_depth(args.paths[0], syms):  # the depth book is replayed with the whole span's events
+            if not args.json:
+                print("backtest: reading the span whole (the queue at depth replays the dataset's depth rows "
+                      "with its events)", file=sys.stderr)
+            return None
     if args.whole_market:  # (the window-local read follows one symbol)
         return _market_dataset(args, params, strategy, steps, start, end, days, args.workers or (os.cpu_count() or 1))
     how = getattr(args, "read", "auto")

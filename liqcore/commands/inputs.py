@@ -423,6 +423,11 @@ def _load_source(args, params, steps=None, *, filter_symbols: bool = False):
 
         fill_recv(res.events, params.feed_latency_ns)
         events = apply_time_window(res.events, start, end)
+        if getattr(params, "fill", "") == "queue":  # the queue at depth: the dataset's depth rows replayed too
+            from liqcore.dataset import has_depth, with_depth
+
+            if has_depth(args.paths[0], syms):
+                events = with_depth(events, res.registry, args.paths[0], syms, start, end)
         require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False), usable=len(events),
                        selection=selection_label(symbols=syms and ",".join(syms), start=args.start, end=args.end))
         return events, res.registry, f"dataset {args.paths[0]}"

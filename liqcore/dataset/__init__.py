@@ -24,6 +24,8 @@ _LAZY = {
     "check_selection": ("liqcore.dataset.read", "check_selection"),
     "is_dataset": ("liqcore.dataset.read", "is_dataset"),
     "load_depth": ("liqcore.dataset.depth", "load_depth"),
+    "has_depth": ("liqcore.dataset.depth", "has_depth"),
+    "with_depth": ("liqcore.dataset.depth", "with_depth"),
     "write_depth": ("liqcore.dataset.depth", "write_depth"),
 }
 

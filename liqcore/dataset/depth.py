@@ -147,6 +147,24 @@ def _partitions(out_dir) -> dict:
     return have
 
 
+def has_depth(path, symbols=None) -> bool:
+    """Whether the dataset in ``path`` holds depth rows (of ``symbols``, names; None: any)."""
+    want = {str(s).upper() for s in symbols} if symbols else None
+    return any(want is None or symbol.upper() in want for (_v, symbol, _d) in _partitions(path))
+
+
+def with_depth(events: np.ndarray, registry, path, symbols=None, start_ns=None, end_ns=None) -> np.ndarray:
+    """``events`` (of the dataset in ``path``, ids of ``registry``) with the dataset's DEPTH rows of ``symbols``
+    received in [start_ns, end_ns) merged in, in receive order (at one receive time, ``events`` first)."""
+    lo = -(2**63) if start_ns is None else int(start_ns)
+    hi = 2**63 - 1 if end_ns is None else int(end_ns)
+    rows, _reg = load_depth(path, symbols=symbols, recv_range=(lo, hi), registry=registry)
+    if not len(rows):
+        return events
+    both = np.concatenate([events, rows])
+    return both[np.argsort(both["ts_recv"], kind="stable")]
+
+
 def split_depth(events: np.ndarray, trade_ids=None):
     """``(events without their DEPTH rows, their trade ids, the DEPTH rows or None)`` (no copy without depth)."""
     if not len(events):

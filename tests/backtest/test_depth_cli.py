@@ -53,3 +53,22 @@ def test_without_the_depth_file_the_top_of_book_rule_stands(tmp_path):
     out, err = backtest(write_market(tmp_path, 4, depth=False))
     assert "no top of book in the input: --fill queue falls back to through" in err
     assert out["trades"] == [] and out["summary"]["unfilled"] == 4
+
+
+def test_a_dataset_with_depth_gives_the_files_result(tmp_path):
+    """convert the market (depth included) into a dataset: its backtest under the queue rule replays the
+    dataset's depth with its events and fills exactly what the files fill; the Python API too."""
+    files = write_market(tmp_path / "raw", 6)
+    r = subprocess.run([sys.executable, "-m", "liqcore", "convert", *map(str, files), "--dataset", str(tmp_path / "ds")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    from_files, _ = backtest(files)
+    from_ds, err = backtest([tmp_path / "ds"])
+    assert episodes(from_ds) == episodes(from_files) == [0, 2, 4]
+    assert [t["fill_rule"] for t in from_ds["trades"]] == ["queue (depth)"] * 3
+    import liqcore
+    from liqcore.config import Params
+
+    res = liqcore.backtest(str(tmp_path / "ds"), Params(fill="queue", offset=0.005, min_history=20, refresh_ns=0))
+    assert sorted(episode_of(int(t)) for t in res.ledger["entry_ns"]) == [0, 2, 4]
+    assert (res.ledger["fill_rule"] == 1).all()
